@@ -1,0 +1,93 @@
+import { spawn } from "node:child_process"
+import { accessSync, constants, createWriteStream } from "node:fs"
+import { Effect, Layer } from "effect"
+import { CommandError, Commands, type CommandResult, type CommandsShape } from "../services/Commands.js"
+
+const onPath = (command: string): boolean => {
+  if (command.includes("/")) return isExecutable(command)
+  return (process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":").some((dir) => dir !== "" && isExecutable(`${dir}/${command}`))
+}
+
+const isExecutable = (path: string): boolean => {
+  try {
+    accessSync(path, constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+const firstLine = (bytes: Uint8Array) => new TextDecoder().decode(bytes).trim().split("\n")[0]?.slice(0, 200) ?? ""
+
+const run: CommandsShape["run"] = (command, args, options = {}) =>
+  Effect.async<CommandResult, CommandError>((resume) => {
+    const child = spawn(command, args, {
+      stdio: ["pipe", "pipe", "pipe"],
+      env: options.env ? { ...process.env, ...options.env } : process.env
+    })
+    const out: Array<Buffer> = []
+    const errs: Array<Buffer> = []
+    let outBytes = 0
+    let overflow = false
+    let settled = false
+    const settle = (effect: Effect.Effect<CommandResult, CommandError>) => {
+      if (!settled) {
+        settled = true
+        resume(effect)
+      }
+    }
+    child.stdout.on("data", (chunk: Buffer) => {
+      outBytes += chunk.length
+      if (options.maxOutputBytes !== undefined && outBytes > options.maxOutputBytes) {
+        overflow = true
+        child.kill("SIGKILL")
+        return
+      }
+      out.push(chunk)
+    })
+    child.stderr.on("data", (chunk: Buffer) => errs.push(chunk))
+    child.on("error", (e: NodeJS.ErrnoException) =>
+      settle(Effect.fail(new CommandError({ command, reason: e.code === "ENOENT" ? "command not found" : e.message })))
+    )
+    child.on("close", (code, signal) => {
+      const result = { exitCode: code ?? 128, stdout: Buffer.concat(out), stderr: Buffer.concat(errs) }
+      if (overflow) {
+        settle(Effect.fail(new CommandError({ command, reason: `output exceeds ${options.maxOutputBytes} bytes` })))
+      } else if (signal !== null) {
+        settle(Effect.fail(new CommandError({ command, reason: `killed by ${signal}` })))
+      } else if (code !== 0 && !options.allowFailure) {
+        const detail = firstLine(result.stderr)
+        settle(Effect.fail(new CommandError({ command, exitCode: code ?? 1, reason: `exited with status ${code}${detail ? `: ${detail}` : ""}` })))
+      } else {
+        settle(Effect.succeed(result))
+      }
+    })
+    child.stdin.on("error", () => {})
+    if (options.stdin !== undefined) child.stdin.end(options.stdin)
+    else child.stdin.end()
+    return Effect.sync(() => {
+      if (!settled) child.kill("SIGKILL")
+    })
+  })
+
+const runLogged: CommandsShape["runLogged"] = (command, args, options) =>
+  Effect.async<number, CommandError>((resume) => {
+    const log = createWriteStream(options.logFile, { mode: 0o600 })
+    // `exec ... 2>&1` keeps stdout and stderr in the order the program wrote them
+    const child = spawn("/bin/sh", ["-c", 'exec "$@" 2>&1', "sh", command, ...args], { stdio: ["ignore", "pipe", "inherit"] })
+    child.stdout.on("data", (chunk: Buffer) => {
+      log.write(chunk)
+      if (options.echo) process.stdout.write(chunk)
+    })
+    child.on("error", (e) => resume(Effect.fail(new CommandError({ command, reason: e.message }))))
+    child.on("close", (code, signal) => {
+      log.end(() => resume(Effect.succeed(code ?? (signal ? 128 : 1))))
+    })
+    return Effect.sync(() => child.kill("SIGKILL"))
+  })
+
+export const CommandsLive = Layer.succeed(Commands, {
+  run,
+  runLogged,
+  has: (command) => Effect.sync(() => onPath(command))
+})

@@ -1,0 +1,61 @@
+import { request as httpRequest } from "node:http"
+import { request as httpsRequest } from "node:https"
+import { Effect, Layer } from "effect"
+import { Http, HttpTransportError, type HttpRequest, type HttpResponse } from "../services/Http.js"
+
+const describe = (e: NodeJS.ErrnoException): string => {
+  switch (e.code) {
+    case "ECONNREFUSED":
+      return "connection refused"
+    case "ECONNRESET":
+      return "connection reset"
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return "no route to host"
+    case "ENOENT":
+      return "no such socket"
+    default:
+      return e.message
+  }
+}
+
+const attempt = (req: HttpRequest, localPort?: number) =>
+  Effect.async<HttpResponse, HttpTransportError & { code?: string }>((resume) => {
+    const r = (req.protocol === "https" ? httpsRequest : httpRequest)(
+      {
+        method: req.method,
+        path: req.path,
+        headers: { ...req.headers },
+        timeout: req.timeoutMs,
+        agent: false,
+        ...(req.socketPath ? { socketPath: req.socketPath } : { host: req.host, port: req.port }),
+        ...(localPort !== undefined ? { localPort } : {})
+      },
+      (res) => {
+        const chunks: Array<Buffer> = []
+        res.on("data", (c: Buffer) => chunks.push(c))
+        res.on("end", () => resume(Effect.succeed({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) })))
+        res.on("error", (e) => resume(Effect.fail(new HttpTransportError({ reason: describe(e) }))))
+      }
+    )
+    r.on("timeout", () => r.destroy(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" })))
+    r.on("error", (e: NodeJS.ErrnoException) =>
+      resume(Effect.fail(Object.assign(new HttpTransportError({ reason: e.code === "ETIMEDOUT" ? "timed out" : describe(e) }), { code: e.code })))
+    )
+    r.end()
+    return Effect.sync(() => r.destroy())
+  })
+
+/** A source port below 1024, as scaleway wants for user-data; busy ports are skipped. */
+const privileged = (req: HttpRequest) => {
+  const start = 512 + Math.floor(Math.random() * 400)
+  const tryFrom = (port: number, left: number): Effect.Effect<HttpResponse, HttpTransportError> =>
+    attempt(req, port).pipe(
+      Effect.catchAll((e) => (e.code === "EADDRINUSE" && left > 0 ? tryFrom(port >= 1023 ? 512 : port + 1, left - 1) : Effect.fail(e)))
+    )
+  return tryFrom(start, 50)
+}
+
+export const HttpLive = Layer.succeed(Http, {
+  request: (req) => (req.privilegedSourcePort ? privileged(req) : attempt(req))
+})

@@ -1,0 +1,34 @@
+import { Effect, Layer, Option } from "effect"
+import { Network } from "../services/Network.js"
+import { RootFs } from "../services/RootFs.js"
+
+export const NetworkLive = Layer.effect(
+  Network,
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    const sysNet = fs.at("/sys/class/net")
+    const read = (path: string) =>
+      fs.readTextIfExists(path).pipe(
+        Effect.map(Option.map((s) => s.trim())),
+        Effect.orElseSucceed(() => Option.none<string>())
+      )
+    return {
+      ethernets: Effect.gen(function* () {
+        const names = (yield* fs.readDirectory(sysNet).pipe(Effect.orElseSucceed(() => []))).filter((n) => n.startsWith("eth"))
+        const indexed = yield* Effect.forEach(names, (name) =>
+          Effect.map(read(`${sysNet}/${name}/ifindex`), (i) => ({ name, index: Number(Option.getOrElse(i, () => "")) || Number.MAX_SAFE_INTEGER }))
+        )
+        return indexed.sort((a, b) => a.index - b.index || a.name.localeCompare(b.name)).map((e) => e.name)
+      }),
+      operstate: (iface) => Effect.map(read(`${sysNet}/${iface}/operstate`), Option.getOrElse(() => "unknown")),
+      macAddress: (iface) => Effect.map(read(`${sysNet}/${iface}/address`), Option.filter((s) => s !== "")),
+      hasIpv4: (iface) =>
+        Effect.map(read(fs.at("/proc/net/route")), (routes) =>
+          Option.match(routes, {
+            onNone: () => false,
+            onSome: (text) => text.split("\n").slice(1).some((line) => line.split(/\s+/)[0] === iface)
+          })
+        )
+    }
+  })
+)

@@ -1,0 +1,12 @@
+// Entry of the bundled program: `tiny-cloud ...`, `imds ...` (by the name it is called by).
+const invokedAs = (process.argv[1] ?? "").split("/").pop() ?? ""
+const args = process.argv.slice(2)
+
+const start = invokedAs === "imds" || invokedAs.startsWith("imds.")
+  ? import("./programs/imds-cli.js").then((m) => m.main(args))
+  : import("./programs/tiny-cloud-cli.js").then((m) => m.main(args))
+
+start.catch((e: unknown) => {
+  process.stderr.write(`tiny-cloud: internal error: ${e instanceof Error ? e.message : String(e)}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,42 @@
+import { Effect, Option } from "effect"
+import { Commands, textOf } from "../services/Commands.js"
+import { RootFs } from "../services/RootFs.js"
+
+export interface Account {
+  readonly name: string
+  readonly uid: number
+  readonly gid: number
+  readonly home: string
+}
+
+const parsePasswd = (text: string, name: string): Option.Option<Account> => {
+  for (const line of text.split("\n")) {
+    const f = line.split(":")
+    if (f[0] === name && f.length >= 7) return Option.some({ name, uid: Number(f[2]), gid: Number(f[3]), home: f[5]! })
+  }
+  return Option.none()
+}
+
+/** the account from `$ROOT/etc/passwd`, else from `getent passwd` */
+export const lookupAccount = (name: string) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    const passwd = yield* fs.readTextIfExists(fs.at("/etc/passwd")).pipe(Effect.orElseSucceed(() => Option.none<string>()))
+    const local = Option.flatMap(passwd, (t) => parsePasswd(t, name))
+    if (Option.isSome(local)) return local
+    const commands = yield* Commands
+    if (!(yield* commands.has("getent"))) return Option.none<Account>()
+    const r = yield* commands.run("getent", ["passwd", name], { allowFailure: true }).pipe(Effect.option)
+    return Option.flatMap(
+      Option.filter(r, (x) => x.exitCode === 0),
+      (x) => parsePasswd(textOf(x.stdout), name)
+    )
+  })
+
+/** sets ownership; without root rights (a simulation) it is left as is */
+export const ownBy = (path: string, account: Account) =>
+  Effect.flatMap(RootFs, (fs) =>
+    fs.chown(path, account.uid, account.gid).pipe(
+      Effect.catchAll((e) => (process.getuid?.() !== 0 ? Effect.void : Effect.fail(e)))
+    )
+  )

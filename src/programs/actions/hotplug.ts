@@ -1,0 +1,61 @@
+import { Effect, Option } from "effect"
+import { Commands } from "../../services/Commands.js"
+import { Config } from "../../services/Config.js"
+import { Log } from "../../services/Log.js"
+import { RootFs } from "../../services/RootFs.js"
+import { ActionFailed, type Action } from "../action.js"
+
+interface HotplugModule {
+  /** a program the rule calls; the module fails when it is missing */
+  readonly helper: string
+  /** an existing rule this one goes before */
+  readonly before: RegExp
+  readonly rule: string
+}
+
+const MODULES: Readonly<Record<string, HotplugModule>> = {
+  vnic_eth_hotplug: { helper: "/lib/mdev/vnic-eth-hotplug", before: /^eth/, rule: "eth[0-9]\troot:root 0644 */lib/mdev/vnic-eth-hotplug" },
+  nvme_ebs_links: { helper: "/lib/mdev/nvme-ebs-links", before: /^nvme\.\*/, rule: "nvme[0-9]+n.*\troot:disk 0660 */lib/mdev/nvme-ebs-links" }
+}
+
+/** the rule before a matching rule, else before the `# fallback` line, else at the end; once */
+export const withRule = (conf: string, module: HotplugModule): string => {
+  const lines = conf.split("\n")
+  if (lines.includes(module.rule)) return conf
+  let at = lines.findIndex((l) => module.before.test(l))
+  if (at < 0) {
+    at = lines.findIndex((l) => /^# fallback/.test(l))
+    if (at >= 0) return [...lines.slice(0, at), module.rule, "", ...lines.slice(at)].join("\n")
+    return `${conf}${conf === "" || conf.endsWith("\n") ? "" : "\n"}${module.rule}\n`
+  }
+  return [...lines.slice(0, at), `-${module.rule}`, ...lines.slice(at)].join("\n")
+}
+
+export const installHotplugs: Action = Effect.gen(function* () {
+  const { hotplugModules, hotplugType } = yield* Config
+  if (hotplugModules.length === 0) return
+  if (hotplugType !== "mdev") return yield* Effect.fail(new ActionFailed({ reason: `unsupported HOTPLUG_TYPE '${hotplugType}'` }))
+  const fs = yield* RootFs
+  const log = yield* Log
+  const commands = yield* Commands
+  const confPath = fs.at("/etc/mdev.conf")
+  let failed = false
+  for (const name of hotplugModules) {
+    yield* log.log("info", `${name}: installing`, "\t  >> ")
+    const module = MODULES[name]
+    const ok =
+      module !== undefined &&
+      (yield* fs.exists(fs.at(module.helper))) &&
+      (yield* Effect.gen(function* () {
+        const conf = Option.getOrElse(yield* fs.readTextIfExists(confPath), () => "")
+        const updated = withRule(conf, module)
+        if (updated !== conf) yield* fs.writeAtomic(confPath, updated)
+        // NICs attached at launch get no hotplug event
+        if (name === "vnic_eth_hotplug" && (yield* commands.has("assemble-interfaces"))) yield* commands.run("assemble-interfaces", [])
+        return true
+      }).pipe(Effect.orElseSucceed(() => false)))
+    yield* log.log(ok ? "info" : "err", `${name}: ${module === undefined ? "unknown" : ok ? "installed" : "failed"}`, "\t  >> ")
+    if (!ok) failed = true
+  }
+  if (failed) return yield* Effect.fail(new ActionFailed({ reason: "some hotplug modules were not installed" }))
+})

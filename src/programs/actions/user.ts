@@ -1,0 +1,67 @@
+import { Effect, Option, Ref } from "effect"
+import { Commands } from "../../services/Commands.js"
+import { info } from "../../services/Log.js"
+import { Metadata } from "../../services/Metadata.js"
+import { RootFs } from "../../services/RootFs.js"
+import { lookupAccount, ownBy } from "../accounts.js"
+import { ActionFailed, PhaseContext, type Action } from "../action.js"
+
+export const currentUser = Effect.flatMap(PhaseContext, (ctx) => Ref.get(ctx.cloudUser))
+
+/** group, user, wheel, locked password; passwordless sudo/doas for wheel where installed */
+export const createUser = (user: string, action = "create_default_user") =>
+  Effect.gen(function* () {
+    if (Option.isSome(yield* lookupAccount(user))) {
+      yield* info(`${action}: already exists`)
+      return
+    }
+    const c = yield* Commands
+    yield* c.run("addgroup", [user])
+    yield* c.run("adduser", ["-h", `/home/${user}`, "-s", "/bin/sh", "-G", user, "-D", user])
+    yield* c.run("addgroup", [user, "wheel"])
+    yield* c.run("chpasswd", ["-e"], { stdin: `${user}:*\n` })
+    const fs = yield* RootFs
+    if (yield* fs.isDirectory(fs.at("/etc/sudoers.d"))) {
+      yield* fs.writeAtomic(fs.at("/etc/sudoers.d/wheel"), "%wheel ALL=(ALL) NOPASSWD: ALL\n", { mode: 0o440 })
+    }
+    if (yield* fs.isDirectory(fs.at("/etc/doas.d"))) {
+      yield* fs.writeAtomic(fs.at("/etc/doas.d/wheel.conf"), "permit nopass :wheel\n", { mode: 0o600 })
+    } else if (yield* fs.exists(fs.at("/etc/doas.conf"))) {
+      yield* fs.addLinesOnce(fs.at("/etc/doas.conf"), ["permit nopass :wheel"], { mode: 0o600 })
+    }
+  })
+
+export const createDefaultUser: Action = Effect.flatMap(currentUser, (user) => createUser(user))
+
+/**
+ * Writes keys to the user's `~/.ssh/authorized_keys` (700/600, owned by the
+ * user); `append` keeps what is there.
+ */
+export const installKeys = (user: string, keys: ReadonlyArray<string>, append: boolean) =>
+  Effect.gen(function* () {
+    const account = yield* lookupAccount(user)
+    if (Option.isNone(account)) return yield* Effect.fail(new ActionFailed({ reason: `failed to find user ${user}` }))
+    const fs = yield* RootFs
+    const dir = fs.at(`${account.value.home}/.ssh`)
+    const file = `${dir}/authorized_keys`
+    yield* fs.makeDirectory(dir, { mode: 0o700 })
+    yield* fs.chmod(dir, 0o700)
+    yield* ownBy(dir, account.value)
+    const existing = append ? Option.getOrElse(yield* fs.readTextIfExists(file), () => "") : ""
+    const present = new Set(existing.split("\n"))
+    const added = keys.filter((k) => !present.has(k))
+    const sep = existing === "" || existing.endsWith("\n") ? "" : "\n"
+    yield* fs.writeAtomic(file, `${existing}${sep}${added.map((k) => `${k}\n`).join("")}`, {
+      mode: 0o600,
+      ...(process.getuid?.() === 0 ? { uid: account.value.uid, gid: account.value.gid } : {})
+    })
+  })
+
+export const setSshKeys: Action = Effect.gen(function* () {
+  const keys = yield* Effect.flatMap(Metadata, (m) => m.sshKeys)
+  if (keys.length === 0) {
+    yield* info("set_ssh_keys: no ssh key found")
+    return
+  }
+  yield* installKeys(yield* currentUser, keys, false)
+})

@@ -1,0 +1,47 @@
+import { Effect } from "effect"
+import { Bootstrap } from "../services/Bootstrap.js"
+import { notice, warn } from "../services/Log.js"
+import { RootFs } from "../services/RootFs.js"
+
+export const bootstrapCommand = (what: "complete" | "incomplete" | "status") =>
+  Effect.gen(function* () {
+    const bootstrap = yield* Bootstrap
+    switch (what) {
+      case "complete":
+        yield* bootstrap.markComplete
+        yield* notice("bootstrap marked complete")
+        return 0
+      case "incomplete":
+        yield* bootstrap.markIncomplete
+        yield* warn("bootstrap marked incomplete")
+        return 0
+      case "status":
+        process.stdout.write(`${(yield* bootstrap.isComplete) ? "complete" : "incomplete"}\n`)
+        return 0
+    }
+  })
+
+const SERVICES: ReadonlyArray<readonly [string, string]> = [
+  ["tiny-cloud-boot", "boot"],
+  ["tiny-cloud-early", "default"],
+  ["tiny-cloud-main", "default"],
+  ["tiny-cloud-final", "default"]
+]
+
+/** removes every `tiny-cloud*` runlevel link, then (when enabling) links the four services */
+export const setEnabled = (enable: boolean) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    const runlevels = fs.at("/etc/runlevels")
+    for (const level of yield* fs.readDirectory(runlevels)) {
+      for (const entry of yield* fs.readDirectory(`${runlevels}/${level}`)) {
+        if (entry.startsWith("tiny-cloud")) yield* fs.remove(`${runlevels}/${level}/${entry}`)
+      }
+    }
+    if (!enable) return 0
+    for (const [service, level] of SERVICES) {
+      yield* fs.makeDirectory(`${runlevels}/${level}`)
+      yield* fs.symlink(`/etc/init.d/${service}`, `${runlevels}/${level}/${service}`)
+    }
+    return 0
+  })

@@ -1,0 +1,178 @@
+import { Data, Either, ParseResult, Schema } from "effect"
+
+export class ConfigError extends Data.TaggedError("ConfigError")<{ readonly reason: string }> {
+  override get message() {
+    return this.reason
+  }
+}
+
+export const PHASES = ["boot", "early", "main", "final"] as const
+export type Phase = (typeof PHASES)[number]
+
+export interface Settings {
+  readonly root: string
+  /** `auto`, a cloud name, or whatever the operator wrote (checked later) */
+  readonly cloud: string
+  readonly cloudUser: string
+  readonly varDir: string
+  readonly logDir: string
+  readonly skipActions: ReadonlyArray<string>
+  readonly initActions: Partial<Record<Phase, ReadonlyArray<string>>>
+  readonly hotplugType: string
+  readonly hotplugModules: ReadonlyArray<string>
+  readonly imdsTokenTtl: number
+  readonly imdsEndpoint: string | undefined
+  /** seconds */
+  readonly imdsTimeout: number
+  /** seconds */
+  readonly imdsDeadline: number
+  /** tenths of a second */
+  readonly linkWaitMax: number
+  readonly debug: boolean
+  /** first retry delay and longest delay between metadata retries, milliseconds */
+  readonly imdsRetryDelay: number
+  readonly imdsRetryMaxDelay: number
+  /** largest decompressed user-data (and write_files content) accepted, bytes */
+  readonly userDataMaxBytes: number
+  /** every KEY=value seen (file, then environment), for keys other modules own */
+  readonly values: Readonly<Record<string, string>>
+  /** things the operator should hear about once (deprecated values...) */
+  readonly warnings: ReadonlyArray<string>
+}
+
+/** Parses shell `KEY=value` lines without evaluating anything. */
+export const parseConfFile = (text: string, name = "tiny-cloud.conf"): Either.Either<Record<string, string>, ConfigError> => {
+  const values: Record<string, string> = {}
+  const lines = text.split("\n")
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim()
+    if (line === "" || line.startsWith("#")) continue
+    const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line)
+    if (!match) {
+      return Either.left(new ConfigError({ reason: `${name}:${i + 1}: expected KEY=value, got '${line.slice(0, 60)}'` }))
+    }
+    const value = unquote(match[2]!)
+    if (value === undefined) {
+      return Either.left(new ConfigError({ reason: `${name}:${i + 1}: unterminated quote in value of ${match[1]}` }))
+    }
+    values[match[1]!] = value
+  }
+  return Either.right(values)
+}
+
+/** One shell word made of quoted and unquoted parts; a trailing `# comment` is dropped. */
+const unquote = (raw: string): string | undefined => {
+  let out = ""
+  let i = 0
+  while (i < raw.length) {
+    const c = raw[i]!
+    if (c === "'" || c === '"') {
+      const end = raw.indexOf(c, i + 1)
+      if (end < 0) return undefined
+      const inner = raw.slice(i + 1, end)
+      out += c === '"' ? inner.replace(/\\([\\"$`])/g, "$1") : inner
+      i = end + 1
+    } else if (/\s/.test(c)) {
+      const rest = raw.slice(i).trimStart()
+      if (rest === "" || rest.startsWith("#")) break
+      // unquoted whitespace inside a value: keep the rest verbatim, as the shell would split it
+      out += raw.slice(i)
+      break
+    } else if (c === "\\" && i + 1 < raw.length) {
+      out += raw[i + 1]
+      i += 2
+    } else {
+      out += c
+      i++
+    }
+  }
+  return out
+}
+
+const words = (value: string | undefined): ReadonlyArray<string> => (value ?? "").split(/\s+/).filter((w) => w !== "")
+
+const Seconds = (key: string) =>
+  Schema.NumberFromString.pipe(
+    Schema.filter((n) => Number.isFinite(n) && n > 0, { message: () => `${key} must be a positive number` })
+  )
+const Count = (key: string) =>
+  Schema.NumberFromString.pipe(
+    Schema.filter((n) => Number.isInteger(n) && n >= 0, { message: () => `${key} must be a whole number` })
+  )
+
+const numeric = {
+  IMDS_TOKEN_TTL: Count("IMDS_TOKEN_TTL"),
+  IMDS_TIMEOUT: Seconds("IMDS_TIMEOUT"),
+  IMDS_DEADLINE: Seconds("IMDS_DEADLINE"),
+  TINY_CLOUD_LINK_WAIT_MAX: Count("TINY_CLOUD_LINK_WAIT_MAX"),
+  USERDATA_MAX_BYTES: Count("USERDATA_MAX_BYTES"),
+  IMDS_RETRY_DELAY: Count("IMDS_RETRY_DELAY"),
+  IMDS_RETRY_MAX_DELAY: Count("IMDS_RETRY_MAX_DELAY")
+} as const
+
+const number = (values: Record<string, string>, key: keyof typeof numeric, fallback: number): Either.Either<number, ConfigError> => {
+  const raw = values[key]
+  if (raw === undefined || raw === "") return Either.right(fallback)
+  return Schema.decodeUnknownEither(numeric[key])(raw).pipe(
+    Either.mapLeft(
+      (e) => new ConfigError({ reason: `${key}: invalid value '${raw}' (${ParseResult.TreeFormatter.formatErrorSync(e).split("\n").pop()!.trim()})` })
+    )
+  )
+}
+
+const ENDPOINT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$/
+
+/**
+ * Settings from the file's values and the environment (which wins), with the
+ * contract's defaults. `root` comes from the environment only: the file lives under it.
+ */
+export const resolveSettings = (
+  env: Readonly<Record<string, string | undefined>>,
+  file: Readonly<Record<string, string>>
+): Either.Either<Settings, ConfigError> =>
+  Either.gen(function* () {
+    const values: Record<string, string> = { ...file }
+    for (const [k, v] of Object.entries(env)) if (v !== undefined && /^[A-Z_][A-Z0-9_]*$/.test(k)) values[k] = v
+    const root = (env.ROOT ?? "").replace(/\/+$/, "")
+    const warnings: Array<string> = []
+    let cloud = (values.CLOUD ?? "").trim() || "auto"
+    if (cloud === "alpine") {
+      warnings.push("CLOUD=alpine is an old name for nocloud; set CLOUD=nocloud in /etc/tiny-cloud.conf")
+      cloud = "nocloud"
+    }
+    const cloudUser = values.CLOUD_USER || "alpine"
+    if (!/^[a-z_][a-z0-9_.-]*\$?$/i.test(cloudUser)) {
+      return yield* Either.left(new ConfigError({ reason: `CLOUD_USER: invalid user name '${cloudUser}'` }))
+    }
+    const endpoint = values.IMDS_ENDPOINT || undefined
+    if (endpoint !== undefined && !ENDPOINT.test(endpoint)) {
+      return yield* Either.left(new ConfigError({ reason: `IMDS_ENDPOINT: expected HOST or HOST:PORT, got '${endpoint}'` }))
+    }
+    const initActions: Partial<Record<Phase, ReadonlyArray<string>>> = {}
+    for (const phase of PHASES) {
+      const key = `INIT_ACTIONS_${phase.toUpperCase()}`
+      if (values[key] !== undefined) initActions[phase] = words(values[key])
+    }
+    return {
+      root,
+      cloud,
+      cloudUser,
+      varDir: values.TINY_CLOUD_VAR || `${root}/var/lib/cloud`,
+      logDir: values.TINY_CLOUD_LOGS || `${root}/var/log`,
+      skipActions: words(values.SKIP_INIT_ACTIONS),
+      initActions,
+      hotplugType: values.HOTPLUG_TYPE || "mdev",
+      hotplugModules: words(values.HOTPLUG_MODULES),
+      imdsTokenTtl: yield* number(values, "IMDS_TOKEN_TTL", 5),
+      imdsEndpoint: endpoint,
+      imdsTimeout: yield* number(values, "IMDS_TIMEOUT", 2),
+      imdsDeadline: yield* number(values, "IMDS_DEADLINE", 60),
+      linkWaitMax: yield* number(values, "TINY_CLOUD_LINK_WAIT_MAX", 10),
+      debug: (values.DEBUG ?? "") !== "",
+      userDataMaxBytes: yield* number(values, "USERDATA_MAX_BYTES", 16 * 1024 * 1024),
+      imdsRetryDelay: yield* number(values, "IMDS_RETRY_DELAY", 100),
+      imdsRetryMaxDelay: yield* number(values, "IMDS_RETRY_MAX_DELAY", 2000),
+      values,
+      warnings
+    }
+  })

@@ -1,0 +1,53 @@
+import { Context, Data, Effect, Option } from "effect"
+
+export class FsError extends Data.TaggedError("FsError")<{
+  readonly op: string
+  readonly path: string
+  readonly reason: string
+}> {
+  override get message() {
+    return `${this.op} ${this.path}: ${this.reason}`
+  }
+}
+
+export interface WriteOptions {
+  /** final permission bits, applied before the file becomes visible */
+  readonly mode?: number
+  /** owner applied before the file becomes visible */
+  readonly uid?: number
+  readonly gid?: number
+}
+
+/**
+ * The instance's filesystem. Every path is a host path; `at` maps an
+ * instance path ("/etc/hostname") under `ROOT`.
+ */
+export interface RootFsShape {
+  readonly root: string
+  readonly at: (instancePath: string) => string
+  readonly readFile: (path: string) => Effect.Effect<Uint8Array, FsError>
+  readonly readText: (path: string) => Effect.Effect<string, FsError>
+  /** None when the file does not exist */
+  readonly readTextIfExists: (path: string) => Effect.Effect<Option.Option<string>, FsError>
+  readonly readFileIfExists: (path: string) => Effect.Effect<Option.Option<Uint8Array>, FsError>
+  readonly exists: (path: string) => Effect.Effect<boolean>
+  readonly isDirectory: (path: string) => Effect.Effect<boolean>
+  readonly isSymlink: (path: string) => Effect.Effect<boolean>
+  /** temporary file in the same directory, fsync, rename: never half-written */
+  readonly writeAtomic: (path: string, data: Uint8Array | string, options?: WriteOptions) => Effect.Effect<void, FsError>
+  /** appends each line not already present (whole-line match), atomically */
+  readonly addLinesOnce: (path: string, lines: ReadonlyArray<string>, options?: WriteOptions) => Effect.Effect<void, FsError>
+  readonly makeDirectory: (path: string, options?: { readonly mode?: number }) => Effect.Effect<void, FsError>
+  /** entry names, empty when the directory does not exist */
+  readonly readDirectory: (path: string) => Effect.Effect<ReadonlyArray<string>, FsError>
+  readonly remove: (path: string, options?: { readonly recursive?: boolean }) => Effect.Effect<void, FsError>
+  /** replaces an existing link */
+  readonly symlink: (target: string, path: string) => Effect.Effect<void, FsError>
+  readonly readLink: (path: string) => Effect.Effect<string, FsError>
+  readonly realPath: (path: string) => Effect.Effect<string, FsError>
+  readonly chmod: (path: string, mode: number) => Effect.Effect<void, FsError>
+  readonly chown: (path: string, uid: number, gid: number) => Effect.Effect<void, FsError>
+  readonly makeTempDirectory: (prefix: string) => Effect.Effect<string, FsError>
+}
+
+export class RootFs extends Context.Tag("tiny-cloud/RootFs")<RootFs, RootFsShape>() {}

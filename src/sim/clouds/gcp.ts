@@ -1,0 +1,123 @@
+/**
+ * Google Compute Engine metadata server.
+ *
+ * Header `Metadata-Flavor: Google` is required (403 otherwise). A directory
+ * asked for without its trailing `/` is redirected (301) to it; a directory
+ * lists its children one a line, each line ending in a newline, sub-
+ * directories with `/`. `?recursive=true` or `?alt=json` gives JSON.
+ */
+import {
+  type CloudHandler,
+  type CloudHandlerOptions,
+  type Tree,
+  type TreeDir,
+  below,
+  childrenOf,
+  firstHostOf,
+  instanceIdOf,
+  isLeaf,
+  JSON_TYPE,
+  leafBytes,
+  lines,
+  lookup,
+  methodNotAllowed,
+  netmaskOf,
+  nicsOf,
+  prefixLength,
+  present,
+  reply,
+  toJson
+} from "../instance.js"
+
+const ROOT = "/computeMetadata/v1"
+const FLAVOR = { "Metadata-Flavor": "Google" }
+const GCP_TEXT = "application/text"
+
+/** GCP's `ssh-keys` attribute: `login:key` lines */
+export const gcpSshKeys = (keys: ReadonlyArray<string> | undefined, login = "alpine"): string | undefined =>
+  lines(present(keys).map((k) => `${login}:${k}`))
+
+export const gcpTree = (options: CloudHandlerOptions): TreeDir => {
+  const instance = options.instance
+  return {
+    instance: {
+      attributes: {
+        "ssh-keys": gcpSshKeys(instance.sshKeys),
+        "user-data": instance.userData
+      },
+      hostname: instance.hostname,
+      id: instanceIdOf(instance, "gcp"),
+      name: instance.hostname?.split(".")[0],
+      "network-interfaces": nicsOf(instance).map((nic) => {
+        const net = present(nic.ipv4Net)[0]
+        const bits = net === undefined ? undefined : prefixLength(net)
+        return {
+          mac: nic.mac,
+          ip: present(nic.ipv4)[0],
+          ipv6s: lines(nic.ipv6),
+          subnetmask: bits === undefined ? undefined : netmaskOf(bits),
+          gateway: net === undefined ? undefined : firstHostOf(net),
+          network: "projects/000000000000/networks/default",
+          "ip-aliases": present(nic.ipv4Prefix),
+          "forwarded-ips": [],
+          "forwarded-ipv6s": present(nic.ipv6Prefix)
+        }
+      }),
+      zone: "projects/000000000000/zones/sim-a"
+    },
+    project: {
+      attributes: {
+        "ssh-keys": gcpSshKeys(instance.projectSshKeys)
+      },
+      "numeric-project-id": "000000000000",
+      "project-id": "tiny-cloud-sim"
+    }
+  }
+}
+
+const camel = (s: string) => s.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase())
+
+/** recursive JSON as GCP gives it: keys camel-cased except user attribute names */
+const gcpJson = (node: Tree, underAttributes = false): unknown => {
+  if (isLeaf(node)) return toJson(node)
+  if (Array.isArray(node)) return (node as ReadonlyArray<Tree>).map((n) => gcpJson(n))
+  const out: Record<string, unknown> = {}
+  for (const c of childrenOf(node as TreeDir)) out[underAttributes ? c.name : camel(c.name)] = gcpJson(c.node, c.name === "attributes")
+  return out
+}
+
+const headerValue = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v)
+
+export const gcpHandler = (options: CloudHandlerOptions): CloudHandler => {
+  const tree = gcpTree(options)
+  return (request) => {
+    if (request.headers["x-forwarded-for"] !== undefined || headerValue(request.headers["metadata-flavor"]) !== "Google") {
+      return reply(
+        403,
+        "<!DOCTYPE html>\n<html lang=en>\n<title>Error 403 (Forbidden)!!1</title>\n<p>Your client does not have permission to get URL <code>" +
+          request.path.replace(/[<>&]/g, "") +
+          "</code> from this server. Missing Metadata-Flavor:Google header.\n",
+        "text/html; charset=UTF-8",
+        FLAVOR
+      )
+    }
+    if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed()
+    const segments = below(request.path, ROOT)
+    if (segments === undefined) return reply(404, "Not Found\n", "text/html; charset=UTF-8", FLAVOR)
+    const node = lookup(tree, segments)
+    const trailing = request.path.endsWith("/")
+    if (node === undefined || (isLeaf(node) && trailing)) return reply(404, "Not Found\n", "text/html; charset=UTF-8", FLAVOR)
+    const json = request.query.get("recursive") === "true" || request.query.get("alt") === "json"
+    if (isLeaf(node)) {
+      if (json) return reply(200, JSON.stringify(toJson(node)), JSON_TYPE, FLAVOR)
+      return reply(200, leafBytes(node), GCP_TEXT, FLAVOR)
+    }
+    if (!trailing && segments.length > 0) {
+      const search = request.query.toString()
+      return reply(301, "", GCP_TEXT, { ...FLAVOR, Location: `${request.path}/${search === "" ? "" : `?${search}`}` })
+    }
+    if (json) return reply(200, JSON.stringify(gcpJson(node, segments[segments.length - 1] === "attributes")), JSON_TYPE, FLAVOR)
+    const children = childrenOf(node as TreeDir)
+    return reply(200, children.map((c) => (isLeaf(c.node) ? `${c.name}\n` : `${c.name}/\n`)).join(""), GCP_TEXT, FLAVOR)
+  }
+}

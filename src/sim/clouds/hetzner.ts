@@ -1,0 +1,68 @@
+/**
+ * Hetzner Cloud metadata service. No header is required.
+ *
+ * `/hetzner/v1/metadata` answers everything as YAML, `/hetzner/v1/metadata/KEY`
+ * one value (`public-keys` is a JSON list of strings); user-data is at
+ * `/hetzner/v1/userdata`, an empty 200 answer when there is none.
+ */
+import {
+  type CloudHandler,
+  type CloudHandlerOptions,
+  type CloudReply,
+  instanceIdOf,
+  methodNotAllowed,
+  nicsOf,
+  OCTETS,
+  present,
+  reply,
+  yamlScalar
+} from "../instance.js"
+
+const notFound = (): CloudReply => reply(404, "not found\n")
+
+export const hetznerValues = (options: CloudHandlerOptions): Record<string, string | undefined> => {
+  const instance = options.instance
+  const nic = nicsOf(instance)[0]
+  return {
+    "availability-zone": "sim1-dc1",
+    hostname: instance.hostname,
+    "instance-id": instanceIdOf(instance, "hetzner"),
+    "local-ipv4": "",
+    "public-ipv4": nic === undefined ? undefined : present(nic.ipv4)[0],
+    "public-keys": JSON.stringify(present(instance.sshKeys)),
+    region: "sim-central"
+  }
+}
+
+const metadataYaml = (options: CloudHandlerOptions): string => {
+  const values = hetznerValues(options)
+  const out: string[] = []
+  for (const [key, value] of Object.entries(values)) {
+    if (value === undefined) continue
+    if (key === "public-keys") {
+      const keys = present(options.instance.sshKeys)
+      out.push(keys.length === 0 ? "public-keys: []" : "public-keys:", ...keys.map((k) => `- ${JSON.stringify(k)}`))
+    } else if (key === "instance-id") {
+      out.push(`${key}: ${/^\d+$/.test(value) ? value : yamlScalar(value)}`)
+    } else {
+      out.push(`${key}: ${value === "" ? "''" : yamlScalar(value)}`)
+    }
+  }
+  return `${out.join("\n")}\n`
+}
+
+export const hetznerHandler = (options: CloudHandlerOptions): CloudHandler => {
+  const values = hetznerValues(options)
+  return (request) => {
+    if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed()
+    const path = request.path.replace(/\/+$/, "")
+    if (path === "/hetzner/v1/userdata") return reply(200, options.instance.userData ?? "", OCTETS)
+    if (path === "/hetzner/v1/metadata") return reply(200, metadataYaml(options))
+    if (!path.startsWith("/hetzner/v1/metadata/")) return notFound()
+    const key = path.slice("/hetzner/v1/metadata/".length)
+    if (!Object.prototype.hasOwnProperty.call(values, key)) return notFound()
+    const value = values[key]
+    if (value === undefined) return notFound()
+    return reply(200, value)
+  }
+}

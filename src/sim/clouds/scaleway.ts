@@ -1,0 +1,111 @@
+/**
+ * Scaleway instance metadata service (169.254.42.42 in production). No header
+ * is required.
+ *
+ * `/conf` answers `KEY=VALUE` lines, sorted, values with anything beyond
+ * `[A-Za-z0-9_.:/@%+,-]` in single quotes (`?format=json` gives JSON);
+ * user-data under `/user_data/` is only served to a client whose source port
+ * is below 1024 (403 otherwise).
+ */
+import { createHash } from "node:crypto"
+import {
+  type CloudHandler,
+  type CloudHandlerOptions,
+  instanceIdOf,
+  JSON_TYPE,
+  methodNotAllowed,
+  nicsOf,
+  notFound,
+  OCTETS,
+  present,
+  reply
+} from "../instance.js"
+
+/** `SSH_PUBLIC_KEYS_N_FINGERPRINT` as Scaleway writes it: `BITS MD5:xx:... COMMENT (TYPE)` */
+export const scalewayFingerprint = (key: string): string => {
+  const [type = "", blob = "", ...comment] = key.trim().split(/\s+/)
+  const md5 = createHash("md5").update(Buffer.from(blob, "base64")).digest("hex").replace(/(..)(?!$)/g, "$1:")
+  const kind = type.replace(/^ssh-/, "").replace(/^ecdsa-sha2-nistp\d+$/, "ecdsa").toUpperCase()
+  const bits = type === "ssh-ed25519" ? 256 : type.startsWith("ecdsa-sha2-nistp") ? Number(type.slice(16)) : 2048
+  return `${bits} MD5:${md5}${comment.length > 0 ? ` ${comment.join(" ")}` : ""} (${kind})`
+}
+
+/** shell-style quoting as the `/conf` text uses it */
+export const scalewayQuote = (value: string): string =>
+  /^[A-Za-z0-9_.:\/@%+,-]*$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`
+
+export const scalewayConf = (options: CloudHandlerOptions): Record<string, string> => {
+  const instance = options.instance
+  const keys = present(instance.sshKeys)
+  const nic = nicsOf(instance)[0]
+  const conf: Record<string, string> = {
+    COMMERCIAL_TYPE: "DEV1-S",
+    ID: instanceIdOf(instance, "scaleway"),
+    LOCATION_ZONE_ID: "sim-1",
+    ORGANIZATION: "00000000-0000-0000-0000-000000000000",
+    PRIVATE_IP: nic === undefined ? "" : present(nic.ipv4)[0] ?? "",
+    PUBLIC_IP: "",
+    IPV6_ADDRESS: nic === undefined ? "" : present(nic.ipv6)[0] ?? "",
+    SSH_PUBLIC_KEYS: String(keys.length),
+    STATE_DETAIL: "booted",
+    TAGS: "0"
+  }
+  if (instance.hostname !== undefined) {
+    conf.HOSTNAME = instance.hostname
+    conf.NAME = instance.hostname.split(".")[0] ?? instance.hostname
+  }
+  keys.forEach((key, i) => {
+    conf[`SSH_PUBLIC_KEYS_${i}`] = "KEY FINGERPRINT"
+    conf[`SSH_PUBLIC_KEYS_${i}_KEY`] = key
+    conf[`SSH_PUBLIC_KEYS_${i}_FINGERPRINT`] = scalewayFingerprint(key)
+  })
+  return conf
+}
+
+const confText = (conf: Record<string, string>): string =>
+  Object.keys(conf)
+    .sort()
+    .map((k) => `${k}=${scalewayQuote(conf[k]!)}\n`)
+    .join("")
+
+const confJson = (options: CloudHandlerOptions): string => {
+  const instance = options.instance
+  const nic = nicsOf(instance)[0]
+  return JSON.stringify({
+    id: instanceIdOf(instance, "scaleway"),
+    name: instance.hostname?.split(".")[0],
+    hostname: instance.hostname,
+    commercial_type: "DEV1-S",
+    private_ip: nic === undefined ? null : present(nic.ipv4)[0] ?? null,
+    ipv6: nic === undefined || present(nic.ipv6).length === 0 ? null : { address: present(nic.ipv6)[0] },
+    ssh_public_keys: present(instance.sshKeys).map((key) => ({ key, fingerprint: scalewayFingerprint(key) })),
+    tags: []
+  })
+}
+
+export const scalewayHandler = (options: CloudHandlerOptions): CloudHandler => {
+  const conf = scalewayConf(options)
+  return (request) => {
+    const path = request.path.replace(/(.)\/+$/, "$1")
+    if (path === "/conf") {
+      if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed()
+      return request.query.get("format") === "json" ? reply(200, confJson(options), JSON_TYPE) : reply(200, confText(conf))
+    }
+    if (path === "/user_data" || path.startsWith("/user_data/")) {
+      if (request.remotePort === undefined || request.remotePort >= 1024) {
+        return reply(403, JSON.stringify({ message: "Forbidden: source port must be privileged (< 1024)" }), JSON_TYPE)
+      }
+      if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed()
+      const userData = options.instance.userData
+      if (path === "/user_data") {
+        const names = userData === undefined ? [] : ["cloud-init"]
+        return request.query.get("format") === "json"
+          ? reply(200, JSON.stringify({ user_data: names }), JSON_TYPE)
+          : reply(200, names.map((n) => `${n}\n`).join(""))
+      }
+      if (path !== "/user_data/cloud-init" || userData === undefined) return notFound()
+      return reply(200, userData, OCTETS)
+    }
+    return notFound()
+  }
+}

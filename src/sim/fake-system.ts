@@ -1,0 +1,111 @@
+import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from "node:fs"
+import { join } from "node:path"
+
+/**
+ * A pretend instance for simulations and tests: a ROOT tree shaped like a
+ * fresh Alpine image, and a directory of recording stand-ins for the system
+ * commands tiny-cloud runs. Every invocation is appended to `commands.log`.
+ */
+export interface FakeSystem {
+  readonly root: string
+  readonly bin: string
+  readonly commandLog: string
+  /** PATH with the stand-ins first */
+  readonly path: string
+}
+
+export const FAKE_COMMANDS = [
+  "sfdisk", "partx", "resize2fs", "ip", "udhcpc", "rc-update", "rc-service", "addgroup", "adduser", "chpasswd",
+  "hostname", "apk", "setup-apkrepos", "lbu", "setup-disk", "reboot", "findfs", "mount", "umount", "logger", "chown",
+  "bzip2", "unxz", "lzma", "lzop", "lz4", "zstd"
+] as const
+
+// A stand-in logs its name, arguments and stdin; a few also act on ROOT so later steps see the effect.
+const STAND_IN = `#!/bin/sh
+name=\${0##*/}
+{
+  printf '%s' "$name"
+  for a in "$@"; do printf ' %s' "$a"; done
+  printf '\\n'
+} >> "$FAKE_COMMAND_LOG"
+case "$name" in
+  chpasswd|sfdisk|logger) sed 's/^/< /' >> "$FAKE_COMMAND_LOG" ;;
+  *) cat > /dev/null 2>&1 ;;
+esac
+case "$name" in
+  adduser)
+    for user; do :; done
+    n=$(grep -c ':x:1[0-9][0-9][0-9]:' "$ROOT/etc/passwd" 2>/dev/null); id=$(( 1000 + \${n:-0} ))
+    gid=$(awk -F: -v g="$user" '$1 == g { print $3 }' "$ROOT/etc/group" 2>/dev/null)
+    echo "$user:x:$id:\${gid:-$id}:Linux User,,,:/home/$user:/bin/sh" >> "$ROOT/etc/passwd"
+    mkdir -p "$ROOT/home/$user" ;;
+  addgroup)
+    if [ $# -eq 1 ]; then
+      n=$(grep -c ':x:1[0-9][0-9][0-9]:' "$ROOT/etc/group" 2>/dev/null); id=$(( 1000 + \${n:-0} ))
+      echo "$1:x:$id:" >> "$ROOT/etc/group"
+    fi ;;
+  findfs) [ -n "$FAKE_CIDATA" ] || exit 1 ;;
+  mount)
+    [ -n "$FAKE_CIDATA" ] || exit 32
+    for dir; do :; done
+    cp "$FAKE_CIDATA"/* "$dir"/ ;;
+esac
+exit 0
+`
+
+const write = (path: string, text: string) => {
+  mkdirSync(join(path, ".."), { recursive: true })
+  writeFileSync(path, text)
+}
+
+export interface FakeSystemOptions {
+  /** eth* interfaces: name → whether its link comes up */
+  readonly interfaces?: ReadonlyArray<{ readonly name: string; readonly mac: string; readonly up: boolean }>
+}
+
+export const makeFakeSystem = (dir: string, options: FakeSystemOptions = {}): FakeSystem => {
+  const root = join(dir, "root")
+  const bin = join(dir, "bin")
+  const commandLog = join(dir, "commands.log")
+  mkdirSync(bin, { recursive: true })
+  writeFileSync(commandLog, "")
+  const standIn = join(bin, ".stand-in")
+  writeFileSync(standIn, STAND_IN)
+  chmodSync(standIn, 0o755)
+  for (const c of FAKE_COMMANDS) if (!existsSync(join(bin, c))) symlinkSync(".stand-in", join(bin, c))
+
+  write(join(root, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n")
+  write(join(root, "etc/group"), "root:x:0:root\nwheel:x:10:root\n")
+  write(join(root, "etc/os-release"), 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.21.2\n')
+  write(join(root, "etc/hosts"), "127.0.0.1\tlocalhost\n")
+  mkdirSync(join(root, "etc/sudoers.d"), { recursive: true })
+  mkdirSync(join(root, "etc/doas.d"), { recursive: true })
+  write(join(root, "etc/mdev.conf"), "# fallback\n(.*)\troot:root 0660 */lib/mdev/fallback\n")
+  write(join(root, "proc/mounts"), "/dev/vda2 / ext4 rw,relatime 0 0\n/dev/vda1 /boot ext4 rw 0 0\n")
+  write(join(root, "proc/cmdline"), "BOOT_IMAGE=/boot/vmlinuz-virt root=/dev/vda2 quiet\n")
+  mkdirSync(join(root, "sys/devices/virtual/block/vda/vda2"), { recursive: true })
+  write(join(root, "sys/devices/virtual/block/vda/vda2/partition"), "2\n")
+  mkdirSync(join(root, "sys/class/block"), { recursive: true })
+  symlinkSync("../../devices/virtual/block/vda/vda2", join(root, "sys/class/block/vda2"))
+  const ifaces = options.interfaces ?? [{ name: "eth0", mac: "02:00:00:00:00:01", up: true }]
+  ifaces.forEach((iface, i) => {
+    const d = join(root, "sys/class/net", iface.name)
+    write(join(d, "ifindex"), `${i + 2}\n`)
+    write(join(d, "address"), `${iface.mac}\n`)
+    write(join(d, "operstate"), iface.up ? "up\n" : "down\n")
+  })
+  mkdirSync(join(root, "var/lib/cloud"), { recursive: true })
+  mkdirSync(join(root, "var/log"), { recursive: true })
+  return { root, bin, commandLog, path: `${bin}:${process.env.PATH ?? "/usr/bin:/bin"}` }
+}
+
+/** every recorded invocation: the command line and its stdin lines */
+export const readCommandLog = (fake: FakeSystem): Array<{ line: string; stdin: Array<string> }> => {
+  const entries: Array<{ line: string; stdin: Array<string> }> = []
+  for (const l of readFileSync(fake.commandLog, "utf8").split("\n")) {
+    if (l === "") continue
+    if (l.startsWith("< ") && entries.length > 0) entries[entries.length - 1]!.stdin.push(l.slice(2))
+    else entries.push({ line: l, stdin: [] })
+  }
+  return entries
+}

@@ -1,0 +1,208 @@
+/**
+ * The simulated instance: what a test (or `tiny-cloud simulate`) says the
+ * cloud knows about the machine, and the small pieces every simulated cloud
+ * shares (path splitting, metadata trees, replies).
+ *
+ * Plain TypeScript on node built-ins only: this is embedded in the shipped
+ * program.
+ */
+import type { IncomingHttpHeaders } from "node:http"
+
+export type SimCloud = "aws" | "azure" | "gcp" | "oci" | "hetzner" | "scaleway" | "incus" | "nocloud"
+
+export const SIM_CLOUDS: ReadonlyArray<SimCloud> = ["aws", "azure", "gcp", "oci", "hetzner", "scaleway", "incus", "nocloud"]
+
+export interface SimNic {
+  mac: string
+  ipv4?: string[]
+  ipv6?: string[]
+  ipv4Net?: string[]
+  ipv6Net?: string[]
+  ipv4Prefix?: string[]
+  ipv6Prefix?: string[]
+}
+
+export interface SimInstance {
+  /** FQDN or short name; absent → the cloud answers 404 (or empty where the real cloud does) */
+  hostname?: string
+  localHostname?: string
+  /** absent/empty → no keys */
+  sshKeys?: string[]
+  /** raw bytes as the user gave them; the sim encodes base64 where the cloud does; absent → 404 */
+  userData?: Uint8Array
+  nics?: SimNic[]
+  instanceId?: string
+  /** gcp only: project-level keys */
+  projectSshKeys?: string[]
+}
+
+/** One request as a cloud handler sees it. */
+export interface CloudRequest {
+  readonly method: string
+  /** the URL path, percent-decoded, runs of `/` collapsed to one */
+  readonly path: string
+  readonly query: URLSearchParams
+  readonly headers: IncomingHttpHeaders
+  readonly remotePort?: number
+}
+
+export interface CloudReply {
+  readonly status: number
+  readonly body?: string | Uint8Array
+  readonly headers?: Readonly<Record<string, string>>
+}
+
+export interface CloudHandlerOptions {
+  readonly instance: SimInstance
+  readonly tokenTtlEnforced: boolean
+  /** milliseconds, injectable clock */
+  readonly now: () => number
+}
+
+export type CloudHandler = (request: CloudRequest) => CloudReply
+
+// ---------------------------------------------------------------------------
+// replies
+
+export const TEXT = "text/plain; charset=utf-8"
+export const JSON_TYPE = "application/json; charset=utf-8"
+export const OCTETS = "application/octet-stream"
+
+export const reply = (status: number, body: string | Uint8Array = "", contentType: string = TEXT, headers?: Record<string, string>): CloudReply => ({
+  status,
+  body,
+  headers: { "Content-Type": contentType, ...headers }
+})
+
+export const notFound = (): CloudReply => reply(404, "Not Found\n")
+export const methodNotAllowed = (): CloudReply => reply(405, "Method Not Allowed\n")
+
+// ---------------------------------------------------------------------------
+// data helpers
+
+export const encoder = new TextEncoder()
+export const decoder = new TextDecoder()
+
+export const toBase64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64")
+
+/** the non-empty entries of an optional list */
+export const present = (xs: ReadonlyArray<string> | undefined): string[] => (xs ?? []).filter((x) => x !== "")
+
+/** newline-separated values, no trailing newline; undefined when there are none */
+export const lines = (xs: ReadonlyArray<string> | undefined): string | undefined => {
+  const p = present(xs)
+  return p.length === 0 ? undefined : p.join("\n")
+}
+
+export const nicsOf = (instance: SimInstance): SimNic[] => instance.nics ?? []
+
+/** a stable default instance id per cloud, used when the instance names none */
+export const instanceIdOf = (instance: SimInstance, cloud: SimCloud): string => {
+  if (instance.instanceId !== undefined) return instance.instanceId
+  switch (cloud) {
+    case "aws":
+      return "i-0123456789abcdef0"
+    case "azure":
+      return "d1b6a8b2-1c44-4f1b-9d47-3d6a0c5b7e21"
+    case "gcp":
+      return "4611686018427387904"
+    case "oci":
+      return "ocid1.instance.oc1.sim.aaaaaaaasimulatedinstance"
+    case "hetzner":
+      return "1000001"
+    case "scaleway":
+      return "7c8e4f2a-5b1d-4e3c-9a6f-0d2b1c3e4f5a"
+    case "incus":
+      return "sim-incus-instance"
+    case "nocloud":
+      return "iid-sim-nocloud"
+  }
+}
+
+/** prefix length of a CIDR, or undefined */
+export const prefixLength = (cidr: string): number | undefined => {
+  const m = /\/(\d+)$/.exec(cidr)
+  return m ? Number(m[1]) : undefined
+}
+
+/** dotted IPv4 netmask of a prefix length */
+export const netmaskOf = (bits: number): string => {
+  const n = bits <= 0 ? 0 : bits >= 32 ? 0xffffffff : (0xffffffff << (32 - bits)) >>> 0
+  return [24, 16, 8, 0].map((s) => (n >>> s) & 255).join(".")
+}
+
+/** first usable address of an IPv4 CIDR (the conventional gateway) */
+export const firstHostOf = (cidr: string): string | undefined => {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr)
+  if (!m) return undefined
+  const bits = Number(m[5])
+  const addr = ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0
+  const mask = bits <= 0 ? 0 : bits >= 32 ? 0xffffffff : (0xffffffff << (32 - bits)) >>> 0
+  const gw = (((addr & mask) >>> 0) + (bits >= 31 ? 0 : 1)) >>> 0
+  return [24, 16, 8, 0].map((s) => (gw >>> s) & 255).join(".")
+}
+
+// ---------------------------------------------------------------------------
+// metadata trees: the shape most metadata services have
+
+export type Leaf = string | number | boolean | Uint8Array
+export type Tree = Leaf | TreeList | TreeDir
+export interface TreeList extends ReadonlyArray<Tree> {}
+export interface TreeDir {
+  readonly [name: string]: Tree | undefined
+}
+
+export const isLeaf = (t: Tree): t is Leaf =>
+  typeof t === "string" || typeof t === "number" || typeof t === "boolean" || t instanceof Uint8Array
+
+/** the node at `segments`, or undefined */
+export const lookup = (tree: Tree, segments: ReadonlyArray<string>): Tree | undefined => {
+  let node: Tree | undefined = tree
+  for (const seg of segments) {
+    if (node === undefined || isLeaf(node)) return undefined
+    if (Array.isArray(node)) {
+      if (!/^(0|[1-9]\d*)$/.test(seg)) return undefined
+      node = (node as TreeList)[Number(seg)]
+    } else {
+      const dir = node as TreeDir
+      node = Object.prototype.hasOwnProperty.call(dir, seg) ? dir[seg] : undefined
+    }
+  }
+  return node
+}
+
+/** child names of a directory (present entries only); list indices for a list */
+export const childrenOf = (node: TreeList | TreeDir): Array<{ name: string; node: Tree }> => {
+  if (Array.isArray(node)) return (node as TreeList).map((n, i) => ({ name: String(i), node: n }))
+  return Object.entries(node as TreeDir)
+    .filter((e): e is [string, Tree] => e[1] !== undefined)
+    .map(([name, n]) => ({ name, node: n }))
+}
+
+export const leafBytes = (leaf: Leaf): string | Uint8Array => (leaf instanceof Uint8Array ? leaf : String(leaf))
+
+/** plain JSON value of a tree (bytes decoded as UTF-8, absent entries dropped) */
+export const toJson = (tree: Tree): unknown => {
+  if (tree instanceof Uint8Array) return decoder.decode(tree)
+  if (isLeaf(tree)) return tree
+  if (Array.isArray(tree)) return (tree as TreeList).map(toJson)
+  const out: Record<string, unknown> = {}
+  for (const { name, node } of childrenOf(tree as TreeDir)) out[name] = toJson(node)
+  return out
+}
+
+/** path segments of a path below `root` (root given without trailing slash), or undefined when outside */
+export const below = (path: string, root: string): string[] | undefined => {
+  if (path === root || path === `${root}/`) return []
+  if (!path.startsWith(`${root}/`)) return undefined
+  return path.slice(root.length + 1).split("/").filter((s) => s !== "")
+}
+
+// ---------------------------------------------------------------------------
+// YAML scalars (for nocloud meta-data and incus meta-data)
+
+const YAML_RESERVED = /^(true|false|yes|no|on|off|y|n|null|~)$/i
+
+/** a YAML scalar: plain when unambiguous, else a double-quoted (JSON) string */
+export const yamlScalar = (value: string): string =>
+  /^[A-Za-z_][A-Za-z0-9._\/-]*$/.test(value) && !YAML_RESERVED.test(value) ? value : JSON.stringify(value)

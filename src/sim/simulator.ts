@@ -1,0 +1,247 @@
+/**
+ * A real HTTP metadata server for every cloud Tiny Cloud knows, with faults
+ * (failing, resetting, slow or silent answers). Used by the tests against
+ * 127.0.0.1 and by `tiny-cloud simulate`.
+ *
+ * Node built-ins only, plain async TypeScript.
+ */
+import { mkdirSync, rmSync } from "node:fs"
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import type { AddressInfo, Socket } from "node:net"
+import { dirname } from "node:path"
+import { awsHandler } from "./clouds/aws.js"
+import { azureHandler } from "./clouds/azure.js"
+import { gcpHandler } from "./clouds/gcp.js"
+import { hetznerHandler } from "./clouds/hetzner.js"
+import { incusHandler } from "./clouds/incus.js"
+import { NOCLOUD_SEED_PATH, nocloudHandler } from "./clouds/nocloud.js"
+import { ociHandler } from "./clouds/oci.js"
+import { scalewayHandler } from "./clouds/scaleway.js"
+import type { CloudHandler, CloudHandlerOptions, CloudReply, SimCloud, SimInstance } from "./instance.js"
+
+export type { CloudHandler, CloudReply, CloudRequest, SimCloud, SimInstance, SimNic } from "./instance.js"
+export { SIM_CLOUDS } from "./instance.js"
+export { nocloudMetaData, nocloudSeedFiles } from "./clouds/nocloud.js"
+
+export interface SimFaults {
+  /** the first N requests get `failStatus` */
+  failFirst?: number
+  /** default 503 */
+  failStatus?: number
+  /** for this long after start, requests are answered by resetting the connection */
+  downForMs?: number
+  /** every answer is delayed this long */
+  latencyMs?: number
+  /** accept connections and requests but never answer */
+  neverAnswer?: boolean
+}
+
+export interface SimOptions {
+  cloud: SimCloud
+  instance: SimInstance
+  faults?: SimFaults
+  /** default 127.0.0.1 */
+  host?: string
+  /** default 0: any free port */
+  port?: number
+  /** listen on this unix socket instead of TCP (incus) */
+  socketPath?: string
+  /** aws: tokens expire after their TTL */
+  tokenTtlEnforced?: boolean
+}
+
+export interface SimRequest {
+  method: string
+  /** the request target as sent, query included */
+  path: string
+  headers: Record<string, string | string[] | undefined>
+  remotePort?: number
+  /** the status answered; 0 while unanswered, and for a reset or a request never answered */
+  status: number
+}
+
+export interface RunningSim {
+  /** `HOST:PORT` (`[V6]:PORT`); empty for a unix socket */
+  endpoint: string
+  socketPath?: string
+  /** nocloud: `http://HOST:PORT/seed/` */
+  seedUrl?: string
+  requests: SimRequest[]
+  close(): Promise<void>
+}
+
+const handlers: Record<SimCloud, (options: CloudHandlerOptions) => CloudHandler> = {
+  aws: awsHandler,
+  azure: azureHandler,
+  gcp: gcpHandler,
+  oci: ociHandler,
+  hetzner: hetznerHandler,
+  scaleway: scalewayHandler,
+  incus: incusHandler,
+  nocloud: nocloudHandler
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+  429: "Too Many Requests"
+}
+
+/** the path, percent-decoded where valid, with runs of `/` collapsed */
+const normalisePath = (pathname: string): string => {
+  let decoded = pathname
+  try {
+    decoded = decodeURIComponent(pathname)
+  } catch {
+    // keep it as sent
+  }
+  return decoded.replace(/\/{2,}/g, "/")
+}
+
+const resetSocket = (socket: Socket): void => {
+  try {
+    socket.resetAndDestroy()
+  } catch {
+    socket.destroy()
+  }
+}
+
+export async function startSimulator(options: SimOptions): Promise<RunningSim> {
+  const faults = options.faults ?? {}
+  const failStatus = faults.failStatus ?? 503
+  const host = options.host ?? "127.0.0.1"
+  const startedAt = Date.now()
+  const handle = handlers[options.cloud]({
+    instance: options.instance,
+    tokenTtlEnforced: options.tokenTtlEnforced ?? false,
+    now: () => Date.now()
+  })
+  const requests: SimRequest[] = []
+  const sockets = new Set<Socket>()
+  const timers = new Set<NodeJS.Timeout>()
+  let failed = 0
+  let closed = false
+
+  const send = (res: ServerResponse, record: SimRequest, answer: CloudReply) => {
+    record.status = answer.status
+    const body = answer.body === undefined ? Buffer.alloc(0) : typeof answer.body === "string" ? Buffer.from(answer.body, "utf8") : Buffer.from(answer.body)
+    const write = () => {
+      if (res.destroyed || res.writableEnded) return
+      res.writeHead(answer.status, { ...answer.headers, "Content-Length": String(body.length), Server: "tiny-cloud-sim" })
+      res.end(body)
+    }
+    const latency = faults.latencyMs ?? 0
+    if (latency > 0) {
+      const timer = setTimeout(() => {
+        timers.delete(timer)
+        write()
+      }, latency)
+      timers.add(timer)
+    } else {
+      write()
+    }
+  }
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    req.resume() // a request body is never needed
+    const record: SimRequest = {
+      method: req.method ?? "GET",
+      path: req.url ?? "/",
+      headers: { ...req.headers },
+      ...(req.socket.remotePort !== undefined ? { remotePort: req.socket.remotePort } : {}),
+      status: 0
+    }
+    requests.push(record)
+
+    if (faults.downForMs !== undefined && Date.now() - startedAt < faults.downForMs) {
+      resetSocket(req.socket)
+      return
+    }
+    if (faults.neverAnswer) return
+    if (faults.failFirst !== undefined && failed < faults.failFirst) {
+      failed += 1
+      send(res, record, { status: failStatus, body: `${STATUS_TEXT[failStatus] ?? "Error"}\n`, headers: { "Content-Type": "text/plain" } })
+      return
+    }
+
+    let answer: CloudReply
+    try {
+      const url = new URL(req.url ?? "/", "http://sim.invalid")
+      answer = handle({
+        method: record.method,
+        path: normalisePath(url.pathname),
+        query: url.searchParams,
+        headers: req.headers,
+        ...(record.remotePort !== undefined ? { remotePort: record.remotePort } : {})
+      })
+    } catch (e) {
+      answer = { status: 500, body: `simulator error: ${e instanceof Error ? e.message : String(e)}\n`, headers: { "Content-Type": "text/plain" } }
+    }
+    send(res, record, answer)
+  }
+
+  const server = createServer({ keepAliveTimeout: 1000 }, onRequest)
+  server.on("connection", (socket: Socket) => {
+    if (closed) {
+      socket.destroy()
+      return
+    }
+    sockets.add(socket)
+    socket.on("close", () => sockets.delete(socket))
+  })
+  server.on("clientError", (_err, socket) => {
+    if (!socket.destroyed) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+  })
+
+  if (options.socketPath !== undefined) {
+    mkdirSync(dirname(options.socketPath), { recursive: true })
+    rmSync(options.socketPath, { force: true })
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject)
+    const done = () => {
+      server.off("error", reject)
+      resolve()
+    }
+    if (options.socketPath !== undefined) server.listen(options.socketPath, done)
+    else server.listen(options.port ?? 0, host, done)
+  })
+
+  let endpoint = ""
+  let seedUrl: string | undefined
+  if (options.socketPath === undefined) {
+    const address = server.address() as AddressInfo
+    const h = address.address.includes(":") ? `[${address.address}]` : address.address
+    endpoint = `${h}:${address.port}`
+    if (options.cloud === "nocloud") seedUrl = `http://${endpoint}${NOCLOUD_SEED_PATH}`
+  }
+
+  let closing: Promise<void> | undefined
+  const close = (): Promise<void> => {
+    if (closing !== undefined) return closing
+    closed = true
+    for (const t of timers) clearTimeout(t)
+    timers.clear()
+    closing = new Promise<void>((resolve) => {
+      server.close(() => {
+        if (options.socketPath !== undefined) rmSync(options.socketPath, { force: true })
+        resolve()
+      })
+      for (const s of sockets) s.destroy()
+      sockets.clear()
+      server.closeAllConnections()
+    })
+    return closing
+  }
+
+  return {
+    endpoint,
+    ...(options.socketPath !== undefined ? { socketPath: options.socketPath } : {}),
+    ...(seedUrl !== undefined ? { seedUrl } : {}),
+    requests,
+    close
+  }
+}

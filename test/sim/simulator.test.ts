@@ -1,0 +1,391 @@
+import { mkdtempSync, existsSync, rmSync } from "node:fs"
+import { request as httpRequest, type OutgoingHttpHeaders } from "node:http"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterEach, describe, expect, it } from "vitest"
+import { nocloudSeedFiles, startSimulator, type RunningSim, type SimOptions } from "../../src/sim/simulator.js"
+
+interface Answer {
+  status: number
+  body: string
+  bytes: Buffer
+  headers: Record<string, string | string[] | undefined>
+}
+
+interface Ask {
+  path: string
+  method?: string
+  headers?: OutgoingHttpHeaders
+  localPort?: number
+  timeoutMs?: number
+}
+
+const ask = (sim: RunningSim, a: Ask): Promise<Answer> =>
+  new Promise((resolve, reject) => {
+    const [host, port] = sim.socketPath ? ["", ""] : [sim.endpoint.replace(/:\d+$/, ""), sim.endpoint.replace(/^.*:/, "")]
+    const req = httpRequest(
+      {
+        method: a.method ?? "GET",
+        path: a.path,
+        headers: a.headers,
+        agent: false,
+        ...(sim.socketPath ? { socketPath: sim.socketPath } : { host, port: Number(port) }),
+        ...(a.localPort !== undefined ? { localPort: a.localPort } : {})
+      },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on("data", (c: Buffer) => chunks.push(c))
+        res.on("end", () => {
+          const bytes = Buffer.concat(chunks)
+          resolve({ status: res.statusCode ?? 0, body: bytes.toString("utf8"), bytes, headers: res.headers })
+        })
+        res.on("error", reject)
+      }
+    )
+    req.setTimeout(a.timeoutMs ?? 2000, () => req.destroy(new Error("client timeout")))
+    req.on("error", reject)
+    req.end()
+  })
+
+/** a request from a privileged source port; retried on another port when the chosen one is busy */
+const askPrivileged = async (sim: RunningSim, path: string): Promise<Answer> => {
+  for (let attempt = 0; ; attempt++) {
+    const localPort = 600 + Math.floor(Math.random() * 400)
+    try {
+      return await ask(sim, { path, localPort })
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      if (attempt < 10 && (code === "EADDRINUSE" || code === "EADDRNOTAVAIL")) continue
+      throw e
+    }
+  }
+}
+
+const running: RunningSim[] = []
+const start = async (options: SimOptions): Promise<RunningSim> => {
+  const sim = await startSimulator(options)
+  running.push(sim)
+  return sim
+}
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((s) => s.close()))
+})
+
+const KEY1 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ1c3liZWF2ZXJrZXlvbmUxMjM0NTY3ODkwMTIz one@example"
+const KEY2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHR3b2tleXR3b2tleXR3b2tleXR3b2tleXR3b2tl two@example"
+const USER_DATA = new Uint8Array([0x23, 0x21, 0x2f, 0x62, 0x69, 0x6e, 0x2f, 0x73, 0x68, 0x0a, 0x00, 0xff, 0x0a])
+
+const instance = {
+  hostname: "web1.example.com",
+  localHostname: "ip-10-0-0-5.internal",
+  sshKeys: [KEY1, KEY2],
+  userData: USER_DATA,
+  nics: [
+    {
+      mac: "0a:1b:2c:3d:4e:5f",
+      ipv4: ["10.0.0.5", "10.0.0.6"],
+      ipv6: ["2001:db8::5"],
+      ipv4Net: ["10.0.0.0/24"],
+      ipv6Net: ["2001:db8::/64"],
+      ipv4Prefix: ["10.0.1.0/28"]
+    }
+  ]
+}
+
+const awsToken = async (sim: RunningSim, ttl = "60"): Promise<string> => {
+  const res = await ask(sim, { method: "PUT", path: "/latest/api/token", headers: { "X-aws-ec2-metadata-token-ttl-seconds": ttl } })
+  expect(res.status).toBe(200)
+  return res.body
+}
+
+describe("aws", () => {
+  it("refuses a GET without a token, serves the hostname with one", async () => {
+    const sim = await start({ cloud: "aws", instance })
+    expect((await ask(sim, { path: "/latest/meta-data/hostname" })).status).toBe(401)
+    expect((await ask(sim, { path: "/latest/meta-data/hostname", headers: { "X-aws-ec2-metadata-token": "bogus" } })).status).toBe(401)
+    const token = await awsToken(sim)
+    const res = await ask(sim, { path: "/latest/meta-data/hostname", headers: { "X-aws-ec2-metadata-token": token } })
+    expect(res).toMatchObject({ status: 200, body: "web1.example.com" })
+    expect(sim.requests.map((r) => r.status)).toEqual([401, 401, 200, 200])
+  })
+
+  it("needs a valid TTL for a token, and PUT for the token", async () => {
+    const sim = await start({ cloud: "aws", instance })
+    expect((await ask(sim, { method: "PUT", path: "/latest/api/token" })).status).toBe(400)
+    for (const ttl of ["0", "21601", "abc"]) {
+      expect((await ask(sim, { method: "PUT", path: "/latest/api/token", headers: { "X-aws-ec2-metadata-token-ttl-seconds": ttl } })).status).toBe(400)
+    }
+    expect((await ask(sim, { path: "/latest/api/token", headers: { "X-aws-ec2-metadata-token-ttl-seconds": "5" } })).status).toBe(405)
+    const res = await ask(sim, { method: "PUT", path: "/latest/api/token", headers: { "X-aws-ec2-metadata-token-ttl-seconds": "21600" } })
+    expect(res.status).toBe(200)
+    expect(res.body.length).toBeGreaterThan(20)
+    expect(res.headers["x-aws-ec2-metadata-token-ttl-seconds"]).toBe("21600")
+  })
+
+  it("serves keys, user-data and NICs in EC2's formats", async () => {
+    const sim = await start({ cloud: "aws", instance })
+    const h = { "X-aws-ec2-metadata-token": await awsToken(sim) }
+    const get = (p: string) => ask(sim, { path: `/latest/${p}`, headers: h })
+    expect((await get("meta-data/public-keys/")).body).toBe("0=key-0\n1=key-1")
+    expect((await get("meta-data/public-keys/1/openssh-key")).body).toBe(KEY2)
+    expect((await get("meta-data/local-hostname")).body).toBe("ip-10-0-0-5.internal")
+    expect((await get("user-data")).bytes).toEqual(Buffer.from(USER_DATA))
+    expect((await get("meta-data/network/interfaces/macs/")).body).toBe("0a:1b:2c:3d:4e:5f/")
+    const mac = "meta-data/network/interfaces/macs/0a:1b:2c:3d:4e:5f"
+    expect((await get(`${mac}/mac`)).body).toBe("0a:1b:2c:3d:4e:5f")
+    expect((await get(`${mac}/local-ipv4s`)).body).toBe("10.0.0.5\n10.0.0.6")
+    expect((await get(`${mac}/subnet-ipv6-cidr-blocks`)).body).toBe("2001:db8::/64")
+    expect((await get(`${mac}/ipv4-prefix`)).body).toBe("10.0.1.0/28")
+    expect((await get(`${mac}/ipv6-prefix`)).status).toBe(404)
+    expect((await get("meta-data/nothing-here")).status).toBe(404)
+  })
+
+  it("answers 404 for what the instance lacks", async () => {
+    const sim = await start({ cloud: "aws", instance: {} })
+    const h = { "X-aws-ec2-metadata-token": await awsToken(sim) }
+    for (const p of ["meta-data/hostname", "user-data", "meta-data/public-keys/"]) {
+      expect((await ask(sim, { path: `/latest/${p}`, headers: h })).status).toBe(404)
+    }
+  })
+
+  it("expires tokens after their TTL when asked to", async () => {
+    const sim = await start({ cloud: "aws", instance, tokenTtlEnforced: true })
+    const token = await awsToken(sim, "1")
+    const h = { "X-aws-ec2-metadata-token": token }
+    expect((await ask(sim, { path: "/latest/meta-data/hostname", headers: h })).status).toBe(200)
+    await new Promise((r) => setTimeout(r, 1050))
+    expect((await ask(sim, { path: "/latest/meta-data/hostname", headers: h })).status).toBe(401)
+  })
+})
+
+describe("azure", () => {
+  const q = "?format=text&api-version=2021-05-01"
+  it("needs the Metadata header and an api-version", async () => {
+    const sim = await start({ cloud: "azure", instance })
+    expect((await ask(sim, { path: `/metadata/instance/compute/name${q}` })).status).toBe(400)
+    expect((await ask(sim, { path: "/metadata/instance/compute/name?format=text", headers: { Metadata: "true" } })).status).toBe(400)
+    const res = await ask(sim, { path: `/metadata/instance/compute/name${q}`, headers: { Metadata: "true" } })
+    expect(res).toMatchObject({ status: 200, body: "web1.example.com" })
+  })
+
+  it("lists public keys, serves keyData and base64 user-data", async () => {
+    const sim = await start({ cloud: "azure", instance })
+    const get = (p: string) => ask(sim, { path: `/metadata/instance/${p}${q}`, headers: { Metadata: "true" } })
+    const list = (await get("compute/publicKeys")).body
+    expect(list).toBe("0/\n1/")
+    const keys = await Promise.all(list.split("\n").map((k) => get(`compute/publicKeys/${k}/keyData`)))
+    expect(keys.map((k) => k.body)).toEqual([KEY1, KEY2])
+    expect((await get("compute/publicKeys/1/keyData")).body).toBe(KEY2)
+    expect(Buffer.from((await get("compute/userData")).body, "base64")).toEqual(Buffer.from(USER_DATA))
+    expect((await get("network/interface/0/macAddress")).body).toBe("0A1B2C3D4E5F")
+    expect((await get("network/interface/0/ipv4/ipAddress/1/privateIpAddress")).body).toBe("10.0.0.6")
+    const json = await ask(sim, { path: "/metadata/instance/compute?api-version=2021-05-01", headers: { Metadata: "true" } })
+    expect(JSON.parse(json.body).publicKeys[0].keyData).toBe(KEY1)
+  })
+
+  it("answers an empty user-data and an empty key list when there are none", async () => {
+    const sim = await start({ cloud: "azure", instance: { hostname: "h" } })
+    const get = (p: string) => ask(sim, { path: `/metadata/instance/${p}${q}`, headers: { Metadata: "true" } })
+    expect(await get("compute/userData")).toMatchObject({ status: 200, body: "" })
+    expect(await get("compute/publicKeys")).toMatchObject({ status: 200, body: "" })
+  })
+})
+
+describe("gcp", () => {
+  const root = "/computeMetadata/v1"
+  it("needs Metadata-Flavor: Google", async () => {
+    const sim = await start({ cloud: "gcp", instance })
+    expect((await ask(sim, { path: `${root}/instance/hostname` })).status).toBe(403)
+    expect((await ask(sim, { path: `${root}/instance/hostname`, headers: { "Metadata-Flavor": "google" } })).status).toBe(403)
+    const res = await ask(sim, { path: `${root}/instance/hostname`, headers: { "Metadata-Flavor": "Google" } })
+    expect(res).toMatchObject({ status: 200, body: "web1.example.com" })
+    expect(res.headers["metadata-flavor"]).toBe("Google")
+  })
+
+  it("serves login:key lines, user-data and network interfaces", async () => {
+    const sim = await start({ cloud: "gcp", instance: { ...instance, projectSshKeys: [KEY2] } })
+    const get = (p: string) => ask(sim, { path: `${root}/${p}`, headers: { "Metadata-Flavor": "Google" } })
+    expect((await get("instance/attributes/ssh-keys")).body).toBe(`alpine:${KEY1}\nalpine:${KEY2}`)
+    expect((await get("project/attributes/ssh-keys")).body).toBe(`alpine:${KEY2}`)
+    expect((await get("instance/attributes/user-data")).bytes).toEqual(Buffer.from(USER_DATA))
+    expect((await get("instance/network-interfaces/")).body).toBe("0/\n")
+    expect((await get("instance/network-interfaces/0/mac")).body).toBe("0a:1b:2c:3d:4e:5f")
+    expect((await get("instance/network-interfaces/0/ip")).body).toBe("10.0.0.5")
+    const redirect = await get("instance/network-interfaces")
+    expect(redirect.status).toBe(301)
+    expect(redirect.headers.location).toBe(`${root}/instance/network-interfaces/`)
+  })
+
+  it("answers 404 for absent ssh-keys and user-data", async () => {
+    const sim = await start({ cloud: "gcp", instance: { hostname: "h" } })
+    const get = (p: string) => ask(sim, { path: `${root}/${p}`, headers: { "Metadata-Flavor": "Google" } })
+    for (const p of ["instance/attributes/ssh-keys", "project/attributes/ssh-keys", "instance/attributes/user-data"]) {
+      expect((await get(p)).status).toBe(404)
+    }
+  })
+})
+
+describe("oci", () => {
+  it("needs Authorization: Bearer Oracle", async () => {
+    const sim = await start({ cloud: "oci", instance })
+    expect((await ask(sim, { path: "/opc/v2/instance/hostname" })).status).toBe(401)
+    expect((await ask(sim, { path: "/opc/v2/instance/hostname", headers: { Authorization: "Bearer Other" } })).status).toBe(401)
+    const res = await ask(sim, { path: "/opc/v2/instance/hostname", headers: { Authorization: "Bearer Oracle" } })
+    expect(res).toMatchObject({ status: 200, body: "web1.example.com" })
+  })
+
+  it("serves keys, base64 user-data and vnics JSON", async () => {
+    const sim = await start({ cloud: "oci", instance })
+    const get = (p: string) => ask(sim, { path: `/opc/v2/${p}`, headers: { Authorization: "Bearer Oracle" } })
+    expect((await get("instance/metadata/ssh_authorized_keys")).body).toBe(`${KEY1}\n${KEY2}`)
+    expect(Buffer.from((await get("instance/metadata/user_data")).body, "base64")).toEqual(Buffer.from(USER_DATA))
+    const vnics = JSON.parse((await get("vnics/")).body)
+    expect(vnics[0]).toMatchObject({ macAddr: "0A:1B:2C:3D:4E:5F", privateIp: "10.0.0.5", subnetCidrBlock: "10.0.0.0/24", virtualRouterIp: "10.0.0.1" })
+    expect((await get("vnics/0/macAddr")).body).toBe("0A:1B:2C:3D:4E:5F")
+  })
+})
+
+describe("hetzner", () => {
+  it("serves hostname, a JSON key list and user-data without any header", async () => {
+    const sim = await start({ cloud: "hetzner", instance })
+    expect(await ask(sim, { path: "/hetzner/v1/metadata/hostname" })).toMatchObject({ status: 200, body: "web1.example.com" })
+    expect(JSON.parse((await ask(sim, { path: "/hetzner/v1/metadata/public-keys" })).body)).toEqual([KEY1, KEY2])
+    expect((await ask(sim, { path: "/hetzner/v1/userdata" })).bytes).toEqual(Buffer.from(USER_DATA))
+    expect((await ask(sim, { path: "/hetzner/v1/metadata" })).body).toContain("hostname: web1.example.com\n")
+  })
+
+  it("answers an empty 200 for absent user-data, 404 for an absent hostname", async () => {
+    const sim = await start({ cloud: "hetzner", instance: {} })
+    expect(await ask(sim, { path: "/hetzner/v1/userdata" })).toMatchObject({ status: 200, body: "" })
+    expect((await ask(sim, { path: "/hetzner/v1/metadata/hostname" })).status).toBe(404)
+    expect((await ask(sim, { path: "/hetzner/v1/metadata/public-keys" })).body).toBe("[]")
+  })
+})
+
+describe("scaleway", () => {
+  it("serves /conf KEY=VALUE lines", async () => {
+    const sim = await start({ cloud: "scaleway", instance })
+    const res = await ask(sim, { path: "/conf" })
+    expect(res.status).toBe(200)
+    const conf = res.body.split("\n")
+    expect(conf).toContain("HOSTNAME=web1.example.com")
+    expect(conf).toContain("SSH_PUBLIC_KEYS=2")
+    expect(conf).toContain(`SSH_PUBLIC_KEYS_0_KEY='${KEY1}'`)
+    expect(conf).toContain(`SSH_PUBLIC_KEYS_1_KEY='${KEY2}'`)
+  })
+
+  it("refuses user-data from a high source port, serves it from one below 1024", async () => {
+    const sim = await start({ cloud: "scaleway", instance })
+    const refused = await ask(sim, { path: "/user_data/cloud-init" })
+    expect(refused.status).toBe(403)
+    const served = await askPrivileged(sim, "/user_data/cloud-init")
+    expect(served.status).toBe(200)
+    expect(served.bytes).toEqual(Buffer.from(USER_DATA))
+    const last = sim.requests[sim.requests.length - 1]!
+    expect(last.remotePort).toBeLessThan(1024)
+    expect(sim.requests[0]!.remotePort).toBeGreaterThanOrEqual(1024)
+  })
+
+  it("answers 404 for absent user-data from a privileged port", async () => {
+    const sim = await start({ cloud: "scaleway", instance: { hostname: "h" } })
+    expect((await askPrivileged(sim, "/user_data/cloud-init")).status).toBe(404)
+  })
+})
+
+describe("incus", () => {
+  it("answers over its unix socket and removes it on close", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sim-incus-"))
+    try {
+      const socketPath = join(dir, "dev/incus/sock")
+      const sim = await start({ cloud: "incus", instance: { ...instance, localHostname: undefined, instanceId: "c1" }, socketPath })
+      expect(sim.endpoint).toBe("")
+      expect(sim.socketPath).toBe(socketPath)
+      const meta = await ask(sim, { path: "/1.0/meta-data" })
+      expect(meta.status).toBe(200)
+      expect(meta.body.split("\n")).toEqual(expect.arrayContaining(["instance-id: c1", "local-hostname: web1.example.com"]))
+      expect((await ask(sim, { path: "/1.0/config/user.user-data" })).bytes).toEqual(Buffer.from(USER_DATA))
+      await sim.close()
+      expect(existsSync(socketPath)).toBe(false)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("answers 404 for absent user-data", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sim-incus-"))
+    try {
+      const sim = await start({ cloud: "incus", instance: {}, socketPath: join(dir, "sock") })
+      expect((await ask(sim, { path: "/1.0/config/user.user-data" })).status).toBe(404)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe("nocloud", () => {
+  it("serves the seed files with or without a trailing slash on the seed URL", async () => {
+    const sim = await start({ cloud: "nocloud", instance })
+    expect(sim.seedUrl).toBe(`http://${sim.endpoint}/seed/`)
+    const meta = await ask(sim, { path: "/seed/meta-data" })
+    expect(meta.status).toBe(200)
+    expect(meta.body).toContain("hostname: web1.example.com\n")
+    expect(meta.body).toContain("local-hostname: ip-10-0-0-5.internal\n")
+    expect(meta.body).toContain(`public-keys:\n  - ${JSON.stringify(KEY1)}\n  - ${JSON.stringify(KEY2)}\n`)
+    expect((await ask(sim, { path: "/seed//user-data" })).bytes).toEqual(Buffer.from(USER_DATA))
+    expect((await ask(sim, { path: "/seed/vendor-data" })).status).toBe(404)
+    expect((await ask(sim, { path: "/seed/network-config" })).status).toBe(404)
+    expect(Buffer.from(nocloudSeedFiles(instance)["meta-data"]!).toString()).toBe(meta.body)
+    expect(nocloudSeedFiles({})["user-data"]).toBeUndefined()
+  })
+})
+
+describe("faults", () => {
+  it("failFirst answers failStatus N times, then serves", async () => {
+    const sim = await start({ cloud: "hetzner", instance, faults: { failFirst: 2 } })
+    const statuses: number[] = []
+    for (let i = 0; i < 3; i++) statuses.push((await ask(sim, { path: "/hetzner/v1/metadata/hostname" })).status)
+    expect(statuses).toEqual([503, 503, 200])
+    expect(sim.requests.map((r) => r.status)).toEqual([503, 503, 200])
+
+    const other = await start({ cloud: "hetzner", instance, faults: { failFirst: 1, failStatus: 500 } })
+    expect((await ask(other, { path: "/hetzner/v1/metadata/hostname" })).status).toBe(500)
+    expect((await ask(other, { path: "/hetzner/v1/metadata/hostname" })).status).toBe(200)
+  })
+
+  it("downForMs resets connections, then serves", async () => {
+    const sim = await start({ cloud: "gcp", instance, faults: { downForMs: 300 } })
+    const h = { "Metadata-Flavor": "Google" }
+    const err = await ask(sim, { path: "/computeMetadata/v1/instance/hostname", headers: h }).then(
+      () => undefined,
+      (e: NodeJS.ErrnoException) => e
+    )
+    expect(err?.code).toBe("ECONNRESET")
+    expect(sim.requests[0]!.status).toBe(0)
+    await new Promise((r) => setTimeout(r, 320))
+    expect((await ask(sim, { path: "/computeMetadata/v1/instance/hostname", headers: h })).body).toBe("web1.example.com")
+  })
+
+  it("latencyMs delays every answer", async () => {
+    const sim = await start({ cloud: "hetzner", instance, faults: { latencyMs: 150 } })
+    const t0 = Date.now()
+    expect((await ask(sim, { path: "/hetzner/v1/metadata/hostname" })).status).toBe(200)
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(140)
+  })
+
+  it("neverAnswer leaves the client waiting, and close() does not hang", async () => {
+    const sim = await start({ cloud: "aws", instance, faults: { neverAnswer: true } })
+    const pending = ask(sim, { method: "PUT", path: "/latest/api/token", headers: { "X-aws-ec2-metadata-token-ttl-seconds": "5" }, timeoutMs: 10_000 })
+    const outcome = pending.then(
+      () => "answered",
+      () => "failed"
+    )
+    await new Promise((r) => setTimeout(r, 100))
+    expect(sim.requests).toHaveLength(1)
+    expect(sim.requests[0]!.status).toBe(0)
+    const t0 = Date.now()
+    await sim.close()
+    expect(await outcome).toBe("failed")
+    expect(Date.now() - t0).toBeLessThan(1000)
+  })
+})
