@@ -40,53 +40,59 @@ export interface Settings {
   readonly warnings: ReadonlyArray<string>
 }
 
-/** Parses shell `KEY=value` lines without evaluating anything. */
+/**
+ * Parses shell `KEY=value` assignments without evaluating anything. Quoted
+ * values may span lines, as the stock file's action lists do.
+ */
 export const parseConfFile = (text: string, name = "tiny-cloud.conf"): Either.Either<Record<string, string>, ConfigError> => {
   const values: Record<string, string> = {}
-  const lines = text.split("\n")
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim()
-    if (line === "" || line.startsWith("#")) continue
-    const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line)
-    if (!match) {
-      return Either.left(new ConfigError({ reason: `${name}:${i + 1}: expected KEY=value, got '${line.slice(0, 60)}'` }))
+  let i = 0
+  let line = 1
+  const fail = (reason: string) => Either.left(new ConfigError({ reason: `${name}:${line}: ${reason}` }))
+  while (i < text.length) {
+    const c = text[i]!
+    if (c === "\n") {
+      line++
+      i++
+    } else if (c === " " || c === "\t" || c === "\r" || c === ";") {
+      i++
+    } else if (c === "#") {
+      while (i < text.length && text[i] !== "\n") i++
+    } else {
+      const m = /^(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)=/.exec(text.slice(i, i + 300))
+      if (!m) return fail(`expected KEY=value, got '${text.slice(i).split("\n")[0]!.slice(0, 60)}'`)
+      const key = m[1]!
+      const startLine = line
+      i += m[0].length
+      let value = ""
+      while (i < text.length && !/[\s;]/.test(text[i]!)) {
+        const q = text[i]!
+        if (q === "'" || q === '"') {
+          const end = text.indexOf(q, i + 1)
+          if (end < 0) {
+            line = startLine
+            return fail(`unterminated quote in value of ${key}`)
+          }
+          const inner = text.slice(i + 1, end)
+          line += inner.split("\n").length - 1
+          value += q === '"' ? inner.replace(/\\([\\"$`])/g, "$1") : inner
+          i = end + 1
+        } else if (q === "\\" && i + 1 < text.length) {
+          value += text[i + 1]
+          i += 2
+        } else {
+          value += q
+          i++
+        }
+      }
+      while (i < text.length && (text[i] === " " || text[i] === "\t")) i++
+      if (i < text.length && text[i] !== "\n" && text[i] !== "#" && text[i] !== ";") {
+        return fail(`unexpected '${text.slice(i).split("\n")[0]!.slice(0, 40)}' after ${key}=...; quote values with spaces`)
+      }
+      values[key] = value
     }
-    const value = unquote(match[2]!)
-    if (value === undefined) {
-      return Either.left(new ConfigError({ reason: `${name}:${i + 1}: unterminated quote in value of ${match[1]}` }))
-    }
-    values[match[1]!] = value
   }
   return Either.right(values)
-}
-
-/** One shell word made of quoted and unquoted parts; a trailing `# comment` is dropped. */
-const unquote = (raw: string): string | undefined => {
-  let out = ""
-  let i = 0
-  while (i < raw.length) {
-    const c = raw[i]!
-    if (c === "'" || c === '"') {
-      const end = raw.indexOf(c, i + 1)
-      if (end < 0) return undefined
-      const inner = raw.slice(i + 1, end)
-      out += c === '"' ? inner.replace(/\\([\\"$`])/g, "$1") : inner
-      i = end + 1
-    } else if (/\s/.test(c)) {
-      const rest = raw.slice(i).trimStart()
-      if (rest === "" || rest.startsWith("#")) break
-      // unquoted whitespace inside a value: keep the rest verbatim, as the shell would split it
-      out += raw.slice(i)
-      break
-    } else if (c === "\\" && i + 1 < raw.length) {
-      out += raw[i + 1]
-      i += 2
-    } else {
-      out += c
-      i++
-    }
-  }
-  return out
 }
 
 const words = (value: string | undefined): ReadonlyArray<string> => (value ?? "").split(/\s+/).filter((w) => w !== "")

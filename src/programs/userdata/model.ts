@@ -166,7 +166,7 @@ const fromBase64 = (text: string): Either.Either<Uint8Array, string> => {
 }
 
 /** Running total of bytes gzip content may still expand to. */
-interface Budget {
+export interface Budget {
   remaining: number
   readonly limit: number
 }

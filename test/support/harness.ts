@@ -1,0 +1,115 @@
+import { spawn } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+import { makeFakeSystem, readCommandLog, type FakeSystem, type FakeSystemOptions } from "../../src/sim/fake-system.js"
+import { startSimulator, type RunningSim, type SimCloud, type SimFaults, type SimInstance } from "../../src/sim/simulator.js"
+
+export const PROGRAM = resolve(new URL("../../dist/tiny-cloud.cjs", import.meta.url).pathname)
+
+export interface RunResult {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** runs the bundled program as its own process; `as` is the name it is invoked by */
+export const runProgram = (args: ReadonlyArray<string>, env: Record<string, string>, as: "tiny-cloud" | "imds" = "tiny-cloud") =>
+  new Promise<RunResult>((done) => {
+    let script = PROGRAM
+    if (as === "imds") {
+      const dir = join(tmpdir(), "tiny-cloud-test-bin")
+      mkdirSync(dir, { recursive: true })
+      script = join(dir, "imds")
+      if (!existsSync(script)) symlinkSync(PROGRAM, script)
+    }
+    const child = spawn(process.execPath, [script, ...args], { env, stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString("latin1")))
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()))
+    child.on("close", (code) => done({ code: code ?? -1, stdout, stderr }))
+  })
+
+export interface TestInstance {
+  readonly dir: string
+  readonly fake: FakeSystem
+  readonly root: string
+  readonly sim: RunningSim | undefined
+  readonly env: Record<string, string>
+  readonly run: (args: ReadonlyArray<string>, extraEnv?: Record<string, string>) => Promise<RunResult>
+  readonly imds: (args: ReadonlyArray<string>, extraEnv?: Record<string, string>) => Promise<RunResult>
+  /** runs boot, early, main and final as four processes; stops at none */
+  readonly boot: (extraEnv?: Record<string, string>) => Promise<Array<RunResult>>
+  readonly read: (instancePath: string) => string | undefined
+  readonly mode: (instancePath: string) => number | undefined
+  readonly commands: () => Array<string>
+  readonly commandsWithStdin: () => Array<{ line: string; stdin: Array<string> }>
+  readonly write: (instancePath: string, content: string | Uint8Array) => void
+  readonly close: () => Promise<void>
+}
+
+export interface InstanceOptions extends FakeSystemOptions {
+  readonly cloud?: SimCloud
+  readonly instance?: SimInstance
+  readonly faults?: SimFaults
+  /** no simulator at all (nocloud from local files, unknown clouds) */
+  readonly noSimulator?: boolean
+  readonly env?: Record<string, string>
+  readonly conf?: string
+}
+
+export const makeInstance = async (options: InstanceOptions = {}): Promise<TestInstance> => {
+  const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-test-"))
+  const fake = makeFakeSystem(dir, options)
+  const cloud = options.cloud ?? "aws"
+  const socketPath = cloud === "incus" ? join(fake.root, "dev/incus/sock") : undefined
+  const sim = options.noSimulator
+    ? undefined
+    : await startSimulator({ cloud, instance: options.instance ?? {}, ...(options.faults ? { faults: options.faults } : {}), ...(socketPath ? { socketPath } : {}) })
+  if (options.conf !== undefined) writeFileSync(join(fake.root, "etc/tiny-cloud.conf"), options.conf)
+  const env: Record<string, string> = {
+    PATH: fake.path,
+    HOME: dir,
+    ROOT: fake.root,
+    FAKE_COMMAND_LOG: fake.commandLog,
+    TINY_CLOUD_LINK_WAIT_MAX: "1",
+    IMDS_DEADLINE: "5",
+    IMDS_RETRY_DELAY: "20",
+    IMDS_RETRY_MAX_DELAY: "200",
+    ...(options.noSimulator ? {} : { CLOUD: cloud }),
+    ...(sim?.endpoint ? { IMDS_ENDPOINT: sim.endpoint } : {}),
+    ...options.env
+  }
+  const at = (p: string) => join(fake.root, p)
+  const run = (args: ReadonlyArray<string>, extraEnv: Record<string, string> = {}) => runProgram(args, { ...env, ...extraEnv })
+  return {
+    dir,
+    fake,
+    root: fake.root,
+    sim,
+    env,
+    run,
+    imds: (args, extraEnv = {}) => runProgram(args, { ...env, ...extraEnv }, "imds"),
+    boot: async (extraEnv = {}) => {
+      const results: Array<RunResult> = []
+      for (const phase of ["boot", "early", "main", "final"]) results.push(await run([phase], extraEnv))
+      return results
+    },
+    read: (p) => (existsSync(at(p)) ? readFileSync(at(p), "utf8") : undefined),
+    mode: (p) => (existsSync(at(p)) ? statSync(at(p)).mode & 0o7777 : undefined),
+    commands: () => readCommandLog(fake).map((c) => c.line).filter((l) => !l.startsWith("logger ")),
+    commandsWithStdin: () => readCommandLog(fake).filter((c) => !c.line.startsWith("logger ")),
+    write: (p, content) => {
+      mkdirSync(join(at(p), ".."), { recursive: true })
+      writeFileSync(at(p), content)
+    },
+    close: async () => {
+      await sim?.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+}
+
+/** the stderr lines of a phase that the engine writes for actions */
+export const actionLines = (stderr: string) => stderr.split("\n").filter((l) => /^ {3}(\+\+|--) /.test(l))

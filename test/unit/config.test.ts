@@ -1,0 +1,61 @@
+import { Either } from "effect"
+import { describe, expect, it } from "vitest"
+import { parseConfFile, resolveSettings } from "../../src/schema/config.js"
+
+const settings = (env: Record<string, string>, file = "") =>
+  Either.flatMap(parseConfFile(file), (values) => resolveSettings(env, values))
+
+describe("tiny-cloud.conf", () => {
+  it("reads KEY=value lines with comments and both kinds of quotes, evaluating nothing", () => {
+    const values = Either.getOrThrow(parseConfFile(`# comment\nCLOUD=aws\nCLOUD_USER="ops user"\nSKIP_INIT_ACTIONS='expand_root  enable_sshd'\nX=$HOME/y # trailing\nexport DEBUG=1\nINIT_ACTIONS_MAIN="\n\tset_hostname\n\tset_ssh_keys\n"\n`))
+    expect(values).toEqual({ CLOUD: "aws", CLOUD_USER: "ops user", SKIP_INIT_ACTIONS: "expand_root  enable_sshd", X: "$HOME/y", DEBUG: "1", INIT_ACTIONS_MAIN: "\n\tset_hostname\n\tset_ssh_keys\n" })
+  })
+
+  it("has the contract's defaults", () => {
+    const s = Either.getOrThrow(settings({ ROOT: "/tmp/r" }))
+    expect(s).toMatchObject({
+      root: "/tmp/r",
+      cloud: "auto",
+      cloudUser: "alpine",
+      varDir: "/tmp/r/var/lib/cloud",
+      logDir: "/tmp/r/var/log",
+      skipActions: [],
+      hotplugType: "mdev",
+      imdsTokenTtl: 5,
+      imdsTimeout: 2,
+      imdsDeadline: 60,
+      linkWaitMax: 10,
+      debug: false
+    })
+  })
+
+  it("lets the environment win over the file", () => {
+    const s = Either.getOrThrow(settings({ CLOUD: "nocloud", IMDS_TIMEOUT: "0.5" }, "CLOUD=aws\nIMDS_TIMEOUT=3\nCLOUD_USER=ops\n"))
+    expect([s.cloud, s.imdsTimeout, s.cloudUser]).toEqual(["nocloud", 0.5, "ops"])
+  })
+
+  it("maps the old name alpine to nocloud with a warning", () => {
+    const s = Either.getOrThrow(settings({}, "CLOUD=alpine\n"))
+    expect(s.cloud).toBe("nocloud")
+    expect(s.warnings[0]).toContain("alpine")
+  })
+
+  it("splits action lists on whitespace", () => {
+    const s = Either.getOrThrow(settings({}, 'INIT_ACTIONS_MAIN="set_hostname\n"\nINIT_ACTIONS_FINAL=""\n'))
+    expect(s.initActions).toEqual({ main: ["set_hostname"], final: [] })
+  })
+
+  it.each([
+    ["IMDS_TIMEOUT=abc\n", "IMDS_TIMEOUT"],
+    ["IMDS_DEADLINE=-1\n", "IMDS_DEADLINE"],
+    ["TINY_CLOUD_LINK_WAIT_MAX=1.5\n", "TINY_CLOUD_LINK_WAIT_MAX"],
+    ["IMDS_ENDPOINT=http://x/\n", "IMDS_ENDPOINT"],
+    ["CLOUD_USER=bad:user\n", "CLOUD_USER"],
+    ["this is not an assignment\n", "tiny-cloud.conf:1"],
+    ["CLOUD='aws\n", "unterminated quote"]
+  ])("rejects %j naming %s", (file, named) => {
+    const result = settings({}, file)
+    expect(Either.isLeft(result)).toBe(true)
+    expect(Either.getLeft(result).pipe((o) => (o._tag === "Some" ? o.value.message : ""))).toContain(named)
+  })
+})

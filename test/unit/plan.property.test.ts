@@ -1,0 +1,60 @@
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { DEFAULT_ACTIONS, FINAL_ACTION, planPhase } from "../../src/programs/plan.js"
+import { PHASES } from "../../src/schema/config.js"
+import type { ActionChange } from "../../src/programs/action.js"
+
+const name = fc.constantFrom("a", "b", "c", "d", "e", "expand_root", "set_hostname", FINAL_ACTION)
+const list = fc.array(name, { maxLength: 8 })
+const phase = fc.constantFrom(...PHASES)
+
+describe("planPhase", () => {
+  it("without changes is INIT_ACTIONS (or the defaults), and final always ends with exactly one bootstrap_complete", () => {
+    fc.assert(
+      fc.property(phase, fc.option(list, { nil: undefined }), (p, base) => {
+        const plan = planPhase(p, base)
+        const expected = base ?? DEFAULT_ACTIONS[p]
+        if (p === "final") {
+          expect(plan[plan.length - 1]).toBe(FINAL_ACTION)
+          expect(plan.filter((a) => a === FINAL_ACTION).length).toBe(1)
+          expect(plan.slice(0, -1)).toEqual(expected.filter((a) => a !== FINAL_ACTION))
+        } else {
+          expect(plan).toEqual(expected)
+        }
+      })
+    )
+  })
+
+  it("inserts before and after every occurrence of the anchor, and nowhere when it is absent", () => {
+    fc.assert(
+      fc.property(list, name, fc.array(fc.constantFrom("x", "y"), { minLength: 1, maxLength: 3 }), fc.boolean(), (base, anchor, added, before) => {
+        const change: ActionChange = { phase: "main", op: before ? "before" : "after", anchor, actions: added }
+        const plan = planPhase("main", base, [change])
+        const occurrences = base.filter((a) => a === anchor).length
+        expect(plan.length).toBe(base.length + occurrences * added.length)
+        expect(plan.filter((a) => a !== "x" && a !== "y")).toEqual(base.filter((a) => a !== "x" && a !== "y"))
+        plan.forEach((a, i) => {
+          if (a === anchor) {
+            const around = before ? plan.slice(i - added.length, i) : plan.slice(i + 1, i + 1 + added.length)
+            expect(around).toEqual(added)
+          }
+        })
+      })
+    )
+  })
+
+  it("applies cloud changes before user-data changes: the last one wins", () => {
+    const cloud: Array<ActionChange> = [{ phase: "boot", op: "replace", anchor: "set_default_interfaces", actions: ["set_network_interfaces"] }]
+    const userData: Array<ActionChange> = [{ phase: "boot", op: "replace", anchor: "set_network_interfaces", actions: ["custom"] }]
+    expect(planPhase("boot", undefined, cloud, userData)).toEqual(["expand_root", "install_hotplugs", "set_ephemeral_network", "custom", "enable_sshd"])
+    expect(planPhase("boot", undefined, userData, cloud)).toEqual(["expand_root", "install_hotplugs", "set_ephemeral_network", "set_network_interfaces", "enable_sshd"])
+  })
+
+  it("changes for other phases leave this one alone", () => {
+    fc.assert(
+      fc.property(list, (base) => {
+        expect(planPhase("early", base, [{ phase: "main", op: "prepend", actions: ["x"] }])).toEqual(base)
+      })
+    )
+  })
+})
