@@ -103,10 +103,7 @@ export const makeRootFs = (root: string) =>
           Effect.catchAll((e) => (e._tag === "SystemError" && e.reason === "NotFound" ? Effect.succeed([]) : Effect.fail(fail("list", path)(e))))
         ),
       remove: (path, options) =>
-        exists(path).pipe(
-          Effect.flatMap((present) =>
-            present || options?.recursive ? fs.remove(path, { recursive: options?.recursive ?? false }) : Effect.void
-          ),
+        fs.remove(path, { recursive: options?.recursive ?? false }).pipe(
           Effect.catchAll((e) => (e._tag === "SystemError" && e.reason === "NotFound" ? Effect.void : Effect.fail(fail("remove", path)(e))))
         ),
       symlink: (target, path) =>

@@ -1,5 +1,5 @@
 import { Effect, Layer, Option, Ref } from "effect"
-import { Commands, type CommandResult, type CommandsShape, type RunOptions } from "../services/Commands.js"
+import type { CommandResult, CommandsShape, RunOptions } from "../services/Commands.js"
 import { Log, type Level } from "../services/Log.js"
 import { Metadata, type CloudMetadata } from "../services/Metadata.js"
 

@@ -1,4 +1,4 @@
-import { Data, Either, ParseResult, Schema } from "effect"
+import { Data, Either, Schema } from "effect"
 
 export class ConfigError extends Data.TaggedError("ConfigError")<{ readonly reason: string }> {
   override get message() {
@@ -97,32 +97,25 @@ export const parseConfFile = (text: string, name = "tiny-cloud.conf"): Either.Ei
 
 const words = (value: string | undefined): ReadonlyArray<string> => (value ?? "").split(/\s+/).filter((w) => w !== "")
 
-const Seconds = (key: string) =>
-  Schema.NumberFromString.pipe(
-    Schema.filter((n) => Number.isFinite(n) && n > 0, { message: () => `${key} must be a positive number` })
-  )
-const Count = (key: string) =>
-  Schema.NumberFromString.pipe(
-    Schema.filter((n) => Number.isInteger(n) && n >= 0, { message: () => `${key} must be a whole number` })
-  )
+const positive = Schema.NumberFromString.pipe(Schema.filter((n) => Number.isFinite(n) && n > 0))
+const whole = Schema.NumberFromString.pipe(Schema.filter((n) => Number.isInteger(n) && n >= 0))
 
 const numeric = {
-  IMDS_TOKEN_TTL: Count("IMDS_TOKEN_TTL"),
-  IMDS_TIMEOUT: Seconds("IMDS_TIMEOUT"),
-  IMDS_DEADLINE: Seconds("IMDS_DEADLINE"),
-  TINY_CLOUD_LINK_WAIT_MAX: Count("TINY_CLOUD_LINK_WAIT_MAX"),
-  USERDATA_MAX_BYTES: Count("USERDATA_MAX_BYTES"),
-  IMDS_RETRY_DELAY: Count("IMDS_RETRY_DELAY"),
-  IMDS_RETRY_MAX_DELAY: Count("IMDS_RETRY_MAX_DELAY")
+  IMDS_TOKEN_TTL: [whole, "a whole number of seconds"],
+  IMDS_TIMEOUT: [positive, "a positive number of seconds"],
+  IMDS_DEADLINE: [positive, "a positive number of seconds"],
+  TINY_CLOUD_LINK_WAIT_MAX: [whole, "a whole number of tenths of a second"],
+  USERDATA_MAX_BYTES: [whole, "a whole number of bytes"],
+  IMDS_RETRY_DELAY: [whole, "a whole number of milliseconds"],
+  IMDS_RETRY_MAX_DELAY: [whole, "a whole number of milliseconds"]
 } as const
 
 const number = (values: Record<string, string>, key: keyof typeof numeric, fallback: number): Either.Either<number, ConfigError> => {
   const raw = values[key]
   if (raw === undefined || raw === "") return Either.right(fallback)
-  return Schema.decodeUnknownEither(numeric[key])(raw).pipe(
-    Either.mapLeft(
-      (e) => new ConfigError({ reason: `${key}: invalid value '${raw}' (${ParseResult.TreeFormatter.formatErrorSync(e).split("\n").pop()!.trim()})` })
-    )
+  const [schema, expected] = numeric[key]
+  return Schema.decodeUnknownEither(schema)(raw.trim()).pipe(
+    Either.mapLeft(() => new ConfigError({ reason: `${key}: invalid value '${raw}': expected ${expected}` }))
   )
 }
 
