@@ -1,6 +1,6 @@
 import { Effect, Option } from "effect"
 import { textOf, type HttpMetadataClient } from "../imds-http.js"
-import { MetadataUnsupported, type CloudMetadata, type MetadataError } from "../../services/Metadata.js"
+import { ImdsError, MetadataUnsupported, NIC_ALIASES, type CloudMetadata, type MetadataError, type NicAlias } from "../../services/Metadata.js"
 import { RootFs } from "../../services/RootFs.js"
 import { Commands } from "../../services/Commands.js"
 
@@ -71,3 +71,59 @@ export const commandSucceeds = (command: string, args: ReadonlyArray<string>) =>
       Effect.orElseSucceed(() => false)
     )
   )
+
+/** non-empty bytes, else None (an empty answer is absent data) */
+export const nonEmpty = Option.filter((b: Uint8Array) => b.length > 0)
+
+/** a datum served as JSON; a body that is not JSON is an ImdsError naming the cloud and URL */
+export const jsonValue = (client: HttpMetadataClient, path: string) =>
+  Effect.flatMap(client.get(path), (body) =>
+    Option.match(body, {
+      onNone: () => Effect.succeed(Option.none<unknown>()),
+      onSome: (b) =>
+        Effect.try({
+          try: () => Option.some(JSON.parse(textOf(b)) as unknown),
+          catch: (e) =>
+            new ImdsError({ cloud: client.cloud, url: client.urlOf(path), reason: `invalid JSON: ${e instanceof Error ? e.message : String(e)}` })
+        })
+    })
+  )
+
+/** MAC addresses compared by their hex digits, case-insensitively (`02:AB..`, `02ab..`) */
+export const sameMac = (a: unknown, b: string): boolean =>
+  typeof a === "string" && a.replace(/[^0-9a-f]/gi, "").toLowerCase() === b.replace(/[^0-9a-f]/gi, "").toLowerCase()
+
+/** a JSON value as `imds` prints it: scalars as text, lists one item a line; empty → None */
+export const rendered = (value: unknown): Option.Option<Uint8Array> => {
+  const items = (Array.isArray(value) ? value : [value]).flatMap((v): Array<string> =>
+    typeof v === "string" ? [v] : typeof v === "number" || typeof v === "boolean" ? [String(v)] : v === null || v === undefined ? [] : [JSON.stringify(v)]
+  )
+  const text = items.filter((s) => s !== "").join("\n")
+  return text === "" ? Option.none() : Option.some(new TextEncoder().encode(text))
+}
+
+export type JsonObject = Readonly<Record<string, unknown>>
+
+/**
+ * `@nic:` lookups on clouds that publish their NICs as a JSON list: the NIC is
+ * the entry whose MAC matches; an alias is read from it, a verbatim sub-path
+ * (or "" for the NIC itself) is fetched from the cloud. NIC aliases the cloud
+ * has no datum for are `MetadataUnsupported`.
+ */
+export const jsonNicLookup = (spec: {
+  readonly cloud: string
+  readonly list: Effect.Effect<Option.Option<unknown>, ImdsError>
+  readonly macOf: (nic: JsonObject) => unknown
+  readonly aliases: Readonly<Partial<Record<NicAlias, (nic: JsonObject) => unknown>>>
+  readonly subPath: (index: number, sub: string) => Effect.Effect<Option.Option<Uint8Array>, ImdsError>
+}) =>
+  (mac: string, key: string): Effect.Effect<Option.Option<Uint8Array>, MetadataError> => {
+    const alias = (NIC_ALIASES as ReadonlyArray<string>).includes(key) ? spec.aliases[key as NicAlias] : undefined
+    if ((NIC_ALIASES as ReadonlyArray<string>).includes(key) && alias === undefined) return unsupported(spec.cloud, key)
+    return Effect.flatMap(spec.list, (list) => {
+      const nics = Option.match(list, { onNone: () => [], onSome: (l) => (Array.isArray(l) ? l : []) })
+      const index = nics.findIndex((n) => n !== null && typeof n === "object" && sameMac(spec.macOf(n as JsonObject), mac))
+      if (index < 0) return Effect.succeed(Option.none<Uint8Array>())
+      return alias !== undefined ? Effect.succeed(rendered(alias(nics[index] as JsonObject))) : spec.subPath(index, key)
+    })
+  }

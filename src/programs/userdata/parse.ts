@@ -122,9 +122,11 @@ const lineIn = (source: Source, path: ReadonlyArray<Key>): number => {
       if (pair === undefined) break
       pos = isNode(pair.key) ? (pair.key.range?.[0] ?? pos) : pos
       node = pair.value
-    } else if (isSeq(node) && typeof key === "number" && isNode(node.items[key])) {
-      node = node.items[key]
-      pos = (node as Node).range?.[0] ?? pos
+    } else if (isSeq(node) && typeof key === "number") {
+      const item = node.items[key]
+      if (!isNode(item)) break
+      pos = item.range?.[0] ?? pos
+      node = item
     } else break
   }
   return source.lineCounter.linePos(pos).line + source.lineOffset
@@ -349,9 +351,9 @@ const lineAt = (text: string, offset: number): number => {
   return line
 }
 
-/** Headers from `start` up to the blank line, unfolded; names lower-cased. */
-const readHeaders = (text: string, start: number): { headers: Map<string, string>; bodyStart: number } => {
-  const rest = text.slice(start)
+/** Headers from `start` up to the blank line (or `end`), unfolded; names lower-cased. */
+const readHeaders = (text: string, start: number, end = text.length): { headers: Map<string, string>; bodyStart: number } => {
+  const rest = text.slice(start, end)
   const blank = /^\r?\n|\r?\n\r?\n/.exec(rest)
   const block = blank ? rest.slice(0, blank.index) : rest
   const headers = new Map<string, string>()
@@ -359,7 +361,7 @@ const readHeaders = (text: string, start: number): { headers: Map<string, string
     const colon = line.indexOf(":")
     if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim())
   }
-  return { headers, bodyStart: blank ? start + blank.index + blank[0].length : text.length }
+  return { headers, bodyStart: blank ? start + blank.index + blank[0].length : end }
 }
 
 /** `text/plain; charset="utf-8"` → type and parameters (names lower-cased). */
@@ -389,8 +391,8 @@ const splitParts = (text: string, bodyStart: number, boundary: string): Array<Mi
     let end = marks[i + 1]?.index ?? text.length
     if (end > start && text[end - 1] === "\n") end--
     if (end > start && text[end - 1] === "\r") end--
-    const { headers, bodyStart: partBody } = readHeaders(text.slice(0, Math.max(start, end)), start)
-    parts.push({ headers, body: text.slice(Math.min(partBody, end), end), bodyLine: lineAt(text, partBody) })
+    const { headers, bodyStart: partBody } = readHeaders(text, start, Math.max(start, end))
+    parts.push({ headers, body: text.slice(partBody, end), bodyLine: lineAt(text, partBody) })
   }
   return parts
 }

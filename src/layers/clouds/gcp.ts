@@ -1,0 +1,71 @@
+import { Effect, Option } from "effect"
+import { makeHttpMetadataClient } from "../imds-http.js"
+import { dmi, DMI_PRIORITY, jsonNicLookup, jsonValue, lines, nonEmpty, sortedUnique, textValue, whenTrue } from "./common.js"
+import type { CloudProvider } from "./provider.js"
+
+const ROOT = "/computeMetadata/v1/"
+// a directory without its trailing `/` is answered with a redirect
+const NICS = "instance/network-interfaces/"
+const SSH_KEY_LISTS = ["project/attributes/ssh-keys", "instance/attributes/ssh-keys"]
+
+/** `login:KEY` → `KEY`; a line without a login prefix is kept as it is */
+export const dropLogin = (line: string): string => line.replace(/^[^\s:]+:(?=\S)/, "")
+
+/** `IP/BITS` network of an address and its dotted netmask */
+const networkOf = (ip: unknown, mask: unknown): string | undefined => {
+  const quad = (s: unknown) => {
+    const m = typeof s === "string" ? /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(s) : null
+    return m ? ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0 : undefined
+  }
+  const a = quad(ip)
+  const n = quad(mask)
+  if (a === undefined || n === undefined) return undefined
+  const bits = n.toString(2).replace(/0+$/, "").length
+  const net = (a & n) >>> 0
+  return `${[24, 16, 8, 0].map((s) => (net >>> s) & 255).join(".")}/${n === 0 ? 0 : bits}`
+}
+
+/** lists as JSON lists, or newline-separated text */
+const items = (v: unknown): unknown => (typeof v === "string" ? lines(v) : v)
+
+export const gcp: CloudProvider = {
+  name: "gcp",
+  detect: Effect.map(dmi("product_name"), (name) => name === "Google Compute Engine").pipe(Effect.map(whenTrue(DMI_PRIORITY))),
+  metadata: Effect.gen(function* () {
+    const client = yield* makeHttpMetadataClient({
+      cloud: "gcp",
+      endpoint: "169.254.169.254",
+      root: ROOT,
+      headers: { "Metadata-Flavor": "Google" }
+    })
+    const hostname = textValue(client, "instance/hostname")
+    return {
+      cloud: "gcp",
+      get: client.get,
+      hostname,
+      // gcp has no local-hostname of its own
+      localHostname: hostname,
+      // project and instance keys merged; a list that is missing or cannot be read is skipped
+      sshKeys: Effect.map(
+        Effect.forEach(SSH_KEY_LISTS, (path) => client.text(path).pipe(Effect.orElseSucceed(() => Option.none<string>())), { concurrency: 2 }),
+        (lists) => sortedUnique(lists.flatMap((l) => (Option.isSome(l) ? lines(l.value).map(dropLogin) : [])))
+      ),
+      userData: Effect.map(client.get("instance/attributes/user-data"), nonEmpty),
+      nics: Effect.map(client.get(NICS), nonEmpty),
+      nic: jsonNicLookup({
+        cloud: "gcp",
+        list: jsonValue(client, `${ROOT}${NICS}?recursive=true`),
+        macOf: (nic) => nic["mac"],
+        aliases: {
+          "@mac": (nic) => nic["mac"],
+          "@ipv4": (nic) => nic["ip"],
+          "@ipv6": (nic) => items(nic["ipv6s"]),
+          "@ipv4-net": (nic) => networkOf(nic["ip"], nic["subnetmask"]),
+          "@ipv4-prefix": (nic) => items(nic["ipAliases"]),
+          "@ipv6-prefix": (nic) => items(nic["forwardedIpv6s"])
+        },
+        subPath: (index, sub) => Effect.map(client.get(`${NICS}${index}/${sub}`), nonEmpty)
+      })
+    }
+  })
+}

@@ -1,0 +1,48 @@
+import { Effect, Option } from "effect"
+import { makeHttpMetadataClient } from "../imds-http.js"
+import { base64Value, dmi, DMI_PRIORITY, jsonNicLookup, jsonValue, lines, nonEmpty, sortedUnique, textValue, whenTrue } from "./common.js"
+import type { CloudProvider } from "./provider.js"
+
+const NICS = "vnics/"
+
+export const oci: CloudProvider = {
+  name: "oci",
+  detect: Effect.map(dmi("chassis_asset_tag"), (tag) => tag === "OracleCloud.com").pipe(Effect.map(whenTrue(DMI_PRIORITY))),
+  metadata: Effect.gen(function* () {
+    const client = yield* makeHttpMetadataClient({
+      cloud: "oci",
+      endpoint: "169.254.169.254",
+      root: "/opc/v2/",
+      headers: { Authorization: "Bearer Oracle" }
+    })
+    const hostname = textValue(client, "instance/hostname")
+    return {
+      cloud: "oci",
+      get: client.get,
+      hostname,
+      // oci has no local-hostname of its own
+      localHostname: hostname,
+      sshKeys: Effect.map(client.text("instance/metadata/ssh_authorized_keys"), (k) => sortedUnique(Option.isSome(k) ? lines(k.value) : [])),
+      userData: Effect.map(client.get("instance/metadata/user_data"), Option.flatMap(base64Value)),
+      // a JSON list; an empty one is no NICs
+      nics: Effect.map(
+        client.get(NICS),
+        Option.filter((b) => !/^\s*(\[\s*\])?\s*$/.test(new TextDecoder().decode(b)))
+      ),
+      nic: jsonNicLookup({
+        cloud: "oci",
+        list: jsonValue(client, NICS),
+        // OCI writes MACs upper-case
+        macOf: (vnic) => vnic["macAddr"],
+        aliases: {
+          "@mac": (vnic) => vnic["macAddr"],
+          "@ipv4": (vnic) => vnic["privateIp"],
+          "@ipv6": (vnic) => vnic["ipv6Addresses"],
+          "@ipv4-net": (vnic) => vnic["subnetCidrBlock"],
+          "@ipv6-net": (vnic) => vnic["ipv6SubnetCidrBlock"]
+        },
+        subPath: (index, sub) => Effect.map(client.get(sub === "" ? `vnics/${index}` : `vnics/${index}/${sub}`), nonEmpty)
+      })
+    }
+  })
+}

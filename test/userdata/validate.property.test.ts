@@ -1,0 +1,190 @@
+import { gzipSync } from "node:zlib"
+import { Either } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { stringify } from "yaml"
+import { formatPath, type UserConfig } from "../../src/programs/userdata/model.js"
+import { parseUserData } from "../../src/programs/userdata/parse.js"
+import { formatProblem, validateUserData } from "../../src/programs/userdata/validate.js"
+
+const OPTIONS = { maxBytes: 1024 * 1024 }
+const encode = (text: string) => new TextEncoder().encode(text)
+
+/** Rendered the way an operator's YAML 1.1 tools would write it. */
+const render = (doc: object) => `#alpine-config\n${stringify(doc, { version: "1.1" })}`
+
+// ---- valid documents, each with what the model must hold ---------------------------------
+
+const name = fc.stringMatching(/^[a-z_][a-z0-9_-]{0,12}$/)
+const absPath = fc.array(fc.stringMatching(/^[a-z0-9._-]{1,8}$/), { minLength: 1, maxLength: 4 }).map((parts) => `/${parts.join("/")}`)
+const url = fc.stringMatching(/^[a-z]{1,8}$/).map((host) => `https://${host}.example/alpine`)
+const pkg = fc.stringMatching(/^[a-z0-9][a-z0-9+._-]{0,15}$/)
+const command = fc.oneof(fc.string({ minLength: 1 }), fc.array(fc.string(), { minLength: 1, maxLength: 4 }))
+
+interface Content {
+  readonly yaml: Record<string, unknown>
+  readonly bytes: Uint8Array
+}
+const content: fc.Arbitrary<Content> = fc.oneof(
+  fc.string().map((s) => ({ yaml: { content: s }, bytes: encode(s) })),
+  fc.uint8Array({ maxLength: 64 }).map((b) => ({ yaml: { content: Buffer.from(b).toString("base64"), encoding: "b64" }, bytes: b })),
+  fc.uint8Array({ maxLength: 64 }).map((b) => ({ yaml: { content: Buffer.from(b) }, bytes: b })),
+  fc.uint8Array({ maxLength: 64 }).map((b) => ({
+    yaml: { content: gzipSync(b).toString("base64"), encoding: "gzip+base64" },
+    bytes: b
+  }))
+)
+
+/** a mode and how a document writes it: "0640", "640" or 640 all mean 0o640 */
+const mode = fc.integer({ min: 0, max: 0o7777 }).chain((m) =>
+  fc.constantFrom<string | number>(`0${m.toString(8)}`, m.toString(8), Number(m.toString(8))).map((written) => ({ m, written }))
+)
+
+const writeFile = fc.record(
+  {
+    path: absPath,
+    content,
+    mode,
+    owner: fc.tuple(name, name).map(([u, g]) => `${u}:${g}`),
+    append: fc.boolean()
+  },
+  { requiredKeys: ["path", "content"] }
+)
+
+const repository = fc.record(
+  { base_url: url, version: fc.constantFrom("v3.20", "edge", "latest-stable"), repos: fc.array(fc.constantFrom("main", "community", "testing")) },
+  { requiredKeys: ["base_url", "repos"] }
+)
+
+const spec = fc.record(
+  {
+    user: fc.oneof(name, name.map((n) => ({ name: n }))),
+    ssh_authorized_keys: fc.array(fc.string({ minLength: 1 }).map((s) => `ssh-ed25519 ${s}`), { maxLength: 3 }),
+    bootcmd: fc.array(command, { maxLength: 3 }),
+    runcmd: fc.array(command, { maxLength: 3 }),
+    write_files: fc.array(writeFile, { maxLength: 4 }),
+    ntp: fc.record({ enabled: fc.boolean(), ntp_client: fc.constantFrom("chrony", "busybox", "openntpd") }, { requiredKeys: [] }),
+    apk: fc.record({ cache: absPath, repositories: fc.array(repository, { maxLength: 3 }) }, { requiredKeys: [] }),
+    package_update: fc.boolean(),
+    package_upgrade: fc.boolean(),
+    packages: fc.array(pkg, { maxLength: 5 }),
+    autoinstall: fc.boolean()
+  },
+  { requiredKeys: [] }
+)
+type Spec = typeof spec extends fc.Arbitrary<infer A> ? A : never
+
+/** The YAML document a spec stands for. */
+const documentOf = (s: Spec): Record<string, unknown> => {
+  const { write_files, ...rest } = s
+  return {
+    ...rest,
+    ...(write_files === undefined
+      ? {}
+      : {
+          write_files: write_files.map(({ content: c, mode: m, ...file }) => ({
+            ...file,
+            ...c.yaml,
+            ...(m === undefined ? {} : { permissions: m.written })
+          }))
+        })
+  }
+}
+
+const modelOf = (source: string): UserConfig => {
+  const parsed = Either.getOrThrowWith(parseUserData(encode(source), OPTIONS), (e) => new Error(e.message))
+  if (parsed.kind !== "config") throw new Error(parsed.kind)
+  return parsed.config
+}
+
+describe("valid #alpine-config documents", () => {
+  it("have no problems, and the model holds what they say", () => {
+    fc.assert(
+      fc.property(spec, (s) => {
+        const source = render(documentOf(s))
+        expect(validateUserData(encode(source), OPTIONS).map(formatProblem)).toEqual([])
+        const c = modelOf(source)
+        expect(c.problems).toEqual([])
+        expect(c.defaultUser?.name).toBe(typeof s.user === "string" ? s.user : s.user?.name)
+        expect(c.sshAuthorizedKeys).toEqual(s.ssh_authorized_keys ?? [])
+        const commands = (list: Spec["bootcmd"]) =>
+          (list ?? []).map((cmd) => (typeof cmd === "string" ? { kind: "shell", script: cmd } : { kind: "argv", argv: cmd }))
+        expect(c.bootcmd).toEqual(commands(s.bootcmd))
+        expect(c.runcmd).toEqual(commands(s.runcmd))
+        expect(c.writeFiles).toEqual(
+          (s.write_files ?? []).map((f) => ({
+            path: f.path,
+            content: expect.toSatisfy((b: Uint8Array) => Buffer.from(b).equals(Buffer.from(f.content.bytes))),
+            mode: f.mode?.m ?? 0o644,
+            owner: f.owner ?? "root:root",
+            append: f.append ?? false,
+            defer: false
+          }))
+        )
+        expect(c.ntp).toEqual(s.ntp?.enabled ? { client: s.ntp.ntp_client ?? "chrony", servers: [], pools: [] } : undefined)
+        expect(c.apk.configured).toBe(s.apk !== undefined)
+        expect(c.apk.cache).toBe(s.apk?.cache)
+        expect(c.apk.repositories).toEqual((s.apk?.repositories ?? []).map((r) => ({ baseUrl: r.base_url, version: r.version, repos: r.repos })))
+        expect([c.packageUpdate, c.packageUpgrade, c.autoinstall]).toEqual([
+          s.package_update ?? false,
+          s.package_upgrade ?? false,
+          s.autoinstall ?? false
+        ])
+        expect(c.packages).toEqual(s.packages ?? [])
+      }),
+      { numRuns: 200 }
+    )
+  })
+})
+
+// ---- one field made wrong ------------------------------------------------------------------
+
+type Key = string | number
+const MARK = 7777777
+
+/** Every key path in a document that names a field (map entries, at any depth). */
+const fieldPaths = (value: unknown, path: ReadonlyArray<Key> = []): Array<ReadonlyArray<Key>> => {
+  if (Array.isArray(value)) return value.flatMap((item, i) => fieldPaths(item, [...path, i]).filter((p) => p.length > path.length + 1))
+  if (value === null || typeof value !== "object" || value instanceof Uint8Array) return []
+  return Object.entries(value).flatMap(([k, v]) => [[...path, k], ...fieldPaths(v, [...path, k])])
+}
+
+const replaced = (value: unknown, path: ReadonlyArray<Key>, wrong: unknown): unknown => {
+  if (path.length === 0) return wrong
+  const [head, ...rest] = path
+  if (Array.isArray(value)) return value.map((item, i) => (i === head ? replaced(item, rest, wrong) : item))
+  const record = value as Record<string, unknown>
+  return { ...record, [head!]: replaced(record[head!], rest, wrong) }
+}
+
+/** A value of the wrong type for any field: a number, except where numbers are fine (owner: a uid). */
+const wrongFor = (path: ReadonlyArray<Key>): unknown => (path[path.length - 1] === "owner" ? [MARK] : MARK)
+
+/** The line of the key that holds the marker: the nearest `KEY:` at or above the marker's line. */
+const keyLine = (source: string, key: string): number => {
+  const lines = source.split("\n")
+  const marked = lines.findIndex((l) => l.includes(String(MARK)))
+  const pattern = new RegExp(`^\\s*(?:- )?"?${key}"?:`)
+  for (let i = marked; i >= 0; i--) if (pattern.test(lines[i]!)) return i + 1
+  throw new Error(`no ${key} above line ${marked + 1}`)
+}
+
+describe("#alpine-config documents with one wrong field", () => {
+  it("report that field first, on its key's line", () => {
+    const broken = spec
+      .map(documentOf)
+      .filter((doc) => fieldPaths(doc).length > 0)
+      .chain((doc) => fc.constantFrom(...fieldPaths(doc)).map((path) => ({ doc, path })))
+    fc.assert(
+      fc.property(broken, ({ doc, path }) => {
+        const source = render(replaced(doc, path, wrongFor(path)) as object)
+        const problems = validateUserData(encode(source), OPTIONS)
+        expect(problems.length).toBeGreaterThan(0)
+        expect(problems[0]!.path).toBe(formatPath(path))
+        expect(problems[0]!.line).toBe(keyLine(source, String(path[path.length - 1])))
+        expect(Either.isLeft(parseUserData(encode(source), OPTIONS))).toBe(true)
+      }),
+      { numRuns: 300 }
+    )
+  })
+})
