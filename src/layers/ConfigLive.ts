@@ -1,4 +1,4 @@
-import { FileSystem } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Either, Layer } from "effect"
 import { ConfigError, parseConfFile, resolveSettings } from "../schema/config.js"
 import { Config } from "../services/Config.js"

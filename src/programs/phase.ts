@@ -10,7 +10,7 @@ import { CORE_ACTIONS } from "./actions/index.js"
 import { runActions } from "./engine.js"
 import { planPhase } from "./plan.js"
 import { handlerFor } from "./userdata/handlers.js"
-import { userDataType } from "./userdata/type.js"
+import { savedUserDataType } from "./userdata/type.js"
 
 /** One phase of the first boot, as OpenRC runs it; the result is the exit status. */
 export const runPhase = (phase: Phase) =>
@@ -30,7 +30,7 @@ export const runPhase = (phase: Phase) =>
     const provider = providerNamed(cloud)
     const fs = yield* RootFs
     const saved = yield* fs.readFileIfExists(`${settings.varDir}/user-data`).pipe(Effect.orElseSucceed(() => Option.none<Uint8Array>()))
-    const type = userDataType(saved)
+    const type = savedUserDataType(saved)
     const handler = handlerFor(type)
     const plan = planPhase(phase, settings.initActions[phase], provider?.changes, handler.changes)
     const registry = { ...CORE_ACTIONS, ...provider?.actions, ...handler.actions }

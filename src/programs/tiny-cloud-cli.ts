@@ -1,5 +1,4 @@
-import { PHASES, type Phase } from "../schema/config.js"
-import { runMain } from "./run.js"
+import { PHASES, type Phase } from "../schema/phases.js"
 import { TINY_CLOUD_USAGE } from "./usage.js"
 
 declare const __VERSION__: string
@@ -23,15 +22,15 @@ export const main = async (args: ReadonlyArray<string>): Promise<never> => {
   if (first === "simulate") return (await import("./simulate.js")).main(rest)
   if (first === "schema") return (await import("./schema-cli.js")).main(rest)
   if (first === "--bootstrap" && rest.length === 1 && ["complete", "incomplete", "status"].includes(rest[0]!)) {
-    const { bootstrapCommand } = await import("./admin.js")
+    const [{ bootstrapCommand }, { runMain }] = await Promise.all([import("./admin.js"), import("./run.js")])
     return runMain(bootstrapCommand(rest[0] as "complete"), "tiny-cloud", "tiny-cloud")
   }
   if ((first === "--enable" || first === "--disable") && rest.length === 0) {
-    const { setEnabled } = await import("./admin.js")
+    const [{ setEnabled }, { runMain }] = await Promise.all([import("./admin.js"), import("./run.js")])
     return runMain(setEnabled(first === "--enable"), "tiny-cloud", "tiny-cloud")
   }
   if (first !== undefined && (PHASES as ReadonlyArray<string>).includes(first) && rest.length === 0) {
-    const { runPhase } = await import("./phase.js")
+    const [{ runPhase }, { runMain }] = await Promise.all([import("./phase.js"), import("./run.js")])
     return runMain(runPhase(first as Phase), `tiny-cloud/${first}`, `tiny-cloud/${first}`)
   }
   return usageError()

@@ -6,8 +6,9 @@ export class ConfigError extends Data.TaggedError("ConfigError")<{ readonly reas
   }
 }
 
-export const PHASES = ["boot", "early", "main", "final"] as const
-export type Phase = (typeof PHASES)[number]
+import { PHASES, type Phase } from "./phases.js"
+
+export { PHASES, type Phase }
 
 export interface Settings {
   readonly root: string

@@ -3,7 +3,7 @@ import { Either } from "effect"
 import { describe, expect, it } from "vitest"
 import type { UserConfig } from "../../src/programs/userdata/model.js"
 import { apkVersion, repositoryLines } from "../../src/programs/userdata/model.js"
-import { parseUserData, type ParsedUserData, userDataType } from "../../src/programs/userdata/parse.js"
+import { analyseUserData, parseUserData, type ParsedUserData, userDataType } from "../../src/programs/userdata/parse.js"
 
 const bytes = (text: string) => new TextEncoder().encode(text)
 const text = (data: Uint8Array) => new TextDecoder().decode(data)
@@ -424,6 +424,12 @@ describe("multipart", () => {
   it("places a part's problems on the user-data's lines", () => {
     const bad = message.replace("packages: [a, b]", "packages: 5")
     expect(failure(bad)).toBe("multipart user-data is invalid: line 16: packages: expected a list of packages, got 5")
+  })
+
+  it("places the merged model's problems in the part that gave the key", () => {
+    const withUser = message.replace("runcmd: [echo first]", "runcmd: [echo first]\r\nusers:\r\n  - groups: wheel")
+    const result = analyseUserData(bytes(withUser), OPTIONS)
+    expect(result.problems).toEqual([{ path: "users[0]", line: 19, message: "a user map needs a name; entry skipped" }])
   })
 
   it("sniffs text/plain parts and accepts a MIME message that is not multipart", () => {

@@ -188,3 +188,46 @@ describe("#alpine-config documents with one wrong field", () => {
     )
   })
 })
+
+describe("validateUserData", () => {
+  const check = (source: string) => validateUserData(encode(source), OPTIONS).map(formatProblem)
+
+  it("formats a problem as LINE: PATH: MESSAGE", () => {
+    expect(formatProblem({ line: 7, path: "write_files[0].permissions", message: 'expected an octal mode such as 0644, got "rwx"' })).toBe(
+      'line 7: write_files[0].permissions: expected an octal mode such as 0644, got "rwx"'
+    )
+    expect(formatProblem({ line: 2, path: "", message: "expected a map of #alpine-config keys, got a list" })).toBe(
+      "line 2: expected a map of #alpine-config keys, got a list"
+    )
+  })
+
+  it("reports every problem, in line order", () => {
+    expect(check("#alpine-config\nautoinstall: maybe\nntp:\n  ntp_client: ntpd\npackages: [vim, -rf]\n")).toEqual([
+      'line 2: autoinstall: expected true or false, got "maybe"',
+      'line 4: ntp.ntp_client: expected one of chrony, busybox, openntpd, got "ntpd"',
+      'line 5: packages[1]: expected a package name (no spaces, not starting with -), got "-rf"'
+    ])
+  })
+
+  it("places the model's problems on their lines too", () => {
+    expect(check("#alpine-config\npackages: [a]\nuser:\n  shell: /bin/sh\nwrite_files:\n  - path: /x\n    encoding: b64\n    content: '%%%'\n")).toEqual([
+      "line 3: user: a user map needs a name; the default user is kept",
+      "line 8: write_files[0].content: content is not valid base64; /x not written"
+    ])
+  })
+
+  it("does not quote long or spaced values from the document", () => {
+    const [problem] = check("#alpine-config\nssh_authorized_keys: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIsecret user@host\n")
+    expect(problem).toBe("line 2: ssh_authorized_keys: expected a list of strings, got a string of 53 characters")
+  })
+
+  it("says when there is nothing it can check or run", () => {
+    expect(check("#!/bin/sh\necho hi\n")).toEqual([])
+    expect(check("just text\n")).toEqual([
+      "line 1: user-data type is unknown; expected #alpine-config, #cloud-config, a #! script or MIME multipart"
+    ])
+    expect(check("#cloud-boothook\n")).toEqual([
+      "line 1: user-data type #cloud-boothook is not supported; expected #alpine-config, #cloud-config, a #! script or MIME multipart"
+    ])
+  })
+})

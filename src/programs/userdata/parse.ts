@@ -16,6 +16,7 @@ import { Data, Either, Option, ParseResult, Schema, SchemaAST } from "effect"
 import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, visit } from "yaml"
 import { AlpineConfig, unknownAlpineConfigKeys } from "../../schema/alpine-config.js"
 import { CloudConfig, unsupportedCloudConfigKeys } from "../../schema/cloud-config.js"
+import { userDataType } from "./type.js"
 import { emptyUserConfig, formatPath, fromAlpineConfig, fromCloudConfig, type MapOptions, type UserConfig } from "./model.js"
 
 // ---- types ---------------------------------------------------------------------------------
@@ -80,25 +81,6 @@ export interface Analysis {
 }
 
 // ---- type detection ------------------------------------------------------------------------
-
-const MIME_START = /^(?:content-type|mime-version)\s*:/i
-
-const firstLine = (bytes: Uint8Array): string => {
-  const end = bytes.indexOf(0x0a)
-  return new TextDecoder().decode(bytes.subarray(0, end < 0 ? Math.min(bytes.length, 4096) : Math.min(end, 4096)))
-}
-
-/**
- * `missing` (no bytes), `script` (`#!`), `WORD` for `#WORD` (the first line
- * up to whitespace, minus `#`), `multipart` for MIME, else `unknown`.
- */
-export const userDataType = (bytes: Uint8Array): string => {
-  if (bytes.length === 0) return "missing"
-  const line = firstLine(bytes)
-  if (line.startsWith("#!")) return "script"
-  if (line.startsWith("#")) return line.slice(1).split(/\s/)[0] || "unknown"
-  return MIME_START.test(line) ? "multipart" : "unknown"
-}
 
 // ---- YAML with positions -------------------------------------------------------------------
 
@@ -186,7 +168,7 @@ const show = (value: unknown): string => {
 
 const describe = (ast: SchemaAST.AST): string => {
   const own = SchemaAST.getDescriptionAnnotation(ast)
-  if (Option.isSome(own) && ast._tag !== "TypeLiteral") return own.value
+  if (Option.isSome(own)) return own.value
   switch (ast._tag) {
     case "BooleanKeyword":
       return "true or false"
@@ -195,7 +177,7 @@ const describe = (ast: SchemaAST.AST): string => {
     case "Union":
       return ast.types.filter((t) => !isNullish(t)).map(describe).join(" or ")
     case "TypeLiteral":
-      return Option.getOrElse(own, () => `a map with keys ${ast.propertySignatures.map((p) => String(p.name)).join(", ")}`)
+      return `a map with keys ${ast.propertySignatures.map((p) => String(p.name)).join(", ")}`
     case "TupleType":
       return "a list"
     case "Refinement":
@@ -535,3 +517,5 @@ export const parseUserData = (bytes: Uint8Array, options: ParseOptions): Either.
     ? Either.right(analysis.parsed)
     : Either.left(new UserDataError({ type: analysis.type, problems: analysis.problems }))
 }
+
+export { userDataType }

@@ -1,0 +1,47 @@
+// Start-up timings of the bundled program (median of repeated runs).
+import { execFile } from "node:child_process"
+import { mkdtempSync, rmSync, symlinkSync, mkdirSync, writeFileSync } from "node:fs"
+import { createServer } from "node:http"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+
+const program = resolve("dist/tiny-cloud.cjs")
+const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-bench-"))
+const root = join(dir, "root")
+mkdirSync(join(root, "var/lib/cloud"), { recursive: true })
+symlinkSync(program, join(dir, "imds"))
+
+// a minimal IMDSv2 for `imds @hostname`
+const server = createServer((req, res) => {
+  if (req.method === "PUT") return res.end("token")
+  if (req.url === "/latest/meta-data/hostname") return res.end("bench.example.internal")
+  res.statusCode = 404
+  res.end()
+})
+await new Promise((r) => server.listen(0, "127.0.0.1", r))
+const endpoint = `127.0.0.1:${server.address().port}`
+
+const env = { ...process.env, ROOT: root, CLOUD: "aws", IMDS_ENDPOINT: endpoint }
+const cases = [
+  ["tiny-cloud --help", [program, "--help"]],
+  ["tiny-cloud --bootstrap status", [program, "--bootstrap", "status"]],
+  ["imds @hostname", [join(dir, "imds"), "@hostname"]],
+  ["tiny-cloud main (already bootstrapped)", [program, "main"], () => writeFileSync(join(root, "var/lib/cloud/.bootstrap-complete"), "")]
+]
+
+const runs = Number(process.env.BENCH_RUNS ?? 20)
+for (const [name, args, prepare] of cases) {
+  prepare?.()
+  const times = []
+  for (let i = 0; i < runs; i++) {
+    const start = process.hrtime.bigint()
+    await new Promise((done) => {
+      execFile(process.execPath, args, { env }, () => done())
+    })
+    times.push(Number(process.hrtime.bigint() - start) / 1e6)
+  }
+  times.sort((a, b) => a - b)
+  console.log(`${name.padEnd(42)} median ${times[Math.floor(runs / 2)].toFixed(1)} ms   min ${times[0].toFixed(1)} ms`)
+}
+server.close()
+rmSync(dir, { recursive: true, force: true })

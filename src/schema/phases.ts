@@ -1,0 +1,2 @@
+export const PHASES = ["boot", "early", "main", "final"] as const
+export type Phase = (typeof PHASES)[number]
