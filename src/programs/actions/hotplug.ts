@@ -21,7 +21,7 @@ const MODULES: Readonly<Record<string, HotplugModule>> = {
 /** the rule before a matching rule, else before the `# fallback` line, else at the end; once */
 export const withRule = (conf: string, module: HotplugModule): string => {
   const lines = conf.split("\n")
-  if (lines.includes(module.rule)) return conf
+  if (lines.some((l) => l.includes(module.rule))) return conf
   let at = lines.findIndex((l) => module.before.test(l))
   if (at < 0) {
     at = lines.findIndex((l) => /^# fallback/.test(l))

@@ -1,7 +1,7 @@
 import { Effect, Option } from "effect"
 import { Commands } from "../../services/Commands.js"
 import { Config } from "../../services/Config.js"
-import { info, warn } from "../../services/Log.js"
+import { notice, warn } from "../../services/Log.js"
 import { Metadata } from "../../services/Metadata.js"
 import { RootFs } from "../../services/RootFs.js"
 import { ActionFailed, PhaseContext, type Action } from "../action.js"
@@ -33,7 +33,7 @@ export const saveUserdata: Action = Effect.gen(function* () {
   yield* fs.writeAtomic(path, data, { mode: isScript(data) ? 0o700 : 0o600 })
 })
 
-export const missingUserdata: Action = info("missing_userdata: no user-data found")
+export const missingUserdata: Action = notice("missing_userdata: no user-data found")
 
 export const unknownUserdata: Action = Effect.flatMap(PhaseContext, (ctx) =>
   warn(`unknown_userdata: unable to process '${ctx.userDataType}' user-data`)
