@@ -13,7 +13,7 @@ import { PHASES } from "../schema/config.js"
 
 declare const __VERSION__: string
 
-const DEMO_USER_DATA = "#!/bin/sh\necho \"hello from user-data on $(cat /etc/hostname 2>/dev/null || echo this instance)\"\n"
+const DEMO_USER_DATA = "#!/bin/sh\necho \"hello from user-data on $(cat \"$ROOT/etc/hostname\")\"\n"
 
 export const demoInstance = (userData: Uint8Array): SimInstance => ({
   hostname: "demo-1.example.internal",
