@@ -109,3 +109,13 @@ describe("first boot on aws", () => {
     expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBeUndefined()
   })
 })
+
+describe("early phase on invalid configuration user-data", () => {
+  it("saves it and reports each problem with its line and path, as tiny-cloud schema does", async () => {
+    instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode("#alpine-config\npackages:\n  - ok\n  - [nested]\n") } })
+    const early = await instance.run(["early"])
+    expect(early.code).toBe(0)
+    expect(early.stderr).toMatch(/save_userdata: invalid user-data: line 4: packages\[1\]: .+\n/)
+    expect(instance.read("/var/lib/cloud/user-data")).toBe("#alpine-config\npackages:\n  - ok\n  - [nested]\n")
+  })
+})

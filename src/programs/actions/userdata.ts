@@ -1,11 +1,12 @@
 import { Effect, Option } from "effect"
 import { Commands } from "../../services/Commands.js"
 import { Config } from "../../services/Config.js"
-import { notice, warn } from "../../services/Log.js"
+import { err, notice, warn } from "../../services/Log.js"
 import { Metadata } from "../../services/Metadata.js"
 import { RootFs } from "../../services/RootFs.js"
 import { ActionFailed, PhaseContext, type Action } from "../action.js"
 import { decompress } from "../decompress.js"
+import { userDataType } from "../userdata/type.js"
 
 export const userDataPath = Effect.map(Config, (s) => `${s.varDir}/user-data`)
 
@@ -31,7 +32,20 @@ export const saveUserdata: Action = Effect.gen(function* () {
     return
   }
   yield* fs.writeAtomic(path, data, { mode: isScript(data) ? 0o700 : 0o600 })
+  yield* reportProblems(data, userDataMaxBytes)
 })
+
+const CHECKED_TYPES = new Set(["alpine-config", "cloud-config", "multipart"])
+
+/** invalid configuration user-data is reported now, as `tiny-cloud schema` would; the actions that need it fail later */
+const reportProblems = (data: Uint8Array, maxBytes: number) =>
+  Effect.gen(function* () {
+    if (!CHECKED_TYPES.has(userDataType(data))) return
+    const { checkUserData, formatProblem } = yield* Effect.promise(() => import("../userdata/validate.js"))
+    const { problems, warnings } = checkUserData(data, { maxBytes, maxDecompressedBytes: maxBytes })
+    yield* Effect.forEach(warnings, (w) => warn(`save_userdata: ${w}`), { discard: true })
+    yield* Effect.forEach(problems, (p) => err(`save_userdata: invalid user-data: ${formatProblem(p)}`), { discard: true })
+  })
 
 export const missingUserdata: Action = notice("missing_userdata: no user-data found")
 
