@@ -73,7 +73,7 @@ export const commandSucceeds = (command: string, args: ReadonlyArray<string>) =>
   )
 
 /** non-empty bytes, else None (an empty answer is absent data) */
-export const nonEmpty = Option.filter((b: Uint8Array) => b.length > 0)
+export const nonEmpty = (body: Option.Option<Uint8Array>): Option.Option<Uint8Array> => Option.filter(body, (b) => b.length > 0)
 
 /** a datum served as JSON; a body that is not JSON is an ImdsError naming the cloud and URL */
 export const jsonValue = (client: HttpMetadataClient, path: string) =>

@@ -1,5 +1,5 @@
 import { Effect, Option } from "effect"
-import { makeHttpMetadataClient } from "../imds-http.js"
+import { makeHttpMetadataClient, type HttpMetadataClient } from "../imds-http.js"
 import { dmi, DMI_PRIORITY, jsonNicLookup, jsonValue, lines, nonEmpty, sortedUnique, textValue, whenTrue } from "./common.js"
 import type { CloudProvider } from "./provider.js"
 
@@ -25,6 +25,18 @@ const networkOf = (ip: unknown, mask: unknown): string | undefined => {
   return `${[24, 16, 8, 0].map((s) => (net >>> s) & 255).join(".")}/${n === 0 ? 0 : bits}`
 }
 
+/**
+ * A directory asked for without its trailing `/` is answered with a redirect
+ * to it (as wget, which the shell edition used, would follow): asked again with the `/`.
+ */
+const followingDirectoryRedirect = (client: HttpMetadataClient) => (path: string) =>
+  client.get(path).pipe(
+    Effect.catchIf(
+      (e) => e.reason === "HTTP 301" && !/\/(\?.*)?$/.test(path),
+      () => client.get(path.replace(/^([^?]*)/, "$1/"))
+    )
+  )
+
 /** lists as JSON lists, or newline-separated text */
 const items = (v: unknown): unknown => (typeof v === "string" ? lines(v) : v)
 
@@ -41,7 +53,7 @@ export const gcp: CloudProvider = {
     const hostname = textValue(client, "instance/hostname")
     return {
       cloud: "gcp",
-      get: client.get,
+      get: followingDirectoryRedirect(client),
       hostname,
       // gcp has no local-hostname of its own
       localHostname: hostname,

@@ -46,7 +46,7 @@ const sshKeysOf = (bytes: Uint8Array, url: string) =>
     const { parse } = yield* Effect.promise(() => import("yaml"))
     const doc = yield* Effect.try({
       try: () => parse(text) as unknown,
-      catch: (e) => new ImdsError({ cloud: "incus", url, reason: `invalid YAML in user-data: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}` })
+      catch: (e) => new ImdsError({ cloud: "incus", url, reason: `invalid YAML in user-data: ${e instanceof Error ? e.message.split("\n")[0]!.replace(/:$/, "") : String(e)}` })
     })
     if (doc === null || typeof doc !== "object" || Array.isArray(doc)) return []
     const config = doc as Record<string, unknown>
