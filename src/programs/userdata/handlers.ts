@@ -1,10 +1,78 @@
-import type { ActionPlugin } from "../action.js"
+import type { Action, ActionChange, ActionPlugin } from "../action.js"
+import * as A from "./actions.js"
+
+/** after set_hostname, in this order (BEHAVIOUR.md §6) */
+const AFTER_HOSTNAME = [
+  "userdata_bootcmd",
+  "userdata_write_files",
+  "userdata_ntp",
+  "userdata_apk_cache",
+  "userdata_apk_repositories",
+  "userdata_package_update",
+  "userdata_package_upgrade",
+  "userdata_packages"
+]
+
+const ALPINE_CHANGES: ReadonlyArray<ActionChange> = [
+  { phase: "main", op: "before", anchor: "create_default_user", actions: ["userdata_user"] },
+  { phase: "main", op: "after", anchor: "set_hostname", actions: AFTER_HOSTNAME },
+  { phase: "main", op: "after", anchor: "set_ssh_keys", actions: ["ssh_authorized_keys"] },
+  { phase: "final", op: "append", actions: ["userdata_runcmd", "userdata_autoinstall"] }
+]
+
+const ALPINE_ACTIONS: Readonly<Record<string, Action>> = {
+  userdata_user: A.userdataUser,
+  userdata_bootcmd: A.userdataBootcmd,
+  userdata_write_files: A.userdataWriteFiles,
+  userdata_ntp: A.userdataNtp,
+  userdata_apk_cache: A.userdataApkCache,
+  userdata_apk_repositories: A.userdataApkRepositories,
+  userdata_package_update: A.userdataPackageUpdate,
+  userdata_package_upgrade: A.userdataPackageUpgrade,
+  userdata_packages: A.userdataPackages,
+  ssh_authorized_keys: A.sshAuthorizedKeys,
+  userdata_runcmd: A.userdataRuncmd,
+  userdata_autoinstall: A.userdataAutoinstall
+}
+
+/**
+ * #cloud-config: the #alpine-config actions in the same places, plus
+ * `users` after the default user exists, `hostname`/`fqdn` over the cloud's
+ * name, `timezone` once packages are in, `ssh_pwauth` after the keys, and
+ * `defer: true` files before runcmd in the final phase.
+ */
+const CLOUD_CHANGES: ReadonlyArray<ActionChange> = [
+  { phase: "main", op: "before", anchor: "create_default_user", actions: ["userdata_user"] },
+  { phase: "main", op: "after", anchor: "create_default_user", actions: ["userdata_users"] },
+  { phase: "main", op: "after", anchor: "set_hostname", actions: ["userdata_hostname", ...AFTER_HOSTNAME, "userdata_timezone"] },
+  { phase: "main", op: "after", anchor: "set_ssh_keys", actions: ["ssh_authorized_keys", "userdata_ssh_pwauth"] },
+  { phase: "final", op: "append", actions: ["userdata_write_deferred_files", "userdata_runcmd", "userdata_autoinstall"] }
+]
+
+const CLOUD_ACTIONS: Readonly<Record<string, Action>> = {
+  ...ALPINE_ACTIONS,
+  userdata_users: A.userdataUsers,
+  userdata_hostname: A.userdataHostname,
+  userdata_timezone: A.userdataTimezone,
+  userdata_ssh_pwauth: A.userdataSshPwauth,
+  userdata_write_deferred_files: A.userdataWriteDeferredFiles
+}
 
 /** how each user-data type changes the phases; a type not listed is handled as `unknown` */
 export const USERDATA_HANDLERS: Readonly<Record<string, ActionPlugin>> = {
   missing: { changes: [{ phase: "main", op: "prepend", actions: ["missing_userdata"] }] },
   unknown: { changes: [{ phase: "main", op: "prepend", actions: ["unknown_userdata"] }] },
-  script: { changes: [{ phase: "final", op: "append", actions: ["run_userdata"] }] }
+  script: { changes: [{ phase: "final", op: "append", actions: ["run_userdata"] }] },
+  "alpine-config": { changes: ALPINE_CHANGES, actions: ALPINE_ACTIONS },
+  "cloud-config": { changes: CLOUD_CHANGES, actions: CLOUD_ACTIONS },
+  /** the merged cloud-config parts as #cloud-config; script parts after runcmd */
+  multipart: {
+    changes: [
+      ...CLOUD_CHANGES.filter((c) => c.phase !== "final"),
+      { phase: "final", op: "append", actions: ["userdata_write_deferred_files", "userdata_runcmd", "userdata_scripts", "userdata_autoinstall"] }
+    ],
+    actions: { ...CLOUD_ACTIONS, userdata_scripts: A.userdataScripts }
+  }
 }
 
 export const handlerFor = (type: string): ActionPlugin => USERDATA_HANDLERS[type] ?? USERDATA_HANDLERS.unknown!
