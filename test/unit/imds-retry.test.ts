@@ -1,0 +1,75 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, Either, Fiber, Layer, Option, Ref, TestClock } from "effect"
+import { makeHttpMetadataClient } from "../../src/layers/imds-http.js"
+import { resolveSettings } from "../../src/schema/config.js"
+import { Config } from "../../src/services/Config.js"
+import { Http, HttpTransportError, type HttpResponse } from "../../src/services/Http.js"
+
+const settings = (env: Record<string, string>) => Layer.succeed(Config, Either.getOrThrow(resolveSettings(env, {})))
+
+/** an HTTP transport answering from a script of outcomes, then the last one forever */
+const scriptedHttp = (outcomes: ReadonlyArray<HttpResponse | string>) =>
+  Effect.gen(function* () {
+    const calls = yield* Ref.make(0)
+    const layer = Layer.succeed(Http, {
+      request: () =>
+        Effect.flatMap(Ref.getAndUpdate(calls, (n) => n + 1), (n) => {
+          const outcome = outcomes[Math.min(n, outcomes.length - 1)]!
+          return typeof outcome === "string" ? Effect.fail(new HttpTransportError({ reason: outcome })) : Effect.succeed(outcome)
+        })
+    })
+    return { layer, calls }
+  })
+
+const ok = (text: string): HttpResponse => ({ status: 200, body: new TextEncoder().encode(text) })
+
+const client = makeHttpMetadataClient({ cloud: "testcloud", endpoint: "169.254.169.254", root: "/latest/" })
+
+describe("metadata reads on the TestClock", () => {
+  it.effect("retry refused connections and 5xx answers with growing delays, then succeed", () =>
+    Effect.gen(function* () {
+      const http = yield* scriptedHttp(["connection refused", { status: 503, body: new Uint8Array() }, "connection reset", ok("host-1")])
+      const fiber = yield* Effect.fork(Effect.flatMap(client, (c) => c.text("meta-data/hostname")).pipe(Effect.provide(Layer.merge(http.layer, settings({ IMDS_RETRY_DELAY: "1000", IMDS_RETRY_MAX_DELAY: "60000" })))))
+      // jittered exponential backoff from 1 s: three retries fit in well under 20 s
+      yield* TestClock.adjust(Duration.seconds(20))
+      expect(Option.getOrThrow(yield* Fiber.join(fiber))).toBe("host-1")
+      expect(yield* Ref.get(http.calls)).toBe(4)
+    })
+  )
+
+  it.effect("never retry a 404: the datum is absent", () =>
+    Effect.gen(function* () {
+      const http = yield* scriptedHttp([{ status: 404, body: new Uint8Array() }])
+      const result = yield* Effect.flatMap(client, (c) => c.get("meta-data/nothing")).pipe(Effect.provide(Layer.merge(http.layer, settings({}))))
+      expect(Option.isNone(result)).toBe(true)
+      expect(yield* Ref.get(http.calls)).toBe(1)
+    })
+  )
+
+  it.effect("give up at IMDS_DEADLINE with one error naming the cloud, the URL and the last error", () =>
+    Effect.gen(function* () {
+      const http = yield* scriptedHttp(["connection refused"])
+      const fiber = yield* Effect.fork(
+        Effect.flatMap(client, (c) => c.get("meta-data/hostname")).pipe(Effect.either, Effect.provide(Layer.merge(http.layer, settings({ IMDS_DEADLINE: "60" }))))
+      )
+      yield* TestClock.adjust(Duration.seconds(59))
+      expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+      yield* TestClock.adjust(Duration.seconds(5))
+      const result = yield* Fiber.join(fiber)
+      expect(Either.isLeft(result) && result.left.message).toBe("testcloud: cannot read http://169.254.169.254/latest/meta-data/hostname: connection refused")
+      // backoff capped at IMDS_RETRY_MAX_DELAY (2 s): about 30 tries in a minute, not thousands
+      const calls = yield* Ref.get(http.calls)
+      expect(calls).toBeGreaterThan(20)
+      expect(calls).toBeLessThan(80)
+    })
+  )
+
+  it.effect("an error page is never taken for data: a 403 fails without retrying", () =>
+    Effect.gen(function* () {
+      const http = yield* scriptedHttp([{ status: 403, body: new TextEncoder().encode("<html>denied</html>") }])
+      const result = yield* Effect.flatMap(client, (c) => c.get("user-data")).pipe(Effect.either, Effect.provide(Layer.merge(http.layer, settings({}))))
+      expect(Either.isLeft(result) && result.left.message).toBe("testcloud: cannot read http://169.254.169.254/latest/user-data: HTTP 403")
+      expect(yield* Ref.get(http.calls)).toBe(1)
+    })
+  )
+})
