@@ -2,6 +2,9 @@
 const invokedAs = (process.argv[1] ?? "").split("/").pop() ?? ""
 const args = process.argv.slice(2)
 
+// `imds @userdata | head -c 10`: a closed pipe ends the output, it is not an error
+process.stdout.on("error", (e: NodeJS.ErrnoException) => process.exit(e.code === "EPIPE" ? 0 : 1))
+
 const start = invokedAs === "imds" || invokedAs.startsWith("imds.")
   ? import("./programs/imds-cli.js").then((m) => m.main(args))
   : import("./programs/tiny-cloud-cli.js").then((m) => m.main(args))
