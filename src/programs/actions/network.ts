@@ -64,9 +64,8 @@ export const setEphemeralNetwork: Action = Effect.gen(function* () {
     return
   }
   if (yield* Effect.flatMap(Network, (n) => n.hasIpv4(iface.value))) return
-  const commands = yield* Commands
-  yield* link(iface.value, "up")
-  yield* commands.run("udhcpc", ["-i", iface.value, "-f", "-q"])
+  // chooseInterface has brought it up
+  yield* Effect.flatMap(Commands, (c) => c.run("udhcpc", ["-i", iface.value, "-f", "-q"]))
 })
 
 export const enableSshd: Action = Effect.gen(function* () {
