@@ -1,19 +1,15 @@
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { gzipSync } from "node:zlib"
-import { actionLines, makeInstance, type TestInstance } from "../support/harness.js"
+import { actionLines, useInstances } from "../support/harness.js"
 
 const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
 const KEY_B = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQKeyB b@example"
 
-let instance: TestInstance | undefined
-afterEach(async () => {
-  await instance?.close()
-  instance = undefined
-})
+const makeInstance = useInstances()
 
 describe("first boot on aws", () => {
   it("sets hostname, keys, user-data and the marker; a second boot does nothing", async () => {
-    instance = await makeInstance({
+    const instance = await makeInstance({
       cloud: "aws",
       instance: { hostname: "web-1.eu-west-1.compute.internal", sshKeys: [KEY_B, KEY_A], userData: new TextEncoder().encode("#!/bin/sh\necho out\necho err >&2\nexit 0\n") }
     })
@@ -66,7 +62,7 @@ describe("first boot on aws", () => {
   })
 
   it("uses IMDSv2: a token is fetched once per process and sent with every read", async () => {
-    instance = await makeInstance({ cloud: "aws", instance: { hostname: "a.b", sshKeys: [KEY_A] } })
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "a.b", sshKeys: [KEY_A] } })
     await instance.run(["main"])
     const requests = instance.sim!.requests
     expect(requests.filter((r) => r.method === "PUT").length).toBe(1)
@@ -76,13 +72,13 @@ describe("first boot on aws", () => {
 
   it("stores gzip-compressed user-data decompressed, byte-exact", async () => {
     const script = "#!/bin/sh\nprintf 'compressed ok'\n"
-    instance = await makeInstance({ cloud: "aws", instance: { userData: gzipSync(script) } })
+    const instance = await makeInstance({ cloud: "aws", instance: { userData: gzipSync(script) } })
     expect((await instance.run(["early"])).code).toBe(0)
     expect(instance.read("/var/lib/cloud/user-data")).toBe(script)
   })
 
   it("missing user-data: no file, main starts with missing_userdata", async () => {
-    instance = await makeInstance({ cloud: "aws", instance: { hostname: "h" } })
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "h" } })
     instance.write("/var/lib/cloud/user-data", "#!/bin/sh\nold\n")
     expect((await instance.run(["early"])).code).toBe(0)
     expect(instance.read("/var/lib/cloud/user-data")).toBeUndefined()
@@ -92,7 +88,7 @@ describe("first boot on aws", () => {
   })
 
   it("unknown user-data type warns in main", async () => {
-    instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode("just some text\n") } })
+    const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode("just some text\n") } })
     await instance.run(["early"])
     const main = await instance.run(["main"])
     expect(main.stderr).toContain("   ++ unknown_userdata: starting\n")
@@ -100,7 +96,7 @@ describe("first boot on aws", () => {
   })
 
   it("a failing user-data script fails run_userdata and records its status", async () => {
-    instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode("#!/bin/sh\necho bad\nexit 3\n") } })
+    const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode("#!/bin/sh\necho bad\nexit 3\n") } })
     await instance.run(["early"])
     const final = await instance.run(["final"])
     expect(final.code).toBe(1)
@@ -112,7 +108,7 @@ describe("first boot on aws", () => {
 
 describe("early phase on invalid configuration user-data", () => {
   it("saves it and reports each problem with its line and path, as tiny-cloud schema does", async () => {
-    instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode("#alpine-config\npackages:\n  - ok\n  - [nested]\n") } })
+    const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode("#alpine-config\npackages:\n  - ok\n  - [nested]\n") } })
     const early = await instance.run(["early"])
     expect(early.code).toBe(0)
     expect(early.stderr).toMatch(/save_userdata: invalid user-data: line 4: packages\[1\]: .+\n/)

@@ -1,17 +1,13 @@
 import { rmSync } from "node:fs"
 import { join } from "node:path"
-import { afterEach, describe, expect, it } from "vitest"
-import { makeInstance, type TestInstance } from "../support/harness.js"
+import { describe, expect, it } from "vitest"
+import { useInstances } from "../support/harness.js"
 
-let instance: TestInstance | undefined
-afterEach(async () => {
-  await instance?.close()
-  instance = undefined
-})
+const makeInstance = useInstances()
 
 describe("boot phase actions", () => {
   it("set_default_interfaces picks the first eth* (by ifindex) whose link is up and sets the others down", async () => {
-    instance = await makeInstance({
+    const instance = await makeInstance({
       cloud: "aws",
       interfaces: [
         { name: "eth0", mac: "02:00:00:00:00:01", up: false },
@@ -31,7 +27,7 @@ describe("boot phase actions", () => {
   })
 
   it("set_default_interfaces falls back to the first interface and leaves an existing file alone", async () => {
-    instance = await makeInstance({ cloud: "aws", interfaces: [{ name: "eth0", mac: "02:00:00:00:00:01", up: false }] })
+    const instance = await makeInstance({ cloud: "aws", interfaces: [{ name: "eth0", mac: "02:00:00:00:00:01", up: false }] })
     await instance.run(["boot"], { INIT_ACTIONS_BOOT: "set_default_interfaces" })
     expect(instance.read("/etc/network/interfaces")).toContain("auto eth0\n")
     instance.write("/etc/network/interfaces", "# mine\n")
@@ -41,7 +37,7 @@ describe("boot phase actions", () => {
   })
 
   it("install_hotplugs puts each module's mdev rule before a matching rule or the fallback, once", async () => {
-    instance = await makeInstance({ cloud: "aws", env: { HOTPLUG_MODULES: "vnic_eth_hotplug nvme_ebs_links" } })
+    const instance = await makeInstance({ cloud: "aws", env: { HOTPLUG_MODULES: "vnic_eth_hotplug nvme_ebs_links" } })
     instance.write("/lib/mdev/vnic-eth-hotplug", "#!/bin/sh\n")
     instance.write("/lib/mdev/nvme-ebs-links", "#!/bin/sh\n")
     instance.write("/etc/mdev.conf", "nvme.*\troot:disk 0660\n# fallback\n(.*)\troot:root 0660\n")
@@ -52,7 +48,7 @@ describe("boot phase actions", () => {
   })
 
   it("install_hotplugs fails a module whose helper is missing", async () => {
-    instance = await makeInstance({ cloud: "aws", env: { HOTPLUG_MODULES: "vnic_eth_hotplug" } })
+    const instance = await makeInstance({ cloud: "aws", env: { HOTPLUG_MODULES: "vnic_eth_hotplug" } })
     const r = await instance.run(["boot"], { INIT_ACTIONS_BOOT: "install_hotplugs" })
     expect(r.code).toBe(1)
     expect(r.stderr).toContain("vnic_eth_hotplug: failed\n")
@@ -62,7 +58,7 @@ describe("boot phase actions", () => {
 
 describe("main phase actions", () => {
   it("create_default_user leaves an existing user alone", async () => {
-    instance = await makeInstance({ cloud: "aws" })
+    const instance = await makeInstance({ cloud: "aws" })
     instance.write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nalpine:x:1000:1000::/home/alpine:/bin/sh\n")
     const r = await instance.run(["main"], { INIT_ACTIONS_MAIN: "create_default_user" })
     expect(r.stderr).toContain("create_default_user: already exists\n")
@@ -70,7 +66,7 @@ describe("main phase actions", () => {
   })
 
   it("grants doas once in /etc/doas.conf when there is no doas.d, and nothing for sudo without sudoers.d", async () => {
-    instance = await makeInstance({ cloud: "aws", env: { CLOUD_USER: "ops" } })
+    const instance = await makeInstance({ cloud: "aws", env: { CLOUD_USER: "ops" } })
     rmSync(join(instance.root, "etc/doas.d"), { recursive: true })
     rmSync(join(instance.root, "etc/sudoers.d"), { recursive: true })
     instance.write("/etc/doas.conf", "permit persist :wheel\n")
@@ -81,7 +77,7 @@ describe("main phase actions", () => {
   })
 
   it("set_ssh_keys fails when the user does not exist", async () => {
-    instance = await makeInstance({ cloud: "aws", instance: { sshKeys: ["ssh-ed25519 AAAA k"] } })
+    const instance = await makeInstance({ cloud: "aws", instance: { sshKeys: ["ssh-ed25519 AAAA k"] } })
     const r = await instance.run(["main"], { INIT_ACTIONS_MAIN: "set_ssh_keys" })
     expect(r.code).toBe(1)
     expect(r.stderr).toContain("set_ssh_keys: failed to find user alpine\n")
@@ -89,7 +85,7 @@ describe("main phase actions", () => {
 
   it("logs to syslog (local7, tag tiny-cloud/PHASE) and never logs keys or tokens", async () => {
     const key = "ssh-ed25519 AAAAC3NzaSecretLookingKey me@example"
-    instance = await makeInstance({ cloud: "aws", instance: { hostname: "h.example", sshKeys: [key] } })
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "h.example", sshKeys: [key] } })
     const main = await instance.run(["main"])
     expect(main.code).toBe(0)
     const log = (await import("../../src/sim/fake-system.js")).readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger "))

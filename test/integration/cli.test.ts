@@ -1,20 +1,16 @@
 import { readlinkSync, readdirSync, existsSync } from "node:fs"
 import { join } from "node:path"
 import { gzipSync } from "node:zlib"
-import { afterEach, describe, expect, it } from "vitest"
-import { actionLines, makeInstance, type TestInstance } from "../support/harness.js"
+import { describe, expect, it } from "vitest"
+import { actionLines, useInstances } from "../support/harness.js"
 
-let instance: TestInstance | undefined
-afterEach(async () => {
-  await instance?.close()
-  instance = undefined
-})
+const makeInstance = useInstances()
 
 const noCloud = () => makeInstance({ noSimulator: true })
 
 describe("tiny-cloud command line", () => {
   it("-h prints usage on stdout and exits 0; no argument or an unknown one prints it on stderr and exits 1", async () => {
-    instance = await noCloud()
+    const instance = await noCloud()
     const help = await instance.run(["--help"])
     expect([help.code, help.stdout.startsWith("Usage: tiny-cloud"), help.stderr]).toEqual([0, true, ""])
     for (const args of [[], ["--frobnicate"], ["reboot"], ["--bootstrap", "maybe"], ["main", "extra"]]) {
@@ -24,7 +20,7 @@ describe("tiny-cloud command line", () => {
   })
 
   it("--bootstrap complete, status, incomplete", async () => {
-    instance = await noCloud()
+    const instance = await noCloud()
     expect((await instance.run(["--bootstrap", "status"])).stdout).toBe("incomplete\n")
     expect((await instance.run(["--bootstrap", "complete"])).code).toBe(0)
     expect((await instance.run(["--bootstrap", "status"])).stdout).toBe("complete\n")
@@ -34,7 +30,7 @@ describe("tiny-cloud command line", () => {
   })
 
   it("--enable links the four services into their runlevels after removing old links; --disable only removes", async () => {
-    instance = await noCloud()
+    const instance = await noCloud()
     instance.write("/etc/runlevels/sysinit/tiny-cloud-old", "")
     instance.write("/etc/runlevels/default/sshd", "")
     expect((await instance.run(["--enable"])).code).toBe(0)
@@ -48,7 +44,7 @@ describe("tiny-cloud command line", () => {
   })
 
   it("a disabled instance logs 'tiny-cloud disabled' and does nothing", async () => {
-    instance = await makeInstance({ cloud: "aws", instance: { hostname: "h" } })
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "h" } })
     instance.write("/etc/tiny-cloud.disabled", "")
     const r = await instance.run(["main"])
     expect([r.code, r.stderr]).toEqual([0, "tiny-cloud disabled\n"])
@@ -56,14 +52,14 @@ describe("tiny-cloud command line", () => {
   })
 
   it("--version names the program", async () => {
-    instance = await noCloud()
+    const instance = await noCloud()
     expect((await instance.run(["--version"])).stdout).toMatch(/^tiny-cloud \d+\.\d+\.\d+\n$/)
   })
 })
 
 describe("action lists", () => {
   it("SKIP_INIT_ACTIONS skips, INIT_ACTIONS_* replaces, an unknown action is logged and passed over", async () => {
-    instance = await makeInstance({ cloud: "aws", instance: { hostname: "h.example" }, conf: 'INIT_ACTIONS_MAIN="set_hostname no_such_action set_ssh_keys"\nSKIP_INIT_ACTIONS="set_ssh_keys"\n' })
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "h.example" }, conf: 'INIT_ACTIONS_MAIN="set_hostname no_such_action set_ssh_keys"\nSKIP_INIT_ACTIONS="set_ssh_keys"\n' })
     const r = await instance.run(["main"])
     expect(r.code).toBe(0)
     expect(actionLines(r.stderr)).toEqual([
@@ -78,14 +74,14 @@ describe("action lists", () => {
   })
 
   it("the final phase always ends with bootstrap_complete", async () => {
-    instance = await makeInstance({ cloud: "aws", conf: 'INIT_ACTIONS_FINAL=""\n' })
+    const instance = await makeInstance({ cloud: "aws", conf: 'INIT_ACTIONS_FINAL=""\n' })
     const r = await instance.run(["final"])
     expect(actionLines(r.stderr)).toEqual(["   ++ bootstrap_complete: starting", "   ++ bootstrap_complete: done"])
     expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
   })
 
   it("a failed action stops its phase with exit 1; the next phase still runs", async () => {
-    instance = await makeInstance({ cloud: "aws", instance: { hostname: "-bad-" , sshKeys: ["ssh-ed25519 AAAA k"] } })
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "-bad-" , sshKeys: ["ssh-ed25519 AAAA k"] } })
     const main = await instance.run(["main"])
     expect(main.code).toBe(1)
     expect(actionLines(main.stderr).slice(-1)).toEqual(["   ++ set_hostname: failed"])
@@ -97,7 +93,7 @@ describe("action lists", () => {
 
 describe("bad input", () => {
   it("a malformed tiny-cloud.conf is one clear line and exit 1", async () => {
-    instance = await makeInstance({ cloud: "aws", conf: "CLOUD=aws\nIMDS_TIMEOUT=soon\n" })
+    const instance = await makeInstance({ cloud: "aws", conf: "CLOUD=aws\nIMDS_TIMEOUT=soon\n" })
     const r = await instance.run(["boot"])
     expect(r.code).toBe(1)
     expect(r.stderr).toBe("tiny-cloud/boot: IMDS_TIMEOUT: invalid value 'soon': expected a positive number of seconds\n")
@@ -105,7 +101,7 @@ describe("bad input", () => {
   })
 
   it("an unreachable metadata service fails the action after the deadline, naming cloud, URL and error", async () => {
-    instance = await makeInstance({ noSimulator: true, env: { CLOUD: "aws", IMDS_ENDPOINT: "127.0.0.1:9", IMDS_DEADLINE: "1", IMDS_TIMEOUT: "0.2" } })
+    const instance = await makeInstance({ noSimulator: true, env: { CLOUD: "aws", IMDS_ENDPOINT: "127.0.0.1:9", IMDS_DEADLINE: "1", IMDS_TIMEOUT: "0.2" } })
     const r = await instance.run(["early"])
     expect(r.code).toBe(1)
     expect(r.stderr).toContain("save_userdata: aws: cannot read http://127.0.0.1:9/latest/api/token: connection refused\n")
@@ -113,14 +109,14 @@ describe("bad input", () => {
   })
 
   it("503s are retried until the service answers", async () => {
-    instance = await makeInstance({ cloud: "aws", instance: { hostname: "patient.example" }, faults: { failFirst: 4 } })
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "patient.example" }, faults: { failFirst: 4 } })
     const r = await instance.run(["main"])
     expect(r.code).toBe(0)
     expect(instance.read("/etc/hostname")).toBe("patient\n")
   })
 
   it("a service that only answers 500 fails with the last error, leaving nothing behind", async () => {
-    instance = await makeInstance({ cloud: "aws", instance: { hostname: "x" }, faults: { failFirst: 1_000_000, failStatus: 500 }, env: { IMDS_DEADLINE: "1" } })
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "x" }, faults: { failFirst: 1_000_000, failStatus: 500 }, env: { IMDS_DEADLINE: "1" } })
     const r = await instance.run(["main"])
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/aws: cannot read http:\/\/127\.0\.0\.1:\d+\/latest\/api\/token: token request answered HTTP 500|HTTP 500/)
@@ -129,7 +125,7 @@ describe("bad input", () => {
 
   it("corrupt compressed user-data fails save_userdata with one line; no file is written", async () => {
     const broken = gzipSync("#!/bin/sh\necho hi\n").subarray(0, 12)
-    instance = await makeInstance({ cloud: "aws", instance: { userData: broken } })
+    const instance = await makeInstance({ cloud: "aws", instance: { userData: broken } })
     const r = await instance.run(["early"])
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/save_userdata: cannot decompress gzip data: .+\n/)
@@ -138,7 +134,7 @@ describe("bad input", () => {
   })
 
   it("no cloud detected: metadata actions fail naming CLOUD in /etc/tiny-cloud.conf; others still run", async () => {
-    instance = await makeInstance({ noSimulator: true })
+    const instance = await makeInstance({ noSimulator: true })
     const boot = await instance.run(["boot"])
     expect(boot.code).toBe(0)
     expect(instance.read("/var/lib/cloud/.autodetect")).toBe("unknown\n")
@@ -149,7 +145,7 @@ describe("bad input", () => {
   })
 
   it("an unknown CLOUD value is named in the failure", async () => {
-    instance = await makeInstance({ noSimulator: true, env: { CLOUD: "digitalocean" } })
+    const instance = await makeInstance({ noSimulator: true, env: { CLOUD: "digitalocean" } })
     const r = await instance.imds(["@hostname"])
     expect(r.code).toBe(1)
     expect(r.stderr).toBe("imds: unknown cloud 'digitalocean': set CLOUD in /etc/tiny-cloud.conf\n")

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process"
-import { afterEach, describe, expect, it } from "vitest"
-import { makeInstance, type TestInstance } from "../support/harness.js"
+import { describe, expect, it } from "vitest"
+import { useInstances } from "../support/harness.js"
 
 const SCRIPT = "#!/bin/sh\necho decompressed fine\n"
 
@@ -15,15 +15,11 @@ const compress: Record<string, () => Buffer> = {
   zstd: () => execFileSync("zstd", ["-c"], { input: SCRIPT })
 }
 
-let instance: TestInstance | undefined
-afterEach(async () => {
-  await instance?.close()
-  instance = undefined
-})
+const makeInstance = useInstances()
 
 describe("save_userdata decompression", () => {
   it.each(Object.keys(compress))("stores %s user-data decompressed and byte-exact", async (format) => {
-    instance = await makeInstance({ cloud: "aws", instance: { userData: new Uint8Array(compress[format]!()) } })
+    const instance = await makeInstance({ cloud: "aws", instance: { userData: new Uint8Array(compress[format]!()) } })
     const r = await instance.run(["early"])
     expect(r.stderr).not.toContain("failed")
     expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
@@ -31,7 +27,7 @@ describe("save_userdata decompression", () => {
 
   it("refuses a compressed payload that expands beyond USERDATA_MAX_BYTES", async () => {
     const bomb = execFileSync("sh", ["-c", "head -c 50000000 /dev/zero | gzip -c"])
-    instance = await makeInstance({ cloud: "aws", instance: { userData: new Uint8Array(bomb) }, env: { USERDATA_MAX_BYTES: "1000000" } })
+    const instance = await makeInstance({ cloud: "aws", instance: { userData: new Uint8Array(bomb) }, env: { USERDATA_MAX_BYTES: "1000000" } })
     const r = await instance.run(["early"])
     expect(r.code).toBe(1)
     expect(r.stderr).toContain("save_userdata: cannot decompress gzip data: output exceeds 1000000 bytes\n")
@@ -40,7 +36,7 @@ describe("save_userdata decompression", () => {
 
   it("refuses an oversized payload of an external format too", async () => {
     const bomb = execFileSync("sh", ["-c", "head -c 20000000 /dev/zero | zstd -c"])
-    instance = await makeInstance({ cloud: "aws", instance: { userData: new Uint8Array(bomb) }, env: { USERDATA_MAX_BYTES: "1000000" } })
+    const instance = await makeInstance({ cloud: "aws", instance: { userData: new Uint8Array(bomb) }, env: { USERDATA_MAX_BYTES: "1000000" } })
     const r = await instance.run(["early"])
     expect(r.code).toBe(1)
     expect(r.stderr).toContain("save_userdata: cannot decompress zstd data: output exceeds 1000000 bytes\n")

@@ -1,8 +1,8 @@
 import { execFileSync } from "node:child_process"
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { afterEach, describe, expect, it } from "vitest"
-import { makeInstance, type TestInstance } from "../support/harness.js"
+import { describe, expect, it } from "vitest"
+import { type TestInstance, useInstances } from "../support/harness.js"
 
 // The real sfdisk and resize2fs work on image files standing in for /dev/vda and /dev/vdb.
 const sbin = (tool: string) => execFileSync("sh", ["-c", `command -v ${tool} || echo /usr/sbin/${tool}`], { env: { PATH: "/usr/sbin:/sbin:/usr/bin:/bin" } }).toString().trim()
@@ -19,15 +19,11 @@ const wrap = (instance: TestInstance, tool: string, device: string, image: strin
 
 const blockCount = (image: string) => Number(/Block count:\s+(\d+)/.exec(execFileSync(sbin("dumpe2fs"), ["-h", image], { stdio: ["ignore", "pipe", "ignore"] }).toString())![1])
 
-let instance: TestInstance | undefined
-afterEach(async () => {
-  await instance?.close()
-  instance = undefined
-})
+const makeInstance = useInstances()
 
 describe("expand_root with the real tools", () => {
   it("grows the root partition to the end of its disk", async () => {
-    instance = await makeInstance({ noSimulator: true, env: { CLOUD: "aws" } })
+    const instance = await makeInstance({ noSimulator: true, env: { CLOUD: "aws" } })
     const disk = join(instance.dir, "vda.img")
     execFileSync("truncate", ["-s", "64M", disk])
     execFileSync(sbin("sfdisk"), ["-q", disk], { input: "label: dos\nstart=2048, size=16384, type=83\nstart=18432, size=20480, type=83\n" })
@@ -42,7 +38,7 @@ describe("expand_root with the real tools", () => {
   })
 
   it("grows a whole-disk ext4 root filesystem to the size of its device", async () => {
-    instance = await makeInstance({ noSimulator: true, env: { CLOUD: "aws" } })
+    const instance = await makeInstance({ noSimulator: true, env: { CLOUD: "aws" } })
     const image = join(instance.dir, "vdb.img")
     execFileSync("truncate", ["-s", "16M", image])
     execFileSync(sbin("mkfs.ext4"), ["-q", "-F", "-b", "4096", image])
@@ -58,7 +54,7 @@ describe("expand_root with the real tools", () => {
   })
 
   it("leaves filesystems other than ext2/3/4 alone", async () => {
-    instance = await makeInstance({ noSimulator: true, env: { CLOUD: "aws" } })
+    const instance = await makeInstance({ noSimulator: true, env: { CLOUD: "aws" } })
     instance.write("/proc/mounts", "/dev/vda2 / xfs rw 0 0\n")
     const r = await instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
     expect(r.code).toBe(0)

@@ -1,27 +1,23 @@
-import { afterEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { actionLines, makeInstance, type TestInstance } from "../support/harness.js"
+import { actionLines, useInstances } from "../support/harness.js"
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINoCloudKey n@example"
 const META = `instance-id: iid-local01\nlocal-hostname: seeded.example.org\npublic-keys:\n  - ${KEY}\n`
 const SCRIPT = "#!/bin/sh\necho seeded\n"
 
-let instance: TestInstance | undefined
-afterEach(async () => {
-  await instance?.close()
-  instance = undefined
-})
+const makeInstance = useInstances()
 
 const localSeed = async (where: string, files: Record<string, string>, env: Record<string, string> = {}) => {
-  instance = await makeInstance({ noSimulator: true, env: { CLOUD: "nocloud", ...env } })
+  const instance = await makeInstance({ noSimulator: true, env: { CLOUD: "nocloud", ...env } })
   for (const [name, content] of Object.entries(files)) instance.write(`${where}/${name}`, content)
   return instance
 }
 
 describe("first boot on nocloud", () => {
   it.each(["", "/"])("from an http seed on the command line (URL ending %j), with an ephemeral DHCP lease first", async (slash) => {
-    instance = await makeInstance({ cloud: "nocloud", instance: { hostname: "web.example.org", sshKeys: [KEY], userData: new TextEncoder().encode(SCRIPT) } })
+    const instance = await makeInstance({ cloud: "nocloud", instance: { hostname: "web.example.org", sshKeys: [KEY], userData: new TextEncoder().encode(SCRIPT) } })
     instance.write("/proc/cmdline", `root=/dev/vda2 ds=nocloud;s=${instance.sim!.seedUrl!.replace(/\/$/, "")}${slash}\n`)
     const results = await instance.boot()
     expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
@@ -39,7 +35,7 @@ describe("first boot on nocloud", () => {
   })
 
   it("takes no DHCP lease when the interface already has an IPv4 route", async () => {
-    instance = await makeInstance({ cloud: "nocloud", instance: { hostname: "h" } })
+    const instance = await makeInstance({ cloud: "nocloud", instance: { hostname: "h" } })
     instance.write("/proc/cmdline", `ds=nocloud;s=${instance.sim!.seedUrl}\n`)
     instance.write("/proc/net/route", "Iface\tDestination\tGateway\neth0\t00000000\t0100000A\n")
     expect((await instance.run(["boot"])).code).toBe(0)
@@ -47,24 +43,24 @@ describe("first boot on nocloud", () => {
   })
 
   it("from a seed directory named by seedfrom (file:// URL), with the hostname from the command line", async () => {
-    await localSeed("/seed/here", { "meta-data": META, "user-data": SCRIPT }, {})
-    instance!.write("/proc/cmdline", "ds=nocloud;h=cmdline-host;s=file:///seed/here/\n")
-    const results = await instance!.boot()
+    const instance = await localSeed("/seed/here", { "meta-data": META, "user-data": SCRIPT }, {})
+    instance.write("/proc/cmdline", "ds=nocloud;h=cmdline-host;s=file:///seed/here/\n")
+    const results = await instance.boot()
     expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
-    expect(instance!.read("/etc/hostname")).toBe("cmdline-host\n")
-    expect(instance!.read("/var/lib/cloud/nocloud/meta-data")).toBe(META)
-    expect(instance!.commands().filter((c) => c.startsWith("udhcpc"))).toEqual([])
+    expect(instance.read("/etc/hostname")).toBe("cmdline-host\n")
+    expect(instance.read("/var/lib/cloud/nocloud/meta-data")).toBe(META)
+    expect(instance.commands().filter((c) => c.startsWith("udhcpc"))).toEqual([])
   })
 
   it("from the SMBIOS serial", async () => {
-    await localSeed("/seed/serial", { "meta-data": META })
-    instance!.write("/sys/class/dmi/id/product_serial", "ds=nocloud;s=/seed/serial\n")
-    expect((await instance!.run(["main"])).code).toBe(0)
-    expect(instance!.read("/etc/hostname")).toBe("seeded\n")
+    const instance = await localSeed("/seed/serial", { "meta-data": META })
+    instance.write("/sys/class/dmi/id/product_serial", "ds=nocloud;s=/seed/serial\n")
+    expect((await instance.run(["main"])).code).toBe(0)
+    expect(instance.read("/etc/hostname")).toBe("seeded\n")
   })
 
   it("from a cidata volume: mounted read-only, copied, unmounted", async () => {
-    instance = await makeInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
+    const instance = await makeInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
     const volume = join(instance.dir, "cidata")
     mkdirSync(volume)
     writeFileSync(join(volume, "meta-data"), META)
@@ -79,13 +75,13 @@ describe("first boot on nocloud", () => {
   })
 
   it("from the image's seed directory", async () => {
-    await localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": META, "user-data": SCRIPT })
-    expect((await instance!.run(["early"])).code).toBe(0)
-    expect(instance!.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
+    const instance = await localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": META, "user-data": SCRIPT })
+    expect((await instance.run(["early"])).code).toBe(0)
+    expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
   })
 
   it("without any seed: 'Unable to load NoCloud datasource' and exit 1", async () => {
-    instance = await makeInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
+    const instance = await makeInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
     const main = await instance.run(["main"])
     expect(main.code).toBe(1)
     expect(main.stderr).toContain("Unable to load NoCloud datasource")
@@ -93,22 +89,22 @@ describe("first boot on nocloud", () => {
   })
 
   it("warns about empty meta-data", async () => {
-    await localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": "", "user-data": SCRIPT })
-    const early = await instance!.run(["early"])
+    const instance = await localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": "", "user-data": SCRIPT })
+    const early = await instance.run(["early"])
     expect(early.stderr).toContain("NoCloud 'meta-data' is empty")
   })
 
   it("writes network-interfaces from meta-data and, without DHCP, the nameservers once", async () => {
     const meta = `local-hostname: n1\nnetwork-interfaces: |\n  auto eth0\n  iface eth0 inet static\n    address 10.0.0.9/24\nresolv_conf:\n  nameservers:\n    - 10.0.0.2\n    - 10.0.0.3\n`
-    await localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": meta })
-    instance!.write("/etc/resolv.conf", "nameserver 10.0.0.2\n")
-    expect((await instance!.run(["boot"])).code).toBe(0)
-    expect(instance!.read("/etc/network/interfaces")).toBe("auto eth0\niface eth0 inet static\n  address 10.0.0.9/24\n")
-    expect(instance!.read("/etc/resolv.conf")).toBe("nameserver 10.0.0.2\nnameserver 10.0.0.3\n")
+    const instance = await localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": meta })
+    instance.write("/etc/resolv.conf", "nameserver 10.0.0.2\n")
+    expect((await instance.run(["boot"])).code).toBe(0)
+    expect(instance.read("/etc/network/interfaces")).toBe("auto eth0\niface eth0 inet static\n  address 10.0.0.9/24\n")
+    expect(instance.read("/etc/resolv.conf")).toBe("nameserver 10.0.0.2\nnameserver 10.0.0.3\n")
   })
 
   it("is detected from ds=nocloud on the command line and cached in .autodetect", async () => {
-    instance = await makeInstance({ noSimulator: true })
+    const instance = await makeInstance({ noSimulator: true })
     instance.write("/var/lib/cloud/seed/nocloud/meta-data", META)
     instance.write("/proc/cmdline", "quiet ds=nocloud\n")
     const r = await instance.imds(["@hostname"])

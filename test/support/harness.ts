@@ -2,6 +2,7 @@ import { spawn } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
+import { afterEach, beforeEach } from "vitest"
 import { makeFakeSystem, readCommandLog, type FakeSystem, type FakeSystemOptions } from "../../src/sim/fake-system.js"
 import { startSimulator, type RunningSim, type SimCloud, type SimFaults, type SimInstance } from "../../src/sim/simulator.js"
 
@@ -108,6 +109,32 @@ export const makeInstance = async (options: InstanceOptions = {}): Promise<TestI
       await sim?.close()
       rmSync(dir, { recursive: true, force: true })
     }
+  }
+}
+
+/**
+ * Called once at the top of a test file: the function it returns makes an
+ * instance (as makeInstance does) that is closed once its test is over.
+ * In a concurrent suite, where a test cannot tell its instances from its
+ * neighbours', they are closed when no test of the file is running any more.
+ */
+export const useInstances = () => {
+  const open = new Set<TestInstance>()
+  let running = 0
+  beforeEach(() => {
+    running++
+  })
+  afterEach(async () => {
+    running--
+    if (running > 0) return
+    const done = [...open]
+    open.clear()
+    await Promise.all(done.map((instance) => instance.close()))
+  })
+  return async (options?: InstanceOptions): Promise<TestInstance> => {
+    const instance = await makeInstance(options)
+    open.add(instance)
+    return instance
   }
 }
 

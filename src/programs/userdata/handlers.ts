@@ -1,5 +1,11 @@
 import type { Action, ActionChange, ActionPlugin } from "../action.js"
-import * as A from "./actions.js"
+import { userdataApkCache, userdataApkRepositories, userdataPackages, userdataPackageUpdate, userdataPackageUpgrade } from "./actions/apk.js"
+import { userdataAutoinstall } from "./actions/autoinstall.js"
+import { userdataWriteDeferredFiles, userdataWriteFiles } from "./actions/files.js"
+import { userdataHostname, userdataTimezone } from "./actions/host.js"
+import { userdataNtp } from "./actions/ntp.js"
+import { userdataBootcmd, userdataRuncmd, userdataScripts } from "./actions/run.js"
+import { sshAuthorizedKeys, userdataSshPwauth, userdataUser, userdataUsers } from "./actions/users.js"
 
 /** after set_hostname, in this order (BEHAVIOUR.md §6) */
 const AFTER_HOSTNAME = [
@@ -21,18 +27,18 @@ const ALPINE_CHANGES: ReadonlyArray<ActionChange> = [
 ]
 
 const ALPINE_ACTIONS: Readonly<Record<string, Action>> = {
-  userdata_user: A.userdataUser,
-  userdata_bootcmd: A.userdataBootcmd,
-  userdata_write_files: A.userdataWriteFiles,
-  userdata_ntp: A.userdataNtp,
-  userdata_apk_cache: A.userdataApkCache,
-  userdata_apk_repositories: A.userdataApkRepositories,
-  userdata_package_update: A.userdataPackageUpdate,
-  userdata_package_upgrade: A.userdataPackageUpgrade,
-  userdata_packages: A.userdataPackages,
-  ssh_authorized_keys: A.sshAuthorizedKeys,
-  userdata_runcmd: A.userdataRuncmd,
-  userdata_autoinstall: A.userdataAutoinstall
+  userdata_user: userdataUser,
+  userdata_bootcmd: userdataBootcmd,
+  userdata_write_files: userdataWriteFiles,
+  userdata_ntp: userdataNtp,
+  userdata_apk_cache: userdataApkCache,
+  userdata_apk_repositories: userdataApkRepositories,
+  userdata_package_update: userdataPackageUpdate,
+  userdata_package_upgrade: userdataPackageUpgrade,
+  userdata_packages: userdataPackages,
+  ssh_authorized_keys: sshAuthorizedKeys,
+  userdata_runcmd: userdataRuncmd,
+  userdata_autoinstall: userdataAutoinstall
 }
 
 /**
@@ -51,11 +57,11 @@ const CLOUD_CHANGES: ReadonlyArray<ActionChange> = [
 
 const CLOUD_ACTIONS: Readonly<Record<string, Action>> = {
   ...ALPINE_ACTIONS,
-  userdata_users: A.userdataUsers,
-  userdata_hostname: A.userdataHostname,
-  userdata_timezone: A.userdataTimezone,
-  userdata_ssh_pwauth: A.userdataSshPwauth,
-  userdata_write_deferred_files: A.userdataWriteDeferredFiles
+  userdata_users: userdataUsers,
+  userdata_hostname: userdataHostname,
+  userdata_timezone: userdataTimezone,
+  userdata_ssh_pwauth: userdataSshPwauth,
+  userdata_write_deferred_files: userdataWriteDeferredFiles
 }
 
 /** how each user-data type changes the phases; a type not listed is handled as `unknown` */
@@ -71,7 +77,7 @@ export const USERDATA_HANDLERS: Readonly<Record<string, ActionPlugin>> = {
       ...CLOUD_CHANGES.filter((c) => c.phase !== "final"),
       { phase: "final", op: "append", actions: ["userdata_write_deferred_files", "userdata_runcmd", "userdata_scripts", "userdata_autoinstall"] }
     ],
-    actions: { ...CLOUD_ACTIONS, userdata_scripts: A.userdataScripts }
+    actions: { ...CLOUD_ACTIONS, userdata_scripts: userdataScripts }
   }
 }
 

@@ -1,0 +1,52 @@
+/** apk: the package cache, the repositories, `package_update`, `package_upgrade` and `packages`. */
+import { Effect, Option } from "effect"
+import { RootFs } from "../../../services/RootFs.js"
+import type { Action } from "../../action.js"
+import { loadUserConfig } from "../load.js"
+import { apkVersion, repositoryLines } from "../model.js"
+import { instancePath, system } from "./common.js"
+
+const osVersionId = Effect.gen(function* () {
+  const fs = yield* RootFs
+  const text = yield* fs.readTextIfExists(fs.at("/etc/os-release")).pipe(Effect.orElseSucceed(() => Option.none<string>()))
+  const m = /^VERSION_ID=(.*)$/m.exec(Option.getOrElse(text, () => ""))
+  return m ? m[1]!.trim().replace(/^(["'])(.*)\1$/, "$2") : undefined
+})
+
+/** `$ROOT/DIR` created; `/etc/apk/cache` a relative link to it */
+export const userdataApkCache: Action = Effect.gen(function* () {
+  const { apk } = yield* loadUserConfig("userdata_apk_cache")
+  if (apk.cache === undefined || apk.cache.trim() === "") return
+  const fs = yield* RootFs
+  const dir = instancePath(apk.cache)
+  yield* fs.makeDirectory(fs.at(dir))
+  yield* fs.symlink(`../..${dir}`, fs.at("/etc/apk/cache"))
+})
+
+export const userdataApkRepositories: Action = Effect.gen(function* () {
+  const { apk } = yield* loadUserConfig("userdata_apk_repositories")
+  const fs = yield* RootFs
+  const file = fs.at("/etc/apk/repositories")
+  if (!apk.configured) {
+    if (!(yield* fs.exists(file))) yield* system("setup-apkrepos", ["-1", "-c"], "setup-apkrepos")
+    return
+  }
+  if (apk.repositories.length === 0) return
+  const version = apkVersion(yield* osVersionId)
+  const lines = apk.repositories.flatMap((r) => repositoryLines(r, version))
+  if (apk.replaceRepositories) yield* fs.writeAtomic(file, lines.map((l) => `${l}\n`).join(""), { mode: 0o644 })
+  else yield* fs.addLinesOnce(file, lines)
+})
+
+export const userdataPackageUpdate: Action = Effect.gen(function* () {
+  if ((yield* loadUserConfig("userdata_package_update")).packageUpdate) yield* system("apk", ["update"], "apk update")
+})
+
+export const userdataPackageUpgrade: Action = Effect.gen(function* () {
+  if ((yield* loadUserConfig("userdata_package_upgrade")).packageUpgrade) yield* system("apk", ["upgrade"], "apk upgrade")
+})
+
+export const userdataPackages: Action = Effect.gen(function* () {
+  const { packages } = yield* loadUserConfig("userdata_packages")
+  if (packages.length > 0) yield* system("apk", ["add", ...packages], "apk add")
+})

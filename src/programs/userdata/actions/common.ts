@@ -1,0 +1,32 @@
+/**
+ * What the actions of `#alpine-config`, `#cloud-config` and MIME multipart
+ * user-data share (BEHAVIOUR.md §6). Each action reads the parsed
+ * `UserConfig` (../load.ts) and carries out one key; none looks at YAML.
+ *
+ * Messages name what failed by its place (`runcmd[2]`, `part 1`) or by a
+ * path, never by a command's text, a key or file content.
+ */
+import { posix } from "node:path"
+import { Effect } from "effect"
+import { Commands, type RunOptions } from "../../../services/Commands.js"
+import { ActionFailed } from "../../action.js"
+
+export const fail = (reason: string) => Effect.fail(new ActionFailed({ reason }))
+
+/** a system program; a failure names the program and its status, not its arguments or output */
+export const system = (command: string, args: ReadonlyArray<string>, what: string, options: RunOptions = {}) =>
+  Effect.gen(function* () {
+    const c = yield* Commands
+    const r = yield* c.run(command, args, { ...options, allowFailure: true })
+    if (r.exitCode !== 0) return yield* fail(`${what} exited with status ${r.exitCode}`)
+  })
+
+export const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
+  const out = new Uint8Array(a.length + b.length)
+  out.set(a, 0)
+  out.set(b, a.length)
+  return out
+}
+
+/** an instance path made absolute, `..` resolved, so it stays under ROOT */
+export const instancePath = (path: string) => posix.normalize(`/${path}`)

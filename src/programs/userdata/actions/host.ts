@@ -1,0 +1,41 @@
+/** The host's identity from cloud-config: `hostname`/`fqdn` and `timezone`. */
+import { Effect, Option } from "effect"
+import { warn } from "../../../services/Log.js"
+import { RootFs } from "../../../services/RootFs.js"
+import type { Action } from "../../action.js"
+import { applyHostname } from "../../actions/hostname.js"
+import { loadUserConfig } from "../load.js"
+import { system } from "./common.js"
+
+/** cloud-config `fqdn` (else `hostname`) replaces the cloud's name */
+export const userdataHostname: Action = Effect.gen(function* () {
+  const config = yield* loadUserConfig("userdata_hostname")
+  const name = (config.fqdn ?? config.hostname)?.replace(/\.$/, "")
+  if (name === undefined || name === "") return
+  yield* applyHostname(name)
+  // the cloud's 127.0.1.1 line goes: ours is the one left
+  const fs = yield* RootFs
+  const hosts = fs.at("/etc/hosts")
+  const ours = `127.0.1.1\t${name} ${name.split(".")[0]}`
+  const text = yield* fs.readTextIfExists(hosts)
+  if (Option.isNone(text)) return
+  const lines = text.value.split("\n")
+  const kept = lines.filter((l) => l === ours || !/^127\.0\.1\.1\s/.test(l))
+  if (kept.length !== lines.length) yield* fs.writeAtomic(hosts, kept.join("\n"))
+})
+
+/**
+ * cloud-config `timezone`, the way Alpine's setup-timezone does it with
+ * tzdata: `/etc/localtime` links to `/usr/share/zoneinfo/TZ` (tzdata is
+ * added when that file is missing) and `/etc/timezone` names the zone.
+ */
+export const userdataTimezone: Action = Effect.gen(function* () {
+  const { timezone } = yield* loadUserConfig("userdata_timezone")
+  if (timezone === undefined) return
+  const fs = yield* RootFs
+  const zone = `/usr/share/zoneinfo/${timezone}`
+  if (!(yield* fs.exists(fs.at(zone)))) yield* system("apk", ["add", "tzdata"], "apk add")
+  if (yield* fs.exists(fs.at(zone))) yield* fs.symlink(zone, fs.at("/etc/localtime"))
+  else yield* warn("userdata_timezone: no zoneinfo for the time zone after adding tzdata; /etc/localtime left alone")
+  yield* fs.writeAtomic(fs.at("/etc/timezone"), `${timezone}\n`, { mode: 0o644 })
+})

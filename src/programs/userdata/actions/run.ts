@@ -1,0 +1,78 @@
+/** User programs: cloud-config `bootcmd` and `runcmd`, and the shell-script parts of multipart user-data. */
+import { Effect, Option } from "effect"
+import { Commands } from "../../../services/Commands.js"
+import { Config } from "../../../services/Config.js"
+import { RootFs } from "../../../services/RootFs.js"
+import type { Action } from "../../action.js"
+import { loadUserConfig, loadUserData } from "../load.js"
+import type { Command } from "../model.js"
+import { concat, fail } from "./common.js"
+
+/**
+ * Runs a user program with its combined output appended to `user-data.log`
+ * (and copied to stdout, as run_userdata does); returns its exit status.
+ */
+const runUserProgram = (command: string, args: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    const { logDir } = yield* Config
+    yield* fs.makeDirectory(logDir)
+    const log = `${logDir}/user-data.log`
+    const temp = `${logDir}/.user-data.log.${process.pid}`
+    return yield* Effect.gen(function* () {
+      const status = yield* Effect.flatMap(Commands, (c) => c.runLogged(command, args, { logFile: temp, echo: true }))
+      const output = Option.getOrElse(yield* fs.readFileIfExists(temp), () => new Uint8Array())
+      if (output.length > 0) {
+        const before = Option.getOrElse(yield* fs.readFileIfExists(log), () => new Uint8Array())
+        yield* fs.writeAtomic(log, concat(before, output), { mode: 0o600 })
+      }
+      return status
+    }).pipe(Effect.ensuring(fs.remove(temp).pipe(Effect.ignore)))
+  })
+
+/** `sh -c SCRIPT`, or the argv as it stands; the first failure stops the list */
+const runCommands = (key: "bootcmd" | "runcmd", commands: ReadonlyArray<Command>) =>
+  Effect.forEach(
+    commands,
+    (command, i) =>
+      Effect.gen(function* () {
+        const [program, ...args] = command.kind === "shell" ? ["sh", "-c", command.script] : command.argv
+        const status = yield* runUserProgram(program!, args)
+        if (status !== 0) return yield* fail(`${key}[${i}] exited with status ${status}`)
+      }),
+    { discard: true }
+  )
+
+export const userdataBootcmd: Action = Effect.flatMap(loadUserConfig("userdata_bootcmd"), (c) => runCommands("bootcmd", c.bootcmd))
+
+export const userdataRuncmd: Action = Effect.flatMap(loadUserConfig("userdata_runcmd"), (c) => runCommands("runcmd", c.runcmd))
+
+/**
+ * Multipart `text/x-shellscript` parts, in order: each saved as
+ * `$TINY_CLOUD_VAR/user-data.parts/NN` (0700) and run; output appended to
+ * `user-data.log`, the last non-zero status (else 0) to `user-data.exit`.
+ * Every part runs; the action fails when one did.
+ */
+export const userdataScripts: Action = Effect.gen(function* () {
+  const parsed = yield* loadUserData("userdata_scripts")
+  if (parsed.kind !== "multipart" || parsed.scripts.length === 0) return
+  const fs = yield* RootFs
+  const { varDir, logDir } = yield* Config
+  const dir = `${varDir}/user-data.parts`
+  yield* fs.remove(dir, { recursive: true })
+  yield* fs.makeDirectory(dir, { mode: 0o700 })
+  yield* fs.chmod(dir, 0o700)
+  const failed: Array<number> = []
+  let status = 0
+  for (const [i, part] of parsed.scripts.entries()) {
+    const path = `${dir}/${String(i + 1).padStart(2, "0")}`
+    yield* fs.writeAtomic(path, part.content, { mode: 0o700 })
+    const code = yield* runUserProgram(path, [])
+    if (code !== 0) {
+      failed.push(i + 1)
+      status = code
+    }
+  }
+  yield* fs.writeAtomic(`${logDir}/user-data.exit`, `${status}\n`)
+  if (failed.length > 0) return yield* fail(`script part ${failed.join(", ")} exited with a non-zero status (last: ${status})`)
+})
