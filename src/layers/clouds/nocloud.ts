@@ -41,7 +41,8 @@ const metadata = Effect.gen(function* () {
   )
   const file = (name: string) =>
     Effect.zipRight(loaded, fs.readFileIfExists(`${dir}/${name}`).pipe(Effect.mapError((e) => new ImdsError({ cloud: "nocloud", url: name, reason: e.message }))))
-  const metaData = Effect.gen(function* () {
+  // read and parsed once per process, on first use
+  const metaData = yield* Effect.cached(Effect.gen(function* () {
     const bytes = yield* file("meta-data")
     const text = Option.match(bytes, { onNone: () => "", onSome: textOf })
     const { parse } = yield* Effect.promise(() => import("yaml"))
@@ -53,7 +54,7 @@ const metadata = Effect.gen(function* () {
       if (p.instanceId !== undefined) data["instance-id"] = p.instanceId
     })
     return data
-  })
+  }))
   const metaValue = (path: ReadonlyArray<string>) =>
     Effect.map(metaData, (data) => {
       let value: unknown = data
