@@ -1,0 +1,59 @@
+import { execFileSync } from "node:child_process"
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+import { afterEach, describe, expect, it } from "vitest"
+
+const SERVICES = resolve(new URL("../../openrc", import.meta.url).pathname)
+
+let dir = ""
+afterEach(() => rmSync(dir, { recursive: true, force: true }))
+
+/** sources a service script with OpenRC's helpers stubbed and runs its start(); returns the tiny-cloud calls */
+const start = (phase: string, setup: (root: string) => void = () => {}) => {
+  dir = mkdtempSync(join(tmpdir(), "tiny-cloud-openrc-"))
+  const root = join(dir, "root")
+  const bin = join(dir, "bin")
+  mkdirSync(bin, { recursive: true })
+  mkdirSync(join(root, "etc"), { recursive: true })
+  writeFileSync(join(bin, "tiny-cloud"), `#!/bin/sh\necho "$*" >> "${dir}/calls"\n`)
+  chmodSync(join(bin, "tiny-cloud"), 0o755)
+  setup(root)
+  execFileSync("sh", ["-c", `ebegin() { :; }; eend() { return "$1"; }; . "${SERVICES}/tiny-cloud-${phase}"; start`], {
+    env: { PATH: `${bin}:/usr/bin:/bin`, ROOT: root }
+  })
+  return existsSync(join(dir, "calls")) ? readFileSync(join(dir, "calls"), "utf8") : ""
+}
+
+describe("OpenRC service scripts", () => {
+  it.each(["boot", "early", "main", "final"])("tiny-cloud-%s starts its phase on a first boot", (phase) => {
+    expect(start(phase)).toBe(`${phase}\n`)
+  })
+
+  it("skip the program once the bootstrap is complete", () => {
+    expect(start("main", (root) => {
+      mkdirSync(join(root, "var/lib/cloud"), { recursive: true })
+      writeFileSync(join(root, "var/lib/cloud/.bootstrap-complete"), "")
+    })).toBe("")
+  })
+
+  it("skip the program when tiny-cloud is disabled", () => {
+    expect(start("boot", (root) => writeFileSync(join(root, "etc/tiny-cloud.disabled"), ""))).toBe("")
+  })
+
+  it("look for the marker where TINY_CLOUD_VAR in tiny-cloud.conf says", () => {
+    expect(start("final", (root) => {
+      mkdirSync(join(root, "state"), { recursive: true })
+      writeFileSync(join(root, "state/.bootstrap-complete"), "")
+      writeFileSync(join(root, "etc/tiny-cloud.conf"), `CLOUD=aws\nTINY_CLOUD_VAR="${root}/state"\n`)
+    })).toBe("")
+  })
+
+  it("declare the ordering OpenRC needs", () => {
+    const depend = (phase: string) => /depend\(\) \{\n([^}]*)\}/.exec(readFileSync(join(SERVICES, `tiny-cloud-${phase}`), "utf8"))![1]!.trim().split(/\n\s*/)
+    expect(depend("boot")).toEqual(["after root logger", "before net"])
+    expect(depend("early")).toEqual(["need net", "before tiny-cloud-main"])
+    expect(depend("main")).toEqual(["need net", "after tiny-cloud-early", "before sshd"])
+    expect(depend("final")).toEqual(["after *", "provide cloud-final"])
+  })
+})
