@@ -21,6 +21,7 @@ const server = createServer((req, res) => {
 await new Promise((r) => server.listen(0, "127.0.0.1", r))
 const endpoint = `127.0.0.1:${server.address().port}`
 
+const cache = join(dir, "cache")
 const env = { ...process.env, ROOT: root, CLOUD: "aws", IMDS_ENDPOINT: endpoint }
 const cases = [
   ["tiny-cloud --help", [program, "--help"]],
@@ -30,18 +31,23 @@ const cases = [
 ]
 
 const runs = Number(process.env.BENCH_RUNS ?? 20)
-for (const [name, args, prepare] of cases) {
-  prepare?.()
+const median = async (args, codeCache) => {
   const times = []
   for (let i = 0; i < runs; i++) {
     const start = process.hrtime.bigint()
-    await new Promise((done) => {
-      execFile(process.execPath, args, { env }, () => done())
-    })
+    await new Promise((done) => execFile(process.execPath, args, { env: { ...env, TINY_CLOUD_CODE_CACHE: codeCache } }, () => done()))
     times.push(Number(process.hrtime.bigint() - start) / 1e6)
   }
-  times.sort((a, b) => a - b)
-  console.log(`${name.padEnd(42)} median ${times[Math.floor(runs / 2)].toFixed(1)} ms   min ${times[0].toFixed(1)} ms`)
+  return times.sort((a, b) => a - b)[Math.floor(runs / 2)].toFixed(1)
+}
+
+const baseline = await median(["-e", "0"], "off")
+console.log(`${"node -e 0 (Node's own start)".padEnd(42)} median ${baseline} ms`)
+for (const [name, args, prepare] of cases) {
+  prepare?.()
+  const cold = await median(args, "off")
+  const warm = await median(args, cache)
+  console.log(`${name.padEnd(42)} median ${warm} ms with the code cache, ${cold} ms without`)
 }
 server.close()
 rmSync(dir, { recursive: true, force: true })

@@ -1,20 +1,29 @@
-// Bundles the program into one CommonJS file with no runtime node_modules.
+// Bundles the program into one CommonJS file with no runtime node_modules:
+// the bundle, as a string, inside a small loader that keeps V8's code cache.
 import { build } from "esbuild"
-import { chmodSync, readFileSync } from "node:fs"
+import { createHash } from "node:crypto"
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"))
 
-await build({
+const result = await build({
   entryPoints: ["src/main.ts"],
-  outfile: "dist/tiny-cloud.cjs",
   bundle: true,
+  write: false,
   platform: "node",
   target: "node20",
   format: "cjs",
   minify: true,
   legalComments: "none",
-  banner: { js: "#!/usr/bin/env node" },
   define: { __VERSION__: JSON.stringify(version) },
   logLevel: "warning"
 })
+const program = result.outputFiles[0].text
+const hash = createHash("sha256").update(program).digest("hex").slice(0, 16)
+const loader = readFileSync(new URL("./loader.cjs", import.meta.url), "utf8")
+  .replace("PROGRAM_SOURCE", () => JSON.stringify(program))
+  .replace("PROGRAM_HASH", hash)
+
+mkdirSync("dist", { recursive: true })
+writeFileSync("dist/tiny-cloud.cjs", `#!/usr/bin/env node\n${loader}`)
 chmodSync("dist/tiny-cloud.cjs", 0o755)

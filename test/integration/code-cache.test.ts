@@ -1,0 +1,51 @@
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterEach, describe, expect, it } from "vitest"
+import { runProgram } from "../support/harness.js"
+
+let dir = ""
+afterEach(() => rmSync(dir, { recursive: true, force: true }))
+
+const setup = () => {
+  dir = mkdtempSync(join(tmpdir(), "tiny-cloud-cache-"))
+  const root = join(dir, "root")
+  mkdirSync(join(root, "var/lib/cloud"), { recursive: true })
+  return { root, cache: join(dir, "cache") }
+}
+
+const status = (root: string, cache: string) => runProgram(["--bootstrap", "status"], { PATH: process.env.PATH!, ROOT: root, TINY_CLOUD_CODE_CACHE: cache })
+
+describe("the start-up code cache", () => {
+  it("is written once, root-only, and used by later runs of the same kind", async () => {
+    const { root, cache } = setup()
+    expect(await status(root, cache)).toMatchObject({ code: 0, stdout: "incomplete\n" })
+    const [name, ...others] = readdirSync(cache)
+    expect(others).toEqual([])
+    expect(name).toMatch(/^code-cache-[0-9a-f]{16}-bootstrap$/)
+    expect(statSync(cache).mode & 0o777).toBe(0o700)
+    expect(statSync(join(cache, name!)).mode & 0o777).toBe(0o600)
+    const written = statSync(join(cache, name!)).mtimeMs
+    expect(await status(root, cache)).toMatchObject({ code: 0, stdout: "incomplete\n" })
+    expect(statSync(join(cache, name!)).mtimeMs).toBe(written)
+  })
+
+  it("a corrupt cache is rejected by V8 and replaced; the program runs as usual", async () => {
+    const { root, cache } = setup()
+    await status(root, cache)
+    const name = readdirSync(cache)[0]!
+    writeFileSync(join(cache, name), "garbage", { mode: 0o600 })
+    expect(await status(root, cache)).toMatchObject({ code: 0, stdout: "incomplete\n" })
+    expect(readFileSync(join(cache, name)).length).toBeGreaterThan(1000)
+  })
+
+  it("a cache anybody may write is neither read nor written", async () => {
+    const { root, cache } = setup()
+    await status(root, cache)
+    const name = readdirSync(cache)[0]!
+    chmodSync(cache, 0o777)
+    writeFileSync(join(cache, name), "planted")
+    expect(await status(root, cache)).toMatchObject({ code: 0, stdout: "incomplete\n" })
+    expect(readFileSync(join(cache, name), "utf8")).toBe("planted")
+  })
+})
