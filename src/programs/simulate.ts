@@ -95,7 +95,9 @@ const simulate = (cloud: SimCloud, userDataFile: Option.Option<string>, rootDir:
     const after = snapshot(fake.root)
     const changed = Object.keys(after).filter((p) => before[p] !== after[p]).sort()
     out.write(`\n== files written under ROOT\n${changed.map((p) => `  ${p}  (mode ${after[p]!.split(":")[2] ?? "?"})`).join("\n")}\n`)
-    out.write(`\n== system commands that would run\n${readCommandLog(fake).map((c) => `  ${c.line}${c.stdin.length ? `   <<< ${c.stdin.join("\\n")}` : ""}`).join("\n")}\n`)
+    const describe = (c: { line: string; stdin: Array<string> }) =>
+      c.line.startsWith("logger ") ? `  ${c.line}   <<< ${c.stdin.length} line(s)` : `  ${c.line}${c.stdin.length ? `   <<< ${c.stdin.join("\\n")}` : ""}`
+    out.write(`\n== system commands that would run\n${readCommandLog(fake).map(describe).join("\n")}\n`)
     if (Option.isNone(rootDir)) rmSync(dir, { recursive: true, force: true })
     else out.write(`\nThe simulated instance is kept in ${dir}\n`)
     return status
