@@ -23,9 +23,6 @@ interface Loaded {
 
 const cache = new Map<string, Loaded>()
 
-/** forgets what was loaded (for tests that run several phases in one process) */
-export const forgetUserData = () => cache.clear()
-
 const MISSING: Analysis = { type: "missing", parsed: { kind: "missing", type: "missing" }, problems: [] }
 
 const analysisOf = (path: string) =>

@@ -1,0 +1,73 @@
+import fc from "fast-check"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import { Effect, Layer, Ref } from "effect"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { describe, expect, it } from "vitest"
+import { setHostname } from "../../src/programs/actions/hostname.js"
+import { makeRootFs } from "../../src/layers/RootFsLive.js"
+import { capturingLog, recordingCommands, staticMetadata } from "../../src/layers/TestLayers.js"
+import { Commands } from "../../src/services/Commands.js"
+import { RootFs } from "../../src/services/RootFs.js"
+
+const label = fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?$/)
+const fqdn = fc.array(label, { minLength: 1, maxLength: 4 }).map((labels) => labels.join("."))
+
+/** set_hostname over a temporary ROOT, a cloud answering from memory and a recording command runner */
+const run = (root: string, hostname: string | undefined) =>
+  Effect.gen(function* () {
+    const commands = yield* recordingCommands()
+    const log = yield* capturingLog
+    const fs = yield* makeRootFs(root)
+    const exit = yield* Effect.exit(
+      setHostname.pipe(
+        Effect.provide(
+          Layer.mergeAll(
+            Layer.succeed(Commands, commands.service),
+            Layer.succeed(RootFs, fs),
+            log.layer,
+            staticMetadata(hostname === undefined ? {} : { hostname })
+          )
+        )
+      )
+    )
+    return { exit, calls: yield* Ref.get(commands.calls), lines: (yield* Ref.get(log.lines)).map((l) => l.line) }
+  }).pipe(Effect.provide(NodeFileSystem.layer), Effect.runPromise)
+
+describe("set_hostname", () => {
+  it("writes the short name, applies it, and adds the FQDN to /etc/hosts once, for any valid name", async () => {
+    await fc.assert(
+      fc.asyncProperty(fqdn, async (name) => {
+        const root = mkdtempSync(join(tmpdir(), "tiny-cloud-hostname-"))
+        try {
+          mkdirSync(join(root, "etc"))
+          writeFileSync(join(root, "etc/hosts"), "127.0.0.1\tlocalhost\n")
+          const short = name.split(".")[0]!
+          for (let i = 0; i < 2; i++) {
+            const { exit, calls } = await run(root, name)
+            expect(exit._tag).toBe("Success")
+            expect(calls).toEqual([{ command: "hostname", args: ["-F", `${root}/etc/hostname`], stdin: undefined }])
+          }
+          expect(readFileSync(join(root, "etc/hostname"), "utf8")).toBe(`${short}\n`)
+          expect(readFileSync(join(root, "etc/hosts"), "utf8")).toBe(`127.0.0.1\tlocalhost\n127.0.1.1\t${name} ${short}\n`)
+        } finally {
+          rmSync(root, { recursive: true, force: true })
+        }
+      }),
+      { numRuns: 30 }
+    )
+  })
+
+  it("does nothing but say so when the cloud has no hostname", async () => {
+    const root = mkdtempSync(join(tmpdir(), "tiny-cloud-hostname-"))
+    try {
+      const { exit, calls, lines } = await run(root, undefined)
+      expect(exit._tag).toBe("Success")
+      expect(calls).toEqual([])
+      expect(lines).toEqual(["set_hostname: no hostname set"])
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
+  })
+})
