@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process"
 import { accessSync, constants, createWriteStream } from "node:fs"
 import { Effect, Layer } from "effect"
+import { textOf } from "../services/text.js"
 import { CommandError, Commands, type CommandResult, type CommandsShape } from "../services/Commands.js"
 
 const onPath = (command: string): boolean => {
@@ -17,7 +18,7 @@ const isExecutable = (path: string): boolean => {
   }
 }
 
-const firstLine = (bytes: Uint8Array) => new TextDecoder().decode(bytes).trim().split("\n")[0]?.slice(0, 200) ?? ""
+const firstLine = (bytes: Uint8Array) => textOf(bytes).trim().split("\n")[0]?.slice(0, 200) ?? ""
 
 const run: CommandsShape["run"] = (command, args, options = {}) =>
   Effect.async<CommandResult, CommandError>((resume) => {

@@ -2,6 +2,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import type { PlatformError } from "@effect/platform/Error"
 import { Effect, Layer, Option } from "effect"
 import { Config } from "../services/Config.js"
+import { textOf } from "../services/text.js"
 import { FsError, RootFs, type RootFsShape, type WriteOptions } from "../services/RootFs.js"
 
 const reasonOf = (e: PlatformError): string =>
@@ -69,7 +70,7 @@ export const makeRootFs = (root: string) =>
       readFile: (path) => fs.readFile(path).pipe(Effect.mapError(fail("read", path))),
       readText,
       readFileIfExists,
-      readTextIfExists: (path) => readFileIfExists(path).pipe(Effect.map(Option.map((b) => new TextDecoder().decode(b)))),
+      readTextIfExists: (path) => readFileIfExists(path).pipe(Effect.map(Option.map(textOf))),
       exists,
       isDirectory: (path) =>
         fs.stat(path).pipe(
@@ -85,7 +86,7 @@ export const makeRootFs = (root: string) =>
       addLinesOnce: (path, lines, options) =>
         Effect.gen(function* () {
           const current = Option.getOrElse(yield* readFileIfExists(path), () => new Uint8Array())
-          const text = new TextDecoder().decode(current)
+          const text = textOf(current)
           const present = new Set(text.split("\n"))
           const missing = lines.filter((l) => {
             if (present.has(l)) return false

@@ -1,5 +1,5 @@
 import { Effect, Layer, Option, Ref } from "effect"
-import type { CommandResult, CommandsShape, RunOptions } from "../services/Commands.js"
+import { textOf, type CommandResult, type CommandsShape, type RunOptions } from "../services/Commands.js"
 import { Log, type Level } from "../services/Log.js"
 import { Metadata, type CloudMetadata } from "../services/Metadata.js"
 
@@ -15,7 +15,7 @@ export const recordingCommands = (answer: (i: Invocation) => Partial<CommandResu
     const calls = yield* Ref.make<ReadonlyArray<Invocation>>([])
     const service: CommandsShape = {
       run: (command, args, options?: RunOptions) => {
-        const stdin = options?.stdin === undefined ? undefined : typeof options.stdin === "string" ? options.stdin : new TextDecoder().decode(options.stdin)
+        const stdin = options?.stdin === undefined ? undefined : typeof options.stdin === "string" ? options.stdin : textOf(options.stdin)
         const invocation = { command, args, stdin }
         return Ref.update(calls, (c) => [...c, invocation]).pipe(
           Effect.as({ exitCode: 0, stdout: new Uint8Array(), stderr: new Uint8Array(), ...answer(invocation) })

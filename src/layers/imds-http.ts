@@ -61,8 +61,9 @@ export const retrySchedule = (settings: Settings) => {
   )
 }
 
-export const decoder = new TextDecoder()
-export const textOf = (bytes: Uint8Array): string => decoder.decode(bytes)
+import { textOf } from "../services/text.js"
+
+export { textOf }
 
 export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
   Effect.gen(function* () {

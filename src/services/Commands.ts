@@ -43,4 +43,4 @@ export interface CommandsShape {
 
 export class Commands extends Context.Tag("tiny-cloud/Commands")<Commands, CommandsShape>() {}
 
-export const textOf = (bytes: Uint8Array): string => new TextDecoder().decode(bytes)
+export { textOf } from "./text.js"

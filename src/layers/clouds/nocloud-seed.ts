@@ -7,7 +7,7 @@ import type { ImdsError } from "../../services/Metadata.js"
 import type { Http } from "../../services/Http.js"
 import type { Log } from "../../services/Log.js"
 import { RootFs, type FsError } from "../../services/RootFs.js"
-import { makeHttpMetadataClient } from "../imds-http.js"
+import { makeHttpMetadataClient, textOf } from "../imds-http.js"
 
 export const SEED_FILES = ["meta-data", "user-data", "vendor-data", "network-config"] as const
 
@@ -138,5 +138,5 @@ export const loadSeed: Effect.Effect<void, ActionFailed | ImdsError | FsError, R
     yield* fs.writeAtomic(`${dir}/.nocloud_loaded`, "", { mode: 0o600 })
     const meta = files.value["meta-data"]
     const hasOverrides = Option.exists(params, (p) => p.localHostname !== undefined || p.instanceId !== undefined)
-    if ((meta === undefined || new TextDecoder().decode(meta).trim() === "") && !hasOverrides) yield* warn("NoCloud 'meta-data' is empty")
+    if ((meta === undefined || textOf(meta).trim() === "") && !hasOverrides) yield* warn("NoCloud 'meta-data' is empty")
   })

@@ -1,5 +1,5 @@
 import { Effect, Option } from "effect"
-import { makeHttpMetadataClient } from "../imds-http.js"
+import { makeHttpMetadataClient, textOf } from "../imds-http.js"
 import { base64Value, dmi, DMI_PRIORITY, jsonNicLookup, jsonValue, lines, nonEmpty, sortedUnique, textValue, whenTrue } from "./common.js"
 import type { CloudProvider } from "./provider.js"
 
@@ -27,7 +27,7 @@ export const oci: CloudProvider = {
       // a JSON list; an empty one is no NICs
       nics: Effect.map(
         client.get(NICS),
-        Option.filter((b) => !/^\s*(\[\s*\])?\s*$/.test(new TextDecoder().decode(b)))
+        Option.filter((b) => !/^\s*(\[\s*\])?\s*$/.test(textOf(b)))
       ),
       nic: jsonNicLookup({
         cloud: "oci",
