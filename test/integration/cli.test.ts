@@ -151,3 +151,40 @@ describe("bad input", () => {
     expect(r.stderr).toBe("imds: unknown cloud 'digitalocean': set CLOUD in /etc/tiny-cloud.conf\n")
   })
 })
+
+describe("configuration keys", () => {
+  it("TINY_CLOUD_VAR and TINY_CLOUD_LOGS move the state and log files", async () => {
+    const instance = await makeInstance({
+      cloud: "aws",
+      instance: { userData: new TextEncoder().encode("#!/bin/sh\necho moved\n") },
+      conf: "TINY_CLOUD_VAR=/will/be/replaced\n"
+    })
+    const env = { TINY_CLOUD_VAR: `${instance.root}/state`, TINY_CLOUD_LOGS: `${instance.root}/logs` }
+    expect((await instance.run(["early"], env)).code).toBe(0)
+    expect((await instance.run(["final"], env)).code).toBe(0)
+    expect(instance.read("/state/user-data")).toBe("#!/bin/sh\necho moved\n")
+    expect(instance.read("/logs/user-data.log")).toBe("moved\n")
+    expect(instance.read("/logs/user-data.exit")).toBe("0\n")
+    expect(instance.read("/state/.bootstrap-complete")).toBe("")
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBeUndefined()
+    expect((await instance.run(["--bootstrap", "status"], env)).stdout).toBe("complete\n")
+  })
+
+  it("CLOUD=alpine works as nocloud with a warning; DEBUG adds debug lines", async () => {
+    const instance = await makeInstance({ noSimulator: true, env: { CLOUD: "alpine" } })
+    instance.write("/var/lib/cloud/seed/nocloud/meta-data", "local-hostname: old-name\n")
+    const r = await instance.run(["main"], { INIT_ACTIONS_MAIN: "set_hostname" })
+    expect(r.code).toBe(0)
+    expect(r.stderr.split("\n")[0]).toBe("CLOUD=alpine is an old name for nocloud; set CLOUD=nocloud in /etc/tiny-cloud.conf")
+    expect(instance.read("/etc/hostname")).toBe("old-name\n")
+    const quiet = await (await makeInstance({ noSimulator: true })).run(["boot"], { INIT_ACTIONS_BOOT: "" })
+    expect(quiet.stderr).toBe("")
+    const detecting = await (await makeInstance({ noSimulator: true })).run(["boot"], { INIT_ACTIONS_BOOT: "", DEBUG: "yes" })
+    expect(detecting.stderr).toBe("detected cloud: unknown\n")
+  })
+
+  it("--bootstrap complete logs that it marked the bootstrap complete", async () => {
+    const instance = await makeInstance({ noSimulator: true })
+    expect(await instance.run(["--bootstrap", "complete"])).toMatchObject({ code: 0, stderr: "bootstrap marked complete\n" })
+  })
+})
