@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"))
 
 const result = await build({
-  entryPoints: ["src/main.ts"],
+  entryPoints: ["src/entry/main.ts"],
   bundle: true,
   write: false,
   platform: "node",

@@ -1,42 +1,79 @@
-import { Array as Arr, Effect, Layer, Option } from "effect"
+/** The cloud in use and its metadata, chosen on first use from `CLOUD` or offline detection. */
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { NoCloud } from "../domain/errors.js"
+import { memoizeSuccess } from "../domain/memo.js"
+import { detectCloud } from "../clouds/detect.js"
+import { completeMetadata, type MetadataDeps } from "../clouds/provider.js"
+import { providerNamed } from "../clouds/registry.js"
+import { Cloud, type CloudChoice } from "../services/Cloud.js"
 import { Config } from "../services/Config.js"
 import { debug } from "../services/Log.js"
-import { Metadata, NoCloud, type CloudMetadata } from "../services/Metadata.js"
+import { Metadata, type CloudMetadata } from "../services/Metadata.js"
 import { RootFs } from "../services/RootFs.js"
-import { PROVIDERS, providerNamed } from "./clouds/index.js"
-import type { CloudProvider } from "./clouds/provider.js"
-
-/** offline detection: every detector, lowest priority wins; `unknown` when none matches */
-export const detectCloud = Effect.gen(function* () {
-  const found = yield* Effect.forEach(PROVIDERS, (p) =>
-    p.detect ? Effect.map(p.detect, Option.map((priority) => ({ name: p.name, priority }))) : Effect.succeed(Option.none())
-  )
-  const best = Arr.getSomes(found).sort((a, b) => a.priority - b.priority)[0]
-  return best?.name ?? "unknown"
-})
 
 /** `CLOUD`, or for `auto` the cached detection in `.autodetect`, detecting and caching when absent */
-export const resolveCloud = Effect.gen(function* () {
+const chooseCloud = Effect.gen(function* () {
   const settings = yield* Config
-  if (settings.cloud !== "auto") return settings.cloud
+  if (settings.cloud !== "auto") return { name: settings.cloud, chosenBy: "configured" as const }
   const fs = yield* RootFs
   const cache = `${settings.varDir}/.autodetect`
   const cached = Option.map(yield* fs.readTextIfExists(cache).pipe(Effect.orElseSucceed(() => Option.none<string>())), (s) => s.trim())
-  if (Option.isSome(cached) && cached.value !== "") return cached.value
+  if (Option.isSome(cached) && cached.value !== "") return { name: cached.value, chosenBy: "detected" as const }
   const detected = yield* detectCloud
   yield* debug(`detected cloud: ${detected}`)
   yield* fs.writeAtomic(cache, `${detected}\n`).pipe(Effect.ignore)
-  return detected
+  return { name: detected, chosenBy: "detected" as const }
 })
+
+export const CloudLive = Layer.effect(
+  Cloud,
+  Effect.gen(function* () {
+    const env = yield* Effect.context<MetadataDeps>()
+    const choice = yield* Effect.cached(
+      Effect.map(chooseCloud, ({ name, chosenBy }): CloudChoice => {
+        const provider = providerNamed(name)
+        return {
+          name,
+          chosenBy,
+          known: provider !== undefined,
+          changes: provider?.changes ?? [],
+          ephemeralNetwork: provider?.ephemeralNetwork === undefined ? Effect.succeed(false) : Effect.provide(provider.ephemeralNetwork, env)
+        }
+      }).pipe(Effect.provide(env))
+    )
+    return { choice }
+  })
+)
 
 const absent = (cloud: string): CloudMetadata => {
   const none = Effect.fail(new NoCloud({ cloud }))
-  return { cloud, get: () => none, hostname: none, localHostname: none, sshKeys: none, userData: none, nics: none, nic: () => none }
+  return { get: () => none, hostname: none, localHostname: none, sshKeys: none, userData: none, nics: none, nic: () => none }
 }
 
-export const metadataFor = (provider: CloudProvider | undefined, cloud: string) =>
-  provider ? provider.metadata : Effect.succeed(absent(cloud))
+/** every read goes to the chosen cloud's metadata, set up on the first read */
+const delegating = (md: Effect.Effect<CloudMetadata>): CloudMetadata => ({
+  get: (path) => Effect.flatMap(md, (m) => m.get(path)),
+  hostname: Effect.flatMap(md, (m) => m.hostname),
+  localHostname: Effect.flatMap(md, (m) => m.localHostname),
+  sshKeys: Effect.flatMap(md, (m) => m.sshKeys),
+  userData: Effect.flatMap(md, (m) => m.userData),
+  nics: Effect.flatMap(md, (m) => m.nics),
+  nic: (mac, key) => Effect.flatMap(md, (m) => m.nic(mac, key))
+})
 
-export const MetadataFor = (provider: CloudProvider | undefined, cloud: string) => Layer.effect(Metadata, metadataFor(provider, cloud))
-
-export { providerNamed }
+export const MetadataLive = Layer.effect(
+  Metadata,
+  Effect.gen(function* () {
+    const cloud = yield* Cloud
+    const env = yield* Effect.context<MetadataDeps>()
+    const md = yield* memoizeSuccess(
+      Effect.flatMap(cloud.choice, ({ name }) => {
+        const provider = providerNamed(name)
+        return provider === undefined ? Effect.succeed(absent(name)) : Effect.map(provider.metadata, (source) => completeMetadata(name, source))
+      }).pipe(Effect.provide(env))
+    )
+    return delegating(md)
+  })
+)

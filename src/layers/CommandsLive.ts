@@ -1,8 +1,10 @@
 import { spawn } from "node:child_process"
 import { accessSync, constants, createWriteStream } from "node:fs"
-import { Effect, Layer } from "effect"
-import { textOf } from "../services/text.js"
-import { CommandError, Commands, type CommandResult, type CommandsShape } from "../services/Commands.js"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { CommandError } from "../domain/errors.js"
+import { textOf } from "../domain/text.js"
+import { Commands, type CommandResult, type CommandsShape } from "../services/Commands.js"
 
 const onPath = (command: string): boolean => {
   if (command.includes("/")) return isExecutable(command)
@@ -87,8 +89,24 @@ const runLogged: CommandsShape["runLogged"] = (command, args, options) =>
     return Effect.sync(() => child.kill("SIGKILL"))
   })
 
+const stream: CommandsShape["stream"] = (command, args) =>
+  Effect.try({
+    try: () => {
+      const child = spawn(command, [...args], { stdio: ["pipe", "ignore", "ignore"] })
+      let gone = false
+      child.on("error", () => (gone = true))
+      child.stdin.on("error", () => (gone = true))
+      // neither keeps this process alive; what was written stays in the pipe for the program to read
+      child.unref()
+      ;(child.stdin as unknown as { unref?: () => void }).unref?.()
+      return { write: (line: string) => Effect.sync(() => void (gone || child.stdin.write(`${line}\n`))) }
+    },
+    catch: (e) => new CommandError({ command, reason: e instanceof Error ? e.message : String(e) })
+  })
+
 export const CommandsLive = Layer.succeed(Commands, {
   run,
   runLogged,
-  has: (command) => Effect.sync(() => onPath(command))
+  has: (command) => Effect.sync(() => onPath(command)),
+  stream
 })

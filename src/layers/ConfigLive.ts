@@ -1,6 +1,9 @@
 import * as FileSystem from "@effect/platform/FileSystem"
-import { Effect, Either, Layer } from "effect"
-import { ConfigError, parseConfFile, resolveSettings } from "../schema/config.js"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import { ConfigError } from "../domain/errors.js"
+import { parseConfFile, resolveSettings } from "../domain/settings.js"
 import { Config } from "../services/Config.js"
 
 /** `$ROOT/etc/tiny-cloud.conf` and the environment, which wins */

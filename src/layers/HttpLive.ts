@@ -1,7 +1,9 @@
 import { request as httpRequest } from "node:http"
 import { request as httpsRequest } from "node:https"
-import { Effect, Layer } from "effect"
-import { Http, HttpTransportError, type HttpRequest, type HttpResponse } from "../services/Http.js"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { HttpTransportError } from "../domain/errors.js"
+import { Http, type HttpRequest, type HttpResponse } from "../services/Http.js"
 
 const describe = (e: NodeJS.ErrnoException): string => {
   switch (e.code) {
@@ -25,7 +27,7 @@ const attempt = (req: HttpRequest, localPort?: number) =>
       {
         method: req.method,
         path: req.path,
-        headers: { ...req.headers },
+        headers: { ...req.headers, ...(req.body !== undefined ? { "Content-Length": String(Buffer.byteLength(req.body)) } : {}) },
         timeout: req.timeoutMs,
         agent: false,
         ...(req.socketPath ? { socketPath: req.socketPath } : { host: req.host, port: req.port }),
@@ -42,7 +44,7 @@ const attempt = (req: HttpRequest, localPort?: number) =>
     r.on("error", (e: NodeJS.ErrnoException) =>
       resume(Effect.fail(Object.assign(new HttpTransportError({ reason: e.code === "ETIMEDOUT" ? "timed out" : describe(e) }), { code: e.code })))
     )
-    r.end()
+    r.end(req.body)
     return Effect.sync(() => r.destroy())
   })
 

@@ -1,48 +1,45 @@
-import { Effect, Layer } from "effect"
-import { Commands } from "../services/Commands.js"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { Commands, type LineSink } from "../services/Commands.js"
 import { Config } from "../services/Config.js"
 import { Log, type Level, type LogShape } from "../services/Log.js"
+import { Output } from "../services/Output.js"
 
-interface Pending {
-  readonly level: Level
-  readonly lines: Array<string>
-}
+const PRIORITY: Readonly<Record<Level, string>> = { debug: "debug", info: "info", notice: "notice", warn: "warning", err: "err" }
 
 /**
- * Lines go to stderr at once; syslog gets them through `logger` when it is
- * installed, one `logger` per run of same-level lines, sent on flush.
+ * Each line goes to stderr and, when `logger` is installed, to syslog at
+ * once: facility local7, tag `TAG[PID]`, through one long-lived `logger` per
+ * level (a line is in its pipe before the program goes on, so a killed
+ * process has logged everything up to its death).
  */
 export const makeLog = (tag: string) =>
   Effect.gen(function* () {
     const settings = yield* Config
     const commands = yield* Commands
-    const pending: Array<Pending> = []
+    const output = yield* Output
+    const hasLogger = yield* commands.has("logger")
+    const sinks = new Map<Level, Option.Option<LineSink>>()
+    const sinkFor = (level: Level) =>
+      Effect.suspend(() => {
+        const known = sinks.get(level)
+        if (known !== undefined) return Effect.succeed(known)
+        return commands.stream("logger", ["-p", `local7.${PRIORITY[level]}`, "-t", `${tag}[${process.pid}]`]).pipe(
+          Effect.option,
+          Effect.tap((sink) => Effect.sync(() => sinks.set(level, sink)))
+        )
+      })
     const service: LogShape = {
       log: (level, message, prefix = "") =>
-        Effect.sync(() => {
-          if (level === "debug" && !settings.debug) return
-          process.stderr.write(`${prefix}${message}\n`)
-          const last = pending[pending.length - 1]
-          if (last?.level === level) last.lines.push(message)
-          else pending.push({ level, lines: [message] })
-        }),
-      flush: Effect.suspend(() => {
-        const batches = pending.splice(0)
-        if (batches.length === 0) return Effect.void
-        return Effect.gen(function* () {
-          if (!(yield* commands.has("logger"))) return
-          for (const batch of batches) {
-            yield* commands
-              .run("logger", ["-p", `local7.${batch.level === "warn" ? "warning" : batch.level}`, "-t", tag], {
-                stdin: `${batch.lines.join("\n")}\n`,
-                allowFailure: true
-              })
-              .pipe(Effect.ignore)
-          }
-        })
-      })
+        level === "debug" && !settings.debug
+          ? Effect.void
+          : Effect.zipRight(
+              output.stderr(`${prefix}${message}\n`),
+              hasLogger ? Effect.flatMap(sinkFor(level), Option.match({ onNone: () => Effect.void, onSome: (s) => s.write(message) })) : Effect.void
+            )
     }
     return service
   })
 
-export const LogLive = (tag: string) => Layer.scoped(Log, Effect.flatMap(makeLog(tag), (log) => Effect.as(Effect.addFinalizer(() => log.flush), log)))
+export const LogLive = (tag: string) => Layer.effect(Log, makeLog(tag))

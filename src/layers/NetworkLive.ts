@@ -1,6 +1,11 @@
-import { Effect, Layer, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import { Network } from "../services/Network.js"
 import { RootFs } from "../services/RootFs.js"
+
+/** what the kernel accepts as an interface name */
+const IFACE = /^[^/\s:]{1,15}$/
 
 export const NetworkLive = Layer.effect(
   Network,
@@ -21,7 +26,11 @@ export const NetworkLive = Layer.effect(
         return indexed.sort((a, b) => a.index - b.index || a.name.localeCompare(b.name)).map((e) => e.name)
       }),
       operstate: (iface) => Effect.map(read(`${sysNet}/${iface}/operstate`), Option.getOrElse(() => "unknown")),
-      macAddress: (iface) => Effect.map(read(`${sysNet}/${iface}/address`), Option.filter((s) => s !== "")),
+      // a name that is not an interface name never reaches the filesystem (`@nic:../../x`)
+      macAddress: (iface) =>
+        IFACE.test(iface) && iface !== "." && iface !== ".."
+          ? Effect.map(read(`${sysNet}/${iface}/address`), Option.filter((s) => s !== ""))
+          : Effect.succeed(Option.none()),
       hasIpv4: (iface) =>
         Effect.map(read(fs.at("/proc/net/route")), (routes) =>
           Option.match(routes, {

@@ -1,12 +1,20 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import type { PlatformError } from "@effect/platform/Error"
-import { Effect, Layer, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { FsError } from "../domain/errors.js"
+import { textOf } from "../domain/text.js"
 import { Config } from "../services/Config.js"
-import { textOf } from "../services/text.js"
-import { FsError, RootFs, type RootFsShape, type WriteOptions } from "../services/RootFs.js"
+import { RootFs, type RootFsShape, type WriteOptions } from "../services/RootFs.js"
 
-const reasonOf = (e: PlatformError): string =>
-  e._tag === "SystemError" ? `${e.reason === "NotFound" ? "not found" : e.reason}${e.description ? ` (${e.description})` : ""}` : e.message
+/** `not found`, `permission denied`, `is a directory`...: the system's words without the path (the message names it) */
+const reasonOf = (e: PlatformError): string => {
+  if (e._tag !== "SystemError") return e.message
+  if (e.reason === "NotFound") return "not found"
+  const words = /^[A-Z0-9]+: ([^,]+)/.exec(e.description ?? "")?.[1]
+  return words ?? e.reason
+}
 
 const fail = (op: string, path: string) => (e: PlatformError) => new FsError({ op, path, reason: reasonOf(e) })
 

@@ -1,22 +1,36 @@
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import { Layer } from "effect"
-import { Bootstrap, makeBootstrap } from "../services/Bootstrap.js"
+import * as Layer from "effect/Layer"
+import type { Commands } from "../services/Commands.js"
+import type { Http } from "../services/Http.js"
+import type { Output } from "../services/Output.js"
+import { BootstrapLive } from "./BootstrapLive.js"
+import { CloudLive, MetadataLive } from "./CloudLive.js"
 import { CommandsLive } from "./CommandsLive.js"
 import { ConfigLive } from "./ConfigLive.js"
 import { HttpLive } from "./HttpLive.js"
 import { LogLive } from "./LogLive.js"
 import { NetworkLive } from "./NetworkLive.js"
+import { OutputLive } from "./OutputLive.js"
 import { RootFsLive } from "./RootFsLive.js"
+import { UserDataLive } from "./UserDataLive.js"
 
-/** everything a command needs but the metadata, over the real system */
-export const liveLayer = (env: Readonly<Record<string, string | undefined>>, logTag: string) => {
-  const config = ConfigLive(env).pipe(Layer.provide(NodeFileSystem.layer))
-  const fs = RootFsLive.pipe(Layer.provide(Layer.merge(config, NodeFileSystem.layer)))
-  const base = Layer.mergeAll(config, fs, CommandsLive, HttpLive)
-  const log = LogLive(logTag).pipe(Layer.provide(base))
-  const rest = Layer.mergeAll(NetworkLive, Layer.effect(Bootstrap, makeBootstrap)).pipe(Layer.provide(base))
-  return Layer.mergeAll(base, log, rest)
+/** the parts that touch the world beyond the instance's files: tests swap these */
+export interface Platform {
+  readonly commands: Layer.Layer<Commands>
+  readonly http: Layer.Layer<Http>
+  readonly output: Layer.Layer<Output>
 }
 
-export type LiveServices = Layer.Layer.Success<ReturnType<typeof liveLayer>>
+export const livePlatform: Platform = { commands: CommandsLive, http: HttpLive, output: OutputLive }
 
+/** every service a command may ask for: configuration from `env` and `$ROOT/etc/tiny-cloud.conf`, files under ROOT */
+export const appLayer = (env: Readonly<Record<string, string | undefined>>, logTag: string, platform: Platform = livePlatform) => {
+  const config = ConfigLive(env).pipe(Layer.provide(NodeFileSystem.layer))
+  const fs = RootFsLive.pipe(Layer.provide(Layer.merge(config, NodeFileSystem.layer)))
+  const base = Layer.mergeAll(config, fs, platform.commands, platform.http, platform.output)
+  const log = LogLive(logTag).pipe(Layer.provide(base))
+  const cloud = CloudLive.pipe(Layer.provide(Layer.merge(base, log)))
+  const metadata = MetadataLive.pipe(Layer.provide(Layer.mergeAll(base, log, cloud)))
+  const rest = Layer.mergeAll(NetworkLive, BootstrapLive, UserDataLive).pipe(Layer.provide(base))
+  return Layer.mergeAll(base, log, cloud, metadata, rest)
+}

@@ -1,5 +1,7 @@
-import { Effect, Option } from "effect"
-import { Commands, textOf } from "../services/Commands.js"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { textOf } from "../domain/text.js"
+import { Commands } from "../services/Commands.js"
 import { RootFs } from "../services/RootFs.js"
 
 export interface Account {

@@ -1,34 +1,21 @@
-import { Context, Data, type Effect, type Ref } from "effect"
-import type { CloudProvider } from "../layers/clouds/provider.js"
-import type { Phase } from "../schema/config.js"
-import type { Bootstrap } from "../services/Bootstrap.js"
-import type { Commands } from "../services/Commands.js"
-import type { Config } from "../services/Config.js"
-import type { Log } from "../services/Log.js"
-import type { Metadata } from "../services/Metadata.js"
-import type { Network } from "../services/Network.js"
-import type { RootFs } from "../services/RootFs.js"
-
-/** An action's own reason for failing; the message is logged, so it never holds secrets. */
-export class ActionFailed extends Data.TaggedError("ActionFailed")<{ readonly reason: string }> {
-  override get message() {
-    return this.reason
-  }
-}
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type * as Ref from "effect/Ref"
+import type { Phase } from "../domain/phases.js"
+import type { CloudChoice } from "../services/Cloud.js"
 
 /** State one phase run shares between its actions. */
 export interface PhaseRun {
   readonly phase: Phase
   /** CLOUD_USER, which user-data may change for this run */
   readonly cloudUser: Ref.Ref<string>
-  /** `missing`, `unknown`, `script`, `alpine-config`, ... */
-  readonly userDataType: string
-  /** the cloud in use; undefined when none was detected or CLOUD names none we know */
-  readonly provider: CloudProvider | undefined
+  /** the word naming the saved user-data's type (`missing`, `script`, `cloud-boothook`...) */
+  readonly userDataWord: string
+  readonly cloud: CloudChoice
+  /** user-data problems are logged once per run, by the first action that reads it */
+  readonly userDataReported: Ref.Ref<boolean>
 }
 export class PhaseContext extends Context.Tag("tiny-cloud/PhaseContext")<PhaseContext, PhaseRun>() {}
-
-export type ActionEnv = Config | RootFs | Commands | Log | Metadata | Network | Bootstrap | PhaseContext
 
 /** Any tagged failure with a message fits: the engine logs it and marks the action failed. */
 export interface ActionError {
@@ -36,16 +23,5 @@ export interface ActionError {
   readonly message: string
 }
 
-export type Action = Effect.Effect<void, ActionError, ActionEnv>
-
-/** An edit of a phase's action list, applied in order; last one wins. */
-export type ActionChange =
-  | { readonly phase: Phase; readonly op: "before" | "after"; readonly anchor: string; readonly actions: ReadonlyArray<string> }
-  | { readonly phase: Phase; readonly op: "replace"; readonly anchor: string; readonly actions: ReadonlyArray<string> }
-  | { readonly phase: Phase; readonly op: "prepend" | "append"; readonly actions: ReadonlyArray<string> }
-
-/** A set of actions plus where they go, as clouds and user-data types declare them. */
-export interface ActionPlugin {
-  readonly changes?: ReadonlyArray<ActionChange>
-  readonly actions?: Readonly<Record<string, Action>>
-}
+/** An action, asking for exactly the services it uses. */
+export type Action<R = never> = Effect.Effect<void, ActionError, R>

@@ -1,6 +1,8 @@
-import { Effect } from "effect"
+/** `--bootstrap`, `--enable` and `--disable` (BEHAVIOUR.md §1). */
+import * as Effect from "effect/Effect"
 import { Bootstrap } from "../services/Bootstrap.js"
-import { notice, warn } from "../services/Log.js"
+import { info, notice, warn } from "../services/Log.js"
+import { print } from "../services/Output.js"
 import { RootFs } from "../services/RootFs.js"
 
 export const bootstrapCommand = (what: "complete" | "incomplete" | "status") =>
@@ -16,7 +18,7 @@ export const bootstrapCommand = (what: "complete" | "incomplete" | "status") =>
         yield* warn("bootstrap marked incomplete")
         return 0
       case "status":
-        process.stdout.write(`${(yield* bootstrap.isComplete) ? "complete" : "incomplete"}\n`)
+        yield* print(`${(yield* bootstrap.isComplete) ? "complete" : "incomplete"}\n`)
         return 0
     }
   })
@@ -38,10 +40,12 @@ export const setEnabled = (enable: boolean) =>
         if (entry.startsWith("tiny-cloud")) yield* fs.remove(`${runlevels}/${level}/${entry}`)
       }
     }
+    yield* info("- tiny-cloud* services removed from all runlevels")
     if (!enable) return 0
     for (const [service, level] of SERVICES) {
       yield* fs.makeDirectory(`${runlevels}/${level}`)
       yield* fs.symlink(`/etc/init.d/${service}`, `${runlevels}/${level}/${service}`)
+      yield* info(`+ ${service} service added to ${level} runlevel`)
     }
     return 0
   })

@@ -1,12 +1,7 @@
 import { gunzip } from "node:zlib"
-import { Data, Effect } from "effect"
+import * as Effect from "effect/Effect"
+import { DecompressError } from "../domain/errors.js"
 import { Commands } from "../services/Commands.js"
-
-export class DecompressError extends Data.TaggedError("DecompressError")<{ readonly format: string; readonly reason: string }> {
-  override get message() {
-    return `cannot decompress ${this.format} data: ${this.reason}`
-  }
-}
 
 interface Format {
   readonly name: string

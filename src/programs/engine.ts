@@ -1,31 +1,21 @@
-import { Cause, Effect, Option } from "effect"
-import type { Phase } from "../schema/config.js"
+import * as Effect from "effect/Effect"
 import { Log } from "../services/Log.js"
-import type { Action, ActionEnv } from "./action.js"
+import type { ActionError } from "./action.js"
+import { describeCause } from "./failure.js"
 
 export interface PhaseOutcome {
   readonly exitCode: 0 | 1
 }
 
-const describeFailure = (cause: Cause.Cause<{ readonly message: string }>): string =>
-  Option.match(Cause.failureOption(cause), {
-    onSome: (e) => e.message,
-    onNone: () => {
-      const defect = Cause.squash(cause)
-      return `internal error: ${defect instanceof Error ? defect.message : String(defect)}`
-    }
-  })
-
 /**
  * Runs the actions in order with the contract's log lines; a failed action
  * stops the phase with exit status 1, an unknown one is logged and passed over.
  */
-export const runActions = (
-  _phase: Phase,
+export const runActions = <R>(
   plan: ReadonlyArray<string>,
   skip: ReadonlySet<string>,
-  registry: Readonly<Record<string, Action>>
-): Effect.Effect<PhaseOutcome, never, ActionEnv> =>
+  registry: Readonly<Record<string, Effect.Effect<void, ActionError, R>>>
+): Effect.Effect<PhaseOutcome, never, R | Log> =>
   Effect.gen(function* () {
     const log = yield* Log
     for (const name of plan) {
@@ -44,7 +34,7 @@ export const runActions = (
         yield* log.log("info", `${name}: done`, "   ++ ")
         continue
       }
-      yield* log.log("err", `${name}: ${describeFailure(exit.cause)}`)
+      yield* log.log("err", `${name}: ${describeCause(exit.cause)}`)
       yield* log.log("err", `${name}: failed`, "   ++ ")
       return { exitCode: 1 }
     }

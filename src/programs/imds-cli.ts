@@ -1,9 +1,10 @@
-import { Effect, Option } from "effect"
-import { metadataFor, providerNamed, resolveCloud } from "../layers/CloudLive.js"
+/** `imds ARGS...` (BEHAVIOUR.md §1): keys processed left to right, each value printed as it comes. */
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type { MetadataError } from "../domain/errors.js"
+import { Metadata, type CloudMetadata } from "../services/Metadata.js"
 import { Network } from "../services/Network.js"
-import type { CloudMetadata, MetadataError } from "../services/Metadata.js"
-import { runMain } from "./run.js"
-import { IMDS_USAGE } from "./usage.js"
+import { Output } from "../services/Output.js"
 
 const SEPARATORS: Readonly<Record<string, string>> = { "+n": "\n", "+s": " ", "+t": "\t" }
 
@@ -15,15 +16,23 @@ class NotFound {
   }
 }
 
-type KeyError = MetadataError | NotFound
+class NoSuchInterface {
+  readonly _tag = "NoSuchInterface"
+  constructor(readonly iface: string) {}
+  get message() {
+    return `@nic:${this.iface}: no such interface`
+  }
+}
 
-const write = (data: string | Uint8Array) => Effect.sync(() => void process.stdout.write(data))
+type KeyError = MetadataError | NotFound | NoSuchInterface
+
+const write = (data: string | Uint8Array) => Effect.flatMap(Output, (o) => o.stdout(data))
 
 const found = (key: string) => (value: Option.Option<string | Uint8Array>) =>
   Option.match(value, { onNone: () => Effect.fail(new NotFound(key)), onSome: write })
 
 /** one key's value printed, or its error */
-const printKey = (md: CloudMetadata, key: string): Effect.Effect<void, KeyError, Network> => {
+const printKey = (md: CloudMetadata, key: string): Effect.Effect<void, KeyError, Output> => {
   switch (key) {
     case "@hostname":
       return Effect.flatMap(md.hostname, found(key))
@@ -45,9 +54,10 @@ interface State {
   status: number
 }
 
+/** reports an error; true when the run goes on */
 const report = (state: State) => (e: KeyError) =>
-  Effect.sync(() => {
-    if (!state.hideStderr) process.stderr.write(`imds: ${e.message}\n`)
+  Effect.gen(function* () {
+    if (!state.hideStderr) yield* Effect.flatMap(Output, (o) => o.stderr(`imds: ${e.message}\n`))
     if (state.ignoreErrors) return true
     state.status = 1
     return false
@@ -59,14 +69,14 @@ const processKeys = (
   keys: ReadonlyArray<string>,
   state: State,
   nic?: { iface: string; mac: string }
-): Effect.Effect<boolean, never, Network> =>
+): Effect.Effect<boolean, never, Network | Output> =>
   Effect.gen(function* () {
     for (const key of keys) {
       if (key === "-e" || key === "+e") state.ignoreErrors = key === "-e"
       else if (key === "-E" || key === "+E") state.hideStderr = key === "-E"
       else if (SEPARATORS[key] !== undefined) yield* write(SEPARATORS[key]!)
       else {
-        const run: Effect.Effect<boolean, KeyError, Network> =
+        const run: Effect.Effect<boolean, KeyError, Network | Output> =
           nic !== undefined
             ? Effect.as(Effect.flatMap(md.nic(nic.mac, key), found(`@nic:${nic.iface},${key}`)), true)
             : key.startsWith("@nic:")
@@ -79,30 +89,20 @@ const processKeys = (
   })
 
 /** `@nic:IFACE[,KEY...]`: the NIC is found by IFACE's MAC address */
-const nicKeys = (md: CloudMetadata, spec: string, state: State): Effect.Effect<boolean, KeyError, Network> =>
+const nicKeys = (md: CloudMetadata, spec: string, state: State): Effect.Effect<boolean, KeyError, Network | Output> =>
   Effect.gen(function* () {
     const [iface = "", ...keys] = spec.slice("@nic:".length).split(",")
     const mac = yield* Effect.flatMap(Network, (n) => n.macAddress(iface))
-    if (Option.isNone(mac)) return yield* Effect.fail(new NotFound(`@nic:${iface}: no such interface`))
+    if (Option.isNone(mac)) return yield* Effect.fail(new NoSuchInterface(iface))
     if (keys.length === 0) return yield* Effect.as(Effect.flatMap(md.nic(mac.value, ""), found(spec)), true)
     return yield* processKeys(md, keys, state, { iface, mac: mac.value })
   })
 
-export const main = (args: ReadonlyArray<string>): Promise<never> => {
-  if (args[0] === "-h" || args[0] === "--help") {
-    process.stdout.write(IMDS_USAGE)
-    process.exit(0)
-  }
-  if (args.length === 0) {
-    process.stderr.write(IMDS_USAGE)
-    process.exit(1)
-  }
-  const program = Effect.gen(function* () {
-    const cloud = yield* resolveCloud
-    const md = yield* metadataFor(providerNamed(cloud), cloud)
+/** the keys' values on stdout; the exit status is that of the error that stopped the run, else 0 */
+export const imds = (args: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const md = yield* Metadata
     const state: State = { ignoreErrors: false, hideStderr: false, status: 0 }
     yield* processKeys(md, args, state)
     return state.status
   })
-  return runMain(program, "imds", "imds")
-}

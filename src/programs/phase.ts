@@ -1,16 +1,16 @@
-import { Effect, Layer, Option, Ref } from "effect"
-import { MetadataFor, providerNamed, resolveCloud } from "../layers/CloudLive.js"
-import type { Phase } from "../schema/config.js"
+import * as Effect from "effect/Effect"
+import * as Ref from "effect/Ref"
+import type { Phase } from "../domain/phases.js"
+import { planPhase } from "../domain/plan.js"
+import { USERDATA_CHANGES, userDataTypeOf } from "../domain/userdata/type.js"
 import { Bootstrap } from "../services/Bootstrap.js"
+import { Cloud } from "../services/Cloud.js"
 import { Config } from "../services/Config.js"
 import { info, warn } from "../services/Log.js"
-import { RootFs } from "../services/RootFs.js"
+import { UserData } from "../services/UserData.js"
 import { PhaseContext } from "./action.js"
-import { CORE_ACTIONS } from "./actions/index.js"
+import { ACTIONS, type ActionServices } from "./actions/index.js"
 import { runActions } from "./engine.js"
-import { planPhase } from "./plan.js"
-import { handlerFor } from "./userdata/handlers.js"
-import { savedUserDataType } from "./userdata/type.js"
 
 /** One phase of the first boot, as OpenRC runs it; the result is the exit status. */
 export const runPhase = (phase: Phase) =>
@@ -26,17 +26,16 @@ export const runPhase = (phase: Phase) =>
     }
     const settings = yield* Config
     yield* Effect.forEach(settings.warnings, warn, { discard: true })
-    const cloud = yield* resolveCloud
-    const provider = providerNamed(cloud)
-    const fs = yield* RootFs
-    const saved = yield* fs.readFileIfExists(`${settings.varDir}/user-data`).pipe(Effect.orElseSucceed(() => Option.none<Uint8Array>()))
-    const type = savedUserDataType(saved)
-    const handler = handlerFor(type)
-    const plan = planPhase(phase, settings.initActions[phase], provider?.changes, handler.changes)
-    const registry = { ...CORE_ACTIONS, ...provider?.actions, ...handler.actions }
-    const context = PhaseContext.of({ phase, cloudUser: yield* Ref.make(settings.cloudUser), userDataType: type, provider })
-    const outcome = yield* runActions(phase, plan, new Set(settings.skipActions), registry).pipe(
-      Effect.provide(Layer.merge(MetadataFor(provider, cloud), Layer.succeed(PhaseContext, context)))
-    )
+    const cloud = yield* Effect.flatMap(Cloud, (c) => c.choice)
+    const word = yield* Effect.flatMap(UserData, (u) => u.word)
+    const plan = planPhase(phase, settings.initActions[phase], cloud.changes, USERDATA_CHANGES[userDataTypeOf(word)])
+    const context = PhaseContext.of({
+      phase,
+      cloudUser: yield* Ref.make(settings.cloudUser),
+      userDataWord: word,
+      cloud,
+      userDataReported: yield* Ref.make(false)
+    })
+    const outcome = yield* runActions<ActionServices>(plan, new Set(settings.skipActions), ACTIONS).pipe(Effect.provideService(PhaseContext, context))
     return outcome.exitCode
   })

@@ -1,17 +1,12 @@
-import { Command, Options } from "@effect/cli"
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import * as NodePath from "@effect/platform-node/NodePath"
-import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
 import { spawn } from "node:child_process"
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
-import { Effect, Layer, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { makeFakeSystem, readCommandLog, type FakeSystem } from "../sim/fake-system.js"
 import { SIM_CLOUDS, startSimulator, type RunningSim, type SimCloud, type SimInstance } from "../sim/simulator.js"
-import { PHASES } from "../schema/config.js"
-
-declare const __VERSION__: string
+import { PHASES } from "../domain/phases.js"
 
 const DEMO_USER_DATA = "#!/bin/sh\necho \"hello from user-data on $(cat \"$ROOT/etc/hostname\")\"\n"
 
@@ -72,10 +67,8 @@ const simulate = (cloud: SimCloud, userDataFile: Option.Option<string>, rootDir:
     mkdirSync(dir, { recursive: true })
     const fake = makeFakeSystem(dir)
     const userData = Option.match(userDataFile, { onNone: () => new TextEncoder().encode(DEMO_USER_DATA), onSome: (f) => new Uint8Array(readFileSync(f)) })
-    const socketPath = cloud === "incus" ? join(fake.root, "dev/incus/sock") : undefined
-    if (socketPath) mkdirSync(join(fake.root, "dev/incus"), { recursive: true })
-    const sim = await startSimulator({ cloud, instance: demoInstance(userData), ...(socketPath ? { socketPath } : {}) })
-    if (cloud === "nocloud") writeFileSync(join(fake.root, "proc/cmdline"), `root=/dev/vda2 ds=nocloud;s=${sim.seedUrl}\n`)
+    const sim = await startSimulator({ cloud, instance: demoInstance(userData), root: fake.root })
+    for (const [path, content] of Object.entries(sim.instanceFiles)) writeFileSync(join(fake.root, path), content)
     const env = simulationEnv(fake, cloud, sim)
     const before = snapshot(fake.root)
     const out = process.stdout
@@ -103,22 +96,50 @@ const simulate = (cloud: SimCloud, userDataFile: Option.Option<string>, rootDir:
     return status
   })
 
-const command = Command.make(
-  "simulate",
-  {
-    cloud: Options.choice("cloud", SIM_CLOUDS).pipe(Options.withDefault("aws" as SimCloud), Options.withDescription("the cloud to simulate")),
-    userData: Options.file("user-data").pipe(Options.optional, Options.withDescription("user-data to boot with")),
-    root: Options.directory("root", { exists: "either" }).pipe(Options.optional, Options.withDescription("keep the simulated instance in this directory"))
-  },
-  ({ cloud, userData, root }) => Effect.flatMap(simulate(cloud, userData, root), (status) => Effect.sync(() => (process.exitCode = status)))
-)
+const SIMULATE_USAGE = `Usage: tiny-cloud simulate [--cloud CLOUD] [--user-data FILE] [--root DIR]
+  --cloud CLOUD     the cloud to simulate: ${SIM_CLOUDS.join(", ")} (default aws)
+  --user-data FILE  boot with this user-data instead of the demo script
+  --root DIR        keep the simulated instance in DIR
+`
 
-export const main = (args: ReadonlyArray<string>): Promise<never> => {
-  const cli = Command.run(command, { name: "tiny-cloud simulate", version: typeof __VERSION__ === "string" ? __VERSION__ : "dev" })
-  return Effect.runPromise(
-    cli(["node", "tiny-cloud simulate", ...args]).pipe(
-      Effect.provide(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer)),
-      Effect.catchAll(() => Effect.sync(() => (process.exitCode = 1)))
-    )
-  ).then(() => process.exit(process.exitCode ?? 0))
+interface SimulateOptions {
+  readonly cloud: SimCloud
+  readonly userData: Option.Option<string>
+  readonly root: Option.Option<string>
+}
+
+/** the options, or the one line saying what is wrong with them */
+export const parseSimulateArgs = (args: ReadonlyArray<string>): SimulateOptions | string => {
+  let cloud: SimCloud = "aws"
+  let userData = Option.none<string>()
+  let root = Option.none<string>()
+  for (let i = 0; i < args.length; i++) {
+    const [flag, inline] = args[i]!.startsWith("--") && args[i]!.includes("=") ? [args[i]!.slice(0, args[i]!.indexOf("=")), args[i]!.slice(args[i]!.indexOf("=") + 1)] : [args[i]!, undefined]
+    if (!["--cloud", "--user-data", "--root"].includes(flag)) return `unknown option '${flag}'`
+    const value = inline ?? args[++i]
+    if (value === undefined || value === "") return `${flag} needs a value`
+    if (flag === "--cloud") {
+      if (!SIM_CLOUDS.includes(value)) return `unknown cloud '${value}'; expected one of ${SIM_CLOUDS.join(", ")}`
+      cloud = value
+    } else if (flag === "--user-data") userData = Option.some(value)
+    else root = Option.some(value)
+  }
+  return { cloud, userData, root }
+}
+
+export const main = async (args: ReadonlyArray<string>): Promise<number> => {
+  if (args[0] === "-h" || args[0] === "--help") {
+    process.stdout.write(SIMULATE_USAGE)
+    return 0
+  }
+  const options = parseSimulateArgs(args)
+  if (typeof options === "string") {
+    process.stderr.write(`tiny-cloud simulate: ${options}\n`)
+    return 1
+  }
+  if (Option.isSome(options.userData) && !existsSync(options.userData.value)) {
+    process.stderr.write(`tiny-cloud simulate: cannot read ${options.userData.value}: no such file\n`)
+    return 1
+  }
+  return Effect.runPromise(simulate(options.cloud, options.userData, options.root))
 }

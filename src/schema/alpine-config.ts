@@ -7,7 +7,7 @@
  * failure into "expected DESCRIPTION, got VALUE". An absent key and a key
  * whose value is YAML null (`runcmd:` with nothing after it) mean the same.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*\$?$/
 const ID = /^(?:[A-Za-z_][A-Za-z0-9_.-]*\$?|[0-9]+)$/

@@ -3,7 +3,7 @@
  * it are not errors: `unsupportedCloudConfigKeys` lists them so the caller
  * can warn once.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import {
   CommandList,
   Flag,

@@ -1,7 +1,8 @@
-import { Context, Effect } from "effect"
-import { Config } from "./Config.js"
-import { RootFs, type FsError } from "./RootFs.js"
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type { FsError } from "../domain/errors.js"
 
+/** The bootstrap marker and the disabled file. */
 export interface BootstrapShape {
   readonly isComplete: Effect.Effect<boolean>
   readonly markComplete: Effect.Effect<void, FsError>
@@ -10,15 +11,3 @@ export interface BootstrapShape {
 }
 
 export class Bootstrap extends Context.Tag("tiny-cloud/Bootstrap")<Bootstrap, BootstrapShape>() {}
-
-export const makeBootstrap = Effect.gen(function* () {
-  const fs = yield* RootFs
-  const { varDir } = yield* Config
-  const marker = `${varDir}/.bootstrap-complete`
-  return {
-    isComplete: fs.exists(marker),
-    markComplete: fs.writeAtomic(marker, ""),
-    markIncomplete: fs.remove(marker),
-    isDisabled: fs.exists(fs.at("/etc/tiny-cloud.disabled"))
-  } satisfies BootstrapShape
-})

@@ -1,14 +1,6 @@
-import { Context, Data, Effect } from "effect"
-
-export class CommandError extends Data.TaggedError("CommandError")<{
-  readonly command: string
-  readonly reason: string
-  readonly exitCode?: number
-}> {
-  override get message() {
-    return `${this.command}: ${this.reason}`
-  }
-}
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type { CommandError } from "../domain/errors.js"
 
 export interface RunOptions {
   readonly stdin?: string | Uint8Array
@@ -33,14 +25,20 @@ export interface ScriptOptions {
   readonly echo: boolean
 }
 
+/** A long-lived program fed one line at a time on its stdin (syslog's `logger`). */
+export interface LineSink {
+  /** the line (without its newline) is handed over at once; a program that is gone drops it */
+  readonly write: (line: string) => Effect.Effect<void>
+}
+
 /** External programs, looked up on PATH. */
 export interface CommandsShape {
   readonly run: (command: string, args: ReadonlyArray<string>, options?: RunOptions) => Effect.Effect<CommandResult, CommandError>
   /** runs a program with combined output streamed to a log file; returns its exit code */
   readonly runLogged: (command: string, args: ReadonlyArray<string>, options: ScriptOptions) => Effect.Effect<number, CommandError>
   readonly has: (command: string) => Effect.Effect<boolean>
+  /** starts a program that reads lines on stdin and outlives nothing: it ends when this process does */
+  readonly stream: (command: string, args: ReadonlyArray<string>) => Effect.Effect<LineSink, CommandError>
 }
 
 export class Commands extends Context.Tag("tiny-cloud/Commands")<Commands, CommandsShape>() {}
-
-export { textOf } from "./text.js"

@@ -1,12 +1,15 @@
-import { Context, Data, Effect } from "effect"
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type { HttpTransportError } from "../domain/errors.js"
 
 export interface HttpRequest {
-  readonly method: "GET" | "PUT"
+  readonly method: "GET" | "PUT" | "POST"
   readonly protocol?: "http" | "https"
   readonly host: string
   readonly port: number
   readonly path: string
   readonly headers?: Record<string, string>
+  readonly body?: string | Uint8Array
   /** HTTP over a unix socket (incus) */
   readonly socketPath?: string
   /** bind the client to a privileged source port (scaleway user-data) */
@@ -19,15 +22,7 @@ export interface HttpResponse {
   readonly body: Uint8Array
 }
 
-/** The request never got an HTTP answer: refused, reset, timed out. */
-export class HttpTransportError extends Data.TaggedError("HttpTransportError")<{
-  readonly reason: string
-}> {
-  override get message() {
-    return this.reason
-  }
-}
-
+/** One HTTP request; redirects are never followed. */
 export interface HttpShape {
   readonly request: (request: HttpRequest) => Effect.Effect<HttpResponse, HttpTransportError>
 }

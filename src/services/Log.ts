@@ -1,12 +1,12 @@
-import { Context, Effect } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
 
 export type Level = "debug" | "info" | "notice" | "warn" | "err"
 
+/** The program's own messages: stderr and syslog. Never user-data, keys or tokens. */
 export interface LogShape {
-  /** one line on stderr (after `prefix`, e.g. "   ++ ") and the same message to syslog */
+  /** one line on stderr (after `prefix`, e.g. "   ++ ") and the same message to syslog, as it happens */
   readonly log: (level: Level, message: string, prefix?: string) => Effect.Effect<void>
-  /** sends what is buffered for syslog; run once before exit */
-  readonly flush: Effect.Effect<void>
 }
 
 export class Log extends Context.Tag("tiny-cloud/Log")<Log, LogShape>() {}

@@ -1,14 +1,7 @@
-import { Context, Data, Effect, Option } from "effect"
-
-export class FsError extends Data.TaggedError("FsError")<{
-  readonly op: string
-  readonly path: string
-  readonly reason: string
-}> {
-  override get message() {
-    return `${this.op} ${this.path}: ${this.reason}`
-  }
-}
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import type { FsError } from "../domain/errors.js"
 
 export interface WriteOptions {
   /** final permission bits, applied before the file becomes visible */

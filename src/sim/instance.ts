@@ -8,9 +8,8 @@
  */
 import type { IncomingHttpHeaders } from "node:http"
 
-export type SimCloud = "aws" | "azure" | "gcp" | "oci" | "hetzner" | "scaleway" | "incus" | "nocloud"
-
-export const SIM_CLOUDS: ReadonlyArray<SimCloud> = ["aws", "azure", "gcp", "oci", "hetzner", "scaleway", "incus", "nocloud"]
+/** a cloud's name, as the registry (`src/clouds/registry.ts`) lists it */
+export type SimCloud = string
 
 export interface SimNic {
   mac: string
@@ -54,12 +53,31 @@ export interface CloudReply {
 
 export interface CloudHandlerOptions {
   readonly instance: SimInstance
+  /** the instance's id, or the cloud's default one */
+  readonly instanceId: string
   readonly tokenTtlEnforced: boolean
+  /** scaleway: user-data only for clients on a source port below 1024 (which needs root) */
+  readonly privilegedPortEnforced: boolean
   /** milliseconds, injectable clock */
   readonly now: () => number
 }
 
 export type CloudHandler = (request: CloudRequest) => CloudReply
+
+/** What each simulator file (`src/sim/clouds/NAME.ts`) exports as `simulated`. */
+export interface SimulatedCloud {
+  readonly handler: (options: CloudHandlerOptions) => CloudHandler
+  /** used when the instance names no id */
+  readonly defaultInstanceId: string
+  /** served on a unix socket at this instance path (under the instance's ROOT) rather than TCP */
+  readonly socket?: string
+  /** a seed served over HTTP under this path (NoCloud's `seedfrom`) */
+  readonly seedPath?: string
+  /** part of it answers only clients on a source port below 1024, which needs root (scaleway's user-data) */
+  readonly privilegedPort?: boolean
+  /** files the instance needs to find this cloud's service (a seed URL on the kernel command line) */
+  readonly instanceFiles?: (service: { readonly seedUrl?: string }) => Readonly<Record<string, string>>
+}
 
 // ---------------------------------------------------------------------------
 // replies
@@ -95,29 +113,6 @@ export const lines = (xs: ReadonlyArray<string> | undefined): string | undefined
 }
 
 export const nicsOf = (instance: SimInstance): SimNic[] => instance.nics ?? []
-
-/** a stable default instance id per cloud, used when the instance names none */
-export const instanceIdOf = (instance: SimInstance, cloud: SimCloud): string => {
-  if (instance.instanceId !== undefined) return instance.instanceId
-  switch (cloud) {
-    case "aws":
-      return "i-0123456789abcdef0"
-    case "azure":
-      return "d1b6a8b2-1c44-4f1b-9d47-3d6a0c5b7e21"
-    case "gcp":
-      return "4611686018427387904"
-    case "oci":
-      return "ocid1.instance.oc1.sim.aaaaaaaasimulatedinstance"
-    case "hetzner":
-      return "1000001"
-    case "scaleway":
-      return "7c8e4f2a-5b1d-4e3c-9a6f-0d2b1c3e4f5a"
-    case "incus":
-      return "sim-incus-instance"
-    case "nocloud":
-      return "iid-sim-nocloud"
-  }
-}
 
 /** prefix length of a CIDR, or undefined */
 export const prefixLength = (cidr: string): number | undefined => {

@@ -9,26 +9,27 @@ import { mkdirSync, rmSync } from "node:fs"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo, Socket } from "node:net"
 import { dirname } from "node:path"
-import { awsHandler } from "./clouds/aws.js"
-import { azureHandler } from "./clouds/azure.js"
-import { gcpHandler } from "./clouds/gcp.js"
-import { hetznerHandler } from "./clouds/hetzner.js"
-import { incusHandler } from "./clouds/incus.js"
-import { NOCLOUD_SEED_PATH, nocloudHandler } from "./clouds/nocloud.js"
-import { ociHandler } from "./clouds/oci.js"
-import { scalewayHandler } from "./clouds/scaleway.js"
-import type { CloudHandler, CloudHandlerOptions, CloudReply, SimCloud, SimInstance } from "./instance.js"
+import { CLOUD_NAMES } from "../clouds/registry.js"
+import type { CloudReply, SimCloud, SimInstance, SimulatedCloud } from "./instance.js"
 
 export type { CloudHandler, CloudReply, CloudRequest, SimCloud, SimInstance, SimNic } from "./instance.js"
-export { SIM_CLOUDS } from "./instance.js"
-export { nocloudMetaData, nocloudSeedFiles } from "./clouds/nocloud.js"
+
+/** every cloud the program knows is simulated, by a file of the same name in `./clouds/` */
+export const SIM_CLOUDS: ReadonlyArray<SimCloud> = CLOUD_NAMES
+
+/** the simulator file of a cloud */
+export const simulatedCloud = async (cloud: SimCloud): Promise<SimulatedCloud> => {
+  if (!SIM_CLOUDS.includes(cloud)) throw new Error(`no simulated cloud '${cloud}'`)
+  const module = (await import(`./clouds/${cloud}.ts`)) as { readonly simulated: SimulatedCloud }
+  return module.simulated
+}
 
 export interface SimFaults {
   /** the first N requests get `failStatus` */
   failFirst?: number
   /** default 503 */
   failStatus?: number
-  /** for this long after start, requests are answered by resetting the connection */
+  /** for this long from the first request on, requests are answered by resetting the connection */
   downForMs?: number
   /** every answer is delayed this long */
   latencyMs?: number
@@ -44,10 +45,12 @@ export interface SimOptions {
   host?: string
   /** default 0: any free port */
   port?: number
-  /** listen on this unix socket instead of TCP (incus) */
-  socketPath?: string
+  /** the instance's ROOT: a cloud served on a unix socket (incus) listens there, under ROOT */
+  root?: string
   /** aws: tokens expire after their TTL */
   tokenTtlEnforced?: boolean
+  /** scaleway: user-data only for a source port below 1024, as the real service does; default true */
+  privilegedPortEnforced?: boolean
 }
 
 export interface SimRequest {
@@ -58,6 +61,8 @@ export interface SimRequest {
   remotePort?: number
   /** the status answered; 0 while unanswered, and for a reset or a request never answered */
   status: number
+  /** answered by resetting the connection */
+  reset?: boolean
 }
 
 export interface RunningSim {
@@ -66,20 +71,12 @@ export interface RunningSim {
   socketPath?: string
   /** nocloud: `http://HOST:PORT/seed/` */
   seedUrl?: string
+  /** files the instance needs to find the service (instance path → content) */
+  instanceFiles: Readonly<Record<string, string>>
   requests: SimRequest[]
   close(): Promise<void>
 }
 
-const handlers: Record<SimCloud, (options: CloudHandlerOptions) => CloudHandler> = {
-  aws: awsHandler,
-  azure: azureHandler,
-  gcp: gcpHandler,
-  oci: ociHandler,
-  hetzner: hetznerHandler,
-  scaleway: scalewayHandler,
-  incus: incusHandler,
-  nocloud: nocloudHandler
-}
 
 const STATUS_TEXT: Record<number, string> = {
   500: "Internal Server Error",
@@ -112,10 +109,14 @@ export async function startSimulator(options: SimOptions): Promise<RunningSim> {
   const faults = options.faults ?? {}
   const failStatus = faults.failStatus ?? 503
   const host = options.host ?? "127.0.0.1"
-  const startedAt = Date.now()
-  const handle = handlers[options.cloud]({
+  /** when the first request came (the fault window of `downForMs` opens then) */
+  let firstRequestAt: number | undefined
+  const simulated = await simulatedCloud(options.cloud)
+  const handle = simulated.handler({
     instance: options.instance,
+    instanceId: options.instance.instanceId ?? simulated.defaultInstanceId,
     tokenTtlEnforced: options.tokenTtlEnforced ?? false,
+    privilegedPortEnforced: options.privilegedPortEnforced ?? true,
     now: () => Date.now()
   })
   const requests: SimRequest[] = []
@@ -155,7 +156,9 @@ export async function startSimulator(options: SimOptions): Promise<RunningSim> {
     }
     requests.push(record)
 
-    if (faults.downForMs !== undefined && Date.now() - startedAt < faults.downForMs) {
+    firstRequestAt ??= Date.now()
+    if (faults.downForMs !== undefined && Date.now() - firstRequestAt < faults.downForMs) {
+      record.reset = true
       resetSocket(req.socket)
       return
     }
@@ -195,9 +198,11 @@ export async function startSimulator(options: SimOptions): Promise<RunningSim> {
     if (!socket.destroyed) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
   })
 
-  if (options.socketPath !== undefined) {
-    mkdirSync(dirname(options.socketPath), { recursive: true })
-    rmSync(options.socketPath, { force: true })
+  if (simulated.socket !== undefined && options.root === undefined) throw new Error(`${options.cloud} is served on a unix socket under ROOT: name the root`)
+  const socketPath = simulated.socket === undefined ? undefined : `${options.root}${simulated.socket}`
+  if (socketPath !== undefined) {
+    mkdirSync(dirname(socketPath), { recursive: true })
+    rmSync(socketPath, { force: true })
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -206,17 +211,17 @@ export async function startSimulator(options: SimOptions): Promise<RunningSim> {
       server.off("error", reject)
       resolve()
     }
-    if (options.socketPath !== undefined) server.listen(options.socketPath, done)
+    if (socketPath !== undefined) server.listen(socketPath, done)
     else server.listen(options.port ?? 0, host, done)
   })
 
   let endpoint = ""
   let seedUrl: string | undefined
-  if (options.socketPath === undefined) {
+  if (socketPath === undefined) {
     const address = server.address() as AddressInfo
     const h = address.address.includes(":") ? `[${address.address}]` : address.address
     endpoint = `${h}:${address.port}`
-    if (options.cloud === "nocloud") seedUrl = `http://${endpoint}${NOCLOUD_SEED_PATH}`
+    if (simulated.seedPath !== undefined) seedUrl = `http://${endpoint}${simulated.seedPath}`
   }
 
   let closing: Promise<void> | undefined
@@ -227,7 +232,7 @@ export async function startSimulator(options: SimOptions): Promise<RunningSim> {
     timers.clear()
     closing = new Promise<void>((resolve) => {
       server.close(() => {
-        if (options.socketPath !== undefined) rmSync(options.socketPath, { force: true })
+        if (socketPath !== undefined) rmSync(socketPath, { force: true })
         resolve()
       })
       for (const s of sockets) s.destroy()
@@ -239,7 +244,8 @@ export async function startSimulator(options: SimOptions): Promise<RunningSim> {
 
   return {
     endpoint,
-    ...(options.socketPath !== undefined ? { socketPath: options.socketPath } : {}),
+    ...(socketPath !== undefined ? { socketPath } : {}),
+    instanceFiles: simulated.instanceFiles?.(seedUrl === undefined ? {} : { seedUrl }) ?? {},
     ...(seedUrl !== undefined ? { seedUrl } : {}),
     requests,
     close

@@ -7,15 +7,22 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import fc from "fast-check"
 import { describe, it } from "vitest"
 import { stringify } from "yaml"
-import { providerNamed } from "../../src/layers/clouds/index.js"
-import { liveLayer } from "../../src/layers/live.js"
+import { CLOUD_NAMES } from "../../src/clouds/registry.js"
+import { appLayer } from "../../src/layers/live.js"
+import { HttpLive } from "../../src/layers/HttpLive.js"
+import { Http } from "../../src/services/Http.js"
+import { Metadata } from "../../src/services/Metadata.js"
 import { startSimulator, type SimCloud, type SimInstance } from "../../src/sim/simulator.js"
+import { capturingOutput, recordingCommands } from "../support/layers.js"
 
-const CLOUDS: ReadonlyArray<SimCloud> = ["aws", "azure", "gcp", "oci", "hetzner", "scaleway", "incus", "nocloud"]
+/** without root no source port below 1024 can be bound */
+const http = Layer.effect(Http, Effect.map(Http, (h) => ({ request: (r) => h.request({ ...r, privilegedSourcePort: false }) }))).pipe(Layer.provide(HttpLive))
 
 /** comment characters an operator may well use, quotes and shell metacharacters included */
 const ODD = [..."abcXYZ019 '\"\\$`:=#@!%&*(){}[];,<>?|~^+/.-_", "é", "ü", "€", "日本", "🔑"]
@@ -51,10 +58,10 @@ const expected = (cloud: SimCloud, g: Generated, instance: SimInstance) => ({
   userData: Buffer.from(instance.userData ?? new Uint8Array())
 })
 
-const readProvider = (cloud: SimCloud, env: Record<string, string>) =>
+const readProvider = (env: Record<string, string>) =>
   Effect.runPromise(
     Effect.gen(function* () {
-      const md = yield* providerNamed(cloud)!.metadata
+      const md = yield* Metadata
       const [hostname, local, keys, userData] = yield* Effect.all([md.hostname, md.localHostname, md.sshKeys, md.userData], { concurrency: 4 })
       return {
         hostname: Option.getOrUndefined(hostname),
@@ -62,10 +69,18 @@ const readProvider = (cloud: SimCloud, env: Record<string, string>) =>
         keys: [...keys],
         userData: Buffer.from(Option.getOrElse(userData, () => new Uint8Array()))
       }
-    }).pipe(Effect.provide(liveLayer(env, "test")))
+    }).pipe(
+      Effect.provide(
+        Effect.gen(function* () {
+          const commands = yield* recordingCommands({ missing: ["logger"] })
+          const { layer: output } = yield* capturingOutput
+          return appLayer(env, "test", { commands: commands.layer, http, output })
+        }).pipe(Layer.unwrapEffect)
+      )
+    )
   )
 
-describe.concurrent.each(CLOUDS)("%s provider", (cloud) => {
+describe.concurrent.each(CLOUD_NAMES)("%s provider", (cloud) => {
   it("returns what the metadata service serves", async ({ expect }) => {
     await fc.assert(
       fc.asyncProperty(metadata, async (g) => {
@@ -73,9 +88,9 @@ describe.concurrent.each(CLOUDS)("%s provider", (cloud) => {
         mkdirSync(join(root, "proc"))
         mkdirSync(join(root, "var/lib/cloud"), { recursive: true })
         const instance = simInstanceOf(cloud, g)
-        const sim = await startSimulator({ cloud, instance, ...(cloud === "incus" ? { socketPath: join(root, "dev/incus/sock") } : {}) })
+        const sim = await startSimulator({ cloud, instance, root, privilegedPortEnforced: false })
         try {
-          if (cloud === "nocloud") writeFileSync(join(root, "proc/cmdline"), `root=/dev/vda2 ds=nocloud;s=${sim.seedUrl}\n`)
+          for (const [path, content] of Object.entries(sim.instanceFiles)) writeFileSync(join(root, path), content)
           const env = {
             PATH: process.env.PATH ?? "/usr/bin:/bin",
             ROOT: root,
@@ -83,9 +98,9 @@ describe.concurrent.each(CLOUDS)("%s provider", (cloud) => {
             IMDS_DEADLINE: "5",
             IMDS_RETRY_DELAY: "10",
             IMDS_RETRY_MAX_DELAY: "50",
-            ...(sim.endpoint !== "" && cloud !== "nocloud" ? { IMDS_ENDPOINT: sim.endpoint } : {})
+            ...(sim.endpoint !== "" ? { IMDS_ENDPOINT: sim.endpoint } : {})
           }
-          const got = await readProvider(cloud, env)
+          const got = await readProvider(env)
           const want = expected(cloud, g, instance)
           expect(got.hostname).toBe(want.hostname)
           // aws and nocloud have a local-hostname of their own, which the instance does not set here

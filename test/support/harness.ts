@@ -24,7 +24,9 @@ export const runProgram = (args: ReadonlyArray<string>, env: Record<string, stri
       script = join(dir, "imds")
       if (!existsSync(script)) symlinkSync(PROGRAM, script)
     }
-    const child = spawn(process.execPath, [script, ...args], { env, stdio: ["ignore", "pipe", "pipe"] })
+    // the code cache of the test runs stays out of the machine's /run
+    const cache = join(tmpdir(), `tiny-cloud-test-code-cache-${process.getuid?.() ?? 0}`)
+    const child = spawn(process.execPath, [script, ...args], { env: { TINY_CLOUD_CODE_CACHE: cache, ...env }, stdio: ["ignore", "pipe", "pipe"] })
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString("latin1")))
@@ -64,10 +66,10 @@ export const makeInstance = async (options: InstanceOptions = {}): Promise<TestI
   const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-test-"))
   const fake = makeFakeSystem(dir, options)
   const cloud = options.cloud ?? "aws"
-  const socketPath = cloud === "incus" ? join(fake.root, "dev/incus/sock") : undefined
   const sim = options.noSimulator
     ? undefined
-    : await startSimulator({ cloud, instance: options.instance ?? {}, ...(options.faults ? { faults: options.faults } : {}), ...(socketPath ? { socketPath } : {}) })
+    : await startSimulator({ cloud, instance: options.instance ?? {}, root: fake.root, ...(options.faults ? { faults: options.faults } : {}) })
+  for (const [path, content] of Object.entries(sim?.instanceFiles ?? {})) writeFileSync(join(fake.root, path), content)
   if (options.conf !== undefined) writeFileSync(join(fake.root, "etc/tiny-cloud.conf"), options.conf)
   const env: Record<string, string> = {
     PATH: fake.path,

@@ -1,6 +1,6 @@
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { describe, expect, it } from "vitest"
-import { parseConfFile, resolveSettings } from "../../src/schema/config.js"
+import { parseConfFile, resolveSettings } from "../../src/domain/settings.js"
 
 const settings = (env: Record<string, string>, file = "") =>
   Either.flatMap(parseConfFile(file), (values) => resolveSettings(env, values))

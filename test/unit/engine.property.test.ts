@@ -1,9 +1,11 @@
 import fc from "fast-check"
-import { Effect, Layer, Ref } from "effect"
+import * as Effect from "effect/Effect"
+import * as Ref from "effect/Ref"
 import { describe, expect, it } from "vitest"
-import { ActionFailed, type Action, type ActionEnv } from "../../src/programs/action.js"
+import { ActionFailed } from "../../src/domain/errors.js"
+import type { Action } from "../../src/programs/action.js"
 import { runActions } from "../../src/programs/engine.js"
-import { capturingLog } from "../../src/layers/TestLayers.js"
+import { capturingLog } from "../support/layers.js"
 
 type Kind = "ok" | "fail" | "unknown"
 const pool = ["a", "b", "c", "d", "e", "f"] as const
@@ -28,9 +30,7 @@ describe("runActions", () => {
                 )
               }
               const log = yield* capturingLog
-              const outcome = yield* (runActions("main", plan, new Set(skipped), registry) as Effect.Effect<{ exitCode: 0 | 1 }, never, ActionEnv>).pipe(
-                Effect.provide(log.layer as Layer.Layer<ActionEnv>)
-              )
+              const outcome = yield* runActions(plan, new Set(skipped), registry).pipe(Effect.provide(log.layer))
               return { outcome, ran: yield* Ref.get(ran), lines: (yield* Ref.get(log.lines)).map((l) => l.line) }
             })
           )
@@ -68,9 +68,7 @@ describe("runActions", () => {
   it("a defect in an action is a failed action with one line, not a crash", async () => {
     const log = await Effect.runPromise(capturingLog)
     const outcome = await Effect.runPromise(
-      (runActions("boot", ["boom", "after"], new Set(), { boom: Effect.die(new Error("kaput")), after: Effect.void }) as Effect.Effect<{ exitCode: number }, never, ActionEnv>).pipe(
-        Effect.provide(log.layer as Layer.Layer<ActionEnv>)
-      )
+      runActions(["boom", "after"], new Set(), { boom: Effect.die(new Error("kaput")), after: Effect.void }).pipe(Effect.provide(log.layer))
     )
     expect(outcome.exitCode).toBe(1)
     expect((await Effect.runPromise(Ref.get(log.lines))).map((l) => l.line)).toEqual(["   ++ boom: starting", "boom: internal error: kaput", "   ++ boom: failed"])

@@ -1,14 +1,15 @@
 import fc from "fast-check"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import { Effect, Layer, Ref } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { setHostname } from "../../src/programs/actions/hostname.js"
 import { makeRootFs } from "../../src/layers/RootFsLive.js"
-import { capturingLog, recordingCommands, staticMetadata } from "../../src/layers/TestLayers.js"
-import { Commands } from "../../src/services/Commands.js"
+import { capturingLog, recordingCommands, staticMetadata } from "../support/layers.js"
 import { RootFs } from "../../src/services/RootFs.js"
 
 const label = fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?$/)
@@ -24,7 +25,7 @@ const run = (root: string, hostname: string | undefined) =>
       setHostname.pipe(
         Effect.provide(
           Layer.mergeAll(
-            Layer.succeed(Commands, commands.service),
+            commands.layer,
             Layer.succeed(RootFs, fs),
             log.layer,
             staticMetadata(hostname === undefined ? {} : { hostname })

@@ -1,9 +1,17 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Either, Fiber, Layer, Option, Ref, TestClock } from "effect"
-import { makeHttpMetadataClient } from "../../src/layers/imds-http.js"
-import { resolveSettings } from "../../src/schema/config.js"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as TestClock from "effect/TestClock"
+import { makeHttpMetadataClient } from "../../src/clouds/imds-http.js"
+import { resolveSettings } from "../../src/domain/settings.js"
 import { Config } from "../../src/services/Config.js"
-import { Http, HttpTransportError, type HttpResponse } from "../../src/services/Http.js"
+import { HttpTransportError } from "../../src/domain/errors.js"
+import { Http, type HttpResponse } from "../../src/services/Http.js"
 
 const settings = (env: Record<string, string>) => Layer.succeed(Config, Either.getOrThrow(resolveSettings(env, {})))
 

@@ -1,10 +1,14 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { DEFAULT_ACTIONS, FINAL_ACTION, planPhase } from "../../src/programs/plan.js"
-import { PHASES } from "../../src/schema/config.js"
-import type { ActionChange } from "../../src/programs/action.js"
+import type { ActionName } from "../../src/domain/actions.js"
+import { DEFAULT_ACTIONS, FINAL_ACTION, planPhase, type ActionChange } from "../../src/domain/plan.js"
 
-const name = fc.constantFrom("a", "b", "c", "d", "e", "expand_root", "set_hostname", FINAL_ACTION)
+/** two names the other pool never holds, to tell inserted ones apart */
+const X: ActionName = "userdata_ntp"
+const Y: ActionName = "userdata_packages"
+import { PHASES } from "../../src/domain/phases.js"
+
+const name = fc.constantFrom<ActionName>("expand_root", "enable_sshd", "save_userdata", "set_ssh_keys", "userdata_user", "set_hostname", FINAL_ACTION)
 const list = fc.array(name, { maxLength: 8 })
 const phase = fc.constantFrom(...PHASES)
 
@@ -27,12 +31,12 @@ describe("planPhase", () => {
 
   it("inserts before and after every occurrence of the anchor, and nowhere when it is absent", () => {
     fc.assert(
-      fc.property(list, name, fc.array(fc.constantFrom("x", "y"), { minLength: 1, maxLength: 3 }), fc.boolean(), (base, anchor, added, before) => {
+      fc.property(list, name, fc.array(fc.constantFrom<ActionName>(X, Y), { minLength: 1, maxLength: 3 }), fc.boolean(), (base, anchor, added, before) => {
         const change: ActionChange = { phase: "main", op: before ? "before" : "after", anchor, actions: added }
         const plan = planPhase("main", base, [change])
         const occurrences = base.filter((a) => a === anchor).length
         expect(plan.length).toBe(base.length + occurrences * added.length)
-        expect(plan.filter((a) => a !== "x" && a !== "y")).toEqual(base.filter((a) => a !== "x" && a !== "y"))
+        expect(plan.filter((a) => a !== X && a !== Y)).toEqual(base.filter((a) => a !== X && a !== Y))
         plan.forEach((a, i) => {
           if (a === anchor) {
             const around = before ? plan.slice(i - added.length, i) : plan.slice(i + 1, i + 1 + added.length)
@@ -45,15 +49,15 @@ describe("planPhase", () => {
 
   it("applies cloud changes before user-data changes: the last one wins", () => {
     const cloud: Array<ActionChange> = [{ phase: "boot", op: "replace", anchor: "set_default_interfaces", actions: ["set_network_interfaces"] }]
-    const userData: Array<ActionChange> = [{ phase: "boot", op: "replace", anchor: "set_network_interfaces", actions: ["custom"] }]
-    expect(planPhase("boot", undefined, cloud, userData)).toEqual(["expand_root", "install_hotplugs", "set_ephemeral_network", "custom", "enable_sshd"])
+    const userData: Array<ActionChange> = [{ phase: "boot", op: "replace", anchor: "set_network_interfaces", actions: ["userdata_ntp"] }]
+    expect(planPhase("boot", undefined, cloud, userData)).toEqual(["expand_root", "install_hotplugs", "set_ephemeral_network", "userdata_ntp", "enable_sshd"])
     expect(planPhase("boot", undefined, userData, cloud)).toEqual(["expand_root", "install_hotplugs", "set_ephemeral_network", "set_network_interfaces", "enable_sshd"])
   })
 
   it("changes for other phases leave this one alone", () => {
     fc.assert(
       fc.property(list, (base) => {
-        expect(planPhase("early", base, [{ phase: "main", op: "prepend", actions: ["x"] }])).toEqual(base)
+        expect(planPhase("early", base, [{ phase: "main", op: "prepend", actions: [X] }])).toEqual(base)
       })
     )
   })

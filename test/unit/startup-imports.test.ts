@@ -1,35 +1,40 @@
-import { build } from "esbuild"
-import { describe, expect, it } from "vitest"
+/**
+ * What each command loads before it does anything: the entry, its route, the
+ * program the route loads, and the runner. The phase engine and the YAML
+ * parser stay off the paths of `imds` and `--bootstrap status`, which run on
+ * every boot and in scripts.
+ */
+import { beforeAll, describe, expect, it } from "vitest"
+import { importGraph, staticClosure, type Edge } from "../support/imports.js"
 
-/** every module a command's entry loads before it does anything (static imports only) */
-const staticClosure = async (entry: string) => {
-  const result = await build({ entryPoints: [entry], bundle: true, platform: "node", format: "esm", write: false, metafile: true, logLevel: "silent", splitting: true, outdir: "/tmp/tiny-cloud-closure" })
-  const outputs = result.metafile.outputs
-  const entryOutput = Object.entries(outputs).find(([, o]) => o.entryPoint === entry)!
-  const seen = new Set<string>()
-  const visit = (name: string) => {
-    if (seen.has(name)) return
-    seen.add(name)
-    for (const i of outputs[name]!.imports) if (i.kind === "import-statement" && outputs[i.path]) visit(i.path)
-  }
-  visit(entryOutput[0])
-  return [...seen].flatMap((o) => Object.keys(outputs[o]!.inputs))
-}
+let graph: ReadonlyMap<string, ReadonlyArray<Edge>>
+beforeAll(async () => {
+  graph = await importGraph()
+})
+
+const ENGINE = ["src/programs/engine.ts", "src/programs/phase.ts", "src/programs/actions/index.ts", "src/domain/plan.ts"]
 
 describe("start-up path", () => {
   it.each([
     ["imds", "src/programs/imds-cli.ts"],
-    ["--bootstrap status", "src/programs/admin.ts"],
-    ["the command runner", "src/programs/run.ts"]
-  ])("%s loads neither the phase engine nor the YAML parser", async (_name, entry) => {
-    const inputs = await staticClosure(entry)
-    expect(inputs.some((i) => i.includes("src/programs/imds-cli") || i.includes("src/programs/admin") || i.includes("src/programs/run"))).toBe(true)
-    expect(inputs.filter((i) => /src\/programs\/(engine|plan|phase|actions\/index)\.ts$/.test(i))).toEqual([])
-    expect(inputs.filter((i) => i.includes("node_modules/yaml/"))).toEqual([])
+    ["--bootstrap status", "src/programs/admin.ts"]
+  ])("%s loads neither the phase engine nor the YAML parser", (_name, program) => {
+    const loaded = staticClosure(graph, ["src/entry/main.ts", program, "src/entry/run.ts"])
+    expect(loaded.has(program)).toBe(true)
+    expect(loaded.has("src/layers/live.ts")).toBe(true)
+    expect(ENGINE.filter((m) => loaded.has(m))).toEqual([])
+    expect([...loaded].filter((m) => m === "yaml" || m.startsWith("yaml/"))).toEqual([])
   })
 
-  it("the tiny-cloud entry loads no Effect code before it knows what to do", async () => {
-    const inputs = await staticClosure("src/programs/tiny-cloud-cli.ts")
-    expect(inputs.filter((i) => i.includes("node_modules/"))).toEqual([])
+  it("the phases load YAML only when user-data needs it", () => {
+    const loaded = staticClosure(graph, ["src/entry/main.ts", "src/programs/phase.ts", "src/entry/run.ts"])
+    expect(loaded.has("src/programs/engine.ts")).toBe(true)
+    expect([...loaded].filter((m) => m === "yaml" || m === "src/domain/userdata/parse.ts" || m.startsWith("@effect/cli"))).toEqual([])
+  })
+
+  it("the entry loads no Effect code before it knows what to do", () => {
+    const loaded = staticClosure(graph, ["src/entry/main.ts"])
+    expect(loaded.has("src/programs/cli.ts")).toBe(true)
+    expect([...loaded].filter((m) => !m.startsWith("src/") && !m.startsWith("node:"))).toEqual([])
   })
 })

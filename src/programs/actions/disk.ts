@@ -1,8 +1,8 @@
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { Commands } from "../../services/Commands.js"
 import { info } from "../../services/Log.js"
 import { RootFs } from "../../services/RootFs.js"
-import type { Action } from "../action.js"
 
 const rootMount = (mounts: string) => {
   let found: { device: string; fstype: string } | undefined
@@ -23,7 +23,7 @@ const diskOf = (partitionName: string) =>
     return partitionName.replace(/^(.*\d)p\d+$/, "$1").replace(/^(.*\D)\d+$/, "$1")
   })
 
-export const expandRoot: Action = Effect.gen(function* () {
+export const expandRoot = Effect.gen(function* () {
   const fs = yield* RootFs
   const mounts = Option.getOrElse(yield* fs.readTextIfExists(fs.at("/proc/mounts")), () => "")
   const root = rootMount(mounts)

@@ -1,9 +1,10 @@
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { ActionFailed } from "../../domain/errors.js"
 import { Commands } from "../../services/Commands.js"
 import { info } from "../../services/Log.js"
 import { Metadata } from "../../services/Metadata.js"
 import { RootFs } from "../../services/RootFs.js"
-import { ActionFailed } from "../action.js"
 
 const LABEL = /^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$/
 

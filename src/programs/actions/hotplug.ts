@@ -1,9 +1,10 @@
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { ActionFailed } from "../../domain/errors.js"
 import { Commands } from "../../services/Commands.js"
 import { Config } from "../../services/Config.js"
 import { Log } from "../../services/Log.js"
 import { RootFs } from "../../services/RootFs.js"
-import { ActionFailed, type Action } from "../action.js"
 
 interface HotplugModule {
   /** a program the rule calls; the module fails when it is missing */
@@ -31,7 +32,7 @@ export const withRule = (conf: string, module: HotplugModule): string => {
   return [...lines.slice(0, at), `-${module.rule}`, ...lines.slice(at)].join("\n")
 }
 
-export const installHotplugs: Action = Effect.gen(function* () {
+export const installHotplugs = Effect.gen(function* () {
   const { hotplugModules, hotplugType } = yield* Config
   if (hotplugModules.length === 0) return
   if (hotplugType !== "mdev") return yield* Effect.fail(new ActionFailed({ reason: `unsupported HOTPLUG_TYPE '${hotplugType}'` }))

@@ -1,19 +1,30 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
+import type { ActionName } from "../../domain/actions.js"
 import { Bootstrap } from "../../services/Bootstrap.js"
-import type { Action } from "../action.js"
+import type { Action, ActionError } from "../action.js"
+import { userdataApkCache, userdataApkRepositories, userdataPackages, userdataPackageUpdate, userdataPackageUpgrade } from "../userdata/actions/apk.js"
+import { userdataAutoinstall } from "../userdata/actions/autoinstall.js"
+import { userdataWriteDeferredFiles, userdataWriteFiles } from "../userdata/actions/files.js"
+import { userdataHostname, userdataTimezone } from "../userdata/actions/host.js"
+import { userdataNtp } from "../userdata/actions/ntp.js"
+import { userdataBootcmd, userdataRuncmd, userdataScripts } from "../userdata/actions/run.js"
+import { sshAuthorizedKeys, userdataSshPwauth, userdataUser, userdataUsers } from "../userdata/actions/users.js"
 import { expandRoot } from "./disk.js"
 import { installHotplugs } from "./hotplug.js"
 import { setHostname } from "./hostname.js"
-import { enableSshd, setDefaultInterfaces, setEphemeralNetwork } from "./network.js"
+import { enableSshd, setDefaultInterfaces, setEphemeralNetwork, setNetworkInterfaces } from "./network.js"
 import { createDefaultUser, setSshKeys } from "./user.js"
 import { missingUserdata, runUserdata, saveUserdata, unknownUserdata } from "./userdata.js"
 
-/** actions every cloud has; clouds and user-data handlers add their own */
-export const CORE_ACTIONS: Readonly<Record<string, Action>> = {
+const bootstrapComplete: Action<Bootstrap> = Effect.flatMap(Bootstrap, (b) => b.markComplete)
+
+/** every action by its name: a name missing here, or one that is not an ActionName, fails the typecheck */
+export const ACTIONS = {
   expand_root: expandRoot,
   install_hotplugs: installHotplugs,
   set_ephemeral_network: setEphemeralNetwork,
   set_default_interfaces: setDefaultInterfaces,
+  set_network_interfaces: setNetworkInterfaces,
   enable_sshd: enableSshd,
   save_userdata: saveUserdata,
   create_default_user: createDefaultUser,
@@ -21,6 +32,27 @@ export const CORE_ACTIONS: Readonly<Record<string, Action>> = {
   set_ssh_keys: setSshKeys,
   missing_userdata: missingUserdata,
   unknown_userdata: unknownUserdata,
+  bootstrap_complete: bootstrapComplete,
   run_userdata: runUserdata,
-  bootstrap_complete: Effect.flatMap(Bootstrap, (b) => b.markComplete)
-}
+  userdata_user: userdataUser,
+  userdata_users: userdataUsers,
+  userdata_hostname: userdataHostname,
+  userdata_bootcmd: userdataBootcmd,
+  userdata_write_files: userdataWriteFiles,
+  userdata_ntp: userdataNtp,
+  userdata_apk_cache: userdataApkCache,
+  userdata_apk_repositories: userdataApkRepositories,
+  userdata_package_update: userdataPackageUpdate,
+  userdata_package_upgrade: userdataPackageUpgrade,
+  userdata_packages: userdataPackages,
+  userdata_timezone: userdataTimezone,
+  ssh_authorized_keys: sshAuthorizedKeys,
+  userdata_ssh_pwauth: userdataSshPwauth,
+  userdata_write_deferred_files: userdataWriteDeferredFiles,
+  userdata_runcmd: userdataRuncmd,
+  userdata_scripts: userdataScripts,
+  userdata_autoinstall: userdataAutoinstall
+} satisfies { readonly [K in ActionName]: Effect.Effect<void, ActionError, any> }
+
+/** the services the actions use between them */
+export type ActionServices = Effect.Effect.Context<(typeof ACTIONS)[ActionName]>

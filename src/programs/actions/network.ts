@@ -1,13 +1,15 @@
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { lines, textOf } from "../../domain/text.js"
 import { Commands } from "../../services/Commands.js"
 import { Config } from "../../services/Config.js"
 import { info } from "../../services/Log.js"
+import { Metadata } from "../../services/Metadata.js"
 import { Network } from "../../services/Network.js"
 import { RootFs } from "../../services/RootFs.js"
-import { PhaseContext, type Action } from "../action.js"
+import { PhaseContext } from "../action.js"
 
-const link = (iface: string, state: "up" | "down") =>
-  Effect.flatMap(Commands, (c) => c.run("ip", ["link", "set", "dev", iface, state]))
+const link = (iface: string, state: "up" | "down") => Effect.flatMap(Commands, (c) => c.run("ip", ["link", "set", "dev", iface, state]))
 
 /**
  * The interface to configure: `eth*` by ifindex, all set up, the first whose
@@ -42,9 +44,9 @@ export const chooseInterface = Effect.gen(function* () {
 export const defaultInterfaces = (iface: Option.Option<string>) =>
   "auto lo\niface lo inet loopback\n\n" + Option.match(iface, { onNone: () => "", onSome: (i) => `auto ${i}\niface ${i}\n\tuse dhcp\n\n` })
 
-export const interfacesFile = Effect.map(RootFs, (fs) => fs.at("/etc/network/interfaces"))
+const interfacesFile = Effect.map(RootFs, (fs) => fs.at("/etc/network/interfaces"))
 
-export const setDefaultInterfaces: Action = Effect.gen(function* () {
+export const setDefaultInterfaces = Effect.gen(function* () {
   const fs = yield* RootFs
   const path = yield* interfacesFile
   if (yield* fs.exists(path)) {
@@ -54,10 +56,29 @@ export const setDefaultInterfaces: Action = Effect.gen(function* () {
   yield* fs.writeAtomic(path, defaultInterfaces(yield* chooseInterface))
 })
 
-export const setEphemeralNetwork: Action = Effect.gen(function* () {
-  const { provider } = yield* PhaseContext
-  const wanted = provider?.ephemeralNetwork ? yield* provider.ephemeralNetwork : false
-  if (!wanted) return
+/**
+ * NoCloud's boot phase: meta-data `network-interfaces` (a literal interfaces
+ * file) if given, else the default stanzas; when nothing is configured by
+ * DHCP, the meta-data's nameservers go to resolv.conf once.
+ */
+export const setNetworkInterfaces = Effect.gen(function* () {
+  const fs = yield* RootFs
+  const md = yield* Metadata
+  const path = yield* interfacesFile
+  const given = Option.map(yield* md.get("meta-data/network-interfaces"), textOf).pipe(Option.filter((s) => s.trim() !== ""))
+  if (Option.isSome(given)) yield* fs.writeAtomic(path, given.value.endsWith("\n") ? given.value : `${given.value}\n`)
+  else if (!(yield* fs.exists(path))) yield* fs.writeAtomic(path, defaultInterfaces(yield* chooseInterface))
+  const written = Option.getOrElse(yield* fs.readTextIfExists(path), () => "")
+  const usesDhcp = written.split("\n").some((l) => /^\s*iface\s.*\sdhcp\b/.test(l) || /^\s*use\s+dhcp\b/.test(l))
+  if (usesDhcp) return
+  const servers = Option.match(yield* md.get("meta-data/resolv_conf/nameservers"), { onNone: () => [], onSome: (b) => lines(textOf(b)) })
+  if (servers.length > 0) yield* fs.addLinesOnce(fs.at("/etc/resolv.conf"), servers.map((s) => `nameserver ${s}`))
+})
+
+/** where the cloud wants it: the chosen interface up and a one-shot DHCP lease on it */
+export const setEphemeralNetwork = Effect.gen(function* () {
+  const { cloud } = yield* PhaseContext
+  if (!(yield* cloud.ephemeralNetwork)) return
   const iface = yield* chooseInterface
   if (Option.isNone(iface)) {
     yield* info("set_ephemeral_network: no ethernet interface found")
@@ -68,7 +89,7 @@ export const setEphemeralNetwork: Action = Effect.gen(function* () {
   yield* Effect.flatMap(Commands, (c) => c.run("udhcpc", ["-i", iface.value, "-f", "-q"]))
 })
 
-export const enableSshd: Action = Effect.gen(function* () {
+export const enableSshd = Effect.gen(function* () {
   const commands = yield* Commands
   yield* commands.run("rc-update", ["add", "sshd", "default"])
   yield* commands.run("rc-update", ["--update"])

@@ -1,10 +1,13 @@
-import { Effect, Option, Ref } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import { ActionFailed } from "../../domain/errors.js"
 import { Commands } from "../../services/Commands.js"
 import { info } from "../../services/Log.js"
 import { Metadata } from "../../services/Metadata.js"
 import { RootFs } from "../../services/RootFs.js"
 import { lookupAccount, ownBy } from "../accounts.js"
-import { ActionFailed, PhaseContext, type Action } from "../action.js"
+import { PhaseContext } from "../action.js"
 
 export const currentUser = Effect.flatMap(PhaseContext, (ctx) => Ref.get(ctx.cloudUser))
 
@@ -31,7 +34,7 @@ export const createUser = (user: string, action = "create_default_user") =>
     }
   })
 
-export const createDefaultUser: Action = Effect.flatMap(currentUser, (user) => createUser(user))
+export const createDefaultUser = Effect.flatMap(currentUser, (user) => createUser(user))
 
 /**
  * Writes keys to the user's `~/.ssh/authorized_keys` (700/600, owned by the
@@ -57,7 +60,7 @@ export const installKeys = (user: string, keys: ReadonlyArray<string>, append: b
     })
   })
 
-export const setSshKeys: Action = Effect.gen(function* () {
+export const setSshKeys = Effect.gen(function* () {
   const keys = yield* Effect.flatMap(Metadata, (m) => m.sshKeys)
   if (keys.length === 0) {
     yield* info("set_ssh_keys: no ssh key found")

@@ -9,12 +9,12 @@ import { randomBytes } from "node:crypto"
 import {
   type CloudHandler,
   type CloudHandlerOptions,
+  type SimulatedCloud,
   type CloudReply,
   type Tree,
   type TreeDir,
   below,
   childrenOf,
-  instanceIdOf,
   isLeaf,
   leafBytes,
   lines,
@@ -71,7 +71,7 @@ export const awsTree = (options: CloudHandlerOptions): TreeDir => {
   return {
     "meta-data": {
       hostname: instance.hostname,
-      "instance-id": instanceIdOf(instance, "aws"),
+      "instance-id": options.instanceId,
       "local-hostname": instance.localHostname,
       network: nics.length === 0 ? undefined : { interfaces: { macs } },
       "public-keys": keys.length === 0 ? undefined : publicKeys
@@ -89,7 +89,7 @@ const listing = (segments: ReadonlyArray<string>, node: Tree): string => {
   return children.map((c) => (isLeaf(c.node) ? c.name : `${c.name}/`)).join("\n")
 }
 
-export const awsHandler = (options: CloudHandlerOptions): CloudHandler => {
+const handler = (options: CloudHandlerOptions): CloudHandler => {
   /** token → expiry (ms) */
   const tokens = new Map<string, number>()
   const tree = awsTree(options)
@@ -126,3 +126,5 @@ export const awsHandler = (options: CloudHandlerOptions): CloudHandler => {
     return reply(200, listing(segments, node), "text/plain")
   }
 }
+
+export const simulated: SimulatedCloud = { handler, defaultInstanceId: "i-0123456789abcdef0" }

@@ -9,12 +9,12 @@
 import {
   type CloudHandler,
   type CloudHandlerOptions,
+  type SimulatedCloud,
   type CloudReply,
   type Tree,
   type TreeDir,
   below,
   childrenOf,
-  instanceIdOf,
   isLeaf,
   JSON_TYPE,
   leafBytes,
@@ -49,7 +49,7 @@ export const azureTree = (options: CloudHandlerOptions): TreeDir => {
       publicKeys: present(instance.sshKeys).map((keyData) => ({ keyData, path: "/home/azureuser/.ssh/authorized_keys" })),
       userData: instance.userData === undefined ? "" : toBase64(instance.userData),
       customData: "",
-      vmId: instanceIdOf(instance, "azure")
+      vmId: options.instanceId
     },
     network: {
       interface: nicsOf(instance).map((nic) => {
@@ -73,7 +73,7 @@ export const azureTree = (options: CloudHandlerOptions): TreeDir => {
 
 const headerValue = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v)
 
-export const azureHandler = (options: CloudHandlerOptions): CloudHandler => {
+const handler = (options: CloudHandlerOptions): CloudHandler => {
   const tree = azureTree(options)
   return (request) => {
     if (!request.path.startsWith("/metadata/")) return jsonError(404, "Not found")
@@ -106,3 +106,5 @@ export const azureHandler = (options: CloudHandlerOptions): CloudHandler => {
     return reply(200, JSON.stringify(toJson(node)), JSON_TYPE)
   }
 }
+
+export const simulated: SimulatedCloud = { handler, defaultInstanceId: "d1b6a8b2-1c44-4f1b-9d47-3d6a0c5b7e21" }

@@ -9,12 +9,12 @@
 import {
   type CloudHandler,
   type CloudHandlerOptions,
+  type SimulatedCloud,
   type Tree,
   type TreeDir,
   below,
   childrenOf,
   firstHostOf,
-  instanceIdOf,
   isLeaf,
   JSON_TYPE,
   leafBytes,
@@ -46,7 +46,7 @@ export const gcpTree = (options: CloudHandlerOptions): TreeDir => {
         "user-data": instance.userData
       },
       hostname: instance.hostname,
-      id: instanceIdOf(instance, "gcp"),
+      id: options.instanceId,
       name: instance.hostname?.split(".")[0],
       "network-interfaces": nicsOf(instance).map((nic) => {
         const net = present(nic.ipv4Net)[0]
@@ -88,7 +88,7 @@ const gcpJson = (node: Tree, underAttributes = false): unknown => {
 
 const headerValue = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v)
 
-export const gcpHandler = (options: CloudHandlerOptions): CloudHandler => {
+const handler = (options: CloudHandlerOptions): CloudHandler => {
   const tree = gcpTree(options)
   return (request) => {
     if (request.headers["x-forwarded-for"] !== undefined || headerValue(request.headers["metadata-flavor"]) !== "Google") {
@@ -121,3 +121,5 @@ export const gcpHandler = (options: CloudHandlerOptions): CloudHandler => {
     return reply(200, children.map((c) => (isLeaf(c.node) ? `${c.name}\n` : `${c.name}/\n`)).join(""), GCP_TEXT, FLAVOR)
   }
 }
+
+export const simulated: SimulatedCloud = { handler, defaultInstanceId: "4611686018427387904" }

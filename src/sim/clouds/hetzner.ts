@@ -8,8 +8,8 @@
 import {
   type CloudHandler,
   type CloudHandlerOptions,
+  type SimulatedCloud,
   type CloudReply,
-  instanceIdOf,
   methodNotAllowed,
   nicsOf,
   OCTETS,
@@ -26,7 +26,7 @@ export const hetznerValues = (options: CloudHandlerOptions): Record<string, stri
   return {
     "availability-zone": "sim1-dc1",
     hostname: instance.hostname,
-    "instance-id": instanceIdOf(instance, "hetzner"),
+    "instance-id": options.instanceId,
     "local-ipv4": "",
     "public-ipv4": nic === undefined ? undefined : present(nic.ipv4)[0],
     "public-keys": JSON.stringify(present(instance.sshKeys)),
@@ -51,7 +51,7 @@ const metadataYaml = (options: CloudHandlerOptions): string => {
   return `${out.join("\n")}\n`
 }
 
-export const hetznerHandler = (options: CloudHandlerOptions): CloudHandler => {
+const handler = (options: CloudHandlerOptions): CloudHandler => {
   const values = hetznerValues(options)
   return (request) => {
     if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed()
@@ -66,3 +66,5 @@ export const hetznerHandler = (options: CloudHandlerOptions): CloudHandler => {
     return reply(200, value)
   }
 }
+
+export const simulated: SimulatedCloud = { handler, defaultInstanceId: "1000001" }

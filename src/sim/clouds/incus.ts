@@ -8,8 +8,8 @@
 import {
   type CloudHandler,
   type CloudHandlerOptions,
+  type SimulatedCloud,
   type CloudReply,
-  instanceIdOf,
   JSON_TYPE,
   methodNotAllowed,
   OCTETS,
@@ -22,12 +22,12 @@ const notFound = (): CloudReply => reply(404, JSON.stringify({ type: "error", er
 export const incusMetaData = (options: CloudHandlerOptions): string => {
   const instance = options.instance
   const name = instance.localHostname ?? instance.hostname
-  const out = ["#cloud-config", `instance-id: ${yamlScalar(instanceIdOf(instance, "incus"))}`]
+  const out = ["#cloud-config", `instance-id: ${yamlScalar(options.instanceId)}`]
   if (name !== undefined) out.push(`local-hostname: ${yamlScalar(name)}`)
   return `${out.join("\n")}\n`
 }
 
-export const incusHandler = (options: CloudHandlerOptions): CloudHandler => {
+const handler = (options: CloudHandlerOptions): CloudHandler => {
   const userData = options.instance.userData
   return (request) => {
     if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed()
@@ -49,3 +49,5 @@ export const incusHandler = (options: CloudHandlerOptions): CloudHandler => {
     }
   }
 }
+
+export const simulated: SimulatedCloud = { handler, defaultInstanceId: "sim-incus-instance", socket: "/dev/incus/sock" }

@@ -6,8 +6,8 @@
 import {
   type CloudHandler,
   type CloudHandlerOptions,
+  type SimulatedCloud,
   encoder,
-  instanceIdOf,
   methodNotAllowed,
   notFound,
   OCTETS,
@@ -17,11 +17,12 @@ import {
   yamlScalar
 } from "../instance.js"
 
-export const NOCLOUD_SEED_PATH = "/seed/"
+const SEED_PATH = "/seed/"
+const DEFAULT_ID = "iid-sim-nocloud"
 
 /** meta-data as YAML: `instance-id`, `local-hostname`, `hostname`, `public-keys` (a list of strings) */
-export const nocloudMetaData = (instance: SimInstance): string => {
-  const out = [`instance-id: ${yamlScalar(instanceIdOf(instance, "nocloud"))}`]
+export const nocloudMetaData = (instance: SimInstance, instanceId = instance.instanceId ?? DEFAULT_ID): string => {
+  const out = [`instance-id: ${yamlScalar(instanceId)}`]
   if (instance.localHostname !== undefined) out.push(`local-hostname: ${yamlScalar(instance.localHostname)}`)
   if (instance.hostname !== undefined) out.push(`hostname: ${yamlScalar(instance.hostname)}`)
   const keys = present(instance.sshKeys)
@@ -30,14 +31,14 @@ export const nocloudMetaData = (instance: SimInstance): string => {
 }
 
 /** the seed directory's files: `meta-data` always, `user-data` when the instance has one */
-export const nocloudSeedFiles = (instance: SimInstance): Record<string, Uint8Array> => {
-  const files: Record<string, Uint8Array> = { "meta-data": encoder.encode(nocloudMetaData(instance)) }
+export const nocloudSeedFiles = (instance: SimInstance, instanceId?: string): Record<string, Uint8Array> => {
+  const files: Record<string, Uint8Array> = { "meta-data": encoder.encode(nocloudMetaData(instance, instanceId)) }
   if (instance.userData !== undefined) files["user-data"] = instance.userData
   return files
 }
 
-export const nocloudHandler = (options: CloudHandlerOptions): CloudHandler => {
-  const files = nocloudSeedFiles(options.instance)
+const handler = (options: CloudHandlerOptions): CloudHandler => {
+  const files = nocloudSeedFiles(options.instance, options.instanceId)
   return (request) => {
     if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed()
     const m = /^\/seed\/([^/]+)\/?$/.exec(request.path)
@@ -46,4 +47,11 @@ export const nocloudHandler = (options: CloudHandlerOptions): CloudHandler => {
     const body = files[name]
     return body === undefined ? notFound() : reply(200, body, name === "meta-data" ? "text/yaml" : OCTETS)
   }
+}
+
+export const simulated: SimulatedCloud = {
+  handler,
+  defaultInstanceId: DEFAULT_ID,
+  seedPath: SEED_PATH,
+  instanceFiles: ({ seedUrl }) => ({ "/proc/cmdline": `root=/dev/vda2 ds=nocloud;s=${seedUrl}\n` })
 }

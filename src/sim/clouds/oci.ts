@@ -7,11 +7,11 @@
 import {
   type CloudHandler,
   type CloudHandlerOptions,
+  type SimulatedCloud,
   type CloudReply,
   type TreeDir,
   below,
   firstHostOf,
-  instanceIdOf,
   isLeaf,
   JSON_TYPE,
   leafBytes,
@@ -35,7 +35,7 @@ export const ociMac = (mac: string): string => mac.toUpperCase()
 
 export const ociTree = (options: CloudHandlerOptions): TreeDir => {
   const instance = options.instance
-  const id = instanceIdOf(instance, "oci")
+  const id = options.instanceId
   return {
     instance: {
       availabilityDomain: "sim:AD-1",
@@ -73,7 +73,7 @@ export const ociTree = (options: CloudHandlerOptions): TreeDir => {
 
 const headerValue = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v)
 
-export const ociHandler = (options: CloudHandlerOptions): CloudHandler => {
+const handler = (options: CloudHandlerOptions): CloudHandler => {
   const tree = ociTree(options)
   return (request) => {
     const segments = below(request.path, ROOT)
@@ -89,3 +89,5 @@ export const ociHandler = (options: CloudHandlerOptions): CloudHandler => {
     return reply(200, JSON.stringify(toJson(node), null, 2), JSON_TYPE)
   }
 }
+
+export const simulated: SimulatedCloud = { handler, defaultInstanceId: "ocid1.instance.oc1.sim.aaaaaaaasimulatedinstance" }

@@ -11,7 +11,7 @@ import { createHash } from "node:crypto"
 import {
   type CloudHandler,
   type CloudHandlerOptions,
-  instanceIdOf,
+  type SimulatedCloud,
   JSON_TYPE,
   methodNotAllowed,
   nicsOf,
@@ -40,7 +40,7 @@ export const scalewayConf = (options: CloudHandlerOptions): Record<string, strin
   const nic = nicsOf(instance)[0]
   const conf: Record<string, string> = {
     COMMERCIAL_TYPE: "DEV1-S",
-    ID: instanceIdOf(instance, "scaleway"),
+    ID: options.instanceId,
     LOCATION_ZONE_ID: "sim-1",
     ORGANIZATION: "00000000-0000-0000-0000-000000000000",
     PRIVATE_IP: nic === undefined ? "" : present(nic.ipv4)[0] ?? "",
@@ -72,7 +72,7 @@ const confJson = (options: CloudHandlerOptions): string => {
   const instance = options.instance
   const nic = nicsOf(instance)[0]
   return JSON.stringify({
-    id: instanceIdOf(instance, "scaleway"),
+    id: options.instanceId,
     name: instance.hostname?.split(".")[0],
     hostname: instance.hostname,
     commercial_type: "DEV1-S",
@@ -83,7 +83,7 @@ const confJson = (options: CloudHandlerOptions): string => {
   })
 }
 
-export const scalewayHandler = (options: CloudHandlerOptions): CloudHandler => {
+const handler = (options: CloudHandlerOptions): CloudHandler => {
   const conf = scalewayConf(options)
   return (request) => {
     const path = request.path.replace(/(.)\/+$/, "$1")
@@ -92,7 +92,7 @@ export const scalewayHandler = (options: CloudHandlerOptions): CloudHandler => {
       return request.query.get("format") === "json" ? reply(200, confJson(options), JSON_TYPE) : reply(200, confText(conf))
     }
     if (path === "/user_data" || path.startsWith("/user_data/")) {
-      if (request.remotePort === undefined || request.remotePort >= 1024) {
+      if (options.privilegedPortEnforced && (request.remotePort === undefined || request.remotePort >= 1024)) {
         return reply(403, JSON.stringify({ message: "Forbidden: source port must be privileged (< 1024)" }), JSON_TYPE)
       }
       if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed()
@@ -109,3 +109,5 @@ export const scalewayHandler = (options: CloudHandlerOptions): CloudHandler => {
     return notFound()
   }
 }
+
+export const simulated: SimulatedCloud = { handler, defaultInstanceId: "7c8e4f2a-5b1d-4e3c-9a6f-0d2b1c3e4f5a", privilegedPort: true }

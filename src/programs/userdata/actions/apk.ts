@@ -1,9 +1,9 @@
 /** apk: the package cache, the repositories, `package_update`, `package_upgrade` and `packages`. */
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { RootFs } from "../../../services/RootFs.js"
-import type { Action } from "../../action.js"
 import { loadUserConfig } from "../load.js"
-import { apkVersion, repositoryLines } from "../model.js"
+import { apkVersion, repositoryLines } from "../../../domain/userdata/model.js"
 import { instancePath, system } from "./common.js"
 
 const osVersionId = Effect.gen(function* () {
@@ -14,7 +14,7 @@ const osVersionId = Effect.gen(function* () {
 })
 
 /** `$ROOT/DIR` created; `/etc/apk/cache` a relative link to it */
-export const userdataApkCache: Action = Effect.gen(function* () {
+export const userdataApkCache = Effect.gen(function* () {
   const { apk } = yield* loadUserConfig("userdata_apk_cache")
   if (apk.cache === undefined || apk.cache.trim() === "") return
   const fs = yield* RootFs
@@ -23,7 +23,7 @@ export const userdataApkCache: Action = Effect.gen(function* () {
   yield* fs.symlink(`../..${dir}`, fs.at("/etc/apk/cache"))
 })
 
-export const userdataApkRepositories: Action = Effect.gen(function* () {
+export const userdataApkRepositories = Effect.gen(function* () {
   const { apk } = yield* loadUserConfig("userdata_apk_repositories")
   const fs = yield* RootFs
   const file = fs.at("/etc/apk/repositories")
@@ -38,15 +38,15 @@ export const userdataApkRepositories: Action = Effect.gen(function* () {
   else yield* fs.addLinesOnce(file, lines)
 })
 
-export const userdataPackageUpdate: Action = Effect.gen(function* () {
+export const userdataPackageUpdate = Effect.gen(function* () {
   if ((yield* loadUserConfig("userdata_package_update")).packageUpdate) yield* system("apk", ["update"], "apk update")
 })
 
-export const userdataPackageUpgrade: Action = Effect.gen(function* () {
+export const userdataPackageUpgrade = Effect.gen(function* () {
   if ((yield* loadUserConfig("userdata_package_upgrade")).packageUpgrade) yield* system("apk", ["upgrade"], "apk upgrade")
 })
 
-export const userdataPackages: Action = Effect.gen(function* () {
+export const userdataPackages = Effect.gen(function* () {
   const { packages } = yield* loadUserConfig("userdata_packages")
   if (packages.length > 0) yield* system("apk", ["add", ...packages], "apk add")
 })

@@ -1,8 +1,8 @@
 /** `autoinstall: true`: the running system installed to the largest empty disk. */
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { info, warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
-import type { Action } from "../../action.js"
 import { loadUserConfig } from "../load.js"
 import { system } from "./common.js"
 
@@ -30,7 +30,7 @@ export const emptyDisks = Effect.gen(function* () {
 })
 
 /** `autoinstall: true`: the running system to the largest empty disk, then reboot */
-export const userdataAutoinstall: Action = Effect.gen(function* () {
+export const userdataAutoinstall = Effect.gen(function* () {
   if (!(yield* loadUserConfig("userdata_autoinstall")).autoinstall) return
   const disk = (yield* emptyDisks)[0]
   if (disk === undefined) {

@@ -7,9 +7,9 @@
  * path, never by a command's text, a key or file content.
  */
 import { posix } from "node:path"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { Commands, type RunOptions } from "../../../services/Commands.js"
-import { ActionFailed } from "../../action.js"
+import { ActionFailed } from "../../../domain/errors.js"
 
 export const fail = (reason: string) => Effect.fail(new ActionFailed({ reason }))
 

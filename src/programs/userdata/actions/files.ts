@@ -1,11 +1,11 @@
 /** cloud-config `write_files`: the files written in the main phase, and the `defer: true` ones in the final phase. */
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { Commands } from "../../../services/Commands.js"
 import { err } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
-import type { Action } from "../../action.js"
 import { loadUserConfig } from "../load.js"
-import type { FileToWrite } from "../model.js"
+import type { FileToWrite } from "../../../domain/userdata/model.js"
 import { concat, fail, instancePath } from "./common.js"
 
 /**
@@ -45,11 +45,11 @@ const writeFiles = (files: ReadonlyArray<FileToWrite>) =>
     if (failed.length > 0) return yield* fail(`${failed.length} of ${files.length} files not written as asked`)
   })
 
-export const userdataWriteFiles: Action = Effect.flatMap(loadUserConfig("userdata_write_files"), (c) =>
+export const userdataWriteFiles = Effect.flatMap(loadUserConfig("userdata_write_files"), (c) =>
   writeFiles(c.writeFiles.filter((f) => !f.defer))
 )
 
 /** cloud-config `defer: true` files, in the final phase, once packages and users exist */
-export const userdataWriteDeferredFiles: Action = Effect.flatMap(loadUserConfig("userdata_write_deferred_files"), (c) =>
+export const userdataWriteDeferredFiles = Effect.flatMap(loadUserConfig("userdata_write_deferred_files"), (c) =>
   writeFiles(c.writeFiles.filter((f) => f.defer))
 )

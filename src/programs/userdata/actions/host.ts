@@ -1,14 +1,14 @@
 /** The host's identity from cloud-config: `hostname`/`fqdn` and `timezone`. */
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
-import type { Action } from "../../action.js"
 import { applyHostname } from "../../actions/hostname.js"
 import { loadUserConfig } from "../load.js"
 import { system } from "./common.js"
 
 /** cloud-config `fqdn` (else `hostname`) replaces the cloud's name */
-export const userdataHostname: Action = Effect.gen(function* () {
+export const userdataHostname = Effect.gen(function* () {
   const config = yield* loadUserConfig("userdata_hostname")
   const name = (config.fqdn ?? config.hostname)?.replace(/\.$/, "")
   if (name === undefined || name === "") return
@@ -29,7 +29,7 @@ export const userdataHostname: Action = Effect.gen(function* () {
  * tzdata: `/etc/localtime` links to `/usr/share/zoneinfo/TZ` (tzdata is
  * added when that file is missing) and `/etc/timezone` names the zone.
  */
-export const userdataTimezone: Action = Effect.gen(function* () {
+export const userdataTimezone = Effect.gen(function* () {
   const { timezone } = yield* loadUserConfig("userdata_timezone")
   if (timezone === undefined) return
   const fs = yield* RootFs

@@ -1,10 +1,10 @@
 /** `ntp`: the client installed, its servers and pools configured, the service enabled and started. */
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { err } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
-import type { Action } from "../../action.js"
 import { loadUserConfig } from "../load.js"
-import type { NtpClient } from "../model.js"
+import type { NtpClient } from "../../../domain/userdata/model.js"
 import { system } from "./common.js"
 
 const NTP: Readonly<Record<NtpClient, { readonly pkg?: string; readonly svc: string }>> = {
@@ -37,7 +37,7 @@ const ntpServers = (client: NtpClient, servers: ReadonlyArray<string>, pools: Re
     }
   })
 
-export const userdataNtp: Action = Effect.gen(function* () {
+export const userdataNtp = Effect.gen(function* () {
   const { ntp } = yield* loadUserConfig("userdata_ntp")
   if (ntp === undefined) return
   const { pkg, svc } = NTP[ntp.client]

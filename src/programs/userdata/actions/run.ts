@@ -1,11 +1,11 @@
 /** User programs: cloud-config `bootcmd` and `runcmd`, and the shell-script parts of multipart user-data. */
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { Commands } from "../../../services/Commands.js"
 import { Config } from "../../../services/Config.js"
 import { RootFs } from "../../../services/RootFs.js"
-import type { Action } from "../../action.js"
 import { loadUserConfig, loadUserData } from "../load.js"
-import type { Command } from "../model.js"
+import type { Command } from "../../../domain/userdata/model.js"
 import { concat, fail } from "./common.js"
 
 /**
@@ -43,9 +43,9 @@ const runCommands = (key: "bootcmd" | "runcmd", commands: ReadonlyArray<Command>
     { discard: true }
   )
 
-export const userdataBootcmd: Action = Effect.flatMap(loadUserConfig("userdata_bootcmd"), (c) => runCommands("bootcmd", c.bootcmd))
+export const userdataBootcmd = Effect.flatMap(loadUserConfig("userdata_bootcmd"), (c) => runCommands("bootcmd", c.bootcmd))
 
-export const userdataRuncmd: Action = Effect.flatMap(loadUserConfig("userdata_runcmd"), (c) => runCommands("runcmd", c.runcmd))
+export const userdataRuncmd = Effect.flatMap(loadUserConfig("userdata_runcmd"), (c) => runCommands("runcmd", c.runcmd))
 
 /**
  * Multipart `text/x-shellscript` parts, in order: each saved as
@@ -53,7 +53,7 @@ export const userdataRuncmd: Action = Effect.flatMap(loadUserConfig("userdata_ru
  * `user-data.log`, the last non-zero status (else 0) to `user-data.exit`.
  * Every part runs; the action fails when one did.
  */
-export const userdataScripts: Action = Effect.gen(function* () {
+export const userdataScripts = Effect.gen(function* () {
   const parsed = yield* loadUserData("userdata_scripts")
   if (parsed.kind !== "multipart" || parsed.scripts.length === 0) return
   const fs = yield* RootFs

@@ -1,12 +1,14 @@
 /** Users and how they log in: the default user, `users`, `ssh_authorized_keys` and `ssh_pwauth`. */
-import { Effect, Option, Ref } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
 import { err, warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
 import { lookupAccount } from "../../accounts.js"
-import { PhaseContext, type Action } from "../../action.js"
+import { PhaseContext } from "../../action.js"
 import { currentUser, installKeys } from "../../actions/user.js"
 import { loadUserConfig } from "../load.js"
-import type { UserSpec } from "../model.js"
+import type { UserSpec } from "../../../domain/userdata/model.js"
 import { system } from "./common.js"
 
 const groupsFile = Effect.gen(function* () {
@@ -59,7 +61,7 @@ export const withPasswordAuthentication = (config: string, allow: boolean): stri
   return `${lines.join("\n")}\n`
 }
 
-export const userdataUser: Action = Effect.gen(function* () {
+export const userdataUser = Effect.gen(function* () {
   const config = yield* loadUserConfig("userdata_user")
   if (config.defaultUser === undefined) return
   const ctx = yield* PhaseContext
@@ -67,7 +69,7 @@ export const userdataUser: Action = Effect.gen(function* () {
 })
 
 /** cloud-config `users`: the default user's groups and sudo rules; further users created with theirs and their keys */
-export const userdataUsers: Action = Effect.gen(function* () {
+export const userdataUsers = Effect.gen(function* () {
   const config = yield* loadUserConfig("userdata_users")
   if (config.defaultUser !== undefined && (yield* Effect.map(currentUser, (u) => u === config.defaultUser!.name))) {
     yield* userGroupsAndSudo(config.defaultUser)
@@ -79,7 +81,7 @@ export const userdataUsers: Action = Effect.gen(function* () {
   }
 })
 
-export const sshAuthorizedKeys: Action = Effect.gen(function* () {
+export const sshAuthorizedKeys = Effect.gen(function* () {
   const config = yield* loadUserConfig("ssh_authorized_keys")
   const keys = [...config.sshAuthorizedKeys, ...(config.defaultUser?.sshAuthorizedKeys ?? [])]
   if (keys.length === 0) return
@@ -87,7 +89,7 @@ export const sshAuthorizedKeys: Action = Effect.gen(function* () {
 })
 
 /** cloud-config `ssh_pwauth`: `PasswordAuthentication yes|no` in sshd_config */
-export const userdataSshPwauth: Action = Effect.gen(function* () {
+export const userdataSshPwauth = Effect.gen(function* () {
   const { sshPwauth } = yield* loadUserConfig("userdata_ssh_pwauth")
   if (sshPwauth === undefined) return
   const fs = yield* RootFs

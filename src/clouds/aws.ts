@@ -1,0 +1,49 @@
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { lines, sortedUnique, textOf } from "../domain/text.js"
+import { Config } from "../services/Config.js"
+import { AWS_NIC_PATHS, dmi, DMI_PRIORITY, textValue, whenTrue } from "./common.js"
+import { makeHttpMetadataClient } from "./imds-http.js"
+import type { CloudProvider } from "./provider.js"
+
+const NICS = "meta-data/network/interfaces/macs/"
+
+export const aws: CloudProvider = {
+  name: "aws",
+  detect: Effect.gen(function* () {
+    const vendor = yield* dmi("sys_vendor")
+    const uuid = (yield* dmi("product_uuid")).toLowerCase()
+    const asset = (yield* dmi("board_asset_tag")).toLowerCase()
+    return vendor === "Amazon EC2" || uuid.startsWith("ec2") || asset.startsWith("i-") || asset.startsWith("ec2")
+  }).pipe(Effect.map(whenTrue(DMI_PRIORITY))),
+  metadata: Effect.gen(function* () {
+    const { imdsTokenTtl } = yield* Config
+    const client = yield* makeHttpMetadataClient({
+      cloud: "aws",
+      endpoint: "169.254.169.254",
+      root: "/latest/",
+      token: {
+        header: "X-aws-ec2-metadata-token",
+        fetch: (request) =>
+          Effect.map(
+            request({ method: "PUT", path: "/latest/api/token", headers: { "X-aws-ec2-metadata-token-ttl-seconds": String(imdsTokenTtl) } }),
+            (res) => textOf(res.body).trim()
+          )
+      }
+    })
+    return {
+      get: client.get,
+      hostname: textValue(client, "meta-data/hostname"),
+      localHostname: textValue(client, "meta-data/local-hostname"),
+      sshKeys: Effect.gen(function* () {
+        const listing = yield* client.text("meta-data/public-keys/")
+        const indexes = lines(Option.getOrElse(listing, () => "")).map((l) => l.split("=")[0]!)
+        const keys = yield* Effect.forEach(indexes, (n) => client.text(`meta-data/public-keys/${n}/openssh-key`), { concurrency: 4 })
+        return sortedUnique(keys.flatMap((k) => (Option.isSome(k) ? lines(k.value) : [])))
+      }),
+      userData: client.get("user-data"),
+      nics: client.get(NICS),
+      nic: (mac, key) => client.get(`${NICS}${mac}/${AWS_NIC_PATHS[key] ?? key}`)
+    }
+  })
+}

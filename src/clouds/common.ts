@@ -1,0 +1,116 @@
+/** What several clouds' files share: DMI detection, value decoders, JSON NIC lists. */
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { ImdsError, type MetadataError } from "../domain/errors.js"
+import { renderValue } from "../domain/render.js"
+import { bytesOf, textOf } from "../domain/text.js"
+import { Commands } from "../services/Commands.js"
+import { isNicAlias, type NicAlias } from "../services/Metadata.js"
+import { RootFs } from "../services/RootFs.js"
+import type { HttpMetadataClient } from "./imds-http.js"
+import { unsupported } from "./provider.js"
+
+/** the AWS-style NIC sub-paths the `@nic:` aliases stand for */
+export const AWS_NIC_PATHS: Readonly<Record<string, string>> = {
+  "@mac": "mac",
+  "@ipv4": "local-ipv4s",
+  "@ipv6": "ipv6s",
+  "@ipv4-net": "subnet-ipv4-cidr-block",
+  "@ipv6-net": "subnet-ipv6-cidr-blocks",
+  "@ipv4-prefix": "ipv4-prefix",
+  "@ipv6-prefix": "ipv6-prefix"
+}
+
+/** a text datum, trimmed; empty is absent */
+export const textValue = (client: HttpMetadataClient, path: string) =>
+  Effect.map(
+    client.get(path),
+    Option.flatMap((b) => {
+      const t = textOf(b).trim()
+      return t === "" ? Option.none() : Option.some(t)
+    })
+  )
+
+export const base64Value = (bytes: Uint8Array): Option.Option<Uint8Array> => {
+  const decoded = Buffer.from(textOf(bytes).trim(), "base64")
+  return decoded.length === 0 ? Option.none() : Option.some(new Uint8Array(decoded))
+}
+
+/** reads `$ROOT/sys/class/dmi/id/NAME`, trimmed; empty when missing */
+export const dmi = (name: string) =>
+  Effect.flatMap(RootFs, (fs) =>
+    fs.readTextIfExists(fs.at(`/sys/class/dmi/id/${name}`)).pipe(
+      Effect.map((o) => Option.getOrElse(o, () => "").trim()),
+      Effect.orElseSucceed(() => "")
+    )
+  )
+
+/** detection priority for clouds recognised by their hypervisor's SMBIOS strings */
+export const DMI_PRIORITY = 50
+
+export const whenTrue = (priority: number) => (found: boolean) => (found ? Option.some(priority) : Option.none<number>())
+
+/** a detector from one DMI string */
+export const dmiIs = (name: string, test: (value: string) => boolean) => Effect.map(dmi(name), (v) => whenTrue(DMI_PRIORITY)(test(v)))
+
+export const commandSucceeds = (command: string, args: ReadonlyArray<string>) =>
+  Effect.flatMap(Commands, (c) =>
+    c.run(command, args, { allowFailure: true }).pipe(
+      Effect.map((r) => r.exitCode === 0),
+      Effect.orElseSucceed(() => false)
+    )
+  )
+
+/** non-empty bytes, else None (an empty answer is absent data) */
+export const nonEmpty = (body: Option.Option<Uint8Array>): Option.Option<Uint8Array> => Option.filter(body, (b) => b.length > 0)
+
+/** a datum served as JSON; a body that is not JSON is an ImdsError naming the cloud and URL */
+export const jsonValue = (client: HttpMetadataClient, path: string) =>
+  Effect.flatMap(client.get(path), (body) =>
+    Option.match(body, {
+      onNone: () => Effect.succeed(Option.none<unknown>()),
+      onSome: (b) =>
+        Effect.try({
+          try: () => Option.some(JSON.parse(textOf(b)) as unknown),
+          catch: (e) =>
+            new ImdsError({ cloud: client.cloud, url: client.urlOf(path), reason: `invalid JSON: ${e instanceof Error ? e.message : String(e)}` })
+        })
+    })
+  )
+
+/** a structured value as `imds` prints it */
+export const rendered = (value: unknown): Option.Option<Uint8Array> => Option.map(renderValue(value), bytesOf)
+
+/** MAC addresses compared by their hex digits, case-insensitively (`02:AB..`, `02ab..`) */
+export const sameMac = (a: unknown, b: string): boolean =>
+  typeof a === "string" && a.replace(/[^0-9a-f]/gi, "").toLowerCase() === b.replace(/[^0-9a-f]/gi, "").toLowerCase()
+
+export type JsonObject = Readonly<Record<string, unknown>>
+
+/** a field of a JSON object, undefined for anything else */
+export const field = (o: unknown, key: string): unknown => (o !== null && typeof o === "object" ? (o as JsonObject)[key] : undefined)
+
+/**
+ * `@nic:` lookups on clouds that publish their NICs as a JSON list: the NIC is
+ * the entry whose MAC matches; an alias is read from it, a verbatim sub-path
+ * (or "" for the NIC itself) is fetched from the cloud. NIC aliases the cloud
+ * has no datum for are `MetadataUnsupported`.
+ */
+export const jsonNicLookup =
+  (spec: {
+    readonly cloud: string
+    readonly list: Effect.Effect<Option.Option<unknown>, ImdsError>
+    readonly macOf: (nic: JsonObject) => unknown
+    readonly aliases: Readonly<Partial<Record<NicAlias, (nic: JsonObject) => unknown>>>
+    readonly subPath: (index: number, sub: string) => Effect.Effect<Option.Option<Uint8Array>, ImdsError>
+  }) =>
+  (mac: string, key: string): Effect.Effect<Option.Option<Uint8Array>, MetadataError> => {
+    const alias = isNicAlias(key) ? spec.aliases[key] : undefined
+    if (isNicAlias(key) && alias === undefined) return unsupported(spec.cloud, key)
+    return Effect.flatMap(spec.list, (list) => {
+      const nics = Option.match(list, { onNone: () => [], onSome: (l) => (Array.isArray(l) ? l : []) })
+      const index = nics.findIndex((n) => n !== null && typeof n === "object" && sameMac(spec.macOf(n as JsonObject), mac))
+      if (index < 0) return Effect.succeed(Option.none<Uint8Array>())
+      return alias !== undefined ? Effect.succeed(rendered(alias(nics[index] as JsonObject))) : spec.subPath(index, key)
+    })
+  }

@@ -1,0 +1,91 @@
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { ImdsError, SeedError, type MetadataError } from "../domain/errors.js"
+import { memoizeSuccess } from "../domain/memo.js"
+import { renderValue } from "../domain/render.js"
+import { bytesOf, lines, sortedUnique, textOf } from "../domain/text.js"
+import { RootFs } from "../services/RootFs.js"
+import { commandSucceeds, whenTrue } from "./common.js"
+import { isHttpSeed, loadSeed, seedDir, seedParams } from "./nocloud-seed.js"
+import { orElseHostname, type CloudProvider, type MetadataDeps } from "./provider.js"
+
+const yamlError = (file: string, e: unknown) =>
+  new ImdsError({ cloud: "nocloud", url: file, reason: `invalid YAML: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}` })
+
+/** `public-keys` as a string, a list of strings or `{openssh-key}` maps, or a map of those */
+const keysOf = (value: unknown): Array<string> => {
+  if (typeof value === "string") return lines(value)
+  if (Array.isArray(value)) return value.flatMap(keysOf)
+  if (value !== null && typeof value === "object") {
+    const o = value as Record<string, unknown>
+    return "openssh-key" in o ? keysOf(o["openssh-key"]) : Object.values(o).flatMap(keysOf)
+  }
+  return []
+}
+
+const metadata = Effect.gen(function* () {
+  const dir = yield* seedDir
+  const fs = yield* RootFs
+  const env = yield* Effect.context<MetadataDeps>()
+  // read once for all of this metadata's reads
+  const params = yield* seedParams
+  const loaded = yield* memoizeSuccess(
+    loadSeed(params).pipe(
+      Effect.mapError((e) => (e._tag === "FsError" ? new SeedError({ reason: `cannot copy the NoCloud seed: ${e.message}` }) : e)),
+      Effect.provide(env)
+    )
+  )
+  const file = (name: string) =>
+    Effect.zipRight(loaded, fs.readFileIfExists(`${dir}/${name}`).pipe(Effect.mapError((e) => new ImdsError({ cloud: "nocloud", url: name, reason: e.message }))))
+  // read and parsed once per process, on first use
+  const metaData = yield* memoizeSuccess(
+    Effect.gen(function* () {
+      const bytes = yield* file("meta-data")
+      const text = Option.match(bytes, { onNone: () => "", onSome: textOf })
+      const { parse } = yield* Effect.promise(() => import("yaml"))
+      const doc = yield* Effect.try({ try: () => parse(text) as unknown, catch: (e) => yamlError("meta-data", e) })
+      const data: Record<string, unknown> = doc !== null && typeof doc === "object" && !Array.isArray(doc) ? { ...(doc as Record<string, unknown>) } : {}
+      Option.map(params, (p) => {
+        if (p.localHostname !== undefined) data["local-hostname"] = p.localHostname
+        if (p.instanceId !== undefined) data["instance-id"] = p.instanceId
+      })
+      return data
+    })
+  )
+  const metaValue = (path: ReadonlyArray<string>) =>
+    Effect.map(metaData, (data) => {
+      let value: unknown = data
+      for (const key of path) {
+        if (value === null || typeof value !== "object") return undefined
+        value = (value as Record<string, unknown>)[Array.isArray(value) ? Number(key) : key]
+      }
+      return value
+    })
+  const text = (key: string) => Effect.map(metaValue([key]), (v) => Option.filter(Option.map(renderValue(v), (s) => s.trim()), (s) => s !== ""))
+  const get = (path: string): Effect.Effect<Option.Option<Uint8Array>, MetadataError> => {
+    const [name, ...rest] = path.split("/").filter((p) => p !== "")
+    if (name === undefined) return Effect.succeed(Option.none())
+    if (rest.length === 0 || name !== "meta-data") return file(name)
+    return Effect.map(metaValue(rest), (v) => Option.map(renderValue(v), bytesOf))
+  }
+  const localHostname = text("local-hostname")
+  return {
+    get,
+    // NoCloud seeds usually carry only local-hostname
+    hostname: orElseHostname(text("hostname"), localHostname),
+    localHostname,
+    sshKeys: Effect.map(metaValue(["public-keys"]), (v) => sortedUnique(keysOf(v))),
+    userData: Effect.map(file("user-data"), Option.filter((b) => b.length > 0))
+  }
+})
+
+export const nocloud: CloudProvider = {
+  name: "nocloud",
+  detect: Effect.gen(function* () {
+    if (Option.isSome(yield* seedParams)) return true
+    return (yield* commandSucceeds("findfs", ["LABEL=cidata"])) || (yield* commandSucceeds("findfs", ["LABEL=CIDATA"]))
+  }).pipe(Effect.map(whenTrue(10))),
+  metadata,
+  ephemeralNetwork: Effect.map(seedParams, isHttpSeed),
+  changes: [{ phase: "boot", op: "replace", anchor: "set_default_interfaces", actions: ["set_network_interfaces"] }]
+}

@@ -1,0 +1,64 @@
+import * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import { MetadataUnsupported, type MetadataError } from "../domain/errors.js"
+import type { ActionChange } from "../domain/plan.js"
+import type { Commands } from "../services/Commands.js"
+import type { Config } from "../services/Config.js"
+import type { Http } from "../services/Http.js"
+import type { Log } from "../services/Log.js"
+import type { CloudMetadata } from "../services/Metadata.js"
+import type { RootFs } from "../services/RootFs.js"
+
+/** what reading a cloud's metadata may use */
+export type MetadataDeps = Http | Config | RootFs | Commands | Log
+
+/**
+ * A cloud's metadata as its file declares it: what the cloud has. A cloud
+ * with no local-hostname of its own leaves it out (the hostname is used); a
+ * cloud that publishes no NICs leaves `nics`/`nic` out ("not available on
+ * this cloud").
+ */
+export interface MetadataSource {
+  readonly get: CloudMetadata["get"]
+  readonly hostname: CloudMetadata["hostname"]
+  readonly localHostname?: CloudMetadata["localHostname"]
+  readonly sshKeys: CloudMetadata["sshKeys"]
+  readonly userData: CloudMetadata["userData"]
+  readonly nics?: CloudMetadata["nics"]
+  readonly nic?: CloudMetadata["nic"]
+}
+
+/**
+ * One cloud: how to recognise it offline, how to read its metadata, and how
+ * it changes the phases' action lists. Adding a cloud is a file like this,
+ * its line in `registry.ts`, its simulator file (`src/sim/clouds/NAME.ts`)
+ * and its fixture directory (`test/fixtures/clouds/NAME/`).
+ */
+export interface CloudProvider {
+  readonly name: string
+  /** offline detection: a priority when this looks like the cloud (lowest wins) */
+  readonly detect?: Effect.Effect<Option.Option<number>, never, RootFs | Commands>
+  readonly metadata: Effect.Effect<MetadataSource, never, MetadataDeps>
+  readonly changes?: ReadonlyArray<ActionChange>
+  /** whether the boot phase must bring up a link with a one-shot DHCP client first; default: no */
+  readonly ephemeralNetwork?: Effect.Effect<boolean, never, RootFs | Config>
+}
+
+export const unsupported = (cloud: string, what: string) => Effect.fail(new MetadataUnsupported({ cloud, what }))
+
+/** `@local-hostname` where the cloud has none of its own: the hostname */
+export const orElseHostname = (
+  own: Effect.Effect<Option.Option<string>, MetadataError>,
+  hostname: Effect.Effect<Option.Option<string>, MetadataError>
+) => Effect.flatMap(own, (o) => (o._tag === "Some" ? Effect.succeed(o) : hostname))
+
+/** the full metadata contract from what the cloud declares, with the defaults filled in */
+export const completeMetadata = (cloud: string, source: MetadataSource): CloudMetadata => ({
+  get: source.get,
+  hostname: source.hostname,
+  localHostname: source.localHostname === undefined ? source.hostname : orElseHostname(source.localHostname, source.hostname),
+  sshKeys: source.sshKeys,
+  userData: source.userData,
+  nics: source.nics ?? unsupported(cloud, "@nics"),
+  nic: source.nic ?? (() => unsupported(cloud, "@nic"))
+})

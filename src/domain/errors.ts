@@ -1,0 +1,91 @@
+/**
+ * Every failure the program names, as tagged errors matched by tag. Each
+ * message is one line that names the problem; none holds user-data, keys or
+ * tokens, because messages are logged.
+ */
+import * as Data from "effect/Data"
+
+/** An action's own reason for failing. */
+export class ActionFailed extends Data.TaggedError("ActionFailed")<{ readonly reason: string }> {
+  override get message() {
+    return this.reason
+  }
+}
+
+export class FsError extends Data.TaggedError("FsError")<{
+  readonly op: string
+  readonly path: string
+  readonly reason: string
+}> {
+  override get message() {
+    return `${this.op} ${this.path}: ${this.reason}`
+  }
+}
+
+export class CommandError extends Data.TaggedError("CommandError")<{
+  readonly command: string
+  readonly reason: string
+  readonly exitCode?: number
+}> {
+  override get message() {
+    return `${this.command}: ${this.reason}`
+  }
+}
+
+/** The request never got an HTTP answer: refused, reset, timed out. */
+export class HttpTransportError extends Data.TaggedError("HttpTransportError")<{ readonly reason: string }> {
+  override get message() {
+    return this.reason
+  }
+}
+
+/** The metadata service could not be read within the deadline, or answered nonsense. */
+export class ImdsError extends Data.TaggedError("ImdsError")<{
+  readonly cloud: string
+  readonly url: string
+  readonly reason: string
+}> {
+  override get message() {
+    return `${this.cloud}: cannot read ${this.url}: ${this.reason}`
+  }
+}
+
+/** The cloud has no such thing (e.g. `@nics` on hetzner). */
+export class MetadataUnsupported extends Data.TaggedError("MetadataUnsupported")<{
+  readonly cloud: string
+  readonly what: string
+}> {
+  override get message() {
+    return `${this.what} is not available on this cloud (${this.cloud})`
+  }
+}
+
+/** CLOUD is `unknown` (nothing detected) or names no cloud we know. */
+export class NoCloud extends Data.TaggedError("NoCloud")<{ readonly cloud: string }> {
+  override get message() {
+    return this.cloud === "unknown"
+      ? "no cloud detected: set CLOUD in /etc/tiny-cloud.conf"
+      : `unknown cloud '${this.cloud}': set CLOUD in /etc/tiny-cloud.conf`
+  }
+}
+
+/** A local metadata source (a NoCloud seed) could not be loaded. */
+export class SeedError extends Data.TaggedError("SeedError")<{ readonly reason: string }> {
+  override get message() {
+    return this.reason
+  }
+}
+
+export type MetadataError = ImdsError | MetadataUnsupported | NoCloud | SeedError
+
+export class ConfigError extends Data.TaggedError("ConfigError")<{ readonly reason: string }> {
+  override get message() {
+    return this.reason
+  }
+}
+
+export class DecompressError extends Data.TaggedError("DecompressError")<{ readonly format: string; readonly reason: string }> {
+  override get message() {
+    return `cannot decompress ${this.format} data: ${this.reason}`
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * `KEY=value` assignments as a POSIX shell reads them, without evaluating
+ * anything: `tiny-cloud.conf` and Scaleway's `/conf`. Values end at an
+ * unquoted blank or `;`; `'...'` is literal; `"..."` honours `\\ \" \$ \``
+ * and a backslash-newline; an unquoted `\x` is `x`. Quoted values may span
+ * lines. `#` starts a comment where a word may start; `export ` is allowed.
+ */
+
+export interface BadLine {
+  /** 1-based line of the problem */
+  readonly line: number
+  readonly reason: string
+}
+
+export interface Assignments {
+  /** later assignments win */
+  readonly values: Record<string, string>
+  /** lines that are not assignments, or an unterminated quote */
+  readonly problems: ReadonlyArray<BadLine>
+}
+
+const NAME = /^(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)=/
+
+/** every assignment; a line that is not one is noted in `problems` and skipped */
+export const parseAssignments = (text: string): Assignments => {
+  const values: Record<string, string> = {}
+  const problems: Array<BadLine> = []
+  let i = 0
+  let line = 1
+  const skipLine = () => {
+    while (i < text.length && text[i] !== "\n") i++
+  }
+  while (i < text.length) {
+    const c = text[i]!
+    if (c === "\n") {
+      line++
+      i++
+      continue
+    }
+    if (c === " " || c === "\t" || c === "\r" || c === ";") {
+      i++
+      continue
+    }
+    if (c === "#") {
+      skipLine()
+      continue
+    }
+    const m = NAME.exec(text.slice(i, i + 300))
+    if (m === null) {
+      problems.push({ line, reason: `expected KEY=value, got '${text.slice(i).split("\n")[0]!.slice(0, 60)}'` })
+      skipLine()
+      continue
+    }
+    const key = m[1]!
+    const startLine = line
+    i += m[0].length
+    let value = ""
+    let broken = false
+    while (i < text.length && !/[\s;]/.test(text[i]!)) {
+      const q = text[i]!
+      if (q === "'") {
+        const end = text.indexOf("'", i + 1)
+        if (end < 0) {
+          broken = true
+          break
+        }
+        const inner = text.slice(i + 1, end)
+        line += inner.split("\n").length - 1
+        value += inner
+        i = end + 1
+      } else if (q === '"') {
+        let j = i + 1
+        let inner = ""
+        while (j < text.length && text[j] !== '"') {
+          if (text[j] === "\\" && j + 1 < text.length && '\\"$`\n'.includes(text[j + 1]!)) {
+            if (text[j + 1] === "\n") line++
+            else inner += text[j + 1]
+            j += 2
+          } else {
+            if (text[j] === "\n") line++
+            inner += text[j++]
+          }
+        }
+        if (j >= text.length) {
+          broken = true
+          break
+        }
+        value += inner
+        i = j + 1
+      } else if (q === "\\" && i + 1 < text.length) {
+        if (text[i + 1] === "\n") line++
+        else value += text[i + 1]
+        i += 2
+      } else {
+        value += q
+        i++
+      }
+    }
+    if (broken) {
+      problems.push({ line: startLine, reason: `unterminated quote in value of ${key}` })
+      break
+    }
+    while (i < text.length && (text[i] === " " || text[i] === "\t")) i++
+    if (i < text.length && !"\r\n#;".includes(text[i]!)) {
+      problems.push({ line, reason: `unexpected '${text.slice(i).split("\n")[0]!.slice(0, 40)}' after ${key}=...; quote values with spaces` })
+      skipLine()
+      continue
+    }
+    values[key] = value
+  }
+  return { values, problems }
+}

@@ -1,0 +1,32 @@
+/**
+ * The program's one entry: `tiny-cloud ...`, `imds ...` (by the name it is
+ * called by). The only place that picks the live layers (in `run.ts`,
+ * loaded once a command needs services).
+ */
+import { routeImds, routeTinyCloud, type Route } from "../programs/cli.js"
+
+const invokedAs = (process.argv[1] ?? "").split("/").pop() ?? ""
+const args = process.argv.slice(2)
+
+// `imds @userdata | head -c 10`: a closed pipe ends the output, it is not an error
+process.stdout.on("error", (e: NodeJS.ErrnoException) => process.exit(e.code === "EPIPE" ? 0 : 1))
+
+const start = async (route: Route): Promise<unknown> => {
+  switch (route._tag) {
+    case "Print":
+      if (route.stdout !== undefined) process.stdout.write(route.stdout)
+      if (route.stderr !== undefined) process.stderr.write(route.stderr)
+      return process.exit(route.code)
+    case "Standalone":
+      return process.exit(await route.run())
+    case "Program": {
+      const [{ runMain }, program] = await Promise.all([import("./run.js"), route.load()])
+      return runMain(program, route.logTag, route.errorPrefix)
+    }
+  }
+}
+
+start(invokedAs === "imds" || invokedAs.startsWith("imds.") ? routeImds(args) : routeTinyCloud(args)).catch((e: unknown) => {
+  process.stderr.write(`tiny-cloud: internal error: ${e instanceof Error ? e.message : String(e)}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,21 @@
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { Bootstrap } from "../services/Bootstrap.js"
+import { Config } from "../services/Config.js"
+import { RootFs } from "../services/RootFs.js"
+
+/** the marker in `$TINY_CLOUD_VAR`, the disabled file in `$ROOT/etc` */
+export const BootstrapLive = Layer.effect(
+  Bootstrap,
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    const { varDir } = yield* Config
+    const marker = `${varDir}/.bootstrap-complete`
+    return {
+      isComplete: fs.exists(marker),
+      markComplete: fs.writeAtomic(marker, ""),
+      markIncomplete: fs.remove(marker),
+      isDisabled: fs.exists(fs.at("/etc/tiny-cloud.disabled"))
+    }
+  })
+)

@@ -1,0 +1,24 @@
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type { ActionChange } from "../domain/plan.js"
+
+/** The cloud in use, as the phases need it. */
+export interface CloudChoice {
+  /** the cloud's name; `unknown` when nothing was detected, or the unknown `CLOUD` value as written */
+  readonly name: string
+  /** whether `name` is a cloud this program knows */
+  readonly known: boolean
+  /** `CLOUD` named it, or it was detected (`CLOUD=auto`) */
+  readonly chosenBy: "configured" | "detected"
+  /** the cloud's edits of the phases' action lists */
+  readonly changes: ReadonlyArray<ActionChange>
+  /** whether the boot phase must bring up a link with a one-shot DHCP client first */
+  readonly ephemeralNetwork: Effect.Effect<boolean>
+}
+
+/** The choice is made on first use (a disabled or bootstrapped instance detects nothing) and kept. */
+export interface CloudShape {
+  readonly choice: Effect.Effect<CloudChoice>
+}
+
+export class Cloud extends Context.Tag("tiny-cloud/Cloud")<Cloud, CloudShape>() {}

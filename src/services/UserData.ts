@@ -1,0 +1,24 @@
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import type { FsError } from "../domain/errors.js"
+import type { Analysis } from "../domain/userdata/parse.js"
+
+/**
+ * The saved user-data, `$TINY_CLOUD_VAR/user-data`: read, typed and parsed
+ * once per process, refreshed when it is saved or removed.
+ */
+export interface UserDataShape {
+  readonly path: string
+  /** None when no user-data is saved */
+  readonly bytes: Effect.Effect<Option.Option<Uint8Array>>
+  /** the word naming its type (`missing`, `script`, `cloud-config`, `cloud-boothook`...) */
+  readonly word: Effect.Effect<string>
+  /** parsed and checked against its schema (loads the parser on first use) */
+  readonly analysis: Effect.Effect<Analysis>
+  /** stores the bytes for root only (a script owner-executable) */
+  readonly save: (data: Uint8Array) => Effect.Effect<void, FsError>
+  readonly remove: Effect.Effect<void, FsError>
+}
+
+export class UserData extends Context.Tag("tiny-cloud/UserData")<UserData, UserDataShape>() {}

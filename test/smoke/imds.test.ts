@@ -1,0 +1,56 @@
+/** `imds` as scripts call it: the bundled program by that name, its switches and exit status. */
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { spawn } from "node:child_process"
+import { symlinkSync } from "node:fs"
+import { join } from "node:path"
+import { makeInstance, PROGRAM, type TestInstance } from "../support/harness.js"
+
+const HOST = "web-1.example.internal"
+const KEYS = ["ssh-ed25519 AAAA first", "ssh-ed25519 BBBB second"]
+
+let instance: TestInstance
+beforeAll(async () => {
+  instance = await makeInstance({ cloud: "aws", instance: { hostname: HOST, localHostname: "ip-10-0-0-5.local", sshKeys: [KEYS[1]!, KEYS[0]!], userData: new Uint8Array([0, 1, 2, 255]) } })
+  symlinkSync(PROGRAM, join(instance.dir, "imds"))
+})
+afterAll(() => instance.close())
+
+describe.concurrent("imds", () => {
+  it("prints each key as served, separators only where asked", async () => {
+    expect(await instance.imds(["@hostname", "+n", "@local-hostname", "+s", "meta-data/instance-id", "+t", "@ssh-keys"])).toEqual({
+      code: 0,
+      stdout: `${HOST}\nip-10-0-0-5.local i-0123456789abcdef0\t${KEYS.join("\n")}\n`,
+      stderr: ""
+    })
+    expect(Buffer.from((await instance.imds(["@userdata"])).stdout, "latin1")).toEqual(Buffer.from([0, 1, 2, 255]))
+  })
+
+  it("+e stops at the first error with its status; -e goes on; -E hides the line; +E shows it again", async () => {
+    const [stops, goesOn, hidden] = await Promise.all([
+      instance.imds(["@hostname", "+n", "meta-data/nothing-here", "@hostname"]),
+      instance.imds(["-e", "meta-data/nothing-here", "-E", "meta-data/nothing-here", "+E", "@hostname", "+n"]),
+      instance.imds(["-E", "meta-data/nothing-here", "@hostname"])
+    ])
+    expect(stops).toEqual({ code: 1, stdout: `${HOST}\n`, stderr: "imds: meta-data/nothing-here: not found\n" })
+    expect(goesOn).toEqual({ code: 0, stdout: `${HOST}\n`, stderr: "imds: meta-data/nothing-here: not found\n" })
+    expect(hidden).toEqual({ code: 1, stdout: "", stderr: "" })
+  })
+
+  it("is also `tiny-cloud imds`; -h is usage on stdout, no argument usage on stderr and exit 1", async () => {
+    expect(await instance.run(["imds", "@hostname", "+n"])).toEqual({ code: 0, stdout: `${HOST}\n`, stderr: "" })
+    const help = await instance.imds(["-h"])
+    expect([help.code, help.stdout.startsWith("Usage: imds"), help.stderr]).toEqual([0, true, ""])
+    const none = await instance.imds([])
+    expect([none.code, none.stdout, none.stderr.startsWith("Usage: imds")]).toEqual([1, "", true])
+  })
+
+  it("into a pipe closed early it ends quietly", async () => {
+    const r = await new Promise<{ code: number | null; stderr: string }>((done) => {
+      const child = spawn("sh", ["-c", `"${instance.dir}/imds" @userdata @hostname @hostname | head -c 1 >/dev/null`], { env: instance.env })
+      let stderr = ""
+      child.stderr.on("data", (c: Buffer) => (stderr += c.toString()))
+      child.on("close", (code) => done({ code, stderr }))
+    })
+    expect(r).toEqual({ code: 0, stderr: "" })
+  })
+})

@@ -1,0 +1,35 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { describe, expect, it } from "vitest"
+import { CLOUD_NAMES } from "../../src/clouds/registry.js"
+import { runProgram } from "../support/harness.js"
+
+describe("tiny-cloud simulate", () => {
+  it.each(["aws", "nocloud"])("boots a simulated %s instance and reports phases, files and commands", async (cloud) => {
+    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+    try {
+      const r = await runProgram(["simulate", "--cloud", cloud, "--root", dir], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+      expect(r.code).toBe(0)
+      for (const phase of ["boot", "early", "main", "final"]) expect(r.stdout).toContain(`== tiny-cloud ${phase} (exit 0)\n`)
+      expect(r.stdout).toContain("== second boot: tiny-cloud boot (exit 0)\nalready bootstrapped\n")
+      expect(r.stdout).toMatch(/== files written under ROOT\n(.*\n)*  \/etc\/hostname  \(mode 644\)/)
+      expect(r.stdout).toContain("  adduser -h /home/alpine -s /bin/sh -G alpine -D alpine\n")
+      expect(readFileSync(join(dir, "root/etc/hostname"), "utf8")).toBe("demo-1\n")
+      expect(existsSync(join(dir, "root/var/lib/cloud/.bootstrap-complete"))).toBe(true)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("rejects an unknown cloud or option with one line naming it", async () => {
+    const env = { PATH: process.env.PATH ?? "/usr/bin:/bin" }
+    expect(await runProgram(["simulate", "--cloud", "nimbus"], env)).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: `tiny-cloud simulate: unknown cloud 'nimbus'; expected one of ${CLOUD_NAMES.join(", ")}\n`
+    })
+    expect(await runProgram(["simulate", "--frobnicate"], env)).toEqual({ code: 1, stdout: "", stderr: "tiny-cloud simulate: unknown option '--frobnicate'\n" })
+    expect(await runProgram(["simulate", "--user-data", "/no/such/file"], env)).toEqual({ code: 1, stdout: "", stderr: "tiny-cloud simulate: cannot read /no/such/file: no such file\n" })
+  })
+})

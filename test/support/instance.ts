@@ -1,0 +1,173 @@
+/**
+ * A pretend instance driven in-process: a temporary ROOT shaped like a
+ * fresh Alpine image, the metadata simulator on 127.0.0.1 (a real HTTP
+ * server), and the program's own layers with a recording command runner and
+ * captured output. Each `run` is like one process: fresh configuration,
+ * caches and output; the recorded commands accumulate.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
+import type * as Scope from "effect/Scope"
+import { appLayer } from "../../src/layers/live.js"
+import { HttpLive } from "../../src/layers/HttpLive.js"
+import { routeTinyCloud, routeImds } from "../../src/programs/cli.js"
+import { describeCause } from "../../src/programs/failure.js"
+import { Http } from "../../src/services/Http.js"
+import { Output } from "../../src/services/Output.js"
+import { makeFakeSystem, type FakeSystemOptions } from "../../src/sim/fake-system.js"
+import { startSimulator, type RunningSim, type SimFaults, type SimInstance } from "../../src/sim/simulator.js"
+import { CommandsLive } from "../../src/layers/CommandsLive.js"
+import { capturingOutput, lineOf, recordingCommands, type Invocation, type SystemOptions } from "./layers.js"
+
+export interface RunResult {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+export interface InstanceOptions extends FakeSystemOptions {
+  /** the simulated cloud (default aws); CLOUD is set to it */
+  readonly cloud?: string
+  readonly instance?: SimInstance
+  readonly faults?: SimFaults
+  /** no simulator at all (nocloud from local files, unknown clouds); CLOUD is not set */
+  readonly noSimulator?: boolean
+  readonly env?: Readonly<Record<string, string>>
+  /** `$ROOT/etc/tiny-cloud.conf` */
+  readonly conf?: string
+  /** a directory `mount LABEL=cidata` presents */
+  readonly cidata?: string
+  /** commands that are not installed */
+  readonly missing?: ReadonlyArray<string>
+  /** an answer of its own for a recorded command (exit status, output; it may run the real tool) */
+  readonly answer?: SystemOptions["answer"]
+  /** run the system's own commands for real instead of recording them (`commands()` stays empty) */
+  readonly realCommands?: boolean
+}
+
+export interface TestInstance {
+  readonly dir: string
+  readonly root: string
+  readonly sim: RunningSim | undefined
+  readonly env: Readonly<Record<string, string>>
+  /** `tiny-cloud ARGS...` in-process */
+  readonly run: (args: ReadonlyArray<string>, env?: Readonly<Record<string, string>>) => Effect.Effect<RunResult>
+  /** `imds ARGS...` in-process */
+  readonly imds: (args: ReadonlyArray<string>, env?: Readonly<Record<string, string>>) => Effect.Effect<RunResult>
+  /** boot, early, main and final, one after the other; stops at none */
+  readonly boot: (env?: Readonly<Record<string, string>>) => Effect.Effect<ReadonlyArray<RunResult>>
+  readonly read: (instancePath: string) => string | undefined
+  readonly mode: (instancePath: string) => number | undefined
+  readonly stat: (instancePath: string) => { readonly uid: number; readonly gid: number; readonly mode: number } | undefined
+  readonly write: (instancePath: string, content: string | Uint8Array) => void
+  /** the commands that would have run, as command lines */
+  readonly commands: () => ReadonlyArray<string>
+  readonly invocations: () => ReadonlyArray<Invocation>
+}
+
+const isRoot = process.getuid?.() === 0
+
+/** without root no source port below 1024 can be bound: the request goes out from any port */
+const unprivilegedHttp = Layer.effect(
+  Http,
+  Effect.map(Http, (http) => ({ request: (r) => http.request({ ...r, privilegedSourcePort: false }) }))
+).pipe(Layer.provide(HttpLive))
+
+export const makeTestInstance = (options: InstanceOptions = {}): Effect.Effect<TestInstance, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const dir = yield* Effect.acquireRelease(
+      Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-test-"))),
+      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+    )
+    const fake = makeFakeSystem(dir, options)
+    const cloud = options.cloud ?? "aws"
+    const sim = options.noSimulator
+      ? undefined
+      : yield* Effect.acquireRelease(
+          Effect.promise(() =>
+            startSimulator({
+              cloud,
+              instance: options.instance ?? {},
+              root: fake.root,
+              privilegedPortEnforced: isRoot,
+              ...(options.faults ? { faults: options.faults } : {})
+            })
+          ),
+          (s) => Effect.promise(() => s.close())
+        )
+    for (const [path, content] of Object.entries(sim?.instanceFiles ?? {})) writeFileSync(join(fake.root, path), content)
+    if (options.conf !== undefined) writeFileSync(join(fake.root, "etc/tiny-cloud.conf"), options.conf)
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      ROOT: fake.root,
+      TINY_CLOUD_LINK_WAIT_MAX: "1",
+      IMDS_DEADLINE: "5",
+      IMDS_RETRY_DELAY: "20",
+      IMDS_RETRY_MAX_DELAY: "200",
+      ...(options.noSimulator ? {} : { CLOUD: cloud }),
+      ...(sim?.endpoint ? { IMDS_ENDPOINT: sim.endpoint } : {}),
+      ...options.env
+    }
+    let echo: (chunk: Uint8Array) => void = () => {}
+    const recorder = yield* recordingCommands({
+      root: fake.root,
+      missing: ["logger", "getent", ...(options.missing ?? [])],
+      echo: (chunk) => echo(chunk),
+      ...(options.cidata !== undefined ? { cidata: options.cidata } : {}),
+      ...(options.answer !== undefined ? { answer: options.answer } : {})
+    })
+    const http = isRoot ? HttpLive : unprivilegedHttp
+
+    const runRoute = (args: ReadonlyArray<string>, route: ReturnType<typeof routeTinyCloud>, extraEnv: Readonly<Record<string, string>>) =>
+      Effect.gen(function* () {
+        switch (route._tag) {
+          case "Print":
+            return { code: route.code, stdout: route.stdout ?? "", stderr: route.stderr ?? "" }
+          case "Standalone":
+            return yield* Effect.die(new Error(`${args.join(" ")} does not run in-process`))
+          case "Program": {
+            const { layer: output, captured, echo: echoed } = yield* capturingOutput
+            echo = echoed
+            const program = yield* Effect.promise(route.load)
+            const layer = appLayer({ ...env, ...extraEnv }, route.logTag, { commands: options.realCommands ? CommandsLive : recorder.layer, http, output })
+            const code = yield* Effect.scoped(Effect.provide(program, layer)).pipe(
+              Effect.catchAllCause((cause) => Effect.as(Effect.flatMap(Output, (o) => o.stderr(`${route.errorPrefix}: ${describeCause(cause)}\n`)), 1)),
+              Effect.provide(output)
+            )
+            return { code, stdout: captured.stdout(), stderr: captured.stderr() }
+          }
+        }
+      })
+
+    const at = (p: string) => join(fake.root, p)
+    const instance: TestInstance = {
+      dir,
+      root: fake.root,
+      sim,
+      env,
+      run: (args, extraEnv = {}) => runRoute(args, routeTinyCloud(args), extraEnv),
+      imds: (args, extraEnv = {}) => runRoute(args, routeImds(args), extraEnv),
+      boot: (extraEnv = {}) => Effect.forEach(["boot", "early", "main", "final"], (phase) => instance.run([phase], extraEnv)),
+      read: (p) => (existsSync(at(p)) ? readFileSync(at(p), "utf8") : undefined),
+      mode: (p) => (existsSync(at(p)) ? statSync(at(p)).mode & 0o7777 : undefined),
+      stat: (p) => {
+        if (!existsSync(at(p))) return undefined
+        const s = statSync(at(p))
+        return { uid: s.uid, gid: s.gid, mode: s.mode & 0o7777 }
+      },
+      write: (p, content) => {
+        mkdirSync(join(at(p), ".."), { recursive: true })
+        writeFileSync(at(p), content)
+      },
+      commands: () => Effect.runSync(Ref.get(recorder.calls)).map(lineOf),
+      invocations: () => Effect.runSync(Ref.get(recorder.calls))
+    }
+    return instance
+  })
+
+/** the stderr lines of a phase that the engine writes for actions */
+export const actionLines = (stderr: string) => stderr.split("\n").filter((l) => /^ {3}(\+\+|--) /.test(l))

@@ -1,0 +1,187 @@
+/**
+ * Test stand-ins for the parts of the platform a test must see or steer:
+ * a command runner that records what would run (and acts out the few
+ * effects later steps look at), captured output, and metadata from memory.
+ */
+import { spawn } from "node:child_process"
+import { appendFileSync, cpSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import { CommandError } from "../../src/domain/errors.js"
+import { bytesOf, textOf } from "../../src/domain/text.js"
+import { Commands, type CommandResult, type CommandsShape, type RunOptions } from "../../src/services/Commands.js"
+import { Log, type Level } from "../../src/services/Log.js"
+import { Metadata, type CloudMetadata } from "../../src/services/Metadata.js"
+import { Output } from "../../src/services/Output.js"
+
+export interface Invocation {
+  readonly command: string
+  readonly args: ReadonlyArray<string>
+  readonly stdin: string | undefined
+}
+
+/** the command line as the process-level stand-ins log it */
+export const lineOf = (i: Invocation) => [i.command, ...i.args].join(" ")
+
+export interface SystemOptions {
+  /** the instance's ROOT: `adduser`/`addgroup` act on its passwd and group files */
+  readonly root?: string
+  /** a directory that `mount LABEL=cidata` presents (NoCloud volume) */
+  readonly cidata?: string
+  /** commands `has` says are missing */
+  readonly missing?: ReadonlyArray<string>
+  /** an answer of its own for an invocation (exit status, output) */
+  readonly answer?: (i: Invocation) => Partial<CommandResult> | undefined
+  /** where the output of programs run with `echo` goes (the captured stdout) */
+  readonly echo?: (chunk: Uint8Array) => void
+}
+
+const count = (file: string, pattern: RegExp) =>
+  existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((l) => pattern.test(l)).length : 0
+
+/** what the few commands later steps depend on do to the instance's files */
+const actOut = (i: Invocation, options: SystemOptions): Partial<CommandResult> => {
+  const root = options.root
+  const [first, second] = i.args
+  switch (i.command) {
+    case "adduser": {
+      if (root === undefined) return {}
+      const user = i.args[i.args.length - 1]!
+      const id = 1000 + count(`${root}/etc/passwd`, /:x:1\d{3}:/)
+      const group = readFileSync(`${root}/etc/group`, "utf8").split("\n").find((l) => l.startsWith(`${user}:`))
+      appendFileSync(`${root}/etc/passwd`, `${user}:x:${id}:${group?.split(":")[2] ?? id}:Linux User,,,:/home/${user}:/bin/sh\n`)
+      mkdirSync(`${root}/home/${user}`, { recursive: true })
+      return {}
+    }
+    case "addgroup": {
+      if (root === undefined || first === undefined) return {}
+      const file = `${root}/etc/group`
+      if (second === undefined) {
+        appendFileSync(file, `${first}:x:${1000 + count(file, /:x:1\d{3}:/)}:\n`)
+        return {}
+      }
+      const updated = readFileSync(file, "utf8")
+        .split("\n")
+        .map((l) => {
+          const f = l.split(":")
+          if (f[0] !== second || f.length < 4) return l
+          const members = f[3]!.split(",").filter((m) => m !== "")
+          return members.includes(first) ? l : `${f.slice(0, 3).join(":")}:${[...members, first].join(",")}`
+        })
+      writeFileSync(file, updated.join("\n"))
+      return {}
+    }
+    case "findfs":
+      return { exitCode: options.cidata !== undefined && /^LABEL=(cidata|CIDATA)$/.test(first ?? "") ? 0 : 1 }
+    case "mount": {
+      const dir = i.args[i.args.length - 1]!
+      if (options.cidata === undefined) return { exitCode: 32 }
+      for (const name of readdirSync(options.cidata)) cpSync(join(options.cidata, name), join(dir, name))
+      return {}
+    }
+    default:
+      return {}
+  }
+}
+
+/** runs a program for real with its combined output in a log file and, when asked, echoed (user-data scripts) */
+const runLoggedForReal =
+  (echo: ((chunk: Uint8Array) => void) | undefined): CommandsShape["runLogged"] =>
+  (command, args, options) =>
+    Effect.async<number, CommandError>((resume) => {
+      const log = createWriteStream(options.logFile, { mode: 0o600 })
+      const child = spawn("/bin/sh", ["-c", 'exec "$@" 2>&1', "sh", command, ...args], { stdio: ["ignore", "pipe", "inherit"] })
+      child.stdout.on("data", (chunk: Buffer) => {
+        log.write(chunk)
+        if (options.echo) echo?.(chunk)
+      })
+      child.on("error", (e) => resume(Effect.fail(new CommandError({ command, reason: e.message }))))
+      child.on("close", (code, signal) => log.end(() => resume(Effect.succeed(code ?? (signal ? 128 : 1)))))
+    })
+
+/**
+ * A command runner that records every invocation instead of running it,
+ * answering exit 0 with no output; `adduser`, `addgroup`, `findfs` and
+ * `mount` act out their effect on the instance. Programs run with their
+ * output logged (user-data scripts) really run.
+ */
+export const recordingCommands = (options: SystemOptions = {}) =>
+  Effect.gen(function* () {
+    const calls = yield* Ref.make<ReadonlyArray<Invocation>>([])
+    const service: CommandsShape = {
+      run: (command, args, runOptions?: RunOptions) =>
+        Effect.suspend(() => {
+          const stdin = runOptions?.stdin === undefined ? undefined : typeof runOptions.stdin === "string" ? runOptions.stdin : textOf(runOptions.stdin)
+          const invocation = { command, args: [...args], stdin }
+          const answer = { exitCode: 0, stdout: new Uint8Array(), stderr: new Uint8Array(), ...actOut(invocation, options), ...options.answer?.(invocation) }
+          return Ref.update(calls, (c) => [...c, invocation]).pipe(
+            Effect.zipRight(
+              answer.exitCode !== 0 && !runOptions?.allowFailure
+                ? Effect.fail(new CommandError({ command, exitCode: answer.exitCode, reason: `exited with status ${answer.exitCode}` }))
+                : Effect.succeed(answer)
+            )
+          )
+        }),
+      runLogged: (command, args, logOptions) =>
+        Ref.update(calls, (c) => [...c, { command, args: [...args], stdin: undefined }]).pipe(Effect.zipRight(runLoggedForReal(options.echo)(command, args, logOptions))),
+      has: (command) => Effect.succeed(!(options.missing ?? []).includes(command))
+    }
+    return { layer: Layer.succeed(Commands, service), calls }
+  })
+
+export interface Captured {
+  readonly stdout: () => string
+  readonly stdoutBytes: () => Uint8Array
+  readonly stderr: () => string
+}
+
+/** Output kept in memory */
+export const capturingOutput = Effect.sync(() => {
+  const out: Array<Uint8Array> = []
+  let err = ""
+  const layer = Layer.succeed(Output, {
+    stdout: (data) => Effect.sync(() => void out.push(typeof data === "string" ? bytesOf(data) : data)),
+    stderr: (text) => Effect.sync(() => void (err += text))
+  })
+  const stdoutBytes = () => Buffer.concat(out)
+  const captured: Captured = { stdoutBytes, stdout: () => Buffer.from(stdoutBytes()).toString("latin1"), stderr: () => err }
+  return { layer, captured, echo: (chunk: Uint8Array) => void out.push(chunk) }
+})
+
+export interface LogLine {
+  readonly level: Level
+  readonly line: string
+}
+
+/** A logger that keeps the stderr lines it would have written. */
+export const capturingLog = Effect.gen(function* () {
+  const lines = yield* Ref.make<ReadonlyArray<LogLine>>([])
+  const layer = Layer.succeed(Log, {
+    log: (level, message, prefix = "") => Ref.update(lines, (l) => [...l, { level, line: `${prefix}${message}` }]),
+    flush: Effect.void
+  })
+  return { layer, lines }
+})
+
+/** A cloud answering from memory. */
+export const staticMetadata = (data: {
+  readonly hostname?: string
+  readonly sshKeys?: ReadonlyArray<string>
+  readonly userData?: Uint8Array
+  readonly paths?: Readonly<Record<string, string>>
+}) => {
+  const opt = <A>(a: A | undefined) => Effect.succeed(Option.fromNullable(a))
+  const md: CloudMetadata = {
+    get: (path) => opt(data.paths?.[path] === undefined ? undefined : bytesOf(data.paths[path])),
+    hostname: opt(data.hostname),
+    localHostname: opt(data.hostname),
+    sshKeys: Effect.succeed([...(data.sshKeys ?? [])].sort()),
+    userData: opt(data.userData),
+    nics: opt(undefined),
+    nic: () => opt(undefined)
+  }
+  return Layer.succeed(Metadata, md)
+}

@@ -1,0 +1,50 @@
+/**
+ * Tests that need real tools or root. Where a tool is missing or the user is
+ * not root they are skipped, with the reason printed (and which Debian
+ * package brings the tool); under CI (`TINY_CLOUD_REQUIRE_SYSTEM_TESTS=1`,
+ * set by `.ci/run`, which installs the tools) a missing requirement fails.
+ */
+import { accessSync, constants } from "node:fs"
+import { describe, it } from "vitest"
+
+export interface Requirements {
+  /** program → the Debian package that brings it */
+  readonly tools?: Readonly<Record<string, string>>
+  readonly root?: boolean
+}
+
+const PATH = `${process.env.PATH ?? ""}:/usr/sbin:/sbin`
+
+export const which = (tool: string): string | undefined =>
+  PATH.split(":")
+    .filter((d) => d !== "")
+    .map((d) => `${d}/${tool}`)
+    .find((p) => {
+      try {
+        accessSync(p, constants.X_OK)
+        return true
+      } catch {
+        return false
+      }
+    })
+
+/** why the requirements are not met, or undefined when they are */
+export const unmet = (needs: Requirements): string | undefined => {
+  const missing = Object.entries(needs.tools ?? {}).filter(([tool]) => which(tool) === undefined)
+  const reasons = [
+    ...(missing.length > 0 ? [`needs ${missing.map(([t]) => t).join(", ")} (apt-get install ${[...new Set(missing.map(([, p]) => p))].join(" ")})`] : []),
+    ...(needs.root && process.getuid?.() !== 0 ? ["needs root"] : [])
+  ]
+  return reasons.length === 0 ? undefined : reasons.join("; ")
+}
+
+const required = process.env.TINY_CLOUD_REQUIRE_SYSTEM_TESTS === "1"
+
+/** a describe block that runs only where its requirements are met */
+export const describeSystem = (name: string, needs: Requirements, body: () => void) => {
+  const reason = unmet(needs)
+  if (reason === undefined) return describe(name, body)
+  if (required) return describe(name, () => it("has what it needs", () => { throw new Error(`${name}: ${reason}`) }))
+  process.stderr.write(`skipped: ${name}: ${reason}\n`)
+  return describe.skip(`${name} (skipped: ${reason})`, body)
+}

@@ -1,0 +1,68 @@
+/** expand_root with the real sfdisk and resize2fs, on image files standing in for /dev/vda and /dev/vdb. */
+import { execFileSync } from "node:child_process"
+import { mkdirSync } from "node:fs"
+import { join } from "node:path"
+import { expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import type { Invocation } from "../support/layers.js"
+import { makeTestInstance } from "../support/instance.js"
+import { describeSystem, which } from "../support/system.js"
+
+/** runs the real tool for the recorded invocation, with the device named by an image file */
+const onImage =
+  (tools: ReadonlyArray<string>, device: string, image: () => string) =>
+  (i: Invocation) => {
+    if (!tools.includes(i.command)) return undefined
+    const args = i.args.map((a) => (a === device ? image() : a))
+    execFileSync(which(i.command)!, args, { input: i.stdin ?? "", stdio: ["pipe", "ignore", "pipe"] })
+    return { exitCode: 0 }
+  }
+
+const blockCount = (image: string) => Number(/Block count:\s+(\d+)/.exec(execFileSync(which("dumpe2fs")!, ["-h", image], { stdio: ["ignore", "pipe", "ignore"] }).toString())![1])
+
+describeSystem("expand_root with the real tools", { tools: { sfdisk: "fdisk", "mkfs.ext4": "e2fsprogs", resize2fs: "e2fsprogs", dumpe2fs: "e2fsprogs" } }, () => {
+  it.scopedLive("grows the root partition to the end of its disk", () =>
+    Effect.gen(function* () {
+      let disk = ""
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws" }, answer: onImage(["sfdisk"], "/dev/vda", () => disk) })
+      disk = join(instance.dir, "vda.img")
+      execFileSync("truncate", ["-s", "64M", disk])
+      execFileSync(which("sfdisk")!, ["-q", disk], { input: "label: dos\nstart=2048, size=16384, type=83\nstart=18432, size=20480, type=83\n" })
+      const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
+      expect(r.code).toBe(0)
+      const table = JSON.parse(execFileSync(which("sfdisk")!, ["--json", disk]).toString()) as { partitiontable: { partitions: Array<{ start: number; size: number }> } }
+      const second = table.partitiontable.partitions[1]!
+      expect(second.start).toBe(18432)
+      expect(second.start + second.size).toBe((64 * 1024 * 1024) / 512)
+      expect(instance.commands()).toEqual(["sfdisk -q --no-reread -N 2 /dev/vda", "partx -u /dev/vda", "resize2fs /dev/vda2"])
+    })
+  )
+
+  it.scopedLive("grows a whole-disk ext4 root filesystem to the size of its device", () =>
+    Effect.gen(function* () {
+      let image = ""
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws" }, answer: onImage(["resize2fs"], "/dev/vdb", () => image) })
+      image = join(instance.dir, "vdb.img")
+      execFileSync("truncate", ["-s", "16M", image])
+      execFileSync(which("mkfs.ext4")!, ["-q", "-F", "-b", "4096", image])
+      execFileSync("truncate", ["-s", "48M", image])
+      instance.write("/proc/mounts", "/dev/vdb / ext4 rw 0 0\n")
+      mkdirSync(join(instance.root, "sys/class/block/vdb"), { recursive: true })
+      expect(blockCount(image)).toBe(4096)
+      const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
+      expect(r.code).toBe(0)
+      expect(blockCount(image)).toBe(12288)
+      expect(instance.commands()).toEqual(["resize2fs /dev/vdb"])
+    })
+  )
+})
+
+it.scopedLive("expand_root leaves filesystems other than ext2/3/4 alone", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws" } })
+    instance.write("/proc/mounts", "/dev/vda2 / xfs rw 0 0\n")
+    const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
+    expect(r).toEqual({ code: 0, stdout: "", stderr: "   ++ expand_root: starting\nexpand_root: xfs is not supported\n   ++ expand_root: done\n" })
+    expect(instance.commands()).toEqual([])
+  })
+)
