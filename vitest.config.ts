@@ -5,7 +5,9 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 30_000,
-    pool: "forks",
+    pool: "threads",
+    // one module graph per worker: the files share the program's modules instead of loading them each
+    isolate: false,
     globalSetup: ["test/support/build.ts"]
   }
 })

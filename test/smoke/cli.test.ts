@@ -1,8 +1,7 @@
 import { readlinkSync, readdirSync, existsSync } from "node:fs"
 import { join } from "node:path"
-import { gzipSync } from "node:zlib"
 import { describe, expect, it } from "vitest"
-import { actionLines, useInstances } from "../support/harness.js"
+import { useInstances } from "../support/harness.js"
 
 const makeInstance = useInstances()
 
@@ -33,12 +32,23 @@ describe("tiny-cloud command line", () => {
     const instance = await noCloud()
     instance.write("/etc/runlevels/sysinit/tiny-cloud-old", "")
     instance.write("/etc/runlevels/default/sshd", "")
-    expect((await instance.run(["--enable"])).code).toBe(0)
+    expect(await instance.run(["--enable"])).toEqual({
+      code: 0,
+      stdout: "",
+      stderr: [
+        "- tiny-cloud* services removed from all runlevels",
+        "+ tiny-cloud-boot service added to boot runlevel",
+        "+ tiny-cloud-early service added to default runlevel",
+        "+ tiny-cloud-main service added to default runlevel",
+        "+ tiny-cloud-final service added to default runlevel",
+        ""
+      ].join("\n")
+    })
     const levels = join(instance.root, "etc/runlevels")
     expect(readlinkSync(join(levels, "boot/tiny-cloud-boot"))).toBe("/etc/init.d/tiny-cloud-boot")
     for (const s of ["early", "main", "final"]) expect(readlinkSync(join(levels, `default/tiny-cloud-${s}`))).toBe(`/etc/init.d/tiny-cloud-${s}`)
     expect(existsSync(join(levels, "sysinit/tiny-cloud-old"))).toBe(false)
-    expect((await instance.run(["--disable"])).code).toBe(0)
+    expect(await instance.run(["--disable"])).toEqual({ code: 0, stdout: "", stderr: "- tiny-cloud* services removed from all runlevels\n" })
     expect(readdirSync(join(levels, "default"))).toEqual(["sshd"])
     expect(readdirSync(join(levels, "boot"))).toEqual([])
   })
@@ -57,134 +67,21 @@ describe("tiny-cloud command line", () => {
   })
 })
 
-describe("action lists", () => {
-  it("SKIP_INIT_ACTIONS skips, INIT_ACTIONS_* replaces, an unknown action is logged and passed over", async () => {
-    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "h.example" }, conf: 'INIT_ACTIONS_MAIN="set_hostname no_such_action set_ssh_keys"\nSKIP_INIT_ACTIONS="set_ssh_keys"\n' })
-    const r = await instance.run(["main"])
-    expect(r.code).toBe(0)
-    expect(actionLines(r.stderr)).toEqual([
-      "   ++ missing_userdata: starting",
-      "   ++ missing_userdata: done",
-      "   ++ set_hostname: starting",
-      "   ++ set_hostname: done",
-      "   ++ no_such_action: starting",
-      "   ++ no_such_action: unknown",
-      "   -- set_ssh_keys: skipped"
-    ])
-  })
-
-  it("the final phase always ends with bootstrap_complete", async () => {
-    const instance = await makeInstance({ cloud: "aws", conf: 'INIT_ACTIONS_FINAL=""\n' })
-    const r = await instance.run(["final"])
-    expect(actionLines(r.stderr)).toEqual(["   ++ bootstrap_complete: starting", "   ++ bootstrap_complete: done"])
-    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
-  })
-
-  it("a failed action stops its phase with exit 1; the next phase still runs", async () => {
-    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "-bad-" , sshKeys: ["ssh-ed25519 AAAA k"] } })
-    const main = await instance.run(["main"])
-    expect(main.code).toBe(1)
-    expect(actionLines(main.stderr).slice(-1)).toEqual(["   ++ set_hostname: failed"])
-    expect(main.stderr).toContain("set_hostname: invalid hostname '-bad-'\n")
-    expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBeUndefined()
-    expect((await instance.run(["final"])).code).toBe(0)
-  })
-})
-
-describe("bad input", () => {
-  it("a malformed tiny-cloud.conf is one clear line and exit 1", async () => {
-    const instance = await makeInstance({ cloud: "aws", conf: "CLOUD=aws\nIMDS_TIMEOUT=soon\n" })
-    const r = await instance.run(["boot"])
-    expect(r.code).toBe(1)
-    expect(r.stderr).toBe("tiny-cloud/boot: IMDS_TIMEOUT: invalid value 'soon': expected a positive number of seconds\n")
-    expect(instance.commands()).toEqual([])
-  })
-
-  it("an unreachable metadata service fails the action after the deadline, naming cloud, URL and error", async () => {
-    const instance = await makeInstance({ noSimulator: true, env: { CLOUD: "aws", IMDS_ENDPOINT: "127.0.0.1:9", IMDS_DEADLINE: "1", IMDS_TIMEOUT: "0.2" } })
-    const r = await instance.run(["early"])
-    expect(r.code).toBe(1)
-    expect(r.stderr).toContain("save_userdata: aws: cannot read http://127.0.0.1:9/latest/api/token: connection refused\n")
-    expect(instance.read("/var/lib/cloud/user-data")).toBeUndefined()
-  })
-
-  it("503s are retried until the service answers", async () => {
-    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "patient.example" }, faults: { failFirst: 4 } })
-    const r = await instance.run(["main"])
-    expect(r.code).toBe(0)
-    expect(instance.read("/etc/hostname")).toBe("patient\n")
-  })
-
-  it("a service that only answers 500 fails with the last error, leaving nothing behind", async () => {
-    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "x" }, faults: { failFirst: 1_000_000, failStatus: 500 }, env: { IMDS_DEADLINE: "1" } })
-    const r = await instance.run(["main"])
-    expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(/aws: cannot read http:\/\/127\.0\.0\.1:\d+\/latest\/api\/token: token request answered HTTP 500|HTTP 500/)
-    expect(instance.read("/etc/hostname")).toBeUndefined()
-  })
-
-  it("corrupt compressed user-data fails save_userdata with one line; no file is written", async () => {
-    const broken = gzipSync("#!/bin/sh\necho hi\n").subarray(0, 12)
-    const instance = await makeInstance({ cloud: "aws", instance: { userData: broken } })
-    const r = await instance.run(["early"])
-    expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(/save_userdata: cannot decompress gzip data: .+\n/)
-    expect(r.stderr).not.toMatch(/\n\s+at /)
-    expect(instance.read("/var/lib/cloud/user-data")).toBeUndefined()
-  })
-
-  it("no cloud detected: metadata actions fail naming CLOUD in /etc/tiny-cloud.conf; others still run", async () => {
-    const instance = await makeInstance({ noSimulator: true })
-    const boot = await instance.run(["boot"])
-    expect(boot.code).toBe(0)
-    expect(instance.read("/var/lib/cloud/.autodetect")).toBe("unknown\n")
-    const main = await instance.run(["main"], { INIT_ACTIONS_MAIN: "create_default_user set_hostname" })
-    expect(main.code).toBe(1)
-    expect(main.stderr).toContain("   ++ create_default_user: done\n")
-    expect(main.stderr).toContain("set_hostname: no cloud detected: set CLOUD in /etc/tiny-cloud.conf\n")
-  })
-
-  it("an unknown CLOUD value is named in the failure", async () => {
-    const instance = await makeInstance({ noSimulator: true, env: { CLOUD: "digitalocean" } })
-    const r = await instance.imds(["@hostname"])
-    expect(r.code).toBe(1)
-    expect(r.stderr).toBe("imds: unknown cloud 'digitalocean': set CLOUD in /etc/tiny-cloud.conf\n")
-  })
-})
-
-describe("configuration keys", () => {
-  it("TINY_CLOUD_VAR and TINY_CLOUD_LOGS move the state and log files", async () => {
-    const instance = await makeInstance({
-      cloud: "aws",
-      instance: { userData: new TextEncoder().encode("#!/bin/sh\necho moved\n") },
-      conf: "TINY_CLOUD_VAR=/will/be/replaced\n"
+describe("tiny-cloud schema FILE", () => {
+  it("prints each problem with its line and path and exits 1; a valid file is `valid`, exit 0; the limit comes from tiny-cloud.conf", async () => {
+    const instance = await noCloud()
+    instance.write("/tmp/bad", "#alpine-config\npackages:\n  - ok\n  - [nested]\n")
+    instance.write("/tmp/good", "#cloud-config\npackages: [vim]\n")
+    const bad = `${instance.root}/tmp/bad`
+    const good = `${instance.root}/tmp/good`
+    expect(await instance.run(["schema", bad])).toEqual({
+      code: 1,
+      stdout: `${bad}: line 4: packages[1]: expected a package name (no spaces, not starting with -), got a list\n`,
+      stderr: ""
     })
-    const env = { TINY_CLOUD_VAR: `${instance.root}/state`, TINY_CLOUD_LOGS: `${instance.root}/logs` }
-    expect((await instance.run(["early"], env)).code).toBe(0)
-    expect((await instance.run(["final"], env)).code).toBe(0)
-    expect(instance.read("/state/user-data")).toBe("#!/bin/sh\necho moved\n")
-    expect(instance.read("/logs/user-data.log")).toBe("moved\n")
-    expect(instance.read("/logs/user-data.exit")).toBe("0\n")
-    expect(instance.read("/state/.bootstrap-complete")).toBe("")
-    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBeUndefined()
-    expect((await instance.run(["--bootstrap", "status"], env)).stdout).toBe("complete\n")
-  })
-
-  it("CLOUD=alpine works as nocloud with a warning; DEBUG adds debug lines", async () => {
-    const instance = await makeInstance({ noSimulator: true, env: { CLOUD: "alpine" } })
-    instance.write("/var/lib/cloud/seed/nocloud/meta-data", "local-hostname: old-name\n")
-    const r = await instance.run(["main"], { INIT_ACTIONS_MAIN: "set_hostname" })
-    expect(r.code).toBe(0)
-    expect(r.stderr.split("\n")[0]).toBe("CLOUD=alpine is an old name for nocloud; set CLOUD=nocloud in /etc/tiny-cloud.conf")
-    expect(instance.read("/etc/hostname")).toBe("old-name\n")
-    const quiet = await (await makeInstance({ noSimulator: true })).run(["boot"], { INIT_ACTIONS_BOOT: "" })
-    expect(quiet.stderr).toBe("")
-    const detecting = await (await makeInstance({ noSimulator: true })).run(["boot"], { INIT_ACTIONS_BOOT: "", DEBUG: "yes" })
-    expect(detecting.stderr).toBe("detected cloud: unknown\n")
-  })
-
-  it("--bootstrap complete logs that it marked the bootstrap complete", async () => {
-    const instance = await makeInstance({ noSimulator: true })
-    expect(await instance.run(["--bootstrap", "complete"])).toMatchObject({ code: 0, stderr: "bootstrap marked complete\n" })
+    expect(await instance.run(["schema", good])).toEqual({ code: 0, stdout: `${good}: valid\n`, stderr: "" })
+    instance.write("/etc/tiny-cloud.conf", "USERDATA_MAX_BYTES=10\n")
+    expect(await instance.run(["schema", good])).toEqual({ code: 1, stdout: `${good}: line 1: user-data is 30 bytes, more than the limit of 10\n`, stderr: "" })
+    expect(await instance.run(["schema", `${instance.root}/tmp/none`])).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud schema: read ${instance.root}/tmp/none: not found\n` })
   })
 })

@@ -6,7 +6,8 @@ import { CLOUD_NAMES } from "../../src/clouds/registry.js"
 import { runProgram } from "../support/harness.js"
 
 describe("tiny-cloud simulate", () => {
-  it.each(["aws", "nocloud"])("boots a simulated %s instance and reports phases, files and commands", async (cloud) => {
+  it("boots a simulated aws instance and reports phases, files and commands", async () => {
+    const cloud = "aws"
     const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
     try {
       const r = await runProgram(["simulate", "--cloud", cloud, "--root", dir], { PATH: process.env.PATH ?? "/usr/bin:/bin" })

@@ -113,10 +113,12 @@ export const makeTestInstance = (options: InstanceOptions = {}): Effect.Effect<T
       ...options.env
     }
     let echo: (chunk: Uint8Array) => void = () => {}
+    let runEnv: Readonly<Record<string, string>> = env
     const recorder = yield* recordingCommands({
       root: fake.root,
       missing: ["logger", "getent", ...(options.missing ?? [])],
       echo: (chunk) => echo(chunk),
+      env: () => runEnv,
       ...(options.cidata !== undefined ? { cidata: options.cidata } : {}),
       ...(options.answer !== undefined ? { answer: options.answer } : {})
     })
@@ -132,6 +134,7 @@ export const makeTestInstance = (options: InstanceOptions = {}): Effect.Effect<T
           case "Program": {
             const { layer: output, captured, echo: echoed } = yield* capturingOutput
             echo = echoed
+            runEnv = { ...env, ...extraEnv }
             const program = yield* Effect.promise(route.load)
             const layer = appLayer({ ...env, ...extraEnv }, route.logTag, { commands: options.realCommands ? CommandsLive : recorder.layer, http, output })
             const code = yield* Effect.scoped(Effect.provide(program, layer)).pipe(

@@ -21,6 +21,8 @@ export interface Invocation {
   readonly command: string
   readonly args: ReadonlyArray<string>
   readonly stdin: string | undefined
+  /** the environment variables the program was given on top of the program's own */
+  readonly env?: Readonly<Record<string, string>>
 }
 
 /** the command line as the process-level stand-ins log it */
@@ -37,6 +39,8 @@ export interface SystemOptions {
   readonly answer?: (i: Invocation) => Partial<CommandResult> | undefined
   /** where the output of programs run with `echo` goes (the captured stdout) */
   readonly echo?: (chunk: Uint8Array) => void
+  /** the environment programs that really run get (the instance's: ROOT...) on top of this process's */
+  readonly env?: () => Readonly<Record<string, string>>
 }
 
 const count = (file: string, pattern: RegExp) =>
@@ -89,11 +93,11 @@ const actOut = (i: Invocation, options: SystemOptions): Partial<CommandResult> =
 
 /** runs a program for real with its combined output in a log file and, when asked, echoed (user-data scripts) */
 const runLoggedForReal =
-  (echo: ((chunk: Uint8Array) => void) | undefined): CommandsShape["runLogged"] =>
+  (echo: ((chunk: Uint8Array) => void) | undefined, env: Readonly<Record<string, string>>): CommandsShape["runLogged"] =>
   (command, args, options) =>
     Effect.async<number, CommandError>((resume) => {
       const log = createWriteStream(options.logFile, { mode: 0o600 })
-      const child = spawn("/bin/sh", ["-c", 'exec "$@" 2>&1', "sh", command, ...args], { stdio: ["ignore", "pipe", "inherit"] })
+      const child = spawn("/bin/sh", ["-c", 'exec "$@" 2>&1', "sh", command, ...args], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } })
       child.stdout.on("data", (chunk: Buffer) => {
         log.write(chunk)
         if (options.echo) echo?.(chunk)
@@ -115,7 +119,7 @@ export const recordingCommands = (options: SystemOptions = {}) =>
       run: (command, args, runOptions?: RunOptions) =>
         Effect.suspend(() => {
           const stdin = runOptions?.stdin === undefined ? undefined : typeof runOptions.stdin === "string" ? runOptions.stdin : textOf(runOptions.stdin)
-          const invocation = { command, args: [...args], stdin }
+          const invocation = { command, args: [...args], stdin, ...(runOptions?.env !== undefined ? { env: runOptions.env } : {}) }
           const answer = { exitCode: 0, stdout: new Uint8Array(), stderr: new Uint8Array(), ...actOut(invocation, options), ...options.answer?.(invocation) }
           return Ref.update(calls, (c) => [...c, invocation]).pipe(
             Effect.zipRight(
@@ -126,8 +130,11 @@ export const recordingCommands = (options: SystemOptions = {}) =>
           )
         }),
       runLogged: (command, args, logOptions) =>
-        Ref.update(calls, (c) => [...c, { command, args: [...args], stdin: undefined }]).pipe(Effect.zipRight(runLoggedForReal(options.echo)(command, args, logOptions))),
-      has: (command) => Effect.succeed(!(options.missing ?? []).includes(command))
+        Ref.update(calls, (c) => [...c, { command, args: [...args], stdin: undefined }]).pipe(Effect.zipRight(runLoggedForReal(options.echo, options.env?.() ?? {})(command, args, logOptions))),
+      has: (command) => Effect.succeed(!(options.missing ?? []).includes(command)),
+      // each line written is recorded as it is sent, with the program's arguments
+      stream: (command, args) =>
+        Effect.succeed({ write: (line: string) => Ref.update(calls, (c) => [...c, { command, args: [...args], stdin: `${line}\n` }]) })
     }
     return { layer: Layer.succeed(Commands, service), calls }
   })
@@ -160,8 +167,7 @@ export interface LogLine {
 export const capturingLog = Effect.gen(function* () {
   const lines = yield* Ref.make<ReadonlyArray<LogLine>>([])
   const layer = Layer.succeed(Log, {
-    log: (level, message, prefix = "") => Ref.update(lines, (l) => [...l, { level, line: `${prefix}${message}` }]),
-    flush: Effect.void
+    log: (level, message, prefix = "") => Ref.update(lines, (l) => [...l, { level, line: `${prefix}${message}` }])
   })
   return { layer, lines }
 })

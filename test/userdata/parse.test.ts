@@ -1,9 +1,10 @@
 import { gzipSync } from "node:zlib"
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { describe, expect, it } from "vitest"
-import type { UserConfig } from "../../src/programs/userdata/model.js"
-import { apkVersion, repositoryLines } from "../../src/programs/userdata/model.js"
-import { analyseUserData, parseUserData, type ParsedUserData, userDataType } from "../../src/programs/userdata/parse.js"
+import type { UserConfig } from "../../src/domain/userdata/model.js"
+import { apkVersion, repositoryLines } from "../../src/domain/userdata/model.js"
+import { analyseUserData, parseUserData, type ParsedUserData } from "../../src/domain/userdata/parse.js"
+import { userDataWord as userDataType } from "../../src/domain/userdata/type.js"
 
 const bytes = (text: string) => new TextEncoder().encode(text)
 const text = (data: Uint8Array) => new TextDecoder().decode(data)

@@ -1,11 +1,11 @@
 import { gzipSync } from "node:zlib"
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { stringify } from "yaml"
-import { formatPath, type UserConfig } from "../../src/programs/userdata/model.js"
-import { parseUserData } from "../../src/programs/userdata/parse.js"
-import { formatProblem, validateUserData } from "../../src/programs/userdata/validate.js"
+import { formatPath, type UserConfig } from "../../src/domain/userdata/model.js"
+import { parseUserData } from "../../src/domain/userdata/parse.js"
+import { formatProblem, validateUserData } from "../../src/domain/userdata/validate.js"
 
 const OPTIONS = { maxBytes: 1024 * 1024 }
 const encode = (text: string) => new TextEncoder().encode(text)

@@ -1,0 +1,110 @@
+/**
+ * `imds` on aws in detail, in-process against the real simulator: values as
+ * served, separators, aliases, error switches, and the IMDSv2 token.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { appLayer } from "../../src/layers/live.js"
+import { HttpLive } from "../../src/layers/HttpLive.js"
+import { IMDS_USAGE } from "../../src/programs/usage.js"
+import { Metadata } from "../../src/services/Metadata.js"
+import { startSimulator } from "../../src/sim/simulator.js"
+import { makeTestInstance } from "../support/instance.js"
+import { capturingOutput, recordingCommands } from "../support/layers.js"
+
+const HOST = "ip-10-0-0-5.ec2.internal"
+
+const awsInstance = makeTestInstance({
+  cloud: "aws",
+  interfaces: [{ name: "eth0", mac: "02:00:00:00:00:01", up: true }],
+  instance: {
+    hostname: HOST,
+    localHostname: "ip-10-0-0-5.local",
+    sshKeys: ["ssh-ed25519 BBBB second", "ssh-ed25519 AAAA first", "ssh-ed25519 AAAA first"],
+    userData: new Uint8Array([0, 1, 2, 255]),
+    nics: [{ mac: "02:00:00:00:00:01", ipv4: ["10.0.0.5", "10.0.0.6"], ipv4Net: ["10.0.0.0/24"], ipv6: ["2001:db8::5"] }]
+  }
+})
+
+describe("imds on aws", () => {
+  it.scopedLive("prints values as served, with separators only where asked", () =>
+    Effect.gen(function* () {
+      const instance = yield* awsInstance
+      const r = yield* instance.imds(["@hostname", "+s", "@local-hostname", "+t", "meta-data/instance-id", "+n"])
+      expect(r).toEqual({ code: 0, stdout: `${HOST} ip-10-0-0-5.local\ti-0123456789abcdef0\n`, stderr: "" })
+    })
+  )
+
+  it.scopedLive("@ssh-keys: sorted, unique, each ending with a newline", () =>
+    Effect.gen(function* () {
+      const instance = yield* awsInstance
+      expect(yield* instance.imds(["@ssh-keys"])).toEqual({ code: 0, stdout: "ssh-ed25519 AAAA first\nssh-ed25519 BBBB second\n", stderr: "" })
+    })
+  )
+
+  it.scopedLive("@userdata: the raw bytes", () =>
+    Effect.gen(function* () {
+      const instance = yield* awsInstance
+      const r = yield* instance.imds(["@userdata"])
+      expect(Buffer.from(r.stdout, "latin1")).toEqual(Buffer.from([0, 1, 2, 255]))
+      expect([r.code, r.stderr]).toEqual([0, ""])
+    })
+  )
+
+  it.scopedLive("@nics and @nic:IFACE with aliases, separators and verbatim sub-paths", () =>
+    Effect.gen(function* () {
+      const instance = yield* awsInstance
+      expect(yield* instance.imds(["@nics"])).toEqual({ code: 0, stdout: "02:00:00:00:00:01/", stderr: "" })
+      const r = yield* instance.imds(["@nic:eth0,@mac,+s,@ipv4-net,+n,@ipv4,+n,@ipv6,+n,device-number"])
+      expect(r).toEqual({ code: 0, stdout: "02:00:00:00:00:01 10.0.0.0/24\n10.0.0.5\n10.0.0.6\n2001:db8::5\n0", stderr: "" })
+    })
+  )
+
+  it.scopedLive("+e (default) stops at the first error with its status; -e goes on; -E hides the message", () =>
+    Effect.gen(function* () {
+      const instance = yield* awsInstance
+      const stop = yield* instance.imds(["@hostname", "meta-data/nope", "+n"])
+      expect(stop).toEqual({ code: 1, stdout: HOST, stderr: "imds: meta-data/nope: not found\n" })
+      const go = yield* instance.imds(["-e", "meta-data/nope", "@hostname"])
+      expect(go).toEqual({ code: 0, stdout: HOST, stderr: "imds: meta-data/nope: not found\n" })
+      const quiet = yield* instance.imds(["-E", "-e", "meta-data/nope", "+E", "@hostname"])
+      expect(quiet).toEqual({ code: 0, stdout: HOST, stderr: "" })
+      const back = yield* instance.imds(["-e", "meta-data/nope", "+e", "meta-data/nope", "@hostname"])
+      expect(back).toEqual({ code: 1, stdout: "", stderr: "imds: meta-data/nope: not found\nimds: meta-data/nope: not found\n" })
+    })
+  )
+
+  it.scopedLive("tiny-cloud imds behaves the same; -h prints usage", () =>
+    Effect.gen(function* () {
+      const instance = yield* awsInstance
+      expect(yield* instance.run(["imds", "@hostname", "+n"])).toEqual({ code: 0, stdout: `${HOST}\n`, stderr: "" })
+      expect(yield* instance.imds(["-h"])).toEqual({ code: 0, stdout: IMDS_USAGE, stderr: "" })
+      expect(yield* instance.run(["imds", "-h"])).toEqual({ code: 0, stdout: IMDS_USAGE, stderr: "" })
+    })
+  )
+
+  it.scopedLive("fetches the IMDSv2 token once per process and again when the service answers 401", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true })
+      const sim = yield* Effect.acquireRelease(
+        Effect.promise(() => startSimulator({ cloud: "aws", instance: { hostname: "h1.example" }, tokenTtlEnforced: true })),
+        (s) => Effect.promise(() => s.close())
+      )
+      const env = { ...instance.env, CLOUD: "aws", IMDS_ENDPOINT: sim.endpoint, IMDS_TOKEN_TTL: "1" }
+      const commands = yield* recordingCommands({ root: instance.root })
+      const { layer: output } = yield* capturingOutput
+      const hostnames = yield* Effect.gen(function* () {
+        const md = yield* Metadata
+        const first = yield* md.hostname
+        const again = yield* md.hostname
+        // the token's one second runs out
+        yield* Effect.sleep("1100 millis")
+        const afterExpiry = yield* md.hostname
+        return [first, again, afterExpiry].map(Option.getOrThrow)
+      }).pipe(Effect.scoped, Effect.provide(appLayer(env, "test", { commands: commands.layer, http: HttpLive, output })))
+      expect(hostnames).toEqual(["h1.example", "h1.example", "h1.example"])
+      expect(sim.requests.map((r) => `${r.method} ${r.status}`)).toEqual(["PUT 200", "GET 200", "GET 200", "GET 401", "PUT 200", "GET 200"])
+    })
+  )
+})

@@ -1,0 +1,381 @@
+/**
+ * `imds` and a first boot on every cloud with a metadata service, in-process
+ * against the real simulator (BEHAVIOUR.md §1 imds, §4 metadata reads, §5).
+ * The clouds come from the registry; what must differ between them is in
+ * `PER_CLOUD`, whose completeness the first test checks.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
+import { CLOUD_NAMES } from "../../src/clouds/registry.js"
+import { bytesOf } from "../../src/domain/text.js"
+import { appLayer } from "../../src/layers/live.js"
+import { imds } from "../../src/programs/imds-cli.js"
+import { Http } from "../../src/services/Http.js"
+import { makeFakeSystem } from "../../src/sim/fake-system.js"
+import { simulatedCloud, type SimInstance } from "../../src/sim/simulator.js"
+import { makeTestInstance, type RunResult } from "../support/instance.js"
+import { capturingOutput, recordingCommands } from "../support/layers.js"
+
+/** every cloud of the registry served by a metadata service (HTTP or a socket): all but the NoCloud seed */
+const HTTP_CLOUDS: ReadonlyArray<string> = (
+  await Promise.all(CLOUD_NAMES.map(async (cloud) => ((await simulatedCloud(cloud)).seedPath === undefined ? [cloud] : [])))
+).flat()
+
+const HOST = "web-1.example.internal"
+const AWS_LOCAL = "ip-10-0-0-5.ec2.internal"
+const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
+const KEY_B = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQKeyB it's b:\"quoted\" $HOME"
+const SORTED_KEYS = `${[KEY_A, KEY_B].sort().join("\n")}\n`
+const SCRIPT = "#!/bin/sh\necho hello from user-data\n"
+/** a cloud that has its keys in the user-data gets them as #cloud-config YAML */
+const KEYS_CONFIG = `#cloud-config\nssh_authorized_keys:\n  - ${JSON.stringify(KEY_B)}\nusers:\n  - default\n  - name: alpine\n    ssh_authorized_keys: [${JSON.stringify(KEY_A)}, ${JSON.stringify(KEY_B)}]\n`
+/** eth0 of the pretend instance: hex letters, so that each cloud's MAC spelling shows */
+const MAC = "0a:1b:2c:3d:4e:5f"
+const INTERFACES = [{ name: "eth0", mac: MAC, up: true }]
+
+/** what a `@nic:eth0,KEY` gives: its output, or the message of its error line */
+type Datum = { readonly out: string } | { readonly error: string }
+
+interface CloudCase {
+  /** the cloud publishes no keys of its own: they come from #cloud-config user-data */
+  readonly keysInUserData: boolean
+  /** `@local-hostname` when it is not the hostname */
+  readonly localHostname?: string
+  /** a key this cloud has no datum for, and the message `imds` prints for it */
+  readonly unavailable: { readonly key: string; readonly error: string }
+  /** a verbatim path under the metadata root and what the cloud serves for it */
+  readonly verbatim: { readonly args: ReadonlyArray<string>; readonly stdout: string }
+  /** how the cloud is recognised offline: a DMI file, or `socket` (the simulator's socket under ROOT) */
+  readonly detection: { readonly file: string; readonly content: string } | "socket"
+  /** `@nic:eth0,...`; a cloud that publishes no NICs: the one error every NIC key gives */
+  readonly nic:
+    | {
+        /** `@nic:eth0`: the NIC's own datum */
+        readonly self: string
+        /** MAC as the cloud writes it */
+        readonly mac: string
+        readonly ipv4: string
+        readonly ipv4Net: string
+        /** the NIC has no IPv6 prefix */
+        readonly ipv6Prefix: Datum
+      }
+    | { readonly error: string }
+}
+
+const notAvailable = (what: string, cloud: string) => `${what} is not available on this cloud (${cloud})`
+
+const PER_CLOUD: Readonly<Record<string, CloudCase>> = {
+  aws: {
+    keysInUserData: false,
+    localHostname: AWS_LOCAL,
+    unavailable: { key: "meta-data/nothing-here", error: "meta-data/nothing-here: not found" },
+    verbatim: { args: ["meta-data/instance-id"], stdout: "i-0123456789abcdef0" },
+    detection: { file: "/sys/class/dmi/id/sys_vendor", content: "Amazon EC2\n" },
+    nic: {
+      self: "device-number\nmac\nlocal-ipv4s\nipv6s\nsubnet-ipv4-cidr-block\nsubnet-ipv6-cidr-blocks",
+      mac: MAC,
+      ipv4: "10.0.0.5",
+      ipv4Net: "10.0.0.0/24",
+      ipv6Prefix: { error: "@nic:eth0,@ipv6-prefix: not found" }
+    }
+  },
+  azure: {
+    keysInUserData: false,
+    unavailable: { key: "@nic:eth0,@ipv4-prefix", error: notAvailable("@ipv4-prefix", "azure") },
+    verbatim: { args: ["compute/vmId"], stdout: "d1b6a8b2-1c44-4f1b-9d47-3d6a0c5b7e21" },
+    detection: { file: "/sys/class/dmi/id/chassis_asset_tag", content: "7783-7084-3265-9085-8269-3286-77\n" },
+    nic: {
+      self: "macAddress\nipv4/\nipv6/",
+      mac: "0A1B2C3D4E5F",
+      ipv4: "10.0.0.5",
+      ipv4Net: "10.0.0.0/24",
+      ipv6Prefix: { error: notAvailable("@ipv6-prefix", "azure") }
+    }
+  },
+  gcp: {
+    keysInUserData: false,
+    unavailable: { key: "@nic:eth0,@ipv6-net", error: notAvailable("@ipv6-net", "gcp") },
+    // a directory without its `/` is redirected, and followed
+    verbatim: { args: ["instance/id", "+n", "instance/attributes"], stdout: "4611686018427387904\nssh-keys\nuser-data\n" },
+    detection: { file: "/sys/class/dmi/id/product_name", content: "Google Compute Engine\n" },
+    nic: {
+      self: "mac\nip\nipv6s\nsubnetmask\ngateway\nnetwork\nip-aliases/\nforwarded-ips/\nforwarded-ipv6s/\n",
+      mac: MAC,
+      ipv4: "10.0.0.5",
+      ipv4Net: "10.0.0.0/24",
+      ipv6Prefix: { error: "@nic:eth0,@ipv6-prefix: not found" }
+    }
+  },
+  oci: {
+    keysInUserData: false,
+    unavailable: { key: "@nic:eth0,@ipv6-prefix", error: notAvailable("@ipv6-prefix", "oci") },
+    verbatim: { args: ["instance/id"], stdout: "ocid1.instance.oc1.sim.aaaaaaaasimulatedinstance" },
+    detection: { file: "/sys/class/dmi/id/chassis_asset_tag", content: "OracleCloud.com\n" },
+    nic: {
+      self: JSON.stringify(
+        {
+          vnicId: "ocid1.vnic.oc1.sim.vnic0",
+          privateIp: "10.0.0.5",
+          vlanTag: 0,
+          macAddr: "0A:1B:2C:3D:4E:5F",
+          virtualRouterIp: "10.0.0.1",
+          subnetCidrBlock: "10.0.0.0/24",
+          ipv6Addresses: ["fd00::5"],
+          ipv6SubnetCidrBlock: "fd00::/64",
+          ipv6VirtualRouterIp: "fd00::1"
+        },
+        null,
+        2
+      ),
+      mac: "0A:1B:2C:3D:4E:5F",
+      ipv4: "10.0.0.5",
+      ipv4Net: "10.0.0.0/24",
+      ipv6Prefix: { error: notAvailable("@ipv6-prefix", "oci") }
+    }
+  },
+  hetzner: {
+    keysInUserData: false,
+    unavailable: { key: "@nics", error: notAvailable("@nics", "hetzner") },
+    verbatim: { args: ["instance-id"], stdout: "1000001" },
+    detection: { file: "/sys/class/dmi/id/sys_vendor", content: "Hetzner\n" },
+    nic: { error: notAvailable("@nic", "hetzner") }
+  },
+  scaleway: {
+    keysInUserData: false,
+    unavailable: { key: "@nics", error: notAvailable("@nics", "scaleway") },
+    verbatim: { args: ["ID"], stdout: "7c8e4f2a-5b1d-4e3c-9a6f-0d2b1c3e4f5a" },
+    detection: { file: "/sys/class/dmi/id/sys_vendor", content: "Scaleway\n" },
+    nic: { error: notAvailable("@nic", "scaleway") }
+  },
+  incus: {
+    keysInUserData: true,
+    unavailable: { key: "@nics", error: notAvailable("@nics", "incus") },
+    verbatim: { args: ["instance-id"], stdout: "sim-incus-instance" },
+    detection: "socket",
+    nic: { error: notAvailable("@nic", "incus") }
+  }
+}
+
+const caseOf = (cloud: string): CloudCase => {
+  const c = PER_CLOUD[cloud]
+  if (c === undefined) throw new Error(`no entry for ${cloud} in PER_CLOUD`)
+  return c
+}
+
+const userDataOf = (cloud: string) => (caseOf(cloud).keysInUserData ? KEYS_CONFIG : SCRIPT)
+
+const instanceFor = (cloud: string): SimInstance => ({
+  hostname: HOST,
+  ...(caseOf(cloud).localHostname !== undefined ? { localHostname: caseOf(cloud).localHostname! } : {}),
+  sshKeys: [KEY_B, KEY_A, KEY_B],
+  userData: bytesOf(userDataOf(cloud)),
+  nics: [{ mac: MAC, ipv4: ["10.0.0.5"], ipv4Net: ["10.0.0.0/24"], ipv6: ["fd00::5"], ipv6Net: ["fd00::/64"] }]
+})
+
+const ok = (stdout: string): RunResult => ({ code: 0, stdout, stderr: "" })
+const failed = (stdout: string, ...errors: ReadonlyArray<string>): RunResult => ({ code: 1, stdout, stderr: errors.map((e) => `imds: ${e}\n`).join("") })
+const wentOn = (stdout: string, ...errors: ReadonlyArray<string>): RunResult => ({ ...failed(stdout, ...errors), code: 0 })
+
+describe("the clouds", () => {
+  it("every cloud of the registry with a metadata service has its expectations, and only those", () => {
+    expect(HTTP_CLOUDS.length).toBeGreaterThan(0)
+    expect(Object.keys(PER_CLOUD).sort()).toEqual([...HTTP_CLOUDS].sort())
+  })
+})
+
+describe.concurrent.each(HTTP_CLOUDS)("%s", (cloud) => {
+  it.scopedLive("first boot: hostname, keys and user-data", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud, interfaces: INTERFACES, instance: instanceFor(cloud) })
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code), results.map((r) => r.stderr).join("")).toEqual([0, 0, 0, 0])
+      expect(instance.read("/etc/hostname")).toBe("web-1\n")
+      expect(instance.read("/etc/hosts")).toBe(`127.0.0.1\tlocalhost\n127.0.1.1\t${HOST} web-1\n`)
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(SORTED_KEYS)
+      expect(instance.mode("/home/alpine/.ssh/authorized_keys")).toBe(0o600)
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(userDataOf(cloud))
+      expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+      // scaleway serves user-data only to a privileged source port, which only root can bind
+      if (cloud === "scaleway" && process.getuid?.() === 0) {
+        const ud = instance.sim!.requests.filter((r) => r.path.startsWith("/user_data/"))
+        expect(ud.length).toBeGreaterThan(0)
+        expect(ud.every((r) => r.remotePort !== undefined && r.remotePort < 1024 && r.status === 200)).toBe(true)
+      }
+    })
+  )
+
+  it.scopedLive("imds aliases, separators and error switches", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud, interfaces: INTERFACES, instance: instanceFor(cloud) })
+      const c = caseOf(cloud)
+      const bad = c.unavailable
+      const [all, stops, goesOn, hidden, spelled, verbatim] = yield* Effect.all(
+        [
+          instance.imds(["@hostname", "+n", "@local-hostname", "+s", "@hostname", "+t", "@ssh-keys", "@userdata"]),
+          // +e (the default): stop at the first error, with its status and one line
+          instance.imds(["@hostname", "+n", bad.key, "@hostname"]),
+          // -e: report and go on; -E: not even report; +E: report again
+          instance.imds(["-e", bad.key, "-E", bad.key, "+E", "@hostname", "+n"]),
+          instance.imds(["-E", bad.key, "@hostname"]),
+          // `tiny-cloud imds` is the same command
+          instance.run(["imds", "@hostname", "+n"]),
+          instance.imds(c.verbatim.args)
+        ],
+        { concurrency: "unbounded" }
+      )
+      expect(all).toEqual(ok(`${HOST}\n${c.localHostname ?? HOST} ${HOST}\t${SORTED_KEYS}${userDataOf(cloud)}`))
+      expect(stops).toEqual(failed(`${HOST}\n`, bad.error))
+      expect(goesOn).toEqual(wentOn(`${HOST}\n`, bad.error))
+      expect(hidden).toEqual({ code: 1, stdout: "", stderr: "" })
+      expect(spelled).toEqual(ok(`${HOST}\n`))
+      expect(verbatim).toEqual(ok(c.verbatim.stdout))
+    })
+  )
+
+  it.scopedLive("@nic:eth0 keys, the NIC's own datum, and -e/+e inside the list", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud, interfaces: INTERFACES, instance: instanceFor(cloud) })
+      const nic = caseOf(cloud).nic
+      const [aliases, self, goesOn, stops] = yield* Effect.all(
+        [
+          instance.imds(["@nic:eth0,@mac,+n,@ipv4,+n,@ipv4-net"]),
+          instance.imds(["@nic:eth0"]),
+          instance.imds(["@nic:eth0,-e,@ipv6-prefix,+n,@mac"]),
+          instance.imds(["@nic:eth0,-e,@ipv6-prefix,+e,@ipv6-prefix,+n,@mac"])
+        ],
+        { concurrency: "unbounded" }
+      )
+      if ("error" in nic) {
+        expect(aliases).toEqual(failed("", nic.error))
+        expect(self).toEqual(failed("", nic.error))
+        expect(goesOn).toEqual(wentOn("\n", nic.error, nic.error))
+        expect(stops).toEqual(failed("", nic.error, nic.error))
+        return
+      }
+      expect(aliases).toEqual(ok(`${nic.mac}\n${nic.ipv4}\n${nic.ipv4Net}`))
+      expect(self).toEqual(ok(nic.self))
+      const prefix = nic.ipv6Prefix
+      if ("out" in prefix) throw new Error("the NIC has no IPv6 prefix: @ipv6-prefix is an error")
+      expect(goesOn).toEqual(wentOn(`\n${nic.mac}`, prefix.error))
+      expect(stops).toEqual(failed("", prefix.error, prefix.error))
+    })
+  )
+
+  it.scopedLive("an interface that does not exist, or a name that leaves /sys/class/net, is no such interface", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud, interfaces: INTERFACES, instance: instanceFor(cloud) })
+      // where the hostile names lead: an `address` holding the NIC's MAC, inside ROOT and outside it
+      for (const dir of [join(instance.root, "sys/etc"), join(instance.dir, "outside")]) {
+        mkdirSync(dir, { recursive: true })
+        writeFileSync(join(dir, "address"), `${MAC}\n`)
+      }
+      const [missing, hostile, outside, goesOn] = yield* Effect.all(
+        [
+          instance.imds(["@nic:eth9"]),
+          instance.imds(["@nic:../../etc,@mac"]),
+          instance.imds(["@nic:../../../../outside,@mac"]),
+          instance.imds(["-e", "@nic:eth9,@mac", "@hostname"])
+        ],
+        { concurrency: "unbounded" }
+      )
+      expect(missing).toEqual(failed("", "@nic:eth9: no such interface"))
+      expect(hostile).toEqual(failed("", "@nic:../../etc: no such interface"))
+      expect(outside).toEqual(failed("", "@nic:../../../../outside: no such interface"))
+      expect(goesOn).toEqual(wentOn(HOST, "@nic:eth9: no such interface"))
+    })
+  )
+
+  it.scopedLive("absent data is empty, not an error", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud, interfaces: INTERFACES, instance: {} })
+      const r = yield* instance.imds(["-e", "@hostname", "@local-hostname", "@ssh-keys", "@userdata"])
+      expect(r).toEqual(wentOn("", "@hostname: not found", "@local-hostname: not found"))
+    })
+  )
+
+  it.scopedLive("a 204 answer is absent data, as a 404 is", () =>
+    Effect.gen(function* () {
+      const { layer, seen } = yield* answering204
+      const r = yield* imdsOver(layer, cloud, ["-e", "@hostname", "@local-hostname", "@ssh-keys", "@userdata"])
+      expect(r).toEqual(wentOn("", "@hostname: not found", "@local-hostname: not found"))
+      const answers = yield* Ref.get(seen)
+      expect(answers.filter((a) => a.status === 204).length).toBeGreaterThan(0)
+      expect(answers.every((a) => a.status === 204 || a.method === "PUT")).toBe(true)
+    })
+  )
+
+  it.scopedLive("is detected offline and the detection is used by imds", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud, interfaces: INTERFACES, instance: { hostname: HOST }, env: { CLOUD: "" } })
+      const sign = caseOf(cloud).detection
+      if (sign !== "socket") instance.write(sign.file, sign.content)
+      expect(yield* instance.imds(["@hostname", "+n"])).toEqual(ok(`${HOST}\n`))
+      expect(instance.read("/var/lib/cloud/.autodetect")).toBe(`${cloud}\n`)
+    })
+  )
+})
+
+describe("detection", () => {
+  it.scopedLive("nothing recognisable: unknown, and metadata actions say so", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true })
+      expect(yield* instance.imds(["@hostname"])).toEqual(failed("", "no cloud detected: set CLOUD in /etc/tiny-cloud.conf"))
+      expect(instance.read("/var/lib/cloud/.autodetect")).toBe("unknown\n")
+    })
+  )
+
+  it.scopedLive("incus (priority 5) wins over a SMBIOS string (priority 50)", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "incus", instance: { hostname: HOST }, env: { CLOUD: "" } })
+      instance.write("/sys/class/dmi/id/sys_vendor", "Hetzner\n")
+      expect(yield* instance.imds(["@hostname"])).toEqual(ok(HOST))
+      expect(instance.read("/var/lib/cloud/.autodetect")).toBe("incus\n")
+    })
+  )
+
+  it.scopedLive.each([
+    ["product_uuid", "EC2E1916-9099-7CAF-FD21-012345ABCDEF\n"],
+    ["board_asset_tag", "i-0123456789abcdef0\n"]
+  ])("aws from the DMI %s alone", ([file, content]) =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: HOST }, env: { CLOUD: "" } })
+      instance.write(`/sys/class/dmi/id/${file}`, content)
+      expect(yield* instance.imds(["@hostname"])).toEqual(ok(HOST))
+      expect(instance.read("/var/lib/cloud/.autodetect")).toBe("aws\n")
+    })
+  )
+})
+
+/** an Http layer answering every request 204 with no body (a PUT, aws's token request, gets a token) */
+const answering204 = Effect.gen(function* () {
+  const seen = yield* Ref.make<ReadonlyArray<{ readonly method: string; readonly path: string; readonly status: number }>>([])
+  const layer = Layer.succeed(Http, {
+    request: (r) => {
+      const status = r.method === "PUT" ? 200 : 204
+      return Ref.update(seen, (s) => [...s, { method: r.method, path: r.path, status }]).pipe(
+        Effect.as({ status, body: status === 200 ? bytesOf("AQAEAK-token") : new Uint8Array() })
+      )
+    }
+  })
+  return { layer, seen }
+})
+
+/** `imds ARGS` over the program's own layers with `http` as the network, on a fresh pretend instance */
+const imdsOver = (http: Layer.Layer<Http>, cloud: string, args: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const dir = yield* Effect.acquireRelease(
+      Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-test-"))),
+      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+    )
+    const { root } = makeFakeSystem(dir, { interfaces: INTERFACES })
+    const recorder = yield* recordingCommands({ root })
+    const { layer: output, captured } = yield* capturingOutput
+    const env = { ROOT: root, CLOUD: cloud, IMDS_ENDPOINT: "169.254.169.254", IMDS_DEADLINE: "1" }
+    const code = yield* Effect.scoped(Effect.provide(imds(args), appLayer(env, "imds", { commands: recorder.layer, http, output })))
+    return { code, stdout: captured.stdout(), stderr: captured.stderr() }
+  })

@@ -1,0 +1,215 @@
+import { describe, expect, it } from "@effect/vitest"
+import { rmSync } from "node:fs"
+import { join } from "node:path"
+import * as Effect from "effect/Effect"
+import * as Ref from "effect/Ref"
+import { appLayer } from "../../src/layers/live.js"
+import { HttpLive } from "../../src/layers/HttpLive.js"
+import { routeTinyCloud } from "../../src/programs/cli.js"
+import { describeCause } from "../../src/programs/failure.js"
+import { Output } from "../../src/services/Output.js"
+import { actionLines, makeTestInstance, type RunResult, type TestInstance } from "../support/instance.js"
+import { capturingOutput, recordingCommands, type Invocation } from "../support/layers.js"
+
+/**
+ * makeTestInstance counts `logger` as not installed; to see what goes to
+ * syslog, run the program over a recording runner of our own on which
+ * `logger` is installed (the instance gives ROOT and env).
+ */
+const withLogger = (instance: TestInstance) =>
+  Effect.gen(function* () {
+    const recorder = yield* recordingCommands({ root: instance.root, missing: ["getent"] })
+    const run = (args: ReadonlyArray<string>, extraEnv: Readonly<Record<string, string>> = {}): Effect.Effect<RunResult> =>
+      Effect.gen(function* () {
+        const route = routeTinyCloud(args)
+        if (route._tag !== "Program") return yield* Effect.die(new Error(`${args.join(" ")} is not a program`))
+        const { layer: output, captured } = yield* capturingOutput
+        const program = yield* Effect.promise(route.load)
+        const layer = appLayer({ ...instance.env, ...extraEnv }, route.logTag, { commands: recorder.layer, http: HttpLive, output })
+        const code = yield* Effect.scoped(Effect.provide(program, layer)).pipe(
+          Effect.catchAllCause((cause) => Effect.as(Effect.flatMap(Output, (o) => o.stderr(`${route.errorPrefix}: ${describeCause(cause)}\n`)), 1)),
+          Effect.provide(output)
+        )
+        return { code, stdout: captured.stdout(), stderr: captured.stderr() }
+      })
+    return { run, invocations: (): ReadonlyArray<Invocation> => Effect.runSync(Ref.get(recorder.calls)) }
+  })
+
+/** the lines one `logger` invocation sends: its stdin lines, else the message on its command line */
+const sent = (i: Invocation): ReadonlyArray<string> => {
+  if (i.stdin !== undefined) return i.stdin.split("\n").filter((l) => l !== "")
+  const tag = i.args.indexOf("-t")
+  return [i.args.slice(tag + 2).join(" ")]
+}
+
+describe("boot phase actions", () => {
+  it.scopedLive("set_default_interfaces picks the first eth* (by ifindex) whose link is up and sets the others down", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "aws",
+        interfaces: [
+          { name: "eth0", mac: "02:00:00:00:00:01", up: false },
+          { name: "eth1", mac: "02:00:00:00:00:02", up: true },
+          { name: "eth2", mac: "02:00:00:00:00:03", up: false }
+        ]
+      })
+      expect((yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "set_default_interfaces" })).code).toBe(0)
+      expect(instance.read("/etc/network/interfaces")).toBe("auto lo\niface lo inet loopback\n\nauto eth1\niface eth1\n\tuse dhcp\n\n")
+      expect(instance.commands()).toEqual([
+        "ip link set dev eth0 up",
+        "ip link set dev eth1 up",
+        "ip link set dev eth2 up",
+        "ip link set dev eth0 down",
+        "ip link set dev eth2 down"
+      ])
+    })
+  )
+
+  it.scopedLive("set_default_interfaces takes a link that comes up while it waits (TINY_CLOUD_LINK_WAIT_MAX)", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "aws",
+        interfaces: [
+          { name: "eth0", mac: "02:00:00:00:00:01", up: false },
+          { name: "eth1", mac: "02:00:00:00:00:02", up: false }
+        ]
+      })
+      instance.write("/sys/class/net/eth1/operstate", "down\n")
+      // the link comes up while the action waits (up to 2 s)
+      yield* Effect.fork(Effect.delay(Effect.sync(() => instance.write("/sys/class/net/eth1/operstate", "up\n")), "150 millis"))
+      const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "set_default_interfaces", TINY_CLOUD_LINK_WAIT_MAX: "20" })
+      expect(r.code).toBe(0)
+      expect(instance.read("/etc/network/interfaces")).toBe("auto lo\niface lo inet loopback\n\nauto eth1\niface eth1\n\tuse dhcp\n\n")
+      expect(instance.commands()).toEqual(["ip link set dev eth0 up", "ip link set dev eth1 up", "ip link set dev eth0 down"])
+    })
+  )
+
+  it.scopedLive("set_default_interfaces falls back to the first interface and leaves an existing file alone", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", interfaces: [{ name: "eth0", mac: "02:00:00:00:00:01", up: false }] })
+      yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "set_default_interfaces" })
+      expect(instance.read("/etc/network/interfaces")).toBe("auto lo\niface lo inet loopback\n\nauto eth0\niface eth0\n\tuse dhcp\n\n")
+      instance.write("/etc/network/interfaces", "# mine\n")
+      const again = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "set_default_interfaces" })
+      expect(again.stderr).toContain("set_default_interfaces: already set up\n")
+      expect(instance.read("/etc/network/interfaces")).toBe("# mine\n")
+    })
+  )
+
+  it.scopedLive("install_hotplugs puts each module's mdev rule before a matching rule or the fallback, once", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", env: { HOTPLUG_MODULES: "vnic_eth_hotplug nvme_ebs_links" } })
+      instance.write("/lib/mdev/vnic-eth-hotplug", "#!/bin/sh\n")
+      instance.write("/lib/mdev/nvme-ebs-links", "#!/bin/sh\n")
+      instance.write("/etc/mdev.conf", "nvme.*\troot:disk 0660\n# fallback\n(.*)\troot:root 0660\n")
+      for (let i = 0; i < 2; i++) expect((yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "install_hotplugs" })).code).toBe(0)
+      expect(instance.read("/etc/mdev.conf")).toBe(
+        "-nvme[0-9]+n.*\troot:disk 0660 */lib/mdev/nvme-ebs-links\nnvme.*\troot:disk 0660\neth[0-9]\troot:root 0644 */lib/mdev/vnic-eth-hotplug\n\n# fallback\n(.*)\troot:root 0660\n"
+      )
+    })
+  )
+
+  it.scopedLive("install_hotplugs fails a module whose helper is missing", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", env: { HOTPLUG_MODULES: "vnic_eth_hotplug" } })
+      const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "install_hotplugs" })
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain("\t  >> vnic_eth_hotplug: installing\n\t  >> vnic_eth_hotplug: failed\n")
+      expect(r.stderr).toContain("   ++ install_hotplugs: failed\n")
+    })
+  )
+
+  it.scopedLive("install_hotplugs fails on a HOTPLUG_TYPE other than mdev, leaving mdev.conf alone", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", env: { HOTPLUG_MODULES: "nvme_ebs_links", HOTPLUG_TYPE: "udev" } })
+      instance.write("/lib/mdev/nvme-ebs-links", "#!/bin/sh\n")
+      const before = instance.read("/etc/mdev.conf")
+      const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "install_hotplugs" })
+      expect(r.code).toBe(1)
+      expect(actionLines(r.stderr)).toEqual(["   ++ install_hotplugs: starting", "   ++ install_hotplugs: failed"])
+      expect(r.stderr).toContain("\ninstall_hotplugs: unsupported HOTPLUG_TYPE 'udev'\n")
+      expect(instance.read("/etc/mdev.conf")).toBe(before)
+    })
+  )
+})
+
+describe("main phase actions", () => {
+  it.scopedLive("create_default_user leaves an existing user alone", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws" })
+      instance.write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nalpine:x:1000:1000::/home/alpine:/bin/sh\n")
+      const r = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "create_default_user" })
+      expect(r.stderr).toContain("create_default_user: already exists\n")
+      expect(instance.commands()).toEqual([])
+    })
+  )
+
+  it.scopedLive("grants doas once in /etc/doas.conf when there is no doas.d, and nothing for sudo without sudoers.d", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", env: { CLOUD_USER: "ops" } })
+      rmSync(join(instance.root, "etc/doas.d"), { recursive: true })
+      rmSync(join(instance.root, "etc/sudoers.d"), { recursive: true })
+      instance.write("/etc/doas.conf", "permit persist :wheel\n")
+      yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "create_default_user" })
+      expect(instance.read("/etc/doas.conf")).toBe("permit persist :wheel\npermit nopass :wheel\n")
+      expect(instance.read("/etc/sudoers.d/wheel")).toBeUndefined()
+      expect(instance.commands()[1]).toBe("adduser -h /home/ops -s /bin/sh -G ops -D ops")
+    })
+  )
+
+  it.scopedLive("set_ssh_keys fails when the user does not exist", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: ["ssh-ed25519 AAAA k"] } })
+      const r = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_ssh_keys" })
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain("set_ssh_keys: failed to find user alpine\n")
+    })
+  )
+})
+
+describe("syslog", () => {
+  const KEY = "ssh-ed25519 AAAAC3NzaSecretLookingKey me@example"
+
+  it.scopedLive("each line goes to logger with facility local7 at its level and tag tiny-cloud/PHASE[PID]", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h.example", sshKeys: [KEY] } })
+      const system = yield* withLogger(instance)
+      expect((yield* system.run(["main"])).code).toBe(0)
+      const log = system.invocations().filter((i) => i.command === "logger")
+      const tag = `tiny-cloud/main[${process.pid}]`
+      const levelOf = (line: string) => log.filter((i) => sent(i).includes(line)).map((i) => i.args.slice(0, 4).join(" "))
+      expect(levelOf("missing_userdata: no user-data found")).toEqual([`-p local7.notice -t ${tag}`])
+      expect(levelOf("set_ssh_keys: done")).toEqual([`-p local7.info -t ${tag}`])
+      expect(log.every((i) => i.args[2] === "-t" && i.args[3] === tag)).toBe(true)
+    })
+  )
+
+  it.scopedLive("a line goes to syslog when it happens, before the commands that follow it", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h.example" } })
+      const system = yield* withLogger(instance)
+      expect((yield* system.run(["main"], { INIT_ACTIONS_MAIN: "create_default_user" })).code).toBe(0)
+      const calls = system.invocations()
+      const addgroup = calls.findIndex((i) => i.command === "addgroup")
+      expect(addgroup).toBeGreaterThanOrEqual(0)
+      const sentBefore = calls.slice(0, addgroup).flatMap((i) => (i.command === "logger" ? sent(i) : []))
+      expect(sentBefore).toEqual(["missing_userdata: starting", "missing_userdata: no user-data found", "missing_userdata: done", "create_default_user: starting"])
+    })
+  )
+
+  it.scopedLive("never logs keys or tokens", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h.example", sshKeys: [KEY] } })
+      const system = yield* withLogger(instance)
+      const main = yield* system.run(["main"])
+      expect(main.code).toBe(0)
+      const log = system.invocations().filter((i) => i.command === "logger")
+      expect(log.flatMap(sent)).toContain("set_ssh_keys: done")
+      const token = instance.sim!.requests.find((r) => r.method === "GET")!.headers["x-aws-ec2-metadata-token"] as string
+      for (const text of [main.stderr, ...log.flatMap(sent), ...log.flatMap((i) => i.args)]) {
+        expect(text).not.toContain("AAAAC3NzaSecretLookingKey")
+        expect(text).not.toContain(token)
+      }
+    })
+  )
+})

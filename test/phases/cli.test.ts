@@ -1,0 +1,175 @@
+import { describe, expect, it } from "@effect/vitest"
+import { gzipSync } from "node:zlib"
+import * as Effect from "effect/Effect"
+import { actionLines, makeTestInstance } from "../support/instance.js"
+
+describe("action lists", () => {
+  it.scopedLive("SKIP_INIT_ACTIONS skips, INIT_ACTIONS_* replaces, an unknown action is logged and passed over", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "aws",
+        instance: { hostname: "h.example" },
+        conf: 'INIT_ACTIONS_MAIN="set_hostname no_such_action set_ssh_keys"\nSKIP_INIT_ACTIONS="set_ssh_keys"\n'
+      })
+      const r = yield* instance.run(["main"])
+      expect(r.code).toBe(0)
+      expect(actionLines(r.stderr)).toEqual([
+        "   ++ missing_userdata: starting",
+        "   ++ missing_userdata: done",
+        "   ++ set_hostname: starting",
+        "   ++ set_hostname: done",
+        "   ++ no_such_action: starting",
+        "   ++ no_such_action: unknown",
+        "   -- set_ssh_keys: skipped"
+      ])
+    })
+  )
+
+  it.scopedLive("the final phase always ends with bootstrap_complete", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", conf: 'INIT_ACTIONS_FINAL=""\n' })
+      const r = yield* instance.run(["final"])
+      expect(actionLines(r.stderr)).toEqual(["   ++ bootstrap_complete: starting", "   ++ bootstrap_complete: done"])
+      expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+    })
+  )
+
+  it.scopedLive("a failed action stops its phase with exit 1; the next phase still runs", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "-bad-", sshKeys: ["ssh-ed25519 AAAA k"] } })
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(1)
+      expect(actionLines(main.stderr).slice(-1)).toEqual(["   ++ set_hostname: failed"])
+      expect(main.stderr).toContain("set_hostname: invalid hostname '-bad-'\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBeUndefined()
+      expect((yield* instance.run(["final"])).code).toBe(0)
+    })
+  )
+})
+
+describe("bad input", () => {
+  it.scopedLive("a malformed tiny-cloud.conf is one clear line and exit 1", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", conf: "CLOUD=aws\nIMDS_TIMEOUT=soon\n" })
+      const r = yield* instance.run(["boot"])
+      expect(r.code).toBe(1)
+      expect(r.stderr).toBe("tiny-cloud/boot: IMDS_TIMEOUT: invalid value 'soon': expected a positive number of seconds\n")
+      expect(instance.commands()).toEqual([])
+    })
+  )
+
+  it.scopedLive("an unreachable metadata service fails the action after the deadline, naming cloud, URL and error", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws", IMDS_ENDPOINT: "127.0.0.1:9", IMDS_DEADLINE: "1", IMDS_TIMEOUT: "0.2" } })
+      const r = yield* instance.run(["early"])
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain("save_userdata: aws: cannot read http://127.0.0.1:9/latest/api/token: connection refused\n")
+      expect(instance.read("/var/lib/cloud/user-data")).toBeUndefined()
+    })
+  )
+
+  it.scopedLive("503s are retried until the service answers", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "patient.example" }, faults: { failFirst: 4 } })
+      const r = yield* instance.run(["main"])
+      expect(r.code).toBe(0)
+      expect(instance.read("/etc/hostname")).toBe("patient\n")
+    })
+  )
+
+  it.scopedLive("a service that only answers 500 fails with the last error, leaving nothing behind", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "aws",
+        instance: { hostname: "x" },
+        faults: { failFirst: 1_000_000, failStatus: 500 },
+        env: { IMDS_DEADLINE: "1" }
+      })
+      const r = yield* instance.run(["main"])
+      expect(r.code).toBe(1)
+      // main's first metadata read is set_hostname's, and on aws its first request is for the token
+      expect(r.stderr).toContain(`\nset_hostname: aws: cannot read http://${instance.sim!.endpoint}/latest/api/token: HTTP 500\n   ++ set_hostname: failed\n`)
+      expect(instance.read("/etc/hostname")).toBeUndefined()
+      expect(instance.commands().filter((c) => c.startsWith("hostname "))).toEqual([])
+    })
+  )
+
+  it.scopedLive("corrupt compressed user-data fails save_userdata with one line; no file is written", () =>
+    Effect.gen(function* () {
+      const broken = gzipSync("#!/bin/sh\necho hi\n").subarray(0, 12)
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: broken } })
+      const r = yield* instance.run(["early"])
+      expect(r.code).toBe(1)
+      expect(actionLines(r.stderr)).toEqual(["   ++ save_userdata: starting", "   ++ save_userdata: failed"])
+      const others = r.stderr.split("\n").filter((l) => l !== "" && !actionLines(r.stderr).includes(l))
+      expect(others).toEqual(["save_userdata: cannot decompress gzip data: unexpected end of file"])
+      expect(r.stderr).not.toMatch(/\n\s+at /)
+      expect(instance.read("/var/lib/cloud/user-data")).toBeUndefined()
+    })
+  )
+
+  it.scopedLive("no cloud detected: metadata actions fail naming CLOUD in /etc/tiny-cloud.conf; others still run", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true })
+      const boot = yield* instance.run(["boot"])
+      expect(boot.code).toBe(0)
+      expect(instance.read("/var/lib/cloud/.autodetect")).toBe("unknown\n")
+      const main = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "create_default_user set_hostname" })
+      expect(main.code).toBe(1)
+      expect(main.stderr).toContain("   ++ create_default_user: done\n")
+      expect(main.stderr).toContain("set_hostname: no cloud detected: set CLOUD in /etc/tiny-cloud.conf\n")
+    })
+  )
+
+  it.scopedLive("an unknown CLOUD value is named in the failure", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "frobcloud" } })
+      const r = yield* instance.imds(["@hostname"])
+      expect(r.code).toBe(1)
+      expect(r.stderr).toBe("imds: unknown cloud 'frobcloud': set CLOUD in /etc/tiny-cloud.conf\n")
+    })
+  )
+})
+
+describe("configuration keys", () => {
+  it.scopedLive("TINY_CLOUD_VAR and TINY_CLOUD_LOGS move the state and log files", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "aws",
+        instance: { userData: new TextEncoder().encode("#!/bin/sh\necho moved\n") },
+        conf: "TINY_CLOUD_VAR=/will/be/replaced\n"
+      })
+      const env = { TINY_CLOUD_VAR: `${instance.root}/state`, TINY_CLOUD_LOGS: `${instance.root}/logs` }
+      expect((yield* instance.run(["early"], env)).code).toBe(0)
+      expect((yield* instance.run(["final"], env)).code).toBe(0)
+      expect(instance.read("/state/user-data")).toBe("#!/bin/sh\necho moved\n")
+      expect(instance.read("/logs/user-data.log")).toBe("moved\n")
+      expect(instance.read("/logs/user-data.exit")).toBe("0\n")
+      expect(instance.read("/state/.bootstrap-complete")).toBe("")
+      expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBeUndefined()
+      expect((yield* instance.run(["--bootstrap", "status"], env)).stdout).toBe("complete\n")
+    })
+  )
+
+  it.scopedLive("CLOUD=alpine works as nocloud with a warning; DEBUG adds debug lines", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "alpine" } })
+      instance.write("/var/lib/cloud/seed/nocloud/meta-data", "local-hostname: old-name\n")
+      const r = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_hostname" })
+      expect(r.code).toBe(0)
+      expect(r.stderr.split("\n")[0]).toBe("CLOUD=alpine is an old name for nocloud; set CLOUD=nocloud in /etc/tiny-cloud.conf")
+      expect(instance.read("/etc/hostname")).toBe("old-name\n")
+      const quiet = yield* (yield* makeTestInstance({ noSimulator: true })).run(["boot"], { INIT_ACTIONS_BOOT: "" })
+      expect(quiet.stderr).toBe("")
+      const detecting = yield* (yield* makeTestInstance({ noSimulator: true })).run(["boot"], { INIT_ACTIONS_BOOT: "", DEBUG: "yes" })
+      expect(detecting.stderr).toBe("detected cloud: unknown\n")
+    })
+  )
+
+  it.scopedLive("--bootstrap complete logs that it marked the bootstrap complete", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true })
+      expect(yield* instance.run(["--bootstrap", "complete"])).toMatchObject({ code: 0, stderr: "bootstrap marked complete\n" })
+    })
+  )
+})

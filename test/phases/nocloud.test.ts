@@ -1,0 +1,272 @@
+import { describe, expect, it } from "@effect/vitest"
+import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import * as Effect from "effect/Effect"
+import { actionLines, makeTestInstance, type TestInstance } from "../support/instance.js"
+import type { Invocation } from "../support/layers.js"
+
+const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINoCloudKey n@example"
+const META = `instance-id: iid-local01\nlocal-hostname: seeded.example.org\npublic-keys:\n  - ${KEY}\n`
+const SCRIPT = "#!/bin/sh\necho seeded\n"
+const bytes = (text: string) => new TextEncoder().encode(text)
+
+/** an instance with no simulator whose seed files are written under ROOT at `where` */
+const localSeed = (where: string, files: Record<string, string>, env: Record<string, string> = { CLOUD: "nocloud" }) =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, env })
+    for (const [name, content] of Object.entries(files)) instance.write(`${where}/${name}`, content)
+    return instance
+  })
+
+/** a directory outside the instance holding the files of a NoCloud volume */
+const volumeDir = (files: Record<string, string>) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-cidata-"))
+      for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content)
+      return dir
+    }),
+    (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+  )
+
+/**
+ * `findfs` and `mount` answering for one volume only: found under `label`,
+ * mountable as `fstype` with that label (its files copied to the mount point)
+ */
+const onlyVolume = (volume: { readonly dir: string; readonly fstype: string; readonly label: string }) => (i: Invocation) => {
+  if (i.command === "findfs") return { exitCode: i.args[0] === `LABEL=${volume.label}` ? 0 : 1 }
+  if (i.command !== "mount") return undefined
+  const [, , , fstype, source] = i.args
+  if (fstype !== volume.fstype || source !== `LABEL=${volume.label}`) return { exitCode: 32 }
+  const target = i.args[i.args.length - 1]!
+  for (const name of readdirSync(volume.dir)) cpSync(join(volume.dir, name), join(target, name))
+  return { exitCode: 0 }
+}
+
+const mountsOf = (commands: ReadonlyArray<string>) => commands.filter((c) => c.startsWith("mount ") || c.startsWith("umount "))
+
+/** the temporary mount point of the first mount attempt, checked to be under $ROOT/run/tiny-cloud */
+const mountPoint = (instance: TestInstance) => {
+  const dir = mountsOf(instance.commands())[0]!.split(" ").pop()!
+  expect(dir.startsWith(`${instance.root}/run/tiny-cloud/cidata-`)).toBe(true)
+  return dir
+}
+
+describe("first boot on nocloud", () => {
+  it.scopedLive.each(["", "/"])("from an http seed on the command line (URL ending %j), with an ephemeral DHCP lease first", (slash) =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "web.example.org", sshKeys: [KEY], userData: bytes(SCRIPT) } })
+      instance.write("/proc/cmdline", `root=/dev/vda2 ds=nocloud;s=${instance.sim!.seedUrl!.replace(/\/$/, "")}${slash}\n`)
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(actionLines(results[0]!.stderr)).toContain("   ++ set_network_interfaces: done")
+      expect(instance.commands()).toContain("udhcpc -i eth0 -f -q")
+      expect(instance.read("/etc/hostname")).toBe("web\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
+      expect(instance.read("/var/log/user-data.log")).toBe("seeded\n")
+      expect(instance.mode("/var/lib/cloud/nocloud/meta-data")).toBe(0o600)
+      expect(instance.read("/var/lib/cloud/nocloud/user-data")).toBe(SCRIPT)
+      expect(instance.read("/var/lib/cloud/nocloud/.nocloud_loaded")).toBe("")
+      const seedRequests = instance.sim!.requests.filter((r) => r.path.endsWith("/meta-data"))
+      expect(seedRequests.length).toBe(1)
+    })
+  )
+
+  it.scopedLive("from ds=nocloud-net on the command line: detected with CLOUD unset, seed fetched from its URL", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "net.example.org", sshKeys: [KEY] }, env: { CLOUD: "auto" } })
+      instance.write("/proc/cmdline", `root=/dev/vda2 ds=nocloud-net;s=${instance.sim!.seedUrl}\n`)
+      const boot = yield* instance.run(["boot"])
+      expect(boot.code).toBe(0)
+      expect(instance.read("/var/lib/cloud/.autodetect")).toBe("nocloud\n")
+      expect(actionLines(boot.stderr)).toContain("   ++ set_network_interfaces: done")
+      expect(instance.commands()).toContain("udhcpc -i eth0 -f -q")
+      expect((yield* instance.run(["main"])).code).toBe(0)
+      expect(instance.read("/etc/hostname")).toBe("net\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+      expect(instance.sim!.requests.filter((r) => r.path.endsWith("/meta-data")).length).toBe(1)
+    })
+  )
+
+  it.scopedLive("takes no DHCP lease when the interface already has an IPv4 route", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "h" } })
+      instance.write("/proc/cmdline", `ds=nocloud;s=${instance.sim!.seedUrl}\n`)
+      instance.write("/proc/net/route", "Iface\tDestination\tGateway\neth0\t00000000\t0100000A\n")
+      expect((yield* instance.run(["boot"])).code).toBe(0)
+      expect(instance.commands().filter((c) => c.startsWith("udhcpc"))).toEqual([])
+    })
+  )
+
+  it.scopedLive("from a seed directory named by seedfrom (file:// URL), with the hostname from the command line", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/seed/here", { "meta-data": META, "user-data": SCRIPT })
+      instance.write("/proc/cmdline", "ds=nocloud;h=cmdline-host;s=file:///seed/here/\n")
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(instance.read("/etc/hostname")).toBe("cmdline-host\n")
+      expect(instance.read("/var/lib/cloud/nocloud/meta-data")).toBe(META)
+      expect(instance.commands().filter((c) => c.startsWith("udhcpc"))).toEqual([])
+    })
+  )
+
+  it.scopedLive("i= on the command line overrides meta-data's instance-id; the seed copy stays byte-exact", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "h.example", instanceId: "iid-from-seed" } })
+      const seeded = yield* instance.imds(["meta-data/instance-id"])
+      expect(seeded).toEqual({ code: 0, stdout: "iid-from-seed", stderr: "" })
+
+      const overridden = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "h.example", instanceId: "iid-from-seed" } })
+      overridden.write("/proc/cmdline", `root=/dev/vda2 ds=nocloud;i=iid-cmdline;s=${overridden.sim!.seedUrl}\n`)
+      expect(yield* overridden.imds(["meta-data/instance-id"])).toEqual({ code: 0, stdout: "iid-cmdline", stderr: "" })
+      expect(overridden.read("/var/lib/cloud/nocloud/meta-data")).toBe("instance-id: iid-from-seed\nhostname: h.example\n")
+    })
+  )
+
+  it.scopedLive("instance-id= (the long key) overrides it too", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/seed/long", { "meta-data": META })
+      instance.write("/proc/cmdline", "ds=nocloud;instance-id=iid-long;s=/seed/long\n")
+      expect(yield* instance.imds(["meta-data/instance-id"])).toEqual({ code: 0, stdout: "iid-long", stderr: "" })
+    })
+  )
+
+  it.scopedLive("from the SMBIOS serial", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/seed/serial", { "meta-data": META })
+      instance.write("/sys/class/dmi/id/product_serial", "ds=nocloud;s=/seed/serial\n")
+      expect((yield* instance.run(["main"])).code).toBe(0)
+      expect(instance.read("/etc/hostname")).toBe("seeded\n")
+    })
+  )
+
+  it.scopedLive("from a cidata volume: mounted read-only, copied, unmounted", () =>
+    Effect.gen(function* () {
+      const volume = yield* volumeDir({ "meta-data": META, "user-data": SCRIPT })
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" }, cidata: volume })
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      const dir = mountPoint(instance)
+      expect(mountsOf(instance.commands())).toEqual([`mount -o ro -t vfat LABEL=cidata ${dir}`, `umount ${dir}`])
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
+    })
+  )
+
+  it.scopedLive("without a volume, the mounts tried are vfat then iso9660, each as cidata then CIDATA, read-only", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
+      expect((yield* instance.run(["main"])).code).toBe(1)
+      const dir = mountPoint(instance)
+      expect(mountsOf(instance.commands())).toEqual([
+        `mount -o ro -t vfat LABEL=cidata ${dir}`,
+        `mount -o ro -t vfat LABEL=CIDATA ${dir}`,
+        `mount -o ro -t iso9660 LABEL=cidata ${dir}`,
+        `mount -o ro -t iso9660 LABEL=CIDATA ${dir}`
+      ])
+    })
+  )
+
+  it.scopedLive("from a vfat volume labelled only CIDATA", () =>
+    Effect.gen(function* () {
+      const volume = yield* volumeDir({ "meta-data": META, "user-data": SCRIPT })
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" }, answer: onlyVolume({ dir: volume, fstype: "vfat", label: "CIDATA" }) })
+      expect((yield* instance.run(["early"])).code).toBe(0)
+      expect((yield* instance.run(["main"])).code).toBe(0)
+      const dir = mountPoint(instance)
+      expect(mountsOf(instance.commands())).toEqual([`mount -o ro -t vfat LABEL=cidata ${dir}`, `mount -o ro -t vfat LABEL=CIDATA ${dir}`, `umount ${dir}`])
+      expect(instance.read("/var/lib/cloud/nocloud/meta-data")).toBe(META)
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
+      expect(instance.read("/etc/hostname")).toBe("seeded\n")
+    })
+  )
+
+  it.scopedLive("from an iso9660 volume when no vfat one mounts", () =>
+    Effect.gen(function* () {
+      const volume = yield* volumeDir({ "meta-data": META })
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" }, answer: onlyVolume({ dir: volume, fstype: "iso9660", label: "cidata" }) })
+      expect((yield* instance.run(["main"])).code).toBe(0)
+      const dir = mountPoint(instance)
+      expect(mountsOf(instance.commands())).toEqual([
+        `mount -o ro -t vfat LABEL=cidata ${dir}`,
+        `mount -o ro -t vfat LABEL=CIDATA ${dir}`,
+        `mount -o ro -t iso9660 LABEL=cidata ${dir}`,
+        `umount ${dir}`
+      ])
+      expect(instance.read("/var/lib/cloud/nocloud/meta-data")).toBe(META)
+      expect(instance.read("/etc/hostname")).toBe("seeded\n")
+    })
+  )
+
+  it.scopedLive("from the image's seed directory", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": META, "user-data": SCRIPT })
+      expect((yield* instance.run(["early"])).code).toBe(0)
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
+    })
+  )
+
+  it.scopedLive("without any seed: 'Unable to load NoCloud datasource' and exit 1", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(1)
+      expect(main.stderr).toContain("set_hostname: Unable to load NoCloud datasource\n")
+      expect(actionLines(main.stderr).slice(-1)).toEqual(["   ++ set_hostname: failed"])
+      expect(instance.read("/etc/hostname")).toBeUndefined()
+    })
+  )
+
+  it.scopedLive("warns about empty meta-data", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": "", "user-data": SCRIPT })
+      const early = yield* instance.run(["early"])
+      expect(early.stderr).toContain("NoCloud 'meta-data' is empty\n")
+    })
+  )
+
+  it.scopedLive("writes network-interfaces from meta-data and, without DHCP, the nameservers once", () =>
+    Effect.gen(function* () {
+      const meta = `local-hostname: n1\nnetwork-interfaces: |\n  auto eth0\n  iface eth0 inet static\n    address 10.0.0.9/24\nresolv_conf:\n  nameservers:\n    - 10.0.0.2\n    - 10.0.0.3\n`
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": meta })
+      instance.write("/etc/resolv.conf", "nameserver 10.0.0.2\n")
+      expect((yield* instance.run(["boot"])).code).toBe(0)
+      expect(instance.read("/etc/network/interfaces")).toBe("auto eth0\niface eth0 inet static\n  address 10.0.0.9/24\n")
+      expect(instance.read("/etc/resolv.conf")).toBe("nameserver 10.0.0.2\nnameserver 10.0.0.3\n")
+    })
+  )
+})
+
+describe("nocloud detection (CLOUD unset)", () => {
+  it.scopedLive("from ds=nocloud on the command line, cached in .autodetect", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": META }, {})
+      instance.write("/proc/cmdline", "quiet ds=nocloud\n")
+      const r = yield* instance.imds(["@hostname"])
+      expect(r.stdout).toBe("seeded.example.org")
+      expect(instance.read("/var/lib/cloud/.autodetect")).toBe("nocloud\n")
+    })
+  )
+
+  it.scopedLive("from ds=nocloud in the SMBIOS serial, cached in .autodetect", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/seed/serial", { "meta-data": META }, {})
+      instance.write("/sys/class/dmi/id/product_serial", "ds=nocloud;s=/seed/serial\n")
+      const r = yield* instance.imds(["@hostname"])
+      expect(r).toEqual({ code: 0, stdout: "seeded.example.org", stderr: "" })
+      expect(instance.read("/var/lib/cloud/.autodetect")).toBe("nocloud\n")
+    })
+  )
+
+  it.scopedLive("from a volume labelled only CIDATA, found with findfs", () =>
+    Effect.gen(function* () {
+      const volume = yield* volumeDir({ "meta-data": META })
+      const instance = yield* makeTestInstance({ noSimulator: true, answer: onlyVolume({ dir: volume, fstype: "vfat", label: "CIDATA" }) })
+      const r = yield* instance.imds(["@hostname"])
+      expect(r).toEqual({ code: 0, stdout: "seeded.example.org", stderr: "" })
+      expect(instance.read("/var/lib/cloud/.autodetect")).toBe("nocloud\n")
+      expect(instance.commands().filter((c) => c.startsWith("findfs "))).toEqual(["findfs LABEL=cidata", "findfs LABEL=CIDATA"])
+    })
+  )
+})

@@ -1,0 +1,567 @@
+import { lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { gzipSync } from "node:zlib"
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import { actionLines, makeTestInstance, type InstanceOptions, type RunResult, type TestInstance } from "../support/instance.js"
+import { lineOf } from "../support/layers.js"
+
+const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
+const KEY_B = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQKeyB b@example"
+const KEY_C = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyC c@example"
+
+const bytes = (text: string) => new TextEncoder().encode(text)
+const b64 = (data: string | Uint8Array) => Buffer.from(data).toString("base64")
+
+/** an aws instance with this user-data; user programs run with the instance's environment (`$ROOT`) */
+const userDataInstance = (userData: string | Uint8Array, options: InstanceOptions = {}) =>
+  Effect.gen(function* () {
+    const i = yield* makeTestInstance({
+      cloud: "aws",
+      ...options,
+      instance: { hostname: "ip-10-0-0-1.ec2.internal", sshKeys: [KEY_A], ...options.instance, userData: typeof userData === "string" ? bytes(userData) : userData }
+    })
+    mkdirSync(join(i.root, "tmp"), { recursive: true })
+    return i
+  })
+
+const phases = (i: TestInstance, names: ReadonlyArray<string> = ["early", "main", "final"]) =>
+  Effect.gen(function* () {
+    const results: Record<string, RunResult> = {}
+    for (const name of names) results[name] = yield* i.run([name])
+    return results
+  })
+
+const expectCodes = (results: Record<string, RunResult>, code = 0) => {
+  for (const [name, r] of Object.entries(results)) expect({ name, code: r.code, stderr: r.code === code ? "" : r.stderr }).toEqual({ name, code, stderr: "" })
+}
+
+const started = (stderr: string) => actionLines(stderr).filter((l) => l.endsWith(": starting")).map((l) => l.slice(6, -10))
+
+describe.concurrent("#alpine-config", () => {
+  it.scopedLive("places its actions as §6 says and carries out every key", () =>
+    Effect.gen(function* () {
+      const gz = b64(gzipSync("zipped\n"))
+      const doc = `#alpine-config
+user: bob
+ssh_authorized_keys:
+  - ${KEY_B}
+  - ${KEY_C}
+bootcmd:
+  - echo boot >> "$ROOT/tmp/bootcmd"
+  - [sh, -c, 'echo argv >> "$ROOT/tmp/bootcmd"']
+runcmd:
+  - echo run >> "$ROOT/tmp/runcmd"
+write_files:
+  - path: /srv/app/plain.txt
+    content: "hello\\n"
+  - path: /srv/app/secret.conf
+    content: "token\\n"
+    permissions: "0600"
+    owner: bob:bob
+  - path: /srv/app/b64.bin
+    encoding: b64
+    content: ${b64("base64 text\n")}
+  - path: /srv/app/zipped.txt
+    encoding: gzip+base64
+    content: ${gz}
+  - path: /srv/app/binary.bin
+    content: !!binary ${b64(new Uint8Array([0, 1, 2, 255]))}
+  - path: /etc/motd
+    content: "second line\\n"
+    append: true
+  - content: no path here
+ntp:
+  enabled: true
+apk:
+  cache: /var/cache/apk
+  repositories:
+    - base_url: https://mirror.example/alpine
+      version: v3.20
+      repos: [main, community]
+package_update: true
+package_upgrade: true
+packages: [vim, curl]
+`
+      const i = yield* userDataInstance(doc)
+      i.write("/etc/motd", "first line\n")
+      i.write("/etc/apk/repositories", "https://mirror.example/alpine/v3.20/main\n")
+      const early = yield* i.run(["early"])
+      const main = yield* i.run(["main"])
+      expectCodes({ early, main })
+      expect(started(main.stderr)).toEqual([
+        "userdata_user",
+        "create_default_user",
+        "set_hostname",
+        "userdata_bootcmd",
+        "userdata_write_files",
+        "userdata_ntp",
+        "userdata_apk_cache",
+        "userdata_apk_repositories",
+        "userdata_package_update",
+        "userdata_package_upgrade",
+        "userdata_packages",
+        "set_ssh_keys",
+        "ssh_authorized_keys"
+      ])
+      // user: CLOUD_USER is bob for this run; keys appended after the cloud's
+      expect(i.read("/etc/passwd")).toContain("\nbob:x:")
+      expect(i.read("/etc/passwd")).not.toContain("alpine")
+      expect(i.read("/home/bob/.ssh/authorized_keys")).toBe(`${KEY_A}\n${KEY_B}\n${KEY_C}\n`)
+      expect(i.mode("/home/bob/.ssh/authorized_keys")).toBe(0o600)
+      // bootcmd in main, in order, argv entries as argv; runcmd not yet
+      expect(i.read("/tmp/bootcmd")).toBe("boot\nargv\n")
+      expect(i.read("/tmp/runcmd")).toBeUndefined()
+      // write_files
+      expect(i.read("/srv/app/plain.txt")).toBe("hello\n")
+      expect(i.mode("/srv/app/plain.txt")).toBe(0o644)
+      expect(i.read("/srv/app/secret.conf")).toBe("token\n")
+      expect(i.mode("/srv/app/secret.conf")).toBe(0o600)
+      expect(i.read("/srv/app/b64.bin")).toBe("base64 text\n")
+      expect(i.read("/srv/app/zipped.txt")).toBe("zipped\n")
+      expect([...readFileSync(join(i.root, "srv/app/binary.bin"))]).toEqual([0, 1, 2, 255])
+      expect(i.read("/etc/motd")).toBe("first line\nsecond line\n")
+      // apk cache: a relative link
+      expect(lstatSync(join(i.root, "var/cache/apk")).isDirectory()).toBe(true)
+      expect(readlinkSync(join(i.root, "etc/apk/cache"))).toBe("../../var/cache/apk")
+      // repositories: each line once
+      expect(i.read("/etc/apk/repositories")).toBe("https://mirror.example/alpine/v3.20/main\nhttps://mirror.example/alpine/v3.20/community\n")
+      const root = i.root
+      expect(i.commands().filter((c) => !c.startsWith("addgroup") && !c.startsWith("adduser") && !c.startsWith("chpasswd"))).toEqual([
+        `hostname -F ${root}/etc/hostname`,
+        // the bootcmd entries: a string through sh -c, a list as its argv
+        `sh -c echo boot >> "$ROOT/tmp/bootcmd"`,
+        `sh -c echo argv >> "$ROOT/tmp/bootcmd"`,
+        `chown root:root ${root}/srv/app/plain.txt`,
+        `chown bob:bob ${root}/srv/app/secret.conf`,
+        `chown root:root ${root}/srv/app/b64.bin`,
+        `chown root:root ${root}/srv/app/zipped.txt`,
+        `chown root:root ${root}/srv/app/binary.bin`,
+        `chown root:root ${root}/etc/motd`,
+        "apk add chrony",
+        "rc-update add chronyd default",
+        "rc-service chronyd start",
+        "apk update",
+        "apk upgrade",
+        "apk add vim curl"
+      ])
+      expect(i.commands()).toContain("adduser -h /home/bob -s /bin/sh -G bob -D bob")
+
+      const final = yield* i.run(["final"])
+      expectCodes({ final })
+      expect(started(final.stderr)).toEqual(["userdata_runcmd", "userdata_autoinstall", "bootstrap_complete"])
+      expect(i.read("/tmp/runcmd")).toBe("run\n")
+      expect(i.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+    })
+  )
+
+  it.scopedLive("writes binary content byte-exact", () =>
+    Effect.gen(function* () {
+      const data = new Uint8Array([0, 1, 2, 127, 128, 255])
+      const doc = `#alpine-config\nwrite_files:\n  - path: srv/raw.bin\n    content: !!binary ${b64(data)}\n  - path: /srv/gz.bin\n    encoding: gz\n    content: ${b64(gzipSync(data))}\n`
+      const i = yield* userDataInstance(doc)
+      expectCodes(yield* phases(i, ["early", "main"]))
+      expect([...readFileSync(join(i.root, "srv/raw.bin"))]).toEqual([...data])
+      expect([...readFileSync(join(i.root, "srv/gz.bin"))]).toEqual([...data])
+    })
+  )
+
+  it.scopedLive("a user map without a name: the problem is logged with its line, the default user is kept", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#alpine-config\nuser:\n  shell: /bin/ash\n")
+      const { early, main } = yield* phases(i, ["early", "main"])
+      expect(early!.code).toBe(0)
+      expect(main!.code).toBe(0)
+      expect(main!.stderr).toContain("userdata_user: invalid user-data: line 2: user: a user map needs a name; the default user is kept\n")
+      expect(main!.stderr).toContain("   ++ userdata_user: done\n")
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
+    })
+  )
+
+  it.scopedLive("apk repositories: version from /etc/os-release, edge for edge and alpha releases, explicit versions kept", () =>
+    Effect.gen(function* () {
+      const doc = `#alpine-config
+apk:
+  repositories:
+    - base_url: https://dl-cdn.alpinelinux.org/alpine/
+      repos: [main, community]
+    - base_url: https://edge.example/alpine
+      version: edge
+      repos: [testing]
+    - base_url: https://local.example/repo
+      version: "."
+      repos: [extra]
+`
+      const i = yield* userDataInstance(doc)
+      expectCodes(yield* phases(i, ["early", "main"]))
+      expect(i.read("/etc/apk/repositories")).toBe(
+        [
+          "https://dl-cdn.alpinelinux.org/alpine/v3.21/main",
+          "https://dl-cdn.alpinelinux.org/alpine/v3.21/community",
+          "https://edge.example/alpine/edge/testing",
+          "https://local.example/repo/extra",
+          ""
+        ].join("\n")
+      )
+      expect(i.mode("/etc/apk/repositories")).toBe(0o644)
+      expect(i.commands()).not.toContain("setup-apkrepos -1 -c")
+      // an alpha release counts as edge; lines already there stay single
+      i.write("/etc/os-release", "ID=alpine\nVERSION_ID=3.22.0_alpha20250108\n")
+      rmSync(join(i.root, "var/lib/cloud/.bootstrap-complete"), { force: true })
+      expect((yield* i.run(["main"])).code).toBe(0)
+      expect(i.read("/etc/apk/repositories")!.split("\n").filter((l) => l.includes("v3.21/main"))).toHaveLength(1)
+      expect(i.read("/etc/apk/repositories")).toContain("https://dl-cdn.alpinelinux.org/alpine/edge/main\n")
+    })
+  )
+
+  it.scopedLive("no apk key: setup-apkrepos -1 -c only when there is no repositories file", () =>
+    Effect.gen(function* () {
+      const without = yield* userDataInstance("#alpine-config\npackages: [jq]\n")
+      expectCodes(yield* phases(without, ["early", "main"]))
+      expect(without.commands()).toContain("setup-apkrepos -1 -c")
+      expect(without.commands().indexOf("setup-apkrepos -1 -c")).toBeLessThan(without.commands().indexOf("apk add jq"))
+
+      const withFile = yield* userDataInstance("#alpine-config\npackages: [jq]\n")
+      withFile.write("/etc/apk/repositories", "https://x/v3.21/main\n")
+      expectCodes(yield* phases(withFile, ["early", "main"]))
+      expect(withFile.commands()).not.toContain("setup-apkrepos -1 -c")
+      expect(withFile.commands()).toContain("apk add jq")
+    })
+  )
+
+  for (const [client, expected] of [
+    ["busybox", ["rc-update add ntpd default", "rc-service ntpd start"]],
+    ["openntpd", ["apk add openntpd", "rc-update add openntpd default", "rc-service openntpd start"]]
+  ] as const) {
+    it.scopedLive(`ntp with ${client}`, () =>
+      Effect.gen(function* () {
+        const i = yield* userDataInstance(`#alpine-config\nntp:\n  enabled: true\n  ntp_client: ${client}\napk: {}\n`)
+        expectCodes(yield* phases(i, ["early", "main"]))
+        expect(i.commands().filter((c) => /^(apk|rc-)/.test(c) && !c.includes("sshd"))).toEqual(expected)
+      })
+    )
+  }
+
+  it.scopedLive("ntp not enabled does nothing", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#alpine-config\nntp:\n  enabled: false\napk: {}\n")
+      expectCodes(yield* phases(i, ["early", "main"]))
+      expect(i.commands().filter((c) => /^(apk|rc-)/.test(c))).toEqual([])
+    })
+  )
+
+  it.scopedLive("a failing bootcmd fails the action naming its index, never its text, and stops the list", () =>
+    Effect.gen(function* () {
+      const doc = `#alpine-config\nbootcmd:\n  - "true"\n  - echo TOPSECRET-OUTPUT; exit 3\n  - touch "$ROOT/tmp/never"\npackages: [vim]\n`
+      const i = yield* userDataInstance(doc)
+      const { early, main } = yield* phases(i, ["early", "main"])
+      expect(early!.code).toBe(0)
+      expect(main!.code).toBe(1)
+      expect(main!.stderr).toContain("userdata_bootcmd: bootcmd[1] exited with status 3\n")
+      expect(main!.stderr).toContain("   ++ userdata_bootcmd: failed\n")
+      expect(main!.stderr).not.toContain("TOPSECRET")
+      expect(main!.stdout).toContain("TOPSECRET-OUTPUT\n")
+      expect(i.read("/var/log/user-data.log")).toContain("TOPSECRET-OUTPUT\n")
+      expect(i.read("/tmp/never")).toBeUndefined()
+      expect(i.commands()).not.toContain("apk add vim")
+    })
+  )
+
+  it.scopedLive("a failing runcmd fails the final phase; the marker is not written", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#alpine-config\nruncmd:\n  - [sh, -c, 'exit 4']\n")
+      const { final } = yield* phases(i)
+      expect(final!.code).toBe(1)
+      expect(final!.stderr).toContain("userdata_runcmd: runcmd[0] exited with status 4\n")
+      expect(i.read("/var/lib/cloud/.bootstrap-complete")).toBeUndefined()
+    })
+  )
+
+  it.scopedLive("autoinstall: the largest empty whole disk, lbu include, setup-disk with ERASE_DISKS, reboot", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#alpine-config\nautoinstall: true\n")
+      const disk = (name: string, size: number, partitions: Array<string> = []) => {
+        i.write(`/sys/class/block/${name}/size`, `${size}\n`)
+        for (const p of partitions) {
+          i.write(`/sys/class/block/${name}/${p}/partition`, "1\n")
+          i.write(`/sys/class/block/${p}/partition`, "1\n")
+        }
+      }
+      disk("vdb", 2_000_000)
+      disk("vdc", 9_000_000, ["vdc1"])
+      disk("vdd", 4_000_000)
+      disk("loop0", 8_000_000)
+      disk("sr0", 8_000_000)
+      expectCodes(yield* phases(i, ["early", "main"]))
+      const final = yield* i.run(["final"])
+      expectCodes({ final })
+      expect(final.stderr).toContain("userdata_autoinstall: installing to /dev/vdd\n")
+      expect(i.invocations().slice(-3).map((c) => (c.env?.ERASE_DISKS === undefined ? lineOf(c) : `${lineOf(c)} ERASE_DISKS=${c.env.ERASE_DISKS}`))).toEqual([
+        "lbu include /root/.ssh /home",
+        "setup-disk -m sys /dev/vdd ERASE_DISKS=/dev/vdd",
+        "reboot"
+      ])
+    })
+  )
+
+  it.scopedLive("autoinstall without an empty disk logs it and succeeds", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#alpine-config\nautoinstall: true\n")
+      const { final } = yield* phases(i)
+      expectCodes({ final: final! })
+      expect(final!.stderr).toContain("userdata_autoinstall: no empty disk found; not installed\n")
+      expect(i.commands()).not.toContain("reboot")
+    })
+  )
+
+  it.scopedLive("an invalid document fails the actions that need it with the validator's line", () =>
+    Effect.gen(function* () {
+      const doc = "#alpine-config\nssh_authorized_keys: [ssh-rsa AAAAPRIVATEISH]\npackages:\n  - ok\n  - [nested]\nwrite_files:\n  - path: /x\n    permissions: rwx\n"
+      const i = yield* userDataInstance(doc)
+      const { early, main, final } = yield* phases(i)
+      expect(early!.code).toBe(0)
+      expect(early!.stderr).toContain("save_userdata: invalid user-data: line 5: packages[1]: ")
+      expect(main!.code).toBe(1)
+      expect(main!.stderr).toMatch(/userdata_user: invalid user-data: line 5: packages\[1\]: .+\n/)
+      expect(main!.stderr).toMatch(/userdata_user: invalid user-data: line 8: write_files\[0\]\.permissions: expected an octal mode such as 0644, got "rwx"\n/)
+      expect(main!.stderr).toMatch(/userdata_user: #alpine-config user-data is invalid: line 5: packages\[1\]: .+ \(and 1 more\)\n/)
+      expect(main!.stderr).toContain("   ++ userdata_user: failed\n")
+      expect(main!.stderr).not.toContain("create_default_user")
+      expect(final!.code).toBe(1)
+      expect(final!.stderr).toContain("   ++ userdata_runcmd: failed\n")
+      for (const r of [early!, main!, final!]) expect(r.stderr).not.toContain("PRIVATEISH")
+      expect(i.read("/x")).toBeUndefined()
+    })
+  )
+
+  it.scopedLive("a gzip bomb in write_files is refused without being expanded; the other files are written", () =>
+    Effect.gen(function* () {
+      // 64 gzip members of 16 MiB of zeros each: 1 GiB when expanded, about 1 MiB as written
+      const member = gzipSync(Buffer.alloc(16 * 1024 * 1024), { level: 9 })
+      const bomb = Buffer.concat(Array.from({ length: 64 }, () => member))
+      const doc = `#alpine-config\nwrite_files:\n  - path: /srv/bomb\n    encoding: gz+b64\n    content: ${b64(bomb)}\n  - path: /srv/fine\n    content: fine\n`
+      const i = yield* userDataInstance(doc)
+      const { early, main } = yield* phases(i, ["early", "main"])
+      expect(early!.code).toBe(0)
+      expect(main!.code).toBe(0)
+      expect(main!.stderr).toMatch(/invalid user-data: line 5: write_files\[0\]\.content: gzip content expands to more than \d+ bytes, the limit for all write_files; \/srv\/bomb not written\n/)
+      expect(i.read("/srv/bomb")).toBeUndefined()
+      expect(i.read("/srv/fine")).toBe("fine")
+    })
+  )
+
+  it.scopedLive("a write_files entry that cannot be written fails the action after the others are written", () =>
+    Effect.gen(function* () {
+      const doc = "#alpine-config\nwrite_files:\n  - path: /srv/dir\n    content: x\n  - path: /srv/ok\n    content: ok\n    owner: nobody\n"
+      const i = yield* userDataInstance(doc)
+      i.write("/srv/dir/inside", "a directory is in the way\n")
+      const { main } = yield* phases(i, ["early", "main"])
+      expect(main!.code).toBe(1)
+      expect(main!.stderr).toContain("write_files: cannot write /srv/dir: ")
+      expect(main!.stderr).toContain("userdata_write_files: 1 of 2 files not written as asked\n")
+      expect(i.read("/srv/ok")).toBe("ok")
+      expect(i.commands()).toContain(`chown nobody ${i.root}/srv/ok`)
+    })
+  )
+})
+
+describe.concurrent("#cloud-config", () => {
+  it.scopedLive("hostname, users, keys, timezone, ssh_pwauth, deferred files; unsupported keys warned", () =>
+    Effect.gen(function* () {
+      const doc = `#cloud-config
+hostname: web
+fqdn: web.example.com
+users:
+  - name: ops
+    groups: [adm, docker]
+    sudo: ALL=(ALL) NOPASSWD:ALL
+    ssh_authorized_keys: [${KEY_B}]
+  - name: deploy
+    shell: /bin/ash
+    ssh_authorized_keys: [${KEY_C}]
+ssh_authorized_keys: [${KEY_C}]
+timezone: Europe/Paris
+ssh_pwauth: false
+write_files:
+  - path: /srv/now
+    content: now
+  - path: /home/deploy/later
+    content: later
+    owner: deploy:deploy
+    defer: true
+packages: [nginx]
+runcmd:
+  - test -f "$ROOT/home/deploy/later" && echo saw-deferred >> "$ROOT/tmp/runcmd"
+manage_etc_hosts: true
+snap: {}
+`
+      const i = yield* userDataInstance(doc)
+      i.write("/usr/share/zoneinfo/Europe/Paris", "TZif")
+      i.write("/etc/ssh/sshd_config", "Port 22\n#PasswordAuthentication yes\nPasswordAuthentication yes\nMatch User x\n  PasswordAuthentication yes\n")
+      const { early, main } = yield* phases(i, ["early", "main"])
+      expectCodes({ early: early!, main: main! })
+      expect(early!.stderr).toContain("save_userdata: unsupported cloud-config keys: manage_etc_hosts, snap\n")
+      expect(started(main!.stderr)).toEqual([
+        "userdata_user",
+        "create_default_user",
+        "userdata_users",
+        "set_hostname",
+        "userdata_hostname",
+        "userdata_bootcmd",
+        "userdata_write_files",
+        "userdata_ntp",
+        "userdata_apk_cache",
+        "userdata_apk_repositories",
+        "userdata_package_update",
+        "userdata_package_upgrade",
+        "userdata_packages",
+        "userdata_timezone",
+        "set_ssh_keys",
+        "ssh_authorized_keys",
+        "userdata_ssh_pwauth"
+      ])
+      // the first user replaces CLOUD_USER; the cloud's key, then its own and the top-level ones
+      expect(i.read("/home/ops/.ssh/authorized_keys")).toBe(`${KEY_A}\n${KEY_C}\n${KEY_B}\n`)
+      expect(i.read("/home/deploy/.ssh/authorized_keys")).toBe(`${KEY_C}\n`)
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBeUndefined()
+      const cmds = i.commands()
+      expect(cmds).toEqual(
+        expect.arrayContaining([
+          "adduser -h /home/ops -s /bin/sh -G ops -D ops",
+          "addgroup ops wheel",
+          "addgroup adm",
+          "addgroup ops adm",
+          "addgroup docker",
+          "addgroup ops docker",
+          "adduser -h /home/deploy -s /bin/ash -G deploy -D deploy",
+          `hostname -F ${i.root}/etc/hostname`,
+          "apk add nginx",
+          "setup-apkrepos -1 -c"
+        ])
+      )
+      expect(cmds).not.toContain("addgroup deploy wheel")
+      expect(i.invocations().filter((c) => c.command === "chpasswd").map((c) => [c.args.join(" "), c.stdin])).toEqual([
+        ["-e", "ops:*\n"],
+        ["-e", "deploy:*\n"]
+      ])
+      expect(i.read("/etc/sudoers.d/90-tiny-cloud-users")).toBe("ops ALL=(ALL) NOPASSWD:ALL\n")
+      expect(i.mode("/etc/sudoers.d/90-tiny-cloud-users")).toBe(0o440)
+      // user-data's name wins over the cloud's
+      expect(i.read("/etc/hostname")).toBe("web\n")
+      expect(i.read("/etc/hosts")).toBe("127.0.0.1\tlocalhost\n127.0.1.1\tweb.example.com web\n")
+      expect(readlinkSync(join(i.root, "etc/localtime"))).toBe("/usr/share/zoneinfo/Europe/Paris")
+      expect(i.read("/etc/timezone")).toBe("Europe/Paris\n")
+      expect(cmds).not.toContain("apk add tzdata")
+      expect(i.read("/etc/ssh/sshd_config")).toBe("Port 22\n#PasswordAuthentication yes\nPasswordAuthentication no\nMatch User x\n  PasswordAuthentication yes\n")
+      // deferred files wait for the final phase
+      expect(i.read("/srv/now")).toBe("now")
+      expect(i.read("/home/deploy/later")).toBeUndefined()
+      const final = yield* i.run(["final"])
+      expectCodes({ final })
+      expect(started(final.stderr)).toEqual(["userdata_write_deferred_files", "userdata_runcmd", "userdata_autoinstall", "bootstrap_complete"])
+      expect(i.read("/home/deploy/later")).toBe("later")
+      expect(i.commands()).toContain(`chown deploy:deploy ${i.root}/home/deploy/later`)
+      expect(i.read("/tmp/runcmd")).toBe("saw-deferred\n")
+    })
+  )
+
+  it.scopedLive("`default` keeps CLOUD_USER; a bare hostname; ssh_pwauth added before Match; tzdata added when missing", () =>
+    Effect.gen(function* () {
+      const doc = "#cloud-config\nhostname: db-1\nusers: [default, extra]\nssh_pwauth: true\ntimezone: UTC\n"
+      const i = yield* userDataInstance(doc)
+      i.write("/etc/ssh/sshd_config", "Port 22\nMatch User x\n  X11Forwarding no\n")
+      expectCodes(yield* phases(i, ["early", "main"]))
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
+      expect(i.commands()).toContain("adduser -h /home/extra -s /bin/sh -G extra -D extra")
+      expect(i.read("/etc/hostname")).toBe("db-1\n")
+      expect(i.read("/etc/hosts")).toBe("127.0.0.1\tlocalhost\n127.0.1.1\tdb-1 db-1\n")
+      expect(i.read("/etc/ssh/sshd_config")).toBe("Port 22\nPasswordAuthentication yes\nMatch User x\n  X11Forwarding no\n")
+      expect(i.commands()).toContain("apk add tzdata")
+      expect(i.read("/etc/timezone")).toBe("UTC\n")
+      // running main again changes nothing more
+      const sshd = i.read("/etc/ssh/sshd_config")
+      expect((yield* i.run(["main"])).code).toBe(0)
+      expect(i.read("/etc/ssh/sshd_config")).toBe(sshd)
+      expect(i.read("/etc/hosts")).toBe("127.0.0.1\tlocalhost\n127.0.1.1\tdb-1 db-1\n")
+    })
+  )
+})
+
+describe.concurrent("multipart user-data", () => {
+  const mime = (parts: ReadonlyArray<{ type: string; body: string; name?: string }>) =>
+    [
+      'Content-Type: multipart/mixed; boundary="==BOUNDARY=="',
+      "MIME-Version: 1.0",
+      "",
+      ...parts.flatMap((p) => [
+        "--==BOUNDARY==",
+        `Content-Type: ${p.type}; charset="us-ascii"`,
+        ...(p.name ? [`Content-Disposition: attachment; filename="${p.name}"`] : []),
+        "",
+        p.body
+      ]),
+      "--==BOUNDARY==--",
+      ""
+    ].join("\n")
+
+  it.scopedLive("runs script parts in order in the final phase and handles cloud-config parts as #cloud-config", () =>
+    Effect.gen(function* () {
+      const doc = mime([
+        { type: "text/x-shellscript", name: "one.sh", body: '#!/bin/sh\necho one\necho one-err >&2\necho 1 >> "$ROOT/tmp/order"' },
+        { type: "text/cloud-config", body: '#cloud-config\npackages: [htop]\nruncmd:\n  - echo runcmd >> "$ROOT/tmp/order"' },
+        { type: "text/x-shellscript", body: '#!/bin/sh\necho two\necho 2 >> "$ROOT/tmp/order"' }
+      ])
+      const i = yield* userDataInstance(doc)
+      const { early, main, final } = yield* phases(i)
+      expectCodes({ early: early!, main: main!, final: final! })
+      expect(i.commands()).toContain("apk add htop")
+      expect(started(final!.stderr)).toEqual(["userdata_write_deferred_files", "userdata_runcmd", "userdata_scripts", "userdata_autoinstall", "bootstrap_complete"])
+      // the parts run as their path
+      expect(i.commands().slice(-2)).toEqual([`${i.root}/var/lib/cloud/user-data.parts/01`, `${i.root}/var/lib/cloud/user-data.parts/02`])
+      expect(i.read("/tmp/order")).toBe("runcmd\n1\n2\n")
+      expect(i.mode("/var/lib/cloud/user-data.parts")).toBe(0o700)
+      expect(i.mode("/var/lib/cloud/user-data.parts/01")).toBe(0o700)
+      expect(i.read("/var/lib/cloud/user-data.parts/02")).toBe(`#!/bin/sh\necho two\necho 2 >> "$ROOT/tmp/order"`)
+      expect(i.read("/var/log/user-data.log")).toBe("one\none-err\ntwo\n")
+      expect(i.read("/var/log/user-data.exit")).toBe("0\n")
+      expect(final!.stdout).toBe("one\none-err\ntwo\n")
+    })
+  )
+
+  it.scopedLive("a failing part fails the action after every part ran; its status goes to user-data.exit", () =>
+    Effect.gen(function* () {
+      const doc = mime([
+        { type: "text/x-shellscript", body: "#!/bin/sh\nexit 5" },
+        { type: "text/x-shellscript", body: '#!/bin/sh\ntouch "$ROOT/tmp/second-ran"' }
+      ])
+      const i = yield* userDataInstance(doc)
+      const { main, final } = yield* phases(i)
+      expect(main!.code).toBe(0)
+      expect(final!.code).toBe(1)
+      expect(final!.stderr).toContain("userdata_scripts: script part 1 exited with a non-zero status (last: 5)\n")
+      expect(i.read("/tmp/second-ran")).toBe("")
+      expect(i.read("/var/log/user-data.exit")).toBe("5\n")
+    })
+  )
+})
+
+describe.concurrent("tiny-cloud schema FILE", () => {
+  it.scopedLive("exit 0 on a valid file, 1 with one line per problem on an invalid one", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true })
+      const good = join(instance.dir, "good.yaml")
+      const bad = join(instance.dir, "bad.yaml")
+      writeFileSync(good, "#alpine-config\npackages: [vim]\nwrite_files:\n  - path: /a\n    permissions: '0600'\n")
+      writeFileSync(bad, "#alpine-config\npackages: vim\nwrite_files:\n  - path: /a\n    permissions: rwx\n")
+      const ok = yield* instance.run(["schema", good])
+      expect(ok.code).toBe(0)
+      expect(ok.stdout).toBe(`${good}: valid\n`)
+      const ko = yield* instance.run(["schema", bad])
+      expect(ko.code).toBe(1)
+      expect(ko.stdout.split("\n").filter(Boolean)).toEqual([
+        `${bad}: line 2: packages: expected a list of package names, got "vim"`,
+        `${bad}: line 5: write_files[0].permissions: expected an octal mode such as 0644, got "rwx"`
+      ])
+    })
+  )
+})
