@@ -1,42 +1,73 @@
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import { isUserDataAction } from "../domain/actions.js"
 import { Log } from "../services/Log.js"
+import { Output } from "../services/Output.js"
 import type { ActionError } from "./action.js"
 import { describeCause } from "./failure.js"
 
+export type ActionResult = "done" | "failed" | "skipped" | "unknown"
+
+/** what became of one action of the plan */
+export interface ActionOutcome {
+  readonly name: string
+  readonly result: ActionResult
+  readonly startedAt: number
+  readonly durationMs: number
+  /** the one-line reason of a failure */
+  readonly message?: string
+}
+
 export interface PhaseOutcome {
   readonly exitCode: 0 | 1
+  readonly actions: ReadonlyArray<ActionOutcome>
 }
 
 /**
- * Runs the actions in order with the contract's log lines; a failed action
- * stops the phase with exit status 1, an unknown one is logged and passed over.
+ * Runs the actions in order with the contract's log lines (an empty line on
+ * stderr first). A failed core action stops the phase with exit status 1; a
+ * failed user-data action is logged and the phase goes on, ending with exit
+ * status 1, so the user's own commands never stop the bootstrap; an unknown
+ * action is logged and passed over.
  */
 export const runActions = <R>(
   plan: ReadonlyArray<string>,
   skip: ReadonlySet<string>,
   registry: Readonly<Record<string, Effect.Effect<void, ActionError, R>>>
-): Effect.Effect<PhaseOutcome, never, R | Log> =>
+): Effect.Effect<PhaseOutcome, never, R | Log | Output> =>
   Effect.gen(function* () {
     const log = yield* Log
+    const actions: Array<ActionOutcome> = []
+    let exitCode: 0 | 1 = 0
+    if (plan.length > 0) yield* Effect.flatMap(Output, (o) => o.stderr("\n"))
     for (const name of plan) {
+      const startedAt = yield* Clock.currentTimeMillis
+      const record = (result: ActionResult, message?: string) =>
+        Effect.map(Clock.currentTimeMillis, (now) => void actions.push({ name, result, startedAt, durationMs: now - startedAt, ...(message !== undefined ? { message } : {}) }))
       if (skip.has(name)) {
         yield* log.log("notice", `${name}: skipped`, "   -- ")
+        yield* record("skipped")
         continue
       }
       yield* log.log("info", `${name}: starting`, "   ++ ")
       const action = Object.hasOwn(registry, name) ? registry[name] : undefined
       if (action === undefined) {
         yield* log.log("err", `${name}: unknown`, "   ++ ")
+        yield* record("unknown")
         continue
       }
       const exit = yield* Effect.exit(action)
       if (exit._tag === "Success") {
         yield* log.log("info", `${name}: done`, "   ++ ")
+        yield* record("done")
         continue
       }
-      yield* log.log("err", `${name}: ${describeCause(exit.cause)}`)
+      const message = describeCause(exit.cause)
+      yield* log.log("err", `${name}: ${message}`)
       yield* log.log("err", `${name}: failed`, "   ++ ")
-      return { exitCode: 1 }
+      yield* record("failed", message)
+      exitCode = 1
+      if (!isUserDataAction(name)) break
     }
-    return { exitCode: 0 }
+    return { exitCode, actions }
   })

@@ -24,7 +24,7 @@ describeSystem("save_userdata decompression with the real tools", { tools: TOOLS
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: new Uint8Array(compress[format]!()) }, realCommands: true })
       const r = yield* instance.run(["early"])
-      expect(r).toEqual({ code: 0, stdout: "", stderr: "   ++ save_userdata: starting\n   ++ save_userdata: done\n" })
+      expect(r).toEqual({ code: 0, stdout: "", stderr: "\n   ++ save_userdata: starting\n   ++ save_userdata: done\n" })
       expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
     })
   )

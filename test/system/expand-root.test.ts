@@ -62,7 +62,7 @@ it.scopedLive("expand_root leaves filesystems other than ext2/3/4 alone", () =>
     const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws" } })
     instance.write("/proc/mounts", "/dev/vda2 / xfs rw 0 0\n")
     const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
-    expect(r).toEqual({ code: 0, stdout: "", stderr: "   ++ expand_root: starting\nexpand_root: xfs is not supported\n   ++ expand_root: done\n" })
+    expect(r).toEqual({ code: 0, stdout: "", stderr: "\n   ++ expand_root: starting\nexpand_root: xfs is not supported\n   ++ expand_root: done\n" })
     expect(instance.commands()).toEqual([])
   })
 )

@@ -1,17 +1,20 @@
 import fc from "fast-check"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import { describe, expect, it } from "vitest"
 import { ActionFailed } from "../../src/domain/errors.js"
 import type { Action } from "../../src/programs/action.js"
 import { runActions } from "../../src/programs/engine.js"
-import { capturingLog } from "../support/layers.js"
+import { capturingLog, capturingOutput } from "../support/layers.js"
 
 type Kind = "ok" | "fail" | "unknown"
-const pool = ["a", "b", "c", "d", "e", "f"] as const
+/** core actions, and user-data actions (whose failure does not stop the phase) */
+const pool = ["a", "b", "c", "d", "userdata_ntp", "run_userdata"] as const
+const isUserData = (a: string) => a === "userdata_ntp" || a === "run_userdata"
 
 describe("runActions", () => {
-  it("runs in order, honours skips, passes over unknown actions and stops at the first failure", async () => {
+  it("runs in order after an empty line, honours skips, passes over unknown actions, stops at the first failed core action and goes on after a failed user-data action", async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.constantFrom(...pool), { maxLength: 10 }),
@@ -30,8 +33,9 @@ describe("runActions", () => {
                 )
               }
               const log = yield* capturingLog
-              const outcome = yield* runActions(plan, new Set(skipped), registry).pipe(Effect.provide(log.layer))
-              return { outcome, ran: yield* Ref.get(ran), lines: (yield* Ref.get(log.lines)).map((l) => l.line) }
+              const { layer: output, captured } = yield* capturingOutput
+              const outcome = yield* runActions(plan, new Set(skipped), registry).pipe(Effect.provide(Layer.merge(log.layer, output)))
+              return { outcome, ran: yield* Ref.get(ran), lines: (yield* Ref.get(log.lines)).map((l) => l.line), stderr: captured.stderr() }
             })
           )
           const expectedLines: Array<string> = []
@@ -52,11 +56,14 @@ describe("runActions", () => {
             if (k === "fail") {
               expectedLines.push(`${a}: ${a} broke`, `   ++ ${a}: failed`)
               exitCode = 1
+              if (isUserData(a)) continue
               break
             }
             expectedLines.push(`   ++ ${a}: done`)
           }
           expect(result.lines).toEqual(expectedLines)
+          expect(result.stderr).toBe(plan.length > 0 ? "\n" : "")
+          expect(result.outcome.actions.map((o) => o.name)).toEqual(plan.slice(0, result.outcome.actions.length))
           expect(result.ran).toEqual(expectedRan)
           expect(result.outcome.exitCode).toBe(exitCode)
         }
@@ -68,9 +75,12 @@ describe("runActions", () => {
   it("a defect in an action is a failed action with one line, not a crash", async () => {
     const log = await Effect.runPromise(capturingLog)
     const outcome = await Effect.runPromise(
-      runActions(["boom", "after"], new Set(), { boom: Effect.die(new Error("kaput")), after: Effect.void }).pipe(Effect.provide(log.layer))
+      runActions(["boom", "after"], new Set(), { boom: Effect.die(new Error("kaput")), after: Effect.void }).pipe(
+        Effect.provide(Layer.merge(log.layer, Effect.runSync(capturingOutput).layer))
+      )
     )
     expect(outcome.exitCode).toBe(1)
+    expect(outcome.actions.map((a) => [a.name, a.result, a.message])).toEqual([["boom", "failed", "internal error: kaput"]])
     expect((await Effect.runPromise(Ref.get(log.lines))).map((l) => l.line)).toEqual(["   ++ boom: starting", "boom: internal error: kaput", "   ++ boom: failed"])
   })
 })
