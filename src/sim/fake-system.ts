@@ -37,6 +37,7 @@ case "$name" in
     n=$(grep -c ':x:1[0-9][0-9][0-9]:' "$ROOT/etc/passwd" 2>/dev/null); id=$(( 1000 + \${n:-0} ))
     gid=$(awk -F: -v g="$user" '$1 == g { print $3 }' "$ROOT/etc/group" 2>/dev/null)
     echo "$user:x:$id:\${gid:-$id}:Linux User,,,:/home/$user:/bin/sh" >> "$ROOT/etc/passwd"
+    echo "$user:!:20000:0:99999:7:::" >> "$ROOT/etc/shadow"
     mkdir -p "$ROOT/home/$user" ;;
   addgroup)
     if [ $# -eq 1 ]; then
@@ -75,6 +76,7 @@ export const makeFakeSystem = (dir: string, options: FakeSystemOptions = {}): Fa
 
   write(join(root, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n")
   write(join(root, "etc/group"), "root:x:0:root\nwheel:x:10:root\n")
+  write(join(root, "etc/shadow"), "root:*:20000:0:99999:7:::\n")
   write(join(root, "etc/os-release"), 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.21.2\n')
   write(join(root, "etc/hosts"), "127.0.0.1\tlocalhost\n")
   mkdirSync(join(root, "etc/sudoers.d"), { recursive: true })
