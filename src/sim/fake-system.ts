@@ -22,13 +22,15 @@ export const FAKE_COMMANDS = [
 // A stand-in logs its name, arguments and stdin; a few also act on ROOT so later steps see the effect.
 const STAND_IN = `#!/bin/sh
 name=\${0##*/}
-{
-  printf '%s' "$name"
-  for a in "$@"; do printf ' %s' "$a"; done
-  printf '\\n'
-} >> "$FAKE_COMMAND_LOG"
+line=$name
+for a in "$@"; do line="$line $a"; done
 case "$name" in
-  chpasswd|sfdisk|logger) sed 's/^/< /' >> "$FAKE_COMMAND_LOG" ;;
+  # a long-lived logger: each line it is given is an entry of its own, written in one piece
+  logger) while IFS= read -r l; do printf '%s\\n< %s\\n' "$line" "$l" >> "$FAKE_COMMAND_LOG"; done; exit 0 ;;
+esac
+printf '%s\\n' "$line" >> "$FAKE_COMMAND_LOG"
+case "$name" in
+  chpasswd|sfdisk) sed 's/^/< /' >> "$FAKE_COMMAND_LOG" ;;
   *) cat > /dev/null 2>&1 ;;
 esac
 case "$name" in
@@ -95,6 +97,7 @@ export const makeFakeSystem = (dir: string, options: FakeSystemOptions = {}): Fa
     write(join(d, "address"), `${iface.mac}\n`)
     write(join(d, "operstate"), iface.up ? "up\n" : "down\n")
   })
+  mkdirSync(join(root, "tmp"), { recursive: true, mode: 0o1777 })
   mkdirSync(join(root, "var/lib/cloud"), { recursive: true })
   mkdirSync(join(root, "var/log"), { recursive: true })
   return { root, bin, commandLog, path: `${bin}:${process.env.PATH ?? "/usr/bin:/bin"}` }
