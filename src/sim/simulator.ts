@@ -37,6 +37,8 @@ export interface SimFaults {
   neverAnswer?: boolean
   /** hostile answers for some paths (the path as requested, without its query) */
   overrides?: ReadonlyArray<SimOverride>
+  /** every answer is this many bytes of filler, streamed (a flood) */
+  flood?: number
 }
 
 export interface SimOverride {
@@ -190,6 +192,10 @@ export async function startSimulator(options: SimOptions): Promise<RunningSim> {
       return
     }
     if (faults.neverAnswer) return
+    if (faults.flood !== undefined) {
+      record.status = 200
+      return flood(res, 200, faults.flood)
+    }
     const override = faults.overrides?.find((o) => (o.method ?? record.method) === record.method && o.path === (req.url ?? "/").split("?")[0])
     if (override !== undefined) {
       record.status = override.status ?? 200
