@@ -4,7 +4,7 @@
 #
 #   make install   [DESTDIR=/image] [PREFIX=/usr]
 #   make uninstall [DESTDIR=/image] [PREFIX=/usr]
-#   make dist      -> tiny-cloud-VERSION.tar.gz
+#   make dist      [DISTDIR=.] -> DISTDIR/tiny-cloud-VERSION.tar.gz
 #
 # Layout (the shell edition's later releases):
 #   $(PREFIX)/lib/tiny-cloud/tiny-cloud.cjs   the program (one file, 0755)
@@ -40,15 +40,17 @@ FILES := \
 	openrc/tiny-cloud-boot:$(SYSCONFDIR)/init.d/tiny-cloud-boot:0755 \
 	openrc/tiny-cloud-early:$(SYSCONFDIR)/init.d/tiny-cloud-early:0755 \
 	openrc/tiny-cloud-main:$(SYSCONFDIR)/init.d/tiny-cloud-main:0755 \
-	openrc/tiny-cloud-final:$(SYSCONFDIR)/init.d/tiny-cloud-final:0755
+	openrc/tiny-cloud-final:$(SYSCONFDIR)/init.d/tiny-cloud-final:0755 \
+	README.md:$(PREFIX)/share/doc/tiny-cloud/README.md:0644
 
 # The operator's configuration: copied from the template when absent, never
 # overwritten; `make uninstall` removes it only while it is still unchanged
 # (like apk del does with a protected configuration file).
 CONF := $(SYSCONFDIR)/tiny-cloud.conf
 
-# What `make dist` puts in the release tarball besides the bundle.
+# What `make dist` puts in the release tarball besides the bundle, and where.
 DIST_FILES := Makefile README.md package.json conf openrc packaging
+DISTDIR ?= .
 
 # relpath TARGET LINK: TARGET as seen from the directory of LINK (both absolute)
 RELPATH = relpath() { t=$$1; d=$${2%/*}; d=$${d:-/}; up=; \
@@ -100,11 +102,9 @@ uninstall:
 	-@rmdir "$(DESTDIR)$(LIBDIR)" 2>/dev/null
 
 dist: check-bundle
-	rm -rf "tiny-cloud-$(VERSION)" "tiny-cloud-$(VERSION).tar.gz"
-	mkdir -p "tiny-cloud-$(VERSION)/dist"
-	cp -R $(DIST_FILES) "tiny-cloud-$(VERSION)/"
-	cp -p $(BUNDLE) "tiny-cloud-$(VERSION)/dist/"
-	tar -czf "tiny-cloud-$(VERSION).tar.gz" --owner=0 --group=0 --numeric-owner --sort=name \
-		--mtime="@$$(git log -1 --format=%ct 2>/dev/null || date +%s)" "tiny-cloud-$(VERSION)"
-	rm -rf "tiny-cloud-$(VERSION)"
-	@echo "tiny-cloud-$(VERSION).tar.gz"
+	@set -e; stage="$(DISTDIR)/tiny-cloud-$(VERSION)"; \
+	rm -rf "$$stage" "$$stage.tar.gz"; mkdir -p "$$stage/dist"; \
+	cp -R $(DIST_FILES) "$$stage/"; cp -p $(BUNDLE) "$$stage/dist/"; \
+	tar -czf "$$stage.tar.gz" -C "$(DISTDIR)" --owner=0 --group=0 --numeric-owner --sort=name \
+		--mtime="@$$(git log -1 --format=%ct 2>/dev/null || date +%s)" "tiny-cloud-$(VERSION)"; \
+	rm -rf "$$stage"; echo "$$stage.tar.gz"
