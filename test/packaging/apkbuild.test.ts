@@ -1,8 +1,8 @@
 import { execFileSync } from "node:child_process"
 import { createHash } from "node:crypto"
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs"
+import { cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join, resolve } from "node:path"
+import { dirname, join, resolve } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 
 const REPO = resolve(new URL("../..", import.meta.url).pathname)
@@ -167,6 +167,15 @@ describe("the APKBUILD", () => {
     expect(installed.get("/usr/lib/tiny-cloud/tiny-cloud.cjs")).toMatchObject({ kind: "file", mode: 0o755 })
     expect(installed.get("/usr/sbin/tiny-cloud")).toEqual({ kind: "link", mode: 0o777, what: "../lib/tiny-cloud/tiny-cloud.cjs" })
     expect(installed.get("/usr/bin/imds")).toEqual({ kind: "link", mode: 0o777, what: "../lib/tiny-cloud/tiny-cloud.cjs" })
+  })
+
+  it("runs through the installed names: imds through its symlink is the imds command", () => {
+    const root = join(dir, "make-install")
+    // run as an operator would: by path, through the symlink, #!/usr/bin/env node
+    const env = { PATH: `${dirname(process.execPath)}:${process.env.PATH}`, TINY_CLOUD_CODE_CACHE: "off" }
+    expect(execFileSync(join(root, "usr/bin/imds"), ["-h"], { encoding: "utf8", env })).toMatch(/^Usage: imds /)
+    const version = execFileSync(join(root, "usr/sbin/tiny-cloud"), ["--version"], { encoding: "utf8", env })
+    expect(version.trim()).toBe(`tiny-cloud ${VERSION}`)
   })
 
   it("puts the OpenRC services in -openrc (installed with openrc) and the documentation in -doc", () => {
