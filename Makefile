@@ -48,7 +48,8 @@ FILES := \
 # (like apk del does with a protected configuration file).
 CONF := $(SYSCONFDIR)/tiny-cloud.conf
 
-# What `make dist` puts in the release tarball besides the bundle, and where.
+# What `make dist` puts in the release tarball besides the bundle, and where
+# (with GNU tar, owners and times are normalised for a reproducible tarball).
 DIST_FILES := Makefile README.md package.json conf openrc packaging
 DISTDIR ?= .
 
@@ -105,6 +106,8 @@ dist: check-bundle
 	@set -e; stage="$(DISTDIR)/tiny-cloud-$(VERSION)"; \
 	rm -rf "$$stage" "$$stage.tar.gz"; mkdir -p "$$stage/dist"; \
 	cp -R $(DIST_FILES) "$$stage/"; cp -p $(BUNDLE) "$$stage/dist/"; \
-	tar -czf "$$stage.tar.gz" -C "$(DISTDIR)" --owner=0 --group=0 --numeric-owner --sort=name \
-		--mtime="@$$(git log -1 --format=%ct 2>/dev/null || date +%s)" "tiny-cloud-$(VERSION)"; \
+	if tar --version 2>/dev/null | grep -q GNU; then \
+		set -- --owner=0 --group=0 --numeric-owner --sort=name --mtime="@$$(git log -1 --format=%ct 2>/dev/null || date +%s)"; \
+	else set --; fi; \
+	tar -czf "$$stage.tar.gz" -C "$(DISTDIR)" "$$@" "tiny-cloud-$(VERSION)"; \
 	rm -rf "$$stage"; echo "$$stage.tar.gz"

@@ -59,6 +59,8 @@ if (unmet !== undefined) {
       const { image } = get()
       expect(image.cacheLeftInImage).toBe(false)
       expect(image.enableOutput).not.toMatch(/error/i)
+      expect(statGuestFile(image.disk, "/etc/runlevels/boot/tiny-cloud-boot")?.type).toBe("symlink")
+      for (const phase of ["early", "main", "final"]) expect(statGuestFile(image.disk, `/etc/runlevels/default/tiny-cloud-${phase}`)?.type).toBe("symlink")
     })
 
     it("boots under OpenRC and powers itself off", () => {

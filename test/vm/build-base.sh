@@ -103,7 +103,8 @@ echo "vm-base: guest system"
 # Alpine-like: busybox init runs OpenRC; tiny-cloud's own services are added per run
 ln -sfn /bin/busybox "$root/usr/sbin/init"
 cat > "$root/etc/inittab" <<'EOF'
-# busybox init, as on Alpine: OpenRC's runlevels, then the test's finish script
+# busybox init, as on Alpine: OpenRC's runlevels, then the test's finish
+# script, which records what the test checks and powers off
 ::sysinit:/sbin/openrc sysinit
 ::sysinit:/sbin/openrc boot
 ::wait:/sbin/openrc default
@@ -246,7 +247,11 @@ cat > "$root/usr/local/sbin/vm-finish" <<'EOF'
 	for p in /proc/[0-9]*; do [ -r "$p/comm" ] && echo "  ${p#/proc/} $(cat "$p/comm" 2>/dev/null)"; done
 } > /var/log/vm-finish.log 2>&1
 echo "vm-finish: uptime $(cut -d' ' -f1 /proc/uptime)s, node pids: [$(pidof node)]; powering off"
-/bin/busybox poweroff
+# stopping the services one by one under TCG takes longer than the whole first
+# boot's phases; the test needs only a clean file system. Sourced: it kills
+# every process but init and itself
+. /usr/local/sbin/vm-unmount
+/bin/busybox poweroff -f
 EOF
 cat > "$root/usr/local/sbin/vm-unmount" <<'EOF'
 #!/bin/sh

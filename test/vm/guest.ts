@@ -5,7 +5,7 @@
  */
 import { execFile, execFileSync, spawn, spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { homedir } from "node:os"
 import { join, resolve } from "node:path"
 import { promisify } from "node:util"
@@ -117,6 +117,10 @@ export const ensureBase = async (log: (line: string) => void): Promise<Base> => 
   writeFileSync(join(temp, "complete"), `${new Date().toISOString()}\n`)
   rmSync(dir, { recursive: true, force: true })
   renameSync(temp, dir)
+  // bases of older recipes are of no more use
+  for (const name of readdirSync(cacheRoot())) {
+    if (/^base-[0-9a-f]{16}$/.test(name) && join(cacheRoot(), name) !== dir) rmSync(join(cacheRoot(), name), { recursive: true, force: true })
+  }
   return paths(true)
 }
 

@@ -11,7 +11,7 @@ export default defineConfig({
     hookTimeout: 30 * 60_000,
     pool: "forks",
     fileParallelism: false,
-    globalSetup: ["test/support/build.ts"],
+    globalSetup: ["test/vm/setup.ts"],
     reporters: ["default", "./test/vm/summary-reporter.ts"]
   }
 })
