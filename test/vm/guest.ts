@@ -255,7 +255,7 @@ export const boot = (options: BootOptions): Promise<Boot> => {
     const timer = setTimeout(() => {
       timedOut = true
       qemu.kill("SIGKILL")
-    }, (options.timeoutSeconds ?? 300) * 1000)
+    }, (options.timeoutSeconds ?? 420) * 1000)
     qemu.on("close", (code) => {
       clearTimeout(timer)
       if (partial !== "") lines.push({ t: seconds(), text: partial })
