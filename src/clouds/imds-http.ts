@@ -41,6 +41,8 @@ export interface HttpMetadataClient {
   /** 2xx → the body; 404 and 204 → None; anything else is retried or fails */
   readonly get: (path: string, options?: GetOptions) => Effect.Effect<Option.Option<Uint8Array>, ImdsError>
   readonly text: (path: string, options?: GetOptions) => Effect.Effect<Option.Option<string>, ImdsError>
+  /** 2xx → the answer's body; anything else is retried (as `get` is) or fails */
+  readonly post: (path: string, body: string, headers?: Readonly<Record<string, string>>) => Effect.Effect<Uint8Array, ImdsError>
   readonly urlOf: (path: string) => string
 }
 
@@ -75,10 +77,10 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
     const { host, port } = splitEndpoint(endpoint, spec.protocol === "https" ? 443 : 80)
     const timeoutMs = settings.imdsTimeout * 1000
     const tokenRef = yield* Ref.make(Option.none<string>())
-    const urlOf = (path: string) => {
-      const full = path.startsWith("/") ? path : `${spec.root}${path}${spec.query ?? ""}`
-      return spec.socketPath ? `unix:${spec.socketPath}:${full}` : `${spec.protocol ?? "http"}://${endpoint}${full}`
-    }
+    /** a path under the metadata root with the query; one starting with `/` as it is */
+    const pathOf = (path: string) => (path.startsWith("/") ? path : `${spec.root}${path}${spec.query ?? ""}`)
+    const urlOf = (path: string) =>
+      spec.socketPath ? `unix:${spec.socketPath}:${pathOf(path)}` : `${spec.protocol ?? "http"}://${endpoint}${pathOf(path)}`
 
     const once = (r: Omit<HttpRequest, "host" | "port" | "timeoutMs">) =>
       http.request({ ...r, host, port, timeoutMs, ...(spec.protocol ? { protocol: spec.protocol } : {}), ...(spec.socketPath ? { socketPath: spec.socketPath } : {}) }).pipe(
@@ -125,33 +127,40 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
             return { [spec.token!.header]: fresh }
           })
 
-    const get = (path: string, options?: GetOptions): Effect.Effect<Option.Option<Uint8Array>, ImdsError> => {
-      const url = urlOf(path)
-      const full = path.startsWith("/") ? path : `${spec.root}${path}${spec.query ?? ""}`
+    /** one request with the session token, retried; the answer when its status is neither 401 (token refreshed) nor 5xx */
+    const send = (r: Omit<HttpRequest, "host" | "port" | "timeoutMs">): Effect.Effect<HttpResponse, ImdsError> => {
       let refresh = false
       const attempt = Effect.gen(function* () {
         const auth = yield* token(refresh)
-        const res = yield* once({
-          method: "GET",
-          path: full,
-          headers: { ...spec.headers, ...auth },
-          ...(options?.privilegedSourcePort ? { privilegedSourcePort: true } : {})
-        })
+        const res = yield* once({ ...r, headers: { ...spec.headers, ...r.headers, ...auth } })
         if (res.status === 401 && spec.token !== undefined) {
           refresh = true
           return yield* Effect.fail(new TokenRejected())
         }
-        if (res.status === 404 || res.status === 204) return Option.none<Uint8Array>()
-        if (res.status >= 200 && res.status < 300) return Option.some(res.body)
-        return yield* Effect.fail(new ImdsError({ cloud: spec.cloud, url, reason: `HTTP ${res.status}` }))
+        return res
       })
-      return withRetry(url, attempt)
+      return withRetry(urlOf(r.path), attempt)
     }
+
+    const get = (path: string, options?: GetOptions): Effect.Effect<Option.Option<Uint8Array>, ImdsError> =>
+      Effect.flatMap(send({ method: "GET", path: pathOf(path), ...(options?.privilegedSourcePort ? { privilegedSourcePort: true } : {}) }), (res) => {
+        if (res.status === 404 || res.status === 204) return Effect.succeed(Option.none<Uint8Array>())
+        if (res.status >= 200 && res.status < 300) return Effect.succeed(Option.some(res.body))
+        return Effect.fail(new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: `HTTP ${res.status}` }))
+      })
+
+    const post = (path: string, body: string, headers?: Readonly<Record<string, string>>): Effect.Effect<Uint8Array, ImdsError> =>
+      Effect.flatMap(send({ method: "POST", path: pathOf(path), body, ...(headers ? { headers: { ...headers } } : {}) }), (res) =>
+        res.status >= 200 && res.status < 300
+          ? Effect.succeed(res.body)
+          : Effect.fail(new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: `HTTP ${res.status}` }))
+      )
 
     const client: HttpMetadataClient = {
       cloud: spec.cloud,
       get,
       text: (path, options) => Effect.map(get(path, options), Option.map(textOf)),
+      post,
       urlOf
     }
     return client
