@@ -3,10 +3,6 @@
  * really serves it (`test/fixtures/clouds/CLOUD/*.json`, see
  * test/support/fixture-http.ts), through the program's own layers with a
  * fake Http answering from the recording.
- *
- * `*.pending.json` cases are real shapes the providers misread today (issue
- * 10): they run under `it.fails`, so the suite turns red when a provider is
- * fixed; then the case is renamed to `*.json`.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
@@ -22,11 +18,8 @@ import { Network } from "../../src/services/Network.js"
 import { FIXTURES, fixtureHttp, fixturesOf, type Fixture } from "../support/fixture-http.js"
 import { capturingOutput, recordingCommands } from "../support/layers.js"
 
-const PENDING = ".pending.json"
-
-/** a cloud's cases: settled (`*.json`) or pending (`*.pending.json`); none when it has no directory */
-const casesOf = (cloud: string, pending: boolean) =>
-  (existsSync(join(FIXTURES, cloud)) ? fixturesOf(cloud) : []).filter((c) => c.name.endsWith(PENDING) === pending)
+/** a cloud's cases; none when it has no directory */
+const casesOf = (cloud: string) => (existsSync(join(FIXTURES, cloud)) ? fixturesOf(cloud) : [])
 
 /** bytes as the fixture writes them: text where they are UTF-8, else `{ base64 }` */
 const asWritten = (bytes: Uint8Array): string | { readonly base64: string } => {
@@ -98,19 +91,12 @@ describe("recorded metadata of every cloud in the registry", () => {
   })
 
   describe.each(CLOUD_NAMES)("%s", (cloud) => {
-    it("has recorded cases", () => {
-      expect(casesOf(cloud, false).map((c) => c.name)).not.toEqual([])
+    it("has recorded cases, each naming where its shapes come from", () => {
+      expect(casesOf(cloud).map((c) => c.name)).not.toEqual([])
+      expect(casesOf(cloud).filter((c) => c.fixture.source.trim() === "").map((c) => c.name)).toEqual([])
     })
-    for (const { name, fixture } of casesOf(cloud, false)) {
+    for (const { name, fixture } of casesOf(cloud)) {
       it.scopedLive(`${name}: ${fixture.description}`, () => check(cloud, fixture))
     }
   })
-})
-
-describe("known misreads (issue 10)", () => {
-  for (const cloud of CLOUD_NAMES) {
-    for (const { name, fixture } of casesOf(cloud, true)) {
-      it.scopedLive.fails(`${cloud}/${name}: ${fixture.description}`, () => check(cloud, fixture))
-    }
-  }
 })
