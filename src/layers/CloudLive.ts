@@ -44,7 +44,7 @@ export const CloudLive = Layer.effect(
             provider === undefined
               ? Effect.fail(new NoCloud({ cloud: name }))
               : provider.reportReady === undefined
-                ? Effect.fail(new MetadataUnsupported({ cloud: name, what: "report_ready" }))
+                ? Effect.fail(new MetadataUnsupported({ cloud: name, what: "a ready report" }))
                 : Effect.provide(provider.reportReady, env)
         }
       }).pipe(Effect.provide(env))
