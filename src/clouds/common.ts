@@ -96,19 +96,20 @@ export const commandSucceeds = (command: string, args: ReadonlyArray<string>) =>
 /** non-empty bytes, else None (an empty answer is absent data) */
 export const nonEmpty = (body: Option.Option<Uint8Array>): Option.Option<Uint8Array> => Option.filter(body, (b) => b.length > 0)
 
-/** a datum served as JSON; a body that is not JSON is an ImdsError naming the cloud and URL */
+/** a body that should be JSON; one that is not is an ImdsError naming the cloud and where it came from */
+export const parsedJson = (cloud: string, url: string, body: Option.Option<Uint8Array>) =>
+  Option.match(body, {
+    onNone: () => Effect.succeed(Option.none<unknown>()),
+    onSome: (b) =>
+      Effect.try({
+        try: () => Option.some(JSON.parse(textOf(b)) as unknown),
+        catch: (e) => new ImdsError({ cloud, url, reason: `invalid JSON: ${e instanceof Error ? e.message : String(e)}` })
+      })
+  })
+
+/** a datum served as JSON */
 export const jsonValue = (client: HttpMetadataClient, path: string) =>
-  Effect.flatMap(client.get(path), (body) =>
-    Option.match(body, {
-      onNone: () => Effect.succeed(Option.none<unknown>()),
-      onSome: (b) =>
-        Effect.try({
-          try: () => Option.some(JSON.parse(textOf(b)) as unknown),
-          catch: (e) =>
-            new ImdsError({ cloud: client.cloud, url: client.urlOf(path), reason: `invalid JSON: ${e instanceof Error ? e.message : String(e)}` })
-        })
-    })
-  )
+  Effect.flatMap(client.get(path), (body) => parsedJson(client.cloud, client.urlOf(path), body))
 
 /** a structured value as `imds` prints it */
 export const rendered = (value: unknown): Option.Option<Uint8Array> => Option.map(renderValue(value), bytesOf)

@@ -1,10 +1,10 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { ImdsError, SeedError, type MetadataError } from "../domain/errors.js"
+import { SeedError, type MetadataError } from "../domain/errors.js"
 import { memoizeSuccess } from "../domain/memo.js"
-import { sortedUnique, textOf } from "../domain/text.js"
+import { sortedUnique } from "../domain/text.js"
 import { RootFs } from "../services/RootFs.js"
-import { commandSucceeds, dmi, DMI_PRIORITY, field, jsonNicLookup, nonEmpty, rendered, type JsonObject } from "./common.js"
+import { commandSucceeds, dmi, DMI_PRIORITY, field, jsonNicLookup, nonEmpty, parsedJson, rendered, type JsonObject } from "./common.js"
 import { makeHttpMetadataClient } from "./imds-http.js"
 import { ipv4Network, ipv6Network } from "./ip.js"
 import type { CloudProvider, MetadataDeps } from "./provider.js"
@@ -65,19 +65,7 @@ export const openstack: CloudProvider = {
         return "drive" in s ? Effect.succeed(Option.fromNullable(s.drive.get(name))) : client.get(path)
       })
     const urlOf = (name: string) => Effect.map(source, (s) => ("drive" in s ? `config-2:${LATEST}${name}` : client.urlOf(name)))
-    const json = (name: string) =>
-      Effect.flatMap(read(name), (body) =>
-        Option.match(body, {
-          onNone: () => Effect.succeed(Option.none<unknown>()),
-          onSome: (bytes) =>
-            Effect.flatMap(urlOf(name), (url) =>
-              Effect.try({
-                try: () => Option.some(JSON.parse(textOf(bytes)) as unknown),
-                catch: (e) => new ImdsError({ cloud: "openstack", url, reason: `invalid JSON: ${e instanceof Error ? e.message : String(e)}` })
-              })
-            )
-        })
-      )
+    const json = (name: string) => Effect.flatMap(Effect.zip(read(name), urlOf(name)), ([body, url]) => parsedJson("openstack", url, body))
     const metaData = yield* memoizeSuccess(json("meta_data.json"))
     const networkData = yield* memoizeSuccess(json("network_data.json"))
     const links = (nd: unknown): ReadonlyArray<JsonObject> => {
