@@ -34,10 +34,22 @@ const fromDrive = readVolume(DRIVE_LABELS, "config-2", (dir) =>
   })
 )
 
-/** a network's address and its prefix: `ip_address` may carry its own (`ADDR/BITS`), else `netmask` */
+/** a network's address, without the `/BITS` it may carry (its prefix is that, else `netmask`) */
 const addressOf = (network: unknown): unknown => {
   const ip = field(network, "ip_address")
   return typeof ip === "string" ? ip.replace(/\/\d+$/, "") : undefined
+}
+
+/** `network_data.json`'s links: the NICs */
+const links = (nd: unknown): ReadonlyArray<JsonObject> => {
+  const list = field(nd, "links")
+  return Array.isArray(list) ? list.filter((l): l is JsonObject => l !== null && typeof l === "object") : []
+}
+
+/** the static networks of a link, of one family */
+const networksOf = (nd: unknown, link: JsonObject, family: "ipv4" | "ipv6"): ReadonlyArray<unknown> => {
+  const list = field(nd, "networks")
+  return Array.isArray(list) ? list.filter((n) => field(n, "link") === link["id"] && field(n, "type") === family && addressOf(n) !== undefined) : []
 }
 
 export const openstack: CloudProvider = {
@@ -68,15 +80,6 @@ export const openstack: CloudProvider = {
     const json = (name: string) => Effect.flatMap(Effect.zip(read(name), urlOf(name)), ([body, url]) => parsedJson("openstack", url, body))
     const metaData = yield* memoizeSuccess(json("meta_data.json"))
     const networkData = yield* memoizeSuccess(json("network_data.json"))
-    const links = (nd: unknown): ReadonlyArray<JsonObject> => {
-      const list = field(nd, "links")
-      return Array.isArray(list) ? list.filter((l): l is JsonObject => l !== null && typeof l === "object") : []
-    }
-    /** the static networks of a link of one family */
-    const networksOf = (nd: unknown, link: JsonObject, family: "ipv4" | "ipv6"): ReadonlyArray<unknown> => {
-      const list = field(nd, "networks")
-      return Array.isArray(list) ? list.filter((n) => field(n, "link") === link["id"] && field(n, "type") === family && addressOf(n) !== undefined) : []
-    }
     return {
       get: read,
       hostname: Effect.map(
