@@ -47,9 +47,9 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
  */
 export const decodeBase64 = (bytes: Uint8Array): { readonly decoded: Option.Option<Uint8Array> } | { readonly invalid: string } => {
   const text = textOf(bytes)
-  const bad = /[^A-Za-z0-9+/=\s]/.exec(text)
+  const bad = /[^A-Za-z0-9+/= \t\r\n\f\v]/.exec(text)
   if (bad !== null) return { invalid: `invalid base64: character ${bad.index + 1} is outside the base64 alphabet` }
-  const compact = text.replace(/\s+/g, "")
+  const compact = text.replace(/[ \t\r\n\f\v]+/g, "")
   if (!BASE64.test(compact)) return { invalid: "invalid base64: '=' before the end" }
   if (compact.replace(/=+$/, "").length % 4 === 1) return { invalid: "invalid base64: truncated" }
   const decoded = Buffer.from(compact, "base64")

@@ -24,6 +24,8 @@ describe("base64 as the clouds serve it", () => {
   it("names what is wrong, never the data", () => {
     expect(decoded("aGVs!bG8K")).toEqual({ invalid: "invalid base64: character 5 is outside the base64 alphabet" })
     expect(decoded("aGVs-bG8K")).toEqual({ invalid: "invalid base64: character 5 is outside the base64 alphabet" })
+    // whitespace is ASCII's
+    expect(decoded("aGVs\u00a0bG8K")).toEqual({ invalid: "invalid base64: character 5 is outside the base64 alphabet" })
     expect(decoded("aG=VsbG8K")).toEqual({ invalid: "invalid base64: '=' before the end" })
     expect(decoded("aGVsb")).toEqual({ invalid: "invalid base64: truncated" })
   })
