@@ -41,6 +41,7 @@ FILES := \
 	openrc/tiny-cloud-early:$(SYSCONFDIR)/init.d/tiny-cloud-early:0755 \
 	openrc/tiny-cloud-main:$(SYSCONFDIR)/init.d/tiny-cloud-main:0755 \
 	openrc/tiny-cloud-final:$(SYSCONFDIR)/init.d/tiny-cloud-final:0755 \
+	udhcpc/post-bound/tiny-cloud:$(SYSCONFDIR)/udhcpc/post-bound/tiny-cloud:0755 \
 	README.md:$(PREFIX)/share/doc/tiny-cloud/README.md:0644
 
 # The operator's configuration: copied from the template when absent, never
@@ -50,7 +51,7 @@ CONF := $(SYSCONFDIR)/tiny-cloud.conf
 
 # What `make dist` puts in the release tarball besides the bundle, and where
 # (with GNU tar, owners and times are normalised for a reproducible tarball).
-DIST_FILES := Makefile README.md package.json conf openrc packaging
+DIST_FILES := Makefile README.md package.json conf openrc packaging udhcpc
 DISTDIR ?= .
 
 # relpath TARGET LINK: TARGET as seen from the directory of LINK (both absolute)

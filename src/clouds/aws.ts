@@ -3,7 +3,7 @@ import * as Option from "effect/Option"
 import { lines, sortedUnique } from "../domain/text.js"
 import { Config } from "../services/Config.js"
 import { AWS_NIC_PATHS, dmi, DMI_PRIORITY, listedIndexes, textValue, whenTrue } from "./common.js"
-import { makeHttpMetadataClient, USER_DATA } from "./imds-http.js"
+import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import type { CloudProvider } from "./provider.js"
 
 const NICS = "meta-data/network/interfaces/macs/"
@@ -36,7 +36,7 @@ export const aws: CloudProvider = {
         const keys = yield* Effect.forEach(indexes, (n) => client.text(`meta-data/public-keys/${n}/openssh-key`), { concurrency: 4 })
         return sortedUnique(keys.flatMap((k) => (Option.isSome(k) ? lines(k.value) : [])))
       }),
-      userData: client.get("user-data", USER_DATA),
+      userData: client.get("user-data", AS_USER_DATA),
       nics: client.get(NICS),
       nic: (mac, key) => client.get(`${NICS}${mac}/${AWS_NIC_PATHS[key] ?? key}`)
     }

@@ -1,13 +1,14 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { lines, sortedUnique } from "../domain/text.js"
-import { base64Value, dmiIs, field, jsonNicLookup, jsonValue, listedIndexes, nonEmpty, textValue, type JsonObject } from "./common.js"
-import { makeHttpMetadataClient, USER_DATA } from "./imds-http.js"
+import { base64Datum, dmiIs, field, firstPresent, jsonNicLookup, jsonValue, listedIndexes, nonEmpty, textValue, type JsonObject } from "./common.js"
+import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import type { CloudProvider } from "./provider.js"
 
 const API_VERSION = "2021-05-01"
 const ROOT = "/metadata/instance/"
 const NICS = "network/interface"
+const USER_DATA = "compute/userData"
 
 /** the SMBIOS asset tag every Azure VM carries */
 export const AZURE_ASSET_TAG = "7783-7084-3265-9085-8269-3286-77"
@@ -38,14 +39,15 @@ export const azure: CloudProvider = {
     })
     return {
       get: client.get,
-      hostname: textValue(client, "compute/name"),
+      // the guest's computer name; the VM's resource name differs for scale sets (vmss_0 / vmss000000) and custom names
+      hostname: firstPresent(textValue(client, "compute/osProfile/computerName"), textValue(client, "compute/name")),
       sshKeys: Effect.gen(function* () {
         // `format=text` lists a list's entries as `N/`
         const indexes = yield* listedIndexes(client, "compute/publicKeys", (l) => l.replace(/\/$/, ""))
         const keys = yield* Effect.forEach(indexes, (n) => client.text(`compute/publicKeys/${n}/keyData`), { concurrency: 4 })
         return sortedUnique(keys.flatMap((k) => (Option.isSome(k) ? lines(k.value) : [])))
       }),
-      userData: Effect.map(client.get("compute/userData", USER_DATA), Option.flatMap(base64Value)),
+      userData: Effect.flatMap(client.get(USER_DATA, AS_USER_DATA), (body) => base64Datum(client, USER_DATA, body)),
       nics: Effect.map(client.get(NICS), nonEmpty),
       nic: jsonNicLookup({
         cloud: "azure",
@@ -62,5 +64,11 @@ export const azure: CloudProvider = {
         subPath: (index, sub) => Effect.map(client.get(sub === "" ? `${NICS}/${index}` : `${NICS}/${index}/${sub}`), nonEmpty)
       })
     }
-  })
+  }),
+  // Azure counts the provisioning as failed until the instance reports Ready
+  changes: [{ phase: "main", op: "after", anchor: "set_ssh_keys", actions: ["report_ready"] }],
+  reportReady: Effect.flatMap(
+    Effect.promise(() => import("./azure-wireserver.js")),
+    (m) => m.reportReady
+  )
 }

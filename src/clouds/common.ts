@@ -31,10 +31,42 @@ export const textValue = (client: HttpMetadataClient, path: string) =>
     })
   )
 
-export const base64Value = (bytes: Uint8Array): Option.Option<Uint8Array> => {
-  const decoded = Buffer.from(textOf(bytes).trim(), "base64")
-  return decoded.length === 0 ? Option.none() : Option.some(new Uint8Array(decoded))
+/** the first of several reads that has a value (`cloud-init.user-data`, else `user.user-data`) */
+export const firstPresent = <A, E, R>(...reads: ReadonlyArray<Effect.Effect<Option.Option<A>, E, R>>): Effect.Effect<Option.Option<A>, E, R> =>
+  reads.reduceRight<Effect.Effect<Option.Option<A>, E, R>>(
+    (rest, read) => Effect.flatMap(read, (o) => (Option.isSome(o) ? Effect.succeed(o) : rest)),
+    Effect.succeed(Option.none())
+  )
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
+
+/**
+ * Base64 text as the clouds serve it: whitespace (the line breaks `base64`
+ * writes) is allowed, anything else outside the alphabet is an error; the
+ * reason names where, never the data. Empty after decoding is None.
+ */
+export const decodeBase64 = (bytes: Uint8Array): { readonly decoded: Option.Option<Uint8Array> } | { readonly invalid: string } => {
+  const text = textOf(bytes)
+  const bad = /[^A-Za-z0-9+/= \t\r\n\f\v]/.exec(text)
+  if (bad !== null) return { invalid: `invalid base64: character ${bad.index + 1} is outside the base64 alphabet` }
+  const compact = text.replace(/[ \t\r\n\f\v]+/g, "")
+  if (!BASE64.test(compact)) return { invalid: "invalid base64: '=' before the end" }
+  if (compact.replace(/=+$/, "").length % 4 === 1) return { invalid: "invalid base64: truncated" }
+  const decoded = Buffer.from(compact, "base64")
+  return { decoded: decoded.length === 0 ? Option.none() : Option.some(new Uint8Array(decoded)) }
 }
+
+/** a datum served base64-encoded, decoded; invalid base64 is an ImdsError naming the cloud and the datum's URL */
+export const base64Datum = (client: HttpMetadataClient, path: string, body: Option.Option<Uint8Array>) =>
+  Option.match(body, {
+    onNone: () => Effect.succeed(Option.none<Uint8Array>()),
+    onSome: (bytes) => {
+      const result = decodeBase64(bytes)
+      return "invalid" in result
+        ? Effect.fail(new ImdsError({ cloud: client.cloud, url: client.urlOf(path), reason: result.invalid }))
+        : Effect.succeed(result.decoded)
+    }
+  })
 
 /** reads `$ROOT/sys/class/dmi/id/NAME`, trimmed; empty when missing */
 export const dmi = (name: string) =>
@@ -64,19 +96,20 @@ export const commandSucceeds = (command: string, args: ReadonlyArray<string>) =>
 /** non-empty bytes, else None (an empty answer is absent data) */
 export const nonEmpty = (body: Option.Option<Uint8Array>): Option.Option<Uint8Array> => Option.filter(body, (b) => b.length > 0)
 
-/** a datum served as JSON; a body that is not JSON is an ImdsError naming the cloud and URL */
+/** a body that should be JSON; one that is not is an ImdsError naming the cloud and where it came from */
+export const parsedJson = (cloud: string, url: string, body: Option.Option<Uint8Array>) =>
+  Option.match(body, {
+    onNone: () => Effect.succeed(Option.none<unknown>()),
+    onSome: (b) =>
+      Effect.try({
+        try: () => Option.some(JSON.parse(textOf(b)) as unknown),
+        catch: (e) => new ImdsError({ cloud, url, reason: `invalid JSON: ${e instanceof Error ? e.message : String(e)}` })
+      })
+  })
+
+/** a datum served as JSON */
 export const jsonValue = (client: HttpMetadataClient, path: string) =>
-  Effect.flatMap(client.get(path), (body) =>
-    Option.match(body, {
-      onNone: () => Effect.succeed(Option.none<unknown>()),
-      onSome: (b) =>
-        Effect.try({
-          try: () => Option.some(JSON.parse(textOf(b)) as unknown),
-          catch: (e) =>
-            new ImdsError({ cloud: client.cloud, url: client.urlOf(path), reason: `invalid JSON: ${e instanceof Error ? e.message : String(e)}` })
-        })
-    })
-  )
+  Effect.flatMap(client.get(path), (body) => parsedJson(client.cloud, client.urlOf(path), body))
 
 /**
  * The entries of a key listing (`0=name`, `0/`...), each once, at most

@@ -1,31 +1,48 @@
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { lines, sortedUnique } from "../domain/text.js"
-import { dmiIs, jsonNicLookup, jsonValue, nonEmpty, textValue } from "./common.js"
-import { makeHttpMetadataClient, type HttpMetadataClient, USER_DATA } from "./imds-http.js"
+import { Config } from "../services/Config.js"
+import { base64Datum, dmiIs, jsonNicLookup, jsonValue, nonEmpty, textValue } from "./common.js"
+import { AS_USER_DATA, makeHttpMetadataClient, type HttpMetadataClient } from "./imds-http.js"
+import { ipv4Network } from "./ip.js"
 import type { CloudProvider } from "./provider.js"
 
 const ROOT = "/computeMetadata/v1/"
 // a directory without its trailing `/` is answered with a redirect
 const NICS = "instance/network-interfaces/"
-const SSH_KEY_LISTS = ["project/attributes/ssh-keys", "instance/attributes/ssh-keys"]
+const INSTANCE_KEYS = ["instance/attributes/ssh-keys", "instance/attributes/sshKeys"]
+const PROJECT_KEYS = "project/attributes/ssh-keys"
+const BLOCK_PROJECT_KEYS = "instance/attributes/block-project-ssh-keys"
+const USER_DATA = "instance/attributes/user-data"
+const USER_DATA_ENCODING = "instance/attributes/user-data-encoding"
 
-/** `login:KEY` → `KEY`; a line without a login prefix is kept as it is */
-export const dropLogin = (line: string): string => line.replace(/^[^\s:]+:(?=\S)/, "")
-
-/** `IP/BITS` network of an address and its dotted netmask */
-const networkOf = (ip: unknown, mask: unknown): string | undefined => {
-  const quad = (s: unknown) => {
-    const m = typeof s === "string" ? /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(s) : null
-    return m ? ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0 : undefined
-  }
-  const a = quad(ip)
-  const n = quad(mask)
-  if (a === undefined || n === undefined) return undefined
-  const bits = n.toString(2).replace(/0+$/, "").length
-  const net = (a & n) >>> 0
-  return `${[24, 16, 8, 0].map((s) => (net >>> s) & 255).join(".")}/${n === 0 ? 0 : bits}`
+/** the login a key line is for, and the key; a line without a `login:` prefix is for no one in particular */
+export const splitLogin = (line: string): { readonly login?: string; readonly key: string } => {
+  const m = /^([^\s:"=]+):(\S.*)$/.exec(line)
+  return m === null ? { key: line } : { login: m[1]!, key: m[2]! }
 }
+
+/** a key Google's tools add for a while: `TYPE BLOB google-ssh {"userName":..,"expireOn":"2018-04-05T21:55:16+0000"}`, past its date */
+export const hasExpired = (key: string, now: number): boolean => {
+  const [, , marker, ...rest] = key.split(/\s+/)
+  if (marker !== "google-ssh") return false
+  try {
+    const expireOn: unknown = (JSON.parse(rest.join(" ")) as Record<string, unknown>)["expireOn"]
+    if (typeof expireOn !== "string") return false
+    const when = Date.parse(expireOn.replace(/([+-]\d\d)(\d\d)$/, "$1:$2"))
+    return !Number.isNaN(when) && when < now
+  } catch {
+    return false
+  }
+}
+
+/** the keys of `ssh-keys` lines that are the cloud user's: their login is CLOUD_USER or `cloudinit`, or they name none; expired ones dropped */
+export const instanceKeys = (text: string, cloudUser: string, now: number): ReadonlyArray<string> =>
+  lines(text).flatMap((line) => {
+    const { login, key } = splitLogin(line)
+    return (login === undefined || login === cloudUser || login === "cloudinit") && !hasExpired(key, now) ? [key] : []
+  })
 
 /**
  * A directory asked for without its trailing `/` is answered with a redirect
@@ -52,15 +69,29 @@ export const gcp: CloudProvider = {
       root: ROOT,
       headers: { "Metadata-Flavor": "Google" }
     })
+    const { cloudUser } = yield* Config
     return {
       get: followingDirectoryRedirect(client),
       hostname: textValue(client, "instance/hostname"),
-      // project and instance keys merged; a list that is missing or cannot be read is skipped
-      sshKeys: Effect.map(
-        Effect.forEach(SSH_KEY_LISTS, (path) => client.text(path).pipe(Effect.orElseSucceed(() => Option.none<string>())), { concurrency: 2 }),
-        (lists) => sortedUnique(lists.flatMap((l) => (Option.isSome(l) ? lines(l.value).map(dropLogin) : [])))
-      ),
-      userData: Effect.map(client.get("instance/attributes/user-data", USER_DATA), nonEmpty),
+      sshKeys: Effect.gen(function* () {
+        // a list that is missing or cannot be read is skipped; so are the project's keys when the flag cannot be read
+        const read = (path: string) => client.text(path).pipe(Effect.orElseSucceed(() => Option.none<string>()))
+        const [flag, instance, project] = yield* Effect.all(
+          [client.text(BLOCK_PROJECT_KEYS).pipe(Effect.orElseSucceed(() => Option.some("true"))), Effect.forEach(INSTANCE_KEYS, read, { concurrency: 2 }), read(PROJECT_KEYS)],
+          { concurrency: 3 }
+        )
+        const blocked = Option.exists(flag, (f) => f.trim().toLowerCase() === "true")
+        const now = yield* Clock.currentTimeMillis
+        const lists = blocked ? instance : [...instance, project]
+        return sortedUnique(lists.flatMap((l) => (Option.isSome(l) ? instanceKeys(l.value, cloudUser, now) : [])))
+      }),
+      // base64 when the user-data-encoding attribute says so
+      userData: Effect.gen(function* () {
+        const body = nonEmpty(yield* client.get(USER_DATA, AS_USER_DATA))
+        if (Option.isNone(body)) return body
+        const encoding = yield* client.text(USER_DATA_ENCODING)
+        return Option.exists(encoding, (e) => e.trim().toLowerCase() === "base64") ? yield* base64Datum(client, USER_DATA, body) : body
+      }),
       nics: Effect.map(client.get(NICS), nonEmpty),
       nic: jsonNicLookup({
         cloud: "gcp",
@@ -70,7 +101,7 @@ export const gcp: CloudProvider = {
           "@mac": (nic) => nic["mac"],
           "@ipv4": (nic) => nic["ip"],
           "@ipv6": (nic) => items(nic["ipv6s"]),
-          "@ipv4-net": (nic) => networkOf(nic["ip"], nic["subnetmask"]),
+          "@ipv4-net": (nic) => ipv4Network(nic["ip"], nic["subnetmask"]),
           "@ipv4-prefix": (nic) => items(nic["ipAliases"]),
           "@ipv6-prefix": (nic) => items(nic["forwardedIpv6s"])
         },

@@ -8,7 +8,7 @@ import { ImdsError } from "../domain/errors.js"
 import type { Settings } from "../domain/settings.js"
 import { textOf } from "../domain/text.js"
 import { Config } from "../services/Config.js"
-import { Http, type HttpRequest } from "../services/Http.js"
+import { Http, type HttpRequest, type HttpResponse } from "../services/Http.js"
 
 /** How a cloud's metadata service is reached over HTTP. */
 export interface HttpEndpoint {
@@ -45,6 +45,8 @@ export interface HttpMetadataClient {
   /** 2xx → the body; 404 and 204 → None; anything else is retried or fails */
   readonly get: (path: string, options?: GetOptions) => Effect.Effect<Option.Option<Uint8Array>, ImdsError>
   readonly text: (path: string, options?: GetOptions) => Effect.Effect<Option.Option<string>, ImdsError>
+  /** 2xx → the answer's body; anything else is retried (as `get` is) or fails */
+  readonly post: (path: string, body: string, headers?: Readonly<Record<string, string>>) => Effect.Effect<Uint8Array, ImdsError>
   readonly urlOf: (path: string) => string
   /** IMDS_MAX_KEYS: the most entries a key listing may have */
   readonly maxKeys: number
@@ -81,10 +83,10 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
     const { host, port } = splitEndpoint(endpoint, spec.protocol === "https" ? 443 : 80)
     const timeoutMs = settings.imdsTimeout * 1000
     const tokenRef = yield* Ref.make(Option.none<string>())
-    const urlOf = (path: string) => {
-      const full = path.startsWith("/") ? path : `${spec.root}${path}${spec.query ?? ""}`
-      return spec.socketPath ? `unix:${spec.socketPath}:${full}` : `${spec.protocol ?? "http"}://${endpoint}${full}`
-    }
+    /** a path under the metadata root with the query; one starting with `/` as it is */
+    const pathOf = (path: string) => (path.startsWith("/") ? path : `${spec.root}${path}${spec.query ?? ""}`)
+    const urlOf = (path: string) =>
+      spec.socketPath ? `unix:${spec.socketPath}:${pathOf(path)}` : `${spec.protocol ?? "http"}://${endpoint}${pathOf(path)}`
 
     /** one request; a transport error, a timeout and a 5xx answer are worth another try, an answer too large is not */
     const once = (r: Request, url: string, maxBytes = settings.imdsMaxBytes) =>
@@ -139,37 +141,44 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
             return { [spec.token!.header]: fresh }
           })
 
-    const get = (path: string, options?: GetOptions): Effect.Effect<Option.Option<Uint8Array>, ImdsError> => {
-      const url = urlOf(path)
-      const full = path.startsWith("/") ? path : `${spec.root}${path}${spec.query ?? ""}`
+    /** one request with the session token, retried; the answer when its status is neither 401 (token refreshed) nor 5xx */
+    const send = (r: Request, maxBytes = settings.imdsMaxBytes): Effect.Effect<HttpResponse, ImdsError> => {
       let refresh = false
+      const url = urlOf(r.path)
       const attempt = Effect.gen(function* () {
         const auth = yield* token(refresh)
-        const res = yield* once(
-          {
-            method: "GET",
-            path: full,
-            headers: { ...spec.headers, ...auth },
-            ...(options?.privilegedSourcePort ? { privilegedSourcePort: true } : {})
-          },
-          url,
-          options?.userData ? settings.userDataMaxBytes : settings.imdsMaxBytes
-        )
+        const res = yield* once({ ...r, headers: { ...spec.headers, ...r.headers, ...auth } }, url, maxBytes)
         if (res.status === 401 && spec.token !== undefined) {
           refresh = true
           return yield* Effect.fail(new TokenRejected())
         }
-        if (res.status === 404 || res.status === 204) return Option.none<Uint8Array>()
-        if (res.status >= 200 && res.status < 300) return Option.some(res.body)
-        return yield* Effect.fail(new ImdsError({ cloud: spec.cloud, url, reason: `HTTP ${res.status}` }))
+        return res
       })
       return withRetry(url, attempt)
     }
+
+    const get = (path: string, options?: GetOptions): Effect.Effect<Option.Option<Uint8Array>, ImdsError> =>
+      Effect.flatMap(
+        send({ method: "GET", path: pathOf(path), ...(options?.privilegedSourcePort ? { privilegedSourcePort: true } : {}) }, options?.userData ? settings.userDataMaxBytes : settings.imdsMaxBytes),
+        (res) => {
+        if (res.status === 404 || res.status === 204) return Effect.succeed(Option.none<Uint8Array>())
+        if (res.status >= 200 && res.status < 300) return Effect.succeed(Option.some(res.body))
+        return Effect.fail(new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: `HTTP ${res.status}` }))
+        }
+      )
+
+    const post = (path: string, body: string, headers?: Readonly<Record<string, string>>): Effect.Effect<Uint8Array, ImdsError> =>
+      Effect.flatMap(send({ method: "POST", path: pathOf(path), body, ...(headers ? { headers: { ...headers } } : {}) }), (res) =>
+        res.status >= 200 && res.status < 300
+          ? Effect.succeed(res.body)
+          : Effect.fail(new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: `HTTP ${res.status}` }))
+      )
 
     const client: HttpMetadataClient = {
       cloud: spec.cloud,
       get,
       text: (path, options) => Effect.map(get(path, options), Option.map(textOf)),
+      post,
       urlOf,
       maxKeys: settings.imdsMaxKeys
     }
@@ -177,4 +186,4 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
   })
 
 /** options of a user-data read (or a seed file): USERDATA_MAX_BYTES is its limit */
-export const USER_DATA: GetOptions = { userData: true }
+export const AS_USER_DATA: GetOptions = { userData: true }

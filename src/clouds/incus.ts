@@ -2,14 +2,22 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ImdsError } from "../domain/errors.js"
 import { bytesOf, lines, sortedUnique, textOf } from "../domain/text.js"
+import { Config } from "../services/Config.js"
+import { warn, type Log } from "../services/Log.js"
 import { RootFs } from "../services/RootFs.js"
-import { nonEmpty, whenTrue } from "./common.js"
-import { makeHttpMetadataClient } from "./imds-http.js"
+import { firstPresent, nonEmpty, whenTrue } from "./common.js"
+import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import type { CloudProvider } from "./provider.js"
 
 const SOCKET = "/dev/incus/sock"
 const META_DATA = "/1.0/meta-data"
-const USER_DATA = "/1.0/config/user.user-data"
+/** each datum under its current config key first (`cloud-init.*`), then its older one (`user.*`) */
+const USER_DATA = ["/1.0/config/cloud-init.user-data", "/1.0/config/user.user-data"]
+/** kept beside the saved user-data, as `$TINY_CLOUD_VAR/NAME`, for what applies them */
+const COMPANIONS = [
+  { name: "vendor-data", keys: ["/1.0/config/cloud-init.vendor-data", "/1.0/config/user.vendor-data"] },
+  { name: "network-config", keys: ["/1.0/config/cloud-init.network-config", "/1.0/config/user.network-config"] }
+] as const
 
 /** a YAML scalar as the meta-data writes it: plain, `"..."` (JSON-style) or `'...'` */
 const unquote = (raw: string): string => {
@@ -65,6 +73,8 @@ export const incus: CloudProvider = {
   detect: Effect.flatMap(RootFs, (fs) => fs.exists(fs.at(SOCKET))).pipe(Effect.map(whenTrue(5))),
   metadata: Effect.gen(function* () {
     const fs = yield* RootFs
+    const { varDir } = yield* Config
+    const log = yield* Effect.context<Log>()
     const client = yield* makeHttpMetadataClient({
       cloud: "incus",
       endpoint: "localhost",
@@ -75,16 +85,30 @@ export const incus: CloudProvider = {
     const metaData = Effect.map(client.text(META_DATA), (t) => parseMetaData(Option.getOrElse(t, () => "")))
     const value = (key: string) => Effect.map(metaData, (m) => Option.fromNullable(m.get(key)).pipe(Option.filter((v) => v.trim() !== "")))
     const hostname = Effect.map(value("local-hostname"), Option.map((h) => h.trim()))
-    const userData = Effect.map(client.get(USER_DATA, { userData: true }), nonEmpty)
+    /** the first config key that has a value, and its path */
+    const config = (keys: ReadonlyArray<string>) =>
+      firstPresent(...keys.map((path) => Effect.map(client.get(path, AS_USER_DATA), (body) => Option.map(nonEmpty(body), (bytes) => ({ path, bytes })))))
+    const userDataDoc = config(USER_DATA)
+    /** vendor-data and network-config beside the user-data, each as the instance has it now; a problem is a warning */
+    const keepCompanions = Effect.forEach(
+      COMPANIONS,
+      ({ name, keys }) =>
+        Effect.gen(function* () {
+          const found = yield* config(keys)
+          const file = `${varDir}/${name}`
+          yield* Option.match(found, { onNone: () => fs.remove(file), onSome: ({ bytes }) => fs.writeAtomic(file, bytes, { mode: 0o600, noFollow: true }) })
+        }).pipe(Effect.catchAll((e) => Effect.provide(warn(`incus: cannot keep ${name}: ${e.message}`), log))),
+      { discard: true }
+    )
     return {
       // an absolute path is fetched as it is; anything else is a key of the meta-data
       get: (path: string) =>
         path.startsWith("/") ? client.get(path) : Effect.map(value(path), Option.map(bytesOf)),
       hostname,
-      sshKeys: Effect.flatMap(userData, (d) =>
-        Option.match(d, { onNone: () => Effect.succeed([]), onSome: (bytes) => Effect.map(sshKeysOf(bytes, client.urlOf(USER_DATA)), sortedUnique) })
+      sshKeys: Effect.flatMap(userDataDoc, (d) =>
+        Option.match(d, { onNone: () => Effect.succeed([]), onSome: ({ path, bytes }) => Effect.map(sshKeysOf(bytes, client.urlOf(path)), sortedUnique) })
       ),
-      userData
+      userData: Effect.flatMap(userDataDoc, (d) => Effect.as(keepCompanions, Option.map(d, ({ bytes }) => bytes)))
     }
   })
 }

@@ -3,12 +3,13 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { SeedError, type FsError, type ImdsError } from "../domain/errors.js"
 import { textOf } from "../domain/text.js"
-import { Commands } from "../services/Commands.js"
+import type { Commands } from "../services/Commands.js"
 import { Config } from "../services/Config.js"
 import type { Http } from "../services/Http.js"
 import { warn, type Log } from "../services/Log.js"
 import { RootFs } from "../services/RootFs.js"
-import { makeHttpMetadataClient, USER_DATA } from "./imds-http.js"
+import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
+import { readVolume } from "./volume.js"
 
 export const SEED_FILES = ["meta-data", "user-data", "vendor-data", "network-config"] as const
 
@@ -81,30 +82,12 @@ const fromUrl = (url: string) =>
       fixedEndpoint: true
     })
     const files: Files = {}
-    const fetched = yield* Effect.forEach(SEED_FILES, (name) => client.get(`${u.pathname}${name}`, USER_DATA), { concurrency: 4 })
+    const fetched = yield* Effect.forEach(SEED_FILES, (name) => client.get(`${u.pathname}${name}`, AS_USER_DATA), { concurrency: 4 })
     SEED_FILES.forEach((name, i) => Option.map(fetched[i]!, (data) => (files[name] = data)))
     return Option.some(files)
   })
 
-const fromVolume = Effect.gen(function* () {
-  const fs = yield* RootFs
-  const commands = yield* Commands
-  const mnt = yield* fs.makeTempDirectory(fs.at("/run/tiny-cloud/cidata-"))
-  for (const fstype of ["vfat", "iso9660"]) {
-    for (const label of ["cidata", "CIDATA"]) {
-      const mounted = yield* commands.run("mount", ["-o", "ro", "-t", fstype, `LABEL=${label}`, mnt], { allowFailure: true }).pipe(
-        Effect.map((r) => r.exitCode === 0),
-        Effect.orElseSucceed(() => false)
-      )
-      if (!mounted) continue
-      const files = yield* fromDirectory(mnt).pipe(Effect.ensuring(commands.run("umount", [mnt]).pipe(Effect.ignore)))
-      yield* fs.remove(mnt, { recursive: true }).pipe(Effect.ignore)
-      return files
-    }
-  }
-  yield* fs.remove(mnt, { recursive: true }).pipe(Effect.ignore)
-  return Option.none<Files>()
-})
+const fromVolume = Effect.map(readVolume(["cidata", "CIDATA"], "cidata", fromDirectory), Option.flatten)
 
 const fromSeedFrom = (seedFrom: string) =>
   Effect.gen(function* () {

@@ -1,6 +1,6 @@
 import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
-import { ImdsError, MetadataUnsupported, type MetadataError } from "../domain/errors.js"
+import { ImdsError, MetadataUnsupported, type ConfigError, type MetadataError } from "../domain/errors.js"
 import type { ActionChange } from "../domain/plan.js"
 import type { Commands } from "../services/Commands.js"
 import type { Config } from "../services/Config.js"
@@ -42,7 +42,15 @@ export interface CloudProvider {
   readonly changes?: ReadonlyArray<ActionChange>
   /** whether the boot phase must bring up a link with a one-shot DHCP client first; default: no */
   readonly ephemeralNetwork?: Effect.Effect<boolean, never, RootFs | Config>
+  /**
+   * Tells the cloud the instance is up, where the cloud waits for that
+   * (azure's wireserver); the result names whom it told. A cloud with this
+   * also puts `report_ready` in its action lists.
+   */
+  readonly reportReady?: Effect.Effect<string, ReadyReportError, MetadataDeps>
 }
+
+export type ReadyReportError = ImdsError | ConfigError
 
 export const unsupported = (cloud: string, what: string) => Effect.fail(new MetadataUnsupported({ cloud, what }))
 

@@ -9,6 +9,25 @@ import type { CloudProvider } from "./provider.js"
 const CONF = "/conf"
 const USER_DATA = "/user_data/cloud-init"
 const KEY = /^SSH_PUBLIC_KEYS_(\d+)_KEY$/
+const TAG = /^TAGS_(\d+)$/
+const AUTHORIZED_KEY = "AUTHORIZED_KEY="
+
+/** the values of `PATTERN`'s numbered keys (`SSH_PUBLIC_KEYS_N_KEY`, `TAGS_N`), in their order */
+const numbered = (conf: ReadonlyMap<string, string>, pattern: RegExp): ReadonlyArray<string> =>
+  [...conf.entries()]
+    .flatMap(([k, v]) => {
+      const m = pattern.exec(k)
+      return m ? [{ n: Number(m[1]), v }] : []
+    })
+    .sort((a, b) => a.n - b.n)
+    .map((e) => e.v)
+
+/** the account's keys, and keys given as instance tags `AUTHORIZED_KEY=TYPE_BLOB_COMMENT` (a tag has no spaces: `_` stands for them) */
+export const scalewayKeys = (conf: ReadonlyMap<string, string>): ReadonlyArray<string> =>
+  sortedUnique([
+    ...numbered(conf, KEY),
+    ...numbered(conf, TAG).flatMap((tag) => (tag.startsWith(AUTHORIZED_KEY) ? [tag.slice(AUTHORIZED_KEY.length).replace(/_/g, " ")] : []))
+  ])
 
 /** `/conf`: `KEY=VALUE` lines quoted as a shell reads them; other lines are skipped */
 export const parseConf = (text: string): ReadonlyMap<string, string> => new Map(Object.entries(parseAssignments(text).values))
@@ -27,17 +46,7 @@ export const scaleway: CloudProvider = {
       // an absolute path is fetched as it is; anything else is a key of `/conf`
       get: (path: string) => (path.startsWith("/") ? client.get(path, options(path)) : Effect.map(value(path), Option.map(bytesOf))),
       hostname,
-      sshKeys: Effect.map(conf, (c) =>
-        sortedUnique(
-          [...c.entries()]
-            .flatMap(([k, v]) => {
-              const m = KEY.exec(k)
-              return m ? [{ n: Number(m[1]), v }] : []
-            })
-            .sort((a, b) => a.n - b.n)
-            .map((e) => e.v)
-        )
-      ),
+      sshKeys: Effect.map(conf, scalewayKeys),
       userData: Effect.map(client.get(USER_DATA, { privilegedSourcePort: true, userData: true }), nonEmpty)
     }
   })

@@ -16,6 +16,7 @@ export const CORE_ACTIONS = [
   "create_default_user",
   "set_hostname",
   "set_ssh_keys",
+  "report_ready",
   "missing_userdata",
   "unknown_userdata",
   "bootstrap_complete"

@@ -80,7 +80,8 @@ const number = (values: Record<string, string>, key: keyof typeof numeric, fallb
   return test(n) ? Either.right(n) : Either.left(new ConfigError({ reason: `${key}: invalid value '${raw}': expected ${expected}` }))
 }
 
-const ENDPOINT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$/
+/** `HOST` or `HOST:PORT`, as IMDS_ENDPOINT (and AZURE_WIRESERVER) are written */
+export const ENDPOINT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$/
 
 /**
  * Settings from the file's values and the environment (which wins), with the

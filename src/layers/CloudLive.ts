@@ -2,7 +2,7 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { NoCloud } from "../domain/errors.js"
+import { MetadataUnsupported, NoCloud } from "../domain/errors.js"
 import { memoizeSuccess } from "../domain/memo.js"
 import { detectCloud } from "../clouds/detect.js"
 import { completeMetadata, type MetadataDeps } from "../clouds/provider.js"
@@ -39,7 +39,13 @@ export const CloudLive = Layer.effect(
           chosenBy,
           known: provider !== undefined,
           changes: provider?.changes ?? [],
-          ephemeralNetwork: provider?.ephemeralNetwork === undefined ? Effect.succeed(false) : Effect.provide(provider.ephemeralNetwork, env)
+          ephemeralNetwork: provider?.ephemeralNetwork === undefined ? Effect.succeed(false) : Effect.provide(provider.ephemeralNetwork, env),
+          reportReady:
+            provider === undefined
+              ? Effect.fail(new NoCloud({ cloud: name }))
+              : provider.reportReady === undefined
+                ? Effect.fail(new MetadataUnsupported({ cloud: name, what: "a ready report" }))
+                : Effect.provide(provider.reportReady, env)
         }
       }).pipe(Effect.provide(env))
     )

@@ -49,7 +49,8 @@ export const simulationEnv = (fake: FakeSystem, cloud: SimCloud, sim: RunningSim
   CLOUD: cloud,
   TINY_CLOUD_LINK_WAIT_MAX: "1",
   IMDS_DEADLINE: "10",
-  ...(sim.endpoint ? { IMDS_ENDPOINT: sim.endpoint } : {})
+  ...(sim.endpoint ? { IMDS_ENDPOINT: sim.endpoint } : {}),
+  ...sim.settings
 })
 
 /** one phase as OpenRC would start it: a process of its own */

@@ -1,5 +1,6 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
+import type { ConfigError, MetadataError } from "../domain/errors.js"
 import type { ActionChange } from "../domain/plan.js"
 
 /** The cloud in use, as the phases need it. */
@@ -14,6 +15,12 @@ export interface CloudChoice {
   readonly changes: ReadonlyArray<ActionChange>
   /** whether the boot phase must bring up a link with a one-shot DHCP client first */
   readonly ephemeralNetwork: Effect.Effect<boolean>
+  /**
+   * Tells the cloud the instance is ready, where it waits for that (azure's
+   * wireserver); the result names whom it told. A cloud without it fails
+   * with MetadataUnsupported, an unknown cloud with NoCloud.
+   */
+  readonly reportReady: Effect.Effect<string, MetadataError | ConfigError>
 }
 
 /** The choice is made on first use (a disabled or bootstrapped instance detects nothing) and kept. */

@@ -31,8 +31,23 @@ export interface SimInstance {
   userData?: Uint8Array
   nics?: SimNic[]
   instanceId?: string
+  /** the instance's vendor-data and network-config, where the cloud serves them (incus, digitalocean, openstack) */
+  vendorData?: Uint8Array
+  networkConfig?: Uint8Array
   /** gcp only: project-level keys */
   projectSshKeys?: string[]
+  /** gcp only: the instance's `block-project-ssh-keys` attribute */
+  blockProjectSshKeys?: boolean
+  /** gcp only: keys in the instance's deprecated `sshKeys` attribute */
+  legacySshKeys?: string[]
+  /** gcp only: user-data served base64-encoded, with `user-data-encoding: base64` */
+  userDataBase64?: boolean
+  /** azure only: the VM's resource name (`compute/name`), which is not its computer name; default `SHORTNAME_0`, as a scale set's instance */
+  resourceName?: string
+  /** incus only: user-data under the older config key `user.user-data` instead of `cloud-init.user-data` */
+  legacyUserDataKey?: boolean
+  /** scaleway only: keys given as instance tags `AUTHORIZED_KEY=TYPE_BLOB` */
+  tagKeys?: string[]
 }
 
 /** One request as a cloud handler sees it. */
@@ -43,6 +58,14 @@ export interface CloudRequest {
   readonly query: URLSearchParams
   readonly headers: IncomingHttpHeaders
   readonly remotePort?: number
+  /** the request's body (a POST's); empty for none */
+  readonly body: Uint8Array
+}
+
+/** something the instance told the cloud, as the cloud understood it (azure's Health report: kind `health`, its fields) */
+export interface SimReport {
+  readonly kind: string
+  readonly [field: string]: string
 }
 
 export interface CloudReply {
@@ -60,6 +83,8 @@ export interface CloudHandlerOptions {
   readonly privilegedPortEnforced: boolean
   /** milliseconds, injectable clock */
   readonly now: () => number
+  /** records what the instance reported (`RunningSim.reports`) */
+  readonly report: (report: SimReport) => void
 }
 
 export type CloudHandler = (request: CloudRequest) => CloudReply
@@ -77,6 +102,12 @@ export interface SimulatedCloud {
   readonly privilegedPort?: boolean
   /** files the instance needs to find this cloud's service (a seed URL on the kernel command line) */
   readonly instanceFiles?: (service: { readonly seedUrl?: string }) => Readonly<Record<string, string>>
+  /**
+   * settings the instance needs to reach this cloud's other services at the
+   * simulator (azure's wireserver, served beside its metadata service), as
+   * `IMDS_ENDPOINT` reaches the metadata service
+   */
+  readonly settings?: (service: { readonly endpoint: string }) => Readonly<Record<string, string>>
 }
 
 // ---------------------------------------------------------------------------

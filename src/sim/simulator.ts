@@ -10,9 +10,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo, Socket } from "node:net"
 import { dirname } from "node:path"
 import { CLOUD_NAMES } from "../clouds/registry.js"
-import type { CloudReply, SimCloud, SimInstance, SimulatedCloud } from "./instance.js"
+import type { CloudReply, SimCloud, SimInstance, SimReport, SimulatedCloud } from "./instance.js"
 
-export type { CloudHandler, CloudReply, CloudRequest, SimCloud, SimInstance, SimNic } from "./instance.js"
+export type { CloudHandler, CloudReply, CloudRequest, SimCloud, SimInstance, SimNic, SimReport } from "./instance.js"
 
 /** every cloud the program knows is simulated, by a file of the same name in `./clouds/` */
 export const SIM_CLOUDS: ReadonlyArray<SimCloud> = CLOUD_NAMES
@@ -86,10 +86,17 @@ export interface RunningSim {
   seedUrl?: string
   /** files the instance needs to find the service (instance path → content) */
   instanceFiles: Readonly<Record<string, string>>
+  /** settings the instance needs to reach the cloud's other services here (azure: `AZURE_WIRESERVER`) */
+  settings: Readonly<Record<string, string>>
   requests: SimRequest[]
+  /** what the instance reported to the cloud (azure's Ready) */
+  reports: SimReport[]
   close(): Promise<void>
 }
 
+
+/** the largest request body the simulator reads */
+const MAX_BODY = 64 * 1024
 
 const STATUS_TEXT: Record<number, string> = {
   500: "Internal Server Error",
@@ -125,12 +132,14 @@ export async function startSimulator(options: SimOptions): Promise<RunningSim> {
   /** when the first request came (the fault window of `downForMs` opens then) */
   let firstRequestAt: number | undefined
   const simulated = await simulatedCloud(options.cloud)
+  const reports: SimReport[] = []
   const handle = simulated.handler({
     instance: options.instance,
     instanceId: options.instance.instanceId ?? simulated.defaultInstanceId,
     tokenTtlEnforced: options.tokenTtlEnforced ?? false,
     privilegedPortEnforced: options.privilegedPortEnforced ?? true,
-    now: () => Date.now()
+    now: () => Date.now(),
+    report: (r) => void reports.push(r)
   })
   const requests: SimRequest[] = []
   const sockets = new Set<Socket>()
@@ -174,8 +183,18 @@ export async function startSimulator(options: SimOptions): Promise<RunningSim> {
     more()
   }
 
+  /** the request's body, up to a cap (a Health document is small); then the request is answered */
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    req.resume() // a request body is never needed
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length
+      if (size <= MAX_BODY) chunks.push(chunk)
+    })
+    req.on("end", () => answer(req, res, size > MAX_BODY ? undefined : new Uint8Array(Buffer.concat(chunks))))
+  }
+
+  const answer = (req: IncomingMessage, res: ServerResponse, body: Uint8Array | undefined) => {
     const record: SimRequest = {
       method: req.method ?? "GET",
       path: req.url ?? "/",
@@ -208,20 +227,25 @@ export async function startSimulator(options: SimOptions): Promise<RunningSim> {
       return
     }
 
-    let answer: CloudReply
+    if (body === undefined) {
+      send(res, record, { status: 413, body: "Request Entity Too Large\n", headers: { "Content-Type": "text/plain" } })
+      return
+    }
+    let reply: CloudReply
     try {
       const url = new URL(req.url ?? "/", "http://sim.invalid")
-      answer = handle({
+      reply = handle({
         method: record.method,
         path: normalisePath(url.pathname),
         query: url.searchParams,
         headers: req.headers,
-        ...(record.remotePort !== undefined ? { remotePort: record.remotePort } : {})
+        ...(record.remotePort !== undefined ? { remotePort: record.remotePort } : {}),
+        body
       })
     } catch (e) {
-      answer = { status: 500, body: `simulator error: ${e instanceof Error ? e.message : String(e)}\n`, headers: { "Content-Type": "text/plain" } }
+      reply = { status: 500, body: `simulator error: ${e instanceof Error ? e.message : String(e)}\n`, headers: { "Content-Type": "text/plain" } }
     }
-    send(res, record, answer)
+    send(res, record, reply)
   }
 
   const server = createServer({ keepAliveTimeout: 1000 }, onRequest)
@@ -285,8 +309,10 @@ export async function startSimulator(options: SimOptions): Promise<RunningSim> {
     endpoint,
     ...(socketPath !== undefined ? { socketPath } : {}),
     instanceFiles: simulated.instanceFiles?.(seedUrl === undefined ? {} : { seedUrl }) ?? {},
+    settings: endpoint === "" ? {} : (simulated.settings?.({ endpoint }) ?? {}),
     ...(seedUrl !== undefined ? { seedUrl } : {}),
     requests,
+    reports,
     close
   }
 }

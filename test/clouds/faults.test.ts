@@ -20,12 +20,15 @@ const HOST = "db-2.example.internal"
 /** the URL of the first read `imds @hostname` makes (aws: its token) */
 const FIRST_URL: Readonly<Record<string, (instance: TestInstance) => string>> = {
   aws: (i) => `http://${i.sim!.endpoint}/latest/api/token`,
-  azure: (i) => `http://${i.sim!.endpoint}/metadata/instance/compute/name?format=text&api-version=2021-05-01`,
+  azure: (i) => `http://${i.sim!.endpoint}/metadata/instance/compute/osProfile/computerName?format=text&api-version=2021-05-01`,
   gcp: (i) => `http://${i.sim!.endpoint}/computeMetadata/v1/instance/hostname`,
   oci: (i) => `http://${i.sim!.endpoint}/opc/v2/instance/hostname`,
   hetzner: (i) => `http://${i.sim!.endpoint}/hetzner/v1/metadata/hostname`,
   scaleway: (i) => `http://${i.sim!.endpoint}/conf`,
-  incus: (i) => `unix:${i.root}/dev/incus/sock:/1.0/meta-data`
+  incus: (i) => `unix:${i.root}/dev/incus/sock:/1.0/meta-data`,
+  digitalocean: (i) => `http://${i.sim!.endpoint}/metadata/v1/hostname`,
+  // no config drive: the metadata service
+  openstack: (i) => `http://${i.sim!.endpoint}/openstack/latest/meta_data.json`
 }
 
 const instanceWith = (cloud: string, faults: SimFaults) =>

@@ -3,10 +3,6 @@
  * really serves it (`test/fixtures/clouds/CLOUD/*.json`, see
  * test/support/fixture-http.ts), through the program's own layers with a
  * fake Http answering from the recording.
- *
- * `*.pending.json` cases are real shapes the providers misread today (issue
- * 10): they run under `it.fails`, so the suite turns red when a provider is
- * fixed; then the case is renamed to `*.json`.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
@@ -22,11 +18,8 @@ import { Network } from "../../src/services/Network.js"
 import { FIXTURES, fixtureHttp, fixturesOf, type Fixture } from "../support/fixture-http.js"
 import { capturingOutput, recordingCommands } from "../support/layers.js"
 
-const PENDING = ".pending.json"
-
-/** a cloud's cases: settled (`*.json`) or pending (`*.pending.json`); none when it has no directory */
-const casesOf = (cloud: string, pending: boolean) =>
-  (existsSync(join(FIXTURES, cloud)) ? fixturesOf(cloud) : []).filter((c) => c.name.endsWith(PENDING) === pending)
+/** a cloud's cases; none when it has no directory */
+const casesOf = (cloud: string) => (existsSync(join(FIXTURES, cloud)) ? fixturesOf(cloud) : [])
 
 /** bytes as the fixture writes them: text where they are UTF-8, else `{ base64 }` */
 const asWritten = (bytes: Uint8Array): string | { readonly base64: string } => {
@@ -71,15 +64,23 @@ const check = (cloud: string, fixture: Fixture) =>
       Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-fixture-"))),
       (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
     )
-    for (const [path, content] of Object.entries(fixture.files ?? {})) {
-      const file = join(root, path)
-      mkdirSync(dirname(file), { recursive: true })
-      writeFileSync(file, content)
+    const writeAll = (dir: string, files: Readonly<Record<string, string>>) => {
+      for (const [path, content] of Object.entries(files)) {
+        const file = join(dir, path)
+        mkdirSync(dirname(file), { recursive: true })
+        writeFileSync(file, content)
+      }
+      return dir
+    }
+    writeAll(join(root, "root"), fixture.files ?? {})
+    const volume = (label: "cidata" | "config-2") => {
+      const files = fixture.volumes?.[label]
+      return files === undefined ? {} : { [label === "cidata" ? "cidata" : "configDrive"]: writeAll(join(root, "volumes", label), files) }
     }
     const { layer: http, served } = yield* fixtureHttp(fixture.routes ?? [])
-    const commands = yield* recordingCommands({ root })
+    const commands = yield* recordingCommands({ root: join(root, "root"), ...volume("cidata"), ...volume("config-2") })
     const { layer: output } = yield* capturingOutput
-    const env = { ROOT: root, CLOUD: cloud, IMDS_ENDPOINT: "169.254.169.254", ...fixture.env }
+    const env = { ROOT: join(root, "root"), CLOUD: cloud, IMDS_ENDPOINT: "169.254.169.254", ...fixture.env }
     const got = yield* readAsExpected(cloud, fixture).pipe(
       Effect.provide(appLayer(env, "test", { commands: commands.layer, http, output })),
       Effect.scoped
@@ -87,8 +88,9 @@ const check = (cloud: string, fixture: Fixture) =>
     const { detected, hostname, localHostname, sshKeys, userData, nics, nic } = fixture.expect
     const want = Object.fromEntries(Object.entries({ detected, hostname, localHostname, sshKeys, userData, nics, nic }).filter(([, v]) => v !== undefined))
     expect(got).toEqual(want)
-    // the cloud was asked: a case that names data must not pass on a program that reads nothing
+    // the cloud was asked: a case that names data must not pass on a program that reads nothing; one without routes asks no one
     if (fixture.routes !== undefined && fixture.routes.length > 0) expect(yield* served).not.toEqual([])
+    else expect(yield* served).toEqual([])
   })
 
 describe("recorded metadata of every cloud in the registry", () => {
@@ -98,19 +100,12 @@ describe("recorded metadata of every cloud in the registry", () => {
   })
 
   describe.each(CLOUD_NAMES)("%s", (cloud) => {
-    it("has recorded cases", () => {
-      expect(casesOf(cloud, false).map((c) => c.name)).not.toEqual([])
+    it("has recorded cases, each naming where its shapes come from", () => {
+      expect(casesOf(cloud).map((c) => c.name)).not.toEqual([])
+      expect(casesOf(cloud).filter((c) => c.fixture.source.trim() === "").map((c) => c.name)).toEqual([])
     })
-    for (const { name, fixture } of casesOf(cloud, false)) {
+    for (const { name, fixture } of casesOf(cloud)) {
       it.scopedLive(`${name}: ${fixture.description}`, () => check(cloud, fixture))
     }
   })
-})
-
-describe("known misreads (issue 10)", () => {
-  for (const cloud of CLOUD_NAMES) {
-    for (const { name, fixture } of casesOf(cloud, true)) {
-      it.scopedLive.fails(`${cloud}/${name}: ${fixture.description}`, () => check(cloud, fixture))
-    }
-  }
 })

@@ -158,6 +158,32 @@ const PER_CLOUD: Readonly<Record<string, CloudCase>> = {
     verbatim: { args: ["instance-id"], stdout: "sim-incus-instance" },
     detection: "socket",
     nic: { error: notAvailable("@nic", "incus") }
+  },
+  digitalocean: {
+    keysInUserData: false,
+    unavailable: { key: "@nic:eth0,@ipv4-prefix", error: notAvailable("@ipv4-prefix", "digitalocean") },
+    verbatim: { args: ["id", "+n", "interfaces/"], stdout: "22532410\npublic/" },
+    detection: { file: "/sys/class/dmi/id/sys_vendor", content: "DigitalOcean\n" },
+    nic: {
+      self: "mac\ntype\nipv4/\nipv6/\nanchor_ipv4/",
+      mac: MAC,
+      ipv4: "10.0.0.5",
+      ipv4Net: "10.0.0.0/24",
+      ipv6Prefix: { error: notAvailable("@ipv6-prefix", "digitalocean") }
+    }
+  },
+  openstack: {
+    keysInUserData: false,
+    unavailable: { key: "@nic:eth0,@ipv4-prefix", error: notAvailable("@ipv4-prefix", "openstack") },
+    verbatim: { args: ["vendor_data2.json"], stdout: "{}" },
+    detection: { file: "/sys/class/dmi/id/product_name", content: "OpenStack Nova\n" },
+    nic: {
+      self: "ethernet_mac_address\nid\nmtu\ntype\nvif_id",
+      mac: MAC,
+      ipv4: "10.0.0.5",
+      ipv4Net: "10.0.0.0/24",
+      ipv6Prefix: { error: notAvailable("@ipv6-prefix", "openstack") }
+    }
   }
 }
 

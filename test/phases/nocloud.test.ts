@@ -266,7 +266,13 @@ describe("nocloud detection (CLOUD unset)", () => {
       const r = yield* instance.imds(["@hostname"])
       expect(r).toEqual({ code: 0, stdout: "seeded.example.org", stderr: "" })
       expect(instance.read("/var/lib/cloud/.autodetect")).toBe("nocloud\n")
-      expect(instance.commands().filter((c) => c.startsWith("findfs "))).toEqual(["findfs LABEL=cidata", "findfs LABEL=CIDATA"])
+      // openstack's detector looks for its config drive too
+      expect(instance.commands().filter((c) => c.startsWith("findfs "))).toEqual([
+        "findfs LABEL=cidata",
+        "findfs LABEL=CIDATA",
+        "findfs LABEL=config-2",
+        "findfs LABEL=CONFIG-2"
+      ])
     })
   )
 })

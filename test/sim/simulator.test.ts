@@ -4,7 +4,9 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { CLOUD_NAMES } from "../../src/clouds/registry.js"
+import { GCP_OTHER_KEYS } from "../../src/sim/clouds/gcp.js"
 import { nocloudSeedFiles } from "../../src/sim/clouds/nocloud.js"
+import { openstackFiles } from "../../src/sim/clouds/openstack.js"
 import { SIM_CLOUDS, simulatedCloud, startSimulator, type RunningSim, type SimOptions } from "../../src/sim/simulator.js"
 import { describeSystem } from "../support/system.js"
 
@@ -176,8 +178,17 @@ describe("azure", () => {
     const sim = await start({ cloud: "azure", instance })
     expect((await ask(sim, { path: `/metadata/instance/compute/name${q}` })).status).toBe(400)
     expect((await ask(sim, { path: "/metadata/instance/compute/name?format=text", headers: { Metadata: "true" } })).status).toBe(400)
-    const res = await ask(sim, { path: `/metadata/instance/compute/name${q}`, headers: { Metadata: "true" } })
+    const res = await ask(sim, { path: `/metadata/instance/compute/osProfile/computerName${q}`, headers: { Metadata: "true" } })
     expect(res).toMatchObject({ status: 200, body: "web1.example.com" })
+  })
+
+  it("names the VM's resource apart from its computer name, as a scale set's instance", async () => {
+    const sim = await start({ cloud: "azure", instance })
+    const get = (p: string) => ask(sim, { path: `/metadata/instance/${p}${q}`, headers: { Metadata: "true" } })
+    expect((await get("compute/name")).body).toBe("web1_0")
+    expect((await get("compute/osProfile/computerName")).body).toBe("web1.example.com")
+    const named = await start({ cloud: "azure", instance: { ...instance, resourceName: "vmss_3" } })
+    expect((await ask(named, { path: `/metadata/instance/compute/name${q}`, headers: { Metadata: "true" } })).body).toBe("vmss_3")
   })
 
   it("lists public keys, serves keyData and base64 user-data", async () => {
@@ -193,6 +204,49 @@ describe("azure", () => {
     expect((await get("network/interface/0/ipv4/ipAddress/1/privateIpAddress")).body).toBe("10.0.0.6")
     const json = await ask(sim, { path: "/metadata/instance/compute?api-version=2021-05-01", headers: { Metadata: "true" } })
     expect(JSON.parse(json.body).publicKeys[0].keyData).toBe(KEY1)
+  })
+
+  it("serves the wireserver beside the metadata service, reached through AZURE_WIRESERVER", async () => {
+    const sim = await start({ cloud: "azure", instance })
+    expect(sim.settings).toEqual({ AZURE_WIRESERVER: sim.endpoint })
+    const agent = { "x-ms-agent-name": "test", "x-ms-version": "2012-11-30" }
+    expect((await ask(sim, { path: "/machine/?comp=goalstate" })).status).toBe(400)
+    expect((await ask(sim, { path: "/machine/?comp=goalstate", headers: { ...agent, "x-ms-version": "2010-01-01" } })).status).toBe(400)
+    const goal = await ask(sim, { path: "/machine/?comp=goalstate", headers: agent })
+    expect(goal.status).toBe(200)
+    expect(goal.body).toContain("<Incarnation>1</Incarnation>")
+    expect(goal.body).toContain("<ContainerId>c6d5fe1a-3c2b-4b8e-9a51-5e0f7c1d2b34</ContainerId>")
+    expect(goal.body).toContain("<InstanceId>d1b6a8b2-1c44-4f1b-9d47-3d6a0c5b7e21.web1</InstanceId>")
+    expect((await ask(sim, { path: "/?comp=versions", headers: agent })).body).toContain("<Version>2012-11-30</Version>")
+  })
+
+  it("takes a Health report only with the goal state's incarnation, container and role instance, and records it", async () => {
+    const sim = await start({ cloud: "azure", instance })
+    const health = (incarnation: string, containerId: string, instanceId: string, state = "Ready") =>
+      `<?xml version="1.0" encoding="utf-8"?>\n<Health><GoalStateIncarnation>${incarnation}</GoalStateIncarnation><Container><ContainerId>${containerId}</ContainerId><RoleInstanceList><Role><InstanceId>${instanceId}</InstanceId><Health><State>${state}</State></Health></Role></RoleInstanceList></Container></Health>`
+    const post = (body: string, contentType = "text/xml; charset=utf-8") =>
+      new Promise<number>((resolve, reject) => {
+        const [host, port] = [sim.endpoint.replace(/:\d+$/, ""), Number(sim.endpoint.replace(/^.*:/, ""))]
+        const req = httpRequest(
+          { method: "POST", host, port, path: "/machine/?comp=health", agent: false, headers: { "x-ms-agent-name": "test", "x-ms-version": "2012-11-30", "Content-Type": contentType } },
+          (res) => {
+            res.resume()
+            res.on("end", () => resolve(res.statusCode ?? 0))
+          }
+        )
+        req.on("error", reject)
+        req.end(body)
+      })
+    const container = "c6d5fe1a-3c2b-4b8e-9a51-5e0f7c1d2b34"
+    const role = "d1b6a8b2-1c44-4f1b-9d47-3d6a0c5b7e21.web1"
+    expect(await post(health("2", container, role))).toBe(400)
+    expect(await post(health("1", "other", role))).toBe(400)
+    expect(await post(health("1", container, "other"))).toBe(400)
+    expect(await post(health("1", container, role, "Sleepy"))).toBe(400)
+    expect(await post(health("1", container, role), "application/json")).toBe(400)
+    expect(sim.reports).toEqual([])
+    expect(await post(health("1", container, role))).toBe(200)
+    expect(sim.reports).toEqual([{ kind: "health", incarnation: "1", containerId: container, instanceId: role, state: "Ready" }])
   })
 
   it("answers an empty user-data and an empty key list when there are none", async () => {
@@ -217,7 +271,7 @@ describe("gcp", () => {
   it("serves login:key lines, user-data and network interfaces", async () => {
     const sim = await start({ cloud: "gcp", instance: { ...instance, projectSshKeys: [KEY2] } })
     const get = (p: string) => ask(sim, { path: `${root}/${p}`, headers: { "Metadata-Flavor": "Google" } })
-    expect((await get("instance/attributes/ssh-keys")).body).toBe(`alpine:${KEY1}\nalpine:${KEY2}`)
+    expect((await get("instance/attributes/ssh-keys")).body).toBe(`alpine:${KEY1}\nalpine:${KEY2}\n${GCP_OTHER_KEYS.join("\n")}`)
     expect((await get("project/attributes/ssh-keys")).body).toBe(`alpine:${KEY2}`)
     expect((await get("instance/attributes/user-data")).bytes).toEqual(Buffer.from(USER_DATA))
     expect((await get("instance/network-interfaces/")).body).toBe("0/\n")
@@ -226,6 +280,19 @@ describe("gcp", () => {
     const redirect = await get("instance/network-interfaces")
     expect(redirect.status).toBe(301)
     expect(redirect.headers.location).toBe(`${root}/instance/network-interfaces/`)
+  })
+
+  it("serves the block flag, the deprecated sshKeys and base64 user-data when the instance has them", async () => {
+    const sim = await start({ cloud: "gcp", instance: { ...instance, blockProjectSshKeys: true, legacySshKeys: [KEY2], userDataBase64: true } })
+    const get = (p: string) => ask(sim, { path: `${root}/${p}`, headers: { "Metadata-Flavor": "Google" } })
+    expect((await get("instance/attributes/block-project-ssh-keys")).body).toBe("TRUE")
+    expect((await get("instance/attributes/sshKeys")).body).toBe(`alpine:${KEY2}`)
+    expect((await get("instance/attributes/user-data")).body).toBe(Buffer.from(USER_DATA).toString("base64"))
+    expect((await get("instance/attributes/user-data-encoding")).body).toBe("base64")
+    const plain = await start({ cloud: "gcp", instance })
+    for (const p of ["block-project-ssh-keys", "sshKeys", "user-data-encoding"]) {
+      expect((await ask(plain, { path: `${root}/instance/attributes/${p}`, headers: { "Metadata-Flavor": "Google" } })).status).toBe(404)
+    }
   })
 
   it("answers 404 for absent ssh-keys and user-data", async () => {
@@ -284,6 +351,13 @@ describe("scaleway", () => {
     expect(conf).toContain("SSH_PUBLIC_KEYS=2")
     expect(conf).toContain(`SSH_PUBLIC_KEYS_0_KEY='${KEY1}'`)
     expect(conf).toContain(`SSH_PUBLIC_KEYS_1_KEY='${KEY2}'`)
+    expect(conf).toContain("TAGS=1")
+  })
+
+  it("serves tag keys as AUTHORIZED_KEY= tags, spaces as _", async () => {
+    const sim = await start({ cloud: "scaleway", instance: { ...instance, tagKeys: [KEY2] } })
+    const conf = (await ask(sim, { path: "/conf" })).body.split("\n")
+    expect(conf).toEqual(expect.arrayContaining(["TAGS=2", "TAGS_0=sim", `TAGS_1=AUTHORIZED_KEY=${KEY2.replace(/ /g, "_")}`]))
   })
 
 })
@@ -318,9 +392,29 @@ describe("incus", () => {
       const meta = await ask(sim, { path: "/1.0/meta-data" })
       expect(meta.status).toBe(200)
       expect(meta.body.split("\n")).toEqual(expect.arrayContaining(["instance-id: c1", "local-hostname: web1.example.com"]))
-      expect((await ask(sim, { path: "/1.0/config/user.user-data" })).bytes).toEqual(Buffer.from(USER_DATA))
+      expect((await ask(sim, { path: "/1.0/config" })).body).toBe(JSON.stringify(["/1.0/config/cloud-init.user-data"]))
+      expect((await ask(sim, { path: "/1.0/config/cloud-init.user-data" })).bytes).toEqual(Buffer.from(USER_DATA))
+      expect((await ask(sim, { path: "/1.0/config/user.user-data" })).status).toBe(404)
       await sim.close()
       expect(existsSync(socketPath)).toBe(false)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("serves the older user.user-data key alone when the instance says so, and vendor-data and network-config", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sim-incus-"))
+    try {
+      const networkConfig = Buffer.from("version: 2\nethernets: {}\n")
+      const sim = await start({ cloud: "incus", instance: { ...instance, legacyUserDataKey: true, networkConfig, vendorData: Buffer.from("#cloud-config\n") }, root: dir })
+      expect(JSON.parse((await ask(sim, { path: "/1.0/config" })).body)).toEqual([
+        "/1.0/config/user.user-data",
+        "/1.0/config/cloud-init.vendor-data",
+        "/1.0/config/cloud-init.network-config"
+      ])
+      expect((await ask(sim, { path: "/1.0/config/user.user-data" })).bytes).toEqual(Buffer.from(USER_DATA))
+      expect((await ask(sim, { path: "/1.0/config/cloud-init.user-data" })).status).toBe(404)
+      expect((await ask(sim, { path: "/1.0/config/cloud-init.network-config" })).bytes).toEqual(networkConfig)
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
@@ -330,10 +424,66 @@ describe("incus", () => {
     const dir = mkdtempSync(join(tmpdir(), "sim-incus-"))
     try {
       const sim = await start({ cloud: "incus", instance: {}, root: dir })
-      expect((await ask(sim, { path: "/1.0/config/user.user-data" })).status).toBe(404)
+      expect((await ask(sim, { path: "/1.0/config/cloud-init.user-data" })).status).toBe(404)
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+})
+
+describe("digitalocean", () => {
+  const twoNics = { ...instance, nics: [...instance.nics, { mac: "0a:1b:2c:3d:4e:60", ipv4: ["10.132.6.205"], ipv4Net: ["10.132.0.0/16"] }] }
+
+  it("serves the tree without any header: keys one a line, the public and private interfaces", async () => {
+    const sim = await start({ cloud: "digitalocean", instance: twoNics })
+    const get = (p: string) => ask(sim, { path: `/metadata/v1/${p}` })
+    expect((await get("hostname")).body).toBe("web1.example.com")
+    expect((await get("public-keys")).body).toBe(`${KEY1}\n${KEY2}`)
+    expect((await get("user-data")).bytes).toEqual(Buffer.from(USER_DATA))
+    expect((await get("interfaces/")).body).toBe("public/\nprivate/")
+    expect((await get("interfaces/public/0/")).body).toBe("mac\ntype\nipv4/\nipv6/\nanchor_ipv4/")
+    expect((await get("interfaces/public/0/ipv4/address")).body).toBe("10.0.0.5")
+    expect((await get("interfaces/public/0/ipv4/netmask")).body).toBe("255.255.255.0")
+    expect((await get("interfaces/public/0/ipv6/cidr")).body).toBe("64")
+    expect((await get("interfaces/private/0/mac")).body).toBe("0a:1b:2c:3d:4e:60")
+    expect((await get("vendor-data")).status).toBe(404)
+  })
+
+  it("serves the whole metadata as v1.json, under the document's own names", async () => {
+    const sim = await start({ cloud: "digitalocean", instance: twoNics })
+    const doc = JSON.parse((await ask(sim, { path: "/metadata/v1.json" })).body)
+    expect(doc.public_keys).toEqual([KEY1, KEY2])
+    expect(doc.interfaces.public[0]).toMatchObject({ mac: "0a:1b:2c:3d:4e:5f", type: "public", ipv4: { ip_address: "10.0.0.5", netmask: "255.255.255.0", gateway: "10.0.0.1" } })
+    expect(doc.interfaces.private[0]).toMatchObject({ mac: "0a:1b:2c:3d:4e:60", type: "private", ipv4: { ip_address: "10.132.6.205", netmask: "255.255.0.0" } })
+  })
+
+  it("answers 404 for absent user-data and hostname", async () => {
+    const sim = await start({ cloud: "digitalocean", instance: {} })
+    for (const p of ["user-data", "hostname"]) expect((await ask(sim, { path: `/metadata/v1/${p}` })).status).toBe(404)
+  })
+})
+
+describe("openstack", () => {
+  it("serves meta_data.json, user_data and network_data.json under /openstack/latest/", async () => {
+    const sim = await start({ cloud: "openstack", instance })
+    expect((await ask(sim, { path: "/openstack/latest/" })).body).toBe("meta_data.json\nnetwork_data.json\nuser_data\nvendor_data.json\nvendor_data2.json")
+    const meta = JSON.parse((await ask(sim, { path: "/openstack/latest/meta_data.json" })).body)
+    expect(meta).toMatchObject({ uuid: "b0fa911b-69d4-4476-bbe2-1c92bff6535c", hostname: "web1.example.com", public_keys: { "key-0": `${KEY1}\n`, "key-1": `${KEY2}\n` } })
+    expect((await ask(sim, { path: "/openstack/latest/user_data" })).bytes).toEqual(Buffer.from(USER_DATA))
+    const net = JSON.parse((await ask(sim, { path: "/openstack/latest/network_data.json" })).body)
+    expect(net.links).toEqual([expect.objectContaining({ ethernet_mac_address: "0a:1b:2c:3d:4e:5f", id: "tap0a81968a-79" })])
+    expect(net.networks).toEqual([
+      expect.objectContaining({ type: "ipv4", link: "tap0a81968a-79", ip_address: "10.0.0.5", netmask: "255.255.255.0" }),
+      expect.objectContaining({ type: "ipv4", ip_address: "10.0.0.6" }),
+      expect.objectContaining({ type: "ipv6", ip_address: "2001:db8::5", netmask: "ffff:ffff:ffff:ffff::" })
+    ])
+  })
+
+  it("answers 404 for absent user-data; the config drive's files are the service's", async () => {
+    const sim = await start({ cloud: "openstack", instance: { hostname: "h" } })
+    expect((await ask(sim, { path: "/openstack/latest/user_data" })).status).toBe(404)
+    const files = openstackFiles({ instance, instanceId: "i-1", tokenTtlEnforced: false, privilegedPortEnforced: false, now: Date.now, report: () => {} })
+    expect(Object.keys(files).sort()).toEqual(["meta_data.json", "network_data.json", "user_data", "vendor_data.json", "vendor_data2.json"])
   })
 })
 

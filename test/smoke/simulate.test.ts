@@ -24,6 +24,20 @@ describe("tiny-cloud simulate", () => {
     }
   })
 
+  it.each(["digitalocean", "openstack", "azure"])("boots a simulated %s instance", async (cloud) => {
+    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+    try {
+      const r = await runProgram(["simulate", "--cloud", cloud, "--root", dir], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+      expect(r.code, r.stdout).toBe(0)
+      for (const phase of ["boot", "early", "main", "final"]) expect(r.stdout).toContain(`== tiny-cloud ${phase} (exit 0)\n`)
+      expect(readFileSync(join(dir, "root/etc/hostname"), "utf8")).toBe("demo-1\n")
+      // azure's wireserver hears that the instance is ready
+      if (cloud === "azure") expect(r.stdout).toMatch(/report_ready: Ready reported to the Azure wireserver at 127\.0\.0\.1:\d+\n/)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it("rejects an unknown cloud or option with one line naming it", async () => {
     const env = { PATH: process.env.PATH ?? "/usr/bin:/bin" }
     expect(await runProgram(["simulate", "--cloud", "nimbus"], env)).toEqual({

@@ -82,6 +82,7 @@ export const makeInstance = async (options: InstanceOptions = {}): Promise<TestI
     IMDS_RETRY_MAX_DELAY: "200",
     ...(options.noSimulator ? {} : { CLOUD: cloud }),
     ...(sim?.endpoint ? { IMDS_ENDPOINT: sim.endpoint } : {}),
+    ...sim?.settings,
     ...options.env
   }
   const at = (p: string) => join(fake.root, p)

@@ -41,6 +41,8 @@ export interface InstanceOptions extends FakeSystemOptions {
   readonly conf?: string
   /** a directory `mount LABEL=cidata` presents */
   readonly cidata?: string
+  /** a directory `mount LABEL=config-2` presents (an OpenStack config drive) */
+  readonly configDrive?: string
   /** commands that are not installed */
   readonly missing?: ReadonlyArray<string>
   /** an answer of its own for a recorded command (exit status, output; it may run the real tool) */
@@ -110,6 +112,7 @@ export const makeTestInstance = (options: InstanceOptions = {}): Effect.Effect<T
       IMDS_RETRY_MAX_DELAY: "200",
       ...(options.noSimulator ? {} : { CLOUD: cloud }),
       ...(sim?.endpoint ? { IMDS_ENDPOINT: sim.endpoint } : {}),
+      ...sim?.settings,
       ...options.env
     }
     let echo: (chunk: Uint8Array) => void = () => {}
@@ -120,6 +123,7 @@ export const makeTestInstance = (options: InstanceOptions = {}): Effect.Effect<T
       echo: (chunk) => echo(chunk),
       env: () => runEnv,
       ...(options.cidata !== undefined ? { cidata: options.cidata } : {}),
+      ...(options.configDrive !== undefined ? { configDrive: options.configDrive } : {}),
       ...(options.answer !== undefined ? { answer: options.answer } : {})
     })
     const http = isRoot ? HttpLive : unprivilegedHttp

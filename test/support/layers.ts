@@ -33,6 +33,8 @@ export interface SystemOptions {
   readonly root?: string
   /** a directory that `mount LABEL=cidata` presents (NoCloud volume) */
   readonly cidata?: string
+  /** a directory that `mount LABEL=config-2` presents (OpenStack config drive) */
+  readonly configDrive?: string
   /** commands `has` says are missing */
   readonly missing?: ReadonlyArray<string>
   /** an answer of its own for an invocation (exit status, output) */
@@ -45,6 +47,10 @@ export interface SystemOptions {
 
 const count = (file: string, pattern: RegExp) =>
   existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((l) => pattern.test(l)).length : 0
+
+/** the directory a volume label stands for: the NoCloud seed or the OpenStack config drive */
+const volumeOf = (label: string, options: SystemOptions): string | undefined =>
+  /^LABEL=(cidata|CIDATA)$/.test(label) ? options.cidata : /^LABEL=(config-2|CONFIG-2)$/.test(label) ? options.configDrive : undefined
 
 /** what the few commands later steps depend on do to the instance's files */
 const actOut = (i: Invocation, options: SystemOptions): Partial<CommandResult> => {
@@ -88,11 +94,12 @@ const actOut = (i: Invocation, options: SystemOptions): Partial<CommandResult> =
       return {}
     }
     case "findfs":
-      return { exitCode: options.cidata !== undefined && /^LABEL=(cidata|CIDATA)$/.test(first ?? "") ? 0 : 1 }
+      return { exitCode: volumeOf(first ?? "", options) !== undefined ? 0 : 1 }
     case "mount": {
       const dir = i.args[i.args.length - 1]!
-      if (options.cidata === undefined) return { exitCode: 32 }
-      for (const name of readdirSync(options.cidata)) cpSync(join(options.cidata, name), join(dir, name))
+      const volume = volumeOf(i.args.find((a) => a.startsWith("LABEL=")) ?? "", options)
+      if (volume === undefined) return { exitCode: 32 }
+      for (const name of readdirSync(volume)) cpSync(join(volume, name), join(dir, name), { recursive: true })
       return {}
     }
     default:

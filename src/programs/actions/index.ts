@@ -11,6 +11,7 @@ import { userdataBootcmd, userdataRuncmd, userdataScripts } from "../userdata/ac
 import { sshAuthorizedKeys, userdataSshPwauth, userdataUser, userdataUsers } from "../userdata/actions/users.js"
 import { expandRoot } from "./disk.js"
 import { installHotplugs } from "./hotplug.js"
+import { reportReady } from "./ready.js"
 import { setHostname } from "./hostname.js"
 import { enableSshd, setDefaultInterfaces, setEphemeralNetwork, setNetworkInterfaces } from "./network.js"
 import { createDefaultUser, setSshKeys } from "./user.js"
@@ -30,6 +31,7 @@ export const ACTIONS = {
   create_default_user: createDefaultUser,
   set_hostname: setHostname,
   set_ssh_keys: setSshKeys,
+  report_ready: reportReady,
   missing_userdata: missingUserdata,
   unknown_userdata: unknownUserdata,
   bootstrap_complete: bootstrapComplete,

@@ -1,10 +1,20 @@
 /**
- * Azure Instance Metadata Service.
+ * Azure Instance Metadata Service, and the wireserver beside it.
  *
- * Header `Metadata: true` is required (400 otherwise), and so is an
- * `api-version` query parameter (400 otherwise). `format=text` gives a leaf's
- * value as is, or a node's children one a line (objects and lists alike:
- * sub-nodes end with `/`, as EC2 listings do); the default is JSON.
+ * IMDS (`/metadata/...`): header `Metadata: true` is required (400
+ * otherwise), and so is an `api-version` query parameter (400 otherwise).
+ * `format=text` gives a leaf's value as is, or a node's children one a line
+ * (objects and lists alike: sub-nodes end with `/`, as EC2 listings do); the
+ * default is JSON. `compute/name` is the VM's resource name, which is not its
+ * `osProfile/computerName` (a scale set's instance: `web-1_0` / `web-1`).
+ *
+ * Wireserver (`/machine/`, at 168.63.129.16 in production; here on the same
+ * server, reached through `AZURE_WIRESERVER`): headers `x-ms-agent-name` and
+ * `x-ms-version: 2012-11-30` are required (400 otherwise). `GET
+ * /machine/?comp=goalstate` answers the GoalState XML; `POST
+ * /machine/?comp=health` takes a Health document whose incarnation,
+ * container id and role instance id must be the goal state's (400
+ * otherwise), and records its state as a report.
  */
 import {
   type CloudHandler,
@@ -20,6 +30,7 @@ import {
   leafBytes,
   lookup,
   methodNotAllowed,
+  decoder,
   nicsOf,
   prefixLength,
   present,
@@ -43,7 +54,7 @@ export const azureTree = (options: CloudHandlerOptions): TreeDir => {
     compute: {
       azEnvironment: "AzurePublicCloud",
       location: "simulated",
-      name,
+      name: instance.resourceName ?? (name === undefined ? undefined : `${name.split(".")[0]}_0`),
       osProfile: { adminUsername: "azureuser", computerName: name ?? "", disablePasswordAuthentication: "true" },
       osType: "Linux",
       publicKeys: present(instance.sshKeys).map((keyData) => ({ keyData, path: "/home/azureuser/.ssh/authorized_keys" })),
@@ -73,10 +84,84 @@ export const azureTree = (options: CloudHandlerOptions): TreeDir => {
 
 const headerValue = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v)
 
-const handler = (options: CloudHandlerOptions): CloudHandler => {
+const WIRESERVER_VERSION = "2012-11-30"
+const XML = "text/xml; charset=utf-8"
+
+/** the goal state's identities for this instance */
+export const azureGoalState = (options: CloudHandlerOptions) => ({
+  incarnation: "1",
+  containerId: "c6d5fe1a-3c2b-4b8e-9a51-5e0f7c1d2b34",
+  instanceId: `${options.instanceId}.${options.instance.hostname?.split(".")[0] ?? "vm"}`
+})
+
+const goalStateXml = (goal: ReturnType<typeof azureGoalState>) => `<?xml version="1.0" encoding="utf-8"?>
+<GoalState xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:noNamespaceSchemaLocation="goalstate10.xsd">
+  <Version>${WIRESERVER_VERSION}</Version>
+  <Incarnation>${goal.incarnation}</Incarnation>
+  <Machine>
+    <ExpectedState>Started</ExpectedState>
+    <StopRolesDeadlineHint>300000</StopRolesDeadlineHint>
+    <LBProbePorts>
+      <Port>16001</Port>
+    </LBProbePorts>
+    <ExpectHealthReport>FALSE</ExpectHealthReport>
+  </Machine>
+  <Container>
+    <ContainerId>${goal.containerId}</ContainerId>
+    <RoleInstanceList>
+      <RoleInstance>
+        <InstanceId>${goal.instanceId}</InstanceId>
+        <State>Started</State>
+        <Configuration>
+          <HostingEnvironmentConfig>http://168.63.129.16:80/machine/${goal.containerId}/${goal.instanceId}?comp=config&amp;type=hostingEnvironmentConfig&amp;incarnation=${goal.incarnation}</HostingEnvironmentConfig>
+          <SharedConfig>http://168.63.129.16:80/machine/${goal.containerId}/${goal.instanceId}?comp=config&amp;type=sharedConfig&amp;incarnation=${goal.incarnation}</SharedConfig>
+        </Configuration>
+      </RoleInstance>
+    </RoleInstanceList>
+  </Container>
+</GoalState>
+`
+
+const xmlError = (status: number, message: string): CloudReply =>
+  reply(status, `<?xml version="1.0" encoding="utf-8"?>\n<Error xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n  <Code>BadRequest</Code>\n  <Message>${message}</Message>\n</Error>\n`, XML)
+
+/** the text of the first `<TAG>` element */
+const element = (xml: string, tag: string): string | undefined => new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(xml)?.[1]?.trim()
+
+const wireserver = (options: CloudHandlerOptions): CloudHandler => {
+  const goal = azureGoalState(options)
+  return (request) => {
+    if (headerValue(request.headers["x-ms-version"]) !== WIRESERVER_VERSION || headerValue(request.headers["x-ms-agent-name"]) === undefined) {
+      return xmlError(400, "The request is missing the x-ms-agent-name header or an x-ms-version the server supports.")
+    }
+    if (request.path === "/" && request.query.get("comp") === "versions") {
+      return reply(200, `<?xml version="1.0" encoding="utf-8"?>\n<Versions>\n  <Preferred>\n    <Version>${WIRESERVER_VERSION}</Version>\n  </Preferred>\n  <Supported>\n    <Version>${WIRESERVER_VERSION}</Version>\n  </Supported>\n</Versions>\n`, XML)
+    }
+    if (request.path !== "/machine" && request.path !== "/machine/") return xmlError(404, "Not found.")
+    const comp = request.query.get("comp")
+    if (comp === "goalstate") return request.method === "GET" ? reply(200, goalStateXml(goal), XML) : methodNotAllowed()
+    if (comp !== "health") return xmlError(400, "Unknown component.")
+    if (request.method !== "POST") return methodNotAllowed()
+    if (!/xml/.test(headerValue(request.headers["content-type"]) ?? "")) return xmlError(400, "The Health document must be sent as text/xml.")
+    const doc = decoder.decode(request.body)
+    const report = {
+      incarnation: element(doc, "GoalStateIncarnation"),
+      containerId: element(doc, "ContainerId"),
+      instanceId: element(doc, "InstanceId"),
+      state: element(doc, "State")
+    }
+    if (!/^<\?xml[^>]*\?>\s*<Health[\s>]/.test(doc)) return xmlError(400, "The body is not a Health document.")
+    if (report.incarnation !== goal.incarnation) return xmlError(400, "The goal state incarnation is not the current one.")
+    if (report.containerId !== goal.containerId || report.instanceId !== goal.instanceId) return xmlError(400, "No such container or role instance.")
+    if (report.state !== "Ready" && report.state !== "NotReady") return xmlError(400, "The state must be Ready or NotReady.")
+    options.report({ kind: "health", incarnation: report.incarnation, containerId: report.containerId, instanceId: report.instanceId, state: report.state })
+    return reply(200, "")
+  }
+}
+
+const imds = (options: CloudHandlerOptions): CloudHandler => {
   const tree = azureTree(options)
   return (request) => {
-    if (!request.path.startsWith("/metadata/")) return jsonError(404, "Not found")
     if (request.headers["x-forwarded-for"] !== undefined) return jsonError(400, "Bad request. Request contains X-Forwarded-For header")
     if (headerValue(request.headers["metadata"])?.toLowerCase() !== "true") {
       return jsonError(400, "Bad request. Required metadata header not specified")
@@ -107,4 +192,14 @@ const handler = (options: CloudHandlerOptions): CloudHandler => {
   }
 }
 
-export const simulated: SimulatedCloud = { handler, defaultInstanceId: "d1b6a8b2-1c44-4f1b-9d47-3d6a0c5b7e21" }
+/** `/metadata/` is the metadata service; the rest is the wireserver */
+const handler = (options: CloudHandlerOptions): CloudHandler => {
+  const [metadata, wire] = [imds(options), wireserver(options)]
+  return (request) => (request.path.startsWith("/metadata/") ? metadata(request) : wire(request))
+}
+
+export const simulated: SimulatedCloud = {
+  handler,
+  defaultInstanceId: "d1b6a8b2-1c44-4f1b-9d47-3d6a0c5b7e21",
+  settings: ({ endpoint }) => ({ AZURE_WIRESERVER: endpoint })
+}

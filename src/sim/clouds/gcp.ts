@@ -5,6 +5,13 @@
  * asked for without its trailing `/` is redirected (301) to it; a directory
  * lists its children one a line, each line ending in a newline, sub-
  * directories with `/`. `?recursive=true` or `?alt=json` gives JSON.
+ *
+ * `ssh-keys` holds `login:key` lines for every user of the project, as a
+ * real project's does: besides the instance's keys (for `alpine`), a key of
+ * another user and an expired `google-ssh` key of `alpine`, which are not
+ * the instance's. `sshKeys` (deprecated), `block-project-ssh-keys` and
+ * base64 user-data with `user-data-encoding` are there when the instance
+ * says so.
  */
 import {
   type CloudHandler,
@@ -26,6 +33,7 @@ import {
   prefixLength,
   present,
   reply,
+  toBase64,
   toJson
 } from "../instance.js"
 
@@ -37,13 +45,28 @@ const GCP_TEXT = "application/text"
 export const gcpSshKeys = (keys: ReadonlyArray<string> | undefined, login = "alpine"): string | undefined =>
   lines(present(keys).map((k) => `${login}:${k}`))
 
+/** keys every real project has that are not the instance user's: another user's, and one Google's tools added for a while, expired */
+export const GCP_OTHER_KEYS: ReadonlyArray<string> = [
+  "someone-else:ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherUsersKeyNotForTheCloudUser someone-else@example",
+  'alpine:ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYExpiredKey google-ssh {"userName":"alpine@example.com","expireOn":"2020-01-01T00:00:00+0000"}'
+]
+
+/** the instance's `ssh-keys`: its keys among the project's other ones; none when the instance has no keys */
+const instanceSshKeys = (keys: ReadonlyArray<string> | undefined): string | undefined => {
+  const own = gcpSshKeys(keys)
+  return own === undefined ? undefined : `${own}\n${GCP_OTHER_KEYS.join("\n")}`
+}
+
 export const gcpTree = (options: CloudHandlerOptions): TreeDir => {
   const instance = options.instance
   return {
     instance: {
       attributes: {
-        "ssh-keys": gcpSshKeys(instance.sshKeys),
-        "user-data": instance.userData
+        "block-project-ssh-keys": instance.blockProjectSshKeys === undefined ? undefined : String(instance.blockProjectSshKeys).toUpperCase(),
+        "ssh-keys": instanceSshKeys(instance.sshKeys),
+        sshKeys: gcpSshKeys(instance.legacySshKeys),
+        "user-data": instance.userData === undefined || !instance.userDataBase64 ? instance.userData : toBase64(instance.userData),
+        "user-data-encoding": instance.userData !== undefined && instance.userDataBase64 ? "base64" : undefined
       },
       hostname: instance.hostname,
       id: options.instanceId,

@@ -3,7 +3,10 @@
  *
  * `/1.0/meta-data` answers cloud-init style `key: value` lines
  * (`instance-id`, `local-hostname`); user-data is the config key
- * `user.user-data` (also answered as `cloud-init.user-data`), 404 when unset.
+ * `cloud-init.user-data` (the older `user.user-data` when the instance says
+ * so), vendor-data `cloud-init.vendor-data`, network configuration
+ * `cloud-init.network-config`; a key that is not set is 404, and
+ * `/1.0/config` lists the keys that are.
  */
 import {
   type CloudHandler,
@@ -27,8 +30,18 @@ export const incusMetaData = (options: CloudHandlerOptions): string => {
   return `${out.join("\n")}\n`
 }
 
+/** the config keys the instance has set, and their values */
+export const incusConfig = (options: CloudHandlerOptions): Record<string, Uint8Array> => {
+  const { userData, vendorData, networkConfig, legacyUserDataKey } = options.instance
+  const config: Record<string, Uint8Array> = {}
+  if (userData !== undefined) config[legacyUserDataKey ? "user.user-data" : "cloud-init.user-data"] = userData
+  if (vendorData !== undefined) config["cloud-init.vendor-data"] = vendorData
+  if (networkConfig !== undefined) config["cloud-init.network-config"] = networkConfig
+  return config
+}
+
 const handler = (options: CloudHandlerOptions): CloudHandler => {
-  const userData = options.instance.userData
+  const config = incusConfig(options)
   return (request) => {
     if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed()
     const path = request.path.replace(/(.)\/+$/, "$1")
@@ -40,12 +53,12 @@ const handler = (options: CloudHandlerOptions): CloudHandler => {
       case "/1.0/meta-data":
         return reply(200, incusMetaData(options))
       case "/1.0/config":
-        return reply(200, JSON.stringify(userData === undefined ? [] : ["/1.0/config/user.user-data"]), JSON_TYPE)
-      case "/1.0/config/user.user-data":
-      case "/1.0/config/cloud-init.user-data":
-        return userData === undefined ? notFound() : reply(200, userData, OCTETS)
-      default:
-        return notFound()
+        return reply(200, JSON.stringify(Object.keys(config).map((k) => `/1.0/config/${k}`)), JSON_TYPE)
+      default: {
+        const key = /^\/1\.0\/config\/([^/]+)$/.exec(path)?.[1]
+        const value = key === undefined || !Object.hasOwn(config, key) ? undefined : config[key]
+        return value === undefined ? notFound() : reply(200, value, OCTETS)
+      }
     }
   }
 }

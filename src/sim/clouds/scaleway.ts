@@ -3,9 +3,10 @@
  * is required.
  *
  * `/conf` answers `KEY=VALUE` lines, sorted, values with anything beyond
- * `[A-Za-z0-9_.:/@%+,-]` in single quotes (`?format=json` gives JSON);
+ * `[A-Za-z0-9_.:/@%+,=-]` in single quotes (`?format=json` gives JSON);
  * user-data under `/user_data/` is only served to a client whose source port
- * is below 1024 (403 otherwise).
+ * is below 1024 (403 otherwise). Keys given as instance tags are
+ * `TAGS_N=AUTHORIZED_KEY=TYPE_BLOB_COMMENT` (a tag has no spaces: `_`).
  */
 import { createHash } from "node:crypto"
 import {
@@ -32,7 +33,18 @@ export const scalewayFingerprint = (key: string): string => {
 
 /** shell-style quoting as the `/conf` text uses it */
 export const scalewayQuote = (value: string): string =>
-  /^[A-Za-z0-9_.:\/@%+,-]*$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`
+  /^[A-Za-z0-9_.:\/@%+,=-]*$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`
+
+/** the instance's tags: a plain one, and its tag keys as `AUTHORIZED_KEY=` tags */
+const tagsOf = (instance: CloudHandlerOptions["instance"]): string[] => [
+  "sim",
+  ...present(instance.tagKeys).map((key) => `AUTHORIZED_KEY=${key.trim().replace(/ /g, "_")}`)
+]
+
+const scalewayTags = (instance: CloudHandlerOptions["instance"]): Record<string, string> => {
+  const tags = tagsOf(instance)
+  return Object.fromEntries([["TAGS", String(tags.length)], ...tags.map((t, i) => [`TAGS_${i}`, t])])
+}
 
 export const scalewayConf = (options: CloudHandlerOptions): Record<string, string> => {
   const instance = options.instance
@@ -48,7 +60,7 @@ export const scalewayConf = (options: CloudHandlerOptions): Record<string, strin
     IPV6_ADDRESS: nic === undefined ? "" : present(nic.ipv6)[0] ?? "",
     SSH_PUBLIC_KEYS: String(keys.length),
     STATE_DETAIL: "booted",
-    TAGS: "0"
+    ...scalewayTags(instance)
   }
   if (instance.hostname !== undefined) {
     conf.HOSTNAME = instance.hostname
@@ -79,7 +91,7 @@ const confJson = (options: CloudHandlerOptions): string => {
     private_ip: nic === undefined ? null : present(nic.ipv4)[0] ?? null,
     ipv6: nic === undefined || present(nic.ipv6).length === 0 ? null : { address: present(nic.ipv6)[0] },
     ssh_public_keys: present(instance.sshKeys).map((key) => ({ key, fingerprint: scalewayFingerprint(key) })),
-    tags: []
+    tags: tagsOf(instance)
   })
 }
 

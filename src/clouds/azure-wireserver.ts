@@ -1,0 +1,122 @@
+/**
+ * Azure's wireserver, which waits for the instance to say it is ready
+ * (BEHAVIOUR.md §5): the goal state, then a Health document saying Ready.
+ * Loaded only by the `report_ready` action.
+ */
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { ConfigError, ImdsError } from "../domain/errors.js"
+import { ENDPOINT } from "../domain/settings.js"
+import { textOf } from "../domain/text.js"
+import { Config } from "../services/Config.js"
+import { RootFs } from "../services/RootFs.js"
+import { makeHttpMetadataClient } from "./imds-http.js"
+
+/** the address every Azure VM reaches its wireserver at, when DHCP named no other */
+export const WIRESERVER = "168.63.129.16"
+/** the setting that names the wireserver (`HOST` or `HOST:PORT`), above all else */
+export const WIRESERVER_SETTING = "AZURE_WIRESERVER"
+/**
+ * Where the DHCP options of each interface are kept (`$ROOT/run/tiny-cloud/dhcp/IFACE`,
+ * `KEY=VALUE` lines as udhcpc hands them to its script): Alpine's udhcpc keeps no
+ * lease file, so its post-bound hook writes them (`udhcpc/post-bound/tiny-cloud`).
+ */
+export const DHCP_OPTIONS_DIR = "/run/tiny-cloud/dhcp"
+
+const AGENT_HEADERS = { "x-ms-agent-name": "tiny-cloud", "x-ms-version": "2012-11-30" }
+
+/** DHCP option 245 as udhcpc writes an option it has no name for: the address as 8 hex digits (`A83F8110`) */
+export const addressOfOption245 = (hex: string): Option.Option<string> => {
+  const m = /^([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex.trim())
+  return m === null ? Option.none() : Option.some(m.slice(1, 5).map((h) => parseInt(h, 16)).join("."))
+}
+
+/** option 245 from the first interface's kept DHCP options that has it */
+const fromDhcp = Effect.gen(function* () {
+  const fs = yield* RootFs
+  const dir = fs.at(DHCP_OPTIONS_DIR)
+  const names = [...(yield* fs.readDirectory(dir).pipe(Effect.orElseSucceed(() => [] as ReadonlyArray<string>)))].sort()
+  for (const name of names) {
+    const text = yield* fs.readTextIfExists(`${dir}/${name}`).pipe(Effect.orElseSucceed(() => Option.none<string>()))
+    const value = Option.flatMap(text, (t) => Option.fromNullable(/^opt245=(.*)$/m.exec(t)?.[1]))
+    const address = Option.flatMap(value, addressOfOption245)
+    if (Option.isSome(address)) return address
+  }
+  return Option.none<string>()
+})
+
+/** `AZURE_WIRESERVER`, else the address DHCP option 245 gave, else 168.63.129.16 */
+export const wireserverAddress = Effect.gen(function* () {
+  const setting = (yield* Config).values[WIRESERVER_SETTING]?.trim() ?? ""
+  if (setting !== "") {
+    if (!ENDPOINT.test(setting)) {
+      return yield* Effect.fail(new ConfigError({ reason: `${WIRESERVER_SETTING}: expected HOST or HOST:PORT, got '${setting}'` }))
+    }
+    return setting
+  }
+  return Option.getOrElse(yield* fromDhcp, () => WIRESERVER)
+})
+
+export interface GoalState {
+  readonly incarnation: string
+  readonly containerId: string
+  readonly instanceId: string
+}
+
+const unescape = (s: string) =>
+  s.replace(/&(lt|gt|quot|apos|amp);/g, (_, e: string) => ({ lt: "<", gt: ">", quot: '"', apos: "'", amp: "&" })[e]!)
+const escape = (s: string) => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c]!)
+
+/** the text of the first `<TAG>` element inside `xml` */
+const element = (xml: string, tag: string): string | undefined => {
+  const m = new RegExp(`<${tag}(?:\\s[^>]*)?>([\\s\\S]*?)</${tag}>`).exec(xml)
+  return m?.[1]
+}
+
+/** the goal state's incarnation, container id and first role instance id; undefined when one is missing */
+export const parseGoalState = (xml: string): GoalState | undefined => {
+  const incarnation = element(xml, "Incarnation")?.trim()
+  const container = element(xml, "Container")
+  const containerId = container === undefined ? undefined : element(container, "ContainerId")?.trim()
+  const role = container === undefined ? undefined : element(container, "RoleInstance")
+  const instanceId = role === undefined ? undefined : element(role, "InstanceId")?.trim()
+  if (!incarnation || !containerId || !instanceId) return undefined
+  return { incarnation: unescape(incarnation), containerId: unescape(containerId), instanceId: unescape(instanceId) }
+}
+
+/** the Health document that reports the role instance Ready for the goal state's incarnation */
+export const healthDocument = (goal: GoalState): string =>
+  [
+    '<?xml version="1.0" encoding="utf-8"?>',
+    '<Health xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">',
+    `  <GoalStateIncarnation>${escape(goal.incarnation)}</GoalStateIncarnation>`,
+    "  <Container>",
+    `    <ContainerId>${escape(goal.containerId)}</ContainerId>`,
+    "    <RoleInstanceList>",
+    "      <Role>",
+    `        <InstanceId>${escape(goal.instanceId)}</InstanceId>`,
+    "        <Health>",
+    "          <State>Ready</State>",
+    "        </Health>",
+    "      </Role>",
+    "    </RoleInstanceList>",
+    "  </Container>",
+    "</Health>",
+    ""
+  ].join("\n")
+
+const GOAL_STATE = "/machine/?comp=goalstate"
+const HEALTH = "/machine/?comp=health"
+
+/** GET the goal state, POST Health saying Ready; each request retried like a metadata read. The result names the wireserver. */
+export const reportReady = Effect.gen(function* () {
+  const address = yield* wireserverAddress
+  const client = yield* makeHttpMetadataClient({ cloud: "azure", endpoint: address, fixedEndpoint: true, root: "/machine/", headers: AGENT_HEADERS })
+  const answer = yield* client.get(GOAL_STATE)
+  const goal = Option.flatMap(answer, (body) => Option.fromNullable(parseGoalState(textOf(body))))
+  if (Option.isNone(goal)) {
+    return yield* Effect.fail(new ImdsError({ cloud: "azure", url: client.urlOf(GOAL_STATE), reason: "no goal state with an incarnation, a container and a role instance" }))
+  }
+  yield* client.post(HEALTH, healthDocument(goal.value), { "Content-Type": "text/xml; charset=utf-8" })
+  return `the Azure wireserver at ${address}`
+})

@@ -1,0 +1,123 @@
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { SeedError, type MetadataError } from "../domain/errors.js"
+import { memoizeSuccess } from "../domain/memo.js"
+import { sortedUnique } from "../domain/text.js"
+import { RootFs } from "../services/RootFs.js"
+import { commandSucceeds, dmi, DMI_PRIORITY, field, jsonNicLookup, nonEmpty, parsedJson, rendered, type JsonObject } from "./common.js"
+import { AS_USER_DATA, makeHttpMetadataClient, type GetOptions } from "./imds-http.js"
+import { ipv4Network, ipv6Network } from "./ip.js"
+import type { CloudProvider, MetadataDeps } from "./provider.js"
+import { readVolume } from "./volume.js"
+
+const LATEST = "openstack/latest/"
+const DRIVE_LABELS = ["config-2", "CONFIG-2"]
+/** what a config drive holds under `openstack/latest/` (and the metadata service serves) */
+const FILES = ["meta_data.json", "user_data", "vendor_data.json", "vendor_data2.json", "network_data.json"]
+/**
+ * A config drive alone is a weaker sign than the DMI strings: other clouds
+ * attach one too (DigitalOcean does), and their own DMI sign must win.
+ */
+const CONFIG_DRIVE_PRIORITY = 60
+
+const PRODUCTS = ["OpenStack Nova", "OpenStack Compute"]
+
+/** where the metadata is read from: the config drive's files, copied at once, or the metadata service */
+type Source = { readonly drive: ReadonlyMap<string, Uint8Array> } | { readonly service: true }
+
+const fromDrive = readVolume(DRIVE_LABELS, "config-2", (dir) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    const files = new Map<string, Uint8Array>()
+    for (const name of FILES) Option.map(yield* fs.readFileIfExists(`${dir}/${LATEST}${name}`), (data) => files.set(name, data))
+    return files
+  })
+)
+
+/** a network's address, without the `/BITS` it may carry (its prefix is that, else `netmask`) */
+const addressOf = (network: unknown): unknown => {
+  const ip = field(network, "ip_address")
+  return typeof ip === "string" ? ip.replace(/\/\d+$/, "") : undefined
+}
+
+/** `network_data.json`'s links: the NICs */
+const links = (nd: unknown): ReadonlyArray<JsonObject> => {
+  const list = field(nd, "links")
+  return Array.isArray(list) ? list.filter((l): l is JsonObject => l !== null && typeof l === "object") : []
+}
+
+/** the static networks of a link, of one family */
+const networksOf = (nd: unknown, link: JsonObject, family: "ipv4" | "ipv6"): ReadonlyArray<unknown> => {
+  const list = field(nd, "networks")
+  return Array.isArray(list) ? list.filter((n) => field(n, "link") === link["id"] && field(n, "type") === family && addressOf(n) !== undefined) : []
+}
+
+export const openstack: CloudProvider = {
+  name: "openstack",
+  detect: Effect.gen(function* () {
+    if (PRODUCTS.includes(yield* dmi("product_name")) || (yield* dmi("chassis_asset_tag")) === "OpenTelekomCloud") return Option.some(DMI_PRIORITY)
+    for (const label of DRIVE_LABELS) if (yield* commandSucceeds("findfs", [`LABEL=${label}`])) return Option.some(CONFIG_DRIVE_PRIORITY)
+    return Option.none<number>()
+  }),
+  metadata: Effect.gen(function* () {
+    const env = yield* Effect.context<MetadataDeps>()
+    const client = yield* makeHttpMetadataClient({ cloud: "openstack", endpoint: "169.254.169.254", root: `/${LATEST}` })
+    // the config drive first, looked for once
+    const source = yield* memoizeSuccess(
+      fromDrive.pipe(
+        Effect.map(Option.match({ onNone: (): Source => ({ service: true }), onSome: (drive): Source => ({ drive }) })),
+        Effect.mapError((e) => new SeedError({ reason: `openstack: cannot read the config drive: ${e.message}` })),
+        Effect.provide(env)
+      )
+    )
+    /** a file under `openstack/latest/` (a leading `/openstack/latest/` is the same) */
+    const read = (path: string, options?: GetOptions): Effect.Effect<Option.Option<Uint8Array>, MetadataError> =>
+      Effect.flatMap(source, (s) => {
+        const name = path.replace(/^\/openstack\/latest\//, "")
+        return "drive" in s ? Effect.succeed(Option.fromNullable(s.drive.get(name))) : client.get(path, options)
+      })
+    const urlOf = (name: string) => Effect.map(source, (s) => ("drive" in s ? `config-2:${LATEST}${name}` : client.urlOf(name)))
+    const json = (name: string) => Effect.flatMap(Effect.zip(read(name), urlOf(name)), ([body, url]) => parsedJson("openstack", url, body))
+    const metaData = yield* memoizeSuccess(json("meta_data.json"))
+    const networkData = yield* memoizeSuccess(json("network_data.json"))
+    return {
+      get: (path) => read(path),
+      hostname: Effect.map(
+        metaData,
+        Option.flatMap((m) => {
+          const hostname = field(m, "hostname")
+          return typeof hostname === "string" && hostname.trim() !== "" ? Option.some(hostname.trim()) : Option.none()
+        })
+      ),
+      // a map of key names to keys
+      sshKeys: Effect.map(metaData, (md) => {
+        const keys = Option.getOrUndefined(Option.map(md, (m) => field(m, "public_keys")))
+        const values = keys !== null && typeof keys === "object" ? Object.values(keys as JsonObject) : []
+        return sortedUnique(values.flatMap((k) => (typeof k === "string" ? k.split("\n") : [])))
+      }),
+      userData: Effect.map(read("user_data", AS_USER_DATA), nonEmpty),
+      // the MAC of each link, one a line
+      nics: Effect.map(networkData, Option.flatMap((nd) => rendered(links(nd).map((l) => l["ethernet_mac_address"])))),
+      nic: (mac, key) =>
+        Effect.flatMap(networkData, (nd) => {
+          const data = Option.getOrUndefined(nd)
+          const all = links(data)
+          return jsonNicLookup({
+            cloud: "openstack",
+            list: Effect.succeed(Option.some(all)),
+            macOf: (link) => link["ethernet_mac_address"],
+            aliases: {
+              "@mac": (link) => link["ethernet_mac_address"],
+              "@ipv4": (link) => networksOf(data, link, "ipv4").map(addressOf),
+              "@ipv6": (link) => networksOf(data, link, "ipv6").map(addressOf),
+              "@ipv4-net": (link) => networksOf(data, link, "ipv4").map((n) => ipv4Network(addressOf(n), field(n, "netmask"))),
+              "@ipv6-net": (link) => networksOf(data, link, "ipv6").map((n) => ipv6Network(field(n, "ip_address"), field(n, "netmask")))
+            },
+            // a field of the link, by its `/`-separated path; "" the link itself
+            subPath: (index, sub) =>
+              Effect.succeed(rendered(sub.split("/").filter((p) => p !== "").reduce<unknown>((v, p) => field(v, p), all[index])))
+          })(mac, key)
+        })
+    }
+  })
+}

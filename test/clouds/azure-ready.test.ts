@@ -1,0 +1,230 @@
+/**
+ * Azure's ready report (BEHAVIOUR.md §5, issue 10): after the main phase has
+ * set up the user and the keys, `report_ready` tells the wireserver the
+ * instance is Ready, as the real protocol wants it (the simulator checks the
+ * headers and the Health document). Where the wireserver is: AZURE_WIRESERVER,
+ * else DHCP option 245 as the udhcpc hook keeps it, else 168.63.129.16.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { spawnSync } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
+import { healthDocument, parseGoalState, wireserverAddress } from "../../src/clouds/azure-wireserver.js"
+import { bytesOf } from "../../src/domain/text.js"
+import { appLayer } from "../../src/layers/live.js"
+import { HttpLive } from "../../src/layers/HttpLive.js"
+import { routeTinyCloud } from "../../src/programs/cli.js"
+import { describeCause } from "../../src/programs/failure.js"
+import { Http } from "../../src/services/Http.js"
+import { Output } from "../../src/services/Output.js"
+import { actionLines, makeTestInstance, type RunResult, type TestInstance } from "../support/instance.js"
+import { capturingOutput, recordingCommands } from "../support/layers.js"
+
+const HOST = "vm-1.internal.cloudapp.net"
+const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBiwDYxoKejvJTQUMA+zsSYhbd5h9z30PeMjY62I72Jd azureuser@laptop"
+const AZURE = { cloud: "azure", instance: { hostname: HOST, sshKeys: [KEY], userData: bytesOf("#!/bin/sh\necho hi\n") } }
+const HOOK = new URL("../../udhcpc/post-bound/tiny-cloud", import.meta.url).pathname
+
+const healthPosts = (instance: TestInstance) => instance.sim!.requests.filter((r) => r.method === "POST" && r.path === "/machine/?comp=health")
+
+/** one phase over the program's layers with `http` as the network (the instance gives ROOT and the settings) */
+const runOver = (instance: TestInstance, http: Layer.Layer<Http>, args: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const route = routeTinyCloud(args)
+    if (route._tag !== "Program") return yield* Effect.die(new Error(`${args.join(" ")} is not a program`))
+    const recorder = yield* recordingCommands({ root: instance.root, missing: ["logger", "getent"] })
+    const { layer: output, captured } = yield* capturingOutput
+    const program = yield* Effect.promise(route.load)
+    const code = yield* Effect.scoped(Effect.provide(program, appLayer(instance.env, route.logTag, { commands: recorder.layer, http, output }))).pipe(
+      Effect.catchAllCause((cause) => Effect.as(Effect.flatMap(Output, (o) => o.stderr(`${route.errorPrefix}: ${describeCause(cause)}\n`)), 1)),
+      Effect.provide(output)
+    )
+    return { code, stdout: captured.stdout(), stderr: captured.stderr() } satisfies RunResult
+  })
+
+describe("azure's ready report", () => {
+  it.scopedLive("a first boot ends with exactly one Ready report, made after the user and the keys are set up", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance(AZURE)
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code), results.map((r) => r.stderr).join("")).toEqual([0, 0, 0, 0])
+      expect(actionLines(results[2]!.stderr)).toEqual([
+        "   ++ create_default_user: starting",
+        "   ++ create_default_user: done",
+        "   ++ set_hostname: starting",
+        "   ++ set_hostname: done",
+        "   ++ set_ssh_keys: starting",
+        "   ++ set_ssh_keys: done",
+        "   ++ report_ready: starting",
+        "   ++ report_ready: done"
+      ])
+      expect(results[2]!.stderr).toContain(`report_ready: Ready reported to the Azure wireserver at ${instance.sim!.endpoint}\n`)
+      expect(instance.sim!.reports).toEqual([
+        { kind: "health", incarnation: "1", containerId: "c6d5fe1a-3c2b-4b8e-9a51-5e0f7c1d2b34", instanceId: "d1b6a8b2-1c44-4f1b-9d47-3d6a0c5b7e21.vm-1", state: "Ready" }
+      ])
+      const goal = instance.sim!.requests.find((r) => r.path === "/machine/?comp=goalstate")
+      expect(goal?.headers).toMatchObject({ "x-ms-agent-name": "tiny-cloud", "x-ms-version": "2012-11-30" })
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+      // bootstrapped: a later boot reports nothing
+      yield* instance.boot()
+      expect(instance.sim!.reports).toHaveLength(1)
+    })
+  )
+
+  it.scopedLive("is skippable like any action: no request reaches the wireserver", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ ...AZURE, env: { SKIP_INIT_ACTIONS: "report_ready" } })
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(0)
+      expect(actionLines(main.stderr).slice(-1)).toEqual(["   -- report_ready: skipped"])
+      expect(instance.sim!.requests.filter((r) => r.path.startsWith("/machine"))).toEqual([])
+      expect(instance.sim!.reports).toEqual([])
+    })
+  )
+
+  it.scopedLive("is retried like a metadata read: a wireserver answering 503 at first still gets one report", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance(AZURE)
+      const failures = yield* Ref.make(2)
+      // the first two Health posts are answered 503 before they reach the wireserver
+      const flaky = Layer.effect(
+        Http,
+        Effect.map(Http, (http) => ({
+          request: (r) =>
+            r.method === "POST"
+              ? Effect.flatMap(Ref.getAndUpdate(failures, (n) => n - 1), (left) => (left > 0 ? Effect.succeed({ status: 503, body: bytesOf("busy") }) : http.request(r)))
+              : http.request(r)
+        }))
+      ).pipe(Layer.provide(HttpLive))
+      const main = yield* runOver(instance, flaky, ["main"])
+      expect(main.code, main.stderr).toBe(0)
+      expect(yield* Ref.get(failures)).toBe(-1)
+      expect(instance.sim!.reports).toHaveLength(1)
+      expect(healthPosts(instance)).toHaveLength(1)
+    })
+  )
+
+  it.scopedLive("a wireserver that cannot be reached fails the action with one line naming the URL, after the keys are in place", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ ...AZURE, env: { AZURE_WIRESERVER: "127.0.0.1:9", IMDS_DEADLINE: "1" } })
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(1)
+      expect(main.stderr).toContain("report_ready: azure: cannot read http://127.0.0.1:9/machine/?comp=goalstate: connection refused\n")
+      expect(actionLines(main.stderr).slice(-1)).toEqual(["   ++ report_ready: failed"])
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+      expect(instance.read("/etc/hostname")).toBe("vm-1\n")
+    })
+  )
+
+  it.scopedLive("an AZURE_WIRESERVER that is not HOST or HOST:PORT fails the action with one line", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ ...AZURE, env: { AZURE_WIRESERVER: "http://168.63.129.16/" } })
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(1)
+      expect(main.stderr).toContain("report_ready: AZURE_WIRESERVER: expected HOST or HOST:PORT, got 'http://168.63.129.16/'\n")
+      expect(instance.sim!.reports).toEqual([])
+    })
+  )
+
+  it.scopedLive("named on a cloud that has none, it fails saying so", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: HOST }, env: { INIT_ACTIONS_MAIN: "report_ready" } })
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(1)
+      expect(main.stderr).toContain("report_ready: a ready report is not available on this cloud (aws)\n")
+    })
+  )
+})
+
+describe("the wireserver's address", () => {
+  const addressWith = (root: string, env: Readonly<Record<string, string>> = {}) =>
+    Effect.gen(function* () {
+      const { layer: output } = yield* capturingOutput
+      const commands = yield* recordingCommands({ root })
+      const http = Layer.succeed(Http, { request: () => Effect.die(new Error("no request expected")) })
+      return yield* Effect.provide(wireserverAddress, appLayer({ ROOT: root, CLOUD: "azure", ...env }, "test", { commands: commands.layer, http, output }))
+    }).pipe(Effect.scoped)
+
+  const tempRoot = Effect.acquireRelease(
+    Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-wireserver-"))),
+    (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+  )
+
+  /** the udhcpc hook as udhcpc's script runs it: the options in its environment */
+  const runHook = (root: string, env: Readonly<Record<string, string>>) => {
+    const r = spawnSync("/bin/sh", [HOOK], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ROOT: root, ...env }, encoding: "utf8" })
+    expect(r.status, r.stderr).toBe(0)
+  }
+
+  it.scopedLive("is 168.63.129.16 when nothing else names it", () =>
+    Effect.gen(function* () {
+      expect(yield* addressWith(yield* tempRoot)).toBe("168.63.129.16")
+    })
+  )
+
+  it.scopedLive("is DHCP option 245, as the udhcpc hook keeps what udhcpc hands its script", () =>
+    Effect.gen(function* () {
+      const root = yield* tempRoot
+      runHook(root, { interface: "eth0", ip: "10.1.0.4", router: "10.1.0.1", opt245: "0A0B0C0D", opt121: "200A010001" })
+      // only the options udhcpc has no name for are kept
+      expect(readFileSync(join(root, "run/tiny-cloud/dhcp/eth0"), "utf8").split("\n").sort()).toEqual(["", "opt121=200A010001", "opt245=0A0B0C0D"])
+      expect(yield* addressWith(root)).toBe("10.11.12.13")
+      // a lease without it on another interface changes nothing; a renewed one replaces its interface's options
+      runHook(root, { interface: "eth1", ip: "10.2.0.4" })
+      expect(readFileSync(join(root, "run/tiny-cloud/dhcp/eth1"), "utf8")).toBe("")
+      runHook(root, { interface: "eth0", opt245: "A83F8110" })
+      expect(yield* addressWith(root)).toBe("168.63.129.16")
+    })
+  )
+
+  it.scopedLive("is AZURE_WIRESERVER above all", () =>
+    Effect.gen(function* () {
+      const root = yield* tempRoot
+      runHook(root, { interface: "eth0", opt245: "0A0B0C0D" })
+      expect(yield* addressWith(root, { AZURE_WIRESERVER: "127.0.0.1:8080" })).toBe("127.0.0.1:8080")
+    })
+  )
+})
+
+describe("the goal state and the Health document", () => {
+  // shaped as the wireserver answers (cloud-init's and afterburn's test data), with values of our own
+  const GOAL = `<?xml version="1.0" encoding="utf-8"?>
+<GoalState xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:noNamespaceSchemaLocation="goalstate10.xsd">
+  <Version>2012-11-30</Version>
+  <Incarnation>3</Incarnation>
+  <Machine><ExpectedState>Started</ExpectedState><StopRolesDeadlineHint>300000</StopRolesDeadlineHint><ExpectHealthReport>FALSE</ExpectHealthReport></Machine>
+  <Container>
+    <ContainerId>4f7b2c6e-91d3-4a58-b0e2-7c1d5a9e3f20</ContainerId>
+    <RoleInstanceList>
+      <RoleInstance>
+        <InstanceId>7e2a1c94d3b84f0a9b6c5d4e3f2a1b0c.vmss_0</InstanceId>
+        <State>Started</State>
+        <Configuration>
+          <HostingEnvironmentConfig>http://168.63.129.16:80/machine/4f7b2c6e/7e2a?comp=config&amp;type=hostingEnvironmentConfig&amp;incarnation=3</HostingEnvironmentConfig>
+          <Certificates>http://168.63.129.16:80/machine/4f7b2c6e/7e2a?comp=certificates&amp;incarnation=3</Certificates>
+        </Configuration>
+      </RoleInstance>
+    </RoleInstanceList>
+  </Container>
+</GoalState>
+`
+
+  it("reads the incarnation, the container id and the role instance id", () => {
+    expect(parseGoalState(GOAL)).toEqual({ incarnation: "3", containerId: "4f7b2c6e-91d3-4a58-b0e2-7c1d5a9e3f20", instanceId: "7e2a1c94d3b84f0a9b6c5d4e3f2a1b0c.vmss_0" })
+    expect(parseGoalState(GOAL.replace(/<ContainerId>[^<]*<\/ContainerId>/, ""))).toBeUndefined()
+    expect(parseGoalState("<html>502 Bad Gateway</html>")).toBeUndefined()
+  })
+
+  it("says Ready for exactly those, escaped as XML", () => {
+    const doc = healthDocument({ incarnation: "3", containerId: "c<1>", instanceId: "a&b" })
+    expect(doc).toContain("<GoalStateIncarnation>3</GoalStateIncarnation>")
+    expect(doc).toContain("<ContainerId>c&lt;1&gt;</ContainerId>")
+    expect(doc).toContain("<InstanceId>a&amp;b</InstanceId>")
+    expect(doc).toContain("<State>Ready</State>")
+    expect(doc.startsWith('<?xml version="1.0" encoding="utf-8"?>\n<Health ')).toBe(true)
+  })
+})

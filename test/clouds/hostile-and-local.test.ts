@@ -1,0 +1,214 @@
+/**
+ * What the providers do beyond reading a datum (issue 10): user-data the
+ * cloud says is base64 and is not fails naming the cloud and the datum while
+ * the instance still gets its user, keys and hostname; Incus keeps its
+ * vendor-data and network-config beside the user-data; OpenStack's config
+ * drive comes before its metadata service; detection between the clouds
+ * that share signs.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { dirname, join } from "node:path"
+import * as Effect from "effect/Effect"
+import { bytesOf } from "../../src/domain/text.js"
+import { appLayer } from "../../src/layers/live.js"
+import { routeTinyCloud } from "../../src/programs/cli.js"
+import { describeCause } from "../../src/programs/failure.js"
+import { Output } from "../../src/services/Output.js"
+import { makeFakeSystem } from "../../src/sim/fake-system.js"
+import { openstackFiles } from "../../src/sim/clouds/openstack.js"
+import { FIXTURES, fixtureHttp, type Fixture, type FixtureRoute } from "../support/fixture-http.js"
+import { makeTestInstance } from "../support/instance.js"
+import { capturingOutput, recordingCommands } from "../support/layers.js"
+
+const tempDir = Effect.acquireRelease(
+  Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-reads-"))),
+  (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+)
+
+const recorded = (path: string): Fixture => JSON.parse(readFileSync(join(FIXTURES, path), "utf8")) as Fixture
+
+/** the phases over a pretend instance whose network is the recorded routes */
+const phasesOver = (cloud: string, fixture: Fixture, routes: ReadonlyArray<FixtureRoute>, phases: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const { root } = makeFakeSystem(yield* tempDir)
+    for (const [path, content] of Object.entries(fixture.files ?? {})) {
+      mkdirSync(dirname(join(root, path)), { recursive: true })
+      writeFileSync(join(root, path), content)
+    }
+    const { layer: http } = yield* fixtureHttp(routes)
+    const recorder = yield* recordingCommands({ root, missing: ["logger", "getent"] })
+    const env = { ROOT: root, CLOUD: cloud, IMDS_ENDPOINT: "169.254.169.254", IMDS_DEADLINE: "1", ...fixture.env }
+    const results = yield* Effect.forEach(phases, (phase) =>
+      Effect.gen(function* () {
+        const route = routeTinyCloud([phase])
+        if (route._tag !== "Program") return yield* Effect.die(new Error(`${phase} is not a program`))
+        const { layer: output, captured } = yield* capturingOutput
+        const program = yield* Effect.promise(route.load)
+        const code = yield* Effect.scoped(Effect.provide(program, appLayer(env, route.logTag, { commands: recorder.layer, http, output }))).pipe(
+          Effect.catchAllCause((cause) => Effect.as(Effect.flatMap(Output, (o) => o.stderr(`${route.errorPrefix}: ${describeCause(cause)}\n`)), 1)),
+          Effect.provide(output)
+        )
+        return { code, stderr: captured.stderr() }
+      })
+    )
+    const read = (p: string): string | undefined => {
+      try {
+        return readFileSync(join(root, p), "utf8")
+      } catch {
+        return undefined
+      }
+    }
+    return { results, read }
+  })
+
+/** the recorded routes with the one at `path` answering `body` instead */
+const answering = (routes: ReadonlyArray<FixtureRoute>, path: string, body: string) => routes.map((r) => (r.path === path ? { ...r, body } : r))
+
+/** the wireserver as it answers a Ready report (see azure-ready.test.ts for the protocol itself) */
+const WIRESERVER: ReadonlyArray<FixtureRoute> = [
+  {
+    path: "/machine/",
+    query: { comp: "goalstate" },
+    headers: { "x-ms-version": "2012-11-30" },
+    body: "<GoalState><Incarnation>1</Incarnation><Container><ContainerId>c1</ContainerId><RoleInstanceList><RoleInstance><InstanceId>r1</InstanceId></RoleInstance></RoleInstanceList></Container></GoalState>"
+  },
+  { method: "POST", path: "/machine/", query: { comp: "health" }, headers: { "x-ms-version": "2012-11-30" }, body: "" }
+]
+
+// `!` is outside the base64 alphabet; line breaks are not
+const NOT_BASE64 = "I2Nsb3VkLWNvbmZpZwp\nydW5jbWQ6!CiAgLSBlY2hvIGhlbGxvCg=="
+
+describe("user-data the cloud serves as base64 and that is not", () => {
+  it.scopedLive.each([
+    {
+      cloud: "azure",
+      fixture: "azure/single-vm.json",
+      path: "/metadata/instance/compute/userData",
+      url: "http://169.254.169.254/metadata/instance/compute/userData?format=text&api-version=2021-05-01",
+      extra: WIRESERVER,
+      hostname: "examplevmname"
+    },
+    { cloud: "oci", fixture: "oci/two-vnics.json", path: "/opc/v2/instance/metadata/user_data", url: "http://169.254.169.254/opc/v2/instance/metadata/user_data", extra: [], hostname: "instance-20240320-1400" },
+    {
+      cloud: "gcp",
+      fixture: "gcp/user-data-base64.json",
+      path: "/computeMetadata/v1/instance/attributes/user-data",
+      url: "http://169.254.169.254/computeMetadata/v1/instance/attributes/user-data",
+      extra: [],
+      hostname: "instance-1"
+    }
+  ])("$cloud: save_userdata fails naming the cloud and the datum, nothing is stored, the user, keys and hostname are still set up", ({ cloud, fixture, path, url, extra, hostname }) =>
+    Effect.gen(function* () {
+      const recording = recorded(fixture)
+      const routes = [...answering(recording.routes ?? [], path, NOT_BASE64), ...extra]
+      const { results, read } = yield* phasesOver(cloud, recording, routes, ["early", "main"])
+      const [early, main] = results
+      expect(early!.code).toBe(1)
+      expect(early!.stderr).toContain(`save_userdata: ${cloud}: cannot read ${url}: invalid base64: character 30 is outside the base64 alphabet\n`)
+      expect(read("/var/lib/cloud/user-data")).toBeUndefined()
+      expect(main!.code, main!.stderr).toBe(0)
+      expect(read("/etc/hostname")).toBe(`${hostname}\n`)
+      expect(read("/etc/passwd")).toContain("alpine:x:")
+      const keys = recording.expect.sshKeys ?? []
+      if (keys.length > 0) expect(read("/home/alpine/.ssh/authorized_keys")).toBe(keys.map((k) => `${k}\n`).join(""))
+    })
+  )
+
+  it.scopedLive("gcp: user-data without user-data-encoding is taken as it is, whatever it looks like", () =>
+    Effect.gen(function* () {
+      const recording = recorded("gcp/user-data-base64.json")
+      const routes = answering(recording.routes ?? [], "/computeMetadata/v1/instance/attributes/user-data", NOT_BASE64).filter(
+        (r) => !r.path.endsWith("/user-data-encoding")
+      )
+      const { results, read } = yield* phasesOver("gcp", recording, routes, ["early"])
+      expect(results[0]!.code).toBe(0)
+      expect(read("/var/lib/cloud/user-data")).toBe(NOT_BASE64)
+    })
+  )
+})
+
+describe("incus keeps vendor-data and network-config beside the user-data", () => {
+  it.scopedLive("as the instance has them now: written root-only, and removed when the instance no longer has one", () =>
+    Effect.gen(function* () {
+      const networkConfig = "version: 2\nethernets:\n  eth0:\n    dhcp4: true\n"
+      const vendorData = "#cloud-config\npackages: [htop]\n"
+      const instance = yield* makeTestInstance({
+        cloud: "incus",
+        instance: { hostname: "c1", userData: bytesOf("#cloud-config\n{}\n"), networkConfig: bytesOf(networkConfig), vendorData: bytesOf(vendorData) }
+      })
+      instance.write("/var/lib/cloud/vendor-data", "stale\n")
+      expect((yield* instance.run(["early"])).code).toBe(0)
+      expect(instance.read("/var/lib/cloud/network-config")).toBe(networkConfig)
+      expect(instance.mode("/var/lib/cloud/network-config")).toBe(0o600)
+      expect(instance.read("/var/lib/cloud/vendor-data")).toBe(vendorData)
+
+      const without = yield* makeTestInstance({ cloud: "incus", instance: { hostname: "c1", userData: bytesOf("#cloud-config\n{}\n") } })
+      without.write("/var/lib/cloud/network-config", "stale\n")
+      expect((yield* without.run(["early"])).code).toBe(0)
+      expect(without.read("/var/lib/cloud/network-config")).toBeUndefined()
+    })
+  )
+})
+
+describe("openstack", () => {
+  const driveOf = (dir: string, hostname: string) => {
+    const files = openstackFiles({
+      instance: { hostname, sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDrive drive@example"], userData: bytesOf("#!/bin/sh\necho from the drive\n") },
+      instanceId: "6a1c8f3e-2b7d-4c59-9e04-7d2f5b8a1c36",
+      tokenTtlEnforced: false,
+      privilegedPortEnforced: false,
+      now: Date.now,
+      report: () => {}
+    })
+    for (const [name, data] of Object.entries(files)) {
+      mkdirSync(join(dir, "openstack/latest"), { recursive: true })
+      writeFileSync(join(dir, "openstack/latest", name), data)
+    }
+    return dir
+  }
+
+  it.scopedLive("a config drive comes first: detected from it, read from it, mounted read-only and unmounted, the metadata service never asked", () =>
+    Effect.gen(function* () {
+      const drive = driveOf(yield* tempDir, "from-drive.novalocal")
+      const instance = yield* makeTestInstance({ cloud: "openstack", configDrive: drive, instance: { hostname: "from-service.novalocal" }, env: { CLOUD: "" } })
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code), results.map((r) => r.stderr).join("")).toEqual([0, 0, 0, 0])
+      expect(instance.read("/var/lib/cloud/.autodetect")).toBe("openstack\n")
+      expect(instance.read("/etc/hostname")).toBe("from-drive\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDrive drive@example\n")
+      expect(instance.read("/var/log/user-data.log")).toBe("from the drive\n")
+      expect(instance.sim!.requests).toEqual([])
+      const mounts = instance.commands().filter((c) => c.startsWith("mount "))
+      expect(mounts.length).toBeGreaterThan(0)
+      for (const m of mounts) expect(m).toMatch(new RegExp(`^mount -o ro -t vfat LABEL=config-2 ${instance.root}/run/tiny-cloud/config-2-\\S+$`))
+      expect(instance.commands().filter((c) => c.startsWith("umount ")).map((c) => c.split(" ")[1])).toEqual(mounts.map((m) => m.split(" ").pop()))
+      expect(readdirSync(join(instance.root, "run/tiny-cloud")).filter((d) => d.startsWith("config-2-"))).toEqual([])
+    })
+  )
+
+  it.scopedLive("without a drive, the metadata service", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "openstack", instance: { hostname: "from-service.novalocal" } })
+      expect(yield* instance.imds(["@hostname"])).toEqual({ code: 0, stdout: "from-service.novalocal", stderr: "" })
+      expect(instance.sim!.requests.map((r) => r.path)).toEqual(["/openstack/latest/meta_data.json"])
+    })
+  )
+})
+
+describe("detection between clouds that share signs", () => {
+  it.scopedLive.each([
+    { what: "a droplet, which carries a config drive too, is digitalocean", files: { "/sys/class/dmi/id/sys_vendor": "DigitalOcean\n" }, drive: true, cloud: "digitalocean" },
+    { what: "OpenStack Compute in the DMI product name is openstack", files: { "/sys/class/dmi/id/product_name": "OpenStack Compute\n" }, drive: false, cloud: "openstack" },
+    { what: "OpenTelekomCloud in the DMI chassis asset tag is openstack", files: { "/sys/class/dmi/id/chassis_asset_tag": "OpenTelekomCloud\n" }, drive: false, cloud: "openstack" },
+    { what: "a config-2 volume alone is openstack", files: {}, drive: true, cloud: "openstack" }
+  ])("$what", ({ files, drive, cloud }) =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true, ...(drive ? { configDrive: yield* tempDir } : {}) })
+      for (const [path, content] of Object.entries(files)) instance.write(path, content)
+      yield* instance.imds(["-e", "-E", "@hostname"])
+      expect(instance.read("/var/lib/cloud/.autodetect")).toBe(`${cloud}\n`)
+    })
+  )
+})

@@ -1,0 +1,104 @@
+/** The pure pieces the providers read values with: base64 as clouds serve it, networks of addresses, GCP's key lines, Scaleway's tags. */
+import { describe, expect, it } from "@effect/vitest"
+import fc from "fast-check"
+import * as Option from "effect/Option"
+import { decodeBase64 } from "../../src/clouds/common.js"
+import { hasExpired, instanceKeys, splitLogin } from "../../src/clouds/gcp.js"
+import { ipv4Network, ipv6Network } from "../../src/clouds/ip.js"
+import { parseConf, scalewayKeys } from "../../src/clouds/scaleway.js"
+import { bytesOf } from "../../src/domain/text.js"
+
+const decoded = (text: string) => {
+  const r = decodeBase64(bytesOf(text))
+  return "invalid" in r ? r : { text: Option.match(r.decoded, { onNone: () => null, onSome: (b) => Buffer.from(b).toString("utf8") }) }
+}
+
+describe("base64 as the clouds serve it", () => {
+  it("decodes, with or without padding, and takes the whitespace `base64` writes", () => {
+    expect(decoded("aGVsbG8K")).toEqual({ text: "hello\n" })
+    expect(decoded("aGVsbG8")).toEqual({ text: "hello" })
+    expect(decoded(" aGVs\nbG8K\r\n\t")).toEqual({ text: "hello\n" })
+    expect(decoded("")).toEqual({ text: null })
+  })
+
+  it("names what is wrong, never the data", () => {
+    expect(decoded("aGVs!bG8K")).toEqual({ invalid: "invalid base64: character 5 is outside the base64 alphabet" })
+    expect(decoded("aGVs-bG8K")).toEqual({ invalid: "invalid base64: character 5 is outside the base64 alphabet" })
+    // whitespace is ASCII's
+    expect(decoded("aGVs\u00a0bG8K")).toEqual({ invalid: "invalid base64: character 5 is outside the base64 alphabet" })
+    expect(decoded("aG=VsbG8K")).toEqual({ invalid: "invalid base64: '=' before the end" })
+    expect(decoded("aGVsb")).toEqual({ invalid: "invalid base64: truncated" })
+  })
+
+  it("gives back any bytes, however the encoding was wrapped", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 300 }), fc.integer({ min: 1, max: 80 }), (bytes, width) => {
+        const text = Buffer.from(bytes).toString("base64").replace(new RegExp(`(.{${width}})`, "g"), "$1\n")
+        const r = decodeBase64(bytesOf(text))
+        expect("decoded" in r && Option.isSome(r.decoded) && Buffer.from(r.decoded.value).equals(Buffer.from(bytes))).toBe(true)
+      })
+    )
+  })
+})
+
+describe("networks of addresses", () => {
+  it.each([
+    ["10.128.0.2", "255.255.240.0", "10.128.0.0/20"],
+    ["203.0.113.20", "255.255.240.0", "203.0.112.0/20"],
+    ["192.168.20.14", "24", "192.168.20.0/24"],
+    ["10.0.0.5", "0.0.0.0", "0.0.0.0/0"],
+    ["10.0.0.5", "255.255.255.255", "10.0.0.5/32"]
+  ])("IPv4 %s with %s is %s", (ip, mask, net) => expect(ipv4Network(ip, mask)).toBe(net))
+
+  it.each([
+    ["2A03:B0C0:0003:00D0:0000:0000:1A2B:3001", 64, "2a03:b0c0:3:d0::/64"],
+    ["fd4c:7a21:9e3b:0:f816:3eff:fe4c:2a91", "ffff:ffff:ffff:ffff::", "fd4c:7a21:9e3b::/64"],
+    ["2001:db8::5/56", undefined, "2001:db8::/56"],
+    ["2001:db8:0:1:1:0:0:1", "128", "2001:db8:0:1:1::1/128"],
+    ["::1", 0, "::/0"]
+  ])("IPv6 %s with %s is %s", (ip, prefix, net) => expect(ipv6Network(ip, prefix)).toBe(net))
+
+  it("gives nothing for what is not an address and a mask", () => {
+    expect(ipv4Network("10.0.0.300", "24")).toBeUndefined()
+    expect(ipv4Network("10.0.0.1", "255.0.255.0")).toBeUndefined()
+    expect(ipv4Network(undefined, "24")).toBeUndefined()
+    expect(ipv6Network("2001:db8::1::2", 64)).toBeUndefined()
+    expect(ipv6Network("2001:db8::1", "ffff:0:ffff::")).toBeUndefined()
+    expect(ipv6Network("2001:db8::1", undefined)).toBeUndefined()
+  })
+})
+
+describe("gcp's ssh-keys lines", () => {
+  const NOW = Date.parse("2025-01-01T00:00:00Z")
+  const K = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey"
+
+  it("splits a login from its key; a key with options is not a login", () => {
+    expect(splitLogin(`alpine:${K} me`)).toEqual({ login: "alpine", key: `${K} me` })
+    expect(splitLogin(`${K} me`)).toEqual({ key: `${K} me` })
+    expect(splitLogin(`command="echo a:b" ${K}`)).toEqual({ key: `command="echo a:b" ${K}` })
+  })
+
+  it("keeps the cloud user's, cloudinit's and login-less keys, not others' nor expired ones", () => {
+    const text = [`alpine:${K} a`, `cloudinit:${K} c`, `${K} none`, `bob:${K} b`, `alpine:${K} google-ssh {"userName":"x","expireOn":"2024-12-31T23:59:59+0000"}`].join("\n")
+    expect(instanceKeys(text, "alpine", NOW)).toEqual([`${K} a`, `${K} c`, `${K} none`])
+    expect(instanceKeys(text, "bob", NOW)).toEqual([`${K} c`, `${K} none`, `${K} b`])
+  })
+
+  it("takes a google-ssh key whose expiry cannot be read as not expired, as cloud-init does", () => {
+    expect(hasExpired(`${K} google-ssh {"userName":"x","expireOn":"2026-01-01T00:00:00+0000"}`, NOW)).toBe(false)
+    expect(hasExpired(`${K} google-ssh {"userName":"x","expireOn":"2024-01-01T00:00:00Z"}`, NOW)).toBe(true)
+    expect(hasExpired(`${K} google-ssh {"userName":"x"}`, NOW)).toBe(false)
+    expect(hasExpired(`${K} google-ssh not-json`, NOW)).toBe(false)
+    expect(hasExpired(`${K} google-ssh {"expireOn":"soon"}`, NOW)).toBe(false)
+    expect(hasExpired(`${K} someone {"expireOn":"2000-01-01T00:00:00Z"}`, NOW)).toBe(false)
+  })
+})
+
+describe("scaleway's keys", () => {
+  it("are the account's and the AUTHORIZED_KEY tags', `_` read as spaces", () => {
+    const conf = parseConf(
+      "SSH_PUBLIC_KEYS=1\nSSH_PUBLIC_KEYS_0_KEY='ssh-ed25519 AAAAOne one'\nTAGS=3\nTAGS_0=web\nTAGS_1=AUTHORIZED_KEY=ssh-rsa_AAAATwo_two@host\nTAGS_2='AUTHORIZED_KEY=ssh-ed25519_AAAAOne_one'\n"
+    )
+    expect(scalewayKeys(conf)).toEqual(["ssh-ed25519 AAAAOne one", "ssh-rsa AAAATwo two@host"])
+  })
+})
