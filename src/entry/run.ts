@@ -1,7 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import { appLayer } from "../layers/live.js"
+import { appLayer, livePlatform } from "../layers/live.js"
 import type { Program } from "../programs/cli.js"
 import { describeCause } from "../programs/failure.js"
 
@@ -9,8 +9,8 @@ import { describeCause } from "../programs/failure.js"
  * Runs a command's program over the live services and exits with its status.
  * Failures print one line naming the problem, never a stack trace.
  */
-export const runMain = (program: Program, logTag: string, errorPrefix: string): Promise<never> =>
-  Effect.runPromiseExit(Effect.scoped(Layer.build(appLayer(process.env, logTag)).pipe(Effect.flatMap((ctx) => Effect.provide(program, ctx))))).then(
+export const runMain = (program: Program, logTag: string, errorPrefix: string, lenientConfig = false): Promise<never> =>
+  Effect.runPromiseExit(Effect.scoped(Layer.build(appLayer(process.env, logTag, livePlatform, lenientConfig)).pipe(Effect.flatMap((ctx) => Effect.provide(program, ctx))))).then(
     (exit) => {
       if (Exit.isSuccess(exit)) return finish(exit.value)
       process.stderr.write(`${errorPrefix}: ${describeCause(exit.cause)}\n`)
