@@ -84,6 +84,8 @@ export interface Settings {
   readonly values: Readonly<Record<string, string>>
   /** where each of `values` came from */
   readonly sources: Readonly<Record<string, Source>>
+  /** the line of each key the file assigns, the environment's or not */
+  readonly fileLines: Readonly<Record<string, number>>
   /** things the operator should hear about once (deprecated values...) */
   readonly warnings: ReadonlyArray<string>
   /** invalid values and lines, whose keys keep their defaults; only settings resolved leniently have any */
@@ -131,7 +133,11 @@ const resolve = (
 ): Settings => {
   const values: Record<string, string> = { ...file }
   const sources: Record<string, Source> = {}
-  for (const k of Object.keys(file)) sources[k] = { from: "file", line: lines[k] ?? 0 }
+  const fileLines: Record<string, number> = {}
+  for (const k of Object.keys(file)) {
+    fileLines[k] = lines[k] ?? 0
+    sources[k] = { from: "file", line: fileLines[k] }
+  }
   for (const [k, v] of Object.entries(env)) {
     if (v !== undefined && /^[A-Z_][A-Z0-9_]*$/.test(k)) {
       values[k] = v
@@ -190,6 +196,7 @@ const resolve = (
     imdsRetryMaxDelay: number("IMDS_RETRY_MAX_DELAY", 2000),
     values,
     sources,
+    fileLines,
     warnings,
     problems
   }

@@ -67,6 +67,7 @@ const SECONDS = /^(\d+\.?\d*|\.\d+)$/
 
 /** `status`, `analyze`, `autodetect`, `config`: the operator's commands, over the services */
 const operatorCommand = (name: string, rest: ReadonlyArray<string>): Route | undefined => {
+  if (!["status", "analyze", "autodetect", "config"].includes(name)) return undefined
   const o = parseOptions(name, rest)
   const bad: Route = { _tag: "Print", code: 1, stderr: commandUsage(name) }
   if (o === undefined) return bad

@@ -68,9 +68,8 @@ const sourceOf = (s: Settings, key: ConfigKey): Source => {
 
 /** what the file says that this program does not use */
 const fileWarnings = (s: Settings): ReadonlyArray<string> =>
-  Object.entries(s.sources).flatMap(([key, source]) => {
-    if (source.from !== "file") return []
-    const where = describeSource(source)
+  Object.entries(s.fileLines).flatMap(([key, line]) => {
+    const where = describeSource({ from: "file", line })
     if (ENVIRONMENT_ONLY.has(key)) return [`${where}: ${key} is read from the environment only; ignored here`]
     if ((CONFIG_KEYS as ReadonlyArray<string>).includes(key)) return []
     const near = nearestKey(key)
