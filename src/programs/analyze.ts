@@ -8,7 +8,7 @@ import { currentAttempt, formatSeconds, type ActionResult, type PhaseRun } from 
 import type { Phase } from "../domain/phases.js"
 import { Config } from "../services/Config.js"
 import { Output, print } from "../services/Output.js"
-import { readRecord } from "./status-record.js"
+import { loadRecord } from "./status-record.js"
 
 export interface TimedAction {
   readonly phase: Phase
@@ -107,7 +107,12 @@ const render = ({ actions, phases, spanMs }: Analysis, style: Style): string => 
 
 export const analyzeCommand = (options: { readonly json: boolean }) =>
   Effect.gen(function* () {
-    const attempt = currentAttempt((yield* readRecord).runs)
+    const { record, unreadable } = yield* loadRecord
+    if (unreadable !== undefined) {
+      yield* Effect.flatMap(Output, (o) => o.stderr(`tiny-cloud analyze: ${unreadable}\n`))
+      return 1
+    }
+    const attempt = currentAttempt(record.runs)
     const analysis = analyse(attempt)
     if (options.json) {
       yield* print(`${JSON.stringify(analysis, null, 2)}\n`)

@@ -10,15 +10,20 @@ import { warn } from "../services/Log.js"
 import { RootFs } from "../services/RootFs.js"
 import { UserData } from "../services/UserData.js"
 import type { PhaseOutcome } from "./engine.js"
+import { describeCause } from "./failure.js"
 
 const recordPath = Effect.map(Config, (s) => `${s.varDir}/status.json`)
 
-/** the record as it is; none yet, unreadable or damaged is empty */
-export const readRecord: Effect.Effect<RunRecord, never, Config | RootFs> = Effect.gen(function* () {
+/** the record as it is (none yet or damaged is empty), or why it cannot be read (it is root's only) */
+export const loadRecord: Effect.Effect<{ readonly record: RunRecord; readonly unreadable?: string }, never, Config | RootFs> = Effect.gen(function* () {
   const fs = yield* RootFs
-  const text = yield* fs.readTextIfExists(yield* recordPath).pipe(Effect.orElseSucceed(() => Option.none<string>()))
-  return Option.match(text, { onNone: () => emptyRecord, onSome: parseRecord })
+  return yield* fs.readTextIfExists(yield* recordPath).pipe(
+    Effect.map((text) => ({ record: Option.match(text, { onNone: () => emptyRecord, onSome: parseRecord }) })),
+    Effect.catchAll((e) => Effect.succeed({ record: emptyRecord, unreadable: e.message }))
+  )
 })
+
+export const readRecord = Effect.map(loadRecord, ({ record }) => record)
 
 /** the run in place of its running entry, for root only, replaced atomically; a record that cannot be written is only reported */
 const saveRun = (run: PhaseRun) =>
@@ -59,6 +64,7 @@ export const startRun = (phase: Phase, startedAt: number, cloud: CloudChoice, us
       actions: []
     }
     yield* saveRun(running)
+    // the outcome is the phase's, whatever becomes of its record
     const finish = (outcome: PhaseOutcome) =>
       Effect.gen(function* () {
         const type = yield* Effect.flatMap(UserData, (u) => u.word)
@@ -70,6 +76,6 @@ export const startRun = (phase: Phase, startedAt: number, cloud: CloudChoice, us
           userDataWarnings: yield* userDataWarnings(type),
           actions: outcome.actions.map(({ name, result, durationMs, message }) => ({ name, result, durationMs, ...(message !== undefined ? { message } : {}) }))
         })
-      })
+      }).pipe(Effect.catchAllCause((cause) => warn(`cannot write the run record: ${describeCause(cause)}`)))
     return { finish }
   })

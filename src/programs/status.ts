@@ -9,9 +9,9 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { describeState, formatSeconds, isFinished, statusOf, type RunRecord, type Status } from "../domain/run-record.js"
 import { Bootstrap } from "../services/Bootstrap.js"
-import { print } from "../services/Output.js"
+import { Output, print } from "../services/Output.js"
 import { RootFs } from "../services/RootFs.js"
-import { readRecord } from "./status-record.js"
+import { loadRecord } from "./status-record.js"
 
 export interface StatusOptions {
   readonly json: boolean
@@ -28,7 +28,7 @@ export const TIMED_OUT = 3
 
 export const currentStatus = Effect.gen(function* () {
   const bootstrap = yield* Bootstrap
-  const record = yield* readRecord
+  const { record, unreadable } = yield* loadRecord
   const newest = record.runs[record.runs.length - 1]
   // a running entry whose process is gone is a phase that died
   const alive = newest !== undefined && !isFinished(newest) && (yield* Effect.flatMap(RootFs, (fs) => fs.exists(`/proc/${newest.pid}`)))
@@ -37,7 +37,7 @@ export const currentStatus = Effect.gen(function* () {
     disabled: yield* bootstrap.isDisabled,
     isRunning: (pid) => alive && pid === newest.pid
   })
-  return { status, record }
+  return { status, record, unreadable }
 })
 
 const waitUntilSettled: Effect.Effect<unknown, never, Effect.Effect.Context<typeof currentStatus>> = Effect.flatMap(currentStatus, ({ status }) =>
@@ -70,7 +70,9 @@ export const statusCommand = (options: StatusOptions) =>
       const waited = options.timeoutSeconds === undefined ? Effect.asSome(waitUntilSettled) : Effect.timeoutOption(waitUntilSettled, Duration.seconds(options.timeoutSeconds))
       timedOut = Option.isNone(yield* waited)
     }
-    const { status, record } = yield* currentStatus
+    const { status, record, unreadable } = yield* currentStatus
+    // not root: the marker files still tell done from not done
+    if (unreadable !== undefined) yield* Effect.flatMap(Output, (o) => o.stderr(`tiny-cloud status: ${unreadable}; the state comes from the marker files alone\n`))
     yield* print(options.json ? renderJson(status, record) : render(status))
     return timedOut ? TIMED_OUT : status.exitStatus
   })

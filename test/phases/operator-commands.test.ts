@@ -160,7 +160,7 @@ describe("command lines", () => {
     [["autodetect", "-x"], "autodetect [-v]"],
     [["config", "CLOUD"], "config [--json]"],
     [["completion"], "completion {bash|zsh|fish}"]
-  ])("%j: its usage on stderr, exit 1", ([args, synopsis]) =>
+  ] as ReadonlyArray<readonly [ReadonlyArray<string>, string]>)("%j: its usage on stderr, exit 1", ([args, synopsis]) =>
     Effect.gen(function* () {
       const i = yield* image()
       expect(yield* i.run(args)).toEqual({ code: 1, stdout: "", stderr: `Usage: tiny-cloud ${synopsis}\n` })

@@ -3,6 +3,7 @@
  * and `analyze`, after simulated first boots run in-process.
  */
 import { describe, expect, it } from "@effect/vitest"
+import { mkdirSync, rmSync } from "node:fs"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -196,6 +197,22 @@ describe("tiny-cloud status", () => {
       expect(yield* i.run(["status"])).toEqual({ code: 0, stdout: "not started\n", stderr: "" })
       i.write("/etc/tiny-cloud.disabled", "")
       expect(yield* i.run(["status"])).toEqual({ code: 0, stdout: "disabled\n", stderr: "" })
+    })
+  )
+
+  it.scopedLive("a record it cannot read (root's only): the marker files alone tell the state, and it says so; analyze refuses", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      yield* i.boot()
+      // a directory cannot be read as a file: as a non-root user's 0600 file cannot
+      rmSync(`${i.root}${STATUS_FILE}`)
+      mkdirSync(`${i.root}${STATUS_FILE}`)
+      expect(yield* i.run(["status"])).toEqual({
+        code: 0,
+        stdout: "done\n",
+        stderr: `tiny-cloud status: read ${i.root}${STATUS_FILE}: illegal operation on a directory; the state comes from the marker files alone\n`
+      })
+      expect(yield* i.run(["analyze"])).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud analyze: read ${i.root}${STATUS_FILE}: illegal operation on a directory\n` })
     })
   )
 
