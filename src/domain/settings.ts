@@ -48,6 +48,8 @@ export const CONFIG_KEYS = [
   "IMDS_RETRY_DELAY",
   "IMDS_RETRY_MAX_DELAY",
   "USERDATA_MAX_BYTES",
+  "IMDS_MAX_BYTES",
+  "IMDS_MAX_KEYS",
   "TINY_CLOUD_CODE_CACHE"
 ] as const
 export type ConfigKey = (typeof CONFIG_KEYS)[number]
@@ -78,8 +80,12 @@ export interface Settings {
   /** first retry delay and longest delay between metadata retries, milliseconds */
   readonly imdsRetryDelay: number
   readonly imdsRetryMaxDelay: number
-  /** largest decompressed user-data (and write_files content) accepted, bytes */
+  /** largest decompressed user-data (and write_files content) accepted, bytes; also the cap on a user-data answer or seed file */
   readonly userDataMaxBytes: number
+  /** largest metadata answer accepted, bytes */
+  readonly imdsMaxBytes: number
+  /** most entries a metadata key list may have */
+  readonly imdsMaxKeys: number
   /** every KEY=value seen (file, then environment), for keys other modules own */
   readonly values: Readonly<Record<string, string>>
   /** where each of `values` came from */
@@ -105,6 +111,7 @@ const words = (value: string | undefined): ReadonlyArray<string> => (value ?? ""
 
 type NumberRule = readonly [test: (n: number) => boolean, expected: string]
 const positive = (expected: string): NumberRule => [(n) => Number.isFinite(n) && n > 0, expected]
+const count = (expected: string): NumberRule => [(n) => Number.isInteger(n) && n > 0, expected]
 const whole = (expected: string): NumberRule => [(n) => Number.isInteger(n) && n >= 0, expected]
 
 const numeric = {
@@ -114,7 +121,9 @@ const numeric = {
   TINY_CLOUD_LINK_WAIT_MAX: whole("a whole number of tenths of a second"),
   USERDATA_MAX_BYTES: whole("a whole number of bytes"),
   IMDS_RETRY_DELAY: whole("a whole number of milliseconds"),
-  IMDS_RETRY_MAX_DELAY: whole("a whole number of milliseconds")
+  IMDS_RETRY_MAX_DELAY: whole("a whole number of milliseconds"),
+  IMDS_MAX_BYTES: count("a positive whole number of bytes"),
+  IMDS_MAX_KEYS: count("a positive whole number")
 } as const
 
 const ENDPOINT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$/
@@ -194,6 +203,8 @@ const resolve = (
     userDataMaxBytes: number("USERDATA_MAX_BYTES", DEFAULT_USERDATA_MAX_BYTES),
     imdsRetryDelay: number("IMDS_RETRY_DELAY", 100),
     imdsRetryMaxDelay: number("IMDS_RETRY_MAX_DELAY", 2000),
+    imdsMaxBytes: number("IMDS_MAX_BYTES", 1024 * 1024),
+    imdsMaxKeys: number("IMDS_MAX_KEYS", 1000),
     values,
     sources,
     fileLines,

@@ -71,12 +71,13 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
   { name: "schema", synopsis: "FILE", summary: "check a user-data file as the boot would", operands: "file" },
   {
     name: "simulate",
-    synopsis: "[--cloud CLOUD] [--user-data FILE] [--root DIR]",
+    synopsis: "[--cloud CLOUD] [--user-data FILE] [--root DIR] [--exec]",
     summary: "boot a simulated instance on this machine",
     options: [
       { names: ["--cloud"], arg: { name: "CLOUD", completes: "cloud" }, help: "the simulated cloud (default aws)" },
       { names: ["--user-data"], arg: { name: "FILE", completes: "file" }, help: "boot with this user-data" },
-      { names: ["--root"], arg: { name: "DIR", completes: "directory" }, help: "keep the simulated instance in DIR" }
+      { names: ["--root"], arg: { name: "DIR", completes: "directory" }, help: "keep the simulated instance in DIR" },
+      { names: ["--exec"], help: "run the user-data's own programs, confined to the simulated root" }
     ]
   },
   { name: "completion", synopsis: "{bash|zsh|fish}", summary: "print a shell completion script", operands: { words: ["bash", "zsh", "fish"] } },

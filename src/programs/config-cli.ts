@@ -39,6 +39,8 @@ const EFFECTIVE: Readonly<Record<ConfigKey, (s: Settings) => string>> = {
   IMDS_RETRY_DELAY: (s) => String(s.imdsRetryDelay),
   IMDS_RETRY_MAX_DELAY: (s) => String(s.imdsRetryMaxDelay),
   USERDATA_MAX_BYTES: (s) => String(s.userDataMaxBytes),
+  IMDS_MAX_BYTES: (s) => String(s.imdsMaxBytes),
+  IMDS_MAX_KEYS: (s) => String(s.imdsMaxKeys),
   TINY_CLOUD_CODE_CACHE: (s) => (s.sources.TINY_CLOUD_CODE_CACHE?.from === "environment" && s.values.TINY_CLOUD_CODE_CACHE) || "/run/tiny-cloud"
 }
 

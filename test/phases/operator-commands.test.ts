@@ -21,7 +21,7 @@ describe("tiny-cloud config", () => {
       expect(lineOf(r.stdout, "IMDS_TOKEN_TTL")).toMatch(/^IMDS_TOKEN_TTL=5 +# default$/)
       expect(lineOf(r.stdout, "TINY_CLOUD_VAR")).toMatch(new RegExp(`^TINY_CLOUD_VAR=${i.root}/var/lib/cloud +# default$`))
       expect(lineOf(r.stdout, "INIT_ACTIONS_MAIN")).toMatch(/^INIT_ACTIONS_MAIN='create_default_user set_hostname set_ssh_keys' +# default$/)
-      expect(r.stdout.trimEnd().split("\n")).toHaveLength(22)
+      expect(r.stdout.trimEnd().split("\n")).toHaveLength(24)
     })
   )
 
