@@ -27,6 +27,7 @@ const cases = [
   ["tiny-cloud --help", [program, "--help"]],
   ["tiny-cloud --bootstrap status", [program, "--bootstrap", "status"]],
   ["imds @hostname", [join(dir, "imds"), "@hostname"]],
+  ["tiny-cloud status", [program, "status"]],
   ["tiny-cloud main (already bootstrapped)", [program, "main"], () => writeFileSync(join(root, "var/lib/cloud/.bootstrap-complete"), "")]
 ]
 

@@ -14,8 +14,11 @@ export const detectors = Effect.forEach(PROVIDERS, (p) =>
   Effect.map(p.detect ?? Effect.succeed(Option.none<number>()), (priority): Verdict => ({ name: p.name, priority }))
 )
 
-/** offline detection: the recognising detector with the lowest priority; `unknown` when none */
-export const detectCloud = Effect.map(detectors, (verdicts) => {
+/** the recognising detector with the lowest priority; `unknown` when none */
+export const chosenBy = (verdicts: ReadonlyArray<Verdict>): string => {
   const found = Arr.getSomes(verdicts.map((v) => Option.map(v.priority, (priority) => ({ name: v.name, priority }))))
   return found.sort((a, b) => a.priority - b.priority)[0]?.name ?? "unknown"
-})
+}
+
+/** offline detection */
+export const detectCloud = Effect.map(detectors, chosenBy)

@@ -5,10 +5,58 @@
 import * as Either from "effect/Either"
 import { ConfigError } from "./errors.js"
 import { PHASES, type Phase } from "./phases.js"
-import { parseAssignments } from "./shell-words.js"
+import { parseAssignments, type BadLine } from "./shell-words.js"
 
 /** largest user-data (and write_files content) accepted after decompression: the one default */
 export const DEFAULT_USERDATA_MAX_BYTES = 16 * 1024 * 1024
+
+/** where a key's value came from */
+export type Source = { readonly from: "default" } | { readonly from: "environment" } | { readonly from: "file"; readonly line: number }
+
+/** something wrong with the configuration: a key's value, or a line of the file that is not an assignment */
+export interface ConfigProblem {
+  readonly key?: string
+  /** line of the file, for a line that is not an assignment */
+  readonly line?: number
+  /** one line naming the problem, as a phase reports it */
+  readonly message: string
+}
+
+/**
+ * Every key this program reads (BEHAVIOUR.md §2, §7): the one list, for
+ * `tiny-cloud config`, tiny-cloud.conf(5) and the typo check.
+ */
+export const CONFIG_KEYS = [
+  "ROOT",
+  "CLOUD",
+  "CLOUD_USER",
+  "TINY_CLOUD_VAR",
+  "TINY_CLOUD_LOGS",
+  "SKIP_INIT_ACTIONS",
+  "INIT_ACTIONS_BOOT",
+  "INIT_ACTIONS_EARLY",
+  "INIT_ACTIONS_MAIN",
+  "INIT_ACTIONS_FINAL",
+  "HOTPLUG_TYPE",
+  "HOTPLUG_MODULES",
+  "IMDS_TOKEN_TTL",
+  "IMDS_ENDPOINT",
+  "IMDS_TIMEOUT",
+  "IMDS_DEADLINE",
+  "TINY_CLOUD_LINK_WAIT_MAX",
+  "DEBUG",
+  "IMDS_RETRY_DELAY",
+  "IMDS_RETRY_MAX_DELAY",
+  "USERDATA_MAX_BYTES",
+  "IMDS_MAX_BYTES",
+  "IMDS_MAX_KEYS",
+  "AZURE_WIRESERVER",
+  "TINY_CLOUD_CODE_CACHE"
+] as const
+export type ConfigKey = (typeof CONFIG_KEYS)[number]
+
+/** keys read from the environment only: the file lives under ROOT; the code cache is set up before the file is read */
+export const ENVIRONMENT_ONLY: ReadonlySet<string> = new Set<ConfigKey>(["ROOT", "TINY_CLOUD_CODE_CACHE"])
 
 export interface Settings {
   readonly root: string
@@ -41,15 +89,23 @@ export interface Settings {
   readonly imdsMaxKeys: number
   /** every KEY=value seen (file, then environment), for keys other modules own */
   readonly values: Readonly<Record<string, string>>
+  /** where each of `values` came from */
+  readonly sources: Readonly<Record<string, Source>>
+  /** the line of each key the file assigns, the environment's or not */
+  readonly fileLines: Readonly<Record<string, number>>
   /** things the operator should hear about once (deprecated values...) */
   readonly warnings: ReadonlyArray<string>
+  /** invalid values and lines, whose keys keep their defaults; only settings resolved leniently have any */
+  readonly problems: ReadonlyArray<ConfigProblem>
 }
+
+const lineProblem = (p: BadLine, name: string): ConfigProblem => ({ line: p.line, message: `${name}:${p.line}: ${p.reason}` })
 
 /** The file's assignments; the first line that is not one is an error naming it. */
 export const parseConfFile = (text: string, name = "tiny-cloud.conf"): Either.Either<Record<string, string>, ConfigError> => {
   const { values, problems } = parseAssignments(text)
   const first = problems[0]
-  return first === undefined ? Either.right(values) : Either.left(new ConfigError({ reason: `${name}:${first.line}: ${first.reason}` }))
+  return first === undefined ? Either.right(values) : Either.left(new ConfigError({ reason: lineProblem(first, name).message }))
 }
 
 const words = (value: string | undefined): ReadonlyArray<string> => (value ?? "").split(/\s+/).filter((w) => w !== "")
@@ -71,71 +127,134 @@ const numeric = {
   IMDS_MAX_KEYS: count("a positive whole number")
 } as const
 
-const number = (values: Record<string, string>, key: keyof typeof numeric, fallback: number): Either.Either<number, ConfigError> => {
-  const raw = values[key]
-  if (raw === undefined || raw === "") return Either.right(fallback)
-  const [test, expected] = numeric[key]
-  const text = raw.trim()
-  const n = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text) ? Number(text) : Number.NaN
-  return test(n) ? Either.right(n) : Either.left(new ConfigError({ reason: `${key}: invalid value '${raw}': expected ${expected}` }))
-}
-
 /** `HOST` or `HOST:PORT`, as IMDS_ENDPOINT (and AZURE_WIRESERVER) are written */
 export const ENDPOINT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$/
 
+const isNumber = (text: string) => /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text)
+
 /**
  * Settings from the file's values and the environment (which wins), with the
- * contract's defaults. `root` comes from the environment only: the file lives under it.
+ * contract's defaults; an invalid value is a problem and its key keeps its
+ * default. `root` comes from the environment only: the file lives under it.
  */
+const resolve = (
+  env: Readonly<Record<string, string | undefined>>,
+  file: Readonly<Record<string, string>>,
+  lines: Readonly<Record<string, number>>
+): Settings => {
+  const values: Record<string, string> = { ...file }
+  const sources: Record<string, Source> = {}
+  const fileLines: Record<string, number> = {}
+  for (const k of Object.keys(file)) {
+    fileLines[k] = lines[k] ?? 0
+    sources[k] = { from: "file", line: fileLines[k] }
+  }
+  for (const [k, v] of Object.entries(env)) {
+    if (v !== undefined && /^[A-Z_][A-Z0-9_]*$/.test(k)) {
+      values[k] = v
+      sources[k] = { from: "environment" }
+    }
+  }
+  const problems: Array<ConfigProblem> = []
+  const invalid = <A>(key: ConfigKey, message: string, fallback: A): A => {
+    problems.push({ key, message })
+    return fallback
+  }
+  const number = (key: keyof typeof numeric, fallback: number): number => {
+    const raw = values[key]
+    if (raw === undefined || raw === "") return fallback
+    const [test, expected] = numeric[key]
+    const n = isNumber(raw.trim()) ? Number(raw.trim()) : Number.NaN
+    return test(n) ? n : invalid(key, `${key}: invalid value '${raw}': expected ${expected}`, fallback)
+  }
+  const root = (env.ROOT ?? "").replace(/\/+$/, "")
+  const warnings: Array<string> = []
+  let cloud = (values.CLOUD ?? "").trim() || "auto"
+  if (cloud === "alpine") {
+    warnings.push("CLOUD=alpine is an old name for nocloud; set CLOUD=nocloud in /etc/tiny-cloud.conf")
+    cloud = "nocloud"
+  }
+  const userName = values.CLOUD_USER || "alpine"
+  const cloudUser = /^[a-z_][a-z0-9_.-]*\$?$/i.test(userName) ? userName : invalid("CLOUD_USER", `CLOUD_USER: invalid user name '${userName}'`, "alpine")
+  const endpointValue = values.IMDS_ENDPOINT || undefined
+  const imdsEndpoint =
+    endpointValue === undefined || ENDPOINT.test(endpointValue)
+      ? endpointValue
+      : invalid("IMDS_ENDPOINT", `IMDS_ENDPOINT: expected HOST or HOST:PORT, got '${endpointValue}'`, undefined)
+  const initActions: Partial<Record<Phase, ReadonlyArray<string>>> = {}
+  for (const phase of PHASES) {
+    const key = `INIT_ACTIONS_${phase.toUpperCase()}`
+    if (values[key] !== undefined) initActions[phase] = words(values[key])
+  }
+  return {
+    root,
+    cloud,
+    cloudUser,
+    varDir: values.TINY_CLOUD_VAR || `${root}/var/lib/cloud`,
+    logDir: values.TINY_CLOUD_LOGS || `${root}/var/log`,
+    skipActions: words(values.SKIP_INIT_ACTIONS),
+    initActions,
+    hotplugType: values.HOTPLUG_TYPE || "mdev",
+    hotplugModules: words(values.HOTPLUG_MODULES),
+    imdsTokenTtl: number("IMDS_TOKEN_TTL", 5),
+    imdsEndpoint,
+    imdsTimeout: number("IMDS_TIMEOUT", 2),
+    imdsDeadline: number("IMDS_DEADLINE", 60),
+    linkWaitMax: number("TINY_CLOUD_LINK_WAIT_MAX", 10),
+    debug: (values.DEBUG ?? "") !== "",
+    userDataMaxBytes: number("USERDATA_MAX_BYTES", DEFAULT_USERDATA_MAX_BYTES),
+    imdsRetryDelay: number("IMDS_RETRY_DELAY", 100),
+    imdsRetryMaxDelay: number("IMDS_RETRY_MAX_DELAY", 2000),
+    imdsMaxBytes: number("IMDS_MAX_BYTES", 1024 * 1024),
+    imdsMaxKeys: number("IMDS_MAX_KEYS", 1000),
+    values,
+    sources,
+    fileLines,
+    warnings,
+    problems
+  }
+}
+
+/** The settings, or the first problem. */
 export const resolveSettings = (
   env: Readonly<Record<string, string | undefined>>,
-  file: Readonly<Record<string, string>>
-): Either.Either<Settings, ConfigError> =>
-  Either.gen(function* () {
-    const values: Record<string, string> = { ...file }
-    for (const [k, v] of Object.entries(env)) if (v !== undefined && /^[A-Z_][A-Z0-9_]*$/.test(k)) values[k] = v
-    const root = (env.ROOT ?? "").replace(/\/+$/, "")
-    const warnings: Array<string> = []
-    let cloud = (values.CLOUD ?? "").trim() || "auto"
-    if (cloud === "alpine") {
-      warnings.push("CLOUD=alpine is an old name for nocloud; set CLOUD=nocloud in /etc/tiny-cloud.conf")
-      cloud = "nocloud"
+  file: Readonly<Record<string, string>>,
+  lines: Readonly<Record<string, number>> = {}
+): Either.Either<Settings, ConfigError> => {
+  const settings = resolve(env, file, lines)
+  const first = settings.problems[0]
+  return first === undefined ? Either.right(settings) : Either.left(new ConfigError({ reason: first.message }))
+}
+
+/** The settings from the file's text and the environment; the first problem fails. */
+export const settingsFrom = (env: Readonly<Record<string, string | undefined>>, text: string): Either.Either<Settings, ConfigError> => {
+  const conf = parseAssignments(text)
+  const first = conf.problems[0]
+  return first === undefined ? resolveSettings(env, conf.values, conf.lines) : Either.left(new ConfigError({ reason: lineProblem(first, "tiny-cloud.conf").message }))
+}
+
+/** The settings whatever is wrong: bad lines and invalid values are in `problems`, their keys keep their defaults. */
+export const settingsFromLeniently = (env: Readonly<Record<string, string | undefined>>, text: string): Settings => {
+  const conf = parseAssignments(text)
+  const settings = resolve(env, conf.values, conf.lines)
+  return { ...settings, problems: [...conf.problems.map((p) => lineProblem(p, "tiny-cloud.conf")), ...settings.problems] }
+}
+
+/** `CLOUD_USR` → `CLOUD_USER`: the known key a few typing slips away, if any */
+export const nearestKey = (key: string): ConfigKey | undefined => {
+  const near = CONFIG_KEYS.map((known) => ({ known, d: editDistance(key.toUpperCase(), known) })).sort((a, b) => a.d - b.d)[0]!
+  return near.d <= 2 && near.d * 3 < key.length ? near.known : undefined
+}
+
+/** optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours */
+const editDistance = (a: string, b: string): number => {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)))
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1)
     }
-    const cloudUser = values.CLOUD_USER || "alpine"
-    if (!/^[a-z_][a-z0-9_.-]*\$?$/i.test(cloudUser)) {
-      return yield* Either.left(new ConfigError({ reason: `CLOUD_USER: invalid user name '${cloudUser}'` }))
-    }
-    const endpoint = values.IMDS_ENDPOINT || undefined
-    if (endpoint !== undefined && !ENDPOINT.test(endpoint)) {
-      return yield* Either.left(new ConfigError({ reason: `IMDS_ENDPOINT: expected HOST or HOST:PORT, got '${endpoint}'` }))
-    }
-    const initActions: Partial<Record<Phase, ReadonlyArray<string>>> = {}
-    for (const phase of PHASES) {
-      const key = `INIT_ACTIONS_${phase.toUpperCase()}`
-      if (values[key] !== undefined) initActions[phase] = words(values[key])
-    }
-    return {
-      root,
-      cloud,
-      cloudUser,
-      varDir: values.TINY_CLOUD_VAR || `${root}/var/lib/cloud`,
-      logDir: values.TINY_CLOUD_LOGS || `${root}/var/log`,
-      skipActions: words(values.SKIP_INIT_ACTIONS),
-      initActions,
-      hotplugType: values.HOTPLUG_TYPE || "mdev",
-      hotplugModules: words(values.HOTPLUG_MODULES),
-      imdsTokenTtl: yield* number(values, "IMDS_TOKEN_TTL", 5),
-      imdsEndpoint: endpoint,
-      imdsTimeout: yield* number(values, "IMDS_TIMEOUT", 2),
-      imdsDeadline: yield* number(values, "IMDS_DEADLINE", 60),
-      linkWaitMax: yield* number(values, "TINY_CLOUD_LINK_WAIT_MAX", 10),
-      debug: (values.DEBUG ?? "") !== "",
-      userDataMaxBytes: yield* number(values, "USERDATA_MAX_BYTES", DEFAULT_USERDATA_MAX_BYTES),
-      imdsRetryDelay: yield* number(values, "IMDS_RETRY_DELAY", 100),
-      imdsRetryMaxDelay: yield* number(values, "IMDS_RETRY_MAX_DELAY", 2000),
-      imdsMaxBytes: yield* number(values, "IMDS_MAX_BYTES", 1024 * 1024),
-      imdsMaxKeys: yield* number(values, "IMDS_MAX_KEYS", 1000),
-      values,
-      warnings
-    }
-  })
+  }
+  return d[a.length]![b.length]!
+}

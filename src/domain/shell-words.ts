@@ -15,6 +15,8 @@ export interface BadLine {
 export interface Assignments {
   /** later assignments win */
   readonly values: Record<string, string>
+  /** 1-based line where each key's winning assignment starts */
+  readonly lines: Record<string, number>
   /** lines that are not assignments, or an unterminated quote */
   readonly problems: ReadonlyArray<BadLine>
 }
@@ -24,6 +26,7 @@ const NAME = /^(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)=/
 /** every assignment; a line that is not one is noted in `problems` and skipped */
 export const parseAssignments = (text: string): Assignments => {
   const values: Record<string, string> = {}
+  const lines: Record<string, number> = {}
   const problems: Array<BadLine> = []
   let i = 0
   let line = 1
@@ -107,6 +110,7 @@ export const parseAssignments = (text: string): Assignments => {
       continue
     }
     values[key] = value
+    lines[key] = startLine
   }
-  return { values, problems }
+  return { values, lines, problems }
 }

@@ -21,7 +21,7 @@ const start = async (route: Route): Promise<unknown> => {
       return process.exit(await route.run())
     case "Program": {
       const [{ runMain }, program] = await Promise.all([import("./run.js"), route.load()])
-      return runMain(program, route.logTag, route.errorPrefix)
+      return runMain(program, route.logTag, route.errorPrefix, route.lenientConfig)
     }
   }
 }

@@ -20,8 +20,8 @@ const platform = (): Platform => {
   return { ...livePlatform, commands: SimulationCommands(liveCommands, mode, (process.env.ROOT ?? "").replace(/\/+$/, ""), record) }
 }
 
-export const runMain = (program: Program, logTag: string, errorPrefix: string): Promise<never> =>
-  Effect.runPromiseExit(Effect.scoped(Layer.build(appLayer(process.env, logTag, platform())).pipe(Effect.flatMap((ctx) => Effect.provide(program, ctx))))).then(
+export const runMain = (program: Program, logTag: string, errorPrefix: string, lenientConfig = false): Promise<never> =>
+  Effect.runPromiseExit(Effect.scoped(Layer.build(appLayer(process.env, logTag, platform(), lenientConfig)).pipe(Effect.flatMap((ctx) => Effect.provide(program, ctx))))).then(
     (exit) => {
       if (Exit.isSuccess(exit)) return finish(exit.value)
       process.stderr.write(`${errorPrefix}: ${describeCause(exit.cause)}\n`)

@@ -4,7 +4,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { MetadataUnsupported, NoCloud } from "../domain/errors.js"
 import { memoizeSuccess } from "../domain/memo.js"
-import { detectCloud } from "../clouds/detect.js"
+import { chosenBy, detectCloud, detectors } from "../clouds/detect.js"
 import { completeMetadata, type MetadataDeps } from "../clouds/provider.js"
 import { providerNamed } from "../clouds/registry.js"
 import { Cloud, type CloudChoice } from "../services/Cloud.js"
@@ -49,7 +49,8 @@ export const CloudLive = Layer.effect(
         }
       }).pipe(Effect.provide(env))
     )
-    return { choice }
+    const detect = Effect.map(detectors, (verdicts) => ({ cloud: chosenBy(verdicts), verdicts })).pipe(Effect.provide(env))
+    return { choice, detect }
   })
 )
 

@@ -3,23 +3,33 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import { ConfigError } from "../domain/errors.js"
-import { parseConfFile, resolveSettings } from "../domain/settings.js"
+import { settingsFrom, settingsFromLeniently } from "../domain/settings.js"
 import { Config } from "../services/Config.js"
 
-/** `$ROOT/etc/tiny-cloud.conf` and the environment, which wins */
-export const loadSettings = (env: Readonly<Record<string, string | undefined>>) =>
+const readConf = (env: Readonly<Record<string, string | undefined>>) =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = `${(env.ROOT ?? "").replace(/\/+$/, "")}/etc/tiny-cloud.conf`
-    const text = yield* fs.readFileString(path).pipe(
+    return yield* fs.readFileString(path).pipe(
       Effect.catchAll((e) =>
         e._tag === "SystemError" && e.reason === "NotFound"
           ? Effect.succeed("")
           : Effect.fail(new ConfigError({ reason: `cannot read ${path}: ${e.message}` }))
       )
     )
-    const file = yield* Either.match(parseConfFile(text), { onLeft: Effect.fail, onRight: Effect.succeed })
-    return yield* Either.match(resolveSettings(env, file), { onLeft: Effect.fail, onRight: Effect.succeed })
   })
 
-export const ConfigLive = (env: Readonly<Record<string, string | undefined>>) => Layer.effect(Config, loadSettings(env))
+/** `$ROOT/etc/tiny-cloud.conf` and the environment, which wins; the first problem fails */
+export const loadSettings = (env: Readonly<Record<string, string | undefined>>) =>
+  Effect.flatMap(readConf(env), (text) => Either.match(settingsFrom(env, text), { onLeft: Effect.fail, onRight: Effect.succeed }))
+
+/** the same whatever is wrong with it, the problems in `problems` (for `tiny-cloud config`) */
+export const loadSettingsLeniently = (env: Readonly<Record<string, string | undefined>>) =>
+  readConf(env).pipe(
+    Effect.map((text) => settingsFromLeniently(env, text)),
+    Effect.catchAll((e) => Effect.succeed({ ...settingsFromLeniently(env, ""), problems: [{ message: e.message }] }))
+  )
+
+/** `lenient`: the configuration as it is, problems included, instead of failing on the first */
+export const ConfigLive = (env: Readonly<Record<string, string | undefined>>, lenient = false) =>
+  Layer.effect(Config, lenient ? loadSettingsLeniently(env) : loadSettings(env))

@@ -4,5 +4,6 @@ import { Output } from "../services/Output.js"
 
 export const OutputLive = Layer.succeed(Output, {
   stdout: (data) => Effect.sync(() => void process.stdout.write(data)),
-  stderr: (text) => Effect.sync(() => void process.stderr.write(text))
+  stderr: (text) => Effect.sync(() => void process.stderr.write(text)),
+  isTerminal: process.stdout.isTTY === true
 })

@@ -23,9 +23,12 @@ export interface Platform {
 
 export const livePlatform: Platform = { commands: CommandsLive, http: HttpLive, output: OutputLive }
 
-/** every service a command may ask for: configuration from `env` and `$ROOT/etc/tiny-cloud.conf`, files under ROOT */
-export const appLayer = (env: Readonly<Record<string, string | undefined>>, logTag: string, platform: Platform = livePlatform) => {
-  const config = ConfigLive(env).pipe(Layer.provide(NodeFileSystem.layer))
+/**
+ * every service a command may ask for: configuration from `env` and
+ * `$ROOT/etc/tiny-cloud.conf` (`lenientConfig`: with its problems instead of failing), files under ROOT
+ */
+export const appLayer = (env: Readonly<Record<string, string | undefined>>, logTag: string, platform: Platform = livePlatform, lenientConfig = false) => {
+  const config = ConfigLive(env, lenientConfig).pipe(Layer.provide(NodeFileSystem.layer))
   const fs = RootFsLive.pipe(Layer.provide(Layer.merge(config, NodeFileSystem.layer)))
   const base = Layer.mergeAll(config, fs, platform.commands, platform.http, platform.output)
   const log = LogLive(logTag).pipe(Layer.provide(base))

@@ -6,7 +6,8 @@
 import type * as Effect from "effect/Effect"
 import { PHASES, type Phase } from "../domain/phases.js"
 import type { AppServices } from "../services/all.js"
-import { IMDS_USAGE, TINY_CLOUD_USAGE } from "./usage.js"
+import { COMMANDS } from "./commands.js"
+import { commandUsage, IMDS_USAGE, TINY_CLOUD_USAGE } from "./usage.js"
 
 declare const __VERSION__: string
 
@@ -15,14 +16,24 @@ export type Program = Effect.Effect<number, { readonly message: string }, AppSer
 export type Route =
   /** print and exit */
   | { readonly _tag: "Print"; readonly code: number; readonly stdout?: string; readonly stderr?: string }
-  /** run a program over the services; failures become one line after `errorPrefix` */
-  | { readonly _tag: "Program"; readonly logTag: string; readonly errorPrefix: string; readonly load: () => Promise<Program> }
-  /** a command that runs on its own (simulate) */
+  /**
+   * run a program over the services; failures become one line after
+   * `errorPrefix`. `lenientConfig`: the configuration is given with its
+   * problems instead of failing (for `tiny-cloud config`)
+   */
+  | { readonly _tag: "Program"; readonly logTag: string; readonly errorPrefix: string; readonly load: () => Promise<Program>; readonly lenientConfig?: boolean }
+  /** a command that runs on its own (simulate, completion) */
   | { readonly _tag: "Standalone"; readonly run: () => Promise<number> }
 
 const usage = (text: string, code: 0 | 1): Route => (code === 0 ? { _tag: "Print", code, stdout: text } : { _tag: "Print", code, stderr: text })
 
-const program = (logTag: string, errorPrefix: string, load: () => Promise<Program>): Route => ({ _tag: "Program", logTag, errorPrefix, load })
+const program = (logTag: string, errorPrefix: string, load: () => Promise<Program>, lenientConfig = false): Route => ({
+  _tag: "Program",
+  logTag,
+  errorPrefix,
+  load,
+  ...(lenientConfig ? { lenientConfig } : {})
+})
 
 export const routeImds = (args: ReadonlyArray<string>): Route => {
   if (args[0] === "-h" || args[0] === "--help") return usage(IMDS_USAGE, 0)
@@ -30,14 +41,70 @@ export const routeImds = (args: ReadonlyArray<string>): Route => {
   return program("imds", "imds", () => import("./imds-cli.js").then((m) => m.imds(args)))
 }
 
+/** the options of a command line as its spec declares them (`--timeout 5`, `--timeout=5`), each once; undefined for anything else */
+export const parseOptions = (name: string, args: ReadonlyArray<string>): Readonly<Record<string, string | true>> | undefined => {
+  const options = COMMANDS.find((c) => c.name === name)?.options ?? []
+  const parsed: Record<string, string | true> = {}
+  for (let i = 0; i < args.length; i++) {
+    const [word = "", inline] = args[i]!.startsWith("--") && args[i]!.includes("=") ? args[i]!.split(/=(.*)/s) : [args[i]]
+    const option = options.find((o) => o.names.includes(word))
+    if (option === undefined) return undefined
+    const key = option.names.find((n) => n.startsWith("--")) ?? option.names[0]!
+    if (key in parsed) return undefined
+    if (option.arg === undefined) {
+      if (inline !== undefined) return undefined
+      parsed[key] = true
+    } else {
+      const value = inline ?? args[++i]
+      if (value === undefined) return undefined
+      parsed[key] = value
+    }
+  }
+  return parsed
+}
+
+const SECONDS = /^(\d+\.?\d*|\.\d+)$/
+
+/** `status`, `analyze`, `autodetect`, `config`: the operator's commands, over the services */
+const operatorCommand = (name: string, rest: ReadonlyArray<string>): Route | undefined => {
+  if (!["status", "analyze", "autodetect", "config"].includes(name)) return undefined
+  const o = parseOptions(name, rest)
+  const bad: Route = { _tag: "Print", code: 1, stderr: commandUsage(name) }
+  if (o === undefined) return bad
+  const json = o["--json"] === true
+  switch (name) {
+    case "status": {
+      const timeout = o["--timeout"]
+      if (timeout !== undefined && (o["--wait"] !== true || typeof timeout !== "string" || !SECONDS.test(timeout) || Number(timeout) <= 0)) return bad
+      const options = { json, wait: o["--wait"] === true, ...(typeof timeout === "string" ? { timeoutSeconds: Number(timeout) } : {}) }
+      return program("tiny-cloud", "tiny-cloud status", () => import("./status.js").then((m) => m.statusCommand(options)))
+    }
+    case "analyze":
+      return program("tiny-cloud", "tiny-cloud analyze", () => import("./analyze.js").then((m) => m.analyzeCommand({ json })))
+    case "autodetect":
+      return program("tiny-cloud", "tiny-cloud autodetect", () => import("./autodetect.js").then((m) => m.autodetectCommand({ verbose: o["--verbose"] === true })))
+    case "config":
+      return program("tiny-cloud", "tiny-cloud config", () => import("./config-cli.js").then((m) => m.configCommand({ json })), true)
+  }
+  return undefined
+}
+
+/** the shell edition's short forms of its options */
+const SHORT: Readonly<Record<string, string>> = { "-b": "--bootstrap", "-E": "--enable", "-D": "--disable" }
+
 export const routeTinyCloud = (args: ReadonlyArray<string>): Route => {
-  const [first, ...rest] = args
+  const [given, ...rest] = args
+  const first = given !== undefined ? (SHORT[given] ?? given) : undefined
   if (first === "-h" || first === "--help") return usage(TINY_CLOUD_USAGE, 0)
   if (first === "--version") return { _tag: "Print", code: 0, stdout: `tiny-cloud ${typeof __VERSION__ === "string" ? __VERSION__ : "dev"}\n` }
   if (first === "imds") return routeImds(rest)
   if (first === "simulate") return { _tag: "Standalone", run: () => import("./simulate.js").then((m) => m.main(rest)) }
+  if (first === "completion") {
+    if (rest.length !== 1) return { _tag: "Print", code: 1, stderr: commandUsage("completion") }
+    return { _tag: "Standalone", run: () => import("./completion.js").then((m) => m.main(rest[0]!)) }
+  }
   if (first === "schema") {
-    if (rest.length !== 1 || rest[0]!.startsWith("-")) return { _tag: "Print", code: 1, stderr: "Usage: tiny-cloud schema FILE\n" }
+    if (rest.length !== 1 || rest[0]!.startsWith("-")) return { _tag: "Print", code: 1, stderr: commandUsage("schema") }
     return program("tiny-cloud", "tiny-cloud schema", () => import("./schema-cli.js").then((m) => m.schemaCommand(rest[0]!)))
   }
   if (first === "--bootstrap" && rest.length === 1 && ["complete", "incomplete", "status"].includes(rest[0]!)) {
@@ -49,5 +116,5 @@ export const routeTinyCloud = (args: ReadonlyArray<string>): Route => {
   if (first !== undefined && (PHASES as ReadonlyArray<string>).includes(first) && rest.length === 0) {
     return program(`tiny-cloud/${first}`, `tiny-cloud/${first}`, () => import("./phase.js").then((m) => m.runPhase(first as Phase)))
   }
-  return usage(TINY_CLOUD_USAGE, 1)
+  return (first !== undefined ? operatorCommand(first, rest) : undefined) ?? usage(TINY_CLOUD_USAGE, 1)
 }

@@ -1,3 +1,4 @@
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import type { Phase } from "../domain/phases.js"
@@ -11,6 +12,7 @@ import { UserData } from "../services/UserData.js"
 import { PhaseContext } from "./action.js"
 import { ACTIONS, type ActionServices } from "./actions/index.js"
 import { runActions } from "./engine.js"
+import { startRun } from "./status-record.js"
 
 /** One phase of the first boot, as OpenRC runs it; the result is the exit status. */
 export const runPhase = (phase: Phase) =>
@@ -24,6 +26,7 @@ export const runPhase = (phase: Phase) =>
       yield* info("already bootstrapped")
       return 0
     }
+    const startedAt = yield* Clock.currentTimeMillis
     const settings = yield* Config
     yield* Effect.forEach(settings.warnings, warn, { discard: true })
     const cloud = yield* Effect.flatMap(Cloud, (c) => c.choice)
@@ -36,6 +39,8 @@ export const runPhase = (phase: Phase) =>
       cloud,
       userDataReported: yield* Ref.make(false)
     })
+    const run = yield* startRun(phase, startedAt, cloud, word)
     const outcome = yield* runActions<ActionServices>(plan, new Set(settings.skipActions), ACTIONS).pipe(Effect.provideService(PhaseContext, context))
+    yield* run.finish(outcome)
     return outcome.exitCode
   })

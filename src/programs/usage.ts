@@ -1,11 +1,18 @@
+import { COMMANDS } from "./commands.js"
+
+/** the shell edition's block as it was (with its later short options), then one line per command of this edition */
 export const TINY_CLOUD_USAGE = `Usage: tiny-cloud [-h|--help] { boot | early | main | final
-                       | --bootstrap {complete|incomplete|status}
-                       | --enable | --disable }
-       tiny-cloud imds [-h] { -e | +e | -E | +E | +n | +s | +t | @ALIAS | IMDS-PATH } ...
-       tiny-cloud simulate [--cloud CLOUD] [--user-data FILE] [--root DIR] [--exec]
-       tiny-cloud schema FILE
-       tiny-cloud --version
-`
+                       | -b|--bootstrap {complete|incomplete|status}
+                       | -E|--enable | -D|--disable }
+${COMMANDS.filter((c) => !c.shellEdition && c.name !== "--help")
+  .map((c) => `       tiny-cloud ${c.name}${c.synopsis === "" ? "" : ` ${c.synopsis}`}\n`)
+  .join("")}`
+
+/** `Usage: tiny-cloud status [--json] ...`, for a command line its command does not accept */
+export const commandUsage = (name: string): string => {
+  const c = COMMANDS.find((c) => c.name === name)
+  return `Usage: tiny-cloud ${name}${c === undefined || c.synopsis === "" ? "" : ` ${c.synopsis}`}\n`
+}
 
 export const IMDS_USAGE = `Usage: imds [-h] { -e | +e | -E | +E | +n | +s | +t | @ALIAS | IMDS-PATH } ...
   -h           : help

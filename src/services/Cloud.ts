@@ -1,6 +1,7 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type { ConfigError, MetadataError } from "../domain/errors.js"
+import type * as Option from "effect/Option"
 import type { ActionChange } from "../domain/plan.js"
 
 /** The cloud in use, as the phases need it. */
@@ -23,9 +24,23 @@ export interface CloudChoice {
   readonly reportReady: Effect.Effect<string, MetadataError | ConfigError>
 }
 
+/** one detector's verdict: the priority it claims when it recognises its cloud (lowest wins) */
+export interface DetectorVerdict {
+  readonly name: string
+  readonly priority: Option.Option<number>
+}
+
+/** what offline detection finds now: the cloud (`unknown` when none) and every detector's verdict */
+export interface Detection {
+  readonly cloud: string
+  readonly verdicts: ReadonlyArray<DetectorVerdict>
+}
+
 /** The choice is made on first use (a disabled or bootstrapped instance detects nothing) and kept. */
 export interface CloudShape {
   readonly choice: Effect.Effect<CloudChoice>
+  /** detection run afresh, whatever `CLOUD` says and `.autodetect` holds; nothing is cached */
+  readonly detect: Effect.Effect<Detection>
 }
 
 export class Cloud extends Context.Tag("tiny-cloud/Cloud")<Cloud, CloudShape>() {}

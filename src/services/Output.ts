@@ -5,6 +5,8 @@ import * as Effect from "effect/Effect"
 export interface OutputShape {
   readonly stdout: (data: string | Uint8Array) => Effect.Effect<void>
   readonly stderr: (text: string) => Effect.Effect<void>
+  /** stdout is a terminal: colour and drawing characters are welcome */
+  readonly isTerminal?: boolean
 }
 
 export class Output extends Context.Tag("tiny-cloud/Output")<Output, OutputShape>() {}

@@ -140,7 +140,8 @@ export const makeTestInstance = (options: InstanceOptions = {}): Effect.Effect<T
             echo = echoed
             runEnv = { ...env, ...extraEnv }
             const program = yield* Effect.promise(route.load)
-            const layer = appLayer({ ...env, ...extraEnv }, route.logTag, { commands: options.realCommands ? CommandsLive : recorder.layer, http, output })
+            const platform = { commands: options.realCommands ? CommandsLive : recorder.layer, http, output }
+            const layer = appLayer({ ...env, ...extraEnv }, route.logTag, platform, route.lenientConfig)
             const code = yield* Effect.scoped(Effect.provide(program, layer)).pipe(
               Effect.catchAllCause((cause) => Effect.as(Effect.flatMap(Output, (o) => o.stderr(`${route.errorPrefix}: ${describeCause(cause)}\n`)), 1)),
               Effect.provide(output)

@@ -1,6 +1,7 @@
 import * as Either from "effect/Either"
 import { describe, expect, it } from "vitest"
-import { parseConfFile, resolveSettings } from "../../src/domain/settings.js"
+import { nearestKey, parseConfFile, resolveSettings, settingsFrom, settingsFromLeniently } from "../../src/domain/settings.js"
+import { parseAssignments } from "../../src/domain/shell-words.js"
 
 const settings = (env: Record<string, string>, file = "") =>
   Either.flatMap(parseConfFile(file), (values) => resolveSettings(env, values))
@@ -57,5 +58,47 @@ describe("tiny-cloud.conf", () => {
     const result = settings({}, file)
     expect(Either.isLeft(result)).toBe(true)
     expect(Either.getLeft(result).pipe((o) => (o._tag === "Some" ? o.value.message : ""))).toContain(named)
+  })
+})
+
+describe("where each value came from", () => {
+  it("keeps the line of each key's winning assignment, a quoted value spanning lines at its first line", () => {
+    const conf = parseAssignments('# c\nCLOUD=aws\nINIT_ACTIONS_MAIN="\n  set_hostname\n"\nCLOUD_USER=a; DEBUG=1\nCLOUD=gcp\n')
+    expect(conf.lines).toEqual({ CLOUD: 7, INIT_ACTIONS_MAIN: 3, CLOUD_USER: 6, DEBUG: 6 })
+  })
+
+  it("the environment wins over the file; the file's lines are kept for every key it sets", () => {
+    const s = Either.getOrThrow(settingsFrom({ CLOUD: "gcp", ROOT: "/r" }, "CLOUD=aws\nCLOUD_USER=ops\n"))
+    expect(s.sources).toMatchObject({ CLOUD: { from: "environment" }, CLOUD_USER: { from: "file", line: 2 }, ROOT: { from: "environment" } })
+    expect(s.fileLines).toEqual({ CLOUD: 1, CLOUD_USER: 2 })
+    expect(s.problems).toEqual([])
+  })
+
+  it("strictly, the first problem fails; leniently, every problem is kept and its key keeps its default", () => {
+    const text = "IMDS_TIMEOUT=soon\nnot an assignment\nCLOUD_USER=a:b\n"
+    expect(Either.getLeft(settingsFrom({}, text)).pipe((o) => (o._tag === "Some" ? o.value.message : ""))).toBe(
+      "tiny-cloud.conf:2: expected KEY=value, got 'not an assignment'"
+    )
+    const s = settingsFromLeniently({ IMDS_DEADLINE: "0" }, text)
+    expect(s.problems).toEqual([
+      { line: 2, message: "tiny-cloud.conf:2: expected KEY=value, got 'not an assignment'" },
+      { key: "CLOUD_USER", message: "CLOUD_USER: invalid user name 'a:b'" },
+      { key: "IMDS_TIMEOUT", message: "IMDS_TIMEOUT: invalid value 'soon': expected a positive number of seconds" },
+      { key: "IMDS_DEADLINE", message: "IMDS_DEADLINE: invalid value '0': expected a positive number of seconds" }
+    ])
+    expect([s.cloudUser, s.imdsTimeout, s.imdsDeadline]).toEqual(["alpine", 2, 60])
+  })
+
+  it.each([
+    ["CLOUD_USR", "CLOUD_USER"],
+    ["cloud_user", "CLOUD_USER"],
+    ["IMDS_TIMEOTU", "IMDS_TIMEOUT"],
+    ["SKIP_INIT_ACTION", "SKIP_INIT_ACTIONS"],
+    ["INIT_ACTIONS_NET", undefined],
+    ["FOO", undefined],
+    ["CLOU", "CLOUD"],
+    ["DBG", undefined]
+  ])("the known key %s likely stands for: %s", (key, meant) => {
+    expect(nearestKey(key)).toBe(meant)
   })
 })

@@ -1,8 +1,8 @@
 /**
  * What each command loads before it does anything: the entry, its route, the
  * program the route loads, and the runner. The phase engine and the YAML
- * parser stay off the paths of `imds` and `--bootstrap status`, which run on
- * every boot and in scripts.
+ * parser stay off the paths of `imds`, `--bootstrap status` and `status`,
+ * which run on every boot, in scripts and from login shells.
  */
 import { beforeAll, describe, expect, it } from "vitest"
 import { importGraph, staticClosure, type Edge } from "../support/imports.js"
@@ -17,7 +17,9 @@ const ENGINE = ["src/programs/engine.ts", "src/programs/phase.ts", "src/programs
 describe("start-up path", () => {
   it.each([
     ["imds", "src/programs/imds-cli.ts"],
-    ["--bootstrap status", "src/programs/admin.ts"]
+    ["--bootstrap status", "src/programs/admin.ts"],
+    // `status [--wait]` runs from login shells while the boot goes on
+    ["status", "src/programs/status.ts"]
   ])("%s loads neither the phase engine nor the YAML parser", (_name, program) => {
     const loaded = staticClosure(graph, ["src/entry/main.ts", program, "src/entry/run.ts"])
     expect(loaded.has(program)).toBe(true)

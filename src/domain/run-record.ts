@@ -1,0 +1,189 @@
+/**
+ * The run record, `$TINY_CLOUD_VAR/status.json`: what each phase run did,
+ * appended run by run, and the state of the bootstrap read from it (for
+ * `tiny-cloud status` and `analyze`). It holds names, results, timings and
+ * the program's own one-line messages: never user-data content, keys or tokens.
+ */
+import { isUserDataAction } from "./actions.js"
+import { PHASES, type Phase } from "./phases.js"
+
+export type ActionResult = "done" | "failed" | "skipped" | "unknown"
+
+export interface ActionRun {
+  readonly name: string
+  readonly result: ActionResult
+  readonly durationMs: number
+  /** the one-line reason of a failure */
+  readonly message?: string
+}
+
+export interface PhaseRun {
+  readonly phase: Phase
+  /** ISO 8601, UTC */
+  readonly start: string
+  /** the process that ran it, to tell a running phase from one that died */
+  readonly pid: number
+  /** absent while the phase runs */
+  readonly durationMs?: number
+  readonly exitStatus?: number
+  readonly cloud: string
+  readonly cloudChosenBy: "configured" | "detected"
+  /** the user-data's type word (`missing`, `script`, `cloud-config`, `cloud-boothook`...) */
+  readonly userDataType: string
+  /** what the user-data check warned about (unknown keys, skipped entries...) */
+  readonly userDataWarnings: ReadonlyArray<string>
+  readonly actions: ReadonlyArray<ActionRun>
+}
+
+export interface RunRecord {
+  readonly version: 1
+  readonly runs: ReadonlyArray<PhaseRun>
+}
+
+export const emptyRecord: RunRecord = { version: 1, runs: [] }
+
+/** the record keeps this many runs, the newest */
+export const MAX_RUNS = 64
+
+const RESULTS: ReadonlyArray<string> = ["done", "failed", "skipped", "unknown"]
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v)
+const isStrings = (v: unknown): v is ReadonlyArray<string> => Array.isArray(v) && v.every((s) => typeof s === "string")
+const isCount = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0
+
+const isActionRun = (v: unknown): v is ActionRun =>
+  isObject(v) &&
+  typeof v.name === "string" &&
+  RESULTS.includes(v.result as string) &&
+  isCount(v.durationMs) &&
+  (v.message === undefined || typeof v.message === "string")
+
+const isPhaseRun = (v: unknown): v is PhaseRun =>
+  isObject(v) &&
+  (PHASES as ReadonlyArray<unknown>).includes(v.phase) &&
+  typeof v.start === "string" &&
+  !Number.isNaN(Date.parse(v.start)) &&
+  isCount(v.pid) &&
+  (v.durationMs === undefined || isCount(v.durationMs)) &&
+  (v.exitStatus === undefined || isCount(v.exitStatus)) &&
+  typeof v.cloud === "string" &&
+  (v.cloudChosenBy === "configured" || v.cloudChosenBy === "detected") &&
+  typeof v.userDataType === "string" &&
+  isStrings(v.userDataWarnings) &&
+  Array.isArray(v.actions) &&
+  v.actions.every(isActionRun)
+
+/** The record in a file's text; what is not a run (a damaged file, another version) is left out. */
+export const parseRecord = (text: string): RunRecord => {
+  let data: unknown
+  try {
+    data = JSON.parse(text)
+  } catch {
+    return emptyRecord
+  }
+  return isObject(data) && data.version === 1 && Array.isArray(data.runs) ? { version: 1, runs: data.runs.filter(isPhaseRun) } : emptyRecord
+}
+
+/** `run` in place of the entry of the same process, phase and start (its running entry), else appended; the newest MAX_RUNS kept */
+export const withRun = (record: RunRecord, run: PhaseRun): RunRecord => {
+  const same = (r: PhaseRun) => r.pid === run.pid && r.phase === run.phase && r.start === run.start
+  const runs = [...record.runs.filter((r) => !same(r)), run]
+  return { version: 1, runs: runs.slice(-MAX_RUNS) }
+}
+
+export const formatRecord = (record: RunRecord): string => `${JSON.stringify(record, null, 2)}\n`
+
+const order = (phase: Phase) => PHASES.indexOf(phase)
+
+/**
+ * The runs of the latest bootstrap attempt: the newest run of each phase
+ * since the last `boot` run, in phase order. A phase run again by hand
+ * replaces its earlier run; a new boot starts a new attempt.
+ */
+export const currentAttempt = (runs: ReadonlyArray<PhaseRun>): ReadonlyArray<PhaseRun> => {
+  let lastBoot = -1
+  runs.forEach((r, i) => {
+    if (r.phase === "boot") lastBoot = i
+  })
+  const latest = new Map<Phase, PhaseRun>()
+  for (const r of runs.slice(Math.max(lastBoot, 0))) latest.set(r.phase, r)
+  return [...latest.values()].sort((a, b) => order(a.phase) - order(b.phase))
+}
+
+export const isFinished = (run: PhaseRun): boolean => run.exitStatus !== undefined
+
+/** what `tiny-cloud status` says */
+export type State =
+  | { readonly state: "not started" }
+  | { readonly state: "running"; readonly phase?: Phase; readonly after?: Phase }
+  | { readonly state: "done" }
+  | { readonly state: "done with errors" }
+  | { readonly state: "failed"; readonly phase: Phase; readonly action?: string; readonly message: string }
+  | { readonly state: "disabled" }
+
+export interface Status {
+  readonly state: State
+  /** 0 done, not finished or disabled; 1 failed; 2 done with errors */
+  readonly exitStatus: 0 | 1 | 2
+  /** nothing more will happen without someone acting: the final phase has run, or the bootstrap is complete, or disabled */
+  readonly settled: boolean
+  readonly attempt: ReadonlyArray<PhaseRun>
+  /** failed user-data actions and user-data warnings, as `PHASE/ACTION: MESSAGE` and `user-data: WARNING` */
+  readonly errors: ReadonlyArray<string>
+  readonly warnings: ReadonlyArray<string>
+}
+
+export interface Facts {
+  readonly complete: boolean
+  readonly disabled: boolean
+  /** whether the process that wrote a running entry still runs */
+  readonly isRunning: (pid: number) => boolean
+}
+
+/** the first core failure of the attempt: a failed core action, or a phase that died before it ended */
+const failureOf = (attempt: ReadonlyArray<PhaseRun>, live: PhaseRun | undefined): State | undefined => {
+  for (const run of attempt) {
+    const failed = run.actions.find((a) => a.result === "failed" && !isUserDataAction(a.name))
+    if (failed !== undefined) return { state: "failed", phase: run.phase, action: failed.name, message: failed.message ?? "failed" }
+    if (!isFinished(run) && run !== live) return { state: "failed", phase: run.phase, message: "the phase ended before it finished (process gone)" }
+  }
+  return undefined
+}
+
+/** The state of the bootstrap, from the record and the marker files. */
+export const statusOf = (record: RunRecord, facts: Facts): Status => {
+  const attempt = currentAttempt(record.runs)
+  const newest = record.runs[record.runs.length - 1]
+  const live = newest !== undefined && !isFinished(newest) && facts.isRunning(newest.pid) ? newest : undefined
+  const errors = attempt.flatMap((r) =>
+    r.actions.filter((a) => a.result === "failed" && isUserDataAction(a.name)).map((a) => `${r.phase}/${a.name}: ${a.message ?? "failed"}`)
+  )
+  const lastDone = [...attempt].reverse().find(isFinished)
+  const warnings = (lastDone?.userDataWarnings ?? []).map((w) => `user-data: ${w}`)
+  const status = (state: State, exitStatus: 0 | 1 | 2, settled: boolean): Status => ({ state, exitStatus, settled, attempt, errors, warnings })
+  if (facts.disabled) return status({ state: "disabled" }, 0, true)
+  const finalDone = attempt.some((r) => r.phase === "final" && isFinished(r))
+  const settled = live === undefined && (finalDone || facts.complete)
+  const failure = failureOf(attempt, live)
+  if (failure !== undefined) return status(failure, 1, settled)
+  if (live !== undefined) return status({ state: "running", phase: live.phase }, 0, false)
+  if (facts.complete) return errors.length + warnings.length > 0 ? status({ state: "done with errors" }, 2, true) : status({ state: "done" }, 0, true)
+  // nothing ran yet; or the final phase ran and the marker is gone (`--bootstrap incomplete`): the next boot runs it again
+  if (attempt.length === 0 || finalDone) return status({ state: "not started" }, 0, false)
+  return status({ state: "running", after: attempt[attempt.length - 1]!.phase }, 0, false)
+}
+
+/** `0.840s` */
+export const formatSeconds = (ms: number): string => `${(ms / 1000).toFixed(3)}s`
+
+/** `failed at main/set_ssh_keys: MESSAGE`, `running main`... */
+export const describeState = (state: State): string => {
+  switch (state.state) {
+    case "failed":
+      return `failed at ${state.phase}${state.action !== undefined ? `/${state.action}` : ""}: ${state.message}`
+    case "running":
+      return state.phase !== undefined ? `running ${state.phase}` : `running (${state.after ?? "boot"} done)`
+    default:
+      return state.state
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * `tiny-cloud analyze [--json]`: where the last first boot spent its time:
+ * every action, slowest first, with a proportional bar; each phase's total;
+ * the time from the first phase's start to the last phase's end.
+ */
+import * as Effect from "effect/Effect"
+import { currentAttempt, formatSeconds, type ActionResult, type PhaseRun } from "../domain/run-record.js"
+import type { Phase } from "../domain/phases.js"
+import { Config } from "../services/Config.js"
+import { Output, print } from "../services/Output.js"
+import { loadRecord } from "./status-record.js"
+
+export interface TimedAction {
+  readonly phase: Phase
+  readonly name: string
+  readonly result: ActionResult
+  readonly durationMs: number
+  readonly message?: string
+}
+
+export interface PhaseTotal {
+  readonly phase: Phase
+  readonly start: string
+  /** the phase's run, start to end (absent while it runs) */
+  readonly durationMs?: number
+  /** its actions' durations added up */
+  readonly actionsMs: number
+  readonly exitStatus?: number
+}
+
+export interface Analysis {
+  /** slowest first */
+  readonly actions: ReadonlyArray<TimedAction>
+  readonly phases: ReadonlyArray<PhaseTotal>
+  /** from the first phase's start to the last finished phase's end */
+  readonly spanMs: number
+}
+
+const endOf = (run: PhaseRun) => Date.parse(run.start) + (run.durationMs ?? 0)
+
+export const analyse = (attempt: ReadonlyArray<PhaseRun>): Analysis => {
+  const actions = attempt
+    .flatMap((run) => run.actions.map((a): TimedAction => ({ phase: run.phase, ...a })))
+    .map((a, i) => ({ a, i }))
+    .sort((x, y) => y.a.durationMs - x.a.durationMs || x.i - y.i)
+    .map(({ a }) => a)
+  const phases = attempt.map(
+    (run): PhaseTotal => ({
+      phase: run.phase,
+      start: run.start,
+      ...(run.durationMs !== undefined ? { durationMs: run.durationMs } : {}),
+      actionsMs: run.actions.reduce((sum, a) => sum + a.durationMs, 0),
+      ...(run.exitStatus !== undefined ? { exitStatus: run.exitStatus } : {})
+    })
+  )
+  const first = attempt[0]
+  const spanMs = first === undefined ? 0 : Math.max(...attempt.map(endOf)) - Date.parse(first.start)
+  return { actions, phases, spanMs }
+}
+
+const BAR_WIDTH = 30
+
+interface Style {
+  /** drawing character of the bars */
+  readonly block: string
+  readonly colour: boolean
+}
+
+/**
+ * Plain ASCII and no colour unless stdout is a terminal; block characters
+ * only on a UTF-8 terminal that is not a serial or virtual console.
+ */
+const styleFor = (isTerminal: boolean, env: Readonly<Record<string, string>>): Style => {
+  const term = env.TERM ?? ""
+  const utf8 = /utf-?8/i.test(env.LC_ALL || env.LC_CTYPE || env.LANG || "")
+  const console = term === "" || term === "dumb" || term === "linux" || term.startsWith("vt")
+  return {
+    block: isTerminal && utf8 && !console ? "\u2588" : "#",
+    colour: isTerminal && term !== "dumb" && (env.NO_COLOR ?? "") === ""
+  }
+}
+
+const red = (text: string, style: Style) => (style.colour ? `\x1b[31m${text}\x1b[0m` : text)
+
+const render = ({ actions, phases, spanMs }: Analysis, style: Style): string => {
+  const longest = Math.max(1, ...actions.map((a) => a.durationMs))
+  const nameWidth = Math.max(6, ...actions.map((a) => a.name.length))
+  const rows = actions.map((a) => {
+    const bar = style.block.repeat(Math.round((a.durationMs / longest) * BAR_WIDTH))
+    const row = `${formatSeconds(a.durationMs).padStart(9)}  ${a.phase.padEnd(5)}  ${a.name.padEnd(nameWidth)}  ${a.result.padEnd(7)}  ${bar}`.trimEnd()
+    return a.result === "failed" ? red(row, style) : row
+  })
+  const totals = phases.map(
+    (p) => `${p.phase.padEnd(5)}  ${formatSeconds(p.actionsMs).padStart(9)}  ${p.durationMs === undefined ? "running".padStart(9) : formatSeconds(p.durationMs).padStart(9)}`
+  )
+  return [
+    `${"DURATION".padStart(9)}  PHASE  ${"ACTION".padEnd(nameWidth)}  RESULT`,
+    ...rows,
+    "",
+    `PHASE  ${"ACTIONS".padStart(9)}  ${"RUN".padStart(9)}`,
+    ...totals,
+    "",
+    `${formatSeconds(spanMs)} from the start of ${phases[0]!.phase} to the end of ${phases[phases.length - 1]!.phase}`,
+    ""
+  ].join("\n")
+}
+
+export const analyzeCommand = (options: { readonly json: boolean }) =>
+  Effect.gen(function* () {
+    const { record, unreadable } = yield* loadRecord
+    if (unreadable !== undefined) {
+      yield* Effect.flatMap(Output, (o) => o.stderr(`tiny-cloud analyze: ${unreadable}\n`))
+      return 1
+    }
+    const attempt = currentAttempt(record.runs)
+    const analysis = analyse(attempt)
+    if (options.json) {
+      yield* print(`${JSON.stringify(analysis, null, 2)}\n`)
+      return 0
+    }
+    if (attempt.length === 0) {
+      yield* print("no phase has run yet\n")
+      return 0
+    }
+    const output = yield* Output
+    yield* print(render(analysis, styleFor(output.isTerminal === true, (yield* Config).values)))
+    return 0
+  })

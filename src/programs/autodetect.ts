@@ -1,0 +1,28 @@
+/**
+ * `tiny-cloud autodetect [-v]`: the cloud offline detection finds now, or
+ * `unknown`; `-v` adds every detector's verdict, and what the phases would
+ * use instead (`CLOUD`, the cached detection).
+ */
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { Cloud } from "../services/Cloud.js"
+import { Config } from "../services/Config.js"
+import { print } from "../services/Output.js"
+import { RootFs } from "../services/RootFs.js"
+
+export const autodetectCommand = (options: { readonly verbose: boolean }) =>
+  Effect.gen(function* () {
+    const { cloud, verdicts } = yield* Effect.flatMap(Cloud, (c) => c.detect)
+    yield* print(`${cloud}\n`)
+    if (!options.verbose) return 0
+    const width = Math.max(...verdicts.map((v) => v.name.length))
+    for (const v of verdicts) {
+      yield* print(`  ${v.name.padEnd(width)}  ${Option.match(v.priority, { onNone: () => "not recognised", onSome: (p) => `priority ${p}` })}\n`)
+    }
+    const settings = yield* Config
+    const fs = yield* RootFs
+    const cached = yield* fs.readTextIfExists(`${settings.varDir}/.autodetect`).pipe(Effect.orElseSucceed(() => Option.none<string>()))
+    if (settings.cloud !== "auto") yield* print(`CLOUD=${settings.cloud} is configured: the phases use it, not detection\n`)
+    else if (Option.isSome(cached) && cached.value.trim() !== "") yield* print(`the phases use the cached detection: ${cached.value.trim()} (${settings.varDir}/.autodetect)\n`)
+    return 0
+  })

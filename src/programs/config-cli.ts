@@ -1,0 +1,132 @@
+/**
+ * `tiny-cloud config [--json]`: every configuration key with its effective
+ * value and where it came from; keys of the file this program does not know
+ * (with the known key meant, for a likely typo) and invalid values. The
+ * output is itself a valid tiny-cloud.conf. Exit 1 when invalid.
+ */
+import * as Effect from "effect/Effect"
+import { DEFAULT_ACTIONS } from "../domain/plan.js"
+import type { Phase } from "../domain/phases.js"
+import { CONFIG_KEYS, ENVIRONMENT_ONLY, nearestKey, type ConfigKey, type Settings, type Source } from "../domain/settings.js"
+import { Cloud } from "../services/Cloud.js"
+import { Config } from "../services/Config.js"
+import { Output, print } from "../services/Output.js"
+
+const CONF = "/etc/tiny-cloud.conf"
+
+const actions = (phase: Phase) => (s: Settings) => (s.initActions[phase] ?? DEFAULT_ACTIONS[phase]).join(" ")
+
+/** each key's effective value, as the program uses it */
+const EFFECTIVE: Readonly<Record<ConfigKey, (s: Settings) => string>> = {
+  ROOT: (s) => s.root,
+  CLOUD: (s) => s.cloud,
+  CLOUD_USER: (s) => s.cloudUser,
+  TINY_CLOUD_VAR: (s) => s.varDir,
+  TINY_CLOUD_LOGS: (s) => s.logDir,
+  SKIP_INIT_ACTIONS: (s) => s.skipActions.join(" "),
+  INIT_ACTIONS_BOOT: actions("boot"),
+  INIT_ACTIONS_EARLY: actions("early"),
+  INIT_ACTIONS_MAIN: actions("main"),
+  INIT_ACTIONS_FINAL: actions("final"),
+  HOTPLUG_TYPE: (s) => s.hotplugType,
+  HOTPLUG_MODULES: (s) => s.hotplugModules.join(" "),
+  IMDS_TOKEN_TTL: (s) => String(s.imdsTokenTtl),
+  IMDS_ENDPOINT: (s) => s.imdsEndpoint ?? "",
+  IMDS_TIMEOUT: (s) => String(s.imdsTimeout),
+  IMDS_DEADLINE: (s) => String(s.imdsDeadline),
+  TINY_CLOUD_LINK_WAIT_MAX: (s) => String(s.linkWaitMax),
+  DEBUG: (s) => (s.debug ? s.values.DEBUG! : ""),
+  IMDS_RETRY_DELAY: (s) => String(s.imdsRetryDelay),
+  IMDS_RETRY_MAX_DELAY: (s) => String(s.imdsRetryMaxDelay),
+  USERDATA_MAX_BYTES: (s) => String(s.userDataMaxBytes),
+  IMDS_MAX_BYTES: (s) => String(s.imdsMaxBytes),
+  IMDS_MAX_KEYS: (s) => String(s.imdsMaxKeys),
+  AZURE_WIRESERVER: (s) => s.values.AZURE_WIRESERVER ?? "",
+  TINY_CLOUD_CODE_CACHE: (s) => (s.sources.TINY_CLOUD_CODE_CACHE?.from === "environment" && s.values.TINY_CLOUD_CODE_CACHE) || "/run/tiny-cloud"
+}
+
+export interface KeyReport {
+  readonly key: ConfigKey
+  readonly value: string
+  readonly source: Source["from"]
+  readonly line?: number
+  /** why the value as written is invalid (the key keeps its default) */
+  readonly problem?: string
+}
+
+export interface ConfigReport {
+  readonly valid: boolean
+  readonly keys: ReadonlyArray<KeyReport>
+  readonly warnings: ReadonlyArray<string>
+  readonly problems: ReadonlyArray<string>
+}
+
+const describeSource = (source: Source): string =>
+  source.from === "file" ? `${CONF} line ${source.line}` : source.from === "environment" ? "environment" : "default"
+
+const sourceOf = (s: Settings, key: ConfigKey): Source => {
+  const source = s.sources[key] ?? { from: "default" }
+  return ENVIRONMENT_ONLY.has(key) && source.from === "file" ? { from: "default" } : source
+}
+
+/** what the file says that this program does not use */
+const fileWarnings = (s: Settings): ReadonlyArray<string> =>
+  Object.entries(s.fileLines).flatMap(([key, line]) => {
+    const where = describeSource({ from: "file", line })
+    if (ENVIRONMENT_ONLY.has(key)) return [`${where}: ${key} is read from the environment only; ignored here`]
+    if ((CONFIG_KEYS as ReadonlyArray<string>).includes(key)) return []
+    const near = nearestKey(key)
+    return [`${where}: unknown key ${key}${near !== undefined ? `; did you mean ${near}?` : ""}`]
+  })
+
+export const configReport = (s: Settings, cloudKnown: boolean): ConfigReport => {
+  const problemOf = (key: ConfigKey): string | undefined =>
+    key === "CLOUD" && !cloudKnown ? `CLOUD: unknown cloud '${s.cloud}'` : s.problems.find((p) => p.key === key)?.message
+  const keys = CONFIG_KEYS.map((key): KeyReport => {
+    const source = sourceOf(s, key)
+    const problem = problemOf(key)
+    return {
+      key,
+      value: problem !== undefined && key !== "CLOUD" ? s.values[key]! : EFFECTIVE[key](s),
+      source: source.from,
+      ...(source.from === "file" ? { line: source.line } : {}),
+      ...(problem !== undefined ? { problem } : {})
+    }
+  })
+  const problems = [
+    ...s.problems.filter((p) => p.key === undefined).map((p) => p.message),
+    ...keys.flatMap((k) => (k.problem !== undefined ? [`${describeSource(sourceOf(s, k.key))}: ${k.problem}`] : []))
+  ]
+  return { valid: problems.length === 0, keys, warnings: [...fileWarnings(s), ...s.warnings], problems }
+}
+
+/** a value as tiny-cloud.conf may hold it */
+const quoted = (value: string): string => (/^[A-Za-z0-9_.\/:@%+,=-]+$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`)
+
+const render = (report: ConfigReport): string => {
+  const assignments = report.keys.map((k) => `${k.key}=${quoted(k.value)}`)
+  const width = Math.min(48, Math.max(...assignments.map((a) => a.length)))
+  return report.keys
+    .map((k, i) => {
+      const source = k.source === "file" ? `${CONF} line ${k.line}` : k.source
+      return `${assignments[i]!.padEnd(width)}  # ${source}${k.problem !== undefined ? " (invalid)" : ""}\n`
+    })
+    .join("")
+}
+
+export const configCommand = (options: { readonly json: boolean }) =>
+  Effect.gen(function* () {
+    const settings = yield* Config
+    // a configured cloud is checked by name; `auto` is never wrong and detects nothing here
+    const cloudKnown = settings.cloud === "auto" || (yield* Effect.flatMap(Cloud, (c) => c.choice)).known
+    const report = configReport(settings, cloudKnown)
+    if (options.json) {
+      yield* print(`${JSON.stringify(report, null, 2)}\n`)
+    } else {
+      yield* print(render(report))
+      const output = yield* Output
+      for (const w of report.warnings) yield* output.stderr(`warning: ${w}\n`)
+      for (const p of report.problems) yield* output.stderr(`invalid: ${p}\n`)
+    }
+    return report.valid ? 0 : 1
+  })

@@ -1,0 +1,81 @@
+/** `$TINY_CLOUD_VAR/status.json`: the phases write their runs, `status` and `analyze` read them. */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type { Phase } from "../domain/phases.js"
+import { emptyRecord, formatRecord, parseRecord, withRun, type PhaseRun, type RunRecord } from "../domain/run-record.js"
+import type { CloudChoice } from "../services/Cloud.js"
+import { Config } from "../services/Config.js"
+import { warn } from "../services/Log.js"
+import { RootFs } from "../services/RootFs.js"
+import { UserData } from "../services/UserData.js"
+import type { PhaseOutcome } from "./engine.js"
+import { describeCause } from "./failure.js"
+
+const recordPath = Effect.map(Config, (s) => `${s.varDir}/status.json`)
+
+/** the record as it is (none yet or damaged is empty), or why it cannot be read (it is root's only) */
+export const loadRecord: Effect.Effect<{ readonly record: RunRecord; readonly unreadable?: string }, never, Config | RootFs> = Effect.gen(function* () {
+  const fs = yield* RootFs
+  return yield* fs.readTextIfExists(yield* recordPath).pipe(
+    Effect.map((text) => ({ record: Option.match(text, { onNone: () => emptyRecord, onSome: parseRecord }) })),
+    Effect.catchAll((e) => Effect.succeed({ record: emptyRecord, unreadable: e.message }))
+  )
+})
+
+export const readRecord = Effect.map(loadRecord, ({ record }) => record)
+
+/** the run in place of its running entry, for root only, replaced atomically; a record that cannot be written is only reported */
+const saveRun = (run: PhaseRun) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    const path = yield* recordPath
+    const record = yield* readRecord
+    yield* fs.writeAtomic(path, formatRecord(withRun(record, run)), { mode: 0o600 })
+  }).pipe(Effect.catchAll((e) => warn(`cannot write the run record: ${e.message}`)))
+
+const CHECKED_TYPES = new Set(["alpine-config", "cloud-config", "multipart"])
+
+/** what the user-data check warns about (the document is parsed already when a phase used it) */
+const userDataWarnings = (type: string) =>
+  CHECKED_TYPES.has(type)
+    ? Effect.gen(function* () {
+        const analysis = yield* Effect.flatMap(UserData, (u) => u.analysis)
+        const { checkAnalysis } = yield* Effect.promise(() => import("../domain/userdata/validate.js"))
+        return checkAnalysis(analysis).warnings
+      })
+    : Effect.succeed<ReadonlyArray<string>>([])
+
+/**
+ * Writes the phase's running entry now; `finish` replaces it with the
+ * outcome, the user-data's type as it is after the phase (early saves it)
+ * and the check's warnings.
+ */
+export const startRun = (phase: Phase, startedAt: number, cloud: CloudChoice, userDataType: string) =>
+  Effect.gen(function* () {
+    const running: PhaseRun = {
+      phase,
+      start: new Date(startedAt).toISOString(),
+      pid: process.pid,
+      cloud: cloud.name,
+      cloudChosenBy: cloud.chosenBy,
+      userDataType,
+      userDataWarnings: [],
+      actions: []
+    }
+    yield* saveRun(running)
+    // the outcome is the phase's, whatever becomes of its record
+    const finish = (outcome: PhaseOutcome) =>
+      Effect.gen(function* () {
+        const type = yield* Effect.flatMap(UserData, (u) => u.word)
+        yield* saveRun({
+          ...running,
+          durationMs: (yield* Clock.currentTimeMillis) - startedAt,
+          exitStatus: outcome.exitCode,
+          userDataType: type,
+          userDataWarnings: yield* userDataWarnings(type),
+          actions: outcome.actions.map(({ name, result, durationMs, message }) => ({ name, result, durationMs, ...(message !== undefined ? { message } : {}) }))
+        })
+      }).pipe(Effect.catchAllCause((cause) => warn(`cannot write the run record: ${describeCause(cause)}`)))
+    return { finish }
+  })

@@ -1,0 +1,78 @@
+/**
+ * `tiny-cloud status [--json] [--wait [--timeout SECONDS]]`: is the
+ * bootstrap done, what failed, how long each phase took; read from the run
+ * record and the marker files. Loads neither the engine nor YAML: it runs
+ * from login shells while the boot goes on.
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { describeState, formatSeconds, isFinished, statusOf, type RunRecord, type Status } from "../domain/run-record.js"
+import { Bootstrap } from "../services/Bootstrap.js"
+import { Output, print } from "../services/Output.js"
+import { RootFs } from "../services/RootFs.js"
+import { loadRecord } from "./status-record.js"
+
+export interface StatusOptions {
+  readonly json: boolean
+  readonly wait: boolean
+  /** with `wait`: give up after this many seconds (exit 3) */
+  readonly timeoutSeconds?: number
+}
+
+/** how often `--wait` looks again: a small file read and two file tests */
+export const POLL_INTERVAL = Duration.millis(500)
+
+/** exit status of `--wait` when the timeout passed first */
+export const TIMED_OUT = 3
+
+export const currentStatus = Effect.gen(function* () {
+  const bootstrap = yield* Bootstrap
+  const { record, unreadable } = yield* loadRecord
+  const newest = record.runs[record.runs.length - 1]
+  // a running entry whose process is gone is a phase that died
+  const alive = newest !== undefined && !isFinished(newest) && (yield* Effect.flatMap(RootFs, (fs) => fs.exists(`/proc/${newest.pid}`)))
+  const status = statusOf(record, {
+    complete: yield* bootstrap.isComplete,
+    disabled: yield* bootstrap.isDisabled,
+    isRunning: (pid) => alive && pid === newest.pid
+  })
+  return { status, record, unreadable }
+})
+
+const waitUntilSettled: Effect.Effect<unknown, never, Effect.Effect.Context<typeof currentStatus>> = Effect.flatMap(currentStatus, ({ status }) =>
+  status.settled ? Effect.void : Effect.zipRight(Effect.sleep(POLL_INTERVAL), Effect.suspend(() => waitUntilSettled))
+)
+
+const render = (status: Status): string => {
+  const lines = [describeState(status.state)]
+  const newest = status.attempt[status.attempt.length - 1]
+  if (newest !== undefined) {
+    lines.push(`cloud: ${newest.cloud} (${newest.cloudChosenBy})`, `user-data: ${newest.userDataType}`)
+    for (const run of status.attempt) {
+      lines.push(
+        `${run.phase}: ${run.durationMs === undefined ? "running" : formatSeconds(run.durationMs)}${run.exitStatus ? `, exit ${run.exitStatus}` : ""}`
+      )
+    }
+  }
+  lines.push(...status.errors.map((e) => `error: ${e}`), ...status.warnings.map((w) => `warning: ${w}`))
+  return `${lines.join("\n")}\n`
+}
+
+/** the record with the derived state */
+const renderJson = (status: Status, record: RunRecord): string =>
+  `${JSON.stringify({ ...status.state, summary: describeState(status.state), exitStatus: status.exitStatus, errors: status.errors, warnings: status.warnings, ...record }, null, 2)}\n`
+
+export const statusCommand = (options: StatusOptions) =>
+  Effect.gen(function* () {
+    let timedOut = false
+    if (options.wait) {
+      const waited = options.timeoutSeconds === undefined ? Effect.asSome(waitUntilSettled) : Effect.timeoutOption(waitUntilSettled, Duration.seconds(options.timeoutSeconds))
+      timedOut = Option.isNone(yield* waited)
+    }
+    const { status, record, unreadable } = yield* currentStatus
+    // not root: the marker files still tell done from not done
+    if (unreadable !== undefined) yield* Effect.flatMap(Output, (o) => o.stderr(`tiny-cloud status: ${unreadable}; the state comes from the marker files alone\n`))
+    yield* print(options.json ? renderJson(status, record) : render(status))
+    return timedOut ? TIMED_OUT : status.exitStatus
+  })

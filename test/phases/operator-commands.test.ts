@@ -1,0 +1,180 @@
+/** `tiny-cloud config`, `autodetect`, and the command lines of the operator's commands. */
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import { CLOUD_NAMES } from "../../src/clouds/registry.js"
+import { CONFIG_KEYS } from "../../src/domain/settings.js"
+import { makeTestInstance } from "../support/instance.js"
+
+/** an instance with nothing simulated and only ROOT in the environment, as a fresh image */
+const image = (conf?: string, env: Record<string, string> = {}) =>
+  makeTestInstance({ noSimulator: true, ...(conf !== undefined ? { conf } : {}), env })
+
+/** one detector's line of `autodetect -v`: the names in a column as wide as the longest */
+const verdict = (cloud: string, what: string) => `  ${cloud.padEnd(Math.max(...CLOUD_NAMES.map((c) => c.length)) + 2)}${what}`
+
+const lineOf = (stdout: string, key: string) => stdout.split("\n").find((l) => l.startsWith(`${key}=`))
+
+describe("tiny-cloud config", () => {
+  it.scopedLive("every key with its value and source: the environment over the file, the file's line, the default", () =>
+    Effect.gen(function* () {
+      const i = yield* image("# tiny-cloud.conf\nCLOUD=aws\n\nCLOUD_USER=ops\nIMDS_TIMEOUT='3'\n", { CLOUD: "gcp" })
+      const r = yield* i.run(["config"])
+      expect([r.code, r.stderr]).toEqual([0, ""])
+      expect(lineOf(r.stdout, "CLOUD")).toMatch(/^CLOUD=gcp +# environment$/)
+      expect(lineOf(r.stdout, "CLOUD_USER")).toMatch(/^CLOUD_USER=ops +# \/etc\/tiny-cloud\.conf line 4$/)
+      expect(lineOf(r.stdout, "IMDS_TIMEOUT")).toMatch(/^IMDS_TIMEOUT=3 +# \/etc\/tiny-cloud\.conf line 5$/)
+      expect(lineOf(r.stdout, "IMDS_TOKEN_TTL")).toMatch(/^IMDS_TOKEN_TTL=5 +# default$/)
+      expect(lineOf(r.stdout, "TINY_CLOUD_VAR")).toMatch(new RegExp(`^TINY_CLOUD_VAR=${i.root}/var/lib/cloud +# default$`))
+      expect(lineOf(r.stdout, "INIT_ACTIONS_MAIN")).toMatch(/^INIT_ACTIONS_MAIN='create_default_user set_hostname set_ssh_keys' +# default$/)
+      expect(r.stdout.trimEnd().split("\n")).toHaveLength(CONFIG_KEYS.length)
+    })
+  )
+
+  it.scopedLive("its output is a tiny-cloud.conf that gives the same settings", () =>
+    Effect.gen(function* () {
+      const i = yield* image('SKIP_INIT_ACTIONS="expand_root  enable_sshd"\nINIT_ACTIONS_FINAL=""\nCLOUD_USER="o\'brien"\n')
+      const first = yield* i.run(["config"])
+      i.write("/etc/tiny-cloud.conf", first.stdout)
+      const again = yield* i.run(["config"])
+      const values = (text: string) => text.split("\n").map((l) => l.replace(/ +#.*$/, ""))
+      expect(values(again.stdout)).toEqual(values(first.stdout))
+    })
+  )
+
+  it.scopedLive("flags CLOUD_USR=x as unknown, suggesting CLOUD_USER; a key it cannot place is unknown without a suggestion; ROOT in the file is ignored", () =>
+    Effect.gen(function* () {
+      const i = yield* image("CLOUD_USR=x\nFROBNICATE=1\nROOT=/elsewhere\n")
+      const r = yield* i.run(["config"])
+      expect(r.code).toBe(0)
+      expect(r.stderr).toBe(
+        [
+          "warning: /etc/tiny-cloud.conf line 1: unknown key CLOUD_USR; did you mean CLOUD_USER?",
+          "warning: /etc/tiny-cloud.conf line 2: unknown key FROBNICATE",
+          "warning: /etc/tiny-cloud.conf line 3: ROOT is read from the environment only; ignored here",
+          ""
+        ].join("\n")
+      )
+      expect(lineOf(r.stdout, "ROOT")).toMatch(new RegExp(`^ROOT=${i.root} +# environment$`))
+    })
+  )
+
+  it.scopedLive("reports every invalid value and line, keeps showing the rest, exits 1", () =>
+    Effect.gen(function* () {
+      const i = yield* image("IMDS_TIMEOUT=soon\nthis is not an assignment\nCLOUD=nimbus\nCLOUD_USER=bad:user\n", { IMDS_DEADLINE: "-1" })
+      const r = yield* i.run(["config"])
+      expect(r.code).toBe(1)
+      expect(r.stderr).toBe(
+        [
+          "invalid: tiny-cloud.conf:2: expected KEY=value, got 'this is not an assignment'",
+          "invalid: /etc/tiny-cloud.conf line 3: CLOUD: unknown cloud 'nimbus'",
+          "invalid: /etc/tiny-cloud.conf line 4: CLOUD_USER: invalid user name 'bad:user'",
+          "invalid: /etc/tiny-cloud.conf line 1: IMDS_TIMEOUT: invalid value 'soon': expected a positive number of seconds",
+          "invalid: environment: IMDS_DEADLINE: invalid value '-1': expected a positive number of seconds",
+          ""
+        ].join("\n")
+      )
+      expect(lineOf(r.stdout, "IMDS_TIMEOUT")).toMatch(/^IMDS_TIMEOUT=soon +# \/etc\/tiny-cloud\.conf line 1 \(invalid\)$/)
+      expect(lineOf(r.stdout, "HOTPLUG_TYPE")).toMatch(/^HOTPLUG_TYPE=mdev +# default$/)
+      // the phases still refuse such a file, naming the first problem
+      expect((yield* i.run(["boot"])).stderr).toBe("tiny-cloud/boot: tiny-cloud.conf:2: expected KEY=value, got 'this is not an assignment'\n")
+    })
+  )
+
+  it.scopedLive("--json: each key with value, source and line; the warnings and problems", () =>
+    Effect.gen(function* () {
+      const i = yield* image("CLOUD_USR=x\nIMDS_TIMEOUT=soon\nCLOUD=alpine\n")
+      const r = yield* i.run(["config", "--json"])
+      expect([r.code, r.stderr]).toEqual([1, ""])
+      const json = JSON.parse(r.stdout) as { valid: boolean; keys: ReadonlyArray<Record<string, unknown>>; warnings: ReadonlyArray<string>; problems: ReadonlyArray<string> }
+      expect(json.valid).toBe(false)
+      expect(json.keys.find((k) => k.key === "CLOUD")).toEqual({ key: "CLOUD", value: "nocloud", source: "file", line: 3 })
+      expect(json.keys.find((k) => k.key === "IMDS_TIMEOUT")).toEqual({
+        key: "IMDS_TIMEOUT",
+        value: "soon",
+        source: "file",
+        line: 2,
+        problem: "IMDS_TIMEOUT: invalid value 'soon': expected a positive number of seconds"
+      })
+      expect(json.keys.find((k) => k.key === "CLOUD_USER")).toEqual({ key: "CLOUD_USER", value: "alpine", source: "default" })
+      expect(json.warnings).toEqual([
+        "/etc/tiny-cloud.conf line 1: unknown key CLOUD_USR; did you mean CLOUD_USER?",
+        "CLOUD=alpine is an old name for nocloud; set CLOUD=nocloud in /etc/tiny-cloud.conf"
+      ])
+      expect(json.problems).toEqual(["/etc/tiny-cloud.conf line 2: IMDS_TIMEOUT: invalid value 'soon': expected a positive number of seconds"])
+    })
+  )
+})
+
+describe("tiny-cloud autodetect", () => {
+  it.scopedLive("prints the cloud detection finds, whatever CLOUD says, writing nothing; -v adds every detector's verdict", () =>
+    Effect.gen(function* () {
+      const i = yield* image(undefined, { CLOUD: "aws" })
+      i.write("/proc/cmdline", "console=ttyS0 ds=nocloud\n")
+      expect(yield* i.run(["autodetect"])).toEqual({ code: 0, stdout: "nocloud\n", stderr: "" })
+      expect(i.read("/var/lib/cloud/.autodetect")).toBeUndefined()
+      const verbose = yield* i.run(["autodetect", "-v"])
+      expect(verbose.code).toBe(0)
+      expect(verbose.stdout.split("\n")).toEqual([
+        "nocloud",
+        ...CLOUD_NAMES.map((c) => verdict(c, c === "nocloud" ? "priority 10" : "not recognised")),
+        "CLOUD=aws is configured: the phases use it, not detection",
+        ""
+      ])
+    })
+  )
+
+  it.scopedLive("nothing recognised: unknown, exit 0; -v names a cached detection the phases would use", () =>
+    Effect.gen(function* () {
+      const i = yield* image()
+      expect(yield* i.run(["autodetect"])).toEqual({ code: 0, stdout: "unknown\n", stderr: "" })
+      i.write("/var/lib/cloud/.autodetect", "gcp\n")
+      i.write("/sys/class/dmi/id/sys_vendor", "Hetzner\n")
+      const r = yield* i.run(["autodetect", "--verbose"])
+      expect(r.stdout.split("\n")[0]).toBe("hetzner")
+      expect(r.stdout).toContain(`${verdict("hetzner", "priority 50")}\n`)
+      expect(r.stdout).toContain(`the phases use the cached detection: gcp (${i.root}/var/lib/cloud/.autodetect)\n`)
+    })
+  )
+})
+
+describe("command lines", () => {
+  it.scopedLive("-b, -E and -D are --bootstrap, --enable and --disable", () =>
+    Effect.gen(function* () {
+      const i = yield* image()
+      expect(yield* i.run(["-b", "status"])).toEqual({ code: 0, stdout: "incomplete\n", stderr: "" })
+      expect(yield* i.run(["-b", "complete"])).toMatchObject({ code: 0 })
+      expect(yield* i.run(["--bootstrap", "status"])).toEqual({ code: 0, stdout: "complete\n", stderr: "" })
+      expect((yield* i.run(["-E"])).stderr).toContain("+ tiny-cloud-final service added to default runlevel\n")
+      expect(yield* i.run(["-D"])).toEqual({ code: 0, stdout: "", stderr: "- tiny-cloud* services removed from all runlevels\n" })
+    })
+  )
+
+  it.scopedLive.each([
+    [["status", "--timeout", "5"], "status [--json] [--wait [--timeout SECONDS]]"],
+    [["status", "--wait", "--timeout", "soon"], "status [--json] [--wait [--timeout SECONDS]]"],
+    [["status", "--wait", "--timeout"], "status [--json] [--wait [--timeout SECONDS]]"],
+    [["status", "--json", "--json"], "status [--json] [--wait [--timeout SECONDS]]"],
+    [["analyze", "--slowest"], "analyze [--json]"],
+    [["autodetect", "-x"], "autodetect [-v]"],
+    [["config", "CLOUD"], "config [--json]"],
+    [["completion"], "completion {bash|zsh|fish}"]
+  ] as ReadonlyArray<readonly [ReadonlyArray<string>, string]>)("%j: its usage on stderr, exit 1", ([args, synopsis]) =>
+    Effect.gen(function* () {
+      const i = yield* image()
+      expect(yield* i.run(args)).toEqual({ code: 1, stdout: "", stderr: `Usage: tiny-cloud ${synopsis}\n` })
+    })
+  )
+
+  it.scopedLive("--timeout=N is --timeout N; the usage names every command", () =>
+    Effect.gen(function* () {
+      const i = yield* image()
+      yield* i.run(["-b", "complete"])
+      expect(yield* i.run(["status", "--wait", "--timeout=1.5", "--json"])).toMatchObject({ code: 0, stdout: expect.stringContaining('"state": "done"') })
+      const help = yield* i.run(["--help"])
+      expect(yield* i.run(["frobnicate", "--json"])).toMatchObject({ code: 1, stderr: expect.stringMatching(/^Usage: tiny-cloud \[-h\|--help\]/) })
+      for (const command of ["status", "analyze", "autodetect", "config", "completion", "schema", "simulate", "imds", "-b|--bootstrap", "-E|--enable", "-D|--disable"]) {
+        expect(help.stdout).toContain(command)
+      }
+    })
+  )
+})

@@ -1,0 +1,340 @@
+/**
+ * The run record and the commands that read it: `status [--json] [--wait]`
+ * and `analyze`, after simulated first boots run in-process.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { mkdirSync, rmSync } from "node:fs"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { appLayer } from "../../src/layers/live.js"
+import { CommandsLive } from "../../src/layers/CommandsLive.js"
+import { HttpLive } from "../../src/layers/HttpLive.js"
+import { analyzeCommand } from "../../src/programs/analyze.js"
+import { Output } from "../../src/services/Output.js"
+import { makeTestInstance, type TestInstance } from "../support/instance.js"
+
+const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIStatusTestKey status@example"
+const SCRIPT = "#!/bin/sh\necho the-script-said-this\nexit 3\n"
+const bytes = (text: string) => new TextEncoder().encode(text)
+
+const STATUS_FILE = "/var/lib/cloud/status.json"
+
+interface RecordedAction {
+  readonly name: string
+  readonly result: string
+  readonly durationMs: number
+  readonly message?: string
+}
+interface RecordedRun {
+  readonly phase: string
+  readonly start: string
+  readonly durationMs?: number
+  readonly exitStatus?: number
+  readonly cloud: string
+  readonly cloudChosenBy: string
+  readonly userDataType: string
+  readonly userDataWarnings: ReadonlyArray<string>
+  readonly actions: ReadonlyArray<RecordedAction>
+}
+
+const record = (i: TestInstance) => JSON.parse(i.read(STATUS_FILE) ?? "{}") as { version: number; runs: ReadonlyArray<RecordedRun> }
+
+const awsInstance = (userData?: string, options: Parameters<typeof makeTestInstance>[0] = {}) =>
+  makeTestInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY], ...(userData !== undefined ? { userData: bytes(userData) } : {}) }, ...options })
+
+describe("the run record", () => {
+  it.scopedLive("each phase appends its run: start, duration, exit status, cloud, user-data type, every action; 0600; no user-data or keys", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance(SCRIPT)
+      const results = yield* i.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 1])
+      expect(i.mode(STATUS_FILE)).toBe(0o600)
+      const { version, runs } = record(i)
+      expect(version).toBe(1)
+      expect(runs.map((r) => [r.phase, r.exitStatus, r.cloud, r.cloudChosenBy])).toEqual([
+        ["boot", 0, "aws", "configured"],
+        ["early", 0, "aws", "configured"],
+        ["main", 0, "aws", "configured"],
+        ["final", 1, "aws", "configured"]
+      ])
+      expect(runs.map((r) => r.userDataType)).toEqual(["missing", "script", "script", "script"])
+      expect(runs[2]!.actions.map((a) => [a.name, a.result])).toEqual([
+        ["create_default_user", "done"],
+        ["set_hostname", "done"],
+        ["set_ssh_keys", "done"]
+      ])
+      expect(runs[3]!.actions.map((a) => [a.name, a.result, a.message])).toEqual([
+        ["run_userdata", "failed", "user-data script exited with status 3"],
+        ["bootstrap_complete", "done", undefined]
+      ])
+      for (const r of runs) {
+        expect(Date.parse(r.start)).not.toBeNaN()
+        expect(r.durationMs).toBeGreaterThanOrEqual(r.actions.reduce((sum, a) => sum + a.durationMs, 0))
+      }
+      const text = i.read(STATUS_FILE)!
+      expect(text).not.toContain("the-script-said-this")
+      expect(text).not.toContain("AAAAC3NzaC1lZDI1NTE5")
+    })
+  )
+
+  it.scopedLive("records the cloud as detected, and the user-data check's warnings", () =>
+    Effect.gen(function* () {
+      const i = yield* makeTestInstance({ noSimulator: true })
+      i.write("/proc/cmdline", "console=ttyS0 ds=nocloud;s=/seed/\n")
+      i.write("/seed/meta-data", "local-hostname: seeded\n")
+      i.write("/seed/user-data", "#cloud-config\nchef: {}\npackages: [htop]\n")
+      yield* i.boot()
+      const runs = record(i).runs
+      expect(runs.map((r) => r.cloudChosenBy)).toEqual(["detected", "detected", "detected", "detected"])
+      expect(runs[1]!.userDataType).toBe("cloud-config")
+      expect(runs[1]!.userDataWarnings).toEqual(["unsupported cloud-config keys: chef"])
+      const status = yield* i.run(["status"])
+      expect(status.stdout).toContain("warning: user-data: unsupported cloud-config keys: chef\n")
+      expect([status.code, status.stdout.split("\n")[0]]).toEqual([2, "done with errors"])
+    })
+  )
+
+  it.scopedLive("--bootstrap incomplete keeps the earlier runs: the next boot is appended", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      yield* i.boot()
+      expect(yield* i.run(["--bootstrap", "incomplete"])).toMatchObject({ code: 0 })
+      expect((yield* i.run(["status"])).stdout.split("\n")[0]).toBe("not started")
+      yield* i.boot()
+      expect(record(i).runs.map((r) => r.phase)).toEqual(["boot", "early", "main", "final", "boot", "early", "main", "final"])
+      // a bootstrapped instance's phases do nothing and record nothing
+      yield* i.run(["main"])
+      expect(record(i).runs).toHaveLength(8)
+    })
+  )
+})
+
+describe("tiny-cloud status", () => {
+  it.scopedLive("before any phase: not started, exit 0", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      expect(yield* i.run(["status"])).toEqual({ code: 0, stdout: "not started\n", stderr: "" })
+    })
+  )
+
+  it.scopedLive("a first boot where all went well: done, the cloud, the user-data type, each phase's duration; exit 0", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance("#!/bin/sh\nexit 0\n")
+      yield* i.boot()
+      const r = yield* i.run(["status"])
+      expect(r.code).toBe(0)
+      const lines = r.stdout.trimEnd().split("\n")
+      expect(lines.slice(0, 3)).toEqual(["done", "cloud: aws (configured)", "user-data: script"])
+      expect(lines.slice(3).map((l) => l.replace(/\d+\.\d{3}s/, "Ns"))).toEqual(["boot: Ns", "early: Ns", "main: Ns", "final: Ns"])
+      // --bootstrap status is as it always was
+      expect(yield* i.run(["--bootstrap", "status"])).toEqual({ code: 0, stdout: "complete\n", stderr: "" })
+    })
+  )
+
+  it.scopedLive("a failed user-data action: done with errors, naming it; exit 2", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance(SCRIPT)
+      yield* i.boot()
+      const r = yield* i.run(["status"])
+      expect(r.code).toBe(2)
+      expect(r.stdout.split("\n")[0]).toBe("done with errors")
+      expect(r.stdout).toContain("final: ")
+      expect(r.stdout).toMatch(/^final: \d+\.\d{3}s, exit 1$/m)
+      expect(r.stdout).toContain("error: final/run_userdata: user-data script exited with status 3\n")
+    })
+  )
+
+  it.scopedLive("a failed core action: failed at main/set_ssh_keys with its message; exit 1, even though final completed", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance("#!/bin/sh\nexit 1\n", { conf: 'SKIP_INIT_ACTIONS="create_default_user"\n' })
+      const results = yield* i.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 1, 1])
+      const r = yield* i.run(["status"])
+      expect(r.code).toBe(1)
+      const failure = record(i).runs[2]!.actions.find((a) => a.result === "failed")!
+      expect(failure.name).toBe("set_ssh_keys")
+      expect(r.stdout.split("\n")[0]).toBe(`failed at main/set_ssh_keys: ${failure.message}`)
+      expect(failure.message).toContain("alpine")
+      // the failed user-data script is named too
+      expect(r.stdout).toContain("error: final/run_userdata: user-data script exited with status 1\n")
+    })
+  )
+
+  it.scopedLive("between phases it is running; a phase whose process is gone has failed", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      yield* i.run(["boot"])
+      expect(yield* i.run(["status"])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^running \(boot done\)\n/) })
+      const { runs } = record(i)
+      const dead = { ...runs[0]!, phase: "early", start: new Date().toISOString(), pid: 2 ** 22 + 1, actions: [] }
+      delete (dead as { durationMs?: number }).durationMs
+      delete (dead as { exitStatus?: number }).exitStatus
+      i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs, dead] }))
+      const r = yield* i.run(["status"])
+      expect([r.code, r.stdout.split("\n")[0]]).toEqual([1, "failed at early: the phase ended before it finished (process gone)"])
+    })
+  )
+
+  it.scopedLive("a running phase of a live process: running PHASE", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      yield* i.run(["boot"])
+      const { runs } = record(i)
+      const live = { ...runs[0]!, phase: "early", start: new Date().toISOString(), pid: process.pid, actions: [] }
+      delete (live as { durationMs?: number }).durationMs
+      delete (live as { exitStatus?: number }).exitStatus
+      i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs, live] }))
+      expect(yield* i.run(["status"])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^running early\n(.*\n)*early: running\n/) })
+    })
+  )
+
+  it.scopedLive("disabled: disabled, exit 0; a damaged record counts as none", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      i.write(STATUS_FILE, "{ not json")
+      expect(yield* i.run(["status"])).toEqual({ code: 0, stdout: "not started\n", stderr: "" })
+      i.write("/etc/tiny-cloud.disabled", "")
+      expect(yield* i.run(["status"])).toEqual({ code: 0, stdout: "disabled\n", stderr: "" })
+    })
+  )
+
+  it.scopedLive("a record it cannot read (root's only): the marker files alone tell the state, and it says so; analyze refuses", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      yield* i.boot()
+      // a directory cannot be read as a file: as a non-root user's 0600 file cannot
+      rmSync(`${i.root}${STATUS_FILE}`)
+      mkdirSync(`${i.root}${STATUS_FILE}`)
+      expect(yield* i.run(["status"])).toEqual({
+        code: 0,
+        stdout: "done\n",
+        stderr: `tiny-cloud status: read ${i.root}${STATUS_FILE}: illegal operation on a directory; the state comes from the marker files alone\n`
+      })
+      expect(yield* i.run(["analyze"])).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud analyze: read ${i.root}${STATUS_FILE}: illegal operation on a directory\n` })
+    })
+  )
+
+  it.scopedLive("--json: the record with the derived state", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance(SCRIPT)
+      yield* i.boot()
+      const r = yield* i.run(["status", "--json"])
+      expect(r.code).toBe(2)
+      const json = JSON.parse(r.stdout) as Record<string, unknown>
+      expect(json).toMatchObject({
+        state: "done with errors",
+        summary: "done with errors",
+        exitStatus: 2,
+        errors: ["final/run_userdata: user-data script exited with status 3"],
+        warnings: [],
+        version: 1
+      })
+      expect(json.runs).toEqual(record(i).runs)
+    })
+  )
+
+  it.scopedLive("--wait started before early returns when final ends", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      yield* i.run(["boot"])
+      const waiting = yield* Effect.fork(i.run(["status", "--wait"]))
+      for (const phase of ["early", "main"]) {
+        yield* i.run([phase])
+        yield* Effect.sleep("700 millis")
+        expect(Option.isNone(yield* Fiber.poll(waiting))).toBe(true)
+      }
+      yield* i.run(["final"])
+      const r = yield* Fiber.join(waiting)
+      expect([r.code, r.stdout.split("\n")[0]]).toEqual([0, "done"])
+      expect(r.stdout).toMatch(/^final: /m)
+    })
+  )
+
+  it.scopedLive("--wait --timeout: exit 3 with the state at that time when the final phase has not run", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      yield* i.run(["boot"])
+      const r = yield* i.run(["status", "--wait", "--timeout", "0.3"])
+      expect([r.code, r.stdout.split("\n")[0]]).toEqual([3, "running (boot done)"])
+    })
+  )
+
+  it.scopedLive("--wait returns at once when the bootstrap is complete or disabled", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      yield* i.run(["--bootstrap", "complete"])
+      expect(yield* i.run(["status", "--wait", "--timeout", "5"])).toEqual({ code: 0, stdout: "done\n", stderr: "" })
+    })
+  )
+})
+
+const timed = (runs: ReadonlyArray<RecordedRun>) => runs.flatMap((r) => r.actions.map((a) => ({ phase: r.phase, name: a.name, result: a.result, durationMs: a.durationMs })))
+
+describe("tiny-cloud analyze", () => {
+  it.scopedLive("lists every action that ran, slowest first; the phase totals add up; the span runs from boot's start to final's end", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance("#!/bin/sh\nsleep 0.2\n")
+      yield* i.boot()
+      const { runs } = record(i)
+      const r = yield* i.run(["analyze", "--json"])
+      expect(r.code).toBe(0)
+      const analysis = JSON.parse(r.stdout) as {
+        actions: ReadonlyArray<{ phase: string; name: string; durationMs: number }>
+        phases: ReadonlyArray<{ phase: string; actionsMs: number; durationMs: number }>
+        spanMs: number
+      }
+      expect([...analysis.actions].sort((a, b) => a.name.localeCompare(b.name))).toEqual(
+        [...timed(runs)].sort((a, b) => a.name.localeCompare(b.name))
+      )
+      const durations = analysis.actions.map((a) => a.durationMs)
+      expect(durations).toEqual([...durations].sort((a, b) => b - a))
+      expect(analysis.actions[0]!.name).toBe("run_userdata")
+      for (const p of analysis.phases) {
+        expect(p.actionsMs).toBe(analysis.actions.filter((a) => a.phase === p.phase).reduce((sum, a) => sum + a.durationMs, 0))
+        expect(p.durationMs).toBe(runs.find((run) => run.phase === p.phase)!.durationMs)
+      }
+      const last = runs[runs.length - 1]!
+      expect(analysis.spanMs).toBe(Date.parse(last.start) + last.durationMs! - Date.parse(runs[0]!.start))
+
+      const text = yield* i.run(["analyze"])
+      const rows = text.stdout.split("\n")
+      expect(rows[0]).toMatch(/^ DURATION {2}PHASE {2}ACTION +RESULT$/)
+      expect(rows[1]).toMatch(/^ +\d+\.\d{3}s {2}final {2}run_userdata +done +#{30}$/)
+      expect(rows.slice(1, 1 + analysis.actions.length).map((l) => l.trim().split(/\s+/)[2])).toEqual(analysis.actions.map((a) => a.name))
+      expect(text.stdout).toMatch(/^PHASE +ACTIONS +RUN$/m)
+      expect(text.stdout).toMatch(/^final +\d+\.\d{3}s +\d+\.\d{3}s$/m)
+      expect(text.stdout).toContain(`${(analysis.spanMs / 1000).toFixed(3)}s from the start of boot to the end of final\n`)
+      expect(/^[\x09\x0a\x20-\x7e]*$/.test(text.stdout)).toBe(true)
+    })
+  )
+
+  it.scopedLive("on a UTF-8 terminal: block bars and failed actions in red; a serial console keeps ASCII", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance(SCRIPT)
+      yield* i.boot()
+      const onTerminal = (term: string) =>
+        Effect.gen(function* () {
+          let out = ""
+          const output = Layer.succeed(Output, { stdout: (d) => Effect.sync(() => void (out += String(d))), stderr: () => Effect.void, isTerminal: true })
+          const layer = appLayer({ ...i.env, TERM: term, LANG: "C.UTF-8" }, "tiny-cloud", { commands: CommandsLive, http: HttpLive, output })
+          yield* Effect.scoped(Effect.provide(analyzeCommand({ json: false }), layer))
+          return out
+        })
+      const xterm = yield* onTerminal("xterm-256color")
+      expect(xterm).toContain("\u2588")
+      expect(xterm).toMatch(/\x1b\[31m.*run_userdata +failed.*\x1b\[0m/)
+      const serial = yield* onTerminal("vt220")
+      expect(serial).not.toContain("\u2588")
+      expect(serial).toContain("#")
+    })
+  )
+
+  it.scopedLive("before any phase: nothing to analyse", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      expect(yield* i.run(["analyze"])).toEqual({ code: 0, stdout: "no phase has run yet\n", stderr: "" })
+    })
+  )
+})

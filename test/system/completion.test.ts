@@ -1,0 +1,126 @@
+/** The shell completions, checked and driven by the real shells. */
+import { execFileSync } from "node:child_process"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, describe, expect, it } from "vitest"
+import { COMMANDS, IMDS_ALIASES, IMDS_FLAGS, spellings } from "../../src/programs/commands.js"
+import { completionScript, SHELLS, type Shell } from "../../src/programs/completion.js"
+import { SIM_CLOUDS } from "../../src/sim/simulator.js"
+import { describeSystem } from "../support/system.js"
+
+const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-completion-"))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+const scriptFile = (shell: Shell) => {
+  const file = join(dir, `completion.${shell}`)
+  writeFileSync(file, completionScript(shell, SIM_CLOUDS))
+  return file
+}
+
+describe("completion scripts", () => {
+  it.each(SHELLS)("%s: every command, option and imds word is offered", (shell) => {
+    const script = completionScript(shell, SIM_CLOUDS)
+    const words = [
+      ...COMMANDS.flatMap(spellings),
+      ...COMMANDS.flatMap((c) => (c.options ?? []).flatMap((o) => o.names)),
+      ...[...IMDS_FLAGS, ...IMDS_ALIASES].map(([w]) => w),
+      ...SIM_CLOUDS
+    ]
+    const asWritten = (w: string) => (shell === "fish" && /^--?[\w-]+$/.test(w) && !COMMANDS.some((c) => spellings(c).includes(w)) ? w.replace(/^--?/, "") : w)
+    expect(words.filter((w) => !script.includes(asWritten(w)))).toEqual([])
+  })
+})
+
+describeSystem("bash completion", { tools: { bash: "bash" } }, () => {
+  /** COMPREPLY for a command line, the cursor at its end */
+  const complete = (line: string): ReadonlyArray<string> => {
+    const out = execFileSync("bash", ["-c", `source "$1"; COMP_WORDBREAKS=$' \\t\\n"\\'><=;|&(:'; COMP_LINE=$2; COMP_POINT=\${#2}; _tiny_cloud; printf '%s\\n' "\${COMPREPLY[@]}"`, "_", scriptFile("bash"), line], { encoding: "utf8" })
+    return out.split("\n").filter((l) => l !== "")
+  }
+
+  it("bash -n accepts it", () => {
+    expect(execFileSync("bash", ["-n", scriptFile("bash")], { encoding: "utf8" })).toBe("")
+  })
+
+  it.each([
+    ["tiny-cloud st", ["status"]],
+    ["tiny-cloud -", ["--bootstrap", "-b", "--enable", "-E", "--disable", "-D", "--version", "--help", "-h"]],
+    ["tiny-cloud -b ", ["complete", "incomplete", "status"]],
+    ["tiny-cloud --bootstrap status ", []],
+    ["tiny-cloud status --", ["--json", "--wait", "--timeout"]],
+    ["tiny-cloud status --timeout ", []],
+    ["tiny-cloud autodetect -", ["-v", "--verbose"]],
+    ["tiny-cloud simulate --cloud a", ["aws", "azure"]],
+    ["tiny-cloud completion ", ["bash", "zsh", "fish"]],
+    ["imds @h", ["@hostname"]],
+    ["imds +", ["+e", "+E", "+n", "+s", "+t"]],
+    ["tiny-cloud imds @ssh", ["@ssh-keys"]],
+    // bash took "@nic:" as a word of its own: the replies are what follows it
+    ["imds @nic:lo,@ipv4", ["lo,@ipv4", "lo,@ipv4-net", "lo,@ipv4-prefix"]]
+  ])("%j offers %j", (line, expected) => {
+    expect(complete(line)).toEqual(expected)
+  })
+
+  it("@nic: offers this machine's interfaces", () => {
+    expect(complete("imds @nic:l")).toEqual(["lo", "lo,"])
+  })
+})
+
+describeSystem("zsh completion", { tools: { zsh: "zsh" } }, () => {
+  /** what _tiny_cloud hands zsh's completion system, with its functions stubbed */
+  const complete = (service: string, words: ReadonlyArray<string>): string =>
+    execFileSync(
+      "zsh",
+      [
+        "-f",
+        "-c",
+        `_describe() { print -r -- "describe \${(P)\${@[-1]}}" }; _arguments() { print -r -- "arguments $*" }; compadd() { print -r -- "compadd $*" }; compdef() { :; }
+source "$1"; service=$2; shift 2; words=("$@"); CURRENT=$#words; PREFIX=\${words[-1]}; _tiny_cloud`,
+        "_",
+        scriptFile("zsh"),
+        service,
+        ...words
+      ],
+      { encoding: "utf8" }
+    )
+
+  it("zsh -n accepts it", () => {
+    expect(execFileSync("zsh", ["-n", scriptFile("zsh")], { encoding: "utf8" })).toBe("")
+  })
+
+  it("offers the commands with their summaries, each command's options and operands, and the imds words", () => {
+    expect(complete("tiny-cloud", ["tiny-cloud", ""])).toContain("status:whether the bootstrap is done, what failed, how long each phase took")
+    expect(complete("tiny-cloud", ["tiny-cloud", "status", ""])).toBe(
+      "arguments -s --json[print JSON] --wait[wait until the final phase has run] --timeout[with --wait - give up after SECONDS (exit 3)]:SECONDS: \n"
+    )
+    expect(complete("tiny-cloud", ["tiny-cloud", "-b", ""])).toBe("arguments -s 1:--bootstrap argument:(complete incomplete status)\n")
+    expect(complete("imds", ["imds", "@nic:lo,@ip"])).toContain("compadd -S  -- @nic:lo,@mac @nic:lo,@ipv4")
+  })
+})
+
+describeSystem("fish completion", { tools: { fish: "fish" } }, () => {
+  const complete = (line: string): ReadonlyArray<string> =>
+    execFileSync("fish", ["--no-config", "-c", "source $argv[1]; complete -C $argv[2]", scriptFile("fish"), line], { encoding: "utf8" })
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => l.split("\t")[0]!)
+
+  it("fish --no-execute accepts it", () => {
+    expect(execFileSync("fish", ["--no-execute", scriptFile("fish")], { encoding: "utf8" })).toBe("")
+  })
+
+  it.each([
+    ["tiny-cloud sta", ["status"]],
+    ["tiny-cloud --boot", ["--bootstrap"]],
+    ["tiny-cloud -b ", ["complete", "incomplete", "status"]],
+    ["tiny-cloud status --", ["--json", "--timeout", "--wait"]],
+    ["tiny-cloud autodetect -", ["-v", "--verbose"]],
+    ["tiny-cloud simulate --cloud a", ["aws", "azure"]],
+    ["imds @ni", ["@nic:", "@nics"]],
+    ["imds @nic:lo,@ipv6", ["@nic:lo,@ipv6", "@nic:lo,@ipv6-net", "@nic:lo,@ipv6-prefix"]],
+    ["tiny-cloud imds @h", ["@hostname"]]
+  ])("%j offers %j", (line, expected) => {
+    expect(complete(line)).toEqual(expected)
+  })
+})

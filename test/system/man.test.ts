@@ -1,0 +1,69 @@
+/** The man pages: built from their sources, complete, and rendered by man(1) without a warning. */
+import { execFileSync, spawnSync } from "node:child_process"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, describe, expect, it } from "vitest"
+import { CONFIG_KEYS } from "../../src/domain/settings.js"
+import { COMMANDS } from "../../src/programs/commands.js"
+import { manSources } from "../../scripts/docs.js"
+import { buildPages, inline, ManSourceError, renderPage } from "../../scripts/man.js"
+import { describeSystem } from "../support/system.js"
+
+const OPTIONS = { version: "1.2.3", date: "2025-01-01" }
+const PAGES = ["alpine-config.5", "cloud-config.5", "imds.1", "tiny-cloud.8", "tiny-cloud.conf.5"]
+
+describe("man page sources", () => {
+  it("build to the five pages", () => {
+    expect(buildPages(manSources(), OPTIONS).map((p) => p.file)).toEqual(PAGES)
+  })
+
+  it("tiny-cloud(8) has every command of the table, its synopsis and its options", () => {
+    const roff = buildPages(manSources(), OPTIONS).find((p) => p.file === "tiny-cloud.8")!.roff
+    for (const c of COMMANDS) expect(roff).toContain(`\\fBtiny\\-cloud ${c.name.replace(/-/g, "\\-")}\\fR`)
+    expect(roff).toContain("\\fB\\-\\-timeout\\fR \\fISECONDS\\fR")
+    expect(roff.split("\n")[0]).toBe('.TH TINY\\-CLOUD 8 "2025-01-01" "tiny\\-cloud 1.2.3" "System Manager\'s Manual"')
+  })
+
+  it("refuses a source that leaves a command, a configuration key or a user-data key undocumented", () => {
+    const sources = manSources()
+    const without = (file: string, pattern: RegExp) => ({ [file]: sources[file]!.replace(pattern, "") })
+    expect(() => buildPages(without("tiny-cloud.8.md", /\{\{command analyze\}\}\n: [^\n]*\n(  [^\n]*\n)*/), OPTIONS)).toThrow(
+      new ManSourceError("tiny-cloud.8.md: not documented: analyze")
+    )
+    expect(() => buildPages(without("tiny-cloud.conf.5.md", /`IMDS_DEADLINE`\n: [^\n]*\n/), OPTIONS)).toThrow("tiny-cloud.conf.5.md: not documented: IMDS_DEADLINE")
+    expect(() => buildPages(without("cloud-config.5.md", /`timezone`\n: [^\n]*\n/), OPTIONS)).toThrow("cloud-config.5.md: not documented: timezone")
+    expect(() => buildPages(without("alpine-config.5.md", /`autoinstall`\n: [^\n]*\n/), OPTIONS)).toThrow("alpine-config.5.md: not documented: autoinstall")
+    expect(CONFIG_KEYS.length).toBeGreaterThan(20)
+  })
+
+  it("escapes what roff would take for its own", () => {
+    expect(inline("a `--json` b **x-y** *FILE* \\n")).toBe("a \\fB\\-\\-json\\fR b \\fBx\\-y\\fR \\fIFILE\\fR \\en")
+    expect(inline("tiny-cloud* links")).toBe("tiny-cloud* links")
+    const page = renderPage("x.1", "# x(1) -- y\n\n.starts with a dot\n\n```\n'quoted\n```\n", OPTIONS)
+    expect(page.roff).toContain("\n\\&.starts with a dot\n")
+    expect(page.roff).toContain("\n\\&'quoted\n")
+    expect(() => renderPage("x.1", "x(1)\n", OPTIONS)).toThrow(ManSourceError)
+  })
+})
+
+describeSystem("man pages rendered by man(1)", { tools: { man: "man-db", groff: "groff-base" } }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-man-"))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+  const pages = buildPages(manSources(), OPTIONS)
+  for (const page of pages) writeFileSync(join(dir, page.file), page.roff)
+
+  it.each(PAGES)("man -l %s renders it without a warning", (file) => {
+    const r = spawnSync("man", ["--warnings=all", "-l", join(dir, file)], { encoding: "utf8", env: { ...process.env, MANWIDTH: "80", LC_ALL: "C.UTF-8", MAN_KEEP_FORMATTING: "" } })
+    expect([r.status, r.stderr]).toEqual([0, ""])
+    const name = file.replace(/\.\d$/, "")
+    expect(r.stdout).toContain(`${name.toUpperCase()}(${file.slice(-1)})`)
+    expect(r.stdout).toMatch(/^NAME$/m)
+  })
+
+  it("the text reads as written: options, keys and literal blocks", () => {
+    const text = execFileSync("man", ["-l", join(dir, "tiny-cloud.conf.5")], { encoding: "utf8", env: { ...process.env, MANWIDTH: "80", LC_ALL: "C.UTF-8" } })
+    expect(text).toContain("       CLOUD_USER\n              The account that receives the SSH keys. Default alpine.\n")
+    expect(text).toContain("           HOTPLUG_MODULES=\"vnic_eth_hotplug nvme_ebs_links\"\n")
+  })
+})

@@ -1,0 +1,137 @@
+/** The run record's state, read from the runs and the marker files, without I/O. */
+import { describe, expect, it } from "vitest"
+import fc from "fast-check"
+import type { Phase } from "../../src/domain/phases.js"
+import {
+  currentAttempt,
+  describeState,
+  formatRecord,
+  MAX_RUNS,
+  parseRecord,
+  statusOf,
+  withRun,
+  type ActionRun,
+  type PhaseRun,
+  type RunRecord
+} from "../../src/domain/run-record.js"
+
+let clock = Date.parse("2025-01-01T00:00:00Z")
+const run = (phase: Phase, actions: ReadonlyArray<ActionRun> = [], extra: Partial<PhaseRun> = {}): PhaseRun => ({
+  phase,
+  start: new Date((clock += 1000)).toISOString(),
+  pid: 100,
+  durationMs: 10,
+  exitStatus: actions.some((a) => a.result === "failed") ? 1 : 0,
+  cloud: "aws",
+  cloudChosenBy: "configured",
+  userDataType: "missing",
+  userDataWarnings: [],
+  actions,
+  ...extra
+})
+const done = (name: string): ActionRun => ({ name, result: "done", durationMs: 1 })
+const failed = (name: string, message: string): ActionRun => ({ name, result: "failed", durationMs: 1, message })
+const running = (phase: Phase, pid = 200): PhaseRun => {
+  const { durationMs: _d, exitStatus: _e, ...rest } = run(phase, [], { pid })
+  return rest
+}
+const record = (...runs: ReadonlyArray<PhaseRun>): RunRecord => ({ version: 1, runs })
+const facts = (complete: boolean, alive: ReadonlyArray<number> = [], disabled = false) => ({ complete, disabled, isRunning: (pid: number) => alive.includes(pid) })
+const full = (final: ReadonlyArray<ActionRun> = [done("bootstrap_complete")], main: ReadonlyArray<ActionRun> = [done("set_ssh_keys")]) => [
+  run("boot", [done("expand_root")]),
+  run("early", [done("save_userdata")]),
+  run("main", main),
+  run("final", final)
+]
+const summary = (r: RunRecord, f: ReturnType<typeof facts>) => {
+  const s = statusOf(r, f)
+  return [describeState(s.state), s.exitStatus, s.settled]
+}
+
+describe("statusOf", () => {
+  it("nothing recorded: not started, or done when the marker is there (bootstrapped before the record existed)", () => {
+    expect(summary(record(), facts(false))).toEqual(["not started", 0, false])
+    expect(summary(record(), facts(true))).toEqual(["done", 0, true])
+  })
+
+  it("a clean first boot is done; a failed user-data action or a check's warning makes it done with errors (2)", () => {
+    expect(summary(record(...full()), facts(true))).toEqual(["done", 0, true])
+    const errors = statusOf(record(...full([failed("userdata_runcmd", "runcmd[0] exited with status 1"), done("bootstrap_complete")])), facts(true))
+    expect([describeState(errors.state), errors.exitStatus, errors.errors]).toEqual(["done with errors", 2, ["final/userdata_runcmd: runcmd[0] exited with status 1"]])
+    const runs = full()
+    const warned = statusOf(record(...runs.slice(0, 3), { ...runs[3]!, userDataWarnings: ["unsupported cloud-config keys: chef"] }), facts(true))
+    expect([warned.exitStatus, warned.warnings]).toEqual([2, ["user-data: unsupported cloud-config keys: chef"]])
+  })
+
+  it("a failed core action wins over everything, named with its phase and message, even before the final phase", () => {
+    const main = [done("create_default_user"), failed("set_ssh_keys", "failed to find user alpine")]
+    expect(summary(record(...full([failed("run_userdata", "x"), done("bootstrap_complete")], main)), facts(true))).toEqual([
+      "failed at main/set_ssh_keys: failed to find user alpine",
+      1,
+      true
+    ])
+    expect(summary(record(...full(undefined, main).slice(0, 3)), facts(false))).toEqual(["failed at main/set_ssh_keys: failed to find user alpine", 1, false])
+    expect(summary(record(...full(undefined, main).slice(0, 3), running("final")), facts(false, [200]))).toEqual([
+      "failed at main/set_ssh_keys: failed to find user alpine",
+      1,
+      false
+    ])
+  })
+
+  it("a running phase whose process lives is running; whose process is gone, or that is not the newest run, has failed", () => {
+    const [boot, early] = full()
+    expect(summary(record(boot!, running("early")), facts(false, [200]))).toEqual(["running early", 0, false])
+    expect(summary(record(boot!, running("early")), facts(false, []))).toEqual(["failed at early: the phase ended before it finished (process gone)", 1, false])
+    expect(summary(record(boot!, running("early", 300), run("main")), facts(false, [300]))).toEqual([
+      "failed at early: the phase ended before it finished (process gone)",
+      1,
+      false
+    ])
+    expect(summary(record(boot!, early!), facts(false))).toEqual(["running (early done)", 0, false])
+  })
+
+  it("a new boot starts a new attempt; a phase run again by hand replaces its earlier run", () => {
+    const failedMain = run("main", [failed("set_hostname", "invalid hostname '-x-'")])
+    const first = [run("boot"), run("early"), failedMain, run("final", [done("bootstrap_complete")])]
+    expect(summary(record(...first), facts(true))).toEqual(["failed at main/set_hostname: invalid hostname '-x-'", 1, true])
+    expect(summary(record(...first, run("main", [done("set_hostname")])), facts(true))).toEqual(["done", 0, true])
+    const again = [...first, run("boot")]
+    expect(currentAttempt(again).map((r) => r.phase)).toEqual(["boot"])
+    expect(summary(record(...again), facts(false))).toEqual(["running (boot done)", 0, false])
+  })
+
+  it("the final phase ran and the marker is gone (--bootstrap incomplete): not started; disabled wins", () => {
+    expect(summary(record(...full()), facts(false))).toEqual(["not started", 0, false])
+    expect(summary(record(...full(undefined, [failed("set_ssh_keys", "x")])), facts(false, [], true))).toEqual(["disabled", 0, true])
+  })
+})
+
+describe("the record file", () => {
+  it("reads back what it writes; what is not a run is left out; damage is an empty record", () => {
+    const runs = full()
+    expect(parseRecord(formatRecord(record(...runs)))).toEqual(record(...runs))
+    expect(parseRecord(JSON.stringify({ version: 1, runs: [runs[0], { phase: "reboot" }, { ...runs[1], actions: [{ name: 1 }] }, runs[2]] }))).toEqual(
+      record(runs[0]!, runs[2]!)
+    )
+    expect(parseRecord("{")).toEqual(record())
+    expect(parseRecord(JSON.stringify({ version: 2, runs }))).toEqual(record())
+  })
+
+  it("a finished run replaces its running entry; the newest MAX_RUNS runs are kept", () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom<Phase>("boot", "early", "main", "final"), { maxLength: 150 }), (phases) => {
+        let r = record()
+        phases.forEach((phase, i) => {
+          const start = run(phase, [], { pid: i })
+          const { durationMs: _d, exitStatus: _e, ...entry } = start
+          r = withRun(r, entry)
+          expect(r.runs[r.runs.length - 1]).toEqual(entry)
+          r = withRun(r, start)
+        })
+        expect(r.runs.length).toBe(Math.min(phases.length, MAX_RUNS))
+        expect(r.runs.every((x) => x.exitStatus !== undefined)).toBe(true)
+        expect(r.runs.map((x) => x.pid)).toEqual(phases.map((_, i) => i).slice(-MAX_RUNS))
+      })
+    )
+  })
+})
