@@ -114,23 +114,28 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
       )
     }
 
-    const token = (refresh: boolean): Effect.Effect<Record<string, string>, ImdsError> =>
+    // concurrent reads wait for one token instead of each fetching its own
+    const tokenLock = yield* Effect.makeSemaphore(1)
+    /** the session token; a fresh one when `rejected` is the one we have */
+    const token = (rejected: string | undefined): Effect.Effect<Record<string, string>, ImdsError> =>
       spec.token === undefined
         ? Effect.succeed({})
-        : Effect.gen(function* () {
-            const cached = yield* Ref.get(tokenRef)
-            if (Option.isSome(cached) && !refresh) return { [spec.token!.header]: cached.value }
-            const fresh = yield* spec.token!.fetch(tokenRequest)
-            yield* Ref.set(tokenRef, Option.some(fresh))
-            return { [spec.token!.header]: fresh }
-          })
+        : tokenLock.withPermits(1)(
+            Effect.gen(function* () {
+              const cached = yield* Ref.get(tokenRef)
+              if (Option.isSome(cached) && cached.value !== rejected) return { [spec.token!.header]: cached.value }
+              const fresh = yield* spec.token!.fetch(tokenRequest)
+              yield* Ref.set(tokenRef, Option.some(fresh))
+              return { [spec.token!.header]: fresh }
+            })
+          )
 
     const get = (path: string, options?: GetOptions): Effect.Effect<Option.Option<Uint8Array>, ImdsError> => {
       const url = urlOf(path)
       const full = path.startsWith("/") ? path : `${spec.root}${path}${spec.query ?? ""}`
-      let refresh = false
+      let rejected: string | undefined
       const attempt = Effect.gen(function* () {
-        const auth = yield* token(refresh)
+        const auth = yield* token(rejected)
         const res = yield* once({
           method: "GET",
           path: full,
@@ -138,7 +143,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
           ...(options?.privilegedSourcePort ? { privilegedSourcePort: true } : {})
         })
         if (res.status === 401 && spec.token !== undefined) {
-          refresh = true
+          rejected = auth[spec.token.header]
           return yield* Effect.fail(new TokenRejected())
         }
         if (res.status === 404 || res.status === 204) return Option.none<Uint8Array>()
