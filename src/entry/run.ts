@@ -4,13 +4,14 @@ import * as Layer from "effect/Layer"
 import { appLayer } from "../layers/live.js"
 import type { Program } from "../programs/cli.js"
 import { describeCause } from "../programs/failure.js"
+import type { LogOptions } from "../services/Log.js"
 
 /**
  * Runs a command's program over the live services and exits with its status.
  * Failures print one line naming the problem, never a stack trace.
  */
-export const runMain = (program: Program, logTag: string, errorPrefix: string): Promise<never> =>
-  Effect.runPromiseExit(Effect.scoped(Layer.build(appLayer(process.env, logTag)).pipe(Effect.flatMap((ctx) => Effect.provide(program, ctx))))).then(
+export const runMain = (program: Program, logTag: string, errorPrefix: string, log?: LogOptions): Promise<never> =>
+  Effect.runPromiseExit(Effect.scoped(Layer.build(appLayer(process.env, logTag, undefined, log)).pipe(Effect.flatMap((ctx) => Effect.provide(program, ctx))))).then(
     (exit) => {
       if (Exit.isSuccess(exit)) return finish(exit.value)
       process.stderr.write(`${errorPrefix}: ${describeCause(exit.cause)}\n`)
