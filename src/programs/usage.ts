@@ -4,6 +4,9 @@ export const TINY_CLOUD_USAGE = `Usage: tiny-cloud [-h|--help] { boot | early | 
        tiny-cloud imds [-h] { -e | +e | -E | +E | +n | +s | +t | @ALIAS | IMDS-PATH } ...
        tiny-cloud simulate [--cloud CLOUD] [--user-data FILE] [--root DIR]
        tiny-cloud schema FILE
+       tiny-cloud assemble-interfaces
+       tiny-cloud hotplug { vnic-eth | nvme-ebs }   (MDEV and ACTION from mdev)
+       tiny-cloud net-sync [IFACE]
        tiny-cloud --version
 `
 
