@@ -1,0 +1,75 @@
+/**
+ * The network helpers as an image has them: links to the bundled program
+ * under the shell edition's names, and the ifupdown-ng executor, a shell
+ * wrapper around `tiny-cloud net-sync`. Each run is a process.
+ */
+import { spawn } from "node:child_process"
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { dirname, join } from "node:path"
+import { afterAll, describe, expect, it } from "vitest"
+import { PROGRAM, type RunResult } from "../support/harness.js"
+
+const REPO = new URL("../../", import.meta.url).pathname
+const image = mkdtempSync(join(tmpdir(), "tiny-cloud-helpers-"))
+const root = join(image, "root")
+afterAll(() => rmSync(image, { recursive: true, force: true }))
+
+const install = (path: string) => {
+  mkdirSync(dirname(join(image, path)), { recursive: true })
+  symlinkSync(PROGRAM, join(image, path))
+}
+install("usr/bin/tiny-cloud")
+for (const helper of ["sbin/assemble-interfaces", "sbin/imds-net-sync", "lib/mdev/vnic-eth-hotplug", "lib/mdev/nvme-ebs-links"]) install(helper)
+mkdirSync(join(image, "usr/libexec/ifupdown-ng"), { recursive: true })
+copyFileSync(join(REPO, "usr/libexec/ifupdown-ng/imds"), join(image, "usr/libexec/ifupdown-ng/imds"))
+mkdirSync(join(root, "etc/network/interfaces.d"), { recursive: true })
+copyFileSync(join(REPO, "etc/network/interfaces.d/lo"), join(root, "etc/network/interfaces.d/lo"))
+copyFileSync(join(REPO, "etc/network/interfaces.d/DEFAULT"), join(root, "etc/network/interfaces.d/DEFAULT"))
+for (const nic of ["lo", "eth0"]) {
+  mkdirSync(join(root, "sys/class/net", nic), { recursive: true })
+  writeFileSync(join(root, "sys/class/net", nic, "address"), "02:00:00:00:00:01\n")
+}
+
+const env = {
+  PATH: `${join(image, "usr/bin")}:${dirname(process.execPath)}:/usr/bin:/bin`,
+  ROOT: root,
+  CLOUD: "aws",
+  TINY_CLOUD_CODE_CACHE: "off"
+}
+
+const run = (command: string, args: ReadonlyArray<string>, extra: Record<string, string> = {}) =>
+  new Promise<RunResult>((done) => {
+    const child = spawn(command, [...args], { env: { ...env, ...extra }, stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()))
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()))
+    child.on("close", (code) => done({ code: code ?? -1, stdout, stderr }))
+  })
+
+/** the program by the name of the link it is called through */
+const helper = (path: string, extra: Record<string, string> = {}, args: ReadonlyArray<string> = []) => run(process.execPath, [join(image, path), ...args], extra)
+
+describe("the network helpers by their installed names", () => {
+  it("/sbin/assemble-interfaces writes the interfaces file from the shipped stanzas", async () => {
+    expect(await helper("sbin/assemble-interfaces")).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(readFileSync(join(root, "etc/network/interfaces"), "utf8")).toBe(
+      "# NOTE: /sbin/assemble-interfaces rewrites this file.  Edit files in\n#      /etc/network/interfaces.d/ to persist any customizations.\n\n" +
+        "auto lo\niface lo\n  use link\n  use loopback\n\nauto eth0\niface eth0\n  use dhcp\n  use imds\n\n"
+    )
+  })
+
+  it("/lib/mdev/vnic-eth-hotplug and /sbin/imds-net-sync without their environment: one error line, exit 1", async () => {
+    expect(await helper("lib/mdev/vnic-eth-hotplug")).toEqual({ code: 1, stdout: "", stderr: "vnic-eth-hotplug: MDEV or ACTION undefined, aborting\n" })
+    expect(await helper("sbin/imds-net-sync")).toEqual({ code: 1, stdout: "", stderr: "imds-net-sync: IFACE not set, aborting\n" })
+    expect((await helper("lib/mdev/nvme-ebs-links", {}, ["-h"])).stdout).toBe("Usage: nvme-ebs-links (MDEV=nvmeXnY[pZ] ACTION=add|remove)\n")
+  })
+
+  it("the ifupdown-ng executor runs tiny-cloud net-sync: nothing on pre-down, a sync on post-up", async () => {
+    const executor = join(image, "usr/libexec/ifupdown-ng/imds")
+    expect(readFileSync(executor, "utf8").trim().split("\n")).toHaveLength(2)
+    expect(await run("/bin/sh", [executor], { IFACE: "eth0", PHASE: "pre-down" })).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(await run("/bin/sh", [executor], { PHASE: "post-up" })).toEqual({ code: 1, stdout: "", stderr: "imds-net-sync: IFACE not set, aborting\n" })
+  })
+})
