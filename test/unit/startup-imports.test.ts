@@ -2,7 +2,8 @@
  * What each command loads before it does anything: the entry, its route, the
  * program the route loads, and the runner. The phase engine and the YAML
  * parser stay off the paths of `imds` and `--bootstrap status`, which run on
- * every boot and in scripts.
+ * every boot and in scripts, and of the network helpers, which hotplug
+ * events start in bursts.
  */
 import { beforeAll, describe, expect, it } from "vitest"
 import { importGraph, staticClosure, type Edge } from "../support/imports.js"
@@ -17,7 +18,11 @@ const ENGINE = ["src/programs/engine.ts", "src/programs/phase.ts", "src/programs
 describe("start-up path", () => {
   it.each([
     ["imds", "src/programs/imds-cli.ts"],
-    ["--bootstrap status", "src/programs/admin.ts"]
+    ["--bootstrap status", "src/programs/admin.ts"],
+    ["vnic-eth-hotplug", "src/programs/network/vnic-hotplug.ts"],
+    ["nvme-ebs-links", "src/programs/network/nvme-ebs.ts"],
+    ["assemble-interfaces", "src/programs/network/assemble.ts"],
+    ["imds-net-sync", "src/programs/network/net-sync.ts"]
   ])("%s loads neither the phase engine nor the YAML parser", (_name, program) => {
     const loaded = staticClosure(graph, ["src/entry/main.ts", program, "src/entry/run.ts"])
     expect(loaded.has(program)).toBe(true)
