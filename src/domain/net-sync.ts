@@ -54,11 +54,10 @@ export const parseDefaultGateway = (text: string): string | undefined => {
   return m ? ipv6(m[1]!) : undefined
 }
 
-/** the policy-routing table of an interface other than eth0: 10000 + N for ethN */
+/** the policy-routing table of ethN: 10000 + N (imds-net-sync uses it for interfaces other than eth0) */
 export const routeTableOf = (iface: string): number | undefined => {
   const m = /^eth(\d+)$/.exec(iface)
-  const n = m ? Number(m[1]) : 0
-  return n > 0 ? 10000 + n : undefined
+  return m ? 10000 + Number(m[1]) : undefined
 }
 
 /** a metadata list (one value a line) as canonical addresses, in order, each once; what is not an address is named in `invalid` */

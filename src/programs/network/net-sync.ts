@@ -107,7 +107,8 @@ export const netSync = (argument: string | undefined) =>
       for (const bad of [...v4.invalid, ...v6.invalid]) yield* warn(`${iface}: ignoring '${bad.slice(0, 60)}': not an IP address`)
       const primary = v4.addresses[0]
       const wanted4 = v4.addresses.slice(1)
-      const table = routeTableOf(iface)
+      // eth0 routes by the main table; another ethN by its own, for the addresses it has rules for
+      const table = iface === "eth0" ? undefined : routeTableOf(iface)
 
       const addresses = parseAddresses(yield* show(["addr", "show", "dev", iface]))
       let ok = true
