@@ -6,6 +6,9 @@
  */
 import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as TestClock from "effect/TestClock"
 import { routeHelper } from "../../src/programs/cli.js"
 import type { SimInstance } from "../../src/sim/simulator.js"
 import { makeTestInstance, type InstanceOptions } from "../support/instance.js"
@@ -151,4 +154,22 @@ it.each(["gcp", "oci"])("%s: the NIC's IPv6 addresses as /128 with their rules",
       })
     )
   )
+)
+
+it.scoped("no IPv6 router on the link within 10 s: the addresses and their rules still, no default route in the table", () =>
+  Effect.gen(function* () {
+    const ip = fakeIp({ eth1: ["10.0.1.20/24", "fe80::2:1/64"] })
+    const instance = yield* setUp(ip, { instance: metadata({ ipv4: ["10.0.1.20"], ipv6: ["2001:db8:1::5"] }) })
+    const running = yield* Effect.fork(instance.run(["net-sync", "eth1"]))
+    const asked = () => ip.calls().filter((c) => c === "ip -6 route show dev eth1 default").length
+    while (asked() === 0) yield* Effect.promise(() => new Promise((r) => setTimeout(r, 5)))
+    yield* TestClock.adjust("9 seconds")
+    expect(yield* Fiber.poll(running)).toEqual(Option.none())
+    yield* TestClock.adjust("1 second")
+    expect(yield* Fiber.join(running)).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(asked()).toBe(20)
+    expect(ip.routes(6, 10001)).toEqual([])
+    expect(ip.addresses("eth1")).toEqual(["10.0.1.20/24", "fe80::2:1/64", "2001:db8:1::5/128"])
+    expect(ip.rules(6)).toEqual(["from 2001:db8:1::5 lookup 10001", "from all to 2001:db8:1::5 lookup 10001"])
+  })
 )
