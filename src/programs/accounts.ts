@@ -42,3 +42,24 @@ export const ownBy = (path: string, account: Account) =>
       Effect.catchAll((e) => (process.getuid?.() !== 0 ? Effect.void : Effect.fail(e)))
     )
   )
+
+/** `$ROOT/etc/group`: each group's members, by name */
+export const groups = Effect.gen(function* () {
+  const fs = yield* RootFs
+  const text = Option.getOrElse(yield* fs.readTextIfExists(fs.at("/etc/group")).pipe(Effect.orElseSucceed(() => Option.none<string>())), () => "")
+  return new Map(
+    text
+      .split("\n")
+      .map((l) => l.split(":"))
+      .filter((f) => f.length >= 3 && f[0] !== "")
+      .map((f) => [f[0]!, (f[3] ?? "").split(",").filter((m) => m !== "")] as const)
+  )
+})
+
+/** the user's password field in `$ROOT/etc/shadow`; None without a shadow file or entry */
+export const shadowPassword = (name: string) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    const text = yield* fs.readTextIfExists(fs.at("/etc/shadow")).pipe(Effect.orElseSucceed(() => Option.none<string>()))
+    return Option.flatMap(text, (t) => Option.fromNullable(t.split("\n").map((l) => l.split(":")).find((f) => f[0] === name && f.length >= 2)?.[1]))
+  })

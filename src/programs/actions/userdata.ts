@@ -51,6 +51,6 @@ export const runUserdata = Effect.gen(function* () {
   yield* fs.chmod(path, 0o700)
   yield* fs.makeDirectory(logDir)
   const status = yield* Effect.flatMap(Commands, (c) => c.runLogged(path, [], { logFile: `${logDir}/user-data.log`, echo: true }))
-  yield* fs.writeAtomic(`${logDir}/user-data.exit`, `${status}\n`)
+  yield* fs.writeAtomic(`${logDir}/user-data.exit`, `${status}\n`, { noFollow: true })
   if (status !== 0) return yield* Effect.fail(new ActionFailed({ reason: `user-data script exited with status ${status}` }))
 })

@@ -77,7 +77,7 @@ export const userdataUsers = Effect.gen(function* () {
   for (const user of config.users) {
     yield* createUser(user)
     yield* userGroupsAndSudo(user)
-    if (user.sshAuthorizedKeys.length > 0) yield* installKeys(user.name, user.sshAuthorizedKeys, true)
+    if (user.sshAuthorizedKeys.length > 0) yield* installKeys(user.name, user.sshAuthorizedKeys, { append: true, fromUserData: true, action: "userdata_users" })
   }
 })
 
@@ -85,7 +85,7 @@ export const sshAuthorizedKeys = Effect.gen(function* () {
   const config = yield* loadUserConfig("ssh_authorized_keys")
   const keys = [...config.sshAuthorizedKeys, ...(config.defaultUser?.sshAuthorizedKeys ?? [])]
   if (keys.length === 0) return
-  yield* installKeys(yield* currentUser, keys, true)
+  yield* installKeys(yield* currentUser, keys, { append: true, fromUserData: true, action: "ssh_authorized_keys" })
 })
 
 /** cloud-config `ssh_pwauth`: `PasswordAuthentication yes|no` in sshd_config */
