@@ -1,39 +1,29 @@
 /**
- * The network helpers as an image has them: links to the bundled program
- * under the shell edition's names, and the ifupdown-ng executor, a shell
- * wrapper around `tiny-cloud net-sync`. Each run is a process.
+ * The network helpers as `make install` puts them in an image: links to the
+ * bundled program under the shell edition's names, the ifupdown-ng
+ * executor (a shell wrapper around `tiny-cloud net-sync`) and the stanzas.
+ * The image is the instance's ROOT. Each run is a process.
  */
-import { spawn } from "node:child_process"
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { execFileSync, spawn } from "node:child_process"
+import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { PROGRAM, type RunResult } from "../support/harness.js"
+import type { RunResult } from "../support/harness.js"
 
 const REPO = new URL("../../", import.meta.url).pathname
 const image = mkdtempSync(join(tmpdir(), "tiny-cloud-helpers-"))
-const root = join(image, "root")
 afterAll(() => rmSync(image, { recursive: true, force: true }))
 
-const install = (path: string) => {
-  mkdirSync(dirname(join(image, path)), { recursive: true })
-  symlinkSync(PROGRAM, join(image, path))
-}
-install("usr/bin/tiny-cloud")
-for (const helper of ["sbin/assemble-interfaces", "sbin/imds-net-sync", "lib/mdev/vnic-eth-hotplug", "lib/mdev/nvme-ebs-links"]) install(helper)
-mkdirSync(join(image, "usr/libexec/ifupdown-ng"), { recursive: true })
-copyFileSync(join(REPO, "usr/libexec/ifupdown-ng/imds"), join(image, "usr/libexec/ifupdown-ng/imds"))
-mkdirSync(join(root, "etc/network/interfaces.d"), { recursive: true })
-copyFileSync(join(REPO, "etc/network/interfaces.d/lo"), join(root, "etc/network/interfaces.d/lo"))
-copyFileSync(join(REPO, "etc/network/interfaces.d/DEFAULT"), join(root, "etc/network/interfaces.d/DEFAULT"))
+execFileSync("make", ["-s", "install", `DESTDIR=${image}`], { cwd: REPO, stdio: "ignore" })
 for (const nic of ["lo", "eth0"]) {
-  mkdirSync(join(root, "sys/class/net", nic), { recursive: true })
-  writeFileSync(join(root, "sys/class/net", nic, "address"), "02:00:00:00:00:01\n")
+  mkdirSync(join(image, "sys/class/net", nic), { recursive: true })
+  writeFileSync(join(image, "sys/class/net", nic, "address"), "02:00:00:00:00:01\n")
 }
 
 const env = {
-  PATH: `${join(image, "usr/bin")}:${dirname(process.execPath)}:/usr/bin:/bin`,
-  ROOT: root,
+  PATH: `${join(image, "usr/sbin")}:${dirname(process.execPath)}:/usr/bin:/bin`,
+  ROOT: image,
   CLOUD: "aws",
   TINY_CLOUD_CODE_CACHE: "off"
 }
@@ -54,7 +44,8 @@ const helper = (path: string, extra: Record<string, string> = {}, args: Readonly
 describe("the network helpers by their installed names", () => {
   it("/sbin/assemble-interfaces writes the interfaces file from the shipped stanzas", async () => {
     expect(await helper("sbin/assemble-interfaces")).toEqual({ code: 0, stdout: "", stderr: "" })
-    expect(readFileSync(join(root, "etc/network/interfaces"), "utf8")).toBe(
+    expect(readlinkSync(join(image, "sbin/assemble-interfaces"))).toBe("../usr/lib/tiny-cloud/tiny-cloud.cjs")
+    expect(readFileSync(join(image, "etc/network/interfaces"), "utf8")).toBe(
       "# NOTE: /sbin/assemble-interfaces rewrites this file.  Edit files in\n#      /etc/network/interfaces.d/ to persist any customizations.\n\n" +
         "auto lo\niface lo\n  use link\n  use loopback\n\nauto eth0\niface eth0\n  use dhcp\n  use imds\n\n"
     )
