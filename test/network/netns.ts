@@ -62,9 +62,9 @@ export const makeNamespace: Effect.Effect<Namespace, never, Scope.Scope> = Effec
 
 let bundled: Promise<string> | undefined
 
-/** the simulator as one script for plain Node: its options in SIM_OPTIONS, `ready` on stdout once it listens */
-const simulatorScript = () =>
-  (bundled ??= build({
+/** the simulator as one script for plain Node, in a directory of the scope's: its options in SIM_OPTIONS, `ready` on stdout once it listens */
+const simulatorScript = Effect.gen(function* () {
+  bundled ??= build({
     stdin: {
       contents: `import { startSimulator } from "./src/sim/simulator.ts"
 const sim = await startSimulator(JSON.parse(process.env.SIM_OPTIONS))
@@ -79,19 +79,21 @@ process.stdout.write("ready\\n")`,
     target: "node20",
     write: false,
     logLevel: "silent"
-  }).then((result) => {
-    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-sim-"))
-    process.once("exit", () => rmSync(dir, { recursive: true, force: true }))
-    const file = join(dir, "simulator.mjs")
-    writeFileSync(file, result.outputFiles[0]!.text)
-    return file
-  }))
+  }).then((result) => result.outputFiles[0]!.text)
+  const text = yield* Effect.promise(() => bundled!)
+  const dir = yield* Effect.acquireRelease(
+    Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-sim-"))),
+    (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+  )
+  writeFileSync(join(dir, "simulator.mjs"), text)
+  return join(dir, "simulator.mjs")
+})
 
 /** the simulator of `cloud` on the namespace's 127.0.0.1:PORT, stopped with the scope */
 export const simulatorIn = (ns: Namespace, cloud: string, instance: SimInstance, port: number) =>
   Effect.acquireRelease(
     Effect.flatMap(
-      Effect.promise(simulatorScript),
+      simulatorScript,
       (script) =>
         Effect.async<ReturnType<typeof spawn>>((resume) => {
           const child = spawn(IP, ["netns", "exec", ns.name, process.execPath, script], {
