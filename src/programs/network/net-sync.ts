@@ -25,7 +25,7 @@ const ROUTER_WAIT_EVERY = Duration.millis(500)
 /** an `ip` query: its output; a query that fails is empty (a route table that does not exist yet) */
 const show = (args: ReadonlyArray<string>) =>
   Effect.flatMap(Commands, (c) => c.run("ip", args, { allowFailure: true, maxOutputBytes: 1 << 20 })).pipe(
-    Effect.tap(() => debug(`OK: ip ${args.join(" ")}`)),
+    Effect.tap((r) => debug(`${r.exitCode === 0 ? "OK" : "none"}: ip ${args.join(" ")}`)),
     Effect.map((r) => (r.exitCode === 0 ? textOf(r.stdout) : ""))
   )
 
@@ -104,7 +104,7 @@ export const netSync = (argument: string | undefined) =>
       }
       const v4 = addressList(nic.ipv4, 4)
       const v6 = addressList(nic.ipv6, 6)
-      for (const bad of [...v4.invalid, ...v6.invalid]) yield* warn(`${iface}: ignoring '${bad.slice(0, 60)}': not an IP address`)
+      for (const bad of [...v4.invalid, ...v6.invalid]) yield* warn(`${iface}: ignoring ${JSON.stringify(bad.slice(0, 60))}: not an IP address`)
       const primary = v4.addresses[0]
       const wanted4 = v4.addresses.slice(1)
       // eth0 routes by the main table; another ethN by its own, for the addresses it has rules for
