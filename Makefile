@@ -24,16 +24,20 @@ PROGRAM := $(LIBDIR)/tiny-cloud.cjs
 
 # Names of the program: one line each, the path it is installed at (without
 # DESTDIR). Each becomes a relative symlink to $(PROGRAM); the program
-# dispatches on the name it is called by. Coming: /sbin/assemble-interfaces,
-# /lib/mdev/vnic-eth-hotplug, /lib/mdev/nvme-ebs-links, /sbin/imds-net-sync,
-# /usr/libexec/ifupdown-ng/imds.
+# dispatches on the name it is called by. The network helpers keep the shell
+# edition's paths, which mdev rules and images name.
 LINKS := \
 	$(PREFIX)/sbin/tiny-cloud \
-	$(PREFIX)/bin/imds
+	$(PREFIX)/bin/imds \
+	/sbin/assemble-interfaces \
+	/sbin/imds-net-sync \
+	/lib/mdev/vnic-eth-hotplug \
+	/lib/mdev/nvme-ebs-links
 
 # Plain files: one line each, SOURCE:DESTINATION:MODE (destination without
-# DESTDIR). Coming: network/interfaces.d/lo:$(SYSCONFDIR)/network/interfaces.d/lo:0644,
-# network/interfaces.d/DEFAULT:..., man pages (doc/*.8:$(PREFIX)/share/man/man8/...:0644;
+# DESTDIR). The ifupdown-ng executor is a shell wrapper around `tiny-cloud
+# net-sync` (its name, imds, is taken), where ifupdown-ng looks for
+# executors. Coming: man pages (doc/*.8:$(PREFIX)/share/man/man8/...:0644;
 # the APKBUILD's -doc split takes $(PREFIX)/share/man), shell completions.
 FILES := \
 	conf/tiny-cloud.conf:$(LIBDIR)/tiny-cloud.conf:0644 \
@@ -42,7 +46,10 @@ FILES := \
 	openrc/tiny-cloud-main:$(SYSCONFDIR)/init.d/tiny-cloud-main:0755 \
 	openrc/tiny-cloud-final:$(SYSCONFDIR)/init.d/tiny-cloud-final:0755 \
 	udhcpc/post-bound/tiny-cloud:$(SYSCONFDIR)/udhcpc/post-bound/tiny-cloud:0755 \
-	README.md:$(PREFIX)/share/doc/tiny-cloud/README.md:0644
+	README.md:$(PREFIX)/share/doc/tiny-cloud/README.md:0644 \
+	etc/network/interfaces.d/lo:$(SYSCONFDIR)/network/interfaces.d/lo:0644 \
+	etc/network/interfaces.d/DEFAULT:$(SYSCONFDIR)/network/interfaces.d/DEFAULT:0644 \
+	usr/libexec/ifupdown-ng/imds:/usr/libexec/ifupdown-ng/imds:0755
 
 # The operator's configuration: copied from the template when absent, never
 # overwritten; `make uninstall` removes it only while it is still unchanged
@@ -51,7 +58,7 @@ CONF := $(SYSCONFDIR)/tiny-cloud.conf
 
 # What `make dist` puts in the release tarball besides the bundle, and where
 # (with GNU tar, owners and times are normalised for a reproducible tarball).
-DIST_FILES := Makefile README.md package.json conf openrc packaging udhcpc
+DIST_FILES := Makefile README.md package.json conf openrc packaging udhcpc etc usr
 DISTDIR ?= .
 
 # relpath TARGET LINK: TARGET as seen from the directory of LINK (both absolute)

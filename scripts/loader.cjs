@@ -13,7 +13,10 @@ CODE_CACHE_DIR_FUNCTION
 const dir = codeCacheDir(process.env.TINY_CLOUD_CODE_CACHE, () => fs.readFileSync("/proc/self/mountinfo", "latin1"))
 // one cache per kind of run: each holds the functions its own path compiled
 const args = process.argv.slice(2)
-const kind = /^imds/.test(require("node:path").basename(process.argv[1] || "")) || args[0] === "imds" ? "imds"
+const name = require("node:path").basename(process.argv[1] || "")
+const kind = ["assemble-interfaces", "vnic-eth-hotplug", "nvme-ebs-links", "imds-net-sync"].includes(name) ||
+    ["assemble-interfaces", "hotplug", "net-sync"].includes(args[0]) ? "network"
+  : /^imds/.test(name) || args[0] === "imds" ? "imds"
   : ["boot", "early", "main", "final"].includes(args[0]) ? "phase"
   : ["--bootstrap", "--enable", "--disable", "schema"].includes(args[0]) ? args[0].replace(/^-+/, "") : "other"
 const file = `${dir}/code-cache-PROGRAM_HASH-${kind}`

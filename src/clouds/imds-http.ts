@@ -130,26 +130,31 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
       )
     }
 
-    const token = (refresh: boolean): Effect.Effect<Record<string, string>, ImdsError> =>
+    // concurrent reads wait for one token instead of each fetching its own
+    const tokenLock = yield* Effect.makeSemaphore(1)
+    /** the session token; a fresh one when `rejected` is the one we have */
+    const token = (rejected: string | undefined): Effect.Effect<Record<string, string>, ImdsError> =>
       spec.token === undefined
         ? Effect.succeed({})
-        : Effect.gen(function* () {
-            const cached = yield* Ref.get(tokenRef)
-            if (Option.isSome(cached) && !refresh) return { [spec.token!.header]: cached.value }
-            const fresh = yield* fetchToken(spec.token!.request)
-            yield* Ref.set(tokenRef, Option.some(fresh))
-            return { [spec.token!.header]: fresh }
-          })
+        : tokenLock.withPermits(1)(
+            Effect.gen(function* () {
+              const cached = yield* Ref.get(tokenRef)
+              if (Option.isSome(cached) && cached.value !== rejected) return { [spec.token!.header]: cached.value }
+              const fresh = yield* fetchToken(spec.token!.request)
+              yield* Ref.set(tokenRef, Option.some(fresh))
+              return { [spec.token!.header]: fresh }
+            })
+          )
 
     /** one request with the session token, retried; the answer when its status is neither 401 (token refreshed) nor 5xx */
     const send = (r: Request, maxBytes = settings.imdsMaxBytes): Effect.Effect<HttpResponse, ImdsError> => {
-      let refresh = false
+      let rejected: string | undefined
       const url = urlOf(r.path)
       const attempt = Effect.gen(function* () {
-        const auth = yield* token(refresh)
+        const auth = yield* token(rejected)
         const res = yield* once({ ...r, headers: { ...spec.headers, ...r.headers, ...auth } }, url, maxBytes)
         if (res.status === 401 && spec.token !== undefined) {
-          refresh = true
+          rejected = auth[spec.token.header]
           return yield* Effect.fail(new TokenRejected())
         }
         return res
@@ -161,9 +166,9 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
       Effect.flatMap(
         send({ method: "GET", path: pathOf(path), ...(options?.privilegedSourcePort ? { privilegedSourcePort: true } : {}) }, options?.userData ? settings.userDataMaxBytes : settings.imdsMaxBytes),
         (res) => {
-        if (res.status === 404 || res.status === 204) return Effect.succeed(Option.none<Uint8Array>())
-        if (res.status >= 200 && res.status < 300) return Effect.succeed(Option.some(res.body))
-        return Effect.fail(new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: `HTTP ${res.status}` }))
+          if (res.status === 404 || res.status === 204) return Effect.succeed(Option.none<Uint8Array>())
+          if (res.status >= 200 && res.status < 300) return Effect.succeed(Option.some(res.body))
+          return Effect.fail(new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: `HTTP ${res.status}` }))
         }
       )
 

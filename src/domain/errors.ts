@@ -96,3 +96,10 @@ export class DecompressError extends Data.TaggedError("DecompressError")<{ reado
     return `cannot decompress ${this.format} data: ${this.reason}`
   }
 }
+
+/** An exclusive lock on a file could not be taken. */
+export class LockError extends Data.TaggedError("LockError")<{ readonly path: string; readonly reason: string }> {
+  override get message() {
+    return `cannot lock ${this.path}: ${this.reason}`
+  }
+}

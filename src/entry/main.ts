@@ -1,9 +1,10 @@
 /**
- * The program's one entry: `tiny-cloud ...`, `imds ...` (by the name it is
- * called by). The only place that picks the live layers (in `run.ts`,
- * loaded once a command needs services).
+ * The program's one entry: `tiny-cloud ...`, `imds ...` and the network
+ * helpers (`vnic-eth-hotplug`...), by the name it is called by. The only
+ * place that picks the live layers (in `run.ts`, loaded once a command
+ * needs services).
  */
-import { routeImds, routeTinyCloud, type Route } from "../programs/cli.js"
+import { routeHelper, routeImds, routeTinyCloud, type Route } from "../programs/cli.js"
 
 const invokedAs = (process.argv[1] ?? "").split("/").pop() ?? ""
 const args = process.argv.slice(2)
@@ -21,12 +22,12 @@ const start = async (route: Route): Promise<unknown> => {
       return process.exit(await route.run())
     case "Program": {
       const [{ runMain }, program] = await Promise.all([import("./run.js"), route.load()])
-      return runMain(program, route.logTag, route.errorPrefix, route.lenientConfig)
+      return runMain(program, route)
     }
   }
 }
 
-start(invokedAs === "imds" || invokedAs.startsWith("imds.") ? routeImds(args) : routeTinyCloud(args)).catch((e: unknown) => {
+start(invokedAs === "imds" || invokedAs.startsWith("imds.") ? routeImds(args) : (routeHelper(invokedAs, args) ?? routeTinyCloud(args))).catch((e: unknown) => {
   process.stderr.write(`tiny-cloud: internal error: ${e instanceof Error ? e.message : String(e)}\n`)
   process.exit(1)
 })

@@ -5,7 +5,7 @@ import { SIMULATION_ENV } from "../domain/confine.js"
 import { liveCommands } from "../layers/CommandsLive.js"
 import { appLayer, livePlatform, type Platform } from "../layers/live.js"
 import { SimulationCommands } from "../layers/SimulationCommands.js"
-import type { Program } from "../programs/cli.js"
+import type { Program, ProgramRoute } from "../programs/cli.js"
 import { describeCause } from "../programs/failure.js"
 
 /**
@@ -20,11 +20,17 @@ const platform = (): Platform => {
   return { ...livePlatform, commands: SimulationCommands(liveCommands, mode, (process.env.ROOT ?? "").replace(/\/+$/, ""), record) }
 }
 
-export const runMain = (program: Program, logTag: string, errorPrefix: string, lenientConfig = false): Promise<never> =>
-  Effect.runPromiseExit(Effect.scoped(Layer.build(appLayer(process.env, logTag, platform(), lenientConfig)).pipe(Effect.flatMap((ctx) => Effect.provide(program, ctx))))).then(
+export const runMain = (program: Program, route: ProgramRoute): Promise<never> =>
+  Effect.runPromiseExit(
+    Effect.scoped(
+      Layer.build(appLayer(process.env, route.logTag, platform(), { lenientConfig: route.lenientConfig ?? false, ...(route.log ? { log: route.log } : {}) })).pipe(
+        Effect.flatMap((ctx) => Effect.provide(program, ctx))
+      )
+    )
+  ).then(
     (exit) => {
       if (Exit.isSuccess(exit)) return finish(exit.value)
-      process.stderr.write(`${errorPrefix}: ${describeCause(exit.cause)}\n`)
+      process.stderr.write(`${route.errorPrefix}: ${describeCause(exit.cause)}\n`)
       return finish(1)
     }
   )

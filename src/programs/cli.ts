@@ -6,6 +6,7 @@
 import type * as Effect from "effect/Effect"
 import { PHASES, type Phase } from "../domain/phases.js"
 import type { AppServices } from "../services/all.js"
+import type { LogOptions } from "../services/Log.js"
 import { COMMANDS } from "./commands.js"
 import { commandUsage, IMDS_USAGE, TINY_CLOUD_USAGE } from "./usage.js"
 
@@ -13,15 +14,25 @@ declare const __VERSION__: string
 
 export type Program = Effect.Effect<number, { readonly message: string }, AppServices>
 
+export interface ProgramRoute {
+  readonly _tag: "Program"
+  readonly logTag: string
+  readonly errorPrefix: string
+  readonly load: () => Promise<Program>
+  readonly lenientConfig?: boolean
+  readonly log?: LogOptions
+}
+
 export type Route =
   /** print and exit */
   | { readonly _tag: "Print"; readonly code: number; readonly stdout?: string; readonly stderr?: string }
   /**
    * run a program over the services; failures become one line after
    * `errorPrefix`. `lenientConfig`: the configuration is given with its
-   * problems instead of failing (for `tiny-cloud config`)
+   * problems instead of failing (for `tiny-cloud config`); `log`: where its
+   * lines go besides syslog
    */
-  | { readonly _tag: "Program"; readonly logTag: string; readonly errorPrefix: string; readonly load: () => Promise<Program>; readonly lenientConfig?: boolean }
+  | ProgramRoute
   /** a command that runs on its own (simulate, completion) */
   | { readonly _tag: "Standalone"; readonly run: () => Promise<number> }
 
@@ -34,6 +45,51 @@ const program = (logTag: string, errorPrefix: string, load: () => Promise<Progra
   load,
   ...(lenientConfig ? { lenientConfig } : {})
 })
+
+/** a network helper (BEHAVIOUR.md §8): syslog under its own name, only errors on stderr */
+const helper = (name: string, load: () => Promise<Program>): Route => ({ _tag: "Program", logTag: name, errorPrefix: name, load, log: { stderr: "errors" } })
+
+const helperUsage = (text: string, args: ReadonlyArray<string>): Route | undefined =>
+  args[0] === "-h" || args[0] === "--help" ? usage(`Usage: ${text}\n`, 0) : undefined
+
+const assembleInterfaces = (args: ReadonlyArray<string>): Route =>
+  helperUsage("assemble-interfaces", args) ??
+  (args.length === 0 ? helper("assemble-interfaces", () => import("./network/assemble.js").then((m) => m.assembleCommand)) : usage("Usage: assemble-interfaces\n", 1))
+
+const HOTPLUGS: Readonly<Record<string, string>> = { "vnic-eth": "vnic-eth-hotplug", "nvme-ebs": "nvme-ebs-links" }
+
+/** MDEV and ACTION come from mdev's environment; nvme-ebs-links makes its links in `cwd` (mdev runs it in /dev) */
+const hotplug = (kind: string, args: ReadonlyArray<string>, cwd?: string): Route => {
+  const name = HOTPLUGS[kind]
+  if (name === undefined || args.length > 0) return usage(`Usage: tiny-cloud hotplug { ${Object.keys(HOTPLUGS).join(" | ")} }\n`, 1)
+  return kind === "vnic-eth"
+    ? helper(name, () => import("./network/vnic-hotplug.js").then((m) => m.vnicEthHotplug))
+    : helper(name, () => import("./network/nvme-ebs.js").then((m) => m.nvmeEbsLinks(cwd ?? process.cwd())))
+}
+
+/** `-k` (the shell edition's pre-down) does nothing, as PHASE=pre-down does */
+const netSync = (args: ReadonlyArray<string>): Route => {
+  const help = helperUsage("imds-net-sync [IFACE]", args)
+  if (help !== undefined) return help
+  if (args[0] === "-k" && args.length === 1) return { _tag: "Print", code: 0 }
+  if (args.length > 1 || args[0]?.startsWith("-")) return usage("Usage: imds-net-sync [IFACE]\n", 1)
+  return helper("imds-net-sync", () => import("./network/net-sync.js").then((m) => m.netSync(args[0])))
+}
+
+/** the network helpers by the names the shell edition installs them as; undefined for any other name */
+export const routeHelper = (invokedAs: string, args: ReadonlyArray<string>, cwd?: string): Route | undefined => {
+  switch (invokedAs) {
+    case "assemble-interfaces":
+      return assembleInterfaces(args)
+    case "vnic-eth-hotplug":
+      return helperUsage("vnic-eth-hotplug (MDEV=ethN ACTION=add|remove)", args) ?? hotplug("vnic-eth", args, cwd)
+    case "nvme-ebs-links":
+      return helperUsage("nvme-ebs-links (MDEV=nvmeXnY[pZ] ACTION=add|remove)", args) ?? hotplug("nvme-ebs", args, cwd)
+    case "imds-net-sync":
+      return netSync(args)
+  }
+  return undefined
+}
 
 export const routeImds = (args: ReadonlyArray<string>): Route => {
   if (args[0] === "-h" || args[0] === "--help") return usage(IMDS_USAGE, 0)
@@ -98,6 +154,9 @@ export const routeTinyCloud = (args: ReadonlyArray<string>): Route => {
   if (first === "-h" || first === "--help") return usage(TINY_CLOUD_USAGE, 0)
   if (first === "--version") return { _tag: "Print", code: 0, stdout: `tiny-cloud ${typeof __VERSION__ === "string" ? __VERSION__ : "dev"}\n` }
   if (first === "imds") return routeImds(rest)
+  if (first === "assemble-interfaces") return assembleInterfaces(rest)
+  if (first === "hotplug") return hotplug(rest[0] ?? "", rest.slice(1))
+  if (first === "net-sync") return netSync(rest)
   if (first === "simulate") return { _tag: "Standalone", run: () => import("./simulate.js").then((m) => m.main(rest)) }
   if (first === "completion") {
     if (rest.length !== 1) return { _tag: "Print", code: 1, stderr: commandUsage("completion") }

@@ -80,6 +80,14 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
       { names: ["--exec"], help: "run the user-data's own programs, confined to the simulated root" }
     ]
   },
+  { name: "assemble-interfaces", synopsis: "", summary: "rebuild /etc/network/interfaces from interfaces.d (as /sbin/assemble-interfaces)" },
+  {
+    name: "hotplug",
+    synopsis: "{vnic-eth|nvme-ebs}",
+    summary: "a NIC or NVMe volume hotplug event, MDEV and ACTION from mdev (as /lib/mdev/vnic-eth-hotplug, nvme-ebs-links)",
+    operands: { words: ["vnic-eth", "nvme-ebs"] }
+  },
+  { name: "net-sync", synopsis: "[IFACE]", summary: "make an interface's secondary addresses match the metadata (as /sbin/imds-net-sync)", operands: "nothing" },
   { name: "completion", synopsis: "{bash|zsh|fish}", summary: "print a shell completion script", operands: { words: ["bash", "zsh", "fish"] } },
   { name: "--version", synopsis: "", summary: "print the version" },
   { name: "--help", aliases: ["-h"], synopsis: "", summary: "print the usage" }

@@ -9,6 +9,11 @@ export interface LogShape {
   readonly log: (level: Level, message: string, prefix?: string) => Effect.Effect<void>
 }
 
+/** Where the lines go besides syslog: every line to stderr (the phases), or only errors, as `TAG: message` (the network helpers) */
+export interface LogOptions {
+  readonly stderr?: "all" | "errors"
+}
+
 export class Log extends Context.Tag("tiny-cloud/Log")<Log, LogShape>() {}
 
 export const info = (message: string) => Effect.flatMap(Log, (l) => l.log("info", message))

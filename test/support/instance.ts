@@ -14,7 +14,7 @@ import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import { appLayer } from "../../src/layers/live.js"
 import { HttpLive } from "../../src/layers/HttpLive.js"
-import { routeTinyCloud, routeImds } from "../../src/programs/cli.js"
+import { routeTinyCloud, routeImds, type Route } from "../../src/programs/cli.js"
 import { describeCause } from "../../src/programs/failure.js"
 import { Http } from "../../src/services/Http.js"
 import { Output } from "../../src/services/Output.js"
@@ -47,6 +47,8 @@ export interface InstanceOptions extends FakeSystemOptions {
   readonly missing?: ReadonlyArray<string>
   /** an answer of its own for a recorded command (exit status, output; it may run the real tool) */
   readonly answer?: SystemOptions["answer"]
+  /** each recorded command takes this long to answer (concurrent runs interleave as real programs would) */
+  readonly commandDelayMs?: number
   /** run the system's own commands for real instead of recording them (`commands()` stays empty) */
   readonly realCommands?: boolean
 }
@@ -58,6 +60,8 @@ export interface TestInstance {
   readonly env: Readonly<Record<string, string>>
   /** `tiny-cloud ARGS...` in-process */
   readonly run: (args: ReadonlyArray<string>, env?: Readonly<Record<string, string>>) => Effect.Effect<RunResult>
+  /** a route of the program's in-process (a network helper by its name: `routeHelper`) */
+  readonly runRoute: (route: Route, env?: Readonly<Record<string, string>>) => Effect.Effect<RunResult>
   /** `imds ARGS...` in-process */
   readonly imds: (args: ReadonlyArray<string>, env?: Readonly<Record<string, string>>) => Effect.Effect<RunResult>
   /** boot, early, main and final, one after the other; stops at none */
@@ -124,11 +128,12 @@ export const makeTestInstance = (options: InstanceOptions = {}): Effect.Effect<T
       env: () => runEnv,
       ...(options.cidata !== undefined ? { cidata: options.cidata } : {}),
       ...(options.configDrive !== undefined ? { configDrive: options.configDrive } : {}),
-      ...(options.answer !== undefined ? { answer: options.answer } : {})
+      ...(options.answer !== undefined ? { answer: options.answer } : {}),
+      ...(options.commandDelayMs !== undefined ? { delayMs: options.commandDelayMs } : {})
     })
     const http = isRoot ? HttpLive : unprivilegedHttp
 
-    const runRoute = (args: ReadonlyArray<string>, route: ReturnType<typeof routeTinyCloud>, extraEnv: Readonly<Record<string, string>>) =>
+    const runRoute = (args: ReadonlyArray<string>, route: Route, extraEnv: Readonly<Record<string, string>>) =>
       Effect.gen(function* () {
         switch (route._tag) {
           case "Print":
@@ -141,7 +146,7 @@ export const makeTestInstance = (options: InstanceOptions = {}): Effect.Effect<T
             runEnv = { ...env, ...extraEnv }
             const program = yield* Effect.promise(route.load)
             const platform = { commands: options.realCommands ? CommandsLive : recorder.layer, http, output }
-            const layer = appLayer({ ...env, ...extraEnv }, route.logTag, platform, route.lenientConfig)
+            const layer = appLayer({ ...env, ...extraEnv }, route.logTag, platform, { lenientConfig: route.lenientConfig ?? false, ...(route.log ? { log: route.log } : {}) })
             const code = yield* Effect.scoped(Effect.provide(program, layer)).pipe(
               Effect.catchAllCause((cause) => Effect.as(Effect.flatMap(Output, (o) => o.stderr(`${route.errorPrefix}: ${describeCause(cause)}\n`)), 1)),
               Effect.provide(output)
@@ -159,6 +164,7 @@ export const makeTestInstance = (options: InstanceOptions = {}): Effect.Effect<T
       env,
       run: (args, extraEnv = {}) => runRoute(args, routeTinyCloud(args), extraEnv),
       imds: (args, extraEnv = {}) => runRoute(args, routeImds(args), extraEnv),
+      runRoute: (route, extraEnv = {}) => runRoute([], route, extraEnv),
       boot: (extraEnv = {}) => Effect.forEach(["boot", "early", "main", "final"], (phase) => instance.run([phase], extraEnv)),
       read: (p) => (existsSync(at(p)) ? readFileSync(at(p), "utf8") : undefined),
       mode: (p) => (existsSync(at(p)) ? statSync(at(p)).mode & 0o7777 : undefined),

@@ -43,6 +43,8 @@ export interface SystemOptions {
   readonly echo?: (chunk: Uint8Array) => void
   /** the environment programs that really run get (the instance's: ROOT...) on top of this process's */
   readonly env?: () => Readonly<Record<string, string>>
+  /** each recorded command takes this long (real clock) before it answers, as a real program would: concurrent callers interleave */
+  readonly delayMs?: number
 }
 
 const count = (file: string, pattern: RegExp) =>
@@ -138,6 +140,7 @@ export const recordingCommands = (options: SystemOptions = {}) =>
           const invocation = { command, args: [...args], stdin, ...(runOptions?.env !== undefined ? { env: runOptions.env } : {}) }
           const answer = { exitCode: 0, stdout: new Uint8Array(), stderr: new Uint8Array(), ...actOut(invocation, options), ...options.answer?.(invocation) }
           return Ref.update(calls, (c) => [...c, invocation]).pipe(
+            Effect.zipRight(options.delayMs === undefined ? Effect.void : Effect.sleep(options.delayMs)),
             Effect.zipRight(
               answer.exitCode !== 0 && !runOptions?.allowFailure
                 ? Effect.fail(new CommandError({ command, exitCode: answer.exitCode, reason: `exited with status ${answer.exitCode}` }))

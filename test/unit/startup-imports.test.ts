@@ -2,7 +2,8 @@
  * What each command loads before it does anything: the entry, its route, the
  * program the route loads, and the runner. The phase engine and the YAML
  * parser stay off the paths of `imds`, `--bootstrap status` and `status`,
- * which run on every boot, in scripts and from login shells.
+ * which run on every boot, in scripts and from login shells, and of the
+ * network helpers, which hotplug events start in bursts.
  */
 import { beforeAll, describe, expect, it } from "vitest"
 import { importGraph, staticClosure, type Edge } from "../support/imports.js"
@@ -19,7 +20,11 @@ describe("start-up path", () => {
     ["imds", "src/programs/imds-cli.ts"],
     ["--bootstrap status", "src/programs/admin.ts"],
     // `status [--wait]` runs from login shells while the boot goes on
-    ["status", "src/programs/status.ts"]
+    ["status", "src/programs/status.ts"],
+    ["vnic-eth-hotplug", "src/programs/network/vnic-hotplug.ts"],
+    ["nvme-ebs-links", "src/programs/network/nvme-ebs.ts"],
+    ["assemble-interfaces", "src/programs/network/assemble.ts"],
+    ["imds-net-sync", "src/programs/network/net-sync.ts"]
   ])("%s loads neither the phase engine nor the YAML parser", (_name, program) => {
     const loaded = staticClosure(graph, ["src/entry/main.ts", program, "src/entry/run.ts"])
     expect(loaded.has(program)).toBe(true)

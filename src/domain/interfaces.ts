@@ -1,0 +1,36 @@
+/**
+ * `/etc/network/interfaces` as `assemble-interfaces` builds it from the
+ * stanza files of `/etc/network/interfaces.d/` (BEHAVIOUR.md §8).
+ */
+
+export const INTERFACES_HEADER =
+  "# NOTE: /sbin/assemble-interfaces rewrites this file.  Edit files in\n" + "#      /etc/network/interfaces.d/ to persist any customizations.\n\n"
+
+/** the template of a NIC's stanza, `%%` standing for its name */
+export const DEFAULT_STANZA = "DEFAULT"
+
+/** what the shipped `interfaces.d/lo` holds: used when that file is missing (DEFAULT is a NIC's template, not the loopback's) */
+export const LOOPBACK_STANZA = "auto lo\niface lo\n  use link\n  use loopback\n"
+
+export const isEthName = (name: string): boolean => name.startsWith("eth")
+
+const numberOf = (name: string): number => {
+  const m = /^eth(\d+)/.exec(name)
+  return m ? Number(m[1]) : Number.MAX_SAFE_INTEGER
+}
+
+/** `lo` and the `eth*` interfaces present, in the file's order: `lo` first, then by number (eth2 before eth10) */
+export const interfaceOrder = (present: ReadonlyArray<string>): ReadonlyArray<string> => [
+  ...(present.includes("lo") ? ["lo"] : []),
+  ...present.filter(isEthName).sort((a, b) => numberOf(a) - numberOf(b) || (a < b ? -1 : a > b ? 1 : 0))
+]
+
+/** the stanza files that follow the interfaces': every other file, by name; a gone NIC's `eth*` file is left out */
+export const otherStanzas = (files: ReadonlyArray<string>): ReadonlyArray<string> =>
+  files.filter((f) => f !== DEFAULT_STANZA && f !== "lo" && !isEthName(f) && !f.startsWith(".")).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+
+export const stanzaFromDefault = (template: string, iface: string): string => template.split("%%").join(iface)
+
+/** the header, then each stanza without its trailing newlines and followed by one blank line */
+export const interfacesText = (stanzas: ReadonlyArray<string>): string =>
+  INTERFACES_HEADER + stanzas.map((s) => `${s.replace(/\n+$/, "")}\n\n`).join("")

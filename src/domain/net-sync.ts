@@ -1,0 +1,116 @@
+/**
+ * What `imds-net-sync` changes (BEHAVIOUR.md §8): the difference between
+ * the secondary addresses and policy rules an interface has and those its
+ * metadata lists, as `ip` argument lists. Reading `ip`'s output and the
+ * metadata's lists is here too; running `ip` is the program's.
+ */
+import { ipv4, ipv6 } from "./ip.js"
+
+export type Family = 4 | 6
+
+export interface InterfaceAddress {
+  readonly family: Family
+  /** canonical */
+  readonly address: string
+  readonly prefix: number
+  readonly scope: string
+}
+
+/** the addresses in `ip addr show dev IFACE` output */
+export const parseAddresses = (text: string): ReadonlyArray<InterfaceAddress> =>
+  text.split("\n").flatMap((line): Array<InterfaceAddress> => {
+    const m = /^\s*inet(6?)\s+([0-9a-fA-F.:]+)\/(\d+)\b(.*)$/.exec(line)
+    if (!m) return []
+    const family: Family = m[1] === "6" ? 6 : 4
+    const address = family === 6 ? ipv6(m[2]!) : ipv4(m[2]!)
+    const scope = /\bscope\s+(\S+)/.exec(m[4]!)?.[1] ?? "global"
+    return address === undefined ? [] : [{ family, address, prefix: Number(m[3]), scope }]
+  })
+
+export interface Rule {
+  readonly kind: "from" | "to"
+  /** canonical */
+  readonly address: string
+}
+
+/** the `from A lookup T` and `to A lookup T` rules in `ip -4|-6 rule show table T` output; other rules are not ours */
+export const parseRules = (text: string, family: Family, table: number): ReadonlyArray<Rule> =>
+  text.split("\n").flatMap((line): Array<Rule> => {
+    const m = /^\d+:\s+from\s+(\S+)(?:\s+to\s+(\S+))?\s+lookup\s+(\S+)\s*$/.exec(line.trim())
+    if (!m || m[3] !== String(table)) return []
+    const canonical = family === 6 ? ipv6 : ipv4
+    const host = (a: string) => canonical(a.replace(family === 6 ? /\/128$/ : /\/32$/, ""))
+    if (m[2] === undefined) {
+      const a = m[1] === "all" ? undefined : host(m[1]!)
+      return a === undefined ? [] : [{ kind: "from", address: a }]
+    }
+    const a = m[1] === "all" ? host(m[2]) : undefined
+    return a === undefined ? [] : [{ kind: "to", address: a }]
+  })
+
+/** the gateway in `ip -6 route show dev IFACE default` output */
+export const parseDefaultGateway = (text: string): string | undefined => {
+  const m = /^default\s+via\s+(\S+)/m.exec(text)
+  return m ? ipv6(m[1]!) : undefined
+}
+
+/** the policy-routing table of ethN: 10000 + N (imds-net-sync uses it for interfaces other than eth0) */
+export const routeTableOf = (iface: string): number | undefined => {
+  const m = /^eth(\d+)$/.exec(iface)
+  return m ? 10000 + Number(m[1]) : undefined
+}
+
+/** a metadata list (one value a line) as canonical addresses, in order, each once; what is not an address is named in `invalid` */
+export const addressList = (text: string, family: Family): { readonly addresses: ReadonlyArray<string>; readonly invalid: ReadonlyArray<string> } => {
+  const canonical = family === 6 ? ipv6 : ipv4
+  const addresses: Array<string> = []
+  const invalid: Array<string> = []
+  for (const item of text.split(/\s+/).filter((s) => s !== "")) {
+    const a = canonical(item)
+    if (a === undefined) invalid.push(item)
+    else if (!addresses.includes(a)) addresses.push(a)
+  }
+  return { addresses, invalid }
+}
+
+export interface SyncState {
+  readonly iface: string
+  readonly family: Family
+  /** the table of the interface's rules; none for eth0 */
+  readonly table: number | undefined
+  /** the addresses the metadata lists as secondaries (IPv4 after the primary; every IPv6) */
+  readonly wanted: ReadonlyArray<string>
+  /** the secondaries the interface has: `/32` (IPv4, the primary excepted) or `/128` scope global (IPv6) */
+  readonly present: ReadonlyArray<string>
+  /** the interface's rules in its table */
+  readonly rules: ReadonlyArray<Rule>
+}
+
+/** the secondaries an interface has, from its addresses: the kernel flags no `/32` as secondary, so the prefix says it */
+export const secondariesOf = (addresses: ReadonlyArray<InterfaceAddress>, family: Family, primary: string | undefined): ReadonlyArray<string> =>
+  addresses
+    .filter((a) => a.family === family && (family === 4 ? a.prefix === 32 && a.address !== primary : a.prefix === 128 && a.scope === "global"))
+    .map((a) => a.address)
+
+/**
+ * The `ip` argument lists that make the interface match: each address no
+ * longer listed deleted with its rules, each new one added with its rules,
+ * then the rules of addresses that stay put right. Nothing when they match.
+ */
+export const planSync = (s: SyncState): ReadonlyArray<ReadonlyArray<string>> => {
+  const v = `-${s.family}`
+  const bits = s.family === 4 ? "32" : "128"
+  const has = (kind: Rule["kind"], address: string) => s.rules.some((r) => r.kind === kind && r.address === address)
+  const rule = (op: "add" | "del", kind: Rule["kind"], address: string) => [v, "rule", op, kind, address, "lookup", String(s.table)]
+  const plan: Array<ReadonlyArray<string>> = []
+  const ruleFixes = (address: string, want: boolean) =>
+    s.table === undefined
+      ? []
+      : (["from", "to"] as const).filter((kind) => has(kind, address) !== want).map((kind) => rule(want ? "add" : "del", kind, address))
+  for (const a of s.present.filter((a) => !s.wanted.includes(a))) plan.push([v, "addr", "del", `${a}/${bits}`, "dev", s.iface], ...ruleFixes(a, false))
+  for (const a of s.wanted.filter((a) => !s.present.includes(a))) plan.push([v, "addr", "add", `${a}/${bits}`, "dev", s.iface], ...ruleFixes(a, true))
+  for (const a of s.wanted.filter((a) => s.present.includes(a))) plan.push(...ruleFixes(a, true))
+  // rules of addresses the interface has not and the metadata lists not
+  for (const r of s.rules.filter((r) => !s.wanted.includes(r.address) && !s.present.includes(r.address))) plan.push(rule("del", r.kind, r.address))
+  return plan
+}

@@ -1,0 +1,127 @@
+/**
+ * `imds-net-sync` (BEHAVIOUR.md §8), also `tiny-cloud net-sync` and the
+ * ifupdown-ng executor `imds`: an interface's secondary addresses, and for
+ * interfaces other than eth0 its route table and policy rules, made to
+ * match its metadata. Only the difference is applied; a second run
+ * changes nothing; a metadata read that fails changes nothing.
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type { MetadataError } from "../../domain/errors.js"
+import { firstHost, ipv4Cidr } from "../../domain/ip.js"
+import { addressList, parseAddresses, parseDefaultGateway, parseRules, planSync, routeTableOf, secondariesOf, type Family } from "../../domain/net-sync.js"
+import { textOf } from "../../domain/text.js"
+import { Commands } from "../../services/Commands.js"
+import { debug, err, info, warn } from "../../services/Log.js"
+import { Metadata } from "../../services/Metadata.js"
+import { Network } from "../../services/Network.js"
+import { envValue, failed, helper } from "./helper.js"
+
+/** how long to wait for the IPv6 router of the link, and how often to look */
+const ROUTER_WAIT_TRIES = 20
+const ROUTER_WAIT_EVERY = Duration.millis(500)
+
+/** an `ip` query: its output; a query that fails is empty (a route table that does not exist yet) */
+const show = (args: ReadonlyArray<string>) =>
+  Effect.flatMap(Commands, (c) => c.run("ip", args, { allowFailure: true, maxOutputBytes: 1 << 20 })).pipe(
+    Effect.tap((r) => debug(`${r.exitCode === 0 ? "OK" : "none"}: ip ${args.join(" ")}`)),
+    Effect.map((r) => (r.exitCode === 0 ? textOf(r.stdout) : ""))
+  )
+
+/** an `ip` change, logged; true when it worked */
+const change = (args: ReadonlyArray<string>) =>
+  Effect.flatMap(Commands, (c) => c.run("ip", args, { allowFailure: true })).pipe(
+    Effect.map((r) => r.exitCode === 0),
+    Effect.orElseSucceed(() => false),
+    Effect.tap((ok) => (ok ? info(`OK: ip ${args.join(" ")}`) : err(`FAIL: ip ${args.join(" ")}`)))
+  )
+
+/** the NIC's metadata: fetched at once, concurrently (one session token: the metadata client shares it) */
+const nicMetadata = (mac: string) =>
+  Effect.gen(function* () {
+    const md = yield* Metadata
+    // a key this cloud does not publish is an empty list; a NIC this cloud does not publish at all is an error
+    const optional = (key: string) =>
+      md.nic(mac, key).pipe(Effect.catchTag("MetadataUnsupported", () => Effect.succeed(Option.none<Uint8Array>())))
+    const text = (o: Option.Option<Uint8Array>) => Option.match(o, { onNone: () => "", onSome: textOf })
+    const [known, ipv4, ipv6, ipv4Net] = yield* Effect.all([md.nic(mac, "@mac"), optional("@ipv4"), optional("@ipv6"), optional("@ipv4-net")], {
+      concurrency: "unbounded"
+    })
+    return { known: Option.isSome(known), ipv4: text(ipv4), ipv6: text(ipv6), ipv4Net: text(ipv4Net).trim().split(/\s+/)[0] ?? "" }
+  })
+
+/** the link's IPv6 router, as its default route names it; waits for router advertisements up to 10 s */
+const ipv6Router = (iface: string) =>
+  Effect.gen(function* () {
+    for (let tries = ROUTER_WAIT_TRIES; tries > 0; tries--) {
+      const gateway = parseDefaultGateway(yield* show(["-6", "route", "show", "dev", iface, "default"]))
+      if (gateway !== undefined) return Option.some(gateway)
+      if (tries > 1) yield* Effect.sleep(ROUTER_WAIT_EVERY)
+    }
+    return Option.none<string>()
+  })
+
+/** the routes of table T, when it has none yet: IPv4 default and subnet routes, IPv6 default route; true when all went well */
+const tableRoutes = (iface: string, table: number, family: Family, primary: string | undefined, subnet: string) =>
+  Effect.gen(function* () {
+    const t = String(table)
+    if ((yield* show([`-${family}`, "route", "show", "table", t])).trim() !== "") return true
+    if (family === 4) {
+      const net = ipv4Cidr(subnet)
+      if (net === undefined || primary === undefined) {
+        yield* warn(`${iface}: no IPv4 subnet or primary address in the metadata; no routes in table ${t}`)
+        return true
+      }
+      const cidr = `${net.network}/${net.bits}`
+      const viaGateway = yield* change(["-4", "route", "add", "default", "via", firstHost(net), "dev", iface, "table", t])
+      const subnetRoute = yield* change(["-4", "route", "add", cidr, "dev", iface, "proto", "kernel", "scope", "link", "src", primary, "table", t])
+      return viaGateway && subnetRoute
+    }
+    const router = yield* ipv6Router(iface)
+    if (Option.isNone(router)) {
+      yield* warn("Unable to get IPv6 gateway RA after 10s")
+      return true
+    }
+    return yield* change(["-6", "route", "add", "default", "via", router.value, "dev", iface, "table", t])
+  })
+
+/** `imds-net-sync [IFACE]`: IFACE from the argument or the environment; under ifupdown-ng (PHASE set) only `post-up` syncs */
+export const netSync = (argument: string | undefined) =>
+  helper(
+    Effect.gen(function* () {
+      const phase = yield* envValue("PHASE")
+      if (phase !== undefined && phase !== "post-up") return 0
+      const iface = argument ?? (yield* envValue("IFACE"))
+      if (iface === undefined) return yield* failed("IFACE not set, aborting")
+      const mac = yield* Effect.flatMap(Network, (n) => n.macAddress(iface))
+      if (Option.isNone(mac)) return yield* failed(`${iface}: no such interface`)
+      yield* info(`SYNCING: ${iface}`)
+      const nic = yield* nicMetadata(mac.value).pipe(Effect.mapError((e: MetadataError) => ({ message: `${iface}: ${e.message}; nothing changed` })))
+      if (!nic.known) {
+        yield* warn(`${iface}: the metadata has no NIC with MAC ${mac.value}; nothing changed`)
+        return 0
+      }
+      const v4 = addressList(nic.ipv4, 4)
+      const v6 = addressList(nic.ipv6, 6)
+      for (const bad of [...v4.invalid, ...v6.invalid]) yield* warn(`${iface}: ignoring ${JSON.stringify(bad.slice(0, 60))}: not an IP address`)
+      const primary = v4.addresses[0]
+      const wanted4 = v4.addresses.slice(1)
+      // eth0 routes by the main table; another ethN by its own, for the addresses it has rules for
+      const table = iface === "eth0" ? undefined : routeTableOf(iface)
+
+      const addresses = parseAddresses(yield* show(["addr", "show", "dev", iface]))
+      let ok = true
+      for (const [family, wanted] of [
+        [4, wanted4],
+        [6, v6.addresses]
+      ] as const) {
+        const rules = table === undefined ? [] : parseRules(yield* show([`-${family}`, "rule", "show", "table", String(table)]), family, table)
+        if (table !== undefined && wanted.length > 0) ok = (yield* tableRoutes(iface, table, family, primary, nic.ipv4Net)) && ok
+        const plan = planSync({ iface, family, table, wanted, present: secondariesOf(addresses, family, primary), rules })
+        for (const args of plan) ok = (yield* change(args)) && ok
+      }
+      yield* info(`FINISHED: ${iface}`)
+      return ok ? 0 : 1
+    })
+  )

@@ -1,0 +1,83 @@
+/**
+ * `nvme-ebs-links` (BEHAVIOUR.md §8, aws): an EBS volume shows up as
+ * `nvmeXnY`; the name it was attached as (`sdf`, `/dev/xvdf`) is in the
+ * controller's vendor-specific data. mdev runs this in /dev with
+ * `MDEV=nvmeXnY[pZ]`; it links `sdF[Z]` and `xvdF[Z]` to the device there.
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import { Commands } from "../../services/Commands.js"
+import { notice } from "../../services/Log.js"
+import { RootFs } from "../../services/RootFs.js"
+import { envValue, failed, helper } from "./helper.js"
+
+/** where the EBS device name is in `nvme id-ctrl -b` output: the vendor-specific area */
+const VENDOR_OFFSET = 3072
+const VENDOR_LENGTH = 32
+/** the vendor data may lag the device at attach time */
+export const VENDOR_DATA_WAIT = Duration.seconds(3)
+const RETRY_EVERY = Duration.millis(100)
+
+/** `sdf`, `/dev/xvdf`, space-padded → `f`; undefined when it is no EBS name */
+export const ebsLetters = (vendor: Uint8Array): string | undefined => {
+  const text = Buffer.from(vendor.subarray(VENDOR_OFFSET, VENDOR_OFFSET + VENDOR_LENGTH)).toString("latin1").replace(/[ \0]+$/, "")
+  return /^(?:\/dev\/)?(?:sd|xvd)([a-z]{1,2})$/.exec(text)?.[1]
+}
+
+class NotYet {
+  readonly _tag = "NotYet"
+}
+
+const readLetters = (device: string) =>
+  Effect.flatMap(Commands, (c) => c.run("nvme", ["id-ctrl", `/dev/${device}`, "-b"], { allowFailure: true, maxOutputBytes: 65536 })).pipe(
+    Effect.mapError(() => new NotYet()),
+    Effect.flatMap((r) => {
+      const letters = r.exitCode === 0 ? ebsLetters(r.stdout) : undefined
+      return letters === undefined ? Effect.fail(new NotYet()) : Effect.succeed(letters)
+    })
+  )
+
+const add = (dir: string, device: string, base: string, partition: string) =>
+  Effect.gen(function* () {
+    const letters = yield* readLetters(base).pipe(
+      Effect.retry(Schedule.spaced(RETRY_EVERY).pipe(Schedule.upTo(VENDOR_DATA_WAIT))),
+      Effect.option
+    )
+    if (letters._tag === "None") return yield* failed(`Failed to get EBS volume alias for ${device} after ${Duration.toSeconds(VENDOR_DATA_WAIT)} s`)
+    const fs = yield* RootFs
+    for (const prefix of ["sd", "xvd"]) {
+      const link = `${prefix}${letters.value}${partition}`
+      yield* fs.symlink(device, `${dir}/${link}`)
+      yield* notice(`Added ${link} symlink for ${device}`)
+    }
+    return 0
+  })
+
+const remove = (dir: string, device: string) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    for (const name of yield* fs.readDirectory(dir)) {
+      if (!/^(sd|xvd)/.test(name)) continue
+      const target = yield* fs.readLink(`${dir}/${name}`).pipe(Effect.orElseSucceed(() => ""))
+      if (target !== device) continue
+      yield* fs.remove(`${dir}/${name}`)
+      yield* notice(`Removed ${name} symlink for ${device}`)
+    }
+    return 0
+  })
+
+/** `nvme-ebs-links` with the links in `dir` (mdev runs it in /dev: the current directory); ACTION unset (`mdev -s` at boot) is add */
+export const nvmeEbsLinks = (dir: string) =>
+  helper(
+    Effect.gen(function* () {
+      if (!(yield* Effect.flatMap(Commands, (c) => c.has("nvme")))) return yield* failed("nvme cli not installed")
+      const device = yield* envValue("MDEV")
+      const action = (yield* envValue("ACTION")) ?? "add"
+      const m = device === undefined ? null : /^(nvme\d+n\d+)(?:p(\d+))?$/.exec(device)
+      if (device === undefined || m === null) return yield* failed(device === undefined ? "MDEV undefined, aborting" : `MDEV '${device}' is not an NVMe namespace`)
+      if (action === "add") return yield* add(dir, device, m[1]!, m[2] ?? "")
+      if (action === "remove") return yield* remove(dir, device)
+      return yield* failed(`Unknown action '${action}'`)
+    })
+  )

@@ -1,0 +1,87 @@
+/**
+ * `vnic-eth-hotplug` (BEHAVIOUR.md §8): mdev runs it with `MDEV=ethN` and
+ * `ACTION=add|remove` when a NIC is attached or detached. Events come in
+ * bursts at boot: each waits for the lock on /etc/network/interfaces, so
+ * they queue and never interleave.
+ */
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { routeTableOf } from "../../domain/net-sync.js"
+import { lines, textOf } from "../../domain/text.js"
+import { Commands } from "../../services/Commands.js"
+import { Lock } from "../../services/Lock.js"
+import { debug, err, info } from "../../services/Log.js"
+import { RootFs } from "../../services/RootFs.js"
+import { assembleInterfaces } from "./assemble.js"
+import { envValue, failed, helper, INTERFACES } from "./helper.js"
+
+/** `rc-service networking status` says started (exit 0); without OpenRC it is not */
+const networkingStarted = Effect.flatMap(Commands, (c) =>
+  c.run("rc-service", ["networking", "status"], { allowFailure: true }).pipe(
+    Effect.map((r) => r.exitCode === 0),
+    Effect.orElseSucceed(() => false)
+  )
+)
+
+/** what ifupdown-ng and udhcpc keep of a NIC that is gone: its DHCP client, its state lines, its policy rules */
+const cleanUp = (iface: string) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    const commands = yield* Commands
+    yield* info(`Cleaning up ${iface}`)
+    const pid = Option.map(yield* fs.readTextIfExists(fs.at(`/run/udhcpc.${iface}.pid`)), (s) => s.trim())
+    if (Option.isSome(pid) && /^[1-9]\d*$/.test(pid.value) && pid.value !== "1") {
+      yield* commands.run("kill", [pid.value], { allowFailure: true })
+    }
+    const ifstate = fs.at("/run/ifstate")
+    const state = yield* fs.readTextIfExists(ifstate)
+    if (Option.isSome(state)) {
+      const kept = state.value.split("\n").filter((l) => !l.startsWith(`${iface}=`))
+      if (kept.length !== state.value.split("\n").length) yield* fs.writeAtomic(ifstate, kept.join("\n"))
+    }
+    yield* fs.remove(fs.at(`/run/ifstate.${iface}.lock`))
+    const table = routeTableOf(iface)
+    if (table === undefined) return
+    for (const family of ["-4", "-6"]) {
+      const shown = yield* commands.run("ip", [family, "rule", "show", "table", String(table)], { allowFailure: true })
+      const prefs = lines(textOf(shown.stdout)).flatMap((l) => /^(\d+):/.exec(l)?.[1] ?? [])
+      for (const pref of prefs) {
+        const r = yield* commands.run("ip", [family, "rule", "del", "pref", pref], { allowFailure: true })
+        yield* r.exitCode === 0 ? info(`OK: ip ${family} rule del pref ${pref}`) : err(`FAIL: ip ${family} rule del pref ${pref}`)
+      }
+    }
+  })
+
+const ACTIONS = ["add", "remove"]
+
+export const vnicEthHotplug = helper(
+  Effect.gen(function* () {
+    const iface = yield* envValue("MDEV")
+    const action = yield* envValue("ACTION")
+    if (iface === undefined || action === undefined) return yield* failed("MDEV or ACTION undefined, aborting")
+    if (!ACTIONS.includes(action)) return yield* failed(`Unknown action '${action}'`)
+    if (!/^eth\d+$/.test(iface)) return yield* failed(`MDEV '${iface}' is not an ethN interface`)
+    yield* info(`STARTING: ${action} ${iface}`)
+    const fs = yield* RootFs
+    const path = fs.at(INTERFACES)
+    if (!(yield* fs.isDirectory(`${path}.d`))) return yield* failed(`${path}.d: no such directory`)
+    yield* Effect.scoped(
+      Effect.gen(function* () {
+        yield* (yield* Lock).exclusive(path)
+        yield* debug(`locked ${path}`)
+        // an empty file (the lock creates a missing one) must not stay: set_default_interfaces would take it for a configuration
+        const empty = Option.match(yield* fs.readTextIfExists(path), { onNone: () => true, onSome: (text) => text === "" })
+        yield* Effect.tapError(assembleInterfaces, () => (empty ? fs.remove(path).pipe(Effect.ignore) : Effect.void))
+        if (!(yield* networkingStarted)) return
+        if (action === "add") {
+          yield* info(`Bringing up ${iface}`)
+          yield* Effect.flatMap(Commands, (c) => c.run("ifup", [iface]))
+        } else {
+          yield* cleanUp(iface)
+        }
+      })
+    )
+    yield* info(`FINISHED: ${action} ${iface}`)
+    return 0
+  })
+)

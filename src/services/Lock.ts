@@ -1,0 +1,17 @@
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import type { LockError } from "../domain/errors.js"
+
+/** Exclusive locks on files, between processes (and between fibers of one). */
+export interface LockShape {
+  /**
+   * Waits for the exclusive lock on the file at `path` (created when missing)
+   * and holds it until the scope closes. The lock is on the file the path
+   * names when it is granted: a file replaced by rename while waiting is
+   * locked again, so holders never overlap.
+   */
+  readonly exclusive: (path: string) => Effect.Effect<void, LockError, Scope.Scope>
+}
+
+export class Lock extends Context.Tag("tiny-cloud/Lock")<Lock, LockShape>() {}

@@ -1,0 +1,72 @@
+/** assemble-interfaces (BEHAVIOUR.md §8): /etc/network/interfaces from interfaces.d/, on a pretend instance. */
+import { readFileSync } from "node:fs"
+import { expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import { routeHelper } from "../../src/programs/cli.js"
+import { makeTestInstance } from "../support/instance.js"
+
+const SHIPPED = new URL("../../etc/network/interfaces.d/", import.meta.url).pathname
+const shipped = (name: string) => readFileSync(`${SHIPPED}${name}`, "utf8")
+
+const HEADER = "# NOTE: /sbin/assemble-interfaces rewrites this file.  Edit files in\n#      /etc/network/interfaces.d/ to persist any customizations.\n\n"
+
+const nics = (...names: Array<string>) => names.map((name, i) => ({ name, mac: `02:00:00:00:00:0${i}`, up: true }))
+
+it("the shipped stanzas are those the contract names", () => {
+  expect(shipped("lo")).toBe("auto lo\niface lo\n  use link\n  use loopback\n")
+  expect(shipped("DEFAULT")).toBe("auto %%\niface %%\n  use dhcp\n  use imds\n")
+})
+
+it.scopedLive("lo, then eth* by number, then the other stanzas by name; missing stanzas made from DEFAULT; a gone NIC's left out", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, interfaces: nics("eth10", "eth0", "eth2") })
+    instance.write("/sys/class/net/lo/address", "00:00:00:00:00:00\n")
+    instance.write("/etc/network/interfaces.d/lo", shipped("lo"))
+    instance.write("/etc/network/interfaces.d/DEFAULT", shipped("DEFAULT"))
+    instance.write("/etc/network/interfaces.d/eth0", "auto eth0\niface eth0\n  use dhcp\n\n\n")
+    instance.write("/etc/network/interfaces.d/eth5", "auto eth5\niface eth5\n  use dhcp\n")
+    instance.write("/etc/network/interfaces.d/wg0", "auto wg0\niface wg0\n  use wireguard")
+    instance.write("/etc/network/interfaces.d/br0", "auto br0\niface br0\n  bridge-ports none\n")
+    instance.write("/etc/network/interfaces", "auto lo\niface lo inet loopback\n")
+
+    const r = yield* instance.run(["assemble-interfaces"])
+
+    expect(r).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(instance.read("/etc/network/interfaces")).toBe(
+      HEADER +
+        "auto lo\niface lo\n  use link\n  use loopback\n\n" +
+        "auto eth0\niface eth0\n  use dhcp\n\n" +
+        "auto eth2\niface eth2\n  use dhcp\n  use imds\n\n" +
+        "auto eth10\niface eth10\n  use dhcp\n  use imds\n\n" +
+        "auto br0\niface br0\n  bridge-ports none\n\n" +
+        "auto wg0\niface wg0\n  use wireguard\n\n"
+    )
+    expect(instance.read("/etc/network/interfaces.bak")).toBe("auto lo\niface lo inet loopback\n")
+    expect(instance.read("/etc/network/interfaces.d/eth2")).toBe("auto eth2\niface eth2\n  use dhcp\n  use imds\n")
+    expect(instance.read("/etc/network/interfaces.d/eth10")).toBe("auto eth10\niface eth10\n  use dhcp\n  use imds\n")
+    expect(instance.read("/etc/network/interfaces.d/eth5")).toBe("auto eth5\niface eth5\n  use dhcp\n")
+  })
+)
+
+it.scopedLive("is the same program as /sbin/assemble-interfaces; without interfaces.d it fails and writes nothing", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true })
+    const byName = routeHelper("assemble-interfaces", [])!
+    const r = yield* instance.runRoute(byName)
+    expect(r).toEqual({ code: 1, stdout: "", stderr: `assemble-interfaces: ${instance.root}/etc/network/interfaces.d: no such directory\n` })
+    expect(instance.read("/etc/network/interfaces")).toBeUndefined()
+  })
+)
+
+it.scopedLive("a NIC without a stanza and no DEFAULT: an error line, nothing written", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, interfaces: nics("eth0", "eth1") })
+    instance.write("/etc/network/interfaces.d/eth0", "auto eth0\niface eth0\n  use dhcp\n")
+    instance.write("/etc/network/interfaces", "previous\n")
+    const r = yield* instance.run(["assemble-interfaces"])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe(`assemble-interfaces: ${instance.root}/etc/network/interfaces.d/DEFAULT: not found; a new interface's stanza is made from it\n`)
+    expect(instance.read("/etc/network/interfaces")).toBe("previous\n")
+    expect(instance.read("/etc/network/interfaces.bak")).toBeUndefined()
+  })
+)

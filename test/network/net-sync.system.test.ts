@@ -1,0 +1,157 @@
+/**
+ * imds-net-sync with the real `ip`, as the bundled program, in a network
+ * namespace the test makes: veth links named eth0 and eth1, the metadata
+ * simulator on the namespace's loopback, IMDS_ENDPOINT pointing at it.
+ * `ip` is reached through a wrapper that counts its invocations.
+ */
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import type { SimInstance } from "../../src/sim/simulator.js"
+import { PROGRAM } from "../support/harness.js"
+import { describeSystem } from "../support/system.js"
+import { IP, makeNamespace, simulatorIn, type Namespace } from "./netns.js"
+
+const ETH0 = "02:00:00:00:00:01"
+const ETH1 = "02:00:00:00:00:02"
+const PORT = 8080
+
+const metadata = (eth1: { ipv4: Array<string>; ipv6?: Array<string> }): SimInstance => ({
+  hostname: "sync.example",
+  nics: [
+    { mac: ETH0, ipv4: ["10.0.0.10", "10.0.0.11"], ipv4Net: ["10.0.0.0/24"] },
+    { mac: ETH1, ipv4: eth1.ipv4, ...(eth1.ipv6 ? { ipv6: eth1.ipv6 } : {}), ipv4Net: ["10.0.1.0/24"] }
+  ]
+})
+
+/** eth0 and eth1 (veth, their peers in the namespace too) up with their primary addresses; an IPv6 router on eth1's link */
+const interfaces = (ns: Namespace) =>
+  Effect.gen(function* () {
+    for (const [name, mac, peer, primary] of [
+      ["eth0", ETH0, "p0", "10.0.0.10/24"],
+      ["eth1", ETH1, "p1", "10.0.1.20/24"]
+    ] as const) {
+      yield* ns.ip("link", "add", name, "address", mac, "type", "veth", "peer", "name", peer)
+      yield* ns.ip("link", "set", peer, "up")
+      yield* ns.ip("link", "set", name, "up")
+      yield* ns.ip("addr", "add", primary, "dev", name)
+    }
+    yield* ns.ip("-6", "route", "add", "default", "via", "fe80::1", "dev", "eth1")
+  })
+
+/** a directory with the `ip` wrapper (logging each invocation, then the real one) and a `logger` that keeps syslog's lines */
+const tools = Effect.acquireRelease(
+  Effect.sync(() => {
+    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-netns-"))
+    writeFileSync(join(dir, "ip"), `#!/bin/sh\nprintf 'ip %s\\n' "$*" >> "${dir}/ip.log"\nexec ${IP} "$@"\n`)
+    writeFileSync(join(dir, "logger"), `#!/bin/sh\nwhile IFS= read -r line; do printf '%s %s %s\\n' "$2" "$4" "$line" >> "${dir}/syslog"; done\n`)
+    chmodSync(join(dir, "ip"), 0o755)
+    chmodSync(join(dir, "logger"), 0o755)
+    return dir
+  }),
+  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+)
+
+const lines = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((l) => l !== "") : [])
+
+/** the interface's /32 and /128 addresses, the table's routes, the rules: what the kernel has */
+const state = (ns: Namespace, iface: string, table: number) =>
+  Effect.gen(function* () {
+    const words = (text: string) => text.split("\n").map((l) => l.trim().replace(/\s+/g, " ")).filter((l) => l !== "")
+    const addresses = (yield* ns.ip("-o", "addr", "show", "dev", iface)).split("\n").flatMap((l) => /inet6? (\S+\/(32|128)) /.exec(l)?.[1] ?? [])
+    return {
+      addresses: addresses.sort(),
+      routes4: words(yield* ns.ip("-4", "route", "show", "table", "all")).filter((l) => l.includes(`table ${table}`)),
+      routes6: words(yield* ns.ip("-6", "route", "show", "table", "all")).filter((l) => l.includes(`table ${table}`)),
+      rules4: words(yield* ns.ip("-4", "rule", "show")).filter((l) => l.endsWith(`lookup ${table}`)).map((l) => l.replace(/^\d+: /, "")).sort(),
+      rules6: words(yield* ns.ip("-6", "rule", "show")).filter((l) => l.endsWith(`lookup ${table}`)).map((l) => l.replace(/^\d+: /, "")).sort()
+    }
+  })
+
+describeSystem("imds-net-sync with the real ip in a network namespace", { tools: { ip: "iproute2" }, root: true }, () => {
+  it.scopedLive("adds the secondaries, eth1's table 10001 routes and rules; converges when the metadata changes; a third run only looks", () =>
+    Effect.gen(function* () {
+      const ns = yield* makeNamespace
+      yield* interfaces(ns)
+      const bin = yield* tools
+      const env = {
+        PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`,
+        CLOUD: "aws",
+        IMDS_ENDPOINT: `127.0.0.1:${PORT}`,
+        TINY_CLOUD_CODE_CACHE: "off"
+      }
+      const sync = (iface: string) => ns.exec(process.execPath, [PROGRAM, "net-sync", iface], env)
+      const ipCalls = () => lines(join(bin, "ip.log"))
+
+      // first: eth1 gets .21 and .22
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          yield* simulatorIn(ns, "aws", metadata({ ipv4: ["10.0.1.20", "10.0.1.21", "10.0.1.22"] }), PORT)
+          expect(yield* sync("eth1")).toEqual({ code: 0, stdout: "", stderr: "" })
+          expect(yield* sync("eth0")).toEqual({ code: 0, stdout: "", stderr: "" })
+        })
+      )
+      expect(yield* state(ns, "eth1", 10001)).toEqual({
+        addresses: ["10.0.1.21/32", "10.0.1.22/32"],
+        routes4: ["default via 10.0.1.1 dev eth1 table 10001", "10.0.1.0/24 dev eth1 table 10001 proto kernel scope link src 10.0.1.20"],
+        routes6: [],
+        rules4: ["from 10.0.1.21 lookup 10001", "from 10.0.1.22 lookup 10001", "from all to 10.0.1.21 lookup 10001", "from all to 10.0.1.22 lookup 10001"],
+        rules6: []
+      })
+      expect((yield* state(ns, "eth0", 10000)).addresses).toEqual(["10.0.0.11/32"])
+
+      // the NIC's data changes: .21 removed, .23 added, an IPv6 address added
+      const changed = metadata({ ipv4: ["10.0.1.20", "10.0.1.22", "10.0.1.23"], ipv6: ["2001:db8:1::5"] })
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          yield* simulatorIn(ns, "aws", changed, PORT)
+          const before = ipCalls().length
+          expect(yield* sync("eth1")).toEqual({ code: 0, stdout: "", stderr: "" })
+          expect(ipCalls().slice(before)).toEqual([
+            "ip addr show dev eth1",
+            "ip -4 rule show table 10001",
+            "ip -4 route show table 10001",
+            "ip -4 addr del 10.0.1.21/32 dev eth1",
+            "ip -4 rule del from 10.0.1.21 lookup 10001",
+            "ip -4 rule del to 10.0.1.21 lookup 10001",
+            "ip -4 addr add 10.0.1.23/32 dev eth1",
+            "ip -4 rule add from 10.0.1.23 lookup 10001",
+            "ip -4 rule add to 10.0.1.23 lookup 10001",
+            "ip -6 rule show table 10001",
+            "ip -6 route show table 10001",
+            "ip -6 route show dev eth1 default",
+            "ip -6 route add default via fe80::1 dev eth1 table 10001",
+            "ip -6 addr add 2001:db8:1::5/128 dev eth1",
+            "ip -6 rule add from 2001:db8:1::5 lookup 10001",
+            "ip -6 rule add to 2001:db8:1::5 lookup 10001"
+          ])
+          expect(yield* state(ns, "eth1", 10001)).toEqual({
+            addresses: ["10.0.1.22/32", "10.0.1.23/32", "2001:db8:1::5/128"],
+            routes4: ["default via 10.0.1.1 dev eth1 table 10001", "10.0.1.0/24 dev eth1 table 10001 proto kernel scope link src 10.0.1.20"],
+            routes6: [expect.stringMatching(/^default via fe80::1 dev eth1 table 10001 /)],
+            rules4: ["from 10.0.1.22 lookup 10001", "from 10.0.1.23 lookup 10001", "from all to 10.0.1.22 lookup 10001", "from all to 10.0.1.23 lookup 10001"],
+            rules6: ["from 2001:db8:1::5 lookup 10001", "from all to 2001:db8:1::5 lookup 10001"]
+          })
+
+          // third: nothing to change, only looking
+          const settled = yield* state(ns, "eth1", 10001)
+          const third = ipCalls().length
+          expect(yield* sync("eth1")).toEqual({ code: 0, stdout: "", stderr: "" })
+          expect(ipCalls().slice(third)).toEqual([
+            "ip addr show dev eth1",
+            "ip -4 rule show table 10001",
+            "ip -4 route show table 10001",
+            "ip -6 rule show table 10001",
+            "ip -6 route show table 10001"
+          ])
+          expect(yield* state(ns, "eth1", 10001)).toEqual(settled)
+        })
+      )
+      // its lines went to syslog under its own name, none to stderr
+      const syslog = lines(join(bin, "syslog")).map((l) => l.replace(/\[\d+\]/, "[PID]"))
+      expect(syslog).toEqual(expect.arrayContaining(["local7.info imds-net-sync[PID] SYNCING: eth1", "local7.info imds-net-sync[PID] OK: ip -4 addr add 10.0.1.23/32 dev eth1"]))
+    })
+  )
+})

@@ -1,0 +1,175 @@
+/**
+ * imds-net-sync (BEHAVIOUR.md §8) in-process: the simulated cloud's
+ * metadata over real HTTP, a stand-in `ip` over a model of the interfaces
+ * (`fake-ip.ts`). The same runs with the real `ip` in network namespaces
+ * are in `net-sync.system.test.ts`.
+ */
+import { expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as TestClock from "effect/TestClock"
+import { routeHelper } from "../../src/programs/cli.js"
+import type { SimInstance } from "../../src/sim/simulator.js"
+import { makeTestInstance, type InstanceOptions } from "../support/instance.js"
+import { fakeIp, type FakeIp } from "./fake-ip.js"
+
+const ETH0 = "02:00:00:00:00:01"
+const ETH1 = "02:00:00:00:00:02"
+const interfaces = [
+  { name: "eth0", mac: ETH0, up: true },
+  { name: "eth1", mac: ETH1, up: true }
+]
+
+const metadata = (eth1: { ipv4: Array<string>; ipv6?: Array<string> }): SimInstance => ({
+  hostname: "sync.example",
+  nics: [
+    { mac: ETH0, ipv4: ["10.0.0.10", "10.0.0.11"], ipv4Net: ["10.0.0.0/24"] },
+    { mac: ETH1, ipv4: eth1.ipv4, ...(eth1.ipv6 ? { ipv6: eth1.ipv6 } : {}), ipv4Net: ["10.0.1.0/24"] }
+  ]
+})
+
+const machine = () =>
+  fakeIp({ eth0: ["10.0.0.10/24", "fe80::1:1/64"], eth1: ["10.0.1.20/24", "10.0.1.99/32", "fe80::2:1/64"] }, "fe80::1")
+
+const setUp = (ip: FakeIp, options: InstanceOptions) => makeTestInstance({ interfaces, answer: ip.answer, ...options })
+
+const SHOWS = /^ip (-[46] )?(addr|rule|route) show /
+
+it.scopedLive("eth1: secondaries, table 10001 routes and from/to rules added, a stray /32 deleted; the second run only looks", () =>
+  Effect.gen(function* () {
+    const ip = machine()
+    const instance = yield* setUp(ip, { instance: metadata({ ipv4: ["10.0.1.20", "10.0.1.21", "10.0.1.22"] }) })
+
+    expect(yield* instance.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(ip.calls()).toEqual([
+      "ip addr show dev eth1",
+      "ip -4 rule show table 10001",
+      "ip -4 route show table 10001",
+      "ip -4 route add default via 10.0.1.1 dev eth1 table 10001",
+      "ip -4 route add 10.0.1.0/24 dev eth1 proto kernel scope link src 10.0.1.20 table 10001",
+      "ip -4 addr del 10.0.1.99/32 dev eth1",
+      "ip -4 addr add 10.0.1.21/32 dev eth1",
+      "ip -4 rule add from 10.0.1.21 lookup 10001",
+      "ip -4 rule add to 10.0.1.21 lookup 10001",
+      "ip -4 addr add 10.0.1.22/32 dev eth1",
+      "ip -4 rule add from 10.0.1.22 lookup 10001",
+      "ip -4 rule add to 10.0.1.22 lookup 10001",
+      "ip -6 rule show table 10001"
+    ])
+    expect(ip.addresses("eth1")).toEqual(["10.0.1.20/24", "fe80::2:1/64", "10.0.1.21/32", "10.0.1.22/32"])
+    expect(ip.routes(4, 10001)).toEqual(["default via 10.0.1.1 dev eth1", "10.0.1.0/24 dev eth1 proto kernel scope link src 10.0.1.20"])
+    expect(ip.rules(4)).toEqual([
+      "from 10.0.1.21 lookup 10001",
+      "from 10.0.1.22 lookup 10001",
+      "from all to 10.0.1.21 lookup 10001",
+      "from all to 10.0.1.22 lookup 10001"
+    ])
+    // the NIC's keys were read at once, with one session token
+    expect(instance.sim!.requests.filter((r) => r.method === "PUT").length).toBe(1)
+
+    const before = ip.calls().length
+    expect(yield* instance.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(ip.calls().slice(before)).toEqual(["ip addr show dev eth1", "ip -4 rule show table 10001", "ip -4 route show table 10001", "ip -6 rule show table 10001"])
+  })
+)
+
+it.scopedLive("eth0: its secondaries as /32, no route table and no rules", () =>
+  Effect.gen(function* () {
+    const ip = machine()
+    const instance = yield* setUp(ip, { instance: metadata({ ipv4: ["10.0.1.20"] }) })
+    expect(yield* instance.run(["net-sync", "eth0"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(ip.calls()).toEqual(["ip addr show dev eth0", "ip -4 addr add 10.0.0.11/32 dev eth0"])
+  })
+)
+
+it.scopedLive("the ifupdown-ng executor: IFACE and PHASE from the environment; pre-down does nothing; imds-net-sync is the same program", () =>
+  Effect.gen(function* () {
+    const ip = machine()
+    const instance = yield* setUp(ip, { instance: metadata({ ipv4: ["10.0.1.20", "10.0.1.21"], ipv6: ["2001:db8:1::5"] }) })
+    expect(yield* instance.run(["net-sync"], { IFACE: "eth1", PHASE: "pre-down" })).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(ip.calls()).toEqual([])
+    expect(instance.sim!.requests).toEqual([])
+
+    const byName = routeHelper("imds-net-sync", [])!
+    expect(yield* instance.runRoute(byName, { IFACE: "eth1", PHASE: "post-up" })).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(ip.addresses("eth1")).toEqual(["10.0.1.20/24", "fe80::2:1/64", "10.0.1.21/32", "2001:db8:1::5/128"])
+    expect(ip.routes(6, 10001)).toEqual(["default via fe80::1 dev eth1"])
+    expect(ip.rules(6)).toEqual(["from 2001:db8:1::5 lookup 10001", "from all to 2001:db8:1::5 lookup 10001"])
+  })
+)
+
+it.scopedLive("IFACE unset, or no such interface: an error line, exit 1", () =>
+  Effect.gen(function* () {
+    const ip = machine()
+    const instance = yield* setUp(ip, { instance: metadata({ ipv4: ["10.0.1.20"] }) })
+    expect(yield* instance.run(["net-sync"])).toEqual({ code: 1, stdout: "", stderr: "imds-net-sync: IFACE not set, aborting\n" })
+    expect(yield* instance.run(["net-sync", "eth7"])).toEqual({ code: 1, stdout: "", stderr: "imds-net-sync: eth7: no such interface\n" })
+    expect(ip.calls()).toEqual([])
+  })
+)
+
+it.scopedLive("a metadata read that fails leaves the interface as it was", () =>
+  Effect.gen(function* () {
+    const ip = machine()
+    const instance = yield* setUp(ip, {
+      instance: metadata({ ipv4: ["10.0.1.20", "10.0.1.21"] }),
+      faults: { failFirst: 1000, failStatus: 500 },
+      env: { IMDS_DEADLINE: "0.3" }
+    })
+    const r = yield* instance.run(["net-sync", "eth1"])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^imds-net-sync: eth1: aws: cannot read http:\/\/127\.0\.0\.1:\d+\/latest\/api\/token: HTTP 500; nothing changed\n$/)
+    expect(ip.calls()).toEqual([])
+  })
+)
+
+it.scopedLive("a NIC the metadata does not know is left alone; what is no address in the metadata never reaches ip", () =>
+  Effect.gen(function* () {
+    const ip = machine()
+    const instance = yield* setUp(ip, {
+      instance: { nics: [{ mac: ETH1, ipv4: ["10.0.1.20", "10.0.1.21", "-rf", "10.0.1.300"], ipv6: ["2001:DB8:1:0:0:0:0:5"], ipv4Net: ["10.0.1.0/24"] }] }
+    })
+    expect(yield* instance.run(["net-sync", "eth0"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(ip.calls()).toEqual([])
+    expect(yield* instance.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(ip.addresses("eth1")).toEqual(["10.0.1.20/24", "fe80::2:1/64", "10.0.1.21/32", "2001:db8:1::5/128"])
+    expect(ip.calls().filter((c) => /-rf|\.300/.test(c))).toEqual([])
+  })
+)
+
+it.each(["gcp", "oci"])("%s: the NIC's IPv6 addresses as /128 with their rules", (cloud) =>
+  Effect.runPromise(
+    Effect.scoped(
+      Effect.gen(function* () {
+        const ip = machine()
+        const instance = yield* setUp(ip, { cloud, instance: metadata({ ipv4: ["10.0.1.20"], ipv6: ["2001:db8:1::5", "2001:db8:1::6"] }) })
+        expect(yield* instance.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
+        expect(ip.addresses("eth1")).toEqual(["10.0.1.20/24", "fe80::2:1/64", "2001:db8:1::5/128", "2001:db8:1::6/128"])
+        expect(ip.routes(6, 10001)).toEqual(["default via fe80::1 dev eth1"])
+        expect(ip.rules(6)).toHaveLength(4)
+        const before = ip.calls().length
+        expect(yield* instance.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
+        expect(ip.calls().slice(before).filter((c) => !SHOWS.test(c))).toEqual([])
+      })
+    )
+  )
+)
+
+it.scoped("no IPv6 router on the link within 10 s: the addresses and their rules still, no default route in the table", () =>
+  Effect.gen(function* () {
+    const ip = fakeIp({ eth1: ["10.0.1.20/24", "fe80::2:1/64"] })
+    const instance = yield* setUp(ip, { instance: metadata({ ipv4: ["10.0.1.20"], ipv6: ["2001:db8:1::5"] }) })
+    const running = yield* Effect.fork(instance.run(["net-sync", "eth1"]))
+    const asked = () => ip.calls().filter((c) => c === "ip -6 route show dev eth1 default").length
+    while (asked() === 0) yield* Effect.promise(() => new Promise((r) => setTimeout(r, 5)))
+    yield* TestClock.adjust("9 seconds")
+    expect(yield* Fiber.poll(running)).toEqual(Option.none())
+    yield* TestClock.adjust("1 second")
+    expect(yield* Fiber.join(running)).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(asked()).toBe(20)
+    expect(ip.routes(6, 10001)).toEqual([])
+    expect(ip.addresses("eth1")).toEqual(["10.0.1.20/24", "fe80::2:1/64", "2001:db8:1::5/128"])
+    expect(ip.rules(6)).toEqual(["from 2001:db8:1::5 lookup 10001", "from all to 2001:db8:1::5 lookup 10001"])
+  })
+)

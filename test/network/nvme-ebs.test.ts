@@ -1,0 +1,92 @@
+/**
+ * nvme-ebs-links (BEHAVIOUR.md §8) in-process, with a stand-in `nvme` that
+ * prints a controller's identify data: the EBS name sits in the
+ * vendor-specific area at byte 3072, space-padded.
+ */
+import { lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as TestClock from "effect/TestClock"
+import { routeHelper } from "../../src/programs/cli.js"
+import type { Invocation } from "../support/layers.js"
+import { makeTestInstance } from "../support/instance.js"
+
+/** `nvme id-ctrl -b` output with `name` in the vendor-specific area, padded with spaces */
+const identify = (name: string) => {
+  const data = Buffer.alloc(4096, 0)
+  data.write("Amazon Elastic Block Store", 24, "latin1")
+  data.write(name.padEnd(32, " "), 3072, "latin1")
+  return new Uint8Array(data)
+}
+
+const VENDOR: Readonly<Record<string, string>> = { "/dev/nvme1n1": "sdf", "/dev/nvme2n1": "/dev/xvdg" }
+
+const nvme = (i: Invocation) => {
+  if (i.command !== "nvme") return undefined
+  const name = VENDOR[i.args[1] ?? ""]
+  return name === undefined ? { exitCode: 1 } : { stdout: identify(name) }
+}
+
+/** /dev as the test sees it: the links with their targets, the devices as `device` */
+const links = (dev: string) =>
+  Object.fromEntries(readdirSync(dev).map((n) => [n, lstatSync(join(dev, n)).isSymbolicLink() ? readlinkSync(join(dev, n)) : "device"]))
+
+const setUp = (options: { readonly missing?: ReadonlyArray<string> } = {}) =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, answer: nvme, ...options })
+    const dev = join(instance.dir, "dev")
+    mkdirSync(dev)
+    const event = (device: string, action?: string) =>
+      instance.runRoute(routeHelper("nvme-ebs-links", [], dev)!, { MDEV: device, ...(action === undefined ? {} : { ACTION: action }) })
+    return { instance, dev, event }
+  })
+
+it.scopedLive("links sdF and xvdF, with the partition number, to the device; remove takes away only the device's links", () =>
+  Effect.gen(function* () {
+    const { instance, dev, event } = yield* setUp()
+    writeFileSync(join(dev, "sda"), "")
+    symlinkSync("vda", join(dev, "xvda"))
+
+    expect(yield* event("nvme1n1", "add")).toEqual({ code: 0, stdout: "", stderr: "" })
+    // mdev's scan at boot runs it with no ACTION: an add
+    expect(yield* event("nvme2n1p2")).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(links(dev)).toEqual({ sda: "device", sdf: "nvme1n1", xvdf: "nvme1n1", sdg2: "nvme2n1p2", xvdg2: "nvme2n1p2", xvda: "vda" })
+    expect(instance.commands()).toEqual(["nvme id-ctrl /dev/nvme1n1 -b", "nvme id-ctrl /dev/nvme2n1 -b"])
+
+    expect(yield* event("nvme1n1", "remove")).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(links(dev)).toEqual({ sda: "device", sdg2: "nvme2n1p2", xvdg2: "nvme2n1p2", xvda: "vda" })
+    expect(yield* event("nvme2n1p2", "remove")).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(links(dev)).toEqual({ sda: "device", xvda: "vda" })
+  })
+)
+
+it.scoped("vendor data that never comes: retried for 3 s, then the error line and exit 1", () =>
+  Effect.gen(function* () {
+    const { instance, dev, event } = yield* setUp()
+    const running = yield* Effect.fork(event("nvme3n1", "add"))
+    // the first attempt is made before any time passes
+    while (instance.commands().length === 0) yield* Effect.promise(() => new Promise((r) => setTimeout(r, 5)))
+    yield* TestClock.adjust("2900 millis")
+    expect(yield* Fiber.poll(running)).toEqual(expect.objectContaining({ _tag: "None" }))
+    yield* TestClock.adjust("200 millis")
+    const r = yield* Fiber.join(running)
+    expect(r).toEqual({ code: 1, stdout: "", stderr: "nvme-ebs-links: Failed to get EBS volume alias for nvme3n1 after 3 s\n" })
+    expect(instance.commands().length).toBeGreaterThanOrEqual(30)
+    expect(new Set(instance.commands())).toEqual(new Set(["nvme id-ctrl /dev/nvme3n1 -b"]))
+    expect(links(dev)).toEqual({})
+  })
+)
+
+it.scopedLive("nvme not installed, no MDEV, a name that is no NVMe namespace: an error line, exit 1", () =>
+  Effect.gen(function* () {
+    const missing = yield* setUp({ missing: ["nvme"] })
+    expect(yield* missing.event("nvme1n1", "add")).toEqual({ code: 1, stdout: "", stderr: "nvme-ebs-links: nvme cli not installed\n" })
+    const { event, instance } = yield* setUp()
+    expect(yield* instance.run(["hotplug", "nvme-ebs"], { ACTION: "add" })).toEqual({ code: 1, stdout: "", stderr: "nvme-ebs-links: MDEV undefined, aborting\n" })
+    expect(yield* event("../nvme1n1", "add")).toEqual({ code: 1, stdout: "", stderr: "nvme-ebs-links: MDEV '../nvme1n1' is not an NVMe namespace\n" })
+    expect(yield* event("nvme1n1", "change")).toEqual({ code: 1, stdout: "", stderr: "nvme-ebs-links: Unknown action 'change'\n" })
+    expect(instance.commands()).toEqual([])
+  })
+)

@@ -1,0 +1,147 @@
+/**
+ * vnic-eth-hotplug (BEHAVIOUR.md §8) in-process on a pretend instance, with
+ * the real lock (flock(1)) and recorded commands that take a while to
+ * answer, as real ones do: events that ran at the same time would show up
+ * interleaved in the record.
+ */
+import { expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import { routeHelper } from "../../src/programs/cli.js"
+import type { Invocation } from "../support/layers.js"
+import { lineOf } from "../support/layers.js"
+import { makeTestInstance, type InstanceOptions, type TestInstance } from "../support/instance.js"
+import { describeSystem } from "../support/system.js"
+
+const DEFAULT = "auto %%\niface %%\n  use dhcp\n  use imds\n"
+
+/** eth0, eth1 and eth3 are there at the end; eth2 and eth4 are gone */
+const present = ["eth0", "eth1", "eth3"].map((name, i) => ({ name, mac: `02:00:00:00:00:0${i}`, up: true }))
+
+/** `rc-service networking status` answers as told; eth2's rules in table 10002 as `ip rule show` lists them */
+const system =
+  (networking: "started" | "stopped") =>
+  (i: Invocation) => {
+    if (i.command === "rc-service") return { exitCode: networking === "started" ? 0 : 3 }
+    if (lineOf(i) === "ip -4 rule show table 10002") return { stdout: new TextEncoder().encode("32764:\tfrom all to 10.0.2.21 lookup 10002\n32765:\tfrom 10.0.2.21 lookup 10002\n") }
+    if (lineOf(i) === "ip -6 rule show table 10002") return { stdout: new TextEncoder().encode("32765:\tfrom 2001:db8::21 lookup 10002\n") }
+    return undefined
+  }
+
+const pretendInstance = (networking: "started" | "stopped", extra: Partial<InstanceOptions> = {}) =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, interfaces: present, answer: system(networking), ...extra })
+    instance.write("/sys/class/net/lo/address", "00:00:00:00:00:00\n")
+    instance.write("/etc/network/interfaces.d/lo", "auto lo\niface lo\n  use link\n  use loopback\n")
+    instance.write("/etc/network/interfaces.d/DEFAULT", DEFAULT)
+    instance.write("/run/udhcpc.eth2.pid", "4242\n")
+    instance.write("/run/ifstate", "lo=lo 1\neth1=eth1 1\neth2=eth2 1\n")
+    instance.write("/run/ifstate.eth2.lock", "")
+    return instance
+  })
+
+const event = (instance: TestInstance, action: string, iface: string) => instance.run(["hotplug", "vnic-eth"], { MDEV: iface, ACTION: action })
+
+/** twenty events: eth1 and eth3 added, eth2 and eth4 removed, five times over */
+const EVENTS = Array.from({ length: 20 }, (_, n) => [n % 2 === 0 ? "add" : "remove", `eth${(n % 4) + 1}`] as const)
+
+/** what one event runs once networking is started */
+const commandsOf = (action: string, iface: string): ReadonlyArray<string> => {
+  if (action === "add") return ["rc-service networking status", `ifup ${iface}`]
+  const table = 10000 + Number(iface.slice(3))
+  const rules = iface === "eth2" ? ["ip -4 rule del pref 32764", "ip -4 rule del pref 32765"] : []
+  const rules6 = iface === "eth2" ? ["ip -6 rule del pref 32765"] : []
+  return [
+    "rc-service networking status",
+    ...(iface === "eth2" ? ["kill 4242"] : []),
+    `ip -4 rule show table ${table}`,
+    ...rules,
+    `ip -6 rule show table ${table}`,
+    ...rules6
+  ]
+}
+
+/** the record cut into the events' runs: each starts with its `rc-service` */
+const runsOf = (commands: ReadonlyArray<string>): ReadonlyArray<string> => {
+  const runs: Array<Array<string>> = []
+  for (const c of commands) {
+    if (c.startsWith("rc-service")) runs.push([c])
+    else runs[runs.length - 1]?.push(c)
+  }
+  return runs.map((r) => r.join("; ")).sort()
+}
+
+describeSystem("vnic-eth-hotplug", { tools: { flock: "util-linux" } }, () => {
+  it.scopedLive("twenty concurrent add/remove events queue on the lock: the same interfaces file and commands as one after the other", () =>
+    Effect.gen(function* () {
+      const concurrent = yield* pretendInstance("started", { commandDelayMs: 5 })
+      const serial = yield* pretendInstance("started")
+      const results = yield* Effect.all(
+        EVENTS.map(([action, iface]) => event(concurrent, action, iface)),
+        { concurrency: "unbounded" }
+      )
+      const serialResults = yield* Effect.forEach(EVENTS, ([action, iface]) => event(serial, action, iface))
+
+      expect(results.map((r) => r.code)).toEqual(EVENTS.map(() => 0))
+      expect(results.map((r) => r.stderr).join("")).toBe("")
+      expect(serialResults.map((r) => r.code)).toEqual(EVENTS.map(() => 0))
+      const file = serial.read("/etc/network/interfaces")
+      expect(file).toContain("auto eth3\n")
+      expect(concurrent.read("/etc/network/interfaces")).toBe(file)
+      expect(concurrent.read("/etc/network/interfaces.bak")).toBe(file)
+      // no event's commands ran while another's did
+      const expected = EVENTS.map(([action, iface]) => commandsOf(action, iface).join("; ")).sort()
+      expect(runsOf(serial.commands())).toEqual(expected)
+      expect(runsOf(concurrent.commands())).toEqual(expected)
+    })
+  )
+
+  it.scopedLive("networking started: add brings the NIC up; remove kills its DHCP client, drops its state and its rules", () =>
+    Effect.gen(function* () {
+      const instance = yield* pretendInstance("started")
+      const added = yield* event(instance, "add", "eth3")
+      expect(added).toEqual({ code: 0, stdout: "", stderr: "" })
+      expect(instance.commands()).toEqual(["rc-service networking status", "ifup eth3"])
+      expect(instance.read("/etc/network/interfaces")).toContain("auto eth3\niface eth3\n  use dhcp\n  use imds\n\n")
+
+      const removed = yield* event(instance, "remove", "eth2")
+      expect(removed).toEqual({ code: 0, stdout: "", stderr: "" })
+      expect(instance.commands().slice(2)).toEqual(commandsOf("remove", "eth2"))
+      expect(instance.read("/run/ifstate")).toBe("lo=lo 1\neth1=eth1 1\n")
+      expect(instance.read("/run/ifstate.eth2.lock")).toBeUndefined()
+      expect(instance.read("/etc/network/interfaces")).not.toContain("eth2")
+      expect(instance.read("/etc/network/interfaces.bak")).toContain("auto eth3\n")
+    })
+  )
+
+  it.scopedLive("networking not started: the interfaces file is rebuilt, nothing is brought up or cleaned up", () =>
+    Effect.gen(function* () {
+      const instance = yield* pretendInstance("stopped")
+      expect(yield* event(instance, "add", "eth1")).toEqual({ code: 0, stdout: "", stderr: "" })
+      expect(yield* event(instance, "remove", "eth2")).toEqual({ code: 0, stdout: "", stderr: "" })
+      expect(instance.commands()).toEqual(["rc-service networking status", "rc-service networking status"])
+      expect(instance.read("/etc/network/interfaces")).toContain("auto eth1\n")
+      expect(instance.read("/run/ifstate")).toBe("lo=lo 1\neth1=eth1 1\neth2=eth2 1\n")
+    })
+  )
+
+  it.scopedLive("the program called vnic-eth-hotplug is the same; only errors reach stderr", () =>
+    Effect.gen(function* () {
+      const instance = yield* pretendInstance("started")
+      const r = yield* instance.runRoute(routeHelper("vnic-eth-hotplug", [])!, { MDEV: "eth1", ACTION: "add" })
+      expect(r).toEqual({ code: 0, stdout: "", stderr: "" })
+      expect(instance.commands()).toEqual(["rc-service networking status", "ifup eth1"])
+    })
+  )
+})
+
+it.scopedLive("missing MDEV or ACTION, an unknown ACTION, a name that is no ethN: an error line, exit 1, nothing done", () =>
+  Effect.gen(function* () {
+    const instance = yield* pretendInstance("started")
+    expect(yield* instance.run(["hotplug", "vnic-eth"], { ACTION: "add" })).toEqual({ code: 1, stdout: "", stderr: "vnic-eth-hotplug: MDEV or ACTION undefined, aborting\n" })
+    expect(yield* instance.run(["hotplug", "vnic-eth"], { MDEV: "eth1" })).toEqual({ code: 1, stdout: "", stderr: "vnic-eth-hotplug: MDEV or ACTION undefined, aborting\n" })
+    expect(yield* instance.run(["hotplug", "vnic-eth"], { MDEV: "eth1", ACTION: "change" })).toEqual({ code: 1, stdout: "", stderr: "vnic-eth-hotplug: Unknown action 'change'\n" })
+    expect(yield* instance.run(["hotplug", "vnic-eth"], { MDEV: "../eth1", ACTION: "add" })).toEqual({ code: 1, stdout: "", stderr: "vnic-eth-hotplug: MDEV '../eth1' is not an ethN interface\n" })
+    expect(instance.commands()).toEqual([])
+    expect(instance.read("/etc/network/interfaces")).toBeUndefined()
+  })
+)

@@ -1,0 +1,66 @@
+/**
+ * The network helpers as `make install` puts them in an image: links to the
+ * bundled program under the shell edition's names, the ifupdown-ng
+ * executor (a shell wrapper around `tiny-cloud net-sync`) and the stanzas.
+ * The image is the instance's ROOT. Each run is a process.
+ */
+import { execFileSync, spawn } from "node:child_process"
+import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { dirname, join } from "node:path"
+import { afterAll, describe, expect, it } from "vitest"
+import type { RunResult } from "../support/harness.js"
+
+const REPO = new URL("../../", import.meta.url).pathname
+const image = mkdtempSync(join(tmpdir(), "tiny-cloud-helpers-"))
+afterAll(() => rmSync(image, { recursive: true, force: true }))
+
+execFileSync("make", ["-s", "install", `DESTDIR=${image}`], { cwd: REPO, stdio: "ignore" })
+for (const nic of ["lo", "eth0"]) {
+  mkdirSync(join(image, "sys/class/net", nic), { recursive: true })
+  writeFileSync(join(image, "sys/class/net", nic, "address"), "02:00:00:00:00:01\n")
+}
+
+const env = {
+  PATH: `${join(image, "usr/sbin")}:${dirname(process.execPath)}:/usr/bin:/bin`,
+  ROOT: image,
+  CLOUD: "aws",
+  TINY_CLOUD_CODE_CACHE: "off"
+}
+
+const run = (command: string, args: ReadonlyArray<string>, extra: Record<string, string> = {}) =>
+  new Promise<RunResult>((done) => {
+    const child = spawn(command, [...args], { env: { ...env, ...extra }, stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()))
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()))
+    child.on("close", (code) => done({ code: code ?? -1, stdout, stderr }))
+  })
+
+/** the program by the name of the link it is called through */
+const helper = (path: string, extra: Record<string, string> = {}, args: ReadonlyArray<string> = []) => run(process.execPath, [join(image, path), ...args], extra)
+
+describe("the network helpers by their installed names", () => {
+  it("/sbin/assemble-interfaces writes the interfaces file from the shipped stanzas", async () => {
+    expect(await helper("sbin/assemble-interfaces")).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(readlinkSync(join(image, "sbin/assemble-interfaces"))).toBe("../usr/lib/tiny-cloud/tiny-cloud.cjs")
+    expect(readFileSync(join(image, "etc/network/interfaces"), "utf8")).toBe(
+      "# NOTE: /sbin/assemble-interfaces rewrites this file.  Edit files in\n#      /etc/network/interfaces.d/ to persist any customizations.\n\n" +
+        "auto lo\niface lo\n  use link\n  use loopback\n\nauto eth0\niface eth0\n  use dhcp\n  use imds\n\n"
+    )
+  })
+
+  it("/lib/mdev/vnic-eth-hotplug and /sbin/imds-net-sync without their environment: one error line, exit 1", async () => {
+    expect(await helper("lib/mdev/vnic-eth-hotplug")).toEqual({ code: 1, stdout: "", stderr: "vnic-eth-hotplug: MDEV or ACTION undefined, aborting\n" })
+    expect(await helper("sbin/imds-net-sync")).toEqual({ code: 1, stdout: "", stderr: "imds-net-sync: IFACE not set, aborting\n" })
+    expect((await helper("lib/mdev/nvme-ebs-links", {}, ["-h"])).stdout).toBe("Usage: nvme-ebs-links (MDEV=nvmeXnY[pZ] ACTION=add|remove)\n")
+  })
+
+  it("the ifupdown-ng executor runs tiny-cloud net-sync: nothing on pre-down, a sync on post-up", async () => {
+    const executor = join(image, "usr/libexec/ifupdown-ng/imds")
+    expect(readFileSync(executor, "utf8").trim().split("\n")).toHaveLength(2)
+    expect(await run("/bin/sh", [executor], { IFACE: "eth0", PHASE: "pre-down" })).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(await run("/bin/sh", [executor], { PHASE: "post-up" })).toEqual({ code: 1, stdout: "", stderr: "imds-net-sync: IFACE not set, aborting\n" })
+  })
+})
