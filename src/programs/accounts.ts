@@ -42,3 +42,16 @@ export const ownBy = (path: string, account: Account) =>
       Effect.catchAll((e) => (process.getuid?.() !== 0 ? Effect.void : Effect.fail(e)))
     )
   )
+
+/** the groups in `$ROOT/etc/group`, each with its members */
+export const readGroups = Effect.gen(function* () {
+  const fs = yield* RootFs
+  const text = Option.getOrElse(yield* fs.readTextIfExists(fs.at("/etc/group")).pipe(Effect.orElseSucceed(() => Option.none<string>())), () => "")
+  return new Map(
+    text
+      .split("\n")
+      .map((l) => l.split(":"))
+      .filter((f) => f.length >= 3 && f[0] !== "")
+      .map((f) => [f[0]!, (f[3] ?? "").split(",").filter((m) => m !== "")] as const)
+  )
+})

@@ -6,21 +6,41 @@ import { Commands } from "../../services/Commands.js"
 import { info } from "../../services/Log.js"
 import { Metadata } from "../../services/Metadata.js"
 import { RootFs } from "../../services/RootFs.js"
-import { lookupAccount, ownBy } from "../accounts.js"
+import type { AccountOptions } from "../../domain/userdata/model.js"
+import { lookupAccount, ownBy, readGroups } from "../accounts.js"
 import { PhaseContext } from "../action.js"
 
 export const currentUser = Effect.flatMap(PhaseContext, (ctx) => Ref.get(ctx.cloudUser))
 
+/**
+ * `addgroup` and `adduser` for a new account: its own group, or the primary
+ * group asked for (created when missing); home, shell, and what user-data
+ * asks for the account (uid, comment, system account, no home).
+ */
+export const addAccount = (user: string, options: AccountOptions = {}) =>
+  Effect.gen(function* () {
+    const c = yield* Commands
+    const group = options.primaryGroup ?? user
+    if (group === user || !(yield* readGroups).has(group)) yield* c.run("addgroup", [group])
+    yield* c.run("adduser", [
+      ...["-h", options.homedir ?? `/home/${user}`, "-s", options.shell ?? "/bin/sh", "-G", group, "-D"],
+      ...(options.uid !== undefined ? ["-u", String(options.uid)] : []),
+      ...(options.gecos !== undefined ? ["-g", options.gecos] : []),
+      ...(options.system === true ? ["-S"] : []),
+      ...(options.system === true || options.noCreateHome === true ? ["-H"] : []),
+      user
+    ])
+  })
+
 /** group, user, wheel, locked password; passwordless sudo/doas for wheel where installed */
-export const createUser = (user: string, action = "create_default_user") =>
+export const createUser = (user: string, action = "create_default_user", options: AccountOptions = {}) =>
   Effect.gen(function* () {
     if (Option.isSome(yield* lookupAccount(user))) {
       yield* info(`${action}: already exists`)
       return
     }
     const c = yield* Commands
-    yield* c.run("addgroup", [user])
-    yield* c.run("adduser", ["-h", `/home/${user}`, "-s", "/bin/sh", "-G", user, "-D", user])
+    yield* addAccount(user, options)
     yield* c.run("addgroup", [user, "wheel"])
     yield* c.run("chpasswd", ["-e"], { stdin: `${user}:*\n` })
     const fs = yield* RootFs
@@ -34,7 +54,11 @@ export const createUser = (user: string, action = "create_default_user") =>
     }
   })
 
-export const createDefaultUser = Effect.flatMap(currentUser, (user) => createUser(user))
+/** CLOUD_USER (or the user user-data names instead), with the account options user-data gives it */
+export const createDefaultUser = Effect.gen(function* () {
+  const ctx = yield* PhaseContext
+  yield* createUser(yield* Ref.get(ctx.cloudUser), "create_default_user", yield* Ref.get(ctx.cloudUserAccount))
+})
 
 /**
  * Writes keys to the user's `~/.ssh/authorized_keys` (700/600, owned by the
