@@ -540,6 +540,15 @@ ntp:
     expect(notes(source)).toEqual({ problems: [], warnings: [] })
   })
 
+  it("takes scalar runcmd entries as written: `false` is a command, not a boolean", () => {
+    expect(config("#cloud-config\nruncmd: [cd /tmp, false, 5, ~, [sleep, 1]]\n").runcmd).toEqual([
+      { kind: "shell", script: "cd /tmp", index: 0 },
+      { kind: "shell", script: "false", index: 1 },
+      { kind: "shell", script: "5", index: 2 },
+      { kind: "argv", argv: ["sleep", "1"], index: 4 }
+    ])
+  })
+
   it("enables ntp as cloud-init does: an empty ntp key too, unless enabled is false; ntp and ntpdate are busybox's ntpd", () => {
     expect(config("#cloud-config\nntp:\n").ntp).toEqual({ client: "chrony", servers: [], pools: [], peers: [], allow: [] })
     expect(config("#cloud-config\nntp: {enabled: false}\n").ntp).toBeUndefined()

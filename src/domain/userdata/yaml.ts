@@ -38,13 +38,25 @@ export const lineIn = (source: Source, path: ReadonlyArray<Key>): number => {
   return source.lineCounter.linePos(pos).line + source.lineOffset
 }
 
-/** Keys whose plain numbers are kept as written (`1000:1000` is not base 60; the shell edition's modes are octal digits). */
+/**
+ * Plain scalars kept as written where their text is what counts: the values
+ * of `asWritten` keys (`1000:1000` is not base 60; the shell edition's modes
+ * are octal digits), and the entries of `bootcmd`/`runcmd`, where `false` is
+ * a command, not a boolean.
+ */
+const COMMAND_LISTS = new Set(["bootcmd", "runcmd"])
+
 const keepAsWritten = (doc: Document, keys: ReadonlySet<string>) =>
   visit(doc, {
     Pair(_, pair) {
+      if (!isScalar(pair.key)) return
+      const key = String(pair.key.value)
       const value = pair.value
-      if (isScalar(pair.key) && keys.has(String(pair.key.value)) && isScalar(value)) {
-        if (typeof value.value === "number" && value.source !== undefined) value.value = value.source
+      if (keys.has(key) && isScalar(value) && typeof value.value === "number" && value.source !== undefined) value.value = value.source
+      if (COMMAND_LISTS.has(key) && isSeq(value)) {
+        for (const item of value.items) {
+          if (isScalar(item) && item.value !== null && typeof item.value !== "string" && item.source !== undefined) item.value = item.source
+        }
       }
     }
   })
