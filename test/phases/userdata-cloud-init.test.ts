@@ -269,6 +269,26 @@ users:
   )
 })
 
+describe.concurrent("the default user's account options", () => {
+  it.scopedLive("that adduser refuses never keep the user from existing: it is made with the defaults", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nusers:\n  - name: ops\n    primary_group: staff\n", {
+        answer: (c) => (c.command === "addgroup" && c.args.join(" ") === "staff" ? { exitCode: 1 } : undefined)
+      })
+      const { main } = yield* firstBoot(i)
+      expect(main.code).toBe(0)
+      expect(main.stderr).toContain("create_default_user: addgroup: exited with status 1; made without the account options user-data asks\n")
+      expect(i.commands().filter((c) => c.startsWith("adduser") || c.startsWith("addgroup"))).toEqual([
+        "addgroup staff",
+        "addgroup ops",
+        "adduser -h /home/ops -s /bin/sh -G ops -D ops",
+        "addgroup ops wheel"
+      ])
+      expectReachable(i, "ops")
+    })
+  )
+})
+
 /** an HTTP server for write_files sources: it answers by path, and keeps the headers it was sent */
 const sourceServer = Effect.acquireRelease(
   Effect.async<{ readonly url: string; readonly seen: Array<IncomingMessage["headers"]>; readonly close: () => void }>((resume) => {

@@ -3,7 +3,7 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import { ActionFailed } from "../../domain/errors.js"
 import { Commands } from "../../services/Commands.js"
-import { info } from "../../services/Log.js"
+import { info, warn } from "../../services/Log.js"
 import { Metadata } from "../../services/Metadata.js"
 import { RootFs } from "../../services/RootFs.js"
 import type { AccountOptions } from "../../domain/userdata/model.js"
@@ -14,14 +14,14 @@ export const currentUser = Effect.flatMap(PhaseContext, (ctx) => Ref.get(ctx.clo
 
 /**
  * `addgroup` and `adduser` for a new account: its own group, or the primary
- * group asked for (created when missing); home, shell, and what user-data
- * asks for the account (uid, comment, system account, no home).
+ * group asked for (either created when missing); home, shell, and what
+ * user-data asks for the account (uid, comment, system account, no home).
  */
 export const addAccount = (user: string, options: AccountOptions = {}) =>
   Effect.gen(function* () {
     const c = yield* Commands
     const group = options.primaryGroup ?? user
-    if (group === user || !(yield* readGroups).has(group)) yield* c.run("addgroup", [group])
+    if (!(yield* readGroups).has(group)) yield* c.run("addgroup", [group])
     yield* c.run("adduser", [
       ...["-h", options.homedir ?? `/home/${user}`, "-s", options.shell ?? "/bin/sh", "-G", group, "-D"],
       ...(options.uid !== undefined ? ["-u", String(options.uid)] : []),
@@ -54,10 +54,19 @@ export const createUser = (user: string, action = "create_default_user", options
     }
   })
 
-/** CLOUD_USER (or the user user-data names instead), with the account options user-data gives it */
+/**
+ * CLOUD_USER (or the user user-data names instead), with the account options
+ * user-data gives it. Options that `adduser` refuses (a uid in use...) never
+ * keep the user from existing: it is then made with the defaults.
+ */
 export const createDefaultUser = Effect.gen(function* () {
   const ctx = yield* PhaseContext
-  yield* createUser(yield* Ref.get(ctx.cloudUser), "create_default_user", yield* Ref.get(ctx.cloudUserAccount))
+  const user = yield* Ref.get(ctx.cloudUser)
+  const account = yield* Ref.get(ctx.cloudUserAccount)
+  if (Object.keys(account).length === 0) return yield* createUser(user)
+  yield* createUser(user, "create_default_user", account).pipe(
+    Effect.catchAll((e) => Effect.zipRight(warn(`create_default_user: ${e.message}; made without the account options user-data asks`), createUser(user)))
+  )
 })
 
 /**
