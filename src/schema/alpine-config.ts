@@ -4,7 +4,7 @@
  * of a list key on its own (`domain/userdata/alpine.ts`).
  */
 import * as Schema from "effect/Schema"
-import { Content, Flag, opt, Owner, Text, UserName } from "./fields.js"
+import { Flag, opt, Text, UserName, writeFileFields } from "./fields.js"
 
 const MODE_DESCRIPTION = "an octal mode such as 0644"
 /**
@@ -18,14 +18,7 @@ const OctalModeNumber = Schema.Number.pipe(Schema.filter((n) => Number.isInteger
 })
 export const OctalPermissions = Schema.Union(OctalModeText, OctalModeNumber).annotations({ description: MODE_DESCRIPTION })
 
-export const AlpineWriteFile = Schema.Struct({
-  path: opt(Text),
-  content: opt(Content),
-  encoding: opt(Text),
-  permissions: opt(OctalPermissions),
-  owner: opt(Owner),
-  append: opt(Flag)
-}).annotations({ description: "a file map with path and content" })
+export const AlpineWriteFile = Schema.Struct({ ...writeFileFields, permissions: opt(OctalPermissions) }).annotations({ description: "a file map with path and content" })
 export type AlpineWriteFile = typeof AlpineWriteFile.Type
 
 export const AlpineUser = Schema.Union(UserName, Schema.Struct({ name: opt(UserName) })).annotations({

@@ -5,7 +5,7 @@
  * subset are named in one warning.
  */
 import * as Schema from "effect/Schema"
-import { AbsolutePath, Content, Flag, GroupName, opt, Owner, PackageName, Text, TextList, UserName } from "./fields.js"
+import { AbsolutePath, Flag, GroupName, opt, PackageName, Text, TextList, UserName, writeFileFields } from "./fields.js"
 
 // ---- users ---------------------------------------------------------------------------------
 
@@ -93,13 +93,9 @@ export const FileSource = Schema.Union(
 ).annotations({ description: "a map with uri (and headers)" })
 
 export const CloudWriteFile = Schema.Struct({
-  path: opt(Text),
-  content: opt(Content),
-  source: opt(FileSource),
-  encoding: opt(Text),
+  ...writeFileFields,
   permissions: opt(CloudPermissions),
-  owner: opt(Owner),
-  append: opt(Flag),
+  source: opt(FileSource),
   defer: opt(Flag)
 }).annotations({ description: "a file map with path and content" })
 export type CloudWriteFile = typeof CloudWriteFile.Type

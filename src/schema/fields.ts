@@ -54,6 +54,15 @@ export const Content = Schema.Union(Text, Schema.Uint8ArrayFromSelf).annotations
   description: "a string or !!binary data"
 })
 
+/** what a `write_files` entry has in both formats; `permissions` is read differently by each */
+export const writeFileFields = {
+  path: opt(Text),
+  content: opt(Content),
+  encoding: opt(Text),
+  owner: opt(Owner),
+  append: opt(Flag)
+}
+
 /** the encodings cloud-init names; others are read as text/plain with a warning, as cloud-init does */
 export const ENCODINGS = ["b64", "base64", "gz", "gzip", "gz+base64", "gzip+base64", "gz+b64", "gzip+b64", "text/plain"] as const
 export type Encoding = (typeof ENCODINGS)[number]

@@ -1,33 +1,27 @@
 /** `#alpine-config` (BEHAVIOUR.md §6) onto the model, key by key, as the shell edition reads it. */
 import { AlpineApk, AlpineNtp, AlpineUser, AlpineWriteFile } from "../../schema/alpine-config.js"
-import { Flag, PackageName } from "../../schema/fields.js"
-import { ntpClientOf, readApkRepositories, readCommands, readTextList, toFile, type ReadContext } from "./common.js"
+import { PackageName } from "../../schema/fields.js"
+import {
+  commandsReader,
+  flagReader,
+  ignoreOthers,
+  nonEmpty,
+  ntpClientOf,
+  readApkRepositories,
+  readSshKeys,
+  toFile,
+  type ReadContext
+} from "./common.js"
 import { parseMode } from "./content.js"
 import { readDocument, type Reader, type DocumentRead } from "./document.js"
 import { defaultSettings, emptyUserConfig, type UserConfig } from "./model.js"
 import { decodeEach, decodeOr, type Key } from "./notes.js"
 
-const flag =
-  (field: "packageUpdate" | "packageUpgrade" | "autoinstall"): Reader =>
-  (value, path, { notes }) => {
-    const decoded = decodeOr(Flag, value, path, notes)
-    return decoded === undefined ? undefined : { [field]: decoded }
-  }
-
-const nonEmpty = <A>(list: ReadonlyArray<A>, value: unknown): ReadonlyArray<A> | undefined =>
-  list.length > 0 || (Array.isArray(value) && value.length === 0) ? list : undefined
-
 const WRITE_FILE_KEYS: ReadonlySet<string> = new Set(Object.keys(AlpineWriteFile.fields))
 
 const readFiles = (value: unknown, path: ReadonlyArray<Key>, context: ReadContext): Partial<UserConfig> | undefined => {
   const entries = decodeEach(AlpineWriteFile, value, path, context.notes)
-  if (Array.isArray(value)) {
-    value.forEach((raw: unknown, i) => {
-      if (raw !== null && typeof raw === "object" && !Array.isArray(raw)) {
-        for (const k of Object.keys(raw)) if (!WRITE_FILE_KEYS.has(k)) context.notes.ignore([...path, i, k])
-      }
-    })
-  }
+  if (Array.isArray(value)) value.forEach((raw: unknown, i) => ignoreOthers(raw, [...path, i], WRITE_FILE_KEYS, context.notes))
   const files = entries.flatMap(({ index, value: f }) => {
     const at = [...path, index]
     return toFile({ ...f, mode: f.permissions === undefined ? undefined : parseMode(f.permissions) }, at, index, context) ?? []
@@ -47,18 +41,9 @@ const READERS: Readonly<Record<string, Reader>> = {
     }
     return { defaultUser: { ...defaultSettings, name } }
   },
-  ssh_authorized_keys: (value, path, { notes }) => {
-    const keys = nonEmpty(readTextList(value, path, notes), value)
-    return keys === undefined ? undefined : { sshAuthorizedKeys: keys }
-  },
-  bootcmd: (value, path, { notes }) => {
-    const commands = nonEmpty(readCommands(value, path, notes), value)
-    return commands === undefined ? undefined : { bootcmd: commands }
-  },
-  runcmd: (value, path, { notes }) => {
-    const commands = nonEmpty(readCommands(value, path, notes), value)
-    return commands === undefined ? undefined : { runcmd: commands }
-  },
+  ssh_authorized_keys: readSshKeys,
+  bootcmd: commandsReader("bootcmd"),
+  runcmd: commandsReader("runcmd"),
   write_files: readFiles,
   ntp: (value, path, { notes }) => {
     const ntp = decodeOr(AlpineNtp, value, path, notes)
@@ -73,8 +58,8 @@ const READERS: Readonly<Record<string, Reader>> = {
     const repositories = apk.repositories === undefined ? [] : readApkRepositories(apk.repositories, [...path, "repositories"], notes)
     return { apk: { ...(apk.cache !== undefined ? { cache: apk.cache } : {}), repositories, configured: true, replaceRepositories: false } }
   },
-  package_update: flag("packageUpdate"),
-  package_upgrade: flag("packageUpgrade"),
+  package_update: flagReader("packageUpdate"),
+  package_upgrade: flagReader("packageUpgrade"),
   packages: (value, path, { notes }) => {
     const packages = nonEmpty(
       decodeEach(PackageName, value, path, notes).map((e) => e.value),
@@ -82,7 +67,7 @@ const READERS: Readonly<Record<string, Reader>> = {
     )
     return packages === undefined ? undefined : { packages }
   },
-  autoinstall: flag("autoinstall")
+  autoinstall: flagReader("autoinstall")
 }
 
 export const fromAlpineConfig = (raw: unknown, context: ReadContext): DocumentRead & { readonly config: UserConfig } => {

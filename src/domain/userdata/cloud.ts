@@ -1,21 +1,12 @@
 /** `#cloud-config` onto the model, key by key, as cloud-init reads it (BEHAVIOUR.md §6). */
 import { ApkRepos, CloudNtp, CloudPackage, CloudWriteFile, NTP_KEYS, SshPwauth, WRITE_FILE_KEYS } from "../../schema/cloud-config.js"
-import { Flag, isHostName, Text, TimeZone } from "../../schema/fields.js"
-import { ntpClientOf, readCommands, readTextList, toFile, type ReadContext } from "./common.js"
+import { isHostName, Text, TimeZone } from "../../schema/fields.js"
+import { commandsReader, flagReader, ignoreOthers, nonEmpty, ntpClientOf, readSshKeys, toFile, type ReadContext } from "./common.js"
 import { cloudMode } from "./content.js"
 import { readDocument, type DocumentRead, type Reader } from "./document.js"
 import { DEFAULT_ALPINE_MIRROR, emptyUserConfig, type ApkRepository, type UserConfig } from "./model.js"
 import { asMap, decodeEach, decodeOr, type Key, type Notes, show, truthOf } from "./notes.js"
 import { readGroups, readUsers } from "./users.js"
-
-const nonEmpty = <A>(list: ReadonlyArray<A>, value: unknown): ReadonlyArray<A> | undefined =>
-  list.length > 0 || (Array.isArray(value) && value.length === 0) ? list : undefined
-
-/** keys of a map that are not carried out, named once */
-const ignoreOthers = (value: unknown, path: ReadonlyArray<Key>, known: ReadonlySet<string>, notes: Notes) => {
-  const map = asMap(value)
-  if (map !== undefined) for (const k of Object.keys(map)) if (!known.has(k)) notes.ignore([...path, k])
-}
 
 /**
  * A host name as given; `_` is not allowed in one, so it becomes `-` (with a
@@ -35,13 +26,6 @@ const hostName = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): strin
   if (fixed !== name) notes.warn(path, `${show(name)} is not a valid host name; ${fixed} is used`)
   return fixed
 }
-
-const flag =
-  (field: "packageUpdate" | "packageUpgrade"): Reader =>
-  (value, path, { notes }) => {
-    const decoded = decodeOr(Flag, value, path, notes)
-    return decoded === undefined ? undefined : { [field]: decoded }
-  }
 
 const readFiles: Reader = (value, path, context) => {
   const entries = decodeEach(CloudWriteFile, value, path, context.notes)
@@ -139,22 +123,13 @@ const READERS: Readonly<Record<string, Reader>> = {
     const groups = readGroups(value, path, context)
     return groups === undefined ? undefined : { groups }
   },
-  ssh_authorized_keys: (value, path, { notes }) => {
-    const keys = nonEmpty(readTextList(value, path, notes), value)
-    return keys === undefined ? undefined : { sshAuthorizedKeys: keys }
-  },
+  ssh_authorized_keys: readSshKeys,
   write_files: readFiles,
-  bootcmd: (value, path, { notes }) => {
-    const commands = nonEmpty(readCommands(value, path, notes), value)
-    return commands === undefined ? undefined : { bootcmd: commands }
-  },
-  runcmd: (value, path, { notes }) => {
-    const commands = nonEmpty(readCommands(value, path, notes), value)
-    return commands === undefined ? undefined : { runcmd: commands }
-  },
+  bootcmd: commandsReader("bootcmd"),
+  runcmd: commandsReader("runcmd"),
   packages: readPackages,
-  package_update: flag("packageUpdate"),
-  package_upgrade: flag("packageUpgrade"),
+  package_update: flagReader("packageUpdate"),
+  package_upgrade: flagReader("packageUpgrade"),
   ntp: readNtp,
   apk_repos: readApkRepos,
   timezone: (value, path, { notes }) => {

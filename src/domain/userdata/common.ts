@@ -1,10 +1,10 @@
 /** Readers the `#alpine-config` and `#cloud-config` keys share: commands, files, NTP clients, repositories. */
 import * as Either from "effect/Either"
-import { ApkRepository as ApkRepositorySchema, Command as CommandSchema, TextList } from "../../schema/fields.js"
+import { ApkRepository as ApkRepositorySchema, Command as CommandSchema, Flag, TextList } from "../../schema/fields.js"
 import { DEFAULT_USERDATA_MAX_BYTES } from "../settings.js"
 import { canonicalEncoding, decodeContent, type Budget } from "./content.js"
-import type { ApkRepository, Command, FileSource, FileToWrite, NtpClient } from "./model.js"
-import { decodeEach, type Key, type Notes, show } from "./notes.js"
+import type { ApkRepository, Command, FileSource, FileToWrite, NtpClient, UserConfig } from "./model.js"
+import { asMap, decodeEach, decodeOr, type Key, type Notes, show } from "./notes.js"
 
 /** what a document reader needs besides the document */
 export interface ReadContext {
@@ -12,6 +12,9 @@ export interface ReadContext {
   /** bytes gzip content of all `write_files` may still expand to */
   readonly budget: Budget
 }
+
+/** what one top-level key gives; undefined when nothing of it can be used */
+export type Reader = (value: unknown, path: ReadonlyArray<Key>, context: ReadContext) => Partial<UserConfig> | undefined
 
 export const newBudget = (limit = DEFAULT_USERDATA_MAX_BYTES): Budget => ({ remaining: limit, limit })
 
@@ -24,6 +27,35 @@ export const readCommands = (value: unknown, path: ReadonlyArray<Key>, notes: No
 
 export const readTextList = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): ReadonlyArray<string> =>
   decodeEach(TextList.value, value, path, notes).map((e) => e.value)
+
+/** a list that gave something, or was empty as written; undefined when every entry was skipped */
+export const nonEmpty = <A>(list: ReadonlyArray<A>, value: unknown): ReadonlyArray<A> | undefined =>
+  list.length > 0 || (Array.isArray(value) && value.length === 0) ? list : undefined
+
+export const commandsReader =
+  (key: "bootcmd" | "runcmd"): Reader =>
+  (value, path, { notes }) => {
+    const commands = nonEmpty(readCommands(value, path, notes), value)
+    return commands === undefined ? undefined : { [key]: commands }
+  }
+
+export const readSshKeys: Reader = (value, path, { notes }) => {
+  const keys = nonEmpty(readTextList(value, path, notes), value)
+  return keys === undefined ? undefined : { sshAuthorizedKeys: keys }
+}
+
+export const flagReader =
+  (field: "packageUpdate" | "packageUpgrade" | "autoinstall"): Reader =>
+  (value, path, { notes }) => {
+    const decoded = decodeOr(Flag, value, path, notes)
+    return decoded === undefined ? undefined : { [field]: decoded }
+  }
+
+/** the keys of a map that are not carried out, named once */
+export const ignoreOthers = (value: unknown, path: ReadonlyArray<Key>, known: ReadonlySet<string>, notes: Notes) => {
+  const map = asMap(value)
+  if (map !== undefined) for (const k of Object.keys(map)) if (!known.has(k)) notes.ignore([...path, k])
+}
 
 /** a write_files entry once its format has read it */
 export interface FileEntry {

@@ -1,10 +1,9 @@
 /** One configuration document read key by key: a key that cannot be used is skipped, the others are applied. */
-import type { ReadContext } from "./common.js"
+import type { ReadContext, Reader } from "./common.js"
 import type { UserConfig } from "./model.js"
-import { asMap, show, type Key } from "./notes.js"
+import { asMap, show } from "./notes.js"
 
-/** what one top-level key gives; undefined when nothing of it can be used */
-export type Reader = (value: unknown, path: ReadonlyArray<Key>, context: ReadContext) => Partial<UserConfig> | undefined
+export type { Reader }
 
 export interface DocumentRead {
   readonly config: Partial<UserConfig>
