@@ -118,17 +118,17 @@ export const CloudNtp = Schema.Struct({
   allow: opt(TextList)
 }).annotations({ description: "a map of ntp settings" })
 
+export const AlpineRepo = Schema.Struct({
+  base_url: opt(Text),
+  version: Text,
+  community_enabled: opt(Flag),
+  testing_enabled: opt(Flag)
+})
+
 /** cloud-init's Alpine module */
 export const ApkRepos = Schema.Struct({
   preserve_repositories: opt(Flag),
-  alpine_repo: opt(
-    Schema.Struct({
-      base_url: opt(Text),
-      version: Text,
-      community_enabled: opt(Flag),
-      testing_enabled: opt(Flag)
-    })
-  ),
+  alpine_repo: opt(AlpineRepo),
   local_repo_base_url: opt(Text)
 }).annotations({ description: "a map with alpine_repo" })
 
@@ -157,7 +157,3 @@ export const CLOUD_CONFIG_KEYS = [
 
 /** keys of a user map that are known but not carried out: named in the warning */
 export const USER_KEYS: ReadonlySet<string> = new Set(Object.keys(UserMap.fields))
-/** keys of a write_files entry that are carried out */
-export const WRITE_FILE_KEYS: ReadonlySet<string> = new Set(Object.keys(CloudWriteFile.fields))
-/** keys of `ntp` that are carried out */
-export const NTP_KEYS: ReadonlySet<string> = new Set(Object.keys(CloudNtp.fields))

@@ -190,8 +190,9 @@ autoinstall: true
   })
 
   it("warns about unknown keys, at the top and in a file", () => {
-    expect(notes("#alpine-config\nfoo: 1\nbar: [x]\npackages: [a]\nwrite_files:\n  - path: /a\n    defer: true\n").warnings).toEqual([
-      "unknown #alpine-config keys ignored: foo, bar, write_files[0].defer"
+    const source = "#alpine-config\nfoo: 1\nbar: [x]\npackages: [a]\nwrite_files:\n  - path: /a\n    defer: true\nuser: {name: bob, shell: /bin/ash}\nntp: {enabled: true, servers: [x]}\napk:\n  pin: yes\n  repositories:\n    - {base_url: 'https://m.example', repos: [main], signed: true}\n"
+    expect(notes(source).warnings).toEqual([
+      "unknown #alpine-config keys ignored: foo, bar, write_files[0].defer, user.shell, ntp.servers, apk.pin, apk.repositories[0].signed"
     ])
   })
 
@@ -605,10 +606,13 @@ apk_repos:
   })
 
   it("names every key it does not carry out in one warning", () => {
-    const source = "#cloud-config\nchpasswd: {expire: false}\nhostname: h\nmounts: []\npackages: [vim, {apt: [x], snap: [y]}]\n"
+    const source =
+      "#cloud-config\nchpasswd: {expire: false}\nhostname: h\nmounts: []\npackages: [vim, {apt: [x], snap: [y]}]\napk_repos: {alpine_repo: {version: edge, mirror: x}}\nwrite_files:\n  - {path: /a, source: {uri: 'http://x/a', retries: 3}, mode: 1}\n"
     expect(config(source).hostname).toBe("h")
     expect(config(source).packages).toEqual(["vim"])
-    expect(notes(source).warnings).toEqual(["unsupported cloud-config keys: chpasswd, mounts, packages[1].apt, packages[1].snap"])
+    expect(notes(source).warnings).toEqual([
+      "unsupported cloud-config keys: chpasswd, mounts, packages[1].apt, packages[1].snap, apk_repos.alpine_repo.mirror, write_files[0].mode, write_files[0].source.retries"
+    ])
   })
 
   it("keeps the last of a duplicate key, as cloud-init's YAML does, with a warning", () => {

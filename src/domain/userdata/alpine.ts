@@ -30,10 +30,13 @@ const readFiles = (value: unknown, path: ReadonlyArray<Key>, context: ReadContex
   return kept === undefined ? undefined : { writeFiles: kept }
 }
 
+const NAME_ONLY: ReadonlySet<string> = new Set(["name"])
+
 const READERS: Readonly<Record<string, Reader>> = {
   user: (value, path, { notes }) => {
     const user = decodeOr(AlpineUser, value, path, notes)
     if (user === undefined) return undefined
+    ignoreOthers(value, path, NAME_ONLY, notes)
     const name = typeof user === "string" ? user : user.name
     if (name === undefined) {
       notes.problem(path, "a user map needs a name; the default user is kept")
@@ -48,6 +51,7 @@ const READERS: Readonly<Record<string, Reader>> = {
   ntp: (value, path, { notes }) => {
     const ntp = decodeOr(AlpineNtp, value, path, notes)
     if (ntp === undefined) return undefined
+    ignoreOthers(value, path, AlpineNtp, notes)
     if (ntp.enabled !== true) return {}
     const client = ntp.ntp_client === undefined ? "chrony" : ntpClientOf(ntp.ntp_client, [...path, "ntp_client"], notes)
     return { ntp: { client, servers: [], pools: [], peers: [], allow: [] } }
@@ -55,6 +59,7 @@ const READERS: Readonly<Record<string, Reader>> = {
   apk: (value, path, { notes }) => {
     const apk = decodeOr(AlpineApk, value, path, notes)
     if (apk === undefined) return undefined
+    ignoreOthers(value, path, AlpineApk, notes)
     const repositories = apk.repositories === undefined ? [] : readApkRepositories(apk.repositories, [...path, "repositories"], notes)
     return { apk: { ...(apk.cache !== undefined ? { cache: apk.cache } : {}), repositories, configured: true, replaceRepositories: false } }
   },

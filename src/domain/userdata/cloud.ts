@@ -1,5 +1,5 @@
 /** `#cloud-config` onto the model, key by key, as cloud-init reads it (BEHAVIOUR.md §6). */
-import { ApkRepos, CloudNtp, CloudPackage, CloudWriteFile, NTP_KEYS, SshPwauth, WRITE_FILE_KEYS } from "../../schema/cloud-config.js"
+import { AlpineRepo, ApkRepos, CloudNtp, CloudPackage, CloudWriteFile, SshPwauth } from "../../schema/cloud-config.js"
 import { isHostName, Text, TimeZone } from "../../schema/fields.js"
 import { commandsReader, flagReader, ignoreOthers, nonEmpty, ntpClientOf, readSshKeys, toFile, type ReadContext } from "./common.js"
 import { cloudMode } from "./content.js"
@@ -12,6 +12,8 @@ import { readGroups, readUsers } from "./users.js"
  * A host name as given; `_` is not allowed in one, so it becomes `-` (with a
  * warning) rather than the name being refused.
  */
+const FILE_SOURCE_KEYS: ReadonlySet<string> = new Set(["uri", "headers"])
+
 const HostNameText = Text.annotations({ description: "a host name such as web-1 or web-1.example.com" })
 
 const hostName = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): string | undefined => {
@@ -29,7 +31,12 @@ const hostName = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): strin
 
 const readFiles: Reader = (value, path, context) => {
   const entries = decodeEach(CloudWriteFile, value, path, context.notes)
-  if (Array.isArray(value)) value.forEach((raw: unknown, i) => ignoreOthers(raw, [...path, i], WRITE_FILE_KEYS, context.notes))
+  if (Array.isArray(value)) {
+    value.forEach((raw: unknown, i) => {
+      ignoreOthers(raw, [...path, i], CloudWriteFile, context.notes)
+      ignoreOthers(asMap(raw)?.["source"], [...path, i, "source"], FILE_SOURCE_KEYS, context.notes)
+    })
+  }
   const files = entries.flatMap(({ index, value: f }) => {
     const at = [...path, index]
     let source = f.source === undefined ? undefined : typeof f.source === "string" ? { uri: f.source, headers: {} } : { uri: f.source.uri, headers: f.source.headers ?? {} }
@@ -63,7 +70,7 @@ const readPackages: Reader = (value, path, { notes }) => {
 const readNtp: Reader = (value, path, { notes }) => {
   const ntp = value === null ? {} : decodeOr(CloudNtp, value, path, notes)
   if (ntp === undefined) return undefined
-  ignoreOthers(value, path, NTP_KEYS, notes)
+  ignoreOthers(value, path, CloudNtp, notes)
   if (ntp.enabled === false) return {}
   const client = ntpClientOf(ntp.ntp_client, [...path, "ntp_client"], notes)
   const names = (list: ReadonlyArray<string> | undefined, key: string) => {
@@ -81,6 +88,8 @@ const readNtp: Reader = (value, path, { notes }) => {
 const readApkRepos: Reader = (value, path, { notes }) => {
   const apk = decodeOr(ApkRepos, value, path, notes)
   if (apk === undefined) return undefined
+  ignoreOthers(value, path, ApkRepos, notes)
+  ignoreOthers(asMap(value)?.["alpine_repo"], [...path, "alpine_repo"], AlpineRepo, notes)
   const none = { apk: { repositories: [], configured: true, replaceRepositories: false } }
   const repo = apk.alpine_repo
   if (apk.preserve_repositories === true) {

@@ -51,10 +51,11 @@ export const flagReader =
     return decoded === undefined ? undefined : { [field]: decoded }
   }
 
-/** the keys of a map that are not carried out, named once */
-export const ignoreOthers = (value: unknown, path: ReadonlyArray<Key>, known: ReadonlySet<string>, notes: Notes) => {
+/** the keys of a map that are not carried out (not in `known`, or not a field of the struct schema), named once */
+export const ignoreOthers = (value: unknown, path: ReadonlyArray<Key>, known: ReadonlySet<string> | { readonly fields: object }, notes: Notes) => {
   const map = asMap(value)
-  if (map !== undefined) for (const k of Object.keys(map)) if (!known.has(k)) notes.ignore([...path, k])
+  const has = (k: string) => ("fields" in known ? Object.hasOwn(known.fields, k) : known.has(k))
+  if (map !== undefined) for (const k of Object.keys(map)) if (!has(k)) notes.ignore([...path, k])
 }
 
 /** a write_files entry once its format has read it */
@@ -131,6 +132,7 @@ export const ntpClientOf = (name: string | undefined, path: ReadonlyArray<Key>, 
 /** `#alpine-config` apk.repositories entries, each on its own */
 export const readApkRepositories = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): ReadonlyArray<ApkRepository> =>
   decodeEach(ApkRepositorySchema, value, path, notes).map(({ index, value: r }) => {
+    ignoreOthers((value as Array<unknown>)[index], [...path, index], ApkRepositorySchema, notes)
     if ((r.repos ?? []).length === 0) notes.warn([...path, index], "no repos listed; nothing added")
     return { baseUrl: r.base_url, version: r.version, repos: r.repos ?? [] }
   })
