@@ -20,7 +20,13 @@ const result = await build({
 })
 const program = result.outputFiles[0].text
 const hash = createHash("sha256").update(program).digest("hex").slice(0, 16)
+// the loader's one decision, kept in its own module so that tests can call it
+const codeCacheDir = readFileSync(new URL("./code-cache-dir.cjs", import.meta.url), "utf8")
+  .replace(/^"use strict"\n/, "")
+  .replace(/^module\.exports = .*\n?/m, "")
+  .trim()
 const loader = readFileSync(new URL("./loader.cjs", import.meta.url), "utf8")
+  .replace("CODE_CACHE_DIR_FUNCTION", () => codeCacheDir)
   .replace("PROGRAM_SOURCE", () => JSON.stringify(program))
   .replace("PROGRAM_HASH", hash)
 

@@ -1,15 +1,16 @@
 // Start-up loader of the bundled program: compiles PROGRAM with V8's code
-// cache, kept per boot in /run/tiny-cloud (root-only; TINY_CLOUD_CODE_CACHE
-// names another directory, or `off`), so the first-boot phases and imds
-// calls after the first skip compiling ~1 MB. It is the program's own cache,
-// not the instance's data, so it is not under ROOT.
+// cache, kept per boot in /run/tiny-cloud (root-only; only when /run is a
+// tmpfs mount point, so an image builder's chroot gets none;
+// TINY_CLOUD_CODE_CACHE names another directory, or `off`), so the first-boot
+// phases and imds calls after the first skip compiling ~1 MB. It is the
+// program's own cache, not the instance's data, so it is not under ROOT.
 "use strict"
 const fs = require("node:fs")
 const vm = require("node:vm")
 
 const program = PROGRAM_SOURCE
-const setting = process.env.TINY_CLOUD_CODE_CACHE || "/run/tiny-cloud"
-const dir = setting.replace(/\/+$/, "")
+CODE_CACHE_DIR_FUNCTION
+const dir = codeCacheDir(process.env.TINY_CLOUD_CODE_CACHE, () => fs.readFileSync("/proc/self/mountinfo", "latin1"))
 // one cache per kind of run: each holds the functions its own path compiled
 const args = process.argv.slice(2)
 const kind = /^imds/.test(require("node:path").basename(process.argv[1] || "")) || args[0] === "imds" ? "imds"
@@ -29,7 +30,7 @@ const trusted = (path) => {
 }
 
 let cachedData
-const enabled = setting !== "off"
+const enabled = dir !== undefined
 if (enabled && trusted(dir) && trusted(file)) {
   try {
     cachedData = fs.readFileSync(file)

@@ -1,9 +1,9 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { lines, sortedUnique, textOf } from "../domain/text.js"
+import { lines, sortedUnique } from "../domain/text.js"
 import { Config } from "../services/Config.js"
-import { AWS_NIC_PATHS, dmi, DMI_PRIORITY, textValue, whenTrue } from "./common.js"
-import { makeHttpMetadataClient } from "./imds-http.js"
+import { AWS_NIC_PATHS, dmi, DMI_PRIORITY, listedIndexes, textValue, whenTrue } from "./common.js"
+import { makeHttpMetadataClient, USER_DATA } from "./imds-http.js"
 import type { CloudProvider } from "./provider.js"
 
 const NICS = "meta-data/network/interfaces/macs/"
@@ -24,11 +24,7 @@ export const aws: CloudProvider = {
       root: "/latest/",
       token: {
         header: "X-aws-ec2-metadata-token",
-        fetch: (request) =>
-          Effect.map(
-            request({ method: "PUT", path: "/latest/api/token", headers: { "X-aws-ec2-metadata-token-ttl-seconds": String(imdsTokenTtl) } }),
-            (res) => textOf(res.body).trim()
-          )
+        request: { method: "PUT", path: "/latest/api/token", headers: { "X-aws-ec2-metadata-token-ttl-seconds": String(imdsTokenTtl) } }
       }
     })
     return {
@@ -36,12 +32,11 @@ export const aws: CloudProvider = {
       hostname: textValue(client, "meta-data/hostname"),
       localHostname: textValue(client, "meta-data/local-hostname"),
       sshKeys: Effect.gen(function* () {
-        const listing = yield* client.text("meta-data/public-keys/")
-        const indexes = lines(Option.getOrElse(listing, () => "")).map((l) => l.split("=")[0]!)
+        const indexes = yield* listedIndexes(client, "meta-data/public-keys/", (l) => l.split("=")[0]!)
         const keys = yield* Effect.forEach(indexes, (n) => client.text(`meta-data/public-keys/${n}/openssh-key`), { concurrency: 4 })
         return sortedUnique(keys.flatMap((k) => (Option.isSome(k) ? lines(k.value) : [])))
       }),
-      userData: client.get("user-data"),
+      userData: client.get("user-data", USER_DATA),
       nics: client.get(NICS),
       nic: (mac, key) => client.get(`${NICS}${mac}/${AWS_NIC_PATHS[key] ?? key}`)
     }

@@ -1,8 +1,8 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { lines, sortedUnique } from "../domain/text.js"
-import { base64Value, dmiIs, field, jsonNicLookup, jsonValue, nonEmpty, textValue, type JsonObject } from "./common.js"
-import { makeHttpMetadataClient } from "./imds-http.js"
+import { base64Value, dmiIs, field, jsonNicLookup, jsonValue, listedIndexes, nonEmpty, textValue, type JsonObject } from "./common.js"
+import { makeHttpMetadataClient, USER_DATA } from "./imds-http.js"
 import type { CloudProvider } from "./provider.js"
 
 const API_VERSION = "2021-05-01"
@@ -41,12 +41,11 @@ export const azure: CloudProvider = {
       hostname: textValue(client, "compute/name"),
       sshKeys: Effect.gen(function* () {
         // `format=text` lists a list's entries as `N/`
-        const listing = Option.getOrElse(yield* client.text("compute/publicKeys"), () => "")
-        const indexes = lines(listing).map((l) => l.replace(/\/$/, ""))
+        const indexes = yield* listedIndexes(client, "compute/publicKeys", (l) => l.replace(/\/$/, ""))
         const keys = yield* Effect.forEach(indexes, (n) => client.text(`compute/publicKeys/${n}/keyData`), { concurrency: 4 })
         return sortedUnique(keys.flatMap((k) => (Option.isSome(k) ? lines(k.value) : [])))
       }),
-      userData: Effect.map(client.get("compute/userData"), Option.flatMap(base64Value)),
+      userData: Effect.map(client.get("compute/userData", USER_DATA), Option.flatMap(base64Value)),
       nics: Effect.map(client.get(NICS), nonEmpty),
       nic: jsonNicLookup({
         cloud: "azure",

@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ImdsError, type MetadataError } from "../domain/errors.js"
 import { renderValue } from "../domain/render.js"
-import { bytesOf, textOf } from "../domain/text.js"
+import { bytesOf, lines, textOf } from "../domain/text.js"
 import { Commands } from "../services/Commands.js"
 import { isNicAlias, type NicAlias } from "../services/Metadata.js"
 import { RootFs } from "../services/RootFs.js"
@@ -77,6 +77,22 @@ export const jsonValue = (client: HttpMetadataClient, path: string) =>
         })
     })
   )
+
+/**
+ * The entries of a key listing (`0=name`, `0/`...), each once, at most
+ * IMDS_MAX_KEYS of them: a listing past the limit is an error, before any
+ * key is fetched. Only entry names that are plain numbers are kept.
+ */
+export const listedIndexes = (client: HttpMetadataClient, path: string, entry: (line: string) => string) =>
+  Effect.gen(function* () {
+    const imdsMaxKeys = client.maxKeys
+    const listing = Option.getOrElse(yield* client.text(path), () => "")
+    const indexes = [...new Set(lines(listing).map(entry))].filter((n) => /^\d{1,9}$/.test(n))
+    if (indexes.length > imdsMaxKeys) {
+      return yield* Effect.fail(new ImdsError({ cloud: client.cloud, url: client.urlOf(path), reason: `more than ${imdsMaxKeys} keys (IMDS_MAX_KEYS)` }))
+    }
+    return indexes
+  })
 
 /** a structured value as `imds` prints it */
 export const rendered = (value: unknown): Option.Option<Uint8Array> => Option.map(renderValue(value), bytesOf)

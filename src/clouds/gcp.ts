@@ -2,7 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { lines, sortedUnique } from "../domain/text.js"
 import { dmiIs, jsonNicLookup, jsonValue, nonEmpty, textValue } from "./common.js"
-import { makeHttpMetadataClient, type HttpMetadataClient } from "./imds-http.js"
+import { makeHttpMetadataClient, type HttpMetadataClient, USER_DATA } from "./imds-http.js"
 import type { CloudProvider } from "./provider.js"
 
 const ROOT = "/computeMetadata/v1/"
@@ -60,7 +60,7 @@ export const gcp: CloudProvider = {
         Effect.forEach(SSH_KEY_LISTS, (path) => client.text(path).pipe(Effect.orElseSucceed(() => Option.none<string>())), { concurrency: 2 }),
         (lists) => sortedUnique(lists.flatMap((l) => (Option.isSome(l) ? lines(l.value).map(dropLogin) : [])))
       ),
-      userData: Effect.map(client.get("instance/attributes/user-data"), nonEmpty),
+      userData: Effect.map(client.get("instance/attributes/user-data", USER_DATA), nonEmpty),
       nics: Effect.map(client.get(NICS), nonEmpty),
       nic: jsonNicLookup({
         cloud: "gcp",

@@ -3,7 +3,7 @@ import * as Option from "effect/Option"
 import { ImdsError } from "../domain/errors.js"
 import { sortedUnique } from "../domain/text.js"
 import { dmiIs, jsonValue, nonEmpty, textValue } from "./common.js"
-import { makeHttpMetadataClient } from "./imds-http.js"
+import { makeHttpMetadataClient, USER_DATA } from "./imds-http.js"
 import type { CloudProvider } from "./provider.js"
 
 const KEYS = "public-keys"
@@ -29,7 +29,7 @@ export const hetzner: CloudProvider = {
         return Effect.succeed(sortedUnique((keys as Array<string>).flatMap((k) => k.split("\n"))))
       }),
       // outside the metadata root; an empty answer is no user-data
-      userData: Effect.map(client.get("/hetzner/v1/userdata"), nonEmpty)
+      userData: Effect.map(client.get("/hetzner/v1/userdata", USER_DATA), nonEmpty)
     }
   })
 }

@@ -8,7 +8,7 @@ import { ImdsError } from "../domain/errors.js"
 import type { Settings } from "../domain/settings.js"
 import { textOf } from "../domain/text.js"
 import { Config } from "../services/Config.js"
-import { Http, type HttpRequest, type HttpResponse } from "../services/Http.js"
+import { Http, type HttpRequest } from "../services/Http.js"
 
 /** How a cloud's metadata service is reached over HTTP. */
 export interface HttpEndpoint {
@@ -25,15 +25,19 @@ export interface HttpEndpoint {
   readonly fixedEndpoint?: boolean
   /** HTTP over this unix socket instead of TCP */
   readonly socketPath?: string
-  /** a session token sent as a header, fetched once and refreshed on 401 */
+  /** a session token sent as a header, fetched once and refreshed on 401; the answer's body is the token */
   readonly token?: {
     readonly header: string
-    readonly fetch: (request: (r: Omit<HttpRequest, "host" | "port" | "timeoutMs">) => Effect.Effect<HttpResponse, ImdsError>) => Effect.Effect<string, ImdsError>
+    readonly request: Request
   }
 }
 
+type Request = Omit<HttpRequest, "host" | "port" | "timeoutMs" | "maxBytes">
+
 export interface GetOptions {
   readonly privilegedSourcePort?: boolean
+  /** the datum is user-data (or a seed file): it may be as large as USERDATA_MAX_BYTES, not IMDS_MAX_BYTES */
+  readonly userData?: boolean
 }
 
 export interface HttpMetadataClient {
@@ -42,6 +46,8 @@ export interface HttpMetadataClient {
   readonly get: (path: string, options?: GetOptions) => Effect.Effect<Option.Option<Uint8Array>, ImdsError>
   readonly text: (path: string, options?: GetOptions) => Effect.Effect<Option.Option<string>, ImdsError>
   readonly urlOf: (path: string) => string
+  /** IMDS_MAX_KEYS: the most entries a key listing may have */
+  readonly maxKeys: number
 }
 
 class Retryable {
@@ -80,9 +86,14 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
       return spec.socketPath ? `unix:${spec.socketPath}:${full}` : `${spec.protocol ?? "http"}://${endpoint}${full}`
     }
 
-    const once = (r: Omit<HttpRequest, "host" | "port" | "timeoutMs">) =>
-      http.request({ ...r, host, port, timeoutMs, ...(spec.protocol ? { protocol: spec.protocol } : {}), ...(spec.socketPath ? { socketPath: spec.socketPath } : {}) }).pipe(
-        Effect.mapError((e) => new Retryable(e.reason)),
+    /** one request; a transport error, a timeout and a 5xx answer are worth another try, an answer too large is not */
+    const once = (r: Request, url: string, maxBytes = settings.imdsMaxBytes) =>
+      http.request({ ...r, host, port, timeoutMs, maxBytes, ...(spec.protocol ? { protocol: spec.protocol } : {}), ...(spec.socketPath ? { socketPath: spec.socketPath } : {}) }).pipe(
+        Effect.mapError((e) =>
+          e._tag === "HttpAnswerTooLarge"
+            ? new ImdsError({ cloud: spec.cloud, url, reason: `answer exceeds ${e.limit} bytes (${maxBytes === settings.imdsMaxBytes ? "IMDS_MAX_BYTES" : "USERDATA_MAX_BYTES"})` })
+            : new Retryable(e.reason)
+        ),
         Effect.timeoutFail({ duration: Duration.millis(timeoutMs + 50), onTimeout: () => new Retryable("timed out") }),
         Effect.flatMap((res) => (res.status >= 500 ? Effect.fail(new Retryable(`HTTP ${res.status}`)) : Effect.succeed(res)))
       )
@@ -100,16 +111,19 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
         )
       )
 
-    const tokenRequest = (r: Omit<HttpRequest, "host" | "port" | "timeoutMs">) => {
+    /** a token is one line of printable characters; an error page is never one */
+    const TOKEN = /^[\x21-\x7e]{1,4096}$/
+
+    const fetchToken = (r: Request) => {
       const url = urlOf(r.path)
       return withRetry(
         url,
-        once(r).pipe(
-          Effect.flatMap((res) =>
-            res.status >= 200 && res.status < 300
-              ? Effect.succeed(res)
-              : Effect.fail(new ImdsError({ cloud: spec.cloud, url, reason: `token request answered HTTP ${res.status}` }))
-          )
+        once(r, url).pipe(
+          Effect.flatMap((res): Effect.Effect<string, ImdsError | Retryable> => {
+            if (res.status < 200 || res.status >= 300) return Effect.fail(new ImdsError({ cloud: spec.cloud, url, reason: `token request answered HTTP ${res.status}` }))
+            const token = textOf(res.body).trim()
+            return TOKEN.test(token) ? Effect.succeed(token) : Effect.fail(new Retryable("the answer is not a token"))
+          })
         )
       )
     }
@@ -120,7 +134,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
         : Effect.gen(function* () {
             const cached = yield* Ref.get(tokenRef)
             if (Option.isSome(cached) && !refresh) return { [spec.token!.header]: cached.value }
-            const fresh = yield* spec.token!.fetch(tokenRequest)
+            const fresh = yield* fetchToken(spec.token!.request)
             yield* Ref.set(tokenRef, Option.some(fresh))
             return { [spec.token!.header]: fresh }
           })
@@ -131,12 +145,16 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
       let refresh = false
       const attempt = Effect.gen(function* () {
         const auth = yield* token(refresh)
-        const res = yield* once({
-          method: "GET",
-          path: full,
-          headers: { ...spec.headers, ...auth },
-          ...(options?.privilegedSourcePort ? { privilegedSourcePort: true } : {})
-        })
+        const res = yield* once(
+          {
+            method: "GET",
+            path: full,
+            headers: { ...spec.headers, ...auth },
+            ...(options?.privilegedSourcePort ? { privilegedSourcePort: true } : {})
+          },
+          url,
+          options?.userData ? settings.userDataMaxBytes : settings.imdsMaxBytes
+        )
         if (res.status === 401 && spec.token !== undefined) {
           refresh = true
           return yield* Effect.fail(new TokenRejected())
@@ -152,7 +170,11 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
       cloud: spec.cloud,
       get,
       text: (path, options) => Effect.map(get(path, options), Option.map(textOf)),
-      urlOf
+      urlOf,
+      maxKeys: settings.imdsMaxKeys
     }
     return client
   })
+
+/** options of a user-data read (or a seed file): USERDATA_MAX_BYTES is its limit */
+export const USER_DATA: GetOptions = { userData: true }

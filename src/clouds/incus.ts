@@ -75,7 +75,7 @@ export const incus: CloudProvider = {
     const metaData = Effect.map(client.text(META_DATA), (t) => parseMetaData(Option.getOrElse(t, () => "")))
     const value = (key: string) => Effect.map(metaData, (m) => Option.fromNullable(m.get(key)).pipe(Option.filter((v) => v.trim() !== "")))
     const hostname = Effect.map(value("local-hostname"), Option.map((h) => h.trim()))
-    const userData = Effect.map(client.get(USER_DATA), nonEmpty)
+    const userData = Effect.map(client.get(USER_DATA, { userData: true }), nonEmpty)
     return {
       // an absolute path is fetched as it is; anything else is a key of the meta-data
       get: (path: string) =>

@@ -8,7 +8,7 @@ import { Config } from "../services/Config.js"
 import type { Http } from "../services/Http.js"
 import { warn, type Log } from "../services/Log.js"
 import { RootFs } from "../services/RootFs.js"
-import { makeHttpMetadataClient } from "./imds-http.js"
+import { makeHttpMetadataClient, USER_DATA } from "./imds-http.js"
 
 export const SEED_FILES = ["meta-data", "user-data", "vendor-data", "network-config"] as const
 
@@ -60,10 +60,11 @@ type Files = Partial<Record<(typeof SEED_FILES)[number], Uint8Array>>
 const fromDirectory = (dir: string) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
+    const { userDataMaxBytes } = yield* Config
     if (!(yield* fs.isDirectory(dir))) return Option.none<Files>()
     const files: Files = {}
     for (const name of SEED_FILES) {
-      const data = yield* fs.readFileIfExists(`${dir}/${name}`)
+      const data = yield* fs.readFileIfExists(`${dir}/${name}`, { maxBytes: userDataMaxBytes })
       if (Option.isSome(data)) files[name] = data.value
     }
     return Option.some(files)
@@ -80,7 +81,7 @@ const fromUrl = (url: string) =>
       fixedEndpoint: true
     })
     const files: Files = {}
-    const fetched = yield* Effect.forEach(SEED_FILES, (name) => client.get(`${u.pathname}${name}`), { concurrency: 4 })
+    const fetched = yield* Effect.forEach(SEED_FILES, (name) => client.get(`${u.pathname}${name}`, USER_DATA), { concurrency: 4 })
     SEED_FILES.forEach((name, i) => Option.map(fetched[i]!, (data) => (files[name] = data)))
     return Option.some(files)
   })
@@ -134,8 +135,8 @@ export const loadSeed = (params: Option.Option<SeedParams>): Effect.Effect<void,
     }
     if (Option.isNone(files)) return yield* Effect.fail(new SeedError({ reason: "Unable to load NoCloud datasource" }))
     for (const name of SEED_FILES) yield* fs.remove(`${dir}/${name}`)
-    for (const [name, data] of Object.entries(files.value)) yield* fs.writeAtomic(`${dir}/${name}`, data, { mode: 0o600 })
-    yield* fs.writeAtomic(`${dir}/.nocloud_loaded`, "", { mode: 0o600 })
+    for (const [name, data] of Object.entries(files.value)) yield* fs.writeAtomic(`${dir}/${name}`, data, { mode: 0o600, noFollow: true })
+    yield* fs.writeAtomic(`${dir}/.nocloud_loaded`, "", { mode: 0o600, noFollow: true })
     const meta = files.value["meta-data"]
     const hasOverrides = Option.exists(params, (p) => p.localHostname !== undefined || p.instanceId !== undefined)
     if ((meta === undefined || textOf(meta).trim() === "") && !hasOverrides) yield* warn("NoCloud 'meta-data' is empty")

@@ -2,7 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { lines, sortedUnique, textOf } from "../domain/text.js"
 import { base64Value, dmiIs, jsonNicLookup, jsonValue, nonEmpty, textValue } from "./common.js"
-import { makeHttpMetadataClient } from "./imds-http.js"
+import { makeHttpMetadataClient, USER_DATA } from "./imds-http.js"
 import type { CloudProvider } from "./provider.js"
 
 const NICS = "vnics/"
@@ -21,7 +21,7 @@ export const oci: CloudProvider = {
       get: client.get,
       hostname: textValue(client, "instance/hostname"),
       sshKeys: Effect.map(client.text("instance/metadata/ssh_authorized_keys"), (k) => sortedUnique(Option.isSome(k) ? lines(k.value) : [])),
-      userData: Effect.map(client.get("instance/metadata/user_data"), Option.flatMap(base64Value)),
+      userData: Effect.map(client.get("instance/metadata/user_data", USER_DATA), Option.flatMap(base64Value)),
       // a JSON list; an empty one is no NICs
       nics: Effect.map(
         client.get(NICS),

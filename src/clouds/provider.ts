@@ -1,6 +1,6 @@
 import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
-import { MetadataUnsupported, type MetadataError } from "../domain/errors.js"
+import { ImdsError, MetadataUnsupported, type MetadataError } from "../domain/errors.js"
 import type { ActionChange } from "../domain/plan.js"
 import type { Commands } from "../services/Commands.js"
 import type { Config } from "../services/Config.js"
@@ -52,12 +52,18 @@ export const orElseHostname = (
   hostname: Effect.Effect<Option.Option<string>, MetadataError>
 ) => Effect.flatMap(own, (o) => (o._tag === "Some" ? Effect.succeed(o) : hostname))
 
+/** a key list of any cloud has at most IMDS_MAX_KEYS keys */
+const capped = (cloud: string, maxKeys: number, keys: CloudMetadata["sshKeys"]): CloudMetadata["sshKeys"] =>
+  Effect.flatMap(keys, (k) =>
+    k.length > maxKeys ? Effect.fail(new ImdsError({ cloud, url: "@ssh-keys", reason: `more than ${maxKeys} keys (IMDS_MAX_KEYS)` })) : Effect.succeed(k)
+  )
+
 /** the full metadata contract from what the cloud declares, with the defaults filled in */
-export const completeMetadata = (cloud: string, source: MetadataSource): CloudMetadata => ({
+export const completeMetadata = (cloud: string, source: MetadataSource, limits: { readonly maxKeys: number }): CloudMetadata => ({
   get: source.get,
   hostname: source.hostname,
   localHostname: source.localHostname === undefined ? source.hostname : orElseHostname(source.localHostname, source.hostname),
-  sshKeys: source.sshKeys,
+  sshKeys: capped(cloud, limits.maxKeys, source.sshKeys),
   userData: source.userData,
   nics: source.nics ?? unsupported(cloud, "@nics"),
   nic: source.nic ?? (() => unsupported(cloud, "@nic"))

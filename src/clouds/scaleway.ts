@@ -38,7 +38,7 @@ export const scaleway: CloudProvider = {
             .map((e) => e.v)
         )
       ),
-      userData: Effect.map(client.get(USER_DATA, { privilegedSourcePort: true }), nonEmpty)
+      userData: Effect.map(client.get(USER_DATA, { privilegedSourcePort: true, userData: true }), nonEmpty)
     }
   })
 }

@@ -39,6 +39,13 @@ export class HttpTransportError extends Data.TaggedError("HttpTransportError")<{
   }
 }
 
+/** The answer grew past the limit it was read with; the connection was dropped there. */
+export class HttpAnswerTooLarge extends Data.TaggedError("HttpAnswerTooLarge")<{ readonly limit: number }> {
+  override get message() {
+    return `answer exceeds ${this.limit} bytes`
+  }
+}
+
 /** The metadata service could not be read within the deadline, or answered nonsense. */
 export class ImdsError extends Data.TaggedError("ImdsError")<{
   readonly cloud: string

@@ -33,8 +33,12 @@ export interface Settings {
   /** first retry delay and longest delay between metadata retries, milliseconds */
   readonly imdsRetryDelay: number
   readonly imdsRetryMaxDelay: number
-  /** largest decompressed user-data (and write_files content) accepted, bytes */
+  /** largest decompressed user-data (and write_files content) accepted, bytes; also the cap on a user-data answer or seed file */
   readonly userDataMaxBytes: number
+  /** largest metadata answer accepted, bytes */
+  readonly imdsMaxBytes: number
+  /** most entries a metadata key list may have */
+  readonly imdsMaxKeys: number
   /** every KEY=value seen (file, then environment), for keys other modules own */
   readonly values: Readonly<Record<string, string>>
   /** things the operator should hear about once (deprecated values...) */
@@ -52,6 +56,7 @@ const words = (value: string | undefined): ReadonlyArray<string> => (value ?? ""
 
 type NumberRule = readonly [test: (n: number) => boolean, expected: string]
 const positive = (expected: string): NumberRule => [(n) => Number.isFinite(n) && n > 0, expected]
+const count = (expected: string): NumberRule => [(n) => Number.isInteger(n) && n > 0, expected]
 const whole = (expected: string): NumberRule => [(n) => Number.isInteger(n) && n >= 0, expected]
 
 const numeric = {
@@ -61,7 +66,9 @@ const numeric = {
   TINY_CLOUD_LINK_WAIT_MAX: whole("a whole number of tenths of a second"),
   USERDATA_MAX_BYTES: whole("a whole number of bytes"),
   IMDS_RETRY_DELAY: whole("a whole number of milliseconds"),
-  IMDS_RETRY_MAX_DELAY: whole("a whole number of milliseconds")
+  IMDS_RETRY_MAX_DELAY: whole("a whole number of milliseconds"),
+  IMDS_MAX_BYTES: count("a positive whole number of bytes"),
+  IMDS_MAX_KEYS: count("a positive whole number")
 } as const
 
 const number = (values: Record<string, string>, key: keyof typeof numeric, fallback: number): Either.Either<number, ConfigError> => {
@@ -125,6 +132,8 @@ export const resolveSettings = (
       userDataMaxBytes: yield* number(values, "USERDATA_MAX_BYTES", DEFAULT_USERDATA_MAX_BYTES),
       imdsRetryDelay: yield* number(values, "IMDS_RETRY_DELAY", 100),
       imdsRetryMaxDelay: yield* number(values, "IMDS_RETRY_MAX_DELAY", 2000),
+      imdsMaxBytes: yield* number(values, "IMDS_MAX_BYTES", 1024 * 1024),
+      imdsMaxKeys: yield* number(values, "IMDS_MAX_KEYS", 1000),
       values,
       warnings
     }

@@ -1,7 +1,10 @@
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import { appLayer } from "../layers/live.js"
+import { SIMULATION_ENV } from "../domain/confine.js"
+import { liveCommands } from "../layers/CommandsLive.js"
+import { appLayer, livePlatform, type Platform } from "../layers/live.js"
+import { SimulationCommands } from "../layers/SimulationCommands.js"
 import type { Program } from "../programs/cli.js"
 import { describeCause } from "../programs/failure.js"
 
@@ -9,8 +12,16 @@ import { describeCause } from "../programs/failure.js"
  * Runs a command's program over the live services and exits with its status.
  * Failures print one line naming the problem, never a stack trace.
  */
+/** the live platform; a simulated instance's phases record (or confine) the user's own programs */
+const platform = (): Platform => {
+  const mode = process.env[SIMULATION_ENV.mode]
+  const record = process.env[SIMULATION_ENV.record]
+  if ((mode !== "record" && mode !== "exec") || record === undefined) return livePlatform
+  return { ...livePlatform, commands: SimulationCommands(liveCommands, mode, (process.env.ROOT ?? "").replace(/\/+$/, ""), record) }
+}
+
 export const runMain = (program: Program, logTag: string, errorPrefix: string): Promise<never> =>
-  Effect.runPromiseExit(Effect.scoped(Layer.build(appLayer(process.env, logTag)).pipe(Effect.flatMap((ctx) => Effect.provide(program, ctx))))).then(
+  Effect.runPromiseExit(Effect.scoped(Layer.build(appLayer(process.env, logTag, platform())).pipe(Effect.flatMap((ctx) => Effect.provide(program, ctx))))).then(
     (exit) => {
       if (Exit.isSuccess(exit)) return finish(exit.value)
       process.stderr.write(`${errorPrefix}: ${describeCause(exit.cause)}\n`)

@@ -13,7 +13,7 @@ export const BootstrapLive = Layer.effect(
     const marker = `${varDir}/.bootstrap-complete`
     return {
       isComplete: fs.exists(marker),
-      markComplete: fs.writeAtomic(marker, ""),
+      markComplete: fs.writeAtomic(marker, "", { noFollow: true }),
       markIncomplete: fs.remove(marker),
       isDisabled: fs.exists(fs.at("/etc/tiny-cloud.disabled"))
     }

@@ -23,7 +23,7 @@ const chooseCloud = Effect.gen(function* () {
   if (Option.isSome(cached) && cached.value !== "") return { name: cached.value, chosenBy: "detected" as const }
   const detected = yield* detectCloud
   yield* debug(`detected cloud: ${detected}`)
-  yield* fs.writeAtomic(cache, `${detected}\n`).pipe(Effect.ignore)
+  yield* fs.writeAtomic(cache, `${detected}\n`, { noFollow: true }).pipe(Effect.ignore)
   return { name: detected, chosenBy: "detected" as const }
 })
 
@@ -67,11 +67,12 @@ export const MetadataLive = Layer.effect(
   Metadata,
   Effect.gen(function* () {
     const cloud = yield* Cloud
+    const { imdsMaxKeys } = yield* Config
     const env = yield* Effect.context<MetadataDeps>()
     const md = yield* memoizeSuccess(
       Effect.flatMap(cloud.choice, ({ name }) => {
         const provider = providerNamed(name)
-        return provider === undefined ? Effect.succeed(absent(name)) : Effect.map(provider.metadata, (source) => completeMetadata(name, source))
+        return provider === undefined ? Effect.succeed(absent(name)) : Effect.map(provider.metadata, (source) => completeMetadata(name, source, { maxKeys: imdsMaxKeys }))
       }).pipe(Effect.provide(env))
     )
     return delegating(md)

@@ -104,9 +104,11 @@ const stream: CommandsShape["stream"] = (command, args) =>
     catch: (e) => new CommandError({ command, reason: e instanceof Error ? e.message : String(e) })
   })
 
-export const CommandsLive = Layer.succeed(Commands, {
+export const liveCommands: CommandsShape = {
   run,
   runLogged,
   has: (command) => Effect.sync(() => onPath(command)),
   stream
-})
+}
+
+export const CommandsLive = Layer.succeed(Commands, liveCommands)

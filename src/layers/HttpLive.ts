@@ -2,7 +2,7 @@ import { request as httpRequest } from "node:http"
 import { request as httpsRequest } from "node:https"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { HttpTransportError } from "../domain/errors.js"
+import { HttpAnswerTooLarge, HttpTransportError } from "../domain/errors.js"
 import { Http, type HttpRequest, type HttpResponse } from "../services/Http.js"
 
 const describe = (e: NodeJS.ErrnoException): string => {
@@ -21,8 +21,21 @@ const describe = (e: NodeJS.ErrnoException): string => {
   }
 }
 
+type AttemptError = (HttpTransportError & { code?: string }) | HttpAnswerTooLarge
+
+/** one request; the body is collected up to `maxBytes`, the connection dropped past it; redirects are answers like any other */
 const attempt = (req: HttpRequest, localPort?: number) =>
-  Effect.async<HttpResponse, HttpTransportError & { code?: string }>((resume) => {
+  Effect.async<HttpResponse, AttemptError>((resume) => {
+    let settled = false
+    const settle = (outcome: Effect.Effect<HttpResponse, AttemptError>) => {
+      if (settled) return
+      settled = true
+      resume(outcome)
+    }
+    const tooLarge = () => {
+      settle(Effect.fail(new HttpAnswerTooLarge({ limit: req.maxBytes })))
+      r.destroy()
+    }
     const r = (req.protocol === "https" ? httpsRequest : httpRequest)(
       {
         method: req.method,
@@ -35,14 +48,20 @@ const attempt = (req: HttpRequest, localPort?: number) =>
       },
       (res) => {
         const chunks: Array<Buffer> = []
-        res.on("data", (c: Buffer) => chunks.push(c))
-        res.on("end", () => resume(Effect.succeed({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) })))
-        res.on("error", (e) => resume(Effect.fail(new HttpTransportError({ reason: describe(e) }))))
+        let size = 0
+        if (Number(res.headers["content-length"]) > req.maxBytes) return tooLarge()
+        res.on("data", (c: Buffer) => {
+          size += c.length
+          if (size > req.maxBytes) return tooLarge()
+          chunks.push(c)
+        })
+        res.on("end", () => settle(Effect.succeed({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) })))
+        res.on("error", (e) => settle(Effect.fail(new HttpTransportError({ reason: describe(e) }))))
       }
     )
     r.on("timeout", () => r.destroy(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" })))
     r.on("error", (e: NodeJS.ErrnoException) =>
-      resume(Effect.fail(Object.assign(new HttpTransportError({ reason: e.code === "ETIMEDOUT" ? "timed out" : describe(e) }), { code: e.code })))
+      settle(Effect.fail(Object.assign(new HttpTransportError({ reason: e.code === "ETIMEDOUT" ? "timed out" : describe(e) }), { code: e.code })))
     )
     r.end(req.body)
     return Effect.sync(() => r.destroy())
@@ -51,9 +70,11 @@ const attempt = (req: HttpRequest, localPort?: number) =>
 /** A source port below 1024, as scaleway wants for user-data; busy ports are skipped. */
 const privileged = (req: HttpRequest) => {
   const start = 512 + Math.floor(Math.random() * 400)
-  const tryFrom = (port: number, left: number): Effect.Effect<HttpResponse, HttpTransportError> =>
+  const tryFrom = (port: number, left: number): Effect.Effect<HttpResponse, HttpTransportError | HttpAnswerTooLarge> =>
     attempt(req, port).pipe(
-      Effect.catchAll((e) => (e.code === "EADDRINUSE" && left > 0 ? tryFrom(port >= 1023 ? 512 : port + 1, left - 1) : Effect.fail(e)))
+      Effect.catchAll((e) =>
+        e._tag === "HttpTransportError" && e.code === "EADDRINUSE" && left > 0 ? tryFrom(port >= 1023 ? 512 : port + 1, left - 1) : Effect.fail(e)
+      )
     )
   return tryFrom(start, 50)
 }

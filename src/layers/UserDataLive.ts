@@ -48,7 +48,7 @@ export const UserDataLive = Layer.effect(
       }),
       save: (data) =>
         Effect.zipRight(
-          fs.writeAtomic(path, data, { mode: isScript(data) ? 0o700 : 0o600 }),
+          fs.writeAtomic(path, data, { mode: isScript(data) ? 0o700 : 0o600, noFollow: true }),
           Ref.set(known, Option.some({ bytes: Option.some(data) }))
         ),
       remove: Effect.zipRight(fs.remove(path), Ref.set(known, Option.some({ bytes: Option.none() })))

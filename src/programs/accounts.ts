@@ -43,8 +43,8 @@ export const ownBy = (path: string, account: Account) =>
     )
   )
 
-/** the groups in `$ROOT/etc/group`, each with its members */
-export const readGroups = Effect.gen(function* () {
+/** `$ROOT/etc/group`: each group's members, by name */
+export const groups = Effect.gen(function* () {
   const fs = yield* RootFs
   const text = Option.getOrElse(yield* fs.readTextIfExists(fs.at("/etc/group")).pipe(Effect.orElseSucceed(() => Option.none<string>())), () => "")
   return new Map(
@@ -55,3 +55,11 @@ export const readGroups = Effect.gen(function* () {
       .map((f) => [f[0]!, (f[3] ?? "").split(",").filter((m) => m !== "")] as const)
   )
 })
+
+/** the user's password field in `$ROOT/etc/shadow`; None without a shadow file or entry */
+export const shadowPassword = (name: string) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    const text = yield* fs.readTextIfExists(fs.at("/etc/shadow")).pipe(Effect.orElseSucceed(() => Option.none<string>()))
+    return Option.flatMap(text, (t) => Option.fromNullable(t.split("\n").map((l) => l.split(":")).find((f) => f[0] === name && f.length >= 2)?.[1]))
+  })

@@ -6,9 +6,10 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { makeFakeSystem, readCommandLog, type FakeSystem } from "../sim/fake-system.js"
 import { SIM_CLOUDS, startSimulator, type RunningSim, type SimCloud, type SimInstance } from "../sim/simulator.js"
+import { confinedCommand, SIMULATION_ENV, type UserCommands } from "../domain/confine.js"
 import { PHASES } from "../domain/phases.js"
 
-const DEMO_USER_DATA = "#!/bin/sh\necho \"hello from user-data on $(cat \"$ROOT/etc/hostname\")\"\n"
+const DEMO_USER_DATA = "#!/bin/sh\necho \"hello from user-data on $(cat /etc/hostname)\"\n"
 
 export const demoInstance = (userData: Uint8Array): SimInstance => ({
   hostname: "demo-1.example.internal",
@@ -61,15 +62,37 @@ export const runPhaseProcess = (phase: string, env: Record<string, string>) =>
     child.on("close", (code) => resolve({ code: code ?? 1, output }))
   })
 
-const simulate = (cloud: SimCloud, userDataFile: Option.Option<string>, rootDir: Option.Option<string>) =>
+/** why the user's programs cannot be confined here, or undefined when they can */
+const confinement = (root: string) =>
+  new Promise<string | undefined>((done) => {
+    const [program, argv] = confinedCommand(root, "/bin/true", [], process.getuid?.() === 0)
+    const child = spawn(program, [...argv], { stdio: ["ignore", "ignore", "pipe"] })
+    let err = ""
+    child.stderr.on("data", (c: Buffer) => (err += c.toString()))
+    child.on("error", (e) => done((e as NodeJS.ErrnoException).code === "ENOENT" ? "unshare is not installed" : e.message))
+    child.on("close", (code) => done(code === 0 ? undefined : err.trim().split("\n")[0] || `exit status ${code}`))
+  })
+
+const simulate = ({ cloud, userData: userDataFile, root: rootDir, exec }: SimulateOptions) =>
   Effect.promise(async () => {
     const dir = Option.getOrElse(rootDir, () => mkdtempSync(join(tmpdir(), "tiny-cloud-sim-")))
     mkdirSync(dir, { recursive: true })
     const fake = makeFakeSystem(dir)
+    const userCommands: UserCommands = exec ? "exec" : "record"
+    if (exec) {
+      const reason = await confinement(fake.root)
+      if (reason !== undefined) {
+        process.stderr.write(`tiny-cloud simulate: --exec needs a private mount namespace and chroot (unshare): ${reason}\n`)
+        if (Option.isNone(rootDir)) rmSync(dir, { recursive: true, force: true })
+        return 1
+      }
+    }
+    const record = join(dir, "user-programs.log")
+    writeFileSync(record, "")
     const userData = Option.match(userDataFile, { onNone: () => new TextEncoder().encode(DEMO_USER_DATA), onSome: (f) => new Uint8Array(readFileSync(f)) })
     const sim = await startSimulator({ cloud, instance: demoInstance(userData), root: fake.root })
     for (const [path, content] of Object.entries(sim.instanceFiles)) writeFileSync(join(fake.root, path), content)
-    const env = simulationEnv(fake, cloud, sim)
+    const env = { ...simulationEnv(fake, cloud, sim), [SIMULATION_ENV.mode]: userCommands, [SIMULATION_ENV.record]: record }
     const before = snapshot(fake.root)
     const out = process.stdout
     out.write(`Simulated ${cloud} instance: ROOT=${fake.root}\nmetadata service: ${sim.endpoint || sim.socketPath}\n`)
@@ -88,24 +111,31 @@ const simulate = (cloud: SimCloud, userDataFile: Option.Option<string>, rootDir:
     const after = snapshot(fake.root)
     const changed = Object.keys(after).filter((p) => before[p] !== after[p]).sort()
     out.write(`\n== files written under ROOT\n${changed.map((p) => `  ${p}  (mode ${after[p]!.split(":")[2] ?? "?"})`).join("\n")}\n`)
-    const describe = (c: { line: string; stdin: Array<string> }) =>
-      c.line.startsWith("logger ") ? `  ${c.line}   <<< ${c.stdin.length} line(s)` : `  ${c.line}${c.stdin.length ? `   <<< ${c.stdin.join("\\n")}` : ""}`
-    out.write(`\n== system commands that would run\n${readCommandLog(fake).map(describe).join("\n")}\n`)
+    const commands = readCommandLog(fake)
+    const syslog = commands.filter((c) => c.line.startsWith("logger "))
+    const describe = (c: { line: string; stdin: Array<string> }) => `  ${c.line}${c.stdin.length ? `   <<< ${c.stdin.join("\\n")}` : ""}`
+    out.write(`\n== system commands that would run\n${commands.filter((c) => !c.line.startsWith("logger ")).map(describe).join("\n")}\n`)
+    out.write(`  logger: ${syslog.length} line(s) to syslog, facility local7, tag tiny-cloud/PHASE[PID]\n`)
+    const programs = readFileSync(record, "utf8")
+    out.write(`\n== the user's programs (${exec ? "run confined to ROOT" : "not run; --exec runs them confined to ROOT"})\n${programs === "" ? "  (none)\n" : programs.replace(/^(?!  \|)/gm, "  ").replace(/\n  $/, "\n")}`)
     if (Option.isNone(rootDir)) rmSync(dir, { recursive: true, force: true })
     else out.write(`\nThe simulated instance is kept in ${dir}\n`)
     return status
   })
 
-const SIMULATE_USAGE = `Usage: tiny-cloud simulate [--cloud CLOUD] [--user-data FILE] [--root DIR]
+const SIMULATE_USAGE = `Usage: tiny-cloud simulate [--cloud CLOUD] [--user-data FILE] [--root DIR] [--exec]
   --cloud CLOUD     the cloud to simulate: ${SIM_CLOUDS.join(", ")} (default aws)
   --user-data FILE  boot with this user-data instead of the demo script
   --root DIR        keep the simulated instance in DIR
+  --exec            run the user-data's own programs, confined to the simulated ROOT
+                    (a private mount namespace and chroot); without it they are only listed
 `
 
 interface SimulateOptions {
   readonly cloud: SimCloud
   readonly userData: Option.Option<string>
   readonly root: Option.Option<string>
+  readonly exec: boolean
 }
 
 /** the options, or the one line saying what is wrong with them */
@@ -113,7 +143,12 @@ export const parseSimulateArgs = (args: ReadonlyArray<string>): SimulateOptions 
   let cloud: SimCloud = "aws"
   let userData = Option.none<string>()
   let root = Option.none<string>()
+  let exec = false
   for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--exec") {
+      exec = true
+      continue
+    }
     const [flag, inline] = args[i]!.startsWith("--") && args[i]!.includes("=") ? [args[i]!.slice(0, args[i]!.indexOf("=")), args[i]!.slice(args[i]!.indexOf("=") + 1)] : [args[i]!, undefined]
     if (!["--cloud", "--user-data", "--root"].includes(flag)) return `unknown option '${flag}'`
     const value = inline ?? args[++i]
@@ -124,7 +159,7 @@ export const parseSimulateArgs = (args: ReadonlyArray<string>): SimulateOptions 
     } else if (flag === "--user-data") userData = Option.some(value)
     else root = Option.some(value)
   }
-  return { cloud, userData, root }
+  return { cloud, userData, root, exec }
 }
 
 export const main = async (args: ReadonlyArray<string>): Promise<number> => {
@@ -141,5 +176,5 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
     process.stderr.write(`tiny-cloud simulate: cannot read ${options.userData.value}: no such file\n`)
     return 1
   }
-  return Effect.runPromise(simulate(options.cloud, options.userData, options.root))
+  return Effect.runPromise(simulate(options))
 }

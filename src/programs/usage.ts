@@ -2,7 +2,7 @@ export const TINY_CLOUD_USAGE = `Usage: tiny-cloud [-h|--help] { boot | early | 
                        | --bootstrap {complete|incomplete|status}
                        | --enable | --disable }
        tiny-cloud imds [-h] { -e | +e | -E | +E | +n | +s | +t | @ALIAS | IMDS-PATH } ...
-       tiny-cloud simulate [--cloud CLOUD] [--user-data FILE] [--root DIR]
+       tiny-cloud simulate [--cloud CLOUD] [--user-data FILE] [--root DIR] [--exec]
        tiny-cloud schema FILE
        tiny-cloud --version
 `

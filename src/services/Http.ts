@@ -1,6 +1,6 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
-import type { HttpTransportError } from "../domain/errors.js"
+import type { HttpAnswerTooLarge, HttpTransportError } from "../domain/errors.js"
 
 export interface HttpRequest {
   readonly method: "GET" | "PUT" | "POST"
@@ -15,6 +15,8 @@ export interface HttpRequest {
   /** bind the client to a privileged source port (scaleway user-data) */
   readonly privilegedSourcePort?: boolean
   readonly timeoutMs: number
+  /** the answer's body may have at most this many bytes: the connection is dropped as soon as it has more */
+  readonly maxBytes: number
 }
 
 export interface HttpResponse {
@@ -24,7 +26,7 @@ export interface HttpResponse {
 
 /** One HTTP request; redirects are never followed. */
 export interface HttpShape {
-  readonly request: (request: HttpRequest) => Effect.Effect<HttpResponse, HttpTransportError>
+  readonly request: (request: HttpRequest) => Effect.Effect<HttpResponse, HttpTransportError | HttpAnswerTooLarge>
 }
 
 export class Http extends Context.Tag("tiny-cloud/Http")<Http, HttpShape>() {}

@@ -9,20 +9,25 @@ export interface WriteOptions {
   /** owner applied before the file becomes visible */
   readonly uid?: number
   readonly gid?: number
+  /** the program's own files (keys, state): a link in the file's place is refused, not followed */
+  readonly noFollow?: boolean
 }
 
 /**
  * The instance's filesystem. Every path is a host path; `at` maps an
- * instance path ("/etc/hostname") under `ROOT`.
+ * instance path ("/etc/hostname") under `ROOT`. A path under ROOT is
+ * resolved as a chroot would: links never lead outside ROOT. Only a regular
+ * file (or nothing) is ever replaced by a write.
  */
 export interface RootFsShape {
   readonly root: string
   readonly at: (instancePath: string) => string
-  readonly readFile: (path: string) => Effect.Effect<Uint8Array, FsError>
+  /** `maxBytes`: a larger file is an error, and is not read */
+  readonly readFile: (path: string, options?: { readonly maxBytes?: number }) => Effect.Effect<Uint8Array, FsError>
   readonly readText: (path: string) => Effect.Effect<string, FsError>
   /** None when the file does not exist */
   readonly readTextIfExists: (path: string) => Effect.Effect<Option.Option<string>, FsError>
-  readonly readFileIfExists: (path: string) => Effect.Effect<Option.Option<Uint8Array>, FsError>
+  readonly readFileIfExists: (path: string, options?: { readonly maxBytes?: number }) => Effect.Effect<Option.Option<Uint8Array>, FsError>
   readonly exists: (path: string) => Effect.Effect<boolean>
   readonly isDirectory: (path: string) => Effect.Effect<boolean>
   readonly isSymlink: (path: string) => Effect.Effect<boolean>
@@ -30,11 +35,12 @@ export interface RootFsShape {
   readonly writeAtomic: (path: string, data: Uint8Array | string, options?: WriteOptions) => Effect.Effect<void, FsError>
   /** appends each line not already present (whole-line match), atomically */
   readonly addLinesOnce: (path: string, lines: ReadonlyArray<string>, options?: WriteOptions) => Effect.Effect<void, FsError>
-  readonly makeDirectory: (path: string, options?: { readonly mode?: number }) => Effect.Effect<void, FsError>
+  /** with its parents; `noFollow`: a link in the directory's place is refused */
+  readonly makeDirectory: (path: string, options?: { readonly mode?: number; readonly noFollow?: boolean }) => Effect.Effect<void, FsError>
   /** entry names, empty when the directory does not exist */
   readonly readDirectory: (path: string) => Effect.Effect<ReadonlyArray<string>, FsError>
   readonly remove: (path: string, options?: { readonly recursive?: boolean }) => Effect.Effect<void, FsError>
-  /** replaces an existing link */
+  /** a link replacing an existing link */
   readonly symlink: (target: string, path: string) => Effect.Effect<void, FsError>
   readonly readLink: (path: string) => Effect.Effect<string, FsError>
   readonly realPath: (path: string) => Effect.Effect<string, FsError>

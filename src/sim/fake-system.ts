@@ -22,13 +22,15 @@ export const FAKE_COMMANDS = [
 // A stand-in logs its name, arguments and stdin; a few also act on ROOT so later steps see the effect.
 const STAND_IN = `#!/bin/sh
 name=\${0##*/}
-{
-  printf '%s' "$name"
-  for a in "$@"; do printf ' %s' "$a"; done
-  printf '\\n'
-} >> "$FAKE_COMMAND_LOG"
+line=$name
+for a in "$@"; do line="$line $a"; done
 case "$name" in
-  chpasswd|sfdisk|logger) sed 's/^/< /' >> "$FAKE_COMMAND_LOG" ;;
+  # a long-lived logger: each line it is given is an entry of its own, written in one piece
+  logger) while IFS= read -r l; do printf '%s\\n< %s\\n' "$line" "$l" >> "$FAKE_COMMAND_LOG"; done; exit 0 ;;
+esac
+printf '%s\\n' "$line" >> "$FAKE_COMMAND_LOG"
+case "$name" in
+  chpasswd|sfdisk) sed 's/^/< /' >> "$FAKE_COMMAND_LOG" ;;
   *) cat > /dev/null 2>&1 ;;
 esac
 case "$name" in
@@ -37,11 +39,15 @@ case "$name" in
     n=$(grep -c ':x:1[0-9][0-9][0-9]:' "$ROOT/etc/passwd" 2>/dev/null); id=$(( 1000 + \${n:-0} ))
     gid=$(awk -F: -v g="$user" '$1 == g { print $3 }' "$ROOT/etc/group" 2>/dev/null)
     echo "$user:x:$id:\${gid:-$id}:Linux User,,,:/home/$user:/bin/sh" >> "$ROOT/etc/passwd"
+    echo "$user:!:20000:0:99999:7:::" >> "$ROOT/etc/shadow"
     mkdir -p "$ROOT/home/$user" ;;
   addgroup)
     if [ $# -eq 1 ]; then
       n=$(grep -c ':x:1[0-9][0-9][0-9]:' "$ROOT/etc/group" 2>/dev/null); id=$(( 1000 + \${n:-0} ))
       echo "$1:x:$id:" >> "$ROOT/etc/group"
+    elif [ $# -eq 2 ]; then
+      # the user into the group's member list, once
+      awk -F: -v OFS=: -v u="$1" -v g="$2" '$1 == g { n = split($4, m, ","); for (i = 1; i <= n; i++) if (m[i] == u) { print; next } $4 = ($4 == "" ? u : $4 "," u) } { print }' "$ROOT/etc/group" > "$ROOT/etc/group.new" && mv "$ROOT/etc/group.new" "$ROOT/etc/group"
     fi ;;
   findfs) [ -n "$FAKE_CIDATA" ] || exit 1 ;;
   mount)
@@ -75,6 +81,7 @@ export const makeFakeSystem = (dir: string, options: FakeSystemOptions = {}): Fa
 
   write(join(root, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n")
   write(join(root, "etc/group"), "root:x:0:root\nwheel:x:10:root\n")
+  write(join(root, "etc/shadow"), "root:*:20000:0:99999:7:::\n")
   write(join(root, "etc/os-release"), 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.21.2\n')
   write(join(root, "etc/hosts"), "127.0.0.1\tlocalhost\n")
   mkdirSync(join(root, "etc/sudoers.d"), { recursive: true })
@@ -93,6 +100,7 @@ export const makeFakeSystem = (dir: string, options: FakeSystemOptions = {}): Fa
     write(join(d, "address"), `${iface.mac}\n`)
     write(join(d, "operstate"), iface.up ? "up\n" : "down\n")
   })
+  mkdirSync(join(root, "tmp"), { recursive: true, mode: 0o1777 })
   mkdirSync(join(root, "var/lib/cloud"), { recursive: true })
   mkdirSync(join(root, "var/log"), { recursive: true })
   return { root, bin, commandLog, path: `${bin}:${process.env.PATH ?? "/usr/bin:/bin"}` }

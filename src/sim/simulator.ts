@@ -35,6 +35,19 @@ export interface SimFaults {
   latencyMs?: number
   /** accept connections and requests but never answer */
   neverAnswer?: boolean
+  /** hostile answers for some paths (the path as requested, without its query) */
+  overrides?: ReadonlyArray<SimOverride>
+  /** every answer is this many bytes of filler, streamed (a flood) */
+  flood?: number
+}
+
+export interface SimOverride {
+  readonly method?: string
+  readonly path: string
+  readonly status?: number
+  readonly body?: string
+  /** an answer of this many bytes, streamed in chunks and never held whole (a flood) */
+  readonly fill?: number
 }
 
 export interface SimOptions {
@@ -145,6 +158,22 @@ export async function startSimulator(options: SimOptions): Promise<RunningSim> {
     }
   }
 
+  /** `bytes` bytes of filler, written as the client reads them */
+  const flood = (res: ServerResponse, status: number, bytes: number) => {
+    res.writeHead(status, { "Content-Type": "text/plain", Server: "tiny-cloud-sim" })
+    const chunk = Buffer.alloc(64 * 1024, "x")
+    let left = bytes
+    const more = () => {
+      while (left > 0 && !res.destroyed) {
+        const n = Math.min(left, chunk.length)
+        left -= n
+        if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void res.once("drain", more)
+      }
+      if (!res.destroyed) res.end()
+    }
+    more()
+  }
+
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     req.resume() // a request body is never needed
     const record: SimRequest = {
@@ -163,6 +192,16 @@ export async function startSimulator(options: SimOptions): Promise<RunningSim> {
       return
     }
     if (faults.neverAnswer) return
+    if (faults.flood !== undefined) {
+      record.status = 200
+      return flood(res, 200, faults.flood)
+    }
+    const override = faults.overrides?.find((o) => (o.method ?? record.method) === record.method && o.path === (req.url ?? "/").split("?")[0])
+    if (override !== undefined) {
+      record.status = override.status ?? 200
+      if (override.fill === undefined) return send(res, record, { status: record.status, body: override.body ?? "" })
+      return flood(res, record.status, override.fill)
+    }
     if (faults.failFirst !== undefined && failed < faults.failFirst) {
       failed += 1
       send(res, record, { status: failStatus, body: `${STATUS_TEXT[failStatus] ?? "Error"}\n`, headers: { "Content-Type": "text/plain" } })

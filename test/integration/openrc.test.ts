@@ -9,25 +9,36 @@ const SERVICES = resolve(new URL("../../openrc", import.meta.url).pathname)
 let dir = ""
 afterEach(() => rmSync(dir, { recursive: true, force: true }))
 
-/** sources a service script with OpenRC's helpers stubbed and runs its start(); returns the tiny-cloud calls */
+/** sources a service script with OpenRC's helpers stubbed and runs its start(); returns the banners and tiny-cloud calls */
 const start = (phase: string, setup: (root: string) => void = () => {}) => {
   dir = mkdtempSync(join(tmpdir(), "tiny-cloud-openrc-"))
   const root = join(dir, "root")
   const bin = join(dir, "bin")
   mkdirSync(bin, { recursive: true })
   mkdirSync(join(root, "etc"), { recursive: true })
-  writeFileSync(join(bin, "tiny-cloud"), `#!/bin/sh\necho "$*" >> "${dir}/calls"\n`)
+  writeFileSync(join(bin, "tiny-cloud"), `#!/bin/sh\necho "tiny-cloud $*" >> "${dir}/calls"\n`)
   chmodSync(join(bin, "tiny-cloud"), 0o755)
   setup(root)
-  execFileSync("sh", ["-c", `ebegin() { :; }; eend() { return "$1"; }; . "${SERVICES}/tiny-cloud-${phase}"; start`], {
+  execFileSync("sh", ["-c", `ebegin() { echo "ebegin $*" >> "${dir}/calls"; }; eend() { echo "eend $*" >> "${dir}/calls"; return "$1"; }; . "${SERVICES}/tiny-cloud-${phase}"; start`], {
     env: { PATH: `${bin}:/usr/bin:/bin`, ROOT: root }
   })
   return existsSync(join(dir, "calls")) ? readFileSync(join(dir, "calls"), "utf8") : ""
 }
 
 describe("OpenRC service scripts", () => {
-  it.each(["boot", "early", "main", "final"])("tiny-cloud-%s starts its phase on a first boot", (phase) => {
-    expect(start(phase)).toBe(`${phase}\n`)
+  it.each(["boot", "early", "main", "final"])("tiny-cloud-%s prints the shell edition's banner and starts its phase on a first boot", (phase) => {
+    expect(start(phase)).toBe(`ebegin Tiny Cloud - ${phase} phase\ntiny-cloud ${phase}\neend 0\n`)
+  })
+
+  it.each(["boot", "early", "main", "final"])("tiny-cloud-%s has the shell edition's description", (phase) => {
+    const out = execFileSync("sh", ["-c", `. "${SERVICES}/tiny-cloud-${phase}"; printf %s "$description"`], { encoding: "utf8" })
+    expect(out).toBe(`Tiny Cloud Bootstrap - ${phase} phase`)
+  })
+
+  it("are OpenRC scripts", () => {
+    for (const phase of ["boot", "early", "main", "final"]) {
+      expect(readFileSync(join(SERVICES, `tiny-cloud-${phase}`), "utf8").split("\n")[0]).toBe("#!/sbin/openrc-run")
+    }
   })
 
   it("skip the program once the bootstrap is complete", () => {
@@ -53,7 +64,7 @@ describe("OpenRC service scripts", () => {
     const depend = (phase: string) => /depend\(\) \{\n([^}]*)\}/.exec(readFileSync(join(SERVICES, `tiny-cloud-${phase}`), "utf8"))![1]!.trim().split(/\n\s*/)
     expect(depend("boot")).toEqual(["after root logger", "before net"])
     expect(depend("early")).toEqual(["need net", "before tiny-cloud-main"])
-    expect(depend("main")).toEqual(["need net", "after tiny-cloud-early", "before sshd"])
+    expect(depend("main")).toEqual(["need net", "before sshd"])
     expect(depend("final")).toEqual(["after *", "provide cloud-final"])
   })
 })

@@ -134,13 +134,33 @@ describe("boot phase actions", () => {
 })
 
 describe("main phase actions", () => {
-  it.scopedLive("create_default_user leaves an existing user alone", () =>
+  it.scopedLive("create_default_user keeps an existing account and its password, and only makes sure it is in wheel", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws" })
       instance.write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nalpine:x:1000:1000::/home/alpine:/bin/sh\n")
+      instance.write("/etc/shadow", "root:*:1::::::\nalpine:$6$salt$hash:1::::::\n")
       const r = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "create_default_user" })
       expect(r.stderr).toContain("create_default_user: already exists\n")
-      expect(instance.commands()).toEqual([])
+      expect(instance.commands()).toEqual(["addgroup alpine wheel"])
+      instance.write("/etc/group", "root:x:0:root\nwheel:x:10:root,alpine\nalpine:x:1000:\n")
+      yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "create_default_user" })
+      expect(instance.commands()).toEqual(["addgroup alpine wheel"])
+    })
+  )
+
+  it.scopedLive("create_default_user killed after adduser converges when run again: wheel, the password for keys, sudo and doas", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws" })
+      // what addgroup and adduser left before the kill
+      instance.write("/etc/group", "root:x:0:root\nwheel:x:10:root\nalpine:x:1000:\n")
+      instance.write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nalpine:x:1000:1000:Linux User,,,:/home/alpine:/bin/sh\n")
+      instance.write("/etc/shadow", "root:*:1::::::\nalpine:!:20000:0:99999:7:::\n")
+      expect((yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "create_default_user" })).code).toBe(0)
+      expect(instance.commands()).toEqual(["addgroup alpine wheel", "chpasswd -e"])
+      expect(instance.read("/etc/group")).toBe("root:x:0:root\nwheel:x:10:root,alpine\nalpine:x:1000:\n")
+      expect(instance.read("/etc/shadow")).toBe("root:*:1::::::\nalpine:*:20000:0:99999:7:::\n")
+      expect(instance.read("/etc/sudoers.d/wheel")).toBe("%wheel ALL=(ALL) NOPASSWD: ALL\n")
+      expect(instance.read("/etc/doas.d/wheel.conf")).toBe("permit nopass :wheel\n")
     })
   )
 

@@ -188,7 +188,7 @@ describe.concurrent("cloud-config users", () => {
   const HASH = "$6$rounds=4096$saltsalt$9oE3cT4x0Ue2pQv7Lr1b"
   const PLAIN = "Plain-Text-Secret-42"
 
-  it.scopedLive("passwords: the hash reaches chpasswd -e; a plain-text password goes to chpasswd's input only, never to a log or a command line", () =>
+  it.scopedLive("passwords: the hash reaches chpasswd -e; a plain-text password goes to chpasswd's input only, never to a log or a command line; locked is `*`", () =>
     Effect.gen(function* () {
       const doc = `#cloud-config
 users:
@@ -215,10 +215,9 @@ users:
         ["chpasswd", "-e", `ops:${HASH}\n`],
         // hashed by chpasswd itself
         ["chpasswd", "", `carol:${PLAIN}\n`],
-        // lock_passwd is true by default, as in cloud-init: the password is set locked
-        ["chpasswd", "-e", `dave:!${HASH}\n`],
-        ["chpasswd", "", `erin:${PLAIN}\n`],
-        ["passwd", "-l erin", undefined],
+        // lock_passwd is true by default, as in cloud-init: password login stays locked, with `*` so keys still work
+        ["chpasswd", "-e", "dave:*\n"],
+        ["chpasswd", "-e", "erin:*\n"],
         ["chpasswd", "-e", "frank:*\n"]
       ])
       for (const r of [boot, early, main, final]) expect(`${r.stdout}${r.stderr}`).not.toContain(PLAIN)

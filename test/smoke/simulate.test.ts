@@ -1,9 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { CLOUD_NAMES } from "../../src/clouds/registry.js"
 import { runProgram } from "../support/harness.js"
+import { describeSystem } from "../support/system.js"
 
 describe("tiny-cloud simulate", () => {
   it("boots a simulated aws instance and reports phases, files and commands", async () => {
@@ -32,5 +33,45 @@ describe("tiny-cloud simulate", () => {
     })
     expect(await runProgram(["simulate", "--frobnicate"], env)).toEqual({ code: 1, stdout: "", stderr: "tiny-cloud simulate: unknown option '--frobnicate'\n" })
     expect(await runProgram(["simulate", "--user-data", "/no/such/file"], env)).toEqual({ code: 1, stdout: "", stderr: "tiny-cloud simulate: cannot read /no/such/file: no such file\n" })
+  })
+})
+
+describe("tiny-cloud simulate never runs the user's programs on the machine running it", () => {
+  /** a file of the machine running the tests, in a directory the simulated instance has too */
+  const outsideFile = (dir: string) => `/tmp/escaped-${dir.split("-").pop()}`
+  const userData = (target: string) => `#cloud-config\nruncmd:\n  - echo escaped > ${target}\nbootcmd:\n  - [sh, -c, "echo boot > ${target}.boot"]\n`
+
+  it("by default it lists them, with their text, and runs none", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+    try {
+      writeFileSync(join(dir, "user-data"), userData(outsideFile(dir)))
+      const r = await runProgram(["simulate", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+      expect(r.code).toBe(0)
+      expect(existsSync(outsideFile(dir))).toBe(false)
+      expect(existsSync(`${outsideFile(dir)}.boot`)).toBe(false)
+      expect(r.stdout).toContain("== the user's programs (not run; --exec runs them confined to ROOT)\n")
+      expect(r.stdout).toContain(`echo boot > ${outsideFile(dir)}.boot`)
+      expect(r.stdout).toContain(`echo escaped > ${outsideFile(dir)}`)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+      rmSync(outsideFile(dir), { force: true })
+    }
+  })
+
+  describeSystem("with --exec", { tools: { unshare: "util-linux", chroot: "coreutils" } }, () => {
+    it("they run confined to the simulated ROOT: an absolute path outside lands inside it", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+      try {
+        writeFileSync(join(dir, "user-data"), userData(outsideFile(dir)))
+        const r = await runProgram(["simulate", "--exec", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+        expect(r.code).toBe(0)
+        expect(existsSync(outsideFile(dir))).toBe(false)
+        expect(readFileSync(join(dir, "instance/root", outsideFile(dir)), "utf8")).toBe("escaped\n")
+        expect(r.stdout).toContain("== the user's programs (run confined to ROOT)\n")
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+        rmSync(outsideFile(dir), { force: true })
+      }
+    })
   })
 })

@@ -57,7 +57,16 @@ const actOut = (i: Invocation, options: SystemOptions): Partial<CommandResult> =
       const id = 1000 + count(`${root}/etc/passwd`, /:x:1\d{3}:/)
       const group = readFileSync(`${root}/etc/group`, "utf8").split("\n").find((l) => l.startsWith(`${user}:`))
       appendFileSync(`${root}/etc/passwd`, `${user}:x:${id}:${group?.split(":")[2] ?? id}:Linux User,,,:/home/${user}:/bin/sh\n`)
+      // `-D`: no password, the account locked
+      appendFileSync(`${root}/etc/shadow`, `${user}:!:20000:0:99999:7:::\n`)
       mkdirSync(`${root}/home/${user}`, { recursive: true })
+      return {}
+    }
+    case "chpasswd": {
+      if (root === undefined || !existsSync(`${root}/etc/shadow`)) return {}
+      const given = new Map((i.stdin ?? "").split("\n").filter((l) => l.includes(":")).map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 1)] as const))
+      const lines = readFileSync(`${root}/etc/shadow`, "utf8").split("\n")
+      writeFileSync(`${root}/etc/shadow`, lines.map((l) => (given.has(l.split(":")[0]!) ? [l.split(":")[0], given.get(l.split(":")[0]!), ...l.split(":").slice(2)].join(":") : l)).join("\n"))
       return {}
     }
     case "addgroup": {

@@ -464,7 +464,7 @@ users:
     expect(bad.problems).toEqual(["line 3: users[0].passwd: expected a password hash; users[0] skipped", "line 4: users[1].plain_text_passwd: expected a password on one line; users[1] skipped"])
     expect(JSON.stringify(bad)).not.toMatch(/x:y|hunter2/)
     expect(notes("#cloud-config\nusers:\n  - {name: a, passwd: $6$x}\n").warnings).toEqual([
-      "line 3: users[0]: a password is given but lock_passwd is true (cloud-init's default); the password is set locked"
+      "line 3: users[0]: a password is given but lock_passwd is true (cloud-init's default): password login stays locked (*), keys work"
     ])
   })
 

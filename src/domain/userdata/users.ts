@@ -110,7 +110,7 @@ const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes): User
   const password = passwordOf(user)
   const lockPasswd = user.lock_passwd ?? true
   if (password !== undefined && lockPasswd) {
-    notes.warn(path, "a password is given but lock_passwd is true (cloud-init's default); the password is set locked")
+    notes.warn(path, "a password is given but lock_passwd is true (cloud-init's default): password login stays locked (*), keys work")
   }
   return {
     account: {

@@ -3,11 +3,12 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import { ActionFailed } from "../../domain/errors.js"
 import { Commands } from "../../services/Commands.js"
+import { authorizedKeys } from "../../domain/ssh-keys.js"
 import { info, warn } from "../../services/Log.js"
 import { Metadata } from "../../services/Metadata.js"
 import { RootFs } from "../../services/RootFs.js"
 import type { AccountOptions } from "../../domain/userdata/model.js"
-import { lookupAccount, ownBy, readGroups } from "../accounts.js"
+import { groups, lookupAccount, ownBy, shadowPassword } from "../accounts.js"
 import { PhaseContext } from "../action.js"
 
 export const currentUser = Effect.flatMap(PhaseContext, (ctx) => Ref.get(ctx.cloudUser))
@@ -21,7 +22,7 @@ export const addAccount = (user: string, options: AccountOptions = {}) =>
   Effect.gen(function* () {
     const c = yield* Commands
     const group = options.primaryGroup ?? user
-    if (!(yield* readGroups).has(group)) yield* c.run("addgroup", [group])
+    if (!(yield* groups).has(group)) yield* c.run("addgroup", [group])
     yield* c.run("adduser", [
       ...["-h", options.homedir ?? `/home/${user}`, "-s", options.shell ?? "/bin/sh", "-G", group, "-D"],
       ...(options.uid !== undefined ? ["-u", String(options.uid)] : []),
@@ -32,17 +33,24 @@ export const addAccount = (user: string, options: AccountOptions = {}) =>
     ])
   })
 
-/** group, user, wheel, locked password; passwordless sudo/doas for wheel where installed */
+/**
+ * Group, user, wheel, a password that keys can log in with (`*`);
+ * passwordless sudo/doas for wheel where installed. Each step checks its own
+ * effect, so a run killed half-way converges when run again; an account that
+ * was there before keeps its password.
+ */
 export const createUser = (user: string, action = "create_default_user", options: AccountOptions = {}) =>
   Effect.gen(function* () {
-    if (Option.isSome(yield* lookupAccount(user))) {
-      yield* info(`${action}: already exists`)
-      return
-    }
     const c = yield* Commands
-    yield* addAccount(user, options)
-    yield* c.run("addgroup", [user, "wheel"])
-    yield* c.run("chpasswd", ["-e"], { stdin: `${user}:*\n` })
+    const existed = Option.isSome(yield* lookupAccount(user))
+    if (existed) yield* info(`${action}: already exists`)
+    else yield* addAccount(user, options)
+    if (!((yield* groups).get("wheel") ?? []).includes(user)) yield* c.run("addgroup", [user, "wheel"])
+    // `adduser -D` leaves `!` (locked: sshd refuses even keys); `*` lets keys in. A password already set is kept.
+    const password = yield* shadowPassword(user)
+    if (Option.match(password, { onNone: () => !existed, onSome: (p) => p === "!" || p === "" })) {
+      yield* c.run("chpasswd", ["-e"], { stdin: `${user}:*\n` })
+    }
     const fs = yield* RootFs
     if (yield* fs.isDirectory(fs.at("/etc/sudoers.d"))) {
       yield* fs.writeAtomic(fs.at("/etc/sudoers.d/wheel"), "%wheel ALL=(ALL) NOPASSWD: ALL\n", { mode: 0o440 })
@@ -69,26 +77,43 @@ export const createDefaultUser = Effect.gen(function* () {
   )
 })
 
+export interface KeyOptions {
+  /** keep what is there */
+  readonly append: boolean
+  /** the keys come from the user's own user-data, so options in front of a key are kept */
+  readonly fromUserData: boolean
+  /** names the action in the warning about dropped lines */
+  readonly action: string
+}
+
 /**
  * Writes keys to the user's `~/.ssh/authorized_keys` (700/600, owned by the
- * user); `append` keeps what is there.
+ * user). Only OpenSSH public keys go in, one a line; anything else is
+ * dropped with a warning that never quotes it. A link in place of `~/.ssh`
+ * or of the file is refused.
  */
-export const installKeys = (user: string, keys: ReadonlyArray<string>, append: boolean) =>
+export const installKeys = (user: string, entries: ReadonlyArray<string>, options: KeyOptions) =>
   Effect.gen(function* () {
     const account = yield* lookupAccount(user)
     if (Option.isNone(account)) return yield* Effect.fail(new ActionFailed({ reason: `failed to find user ${user}` }))
+    const { keys, dropped } = authorizedKeys(entries, { allowOptions: options.fromUserData })
+    if (dropped > 0) {
+      const what = options.fromUserData ? "that are not OpenSSH public keys" : "that are not OpenSSH public keys, or have options in front of them"
+      yield* warn(`${options.action}: ${dropped} line${dropped === 1 ? "" : "s"} ${what} dropped`)
+    }
     const fs = yield* RootFs
     const dir = fs.at(`${account.value.home}/.ssh`)
     const file = `${dir}/authorized_keys`
-    yield* fs.makeDirectory(dir, { mode: 0o700 })
+    yield* fs.makeDirectory(dir, { mode: 0o700, noFollow: true })
     yield* fs.chmod(dir, 0o700)
     yield* ownBy(dir, account.value)
-    const existing = append ? Option.getOrElse(yield* fs.readTextIfExists(file), () => "") : ""
+    const existing = options.append ? Option.getOrElse(yield* fs.readTextIfExists(file), () => "") : ""
     const present = new Set(existing.split("\n"))
     const added = keys.filter((k) => !present.has(k))
     const sep = existing === "" || existing.endsWith("\n") ? "" : "\n"
     yield* fs.writeAtomic(file, `${existing}${sep}${added.map((k) => `${k}\n`).join("")}`, {
       mode: 0o600,
+      noFollow: true,
       ...(process.getuid?.() === 0 ? { uid: account.value.uid, gid: account.value.gid } : {})
     })
   })
@@ -99,5 +124,5 @@ export const setSshKeys = Effect.gen(function* () {
     yield* info("set_ssh_keys: no ssh key found")
     return
   }
-  yield* installKeys(yield* currentUser, keys, false)
+  yield* installKeys(yield* currentUser, keys, { append: false, fromUserData: false, action: "set_ssh_keys" })
 })

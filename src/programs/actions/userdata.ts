@@ -73,6 +73,6 @@ export const runUserdata = Effect.gen(function* () {
   yield* fs.makeDirectory(logDir)
   const [command, ...args] = [...interpreterOf(Option.getOrElse(yield* userData.bytes, () => new Uint8Array())), path]
   const status = yield* Effect.flatMap(Commands, (c) => c.runLogged(command!, args, { logFile: `${logDir}/user-data.log`, echo: true }))
-  yield* fs.writeAtomic(`${logDir}/user-data.exit`, `${status}\n`)
+  yield* fs.writeAtomic(`${logDir}/user-data.exit`, `${status}\n`, { noFollow: true })
   if (status !== 0) return yield* Effect.fail(new ActionFailed({ reason: `user-data script exited with status ${status}` }))
 })

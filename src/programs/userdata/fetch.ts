@@ -1,7 +1,7 @@
 /**
  * cloud-config `write_files[].source`: the file's content fetched over
  * http(s) with the headers given. Network input is hostile: one request
- * takes at most 30 s, the answer is refused beyond the user-data size limit,
+ * takes at most 30 s, the answer is cut off beyond the user-data size limit,
  * a redirect is never followed, and only a 2xx answer is content. Transport
  * errors and 5xx answers are tried twice more, a second apart, as cloud-init
  * retries. A reason never holds the URL or the headers (they may carry
@@ -27,7 +27,7 @@ export class SourceFetchFailed extends Data.TaggedError("SourceFetchFailed")<{
 const TIMEOUT_MS = 30_000
 
 /** the request for a source, or why there is none */
-const requestOf = (source: FileSource): HttpRequest | SourceFetchFailed => {
+const requestOf = (source: FileSource, maxBytes: number): HttpRequest | SourceFetchFailed => {
   let url: URL
   try {
     url = new URL(source.uri)
@@ -49,27 +49,29 @@ const requestOf = (source: FileSource): HttpRequest | SourceFetchFailed => {
     port: url.port === "" ? (https ? 443 : 80) : Number(url.port),
     path: `${url.pathname}${url.search}`,
     headers,
-    timeoutMs: TIMEOUT_MS
+    timeoutMs: TIMEOUT_MS,
+    maxBytes
   }
 }
 
 /** The source's bytes: at most `maxBytes`, from a 2xx answer. */
 export const fetchSource = (source: FileSource, maxBytes: number) =>
   Effect.gen(function* () {
-    const request = requestOf(source)
+    const request = requestOf(source, maxBytes)
     if (request instanceof SourceFetchFailed) return yield* Effect.fail(request)
     const http = yield* Http
     const once = http.request(request).pipe(
-      Effect.mapError((e) => new SourceFetchFailed({ reason: e.reason, transient: true })),
+      Effect.mapError((e) =>
+        e._tag === "HttpAnswerTooLarge"
+          ? new SourceFetchFailed({ reason: `more than ${maxBytes} bytes`, transient: false })
+          : new SourceFetchFailed({ reason: e.reason, transient: true })
+      ),
       Effect.flatMap((response) => {
         if (response.status >= 300 && response.status < 400) {
           return Effect.fail(new SourceFetchFailed({ reason: `HTTP ${response.status}: redirects are not followed`, transient: false }))
         }
         if (response.status < 200 || response.status >= 300) {
           return Effect.fail(new SourceFetchFailed({ reason: `HTTP ${response.status}`, transient: response.status >= 500 }))
-        }
-        if (response.body.length > maxBytes) {
-          return Effect.fail(new SourceFetchFailed({ reason: `more than ${maxBytes} bytes`, transient: false }))
         }
         return Effect.succeed(response.body)
       })

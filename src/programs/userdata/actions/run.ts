@@ -25,7 +25,7 @@ const runUserProgram = (command: string, args: ReadonlyArray<string>) =>
       const output = Option.getOrElse(yield* fs.readFileIfExists(temp), () => new Uint8Array())
       if (output.length > 0) {
         const before = Option.getOrElse(yield* fs.readFileIfExists(log), () => new Uint8Array())
-        yield* fs.writeAtomic(log, concat(before, output), { mode: 0o600 })
+        yield* fs.writeAtomic(log, concat(before, output), { mode: 0o600, noFollow: true })
       }
       return status
     }).pipe(Effect.ensuring(fs.remove(temp).pipe(Effect.ignore)))
@@ -41,7 +41,7 @@ const runScript = (key: "bootcmd" | "runcmd", commands: ReadonlyArray<Command>) 
     const fs = yield* RootFs
     const { varDir } = yield* Config
     const path = `${varDir}/user-data.${key}`
-    yield* fs.writeAtomic(path, commandScript(commands), { mode: 0o700 })
+    yield* fs.writeAtomic(path, commandScript(commands), { mode: 0o700, noFollow: true })
     const status = yield* runUserProgram(path, [])
     if (status !== 0) return yield* fail(`${key} exited with status ${status}`)
   })
@@ -87,13 +87,13 @@ export const userdataScripts = Effect.gen(function* () {
   let status = 0
   for (const [i, part] of parsed.scripts.entries()) {
     const path = `${dir}/${String(i + 1).padStart(2, "0")}`
-    yield* fs.writeAtomic(path, part.content, { mode: 0o700 })
+    yield* fs.writeAtomic(path, part.content, { mode: 0o700, noFollow: true })
     const code = yield* runUserProgram(path, [])
     if (code !== 0) {
       failed.push(i + 1)
       status = code
     }
   }
-  yield* fs.writeAtomic(`${logDir}/user-data.exit`, `${status}\n`)
+  yield* fs.writeAtomic(`${logDir}/user-data.exit`, `${status}\n`, { noFollow: true })
   if (failed.length > 0) return yield* fail(`script part ${failed.join(", ")} exited with a non-zero status (last: ${status})`)
 })

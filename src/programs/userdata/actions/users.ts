@@ -8,37 +8,35 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import { warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
-import { lookupAccount, readGroups } from "../../accounts.js"
+import { groups as readGroups, lookupAccount } from "../../accounts.js"
 import { PhaseContext } from "../../action.js"
 import { addAccount, currentUser, installKeys } from "../../actions/user.js"
 import { loadUserConfig } from "../load.js"
 import type { GroupSpec, UserSettings } from "../../../domain/userdata/model.js"
 import { system } from "./common.js"
 
-/** what is set on a password: `passwd` only on an account made now; an account made now without one is locked (`*`) */
+/** what is set on a password: `passwd` only on an account made now; an account made now gets `*` unless it gets a password */
 interface PasswordRule {
   readonly passwdApplies: boolean
-  readonly lockWithoutPassword: boolean
+  readonly created: boolean
 }
 
 /**
- * cloud-init's order: the password, then locked unless `lock_passwd: false`.
- * A hash goes to `chpasswd -e` (`!HASH` when locked, as `passwd -l` would
- * leave it); a clear-text password to `chpasswd`, which hashes it.
+ * With `lock_passwd: false`, the password: a hash to `chpasswd -e`, clear
+ * text to `chpasswd`, which hashes it. Otherwise `*` (locked, cloud-init's
+ * default, and any new account): no password login, and keys still work
+ * (`adduser -D`'s `!`, or `passwd -l`, would lock sshd's key logins out too,
+ * without PAM), so a locked password given in user-data is not set.
  */
 const setPassword = (name: string, settings: UserSettings, rule: PasswordRule) =>
   Effect.gen(function* () {
     const password = settings.password
-    if (password !== undefined && (rule.passwdApplies || !password.onlyNewUser)) {
-      if (password.kind === "hash") {
-        yield* system("chpasswd", ["-e"], "chpasswd", { stdin: `${name}:${settings.lockPasswd ? "!" : ""}${password.value}\n` })
-      } else {
-        yield* system("chpasswd", [], "chpasswd", { stdin: `${name}:${password.value}\n` })
-        if (settings.lockPasswd) yield* system("passwd", ["-l", name], "passwd -l")
-      }
+    const applies = password !== undefined && (rule.passwdApplies || !password.onlyNewUser)
+    if (applies && !settings.lockPasswd) {
+      yield* system("chpasswd", password.kind === "hash" ? ["-e"] : [], "chpasswd", { stdin: `${name}:${password.value}\n` })
       return
     }
-    if (rule.lockWithoutPassword && settings.lockPasswd) yield* system("chpasswd", ["-e"], "chpasswd", { stdin: `${name}:*\n` })
+    if (rule.created || applies) yield* system("chpasswd", ["-e"], "chpasswd", { stdin: `${name}:*\n` })
   })
 
 /** groups (created when missing unless `create_groups: false`), password, sudo and doas rules */
@@ -111,13 +109,13 @@ export const userdataUsers = Effect.gen(function* () {
   const config = yield* loadUserConfig("userdata_users")
   yield* createGroups(config.groups)
   if (config.defaultUser !== undefined) {
-    yield* applySettings(yield* currentUser, config.defaultUser, { passwdApplies: true, lockWithoutPassword: false })
+    yield* applySettings(yield* currentUser, config.defaultUser, { passwdApplies: true, created: false })
   }
   for (const user of config.users) {
     const created = Option.isNone(yield* lookupAccount(user.name))
     if (created) yield* addAccount(user.name, user.account)
-    yield* applySettings(user.name, user, { passwdApplies: created, lockWithoutPassword: created })
-    if (user.sshAuthorizedKeys.length > 0) yield* installKeys(user.name, user.sshAuthorizedKeys, true)
+    yield* applySettings(user.name, user, { passwdApplies: created, created })
+    if (user.sshAuthorizedKeys.length > 0) yield* installKeys(user.name, user.sshAuthorizedKeys, { append: true, fromUserData: true, action: "userdata_users" })
   }
 })
 
@@ -125,7 +123,7 @@ export const sshAuthorizedKeys = Effect.gen(function* () {
   const config = yield* loadUserConfig("ssh_authorized_keys")
   const keys = [...config.sshAuthorizedKeys, ...(config.defaultUser?.sshAuthorizedKeys ?? [])]
   if (keys.length === 0) return
-  yield* installKeys(yield* currentUser, keys, true)
+  yield* installKeys(yield* currentUser, keys, { append: true, fromUserData: true, action: "ssh_authorized_keys" })
 })
 
 /** cloud-config `ssh_pwauth`: `PasswordAuthentication yes|no` in sshd_config */

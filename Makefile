@@ -1,0 +1,113 @@
+# Installs Tiny Cloud like an Alpine package: needs only this tree after
+# `npm run build` (or a release tarball from `make dist`, which holds the
+# built bundle) and a POSIX shell; never node_modules, never the network.
+#
+#   make install   [DESTDIR=/image] [PREFIX=/usr]
+#   make uninstall [DESTDIR=/image] [PREFIX=/usr]
+#   make dist      [DISTDIR=.] -> DISTDIR/tiny-cloud-VERSION.tar.gz
+#
+# Layout (the shell edition's later releases):
+#   $(PREFIX)/lib/tiny-cloud/tiny-cloud.cjs   the program (one file, 0755)
+#   $(PREFIX)/lib/tiny-cloud/tiny-cloud.conf  documented configuration template
+#   $(PREFIX)/sbin/tiny-cloud, $(PREFIX)/bin/imds   names of the program
+#   /etc/init.d/tiny-cloud-{boot,early,main,final}  OpenRC services
+#   /etc/tiny-cloud.conf                      from the template, only if absent
+
+PREFIX ?= /usr
+DESTDIR ?=
+SYSCONFDIR ?= /etc
+
+VERSION := $(shell sed -n 's/^[[:space:]]*"version":[[:space:]]*"\([^"]*\)".*/\1/p' package.json | head -n 1)
+LIBDIR := $(PREFIX)/lib/tiny-cloud
+BUNDLE := dist/tiny-cloud.cjs
+PROGRAM := $(LIBDIR)/tiny-cloud.cjs
+
+# Names of the program: one line each, the path it is installed at (without
+# DESTDIR). Each becomes a relative symlink to $(PROGRAM); the program
+# dispatches on the name it is called by. Coming: /sbin/assemble-interfaces,
+# /lib/mdev/vnic-eth-hotplug, /lib/mdev/nvme-ebs-links, /sbin/imds-net-sync,
+# /usr/libexec/ifupdown-ng/imds.
+LINKS := \
+	$(PREFIX)/sbin/tiny-cloud \
+	$(PREFIX)/bin/imds
+
+# Plain files: one line each, SOURCE:DESTINATION:MODE (destination without
+# DESTDIR). Coming: network/interfaces.d/lo:$(SYSCONFDIR)/network/interfaces.d/lo:0644,
+# network/interfaces.d/DEFAULT:..., man pages (doc/*.8:$(PREFIX)/share/man/man8/...:0644;
+# the APKBUILD's -doc split takes $(PREFIX)/share/man), shell completions.
+FILES := \
+	conf/tiny-cloud.conf:$(LIBDIR)/tiny-cloud.conf:0644 \
+	openrc/tiny-cloud-boot:$(SYSCONFDIR)/init.d/tiny-cloud-boot:0755 \
+	openrc/tiny-cloud-early:$(SYSCONFDIR)/init.d/tiny-cloud-early:0755 \
+	openrc/tiny-cloud-main:$(SYSCONFDIR)/init.d/tiny-cloud-main:0755 \
+	openrc/tiny-cloud-final:$(SYSCONFDIR)/init.d/tiny-cloud-final:0755 \
+	README.md:$(PREFIX)/share/doc/tiny-cloud/README.md:0644
+
+# The operator's configuration: copied from the template when absent, never
+# overwritten; `make uninstall` removes it only while it is still unchanged
+# (like apk del does with a protected configuration file).
+CONF := $(SYSCONFDIR)/tiny-cloud.conf
+
+# What `make dist` puts in the release tarball besides the bundle, and where
+# (with GNU tar, owners and times are normalised for a reproducible tarball).
+DIST_FILES := Makefile README.md package.json conf openrc packaging
+DISTDIR ?= .
+
+# relpath TARGET LINK: TARGET as seen from the directory of LINK (both absolute)
+RELPATH = relpath() { t=$$1; d=$${2%/*}; d=$${d:-/}; up=; \
+	while [ "$$d" != / ] && case "$$t" in "$$d"/*) false ;; *) true ;; esac; do d=$${d%/*}; d=$${d:-/}; up="../$$up"; done; \
+	if [ "$$d" = / ]; then echo "$$up$${t\#/}"; else echo "$$up$${t\#$$d/}"; fi; }
+
+.PHONY: all install uninstall dist check-bundle
+all: check-bundle
+
+check-bundle:
+	@test -f $(BUNDLE) || { echo "make: $(BUNDLE) is missing: run 'npm run build' first (a release tarball from 'make dist' holds it)" >&2; exit 1; }
+
+install: check-bundle
+	install -d "$(DESTDIR)$(LIBDIR)"
+	install -m 0755 $(BUNDLE) "$(DESTDIR)$(PROGRAM)"
+	@$(RELPATH); set -e; for link in $(LINKS); do \
+		echo "ln -sfn $$(relpath $(PROGRAM) $$link) $(DESTDIR)$$link"; \
+		install -d "$(DESTDIR)$${link%/*}"; \
+		ln -sfn "$$(relpath $(PROGRAM) $$link)" "$(DESTDIR)$$link"; \
+	done
+	@set -e; for f in $(FILES); do \
+		src=$${f%%:*}; rest=$${f#*:}; dest=$${rest%:*}; mode=$${rest##*:}; \
+		echo "install -m $$mode $$src $(DESTDIR)$$dest"; \
+		install -d "$(DESTDIR)$${dest%/*}"; \
+		install -m $$mode "$$src" "$(DESTDIR)$$dest"; \
+	done
+	@if [ -e "$(DESTDIR)$(CONF)" ]; then \
+		echo "keeping $(DESTDIR)$(CONF)"; \
+	else \
+		echo "install -m 0644 conf/tiny-cloud.conf $(DESTDIR)$(CONF)"; \
+		install -d "$(DESTDIR)$(SYSCONFDIR)"; \
+		install -m 0644 conf/tiny-cloud.conf "$(DESTDIR)$(CONF)"; \
+	fi
+
+# Removes what install installed, the services' runlevel links (they would
+# dangle), and /etc/tiny-cloud.conf only while it equals the template.
+uninstall:
+	@for link in $(LINKS) $(PROGRAM); do echo "rm -f $(DESTDIR)$$link"; rm -f "$(DESTDIR)$$link"; done
+	@for f in $(FILES); do rest=$${f#*:}; dest=$${rest%:*}; \
+		if [ "$$dest" = "$(LIBDIR)/tiny-cloud.conf" ] && [ -f "$(DESTDIR)$(CONF)" ] && cmp -s "$(DESTDIR)$$dest" "$(DESTDIR)$(CONF)"; then \
+			echo "rm -f $(DESTDIR)$(CONF)"; rm -f "$(DESTDIR)$(CONF)"; \
+		fi; \
+		echo "rm -f $(DESTDIR)$$dest"; rm -f "$(DESTDIR)$$dest"; \
+	done
+	@if [ -e "$(DESTDIR)$(CONF)" ]; then echo "keeping $(DESTDIR)$(CONF): it differs from the stock template (remove it by hand)"; fi
+	@for svc in boot early main final; do for l in "$(DESTDIR)$(SYSCONFDIR)"/runlevels/*/tiny-cloud-$$svc; do \
+		if [ -L "$$l" ]; then echo "rm -f $$l"; rm -f "$$l"; fi; \
+	done; done
+	-@rmdir "$(DESTDIR)$(LIBDIR)" 2>/dev/null
+
+dist: check-bundle
+	@set -e; stage="$(DISTDIR)/tiny-cloud-$(VERSION)"; \
+	rm -rf "$$stage" "$$stage.tar.gz"; mkdir -p "$$stage/dist"; \
+	cp -R $(DIST_FILES) "$$stage/"; cp -p $(BUNDLE) "$$stage/dist/"; \
+	if tar --version 2>/dev/null | grep -q GNU; then \
+		set -- --owner=0 --group=0 --numeric-owner --sort=name --mtime="@$$(git log -1 --format=%ct 2>/dev/null || date +%s)"; \
+	else set --; fi; \
+	tar -czf "$$stage.tar.gz" -C "$(DISTDIR)" "$$@" "tiny-cloud-$(VERSION)"; \
+	rm -rf "$$stage"; echo "$$stage.tar.gz"

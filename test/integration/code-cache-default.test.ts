@@ -1,0 +1,78 @@
+import { execFileSync, spawnSync } from "node:child_process"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { createRequire } from "node:module"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterEach, describe, expect, it } from "vitest"
+import { PROGRAM } from "../support/harness.js"
+
+// the loader's decision, from the module scripts/build.mjs inlines into it
+const { codeCacheDir } = createRequire(import.meta.url)("../../scripts/code-cache-dir.cjs") as {
+  codeCacheDir: (setting: string | undefined, readMountinfo: () => string) => string | undefined
+}
+
+const line = (id: number, mountPoint: string, fsType: string, optional = "shared:1") =>
+  `${id} 1 0:${id} / ${mountPoint} rw,nosuid,nodev ${optional} - ${fsType} ${fsType} rw`
+const mountinfo = (...lines: Array<string>) => () => lines.join("\n") + "\n"
+const root = line(20, "/", "ext4")
+
+describe("where the code cache is kept", () => {
+  it("by default in /run/tiny-cloud when /run is a tmpfs mount point", () => {
+    expect(codeCacheDir(undefined, mountinfo(root, line(21, "/proc", "proc"), line(22, "/run", "tmpfs")))).toBe("/run/tiny-cloud")
+    expect(codeCacheDir("", mountinfo(root, line(22, "/run", "tmpfs", "")))).toBe("/run/tiny-cloud")
+  })
+
+  it("nowhere by default when /run is a plain directory (an image builder's chroot)", () => {
+    expect(codeCacheDir(undefined, mountinfo(root, line(21, "/proc", "proc"), line(23, "/run/lock", "tmpfs")))).toBeUndefined()
+  })
+
+  it("nowhere by default when /run is mounted but not a tmpfs, or a tmpfs is covered by another mount", () => {
+    expect(codeCacheDir(undefined, mountinfo(root, line(22, "/run", "ext4")))).toBeUndefined()
+    expect(codeCacheDir(undefined, mountinfo(root, line(22, "/run", "tmpfs"), line(30, "/run", "ext4")))).toBeUndefined()
+    expect(codeCacheDir(undefined, mountinfo(root, line(22, "/run", "ext4"), line(30, "/run", "tmpfs")))).toBe("/run/tiny-cloud")
+  })
+
+  it("nowhere by default without /proc", () => {
+    expect(codeCacheDir(undefined, () => { throw new Error("ENOENT") })).toBeUndefined()
+  })
+
+  it("TINY_CLOUD_CODE_CACHE=DIR is used as given, without looking at mounts; off turns it off", () => {
+    const never = () => { throw new Error("not read") }
+    expect(codeCacheDir("/var/cache/tc/", never)).toBe("/var/cache/tc")
+    expect(codeCacheDir("/", never)).toBe("/")
+    expect(codeCacheDir("off", mountinfo(root, line(22, "/run", "tmpfs")))).toBeUndefined()
+  })
+})
+
+// The real default of the built program, in a private mount namespace where
+// /run is made a tmpfs or not (needs root and unshare(1); skipped otherwise).
+let dir = ""
+afterEach(() => rmSync(dir, { recursive: true, force: true }))
+
+const canUnshare = process.getuid?.() === 0 && spawnSync("unshare", ["-m", "true"]).status === 0
+if (!canUnshare) console.log("code-cache-default: real /run checks skipped: they need root and unshare -m")
+
+/** runs `tiny-cloud --bootstrap status` with no TINY_CLOUD_CODE_CACHE after the shell command mount(dir) in a new mount namespace; lists /run/tiny-cloud */
+const runIn = (mount: (dir: string) => string) => {
+  dir = mkdtempSync(join(tmpdir(), "tiny-cloud-cache-default-"))
+  mkdirSync(join(dir, "root/var/lib/cloud"), { recursive: true })
+  mkdirSync(join(dir, "plain"))
+  const script = `set -e; ${mount(dir)}; "${process.execPath}" "${PROGRAM}" --bootstrap status; ls -A /run/tiny-cloud 2>/dev/null || echo none`
+  return execFileSync("unshare", ["-m", "--propagation", "private", "sh", "-c", script], {
+    env: { PATH: process.env.PATH!, ROOT: join(dir, "root") },
+    encoding: "utf8"
+  })
+}
+
+describe.skipIf(!canUnshare)("the built program's default code cache", () => {
+  it("is written to /run/tiny-cloud when /run is a tmpfs", () => {
+    expect(runIn(() => "mount -t tmpfs -o mode=0755 tmpfs /run")).toMatch(/^incomplete\ncode-cache-[0-9a-f]{16}-bootstrap\n$/)
+  })
+
+  it("is neither written nor read when /run is not a tmpfs", () => {
+    // /run replaced by a plain directory of an ext4/overlay/... file system
+    const fsType = readFileSync("/proc/self/mountinfo", "utf8").split("\n").find((l) => l.split(" ")[4] === "/")?.split(" - ")[1]?.split(" ")[0]
+    if (fsType === "tmpfs") return console.log("code-cache-default: / is a tmpfs here; the not-a-tmpfs check has nothing to bind")
+    expect(runIn((d) => `mount --bind "${join(d, "plain")}" /run`)).toBe("incomplete\nnone\n")
+  })
+})

@@ -1,0 +1,227 @@
+import { execFileSync } from "node:child_process"
+import { createHash } from "node:crypto"
+import { cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { dirname, join, resolve } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+
+const REPO = resolve(new URL("../..", import.meta.url).pathname)
+const STARTDIR = join(REPO, "packaging/alpine")
+const CLOUDS = ["aws", "azure", "gcp", "oci", "nocloud", "hetzner", "scaleway", "incus", "digitalocean", "openstack"]
+const VERSION = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")).version as string
+
+/**
+ * Runs the APKBUILD as abuild would, as far as it goes: sources it in its
+ * directory, unpacks the release tarball into srcdir, runs build, check and
+ * package in builddir, then each subpackage's split function with its own
+ * subpkgdir. abuild's helpers are stand-ins written after abuild's own
+ * (default_doc, default_openrc, amove). Prints one line per package:
+ * @@pkg|NAME|depends|install_if|pkgdesc.
+ */
+const HARNESS = String.raw`
+set -eu
+startdir=$1 srcdir=$2 pkgbase=$3 tarball=$4
+cd "$startdir"
+. ./APKBUILD
+
+amove() {
+	local pattern f
+	for pattern; do
+		for f in "$pkgdir"/\${pattern#/}; do
+			[ -e "$f" ] || [ -L "$f" ] || { echo "amove: $pattern: not found" >&2; return 1; }
+			f=\${f#"$pkgdir"/}
+			mkdir -p "$subpkgdir/\${f%/*}"
+			mv "$pkgdir/$f" "$subpkgdir/\${f%/*}/"
+		done
+	done
+}
+default_openrc() {
+	pkgdesc="$pkgdesc (OpenRC init scripts)"
+	install_if="openrc \${subpkgname%-openrc}=$pkgver-r$pkgrel"
+	local dir
+	for dir in conf.d init.d; do
+		if [ -d "$pkgdir/etc/$dir" ]; then amove "etc/$dir"; fi
+	done
+}
+default_doc() {
+	pkgdesc="$pkgdesc (documentation)"
+	install_if="docs $pkgname=$pkgver-r$pkgrel"
+	local i
+	for i in doc man info html sgml licenses gtk-doc ri help; do
+		if [ -d "$pkgdir/usr/share/$i" ]; then amove "usr/share/$i"; fi
+	done
+	if [ -d "$subpkgdir/usr/share/man" ]; then find "$subpkgdir/usr/share/man" -type f ! -name '*.gz' -exec gzip -9n {} +; fi
+	rmdir "$pkgdir/usr/share" 2>/dev/null || :
+}
+
+mkdir -p "$srcdir"
+tar -xzf "$tarball" -C "$srcdir"
+pkgdir=$pkgbase/$pkgname
+mkdir -p "$pkgdir"
+cd "$builddir"
+build
+check > /dev/null
+package
+echo "@@pkg|$pkgname|$depends||$pkgdesc"
+maindesc=$pkgdesc
+for spec in $subpackages; do
+	subpkgname=\${spec%%:*}
+	func=
+	case $spec in *:*) func=\${spec#*:}; func=\${func%%:*} ;; esac
+	if [ -z "$func" ]; then
+		case $subpkgname in
+		*-doc) func=default_doc ;;
+		*-openrc) func=default_openrc ;;
+		*) func=\${subpkgname##*-} ;;
+		esac
+	fi
+	subpkgdir=$pkgbase/$subpkgname
+	(
+		depends= install_if= pkgdesc=$maindesc
+		cd "$builddir"
+		$func
+		mkdir -p "$subpkgdir"
+		echo "@@pkg|$subpkgname|$depends|$install_if|$pkgdesc"
+	)
+done
+`.replace(/\\\$/g, "$")
+
+interface Entry {
+  readonly kind: "file" | "link"
+  readonly mode: number
+  readonly what: string
+}
+
+/** files and symlinks under dir (directories are implied), path → kind, mode, content hash or link target */
+const tree = (dir: string, prefix = ""): Map<string, Entry> => {
+  const out = new Map<string, Entry>()
+  if (!existsSync(dir)) return out
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name)
+    const rel = `${prefix}/${name}`
+    const st = lstatSync(path)
+    if (st.isDirectory()) for (const [k, v] of tree(path, rel)) out.set(k, v)
+    else if (st.isSymbolicLink()) out.set(rel, { kind: "link", mode: 0o777, what: readlinkSync(path) })
+    else out.set(rel, { kind: "file", mode: st.mode & 0o7777, what: createHash("sha256").update(readFileSync(path)).digest("hex") })
+  }
+  return out
+}
+
+let dir = ""
+let packages: Record<string, Map<string, Entry>> = {}
+let meta: Record<string, { depends: string; installIf: string; pkgdesc: string }> = {}
+let installed = new Map<string, Entry>()
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "tiny-cloud-apkbuild-"))
+  execFileSync("make", ["-s", "dist", `DISTDIR=${dir}`], { cwd: REPO })
+  const tarball = join(dir, `tiny-cloud-${VERSION}.tar.gz`)
+  // abuild's startdir: the APKBUILD, its install scripts and the source
+  const startdir = join(dir, "startdir")
+  cpSync(STARTDIR, startdir, { recursive: true })
+  cpSync(tarball, join(startdir, `tiny-cloud-${VERSION}.tar.gz`))
+  const pkgbase = join(dir, "pkg")
+  const out = execFileSync("sh", ["-c", HARNESS, "harness", startdir, join(dir, "src"), pkgbase, tarball], {
+    encoding: "utf8",
+    env: { PATH: `${process.env.PATH}`, HOME: dir }
+  })
+  for (const line of out.split("\n").filter((l) => l.startsWith("@@pkg|"))) {
+    const [, name, depends, installIf, pkgdesc] = line.split("|")
+    meta[name!] = { depends: depends!.trim(), installIf: installIf!.trim(), pkgdesc: pkgdesc! }
+    packages[name!] = tree(join(pkgbase, name!))
+  }
+  execFileSync("make", ["-s", "install", `DESTDIR=${join(dir, "make-install")}`], { cwd: REPO })
+  installed = tree(join(dir, "make-install"))
+}, 60_000)
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true })
+  packages = {}
+  meta = {}
+})
+
+describe("the APKBUILD", () => {
+  it("has the project's version and the shell edition's dependencies, noarch", () => {
+    const apkbuild = readFileSync(join(STARTDIR, "APKBUILD"), "utf8")
+    expect(apkbuild).toMatch(new RegExp(`^pkgver=${VERSION.replace(/\./g, "\\.")}$`, "m"))
+    expect(apkbuild).toMatch(/^arch="noarch"$/m)
+    expect(meta["tiny-cloud"]!.depends.split(/\s+/)).toEqual(["nodejs", "e2fsprogs-extra", "partx", "sfdisk", "openssh-server"])
+    // built from the release tarball: no npm, no build dependencies
+    expect(apkbuild).not.toMatch(/^\s*(npm|npx)\s/m)
+    expect(apkbuild).not.toMatch(/^makedepends=/m)
+  })
+
+  it("splits into the main package, -doc, -openrc and one package per cloud", () => {
+    expect(Object.keys(packages).sort()).toEqual(["tiny-cloud", "tiny-cloud-doc", "tiny-cloud-openrc", ...CLOUDS.map((c) => `tiny-cloud-${c}`)].sort())
+  })
+
+  it("installs, across its packages, exactly what make install installs, each file in one package", () => {
+    const union = new Map<string, Entry>()
+    for (const [name, files] of Object.entries(packages)) {
+      for (const [path, entry] of files) {
+        expect(union.has(path), `${path} in two packages (again in ${name})`).toBe(false)
+        union.set(path, entry)
+      }
+    }
+    expect(Object.fromEntries([...union].sort())).toEqual(Object.fromEntries([...installed].sort()))
+    expect(installed.get("/usr/lib/tiny-cloud/tiny-cloud.cjs")).toMatchObject({ kind: "file", mode: 0o755 })
+    expect(installed.get("/usr/sbin/tiny-cloud")).toEqual({ kind: "link", mode: 0o777, what: "../lib/tiny-cloud/tiny-cloud.cjs" })
+    expect(installed.get("/usr/bin/imds")).toEqual({ kind: "link", mode: 0o777, what: "../lib/tiny-cloud/tiny-cloud.cjs" })
+  })
+
+  it("runs through the installed names: imds through its symlink is the imds command", () => {
+    const root = join(dir, "make-install")
+    // run as an operator would: by path, through the symlink, #!/usr/bin/env node
+    const env = { PATH: `${dirname(process.execPath)}:${process.env.PATH}`, TINY_CLOUD_CODE_CACHE: "off" }
+    expect(execFileSync(join(root, "usr/bin/imds"), ["-h"], { encoding: "utf8", env })).toMatch(/^Usage: imds /)
+    const version = execFileSync(join(root, "usr/sbin/tiny-cloud"), ["--version"], { encoding: "utf8", env })
+    expect(version.trim()).toBe(`tiny-cloud ${VERSION}`)
+  })
+
+  it("puts the OpenRC services in -openrc (installed with openrc) and the documentation in -doc", () => {
+    expect([...packages["tiny-cloud-openrc"]!.keys()].sort()).toEqual(["boot", "early", "final", "main"].map((p) => `/etc/init.d/tiny-cloud-${p}`))
+    for (const entry of packages["tiny-cloud-openrc"]!.values()) expect(entry.mode).toBe(0o755)
+    expect(meta["tiny-cloud-openrc"]!.installIf).toBe(`openrc tiny-cloud=${VERSION}-r0`)
+    expect([...packages["tiny-cloud-doc"]!.keys()]).toEqual(["/usr/share/doc/tiny-cloud/README.md"])
+    expect([...packages["tiny-cloud"]!.keys()].filter((p) => p.startsWith("/etc/init.d/") || p.startsWith("/usr/share/"))).toEqual([])
+  })
+
+  it.each(CLOUDS)("tiny-cloud-%s is empty, needs this very tiny-cloud, and has a post-install script", (cloud) => {
+    expect(packages[`tiny-cloud-${cloud}`]!.size).toBe(0)
+    expect(meta[`tiny-cloud-${cloud}`]!.depends).toBe(`tiny-cloud=${VERSION}-r0`)
+    expect(meta[`tiny-cloud-${cloud}`]!.pkgdesc).toContain(cloud)
+    expect(existsSync(join(STARTDIR, `tiny-cloud-${cloud}.post-install`))).toBe(true)
+  })
+})
+
+describe("a cloud package's post-install", () => {
+  /** runs tiny-cloud-CLOUD.post-install in a copy of the installed tree; returns /etc/tiny-cloud.conf */
+  const postInstall = (cloud: string, conf?: string | null) => {
+    const root = mkdtempSync(join(dir, "root-"))
+    cpSync(join(dir, "make-install"), root, { recursive: true, verbatimSymlinks: true })
+    if (conf === null) rmSync(join(root, "etc/tiny-cloud.conf"))
+    else if (conf !== undefined) writeFileSync(join(root, "etc/tiny-cloud.conf"), conf)
+    execFileSync("sh", [join(STARTDIR, `tiny-cloud-${cloud}.post-install`)], { env: { PATH: process.env.PATH!, ROOT: root } })
+    return readFileSync(join(root, "etc/tiny-cloud.conf"), "utf8")
+  }
+  const template = () => readFileSync(join(REPO, "conf/tiny-cloud.conf"), "utf8")
+
+  it.each(CLOUDS)("tiny-cloud-%s sets CLOUD in the stock configuration, and nothing else", (cloud) => {
+    const conf = postInstall(cloud)
+    expect(conf.match(/^\s*CLOUD=.*$/gm)).toEqual([`CLOUD=${cloud}`])
+    expect(conf).toBe(template().replace(/^#CLOUD=auto$/m, `CLOUD=${cloud}`))
+  })
+
+  it("creates /etc/tiny-cloud.conf from the template when there is none", () => {
+    expect(postInstall("gcp", null)).toBe(template().replace(/^#CLOUD=auto$/m, "CLOUD=gcp"))
+  })
+
+  it("replaces the operator's CLOUD and keeps the rest of their file", () => {
+    const conf = postInstall("aws", `# mine\nCLOUD_USER=ec2-user\nCLOUD="nocloud"\nIMDS_TIMEOUT=5\n CLOUD=azure\n`)
+    expect(conf).toBe(`# mine\nCLOUD_USER=ec2-user\nCLOUD=aws\nIMDS_TIMEOUT=5\n`)
+  })
+
+  it("adds CLOUD to a file that has no CLOUD line", () => {
+    expect(postInstall("oci", "CLOUD_USER=opc\n")).toBe("CLOUD_USER=opc\nCLOUD=oci\n")
+  })
+})

@@ -1,0 +1,267 @@
+/**
+ * A real first boot under OpenRC: a Debian-built guest shaped like an Alpine
+ * cloud image (busybox init, OpenRC, ifupdown-ng, busybox udhcpc/logger),
+ * tiny-cloud installed by `make install` and enabled by `tiny-cloud --enable`
+ * in a chroot, booted in qemu (KVM when there is /dev/kvm, else TCG) until
+ * it powers itself off, then read without mounting. `npm run test:vm`.
+ */
+import { mkdirSync, rmSync } from "node:fs"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { startSimulator, type RunningSim } from "../../src/sim/simulator.js"
+import {
+  boot, buildImage, buildSeed, cacheRoot, checkFileSystem, DISK_BYTES, describeBoot, ensureBase, fileSystem,
+  partitionTable, readGuestFile, statGuestFile, unmetRequirements, type Base, type Boot, type Image
+} from "./guest.js"
+
+const unmet = unmetRequirements()
+const required = process.env.TINY_CLOUD_REQUIRE_SYSTEM_TESTS === "1"
+const PHASES = ["boot", "early", "main", "final"]
+const KEYS = [
+  "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHZtLXRlc3Qta2V5LW9uZS0wMTIzNDU2Nzg5YWJjZGVm first@vm-test",
+  "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC2dm0tdGVzdC1rZXktdHdvLTAxMjM0NTY3ODlhYmNkZWY= second@vm-test"
+]
+// the user-data script: output for user-data.log, and one line per run in a file of its own
+const userData = (tag: string) =>
+  `#!/bin/sh\necho "user-data ${tag}: ran as $(id -un) on $(hostname)"\ndate +%s >> /var/lib/user-data-runs\nexit 0\n`
+
+const timings: Array<string> = []
+const log = (line: string) => console.log(`vm: ${line}`)
+
+if (unmet !== undefined) {
+  describe("VM test", () => {
+    it.runIf(required)("has what it needs (TINY_CLOUD_REQUIRE_SYSTEM_TESTS=1)", () => {
+      expect.fail(unmet)
+    })
+    it.skip(`skipped: ${unmet}`, () => {})
+  })
+} else {
+  const work = join(cacheRoot(), "runs", String(process.pid))
+  let base: Base
+
+  beforeAll(async () => {
+    rmSync(join(cacheRoot(), "runs"), { recursive: true, force: true })
+    mkdirSync(work, { recursive: true })
+    base = await ensureBase(log)
+    const line = `base guest ${base.built ? "built" : "from cache"} in ${base.seconds.toFixed(1)}s (kernel ${base.kernelVersion}, ${base.dir})`
+    timings.push(line)
+    log(line)
+  })
+
+  afterAll(() => {
+    console.log(["vm timings:", ...timings.map((t) => `  ${t}`)].join("\n"))
+    if (process.env.TINY_CLOUD_VM_KEEP !== "1") rmSync(work, { recursive: true, force: true })
+  })
+
+  /** the checks every first boot shares */
+  const firstBootChecks = (get: () => { image: Image; boot: Boot }, expected: { cloud: string; hostname: string; fqdn: string; tag: string }) => {
+    it("the image builder's --enable linked the services and left no code cache in the image", () => {
+      const { image } = get()
+      expect(image.cacheLeftInImage).toBe(false)
+      expect(image.enableOutput).not.toMatch(/error/i)
+      expect(statGuestFile(image.disk, "/etc/runlevels/boot/tiny-cloud-boot")?.type).toBe("symlink")
+      for (const phase of ["early", "main", "final"]) expect(statGuestFile(image.disk, `/etc/runlevels/default/tiny-cloud-${phase}`)?.type).toBe("symlink")
+    })
+
+    it("boots under OpenRC and powers itself off", () => {
+      const { boot } = get()
+      expect(boot.timedOut).toBe(false)
+      expect(boot.console).toContain("OpenRC")
+      expect(boot.console).toMatch(/^vm-finish: /m)
+      expect(boot.console).toContain("vm-unmount: / read-only")
+    })
+
+    it("prints each phase's banner and its action lines on the console, with nothing failed", () => {
+      const text = get().boot.console
+      for (const phase of PHASES) expect(text).toContain(`Tiny Cloud - ${phase} phase`)
+      for (const action of ["expand_root", "install_hotplugs", "enable_sshd", "save_userdata", "create_default_user", "set_hostname", "set_ssh_keys", "run_userdata", "bootstrap_complete"]) {
+        expect(text).toContain(`++ ${action}: starting`)
+        expect(text).toContain(`++ ${action}: done`)
+      }
+      expect(text).not.toMatch(/\+\+ \w+: failed/)
+      expect(text).not.toContain("[ !! ]")
+    })
+
+    it("grew the root partition and its file system to the end of the disk", () => {
+      const { image } = get()
+      const [part] = partitionTable(image.disk).partitions
+      expect((part!.start + part!.size) * 512).toBe(DISK_BYTES)
+      const fs = fileSystem(image.disk)
+      expect(fs.bytes).toBe(part!.size * 512)
+      expect(fs.state).toBe("clean")
+      const fsck = checkFileSystem(image.disk)
+      expect(fsck.code, fsck.output).toBe(0)
+    })
+
+    it(`detected ${expected.cloud} and set the hostname`, () => {
+      const { image } = get()
+      expect(readGuestFile(image.disk, "/var/lib/cloud/.autodetect")?.trim()).toBe(expected.cloud)
+      expect(readGuestFile(image.disk, "/etc/hostname")).toBe(`${expected.hostname}\n`)
+      expect(readGuestFile(image.disk, "/etc/hosts")).toContain(`127.0.1.1\t${expected.fqdn} ${expected.hostname}\n`)
+      expect(readGuestFile(image.disk, "/var/log/vm-finish.log")).toContain(`hostname: ${expected.hostname}\n`)
+    })
+
+    it("created the user alpine, in wheel, with a locked password", () => {
+      const { image } = get()
+      const passwd = readGuestFile(image.disk, "/etc/passwd")!
+      expect(passwd).toMatch(/^alpine:x:\d+:\d+:[^:]*:\/home\/alpine:\/bin\/sh$/m)
+      expect(readGuestFile(image.disk, "/etc/group")).toMatch(/^wheel:x:\d+:(.*,)?alpine(,.*)?$/m)
+      expect(readGuestFile(image.disk, "/etc/shadow")).toMatch(/^alpine:\*:/m)
+    })
+
+    it("installed both SSH keys, mode 0600 and 0700, owned by the user", () => {
+      const { image } = get()
+      const uid = Number(/^alpine:x:(\d+):/m.exec(readGuestFile(image.disk, "/etc/passwd")!)![1])
+      const keys = readGuestFile(image.disk, "/home/alpine/.ssh/authorized_keys")!
+      for (const key of KEYS) expect(keys).toContain(`${key}\n`)
+      const file = statGuestFile(image.disk, "/home/alpine/.ssh/authorized_keys")!
+      expect({ mode: file.mode & 0o7777, uid: file.uid }).toEqual({ mode: 0o600, uid })
+      const dir = statGuestFile(image.disk, "/home/alpine/.ssh")!
+      expect({ mode: dir.mode & 0o7777, uid: dir.uid }).toEqual({ mode: 0o700, uid })
+    })
+
+    it("ran the user-data script once, in the final phase, and kept its output and exit code", () => {
+      const { image, boot } = get()
+      expect(readGuestFile(image.disk, "/var/log/user-data.log")).toBe(`user-data ${expected.tag}: ran as root on ${expected.hostname}\n`)
+      expect(readGuestFile(image.disk, "/var/log/user-data.exit")?.trim()).toBe("0")
+      expect(readGuestFile(image.disk, "/var/lib/user-data-runs")?.trim().split("\n")).toHaveLength(1)
+      expect(boot.console).toContain(`user-data ${expected.tag}: ran as root`)
+      const saved = statGuestFile(image.disk, "/var/lib/cloud/user-data")!
+      expect({ mode: saved.mode & 0o077, uid: saved.uid }).toEqual({ mode: 0, uid: 0 })
+    })
+
+    it("marked the bootstrap complete", () => {
+      expect(statGuestFile(get().image.disk, "/var/lib/cloud/.bootstrap-complete")).toBeDefined()
+    })
+
+    it("wrote the network configuration, brought eth0 up by DHCP, enabled and started sshd", () => {
+      const { image } = get()
+      expect(readGuestFile(image.disk, "/etc/network/interfaces")).toMatch(/iface eth0\n\s+use dhcp/)
+      const finish = readGuestFile(image.disk, "/var/log/vm-finish.log")!
+      expect(finish).toMatch(/^ipv4: \d+\.\d+\.\d+\.\d+\/\d+$/m)
+      expect(statGuestFile(image.disk, "/etc/runlevels/default/sshd")?.type).toBe("symlink")
+      expect(finish).toMatch(/^started: .*\bsshd\b/m)
+      for (const phase of PHASES) expect(finish).toMatch(new RegExp(`^started: .*\\btiny-cloud-${phase}\\b`, "m"))
+    })
+
+    it("logged to syslog (local7, tag tiny-cloud/PHASE) and kept its code cache in the guest's tmpfs /run", () => {
+      const { image } = get()
+      const messages = readGuestFile(image.disk, "/var/log/messages") ?? ""
+      for (const phase of PHASES) expect(messages).toMatch(new RegExp(`local7\\.\\w+ tiny-cloud/${phase}(\\[\\d+\\])?: `))
+      const finish = readGuestFile(image.disk, "/var/log/vm-finish.log")!
+      expect(finish).toContain("run-is: tmpfs\n")
+      expect(finish).toMatch(/^code-cache: .*code-cache-[0-9a-f]{16}-phase/m)
+    })
+  }
+
+  const recordTimings = (name: string, b: Boot) => {
+    const line = describeBoot(name, b)
+    timings.push(line)
+    log(line)
+  }
+
+  describe("NoCloud, cidata seed on vfat", () => {
+    let image: Image
+    let first: Boot
+    let second: Boot
+
+    beforeAll(async () => {
+      image = await buildImage(base, join(work, "nocloud-vfat"))
+      timings.push(`image (make install, --enable in chroot, mkfs.ext4 -d, sfdisk, dd) in ${image.seconds.toFixed(1)}s`)
+      const seed = buildSeed(join(work, "nocloud-vfat"), "vfat", {
+        "meta-data": `instance-id: iid-vm-vfat\nhostname: vm-vfat.example.com\npublic-keys:\n${KEYS.map((k) => `  - ${k}\n`).join("")}`,
+        "user-data": userData("vfat")
+      })
+      first = await boot({ base, disk: image.disk, seed, log: join(work, "nocloud-vfat/console-1.log") })
+      recordTimings("nocloud vfat, first boot", first)
+    }, 600_000)
+
+    describe("first boot", () => {
+      firstBootChecks(() => ({ image, boot: first }), { cloud: "nocloud", hostname: "vm-vfat", fqdn: "vm-vfat.example.com", tag: "vfat" })
+
+      it("kept the seed's copies root-only", () => {
+        const meta = statGuestFile(image.disk, "/var/lib/cloud/nocloud/meta-data")!
+        expect(meta.mode & 0o777).toBe(0o600)
+      })
+    })
+
+    describe("second boot of the same image", () => {
+      beforeAll(async () => {
+        second = await boot({ base, disk: image.disk, log: join(work, "nocloud-vfat/console-2.log") })
+        recordTimings("nocloud vfat, second boot", second)
+      }, 600_000)
+
+      it("boots and powers off", () => {
+        expect(second.timedOut).toBe(false)
+        expect(second.console).toMatch(/^vm-finish: /m)
+      })
+
+      it("starts no phase: no banner, no action line, the services stop in shell", () => {
+        for (const phase of PHASES) expect(second.console).not.toContain(`Tiny Cloud - ${phase} phase`)
+        expect(second.console).not.toMatch(/\+\+ \w+: starting/)
+      })
+
+      it("never started node: no node process, no code cache in /run", () => {
+        const finish = readGuestFile(image.disk, "/var/log/vm-finish.log")!
+        expect(finish).toContain("node-pids: \n")
+        expect(finish).toContain("code-cache: \n")
+        expect(finish).not.toMatch(/^\s+\d+ node$/m)
+        expect(second.console).toMatch(/node pids: \[\]/)
+      })
+
+      it("did not run the user-data again", () => {
+        expect(readGuestFile(image.disk, "/var/lib/user-data-runs")?.trim().split("\n")).toHaveLength(1)
+      })
+    })
+  })
+
+  describe("AWS, the metadata simulator at 169.254.169.254, DMI sys_vendor Amazon EC2", () => {
+    let image: Image
+    let first: Boot
+    let sim: RunningSim
+
+    beforeAll(async () => {
+      image = await buildImage(base, join(work, "aws"))
+      sim = await startSimulator({
+        cloud: "aws",
+        instance: {
+          hostname: "ip-10-0-0-7.ec2.internal",
+          sshKeys: KEYS,
+          userData: new TextEncoder().encode(userData("aws")),
+          instanceId: "i-0123456789abcdef0"
+        }
+      })
+      const port = Number(sim.endpoint.split(":").pop())
+      first = await boot({ base, disk: image.disk, manufacturer: "Amazon EC2", metadataPort: port, log: join(work, "aws/console-1.log") })
+      recordTimings("aws, first boot", first)
+    }, 600_000)
+
+    afterAll(async () => {
+      await sim?.close()
+    })
+
+    firstBootChecks(() => ({ image, boot: first }), { cloud: "aws", hostname: "ip-10-0-0-7", fqdn: "ip-10-0-0-7.ec2.internal", tag: "aws" })
+
+    it("used IMDSv2: a token first, then reads carrying it", () => {
+      expect(sim.requests.some((r) => r.method === "PUT" && r.path.startsWith("/latest/api/token") && r.status === 200)).toBe(true)
+      expect(sim.requests.some((r) => r.path.startsWith("/latest/meta-data/hostname") && r.headers["x-aws-ec2-metadata-token"] !== undefined && r.status === 200)).toBe(true)
+    })
+  })
+
+  describe("NoCloud, cidata seed on iso9660", () => {
+    let image: Image
+    let first: Boot
+
+    beforeAll(async () => {
+      image = await buildImage(base, join(work, "nocloud-iso"))
+      const seed = buildSeed(join(work, "nocloud-iso"), "iso9660", {
+        "meta-data": `instance-id: iid-vm-iso\nlocal-hostname: vm-iso\npublic-keys:\n${KEYS.map((k) => `  - ${k}\n`).join("")}`,
+        "user-data": userData("iso")
+      })
+      first = await boot({ base, disk: image.disk, seed, log: join(work, "nocloud-iso/console-1.log") })
+      recordTimings("nocloud iso9660, first boot", first)
+    }, 600_000)
+
+    firstBootChecks(() => ({ image, boot: first }), { cloud: "nocloud", hostname: "vm-iso", fqdn: "vm-iso", tag: "iso" })
+  })
+}
