@@ -34,20 +34,3 @@ export const AlpineApk = Schema.Struct({
   /** each entry is an `ApkRepository`, checked on its own */
   repositories: opt(Schema.Array(Schema.Unknown).annotations({ description: "a list of repositories" }))
 }).annotations({ description: "a map with cache and repositories" })
-
-/** the keys an `#alpine-config` document may have; anything else is warned about once */
-export { ApkRepository } from "./fields.js"
-
-export const ALPINE_CONFIG_KEYS = [
-  "user",
-  "ssh_authorized_keys",
-  "bootcmd",
-  "runcmd",
-  "write_files",
-  "ntp",
-  "apk",
-  "package_update",
-  "package_upgrade",
-  "packages",
-  "autoinstall"
-] as const

@@ -134,26 +134,5 @@ export const ApkRepos = Schema.Struct({
 
 export const SshPwauth = Schema.Union(Flag, Text, Schema.Number).annotations({ description: "true, false or unchanged" })
 
-// ---- which keys are carried out ------------------------------------------------------------
-
-export const CLOUD_CONFIG_KEYS = [
-  "hostname",
-  "fqdn",
-  "user",
-  "users",
-  "groups",
-  "ssh_authorized_keys",
-  "write_files",
-  "bootcmd",
-  "runcmd",
-  "packages",
-  "package_update",
-  "package_upgrade",
-  "ntp",
-  "apk_repos",
-  "timezone",
-  "ssh_pwauth"
-] as const
-
-/** keys of a user map that are known but not carried out: named in the warning */
+/** the keys of a user map that are carried out; others are named in the warning */
 export const USER_KEYS: ReadonlySet<string> = new Set(Object.keys(UserMap.fields))

@@ -81,19 +81,10 @@ export const ApkRepository = Schema.Struct({
   repos: opt(TextList)
 }).annotations({ description: "a repository map with base_url" })
 
-/** A host name label list; `_` is dealt with by the reader (made `-`, as a warning). */
-export const HOST_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+const HOST_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+/** a host name: labels of letters, digits and `-` (the reader makes `_` `-`, with a warning) */
 export const isHostName = (s: string): boolean => s.length <= 253 && new RegExp(`^${HOST_LABEL}(?:\\.${HOST_LABEL})*\\.?$`).test(s)
-export const HostName = Schema.String.pipe(Schema.filter(isHostName)).annotations({
-  description: "a host name such as web-1 or web-1.example.com"
-})
 
 export const TimeZone = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_+-]+(?:\/[A-Za-z0-9_+-]+)*$/)).annotations({
   description: "a time zone such as Europe/Paris or UTC"
 })
-
-/** Top-level keys of a raw document that a table of readers does not know, in document order. */
-export const keysOutside = (raw: unknown, known: object): ReadonlyArray<string> =>
-  raw !== null && typeof raw === "object" && !Array.isArray(raw) && !(raw instanceof Uint8Array)
-    ? Object.keys(raw).filter((k) => !Object.prototype.hasOwnProperty.call(known, k))
-    : []

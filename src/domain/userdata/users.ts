@@ -23,6 +23,9 @@ type Entry =
   | { readonly kind: "name"; readonly name: string; readonly path: ReadonlyArray<Key> }
   | { readonly kind: "map"; readonly map: Record<string, unknown>; readonly path: ReadonlyArray<Key> }
 
+/** a user map read: its name (none for the default user) and what it asks */
+type UserRead = { readonly name?: string; readonly settings: UserSettings }
+
 /** "bob, alice" → names; `default` is the image's user */
 const namesIn = (text: string, path: ReadonlyArray<Key>, notes: Notes): Array<Entry> =>
   text
@@ -133,7 +136,7 @@ const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes): User
 }
 
 /** A user map read: keys that are not carried out are named; a value that does not fit skips the entry. */
-const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: Notes): { name?: string; settings: UserSettings } | undefined => {
+const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: Notes): UserRead | undefined => {
   const { value, written } = normalised(map)
   for (const key of Object.keys(value)) if (!USER_KEYS.has(key)) notes.ignore([...path, written.get(key)!])
   const decoded = Schema.decodeUnknownEither(UserMap, { errors: "first", onExcessProperty: "ignore" })(value)
@@ -157,6 +160,16 @@ const merged = (a: UserSettings, b: UserSettings): UserSettings => ({
   sshAuthorizedKeys: [...a.sshAuthorizedKeys, ...b.sshAuthorizedKeys]
 })
 
+/** cloud-config `user`: the default user's name, or its map */
+const readUserKey = (user: unknown, notes: Notes): UserRead | undefined => {
+  const at: ReadonlyArray<Key> = ["user"]
+  if (typeof user === "string") return decodeOr(UserName, user, at, notes) === undefined ? undefined : { name: user, settings: defaultSettings }
+  const map = asMap(user)
+  if (map !== undefined) return readMap(map, at, notes)
+  notes.skip({ path: at, message: `expected a user name or a user map, got ${show(user)}` }, at)
+  return undefined
+}
+
 export interface UsersRead {
   readonly defaultUser?: DefaultUser
   readonly users: ReadonlyArray<UserSpec>
@@ -170,9 +183,7 @@ export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext)
   let hasDefault = false
   if (user !== undefined && user !== null) {
     hasDefault = true
-    const at: ReadonlyArray<Key> = ["user"]
-    const read = typeof user === "string" ? (decodeOr(UserName, user, at, notes) === undefined ? undefined : { name: user, settings: defaultSettings }) : asMap(user) ? readMap(asMap(user)!, at, notes) : undefined
-    if (read === undefined && typeof user !== "string" && asMap(user) === undefined) notes.skip({ path: at, message: `expected a user name or a user map, got ${show(user)}` }, at)
+    const read = readUserKey(user, notes)
     if (read !== undefined) {
       defaultUser = { ...read.settings, ...(read.name !== undefined ? { name: read.name } : {}) }
       applied = true
