@@ -2,6 +2,7 @@ import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Ref from "effect/Ref"
 import type { Phase } from "../domain/phases.js"
+import type { AccountOptions } from "../domain/userdata/model.js"
 import type { CloudChoice } from "../services/Cloud.js"
 
 /** State one phase run shares between its actions. */
@@ -9,6 +10,8 @@ export interface PhaseRun {
   readonly phase: Phase
   /** CLOUD_USER, which user-data may change for this run */
   readonly cloudUser: Ref.Ref<string>
+  /** what user-data asks of CLOUD_USER's account when it is created (home, shell, uid...) */
+  readonly cloudUserAccount: Ref.Ref<AccountOptions>
   /** the word naming the saved user-data's type (`missing`, `script`, `cloud-boothook`...) */
   readonly userDataWord: string
   readonly cloud: CloudChoice

@@ -35,6 +35,7 @@ export const runPhase = (phase: Phase) =>
     const context = PhaseContext.of({
       phase,
       cloudUser: yield* Ref.make(settings.cloudUser),
+      cloudUserAccount: yield* Ref.make({}),
       userDataWord: word,
       cloud,
       userDataReported: yield* Ref.make(false)

@@ -1,4 +1,8 @@
-/** `tiny-cloud schema FILE`: the problems and warnings the boot would report for this user-data. */
+/**
+ * `tiny-cloud schema FILE`: the problems and warnings the boot would report
+ * for this user-data, in the same words; exit 1 only when nothing of it can
+ * be applied.
+ */
 import * as Effect from "effect/Effect"
 import { checkUserData } from "../domain/userdata/validate.js"
 import { formatProblem } from "../domain/userdata/problem.js"
@@ -11,9 +15,9 @@ export const schemaCommand = (file: string) =>
     const fs = yield* RootFs
     const { userDataMaxBytes } = yield* Config
     const bytes = yield* fs.readFile(file)
-    const { problems, warnings } = checkUserData(bytes, { maxBytes: userDataMaxBytes, maxDecompressedBytes: userDataMaxBytes })
+    const { problems, warnings, usable } = checkUserData(bytes, { maxBytes: userDataMaxBytes, maxDecompressedBytes: userDataMaxBytes })
     for (const w of warnings) yield* print(`${file}: warning: ${w}\n`)
     for (const p of problems) yield* print(`${file}: ${formatProblem(p)}\n`)
     if (problems.length === 0) yield* print(`${file}: valid\n`)
-    return problems.length === 0 ? 0 : 1
+    return usable ? 0 : 1
   })

@@ -1,101 +1,138 @@
 /**
- * Schema of the `#cloud-config` subset Tiny Cloud carries out. Keys outside
- * it are not errors: `unsupportedCloudConfigKeys` lists them so the caller
- * can warn once.
+ * Schemas of the `#cloud-config` keys Tiny Cloud carries out, in the forms
+ * cloud-init accepts. Each top-level key is checked on its own, and each entry
+ * of a list key on its own (`domain/userdata/cloud.ts`); keys outside the
+ * subset are named in one warning.
  */
 import * as Schema from "effect/Schema"
-import {
-  CommandList,
-  Flag,
-  keysOutside,
-  opt,
-  PackageName,
-  Text,
-  TextList,
-  UserName,
-  Version,
-  writeFileFields
-} from "./alpine-config.js"
+import { AbsolutePath, Flag, GroupName, opt, PackageName, Text, TextList, UserName, writeFileFields } from "./fields.js"
 
-const LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-export const HostName = Schema.String.pipe(
-  Schema.filter((s) => s.length <= 253 && new RegExp(`^${LABEL}(?:\\.${LABEL})*\\.?$`).test(s))
-).annotations({ description: "a host name such as web-1 or web-1.example.com" })
+// ---- users ---------------------------------------------------------------------------------
 
-const GROUP = "[A-Za-z_][A-Za-z0-9_.-]*"
-export const GroupName = Schema.String.pipe(Schema.pattern(new RegExp(`^${GROUP}$`))).annotations({
-  description: "a group name (letters, digits, _ . -; not starting with a digit, . or -)"
-})
-/** `"wheel, adm"` or `[wheel, adm]` */
+/** `"wheel, adm"`, `[wheel, adm]`, or (deprecated in cloud-init, still read) a map whose keys are the groups */
+const GROUPS = 'groups ("a, b", a list of group names, or a map of them)'
 export const Groups = Schema.Union(
-  Schema.String.pipe(Schema.pattern(new RegExp(`^\\s*${GROUP}(?:\\s*,\\s*${GROUP})*\\s*$`))),
-  Schema.Array(GroupName)
-).annotations({ description: 'groups ("a, b" or a list of group names)' })
+  Schema.String.pipe(Schema.filter((s) => s.split(",").every((g) => g.trim() === "" || Schema.is(GroupName)(g.trim())))).annotations({
+    description: GROUPS
+  }),
+  Schema.Array(GroupName),
+  Schema.Record({ key: GroupName, value: Schema.Unknown })
+).annotations({ description: GROUPS })
 
-/** sudoers rules: one string, a list, or false for none */
-export const Sudo = Schema.Union(Text, TextList, Schema.Literal(false)).annotations({
-  description: "sudo rules (a string or a list of strings) or false"
+/** sudoers rules: a string, a list (null entries left out), true (taken as ALL=(ALL) NOPASSWD:ALL), false or null for none */
+export const Sudo = Schema.Union(Text, Schema.Array(Schema.NullOr(Text)), Flag).annotations({
+  description: "sudo rules (a string or a list of strings), true or false"
 })
 
+/** an absolute path, or a bare program name that the reader takes as /bin/NAME */
+export const Shell = Schema.String.pipe(Schema.filter((s) => /^\/[^\0\n\r:]*$/.test(s) || /^[A-Za-z0-9._+-]+$/.test(s))).annotations({
+  description: "a shell such as /bin/sh"
+})
+
+const UID = "a user id such as 1001"
+export const Uid = Schema.Union(
+  Schema.Number.pipe(Schema.filter((n) => Number.isInteger(n) && n >= 0 && n < 2 ** 31)).annotations({ description: UID }),
+  Schema.String.pipe(Schema.pattern(/^[0-9]{1,9}$/)).annotations({ description: UID })
+).annotations({ description: UID })
+
+/** the passwd comment field: no `:` or line break */
+export const Gecos = Schema.String.pipe(Schema.pattern(/^[^:\n\r\0]*$/)).annotations({ description: "a comment without : or line breaks" })
+
+/** a crypt(3) hash as chpasswd -e takes it */
+export const PasswordHash = Schema.String.pipe(Schema.pattern(/^[^:\n\r\0]*$/)).annotations({ description: "a password hash" })
+/** a password in clear text, for chpasswd to hash: one line */
+export const PlainPassword = Schema.String.pipe(Schema.pattern(/^[^\n\r\0]*$/)).annotations({ description: "a password on one line" })
+
+/** the keys of a user map that are carried out (after `-` in a key name is read as `_`, as cloud-init does) */
 export const UserMap = Schema.Struct({
   name: opt(UserName),
   groups: opt(Groups),
   sudo: opt(Sudo),
-  shell: opt(Schema.String.pipe(Schema.pattern(/^\/\S*$/)).annotations({ description: "an absolute path such as /bin/sh" })),
+  doas: opt(Schema.Array(Text.pipe(Schema.pattern(/^[^\n\r]*$/))).annotations({ description: "a list of doas rules" })),
+  shell: opt(Shell),
+  homedir: opt(AbsolutePath),
+  uid: opt(Uid),
+  primary_group: opt(GroupName),
+  system: opt(Flag),
+  no_create_home: opt(Flag),
+  create_groups: opt(Flag),
+  gecos: opt(Gecos),
   lock_passwd: opt(Flag),
+  passwd: opt(PasswordHash),
+  hashed_passwd: opt(PasswordHash),
+  plain_text_passwd: opt(PlainPassword),
   ssh_authorized_keys: opt(TextList)
-})
+}).annotations({ description: "a user map" })
 export type UserMap = typeof UserMap.Type
 
-/** `default` (the image's CLOUD_USER), a user name, or a map */
-export const UserEntry = Schema.Union(UserName, UserMap).annotations({ description: "default, a user name, or a user map" })
+/** values that are secrets: a message about them never shows the value */
+export const SECRET_KEYS: ReadonlySet<string> = new Set(["passwd", "hashed_passwd", "plain_text_passwd", "password"])
 
-/** cloud-init allows `[name, version]` as a package */
-export const CloudPackage = Schema.Union(PackageName, Schema.Tuple(PackageName, Text)).annotations({
-  description: "a package name or a [name, version] pair"
-})
+/** members of a top-level `groups` entry: one user name or a list */
+export const GroupMembers = Schema.Union(UserName, Schema.Array(UserName)).annotations({ description: "a user name or a list of them" })
+
+// ---- files ---------------------------------------------------------------------------------
+
+const MODE = "a mode such as '0644'"
+/** cloud-init's reading of `permissions`: a string is octal ("0644", "644", "0o644"); an integer is the mode's value (493 is 0755) */
+export const CloudPermissions = Schema.Union(
+  Schema.String.pipe(Schema.filter((s) => /^\s*(?:0[oO]|0)?[0-7]{1,4}\s*$/.test(s))).annotations({ description: MODE }),
+  Schema.Number.pipe(Schema.filter((n) => Number.isInteger(n) && n >= 0 && n <= 0o7777)).annotations({ description: MODE })
+).annotations({ description: MODE })
+
+const HeaderName = Schema.String.pipe(Schema.pattern(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/)).annotations({ description: "a header name" })
+const HeaderValue = Schema.String.pipe(Schema.pattern(/^[\t\x20-\x7e\x80-\xff]*$/)).annotations({ description: "a header value on one line" })
+
+/** `{uri, headers}`; a bare URI (as an older cloud-init example writes it) is taken as `{uri}` */
+export const FileSource = Schema.Union(
+  Schema.Struct({
+    uri: Text,
+    headers: opt(Schema.Record({ key: HeaderName, value: HeaderValue }).annotations({ description: "a map of HTTP headers" }))
+  }),
+  Text
+).annotations({ description: "a map with uri (and headers)" })
+
+export const CloudWriteFile = Schema.Struct({
+  ...writeFileFields,
+  permissions: opt(CloudPermissions),
+  source: opt(FileSource),
+  defer: opt(Flag)
+}).annotations({ description: "a file map with path and content" })
+export type CloudWriteFile = typeof CloudWriteFile.Type
+
+// ---- packages, ntp, apk --------------------------------------------------------------------
+
+/** a name, a [name, version] pair, or a map by package manager (apt, snap: not on Alpine) */
+export const CloudPackage = Schema.Union(
+  PackageName,
+  Schema.Tuple(PackageName, Schema.Union(Text, Schema.Number)),
+  Schema.Record({ key: Schema.String, value: Schema.Unknown })
+).annotations({ description: "a package name or a [name, version] pair" })
 
 export const CloudNtp = Schema.Struct({
   enabled: opt(Flag),
-  ntp_client: opt(Schema.Literal("chrony", "busybox", "openntpd", "auto").annotations({ description: "one of chrony, busybox, openntpd, auto" })),
+  ntp_client: opt(Text),
   servers: opt(TextList),
-  pools: opt(TextList)
+  pools: opt(TextList),
+  peers: opt(TextList),
+  allow: opt(TextList)
+}).annotations({ description: "a map of ntp settings" })
+
+export const AlpineRepo = Schema.Struct({
+  base_url: opt(Text),
+  version: Text,
+  community_enabled: opt(Flag),
+  testing_enabled: opt(Flag)
 })
 
 /** cloud-init's Alpine module */
 export const ApkRepos = Schema.Struct({
   preserve_repositories: opt(Flag),
-  alpine_repo: opt(
-    Schema.Struct({
-      base_url: opt(Text),
-      version: Version,
-      community_enabled: opt(Flag),
-      testing_enabled: opt(Flag)
-    })
-  ),
+  alpine_repo: opt(AlpineRepo),
   local_repo_base_url: opt(Text)
-})
+}).annotations({ description: "a map with alpine_repo" })
 
-export const TimeZone = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_+-]+(?:\/[A-Za-z0-9_+-]+)*$/)).annotations({
-  description: "a time zone such as Europe/Paris or UTC"
-})
+export const SshPwauth = Schema.Union(Flag, Text, Schema.Number).annotations({ description: "true, false or unchanged" })
 
-export const CloudConfig = Schema.Struct({
-  hostname: opt(HostName),
-  fqdn: opt(HostName),
-  users: opt(Schema.Array(UserEntry).annotations({ description: "a list of users" })),
-  ssh_authorized_keys: opt(TextList),
-  write_files: opt(Schema.Array(Schema.Struct({ ...writeFileFields, defer: opt(Flag) })).annotations({ description: "a list of files" })),
-  bootcmd: opt(CommandList),
-  runcmd: opt(CommandList),
-  packages: opt(Schema.Array(CloudPackage).annotations({ description: "a list of packages" })),
-  package_update: opt(Flag),
-  package_upgrade: opt(Flag),
-  ntp: opt(CloudNtp),
-  apk_repos: opt(ApkRepos),
-  timezone: opt(TimeZone),
-  ssh_pwauth: opt(Schema.Union(Flag, Schema.Literal("unchanged")).annotations({ description: "true, false or unchanged" }))
-}).annotations({ description: "a map of #cloud-config keys" })
-export type CloudConfig = typeof CloudConfig.Type
-
-export const unsupportedCloudConfigKeys = (raw: unknown): ReadonlyArray<string> => keysOutside(raw, CloudConfig.fields)
+/** the keys of a user map that are carried out; others are named in the warning */
+export const USER_KEYS: ReadonlySet<string> = new Set(Object.keys(UserMap.fields))

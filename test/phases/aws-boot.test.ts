@@ -148,7 +148,7 @@ describe("early phase on invalid configuration user-data", () => {
       const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(doc) } })
       const early = yield* instance.run(["early"])
       expect(early.code).toBe(0)
-      expect(early.stderr).toContain("save_userdata: invalid user-data: line 4: packages[1]: expected a package name (no spaces, not starting with -), got a list\n")
+      expect(early.stderr).toContain("save_userdata: invalid user-data: line 4: packages[1]: expected a package name (no spaces, not starting with -), got a list; skipped\n")
       expect(instance.read("/var/lib/cloud/user-data")).toBe(doc)
     })
   )

@@ -166,15 +166,16 @@ packages: [vim, curl]
     })
   )
 
-  it.scopedLive("a user map without a name: the problem is logged with its line, the default user is kept", () =>
+  it.scopedLive("a user map without a name: the problem is logged once with its line, the default user is kept", () =>
     Effect.gen(function* () {
-      const i = yield* userDataInstance("#alpine-config\nuser:\n  shell: /bin/ash\n")
+      const i = yield* userDataInstance("#alpine-config\nuser:\n  shell: /bin/ash\npackages: [vim]\n")
       const { early, main } = yield* phases(i, ["early", "main"])
-      expect(early!.code).toBe(0)
-      expect(main!.code).toBe(0)
-      expect(main!.stderr).toContain("userdata_user: invalid user-data: line 2: user: a user map needs a name; the default user is kept\n")
+      expectCodes({ early: early!, main: main! })
+      expect(early!.stderr).toContain("save_userdata: invalid user-data: line 2: user: a user map needs a name; the default user is kept\n")
+      expect(main!.stderr).not.toContain("invalid user-data")
       expect(main!.stderr).toContain("   ++ userdata_user: done\n")
       expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
+      expect(i.commands()).toContain("apk add vim")
     })
   )
 
@@ -250,20 +251,22 @@ apk:
     })
   )
 
-  it.scopedLive("a failing bootcmd fails the action naming its index, never its text, stops the list; the phase goes on", () =>
+  it.scopedLive("bootcmd runs every entry with sh -c, as the shell edition; the failures are named by index, never by text; the phase goes on", () =>
     Effect.gen(function* () {
-      const doc = `#alpine-config\nbootcmd:\n  - "true"\n  - echo TOPSECRET-OUTPUT; exit 3\n  - touch "$ROOT/tmp/never"\npackages: [vim]\n`
+      const doc = `#alpine-config\nbootcmd:\n  - "true"\n  - echo TOPSECRET-OUTPUT; exit 3\n  - cd /tmp\n  - pwd >> "$ROOT/tmp/after"\n  - [sh, -c, 'exit 5']\n  -\npackages: [vim]\n`
       const i = yield* userDataInstance(doc)
       const { early, main } = yield* phases(i, ["early", "main"])
       expect(early!.code).toBe(0)
       expect(main!.code).toBe(1)
-      expect(main!.stderr).toContain("userdata_bootcmd: bootcmd[1] exited with status 3\n")
+      expect(main!.stderr).toContain("userdata_bootcmd: bootcmd[1] exited with status 3; bootcmd[4] exited with status 5\n")
       expect(main!.stderr).toContain("   ++ userdata_bootcmd: failed\n")
       expect(main!.stderr).not.toContain("TOPSECRET")
       expect(main!.stdout).toContain("TOPSECRET-OUTPUT\n")
       expect(i.read("/var/log/user-data.log")).toContain("TOPSECRET-OUTPUT\n")
-      expect(i.read("/tmp/never")).toBeUndefined()
+      // each entry in its own shell: `cd` does not carry over
+      expect(i.read("/tmp/after")).not.toBe("/tmp\n")
       expect(i.commands()).toContain("apk add vim")
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
     })
   )
 
@@ -315,25 +318,40 @@ apk:
     })
   )
 
-  it.scopedLive("an invalid document fails the actions that need it with the validator's line", () =>
+  it.scopedLive("a broken key or entry is skipped with one warning naming line, path and reason; the rest is applied", () =>
     Effect.gen(function* () {
-      const doc = "#alpine-config\nssh_authorized_keys: [ssh-rsa AAAAPRIVATEISH]\npackages:\n  - ok\n  - [nested]\nwrite_files:\n  - path: /x\n    permissions: rwx\n"
+      const doc = `#alpine-config\nssh_authorized_keys: [${KEY_B}]\npackages:\n  - ok\n  - [nested]\nwrite_files:\n  - path: /x\n    permissions: rwx\n  - path: /y\n    content: PRIVATEISH\n`
+      const i = yield* userDataInstance(doc)
+      const { early, main, final } = yield* phases(i)
+      expectCodes({ early: early!, main: main!, final: final! })
+      expect(early!.stderr).toContain("save_userdata: invalid user-data: line 5: packages[1]: expected a package name (no spaces, not starting with -), got a list; skipped\n")
+      expect(early!.stderr).toContain('save_userdata: invalid user-data: line 8: write_files[0].permissions: expected an octal mode such as 0644, got "rwx"; write_files[0] skipped\n')
+      expect(i.commands()).toContain("apk add ok")
+      expect(i.read("/x")).toBeUndefined()
+      expect(i.read("/y")).toBe("PRIVATEISH")
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n${KEY_B}\n`)
+      for (const r of [early!, main!, final!]) expect(r.stderr).not.toContain("PRIVATEISH")
+      expect(i.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+    })
+  )
+
+  it.scopedLive("user-data that is not YAML fails the actions that need it with the validator's line; the user, keys, hostname and marker are in place", () =>
+    Effect.gen(function* () {
+      const doc = "#alpine-config\npackages: [ok\nruncmd:\n  - echo PRIVATEISH\n"
       const i = yield* userDataInstance(doc)
       const { early, main, final } = yield* phases(i)
       expect(early!.code).toBe(0)
-      expect(early!.stderr).toContain("save_userdata: invalid user-data: line 5: packages[1]: ")
+      expect(early!.stderr).toMatch(/save_userdata: invalid user-data: line \d: YAML: .+\n/)
       expect(main!.code).toBe(1)
-      expect(main!.stderr).toMatch(/userdata_user: invalid user-data: line 5: packages\[1\]: .+\n/)
-      expect(main!.stderr).toMatch(/userdata_user: invalid user-data: line 8: write_files\[0\]\.permissions: expected an octal mode such as 0644, got "rwx"\n/)
-      expect(main!.stderr).toMatch(/userdata_user: #alpine-config user-data is invalid: line 5: packages\[1\]: .+ \(and 1 more\)\n/)
+      expect(main!.stderr).toMatch(/userdata_user: #alpine-config user-data is invalid: line \d: YAML: .+\n/)
       expect(main!.stderr).toContain("   ++ userdata_user: failed\n")
-      // the user-data's problem keeps nothing else from its work
       expect(main!.stderr).toContain("   ++ create_default_user: done\n")
       expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
+      expect(i.read("/etc/hostname")).toBe("ip-10-0-0-1\n")
       expect(final!.code).toBe(1)
       expect(final!.stderr).toContain("   ++ userdata_runcmd: failed\n")
       for (const r of [early!, main!, final!]) expect(r.stderr).not.toContain("PRIVATEISH")
-      expect(i.read("/x")).toBeUndefined()
+      expect(i.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
     })
   )
 
@@ -347,7 +365,7 @@ apk:
       const { early, main } = yield* phases(i, ["early", "main"])
       expect(early!.code).toBe(0)
       expect(main!.code).toBe(0)
-      expect(main!.stderr).toMatch(/invalid user-data: line 5: write_files\[0\]\.content: gzip content expands to more than \d+ bytes, the limit for all write_files; \/srv\/bomb not written\n/)
+      expect(early!.stderr).toMatch(/save_userdata: invalid user-data: line 5: write_files\[0\]\.content: gzip content expands to more than \d+ bytes, the limit for all write_files; write_files\[0\] skipped\n/)
       expect(i.read("/srv/bomb")).toBeUndefined()
       expect(i.read("/srv/fine")).toBe("fine")
     })
@@ -549,21 +567,29 @@ describe.concurrent("multipart user-data", () => {
 })
 
 describe.concurrent("tiny-cloud schema FILE", () => {
-  it.scopedLive("exit 0 on a valid file, 1 with one line per problem on an invalid one", () =>
+  it.scopedLive("exit 0 on a valid file; a skipped entry is a problem line, exit 1 only when nothing can be applied", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ noSimulator: true })
       const good = join(instance.dir, "good.yaml")
+      const partly = join(instance.dir, "partly.yaml")
       const bad = join(instance.dir, "bad.yaml")
       writeFileSync(good, "#alpine-config\npackages: [vim]\nwrite_files:\n  - path: /a\n    permissions: '0600'\n")
+      writeFileSync(partly, "#cloud-config\npackages: [vim]\nwrite_files:\n  - path: /a\n    permissions: rwx\nsnap: {}\n")
       writeFileSync(bad, "#alpine-config\npackages: vim\nwrite_files:\n  - path: /a\n    permissions: rwx\n")
       const ok = yield* instance.run(["schema", good])
       expect(ok.code).toBe(0)
       expect(ok.stdout).toBe(`${good}: valid\n`)
+      const some = yield* instance.run(["schema", partly])
+      expect(some.code).toBe(0)
+      expect(some.stdout.split("\n").filter(Boolean)).toEqual([
+        `${partly}: warning: unsupported cloud-config keys: snap`,
+        `${partly}: line 5: write_files[0].permissions: expected a mode such as '0644', got "rwx"; write_files[0] skipped`
+      ])
       const ko = yield* instance.run(["schema", bad])
       expect(ko.code).toBe(1)
       expect(ko.stdout.split("\n").filter(Boolean)).toEqual([
-        `${bad}: line 2: packages: expected a list of package names, got "vim"`,
-        `${bad}: line 5: write_files[0].permissions: expected an octal mode such as 0644, got "rwx"`
+        `${bad}: line 2: packages: expected a list, got "vim"; skipped`,
+        `${bad}: line 5: write_files[0].permissions: expected an octal mode such as 0644, got "rwx"; write_files[0] skipped`
       ])
     })
   )

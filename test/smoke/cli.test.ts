@@ -68,15 +68,22 @@ describe("tiny-cloud command line", () => {
 })
 
 describe("tiny-cloud schema FILE", () => {
-  it("prints each problem with its line and path and exits 1; a valid file is `valid`, exit 0; the limit comes from tiny-cloud.conf", async () => {
+  it("prints each problem with its line and path; exits 1 only when nothing can be applied; a valid file is `valid`, exit 0; the limit comes from tiny-cloud.conf", async () => {
     const instance = await noCloud()
-    instance.write("/tmp/bad", "#alpine-config\npackages:\n  - ok\n  - [nested]\n")
+    instance.write("/tmp/partly", "#alpine-config\npackages:\n  - ok\n  - [nested]\n")
+    instance.write("/tmp/bad", "#alpine-config\npackages:\n  - [nested]\n")
     instance.write("/tmp/good", "#cloud-config\npackages: [vim]\n")
+    const partly = `${instance.root}/tmp/partly`
     const bad = `${instance.root}/tmp/bad`
     const good = `${instance.root}/tmp/good`
+    expect(await instance.run(["schema", partly])).toEqual({
+      code: 0,
+      stdout: `${partly}: line 4: packages[1]: expected a package name (no spaces, not starting with -), got a list; skipped\n`,
+      stderr: ""
+    })
     expect(await instance.run(["schema", bad])).toEqual({
       code: 1,
-      stdout: `${bad}: line 4: packages[1]: expected a package name (no spaces, not starting with -), got a list\n`,
+      stdout: `${bad}: line 3: packages[0]: expected a package name (no spaces, not starting with -), got a list; skipped\n`,
       stderr: ""
     })
     expect(await instance.run(["schema", good])).toEqual({ code: 0, stdout: `${good}: valid\n`, stderr: "" })

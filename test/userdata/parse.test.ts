@@ -4,10 +4,11 @@ import { describe, expect, it } from "vitest"
 import type { UserConfig } from "../../src/domain/userdata/model.js"
 import { apkVersion, repositoryLines } from "../../src/domain/userdata/model.js"
 import { analyseUserData, parseUserData, type ParsedUserData } from "../../src/domain/userdata/parse.js"
+import { formatProblem } from "../../src/domain/userdata/problem.js"
 import { userDataWord as userDataType } from "../../src/domain/userdata/type.js"
 
 const bytes = (text: string) => new TextEncoder().encode(text)
-const text = (data: Uint8Array) => new TextDecoder().decode(data)
+const text = (data: Uint8Array | undefined) => new TextDecoder().decode(data)
 const OPTIONS = { maxBytes: 1024 * 1024 }
 
 const parsed = (source: string, options: Parameters<typeof parseUserData>[1] = OPTIONS): ParsedUserData =>
@@ -17,6 +18,12 @@ const config = (source: string, options?: Parameters<typeof parseUserData>[1]): 
   const result = parsed(source, options)
   if (result.kind !== "config" && result.kind !== "multipart") throw new Error(`not a config: ${result.kind}`)
   return result.config
+}
+
+/** the problems (skipped parts) and warnings, as `tiny-cloud schema` words them */
+const notes = (source: string, options: Parameters<typeof parseUserData>[1] = OPTIONS) => {
+  const a = analyseUserData(bytes(source), options)
+  return { problems: a.problems.map(formatProblem), warnings: a.warnings }
 }
 
 const failure = (source: string): string =>
@@ -39,11 +46,31 @@ describe("userDataType", () => {
     ["#include\nhttp://x\n", "include"],
     ["# just a comment\n", "unknown"],
     ["hello\n", "unknown"],
-    [" #cloud-config\n", "unknown"],
+    ["hostname: x\n", "unknown"],
+    // as cloud-init: leading whitespace and case do not matter
+    [" #cloud-config\n", "cloud-config"],
+    ["\n\n  \t#cloud-config\nhostname: x\n", "cloud-config"],
+    ["#Cloud-Config\n", "cloud-config"],
+    ["#CLOUD-CONFIG\n", "cloud-config"],
+    ["\n#!/bin/sh\n", "script"],
     ['Content-Type: multipart/mixed; boundary="x"\n', "multipart"],
-    ["MIME-Version: 1.0\n", "multipart"]
+    ["MIME-Version: 1.0\n", "multipart"],
+    ["mime-version: 1.0\ncontent-type: text/x-shellscript\n\n#!/bin/sh\n", "multipart"],
+    ["From nobody Thu Jan  1 00:00:00 1970\nContent-Type: multipart/mixed; boundary=x\nMIME-Version: 1.0\n\n--x--\n", "multipart"],
+    ["Subject: hello\nX-Anything: 1\nMIME-Version: 1.0\n\nbody\n", "multipart"],
+    ["Subject: hello\n\nno mime header\n", "unknown"],
+    // jinja is not rendered: the cloud-config under it is read as it is
+    ["## template: jinja\n#cloud-config\nhostname: x\n", "cloud-config"],
+    ["## Template: Jinja\n\n#cloud-config\n", "cloud-config"],
+    ["## template: jinja\n#!/bin/sh\necho {{ x }}\n", "jinja"]
   ])("%j is %s", (source, type) => {
     expect(userDataType(bytes(source))).toBe(type)
+  })
+
+  it("finds MIME headers in the first 4 KiB only", () => {
+    const padding = `X-Padding: ${"a".repeat(5000)}\n`
+    expect(userDataType(bytes(`Subject: x\n${padding}MIME-Version: 1.0\n\n`))).toBe("unknown")
+    expect(userDataType(bytes(`MIME-Version: 1.0\n${padding}\n`))).toBe("multipart")
   })
 
   it("keeps scripts and unknown types as they are", () => {
@@ -57,11 +84,20 @@ describe("userDataType", () => {
   it("refuses user-data over maxBytes", () => {
     expect(Either.isLeft(parseUserData(bytes("#alpine-config\npackages: [a]\n"), { maxBytes: 10 }))).toBe(true)
   })
+
+  it("reads cloud-config after a jinja line as plain cloud-config, and says so", () => {
+    const source = "## template: jinja\n#cloud-config\nhostname: {{ ds.meta_data.name }}\nruncmd:\n  - echo {{ v1.instance_id }}\n"
+    expect(config(source).runcmd).toEqual([{ kind: "shell", script: "echo {{ v1.instance_id }}", index: 0 }])
+    expect(notes(source)).toEqual({
+      problems: ['line 3: hostname: expected a host name such as web-1 or web-1.example.com, got a map; skipped'],
+      warnings: ["line 1: jinja templates are not supported; the rest is read as plain cloud-config"]
+    })
+  })
 })
 
 describe("#alpine-config", () => {
   it("maps every key", () => {
-    const c = config(`#alpine-config
+    const source = `#alpine-config
 user: bob
 ssh_authorized_keys:
   - ssh-ed25519 AAAA one
@@ -88,16 +124,18 @@ package_update: true
 package_upgrade: yes
 packages: [vim, curl]
 autoinstall: true
-`)
+`
+    const c = config(source)
     expect(c.defaultUser?.name).toBe("bob")
     expect(c.sshAuthorizedKeys).toEqual(["ssh-ed25519 AAAA one"])
-    expect(c.bootcmd).toEqual([{ kind: "shell", script: "echo boot" }])
+    expect(c.commandStyle).toBe("entries")
+    expect(c.bootcmd).toEqual([{ kind: "shell", script: "echo boot", index: 0 }])
     expect(c.runcmd).toEqual([
-      { kind: "shell", script: "echo run" },
-      { kind: "argv", argv: ["touch", "/tmp/x"] }
+      { kind: "shell", script: "echo run", index: 0 },
+      { kind: "argv", argv: ["touch", "/tmp/x"], index: 1 }
     ])
     expect(c.writeFiles).toHaveLength(1)
-    expect(c.ntp).toEqual({ client: "busybox", servers: [], pools: [] })
+    expect(c.ntp).toEqual({ client: "busybox", servers: [], pools: [], peers: [], allow: [] })
     expect(c.apk).toEqual({
       cache: "/var/cache/apk",
       repositories: [
@@ -114,8 +152,7 @@ autoinstall: true
     ])
     expect([c.packageUpdate, c.packageUpgrade, c.autoinstall]).toEqual([true, true, true])
     expect(c.packages).toEqual(["vim", "curl"])
-    expect(c.problems).toEqual([])
-    expect(c.warnings).toEqual([])
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
   })
 
   it("has the contract's defaults", () => {
@@ -126,9 +163,10 @@ autoinstall: true
     expect([c.packageUpdate, c.packageUpgrade, c.autoinstall, c.packages, c.writeFiles]).toEqual([false, false, false, [], []])
   })
 
-  it("treats a key with no value as absent", () => {
-    const c = config("#alpine-config\nruncmd:\npackages:\nntp:\n")
+  it("treats a key with no value as absent, and passes over null entries", () => {
+    const c = config("#alpine-config\nruncmd:\npackages:\nntp:\nbootcmd: [~, echo a, ~]\n")
     expect([c.runcmd, c.packages, c.ntp]).toEqual([[], [], undefined])
+    expect(c.bootcmd).toEqual([{ kind: "shell", script: "echo a", index: 1 }])
   })
 
   it("takes user as a map with a name", () => {
@@ -136,34 +174,59 @@ autoinstall: true
   })
 
   it("keeps the default user when the user map has no name, and says so", () => {
-    const c = config("#alpine-config\nuser:\n  shell: /bin/ash\n")
-    expect(c.defaultUser).toBeUndefined()
-    expect(c.problems).toEqual(["user: a user map needs a name; the default user is kept"])
+    const source = "#alpine-config\nuser:\n  shell: /bin/ash\npackages: [a]\n"
+    expect(config(source).defaultUser).toBeUndefined()
+    expect(notes(source).problems).toEqual(["line 2: user: a user map needs a name; the default user is kept"])
   })
 
-  it("enables ntp only when asked, chrony by default", () => {
+  it("enables ntp only when asked, chrony by default; clients cloud-init knows are mapped, others warned about", () => {
     expect(config("#alpine-config\nntp:\n  enabled: false\n  ntp_client: openntpd\n").ntp).toBeUndefined()
     expect(config("#alpine-config\nntp:\n  ntp_client: openntpd\n").ntp).toBeUndefined()
     expect(config("#alpine-config\nntp:\n  enabled: yes\n").ntp?.client).toBe("chrony")
+    expect(config("#alpine-config\nntp:\n  enabled: true\n  ntp_client: ntp\n").ntp?.client).toBe("busybox")
+    const odd = "#alpine-config\nntp:\n  enabled: true\n  ntp_client: ntpd-rs\n"
+    expect(config(odd).ntp?.client).toBe("chrony")
+    expect(notes(odd).warnings).toEqual(['line 4: ntp.ntp_client: "ntpd-rs" is not an NTP client on Alpine; chrony is used'])
   })
 
-  it("warns about unknown top-level keys", () => {
-    expect(config("#alpine-config\nfoo: 1\nbar: [x]\npackages: [a]\n").warnings).toEqual(["unknown #alpine-config keys ignored: foo, bar"])
+  it("warns about unknown keys, at the top and in a file", () => {
+    const source = "#alpine-config\nfoo: 1\nbar: [x]\npackages: [a]\nwrite_files:\n  - path: /a\n    defer: true\nuser: {name: bob, shell: /bin/ash}\nntp: {enabled: true, servers: [x]}\napk:\n  pin: yes\n  repositories:\n    - {base_url: 'https://m.example', repos: [main], signed: true}\n"
+    expect(notes(source).warnings).toEqual([
+      "unknown #alpine-config keys ignored: foo, bar, write_files[0].defer, user.shell, ntp.servers, apk.pin, apk.repositories[0].signed"
+    ])
   })
 
-  it("refuses wrong types with the path and line", () => {
-    expect(failure("#alpine-config\npackages: [a]\nwrite_files:\n  - path: /x\n    permissions: rwx\n")).toBe(
-      '#alpine-config user-data is invalid: line 5: write_files[0].permissions: expected an octal mode such as 0644, got "rwx"'
-    )
-    expect(failure("#alpine-config\npackages: vim\nautoinstall: maybe\n")).toBe(
-      '#alpine-config user-data is invalid: line 2: packages: expected a list of package names, got "vim" (and 1 more)'
-    )
+  it("skips only the key or entry that does not fit, naming its line, path and reason", () => {
+    const source = "#alpine-config\npackages: [a, -rf, b]\nwrite_files:\n  - path: /x\n    permissions: rwx\n  - path: /y\nautoinstall: maybe\n"
+    const c = config(source)
+    expect(c.packages).toEqual(["a", "b"])
+    expect(c.writeFiles.map((f) => f.path)).toEqual(["/y"])
+    expect(c.autoinstall).toBe(false)
+    expect(notes(source).problems).toEqual([
+      'line 2: packages[1]: expected a package name (no spaces, not starting with -), got "-rf"; skipped',
+      'line 5: write_files[0].permissions: expected an octal mode such as 0644, got "rwx"; write_files[0] skipped',
+      'line 7: autoinstall: expected true or false, got "maybe"; skipped'
+    ])
   })
 
   it("refuses YAML syntax errors with their line, without quoting the document", () => {
     const message = failure("#alpine-config\npackages: [a\nruncmd:\n  - secret-token\n")
     expect(message).toMatch(/^#alpine-config user-data is invalid: line \d+: YAML: /)
     expect(message).not.toContain("secret-token")
+  })
+
+  it("applies nothing of a document that is not a map, or whose every key is broken, and says so", () => {
+    const check = (source: string) => {
+      const a = analyseUserData(bytes(source), OPTIONS)
+      return [a.usable, a.problems.map(formatProblem)]
+    }
+    expect(check("#alpine-config\n- a\n- b\n")).toEqual([false, ["line 2: expected a map of #alpine-config keys, got a list"]])
+    expect(check("#alpine-config\npackages: vim\nautoinstall: maybe\n")).toEqual([
+      false,
+      ['line 2: packages: expected a list, got "vim"; skipped', 'line 3: autoinstall: expected true or false, got "maybe"; skipped']
+    ])
+    expect(check("#alpine-config\npackages: vim\nautoinstall: true\n")[0]).toBe(true)
+    expect(config("#alpine-config\npackages: vim\n").packages).toEqual([])
   })
 })
 
@@ -172,14 +235,21 @@ describe("write_files", () => {
 
   it("has defaults 0644, root:root, text/plain, no append", () => {
     const [file] = files("  - path: /etc/motd\n    content: hi\n").writeFiles
-    expect(file).toEqual({ path: "/etc/motd", content: bytes("hi"), mode: 0o644, owner: "root:root", append: false, defer: false })
+    expect(file).toEqual({ path: "/etc/motd", content: bytes("hi"), mode: 0o644, owner: "root:root", append: false, defer: false, index: 0 })
   })
 
-  it("reads modes as octal digits, quoted or not", () => {
-    const modes = files(
-      ["'0600'", "0755", "644", '"0o640"', "4755"].map((m) => `  - path: /f\n    permissions: ${m}\n`).join("")
-    ).writeFiles.map((f) => f.mode)
+  it("#alpine-config reads modes as octal digits, quoted or not, as the shell edition's chmod does", () => {
+    const modes = files(["'0600'", "0755", "644", '"0o640"', "4755"].map((m) => `  - path: /f\n    permissions: ${m}\n`).join("")).writeFiles.map(
+      (f) => f.mode
+    )
     expect(modes).toEqual([0o600, 0o755, 0o644, 0o640, 0o4755])
+  })
+
+  it("#cloud-config reads modes as cloud-init does: a string is octal, an integer is the mode's value", () => {
+    const c = config(
+      `#cloud-config\nwrite_files:\n${["'0600'", "0755", "493", '"0o640"', "'644'", "420"].map((m) => `  - path: /f\n    permissions: ${m}\n`).join("")}`
+    )
+    expect(c.writeFiles.map((f) => f.mode)).toEqual([0o600, 0o755, 0o755, 0o640, 0o644, 0o644])
   })
 
   it("takes owner and append", () => {
@@ -191,33 +261,46 @@ describe("write_files", () => {
     const payload = "line one\nline two\n"
     const b64 = Buffer.from(payload).toString("base64")
     const gz = gzipSync(Buffer.from(payload)).toString("base64")
-    const c = files(
-      [
-        `  - path: /a\n    encoding: b64\n    content: ${b64}\n`,
-        `  - path: /b\n    encoding: base64\n    content: |\n      ${b64.slice(0, 8)}\n      ${b64.slice(8)}\n`,
-        `  - path: /c\n    encoding: gzip+base64\n    content: ${gz}\n`,
-        `  - path: /d\n    encoding: gz+b64\n    content: ${gz}\n`,
-        `  - path: /e\n    encoding: gz\n    content: !!binary ${gz}\n`,
-        `  - path: /f\n    content: !!binary ${b64}\n`,
-        `  - path: /g\n    encoding: gzip\n    content: ${gz}\n`
-      ].join("")
-    )
-    expect(c.problems).toEqual([])
-    expect(c.writeFiles.map((f) => [f.path, text(f.content)])).toEqual(["/a", "/b", "/c", "/d", "/e", "/f", "/g"].map((p) => [p, payload]))
+    const source = `#alpine-config\nwrite_files:\n${[
+      `  - path: /a\n    encoding: b64\n    content: ${b64}\n`,
+      `  - path: /b\n    encoding: base64\n    content: |\n      ${b64.slice(0, 8)}\n      ${b64.slice(8)}\n`,
+      `  - path: /c\n    encoding: gzip+base64\n    content: ${gz}\n`,
+      `  - path: /d\n    encoding: gz+b64\n    content: ${gz}\n`,
+      `  - path: /e\n    encoding: gz\n    content: !!binary ${gz}\n`,
+      `  - path: /f\n    content: !!binary ${b64}\n`,
+      `  - path: /g\n    encoding: gzip\n    content: ${gz}\n`,
+      `  - path: /h\n    encoding: " B64 "\n    content: ${b64}\n`
+    ].join("")}`
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+    expect(config(source).writeFiles.map((f) => [f.path, text(f.content)])).toEqual(["/a", "/b", "/c", "/d", "/e", "/f", "/g", "/h"].map((p) => [p, payload]))
   })
 
-  it("skips an entry without a path, with a warning", () => {
-    const c = files("  - content: orphan\n  - path: /kept\n")
-    expect(c.writeFiles.map((f) => f.path)).toEqual(["/kept"])
-    expect(c.warnings).toEqual(["write_files[0]: no path; entry skipped"])
+  it("drops characters outside the base64 alphabet as cloud-init does, and says so", () => {
+    const source = "#alpine-config\nwrite_files:\n  - path: /a\n    encoding: b64\n    content: aGVs!bG8g*d29y.bGQ=...\n"
+    expect(config(source).writeFiles.map((f) => text(f.content))).toEqual(["hello world"])
+    expect(notes(source).warnings).toEqual(["line 5: write_files[0].content: 6 characters outside the base64 alphabet were dropped, as cloud-init drops them"])
+  })
+
+  it("writes content of an encoding cloud-init does not know as text/plain, with a warning", () => {
+    const source = "#alpine-config\nwrite_files:\n  - path: /a\n    encoding: base32\n    content: NBSWY3DP\n"
+    expect(config(source).writeFiles.map((f) => text(f.content))).toEqual(["NBSWY3DP"])
+    expect(notes(source).warnings).toEqual([
+      'line 4: write_files[0].encoding: "base32" is not an encoding cloud-init knows; the content is written as text/plain, as cloud-init does'
+    ])
+  })
+
+  it("skips an entry without a path, and says so", () => {
+    const source = "#alpine-config\nwrite_files:\n  - content: orphan\n  - path: /kept\n"
+    expect(config(source).writeFiles.map((f) => f.path)).toEqual(["/kept"])
+    expect(notes(source).problems).toEqual(["line 3: write_files[0]: no path; skipped"])
   })
 
   it("reports content that cannot be decoded and writes the others", () => {
-    const c = files("  - path: /bad\n    encoding: b64\n    content: '***'\n  - path: /bad2\n    encoding: gzip+base64\n    content: aGVsbG8=\n  - path: /ok\n")
-    expect(c.writeFiles.map((f) => f.path)).toEqual(["/ok"])
-    expect(c.problems).toEqual([
-      "write_files[0].content: content is not valid base64; /bad not written",
-      "write_files[1].content: content is not valid gzip data; /bad2 not written"
+    const source = "#alpine-config\nwrite_files:\n  - path: /bad\n    encoding: b64\n    content: 'aGVsb'\n  - path: /bad2\n    encoding: gzip+base64\n    content: aGVsbG8=\n  - path: /ok\n"
+    expect(config(source).writeFiles.map((f) => f.path)).toEqual(["/ok"])
+    expect(notes(source).problems).toEqual([
+      "line 5: write_files[0].content: content is not valid base64; write_files[0] skipped",
+      "line 8: write_files[1].content: content is not valid gzip data; write_files[1] skipped"
     ])
   })
 
@@ -226,22 +309,48 @@ describe("write_files", () => {
     const member = gzipSync(Buffer.alloc(1024 * 1024), { level: 9 })
     const bomb = Buffer.concat(Array.from({ length: 100 }, () => member)).toString("base64")
     const before = process.memoryUsage().arrayBuffers
-    const c = files(`  - path: /bomb\n    encoding: gz+b64\n    content: ${bomb}\n  - path: /ok\n    content: fine\n`, {
-      maxBytes: 4 * 1024 * 1024
-    })
+    const source = `#alpine-config\nwrite_files:\n  - path: /bomb\n    encoding: gz+b64\n    content: ${bomb}\n  - path: /ok\n    content: fine\n`
+    const options = { maxBytes: 4 * 1024 * 1024 }
+    const c = config(source, options)
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 1024 * 1024)
     expect(c.writeFiles.map((f) => f.path)).toEqual(["/ok"])
-    expect(c.problems).toEqual([
-      "write_files[0].content: gzip content expands to more than 16777216 bytes, the limit for all write_files; /bomb not written"
+    expect(notes(source, options).problems).toEqual([
+      "line 5: write_files[0].content: gzip content expands to more than 16777216 bytes, the limit for all write_files; write_files[0] skipped"
     ])
   })
 
   it("counts the decompression limit over all files", () => {
     const one = gzipSync(Buffer.alloc(600)).toString("base64")
     const entry = (p: string) => `  - path: ${p}\n    encoding: gz+b64\n    content: ${one}\n`
-    const c = files(entry("/a") + entry("/b"), { maxBytes: OPTIONS.maxBytes, maxDecompressedBytes: 1000 })
-    expect(c.writeFiles.map((f) => f.path)).toEqual(["/a"])
-    expect(c.problems[0]).toMatch(/^write_files\[1\]\.content: gzip content expands to more than 1000 bytes/)
+    const options = { maxBytes: OPTIONS.maxBytes, maxDecompressedBytes: 1000 }
+    expect(files(entry("/a") + entry("/b"), options).writeFiles.map((f) => f.path)).toEqual(["/a"])
+    expect(notes(`#alpine-config\nwrite_files:\n${entry("/a")}${entry("/b")}`, options).problems[0]).toMatch(
+      /^line 8: write_files\[1\]\.content: gzip content expands to more than 1000 bytes/
+    )
+  })
+
+  it("#cloud-config: a source to fetch, its headers, and content to fall back on", () => {
+    const c = config(`#cloud-config
+write_files:
+  - path: /usr/bin/hello
+    source:
+      uri: https://files.example/hello
+      headers:
+        Authorization: Basic dG9rZW4=
+    permissions: '0755'
+  - path: /etc/fallback
+    source: http://files.example/conf
+    content: fallback
+  - path: /etc/only-content
+    source:
+      uri: file:///etc/hostname
+    content: local
+`)
+    expect(c.writeFiles.map((f) => [f.path, f.source, f.content === undefined ? undefined : text(f.content)])).toEqual([
+      ["/usr/bin/hello", { uri: "https://files.example/hello", headers: { Authorization: "Basic dG9rZW4=" } }, undefined],
+      ["/etc/fallback", { uri: "http://files.example/conf", headers: {} }, "fallback"],
+      ["/etc/only-content", undefined, "local"]
+    ])
   })
 })
 
@@ -262,33 +371,132 @@ users:
 `)
     expect(c.defaultUser).toEqual({
       name: "bob",
+      account: { shell: "/bin/ash" },
       groups: ["wheel", "adm"],
+      createGroups: true,
       sudo: ["ALL=(ALL) NOPASSWD:ALL"],
-      shell: "/bin/ash",
+      doas: [],
       lockPasswd: false,
       sshAuthorizedKeys: ["ssh-ed25519 AAAA bob"]
     })
-    expect(c.users).toEqual([
-      { name: "eve", groups: ["audio", "video"], sudo: false, lockPasswd: true, sshAuthorizedKeys: [] },
-      { name: "mallory", groups: [], sudo: undefined, lockPasswd: true, sshAuthorizedKeys: [] }
+    expect(c.users.map((u) => [u.name, u.groups, u.sudo, u.lockPasswd])).toEqual([
+      ["eve", ["audio", "video"], [], true],
+      ["mallory", [], [], true]
     ])
   })
 
   it("keeps CLOUD_USER when `default` is listed", () => {
-    const c = config("#cloud-config\nusers:\n  - default\n  - name: bob\n    sudo: [ALL=(ALL) ALL, 'bob ALL=(ALL) NOPASSWD: /sbin/reboot']\n")
+    const c = config("#cloud-config\nusers:\n  - default\n  - name: bob\n    sudo: [ALL=(ALL) ALL, ~, 'bob ALL=(ALL) NOPASSWD: /sbin/reboot']\n")
     expect(c.defaultUser).toBeUndefined()
     expect(c.users.map((u) => [u.name, u.sudo])).toEqual([["bob", ["ALL=(ALL) ALL", "bob ALL=(ALL) NOPASSWD: /sbin/reboot"]]])
   })
 
-  it("skips a user map without a name, and says so", () => {
-    const c = config("#cloud-config\nusers:\n  - groups: wheel\n")
+  it.each([
+    ["default", undefined, []],
+    ["bob", "bob", []],
+    ['"bob, alice"', "bob", ["alice"]],
+    ['"default, bob"', undefined, ["bob"]],
+    ["[[bob, 'carol, dave']]", "bob", ["carol", "dave"]],
+    ["{bob: true, alice: {groups: [adm]}, mallory: false}", "bob", ["alice"]],
+    ["{default: true, bob: {}}", undefined, ["bob"]],
+    ["[]", undefined, []]
+  ])("takes users written as %s", (users, defaultName, further) => {
+    const source = `#cloud-config\nusers: ${users}\n`
+    const c = config(source)
+    expect(c.defaultUser?.name).toBe(defaultName)
+    expect(c.users.map((u) => u.name)).toEqual(further)
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+  })
+
+  it("reads a user map as cloud-init does: `-` in keys, sudo true, groups as a map, a bare shell, uid as text", () => {
+    const source = `#cloud-config
+users:
+  - name: ops
+    primary-group: staff
+    lock-passwd: false
+    sudo: true
+    groups: {adm: null, wheel: null}
+    shell: bash
+    uid: "2001"
+    homedir: /srv/ops
+    gecos: Operations
+    system: true
+    no-create-home: true
+    create_groups: false
+    doas: [permit nopass ops]
+    selinux-user: staff_u
+    ssh-import-id: [gh:ops]
+`
+    expect(config(source).defaultUser).toEqual({
+      name: "ops",
+      account: { homedir: "/srv/ops", shell: "/bin/bash", uid: 2001, primaryGroup: "staff", gecos: "Operations", system: true, noCreateHome: true },
+      groups: ["adm", "wheel"],
+      createGroups: false,
+      sudo: ["ALL=(ALL) NOPASSWD:ALL"],
+      doas: ["permit nopass ops"],
+      lockPasswd: false,
+      sshAuthorizedKeys: []
+    })
+    expect(notes(source)).toEqual({
+      problems: [],
+      warnings: [
+        "line 6: users[0].sudo: true is not a sudo rule; ALL=(ALL) NOPASSWD:ALL is used",
+        'line 8: users[0].shell: "bash" is not a path; /bin/bash is used',
+        "unsupported cloud-config keys: users[0].selinux-user, users[0].ssh-import-id"
+      ]
+    })
+  })
+
+  it("reads passwords: hashed_passwd over plain_text_passwd over passwd, never quoting one", () => {
+    const users = config(`#cloud-config
+users:
+  - default
+  - {name: a, passwd: $6$salt$hash}
+  - {name: b, hashed_passwd: $6$h, plain_text_passwd: p1, lock_passwd: false}
+  - {name: c, plain_text_passwd: "s3cret pass", lock_passwd: false}
+`).users
+    expect(users.map((u) => u.password)).toEqual([
+      { kind: "hash", value: "$6$salt$hash", onlyNewUser: true },
+      { kind: "hash", value: "$6$h", onlyNewUser: false },
+      { kind: "plain", value: "s3cret pass", onlyNewUser: false }
+    ])
+    const bad = notes("#cloud-config\nusers:\n  - {name: a, passwd: 'x:y'}\n  - {name: b, plain_text_passwd: [hunter2]}\n")
+    expect(bad.problems).toEqual(["line 3: users[0].passwd: expected a password hash; users[0] skipped", "line 4: users[1].plain_text_passwd: expected a password on one line; users[1] skipped"])
+    expect(JSON.stringify(bad)).not.toMatch(/x:y|hunter2/)
+    expect(notes("#cloud-config\nusers:\n  - {name: a, passwd: $6$x}\n").warnings).toEqual([
+      "line 3: users[0]: a password is given but lock_passwd is true (cloud-init's default): password login stays locked (*), keys work"
+    ])
+  })
+
+  it("a user map without a name configures the default user; `user` names it", () => {
+    expect(config("#cloud-config\nusers:\n  - groups: [adm]\n  - bob\n").defaultUser).toMatchObject({ groups: ["adm"] })
+    expect(config("#cloud-config\nusers:\n  - groups: [adm]\n  - bob\n").users.map((u) => u.name)).toEqual(["bob"])
+    const c = config("#cloud-config\nuser: {name: admin, sudo: 'ALL=(ALL) ALL'}\nusers: [carol]\n")
+    expect([c.defaultUser?.name, c.defaultUser?.sudo, c.users.map((u) => u.name)]).toEqual(["admin", ["ALL=(ALL) ALL"], ["carol"]])
+    expect(config("#cloud-config\nuser: admin\n").defaultUser?.name).toBe("admin")
+  })
+
+  it("an invalid user entry is skipped and keeps CLOUD_USER: no later entry takes its place", () => {
+    const source = "#cloud-config\nusers:\n  - name: bob\n    uid: lots\n  - alice\n"
+    const c = config(source)
     expect(c.defaultUser).toBeUndefined()
-    expect(c.users).toEqual([])
-    expect(c.problems).toEqual(["users[0]: a user map needs a name; entry skipped"])
+    expect(c.users.map((u) => u.name)).toEqual(["alice"])
+    expect(notes(source).problems).toEqual(['line 4: users[0].uid: expected a user id such as 1001, got "lots"; users[0] skipped'])
+    expect(config("#cloud-config\nuser: {name: 'bad name'}\npackages: [vim]\n").defaultUser).toBeUndefined()
+    expect(config("#cloud-config\nusers: [5, bob]\n").defaultUser?.name).toBe("bob")
+  })
+
+  it("creates top-level groups, with their members", () => {
+    expect(config("#cloud-config\ngroups:\n  - admingroup: [root, sys]\n  - cloud-users\n  - solo: bob\n").groups).toEqual([
+      { name: "admingroup", members: ["root", "sys"] },
+      { name: "cloud-users", members: [] },
+      { name: "solo", members: ["bob"] }
+    ])
+    expect(config("#cloud-config\ngroups: 'a, b'\n").groups.map((g) => g.name)).toEqual(["a", "b"])
   })
 
   it("maps the top-level keys", () => {
-    const c = config(`#cloud-config
+    const source = `#cloud-config
 hostname: web-1
 fqdn: web-1.example.com
 ssh_authorized_keys:
@@ -313,25 +521,66 @@ write_files:
 ntp:
   servers: [ntp1.example]
   pools: [pool.ntp.org]
-`)
+  peers: [km001]
+  allow: [192.168.23.0/24]
+`
+    const c = config(source)
     expect([c.hostname, c.fqdn, c.timezone, c.sshPwauth]).toEqual(["web-1", "web-1.example.com", "Europe/Paris", false])
     expect(c.sshAuthorizedKeys).toEqual(["ssh-rsa AAAA top"])
     expect([c.packageUpdate, c.packageUpgrade]).toEqual([true, true])
     expect(c.packages).toEqual(["vim", "curl=8.5.0-r0"])
+    expect(c.commandStyle).toBe("script")
     expect(c.bootcmd).toEqual([
-      { kind: "shell", script: 'echo "string form"' },
-      { kind: "argv", argv: ["echo", "list", "form"] }
+      { kind: "shell", script: 'echo "string form"', index: 0 },
+      { kind: "argv", argv: ["echo", "list", "form"], index: 1 }
     ])
-    expect(c.runcmd).toEqual([{ kind: "argv", argv: ["sh", "-c", "echo hi"] }])
-    expect(c.writeFiles).toEqual([{ path: "/etc/late", content: bytes("x"), mode: 0o600, owner: "root:root", append: false, defer: true }])
-    expect(c.ntp).toEqual({ client: "chrony", servers: ["ntp1.example"], pools: ["pool.ntp.org"] })
-    expect(c.warnings).toEqual([])
+    expect(c.runcmd).toEqual([{ kind: "argv", argv: ["sh", "-c", "echo hi"], index: 0 }])
+    expect(c.writeFiles).toEqual([{ path: "/etc/late", content: bytes("x"), mode: 0o600, owner: "root:root", append: false, defer: true, index: 0 }])
+    expect(c.ntp).toEqual({ client: "chrony", servers: ["ntp1.example"], pools: ["pool.ntp.org"], peers: ["km001"], allow: ["192.168.23.0/24"] })
     expect(c.apk.configured).toBe(false)
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
   })
 
-  it("leaves ntp off when enabled is false, and ssh_pwauth alone when unchanged", () => {
-    const c = config("#cloud-config\nntp:\n  enabled: false\nssh_pwauth: unchanged\n")
-    expect([c.ntp, c.sshPwauth]).toEqual([undefined, undefined])
+  it("takes scalar runcmd entries as written: `false` is a command, not a boolean", () => {
+    expect(config("#cloud-config\nruncmd: [cd /tmp, false, 5, ~, [sleep, 1]]\n").runcmd).toEqual([
+      { kind: "shell", script: "cd /tmp", index: 0 },
+      { kind: "shell", script: "false", index: 1 },
+      { kind: "shell", script: "5", index: 2 },
+      { kind: "argv", argv: ["sleep", "1"], index: 4 }
+    ])
+  })
+
+  it("enables ntp as cloud-init does: an empty ntp key too, unless enabled is false; ntp and ntpdate are busybox's ntpd", () => {
+    expect(config("#cloud-config\nntp:\n").ntp).toEqual({ client: "chrony", servers: [], pools: [], peers: [], allow: [] })
+    expect(config("#cloud-config\nntp: {enabled: false}\n").ntp).toBeUndefined()
+    expect(config("#cloud-config\nntp: {ntp_client: ntp}\n").ntp?.client).toBe("busybox")
+    expect(config("#cloud-config\nntp: {ntp_client: ntpdate}\n").ntp?.client).toBe("busybox")
+    const other = "#cloud-config\nntp:\n  ntp_client: systemd-timesyncd\n  allow: [10.0.0.0/8]\n  config: {confpath: /x}\n"
+    expect(config(other).ntp?.client).toBe("chrony")
+    expect(notes(other).warnings).toEqual([
+      'line 3: ntp.ntp_client: "systemd-timesyncd" is not an NTP client on Alpine; chrony is used',
+      "unsupported cloud-config keys: ntp.config"
+    ])
+    expect(notes("#cloud-config\nntp: {ntp_client: busybox, allow: [10.0.0.0/8]}\n").warnings).toEqual(["unsupported cloud-config keys: ntp.allow"])
+  })
+
+  it.each([
+    ["true", true],
+    ['"yes"', true],
+    ["'on'", true],
+    ["1", true],
+    ['"no"', false],
+    ["'False'", false],
+    ["unchanged", undefined]
+  ])("reads ssh_pwauth %s as cloud-init does", (value, expected) => {
+    const source = `#cloud-config\nssh_pwauth: ${value}\n`
+    expect(config(source).sshPwauth).toBe(expected)
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+  })
+
+  it("leaves ssh_pwauth alone for a word it does not know, and says so", () => {
+    expect(config("#cloud-config\nssh_pwauth: maybe\n").sshPwauth).toBeUndefined()
+    expect(notes("#cloud-config\nssh_pwauth: maybe\n").warnings).toEqual(['line 2: ssh_pwauth: "maybe" is not true or false; PasswordAuthentication left unchanged'])
   })
 
   it("maps apk_repos", () => {
@@ -351,20 +600,38 @@ apk_repos:
       "https://mirror.example/alpine/edge/testing",
       "https://local.example/repo/v3.20"
     ])
-    const kept = config("#cloud-config\napk_repos:\n  preserve_repositories: true\n  alpine_repo:\n    version: edge\n")
-    expect(kept.apk).toEqual({ repositories: [], configured: true, replaceRepositories: false })
-    expect(kept.warnings).toEqual(["apk_repos: preserve_repositories is true; repositories left alone"])
+    const kept = "#cloud-config\napk_repos:\n  preserve_repositories: true\n  alpine_repo:\n    version: edge\n"
+    expect(config(kept).apk).toEqual({ repositories: [], configured: true, replaceRepositories: false })
+    expect(notes(kept).warnings).toEqual(["line 2: apk_repos: preserve_repositories is true; repositories left alone"])
   })
 
-  it("collects unsupported keys into one warning", () => {
-    const c = config("#cloud-config\nchpasswd: {expire: false}\nhostname: h\nmounts: []\n")
-    expect(c.unsupportedKeys).toEqual(["chpasswd", "mounts"])
-    expect(c.warnings).toEqual(["unsupported cloud-config keys: chpasswd, mounts"])
-    expect(c.hostname).toBe("h")
+  it("names every key it does not carry out in one warning", () => {
+    const source =
+      "#cloud-config\nchpasswd: {expire: false}\nhostname: h\nmounts: []\npackages: [vim, {apt: [x], snap: [y]}]\napk_repos: {alpine_repo: {version: edge, mirror: x}}\nwrite_files:\n  - {path: /a, source: {uri: 'http://x/a', retries: 3}, mode: 1}\n"
+    expect(config(source).hostname).toBe("h")
+    expect(config(source).packages).toEqual(["vim"])
+    expect(notes(source).warnings).toEqual([
+      "unsupported cloud-config keys: chpasswd, mounts, packages[1].apt, packages[1].snap, apk_repos.alpine_repo.mirror, write_files[0].mode, write_files[0].source.retries"
+    ])
   })
 
-  it("refuses a host name that is not one", () => {
-    expect(failure("#cloud-config\nhostname: 'a b'\n")).toContain("line 2: hostname: expected a host name")
+  it("keeps the last of a duplicate key, as cloud-init's YAML does, with a warning", () => {
+    const source = "#cloud-config\npackages: [a]\nhostname: one\npackages: [b]\nusers:\n  - name: x\n    shell: /bin/sh\n    shell: /bin/ash\n"
+    const c = config(source)
+    expect([c.packages, c.defaultUser?.account.shell]).toEqual([["b"], "/bin/ash"])
+    expect(notes(source).warnings).toEqual([
+      "line 4: packages: duplicate key; the last one is used, as cloud-init does",
+      "line 8: users[0].shell: duplicate key; the last one is used, as cloud-init does"
+    ])
+  })
+
+  it("makes `_` in a host name `-`, with a warning, and skips a name that cannot be one", () => {
+    const source = "#cloud-config\nhostname: my_host\nfqdn: 'a b.example'\n"
+    expect([config(source).hostname, config(source).fqdn]).toEqual(["my-host", undefined])
+    expect(notes(source)).toEqual({
+      problems: ['line 3: fqdn: expected a host name such as web-1 or web-1.example.com, got a string of 11 characters; skipped'],
+      warnings: ['line 2: hostname: "my_host" is not a valid host name; my-host is used']
+    })
   })
 })
 
@@ -418,30 +685,47 @@ describe("multipart", () => {
     expect(result.config.hostname).toBe("one")
     expect(result.config.fqdn).toBe("two.example")
     expect(result.config.packages).toEqual(["c"])
-    expect(result.config.runcmd).toEqual([{ kind: "shell", script: "echo first" }])
-    expect(result.config.warnings).toEqual(["part 5 (line 33): text/x-include-url parts are not supported; part ignored"])
+    expect(result.config.runcmd).toEqual([{ kind: "shell", script: "echo first", index: 0 }])
+    expect(notes(message).warnings).toEqual(["part 5 (line 33): text/x-include-url parts are not supported; part ignored"])
   })
 
-  it("places a part's problems on the user-data's lines", () => {
+  it("places a part's problems on the user-data's lines, and applies the rest", () => {
     const bad = message.replace("packages: [a, b]", "packages: 5")
-    expect(failure(bad)).toBe("multipart user-data is invalid: line 16: packages: expected a list of packages, got 5")
+    expect(notes(bad).problems).toEqual([])
+    const badLast = message.replace("hostname: one", "hostname: one\r\ntimezone: [x]")
+    expect(notes(badLast).problems).toEqual(["line 16: timezone: expected a time zone such as Europe/Paris or UTC, got a list; skipped"])
+    expect(config(badLast).hostname).toBe("one")
   })
 
   it("places the merged model's problems in the part that gave the key", () => {
-    const withUser = message.replace("runcmd: [echo first]", "runcmd: [echo first]\r\nusers:\r\n  - groups: wheel")
-    const result = analyseUserData(bytes(withUser), OPTIONS)
-    expect(result.problems).toEqual([{ path: "users[0]", line: 19, message: "a user map needs a name; entry skipped" }])
+    const withUser = message.replace("runcmd: [echo first]", "runcmd: [echo first]\r\nusers:\r\n  - name: x\r\n    uid: many")
+    expect(analyseUserData(bytes(withUser), OPTIONS).problems).toEqual([
+      { path: "users[0].uid", line: 20, message: 'expected a user id such as 1001, got "many"; users[0] skipped' }
+    ])
   })
 
-  it("sniffs text/plain parts and accepts a MIME message that is not multipart", () => {
+  it("skips a part that is not YAML and uses the others", () => {
+    const broken = message.replace("packages: [a, b]", "packages: [a, b")
+    const result = analyseUserData(bytes(broken), OPTIONS)
+    expect(result.parsed?.kind).toBe("multipart")
+    expect(result.problems.map(formatProblem)[0]).toMatch(/^line 1[67]: YAML: .*; part skipped$/)
+  })
+
+  it("sniffs text/plain parts after blank lines, and accepts a MIME message that is not multipart", () => {
     const single = parsed("MIME-Version: 1.0\nContent-Type: text/plain\n\n#!/bin/sh\necho single\n")
     expect(single.kind === "multipart" && single.scripts.map((s) => text(s.content))).toEqual(["#!/bin/sh\necho single\n"])
+    const blank = parsed("Mime-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\ncontent-type: TEXT/PLAIN\n\n\n\n#cloud-config\nhostname: x\n--b\nContent-Type: text/plain\n\n\n#!/bin/sh\necho hi\n--b--\n")
+    expect(blank.kind === "multipart" && [blank.config.hostname, blank.scripts.map((s) => text(s.content))]).toEqual(["x", ["#!/bin/sh\necho hi"]])
+  })
+
+  it("reads a message after a mbox From line, and gzip parts", () => {
+    const gz = gzipSync("#cloud-config\nhostname: zipped\n").toString("base64")
+    const result = parsed(`From nobody Mon Jan  1 00:00:00 2024\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: application/x-gzip\nContent-Transfer-Encoding: base64\n\n${gz}\n--b--\n`)
+    expect(result.kind === "multipart" && result.config.hostname).toBe("zipped")
   })
 
   it("refuses multipart without a boundary", () => {
-    expect(failure("Content-Type: multipart/mixed\n\n--x\n")).toBe(
-      "multipart user-data is invalid: line 1: multipart user-data has no boundary in its Content-Type"
-    )
+    expect(failure("Content-Type: multipart/mixed\n\n--x\n")).toBe("multipart user-data is invalid: line 1: multipart user-data has no boundary in its Content-Type")
   })
 })
 

@@ -1,32 +1,67 @@
 /**
- * User-data types (BEHAVIOUR.md §6): how the type is read from the data, and
- * how each type changes the phases' action lists. The one list of types.
+ * User-data types (BEHAVIOUR.md §6): how the type is read from the data, as
+ * cloud-init reads it, and how each type changes the phases' action lists.
+ * The one list of types.
  */
 import type { ActionChange } from "../plan.js"
 
 export const USERDATA_TYPES = ["missing", "unknown", "script", "alpine-config", "cloud-config", "multipart"] as const
 export type UserDataType = (typeof USERDATA_TYPES)[number]
 
-const MIME_START = /^(?:content-type|mime-version)\s*:/i
+/** cloud-init looks for MIME headers in the first 4 KiB */
+const HEAD_BYTES = 4096
 
-const firstLine = (bytes: Uint8Array): string => {
-  const end = bytes.indexOf(0x0a)
-  return new TextDecoder().decode(bytes.subarray(0, end < 0 ? Math.min(bytes.length, 4096) : Math.min(end, 4096)))
-}
+const JINJA = /^## template:\s*jinja\b/i
 
 /**
- * The word that names the user-data's type, from its first line: `#!`
- * `script`, `#WORD` WORD, MIME headers `multipart`, nothing `missing`,
- * anything else `unknown`. A WORD this program has no handler for
- * (`cloud-boothook`...) is kept, so messages can name it.
+ * MIME: the text starts with header lines (after an optional mbox `From `
+ * line) up to a blank line, and one of them is `Content-Type` or
+ * `MIME-Version`, whatever their case.
+ */
+export const isMime = (head: string): boolean => {
+  const lines = head.split(/\r?\n/)
+  let i = lines[0]?.startsWith("From ") ? 1 : 0
+  let mime = false
+  for (; i < lines.length; i++) {
+    const line = lines[i]!
+    if (line === "") return mime
+    if (/^[ \t]/.test(line)) continue
+    const name = /^([!-9;-~]+):/.exec(line)?.[1]
+    // a header block cut by the 4 KiB mark ends in half a line
+    if (name === undefined) return mime && i === lines.length - 1 && head.length >= HEAD_BYTES
+    if (/^(?:content-type|mime-version)$/i.test(name)) mime = true
+  }
+  return mime
+}
+
+/** the first line of a text, without its line break */
+const firstLineOf = (text: string): string => text.split(/\r?\n/, 1)[0] ?? ""
+
+/**
+ * The word that names the user-data's type, read as cloud-init reads it:
+ * leading whitespace ignored, case ignored. `#!` `script`, `#WORD` WORD,
+ * MIME headers `multipart`, nothing `missing`, anything else `unknown`. A
+ * `## template: jinja` line before `#cloud-config` gives `cloud-config` (the
+ * template is not rendered, a warning says so); before anything else,
+ * `jinja`. A WORD this program has no handler for (`cloud-boothook`...) is
+ * kept, so messages can name it.
  */
 export const userDataWord = (bytes: Uint8Array): string => {
   if (bytes.length === 0) return "missing"
-  const line = firstLine(bytes)
-  if (line.startsWith("#!")) return "script"
-  if (line.startsWith("#")) return line.slice(1).split(/\s/)[0] || "unknown"
-  return MIME_START.test(line) ? "multipart" : "unknown"
+  const head = new TextDecoder().decode(bytes.subarray(0, HEAD_BYTES))
+  if (isMime(head)) return "multipart"
+  const text = head.replace(/^\s+/, "")
+  if (JINJA.test(text)) {
+    const rest = text.slice(firstLineOf(text).length).replace(/^\s+/, "")
+    return /^#cloud-config(?:\s|$)/i.test(rest) ? "cloud-config" : "jinja"
+  }
+  if (text.startsWith("#!")) return "script"
+  if (text.startsWith("#")) return firstLineOf(text).slice(1).split(/\s/)[0]?.toLowerCase() || "unknown"
+  return "unknown"
 }
+
+/** the user-data starts with a jinja template line (after whitespace) */
+export const isJinja = (text: string): boolean => JINJA.test(text.replace(/^\s+/, ""))
 
 /** the handled type a word stands for; words without a handler are `unknown` */
 export const userDataTypeOf = (word: string): UserDataType =>

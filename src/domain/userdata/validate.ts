@@ -1,6 +1,7 @@
 /**
- * Problems of a user-data file, each placed on its line, for
- * `tiny-cloud schema FILE` (exit 1 when there is any) and the early phase's log.
+ * What a user-data file has to report, each problem placed on its line, for
+ * `tiny-cloud schema FILE` and the early phase's log: the same problems and
+ * warnings, in the same words.
  */
 import { analyseUserData, type Analysis, type ParseOptions } from "./parse.js"
 import { formatProblem, type Problem } from "./problem.js"
@@ -8,12 +9,14 @@ import { formatProblem, type Problem } from "./problem.js"
 export { formatProblem, type Problem }
 
 export interface Check {
-  /** the user-data type read from the first line */
+  /** the user-data type read from its start */
   readonly type: string
-  /** YAML syntax, Schema and content problems, by line; none means valid */
+  /** parts that are skipped; when nothing can be used, why */
   readonly problems: ReadonlyArray<Problem>
-  /** worth telling, not invalid: unknown keys, skipped entries, ignored MIME parts */
+  /** worth telling, applied anyway: odd input, keys not carried out, ignored MIME parts */
   readonly warnings: ReadonlyArray<string>
+  /** something of it is applied (`tiny-cloud schema` exits 1 otherwise) */
+  readonly usable: boolean
 }
 
 const KNOWN = "#alpine-config, #cloud-config, a #! script or MIME multipart"
@@ -21,6 +24,7 @@ const KNOWN = "#alpine-config, #cloud-config, a #! script or MIME multipart"
 /** Problems of the file as a whole: nothing to check, or nothing this program can run. */
 const typeProblems = (type: string): ReadonlyArray<Problem> => {
   if (type === "missing") return [{ path: "", line: 1, message: "user-data is empty" }]
+  if (type === "jinja") return [{ path: "", line: 1, message: `jinja templates are not supported; expected ${KNOWN}` }]
   const known = ["script", "alpine-config", "cloud-config", "multipart"]
   return known.includes(type)
     ? []
@@ -28,16 +32,11 @@ const typeProblems = (type: string): ReadonlyArray<Problem> => {
 }
 
 /** what an analysis has to report, as the schema command and the early phase say it */
-export const checkAnalysis = ({ type, parsed, problems }: Analysis): Check => {
-  const config = parsed?.kind === "config" || parsed?.kind === "multipart" ? parsed.config : undefined
-  return {
-    type,
-    problems: parsed === undefined ? problems : [...typeProblems(type), ...problems],
-    warnings: config?.warnings ?? []
-  }
+export const checkAnalysis = ({ type, parsed, problems, warnings, usable }: Analysis): Check => {
+  const whole = parsed === undefined ? [] : typeProblems(type)
+  return { type, problems: [...whole, ...problems], warnings, usable: usable && whole.length === 0 }
 }
 
 export const checkUserData = (bytes: Uint8Array, options: ParseOptions): Check => checkAnalysis(analyseUserData(bytes, options))
 
-export const validateUserData = (bytes: Uint8Array, options: ParseOptions): ReadonlyArray<Problem> =>
-  checkUserData(bytes, options).problems
+export const validateUserData = (bytes: Uint8Array, options: ParseOptions): ReadonlyArray<Problem> => checkUserData(bytes, options).problems

@@ -7,10 +7,31 @@ import { authorizedKeys } from "../../domain/ssh-keys.js"
 import { info, warn } from "../../services/Log.js"
 import { Metadata } from "../../services/Metadata.js"
 import { RootFs } from "../../services/RootFs.js"
+import type { AccountOptions } from "../../domain/userdata/model.js"
 import { groups, lookupAccount, ownBy, shadowPassword } from "../accounts.js"
 import { PhaseContext } from "../action.js"
 
 export const currentUser = Effect.flatMap(PhaseContext, (ctx) => Ref.get(ctx.cloudUser))
+
+/**
+ * `addgroup` and `adduser` for a new account: its own group, or the primary
+ * group asked for (either created when missing); home, shell, and what
+ * user-data asks for the account (uid, comment, system account, no home).
+ */
+export const addAccount = (user: string, options: AccountOptions = {}) =>
+  Effect.gen(function* () {
+    const c = yield* Commands
+    const group = options.primaryGroup ?? user
+    if (!(yield* groups).has(group)) yield* c.run("addgroup", [group])
+    yield* c.run("adduser", [
+      ...["-h", options.homedir ?? `/home/${user}`, "-s", options.shell ?? "/bin/sh", "-G", group, "-D"],
+      ...(options.uid !== undefined ? ["-u", String(options.uid)] : []),
+      ...(options.gecos !== undefined ? ["-g", options.gecos] : []),
+      ...(options.system === true ? ["-S"] : []),
+      ...(options.system === true || options.noCreateHome === true ? ["-H"] : []),
+      user
+    ])
+  })
 
 /**
  * Group, user, wheel, a password that keys can log in with (`*`);
@@ -18,13 +39,12 @@ export const currentUser = Effect.flatMap(PhaseContext, (ctx) => Ref.get(ctx.clo
  * effect, so a run killed half-way converges when run again; an account that
  * was there before keeps its password.
  */
-export const createUser = (user: string, action = "create_default_user") =>
+export const createUser = (user: string, action = "create_default_user", options: AccountOptions = {}) =>
   Effect.gen(function* () {
     const c = yield* Commands
     const existed = Option.isSome(yield* lookupAccount(user))
     if (existed) yield* info(`${action}: already exists`)
-    if (!(yield* groups).has(user) && !existed) yield* c.run("addgroup", [user])
-    if (!existed) yield* c.run("adduser", ["-h", `/home/${user}`, "-s", "/bin/sh", "-G", user, "-D", user])
+    else yield* addAccount(user, options)
     if (!((yield* groups).get("wheel") ?? []).includes(user)) yield* c.run("addgroup", [user, "wheel"])
     // `adduser -D` leaves `!` (locked: sshd refuses even keys); `*` lets keys in. A password already set is kept.
     const password = yield* shadowPassword(user)
@@ -42,7 +62,20 @@ export const createUser = (user: string, action = "create_default_user") =>
     }
   })
 
-export const createDefaultUser = Effect.flatMap(currentUser, (user) => createUser(user))
+/**
+ * CLOUD_USER (or the user user-data names instead), with the account options
+ * user-data gives it. Options that `adduser` refuses (a uid in use...) never
+ * keep the user from existing: it is then made with the defaults.
+ */
+export const createDefaultUser = Effect.gen(function* () {
+  const ctx = yield* PhaseContext
+  const user = yield* Ref.get(ctx.cloudUser)
+  const account = yield* Ref.get(ctx.cloudUserAccount)
+  if (Object.keys(account).length === 0) return yield* createUser(user)
+  yield* createUser(user, "create_default_user", account).pipe(
+    Effect.catchAll((e) => Effect.zipRight(warn(`create_default_user: ${e.message}; made without the account options user-data asks`), createUser(user)))
+  )
+})
 
 export interface KeyOptions {
   /** keep what is there */

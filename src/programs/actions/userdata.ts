@@ -9,6 +9,7 @@ import { RootFs } from "../../services/RootFs.js"
 import { UserData } from "../../services/UserData.js"
 import { PhaseContext } from "../action.js"
 import { decompress } from "../decompress.js"
+import { textOf } from "../../domain/text.js"
 
 /** fetch, decompress, store byte-exact for root only; absent or empty user-data leaves no file */
 export const saveUserdata = Effect.gen(function* () {
@@ -28,29 +29,50 @@ export const saveUserdata = Effect.gen(function* () {
 
 const CHECKED_TYPES = new Set(["alpine-config", "cloud-config", "multipart"])
 
-/** invalid configuration user-data is reported now, as `tiny-cloud schema` would; the actions that need it fail later */
+/**
+ * What is wrong or odd in configuration user-data is reported now, once, in
+ * the words of `tiny-cloud schema`: a skipped key or entry as a warning (the
+ * rest is applied), user-data nothing can be used of as an error (the
+ * actions that need it fail later).
+ */
 const reportProblems = Effect.gen(function* () {
   const userData = yield* UserData
   if (!CHECKED_TYPES.has(yield* userData.word)) return
   const analysis = yield* userData.analysis
   const { checkAnalysis, formatProblem } = yield* Effect.promise(() => import("../../domain/userdata/validate.js"))
-  const { problems, warnings } = checkAnalysis(analysis)
+  const { problems, warnings, usable } = checkAnalysis(analysis)
+  const level = usable ? warn : err
+  yield* Effect.forEach(problems, (p) => level(`save_userdata: invalid user-data: ${formatProblem(p)}`), { discard: true })
   yield* Effect.forEach(warnings, (w) => warn(`save_userdata: ${w}`), { discard: true })
-  yield* Effect.forEach(problems, (p) => err(`save_userdata: invalid user-data: ${formatProblem(p)}`), { discard: true })
 })
 
 export const missingUserdata = notice("missing_userdata: no user-data found")
 
 export const unknownUserdata = Effect.flatMap(PhaseContext, (ctx) => warn(`unknown_userdata: unable to process '${ctx.userDataWord}' user-data`))
 
+/**
+ * How to run a script whose `#!` comes after blank lines (cloud-init reads
+ * past them; the kernel does not): its interpreter, and the one argument the
+ * line may give, as the kernel would pass them. Empty when `#!` is first.
+ */
+const interpreterOf = (bytes: Uint8Array): ReadonlyArray<string> => {
+  if (bytes[0] === 0x23 && bytes[1] === 0x21) return []
+  const line = /^\s*#!([^\n]*)/.exec(textOf(bytes.subarray(0, 4096)))?.[1]?.trim() ?? ""
+  const space = line.search(/\s/)
+  if (line === "") return []
+  return space < 0 ? [line] : [line.slice(0, space), line.slice(space).trim()]
+}
+
 /** runs the user-data script; its output goes to user-data.log and stdout, its status to user-data.exit */
 export const runUserdata = Effect.gen(function* () {
   const fs = yield* RootFs
   const { logDir } = yield* Config
-  const { path } = yield* UserData
+  const userData = yield* UserData
+  const path = userData.path
   yield* fs.chmod(path, 0o700)
   yield* fs.makeDirectory(logDir)
-  const status = yield* Effect.flatMap(Commands, (c) => c.runLogged(path, [], { logFile: `${logDir}/user-data.log`, echo: true }))
+  const [command, ...args] = [...interpreterOf(Option.getOrElse(yield* userData.bytes, () => new Uint8Array())), path]
+  const status = yield* Effect.flatMap(Commands, (c) => c.runLogged(command!, args, { logFile: `${logDir}/user-data.log`, echo: true }))
   yield* fs.writeAtomic(`${logDir}/user-data.exit`, `${status}\n`, { noFollow: true })
   if (status !== 0) return yield* Effect.fail(new ActionFailed({ reason: `user-data script exited with status ${status}` }))
 })

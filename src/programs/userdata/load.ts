@@ -2,11 +2,11 @@
  * The saved user-data as the `userdata_*` actions use it (parsed once, by
  * the UserData service).
  *
- * Its problems (each `line N: PATH: message`) are logged at error level the
- * first time an action of the phase asks for it; an unusable document then
- * fails every action that needs it with the validator's one-line message.
- * Warnings (unsupported keys...) are left to `save_userdata`, which reports
- * them once, in the early phase.
+ * A key or entry that could not be used was skipped when it was read and
+ * reported by `save_userdata` in the early phase; the actions apply the rest.
+ * User-data that cannot be read at all (not YAML...) fails every action that
+ * needs it with the validator's one-line message, its problems logged at
+ * error level by the first action of the phase that asks.
  */
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
@@ -18,19 +18,18 @@ import { UserData } from "../../services/UserData.js"
 import { PhaseContext } from "../action.js"
 
 /**
- * The parsed user-data; fails with `UserDataError` when it cannot be used.
+ * The parsed user-data; fails with `UserDataError` when it cannot be read.
  * `action` prefixes the problem lines logged on first use.
  */
 export const loadUserData = (action: string) =>
   Effect.gen(function* () {
     const analysis = yield* Effect.flatMap(UserData, (u) => u.analysis)
-    if (analysis.problems.length === 0 && analysis.parsed !== undefined) return analysis.parsed
+    if (analysis.parsed !== undefined) return analysis.parsed
     const { userDataReported } = yield* PhaseContext
     if (!(yield* Ref.getAndSet(userDataReported, true))) {
       yield* Effect.forEach(analysis.problems, (p) => err(`${action}: invalid user-data: ${formatProblem(p)}`), { discard: true })
     }
-    if (analysis.parsed === undefined) return yield* Effect.fail(new UserDataError({ type: analysis.type, problems: analysis.problems }))
-    return analysis.parsed
+    return yield* Effect.fail(new UserDataError({ type: analysis.type, problems: analysis.problems }))
   })
 
 /** the configuration of `#alpine-config`, `#cloud-config` or multipart user-data; empty for any other type */

@@ -1,19 +1,40 @@
-/** cloud-config `write_files`: the files written in the main phase, and the `defer: true` ones in the final phase. */
+/** `write_files`: the files written in the main phase, and the cloud-config `defer: true` ones in the final phase. */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { Commands } from "../../../services/Commands.js"
-import { err } from "../../../services/Log.js"
+import { Config } from "../../../services/Config.js"
+import { err, warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
+import { fetchSource } from "../fetch.js"
 import { loadUserConfig } from "../load.js"
 import type { FileToWrite } from "../../../domain/userdata/model.js"
 import { concat, fail, instancePath } from "./common.js"
+
+/**
+ * The bytes to write: the `source` fetched when there is one, else (or when
+ * the fetch fails, as cloud-init falls back) the content; none when neither.
+ */
+const contentOf = (action: string, file: FileToWrite) =>
+  Effect.gen(function* () {
+    if (file.source === undefined) return file.content
+    const { userDataMaxBytes } = yield* Config
+    const fetched = yield* Effect.either(fetchSource(file.source, userDataMaxBytes))
+    if (fetched._tag === "Right") return fetched.right
+    const where = `${action}: write_files[${file.index}]: cannot fetch its source (${fetched.left.reason})`
+    if (file.content === undefined) {
+      yield* err(`${where}; nothing to write`)
+      return undefined
+    }
+    yield* warn(`${where}; its content is written instead`)
+    return file.content
+  })
 
 /**
  * Each file atomically with its final mode, parent directories created;
  * `append` adds to what is there; then `chown OWNER PATH`. A file that
  * cannot be written does not stop the others; the action fails at the end.
  */
-const writeFiles = (files: ReadonlyArray<FileToWrite>) =>
+const writeFiles = (action: string, files: ReadonlyArray<FileToWrite>) =>
   Effect.gen(function* () {
     if (files.length === 0) return
     const fs = yield* RootFs
@@ -22,13 +43,16 @@ const writeFiles = (files: ReadonlyArray<FileToWrite>) =>
     for (const file of files) {
       const path = instancePath(file.path)
       const target = fs.at(path)
+      const content = yield* contentOf(action, file)
+      if (content === undefined) {
+        failed.push(path)
+        continue
+      }
       const written = yield* Effect.gen(function* () {
         const before = file.append ? Option.getOrElse(yield* fs.readFileIfExists(target), () => new Uint8Array()) : new Uint8Array()
-        yield* fs.writeAtomic(target, file.append ? concat(before, file.content) : file.content, { mode: file.mode })
+        yield* fs.writeAtomic(target, file.append ? concat(before, content) : content, { mode: file.mode })
         return true
-      }).pipe(
-        Effect.catchAll((e) => Effect.as(err(`write_files: cannot write ${path}: ${e.reason}`), false))
-      )
+      }).pipe(Effect.catchAll((e) => Effect.as(err(`write_files: cannot write ${path}: ${e.reason}`), false)))
       if (!written) {
         failed.push(path)
         continue
@@ -46,10 +70,10 @@ const writeFiles = (files: ReadonlyArray<FileToWrite>) =>
   })
 
 export const userdataWriteFiles = Effect.flatMap(loadUserConfig("userdata_write_files"), (c) =>
-  writeFiles(c.writeFiles.filter((f) => !f.defer))
+  writeFiles("userdata_write_files", c.writeFiles.filter((f) => !f.defer))
 )
 
 /** cloud-config `defer: true` files, in the final phase, once packages and users exist */
 export const userdataWriteDeferredFiles = Effect.flatMap(loadUserConfig("userdata_write_deferred_files"), (c) =>
-  writeFiles(c.writeFiles.filter((f) => f.defer))
+  writeFiles("userdata_write_deferred_files", c.writeFiles.filter((f) => f.defer))
 )

@@ -1,11 +1,12 @@
-/** User programs: cloud-config `bootcmd` and `runcmd`, and the shell-script parts of multipart user-data. */
+/** User programs: `bootcmd` and `runcmd`, and the shell-script parts of multipart user-data. */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { Commands } from "../../../services/Commands.js"
 import { Config } from "../../../services/Config.js"
 import { RootFs } from "../../../services/RootFs.js"
 import { loadUserConfig, loadUserData } from "../load.js"
-import type { Command } from "../../../domain/userdata/model.js"
+import type { Command, UserConfig } from "../../../domain/userdata/model.js"
+import { commandScript } from "../../../domain/userdata/script.js"
 import { concat, fail } from "./common.js"
 
 /**
@@ -30,22 +31,42 @@ const runUserProgram = (command: string, args: ReadonlyArray<string>) =>
     }).pipe(Effect.ensuring(fs.remove(temp).pipe(Effect.ignore)))
   })
 
-/** `sh -c SCRIPT`, or the argv as it stands; the first failure stops the list */
-const runCommands = (key: "bootcmd" | "runcmd", commands: ReadonlyArray<Command>) =>
-  Effect.forEach(
-    commands,
-    (command, i) =>
-      Effect.gen(function* () {
-        const [program, ...args] = command.kind === "shell" ? ["sh", "-c", command.script] : command.argv
-        const status = yield* runUserProgram(program!, args)
-        if (status !== 0) return yield* fail(`${key}[${i}] exited with status ${status}`)
-      }),
-    { discard: true }
-  )
+/**
+ * cloud-config: the entries as one shell script, as cloud-init writes it,
+ * saved as `$TINY_CLOUD_VAR/user-data.KEY` (0700) and run once; its status
+ * is the last command's.
+ */
+const runScript = (key: "bootcmd" | "runcmd", commands: ReadonlyArray<Command>) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    const { varDir } = yield* Config
+    const path = `${varDir}/user-data.${key}`
+    yield* fs.writeAtomic(path, commandScript(commands), { mode: 0o700, noFollow: true })
+    const status = yield* runUserProgram(path, [])
+    if (status !== 0) return yield* fail(`${key} exited with status ${status}`)
+  })
 
-export const userdataBootcmd = Effect.flatMap(loadUserConfig("userdata_bootcmd"), (c) => runCommands("bootcmd", c.bootcmd))
+/** #alpine-config, as the shell edition: each entry on its own (`sh -c` for a string); every entry runs, the failures are named */
+const runEach = (key: "bootcmd" | "runcmd", commands: ReadonlyArray<Command>) =>
+  Effect.gen(function* () {
+    const failed: Array<string> = []
+    for (const command of commands) {
+      const [program, ...args] = command.kind === "shell" ? ["sh", "-c", command.script] : command.argv
+      const status = yield* runUserProgram(program!, args)
+      if (status !== 0) failed.push(`${key}[${command.index}] exited with status ${status}`)
+    }
+    if (failed.length > 0) return yield* fail(failed.join("; "))
+  })
 
-export const userdataRuncmd = Effect.flatMap(loadUserConfig("userdata_runcmd"), (c) => runCommands("runcmd", c.runcmd))
+const runCommands = (key: "bootcmd" | "runcmd", config: UserConfig) => {
+  const commands = config[key]
+  if (commands.length === 0) return Effect.void
+  return config.commandStyle === "script" ? runScript(key, commands) : runEach(key, commands)
+}
+
+export const userdataBootcmd = Effect.flatMap(loadUserConfig("userdata_bootcmd"), (c) => runCommands("bootcmd", c))
+
+export const userdataRuncmd = Effect.flatMap(loadUserConfig("userdata_runcmd"), (c) => runCommands("runcmd", c))
 
 /**
  * Multipart `text/x-shellscript` parts, in order: each saved as

@@ -1,50 +1,84 @@
-/** Users and how they log in: the default user, `users`, `ssh_authorized_keys` and `ssh_pwauth`. */
+/**
+ * Users and how they log in: the default user, `groups`, `users`,
+ * `ssh_authorized_keys` and `ssh_pwauth`. Passwords go to `chpasswd` on its
+ * standard input only: never on a command line, never in a log.
+ */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
-import { err, warn } from "../../../services/Log.js"
+import { warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
-import { lookupAccount } from "../../accounts.js"
+import { groups as readGroups, lookupAccount } from "../../accounts.js"
 import { PhaseContext } from "../../action.js"
-import { currentUser, installKeys } from "../../actions/user.js"
+import { addAccount, currentUser, installKeys } from "../../actions/user.js"
 import { loadUserConfig } from "../load.js"
-import type { UserSpec } from "../../../domain/userdata/model.js"
+import type { GroupSpec, UserSettings } from "../../../domain/userdata/model.js"
 import { system } from "./common.js"
 
-const groupsFile = Effect.gen(function* () {
-  const fs = yield* RootFs
-  const text = Option.getOrElse(yield* fs.readTextIfExists(fs.at("/etc/group")), () => "")
-  return new Map(
-    text
-      .split("\n")
-      .map((l) => l.split(":"))
-      .filter((f) => f.length >= 3 && f[0] !== "")
-      .map((f) => [f[0]!, (f[3] ?? "").split(",").filter((m) => m !== "")] as const)
-  )
-})
+/** what is set on a password: `passwd` only on an account made now; an account made now gets `*` unless it gets a password */
+interface PasswordRule {
+  readonly passwdApplies: boolean
+  readonly created: boolean
+}
 
-/** a further user: own group, home, shell, `*` password (no password login, keys work) */
-const createUser = (user: UserSpec) =>
+/**
+ * With `lock_passwd: false`, the password: a hash to `chpasswd -e`, clear
+ * text to `chpasswd`, which hashes it. Otherwise `*` (locked, cloud-init's
+ * default, and any new account): no password login, and keys still work
+ * (`adduser -D`'s `!`, or `passwd -l`, would lock sshd's key logins out too,
+ * without PAM), so a locked password given in user-data is not set.
+ */
+const setPassword = (name: string, settings: UserSettings, rule: PasswordRule) =>
   Effect.gen(function* () {
-    if (Option.isSome(yield* lookupAccount(user.name))) return
-    yield* system("addgroup", [user.name], "addgroup")
-    yield* system("adduser", ["-h", `/home/${user.name}`, "-s", user.shell ?? "/bin/sh", "-G", user.name, "-D", user.name], "adduser")
-    yield* system("chpasswd", ["-e"], "chpasswd", { stdin: `${user.name}:*\n` })
+    const password = settings.password
+    const applies = password !== undefined && (rule.passwdApplies || !password.onlyNewUser)
+    if (applies && !settings.lockPasswd) {
+      yield* system("chpasswd", password.kind === "hash" ? ["-e"] : [], "chpasswd", { stdin: `${name}:${password.value}\n` })
+      return
+    }
+    if (rule.created || applies) yield* system("chpasswd", ["-e"], "chpasswd", { stdin: `${name}:*\n` })
   })
 
-/** extra groups (created when missing) and sudo rules */
-const userGroupsAndSudo = (user: UserSpec) =>
+/** groups (created when missing unless `create_groups: false`), password, sudo and doas rules */
+const applySettings = (name: string, settings: UserSettings, rule: PasswordRule) =>
   Effect.gen(function* () {
-    const groups = yield* groupsFile
-    for (const group of user.groups) {
-      if (!groups.has(group)) yield* system("addgroup", [group], "addgroup")
-      if (!(groups.get(group) ?? []).includes(user.name)) yield* system("addgroup", [user.name, group], "addgroup")
+    const groups = yield* readGroups
+    for (const group of settings.groups) {
+      if (!groups.has(group)) {
+        if (!settings.createGroups) {
+          yield* warn(`userdata_users: group ${group} does not exist and create_groups is false; ${name} not added to it`)
+          continue
+        }
+        yield* system("addgroup", [group], "addgroup")
+      }
+      if (!(groups.get(group) ?? []).includes(name)) yield* system("addgroup", [name, group], "addgroup")
     }
-    if (user.sudo === undefined || user.sudo === false || user.sudo.length === 0) return
-    const rules = user.sudo.filter((r) => !/[\r\n]/.test(r) && r.trim() !== "")
-    if (rules.length < user.sudo.length) yield* err("userdata_users: a sudo rule spanning lines was skipped")
+    yield* setPassword(name, settings, rule)
     const fs = yield* RootFs
-    yield* fs.addLinesOnce(fs.at("/etc/sudoers.d/90-tiny-cloud-users"), rules.map((r) => `${user.name} ${r.trim()}`), { mode: 0o440 })
+    if (settings.sudo.length > 0) {
+      yield* fs.addLinesOnce(fs.at("/etc/sudoers.d/90-tiny-cloud-users"), settings.sudo.map((r) => `${name} ${r}`), { mode: 0o440 })
+    }
+    if (settings.doas.length > 0) {
+      yield* fs.makeDirectory(fs.at("/etc/doas.d"))
+      yield* fs.writeAtomic(fs.at(`/etc/doas.d/${name}.conf`), settings.doas.map((r) => `${r}\n`).join(""), { mode: 0o600 })
+    }
+  })
+
+/** cloud-config top-level `groups`: each created when missing, with the members that exist */
+const createGroups = (specs: ReadonlyArray<GroupSpec>) =>
+  Effect.gen(function* () {
+    const groups = yield* readGroups
+    for (const group of specs) {
+      if (!groups.has(group.name)) yield* system("addgroup", [group.name], "addgroup")
+      for (const member of group.members) {
+        if ((groups.get(group.name) ?? []).includes(member)) continue
+        if (Option.isNone(yield* lookupAccount(member))) {
+          yield* warn(`userdata_users: ${member} does not exist; not added to group ${group.name}`)
+          continue
+        }
+        yield* system("addgroup", [member, group.name], "addgroup")
+      }
+    }
   })
 
 /** `PasswordAuthentication` set once, before any `Match` block (sshd takes the first value) */
@@ -61,22 +95,26 @@ export const withPasswordAuthentication = (config: string, allow: boolean): stri
   return `${lines.join("\n")}\n`
 }
 
+/** the default user user-data names replaces CLOUD_USER for this run; its account options are for create_default_user */
 export const userdataUser = Effect.gen(function* () {
   const config = yield* loadUserConfig("userdata_user")
   if (config.defaultUser === undefined) return
   const ctx = yield* PhaseContext
-  yield* Ref.set(ctx.cloudUser, config.defaultUser.name)
+  if (config.defaultUser.name !== undefined) yield* Ref.set(ctx.cloudUser, config.defaultUser.name)
+  yield* Ref.set(ctx.cloudUserAccount, config.defaultUser.account)
 })
 
-/** cloud-config `users`: the default user's groups and sudo rules; further users created with theirs and their keys */
+/** cloud-config `groups` and `users`: the default user's settings; further users created with theirs and their keys */
 export const userdataUsers = Effect.gen(function* () {
   const config = yield* loadUserConfig("userdata_users")
-  if (config.defaultUser !== undefined && (yield* Effect.map(currentUser, (u) => u === config.defaultUser!.name))) {
-    yield* userGroupsAndSudo(config.defaultUser)
+  yield* createGroups(config.groups)
+  if (config.defaultUser !== undefined) {
+    yield* applySettings(yield* currentUser, config.defaultUser, { passwdApplies: true, created: false })
   }
   for (const user of config.users) {
-    yield* createUser(user)
-    yield* userGroupsAndSudo(user)
+    const created = Option.isNone(yield* lookupAccount(user.name))
+    if (created) yield* addAccount(user.name, user.account)
+    yield* applySettings(user.name, user, { passwdApplies: created, created })
     if (user.sshAuthorizedKeys.length > 0) yield* installKeys(user.name, user.sshAuthorizedKeys, { append: true, fromUserData: true, action: "userdata_users" })
   }
 })

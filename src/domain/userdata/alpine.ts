@@ -1,0 +1,81 @@
+/** `#alpine-config` (BEHAVIOUR.md §6) onto the model, key by key, as the shell edition reads it. */
+import { AlpineApk, AlpineNtp, AlpineUser, AlpineWriteFile } from "../../schema/alpine-config.js"
+import { PackageName } from "../../schema/fields.js"
+import {
+  commandsReader,
+  flagReader,
+  ignoreOthers,
+  nonEmpty,
+  ntpClientOf,
+  readApkRepositories,
+  readSshKeys,
+  toFile,
+  type ReadContext
+} from "./common.js"
+import { parseMode } from "./content.js"
+import { readDocument, type Reader, type DocumentRead } from "./document.js"
+import { defaultSettings, emptyUserConfig, type UserConfig } from "./model.js"
+import { decodeEach, decodeOr, type Key } from "./notes.js"
+
+const WRITE_FILE_KEYS: ReadonlySet<string> = new Set(Object.keys(AlpineWriteFile.fields))
+
+const readFiles = (value: unknown, path: ReadonlyArray<Key>, context: ReadContext): Partial<UserConfig> | undefined => {
+  const entries = decodeEach(AlpineWriteFile, value, path, context.notes)
+  if (Array.isArray(value)) value.forEach((raw: unknown, i) => ignoreOthers(raw, [...path, i], WRITE_FILE_KEYS, context.notes))
+  const files = entries.flatMap(({ index, value: f }) => {
+    const at = [...path, index]
+    return toFile({ ...f, mode: f.permissions === undefined ? undefined : parseMode(f.permissions) }, at, index, context) ?? []
+  })
+  const kept = nonEmpty(files, value)
+  return kept === undefined ? undefined : { writeFiles: kept }
+}
+
+const NAME_ONLY: ReadonlySet<string> = new Set(["name"])
+
+const READERS: Readonly<Record<string, Reader>> = {
+  user: (value, path, { notes }) => {
+    const user = decodeOr(AlpineUser, value, path, notes)
+    if (user === undefined) return undefined
+    ignoreOthers(value, path, NAME_ONLY, notes)
+    const name = typeof user === "string" ? user : user.name
+    if (name === undefined) {
+      notes.problem(path, "a user map needs a name; the default user is kept")
+      return undefined
+    }
+    return { defaultUser: { ...defaultSettings, name } }
+  },
+  ssh_authorized_keys: readSshKeys,
+  bootcmd: commandsReader("bootcmd"),
+  runcmd: commandsReader("runcmd"),
+  write_files: readFiles,
+  ntp: (value, path, { notes }) => {
+    const ntp = decodeOr(AlpineNtp, value, path, notes)
+    if (ntp === undefined) return undefined
+    ignoreOthers(value, path, AlpineNtp, notes)
+    if (ntp.enabled !== true) return {}
+    const client = ntp.ntp_client === undefined ? "chrony" : ntpClientOf(ntp.ntp_client, [...path, "ntp_client"], notes)
+    return { ntp: { client, servers: [], pools: [], peers: [], allow: [] } }
+  },
+  apk: (value, path, { notes }) => {
+    const apk = decodeOr(AlpineApk, value, path, notes)
+    if (apk === undefined) return undefined
+    ignoreOthers(value, path, AlpineApk, notes)
+    const repositories = apk.repositories === undefined ? [] : readApkRepositories(apk.repositories, [...path, "repositories"], notes)
+    return { apk: { ...(apk.cache !== undefined ? { cache: apk.cache } : {}), repositories, configured: true, replaceRepositories: false } }
+  },
+  package_update: flagReader("packageUpdate"),
+  package_upgrade: flagReader("packageUpgrade"),
+  packages: (value, path, { notes }) => {
+    const packages = nonEmpty(
+      decodeEach(PackageName, value, path, notes).map((e) => e.value),
+      value
+    )
+    return packages === undefined ? undefined : { packages }
+  },
+  autoinstall: flagReader("autoinstall")
+}
+
+export const fromAlpineConfig = (raw: unknown, context: ReadContext): DocumentRead & { readonly config: UserConfig } => {
+  const read = readDocument(raw, READERS, context, "#alpine-config")
+  return { ...read, config: { ...emptyUserConfig, commandStyle: "entries", ...read.config } }
+}

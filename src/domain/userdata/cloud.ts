@@ -1,0 +1,164 @@
+/** `#cloud-config` onto the model, key by key, as cloud-init reads it (BEHAVIOUR.md §6). */
+import { AlpineRepo, ApkRepos, CloudNtp, CloudPackage, CloudWriteFile, SshPwauth } from "../../schema/cloud-config.js"
+import { isHostName, Text, TimeZone } from "../../schema/fields.js"
+import { commandsReader, flagReader, ignoreOthers, nonEmpty, ntpClientOf, readSshKeys, toFile, type ReadContext } from "./common.js"
+import { cloudMode } from "./content.js"
+import { readDocument, type DocumentRead, type Reader } from "./document.js"
+import { DEFAULT_ALPINE_MIRROR, emptyUserConfig, type ApkRepository, type UserConfig } from "./model.js"
+import { asMap, decodeEach, decodeOr, type Key, type Notes, show, truthOf } from "./notes.js"
+import { readGroups, readUsers } from "./users.js"
+
+/**
+ * A host name as given; `_` is not allowed in one, so it becomes `-` (with a
+ * warning) rather than the name being refused.
+ */
+const FILE_SOURCE_KEYS: ReadonlySet<string> = new Set(["uri", "headers"])
+
+const HostNameText = Text.annotations({ description: "a host name such as web-1 or web-1.example.com" })
+
+const hostName = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): string | undefined => {
+  const text = decodeOr(HostNameText, value, path, notes)
+  if (text === undefined) return undefined
+  const name = text.trim().replace(/\.$/, "")
+  const fixed = name.replace(/_/g, "-")
+  if (!isHostName(fixed)) {
+    notes.skip({ path, message: `expected a host name such as web-1 or web-1.example.com, got ${show(text)}` }, path)
+    return undefined
+  }
+  if (fixed !== name) notes.warn(path, `${show(name)} is not a valid host name; ${fixed} is used`)
+  return fixed
+}
+
+const readFiles: Reader = (value, path, context) => {
+  const entries = decodeEach(CloudWriteFile, value, path, context.notes)
+  if (Array.isArray(value)) {
+    value.forEach((raw: unknown, i) => {
+      ignoreOthers(raw, [...path, i], CloudWriteFile, context.notes)
+      ignoreOthers(asMap(raw)?.["source"], [...path, i, "source"], FILE_SOURCE_KEYS, context.notes)
+    })
+  }
+  const files = entries.flatMap(({ index, value: f }) => {
+    const at = [...path, index]
+    let source = f.source === undefined ? undefined : typeof f.source === "string" ? { uri: f.source, headers: {} } : { uri: f.source.uri, headers: f.source.headers ?? {} }
+    if (source !== undefined && !/^https?:\/\/[^/?#]/i.test(source.uri)) {
+      context.notes.warn([...at, "source", "uri"], "only http and https sources are fetched; content is used")
+      source = undefined
+      if (f.content === undefined) {
+        context.notes.skip({ path: [...at, "source", "uri"], message: "no source to fetch and no content" }, at)
+        return []
+      }
+    }
+    return toFile({ ...f, source, mode: f.permissions === undefined ? undefined : cloudMode(f.permissions) }, at, index, context) ?? []
+  })
+  const kept = nonEmpty(files, value)
+  return kept === undefined ? undefined : { writeFiles: kept }
+}
+
+const readPackages: Reader = (value, path, { notes }) => {
+  const entries = decodeEach(CloudPackage, value, path, notes)
+  if (entries.length === 0 && !(Array.isArray(value) && value.length === 0)) return undefined
+  const packages = entries.flatMap(({ index, value: p }) => {
+    if (typeof p === "string") return [p]
+    if (Array.isArray(p)) return [`${p[0]}=${String(p[1])}`]
+    for (const manager of Object.keys(p)) notes.ignore([...path, index, manager])
+    return []
+  })
+  return { packages }
+}
+
+/** cloud-init enables NTP when the key is there, even empty, unless `enabled: false` */
+const readNtp: Reader = (value, path, { notes }) => {
+  const ntp = value === null ? {} : decodeOr(CloudNtp, value, path, notes)
+  if (ntp === undefined) return undefined
+  ignoreOthers(value, path, CloudNtp, notes)
+  if (ntp.enabled === false) return {}
+  const client = ntpClientOf(ntp.ntp_client, [...path, "ntp_client"], notes)
+  const names = (list: ReadonlyArray<string> | undefined, key: string) => {
+    const all = list ?? []
+    const kept = all.filter((name) => /^[A-Za-z0-9.:_[\]/-]+$/.test(name))
+    if (kept.length < all.length) notes.problem([...path, key], "an entry that is not a host name or network; that entry skipped")
+    return kept
+  }
+  const settings = { client, servers: names(ntp.servers, "servers"), pools: names(ntp.pools, "pools"), peers: names(ntp.peers, "peers"), allow: names(ntp.allow, "allow") }
+  if (client !== "chrony" && settings.allow.length > 0) notes.ignore([...path, "allow"])
+  if (client === "openntpd" && settings.peers.length > 0) notes.ignore([...path, "peers"])
+  return { ntp: settings }
+}
+
+const readApkRepos: Reader = (value, path, { notes }) => {
+  const apk = decodeOr(ApkRepos, value, path, notes)
+  if (apk === undefined) return undefined
+  ignoreOthers(value, path, ApkRepos, notes)
+  ignoreOthers(asMap(value)?.["alpine_repo"], [...path, "alpine_repo"], AlpineRepo, notes)
+  const none = { apk: { repositories: [], configured: true, replaceRepositories: false } }
+  const repo = apk.alpine_repo
+  if (apk.preserve_repositories === true) {
+    if (repo !== undefined || apk.local_repo_base_url !== undefined) notes.warn(path, "preserve_repositories is true; repositories left alone")
+    return none
+  }
+  if (repo === undefined) {
+    if (apk.local_repo_base_url !== undefined) notes.warn([...path, "local_repo_base_url"], "ignored without alpine_repo")
+    return none
+  }
+  const baseUrl = repo.base_url ?? DEFAULT_ALPINE_MIRROR
+  const repositories: Array<ApkRepository> = [{ baseUrl, version: repo.version, repos: repo.community_enabled === true ? ["main", "community"] : ["main"] }]
+  if (repo.testing_enabled === true) repositories.push({ baseUrl, version: "edge", repos: ["testing"] })
+  if (apk.local_repo_base_url !== undefined) repositories.push({ baseUrl: apk.local_repo_base_url, version: ".", repos: [repo.version] })
+  return { apk: { repositories, configured: true, replaceRepositories: true } }
+}
+
+/** cloud-init's reading: true/false and their spellings ("yes", "off"...); `unchanged` or anything else leaves sshd alone */
+const readSshPwauth: Reader = (value, path, { notes }) => {
+  const decoded = decodeOr(SshPwauth, value, path, notes)
+  if (decoded === undefined) return undefined
+  const allow = truthOf(decoded)
+  if (allow === undefined) {
+    if (String(decoded).trim().toLowerCase() !== "unchanged") notes.warn(path, `${show(decoded)} is not true or false; PasswordAuthentication left unchanged`)
+    return {}
+  }
+  return { sshPwauth: allow }
+}
+
+const READERS: Readonly<Record<string, Reader>> = {
+  hostname: (value, path, { notes }) => {
+    const name = hostName(value, path, notes)
+    return name === undefined ? undefined : { hostname: name }
+  },
+  fqdn: (value, path, { notes }) => {
+    const name = hostName(value, path, notes)
+    return name === undefined ? undefined : { fqdn: name }
+  },
+  groups: (value, path, context) => {
+    const groups = readGroups(value, path, context)
+    return groups === undefined ? undefined : { groups }
+  },
+  ssh_authorized_keys: readSshKeys,
+  write_files: readFiles,
+  bootcmd: commandsReader("bootcmd"),
+  runcmd: commandsReader("runcmd"),
+  packages: readPackages,
+  package_update: flagReader("packageUpdate"),
+  package_upgrade: flagReader("packageUpgrade"),
+  ntp: readNtp,
+  apk_repos: readApkRepos,
+  timezone: (value, path, { notes }) => {
+    const timezone = decodeOr(TimeZone, value, path, notes)
+    return timezone === undefined ? undefined : { timezone }
+  },
+  ssh_pwauth: readSshPwauth
+}
+
+const USER_KEYS: ReadonlySet<string> = new Set(["user", "users"])
+
+export const fromCloudConfig = (raw: unknown, context: ReadContext): DocumentRead & { readonly config: UserConfig } => {
+  const read = readDocument(raw, READERS, context, "#cloud-config", { nullMeans: new Set(["ntp"]), elsewhere: USER_KEYS })
+  const doc = asMap(raw) ?? {}
+  const users = readUsers(doc["user"], doc["users"], context)
+  const config: UserConfig = {
+    ...emptyUserConfig,
+    ...read.config,
+    ...(users.defaultUser !== undefined ? { defaultUser: users.defaultUser } : {}),
+    users: users.users
+  }
+  return { config, applied: read.applied + (users.applied ? 1 : 0) }
+}

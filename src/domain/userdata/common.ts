@@ -1,0 +1,138 @@
+/** Readers the `#alpine-config` and `#cloud-config` keys share: commands, files, NTP clients, repositories. */
+import * as Either from "effect/Either"
+import { ApkRepository as ApkRepositorySchema, Command as CommandSchema, Flag, TextList } from "../../schema/fields.js"
+import { DEFAULT_USERDATA_MAX_BYTES } from "../settings.js"
+import { canonicalEncoding, decodeContent, type Budget } from "./content.js"
+import type { ApkRepository, Command, FileSource, FileToWrite, NtpClient, UserConfig } from "./model.js"
+import { asMap, decodeEach, decodeOr, type Key, type Notes, show } from "./notes.js"
+
+/** what a document reader needs besides the document */
+export interface ReadContext {
+  readonly notes: Notes
+  /** bytes gzip content of all `write_files` may still expand to */
+  readonly budget: Budget
+}
+
+/** what one top-level key gives; undefined when nothing of it can be used */
+export type Reader = (value: unknown, path: ReadonlyArray<Key>, context: ReadContext) => Partial<UserConfig> | undefined
+
+export const newBudget = (limit = DEFAULT_USERDATA_MAX_BYTES): Budget => ({ remaining: limit, limit })
+
+/** bootcmd/runcmd: strings and argument lists, in order; null entries are passed over as cloud-init does */
+export const readCommands = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): ReadonlyArray<Command> =>
+  decodeEach(CommandSchema, value, path, notes, "skip").flatMap(({ index, value: c }): Array<Command> => {
+    if (typeof c === "string") return [{ kind: "shell", script: c, index }]
+    return c.length === 0 ? [] : [{ kind: "argv", argv: c.map(String), index }]
+  })
+
+export const readTextList = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): ReadonlyArray<string> =>
+  decodeEach(TextList.value, value, path, notes).map((e) => e.value)
+
+/** a list that gave something, or was empty as written; undefined when every entry was skipped */
+export const nonEmpty = <A>(list: ReadonlyArray<A>, value: unknown): ReadonlyArray<A> | undefined =>
+  list.length > 0 || (Array.isArray(value) && value.length === 0) ? list : undefined
+
+export const commandsReader =
+  (key: "bootcmd" | "runcmd"): Reader =>
+  (value, path, { notes }) => {
+    const commands = nonEmpty(readCommands(value, path, notes), value)
+    return commands === undefined ? undefined : { [key]: commands }
+  }
+
+export const readSshKeys: Reader = (value, path, { notes }) => {
+  const keys = nonEmpty(readTextList(value, path, notes), value)
+  return keys === undefined ? undefined : { sshAuthorizedKeys: keys }
+}
+
+export const flagReader =
+  (field: "packageUpdate" | "packageUpgrade" | "autoinstall"): Reader =>
+  (value, path, { notes }) => {
+    const decoded = decodeOr(Flag, value, path, notes)
+    return decoded === undefined ? undefined : { [field]: decoded }
+  }
+
+/** the keys of a map that are not carried out (not in `known`, or not a field of the struct schema), named once */
+export const ignoreOthers = (value: unknown, path: ReadonlyArray<Key>, known: ReadonlySet<string> | { readonly fields: object }, notes: Notes) => {
+  const map = asMap(value)
+  const has = (k: string) => ("fields" in known ? Object.hasOwn(known.fields, k) : known.has(k))
+  if (map !== undefined) for (const k of Object.keys(map)) if (!has(k)) notes.ignore([...path, k])
+}
+
+/** a write_files entry once its format has read it */
+export interface FileEntry {
+  readonly path?: string | undefined
+  readonly content?: string | Uint8Array | undefined
+  readonly encoding?: string | undefined
+  readonly mode?: number | undefined
+  readonly owner?: string | undefined
+  readonly append?: boolean | undefined
+  readonly defer?: boolean | undefined
+  readonly source?: FileSource | undefined
+}
+
+/** The file an entry asks for, or undefined when it is skipped (no path, undecodable content); the reasons are noted. */
+export const toFile = (entry: FileEntry, at: ReadonlyArray<Key>, index: number, context: ReadContext): FileToWrite | undefined => {
+  const { notes } = context
+  if (entry.path === undefined || entry.path.trim() === "") {
+    notes.skip({ path: at, message: "no path" }, at)
+    return undefined
+  }
+  let encoding = canonicalEncoding(entry.encoding)
+  if (encoding === undefined) {
+    notes.warn([...at, "encoding"], `${show(entry.encoding)} is not an encoding cloud-init knows; the content is written as text/plain, as cloud-init does`)
+    encoding = "text/plain"
+  }
+  const hasContent = entry.content !== undefined
+  let content: Uint8Array | undefined
+  if (hasContent || entry.source === undefined) {
+    const decoded = decodeContent(entry.content, encoding, context.budget)
+    if (Either.isLeft(decoded)) {
+      notes.skip({ path: [...at, "content"], message: decoded.left }, at)
+      return undefined
+    }
+    if (decoded.right.dropped > 0) {
+      notes.warn([...at, "content"], `${decoded.right.dropped} characters outside the base64 alphabet were dropped, as cloud-init drops them`)
+    }
+    content = decoded.right.bytes
+  }
+  return {
+    path: entry.path.startsWith("/") ? entry.path : `/${entry.path}`,
+    content,
+    ...(entry.source !== undefined ? { source: entry.source } : {}),
+    mode: entry.mode ?? 0o644,
+    owner: entry.owner ?? "root:root",
+    append: entry.append ?? false,
+    defer: entry.defer ?? false,
+    index
+  }
+}
+
+/**
+ * An NTP client by the names cloud-init knows (and the shell edition's
+ * `busybox`): `ntp` and `ntpdate` are busybox's ntpd on Alpine; anything else
+ * is warned about and the default client is used.
+ */
+export const ntpClientOf = (name: string | undefined, path: ReadonlyArray<Key>, notes: Notes): NtpClient => {
+  switch ((name ?? "auto").trim().toLowerCase()) {
+    case "auto":
+    case "chrony":
+      return "chrony"
+    case "busybox":
+    case "ntp":
+    case "ntpdate":
+      return "busybox"
+    case "openntpd":
+      return "openntpd"
+    default:
+      notes.warn(path, `${show(name)} is not an NTP client on Alpine; chrony is used`)
+      return "chrony"
+  }
+}
+
+/** `#alpine-config` apk.repositories entries, each on its own */
+export const readApkRepositories = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): ReadonlyArray<ApkRepository> =>
+  decodeEach(ApkRepositorySchema, value, path, notes).map(({ index, value: r }) => {
+    ignoreOthers((value as Array<unknown>)[index], [...path, index], ApkRepositorySchema, notes)
+    if ((r.repos ?? []).length === 0) notes.warn([...path, index], "no repos listed; nothing added")
+    return { baseUrl: r.base_url, version: r.version, repos: r.repos ?? [] }
+  })

@@ -1,0 +1,80 @@
+/** `write_files` content and modes: decoding as the shell edition and cloud-init do, within a size budget. */
+import { gunzipSync } from "node:zlib"
+import * as Either from "effect/Either"
+import { ENCODINGS, type Encoding } from "../../schema/fields.js"
+
+/** `#alpine-config`: octal digits as written, as `chmod` reads them: "0644", "644", "0o644", or 644. */
+export const parseMode = (permissions: string | number): number => parseInt(String(permissions).replace(/^0o/, ""), 8)
+
+/**
+ * `#cloud-config`, as cloud-init reads it: a string is octal ("0644", "644",
+ * "0o644"); an integer is the value of the mode itself, so 493 is 0755 and
+ * YAML's `0755` (an octal integer) is 0755 too.
+ */
+export const cloudMode = (permissions: string | number): number =>
+  typeof permissions === "number" ? permissions : parseInt(permissions.trim().replace(/^0[oO]/, ""), 8)
+
+/** an encoding as cloud-init reads it: case and spaces do not matter; `undefined` for one it does not know */
+export const canonicalEncoding = (encoding: string | undefined): Encoding | undefined => {
+  const word = (encoding ?? "text/plain").trim().toLowerCase()
+  return word === "" ? "text/plain" : (ENCODINGS as ReadonlyArray<string>).includes(word) ? (word as Encoding) : undefined
+}
+
+/** Running total of bytes gzip content may still expand to. */
+export interface Budget {
+  remaining: number
+  readonly limit: number
+}
+
+export interface Decoded {
+  readonly bytes: Uint8Array
+  /** characters outside the base64 alphabet that were dropped, as Python's decoder (and so cloud-init) drops them */
+  readonly dropped: number
+}
+
+const B64_CHAR = /[A-Za-z0-9+/=]/
+
+/** base64 as cloud-init decodes it: characters outside the alphabet are dropped; a length that cannot be base64 is refused */
+const fromBase64 = (text: string): Either.Either<Decoded, string> => {
+  let kept = ""
+  let dropped = 0
+  for (const c of text) {
+    if (B64_CHAR.test(c)) kept += c
+    else if (!/\s/.test(c)) dropped++
+  }
+  const data = kept.replace(/=+$/, "")
+  if (data.includes("=") || data.length % 4 === 1) return Either.left("content is not valid base64")
+  return Either.right({ bytes: Buffer.from(data, "base64"), dropped })
+}
+
+const gunzip = (data: Uint8Array, budget: Budget): Either.Either<Uint8Array, string> => {
+  const tooLarge = `gzip content expands to more than ${budget.limit} bytes, the limit for all write_files`
+  if (budget.remaining <= 0) return Either.left(tooLarge)
+  try {
+    const out = gunzipSync(data, { maxOutputLength: budget.remaining })
+    budget.remaining -= out.length
+    return Either.right(out)
+  } catch (e) {
+    const code = (e as { code?: unknown }).code
+    return Either.left(code === "ERR_BUFFER_TOO_LARGE" || e instanceof RangeError ? tooLarge : "content is not valid gzip data")
+  }
+}
+
+/**
+ * Content bytes by encoding. `!!binary` content is bytes already, so only
+ * gzip is left to undo; gzip content given as text is base64 first (as in
+ * the shell edition, where `gz` meant base64 of gzip too).
+ */
+export const decodeContent = (content: string | Uint8Array | undefined, encoding: Encoding, budget: Budget): Either.Either<Decoded, string> => {
+  if (content === undefined) return Either.right({ bytes: new Uint8Array(), dropped: 0 })
+  const bytes = (): Either.Either<Decoded, string> => (typeof content === "string" ? fromBase64(content) : Either.right({ bytes: content, dropped: 0 }))
+  switch (encoding) {
+    case "text/plain":
+      return Either.right({ bytes: typeof content === "string" ? new TextEncoder().encode(content) : content, dropped: 0 })
+    case "b64":
+    case "base64":
+      return bytes()
+    default:
+      return Either.flatMap(bytes(), (d) => Either.map(gunzip(d.bytes, budget), (out) => ({ bytes: out, dropped: d.dropped })))
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * cloud-config `user`, `users` and `groups`, in every form cloud-init
+ * accepts: `users` as a list (of names, comma-separated names, lists of
+ * names, maps), a comma-separated string, or a map by name; `default` for
+ * the image's user; a user map without a name configures the default user;
+ * `-` in a user map's keys read as `_`.
+ *
+ * The default user: `user` (or a `default` entry) keeps or names it; without
+ * either, the first named entry replaces CLOUD_USER, as Tiny Cloud always
+ * did. An entry that cannot be read is skipped with its reason and never
+ * makes another one the default user: CLOUD_USER is kept.
+ */
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
+import { GroupMembers, UserMap, USER_KEYS } from "../../schema/cloud-config.js"
+import { GroupName, UserName } from "../../schema/fields.js"
+import type { ReadContext } from "./common.js"
+import { defaultSettings, type DefaultUser, type GroupSpec, type Password, type UserSettings, type UserSpec } from "./model.js"
+import { asMap, decodeOr, issuesOf, type Key, type Notes, show, truthOf } from "./notes.js"
+
+type Entry =
+  | { readonly kind: "default"; readonly path: ReadonlyArray<Key> }
+  | { readonly kind: "name"; readonly name: string; readonly path: ReadonlyArray<Key> }
+  | { readonly kind: "map"; readonly map: Record<string, unknown>; readonly path: ReadonlyArray<Key> }
+
+/** a user map read: its name (none for the default user) and what it asks */
+type UserRead = { readonly name?: string; readonly settings: UserSettings }
+
+/** "bob, alice" → names; `default` is the image's user */
+const namesIn = (text: string, path: ReadonlyArray<Key>, notes: Notes): Array<Entry> =>
+  text
+    .split(",")
+    .map((n) => n.trim())
+    .filter((n) => n !== "")
+    .flatMap((name): Array<Entry> => {
+      if (name === "default") return [{ kind: "default", path }]
+      return decodeOr(UserName, name, path, notes) === undefined ? [] : [{ kind: "name", name, path }]
+    })
+
+const entriesOf = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): Array<Entry> => {
+  if (typeof value === "string") return namesIn(value, path, notes)
+  if (Array.isArray(value)) {
+    return value.flatMap((item: unknown, i): Array<Entry> => {
+      const at = [...path, i]
+      if (typeof item === "string") return namesIn(item, at, notes)
+      if (Array.isArray(item)) return item.flatMap((name: unknown, j) => (typeof name === "string" ? namesIn(name, [...at, j], notes) : skipEntry([...at, j], name, notes)))
+      const map = asMap(item)
+      return map !== undefined ? [{ kind: "map", map, path: at }] : skipEntry(at, item, notes)
+    })
+  }
+  const byName = asMap(value)
+  if (byName !== undefined) {
+    return Object.entries(byName).flatMap(([name, v]): Array<Entry> => {
+      const at = [...path, name]
+      const map = asMap(v)
+      if (map !== undefined) return [{ kind: "map", map: { ...map, name }, path: at }]
+      const wanted = truthOf(v)
+      if (wanted === undefined) return skipEntry(at, v, notes)
+      return wanted ? namesIn(name, at, notes) : []
+    })
+  }
+  notes.skip({ path, message: `expected a list of users, got ${show(value)}` }, path)
+  return []
+}
+
+const skipEntry = (path: ReadonlyArray<Key>, value: unknown, notes: Notes): Array<Entry> => {
+  notes.skip({ path, message: `expected a user name or a user map, got ${show(value)}` }, path)
+  return []
+}
+
+/** the user map with `-` in its keys read as `_`, and the key as written for each key as read */
+const normalised = (map: Record<string, unknown>) => {
+  const written = new Map<string, string>()
+  const value: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(map)) {
+    const key = k.replace(/-/g, "_").trim()
+    written.set(key, k)
+    value[key] = v
+  }
+  return { value, written }
+}
+
+const FULL_SUDO = "ALL=(ALL) NOPASSWD:ALL"
+
+const groupsOf = (groups: UserMap["groups"]): ReadonlyArray<string> => {
+  if (groups === undefined) return []
+  if (typeof groups === "string") return groups.split(",").map((g) => g.trim()).filter((g) => g !== "")
+  return Array.isArray(groups) ? groups : Object.keys(groups)
+}
+
+const passwordOf = (user: UserMap): Password | undefined => {
+  if (user.hashed_passwd !== undefined) return { kind: "hash", value: user.hashed_passwd, onlyNewUser: false }
+  if (user.plain_text_passwd !== undefined) return { kind: "plain", value: user.plain_text_passwd, onlyNewUser: false }
+  if (user.passwd !== undefined) return { kind: "hash", value: user.passwd, onlyNewUser: true }
+  return undefined
+}
+
+/** what a user map asks for, with warnings where the input is odd */
+const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes): UserSettings => {
+  let shell = user.shell
+  if (shell !== undefined && !shell.startsWith("/")) {
+    notes.warn([...path, "shell"], `${show(shell)} is not a path; /bin/${shell} is used`)
+    shell = `/bin/${shell}`
+  }
+  let sudo: ReadonlyArray<string> = []
+  if (user.sudo === true) {
+    notes.warn([...path, "sudo"], `true is not a sudo rule; ${FULL_SUDO} is used`)
+    sudo = [FULL_SUDO]
+  } else if (typeof user.sudo === "string") sudo = [user.sudo]
+  else if (Array.isArray(user.sudo)) sudo = user.sudo.filter((r): r is string => r !== null)
+  const oneLine = sudo.filter((r) => !/[\r\n]/.test(r) && r.trim() !== "")
+  if (oneLine.length < sudo.length) notes.problem([...path, "sudo"], "a sudo rule that is empty or spans lines; that rule skipped")
+  const password = passwordOf(user)
+  const lockPasswd = user.lock_passwd ?? true
+  if (password !== undefined && lockPasswd) {
+    notes.warn(path, "a password is given but lock_passwd is true (cloud-init's default): password login stays locked (*), keys work")
+  }
+  return {
+    account: {
+      ...(user.homedir !== undefined ? { homedir: user.homedir } : {}),
+      ...(shell !== undefined ? { shell } : {}),
+      ...(user.uid !== undefined ? { uid: Number(user.uid) } : {}),
+      ...(user.primary_group !== undefined ? { primaryGroup: user.primary_group } : {}),
+      ...(user.gecos !== undefined ? { gecos: user.gecos } : {}),
+      ...(user.system === true ? { system: true } : {}),
+      ...(user.no_create_home === true ? { noCreateHome: true } : {})
+    },
+    groups: groupsOf(user.groups),
+    createGroups: user.create_groups ?? true,
+    sudo: oneLine.map((r) => r.trim()),
+    doas: user.doas ?? [],
+    lockPasswd,
+    ...(password !== undefined ? { password } : {}),
+    sshAuthorizedKeys: user.ssh_authorized_keys ?? []
+  }
+}
+
+/** A user map read: keys that are not carried out are named; a value that does not fit skips the entry. */
+const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: Notes): UserRead | undefined => {
+  const { value, written } = normalised(map)
+  for (const key of Object.keys(value)) if (!USER_KEYS.has(key)) notes.ignore([...path, written.get(key)!])
+  const decoded = Schema.decodeUnknownEither(UserMap, { errors: "first", onExcessProperty: "ignore" })(value)
+  if (Either.isLeft(decoded)) {
+    const [first] = issuesOf(decoded.left.issue, path)
+    const at = first?.path.map((k, i) => (i === path.length && typeof k === "string" ? (written.get(k) ?? k) : k)) ?? path
+    notes.skip({ path: at, message: first?.message ?? "cannot be read" }, path)
+    return undefined
+  }
+  return { ...(decoded.right.name !== undefined ? { name: decoded.right.name } : {}), settings: settingsOf(decoded.right, path, notes) }
+}
+
+/** a later map's settings added to an earlier one's (lists joined, values replaced) */
+const merged = (a: UserSettings, b: UserSettings): UserSettings => ({
+  ...a,
+  ...b,
+  account: { ...a.account, ...b.account },
+  groups: [...new Set([...a.groups, ...b.groups])],
+  sudo: [...a.sudo, ...b.sudo],
+  doas: [...a.doas, ...b.doas],
+  sshAuthorizedKeys: [...a.sshAuthorizedKeys, ...b.sshAuthorizedKeys]
+})
+
+/** cloud-config `user`: the default user's name, or its map */
+const readUserKey = (user: unknown, notes: Notes): UserRead | undefined => {
+  const at: ReadonlyArray<Key> = ["user"]
+  if (typeof user === "string") return decodeOr(UserName, user, at, notes) === undefined ? undefined : { name: user, settings: defaultSettings }
+  const map = asMap(user)
+  if (map !== undefined) return readMap(map, at, notes)
+  notes.skip({ path: at, message: `expected a user name or a user map, got ${show(user)}` }, at)
+  return undefined
+}
+
+export interface UsersRead {
+  readonly defaultUser?: DefaultUser
+  readonly users: ReadonlyArray<UserSpec>
+  /** `user` and `users` gave something */
+  readonly applied: boolean
+}
+
+export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext): UsersRead => {
+  let applied = false
+  let defaultUser: DefaultUser | undefined
+  let hasDefault = false
+  if (user !== undefined && user !== null) {
+    hasDefault = true
+    const read = readUserKey(user, notes)
+    if (read !== undefined) {
+      defaultUser = { ...read.settings, ...(read.name !== undefined ? { name: read.name } : {}) }
+      applied = true
+    }
+  }
+  const entries = users === undefined || users === null ? [] : entriesOf(users, ["users"], notes)
+  if (entries.some((e) => e.kind === "default" || (e.kind === "map" && e.map["name"] === undefined))) hasDefault = true
+  const firstNamed = hasDefault ? undefined : entries.find((e) => e.kind === "name" || (e.kind === "map" && e.map["name"] !== undefined))
+  const further: Array<UserSpec> = []
+  const seen = new Set<string>()
+  for (const entry of entries) {
+    if (entry.kind === "default") {
+      applied = true
+      continue
+    }
+    const read = entry.kind === "name" ? { name: entry.name, settings: defaultSettings } : readMap(entry.map, entry.path, notes)
+    if (read === undefined) continue
+    applied = true
+    if (read.name === undefined || entry === firstNamed) {
+      const base: DefaultUser = defaultUser ?? defaultSettings
+      defaultUser = { ...merged(base, read.settings), ...(read.name !== undefined ? { name: read.name } : base.name !== undefined ? { name: base.name } : {}) }
+      if (read.name !== undefined) seen.add(read.name)
+      continue
+    }
+    if (seen.has(read.name)) {
+      notes.warn(entry.path, `${read.name} is listed again; the first entry is used, as cloud-init does`)
+      continue
+    }
+    seen.add(read.name)
+    further.push({ name: read.name, ...read.settings })
+  }
+  return { ...(defaultUser !== undefined ? { defaultUser } : {}), users: further, applied }
+}
+
+/** cloud-config top-level `groups`: "a, b", a list of names and `{group: members}` maps, or one such map */
+export const readGroups = (value: unknown, path: ReadonlyArray<Key>, { notes }: ReadContext): ReadonlyArray<GroupSpec> | undefined => {
+  const groups: Array<GroupSpec> = []
+  const add = (name: string, members: unknown, at: ReadonlyArray<Key>) => {
+    if (decodeOr(GroupName, name, at, notes) === undefined) return
+    const list = members === null || members === undefined ? [] : decodeOr(GroupMembers, members, at, notes)
+    if (list === undefined) return
+    groups.push({ name, members: typeof list === "string" ? [list] : list })
+  }
+  const fromMap = (map: Record<string, unknown>, at: ReadonlyArray<Key>) => {
+    for (const [name, members] of Object.entries(map)) add(name, members, [...at, name])
+  }
+  if (typeof value === "string") {
+    for (const name of value.split(",").map((g) => g.trim()).filter((g) => g !== "")) add(name, [], path)
+  } else if (Array.isArray(value)) {
+    value.forEach((item: unknown, i) => {
+      const map = asMap(item)
+      if (typeof item === "string") add(item.trim(), [], [...path, i])
+      else if (map !== undefined) fromMap(map, [...path, i])
+      else notes.skip({ path: [...path, i], message: `expected a group name or a map of members, got ${show(item)}` }, [...path, i])
+    })
+  } else if (asMap(value) !== undefined) fromMap(asMap(value)!, path)
+  else {
+    notes.skip({ path, message: `expected a list of groups, got ${show(value)}` }, path)
+    return undefined
+  }
+  return groups.length > 0 ? groups : undefined
+}

@@ -1,0 +1,119 @@
+/**
+ * A YAML text of the user-data, read as cloud-init reads it (YAML 1.1: `yes`
+ * is true, `0644` is octal; a key given twice keeps its last value, with a
+ * warning), and where each path of it sits in the user-data.
+ */
+import * as Either from "effect/Either"
+import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, visit } from "yaml"
+import type { Key, Note } from "./notes.js"
+import type { Problem } from "./problem.js"
+
+/** One parsed YAML text and where it sits in the user-data. */
+export interface Source {
+  readonly doc: Document
+  readonly lineCounter: LineCounter
+  /** lines before the text in the whole user-data */
+  readonly lineOffset: number
+}
+
+const isNode = (value: unknown): value is Node => isMap(value) || isSeq(value) || isScalar(value)
+
+/** Line of the deepest node the path reaches: the key's line for a map entry (its last one), the item's for a list entry. */
+export const lineIn = (source: Source, path: ReadonlyArray<Key>): number => {
+  let node: unknown = source.doc.contents
+  let pos = isNode(node) ? (node.range?.[0] ?? 0) : 0
+  for (const key of path) {
+    if (isMap(node)) {
+      const pair = [...node.items].reverse().find((p) => String(isScalar(p.key) ? p.key.value : p.key) === String(key))
+      if (pair === undefined) break
+      pos = isNode(pair.key) ? (pair.key.range?.[0] ?? pos) : pos
+      node = pair.value
+    } else if (isSeq(node) && typeof key === "number") {
+      const item = node.items[key]
+      if (!isNode(item)) break
+      pos = item.range?.[0] ?? pos
+      node = item
+    } else break
+  }
+  return source.lineCounter.linePos(pos).line + source.lineOffset
+}
+
+/**
+ * Plain scalars kept as written where their text is what counts: the values
+ * of `asWritten` keys (`1000:1000` is not base 60; the shell edition's modes
+ * are octal digits), and the entries of `bootcmd`/`runcmd`, where `false` is
+ * a command, not a boolean.
+ */
+const COMMAND_LISTS = new Set(["bootcmd", "runcmd"])
+
+const keepAsWritten = (doc: Document, keys: ReadonlySet<string>) =>
+  visit(doc, {
+    Pair(_, pair) {
+      if (!isScalar(pair.key)) return
+      const key = String(pair.key.value)
+      const value = pair.value
+      if (keys.has(key) && isScalar(value) && typeof value.value === "number" && value.source !== undefined) value.value = value.source
+      if (COMMAND_LISTS.has(key) && isSeq(value)) {
+        for (const item of value.items) {
+          if (isScalar(item) && item.value !== null && typeof item.value !== "string" && item.source !== undefined) item.value = item.source
+        }
+      }
+    }
+  })
+
+/** the document path of a node from the visitor's ancestry */
+const pathOf = (chain: ReadonlyArray<unknown>): Array<Key> =>
+  chain.flatMap((node, i): Array<Key> => {
+    if (isPair(node)) return isScalar(node.key) ? [String(node.key.value)] : []
+    if (isSeq(node)) return [node.items.indexOf(chain[i + 1] as never)]
+    return []
+  })
+
+/** every key given more than once in a map, at the later one's line */
+const duplicateKeys = (doc: Document, at: (pos: number) => number): Array<Note> => {
+  const notes: Array<Note> = []
+  visit(doc, {
+    Map(_, map, ancestry) {
+      const seen = new Set<string>()
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue
+        const key = String(pair.key.value)
+        if (seen.has(key)) {
+          notes.push({ path: [...pathOf([...ancestry, map]), key], line: at(pair.key.range?.[0] ?? 0), message: "duplicate key; the last one is used, as cloud-init does" })
+        }
+        seen.add(key)
+      }
+    }
+  })
+  return notes
+}
+
+/** yaml's message without its " at line N, column M" tail and source excerpt */
+const yamlMessage = (message: string): string => message.replace(/ at line \d+, column \d+[\s\S]*$/, "")
+
+export interface Loaded {
+  readonly raw: unknown
+  readonly source: Source
+  /** duplicate keys and the parser's own warnings */
+  readonly warnings: ReadonlyArray<Note>
+}
+
+export const loadYaml = (text: string, lineOffset: number, asWritten: ReadonlySet<string>): Either.Either<Loaded, Array<Problem>> => {
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, { lineCounter, version: "1.1", prettyErrors: false, uniqueKeys: false, logLevel: "error" })
+  const at = (pos: number) => lineCounter.linePos(pos).line + lineOffset
+  if (doc.errors.length > 0) {
+    return Either.left(doc.errors.map((e) => ({ path: "", line: at(e.pos[0]), message: `YAML: ${yamlMessage(e.message)}` })))
+  }
+  keepAsWritten(doc, asWritten)
+  const warnings: Array<Note> = [
+    ...doc.warnings.map((w) => ({ path: [], line: at(w.pos[0]), message: `YAML: ${yamlMessage(w.message)}` })),
+    ...duplicateKeys(doc, at)
+  ]
+  try {
+    return Either.right({ raw: doc.toJS({ maxAliasCount: 100 }) ?? {}, source: { doc, lineCounter, lineOffset }, warnings })
+  } catch (e) {
+    return Either.left([{ path: "", line: 1 + lineOffset, message: `YAML: ${e instanceof Error ? e.message : String(e)}` }])
+  }
+}
+

@@ -1,0 +1,90 @@
+/**
+ * The building blocks of the user-data schemas (`#alpine-config` and
+ * `#cloud-config`). Each one is checked on its own: a key, or one entry of a
+ * list, that does not fit is skipped and the rest of the document is used.
+ *
+ * Every schema carries a `description` annotation phrased as what was
+ * expected ("an owner such as root:root"): the reader turns a failure into
+ * "expected DESCRIPTION, got VALUE".
+ */
+import * as Schema from "effect/Schema"
+
+/** An optional key of a map; YAML null counts as absent. */
+export const opt = <S extends Schema.Schema.All>(schema: S) => Schema.optionalWith(schema, { nullable: true })
+
+export const Text = Schema.String.annotations({ description: "a string" })
+export const Flag = Schema.Boolean.annotations({ description: "true or false" })
+export const TextList = Schema.Array(Text).annotations({ description: "a list of strings" })
+
+/**
+ * A user name as busybox `adduser` takes it (and so cloud-init on Alpine):
+ * letters, digits and `_`, `.`/`-` after the first character, an optional
+ * final `$`; at most 32 characters. Never `/`, `:` or a leading `.`.
+ */
+export const UserName = Schema.String.pipe(
+  Schema.filter((s) => s.length <= 32 && /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/.test(s))
+).annotations({ description: "a user name (letters, digits, _ . -; not starting with . or -)" })
+
+export const GroupName = Schema.String.pipe(
+  Schema.filter((s) => s.length <= 32 && /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(s))
+).annotations({ description: "a group name (letters, digits, _ . -; not starting with . or -)" })
+
+export const PackageName = Schema.String.pipe(Schema.pattern(/^[^\s-]\S*$/)).annotations({
+  description: "a package name (no spaces, not starting with -)"
+})
+
+/** One argument of a command given as a list; numbers and booleans are taken as their text, as cloud-init does. */
+export const Argument = Schema.Union(Schema.String, Schema.Number, Schema.Boolean).annotations({ description: "a string" })
+
+/** A string is a shell command line; a list is a program and its arguments. */
+export const Command = Schema.Union(Text, Schema.Array(Argument)).annotations({
+  description: "a command (a string, or a list of arguments)"
+})
+
+/** `user`, `user:group`; names or numeric ids. */
+export const Owner = Schema.String.pipe(
+  Schema.filter((s) => {
+    const parts = s.split(":")
+    return parts.length <= 2 && parts.every((p) => /^(?:[A-Za-z0-9_][A-Za-z0-9_.-]*\$?|[0-9]+)$/.test(p))
+  })
+).annotations({ description: "an owner such as root:root" })
+
+/** Text, or bytes from a YAML `!!binary` value. */
+export const Content = Schema.Union(Text, Schema.Uint8ArrayFromSelf).annotations({
+  description: "a string or !!binary data"
+})
+
+/** what a `write_files` entry has in both formats; `permissions` is read differently by each */
+export const writeFileFields = {
+  path: opt(Text),
+  content: opt(Content),
+  encoding: opt(Text),
+  owner: opt(Owner),
+  append: opt(Flag)
+}
+
+/** the encodings cloud-init names; others are read as text/plain with a warning, as cloud-init does */
+export const ENCODINGS = ["b64", "base64", "gz", "gzip", "gz+base64", "gzip+base64", "gz+b64", "gzip+b64", "text/plain"] as const
+export type Encoding = (typeof ENCODINGS)[number]
+
+/** an absolute path for a file, a home directory or a shell: no `:` or line break (they would break /etc/passwd) */
+export const AbsolutePath = Schema.String.pipe(Schema.filter((s) => /^\/[^\0\n\r:]*$/.test(s))).annotations({
+  description: "an absolute path such as /srv/app"
+})
+
+/** `v3.20`, `edge`, `latest-stable`...: a YAML number (3.20 is 3.2) is refused. */
+export const Version = Schema.String.annotations({ description: "a version string such as v3.20 or edge" })
+
+export const ApkRepository = Schema.Struct({
+  base_url: Text,
+  version: opt(Version),
+  repos: opt(TextList)
+}).annotations({ description: "a repository map with base_url" })
+
+const HOST_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+/** a host name: labels of letters, digits and `-` (the reader makes `_` `-`, with a warning) */
+export const isHostName = (s: string): boolean => s.length <= 253 && new RegExp(`^${HOST_LABEL}(?:\\.${HOST_LABEL})*\\.?$`).test(s)
+
+export const TimeZone = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_+-]+(?:\/[A-Za-z0-9_+-]+)*$/)).annotations({
+  description: "a time zone such as Europe/Paris or UTC"
+})

@@ -1,0 +1,370 @@
+/**
+ * User-data written for cloud-init, on a first boot (issue 8): whatever is
+ * odd or broken in it, the instance ends with its default user, the cloud's
+ * keys, its hostname and the marker; what is odd is named; runcmd runs as
+ * cloud-init runs it; passwords never reach a log or a command line.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import type { AddressInfo } from "node:net"
+import { mkdirSync } from "node:fs"
+import { join } from "node:path"
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import { makeTestInstance, type InstanceOptions, type RunResult, type TestInstance } from "../support/instance.js"
+
+const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
+const bytes = (text: string) => new TextEncoder().encode(text)
+
+const userDataInstance = (userData: string, options: InstanceOptions = {}) =>
+  Effect.gen(function* () {
+    const i = yield* makeTestInstance({
+      cloud: "aws",
+      ...options,
+      instance: { hostname: "ip-10-0-0-1.ec2.internal", sshKeys: [KEY_A], userData: bytes(userData) }
+    })
+    mkdirSync(join(i.root, "tmp"), { recursive: true })
+    i.write("/etc/ssh/sshd_config", "Port 22\n")
+    return i
+  })
+
+/** the first boot: boot, early, main, final */
+const firstBoot = (i: TestInstance) =>
+  Effect.map(i.boot(), ([boot, early, main, final]) => ({ boot: boot!, early: early!, main: main!, final: final! }))
+
+/** the user exists with the cloud's key, the hostname is set, the bootstrap is complete */
+const expectReachable = (i: TestInstance, user: string, hostname = "ip-10-0-0-1") => {
+  expect(i.read("/etc/passwd")).toMatch(new RegExp(`^${user}:x:`, "m"))
+  expect(i.read(`/home/${user}/.ssh/authorized_keys`)).toContain(`${KEY_A}\n`)
+  expect(i.read("/etc/hostname")).toBe(`${hostname}\n`)
+  expect(i.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+}
+
+const codes = (r: Record<string, RunResult>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.code === 0 ? 0 : `${v.code}: ${v.stderr}`]))
+
+const mime = (head: string, parts: ReadonlyArray<string>) => `${head}\n\n${parts.map((p) => `--XX\n${p}\n`).join("")}--XX--\n`
+
+interface Trigger {
+  readonly doc: string
+  readonly user?: string
+  readonly hostname?: string
+  /** what the early phase says, after `save_userdata: ` */
+  readonly says?: string
+  readonly check?: (i: TestInstance, stdout: string) => void
+}
+
+const TRIGGERS: Record<string, Trigger> = {
+  "duplicate top-level keys": {
+    doc: "#cloud-config\npackages: [vim]\npackages: [htop]\n",
+    says: "line 3: packages: duplicate key; the last one is used, as cloud-init does",
+    check: (i) => expect(i.commands()).toContain("apk add htop")
+  },
+  "ntp_client: ntp": {
+    doc: "#cloud-config\nntp:\n  ntp_client: ntp\n  servers: [time.example.com]\n",
+    check: (i) => {
+      expect(i.commands()).toContain("rc-update add ntpd default")
+      expect(i.read("/etc/conf.d/ntpd")).toBe('NTPD_OPTS="-N -p time.example.com"\n')
+    }
+  },
+  "users: default": { doc: "#cloud-config\nusers: default\n" },
+  "users as a name": { doc: "#cloud-config\nusers: bob\n", user: "bob" },
+  "users as a comma-separated string": {
+    doc: "#cloud-config\nusers: 'default, bob, carol'\n",
+    check: (i) => expect(i.commands()).toEqual(expect.arrayContaining(["adduser -h /home/bob -s /bin/sh -G bob -D bob", "adduser -h /home/carol -s /bin/sh -G carol -D carol"]))
+  },
+  "users as a map": {
+    doc: "#cloud-config\nusers:\n  bob:\n    groups: [adm]\n  default: true\n",
+    check: (i) => expect(i.commands()).toContain("addgroup bob adm")
+  },
+  "users as a list of lists": { doc: "#cloud-config\nusers:\n  - [bob, carol]\n", user: "bob", check: (i) => expect(i.read("/etc/passwd")).toMatch(/^carol:x:/m) },
+  "hostname: my_host": { doc: "#cloud-config\nhostname: my_host\n", hostname: "my-host", says: 'line 2: hostname: "my_host" is not a valid host name; my-host is used' },
+  "a null item in runcmd": {
+    doc: '#cloud-config\nruncmd:\n  - echo one >> "$ROOT/tmp/ran"\n  -\n  - echo two >> "$ROOT/tmp/ran"\n',
+    check: (i) => expect(i.read("/tmp/ran")).toBe("one\ntwo\n")
+  },
+  'ssh_pwauth: "yes"': { doc: '#cloud-config\nssh_pwauth: "yes"\n', check: (i) => expect(i.read("/etc/ssh/sshd_config")).toBe("Port 22\nPasswordAuthentication yes\n") },
+  "sudo: true": {
+    doc: "#cloud-config\nusers:\n  - default\n  - name: bob\n    sudo: true\n",
+    says: "line 5: users[1].sudo: true is not a sudo rule; ALL=(ALL) NOPASSWD:ALL is used",
+    check: (i) => expect(i.read("/etc/sudoers.d/90-tiny-cloud-users")).toBe("bob ALL=(ALL) NOPASSWD:ALL\n")
+  },
+  "groups as a map": {
+    doc: "#cloud-config\nusers:\n  - default\n  - name: bob\n    groups:\n      adm:\n      audio:\n",
+    check: (i) => expect(i.commands()).toEqual(expect.arrayContaining(["addgroup bob adm", "addgroup bob audio"]))
+  },
+  "shell: bash": {
+    doc: "#cloud-config\nusers:\n  - default\n  - name: bob\n    shell: bash\n",
+    says: 'line 5: users[1].shell: "bash" is not a path; /bin/bash is used',
+    check: (i) => expect(i.commands()).toContain("adduser -h /home/bob -s /bin/bash -G bob -D bob")
+  },
+  "permissions: 493": {
+    doc: "#cloud-config\nwrite_files:\n  - path: /usr/local/bin/tool\n    content: '#!/bin/sh'\n    permissions: 493\n",
+    check: (i) => expect(i.mode("/usr/local/bin/tool")).toBe(0o755)
+  },
+  "base64 with characters outside the alphabet": {
+    doc: "#cloud-config\nwrite_files:\n  - path: /etc/motd\n    encoding: b64\n    content: aGVsbG8K...\n",
+    says: "line 5: write_files[0].content: 3 characters outside the base64 alphabet were dropped, as cloud-init drops them",
+    check: (i) => expect(i.read("/etc/motd")).toBe("hello\n")
+  },
+  "packages by package manager": {
+    doc: "#cloud-config\npackages:\n  - vim\n  - apt: [libpython3.8]\n  - snap: [certbot]\n",
+    says: "unsupported cloud-config keys: packages[1].apt, packages[2].snap",
+    check: (i) => expect(i.commands()).toContain("apk add vim")
+  },
+  "blank lines and spaces before #cloud-config": { doc: "\n\n   #cloud-config\nhostname: spaced\n", hostname: "spaced" },
+  "#Cloud-Config": { doc: "#Cloud-Config\nhostname: cased\n", hostname: "cased" },
+  "MIME that starts with a From line": {
+    doc: mime("From nobody Thu Jan  1 00:00:00 1970\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=XX", [
+      'Content-Type: text/x-shellscript\n\n#!/bin/sh\necho from-mime >> "$ROOT/tmp/ran"'
+    ]),
+    check: (i) => expect(i.read("/tmp/ran")).toBe("from-mime\n")
+  },
+  "a text/plain part that starts with a blank line": {
+    doc: mime("MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=XX", ["Content-Type: text/plain\n\n\n#cloud-config\nhostname: sniffed", "Content-Type: text/plain\n\n\n#!/bin/sh\necho sniffed-script"]),
+    hostname: "sniffed",
+    check: (_, stdout) => expect(stdout).toBe("sniffed-script\n")
+  },
+  "## template: jinja": {
+    doc: "## template: jinja\n#cloud-config\nhostname: {{ ds.meta_data.hostname }}\npackages: [vim]\n",
+    says: "line 1: jinja templates are not supported; the rest is read as plain cloud-config",
+    check: (i) => expect(i.commands()).toContain("apk add vim")
+  }
+}
+
+describe.concurrent("a first boot with user-data cloud-init accepts", () => {
+  for (const [name, trigger] of Object.entries(TRIGGERS)) {
+    it.scopedLive(`${name}: user, keys, hostname and marker in place${trigger.says ? "; the odd part named" : ""}`, () =>
+      Effect.gen(function* () {
+        const i = yield* userDataInstance(trigger.doc)
+        const { boot, early, main, final } = yield* firstBoot(i)
+        expect(codes({ boot, early, main, final })).toEqual({ boot: 0, early: 0, main: 0, final: 0 })
+        expectReachable(i, trigger.user ?? "alpine", trigger.hostname)
+        if (trigger.says !== undefined) expect(early.stderr).toContain(`save_userdata: ${trigger.says}\n`)
+        trigger.check?.(i, final.stdout)
+      })
+    )
+  }
+})
+
+describe.concurrent("cloud-config bootcmd and runcmd", () => {
+  it.scopedLive("runcmd is one shell script: cd and export carry over, a failing line does not stop it; the bootstrap completes; a second boot runs nothing", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nruncmd: [cd /tmp, export FOO=bar, pwd, echo $FOO, false, echo after]\n")
+      const { early, main, final } = yield* firstBoot(i)
+      expect(codes({ early, main, final })).toEqual({ early: 0, main: 0, final: 0 })
+      expect(final.stdout).toBe("/tmp\nbar\nafter\n")
+      expect(i.read("/var/log/user-data.log")).toBe("/tmp\nbar\nafter\n")
+      // the script as cloud-init writes it, root only
+      expect(i.read("/var/lib/cloud/user-data.runcmd")).toBe("#!/bin/sh\ncd /tmp\nexport FOO=bar\npwd\necho $FOO\nfalse\necho after\n")
+      expect(i.mode("/var/lib/cloud/user-data.runcmd")).toBe(0o700)
+      expectReachable(i, "alpine")
+
+      const commands = i.commands().length
+      const again = yield* i.boot()
+      expect(again.map((r) => [r.code, r.stdout, r.stderr])).toEqual([0, 1, 2, 3].map(() => [0, "", "already bootstrapped\n"]))
+      expect(i.commands().length).toBe(commands)
+      expect(i.read("/var/log/user-data.log")).toBe("/tmp\nbar\nafter\n")
+    })
+  )
+
+  it.scopedLive("bootcmd runs as one script in main; lists are quoted argument lines; its status is the last line's", () =>
+    Effect.gen(function* () {
+      const doc = `#cloud-config\nbootcmd:\n  - cd "$ROOT/tmp"\n  - [sh, -c, "echo \\"it's $0\\" > quoted", "one arg"]\n  - exit 3\nruncmd:\n  - touch "$ROOT/tmp/runcmd-ran"\n`
+      const i = yield* userDataInstance(doc)
+      const { main, final } = yield* firstBoot(i)
+      expect(i.read("/var/lib/cloud/user-data.bootcmd")).toBe(`#!/bin/sh\ncd "$ROOT/tmp"\n'sh' '-c' 'echo "it'\\''s $0" > quoted' 'one arg'\nexit 3\n`)
+      expect(i.read("/tmp/quoted")).toBe("it's one arg\n")
+      expect(main.code).toBe(1)
+      expect(main.stderr).toContain("userdata_bootcmd: bootcmd exited with status 3\n   ++ userdata_bootcmd: failed\n")
+      // the failure is the user's: everything else goes on, and the first boot is not run again
+      expect(main.stderr).toContain("   ++ set_ssh_keys: done\n")
+      expect(final.code).toBe(0)
+      expect(i.read("/tmp/runcmd-ran")).toBe("")
+      expectReachable(i, "alpine")
+    })
+  )
+})
+
+describe.concurrent("cloud-config users", () => {
+  const HASH = "$6$rounds=4096$saltsalt$9oE3cT4x0Ue2pQv7Lr1b"
+  const PLAIN = "Plain-Text-Secret-42"
+
+  it.scopedLive("passwords: the hash reaches chpasswd -e; a plain-text password goes to chpasswd's input only, never to a log or a command line; locked is `*`", () =>
+    Effect.gen(function* () {
+      const doc = `#cloud-config
+users:
+  - name: ops
+    passwd: ${HASH}
+    lock_passwd: false
+  - name: carol
+    plain_text_passwd: ${PLAIN}
+    lock_passwd: false
+  - name: dave
+    hashed_passwd: ${HASH}
+  - name: erin
+    plain_text_passwd: ${PLAIN}
+  - name: frank
+`
+      const i = yield* userDataInstance(doc)
+      const { boot, early, main, final } = yield* firstBoot(i)
+      expect(codes({ early, main, final })).toEqual({ early: 0, main: 0, final: 0 })
+      expectReachable(i, "ops")
+      const passwords = i.invocations().filter((c) => c.command === "chpasswd" || c.command === "passwd").map((c) => [c.command, c.args.join(" "), c.stdin])
+      expect(passwords).toEqual([
+        // ops, the default user: locked at creation, then its hash
+        ["chpasswd", "-e", "ops:*\n"],
+        ["chpasswd", "-e", `ops:${HASH}\n`],
+        // hashed by chpasswd itself
+        ["chpasswd", "", `carol:${PLAIN}\n`],
+        // lock_passwd is true by default, as in cloud-init: password login stays locked, with `*` so keys still work
+        ["chpasswd", "-e", "dave:*\n"],
+        ["chpasswd", "-e", "erin:*\n"],
+        ["chpasswd", "-e", "frank:*\n"]
+      ])
+      for (const r of [boot, early, main, final]) expect(`${r.stdout}${r.stderr}`).not.toContain(PLAIN)
+      expect(i.commands().join("\n")).not.toContain(PLAIN)
+      expect(i.commands().join("\n")).not.toContain(HASH)
+    })
+  )
+
+  it.scopedLive("uid, homedir, shell, primary group, comment, system; doas rules; groups; the default user's account as asked", () =>
+    Effect.gen(function* () {
+      const doc = `#cloud-config
+groups:
+  - ops-team: [root]
+users:
+  - name: ops
+    uid: 2000
+    homedir: /srv/ops
+    shell: /bin/ash
+    gecos: Operations
+    doas: [permit nopass ops as root]
+  - name: svc
+    primary_group: services
+    system: true
+  - name: tmp
+    no_create_home: true
+    groups: [extra]
+    create_groups: false
+`
+      const i = yield* userDataInstance(doc)
+      const { early, main } = yield* firstBoot(i)
+      expect(codes({ early, main })).toEqual({ early: 0, main: 0 })
+      const accounts = i.commands().filter((c) => c.startsWith("adduser") || c.startsWith("addgroup"))
+      expect(accounts).toEqual([
+        "addgroup ops",
+        "adduser -h /srv/ops -s /bin/ash -G ops -D -u 2000 -g Operations ops",
+        "addgroup ops wheel",
+        "addgroup ops-team",
+        "addgroup root ops-team",
+        "addgroup services",
+        "adduser -h /home/svc -s /bin/sh -G services -D -S -H svc",
+        "addgroup tmp",
+        "adduser -h /home/tmp -s /bin/sh -G tmp -D -H tmp"
+      ])
+      expect(main.stderr).toContain("userdata_users: group extra does not exist and create_groups is false; tmp not added to it\n")
+      expect(i.read("/etc/doas.d/ops.conf")).toBe("permit nopass ops as root\n")
+      expect(i.mode("/etc/doas.d/ops.conf")).toBe(0o600)
+    })
+  )
+})
+
+describe.concurrent("the default user's account options", () => {
+  it.scopedLive("that adduser refuses never keep the user from existing: it is made with the defaults", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nusers:\n  - name: ops\n    primary_group: staff\n", {
+        answer: (c) => (c.command === "addgroup" && c.args.join(" ") === "staff" ? { exitCode: 1 } : undefined)
+      })
+      const { main } = yield* firstBoot(i)
+      expect(main.code).toBe(0)
+      expect(main.stderr).toContain("create_default_user: addgroup: exited with status 1; made without the account options user-data asks\n")
+      expect(i.commands().filter((c) => c.startsWith("adduser") || c.startsWith("addgroup"))).toEqual([
+        "addgroup staff",
+        "addgroup ops",
+        "adduser -h /home/ops -s /bin/sh -G ops -D ops",
+        "addgroup ops wheel"
+      ])
+      expectReachable(i, "ops")
+    })
+  )
+})
+
+/** an HTTP server for write_files sources: it answers by path, and keeps the headers it was sent */
+const sourceServer = Effect.acquireRelease(
+  Effect.async<{ readonly url: string; readonly seen: Array<IncomingMessage["headers"]>; readonly close: () => void }>((resume) => {
+    const seen: Array<IncomingMessage["headers"]> = []
+    const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      seen.push(req.headers)
+      if (req.url === "/hello" && req.headers["x-token"] === "sesame") return void res.end("hello from source\n")
+      if (req.url === "/hello") return void res.writeHead(403).end("forbidden")
+      if (req.url === "/redirect") return void res.writeHead(302, { Location: "/hello" }).end()
+      if (req.url === "/big") return void res.end("x".repeat(4096))
+      res.writeHead(404).end("not here")
+    })
+    server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, close: () => server.close() })))
+  }),
+  (s) => Effect.sync(() => s.close())
+)
+
+describe.concurrent("write_files source", () => {
+  it.scopedLive("is fetched with its headers; a failed fetch falls back to content; redirects are not followed; the size is capped", () =>
+    Effect.gen(function* () {
+      const server = yield* sourceServer
+      const doc = `#cloud-config
+write_files:
+  - path: /srv/hello
+    source:
+      uri: ${server.url}/hello
+      headers: {X-Token: sesame}
+    permissions: '0750'
+  - path: /srv/fallback
+    source: {uri: "${server.url}/missing"}
+    content: fallback
+  - path: /srv/redirected
+    source: {uri: "${server.url}/redirect", headers: {X-Token: sesame}}
+  - path: /srv/big
+    source: {uri: "${server.url}/big"}
+    content: small
+`
+      const i = yield* userDataInstance(doc, { env: { USERDATA_MAX_BYTES: "2048" } })
+      const { main, final } = yield* firstBoot(i)
+      expect(i.read("/srv/hello")).toBe("hello from source\n")
+      expect(i.mode("/srv/hello")).toBe(0o750)
+      expect(server.seen.find((h) => h["x-token"] === "sesame")).toBeDefined()
+      expect(i.read("/srv/fallback")).toBe("fallback")
+      expect(main.stderr).toContain("userdata_write_files: write_files[1]: cannot fetch its source (HTTP 404); its content is written instead\n")
+      expect(i.read("/srv/redirected")).toBeUndefined()
+      expect(main.stderr).toContain("userdata_write_files: write_files[2]: cannot fetch its source (HTTP 302: redirects are not followed); nothing to write\n")
+      expect(i.read("/srv/big")).toBe("small")
+      expect(main.stderr).toContain("userdata_write_files: write_files[3]: cannot fetch its source (more than 2048 bytes); its content is written instead\n")
+      expect(main.stderr).toContain("userdata_write_files: 1 of 4 files not written as asked\n")
+      expect(main.code).toBe(1)
+      expect(main.stderr).not.toContain("sesame")
+      expect(final.code).toBe(0)
+      expectReachable(i, "alpine")
+    })
+  )
+})
+
+describe.concurrent("cloud-config ntp", () => {
+  it.scopedLive("chrony gets servers, pools, peers and allow; the service is enabled and started", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nntp:\n  servers: [ntp1.example]\n  pools: [pool.example]\n  peers: [km001]\n  allow: [192.168.23.0/24]\n")
+      const { main } = yield* firstBoot(i)
+      expect(main.code).toBe(0)
+      expect(i.read("/etc/chrony/chrony.conf")).toBe("server ntp1.example iburst\npool pool.example iburst\npeer km001\nallow 192.168.23.0/24\n")
+      expect(i.commands().filter((c) => c.includes("chrony"))).toEqual(["apk add chrony", "rc-update add chronyd default", "rc-service chronyd start"])
+    })
+  )
+})
+
+describe.concurrent("a user-data script", () => {
+  it.scopedLive("whose #! comes after blank lines runs with the interpreter it names", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("\n\n#!/bin/sh -e\necho $- | grep -q e && echo errexit\n")
+      const { final } = yield* firstBoot(i)
+      expect(final.code).toBe(0)
+      expect(final.stdout).toBe("errexit\n")
+      expect(i.commands()).toContain(`/bin/sh -e ${i.root}/var/lib/cloud/user-data`)
+    })
+  )
+})

@@ -1,0 +1,56 @@
+/**
+ * Documents in the forms cloud-init documents and accepts
+ * (`test/fixtures/cloud-config/`): `tiny-cloud schema` exits 0 for every
+ * one and reports no problem; what is not carried out is named in warnings.
+ */
+import { readdirSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import { checkUserData } from "../../src/domain/userdata/validate.js"
+import { makeTestInstance } from "../support/instance.js"
+
+const DIR = join(import.meta.dirname, "../fixtures/cloud-config")
+const DOCUMENTS = readdirSync(DIR).filter((f) => f.endsWith(".yaml")).sort()
+const OPTIONS = { maxBytes: 16 * 1024 * 1024 }
+
+const check = (name: string) => checkUserData(readFileSync(join(DIR, name)), OPTIONS)
+
+describe("cloud-init's documents", () => {
+  it("are at least forty", () => {
+    expect(DOCUMENTS.length).toBeGreaterThanOrEqual(40)
+  })
+
+  it.each(DOCUMENTS)("%s: no problem, something applied", (name) => {
+    const { type, problems, usable } = check(name)
+    expect({ type, problems, usable }).toEqual({ type: "cloud-config", problems: [], usable: true })
+  })
+
+  it.each([
+    ["packages-by-manager.yaml", ["unsupported cloud-config keys: packages[1].apt, packages[2].snap"]],
+    ["users-hyphenated-keys.yaml", ["unsupported cloud-config keys: users[1].selinux-user, users[1].ssh-import-id"]],
+    [
+      "ntp-custom-client.yaml",
+      ['line 4: ntp.ntp_client: "myntpclient" is not an NTP client on Alpine; chrony is used', "unsupported cloud-config keys: ntp.config"]
+    ],
+    ["write-files-base64-truncated.yaml", ["line 5: write_files[0].content: 3 characters outside the base64 alphabet were dropped, as cloud-init drops them"]],
+    ["duplicate-keys.yaml", ["line 4: packages: duplicate key; the last one is used, as cloud-init does"]],
+    ["hostname-underscore.yaml", ['line 2: hostname: "my_host" is not a valid host name; my-host is used']],
+    ["jinja.yaml", ["line 1: jinja templates are not supported; the rest is read as plain cloud-config"]],
+    ["users-override-default.yaml", ["unsupported cloud-config keys: ssh_import_id"]],
+    ["hostname-fqdn.yaml", ["unsupported cloud-config keys: create_hostname_file, prefer_fqdn_over_hostname"]],
+    ["users-every-option.yaml", ["unsupported cloud-config keys: users[1].expiredate, users[3].inactive, users[4].no_log_init, users[4].no_user_group"]]
+  ])("%s names what it does not carry out", (name, warnings) => {
+    expect(check(name).warnings).toEqual(warnings)
+  })
+
+  it.scopedLive("tiny-cloud schema exits 0 for every one", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true })
+      for (const name of DOCUMENTS) {
+        const r = yield* instance.run(["schema", join(DIR, name)])
+        expect({ name, code: r.code }).toEqual({ name, code: 0 })
+      }
+    })
+  )
+})
