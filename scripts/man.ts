@@ -17,10 +17,9 @@
  * `{{command}}`, every configuration key and user-data key its term, so a
  * new one cannot go undocumented.
  */
-import * as Schema from "effect/Schema"
 import { CONFIG_KEYS } from "../src/domain/settings.js"
-import { AlpineConfig } from "../src/schema/alpine-config.js"
-import { CloudConfig } from "../src/schema/cloud-config.js"
+import { ALPINE_CONFIG_KEYS } from "../src/domain/userdata/alpine.js"
+import { CLOUD_CONFIG_KEYS } from "../src/domain/userdata/cloud.js"
 import { COMMANDS, IMDS_ALIASES, IMDS_FLAGS, type CommandSpec } from "../src/programs/commands.js"
 
 export interface Page {
@@ -34,8 +33,8 @@ const MANUALS: Readonly<Record<string, string>> = { "1": "User Commands", "5": "
 /** what each page must have a term for, by its file name */
 export const REQUIRED_TERMS: Readonly<Record<string, () => ReadonlyArray<string>>> = {
   "tiny-cloud.conf.5": () => CONFIG_KEYS,
-  "alpine-config.5": () => Object.keys((AlpineConfig as Schema.Struct<Schema.Struct.Fields>).fields),
-  "cloud-config.5": () => Object.keys((CloudConfig as Schema.Struct<Schema.Struct.Fields>).fields),
+  "alpine-config.5": () => ALPINE_CONFIG_KEYS,
+  "cloud-config.5": () => CLOUD_CONFIG_KEYS,
   "imds.1": () => [...IMDS_FLAGS, ...IMDS_ALIASES].map(([word]) => word)
 }
 

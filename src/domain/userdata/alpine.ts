@@ -75,6 +75,9 @@ const READERS: Readonly<Record<string, Reader>> = {
   autoinstall: flagReader("autoinstall")
 }
 
+/** every top-level key carried out (the others are named as ignored) */
+export const ALPINE_CONFIG_KEYS: ReadonlyArray<string> = Object.keys(READERS)
+
 export const fromAlpineConfig = (raw: unknown, context: ReadContext): DocumentRead & { readonly config: UserConfig } => {
   const read = readDocument(raw, READERS, context, "#alpine-config")
   return { ...read, config: { ...emptyUserConfig, commandStyle: "entries", ...read.config } }

@@ -150,6 +150,9 @@ const READERS: Readonly<Record<string, Reader>> = {
 
 const USER_KEYS: ReadonlySet<string> = new Set(["user", "users"])
 
+/** every top-level key carried out (the others are named as ignored) */
+export const CLOUD_CONFIG_KEYS: ReadonlyArray<string> = [...Object.keys(READERS), ...USER_KEYS]
+
 export const fromCloudConfig = (raw: unknown, context: ReadContext): DocumentRead & { readonly config: UserConfig } => {
   const read = readDocument(raw, READERS, context, "#cloud-config", { nullMeans: new Set(["ntp"]), elsewhere: USER_KEYS })
   const doc = asMap(raw) ?? {}
