@@ -8,6 +8,9 @@ export default defineConfig({
     pool: "threads",
     // one module graph per worker: the files share the program's modules instead of loading them each
     isolate: false,
+    // the tests wait on processes, sockets and the disk as much as they compute: one worker per core
+    maxWorkers: 2,
+    minWorkers: 1,
     globalSetup: ["test/support/build.ts"]
   }
 })

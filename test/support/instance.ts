@@ -85,8 +85,9 @@ const unprivilegedHttp = Layer.effect(
 
 export const makeTestInstance = (options: InstanceOptions = {}): Effect.Effect<TestInstance, never, Scope.Scope> =>
   Effect.gen(function* () {
+    // on a tmpfs where there is one: the program's many fsyncs cost nothing there
     const dir = yield* Effect.acquireRelease(
-      Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-test-"))),
+      Effect.sync(() => mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "tiny-cloud-test-"))),
       (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
     )
     const fake = makeFakeSystem(dir, options)
