@@ -41,6 +41,7 @@ LINKS := \
 # the APKBUILD's -doc split takes $(PREFIX)/share/man), shell completions.
 FILES := \
 	conf/tiny-cloud.conf:$(LIBDIR)/tiny-cloud.conf:0644 \
+	openrc/client.sh:$(LIBDIR)/client.sh:0644 \
 	openrc/tiny-cloud-boot:$(SYSCONFDIR)/init.d/tiny-cloud-boot:0755 \
 	openrc/tiny-cloud-early:$(SYSCONFDIR)/init.d/tiny-cloud-early:0755 \
 	openrc/tiny-cloud-main:$(SYSCONFDIR)/init.d/tiny-cloud-main:0755 \

@@ -51,6 +51,7 @@ export const CONFIG_KEYS = [
   "IMDS_MAX_BYTES",
   "IMDS_MAX_KEYS",
   "AZURE_WIRESERVER",
+  "TINY_CLOUD_RESIDENT_IDLE",
   "TINY_CLOUD_CODE_CACHE"
 ] as const
 export type ConfigKey = (typeof CONFIG_KEYS)[number]
@@ -87,6 +88,8 @@ export interface Settings {
   readonly imdsMaxBytes: number
   /** most entries a metadata key list may have */
   readonly imdsMaxKeys: number
+  /** seconds the resident process of a first boot waits for its next phase */
+  readonly residentIdle: number
   /** every KEY=value seen (file, then environment), for keys other modules own */
   readonly values: Readonly<Record<string, string>>
   /** where each of `values` came from */
@@ -124,7 +127,8 @@ const numeric = {
   IMDS_RETRY_DELAY: whole("a whole number of milliseconds"),
   IMDS_RETRY_MAX_DELAY: whole("a whole number of milliseconds"),
   IMDS_MAX_BYTES: count("a positive whole number of bytes"),
-  IMDS_MAX_KEYS: count("a positive whole number")
+  IMDS_MAX_KEYS: count("a positive whole number"),
+  TINY_CLOUD_RESIDENT_IDLE: positive("a positive number of seconds")
 } as const
 
 /** `HOST` or `HOST:PORT`, as IMDS_ENDPOINT (and AZURE_WIRESERVER) are written */
@@ -207,6 +211,7 @@ const resolve = (
     imdsRetryMaxDelay: number("IMDS_RETRY_MAX_DELAY", 2000),
     imdsMaxBytes: number("IMDS_MAX_BYTES", 1024 * 1024),
     imdsMaxKeys: number("IMDS_MAX_KEYS", 1000),
+    residentIdle: number("TINY_CLOUD_RESIDENT_IDLE", 600),
     values,
     sources,
     fileLines,

@@ -18,6 +18,8 @@ const start = async (route: Route): Promise<unknown> => {
       if (route.stdout !== undefined) process.stdout.write(route.stdout)
       if (route.stderr !== undefined) process.stderr.write(route.stderr)
       return process.exit(route.code)
+    case "Resident":
+      return process.exit(await (await import("./serve.js")).serve())
     case "Standalone":
       return process.exit(await route.run())
     case "Program": {

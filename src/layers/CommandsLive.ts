@@ -73,14 +73,17 @@ const run: CommandsShape["run"] = (command, args, options = {}) =>
     })
   })
 
-const runLogged: CommandsShape["runLogged"] = (command, args, options) =>
+/** where a logged program's output is echoed: this process's stdout, or a resident process's client */
+type Echo = (chunk: Uint8Array) => void
+
+const runLogged = (echo: Echo): CommandsShape["runLogged"] => (command, args, options) =>
   Effect.async<number, CommandError>((resume) => {
     const log = createWriteStream(options.logFile, { mode: 0o600 })
     // `exec ... 2>&1` keeps stdout and stderr in the order the program wrote them
     const child = spawn("/bin/sh", ["-c", 'exec "$@" 2>&1', "sh", command, ...args], { stdio: ["ignore", "pipe", "inherit"] })
     child.stdout.on("data", (chunk: Buffer) => {
       log.write(chunk)
-      if (options.echo) process.stdout.write(chunk)
+      if (options.echo) echo(chunk)
     })
     child.on("error", (e) => resume(Effect.fail(new CommandError({ command, reason: e.message }))))
     child.on("close", (code, signal) => {
@@ -104,11 +107,14 @@ const stream: CommandsShape["stream"] = (command, args) =>
     catch: (e) => new CommandError({ command, reason: e instanceof Error ? e.message : String(e) })
   })
 
-export const liveCommands: CommandsShape = {
+/** the system's programs; a logged program's output is also echoed to `echo` */
+export const makeLiveCommands = (echo: Echo): CommandsShape => ({
   run,
-  runLogged,
+  runLogged: runLogged(echo),
   has: (command) => Effect.sync(() => onPath(command)),
   stream
-}
+})
+
+export const liveCommands: CommandsShape = makeLiveCommands((chunk) => void process.stdout.write(chunk))
 
 export const CommandsLive = Layer.succeed(Commands, liveCommands)

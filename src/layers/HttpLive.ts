@@ -3,7 +3,7 @@ import { request as httpsRequest } from "node:https"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { HttpAnswerTooLarge, HttpTransportError } from "../domain/errors.js"
-import { Http, type HttpRequest, type HttpResponse } from "../services/Http.js"
+import { Http, type HttpRequest, type HttpResponse, type HttpShape } from "../services/Http.js"
 
 const describe = (e: NodeJS.ErrnoException): string => {
   switch (e.code) {
@@ -79,6 +79,8 @@ const privileged = (req: HttpRequest) => {
   return tryFrom(start, 50)
 }
 
-export const HttpLive = Layer.succeed(Http, {
+export const liveHttp: HttpShape = {
   request: (req) => (req.privilegedSourcePort ? privileged(req) : attempt(req))
-})
+}
+
+export const HttpLive = Layer.succeed(Http, liveHttp)

@@ -33,6 +33,8 @@ export type Route =
    * lines go besides syslog
    */
   | ProgramRoute
+  /** the resident process of a first boot (`serve`), which the entry runs */
+  | { readonly _tag: "Resident" }
   /** a command that runs on its own (simulate, completion) */
   | { readonly _tag: "Standalone"; readonly run: () => Promise<number> }
 
@@ -157,6 +159,7 @@ export const routeTinyCloud = (args: ReadonlyArray<string>): Route => {
   if (first === "assemble-interfaces") return assembleInterfaces(rest)
   if (first === "hotplug") return hotplug(rest[0] ?? "", rest.slice(1))
   if (first === "net-sync") return netSync(rest)
+  if (first === "serve") return rest.length === 0 ? { _tag: "Resident" } : usage(commandUsage("serve"), 1)
   if (first === "simulate") return { _tag: "Standalone", run: () => import("./simulate.js").then((m) => m.main(rest)) }
   if (first === "completion") {
     if (rest.length !== 1) return { _tag: "Print", code: 1, stderr: commandUsage("completion") }

@@ -88,6 +88,7 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
     operands: { words: ["vnic-eth", "nvme-ebs"] }
   },
   { name: "net-sync", synopsis: "[IFACE]", summary: "make an interface's secondary addresses match the metadata (as /sbin/imds-net-sync)", operands: "nothing" },
+  { name: "serve", synopsis: "", summary: "the resident process of a first boot (the OpenRC boot service starts it)" },
   { name: "completion", synopsis: "{bash|zsh|fish}", summary: "print a shell completion script", operands: { words: ["bash", "zsh", "fish"] } },
   { name: "--version", synopsis: "", summary: "print the version" },
   { name: "--help", aliases: ["-h"], synopsis: "", summary: "print the usage" }

@@ -41,6 +41,7 @@ const EFFECTIVE: Readonly<Record<ConfigKey, (s: Settings) => string>> = {
   USERDATA_MAX_BYTES: (s) => String(s.userDataMaxBytes),
   IMDS_MAX_BYTES: (s) => String(s.imdsMaxBytes),
   IMDS_MAX_KEYS: (s) => String(s.imdsMaxKeys),
+  TINY_CLOUD_RESIDENT_IDLE: (s) => String(s.residentIdle),
   AZURE_WIRESERVER: (s) => s.values.AZURE_WIRESERVER ?? "",
   TINY_CLOUD_CODE_CACHE: (s) => (s.sources.TINY_CLOUD_CODE_CACHE?.from === "environment" && s.values.TINY_CLOUD_CODE_CACHE) || "/run/tiny-cloud"
 }

@@ -112,7 +112,7 @@ describe.concurrent.each(CLOUD_NAMES)("%s provider", (cloud) => {
           rmSync(root, { recursive: true, force: true })
         }
       }),
-      { numRuns: 15 }
+      { numRuns: 8 }
     )
   })
 })

@@ -20,14 +20,25 @@ const start = (phase: string, setup: (root: string) => void = () => {}) => {
   chmodSync(join(bin, "tiny-cloud"), 0o755)
   setup(root)
   execFileSync("sh", ["-c", `ebegin() { echo "ebegin $*" >> "${dir}/calls"; }; eend() { echo "eend $*" >> "${dir}/calls"; return "$1"; }; . "${SERVICES}/tiny-cloud-${phase}"; start`], {
-    env: { PATH: `${bin}:/usr/bin:/bin`, ROOT: root }
+    env: { PATH: `${bin}:/usr/bin:/bin`, ROOT: root, TINY_CLOUD_LIB: "/nonexistent" }
   })
   return existsSync(join(dir, "calls")) ? readFileSync(join(dir, "calls"), "utf8") : ""
 }
 
 describe("OpenRC service scripts", () => {
   it.each(["boot", "early", "main", "final"])("tiny-cloud-%s prints the shell edition's banner and starts its phase on a first boot", (phase) => {
-    expect(start(phase)).toBe(`ebegin Tiny Cloud - ${phase} phase\ntiny-cloud ${phase}\neend 0\n`)
+    // (the boot service also leaves the resident process behind, in the background: see below)
+    expect(start(phase).replace("tiny-cloud serve\n", "")).toBe(`ebegin Tiny Cloud - ${phase} phase\ntiny-cloud ${phase}\neend 0\n`)
+  })
+
+  it("tiny-cloud-boot starts the resident process of the first boot in the background, after the boot phase", async () => {
+    start("boot")
+    for (let i = 0; i < 100 && !readFileSync(join(dir, "calls"), "utf8").includes("tiny-cloud serve"); i++) await new Promise((r) => setTimeout(r, 20))
+    expect(readFileSync(join(dir, "calls"), "utf8").split("\n").filter((l) => l.startsWith("tiny-cloud"))).toEqual(["tiny-cloud boot", "tiny-cloud serve"])
+  })
+
+  it("without the installed client, the later services run their phase in a process of their own", () => {
+    expect(start("main")).toBe("ebegin Tiny Cloud - main phase\ntiny-cloud main\neend 0\n")
   })
 
   it.each(["boot", "early", "main", "final"])("tiny-cloud-%s has the shell edition's description", (phase) => {

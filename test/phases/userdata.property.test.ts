@@ -58,7 +58,7 @@ describe("#alpine-config, generated", () => {
         expect(commands.filter((c) => c.startsWith("chown "))).toEqual(d.files.map((f) => `chown root:root ${join(instance.root, f.path)}`))
         expect(commands.filter((c) => c.startsWith("apk add"))).toEqual(d.packages.length > 0 ? [`apk add ${d.packages.join(" ")}`] : [])
       }),
-    { fastCheck: { numRuns: 10 } }
+    { fastCheck: { numRuns: 6 } }
   )
 })
 
@@ -142,6 +142,6 @@ describe("#cloud-config with one broken key among valid ones, generated", () => 
         if (broken === "hostname" || !keys.includes("hostname")) expect(instance.read("/etc/hostname")).toBe("ip-10-0-0-9\n")
         expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
       }),
-    { fastCheck: { numRuns: 8 } }
+    { fastCheck: { numRuns: 6 } }
   )
 })

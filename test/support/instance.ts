@@ -140,6 +140,7 @@ export const makeTestInstance = (options: InstanceOptions = {}): Effect.Effect<T
           case "Print":
             return { code: route.code, stdout: route.stdout ?? "", stderr: route.stderr ?? "" }
           case "Standalone":
+          case "Resident":
             return yield* Effect.die(new Error(`${args.join(" ")} does not run in-process`))
           case "Program": {
             const { layer: output, captured, echo: echoed } = yield* capturingOutput

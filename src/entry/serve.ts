@@ -1,0 +1,190 @@
+/**
+ * `tiny-cloud serve`: the resident process of a first boot. The OpenRC boot
+ * script starts it in the background after the boot phase; it answers the
+ * early, main and final phases' clients (`openrc/client.sh`) through FIFOs
+ * under `$ROOT/run/tiny-cloud/` (the protocol: `src/domain/resident.ts`), one
+ * phase at a time, in the order asked, each with the environment its client
+ * had, as if the phase ran in a process of its own. It keeps the cloud's
+ * metadata between the phases (read once, ahead of need) and exits after the
+ * final phase, or when nobody has asked for anything for
+ * TINY_CLOUD_RESIDENT_IDLE seconds; correctness never depends on it: a
+ * client that gets no answer runs its phase itself.
+ */
+import { spawnSync } from "node:child_process"
+import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { Socket } from "node:net"
+import { createInterface } from "node:readline"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { parseRequest, replyEnd, replyLines, residentPaths, type Request } from "../domain/resident.js"
+import { parseAssignments } from "../domain/shell-words.js"
+import { makeCachingHttp } from "../layers/CachingHttp.js"
+import { makeLiveCommands } from "../layers/CommandsLive.js"
+import { liveHttp } from "../layers/HttpLive.js"
+import { appLayer, livePlatform } from "../layers/live.js"
+import { describeCause } from "../programs/failure.js"
+import { Bootstrap } from "../services/Bootstrap.js"
+import { Commands } from "../services/Commands.js"
+import { Config } from "../services/Config.js"
+import { Http } from "../services/Http.js"
+import { Metadata } from "../services/Metadata.js"
+import { Output } from "../services/Output.js"
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+/** a client's environment, from its `export -p` */
+const clientEnvironment = (file: string): Record<string, string> => {
+  const text = readFileSync(file, "utf8")
+  return parseAssignments(text).values
+}
+
+/** the phase's output for the client, as reply lines */
+const replyWriter = (socket: Socket) => {
+  const rest = { 1: "", 2: "" }
+  const write = (stream: 1 | 2, text: string) => {
+    const { lines, rest: left } = replyLines(stream, rest[stream] + text)
+    rest[stream] = left
+    if (lines !== "") socket.write(lines)
+  }
+  return {
+    stdout: (data: string | Uint8Array) => write(1, typeof data === "string" ? data : Buffer.from(data).toString("utf8")),
+    stderr: (text: string) => write(2, text),
+    end: (status: number) => new Promise<void>((done) => socket.end(replyEnd(rest[1], rest[2], status), () => done()))
+  }
+}
+
+/** what the phases of this process share: answers of the metadata service (one token, one request per datum) */
+const http = Layer.succeed(Http, makeCachingHttp(liveHttp))
+
+const discard = Layer.succeed(Output, { stdout: () => Effect.void, stderr: () => Effect.void })
+
+/**
+ * What early and main will read, asked for at once as early starts: with
+ * aws, the token, then user-data, hostname and the key list together, then
+ * the keys. The phases wait for the answers on their way; a failed read is
+ * read again by the phase that needs it.
+ */
+const prefetch = (env: Readonly<Record<string, string>>) =>
+  Effect.runFork(
+    Effect.flatMap(Metadata, (md) => Effect.all([md.userData, md.hostname, md.sshKeys], { concurrency: "unbounded", mode: "either" })).pipe(
+      Effect.scoped,
+      Effect.provide(appLayer(env, "tiny-cloud/early", { ...livePlatform, http, output: discard })),
+      Effect.ignore
+    )
+  )
+
+/** one phase for one client */
+const serveOne = async (request: Request, paths: ReturnType<typeof residentPaths>) => {
+  let fd: number
+  try {
+    fd = openSync(paths.reply(request.client), constants.O_WRONLY | constants.O_NONBLOCK)
+  } catch {
+    return // the client is gone
+  }
+  const socket = new Socket({ fd, readable: false, writable: true })
+  socket.on("error", () => {})
+  socket.write("A\n")
+  const reply = replyWriter(socket)
+  let env: Record<string, string>
+  try {
+    env = clientEnvironment(paths.env(request.client))
+  } catch {
+    return reply.end(1)
+  } finally {
+    rmSync(paths.env(request.client), { force: true })
+  }
+  const output = Layer.succeed(Output, {
+    stdout: (data) => Effect.sync(() => reply.stdout(data)),
+    stderr: (text) => Effect.sync(() => reply.stderr(text))
+  })
+  if (request.phase === "early") prefetch(env)
+  const platform = { commands: Layer.succeed(Commands, makeLiveCommands(reply.stdout)), http, output }
+  const { runPhase } = await import("../programs/phase.js")
+  const program = runPhase(request.phase)
+  const status = await Effect.runPromise(
+    Effect.scoped(Effect.provide(program, appLayer(env, `tiny-cloud/${request.phase}`, platform))).pipe(
+      Effect.catchAllCause((cause) => Effect.as(Effect.sync(() => reply.stderr(`tiny-cloud/${request.phase}: ${describeCause(cause)}\n`)), 1))
+    )
+  )
+  await reply.end(status)
+}
+
+/** how long to wait for a phase; undefined when there is no first boot to serve */
+const idleSeconds = (env: Readonly<Record<string, string | undefined>>) =>
+  Effect.runPromise(
+    Effect.gen(function* () {
+      const bootstrap = yield* Bootstrap
+      if ((yield* bootstrap.isDisabled) || (yield* bootstrap.isComplete)) return undefined
+      return (yield* Config).residentIdle
+    }).pipe(Effect.scoped, Effect.provide(appLayer(env, "tiny-cloud/serve")), Effect.orElseSucceed(() => undefined))
+  )
+
+export const serve = async (): Promise<number> => {
+  const root = (process.env.ROOT ?? "").replace(/\/+$/, "")
+  const paths = residentPaths(root)
+  const idle = await idleSeconds(process.env)
+  if (idle === undefined) return 0
+  mkdirSync(paths.dir, { recursive: true, mode: 0o700 })
+  const info = statSync(paths.dir)
+  if (info.uid !== process.getuid?.() || (info.mode & 0o077) !== 0) return 1
+  // one server per ROOT: a live one keeps its place
+  if (existsSync(paths.pid)) {
+    const other = Number(readFileSync(paths.pid, "utf8"))
+    if (other !== process.pid && alive(other)) return 0
+  }
+  rmSync(paths.requests, { force: true })
+  if (spawnSync("mkfifo", ["-m", "600", paths.requests]).status !== 0) return 1
+  writeFileSync(paths.pid, `${process.pid}\n`, { mode: 0o600 })
+
+  const cleanup = () => {
+    try {
+      if (readFileSync(paths.pid, "utf8").trim() === String(process.pid)) {
+        rmSync(paths.pid, { force: true })
+        rmSync(paths.requests, { force: true })
+      }
+    } catch {
+      // gone already
+    }
+  }
+  return new Promise<number>((finish) => {
+    // read-write: the FIFO always has a writer, so no client leaving ends the stream
+    const fd = openSync(paths.requests, constants.O_RDWR | constants.O_NONBLOCK)
+    const requests = new Socket({ fd, readable: true, writable: false })
+    let timer: NodeJS.Timeout
+    const stop = (code: number) => {
+      clearTimeout(timer)
+      cleanup()
+      requests.destroy()
+      try {
+        closeSync(fd)
+      } catch {
+        // closed with the socket
+      }
+      finish(code)
+    }
+    const waitIdle = () => {
+      clearTimeout(timer)
+      timer = setTimeout(() => stop(0), idle * 1000)
+    }
+    waitIdle()
+    for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.once(signal, () => stop(0))
+    let queue = Promise.resolve()
+    createInterface({ input: requests }).on("line", (line) => {
+      const request = parseRequest(line)
+      if (request === undefined) return
+      queue = queue.then(async () => {
+        clearTimeout(timer)
+        await serveOne(request, paths).catch(() => {})
+        if (request.phase === "final") stop(0)
+        else waitIdle()
+      })
+    })
+  })
+}

@@ -1,0 +1,62 @@
+/**
+ * HTTP for the resident process of a first boot: every metadata answer it
+ * got (2xx, 204 or 404) is kept for the phases that follow, and a request
+ * already on its way is waited for rather than sent twice. A session token
+ * (a PUT whose request names its lifetime in a `*-ttl-seconds` header) is
+ * kept for that lifetime, less a second. A failed request is never kept.
+ */
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import type { HttpAnswerTooLarge, HttpTransportError } from "../domain/errors.js"
+import type { HttpRequest, HttpResponse, HttpShape } from "../services/Http.js"
+
+type Answer = Effect.Effect<HttpResponse, HttpTransportError | HttpAnswerTooLarge>
+
+interface Kept {
+  readonly answer: Deferred.Deferred<HttpResponse, HttpTransportError | HttpAnswerTooLarge>
+  /** ms since the epoch; Infinity for answers kept for good */
+  readonly until: number
+}
+
+/** the request without what changes between two askings of the same thing (the session token) */
+const keyOf = (r: HttpRequest) => {
+  const headers = Object.entries(r.headers ?? {})
+    .filter(([name]) => !/token$/i.test(name))
+    .map(([name, value]) => `${name.toLowerCase()}:${value}`)
+    .sort()
+  return JSON.stringify([r.method, r.protocol ?? "http", r.socketPath ?? `${r.host}:${r.port}`, r.path, headers, r.body ?? ""])
+}
+
+/** how long an answer to this request may be kept, in ms; 0 for not at all */
+const lifetime = (r: HttpRequest, response: HttpResponse): number => {
+  if (r.method === "GET") return (response.status >= 200 && response.status < 300) || response.status === 404 ? Infinity : 0
+  if (r.method === "PUT" && response.status >= 200 && response.status < 300) {
+    const ttl = Object.entries(r.headers ?? {}).find(([name]) => /-ttl-seconds$/i.test(name))?.[1]
+    return ttl !== undefined && Number(ttl) > 1 ? (Number(ttl) - 1) * 1000 : 0
+  }
+  return 0
+}
+
+export const makeCachingHttp = (base: HttpShape): HttpShape => {
+  const kept = new Map<string, Kept>()
+  return {
+    request: (r): Answer =>
+      Effect.gen(function* () {
+        const key = keyOf(r)
+        const now = Date.now()
+        const found = kept.get(key)
+        if (found !== undefined && found.until > now) return yield* Deferred.await(found.answer)
+        const answer = yield* Deferred.make<HttpResponse, HttpTransportError | HttpAnswerTooLarge>()
+        // on its way: kept until it is known whether it may be kept at all
+        kept.set(key, { answer, until: Infinity })
+        const exit = yield* Effect.exit(base.request(r)).pipe(
+          Effect.onInterrupt(() => Effect.zipRight(Deferred.interrupt(answer), Effect.sync(() => kept.delete(key))))
+        )
+        yield* Deferred.done(answer, exit)
+        const keepFor = exit._tag === "Success" ? lifetime(r, exit.value) : 0
+        if (keepFor === 0) kept.delete(key)
+        else kept.set(key, { answer, until: keepFor === Infinity ? Infinity : Date.now() + keepFor })
+        return yield* Deferred.await(answer)
+      })
+  }
+}

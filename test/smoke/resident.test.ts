@@ -1,0 +1,147 @@
+/**
+ * One process for the whole first boot: the OpenRC scripts as OpenRC runs
+ * them (their start(), with ebegin/eend stubbed), the boot script leaving the
+ * resident process behind, the client asking it for early, main and final.
+ * The instance ends exactly as with a process per phase; killed, the
+ * resident process is not missed; it never outlives final.
+ */
+import { spawn } from "node:child_process"
+import { existsSync, mkdirSync, readFileSync, symlinkSync } from "node:fs"
+import { join, resolve } from "node:path"
+import { afterAll, describe, expect, it } from "vitest"
+import { readCommandLog } from "../../src/sim/fake-system.js"
+import { makeInstance, PROGRAM, type TestInstance } from "../support/harness.js"
+
+const SERVICES = resolve(new URL("../../openrc", import.meta.url).pathname)
+const KEYS = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIResidentA a@example", "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQResidentB b@example"]
+const USER_DATA = "#!/bin/sh\necho hello from user-data\necho to stderr >&2\nexit 0\n"
+
+interface Started {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+const open: Array<TestInstance> = []
+afterAll(() => Promise.all(open.map((i) => i.close())))
+
+const newInstance = async () => {
+  const instance = await makeInstance({ cloud: "aws", instance: { hostname: "res-1.example.internal", sshKeys: KEYS, userData: new TextEncoder().encode(USER_DATA) } })
+  open.push(instance)
+  const bin = join(instance.dir, "program")
+  mkdirSync(bin)
+  symlinkSync(PROGRAM, join(bin, "tiny-cloud"))
+  return { instance, env: { ...instance.env, PATH: `${bin}:${instance.env.PATH}`, TINY_CLOUD_LIB: SERVICES } }
+}
+
+/** a service's start() as OpenRC runs it */
+const startService = (phase: string, env: Record<string, string>) =>
+  new Promise<Started>((done) => {
+    const child = spawn("sh", ["-c", `ebegin() { :; }; eend() { return "$1"; }; . "${SERVICES}/tiny-cloud-${phase}"; start`], { env, stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()))
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()))
+    child.on("close", (code) => done({ code: code ?? -1, stdout, stderr }))
+  })
+
+const serverPid = (instance: TestInstance) => {
+  const file = join(instance.root, "run/tiny-cloud/server.pid")
+  return existsSync(file) ? Number(readFileSync(file, "utf8")) : undefined
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+const until = async (check: () => boolean, what: string) => {
+  for (let i = 0; i < 300 && !check(); i++) await new Promise((r) => setTimeout(r, 20))
+  if (!check()) throw new Error(`never: ${what}`)
+}
+
+/** the boot service; then the resident process is listening */
+const bootAndServe = async (env: Record<string, string>, instance: TestInstance) => {
+  const boot = await startService("boot", env)
+  await until(() => serverPid(instance) !== undefined && existsSync(join(instance.root, "run/tiny-cloud/requests")), "the resident process listens")
+  return boot
+}
+
+const files = (instance: TestInstance) =>
+  ["/etc/hostname", "/etc/hosts", "/home/alpine/.ssh/authorized_keys", "/var/lib/cloud/user-data", "/var/log/user-data.log", "/var/log/user-data.exit", "/var/lib/cloud/.bootstrap-complete"].map((p) => [p, instance.read(p)])
+
+describe("the resident process of a first boot", () => {
+  it("runs early, main and final for the services with the same output, files and exit codes as a process per phase, and exits after final", async () => {
+    const alone = await newInstance()
+    const separate: Array<Started> = []
+    for (const phase of ["boot", "early", "main", "final"]) separate.push(await startService(phase, { ...alone.env, TINY_CLOUD_LIB: "/nonexistent" }))
+
+    const resident = await newInstance()
+    const served: Array<Started> = [await bootAndServe(resident.env, resident.instance)]
+    const pid = serverPid(resident.instance)!
+    for (const phase of ["early", "main", "final"]) served.push(await startService(phase, resident.env))
+
+    expect(served).toEqual(separate)
+    expect(files(resident.instance)).toEqual(files(alone.instance))
+    expect(separate[3]!.stdout).toBe("hello from user-data\nto stderr\n")
+    const neutral = (i: TestInstance) => i.commands().map((c) => c.replaceAll(i.root, "$ROOT"))
+    expect(neutral(resident.instance)).toEqual(neutral(alone.instance))
+    // the phases after boot were the resident process's: their syslog lines carry its pid
+    const tags = (i: TestInstance) => [...new Set(readCommandLog(i.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
+    expect(tags(resident.instance).filter((t) => !t!.startsWith("tiny-cloud/boot["))).toEqual(["early", "main", "final"].map((p) => `tiny-cloud/${p}[${pid}]`))
+    // one token, one request per datum (a process per phase asks again in each)
+    const asked = resident.instance.sim!.requests.map((r) => `${r.method} ${r.path}`)
+    expect(asked.filter((r) => r.startsWith("PUT "))).toHaveLength(1)
+    expect(asked.length).toBe(new Set(asked).size)
+    expect(alone.instance.sim!.requests.filter((r) => r.method === "PUT").length).toBeGreaterThan(1)
+    await until(() => !alive(pid), "the resident process exits after final")
+    expect(existsSync(join(resident.instance.root, "run/tiny-cloud/requests"))).toBe(false)
+    expect(existsSync(join(resident.instance.root, "run/tiny-cloud/server.pid"))).toBe(false)
+  })
+
+  it("killed between main and final, it is not missed: final runs in a process of its own", async () => {
+    const { instance, env } = await newInstance()
+    await bootAndServe(env, instance)
+    for (const phase of ["early", "main"]) expect((await startService(phase, env)).code).toBe(0)
+    process.kill(serverPid(instance)!, "SIGKILL")
+    const final = await startService("final", env)
+    expect(final.code).toBe(0)
+    expect(final.stdout).toBe("hello from user-data\nto stderr\n")
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+  })
+
+  it("serves two clients asking at once one after the other", async () => {
+    const { instance, env } = await newInstance()
+    await bootAndServe(env, instance)
+    const [a, b] = await Promise.all([startService("early", env), startService("early", env)])
+    for (const r of [a, b]) expect(r.stderr).toBe("\n   ++ save_userdata: starting\n   ++ save_userdata: done\n")
+    expect(instance.read("/var/lib/cloud/user-data")).toBe(USER_DATA)
+  })
+
+  it("exits after TINY_CLOUD_RESIDENT_IDLE seconds without a request, leaving nothing behind", async () => {
+    const { instance, env } = await newInstance()
+    await bootAndServe({ ...env, TINY_CLOUD_RESIDENT_IDLE: "0.5" }, instance)
+    const pid = serverPid(instance)!
+    await until(() => !alive(pid), "the resident process exits when idle")
+    expect(existsSync(join(instance.root, "run/tiny-cloud/requests"))).toBe(false)
+    expect(existsSync(join(instance.root, "run/tiny-cloud/server.pid"))).toBe(false)
+    // the phases still run, each in a process of its own
+    expect((await startService("early", env)).code).toBe(0)
+    expect(instance.read("/var/lib/cloud/user-data")).toBe(USER_DATA)
+  })
+
+  it("a client of another ROOT never reaches it", async () => {
+    const first = await newInstance()
+    await bootAndServe(first.env, first.instance)
+    const requestsBefore = first.instance.sim!.requests.length
+    const second = await newInstance()
+    expect((await startService("early", second.env)).code).toBe(0)
+    expect(second.instance.read("/var/lib/cloud/user-data")).toBe(USER_DATA)
+    expect(first.instance.read("/var/lib/cloud/user-data")).toBeUndefined()
+    expect(first.instance.sim!.requests.length).toBe(requestsBefore)
+  })
+})
