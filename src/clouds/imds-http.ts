@@ -1,4 +1,5 @@
 /** The HTTP metadata client every HTTP cloud shares: timeouts, retries with backoff, a deadline, session tokens. */
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -6,6 +7,7 @@ import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import { ImdsError } from "../domain/errors.js"
 import type { Settings } from "../domain/settings.js"
+import { tokenLifetimeMs } from "../domain/token.js"
 import { textOf } from "../domain/text.js"
 import { Config } from "../services/Config.js"
 import { Http, type HttpRequest, type HttpResponse } from "../services/Http.js"
@@ -82,7 +84,8 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
     const endpoint = spec.fixedEndpoint ? spec.endpoint : (settings.imdsEndpoint ?? spec.endpoint)
     const { host, port } = splitEndpoint(endpoint, spec.protocol === "https" ? 443 : 80)
     const timeoutMs = settings.imdsTimeout * 1000
-    const tokenRef = yield* Ref.make(Option.none<string>())
+    const tokenRef = yield* Ref.make(Option.none<{ readonly token: string; readonly until: number }>())
+    const tokenMs = tokenLifetimeMs(spec.token?.request.headers)
     /** a path under the metadata root with the query; one starting with `/` as it is */
     const pathOf = (path: string) => (path.startsWith("/") ? path : `${spec.root}${path}${spec.query ?? ""}`)
     const urlOf = (path: string) =>
@@ -139,9 +142,10 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
         : tokenLock.withPermits(1)(
             Effect.gen(function* () {
               const cached = yield* Ref.get(tokenRef)
-              if (Option.isSome(cached) && cached.value !== rejected) return { [spec.token!.header]: cached.value }
+              const now = yield* Clock.currentTimeMillis
+              if (Option.isSome(cached) && cached.value.token !== rejected && now < cached.value.until) return { [spec.token!.header]: cached.value.token }
               const fresh = yield* fetchToken(spec.token!.request)
-              yield* Ref.set(tokenRef, Option.some(fresh))
+              yield* Ref.set(tokenRef, Option.some({ token: fresh, until: now + tokenMs }))
               return { [spec.token!.header]: fresh }
             })
           )

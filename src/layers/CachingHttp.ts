@@ -3,11 +3,13 @@
  * got (2xx, 204 or 404) is kept for the phases that follow, and a request
  * already on its way is waited for rather than sent twice. A session token
  * (a PUT whose request names its lifetime in a `*-ttl-seconds` header) is
- * kept for that lifetime, less a second. A failed request is never kept.
+ * kept while it may be used (domain/token.ts). A failed request is never kept.
  */
+import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import type { HttpAnswerTooLarge, HttpTransportError } from "../domain/errors.js"
+import { tokenLifetimeMs } from "../domain/token.js"
 import type { HttpRequest, HttpResponse, HttpShape } from "../services/Http.js"
 
 type Answer = Effect.Effect<HttpResponse, HttpTransportError | HttpAnswerTooLarge>
@@ -31,8 +33,8 @@ const keyOf = (r: HttpRequest) => {
 const lifetime = (r: HttpRequest, response: HttpResponse): number => {
   if (r.method === "GET") return (response.status >= 200 && response.status < 300) || response.status === 404 ? Infinity : 0
   if (r.method === "PUT" && response.status >= 200 && response.status < 300) {
-    const ttl = Object.entries(r.headers ?? {}).find(([name]) => /-ttl-seconds$/i.test(name))?.[1]
-    return ttl !== undefined && Number(ttl) > 1 ? (Number(ttl) - 1) * 1000 : 0
+    const ms = tokenLifetimeMs(r.headers)
+    return ms === Infinity ? 0 : ms
   }
   return 0
 }
@@ -43,7 +45,7 @@ export const makeCachingHttp = (base: HttpShape): HttpShape => {
     request: (r): Answer =>
       Effect.gen(function* () {
         const key = keyOf(r)
-        const now = Date.now()
+        const now = yield* Clock.currentTimeMillis
         const found = kept.get(key)
         if (found !== undefined && found.until > now) return yield* Deferred.await(found.answer)
         const answer = yield* Deferred.make<HttpResponse, HttpTransportError | HttpAnswerTooLarge>()
@@ -55,7 +57,7 @@ export const makeCachingHttp = (base: HttpShape): HttpShape => {
         yield* Deferred.done(answer, exit)
         const keepFor = exit._tag === "Success" ? lifetime(r, exit.value) : 0
         if (keepFor === 0) kept.delete(key)
-        else kept.set(key, { answer, until: keepFor === Infinity ? Infinity : Date.now() + keepFor })
+        else kept.set(key, { answer, until: keepFor === Infinity ? Infinity : (yield* Clock.currentTimeMillis) + keepFor })
         return yield* Deferred.await(answer)
       })
   }

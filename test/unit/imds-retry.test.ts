@@ -81,3 +81,33 @@ describe("metadata reads on the TestClock", () => {
     })
   )
 })
+
+describe("the session token", () => {
+  it.effect("is used only within its lifetime: asked for 5 s, a new one after 4 s", () =>
+    Effect.gen(function* () {
+      const asked: Array<string> = []
+      const layer = Layer.succeed(Http, {
+        request: (r) =>
+          Effect.sync(() => {
+            asked.push(`${r.method} ${r.path}`)
+            return r.method === "PUT" ? ok(`token-${asked.length}`) : ok("host-1")
+          })
+      })
+      const tokened = makeHttpMetadataClient({
+        cloud: "testcloud",
+        endpoint: "169.254.169.254",
+        root: "/latest/",
+        token: { header: "X-Token", request: { method: "PUT", path: "/latest/api/token", headers: { "X-Token-Ttl-Seconds": "5" } } }
+      })
+      yield* Effect.gen(function* () {
+        const c = yield* tokened
+        yield* c.get("meta-data/hostname")
+        yield* TestClock.adjust(Duration.millis(3900))
+        yield* c.get("meta-data/hostname")
+        yield* TestClock.adjust(Duration.millis(200))
+        yield* c.get("meta-data/hostname")
+      }).pipe(Effect.provide(Layer.merge(layer, settings({}))))
+      expect(asked).toEqual(["PUT /latest/api/token", "GET /latest/meta-data/hostname", "GET /latest/meta-data/hostname", "PUT /latest/api/token", "GET /latest/meta-data/hostname"])
+    })
+  )
+})

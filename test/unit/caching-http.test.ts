@@ -1,0 +1,59 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as TestClock from "effect/TestClock"
+import { HttpTransportError } from "../../src/domain/errors.js"
+import { makeCachingHttp } from "../../src/layers/CachingHttp.js"
+import type { HttpRequest, HttpResponse } from "../../src/services/Http.js"
+
+const request = (method: "GET" | "PUT", path: string, headers: Record<string, string> = {}): HttpRequest => ({ method, host: "h", port: 80, path, headers, timeoutMs: 1000, maxBytes: 1000 })
+const answer = (status: number, text = ""): HttpResponse => ({ status, body: new TextEncoder().encode(text) })
+
+/** a service answering from a script, counting what it was asked */
+const service = (answers: (r: HttpRequest, n: number) => Effect.Effect<HttpResponse, HttpTransportError>) => {
+  const asked: Array<string> = []
+  return { asked, shape: { request: (r: HttpRequest) => Effect.suspend(() => (asked.push(`${r.method} ${r.path}`), answers(r, asked.length))) } }
+}
+
+describe("the resident process's HTTP", () => {
+  it.effect("keeps answers (a 404 too), whatever the token they were asked with; never a failure", () =>
+    Effect.gen(function* () {
+      const s = service((r, n) => (r.path === "/flaky" && n === 3 ? Effect.fail(new HttpTransportError({ reason: "reset" })) : Effect.succeed(answer(r.path === "/none" ? 404 : 200, "x"))))
+      const http = makeCachingHttp(s.shape)
+      yield* http.request(request("GET", "/a", { "X-Token": "one" }))
+      yield* http.request(request("GET", "/a", { "X-Token": "two" }))
+      yield* http.request(request("GET", "/none"))
+      yield* http.request(request("GET", "/none"))
+      expect(yield* Effect.either(http.request(request("GET", "/flaky")))).toMatchObject({ _tag: "Left" })
+      yield* http.request(request("GET", "/flaky"))
+      yield* http.request(request("GET", "/flaky"))
+      expect(s.asked).toEqual(["GET /a", "GET /none", "GET /flaky", "GET /flaky"])
+    })
+  )
+
+  it.effect("a request on its way is waited for, not sent twice", () =>
+    Effect.gen(function* () {
+      const s = service(() => Effect.as(Effect.sleep(Duration.millis(100)), answer(200, "slow")))
+      const http = makeCachingHttp(s.shape)
+      const both = yield* Effect.fork(Effect.all([http.request(request("GET", "/slow")), http.request(request("GET", "/slow"))], { concurrency: 2 }))
+      yield* TestClock.adjust(Duration.millis(100))
+      expect((yield* Fiber.join(both)).map((r) => r.status)).toEqual([200, 200])
+      expect(s.asked).toEqual(["GET /slow"])
+    })
+  )
+
+  it.effect("keeps a token while it may be used, then asks again", () =>
+    Effect.gen(function* () {
+      const s = service((_, n) => Effect.succeed(answer(200, `token-${n}`)))
+      const http = makeCachingHttp(s.shape)
+      const token = request("PUT", "/latest/api/token", { "X-aws-ec2-metadata-token-ttl-seconds": "5" })
+      yield* http.request(token)
+      yield* TestClock.adjust(Duration.millis(3900))
+      yield* http.request(token)
+      yield* TestClock.adjust(Duration.millis(200))
+      yield* http.request(token)
+      expect(s.asked).toEqual(["PUT /latest/api/token", "PUT /latest/api/token"])
+    })
+  )
+})
