@@ -1,4 +1,4 @@
-import * as FileSystem from "@effect/platform/FileSystem"
+import { readFileSync } from "node:fs"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -7,16 +7,14 @@ import { settingsFrom, settingsFromLeniently } from "../domain/settings.js"
 import { Config } from "../services/Config.js"
 
 const readConf = (env: Readonly<Record<string, string | undefined>>) =>
-  Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem
+  Effect.suspend(() => {
     const path = `${(env.ROOT ?? "").replace(/\/+$/, "")}/etc/tiny-cloud.conf`
-    return yield* fs.readFileString(path).pipe(
-      Effect.catchAll((e) =>
-        e._tag === "SystemError" && e.reason === "NotFound"
-          ? Effect.succeed("")
-          : Effect.fail(new ConfigError({ reason: `cannot read ${path}: ${e.message}` }))
-      )
-    )
+    try {
+      return Effect.succeed(readFileSync(path, "utf8"))
+    } catch (e) {
+      const error = e as NodeJS.ErrnoException
+      return error.code === "ENOENT" ? Effect.succeed("") : Effect.fail(new ConfigError({ reason: `cannot read ${path}: ${error.message}` }))
+    }
   })
 
 /** `$ROOT/etc/tiny-cloud.conf` and the environment, which wins; the first problem fails */

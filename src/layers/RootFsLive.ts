@@ -1,6 +1,4 @@
-import * as FileSystem from "@effect/platform/FileSystem"
-import type { PlatformError } from "@effect/platform/Error"
-import { lstatSync, readdirSync, unlinkSync } from "node:fs"
+import * as nodeFs from "node:fs"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -11,16 +9,16 @@ import { RootFs, type RootFsShape, type WriteOptions } from "../services/RootFs.
 import { resolveInRoot, type FinalLink } from "./in-root.js"
 
 /** `not found`, `permission denied`, `is a directory`...: the system's words without the path (the message names it) */
-const reasonOf = (e: PlatformError): string => {
-  if (e._tag !== "SystemError") return e.message
-  if (e.reason === "NotFound") return "not found"
-  const words = /^[A-Z0-9]+: ([^,]+)/.exec(e.description ?? "")?.[1]
-  return words ?? e.reason
+const reasonOf = (e: unknown): string => {
+  const error = e as NodeJS.ErrnoException
+  if (error.code === "ENOENT") return "not found"
+  return /^[A-Z0-9]+: ([^,]+)/.exec(error.message ?? "")?.[1] ?? String(error.message ?? e)
 }
 
-const fail = (op: string, path: string) => (e: PlatformError) => new FsError({ op, path, reason: reasonOf(e) })
+const isNotFound = (e: unknown) => (e as NodeJS.ErrnoException).code === "ENOENT"
 
-const isNotFound = (e: PlatformError) => e._tag === "SystemError" && e.reason === "NotFound"
+/** one system call, its failure named as the program names it */
+const sys = <A>(op: string, path: string, f: () => A) => Effect.try({ try: f, catch: (e) => new FsError({ op, path, reason: reasonOf(e) }) })
 
 const dirname = (path: string) => {
   const i = path.lastIndexOf("/")
@@ -47,7 +45,7 @@ const alive = (pid: number) => {
 const removeStaleTemporaries = (dir: string, name: string) => {
   let entries: Array<string> = []
   try {
-    entries = readdirSync(dir)
+    entries = nodeFs.readdirSync(dir)
   } catch {
     return
   }
@@ -57,7 +55,7 @@ const removeStaleTemporaries = (dir: string, name: string) => {
     const pid = Number(m[2])
     if (pid !== process.pid && !alive(pid)) {
       try {
-        unlinkSync(`${dir}/${entry}`)
+        nodeFs.unlinkSync(`${dir}/${entry}`)
       } catch {
         // gone already
       }
@@ -66,8 +64,7 @@ const removeStaleTemporaries = (dir: string, name: string) => {
 }
 
 export const makeRootFs = (root: string) =>
-  Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem
+  Effect.sync(() => {
     let tempCounter = 0
 
     /** the host path an operation works on: under ROOT, links resolved inside it */
@@ -79,28 +76,27 @@ export const makeRootFs = (root: string) =>
 
     const exists = (path: string) =>
       inRoot("stat", path, "follow").pipe(
-        Effect.flatMap((p) => fs.exists(p)),
+        Effect.map((p) => nodeFs.existsSync(p)),
         Effect.orElseSucceed(() => false)
       )
 
     const makeDirectory: RootFsShape["makeDirectory"] = (path, options) =>
       Effect.flatMap(inRoot("mkdir", path, options?.noFollow ? "refuse" : "follow"), (p) =>
-        fs.makeDirectory(p, { recursive: true, ...(options?.mode !== undefined ? { mode: options.mode } : {}) }).pipe(Effect.mapError(fail("mkdir", path)))
+        sys("mkdir", path, () => void nodeFs.mkdirSync(p, { recursive: true, ...(options?.mode !== undefined ? { mode: options.mode } : {}) }))
       )
 
     const readFileIfExists: RootFsShape["readFileIfExists"] = (path, options) =>
       Effect.flatMap(inRoot("read", path, "follow"), (p) =>
-        Effect.gen(function* () {
-          if (options?.maxBytes !== undefined) {
-            const info = yield* fs.stat(p)
-            if (Number(info.size) > options.maxBytes) return yield* Effect.fail(new FsError({ op: "read", path, reason: `larger than ${options.maxBytes} bytes` }))
+        Effect.suspend(() => {
+          try {
+            if (options?.maxBytes !== undefined && nodeFs.statSync(p).size > options.maxBytes) {
+              return Effect.fail(new FsError({ op: "read", path, reason: `larger than ${options.maxBytes} bytes` }))
+            }
+            return Effect.succeed(Option.some<Uint8Array>(nodeFs.readFileSync(p)))
+          } catch (e) {
+            return isNotFound(e) ? Effect.succeed(Option.none<Uint8Array>()) : Effect.fail(new FsError({ op: "read", path, reason: reasonOf(e) }))
           }
-          return Option.some(yield* fs.readFile(p))
-        }).pipe(
-          Effect.catchAll((e) =>
-            e._tag === "FsError" ? Effect.fail(e) : isNotFound(e) ? Effect.succeed(Option.none<Uint8Array>()) : Effect.fail(fail("read", path)(e))
-          )
-        )
+        })
       )
 
     const writeAtomic: RootFsShape["writeAtomic"] = (path, data, options?: WriteOptions) =>
@@ -108,7 +104,7 @@ export const makeRootFs = (root: string) =>
         const target = yield* inRoot("write", path, options?.noFollow ? "refuse" : "follow")
         const present = (() => {
           try {
-            return lstatSync(target)
+            return nodeFs.lstatSync(target)
           } catch {
             return undefined
           }
@@ -117,26 +113,27 @@ export const makeRootFs = (root: string) =>
         const bytes = typeof data === "string" ? encoder.encode(data) : data
         const mode = options?.mode ?? 0o644
         const dir = dirname(target)
-        yield* fs.makeDirectory(dir, { recursive: true }).pipe(Effect.mapError(fail("mkdir", dirname(path))))
+        yield* sys("mkdir", dirname(path), () => void nodeFs.mkdirSync(dir, { recursive: true }))
         removeStaleTemporaries(dir, basename(target))
         const temp = `${dir}/.${basename(target)}.tmp-${process.pid}-${tempCounter++}`
-        const write = Effect.scoped(
-          Effect.gen(function* () {
-            const file = yield* fs.open(temp, { flag: "wx", mode })
-            if (bytes.length > 0) yield* file.writeAll(bytes)
-            yield* file.sync
-          })
-        )
-        yield* Effect.gen(function* () {
-          yield* write
-          // the umask may have narrowed `mode`
-          yield* fs.chmod(temp, mode)
-          if (options?.uid !== undefined) yield* fs.chown(temp, options.uid, options.gid ?? options.uid)
-          yield* fs.rename(temp, target)
-        }).pipe(
-          Effect.mapError(fail("write", path)),
-          Effect.tapError(() => fs.remove(temp).pipe(Effect.ignore))
-        )
+        yield* sys("write", path, () => {
+          try {
+            const fd = nodeFs.openSync(temp, "wx", mode)
+            try {
+              if (bytes.length > 0) nodeFs.writeSync(fd, bytes)
+              nodeFs.fsyncSync(fd)
+            } finally {
+              nodeFs.closeSync(fd)
+            }
+            // the umask may have narrowed `mode`
+            nodeFs.chmodSync(temp, mode)
+            if (options?.uid !== undefined) nodeFs.chownSync(temp, options.uid, options.gid ?? options.uid)
+            nodeFs.renameSync(temp, target)
+          } catch (e) {
+            nodeFs.rmSync(temp, { force: true })
+            throw e
+          }
+        })
       })
 
     const service: RootFsShape = {
@@ -144,20 +141,18 @@ export const makeRootFs = (root: string) =>
       at: (p) => `${root}${p.startsWith("/") ? p : `/${p}`}`,
       readFile: (path, options) =>
         Effect.flatMap(readFileIfExists(path, options), Option.match({ onNone: () => Effect.fail(new FsError({ op: "read", path, reason: "not found" })), onSome: Effect.succeed })),
-      readText: (path) => Effect.flatMap(inRoot("read", path, "follow"), (p) => fs.readFileString(p).pipe(Effect.mapError(fail("read", path)))),
+      readText: (path) => Effect.flatMap(inRoot("read", path, "follow"), (p) => sys("read", path, () => nodeFs.readFileSync(p, "utf8"))),
       readFileIfExists,
       readTextIfExists: (path) => readFileIfExists(path).pipe(Effect.map(Option.map(textOf))),
       exists,
       isDirectory: (path) =>
         inRoot("stat", path, "follow").pipe(
-          Effect.flatMap((p) => fs.stat(p)),
-          Effect.map((s) => s.type === "Directory"),
+          Effect.flatMap((p) => sys("stat", path, () => nodeFs.statSync(p).isDirectory())),
           Effect.orElseSucceed(() => false)
         ),
       isSymlink: (path) =>
         inRoot("stat", path, "keep").pipe(
-          Effect.flatMap((p) => fs.readLink(p)),
-          Effect.as(true),
+          Effect.flatMap((p) => sys("stat", path, () => nodeFs.lstatSync(p).isSymbolicLink())),
           Effect.orElseSucceed(() => false)
         ),
       writeAtomic,
@@ -178,34 +173,43 @@ export const makeRootFs = (root: string) =>
       makeDirectory,
       readDirectory: (path) =>
         Effect.flatMap(inRoot("list", path, "follow"), (p) =>
-          fs.readDirectory(p).pipe(
-            Effect.map((names) => names.slice().sort()),
-            Effect.catchAll((e) => (isNotFound(e) ? Effect.succeed([]) : Effect.fail(fail("list", path)(e))))
-          )
+          Effect.suspend(() => {
+            try {
+              return Effect.succeed(nodeFs.readdirSync(p).sort())
+            } catch (e) {
+              return isNotFound(e) ? Effect.succeed([]) : Effect.fail(new FsError({ op: "list", path, reason: reasonOf(e) }))
+            }
+          })
         ),
       remove: (path, options) =>
-        Effect.flatMap(inRoot("remove", path, "keep"), (p) =>
-          fs.remove(p, { recursive: options?.recursive ?? false }).pipe(Effect.catchAll((e) => (isNotFound(e) ? Effect.void : Effect.fail(fail("remove", path)(e)))))
-        ),
+        Effect.flatMap(inRoot("remove", path, "keep"), (p) => sys("remove", path, () => nodeFs.rmSync(p, { force: true, recursive: options?.recursive ?? false }))),
       symlink: (target, path) =>
         Effect.gen(function* () {
           const p = yield* inRoot("symlink", path, "keep")
-          yield* fs.makeDirectory(dirname(p), { recursive: true }).pipe(Effect.mapError(fail("mkdir", dirname(path))))
-          yield* fs.remove(p).pipe(Effect.ignore)
-          yield* fs.symlink(target, p).pipe(Effect.mapError(fail("symlink", path)))
+          yield* sys("mkdir", dirname(path), () => void nodeFs.mkdirSync(dirname(p), { recursive: true }))
+          yield* sys("symlink", path, () => {
+            try {
+              nodeFs.unlinkSync(p)
+            } catch {
+              // nothing there
+            }
+            nodeFs.symlinkSync(target, p)
+          })
         }),
-      readLink: (path) => Effect.flatMap(inRoot("readlink", path, "keep"), (p) => fs.readLink(p).pipe(Effect.mapError(fail("readlink", path)))),
+      readLink: (path) => Effect.flatMap(inRoot("readlink", path, "keep"), (p) => sys("readlink", path, () => nodeFs.readlinkSync(p))),
       realPath: (path) =>
         Effect.flatMap(inRoot("realpath", path, "follow"), (p) =>
-          root === "" ? fs.realPath(p).pipe(Effect.mapError(fail("realpath", path))) : fs.stat(p).pipe(Effect.as(p), Effect.mapError(fail("realpath", path)))
+          sys("realpath", path, () => (root === "" ? nodeFs.realpathSync(p) : (nodeFs.statSync(p), p)))
         ),
-      chmod: (path, mode) => Effect.flatMap(inRoot("chmod", path, "follow"), (p) => fs.chmod(p, mode).pipe(Effect.mapError(fail("chmod", path)))),
-      chown: (path, uid, gid) => Effect.flatMap(inRoot("chown", path, "follow"), (p) => fs.chown(p, uid, gid).pipe(Effect.mapError(fail("chown", path)))),
+      chmod: (path, mode) => Effect.flatMap(inRoot("chmod", path, "follow"), (p) => sys("chmod", path, () => nodeFs.chmodSync(p, mode))),
+      chown: (path, uid, gid) => Effect.flatMap(inRoot("chown", path, "follow"), (p) => sys("chown", path, () => nodeFs.chownSync(p, uid, gid))),
       makeTempDirectory: (prefix) =>
         Effect.gen(function* () {
           const dir = yield* inRoot("mktemp", dirname(prefix), "follow")
-          yield* fs.makeDirectory(dir, { recursive: true }).pipe(Effect.mapError(fail("mkdir", dirname(prefix))))
-          return yield* fs.makeTempDirectory({ directory: dir, prefix: basename(prefix) }).pipe(Effect.mapError(fail("mktemp", prefix)))
+          return yield* sys("mktemp", prefix, () => {
+            nodeFs.mkdirSync(dir, { recursive: true })
+            return nodeFs.mkdtempSync(`${dir}/${basename(prefix)}`)
+          })
         })
     }
     return service

@@ -1,4 +1,3 @@
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Layer from "effect/Layer"
 import type { Commands } from "../services/Commands.js"
 import type { Http } from "../services/Http.js"
@@ -34,8 +33,8 @@ export interface AppOptions {
 
 /** every service a command may ask for: configuration from `env` and `$ROOT/etc/tiny-cloud.conf`, files under ROOT */
 export const appLayer = (env: Readonly<Record<string, string | undefined>>, logTag: string, platform: Platform = livePlatform, options: AppOptions = {}) => {
-  const config = ConfigLive(env, options.lenientConfig ?? false).pipe(Layer.provide(NodeFileSystem.layer))
-  const fs = RootFsLive.pipe(Layer.provide(Layer.merge(config, NodeFileSystem.layer)))
+  const config = ConfigLive(env, options.lenientConfig ?? false)
+  const fs = RootFsLive.pipe(Layer.provide(config))
   const base = Layer.mergeAll(config, fs, platform.commands, platform.http, platform.output)
   const log = LogLive(logTag, options.log).pipe(Layer.provide(base))
   const cloud = CloudLive.pipe(Layer.provide(Layer.merge(base, log)))

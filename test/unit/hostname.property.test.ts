@@ -1,5 +1,4 @@
 import fc from "fast-check"
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
@@ -34,7 +33,7 @@ const run = (root: string, hostname: string | undefined) =>
       )
     )
     return { exit, calls: yield* Ref.get(commands.calls), lines: (yield* Ref.get(log.lines)).map((l) => l.line) }
-  }).pipe(Effect.provide(NodeFileSystem.layer), Effect.runPromise)
+  }).pipe(Effect.runPromise)
 
 describe("set_hostname", () => {
   it("writes the short name, applies it, and adds the FQDN to /etc/hosts once, for any valid name", async () => {
