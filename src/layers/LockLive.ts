@@ -7,20 +7,23 @@
  * lock file, so no stale lock to recover after a crash.
  *
  * Files locked this way may be replaced by rename (assemble-interfaces
- * does that to /etc/network/interfaces): a lock granted on a file the path
- * no longer names would let two holders run at once, so the locked file is
- * compared with the path's and locked again until they are the same.
+ * does that to /etc/network/interfaces), and a holder's rename frees the
+ * path for the next comer while the holder still runs. So we first lock
+ * the file's directory, which is never replaced, and only then the file
+ * (for whoever else locks it); the locked file is compared with the
+ * path's and locked again until they are the same.
  */
 import { spawn } from "node:child_process"
 import { closeSync, fstatSync, openSync, statSync } from "node:fs"
+import { dirname } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { LockError } from "../domain/errors.js"
 import { Lock } from "../services/Lock.js"
 
-const open = (path: string) =>
+const open = (path: string, flags: "a" | "r") =>
   Effect.try({
-    try: () => openSync(path, "a", 0o644),
+    try: () => openSync(path, flags, 0o644),
     catch: (e) => new LockError({ path, reason: (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such directory" : (e as Error).message })
   })
 
@@ -55,19 +58,22 @@ const stillNamed = (path: string, fd: number) =>
   })
 
 /** the descriptor holding the lock on the file `path` names */
-const acquire = (path: string): Effect.Effect<number, LockError> =>
-  Effect.flatMap(open(path), (fd) =>
+const acquireFile = (path: string): Effect.Effect<number, LockError> =>
+  Effect.flatMap(open(path, "a"), (fd) =>
     flock(path, fd).pipe(
       Effect.zipRight(stillNamed(path, fd)),
       Effect.onError(() => close(fd)),
-      Effect.flatMap((named) => (named ? Effect.succeed(fd) : Effect.zipRight(close(fd), acquire(path))))
+      Effect.flatMap((named) => (named ? Effect.succeed(fd) : Effect.zipRight(close(fd), acquireFile(path))))
     )
   )
 
+const acquireDirectory = (path: string): Effect.Effect<number, LockError> =>
+  Effect.flatMap(open(path, "r"), (fd) => flock(path, fd).pipe(Effect.as(fd), Effect.onError(() => close(fd))))
+
+/** the wait may be interrupted; a lock once granted is released with the scope */
+const held = (acquire: Effect.Effect<number, LockError>) =>
+  Effect.uninterruptibleMask((restore) => Effect.flatMap(restore(acquire), (fd) => Effect.addFinalizer(() => close(fd))))
+
 export const LockLive = Layer.succeed(Lock, {
-  // the wait may be interrupted; a lock once granted is released with the scope
-  exclusive: (path) =>
-    Effect.uninterruptibleMask((restore) =>
-      Effect.flatMap(restore(acquire(path)), (fd) => Effect.addFinalizer(() => close(fd)))
-    )
+  exclusive: (path) => Effect.zipRight(held(acquireDirectory(dirname(path))), held(acquireFile(path)))
 })
