@@ -110,4 +110,35 @@ describe("the session token", () => {
       expect(asked).toEqual(["PUT /latest/api/token", "GET /latest/meta-data/hostname", "GET /latest/meta-data/hostname", "PUT /latest/api/token", "GET /latest/meta-data/hostname"])
     })
   )
+
+  it.effect("refused (HTTP 401) within its lifetime: a new one, and the read again with it", () =>
+    Effect.gen(function* () {
+      const asked: Array<string> = []
+      let refusals = 1
+      const layer = Layer.succeed(Http, {
+        request: (r) =>
+          Effect.sync(() => {
+            if (r.method === "PUT") {
+              asked.push(`PUT token-${asked.length}`)
+              return ok(`token-${asked.length - 1}`)
+            }
+            const refused = refusals-- > 0
+            asked.push(`GET ${r.headers?.["X-Token"]} ${refused ? 401 : 200}`)
+            return refused ? { status: 401, body: new Uint8Array() } : ok("host-1")
+          })
+      })
+      const tokened = makeHttpMetadataClient({
+        cloud: "testcloud",
+        endpoint: "169.254.169.254",
+        root: "/latest/",
+        token: { header: "X-Token", request: { method: "PUT", path: "/latest/api/token", headers: { "X-Token-Ttl-Seconds": "21600" } } }
+      })
+      const read = yield* Effect.fork(Effect.flatMap(tokened, (c) => c.get("meta-data/hostname")).pipe(Effect.provide(Layer.merge(layer, settings({})))))
+      // the read again comes after the retry's delay
+      yield* TestClock.adjust(Duration.seconds(10))
+      const host = yield* Fiber.join(read)
+      expect(Option.map(host, (b) => new TextDecoder().decode(b))).toEqual(Option.some("host-1"))
+      expect(asked).toEqual(["PUT token-0", "GET token-0 401", "PUT token-2", "GET token-2 200"])
+    })
+  )
 })
