@@ -2,8 +2,8 @@
 // Where the start-up loader keeps V8's code cache; scripts/build.mjs inlines
 // this function into the loader (it runs on every start: keep it tiny).
 //
-// setting: TINY_CLOUD_CODE_CACHE. `off` → no cache; a directory → that one.
-// Unset → /run/tiny-cloud, but only when /run is a tmpfs mount point as this
+// setting: TINY_CLOUD_CODE_CACHE. `off`: no cache; a directory: that one.
+// Unset: /run/tiny-cloud, but only when /run is a tmpfs mount point as this
 // process sees it (the running system's per-boot /run): in an image builder's
 // chroot, or wherever /run is a plain directory, no cache is read or written,
 // so none is left in an image. readMountinfo returns /proc/self/mountinfo;

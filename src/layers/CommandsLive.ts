@@ -1,10 +1,10 @@
-import { spawn } from "node:child_process"
 import { accessSync, constants, createWriteStream } from "node:fs"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { CommandError } from "../domain/errors.js"
 import { textOf } from "../domain/text.js"
 import { Commands, type CommandResult, type CommandsShape } from "../services/Commands.js"
+import { childProcess } from "./builtins.js"
 
 const onPath = (command: string): boolean => {
   if (command.includes("/")) return isExecutable(command)
@@ -23,89 +23,97 @@ const isExecutable = (path: string): boolean => {
 const firstLine = (bytes: Uint8Array) => textOf(bytes).trim().split("\n")[0]?.slice(0, 200) ?? ""
 
 const run: CommandsShape["run"] = (command, args, options = {}) =>
-  Effect.async<CommandResult, CommandError>((resume) => {
-    const child = spawn(command, args, {
-      stdio: ["pipe", "pipe", "pipe"],
-      env: options.env ? { ...process.env, ...options.env } : process.env
-    })
-    const out: Array<Buffer> = []
-    const errs: Array<Buffer> = []
-    let outBytes = 0
-    let overflow = false
-    let settled = false
-    const settle = (effect: Effect.Effect<CommandResult, CommandError>) => {
-      if (!settled) {
-        settled = true
-        resume(effect)
+  Effect.flatMap(childProcess, ({ spawn }) =>
+    Effect.async<CommandResult, CommandError>((resume) => {
+      const child = spawn(command, args, {
+        stdio: ["pipe", "pipe", "pipe"],
+        env: options.env ? { ...process.env, ...options.env } : process.env
+      })
+      const out: Array<Buffer> = []
+      const errs: Array<Buffer> = []
+      let outBytes = 0
+      let overflow = false
+      let settled = false
+      const settle = (effect: Effect.Effect<CommandResult, CommandError>) => {
+        if (!settled) {
+          settled = true
+          resume(effect)
+        }
       }
-    }
-    child.stdout.on("data", (chunk: Buffer) => {
-      outBytes += chunk.length
-      if (options.maxOutputBytes !== undefined && outBytes > options.maxOutputBytes) {
-        overflow = true
-        child.kill("SIGKILL")
-        return
-      }
-      out.push(chunk)
+      child.stdout.on("data", (chunk: Buffer) => {
+        outBytes += chunk.length
+        if (options.maxOutputBytes !== undefined && outBytes > options.maxOutputBytes) {
+          overflow = true
+          child.kill("SIGKILL")
+          return
+        }
+        out.push(chunk)
+      })
+      child.stderr.on("data", (chunk: Buffer) => errs.push(chunk))
+      child.on("error", (e: NodeJS.ErrnoException) =>
+        settle(Effect.fail(new CommandError({ command, reason: e.code === "ENOENT" ? "command not found" : e.message })))
+      )
+      child.on("close", (code, signal) => {
+        const result = { exitCode: code ?? 128, stdout: Buffer.concat(out), stderr: Buffer.concat(errs) }
+        if (overflow) {
+          settle(Effect.fail(new CommandError({ command, reason: `output exceeds ${options.maxOutputBytes} bytes` })))
+        } else if (signal !== null) {
+          settle(Effect.fail(new CommandError({ command, reason: `killed by ${signal}` })))
+        } else if (code !== 0 && !options.allowFailure) {
+          const detail = firstLine(result.stderr)
+          settle(Effect.fail(new CommandError({ command, exitCode: code ?? 1, reason: `exited with status ${code}${detail ? `: ${detail}` : ""}` })))
+        } else {
+          settle(Effect.succeed(result))
+        }
+      })
+      child.stdin.on("error", () => {})
+      if (options.stdin !== undefined) child.stdin.end(options.stdin)
+      else child.stdin.end()
+      return Effect.sync(() => {
+        if (!settled) child.kill("SIGKILL")
+      })
     })
-    child.stderr.on("data", (chunk: Buffer) => errs.push(chunk))
-    child.on("error", (e: NodeJS.ErrnoException) =>
-      settle(Effect.fail(new CommandError({ command, reason: e.code === "ENOENT" ? "command not found" : e.message })))
-    )
-    child.on("close", (code, signal) => {
-      const result = { exitCode: code ?? 128, stdout: Buffer.concat(out), stderr: Buffer.concat(errs) }
-      if (overflow) {
-        settle(Effect.fail(new CommandError({ command, reason: `output exceeds ${options.maxOutputBytes} bytes` })))
-      } else if (signal !== null) {
-        settle(Effect.fail(new CommandError({ command, reason: `killed by ${signal}` })))
-      } else if (code !== 0 && !options.allowFailure) {
-        const detail = firstLine(result.stderr)
-        settle(Effect.fail(new CommandError({ command, exitCode: code ?? 1, reason: `exited with status ${code}${detail ? `: ${detail}` : ""}` })))
-      } else {
-        settle(Effect.succeed(result))
-      }
-    })
-    child.stdin.on("error", () => {})
-    if (options.stdin !== undefined) child.stdin.end(options.stdin)
-    else child.stdin.end()
-    return Effect.sync(() => {
-      if (!settled) child.kill("SIGKILL")
-    })
-  })
+  )
 
 /** where a logged program's output is echoed: this process's stdout, or a resident process's client */
 type Echo = (chunk: Uint8Array) => void
 
-const runLogged = (echo: Echo): CommandsShape["runLogged"] => (command, args, options) =>
-  Effect.async<number, CommandError>((resume) => {
-    const log = createWriteStream(options.logFile, { mode: 0o600 })
-    // `exec ... 2>&1` keeps stdout and stderr in the order the program wrote them
-    const child = spawn("/bin/sh", ["-c", 'exec "$@" 2>&1', "sh", command, ...args], { stdio: ["ignore", "pipe", "inherit"] })
-    child.stdout.on("data", (chunk: Buffer) => {
-      log.write(chunk)
-      if (options.echo) echo(chunk)
-    })
-    child.on("error", (e) => resume(Effect.fail(new CommandError({ command, reason: e.message }))))
-    child.on("close", (code, signal) => {
-      log.end(() => resume(Effect.succeed(code ?? (signal ? 128 : 1))))
-    })
-    return Effect.sync(() => child.kill("SIGKILL"))
-  })
+const runLogged =
+  (echo: Echo): CommandsShape["runLogged"] =>
+  (command, args, options) =>
+    Effect.flatMap(childProcess, ({ spawn }) =>
+      Effect.async<number, CommandError>((resume) => {
+        const log = createWriteStream(options.logFile, { mode: 0o600 })
+        // `exec ... 2>&1` keeps stdout and stderr in the order the program wrote them
+        const child = spawn("/bin/sh", ["-c", 'exec "$@" 2>&1', "sh", command, ...args], { stdio: ["ignore", "pipe", "inherit"] })
+        child.stdout.on("data", (chunk: Buffer) => {
+          log.write(chunk)
+          if (options.echo) echo(chunk)
+        })
+        child.on("error", (e) => resume(Effect.fail(new CommandError({ command, reason: e.message }))))
+        child.on("close", (code, signal) => {
+          log.end(() => resume(Effect.succeed(code ?? (signal ? 128 : 1))))
+        })
+        return Effect.sync(() => child.kill("SIGKILL"))
+      })
+    )
 
 const stream: CommandsShape["stream"] = (command, args) =>
-  Effect.try({
-    try: () => {
-      const child = spawn(command, [...args], { stdio: ["pipe", "ignore", "ignore"] })
-      let gone = false
-      child.on("error", () => (gone = true))
-      child.stdin.on("error", () => (gone = true))
-      // neither keeps this process alive; what was written stays in the pipe for the program to read
-      child.unref()
-      ;(child.stdin as unknown as { unref?: () => void }).unref?.()
-      return { write: (line: string) => Effect.sync(() => void (gone || child.stdin.write(`${line}\n`))) }
-    },
-    catch: (e) => new CommandError({ command, reason: e instanceof Error ? e.message : String(e) })
-  })
+  Effect.flatMap(childProcess, ({ spawn }) =>
+    Effect.try({
+      try: () => {
+        const child = spawn(command, [...args], { stdio: ["pipe", "ignore", "ignore"] })
+        let gone = false
+        child.on("error", () => (gone = true))
+        child.stdin.on("error", () => (gone = true))
+        // neither keeps this process alive; what was written stays in the pipe for the program to read
+        child.unref()
+        ;(child.stdin as unknown as { unref?: () => void }).unref?.()
+        return { write: (line: string) => Effect.sync(() => void (gone || child.stdin.write(`${line}\n`))) }
+      },
+      catch: (e) => new CommandError({ command, reason: e instanceof Error ? e.message : String(e) })
+    })
+  )
 
 /** the system's programs; a logged program's output is also echoed to `echo` */
 export const makeLiveCommands = (echo: Echo): CommandsShape => ({

@@ -1,9 +1,9 @@
 import { request as httpRequest } from "node:http"
-import { request as httpsRequest } from "node:https"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { HttpAnswerTooLarge, HttpTransportError } from "../domain/errors.js"
 import { Http, type HttpRequest, type HttpResponse, type HttpShape } from "../services/Http.js"
+import { https } from "./builtins.js"
 
 const describe = (e: NodeJS.ErrnoException): string => {
   switch (e.code) {
@@ -25,47 +25,49 @@ type AttemptError = (HttpTransportError & { code?: string }) | HttpAnswerTooLarg
 
 /** one request; the body is collected up to `maxBytes`, the connection dropped past it; redirects are answers like any other */
 const attempt = (req: HttpRequest, localPort?: number) =>
-  Effect.async<HttpResponse, AttemptError>((resume) => {
-    let settled = false
-    const settle = (outcome: Effect.Effect<HttpResponse, AttemptError>) => {
-      if (settled) return
-      settled = true
-      resume(outcome)
-    }
-    const tooLarge = () => {
-      settle(Effect.fail(new HttpAnswerTooLarge({ limit: req.maxBytes })))
-      r.destroy()
-    }
-    const r = (req.protocol === "https" ? httpsRequest : httpRequest)(
-      {
-        method: req.method,
-        path: req.path,
-        headers: { ...req.headers, ...(req.body !== undefined ? { "Content-Length": String(Buffer.byteLength(req.body)) } : {}) },
-        timeout: req.timeoutMs,
-        agent: false,
-        ...(req.socketPath ? { socketPath: req.socketPath } : { host: req.host, port: req.port }),
-        ...(localPort !== undefined ? { localPort } : {})
-      },
-      (res) => {
-        const chunks: Array<Buffer> = []
-        let size = 0
-        if (Number(res.headers["content-length"]) > req.maxBytes) return tooLarge()
-        res.on("data", (c: Buffer) => {
-          size += c.length
-          if (size > req.maxBytes) return tooLarge()
-          chunks.push(c)
-        })
-        res.on("end", () => settle(Effect.succeed({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) })))
-        res.on("error", (e) => settle(Effect.fail(new HttpTransportError({ reason: describe(e) }))))
+  Effect.flatMap(req.protocol === "https" ? Effect.map(https, (m) => m.request) : Effect.succeed(httpRequest), (request) =>
+    Effect.async<HttpResponse, AttemptError>((resume) => {
+      let settled = false
+      const settle = (outcome: Effect.Effect<HttpResponse, AttemptError>) => {
+        if (settled) return
+        settled = true
+        resume(outcome)
       }
-    )
-    r.on("timeout", () => r.destroy(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" })))
-    r.on("error", (e: NodeJS.ErrnoException) =>
-      settle(Effect.fail(Object.assign(new HttpTransportError({ reason: e.code === "ETIMEDOUT" ? "timed out" : describe(e) }), { code: e.code })))
-    )
-    r.end(req.body)
-    return Effect.sync(() => r.destroy())
-  })
+      const tooLarge = () => {
+        settle(Effect.fail(new HttpAnswerTooLarge({ limit: req.maxBytes })))
+        r.destroy()
+      }
+      const r = request(
+        {
+          method: req.method,
+          path: req.path,
+          headers: { ...req.headers, ...(req.body !== undefined ? { "Content-Length": String(Buffer.byteLength(req.body)) } : {}) },
+          timeout: req.timeoutMs,
+          agent: false,
+          ...(req.socketPath ? { socketPath: req.socketPath } : { host: req.host, port: req.port }),
+          ...(localPort !== undefined ? { localPort } : {})
+        },
+        (res) => {
+          const chunks: Array<Buffer> = []
+          let size = 0
+          if (Number(res.headers["content-length"]) > req.maxBytes) return tooLarge()
+          res.on("data", (c: Buffer) => {
+            size += c.length
+            if (size > req.maxBytes) return tooLarge()
+            chunks.push(c)
+          })
+          res.on("end", () => settle(Effect.succeed({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) })))
+          res.on("error", (e) => settle(Effect.fail(new HttpTransportError({ reason: describe(e) }))))
+        }
+      )
+      r.on("timeout", () => r.destroy(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" })))
+      r.on("error", (e: NodeJS.ErrnoException) =>
+        settle(Effect.fail(Object.assign(new HttpTransportError({ reason: e.code === "ETIMEDOUT" ? "timed out" : describe(e) }), { code: e.code })))
+      )
+      r.end(req.body)
+      return Effect.sync(() => r.destroy())
+    })
+  )
 
 /** A source port below 1024, as scaleway wants for user-data; busy ports are skipped. */
 const privileged = (req: HttpRequest) => {

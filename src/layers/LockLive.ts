@@ -13,13 +13,13 @@
  * (for whoever else locks it); the locked file is compared with the
  * path's and locked again until they are the same.
  */
-import { spawn } from "node:child_process"
 import { closeSync, fstatSync, openSync, statSync } from "node:fs"
 import { dirname } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { LockError } from "../domain/errors.js"
 import { Lock } from "../services/Lock.js"
+import { childProcess } from "./builtins.js"
 
 const open = (path: string, flags: "a" | "r") =>
   Effect.try({
@@ -31,19 +31,21 @@ const close = (fd: number) => Effect.sync(() => closeSync(fd))
 
 /** `flock -x 0` on the descriptor: done when it exits 0 */
 const flock = (path: string, fd: number) =>
-  Effect.async<void, LockError>((resume) => {
-    const child = spawn("flock", ["-x", "0"], { stdio: [fd, "ignore", "pipe"] })
-    let err = ""
-    child.stderr?.on("data", (chunk: Buffer) => (err += chunk.toString()))
-    child.on("error", (e: NodeJS.ErrnoException) =>
-      resume(Effect.fail(new LockError({ path, reason: e.code === "ENOENT" ? "flock is not installed" : e.message })))
-    )
-    child.on("close", (code) =>
-      resume(code === 0 ? Effect.void : Effect.fail(new LockError({ path, reason: err.trim().split("\n").pop() || `flock exited with status ${code}` })))
-    )
-    // interrupted while waiting: it goes, and its place in the queue with it
-    return Effect.sync(() => child.kill("SIGKILL"))
-  })
+  Effect.flatMap(childProcess, ({ spawn }) =>
+    Effect.async<void, LockError>((resume) => {
+      const child = spawn("flock", ["-x", "0"], { stdio: [fd, "ignore", "pipe"] })
+      let err = ""
+      child.stderr?.on("data", (chunk: Buffer) => (err += chunk.toString()))
+      child.on("error", (e: NodeJS.ErrnoException) =>
+        resume(Effect.fail(new LockError({ path, reason: e.code === "ENOENT" ? "flock is not installed" : e.message })))
+      )
+      child.on("close", (code) =>
+        resume(code === 0 ? Effect.void : Effect.fail(new LockError({ path, reason: err.trim().split("\n").pop() || `flock exited with status ${code}` })))
+      )
+      // interrupted while waiting: it goes, and its place in the queue with it
+      return Effect.sync(() => child.kill("SIGKILL"))
+    })
+  )
 
 /** whether the descriptor is the file the path names now */
 const stillNamed = (path: string, fd: number) =>
@@ -68,7 +70,12 @@ const acquireFile = (path: string): Effect.Effect<number, LockError> =>
   )
 
 const acquireDirectory = (path: string): Effect.Effect<number, LockError> =>
-  Effect.flatMap(open(path, "r"), (fd) => flock(path, fd).pipe(Effect.as(fd), Effect.onError(() => close(fd))))
+  Effect.flatMap(open(path, "r"), (fd) =>
+    flock(path, fd).pipe(
+      Effect.as(fd),
+      Effect.onError(() => close(fd))
+    )
+  )
 
 /** the wait may be interrupted; a lock once granted is released with the scope */
 const held = (acquire: Effect.Effect<number, LockError>) =>
