@@ -10,5 +10,8 @@ const once = <A>(load: () => Promise<A>) => {
   return Effect.promise(() => (loaded ??= load()))
 }
 
-export const childProcess = once(() => import("node:child_process"))
-export const https = once(() => import("node:https"))
+// the bundle is CommonJS run by a vm.Script, where import() of Node's modules has no loader; ESM (tests) has no require
+const builtin = <A>(name: string, esm: () => Promise<A>) => once(() => (typeof require === "function" ? Promise.resolve(require(name) as A) : esm()))
+
+export const childProcess = builtin<typeof import("node:child_process")>("node:child_process", () => import("node:child_process"))
+export const https = builtin<typeof import("node:https")>("node:https", () => import("node:https"))
