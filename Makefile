@@ -9,6 +9,10 @@
 # Layout (the shell edition's later releases):
 #   $(PREFIX)/lib/tiny-cloud/tiny-cloud.cjs   the program (one file, 0755)
 #   $(PREFIX)/lib/tiny-cloud/tiny-cloud.conf  documented configuration template
+#   $(PREFIX)/lib/tiny-cloud/code-cache/      V8 code caches for a boot's first runs, made
+#                                             by prepare-code-cache.sh with this node
+#                                             (PREPARE_CODE_CACHE=no: none; the Alpine
+#                                             package makes them in its post-install)
 #   $(PREFIX)/sbin/tiny-cloud, $(PREFIX)/bin/imds   names of the program
 #   /etc/init.d/tiny-cloud-{boot,early,main,final}  OpenRC services
 #   /etc/tiny-cloud.conf                      from the template, only if absent
@@ -16,6 +20,7 @@
 PREFIX ?= /usr
 DESTDIR ?=
 SYSCONFDIR ?= /etc
+PREPARE_CODE_CACHE ?= yes
 
 VERSION := $(shell sed -n 's/^[[:space:]]*"version":[[:space:]]*"\([^"]*\)".*/\1/p' package.json | head -n 1)
 LIBDIR := $(PREFIX)/lib/tiny-cloud
@@ -42,6 +47,7 @@ LINKS := \
 FILES := \
 	conf/tiny-cloud.conf:$(LIBDIR)/tiny-cloud.conf:0644 \
 	openrc/client.sh:$(LIBDIR)/client.sh:0644 \
+	packaging/prepare-code-cache.sh:$(LIBDIR)/prepare-code-cache.sh:0755 \
 	openrc/tiny-cloud-boot:$(SYSCONFDIR)/init.d/tiny-cloud-boot:0755 \
 	openrc/tiny-cloud-early:$(SYSCONFDIR)/init.d/tiny-cloud-early:0755 \
 	openrc/tiny-cloud-main:$(SYSCONFDIR)/init.d/tiny-cloud-main:0755 \
@@ -76,6 +82,10 @@ check-bundle:
 install: check-bundle
 	install -d "$(DESTDIR)$(LIBDIR)"
 	install -m 0755 $(BUNDLE) "$(DESTDIR)$(PROGRAM)"
+	@if [ "$(PREPARE_CODE_CACHE)" = yes ]; then \
+		sh packaging/prepare-code-cache.sh "$(DESTDIR)$(PROGRAM)" "$(DESTDIR)$(LIBDIR)/code-cache" || \
+		echo "make: no prepared code cache: the first runs of a boot compile the program" >&2; \
+	fi
 	@$(RELPATH); set -e; for link in $(LINKS); do \
 		echo "ln -sfn $$(relpath $(PROGRAM) $$link) $(DESTDIR)$$link"; \
 		install -d "$(DESTDIR)$${link%/*}"; \
@@ -99,6 +109,7 @@ install: check-bundle
 # dangle), and /etc/tiny-cloud.conf only while it equals the template.
 uninstall:
 	@for link in $(LINKS) $(PROGRAM); do echo "rm -f $(DESTDIR)$$link"; rm -f "$(DESTDIR)$$link"; done
+	@echo "rm -rf $(DESTDIR)$(LIBDIR)/code-cache"; rm -rf "$(DESTDIR)$(LIBDIR)/code-cache"
 	@for f in $(FILES); do rest=$${f#*:}; dest=$${rest%:*}; \
 		if [ "$$dest" = "$(LIBDIR)/tiny-cloud.conf" ] && [ -f "$(DESTDIR)$(CONF)" ] && cmp -s "$(DESTDIR)$$dest" "$(DESTDIR)$(CONF)"; then \
 			echo "rm -f $(DESTDIR)$(CONF)"; rm -f "$(DESTDIR)$(CONF)"; \

@@ -4,6 +4,13 @@
 // TINY_CLOUD_CODE_CACHE names another directory, or `off`), so the first-boot
 // phases and imds calls after the first skip compiling ~1 MB. It is the
 // program's own cache, not the instance's data, so it is not under ROOT.
+//
+// Before a boot has its own, the caches `make install` prepared beside the
+// program (code-cache/, read-only) serve a first boot's first runs. V8
+// rejects them when Node is no longer the one they were made with; the run
+// then compiles and keeps a cache of its own in /run as before.
+// TINY_CLOUD_CODE_CACHE_GROW=1 (preparing them) rewrites the cache after
+// every run, so that it holds what all the runs of a kind compiled.
 "use strict"
 const fs = require("node:fs")
 const vm = require("node:vm")
@@ -17,37 +24,41 @@ const name = require("node:path").basename(process.argv[1] || "")
 const kind = ["assemble-interfaces", "vnic-eth-hotplug", "nvme-ebs-links", "imds-net-sync"].includes(name) ||
     ["assemble-interfaces", "hotplug", "net-sync"].includes(args[0]) ? "network"
   : /^imds/.test(name) || args[0] === "imds" ? "imds"
-  : ["boot", "early", "main", "final"].includes(args[0]) ? "phase"
+  // the resident process runs the phases after boot
+  : ["boot", "early", "main", "final", "serve"].includes(args[0]) ? "phase"
   : ["--bootstrap", "--enable", "--disable", "schema"].includes(args[0]) ? args[0].replace(/^-+/, "") : "other"
-const file = `${dir}/code-cache-PROGRAM_HASH-${kind}`
+const base = `code-cache-PROGRAM_HASH-${kind}`
+const file = `${dir}/${base}`
 const uid = typeof process.getuid === "function" ? process.getuid() : -1
 
-// a cache is code: use one only from a directory and file of our own that nobody else may write
-const trusted = (path) => {
+// a cache is code: use one only from a directory and file of our own (or root's) that nobody else may write
+const trusted = (path, owners) => {
   try {
     const s = fs.lstatSync(path)
-    return s.uid === uid && (s.mode & 0o022) === 0 && (s.isDirectory() || s.isFile())
+    return owners.includes(s.uid) && (s.mode & 0o022) === 0 && (s.isDirectory() || s.isFile())
   } catch {
     return false
   }
 }
-
-let cachedData
-const enabled = dir !== undefined
-if (enabled && trusted(dir) && trusted(file)) {
+const read = (dir, file, owners) => {
   try {
-    cachedData = fs.readFileSync(file)
+    if (trusted(dir, owners) && trusted(file, owners)) return fs.readFileSync(file)
   } catch {}
 }
+
+const enabled = dir !== undefined
+const prepared = `${__dirname}/code-cache`
+let cachedData = enabled ? read(dir, file, [uid]) : undefined
+if (cachedData === undefined && process.env.TINY_CLOUD_CODE_CACHE !== "off") cachedData = read(prepared, `${prepared}/${base}`, [uid, 0])
 const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${program}\n})`, {
   filename: __filename,
   cachedData
 })
-if (enabled && (cachedData === undefined || script.cachedDataRejected)) {
+if (enabled && (cachedData === undefined || script.cachedDataRejected || process.env.TINY_CLOUD_CODE_CACHE_GROW === "1")) {
   process.once("exit", () => {
     try {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
-      if (!trusted(dir)) return
+      if (!trusted(dir, [uid])) return
       const temp = `${file}.${process.pid}`
       fs.writeFileSync(temp, script.createCachedData(), { mode: 0o600 })
       fs.renameSync(temp, file)

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process"
 import { createHash } from "node:crypto"
-import { cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs"
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -130,7 +130,8 @@ beforeAll(() => {
     meta[name!] = { depends: depends!.trim(), installIf: installIf!.trim(), pkgdesc: pkgdesc! }
     packages[name!] = tree(join(pkgbase, name!))
   }
-  execFileSync("make", ["-s", "install", `DESTDIR=${join(dir, "make-install")}`], { cwd: REPO })
+  // the package makes its code caches on the target (post-install), not in the package
+  execFileSync("make", ["-s", "install", `DESTDIR=${join(dir, "make-install")}`, "PREPARE_CODE_CACHE=no"], { cwd: REPO })
   installed = tree(join(dir, "make-install"))
 }, 60_000)
 
@@ -223,5 +224,27 @@ describe("a cloud package's post-install", () => {
 
   it("adds CLOUD to a file that has no CLOUD line", () => {
     expect(postInstall("oci", "CLOUD_USER=opc\n")).toBe("CLOUD_USER=opc\nCLOUD=oci\n")
+  })
+})
+
+describe("tiny-cloud's own install scripts", () => {
+  it("post-install makes the code caches with this system's node, which then serve a boot's first run; pre-deinstall removes them", () => {
+    const apkbuild = readFileSync(join(STARTDIR, "APKBUILD"), "utf8")
+    for (const script of ["post-install", "post-upgrade", "pre-deinstall"]) expect(apkbuild).toContain(`$pkgname.${script}`)
+    const root = mkdtempSync(join(dir, "root-"))
+    cpSync(join(dir, "make-install"), root, { recursive: true, verbatimSymlinks: true })
+    const env = { PATH: `${dirname(process.execPath)}:${process.env.PATH}`, ROOT: root }
+    execFileSync("sh", [join(STARTDIR, "tiny-cloud.post-install")], { env })
+    const caches = join(root, "usr/lib/tiny-cloud/code-cache")
+    expect(readdirSync(caches).map((f) => f.replace(/^code-cache-[0-9a-f]{16}-/, "")).sort()).toEqual(["bootstrap", "imds", "network", "other", "phase"])
+    for (const f of readdirSync(caches)) expect(lstatSync(join(caches, f)).mode & 0o777).toBe(0o644)
+    // the prepared cache is accepted: a boot's run directory gets none of its own
+    const run = mkdtempSync(join(dir, "run-"))
+    mkdirSync(join(root, "var/lib/cloud"), { recursive: true })
+    const status = execFileSync(join(root, "usr/sbin/tiny-cloud"), ["--bootstrap", "status"], { encoding: "utf8", env: { ...env, TINY_CLOUD_CODE_CACHE: run } })
+    expect(status).toBe("incomplete\n")
+    expect(readdirSync(run)).toEqual([])
+    execFileSync("sh", [join(STARTDIR, "tiny-cloud.pre-deinstall")], { env })
+    expect(existsSync(caches)).toBe(false)
   })
 })

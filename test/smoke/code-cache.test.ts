@@ -1,8 +1,9 @@
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
-import { runProgram } from "../support/harness.js"
+import { spawnSync } from "node:child_process"
+import { PROGRAM, runProgram } from "../support/harness.js"
 
 let dir = ""
 afterEach(() => rmSync(dir, { recursive: true, force: true }))
@@ -47,5 +48,42 @@ describe("the start-up code cache", () => {
     writeFileSync(join(cache, name), "planted")
     expect(await status(root, cache)).toMatchObject({ code: 0, stdout: "incomplete\n" })
     expect(readFileSync(join(cache, name), "utf8")).toBe("planted")
+  })
+
+  describe("prepared beside the program (code-cache/, as make install and the package's post-install make it)", () => {
+    /** a copy of the program with a code-cache/ made by one run of `--bootstrap status` */
+    const installed = () => {
+      const { root, cache } = setup()
+      const lib = join(dir, "lib")
+      mkdirSync(join(lib, "code-cache"), { recursive: true })
+      copyFileSync(PROGRAM, join(lib, "tiny-cloud.cjs"))
+      const run = (cacheDir: string) =>
+        spawnSync(process.execPath, [join(lib, "tiny-cloud.cjs"), "--bootstrap", "status"], { encoding: "utf8", env: { PATH: process.env.PATH!, ROOT: root, TINY_CLOUD_CODE_CACHE: cacheDir } })
+      run(join(lib, "code-cache"))
+      const name = readdirSync(join(lib, "code-cache"))[0]!
+      chmodSync(join(lib, "code-cache"), 0o755)
+      chmodSync(join(lib, "code-cache", name), 0o644)
+      return { lib, name, cache, run }
+    }
+
+    it("serves a boot's first run, which keeps no cache of its own", () => {
+      const { cache, run } = installed()
+      expect(run(cache).stdout).toBe("incomplete\n")
+      expect(existsSync(cache)).toBe(false)
+    })
+
+    it("refused by V8 (made by another Node): the run compiles and keeps its own cache", () => {
+      const { lib, name, cache, run } = installed()
+      writeFileSync(join(lib, "code-cache", name), "made by another node")
+      expect(run(cache).stdout).toBe("incomplete\n")
+      expect(readdirSync(cache)).toEqual([name])
+    })
+
+    it("one anybody may write is not read", () => {
+      const { lib, name, cache, run } = installed()
+      chmodSync(join(lib, "code-cache", name), 0o666)
+      expect(run(cache).stdout).toBe("incomplete\n")
+      expect(readdirSync(cache)).toEqual([name])
+    })
   })
 })

@@ -1,0 +1,45 @@
+#!/bin/sh
+# packaging/prepare-code-cache.sh PROGRAM DIR
+#
+# Prepares V8 code caches for the first runs of a boot, when /run/tiny-cloud
+# has none yet: runs PROGRAM (the installed bundle) once per kind of run -
+# a simulated first boot (the phases), imds, --bootstrap status, status,
+# the network helpers - on throw-away instances, each writing into DIR what
+# it compiled. The loader reads DIR (`code-cache/` beside the program) and
+# V8 refuses a cache made by another Node, so a Node upgrade costs speed,
+# never correctness. Best effort: exits 1 when node is missing or a run
+# leaves no cache.
+set -u
+program=$1
+dir=$2
+case $dir in */code-cache) ;; *) echo "prepare-code-cache: $dir: the directory must be named code-cache" >&2; exit 1 ;; esac
+command -v node >/dev/null 2>&1 || { echo "prepare-code-cache: node is not installed" >&2; exit 1; }
+work=$(mktemp -d) || exit 1
+trap 'rm -rf "$work"' EXIT INT TERM
+rm -rf "$dir"
+mkdir -p "$dir" && chmod 700 "$dir" || exit 1
+
+# each run rewrites its kind's cache, so that it holds what all of them compiled
+train() {
+	env TINY_CLOUD_CODE_CACHE="$dir" TINY_CLOUD_CODE_CACHE_GROW=1 ROOT="$work/root" "$@" >/dev/null 2>&1 </dev/null
+}
+
+mkdir -p "$work/root/var/lib/cloud" "$work/root/etc/network/interfaces.d" "$work/root/sys/class/net/lo" "$work/root/sys/class/net/eth0"
+printf 'auto lo\niface lo\n  use link\n  use loopback\n' > "$work/root/etc/network/interfaces.d/lo"
+printf 'auto %%%%\niface %%%%\n  use dhcp\n  use imds\n' > "$work/root/etc/network/interfaces.d/DEFAULT"
+
+# the phases of a first boot on a simulated aws: each phase a process of its own
+train node "$program" simulate --root "$work/sim"
+rm -f "$dir"/code-cache-*-other
+# imds with nothing answering: its whole path but the answer
+train env CLOUD=aws IMDS_ENDPOINT=127.0.0.1:9 IMDS_DEADLINE=1 node "$program" imds @hostname
+train node "$program" --bootstrap status
+train node "$program" status
+train node "$program" assemble-interfaces
+train env MDEV=eth0 ACTION=add node "$program" hotplug vnic-eth
+
+chmod 755 "$dir"
+set -- "$dir"/code-cache-*
+[ -e "$1" ] || { echo "prepare-code-cache: no run left a cache" >&2; exit 1; }
+chmod 644 "$@"
+echo "prepared code caches in $dir: $(for f in "$@"; do printf '%s ' "${f##*-}"; done)"
