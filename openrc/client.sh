@@ -8,11 +8,24 @@
 # _tiny_cloud_phase PHASE: the phase's output and exit status, from the resident process or its own
 _tiny_cloud_phase() {
 	_tc_run="$ROOT/run/tiny-cloud"
+	_tiny_cloud_wait_resident
 	_tc_pid=$(cat "$_tc_run/server.pid" 2>/dev/null) || _tc_pid=
 	if [ -n "$_tc_pid" ] && [ -p "$_tc_run/requests" ] && kill -0 "$_tc_pid" 2>/dev/null && _tiny_cloud_ask "$1"; then
 		return "$_tc_status"
 	fi
 	tiny-cloud "$1"
+}
+
+# the resident process the boot service started may still be starting
+# (server.starting names it; server.pid is there once it listens): wait for
+# it while it lives, at most about 10 s
+_tiny_cloud_wait_resident() {
+	_tc_starting=$(cat "$_tc_run/server.starting" 2>/dev/null) || return 0
+	_tc_i=0
+	while [ ! -e "$_tc_run/server.pid" ] && [ "$_tc_i" -lt 200 ] && kill -0 "$_tc_starting" 2>/dev/null; do
+		sleep 0.05 2>/dev/null || { sleep 1; _tc_i=$((_tc_i + 19)); }
+		_tc_i=$((_tc_i + 1))
+	done
 }
 
 _tiny_cloud_ask() {

@@ -11,7 +11,10 @@
  *   `2 TEXT` (stderr), and at last `X STATUS`.
  *
  * A client that gets no `A` soon, or no `X` before the reply ends, runs the
- * phase in a process of its own, as without the resident process.
+ * phase in a process of its own, as without the resident process. The boot
+ * script writes the starting server's pid to `server.starting`; clients
+ * wait while it lives and `server.pid` (written once it listens) is not
+ * there yet.
  */
 import { PHASES, type Phase } from "./phases.js"
 
@@ -21,6 +24,7 @@ export interface ResidentPaths {
   readonly dir: string
   readonly requests: string
   readonly pid: string
+  readonly starting: string
   readonly reply: (client: number) => string
   readonly env: (client: number) => string
 }
@@ -32,6 +36,7 @@ export const residentPaths = (root: string): ResidentPaths => {
     dir,
     requests: `${dir}/requests`,
     pid: `${dir}/server.pid`,
+    starting: `${dir}/server.starting`,
     reply: (client) => `${dir}/reply.${client}`,
     env: (client) => `${dir}/env.${client}`
   }

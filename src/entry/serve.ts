@@ -130,7 +130,10 @@ export const serve = async (): Promise<number> => {
   const root = (process.env.ROOT ?? "").replace(/\/+$/, "")
   const paths = residentPaths(root)
   const idle = await idleSeconds(process.env)
-  if (idle === undefined) return 0
+  if (idle === undefined) {
+    rmSync(paths.starting, { force: true })
+    return 0
+  }
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 })
   const info = statSync(paths.dir)
   if (info.uid !== process.getuid?.() || (info.mode & 0o077) !== 0) return 1
@@ -142,6 +145,7 @@ export const serve = async (): Promise<number> => {
   rmSync(paths.requests, { force: true })
   if (spawnSync("mkfifo", ["-m", "600", paths.requests]).status !== 0) return 1
   writeFileSync(paths.pid, `${process.pid}\n`, { mode: 0o600 })
+  rmSync(paths.starting, { force: true })
 
   const cleanup = () => {
     try {

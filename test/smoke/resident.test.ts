@@ -103,6 +103,19 @@ describe("the resident process of a first boot", () => {
     expect(existsSync(join(resident.instance.root, "run/tiny-cloud/server.pid"))).toBe(false)
   })
 
+  it("early started at once after boot, while the resident process still starts, waits for it rather than starting its own", async () => {
+    const { instance, env } = await newInstance()
+    expect((await startService("boot", env)).code).toBe(0)
+    const early = await startService("early", env)
+    expect(early.code).toBe(0)
+    const pid = serverPid(instance)
+    expect(pid).toBeDefined()
+    const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
+    expect(tags.filter((t) => t!.startsWith("tiny-cloud/early"))).toEqual([`tiny-cloud/early[${pid}]`])
+    expect(instance.sim!.requests.filter((r) => r.method === "PUT")).toHaveLength(1)
+    expect(existsSync(join(instance.root, "run/tiny-cloud/server.starting"))).toBe(false)
+  })
+
   it("killed between main and final, it is not missed: final runs in a process of its own", async () => {
     const { instance, env } = await newInstance()
     await bootAndServe(env, instance)
