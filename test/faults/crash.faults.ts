@@ -13,6 +13,7 @@ import { join, relative } from "node:path"
 import fc from "fast-check"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { PHASES, type Phase } from "../../src/domain/phases.js"
+import { parseRecord } from "../../src/domain/run-record.js"
 import { makeInstance, PROGRAM, type TestInstance } from "../support/harness.js"
 import { describeSystem } from "../support/system.js"
 
@@ -75,8 +76,9 @@ const tree = (instance: TestInstance): Record<string, string> => {
     }
   }
   walk(instance.root)
-  // the log of the user's programs keeps every run's output, by design
+  // the log of the user's programs and the run record keep every run, by design
   delete out["/var/log/user-data.log"]
+  delete out["/var/lib/cloud/status.json"]
   return out
 }
 
@@ -114,5 +116,8 @@ describeSystem(`crash points (seed ${SEED})`, { tools: { strace: "strace" } }, (
     expect(tree(instance)).toEqual(reference.get(p.cloud))
     expect(instance.read("/etc/motd")).toBe("appended once\n")
     expect(instance.read("/etc/group")).toMatch(/^wheel:x:10:root,alpine,deploy$/m)
+    // the run record ends with the rerun phases, each finished without error
+    const runs = parseRecord(instance.read("/var/lib/cloud/status.json") ?? "").runs.slice(-(PHASES.length - at))
+    expect(runs.map((r) => [r.phase, r.exitStatus])).toEqual(PHASES.slice(at).map((phase) => [phase, 0]))
   })
 })
