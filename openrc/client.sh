@@ -1,5 +1,5 @@
 # Tiny Cloud: the OpenRC services' client of the resident process of a first
-# boot (`tiny-cloud serve`, which the boot service starts after the boot
+# boot (`tiny-cloud serve`, which the boot service starts before the boot
 # phase; the protocol is in the program's src/domain/resident.ts). It needs a
 # POSIX sh, mkfifo, timeout and dd: busybox has them all. Whenever the
 # resident process is not there or does not answer, the phase runs in a

@@ -1,7 +1,7 @@
 /**
  * `tiny-cloud serve`: the resident process of a first boot. The OpenRC boot
- * script starts it in the background after the boot phase; it answers the
- * early, main and final phases' clients (`openrc/client.sh`) through FIFOs
+ * script starts it in the background; it answers the boot, early, main and
+ * final phases' clients (`openrc/client.sh`) through FIFOs
  * under `$ROOT/run/tiny-cloud/` (the protocol: `src/domain/resident.ts`), one
  * phase at a time, in the order asked, each with the environment its client
  * had, as if the phase ran in a process of its own. It keeps the cloud's

@@ -31,10 +31,11 @@ describe("OpenRC service scripts", () => {
     expect(start(phase).replace("tiny-cloud serve\n", "")).toBe(`ebegin Tiny Cloud - ${phase} phase\ntiny-cloud ${phase}\neend 0\n`)
   })
 
-  it("tiny-cloud-boot starts the resident process of the first boot in the background, after the boot phase", async () => {
+  it("tiny-cloud-boot starts the resident process of the first boot in the background, and names it while it starts", async () => {
     start("boot")
     for (let i = 0; i < 100 && !readFileSync(join(dir, "calls"), "utf8").includes("tiny-cloud serve"); i++) await new Promise((r) => setTimeout(r, 20))
-    expect(readFileSync(join(dir, "calls"), "utf8").split("\n").filter((l) => l.startsWith("tiny-cloud"))).toEqual(["tiny-cloud boot", "tiny-cloud serve"])
+    expect(readFileSync(join(dir, "calls"), "utf8").split("\n").filter((l) => l.startsWith("tiny-cloud")).sort()).toEqual(["tiny-cloud boot", "tiny-cloud serve"])
+    expect(readFileSync(join(dir, "root/run/tiny-cloud/server.starting"), "utf8")).toMatch(/^\d+\n$/)
   })
 
   it("without the installed client, the later services run their phase in a process of their own", () => {
