@@ -2,6 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Bootstrap } from "../services/Bootstrap.js"
 import { Config } from "../services/Config.js"
+import { APPEND_JOURNAL } from "../domain/append-journal.js"
 import { RootFs } from "../services/RootFs.js"
 
 /** the marker in `$TINY_CLOUD_VAR`, the disabled file in `$ROOT/etc` */
@@ -14,7 +15,8 @@ export const BootstrapLive = Layer.effect(
     return {
       isComplete: fs.exists(marker),
       markComplete: fs.writeAtomic(marker, "", { noFollow: true }),
-      markIncomplete: fs.remove(marker),
+      // a first boot asked for again appends its write_files again
+      markIncomplete: Effect.zipRight(fs.remove(marker), fs.remove(`${varDir}/${APPEND_JOURNAL}`)),
       isDisabled: fs.exists(fs.at("/etc/tiny-cloud.disabled"))
     }
   })

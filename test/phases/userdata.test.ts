@@ -155,6 +155,35 @@ packages: [vim, curl]
     })
   )
 
+  it.scopedLive("an append happens once per first boot: a rerun after a crash does not repeat it, --bootstrap incomplete does", () =>
+    Effect.gen(function* () {
+      const doc = `#alpine-config
+write_files:
+  - path: /etc/motd
+    content: "added\\n"
+    append: true
+  - path: /etc/motd
+    content: "added\\n"
+    append: true
+`
+      const i = yield* userDataInstance(doc)
+      i.write("/etc/motd", "first\n")
+      expectCodes(yield* phases(i, ["early", "main"]))
+      expect(i.read("/etc/motd")).toBe("first\nadded\nadded\n")
+      // main again, as after a crash before the bootstrap completed
+      expectCodes(yield* phases(i, ["main"]))
+      expect(i.read("/etc/motd")).toBe("first\nadded\nadded\n")
+      // a crash between the journal and the file: the file lacks the append, so it is made
+      i.write("/etc/motd", "first\nadded\n")
+      expectCodes(yield* phases(i, ["main"]))
+      expect(i.read("/etc/motd")).toBe("first\nadded\nadded\n")
+      expectCodes(yield* phases(i, ["final"]))
+      expectCodes({ incomplete: yield* i.run(["--bootstrap", "incomplete"]) })
+      expectCodes(yield* phases(i, ["early", "main"]))
+      expect(i.read("/etc/motd")).toBe("first\nadded\nadded\nadded\nadded\n")
+    })
+  )
+
   it.scopedLive("writes binary content byte-exact", () =>
     Effect.gen(function* () {
       const data = new Uint8Array([0, 1, 2, 127, 128, 255])

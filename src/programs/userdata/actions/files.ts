@@ -8,6 +8,7 @@ import { RootFs } from "../../../services/RootFs.js"
 import { fetchSource } from "../fetch.js"
 import { loadUserConfig } from "../load.js"
 import type { FileToWrite } from "../../../domain/userdata/model.js"
+import { APPEND_JOURNAL, appendDone, formatJournal, isDone, parseJournal, withAppend } from "../../../domain/append-journal.js"
 import { concat, fail, instancePath } from "./common.js"
 
 /**
@@ -29,9 +30,24 @@ const contentOf = (action: string, file: FileToWrite) =>
     return file.content
   })
 
+/** the journal first, then the file: a crash between the two leaves a record the file does not match, and the rerun appends */
+const appendOnce = (index: number, path: string, target: string, content: Uint8Array, mode: number | undefined) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    const { varDir } = yield* Config
+    const journalPath = `${varDir}/${APPEND_JOURNAL}`
+    const journal = parseJournal(Option.getOrElse(yield* fs.readTextIfExists(journalPath), () => ""))
+    const before = Option.getOrElse(yield* fs.readFileIfExists(target), () => new Uint8Array())
+    if (isDone(journal, index, path, before)) return
+    const after = concat(before, content)
+    yield* fs.writeAtomic(journalPath, formatJournal(withAppend(journal, appendDone(index, path, after))), { mode: 0o600, noFollow: true })
+    yield* fs.writeAtomic(target, after, { mode })
+  })
+
 /**
  * Each file atomically with its final mode, parent directories created;
- * `append` adds to what is there; then `chown OWNER PATH`. A file that
+ * `append` adds to what is there, once per first boot (a rerun after a crash
+ * finds it done in the journal); then `chown OWNER PATH`. A file that
  * cannot be written does not stop the others; the action fails at the end.
  */
 const writeFiles = (action: string, files: ReadonlyArray<FileToWrite>) =>
@@ -49,8 +65,8 @@ const writeFiles = (action: string, files: ReadonlyArray<FileToWrite>) =>
         continue
       }
       const written = yield* Effect.gen(function* () {
-        const before = file.append ? Option.getOrElse(yield* fs.readFileIfExists(target), () => new Uint8Array()) : new Uint8Array()
-        yield* fs.writeAtomic(target, file.append ? concat(before, content) : content, { mode: file.mode })
+        if (file.append) yield* appendOnce(file.index, path, target, content, file.mode)
+        else yield* fs.writeAtomic(target, content, { mode: file.mode })
         return true
       }).pipe(Effect.catchAll((e) => Effect.as(err(`write_files: cannot write ${path}: ${e.reason}`), false)))
       if (!written) {

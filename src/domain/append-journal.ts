@@ -1,0 +1,57 @@
+/**
+ * The `write_files` appends done in the current first boot, so that a phase
+ * rerun after a crash does not append twice. Before an append the journal
+ * records the length and digest the file will have after it; a rerun that
+ * finds the file starting with those bytes (later appends only add to its
+ * end) knows the append happened. `--bootstrap incomplete`
+ * removes the journal: a first boot asked for again appends again.
+ */
+
+/** in `$TINY_CLOUD_VAR` */
+export const APPEND_JOURNAL = ".write_files-appended"
+
+export interface AppendDone {
+  /** the entry's place in `write_files`: two entries may append the same text to one file */
+  readonly index: number
+  readonly path: string
+  /** the file's length right after the append, and the digest of those bytes */
+  readonly length: number
+  readonly digest: string
+}
+
+/** a digest of content, not a secret's guard: two FNV-1a variants */
+export const digestOf = (bytes: Uint8Array): string => {
+  let a = 0x811c9dc5
+  let b = 0x050c5d1f
+  for (let i = 0; i < bytes.length; i++) {
+    a = Math.imul(a ^ bytes[i]!, 0x01000193)
+    b = Math.imul(b ^ bytes[i]!, 0x01000193)
+    b ^= b >>> 15
+  }
+  return `${(a >>> 0).toString(16).padStart(8, "0")}${(b >>> 0).toString(16).padStart(8, "0")}`
+}
+
+/** an unreadable journal counts as empty: the append happens again */
+export const parseJournal = (text: string): ReadonlyArray<AppendDone> => {
+  try {
+    const parsed: unknown = JSON.parse(text)
+    if (!Array.isArray(parsed)) return []
+    return parsed.filter(
+      (e): e is AppendDone => typeof e === "object" && e !== null && typeof e.index === "number" && typeof e.path === "string" && typeof e.length === "number" && typeof e.digest === "string"
+    )
+  } catch {
+    return []
+  }
+}
+
+export const withAppend = (journal: ReadonlyArray<AppendDone>, done: AppendDone): ReadonlyArray<AppendDone> => [
+  ...journal.filter((e) => e.index !== done.index || e.path !== done.path),
+  done
+]
+
+export const formatJournal = (journal: ReadonlyArray<AppendDone>): string => `${JSON.stringify(journal)}\n`
+
+export const appendDone = (index: number, path: string, after: Uint8Array): AppendDone => ({ index, path, length: after.length, digest: digestOf(after) })
+
+export const isDone = (journal: ReadonlyArray<AppendDone>, index: number, path: string, current: Uint8Array): boolean =>
+  journal.some((e) => e.index === index && e.path === path && current.length >= e.length && e.digest === digestOf(current.subarray(0, e.length)))
