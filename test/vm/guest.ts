@@ -305,6 +305,13 @@ export const readGuestFile = (disk: string, path: string): string | undefined =>
   return /not found|File not found/.test(r.stderr) ? undefined : r.stdout
 }
 
+/** the names in a directory of the image (`debugfs ls -p`), without . and .. */
+export const listGuestDirectory = (disk: string, path: string): ReadonlyArray<string> =>
+  debugfs(disk, `ls -p ${path}`)
+    .stdout.split("\n")
+    .map((line) => line.split("/")[5] ?? "")
+    .filter((name) => name !== "" && name !== "." && name !== "..")
+
 export interface GuestStat {
   readonly mode: number
   readonly uid: number
