@@ -16,6 +16,7 @@
 #   $(PREFIX)/sbin/tiny-cloud, $(PREFIX)/bin/imds   names of the program
 #   /etc/init.d/tiny-cloud-{boot,early,main,final}  OpenRC services
 #   /etc/tiny-cloud.conf                      from the template, only if absent
+#   $(PREFIX)/share/man/man{1,5,8}/...        man pages; completions for bash, zsh, fish
 
 PREFIX ?= /usr
 DESTDIR ?=
@@ -42,8 +43,10 @@ LINKS := \
 # Plain files: one line each, SOURCE:DESTINATION:MODE (destination without
 # DESTDIR). The ifupdown-ng executor is a shell wrapper around `tiny-cloud
 # net-sync` (its name, imds, is taken), where ifupdown-ng looks for
-# executors. Coming: man pages (doc/*.8:$(PREFIX)/share/man/man8/...:0644;
-# the APKBUILD's -doc split takes $(PREFIX)/share/man), shell completions.
+# executors. The man pages and shell completions are built by `npm run build`
+# (scripts/build-docs.mjs) into dist/, which the release tarball holds; the
+# bash and fish ones are installed under both names, as those shells look a
+# command's completion up by its name.
 FILES := \
 	conf/tiny-cloud.conf:$(LIBDIR)/tiny-cloud.conf:0644 \
 	openrc/client.sh:$(LIBDIR)/client.sh:0644 \
@@ -56,7 +59,17 @@ FILES := \
 	README.md:$(PREFIX)/share/doc/tiny-cloud/README.md:0644 \
 	etc/network/interfaces.d/lo:$(SYSCONFDIR)/network/interfaces.d/lo:0644 \
 	etc/network/interfaces.d/DEFAULT:$(SYSCONFDIR)/network/interfaces.d/DEFAULT:0644 \
-	usr/libexec/ifupdown-ng/imds:/usr/libexec/ifupdown-ng/imds:0755
+	usr/libexec/ifupdown-ng/imds:/usr/libexec/ifupdown-ng/imds:0755 \
+	dist/man/tiny-cloud.8:$(PREFIX)/share/man/man8/tiny-cloud.8:0644 \
+	dist/man/imds.1:$(PREFIX)/share/man/man1/imds.1:0644 \
+	dist/man/tiny-cloud.conf.5:$(PREFIX)/share/man/man5/tiny-cloud.conf.5:0644 \
+	dist/man/alpine-config.5:$(PREFIX)/share/man/man5/alpine-config.5:0644 \
+	dist/man/cloud-config.5:$(PREFIX)/share/man/man5/cloud-config.5:0644 \
+	dist/completions/tiny-cloud.bash:$(PREFIX)/share/bash-completion/completions/tiny-cloud:0644 \
+	dist/completions/tiny-cloud.bash:$(PREFIX)/share/bash-completion/completions/imds:0644 \
+	dist/completions/_tiny-cloud:$(PREFIX)/share/zsh/site-functions/_tiny-cloud:0644 \
+	dist/completions/tiny-cloud.fish:$(PREFIX)/share/fish/vendor_completions.d/tiny-cloud.fish:0644 \
+	dist/completions/tiny-cloud.fish:$(PREFIX)/share/fish/vendor_completions.d/imds.fish:0644
 
 # The operator's configuration: copied from the template when absent, never
 # overwritten; `make uninstall` removes it only while it is still unchanged
@@ -78,6 +91,7 @@ all: check-bundle
 
 check-bundle:
 	@test -f $(BUNDLE) || { echo "make: $(BUNDLE) is missing: run 'npm run build' first (a release tarball from 'make dist' holds it)" >&2; exit 1; }
+	@test -f dist/man/tiny-cloud.8 || { echo "make: dist/man is missing: run 'npm run build' first (a release tarball from 'make dist' holds it)" >&2; exit 1; }
 
 install: check-bundle
 	install -d "$(DESTDIR)$(LIBDIR)"
@@ -125,7 +139,7 @@ uninstall:
 dist: check-bundle
 	@set -e; stage="$(DISTDIR)/tiny-cloud-$(VERSION)"; \
 	rm -rf "$$stage" "$$stage.tar.gz"; mkdir -p "$$stage/dist"; \
-	cp -R $(DIST_FILES) "$$stage/"; cp -p $(BUNDLE) "$$stage/dist/"; \
+	cp -R $(DIST_FILES) "$$stage/"; cp -p $(BUNDLE) "$$stage/dist/"; cp -R dist/man dist/completions "$$stage/dist/"; \
 	if tar --version 2>/dev/null | grep -q GNU; then \
 		set -- --owner=0 --group=0 --numeric-owner --sort=name --mtime="@$$(git log -1 --format=%ct 2>/dev/null || date +%s)"; \
 	else set --; fi; \

@@ -1,4 +1,5 @@
-// `npm run docs`: compiles scripts/docs.ts (it reads the program's own tables) and runs it.
+// `npm run docs` (and `npm run build`, with --quiet): compiles scripts/docs.ts
+// (it reads the program's own tables) and runs it.
 import { build } from "esbuild"
 import { mkdirSync, rmSync, writeFileSync } from "node:fs"
 
@@ -16,7 +17,8 @@ const script = new URL("../dist/.build-docs.mjs", import.meta.url)
 writeFileSync(script, result.outputFiles[0].text)
 try {
   const { buildDocs } = await import(script.href)
-  for (const file of buildDocs()) console.log(`dist/${file}`)
+  const files = buildDocs()
+  if (!process.argv.includes("--quiet")) for (const file of files) console.log(`dist/${file}`)
 } finally {
   rmSync(script, { force: true })
 }

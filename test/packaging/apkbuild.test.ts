@@ -3,6 +3,7 @@ import { createHash } from "node:crypto"
 import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
+import { gunzipSync } from "node:zlib"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 
 const REPO = resolve(new URL("../..", import.meta.url).pathname)
@@ -15,7 +16,7 @@ const VERSION = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")).ver
  * directory, unpacks the release tarball into srcdir, runs build, check and
  * package in builddir, then each subpackage's split function with its own
  * subpkgdir. abuild's helpers are stand-ins written after abuild's own
- * (default_doc, default_openrc, amove). Prints one line per package:
+ * (default_doc, default_openrc, default_*comp, amove). Prints one line per package:
  * @@pkg|NAME|depends|install_if|pkgdesc.
  */
 const HARNESS = String.raw`
@@ -53,6 +54,18 @@ default_doc() {
 	if [ -d "$subpkgdir/usr/share/man" ]; then find "$subpkgdir/usr/share/man" -type f ! -name '*.gz' -exec gzip -9n {} +; fi
 	rmdir "$pkgdir/usr/share" 2>/dev/null || :
 }
+default_bashcomp() {
+	depends= pkgdesc="Bash completions for $pkgname" install_if="$pkgname=$pkgver-r$pkgrel bash-completion"
+	amove usr/share/bash-completion/completions
+}
+default_zshcomp() {
+	depends= pkgdesc="Zsh completions for $pkgname" install_if="$pkgname=$pkgver-r$pkgrel zsh"
+	amove usr/share/zsh/site-functions
+}
+default_fishcomp() {
+	depends= pkgdesc="Fish completions for $pkgname" install_if="$pkgname=$pkgver-r$pkgrel fish"
+	amove usr/share/fish/vendor_completions.d
+}
 
 mkdir -p "$srcdir"
 tar -xzf "$tarball" -C "$srcdir"
@@ -72,6 +85,9 @@ for spec in $subpackages; do
 		case $subpkgname in
 		*-doc) func=default_doc ;;
 		*-openrc) func=default_openrc ;;
+		*-bash-completion) func=default_bashcomp ;;
+		*-zsh-completion) func=default_zshcomp ;;
+		*-fish-completion) func=default_fishcomp ;;
 		*) func=\${subpkgname##*-} ;;
 		esac
 	fi
@@ -92,7 +108,7 @@ interface Entry {
   readonly what: string
 }
 
-/** files and symlinks under dir (directories are implied), path → kind, mode, content hash or link target */
+/** files and symlinks under dir (directories are implied), path → kind, mode, content hash or link target; a man page gzipped by -doc counts as the page */
 const tree = (dir: string, prefix = ""): Map<string, Entry> => {
   const out = new Map<string, Entry>()
   if (!existsSync(dir)) return out
@@ -102,6 +118,7 @@ const tree = (dir: string, prefix = ""): Map<string, Entry> => {
     const st = lstatSync(path)
     if (st.isDirectory()) for (const [k, v] of tree(path, rel)) out.set(k, v)
     else if (st.isSymbolicLink()) out.set(rel, { kind: "link", mode: 0o777, what: readlinkSync(path) })
+    else if (/\/share\/man\/.*\.gz$/.test(rel)) out.set(rel.slice(0, -3), { kind: "file", mode: st.mode & 0o7777, what: createHash("sha256").update(gunzipSync(readFileSync(path))).digest("hex") })
     else out.set(rel, { kind: "file", mode: st.mode & 0o7777, what: createHash("sha256").update(readFileSync(path)).digest("hex") })
   }
   return out
@@ -152,8 +169,9 @@ describe("the APKBUILD", () => {
     expect(apkbuild).not.toMatch(/^makedepends=/m)
   })
 
-  it("splits into the main package, -doc, -openrc and one package per cloud", () => {
-    expect(Object.keys(packages).sort()).toEqual(["tiny-cloud", "tiny-cloud-doc", "tiny-cloud-openrc", ...CLOUDS.map((c) => `tiny-cloud-${c}`)].sort())
+  it("splits into the main package, -doc, -openrc, the completions and one package per cloud", () => {
+    const completions = ["bash", "zsh", "fish"].map((shell) => `tiny-cloud-${shell}-completion`)
+    expect(Object.keys(packages).sort()).toEqual(["tiny-cloud", "tiny-cloud-doc", "tiny-cloud-openrc", ...completions, ...CLOUDS.map((c) => `tiny-cloud-${c}`)].sort())
   })
 
   it("installs, across its packages, exactly what make install installs, each file in one package", () => {
@@ -183,7 +201,13 @@ describe("the APKBUILD", () => {
     expect([...packages["tiny-cloud-openrc"]!.keys()].sort()).toEqual(["boot", "early", "final", "main"].map((p) => `/etc/init.d/tiny-cloud-${p}`))
     for (const entry of packages["tiny-cloud-openrc"]!.values()) expect(entry.mode).toBe(0o755)
     expect(meta["tiny-cloud-openrc"]!.installIf).toBe(`openrc tiny-cloud=${VERSION}-r0`)
-    expect([...packages["tiny-cloud-doc"]!.keys()]).toEqual(["/usr/share/doc/tiny-cloud/README.md"])
+    expect([...packages["tiny-cloud-doc"]!.keys()].sort()).toEqual(
+      ["/usr/share/doc/tiny-cloud/README.md", ...["man1/imds.1", "man5/alpine-config.5", "man5/cloud-config.5", "man5/tiny-cloud.conf.5", "man8/tiny-cloud.8"].map((m) => `/usr/share/man/${m}`)].sort()
+    )
+    expect([...packages["tiny-cloud-bash-completion"]!.keys()].sort()).toEqual(["imds", "tiny-cloud"].map((c) => `/usr/share/bash-completion/completions/${c}`))
+    expect([...packages["tiny-cloud-zsh-completion"]!.keys()]).toEqual(["/usr/share/zsh/site-functions/_tiny-cloud"])
+    expect([...packages["tiny-cloud-fish-completion"]!.keys()].sort()).toEqual(["imds", "tiny-cloud"].map((c) => `/usr/share/fish/vendor_completions.d/${c}.fish`))
+    expect(meta["tiny-cloud-zsh-completion"]!.installIf).toBe(`tiny-cloud=${VERSION}-r0 zsh`)
     expect([...packages["tiny-cloud"]!.keys()].filter((p) => p.startsWith("/etc/init.d/") || p.startsWith("/usr/share/"))).toEqual([])
   })
 
