@@ -1,53 +1,69 @@
 # Tiny Cloud: the OpenRC services' client of the resident process of a first
 # boot (`tiny-cloud serve`, which the boot service starts before the boot
 # phase; the protocol is in the program's src/domain/resident.ts). It needs a
-# POSIX sh, mkfifo, timeout and dd: busybox has them all. Whenever the
+# POSIX sh, mkfifo and sleep: busybox has them all; on its way it starts
+# only mkfifo, so that a phase's hand-over costs little. Whenever the
 # resident process is not there or does not answer, the phase runs in a
 # process of its own, as it always could.
 
 # _tiny_cloud_phase PHASE: the phase's output and exit status, from the resident process or its own
 _tiny_cloud_phase() {
 	_tc_run="$ROOT/run/tiny-cloud"
-	_tiny_cloud_wait_resident
-	_tc_pid=$(cat "$_tc_run/server.pid" 2>/dev/null) || _tc_pid=
-	if [ -n "$_tc_pid" ] && [ -p "$_tc_run/requests" ] && kill -0 "$_tc_pid" 2>/dev/null && _tiny_cloud_ask "$1"; then
+	# server.starting names the server while it starts (a request waits in
+	# the FIFO until it reads it); server.pid once it listens
+	_tc_pid=
+	if [ -r "$_tc_run/server.starting" ]; then
+		read -r _tc_pid < "$_tc_run/server.starting"
+	elif [ -r "$_tc_run/server.pid" ]; then
+		read -r _tc_pid < "$_tc_run/server.pid"
+	fi
+	if [ -n "$_tc_pid" ] && [ -p "$_tc_run/requests" ] && kill -0 "$_tc_pid" 2>/dev/null && _tiny_cloud_ask "$1" "$_tc_pid"; then
 		return "$_tc_status"
 	fi
 	tiny-cloud "$1"
 }
 
-# the resident process the boot service started may still be starting
-# (server.starting names it; server.pid is there once it listens): wait for
-# it while it lives, at most about 10 s
-_tiny_cloud_wait_resident() {
-	_tc_starting=$(cat "$_tc_run/server.starting" 2>/dev/null) || return 0
-	_tc_i=0
-	while [ ! -e "$_tc_run/server.pid" ] && [ "$_tc_i" -lt 200 ] && kill -0 "$_tc_starting" 2>/dev/null; do
-		sleep 0.05 2>/dev/null || { sleep 1; _tc_i=$((_tc_i + 19)); }
-		_tc_i=$((_tc_i + 1))
-	done
-}
-
+# The reply FIFO and the environment file are root's alone: the run
+# directory is 0700 (the server refuses any other).
 _tiny_cloud_ask() {
 	_tc_reply="$_tc_run/reply.$$"
 	_tc_env="$_tc_run/env.$$"
-	rm -f "$_tc_reply" "$_tc_env"
+	if [ -e "$_tc_reply" ] || [ -e "$_tc_env" ]; then rm -f "$_tc_reply" "$_tc_env"; fi
 	mkfifo -m 600 "$_tc_reply" 2>/dev/null || return 1
-	if ! (umask 077 && export -p > "$_tc_env"); then
+	if ! export -p > "$_tc_env"; then
 		rm -f "$_tc_reply" "$_tc_env"
 		return 1
 	fi
-	# read-write opens of a FIFO never wait for the other end
-	exec 4<>"$_tc_reply"
-	printf '%s %s\n' "$1" "$$" 1<>"$_tc_run/requests"
-	if [ "$(timeout 5 dd bs=2 count=1 2>/dev/null <&4)" != A ]; then
+	# read-write opens of a FIFO never wait for the other end; the request
+	# FIFO stays open until the server has taken the request, as a FIFO that
+	# nobody holds open drops what it holds (the server may be starting)
+	exec 4<>"$_tc_reply" 3<>"$_tc_run/requests"
+	printf '%s %s\n' "$1" "$$" >&3
+	# the server answers A when it takes the request; should it die first,
+	# or not answer within about 10 s, a watchdog answers T (through the
+	# FIFO's name, which is gone once the reply is taken)
+	(
+		exec 3>&- 4>&- </dev/null >/dev/null 2>&1
+		_tc_i=0
+		while [ "$_tc_i" -lt 50 ] && kill -0 "$2" 2>/dev/null; do
+			sleep 0.2 2>/dev/null || { sleep 1; _tc_i=$((_tc_i + 4)); }
+			_tc_i=$((_tc_i + 1))
+		done
+		[ -p "$_tc_reply" ] && printf 'T\n' 1<>"$_tc_reply"
+	) &
+	_tc_watchdog=$!
+	_tc_ack=
+	read -r _tc_ack <&4
+	kill "$_tc_watchdog" 2>/dev/null
+	exec 3>&-
+	if [ "$_tc_ack" != A ]; then
 		exec 4>&-
 		rm -f "$_tc_reply" "$_tc_env"
 		return 1
 	fi
 	# the server has the reply open now: read it alone, so its end is seen
 	exec 5<"$_tc_reply" 4>&-
-	rm -f "$_tc_reply"
+	rm -f "$_tc_reply" &
 	_tc_status=
 	while IFS= read -r _tc_line <&5; do
 		case $_tc_line in

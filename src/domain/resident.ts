@@ -10,11 +10,12 @@
  *   one line each: `1 TEXT` (stdout), `1-TEXT` (stdout, no newline after),
  *   `2 TEXT` (stderr), and at last `X STATUS`.
  *
- * A client that gets no `A` soon, or no `X` before the reply ends, runs the
- * phase in a process of its own, as without the resident process. The boot
- * script writes the starting server's pid to `server.starting`; clients
- * wait while it lives and `server.pid` (written once it listens) is not
- * there yet.
+ * A client whose server dies before it answers `A`, or that gets no `A`
+ * within about 10 s, or no `X` before the reply ends, runs the phase in a
+ * process of its own, as without the resident process. The boot script
+ * makes `requests` and writes the starting server's pid to
+ * `server.starting` (removed once the server has written `server.pid`): a
+ * request made meanwhile waits in the FIFO until the server reads it.
  */
 import { PHASES, type Phase } from "./phases.js"
 

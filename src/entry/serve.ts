@@ -11,7 +11,7 @@
  * client that gets no answer runs its phase itself.
  */
 import { spawnSync } from "node:child_process"
-import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { Socket } from "node:net"
 import { createInterface } from "node:readline"
 import * as Effect from "effect/Effect"
@@ -36,6 +36,16 @@ const alive = (pid: number) => {
     return true
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+/** the requests FIFO the boot script made (clients' requests may wait in it already): this user's, for this user alone */
+const ownFifo = (path: string) => {
+  try {
+    const info = lstatSync(path)
+    return info.isFIFO() && info.uid === process.getuid?.() && (info.mode & 0o077) === 0
+  } catch {
+    return false
   }
 }
 
@@ -142,8 +152,11 @@ export const serve = async (): Promise<number> => {
     const other = Number(readFileSync(paths.pid, "utf8"))
     if (other !== process.pid && alive(other)) return 0
   }
-  rmSync(paths.requests, { force: true })
-  if (spawnSync("mkfifo", ["-m", "600", paths.requests]).status !== 0) return 1
+  if (!ownFifo(paths.requests)) {
+    rmSync(paths.requests, { force: true })
+    // the boot script may make it at the same moment
+    if (spawnSync("mkfifo", ["-m", "600", paths.requests]).status !== 0 && !ownFifo(paths.requests)) return 1
+  }
   writeFileSync(paths.pid, `${process.pid}\n`, { mode: 0o600 })
   rmSync(paths.starting, { force: true })
 

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process"
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
@@ -10,7 +10,7 @@ let dir = ""
 afterEach(() => rmSync(dir, { recursive: true, force: true }))
 
 /** sources a service script with OpenRC's helpers stubbed and runs its start(); returns the banners and tiny-cloud calls */
-const start = (phase: string, setup: (root: string) => void = () => {}) => {
+const start = (phase: string, setup: (root: string) => void = () => {}, lib = "/nonexistent") => {
   dir = mkdtempSync(join(tmpdir(), "tiny-cloud-openrc-"))
   const root = join(dir, "root")
   const bin = join(dir, "bin")
@@ -20,7 +20,7 @@ const start = (phase: string, setup: (root: string) => void = () => {}) => {
   chmodSync(join(bin, "tiny-cloud"), 0o755)
   setup(root)
   execFileSync("sh", ["-c", `ebegin() { echo "ebegin $*" >> "${dir}/calls"; }; eend() { echo "eend $*" >> "${dir}/calls"; return "$1"; }; . "${SERVICES}/tiny-cloud-${phase}"; start`], {
-    env: { PATH: `${bin}:/usr/bin:/bin`, ROOT: root, TINY_CLOUD_LIB: "/nonexistent" }
+    env: { PATH: `${bin}:/usr/bin:/bin`, ROOT: root, TINY_CLOUD_LIB: lib }
   })
   return existsSync(join(dir, "calls")) ? readFileSync(join(dir, "calls"), "utf8") : ""
 }
@@ -36,6 +36,26 @@ describe("OpenRC service scripts", () => {
     for (let i = 0; i < 100 && !readFileSync(join(dir, "calls"), "utf8").includes("tiny-cloud serve"); i++) await new Promise((r) => setTimeout(r, 20))
     expect(readFileSync(join(dir, "calls"), "utf8").split("\n").filter((l) => l.startsWith("tiny-cloud")).sort()).toEqual(["tiny-cloud boot", "tiny-cloud serve"])
     expect(readFileSync(join(dir, "root/run/tiny-cloud/server.starting"), "utf8")).toMatch(/^\d+\n$/)
+    // the requests FIFO, made while the server starts: the boot phase's request waits in it
+    const requests = lstatSync(join(dir, "root/run/tiny-cloud/requests"))
+    expect([requests.isFIFO(), requests.mode & 0o777]).toEqual([true, 0o600])
+  })
+
+  it("a client whose resident process dies before taking its request runs the phase itself, and leaves no FIFO behind", () => {
+    // a "server" that never reads its requests, and ends soon (not our child: init reaps it)
+    const server = { pid: Number(execFileSync("sh", ["-c", "sleep 0.5 </dev/null >/dev/null 2>&1 & echo $!"], { encoding: "utf8" })) }
+    const calls = start(
+      "main",
+      (root) => {
+        const run = join(root, "run/tiny-cloud")
+        mkdirSync(run, { recursive: true, mode: 0o700 })
+        execFileSync("mkfifo", ["-m", "600", join(run, "requests")])
+        writeFileSync(join(run, "server.pid"), `${server.pid}\n`)
+      },
+      SERVICES
+    )
+    expect(calls).toBe("ebegin Tiny Cloud - main phase\ntiny-cloud main\neend 0\n")
+    expect(readdirSync(join(dir, "root/run/tiny-cloud")).sort()).toEqual(["requests", "server.pid"])
   })
 
   it("without the installed client, the later services run their phase in a process of their own", () => {
