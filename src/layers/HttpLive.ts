@@ -1,9 +1,8 @@
-import { request as httpRequest } from "node:http"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { HttpAnswerTooLarge, HttpTransportError } from "../domain/errors.js"
 import { Http, type HttpRequest, type HttpResponse, type HttpShape } from "../services/Http.js"
-import { https } from "./builtins.js"
+import { http, https } from "./builtins.js"
 
 const describe = (e: NodeJS.ErrnoException): string => {
   switch (e.code) {
@@ -25,7 +24,7 @@ type AttemptError = (HttpTransportError & { code?: string }) | HttpAnswerTooLarg
 
 /** one request; the body is collected up to `maxBytes`, the connection dropped past it; redirects are answers like any other */
 const attempt = (req: HttpRequest, localPort?: number) =>
-  Effect.flatMap(req.protocol === "https" ? Effect.map(https, (m) => m.request) : Effect.succeed(httpRequest), (request) =>
+  Effect.flatMap(req.protocol === "https" ? Effect.map(https, (m) => m.request) : Effect.map(http, (m) => m.request), (request) =>
     Effect.async<HttpResponse, AttemptError>((resume) => {
       let settled = false
       const settle = (outcome: Effect.Effect<HttpResponse, AttemptError>) => {

@@ -14,4 +14,5 @@ const once = <A>(load: () => Promise<A>) => {
 const builtin = <A>(name: string, esm: () => Promise<A>) => once(() => (typeof require === "function" ? Promise.resolve(require(name) as A) : esm()))
 
 export const childProcess = builtin<typeof import("node:child_process")>("node:child_process", () => import("node:child_process"))
+export const http = builtin<typeof import("node:http")>("node:http", () => import("node:http"))
 export const https = builtin<typeof import("node:https")>("node:https", () => import("node:https"))
