@@ -169,6 +169,12 @@ describe("the APKBUILD", () => {
     expect(apkbuild).not.toMatch(/^makedepends=/m)
   })
 
+  it("stands in for the shell edition's tiny-cloud-network, whose helpers it installs", () => {
+    const out = execFileSync("sh", ["-c", '. ./APKBUILD; printf "%s|%s" "$provides" "$replaces"'], { cwd: STARTDIR, encoding: "utf8" })
+    expect(out).toBe(`tiny-cloud-network=${VERSION}-r0|tiny-cloud-network`)
+    expect(installed.get("/sbin/assemble-interfaces")?.kind).toBe("link")
+  })
+
   it("splits into the main package, -doc, -openrc, the completions and one package per cloud", () => {
     const completions = ["bash", "zsh", "fish"].map((shell) => `tiny-cloud-${shell}-completion`)
     expect(Object.keys(packages).sort()).toEqual(["tiny-cloud", "tiny-cloud-doc", "tiny-cloud-openrc", ...completions, ...CLOUDS.map((c) => `tiny-cloud-${c}`)].sort())
