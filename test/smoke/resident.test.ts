@@ -23,7 +23,16 @@ interface Started {
 }
 
 const open: Array<TestInstance> = []
-afterAll(() => Promise.all(open.map((i) => i.close())))
+afterAll(() =>
+  Promise.all(
+    open.map((i) => {
+      // a test that stops before final leaves its resident process waiting: end it, as its idle timeout would
+      const pid = serverPid(i)
+      if (pid !== undefined && alive(pid)) process.kill(pid, "SIGTERM")
+      return i.close()
+    })
+  )
+)
 
 const newInstance = async () => {
   const instance = await makeInstance({ cloud: "aws", instance: { hostname: "res-1.example.internal", sshKeys: KEYS, userData: new TextEncoder().encode(USER_DATA) } })
