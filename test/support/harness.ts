@@ -4,6 +4,7 @@ import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { afterEach, beforeEach } from "vitest"
 import { makeFakeSystem, readCommandLog, type FakeSystem, type FakeSystemOptions } from "../../src/sim/fake-system.js"
+import { instanceSettings } from "./instance-env.js"
 import { startSimulator, type RunningSim, type SimCloud, type SimFaults, type SimInstance } from "../../src/sim/simulator.js"
 
 export const PROGRAM = resolve(new URL("../../dist/tiny-cloud.cjs", import.meta.url).pathname)
@@ -75,16 +76,8 @@ export const makeInstance = async (options: InstanceOptions = {}): Promise<TestI
   const env: Record<string, string> = {
     PATH: fake.path,
     HOME: dir,
-    ROOT: fake.root,
     FAKE_COMMAND_LOG: fake.commandLog,
-    TINY_CLOUD_LINK_WAIT_MAX: "1",
-    IMDS_DEADLINE: "5",
-    IMDS_RETRY_DELAY: "20",
-    IMDS_RETRY_MAX_DELAY: "200",
-    ...(options.noSimulator ? {} : { CLOUD: cloud }),
-    ...(sim?.endpoint ? { IMDS_ENDPOINT: sim.endpoint } : {}),
-    ...sim?.settings,
-    ...options.env
+    ...instanceSettings(fake.root, cloud, sim, options)
   }
   const at = (p: string) => join(fake.root, p)
   const run = (args: ReadonlyArray<string>, extraEnv: Record<string, string> = {}) => runProgram(args, { ...env, ...extraEnv })

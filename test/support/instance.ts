@@ -21,6 +21,7 @@ import { Output } from "../../src/services/Output.js"
 import { makeFakeSystem, type FakeSystemOptions } from "../../src/sim/fake-system.js"
 import { startSimulator, type RunningSim, type SimFaults, type SimInstance } from "../../src/sim/simulator.js"
 import { CommandsLive } from "../../src/layers/CommandsLive.js"
+import { instanceSettings } from "./instance-env.js"
 import { capturingOutput, lineOf, recordingCommands, type Invocation, type SystemOptions } from "./layers.js"
 
 export interface RunResult {
@@ -108,18 +109,7 @@ export const makeTestInstance = (options: InstanceOptions = {}): Effect.Effect<T
         )
     for (const [path, content] of Object.entries(sim?.instanceFiles ?? {})) writeFileSync(join(fake.root, path), content)
     if (options.conf !== undefined) writeFileSync(join(fake.root, "etc/tiny-cloud.conf"), options.conf)
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      ROOT: fake.root,
-      TINY_CLOUD_LINK_WAIT_MAX: "1",
-      IMDS_DEADLINE: "5",
-      IMDS_RETRY_DELAY: "20",
-      IMDS_RETRY_MAX_DELAY: "200",
-      ...(options.noSimulator ? {} : { CLOUD: cloud }),
-      ...(sim?.endpoint ? { IMDS_ENDPOINT: sim.endpoint } : {}),
-      ...sim?.settings,
-      ...options.env
-    }
+    const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", ...instanceSettings(fake.root, cloud, sim, options) }
     let echo: (chunk: Uint8Array) => void = () => {}
     let runEnv: Readonly<Record<string, string>> = env
     const recorder = yield* recordingCommands({

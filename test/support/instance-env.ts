@@ -1,0 +1,19 @@
+import type { RunningSim } from "../../src/sim/simulator.js"
+
+/** what an instance's program sees besides PATH: its ROOT, short waits and retries, the cloud and its simulator, the test's own settings */
+export const instanceSettings = (
+  root: string,
+  cloud: string,
+  sim: RunningSim | undefined,
+  options: { readonly noSimulator?: boolean; readonly env?: Readonly<Record<string, string>> }
+): Record<string, string> => ({
+  ROOT: root,
+  TINY_CLOUD_LINK_WAIT_MAX: "1",
+  IMDS_DEADLINE: "5",
+  IMDS_RETRY_DELAY: "20",
+  IMDS_RETRY_MAX_DELAY: "200",
+  ...(options.noSimulator ? {} : { CLOUD: cloud }),
+  ...(sim?.endpoint ? { IMDS_ENDPOINT: sim.endpoint } : {}),
+  ...sim?.settings,
+  ...options.env
+})
