@@ -1,12 +1,15 @@
 /**
- * A first boot per cloud as OpenRC runs it: the bundled program, four
- * processes, against the metadata simulator, over a temporary ROOT with
- * recording stand-ins for the system commands. The clouds are the registry's.
+ * A first boot per cloud as OpenRC runs it: the four services' start(), the
+ * boot service starting the bundled program's resident process, against the
+ * metadata simulator, over a temporary ROOT with recording stand-ins for the
+ * system commands. The clouds are the registry's. (A process per phase, as
+ * when run by hand, is compared with this in resident.test.ts.)
  */
 import { describe, it } from "vitest"
 import { CLOUD_NAMES } from "../../src/clouds/registry.js"
 import { simulatedCloud } from "../../src/sim/simulator.js"
 import { actionLines, makeInstance, type TestInstance } from "../support/harness.js"
+import { alive, firstBootServices, serverPid, servicesEnv, until } from "../support/openrc.js"
 import { unmet } from "../support/system.js"
 
 const HOST = "web-1.example.internal"
@@ -39,7 +42,9 @@ describe.concurrent.each(CLOUD_NAMES)("%s", (cloud) => {
     `first boot: hostname, keys, user-data, marker; then a phase does nothing${reason ? ` (skipped: ${reason})` : ""}`,
     ({ expect }) =>
       withInstance(cloud, async (instance) => {
-        const results = await instance.boot()
+        const env = servicesEnv(instance)
+        const results = await firstBootServices(env)
+        const pid = serverPid(instance)
         expect(results.map((r) => r.code), results.map((r) => r.stderr).join("")).toEqual([0, 0, 0, 0])
         expect(actionLines(results[2]!.stderr).filter((l) => l.endsWith("failed"))).toEqual([])
         expect(instance.read("/etc/hostname")).toBe("web-1\n")
@@ -48,6 +53,7 @@ describe.concurrent.each(CLOUD_NAMES)("%s", (cloud) => {
         expect(instance.read("/var/lib/cloud/user-data")).toBe(USER_DATA)
         expect(instance.read("/etc/smoke")).toBe("written by user-data\n")
         expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+        if (pid !== undefined) await until(() => !alive(pid), "the resident process exits after final")
         expect(await instance.run(["main"])).toEqual({ code: 0, stdout: "", stderr: "already bootstrapped\n" })
       })
   )

@@ -5,30 +5,22 @@
  * The instance ends exactly as with a process per phase; killed, the
  * resident process is not missed; it never outlives final.
  */
-import { spawn } from "node:child_process"
-import { existsSync, mkdirSync, readFileSync, symlinkSync } from "node:fs"
-import { join, resolve } from "node:path"
-import { afterAll, describe, expect, it } from "vitest"
+import { existsSync } from "node:fs"
+import { join } from "node:path"
+import { afterAll, describe, it } from "vitest"
 import { readCommandLog } from "../../src/sim/fake-system.js"
-import { makeInstance, PROGRAM, type TestInstance } from "../support/harness.js"
+import { makeInstance, type RunResult, type TestInstance } from "../support/harness.js"
+import { alive, bootAndServe, endResident, serverPid, servicesEnv, startService, until } from "../support/openrc.js"
 
-const SERVICES = resolve(new URL("../../openrc", import.meta.url).pathname)
 const KEYS = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIResidentA a@example", "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQResidentB b@example"]
 const USER_DATA = "#!/bin/sh\necho hello from user-data\necho to stderr >&2\nexit 0\n"
-
-interface Started {
-  readonly code: number
-  readonly stdout: string
-  readonly stderr: string
-}
 
 const open: Array<TestInstance> = []
 afterAll(() =>
   Promise.all(
     open.map((i) => {
-      // a test that stops before final leaves its resident process waiting: end it, as its idle timeout would
-      const pid = serverPid(i)
-      if (pid !== undefined && alive(pid)) process.kill(pid, "SIGTERM")
+      // a test that stops before final leaves its resident process waiting
+      endResident(i)
       return i.close()
     })
   )
@@ -37,60 +29,20 @@ afterAll(() =>
 const newInstance = async () => {
   const instance = await makeInstance({ cloud: "aws", instance: { hostname: "res-1.example.internal", sshKeys: KEYS, userData: new TextEncoder().encode(USER_DATA) } })
   open.push(instance)
-  const bin = join(instance.dir, "program")
-  mkdirSync(bin)
-  symlinkSync(PROGRAM, join(bin, "tiny-cloud"))
-  return { instance, env: { ...instance.env, PATH: `${bin}:${instance.env.PATH}`, TINY_CLOUD_LIB: SERVICES } }
-}
-
-/** a service's start() as OpenRC runs it */
-const startService = (phase: string, env: Record<string, string>) =>
-  new Promise<Started>((done) => {
-    const child = spawn("sh", ["-c", `ebegin() { :; }; eend() { return "$1"; }; . "${SERVICES}/tiny-cloud-${phase}"; start`], { env, stdio: ["ignore", "pipe", "pipe"] })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()))
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()))
-    child.on("close", (code) => done({ code: code ?? -1, stdout, stderr }))
-  })
-
-const serverPid = (instance: TestInstance) => {
-  const file = join(instance.root, "run/tiny-cloud/server.pid")
-  return existsSync(file) ? Number(readFileSync(file, "utf8")) : undefined
-}
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
-
-const until = async (check: () => boolean, what: string) => {
-  for (let i = 0; i < 300 && !check(); i++) await new Promise((r) => setTimeout(r, 20))
-  if (!check()) throw new Error(`never: ${what}`)
-}
-
-/** the boot service; then the resident process is listening */
-const bootAndServe = async (env: Record<string, string>, instance: TestInstance) => {
-  const boot = await startService("boot", env)
-  await until(() => serverPid(instance) !== undefined && existsSync(join(instance.root, "run/tiny-cloud/requests")), "the resident process listens")
-  return boot
+  return { instance, env: servicesEnv(instance) }
 }
 
 const files = (instance: TestInstance) =>
   ["/etc/hostname", "/etc/hosts", "/home/alpine/.ssh/authorized_keys", "/var/lib/cloud/user-data", "/var/log/user-data.log", "/var/log/user-data.exit", "/var/lib/cloud/.bootstrap-complete"].map((p) => [p, instance.read(p)])
 
-describe("the resident process of a first boot", () => {
-  it("runs the four phases for the services with the same output, files and exit codes as a process per phase, and exits after final", async () => {
+describe.concurrent("the resident process of a first boot", () => {
+  it("runs the four phases for the services with the same output, files and exit codes as a process per phase, and exits after final", async ({ expect }) => {
     const alone = await newInstance()
-    const separate: Array<Started> = []
+    const separate: Array<RunResult> = []
     for (const phase of ["boot", "early", "main", "final"]) separate.push(await startService(phase, { ...alone.env, TINY_CLOUD_LIB: "/nonexistent" }))
 
     const resident = await newInstance()
-    const served: Array<Started> = [await bootAndServe(resident.env, resident.instance)]
+    const served: Array<RunResult> = [await bootAndServe(resident.env, resident.instance)]
     const pid = serverPid(resident.instance)!
     for (const phase of ["early", "main", "final"]) served.push(await startService(phase, resident.env))
 
@@ -112,7 +64,7 @@ describe("the resident process of a first boot", () => {
     expect(existsSync(join(resident.instance.root, "run/tiny-cloud/server.pid"))).toBe(false)
   })
 
-  it("early started at once after boot, while the resident process still starts, waits for it rather than starting its own", async () => {
+  it("early started at once after boot, while the resident process still starts, waits for it rather than starting its own", async ({ expect }) => {
     const { instance, env } = await newInstance()
     expect((await startService("boot", env)).code).toBe(0)
     const early = await startService("early", env)
@@ -125,7 +77,7 @@ describe("the resident process of a first boot", () => {
     expect(existsSync(join(instance.root, "run/tiny-cloud/server.starting"))).toBe(false)
   })
 
-  it("killed between main and final, it is not missed: final runs in a process of its own", async () => {
+  it("killed between main and final, it is not missed: final runs in a process of its own", async ({ expect }) => {
     const { instance, env } = await newInstance()
     await bootAndServe(env, instance)
     for (const phase of ["early", "main"]) expect((await startService(phase, env)).code).toBe(0)
@@ -136,7 +88,7 @@ describe("the resident process of a first boot", () => {
     expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
   })
 
-  it("serves two clients asking at once one after the other", async () => {
+  it("serves two clients asking at once one after the other", async ({ expect }) => {
     const { instance, env } = await newInstance()
     await bootAndServe(env, instance)
     const [a, b] = await Promise.all([startService("early", env), startService("early", env)])
@@ -144,7 +96,7 @@ describe("the resident process of a first boot", () => {
     expect(instance.read("/var/lib/cloud/user-data")).toBe(USER_DATA)
   })
 
-  it("exits after TINY_CLOUD_RESIDENT_IDLE seconds without a request, leaving nothing behind", async () => {
+  it("exits after TINY_CLOUD_RESIDENT_IDLE seconds without a request, leaving nothing behind", async ({ expect }) => {
     const { instance, env } = await newInstance()
     await bootAndServe({ ...env, TINY_CLOUD_RESIDENT_IDLE: "0.5" }, instance)
     const pid = serverPid(instance)!
@@ -156,7 +108,7 @@ describe("the resident process of a first boot", () => {
     expect(instance.read("/var/lib/cloud/user-data")).toBe(USER_DATA)
   })
 
-  it("a client of another ROOT never reaches it", async () => {
+  it("a client of another ROOT never reaches it", async ({ expect }) => {
     const first = await newInstance()
     await bootAndServe(first.env, first.instance)
     const requestsBefore = first.instance.sim!.requests.length

@@ -1,0 +1,80 @@
+/**
+ * The OpenRC services as OpenRC runs them: their start(), with ebegin/eend
+ * stubbed, the boot service starting the resident process and every phase
+ * handed to it through the installed client.
+ */
+import { spawn } from "node:child_process"
+import { existsSync, mkdirSync, readFileSync, symlinkSync } from "node:fs"
+import { join, resolve } from "node:path"
+import { PROGRAM, type RunResult, type TestInstance } from "./harness.js"
+
+export const SERVICES = resolve(new URL("../../openrc", import.meta.url).pathname)
+
+export const PHASES = ["boot", "early", "main", "final"] as const
+
+/** the instance's environment with `tiny-cloud` on its PATH and the client where the services look for it */
+export const servicesEnv = (instance: TestInstance): Record<string, string> => {
+  const bin = join(instance.dir, "program")
+  if (!existsSync(bin)) {
+    mkdirSync(bin)
+    symlinkSync(PROGRAM, join(bin, "tiny-cloud"))
+  }
+  return { ...instance.env, PATH: `${bin}:${instance.env.PATH}`, TINY_CLOUD_LIB: SERVICES }
+}
+
+/** a service's start() as OpenRC runs it */
+export const startService = (phase: string, env: Record<string, string>) =>
+  new Promise<RunResult>((done) => {
+    const child = spawn("sh", ["-c", `ebegin() { :; }; eend() { return "$1"; }; . "${SERVICES}/tiny-cloud-${phase}"; start`], { env, stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()))
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()))
+    child.on("close", (code) => done({ code: code ?? -1, stdout, stderr }))
+  })
+
+export const serverPid = (instance: TestInstance) => {
+  const file = join(instance.root, "run/tiny-cloud/server.pid")
+  return existsSync(file) ? Number(readFileSync(file, "utf8")) : undefined
+}
+
+/** running: a process that has exited but is not reaped yet (a zombie, until init gets to it) is not */
+export const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+  } catch {
+    return false
+  }
+  try {
+    // the state follows the command name, which is in parentheses
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z"
+  } catch {
+    return true
+  }
+}
+
+export const until = async (check: () => boolean, what: string) => {
+  for (let i = 0; i < 300 && !check(); i++) await new Promise((r) => setTimeout(r, 20))
+  if (!check()) throw new Error(`never: ${what}`)
+}
+
+/** the boot service; then the resident process is listening */
+export const bootAndServe = async (env: Record<string, string>, instance: TestInstance) => {
+  const boot = await startService("boot", env)
+  await until(() => serverPid(instance) !== undefined && existsSync(join(instance.root, "run/tiny-cloud/requests")), "the resident process listens")
+  return boot
+}
+
+/** the four services in order, as a first boot runs them */
+export const firstBootServices = async (env: Record<string, string>) => {
+  const results: Array<RunResult> = []
+  for (const phase of PHASES) results.push(await startService(phase, env))
+  return results
+}
+
+/** ends a resident process a test left waiting, as its idle timeout would */
+export const endResident = (instance: TestInstance) => {
+  const pid = serverPid(instance)
+  if (pid !== undefined && alive(pid)) process.kill(pid, "SIGTERM")
+}
