@@ -23,6 +23,7 @@ import { Http } from "../../src/services/Http.js"
 import { Output } from "../../src/services/Output.js"
 import { actionLines, makeTestInstance, type RunResult, type TestInstance } from "../support/instance.js"
 import { capturingOutput, recordingCommands } from "../support/layers.js"
+import { advancingClock } from "../support/test-clock.js"
 
 const HOST = "vm-1.internal.cloudapp.net"
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBiwDYxoKejvJTQUMA+zsSYhbd5h9z30PeMjY62I72Jd azureuser@laptop"
@@ -108,10 +109,12 @@ describe("azure's ready report", () => {
     })
   )
 
-  it.scopedLive("a wireserver that cannot be reached fails the action with one line naming the URL, after the keys are in place", () =>
+  // on the TestClock: the deadline's second passes without being waited for
+  it.scoped("a wireserver that cannot be reached fails the action with one line naming the URL, after the keys are in place", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ ...AZURE, env: { AZURE_WIRESERVER: "127.0.0.1:9", IMDS_DEADLINE: "1" } })
-      const main = yield* instance.run(["main"])
+      const { result: main, elapsedMs } = yield* advancingClock(instance.run(["main"]))
+      expect(elapsedMs).toBeGreaterThanOrEqual(1000)
       expect(main.code).toBe(1)
       expect(main.stderr).toContain("report_ready: azure: cannot read http://127.0.0.1:9/machine/?comp=goalstate: connection refused\n")
       expect(actionLines(main.stderr).slice(-1)).toEqual(["   ++ report_ready: failed"])

@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import { CLOUD_NAMES } from "../../src/clouds/registry.js"
 import { simulatedCloud, type SimFaults } from "../../src/sim/simulator.js"
 import { makeTestInstance, type TestInstance } from "../support/instance.js"
+import { advancingClock } from "../support/test-clock.js"
 
 /** every cloud of the registry served by a metadata service (HTTP or a socket): all but the NoCloud seed */
 const HTTP_CLOUDS: ReadonlyArray<string> = (
@@ -73,13 +74,16 @@ describe.concurrent.each(HTTP_CLOUDS)("%s", (cloud) => {
     })
   )
 
-  it.scopedLive("a service that never answers fails after the deadline, naming cloud, URL and last error", () =>
+  // on the TestClock: the deadline's second passes without being waited for
+  it.scoped("a service that never answers fails after the deadline, naming cloud, URL and last error", () =>
     Effect.gen(function* () {
       const instance = yield* instanceWith(cloud, { neverAnswer: true })
       const env = { IMDS_DEADLINE: "1" }
-      const [imds, early, main] = yield* Effect.all([instance.imds(["@hostname"], env), instance.run(["early"], env), instance.run(["main"], env)], {
-        concurrency: "unbounded"
-      })
+      const {
+        result: [imds, early, main],
+        elapsedMs
+      } = yield* advancingClock(Effect.all([instance.imds(["@hostname"], env), instance.run(["early"], env), instance.run(["main"], env)], { concurrency: "unbounded" }), "100 millis")
+      expect(elapsedMs).toBeGreaterThanOrEqual(1000)
       const line = `${cloud}: cannot read ${FIRST_URL[cloud]!(instance)}: timed out`
       expect(imds).toEqual({ code: 1, stdout: "", stderr: `imds: ${line}\n` })
 

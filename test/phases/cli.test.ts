@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { gzipSync } from "node:zlib"
 import * as Effect from "effect/Effect"
 import { actionLines, makeTestInstance } from "../support/instance.js"
+import { advancingClock } from "../support/test-clock.js"
 
 describe("action lists", () => {
   it.scopedLive("SKIP_INIT_ACTIONS skips, INIT_ACTIONS_* replaces, an unknown action is logged and passed over", () =>
@@ -58,10 +59,12 @@ describe("bad input", () => {
     })
   )
 
-  it.scopedLive("an unreachable metadata service fails the action after the deadline, naming cloud, URL and error", () =>
+  // on the TestClock: the deadline's second passes without being waited for
+  it.scoped("an unreachable metadata service fails the action after the deadline, naming cloud, URL and error", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws", IMDS_ENDPOINT: "127.0.0.1:9", IMDS_DEADLINE: "1", IMDS_TIMEOUT: "0.2" } })
-      const r = yield* instance.run(["early"])
+      const { result: r, elapsedMs } = yield* advancingClock(instance.run(["early"]), "100 millis")
+      expect(elapsedMs).toBeGreaterThanOrEqual(1000)
       expect(r.code).toBe(1)
       expect(r.stderr).toContain("save_userdata: aws: cannot read http://127.0.0.1:9/latest/api/token: connection refused\n")
       expect(instance.read("/var/lib/cloud/user-data")).toBeUndefined()
@@ -77,7 +80,7 @@ describe("bad input", () => {
     })
   )
 
-  it.scopedLive("a service that only answers 500 fails with the last error, leaving nothing behind", () =>
+  it.scoped("a service that only answers 500 fails with the last error, leaving nothing behind", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({
         cloud: "aws",
@@ -85,7 +88,8 @@ describe("bad input", () => {
         faults: { failFirst: 1_000_000, failStatus: 500 },
         env: { IMDS_DEADLINE: "1" }
       })
-      const r = yield* instance.run(["main"])
+      const { result: r, elapsedMs } = yield* advancingClock(instance.run(["main"]))
+      expect(elapsedMs).toBeGreaterThanOrEqual(1000)
       expect(r.code).toBe(1)
       // main's first metadata read is set_hostname's, and on aws its first request is for the token
       expect(r.stderr).toContain(`\nset_hostname: aws: cannot read http://${instance.sim!.endpoint}/latest/api/token: HTTP 500\n   ++ set_hostname: failed\n`)

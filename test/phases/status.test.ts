@@ -14,6 +14,7 @@ import { HttpLive } from "../../src/layers/HttpLive.js"
 import { analyzeCommand } from "../../src/programs/analyze.js"
 import { Output } from "../../src/services/Output.js"
 import { makeTestInstance, type TestInstance } from "../support/instance.js"
+import { advancingClock, passTime } from "../support/test-clock.js"
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIStatusTestKey status@example"
 const SCRIPT = "#!/bin/sh\necho the-script-said-this\nexit 3\n"
@@ -235,18 +236,19 @@ describe("tiny-cloud status", () => {
     })
   )
 
-  it.scopedLive("--wait started before early returns when final ends", () =>
+  // on the TestClock: the waiting status looks again many times between the phases without their being waited for
+  it.scoped("--wait started before early returns when final ends", () =>
     Effect.gen(function* () {
       const i = yield* awsInstance()
-      yield* i.run(["boot"])
+      yield* advancingClock(i.run(["boot"]))
       const waiting = yield* Effect.fork(i.run(["status", "--wait"]))
       for (const phase of ["early", "main"]) {
-        yield* i.run([phase])
-        yield* Effect.sleep("700 millis")
+        yield* advancingClock(i.run([phase]))
+        yield* passTime("2 seconds", "100 millis")
         expect(Option.isNone(yield* Fiber.poll(waiting))).toBe(true)
       }
-      yield* i.run(["final"])
-      const r = yield* Fiber.join(waiting)
+      yield* advancingClock(i.run(["final"]))
+      const { result: r } = yield* advancingClock(Fiber.join(waiting))
       expect([r.code, r.stdout.split("\n")[0]]).toEqual([0, "done"])
       expect(r.stdout).toMatch(/^final: /m)
     })

@@ -1,0 +1,36 @@
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as TestClock from "effect/TestClock"
+
+/** a turn of the real event loop: sockets and files answer in it */
+const realTurn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+
+/**
+ * Runs an effect that waits on the clock (timeouts, retries, deadlines) as
+ * well as on real I/O: the TestClock moves on by `step` whenever the real
+ * event loop has had a turn, until the effect is done. It answers with the
+ * effect's result and the time that went by on the TestClock.
+ */
+export const advancingClock = <A, E, R>(effect: Effect.Effect<A, E, R>, step: Duration.DurationInput = "20 millis") =>
+  Effect.gen(function* () {
+    const start = yield* TestClock.currentTimeMillis
+    const fiber = yield* Effect.fork(effect)
+    for (;;) {
+      const exit = yield* Fiber.poll(fiber)
+      if (Option.isSome(exit)) return { result: yield* exit.value, elapsedMs: (yield* TestClock.currentTimeMillis) - start }
+      yield* realTurn
+      yield* TestClock.adjust(step)
+    }
+  })
+
+/** lets `duration` go by on the TestClock in steps, the real event loop having a turn before each */
+export const passTime = (duration: Duration.DurationInput, step: Duration.DurationInput = "20 millis") =>
+  Effect.gen(function* () {
+    const steps = Math.ceil(Duration.toMillis(duration) / Duration.toMillis(step))
+    for (let i = 0; i < steps; i++) {
+      yield* realTurn
+      yield* TestClock.adjust(step)
+    }
+  })
