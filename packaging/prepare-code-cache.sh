@@ -32,7 +32,7 @@ printf 'auto %%%%\niface %%%%\n  use dhcp\n  use imds\n' > "$work/root/etc/netwo
 train node "$program" simulate --root "$work/sim"
 rm -f "$dir"/code-cache-*-other
 # imds with nothing answering: its whole path but the answer
-train env CLOUD=aws IMDS_ENDPOINT=127.0.0.1:9 IMDS_DEADLINE=1 node "$program" imds @hostname
+train env CLOUD=aws IMDS_ENDPOINT=127.0.0.1:9 IMDS_DEADLINE=0.2 node "$program" imds @hostname
 train node "$program" --bootstrap status
 train node "$program" status
 train node "$program" assemble-interfaces
