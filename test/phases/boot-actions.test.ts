@@ -119,16 +119,28 @@ describe("boot phase actions", () => {
     })
   )
 
-  it.scopedLive("install_hotplugs fails on a HOTPLUG_TYPE other than mdev, leaving mdev.conf alone", () =>
+  it.scopedLive("install_hotplugs on a HOTPLUG_TYPE other than mdev: one line naming it, every module unknown, mdev.conf alone; the boot goes on", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws", env: { HOTPLUG_MODULES: "nvme_ebs_links", HOTPLUG_TYPE: "udev" } })
       instance.write("/lib/mdev/nvme-ebs-links", "#!/bin/sh\n")
       const before = instance.read("/etc/mdev.conf")
-      const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "install_hotplugs" })
-      expect(r.code).toBe(1)
-      expect(actionLines(r.stderr)).toEqual(["   ++ install_hotplugs: starting", "   ++ install_hotplugs: failed"])
-      expect(r.stderr).toContain("\ninstall_hotplugs: unsupported HOTPLUG_TYPE 'udev'\n")
+      const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "install_hotplugs enable_sshd" })
+      expect(r.code).toBe(0)
+      expect(actionLines(r.stderr)).toEqual(["   ++ install_hotplugs: starting", "   ++ install_hotplugs: done", "   ++ enable_sshd: starting", "   ++ enable_sshd: done"])
+      expect(r.stderr).toContain("\ninstall_hotplugs: unsupported HOTPLUG_TYPE 'udev'\n\t  >> nvme_ebs_links: installing\n\t  >> nvme_ebs_links: unknown\n")
       expect(instance.read("/etc/mdev.conf")).toBe(before)
+    })
+  )
+
+  it.scopedLive("install_hotplugs names a module it does not know as unknown and installs the others; the boot goes on", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", env: { HOTPLUG_MODULES: "bogus nvme_ebs_links" } })
+      instance.write("/lib/mdev/nvme-ebs-links", "#!/bin/sh\n")
+      const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "install_hotplugs enable_sshd" })
+      expect(r.code).toBe(0)
+      expect(r.stderr).toContain("\t  >> bogus: installing\n\t  >> bogus: unknown\n\t  >> nvme_ebs_links: installing\n\t  >> nvme_ebs_links: installed\n")
+      expect(actionLines(r.stderr)).toEqual(["   ++ install_hotplugs: starting", "   ++ install_hotplugs: done", "   ++ enable_sshd: starting", "   ++ enable_sshd: done"])
+      expect(instance.read("/etc/mdev.conf")).toContain("*/lib/mdev/nvme-ebs-links")
     })
   )
 })

@@ -32,20 +32,31 @@ export const withRule = (conf: string, module: HotplugModule): string => {
   return [...lines.slice(0, at), `-${module.rule}`, ...lines.slice(at)].join("\n")
 }
 
+/**
+ * Each module of HOTPLUG_MODULES: its rule installed (`installed`), its
+ * helper missing (`failed`, which fails the action), or no such module for
+ * this HOTPLUG_TYPE (`unknown`, an error line that fails nothing: as with the
+ * shell edition, a name the image does not know never keeps the boot phase
+ * from setting up the network and sshd).
+ */
 export const installHotplugs = Effect.gen(function* () {
   const { hotplugModules, hotplugType } = yield* Config
   if (hotplugModules.length === 0) return
-  if (hotplugType !== "mdev") return yield* Effect.fail(new ActionFailed({ reason: `unsupported HOTPLUG_TYPE '${hotplugType}'` }))
   const fs = yield* RootFs
   const log = yield* Log
   const commands = yield* Commands
+  const supported = hotplugType === "mdev"
+  if (!supported) yield* log.log("err", `install_hotplugs: unsupported HOTPLUG_TYPE '${hotplugType}'`)
   const confPath = fs.at("/etc/mdev.conf")
   let failed = false
   for (const name of hotplugModules) {
     yield* log.log("info", `${name}: installing`, "\t  >> ")
-    const module = MODULES[name]
+    const module = supported ? MODULES[name] : undefined
+    if (module === undefined) {
+      yield* log.log("err", `${name}: unknown`, "\t  >> ")
+      continue
+    }
     const ok =
-      module !== undefined &&
       (yield* fs.exists(fs.at(module.helper))) &&
       (yield* Effect.gen(function* () {
         const conf = Option.getOrElse(yield* fs.readTextIfExists(confPath), () => "")
@@ -55,7 +66,7 @@ export const installHotplugs = Effect.gen(function* () {
         if (name === "vnic_eth_hotplug" && (yield* commands.has("assemble-interfaces"))) yield* commands.run("assemble-interfaces", [])
         return true
       }).pipe(Effect.orElseSucceed(() => false)))
-    yield* log.log(ok ? "info" : "err", `${name}: ${module === undefined ? "unknown" : ok ? "installed" : "failed"}`, "\t  >> ")
+    yield* log.log(ok ? "info" : "err", `${name}: ${ok ? "installed" : "failed"}`, "\t  >> ")
     if (!ok) failed = true
   }
   if (failed) return yield* Effect.fail(new ActionFailed({ reason: "some hotplug modules were not installed" }))
