@@ -88,14 +88,24 @@ const processKeys = (
     return true
   })
 
-/** `@nic:IFACE[,KEY...]`: the NIC is found by IFACE's MAC address */
+/**
+ * `@nic:IFACE[,KEY...]`: the NIC is found by IFACE's MAC address. Its list
+ * is a run of its own, as the shell edition's nested `imds` call: it starts
+ * stopping at errors, its `-e`/`+e` and `-E`/`+E` end with it, and to the
+ * keys around it it is one key that failed when an error stopped it.
+ */
 const nicKeys = (md: CloudMetadata, spec: string, state: State): Effect.Effect<boolean, KeyError, Network | Output> =>
   Effect.gen(function* () {
     const [iface = "", ...keys] = spec.slice("@nic:".length).split(",")
     const mac = yield* Effect.flatMap(Network, (n) => n.macAddress(iface))
     if (Option.isNone(mac)) return yield* Effect.fail(new NoSuchInterface(iface))
     if (keys.length === 0) return yield* Effect.as(Effect.flatMap(md.nic(mac.value, ""), found(spec)), true)
-    return yield* processKeys(md, keys, state, { iface, mac: mac.value })
+    const own: State = { ignoreErrors: false, hideStderr: state.hideStderr, status: 0 }
+    if (yield* processKeys(md, keys, own, { iface, mac: mac.value })) return true
+    // reported already, by the list's own switches
+    if (state.ignoreErrors) return true
+    state.status = own.status
+    return false
   })
 
 /** the keys' values on stdout; the exit status is that of the error that stopped the run, else 0 */

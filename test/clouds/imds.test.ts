@@ -263,16 +263,20 @@ describe.concurrent.each(HTTP_CLOUDS)("%s", (cloud) => {
     })
   )
 
-  it.scopedLive("@nic:eth0 keys, the NIC's own datum, and -e/+e inside the list", () =>
+  it.scopedLive("@nic:eth0 keys, the NIC's own datum, and -e/+e inside the list, which end with it", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud, interfaces: INTERFACES, instance: instanceFor(cloud) })
       const nic = caseOf(cloud).nic
-      const [aliases, self, goesOn, stops] = yield* Effect.all(
+      const [aliases, self, goesOn, stops, scoped, outerIgnores] = yield* Effect.all(
         [
           instance.imds(["@nic:eth0,@mac,+n,@ipv4,+n,@ipv4-net"]),
           instance.imds(["@nic:eth0"]),
           instance.imds(["@nic:eth0,-e,@ipv6-prefix,+n,@mac"]),
-          instance.imds(["@nic:eth0,-e,@ipv6-prefix,+e,@ipv6-prefix,+n,@mac"])
+          instance.imds(["@nic:eth0,-e,@ipv6-prefix,+e,@ipv6-prefix,+n,@mac"]),
+          // the list's -e does not reach the keys after it
+          instance.imds(["@nic:eth0,-e,@ipv6-prefix", "+n", "meta-data/nothere", "@hostname"]),
+          // nor does the outer -e reach into the list, which stops at its error; the outer run goes on
+          instance.imds(["-e", "@nic:eth0,@ipv6-prefix,@mac", "+n", "@hostname"])
         ],
         { concurrency: "unbounded" }
       )
@@ -289,6 +293,11 @@ describe.concurrent.each(HTTP_CLOUDS)("%s", (cloud) => {
       if ("out" in prefix) throw new Error("the NIC has no IPv6 prefix: @ipv6-prefix is an error")
       expect(goesOn).toEqual(wentOn(`\n${nic.mac}`, prefix.error))
       expect(stops).toEqual(failed("", prefix.error, prefix.error))
+      const missing = yield* instance.imds(["meta-data/nothere"])
+      expect(scoped.code).toBe(1)
+      expect(scoped.stdout).toBe("\n")
+      expect(scoped.stderr).toBe(`imds: ${prefix.error}\n${missing.stderr}`)
+      expect(outerIgnores).toEqual(wentOn(`\n${HOST}`, prefix.error))
     })
   )
 
