@@ -58,6 +58,10 @@ const assembleInterfaces = (args: ReadonlyArray<string>): Route =>
   helperUsage("assemble-interfaces", args) ??
   (args.length === 0 ? helper("assemble-interfaces", () => import("./network/assemble.js").then((m) => m.assembleCommand)) : usage("Usage: assemble-interfaces\n", 1))
 
+/** a helper mdev runs with its environment and no arguments: `-h` is its usage, any argument a mistake its usage names */
+const mdevHelper = (text: string, args: ReadonlyArray<string>): Route | undefined =>
+  helperUsage(text, args) ?? (args.length > 0 ? usage(`Usage: ${text}\n`, 1) : undefined)
+
 const HOTPLUGS: Readonly<Record<string, string>> = { "vnic-eth": "vnic-eth-hotplug", "nvme-ebs": "nvme-ebs-links" }
 
 /** MDEV and ACTION come from mdev's environment; nvme-ebs-links makes its links in `cwd` (mdev runs it in /dev) */
@@ -84,9 +88,9 @@ export const routeHelper = (invokedAs: string, args: ReadonlyArray<string>, cwd?
     case "assemble-interfaces":
       return assembleInterfaces(args)
     case "vnic-eth-hotplug":
-      return helperUsage("vnic-eth-hotplug (MDEV=ethN ACTION=add|remove)", args) ?? hotplug("vnic-eth", args, cwd)
+      return mdevHelper("vnic-eth-hotplug (MDEV=ethN ACTION=add|remove)", args) ?? hotplug("vnic-eth", args, cwd)
     case "nvme-ebs-links":
-      return helperUsage("nvme-ebs-links (MDEV=nvmeXnY[pZ] ACTION=add|remove)", args) ?? hotplug("nvme-ebs", args, cwd)
+      return mdevHelper("nvme-ebs-links (MDEV=nvmeXnY[pZ] ACTION=add|remove)", args) ?? hotplug("nvme-ebs", args, cwd)
     case "imds-net-sync":
       return netSync(args)
   }

@@ -145,3 +145,13 @@ it.scopedLive("missing MDEV or ACTION, an unknown ACTION, a name that is no ethN
     expect(instance.read("/etc/network/interfaces")).toBeUndefined()
   })
 )
+
+it("the mdev helpers take no arguments: -h prints their usage, anything else is that usage on stderr with exit 1", () => {
+  for (const [name, text] of [
+    ["vnic-eth-hotplug", "Usage: vnic-eth-hotplug (MDEV=ethN ACTION=add|remove)\n"],
+    ["nvme-ebs-links", "Usage: nvme-ebs-links (MDEV=nvmeXnY[pZ] ACTION=add|remove)\n"]
+  ] as const) {
+    expect(routeHelper(name, ["-h"])).toEqual({ _tag: "Print", code: 0, stdout: text })
+    expect(routeHelper(name, ["eth1"])).toEqual({ _tag: "Print", code: 1, stderr: text })
+  }
+})
