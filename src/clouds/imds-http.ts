@@ -61,6 +61,9 @@ class Retryable {
 class TokenRejected {
   readonly _tag = "TokenRejected"
 }
+class DeadlinePassed {
+  readonly _tag = "DeadlinePassed"
+}
 
 export const splitEndpoint = (endpoint: string, defaultPort = 80): { host: string; port: number } => {
   const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(endpoint)
@@ -103,21 +106,44 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
         Effect.flatMap((res) => (res.status >= 500 ? Effect.fail(new Retryable(`HTTP ${res.status}`)) : Effect.succeed(res)))
       )
 
-    /** retried until the deadline; the final error names the cloud, URL and last error */
-    const withRetry = <A>(url: string, effect: Effect.Effect<A, Retryable | ImdsError | TokenRejected>) =>
-      effect.pipe(
-        Effect.retry({ schedule: retrySchedule(settings), while: (e) => e._tag !== "ImdsError" }),
-        Effect.catchAll((e) =>
-          Effect.fail(
-            e._tag === "ImdsError"
-              ? e
-              : new ImdsError({ cloud: spec.cloud, url, reason: e._tag === "TokenRejected" ? "token rejected (HTTP 401)" : e.reason })
+    /**
+     * Retried until the deadline, which bounds the whole read: a wait or an
+     * attempt the deadline comes in is cut short. The final error names the
+     * cloud, URL and last error; a read none of whose attempts failed (cut
+     * short while it waited for the session token) fails with the token's.
+     */
+    const withRetry = <A>(url: string, effect: Effect.Effect<A, Retryable | ImdsError | TokenRejected>, waitedFor?: Effect.Effect<Option.Option<ImdsError>>) =>
+      Effect.gen(function* () {
+        const last = yield* Ref.make(Option.none<string>())
+        const reasonOf = (e: Retryable | TokenRejected) => (e._tag === "TokenRejected" ? "token rejected (HTTP 401)" : e.reason)
+        const timedOut = Effect.gen(function* () {
+          const own = yield* Ref.get(last)
+          if (Option.isSome(own)) return new ImdsError({ cloud: spec.cloud, url, reason: own.value })
+          const other = waitedFor === undefined ? Option.none<ImdsError>() : yield* waitedFor
+          return Option.getOrElse(other, () => new ImdsError({ cloud: spec.cloud, url, reason: "timed out" }))
+        })
+        return yield* effect.pipe(
+          Effect.tapError((e) => (e._tag === "ImdsError" ? Effect.void : Ref.set(last, Option.some(reasonOf(e))))),
+          Effect.retry({ schedule: retrySchedule(settings), while: (e) => e._tag !== "ImdsError" }),
+          Effect.timeoutFail({ duration: Duration.seconds(settings.imdsDeadline), onTimeout: () => new DeadlinePassed() }),
+          Effect.catchAll((e) =>
+            Effect.flatMap(
+              e._tag === "ImdsError"
+                ? Effect.succeed(e)
+                : e._tag === "DeadlinePassed"
+                  ? timedOut
+                  : Effect.succeed(new ImdsError({ cloud: spec.cloud, url, reason: reasonOf(e) })),
+              Effect.fail
+            )
           )
         )
-      )
+      })
 
     /** a token is one line of printable characters; an error page is never one */
     const TOKEN = /^[\x21-\x7e]{1,4096}$/
+
+    /** the last failure of the token's attempts since one last succeeded: what a read that never got past the token fails with */
+    const tokenTrouble = yield* Ref.make(Option.none<ImdsError>())
 
     const fetchToken = (r: Request) => {
       const url = urlOf(r.path)
@@ -128,6 +154,10 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
             if (res.status < 200 || res.status >= 300) return Effect.fail(new ImdsError({ cloud: spec.cloud, url, reason: `token request answered HTTP ${res.status}` }))
             const token = textOf(res.body).trim()
             return TOKEN.test(token) ? Effect.succeed(token) : Effect.fail(new Retryable("the answer is not a token"))
+          }),
+          Effect.tapBoth({
+            onFailure: (e) => Ref.set(tokenTrouble, Option.some(e._tag === "ImdsError" ? e : new ImdsError({ cloud: spec.cloud, url, reason: e.reason }))),
+            onSuccess: () => Ref.set(tokenTrouble, Option.none())
           })
         )
       )
@@ -163,7 +193,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
         }
         return res
       })
-      return withRetry(url, attempt)
+      return withRetry(url, attempt, Ref.get(tokenTrouble))
     }
 
     const get = (path: string, options?: GetOptions): Effect.Effect<Option.Option<Uint8Array>, ImdsError> =>

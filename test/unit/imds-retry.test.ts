@@ -72,6 +72,27 @@ describe("metadata reads on the TestClock", () => {
     })
   )
 
+  it.effect("the deadline bounds the whole read: the wait it comes in is cut short, and no attempt starts after it", () =>
+    Effect.gen(function* () {
+      const http = yield* scriptedHttp([{ status: 503, body: new Uint8Array() }])
+      // waits of 400 ms, then 800, then up to the 2 s cap: without the bound the second wait ends past the deadline
+      const fiber = yield* Effect.fork(
+        Effect.flatMap(client, (c) => c.get("meta-data/hostname")).pipe(
+          Effect.either,
+          Effect.provide(Layer.merge(http.layer, settings({ IMDS_DEADLINE: "1", IMDS_RETRY_DELAY: "400", IMDS_RETRY_MAX_DELAY: "2000" })))
+        )
+      )
+      yield* TestClock.adjust(Duration.millis(999))
+      expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+      const calls = yield* Ref.get(http.calls)
+      yield* TestClock.adjust(Duration.millis(1))
+      const result = yield* Fiber.join(fiber)
+      expect(Either.isLeft(result) && result.left.message).toBe("testcloud: cannot read http://169.254.169.254/latest/meta-data/hostname: HTTP 503")
+      yield* TestClock.adjust(Duration.seconds(10))
+      expect(yield* Ref.get(http.calls)).toBe(calls)
+    })
+  )
+
   it.effect("an error page is never taken for data: a 403 fails without retrying", () =>
     Effect.gen(function* () {
       const http = yield* scriptedHttp([{ status: 403, body: new TextEncoder().encode("<html>denied</html>") }])
