@@ -354,7 +354,7 @@ apk:
       const { early, main, final } = yield* phases(i)
       expectCodes({ early: early!, main: main!, final: final! })
       expect(early!.stderr).toContain("save_userdata: invalid user-data: line 5: packages[1]: expected a package name (no spaces, not starting with -), got a list; skipped\n")
-      expect(early!.stderr).toContain('save_userdata: invalid user-data: line 8: write_files[0].permissions: expected an octal mode such as 0644, got "rwx"; write_files[0] skipped\n')
+      expect(early!.stderr).toContain('save_userdata: invalid user-data: line 8: write_files[0].permissions: expected an octal mode such as 0644, got a string of 3 characters; write_files[0] skipped\n')
       expect(i.commands()).toContain("apk add ok")
       expect(i.read("/x")).toBeUndefined()
       expect(i.read("/y")).toBe("PRIVATEISH")
@@ -612,13 +612,13 @@ describe.concurrent("tiny-cloud schema FILE", () => {
       expect(some.code).toBe(0)
       expect(some.stdout.split("\n").filter(Boolean)).toEqual([
         `${partly}: warning: unsupported cloud-config keys: snap`,
-        `${partly}: line 5: write_files[0].permissions: expected a mode such as '0644', got "rwx"; write_files[0] skipped`
+        `${partly}: line 5: write_files[0].permissions: expected a mode such as '0644', got a string of 3 characters; write_files[0] skipped`
       ])
       const ko = yield* instance.run(["schema", bad])
       expect(ko.code).toBe(1)
       expect(ko.stdout.split("\n").filter(Boolean)).toEqual([
-        `${bad}: line 2: packages: expected a list, got "vim"; skipped`,
-        `${bad}: line 5: write_files[0].permissions: expected an octal mode such as 0644, got "rwx"; write_files[0] skipped`
+        `${bad}: line 2: packages: expected a list, got a string of 3 characters; skipped`,
+        `${bad}: line 5: write_files[0].permissions: expected an octal mode such as 0644, got a string of 3 characters; write_files[0] skipped`
       ])
     })
   )

@@ -186,7 +186,7 @@ autoinstall: true
     expect(config("#alpine-config\nntp:\n  enabled: true\n  ntp_client: ntp\n").ntp?.client).toBe("busybox")
     const odd = "#alpine-config\nntp:\n  enabled: true\n  ntp_client: ntpd-rs\n"
     expect(config(odd).ntp?.client).toBe("chrony")
-    expect(notes(odd).warnings).toEqual(['line 4: ntp.ntp_client: "ntpd-rs" is not an NTP client on Alpine; chrony is used'])
+    expect(notes(odd).warnings).toEqual(['line 4: ntp.ntp_client: not an NTP client on Alpine; chrony is used'])
   })
 
   it("warns about unknown keys, at the top and in a file", () => {
@@ -203,9 +203,9 @@ autoinstall: true
     expect(c.writeFiles.map((f) => f.path)).toEqual(["/y"])
     expect(c.autoinstall).toBe(false)
     expect(notes(source).problems).toEqual([
-      'line 2: packages[1]: expected a package name (no spaces, not starting with -), got "-rf"; skipped',
-      'line 5: write_files[0].permissions: expected an octal mode such as 0644, got "rwx"; write_files[0] skipped',
-      'line 7: autoinstall: expected true or false, got "maybe"; skipped'
+      'line 2: packages[1]: expected a package name (no spaces, not starting with -), got a string of 3 characters; skipped',
+      'line 5: write_files[0].permissions: expected an octal mode such as 0644, got a string of 3 characters; write_files[0] skipped',
+      'line 7: autoinstall: expected true or false, got a string of 5 characters; skipped'
     ])
   })
 
@@ -223,7 +223,7 @@ autoinstall: true
     expect(check("#alpine-config\n- a\n- b\n")).toEqual([false, ["line 2: expected a map of #alpine-config keys, got a list"]])
     expect(check("#alpine-config\npackages: vim\nautoinstall: maybe\n")).toEqual([
       false,
-      ['line 2: packages: expected a list, got "vim"; skipped', 'line 3: autoinstall: expected true or false, got "maybe"; skipped']
+      ['line 2: packages: expected a list, got a string of 3 characters; skipped', 'line 3: autoinstall: expected true or false, got a string of 5 characters; skipped']
     ])
     expect(check("#alpine-config\npackages: vim\nautoinstall: true\n")[0]).toBe(true)
     expect(config("#alpine-config\npackages: vim\n").packages).toEqual([])
@@ -285,7 +285,7 @@ describe("write_files", () => {
     const source = "#alpine-config\nwrite_files:\n  - path: /a\n    encoding: base32\n    content: NBSWY3DP\n"
     expect(config(source).writeFiles.map((f) => text(f.content))).toEqual(["NBSWY3DP"])
     expect(notes(source).warnings).toEqual([
-      'line 4: write_files[0].encoding: "base32" is not an encoding cloud-init knows; the content is written as text/plain, as cloud-init does'
+      'line 4: write_files[0].encoding: not an encoding cloud-init knows; the content is written as text/plain, as cloud-init does'
     ])
   })
 
@@ -441,7 +441,7 @@ users:
       problems: [],
       warnings: [
         "line 6: users[0].sudo: true is not a sudo rule; ALL=(ALL) NOPASSWD:ALL is used",
-        'line 8: users[0].shell: "bash" is not a path; /bin/bash is used',
+        'line 8: users[0].shell: not a path; the shell of that name in /bin is used',
         "unsupported cloud-config keys: users[0].selinux-user, users[0].ssh-import-id"
       ]
     })
@@ -481,7 +481,7 @@ users:
     const c = config(source)
     expect(c.defaultUser).toBeUndefined()
     expect(c.users.map((u) => u.name)).toEqual(["alice"])
-    expect(notes(source).problems).toEqual(['line 4: users[0].uid: expected a user id such as 1001, got "lots"; users[0] skipped'])
+    expect(notes(source).problems).toEqual(['line 4: users[0].uid: expected a user id such as 1001, got a string of 4 characters; users[0] skipped'])
     expect(config("#cloud-config\nuser: {name: 'bad name'}\npackages: [vim]\n").defaultUser).toBeUndefined()
     expect(config("#cloud-config\nusers: [5, bob]\n").defaultUser?.name).toBe("bob")
   })
@@ -558,7 +558,7 @@ ntp:
     const other = "#cloud-config\nntp:\n  ntp_client: systemd-timesyncd\n  allow: [10.0.0.0/8]\n  config: {confpath: /x}\n"
     expect(config(other).ntp?.client).toBe("chrony")
     expect(notes(other).warnings).toEqual([
-      'line 3: ntp.ntp_client: "systemd-timesyncd" is not an NTP client on Alpine; chrony is used',
+      'line 3: ntp.ntp_client: not an NTP client on Alpine; chrony is used',
       "unsupported cloud-config keys: ntp.config"
     ])
     expect(notes("#cloud-config\nntp: {ntp_client: busybox, allow: [10.0.0.0/8]}\n").warnings).toEqual(["unsupported cloud-config keys: ntp.allow"])
@@ -580,7 +580,7 @@ ntp:
 
   it("leaves ssh_pwauth alone for a word it does not know, and says so", () => {
     expect(config("#cloud-config\nssh_pwauth: maybe\n").sshPwauth).toBeUndefined()
-    expect(notes("#cloud-config\nssh_pwauth: maybe\n").warnings).toEqual(['line 2: ssh_pwauth: "maybe" is not true or false; PasswordAuthentication left unchanged'])
+    expect(notes("#cloud-config\nssh_pwauth: maybe\n").warnings).toEqual(['line 2: ssh_pwauth: not true or false; PasswordAuthentication left unchanged'])
   })
 
   it("maps apk_repos", () => {
@@ -630,7 +630,7 @@ apk_repos:
     expect([config(source).hostname, config(source).fqdn]).toEqual(["my-host", undefined])
     expect(notes(source)).toEqual({
       problems: ['line 3: fqdn: expected a host name such as web-1 or web-1.example.com, got a string of 11 characters; skipped'],
-      warnings: ['line 2: hostname: "my_host" is not a valid host name; my-host is used']
+      warnings: ["line 2: hostname: not a valid host name; it is used with each '_' made '-'"]
     })
   })
 })
@@ -700,7 +700,7 @@ describe("multipart", () => {
   it("places the merged model's problems in the part that gave the key", () => {
     const withUser = message.replace("runcmd: [echo first]", "runcmd: [echo first]\r\nusers:\r\n  - name: x\r\n    uid: many")
     expect(analyseUserData(bytes(withUser), OPTIONS).problems).toEqual([
-      { path: "users[0].uid", line: 20, message: 'expected a user id such as 1001, got "many"; users[0] skipped' }
+      { path: "users[0].uid", line: 20, message: 'expected a user id such as 1001, got a string of 4 characters; users[0] skipped' }
     ])
   })
 

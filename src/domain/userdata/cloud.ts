@@ -25,7 +25,7 @@ const hostName = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): strin
     notes.skip({ path, message: `expected a host name such as web-1 or web-1.example.com, got ${show(text)}` }, path)
     return undefined
   }
-  if (fixed !== name) notes.warn(path, `${show(name)} is not a valid host name; ${fixed} is used`)
+  if (fixed !== name) notes.warn(path, "not a valid host name; it is used with each '_' made '-'")
   return fixed
 }
 
@@ -113,7 +113,7 @@ const readSshPwauth: Reader = (value, path, { notes }) => {
   if (decoded === undefined) return undefined
   const allow = truthOf(decoded)
   if (allow === undefined) {
-    if (String(decoded).trim().toLowerCase() !== "unchanged") notes.warn(path, `${show(decoded)} is not true or false; PasswordAuthentication left unchanged`)
+    if (String(decoded).trim().toLowerCase() !== "unchanged") notes.warn(path, "not true or false; PasswordAuthentication left unchanged")
     return {}
   }
   return { sshPwauth: allow }

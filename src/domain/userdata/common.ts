@@ -4,7 +4,7 @@ import { ApkRepository as ApkRepositorySchema, Command as CommandSchema, Flag, T
 import { DEFAULT_USERDATA_MAX_BYTES } from "../settings.js"
 import { canonicalEncoding, decodeContent, type Budget } from "./content.js"
 import type { ApkRepository, Command, FileSource, FileToWrite, NtpClient, UserConfig } from "./model.js"
-import { asMap, decodeEach, decodeOr, type Key, type Notes, show } from "./notes.js"
+import { asMap, decodeEach, decodeOr, type Key, type Notes } from "./notes.js"
 
 /** what a document reader needs besides the document */
 export interface ReadContext {
@@ -79,7 +79,7 @@ export const toFile = (entry: FileEntry, at: ReadonlyArray<Key>, index: number, 
   }
   let encoding = canonicalEncoding(entry.encoding)
   if (encoding === undefined) {
-    notes.warn([...at, "encoding"], `${show(entry.encoding)} is not an encoding cloud-init knows; the content is written as text/plain, as cloud-init does`)
+    notes.warn([...at, "encoding"], "not an encoding cloud-init knows; the content is written as text/plain, as cloud-init does")
     encoding = "text/plain"
   }
   const hasContent = entry.content !== undefined
@@ -124,7 +124,7 @@ export const ntpClientOf = (name: string | undefined, path: ReadonlyArray<Key>, 
     case "openntpd":
       return "openntpd"
     default:
-      notes.warn(path, `${show(name)} is not an NTP client on Alpine; chrony is used`)
+      notes.warn(path, "not an NTP client on Alpine; chrony is used")
       return "chrony"
   }
 }

@@ -54,12 +54,17 @@ export class Notes {
 
 // ---- Schema issues → notes -----------------------------------------------------------------
 
-/** A value for a message: quoted only when it is a short word. */
+/**
+ * A value for a message, by its kind, never its content: messages go to
+ * stderr, syslog and status.json, where no user-data may appear (a word in
+ * the wrong place may well be a secret).
+ */
 const show = (value: unknown): string => {
   if (value === null) return "null"
   if (value === undefined) return "nothing"
-  if (typeof value === "string") return /^\S{0,32}$/.test(value) ? JSON.stringify(value) : `a string of ${value.length} characters`
-  if (typeof value === "number" || typeof value === "boolean") return String(value)
+  if (typeof value === "string") return value === "" ? "an empty string" : `a string of ${value.length} character${value.length === 1 ? "" : "s"}`
+  if (typeof value === "number") return "a number"
+  if (typeof value === "boolean") return String(value)
   if (value instanceof Uint8Array) return "binary data"
   if (Array.isArray(value)) return value.length === 0 ? "an empty list" : "a list"
   return typeof value === "object" ? "a map" : typeof value

@@ -99,7 +99,7 @@ const passwordOf = (user: UserMap): Password | undefined => {
 const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes): UserSettings => {
   let shell = user.shell
   if (shell !== undefined && !shell.startsWith("/")) {
-    notes.warn([...path, "shell"], `${show(shell)} is not a path; /bin/${shell} is used`)
+    notes.warn([...path, "shell"], "not a path; the shell of that name in /bin is used")
     shell = `/bin/${shell}`
   }
   let sudo: ReadonlyArray<string> = []
