@@ -355,6 +355,14 @@ write_files:
 })
 
 describe("#cloud-config", () => {
+  it("reads booleans as cloud-init's PyYAML does: yes/no/on/off/true/false, but y and n are strings", () => {
+    const c = config("#cloud-config\npackage_upgrade: on\npackages: [n, y, N]\nwrite_files:\n  - path: /etc/answer\n    content: y\nruncmd:\n  - [echo, y, n, Y, N]\n")
+    expect(c.packageUpgrade).toBe(true)
+    expect(c.packages).toEqual(["n", "y", "N"])
+    expect(text(c.writeFiles[0]?.content)).toBe("y")
+    expect(c.runcmd).toEqual([{ kind: "argv", argv: ["echo", "y", "n", "Y", "N"], index: 0 }])
+  })
+
   it("makes the first user the default user when there is no `default`", () => {
     const c = config(`#cloud-config
 users:

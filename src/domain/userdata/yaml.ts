@@ -1,10 +1,10 @@
 /**
- * A YAML text of the user-data, read as cloud-init reads it (YAML 1.1: `yes`
+ * A YAML text of the user-data, read as cloud-init reads it (YAML 1.1 with PyYAML's booleans: `yes`
  * is true, `0644` is octal; a key given twice keeps its last value, with a
  * warning), and where each path of it sits in the user-data.
  */
 import * as Either from "effect/Either"
-import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, visit } from "yaml"
+import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, type Tags, visit } from "yaml"
 import type { Key, Note } from "./notes.js"
 import type { Problem } from "./problem.js"
 
@@ -98,9 +98,15 @@ export interface Loaded {
   readonly warnings: ReadonlyArray<Note>
 }
 
+/** PyYAML's booleans, which cloud-init reads with: YAML 1.1's without the single letters (`y`, `n` stay strings) */
+const PYYAML_TRUE = /^(?:[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/
+const PYYAML_FALSE = /^(?:[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/
+const pyyamlBooleans = (tags: Tags): Tags =>
+  tags.map((t) => (typeof t === "object" && t.tag === "tag:yaml.org,2002:bool" && "test" in t && t.test ? { ...t, test: t.identify?.(true) ? PYYAML_TRUE : PYYAML_FALSE } : t))
+
 export const loadYaml = (text: string, lineOffset: number, asWritten: ReadonlySet<string>): Either.Either<Loaded, Array<Problem>> => {
   const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { lineCounter, version: "1.1", prettyErrors: false, uniqueKeys: false, logLevel: "error" })
+  const doc = parseDocument(text, { lineCounter, version: "1.1", customTags: pyyamlBooleans, prettyErrors: false, uniqueKeys: false, logLevel: "error" })
   const at = (pos: number) => lineCounter.linePos(pos).line + lineOffset
   if (doc.errors.length > 0) {
     return Either.left(doc.errors.map((e) => ({ path: "", line: at(e.pos[0]), message: `YAML: ${yamlMessage(e.message)}` })))
