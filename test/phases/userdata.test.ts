@@ -416,6 +416,18 @@ apk:
 })
 
 describe.concurrent("#cloud-config", () => {
+  it.scopedLive("hostname and fqdn as cloud-init reads them: the host's name from hostname, the full one from fqdn; fqdn alone gives both", () =>
+    Effect.gen(function* () {
+      const both = yield* userDataInstance("#cloud-config\nhostname: web\nfqdn: web01.prod.example.com\n")
+      const fqdnOnly = yield* userDataInstance("#cloud-config\nfqdn: db-2.prod.example.com\n")
+      for (const i of [both, fqdnOnly]) expect((yield* phases(i, ["early", "main"])).main!.code).toBe(0)
+      expect(both.read("/etc/hostname")).toBe("web\n")
+      expect(both.read("/etc/hosts")).toBe("127.0.0.1\tlocalhost\n127.0.1.1\tweb01.prod.example.com web\n")
+      expect(fqdnOnly.read("/etc/hostname")).toBe("db-2\n")
+      expect(fqdnOnly.read("/etc/hosts")).toBe("127.0.0.1\tlocalhost\n127.0.1.1\tdb-2.prod.example.com db-2\n")
+    })
+  )
+
   it.scopedLive("hostname, users, keys, timezone, ssh_pwauth, deferred files; unsupported keys warned", () =>
     Effect.gen(function* () {
       const doc = `#cloud-config

@@ -9,10 +9,10 @@ import { RootFs } from "../../services/RootFs.js"
 const LABEL = /^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$/
 
 /** `/etc/hostname` gets the short name, which is applied; `/etc/hosts` the FQDN once */
-export const applyHostname = (fqdn: string) =>
+/** `short` is the name of the host itself, the first label of `fqdn` unless it is given */
+export const applyHostname = (fqdn: string, short: string = fqdn.split(".")[0]!) =>
   Effect.gen(function* () {
-    const short = fqdn.split(".")[0]!
-    if (!LABEL.test(short) || fqdn.length > 253 || /[\s/]/.test(fqdn)) {
+    if (!LABEL.test(short) || !LABEL.test(fqdn.split(".")[0]!) || fqdn.length > 253 || /[\s/]/.test(fqdn)) {
       return yield* Effect.fail(new ActionFailed({ reason: `invalid hostname '${fqdn.slice(0, 80)}'` }))
     }
     const fs = yield* RootFs

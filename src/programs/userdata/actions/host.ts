@@ -7,16 +7,23 @@ import { applyHostname } from "../../actions/hostname.js"
 import { loadUserConfig } from "../load.js"
 import { system } from "./common.js"
 
-/** cloud-config `fqdn` (else `hostname`) replaces the cloud's name */
+/**
+ * cloud-config `fqdn` and `hostname` replace the cloud's name, as cloud-init
+ * reads them: the host's own name is `hostname` (its first label), else the
+ * first label of `fqdn`; the full name is `fqdn`, else `hostname`.
+ */
 export const userdataHostname = Effect.gen(function* () {
   const config = yield* loadUserConfig("userdata_hostname")
-  const name = (config.fqdn ?? config.hostname)?.replace(/\.$/, "")
+  const fqdn = config.fqdn?.replace(/\.$/, "")
+  const host = config.hostname?.replace(/\.$/, "")
+  const name = fqdn ?? host
   if (name === undefined || name === "") return
-  yield* applyHostname(name)
+  const short = (fqdn !== undefined && host !== undefined && host !== "" ? host : name).split(".")[0]!
+  yield* applyHostname(name, short)
   // the cloud's 127.0.1.1 line goes: ours is the one left
   const fs = yield* RootFs
   const hosts = fs.at("/etc/hosts")
-  const ours = `127.0.1.1\t${name} ${name.split(".")[0]}`
+  const ours = `127.0.1.1\t${name} ${short}`
   const text = yield* fs.readTextIfExists(hosts)
   if (Option.isNone(text)) return
   const lines = text.value.split("\n")
