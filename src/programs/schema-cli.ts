@@ -1,12 +1,14 @@
 /**
  * `tiny-cloud schema FILE`: the problems and warnings the boot would report
- * for this user-data, in the same words; exit 1 only when nothing of it can
- * be applied.
+ * for this user-data (decompressed as save_userdata does), in the same
+ * words; exit 1 only when nothing of it can be applied.
  */
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { checkUserData } from "../domain/userdata/validate.js"
 import { formatProblem } from "../domain/userdata/problem.js"
 import { Config } from "../services/Config.js"
+import { decompress } from "./decompress.js"
 import { print } from "../services/Output.js"
 import { RootFs } from "../services/RootFs.js"
 
@@ -14,8 +16,14 @@ export const schemaCommand = (file: string) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     const { userDataMaxBytes } = yield* Config
-    const bytes = yield* fs.readFile(file)
-    const { problems, warnings, usable } = checkUserData(bytes, { maxBytes: userDataMaxBytes, maxDecompressedBytes: userDataMaxBytes })
+    const raw = yield* fs.readFile(file)
+    // compressed as save_userdata finds it: its size is checked as it is, its content once decompressed
+    const decompressed = raw.length > userDataMaxBytes ? Either.right(raw) : yield* Effect.either(decompress(raw, userDataMaxBytes))
+    if (Either.isLeft(decompressed)) {
+      yield* print(`${file}: ${decompressed.left.message}\n`)
+      return 1
+    }
+    const { problems, warnings, usable } = checkUserData(decompressed.right, { maxBytes: userDataMaxBytes, maxDecompressedBytes: userDataMaxBytes })
     for (const w of warnings) yield* print(`${file}: warning: ${w}\n`)
     for (const p of problems) yield* print(`${file}: ${formatProblem(p)}\n`)
     if (problems.length === 0) yield* print(`${file}: valid\n`)

@@ -608,6 +608,20 @@ describe.concurrent("multipart user-data", () => {
 })
 
 describe.concurrent("tiny-cloud schema FILE", () => {
+  it.scopedLive("reads compressed user-data as save_userdata does: decompressed first; a corrupt file is one line, exit 1", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true })
+      const zipped = join(instance.dir, "user-data.gz")
+      const broken = join(instance.dir, "broken.gz")
+      writeFileSync(zipped, gzipSync("#cloud-config\nhostname: gzhost\nsnap: {}\n"))
+      writeFileSync(broken, gzipSync("#cloud-config\nhostname: gzhost\n").subarray(0, 12))
+      expect(yield* instance.run(["schema", zipped])).toEqual({ code: 0, stdout: `${zipped}: warning: unsupported cloud-config keys: snap\n${zipped}: valid\n`, stderr: "" })
+      const ko = yield* instance.run(["schema", broken])
+      expect(ko.code).toBe(1)
+      expect(ko.stdout).toMatch(new RegExp(`^${broken}: cannot decompress gzip data: [^\n]+\n$`))
+    })
+  )
+
   it.scopedLive("exit 0 on a valid file; a skipped entry is a problem line, exit 1 only when nothing can be applied", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ noSimulator: true })
