@@ -126,6 +126,10 @@ describe("first boot on aws", () => {
       const boothook = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#cloud-boothook\necho\n") } })
       yield* boothook.run(["early"])
       expect((yield* boothook.run(["main"])).stderr).toContain("unknown_userdata: unable to process 'cloud-boothook' user-data\n")
+      // a jinja template before a script: not rendered, not run, and said why
+      const jinja = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("## template: jinja\n#!/bin/sh\necho {{ v1.instance_id }}\n") } })
+      yield* jinja.run(["early"])
+      expect((yield* jinja.run(["main"])).stderr).toContain("unknown_userdata: unable to process 'jinja' user-data: jinja templates are not supported\n")
     })
   )
 

@@ -48,7 +48,10 @@ const reportProblems = Effect.gen(function* () {
 
 export const missingUserdata = notice("missing_userdata: no user-data found")
 
-export const unknownUserdata = Effect.flatMap(PhaseContext, (ctx) => warn(`unknown_userdata: unable to process '${ctx.userDataWord}' user-data`))
+/** the shell edition's line; a jinja template (before anything but cloud-config) also gets the reason `schema` gives */
+export const unknownUserdata = Effect.flatMap(PhaseContext, (ctx) =>
+  warn(`unknown_userdata: unable to process '${ctx.userDataWord}' user-data${ctx.userDataWord === "jinja" ? ": jinja templates are not supported" : ""}`)
+)
 
 /**
  * How to run a script whose `#!` comes after blank lines (cloud-init reads
