@@ -30,7 +30,9 @@ case "$name" in
 esac
 printf '%s\\n' "$line" >> "$FAKE_COMMAND_LOG"
 case "$name" in
-  chpasswd|sfdisk) sed 's/^/< /' >> "$FAKE_COMMAND_LOG" ;;
+  # a clear-text password (chpasswd without -e) is never recorded
+  chpasswd) if [ "$1" = -e ]; then sed 's/^/< /'; else while IFS=: read -r u _; do printf '< %s:(password not shown)\\n' "$u"; done; fi >> "$FAKE_COMMAND_LOG" ;;
+  sfdisk) sed 's/^/< /' >> "$FAKE_COMMAND_LOG" ;;
   *) cat > /dev/null 2>&1 ;;
 esac
 case "$name" in

@@ -8,7 +8,9 @@ import { describeSystem } from "../support/system.js"
 
 /** user-data naming a file of the machine running the tests, in a directory the simulated instance has too */
 const outsideFile = (dir: string) => `/tmp/escaped-${dir.split("-").pop()}`
-const userData = (target: string) => `#cloud-config\nruncmd:\n  - echo escaped > ${target}\nbootcmd:\n  - [sh, -c, "echo boot > ${target}.boot"]\n`
+const PASSWORD = "s3cret-Simulated"
+const userData = (target: string) =>
+  `#cloud-config\nusers: [default, {name: dave, lock_passwd: false, plain_text_passwd: ${PASSWORD}}]\nruncmd:\n  - echo escaped > ${target}\nbootcmd:\n  - [sh, -c, "echo boot > ${target}.boot"]\n`
 
 describe("tiny-cloud simulate", () => {
   it("boots a simulated aws instance and reports phases, files and commands; lists the user's programs with their text and runs none", async () => {
@@ -29,6 +31,9 @@ describe("tiny-cloud simulate", () => {
       expect(r.stdout).toContain("== the user's programs (not run; --exec runs them confined to ROOT)\n")
       expect(r.stdout).toContain(`echo boot > ${outsideFile(dir)}.boot`)
       expect(r.stdout).toContain(`echo escaped > ${outsideFile(dir)}`)
+      // a clear-text password goes to chpasswd on its stdin, which the report does not show
+      expect(r.stdout).toContain("  chpasswd   <<< dave:(password not shown)\n")
+      expect(r.stdout).not.toContain(PASSWORD)
     } finally {
       rmSync(dir, { recursive: true, force: true })
       rmSync(outsideFile(dir), { force: true })
