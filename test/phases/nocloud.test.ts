@@ -207,9 +207,15 @@ describe("first boot on nocloud", () => {
     })
   )
 
-  it.scopedLive("without any seed: 'Unable to load NoCloud datasource' and exit 1", () =>
+  it.scopedLive("without any seed: 'Unable to load NoCloud datasource' and exit 1; boot still writes the default stanzas and enables sshd", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
+      const boot = yield* instance.run(["boot"])
+      expect(boot.code).toBe(0)
+      expect(boot.stderr).toContain("set_network_interfaces: Unable to load NoCloud datasource; the default stanzas are used\n")
+      expect(actionLines(boot.stderr).slice(-2)).toEqual(["   ++ enable_sshd: starting", "   ++ enable_sshd: done"])
+      expect(instance.read("/etc/network/interfaces")).toBe("auto lo\niface lo inet loopback\n\nauto eth0\niface eth0\n\tuse dhcp\n\n")
+      expect(instance.commands()).toContain("rc-update add sshd default")
       const main = yield* instance.run(["main"])
       expect(main.code).toBe(1)
       expect(main.stderr).toContain("set_hostname: Unable to load NoCloud datasource\n")

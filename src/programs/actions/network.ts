@@ -1,9 +1,10 @@
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { lines, textOf } from "../../domain/text.js"
 import { Commands } from "../../services/Commands.js"
 import { Config } from "../../services/Config.js"
-import { info } from "../../services/Log.js"
+import { err, info } from "../../services/Log.js"
 import { Metadata } from "../../services/Metadata.js"
 import { Network } from "../../services/Network.js"
 import { RootFs } from "../../services/RootFs.js"
@@ -59,13 +60,22 @@ export const setDefaultInterfaces = Effect.gen(function* () {
 /**
  * NoCloud's boot phase: meta-data `network-interfaces` (a literal interfaces
  * file) if given, else the default stanzas; when nothing is configured by
- * DHCP, the meta-data's nameservers go to resolv.conf once.
+ * DHCP, the meta-data's nameservers go to resolv.conf once. Meta-data that
+ * cannot be read (no seed) is an error line, and the default stanzas: as
+ * with the shell edition, the boot phase goes on to sshd.
  */
 export const setNetworkInterfaces = Effect.gen(function* () {
   const fs = yield* RootFs
   const md = yield* Metadata
   const path = yield* interfacesFile
-  const given = Option.map(yield* md.get("meta-data/network-interfaces"), textOf).pipe(Option.filter((s) => s.trim() !== ""))
+  const read = (key: string) => Effect.map(md.get(key), Option.map(textOf))
+  const unreadable = yield* Effect.either(read("meta-data/network-interfaces"))
+  if (Either.isLeft(unreadable)) {
+    yield* err(`set_network_interfaces: ${unreadable.left.message}; the default stanzas are used`)
+    if (!(yield* fs.exists(path))) yield* fs.writeAtomic(path, defaultInterfaces(yield* chooseInterface))
+    return
+  }
+  const given = unreadable.right.pipe(Option.filter((s) => s.trim() !== ""))
   if (Option.isSome(given)) yield* fs.writeAtomic(path, given.value.endsWith("\n") ? given.value : `${given.value}\n`)
   else if (!(yield* fs.exists(path))) yield* fs.writeAtomic(path, defaultInterfaces(yield* chooseInterface))
   const written = Option.getOrElse(yield* fs.readTextIfExists(path), () => "")
