@@ -2,7 +2,7 @@ import fc from "fast-check"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
@@ -57,6 +57,45 @@ describe("set_hostname", () => {
       }),
       { numRuns: 30 }
     )
+  })
+
+  it("refuses a name any label of which is not one, in one line with what is not printable escaped; nothing is written", async () => {
+    const root = mkdtempSync(join(tmpdir(), "tiny-cloud-hostname-"))
+    try {
+      mkdirSync(join(root, "etc"))
+      writeFileSync(join(root, "etc/hosts"), "127.0.0.1\tlocalhost\n")
+      for (const [name, shown] of [
+        ["host.$(reboot);`id`", "host.$(reboot);`id`"],
+        ["host\nforged log line", "host\\x0aforged log line"],
+        ["host.\u001b[31mred", "host.\\x1b[31mred"],
+        ["a..b", "a..b"]
+      ]) {
+        const { exit, calls } = await run(root, name)
+        expect(exit._tag === "Failure" && String(exit.cause)).toContain(`invalid hostname '${shown}'`)
+        expect(calls).toEqual([])
+      }
+      expect(readFileSync(join(root, "etc/hosts"), "utf8")).toBe("127.0.0.1\tlocalhost\n")
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
+  })
+
+  it("applies the file as written inside ROOT when /etc/hostname is a link, never the one it names on the host", async () => {
+    const root = mkdtempSync(join(tmpdir(), "tiny-cloud-hostname-"))
+    const outside = mkdtempSync(join(tmpdir(), "tiny-cloud-outside-"))
+    try {
+      mkdirSync(join(root, "etc"))
+      writeFileSync(join(outside, "hostname"), "the-host-machine\n")
+      symlinkSync(`../${"../".repeat(10)}${outside.slice(1)}/hostname`, join(root, "etc/hostname"))
+      const { exit, calls } = await run(root, "web-1.example.com")
+      expect(exit._tag).toBe("Success")
+      expect(calls).toEqual([{ command: "hostname", args: ["-F", join(root, outside, "hostname")], stdin: undefined }])
+      expect(readFileSync(join(root, outside, "hostname"), "utf8")).toBe("web-1\n")
+      expect(readFileSync(join(outside, "hostname"), "utf8")).toBe("the-host-machine\n")
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+      rmSync(outside, { recursive: true, force: true })
+    }
   })
 
   it("does nothing but say so when the cloud has no hostname", async () => {

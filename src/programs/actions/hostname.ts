@@ -9,16 +9,24 @@ import { RootFs } from "../../services/RootFs.js"
 const LABEL = /^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$/
 
 /** `/etc/hostname` gets the short name, which is applied; `/etc/hosts` the FQDN once */
-/** `short` is the name of the host itself, the first label of `fqdn` unless it is given */
+/** a value from the network in a message: on one line, control and other non-ASCII characters escaped */
+const printable = (text: string) =>
+  text.replace(/[^\x20-\x7e]/g, (c) => {
+    const code = c.charCodeAt(0)
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`
+  })
+
+/** `short` is the name of the host itself, the first label of `fqdn` unless it is given; every label must be one */
 export const applyHostname = (fqdn: string, short: string = fqdn.split(".")[0]!) =>
   Effect.gen(function* () {
-    if (!LABEL.test(short) || !LABEL.test(fqdn.split(".")[0]!) || fqdn.length > 253 || /[\s/]/.test(fqdn)) {
-      return yield* Effect.fail(new ActionFailed({ reason: `invalid hostname '${fqdn.slice(0, 80)}'` }))
+    if (!LABEL.test(short) || !fqdn.split(".").every((l) => LABEL.test(l)) || fqdn.length > 253) {
+      return yield* Effect.fail(new ActionFailed({ reason: `invalid hostname '${printable(fqdn.slice(0, 80))}'` }))
     }
     const fs = yield* RootFs
     const file = fs.at("/etc/hostname")
     yield* fs.writeAtomic(file, `${short}\n`)
-    yield* Effect.flatMap(Commands, (c) => c.run("hostname", ["-F", file]))
+    // the file as written, which a link leads to inside ROOT, never the host's own
+    yield* Effect.flatMap(Commands, (c) => Effect.flatMap(fs.realPath(file), (written) => c.run("hostname", ["-F", written])))
     yield* fs.addLinesOnce(fs.at("/etc/hosts"), [`127.0.1.1\t${fqdn} ${short}`])
   })
 
