@@ -24,8 +24,8 @@ export const Sudo = Schema.Union(Text, Schema.Array(Schema.NullOr(Text)), Flag).
   description: "sudo rules (a string or a list of strings), true or false"
 })
 
-/** an absolute path, or a bare program name that the reader takes as /bin/NAME */
-export const Shell = Schema.String.pipe(Schema.filter((s) => /^\/[^\0\n\r:]*$/.test(s) || /^[A-Za-z0-9._+-]+$/.test(s))).annotations({
+/** an absolute path, or a bare program name that the reader takes as /bin/NAME; empty, adduser's default */
+export const Shell = Schema.String.pipe(Schema.filter((s) => s === "" || /^\/[^\0\n\r:]*$/.test(s) || /^[A-Za-z0-9._+-]+$/.test(s))).annotations({
   description: "a shell such as /bin/sh"
 })
 

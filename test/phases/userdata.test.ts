@@ -629,16 +629,19 @@ describe.concurrent("tiny-cloud schema FILE", () => {
       const partly = join(instance.dir, "partly.yaml")
       const bad = join(instance.dir, "bad.yaml")
       writeFileSync(good, "#alpine-config\npackages: [vim]\nwrite_files:\n  - path: /a\n    permissions: '0600'\n")
-      writeFileSync(partly, "#cloud-config\npackages: [vim]\nwrite_files:\n  - path: /a\n    permissions: rwx\nsnap: {}\n")
+      writeFileSync(partly, "#cloud-config\npackages: [vim, -rf]\nwrite_files:\n  - path: /a\n    permissions: rwx\nsnap: {}\ntimezone: ''\nusers: [default, {name: bob, shell: ''}]\n")
       writeFileSync(bad, "#alpine-config\npackages: vim\nwrite_files:\n  - path: /a\n    permissions: rwx\n")
       const ok = yield* instance.run(["schema", good])
       expect(ok.code).toBe(0)
       expect(ok.stdout).toBe(`${good}: valid\n`)
       const some = yield* instance.run(["schema", partly])
       expect(some.code).toBe(0)
+      // what cloud-init's schema lets through (a mode it cannot read, an empty time zone or shell) is a warning at most
       expect(some.stdout.split("\n").filter(Boolean)).toEqual([
+        `${partly}: warning: line 5: write_files[0].permissions: not a mode cloud-init can read; the file gets 0644, as with cloud-init`,
+        `${partly}: warning: line 7: timezone: empty; the time zone is left alone`,
         `${partly}: warning: unsupported cloud-config keys: snap`,
-        `${partly}: line 5: write_files[0].permissions: expected a mode such as '0644', got a string of 3 characters; write_files[0] skipped`
+        `${partly}: line 2: packages[1]: expected a package name (no spaces, not starting with -), got a string of 3 characters; skipped`
       ])
       const ko = yield* instance.run(["schema", bad])
       expect(ko.code).toBe(1)

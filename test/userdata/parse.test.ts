@@ -355,6 +355,17 @@ write_files:
 })
 
 describe("#cloud-config", () => {
+  it("applies what cloud-init's schema lets through: a mode it cannot read gives 0644, an empty shell is adduser's, an empty time zone or host name is none", () => {
+    const c = config("#cloud-config\nwrite_files:\n  - {path: /etc/x, content: x, permissions: rwxr-xr-x}\n  - {path: /etc/y, content: y, permissions: 99999}\ntimezone: ''\nhostname: ' '\nusers: [default, {name: bob, shell: ''}]\n")
+    expect(c.writeFiles.map((f) => [f.path, f.mode])).toEqual([["/etc/x", 0o644], ["/etc/y", 0o644]])
+    expect([c.timezone, c.hostname]).toEqual([undefined, undefined])
+    expect(c.users.find((u) => u.name === "bob")?.account.shell).toBeUndefined()
+    expect(notes("#cloud-config\nwrite_files:\n  - {path: /etc/x, content: x, permissions: u+x}\ntimezone: ''\nusers: [default, {name: bob, shell: ''}]\n")).toEqual({
+      problems: [],
+      warnings: ["line 3: write_files[0].permissions: not a mode cloud-init can read; the file gets 0644, as with cloud-init", "line 4: timezone: empty; the time zone is left alone"]
+    })
+  })
+
   it("reads booleans as cloud-init's PyYAML does: yes/no/on/off/true/false, but y and n are strings", () => {
     const c = config("#cloud-config\npackage_upgrade: on\npackages: [n, y, N]\nwrite_files:\n  - path: /etc/answer\n    content: y\nruncmd:\n  - [echo, y, n, Y, N]\n")
     expect(c.packageUpgrade).toBe(true)

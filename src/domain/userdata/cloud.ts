@@ -1,5 +1,6 @@
 /** `#cloud-config` onto the model, key by key, as cloud-init reads it (BEHAVIOUR.md §6). */
-import { AlpineRepo, ApkRepos, CloudNtp, CloudPackage, CloudWriteFile, SshPwauth } from "../../schema/cloud-config.js"
+import * as Schema from "effect/Schema"
+import { AlpineRepo, ApkRepos, CloudNtp, CloudPackage, CloudPermissions, CloudWriteFile, SshPwauth } from "../../schema/cloud-config.js"
 import { isHostName, Text, TimeZone } from "../../schema/fields.js"
 import { commandsReader, flagReader, ignoreOthers, nonEmpty, ntpClientOf, readSshKeys, toFile, type ReadContext } from "./common.js"
 import { cloudMode } from "./content.js"
@@ -17,6 +18,10 @@ const FILE_SOURCE_KEYS: ReadonlySet<string> = new Set(["uri", "headers"])
 const HostNameText = Text.annotations({ description: "a host name such as web-1 or web-1.example.com" })
 
 const hostName = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): string | undefined => {
+  if (typeof value === "string" && value.trim() === "") {
+    notes.warn(path, "empty; the cloud's host name is kept")
+    return undefined
+  }
   const text = decodeOr(HostNameText, value, path, notes)
   if (text === undefined) return undefined
   const name = text.trim().replace(/\.$/, "")
@@ -29,8 +34,20 @@ const hostName = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): strin
   return fixed
 }
 
+/** cloud-init writes a file whose permissions it cannot read with its default mode, saying so; so does this reading */
+const withoutUnreadableModes = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): unknown =>
+  Array.isArray(value)
+    ? value.map((raw: unknown, i) => {
+        const entry = asMap(raw)
+        if (entry === undefined || entry["permissions"] === undefined || entry["permissions"] === null || Schema.is(CloudPermissions)(entry["permissions"])) return raw
+        notes.warn([...path, i, "permissions"], "not a mode cloud-init can read; the file gets 0644, as with cloud-init")
+        const { permissions: _unreadable, ...rest } = entry
+        return rest
+      })
+    : value
+
 const readFiles: Reader = (value, path, context) => {
-  const entries = decodeEach(CloudWriteFile, value, path, context.notes)
+  const entries = decodeEach(CloudWriteFile, withoutUnreadableModes(value, path, context.notes), path, context.notes)
   if (Array.isArray(value)) {
     value.forEach((raw: unknown, i) => {
       ignoreOthers(raw, [...path, i], CloudWriteFile, context.notes)
@@ -142,6 +159,10 @@ const READERS: Readonly<Record<string, Reader>> = {
   ntp: readNtp,
   apk_repos: readApkRepos,
   timezone: (value, path, { notes }) => {
+    if (typeof value === "string" && value.trim() === "") {
+      notes.warn(path, "empty; the time zone is left alone")
+      return undefined
+    }
     const timezone = decodeOr(TimeZone, value, path, notes)
     return timezone === undefined ? undefined : { timezone }
   },

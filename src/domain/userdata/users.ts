@@ -97,7 +97,8 @@ const passwordOf = (user: UserMap): Password | undefined => {
 
 /** what a user map asks for, with warnings where the input is odd */
 const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes): UserSettings => {
-  let shell = user.shell
+  // an empty shell is left out, as cloud-init does on Alpine
+  let shell = user.shell === "" ? undefined : user.shell
   if (shell !== undefined && !shell.startsWith("/")) {
     notes.warn([...path, "shell"], "not a path; the shell of that name in /bin is used")
     shell = `/bin/${shell}`
