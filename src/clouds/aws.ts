@@ -1,8 +1,6 @@
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
-import { lines, sortedUnique } from "../domain/text.js"
 import { Config } from "../services/Config.js"
-import { AWS_NIC_PATHS, dmi, DMI_PRIORITY, listedIndexes, textValue, whenTrue } from "./common.js"
+import { AWS_NIC_PATHS, dmi, DMI_PRIORITY, listedIndexes, listedKeys, textValue, whenTrue } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import type { CloudProvider } from "./provider.js"
 
@@ -33,8 +31,7 @@ export const aws: CloudProvider = {
       localHostname: textValue(client, "meta-data/local-hostname"),
       sshKeys: Effect.gen(function* () {
         const indexes = yield* listedIndexes(client, "meta-data/public-keys/", (l) => l.split("=")[0]!)
-        const keys = yield* Effect.forEach(indexes, (n) => client.text(`meta-data/public-keys/${n}/openssh-key`), { concurrency: 4 })
-        return sortedUnique(keys.flatMap((k) => (Option.isSome(k) ? lines(k.value) : [])))
+        return yield* listedKeys(client, indexes, (n) => `meta-data/public-keys/${n}/openssh-key`)
       }),
       userData: client.get("user-data", AS_USER_DATA),
       nics: client.get(NICS),

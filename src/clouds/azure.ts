@@ -1,7 +1,5 @@
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
-import { lines, sortedUnique } from "../domain/text.js"
-import { base64Datum, dmiIs, field, firstPresent, jsonNicLookup, jsonValue, listedIndexes, nonEmpty, textValue, type JsonObject } from "./common.js"
+import { base64Datum, dmiIs, field, firstPresent, jsonNicLookup, jsonValue, listedIndexes, listedKeys, nonEmpty, textValue, type JsonObject } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import type { CloudProvider } from "./provider.js"
 
@@ -44,8 +42,7 @@ export const azure: CloudProvider = {
       sshKeys: Effect.gen(function* () {
         // `format=text` lists a list's entries as `N/`
         const indexes = yield* listedIndexes(client, "compute/publicKeys", (l) => l.replace(/\/$/, ""))
-        const keys = yield* Effect.forEach(indexes, (n) => client.text(`compute/publicKeys/${n}/keyData`), { concurrency: 4 })
-        return sortedUnique(keys.flatMap((k) => (Option.isSome(k) ? lines(k.value) : [])))
+        return yield* listedKeys(client, indexes, (n) => `compute/publicKeys/${n}/keyData`)
       }),
       userData: Effect.flatMap(client.get(USER_DATA, AS_USER_DATA), (body) => base64Datum(client, USER_DATA, body)),
       nics: Effect.map(client.get(NICS), nonEmpty),

@@ -3,8 +3,9 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ImdsError, type MetadataError } from "../domain/errors.js"
 import { renderValue } from "../domain/render.js"
-import { bytesOf, lines, textOf } from "../domain/text.js"
+import { bytesOf, lines, sortedUnique, textOf } from "../domain/text.js"
 import { Commands } from "../services/Commands.js"
+import { Log } from "../services/Log.js"
 import { isNicAlias, type NicAlias } from "../services/Metadata.js"
 import { RootFs } from "../services/RootFs.js"
 import type { HttpMetadataClient } from "./imds-http.js"
@@ -120,12 +121,41 @@ export const listedIndexes = (client: HttpMetadataClient, path: string, entry: (
   Effect.gen(function* () {
     const imdsMaxKeys = client.maxKeys
     const listing = Option.getOrElse(yield* client.text(path), () => "")
-    const indexes = [...new Set(lines(listing).map(entry))].filter((n) => /^\d{1,9}$/.test(n))
+    // each number once, however it is written (0, 00)
+    const seen = new Set<number>()
+    const indexes = lines(listing)
+      .map(entry)
+      .filter((n) => /^\d{1,9}$/.test(n) && !seen.has(Number(n)) && seen.add(Number(n)) !== undefined)
     if (indexes.length > imdsMaxKeys) {
       return yield* Effect.fail(new ImdsError({ cloud: client.cloud, url: client.urlOf(path), reason: `more than ${imdsMaxKeys} keys (IMDS_MAX_KEYS)` }))
     }
     return indexes
   })
+
+/**
+ * The keys a listing names, each fetched (four at a time) within
+ * KEY_MAX_BYTES: a key over it is left out with a warning and the others are
+ * kept; any other failure fails the list. Sorted, each once.
+ */
+export const listedKeys = (client: HttpMetadataClient, indexes: ReadonlyArray<string>, pathOf: (index: string) => string) =>
+  Effect.map(
+    Effect.forEach(
+      indexes,
+      (n) =>
+        client.text(pathOf(n), { sshKey: true }).pipe(
+          Effect.catchIf(
+            (e) => e.exceeded !== undefined,
+            (e) =>
+              Effect.as(
+                Effect.flatMap(Effect.serviceOption(Log), (log) => (Option.isSome(log) ? log.value.log("warn", `${e.message}; the key is left out`) : Effect.void)),
+                Option.none<string>()
+              )
+          )
+        ),
+      { concurrency: 4 }
+    ),
+    (keys) => sortedUnique(keys.flatMap((k) => (Option.isSome(k) ? lines(k.value) : [])))
+  )
 
 /** a structured value as `imds` prints it */
 export const rendered = (value: unknown): Option.Option<Uint8Array> => Option.map(renderValue(value), bytesOf)

@@ -40,7 +40,16 @@ export interface GetOptions {
   readonly privilegedSourcePort?: boolean
   /** the datum is user-data (or a seed file): it may be as large as USERDATA_MAX_BYTES, not IMDS_MAX_BYTES */
   readonly userData?: boolean
+  /** the datum is one SSH public key: at most KEY_MAX_BYTES */
+  readonly sshKey?: boolean
 }
+
+/**
+ * The most one SSH public key may be: an OpenSSH key line is a few KiB at
+ * most (a 16384-bit RSA key is under 3 KiB), options and comment included.
+ * With IMDS_MAX_KEYS of them, a key list stays within 16 MiB.
+ */
+export const KEY_MAX_BYTES = 16 * 1024
 
 export interface HttpMetadataClient {
   readonly cloud: string
@@ -94,12 +103,15 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
     const urlOf = (path: string) =>
       spec.socketPath ? `unix:${spec.socketPath}:${pathOf(path)}` : `${spec.protocol ?? "http"}://${endpoint}${pathOf(path)}`
 
+    const limitName = (maxBytes: number) =>
+      maxBytes === settings.imdsMaxBytes ? "IMDS_MAX_BYTES" : maxBytes === KEY_MAX_BYTES ? "the most an SSH key may be" : "USERDATA_MAX_BYTES"
+
     /** one request; a transport error, a timeout and a 5xx answer are worth another try, an answer too large is not */
     const once = (r: Request, url: string, maxBytes = settings.imdsMaxBytes) =>
       http.request({ ...r, host, port, timeoutMs, maxBytes, ...(spec.protocol ? { protocol: spec.protocol } : {}), ...(spec.socketPath ? { socketPath: spec.socketPath } : {}) }).pipe(
         Effect.mapError((e) =>
           e._tag === "HttpAnswerTooLarge"
-            ? new ImdsError({ cloud: spec.cloud, url, reason: `answer exceeds ${e.limit} bytes (${maxBytes === settings.imdsMaxBytes ? "IMDS_MAX_BYTES" : "USERDATA_MAX_BYTES"})` })
+            ? new ImdsError({ cloud: spec.cloud, url, reason: `answer exceeds ${e.limit} bytes (${limitName(maxBytes)})`, exceeded: e.limit })
             : new Retryable(e.reason)
         ),
         Effect.timeoutFail({ duration: Duration.millis(timeoutMs + 50), onTimeout: () => new Retryable("timed out") }),
@@ -198,7 +210,10 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
 
     const get = (path: string, options?: GetOptions): Effect.Effect<Option.Option<Uint8Array>, ImdsError> =>
       Effect.flatMap(
-        send({ method: "GET", path: pathOf(path), ...(options?.privilegedSourcePort ? { privilegedSourcePort: true } : {}) }, options?.userData ? settings.userDataMaxBytes : settings.imdsMaxBytes),
+        send(
+          { method: "GET", path: pathOf(path), ...(options?.privilegedSourcePort ? { privilegedSourcePort: true } : {}) },
+          options?.userData ? settings.userDataMaxBytes : options?.sshKey ? Math.min(KEY_MAX_BYTES, settings.imdsMaxBytes) : settings.imdsMaxBytes
+        ),
         (res) => {
           if (res.status === 404 || res.status === 204) return Effect.succeed(Option.none<Uint8Array>())
           if (res.status >= 200 && res.status < 300) return Effect.succeed(Option.some(res.body))

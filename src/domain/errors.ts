@@ -51,6 +51,8 @@ export class ImdsError extends Data.TaggedError("ImdsError")<{
   readonly cloud: string
   readonly url: string
   readonly reason: string
+  /** the answer was larger than this many bytes, the limit of its kind */
+  readonly exceeded?: number
 }> {
   override get message() {
     return `${this.cloud}: cannot read ${this.url}: ${this.reason}`

@@ -75,10 +75,30 @@ describe("unbounded key lists", () => {
       const duplicated = yield* makeTestInstance({
         cloud: "aws",
         instance: { hostname: "h", sshKeys: [KEY_A] },
-        faults: { overrides: [{ path: "/latest/meta-data/public-keys/", body: "0=a\n0=a\n0=b\n" }] }
+        faults: { overrides: [{ path: "/latest/meta-data/public-keys/", body: "0=a\n0=a\n0=b\n00=c\n000=d\n" }] }
       })
       expect((yield* duplicated.imds(["@ssh-keys"])).stdout).toBe(`${KEY_A}\n`)
       expect(duplicated.sim!.requests.filter((q) => q.path.includes("openssh-key"))).toHaveLength(1)
+    })
+  )
+})
+
+describe("unbounded keys", () => {
+  it.scopedLive("a key past the most an SSH key may be is left out with a warning; the others are installed, and memory stays bounded", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "aws",
+        instance: { hostname: "h", sshKeys: [KEY_A, KEY_B] },
+        faults: { overrides: [{ path: "/latest/meta-data/public-keys/1/openssh-key", fill: 1000 * 1024 }] }
+      })
+      const r = yield* instance.imds(["@ssh-keys"])
+      expect(r.stdout).toBe(`${KEY_A}\n`)
+      expect(r.stderr).toBe(`aws: cannot read http://${instance.sim!.endpoint}/latest/meta-data/public-keys/1/openssh-key: answer exceeds 16384 bytes (the most an SSH key may be); the key is left out\n`)
+      expect(r.code).toBe(0)
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(0)
+      expect(main.stderr).toContain("/latest/meta-data/public-keys/1/openssh-key: answer exceeds 16384 bytes (the most an SSH key may be); the key is left out\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
     })
   )
 })
