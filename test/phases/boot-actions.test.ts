@@ -189,6 +189,19 @@ describe("main phase actions", () => {
     })
   )
 
+  it.scopedLive("set_ssh_keys makes a home the account lacks as adduser would: 0755 and the user's, its parents 0755; ~/.ssh 0700", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHome h@example"] } })
+      instance.write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nalpine:x:1000:1000:Linux User,,,:/home/alpine:/bin/sh\n")
+      instance.write("/etc/group", "root:x:0:root\nalpine:x:1000:\n")
+      const r = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_ssh_keys" })
+      expect(r.code).toBe(0)
+      expect([instance.mode("/home"), instance.mode("/home/alpine"), instance.mode("/home/alpine/.ssh")]).toEqual([0o755, 0o755, 0o700])
+      if (process.getuid?.() === 0) expect(instance.stat("/home/alpine")).toMatchObject({ uid: 1000, gid: 1000 })
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHome h@example\n")
+    })
+  )
+
   it.scopedLive("set_ssh_keys fails when the user does not exist", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: ["ssh-ed25519 AAAA k"] } })

@@ -102,8 +102,14 @@ export const installKeys = (user: string, entries: ReadonlyArray<string>, option
       yield* warn(`${options.action}: ${dropped} line${dropped === 1 ? "" : "s"} ${what} dropped`)
     }
     const fs = yield* RootFs
+    const home = fs.at(account.value.home)
     const dir = fs.at(`${account.value.home}/.ssh`)
     const file = `${dir}/authorized_keys`
+    // a home the account lacks is made as adduser makes it: the user's, others may enter (and so may they its parents)
+    if (!(yield* fs.exists(home))) {
+      yield* fs.makeDirectory(home, { mode: 0o755, noFollow: true })
+      yield* ownBy(home, account.value)
+    }
     yield* fs.makeDirectory(dir, { mode: 0o700, noFollow: true })
     yield* fs.chmod(dir, 0o700)
     yield* ownBy(dir, account.value)
