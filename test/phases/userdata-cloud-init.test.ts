@@ -257,7 +257,8 @@ users:
         "addgroup ops-team",
         "addgroup root ops-team",
         "addgroup services",
-        "adduser -h /home/svc -s /bin/sh -G services -D -S -H svc",
+        // a system account gets only what is asked for, as cloud-init makes it on Alpine
+        "adduser -G services -D -S -H svc",
         "addgroup tmp",
         "adduser -h /home/tmp -s /bin/sh -G tmp -D -H tmp"
       ])

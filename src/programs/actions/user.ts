@@ -17,14 +17,22 @@ export const currentUser = Effect.flatMap(PhaseContext, (ctx) => Ref.get(ctx.clo
  * `addgroup` and `adduser` for a new account: its own group, or the primary
  * group asked for (either created when missing); home, shell, and what
  * user-data asks for the account (uid, comment, system account, no home).
+ * A system account gets only what is asked for, as cloud-init makes it on
+ * Alpine: adduser's own defaults (no login shell, the nogroup group).
  */
 export const addAccount = (user: string, options: AccountOptions = {}) =>
   Effect.gen(function* () {
     const c = yield* Commands
-    const group = options.primaryGroup ?? user
-    if (!(yield* groups).has(group)) yield* c.run("addgroup", [group])
+    const system = options.system === true
+    const group = options.primaryGroup ?? (system ? undefined : user)
+    if (group !== undefined && !(yield* groups).has(group)) yield* c.run("addgroup", [group])
+    const home = options.homedir ?? (system ? undefined : `/home/${user}`)
+    const shell = options.shell ?? (system ? undefined : "/bin/sh")
     yield* c.run("adduser", [
-      ...["-h", options.homedir ?? `/home/${user}`, "-s", options.shell ?? "/bin/sh", "-G", group, "-D"],
+      ...(home !== undefined ? ["-h", home] : []),
+      ...(shell !== undefined ? ["-s", shell] : []),
+      ...(group !== undefined ? ["-G", group] : []),
+      "-D",
       ...(options.uid !== undefined ? ["-u", String(options.uid)] : []),
       ...(options.gecos !== undefined ? ["-g", options.gecos] : []),
       ...(options.system === true ? ["-S"] : []),
