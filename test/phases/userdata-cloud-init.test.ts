@@ -356,6 +356,22 @@ describe.concurrent("cloud-config ntp", () => {
       expect(i.commands().filter((c) => c.includes("chrony"))).toEqual(["apk add chrony", "rc-update add chronyd default", "rc-service chronyd start"])
     })
   )
+
+  it.scopedLive("the servers given replace the package's own sources, which are left commented out; a second run changes nothing", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nntp:\n  servers: [10.0.0.1]\n")
+      const stock = "# default config\npool pool.ntp.org iburst\ninitstepslew 10 pool.ntp.org\ndriftfile /var/lib/chrony/chrony.drift\nrtcsync\n"
+      i.write("/etc/chrony/chrony.conf", stock)
+      const { main } = yield* firstBoot(i)
+      expect(main.code).toBe(0)
+      const expected = "# default config\n#pool pool.ntp.org iburst\n#initstepslew 10 pool.ntp.org\ndriftfile /var/lib/chrony/chrony.drift\nrtcsync\nserver 10.0.0.1 iburst\n"
+      expect(i.read("/etc/chrony/chrony.conf")).toBe(expected)
+      expect((yield* i.run(["--bootstrap", "incomplete"])).code).toBe(0)
+      const again = yield* i.run(["main"], { INIT_ACTIONS_MAIN: "userdata_ntp" })
+      expect(again.stderr).toContain("   ++ userdata_ntp: done\n")
+      expect(i.read("/etc/chrony/chrony.conf")).toBe(expected)
+    })
+  )
 })
 
 describe.concurrent("a user-data script", () => {

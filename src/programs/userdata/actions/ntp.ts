@@ -14,23 +14,43 @@ const NTP: Readonly<Record<NtpClient, { readonly pkg?: string; readonly svc: str
 
 /**
  * cloud-config `ntp.servers`, `pools`, `peers` and `allow` in the client's own
- * configuration (the reader has kept only host names and networks, and named
- * what a client cannot do: `allow` outside chrony, `peers` for openntpd).
+ * configuration, in place of its stock sources (the reader has kept only host
+ * names and networks, and named what a client cannot do: `allow` outside
+ * chrony, `peers` for openntpd).
  */
+/**
+ * The configuration file with `lines` in it once; when they name time
+ * sources, the file's own sources (lines matching `source`) are commented
+ * out: cloud-init renders the file with the sources it is given alone.
+ */
+const withSources = (path: string, lines: ReadonlyArray<string>, source: RegExp, namesSources: boolean) =>
+  Effect.gen(function* () {
+    if (lines.length === 0) return
+    const fs = yield* RootFs
+    const file = fs.at(path)
+    const text = Option.getOrElse(yield* fs.readTextIfExists(file), () => "")
+    const own = new Set(lines)
+    const kept = text
+      .split("\n")
+      .map((l) => (namesSources && source.test(l) && !own.has(l) ? `#${l}` : l))
+      .join("\n")
+    if (kept !== text) yield* fs.writeAtomic(file, kept)
+    yield* fs.addLinesOnce(file, lines)
+  })
+
 const ntpConfiguration = (ntp: NtpSettings) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     const { servers, pools, peers, allow } = ntp
+    const namesSources = servers.length + pools.length > 0
     switch (ntp.client) {
       case "chrony": {
         const lines = [...servers.map((x) => `server ${x} iburst`), ...pools.map((x) => `pool ${x} iburst`), ...peers.map((x) => `peer ${x}`), ...allow.map((x) => `allow ${x}`)]
-        if (lines.length > 0) yield* fs.addLinesOnce(fs.at("/etc/chrony/chrony.conf"), lines)
-        return
+        return yield* withSources("/etc/chrony/chrony.conf", lines, /^\s*(server|pool|peer|initstepslew)\s/, namesSources)
       }
       case "openntpd": {
         const lines = [...servers.map((x) => `server ${x}`), ...pools.map((x) => `servers ${x}`)]
-        if (lines.length > 0) yield* fs.addLinesOnce(fs.at("/etc/ntpd.conf"), lines)
-        return
+        return yield* withSources("/etc/ntpd.conf", lines, /^\s*(server|servers)\s/, namesSources)
       }
       case "busybox": {
         const hosts = [...servers, ...pools, ...peers]
