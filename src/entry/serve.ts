@@ -29,15 +29,8 @@ import { Config } from "../services/Config.js"
 import { Http } from "../services/Http.js"
 import { Metadata } from "../services/Metadata.js"
 import { Output } from "../services/Output.js"
+import { processAlive } from "../layers/alive.js"
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
 
 /** the requests FIFO the boot script made (clients' requests may wait in it already): this user's, for this user alone */
 const ownFifo = (path: string) => {
@@ -150,7 +143,7 @@ export const serve = async (): Promise<number> => {
   // one server per ROOT: a live one keeps its place
   if (existsSync(paths.pid)) {
     const other = Number(readFileSync(paths.pid, "utf8"))
-    if (other !== process.pid && alive(other)) return 0
+    if (other !== process.pid && processAlive(other)) return 0
   }
   if (!ownFifo(paths.requests)) {
     rmSync(paths.requests, { force: true })

@@ -7,6 +7,7 @@ import { textOf } from "../domain/text.js"
 import { Config } from "../services/Config.js"
 import { RootFs, type RootFsShape, type WriteOptions } from "../services/RootFs.js"
 import { resolveInRoot, type FinalLink } from "./in-root.js"
+import { processAlive } from "./alive.js"
 
 /** `not found`, `permission denied`, `is a directory`...: the system's words without the path (the message names it) */
 const reasonOf = (e: unknown): string => {
@@ -32,14 +33,6 @@ const encoder = new TextEncoder()
 /** the temporary files of writes: `.NAME.tmp-PID-N` beside the file */
 const TEMP = /^\.(.+)\.tmp-(\d+)-\d+$/
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
 
 /** temporaries of this file left by a writer that is gone (a crash) */
 const removeStaleTemporaries = (dir: string, name: string) => {
@@ -53,7 +46,7 @@ const removeStaleTemporaries = (dir: string, name: string) => {
     const m = TEMP.exec(entry)
     if (m === null || m[1] !== name) continue
     const pid = Number(m[2])
-    if (pid !== process.pid && !alive(pid)) {
+    if (pid !== process.pid && !processAlive(pid)) {
       try {
         nodeFs.unlinkSync(`${dir}/${entry}`)
       } catch {
