@@ -366,6 +366,17 @@ describe("#cloud-config", () => {
     })
   })
 
+  it("merges a user listed again into its first entry as cloud-init does: the first entry's keys win, the later one's others are added", () => {
+    const source = "#cloud-config\nusers:\n  - default\n  - name: bob\n    groups: [audio]\n  - name: bob\n    shell: /bin/ash\n    groups: [video]\n  - bob\n"
+    const bobs = config(source).users.filter((u) => u.name === "bob")
+    expect(bobs).toHaveLength(1)
+    expect([bobs[0]!.account.shell, bobs[0]!.groups]).toEqual(["/bin/ash", ["audio"]])
+    expect(notes(source).warnings).toEqual([
+      "line 6: users[2]: the same user as an earlier entry; what that entry does not say is taken from this one, as cloud-init merges them",
+      "line 9: users[3]: the same user as an earlier entry; what that entry does not say is taken from this one, as cloud-init merges them"
+    ])
+  })
+
   it("reads booleans as cloud-init's PyYAML does: yes/no/on/off/true/false, but y and n are strings", () => {
     const c = config("#cloud-config\npackage_upgrade: on\npackages: [n, y, N]\nwrite_files:\n  - path: /etc/answer\n    content: y\nruncmd:\n  - [echo, y, n, Y, N]\n")
     expect(c.packageUpgrade).toBe(true)

@@ -171,6 +171,31 @@ const readUserKey = (user: unknown, notes: Notes): UserRead | undefined => {
   return undefined
 }
 
+const entryName = (e: Entry): string | undefined => (e.kind === "name" ? e.name : e.kind === "map" && typeof e.map["name"] === "string" ? e.map["name"] : undefined)
+
+/**
+ * A user listed again is merged into its first entry as cloud-init merges
+ * them: the first entry's keys win, the keys only the later one has are
+ * added.
+ */
+const combineRepeated = (entries: ReadonlyArray<Entry>, notes: Notes): ReadonlyArray<Entry> => {
+  const firstOf = new Map<string, number>()
+  const combined: Array<Entry> = []
+  for (const entry of entries) {
+    const name = entryName(entry)
+    const at = name === undefined ? undefined : firstOf.get(name)
+    if (name === undefined || at === undefined) {
+      if (name !== undefined) firstOf.set(name, combined.length)
+      combined.push(entry)
+      continue
+    }
+    notes.warn(entry.path, "the same user as an earlier entry; what that entry does not say is taken from this one, as cloud-init merges them")
+    const first = combined[at]!
+    if (entry.kind === "map") combined[at] = { kind: "map", map: { ...entry.map, ...(first.kind === "map" ? first.map : { name }) }, path: first.path }
+  }
+  return combined
+}
+
 export interface UsersRead {
   readonly defaultUser?: DefaultUser
   readonly users: ReadonlyArray<UserSpec>
@@ -190,11 +215,10 @@ export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext)
       applied = true
     }
   }
-  const entries = users === undefined || users === null ? [] : entriesOf(users, ["users"], notes)
+  const entries = users === undefined || users === null ? [] : combineRepeated(entriesOf(users, ["users"], notes), notes)
   if (entries.some((e) => e.kind === "default" || (e.kind === "map" && e.map["name"] === undefined))) hasDefault = true
   const firstNamed = hasDefault ? undefined : entries.find((e) => e.kind === "name" || (e.kind === "map" && e.map["name"] !== undefined))
   const further: Array<UserSpec> = []
-  const seen = new Set<string>()
   for (const entry of entries) {
     if (entry.kind === "default") {
       applied = true
@@ -206,14 +230,8 @@ export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext)
     if (read.name === undefined || entry === firstNamed) {
       const base: DefaultUser = defaultUser ?? defaultSettings
       defaultUser = { ...merged(base, read.settings), ...(read.name !== undefined ? { name: read.name } : base.name !== undefined ? { name: base.name } : {}) }
-      if (read.name !== undefined) seen.add(read.name)
       continue
     }
-    if (seen.has(read.name)) {
-      notes.warn(entry.path, `${read.name} is listed again; the first entry is used, as cloud-init does`)
-      continue
-    }
-    seen.add(read.name)
     further.push({ name: read.name, ...read.settings })
   }
   return { ...(defaultUser !== undefined ? { defaultUser } : {}), users: further, applied }
