@@ -11,8 +11,9 @@ import type { CloudProvider } from "./provider.js"
 const ROOT = "/computeMetadata/v1/"
 // a directory without its trailing `/` is answered with a redirect
 const NICS = "instance/network-interfaces/"
-const INSTANCE_KEYS = ["instance/attributes/ssh-keys", "instance/attributes/sshKeys"]
-const PROJECT_KEYS = "project/attributes/ssh-keys"
+const LEGACY_INSTANCE_KEYS = "instance/attributes/sshKeys"
+const INSTANCE_KEYS = ["instance/attributes/ssh-keys", LEGACY_INSTANCE_KEYS]
+const PROJECT_KEYS = ["project/attributes/ssh-keys", "project/attributes/sshKeys"]
 const BLOCK_PROJECT_KEYS = "instance/attributes/block-project-ssh-keys"
 const USER_DATA = "instance/attributes/user-data"
 const USER_DATA_ENCODING = "instance/attributes/user-data-encoding"
@@ -77,12 +78,18 @@ export const gcp: CloudProvider = {
         // a list that is missing or cannot be read is skipped; so are the project's keys when the flag cannot be read
         const read = (path: string) => client.text(path).pipe(Effect.orElseSucceed(() => Option.none<string>()))
         const [flag, instance, project] = yield* Effect.all(
-          [client.text(BLOCK_PROJECT_KEYS).pipe(Effect.orElseSucceed(() => Option.some("true"))), Effect.forEach(INSTANCE_KEYS, read, { concurrency: 2 }), read(PROJECT_KEYS)],
+          [
+            client.text(BLOCK_PROJECT_KEYS).pipe(Effect.orElseSucceed(() => Option.some("true"))),
+            Effect.forEach(INSTANCE_KEYS, read, { concurrency: 2 }),
+            Effect.forEach(PROJECT_KEYS, read, { concurrency: 2 })
+          ],
           { concurrency: 3 }
         )
-        const blocked = Option.exists(flag, (f) => f.trim().toLowerCase() === "true")
+        // as GCE's guest environment: the project's keys are blocked by the flag, and by the instance's legacy sshKeys
+        const legacy = instance[INSTANCE_KEYS.indexOf(LEGACY_INSTANCE_KEYS)]!
+        const blocked = Option.exists(flag, (f) => f.trim().toLowerCase() === "true") || Option.exists(legacy, (l) => l.trim() !== "")
         const now = yield* Clock.currentTimeMillis
-        const lists = blocked ? instance : [...instance, project]
+        const lists = blocked ? instance : [...instance, ...project]
         return sortedUnique(lists.flatMap((l) => (Option.isSome(l) ? instanceKeys(l.value, cloudUser, now) : [])))
       }),
       // base64 when the user-data-encoding attribute says so
