@@ -47,8 +47,14 @@ export const parseMetaData = (text: string): Map<string, string> => {
 const keysOf = (value: unknown): Array<string> =>
   typeof value === "string" ? lines(value) : Array.isArray(value) ? value.flatMap((v) => (typeof v === "string" ? lines(v) : [])) : []
 
-/** `ssh_authorized_keys` and `users[].ssh_authorized_keys` of #cloud-config (or #alpine-config) user-data */
-const sshKeysOf = (bytes: Uint8Array, url: string) =>
+/**
+ * The default user's keys in #cloud-config (or #alpine-config) user-data:
+ * the top-level `ssh_authorized_keys`, and those of the `users` entry that
+ * is the default user (named CLOUD_USER, or the first named one when the
+ * list has no `default` and there is no `user` key). Another user's keys
+ * are that user's alone: user-data's actions install them.
+ */
+const sshKeysOf = (bytes: Uint8Array, url: string, cloudUser: string) =>
   Effect.gen(function* () {
     const text = textOf(bytes)
     const first = text.slice(0, text.indexOf("\n") < 0 ? text.length : text.indexOf("\n")).trim()
@@ -61,10 +67,10 @@ const sshKeysOf = (bytes: Uint8Array, url: string) =>
     if (doc === null || typeof doc !== "object" || Array.isArray(doc)) return []
     const config = doc as Record<string, unknown>
     const users = Array.isArray(config["users"]) ? config["users"] : []
-    return [
-      ...keysOf(config["ssh_authorized_keys"]),
-      ...users.flatMap((u: unknown) => (u !== null && typeof u === "object" ? keysOf((u as Record<string, unknown>)["ssh_authorized_keys"]) : []))
-    ]
+    const named = users.filter((u): u is Record<string, unknown> => u !== null && typeof u === "object" && typeof (u as Record<string, unknown>)["name"] === "string")
+    const stands = config["user"] === undefined && !users.includes("default") ? named[0] : undefined
+    const own = named.filter((u) => u["name"] === cloudUser || u === stands)
+    return [...keysOf(config["ssh_authorized_keys"]), ...own.flatMap((u) => keysOf(u["ssh_authorized_keys"]))]
   })
 
 export const incus: CloudProvider = {
@@ -73,7 +79,7 @@ export const incus: CloudProvider = {
   detect: Effect.flatMap(RootFs, (fs) => fs.exists(fs.at(SOCKET))).pipe(Effect.map(whenTrue(5))),
   metadata: Effect.gen(function* () {
     const fs = yield* RootFs
-    const { varDir } = yield* Config
+    const { varDir, cloudUser } = yield* Config
     const log = yield* Effect.context<Log>()
     const client = yield* makeHttpMetadataClient({
       cloud: "incus",
@@ -106,7 +112,7 @@ export const incus: CloudProvider = {
         path.startsWith("/") ? client.get(path) : Effect.map(value(path), Option.map(bytesOf)),
       hostname,
       sshKeys: Effect.flatMap(userDataDoc, (d) =>
-        Option.match(d, { onNone: () => Effect.succeed([]), onSome: ({ path, bytes }) => Effect.map(sshKeysOf(bytes, client.urlOf(path)), sortedUnique) })
+        Option.match(d, { onNone: () => Effect.succeed([]), onSome: ({ path, bytes }) => Effect.map(sshKeysOf(bytes, client.urlOf(path), cloudUser), sortedUnique) })
       ),
       userData: Effect.flatMap(userDataDoc, (d) => Effect.as(keepCompanions, Option.map(d, ({ bytes }) => bytes)))
     }
