@@ -10,7 +10,7 @@ let dir = ""
 afterEach(() => rmSync(dir, { recursive: true, force: true }))
 
 /** sources a service script with OpenRC's helpers stubbed and runs its start(); returns the banners and tiny-cloud calls */
-const start = (phase: string, setup: (root: string) => void = () => {}, lib = "/nonexistent") => {
+const start = (phase: string, setup: (root: string) => void = () => {}, lib = "/nonexistent", env: Record<string, string> = {}) => {
   dir = mkdtempSync(join(tmpdir(), "tiny-cloud-openrc-"))
   const root = join(dir, "root")
   const bin = join(dir, "bin")
@@ -20,7 +20,7 @@ const start = (phase: string, setup: (root: string) => void = () => {}, lib = "/
   chmodSync(join(bin, "tiny-cloud"), 0o755)
   setup(root)
   execFileSync("sh", ["-c", `ebegin() { echo "ebegin $*" >> "${dir}/calls"; }; eend() { echo "eend $*" >> "${dir}/calls"; return "$1"; }; . "${SERVICES}/tiny-cloud-${phase}"; start`], {
-    env: { PATH: `${bin}:/usr/bin:/bin`, ROOT: root, TINY_CLOUD_LIB: lib }
+    env: { PATH: `${bin}:/usr/bin:/bin`, ROOT: root, TINY_CLOUD_LIB: lib, ...env }
   })
   return existsSync(join(dir, "calls")) ? readFileSync(join(dir, "calls"), "utf8") : ""
 }
@@ -90,6 +90,29 @@ describe("OpenRC service scripts", () => {
       writeFileSync(join(root, "state/.bootstrap-complete"), "")
       writeFileSync(join(root, "etc/tiny-cloud.conf"), `CLOUD=aws\nTINY_CLOUD_VAR="${root}/state"\n`)
     })).toBe("")
+  })
+
+  it.each([
+    ["a comment after it", (state: string) => `TINY_CLOUD_VAR=${state}  # moved off /var\n`],
+    ["export", (state: string) => `export TINY_CLOUD_VAR=${state}\n`],
+    ["single quotes and a later line winning", (state: string) => `TINY_CLOUD_VAR=/nowhere\n  TINY_CLOUD_VAR='${state}' # here\n`]
+  ])("read TINY_CLOUD_VAR as the program does: %s", (_, conf) => {
+    expect(start("main", (root) => {
+      mkdirSync(join(root, "state"), { recursive: true })
+      writeFileSync(join(root, "state/.bootstrap-complete"), "")
+      writeFileSync(join(root, "etc/tiny-cloud.conf"), conf(join(root, "state")))
+    })).toBe("")
+  })
+
+  it("take TINY_CLOUD_VAR from the environment over tiny-cloud.conf, as the program does", () => {
+    const state = join(tmpdir(), `tiny-cloud-openrc-env-${process.pid}`)
+    mkdirSync(state, { recursive: true })
+    try {
+      writeFileSync(join(state, ".bootstrap-complete"), "")
+      expect(start("early", (root) => writeFileSync(join(root, "etc/tiny-cloud.conf"), "TINY_CLOUD_VAR=/nowhere\n"), "/nonexistent", { TINY_CLOUD_VAR: state })).toBe("")
+    } finally {
+      rmSync(state, { recursive: true, force: true })
+    }
   })
 
   it("declare the ordering OpenRC needs", () => {
