@@ -139,10 +139,11 @@ const operatorCommand = (name: string, rest: ReadonlyArray<string>): Route | und
       const timeout = o["--timeout"]
       if (timeout !== undefined && (o["--wait"] !== true || typeof timeout !== "string" || !SECONDS.test(timeout) || Number(timeout) <= 0)) return bad
       const options = { json, wait: o["--wait"] === true, ...(typeof timeout === "string" ? { timeoutSeconds: Number(timeout) } : {}) }
-      return program("tiny-cloud", "tiny-cloud status", () => import("./status.js").then((m) => m.statusCommand(options)))
+      // the state is told whatever else tiny-cloud.conf gets wrong (a phase says that itself)
+      return program("tiny-cloud", "tiny-cloud status", () => import("./status.js").then((m) => m.statusCommand(options)), true)
     }
     case "analyze":
-      return program("tiny-cloud", "tiny-cloud analyze", () => import("./analyze.js").then((m) => m.analyzeCommand({ json })))
+      return program("tiny-cloud", "tiny-cloud analyze", () => import("./analyze.js").then((m) => m.analyzeCommand({ json })), true)
     case "autodetect":
       return program("tiny-cloud", "tiny-cloud autodetect", () => import("./autodetect.js").then((m) => m.autodetectCommand({ verbose: o["--verbose"] === true })))
     case "config":
@@ -174,7 +175,7 @@ export const routeTinyCloud = (args: ReadonlyArray<string>): Route => {
     return program("tiny-cloud", "tiny-cloud schema", () => import("./schema-cli.js").then((m) => m.schemaCommand(rest[0]!)))
   }
   if (first === "--bootstrap" && rest.length === 1 && ["complete", "incomplete", "status"].includes(rest[0]!)) {
-    return program("tiny-cloud", "tiny-cloud", () => import("./admin.js").then((m) => m.bootstrapCommand(rest[0] as "complete")))
+    return program("tiny-cloud", "tiny-cloud", () => import("./admin.js").then((m) => m.bootstrapCommand(rest[0] as "complete")), true)
   }
   if ((first === "--enable" || first === "--disable") && rest.length === 0) {
     return program("tiny-cloud", "tiny-cloud", () => import("./admin.js").then((m) => m.setEnabled(first === "--enable")))

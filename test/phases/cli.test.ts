@@ -56,6 +56,11 @@ describe("bad input", () => {
       expect(r.code).toBe(1)
       expect(r.stderr).toBe("tiny-cloud/boot: IMDS_TIMEOUT: invalid value 'soon': expected a positive number of seconds\n")
       expect(instance.commands()).toEqual([])
+      // the state is still told: --bootstrap status and status look only at where it is kept
+      expect(yield* instance.run(["--bootstrap", "status"])).toEqual({ code: 0, stdout: "incomplete\n", stderr: "" })
+      expect((yield* instance.run(["--bootstrap", "complete"])).code).toBe(0)
+      expect(yield* instance.run(["--bootstrap", "status"])).toEqual({ code: 0, stdout: "complete\n", stderr: "" })
+      expect((yield* instance.run(["status"])).code).toBe(0)
     })
   )
 
