@@ -161,11 +161,12 @@ export const statusOf = (record: RunRecord, facts: Facts): Status => {
   const lastDone = [...attempt].reverse().find(isFinished)
   const warnings = (lastDone?.userDataWarnings ?? []).map((w) => `user-data: ${w}`)
   const status = (state: State, exitStatus: 0 | 1 | 2, settled: boolean): Status => ({ state, exitStatus, settled, attempt, errors, warnings })
-  if (facts.disabled) return status({ state: "disabled" }, 0, true)
   const finalDone = attempt.some((r) => r.phase === "final" && isFinished(r))
-  const settled = live === undefined && (finalDone || facts.complete)
+  const settled = live === undefined && (finalDone || facts.complete || facts.disabled)
+  // a failure wins over everything else, being disabled afterwards included
   const failure = failureOf(attempt, live)
   if (failure !== undefined) return status(failure, 1, settled)
+  if (facts.disabled) return status({ state: "disabled" }, 0, true)
   if (live !== undefined) return status({ state: "running", phase: live.phase }, 0, false)
   if (facts.complete) return errors.length + warnings.length > 0 ? status({ state: "done with errors" }, 2, true) : status({ state: "done" }, 0, true)
   // nothing ran yet; or the final phase ran and the marker is gone (`--bootstrap incomplete`): the next boot runs it again

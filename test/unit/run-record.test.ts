@@ -100,9 +100,10 @@ describe("statusOf", () => {
     expect(summary(record(...again), facts(false))).toEqual(["running (boot done)", 0, false])
   })
 
-  it("the final phase ran and the marker is gone (--bootstrap incomplete): not started; disabled wins", () => {
+  it("the final phase ran and the marker is gone (--bootstrap incomplete): not started; disabled then, unless a phase failed, which wins over everything", () => {
     expect(summary(record(...full()), facts(false))).toEqual(["not started", 0, false])
-    expect(summary(record(...full(undefined, [failed("set_ssh_keys", "x")])), facts(false, [], true))).toEqual(["disabled", 0, true])
+    expect(summary(record(...full()), facts(false, [], true))).toEqual(["disabled", 0, true])
+    expect(summary(record(...full(undefined, [failed("set_ssh_keys", "x")])), facts(false, [], true))).toEqual(["failed at main/set_ssh_keys: x", 1, true])
   })
 })
 
