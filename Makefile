@@ -134,7 +134,7 @@ uninstall:
 	@for svc in boot early main final; do for l in "$(DESTDIR)$(SYSCONFDIR)"/runlevels/*/tiny-cloud-$$svc; do \
 		if [ -L "$$l" ]; then echo "rm -f $$l"; rm -f "$$l"; fi; \
 	done; done
-	-@rmdir "$(DESTDIR)$(LIBDIR)" 2>/dev/null
+	-@rmdir "$(DESTDIR)$(LIBDIR)" "$(DESTDIR)$(PREFIX)/share/doc/tiny-cloud" 2>/dev/null
 
 dist: check-bundle
 	@set -e; stage="$(DISTDIR)/tiny-cloud-$(VERSION)"; \

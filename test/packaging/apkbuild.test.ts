@@ -278,3 +278,26 @@ describe("tiny-cloud's own install scripts", () => {
     expect(existsSync(caches)).toBe(false)
   })
 })
+
+describe("make uninstall", () => {
+  it("removes everything make install put in place, and keeps a tiny-cloud.conf the operator changed", () => {
+    /** the files and links under a directory (empty directories are not listed), relative to it */
+    const walk = (dir: string, under = ""): Array<string> =>
+      readdirSync(join(dir, under), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(dir, join(under, e.name)) : [join(under, e.name)]))
+    const image = mkdtempSync(join(tmpdir(), "tiny-cloud-uninstall-"))
+    try {
+      execFileSync("make", ["-s", "install", `DESTDIR=${image}`, "PREPARE_CODE_CACHE=no"], { cwd: REPO, stdio: "ignore" })
+      execFileSync("make", ["-s", "uninstall", `DESTDIR=${image}`], { cwd: REPO, stdio: "ignore" })
+      expect(walk(image)).toEqual([])
+      expect(existsSync(join(image, "usr/share/doc/tiny-cloud"))).toBe(false)
+      expect(existsSync(join(image, "usr/lib/tiny-cloud"))).toBe(false)
+
+      execFileSync("make", ["-s", "install", `DESTDIR=${image}`, "PREPARE_CODE_CACHE=no"], { cwd: REPO, stdio: "ignore" })
+      writeFileSync(join(image, "etc/tiny-cloud.conf"), "CLOUD=aws\n")
+      execFileSync("make", ["-s", "uninstall", `DESTDIR=${image}`], { cwd: REPO, stdio: "ignore" })
+      expect(walk(image)).toEqual(["etc/tiny-cloud.conf"])
+    } finally {
+      rmSync(image, { recursive: true, force: true })
+    }
+  })
+})
