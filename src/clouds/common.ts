@@ -69,6 +69,17 @@ export const base64Datum = (client: HttpMetadataClient, path: string, body: Opti
     }
   })
 
+/**
+ * A datum that may be base64: decoded when it is exactly one base64 token
+ * (the alphabet, correct padding, nothing else), as cloud-init's
+ * maybe_b64decode reads a cloud's user-data; anything else as it is.
+ */
+export const maybeBase64 = (body: Option.Option<Uint8Array>): Option.Option<Uint8Array> =>
+  Option.map(body, (bytes) => {
+    const text = textOf(bytes)
+    return text.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(text) ? new Uint8Array(Buffer.from(text, "base64")) : bytes
+  })
+
 /** reads `$ROOT/sys/class/dmi/id/NAME`, trimmed; empty when missing */
 export const dmi = (name: string) =>
   Effect.flatMap(RootFs, (fs) =>

@@ -2,7 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ImdsError } from "../domain/errors.js"
 import { sortedUnique } from "../domain/text.js"
-import { dmiIs, jsonValue, nonEmpty, textValue } from "./common.js"
+import { dmiIs, jsonValue, maybeBase64, nonEmpty, textValue } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import type { CloudProvider } from "./provider.js"
 
@@ -28,8 +28,9 @@ export const hetzner: CloudProvider = {
         }
         return Effect.succeed(sortedUnique((keys as Array<string>).flatMap((k) => k.split("\n"))))
       }),
-      // outside the metadata root; an empty answer is no user-data
-      userData: Effect.map(client.get("/hetzner/v1/userdata", AS_USER_DATA), nonEmpty)
+      // outside the metadata root; an empty answer is no user-data. Hetzner keeps it as text, so users give
+      // binary user-data (gzip) in base64, which is decoded as cloud-init does
+      userData: Effect.map(client.get("/hetzner/v1/userdata", AS_USER_DATA), (body) => maybeBase64(nonEmpty(body)))
     }
   })
 }
