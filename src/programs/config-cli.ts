@@ -5,12 +5,14 @@
  * output is itself a valid tiny-cloud.conf. Exit 1 when invalid.
  */
 import * as Effect from "effect/Effect"
+import { isActionName } from "../domain/actions.js"
 import { DEFAULT_ACTIONS } from "../domain/plan.js"
 import type { Phase } from "../domain/phases.js"
 import { CONFIG_KEYS, ENVIRONMENT_ONLY, nearestKey, type ConfigKey, type Settings, type Source } from "../domain/settings.js"
 import { Cloud } from "../services/Cloud.js"
 import { Config } from "../services/Config.js"
 import { Output, print } from "../services/Output.js"
+import { HOTPLUG_MODULES } from "./actions/hotplug.js"
 
 const CONF = "/etc/tiny-cloud.conf"
 
@@ -80,9 +82,47 @@ const fileWarnings = (s: Settings): ReadonlyArray<string> =>
     return [`${where}: unknown key ${key}${near !== undefined ? `; did you mean ${near}?` : ""}`]
   })
 
+/** the largest IMDSv2 token lifetime AWS grants, in seconds */
+const AWS_TOKEN_TTL_MAX = 21600
+
+/**
+ * What a boot takes without failing but cannot do as asked: names of
+ * actions or hotplug modules that do not exist (a boot logs each as
+ * `unknown`), a hotplug system without modules, a token lifetime AWS
+ * refuses, a directory that is not absolute.
+ */
+const boundsProblem = (s: Settings, key: ConfigKey): string | undefined => {
+  const unknownNames = (names: ReadonlyArray<string>, known: (n: string) => boolean, what: string) => {
+    const unknown = names.filter((n) => !known(n))
+    return unknown.length === 0 ? undefined : `${key}: unknown ${what}${unknown.length === 1 ? "" : "s"} ${unknown.map((n) => `'${n}'`).join(", ")}`
+  }
+  switch (key) {
+    case "SKIP_INIT_ACTIONS":
+      return unknownNames(s.skipActions, isActionName, "action")
+    case "INIT_ACTIONS_BOOT":
+    case "INIT_ACTIONS_EARLY":
+    case "INIT_ACTIONS_MAIN":
+    case "INIT_ACTIONS_FINAL":
+      return unknownNames(s.initActions[key.slice("INIT_ACTIONS_".length).toLowerCase() as Phase] ?? [], isActionName, "action")
+    case "HOTPLUG_TYPE":
+      return s.hotplugType === "mdev" ? undefined : `HOTPLUG_TYPE: unsupported '${s.hotplugType}'; mdev is the one with modules`
+    case "HOTPLUG_MODULES":
+      return unknownNames(s.hotplugModules, (n) => HOTPLUG_MODULES[n] !== undefined, "module")
+    case "IMDS_TOKEN_TTL":
+      return s.imdsTokenTtl >= 1 && s.imdsTokenTtl <= AWS_TOKEN_TTL_MAX ? undefined : `IMDS_TOKEN_TTL: ${s.imdsTokenTtl} is outside the 1 to ${AWS_TOKEN_TTL_MAX} seconds AWS grants`
+    case "TINY_CLOUD_VAR":
+    case "TINY_CLOUD_LOGS": {
+      const given = s.values[key]
+      return given === undefined || given === "" || given.startsWith("/") ? undefined : `${key}: '${given}' is not an absolute path`
+    }
+    default:
+      return undefined
+  }
+}
+
 export const configReport = (s: Settings, cloudKnown: boolean): ConfigReport => {
   const problemOf = (key: ConfigKey): string | undefined =>
-    key === "CLOUD" && !cloudKnown ? `CLOUD: unknown cloud '${s.cloud}'` : s.problems.find((p) => p.key === key)?.message
+    key === "CLOUD" && !cloudKnown ? `CLOUD: unknown cloud '${s.cloud}'` : (s.problems.find((p) => p.key === key)?.message ?? boundsProblem(s, key))
   const keys = CONFIG_KEYS.map((key): KeyReport => {
     const source = sourceOf(s, key)
     const problem = problemOf(key)

@@ -80,6 +80,27 @@ describe("tiny-cloud config", () => {
     })
   )
 
+  it.scopedLive("reports what a boot takes but cannot do as asked: unknown actions and hotplug modules, another hotplug system, a token lifetime AWS refuses, a relative directory", () =>
+    Effect.gen(function* () {
+      const i = yield* image(
+        "INIT_ACTIONS_MAIN='create_default_user set_hostnme set_ssh_keys'\nSKIP_INIT_ACTIONS=expand_rot\nHOTPLUG_TYPE=udev\nHOTPLUG_MODULES='vnic_eth_hotplug foo'\nIMDS_TOKEN_TTL=99999\nTINY_CLOUD_VAR=state\n"
+      )
+      const r = yield* i.run(["config"])
+      expect(r.code).toBe(1)
+      expect(r.stderr).toBe(
+        [
+          "invalid: /etc/tiny-cloud.conf line 6: TINY_CLOUD_VAR: 'state' is not an absolute path",
+          "invalid: /etc/tiny-cloud.conf line 2: SKIP_INIT_ACTIONS: unknown action 'expand_rot'",
+          "invalid: /etc/tiny-cloud.conf line 1: INIT_ACTIONS_MAIN: unknown action 'set_hostnme'",
+          "invalid: /etc/tiny-cloud.conf line 3: HOTPLUG_TYPE: unsupported 'udev'; mdev is the one with modules",
+          "invalid: /etc/tiny-cloud.conf line 4: HOTPLUG_MODULES: unknown module 'foo'",
+          "invalid: /etc/tiny-cloud.conf line 5: IMDS_TOKEN_TTL: 99999 is outside the 1 to 21600 seconds AWS grants",
+          ""
+        ].join("\n")
+      )
+    })
+  )
+
   it.scopedLive("--json: each key with value, source and line; the warnings and problems", () =>
     Effect.gen(function* () {
       const i = yield* image("CLOUD_USR=x\nIMDS_TIMEOUT=soon\nCLOUD=alpine\n")

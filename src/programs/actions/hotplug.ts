@@ -14,7 +14,7 @@ interface HotplugModule {
   readonly rule: string
 }
 
-const MODULES: Readonly<Record<string, HotplugModule>> = {
+export const HOTPLUG_MODULES: Readonly<Record<string, HotplugModule>> = {
   vnic_eth_hotplug: { helper: "/lib/mdev/vnic-eth-hotplug", before: /^eth/, rule: "eth[0-9]\troot:root 0644 */lib/mdev/vnic-eth-hotplug" },
   nvme_ebs_links: { helper: "/lib/mdev/nvme-ebs-links", before: /^nvme\.\*/, rule: "nvme[0-9]+n.*\troot:disk 0660 */lib/mdev/nvme-ebs-links" }
 }
@@ -51,7 +51,7 @@ export const installHotplugs = Effect.gen(function* () {
   let failed = false
   for (const name of hotplugModules) {
     yield* log.log("info", `${name}: installing`, "\t  >> ")
-    const module = supported ? MODULES[name] : undefined
+    const module = supported ? HOTPLUG_MODULES[name] : undefined
     if (module === undefined) {
       yield* log.log("err", `${name}: unknown`, "\t  >> ")
       continue
