@@ -60,8 +60,9 @@ export const inline = (text: string): string => {
 
 // ---- generated parts ------------------------------------------------------------------------
 
+/** `tiny-cloud -b|--bootstrap ...`: the shell edition's short name first, as the usage writes it */
 const commandLine = (c: CommandSpec) =>
-  `\\fBtiny\\-cloud ${literal(c.name)}\\fR${c.synopsis === "" ? "" : ` ${literal(c.synopsis)}`}`
+  `\\fBtiny\\-cloud ${[...(c.aliases ?? []), c.name].map(literal).join("|")}\\fR${c.synopsis === "" ? "" : ` ${literal(c.synopsis)}`}`
 
 const synopsis = (): Array<string> => [".nf", ...COMMANDS.map((c) => lineSafe(commandLine(c))), ".fi"]
 

@@ -18,9 +18,11 @@ describe("man page sources", () => {
     expect(buildPages(manSources(), OPTIONS).map((p) => p.file)).toEqual(PAGES)
   })
 
-  it("tiny-cloud(8) has every command of the table, its synopsis and its options", () => {
+  it("tiny-cloud(8) has every command of the table, its short names, its synopsis and its options", () => {
     const roff = buildPages(manSources(), OPTIONS).find((p) => p.file === "tiny-cloud.8")!.roff
-    for (const c of COMMANDS) expect(roff).toContain(`\\fBtiny\\-cloud ${c.name.replace(/-/g, "\\-")}\\fR`)
+    const escaped = (name: string) => name.replace(/-/g, "\\-")
+    for (const c of COMMANDS) expect(roff).toContain(`\\fBtiny\\-cloud ${[...(c.aliases ?? []), c.name].map(escaped).join("|")}\\fR`)
+    expect(roff).toContain("\\fBtiny\\-cloud \\-b|\\-\\-bootstrap\\fR")
     expect(roff).toContain("\\fB\\-\\-timeout\\fR \\fISECONDS\\fR")
     expect(roff.split("\n")[0]).toBe('.TH TINY\\-CLOUD 8 "2025-01-01" "tiny\\-cloud 1.2.3" "System Manager\'s Manual"')
   })
