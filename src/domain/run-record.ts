@@ -73,6 +73,16 @@ const isPhaseRun = (v: unknown): v is PhaseRun =>
   Array.isArray(v.actions) &&
   v.actions.every(isActionRun)
 
+/** whether a record file's text is not a record at all (cut short, overwritten, another format) */
+export const isDamagedRecord = (text: string): boolean => {
+  try {
+    const data: unknown = JSON.parse(text)
+    return !(isObject(data) && data.version === 1 && Array.isArray(data.runs))
+  } catch {
+    return true
+  }
+}
+
 /** The record in a file's text; what is not a run (a damaged file, another version) is left out. */
 export const parseRecord = (text: string): RunRecord => {
   let data: unknown

@@ -3,7 +3,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { Phase } from "../domain/phases.js"
-import { emptyRecord, formatRecord, parseRecord, withRun, type PhaseRun, type RunRecord } from "../domain/run-record.js"
+import { emptyRecord, formatRecord, isDamagedRecord, parseRecord, withRun, type PhaseRun, type RunRecord } from "../domain/run-record.js"
 import type { CloudChoice } from "../services/Cloud.js"
 import { Config } from "../services/Config.js"
 import { warn } from "../services/Log.js"
@@ -14,14 +14,24 @@ import { describeCause } from "./failure.js"
 
 const recordPath = Effect.map(Config, (s) => `${s.varDir}/status.json`)
 
-/** the record as it is (none yet or damaged is empty), or why it cannot be read (it is root's only) */
-export const loadRecord: Effect.Effect<{ readonly record: RunRecord; readonly unreadable?: string }, never, Config | RootFs> = Effect.gen(function* () {
-  const fs = yield* RootFs
-  return yield* fs.readTextIfExists(yield* recordPath).pipe(
-    Effect.map((text) => ({ record: Option.match(text, { onNone: () => emptyRecord, onSome: parseRecord }) })),
-    Effect.catchAll((e) => Effect.succeed({ record: emptyRecord, unreadable: e.message }))
-  )
-})
+/**
+ * The record as it is (none yet is empty), or why it cannot be used: it is
+ * root's only, or damaged (then `damaged` holds its text, which the next
+ * phase keeps aside before it starts a new record).
+ */
+export const loadRecord: Effect.Effect<{ readonly record: RunRecord; readonly unreadable?: string; readonly damaged?: string }, never, Config | RootFs> =
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    const path = yield* recordPath
+    return yield* fs.readTextIfExists(path).pipe(
+      Effect.map((text) =>
+        Option.isSome(text) && isDamagedRecord(text.value)
+          ? { record: emptyRecord, unreadable: `${path} is damaged`, damaged: text.value }
+          : { record: Option.match(text, { onNone: () => emptyRecord, onSome: parseRecord }) }
+      ),
+      Effect.catchAll((e) => Effect.succeed({ record: emptyRecord, unreadable: e.message }))
+    )
+  })
 
 export const readRecord = Effect.map(loadRecord, ({ record }) => record)
 
@@ -30,7 +40,11 @@ const saveRun = (run: PhaseRun) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     const path = yield* recordPath
-    const record = yield* readRecord
+    const { record, damaged } = yield* loadRecord
+    if (damaged !== undefined) {
+      yield* fs.writeAtomic(`${path}.damaged`, damaged, { mode: 0o600 })
+      yield* warn(`the run record ${path} was damaged: kept as ${path}.damaged, a new one started`)
+    }
     yield* fs.writeAtomic(path, formatRecord(withRun(record, run)), { mode: 0o600 })
   }).pipe(Effect.catchAll((e) => warn(`cannot write the run record: ${e.message}`)))
 

@@ -191,13 +191,19 @@ describe("tiny-cloud status", () => {
     })
   )
 
-  it.scopedLive("disabled: disabled, exit 0; a damaged record counts as none", () =>
+  it.scopedLive("disabled: disabled, exit 0; a damaged record: the marker files alone, said so; the next phase keeps it aside and starts anew", () =>
     Effect.gen(function* () {
       const i = yield* awsInstance()
       i.write(STATUS_FILE, "{ not json")
-      expect(yield* i.run(["status"])).toEqual({ code: 0, stdout: "not started\n", stderr: "" })
+      const said = `tiny-cloud status: ${i.root}${STATUS_FILE} is damaged; the state comes from the marker files alone\n`
+      expect(yield* i.run(["status"])).toEqual({ code: 0, stdout: "not started\n", stderr: said })
+      const boot = yield* i.run(["boot"])
+      expect(boot.stderr).toContain(`the run record ${i.root}${STATUS_FILE} was damaged: kept as ${i.root}${STATUS_FILE}.damaged, a new one started\n`)
+      expect(i.read(`${STATUS_FILE}.damaged`)).toBe("{ not json")
+      expect(i.mode(`${STATUS_FILE}.damaged`)).toBe(0o600)
+      expect((yield* i.run(["status"])).stdout.split("\n")[0]).toBe("running (boot done)")
       i.write("/etc/tiny-cloud.disabled", "")
-      expect(yield* i.run(["status"])).toEqual({ code: 0, stdout: "disabled\n", stderr: "" })
+      expect(yield* i.run(["status"])).toEqual({ code: 0, stdout: expect.stringMatching(/^disabled\n/), stderr: "" })
     })
   )
 
