@@ -144,8 +144,9 @@ export const configReport = (s: Settings, cloudKnown: boolean): ConfigReport => 
 /** a value as tiny-cloud.conf may hold it */
 const quoted = (value: string): string => (/^[A-Za-z0-9_.\/:@%+,=-]+$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`)
 
+/** every key as an assignment; those read from the environment only are comments, so that the output read back as tiny-cloud.conf warns of nothing */
 const render = (report: ConfigReport): string => {
-  const assignments = report.keys.map((k) => `${k.key}=${quoted(k.value)}`)
+  const assignments = report.keys.map((k) => `${ENVIRONMENT_ONLY.has(k.key) ? "#" : ""}${k.key}=${quoted(k.value)}`)
   const width = Math.min(48, Math.max(...assignments.map((a) => a.length)))
   return report.keys
     .map((k, i) => {
