@@ -29,8 +29,21 @@ export const scalewayKeys = (conf: ReadonlyMap<string, string>): ReadonlyArray<s
     ...numbered(conf, TAG).flatMap((tag) => (tag.startsWith(AUTHORIZED_KEY) ? [tag.slice(AUTHORIZED_KEY.length).replace(/_/g, " ")] : []))
   ])
 
-/** `/conf`: `KEY=VALUE` lines quoted as a shell reads them; other lines are skipped */
-export const parseConf = (text: string): ReadonlyMap<string, string> => new Map(Object.entries(parseAssignments(text).values))
+/**
+ * `/conf`: `KEY=VALUE` lines quoted as a shell reads them. Scaleway also
+ * writes lists unquoted (`PUBLIC_IP=DYNAMIC ID ADDRESS`, the names of the
+ * keys that follow): such a line's value is the rest of the line, as written.
+ */
+export const parseConf = (text: string): ReadonlyMap<string, string> => {
+  const { values, problems } = parseAssignments(text)
+  const conf = new Map(Object.entries(values))
+  const lines = text.split("\n")
+  for (const { line } of problems) {
+    const raw = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*?)\r?$/.exec(lines[line - 1] ?? "")
+    if (raw !== null && !conf.has(raw[1]!)) conf.set(raw[1]!, raw[2]!.trim())
+  }
+  return conf
+}
 
 export const scaleway: CloudProvider = {
   name: "scaleway",

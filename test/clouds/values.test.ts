@@ -101,4 +101,14 @@ describe("scaleway's keys", () => {
     )
     expect(scalewayKeys(conf)).toEqual(["ssh-ed25519 AAAAOne one", "ssh-rsa AAAATwo two@host"])
   })
+
+  it("/conf's unquoted lists are read as written (the names of the keys that follow), the quoted values as a shell reads them", () => {
+    const conf = parseConf("PUBLIC_IP=DYNAMIC ID ADDRESS\r\nPUBLIC_IP_ADDRESS=212.47.236.31\nSSH_PUBLIC_KEYS_0=KEY FINGERPRINT\nSSH_PUBLIC_KEYS_0_KEY='ssh-rsa AAAA a b'\n")
+    expect(Object.fromEntries(conf)).toEqual({
+      PUBLIC_IP: "DYNAMIC ID ADDRESS",
+      PUBLIC_IP_ADDRESS: "212.47.236.31",
+      SSH_PUBLIC_KEYS_0: "KEY FINGERPRINT",
+      SSH_PUBLIC_KEYS_0_KEY: "ssh-rsa AAAA a b"
+    })
+  })
 })
