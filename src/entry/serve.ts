@@ -108,7 +108,8 @@ const serveOne = async (request: Request, paths: ReturnType<typeof residentPaths
     stderr: (text) => Effect.sync(() => reply.stderr(text))
   })
   if (request.phase === "early") prefetch(env)
-  const platform = { commands: Layer.succeed(Commands, makeLiveCommands(reply.stdout)), http, output }
+  // the programs a phase runs get its client's environment, as when the phase runs on its own
+  const platform = { commands: Layer.succeed(Commands, makeLiveCommands(reply.stdout, env)), http, output }
   const { runPhase } = await import("../programs/phase.js")
   const program = runPhase(request.phase)
   const status = await Effect.runPromise(

@@ -6,9 +6,12 @@ import { textOf } from "../domain/text.js"
 import { Commands, type CommandResult, type CommandsShape } from "../services/Commands.js"
 import { childProcess } from "./builtins.js"
 
-const onPath = (command: string): boolean => {
+/** the environment programs run with: this process's, or that of the resident process's client */
+type Environment = Readonly<Record<string, string | undefined>>
+
+const onPath = (env: Environment, command: string): boolean => {
   if (command.includes("/")) return isExecutable(command)
-  return (process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":").some((dir) => dir !== "" && isExecutable(`${dir}/${command}`))
+  return (env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":").some((dir) => dir !== "" && isExecutable(`${dir}/${command}`))
 }
 
 const isExecutable = (path: string): boolean => {
@@ -22,70 +25,72 @@ const isExecutable = (path: string): boolean => {
 
 const firstLine = (bytes: Uint8Array) => textOf(bytes).trim().split("\n")[0]?.slice(0, 200) ?? ""
 
-const run: CommandsShape["run"] = (command, args, options = {}) =>
-  Effect.flatMap(childProcess, ({ spawn }) =>
-    Effect.async<CommandResult, CommandError>((resume) => {
-      const child = spawn(command, args, {
-        stdio: ["pipe", "pipe", "pipe"],
-        env: options.env ? { ...process.env, ...options.env } : process.env
-      })
-      const out: Array<Buffer> = []
-      const errs: Array<Buffer> = []
-      let outBytes = 0
-      let overflow = false
-      let settled = false
-      const settle = (effect: Effect.Effect<CommandResult, CommandError>) => {
-        if (!settled) {
-          settled = true
-          resume(effect)
+const run =
+  (env: Environment): CommandsShape["run"] =>
+  (command, args, options = {}) =>
+    Effect.flatMap(childProcess, ({ spawn }) =>
+      Effect.async<CommandResult, CommandError>((resume) => {
+        const child = spawn(command, args, {
+          stdio: ["pipe", "pipe", "pipe"],
+          env: options.env ? { ...env, ...options.env } : env
+        })
+        const out: Array<Buffer> = []
+        const errs: Array<Buffer> = []
+        let outBytes = 0
+        let overflow = false
+        let settled = false
+        const settle = (effect: Effect.Effect<CommandResult, CommandError>) => {
+          if (!settled) {
+            settled = true
+            resume(effect)
+          }
         }
-      }
-      child.stdout.on("data", (chunk: Buffer) => {
-        outBytes += chunk.length
-        if (options.maxOutputBytes !== undefined && outBytes > options.maxOutputBytes) {
-          overflow = true
-          child.kill("SIGKILL")
-          return
-        }
-        out.push(chunk)
+        child.stdout.on("data", (chunk: Buffer) => {
+          outBytes += chunk.length
+          if (options.maxOutputBytes !== undefined && outBytes > options.maxOutputBytes) {
+            overflow = true
+            child.kill("SIGKILL")
+            return
+          }
+          out.push(chunk)
+        })
+        child.stderr.on("data", (chunk: Buffer) => errs.push(chunk))
+        child.on("error", (e: NodeJS.ErrnoException) =>
+          settle(Effect.fail(new CommandError({ command, reason: e.code === "ENOENT" ? "command not found" : e.message })))
+        )
+        child.on("close", (code, signal) => {
+          const result = { exitCode: code ?? 128, stdout: Buffer.concat(out), stderr: Buffer.concat(errs) }
+          if (overflow) {
+            settle(Effect.fail(new CommandError({ command, reason: `output exceeds ${options.maxOutputBytes} bytes` })))
+          } else if (signal !== null) {
+            settle(Effect.fail(new CommandError({ command, reason: `killed by ${signal}` })))
+          } else if (code !== 0 && !options.allowFailure) {
+            const detail = firstLine(result.stderr)
+            settle(Effect.fail(new CommandError({ command, exitCode: code ?? 1, reason: `exited with status ${code}${detail ? `: ${detail}` : ""}` })))
+          } else {
+            settle(Effect.succeed(result))
+          }
+        })
+        child.stdin.on("error", () => {})
+        if (options.stdin !== undefined) child.stdin.end(options.stdin)
+        else child.stdin.end()
+        return Effect.sync(() => {
+          if (!settled) child.kill("SIGKILL")
+        })
       })
-      child.stderr.on("data", (chunk: Buffer) => errs.push(chunk))
-      child.on("error", (e: NodeJS.ErrnoException) =>
-        settle(Effect.fail(new CommandError({ command, reason: e.code === "ENOENT" ? "command not found" : e.message })))
-      )
-      child.on("close", (code, signal) => {
-        const result = { exitCode: code ?? 128, stdout: Buffer.concat(out), stderr: Buffer.concat(errs) }
-        if (overflow) {
-          settle(Effect.fail(new CommandError({ command, reason: `output exceeds ${options.maxOutputBytes} bytes` })))
-        } else if (signal !== null) {
-          settle(Effect.fail(new CommandError({ command, reason: `killed by ${signal}` })))
-        } else if (code !== 0 && !options.allowFailure) {
-          const detail = firstLine(result.stderr)
-          settle(Effect.fail(new CommandError({ command, exitCode: code ?? 1, reason: `exited with status ${code}${detail ? `: ${detail}` : ""}` })))
-        } else {
-          settle(Effect.succeed(result))
-        }
-      })
-      child.stdin.on("error", () => {})
-      if (options.stdin !== undefined) child.stdin.end(options.stdin)
-      else child.stdin.end()
-      return Effect.sync(() => {
-        if (!settled) child.kill("SIGKILL")
-      })
-    })
-  )
+    )
 
 /** where a logged program's output is echoed: this process's stdout, or a resident process's client */
 type Echo = (chunk: Uint8Array) => void
 
 const runLogged =
-  (echo: Echo): CommandsShape["runLogged"] =>
+  (echo: Echo, env: Environment): CommandsShape["runLogged"] =>
   (command, args, options) =>
     Effect.flatMap(childProcess, ({ spawn }) =>
       Effect.async<number, CommandError>((resume) => {
         const log = createWriteStream(options.logFile, { mode: 0o600 })
         // `exec ... 2>&1` keeps stdout and stderr in the order the program wrote them
-        const child = spawn("/bin/sh", ["-c", 'exec "$@" 2>&1', "sh", command, ...args], { stdio: ["ignore", "pipe", "inherit"] })
+        const child = spawn("/bin/sh", ["-c", 'exec "$@" 2>&1', "sh", command, ...args], { stdio: ["ignore", "pipe", "inherit"], env })
         child.stdout.on("data", (chunk: Buffer) => {
           log.write(chunk)
           if (options.echo) echo(chunk)
@@ -98,29 +103,31 @@ const runLogged =
       })
     )
 
-const stream: CommandsShape["stream"] = (command, args) =>
-  Effect.flatMap(childProcess, ({ spawn }) =>
-    Effect.try({
-      try: () => {
-        const child = spawn(command, [...args], { stdio: ["pipe", "ignore", "ignore"] })
-        let gone = false
-        child.on("error", () => (gone = true))
-        child.stdin.on("error", () => (gone = true))
-        // neither keeps this process alive; what was written stays in the pipe for the program to read
-        child.unref()
-        ;(child.stdin as unknown as { unref?: () => void }).unref?.()
-        return { write: (line: string) => Effect.sync(() => void (gone || child.stdin.write(`${line}\n`))) }
-      },
-      catch: (e) => new CommandError({ command, reason: e instanceof Error ? e.message : String(e) })
-    })
-  )
+const stream =
+  (env: Environment): CommandsShape["stream"] =>
+  (command, args) =>
+    Effect.flatMap(childProcess, ({ spawn }) =>
+      Effect.try({
+        try: () => {
+          const child = spawn(command, [...args], { stdio: ["pipe", "ignore", "ignore"], env })
+          let gone = false
+          child.on("error", () => (gone = true))
+          child.stdin.on("error", () => (gone = true))
+          // neither keeps this process alive; what was written stays in the pipe for the program to read
+          child.unref()
+          ;(child.stdin as unknown as { unref?: () => void }).unref?.()
+          return { write: (line: string) => Effect.sync(() => void (gone || child.stdin.write(`${line}\n`))) }
+        },
+        catch: (e) => new CommandError({ command, reason: e instanceof Error ? e.message : String(e) })
+      })
+    )
 
 /** the system's programs; a logged program's output is also echoed to `echo` */
-export const makeLiveCommands = (echo: Echo): CommandsShape => ({
-  run,
-  runLogged: runLogged(echo),
-  has: (command) => Effect.sync(() => onPath(command)),
-  stream
+export const makeLiveCommands = (echo: Echo, env: Environment = process.env): CommandsShape => ({
+  run: run(env),
+  runLogged: runLogged(echo, env),
+  has: (command) => Effect.sync(() => onPath(env, command)),
+  stream: stream(env)
 })
 
 export const liveCommands: CommandsShape = makeLiveCommands((chunk) => void process.stdout.write(chunk))

@@ -26,8 +26,8 @@ afterAll(() =>
   )
 )
 
-const newInstance = async () => {
-  const instance = await makeInstance({ cloud: "aws", instance: { hostname: "res-1.example.internal", sshKeys: KEYS, userData: new TextEncoder().encode(USER_DATA) } })
+const newInstance = async (userData = USER_DATA) => {
+  const instance = await makeInstance({ cloud: "aws", instance: { hostname: "res-1.example.internal", sshKeys: KEYS, userData: new TextEncoder().encode(userData) } })
   open.push(instance)
   return { instance, env: servicesEnv(instance) }
 }
@@ -106,6 +106,18 @@ describe.concurrent("the resident process of a first boot", () => {
     // the phases still run, each in a process of its own
     expect((await startService("early", env)).code).toBe(0)
     expect(instance.read("/var/lib/cloud/user-data")).toBe(USER_DATA)
+  })
+
+  it("the programs a phase runs see that phase's own environment, not the boot service's", async ({ expect }) => {
+    const { instance, env } = await newInstance('#!/bin/sh\necho "service=$RC_SVCNAME only=${ONLY_FINAL-unset}"\n')
+    await bootAndServe({ ...env, RC_SVCNAME: "tiny-cloud-boot" }, instance)
+    const pid = serverPid(instance)!
+    for (const phase of ["early", "main"]) expect((await startService(phase, { ...env, RC_SVCNAME: `tiny-cloud-${phase}` })).code).toBe(0)
+    const final = await startService("final", { ...env, RC_SVCNAME: "tiny-cloud-final", ONLY_FINAL: "yes" })
+    expect([final.code, final.stdout]).toEqual([0, "service=tiny-cloud-final only=yes\n"])
+    // it was the resident process's run
+    const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
+    expect(tags).toContain(`tiny-cloud/final[${pid}]`)
   })
 
   it("a client of another ROOT never reaches it", async ({ expect }) => {
