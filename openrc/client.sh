@@ -6,6 +6,16 @@
 # resident process is not there or does not answer, the phase runs in a
 # process of its own, as it always could.
 
+# _tiny_cloud_alive PID: the process is there, and not a zombie (a server
+# that died before its parent, the boot service's shell, could reap it)
+_tiny_cloud_alive() {
+	kill -0 "$1" 2>/dev/null || return 1
+	_tc_stat=
+	{ read -r _tc_stat < "/proc/$1/stat"; } 2>/dev/null || return 0
+	_tc_stat=${_tc_stat##*) }
+	[ "${_tc_stat%% *}" != Z ]
+}
+
 # _tiny_cloud_phase PHASE: the phase's output and exit status, from the resident process or its own
 _tiny_cloud_phase() {
 	_tc_run="$ROOT/run/tiny-cloud"
@@ -17,8 +27,16 @@ _tiny_cloud_phase() {
 	elif [ -r "$_tc_run/server.pid" ]; then
 		read -r _tc_pid < "$_tc_run/server.pid"
 	fi
-	if [ -n "$_tc_pid" ] && [ -p "$_tc_run/requests" ] && kill -0 "$_tc_pid" 2>/dev/null && _tiny_cloud_ask "$1" "$_tc_pid"; then
-		return "$_tc_status"
+	if [ -n "$_tc_pid" ] && [ -p "$_tc_run/requests" ] && _tiny_cloud_alive "$_tc_pid"; then
+		_tiny_cloud_ask "$1" "$_tc_pid"
+		case $? in
+		0) return "$_tc_status" ;;
+		# it took the phase and ended during it: as with a phase process that dies, it is not run again
+		2)
+			echo "tiny-cloud/$1: the resident process ended during the phase; it is not run again" >&2
+			return 1
+			;;
+		esac
 	fi
 	tiny-cloud "$1"
 }
@@ -45,7 +63,7 @@ _tiny_cloud_ask() {
 	(
 		exec 3>&- 4>&- </dev/null >/dev/null 2>&1
 		_tc_i=0
-		while [ "$_tc_i" -lt 50 ] && kill -0 "$2" 2>/dev/null; do
+		while [ "$_tc_i" -lt 50 ] && _tiny_cloud_alive "$2"; do
 			sleep 0.2 2>/dev/null || { sleep 1; _tc_i=$((_tc_i + 4)); }
 			_tc_i=$((_tc_i + 1))
 		done
@@ -74,5 +92,5 @@ _tiny_cloud_ask() {
 		esac
 	done
 	exec 5<&-
-	[ -n "$_tc_status" ]
+	[ -n "$_tc_status" ] || return 2
 }

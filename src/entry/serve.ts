@@ -182,7 +182,8 @@ export const serve = async (): Promise<number> => {
     }
     const waitIdle = () => {
       clearTimeout(timer)
-      timer = setTimeout(() => stop(0), idle * 1000)
+      // setTimeout takes at most 2^31-1 ms (about 24 days); more would fire at once
+      timer = setTimeout(() => stop(0), Math.min(idle * 1000, 2 ** 31 - 1))
     }
     waitIdle()
     for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.once(signal, () => stop(0))

@@ -108,6 +108,20 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(instance.read("/var/lib/cloud/user-data")).toBe(USER_DATA)
   })
 
+  it("killed during a phase it took, the phase is not run again: one line says so, exit 1, the user's script ran once", async ({ expect }) => {
+    const { instance, env } = await newInstance('#!/bin/sh\necho run >> "$ROOT/tmp/runs"\nsleep 2\necho finished\n')
+    await bootAndServe(env, instance)
+    for (const phase of ["early", "main"]) expect((await startService(phase, env)).code).toBe(0)
+    const pid = serverPid(instance)!
+    const final = startService("final", env)
+    await until(() => instance.read("/tmp/runs") !== undefined, "the user-data script runs")
+    process.kill(pid, "SIGKILL")
+    const r = await final
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain("tiny-cloud/final: the resident process ended during the phase; it is not run again\n")
+    expect(instance.read("/tmp/runs")).toBe("run\n")
+  })
+
   it("the programs a phase runs see that phase's own environment, not the boot service's", async ({ expect }) => {
     const { instance, env } = await newInstance('#!/bin/sh\necho "service=$RC_SVCNAME only=${ONLY_FINAL-unset}"\n')
     await bootAndServe({ ...env, RC_SVCNAME: "tiny-cloud-boot" }, instance)
