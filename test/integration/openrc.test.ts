@@ -31,8 +31,14 @@ describe("OpenRC service scripts", () => {
     expect(start(phase).replace("tiny-cloud serve\n", "")).toBe(`ebegin Tiny Cloud - ${phase} phase\ntiny-cloud ${phase}\neend 0\n`)
   })
 
+  it("tiny-cloud-boot starts no resident process when the client is not installed: every phase runs on its own", () => {
+    expect(start("boot")).toBe("ebegin Tiny Cloud - boot phase\ntiny-cloud boot\neend 0\n")
+    expect(existsSync(join(dir, "root/run/tiny-cloud"))).toBe(false)
+  })
+
   it("tiny-cloud-boot starts the resident process of the first boot in the background, and names it while it starts", async () => {
-    start("boot")
+    // the client is installed; this resident process leaves at once, so the boot phase runs on its own
+    start("boot", () => {}, SERVICES)
     for (let i = 0; i < 100 && !readFileSync(join(dir, "calls"), "utf8").includes("tiny-cloud serve"); i++) await new Promise((r) => setTimeout(r, 20))
     expect(readFileSync(join(dir, "calls"), "utf8").split("\n").filter((l) => l.startsWith("tiny-cloud")).sort()).toEqual(["tiny-cloud boot", "tiny-cloud serve"])
     expect(readFileSync(join(dir, "root/run/tiny-cloud/server.starting"), "utf8")).toMatch(/^\d+\n$/)
