@@ -134,9 +134,12 @@ export const listedIndexes = (client: HttpMetadataClient, path: string, entry: (
     const listing = Option.getOrElse(yield* client.text(path), () => "")
     // each number once, however it is written (0, 00)
     const seen = new Set<number>()
-    const indexes = lines(listing)
-      .map(entry)
-      .filter((n) => /^\d{1,9}$/.test(n) && !seen.has(Number(n)) && seen.add(Number(n)) !== undefined)
+    const indexes: Array<string> = []
+    for (const n of lines(listing).map(entry)) {
+      if (!/^\d{1,9}$/.test(n) || seen.has(Number(n))) continue
+      seen.add(Number(n))
+      indexes.push(n)
+    }
     if (indexes.length > imdsMaxKeys) {
       return yield* Effect.fail(new ImdsError({ cloud: client.cloud, url: client.urlOf(path), reason: `more than ${imdsMaxKeys} keys (IMDS_MAX_KEYS)` }))
     }
