@@ -18,6 +18,9 @@ const start = async (route: Route): Promise<unknown> => {
       if (route.stdout !== undefined) process.stdout.write(route.stdout)
       if (route.stderr !== undefined) process.stderr.write(route.stderr)
       return process.exit(route.code)
+    case "BootstrapStatus":
+      process.stdout.write((await import("./bootstrap-status.js")).bootstrapStatus(process.env))
+      return process.exit(0)
     case "Resident":
       return process.exit(await (await import("./serve.js")).serve())
     case "Standalone":

@@ -3,6 +3,7 @@ import * as Layer from "effect/Layer"
 import { Bootstrap } from "../services/Bootstrap.js"
 import { Config } from "../services/Config.js"
 import { APPEND_JOURNAL } from "../domain/append-journal.js"
+import { bootstrapMarker } from "../domain/bootstrap.js"
 import { RootFs } from "../services/RootFs.js"
 
 /** the marker in `$TINY_CLOUD_VAR`, the disabled file in `$ROOT/etc` */
@@ -11,7 +12,7 @@ export const BootstrapLive = Layer.effect(
   Effect.gen(function* () {
     const fs = yield* RootFs
     const { varDir } = yield* Config
-    const marker = `${varDir}/.bootstrap-complete`
+    const marker = bootstrapMarker(varDir)
     return {
       isComplete: fs.exists(marker),
       markComplete: fs.writeAtomic(marker, "", { noFollow: true }),

@@ -2,10 +2,10 @@
 import * as Effect from "effect/Effect"
 import { Bootstrap } from "../services/Bootstrap.js"
 import { info, notice, warn } from "../services/Log.js"
-import { print } from "../services/Output.js"
 import { RootFs } from "../services/RootFs.js"
 
-export const bootstrapCommand = (what: "complete" | "incomplete" | "status") =>
+/** `--bootstrap status` is answered by the entry (src/entry/bootstrap-status.ts) */
+export const bootstrapCommand = (what: "complete" | "incomplete") =>
   Effect.gen(function* () {
     const bootstrap = yield* Bootstrap
     switch (what) {
@@ -16,9 +16,6 @@ export const bootstrapCommand = (what: "complete" | "incomplete" | "status") =>
       case "incomplete":
         yield* bootstrap.markIncomplete
         yield* warn("bootstrap marked incomplete")
-        return 0
-      case "status":
-        yield* print(`${(yield* bootstrap.isComplete) ? "complete" : "incomplete"}\n`)
         return 0
     }
   })

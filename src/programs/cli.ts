@@ -37,6 +37,8 @@ export type Route =
   | { readonly _tag: "Resident" }
   /** a command that runs on its own (simulate, completion) */
   | { readonly _tag: "Standalone"; readonly run: () => Promise<number> }
+  /** `--bootstrap status`, which the entry answers without the Effect runtime */
+  | { readonly _tag: "BootstrapStatus" }
 
 const usage = (text: string, code: 0 | 1): Route => (code === 0 ? { _tag: "Print", code, stdout: text } : { _tag: "Print", code, stderr: text })
 
@@ -174,8 +176,9 @@ export const routeTinyCloud = (args: ReadonlyArray<string>): Route => {
     if (rest.length !== 1 || rest[0]!.startsWith("-")) return { _tag: "Print", code: 1, stderr: commandUsage("schema") }
     return program("tiny-cloud", "tiny-cloud schema", () => import("./schema-cli.js").then((m) => m.schemaCommand(rest[0]!)))
   }
-  if (first === "--bootstrap" && rest.length === 1 && ["complete", "incomplete", "status"].includes(rest[0]!)) {
-    return program("tiny-cloud", "tiny-cloud", () => import("./admin.js").then((m) => m.bootstrapCommand(rest[0] as "complete")), true)
+  if (first === "--bootstrap" && rest.length === 1 && rest[0] === "status") return { _tag: "BootstrapStatus" }
+  if (first === "--bootstrap" && rest.length === 1 && (rest[0] === "complete" || rest[0] === "incomplete")) {
+    return program("tiny-cloud", "tiny-cloud", () => import("./admin.js").then((m) => m.bootstrapCommand(rest[0] as "complete" | "incomplete")), true)
   }
   if ((first === "--enable" || first === "--disable") && rest.length === 0) {
     return program("tiny-cloud", "tiny-cloud", () => import("./admin.js").then((m) => m.setEnabled(first === "--enable")))

@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
+import { bootstrapStatus } from "../../src/entry/bootstrap-status.js"
 import { appLayer } from "../../src/layers/live.js"
 import { HttpLive } from "../../src/layers/HttpLive.js"
 import { routeTinyCloud, routeImds, type Route } from "../../src/programs/cli.js"
@@ -129,6 +130,8 @@ export const makeTestInstance = (options: InstanceOptions = {}): Effect.Effect<T
         switch (route._tag) {
           case "Print":
             return { code: route.code, stdout: route.stdout ?? "", stderr: route.stderr ?? "" }
+          case "BootstrapStatus":
+            return { code: 0, stdout: bootstrapStatus({ ...env, ...extraEnv }), stderr: "" }
           case "Standalone":
           case "Resident":
             return yield* Effect.die(new Error(`${args.join(" ")} does not run in-process`))

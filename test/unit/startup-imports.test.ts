@@ -18,7 +18,6 @@ const ENGINE = ["src/programs/engine.ts", "src/programs/phase.ts", "src/programs
 describe("start-up path", () => {
   it.each([
     ["imds", "src/programs/imds-cli.ts"],
-    ["--bootstrap status", "src/programs/admin.ts"],
     // `status [--wait]` runs from login shells while the boot goes on
     ["status", "src/programs/status.ts"],
     ["vnic-eth-hotplug", "src/programs/network/vnic-hotplug.ts"],
@@ -31,6 +30,12 @@ describe("start-up path", () => {
     expect(loaded.has("src/layers/live.ts")).toBe(true)
     expect(ENGINE.filter((m) => loaded.has(m))).toEqual([])
     expect([...loaded].filter((m) => m === "yaml" || m.startsWith("yaml/"))).toEqual([])
+  })
+
+  it("--bootstrap status loads neither the runner nor the live layers nor Effect's runtime", () => {
+    const loaded = staticClosure(graph, ["src/entry/main.ts", "src/entry/bootstrap-status.ts"])
+    expect(loaded.has("src/entry/bootstrap-status.ts")).toBe(true)
+    expect(["src/entry/run.ts", "src/layers/live.ts", "effect/Effect", "effect/Layer"].filter((m) => loaded.has(m))).toEqual([])
   })
 
   it("the phases load YAML only when user-data needs it", () => {

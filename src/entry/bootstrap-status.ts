@@ -1,0 +1,28 @@
+/**
+ * `tiny-cloud --bootstrap status`, answered without the Effect runtime: it
+ * runs in scripts, from login shells and on every boot, and its whole answer
+ * is whether one file exists (the Bootstrap service's `isComplete`, read the
+ * same way: the configuration taken leniently, links resolved inside ROOT).
+ */
+import { existsSync, readFileSync } from "node:fs"
+import { bootstrapMarker } from "../domain/bootstrap.js"
+import { settingsFromLeniently } from "../domain/settings.js"
+import { resolveInRoot } from "../layers/in-root.js"
+
+const readConf = (root: string): string => {
+  try {
+    return readFileSync(`${root}/etc/tiny-cloud.conf`, "utf8")
+  } catch {
+    return ""
+  }
+}
+
+/** the line `--bootstrap status` prints */
+export const bootstrapStatus = (env: Readonly<Record<string, string | undefined>>): string => {
+  const settings = settingsFromLeniently(env, readConf((env.ROOT ?? "").replace(/\/+$/, "")))
+  try {
+    return existsSync(resolveInRoot(settings.root, bootstrapMarker(settings.varDir), "follow")) ? "complete\n" : "incomplete\n"
+  } catch {
+    return "incomplete\n"
+  }
+}
