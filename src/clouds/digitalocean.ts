@@ -2,12 +2,16 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { memoizeSuccess } from "../domain/memo.js"
 import { lines, sortedUnique } from "../domain/text.js"
-import { dmiIs, field, jsonNicLookup, jsonValue, nonEmpty, rendered, textValue, type JsonObject } from "./common.js"
-import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
+import { dmiIs, field, jsonNicLookup, jsonValue, listedIndexes, nonEmpty, rendered, textValue, type JsonObject } from "./common.js"
+import { AS_USER_DATA, makeHttpMetadataClient, type HttpMetadataClient } from "./imds-http.js"
 import { ipv4Network, ipv6Network } from "./ip.js"
 import type { CloudProvider } from "./provider.js"
 
-/** the whole metadata as one JSON document, where the droplet's interfaces are found by MAC */
+/**
+ * the whole metadata as one JSON document, where the droplet's interfaces are
+ * found by MAC; the same data is served as a tree under `interfaces/`, read
+ * when the document is not there
+ */
 const DOCUMENT = "/metadata/v1.json"
 const TYPES = ["public", "private"] as const
 
@@ -26,13 +30,48 @@ const interfacesOf = (document: unknown): ReadonlyArray<Interface> =>
       : []
   })
 
+/** a datum of the tree as text, undefined when absent */
+const treeText = (client: HttpMetadataClient, path: string) =>
+  Effect.map(client.text(path), (t) => Option.getOrUndefined(Option.map(t, (v) => v.trim())))
+
+/** one interface read from its directory, shaped as `v1.json` lists it */
+const interfaceFromTree = (client: HttpMetadataClient, dir: string) =>
+  Effect.map(
+    Effect.all(
+      ["mac", "ipv4/address", "ipv4/netmask", "ipv4/gateway", "ipv6/address", "ipv6/cidr"].map((sub) => treeText(client, `interfaces/${dir}${sub}`)),
+      { concurrency: "unbounded" }
+    ),
+    ([mac, address, netmask, gateway, address6, cidr]): Interface => ({
+      dir,
+      nic: { mac, ipv4: { ip_address: address, netmask, gateway }, ipv6: { ip_address: address6, cidr } }
+    })
+  )
+
+/** the interfaces from the tree under `interfaces/`, for a service that serves no `v1.json` */
+const interfacesFromTree = (client: HttpMetadataClient) =>
+  Effect.map(
+    Effect.forEach(TYPES, (type) =>
+      Effect.flatMap(listedIndexes(client, `interfaces/${type}/`, (line) => line.replace(/\/$/, "")), (indexes) =>
+        Effect.forEach(indexes, (n) => interfaceFromTree(client, `${type}/${n}/`), { concurrency: 4 })
+      )
+    ),
+    (lists) => {
+      const all = lists.flat()
+      return all.length > 0 ? Option.some(all) : Option.none()
+    }
+  )
+
 export const digitalocean: CloudProvider = {
   name: "digitalocean",
   detect: dmiIs("sys_vendor", (vendor) => vendor === "DigitalOcean"),
   metadata: Effect.gen(function* () {
     const client = yield* makeHttpMetadataClient({ cloud: "digitalocean", endpoint: "169.254.169.254", root: "/metadata/v1/" })
     // read once: each @nic lookup needs it
-    const interfaces = yield* memoizeSuccess(Effect.map(jsonValue(client, DOCUMENT), Option.map(interfacesOf)))
+    const interfaces = yield* memoizeSuccess(
+      Effect.flatMap(jsonValue(client, DOCUMENT), (document) =>
+        Option.isSome(document) ? Effect.succeed(Option.some(interfacesOf(document.value))) : interfacesFromTree(client)
+      )
+    )
     return {
       get: client.get,
       hostname: textValue(client, "hostname"),
