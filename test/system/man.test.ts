@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
+import { CLOUD_NAMES } from "../../src/clouds/registry.js"
 import { CONFIG_KEYS } from "../../src/domain/settings.js"
 import { COMMANDS } from "../../src/programs/commands.js"
 import { manSources } from "../../scripts/docs.js"
@@ -37,6 +38,11 @@ describe("man page sources", () => {
     expect(() => buildPages(without("cloud-config.5.md", /`timezone`\n: [^\n]*\n/), OPTIONS)).toThrow("cloud-config.5.md: not documented: timezone")
     expect(() => buildPages(without("alpine-config.5.md", /`autoinstall`\n: [^\n]*\n/), OPTIONS)).toThrow("alpine-config.5.md: not documented: autoinstall")
     expect(CONFIG_KEYS.length).toBeGreaterThan(20)
+  })
+
+  it("tiny-cloud.conf(5) names every cloud of the registry as a value of CLOUD", () => {
+    const entry = /`CLOUD`\n: ([^\n]*)\n/.exec(manSources()["tiny-cloud.conf.5.md"]!)![1]!
+    expect(CLOUD_NAMES.filter((name) => !entry.includes(`\`${name}\``))).toEqual([])
   })
 
   it("escapes what roff would take for its own", () => {
