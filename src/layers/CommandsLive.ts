@@ -116,7 +116,16 @@ const stream =
           // neither keeps this process alive; what was written stays in the pipe for the program to read
           child.unref()
           ;(child.stdin as unknown as { unref?: () => void }).unref?.()
-          return { write: (line: string) => Effect.sync(() => void (gone || child.stdin.write(`${line}\n`))) }
+          const exited = () => gone || child.exitCode !== null || child.signalCode !== null
+          const close = Effect.async<void>((resume) => {
+            if (exited()) return resume(Effect.void)
+            const done = () => resume(Effect.void)
+            child.once("exit", done).once("error", done)
+            // waited for, it keeps this process alive until it is gone
+            child.ref()
+            child.stdin.end()
+          }).pipe(Effect.timeoutTo({ duration: "1 second", onSuccess: () => undefined, onTimeout: () => child.unref() }))
+          return { write: (line: string) => Effect.sync(() => void (gone || child.stdin.write(`${line}\n`))), close }
         },
         catch: (e) => new CommandError({ command, reason: e instanceof Error ? e.message : String(e) })
       })

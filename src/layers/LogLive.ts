@@ -10,9 +10,11 @@ const PRIORITY: Readonly<Record<Level, string>> = { debug: "debug", info: "info"
 
 /**
  * Each line goes to stderr and, when `logger` is installed, to syslog at
- * once: facility local7, tag `TAG[PID]`, through one long-lived `logger` per
- * level (a line is in its pipe before the program goes on, so a killed
- * process has logged everything up to its death).
+ * once: facility local7, tag `TAG[PID]`, through a long-lived `logger` (a
+ * line is in its pipe before the program goes on, so a killed process has
+ * logged everything up to its death). A `logger` has one priority, so a line
+ * of another level ends the current one, once it has sent all it was given,
+ * and starts the next: syslog gets the lines in the order they happened.
  */
 export const makeLog = (tag: string, options: LogOptions = {}) =>
   Effect.gen(function* () {
@@ -20,14 +22,19 @@ export const makeLog = (tag: string, options: LogOptions = {}) =>
     const commands = yield* Commands
     const output = yield* Output
     const hasLogger = yield* commands.has("logger")
-    const sinks = new Map<Level, Option.Option<LineSink>>()
+    const oneAtATime = yield* Effect.makeSemaphore(1)
+    let current: { readonly level: Level; readonly sink: Option.Option<LineSink> } | undefined
     const sinkFor = (level: Level) =>
       Effect.suspend(() => {
-        const known = sinks.get(level)
-        if (known !== undefined) return Effect.succeed(known)
-        return commands.stream("logger", ["-p", `local7.${PRIORITY[level]}`, "-t", `${tag}[${process.pid}]`]).pipe(
-          Effect.option,
-          Effect.tap((sink) => Effect.sync(() => sinks.set(level, sink)))
+        const previous = current
+        if (previous?.level === level) return Effect.succeed(previous.sink)
+        current = undefined
+        return Effect.zipRight(
+          previous !== undefined && Option.isSome(previous.sink) ? previous.sink.value.close : Effect.void,
+          commands.stream("logger", ["-p", `local7.${PRIORITY[level]}`, "-t", `${tag}[${process.pid}]`]).pipe(
+            Effect.option,
+            Effect.tap((sink) => Effect.sync(() => (current = { level, sink })))
+          )
         )
       })
     const toStderr = (level: Level, message: string, prefix: string) =>
@@ -36,9 +43,11 @@ export const makeLog = (tag: string, options: LogOptions = {}) =>
       log: (level, message, prefix = "") =>
         level === "debug" && !settings.debug
           ? Effect.void
-          : Effect.zipRight(
-              toStderr(level, message, prefix),
-              hasLogger ? Effect.flatMap(sinkFor(level), Option.match({ onNone: () => Effect.void, onSome: (s) => s.write(message) })) : Effect.void
+          : oneAtATime.withPermits(1)(
+              Effect.zipRight(
+                toStderr(level, message, prefix),
+                hasLogger ? Effect.flatMap(sinkFor(level), Option.match({ onNone: () => Effect.void, onSome: (s) => s.write(message) })) : Effect.void
+              )
             )
     }
     return service

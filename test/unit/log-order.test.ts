@@ -1,0 +1,57 @@
+/**
+ * Syslog gets a program's lines in the order they happened, whatever their
+ * levels, as the shell edition's one `logger` a line gives them: a `logger`
+ * (here a slow stand-in that records what it sends) has one priority, so a
+ * line of another level must wait until the previous one has sent all it
+ * was given.
+ */
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { settingsFromLeniently } from "../../src/domain/settings.js"
+import { makeLiveCommands } from "../../src/layers/CommandsLive.js"
+import { makeLog } from "../../src/layers/LogLive.js"
+import { Commands } from "../../src/services/Commands.js"
+import { Config } from "../../src/services/Config.js"
+import { capturingOutput } from "../support/layers.js"
+import { until } from "../support/openrc.js"
+
+describe("syslog lines", () => {
+  it.scopedLive("reach syslog in the order they were logged, across levels", () =>
+    Effect.gen(function* () {
+      const dir = yield* Effect.acquireRelease(
+        Effect.sync(() => mkdtempSync(join(tmpdir(), "tc-log-order-"))),
+        (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+      )
+      const sent = join(dir, "sent")
+      // -p PRIORITY -t TAG; each line takes a while to send
+      writeFileSync(join(dir, "logger"), `#!/bin/sh\nwhile IFS= read -r line; do sleep 0.02; echo "$2 $line" >> "${sent}"; done\n`)
+      chmodSync(join(dir, "logger"), 0o755)
+      const { layer: output } = yield* capturingOutput
+      const layers = Layer.mergeAll(
+        Layer.succeed(Commands, makeLiveCommands(() => {}, { PATH: `${dir}:${process.env.PATH}` })),
+        Layer.succeed(Config, settingsFromLeniently({}, "")),
+        output
+      )
+      const log = yield* Effect.provide(makeLog("tiny-cloud/main"), layers)
+      const lines: ReadonlyArray<readonly ["info" | "notice" | "warn" | "err", string]> = [
+        ["info", "a: starting"],
+        ["info", "a: done"],
+        ["notice", "b: no user-data found"],
+        ["warn", "c: warning"],
+        ["info", "d: starting"],
+        ["err", "d: failed"],
+        ["info", "e: starting"]
+      ]
+      for (const [level, message] of lines) yield* log.log(level, message)
+      // the last logger sends what it holds
+      const sentLines = () => (existsSync(sent) ? readFileSync(sent, "utf8").trim().split("\n") : [])
+      yield* Effect.promise(() => until(() => sentLines().length >= lines.length, "every line is sent"))
+      const priority = { info: "local7.info", notice: "local7.notice", warn: "local7.warning", err: "local7.err" }
+      expect(sentLines()).toEqual(lines.map(([level, message]) => `${priority[level]} ${message}`))
+    })
+  )
+})
