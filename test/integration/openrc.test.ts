@@ -18,8 +18,11 @@ const start = (phase: string, setup: (root: string) => void = () => {}, lib = "/
   mkdirSync(join(root, "etc"), { recursive: true })
   writeFileSync(join(bin, "tiny-cloud"), `#!/bin/sh\necho "tiny-cloud $*" >> "${dir}/calls"\n`)
   chmodSync(join(bin, "tiny-cloud"), 0o755)
+  // -p PRIORITY -t TAG[PID] LINE, the PID left out
+  writeFileSync(join(bin, "logger"), `#!/bin/sh\necho "logger $1 $2 $3 \${4%%\\[*} $5" >> "${dir}/calls"\n`)
+  chmodSync(join(bin, "logger"), 0o755)
   setup(root)
-  execFileSync("sh", ["-c", `ebegin() { echo "ebegin $*" >> "${dir}/calls"; }; eend() { echo "eend $*" >> "${dir}/calls"; return "$1"; }; . "${SERVICES}/tiny-cloud-${phase}"; start`], {
+  execFileSync("sh", ["-c", `ebegin() { echo "ebegin $*" >> "${dir}/calls"; }; eend() { echo "eend $*" >> "${dir}/calls"; return "$1"; }; . "${SERVICES}/tiny-cloud-${phase}"; start 2>>"${dir}/calls"`], {
     env: { PATH: `${bin}:/usr/bin:/bin`, ROOT: root, TINY_CLOUD_LIB: lib, ...env }
   })
   return existsSync(join(dir, "calls")) ? readFileSync(join(dir, "calls"), "utf8") : ""
@@ -79,15 +82,19 @@ describe("OpenRC service scripts", () => {
     }
   })
 
-  it("skip the program once the bootstrap is complete", () => {
+  /** what a service that skips the program prints and logs in its place */
+  const skipped = (phase: string, line: string) => `ebegin Tiny Cloud - ${phase} phase\n${line}\nlogger -p local7.info -t tiny-cloud/${phase} ${line}\neend 0\n`
+
+  it("skip the program once the bootstrap is complete, saying so on stderr and to syslog as the program would", () => {
     expect(start("main", (root) => {
       mkdirSync(join(root, "var/lib/cloud"), { recursive: true })
       writeFileSync(join(root, "var/lib/cloud/.bootstrap-complete"), "")
-    })).toBe("")
+    })).toBe(skipped("main", "already bootstrapped"))
   })
 
-  it("skip the program when tiny-cloud is disabled", () => {
-    expect(start("boot", (root) => writeFileSync(join(root, "etc/tiny-cloud.disabled"), ""))).toBe("")
+  it("skip the program when tiny-cloud is disabled, saying so", () => {
+    expect(start("boot", (root) => writeFileSync(join(root, "etc/tiny-cloud.disabled"), ""))).toBe(skipped("boot", "tiny-cloud disabled"))
+    expect(existsSync(join(dir, "root/run/tiny-cloud"))).toBe(false)
   })
 
   it("look for the marker where TINY_CLOUD_VAR in tiny-cloud.conf says", () => {
@@ -95,7 +102,7 @@ describe("OpenRC service scripts", () => {
       mkdirSync(join(root, "state"), { recursive: true })
       writeFileSync(join(root, "state/.bootstrap-complete"), "")
       writeFileSync(join(root, "etc/tiny-cloud.conf"), `CLOUD=aws\nTINY_CLOUD_VAR="${root}/state"\n`)
-    })).toBe("")
+    })).toBe(skipped("final", "already bootstrapped"))
   })
 
   it.each([
@@ -107,7 +114,7 @@ describe("OpenRC service scripts", () => {
       mkdirSync(join(root, "state"), { recursive: true })
       writeFileSync(join(root, "state/.bootstrap-complete"), "")
       writeFileSync(join(root, "etc/tiny-cloud.conf"), conf(join(root, "state")))
-    })).toBe("")
+    })).toBe(skipped("main", "already bootstrapped"))
   })
 
   it("take TINY_CLOUD_VAR from the environment over tiny-cloud.conf, as the program does", () => {
@@ -115,7 +122,7 @@ describe("OpenRC service scripts", () => {
     mkdirSync(state, { recursive: true })
     try {
       writeFileSync(join(state, ".bootstrap-complete"), "")
-      expect(start("early", (root) => writeFileSync(join(root, "etc/tiny-cloud.conf"), "TINY_CLOUD_VAR=/nowhere\n"), "/nonexistent", { TINY_CLOUD_VAR: state })).toBe("")
+      expect(start("early", (root) => writeFileSync(join(root, "etc/tiny-cloud.conf"), "TINY_CLOUD_VAR=/nowhere\n"), "/nonexistent", { TINY_CLOUD_VAR: state })).toBe(skipped("early", "already bootstrapped"))
     } finally {
       rmSync(state, { recursive: true, force: true })
     }

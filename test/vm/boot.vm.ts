@@ -200,9 +200,12 @@ if (unmet !== undefined) {
         expect(second.console).toMatch(/^vm-finish: /m)
       })
 
-      it("starts no phase: no banner, no action line, the services stop in shell", () => {
-        for (const phase of PHASES) expect(second.console).not.toContain(`Tiny Cloud - ${phase} phase`)
+      it("runs no phase: each service prints its banner and `already bootstrapped`, logs it to syslog, and runs no action", () => {
+        for (const phase of PHASES) expect(second.console).toContain(`Tiny Cloud - ${phase} phase`)
+        expect(second.console.split("already bootstrapped").length - 1).toBe(PHASES.length)
         expect(second.console).not.toMatch(/\+\+ \w+: starting/)
+        const messages = readGuestFile(image.disk, "/var/log/messages") ?? ""
+        for (const phase of PHASES) expect(messages).toMatch(new RegExp(`local7\\.info tiny-cloud/${phase}\\[\\d+\\]: already bootstrapped$`, "m"))
       })
 
       it("never started node: no node process, no code cache in /run", () => {
