@@ -1,7 +1,7 @@
 /** The NoCloud seed (BEHAVIOUR.md §5): where it comes from and how it is copied in once. */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { SeedError, type FsError, type ImdsError } from "../domain/errors.js"
+import { ImdsError, SeedError, type FsError } from "../domain/errors.js"
 import { textOf } from "../domain/text.js"
 import type { Commands } from "../services/Commands.js"
 import { Config } from "../services/Config.js"
@@ -56,19 +56,37 @@ export const isHttpSeed = (params: Option.Option<SeedParams>) =>
 
 export const seedDir = Effect.map(Config, (s) => `${s.varDir}/nocloud`)
 
-type Files = Partial<Record<(typeof SEED_FILES)[number], Uint8Array>>
+type SeedFile = (typeof SEED_FILES)[number]
+
+/**
+ * The seed's files, and those left out for being over USERDATA_MAX_BYTES:
+ * each of those fails only the reads of that file (an oversized user-data
+ * must not cost the meta-data, with the hostname and keys).
+ */
+interface Seed {
+  readonly files: Partial<Record<SeedFile, Uint8Array>>
+  readonly refused: Partial<Record<SeedFile, ImdsError>>
+}
+
+const tooLarge = (name: SeedFile, limit: number) =>
+  new ImdsError({ cloud: "nocloud", url: name, reason: `larger than ${limit} bytes (USERDATA_MAX_BYTES)`, exceeded: limit })
 
 const fromDirectory = (dir: string) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     const { userDataMaxBytes } = yield* Config
-    if (!(yield* fs.isDirectory(dir))) return Option.none<Files>()
-    const files: Files = {}
+    if (!(yield* fs.isDirectory(dir))) return Option.none<Seed>()
+    const seed: { files: Seed["files"]; refused: Seed["refused"] } = { files: {}, refused: {} }
     for (const name of SEED_FILES) {
-      const data = yield* fs.readFileIfExists(`${dir}/${name}`, { maxBytes: userDataMaxBytes })
-      if (Option.isSome(data)) files[name] = data.value
+      const data = yield* fs.readFileIfExists(`${dir}/${name}`, { maxBytes: userDataMaxBytes }).pipe(
+        Effect.catchIf(
+          (e) => e.exceeded !== undefined,
+          (e) => Effect.as(Effect.sync(() => (seed.refused[name] = tooLarge(name, e.exceeded!))), Option.none<Uint8Array>())
+        )
+      )
+      if (Option.isSome(data)) seed.files[name] = data.value
     }
-    return Option.some(files)
+    return Option.some<Seed>(seed)
   })
 
 const fromUrl = (url: string) =>
@@ -81,10 +99,20 @@ const fromUrl = (url: string) =>
       protocol: u.protocol === "https:" ? "https" : "http",
       fixedEndpoint: true
     })
-    const files: Files = {}
-    const fetched = yield* Effect.forEach(SEED_FILES, (name) => client.get(`${u.pathname}${name}`, AS_USER_DATA), { concurrency: 4 })
-    SEED_FILES.forEach((name, i) => Option.map(fetched[i]!, (data) => (files[name] = data)))
-    return Option.some(files)
+    const seed: { files: Seed["files"]; refused: Seed["refused"] } = { files: {}, refused: {} }
+    yield* Effect.forEach(
+      SEED_FILES,
+      (name) =>
+        client.get(`${u.pathname}${name}`, AS_USER_DATA).pipe(
+          Effect.map(Option.map((data) => (seed.files[name] = data))),
+          Effect.catchIf(
+            (e) => e.exceeded !== undefined,
+            (e) => Effect.sync(() => (seed.refused[name] = e))
+          )
+        ),
+      { concurrency: 4, discard: true }
+    )
+    return Option.some<Seed>(seed)
   })
 
 const fromVolume = Effect.map(readVolume(["cidata", "CIDATA"], "cidata", fromDirectory), Option.flatten)
@@ -96,31 +124,37 @@ const fromSeedFrom = (seedFrom: string) =>
     const path = seedFrom.replace(/^file:\/\//, "")
     if (path.startsWith("/")) return yield* fromDirectory(fs.at(path))
     yield* warn(`Unknown NoCloud seedfrom value '${seedFrom}'`)
-    return Option.none<Files>()
+    return Option.none<Seed>()
   })
 
 /**
  * Copies the seed byte-exact into `$TINY_CLOUD_VAR/nocloud/` once: from the
- * command line's seedfrom, else a cidata volume, else the image's seed directory.
+ * command line's seedfrom, else a cidata volume, else the image's seed
+ * directory. Returns the files left out as too large; while there are any,
+ * the seed is not marked loaded, so that each phase finds them again.
  */
-export const loadSeed = (params: Option.Option<SeedParams>): Effect.Effect<void, SeedError | ImdsError | FsError, RootFs | Commands | Config | Http | Log> =>
+export const loadSeed = (
+  params: Option.Option<SeedParams>
+): Effect.Effect<Seed["refused"], SeedError | ImdsError | FsError, RootFs | Commands | Config | Http | Log> =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     const dir = yield* seedDir
-    if (yield* fs.exists(`${dir}/.nocloud_loaded`)) return
+    if (yield* fs.exists(`${dir}/.nocloud_loaded`)) return {}
     const { varDir } = yield* Config
-    let files = Option.none<Files>()
-    if (Option.isSome(params) && params.value.seedFrom) files = yield* fromSeedFrom(params.value.seedFrom)
-    if (Option.isNone(files)) files = yield* fromVolume
-    if (Option.isNone(files)) files = yield* fromDirectory(`${varDir}/seed/nocloud`)
-    if (Option.isNone(files) && Option.isSome(params) && (params.value.localHostname || params.value.instanceId)) {
-      files = Option.some({})
+    let seed = Option.none<Seed>()
+    if (Option.isSome(params) && params.value.seedFrom) seed = yield* fromSeedFrom(params.value.seedFrom)
+    if (Option.isNone(seed)) seed = yield* fromVolume
+    if (Option.isNone(seed)) seed = yield* fromDirectory(`${varDir}/seed/nocloud`)
+    if (Option.isNone(seed) && Option.isSome(params) && (params.value.localHostname || params.value.instanceId)) {
+      seed = Option.some({ files: {}, refused: {} })
     }
-    if (Option.isNone(files)) return yield* Effect.fail(new SeedError({ reason: "Unable to load NoCloud datasource" }))
+    if (Option.isNone(seed)) return yield* Effect.fail(new SeedError({ reason: "Unable to load NoCloud datasource" }))
+    const { files, refused } = seed.value
     for (const name of SEED_FILES) yield* fs.remove(`${dir}/${name}`)
-    for (const [name, data] of Object.entries(files.value)) yield* fs.writeAtomic(`${dir}/${name}`, data, { mode: 0o600, noFollow: true })
-    yield* fs.writeAtomic(`${dir}/.nocloud_loaded`, "", { mode: 0o600, noFollow: true })
-    const meta = files.value["meta-data"]
+    for (const [name, data] of Object.entries(files)) yield* fs.writeAtomic(`${dir}/${name}`, data, { mode: 0o600, noFollow: true })
+    if (Object.keys(refused).length === 0) yield* fs.writeAtomic(`${dir}/.nocloud_loaded`, "", { mode: 0o600, noFollow: true })
+    const meta = files["meta-data"]
     const hasOverrides = Option.exists(params, (p) => p.localHostname !== undefined || p.instanceId !== undefined)
-    if ((meta === undefined || textOf(meta).trim() === "") && !hasOverrides) yield* warn("NoCloud 'meta-data' is empty")
+    if ((meta === undefined || textOf(meta).trim() === "") && !hasOverrides && refused["meta-data"] === undefined) yield* warn("NoCloud 'meta-data' is empty")
+    return refused
   })

@@ -36,7 +36,11 @@ const metadata = Effect.gen(function* () {
     )
   )
   const file = (name: string) =>
-    Effect.zipRight(loaded, fs.readFileIfExists(`${dir}/${name}`).pipe(Effect.mapError((e) => new ImdsError({ cloud: "nocloud", url: name, reason: e.message }))))
+    Effect.flatMap(loaded, (refused) => {
+      const tooLarge = (refused as Readonly<Record<string, ImdsError>>)[name]
+      if (tooLarge !== undefined) return Effect.fail(tooLarge)
+      return fs.readFileIfExists(`${dir}/${name}`).pipe(Effect.mapError((e) => new ImdsError({ cloud: "nocloud", url: name, reason: e.message })))
+    })
   // read and parsed once per process, on first use
   const metaData = yield* memoizeSuccess(
     Effect.gen(function* () {

@@ -16,6 +16,8 @@ export class FsError extends Data.TaggedError("FsError")<{
   readonly op: string
   readonly path: string
   readonly reason: string
+  /** the file was larger than this many bytes, the limit it was read with */
+  readonly exceeded?: number
 }> {
   override get message() {
     return `${this.op} ${this.path}: ${this.reason}`

@@ -83,7 +83,7 @@ export const makeRootFs = (root: string) =>
         Effect.suspend(() => {
           try {
             if (options?.maxBytes !== undefined && nodeFs.statSync(p).size > options.maxBytes) {
-              return Effect.fail(new FsError({ op: "read", path, reason: `larger than ${options.maxBytes} bytes` }))
+              return Effect.fail(new FsError({ op: "read", path, reason: `larger than ${options.maxBytes} bytes`, exceeded: options.maxBytes }))
             }
             return Effect.succeed(Option.some<Uint8Array>(nodeFs.readFileSync(p)))
           } catch (e) {

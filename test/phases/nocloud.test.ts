@@ -224,6 +224,26 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("a user-data over USERDATA_MAX_BYTES fails only what reads it: save_userdata says so, and the meta-data's hostname and keys are set", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": META, "user-data": `#!/bin/sh\n${"x".repeat(2000)}\n` }, {
+        CLOUD: "nocloud",
+        USERDATA_MAX_BYTES: "1000"
+      })
+      expect((yield* instance.run(["boot"])).code).toBe(0)
+      const early = yield* instance.run(["early"])
+      expect(early.stderr).toContain("save_userdata: nocloud: cannot read user-data: larger than 1000 bytes (USERDATA_MAX_BYTES)\n")
+      const main = yield* instance.run(["main"])
+      expect(instance.read("/etc/hostname")).toBe("seeded\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+      expect(instance.read("/var/lib/cloud/nocloud/meta-data")).toBe(META)
+      // never copied, never taken for empty user-data
+      expect(instance.read("/var/lib/cloud/nocloud/user-data")).toBeUndefined()
+      expect(instance.read("/var/lib/cloud/user-data")).toBeUndefined()
+      expect(actionLines(main.stderr)).toContain("   ++ set_ssh_keys: done")
+    })
+  )
+
   it.scopedLive("warns about empty meta-data", () =>
     Effect.gen(function* () {
       const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": "", "user-data": SCRIPT })
