@@ -78,7 +78,7 @@ const prefetch = (env: Readonly<Record<string, string>>) =>
   Effect.runFork(
     Effect.flatMap(Metadata, (md) => Effect.all([md.userData, md.hostname, md.sshKeys], { concurrency: "unbounded", mode: "either" })).pipe(
       Effect.scoped,
-      Effect.provide(appLayer(env, "tiny-cloud/early", { ...livePlatform, http, output: discard })),
+      Effect.provide(appLayer(env, "tiny-cloud/early", { ...livePlatform, http, output: discard }, { lenientConfig: true })),
       Effect.ignore
     )
   )
@@ -113,7 +113,7 @@ const serveOne = async (request: Request, paths: ReturnType<typeof residentPaths
   const { runPhase } = await import("../programs/phase.js")
   const program = runPhase(request.phase)
   const status = await Effect.runPromise(
-    Effect.scoped(Effect.provide(program, appLayer(env, `tiny-cloud/${request.phase}`, platform))).pipe(
+    Effect.scoped(Effect.provide(program, appLayer(env, `tiny-cloud/${request.phase}`, platform, { lenientConfig: true }))).pipe(
       Effect.catchAllCause((cause) => Effect.as(Effect.sync(() => reply.stderr(`tiny-cloud/${request.phase}: ${describeCause(cause)}\n`)), 1))
     )
   )
@@ -127,7 +127,7 @@ const idleSeconds = (env: Readonly<Record<string, string | undefined>>) =>
       const bootstrap = yield* Bootstrap
       if ((yield* bootstrap.isDisabled) || (yield* bootstrap.isComplete)) return undefined
       return (yield* Config).residentIdle
-    }).pipe(Effect.scoped, Effect.provide(appLayer(env, "tiny-cloud/serve")), Effect.orElseSucceed(() => undefined))
+    }).pipe(Effect.scoped, Effect.provide(appLayer(env, "tiny-cloud/serve", livePlatform, { lenientConfig: true })), Effect.orElseSucceed(() => undefined))
   )
 
 export const serve = async (): Promise<number> => {

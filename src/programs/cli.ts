@@ -184,7 +184,8 @@ export const routeTinyCloud = (args: ReadonlyArray<string>): Route => {
     return program("tiny-cloud", "tiny-cloud", () => import("./admin.js").then((m) => m.setEnabled(first === "--enable")))
   }
   if (first !== undefined && (PHASES as ReadonlyArray<string>).includes(first) && rest.length === 0) {
-    return program(`tiny-cloud/${first}`, `tiny-cloud/${first}`, () => import("./phase.js").then((m) => m.runPhase(first as Phase)))
+    // the configuration's problems are the phase's to report: they never stop a first boot
+    return program(`tiny-cloud/${first}`, `tiny-cloud/${first}`, () => import("./phase.js").then((m) => m.runPhase(first as Phase)), true)
   }
   return (first !== undefined ? operatorCommand(first, rest) : undefined) ?? usage(TINY_CLOUD_USAGE, 1)
 }

@@ -7,7 +7,7 @@ import { USERDATA_CHANGES, userDataTypeOf } from "../domain/userdata/type.js"
 import { Bootstrap } from "../services/Bootstrap.js"
 import { Cloud } from "../services/Cloud.js"
 import { Config } from "../services/Config.js"
-import { info, warn } from "../services/Log.js"
+import { err, info, warn } from "../services/Log.js"
 import { UserData } from "../services/UserData.js"
 import { PhaseContext } from "./action.js"
 import { ACTIONS, type ActionServices } from "./actions/index.js"
@@ -29,6 +29,8 @@ export const runPhase = (phase: Phase) =>
     const startedAt = yield* Clock.currentTimeMillis
     const settings = yield* Config
     yield* Effect.forEach(settings.warnings, warn, { discard: true })
+    // a bad value costs only its own key: the first boot goes on, and the phase exits 1
+    yield* Effect.forEach(settings.problems, (p) => err(`${p.message}; ${p.key !== undefined ? "the default is used" : "the line is ignored"}`), { discard: true })
     const cloud = yield* Effect.flatMap(Cloud, (c) => c.choice)
     const word = yield* Effect.flatMap(UserData, (u) => u.word)
     const plan = planPhase(phase, settings.initActions[phase], cloud.changes, USERDATA_CHANGES[userDataTypeOf(word)])
@@ -41,7 +43,8 @@ export const runPhase = (phase: Phase) =>
       userDataReported: yield* Ref.make(false)
     })
     const run = yield* startRun(phase, startedAt, cloud, word)
-    const outcome = yield* runActions<ActionServices>(plan, new Set(settings.skipActions), ACTIONS).pipe(Effect.provideService(PhaseContext, context))
+    const actions = yield* runActions<ActionServices>(plan, new Set(settings.skipActions), ACTIONS).pipe(Effect.provideService(PhaseContext, context))
+    const outcome = settings.problems.length > 0 ? { ...actions, exitCode: 1 as const } : actions
     yield* run.finish(outcome)
     return outcome.exitCode
   })

@@ -49,18 +49,27 @@ describe("action lists", () => {
 })
 
 describe("bad input", () => {
-  it.scopedLive("a malformed tiny-cloud.conf is one clear line and exit 1", () =>
+  it.scopedLive("a bad value in tiny-cloud.conf is one clear line; its key keeps its default, the phase does all its work and exits 1", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "aws", conf: "CLOUD=aws\nIMDS_TIMEOUT=soon\n" })
-      const r = yield* instance.run(["boot"])
-      expect(r.code).toBe(1)
-      expect(r.stderr).toBe("tiny-cloud/boot: IMDS_TIMEOUT: invalid value 'soon': expected a positive number of seconds\n")
-      expect(instance.commands()).toEqual([])
-      // the state is still told: --bootstrap status and status look only at where it is kept
-      expect(yield* instance.run(["--bootstrap", "status"])).toEqual({ code: 0, stdout: "incomplete\n", stderr: "" })
-      expect((yield* instance.run(["--bootstrap", "complete"])).code).toBe(0)
+      const instance = yield* makeTestInstance({
+        cloud: "aws",
+        instance: { hostname: "h.example", sshKeys: ["ssh-ed25519 AAAA k"] },
+        conf: "CLOUD=aws\nIMDS_TIMEOUT=soon\nnot an assignment\n"
+      })
+      const boot = yield* instance.run(["boot"])
+      expect(boot.code).toBe(1)
+      expect(boot.stderr.split("\n").slice(0, 2)).toEqual([
+        "tiny-cloud.conf:3: expected KEY=value, got 'not an assignment'; the line is ignored",
+        "IMDS_TIMEOUT: invalid value 'soon': expected a positive number of seconds; the default is used"
+      ])
+      expect(instance.commands()).toContain("rc-update add sshd default")
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(1)
+      expect(instance.read("/etc/hostname")).toBe("h\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAA k\n")
+      expect((yield* instance.run(["final"])).code).toBe(1)
+      expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
       expect(yield* instance.run(["--bootstrap", "status"])).toEqual({ code: 0, stdout: "complete\n", stderr: "" })
-      expect((yield* instance.run(["status"])).code).toBe(0)
     })
   )
 
