@@ -161,7 +161,17 @@ export const makeRootFs = (root: string) =>
           })
           if (missing.length === 0) return
           const sep = text === "" || text.endsWith("\n") ? "" : "\n"
-          yield* writeAtomic(path, `${text}${sep}${missing.join("\n")}\n`, options)
+          // a file that is there keeps its mode and owner, as when appended to
+          const target = yield* inRoot("stat", path, "follow")
+          const kept = (() => {
+            try {
+              const s = nodeFs.statSync(target)
+              return { mode: s.mode & 0o7777, uid: s.uid, gid: s.gid }
+            } catch {
+              return undefined
+            }
+          })()
+          yield* writeAtomic(path, `${text}${sep}${missing.join("\n")}\n`, kept === undefined ? options : { ...options, ...kept })
         }),
       makeDirectory,
       readDirectory: (path) =>

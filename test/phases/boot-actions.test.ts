@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { rmSync } from "node:fs"
+import { chmodSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
@@ -182,8 +182,11 @@ describe("main phase actions", () => {
       rmSync(join(instance.root, "etc/doas.d"), { recursive: true })
       rmSync(join(instance.root, "etc/sudoers.d"), { recursive: true })
       instance.write("/etc/doas.conf", "permit persist :wheel\n")
+      chmodSync(join(instance.root, "etc/doas.conf"), 0o644)
       yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "create_default_user" })
       expect(instance.read("/etc/doas.conf")).toBe("permit persist :wheel\npermit nopass :wheel\n")
+      // a line added, the file's own mode kept
+      expect(instance.mode("/etc/doas.conf")).toBe(0o644)
       expect(instance.read("/etc/sudoers.d/wheel")).toBeUndefined()
       expect(instance.commands()[1]).toBe("adduser -h /home/ops -s /bin/sh -G ops -D ops")
     })
