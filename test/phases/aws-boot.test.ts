@@ -145,6 +145,29 @@ describe("first boot on aws", () => {
   )
 })
 
+describe("user-data scripts saved on Windows", () => {
+  it.scopedLive("CR LF line ends and a byte-order mark: the script runs as cloud-init runs it, its lines as written", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("\ufeff#!/bin/sh\r\necho one\r\nprintf '%s|' two\r\n") } })
+      yield* instance.run(["early"])
+      const final = yield* instance.run(["final"])
+      expect(final.code).toBe(0)
+      expect(instance.read("/var/log/user-data.log")).toBe("one\ntwo|")
+      expect(instance.read("/var/log/user-data.exit")).toBe("0\n")
+    })
+  )
+
+  it.scopedLive("a script that runs as it is stays byte for byte, a CR inside a line included", () =>
+    Effect.gen(function* () {
+      const script = "#!/bin/sh\nprintf 'a\\r\\n' >/dev/null\necho 'x\r'\r\n"
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(script) } })
+      yield* instance.run(["early"])
+      expect((yield* instance.run(["final"])).code).toBe(0)
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(script)
+    })
+  )
+})
+
 describe("early phase on invalid configuration user-data", () => {
   it.scopedLive("saves it and reports each problem with its line and path, as tiny-cloud schema does", () =>
     Effect.gen(function* () {

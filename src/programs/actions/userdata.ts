@@ -10,6 +10,7 @@ import { UserData } from "../../services/UserData.js"
 import { PhaseContext } from "../action.js"
 import { decompress } from "../decompress.js"
 import { textOf } from "../../domain/text.js"
+import { runnableScript } from "../../domain/userdata/runnable.js"
 
 /** fetch, decompress, store byte-exact for root only; absent or empty user-data leaves no file */
 export const saveUserdata = Effect.gen(function* () {
@@ -72,9 +73,13 @@ export const runUserdata = Effect.gen(function* () {
   const { logDir } = yield* Config
   const userData = yield* UserData
   const path = userData.path
+  const saved = Option.getOrElse(yield* userData.bytes, () => new Uint8Array())
+  const script = runnableScript(saved)
+  // kept as it came unless it could not run as it is
+  if (script !== saved) yield* fs.writeAtomic(path, script, { mode: 0o700, noFollow: true })
   yield* fs.chmod(path, 0o700)
   yield* fs.makeDirectory(logDir)
-  const [command, ...args] = [...interpreterOf(Option.getOrElse(yield* userData.bytes, () => new Uint8Array())), path]
+  const [command, ...args] = [...interpreterOf(script), path]
   const status = yield* Effect.flatMap(Commands, (c) => c.runLogged(command!, args, { logFile: `${logDir}/user-data.log`, echo: true }))
   yield* fs.writeAtomic(`${logDir}/user-data.exit`, `${status}\n`, { noFollow: true })
   if (status !== 0) return yield* Effect.fail(new ActionFailed({ reason: `user-data script exited with status ${status}` }))
