@@ -175,7 +175,8 @@ const resolve = (
   const warnings: Array<string> = []
   let cloud = (values.CLOUD ?? "").trim() || "auto"
   if (cloud === "alpine") {
-    warnings.push("CLOUD=alpine is an old name for nocloud; set CLOUD=nocloud in /etc/tiny-cloud.conf")
+    // the shell edition's words
+    warnings.push("CLOUD provider alpine is deprecated. Use nocloud")
     cloud = "nocloud"
   }
   const userName = values.CLOUD_USER || "alpine"

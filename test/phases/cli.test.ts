@@ -175,7 +175,7 @@ describe("configuration keys", () => {
       instance.write("/var/lib/cloud/seed/nocloud/meta-data", "local-hostname: old-name\n")
       const r = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_hostname" })
       expect(r.code).toBe(0)
-      expect(r.stderr.split("\n")[0]).toBe("CLOUD=alpine is an old name for nocloud; set CLOUD=nocloud in /etc/tiny-cloud.conf")
+      expect(r.stderr.split("\n")[0]).toBe("CLOUD provider alpine is deprecated. Use nocloud")
       expect(instance.read("/etc/hostname")).toBe("old-name\n")
       const quiet = yield* (yield* makeTestInstance({ noSimulator: true })).run(["boot"], { INIT_ACTIONS_BOOT: "" })
       expect(quiet.stderr).toBe("")
