@@ -157,8 +157,15 @@ const operatorCommand = (name: string, rest: ReadonlyArray<string>): Route | und
 /** the shell edition's short forms of its options */
 const SHORT: Readonly<Record<string, string>> = { "-b": "--bootstrap", "-E": "--enable", "-D": "--disable" }
 
+/** `--bootstrap=status` and `-bstatus`, as the shell edition's getopt takes them, spelled apart */
+const withOptionArgument = (args: ReadonlyArray<string>): ReadonlyArray<string> => {
+  const [first, ...rest] = args
+  const joined = first === undefined ? null : /^(?:--bootstrap=|-b(?=.))(.*)$/s.exec(first)
+  return joined === null ? args : ["--bootstrap", joined[1]!, ...rest]
+}
+
 export const routeTinyCloud = (args: ReadonlyArray<string>): Route => {
-  const [given, ...rest] = args
+  const [given, ...rest] = withOptionArgument(args)
   const first = given !== undefined ? (SHORT[given] ?? given) : undefined
   if (first === "-h" || first === "--help") return usage(TINY_CLOUD_USAGE, 0)
   if (first === "--version") return { _tag: "Print", code: 0, stdout: `tiny-cloud ${typeof __VERSION__ === "string" ? __VERSION__ : "dev"}\n` }

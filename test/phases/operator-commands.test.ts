@@ -179,6 +179,17 @@ describe("command lines", () => {
     })
   )
 
+  it.scopedLive("--bootstrap=WHAT and -bWHAT, as getopt takes them", () =>
+    Effect.gen(function* () {
+      const i = yield* image()
+      expect(yield* i.run(["--bootstrap=status"])).toEqual({ code: 0, stdout: "incomplete\n", stderr: "" })
+      expect(yield* i.run(["-bcomplete"])).toMatchObject({ code: 0, stderr: "bootstrap marked complete\n" })
+      expect(yield* i.run(["-bstatus"])).toEqual({ code: 0, stdout: "complete\n", stderr: "" })
+      expect((yield* i.run(["--bootstrap=", "status"])).code).toBe(1)
+      expect((yield* i.run(["--bootstrap=later"])).code).toBe(1)
+    })
+  )
+
   it.scopedLive.each([
     [["status", "--timeout", "5"], "status [--json] [--wait [--timeout SECONDS]]"],
     [["status", "--wait", "--timeout", "soon"], "status [--json] [--wait [--timeout SECONDS]]"],
