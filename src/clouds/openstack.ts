@@ -110,8 +110,9 @@ export const openstack: CloudProvider = {
               "@mac": (link) => link["ethernet_mac_address"],
               "@ipv4": (link) => networksOf(data, link, "ipv4").map(addressOf),
               "@ipv6": (link) => networksOf(data, link, "ipv6").map(addressOf),
-              "@ipv4-net": (link) => networksOf(data, link, "ipv4").map((n) => ipv4Network(addressOf(n), field(n, "netmask"))),
-              "@ipv6-net": (link) => networksOf(data, link, "ipv6").map((n) => ipv6Network(field(n, "ip_address"), field(n, "netmask")))
+              // each network once, however many of its addresses the link has
+              "@ipv4-net": (link) => [...new Set(networksOf(data, link, "ipv4").map((n) => ipv4Network(addressOf(n), field(n, "netmask"))))],
+              "@ipv6-net": (link) => [...new Set(networksOf(data, link, "ipv6").map((n) => ipv6Network(field(n, "ip_address"), field(n, "netmask"))))]
             },
             // a field of the link, by its `/`-separated path; "" the link itself
             subPath: (index, sub) =>
