@@ -1,4 +1,4 @@
-import { accessSync, constants, createWriteStream } from "node:fs"
+import { accessSync, constants, createWriteStream, openSync } from "node:fs"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { CommandError } from "../domain/errors.js"
@@ -88,7 +88,14 @@ const runLogged =
   (command, args, options) =>
     Effect.flatMap(childProcess, ({ spawn }) =>
       Effect.async<number, CommandError>((resume) => {
-        const log = createWriteStream(options.logFile, { mode: 0o600 })
+        let fd: number
+        try {
+          // a link in the log's place is never followed
+          fd = openSync(options.logFile, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600)
+        } catch (e) {
+          return resume(Effect.fail(new CommandError({ command, reason: `cannot write ${options.logFile}: ${e instanceof Error ? e.message : String(e)}` })))
+        }
+        const log = createWriteStream("", { fd })
         // `exec ... 2>&1` keeps stdout and stderr in the order the program wrote them
         const child = spawn("/bin/sh", ["-c", 'exec "$@" 2>&1', "sh", command, ...args], { stdio: ["ignore", "pipe", "inherit"], env })
         child.stdout.on("data", (chunk: Buffer) => {

@@ -78,15 +78,29 @@ export const makeRootFs = (root: string) =>
         sys("mkdir", path, () => void nodeFs.mkdirSync(p, { recursive: true, ...(options?.mode !== undefined ? { mode: options.mode } : {}) }))
       )
 
+    /**
+     * A regular file's bytes; anything else (a FIFO, a device: a read that
+     * would wait or never end) is refused, without waiting to open it
+     */
+    const readRegular = (p: string, path: string, maxBytes: number | undefined): Uint8Array => {
+      const fd = nodeFs.openSync(p, nodeFs.constants.O_RDONLY | nodeFs.constants.O_NONBLOCK)
+      try {
+        const stat = nodeFs.fstatSync(fd)
+        if (!stat.isFile()) throw new FsError({ op: "read", path, reason: "not a regular file; refused" })
+        if (maxBytes !== undefined && stat.size > maxBytes) throw new FsError({ op: "read", path, reason: `larger than ${maxBytes} bytes`, exceeded: maxBytes })
+        return nodeFs.readFileSync(fd)
+      } finally {
+        nodeFs.closeSync(fd)
+      }
+    }
+
     const readFileIfExists: RootFsShape["readFileIfExists"] = (path, options) =>
       Effect.flatMap(inRoot("read", path, "follow"), (p) =>
         Effect.suspend(() => {
           try {
-            if (options?.maxBytes !== undefined && nodeFs.statSync(p).size > options.maxBytes) {
-              return Effect.fail(new FsError({ op: "read", path, reason: `larger than ${options.maxBytes} bytes`, exceeded: options.maxBytes }))
-            }
-            return Effect.succeed(Option.some<Uint8Array>(nodeFs.readFileSync(p)))
+            return Effect.succeed(Option.some<Uint8Array>(readRegular(p, path, options?.maxBytes)))
           } catch (e) {
+            if (e instanceof FsError) return Effect.fail(e)
             return isNotFound(e) ? Effect.succeed(Option.none<Uint8Array>()) : Effect.fail(new FsError({ op: "read", path, reason: reasonOf(e) }))
           }
         })
@@ -134,7 +148,8 @@ export const makeRootFs = (root: string) =>
       at: (p) => `${root}${p.startsWith("/") ? p : `/${p}`}`,
       readFile: (path, options) =>
         Effect.flatMap(readFileIfExists(path, options), Option.match({ onNone: () => Effect.fail(new FsError({ op: "read", path, reason: "not found" })), onSome: Effect.succeed })),
-      readText: (path) => Effect.flatMap(inRoot("read", path, "follow"), (p) => sys("read", path, () => nodeFs.readFileSync(p, "utf8"))),
+      readText: (path) =>
+        Effect.flatMap(readFileIfExists(path), Option.match({ onNone: () => Effect.fail(new FsError({ op: "read", path, reason: "not found" })), onSome: (b) => Effect.succeed(textOf(b)) })),
       readFileIfExists,
       readTextIfExists: (path) => readFileIfExists(path).pipe(Effect.map(Option.map(textOf))),
       exists,

@@ -23,6 +23,8 @@ export const loadRecord: Effect.Effect<{ readonly record: RunRecord; readonly un
   Effect.gen(function* () {
     const fs = yield* RootFs
     const path = yield* recordPath
+    // the program's own file: a link in its place is never followed
+    if (yield* fs.isSymlink(path)) return { record: emptyRecord, unreadable: `${path} is a symbolic link; refused` }
     return yield* fs.readTextIfExists(path).pipe(
       Effect.map((text) =>
         Option.isSome(text) && isDamagedRecord(text.value)
@@ -42,10 +44,10 @@ const saveRun = (run: PhaseRun) =>
     const path = yield* recordPath
     const { record, damaged } = yield* loadRecord
     if (damaged !== undefined) {
-      yield* fs.writeAtomic(`${path}.damaged`, damaged, { mode: 0o600 })
+      yield* fs.writeAtomic(`${path}.damaged`, damaged, { mode: 0o600, noFollow: true })
       yield* warn(`the run record ${path} was damaged: kept as ${path}.damaged, a new one started`)
     }
-    yield* fs.writeAtomic(path, formatRecord(withRun(record, run)), { mode: 0o600 })
+    yield* fs.writeAtomic(path, formatRecord(withRun(record, run)), { mode: 0o600, noFollow: true })
   }).pipe(Effect.catchAll((e) => warn(`cannot write the run record: ${e.message}`)))
 
 const CHECKED_TYPES = new Set(["alpine-config", "cloud-config", "multipart"])

@@ -19,7 +19,7 @@ export interface CommandResult {
 }
 
 export interface ScriptOptions {
-  /** host path receiving stdout and stderr combined */
+  /** host path receiving stdout and stderr combined (resolved: a link in its place is refused) */
   readonly logFile: string
   /** also copy the output to our stdout */
   readonly echo: boolean

@@ -59,7 +59,7 @@ describe("unbounded answers", () => {
       instance.write("/var/lib/cloud/seed/nocloud/user-data", "x".repeat(5000))
       const r = yield* instance.run(["early"])
       expect(r.code).toBe(1)
-      expect(r.stderr).toContain(`save_userdata: cannot copy the NoCloud seed: read ${instance.root}/var/lib/cloud/seed/nocloud/user-data: larger than 1000 bytes\n`)
+      expect(r.stderr).toContain("save_userdata: nocloud: cannot read user-data: larger than 1000 bytes (USERDATA_MAX_BYTES)\n")
     })
   )
 })
@@ -205,6 +205,63 @@ describe("things that are not regular files", () => {
       for (const p of ["/dev/null", "/run/fifo", "/etc"]) expect(main.stderr).toContain(`write_files: cannot write ${p}: not a regular file; refused\n`)
       expect(instance.read("/etc/fine")).toBe("fine\n")
       expect(actionLines(main.stderr)).toContain("   ++ userdata_write_files: failed")
+    })
+  )
+})
+
+describe("files that are not regular, and the program's own files behind links", () => {
+  it.scopedLive("a read never waits on a pipe or reads a device without end: a seed user-data that is a FIFO, an append to a device", () =>
+    Effect.gen(function* () {
+      const doc = "#cloud-config\nwrite_files:\n  - path: /run/fifo\n    content: x\n    append: true\n"
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
+      instance.write("/var/lib/cloud/seed/nocloud/meta-data", "local-hostname: n1\n")
+      mkdirSync(join(instance.root, "run"), { recursive: true })
+      execFileSync("mkfifo", [join(instance.root, "run/fifo"), join(instance.root, "var/lib/cloud/seed/nocloud/user-data")])
+      const early = yield* instance.run(["early"])
+      expect(early.stderr).toContain(`read ${instance.root}/var/lib/cloud/seed/nocloud/user-data: not a regular file; refused\n`)
+      // the same append on a first boot whose user-data is there
+      const aws = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(doc) } })
+      mkdirSync(join(aws.root, "run"), { recursive: true })
+      execFileSync("mkfifo", [join(aws.root, "run/fifo")])
+      yield* aws.run(["early"])
+      const main = yield* aws.run(["main"])
+      expect(main.stderr).toContain("not a regular file; refused")
+      expect(actionLines(main.stderr)).toContain("   ++ userdata_write_files: failed")
+    })
+  )
+
+  it.scopedLive("user-data.log: a link in its place is not followed; a linked log directory is the one inside ROOT", () =>
+    Effect.gen(function* () {
+      const dir = yield* outside
+      writeFileSync(join(dir, "victim"), "untouched\n")
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/sh\necho script-output\n") } })
+      mkdirSync(join(instance.root, "var/log"), { recursive: true })
+      symlinkSync(join(dir, "victim"), join(instance.root, "var/log/user-data.log"))
+      yield* instance.run(["early"])
+      const final = yield* instance.run(["final"])
+      expect(readFileSync(join(dir, "victim"), "utf8")).toBe("untouched\n")
+      expect(actionLines(final.stderr)).toContain("   ++ run_userdata: failed")
+      // /var/log itself a link to a directory of the host: the log goes where that path is inside ROOT
+      const moved = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/sh\necho script-output\n") } })
+      rmSync(join(moved.root, "var/log"), { recursive: true, force: true })
+      symlinkSync(dir, join(moved.root, "var/log"))
+      yield* moved.run(["early"])
+      expect((yield* moved.run(["final"])).code).toBe(0)
+      expect(existsSync(join(dir, "user-data.log"))).toBe(false)
+      expect(readFileSync(join(moved.root, dir, "user-data.log"), "utf8")).toBe("script-output\n")
+    })
+  )
+
+  it.scopedLive("status.json behind a link: the link is not followed, read or written through", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws" })
+      instance.write("/etc/shadow", "root:*:1::::::\n")
+      mkdirSync(join(instance.root, "var/lib/cloud"), { recursive: true })
+      symlinkSync("/etc/shadow", join(instance.root, "var/lib/cloud/status.json"))
+      const boot = yield* instance.run(["boot"])
+      expect(boot.stderr).toContain("cannot write the run record")
+      expect(instance.read("/etc/shadow")).toBe("root:*:1::::::\n")
+      expect(existsSync(join(instance.root, "var/lib/cloud/status.json.damaged"))).toBe(false)
     })
   )
 })

@@ -217,9 +217,9 @@ describe("tiny-cloud status", () => {
       expect(yield* i.run(["status"])).toEqual({
         code: 0,
         stdout: "done\n",
-        stderr: `tiny-cloud status: read ${i.root}${STATUS_FILE}: illegal operation on a directory; the state comes from the marker files alone\n`
+        stderr: `tiny-cloud status: read ${i.root}${STATUS_FILE}: not a regular file; refused; the state comes from the marker files alone\n`
       })
-      expect(yield* i.run(["analyze"])).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud analyze: read ${i.root}${STATUS_FILE}: illegal operation on a directory\n` })
+      expect(yield* i.run(["analyze"])).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud analyze: read ${i.root}${STATUS_FILE}: not a regular file; refused\n` })
     })
   )
 

@@ -3,8 +3,7 @@
  * a command runner that records what would run (and acts out the few
  * effects later steps look at), captured output, and metadata from memory.
  */
-import { spawn } from "node:child_process"
-import { appendFileSync, cpSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -12,6 +11,7 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import { CommandError } from "../../src/domain/errors.js"
 import { bytesOf, textOf } from "../../src/domain/text.js"
+import { makeLiveCommands } from "../../src/layers/CommandsLive.js"
 import { Commands, type CommandResult, type CommandsShape, type RunOptions } from "../../src/services/Commands.js"
 import { Log, type Level } from "../../src/services/Log.js"
 import { Metadata, type CloudMetadata } from "../../src/services/Metadata.js"
@@ -109,20 +109,9 @@ const actOut = (i: Invocation, options: SystemOptions): Partial<CommandResult> =
   }
 }
 
-/** runs a program for real with its combined output in a log file and, when asked, echoed (user-data scripts) */
-const runLoggedForReal =
-  (echo: ((chunk: Uint8Array) => void) | undefined, env: Readonly<Record<string, string>>): CommandsShape["runLogged"] =>
-  (command, args, options) =>
-    Effect.async<number, CommandError>((resume) => {
-      const log = createWriteStream(options.logFile, { mode: 0o600 })
-      const child = spawn("/bin/sh", ["-c", 'exec "$@" 2>&1', "sh", command, ...args], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } })
-      child.stdout.on("data", (chunk: Buffer) => {
-        log.write(chunk)
-        if (options.echo) echo?.(chunk)
-      })
-      child.on("error", (e) => resume(Effect.fail(new CommandError({ command, reason: e.message }))))
-      child.on("close", (code, signal) => log.end(() => resume(Effect.succeed(code ?? (signal ? 128 : 1)))))
-    })
+/** runs a program for real, as the live runner does: its combined output in a log file and, when asked, echoed (user-data scripts) */
+const runLoggedForReal = (echo: ((chunk: Uint8Array) => void) | undefined, env: Readonly<Record<string, string>>): CommandsShape["runLogged"] =>
+  makeLiveCommands((chunk) => echo?.(chunk), { ...process.env, ...env }).runLogged
 
 /**
  * A command runner that records every invocation instead of running it,

@@ -80,7 +80,9 @@ export const runUserdata = Effect.gen(function* () {
   yield* fs.chmod(path, 0o700)
   yield* fs.makeDirectory(logDir)
   const [command, ...args] = [...interpreterOf(script), path]
-  const status = yield* Effect.flatMap(Commands, (c) => c.runLogged(command!, args, { logFile: `${logDir}/user-data.log`, echo: true }))
+  // the log's directory as it is inside ROOT, whatever links lead to it
+  const logFile = `${yield* fs.realPath(logDir)}/user-data.log`
+  const status = yield* Effect.flatMap(Commands, (c) => c.runLogged(command!, args, { logFile, echo: true }))
   yield* fs.writeAtomic(`${logDir}/user-data.exit`, `${status}\n`, { noFollow: true })
   if (status !== 0) return yield* Effect.fail(new ActionFailed({ reason: `user-data script exited with status ${status}` }))
 })

@@ -19,7 +19,8 @@ const runUserProgram = (command: string, args: ReadonlyArray<string>) =>
     const { logDir } = yield* Config
     yield* fs.makeDirectory(logDir)
     const log = `${logDir}/user-data.log`
-    const temp = `${logDir}/.user-data.log.${process.pid}`
+    // the log's directory as it is inside ROOT, whatever links lead to it
+    const temp = `${yield* fs.realPath(logDir)}/.user-data.log.${process.pid}`
     return yield* Effect.gen(function* () {
       const status = yield* Effect.flatMap(Commands, (c) => c.runLogged(command, args, { logFile: temp, echo: true }))
       const output = Option.getOrElse(yield* fs.readFileIfExists(temp), () => new Uint8Array())
