@@ -105,7 +105,7 @@ export type CloudWriteFile = typeof CloudWriteFile.Type
 /** a name, a [name, version] pair, or a map by package manager (apt, snap: not on Alpine) */
 export const CloudPackage = Schema.Union(
   PackageName,
-  Schema.Tuple(PackageName, Schema.Union(Text, Schema.Number)),
+  Schema.Tuple(PackageName, Schema.Union(Text, Schema.Number, Flag)),
   Schema.Record({ key: Schema.String, value: Schema.Unknown })
 ).annotations({ description: "a package name or a [name, version] pair" })
 

@@ -253,7 +253,7 @@ users:
       expect(accounts).toEqual([
         "addgroup ops",
         "adduser -h /srv/ops -s /bin/ash -G ops -D -u 2000 -g Operations ops",
-        "addgroup ops wheel",
+        // its own doas rules are its rights: not wheel's as well
         "addgroup ops-team",
         "addgroup root ops-team",
         "addgroup services",

@@ -399,6 +399,7 @@ users:
     sudo: false
   - mallory
 `)
+    // a sudo rule of its own comes with wheel, as before
     expect(c.defaultUser).toEqual({
       name: "bob",
       account: { shell: "/bin/ash" },
@@ -428,14 +429,22 @@ users:
     ['"default, bob"', undefined, ["bob"]],
     ["[[bob, 'carol, dave']]", "bob", ["carol", "dave"]],
     ["{bob: true, alice: {groups: [adm]}, mallory: false}", "bob", ["alice"]],
-    ["{default: true, bob: {}}", undefined, ["bob"]],
-    ["[]", undefined, []]
+    ["{default: true, bob: {}}", undefined, ["bob"]]
   ])("takes users written as %s", (users, defaultName, further) => {
     const source = `#cloud-config\nusers: ${users}\n`
     const c = config(source)
     expect(c.defaultUser?.name).toBe(defaultName)
     expect(c.users.map((u) => u.name)).toEqual(further)
     expect(notes(source)).toEqual({ problems: [], warnings: [] })
+  })
+
+  it.each(["[]", "''", "{}"])("keeps the default user for users written as %s, and says so", (users) => {
+    const source = `#cloud-config\nusers: ${users}\n`
+    expect(config(source).defaultUser).toBeUndefined()
+    expect(notes(source)).toEqual({
+      problems: [],
+      warnings: ["line 2: users: empty: cloud-init would create no default user; the default user is kept so that the instance stays reachable"]
+    })
   })
 
   it("reads a user map as cloud-init does: `-` in keys, sudo true, groups as a map, a bare shell, uid as text", () => {
@@ -459,7 +468,7 @@ users:
 `
     expect(config(source).defaultUser).toEqual({
       name: "ops",
-      account: { homedir: "/srv/ops", shell: "/bin/bash", uid: 2001, primaryGroup: "staff", gecos: "Operations", system: true, noCreateHome: true },
+      account: { homedir: "/srv/ops", shell: "/bin/bash", uid: 2001, primaryGroup: "staff", gecos: "Operations", system: true, noCreateHome: true, wheel: false },
       groups: ["adm", "wheel"],
       createGroups: false,
       sudo: ["ALL=(ALL) NOPASSWD:ALL"],

@@ -2,7 +2,7 @@
 import * as Schema from "effect/Schema"
 import { AlpineRepo, ApkRepos, CloudNtp, CloudPackage, CloudPermissions, CloudWriteFile, SshPwauth } from "../../schema/cloud-config.js"
 import { isHostName, Text, TimeZone } from "../../schema/fields.js"
-import { commandsReader, flagReader, ignoreOthers, nonEmpty, ntpClientOf, readSshKeys, toFile, type ReadContext } from "./common.js"
+import { commandsReader, flagReader, ignoreOthers, nonEmpty, ntpClientOf, pythonText, readSshKeys, toFile, type ReadContext } from "./common.js"
 import { cloudMode } from "./content.js"
 import { readDocument, type DocumentRead, type Reader } from "./document.js"
 import { DEFAULT_ALPINE_MIRROR, emptyUserConfig, type ApkRepository, type UserConfig } from "./model.js"
@@ -76,7 +76,8 @@ const readPackages: Reader = (value, path, { notes }) => {
   if (entries.length === 0 && !(Array.isArray(value) && value.length === 0)) return undefined
   const packages = entries.flatMap(({ index, value: p }) => {
     if (typeof p === "string") return [p]
-    if (Array.isArray(p)) return [`${p[0]}=${String(p[1])}`]
+    // cloud-init writes a pair as NAME=VERSION with Python's str(), and a pair without a version (false, 0, "") as the name
+    if (Array.isArray(p)) return [p[1] === false || p[1] === 0 || p[1] === "" ? p[0] : `${p[0]}=${pythonText(p[1])}`]
     for (const manager of Object.keys(p)) notes.ignore([...path, index, manager])
     return []
   })
@@ -136,6 +137,25 @@ const readSshPwauth: Reader = (value, path, { notes }) => {
   return { sshPwauth: allow }
 }
 
+/**
+ * `package_update`/`package_upgrade` and their deprecated names
+ * `apt_update`/`apt_upgrade`, which cloud-init reads on every distro: true
+ * under either name sets it, and a false one never undoes it.
+ */
+const packageFlag =
+  (field: "packageUpdate" | "packageUpgrade", deprecatedFor?: string): Reader =>
+  (value, path, context) => {
+    if (deprecatedFor !== undefined) context.notes.warn(path, `deprecated; read as ${deprecatedFor}, as cloud-init does`)
+    const read = flagReader(field)(value, path, context)
+    return read?.[field] === false ? {} : read
+  }
+
+/** cloud-init refreshes the package sources before it upgrades or installs packages */
+const withSourcesRefreshed = (config: UserConfig): UserConfig => ({
+  ...config,
+  packageUpdate: config.packageUpdate || config.packageUpgrade || config.packages.length > 0
+})
+
 const READERS: Readonly<Record<string, Reader>> = {
   hostname: (value, path, { notes }) => {
     const name = hostName(value, path, notes)
@@ -151,11 +171,13 @@ const READERS: Readonly<Record<string, Reader>> = {
   },
   ssh_authorized_keys: readSshKeys,
   write_files: readFiles,
-  bootcmd: commandsReader("bootcmd"),
-  runcmd: commandsReader("runcmd"),
+  bootcmd: commandsReader("bootcmd", pythonText),
+  runcmd: commandsReader("runcmd", pythonText),
   packages: readPackages,
-  package_update: flagReader("packageUpdate"),
-  package_upgrade: flagReader("packageUpgrade"),
+  package_update: packageFlag("packageUpdate"),
+  package_upgrade: packageFlag("packageUpgrade"),
+  apt_update: packageFlag("packageUpdate", "package_update"),
+  apt_upgrade: packageFlag("packageUpgrade", "package_upgrade"),
   ntp: readNtp,
   apk_repos: readApkRepos,
   timezone: (value, path, { notes }) => {
@@ -178,11 +200,11 @@ export const fromCloudConfig = (raw: unknown, context: ReadContext): DocumentRea
   const read = readDocument(raw, READERS, context, "#cloud-config", { nullMeans: new Set(["ntp"]), elsewhere: USER_KEYS })
   const doc = asMap(raw) ?? {}
   const users = readUsers(doc["user"], doc["users"], context)
-  const config: UserConfig = {
+  const config: UserConfig = withSourcesRefreshed({
     ...emptyUserConfig,
     ...read.config,
     ...(users.defaultUser !== undefined ? { defaultUser: users.defaultUser } : {}),
     users: users.users
-  }
+  })
   return { config, applied: read.applied + (users.applied ? 1 : 0) }
 }

@@ -18,11 +18,21 @@ export type Reader = (value: unknown, path: ReadonlyArray<Key>, context: ReadCon
 
 export const newBudget = (limit = DEFAULT_USERDATA_MAX_BYTES): Budget => ({ remaining: limit, limit })
 
+/** how a scalar of a command's argument list becomes its text */
+export type ArgumentText = (value: string | number | boolean) => string
+
+/**
+ * A scalar as Python's `str()` writes it, as cloud-init turns list items
+ * into text: booleans are `True` and `False`. A whole float (`9.0`) is
+ * written `9`: the YAML reading gives numbers without their spelling.
+ */
+export const pythonText: ArgumentText = (value) => (typeof value === "boolean" ? (value ? "True" : "False") : String(value))
+
 /** bootcmd/runcmd: strings and argument lists, in order; null entries are passed over as cloud-init does */
-export const readCommands = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): ReadonlyArray<Command> =>
+export const readCommands = (value: unknown, path: ReadonlyArray<Key>, notes: Notes, argumentText: ArgumentText = String): ReadonlyArray<Command> =>
   decodeEach(CommandSchema, value, path, notes, "skip").flatMap(({ index, value: c }): Array<Command> => {
     if (typeof c === "string") return [{ kind: "shell", script: c, index }]
-    return c.length === 0 ? [] : [{ kind: "argv", argv: c.map(String), index }]
+    return c.length === 0 ? [] : [{ kind: "argv", argv: c.map(argumentText), index }]
   })
 
 export const readTextList = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): ReadonlyArray<string> =>
@@ -33,9 +43,9 @@ export const nonEmpty = <A>(list: ReadonlyArray<A>, value: unknown): ReadonlyArr
   list.length > 0 || (Array.isArray(value) && value.length === 0) ? list : undefined
 
 export const commandsReader =
-  (key: "bootcmd" | "runcmd"): Reader =>
+  (key: "bootcmd" | "runcmd", argumentText: ArgumentText = String): Reader =>
   (value, path, { notes }) => {
-    const commands = nonEmpty(readCommands(value, path, notes), value)
+    const commands = nonEmpty(readCommands(value, path, notes, argumentText), value)
     return commands === undefined ? undefined : { [key]: commands }
   }
 

@@ -48,6 +48,12 @@ export interface AccountOptions {
   /** `adduser -S`: a system account, no home directory made */
   readonly system?: boolean
   readonly noCreateHome?: boolean
+  /**
+   * The default user only: false when user-data gives it its own `sudo` or
+   * `doas` (even none), so it is neither added to `wheel` nor given wheel's
+   * passwordless rules. `adduser` is not told.
+   */
+  readonly wheel?: false
 }
 
 /** How a user is set up, whether it is new or already there. */

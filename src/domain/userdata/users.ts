@@ -8,7 +8,9 @@
  * The default user: `user` (or a `default` entry) keeps or names it; without
  * either, the first named entry replaces CLOUD_USER, as Tiny Cloud always
  * did. An entry that cannot be read is skipped with its reason and never
- * makes another one the default user: CLOUD_USER is kept.
+ * makes another one the default user: CLOUD_USER is kept. A default user
+ * whose entry gives its own `doas` rules, or `sudo` as none (null, false),
+ * has the rights it says, not wheel's.
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
@@ -23,8 +25,12 @@ type Entry =
   | { readonly kind: "name"; readonly name: string; readonly path: ReadonlyArray<Key> }
   | { readonly kind: "map"; readonly map: Record<string, unknown>; readonly path: ReadonlyArray<Key> }
 
-/** a user map read: its name (none for the default user) and what it asks */
-type UserRead = { readonly name?: string; readonly settings: UserSettings }
+/** a user map read: its name (none for the default user), what it asks, and whether it gives its own rights (`sudo`, `doas`) */
+type UserRead = { readonly name?: string; readonly settings: UserSettings; readonly ownRights: boolean }
+
+/** what a read gives the default user: no wheel when the entry gives the user its own rights, even none */
+const asDefaultUser = (read: UserRead): UserSettings =>
+  read.ownRights ? { ...read.settings, account: { ...read.settings.account, wheel: false } } : read.settings
 
 /** "bob, alice" → names; `default` is the image's user */
 const namesIn = (text: string, path: ReadonlyArray<Key>, notes: Notes): Array<Entry> =>
@@ -82,6 +88,21 @@ const normalised = (map: Record<string, unknown>) => {
 
 const FULL_SUDO = "ALL=(ALL) NOPASSWD:ALL"
 
+const DOAS_OPTION = String.raw`(?:nolog|nopass|persist|keepenv|setenv\s*\{[^}]*\})`
+/** `permit|deny [options] IDENTITY [as TARGET] [cmd CMD [args ...]]`; the identity is captured */
+const DOAS_RULE = new RegExp(String.raw`^(?:permit|deny)(?:\s+${DOAS_OPTION})*\s+(\S+)(?:\s+as\s+\S+)?(?:\s+cmd\s+\S+(?:\s+args(?:\s+\S+)*)?)?\s*$`)
+
+/** cloud-init's check of a user's doas rule: it must name that user, and only then are the user's rules written */
+export const doasRuleNamesUser = (rule: string, user: string): boolean => DOAS_RULE.exec(rule)?.[1] === user
+
+/** the rules when each names the user; otherwise none, as cloud-init writes none then */
+const doasRulesOf = (name: string, rules: ReadonlyArray<string>, path: ReadonlyArray<Key>, notes: Notes): ReadonlyArray<string> => {
+  const other = rules.findIndex((rule) => !doasRuleNamesUser(rule, name))
+  if (other < 0) return rules
+  notes.warn([...path, "doas", other], "not a doas rule for this user (permit or deny, options, then the user's name); none of its doas rules are written, as cloud-init does")
+  return []
+}
+
 const groupsOf = (groups: UserMap["groups"]): ReadonlyArray<string> => {
   if (groups === undefined) return []
   if (typeof groups === "string") return groups.split(",").map((g) => g.trim()).filter((g) => g !== "")
@@ -129,7 +150,8 @@ const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes): User
     groups: groupsOf(user.groups),
     createGroups: user.create_groups ?? true,
     sudo: oneLine.map((r) => r.trim()),
-    doas: user.doas ?? [],
+    // a map without a name is the default user, whose name is known when the rules are written
+    doas: user.name === undefined ? (user.doas ?? []) : doasRulesOf(user.name, user.doas ?? [], path, notes),
     lockPasswd,
     ...(password !== undefined ? { password } : {}),
     sshAuthorizedKeys: user.ssh_authorized_keys ?? []
@@ -147,7 +169,13 @@ const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: 
     notes.skip({ path: at, message: first?.message ?? "cannot be read" }, path)
     return undefined
   }
-  return { ...(decoded.right.name !== undefined ? { name: decoded.right.name } : {}), settings: settingsOf(decoded.right, path, notes) }
+  return {
+    ...(decoded.right.name !== undefined ? { name: decoded.right.name } : {}),
+    settings: settingsOf(decoded.right, path, notes),
+    // doas rules of its own, or sudo given as none (null, false): a sudo rule still comes with wheel,
+    // which is what gives root where only doas is installed (Alpine's default)
+    ownRights: Object.hasOwn(value, "doas") || (Object.hasOwn(value, "sudo") && !value["sudo"])
+  }
 }
 
 /** a later map's settings added to an earlier one's (lists joined, values replaced) */
@@ -164,7 +192,7 @@ const merged = (a: UserSettings, b: UserSettings): UserSettings => ({
 /** cloud-config `user`: the default user's name, or its map */
 const readUserKey = (user: unknown, notes: Notes): UserRead | undefined => {
   const at: ReadonlyArray<Key> = ["user"]
-  if (typeof user === "string") return decodeOr(UserName, user, at, notes) === undefined ? undefined : { name: user, settings: defaultSettings }
+  if (typeof user === "string") return decodeOr(UserName, user, at, notes) === undefined ? undefined : { name: user, settings: defaultSettings, ownRights: false }
   const map = asMap(user)
   if (map !== undefined) return readMap(map, at, notes)
   notes.skip({ path: at, message: `expected a user name or a user map, got ${show(user)}` }, at)
@@ -203,6 +231,14 @@ export interface UsersRead {
   readonly applied: boolean
 }
 
+/** `users: []`, `""` or `{}`: cloud-init's way to ask for no default user */
+const namesNoUser = (users: unknown): boolean => {
+  if (Array.isArray(users)) return users.length === 0
+  if (typeof users === "string") return users.trim() === ""
+  const map = asMap(users)
+  return map !== undefined && Object.keys(map).length === 0
+}
+
 export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext): UsersRead => {
   let applied = false
   let defaultUser: DefaultUser | undefined
@@ -211,9 +247,12 @@ export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext)
     hasDefault = true
     const read = readUserKey(user, notes)
     if (read !== undefined) {
-      defaultUser = { ...read.settings, ...(read.name !== undefined ? { name: read.name } : {}) }
+      defaultUser = { ...asDefaultUser(read), ...(read.name !== undefined ? { name: read.name } : {}) }
       applied = true
     }
+  }
+  if (!hasDefault && namesNoUser(users)) {
+    notes.warn(["users"], "empty: cloud-init would create no default user; the default user is kept so that the instance stays reachable")
   }
   const entries = users === undefined || users === null ? [] : combineRepeated(entriesOf(users, ["users"], notes), notes)
   if (entries.some((e) => e.kind === "default" || (e.kind === "map" && e.map["name"] === undefined))) hasDefault = true
@@ -224,12 +263,12 @@ export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext)
       applied = true
       continue
     }
-    const read = entry.kind === "name" ? { name: entry.name, settings: defaultSettings } : readMap(entry.map, entry.path, notes)
+    const read = entry.kind === "name" ? { name: entry.name, settings: defaultSettings, ownRights: false } : readMap(entry.map, entry.path, notes)
     if (read === undefined) continue
     applied = true
     if (read.name === undefined || entry === firstNamed) {
       const base: DefaultUser = defaultUser ?? defaultSettings
-      defaultUser = { ...merged(base, read.settings), ...(read.name !== undefined ? { name: read.name } : base.name !== undefined ? { name: base.name } : {}) }
+      defaultUser = { ...merged(base, asDefaultUser(read)), ...(read.name !== undefined ? { name: read.name } : base.name !== undefined ? { name: base.name } : {}) }
       continue
     }
     further.push({ name: read.name, ...read.settings })

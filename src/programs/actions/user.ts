@@ -41,24 +41,11 @@ export const addAccount = (user: string, options: AccountOptions = {}) =>
     ])
   })
 
-/**
- * Group, user, wheel, a password that keys can log in with (`*`);
- * passwordless sudo/doas for wheel where installed. Each step checks its own
- * effect, so a run killed half-way converges when run again; an account that
- * was there before keeps its password.
- */
-export const createUser = (user: string, action = "create_default_user", options: AccountOptions = {}) =>
+/** the user in `wheel`, and passwordless sudo/doas for wheel where installed */
+const grantWheel = (user: string) =>
   Effect.gen(function* () {
     const c = yield* Commands
-    const existed = Option.isSome(yield* lookupAccount(user))
-    if (existed) yield* info(`${action}: already exists`)
-    else yield* addAccount(user, options)
     if (!((yield* groups).get("wheel") ?? []).includes(user)) yield* c.run("addgroup", [user, "wheel"])
-    // `adduser -D` leaves `!` (locked: sshd refuses even keys); `*` lets keys in. A password already set is kept.
-    const password = yield* shadowPassword(user)
-    if (Option.match(password, { onNone: () => !existed, onSome: (p) => p === "!" || p === "" })) {
-      yield* c.run("chpasswd", ["-e"], { stdin: `${user}:*\n` })
-    }
     const fs = yield* RootFs
     if (yield* fs.isDirectory(fs.at("/etc/sudoers.d"))) {
       yield* fs.writeAtomic(fs.at("/etc/sudoers.d/wheel"), "%wheel ALL=(ALL) NOPASSWD: ALL\n", { mode: 0o440 })
@@ -71,17 +58,40 @@ export const createUser = (user: string, action = "create_default_user", options
   })
 
 /**
+ * Group, user, wheel (unless `options.wheel` is false), a password that
+ * keys can log in with (`*`). Each step checks its own effect, so a run
+ * killed half-way converges when run again; an account that was there
+ * before keeps its password.
+ */
+export const createUser = (user: string, action = "create_default_user", options: AccountOptions = {}) =>
+  Effect.gen(function* () {
+    const c = yield* Commands
+    const existed = Option.isSome(yield* lookupAccount(user))
+    if (existed) yield* info(`${action}: already exists`)
+    else yield* addAccount(user, options)
+    if (options.wheel !== false) yield* grantWheel(user)
+    // `adduser -D` leaves `!` (locked: sshd refuses even keys); `*` lets keys in. A password already set is kept.
+    const password = yield* shadowPassword(user)
+    if (Option.match(password, { onNone: () => !existed, onSome: (p) => p === "!" || p === "" })) {
+      yield* c.run("chpasswd", ["-e"], { stdin: `${user}:*\n` })
+    }
+  })
+
+/**
  * CLOUD_USER (or the user user-data names instead), with the account options
  * user-data gives it. Options that `adduser` refuses (a uid in use...) never
- * keep the user from existing: it is then made with the defaults.
+ * keep the user from existing: it is then made with the defaults, and still
+ * without wheel when user-data gives it its own rights.
  */
 export const createDefaultUser = Effect.gen(function* () {
   const ctx = yield* PhaseContext
   const user = yield* Ref.get(ctx.cloudUser)
-  const account = yield* Ref.get(ctx.cloudUserAccount)
-  if (Object.keys(account).length === 0) return yield* createUser(user)
-  yield* createUser(user, "create_default_user", account).pipe(
-    Effect.catchAll((e) => Effect.zipRight(warn(`create_default_user: ${e.message}; made without the account options user-data asks`), createUser(user)))
+  const { wheel, ...account } = yield* Ref.get(ctx.cloudUserAccount)
+  const rights: AccountOptions = wheel === false ? { wheel } : {}
+  const withDefaults = createUser(user, "create_default_user", rights)
+  if (Object.keys(account).length === 0) return yield* withDefaults
+  yield* createUser(user, "create_default_user", { ...account, ...rights }).pipe(
+    Effect.catchAll((e) => Effect.zipRight(warn(`create_default_user: ${e.message}; made without the account options user-data asks`), withDefaults))
   )
 })
 

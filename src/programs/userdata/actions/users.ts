@@ -13,6 +13,7 @@ import { PhaseContext } from "../../action.js"
 import { addAccount, currentUser, installKeys } from "../../actions/user.js"
 import { loadUserConfig } from "../load.js"
 import type { GroupSpec, UserSettings } from "../../../domain/userdata/model.js"
+import { doasRuleNamesUser } from "../../../domain/userdata/users.js"
 import { system } from "./common.js"
 
 /** what is set on a password: `passwd` only on an account made now; an account made now gets `*` unless it gets a password */
@@ -39,6 +40,22 @@ const setPassword = (name: string, settings: UserSettings, rule: PasswordRule) =
     if (rule.created || applies) yield* system("chpasswd", ["-e"], "chpasswd", { stdin: `${name}:*\n` })
   })
 
+/**
+ * `/etc/doas.d/USER.conf`, when every rule names the user, as cloud-init
+ * checks them. The reading checked the rules of a user named in user-data;
+ * this checks the default user's too, whose name may be known only now.
+ */
+const writeDoasRules = (name: string, rules: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    if (!rules.every((rule) => doasRuleNamesUser(rule, name))) {
+      yield* warn("userdata_users: a doas rule of the default user does not name that user; none of its doas rules written, as cloud-init does")
+      return
+    }
+    const fs = yield* RootFs
+    yield* fs.makeDirectory(fs.at("/etc/doas.d"))
+    yield* fs.writeAtomic(fs.at(`/etc/doas.d/${name}.conf`), rules.map((r) => `${r}\n`).join(""), { mode: 0o600 })
+  })
+
 /** groups (created when missing unless `create_groups: false`), password, sudo and doas rules */
 const applySettings = (name: string, settings: UserSettings, rule: PasswordRule) =>
   Effect.gen(function* () {
@@ -58,10 +75,7 @@ const applySettings = (name: string, settings: UserSettings, rule: PasswordRule)
     if (settings.sudo.length > 0) {
       yield* fs.addLinesOnce(fs.at("/etc/sudoers.d/90-tiny-cloud-users"), settings.sudo.map((r) => `${name} ${r}`), { mode: 0o440 })
     }
-    if (settings.doas.length > 0) {
-      yield* fs.makeDirectory(fs.at("/etc/doas.d"))
-      yield* fs.writeAtomic(fs.at(`/etc/doas.d/${name}.conf`), settings.doas.map((r) => `${r}\n`).join(""), { mode: 0o600 })
-    }
+    if (settings.doas.length > 0) yield* writeDoasRules(name, settings.doas)
   })
 
 /** cloud-config top-level `groups`: each created when missing, with the members that exist */
