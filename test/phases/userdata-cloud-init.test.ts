@@ -226,6 +226,22 @@ users:
     })
   )
 
+  it.scopedLive("a run killed between adduser and chpasswd sets the password when run again; an account with a password keeps it", () =>
+    Effect.gen(function* () {
+      const doc = `#cloud-config\nusers:\n  - default\n  - name: deploy\n    passwd: ${HASH}\n    lock_passwd: false\n  - name: kept\n    passwd: ${HASH}\n    lock_passwd: false\n`
+      const i = yield* userDataInstance(doc)
+      // as the killed run left them: deploy made by adduser (`!`), kept there before with its own password
+      const passwd = i.read("/etc/passwd") ?? ""
+      const shadow = i.read("/etc/shadow") ?? ""
+      i.write("/etc/passwd", `${passwd}deploy:x:1001:1001::/home/deploy:/bin/sh\nkept:x:1002:1002::/home/kept:/bin/sh\n`)
+      i.write("/etc/shadow", `${shadow}deploy:!:20000:0:99999:7:::\nkept:$6$own$hash:20000:0:99999:7:::\n`)
+      yield* firstBoot(i)
+      const shadowOf = (user: string) => (i.read("/etc/shadow") ?? "").split("\n").find((l) => l.startsWith(`${user}:`))?.split(":")[1]
+      expect(shadowOf("deploy")).toBe(HASH)
+      expect(shadowOf("kept")).toBe("$6$own$hash")
+    })
+  )
+
   it.scopedLive("uid, homedir, shell, primary group, comment, system; doas rules; groups; the default user's account as asked", () =>
     Effect.gen(function* () {
       const doc = `#cloud-config

@@ -8,7 +8,7 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import { warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
-import { groups as readGroups, lookupAccount } from "../../accounts.js"
+import { groups as readGroups, lookupAccount, shadowPassword } from "../../accounts.js"
 import { PhaseContext } from "../../action.js"
 import { addAccount, currentUser, installKeys } from "../../actions/user.js"
 import { loadUserConfig } from "../load.js"
@@ -126,8 +126,11 @@ export const userdataUsers = Effect.gen(function* () {
     yield* applySettings(yield* currentUser, config.defaultUser, { passwdApplies: true, created: false })
   }
   for (const user of config.users) {
-    const created = Option.isNone(yield* lookupAccount(user.name))
-    if (created) yield* addAccount(user.name, user.account)
+    const missing = Option.isNone(yield* lookupAccount(user.name))
+    if (missing) yield* addAccount(user.name, user.account)
+    // an account whose password was never set (adduser's `!`) counts as made now: a run killed
+    // between adduser and chpasswd sets the password when it runs again
+    const created = missing || Option.match(yield* shadowPassword(user.name), { onNone: () => true, onSome: (p) => p === "!" || p === "" })
     yield* applySettings(user.name, user, { passwdApplies: created, created })
     if (user.sshAuthorizedKeys.length > 0) yield* installKeys(user.name, user.sshAuthorizedKeys, { append: true, fromUserData: true, action: "userdata_users" })
   }
