@@ -129,11 +129,11 @@ describe("authorized_keys", () => {
 })
 
 describe("links planted in the image", () => {
-  it.scopedLive("write_files through directory links (absolute and relative) stays inside ROOT", () =>
+  it.scopedLive("write_files through directory links (absolute and relative) stays inside ROOT, its chown too", () =>
     Effect.gen(function* () {
       const away = yield* outside
       const alsoAway = yield* outside
-      const doc = `#cloud-config\nwrite_files:\n  - path: /srv/abs/owned\n    content: "a\\n"\n  - path: /srv/rel/owned\n    content: "r\\n"\n`
+      const doc = `#cloud-config\nwrite_files:\n  - path: /srv/abs/owned\n    content: "a\\n"\n    owner: nobody:nogroup\n  - path: /srv/rel/owned\n    content: "r\\n"\n`
       const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(doc) } })
       mkdirSync(join(instance.root, "srv"), { recursive: true })
       symlinkSync(away, join(instance.root, "srv/abs"))
@@ -145,6 +145,10 @@ describe("links planted in the image", () => {
       expect(existsSync(join(alsoAway, "owned"))).toBe(false)
       expect(instance.read(`${away}/owned`)).toBe("a\n")
       expect(instance.read(`${alsoAway}/owned`)).toBe("r\n")
+      expect(instance.commands().filter((c) => c.startsWith("chown "))).toEqual([
+        `chown nobody:nogroup ${instance.root}${away}/owned`,
+        `chown root:root ${instance.root}${alsoAway}/owned`
+      ])
     })
   )
 

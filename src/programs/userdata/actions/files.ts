@@ -73,7 +73,8 @@ const writeFiles = (action: string, files: ReadonlyArray<FileToWrite>) =>
         failed.push(path)
         continue
       }
-      const chown = yield* commands.run("chown", [file.owner, target], { allowFailure: true }).pipe(
+      // the file as it is inside ROOT: chown never follows a link out of it
+      const chown = yield* Effect.flatMap(fs.realPath(target), (resolved) => commands.run("chown", [file.owner, resolved], { allowFailure: true })).pipe(
         Effect.map((r) => r.exitCode),
         Effect.catchAll(() => Effect.succeed(127))
       )
