@@ -47,20 +47,23 @@ export interface AuthorizedKeys {
   readonly dropped: number
 }
 
-/** the authorized_keys lines of these entries; blank and `#` lines are left out, not counted */
+/** the authorized_keys lines of these entries, each once; blank and `#` lines are left out, not counted */
 export const authorizedKeys = (entries: ReadonlyArray<string>, options: { readonly allowOptions: boolean }): AuthorizedKeys => {
   const keys: Array<string> = []
   let dropped = 0
+  const add = (key: string) => {
+    if (!keys.includes(key)) keys.push(key)
+  }
   for (const line of entries.flatMap((e) => e.split(/\r?\n|\r/)).map((l) => l.trim())) {
     if (line === "" || line.startsWith("#")) continue
     const plain = keyAt(line)
     if (plain !== undefined) {
-      keys.push(plain)
+      add(plain)
       continue
     }
     const split = options.allowOptions ? splitOptions(line) : undefined
     const withOptions = split === undefined ? undefined : keyAt(split[1])
-    if (split !== undefined && withOptions !== undefined) keys.push(`${split[0]} ${withOptions}`)
+    if (split !== undefined && withOptions !== undefined) add(`${split[0]} ${withOptions}`)
     else dropped++
   }
   return { keys, dropped }

@@ -116,6 +116,14 @@ describe("authorized_keys", () => {
     })
   )
 
+  it.scopedLive("a key the cloud serves twice, spaced apart differently, is written once", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: [`${KEY_A}\n${KEY_B}`, KEY_B.replace(" ", "\t ")] } })
+      expect((yield* instance.run(["main"])).code).toBe(0)
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n${KEY_B}\n`)
+    })
+  )
+
   it.scopedLive("the user's own user-data may put options in front of a key", () =>
     Effect.gen(function* () {
       const doc = `#cloud-config\nssh_authorized_keys:\n  - 'from="10.0.0.0/8",no-pty ${KEY_B}'\n  - "${KEY_A}\\nbogus line"\n`
