@@ -1,8 +1,9 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { SeedError, type MetadataError } from "../domain/errors.js"
+import { ImdsError, SeedError, type MetadataError } from "../domain/errors.js"
 import { memoizeSuccess } from "../domain/memo.js"
 import { sortedUnique } from "../domain/text.js"
+import { Config } from "../services/Config.js"
 import { RootFs } from "../services/RootFs.js"
 import { commandSucceeds, dmi, DMI_PRIORITY, field, jsonNicLookup, nonEmpty, parsedJson, rendered, type JsonObject } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient, type GetOptions } from "./imds-http.js"
@@ -22,15 +23,34 @@ const CONFIG_DRIVE_PRIORITY = 60
 
 const PRODUCTS = ["OpenStack Nova", "OpenStack Compute"]
 
-/** where the metadata is read from: the config drive's files, copied at once, or the metadata service */
-type Source = { readonly drive: ReadonlyMap<string, Uint8Array> } | { readonly service: true }
+/**
+ * where the metadata is read from: the config drive's files, copied at once
+ * (those over their limit left out: each fails only its own reads), or the
+ * metadata service
+ */
+type Drive = { readonly files: ReadonlyMap<string, Uint8Array>; readonly refused: ReadonlyMap<string, ImdsError> }
+type Source = { readonly drive: Drive } | { readonly service: true }
 
 const fromDrive = readVolume(DRIVE_LABELS, "config-2", (dir) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
+    const { userDataMaxBytes, imdsMaxBytes } = yield* Config
     const files = new Map<string, Uint8Array>()
-    for (const name of FILES) Option.map(yield* fs.readFileIfExists(`${dir}/${LATEST}${name}`), (data) => files.set(name, data))
-    return files
+    const refused = new Map<string, ImdsError>()
+    for (const name of FILES) {
+      const [limit, limitName] = name === "user_data" ? [userDataMaxBytes, "USERDATA_MAX_BYTES"] : [imdsMaxBytes, "IMDS_MAX_BYTES"]
+      const data = yield* fs.readFileIfExists(`${dir}/${LATEST}${name}`, { maxBytes: limit }).pipe(
+        Effect.catchIf(
+          (e) => e.exceeded !== undefined,
+          () => {
+            refused.set(name, new ImdsError({ cloud: "openstack", url: `config-2:${LATEST}${name}`, reason: `larger than ${limit} bytes (${limitName})`, exceeded: limit }))
+            return Effect.succeed(Option.none<Uint8Array>())
+          }
+        )
+      )
+      Option.map(data, (d) => files.set(name, d))
+    }
+    return { files, refused }
   })
 )
 
@@ -74,7 +94,9 @@ export const openstack: CloudProvider = {
     const read = (path: string, options?: GetOptions): Effect.Effect<Option.Option<Uint8Array>, MetadataError> =>
       Effect.flatMap(source, (s) => {
         const name = path.replace(/^\/openstack\/latest\//, "")
-        return "drive" in s ? Effect.succeed(Option.fromNullable(s.drive.get(name))) : client.get(path, options)
+        if (!("drive" in s)) return client.get(path, options)
+        const tooLarge = s.drive.refused.get(name)
+        return tooLarge !== undefined ? Effect.fail(tooLarge) : Effect.succeed(Option.fromNullable(s.drive.files.get(name)))
       })
     const urlOf = (name: string) => Effect.map(source, (s) => ("drive" in s ? `config-2:${LATEST}${name}` : client.urlOf(name)))
     const json = (name: string) => Effect.flatMap(Effect.zip(read(name), urlOf(name)), ([body, url]) => parsedJson("openstack", url, body))

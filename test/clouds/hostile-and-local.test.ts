@@ -188,6 +188,26 @@ describe("openstack", () => {
     })
   )
 
+  it.scopedLive("a drive's file over its limit fails only its own reads, naming the drive and the limit; the hostname and keys are set", () =>
+    Effect.gen(function* () {
+      const drive = driveOf(yield* tempDir, "from-drive.novalocal")
+      writeFileSync(join(drive, "openstack/latest/user_data"), `#!/bin/sh\n${"x".repeat(5000)}\n`)
+      const instance = yield* makeTestInstance({ cloud: "openstack", configDrive: drive, env: { USERDATA_MAX_BYTES: "1000" } })
+      const early = yield* instance.run(["early"])
+      expect(early.stderr).toContain("save_userdata: openstack: cannot read config-2:openstack/latest/user_data: larger than 1000 bytes (USERDATA_MAX_BYTES)\n")
+      expect((yield* instance.run(["main"])).code).toBe(0)
+      expect(instance.read("/etc/hostname")).toBe("from-drive\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDrive drive@example\n")
+      // a meta_data.json over IMDS_MAX_BYTES is refused the same way
+      const big = yield* makeTestInstance({ cloud: "openstack", configDrive: drive, env: { IMDS_MAX_BYTES: "100" } })
+      expect(yield* big.imds(["@hostname"])).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: "imds: openstack: cannot read config-2:openstack/latest/meta_data.json: larger than 100 bytes (IMDS_MAX_BYTES)\n"
+      })
+    })
+  )
+
   it.scopedLive("without a drive, the metadata service", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "openstack", instance: { hostname: "from-service.novalocal" } })
