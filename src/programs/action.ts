@@ -17,6 +17,12 @@ export interface PhaseRun {
   readonly cloud: CloudChoice
   /** user-data problems are logged once per run, by the first action that reads it */
   readonly userDataReported: Ref.Ref<boolean>
+  /**
+   * set by bootstrap_complete: the marker is written once the run is
+   * recorded, as the first boot's last write (a crash before it leaves the
+   * final phase to run again, and nothing behind)
+   */
+  readonly markComplete: Ref.Ref<boolean>
 }
 export class PhaseContext extends Context.Tag("tiny-cloud/PhaseContext")<PhaseContext, PhaseRun>() {}
 

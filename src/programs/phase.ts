@@ -40,11 +40,16 @@ export const runPhase = (phase: Phase) =>
       cloudUserAccount: yield* Ref.make({}),
       userDataWord: word,
       cloud,
-      userDataReported: yield* Ref.make(false)
+      userDataReported: yield* Ref.make(false),
+      markComplete: yield* Ref.make(false)
     })
     const run = yield* startRun(phase, startedAt, cloud, word)
     const actions = yield* runActions<ActionServices>(plan, new Set(settings.skipActions), ACTIONS).pipe(Effect.provideService(PhaseContext, context))
     const outcome = settings.problems.length > 0 ? { ...actions, exitCode: 1 as const } : actions
     yield* run.finish(outcome)
-    return outcome.exitCode
+    if (!(yield* Ref.get(context.markComplete))) return outcome.exitCode
+    return yield* bootstrap.markComplete.pipe(
+      Effect.as(outcome.exitCode),
+      Effect.catchAll((e) => Effect.as(err(`bootstrap_complete: ${e.message}`), 1))
+    )
   })

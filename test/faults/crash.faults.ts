@@ -106,6 +106,30 @@ describeSystem(`crash points (seed ${SEED})`, { tools: { strace: "strace" } }, (
   })
   afterAll(() => Promise.all(open.map((i) => i.close())))
 
+  /** how many files a phase replaces when nothing disturbs it */
+  const writesOf = async (cloud: Cloud, phase: Phase) => {
+    const instance = await newInstance(cloud)
+    open.push(instance)
+    const at = PHASES.indexOf(phase)
+    for (const before of PHASES.slice(0, at)) await runKilled(instance, before, undefined)
+    const trace = join(instance.dir, "renames")
+    await new Promise((done) =>
+      spawn("strace", ["-f", "-qq", "-o", trace, "-e", "trace=rename,renameat,renameat2", process.execPath, PROGRAM, phase], { env: instance.env, stdio: "ignore" }).on("close", done)
+    )
+    return readFileSync(trace, "utf8").split("\n").filter((l) => /rename/.test(l)).length
+  }
+
+  // the first boot's last write: a crash there must not leave the final phase done with a temporary behind
+  it.concurrent.each(["aws", "nocloud"] as const)("crash point: %s final killed at its last file write, then run again, ends as an undisturbed boot", async (cloud) => {
+    const last = await writesOf(cloud, "final")
+    const instance = await newInstance(cloud)
+    open.push(instance)
+    for (const phase of PHASES.slice(0, 3)) await runKilled(instance, phase, undefined)
+    await runKilled(instance, "final", { atWrite: last })
+    await runKilled(instance, "final", undefined)
+    expect(tree(instance)).toEqual(reference.get(cloud))
+  })
+
   it.concurrent.each(POINTS.map((p) => [name(p), p] as const))("%s, then run again, ends as an undisturbed boot", async (_, p) => {
     const instance = await newInstance(p.cloud)
     open.push(instance)

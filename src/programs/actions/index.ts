@@ -1,7 +1,7 @@
 import * as Effect from "effect/Effect"
+import * as Ref from "effect/Ref"
 import type { ActionName } from "../../domain/actions.js"
-import { Bootstrap } from "../../services/Bootstrap.js"
-import type { Action, ActionError } from "../action.js"
+import { PhaseContext, type Action, type ActionError } from "../action.js"
 import { userdataApkCache, userdataApkRepositories, userdataPackages, userdataPackageUpdate, userdataPackageUpgrade } from "../userdata/actions/apk.js"
 import { userdataAutoinstall } from "../userdata/actions/autoinstall.js"
 import { userdataWriteDeferredFiles, userdataWriteFiles } from "../userdata/actions/files.js"
@@ -17,7 +17,8 @@ import { enableSshd, setDefaultInterfaces, setEphemeralNetwork, setNetworkInterf
 import { createDefaultUser, setSshKeys } from "./user.js"
 import { missingUserdata, runUserdata, saveUserdata, unknownUserdata } from "./userdata.js"
 
-const bootstrapComplete: Action<Bootstrap> = Effect.flatMap(Bootstrap, (b) => b.markComplete)
+/** the marker itself is written by the phase, after its run is recorded */
+const bootstrapComplete: Action<PhaseContext> = Effect.flatMap(PhaseContext, (ctx) => Ref.set(ctx.markComplete, true))
 
 /** every action by its name: a name missing here, or one that is not an ActionName, fails the typecheck */
 export const ACTIONS = {
