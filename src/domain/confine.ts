@@ -1,8 +1,9 @@
 /**
  * How a simulation runs the user's programs with `--exec`: a new private
  * mount namespace (mapping root when not root), the host's programs bound
- * read-only into the simulated ROOT, then `chroot ROOT`. Writes can only land
- * in ROOT.
+ * read-only into the simulated ROOT, then ROOT made the namespace's root
+ * (`pivot_root`, the host's root unmounted): no path, not even a nested
+ * chroot's `..`, leads out of it. Writes can only land in ROOT.
  */
 
 /** host directories the user's programs need */
@@ -13,6 +14,8 @@ const DEVICES = ["null", "zero", "random", "urandom"]
 
 const CONFINE = `set -e
 root=$1; shift
+# a mount point of its own, for pivot_root; the mounts below go onto it
+mount --bind "$root" "$root"
 for d in ${BOUND.join(" ")}; do
   if [ -L "/$d" ]; then
     [ -e "$root/$d" ] || [ -L "$root/$d" ] || ln -s "$(readlink "/$d")" "$root/$d"
@@ -28,12 +31,23 @@ for d in ${DEVICES.join(" ")}; do
   [ -e "$root/dev/$d" ] || : > "$root/dev/$d"
   mount --bind "/dev/$d" "$root/dev/$d"
 done
-exec chroot "$root" /bin/sh -c 'cd / && exec "$@"' sh "$@"`
+cd "$root"
+old=.tiny-cloud-host-root
+mkdir -p "$old"
+pivot_root . "$old"
+umount -l "/$old"
+rmdir "/$old"
+exec chroot / /bin/sh -c 'cd / && exec "$@"' sh "$@"`
 
-/** the command line that runs `command` (a host path under `root`, or a program on the instance's PATH) confined to `root` */
+/**
+ * the command line that runs `command` (a host path under `root`, or a
+ * program on the instance's PATH) confined to `root`; arguments that are
+ * host paths under `root` (a script run by its interpreter) are given as
+ * the instance sees them
+ */
 export const confinedCommand = (root: string, command: string, args: ReadonlyArray<string>, asRoot: boolean): readonly [string, ReadonlyArray<string>] => {
-  const inside = command.startsWith(`${root}/`) ? command.slice(root.length) : command
-  return ["unshare", ["--mount", "--propagation", "private", ...(asRoot ? [] : ["--map-root-user"]), "/bin/sh", "-c", CONFINE, "confine", root, inside, ...args]]
+  const inside = (path: string) => (path.startsWith(`${root}/`) ? path.slice(root.length) : path)
+  return ["unshare", ["--mount", "--propagation", "private", ...(asRoot ? [] : ["--map-root-user"]), "/bin/sh", "-c", CONFINE, "confine", root, inside(command), ...args.map(inside)]]
 }
 
 /** how a simulation treats the user's programs */

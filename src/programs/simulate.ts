@@ -83,7 +83,7 @@ const simulate = ({ cloud, userData: userDataFile, root: rootDir, exec }: Simula
     if (exec) {
       const reason = await confinement(fake.root)
       if (reason !== undefined) {
-        process.stderr.write(`tiny-cloud simulate: --exec needs a private mount namespace and chroot (unshare): ${reason}\n`)
+        process.stderr.write(`tiny-cloud simulate: --exec needs a private mount namespace and pivot_root (unshare, pivot_root): ${reason}\n`)
         if (Option.isNone(rootDir)) rmSync(dir, { recursive: true, force: true })
         return 1
       }
@@ -129,7 +129,7 @@ const SIMULATE_USAGE = `Usage: tiny-cloud simulate [--cloud CLOUD] [--user-data 
   --user-data FILE  boot with this user-data instead of the demo script
   --root DIR        keep the simulated instance in DIR
   --exec            run the user-data's own programs, confined to the simulated ROOT
-                    (a private mount namespace and chroot); without it they are only listed
+                    (a private mount namespace with ROOT as its root); without it they are only listed
 `
 
 interface SimulateOptions {

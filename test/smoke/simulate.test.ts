@@ -83,4 +83,23 @@ describe("tiny-cloud simulate never runs the user's programs on the machine runn
       }
     })
   })
+
+  describeSystem("with --exec, against a chroot escape", { tools: { unshare: "util-linux", pivot_root: "util-linux", perl: "perl-base" } }, () => {
+    it("a nested chroot and enough `..` lead only to the simulated ROOT", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+      const target = outsideFile(dir)
+      try {
+        // the classic escape: chroot into a subdirectory without entering it, climb, chroot there
+        const escape = `perl -e 'mkdir "/x"; chroot "/x" or die; chdir ".." for 1..64; chroot "." or die; open(my $f, ">", "${target}") or die; print $f "escaped\\n"'`
+        writeFileSync(join(dir, "user-data"), `#cloud-config\nruncmd:\n  - ${JSON.stringify(escape)}\n`)
+        const r = await runProgram(["simulate", "--exec", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+        expect(r.code).toBe(0)
+        expect(existsSync(target)).toBe(false)
+        expect(readFileSync(join(dir, "instance/root", target), "utf8")).toBe("escaped\n")
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+        rmSync(target, { force: true })
+      }
+    })
+  })
 })
