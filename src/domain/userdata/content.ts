@@ -47,18 +47,23 @@ const fromBase64 = (text: string): Either.Either<Decoded, string> => {
   return Either.right({ bytes: Buffer.from(data, "base64"), dropped })
 }
 
-const gunzip = (data: Uint8Array, budget: Budget): Either.Either<Uint8Array, string> => {
-  const tooLarge = `gzip content expands to more than ${budget.limit} bytes, the limit for all write_files`
-  if (budget.remaining <= 0) return Either.left(tooLarge)
+/** gzip data expanded within what the budget has left, which it then spends; why not, when it cannot */
+export const gunzipWithin = (data: Uint8Array, budget: Budget): Either.Either<Uint8Array, "too large" | "not gzip"> => {
+  if (budget.remaining <= 0) return Either.left("too large")
   try {
     const out = gunzipSync(data, { maxOutputLength: budget.remaining })
     budget.remaining -= out.length
     return Either.right(out)
   } catch (e) {
     const code = (e as { code?: unknown }).code
-    return Either.left(code === "ERR_BUFFER_TOO_LARGE" || e instanceof RangeError ? tooLarge : "content is not valid gzip data")
+    return Either.left(code === "ERR_BUFFER_TOO_LARGE" || e instanceof RangeError ? "too large" : "not gzip")
   }
 }
+
+const gunzip = (data: Uint8Array, budget: Budget): Either.Either<Uint8Array, string> =>
+  Either.mapLeft(gunzipWithin(data, budget), (why) =>
+    why === "too large" ? `gzip content expands to more than ${budget.limit} bytes, the limit for all write_files` : "content is not valid gzip data"
+  )
 
 /**
  * Content bytes by encoding. `!!binary` content is bytes already, so only

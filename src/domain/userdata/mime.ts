@@ -1,16 +1,21 @@
 /**
  * MIME user-data split into parts, as cloud-init reads it: headers whatever
  * their case (after an optional mbox `From ` line), `multipart/*` split on
- * its boundary, a MIME message that is not multipart taken as its own single
- * part; bodies decoded from base64 or quoted-printable, and from gzip for the
- * gzip part types; `text/plain` parts sniffed by their first line.
+ * its boundary and nested `multipart/*` parts walked into, a MIME message
+ * that is not multipart taken as its own single part; bodies decoded from
+ * base64 or quoted-printable, and from gzip for the gzip part types;
+ * `text/plain` and `text/x-shellscript` parts sniffed by their first line.
+ * All parts together, decompressed, stay within the user-data limit.
  */
-import { gunzipSync } from "node:zlib"
 import * as Either from "effect/Either"
+import { type Budget, gunzipWithin } from "./content.js"
 import type { Problem } from "./problem.js"
-import { isJinja, userDataWord } from "./type.js"
+import { isJinja, OTHER_TYPE_WORDS, userDataWord } from "./type.js"
 
 export const JINJA_WARNING = "jinja templates are not supported; the rest is read as plain cloud-config"
+
+/** multipart parts nested deeper than this (the user-data itself is level 1) are not read */
+export const MAX_MIME_DEPTH = 8
 
 interface MimePart {
   readonly headers: ReadonlyMap<string, string>
@@ -18,12 +23,30 @@ interface MimePart {
   readonly body: string
   /** 1-based line of the body's first line in the whole user-data */
   readonly bodyLine: number
+  /** the part's number: `2`, or `2.1` for the first part of multipart part 2 */
+  readonly label: string
 }
 
-const lineAt = (text: string, offset: number): number => {
+/** `part 2.1 (line 18)` */
+const placeOf = (label: string, bodyLine: number) => `part ${label} (line ${bodyLine})`
+const whereOf = (part: MimePart) => placeOf(part.label, part.bodyLine)
+
+/** a leaf part, or a multipart part that could not be walked into */
+type Entry = { readonly kind: "part"; readonly part: MimePart } | { readonly kind: "ignored"; readonly warning: string }
+
+/**
+ * 1-based lines of offsets, counted on from the offset asked before: linear
+ * over a walk through the text in order (one that goes back starts over).
+ */
+const lineCounter = (text: string) => {
+  let offset = 0
   let line = 1
-  for (let i = text.indexOf("\n"); i >= 0 && i < offset; i = text.indexOf("\n", i + 1)) line++
-  return line
+  return (to: number): number => {
+    if (to < offset) [offset, line] = [0, 1]
+    for (let nl = text.indexOf("\n", offset); nl >= 0 && nl < to; nl = text.indexOf("\n", nl + 1)) line++
+    offset = to
+    return line
+  }
 }
 
 /** Headers from `start` up to the blank line (or `end`), unfolded; names lower-cased. */
@@ -51,25 +74,69 @@ const parseContentType = (value: string | undefined): { type: string; params: Ma
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 
-/** The parts between `--BOUNDARY` lines; the line break before a delimiter belongs to it. */
-const splitParts = (text: string, bodyStart: number, boundary: string): Array<MimePart> => {
+/** Where each part between `--BOUNDARY` lines in [from, to) lies; the line break before a delimiter belongs to it. */
+const partRegions = (text: string, from: number, to: number, boundary: string): Array<{ start: number; end: number }> => {
   const delimiter = new RegExp(`^--${escapeRegExp(boundary)}(--)?[ \\t]*\\r?$`, "gm")
-  delimiter.lastIndex = bodyStart
+  delimiter.lastIndex = from
   const marks: Array<{ index: number; end: number; close: boolean }> = []
-  for (let m = delimiter.exec(text); m !== null; m = delimiter.exec(text)) {
+  for (let m = delimiter.exec(text); m !== null && m.index < to; m = delimiter.exec(text)) {
     marks.push({ index: m.index, end: m.index + m[0].length, close: m[1] === "--" })
     if (m[1] === "--") break
   }
-  const parts: Array<MimePart> = []
+  const regions: Array<{ start: number; end: number }> = []
   for (let i = 0; i < marks.length && !marks[i]!.close; i++) {
-    const start = marks[i]!.end + (text[marks[i]!.end] === "\n" ? 1 : 0)
-    let end = marks[i + 1]?.index ?? text.length
+    const start = Math.min(to, marks[i]!.end + (text[marks[i]!.end] === "\n" ? 1 : 0))
+    let end = marks[i + 1]?.index ?? to
     if (end > start && text[end - 1] === "\n") end--
     if (end > start && text[end - 1] === "\r") end--
-    const { headers, bodyStart: partBody } = readHeaders(text, start, Math.max(start, end))
-    parts.push({ headers, body: text.slice(partBody, end), bodyLine: lineAt(text, partBody) })
+    regions.push({ start, end: Math.max(start, end) })
   }
-  return parts
+  return regions
+}
+
+interface Walk {
+  readonly text: string
+  readonly lineAt: (offset: number) => number
+  readonly entries: Array<Entry>
+}
+
+/** The parts of the multipart body in [from, to), in order; multipart parts are walked into, `depth` being this body's level. */
+const walkMultipart = (walk: Walk, from: number, to: number, boundary: string, prefix: string, depth: number): number => {
+  const regions = partRegions(walk.text, from, to, boundary)
+  regions.forEach((region, i) => {
+    const label = `${prefix}${i + 1}`
+    const { headers, bodyStart } = readHeaders(walk.text, region.start, region.end)
+    const bodyLine = walk.lineAt(bodyStart)
+    const contentType = parseContentType(headers.get("content-type"))
+    if (!contentType.type.startsWith("multipart/")) {
+      walk.entries.push({ kind: "part", part: { headers, body: walk.text.slice(bodyStart, region.end), bodyLine, label } })
+      return
+    }
+    const where = placeOf(label, bodyLine)
+    const inner = contentType.params.get("boundary")
+    const ignored = (reason: string) => walk.entries.push({ kind: "ignored", warning: `${where}: ${reason}; part ignored` })
+    if (inner === undefined || inner === "") ignored("multipart part without a boundary in its Content-Type")
+    else if (depth >= MAX_MIME_DEPTH) ignored(`multipart parts nested more than ${MAX_MIME_DEPTH} levels deep are not read`)
+    else if (walkMultipart(walk, bodyStart, region.end, inner, `${label}.`, depth + 1) === 0) ignored("multipart part without parts")
+  })
+  return regions.length
+}
+
+/** The message's parts, nested ones walked into; a MIME message that is not multipart is its own single part. */
+const mimeEntries = (text: string): Either.Either<Array<Entry>, Array<Problem>> => {
+  const start = text.startsWith("From ") ? text.indexOf("\n") + 1 || text.length : 0
+  const { headers, bodyStart } = readHeaders(text, start)
+  const walk: Walk = { text, lineAt: lineCounter(text), entries: [] }
+  const contentType = parseContentType(headers.get("content-type"))
+  if (!contentType.type.startsWith("multipart/")) {
+    return Either.right([{ kind: "part", part: { headers, body: text.slice(bodyStart), bodyLine: walk.lineAt(bodyStart), label: "1" } }])
+  }
+  const boundary = contentType.params.get("boundary")
+  if (boundary === undefined || boundary === "") {
+    return Either.left([{ path: "", line: 1, message: "multipart user-data has no boundary in its Content-Type" }])
+  }
+  walkMultipart(walk, bodyStart, text.length, boundary, "", 1)
+  return Either.right(walk.entries)
 }
 
 const fromQuotedPrintable = (body: string): Uint8Array =>
@@ -86,10 +153,10 @@ const partBytes = (part: MimePart): Uint8Array | undefined => {
   return ["7bit", "8bit", "binary"].includes(encoding) ? Buffer.from(part.body, "latin1") : undefined
 }
 
-const scriptName = (part: MimePart, n: number): string => {
+const scriptName = (part: MimePart): string => {
   const disposition = parseContentType(`x; ${(part.headers.get("content-disposition") ?? "").replace(/^[^;]*;?/, "")}`)
   const name = disposition.params.get("filename") ?? parseContentType(part.headers.get("content-type")).params.get("name")
-  return name !== undefined && /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name) ? name : `part-${n}`
+  return name !== undefined && /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name) ? name : `part-${part.label}`
 }
 
 /** the part types cloud-init gunzips before it sniffs them */
@@ -106,15 +173,32 @@ const GZIP_TYPES = new Set([
 
 const SCRIPT_TYPES = new Set(["text/x-shellscript", "text/x-shellscript-per-boot", "text/x-shellscript-per-instance", "text/x-shellscript-per-once"])
 
-/** What a part is: its Content-Type, or for text/plain (and unzipped parts) its first line. */
-const partKind = (type: string, bytes: Uint8Array): "script" | "cloud-config" | "jinja" | undefined => {
-  if (SCRIPT_TYPES.has(type)) return "script"
-  if (type === "text/cloud-config") return "cloud-config"
-  if (type === "text/plain" || type === "text/x-not-multipart" || type === "text/jinja2" || type === "") {
-    const sniffed = userDataWord(bytes)
-    return sniffed === "script" || sniffed === "cloud-config" || sniffed === "jinja" ? sniffed : undefined
-  }
-  return undefined
+/**
+ * The types whose first line says what the part is, as cloud-init reads
+ * them; "" is a gunzipped part's. `text/x-shellscript` is among them because
+ * the label is known to be put on other content.
+ */
+const SNIFFED_TYPES = new Set(["text/plain", "text/x-not-multipart", "text/jinja2", "", "text/x-shellscript"])
+
+type PartUse = { readonly kind: "script" | "cloud-config" } | { readonly kind: "ignored"; readonly reason: string }
+
+const ignored = (reason: string): PartUse => ({ kind: "ignored", reason })
+
+/** the use the first line names; undefined when it names no type */
+const sniffedUse = (bytes: Uint8Array): PartUse | undefined => {
+  const word = userDataWord(bytes)
+  if (word === "script" || word === "cloud-config") return { kind: word }
+  if (word === "jinja") return ignored("jinja templates are not supported")
+  return OTHER_TYPE_WORDS.has(word) ? ignored(`#${word} parts are not supported`) : undefined
+}
+
+/** What a part is for: its Content-Type's, or for the sniffed types what its first line names. */
+const partUse = (type: string, bytes: Uint8Array): PartUse => {
+  const sniffed = SNIFFED_TYPES.has(type) ? sniffedUse(bytes) : undefined
+  if (sniffed !== undefined) return sniffed
+  if (SCRIPT_TYPES.has(type)) return { kind: "script" }
+  if (type === "text/cloud-config") return { kind: "cloud-config" }
+  return ignored(`${type || "text/plain"} parts are not supported`)
 }
 
 const withoutLeadingSpace = (bytes: Uint8Array): Uint8Array => {
@@ -123,67 +207,101 @@ const withoutLeadingSpace = (bytes: Uint8Array): Uint8Array => {
   return bytes.subarray(i)
 }
 
+/** a part's content: its bytes, decompressed, with the type to read it as */
+interface Content {
+  readonly type: string
+  readonly bytes: Uint8Array
+  readonly gunzipped: boolean
+}
+
+/** Left: why the part is not read, and whether the parts after it are not read either (the limit is reached). */
+const partContent = (part: MimePart, budget: Budget): Either.Either<Content, { readonly reason: string; readonly stop: boolean }> => {
+  const tooLarge = {
+    reason: `the parts come to more than ${budget.limit} bytes together, the limit for user-data (USERDATA_MAX_BYTES); this part and the ones after it are ignored`,
+    stop: true
+  }
+  const type = parseContentType(part.headers.get("content-type")).type
+  const bytes = partBytes(part)
+  if (bytes === undefined) {
+    return Either.left({ reason: `transfer encoding ${part.headers.get("content-transfer-encoding")} is not supported; part ignored`, stop: false })
+  }
+  if (GZIP_TYPES.has(type)) {
+    return Either.match(gunzipWithin(bytes, budget), {
+      onLeft: (why) => Either.left(why === "too large" ? tooLarge : { reason: "not valid gzip data; part ignored", stop: false }),
+      onRight: (out) => Either.right({ type: "", bytes: out, gunzipped: true })
+    })
+  }
+  if (bytes.length > budget.remaining) return Either.left(tooLarge)
+  budget.remaining -= bytes.length
+  return Either.right({ type, bytes, gunzipped: false })
+}
+
 export interface ScriptPart {
-  /** from the part's file name when it is a plain one, else `part-N` */
+  /** from the part's file name when it is a plain one, else `part-N` (`part-2.1` in a nested multipart) */
   readonly name: string
   readonly content: Uint8Array
 }
 
+export interface ConfigPart {
+  readonly text: string
+  readonly lineOffset: number
+  /** `part 2 (line 9)`, for warnings */
+  readonly where: string
+  /** the `Merge-Type` (or `X-Merge-Type`) header; a gunzipped part's is lost, as in cloud-init */
+  readonly mergeType: string | undefined
+}
+
 export interface Parts {
   readonly scripts: Array<ScriptPart>
-  readonly configs: Array<{ readonly text: string; readonly lineOffset: number }>
+  readonly configs: Array<ConfigPart>
   readonly warnings: Array<string>
 }
 
-/** The top-level message's parts; a MIME message that is not multipart is its own single part. */
-const mimeParts = (text: string): Either.Either<Array<MimePart>, Array<Problem>> => {
-  const start = text.startsWith("From ") ? text.indexOf("\n") + 1 || text.length : 0
-  const { headers, bodyStart } = readHeaders(text, start)
-  const contentType = parseContentType(headers.get("content-type"))
-  if (!contentType.type.startsWith("multipart/")) {
-    return Either.right([{ headers, body: text.slice(bodyStart), bodyLine: lineAt(text, bodyStart) }])
+const mergeTypeOf = (part: MimePart): string | undefined =>
+  [part.headers.get("merge-type"), part.headers.get("x-merge-type")].find((h) => h !== undefined && h !== "")
+
+/** one part into its list, or a warning why not */
+const sortPart = (sorted: Parts, part: MimePart, content: Content) => {
+  const { type, bytes } = content
+  const where = whereOf(part)
+  const use = partUse(type, bytes)
+  switch (use.kind) {
+    case "script":
+      // a sniffed script may start with blank lines; the kernel wants `#!` first
+      sorted.scripts.push({ name: scriptName(part), content: SCRIPT_TYPES.has(type) ? bytes : withoutLeadingSpace(bytes) })
+      // nothing runs on later boots; per-instance and per-once are the same as once on a first boot
+      if (type === "text/x-shellscript-per-boot") {
+        sorted.warnings.push(`${where}: text/x-shellscript-per-boot parts run at the first boot only`)
+      }
+      return
+    case "cloud-config": {
+      const text = new TextDecoder().decode(bytes)
+      if (isJinja(text)) sorted.warnings.push(`${where}: ${JINJA_WARNING}`)
+      sorted.configs.push({ text, lineOffset: part.bodyLine - 1, where, mergeType: content.gunzipped ? undefined : mergeTypeOf(part) })
+      return
+    }
+    case "ignored":
+      sorted.warnings.push(`${where}: ${use.reason}; part ignored`)
   }
-  const boundary = contentType.params.get("boundary")
-  if (boundary === undefined || boundary === "") {
-    return Either.left([{ path: "", line: 1, message: "multipart user-data has no boundary in its Content-Type" }])
-  }
-  const parts = splitParts(text, bodyStart, boundary)
-  return Either.right(parts)
 }
 
-/** the parts sorted into scripts and cloud-config texts; the others named in warnings */
+/** The parts sorted into scripts and cloud-config texts, the others named in warnings; all of them within `maxBytes` together. */
 export const splitMime = (bytes: Uint8Array, maxBytes: number): Either.Either<Parts, Array<Problem>> =>
-  Either.map(mimeParts(Buffer.from(bytes).toString("latin1")), (parts) => {
+  Either.map(mimeEntries(Buffer.from(bytes).toString("latin1")), (entries) => {
     const sorted: Parts = { scripts: [], configs: [], warnings: [] }
-    if (parts.length === 0) sorted.warnings.push("multipart user-data has no parts")
-    parts.forEach((part, i) => {
-      const n = i + 1
-      const where = `part ${n} (line ${part.bodyLine})`
-      let type = parseContentType(part.headers.get("content-type")).type
-      let bytes = partBytes(part)
-      if (bytes === undefined) {
-        sorted.warnings.push(`${where}: transfer encoding ${part.headers.get("content-transfer-encoding")} is not supported; part ignored`)
-        return
+    if (entries.length === 0) sorted.warnings.push("multipart user-data has no parts")
+    const budget: Budget = { remaining: maxBytes, limit: maxBytes }
+    for (const entry of entries) {
+      if (entry.kind === "ignored") {
+        sorted.warnings.push(entry.warning)
+        continue
       }
-      if (GZIP_TYPES.has(type)) {
-        try {
-          bytes = gunzipSync(bytes, { maxOutputLength: maxBytes })
-          type = ""
-        } catch {
-          sorted.warnings.push(`${where}: not valid gzip data within ${maxBytes} bytes; part ignored`)
-          return
-        }
+      const content = partContent(entry.part, budget)
+      if (Either.isRight(content)) sortPart(sorted, entry.part, content.right)
+      else {
+        sorted.warnings.push(`${whereOf(entry.part)}: ${content.left.reason}`)
+        if (content.left.stop) break
       }
-      const kind = partKind(type, bytes)
-      // a sniffed script may start with blank lines; the kernel wants `#!` first
-      if (kind === "script") sorted.scripts.push({ name: scriptName(part, n), content: SCRIPT_TYPES.has(type) ? bytes : withoutLeadingSpace(bytes) })
-      else if (kind === "cloud-config") {
-        const text = new TextDecoder().decode(bytes)
-        if (isJinja(text)) sorted.warnings.push(`${where}: ${JINJA_WARNING}`)
-        sorted.configs.push({ text, lineOffset: part.bodyLine - 1 })
-      }
-      else if (kind === "jinja") sorted.warnings.push(`${where}: jinja templates are not supported; part ignored`)
-      else sorted.warnings.push(`${where}: ${type || "text/plain"} parts are not supported; part ignored`)
-    })
+    }
     return sorted
   })

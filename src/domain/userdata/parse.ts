@@ -6,7 +6,8 @@
  * key, or an entry of a list, that cannot be used is skipped with its reason
  * and everything else is applied. MIME user-data is split into parts
  * (`mime.ts`): shell scripts, kept in order, and cloud-config parts, merged
- * in order (a later part's top-level key replaces an earlier one's).
+ * in order as cloud-init merges them (`merge.ts`; by default a later part's
+ * top-level key replaces an earlier one's).
  *
  * Every problem and warning carries the 1-based line it is on and its path.
  */
@@ -15,6 +16,7 @@ import { fromAlpineConfig } from "./alpine.js"
 import { fromCloudConfig } from "./cloud.js"
 import { newBudget, type ReadContext } from "./common.js"
 import type { DocumentRead } from "./document.js"
+import { type Built, merge, originOf, partMergers, type Traced } from "./merge.js"
 import { JINJA_WARNING, splitMime, type ScriptPart } from "./mime.js"
 import { emptyUserConfig, type UserConfig } from "./model.js"
 import { asMap, formatPath, type Key, type Note, Notes } from "./notes.js"
@@ -132,21 +134,37 @@ const analyseConfig = (format: Format, type: "alpine-config" | "cloud-config", b
   return { type, parsed: { kind: "config", type, config: read.config }, problems: read.problems, warnings: read.warnings, usable: usable(read) }
 }
 
-/** Later parts' top-level keys replace earlier ones'; each key remembers the part it came from. */
-const mergeParts = (loaded: ReadonlyArray<{ readonly raw: Record<string, unknown>; readonly source: Source }>) => {
-  const owner = new Map<string, Source>()
-  const merged: Record<string, unknown> = {}
-  for (const { raw, source } of loaded) {
-    for (const [key, value] of Object.entries(raw)) {
-      merged[key] = value
-      owner.set(key, source)
+interface LoadedPart {
+  readonly raw: Record<string, unknown>
+  readonly source: Source
+  readonly where: string
+  readonly mergeType: string | undefined
+}
+
+/**
+ * The parts merged in order by the mergers each names (`merge.ts`); each
+ * value remembers the part and line it came from.
+ */
+const mergeParts = (parts: ReadonlyArray<LoadedPart>) => {
+  const warnings: Array<string> = []
+  let merged: Traced<Source> | undefined
+  const built: Built<Source> = new WeakMap()
+  for (const part of parts) {
+    const { mergers, raw } = partMergers(part.raw, part.mergeType)
+    const ignored = (reason: string) => warnings.push(`${part.where}: ${reason}; part ignored`)
+    if (Either.isLeft(mergers)) ignored(mergers.left)
+    else if (mergers.right.dict === undefined) ignored("its mergers name no dict(), so it changes nothing, as in cloud-init")
+    else {
+      const later = { value: raw, origin: { source: part.source, path: [] } }
+      merged = merge(mergers.right, built, merged ?? { value: {}, origin: later.origin }, later)
     }
   }
   const lineOf = (path: ReadonlyArray<Key>) => {
-    const source = owner.get(String(path[0]))
-    return source ? lineIn(source, path) : 1
+    if (merged === undefined) return 1
+    const { source, path: inPart } = originOf(merged.origin, path)
+    return lineIn(source, inPart)
   }
-  return { merged, lineOf }
+  return { merged: merged === undefined ? undefined : asMap(merged.value), lineOf, warnings }
 }
 
 const analyseMultipart = (bytes: Uint8Array, options: ParseOptions): Analysis => {
@@ -156,7 +174,7 @@ const analyseMultipart = (bytes: Uint8Array, options: ParseOptions): Analysis =>
   const { scripts, configs, warnings } = split.right
   const problems: Array<Problem> = []
   const notes: Array<Note> = []
-  const loaded = configs.flatMap(({ text, lineOffset }) => {
+  const loaded = configs.flatMap(({ text, lineOffset, where, mergeType }): Array<LoadedPart> => {
     const yaml = loadYaml(text, lineOffset, CLOUD.asWritten)
     if (Either.isLeft(yaml)) {
       problems.push(...yaml.left.map((p) => ({ ...p, message: `${p.message}; part skipped` })))
@@ -168,17 +186,17 @@ const analyseMultipart = (bytes: Uint8Array, options: ParseOptions): Analysis =>
       problems.push({ path: "", line: lineOffset + 1, message: "expected a map of #cloud-config keys; part skipped" })
       return []
     }
-    return [{ raw, source: yaml.right.source }]
+    return [{ raw, source: yaml.right.source, where, mergeType }]
   })
-  const { merged, lineOf } = mergeParts(loaded)
+  const { merged, lineOf, warnings: mergeWarnings } = mergeParts(loaded)
   const read: Read =
-    loaded.length === 0 ? { config: emptyUserConfig, applied: 0, problems: [], warnings: [] } : readWith(CLOUD, merged, lineOf, notes, options)
+    merged === undefined ? { config: emptyUserConfig, applied: 0, problems: [], warnings: [] } : readWith(CLOUD, merged, lineOf, notes, options)
   const all = byLine([...problems, ...read.problems])
   return {
     type,
     parsed: { kind: "multipart", type, scripts, config: read.config },
     problems: all,
-    warnings: [...warnings, ...read.warnings],
+    warnings: [...warnings, ...mergeWarnings, ...read.warnings],
     usable: usable({ problems: all, applied: read.applied + scripts.length })
   }
 }

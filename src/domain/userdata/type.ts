@@ -60,6 +60,22 @@ export const userDataWord = (bytes: Uint8Array): string => {
   return "unknown"
 }
 
+/**
+ * The `#WORD` types cloud-init knows from a first line besides `#!` and
+ * `#cloud-config`, and this program's `#alpine-config`: words that name a
+ * type, not a comment.
+ */
+export const OTHER_TYPE_WORDS: ReadonlySet<string> = new Set([
+  "alpine-config",
+  "cloud-boothook",
+  "cloud-config-archive",
+  "cloud-config-jsonp",
+  "include",
+  "include-once",
+  "part-handler",
+  "upstart-job"
+])
+
 /** the user-data starts with a jinja template line (after whitespace) */
 export const isJinja = (text: string): boolean => JINJA.test(text.replace(/^\s+/, ""))
 

@@ -4,7 +4,7 @@
  * warning), and where each path of it sits in the user-data.
  */
 import * as Either from "effect/Either"
-import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, type Tags, visit } from "yaml"
+import { type Alias, type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, type Tags, visit, type YAMLError } from "yaml"
 import type { Key, Note } from "./notes.js"
 import type { Problem } from "./problem.js"
 
@@ -91,6 +91,23 @@ const duplicateKeys = (doc: Document, at: (pos: number) => number): Array<Note> 
 /** yaml's message without its " at line N, column M" tail and source excerpt */
 const yamlMessage = (message: string): string => message.replace(/ at line \d+, column \d+[\s\S]*$/, "")
 
+/** an error of the yaml parser in our words where its own are about its API */
+const errorMessage = (error: YAMLError): string =>
+  error.code === "MULTIPLE_DOCS" ? "a second document starts here; only one is expected" : yamlMessage(error.message)
+
+/** the first alias whose anchor is not set before it (yaml's own message names the anchor) */
+const unresolvedAlias = (doc: Document): Alias | undefined => {
+  let found: Alias | undefined
+  visit(doc, {
+    Alias(_, alias) {
+      if (alias.resolve(doc) !== undefined) return
+      found = alias
+      return visit.BREAK
+    }
+  })
+  return found
+}
+
 export interface Loaded {
   readonly raw: unknown
   readonly source: Source
@@ -109,7 +126,7 @@ export const loadYaml = (text: string, lineOffset: number, asWritten: ReadonlySe
   const doc = parseDocument(text, { lineCounter, version: "1.1", customTags: pyyamlBooleans, prettyErrors: false, uniqueKeys: false, logLevel: "error" })
   const at = (pos: number) => lineCounter.linePos(pos).line + lineOffset
   if (doc.errors.length > 0) {
-    return Either.left(doc.errors.map((e) => ({ path: "", line: at(e.pos[0]), message: `YAML: ${yamlMessage(e.message)}` })))
+    return Either.left(doc.errors.map((e) => ({ path: "", line: at(e.pos[0]), message: `YAML: ${errorMessage(e)}` })))
   }
   keepAsWritten(doc, asWritten)
   const warnings: Array<Note> = [
@@ -119,6 +136,8 @@ export const loadYaml = (text: string, lineOffset: number, asWritten: ReadonlySe
   try {
     return Either.right({ raw: doc.toJS({ maxAliasCount: 100 }) ?? {}, source: { doc, lineCounter, lineOffset }, warnings })
   } catch (e) {
+    const alias = unresolvedAlias(doc)
+    if (alias !== undefined) return Either.left([{ path: "", line: at(alias.range?.[0] ?? 0), message: "YAML: an alias whose anchor is not set before it" }])
     return Either.left([{ path: "", line: 1 + lineOffset, message: `YAML: ${e instanceof Error ? e.message : String(e)}` }])
   }
 }

@@ -1,0 +1,234 @@
+import { gzipSync } from "node:zlib"
+import { describe, expect, it } from "vitest"
+import { MAX_MIME_DEPTH, splitMime } from "../../src/domain/userdata/mime.js"
+import { analyseUserData } from "../../src/domain/userdata/parse.js"
+import { formatProblem } from "../../src/domain/userdata/problem.js"
+
+const bytes = (text: string) => new TextEncoder().encode(text)
+const text = (data: Uint8Array) => new TextDecoder().decode(data)
+const OPTIONS = { maxBytes: 1024 * 1024 }
+
+/** a multipart message of `parts` (each its headers, a blank line, its body) on boundary `b` */
+const multipart = (parts: ReadonlyArray<string>, boundary = "b") =>
+  `MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="${boundary}"\n\n${parts.map((p) => `--${boundary}\n${p}\n`).join("")}--${boundary}--\n`
+
+const part = (type: string, body: string, headers: ReadonlyArray<string> = []) => [`Content-Type: ${type}`, ...headers, "", body].join("\n")
+
+const gzipPart = (body: string | Uint8Array) => part("application/gzip", gzipSync(body).toString("base64"), ["Content-Transfer-Encoding: base64"])
+
+const analyse = (source: string, options = OPTIONS) => analyseUserData(bytes(source), options)
+
+const multipartOf = (source: string, options = OPTIONS) => {
+  const { parsed } = analyse(source, options)
+  if (parsed?.kind !== "multipart") throw new Error(`not multipart: ${parsed?.kind}`)
+  return parsed
+}
+
+const scriptsOf = (source: string, options = OPTIONS) => multipartOf(source, options).scripts.map((s) => [s.name, text(s.content)])
+
+describe("the parts' size, all together", () => {
+  const script = (n: number, size: number) => `#!/bin/sh\necho ${n}\n${"#".repeat(size)}\n`
+
+  it("refuses the part that takes the total past the limit, and the parts after it; the parts before it apply", () => {
+    const source = multipart([gzipPart(script(1, 600)), gzipPart(script(2, 600)), part("text/x-shellscript", "#!/bin/sh\necho 3")])
+    const options = { maxBytes: 1000 }
+    expect(scriptsOf(source, options).map(([name]) => name)).toEqual(["part-1"])
+    expect(analyse(source, options).warnings).toEqual([
+      "part 2 (line 13): the parts come to more than 1000 bytes together, the limit for user-data (USERDATA_MAX_BYTES); this part and the ones after it are ignored"
+    ])
+  })
+
+  it("counts plain parts too, and takes parts that fit exactly", () => {
+    const plain = script(1, 300).trimEnd()
+    const source = multipart([part("text/x-shellscript", plain), gzipPart(script(2, 600))])
+    const exact = plain.length + script(2, 600).length
+    expect(scriptsOf(source, { maxBytes: exact })).toHaveLength(2)
+    expect(analyse(source, { maxBytes: exact - 1 }).warnings).toHaveLength(1)
+  })
+
+  it("tells gzip data that is not gzip apart from data past the limit", () => {
+    const source = multipart([part("application/x-gzip", "bm90IGd6aXA=", ["Content-Transfer-Encoding: base64"])])
+    expect(analyse(source).warnings).toEqual(["part 1 (line 8): not valid gzip data; part ignored"])
+  })
+})
+
+describe("a large number of parts", () => {
+  // (the time it takes, linear in the size, is measured by hand: 20k parts in about 1 s; tests carry no wall-clock bounds)
+  it("are all read, each part's script kept", () => {
+    const body = `#!/bin/sh\n${"echo\n".repeat(200)}exit 0`
+    const source = bytes(multipart(Array.from({ length: 4000 }, () => part("text/x-shellscript", body))))
+    const split = splitMime(source, 64 * 1024 * 1024)
+    expect(split._tag === "Right" && split.right.scripts.length).toBe(4000)
+  }, 120_000)
+
+  it("still places the last part on its line", () => {
+    const parts = Array.from({ length: 50 }, (_, i) => part("text/x-unknown", `x${i}`))
+    const warnings = analyse(multipart(parts)).warnings
+    // 3 header lines, then 4 lines a part: delimiter, header, blank, body
+    expect(warnings.at(-1)).toBe("part 50 (line 203): text/x-unknown parts are not supported; part ignored")
+  })
+})
+
+describe("nested multipart parts", () => {
+  const inner = (boundary: string, parts: ReadonlyArray<string>) => part(`multipart/alternative; boundary="${boundary}"`, multipart(parts, boundary).replace(/^[\s\S]*?\n\n/, ""))
+
+  it("are walked into, their parts numbered after the part that holds them", () => {
+    const source = multipart([
+      part("text/cloud-config", "#cloud-config\nhostname: outer"),
+      inner("in", [part("text/x-shellscript", "#!/bin/sh\necho inner"), part("text/cloud-config", "#cloud-config\npackages: [curl]"), part("text/x-unknown", "x")]),
+      part("text/x-shellscript", "#!/bin/sh\necho last")
+    ])
+    const result = multipartOf(source)
+    expect(result.scripts.map((s) => [s.name, text(s.content)])).toEqual([
+      ["part-2.1", "#!/bin/sh\necho inner"],
+      ["part-3", "#!/bin/sh\necho last"]
+    ])
+    expect([result.config.hostname, result.config.packages]).toEqual(["outer", ["curl"]])
+    expect(analyse(source).warnings).toEqual(["part 2.3 (line 25): text/x-unknown parts are not supported; part ignored"])
+  })
+
+  it("places a nested part's problems on the user-data's lines", () => {
+    const source = multipart([inner("in", [part("text/cloud-config", "#cloud-config\ntimezone: [x]")])])
+    expect(analyse(source).problems.map(formatProblem)).toEqual(["line 11: timezone: expected a time zone such as Europe/Paris or UTC, got a list; skipped"])
+  })
+
+  it(`are read ${MAX_MIME_DEPTH} levels deep, no deeper`, () => {
+    const nest = (levels: number): string =>
+      levels === 1 ? part("text/x-shellscript", "#!/bin/sh\necho deep") : inner(`b${levels}`, [nest(levels - 1)])
+    const at = (levels: number) => multipart([nest(levels)])
+    expect(scriptsOf(at(MAX_MIME_DEPTH))).toEqual([[`part-${Array(MAX_MIME_DEPTH).fill(1).join(".")}`, "#!/bin/sh\necho deep"]])
+    const tooDeep = analyse(at(MAX_MIME_DEPTH + 1))
+    expect(tooDeep.parsed?.kind === "multipart" && tooDeep.parsed.scripts).toEqual([])
+    expect(tooDeep.warnings).toEqual([
+      expect.stringMatching(new RegExp(`^part ${Array(MAX_MIME_DEPTH).fill(1).join("\\.")} \\(line \\d+\\): multipart parts nested more than 8 levels deep are not read; part ignored$`))
+    ])
+  })
+
+  it("share the size limit with the other parts", () => {
+    const source = multipart([gzipPart(`#!/bin/sh\n${"#".repeat(600)}`), inner("in", [gzipPart(`#!/bin/sh\n${"#".repeat(600)}`)])])
+    expect(analyse(source, { maxBytes: 1000 }).warnings).toEqual([expect.stringMatching(/^part 2\.1 \(line \d+\): the parts come to more than 1000 bytes together/)])
+  })
+
+  it("without a boundary or parts are named", () => {
+    const source = multipart([part("multipart/mixed", "--x\n"), inner("in", [])])
+    expect(analyse(source).warnings).toEqual([
+      "part 1 (line 7): multipart part without a boundary in its Content-Type; part ignored",
+      "part 2 (line 12): multipart part without parts; part ignored"
+    ])
+  })
+})
+
+describe("the type a part's first line names", () => {
+  it("wins over text/x-shellscript, as in cloud-init: a #cloud-config body is cloud-config", () => {
+    const source = multipart([part("text/x-shellscript", "#cloud-config\nhostname: from-shell"), part("text/x-shellscript", "#include\nhttp://example.com/x")])
+    const result = multipartOf(source)
+    expect([result.scripts, result.config.hostname]).toEqual([[], "from-shell"])
+    expect(analyse(source).warnings).toEqual(["part 2 (line 12): #include parts are not supported; part ignored"])
+  })
+
+  it("leaves text/x-shellscript a script when the first line names no type", () => {
+    const source = multipart([part("text/x-shellscript", "# a comment\necho hi"), part("text/x-shellscript", "#!/bin/sh\necho two")])
+    expect(scriptsOf(source).map(([, body]) => body)).toEqual(["# a comment\necho hi", "#!/bin/sh\necho two"])
+    expect(analyse(source).warnings).toEqual([])
+  })
+
+  it("is named when text/plain holds a type this program does not read", () => {
+    const source = multipart([part("text/plain", "#include\nhttp://example.com/x"), part("text/plain", "#alpine-config\nuser: bob"), part("text/plain", "hello")])
+    expect(analyse(source).warnings).toEqual([
+      "part 1 (line 7): #include parts are not supported; part ignored",
+      "part 2 (line 12): #alpine-config parts are not supported; part ignored",
+      "part 3 (line 17): text/plain parts are not supported; part ignored"
+    ])
+  })
+})
+
+describe("text/x-shellscript-per-* parts", () => {
+  it("run once at the first boot; per-boot says it runs at the first boot only", () => {
+    const source = multipart(
+      ["per-boot", "per-instance", "per-once"].map((f) => part(`text/x-shellscript-${f}`, `#!/bin/sh\necho ${f}`))
+    )
+    expect(scriptsOf(source).map(([, body]) => body)).toEqual(["#!/bin/sh\necho per-boot", "#!/bin/sh\necho per-instance", "#!/bin/sh\necho per-once"])
+    expect(analyse(source).warnings).toEqual(["part 1 (line 7): text/x-shellscript-per-boot parts run at the first boot only"])
+  })
+})
+
+describe("merging cloud-config parts", () => {
+  const first = "#cloud-config\nhostname: one\npackages: [a]\nruncmd: [echo first]\nwrite_files:\n  - path: /a\n    content: x"
+  const second = "#cloud-config\nhostname: two\npackages: [b]\nruncmd: [echo second]"
+
+  it("replaces a later part's top-level keys without a merge type", () => {
+    const config = multipartOf(multipart([part("text/cloud-config", first), part("text/cloud-config", second)])).config
+    expect([config.hostname, config.packages, config.runcmd.map((c) => c.kind === "shell" && c.script)]).toEqual(["two", ["b"], ["echo second"]])
+    expect(config.writeFiles.map((f) => f.path)).toEqual(["/a"])
+  })
+
+  it.each([
+    ["the Merge-Type header", [part("text/cloud-config", second, ["Merge-Type: list(append)+dict(recurse_array,no_replace)+str()"])]],
+    ["the X-Merge-Type header", [part("text/cloud-config", second, ["X-Merge-Type: list(append)+dict(recurse_array,no_replace)+str()"])]],
+    ["the merge_how key", [part("text/cloud-config", `${second}\nmerge_how: 'list(append)+dict(recurse_array,no_replace)+str()'`)]],
+    [
+      "the merge_how key as a list",
+      [part("text/cloud-config", `${second}\nmerge_how:\n  - name: list\n    settings: [append]\n  - name: dict\n    settings: [no_replace, recurse_list]`)]
+    ]
+  ])("appends lists and keeps earlier values by %s", (_, later) => {
+    const source = multipart([part("text/cloud-config", first), ...later])
+    const config = multipartOf(source).config
+    expect(config.hostname).toBe("one")
+    expect(config.packages).toEqual(["a", "b"])
+    expect(config.runcmd.map((c) => c.kind === "shell" && c.script)).toEqual(["echo first", "echo second"])
+    expect(analyse(source).warnings).toEqual([])
+  })
+
+  it("replaces a key both have with dict(replace), and merges maps with dict(no_replace)", () => {
+    const earlier = part("text/cloud-config", "#cloud-config\nhostname: one\nntp: {enabled: true, servers: [a.example]}\npackages: [a]")
+    const later = (mergeType: string) =>
+      part("text/cloud-config", "#cloud-config\nhostname: two\nntp: {ntp_client: busybox, servers: [b.example]}\npackages: [b]", [`Merge-Type: ${mergeType}`])
+    const replaced = multipartOf(multipart([earlier, later("dict(replace,recurse_list)+list(prepend)")])).config
+    expect([replaced.hostname, replaced.packages, replaced.ntp?.servers]).toEqual(["two", ["b"], ["b.example"]])
+    const merged = multipartOf(multipart([earlier, later("dict(no_replace)+list(prepend)")])).config
+    expect([merged.hostname, merged.packages, merged.ntp?.client, merged.ntp?.servers]).toEqual(["one", ["a"], "busybox", ["a.example"]])
+  })
+
+  it("places each merged entry's problems in the part that gave it", () => {
+    const source = multipart([
+      part("text/cloud-config", "#cloud-config\nruncmd: [echo first]\nusers:\n  - name: a\n    uid: many"),
+      part("text/cloud-config", "#cloud-config\nusers:\n  - name: b\n    uid: lots", ["Merge-Type: list(append)+dict(recurse_array)"])
+    ])
+    expect(analyse(source).problems.map(formatProblem)).toEqual([
+      "line 11: users[0].uid: expected a user id such as 1001, got a string of 4 characters; users[0] skipped",
+      "line 19: users[1].uid: expected a user id such as 1001, got a string of 4 characters; users[1] skipped"
+    ])
+  })
+
+  it("ignores a part whose merge type cannot be read, or names no dict(), saying why", () => {
+    const source = multipart([
+      part("text/cloud-config", first),
+      part("text/cloud-config", second, ["Merge-Type: list(append"]),
+      part("text/cloud-config", second, ["Merge-Type: list(append)+tree()"]),
+      part("text/cloud-config", `${second}\nmerge_how: 5`),
+      part("text/cloud-config", second, ["Merge-Type: list(append)"])
+    ])
+    expect(multipartOf(source).config.packages).toEqual(["a"])
+    expect(analyse(source).warnings).toEqual([
+      "part 2 (line 18): the Merge-Type header is not a list of mergers such as list(append)+dict(recurse_array)+str(); part ignored",
+      "part 3 (line 26): the Merge-Type header names a merger other than dict(), list() and str(); part ignored",
+      "part 4 (line 33): the merge_how key is not a list of mergers such as list(append)+dict(recurse_array)+str(); part ignored",
+      "part 5 (line 42): its mergers name no dict(), so it changes nothing, as in cloud-init; part ignored"
+    ])
+  })
+})
+
+describe("YAML messages", () => {
+  it("say in our words that a second document is not read", () => {
+    expect(analyse("#cloud-config\nhostname: a\n---\nhostname: b\n").problems.map(formatProblem)).toEqual([
+      "line 3: YAML: a second document starts here; only one is expected"
+    ])
+  })
+
+  it("place an alias without its anchor on its line, without naming it", () => {
+    expect(analyse("#cloud-config\n*secret\n").problems.map(formatProblem)).toEqual(["line 2: YAML: an alias whose anchor is not set before it"])
+    expect(analyse(multipart([part("text/cloud-config", "#cloud-config\nhostname: *x")])).problems.map(formatProblem)).toEqual([
+      "line 8: YAML: an alias whose anchor is not set before it; part skipped"
+    ])
+  })
+})
