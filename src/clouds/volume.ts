@@ -6,14 +6,21 @@ import { RootFs } from "../services/RootFs.js"
 
 /**
  * `read` over the first of `labels` that mounts (vfat, then iso9660) under
- * `$ROOT/run/tiny-cloud/NAME-*`; unmounted and the mount point removed
- * whatever `read` did. None when no volume mounts.
+ * `$ROOT/run/tiny-cloud/NAME-PID-*`; unmounted and the mount point removed
+ * whatever `read` did, and those a crashed run left too. None when no volume
+ * mounts.
  */
 export const readVolume = <A, E, R>(labels: ReadonlyArray<string>, name: string, read: (dir: string) => Effect.Effect<A, E, R>) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     const commands = yield* Commands
-    const mnt = yield* fs.makeTempDirectory(fs.at(`/run/tiny-cloud/${name}-`))
+    const prefix = fs.at(`/run/tiny-cloud/${name}-`)
+    // a crashed run's mount point: unmounted, then removed
+    for (const stale of yield* fs.staleTempDirectories(prefix)) {
+      yield* commands.run("umount", [stale], { allowFailure: true }).pipe(Effect.ignore)
+      yield* fs.remove(stale, { recursive: true }).pipe(Effect.ignore)
+    }
+    const mnt = yield* fs.makeTempDirectory(prefix)
     const removeMountPoint = fs.remove(mnt, { recursive: true }).pipe(Effect.ignore)
     for (const fstype of ["vfat", "iso9660"]) {
       for (const label of labels) {

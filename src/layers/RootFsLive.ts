@@ -226,9 +226,26 @@ export const makeRootFs = (root: string) =>
           const dir = yield* inRoot("mktemp", dirname(prefix), "follow")
           return yield* sys("mktemp", prefix, () => {
             nodeFs.mkdirSync(dir, { recursive: true })
-            return nodeFs.mkdtempSync(`${dir}/${basename(prefix)}`)
+            return nodeFs.mkdtempSync(`${dir}/${basename(prefix)}${process.pid}-`)
           })
-        })
+        }),
+      staleTempDirectories: (prefix) =>
+        inRoot("list", dirname(prefix), "follow").pipe(
+          Effect.map((dir) => {
+            const name = new RegExp(`^${basename(prefix).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(\\d+)-[^/]{6}$`)
+            let entries: Array<string> = []
+            try {
+              entries = nodeFs.readdirSync(dir)
+            } catch {
+              // no directory, no leftovers
+            }
+            return entries.filter((e) => {
+              const m = name.exec(e)
+              return m !== null && !processAlive(Number(m[1]))
+            }).map((e) => `${dir}/${e}`)
+          }),
+          Effect.orElseSucceed(() => [])
+        )
     }
     return service
   })

@@ -46,7 +46,10 @@ export interface RootFsShape {
   readonly realPath: (path: string) => Effect.Effect<string, FsError>
   readonly chmod: (path: string, mode: number) => Effect.Effect<void, FsError>
   readonly chown: (path: string, uid: number, gid: number) => Effect.Effect<void, FsError>
+  /** a new directory `PREFIX<pid>-XXXXXX`, this process's */
   readonly makeTempDirectory: (prefix: string) => Effect.Effect<string, FsError>
+  /** the directories `makeTempDirectory(prefix)` made for processes that are gone (a crash's leftovers) */
+  readonly staleTempDirectories: (prefix: string) => Effect.Effect<ReadonlyArray<string>>
 }
 
 export class RootFs extends Context.Tag("tiny-cloud/RootFs")<RootFs, RootFsShape>() {}

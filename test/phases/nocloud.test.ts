@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
@@ -48,7 +48,7 @@ const mountsOf = (commands: ReadonlyArray<string>) => commands.filter((c) => c.s
 
 /** the temporary mount point of the first mount attempt, checked to be under $ROOT/run/tiny-cloud */
 const mountPoint = (instance: TestInstance) => {
-  const dir = mountsOf(instance.commands())[0]!.split(" ").pop()!
+  const dir = mountsOf(instance.commands()).find((c) => c.startsWith("mount "))!.split(" ").pop()!
   expect(dir.startsWith(`${instance.root}/run/tiny-cloud/cidata-`)).toBe(true)
   return dir
 }
@@ -151,6 +151,23 @@ describe("first boot on nocloud", () => {
       const dir = mountPoint(instance)
       expect(mountsOf(instance.commands())).toEqual([`mount -o ro -t vfat LABEL=cidata ${dir}`, `umount ${dir}`])
       expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
+    })
+  )
+
+  it.scopedLive("a mount point a crashed run left is unmounted and removed; one of a live process is left alone", () =>
+    Effect.gen(function* () {
+      const volume = yield* volumeDir({ "meta-data": META, "user-data": SCRIPT })
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" }, cidata: volume })
+      // pid 2^22 + 1 is past the kernel's largest
+      const dead = `${instance.root}/run/tiny-cloud/cidata-4194305-AbCdEf`
+      const live = `${instance.root}/run/tiny-cloud/cidata-${process.pid}-GhIjKl`
+      mkdirSync(dead, { recursive: true })
+      mkdirSync(live, { recursive: true })
+      expect((yield* instance.run(["boot"])).code).toBe(0)
+      expect(mountsOf(instance.commands())[0]).toBe(`umount ${dead}`)
+      expect(existsSync(dead)).toBe(false)
+      expect(existsSync(live)).toBe(true)
+      expect(mountPoint(instance).startsWith(`${instance.root}/run/tiny-cloud/cidata-${process.pid}-`)).toBe(true)
     })
   )
 
