@@ -111,9 +111,10 @@ const KEYS: Readonly<Record<string, { readonly valid: fc.Arbitrary<Part>; readon
     })),
     broken: "users: 7777777"
   },
-  package_update: {
-    valid: fc.constant({ yaml: "package_update: true", effect: (i: TestInstance, on: boolean) => expect(i.commands().includes("apk update")).toBe(on) }),
-    broken: "package_update: maybe"
+  // (`apk update` also comes with `packages`, as cloud-init refreshes the sources before it installs: `apk upgrade` is the key's own)
+  package_upgrade: {
+    valid: fc.constant({ yaml: "package_upgrade: true", effect: (i: TestInstance, on: boolean) => expect(i.commands().includes("apk upgrade")).toBe(on) }),
+    broken: "package_upgrade: maybe"
   }
 }
 
