@@ -2,6 +2,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { MetadataError } from "../domain/errors.js"
+import { authorizedKeys } from "../domain/ssh-keys.js"
 import { Metadata, type CloudMetadata } from "../services/Metadata.js"
 import { Network } from "../services/Network.js"
 import { Output } from "../services/Output.js"
@@ -32,14 +33,19 @@ const found = (key: string) => (value: Option.Option<string | Uint8Array>) =>
   Option.match(value, { onNone: () => Effect.fail(new NotFound(key)), onSome: write })
 
 /** one key's value printed, or its error */
-const printKey = (md: CloudMetadata, key: string): Effect.Effect<void, KeyError, Output> => {
+const printKey = (md: CloudMetadata, key: string, hideStderr: boolean): Effect.Effect<void, KeyError, Output> => {
   switch (key) {
     case "@hostname":
       return Effect.flatMap(md.hostname, found(key))
     case "@local-hostname":
       return Effect.flatMap(md.localHostname, found(key))
     case "@ssh-keys":
-      return Effect.flatMap(md.sshKeys, (keys) => write(keys.map((k) => `${k}\n`).join("")))
+      // the keys set_ssh_keys installs: a line that is not a key, or has options in front, is left out and said
+      return Effect.flatMap(md.sshKeys, (entries) => {
+        const { keys, dropped } = authorizedKeys(entries, { allowOptions: false })
+        const said = dropped === 0 || hideStderr ? Effect.void : Effect.flatMap(Output, (o) => o.stderr(`imds: @ssh-keys: ${dropped} line${dropped === 1 ? "" : "s"} that are not OpenSSH public keys, or have options in front of them, left out\n`))
+        return Effect.zipRight(said, write(keys.map((k) => `${k}\n`).join("")))
+      })
     case "@userdata":
       return Effect.flatMap(md.userData, (d) => write(Option.getOrElse(d, () => new Uint8Array())))
     case "@nics":
@@ -81,7 +87,7 @@ const processKeys = (
             ? Effect.as(Effect.flatMap(md.nic(nic.mac, key), found(`@nic:${nic.iface},${key}`)), true)
             : key.startsWith("@nic:")
               ? nicKeys(md, key, state)
-              : Effect.as(printKey(md, key), true)
+              : Effect.as(printKey(md, key, state.hideStderr), true)
         if (!(yield* Effect.catchAll(run, report(state)))) return false
       }
     }

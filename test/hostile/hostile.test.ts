@@ -113,6 +113,10 @@ describe("authorized_keys", () => {
       expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
       expect(main.stderr).toContain("set_ssh_keys: 2 lines that are not OpenSSH public keys, or have options in front of them dropped\n")
       expect(main.stderr).not.toContain("curl")
+      // imds @ssh-keys prints the same keys, for scripts that write authorized_keys themselves
+      const said = "imds: @ssh-keys: 2 lines that are not OpenSSH public keys, or have options in front of them, left out\n"
+      expect(yield* instance.imds(["@ssh-keys"])).toEqual({ code: 0, stdout: `${KEY_A}\n`, stderr: said })
+      expect(yield* instance.imds(["-E", "@ssh-keys"])).toEqual({ code: 0, stdout: `${KEY_A}\n`, stderr: "" })
     })
   )
 
