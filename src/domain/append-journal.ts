@@ -10,6 +10,14 @@
 /** in `$TINY_CLOUD_VAR` */
 export const APPEND_JOURNAL = ".write_files-appended"
 
+/**
+ * In `$TINY_CLOUD_VAR` too: the users user-data asked for that this first
+ * boot is making, one a line, each written before its `adduser`. A rerun
+ * after a crash between `adduser` and `chpasswd` knows the account is its
+ * own, not one the image had, and sets its password.
+ */
+export const USERS_JOURNAL = ".users-created"
+
 export interface AppendDone {
   /** the entry's place in `write_files`: two entries may append the same text to one file */
   readonly index: number

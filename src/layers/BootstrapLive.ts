@@ -2,7 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Bootstrap } from "../services/Bootstrap.js"
 import { Config } from "../services/Config.js"
-import { APPEND_JOURNAL } from "../domain/append-journal.js"
+import { APPEND_JOURNAL, USERS_JOURNAL } from "../domain/append-journal.js"
 import { bootstrapMarker } from "../domain/bootstrap.js"
 import { RootFs } from "../services/RootFs.js"
 
@@ -17,7 +17,7 @@ export const BootstrapLive = Layer.effect(
       isComplete: fs.exists(marker),
       markComplete: fs.writeAtomic(marker, "", { noFollow: true }),
       // a first boot asked for again appends its write_files again
-      markIncomplete: Effect.zipRight(fs.remove(marker), fs.remove(`${varDir}/${APPEND_JOURNAL}`)),
+      markIncomplete: Effect.all([fs.remove(marker), fs.remove(`${varDir}/${APPEND_JOURNAL}`), fs.remove(`${varDir}/${USERS_JOURNAL}`)], { discard: true }),
       isDisabled: fs.exists(fs.at("/etc/tiny-cloud.disabled"))
     }
   })

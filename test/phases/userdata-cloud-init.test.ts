@@ -226,19 +226,21 @@ users:
     })
   )
 
-  it.scopedLive("a run killed between adduser and chpasswd sets the password when run again; an account with a password keeps it", () =>
+  it.scopedLive("a run killed between adduser and chpasswd sets the password when run again; an account the image had keeps its own, locked or not", () =>
     Effect.gen(function* () {
-      const doc = `#cloud-config\nusers:\n  - default\n  - name: deploy\n    passwd: ${HASH}\n    lock_passwd: false\n  - name: kept\n    passwd: ${HASH}\n    lock_passwd: false\n`
+      const doc = `#cloud-config\nusers:\n  - default\n  - name: deploy\n    passwd: ${HASH}\n    lock_passwd: false\n  - name: kept\n    passwd: ${HASH}\n    lock_passwd: false\n  - name: svc\n    ssh_authorized_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISvc svc@example"]\n`
       const i = yield* userDataInstance(doc)
-      // as the killed run left them: deploy made by adduser (`!`), kept there before with its own password
+      // as the killed run left them: deploy journalled and made by adduser (`!`); kept and svc the image's, svc locked on purpose
       const passwd = i.read("/etc/passwd") ?? ""
       const shadow = i.read("/etc/shadow") ?? ""
-      i.write("/etc/passwd", `${passwd}deploy:x:1001:1001::/home/deploy:/bin/sh\nkept:x:1002:1002::/home/kept:/bin/sh\n`)
-      i.write("/etc/shadow", `${shadow}deploy:!:20000:0:99999:7:::\nkept:$6$own$hash:20000:0:99999:7:::\n`)
+      i.write("/etc/passwd", `${passwd}deploy:x:1001:1001::/home/deploy:/bin/sh\nkept:x:1002:1002::/home/kept:/bin/sh\nsvc:x:1003:1003::/home/svc:/bin/sh\n`)
+      i.write("/etc/shadow", `${shadow}deploy:!:20000:0:99999:7:::\nkept:$6$own$hash:20000:0:99999:7:::\nsvc:!:20000:0:99999:7:::\n`)
+      i.write("/var/lib/cloud/.users-created", "deploy\n")
       yield* firstBoot(i)
       const shadowOf = (user: string) => (i.read("/etc/shadow") ?? "").split("\n").find((l) => l.startsWith(`${user}:`))?.split(":")[1]
       expect(shadowOf("deploy")).toBe(HASH)
       expect(shadowOf("kept")).toBe("$6$own$hash")
+      expect(shadowOf("svc")).toBe("!")
     })
   )
 

@@ -6,6 +6,8 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import { USERS_JOURNAL } from "../../../domain/append-journal.js"
+import { Config } from "../../../services/Config.js"
 import { warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
 import { groups as readGroups, lookupAccount, shadowPassword } from "../../accounts.js"
@@ -125,12 +127,18 @@ export const userdataUsers = Effect.gen(function* () {
   if (config.defaultUser !== undefined) {
     yield* applySettings(yield* currentUser, config.defaultUser, { passwdApplies: true, created: false })
   }
+  const fs = yield* RootFs
+  const journal = `${(yield* Config).varDir}/${USERS_JOURNAL}`
+  const made = new Set(Option.match(yield* fs.readTextIfExists(journal), { onNone: () => [], onSome: (t) => t.split("\n") }))
   for (const user of config.users) {
     const missing = Option.isNone(yield* lookupAccount(user.name))
-    if (missing) yield* addAccount(user.name, user.account)
-    // an account whose password was never set (adduser's `!`) counts as made now: a run killed
-    // between adduser and chpasswd sets the password when it runs again
-    const created = missing || Option.match(yield* shadowPassword(user.name), { onNone: () => true, onSome: (p) => p === "!" || p === "" })
+    if (missing) {
+      yield* fs.addLinesOnce(journal, [user.name], { mode: 0o600, noFollow: true })
+      yield* addAccount(user.name, user.account)
+    }
+    // an account this boot made whose password was never set (adduser's `!`) is still new: a run
+    // killed between adduser and chpasswd sets the password when it runs again
+    const created = missing || (made.has(user.name) && Option.match(yield* shadowPassword(user.name), { onNone: () => true, onSome: (p) => p === "!" || p === "" }))
     yield* applySettings(user.name, user, { passwdApplies: created, created })
     if (user.sshAuthorizedKeys.length > 0) yield* installKeys(user.name, user.sshAuthorizedKeys, { append: true, fromUserData: true, action: "userdata_users" })
   }
