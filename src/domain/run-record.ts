@@ -164,7 +164,9 @@ const failureOf = (attempt: ReadonlyArray<PhaseRun>, live: PhaseRun | undefined)
 export const statusOf = (record: RunRecord, facts: Facts): Status => {
   const attempt = currentAttempt(record.runs)
   const newest = record.runs[record.runs.length - 1]
-  const live = newest !== undefined && !isFinished(newest) && facts.isRunning(newest.pid) ? newest : undefined
+  // final's record is written before the marker: while its process is still there, the phase is not over
+  const finishing = newest !== undefined && newest.phase === "final" && !facts.complete
+  const live = newest !== undefined && (!isFinished(newest) || finishing) && facts.isRunning(newest.pid) ? newest : undefined
   const errors = attempt.flatMap((r) =>
     r.actions.filter((a) => a.result === "failed" && isUserDataAction(a.name)).map((a) => `${r.phase}/${a.name}: ${a.message ?? "failed"}`)
   )

@@ -50,6 +50,14 @@ export const runPhase = (phase: Phase) =>
     if (!(yield* Ref.get(context.markComplete))) return outcome.exitCode
     return yield* bootstrap.markComplete.pipe(
       Effect.as(outcome.exitCode),
-      Effect.catchAll((e) => Effect.as(err(`bootstrap_complete: ${e.message}`), 1))
+      // the record is told: bootstrap_complete failed after all
+      Effect.catchAll((e) =>
+        Effect.gen(function* () {
+          yield* err(`bootstrap_complete: ${e.message}`)
+          const failed = outcome.actions.map((a) => (a.name === "bootstrap_complete" ? { ...a, result: "failed" as const, message: e.message } : a))
+          yield* run.finish({ exitCode: 1, actions: failed })
+          return 1
+        })
+      )
     )
   })

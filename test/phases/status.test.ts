@@ -3,7 +3,8 @@
  * and `analyze`, after simulated first boots run in-process.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { mkdirSync, rmSync } from "node:fs"
+import { mkdirSync, rmSync, symlinkSync } from "node:fs"
+import { join } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -144,6 +145,20 @@ describe("tiny-cloud status", () => {
       expect(r.stdout).toContain("final: ")
       expect(r.stdout).toMatch(/^final: \d+\.\d{3}s, exit 1$/m)
       expect(r.stdout).toContain("error: final/run_userdata: user-data script exited with status 3\n")
+    })
+  )
+
+  it.scopedLive("a marker that cannot be written, after the run was recorded: the record says bootstrap_complete failed", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance("#!/bin/sh\nexit 0\n")
+      for (const phase of ["boot", "early", "main"]) yield* i.run([phase])
+      symlinkSync("/nonexistent", join(i.root, "var/lib/cloud/.bootstrap-complete"))
+      const final = yield* i.run(["final"])
+      expect(final.code).toBe(1)
+      expect(final.stderr).toContain("bootstrap_complete: write")
+      const r = yield* i.run(["status"])
+      expect(r.code).toBe(1)
+      expect(r.stdout.split("\n")[0]).toMatch(/^failed at final\/bootstrap_complete: write .*is a symbolic link; refused$/)
     })
   )
 

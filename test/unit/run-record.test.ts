@@ -105,6 +105,11 @@ describe("statusOf", () => {
     expect(summary(record(...full()), facts(false, [], true))).toEqual(["disabled", 0, true])
     expect(summary(record(...full(undefined, [failed("set_ssh_keys", "x")])), facts(false, [], true))).toEqual(["failed at main/set_ssh_keys: x", 1, true])
   })
+
+  it("final recorded, its process still there, the marker not yet written (it is the last write): running final, not settled", () => {
+    expect(summary(record(...full()), facts(false, [100]))).toEqual(["running final", 0, false])
+    expect(summary(record(...full()), facts(true, [100]))).toEqual(["done", 0, true])
+  })
 })
 
 describe("the record file", () => {
