@@ -131,7 +131,7 @@ const stream =
             // waited for, it keeps this process alive until it is gone
             child.ref()
             child.stdin.end()
-          }).pipe(Effect.timeoutTo({ duration: "1 second", onSuccess: () => undefined, onTimeout: () => child.unref() }))
+          }).pipe(Effect.timeoutTo({ duration: "250 millis", onSuccess: () => undefined, onTimeout: () => child.unref() }))
           return { write: (line: string) => Effect.sync(() => void (gone || child.stdin.write(`${line}\n`))), close }
         },
         catch: (e) => new CommandError({ command, reason: e instanceof Error ? e.message : String(e) })

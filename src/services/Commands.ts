@@ -29,7 +29,7 @@ export interface ScriptOptions {
 export interface LineSink {
   /** the line (without its newline) is handed over at once; a program that is gone drops it */
   readonly write: (line: string) => Effect.Effect<void>
-  /** ends its input and waits (about a second at most) for the program to have done with every line and exited */
+  /** ends its input and waits (a quarter of a second at most: a hung syslog must not hold a boot up) for the program to have done with every line and exited */
   readonly close: Effect.Effect<void>
 }
 
