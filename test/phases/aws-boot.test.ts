@@ -148,12 +148,16 @@ describe("first boot on aws", () => {
 describe("user-data scripts saved on Windows", () => {
   it.scopedLive("CR LF line ends and a byte-order mark: the script runs as cloud-init runs it, its lines as written", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("\ufeff#!/bin/sh\r\necho one\r\nprintf '%s|' two\r\n") } })
+      const script = "\ufeff#!/bin/sh\r\necho one\r\nprintf '%s|' two\r\n"
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(script) } })
       yield* instance.run(["early"])
       const final = yield* instance.run(["final"])
       expect(final.code).toBe(0)
       expect(instance.read("/var/log/user-data.log")).toBe("one\ntwo|")
       expect(instance.read("/var/log/user-data.exit")).toBe("0\n")
+      // the saved user-data is as it came; the copy that ran is beside it
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(script)
+      expect(instance.read("/var/lib/cloud/user-data.script")).toBe("#!/bin/sh\necho one\nprintf '%s|' two\n")
     })
   )
 

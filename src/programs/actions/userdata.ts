@@ -72,10 +72,10 @@ export const runUserdata = Effect.gen(function* () {
   const fs = yield* RootFs
   const { logDir } = yield* Config
   const userData = yield* UserData
-  const path = userData.path
   const saved = Option.getOrElse(yield* userData.bytes, () => new Uint8Array())
   const script = runnableScript(saved)
-  // kept as it came unless it could not run as it is
+  // the saved user-data stays as it came: a script that cannot run as it is runs from a copy made runnable
+  const path = script === saved ? userData.path : `${userData.path}.script`
   if (script !== saved) yield* fs.writeAtomic(path, script, { mode: 0o700, noFollow: true })
   yield* fs.chmod(path, 0o700)
   yield* fs.makeDirectory(logDir)
