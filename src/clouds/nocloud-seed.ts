@@ -59,9 +59,9 @@ export const seedDir = Effect.map(Config, (s) => `${s.varDir}/nocloud`)
 type SeedFile = (typeof SEED_FILES)[number]
 
 /**
- * The seed's files, and those left out for being over USERDATA_MAX_BYTES:
- * each of those fails only the reads of that file (an oversized user-data
- * must not cost the meta-data, with the hostname and keys).
+ * The seed's files, and those left out, over USERDATA_MAX_BYTES or not
+ * readable: each of those fails only the reads of that file (an oversized
+ * user-data must not cost the meta-data, with the hostname and keys).
  */
 interface Seed {
   readonly files: Partial<Record<SeedFile, Uint8Array>>
@@ -78,10 +78,13 @@ const fromDirectory = (dir: string) =>
     if (!(yield* fs.isDirectory(dir))) return Option.none<Seed>()
     const seed: { files: Seed["files"]; refused: Seed["refused"] } = { files: {}, refused: {} }
     for (const name of SEED_FILES) {
+      // a file that cannot be read (too large, not a regular file) fails only its own reads
       const data = yield* fs.readFileIfExists(`${dir}/${name}`, { maxBytes: userDataMaxBytes }).pipe(
-        Effect.catchIf(
-          (e) => e.exceeded !== undefined,
-          (e) => Effect.as(Effect.sync(() => (seed.refused[name] = tooLarge(name, e.exceeded!))), Option.none<Uint8Array>())
+        Effect.catchAll((e) =>
+          Effect.as(
+            Effect.sync(() => (seed.refused[name] = e.exceeded !== undefined ? tooLarge(name, e.exceeded) : new ImdsError({ cloud: "nocloud", url: name, reason: e.reason }))),
+            Option.none<Uint8Array>()
+          )
         )
       )
       if (Option.isSome(data)) seed.files[name] = data.value
