@@ -183,4 +183,21 @@ describe("early phase on invalid configuration user-data", () => {
       expect(instance.read("/var/lib/cloud/user-data")).toBe(doc)
     })
   )
+
+  it.scopedLive.each(["#alpine-config\n- a\n- b\n", "#cloud-config\n- a\n"])(
+    "a document that is not a map of keys fails the actions that need it; the user, keys and hostname are still set (%j)",
+    (doc) =>
+      Effect.gen(function* () {
+        const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINotAMap n@example"
+        const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h.example", sshKeys: [key], userData: bytes(doc) } })
+        yield* instance.run(["early"])
+        const main = yield* instance.run(["main"])
+        expect(main.code).toBe(1)
+        expect(actionLines(main.stderr).filter((l) => l.endsWith(": failed")).length).toBeGreaterThan(0)
+        expect(instance.read("/etc/hostname")).toBe("h\n")
+        expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${key}\n`)
+        expect((yield* instance.run(["final"])).code).toBe(1)
+        expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+      })
+  )
 })

@@ -4,9 +4,10 @@
  *
  * A key or entry that could not be used was skipped when it was read and
  * reported by `save_userdata` in the early phase; the actions apply the rest.
- * User-data that cannot be read at all (not YAML...) fails every action that
- * needs it with the validator's one-line message, its problems logged at
- * error level by the first action of the phase that asks.
+ * User-data that cannot be read at all (not YAML, not a map of keys, or
+ * every key refused: what `tiny-cloud schema` calls invalid) fails every
+ * action that needs it with the validator's one-line message, its problems
+ * logged at error level by the first action of the phase that asks.
  */
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
@@ -24,7 +25,8 @@ import { PhaseContext } from "../action.js"
 export const loadUserData = (action: string) =>
   Effect.gen(function* () {
     const analysis = yield* Effect.flatMap(UserData, (u) => u.analysis)
-    if (analysis.parsed !== undefined) return analysis.parsed
+    // a document nothing can be used of (not a map of keys, every key refused) is invalid as a whole
+    if (analysis.parsed !== undefined && analysis.usable) return analysis.parsed
     const { userDataReported } = yield* PhaseContext
     if (!(yield* Ref.getAndSet(userDataReported, true))) {
       yield* Effect.forEach(analysis.problems, (p) => err(`${action}: invalid user-data: ${formatProblem(p)}`), { discard: true })
