@@ -57,15 +57,17 @@ const userDataWarnings = (type: string) =>
   CHECKED_TYPES.has(type)
     ? Effect.gen(function* () {
         const analysis = yield* Effect.flatMap(UserData, (u) => u.analysis)
-        const { checkAnalysis } = yield* Effect.promise(() => import("../domain/userdata/validate.js"))
-        return checkAnalysis(analysis).warnings
+        const { checkAnalysis, formatProblem } = yield* Effect.promise(() => import("../domain/userdata/validate.js"))
+        // a key or entry skipped (or the whole document refused) is worth at least a warning's mention
+        const { problems, warnings } = checkAnalysis(analysis)
+        return [...problems.map((p) => `invalid user-data: ${formatProblem(p)}`), ...warnings]
       })
     : Effect.succeed<ReadonlyArray<string>>([])
 
 /**
  * Writes the phase's running entry now; `finish` replaces it with the
  * outcome, the user-data's type as it is after the phase (early saves it)
- * and the check's warnings.
+ * and the check's problems and warnings.
  */
 export const startRun = (phase: Phase, startedAt: number, cloud: CloudChoice, userDataType: string) =>
   Effect.gen(function* () {

@@ -98,6 +98,16 @@ describe("the run record", () => {
     })
   )
 
+  it.scopedLive("a key the check skipped is recorded too: done with errors", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance("#alpine-config\npackages: htop\n")
+      yield* i.boot()
+      const status = yield* i.run(["status"])
+      expect([status.code, status.stdout.split("\n")[0]]).toEqual([2, "done with errors"])
+      expect(status.stdout).toMatch(/^warning: user-data: invalid user-data: line 2: packages: .*$/m)
+    })
+  )
+
   it.scopedLive("--bootstrap incomplete keeps the earlier runs: the next boot is appended", () =>
     Effect.gen(function* () {
       const i = yield* awsInstance()
