@@ -25,7 +25,8 @@ export const AlpineUser = Schema.Union(UserName, Schema.Struct({ name: opt(UserN
   description: "a user name or a map with a name"
 })
 
-export const AlpineNtp = Schema.Struct({ enabled: opt(Flag), ntp_client: opt(Text) }).annotations({
+/** `enabled`: true or false, or as the shell edition reads it, the words `yes` and `true` (any other word is off) */
+export const AlpineNtp = Schema.Struct({ enabled: opt(Schema.Union(Flag, Text)), ntp_client: opt(Text) }).annotations({
   description: "a map with enabled and ntp_client"
 })
 

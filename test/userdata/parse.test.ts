@@ -183,6 +183,11 @@ autoinstall: true
     expect(config("#alpine-config\nntp:\n  enabled: false\n  ntp_client: openntpd\n").ntp).toBeUndefined()
     expect(config("#alpine-config\nntp:\n  ntp_client: openntpd\n").ntp).toBeUndefined()
     expect(config("#alpine-config\nntp:\n  enabled: yes\n").ntp?.client).toBe("chrony")
+    // the words as the shell edition reads them: "yes" and "true" are on, any other is off
+    expect(config('#alpine-config\nntp:\n  enabled: "yes"\n  ntp_client: busybox\n').ntp?.client).toBe("busybox")
+    expect(config('#alpine-config\nntp:\n  enabled: "true"\n').ntp?.client).toBe("chrony")
+    expect(config('#alpine-config\nntp:\n  enabled: "off"\n').ntp).toBeUndefined()
+    expect(notes('#alpine-config\nntp:\n  enabled: "yes"\n')).toEqual({ problems: [], warnings: [] })
     expect(config("#alpine-config\nntp:\n  enabled: true\n  ntp_client: ntp\n").ntp?.client).toBe("busybox")
     const odd = "#alpine-config\nntp:\n  enabled: true\n  ntp_client: ntpd-rs\n"
     expect(config(odd).ntp?.client).toBe("chrony")

@@ -52,7 +52,7 @@ const READERS: Readonly<Record<string, Reader>> = {
     const ntp = decodeOr(AlpineNtp, value, path, notes)
     if (ntp === undefined) return undefined
     ignoreOthers(value, path, AlpineNtp, notes)
-    if (ntp.enabled !== true) return {}
+    if (ntp.enabled !== true && ntp.enabled !== "yes" && ntp.enabled !== "true") return {}
     const client = ntp.ntp_client === undefined ? "chrony" : ntpClientOf(ntp.ntp_client, [...path, "ntp_client"], notes)
     return { ntp: { client, servers: [], pools: [], peers: [], allow: [] } }
   },
