@@ -163,6 +163,17 @@ autoinstall: true
     expect([c.packageUpdate, c.packageUpgrade, c.autoinstall, c.packages, c.writeFiles]).toEqual([false, false, false, [], []])
   })
 
+  it("reads apk's fields on their own: a bad cache costs only the cache; an apk key that cannot be used still leaves the repositories alone", () => {
+    const source = "#alpine-config\napk:\n  cache: 5\n  repositories:\n    - {base_url: 'https://m.example/alpine', repos: [main]}\n"
+    const c = config(source)
+    expect(c.apk.cache).toBeUndefined()
+    expect(c.apk.repositories.map((r) => r.baseUrl)).toEqual(["https://m.example/alpine"])
+    expect(notes(source).problems.map((p) => p.split(":")[1]!.trim())).toEqual(["apk.cache"])
+    const unusable = "#alpine-config\napk: 5\n"
+    expect(config(unusable).apk).toEqual({ repositories: [], configured: true, replaceRepositories: false })
+    expect(notes(unusable).problems).toHaveLength(1)
+  })
+
   it("treats a key with no value as absent, and passes over null entries", () => {
     const c = config("#alpine-config\nruncmd:\npackages:\nntp:\nbootcmd: [~, echo a, ~]\n")
     expect([c.runcmd, c.packages, c.ntp]).toEqual([[], [], undefined])

@@ -173,7 +173,11 @@ const keyLine = (source: string, key: string): number => {
 /** list keys whose entries are read one by one */
 const LIST_KEYS = new Set(["write_files", "packages", "bootcmd", "runcmd", "ssh_authorized_keys"])
 
-/** the document without the part a broken field makes the reader skip: its list entry, or its top-level key */
+/**
+ * the document without the part a broken field makes the reader skip: its
+ * list entry, an `apk` field (an `apk` that cannot be read at all is still
+ * there, as an empty one), or its top-level key
+ */
 const withoutUnit = (doc: Record<string, unknown>, path: ReadonlyArray<Key>): Record<string, unknown> => {
   const [key, second, third] = path
   const rest = { ...doc }
@@ -182,7 +186,11 @@ const withoutUnit = (doc: Record<string, unknown>, path: ReadonlyArray<Key>): Re
   } else if (key === "apk" && second === "repositories" && typeof third === "number") {
     const apk = doc["apk"] as { repositories: Array<unknown> }
     rest["apk"] = { ...apk, repositories: apk.repositories.filter((_, i) => i !== third) }
-  } else delete rest[String(key)]
+  } else if (key === "apk" && (second === "cache" || second === "repositories") && third === undefined) {
+    const { [second]: _, ...apk } = doc["apk"] as Record<string, unknown>
+    rest["apk"] = apk
+  } else if (key === "apk" && second === undefined) rest["apk"] = {}
+  else delete rest[String(key)]
   return rest
 }
 

@@ -1,6 +1,6 @@
 /** `#alpine-config` (BEHAVIOUR.md §6) onto the model, key by key, as the shell edition reads it. */
 import { AlpineApk, AlpineNtp, AlpineUser, AlpineWriteFile } from "../../schema/alpine-config.js"
-import { PackageName } from "../../schema/fields.js"
+import { PackageName, Text } from "../../schema/fields.js"
 import {
   commandsReader,
   flagReader,
@@ -15,7 +15,7 @@ import {
 import { parseMode } from "./content.js"
 import { readDocument, type Reader, type DocumentRead } from "./document.js"
 import { defaultSettings, emptyUserConfig, type UserConfig } from "./model.js"
-import { decodeEach, decodeOr, type Key } from "./notes.js"
+import { asMap, decodeEach, decodeOr, type Key } from "./notes.js"
 
 const WRITE_FILE_KEYS: ReadonlySet<string> = new Set(Object.keys(AlpineWriteFile.fields))
 
@@ -56,12 +56,19 @@ const READERS: Readonly<Record<string, Reader>> = {
     const client = ntp.ntp_client === undefined ? "chrony" : ntpClientOf(ntp.ntp_client, [...path, "ntp_client"], notes)
     return { ntp: { client, servers: [], pools: [], peers: [], allow: [] } }
   },
+  // each field on its own: a bad `cache` costs only the cache; and an `apk` key, even one that cannot
+  // be used, leaves the repositories to it (no setup-apkrepos), as the shell edition does
   apk: (value, path, { notes }) => {
-    const apk = decodeOr(AlpineApk, value, path, notes)
-    if (apk === undefined) return undefined
+    const map = asMap(value)
+    if (map === undefined) {
+      decodeOr(AlpineApk, value, path, notes)
+      return { apk: { repositories: [], configured: true, replaceRepositories: false } }
+    }
     ignoreOthers(value, path, AlpineApk, notes)
-    const repositories = apk.repositories === undefined ? [] : readApkRepositories(apk.repositories, [...path, "repositories"], notes)
-    return { apk: { ...(apk.cache !== undefined ? { cache: apk.cache } : {}), repositories, configured: true, replaceRepositories: false } }
+    const cache = map["cache"] === undefined || map["cache"] === null ? undefined : decodeOr(Text, map["cache"], [...path, "cache"], notes)
+    const listed = map["repositories"]
+    const repositories = listed === undefined || listed === null ? [] : readApkRepositories(listed, [...path, "repositories"], notes)
+    return { apk: { ...(cache !== undefined ? { cache } : {}), repositories, configured: true, replaceRepositories: false } }
   },
   package_update: flagReader("packageUpdate"),
   package_upgrade: flagReader("packageUpgrade"),
