@@ -132,10 +132,12 @@ describe("authorized_keys", () => {
     Effect.gen(function* () {
       const doc = `#cloud-config\nssh_authorized_keys:\n  - 'from="10.0.0.0/8",no-pty ${KEY_B}'\n  - "${KEY_A}\\nbogus line"\n`
       const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(doc) } })
-      yield* instance.run(["early"])
+      const early = yield* instance.run(["early"])
+      // said when the document is checked, as tiny-cloud schema says it
+      expect(early.stderr).toContain("save_userdata: line 4: ssh_authorized_keys[1]: not an OpenSSH public key; left out\n")
       const main = yield* instance.run(["main"])
       expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`from="10.0.0.0/8",no-pty ${KEY_B}\n${KEY_A}\n`)
-      expect(main.stderr).toContain("ssh_authorized_keys: 1 line that are not OpenSSH public keys dropped\n")
+      expect(main.stderr).toContain("ssh_authorized_keys: 1 line that is not an OpenSSH public key dropped\n")
     })
   )
 })

@@ -2,6 +2,7 @@
 import * as Either from "effect/Either"
 import { ApkRepository as ApkRepositorySchema, Command as CommandSchema, Flag, TextList } from "../../schema/fields.js"
 import { DEFAULT_USERDATA_MAX_BYTES } from "../settings.js"
+import { authorizedKeys } from "../ssh-keys.js"
 import { canonicalEncoding, decodeContent, type Budget } from "./content.js"
 import type { ApkRepository, Command, FileSource, FileToWrite, NtpClient, UserConfig } from "./model.js"
 import { asMap, decodeEach, decodeOr, type Key, type Notes } from "./notes.js"
@@ -49,8 +50,13 @@ export const commandsReader =
     return commands === undefined ? undefined : { [key]: commands }
   }
 
+/** the keys as written; an entry holding a line that is not a key is warned about here, as the action will leave that line out */
 export const readSshKeys: Reader = (value, path, { notes }) => {
-  const keys = nonEmpty(readTextList(value, path, notes), value)
+  const entries = decodeEach(TextList.value, value, path, notes)
+  for (const { index, value: entry } of entries) {
+    if (authorizedKeys([entry], { allowOptions: true }).dropped > 0) notes.warn([...path, index], "not an OpenSSH public key; left out")
+  }
+  const keys = nonEmpty(entries.map((e) => e.value), value)
   return keys === undefined ? undefined : { sshAuthorizedKeys: keys }
 }
 

@@ -116,8 +116,11 @@ export const installKeys = (user: string, entries: ReadonlyArray<string>, option
     if (Option.isNone(account)) return yield* Effect.fail(new ActionFailed({ reason: `failed to find user ${user}` }))
     const { keys, dropped } = authorizedKeys(entries, { allowOptions: options.fromUserData })
     if (dropped > 0) {
-      const what = options.fromUserData ? "that are not OpenSSH public keys" : "that are not OpenSSH public keys, or have options in front of them"
-      yield* warn(`${options.action}: ${dropped} line${dropped === 1 ? "" : "s"} ${what} dropped`)
+      const one = dropped === 1
+      const what = options.fromUserData
+        ? one ? "that is not an OpenSSH public key" : "that are not OpenSSH public keys"
+        : one ? "that is not an OpenSSH public key, or has options in front of it" : "that are not OpenSSH public keys, or have options in front of them"
+      yield* warn(`${options.action}: ${dropped} line${one ? "" : "s"} ${what} dropped`)
     }
     const fs = yield* RootFs
     const home = fs.at(account.value.home)
