@@ -117,6 +117,17 @@ describe("OpenRC service scripts", () => {
     })).toBe(skipped("main", "already bootstrapped"))
   })
 
+  it("an empty TINY_CLOUD_VAR in the environment wins over tiny-cloud.conf and means the default, as in the program", () => {
+    const setup = (root: string) => {
+      mkdirSync(join(root, "var/lib/cloud"), { recursive: true })
+      writeFileSync(join(root, "var/lib/cloud/.bootstrap-complete"), "")
+      writeFileSync(join(root, "etc/tiny-cloud.conf"), "TINY_CLOUD_VAR=/nowhere\n")
+    }
+    expect(start("main", setup, "/nonexistent", { TINY_CLOUD_VAR: "" })).toBe(skipped("main", "already bootstrapped"))
+    // unset, the file's value is the one
+    expect(start("main", setup)).toBe("ebegin Tiny Cloud - main phase\ntiny-cloud main\neend 0\n")
+  })
+
   it("take TINY_CLOUD_VAR from the environment over tiny-cloud.conf, as the program does", () => {
     const state = join(tmpdir(), `tiny-cloud-openrc-env-${process.pid}`)
     mkdirSync(state, { recursive: true })
