@@ -415,6 +415,25 @@ apk:
   )
 })
 
+describe.concurrent("#alpine-config apk cache", () => {
+  it.scopedLive("an empty /etc/apk/cache directory makes way for the link; one with files in it is left alone, the action failed", () =>
+    Effect.gen(function* () {
+      const doc = "#alpine-config\napk:\n  cache: /var/cache/apk\n"
+      const i = yield* userDataInstance(doc)
+      mkdirSync(join(i.root, "etc/apk/cache"), { recursive: true })
+      yield* i.run(["early"])
+      expect((yield* i.run(["main"])).code).toBe(0)
+      expect(readlinkSync(join(i.root, "etc/apk/cache"))).toBe("../../var/cache/apk")
+      const full = yield* userDataInstance(doc)
+      full.write("/etc/apk/cache/APKINDEX.tar.gz", "x")
+      yield* full.run(["early"])
+      const main = yield* full.run(["main"])
+      expect(main.stderr).toContain("userdata_apk_cache: /etc/apk/cache is a directory with files in it; left alone\n")
+      expect(full.read("/etc/apk/cache/APKINDEX.tar.gz")).toBe("x")
+    })
+  )
+})
+
 describe.concurrent("#cloud-config", () => {
   it.scopedLive("hostname and fqdn as cloud-init reads them: the host's name from hostname, the full one from fqdn; fqdn alone gives both", () =>
     Effect.gen(function* () {

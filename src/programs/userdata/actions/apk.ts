@@ -4,7 +4,7 @@ import * as Option from "effect/Option"
 import { RootFs } from "../../../services/RootFs.js"
 import { loadUserConfig } from "../load.js"
 import { apkVersion, repositoryLines } from "../../../domain/userdata/model.js"
-import { instancePath, system } from "./common.js"
+import { fail, instancePath, system } from "./common.js"
 
 const osVersionId = Effect.gen(function* () {
   const fs = yield* RootFs
@@ -19,8 +19,14 @@ export const userdataApkCache = Effect.gen(function* () {
   if (apk.cache === undefined || apk.cache.trim() === "") return
   const fs = yield* RootFs
   const dir = instancePath(apk.cache)
+  const link = fs.at("/etc/apk/cache")
   yield* fs.makeDirectory(fs.at(dir))
-  yield* fs.symlink(`../..${dir}`, fs.at("/etc/apk/cache"))
+  // an empty directory in the link's place (an image's) makes way for it; one with files is left alone
+  if (!(yield* fs.isSymlink(link)) && (yield* fs.isDirectory(link))) {
+    if ((yield* fs.readDirectory(link)).length > 0) return yield* fail("/etc/apk/cache is a directory with files in it; left alone")
+    yield* fs.remove(link, { recursive: true })
+  }
+  yield* fs.symlink(`../..${dir}`, link)
 })
 
 export const userdataApkRepositories = Effect.gen(function* () {
