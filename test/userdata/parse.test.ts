@@ -401,6 +401,14 @@ describe("#cloud-config", () => {
     expect(c.runcmd).toEqual([{ kind: "argv", argv: ["echo", "y", "n", "Y", "N"], index: 0 }])
   })
 
+  it("reads floats as PyYAML does: a dot always and a signed exponent, so `.`, `-.5` and `1e3` are words", () => {
+    const c = config("#cloud-config\nruncmd:\n  - [echo, ., -.5, 1e3, 1.0e3, 2.5, 1.5e+3, .5]\n")
+    expect(c.runcmd).toEqual([{ kind: "argv", argv: ["echo", ".", "-.5", "1e3", "1.0e3", "2.5", "1500", "0.5"], index: 0 }])
+    // an #alpine-config repository's version `.` is the shell edition's "no version"
+    const a = config("#alpine-config\napk:\n  repositories:\n    - {base_url: 'https://m.example/alpine', version: ., repos: [main]}\n")
+    expect(a.apk.repositories.map((r) => r.version)).toEqual(["."])
+  })
+
   it("makes the first user the default user when there is no `default`", () => {
     const c = config(`#cloud-config
 users:

@@ -121,9 +121,26 @@ const PYYAML_FALSE = /^(?:[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/
 const pyyamlBooleans = (tags: Tags): Tags =>
   tags.map((t) => (typeof t === "object" && t.tag === "tag:yaml.org,2002:bool" && "test" in t && t.test ? { ...t, test: t.identify?.(true) ? PYYAML_TRUE : PYYAML_FALSE } : t))
 
+/**
+ * PyYAML's floats: a dot always, a digit before it unless nothing comes
+ * before the dot, a signed exponent. So `.`, `-.5` and `1e3` stay strings
+ * (`version: .` is a word, not NaN), as cloud-init and the shell edition read them.
+ */
+const PYYAML_FLOAT = /^(?:[-+]?[0-9][0-9_]*\.[0-9_]*|\.[0-9_]+)$/
+const PYYAML_FLOAT_EXP = /^(?:[-+]?[0-9][0-9_]*\.[0-9_]*|\.[0-9_]+)[eE][-+][0-9]+$/
+const pyyamlFloats = (tags: Tags): Tags =>
+  tags.map((t) => {
+    if (typeof t !== "object" || t.tag !== "tag:yaml.org,2002:float" || !("test" in t) || t.test === undefined) return t
+    if (t.format === "EXP") return { ...t, test: PYYAML_FLOAT_EXP }
+    return t.format === undefined && t.test.test("1.5") ? { ...t, test: PYYAML_FLOAT } : t
+  })
+
+/** the scalars as PyYAML resolves them, where YAML 1.1 as the library reads it differs */
+const pyyamlScalars = (tags: Tags): Tags => pyyamlFloats(pyyamlBooleans(tags))
+
 export const loadYaml = (text: string, lineOffset: number, asWritten: ReadonlySet<string>): Either.Either<Loaded, Array<Problem>> => {
   const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { lineCounter, version: "1.1", customTags: pyyamlBooleans, prettyErrors: false, uniqueKeys: false, logLevel: "error" })
+  const doc = parseDocument(text, { lineCounter, version: "1.1", customTags: pyyamlScalars, prettyErrors: false, uniqueKeys: false, logLevel: "error" })
   const at = (pos: number) => lineCounter.linePos(pos).line + lineOffset
   if (doc.errors.length > 0) {
     return Either.left(doc.errors.map((e) => ({ path: "", line: at(e.pos[0]), message: `YAML: ${errorMessage(e)}` })))
