@@ -32,6 +32,8 @@ export interface PhaseRun {
   readonly userDataType: string
   /** what the user-data check warned about (unknown keys, skipped entries...) */
   readonly userDataWarnings: ReadonlyArray<string>
+  /** the configuration's invalid values and lines the phase reported (their keys kept their defaults) */
+  readonly configProblems?: ReadonlyArray<string>
   readonly actions: ReadonlyArray<ActionRun>
 }
 
@@ -70,6 +72,7 @@ const isPhaseRun = (v: unknown): v is PhaseRun =>
   (v.cloudChosenBy === "configured" || v.cloudChosenBy === "detected") &&
   typeof v.userDataType === "string" &&
   isStrings(v.userDataWarnings) &&
+  (v.configProblems === undefined || isStrings(v.configProblems)) &&
   Array.isArray(v.actions) &&
   v.actions.every(isActionRun)
 
@@ -171,7 +174,7 @@ export const statusOf = (record: RunRecord, facts: Facts): Status => {
     r.actions.filter((a) => a.result === "failed" && isUserDataAction(a.name)).map((a) => `${r.phase}/${a.name}: ${a.message ?? "failed"}`)
   )
   const lastDone = [...attempt].reverse().find(isFinished)
-  const warnings = (lastDone?.userDataWarnings ?? []).map((w) => `user-data: ${w}`)
+  const warnings = [...(lastDone?.configProblems ?? []).map((p) => `configuration: ${p}`), ...(lastDone?.userDataWarnings ?? []).map((w) => `user-data: ${w}`)]
   const status = (state: State, exitStatus: 0 | 1 | 2, settled: boolean): Status => ({ state, exitStatus, settled, attempt, errors, warnings })
   const finalDone = attempt.some((r) => r.phase === "final" && isFinished(r))
   const settled = live === undefined && (finalDone || facts.complete || facts.disabled)

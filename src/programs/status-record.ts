@@ -86,8 +86,10 @@ export const startRun = (phase: Phase, startedAt: number, cloud: CloudChoice, us
     const finish = (outcome: PhaseOutcome) =>
       Effect.gen(function* () {
         const type = yield* Effect.flatMap(UserData, (u) => u.word)
+        const configProblems = (yield* Config).problems.map((p) => p.message)
         yield* saveRun({
           ...running,
+          ...(configProblems.length > 0 ? { configProblems } : {}),
           durationMs: (yield* Clock.currentTimeMillis) - startedAt,
           exitStatus: outcome.exitCode,
           userDataType: type,

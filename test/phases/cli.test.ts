@@ -70,6 +70,10 @@ describe("bad input", () => {
       expect((yield* instance.run(["final"])).code).toBe(1)
       expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
       expect(yield* instance.run(["--bootstrap", "status"])).toEqual({ code: 0, stdout: "complete\n", stderr: "" })
+      // the run record keeps them: done with errors
+      const status = yield* instance.run(["status"])
+      expect([status.code, status.stdout.split("\n")[0]]).toEqual([2, "done with errors"])
+      expect(status.stdout).toContain("warning: configuration: IMDS_TIMEOUT: invalid value 'soon': expected a positive number of seconds\n")
     })
   )
 
