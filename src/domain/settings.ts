@@ -7,6 +7,9 @@ import { ConfigError } from "./errors.js"
 import { PHASES, type Phase } from "./phases.js"
 import { parseAssignments, type BadLine } from "./shell-words.js"
 
+/** where the configuration file is: under ROOT, which only the environment sets */
+export const confPath = (env: Readonly<Record<string, string | undefined>>): string => `${(env.ROOT ?? "").replace(/\/+$/, "")}/etc/tiny-cloud.conf`
+
 /** largest user-data (and write_files content) accepted after decompression: the one default */
 export const DEFAULT_USERDATA_MAX_BYTES = 16 * 1024 * 1024
 

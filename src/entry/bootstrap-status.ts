@@ -6,12 +6,13 @@
  */
 import { existsSync, readFileSync } from "node:fs"
 import { bootstrapMarker } from "../domain/bootstrap.js"
-import { settingsFromLeniently } from "../domain/settings.js"
+import { confPath, settingsFromLeniently } from "../domain/settings.js"
 import { resolveInRoot } from "../layers/in-root.js"
 
-const readConf = (root: string): string => {
+/** the file's text; one that cannot be read is no file, as the lenient configuration takes it */
+const readConf = (env: Readonly<Record<string, string | undefined>>): string => {
   try {
-    return readFileSync(`${root}/etc/tiny-cloud.conf`, "utf8")
+    return readFileSync(confPath(env), "utf8")
   } catch {
     return ""
   }
@@ -19,7 +20,7 @@ const readConf = (root: string): string => {
 
 /** the line `--bootstrap status` prints */
 export const bootstrapStatus = (env: Readonly<Record<string, string | undefined>>): string => {
-  const settings = settingsFromLeniently(env, readConf((env.ROOT ?? "").replace(/\/+$/, "")))
+  const settings = settingsFromLeniently(env, readConf(env))
   try {
     return existsSync(resolveInRoot(settings.root, bootstrapMarker(settings.varDir), "follow")) ? "complete\n" : "incomplete\n"
   } catch {

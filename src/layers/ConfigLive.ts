@@ -3,12 +3,12 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import { ConfigError } from "../domain/errors.js"
-import { settingsFrom, settingsFromLeniently } from "../domain/settings.js"
+import { confPath, settingsFrom, settingsFromLeniently } from "../domain/settings.js"
 import { Config } from "../services/Config.js"
 
 const readConf = (env: Readonly<Record<string, string | undefined>>) =>
   Effect.suspend(() => {
-    const path = `${(env.ROOT ?? "").replace(/\/+$/, "")}/etc/tiny-cloud.conf`
+    const path = confPath(env)
     try {
       return Effect.succeed(readFileSync(path, "utf8"))
     } catch (e) {

@@ -232,17 +232,19 @@ export const makeRootFs = (root: string) =>
       staleTempDirectories: (prefix) =>
         inRoot("list", dirname(prefix), "follow").pipe(
           Effect.map((dir) => {
-            const name = new RegExp(`^${basename(prefix).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(\\d+)-[^/]{6}$`)
+            const base = basename(prefix)
             let entries: Array<string> = []
             try {
               entries = nodeFs.readdirSync(dir)
             } catch {
               // no directory, no leftovers
             }
-            return entries.filter((e) => {
-              const m = name.exec(e)
-              return m !== null && !processAlive(Number(m[1]))
-            }).map((e) => `${dir}/${e}`)
+            return entries
+              .filter((e) => {
+                const pid = e.startsWith(base) ? /^(\d+)-[^/]{6}$/.exec(e.slice(base.length))?.[1] : undefined
+                return pid !== undefined && !processAlive(Number(pid))
+              })
+              .map((e) => `${dir}/${e}`)
           }),
           Effect.orElseSucceed(() => [])
         )
