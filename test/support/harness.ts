@@ -15,6 +15,9 @@ export interface RunResult {
   readonly stderr: string
 }
 
+/** the code cache of the test runs: out of the machine's /run, and shared by them all (a plain /run has none) */
+export const TEST_CODE_CACHE = join(tmpdir(), `tiny-cloud-test-code-cache-${process.getuid?.() ?? 0}`)
+
 /** runs the bundled program as its own process; `as` is the name it is invoked by */
 export const runProgram = (args: ReadonlyArray<string>, env: Record<string, string>, as: "tiny-cloud" | "imds" = "tiny-cloud") =>
   new Promise<RunResult>((done) => {
@@ -25,9 +28,7 @@ export const runProgram = (args: ReadonlyArray<string>, env: Record<string, stri
       script = join(dir, "imds")
       if (!existsSync(script)) symlinkSync(PROGRAM, script)
     }
-    // the code cache of the test runs stays out of the machine's /run
-    const cache = join(tmpdir(), `tiny-cloud-test-code-cache-${process.getuid?.() ?? 0}`)
-    const child = spawn(process.execPath, [script, ...args], { env: { TINY_CLOUD_CODE_CACHE: cache, ...env }, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(process.execPath, [script, ...args], { env: { TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE, ...env }, stdio: ["ignore", "pipe", "pipe"] })
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString("latin1")))

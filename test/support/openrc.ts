@@ -6,7 +6,7 @@
 import { spawn } from "node:child_process"
 import { existsSync, mkdirSync, readFileSync, symlinkSync } from "node:fs"
 import { join, resolve } from "node:path"
-import { PROGRAM, type RunResult, type TestInstance } from "./harness.js"
+import { PROGRAM, TEST_CODE_CACHE, type RunResult, type TestInstance } from "./harness.js"
 
 export const SERVICES = resolve(new URL("../../openrc", import.meta.url).pathname)
 
@@ -19,7 +19,7 @@ export const servicesEnv = (instance: TestInstance): Record<string, string> => {
     mkdirSync(bin)
     symlinkSync(PROGRAM, join(bin, "tiny-cloud"))
   }
-  return { ...instance.env, PATH: `${bin}:${instance.env.PATH}`, TINY_CLOUD_LIB: SERVICES }
+  return { ...instance.env, PATH: `${bin}:${instance.env.PATH}`, TINY_CLOUD_LIB: SERVICES, TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE }
 }
 
 /** a service's start() as OpenRC runs it */
