@@ -98,6 +98,20 @@ describe("set_hostname", () => {
     }
   })
 
+  it("takes a name in DNS's absolute form (a trailing dot) as the same name", async () => {
+    const root = mkdtempSync(join(tmpdir(), "tiny-cloud-hostname-"))
+    try {
+      mkdirSync(join(root, "etc"))
+      writeFileSync(join(root, "etc/hosts"), "127.0.0.1\tlocalhost\n")
+      const { exit } = await run(root, "web-1.example.com.")
+      expect(exit._tag).toBe("Success")
+      expect(readFileSync(join(root, "etc/hostname"), "utf8")).toBe("web-1\n")
+      expect(readFileSync(join(root, "etc/hosts"), "utf8")).toBe("127.0.0.1\tlocalhost\n127.0.1.1\tweb-1.example.com web-1\n")
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
+  })
+
   it("does nothing but say so when the cloud has no hostname", async () => {
     const root = mkdtempSync(join(tmpdir(), "tiny-cloud-hostname-"))
     try {

@@ -16,6 +16,9 @@ const printable = (text: string) =>
     return code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`
   })
 
+/** a name in DNS's absolute form (one trailing dot, as some metadata serves it) is the same name without the dot */
+export const withoutRootDot = (name: string) => (/[^.]\.$/.test(name) ? name.slice(0, -1) : name)
+
 /** `short` is the name of the host itself, the first label of `fqdn` unless it is given; every label must be one */
 export const applyHostname = (fqdn: string, short: string = fqdn.split(".")[0]!) =>
   Effect.gen(function* () {
@@ -36,5 +39,5 @@ export const setHostname = Effect.gen(function* () {
     yield* info("set_hostname: no hostname set")
     return
   }
-  yield* applyHostname(fqdn.value)
+  yield* applyHostname(withoutRootDot(fqdn.value))
 })

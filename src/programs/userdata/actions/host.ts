@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
-import { applyHostname } from "../../actions/hostname.js"
+import { applyHostname, withoutRootDot } from "../../actions/hostname.js"
 import { loadUserConfig } from "../load.js"
 import { system } from "./common.js"
 
@@ -14,8 +14,8 @@ import { system } from "./common.js"
  */
 export const userdataHostname = Effect.gen(function* () {
   const config = yield* loadUserConfig("userdata_hostname")
-  const fqdn = config.fqdn?.replace(/\.$/, "")
-  const host = config.hostname?.replace(/\.$/, "")
+  const fqdn = config.fqdn === undefined ? undefined : withoutRootDot(config.fqdn)
+  const host = config.hostname === undefined ? undefined : withoutRootDot(config.hostname)
   const name = fqdn ?? host
   if (name === undefined || name === "") return
   const short = (fqdn !== undefined && host !== undefined && host !== "" ? host : name).split(".")[0]!
