@@ -112,6 +112,20 @@ describe("set_hostname", () => {
     }
   })
 
+  it("names the host ip-A-B-C-D when the cloud serves an IPv4 address for its name, as cloud-init does", async () => {
+    const root = mkdtempSync(join(tmpdir(), "tiny-cloud-hostname-"))
+    try {
+      mkdirSync(join(root, "etc"))
+      writeFileSync(join(root, "etc/hosts"), "127.0.0.1\tlocalhost\n")
+      const { exit } = await run(root, "10.0.12.5")
+      expect(exit._tag).toBe("Success")
+      expect(readFileSync(join(root, "etc/hostname"), "utf8")).toBe("ip-10-0-12-5\n")
+      expect(readFileSync(join(root, "etc/hosts"), "utf8")).toBe("127.0.0.1\tlocalhost\n127.0.1.1\tip-10-0-12-5 ip-10-0-12-5\n")
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
+  })
+
   it("does nothing but say so when the cloud has no hostname", async () => {
     const root = mkdtempSync(join(tmpdir(), "tiny-cloud-hostname-"))
     try {

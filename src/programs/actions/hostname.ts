@@ -1,6 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ActionFailed } from "../../domain/errors.js"
+import { ipv4 } from "../../domain/ip.js"
 import { Commands } from "../../services/Commands.js"
 import { info } from "../../services/Log.js"
 import { Metadata } from "../../services/Metadata.js"
@@ -18,6 +19,13 @@ const printable = (text: string) =>
 
 /** a name in DNS's absolute form (one trailing dot, as some metadata serves it) is the same name without the dot */
 export const withoutRootDot = (name: string) => (/[^.]\.$/.test(name) ? name.slice(0, -1) : name)
+
+/** the cloud's name for the host; an IPv4 address in its place names the host `ip-A-B-C-D`, as cloud-init names it */
+const hostnameOf = (served: string) => {
+  const name = withoutRootDot(served)
+  const address = ipv4(name)
+  return address === undefined ? name : `ip-${address.replaceAll(".", "-")}`
+}
 
 /** `short` is the name of the host itself, the first label of `fqdn` unless it is given; every label must be one */
 export const applyHostname = (fqdn: string, short: string = fqdn.split(".")[0]!) =>
@@ -39,5 +47,5 @@ export const setHostname = Effect.gen(function* () {
     yield* info("set_hostname: no hostname set")
     return
   }
-  yield* applyHostname(withoutRootDot(fqdn.value))
+  yield* applyHostname(hostnameOf(fqdn.value))
 })
