@@ -6,6 +6,7 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import { ImdsError } from "../domain/errors.js"
+import { isTransientStatus } from "../domain/http-status.js"
 import type { Settings } from "../domain/settings.js"
 import { tokenLifetimeMs } from "../domain/token.js"
 import { textOf } from "../domain/text.js"
@@ -106,7 +107,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
     const limitName = (maxBytes: number) =>
       maxBytes === settings.imdsMaxBytes ? "IMDS_MAX_BYTES" : maxBytes === KEY_MAX_BYTES ? "the most an SSH key may be" : "USERDATA_MAX_BYTES"
 
-    /** one request; a transport error, a timeout and a 5xx answer are worth another try, an answer too large is not */
+    /** one request; a transport error, a timeout and a transient answer (5xx, 429, 410) are worth another try, an answer too large is not */
     const once = (r: Request, url: string, maxBytes = settings.imdsMaxBytes) =>
       http.request({ ...r, host, port, timeoutMs, maxBytes, ...(spec.protocol ? { protocol: spec.protocol } : {}), ...(spec.socketPath ? { socketPath: spec.socketPath } : {}) }).pipe(
         Effect.mapError((e) =>
@@ -115,7 +116,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
             : new Retryable(e.reason)
         ),
         Effect.timeoutFail({ duration: Duration.millis(timeoutMs + 50), onTimeout: () => new Retryable("timed out") }),
-        Effect.flatMap((res) => (res.status >= 500 ? Effect.fail(new Retryable(`HTTP ${res.status}`)) : Effect.succeed(res)))
+        Effect.flatMap((res) => (isTransientStatus(res.status) ? Effect.fail(new Retryable(`HTTP ${res.status}`)) : Effect.succeed(res)))
       )
 
     /**
@@ -192,7 +193,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
             })
           )
 
-    /** one request with the session token, retried; the answer when its status is neither 401 (token refreshed) nor 5xx */
+    /** one request with the session token, retried; the answer when its status is neither 401 (token refreshed) nor transient */
     const send = (r: Request, maxBytes = settings.imdsMaxBytes): Effect.Effect<HttpResponse, ImdsError> => {
       let rejected: string | undefined
       const url = urlOf(r.path)

@@ -45,6 +45,16 @@ describe("metadata reads on the TestClock", () => {
     })
   )
 
+  it.effect("retry the answers of a service not ready yet (410, as Azure's early in a boot) or throttling (429)", () =>
+    Effect.gen(function* () {
+      const http = yield* scriptedHttp([{ status: 410, body: new Uint8Array() }, { status: 429, body: new Uint8Array() }, ok("host-1")])
+      const fiber = yield* Effect.fork(Effect.flatMap(client, (c) => c.text("meta-data/hostname")).pipe(Effect.provide(Layer.merge(http.layer, settings({})))))
+      yield* TestClock.adjust(Duration.seconds(5))
+      expect(Option.getOrThrow(yield* Fiber.join(fiber))).toBe("host-1")
+      expect(yield* Ref.get(http.calls)).toBe(3)
+    })
+  )
+
   it.effect("never retry a 404: the datum is absent", () =>
     Effect.gen(function* () {
       const http = yield* scriptedHttp([{ status: 404, body: new Uint8Array() }])

@@ -3,20 +3,21 @@
  * http(s) with the headers given. Network input is hostile: one request
  * takes at most 30 s, the answer is cut off beyond the user-data size limit,
  * a redirect is never followed, and only a 2xx answer is content. Transport
- * errors and 5xx answers are tried twice more, a second apart, as cloud-init
- * retries. A reason never holds the URL or the headers (they may carry
+ * errors and transient answers (5xx, 429, 410) are tried twice more, a
+ * second apart, as cloud-init retries. A reason never holds the URL or the headers (they may carry
  * tokens).
  */
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
+import { isTransientStatus } from "../../domain/http-status.js"
 import type { FileSource } from "../../domain/userdata/model.js"
 import { Http, type HttpRequest } from "../../services/Http.js"
 
 export class SourceFetchFailed extends Data.TaggedError("SourceFetchFailed")<{
   readonly reason: string
-  /** worth another try: no answer, or a 5xx one */
+  /** worth another try: no answer, or a transient one */
   readonly transient: boolean
 }> {
   override get message() {
@@ -71,7 +72,7 @@ export const fetchSource = (source: FileSource, maxBytes: number) =>
           return Effect.fail(new SourceFetchFailed({ reason: `HTTP ${response.status}: redirects are not followed`, transient: false }))
         }
         if (response.status < 200 || response.status >= 300) {
-          return Effect.fail(new SourceFetchFailed({ reason: `HTTP ${response.status}`, transient: response.status >= 500 }))
+          return Effect.fail(new SourceFetchFailed({ reason: `HTTP ${response.status}`, transient: isTransientStatus(response.status) }))
         }
         return Effect.succeed(response.body)
       })
