@@ -12,6 +12,17 @@ export class ActionFailed extends Data.TaggedError("ActionFailed")<{ readonly re
   }
 }
 
+/**
+ * A value from the cloud or the user-data that cannot be used (a host name
+ * that is not one): the action fails, and its phase goes on, so that what
+ * the value does not touch (the user's keys) is still done.
+ */
+export class UnusableValue extends Data.TaggedError("UnusableValue")<{ readonly reason: string }> {
+  override get message() {
+    return this.reason
+  }
+}
+
 export class FsError extends Data.TaggedError("FsError")<{
   readonly op: string
   readonly path: string

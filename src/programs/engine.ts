@@ -1,10 +1,14 @@
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { isUserDataAction } from "../domain/actions.js"
 import { Log } from "../services/Log.js"
 import { Output } from "../services/Output.js"
 import type { ActionError } from "./action.js"
 import { describeCause } from "./failure.js"
+
+const unusableValue = (cause: Cause.Cause<ActionError>) => Option.exists(Cause.failureOption(cause), (e) => e._tag === "UnusableValue")
 
 export type ActionResult = "done" | "failed" | "skipped" | "unknown"
 
@@ -27,8 +31,10 @@ export interface PhaseOutcome {
  * Runs the actions in order with the contract's log lines (an empty line on
  * stderr first). A failed core action stops the phase with exit status 1; a
  * failed user-data action is logged and the phase goes on, ending with exit
- * status 1, so the user's own commands never stop the bootstrap; an unknown
- * action is logged and passed over.
+ * status 1, so the user's own commands never stop the bootstrap; so does an
+ * action failed by a value it cannot use (an invalid host name), which
+ * keeps no other action from its work; an unknown action is logged and
+ * passed over.
  */
 export const runActions = <R>(
   plan: ReadonlyArray<string>,
@@ -67,7 +73,7 @@ export const runActions = <R>(
       yield* log.log("err", `${name}: failed`, "   ++ ")
       yield* record("failed", message)
       exitCode = 1
-      if (!isUserDataAction(name)) break
+      if (!isUserDataAction(name) && !unusableValue(exit.cause)) break
     }
     return { exitCode, actions }
   })

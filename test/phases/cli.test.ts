@@ -37,13 +37,24 @@ describe("action lists", () => {
 
   it.scopedLive("a failed action stops its phase with exit 1; the next phase still runs", () =>
     Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "web-1", sshKeys: ["ssh-ed25519 AAAA k"] }, answer: (c) => (c.command === "adduser" ? { exitCode: 1 } : undefined) })
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(1)
+      expect(actionLines(main.stderr)).toEqual(["   ++ missing_userdata: starting", "   ++ missing_userdata: done", "   ++ create_default_user: starting", "   ++ create_default_user: failed"])
+      expect(instance.read("/etc/hostname")).toBeUndefined()
+      expect((yield* instance.run(["final"])).code).toBe(0)
+    })
+  )
+
+  it.scopedLive("a host name the cloud serves that is not one fails set_hostname alone: the keys are installed, main exits 1", () =>
+    Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "-bad-", sshKeys: ["ssh-ed25519 AAAA k"] } })
       const main = yield* instance.run(["main"])
       expect(main.code).toBe(1)
-      expect(actionLines(main.stderr).slice(-1)).toEqual(["   ++ set_hostname: failed"])
+      expect(actionLines(main.stderr).slice(-4)).toEqual(["   ++ set_hostname: starting", "   ++ set_hostname: failed", "   ++ set_ssh_keys: starting", "   ++ set_ssh_keys: done"])
       expect(main.stderr).toContain("set_hostname: invalid hostname '-bad-'\n")
-      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBeUndefined()
-      expect((yield* instance.run(["final"])).code).toBe(0)
+      expect(instance.read("/etc/hostname")).toBeUndefined()
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAA k\n")
     })
   )
 })

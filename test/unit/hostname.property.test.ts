@@ -66,7 +66,7 @@ describe("set_hostname", () => {
       writeFileSync(join(root, "etc/hosts"), "127.0.0.1\tlocalhost\n")
       for (const [name, shown] of [
         ["host.$(reboot);`id`", "host.$(reboot);`id`"],
-        ["host\nforged log line", "host\\x0aforged log line"],
+        ["host\nforged log line", "host\\x0aforged"],
         ["host.\u001b[31mred", "host.\\x1b[31mred"],
         ["a..b", "a..b"]
       ]) {
@@ -107,6 +107,24 @@ describe("set_hostname", () => {
       expect(exit._tag).toBe("Success")
       expect(readFileSync(join(root, "etc/hostname"), "utf8")).toBe("web-1\n")
       expect(readFileSync(join(root, "etc/hosts"), "utf8")).toBe("127.0.0.1\tlocalhost\n127.0.1.1\tweb-1.example.com web-1\n")
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
+  })
+
+  it("takes the first of several names (AWS, when a VPC's DHCP options list two domains), and a host name of 64 characters (Azure)", async () => {
+    const root = mkdtempSync(join(tmpdir(), "tiny-cloud-hostname-"))
+    try {
+      mkdirSync(join(root, "etc"))
+      writeFileSync(join(root, "etc/hosts"), "127.0.0.1\tlocalhost\n")
+      expect((await run(root, "ip-10-0-6-110.testapi. eu-central-1.compute.internal.")).exit._tag).toBe("Success")
+      expect(readFileSync(join(root, "etc/hostname"), "utf8")).toBe("ip-10-0-6-110\n")
+      expect(readFileSync(join(root, "etc/hosts"), "utf8")).toBe("127.0.0.1\tlocalhost\n127.0.1.1\tip-10-0-6-110.testapi ip-10-0-6-110\n")
+      const long = `vm${"x".repeat(61)}1`
+      expect((await run(root, long)).exit._tag).toBe("Success")
+      expect(readFileSync(join(root, "etc/hostname"), "utf8")).toBe(`${long}\n`)
+      expect((await run(root, `${long}1`)).exit._tag).toBe("Failure")
+      expect((await run(root, `host.${long}`)).exit._tag).toBe("Failure")
     } finally {
       rmSync(root, { recursive: true, force: true })
     }

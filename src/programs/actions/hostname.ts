@@ -1,15 +1,17 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { ActionFailed } from "../../domain/errors.js"
+import { UnusableValue } from "../../domain/errors.js"
 import { ipv4 } from "../../domain/ip.js"
 import { Commands } from "../../services/Commands.js"
 import { info } from "../../services/Log.js"
 import { Metadata } from "../../services/Metadata.js"
 import { RootFs } from "../../services/RootFs.js"
 
+/** a label of the domain, as DNS allows it (and `_`, as clouds serve it) */
 const LABEL = /^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$/
+/** the host's own name: up to 64 characters, as Linux allows it (an Azure computer name may be that long) */
+const HOST_LABEL = /^[A-Za-z0-9]([A-Za-z0-9_-]{0,62}[A-Za-z0-9])?$/
 
-/** `/etc/hostname` gets the short name, which is applied; `/etc/hosts` the FQDN once */
 /** a value from the network in a message: on one line, control and other non-ASCII characters escaped */
 const printable = (text: string) =>
   text.replace(/[^\x20-\x7e]/g, (c) => {
@@ -20,18 +22,28 @@ const printable = (text: string) =>
 /** a name in DNS's absolute form (one trailing dot, as some metadata serves it) is the same name without the dot */
 export const withoutRootDot = (name: string) => (/[^.]\.$/.test(name) ? name.slice(0, -1) : name)
 
-/** the cloud's name for the host; an IPv4 address in its place names the host `ip-A-B-C-D`, as cloud-init names it */
+/**
+ * The cloud's name for the host: the first of several (AWS serves
+ * `NAME.DOMAIN1. DOMAIN2` when a VPC's DHCP options list two domains); an
+ * IPv4 address in its place names the host `ip-A-B-C-D`, as cloud-init
+ * names it.
+ */
 const hostnameOf = (served: string) => {
-  const name = withoutRootDot(served)
+  const name = withoutRootDot(served.trim().split(" ")[0]!)
   const address = ipv4(name)
   return address === undefined ? name : `ip-${address.replaceAll(".", "-")}`
 }
 
-/** `short` is the name of the host itself, the first label of `fqdn` unless it is given; every label must be one */
+/**
+ * `/etc/hostname` gets the short name, which is applied; `/etc/hosts` the
+ * FQDN once. `short` is the name of the host itself, the first label of
+ * `fqdn` unless it is given; every label must be one.
+ */
 export const applyHostname = (fqdn: string, short: string = fqdn.split(".")[0]!) =>
   Effect.gen(function* () {
-    if (!LABEL.test(short) || !fqdn.split(".").every((l) => LABEL.test(l)) || fqdn.length > 253) {
-      return yield* Effect.fail(new ActionFailed({ reason: `invalid hostname '${printable(fqdn.slice(0, 80))}'` }))
+    const [own, ...domain] = fqdn.split(".")
+    if (!HOST_LABEL.test(short) || !HOST_LABEL.test(own!) || !domain.every((l) => LABEL.test(l)) || fqdn.length > 253) {
+      return yield* Effect.fail(new UnusableValue({ reason: `invalid hostname '${printable(fqdn.slice(0, 80))}'` }))
     }
     const fs = yield* RootFs
     const file = fs.at("/etc/hostname")
