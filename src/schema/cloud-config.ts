@@ -57,7 +57,8 @@ export const UserMap = Schema.Struct({
   no_create_home: opt(Flag),
   create_groups: opt(Flag),
   gecos: opt(Gecos),
-  lock_passwd: opt(Flag),
+  // cloud-init locks the password when this is truthy in Python's sense: any non-empty string, "false" included
+  lock_passwd: opt(Schema.Union(Schema.Boolean, Schema.String, Schema.Number).annotations({ description: "true or false" })),
   passwd: opt(PasswordHash),
   hashed_passwd: opt(PasswordHash),
   plain_text_passwd: opt(PlainPassword),

@@ -524,7 +524,7 @@ users:
       { kind: "plain", value: "s3cret pass", onlyNewUser: false }
     ])
     const bad = notes("#cloud-config\nusers:\n  - {name: a, passwd: 'x:y'}\n  - {name: b, plain_text_passwd: [hunter2]}\n")
-    expect(bad.problems).toEqual(["line 3: users[0].passwd: expected a password hash; users[0] skipped", "line 4: users[1].plain_text_passwd: expected a password on one line; users[1] skipped"])
+    expect(bad.problems).toEqual(["line 3: users[0].passwd: expected a password hash; skipped", "line 4: users[1].plain_text_passwd: expected a password on one line; skipped"])
     expect(JSON.stringify(bad)).not.toMatch(/x:y|hunter2/)
     expect(notes("#cloud-config\nusers:\n  - {name: a, passwd: $6$x}\n").warnings).toEqual([
       "line 3: users[0]: a password is given but lock_passwd is true (cloud-init's default): password login stays locked (*), keys work"
@@ -540,13 +540,44 @@ users:
   })
 
   it("an invalid user entry is skipped and keeps CLOUD_USER: no later entry takes its place", () => {
-    const source = "#cloud-config\nusers:\n  - name: bob\n    uid: lots\n  - alice\n"
+    const source = "#cloud-config\nusers:\n  - name: bad name\n    uid: 1001\n  - alice\n"
     const c = config(source)
     expect(c.defaultUser).toBeUndefined()
     expect(c.users.map((u) => u.name)).toEqual(["alice"])
-    expect(notes(source).problems).toEqual(['line 4: users[0].uid: expected a user id such as 1001, got a string of 4 characters; users[0] skipped'])
+    expect(notes(source).problems).toEqual(["line 3: users[0].name: expected a user name (letters, digits, _ . -; not starting with . or -), got a string of 8 characters; users[0] skipped"])
     expect(config("#cloud-config\nuser: {name: 'bad name'}\npackages: [vim]\n").defaultUser).toBeUndefined()
     expect(config("#cloud-config\nusers: [5, bob]\n").defaultUser?.name).toBe("bob")
+  })
+
+  it("a value in a user map that does not fit skips that key alone: the user is still created, with its keys", () => {
+    const source = "#cloud-config\nusers:\n  - name: bob\n    uid: lots\n    shell: 5\n    ssh_authorized_keys: [ssh-ed25519 AAAA bob]\n  - alice\n"
+    const c = config(source)
+    expect(c.defaultUser).toMatchObject({ name: "bob", sshAuthorizedKeys: ["ssh-ed25519 AAAA bob"], account: {} })
+    expect(c.users.map((u) => u.name)).toEqual(["alice"])
+    expect(notes(source).problems).toEqual([
+      "line 4: users[0].uid: expected a user id such as 1001, got a string of 4 characters; skipped",
+      "line 5: users[0].shell: expected a shell such as /bin/sh, got a number; skipped"
+    ])
+    // sudo that cannot be read gives no rights, and no wheel either
+    expect(config("#cloud-config\nusers:\n  - name: bob\n    sudo: {all: yes}\n").defaultUser?.account.wheel).toBe(false)
+  })
+
+  it("takes a user's keys as cloud-init does: one key as a string, or a map whose values are the keys", () => {
+    expect(config("#cloud-config\nusers:\n  - name: bob\n    ssh_authorized_keys: ssh-ed25519 AAAA bob\n").defaultUser?.sshAuthorizedKeys).toEqual(["ssh-ed25519 AAAA bob"])
+    expect(config("#cloud-config\nusers:\n  - name: bob\n    ssh-authorized-keys: {laptop: ssh-ed25519 AAAA l, desk: ssh-rsa BBBB d}\n").defaultUser?.sshAuthorizedKeys).toEqual(["ssh-ed25519 AAAA l", "ssh-rsa BBBB d"])
+    expect(config("#cloud-config\nssh_authorized_keys: ssh-ed25519 AAAA top\n").sshAuthorizedKeys).toEqual(["ssh-ed25519 AAAA top"])
+  })
+
+  it("reads flags written as strings as cloud-init does; a quoted lock_passwd is true to cloud-init, so the password stays locked", () => {
+    const source = "#cloud-config\npackage_update: 'true'\npackage_upgrade: 'yes'\nwrite_files:\n  - {path: /a, content: x, append: 'true', defer: 'false'}\nusers:\n  - name: runner\n    lock_passwd: 'false'\n    passwd: $6$x\n"
+    const c = config(source)
+    expect([c.packageUpdate, c.packageUpgrade]).toEqual([true, true])
+    expect(c.writeFiles.map((f) => [f.path, f.append])).toEqual([["/a", true]])
+    expect(c.defaultUser).toMatchObject({ name: "runner", lockPasswd: true })
+    expect(notes(source).problems).toEqual([])
+    expect(notes(source).warnings).toContain(
+      "line 8: users[0].lock_passwd: a string, which cloud-init takes as true whatever it says: the password stays locked (write false without quotes to unlock it)"
+    )
   })
 
   it("creates top-level groups, with their members", () => {
@@ -763,7 +794,7 @@ describe("multipart", () => {
   it("places the merged model's problems in the part that gave the key", () => {
     const withUser = message.replace("runcmd: [echo first]", "runcmd: [echo first]\r\nusers:\r\n  - name: x\r\n    uid: many")
     expect(analyseUserData(bytes(withUser), OPTIONS).problems).toEqual([
-      { path: "users[0].uid", line: 20, message: 'expected a user id such as 1001, got a string of 4 characters; users[0] skipped' }
+      { path: "users[0].uid", line: 20, message: 'expected a user id such as 1001, got a string of 4 characters; skipped' }
     ])
   })
 

@@ -1,12 +1,12 @@
 /** `#cloud-config` onto the model, key by key, as cloud-init reads it (BEHAVIOUR.md §6). */
 import * as Schema from "effect/Schema"
 import { AlpineRepo, ApkRepos, CloudNtp, CloudPackage, CloudPermissions, CloudWriteFile, SshPwauth } from "../../schema/cloud-config.js"
-import { isHostName, Text, TimeZone } from "../../schema/fields.js"
+import { isHostName, Text, TimeZone, truthOf } from "../../schema/fields.js"
 import { commandsReader, flagReader, ignoreOthers, nonEmpty, ntpClientOf, pythonText, readSshKeys, toFile, type ReadContext } from "./common.js"
 import { cloudMode } from "./content.js"
 import { readDocument, type DocumentRead, type Reader } from "./document.js"
 import { DEFAULT_ALPINE_MIRROR, emptyUserConfig, type ApkRepository, type UserConfig } from "./model.js"
-import { asMap, decodeEach, decodeOr, type Key, type Notes, show, truthOf } from "./notes.js"
+import { asMap, decodeEach, decodeOr, type Key, type Notes, show } from "./notes.js"
 import { readGroups, readUsers } from "./users.js"
 
 /**

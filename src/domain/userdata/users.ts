@@ -15,10 +15,10 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { GroupMembers, UserMap, USER_KEYS } from "../../schema/cloud-config.js"
-import { GroupName, UserName } from "../../schema/fields.js"
-import type { ReadContext } from "./common.js"
+import { GroupName, truthOf, UserName } from "../../schema/fields.js"
+import { keyListOf, type ReadContext } from "./common.js"
 import { defaultSettings, type DefaultUser, type GroupSpec, type Password, type UserSettings, type UserSpec } from "./model.js"
-import { asMap, decodeOr, issuesOf, type Key, type Notes, show, truthOf } from "./notes.js"
+import { asMap, decodeOr, issuesOf, type Key, type Notes, show } from "./notes.js"
 
 type Entry =
   | { readonly kind: "default"; readonly path: ReadonlyArray<Key> }
@@ -133,7 +133,10 @@ const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes): User
   const oneLine = sudo.filter((r) => !/[\r\n]/.test(r) && r.trim() !== "")
   if (oneLine.length < sudo.length) notes.problem([...path, "sudo"], "a sudo rule that is empty or spans lines; that rule skipped")
   const password = passwordOf(user)
-  const lockPasswd = user.lock_passwd ?? true
+  const lockPasswd = user.lock_passwd === undefined ? true : Boolean(user.lock_passwd)
+  if (typeof user.lock_passwd === "string" && truthOf(user.lock_passwd) === false) {
+    notes.warn([...path, "lock_passwd"], "a string, which cloud-init takes as true whatever it says: the password stays locked (write false without quotes to unlock it)")
+  }
   if (password !== undefined && lockPasswd) {
     notes.warn(path, "a password is given but lock_passwd is true (cloud-init's default): password login stays locked (*), keys work")
   }
@@ -158,23 +161,44 @@ const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes): User
   }
 }
 
-/** A user map read: keys that are not carried out are named; a value that does not fit skips the entry. */
+/**
+ * A user map read: keys that are not carried out are named. A value that
+ * does not fit skips its key, as cloud-init creates the user whatever else
+ * is wrong; only a name that cannot be one skips the entry.
+ */
 const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: Notes): UserRead | undefined => {
   const { value, written } = normalised(map)
+  if (Object.hasOwn(value, "ssh_authorized_keys")) value["ssh_authorized_keys"] = keyListOf(value["ssh_authorized_keys"])
   for (const key of Object.keys(value)) if (!USER_KEYS.has(key)) notes.ignore([...path, written.get(key)!])
-  const decoded = Schema.decodeUnknownEither(UserMap, { errors: "first", onExcessProperty: "ignore" })(value)
+  const asWritten = (at: ReadonlyArray<Key>) => at.map((k, i) => (i === path.length && typeof k === "string" ? (written.get(k) ?? k) : k))
+  // doas rules of its own, or sudo given as none (null, false) or as nothing we can read: no wheel; a sudo rule
+  // still comes with wheel, which is what gives root where only doas is installed (Alpine's default)
+  const gaveRights = (dropped: ReadonlySet<string>) => Object.hasOwn(value, "doas") || (Object.hasOwn(value, "sudo") && (!value["sudo"] || dropped.has("sudo")))
+  let dropped: ReadonlySet<string> = new Set()
+  let decoded = Schema.decodeUnknownEither(UserMap, { errors: "all", onExcessProperty: "ignore" })(value)
   if (Either.isLeft(decoded)) {
-    const [first] = issuesOf(decoded.left.issue, path)
-    const at = first?.path.map((k, i) => (i === path.length && typeof k === "string" ? (written.get(k) ?? k) : k)) ?? path
-    notes.skip({ path: at, message: first?.message ?? "cannot be read" }, path)
-    return undefined
+    const issues = issuesOf(decoded.left.issue, path)
+    const badKeys = new Set(issues.map((i) => i.path[path.length]).filter((k): k is string => typeof k === "string"))
+    if (badKeys.size === 0 || badKeys.has("name")) {
+      const first = issues.find((i) => i.path[path.length] === "name") ?? issues[0]
+      notes.skip({ path: asWritten(first?.path ?? path), message: first?.message ?? "cannot be read" }, path)
+      return undefined
+    }
+    for (const key of badKeys) {
+      const first = issues.find((i) => i.path[path.length] === key)!
+      notes.skip({ path: asWritten(first.path), message: first.message }, asWritten([...path, key]))
+    }
+    dropped = badKeys
+    decoded = Schema.decodeUnknownEither(UserMap, { errors: "first", onExcessProperty: "ignore" })(Object.fromEntries(Object.entries(value).filter(([k]) => !badKeys.has(k))))
+    if (Either.isLeft(decoded)) {
+      notes.skip({ path, message: "cannot be read" }, path)
+      return undefined
+    }
   }
   return {
     ...(decoded.right.name !== undefined ? { name: decoded.right.name } : {}),
     settings: settingsOf(decoded.right, path, notes),
-    // doas rules of its own, or sudo given as none (null, false): a sudo rule still comes with wheel,
-    // which is what gives root where only doas is installed (Alpine's default)
-    ownRights: Object.hasOwn(value, "doas") || (Object.hasOwn(value, "sudo") && !value["sudo"])
+    ownRights: gaveRights(dropped)
   }
 }
 
