@@ -195,8 +195,8 @@ describe("merging cloud-config parts", () => {
       part("text/cloud-config", "#cloud-config\nusers:\n  - name: b\n    uid: lots", ["Merge-Type: list(append)+dict(recurse_array)"])
     ])
     expect(analyse(source).problems.map(formatProblem)).toEqual([
-      "line 11: users[0].uid: expected a user id such as 1001, got a string of 4 characters; users[0] skipped",
-      "line 19: users[1].uid: expected a user id such as 1001, got a string of 4 characters; users[1] skipped"
+      "line 11: users[0].uid: expected a user id such as 1001, got a string of 4 characters; skipped",
+      "line 19: users[1].uid: expected a user id such as 1001, got a string of 4 characters; skipped"
     ])
   })
 

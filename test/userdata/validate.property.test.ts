@@ -252,8 +252,8 @@ describe("validateUserData", () => {
   })
 
   it("does not quote long or spaced values from the document", () => {
-    const [problem] = check("#alpine-config\nssh_authorized_keys: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIsecret user@host\n")
-    expect(problem).toBe("line 2: ssh_authorized_keys: expected a list, got a string of 53 characters; skipped")
+    const [problem] = check("#alpine-config\npackages: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIsecret user@host\n")
+    expect(problem).toBe("line 2: packages: expected a list, got a string of 53 characters; skipped")
   })
 
   it("says when there is nothing it can check or run", () => {
