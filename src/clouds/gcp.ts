@@ -75,13 +75,12 @@ export const gcp: CloudProvider = {
       get: followingDirectoryRedirect(client),
       hostname: textValue(client, "instance/hostname"),
       sshKeys: Effect.gen(function* () {
-        // a list that is missing or cannot be read is skipped; so are the project's keys when the flag cannot be read
-        const read = (path: string) => client.text(path).pipe(Effect.orElseSucceed(() => Option.none<string>()))
+        // only an absent list (404, 204) is none: a read that fails fails the keys, and never unblocks the project's
         const [flag, instance, project] = yield* Effect.all(
           [
-            client.text(BLOCK_PROJECT_KEYS).pipe(Effect.orElseSucceed(() => Option.some("true"))),
-            Effect.forEach(INSTANCE_KEYS, read, { concurrency: 2 }),
-            Effect.forEach(PROJECT_KEYS, read, { concurrency: 2 })
+            client.text(BLOCK_PROJECT_KEYS),
+            Effect.forEach(INSTANCE_KEYS, (path) => client.text(path), { concurrency: 2 }),
+            Effect.forEach(PROJECT_KEYS, (path) => client.text(path), { concurrency: 2 })
           ],
           { concurrency: 3 }
         )

@@ -1,0 +1,91 @@
+/**
+ * gcp's SSH key lists (BEHAVIOUR.md §4 metadata reads, §5 gcp): a list the
+ * cloud does not have (404, 204) is no list; any other failure of any of the
+ * reads fails the keys, naming the cloud, the URL and the last error, and a
+ * flag or legacy list that cannot be read never lets the project's keys in.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import type { SimInstance } from "../../src/sim/simulator.js"
+import { makeTestInstance } from "../support/instance.js"
+import { advancingClock } from "../support/test-clock.js"
+
+const OWN = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIInstanceOwn own@example"
+const LEGACY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILegacyKey legacy@example"
+const PROJECT = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIProjectKey project@example"
+
+const SSH_KEYS = "instance/attributes/ssh-keys"
+const LEGACY_KEYS = "instance/attributes/sshKeys"
+const BLOCK = "instance/attributes/block-project-ssh-keys"
+const PROJECT_KEYS = "project/attributes/ssh-keys"
+const PROJECT_LEGACY_KEYS = "project/attributes/sshKeys"
+
+const ENV = { IMDS_TIMEOUT: "0.2", IMDS_DEADLINE: "1", IMDS_RETRY_DELAY: "10", IMDS_RETRY_MAX_DELAY: "50" }
+
+/** a gcp instance whose metadata answers `status` for one path */
+const gcpWith = (instance: SimInstance, path: string, status: number) =>
+  makeTestInstance({ cloud: "gcp", instance: { hostname: "vm-1.c.example.internal", ...instance }, faults: { overrides: [{ path: `/computeMetadata/v1/${path}`, status }] }, env: ENV })
+
+describe("gcp ssh keys: a list that cannot be read", () => {
+  // on the TestClock: 503 is retried until IMDS_DEADLINE without waiting for it
+  it.scoped("instance ssh-keys answering 503 throughout: the keys fail, naming gcp and the URL; nothing is installed", () =>
+    Effect.gen(function* () {
+      const instance = yield* gcpWith({ sshKeys: [OWN], projectSshKeys: [PROJECT] }, SSH_KEYS, 503)
+      const {
+        result: [imds, main]
+      } = yield* advancingClock(Effect.all([instance.imds(["@ssh-keys"]), instance.run(["main"])], { concurrency: "unbounded" }), "100 millis")
+      const line = `gcp: cannot read http://${instance.sim!.endpoint}/computeMetadata/v1/${SSH_KEYS}: HTTP 503`
+      expect(imds).toEqual({ code: 1, stdout: "", stderr: `imds: ${line}\n` })
+      expect(main.code).toBe(1)
+      expect(main.stderr).toContain("   ++ set_ssh_keys: failed\n")
+      expect(main.stderr).toContain(line)
+      expect(main.stderr).not.toContain("set_ssh_keys: done")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBeUndefined()
+      // retried, not taken as absent at the first answer
+      expect(instance.sim!.requests.filter((q) => q.path.startsWith(`/computeMetadata/v1/${SSH_KEYS}`) && q.status === 503).length).toBeGreaterThan(2)
+    })
+  )
+
+  it.scoped.each([
+    { what: "legacy sshKeys answering 403", instance: { legacySshKeys: [LEGACY] }, path: LEGACY_KEYS, status: 403 },
+    { what: "legacy sshKeys answering 503", instance: { legacySshKeys: [LEGACY] }, path: LEGACY_KEYS, status: 503 },
+    { what: "block-project-ssh-keys answering 403", instance: { blockProjectSshKeys: true }, path: BLOCK, status: 403 },
+    { what: "block-project-ssh-keys answering 503", instance: { blockProjectSshKeys: true }, path: BLOCK, status: 503 },
+    { what: "project ssh-keys answering 500", instance: {}, path: PROJECT_KEYS, status: 500 },
+    { what: "project sshKeys answering 403", instance: {}, path: PROJECT_LEGACY_KEYS, status: 403 }
+  ])("$what: imds @ssh-keys fails naming gcp and the URL, and prints no key", ({ instance: own, path, status }) =>
+    Effect.gen(function* () {
+      const instance = yield* gcpWith({ sshKeys: [OWN], projectSshKeys: [PROJECT], ...own }, path, status)
+      const { result } = yield* advancingClock(instance.imds(["@ssh-keys"]), "100 millis")
+      const line = `gcp: cannot read http://${instance.sim!.endpoint}/computeMetadata/v1/${path}: HTTP ${status}`
+      expect(result).toEqual({ code: 1, stdout: "", stderr: `imds: ${line}\n` })
+    })
+  )
+})
+
+describe("gcp ssh keys: a list the cloud does not have", () => {
+  it.scopedLive.each([
+    // blocked by the legacy list: without it, the project's keys are used
+    { path: LEGACY_KEYS, status: 404, instance: { legacySshKeys: [LEGACY] }, keys: [OWN, PROJECT] },
+    { path: BLOCK, status: 404, instance: { blockProjectSshKeys: true }, keys: [OWN, PROJECT] },
+    { path: SSH_KEYS, status: 404, instance: {}, keys: [PROJECT] },
+    { path: SSH_KEYS, status: 204, instance: {}, keys: [PROJECT] },
+    { path: PROJECT_KEYS, status: 404, instance: {}, keys: [OWN] },
+    { path: PROJECT_LEGACY_KEYS, status: 404, instance: {}, keys: [OWN, PROJECT] }
+  ])("$path answering $status is no list", ({ path, status, instance: own, keys }) =>
+    Effect.gen(function* () {
+      const instance = yield* gcpWith({ sshKeys: [OWN], projectSshKeys: [PROJECT], ...own }, path, status)
+      expect(yield* instance.imds(["@ssh-keys"])).toEqual({ code: 0, stdout: [...keys].sort().map((k) => `${k}\n`).join(""), stderr: "" })
+    })
+  )
+
+  it.scopedLive("instance ssh-keys absent: set_ssh_keys installs the project's key and is done", () =>
+    Effect.gen(function* () {
+      const instance = yield* gcpWith({ sshKeys: [OWN], projectSshKeys: [PROJECT] }, SSH_KEYS, 404)
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(0)
+      expect(main.stderr).toContain("   ++ set_ssh_keys: done\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${PROJECT}\n`)
+    })
+  )
+})
