@@ -4,18 +4,16 @@
  * is whether one file exists (the Bootstrap service's `isComplete`, read the
  * same way: the configuration taken leniently, links resolved inside ROOT).
  */
-import { existsSync, readFileSync } from "node:fs"
+import { existsSync } from "node:fs"
 import { bootstrapMarker } from "../domain/bootstrap.js"
-import { confPath, settingsFromLeniently } from "../domain/settings.js"
+import { settingsFromLeniently } from "../domain/settings.js"
+import { readConfText } from "../layers/conf-file.js"
 import { resolveInRoot } from "../layers/in-root.js"
 
 /** the file's text; one that cannot be read is no file, as the lenient configuration takes it */
 const readConf = (env: Readonly<Record<string, string | undefined>>): string => {
-  try {
-    return readFileSync(confPath(env), "utf8")
-  } catch {
-    return ""
-  }
+  const read = readConfText(env)
+  return "text" in read ? read.text : ""
 }
 
 /** the line `--bootstrap status` prints */

@@ -1,20 +1,15 @@
-import { readFileSync } from "node:fs"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import { ConfigError } from "../domain/errors.js"
-import { confPath, settingsFrom, settingsFromLeniently } from "../domain/settings.js"
+import { settingsFrom, settingsFromLeniently } from "../domain/settings.js"
 import { Config } from "../services/Config.js"
+import { readConfText } from "./conf-file.js"
 
 const readConf = (env: Readonly<Record<string, string | undefined>>) =>
   Effect.suspend(() => {
-    const path = confPath(env)
-    try {
-      return Effect.succeed(readFileSync(path, "utf8"))
-    } catch (e) {
-      const error = e as NodeJS.ErrnoException
-      return error.code === "ENOENT" ? Effect.succeed("") : Effect.fail(new ConfigError({ reason: `cannot read ${path}: ${error.message}` }))
-    }
+    const read = readConfText(env)
+    return "text" in read ? Effect.succeed(read.text) : Effect.fail(new ConfigError({ reason: read.problem }))
   })
 
 /** `$ROOT/etc/tiny-cloud.conf` and the environment, which wins; the first problem fails */

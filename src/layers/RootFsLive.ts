@@ -8,13 +8,8 @@ import { Config } from "../services/Config.js"
 import { RootFs, type RootFsShape, type WriteOptions } from "../services/RootFs.js"
 import { resolveInRoot, type FinalLink } from "./in-root.js"
 import { processAlive } from "./alive.js"
+import { readRegularFile, reasonOf } from "./regular-file.js"
 
-/** `not found`, `permission denied`, `is a directory`...: the system's words without the path (the message names it) */
-const reasonOf = (e: unknown): string => {
-  const error = e as NodeJS.ErrnoException
-  if (error.code === "ENOENT") return "not found"
-  return /^[A-Z0-9]+: ([^,]+)/.exec(error.message ?? "")?.[1] ?? String(error.message ?? e)
-}
 
 const isNotFound = (e: unknown) => (e as NodeJS.ErrnoException).code === "ENOENT"
 
@@ -83,15 +78,9 @@ export const makeRootFs = (root: string) =>
      * would wait or never end) is refused, without waiting to open it
      */
     const readRegular = (p: string, path: string, maxBytes: number | undefined): Uint8Array => {
-      const fd = nodeFs.openSync(p, nodeFs.constants.O_RDONLY | nodeFs.constants.O_NONBLOCK)
-      try {
-        const stat = nodeFs.fstatSync(fd)
-        if (!stat.isFile()) throw new FsError({ op: "read", path, reason: "not a regular file; refused" })
-        if (maxBytes !== undefined && stat.size > maxBytes) throw new FsError({ op: "read", path, reason: `larger than ${maxBytes} bytes`, exceeded: maxBytes })
-        return nodeFs.readFileSync(fd)
-      } finally {
-        nodeFs.closeSync(fd)
-      }
+      const read = readRegularFile(p, maxBytes)
+      if (read instanceof Uint8Array) return read
+      throw new FsError({ op: "read", path, reason: read.refused, ...(read.exceeded !== undefined ? { exceeded: read.exceeded } : {}) })
     }
 
     const readFileIfExists: RootFsShape["readFileIfExists"] = (path, options) =>
