@@ -154,6 +154,9 @@ const operatorCommand = (name: string, rest: ReadonlyArray<string>): Route | und
   return undefined
 }
 
+/** the commands whose `-h` is left to this router: the others (imds, simulate, the helpers) answer their own */
+const OWN_HELP: ReadonlySet<string> = new Set([...PHASES, "status", "analyze", "autodetect", "config", "schema", "completion", "serve", "hotplug"])
+
 /** the shell edition's short forms of its options */
 const SHORT: Readonly<Record<string, string>> = { "-b": "--bootstrap", "-E": "--enable", "-D": "--disable" }
 
@@ -170,6 +173,7 @@ export const routeTinyCloud = (args: ReadonlyArray<string>): Route => {
   if (first === "-h" || first === "--help") return usage(TINY_CLOUD_USAGE, 0)
   if (first === "--version") return { _tag: "Print", code: 0, stdout: `tiny-cloud ${typeof __VERSION__ === "string" ? __VERSION__ : "dev"}\n` }
   if (first === "imds") return routeImds(rest)
+  if (first !== undefined && OWN_HELP.has(first) && rest.length === 1 && (rest[0] === "-h" || rest[0] === "--help")) return usage(commandUsage(first), 0)
   if (first === "assemble-interfaces") return assembleInterfaces(rest)
   if (first === "hotplug") return hotplug(rest[0] ?? "", rest.slice(1))
   if (first === "net-sync") return netSync(rest)

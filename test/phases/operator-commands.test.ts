@@ -206,6 +206,19 @@ describe("command lines", () => {
     })
   )
 
+  it.scopedLive.each([
+    [["status", "-h"], "status [--json] [--wait [--timeout SECONDS]]"],
+    [["config", "--help"], "config [--json]"],
+    [["schema", "-h"], "schema FILE"],
+    [["completion", "--help"], "completion {bash|zsh|fish}"],
+    [["main", "-h"], "main"]
+  ] as ReadonlyArray<readonly [ReadonlyArray<string>, string]>)("%j: its usage on stdout, exit 0", ([args, synopsis]) =>
+    Effect.gen(function* () {
+      const i = yield* image()
+      expect(yield* i.run(args)).toEqual({ code: 0, stdout: `Usage: tiny-cloud ${synopsis}\n`, stderr: "" })
+    })
+  )
+
   it.scopedLive("--timeout=N is --timeout N; the usage names every command", () =>
     Effect.gen(function* () {
       const i = yield* image()
