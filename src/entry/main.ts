@@ -5,26 +5,26 @@
  * needs services).
  */
 import { routeHelper, routeImds, routeTinyCloud, type Route } from "../programs/cli.js"
+import { exitAfterOutput, watchOutput } from "./exit.js"
 
 const invokedAs = (process.argv[1] ?? "").split("/").pop() ?? ""
 const args = process.argv.slice(2)
 
-// `imds @userdata | head -c 10`: a closed pipe ends the output, it is not an error
-process.stdout.on("error", (e: NodeJS.ErrnoException) => process.exit(e.code === "EPIPE" ? 0 : 1))
+watchOutput()
 
 const start = async (route: Route): Promise<unknown> => {
   switch (route._tag) {
     case "Print":
       if (route.stdout !== undefined) process.stdout.write(route.stdout)
       if (route.stderr !== undefined) process.stderr.write(route.stderr)
-      return process.exit(route.code)
+      return exitAfterOutput(route.code)
     case "BootstrapStatus":
       process.stdout.write((await import("./bootstrap-status.js")).bootstrapStatus(process.env))
-      return process.exit(0)
+      return exitAfterOutput(0)
     case "Resident":
       return process.exit(await (await import("./serve.js")).serve())
     case "Standalone":
-      return process.exit(await route.run())
+      return exitAfterOutput(await route.run())
     case "Program": {
       const [{ runMain }, program] = await Promise.all([import("./run.js"), route.load()])
       return runMain(program, route)

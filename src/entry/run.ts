@@ -7,6 +7,7 @@ import { appLayer, livePlatform, type Platform } from "../layers/live.js"
 import { SimulationCommands } from "../layers/SimulationCommands.js"
 import type { Program, ProgramRoute } from "../programs/cli.js"
 import { describeCause } from "../programs/failure.js"
+import { exitAfterOutput } from "./exit.js"
 
 /**
  * Runs a command's program over the live services and exits with its status.
@@ -29,15 +30,8 @@ export const runMain = (program: Program, route: ProgramRoute): Promise<never> =
     )
   ).then(
     (exit) => {
-      if (Exit.isSuccess(exit)) return finish(exit.value)
+      if (Exit.isSuccess(exit)) return exitAfterOutput(exit.value)
       process.stderr.write(`${route.errorPrefix}: ${describeCause(exit.cause)}\n`)
-      return finish(1)
+      return exitAfterOutput(1)
     }
   )
-
-const finish = (code: number): Promise<never> =>
-  new Promise(() => {
-    process.exitCode = code
-    // let stdout drain before exiting
-    process.stdout.write("", () => process.exit(code))
-  })

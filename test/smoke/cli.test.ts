@@ -1,7 +1,8 @@
-import { readlinkSync, readdirSync, existsSync } from "node:fs"
+import { spawnSync } from "node:child_process"
+import { readlinkSync, readdirSync, existsSync, openSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { useInstances } from "../support/harness.js"
+import { PROGRAM, useInstances } from "../support/harness.js"
 
 const makeInstance = useInstances()
 
@@ -15,6 +16,14 @@ describe("tiny-cloud command line", () => {
     for (const args of [[], ["--frobnicate"], ["reboot"], ["--bootstrap", "maybe"], ["main", "extra"]]) {
       const r = await instance.run(args)
       expect([r.code, r.stdout, r.stderr.startsWith("Usage: tiny-cloud")]).toEqual([1, "", true])
+    }
+  })
+
+  it.skipIf(!existsSync("/dev/full"))("output that cannot be written is one line and exit 1, whichever way the command answers", async () => {
+    const instance = await noCloud()
+    for (const args of [["--help"], ["--bootstrap", "status"], ["config"]]) {
+      const r = spawnSync(process.execPath, [PROGRAM, ...args], { env: instance.env, stdio: ["ignore", openSync("/dev/full", "w"), "pipe"], encoding: "utf8" })
+      expect([args, r.status, r.stderr]).toEqual([args, 1, "tiny-cloud: cannot write to standard output: no space left on device\n"])
     }
   })
 
