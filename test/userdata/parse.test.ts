@@ -231,6 +231,12 @@ autoinstall: true
     expect(message).not.toContain("secret-token")
   })
 
+  it("names the first YAML error only, and a document nested past the parser's depth as nested too deeply", () => {
+    const open = notes(`#cloud-config\nruncmd: ${"[".repeat(5000)}\n`)
+    expect(open.problems).toHaveLength(1)
+    expect(notes(`#cloud-config\nruncmd: ${"[".repeat(5000)}${"]".repeat(5000)}\n`).problems).toEqual(["line 2: YAML: nested too deeply"])
+  })
+
   it("applies nothing of a document that is not a map, or whose every key is broken, and says so", () => {
     const check = (source: string) => {
       const a = analyseUserData(bytes(source), OPTIONS)

@@ -89,7 +89,8 @@ const duplicateKeys = (doc: Document, at: (pos: number) => number): Array<Note> 
 }
 
 /** yaml's message without its " at line N, column M" tail and source excerpt */
-const yamlMessage = (message: string): string => message.replace(/ at line \d+, column \d+[\s\S]*$/, "")
+const yamlMessage = (message: string): string =>
+  /Maximum call stack size exceeded/.test(message) ? "nested too deeply" : message.replace(/ at line \d+, column \d+[\s\S]*$/, "")
 
 /** an error of the yaml parser in our words where its own are about its API */
 const errorMessage = (error: YAMLError): string =>
@@ -142,9 +143,9 @@ export const loadYaml = (text: string, lineOffset: number, asWritten: ReadonlySe
   const lineCounter = new LineCounter()
   const doc = parseDocument(text, { lineCounter, version: "1.1", customTags: pyyamlScalars, prettyErrors: false, uniqueKeys: false, logLevel: "error" })
   const at = (pos: number) => lineCounter.linePos(pos).line + lineOffset
-  if (doc.errors.length > 0) {
-    return Either.left(doc.errors.map((e) => ({ path: "", line: at(e.pos[0]), message: `YAML: ${errorMessage(e)}` })))
-  }
+  // the first error, as PyYAML stops at it: the parser's later ones mostly follow from it
+  const [error] = doc.errors
+  if (error !== undefined) return Either.left([{ path: "", line: at(error.pos[0]), message: `YAML: ${errorMessage(error)}` }])
   keepAsWritten(doc, asWritten)
   const warnings: Array<Note> = [
     ...doc.warnings.map((w) => ({ path: [], line: at(w.pos[0]), message: `YAML: ${yamlMessage(w.message)}` })),
@@ -155,7 +156,7 @@ export const loadYaml = (text: string, lineOffset: number, asWritten: ReadonlySe
   } catch (e) {
     const alias = unresolvedAlias(doc)
     if (alias !== undefined) return Either.left([{ path: "", line: at(alias.range?.[0] ?? 0), message: "YAML: an alias whose anchor is not set before it" }])
-    return Either.left([{ path: "", line: 1 + lineOffset, message: `YAML: ${e instanceof Error ? e.message : String(e)}` }])
+    return Either.left([{ path: "", line: 1 + lineOffset, message: `YAML: ${yamlMessage(e instanceof Error ? e.message : String(e))}` }])
   }
 }
 
