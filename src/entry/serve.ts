@@ -11,7 +11,7 @@
  * client that gets no answer runs its phase itself.
  */
 import { spawnSync } from "node:child_process"
-import { closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { Socket } from "node:net"
 import { createInterface } from "node:readline"
 import * as Effect from "effect/Effect"
@@ -138,9 +138,19 @@ export const serve = async (): Promise<number> => {
     rmSync(paths.starting, { force: true })
     return 0
   }
-  mkdirSync(paths.dir, { recursive: true, mode: 0o700 })
-  const info = statSync(paths.dir)
-  if (info.uid !== process.getuid?.() || (info.mode & 0o077) !== 0) return 1
+  // not serving is never an error of the boot's (each phase then runs in a process of its own), but it is said why
+  const refuse = (reason: string) => {
+    process.stderr.write(`tiny-cloud serve: ${paths.dir}: ${reason}; not serving\n`)
+    return 1
+  }
+  try {
+    mkdirSync(paths.dir, { recursive: true, mode: 0o700 })
+  } catch (e) {
+    return refuse((e as NodeJS.ErrnoException).code === "EEXIST" ? "not a directory" : String((e as Error).message))
+  }
+  const info = lstatSync(paths.dir)
+  if (!info.isDirectory()) return refuse("not a directory")
+  if (info.uid !== process.getuid?.() || (info.mode & 0o077) !== 0) return refuse("not this user's alone")
   // one server per ROOT: a live one keeps its place
   if (existsSync(paths.pid)) {
     const other = Number(readFileSync(paths.pid, "utf8"))
@@ -149,7 +159,7 @@ export const serve = async (): Promise<number> => {
   if (!ownFifo(paths.requests)) {
     rmSync(paths.requests, { force: true })
     // the boot script may make it at the same moment
-    if (spawnSync("mkfifo", ["-m", "600", paths.requests]).status !== 0 && !ownFifo(paths.requests)) return 1
+    if (spawnSync("mkfifo", ["-m", "600", paths.requests]).status !== 0 && !ownFifo(paths.requests)) return refuse("cannot make its request FIFO")
   }
   writeFileSync(paths.pid, `${process.pid}\n`, { mode: 0o600 })
   rmSync(paths.starting, { force: true })

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
 import * as Effect from "effect/Effect"
@@ -163,6 +163,25 @@ export const parseSimulateArgs = (args: ReadonlyArray<string>): SimulateOptions 
   return { cloud, userData, root, exec }
 }
 
+/** what makes the options unusable, before anything is made: a user-data that is not a file, a ROOT that is not a directory */
+const optionProblem = ({ userData, root }: SimulateOptions): string | undefined => {
+  const kind = (path: string) => {
+    try {
+      const s = statSync(path)
+      return s.isFile() ? "file" : s.isDirectory() ? "directory" : "other"
+    } catch {
+      return "none"
+    }
+  }
+  if (Option.isSome(userData)) {
+    const found = kind(userData.value)
+    if (found === "none") return `cannot read ${userData.value}: no such file`
+    if (found !== "file") return `cannot read ${userData.value}: not a regular file`
+  }
+  if (Option.isSome(root) && !["none", "directory"].includes(kind(root.value))) return `--root ${root.value}: not a directory`
+  return undefined
+}
+
 export const main = async (args: ReadonlyArray<string>): Promise<number> => {
   if (args[0] === "-h" || args[0] === "--help") {
     process.stdout.write(SIMULATE_USAGE)
@@ -173,8 +192,9 @@ export const main = async (args: ReadonlyArray<string>): Promise<number> => {
     process.stderr.write(`tiny-cloud simulate: ${options}\n`)
     return 1
   }
-  if (Option.isSome(options.userData) && !existsSync(options.userData.value)) {
-    process.stderr.write(`tiny-cloud simulate: cannot read ${options.userData.value}: no such file\n`)
+  const problem = optionProblem(options)
+  if (problem !== undefined) {
+    process.stderr.write(`tiny-cloud simulate: ${problem}\n`)
     return 1
   }
   return Effect.runPromise(simulate(options))

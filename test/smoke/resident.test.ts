@@ -9,7 +9,7 @@ import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, describe, it } from "vitest"
 import { readCommandLog } from "../../src/sim/fake-system.js"
-import { makeInstance, type RunResult, type TestInstance } from "../support/harness.js"
+import { makeInstance, runProgram, type RunResult, type TestInstance } from "../support/harness.js"
 import { alive, bootAndServe, endResident, serverPid, servicesEnv, startService, until } from "../support/openrc.js"
 
 const KEYS = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIResidentA a@example", "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQResidentB b@example"]
@@ -143,5 +143,15 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(second.instance.read("/var/lib/cloud/user-data")).toBe(USER_DATA)
     expect(first.instance.read("/var/lib/cloud/user-data")).toBeUndefined()
     expect(first.instance.sim!.requests.length).toBe(requestsBefore)
+  })
+
+  it("where its run directory cannot be its own, it says so in one line and does not serve: the services run each phase in a process of their own", async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    instance.write("/run/tiny-cloud", "not a directory")
+    expect(await runProgram(["serve"], instance.env)).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud serve: ${instance.root}/run/tiny-cloud: not a directory; not serving\n` })
+    const results = []
+    for (const phase of ["boot", "early", "main", "final"]) results.push(await startService(phase, env))
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+    expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${[...KEYS].sort().join("\n")}\n`)
   })
 })
