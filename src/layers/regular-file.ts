@@ -9,6 +9,7 @@ import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs
 export const reasonOf = (e: unknown): string => {
   const error = e as NodeJS.ErrnoException
   if (error.code === "ENOENT") return "not found"
+  if (error.code === "ERR_FS_EISDIR") return "is a directory"
   return /^[A-Z0-9]+: ([^,]+)/.exec(error.message ?? "")?.[1] ?? String(error.message ?? e)
 }
 

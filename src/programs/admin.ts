@@ -1,7 +1,7 @@
 /** `--bootstrap`, `--enable` and `--disable` (BEHAVIOUR.md §1). */
 import * as Effect from "effect/Effect"
 import { Bootstrap } from "../services/Bootstrap.js"
-import { info, notice, warn } from "../services/Log.js"
+import { err, info, notice, warn } from "../services/Log.js"
 import { RootFs } from "../services/RootFs.js"
 
 /** `--bootstrap status` is answered by the entry (src/entry/bootstrap-status.ts) */
@@ -32,17 +32,22 @@ export const setEnabled = (enable: boolean) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     const runlevels = fs.at("/etc/runlevels")
+    // one entry that cannot go (a directory someone put there) is named, and keeps no other link from going or coming
+    let status = 0
     for (const level of yield* fs.readDirectory(runlevels)) {
       for (const entry of yield* fs.readDirectory(`${runlevels}/${level}`)) {
-        if (entry.startsWith("tiny-cloud")) yield* fs.remove(`${runlevels}/${level}/${entry}`)
+        if (!entry.startsWith("tiny-cloud")) continue
+        yield* fs.remove(`${runlevels}/${level}/${entry}`).pipe(
+          Effect.catchAll((e) => Effect.zipRight(err(e.message), Effect.sync(() => void (status = 1))))
+        )
       }
     }
     yield* info("- tiny-cloud* services removed from all runlevels")
-    if (!enable) return 0
+    if (!enable) return status
     for (const [service, level] of SERVICES) {
       yield* fs.makeDirectory(`${runlevels}/${level}`)
       yield* fs.symlink(`/etc/init.d/${service}`, `${runlevels}/${level}/${service}`)
       yield* info(`+ ${service} service added to ${level} runlevel`)
     }
-    return 0
+    return status
   })

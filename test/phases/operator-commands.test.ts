@@ -1,4 +1,6 @@
 /** `tiny-cloud config`, `autodetect`, and the command lines of the operator's commands. */
+import { readlinkSync } from "node:fs"
+import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { CLOUD_NAMES } from "../../src/clouds/registry.js"
@@ -176,6 +178,19 @@ describe("command lines", () => {
       expect(yield* i.run(["--bootstrap", "status"])).toEqual({ code: 0, stdout: "complete\n", stderr: "" })
       expect((yield* i.run(["-E"])).stderr).toContain("+ tiny-cloud-final service added to default runlevel\n")
       expect(yield* i.run(["-D"])).toEqual({ code: 0, stdout: "", stderr: "- tiny-cloud* services removed from all runlevels\n" })
+    })
+  )
+
+  it.scopedLive("--enable: an entry that cannot be removed is named and exits 1; every other link is still replaced", () =>
+    Effect.gen(function* () {
+      const i = yield* image()
+      yield* i.run(["--enable"])
+      i.write("/etc/runlevels/default/tiny-cloud-zdir/keep", "")
+      const r = yield* i.run(["--enable"])
+      expect(r.code).toBe(1)
+      expect(r.stderr.split("\n")[0]).toBe(`remove ${i.root}/etc/runlevels/default/tiny-cloud-zdir: is a directory`)
+      expect(r.stderr).toContain("+ tiny-cloud-boot service added to boot runlevel\n")
+      expect(readlinkSync(join(i.root, "etc/runlevels/boot/tiny-cloud-boot"))).toBe("/etc/init.d/tiny-cloud-boot")
     })
   )
 
