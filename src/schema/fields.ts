@@ -53,8 +53,8 @@ export const PackageName = Schema.String.pipe(Schema.pattern(/^[^\s-]\S*$/)).ann
   description: "a package name (no spaces, not starting with -)"
 })
 
-/** One argument of a command given as a list; numbers and booleans are taken as their text, as cloud-init does. */
-export const Argument = Schema.Union(Schema.String, Schema.Number, Schema.Boolean).annotations({ description: "a string" })
+/** One argument of a command given as a list; numbers, booleans and null are taken as their text, as cloud-init does. */
+export const Argument = Schema.Union(Schema.String, Schema.Number, Schema.Boolean, Schema.Null).annotations({ description: "a string" })
 
 /** A string is a shell command line; a list is a program and its arguments. */
 export const Command = Schema.Union(Text, Schema.Array(Argument)).annotations({

@@ -176,13 +176,13 @@ describe.concurrent("package sources refreshed as cloud-init refreshes them", ()
 })
 
 describe.concurrent("list items written as Python writes them", () => {
-  it.scopedLive("runcmd and bootcmd argument lists: booleans are True and False", () =>
+  it.scopedLive("runcmd and bootcmd argument lists: booleans are True and False, null None, a date its text", () =>
     Effect.gen(function* () {
-      const doc = "#cloud-config\nbootcmd:\n  - [echo, false, no]\nruncmd:\n  - [echo, 1, true, 2.50, yes]\n  - echo true\n"
+      const doc = "#cloud-config\nbootcmd:\n  - [echo, false, no]\nruncmd:\n  - [echo, 1, true, 2.50, yes]\n  - echo true\n  - [echo, -n, 2024-01-01, null]\n"
       const i = yield* userDataInstance(doc)
       yield* firstBoot(i)
       expect(i.read("/var/lib/cloud/user-data.bootcmd")).toBe("#!/bin/sh\n'echo' 'False' 'False'\n")
-      expect(i.read("/var/lib/cloud/user-data.runcmd")).toBe("#!/bin/sh\n'echo' '1' 'True' '2.5' 'True'\necho true\n")
+      expect(i.read("/var/lib/cloud/user-data.runcmd")).toBe("#!/bin/sh\n'echo' '1' 'True' '2.5' 'True'\necho true\n'echo' '-n' '2024-01-01' 'None'\n")
     })
   )
 

@@ -20,14 +20,14 @@ export type Reader = (value: unknown, path: ReadonlyArray<Key>, context: ReadCon
 export const newBudget = (limit = DEFAULT_USERDATA_MAX_BYTES): Budget => ({ remaining: limit, limit })
 
 /** how a scalar of a command's argument list becomes its text */
-export type ArgumentText = (value: string | number | boolean) => string
+export type ArgumentText = (value: string | number | boolean | null) => string
 
 /**
  * A scalar as Python's `str()` writes it, as cloud-init turns list items
- * into text: booleans are `True` and `False`. A whole float (`9.0`) is
+ * into text: booleans are `True` and `False`, null `None`. A whole float (`9.0`) is
  * written `9`: the YAML reading gives numbers without their spelling.
  */
-export const pythonText: ArgumentText = (value) => (typeof value === "boolean" ? (value ? "True" : "False") : String(value))
+export const pythonText: ArgumentText = (value) => (typeof value === "boolean" ? (value ? "True" : "False") : value === null ? "None" : String(value))
 
 /** bootcmd/runcmd: strings and argument lists, in order; null entries are passed over as cloud-init does */
 export const readCommands = (value: unknown, path: ReadonlyArray<Key>, notes: Notes, argumentText: ArgumentText = String): ReadonlyArray<Command> =>

@@ -136,8 +136,15 @@ const pyyamlFloats = (tags: Tags): Tags =>
     return t.format === undefined && t.test.test("1.5") ? { ...t, test: PYYAML_FLOAT } : t
   })
 
+/**
+ * Dates stay their text: PyYAML makes them dates, which cloud-init writes
+ * back as the same text where it takes a string (a runcmd argument); no key
+ * wants a date.
+ */
+const withoutDates = (tags: Tags): Tags => tags.filter((t) => typeof t !== "object" || t.tag !== "tag:yaml.org,2002:timestamp")
+
 /** the scalars as PyYAML resolves them, where YAML 1.1 as the library reads it differs */
-const pyyamlScalars = (tags: Tags): Tags => pyyamlFloats(pyyamlBooleans(tags))
+const pyyamlScalars = (tags: Tags): Tags => withoutDates(pyyamlFloats(pyyamlBooleans(tags)))
 
 export const loadYaml = (text: string, lineOffset: number, asWritten: ReadonlySet<string>): Either.Either<Loaded, Array<Problem>> => {
   const lineCounter = new LineCounter()
