@@ -586,6 +586,13 @@ users:
     )
   })
 
+  it("takes system_info.default_user as the default user when there is no user key; the rest of system_info is named as ignored", () => {
+    const source = "#cloud-config\nsystem_info:\n  distro: alpine\n  default_user:\n    name: ops\n    groups: [adm]\n    ssh_authorized_keys: [ssh-ed25519 AAAA ops]\n"
+    expect(config(source).defaultUser).toMatchObject({ name: "ops", groups: ["adm"], sshAuthorizedKeys: ["ssh-ed25519 AAAA ops"] })
+    expect(notes(source).warnings).toContain("unsupported cloud-config keys: system_info.distro")
+    expect(config("#cloud-config\nuser: dev\nsystem_info: {default_user: {name: ops}}\n").defaultUser?.name).toBe("dev")
+  })
+
   it("creates top-level groups, with their members", () => {
     expect(config("#cloud-config\ngroups:\n  - admingroup: [root, sys]\n  - cloud-users\n  - solo: bob\n").groups).toEqual([
       { name: "admingroup", members: ["root", "sys"] },

@@ -191,15 +191,27 @@ const READERS: Readonly<Record<string, Reader>> = {
   ssh_pwauth: readSshPwauth
 }
 
-const USER_KEYS: ReadonlySet<string> = new Set(["user", "users"])
+const USER_KEYS: ReadonlySet<string> = new Set(["user", "users", "system_info"])
 
 /** every top-level key carried out (the others are named as ignored) */
 export const CLOUD_CONFIG_KEYS: ReadonlyArray<string> = [...Object.keys(READERS), ...USER_KEYS]
 
+/** `system_info.default_user`, carried out as the default user; the rest of system_info (the image's paths, mirrors...) named as ignored */
+const systemDefaultUser = (systemInfo: unknown, notes: Notes): unknown => {
+  if (systemInfo === undefined || systemInfo === null) return undefined
+  const map = asMap(systemInfo)
+  if (map === undefined) {
+    notes.ignore(["system_info"])
+    return undefined
+  }
+  for (const key of Object.keys(map)) if (key !== "default_user") notes.ignore(["system_info", key])
+  return map["default_user"]
+}
+
 export const fromCloudConfig = (raw: unknown, context: ReadContext): DocumentRead & { readonly config: UserConfig } => {
   const read = readDocument(raw, READERS, context, "#cloud-config", { nullMeans: new Set(["ntp"]), elsewhere: USER_KEYS })
   const doc = asMap(raw) ?? {}
-  const users = readUsers(doc["user"], doc["users"], context)
+  const users = readUsers(doc["user"], doc["users"], context, systemDefaultUser(doc["system_info"], context.notes))
   const config: UserConfig = withSourcesRefreshed({
     ...emptyUserConfig,
     ...read.config,

@@ -213,9 +213,8 @@ const merged = (a: UserSettings, b: UserSettings): UserSettings => ({
   sshAuthorizedKeys: [...a.sshAuthorizedKeys, ...b.sshAuthorizedKeys]
 })
 
-/** cloud-config `user`: the default user's name, or its map */
-const readUserKey = (user: unknown, notes: Notes): UserRead | undefined => {
-  const at: ReadonlyArray<Key> = ["user"]
+/** cloud-config `user` (or `system_info.default_user`): the default user's name, or its map */
+const readUserKey = (user: unknown, at: ReadonlyArray<Key>, notes: Notes): UserRead | undefined => {
   if (typeof user === "string") return decodeOr(UserName, user, at, notes) === undefined ? undefined : { name: user, settings: defaultSettings, ownRights: false }
   const map = asMap(user)
   if (map !== undefined) return readMap(map, at, notes)
@@ -263,13 +262,18 @@ const namesNoUser = (users: unknown): boolean => {
   return map !== undefined && Object.keys(map).length === 0
 }
 
-export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext): UsersRead => {
+/**
+ * `user` names or describes the default user; without it, the image's
+ * description of it in `system_info.default_user`, as cloud-init reads that.
+ */
+export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext, systemDefault?: unknown): UsersRead => {
   let applied = false
   let defaultUser: DefaultUser | undefined
   let hasDefault = false
-  if (user !== undefined && user !== null) {
+  const [given, at] = user !== undefined && user !== null ? [user, ["user"]] : [systemDefault, ["system_info", "default_user"]]
+  if (given !== undefined && given !== null) {
     hasDefault = true
-    const read = readUserKey(user, notes)
+    const read = readUserKey(given, at, notes)
     if (read !== undefined) {
       defaultUser = { ...asDefaultUser(read), ...(read.name !== undefined ? { name: read.name } : {}) }
       applied = true
