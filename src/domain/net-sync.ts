@@ -54,10 +54,14 @@ export const parseDefaultGateway = (text: string): string | undefined => {
   return m ? ipv6(m[1]!) : undefined
 }
 
-/** the policy-routing table of ethN: 10000 + N (imds-net-sync uses it for interfaces other than eth0) */
+/** the highest routing table Linux has: table numbers are 32 bits */
+const TABLE_MAX = 2 ** 32 - 1
+
+/** the policy-routing table of ethN: 10000 + N (imds-net-sync uses it for interfaces other than eth0); none for a number past the tables */
 export const routeTableOf = (iface: string): number | undefined => {
-  const m = /^eth(\d+)$/.exec(iface)
-  return m ? 10000 + Number(m[1]) : undefined
+  const m = /^eth(0|[1-9]\d{0,9})$/.exec(iface)
+  const table = m ? 10000 + Number(m[1]) : undefined
+  return table !== undefined && table <= TABLE_MAX ? table : undefined
 }
 
 /** a metadata list (one value a line) as canonical addresses, in order, each once; what is not an address is named in `invalid` */

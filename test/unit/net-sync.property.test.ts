@@ -5,7 +5,7 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { firstHost, ipv4, ipv4Cidr, ipv6 } from "../../src/domain/ip.js"
-import { parseAddresses, parseRules, planSync, type Rule, type SyncState } from "../../src/domain/net-sync.js"
+import { parseAddresses, parseRules, planSync, routeTableOf, type Rule, type SyncState } from "../../src/domain/net-sync.js"
 
 const group = fc.integer({ min: 0, max: 0xffff })
 const groups = fc.array(group, { minLength: 8, maxLength: 8 })
@@ -116,6 +116,20 @@ describe("planSync", () => {
       "-6 addr add 2001:db8::6/128 dev eth1",
       "-6 rule add from 2001:db8::6 lookup 10001",
       "-6 rule add to 2001:db8::6 lookup 10001"
+    ])
+  })
+})
+
+describe("routeTableOf", () => {
+  it("is 10000 + N for ethN, and none past Linux's 32-bit tables or for a number written oddly", () => {
+    expect(["eth0", "eth1", "eth4294957295", "eth4294957296", "eth99999999999999999999", "eth01", "ens5"].map(routeTableOf)).toEqual([
+      10000,
+      10001,
+      4294967295,
+      undefined,
+      undefined,
+      undefined,
+      undefined
     ])
   })
 })
