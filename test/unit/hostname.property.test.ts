@@ -6,13 +6,18 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdirSyn
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
+import { ipv4 } from "../../src/domain/ip.js"
 import { setHostname } from "../../src/programs/actions/hostname.js"
 import { makeRootFs } from "../../src/layers/RootFsLive.js"
 import { capturingLog, recordingCommands, staticMetadata } from "../support/layers.js"
 import { RootFs } from "../../src/services/RootFs.js"
 
 const label = fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?$/)
-const fqdn = fc.array(label, { minLength: 1, maxLength: 4 }).map((labels) => labels.join("."))
+// a name that is an IPv4 address is not taken as it is (see below)
+const fqdn = fc
+  .array(label, { minLength: 1, maxLength: 4 })
+  .map((labels) => labels.join("."))
+  .filter((name) => ipv4(name) === undefined)
 
 /** set_hostname over a temporary ROOT, a cloud answering from memory and a recording command runner */
 const run = (root: string, hostname: string | undefined) =>
