@@ -17,3 +17,16 @@ export const lines = (text: string): Array<string> =>
 /** trimmed, non-empty, unique, sorted: how `@ssh-keys` lists keys */
 export const sortedUnique = (items: Iterable<string>): ReadonlyArray<string> =>
   [...new Set([...items].map((k) => k.trim()).filter((k) => k !== ""))].sort()
+
+/**
+ * A value from outside (the network, a configuration) in a message: on one
+ * line, control and non-ASCII characters escaped, at most `max` characters
+ * of it (then `...`).
+ */
+export const printable = (text: string, max = 80): string =>
+  text
+    .slice(0, max)
+    .replace(/[^\x20-\x7e]/g, (c) => {
+      const code = c.charCodeAt(0)
+      return code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`
+    }) + (text.length > max ? "..." : "")

@@ -3,6 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { MetadataError } from "../domain/errors.js"
 import { authorizedKeys } from "../domain/ssh-keys.js"
+import { printable } from "../domain/text.js"
 import { Metadata, type CloudMetadata } from "../services/Metadata.js"
 import { Network } from "../services/Network.js"
 import { Output } from "../services/Output.js"
@@ -13,7 +14,7 @@ class NotFound {
   readonly _tag = "NotFound"
   constructor(readonly key: string) {}
   get message() {
-    return `${this.key}: not found`
+    return `${printable(this.key)}: not found`
   }
 }
 
@@ -21,7 +22,7 @@ class NoSuchInterface {
   readonly _tag = "NoSuchInterface"
   constructor(readonly iface: string) {}
   get message() {
-    return `@nic:${this.iface}: no such interface`
+    return `@nic:${printable(this.iface)}: no such interface`
   }
 }
 
@@ -51,6 +52,8 @@ const printKey = (md: CloudMetadata, key: string, hideStderr: boolean): Effect.E
     case "@nics":
       return Effect.flatMap(md.nics, found(key))
   }
+  // a path goes on a request line: nothing there may be blank, a control character or outside ASCII
+  if (!/^[\x21-\x7e]+$/.test(key)) return Effect.fail(new NotFound(key))
   return Effect.flatMap(md.get(key), found(key))
 }
 

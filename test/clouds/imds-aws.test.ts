@@ -75,6 +75,16 @@ describe("imds on aws", () => {
     })
   )
 
+  it.scopedLive("a path with a blank or control character is not found at once, named on one line; nothing is asked", () =>
+    Effect.gen(function* () {
+      const instance = yield* awsInstance
+      const asked = instance.sim!.requests.length
+      expect(yield* instance.imds(["meta-data/a\nb"])).toEqual({ code: 1, stdout: "", stderr: "imds: meta-data/a\\x0ab: not found\n" })
+      expect(yield* instance.imds(["meta-data/a b"])).toEqual({ code: 1, stdout: "", stderr: "imds: meta-data/a b: not found\n" })
+      expect(instance.sim!.requests.length).toBe(asked)
+    })
+  )
+
   it.scopedLive("tiny-cloud imds behaves the same; -h prints usage", () =>
     Effect.gen(function* () {
       const instance = yield* awsInstance

@@ -2,6 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { UnusableValue } from "../../domain/errors.js"
 import { ipv4 } from "../../domain/ip.js"
+import { printable } from "../../domain/text.js"
 import { Commands } from "../../services/Commands.js"
 import { info } from "../../services/Log.js"
 import { Metadata } from "../../services/Metadata.js"
@@ -12,12 +13,6 @@ const LABEL = /^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$/
 /** the host's own name: up to 64 characters, as Linux allows it (an Azure computer name may be that long) */
 const HOST_LABEL = /^[A-Za-z0-9]([A-Za-z0-9_-]{0,62}[A-Za-z0-9])?$/
 
-/** a value from the network in a message: on one line, control and other non-ASCII characters escaped */
-const printable = (text: string) =>
-  text.replace(/[^\x20-\x7e]/g, (c) => {
-    const code = c.charCodeAt(0)
-    return code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`
-  })
 
 /** a name in DNS's absolute form (one trailing dot, as some metadata serves it) is the same name without the dot */
 export const withoutRootDot = (name: string) => (/[^.]\.$/.test(name) ? name.slice(0, -1) : name)
@@ -43,7 +38,7 @@ export const applyHostname = (fqdn: string, short: string = fqdn.split(".")[0]!)
   Effect.gen(function* () {
     const [own, ...domain] = fqdn.split(".")
     if (!HOST_LABEL.test(short) || !HOST_LABEL.test(own!) || !domain.every((l) => LABEL.test(l)) || fqdn.length > 253) {
-      return yield* Effect.fail(new UnusableValue({ reason: `invalid hostname '${printable(fqdn.slice(0, 80))}'` }))
+      return yield* Effect.fail(new UnusableValue({ reason: `invalid hostname '${printable(fqdn)}'` }))
     }
     const fs = yield* RootFs
     const file = fs.at("/etc/hostname")
