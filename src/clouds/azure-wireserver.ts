@@ -67,10 +67,28 @@ const unescape = (s: string) =>
   s.replace(/&(lt|gt|quot|apos|amp);/g, (_, e: string) => ({ lt: "<", gt: ">", quot: '"', apos: "'", amp: "&" })[e]!)
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c]!)
 
-/** the text of the first `<TAG>` element inside `xml` */
-const element = (xml: string, tag: string): string | undefined => {
-  const m = new RegExp(`<${tag}(?:\\s[^>]*)?>([\\s\\S]*?)</${tag}>`).exec(xml)
-  return m?.[1]
+/**
+ * The text of the first `<TAG>` (or `<TAG attributes>`) element inside
+ * `xml`, up to the first `</TAG>` after it. Found with indexOf, never a
+ * backtracking regex, so a hostile answer of many open tags is read in
+ * linear time: when the first complete open tag has no close after it, no
+ * later one can have either.
+ */
+export const element = (xml: string, tag: string): string | undefined => {
+  const open = `<${tag}`
+  const close = `</${tag}>`
+  for (let at = xml.indexOf(open); at >= 0; at = xml.indexOf(open, at + 1)) {
+    const after = at + open.length
+    const next = xml[after]
+    let openEnd: number
+    if (next === ">") openEnd = after
+    else if (next !== undefined && /\s/.test(next)) openEnd = xml.indexOf(">", after)
+    else continue // `<TAGS...`: another tag
+    if (openEnd < 0) return undefined
+    const end = xml.indexOf(close, openEnd + 1)
+    return end < 0 ? undefined : xml.slice(openEnd + 1, end)
+  }
+  return undefined
 }
 
 /** the goal state's incarnation, container id and first role instance id; undefined when one is missing */

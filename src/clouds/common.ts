@@ -2,7 +2,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ImdsError, type MetadataError } from "../domain/errors.js"
-import { renderValue } from "../domain/render.js"
+import { MAX_NESTING, nestsDeeperThan, renderValue } from "../domain/render.js"
 import { bytesOf, lines, sortedUnique, textOf } from "../domain/text.js"
 import { Commands } from "../services/Commands.js"
 import { Log } from "../services/Log.js"
@@ -108,15 +108,25 @@ export const commandSucceeds = (command: string, args: ReadonlyArray<string>) =>
 /** non-empty bytes, else None (an empty answer is absent data) */
 export const nonEmpty = (body: Option.Option<Uint8Array>): Option.Option<Uint8Array> => Option.filter(body, (b) => b.length > 0)
 
-/** a body that should be JSON; one that is not is an ImdsError naming the cloud and where it came from */
+/**
+ * A body that should be JSON; one that is not, or that nests more than
+ * MAX_NESTING levels (which would overflow the stack where it is read or
+ * printed), is an ImdsError naming the cloud and where it came from.
+ */
 export const parsedJson = (cloud: string, url: string, body: Option.Option<Uint8Array>) =>
   Option.match(body, {
     onNone: () => Effect.succeed(Option.none<unknown>()),
     onSome: (b) =>
       Effect.try({
-        try: () => Option.some(JSON.parse(textOf(b)) as unknown),
+        try: () => JSON.parse(textOf(b)) as unknown,
         catch: (e) => new ImdsError({ cloud, url, reason: `invalid JSON: ${e instanceof Error ? e.message : String(e)}` })
-      })
+      }).pipe(
+        Effect.filterOrFail(
+          (value) => !nestsDeeperThan(value, MAX_NESTING),
+          () => new ImdsError({ cloud, url, reason: `JSON nested too deeply (more than ${MAX_NESTING} levels)` })
+        ),
+        Effect.map(Option.some)
+      )
   })
 
 /** a datum served as JSON */

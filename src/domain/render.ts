@@ -21,3 +21,22 @@ export const renderValue = (value: unknown): Option.Option<string> => {
   }
   return Option.some(String(value))
 }
+
+/**
+ * The most levels of arrays and objects a structured metadata value may
+ * nest. Real answers nest a handful; rendering one (`JSON.stringify`)
+ * recurses, and a hostile answer nested deep enough overflows the stack.
+ */
+export const MAX_NESTING = 64
+
+/** whether `value` nests arrays and objects more than `limit` levels deep (`[]` is one); measured without recursion */
+export const nestsDeeperThan = (value: unknown, limit: number): boolean => {
+  const pending: Array<{ readonly value: unknown; readonly depth: number }> = [{ value, depth: 0 }]
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (next.value === null || typeof next.value !== "object") continue
+    const depth = next.depth + 1
+    if (depth > limit) return true
+    for (const child of Object.values(next.value)) pending.push({ value: child, depth })
+  }
+  return false
+}

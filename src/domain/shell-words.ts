@@ -23,6 +23,12 @@ export interface Assignments {
 
 const NAME = /^(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)=/
 
+/** the text from `i` to the end of its line, to quote in a problem (only this line is scanned, so many bad lines stay linear) */
+const restOfLine = (text: string, i: number): string => {
+  const end = text.indexOf("\n", i)
+  return text.slice(i, end < 0 ? text.length : end)
+}
+
 /** every assignment; a line that is not one is noted in `problems` and skipped */
 export const parseAssignments = (text: string): Assignments => {
   const values: Record<string, string> = {}
@@ -50,7 +56,7 @@ export const parseAssignments = (text: string): Assignments => {
     }
     const m = NAME.exec(text.slice(i, i + 300))
     if (m === null) {
-      problems.push({ line, reason: `expected KEY=value, got '${text.slice(i).split("\n")[0]!.slice(0, 60)}'` })
+      problems.push({ line, reason: `expected KEY=value, got '${restOfLine(text, i).slice(0, 60)}'` })
       skipLine()
       continue
     }
@@ -105,7 +111,7 @@ export const parseAssignments = (text: string): Assignments => {
     }
     while (i < text.length && (text[i] === " " || text[i] === "\t")) i++
     if (i < text.length && !"\r\n#;".includes(text[i]!)) {
-      problems.push({ line, reason: `unexpected '${text.slice(i).split("\n")[0]!.slice(0, 40)}' after ${key}=...; quote values with spaces` })
+      problems.push({ line, reason: `unexpected '${restOfLine(text, i).slice(0, 40)}' after ${key}=...; quote values with spaces` })
       skipLine()
       continue
     }

@@ -1,0 +1,121 @@
+/**
+ * Metadata answers within IMDS_MAX_BYTES built to make a parser's time grow
+ * faster than the answer (many bad lines, many open tags that never close)
+ * or its recursion overflow the stack (JSON nested 300,000 deep). Each is
+ * read, or refused with one line, promptly: before their fixes these inputs
+ * took minutes, or ended in an internal error.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import fc from "fast-check"
+import { element, parseGoalState } from "../../src/clouds/azure-wireserver.js"
+import { parseConf } from "../../src/clouds/scaleway.js"
+import { MAX_NESTING, nestsDeeperThan } from "../../src/domain/render.js"
+import { parseAssignments } from "../../src/domain/shell-words.js"
+import { actionLines, makeTestInstance } from "../support/instance.js"
+
+const LINES = 100_000
+
+describe("KEY=value documents (Scaleway's /conf, tiny-cloud.conf) with many bad lines", () => {
+  const unquotedBlanks = "HOSTNAME=scw-host\n" + "X=a b c\n".repeat(LINES)
+
+  it("each line with an unquoted blank is one problem naming its own line; the good assignment is kept", () => {
+    const { values, problems } = parseAssignments(unquotedBlanks)
+    expect(values).toEqual({ HOSTNAME: "scw-host" })
+    expect(problems).toHaveLength(LINES)
+    expect(problems[0]).toEqual({ line: 2, reason: "unexpected 'b c' after X=...; quote values with spaces" })
+    expect(problems[LINES - 1]).toEqual({ line: LINES + 1, reason: "unexpected 'b c' after X=...; quote values with spaces" })
+    // /conf reads such a line as written
+    expect(Object.fromEntries(parseConf(unquotedBlanks))).toEqual({ HOSTNAME: "scw-host", X: "a b c" })
+  })
+
+  it("each line that is not an assignment is one problem naming its own line", () => {
+    const { values, problems } = parseAssignments("not an assignment\n".repeat(LINES) + "CLOUD=aws\n")
+    expect(values).toEqual({ CLOUD: "aws" })
+    expect(problems).toHaveLength(LINES)
+    expect(problems[LINES - 1]).toEqual({ line: LINES, reason: "expected KEY=value, got 'not an assignment'" })
+  })
+
+  it("a problem quotes its own line only, cut short, up to the end of the text", () => {
+    const long = "b".repeat(100)
+    expect(parseAssignments(`X=a ${long}\nY=1\n`).problems).toEqual([{ line: 1, reason: `unexpected '${long.slice(0, 40)}' after X=...; quote values with spaces` }])
+    expect(parseAssignments(`Y=1\n${long} tail`).problems).toEqual([{ line: 2, reason: `expected KEY=value, got '${long.slice(0, 60)}'` }])
+    expect(parseAssignments("Y=1\nlast line").problems).toEqual([{ line: 2, reason: "expected KEY=value, got 'last line'" }])
+  })
+
+  it.scopedLive("imds @hostname on scaleway reads the host name from such a /conf", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "scaleway", instance: { hostname: "h" }, faults: { overrides: [{ path: "/conf", body: unquotedBlanks }] } })
+      expect(yield* instance.imds(["@hostname"])).toEqual({ code: 0, stdout: "scw-host", stderr: "" })
+    })
+  )
+})
+
+describe("Azure's goal state with open tags that never close", () => {
+  it("80,000 of them, bare, with attributes, or unfinished, are no goal state", () => {
+    expect(parseGoalState("<Incarnation>".repeat(80_000))).toBeUndefined()
+    expect(parseGoalState("<Incarnation a='1'>".repeat(60_000))).toBeUndefined()
+    expect(parseGoalState("<Incarnation a='1'".repeat(60_000))).toBeUndefined()
+    const container = `<Incarnation>3</Incarnation><Container><ContainerId>c1</ContainerId>${"<RoleInstance>".repeat(80_000)}</Container>`
+    expect(parseGoalState(container)).toBeUndefined()
+  })
+
+  it("an element is found as the regex it replaced found it, on any mix of tags, blanks and brackets", () => {
+    const regexElement = (xml: string, tag: string) => new RegExp(`<${tag}(?:\\s[^>]*)?>([\\s\\S]*?)</${tag}>`).exec(xml)?.[1]
+    const fragments = ["<Tag", "<Tag>", "</Tag>", "</Tag", "<TagX>", "</TagX>", "<Tag a='1'>", " ", "\n", "\u00a0", ">", "<", "/", "x"]
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...fragments), { maxLength: 24 }), (parts) => {
+        const xml = parts.join("")
+        expect(element(xml, "Tag")).toBe(regexElement(xml, "Tag"))
+      }),
+      { numRuns: 5000 }
+    )
+  })
+
+  it.scopedLive("the ready report fails with one line naming the goal state's URL", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "azure",
+        instance: { hostname: "vm-1" },
+        faults: { overrides: [{ method: "GET", path: "/machine/", body: "<Incarnation>".repeat(80_000) }] }
+      })
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(1)
+      expect(main.stderr).toContain(
+        `report_ready: azure: cannot read http://${instance.sim!.endpoint}/machine/?comp=goalstate: no goal state with an incarnation, a container and a role instance\n`
+      )
+      expect(actionLines(main.stderr).slice(-1)).toEqual(["   ++ report_ready: failed"])
+      expect(instance.sim!.reports).toEqual([])
+    })
+  )
+})
+
+describe("JSON metadata nested too deeply", () => {
+  const nested = (depth: number, inner = "") => "[".repeat(depth) + inner + "]".repeat(depth)
+
+  it(`is measured without recursion: ${MAX_NESTING} levels are allowed, one more is not, at any depth`, () => {
+    expect(MAX_NESTING).toBe(64)
+    expect(nestsDeeperThan(JSON.parse(nested(64)), MAX_NESTING)).toBe(false)
+    expect(nestsDeeperThan(JSON.parse(nested(65)), MAX_NESTING)).toBe(true)
+    // an object and an array each count: 1 + 62 + 1 levels, then 1 + 63 + 1
+    expect(nestsDeeperThan(JSON.parse(`{"a":${nested(62, '{"b":1}')}}`), MAX_NESTING)).toBe(false)
+    expect(nestsDeeperThan(JSON.parse(`{"a":${nested(63, '{"b":1}')}}`), MAX_NESTING)).toBe(true)
+    expect(nestsDeeperThan(JSON.parse(nested(300_000)), MAX_NESTING)).toBe(true)
+    // wide is not deep
+    expect(nestsDeeperThan(Array.from({ length: 20_000 }, (_, i) => ({ i, l: [i] })), MAX_NESTING)).toBe(false)
+    expect(nestsDeeperThan("[[[[", MAX_NESTING)).toBe(false)
+    expect(nestsDeeperThan(null, 0)).toBe(false)
+  })
+
+  it.scopedLive("imds @nics on openstack: network_data.json nested 300,000 arrays deep is one line naming its URL", () =>
+    Effect.gen(function* () {
+      const body = `{"links":[{"ethernet_mac_address":${nested(300_000)}}]}`
+      const instance = yield* makeTestInstance({ cloud: "openstack", instance: { hostname: "h" }, faults: { overrides: [{ path: "/openstack/latest/network_data.json", body }] } })
+      expect(yield* instance.imds(["@nics"])).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: `imds: openstack: cannot read http://${instance.sim!.endpoint}/openstack/latest/network_data.json: JSON nested too deeply (more than ${MAX_NESTING} levels)\n`
+      })
+    })
+  )
+})
