@@ -6,7 +6,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ConfigError, ImdsError } from "../domain/errors.js"
-import { ENDPOINT } from "../domain/settings.js"
+import { isEndpoint } from "../domain/settings.js"
 import { textOf } from "../domain/text.js"
 import { Config } from "../services/Config.js"
 import { RootFs } from "../services/RootFs.js"
@@ -49,7 +49,7 @@ const fromDhcp = Effect.gen(function* () {
 export const wireserverAddress = Effect.gen(function* () {
   const setting = (yield* Config).values[WIRESERVER_SETTING]?.trim() ?? ""
   if (setting !== "") {
-    if (!ENDPOINT.test(setting)) {
+    if (!isEndpoint(setting)) {
       return yield* Effect.fail(new ConfigError({ reason: `${WIRESERVER_SETTING}: expected HOST or HOST:PORT, got '${setting}'` }))
     }
     return setting

@@ -6,6 +6,7 @@ import * as Either from "effect/Either"
 import { ConfigError } from "./errors.js"
 import { PHASES, type Phase } from "./phases.js"
 import { parseAssignments, type BadLine } from "./shell-words.js"
+import { printable } from "./text.js"
 
 /** where the configuration file is: under ROOT, which only the environment sets */
 export const confPath = (env: Readonly<Record<string, string | undefined>>): string => `${(env.ROOT ?? "").replace(/\/+$/, "")}/etc/tiny-cloud.conf`
@@ -116,26 +117,35 @@ export const parseConfFile = (text: string, name = "tiny-cloud.conf"): Either.Ei
 
 const words = (value: string | undefined): ReadonlyArray<string> => (value ?? "").split(/\s+/).filter((w) => w !== "")
 
-type NumberRule = readonly [test: (n: number) => boolean, expected: string]
-const positive = (expected: string): NumberRule => [(n) => Number.isFinite(n) && n > 0, expected]
+/** the test, what it expects, and the most the value may be (a wait must fit a timer: 2^31-1 ms, about 24 days) */
+type NumberRule = readonly [test: (n: number) => boolean, expected: string, most?: number]
+const positive = (expected: string, most?: number): NumberRule => [(n) => Number.isFinite(n) && n > 0, expected, most]
 const count = (expected: string): NumberRule => [(n) => Number.isInteger(n) && n > 0, expected]
-const whole = (expected: string): NumberRule => [(n) => Number.isInteger(n) && n >= 0, expected]
+const whole = (expected: string, most?: number): NumberRule => [(n) => Number.isInteger(n) && n >= 0, expected, most]
+
+const TIMER_MAX_MS = 2 ** 31 - 1
+const TIMER_MAX_SECONDS = Math.floor(TIMER_MAX_MS / 1000) - 1
 
 const numeric = {
-  IMDS_TOKEN_TTL: whole("a whole number of seconds"),
-  IMDS_TIMEOUT: positive("a positive number of seconds"),
-  IMDS_DEADLINE: positive("a positive number of seconds"),
-  TINY_CLOUD_LINK_WAIT_MAX: whole("a whole number of tenths of a second"),
+  IMDS_TOKEN_TTL: whole("a whole number of seconds", TIMER_MAX_SECONDS),
+  IMDS_TIMEOUT: positive("a positive number of seconds", TIMER_MAX_SECONDS),
+  IMDS_DEADLINE: positive("a positive number of seconds", TIMER_MAX_SECONDS),
+  TINY_CLOUD_LINK_WAIT_MAX: whole("a whole number of tenths of a second", TIMER_MAX_SECONDS * 10),
   USERDATA_MAX_BYTES: whole("a whole number of bytes"),
-  IMDS_RETRY_DELAY: whole("a whole number of milliseconds"),
-  IMDS_RETRY_MAX_DELAY: whole("a whole number of milliseconds"),
+  IMDS_RETRY_DELAY: whole("a whole number of milliseconds", TIMER_MAX_MS),
+  IMDS_RETRY_MAX_DELAY: whole("a whole number of milliseconds", TIMER_MAX_MS),
   IMDS_MAX_BYTES: count("a positive whole number of bytes"),
   IMDS_MAX_KEYS: count("a positive whole number"),
-  TINY_CLOUD_RESIDENT_IDLE: positive("a positive number of seconds")
+  TINY_CLOUD_RESIDENT_IDLE: positive("a positive number of seconds", TIMER_MAX_SECONDS)
 } as const
 
 /** `HOST` or `HOST:PORT`, as IMDS_ENDPOINT (and AZURE_WIRESERVER) are written */
-export const ENDPOINT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$/
+const ENDPOINT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::([0-9]{1,5}))?$/
+
+export const isEndpoint = (text: string): boolean => {
+  const port = ENDPOINT.exec(text)?.[2]
+  return ENDPOINT.test(text) && (port === undefined || Number(port) <= 65535)
+}
 
 const isNumber = (text: string) => /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text)
 
@@ -170,9 +180,10 @@ const resolve = (
   const number = (key: keyof typeof numeric, fallback: number): number => {
     const raw = values[key]
     if (raw === undefined || raw === "") return fallback
-    const [test, expected] = numeric[key]
+    const [test, expected, most = Infinity] = numeric[key]
     const n = isNumber(raw.trim()) ? Number(raw.trim()) : Number.NaN
-    return test(n) ? n : invalid(key, `${key}: invalid value '${raw}': expected ${expected}`, fallback)
+    if (test(n) && n <= most) return n
+    return invalid(key, `${key}: invalid value '${printable(raw)}': expected ${expected}${test(n) ? `, at most ${most}` : ""}`, fallback)
   }
   const root = (env.ROOT ?? "").replace(/\/+$/, "")
   const warnings: Array<string> = []
@@ -183,12 +194,12 @@ const resolve = (
     cloud = "nocloud"
   }
   const userName = values.CLOUD_USER || "alpine"
-  const cloudUser = /^[a-z_][a-z0-9_.-]*\$?$/i.test(userName) ? userName : invalid("CLOUD_USER", `CLOUD_USER: invalid user name '${userName}'`, "alpine")
+  const cloudUser = /^[a-z_][a-z0-9_.-]*\$?$/i.test(userName) ? userName : invalid("CLOUD_USER", `CLOUD_USER: invalid user name '${printable(userName)}'`, "alpine")
   const endpointValue = values.IMDS_ENDPOINT || undefined
   const imdsEndpoint =
-    endpointValue === undefined || ENDPOINT.test(endpointValue)
+    endpointValue === undefined || isEndpoint(endpointValue)
       ? endpointValue
-      : invalid("IMDS_ENDPOINT", `IMDS_ENDPOINT: expected HOST or HOST:PORT, got '${endpointValue}'`, undefined)
+      : invalid("IMDS_ENDPOINT", `IMDS_ENDPOINT: expected HOST or HOST:PORT, got '${printable(endpointValue)}'`, undefined)
   const initActions: Partial<Record<Phase, ReadonlyArray<string>>> = {}
   for (const phase of PHASES) {
     const key = `INIT_ACTIONS_${phase.toUpperCase()}`

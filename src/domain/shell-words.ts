@@ -110,7 +110,9 @@ export const parseAssignments = (text: string): Assignments => {
       break
     }
     while (i < text.length && (text[i] === " " || text[i] === "\t")) i++
-    if (i < text.length && !"\r\n#;".includes(text[i]!)) {
+    // `A=1 B=2` sets both, as sh does; the loop reads the next one
+    const another = /^[A-Za-z_][A-Za-z0-9_]*=/.test(text.slice(i, i + 300))
+    if (i < text.length && !"\r\n#;".includes(text[i]!) && !another) {
       problems.push({ line, reason: `unexpected '${restOfLine(text, i).slice(0, 40)}' after ${key}=...; quote values with spaces` })
       skipLine()
       continue

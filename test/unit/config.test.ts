@@ -12,6 +12,11 @@ describe("tiny-cloud.conf", () => {
     expect(values).toEqual({ CLOUD: "aws", CLOUD_USER: "ops user", SKIP_INIT_ACTIONS: "expand_root  enable_sshd", X: "$HOME/y", DEBUG: "1", INIT_ACTIONS_MAIN: "\n\tset_hostname\n\tset_ssh_keys\n" })
   })
 
+  it("takes several assignments on one line, as sh does; a word that is not one is still a problem", () => {
+    expect(Either.getOrThrow(parseConfFile("CLOUD=aws CLOUD_USER=bob\tDEBUG='1 2'\n"))).toEqual({ CLOUD: "aws", CLOUD_USER: "bob", DEBUG: "1 2" })
+    expect(parseAssignments("CLOUD=aws reboot\n").problems).toEqual([{ line: 1, reason: "unexpected 'reboot' after CLOUD=...; quote values with spaces" }])
+  })
+
   it("has the contract's defaults", () => {
     const s = Either.getOrThrow(settings({ ROOT: "/tmp/r" }))
     expect(s).toMatchObject({
@@ -87,6 +92,27 @@ describe("where each value came from", () => {
       { key: "IMDS_DEADLINE", message: "IMDS_DEADLINE: invalid value '0': expected a positive number of seconds" }
     ])
     expect([s.cloudUser, s.imdsTimeout, s.imdsDeadline]).toEqual(["alpine", 2, 60])
+  })
+
+  it("names an invalid value on one line, escaped and cut short", () => {
+    const s = settingsFromLeniently({ CLOUD_USER: "a\nb", IMDS_TIMEOUT: `${"9".repeat(100)}x` }, "")
+    expect(s.problems.map((p) => p.message)).toEqual([
+      "CLOUD_USER: invalid user name 'a\\x0ab'",
+      `IMDS_TIMEOUT: invalid value '${"9".repeat(80)}...': expected a positive number of seconds`
+    ])
+  })
+
+  it("refuses a wait no timer can hold, and a port past 65535", () => {
+    const s = settingsFromLeniently({ IMDS_TIMEOUT: "3000000", IMDS_RETRY_DELAY: "99999999999999", IMDS_ENDPOINT: "127.0.0.1:99999" }, "")
+    expect(new Set(s.problems.map((p) => p.message))).toEqual(
+      new Set([
+        "IMDS_ENDPOINT: expected HOST or HOST:PORT, got '127.0.0.1:99999'",
+        "IMDS_TIMEOUT: invalid value '3000000': expected a positive number of seconds, at most 2147482",
+        "IMDS_RETRY_DELAY: invalid value '99999999999999': expected a whole number of milliseconds, at most 2147483647"
+      ])
+    )
+    expect([s.imdsTimeout, s.imdsRetryDelay, s.imdsEndpoint]).toEqual([2, 100, undefined])
+    expect(settingsFromLeniently({ IMDS_TIMEOUT: "2147482", IMDS_ENDPOINT: "[fd00:ec2::254]:65535" }, "").problems).toEqual([])
   })
 
   it.each([
