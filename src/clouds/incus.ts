@@ -5,7 +5,7 @@ import { bytesOf, lines, sortedUnique, textOf } from "../domain/text.js"
 import { Config } from "../services/Config.js"
 import { warn, type Log } from "../services/Log.js"
 import { RootFs } from "../services/RootFs.js"
-import { firstPresent, nonEmpty, whenTrue } from "./common.js"
+import { firstPresent, nonEmpty, parsedYaml, whenTrue } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import type { CloudProvider } from "./provider.js"
 
@@ -59,11 +59,7 @@ const sshKeysOf = (bytes: Uint8Array, url: string, cloudUser: string) =>
     const text = textOf(bytes)
     const first = text.slice(0, text.indexOf("\n") < 0 ? text.length : text.indexOf("\n")).trim()
     if (first !== "#cloud-config" && first !== "#alpine-config") return []
-    const { parse } = yield* Effect.promise(() => import("yaml"))
-    const doc = yield* Effect.try({
-      try: () => parse(text) as unknown,
-      catch: (e) => new ImdsError({ cloud: "incus", url, reason: `invalid YAML in user-data: ${e instanceof Error ? e.message.split("\n")[0]!.replace(/:$/, "") : String(e)}` })
-    })
+    const doc = yield* parsedYaml(text).pipe(Effect.mapError((reason) => new ImdsError({ cloud: "incus", url, reason: `invalid YAML in user-data: ${reason}` })))
     if (doc === null || typeof doc !== "object" || Array.isArray(doc)) return []
     const config = doc as Record<string, unknown>
     const users = Array.isArray(config["users"]) ? config["users"] : []

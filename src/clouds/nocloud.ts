@@ -5,12 +5,10 @@ import { memoizeSuccess } from "../domain/memo.js"
 import { renderValue } from "../domain/render.js"
 import { bytesOf, lines, sortedUnique, textOf } from "../domain/text.js"
 import { RootFs } from "../services/RootFs.js"
-import { commandSucceeds, whenTrue } from "./common.js"
+import { commandSucceeds, parsedYaml, whenTrue } from "./common.js"
 import { isHttpSeed, loadSeed, seedDir, seedParams } from "./nocloud-seed.js"
 import { orElseHostname, type CloudProvider, type MetadataDeps } from "./provider.js"
 
-const yamlError = (file: string, e: unknown) =>
-  new ImdsError({ cloud: "nocloud", url: file, reason: `invalid YAML: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}` })
 
 /** `public-keys` as a string, a list of strings or `{openssh-key}` maps, or a map of those */
 const keysOf = (value: unknown): Array<string> => {
@@ -46,8 +44,7 @@ const metadata = Effect.gen(function* () {
     Effect.gen(function* () {
       const bytes = yield* file("meta-data")
       const text = Option.match(bytes, { onNone: () => "", onSome: textOf })
-      const { parse } = yield* Effect.promise(() => import("yaml"))
-      const doc = yield* Effect.try({ try: () => parse(text) as unknown, catch: (e) => yamlError("meta-data", e) })
+      const doc = yield* parsedYaml(text).pipe(Effect.mapError((reason) => new ImdsError({ cloud: "nocloud", url: "meta-data", reason: `invalid YAML: ${reason}` })))
       const data: Record<string, unknown> = doc !== null && typeof doc === "object" && !Array.isArray(doc) ? { ...(doc as Record<string, unknown>) } : {}
       Option.map(params, (p) => {
         if (p.localHostname !== undefined) data["local-hostname"] = p.localHostname

@@ -112,6 +112,13 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("meta-data nested deeper than any real one is refused unread, in one line naming it", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": `local-hostname: ${"[".repeat(300_000)}${"]".repeat(300_000)}\n` })
+      expect(yield* instance.imds(["@hostname"])).toEqual({ code: 1, stdout: "", stderr: "imds: nocloud: cannot read meta-data: invalid YAML: nested too deeply (more than 200 levels)\n" })
+    })
+  )
+
   it.scopedLive("i= on the command line overrides meta-data's instance-id; the seed copy stays byte-exact", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "h.example", instanceId: "iid-from-seed" } })

@@ -231,10 +231,10 @@ autoinstall: true
     expect(message).not.toContain("secret-token")
   })
 
-  it("names the first YAML error only, and a document nested past the parser's depth as nested too deeply", () => {
+  it("names the first YAML error only, and refuses unread a document nested deeper than any real one", () => {
     const open = notes(`#cloud-config\nruncmd: ${"[".repeat(5000)}\n`)
     expect(open.problems).toHaveLength(1)
-    expect(notes(`#cloud-config\nruncmd: ${"[".repeat(5000)}${"]".repeat(5000)}\n`).problems).toEqual(["line 2: YAML: nested too deeply"])
+    expect(notes(`#cloud-config\nruncmd: ${"[".repeat(300_000)}${"]".repeat(300_000)}\n`).problems).toEqual(["line 1: YAML: nested too deeply (more than 200 levels)"])
   })
 
   it("applies nothing of a document that is not a map, or whose every key is broken, and says so", () => {

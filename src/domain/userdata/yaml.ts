@@ -7,6 +7,7 @@ import * as Either from "effect/Either"
 import { type Alias, type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, type Tags, visit, type YAMLError } from "yaml"
 import type { Key, Note } from "./notes.js"
 import type { Problem } from "./problem.js"
+import { YAML_MAX_NESTING, yamlNestsDeeperThan } from "../yaml-depth.js"
 
 /** One parsed YAML text and where it sits in the user-data. */
 export interface Source {
@@ -147,6 +148,7 @@ const withoutDates = (tags: Tags): Tags => tags.filter((t) => typeof t !== "obje
 const pyyamlScalars = (tags: Tags): Tags => withoutDates(pyyamlFloats(pyyamlBooleans(tags)))
 
 export const loadYaml = (text: string, lineOffset: number, asWritten: ReadonlySet<string>): Either.Either<Loaded, Array<Problem>> => {
+  if (yamlNestsDeeperThan(text)) return Either.left([{ path: "", line: 1 + lineOffset, message: `YAML: nested too deeply (more than ${YAML_MAX_NESTING} levels)` }])
   const lineCounter = new LineCounter()
   const doc = parseDocument(text, { lineCounter, version: "1.1", customTags: pyyamlScalars, prettyErrors: false, uniqueKeys: false, logLevel: "error" })
   const at = (pos: number) => lineCounter.linePos(pos).line + lineOffset

@@ -1,0 +1,113 @@
+/**
+ * How deep a YAML document nests, measured before it is parsed: the parser
+ * recurses once per level, and a hostile document (a seed's meta-data,
+ * user-data) nested thousands of levels deep can overflow the stack in ways
+ * that abort the process instead of failing the parse. PyYAML, with which
+ * cloud-init reads the same documents, gives up far earlier.
+ *
+ * Counted in one pass: flow collections (`[`, `{`) opened where a value
+ * starts or inside another one, and block sequences opened on one line
+ * (`- - - x`). Quoted scalars, comments and block scalars (`|`, `>`) are
+ * passed over, so brackets in text never count.
+ */
+
+/** the most levels a document may nest; real ones nest a handful */
+export const YAML_MAX_NESTING = 200
+
+export const yamlNestsDeeperThan = (text: string, limit: number = YAML_MAX_NESTING): boolean => {
+  const n = text.length
+  let i = 0
+  let flow = 0
+  // block context: at the start of a value (a line's start, after `- ` or `: `), and how many sequences this line opened
+  let atValue = true
+  let sequences = 0
+  let indent = 0
+  let lineStart = true
+  // a block scalar's lines are those indented more than the line that opened it
+  let scalarIndent = -1
+
+  const skipQuoted = (quote: string) => {
+    i++
+    while (i < n && text[i] !== quote) i += text[i] === "\\" && quote === '"' ? 2 : 1
+    i++
+  }
+  const skipLine = () => {
+    while (i < n && text[i] !== "\n") i++
+  }
+
+  while (i < n) {
+    const c = text[i]!
+    if (c === "\n") {
+      i++
+      lineStart = true
+      if (flow === 0) {
+        atValue = true
+        sequences = 0
+      }
+      continue
+    }
+    if (lineStart) {
+      let j = i
+      while (j < n && text[j] === " ") j++
+      indent = j - i
+      lineStart = false
+      if (scalarIndent >= 0) {
+        if (j >= n || text[j] === "\n" || indent > scalarIndent) {
+          skipLine()
+          continue
+        }
+        scalarIndent = -1
+      }
+      i = j
+      continue
+    }
+    if (flow > 0) {
+      if (c === '"' || c === "'") skipQuoted(c)
+      else if (c === "#" && /\s/.test(text[i - 1] ?? " ")) skipLine()
+      else {
+        if (c === "[" || c === "{") flow++
+        else if (c === "]" || c === "}") flow--
+        if (flow > limit) return true
+        i++
+      }
+      continue
+    }
+    if (c === " " || c === "\t" || c === "\r") {
+      i++
+      continue
+    }
+    if (c === "#" && /\s/.test(text[i - 1] ?? " ")) {
+      skipLine()
+      continue
+    }
+    if (atValue) {
+      if (c === "-" && /[ \t]/.test(text[i + 1] ?? "")) {
+        if (++sequences > limit) return true
+        i += 2
+        continue
+      }
+      atValue = false
+      if (c === "[" || c === "{") {
+        flow = 1
+        i++
+        continue
+      }
+      if (c === '"' || c === "'") {
+        skipQuoted(c)
+        continue
+      }
+      if (c === "|" || c === ">") {
+        scalarIndent = indent
+        skipLine()
+        continue
+      }
+    }
+    if (c === ":" && /[ \t]/.test(text[i + 1] ?? "")) {
+      atValue = true
+      i += 2
+      continue
+    }
+    i++
+  }
+  return false
+}

@@ -1,0 +1,32 @@
+import { readdirSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import { describe, expect, it } from "vitest"
+import { yamlNestsDeeperThan } from "../../src/domain/yaml-depth.js"
+
+const FIXTURES = join(import.meta.dirname, "../fixtures/cloud-config")
+
+describe("yamlNestsDeeperThan", () => {
+  it("counts flow collections where a value starts and inside one another, and sequences opened on one line", () => {
+    expect(yamlNestsDeeperThan(`a: ${"[".repeat(3)}x${"]".repeat(3)}\n`, 3)).toBe(false)
+    expect(yamlNestsDeeperThan(`a: ${"[".repeat(4)}x${"]".repeat(4)}\n`, 3)).toBe(true)
+    expect(yamlNestsDeeperThan(`a: {b: {c: {d: [e]}}}\n`, 3)).toBe(true)
+    expect(yamlNestsDeeperThan(`${"- ".repeat(4)}x\n`, 3)).toBe(true)
+    expect(yamlNestsDeeperThan(`a:\n  - [\n    [\n      [\n        [x]]]]\n`, 3)).toBe(true)
+  })
+
+  it("never counts brackets in text: plain and quoted scalars, comments, block scalars", () => {
+    const deep = "[".repeat(10)
+    for (const doc of [
+      `runcmd:\n  - echo ${deep}\n  - echo ${deep}\n`,
+      `a: "${deep}"\nb: '${deep}'\nc: ["${deep}", '${deep}']\n`,
+      `# ${deep}\na: b # ${deep}\n`,
+      `write_files:\n  - content: |\n      ${deep}\n      [x\n    path: /x\n  - content: >\n      ${deep}\n`
+    ]) {
+      expect([doc, yamlNestsDeeperThan(doc, 3)]).toEqual([doc, false])
+    }
+  })
+
+  it("passes every cloud-config document of the fixtures at the real limit", () => {
+    for (const name of readdirSync(FIXTURES)) expect([name, yamlNestsDeeperThan(readFileSync(join(FIXTURES, name), "utf8"))]).toEqual([name, false])
+  })
+})
