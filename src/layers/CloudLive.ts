@@ -13,14 +13,15 @@ import { debug } from "../services/Log.js"
 import { Metadata, type CloudMetadata } from "../services/Metadata.js"
 import { RootFs } from "../services/RootFs.js"
 
-/** `CLOUD`, or for `auto` the cached detection in `.autodetect`, detecting and caching when absent */
+/** `CLOUD`, or for `auto` the cached detection in `.autodetect`, detecting and caching when there is none */
 const chooseCloud = Effect.gen(function* () {
   const settings = yield* Config
   if (settings.cloud !== "auto") return { name: settings.cloud, chosenBy: "configured" as const }
   const fs = yield* RootFs
   const cache = `${settings.varDir}/.autodetect`
   const cached = Option.map(yield* fs.readTextIfExists(cache).pipe(Effect.orElseSucceed(() => Option.none<string>())), (s) => s.trim())
-  if (Option.isSome(cached) && cached.value !== "") return { name: cached.value, chosenBy: "detected" as const }
+  // a cache that names no cloud (damaged, or from another version) is detected again
+  if (Option.isSome(cached) && (providerNamed(cached.value) !== undefined || cached.value === "unknown")) return { name: cached.value, chosenBy: "detected" as const }
   const detected = yield* detectCloud
   yield* debug(`detected cloud: ${detected}`)
   yield* fs.writeAtomic(cache, `${detected}\n`, { noFollow: true }).pipe(Effect.ignore)

@@ -112,6 +112,16 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("a detection cache that names no cloud is detected again, and rewritten", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": "local-hostname: seeded\n" }, {})
+      instance.write("/var/lib/cloud/.autodetect", "gar\u001bbage\n")
+      instance.write("/proc/cmdline", "ds=nocloud\n")
+      expect(yield* instance.imds(["@hostname"])).toEqual({ code: 0, stdout: "seeded", stderr: "" })
+      expect(instance.read("/var/lib/cloud/.autodetect")).toBe("nocloud\n")
+    })
+  )
+
   it.scopedLive("meta-data nested deeper than any real one is refused unread, in one line naming it", () =>
     Effect.gen(function* () {
       const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": `local-hostname: ${"[".repeat(300_000)}${"]".repeat(300_000)}\n` })
