@@ -49,7 +49,8 @@ interface Trigger {
   readonly hostname?: string
   /** what the early phase says, after `save_userdata: ` */
   readonly says?: string
-  readonly check?: (i: TestInstance, stdout: string) => void
+  /** the final phase's stdout; the main phase's stderr */
+  readonly check?: (i: TestInstance, stdout: string, mainStderr: string) => void
 }
 
 const TRIGGERS: Record<string, Trigger> = {
@@ -92,9 +93,17 @@ const TRIGGERS: Record<string, Trigger> = {
     check: (i) => expect(i.commands()).toEqual(expect.arrayContaining(["addgroup bob adm", "addgroup bob audio"]))
   },
   "shell: bash": {
-    doc: "#cloud-config\nusers:\n  - default\n  - name: bob\n    shell: bash\n",
+    doc: "#cloud-config\nusers:\n  - default\n  - name: bob\n    shell: bash\npackages: [bash]\n",
     says: 'line 5: users[1].shell: not a path; the shell of that name in /bin is used',
     check: (i) => expect(i.commands()).toContain("adduser -h /home/bob -s /bin/bash -G bob -D bob")
+  },
+  "shell: /bin/bash, which the image lacks and packages do not install": {
+    doc: "#cloud-config\nusers:\n  - name: ops\n    shell: /bin/bash\n  - name: bob\n    shell: /bin/zsh\n",
+    user: "ops",
+    check: (i, _, main) => {
+      expect(i.commands()).toEqual(expect.arrayContaining(["adduser -h /home/ops -s /bin/sh -G ops -D ops", "adduser -h /home/bob -s /bin/sh -G bob -D bob"]))
+      expect(main).toContain("userdata_user: ops: shell /bin/bash is not installed and not in packages; /bin/sh is used, so that ops can log in\n")
+    }
   },
   "permissions: 493": {
     doc: "#cloud-config\nwrite_files:\n  - path: /usr/local/bin/tool\n    content: '#!/bin/sh'\n    permissions: 493\n",
@@ -139,7 +148,7 @@ describe.concurrent("a first boot with user-data cloud-init accepts", () => {
         expect(codes({ boot, early, main, final })).toEqual({ boot: 0, early: 0, main: 0, final: 0 })
         expectReachable(i, trigger.user ?? "alpine", trigger.hostname)
         if (trigger.says !== undefined) expect(early.stderr).toContain(`save_userdata: ${trigger.says}\n`)
-        trigger.check?.(i, final.stdout)
+        trigger.check?.(i, final.stdout, main.stderr)
       })
     )
   }

@@ -14,7 +14,7 @@ import { groups as readGroups, lookupAccount, shadowPassword } from "../../accou
 import { PhaseContext } from "../../action.js"
 import { addAccount, currentUser, installKeys } from "../../actions/user.js"
 import { loadUserConfig } from "../load.js"
-import type { GroupSpec, UserSettings } from "../../../domain/userdata/model.js"
+import type { AccountOptions, GroupSpec, UserSettings } from "../../../domain/userdata/model.js"
 import { doasRuleNamesUser } from "../../../domain/userdata/users.js"
 import { system } from "./common.js"
 
@@ -111,13 +111,32 @@ export const withPasswordAuthentication = (config: string, allow: boolean): stri
   return `${lines.join("\n")}\n`
 }
 
+/** the login shells an image may lack, which a user-data written for other systems asks for (`shell: /bin/bash`) */
+const LOGIN_SHELLS: ReadonlySet<string> = new Set(["bash", "zsh", "fish", "ksh", "mksh", "tcsh", "csh", "dash"])
+
+/**
+ * The account as asked, but with /bin/sh for a login shell that is not
+ * installed and that `packages` does not install: sshd refuses a user whose
+ * shell does not exist, keys or not. (cloud-init makes the account as asked.)
+ */
+const withLoginShell = (action: string, user: string, account: AccountOptions, packages: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const shell = account.shell
+    const name = shell?.slice(shell.lastIndexOf("/") + 1)
+    if (shell === undefined || name === undefined || account.system === true || !LOGIN_SHELLS.has(name)) return account
+    const fs = yield* RootFs
+    if ((yield* fs.exists(fs.at(shell))) || packages.some((p) => p.split(/[=<>~]/)[0] === name)) return account
+    yield* warn(`${action}: ${user}: shell ${shell} is not installed and not in packages; /bin/sh is used, so that ${user} can log in`)
+    return { ...account, shell: "/bin/sh" }
+  })
+
 /** the default user user-data names replaces CLOUD_USER for this run; its account options are for create_default_user */
 export const userdataUser = Effect.gen(function* () {
   const config = yield* loadUserConfig("userdata_user")
   if (config.defaultUser === undefined) return
   const ctx = yield* PhaseContext
   if (config.defaultUser.name !== undefined) yield* Ref.set(ctx.cloudUser, config.defaultUser.name)
-  yield* Ref.set(ctx.cloudUserAccount, config.defaultUser.account)
+  yield* Ref.set(ctx.cloudUserAccount, yield* withLoginShell("userdata_user", yield* Ref.get(ctx.cloudUser), config.defaultUser.account, config.packages))
 })
 
 /** cloud-config `groups` and `users`: the default user's settings; further users created with theirs and their keys */
@@ -134,7 +153,7 @@ export const userdataUsers = Effect.gen(function* () {
     const missing = Option.isNone(yield* lookupAccount(user.name))
     if (missing) {
       yield* fs.addLinesOnce(journal, [user.name], { mode: 0o600, noFollow: true })
-      yield* addAccount(user.name, user.account)
+      yield* addAccount(user.name, yield* withLoginShell("userdata_users", user.name, user.account, config.packages))
     }
     // an account this boot made whose password was never set (adduser's `!`) is still new: a run
     // killed between adduser and chpasswd sets the password when it runs again
