@@ -52,8 +52,8 @@ const printKey = (md: CloudMetadata, key: string, hideStderr: boolean): Effect.E
     case "@nics":
       return Effect.flatMap(md.nics, found(key))
   }
-  // a path goes on a request line: nothing there may be blank, a control character or outside ASCII
-  if (!/^[\x21-\x7e]+$/.test(key)) return Effect.fail(new NotFound(key))
+  // a path goes on a request line: nothing there may be blank, a control character or outside ASCII (an empty one is the root)
+  if (!/^[\x21-\x7e]*$/.test(key)) return Effect.fail(new NotFound(key))
   return Effect.flatMap(md.get(key), found(key))
 }
 

@@ -82,6 +82,9 @@ describe("imds on aws", () => {
       expect(yield* instance.imds(["meta-data/a\nb"])).toEqual({ code: 1, stdout: "", stderr: "imds: meta-data/a\\x0ab: not found\n" })
       expect(yield* instance.imds(["meta-data/a b"])).toEqual({ code: 1, stdout: "", stderr: "imds: meta-data/a b: not found\n" })
       expect(instance.sim!.requests.length).toBe(asked)
+      // an empty path is the metadata root, as asked
+      const root = yield* instance.imds([""])
+      expect([root.code, root.stderr, instance.sim!.requests.some((r) => r.method === "GET" && r.path === "/latest/")]).toEqual([0, "", true])
     })
   )
 
