@@ -7,8 +7,8 @@
  *
  * Counted in one pass: flow collections (`[`, `{`) opened where a value
  * starts or inside another one, and block sequences opened on one line
- * (`- - - x`). Quoted scalars, comments and block scalars (`|`, `>`) are
- * passed over, so brackets in text never count.
+ * (`- - - x`). Quoted scalars, comments, tags, anchors and block scalars
+ * (`|`, `>`) are passed over, so brackets in text never count.
  */
 
 /** the most levels a document may nest; real ones nest a handful */
@@ -52,7 +52,9 @@ export const yamlNestsDeeperThan = (text: string, limit: number = YAML_MAX_NESTI
       indent = j - i
       lineStart = false
       if (scalarIndent >= 0) {
-        if (j >= n || text[j] === "\n" || indent > scalarIndent) {
+        let k = j
+        while (k < n && (text[k] === "\t" || text[k] === "\r")) k++
+        if (k >= n || text[k] === "\n" || indent > scalarIndent) {
           skipLine()
           continue
         }
@@ -81,6 +83,11 @@ export const yamlNestsDeeperThan = (text: string, limit: number = YAML_MAX_NESTI
       continue
     }
     if (atValue) {
+      // a tag or an anchor goes before the value it names
+      if (c === "!" || c === "&") {
+        while (i < n && !/\s/.test(text[i]!)) i++
+        continue
+      }
       if (c === "-" && /[ \t]/.test(text[i + 1] ?? "")) {
         if (++sequences > limit) return true
         i += 2

@@ -12,6 +12,7 @@ describe("yamlNestsDeeperThan", () => {
     expect(yamlNestsDeeperThan(`a: {b: {c: {d: [e]}}}\n`, 3)).toBe(true)
     expect(yamlNestsDeeperThan(`${"- ".repeat(4)}x\n`, 3)).toBe(true)
     expect(yamlNestsDeeperThan(`a:\n  - [\n    [\n      [\n        [x]]]]\n`, 3)).toBe(true)
+    expect(yamlNestsDeeperThan(`a: !!seq &x [[[[x]]]]\n`, 3)).toBe(true)
   })
 
   it("never counts brackets in text: plain and quoted scalars, comments, block scalars", () => {
@@ -20,7 +21,10 @@ describe("yamlNestsDeeperThan", () => {
       `runcmd:\n  - echo ${deep}\n  - echo ${deep}\n`,
       `a: "${deep}"\nb: '${deep}'\nc: ["${deep}", '${deep}']\n`,
       `# ${deep}\na: b # ${deep}\n`,
-      `write_files:\n  - content: |\n      ${deep}\n      [x\n    path: /x\n  - content: >\n      ${deep}\n`
+      `write_files:\n  - content: |\n      ${deep}\n      [x\n    path: /x\n  - content: >\n      ${deep}\n`,
+      // a blank line inside a block scalar, with CR LF line ends; a tag or an anchor before one
+      `a: |\r\n  x\r\n\r\n  ${deep}\r\n  ${deep}\r\nb: c\r\n`,
+      `a: &notes |\n  ${deep}\nb: !!str >-\n  ${deep}\n`
     ]) {
       expect([doc, yamlNestsDeeperThan(doc, 3)]).toEqual([doc, false])
     }
