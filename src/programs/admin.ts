@@ -32,22 +32,21 @@ export const setEnabled = (enable: boolean) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     const runlevels = fs.at("/etc/runlevels")
-    // one entry that cannot go (a directory someone put there) is named, and keeps no other link from going or coming
+    // one entry that cannot go or come (a directory someone put there) is named, and keeps no other link from going or coming
     let status = 0
+    const named = <E extends { readonly message: string }>(step: Effect.Effect<void, E>) =>
+      Effect.catchAll(Effect.as(step, true), (e) => Effect.as(Effect.zipRight(err(e.message), Effect.sync(() => void (status = 1))), false))
     for (const level of yield* fs.readDirectory(runlevels)) {
       for (const entry of yield* fs.readDirectory(`${runlevels}/${level}`)) {
-        if (!entry.startsWith("tiny-cloud")) continue
-        yield* fs.remove(`${runlevels}/${level}/${entry}`).pipe(
-          Effect.catchAll((e) => Effect.zipRight(err(e.message), Effect.sync(() => void (status = 1))))
-        )
+        if (entry.startsWith("tiny-cloud")) yield* named(fs.remove(`${runlevels}/${level}/${entry}`))
       }
     }
-    yield* info("- tiny-cloud* services removed from all runlevels")
+    yield* info(status === 0 ? "- tiny-cloud* services removed from all runlevels" : "- tiny-cloud* services removed from all runlevels, but for the entries named")
     if (!enable) return status
     for (const [service, level] of SERVICES) {
-      yield* fs.makeDirectory(`${runlevels}/${level}`)
-      yield* fs.symlink(`/etc/init.d/${service}`, `${runlevels}/${level}/${service}`)
-      yield* info(`+ ${service} service added to ${level} runlevel`)
+      if (yield* named(Effect.zipRight(fs.makeDirectory(`${runlevels}/${level}`), fs.symlink(`/etc/init.d/${service}`, `${runlevels}/${level}/${service}`)))) {
+        yield* info(`+ ${service} service added to ${level} runlevel`)
+      }
     }
     return status
   })

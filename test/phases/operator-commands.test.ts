@@ -1,5 +1,5 @@
 /** `tiny-cloud config`, `autodetect`, and the command lines of the operator's commands. */
-import { readlinkSync } from "node:fs"
+import { readlinkSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -186,11 +186,21 @@ describe("command lines", () => {
       const i = yield* image()
       yield* i.run(["--enable"])
       i.write("/etc/runlevels/default/tiny-cloud-zdir/keep", "")
+      rmSync(join(i.root, "etc/runlevels/default/tiny-cloud-main"))
+      i.write("/etc/runlevels/default/tiny-cloud-main/keep", "")
       const r = yield* i.run(["--enable"])
       expect(r.code).toBe(1)
-      expect(r.stderr.split("\n")[0]).toBe(`remove ${i.root}/etc/runlevels/default/tiny-cloud-zdir: is a directory`)
-      expect(r.stderr).toContain("+ tiny-cloud-boot service added to boot runlevel\n")
-      expect(readlinkSync(join(i.root, "etc/runlevels/boot/tiny-cloud-boot"))).toBe("/etc/init.d/tiny-cloud-boot")
+      const lines = r.stderr.trimEnd().split("\n")
+      expect(lines.filter((l) => !l.startsWith("+"))).toEqual([
+        `remove ${i.root}/etc/runlevels/default/tiny-cloud-main: is a directory`,
+        `remove ${i.root}/etc/runlevels/default/tiny-cloud-zdir: is a directory`,
+        "- tiny-cloud* services removed from all runlevels, but for the entries named",
+        expect.stringMatching(/^symlink .*tiny-cloud-main: /)
+      ])
+      for (const [service, level] of [["tiny-cloud-boot", "boot"], ["tiny-cloud-early", "default"], ["tiny-cloud-final", "default"]]) {
+        expect(lines).toContain(`+ ${service} service added to ${level} runlevel`)
+        expect(readlinkSync(join(i.root, `etc/runlevels/${level}/${service}`))).toBe(`/etc/init.d/${service}`)
+      }
     })
   )
 
