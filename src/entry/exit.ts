@@ -19,9 +19,18 @@ const outputFailed = (e: NodeJS.ErrnoException): void => {
 /** stdout's failures handled as above; the entry calls it first */
 export const watchOutput = () => void process.stdout.on("error", outputFailed)
 
-/** exits with `code` once stdout has taken everything, or as above when it could not */
+/**
+ * Exits with `code` once stdout has taken everything, or as above when it
+ * could not. A failed write is reported on the next turn, hence the wait;
+ * with nothing left to take, nothing more is written (a command that printed
+ * nothing does not fail on a full disk).
+ */
 export const exitAfterOutput = (code: number): Promise<never> =>
   new Promise(() => {
     process.exitCode = code
-    process.stdout.write("", (e) => (e ? outputFailed(e) : process.exit(code)))
+    setImmediate(() => {
+      if (failed) return
+      if (process.stdout.writableLength === 0) return process.exit(code)
+      process.stdout.write("", (e) => (e ? outputFailed(e) : process.exit(code)))
+    })
   })
