@@ -163,7 +163,7 @@ export const parseSimulateArgs = (args: ReadonlyArray<string>): SimulateOptions 
   return { cloud, userData, root, exec }
 }
 
-/** what makes the options unusable, before anything is made: a user-data that is not a file, a ROOT that is not a directory */
+/** what makes the options unusable, before anything is made: a user-data that is a directory, a ROOT that is not a directory */
 const optionProblem = ({ userData, root }: SimulateOptions): string | undefined => {
   const kind = (path: string) => {
     try {
@@ -176,7 +176,8 @@ const optionProblem = ({ userData, root }: SimulateOptions): string | undefined 
   if (Option.isSome(userData)) {
     const found = kind(userData.value)
     if (found === "none") return `cannot read ${userData.value}: no such file`
-    if (found !== "file") return `cannot read ${userData.value}: not a regular file`
+    // a pipe (`--user-data <(...)`) or /dev/stdin is read as a file is
+    if (found === "directory") return `cannot read ${userData.value}: is a directory`
   }
   if (Option.isSome(root) && !["none", "directory"].includes(kind(root.value))) return `--root ${root.value}: not a directory`
   return undefined

@@ -66,7 +66,7 @@ describe("tiny-cloud simulate", () => {
     const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
     try {
       writeFileSync(join(dir, "file"), "")
-      expect(await runProgram(["simulate", "--user-data", dir], env)).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud simulate: cannot read ${dir}: not a regular file\n` })
+      expect(await runProgram(["simulate", "--user-data", dir], env)).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud simulate: cannot read ${dir}: is a directory\n` })
       expect(await runProgram(["simulate", "--root", join(dir, "file")], env)).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud simulate: --root ${join(dir, "file")}: not a directory\n` })
     } finally {
       rmSync(dir, { recursive: true, force: true })
