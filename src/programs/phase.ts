@@ -30,7 +30,7 @@ export const runPhase = (phase: Phase) =>
     const settings = yield* Config
     yield* Effect.forEach(settings.warnings, warn, { discard: true })
     // a bad value costs only its own key: the first boot goes on, and the phase exits 1
-    yield* Effect.forEach(settings.problems, (p) => err(`${p.message}; ${p.key !== undefined ? "the default is used" : "the line is ignored"}`), { discard: true })
+    yield* Effect.forEach(settings.problems, (p) => err(`${p.message}; ${p.key !== undefined ? "the default is used" : p.line !== undefined ? "the line is ignored" : "the file is ignored"}`), { discard: true })
     const cloud = yield* Effect.flatMap(Cloud, (c) => c.choice)
     const word = yield* Effect.flatMap(UserData, (u) => u.word)
     const plan = planPhase(phase, settings.initActions[phase], cloud.changes, USERDATA_CHANGES[userDataTypeOf(word)])

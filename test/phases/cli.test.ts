@@ -1,4 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
+import { execFileSync } from "node:child_process"
+import { join } from "node:path"
 import { gzipSync } from "node:zlib"
 import * as Effect from "effect/Effect"
 import { actionLines, makeTestInstance } from "../support/instance.js"
@@ -60,6 +62,17 @@ describe("action lists", () => {
 })
 
 describe("bad input", () => {
+  it.scopedLive("a tiny-cloud.conf that cannot be read (a FIFO) is one line; the phase does its work with the defaults and exits 1", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h.example", sshKeys: ["ssh-ed25519 AAAA k"] } })
+      execFileSync("mkfifo", [join(instance.root, "etc/tiny-cloud.conf")])
+      const main = yield* instance.run(["main"], { CLOUD: "aws" })
+      expect(main.code).toBe(1)
+      expect(main.stderr.split("\n")[0]).toBe(`cannot read ${instance.root}/etc/tiny-cloud.conf: not a regular file; refused; the file is ignored`)
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAA k\n")
+    })
+  )
+
   it.scopedLive("a bad value in tiny-cloud.conf is one clear line; its key keeps its default, the phase does all its work and exits 1", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({
