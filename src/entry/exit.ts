@@ -4,6 +4,7 @@
  * exit status 1, never a silent 0 over a cut-off file; a closed pipe
  * (`imds @userdata | head -c 10`) ends the output, and is not an error.
  */
+import { reasonOf } from "../layers/regular-file.js"
 
 let failed = false
 
@@ -12,7 +13,7 @@ const outputFailed = (e: NodeJS.ErrnoException): void => {
   failed = true
   if (e.code === "EPIPE") return process.exit(0)
   const program = (process.argv[1] ?? "").split("/").pop()?.startsWith("imds") ? "imds" : "tiny-cloud"
-  process.stderr.write(`${program}: cannot write to standard output: ${/^[A-Z0-9]+: ([^,]+)/.exec(e.message)?.[1] ?? e.message}\n`)
+  process.stderr.write(`${program}: cannot write to standard output: ${reasonOf(e)}\n`)
   process.exit(1)
 }
 
