@@ -13,7 +13,6 @@ const LABEL = /^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$/
 /** the host's own name: up to 64 characters, as Linux allows it (an Azure computer name may be that long) */
 const HOST_LABEL = /^[A-Za-z0-9]([A-Za-z0-9_-]{0,62}[A-Za-z0-9])?$/
 
-
 /** a name in DNS's absolute form (one trailing dot, as some metadata serves it) is the same name without the dot */
 export const withoutRootDot = (name: string) => (/[^.]\.$/.test(name) ? name.slice(0, -1) : name)
 
