@@ -28,7 +28,6 @@ const encoder = new TextEncoder()
 /** the temporary files of writes: `.NAME.tmp-PID-N` beside the file */
 const TEMP = /^\.(.+)\.tmp-(\d+)-\d+$/
 
-
 /** temporaries of this file left by a writer that is gone (a crash) */
 const removeStaleTemporaries = (dir: string, name: string) => {
   let entries: Array<string> = []
@@ -218,6 +217,13 @@ export const makeRootFs = (root: string) =>
             return nodeFs.mkdtempSync(`${dir}/${basename(prefix)}${process.pid}-`)
           })
         }),
+      temporaryOf: (path) =>
+        Effect.map(inRoot("write", path, "follow"), (target) => `${dirname(target)}/.${basename(target)}.tmp-${process.pid}-${tempCounter++}`),
+      removeStaleTemporaries: (path) =>
+        inRoot("write", path, "follow").pipe(
+          Effect.map((target) => removeStaleTemporaries(dirname(target), basename(target))),
+          Effect.ignore
+        ),
       staleTempDirectories: (prefix) =>
         inRoot("list", dirname(prefix), "follow").pipe(
           Effect.map((dir) => {

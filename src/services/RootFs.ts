@@ -50,6 +50,10 @@ export interface RootFsShape {
   readonly makeTempDirectory: (prefix: string) => Effect.Effect<string, FsError>
   /** the directories `makeTempDirectory(prefix)` made for processes that are gone (a crash's leftovers) */
   readonly staleTempDirectories: (prefix: string) => Effect.Effect<ReadonlyArray<string>>
+  /** `.NAME.tmp-PID-N` beside `path`, a temporary of its own for this process (what a crash leaves of it is removed by the next write, or `removeStaleTemporaries`) */
+  readonly temporaryOf: (path: string) => Effect.Effect<string, FsError>
+  /** the temporaries of `path` that processes now gone left (a crash's) */
+  readonly removeStaleTemporaries: (path: string) => Effect.Effect<void>
 }
 
 export class RootFs extends Context.Tag("tiny-cloud/RootFs")<RootFs, RootFsShape>() {}

@@ -18,9 +18,10 @@ const runUserProgram = (command: string, args: ReadonlyArray<string>) =>
     const fs = yield* RootFs
     const { logDir } = yield* Config
     yield* fs.makeDirectory(logDir)
-    const log = `${logDir}/user-data.log`
-    // the log's directory as it is inside ROOT, whatever links lead to it
-    const temp = `${yield* fs.realPath(logDir)}/.user-data.log.${process.pid}`
+    // the log as it is inside ROOT, whatever links lead to it; what a run killed half-way left beside it goes
+    const log = `${yield* fs.realPath(logDir)}/user-data.log`
+    yield* fs.removeStaleTemporaries(log)
+    const temp = yield* fs.temporaryOf(log)
     return yield* Effect.gen(function* () {
       const status = yield* Effect.flatMap(Commands, (c) => c.runLogged(command, args, { logFile: temp, echo: true }))
       const output = Option.getOrElse(yield* fs.readFileIfExists(temp), () => new Uint8Array())

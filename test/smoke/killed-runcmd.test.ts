@@ -1,0 +1,29 @@
+/**
+ * A final phase killed while the user's runcmd runs, then run again, as the
+ * next boot runs it: the run converges and leaves nothing of the killed one.
+ */
+import { mkdtempSync, readdirSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { describe, expect, it, onTestFinished } from "vitest"
+import { useInstances } from "../support/harness.js"
+
+const makeInstance = useInstances()
+
+describe("a final phase killed during runcmd", () => {
+  it("is run again to completion, and leaves nothing beside user-data.log", async () => {
+    const marks = mkdtempSync(join(tmpdir(), "tiny-cloud-killed-"))
+    onTestFinished(() => rmSync(marks, { recursive: true, force: true }))
+    const once = join(marks, "once")
+    // the first time, runcmd kills the phase that runs it (its parent), as a power cut would
+    const userData = `#cloud-config\nruncmd:\n  - echo before\n  - "[ -e ${once} ] || { touch ${once}; kill -9 $PPID; sleep 5; }"\n  - echo after\n`
+    const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(userData) } })
+    const [boot, early, main, killed] = await instance.boot()
+    expect([boot!.code, early!.code, main!.code, killed!.code]).toEqual([0, 0, 0, -1])
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBeUndefined()
+    const again = await instance.run(["final"])
+    expect(again.code).toBe(0)
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+    expect(readdirSync(join(instance.root, "var/log")).filter((f) => f.startsWith("."))).toEqual([])
+  })
+})
