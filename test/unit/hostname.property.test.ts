@@ -40,6 +40,18 @@ const run = (root: string, hostname: string | undefined) =>
     return { exit, calls: yield* Ref.get(commands.calls), lines: (yield* Ref.get(log.lines)).map((l) => l.line) }
   }).pipe(Effect.runPromise)
 
+/** a temporary ROOT with the image's /etc/hosts, removed afterwards */
+const withHosts = async (body: (root: string) => Promise<void>) => {
+  const root = mkdtempSync(join(tmpdir(), "tiny-cloud-hostname-"))
+  try {
+    mkdirSync(join(root, "etc"))
+    writeFileSync(join(root, "etc/hosts"), "127.0.0.1\tlocalhost\n")
+    await body(root)
+  } finally {
+    rmSync(root, { recursive: true, force: true })
+  }
+}
+
 describe("set_hostname", () => {
   it("writes the short name, applies it, and adds the FQDN to /etc/hosts once, for any valid name", async () => {
     await fc.assert(
@@ -103,51 +115,27 @@ describe("set_hostname", () => {
     }
   })
 
-  it("takes a name in DNS's absolute form (a trailing dot) as the same name", async () => {
-    const root = mkdtempSync(join(tmpdir(), "tiny-cloud-hostname-"))
-    try {
-      mkdirSync(join(root, "etc"))
-      writeFileSync(join(root, "etc/hosts"), "127.0.0.1\tlocalhost\n")
-      const { exit } = await run(root, "web-1.example.com.")
-      expect(exit._tag).toBe("Success")
-      expect(readFileSync(join(root, "etc/hostname"), "utf8")).toBe("web-1\n")
-      expect(readFileSync(join(root, "etc/hosts"), "utf8")).toBe("127.0.0.1\tlocalhost\n127.0.1.1\tweb-1.example.com web-1\n")
-    } finally {
-      rmSync(root, { recursive: true, force: true })
-    }
-  })
+  it.each([
+    ["a name in DNS's absolute form (a trailing dot) as the same name", "web-1.example.com.", "web-1", "web-1.example.com web-1"],
+    ["the first of several names (AWS, when a VPC's DHCP options list two domains)", "ip-10-0-6-110.testapi. eu-central-1.compute.internal.", "ip-10-0-6-110", "ip-10-0-6-110.testapi ip-10-0-6-110"],
+    ["an IPv4 address for the host's name as ip-A-B-C-D, as cloud-init names it", "10.0.12.5", "ip-10-0-12-5", "ip-10-0-12-5 ip-10-0-12-5"]
+  ])("takes %s", (_, served, short, hosts) =>
+    withHosts(async (root) => {
+      expect((await run(root, served)).exit._tag).toBe("Success")
+      expect(readFileSync(join(root, "etc/hostname"), "utf8")).toBe(`${short}\n`)
+      expect(readFileSync(join(root, "etc/hosts"), "utf8")).toBe(`127.0.0.1\tlocalhost\n127.0.1.1\t${hosts}\n`)
+    })
+  )
 
-  it("takes the first of several names (AWS, when a VPC's DHCP options list two domains), and a host name of 64 characters (Azure)", async () => {
-    const root = mkdtempSync(join(tmpdir(), "tiny-cloud-hostname-"))
-    try {
-      mkdirSync(join(root, "etc"))
-      writeFileSync(join(root, "etc/hosts"), "127.0.0.1\tlocalhost\n")
-      expect((await run(root, "ip-10-0-6-110.testapi. eu-central-1.compute.internal.")).exit._tag).toBe("Success")
-      expect(readFileSync(join(root, "etc/hostname"), "utf8")).toBe("ip-10-0-6-110\n")
-      expect(readFileSync(join(root, "etc/hosts"), "utf8")).toBe("127.0.0.1\tlocalhost\n127.0.1.1\tip-10-0-6-110.testapi ip-10-0-6-110\n")
+  it("takes a host name of 64 characters (an Azure computer name), not more, and a domain's labels of 63", () =>
+    withHosts(async (root) => {
       const long = `vm${"x".repeat(61)}1`
       expect((await run(root, long)).exit._tag).toBe("Success")
       expect(readFileSync(join(root, "etc/hostname"), "utf8")).toBe(`${long}\n`)
       expect((await run(root, `${long}1`)).exit._tag).toBe("Failure")
       expect((await run(root, `host.${long}`)).exit._tag).toBe("Failure")
-    } finally {
-      rmSync(root, { recursive: true, force: true })
-    }
-  })
-
-  it("names the host ip-A-B-C-D when the cloud serves an IPv4 address for its name, as cloud-init does", async () => {
-    const root = mkdtempSync(join(tmpdir(), "tiny-cloud-hostname-"))
-    try {
-      mkdirSync(join(root, "etc"))
-      writeFileSync(join(root, "etc/hosts"), "127.0.0.1\tlocalhost\n")
-      const { exit } = await run(root, "10.0.12.5")
-      expect(exit._tag).toBe("Success")
-      expect(readFileSync(join(root, "etc/hostname"), "utf8")).toBe("ip-10-0-12-5\n")
-      expect(readFileSync(join(root, "etc/hosts"), "utf8")).toBe("127.0.0.1\tlocalhost\n127.0.1.1\tip-10-0-12-5 ip-10-0-12-5\n")
-    } finally {
-      rmSync(root, { recursive: true, force: true })
-    }
-  })
+    })
+  )
 
   it("does nothing but say so when the cloud has no hostname", async () => {
     const root = mkdtempSync(join(tmpdir(), "tiny-cloud-hostname-"))
