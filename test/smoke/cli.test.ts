@@ -80,7 +80,7 @@ describe("tiny-cloud command line", () => {
 })
 
 describe("tiny-cloud schema FILE", () => {
-  it("prints each problem with its line and path; exits 1 only when nothing can be applied; a valid file is `valid`, exit 0; the limit comes from tiny-cloud.conf", async () => {
+  it("prints each problem with its line and path; exits 1 when it has a problem, even one the boot skips while applying the rest; a valid file, or one with warnings alone, is `valid`, exit 0; the limit comes from tiny-cloud.conf", async () => {
     const instance = await noCloud()
     instance.write("/tmp/partly", "#alpine-config\npackages:\n  - ok\n  - [nested]\n")
     instance.write("/tmp/bad", "#alpine-config\npackages:\n  - [nested]\n")
@@ -89,7 +89,7 @@ describe("tiny-cloud schema FILE", () => {
     const bad = `${instance.root}/tmp/bad`
     const good = `${instance.root}/tmp/good`
     expect(await instance.run(["schema", partly])).toEqual({
-      code: 0,
+      code: 1,
       stdout: `${partly}: line 4: packages[1]: expected a package name (no spaces, not starting with -), got a list; skipped\n`,
       stderr: ""
     })
@@ -99,6 +99,9 @@ describe("tiny-cloud schema FILE", () => {
       stderr: ""
     })
     expect(await instance.run(["schema", good])).toEqual({ code: 0, stdout: `${good}: valid\n`, stderr: "" })
+    instance.write("/tmp/warned", "#cloud-config\npackages: [vim]\napt: {preserve_sources_list: true}\n")
+    const warned = `${instance.root}/tmp/warned`
+    expect(await instance.run(["schema", warned])).toEqual({ code: 0, stdout: `${warned}: warning: unsupported cloud-config keys: apt\n${warned}: valid\n`, stderr: "" })
     instance.write("/etc/tiny-cloud.conf", "USERDATA_MAX_BYTES=10\n")
     expect(await instance.run(["schema", good])).toEqual({ code: 1, stdout: `${good}: line 1: user-data is 30 bytes, more than the limit of 10\n`, stderr: "" })
     expect(await instance.run(["schema", `${instance.root}/tmp/none`])).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud schema: read ${instance.root}/tmp/none: not found\n` })
