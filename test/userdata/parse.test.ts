@@ -839,6 +839,8 @@ describe("multipart", () => {
 describe("apkVersion", () => {
   it.each([
     ["3.20.3", "v3.20"],
+    ["3.21", "v3.21"],
+    ["3", undefined],
     ["3.21.0_alpha20240101", "edge"],
     ["edge", "edge"],
     [undefined, undefined],

@@ -180,10 +180,10 @@ export const repositoryLines = (repo: ApkRepository, defaultVersion: string | un
   return repo.repos.map((r) => `${versioned}/${r}`)
 }
 
-/** The repository version for an `/etc/os-release` VERSION_ID: `edge`, `v3.20`, or undefined. */
+/** The repository version for an `/etc/os-release` VERSION_ID: `edge`, `v3.20` (of `3.20.3` or `3.20`), or undefined. */
 export const apkVersion = (versionId: string | undefined): string | undefined => {
   if (versionId === undefined) return undefined
   if (versionId.startsWith("edge") || versionId.includes("_alpha")) return "edge"
-  const match = /^(\d+\.\d+)\.\d/.exec(versionId)
+  const match = /^(\d+\.\d+)(?:\.\d|$)/.exec(versionId)
   return match ? `v${match[1]}` : undefined
 }
