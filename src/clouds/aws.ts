@@ -12,7 +12,8 @@ export const aws: CloudProvider = {
     const vendor = yield* dmi("sys_vendor")
     const uuid = (yield* dmi("product_uuid")).toLowerCase()
     const asset = (yield* dmi("board_asset_tag")).toLowerCase()
-    return vendor === "Amazon EC2" || uuid.startsWith("ec2") || asset.startsWith("i-") || asset.startsWith("ec2")
+    // either string starting `ec2` or `i-` (BEHAVIOUR.md §7)
+    return vendor === "Amazon EC2" || [uuid, asset].some((v) => v.startsWith("ec2") || v.startsWith("i-"))
   }).pipe(Effect.map(whenTrue(DMI_PRIORITY))),
   metadata: Effect.gen(function* () {
     const { imdsTokenTtl } = yield* Config

@@ -375,7 +375,9 @@ describe("detection", () => {
 
   it.scopedLive.each([
     ["product_uuid", "EC2E1916-9099-7CAF-FD21-012345ABCDEF\n"],
-    ["board_asset_tag", "i-0123456789abcdef0\n"]
+    ["board_asset_tag", "i-0123456789abcdef0\n"],
+    ["product_uuid", "i-0123456789abcdef0\n"],
+    ["board_asset_tag", "ec2e1916-9099-7caf-fd21-012345abcdef\n"]
   ])("aws from the DMI %s alone", ([file, content]) =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: HOST }, env: { CLOUD: "" } })
