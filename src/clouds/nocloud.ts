@@ -53,21 +53,35 @@ const metadata = Effect.gen(function* () {
       return data
     })
   )
-  const metaValue = (path: ReadonlyArray<string>) =>
-    Effect.map(metaData, (data) => {
-      let value: unknown = data
-      for (const key of path) {
-        if (value === null || typeof value !== "object") return undefined
-        value = (value as Record<string, unknown>)[Array.isArray(value) ? Number(key) : key]
-      }
-      return value
-    })
+  /** the value at `path` in a parsed document */
+  const at = (document: unknown, path: ReadonlyArray<string>): unknown => {
+    let value = document
+    for (const key of path) {
+      if (value === null || typeof value !== "object") return undefined
+      value = (value as Record<string, unknown>)[Array.isArray(value) ? Number(key) : key]
+    }
+    return value
+  }
+  const metaValue = (path: ReadonlyArray<string>) => Effect.map(metaData, (data) => at(data, path))
+  /** another seed file (network-config, vendor-data, user-data) as the YAML document it is; absent when there is no file */
+  const seedDocument = (name: string) =>
+    Effect.flatMap(file(name), (bytes) =>
+      Option.isNone(bytes)
+        ? Effect.succeed(undefined)
+        : parsedYaml(textOf(bytes.value)).pipe(Effect.mapError((reason) => new ImdsError({ cloud: "nocloud", url: name, reason: `invalid YAML: ${reason}` })))
+    )
   const text = (key: string) => Effect.map(metaValue([key]), (v) => Option.filter(Option.map(renderValue(v), (s) => s.trim()), (s) => s !== ""))
+  /**
+   * `FILE` is the seed file as it is; `FILE/` its top-level keys and
+   * `FILE/KEY/...` a value in it, for every seed file, as the shell
+   * edition reads them (`yx -f FILE KEY...`)
+   */
   const get = (path: string): Effect.Effect<Option.Option<Uint8Array>, MetadataError> => {
     const [name, ...rest] = path.split("/").filter((p) => p !== "")
     if (name === undefined) return Effect.succeed(Option.none())
-    if (rest.length === 0 || name !== "meta-data") return file(name)
-    return Effect.map(metaValue(rest), (v) => Option.map(renderValue(v), bytesOf))
+    if (rest.length === 0 && !path.endsWith("/")) return file(name)
+    const value = name === "meta-data" ? metaValue(rest) : Effect.map(seedDocument(name), (document) => at(document, rest))
+    return Effect.map(value, (v) => Option.map(renderValue(v), bytesOf))
   }
   const localHostname = text("local-hostname")
   return {

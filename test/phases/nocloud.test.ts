@@ -286,6 +286,19 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("imds: FILE is the seed file, FILE/ its top-level keys and FILE/KEY a value in it, for every seed file (yx -f FILE KEY)", () =>
+    Effect.gen(function* () {
+      const network = "version: 2\nethernets:\n  eth0:\n    dhcp4: true\n"
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": META, "network-config": network })
+      expect(yield* instance.imds(["network-config"])).toEqual({ code: 0, stdout: network, stderr: "" })
+      expect(yield* instance.imds(["network-config/version", "+n", "network-config/ethernets/eth0/dhcp4"])).toEqual({ code: 0, stdout: "2\ntrue", stderr: "" })
+      expect(yield* instance.imds(["network-config/"])).toEqual({ code: 0, stdout: "version\nethernets", stderr: "" })
+      expect(yield* instance.imds(["meta-data/"])).toEqual({ code: 0, stdout: "instance-id\nlocal-hostname\npublic-keys", stderr: "" })
+      expect(yield* instance.imds(["meta-data/local-hostname"])).toEqual({ code: 0, stdout: "seeded.example.org", stderr: "" })
+      expect(yield* instance.imds(["vendor-data/x"])).toEqual({ code: 1, stdout: "", stderr: "imds: vendor-data/x: not found\n" })
+    })
+  )
+
   it.scopedLive("writes network-interfaces from meta-data and, without DHCP, the nameservers once", () =>
     Effect.gen(function* () {
       const meta = `local-hostname: n1\nnetwork-interfaces: |\n  auto eth0\n  iface eth0 inet static\n    address 10.0.0.9/24\nresolv_conf:\n  nameservers:\n    - 10.0.0.2\n    - 10.0.0.3\n`
