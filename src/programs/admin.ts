@@ -37,6 +37,8 @@ export const setEnabled = (enable: boolean) =>
     const named = <E extends { readonly message: string }>(step: Effect.Effect<void, E>) =>
       Effect.catchAll(Effect.as(step, true), (e) => Effect.as(Effect.zipRight(err(e.message), Effect.sync(() => void (status = 1))), false))
     for (const level of yield* fs.readDirectory(runlevels)) {
+      // runlevels are the directories (`$ROOT/etc/runlevels/*/`): a file beside them (`.keep`) is none
+      if (!(yield* fs.isDirectory(`${runlevels}/${level}`))) continue
       for (const entry of yield* fs.readDirectory(`${runlevels}/${level}`)) {
         if (entry.startsWith("tiny-cloud")) yield* named(fs.remove(`${runlevels}/${level}/${entry}`))
       }

@@ -1,5 +1,5 @@
 /** `tiny-cloud config`, `autodetect`, and the command lines of the operator's commands. */
-import { readlinkSync, rmSync } from "node:fs"
+import { readdirSync, readlinkSync, rmSync, symlinkSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -178,6 +178,31 @@ describe("command lines", () => {
       expect(yield* i.run(["--bootstrap", "status"])).toEqual({ code: 0, stdout: "complete\n", stderr: "" })
       expect((yield* i.run(["-E"])).stderr).toContain("+ tiny-cloud-final service added to default runlevel\n")
       expect(yield* i.run(["-D"])).toEqual({ code: 0, stdout: "", stderr: "- tiny-cloud* services removed from all runlevels\n" })
+    })
+  )
+
+  it.scopedLive("--enable and --disable look into the runlevel directories only: a file beside them is passed over", () =>
+    Effect.gen(function* () {
+      const i = yield* image()
+      i.write("/etc/runlevels/.keep", "")
+      i.write("/etc/runlevels/sysinit/.keep", "")
+      symlinkSync("/etc/init.d/tiny-cloud", join(i.root, "etc/runlevels/sysinit/tiny-cloud"))
+      expect(yield* i.run(["--enable"])).toEqual({
+        code: 0,
+        stdout: "",
+        stderr: [
+          "- tiny-cloud* services removed from all runlevels",
+          "+ tiny-cloud-boot service added to boot runlevel",
+          "+ tiny-cloud-early service added to default runlevel",
+          "+ tiny-cloud-main service added to default runlevel",
+          "+ tiny-cloud-final service added to default runlevel",
+          ""
+        ].join("\n")
+      })
+      expect(readdirSync(join(i.root, "etc/runlevels/sysinit"))).toEqual([".keep"])
+      expect(readlinkSync(join(i.root, "etc/runlevels/boot/tiny-cloud-boot"))).toBe("/etc/init.d/tiny-cloud-boot")
+      expect(yield* i.run(["--disable"])).toEqual({ code: 0, stdout: "", stderr: "- tiny-cloud* services removed from all runlevels\n" })
+      expect(readdirSync(join(i.root, "etc/runlevels/default"))).toEqual([])
     })
   )
 
