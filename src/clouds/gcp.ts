@@ -71,10 +71,9 @@ export const gcp: CloudProvider = {
       headers: { "Metadata-Flavor": "Google" }
     })
     const { cloudUser } = yield* Config
-    return {
-      get: followingDirectoryRedirect(client),
-      hostname: textValue(client, "instance/hostname"),
-      sshKeys: Effect.gen(function* () {
+    /** the keys of `user`'s lines (and of lines for no one in particular) */
+    const sshKeysFor = (user: string) =>
+      Effect.gen(function* () {
         // only an absent list (404, 204) is none: a read that fails fails the keys, and never unblocks the project's
         const [flag, instance, project] = yield* Effect.all(
           [
@@ -89,8 +88,13 @@ export const gcp: CloudProvider = {
         const blocked = Option.exists(flag, (f) => f.trim().toLowerCase() === "true") || Option.exists(legacy, (l) => l.trim() !== "")
         const now = yield* Clock.currentTimeMillis
         const lists = blocked ? instance : [...instance, ...project]
-        return sortedUnique(lists.flatMap((l) => (Option.isSome(l) ? instanceKeys(l.value, cloudUser, now) : [])))
-      }),
+        return sortedUnique(lists.flatMap((l) => (Option.isSome(l) ? instanceKeys(l.value, user, now) : [])))
+      })
+    return {
+      get: followingDirectoryRedirect(client),
+      hostname: textValue(client, "instance/hostname"),
+      sshKeys: sshKeysFor(cloudUser),
+      sshKeysFor,
       // base64 when the user-data-encoding attribute says so
       userData: Effect.gen(function* () {
         const body = nonEmpty(yield* client.get(USER_DATA, AS_USER_DATA))

@@ -23,6 +23,8 @@ export interface MetadataSource {
   readonly hostname: CloudMetadata["hostname"]
   readonly localHostname?: CloudMetadata["localHostname"]
   readonly sshKeys: CloudMetadata["sshKeys"]
+  /** where the cloud names keys by login: the keys of that one */
+  readonly sshKeysFor?: CloudMetadata["sshKeysFor"]
   readonly userData: CloudMetadata["userData"]
   readonly nics?: CloudMetadata["nics"]
   readonly nic?: CloudMetadata["nic"]
@@ -72,6 +74,7 @@ export const completeMetadata = (cloud: string, source: MetadataSource, limits: 
   hostname: source.hostname,
   localHostname: source.localHostname === undefined ? source.hostname : orElseHostname(source.localHostname, source.hostname),
   sshKeys: capped(cloud, limits.maxKeys, source.sshKeys),
+  sshKeysFor: (user) => capped(cloud, limits.maxKeys, source.sshKeysFor === undefined ? source.sshKeys : source.sshKeysFor(user)),
   userData: source.userData,
   nics: source.nics ?? unsupported(cloud, "@nics"),
   nic: source.nic ?? (() => unsupported(cloud, "@nic"))

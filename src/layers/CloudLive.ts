@@ -57,7 +57,7 @@ export const CloudLive = Layer.effect(
 
 const absent = (cloud: string): CloudMetadata => {
   const none = Effect.fail(new NoCloud({ cloud }))
-  return { get: () => none, hostname: none, localHostname: none, sshKeys: none, userData: none, nics: none, nic: () => none }
+  return { get: () => none, hostname: none, localHostname: none, sshKeys: none, sshKeysFor: () => none, userData: none, nics: none, nic: () => none }
 }
 
 /** every read goes to the chosen cloud's metadata, set up on the first read */
@@ -66,6 +66,7 @@ const delegating = (md: Effect.Effect<CloudMetadata>): CloudMetadata => ({
   hostname: Effect.flatMap(md, (m) => m.hostname),
   localHostname: Effect.flatMap(md, (m) => m.localHostname),
   sshKeys: Effect.flatMap(md, (m) => m.sshKeys),
+  sshKeysFor: (user) => Effect.flatMap(md, (m) => m.sshKeysFor(user)),
   userData: Effect.flatMap(md, (m) => m.userData),
   nics: Effect.flatMap(md, (m) => m.nics),
   nic: (mac, key) => Effect.flatMap(md, (m) => m.nic(mac, key))

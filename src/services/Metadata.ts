@@ -14,8 +14,14 @@ export interface CloudMetadata {
   readonly get: (path: string) => Effect.Effect<Option.Option<Uint8Array>, MetadataError>
   readonly hostname: Effect.Effect<Option.Option<string>, MetadataError>
   readonly localHostname: Effect.Effect<Option.Option<string>, MetadataError>
-  /** every key, sorted and unique */
+  /** every key, sorted and unique: the keys of CLOUD_USER */
   readonly sshKeys: Effect.Effect<ReadonlyArray<string>, MetadataError>
+  /**
+   * the keys of the cloud user of this run, which user-data may have made
+   * another than CLOUD_USER: where the cloud names keys by login (gcp), that
+   * user's; elsewhere `sshKeys`
+   */
+  readonly sshKeysFor: (user: string) => Effect.Effect<ReadonlyArray<string>, MetadataError>
   /** raw bytes, decoded where the cloud encodes them (base64) */
   readonly userData: Effect.Effect<Option.Option<Uint8Array>, MetadataError>
   readonly nics: Effect.Effect<Option.Option<Uint8Array>, MetadataError>

@@ -89,3 +89,23 @@ describe("gcp ssh keys: a list the cloud does not have", () => {
     })
   )
 })
+
+describe("gcp ssh keys: the cloud user of this run", () => {
+  it.scopedLive("user-data naming another user (#alpine-config user: fred): set_ssh_keys gives fred the lines of fred (and cloudinit), not those of CLOUD_USER", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "gcp",
+        instance: { hostname: "vm-1.c.example.internal", userData: new TextEncoder().encode("#alpine-config\nuser: fred\n") },
+        faults: { overrides: [{ path: `/computeMetadata/v1/${SSH_KEYS}`, status: 200, body: `fred:${OWN}\nalpine:${LEGACY}\ncloudinit:${PROJECT}\n` }] },
+        env: ENV
+      })
+      expect((yield* instance.run(["early"])).code).toBe(0)
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(0)
+      expect(main.stderr).toContain("   ++ set_ssh_keys: done\n")
+      expect(instance.read("/home/fred/.ssh/authorized_keys")).toBe([OWN, PROJECT].sort().map((k) => `${k}\n`).join(""))
+      // imds reads no user-data: its keys are those of CLOUD_USER
+      expect(yield* instance.imds(["@ssh-keys"])).toEqual({ code: 0, stdout: [LEGACY, PROJECT].sort().map((k) => `${k}\n`).join(""), stderr: "" })
+    })
+  )
+})

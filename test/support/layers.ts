@@ -193,6 +193,7 @@ export const staticMetadata = (data: {
     hostname: opt(data.hostname),
     localHostname: opt(data.hostname),
     sshKeys: Effect.succeed([...(data.sshKeys ?? [])].sort()),
+    sshKeysFor: () => Effect.succeed([...(data.sshKeys ?? [])].sort()),
     userData: opt(data.userData),
     nics: opt(undefined),
     nic: () => opt(undefined)

@@ -146,10 +146,12 @@ export const installKeys = (user: string, entries: ReadonlyArray<string>, option
   })
 
 export const setSshKeys = Effect.gen(function* () {
-  const keys = yield* Effect.flatMap(Metadata, (m) => m.sshKeys)
+  // the cloud user of this run: user-data may have named another than CLOUD_USER
+  const user = yield* currentUser
+  const keys = yield* Effect.flatMap(Metadata, (m) => m.sshKeysFor(user))
   if (keys.length === 0) {
     yield* info("set_ssh_keys: no ssh key found")
     return
   }
-  yield* installKeys(yield* currentUser, keys, { append: false, fromUserData: false, action: "set_ssh_keys" })
+  yield* installKeys(user, keys, { append: false, fromUserData: false, action: "set_ssh_keys" })
 })
