@@ -84,6 +84,31 @@ describe("boot phase actions", () => {
     })
   )
 
+  it.scopedLive("set_default_interfaces: an ip link that fails (a NIC gone since sysfs was read) is a warning; the file is written and the phase goes on", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "aws",
+        interfaces: [
+          { name: "eth0", mac: "02:00:00:00:00:01", up: true },
+          { name: "eth1", mac: "02:00:00:00:00:02", up: false }
+        ],
+        answer: (i) => (i.command === "ip" && i.args.includes("eth1") ? { exitCode: 1 } : undefined)
+      })
+      const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "set_default_interfaces enable_sshd" })
+      expect(r.code).toBe(0)
+      expect(r.stderr).toContain("ip link set dev eth1 up: exited with status 1\n")
+      expect(r.stderr).toContain("ip link set dev eth1 down: exited with status 1\n")
+      expect(actionLines(r.stderr)).toEqual([
+        "   ++ set_default_interfaces: starting",
+        "   ++ set_default_interfaces: done",
+        "   ++ enable_sshd: starting",
+        "   ++ enable_sshd: done"
+      ])
+      expect(instance.read("/etc/network/interfaces")).toBe("auto lo\niface lo inet loopback\n\nauto eth0\niface eth0\n\tuse dhcp\n\n")
+      expect(instance.commands()).toContain("rc-update add sshd default")
+    })
+  )
+
   it.scopedLive("set_default_interfaces falls back to the first interface and leaves an existing file alone", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws", interfaces: [{ name: "eth0", mac: "02:00:00:00:00:01", up: false }] })

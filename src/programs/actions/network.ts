@@ -4,13 +4,23 @@ import * as Option from "effect/Option"
 import { lines, textOf } from "../../domain/text.js"
 import { Commands } from "../../services/Commands.js"
 import { Config } from "../../services/Config.js"
-import { err, info } from "../../services/Log.js"
+import { err, info, warn } from "../../services/Log.js"
 import { Metadata } from "../../services/Metadata.js"
 import { Network } from "../../services/Network.js"
 import { RootFs } from "../../services/RootFs.js"
 import { PhaseContext } from "../action.js"
 
-const link = (iface: string, state: "up" | "down") => Effect.flatMap(Commands, (c) => c.run("ip", ["link", "set", "dev", iface, state]))
+/**
+ * `ip link set dev IFACE up|down`. One that fails (a NIC gone since the
+ * directory was read, no `ip`) is a warning: as with the shell edition, it
+ * never keeps the boot phase from writing the interfaces file and enabling sshd.
+ */
+const link = (iface: string, state: "up" | "down") =>
+  Effect.flatMap(Commands, (c) => c.run("ip", ["link", "set", "dev", iface, state], { allowFailure: true })).pipe(
+    Effect.map((r) => (r.exitCode === 0 ? undefined : `exited with status ${r.exitCode}`)),
+    Effect.catchAll((e) => Effect.succeed(e.reason)),
+    Effect.flatMap((problem) => (problem === undefined ? Effect.void : warn(`ip link set dev ${iface} ${state}: ${problem}`)))
+  )
 
 /**
  * The interface to configure: `eth*` by ifindex, all set up, the first whose
