@@ -25,15 +25,28 @@ const isExecutable = (path: string): boolean => {
 
 const firstLine = (bytes: Uint8Array) => textOf(bytes).trim().split("\n")[0]?.slice(0, 200) ?? ""
 
+/** the child inherits the umask when it is forked, which spawn does before it returns: ours is back at once */
+const withUmask = <A>(mask: number | undefined, start: () => A): A => {
+  if (mask === undefined) return start()
+  const ours = process.umask(mask)
+  try {
+    return start()
+  } finally {
+    process.umask(ours)
+  }
+}
+
 const run =
   (env: Environment): CommandsShape["run"] =>
   (command, args, options = {}) =>
     Effect.flatMap(childProcess, ({ spawn }) =>
       Effect.async<CommandResult, CommandError>((resume) => {
-        const child = spawn(command, args, {
-          stdio: ["pipe", "pipe", "pipe"],
-          env: options.env ? { ...env, ...options.env } : env
-        })
+        const child = withUmask(options.umask, () =>
+          spawn(command, args, {
+            stdio: ["pipe", "pipe", "pipe"],
+            env: options.env ? { ...env, ...options.env } : env
+          })
+        )
         const out: Array<Buffer> = []
         const errs: Array<Buffer> = []
         let outBytes = 0

@@ -10,6 +10,8 @@ export interface RunOptions {
   readonly allowFailure?: boolean
   /** stdout beyond this many bytes fails the command (output limit) */
   readonly maxOutputBytes?: number
+  /** the file mode creation mask the program starts with, instead of ours (mdev runs its helpers with 0) */
+  readonly umask?: number
 }
 
 export interface CommandResult {

@@ -58,6 +58,21 @@ describe("the network helpers by their installed names", () => {
     expect((await helper("lib/mdev/nvme-ebs-links", {}, ["-h"])).stdout).toBe("Usage: nvme-ebs-links (MDEV=nvmeXnY[pZ] ACTION=add|remove)\n")
   })
 
+  it("/lib/mdev/vnic-eth-hotplug run as mdev runs it (umask 0) brings the NIC up with umask 022, as the shell edition does", async () => {
+    // networking started; ifup tells the umask it was started with
+    const bin = mkdtempSync(join(tmpdir(), "tiny-cloud-helpers-bin-"))
+    try {
+      writeFileSync(join(bin, "rc-service"), "#!/bin/sh\nexit 0\n", { mode: 0o755 })
+      writeFileSync(join(bin, "ifup"), `#!/bin/sh\necho "$* $(umask)" >> "${bin}/ifup.log"\n`, { mode: 0o755 })
+      const mdev = `umask 0; exec "${process.execPath}" "${join(image, "lib/mdev/vnic-eth-hotplug")}"`
+      const r = await run("/bin/sh", ["-c", mdev], { PATH: `${bin}:${env.PATH}`, MDEV: "eth0", ACTION: "add" })
+      expect(r).toEqual({ code: 0, stdout: "", stderr: "" })
+      expect(readFileSync(join(bin, "ifup.log"), "utf8")).toBe("eth0 0022\n")
+    } finally {
+      rmSync(bin, { recursive: true, force: true })
+    }
+  })
+
   it("the ifupdown-ng executor runs tiny-cloud net-sync: nothing on pre-down, a sync on post-up", async () => {
     const executor = join(image, "usr/libexec/ifupdown-ng/imds")
     expect(readFileSync(executor, "utf8").trim().split("\n")).toHaveLength(2)

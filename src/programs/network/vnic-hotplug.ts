@@ -75,7 +75,8 @@ export const vnicEthHotplug = helper(
         if (!(yield* networkingStarted)) return
         if (action === "add") {
           yield* info(`Bringing up ${iface}`)
-          yield* Effect.flatMap(Commands, (c) => c.run("ifup", [iface]))
+          // mdev runs us with umask 0: udhcpc's pid file and ifupdown-ng's state must not be left writable by all
+          yield* Effect.flatMap(Commands, (c) => c.run("ifup", [iface], { umask: 0o022 }))
         } else {
           yield* cleanUp(iface)
         }
