@@ -1,6 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import { ipv4, ipv6 } from "../../domain/ip.js"
 import { lines, textOf } from "../../domain/text.js"
 import { Commands } from "../../services/Commands.js"
 import { Config } from "../../services/Config.js"
@@ -91,9 +92,22 @@ export const setNetworkInterfaces = Effect.gen(function* () {
   const written = Option.getOrElse(yield* fs.readTextIfExists(path), () => "")
   const usesDhcp = written.split("\n").some((l) => /^\s*iface\s.*\sdhcp\b/.test(l) || /^\s*use\s+dhcp\b/.test(l))
   if (usesDhcp) return
-  const servers = Option.match(yield* md.get("meta-data/resolv_conf/nameservers"), { onNone: () => [], onSome: (b) => lines(textOf(b)) })
+  const listed = Option.match(yield* md.get("meta-data/resolv_conf/nameservers"), { onNone: () => [], onSome: (b) => lines(textOf(b)) })
+  const servers: Array<string> = []
+  for (const server of listed.map((s) => s.trim()).filter((s) => s !== "")) {
+    if (isNameserver(server)) servers.push(server)
+    else yield* warn(`set_network_interfaces: ignoring nameserver ${JSON.stringify(server.slice(0, 60))}: not an IP address`)
+  }
   if (servers.length > 0) yield* fs.addLinesOnce(fs.at("/etc/resolv.conf"), servers.map((s) => `nameserver ${s}`))
 })
+
+/** what resolv.conf takes after `nameserver`: an IPv4 or IPv6 address, the latter with a `%zone` for a link-local one */
+const isNameserver = (text: string): boolean => {
+  const [address = "", zone, ...rest] = text.split("%")
+  if (rest.length > 0) return false
+  if (zone !== undefined) return /^[A-Za-z0-9_.-]{1,15}$/.test(zone) && ipv6(address) !== undefined
+  return ipv4(address) !== undefined || ipv6(address) !== undefined
+}
 
 /** where the cloud wants it: the chosen interface up and a one-shot DHCP lease on it */
 export const setEphemeralNetwork = Effect.gen(function* () {
