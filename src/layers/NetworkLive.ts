@@ -7,6 +7,9 @@ import { RootFs } from "../services/RootFs.js"
 /** what the kernel accepts as an interface name */
 const IFACE = /^[^/\s:]{1,15}$/
 
+/** a link-layer address as the kernel writes it (hex octets, `:` between): it goes into metadata paths, so nothing else is taken */
+const MAC = /^[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){1,31}$/
+
 export const NetworkLive = Layer.effect(
   Network,
   Effect.gen(function* () {
@@ -29,7 +32,7 @@ export const NetworkLive = Layer.effect(
       // a name that is not an interface name never reaches the filesystem (`@nic:../../x`)
       macAddress: (iface) =>
         IFACE.test(iface) && iface !== "." && iface !== ".."
-          ? Effect.map(read(`${sysNet}/${iface}/address`), Option.filter((s) => s !== ""))
+          ? Effect.map(read(`${sysNet}/${iface}/address`), Option.filter((s) => MAC.test(s)))
           : Effect.succeed(Option.none()),
       hasIpv4: (iface) =>
         Effect.map(read(fs.at("/proc/net/route")), (routes) =>

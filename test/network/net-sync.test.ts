@@ -109,6 +109,18 @@ it.scopedLive("IFACE unset, or no such interface: an error line, exit 1", () =>
   })
 )
 
+it.scopedLive("an address file that holds no MAC address (a hostile image) never goes into a metadata path", () =>
+  Effect.gen(function* () {
+    const ip = machine()
+    const instance = yield* setUp(ip, { instance: metadata({ ipv4: ["10.0.1.20", "10.0.1.21"] }) })
+    instance.write("/sys/class/net/eth1/address", "../../../user-data?x=\n")
+    expect(yield* instance.run(["net-sync", "eth1"])).toEqual({ code: 1, stdout: "", stderr: "imds-net-sync: eth1: no such interface\n" })
+    expect(yield* instance.imds(["@nic:eth1,@ipv4"])).toEqual({ code: 1, stdout: "", stderr: "imds: @nic:eth1: no such interface\n" })
+    expect(instance.sim!.requests.filter((r) => r.method === "GET")).toEqual([])
+    expect(ip.calls()).toEqual([])
+  })
+)
+
 it.scopedLive("a metadata read that fails leaves the interface as it was", () =>
   Effect.gen(function* () {
     const ip = machine()
