@@ -9,9 +9,16 @@ import { childProcess } from "./builtins.js"
 /** the environment programs run with: this process's, or that of the resident process's client */
 type Environment = Readonly<Record<string, string | undefined>>
 
+/**
+ * Where programs are looked up when the environment has no PATH: ifupdown-ng
+ * runs its executors (imds, which runs net-sync) with none, and without this
+ * the lookup would be /usr/bin:/bin, where Alpine has no `ip` (/sbin/ip).
+ */
+const SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+
 const onPath = (env: Environment, command: string): boolean => {
   if (command.includes("/")) return isExecutable(command)
-  return (env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":").some((dir) => dir !== "" && isExecutable(`${dir}/${command}`))
+  return (env.PATH ?? SYSTEM_PATH).split(":").some((dir) => dir !== "" && isExecutable(`${dir}/${command}`))
 }
 
 const isExecutable = (path: string): boolean => {
@@ -152,12 +159,16 @@ const stream =
     )
 
 /** the system's programs; a logged program's output is also echoed to `echo` */
-export const makeLiveCommands = (echo: Echo, env: Environment = process.env): CommandsShape => ({
-  run: run(env),
-  runLogged: runLogged(echo, env),
-  has: (command) => Effect.sync(() => onPath(env, command)),
-  stream: stream(env)
-})
+export const makeLiveCommands = (echo: Echo, given: Environment = process.env): CommandsShape => {
+  // the programs are looked up, and run, with the PATH `has` looks them up on
+  const env = given.PATH === undefined ? { ...given, PATH: SYSTEM_PATH } : given
+  return {
+    run: run(env),
+    runLogged: runLogged(echo, env),
+    has: (command) => Effect.sync(() => onPath(env, command)),
+    stream: stream(env)
+  }
+}
 
 export const liveCommands: CommandsShape = makeLiveCommands((chunk) => void process.stdout.write(chunk))
 
