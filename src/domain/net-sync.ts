@@ -64,17 +64,41 @@ export const routeTableOf = (iface: string): number | undefined => {
   return table !== undefined && table <= TABLE_MAX ? table : undefined
 }
 
-/** a metadata list (one value a line) as canonical addresses, in order, each once; what is not an address is named in `invalid` */
-export const addressList = (text: string, family: Family): { readonly addresses: ReadonlyArray<string>; readonly invalid: ReadonlyArray<string> } => {
+/**
+ * An address no interface holds as a global unicast one: IPv4 0/8, 127/8,
+ * 224/4 and above (multicast, reserved, broadcast); IPv6 ::, ::1, fe80::/10
+ * and ff00::/8. The kernel refuses some and gives others another scope (or
+ * none), so a sync would add them again on every run.
+ */
+export const isHostAddress = (canonical: string, family: Family): boolean => {
+  if (family === 4) {
+    const first = Number(canonical.split(".")[0])
+    return first !== 0 && first !== 127 && first < 224
+  }
+  const head = parseInt(canonical.split(":")[0] || "0", 16)
+  return canonical !== "::" && canonical !== "::1" && (head & 0xffc0) !== 0xfe80 && (head & 0xff00) !== 0xff00
+}
+
+/**
+ * A metadata list (one value a line) as canonical addresses, in order, each
+ * once; what is not an address is named in `invalid`, an address no
+ * interface can hold as a secondary (`isHostAddress`) in `unusable`.
+ */
+export const addressList = (
+  text: string,
+  family: Family
+): { readonly addresses: ReadonlyArray<string>; readonly invalid: ReadonlyArray<string>; readonly unusable: ReadonlyArray<string> } => {
   const canonical = family === 6 ? ipv6 : ipv4
   const addresses: Array<string> = []
   const invalid: Array<string> = []
+  const unusable: Array<string> = []
   for (const item of text.split(/\s+/).filter((s) => s !== "")) {
     const a = canonical(item)
     if (a === undefined) invalid.push(item)
+    else if (!isHostAddress(a, family)) unusable.push(a)
     else if (!addresses.includes(a)) addresses.push(a)
   }
-  return { addresses, invalid }
+  return { addresses, invalid, unusable }
 }
 
 export interface SyncState {

@@ -9,7 +9,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { MetadataError } from "../../domain/errors.js"
-import { firstHost, ipv4Cidr } from "../../domain/ip.js"
+import { firstHost, ipv4, ipv4Cidr } from "../../domain/ip.js"
 import { addressList, parseAddresses, parseDefaultGateway, parseRules, planSync, routeTableOf, secondariesOf, type Family } from "../../domain/net-sync.js"
 import { textOf } from "../../domain/text.js"
 import { Commands } from "../../services/Commands.js"
@@ -105,8 +105,10 @@ export const netSync = (argument: string | undefined) =>
       const v4 = addressList(nic.ipv4, 4)
       const v6 = addressList(nic.ipv6, 6)
       for (const bad of [...v4.invalid, ...v6.invalid]) yield* warn(`${iface}: ignoring ${JSON.stringify(bad.slice(0, 60))}: not an IP address`)
-      const primary = v4.addresses[0]
-      const wanted4 = v4.addresses.slice(1)
+      for (const odd of [...v4.unusable, ...v6.unusable]) yield* warn(`${iface}: ignoring ${odd}: not a unicast host address`)
+      // the metadata's first IPv4 address, usable or not, is the primary
+      const primary = nic.ipv4.split(/\s+/).map(ipv4).find((a) => a !== undefined)
+      const wanted4 = v4.addresses.filter((a) => a !== primary)
       // eth0 routes by the main table; another ethN by its own, for the addresses it has rules for
       const table = iface === "eth0" ? undefined : routeTableOf(iface)
 
