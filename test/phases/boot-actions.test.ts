@@ -157,6 +157,19 @@ describe("boot phase actions", () => {
     })
   )
 
+  it.scopedLive("install_hotplugs: nvme_ebs_links is aws's; on another cloud it is unknown and its rule stays out of mdev.conf", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "gcp", env: { HOTPLUG_MODULES: "nvme_ebs_links" } })
+      instance.write("/lib/mdev/nvme-ebs-links", "#!/bin/sh\n")
+      const before = instance.read("/etc/mdev.conf")
+      const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "install_hotplugs enable_sshd" })
+      expect(r.code).toBe(0)
+      expect(r.stderr).toContain("\t  >> nvme_ebs_links: installing\n\t  >> nvme_ebs_links: unknown\n")
+      expect(actionLines(r.stderr)).toEqual(["   ++ install_hotplugs: starting", "   ++ install_hotplugs: done", "   ++ enable_sshd: starting", "   ++ enable_sshd: done"])
+      expect(instance.read("/etc/mdev.conf")).toBe(before)
+    })
+  )
+
   it.scopedLive("install_hotplugs names a module it does not know as unknown and installs the others; the boot goes on", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws", env: { HOTPLUG_MODULES: "bogus nvme_ebs_links" } })

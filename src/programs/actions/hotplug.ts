@@ -5,6 +5,7 @@ import { Commands } from "../../services/Commands.js"
 import { Config } from "../../services/Config.js"
 import { Log } from "../../services/Log.js"
 import { RootFs } from "../../services/RootFs.js"
+import { PhaseContext } from "../action.js"
 
 interface HotplugModule {
   /** a program the rule calls; the module fails when it is missing */
@@ -12,11 +13,13 @@ interface HotplugModule {
   /** an existing rule this one goes before */
   readonly before: RegExp
   readonly rule: string
+  /** the clouds it is for (the shell edition defines it in their files only); on any other it is `unknown` */
+  readonly clouds?: ReadonlyArray<string>
 }
 
 export const HOTPLUG_MODULES: Readonly<Record<string, HotplugModule>> = {
   vnic_eth_hotplug: { helper: "/lib/mdev/vnic-eth-hotplug", before: /^eth/, rule: "eth[0-9]\troot:root 0644 */lib/mdev/vnic-eth-hotplug" },
-  nvme_ebs_links: { helper: "/lib/mdev/nvme-ebs-links", before: /^nvme\.\*/, rule: "nvme[0-9]+n.*\troot:disk 0660 */lib/mdev/nvme-ebs-links" }
+  nvme_ebs_links: { helper: "/lib/mdev/nvme-ebs-links", before: /^nvme\.\*/, rule: "nvme[0-9]+n.*\troot:disk 0660 */lib/mdev/nvme-ebs-links", clouds: ["aws"] }
 }
 
 /** the rule before a matching rule, else before the `# fallback` line, else at the end; once */
@@ -45,13 +48,16 @@ export const installHotplugs = Effect.gen(function* () {
   const fs = yield* RootFs
   const log = yield* Log
   const commands = yield* Commands
+  const { cloud } = yield* PhaseContext
   const supported = hotplugType === "mdev"
   if (!supported) yield* log.log("err", `install_hotplugs: unsupported HOTPLUG_TYPE '${hotplugType}'`)
   const confPath = fs.at("/etc/mdev.conf")
   let failed = false
   for (const name of hotplugModules) {
     yield* log.log("info", `${name}: installing`, "\t  >> ")
-    const module = supported ? HOTPLUG_MODULES[name] : undefined
+    const known = supported ? HOTPLUG_MODULES[name] : undefined
+    // EBS names in NVMe vendor data are aws's: elsewhere each NVMe event would wait 3 s for a name that never comes
+    const module = known?.clouds === undefined || known.clouds.includes(cloud.name) ? known : undefined
     if (module === undefined) {
       yield* log.log("err", `${name}: unknown`, "\t  >> ")
       continue
