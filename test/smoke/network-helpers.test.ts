@@ -75,8 +75,16 @@ describe("the network helpers by their installed names", () => {
 
   it("the ifupdown-ng executor runs tiny-cloud net-sync: nothing on pre-down, a sync on post-up", async () => {
     const executor = join(image, "usr/libexec/ifupdown-ng/imds")
-    expect(readFileSync(executor, "utf8").trim().split("\n")).toHaveLength(2)
     expect(await run("/bin/sh", [executor], { IFACE: "eth0", PHASE: "pre-down" })).toEqual({ code: 0, stdout: "", stderr: "" })
     expect(await run("/bin/sh", [executor], { PHASE: "post-up" })).toEqual({ code: 1, stdout: "", stderr: "imds-net-sync: IFACE not set, aborting\n" })
+  })
+
+  it("the ifupdown-ng executor starts no program in the phases other than post-up (ifupdown-ng runs it in each of every ifup and ifdown)", async () => {
+    const executor = join(image, "usr/libexec/ifupdown-ng/imds")
+    // tiny-cloud is not on this PATH: a phase that started it would fail
+    for (const phase of ["depend", "create", "pre-up", "up", "pre-down", "down", "post-down", "destroy"]) {
+      expect(await run("/bin/sh", [executor], { IFACE: "eth0", PHASE: phase, PATH: "/usr/bin:/bin" })).toEqual({ code: 0, stdout: "", stderr: "" })
+    }
+    expect((await run("/bin/sh", [executor], { IFACE: "eth0", PHASE: "post-up", PATH: "/usr/bin:/bin" })).code).not.toBe(0)
   })
 })
