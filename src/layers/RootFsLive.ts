@@ -106,7 +106,9 @@ export const makeRootFs = (root: string) =>
         })()
         if (present !== undefined && !present.isFile()) return yield* Effect.fail(new FsError({ op: "write", path, reason: "not a regular file; refused" }))
         const bytes = typeof data === "string" ? encoder.encode(data) : data
-        const mode = options?.mode ?? 0o644
+        const kept = options?.keep === true && present !== undefined ? { mode: present.mode & 0o7777, uid: present.uid, gid: present.gid } : undefined
+        const mode = kept?.mode ?? options?.mode ?? 0o644
+        const owner = kept ?? (options?.uid !== undefined ? { uid: options.uid, gid: options.gid ?? options.uid } : undefined)
         const dir = dirname(target)
         yield* sys("mkdir", dirname(path), () => void nodeFs.mkdirSync(dir, { recursive: true }))
         removeStaleTemporaries(dir, basename(target))
@@ -122,7 +124,7 @@ export const makeRootFs = (root: string) =>
             }
             // the umask may have narrowed `mode`
             nodeFs.chmodSync(temp, mode)
-            if (options?.uid !== undefined) nodeFs.chownSync(temp, options.uid, options.gid ?? options.uid)
+            if (owner !== undefined) nodeFs.chownSync(temp, owner.uid, owner.gid)
             nodeFs.renameSync(temp, target)
           } catch (e) {
             nodeFs.rmSync(temp, { force: true })

@@ -11,6 +11,8 @@ export interface WriteOptions {
   readonly gid?: number
   /** the program's own files (keys, state): a link in the file's place is refused, not followed */
   readonly noFollow?: boolean
+  /** a file that is there keeps its mode and owner (an edit of the image's file); these options are for a new one */
+  readonly keep?: boolean
 }
 
 /**

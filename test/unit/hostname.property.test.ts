@@ -2,7 +2,7 @@ import fc from "fast-check"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from "node:fs"
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, mkdirSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
@@ -134,6 +134,16 @@ describe("set_hostname", () => {
       expect(readFileSync(join(root, "etc/hostname"), "utf8")).toBe(`${long}\n`)
       expect((await run(root, `${long}1`)).exit._tag).toBe("Failure")
       expect((await run(root, `host.${long}`)).exit._tag).toBe("Failure")
+    })
+  )
+
+  it("gives /etc/hosts one 127.0.1.1 line, the new name's in place of the one an earlier bootstrap wrote, keeping the file's mode", () =>
+    withHosts(async (root) => {
+      writeFileSync(join(root, "etc/hosts"), "127.0.0.1\tlocalhost\n127.0.1.1\told-1.example.com old-1\n::1\tlocalhost\n127.0.1.1 web-1.example.com web-1")
+      chmodSync(join(root, "etc/hosts"), 0o444)
+      for (let i = 0; i < 2; i++) expect((await run(root, "web-1.example.com")).exit._tag).toBe("Success")
+      expect(readFileSync(join(root, "etc/hosts"), "utf8")).toBe("127.0.0.1\tlocalhost\n127.0.1.1\tweb-1.example.com web-1\n::1\tlocalhost\n")
+      expect(statSync(join(root, "etc/hosts")).mode & 0o7777).toBe(0o444)
     })
   )
 

@@ -29,9 +29,23 @@ const hostnameOf = (served: string) => {
 }
 
 /**
+ * `/etc/hosts` with one `127.0.1.1` line, the host's own: it takes the place
+ * of the first one there (an earlier bootstrap's name, or the image's), the
+ * others go, so that a name the host no longer has does not stay its own.
+ */
+export const withOwnName = (hosts: string, line: string): string => {
+  const lines = hosts.split("\n")
+  const own = lines.findIndex((l) => /^127\.0\.1\.1\s/.test(l))
+  if (own < 0) return `${hosts}${hosts === "" || hosts.endsWith("\n") ? "" : "\n"}${line}\n`
+  const kept = lines.flatMap((l, i) => (i === own ? [line] : /^127\.0\.1\.1\s/.test(l) ? [] : [l])).join("\n")
+  return kept.endsWith("\n") ? kept : `${kept}\n`
+}
+
+/**
  * `/etc/hostname` gets the short name, which is applied; `/etc/hosts` the
- * FQDN once. `short` is the name of the host itself, the first label of
- * `fqdn` unless it is given; every label must be one.
+ * FQDN once, in place of another name's `127.0.1.1` line. `short` is the
+ * name of the host itself, the first label of `fqdn` unless it is given;
+ * every label must be one.
  */
 export const applyHostname = (fqdn: string, short: string = fqdn.split(".")[0]!) =>
   Effect.gen(function* () {
@@ -44,7 +58,10 @@ export const applyHostname = (fqdn: string, short: string = fqdn.split(".")[0]!)
     yield* fs.writeAtomic(file, `${short}\n`)
     // the file as written, which a link leads to inside ROOT, never the host's own
     yield* Effect.flatMap(Commands, (c) => Effect.flatMap(fs.realPath(file), (written) => c.run("hostname", ["-F", written])))
-    yield* fs.addLinesOnce(fs.at("/etc/hosts"), [`127.0.1.1\t${fqdn} ${short}`])
+    const hosts = fs.at("/etc/hosts")
+    const text = Option.getOrElse(yield* fs.readTextIfExists(hosts), () => "")
+    const updated = withOwnName(text, `127.0.1.1\t${fqdn} ${short}`)
+    if (updated !== text) yield* fs.writeAtomic(hosts, updated, { keep: true })
   })
 
 export const setHostname = Effect.gen(function* () {

@@ -1,6 +1,5 @@
 /** The host's identity from cloud-config: `hostname`/`fqdn` and `timezone`. */
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import { warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
 import { applyHostname, withoutRootDot } from "../../actions/hostname.js"
@@ -19,16 +18,8 @@ export const userdataHostname = Effect.gen(function* () {
   const name = fqdn ?? host
   if (name === undefined || name === "") return
   const short = (fqdn !== undefined && host !== undefined && host !== "" ? host : name).split(".")[0]!
+  // the cloud's 127.0.1.1 line goes: ours takes its place
   yield* applyHostname(name, short)
-  // the cloud's 127.0.1.1 line goes: ours is the one left
-  const fs = yield* RootFs
-  const hosts = fs.at("/etc/hosts")
-  const ours = `127.0.1.1\t${name} ${short}`
-  const text = yield* fs.readTextIfExists(hosts)
-  if (Option.isNone(text)) return
-  const lines = text.value.split("\n")
-  const kept = lines.filter((l) => l === ours || !/^127\.0\.1\.1\s/.test(l))
-  if (kept.length !== lines.length) yield* fs.writeAtomic(hosts, kept.join("\n"))
 })
 
 /**
