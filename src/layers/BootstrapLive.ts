@@ -16,8 +16,18 @@ export const BootstrapLive = Layer.effect(
     return {
       isComplete: fs.exists(marker),
       markComplete: fs.writeAtomic(marker, "", { noFollow: true }),
-      // a first boot asked for again appends its write_files again
-      markIncomplete: Effect.all([fs.remove(marker), fs.remove(`${varDir}/${APPEND_JOURNAL}`), fs.remove(`${varDir}/${USERS_JOURNAL}`)], { discard: true }),
+      // a first boot asked for again appends its write_files again; it detects its cloud and reads its NoCloud seed
+      // again (an image made this way must not give its instances the builder's cloud, hostname, keys and user-data)
+      markIncomplete: Effect.all(
+        [
+          fs.remove(marker),
+          fs.remove(`${varDir}/${APPEND_JOURNAL}`),
+          fs.remove(`${varDir}/${USERS_JOURNAL}`),
+          fs.remove(`${varDir}/.autodetect`),
+          fs.remove(`${varDir}/nocloud`, { recursive: true })
+        ],
+        { discard: true }
+      ),
       isDisabled: fs.exists(fs.at("/etc/tiny-cloud.disabled"))
     }
   })

@@ -241,6 +241,25 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("after --bootstrap incomplete (an image made of the instance), the next first boot detects its cloud and reads its seed again", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": META }, {})
+      instance.write("/proc/cmdline", "quiet ds=nocloud\n")
+      yield* instance.boot()
+      expect(instance.read("/etc/hostname")).toBe("seeded\n")
+      expect(instance.read("/var/lib/cloud/.autodetect")).toBe("nocloud\n")
+      expect(yield* instance.run(["--bootstrap", "incomplete"])).toEqual({ code: 0, stdout: "", stderr: "bootstrap marked incomplete\n" })
+      expect(instance.read("/var/lib/cloud/.autodetect")).toBeUndefined()
+      expect(instance.read("/var/lib/cloud/nocloud/meta-data")).toBeUndefined()
+      const other = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIClone c@example"
+      instance.write("/var/lib/cloud/seed/nocloud/meta-data", `instance-id: iid-clone\nlocal-hostname: clone.example.org\npublic-keys:\n  - ${other}\n`)
+      expect((yield* instance.boot()).map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(instance.read("/etc/hostname")).toBe("clone\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${other}\n`)
+      expect(instance.read("/var/lib/cloud/.autodetect")).toBe("nocloud\n")
+    })
+  )
+
   it.scopedLive("without any seed: 'Unable to load NoCloud datasource' and exit 1; boot still writes the default stanzas and enables sshd", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
