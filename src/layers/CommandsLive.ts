@@ -1,4 +1,5 @@
 import { accessSync, constants, createWriteStream, openSync } from "node:fs"
+import { constants as osConstants } from "node:os"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { CommandError } from "../domain/errors.js"
@@ -124,7 +125,8 @@ const runLogged =
         })
         child.on("error", (e) => resume(Effect.fail(new CommandError({ command, reason: e.message }))))
         child.on("close", (code, signal) => {
-          log.end(() => resume(Effect.succeed(code ?? (signal ? 128 : 1))))
+          // killed by a signal: 128 + its number, the status sh gives it (SIGKILL 137), as the shell edition recorded it
+          log.end(() => resume(Effect.succeed(code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : 1))))
         })
         return Effect.sync(() => child.kill("SIGKILL"))
       })

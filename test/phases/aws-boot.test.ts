@@ -143,6 +143,18 @@ describe("first boot on aws", () => {
       expect(final.stderr).toContain("run_userdata: user-data script exited with status 3\n   ++ run_userdata: failed\n")
     })
   )
+
+  it.scopedLive("a user-data script killed by a signal records 128 plus its number, as sh gives it", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/sh\necho before\nkill -TERM $$\necho after\n") } })
+      yield* instance.run(["early"])
+      const final = yield* instance.run(["final"])
+      expect(final.code).toBe(1)
+      expect(instance.read("/var/log/user-data.log")).toBe("before\n")
+      expect(instance.read("/var/log/user-data.exit")).toBe("143\n")
+      expect(final.stderr).toContain("run_userdata: user-data script exited with status 143\n   ++ run_userdata: failed\n")
+    })
+  )
 })
 
 describe("user-data scripts saved on Windows", () => {
