@@ -17,7 +17,7 @@ export const BootstrapLive = Layer.effect(
       isComplete: fs.exists(marker),
       markComplete: fs.writeAtomic(marker, "", { noFollow: true }),
       // a first boot asked for again appends its write_files again; it detects its cloud and reads its NoCloud seed
-      // again (an image made this way must not give its instances the builder's cloud, hostname, keys and user-data)
+      // again: an image made this way must not give its instances the builder's cloud, hostname and keys
       markIncomplete: Effect.all(
         [
           fs.remove(marker),

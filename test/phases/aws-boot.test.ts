@@ -144,6 +144,25 @@ describe("first boot on aws", () => {
     })
   )
 
+  it.scopedLive("user-data that cannot be read is not the earlier bootstrap's (--bootstrap incomplete): its commands do not run again", () =>
+    Effect.gen(function* () {
+      const userData = "#cloud-config\nruncmd:\n  - echo builder step\n"
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(userData) } })
+      expect((yield* instance.boot()).map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(instance.read("/var/log/user-data.log")).toBe("builder step\n")
+      expect((yield* instance.run(["--bootstrap", "incomplete"])).code).toBe(0)
+      // the next instance's metadata service refuses
+      const down = { IMDS_ENDPOINT: "127.0.0.1:9", IMDS_DEADLINE: "1" }
+      const early = yield* instance.run(["early"], down)
+      expect(early.code).toBe(1)
+      expect(actionLines(early.stderr)).toEqual(["   ++ save_userdata: starting", "   ++ save_userdata: failed"])
+      expect(instance.read("/var/lib/cloud/user-data")).toBeUndefined()
+      const final = yield* instance.run(["final"], down)
+      expect(actionLines(final.stderr)).toEqual(["   ++ bootstrap_complete: starting", "   ++ bootstrap_complete: done"])
+      expect(instance.read("/var/log/user-data.log")).toBe("builder step\n")
+    })
+  )
+
   it.scopedLive("a user-data script killed by a signal records 128 plus its number, as sh gives it", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/sh\necho before\nkill -TERM $$\necho after\n") } })

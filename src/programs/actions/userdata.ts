@@ -12,9 +12,13 @@ import { decompress } from "../decompress.js"
 import { textOf } from "../../domain/text.js"
 import { runnableScript } from "../../domain/userdata/runnable.js"
 
-/** fetch, decompress, store byte-exact for root only; absent or empty user-data leaves no file */
+/**
+ * fetch, decompress, store byte-exact for root only; absent or empty user-data leaves no file. An earlier
+ * bootstrap's copy goes first: user-data that cannot be read now leaves none for main and final to run
+ */
 export const saveUserdata = Effect.gen(function* () {
   const userData = yield* UserData
+  yield* userData.remove
   const fetched = yield* Effect.flatMap(Metadata, (m) => m.userData)
   const raw = Option.filter(fetched, (d) => d.length > 0)
   if (Option.isNone(raw)) return yield* userData.remove
