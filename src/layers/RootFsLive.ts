@@ -25,6 +25,13 @@ const basename = (path: string) => path.slice(path.lastIndexOf("/") + 1)
 
 const encoder = new TextEncoder()
 
+/**
+ * A directory made for a file (and its missing parents) is others' to enter,
+ * not to write in, whatever the umask (mdev and some supervisors give 0):
+ * `$TINY_CLOUD_VAR` world-writable would let anyone replace the user-data root runs
+ */
+const DIRECTORY_MODE = 0o755
+
 /** the temporary files of writes: `.NAME.tmp-PID-N` beside the file */
 const TEMP = /^\.(.+)\.tmp-(\d+)-\d+$/
 
@@ -69,7 +76,7 @@ export const makeRootFs = (root: string) =>
 
     const makeDirectory: RootFsShape["makeDirectory"] = (path, options) =>
       Effect.flatMap(inRoot("mkdir", path, options?.noFollow ? "refuse" : "follow"), (p) =>
-        sys("mkdir", path, () => void nodeFs.mkdirSync(p, { recursive: true, ...(options?.mode !== undefined ? { mode: options.mode } : {}) }))
+        sys("mkdir", path, () => void nodeFs.mkdirSync(p, { recursive: true, mode: options?.mode ?? DIRECTORY_MODE }))
       )
 
     /**
@@ -110,7 +117,7 @@ export const makeRootFs = (root: string) =>
         const mode = kept?.mode ?? options?.mode ?? 0o644
         const owner = kept ?? (options?.uid !== undefined ? { uid: options.uid, gid: options.gid ?? options.uid } : undefined)
         const dir = dirname(target)
-        yield* sys("mkdir", dirname(path), () => void nodeFs.mkdirSync(dir, { recursive: true }))
+        yield* sys("mkdir", dirname(path), () => void nodeFs.mkdirSync(dir, { recursive: true, mode: DIRECTORY_MODE }))
         removeStaleTemporaries(dir, basename(target))
         const temp = `${dir}/.${basename(target)}.tmp-${process.pid}-${tempCounter++}`
         yield* sys("write", path, () => {
@@ -194,7 +201,7 @@ export const makeRootFs = (root: string) =>
       symlink: (target, path) =>
         Effect.gen(function* () {
           const p = yield* inRoot("symlink", path, "keep")
-          yield* sys("mkdir", dirname(path), () => void nodeFs.mkdirSync(dirname(p), { recursive: true }))
+          yield* sys("mkdir", dirname(path), () => void nodeFs.mkdirSync(dirname(p), { recursive: true, mode: DIRECTORY_MODE }))
           yield* sys("symlink", path, () => {
             try {
               nodeFs.unlinkSync(p)
@@ -215,7 +222,7 @@ export const makeRootFs = (root: string) =>
         Effect.gen(function* () {
           const dir = yield* inRoot("mktemp", dirname(prefix), "follow")
           return yield* sys("mktemp", prefix, () => {
-            nodeFs.mkdirSync(dir, { recursive: true })
+            nodeFs.mkdirSync(dir, { recursive: true, mode: DIRECTORY_MODE })
             return nodeFs.mkdtempSync(`${dir}/${basename(prefix)}${process.pid}-`)
           })
         }),

@@ -1,5 +1,5 @@
-import { spawnSync } from "node:child_process"
-import { readlinkSync, readdirSync, existsSync, openSync } from "node:fs"
+import { spawn, spawnSync } from "node:child_process"
+import { readlinkSync, readdirSync, existsSync, openSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { PROGRAM, useInstances } from "../support/harness.js"
@@ -28,6 +28,19 @@ describe("tiny-cloud command line", () => {
     // a command that prints nothing has nothing to fail on
     const quiet = spawnSync(process.execPath, [PROGRAM, "--bootstrap", "complete"], { env: instance.env, stdio: ["ignore", openSync("/dev/full", "w"), "pipe"], encoding: "utf8" })
     expect([quiet.status, quiet.stderr]).toEqual([0, "bootstrap marked complete\n"])
+  })
+
+  it("directories it makes are 0755 under any umask (mdev and some supervisors give 0): the user-data's never writable by others", async () => {
+    const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode("#cloud-config\nwrite_files:\n  - {path: /srv/app/x.conf, content: x}\n") } })
+    rmSync(join(instance.root, "var/lib/cloud"), { recursive: true })
+    for (const phase of ["early", "main"]) {
+      const code = await new Promise((done) =>
+        spawn("/bin/sh", ["-c", 'umask 0 && exec "$@"', "sh", process.execPath, PROGRAM, phase], { env: instance.env, stdio: "ignore" }).on("close", done)
+      )
+      expect(code).toBe(0)
+    }
+    expect(instance.read("/srv/app/x.conf")).toBe("x")
+    expect(["/var/lib/cloud", "/srv", "/srv/app"].map((d) => [d, instance.mode(d)])).toEqual(["/var/lib/cloud", "/srv", "/srv/app"].map((d) => [d, 0o755]))
   })
 
   it("--bootstrap complete, status, incomplete", async () => {
