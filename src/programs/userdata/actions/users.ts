@@ -182,5 +182,6 @@ export const userdataSshPwauth = Effect.gen(function* () {
     return
   }
   const updated = withPasswordAuthentication(text.value, sshPwauth)
-  if (updated !== text.value) yield* fs.writeAtomic(file, updated, { mode: 0o644 })
+  // the file keeps its mode (a hardened image's 0600) and owner
+  if (updated !== text.value) yield* fs.writeAtomic(file, updated, { keep: true })
 })
