@@ -57,7 +57,7 @@ _tiny_cloud_ask() {
 	# nobody holds open drops what it holds (the server may be starting)
 	exec 4<>"$_tc_reply" 3<>"$_tc_run/requests"
 	printf '%s %s\n' "$1" "$$" >&3
-	# the server answers A when it takes the request; should it die first,
+	# the server answers A when it takes the request (N: it cannot, run it here); should it die first,
 	# or not answer within about 10 s, a watchdog answers T (through the
 	# FIFO's name, which is gone once the reply is taken)
 	(

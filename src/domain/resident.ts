@@ -6,7 +6,9 @@
  * - the client makes its reply FIFO `reply.PID` and writes its environment
  *   (`export -p`) to `env.PID`, then one line to `requests`:
  *   `PHASE PID`;
- * - the server answers on `reply.PID`: `A` (taken), then the phase's output,
+ * - the server answers on `reply.PID`: `N` when it cannot take the request
+ *   (an environment it cannot read: the client runs the phase itself), or
+ *   `A` (taken), then the phase's output,
  *   one line each: `1 TEXT` (stdout), `1-TEXT` (stdout, no newline after),
  *   `2 TEXT` (stderr), and at last `X STATUS`.
  *
@@ -65,3 +67,98 @@ export const replyLines = (stream: 1 | 2, text: string): { readonly lines: strin
 /** the end of a reply: what was left of an unfinished stdout line, then the status */
 export const replyEnd = (restOfStdout: string, restOfStderr: string, status: number): string =>
   `${restOfStdout === "" ? "" : `1-${restOfStdout}\n`}${restOfStderr === "" ? "" : `2 ${restOfStderr}\n`}X ${status}\n`
+
+const EXPORT = /^(?:export|declare -[A-Za-z]*x[A-Za-z]*) ([A-Za-z_][A-Za-z0-9_]*)(=?)/
+
+/** bash's `$'...'` escapes, from just after the opening quote; the value's bytes (one char each) and where the text goes on */
+const ansiC = (text: string, from: number): { readonly bytes: string; readonly end: number } | undefined => {
+  const simple: Readonly<Record<string, string>> = { a: "\x07", b: "\b", e: "\x1b", E: "\x1b", f: "\f", n: "\n", r: "\r", t: "\t", v: "\v", "\\": "\\", "'": "'", '"': '"', "?": "?" }
+  let bytes = ""
+  let i = from
+  while (i < text.length && text[i] !== "'") {
+    if (text[i] !== "\\" || i + 1 >= text.length) {
+      bytes += text[i++]
+      continue
+    }
+    const c = text[i + 1]!
+    let m: RegExpExecArray | null
+    if (c in simple) {
+      bytes += simple[c]
+      i += 2
+    } else if ((m = /^[0-7]{1,3}/.exec(text.slice(i + 1, i + 4))) !== null) {
+      bytes += String.fromCharCode(parseInt(m[0], 8) & 0xff)
+      i += 1 + m[0].length
+    } else if (c === "x" && (m = /^[0-9A-Fa-f]{1,2}/.exec(text.slice(i + 2, i + 4))) !== null) {
+      bytes += String.fromCharCode(parseInt(m[0], 16))
+      i += 2 + m[0].length
+    } else if ((c === "u" || c === "U") && (m = new RegExp(`^[0-9A-Fa-f]{1,${c === "u" ? 4 : 8}}`).exec(text.slice(i + 2, i + 10))) !== null) {
+      bytes += String.fromCharCode(...new TextEncoder().encode(String.fromCodePoint(Math.min(parseInt(m[0], 16), 0x10ffff))))
+      i += 2 + m[0].length
+    } else if (c === "c" && i + 2 < text.length) {
+      bytes += String.fromCharCode(text.charCodeAt(i + 2) & 0x1f)
+      i += 3
+    } else {
+      bytes += `\\${c}`
+      i += 2
+    }
+  }
+  return i < text.length ? { bytes, end: i + 1 } : undefined
+}
+
+/**
+ * A client's environment from its `export -p`, as dash and busybox ash
+ * (`export NAME='...'`), bash as sh (`export NAME="..."`, `$'...'`) and
+ * bash (`declare -x NAME="..."`) print it; `text` holds the file's bytes,
+ * one char each (latin1), and the values are decoded as UTF-8. A variable
+ * exported but unset (`export NAME`) is left out, as a child process would
+ * not get it. Undefined when the text is not such a listing.
+ */
+export const parseExports = (text: string): Record<string, string> | undefined => {
+  const values: Record<string, string> = {}
+  let i = 0
+  while (i < text.length) {
+    if (text[i] === "\n") {
+      i++
+      continue
+    }
+    const m = EXPORT.exec(text.slice(i, text.indexOf("\n", i) < 0 ? text.length : text.indexOf("\n", i)))
+    if (m === null) return undefined
+    i += m[0].length
+    if (m[2] === "") continue
+    let bytes = ""
+    while (i < text.length && text[i] !== "\n") {
+      const c = text[i]!
+      if (c === "'") {
+        const end = text.indexOf("'", i + 1)
+        if (end < 0) return undefined
+        bytes += text.slice(i + 1, end)
+        i = end + 1
+      } else if (c === "$" && text[i + 1] === "'") {
+        const quoted = ansiC(text, i + 2)
+        if (quoted === undefined) return undefined
+        bytes += quoted.bytes
+        i = quoted.end
+      } else if (c === '"') {
+        let j = i + 1
+        while (j < text.length && text[j] !== '"') {
+          if (text[j] === "\\" && '\\"$`\n'.includes(text[j + 1] ?? "")) {
+            if (text[j + 1] !== "\n") bytes += text[j + 1]
+            j += 2
+          } else bytes += text[j++]
+        }
+        if (j >= text.length) return undefined
+        i = j + 1
+      } else if (c === "\\" && i + 1 < text.length) {
+        if (text[i + 1] !== "\n") bytes += text[i + 1]
+        i += 2
+      } else if (c === " " || c === "\t" || c === ";") {
+        return undefined
+      } else {
+        bytes += c
+        i++
+      }
+    }
+    values[m[1]!] = new TextDecoder().decode(Uint8Array.from(bytes, (b) => b.charCodeAt(0)))
+  }
+  return values
+}

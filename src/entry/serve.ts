@@ -16,8 +16,7 @@ import { Socket } from "node:net"
 import { createInterface } from "node:readline"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { parseRequest, replyEnd, replyLines, residentPaths, type Request } from "../domain/resident.js"
-import { parseAssignments } from "../domain/shell-words.js"
+import { parseExports, parseRequest, replyEnd, replyLines, residentPaths, type Request } from "../domain/resident.js"
 import { makeCachingHttp } from "../layers/CachingHttp.js"
 import { makeLiveCommands } from "../layers/CommandsLive.js"
 import { liveHttp } from "../layers/HttpLive.js"
@@ -42,10 +41,15 @@ const ownFifo = (path: string) => {
   }
 }
 
-/** a client's environment, from its `export -p` */
-const clientEnvironment = (file: string): Record<string, string> => {
-  const text = readFileSync(file, "utf8")
-  return parseAssignments(text).values
+/** a client's environment, from its `export -p`; undefined when it cannot be read as one */
+const clientEnvironment = (file: string): Record<string, string> | undefined => {
+  try {
+    return parseExports(readFileSync(file, "latin1"))
+  } catch {
+    return undefined
+  } finally {
+    rmSync(file, { force: true })
+  }
 }
 
 /** the phase's output for the client, as reply lines */
@@ -93,16 +97,11 @@ const serveOne = async (request: Request, paths: ReturnType<typeof residentPaths
   }
   const socket = new Socket({ fd, readable: false, writable: true })
   socket.on("error", () => {})
+  // a phase never runs with an environment other than its client's: without it, the client runs the phase itself
+  const env = clientEnvironment(paths.env(request.client))
+  if (env === undefined) return new Promise<void>((done) => socket.end("N\n", () => done()))
   socket.write("A\n")
   const reply = replyWriter(socket)
-  let env: Record<string, string>
-  try {
-    env = clientEnvironment(paths.env(request.client))
-  } catch {
-    return reply.end(1)
-  } finally {
-    rmSync(paths.env(request.client), { force: true })
-  }
   const output = Layer.succeed(Output, {
     stdout: (data) => Effect.sync(() => reply.stdout(data)),
     stderr: (text) => Effect.sync(() => reply.stderr(text))

@@ -134,6 +134,24 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(tags).toContain(`tiny-cloud/final[${pid}]`)
   })
 
+  it.for(["dash", "busybox sh", "bash --posix", "bash"])(
+    "a phase asked from %s sees its client's environment to the byte: quotes, $, backslashes, newlines, unicode, long values, unset and empty",
+    async (sh, { expect }) => {
+      const shell = sh.split(" ")
+      const { instance, env } = await newInstance(
+        '#!/bin/sh\nfor v in A B C D E F; do eval "printf \'%s=[%s]\\n\' $v \\"\\${$v-unset}\\""; done\necho "L=${#L}"\n'
+      )
+      const exports = `export A="it's"; export B='a"b$c\\d\`e'; export C="one\nline 'two'"; export D=""; export E="\u00fcn\u00ef \u{1F600}"; export F; unset F; export L=$(printf '%0100000d' 0)`
+      await bootAndServe(env, instance)
+      const pid = serverPid(instance)!
+      for (const phase of ["early", "main"]) expect((await startService(phase, env, shell)).code).toBe(0)
+      const final = await startService("final", env, shell, exports)
+      expect([final.code, final.stdout]).toEqual([0, `A=[it's]\nB=[a"b$c\\d\`e]\nC=[one\nline 'two']\nD=[]\nE=[\u00fcn\u00ef \u{1F600}]\nF=[unset]\nL=100000\n`])
+      const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
+      expect(tags).toContain(`tiny-cloud/final[${pid}]`)
+    }
+  )
+
   it("a client of another ROOT never reaches it", async ({ expect }) => {
     const first = await newInstance()
     await bootAndServe(first.env, first.instance)

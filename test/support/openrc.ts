@@ -22,10 +22,10 @@ export const servicesEnv = (instance: TestInstance): Record<string, string> => {
   return { ...instance.env, PATH: `${bin}:${instance.env.PATH}`, TINY_CLOUD_LIB: SERVICES, TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE }
 }
 
-/** a service's start() as OpenRC runs it */
-export const startService = (phase: string, env: Record<string, string>) =>
+/** a service's start() as OpenRC runs it (`shell`: the sh that runs it, with its arguments; `before`: commands before it) */
+export const startService = (phase: string, env: Record<string, string>, shell: ReadonlyArray<string> = ["sh"], before = ":") =>
   new Promise<RunResult>((done) => {
-    const child = spawn("sh", ["-c", `ebegin() { :; }; eend() { return "$1"; }; . "${SERVICES}/tiny-cloud-${phase}"; start`], { env, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(shell[0]!, [...shell.slice(1), "-c", `ebegin() { :; }; eend() { return "$1"; }; ${before}; . "${SERVICES}/tiny-cloud-${phase}"; start`], { env, stdio: ["ignore", "pipe", "pipe"] })
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()))
