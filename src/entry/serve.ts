@@ -137,10 +137,19 @@ export const serve = async (): Promise<number> => {
     rmSync(paths.starting, { force: true })
     return 0
   }
+  // a server that does not serve leaves no name behind: server.starting naming it would send the clients past a server that does
+  const leave = (code: number) => {
+    try {
+      if (readFileSync(paths.starting, "utf8").trim() === String(process.pid)) rmSync(paths.starting, { force: true })
+    } catch {
+      // none
+    }
+    return code
+  }
   // not serving is never an error of the boot's (each phase then runs in a process of its own), but it is said why
   const refuse = (reason: string) => {
     process.stderr.write(`tiny-cloud serve: ${paths.dir}: ${reason}; not serving\n`)
-    return 1
+    return leave(1)
   }
   try {
     mkdirSync(paths.dir, { recursive: true, mode: 0o700 })
@@ -153,7 +162,7 @@ export const serve = async (): Promise<number> => {
   // one server per ROOT: a live one keeps its place
   if (existsSync(paths.pid)) {
     const other = Number(readFileSync(paths.pid, "utf8"))
-    if (other !== process.pid && processAlive(other)) return 0
+    if (other !== process.pid && processAlive(other)) return leave(0)
   }
   if (!ownFifo(paths.requests)) {
     rmSync(paths.requests, { force: true })

@@ -88,6 +88,19 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
   })
 
+  it("started again (rc-service tiny-cloud-boot restart), the first resident process keeps serving, and exits after final", async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    await bootAndServe(env, instance)
+    const pid = serverPid(instance)!
+    expect((await startService("boot", env)).code).toBe(0)
+    // the second one yields, and names itself nowhere
+    await until(() => !existsSync(join(instance.root, "run/tiny-cloud/server.starting")), "the second server's name is gone")
+    for (const phase of ["early", "main", "final"]) expect((await startService(phase, env)).code).toBe(0)
+    const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
+    expect(tags.filter((t) => t!.startsWith("tiny-cloud/final"))).toEqual([`tiny-cloud/final[${pid}]`])
+    await until(() => !alive(pid), "the resident process exits after final")
+  })
+
   it("serves two clients asking at once one after the other", async ({ expect }) => {
     const { instance, env } = await newInstance()
     await bootAndServe(env, instance)
