@@ -93,7 +93,10 @@ const serveOne = async (request: Request, paths: ReturnType<typeof residentPaths
   try {
     fd = openSync(paths.reply(request.client), constants.O_WRONLY | constants.O_NONBLOCK)
   } catch {
-    return // the client is gone
+    // the client is gone (killed while it waited): what it left for this request goes with it
+    rmSync(paths.env(request.client), { force: true })
+    rmSync(paths.reply(request.client), { force: true })
+    return
   }
   const socket = new Socket({ fd, readable: false, writable: true })
   socket.on("error", () => {})

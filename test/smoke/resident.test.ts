@@ -5,7 +5,8 @@
  * The instance ends exactly as with a process per phase; killed, the
  * resident process is not missed; it never outlives final.
  */
-import { existsSync } from "node:fs"
+import { execFileSync } from "node:child_process"
+import { closeSync, constants, existsSync, openSync, readdirSync, writeFileSync, writeSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, describe, it } from "vitest"
 import { readCommandLog } from "../../src/sim/fake-system.js"
@@ -99,6 +100,20 @@ describe.concurrent("the resident process of a first boot", () => {
     const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
     expect(tags.filter((t) => t!.startsWith("tiny-cloud/final"))).toEqual([`tiny-cloud/final[${pid}]`])
     await until(() => !alive(pid), "the resident process exits after final")
+  })
+
+  it("a client killed while its request waited leaves nothing behind: its reply FIFO and environment go when the request comes up", async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    await bootAndServe(env, instance)
+    const run = join(instance.root, "run/tiny-cloud")
+    // what such a client leaves: its reply FIFO, nobody reading it, its environment, its request
+    execFileSync("mkfifo", ["-m", "600", join(run, "reply.999999")])
+    writeFileSync(join(run, "env.999999"), `export ROOT='${instance.root}'\n`, { mode: 0o600 })
+    const fd = openSync(join(run, "requests"), constants.O_WRONLY | constants.O_NONBLOCK)
+    writeSync(fd, "main 999999\n")
+    closeSync(fd)
+    await until(() => readdirSync(run).sort().join(" ") === "requests server.pid", "the request's files are gone")
+    expect(instance.read("/etc/hostname")).toBeUndefined()
   })
 
   it("serves two clients asking at once one after the other", async ({ expect }) => {
