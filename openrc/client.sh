@@ -6,12 +6,15 @@
 # resident process is not there or does not answer, the phase runs in a
 # process of its own, as it always could.
 
-# _tiny_cloud_alive PID: the process is there, and not a zombie (a server
-# that died before its parent, the boot service's shell, could reap it)
+# _tiny_cloud_alive PID [NAME]: the process is there, and not a zombie (a server
+# that died before its parent, the boot service's shell, could reap it); with
+# NAME, its command name is that (a dead server's pid may be another's since)
 _tiny_cloud_alive() {
 	kill -0 "$1" 2>/dev/null || return 1
 	_tc_stat=
 	{ read -r _tc_stat < "/proc/$1/stat"; } 2>/dev/null || return 0
+	_tc_comm=${_tc_stat#*\(}
+	[ -z "$2" ] || [ "${_tc_comm%\) *}" = "$2" ] || return 1
 	_tc_stat=${_tc_stat##*) }
 	[ "${_tc_stat%% *}" != Z ]
 }
@@ -21,13 +24,16 @@ _tiny_cloud_phase() {
 	_tc_run="$ROOT/run/tiny-cloud"
 	# server.starting names the server while it starts (a request waits in
 	# the FIFO until it reads it); server.pid once it listens
+	# (the server's command name: src/domain/resident.ts)
 	_tc_pid=
+	_tc_name=
 	if [ -r "$_tc_run/server.starting" ]; then
 		read -r _tc_pid < "$_tc_run/server.starting"
 	elif [ -r "$_tc_run/server.pid" ]; then
 		read -r _tc_pid < "$_tc_run/server.pid"
+		_tc_name=tiny-cloud-serv
 	fi
-	if [ -n "$_tc_pid" ] && [ -p "$_tc_run/requests" ] && _tiny_cloud_alive "$_tc_pid"; then
+	if [ -n "$_tc_pid" ] && [ -p "$_tc_run/requests" ] && _tiny_cloud_alive "$_tc_pid" "$_tc_name"; then
 		_tiny_cloud_ask "$1" "$_tc_pid"
 		case $? in
 		0) return "$_tc_status" ;;

@@ -17,11 +17,21 @@
  * process of its own, as without the resident process. The boot script
  * makes `requests` and writes the starting server's pid to
  * `server.starting` (removed once the server has written `server.pid`): a
- * request made meanwhile waits in the FIFO until the server reads it.
+ * request made meanwhile waits in the FIFO until the server reads it. A
+ * `server.pid` counts only while it names a live process of the server's
+ * command name (SERVER_TITLE).
  */
 import { PHASES, type Phase } from "./phases.js"
 
 export const RUN_DIR = "/run/tiny-cloud"
+
+/**
+ * The resident process's title, which ps shows; its command name
+ * (`/proc/PID/comm`) is the first 15 characters, `tiny-cloud-serv`: a
+ * `server.pid` naming a live process of another name is a dead server's
+ * pid, taken since by another process.
+ */
+export const SERVER_TITLE = "tiny-cloud-serve"
 
 export interface ResidentPaths {
   readonly dir: string

@@ -16,7 +16,7 @@ import { Socket } from "node:net"
 import { createInterface } from "node:readline"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { parseExports, parseRequest, replyEnd, replyLines, residentPaths, type Request } from "../domain/resident.js"
+import { parseExports, parseRequest, replyEnd, replyLines, residentPaths, SERVER_TITLE, type Request } from "../domain/resident.js"
 import { makeCachingHttp } from "../layers/CachingHttp.js"
 import { makeLiveCommands } from "../layers/CommandsLive.js"
 import { liveHttp } from "../layers/HttpLive.js"
@@ -30,6 +30,15 @@ import { Metadata } from "../services/Metadata.js"
 import { Output } from "../services/Output.js"
 import { processAlive } from "../layers/alive.js"
 
+
+/** a process's command name (`/proc/PID/comm`), undefined without /proc */
+const commandName = (pid: number | "self") => {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, "utf8").trim()
+  } catch {
+    return undefined
+  }
+}
 
 /** the requests FIFO the boot script made (clients' requests may wait in it already): this user's, for this user alone */
 const ownFifo = (path: string) => {
@@ -162,10 +171,12 @@ export const serve = async (): Promise<number> => {
   const info = lstatSync(paths.dir)
   if (!info.isDirectory()) return refuse("not a directory")
   if (info.uid !== process.getuid?.() || (info.mode & 0o077) !== 0) return refuse("not this user's alone")
+  // the name ps shows, and what tells a server from a process that got a dead server's pid
+  process.title = SERVER_TITLE
   // one server per ROOT: a live one keeps its place
   if (existsSync(paths.pid)) {
     const other = Number(readFileSync(paths.pid, "utf8"))
-    if (other !== process.pid && processAlive(other)) return leave(0)
+    if (other !== process.pid && processAlive(other) && commandName(other) === commandName("self")) return leave(0)
   }
   if (!ownFifo(paths.requests)) {
     rmSync(paths.requests, { force: true })

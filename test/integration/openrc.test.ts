@@ -50,7 +50,7 @@ describe("OpenRC service scripts", () => {
     expect([requests.isFIFO(), requests.mode & 0o777]).toEqual([true, 0o600])
   })
 
-  it("a client whose resident process dies before taking its request runs the phase itself, and leaves no FIFO behind", () => {
+  it("a client whose resident process dies before taking its request (while it starts) runs the phase itself, and leaves no FIFO behind", () => {
     // a "server" that never reads its requests, and ends soon (not our child: init reaps it)
     const server = { pid: Number(execFileSync("sh", ["-c", "sleep 0.5 </dev/null >/dev/null 2>&1 & echo $!"], { encoding: "utf8" })) }
     const calls = start(
@@ -59,12 +59,34 @@ describe("OpenRC service scripts", () => {
         const run = join(root, "run/tiny-cloud")
         mkdirSync(run, { recursive: true, mode: 0o700 })
         execFileSync("mkfifo", ["-m", "600", join(run, "requests")])
-        writeFileSync(join(run, "server.pid"), `${server.pid}\n`)
+        writeFileSync(join(run, "server.starting"), `${server.pid}\n`)
       },
       SERVICES
     )
     expect(calls).toBe("ebegin Tiny Cloud - main phase\ntiny-cloud main\neend 0\n")
-    expect(readdirSync(join(dir, "root/run/tiny-cloud")).sort()).toEqual(["requests", "server.pid"])
+    expect(readdirSync(join(dir, "root/run/tiny-cloud")).sort()).toEqual(["requests", "server.starting"])
+  })
+
+  it("a client whose server.pid names a live process that is not the server (a dead server's pid, reused) runs the phase itself without asking", () => {
+    const other = { pid: Number(execFileSync("sh", ["-c", "sleep 30 </dev/null >/dev/null 2>&1 & echo $!"], { encoding: "utf8" })) }
+    try {
+      const calls = start(
+        "main",
+        (root) => {
+          const run = join(root, "run/tiny-cloud")
+          mkdirSync(run, { recursive: true, mode: 0o700 })
+          execFileSync("mkfifo", ["-m", "600", join(run, "requests")])
+          writeFileSync(join(run, "server.pid"), `${other.pid}\n`)
+          // mkfifo, the client's first step in asking, says when it is started
+          writeFileSync(join(root, "../bin/mkfifo"), `#!/bin/sh\necho "mkfifo" >> "${join(root, "../calls")}"\nPATH=/usr/bin:/bin exec mkfifo "$@"\n`)
+          chmodSync(join(root, "../bin/mkfifo"), 0o755)
+        },
+        SERVICES
+      )
+      expect(calls).toBe("ebegin Tiny Cloud - main phase\ntiny-cloud main\neend 0\n")
+    } finally {
+      process.kill(other.pid)
+    }
   })
 
   it("without the installed client, the later services run their phase in a process of their own", () => {

@@ -6,7 +6,7 @@
  * resident process is not missed; it never outlives final.
  */
 import { execFileSync } from "node:child_process"
-import { closeSync, constants, existsSync, openSync, readdirSync, writeFileSync, writeSync } from "node:fs"
+import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, writeFileSync, writeSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, describe, it } from "vitest"
 import { readCommandLog } from "../../src/sim/fake-system.js"
@@ -114,6 +114,25 @@ describe.concurrent("the resident process of a first boot", () => {
     closeSync(fd)
     await until(() => readdirSync(run).sort().join(" ") === "requests server.pid", "the request's files are gone")
     expect(instance.read("/etc/hostname")).toBeUndefined()
+  })
+
+  it("a server.pid left by a crashed boot that names another live process does not keep it from serving", async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    const other = Number(execFileSync("sh", ["-c", "sleep 30 </dev/null >/dev/null 2>&1 & echo $!"], { encoding: "utf8" }))
+    try {
+      const run = join(instance.root, "run/tiny-cloud")
+      mkdirSync(run, { recursive: true, mode: 0o700 })
+      execFileSync("mkfifo", ["-m", "600", join(run, "requests")])
+      writeFileSync(join(run, "server.pid"), `${other}\n`)
+      expect((await startService("boot", env)).code).toBe(0)
+      await until(() => serverPid(instance) !== other, "the resident process takes its place")
+      const pid = serverPid(instance)!
+      for (const phase of ["early", "main", "final"]) expect((await startService(phase, env)).code).toBe(0)
+      const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
+      expect(tags.filter((t) => !t!.startsWith("tiny-cloud/boot"))).toEqual(["early", "main", "final"].map((p) => `tiny-cloud/${p}[${pid}]`))
+    } finally {
+      process.kill(other)
+    }
   })
 
   it("serves two clients asking at once one after the other", async ({ expect }) => {
