@@ -201,8 +201,12 @@ export const serve = async (): Promise<number> => {
     const fd = openSync(paths.requests, constants.O_RDWR | constants.O_NONBLOCK)
     const requests = new Socket({ fd, readable: true, writable: false })
     let timer: NodeJS.Timeout
+    let stopped = false
+    let serving = false
     const stop = (code: number) => {
+      stopped = true
       clearTimeout(timer)
+      clearInterval(watch)
       cleanup()
       requests.destroy()
       try {
@@ -218,14 +222,22 @@ export const serve = async (): Promise<number> => {
       timer = setTimeout(() => stop(0), Math.min(idle * 1000, 2 ** 31 - 1))
     }
     waitIdle()
+    // the first boot may end without it (final run by hand, or by a client that could not wait for it): then it goes too
+    const watch = setInterval(() => {
+      if (!serving) void idleSeconds(process.env).then((left) => left === undefined && !serving && stop(0))
+    }, 2000)
     for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.once(signal, () => stop(0))
     let queue = Promise.resolve()
     createInterface({ input: requests }).on("line", (line) => {
       const request = parseRequest(line)
       if (request === undefined) return
       queue = queue.then(async () => {
+        // a request that came after the end is left to its client, which runs the phase itself once this process is gone
+        if (stopped) return
         clearTimeout(timer)
+        serving = true
         await serveOne(request, paths).catch(() => {})
+        serving = false
         if (request.phase === "final") stop(0)
         else waitIdle()
       })

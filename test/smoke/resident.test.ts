@@ -135,6 +135,16 @@ describe.concurrent("the resident process of a first boot", () => {
     }
   })
 
+  it("a first boot finished without it (final run by hand) ends it too", async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    await bootAndServe(env, instance)
+    const pid = serverPid(instance)!
+    expect((await startService("early", env)).code).toBe(0)
+    for (const phase of ["main", "final"]) expect((await instance.run([phase])).code).toBe(0)
+    await until(() => !alive(pid), "the resident process exits once the bootstrap is complete")
+    expect(readdirSync(join(instance.root, "run/tiny-cloud"))).toEqual([])
+  })
+
   it("serves two clients asking at once one after the other", async ({ expect }) => {
     const { instance, env } = await newInstance()
     await bootAndServe(env, instance)
