@@ -187,6 +187,8 @@ export const serve = async (): Promise<number> => {
   rmSync(paths.starting, { force: true })
 
   const cleanup = () => {
+    // the boot script may have named it after it listened (it writes server.starting once it has started it)
+    leave(0)
     try {
       if (readFileSync(paths.pid, "utf8").trim() === String(process.pid)) {
         rmSync(paths.pid, { force: true })

@@ -145,6 +145,16 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(readdirSync(join(instance.root, "run/tiny-cloud"))).toEqual([])
   })
 
+  it("named in server.starting only after it listened (the boot script was slower than it), it leaves no server.starting behind", async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    await bootAndServe(env, instance)
+    const pid = serverPid(instance)!
+    writeFileSync(join(instance.root, "run/tiny-cloud/server.starting"), `${pid}\n`)
+    for (const phase of ["early", "main", "final"]) expect((await startService(phase, env)).code).toBe(0)
+    await until(() => !alive(pid), "the resident process exits after final")
+    expect(readdirSync(join(instance.root, "run/tiny-cloud"))).toEqual([])
+  })
+
   it("serves two clients asking at once one after the other", async ({ expect }) => {
     const { instance, env } = await newInstance()
     await bootAndServe(env, instance)
