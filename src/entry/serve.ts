@@ -61,18 +61,24 @@ const clientEnvironment = (file: string): Record<string, string> | undefined => 
   }
 }
 
-/** the phase's output for the client, as reply lines */
+/**
+ * The phase's output for the client, as reply lines. Bytes pass as they are
+ * (one char each, latin1), as through a phase's own stdout: a program's
+ * output that is not UTF-8, or a character that two chunks split, arrives
+ * unchanged.
+ */
 const replyWriter = (socket: Socket) => {
   const rest = { 1: "", 2: "" }
-  const write = (stream: 1 | 2, text: string) => {
-    const { lines, rest: left } = replyLines(stream, rest[stream] + text)
+  const bytes = (data: string | Uint8Array) => (typeof data === "string" ? Buffer.from(data, "utf8") : Buffer.from(data)).toString("latin1")
+  const write = (stream: 1 | 2, data: string | Uint8Array) => {
+    const { lines, rest: left } = replyLines(stream, rest[stream] + bytes(data))
     rest[stream] = left
-    if (lines !== "") socket.write(lines)
+    if (lines !== "") socket.write(lines, "latin1")
   }
   return {
-    stdout: (data: string | Uint8Array) => write(1, typeof data === "string" ? data : Buffer.from(data).toString("utf8")),
+    stdout: (data: string | Uint8Array) => write(1, data),
     stderr: (text: string) => write(2, text),
-    end: (status: number) => new Promise<void>((done) => socket.end(replyEnd(rest[1], rest[2], status), () => done()))
+    end: (status: number) => new Promise<void>((done) => socket.end(replyEnd(rest[1], rest[2], status), "latin1", () => done()))
   }
 }
 

@@ -11,7 +11,7 @@ import { join } from "node:path"
 import { afterAll, describe, it } from "vitest"
 import { readCommandLog } from "../../src/sim/fake-system.js"
 import { makeInstance, runProgram, type RunResult, type TestInstance } from "../support/harness.js"
-import { alive, bootAndServe, endResident, serverPid, servicesEnv, startService, until } from "../support/openrc.js"
+import { alive, bootAndServe, endResident, serverPid, servicesEnv, startService, startServiceBytes, until } from "../support/openrc.js"
 
 const KEYS = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIResidentA a@example", "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQResidentB b@example"]
 const USER_DATA = "#!/bin/sh\necho hello from user-data\necho to stderr >&2\nexit 0\n"
@@ -218,6 +218,16 @@ describe.concurrent("the resident process of a first boot", () => {
       expect(tags).toContain(`tiny-cloud/final[${pid}]`)
     }
   )
+
+  it.for(["dash", "busybox sh"])("a phase asked from %s gives the user's program's stdout byte for byte: characters split between chunks, bytes that are not UTF-8", async (sh, { expect }) => {
+    const shell = sh.split(" ")
+    const { instance, env } = await newInstance("#!/bin/sh\nyes '\u00fc\u20ac\u{1F600}' | head -n 2000\nprintf 'latin1 \\351 no newline'\n")
+    await bootAndServe(env, instance)
+    for (const phase of ["early", "main"]) expect((await startService(phase, env, shell)).code).toBe(0)
+    const final = await startServiceBytes("final", env, shell)
+    expect(final.code).toBe(0)
+    expect(final.stdout.equals(Buffer.concat([Buffer.from("\u00fc\u20ac\u{1F600}\n".repeat(2000)), Buffer.from("latin1 \xe9 no newline", "latin1")]))).toBe(true)
+  })
 
   it("a client of another ROOT never reaches it", async ({ expect }) => {
     const first = await newInstance()

@@ -22,16 +22,22 @@ export const servicesEnv = (instance: TestInstance): Record<string, string> => {
   return { ...instance.env, PATH: `${bin}:${instance.env.PATH}`, TINY_CLOUD_LIB: SERVICES, TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE }
 }
 
-/** a service's start() as OpenRC runs it (`shell`: the sh that runs it, with its arguments; `before`: commands before it) */
-export const startService = (phase: string, env: Record<string, string>, shell: ReadonlyArray<string> = ["sh"], before = ":") =>
-  new Promise<RunResult>((done) => {
+/** a service's start() as OpenRC runs it (`shell`: the sh that runs it, with its arguments; `before`: commands before it); stdout as bytes */
+export const startServiceBytes = (phase: string, env: Record<string, string>, shell: ReadonlyArray<string> = ["sh"], before = ":") =>
+  new Promise<{ readonly code: number; readonly stdout: Buffer; readonly stderr: string }>((done) => {
     const child = spawn(shell[0]!, [...shell.slice(1), "-c", `ebegin() { :; }; eend() { return "$1"; }; ${before}; . "${SERVICES}/tiny-cloud-${phase}"; start`], { env, stdio: ["ignore", "pipe", "pipe"] })
-    let stdout = ""
+    const stdout: Array<Buffer> = []
     let stderr = ""
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()))
+    child.stdout.on("data", (c: Buffer) => stdout.push(c))
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()))
-    child.on("close", (code) => done({ code: code ?? -1, stdout, stderr }))
+    child.on("close", (code) => done({ code: code ?? -1, stdout: Buffer.concat(stdout), stderr }))
   })
+
+/** a service's start() as OpenRC runs it, as startServiceBytes, stdout as text */
+export const startService = async (phase: string, env: Record<string, string>, shell: ReadonlyArray<string> = ["sh"], before = ":"): Promise<RunResult> => {
+  const r = await startServiceBytes(phase, env, shell, before)
+  return { ...r, stdout: r.stdout.toString("utf8") }
+}
 
 export const serverPid = (instance: TestInstance) => {
   const file = join(instance.root, "run/tiny-cloud/server.pid")
