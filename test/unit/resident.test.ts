@@ -1,0 +1,27 @@
+/**
+ * The resident process's reading of a client's `export -p`, in the formats
+ * of the shells that may run the OpenRC services (the files' bytes, one
+ * char each, as the server reads them).
+ */
+import { execFileSync } from "node:child_process"
+import { describe, expect, it } from "vitest"
+import { parseExports } from "../../src/domain/resident.js"
+
+const ENV = { A: "it's", B: 'a"b$c\\d`e', C: "one\nline\ttwo", D: "", E: "\u00fcn\u00ef \u{1F600}" }
+
+describe("a client's environment", () => {
+  it.each(["dash", "busybox sh", "bash --posix", "bash"])("is read from %s's export -p as the shell exports it", (sh) => {
+    const [shell, ...args] = sh.split(" ")
+    const text = execFileSync(shell!, [...args, "-c", "export UNSET_BUT_EXPORTED; export -p"], { env: ENV, stdio: ["ignore", "pipe", "pipe"] }).toString("latin1")
+    const values = parseExports(text)!
+    expect(Object.fromEntries(Object.entries(values).filter(([k]) => k in ENV))).toEqual(ENV)
+    expect(values).not.toHaveProperty("UNSET_BUT_EXPORTED")
+  })
+
+  it("is not read from anything else: the phase is then run by its client", () => {
+    expect(parseExports("A=1\n")).toBeUndefined()
+    expect(parseExports("export A='unterminated\n")).toBeUndefined()
+    expect(parseExports("export A=two words\n")).toBeUndefined()
+    expect(parseExports("typeset -x A=1\n")).toBeUndefined()
+  })
+})
