@@ -11,7 +11,7 @@
  * client that gets no answer runs its phase itself.
  */
 import { spawnSync } from "node:child_process"
-import { closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { Socket } from "node:net"
 import { createInterface } from "node:readline"
 import * as Effect from "effect/Effect"
@@ -191,6 +191,11 @@ export const serve = async (): Promise<number> => {
   }
   writeFileSync(paths.pid, `${process.pid}\n`, { mode: 0o600 })
   rmSync(paths.starting, { force: true })
+  // what the clients of an earlier boot left, killed while they waited (a crash): their reply FIFOs and environments
+  for (const entry of readdirSync(paths.dir)) {
+    const client = /^(?:reply|env)\.(\d+)$/.exec(entry)?.[1]
+    if (client !== undefined && !processAlive(Number(client))) rmSync(`${paths.dir}/${entry}`, { force: true })
+  }
 
   const cleanup = () => {
     // the boot script may have named it after it listened (it writes server.starting once it has started it)

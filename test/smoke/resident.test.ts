@@ -155,6 +155,21 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(readdirSync(join(instance.root, "run/tiny-cloud"))).toEqual([])
   })
 
+  it("the reply FIFOs and environments that clients of a crashed boot left are gone once it has served the boot", async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    const dead = Number(execFileSync("sh", ["-c", "sh -c : & echo $!; wait"], { encoding: "utf8" }))
+    const run = join(instance.root, "run/tiny-cloud")
+    mkdirSync(run, { recursive: true, mode: 0o700 })
+    execFileSync("mkfifo", ["-m", "600", join(run, `reply.${dead}`), join(run, "requests")])
+    writeFileSync(join(run, `env.${dead}`), "export SECRET='x'\n", { mode: 0o600 })
+    writeFileSync(join(run, "server.pid"), `${dead}\n`)
+    await bootAndServe(env, instance)
+    const pid = serverPid(instance)!
+    for (const phase of ["early", "main", "final"]) expect((await startService(phase, env)).code).toBe(0)
+    await until(() => !alive(pid), "the resident process exits after final")
+    expect(readdirSync(run)).toEqual([])
+  })
+
   it("serves two clients asking at once one after the other", async ({ expect }) => {
     const { instance, env } = await newInstance()
     await bootAndServe(env, instance)
