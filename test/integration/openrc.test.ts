@@ -3,6 +3,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, 
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
+import { until } from "../support/openrc.js"
 
 const SERVICES = resolve(new URL("../../openrc", import.meta.url).pathname)
 
@@ -42,7 +43,7 @@ describe("OpenRC service scripts", () => {
   it("tiny-cloud-boot starts the resident process of the first boot in the background, and names it while it starts", async () => {
     // the client is installed; this resident process leaves at once, so the boot phase runs on its own
     start("boot", () => {}, SERVICES)
-    for (let i = 0; i < 100 && !readFileSync(join(dir, "calls"), "utf8").includes("tiny-cloud serve"); i++) await new Promise((r) => setTimeout(r, 20))
+    await until(() => readFileSync(join(dir, "calls"), "utf8").includes("tiny-cloud serve"), "the boot service starts the resident process")
     expect(readFileSync(join(dir, "calls"), "utf8").split("\n").filter((l) => l.startsWith("tiny-cloud")).sort()).toEqual(["tiny-cloud boot", "tiny-cloud serve"])
     expect(readFileSync(join(dir, "root/run/tiny-cloud/server.starting"), "utf8")).toMatch(/^\d+\n$/)
     // the requests FIFO, made while the server starts: the boot phase's request waits in it

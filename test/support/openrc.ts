@@ -60,8 +60,13 @@ export const alive = (pid: number) => {
   }
 }
 
+/**
+ * Waits for `check`. Not a time limit on what it waits for: it gives up only
+ * well past any loaded machine's delay (about 40 s, within the test's
+ * timeout), to name what never happened.
+ */
 export const until = async (check: () => boolean, what: string) => {
-  for (let i = 0; i < 300 && !check(); i++) await new Promise((r) => setTimeout(r, 20))
+  for (let i = 0; i < 2000 && !check(); i++) await new Promise((r) => setTimeout(r, 20))
   if (!check()) throw new Error(`never: ${what}`)
 }
 
