@@ -7,6 +7,14 @@ import { until } from "../support/openrc.js"
 
 const SERVICES = resolve(new URL("../../openrc", import.meta.url).pathname)
 
+/** a run directory as a server leaves it: its requests FIFO, and FILE (server.starting or server.pid) naming `pid` */
+const serverLeftovers = (root: string, file: "server.starting" | "server.pid", pid: number) => {
+  const run = join(root, "run/tiny-cloud")
+  mkdirSync(run, { recursive: true, mode: 0o700 })
+  execFileSync("mkfifo", ["-m", "600", join(run, "requests")])
+  writeFileSync(join(run, file), `${pid}\n`)
+}
+
 let dir = ""
 afterEach(() => rmSync(dir, { recursive: true, force: true }))
 
@@ -56,12 +64,7 @@ describe("OpenRC service scripts", () => {
     const server = { pid: Number(execFileSync("sh", ["-c", "sleep 0.5 </dev/null >/dev/null 2>&1 & echo $!"], { encoding: "utf8" })) }
     const calls = start(
       "main",
-      (root) => {
-        const run = join(root, "run/tiny-cloud")
-        mkdirSync(run, { recursive: true, mode: 0o700 })
-        execFileSync("mkfifo", ["-m", "600", join(run, "requests")])
-        writeFileSync(join(run, "server.starting"), `${server.pid}\n`)
-      },
+      (root) => serverLeftovers(root, "server.starting", server.pid),
       SERVICES
     )
     expect(calls).toBe("ebegin Tiny Cloud - main phase\ntiny-cloud main\neend 0\n")
@@ -74,10 +77,7 @@ describe("OpenRC service scripts", () => {
       const calls = start(
         "main",
         (root) => {
-          const run = join(root, "run/tiny-cloud")
-          mkdirSync(run, { recursive: true, mode: 0o700 })
-          execFileSync("mkfifo", ["-m", "600", join(run, "requests")])
-          writeFileSync(join(run, "server.pid"), `${other.pid}\n`)
+          serverLeftovers(root, "server.pid", other.pid)
           // mkfifo, the client's first step in asking, says when it is started
           writeFileSync(join(root, "../bin/mkfifo"), `#!/bin/sh\necho "mkfifo" >> "${join(root, "../calls")}"\nPATH=/usr/bin:/bin exec mkfifo "$@"\n`)
           chmodSync(join(root, "../bin/mkfifo"), 0o755)
