@@ -101,6 +101,10 @@ const run =
       })
     )
 
+/** a user program's exit status: killed by a signal, 128 + its number, the status sh gives it (SIGKILL 137), as the shell edition recorded it */
+export const exitStatus = (code: number | null, signal: NodeJS.Signals | null): number =>
+  code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : 1)
+
 /** where a logged program's output is echoed: this process's stdout, or a resident process's client */
 type Echo = (chunk: Uint8Array) => void
 
@@ -125,8 +129,7 @@ const runLogged =
         })
         child.on("error", (e) => resume(Effect.fail(new CommandError({ command, reason: e.message }))))
         child.on("close", (code, signal) => {
-          // killed by a signal: 128 + its number, the status sh gives it (SIGKILL 137), as the shell edition recorded it
-          log.end(() => resume(Effect.succeed(code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : 1))))
+          log.end(() => resume(Effect.succeed(exitStatus(code, signal))))
         })
         return Effect.sync(() => child.kill("SIGKILL"))
       })

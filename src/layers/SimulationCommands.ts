@@ -13,6 +13,7 @@ import { confinedCommand, type UserCommands } from "../domain/confine.js"
 import { CommandError } from "../domain/errors.js"
 import { Commands, type CommandsShape } from "../services/Commands.js"
 import { childProcess } from "./builtins.js"
+import { exitStatus } from "./CommandsLive.js"
 
 /** what a user program is, for the record: its command line, and its text when it is a script of the instance */
 const describe = (command: string, args: ReadonlyArray<string>): string => {
@@ -50,7 +51,8 @@ export const SimulationCommands = (base: CommandsShape, mode: UserCommands, root
               child.stdout.on("data", out)
               child.stderr.on("data", out)
               child.on("error", (e) => resume(Effect.fail(new CommandError({ command, reason: e.message }))))
-              child.on("close", (code, signal) => log.end(() => resume(Effect.succeed(code ?? (signal ? 128 : 1)))))
+              // killed by a signal: 128 + its number, as on a real boot
+              child.on("close", (code, signal) => log.end(() => resume(Effect.succeed(exitStatus(code, signal)))))
             })
           )
   } satisfies CommandsShape)

@@ -90,6 +90,19 @@ describe("tiny-cloud simulate never runs the user's programs on the machine runn
         rmSync(outsideFile(dir), { force: true })
       }
     })
+
+    it("a script killed by a signal records 128 plus its number, as a real boot does (SIGTERM 143)", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+      try {
+        writeFileSync(join(dir, "user-data"), "#!/bin/sh\necho before\nkill -TERM $$\necho after\n")
+        const r = await runProgram(["simulate", "--exec", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+        expect(r.stdout).toContain("run_userdata: user-data script exited with status 143\n   ++ run_userdata: failed\n")
+        expect(readFileSync(join(dir, "instance/root/var/log/user-data.exit"), "utf8")).toBe("143\n")
+        expect(readFileSync(join(dir, "instance/root/var/log/user-data.log"), "utf8")).toBe("before\n")
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
   })
 
   describeSystem("with --exec, against a chroot escape", { tools: { unshare: "util-linux", pivot_root: "util-linux", perl: "perl-base" } }, () => {
