@@ -53,12 +53,14 @@ const metadata = Effect.gen(function* () {
       return data
     })
   )
-  /** the value at `path` in a parsed document */
+  /** the value at `path` in a parsed document: its own keys only (`constructor`, `toString` are no data of the seed's) */
   const at = (document: unknown, path: ReadonlyArray<string>): unknown => {
     let value = document
     for (const key of path) {
       if (value === null || typeof value !== "object") return undefined
-      value = (value as Record<string, unknown>)[Array.isArray(value) ? Number(key) : key]
+      const own = Array.isArray(value) ? Number(key) : key
+      if (!Object.hasOwn(value, own)) return undefined
+      value = (value as Record<string, unknown>)[own]
     }
     return value
   }

@@ -318,6 +318,17 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("imds: a key a seed file does not have is not found, whatever its name (constructor, toString are none of the seed's)", () =>
+    Effect.gen(function* () {
+      const network = "version: 2\nethernets:\n  eth0:\n    dhcp4: true\n"
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": META, "network-config": network })
+      for (const path of ["meta-data/constructor", "meta-data/toString", "network-config/constructor", "network-config/ethernets/hasOwnProperty", "meta-data/public-keys/length"]) {
+        expect(yield* instance.imds([path])).toEqual({ code: 1, stdout: "", stderr: `imds: ${path}: not found\n` })
+      }
+      expect(yield* instance.imds(["meta-data/public-keys/0"])).toMatchObject({ code: 0 })
+    })
+  )
+
   it.scopedLive("writes network-interfaces from meta-data and, without DHCP, the nameservers once", () =>
     Effect.gen(function* () {
       const meta = `local-hostname: n1\nnetwork-interfaces: |\n  auto eth0\n  iface eth0 inet static\n    address 10.0.0.9/24\nresolv_conf:\n  nameservers:\n    - 10.0.0.2\n    - 10.0.0.3\n`
