@@ -30,7 +30,7 @@ describe("tiny-cloud command line", () => {
     expect([quiet.status, quiet.stderr]).toEqual([0, "bootstrap marked complete\n"])
   })
 
-  it("directories it makes are 0755 under any umask (mdev and some supervisors give 0): the user-data's never writable by others", async () => {
+  it("directories it makes are never writable by others, whatever the umask: 0755 under umask 0 (mdev and some supervisors give it), so the user-data's are not", async () => {
     const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode("#cloud-config\nwrite_files:\n  - {path: /srv/app/x.conf, content: x}\n") } })
     rmSync(join(instance.root, "var/lib/cloud"), { recursive: true })
     for (const phase of ["early", "main"]) {
