@@ -3,6 +3,7 @@ import { Config } from "../services/Config.js"
 import { AWS_NIC_PATHS, dmi, DMI_PRIORITY, listedIndexes, listedKeys, textValue, whenTrue } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import type { CloudProvider } from "./provider.js"
+import { ownEntry } from "../domain/own.js"
 
 const NICS = "meta-data/network/interfaces/macs/"
 
@@ -36,7 +37,7 @@ export const aws: CloudProvider = {
       }),
       userData: client.get("user-data", AS_USER_DATA),
       nics: client.get(NICS),
-      nic: (mac, key) => client.get(`${NICS}${mac}/${AWS_NIC_PATHS[key] ?? key}`)
+      nic: (mac, key) => client.get(`${NICS}${mac}/${ownEntry(AWS_NIC_PATHS, key) ?? key}`)
     }
   })
 }

@@ -204,7 +204,19 @@ export const sameMac = (a: unknown, b: string): boolean =>
 export type JsonObject = Readonly<Record<string, unknown>>
 
 /** a field of a JSON object, undefined for anything else */
-export const field = (o: unknown, key: string): unknown => (o !== null && typeof o === "object" ? (o as JsonObject)[key] : undefined)
+/**
+ * A parsed document's own datum `key` (a list's by its index): what a
+ * document merely inherits (`constructor`, `toString`, a list's `length`)
+ * is no datum of the cloud's.
+ */
+export const field = (o: unknown, key: string): unknown => {
+  if (o === null || typeof o !== "object") return undefined
+  const own = Array.isArray(o) ? (/^\d+$/.test(key) ? Number(key) : undefined) : key
+  return own !== undefined && Object.hasOwn(o, own) ? (o as JsonObject)[own] : undefined
+}
+
+/** the datum at a path of keys in a parsed document, `field` by `field` */
+export const valueAt = (document: unknown, path: ReadonlyArray<string>): unknown => path.reduce<unknown>((v, key) => field(v, key), document)
 
 /**
  * `@nic:` lookups on clouds that publish their NICs as a JSON list: the NIC is

@@ -5,7 +5,7 @@ import { memoizeSuccess } from "../domain/memo.js"
 import { renderValue } from "../domain/render.js"
 import { bytesOf, lines, sortedUnique, textOf } from "../domain/text.js"
 import { RootFs } from "../services/RootFs.js"
-import { commandSucceeds, parsedYaml, whenTrue } from "./common.js"
+import { commandSucceeds, parsedYaml, valueAt, whenTrue } from "./common.js"
 import { isHttpSeed, loadSeed, seedDir, seedParams } from "./nocloud-seed.js"
 import { orElseHostname, type CloudProvider, type MetadataDeps } from "./provider.js"
 
@@ -53,18 +53,7 @@ const metadata = Effect.gen(function* () {
       return data
     })
   )
-  /** the value at `path` in a parsed document: its own keys only (`constructor`, `toString` are no data of the seed's) */
-  const at = (document: unknown, path: ReadonlyArray<string>): unknown => {
-    let value = document
-    for (const key of path) {
-      if (value === null || typeof value !== "object") return undefined
-      const own = Array.isArray(value) ? Number(key) : key
-      if (!Object.hasOwn(value, own)) return undefined
-      value = (value as Record<string, unknown>)[own]
-    }
-    return value
-  }
-  const metaValue = (path: ReadonlyArray<string>) => Effect.map(metaData, (data) => at(data, path))
+  const metaValue = (path: ReadonlyArray<string>) => Effect.map(metaData, (data) => valueAt(data, path))
   /** another seed file (network-config, vendor-data, user-data) as the YAML document it is; absent when there is no file */
   const seedDocument = (name: string) =>
     Effect.flatMap(file(name), (bytes) =>
@@ -82,7 +71,7 @@ const metadata = Effect.gen(function* () {
     const [name, ...rest] = path.split("/").filter((p) => p !== "")
     if (name === undefined) return Effect.succeed(Option.none())
     if (rest.length === 0 && !path.endsWith("/")) return file(name)
-    const value = name === "meta-data" ? metaValue(rest) : Effect.map(seedDocument(name), (document) => at(document, rest))
+    const value = name === "meta-data" ? metaValue(rest) : Effect.map(seedDocument(name), (document) => valueAt(document, rest))
     return Effect.map(value, (v) => Option.map(renderValue(v), bytesOf))
   }
   const localHostname = text("local-hostname")

@@ -5,7 +5,7 @@ import { memoizeSuccess } from "../domain/memo.js"
 import { sortedUnique } from "../domain/text.js"
 import { Config } from "../services/Config.js"
 import { RootFs } from "../services/RootFs.js"
-import { commandSucceeds, dmi, DMI_PRIORITY, field, jsonNicLookup, nonEmpty, parsedJson, rendered, type JsonObject } from "./common.js"
+import { commandSucceeds, dmi, DMI_PRIORITY, field, jsonNicLookup, nonEmpty, parsedJson, rendered, valueAt, type JsonObject } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient, type GetOptions } from "./imds-http.js"
 import { ipv4Network, ipv6Network } from "./ip.js"
 import type { CloudProvider, MetadataDeps } from "./provider.js"
@@ -138,7 +138,7 @@ export const openstack: CloudProvider = {
             },
             // a field of the link, by its `/`-separated path; "" the link itself
             subPath: (index, sub) =>
-              Effect.succeed(rendered(sub.split("/").filter((p) => p !== "").reduce<unknown>((v, p) => field(v, p), all[index])))
+              Effect.succeed(rendered(valueAt(all[index], sub.split("/").filter((p) => p !== ""))))
           })(mac, key)
         })
     }

@@ -124,7 +124,8 @@ const ansiC = (text: string, from: number): { readonly bytes: string; readonly e
  * not get it. Undefined when the text is not such a listing.
  */
 export const parseExports = (text: string): Record<string, string> | undefined => {
-  const values: Record<string, string> = {}
+  // `export __proto__='x'` is a variable like any other
+  const values: Record<string, string> = Object.create(null)
   let i = 0
   while (i < text.length) {
     if (text[i] === "\n") {

@@ -159,9 +159,10 @@ const resolve = (
   file: Readonly<Record<string, string>>,
   lines: Readonly<Record<string, number>>
 ): Settings => {
-  const values: Record<string, string> = { ...file }
-  const sources: Record<string, Source> = {}
-  const fileLines: Record<string, number> = {}
+  // keyed by the file's names, `__proto__` one like any other
+  const values: Record<string, string> = Object.assign(Object.create(null), file)
+  const sources: Record<string, Source> = Object.create(null)
+  const fileLines: Record<string, number> = Object.create(null)
   for (const k of Object.keys(file)) {
     fileLines[k] = lines[k] ?? 0
     sources[k] = { from: "file", line: fileLines[k] }

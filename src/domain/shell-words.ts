@@ -31,8 +31,9 @@ const restOfLine = (text: string, i: number): string => {
 
 /** every assignment; a line that is not one is noted in `problems` and skipped */
 export const parseAssignments = (text: string): Assignments => {
-  const values: Record<string, string> = {}
-  const lines: Record<string, number> = {}
+  // keys are the text's: `__proto__=x` is a key like any other, not the object's prototype
+  const values: Record<string, string> = Object.create(null)
+  const lines: Record<string, number> = Object.create(null)
   const problems: Array<BadLine> = []
   let i = 0
   let line = 1

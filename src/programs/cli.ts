@@ -9,6 +9,7 @@ import type { AppServices } from "../services/all.js"
 import type { LogOptions } from "../services/Log.js"
 import { COMMANDS } from "./commands.js"
 import { commandUsage, IMDS_USAGE, TINY_CLOUD_USAGE } from "./usage.js"
+import { ownEntry } from "../domain/own.js"
 
 declare const __VERSION__: string
 
@@ -68,7 +69,7 @@ const HOTPLUGS: Readonly<Record<string, string>> = { "vnic-eth": "vnic-eth-hotpl
 
 /** MDEV and ACTION come from mdev's environment; nvme-ebs-links makes its links in `cwd` (mdev runs it in /dev) */
 const hotplug = (kind: string, args: ReadonlyArray<string>, cwd?: string): Route => {
-  const name = HOTPLUGS[kind]
+  const name = ownEntry(HOTPLUGS, kind)
   if (name === undefined || args.length > 0) return usage(`Usage: tiny-cloud hotplug { ${Object.keys(HOTPLUGS).join(" | ")} }\n`, 1)
   return kind === "vnic-eth"
     ? helper(name, () => import("./network/vnic-hotplug.js").then((m) => m.vnicEthHotplug))
@@ -169,7 +170,7 @@ const withOptionArgument = (args: ReadonlyArray<string>): ReadonlyArray<string> 
 
 export const routeTinyCloud = (args: ReadonlyArray<string>): Route => {
   const [given, ...rest] = withOptionArgument(args)
-  const first = given !== undefined ? (SHORT[given] ?? given) : undefined
+  const first = given !== undefined ? (ownEntry(SHORT, given) ?? given) : undefined
   if (first === "-h" || first === "--help") return usage(TINY_CLOUD_USAGE, 0)
   if (first === "--version") return { _tag: "Print", code: 0, stdout: `tiny-cloud ${typeof __VERSION__ === "string" ? __VERSION__ : "dev"}\n` }
   if (first === "imds") return routeImds(rest)

@@ -13,6 +13,7 @@ import { Cloud } from "../services/Cloud.js"
 import { Config } from "../services/Config.js"
 import { Output, print } from "../services/Output.js"
 import { HOTPLUG_MODULES } from "./actions/hotplug.js"
+import { ownEntry } from "../domain/own.js"
 
 const CONF = "/etc/tiny-cloud.conf"
 
@@ -107,7 +108,7 @@ const boundsProblem = (s: Settings, key: ConfigKey): string | undefined => {
     case "HOTPLUG_TYPE":
       return s.hotplugType === "mdev" ? undefined : `HOTPLUG_TYPE: unsupported '${s.hotplugType}'; mdev is the one with modules`
     case "HOTPLUG_MODULES":
-      return unknownNames(s.hotplugModules, (n) => HOTPLUG_MODULES[n] !== undefined, "module")
+      return unknownNames(s.hotplugModules, (n) => ownEntry(HOTPLUG_MODULES, n) !== undefined, "module")
     case "IMDS_TOKEN_TTL":
       return s.imdsTokenTtl >= 1 && s.imdsTokenTtl <= AWS_TOKEN_TTL_MAX ? undefined : `IMDS_TOKEN_TTL: ${s.imdsTokenTtl} is outside the 1 to ${AWS_TOKEN_TTL_MAX} seconds AWS grants`
     case "TINY_CLOUD_VAR":

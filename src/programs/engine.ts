@@ -7,6 +7,7 @@ import { Log } from "../services/Log.js"
 import { Output } from "../services/Output.js"
 import type { ActionError } from "./action.js"
 import { describeCause } from "./failure.js"
+import { ownEntry } from "../domain/own.js"
 
 const unusableValue = (cause: Cause.Cause<ActionError>) => Option.exists(Cause.failureOption(cause), (e) => e._tag === "UnusableValue")
 
@@ -56,7 +57,7 @@ export const runActions = <R>(
         continue
       }
       yield* log.log("info", `${name}: starting`, "   ++ ")
-      const action = Object.hasOwn(registry, name) ? registry[name] : undefined
+      const action = ownEntry(registry, name)
       if (action === undefined) {
         yield* log.log("err", `${name}: unknown`, "   ++ ")
         yield* record("unknown")

@@ -8,7 +8,7 @@ import { Metadata, type CloudMetadata } from "../services/Metadata.js"
 import { Network } from "../services/Network.js"
 import { Output } from "../services/Output.js"
 
-const SEPARATORS: Readonly<Record<string, string>> = { "+n": "\n", "+s": " ", "+t": "\t" }
+const SEPARATORS: ReadonlyMap<string, string> = new Map([["+n", "\n"], ["+s", " "], ["+t", "\t"]])
 
 class NotFound {
   readonly _tag = "NotFound"
@@ -83,7 +83,7 @@ const processKeys = (
     for (const key of keys) {
       if (key === "-e" || key === "+e") state.ignoreErrors = key === "-e"
       else if (key === "-E" || key === "+E") state.hideStderr = key === "-E"
-      else if (SEPARATORS[key] !== undefined) yield* write(SEPARATORS[key]!)
+      else if (SEPARATORS.has(key)) yield* write(SEPARATORS.get(key)!)
       else {
         const run: Effect.Effect<boolean, KeyError, Network | Output> =
           nic !== undefined

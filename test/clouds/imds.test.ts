@@ -355,6 +355,30 @@ describe.concurrent.each(HTTP_CLOUDS)("%s", (cloud) => {
   )
 })
 
+describe("openstack @nic:IFACE,SUB-PATH", () => {
+  it.scopedLive("reads the link's own data: what a JSON object merely inherits (constructor, toString, __proto__) is not found, and no such name is an imds separator", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "openstack", interfaces: INTERFACES, instance: instanceFor("openstack") })
+      const [type, inherited, method, proto, topLevel] = yield* Effect.all(
+        [
+          instance.imds(["@nic:eth0,type"]),
+          instance.imds(["@nic:eth0,constructor"]),
+          instance.imds(["@nic:eth0,toString"]),
+          instance.imds(["@nic:eth0,__proto__"]),
+          // nor is it a separator (`+n` is)
+          instance.imds(["-e", "constructor", "+n", "toString"])
+        ],
+        { concurrency: "unbounded" }
+      )
+      expect(type).toEqual(ok("ovs"))
+      expect(inherited).toEqual(failed("", "@nic:eth0,constructor: not found"))
+      expect(method).toEqual(failed("", "@nic:eth0,toString: not found"))
+      expect(proto).toEqual(failed("", "@nic:eth0,__proto__: not found"))
+      expect(topLevel).toEqual(wentOn("\n", "constructor: not found", "toString: not found"))
+    })
+  )
+})
+
 describe("detection", () => {
   it.scopedLive("nothing recognisable: unknown, and metadata actions say so", () =>
     Effect.gen(function* () {

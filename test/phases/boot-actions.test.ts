@@ -170,13 +170,15 @@ describe("boot phase actions", () => {
     })
   )
 
-  it.scopedLive("install_hotplugs names a module it does not know as unknown and installs the others; the boot goes on", () =>
+  it.scopedLive("install_hotplugs names a module it does not know as unknown (constructor too, which every object has) and installs the others; the boot goes on", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "aws", env: { HOTPLUG_MODULES: "bogus nvme_ebs_links" } })
+      const instance = yield* makeTestInstance({ cloud: "aws", env: { HOTPLUG_MODULES: "bogus constructor nvme_ebs_links" } })
       instance.write("/lib/mdev/nvme-ebs-links", "#!/bin/sh\n")
       const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "install_hotplugs enable_sshd" })
       expect(r.code).toBe(0)
-      expect(r.stderr).toContain("\t  >> bogus: installing\n\t  >> bogus: unknown\n\t  >> nvme_ebs_links: installing\n\t  >> nvme_ebs_links: installed\n")
+      expect(r.stderr).toContain(
+        "\t  >> bogus: installing\n\t  >> bogus: unknown\n\t  >> constructor: installing\n\t  >> constructor: unknown\n\t  >> nvme_ebs_links: installing\n\t  >> nvme_ebs_links: installed\n"
+      )
       expect(actionLines(r.stderr)).toEqual(["   ++ install_hotplugs: starting", "   ++ install_hotplugs: done", "   ++ enable_sshd: starting", "   ++ enable_sshd: done"])
       expect(instance.read("/etc/mdev.conf")).toContain("*/lib/mdev/nvme-ebs-links")
     })

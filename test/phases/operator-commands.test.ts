@@ -44,9 +44,9 @@ describe("tiny-cloud config", () => {
     })
   )
 
-  it.scopedLive("flags CLOUD_USR=x as unknown, suggesting CLOUD_USER; a key it cannot place is unknown without a suggestion; ROOT in the file is ignored", () =>
+  it.scopedLive("flags CLOUD_USR=x as unknown, suggesting CLOUD_USER; a key it cannot place is unknown without a suggestion (__proto__ too); ROOT in the file is ignored", () =>
     Effect.gen(function* () {
-      const i = yield* image("CLOUD_USR=x\nFROBNICATE=1\nROOT=/elsewhere\n")
+      const i = yield* image("CLOUD_USR=x\nFROBNICATE=1\nROOT=/elsewhere\n__proto__=1\n")
       const r = yield* i.run(["config"])
       expect(r.code).toBe(0)
       expect(r.stderr).toBe(
@@ -54,6 +54,7 @@ describe("tiny-cloud config", () => {
           "warning: /etc/tiny-cloud.conf line 1: unknown key CLOUD_USR; did you mean CLOUD_USER?",
           "warning: /etc/tiny-cloud.conf line 2: unknown key FROBNICATE",
           "warning: /etc/tiny-cloud.conf line 3: ROOT is read from the environment only; ignored here",
+          "warning: /etc/tiny-cloud.conf line 4: unknown key __proto__",
           ""
         ].join("\n")
       )
@@ -94,7 +95,7 @@ describe("tiny-cloud config", () => {
   it.scopedLive("reports what a boot takes but cannot do as asked: unknown actions and hotplug modules, another hotplug system, a token lifetime AWS refuses, a relative directory", () =>
     Effect.gen(function* () {
       const i = yield* image(
-        "INIT_ACTIONS_MAIN='create_default_user set_hostnme set_ssh_keys'\nSKIP_INIT_ACTIONS=expand_rot\nHOTPLUG_TYPE=udev\nHOTPLUG_MODULES='vnic_eth_hotplug foo'\nIMDS_TOKEN_TTL=99999\nTINY_CLOUD_VAR=state\n"
+        "INIT_ACTIONS_MAIN='create_default_user set_hostnme set_ssh_keys'\nSKIP_INIT_ACTIONS=expand_rot\nHOTPLUG_TYPE=udev\nHOTPLUG_MODULES='vnic_eth_hotplug foo toString'\nIMDS_TOKEN_TTL=99999\nTINY_CLOUD_VAR=state\n"
       )
       const r = yield* i.run(["config"])
       expect(r.code).toBe(1)
@@ -104,7 +105,7 @@ describe("tiny-cloud config", () => {
           "invalid: /etc/tiny-cloud.conf line 2: SKIP_INIT_ACTIONS: unknown action 'expand_rot'",
           "invalid: /etc/tiny-cloud.conf line 1: INIT_ACTIONS_MAIN: unknown action 'set_hostnme'",
           "invalid: /etc/tiny-cloud.conf line 3: HOTPLUG_TYPE: unsupported 'udev'; mdev is the one with modules",
-          "invalid: /etc/tiny-cloud.conf line 4: HOTPLUG_MODULES: unknown module 'foo'",
+          "invalid: /etc/tiny-cloud.conf line 4: HOTPLUG_MODULES: unknown modules 'foo', 'toString'",
           "invalid: /etc/tiny-cloud.conf line 5: IMDS_TOKEN_TTL: 99999 is outside the 1 to 21600 seconds AWS grants",
           ""
         ].join("\n")
@@ -248,7 +249,8 @@ describe("command lines", () => {
     [["analyze", "--slowest"], "analyze [--json]"],
     [["autodetect", "-x"], "autodetect [-v]"],
     [["config", "CLOUD"], "config [--json]"],
-    [["completion"], "completion {bash|zsh|fish}"]
+    [["completion"], "completion {bash|zsh|fish}"],
+    [["hotplug", "constructor"], "hotplug { vnic-eth | nvme-ebs }"]
   ] as ReadonlyArray<readonly [ReadonlyArray<string>, string]>)("%j: its usage on stderr, exit 1", ([args, synopsis]) =>
     Effect.gen(function* () {
       const i = yield* image()

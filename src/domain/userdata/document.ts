@@ -2,6 +2,7 @@
 import type { ReadContext, Reader } from "./common.js"
 import type { UserConfig } from "./model.js"
 import { asMap, show } from "./notes.js"
+import { ownEntry } from "../own.js"
 
 export type { Reader }
 
@@ -38,7 +39,7 @@ export const readDocument = (
   let applied = 0
   for (const [key, value] of Object.entries(doc)) {
     if (options.elsewhere?.has(key)) continue
-    const reader = Object.hasOwn(readers, key) ? readers[key] : undefined
+    const reader = ownEntry(readers, key)
     if (reader === undefined) {
       context.notes.ignore([key])
       continue

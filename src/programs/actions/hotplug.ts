@@ -6,6 +6,7 @@ import { Config } from "../../services/Config.js"
 import { Log } from "../../services/Log.js"
 import { RootFs } from "../../services/RootFs.js"
 import { PhaseContext } from "../action.js"
+import { ownEntry } from "../../domain/own.js"
 
 interface HotplugModule {
   /** a program the rule calls; the module fails when it is missing */
@@ -55,7 +56,7 @@ export const installHotplugs = Effect.gen(function* () {
   let failed = false
   for (const name of hotplugModules) {
     yield* log.log("info", `${name}: installing`, "\t  >> ")
-    const known = supported ? HOTPLUG_MODULES[name] : undefined
+    const known = supported ? ownEntry(HOTPLUG_MODULES, name) : undefined
     // EBS names in NVMe vendor data are aws's: elsewhere each NVMe event would wait 3 s for a name that never comes
     const module = known?.clouds === undefined || known.clouds.includes(cloud.name) ? known : undefined
     if (module === undefined) {
