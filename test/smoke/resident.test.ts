@@ -11,6 +11,7 @@ import { join } from "node:path"
 import { afterAll, describe, it } from "vitest"
 import { readCommandLog } from "../../src/sim/fake-system.js"
 import { makeInstance, runProgram, type RunResult, type TestInstance } from "../support/harness.js"
+import { describeSystem, SHELLS } from "../support/system.js"
 import { alive, bootAndServe, endResident, serverPid, servicesEnv, startService, startServiceBytes, until } from "../support/openrc.js"
 
 const KEYS = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIResidentA a@example", "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQResidentB b@example"]
@@ -216,32 +217,35 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(tags).toContain(`tiny-cloud/final[${pid}]`)
   })
 
-  it.for(["dash", "busybox sh", "bash --posix", "bash"])(
-    "a phase asked from %s sees its client's environment to the byte: quotes, $, backslashes, newlines, unicode, long values, unset and empty",
-    async (sh, { expect }) => {
-      const shell = sh.split(" ")
-      const { instance, env } = await newInstance(
-        '#!/bin/sh\nfor v in A B C D E F; do eval "printf \'%s=[%s]\\n\' $v \\"\\${$v-unset}\\""; done\necho "L=${#L}"\n'
-      )
-      const exports = `export A="it's"; export B='a"b$c\\d\`e'; export C="one\nline 'two'"; export D=""; export E="\u00fcn\u00ef \u{1F600}"; export F; unset F; export L=$(printf '%0100000d' 0)`
-      await bootAndServe(env, instance)
-      const pid = serverPid(instance)!
-      for (const phase of ["early", "main"]) expect((await startService(phase, env, shell)).code).toBe(0)
-      const final = await startService("final", env, shell, exports)
-      expect([final.code, final.stdout]).toEqual([0, `A=[it's]\nB=[a"b$c\\d\`e]\nC=[one\nline 'two']\nD=[]\nE=[\u00fcn\u00ef \u{1F600}]\nF=[unset]\nL=100000\n`])
-      const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
-      expect(tags).toContain(`tiny-cloud/final[${pid}]`)
-    }
-  )
+  // the shells OpenRC's services may run under
+  describeSystem("from other shells", { tools: SHELLS }, () => {
+    it.for(["dash", "busybox sh", "bash --posix", "bash"])(
+      "a phase asked from %s sees its client's environment to the byte: quotes, $, backslashes, newlines, unicode, long values, unset and empty",
+      async (sh, { expect }) => {
+        const shell = sh.split(" ")
+        const { instance, env } = await newInstance(
+          '#!/bin/sh\nfor v in A B C D E F; do eval "printf \'%s=[%s]\\n\' $v \\"\\${$v-unset}\\""; done\necho "L=${#L}"\n'
+        )
+        const exports = `export A="it's"; export B='a"b$c\\d\`e'; export C="one\nline 'two'"; export D=""; export E="\u00fcn\u00ef \u{1F600}"; export F; unset F; export L=$(printf '%0100000d' 0)`
+        await bootAndServe(env, instance)
+        const pid = serverPid(instance)!
+        for (const phase of ["early", "main"]) expect((await startService(phase, env, shell)).code).toBe(0)
+        const final = await startService("final", env, shell, exports)
+        expect([final.code, final.stdout]).toEqual([0, `A=[it's]\nB=[a"b$c\\d\`e]\nC=[one\nline 'two']\nD=[]\nE=[\u00fcn\u00ef \u{1F600}]\nF=[unset]\nL=100000\n`])
+        const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
+        expect(tags).toContain(`tiny-cloud/final[${pid}]`)
+      }
+    )
 
-  it.for(["dash", "busybox sh"])("a phase asked from %s gives the user's program's stdout byte for byte: characters split between chunks, bytes that are not UTF-8", async (sh, { expect }) => {
-    const shell = sh.split(" ")
-    const { instance, env } = await newInstance("#!/bin/sh\nyes '\u00fc\u20ac\u{1F600}' | head -n 2000\nprintf 'latin1 \\351 no newline'\n")
-    await bootAndServe(env, instance)
-    for (const phase of ["early", "main"]) expect((await startService(phase, env, shell)).code).toBe(0)
-    const final = await startServiceBytes("final", env, shell)
-    expect(final.code).toBe(0)
-    expect(final.stdout.equals(Buffer.concat([Buffer.from("\u00fc\u20ac\u{1F600}\n".repeat(2000)), Buffer.from("latin1 \xe9 no newline", "latin1")]))).toBe(true)
+    it.for(["dash", "busybox sh"])("a phase asked from %s gives the user's program's stdout byte for byte: characters split between chunks, bytes that are not UTF-8", async (sh, { expect }) => {
+      const shell = sh.split(" ")
+      const { instance, env } = await newInstance("#!/bin/sh\nyes '\u00fc\u20ac\u{1F600}' | head -n 2000\nprintf 'latin1 \\351 no newline'\n")
+      await bootAndServe(env, instance)
+      for (const phase of ["early", "main"]) expect((await startService(phase, env, shell)).code).toBe(0)
+      const final = await startServiceBytes("final", env, shell)
+      expect(final.code).toBe(0)
+      expect(final.stdout.equals(Buffer.concat([Buffer.from("\u00fc\u20ac\u{1F600}\n".repeat(2000)), Buffer.from("latin1 \xe9 no newline", "latin1")]))).toBe(true)
+    })
   })
 
   it("a client of another ROOT never reaches it", async ({ expect }) => {

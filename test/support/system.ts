@@ -38,6 +38,9 @@ export const unmet = (needs: Requirements): string | undefined => {
   return reasons.length === 0 ? undefined : reasons.join("; ")
 }
 
+/** the shells the OpenRC services may run under, and their Debian packages */
+export const SHELLS: Readonly<Record<string, string>> = { dash: "dash", busybox: "busybox", bash: "bash" }
+
 const required = process.env.TINY_CLOUD_REQUIRE_SYSTEM_TESTS === "1"
 
 /** a describe block that runs only where its requirements are met */

@@ -6,16 +6,23 @@
 import { execFileSync } from "node:child_process"
 import { describe, expect, it } from "vitest"
 import { parseExports } from "../../src/domain/resident.js"
+import { describeSystem, SHELLS } from "../support/system.js"
 
 const ENV = { A: "it's", B: 'a"b$c\\d`e', C: "one\nline\ttwo", D: "", E: "\u00fcn\u00ef \u{1F600}" }
 
-describe("a client's environment", () => {
+describeSystem("a client's environment, from the shells", { tools: SHELLS }, () => {
   it.each(["dash", "busybox sh", "bash --posix", "bash"])("is read from %s's export -p as the shell exports it", (sh) => {
     const [shell, ...args] = sh.split(" ")
     const text = execFileSync(shell!, [...args, "-c", "export UNSET_BUT_EXPORTED; export -p"], { env: ENV, stdio: ["ignore", "pipe", "pipe"] }).toString("latin1")
     const values = parseExports(text)!
     expect(Object.fromEntries(Object.entries(values).filter(([k]) => k in ENV))).toEqual(ENV)
     expect(values).not.toHaveProperty("UNSET_BUT_EXPORTED")
+  })
+})
+
+describe("a client's environment", () => {
+  it("keeps a variable named as an object's own members are (__proto__)", () => {
+    expect(Object.entries(parseExports("export __proto__='x'\nexport A='1'\n")!)).toEqual([["__proto__", "x"], ["A", "1"]])
   })
 
   it("is not read from anything else: the phase is then run by its client", () => {
