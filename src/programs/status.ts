@@ -49,10 +49,11 @@ const render = (status: Status): string => {
   const newest = status.attempt[status.attempt.length - 1]
   if (newest !== undefined) {
     lines.push(`cloud: ${newest.cloud} (${newest.cloudChosenBy})`, `user-data: ${newest.userDataType}`)
+    // an unfinished entry runs only while its process does: the newest, in the state `running PHASE`
+    const running = status.state.state === "running" && status.state.phase !== undefined ? newest : undefined
     for (const run of status.attempt) {
-      lines.push(
-        `${run.phase}: ${run.durationMs === undefined ? "running" : formatSeconds(run.durationMs)}${run.exitStatus ? `, exit ${run.exitStatus}` : ""}`
-      )
+      const took = run.durationMs !== undefined ? formatSeconds(run.durationMs) : run === running ? "running" : "did not finish"
+      lines.push(`${run.phase}: ${took}${run.exitStatus ? `, exit ${run.exitStatus}` : ""}`)
     }
   }
   lines.push(...status.errors.map((e) => `error: ${e}`), ...status.warnings.map((w) => `warning: ${w}`))

@@ -188,7 +188,7 @@ describe("tiny-cloud status", () => {
     })
   )
 
-  it.scopedLive("between phases it is running; a phase whose process is gone has failed", () =>
+  it.scopedLive("between phases it is running; a phase whose process is gone has failed, and did not finish", () =>
     Effect.gen(function* () {
       const i = yield* awsInstance()
       yield* i.run(["boot"])
@@ -200,6 +200,8 @@ describe("tiny-cloud status", () => {
       i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs, dead] }))
       const r = yield* i.run(["status"])
       expect([r.code, r.stdout.split("\n")[0]]).toEqual([1, "failed at early: the phase ended before it finished (process gone)"])
+      // its line says so too, not `running`
+      expect(r.stdout).toContain("\nearly: did not finish\n")
     })
   )
 
