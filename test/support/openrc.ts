@@ -40,8 +40,12 @@ export const startService = async (phase: string, env: Record<string, string>, s
 }
 
 export const serverPid = (instance: TestInstance) => {
-  const file = join(instance.root, "run/tiny-cloud/server.pid")
-  return existsSync(file) ? Number(readFileSync(file, "utf8")) : undefined
+  // read at once: a server ending after final removes its file at any moment
+  try {
+    return Number(readFileSync(join(instance.root, "run/tiny-cloud/server.pid"), "utf8"))
+  } catch {
+    return undefined
+  }
 }
 
 /** running: a process that has exited but is not reaped yet (a zombie, until init gets to it) is not */
