@@ -11,6 +11,7 @@ import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { makeTestInstance, type InstanceOptions, type RunResult, type TestInstance } from "../support/instance.js"
+import { PATIENT_METADATA } from "../support/instance-env.js"
 
 const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
 const bytes = (text: string) => new TextEncoder().encode(text)
@@ -20,6 +21,7 @@ const userDataInstance = (userData: string, options: InstanceOptions = {}) =>
     const i = yield* makeTestInstance({
       cloud: "aws",
       ...options,
+      env: { ...PATIENT_METADATA, ...options.env },
       instance: { hostname: "ip-10-0-0-1.ec2.internal", sshKeys: [KEY_A], userData: bytes(userData) }
     })
     mkdirSync(join(i.root, "tmp"), { recursive: true })

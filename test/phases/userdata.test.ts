@@ -5,6 +5,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { actionLines, makeTestInstance, type InstanceOptions, type RunResult, type TestInstance } from "../support/instance.js"
 import { lineOf } from "../support/layers.js"
+import { PATIENT_METADATA } from "../support/instance-env.js"
 
 const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
 const KEY_B = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQKeyB b@example"
@@ -19,6 +20,7 @@ const userDataInstance = (userData: string | Uint8Array, options: InstanceOption
     const i = yield* makeTestInstance({
       cloud: "aws",
       ...options,
+      env: { ...PATIENT_METADATA, ...options.env },
       instance: { hostname: "ip-10-0-0-1.ec2.internal", sshKeys: [KEY_A], ...options.instance, userData: typeof userData === "string" ? bytes(userData) : userData }
     })
     mkdirSync(join(i.root, "tmp"), { recursive: true })

@@ -17,3 +17,12 @@ export const instanceSettings = (
   ...sim?.settings,
   ...options.env
 })
+
+/**
+ * For tests whose metadata service is always there and which test what
+ * happens after it answers (user-data): the in-process simulator shares its
+ * thread with the file's concurrent tests, so on a loaded machine it may
+ * answer after the short deadline above, and the test would see a metadata
+ * failure it is not about. Their deadline is the test's timeout instead.
+ */
+export const PATIENT_METADATA: Readonly<Record<string, string>> = { IMDS_TIMEOUT: "20", IMDS_DEADLINE: "50" }
