@@ -49,8 +49,9 @@ const render = (status: Status): string => {
   const newest = status.attempt[status.attempt.length - 1]
   if (newest !== undefined) {
     lines.push(`cloud: ${newest.cloud} (${newest.cloudChosenBy})`, `user-data: ${newest.userDataType}`)
-    // an unfinished entry runs only while its process does: the newest, in the state `running PHASE`
-    const running = status.state.state === "running" && status.state.phase !== undefined ? newest : undefined
+    // an unfinished entry runs only while its process does: the state's `running PHASE` (the attempt lists it in phase order, not last)
+    const state = status.state
+    const running = state.state === "running" && state.phase !== undefined ? status.attempt.find((r) => r.phase === state.phase) : undefined
     for (const run of status.attempt) {
       const took = run.durationMs !== undefined ? formatSeconds(run.durationMs) : run === running ? "running" : "did not finish"
       lines.push(`${run.phase}: ${took}${run.exitStatus ? `, exit ${run.exitStatus}` : ""}`)

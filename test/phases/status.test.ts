@@ -218,6 +218,21 @@ describe("tiny-cloud status", () => {
     })
   )
 
+  it.scopedLive("a phase run again by hand while a later one has finished: its line says running, as the state does", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      for (const phase of ["boot", "early", "main"]) yield* i.run([phase])
+      const { runs } = record(i)
+      const live = { ...runs[1]!, start: new Date().toISOString(), pid: process.pid, actions: [] }
+      delete (live as { durationMs?: number }).durationMs
+      delete (live as { exitStatus?: number }).exitStatus
+      i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs, live] }))
+      const r = yield* i.run(["status"])
+      expect([r.code, r.stdout.split("\n")[0]]).toEqual([0, "running early"])
+      expect(r.stdout).toMatch(/\nearly: running\nmain: \d+\.\d{3}s\n/)
+    })
+  )
+
   it.scopedLive("disabled: disabled, exit 0; a damaged record: the marker files alone, said so; the next phase keeps it aside and starts anew", () =>
     Effect.gen(function* () {
       const i = yield* awsInstance()
