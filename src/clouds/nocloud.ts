@@ -2,6 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ImdsError, SeedError, type MetadataError } from "../domain/errors.js"
 import { memoizeSuccess } from "../domain/memo.js"
+import { ownEntry } from "../domain/own.js"
 import { renderValue } from "../domain/render.js"
 import { bytesOf, lines, sortedUnique, textOf } from "../domain/text.js"
 import { RootFs } from "../services/RootFs.js"
@@ -35,7 +36,8 @@ const metadata = Effect.gen(function* () {
   )
   const file = (name: string) =>
     Effect.flatMap(loaded, (refused) => {
-      const tooLarge = (refused as Readonly<Record<string, ImdsError>>)[name]
+      // `name` comes from an imds path: the seed files left out are its own entries only
+      const tooLarge = ownEntry(refused as Readonly<Record<string, ImdsError>>, name)
       if (tooLarge !== undefined) return Effect.fail(tooLarge)
       return fs.readFileIfExists(`${dir}/${name}`).pipe(Effect.mapError((e) => new ImdsError({ cloud: "nocloud", url: name, reason: e.message })))
     })

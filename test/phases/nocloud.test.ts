@@ -322,7 +322,8 @@ describe("first boot on nocloud", () => {
     Effect.gen(function* () {
       const network = "version: 2\nethernets:\n  eth0:\n    dhcp4: true\n"
       const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": META, "network-config": network })
-      for (const path of ["meta-data/constructor", "meta-data/toString", "network-config/constructor", "network-config/ethernets/hasOwnProperty", "meta-data/public-keys/length"]) {
+      // a seed file's own name too: `constructor` is no seed file
+      for (const path of ["constructor", "toString/", "__proto__/x", "meta-data/constructor", "meta-data/toString", "network-config/constructor", "network-config/ethernets/hasOwnProperty", "meta-data/public-keys/length"]) {
         expect(yield* instance.imds([path])).toEqual({ code: 1, stdout: "", stderr: `imds: ${path}: not found\n` })
       }
       expect(yield* instance.imds(["meta-data/public-keys/0"])).toMatchObject({ code: 0 })
