@@ -516,6 +516,17 @@ users:
     })
   })
 
+  it("a user map's key __proto__ is named as not carried out, never taken for the map's prototype", () => {
+    const source = `#cloud-config
+users:
+  - name: bob
+    __proto__: {sudo: "ALL=(ALL) NOPASSWD:ALL", shell: /bin/ash}
+`
+    expect(config(source).defaultUser).toMatchObject({ name: "bob", sudo: [], account: {} })
+    expect(config(source).defaultUser?.account.shell).toBeUndefined()
+    expect(notes(source)).toEqual({ problems: [], warnings: ["unsupported cloud-config keys: users[0].__proto__"] })
+  })
+
   it("reads passwords: hashed_passwd over plain_text_passwd over passwd, never quoting one", () => {
     const users = config(`#cloud-config
 users:

@@ -77,7 +77,8 @@ const skipEntry = (path: ReadonlyArray<Key>, value: unknown, notes: Notes): Arra
 /** the user map with `-` in its keys read as `_`, and the key as written for each key as read */
 const normalised = (map: Record<string, unknown>) => {
   const written = new Map<string, string>()
-  const value: Record<string, unknown> = {}
+  // a key `__proto__` is one like any other (named as not carried out), not the map's prototype
+  const value: Record<string, unknown> = Object.create(null)
   for (const [k, v] of Object.entries(map)) {
     const key = k.replace(/-/g, "_").trim()
     written.set(key, k)
