@@ -156,6 +156,12 @@ describe("merging cloud-config parts", () => {
   const first = "#cloud-config\nhostname: one\npackages: [a]\nruncmd: [echo first]\nwrite_files:\n  - path: /a\n    content: x"
   const second = "#cloud-config\nhostname: two\npackages: [b]\nruncmd: [echo second]"
 
+  it("a later part's key __proto__ is merged as a key, and named as not carried out", () => {
+    const source = multipart([part("text/cloud-config", first), part("text/cloud-config", "#cloud-config\n__proto__: {hostname: two}")])
+    expect(multipartOf(source).config.hostname).toBe("one")
+    expect(analyse(source).warnings).toEqual(["unsupported cloud-config keys: __proto__"])
+  })
+
   it("replaces a later part's top-level keys without a merge type", () => {
     const config = multipartOf(multipart([part("text/cloud-config", first), part("text/cloud-config", second)])).config
     expect([config.hostname, config.packages, config.runcmd.map((c) => c.kind === "shell" && c.script)]).toEqual(["two", ["b"], ["echo second"]])

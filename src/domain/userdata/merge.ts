@@ -213,13 +213,17 @@ const recursed = <S>(
   return recurse ? mergeValues(c, earlier, later) : otherwise
 }
 
+/** `map[key] = v` as a data property of its own: a part's key `__proto__` is a key like any other, not the map's prototype */
+const ownKey = (map: Record<string, unknown>, key: string, v: unknown) =>
+  Object.defineProperty(map, key, { value: v, writable: true, enumerable: true, configurable: true })
+
 const mergeDict = <S>(c: Context<S>, d: DictMerger, earlier: Traced<S>, later: Traced<S>): Traced<S> => {
   const neu = asMap(later.value)
   if (neu === undefined) return earlier
   const { value, entries } = owned<S, Record<string, unknown>>(c.built, earlier, (v) => ({ ...v }))
   for (const [k, v] of Object.entries(neu)) {
     if (!Object.hasOwn(value, k)) {
-      value[k] = v
+      ownKey(value, k, v)
       entries.set(k, entryOf(later, k))
     } else if (v === null && d.allowDelete) {
       delete value[k]
@@ -227,7 +231,7 @@ const mergeDict = <S>(c: Context<S>, d: DictMerger, earlier: Traced<S>, later: T
     } else {
       const [a, b] = [{ value: value[k], origin: entries.get(k)! }, at(later, k, v)]
       const merged = d.replace ? b : recursed(c, a, b, { array: d.recurseArray, str: d.recurseStr, dict: true }, a)
-      value[k] = merged.value
+      ownKey(value, k, merged.value)
       entries.set(k, merged.origin)
     }
   }
