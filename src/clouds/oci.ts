@@ -23,10 +23,10 @@ export const oci: CloudProvider = {
       hostname: textValue(client, "instance/hostname"),
       sshKeys: Effect.map(client.text("instance/metadata/ssh_authorized_keys"), (k) => sortedUnique(Option.isSome(k) ? lines(k.value) : [])),
       userData: Effect.flatMap(client.get(USER_DATA, AS_USER_DATA), (body) => base64Datum(client, USER_DATA, body)),
-      // a JSON list; an empty one is no NICs
+      // a JSON list; an empty one is no NICs (trimmed first: \s* beside \s* backtracks quadratically on a long blank answer)
       nics: Effect.map(
         client.get(NICS),
-        Option.filter((b) => !/^\s*(\[\s*\])?\s*$/.test(textOf(b)))
+        Option.filter((b) => !/^(\[\s*\])?$/.test(textOf(b).trim()))
       ),
       nic: jsonNicLookup({
         cloud: "oci",

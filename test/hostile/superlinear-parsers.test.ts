@@ -119,3 +119,20 @@ describe("JSON metadata nested too deeply", () => {
     })
   )
 })
+
+describe("answers of blanks that backtracking regexes read in quadratic time", () => {
+  it.scopedLive("imds @nics on oci: a vnics/ answer of 1,000,000 blanks then a character is printed as served", () =>
+    Effect.gen(function* () {
+      const body = " ".repeat(1_000_000) + "x"
+      const instance = yield* makeTestInstance({ cloud: "oci", instance: { hostname: "h" }, faults: { overrides: [{ path: "/opc/v2/vnics/", body }] } })
+      expect(yield* instance.imds(["@nics"])).toEqual({ code: 0, stdout: body, stderr: "" })
+    })
+  )
+
+  it.scopedLive("imds @nics on oci: an empty list, blanks around it, is no NICs", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "oci", instance: { hostname: "h" }, faults: { overrides: [{ path: "/opc/v2/vnics/", body: " \n[ \n ]\n" }] } })
+      expect((yield* instance.imds(["@nics"])).stdout).toBe("")
+    })
+  )
+})
