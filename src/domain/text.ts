@@ -30,3 +30,14 @@ export const printable = (text: string, max = 80): string =>
       const code = c.charCodeAt(0)
       return code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`
     }) + (text.length > max ? "..." : "")
+
+/**
+ * `text` without the run of `char` it ends with. A loop: `/c+$/` tries
+ * every start in a long run of `c` that does not end the text, quadratic
+ * time (100 KB of `=` then a letter: seconds; a 16 MB user-data: hours).
+ */
+export const withoutTrailing = (text: string, char: string): string => {
+  let end = text.length
+  while (end > 0 && text[end - 1] === char) end--
+  return text.slice(0, end)
+}

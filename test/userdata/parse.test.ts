@@ -326,6 +326,14 @@ describe("write_files", () => {
     ])
   })
 
+  it("reads base64 content with a million '=' in linear time: before the data, invalid; after it, padding", () => {
+    // /=+$/ tried every start in the run of '=' that did not end the text: minutes for this one
+    const before = `#alpine-config\nwrite_files:\n  - path: /bad\n    encoding: b64\n    content: "${"=".repeat(1_000_000)}QQ=="\n`
+    expect(notes(before).problems).toEqual(["line 5: write_files[0].content: content is not valid base64; write_files[0] skipped"])
+    const after = `#alpine-config\nwrite_files:\n  - path: /a\n    encoding: b64\n    content: "QQ${"=".repeat(1_000_000)}"\n`
+    expect(config(after).writeFiles.map((f) => [f.path, Buffer.from(f.content ?? []).toString()])).toEqual([["/a", "A"]])
+  })
+
   it("refuses a gzip bomb without inflating it", () => {
     // 100 MiB of zeros: 100 gzip members of 1 MiB each, about 100 KiB compressed
     const member = gzipSync(Buffer.alloc(1024 * 1024), { level: 9 })

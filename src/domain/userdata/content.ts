@@ -2,6 +2,7 @@
 import { gunzipSync } from "node:zlib"
 import * as Either from "effect/Either"
 import { ENCODINGS, type Encoding } from "../../schema/fields.js"
+import { withoutTrailing } from "../text.js"
 
 /** `#alpine-config`: octal digits as written, as `chmod` reads them: "0644", "644", "0o644", or 644. */
 export const parseMode = (permissions: string | number): number => parseInt(String(permissions).replace(/^0o/, ""), 8)
@@ -42,7 +43,7 @@ const fromBase64 = (text: string): Either.Either<Decoded, string> => {
     if (B64_CHAR.test(c)) kept += c
     else if (!/\s/.test(c)) dropped++
   }
-  const data = kept.replace(/=+$/, "")
+  const data = withoutTrailing(kept, "=")
   if (data.includes("=") || data.length % 4 === 1) return Either.left("content is not valid base64")
   return Either.right({ bytes: Buffer.from(data, "base64"), dropped })
 }
