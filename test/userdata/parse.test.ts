@@ -155,6 +155,16 @@ autoinstall: true
     expect(notes(source)).toEqual({ problems: [], warnings: [] })
   })
 
+  it("cuts a base_url's trailing slashes in linear time, however many there are and whatever follows them", () => {
+    // /\/+$/ tried every start in a run of '/' that did not end the URL: minutes for these
+    const slashes = "/".repeat(400_000)
+    const source = `#alpine-config\napk:\n  repositories:\n    - base_url: "https://m.example${slashes}alpine"\n      repos: [main]\n    - base_url: "https://m.example/alpine${slashes}"\n      repos: [main]\n`
+    expect(config(source).apk.repositories.flatMap((r) => repositoryLines(r, "v3.20"))).toEqual([
+      `https://m.example${slashes}alpine/v3.20/main`,
+      "https://m.example/alpine/v3.20/main"
+    ])
+  })
+
   it("has the contract's defaults", () => {
     const c = config("#alpine-config\n")
     expect(c.defaultUser).toBeUndefined()

@@ -3,6 +3,7 @@
  * `#cloud-config` both map onto (`alpine.ts`, `cloud.ts`). Actions read a
  * `UserConfig`; they never look at YAML.
  */
+import { withoutTrailing } from "../text.js"
 
 /** `shell`: a command line; `argv`: a program and its arguments. `index`: its place in the document's list. */
 export type Command =
@@ -175,7 +176,7 @@ export const defaultSettings: UserSettings = {
 /** `/etc/apk/repositories` lines of one repository; `defaultVersion` from `apkVersion`. */
 export const repositoryLines = (repo: ApkRepository, defaultVersion: string | undefined): ReadonlyArray<string> => {
   const version = repo.version ?? defaultVersion
-  const base = repo.baseUrl.replace(/\/+$/, "")
+  const base = withoutTrailing(repo.baseUrl, "/")
   const versioned = version && version !== "." && version !== "/" ? `${base}/${version}` : base
   return repo.repos.map((r) => `${versioned}/${r}`)
 }
