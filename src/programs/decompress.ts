@@ -1,3 +1,4 @@
+import { kMaxLength } from "node:buffer"
 import { gunzip } from "node:zlib"
 import * as Effect from "effect/Effect"
 import { DecompressError } from "../domain/errors.js"
@@ -25,7 +26,8 @@ export const compressionOf = (data: Uint8Array): Format | undefined =>
 
 const gunzipLimited = (data: Uint8Array, maxBytes: number) =>
   Effect.async<Uint8Array, DecompressError>((resume) => {
-    gunzip(data, { maxOutputLength: maxBytes }, (error, result) =>
+    // zlib refuses a limit past the largest buffer (USERDATA_MAX_BYTES may be larger) with an exception: no output can pass that one anyway
+    gunzip(data, { maxOutputLength: Math.min(maxBytes, kMaxLength) }, (error, result) =>
       resume(
         error
           ? Effect.fail(

@@ -402,6 +402,19 @@ apk:
     })
   )
 
+  it.scopedLive("USERDATA_MAX_BYTES past the largest buffer: gzip user-data and gzip write_files are expanded as under any other limit", () =>
+    Effect.gen(function* () {
+      // zlib refuses such a maxOutputLength: before, save_userdata ended in an internal error and every gzip write_files was 'too large'
+      const doc = `#alpine-config\nwrite_files:\n  - path: /srv/gz\n    encoding: gz+b64\n    content: ${b64(gzipSync("zipped\n"))}\n`
+      const i = yield* userDataInstance(new Uint8Array(gzipSync(doc)), { env: { USERDATA_MAX_BYTES: "1e20" } })
+      const { early, main } = yield* phases(i, ["early", "main"])
+      expect(early!.stderr).toBe("\n   ++ save_userdata: starting\n   ++ save_userdata: done\n")
+      expect(main!.code).toBe(0)
+      expect(i.read("/var/lib/cloud/user-data")).toBe(doc)
+      expect(i.read("/srv/gz")).toBe("zipped\n")
+    })
+  )
+
   it.scopedLive("a write_files entry that cannot be written fails the action after the others are written", () =>
     Effect.gen(function* () {
       const doc = "#alpine-config\nwrite_files:\n  - path: /srv/dir\n    content: x\n  - path: /srv/ok\n    content: ok\n    owner: nobody\n"

@@ -1,4 +1,5 @@
 /** `write_files` content and modes: decoding as the shell edition and cloud-init do, within a size budget. */
+import { kMaxLength } from "node:buffer"
 import { gunzipSync } from "node:zlib"
 import * as Either from "effect/Either"
 import { ENCODINGS, type Encoding } from "../../schema/fields.js"
@@ -52,7 +53,8 @@ const fromBase64 = (text: string): Either.Either<Decoded, string> => {
 export const gunzipWithin = (data: Uint8Array, budget: Budget): Either.Either<Uint8Array, "too large" | "not gzip"> => {
   if (budget.remaining <= 0) return Either.left("too large")
   try {
-    const out = gunzipSync(data, { maxOutputLength: budget.remaining })
+    // zlib refuses a limit past the largest buffer (USERDATA_MAX_BYTES may be larger): no output can pass that one anyway
+    const out = gunzipSync(data, { maxOutputLength: Math.min(budget.remaining, kMaxLength) })
     budget.remaining -= out.length
     return Either.right(out)
   } catch (e) {
