@@ -147,7 +147,8 @@ export const isEndpoint = (text: string): boolean => {
   return ENDPOINT.test(text) && (port === undefined || Number(port) <= 65535)
 }
 
-const isNumber = (text: string) => /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text)
+// `\d+(\.\d*)?`, not `\d+\.?\d*`: two runs of digits side by side backtrack quadratically over a long one that does not end well
+const isNumber = (text: string) => /^[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$/i.test(text)
 
 /**
  * Settings from the file's values and the environment (which wins), with the

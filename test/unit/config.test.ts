@@ -102,6 +102,13 @@ describe("where each value came from", () => {
     ])
   })
 
+  it("reads a value of a million digits in linear time: one letter after them makes it invalid", () => {
+    const digits = "0".repeat(1_000_000)
+    const s = settingsFromLeniently({}, `IMDS_TIMEOUT=${digits}x\nIMDS_DEADLINE=${digits}1.5\n`)
+    expect(s.problems.map((p) => p.message)).toEqual([`IMDS_TIMEOUT: invalid value '${"0".repeat(80)}...': expected a positive number of seconds`])
+    expect([s.imdsTimeout, s.imdsDeadline]).toEqual([2, 1.5])
+  })
+
   it("refuses a wait no timer can hold, and a port past 65535", () => {
     const s = settingsFromLeniently({ IMDS_TIMEOUT: "3000000", IMDS_RETRY_DELAY: "99999999999999", IMDS_ENDPOINT: "127.0.0.1:99999" }, "")
     expect(new Set(s.problems.map((p) => p.message))).toEqual(
