@@ -128,7 +128,8 @@ export const parseOptions = (name: string, args: ReadonlyArray<string>): Readonl
   return parsed
 }
 
-const SECONDS = /^(\d+\.?\d*|\.\d+)$/
+// `\d+(\.\d*)?`, not `\d+\.?\d*`: two runs of digits side by side backtrack quadratically over a long one that does not end well
+const SECONDS = /^(\d+(\.\d*)?|\.\d+)$/
 
 /** `status`, `analyze`, `autodetect`, `config`: the operator's commands, over the services */
 const operatorCommand = (name: string, rest: ReadonlyArray<string>): Route | undefined => {

@@ -258,6 +258,17 @@ describe("command lines", () => {
     })
   )
 
+  it.scopedLive("status --wait --timeout of a million digits and a letter: its usage on stderr, exit 1, read in linear time", () =>
+    Effect.gen(function* () {
+      const i = yield* image()
+      expect(yield* i.run(["status", "--wait", "--timeout", `${"0".repeat(1_000_000)}x`])).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: "Usage: tiny-cloud status [--json] [--wait [--timeout SECONDS]]\n"
+      })
+    })
+  )
+
   it.scopedLive.each([
     [["status", "-h"], "status [--json] [--wait [--timeout SECONDS]]"],
     [["config", "--help"], "config [--json]"],
