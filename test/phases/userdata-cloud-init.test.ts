@@ -375,6 +375,23 @@ write_files:
   )
 })
 
+describe.concurrent("write_files source with credentials in its uri", () => {
+  it.scopedLive("a user or password with a '%' that escapes nothing is sent as written, as cloud-init's unquote leaves it", () =>
+    Effect.gen(function* () {
+      const server = yield* sourceServer
+      const url = new URL(server.url)
+      // before, decodeURIComponent threw: 'userdata_write_files: internal error: URI malformed'
+      const doc = `#cloud-config\nwrite_files:\n  - path: /srv/creds\n    source: {uri: "http://us%zzer:p%41ss%@${url.host}/missing"}\n    content: fallback\n`
+      const i = yield* userDataInstance(doc)
+      const { main } = yield* firstBoot(i)
+      expect(main.stderr).not.toContain("internal error")
+      expect(main.stderr).toContain("userdata_write_files: write_files[0]: cannot fetch its source (HTTP 404); its content is written instead\n")
+      expect(i.read("/srv/creds")).toBe("fallback")
+      expect(server.seen.map((h) => h.authorization)).toEqual([`Basic ${Buffer.from("us%zzer:pAss%").toString("base64")}`])
+    })
+  )
+})
+
 describe.concurrent("cloud-config ntp", () => {
   it.scopedLive("chrony gets servers, pools, peers and allow; the service is enabled and started", () =>
     Effect.gen(function* () {

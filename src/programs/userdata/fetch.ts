@@ -27,6 +27,13 @@ export class SourceFetchFailed extends Data.TaggedError("SourceFetchFailed")<{
 
 const TIMEOUT_MS = 30_000
 
+/**
+ * Percent-decoding as Python's `unquote` (and so cloud-init) does it: a `%`
+ * without two hex digits stays as written, where decodeURIComponent throws.
+ * A URL's user and password are ASCII: each character is one byte.
+ */
+const unquote = (text: string): string => Buffer.from(text.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))), "latin1").toString("utf8")
+
 /** the request for a source, or why there is none */
 const requestOf = (source: FileSource, maxBytes: number): HttpRequest | SourceFetchFailed => {
   let url: URL
@@ -40,7 +47,7 @@ const requestOf = (source: FileSource, maxBytes: number): HttpRequest | SourceFe
   const headers: Record<string, string> = { ...source.headers }
   const hasAuthorization = Object.keys(headers).some((h) => h.toLowerCase() === "authorization")
   if (url.username !== "" && !hasAuthorization) {
-    const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`
+    const credentials = `${unquote(url.username)}:${unquote(url.password)}`
     headers["Authorization"] = `Basic ${Buffer.from(credentials).toString("base64")}`
   }
   return {
