@@ -17,9 +17,10 @@ type Environment = Readonly<Record<string, string | undefined>>
  */
 const SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
-const onPath = (env: Environment, command: string): boolean => {
+/** `path`: the PATH programs run with (makeLiveCommands gives SYSTEM_PATH where the environment has none) */
+const onPath = (path: string, command: string): boolean => {
   if (command.includes("/")) return isExecutable(command)
-  return (env.PATH ?? SYSTEM_PATH).split(":").some((dir) => dir !== "" && isExecutable(`${dir}/${command}`))
+  return path.split(":").some((dir) => dir !== "" && isExecutable(`${dir}/${command}`))
 }
 
 const isExecutable = (path: string): boolean => {
@@ -166,11 +167,12 @@ const stream =
 /** the system's programs; a logged program's output is also echoed to `echo` */
 export const makeLiveCommands = (echo: Echo, given: Environment = process.env): CommandsShape => {
   // the programs are looked up, and run, with the PATH `has` looks them up on
-  const env = given.PATH === undefined ? { ...given, PATH: SYSTEM_PATH } : given
+  const path = given.PATH ?? SYSTEM_PATH
+  const env = given.PATH === undefined ? { ...given, PATH: path } : given
   return {
     run: run(env),
     runLogged: runLogged(echo, env),
-    has: (command) => Effect.sync(() => onPath(env, command)),
+    has: (command) => Effect.sync(() => onPath(path, command)),
     stream: stream(env)
   }
 }
