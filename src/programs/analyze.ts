@@ -4,11 +4,11 @@
  * the time from the first phase's start to the last phase's end.
  */
 import * as Effect from "effect/Effect"
-import { currentAttempt, formatSeconds, type ActionResult, type PhaseRun } from "../domain/run-record.js"
+import { formatSeconds, type ActionResult, type PhaseRun } from "../domain/run-record.js"
 import type { Phase } from "../domain/phases.js"
 import { Config } from "../services/Config.js"
 import { Output, print } from "../services/Output.js"
-import { loadRecord } from "./status-record.js"
+import { currentStatus, tookOf } from "./status.js"
 
 export interface TimedAction {
   readonly phase: Phase
@@ -21,7 +21,7 @@ export interface TimedAction {
 export interface PhaseTotal {
   readonly phase: Phase
   readonly start: string
-  /** the phase's run, start to end (absent while it runs) */
+  /** the phase's run, start to end (absent until it ends) */
   readonly durationMs?: number
   /** its actions' durations added up */
   readonly actionsMs: number
@@ -82,7 +82,7 @@ const styleFor = (isTerminal: boolean, env: Readonly<Record<string, string>>): S
 
 const red = (text: string, style: Style) => (style.colour ? `\x1b[31m${text}\x1b[0m` : text)
 
-const render = ({ actions, phases, spanMs }: Analysis, style: Style): string => {
+const render = ({ actions, phases, spanMs }: Analysis, style: Style, took: (phase: PhaseTotal) => string): string => {
   const longest = Math.max(1, ...actions.map((a) => a.durationMs))
   const nameWidth = Math.max(6, ...actions.map((a) => a.name.length))
   const rows = actions.map((a) => {
@@ -91,7 +91,7 @@ const render = ({ actions, phases, spanMs }: Analysis, style: Style): string => 
     return a.result === "failed" ? red(row, style) : row
   })
   const totals = phases.map(
-    (p) => `${p.phase.padEnd(5)}  ${formatSeconds(p.actionsMs).padStart(9)}  ${p.durationMs === undefined ? "running".padStart(9) : formatSeconds(p.durationMs).padStart(9)}`
+    (p) => `${p.phase.padEnd(5)}  ${formatSeconds(p.actionsMs).padStart(9)}  ${took(p).padStart(9)}`
   )
   return [
     `${"DURATION".padStart(9)}  PHASE  ${"ACTION".padEnd(nameWidth)}  RESULT`,
@@ -107,12 +107,12 @@ const render = ({ actions, phases, spanMs }: Analysis, style: Style): string => 
 
 export const analyzeCommand = (options: { readonly json: boolean }) =>
   Effect.gen(function* () {
-    const { record, unreadable } = yield* loadRecord
+    const { status, unreadable } = yield* currentStatus
     if (unreadable !== undefined) {
       yield* Effect.flatMap(Output, (o) => o.stderr(`tiny-cloud analyze: ${unreadable}\n`))
       return 1
     }
-    const attempt = currentAttempt(record.runs)
+    const attempt = status.attempt
     const analysis = analyse(attempt)
     if (options.json) {
       yield* print(`${JSON.stringify(analysis, null, 2)}\n`)
@@ -123,6 +123,6 @@ export const analyzeCommand = (options: { readonly json: boolean }) =>
       return 0
     }
     const output = yield* Output
-    yield* print(render(analysis, styleFor(output.isTerminal === true, (yield* Config).values)))
+    yield* print(render(analysis, styleFor(output.isTerminal === true, (yield* Config).values), tookOf(status)))
     return 0
   })

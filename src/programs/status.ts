@@ -7,7 +7,7 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { describeState, formatSeconds, isFinished, statusOf, type RunRecord, type Status } from "../domain/run-record.js"
+import { describeState, formatSeconds, isFinished, statusOf, type PhaseRun, type RunRecord, type Status } from "../domain/run-record.js"
 import { Bootstrap } from "../services/Bootstrap.js"
 import { Output, print } from "../services/Output.js"
 import { RootFs } from "../services/RootFs.js"
@@ -44,17 +44,26 @@ const waitUntilSettled: Effect.Effect<unknown, never, Effect.Effect.Context<type
   status.settled ? Effect.void : Effect.zipRight(Effect.sleep(POLL_INTERVAL), Effect.suspend(() => waitUntilSettled))
 )
 
+/**
+ * How long a phase of the attempt took, or why it has no duration: an
+ * unfinished entry runs only while its process does, which is the state's
+ * `running PHASE` (the attempt has one run per phase, in phase order).
+ */
+export const tookOf = (status: Status) => {
+  const state = status.state
+  const running = state.state === "running" ? state.phase : undefined
+  return (run: Pick<PhaseRun, "phase" | "durationMs">): string =>
+    run.durationMs !== undefined ? formatSeconds(run.durationMs) : run.phase === running ? "running" : "did not finish"
+}
+
 const render = (status: Status): string => {
   const lines = [describeState(status.state)]
   const newest = status.attempt[status.attempt.length - 1]
   if (newest !== undefined) {
     lines.push(`cloud: ${newest.cloud} (${newest.cloudChosenBy})`, `user-data: ${newest.userDataType}`)
-    // an unfinished entry runs only while its process does: the state's `running PHASE` (the attempt lists it in phase order, not last)
-    const state = status.state
-    const running = state.state === "running" && state.phase !== undefined ? status.attempt.find((r) => r.phase === state.phase) : undefined
+    const took = tookOf(status)
     for (const run of status.attempt) {
-      const took = run.durationMs !== undefined ? formatSeconds(run.durationMs) : run === running ? "running" : "did not finish"
-      lines.push(`${run.phase}: ${took}${run.exitStatus ? `, exit ${run.exitStatus}` : ""}`)
+      lines.push(`${run.phase}: ${took(run)}${run.exitStatus ? `, exit ${run.exitStatus}` : ""}`)
     }
   }
   lines.push(...status.errors.map((e) => `error: ${e}`), ...status.warnings.map((w) => `warning: ${w}`))

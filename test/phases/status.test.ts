@@ -188,7 +188,7 @@ describe("tiny-cloud status", () => {
     })
   )
 
-  it.scopedLive("between phases it is running; a phase whose process is gone has failed, and did not finish", () =>
+  it.scopedLive("between phases it is running; a phase whose process is gone has failed, and did not finish (status and analyze)", () =>
     Effect.gen(function* () {
       const i = yield* awsInstance()
       yield* i.run(["boot"])
@@ -200,8 +200,9 @@ describe("tiny-cloud status", () => {
       i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs, dead] }))
       const r = yield* i.run(["status"])
       expect([r.code, r.stdout.split("\n")[0]]).toEqual([1, "failed at early: the phase ended before it finished (process gone)"])
-      // its line says so too, not `running`
+      // its line says so too, not `running`; so does analyze's
       expect(r.stdout).toContain("\nearly: did not finish\n")
+      expect((yield* i.run(["analyze"])).stdout).toMatch(/\nearly +0\.000s  did not finish\n/)
     })
   )
 
@@ -215,6 +216,7 @@ describe("tiny-cloud status", () => {
       delete (live as { exitStatus?: number }).exitStatus
       i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs, live] }))
       expect(yield* i.run(["status"])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^running early\n(.*\n)*early: running\n/) })
+      expect((yield* i.run(["analyze"])).stdout).toMatch(/\nearly +0\.000s +running\n/)
     })
   )
 
