@@ -399,6 +399,8 @@ describe("detection", () => {
 
   it.scopedLive.each([
     ["product_uuid", "EC2E1916-9099-7CAF-FD21-012345ABCDEF\n"],
+    // a Xen instance's UUID as its SMBIOS stores it little-endian: ec2ae145-d1dc-13b2-...
+    ["product_uuid", "45E12AEC-DCD1-B213-94ED-012345ABCDEF\n"],
     ["board_asset_tag", "i-0123456789abcdef0\n"],
     ["product_uuid", "i-0123456789abcdef0\n"],
     ["board_asset_tag", "ec2e1916-9099-7caf-fd21-012345abcdef\n"]
