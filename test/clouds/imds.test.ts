@@ -5,7 +5,7 @@
  * `PER_CLOUD`, whose completeness the first test checks.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
@@ -392,6 +392,17 @@ describe("detection", () => {
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "incus", instance: { hostname: HOST }, env: { CLOUD: "" } })
       instance.write("/sys/class/dmi/id/sys_vendor", "Hetzner\n")
+      expect(yield* instance.imds(["@hostname"])).toEqual(ok(HOST))
+      expect(instance.read("/var/lib/cloud/.autodetect")).toBe("incus\n")
+    })
+  )
+
+  it.scopedLive("LXD's guest API socket, /dev/lxd/sock (the same API as Incus's): detected as incus and read there", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "incus", instance: { hostname: HOST }, env: { CLOUD: "" } })
+      mkdirSync(join(instance.root, "dev/lxd"), { recursive: true })
+      renameSync(join(instance.root, "dev/incus/sock"), join(instance.root, "dev/lxd/sock"))
+      rmSync(join(instance.root, "dev/incus"), { recursive: true })
       expect(yield* instance.imds(["@hostname"])).toEqual(ok(HOST))
       expect(instance.read("/var/lib/cloud/.autodetect")).toBe("incus\n")
     })
