@@ -9,7 +9,19 @@ import { firstPresent, nonEmpty, parsedYaml, whenTrue } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import type { CloudProvider } from "./provider.js"
 
-const SOCKET = "/dev/incus/sock"
+/**
+ * The guest API's socket: Incus's, else LXD's (the API Incus inherited, the
+ * same paths and answers; LXD serves it at /dev/lxd/sock, as cloud-init's
+ * LXD datasource reads it)
+ */
+const SOCKETS = ["/dev/incus/sock", "/dev/lxd/sock"] as const
+
+/** the first socket of SOCKETS under ROOT that exists; Incus's when none does (its error names it) */
+const socketPath = Effect.gen(function* () {
+  const fs = yield* RootFs
+  for (const socket of SOCKETS) if (yield* fs.exists(fs.at(socket))) return fs.at(socket)
+  return fs.at(SOCKETS[0])
+})
 const META_DATA = "/1.0/meta-data"
 /** each datum under its current config key first (`cloud-init.*`), then its older one (`user.*`) */
 const USER_DATA = ["/1.0/config/cloud-init.user-data", "/1.0/config/user.user-data"]
@@ -72,7 +84,7 @@ const sshKeysOf = (bytes: Uint8Array, url: string, cloudUser: string) =>
 export const incus: CloudProvider = {
   name: "incus",
   // the guest API socket; more specific than a NoCloud seed
-  detect: Effect.flatMap(RootFs, (fs) => fs.exists(fs.at(SOCKET))).pipe(Effect.map(whenTrue(5))),
+  detect: Effect.flatMap(RootFs, (fs) => Effect.exists(SOCKETS, (socket) => fs.exists(fs.at(socket)))).pipe(Effect.map(whenTrue(5))),
   metadata: Effect.gen(function* () {
     const fs = yield* RootFs
     const { varDir, cloudUser } = yield* Config
@@ -81,7 +93,7 @@ export const incus: CloudProvider = {
       cloud: "incus",
       endpoint: "localhost",
       fixedEndpoint: true,
-      socketPath: fs.at(SOCKET),
+      socketPath: yield* socketPath,
       root: "/1.0/"
     })
     const metaData = Effect.map(client.text(META_DATA), (t) => parseMetaData(Option.getOrElse(t, () => "")))

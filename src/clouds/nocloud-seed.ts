@@ -8,6 +8,8 @@ import { Config } from "../services/Config.js"
 import type { Http } from "../services/Http.js"
 import { warn, type Log } from "../services/Log.js"
 import { RootFs } from "../services/RootFs.js"
+import { ownEntry } from "../domain/own.js"
+import { dmi } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import { readVolume } from "./volume.js"
 
@@ -120,9 +122,47 @@ const fromUrl = (url: string) =>
 
 const fromVolume = Effect.map(readVolume(["cidata", "CIDATA"], "cidata", fromDirectory), Option.flatten)
 
-const fromSeedFrom = (seedFrom: string) =>
+/** the SMBIOS strings seedfrom may name as `__dmi.KEY__` (dmidecode's names), and their files in `/sys/class/dmi/id/` */
+const DMI_KEYS: Readonly<Record<string, string>> = {
+  "baseboard-asset-tag": "board_asset_tag",
+  "baseboard-manufacturer": "board_vendor",
+  "baseboard-product-name": "board_name",
+  "baseboard-serial-number": "board_serial",
+  "baseboard-version": "board_version",
+  "bios-release-date": "bios_date",
+  "bios-vendor": "bios_vendor",
+  "bios-version": "bios_version",
+  "chassis-asset-tag": "chassis_asset_tag",
+  "chassis-manufacturer": "chassis_vendor",
+  "chassis-serial-number": "chassis_serial",
+  "chassis-version": "chassis_version",
+  "system-manufacturer": "sys_vendor",
+  "system-product-name": "product_name",
+  "system-serial-number": "product_serial",
+  "system-uuid": "product_uuid",
+  "system-version": "product_version"
+}
+
+/**
+ * seedfrom with each `__dmi.KEY__` replaced by this machine's SMBIOS string
+ * (empty when it has none), as cloud-init's NoCloud expands it
+ * (`s=http://10.0.0.1/__dmi.system-serial-number__/`: a seed per machine);
+ * a KEY it does not know is left as written.
+ */
+const withDmiValues = (seedFrom: string) =>
+  Effect.gen(function* () {
+    let expanded = seedFrom
+    for (const [, key] of seedFrom.matchAll(/__dmi\.([^_]+)__/g)) {
+      const file = ownEntry(DMI_KEYS, key!)
+      if (file !== undefined) expanded = expanded.replaceAll(`__dmi.${key}__`, yield* dmi(file))
+    }
+    return expanded
+  })
+
+const fromSeedFrom = (written: string) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
+    const seedFrom = yield* withDmiValues(written)
     if (/^https?:\/\//.test(seedFrom)) return yield* fromUrl(seedFrom)
     const path = seedFrom.replace(/^file:\/\//, "")
     if (path.startsWith("/")) return yield* fromDirectory(fs.at(path))

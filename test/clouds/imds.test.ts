@@ -5,7 +5,7 @@
  * `PER_CLOUD`, whose completeness the first test checks.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
@@ -397,8 +397,21 @@ describe("detection", () => {
     })
   )
 
+  it.scopedLive("LXD's guest API socket, /dev/lxd/sock (the same API as Incus's): detected as incus and read there", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "incus", instance: { hostname: HOST }, env: { CLOUD: "" } })
+      mkdirSync(join(instance.root, "dev/lxd"), { recursive: true })
+      renameSync(join(instance.root, "dev/incus/sock"), join(instance.root, "dev/lxd/sock"))
+      rmSync(join(instance.root, "dev/incus"), { recursive: true })
+      expect(yield* instance.imds(["@hostname"])).toEqual(ok(HOST))
+      expect(instance.read("/var/lib/cloud/.autodetect")).toBe("incus\n")
+    })
+  )
+
   it.scopedLive.each([
     ["product_uuid", "EC2E1916-9099-7CAF-FD21-012345ABCDEF\n"],
+    // a Xen instance's UUID as its SMBIOS stores it little-endian: ec2ae145-d1dc-13b2-...
+    ["product_uuid", "45E12AEC-DCD1-B213-94ED-012345ABCDEF\n"],
     ["board_asset_tag", "i-0123456789abcdef0\n"],
     ["product_uuid", "i-0123456789abcdef0\n"],
     ["board_asset_tag", "ec2e1916-9099-7caf-fd21-012345abcdef\n"]

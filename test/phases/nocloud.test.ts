@@ -112,6 +112,19 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("seedfrom's __dmi.KEY__ placeholders are this machine's SMBIOS strings, as cloud-init reads them (one seed per serial number)", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/seeds/SN-4711-B", { "meta-data": META, "user-data": SCRIPT })
+      instance.write("/sys/class/dmi/id/product_serial", "SN-4711-B\n")
+      instance.write("/proc/cmdline", "ds=nocloud;s=file:///seeds/__dmi.system-serial-number__/\n")
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(instance.read("/etc/hostname")).toBe("seeded\n")
+      expect(instance.read("/var/lib/cloud/nocloud/meta-data")).toBe(META)
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
+    })
+  )
+
   it.scopedLive("a detection cache that names no cloud is detected again, and rewritten", () =>
     Effect.gen(function* () {
       const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": "local-hostname: seeded\n" }, {})
