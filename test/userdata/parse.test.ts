@@ -284,6 +284,17 @@ describe("write_files", () => {
     expect(c.writeFiles.map((f) => f.mode)).toEqual([0o600, 0o755, 0o755, 0o640, 0o644, 0o644])
   })
 
+  it("#cloud-config reads owner as cloud-init does: split at the first ':', each side trimmed, an empty side, -1 or none left unchanged", () => {
+    const owners = ["':nginx'", "'nginx:'", "' nginx : adm '", "'-1:adm'", "'deploy:none'", "'-1:-1'", "''", "1000", "'www:www'"]
+    const source = `#cloud-config\nwrite_files:\n${owners.map((o) => `  - path: /f\n    owner: ${o}\n`).join("")}`
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+    expect(config(source).writeFiles.map((f) => f.owner)).toEqual([":nginx", "nginx", "nginx:adm", ":adm", "deploy", "", "", "1000", "www:www"])
+    expect(notes("#cloud-config\nwrite_files:\n  - {path: /f, owner: 'a:b:c'}\n  - {path: /g, owner: '--reference=/etc:x'}\n").problems).toEqual([
+      "line 3: write_files[0].owner: expected an owner such as root:root, got a string of 5 characters; write_files[0] skipped",
+      "line 4: write_files[1].owner: expected an owner such as root:root, got a string of 18 characters; write_files[1] skipped"
+    ])
+  })
+
   it("takes owner and append", () => {
     const [file] = files("  - path: /f\n    owner: nobody:nogroup\n    append: true\n").writeFiles
     expect([file!.owner, file!.append]).toEqual(["nobody:nogroup", true])
