@@ -475,6 +475,13 @@ users:
     ])
   })
 
+  it("skips a sudo rule that sudoers cannot parse (no '=': a quoted false), which would make sudo refuse to run, with a warning (cloud-init's schema takes it); an empty sudo is none, as for cloud-init", () => {
+    const source = "#cloud-config\nusers:\n  - default\n  - name: bob\n    sudo: 'False'\n  - name: ann\n    sudo: [ALL=(ALL) ALL, '', ALL]\n  - name: cy\n    sudo: ''\n"
+    expect(config(source).users.map((u) => [u.name, u.sudo])).toEqual([["bob", []], ["ann", ["ALL=(ALL) ALL"]], ["cy", []]])
+    const skipped = "not a sudo rule (HOSTS=(USERS) COMMANDS, on one line), which would break sudo for every user; that rule skipped"
+    expect(notes(source)).toEqual({ problems: [], warnings: [`line 5: users[1].sudo: ${skipped}`, `line 7: users[2].sudo: ${skipped}`] })
+  })
+
   it("keeps CLOUD_USER when `default` is listed", () => {
     const c = config("#cloud-config\nusers:\n  - default\n  - name: bob\n    sudo: [ALL=(ALL) ALL, ~, 'bob ALL=(ALL) NOPASSWD: /sbin/reboot']\n")
     expect(c.defaultUser).toBeUndefined()

@@ -129,10 +129,11 @@ const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes): User
   if (user.sudo === true) {
     notes.warn([...path, "sudo"], `true is not a sudo rule; ${FULL_SUDO} is used`)
     sudo = [FULL_SUDO]
-  } else if (typeof user.sudo === "string") sudo = [user.sudo]
+  } else if (typeof user.sudo === "string") sudo = user.sudo === "" ? [] : [user.sudo]
   else if (Array.isArray(user.sudo)) sudo = user.sudo.filter((r): r is string => r !== null)
-  const oneLine = sudo.filter((r) => !/[\r\n]/.test(r) && r.trim() !== "")
-  if (oneLine.length < sudo.length) notes.problem([...path, "sudo"], "a sudo rule that is empty or spans lines; that rule skipped")
+  // a sudoers user rule is `HOSTS = COMMANDS`: a line without '=' (a quoted "false") is a syntax error, and sudo then refuses to run for anyone
+  const oneLine = sudo.filter((r) => !/[\r\n]/.test(r) && r.includes("="))
+  if (oneLine.length < sudo.length) notes.warn([...path, "sudo"], "not a sudo rule (HOSTS=(USERS) COMMANDS, on one line), which would break sudo for every user; that rule skipped")
   const password = passwordOf(user)
   const lockPasswd = user.lock_passwd === undefined ? true : Boolean(user.lock_passwd)
   if (typeof user.lock_passwd === "string" && truthOf(user.lock_passwd) === false) {
