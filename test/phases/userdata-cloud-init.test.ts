@@ -237,6 +237,22 @@ users:
     })
   )
 
+  it.scopedLive("an empty password (a template's empty variable) sets none: the account is locked with `*`, never left without a password", () =>
+    Effect.gen(function* () {
+      const doc = `#cloud-config\nusers:\n  - default\n  - {name: ann, plain_text_passwd: "", lock_passwd: false}\n  - {name: ben, hashed_passwd: "", lock_passwd: false}\n  - {name: cid, passwd: "", lock_passwd: false}\n`
+      const i = yield* userDataInstance(doc)
+      const { early, main, final } = yield* firstBoot(i)
+      expect(codes({ early, main, final })).toEqual({ early: 0, main: 0, final: 0 })
+      const passwords = i.invocations().filter((c) => c.command === "chpasswd").map((c) => [c.args.join(" "), c.stdin])
+      expect(passwords).toEqual([
+        ["-e", "alpine:*\n"],
+        ["-e", "ann:*\n"],
+        ["-e", "ben:*\n"],
+        ["-e", "cid:*\n"]
+      ])
+    })
+  )
+
   it.scopedLive("a run killed between adduser and chpasswd sets the password when run again; an account the image had keeps its own, locked or not", () =>
     Effect.gen(function* () {
       const doc = `#cloud-config\nusers:\n  - default\n  - name: deploy\n    passwd: ${HASH}\n    lock_passwd: false\n  - name: kept\n    passwd: ${HASH}\n    lock_passwd: false\n  - name: svc\n    ssh_authorized_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISvc svc@example"]\n`

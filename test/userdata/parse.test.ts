@@ -584,6 +584,17 @@ users:
     ])
   })
 
+  it("an empty password sets none, as cloud-init skips it; the next one given is used", () => {
+    const users = config(`#cloud-config
+users:
+  - default
+  - {name: a, plain_text_passwd: "", lock_passwd: false}
+  - {name: b, hashed_passwd: "", plain_text_passwd: p1, lock_passwd: false}
+  - {name: c, passwd: "", lock_passwd: false}
+`).users
+    expect(users.map((u) => u.password)).toEqual([undefined, { kind: "plain", value: "p1", onlyNewUser: false }, undefined])
+  })
+
   it("a user map without a name configures the default user; `user` names it", () => {
     expect(config("#cloud-config\nusers:\n  - groups: [adm]\n  - bob\n").defaultUser).toMatchObject({ groups: ["adm"] })
     expect(config("#cloud-config\nusers:\n  - groups: [adm]\n  - bob\n").users.map((u) => u.name)).toEqual(["bob"])

@@ -110,10 +110,11 @@ const groupsOf = (groups: UserMap["groups"]): ReadonlyArray<string> => {
   return Array.isArray(groups) ? groups : Object.keys(groups)
 }
 
+/** an empty password sets none, as cloud-init skips one (`chpasswd -e` would leave the account without a password) */
 const passwordOf = (user: UserMap): Password | undefined => {
-  if (user.hashed_passwd !== undefined) return { kind: "hash", value: user.hashed_passwd, onlyNewUser: false }
-  if (user.plain_text_passwd !== undefined) return { kind: "plain", value: user.plain_text_passwd, onlyNewUser: false }
-  if (user.passwd !== undefined) return { kind: "hash", value: user.passwd, onlyNewUser: true }
+  if (user.hashed_passwd) return { kind: "hash", value: user.hashed_passwd, onlyNewUser: false }
+  if (user.plain_text_passwd) return { kind: "plain", value: user.plain_text_passwd, onlyNewUser: false }
+  if (user.passwd) return { kind: "hash", value: user.passwd, onlyNewUser: true }
   return undefined
 }
 
