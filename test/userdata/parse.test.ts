@@ -649,6 +649,8 @@ users:
     expect(config(source).defaultUser).toMatchObject({ name: "ops", groups: ["adm"], sshAuthorizedKeys: ["ssh-ed25519 AAAA ops"] })
     expect(notes(source).warnings).toContain("unsupported cloud-config keys: system_info.distro")
     expect(config("#cloud-config\nuser: dev\nsystem_info: {default_user: {name: ops}}\n").defaultUser?.name).toBe("dev")
+    // with a user key, default_user is not used: it is named, never dropped silently
+    expect(notes("#cloud-config\nuser: dev\nsystem_info: {default_user: {name: ops, groups: [adm]}}\n").warnings).toEqual(["unsupported cloud-config keys: system_info.default_user"])
   })
 
   it("creates top-level groups, with their members", () => {

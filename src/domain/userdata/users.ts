@@ -274,6 +274,8 @@ export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext,
   let defaultUser: DefaultUser | undefined
   let hasDefault = false
   const [given, at] = user !== undefined && user !== null ? [user, ["user"]] : [systemDefault, ["system_info", "default_user"]]
+  // `user` wins: the image's description of the default user is then not used, and so named
+  if (given === user && systemDefault !== undefined && systemDefault !== null) notes.ignore(["system_info", "default_user"])
   if (given !== undefined && given !== null) {
     hasDefault = true
     const read = readUserKey(given, at, notes)
