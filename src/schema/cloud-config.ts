@@ -5,7 +5,7 @@
  * subset are named in one warning.
  */
 import * as Schema from "effect/Schema"
-import { AbsolutePath, Flag, GroupName, opt, PackageName, Text, TextList, UserName, writeFileFields } from "./fields.js"
+import { AbsolutePath, Flag, GroupName, isOwnerPart, opt, PackageName, Text, TextList, UserName, writeFileFields } from "./fields.js"
 
 // ---- users ---------------------------------------------------------------------------------
 
@@ -93,8 +93,23 @@ export const FileSource = Schema.Union(
   Text
 ).annotations({ description: "a map with uri (and headers)" })
 
+/** the sides of an owner as cloud-init splits it: at the first `:`, each side trimmed */
+export const ownerSides = (owner: string): readonly [string, string | undefined] => {
+  const at = owner.indexOf(":")
+  return at < 0 ? [owner.trim(), undefined] : [owner.slice(0, at).trim(), owner.slice(at + 1).trim()]
+}
+
+/** a side cloud-init leaves as it is: empty, `-1` or `none` */
+export const keepsOwnerSide = (side: string | undefined): boolean => side === undefined || side === "" || side === "-1" || side.toLowerCase() === "none"
+
+/** cloud-init's `owner`: `user:group`, `user` (group unchanged), `:group` (user unchanged); an empty side, `-1` or `none` is left as it is */
+export const CloudOwner = Schema.String.pipe(
+  Schema.filter((s) => ownerSides(s).every((side) => keepsOwnerSide(side) || isOwnerPart(side!)))
+).annotations({ description: "an owner such as root:root" })
+
 export const CloudWriteFile = Schema.Struct({
   ...writeFileFields,
+  owner: opt(CloudOwner),
   permissions: opt(CloudPermissions),
   source: opt(FileSource),
   defer: opt(Flag)

@@ -61,11 +61,14 @@ export const Command = Schema.Union(Text, Schema.Array(Argument)).annotations({
   description: "a command (a string, or a list of arguments)"
 })
 
+/** one side of an owner: a name or a numeric id */
+export const isOwnerPart = (p: string): boolean => /^(?:[A-Za-z0-9_][A-Za-z0-9_.-]*\$?|[0-9]+)$/.test(p)
+
 /** `user`, `user:group`; names or numeric ids. */
 export const Owner = Schema.String.pipe(
   Schema.filter((s) => {
     const parts = s.split(":")
-    return parts.length <= 2 && parts.every((p) => /^(?:[A-Za-z0-9_][A-Za-z0-9_.-]*\$?|[0-9]+)$/.test(p))
+    return parts.length <= 2 && parts.every(isOwnerPart)
   })
 ).annotations({ description: "an owner such as root:root" })
 

@@ -237,6 +237,40 @@ users:
     })
   )
 
+  it.scopedLive("the default user listed by name beside `default` or `user`: its own keys join the cloud's, its groups and password are set", () =>
+    Effect.gen(function* () {
+      const OWN = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOwnKey own@example"
+      const byDefault = yield* userDataInstance(
+        `#cloud-config\nusers:\n  - default\n  - name: alpine\n    groups: [docker]\n    lock_passwd: false\n    hashed_passwd: ${HASH}\n    ssh_authorized_keys: [${OWN}]\n`
+      )
+      const byUser = yield* userDataInstance(`#cloud-config\nuser: ops\nusers:\n  - name: ops\n    ssh_authorized_keys: [${OWN}]\n`)
+      for (const [i, user] of [[byDefault, "alpine"], [byUser, "ops"]] as const) {
+        const { early, main, final } = yield* firstBoot(i)
+        expect(codes({ early, main, final })).toEqual({ early: 0, main: 0, final: 0 })
+        // set_ssh_keys writes the cloud's keys afresh: the user's own come after them, not before
+        expect(i.read(`/home/${user}/.ssh/authorized_keys`)).toBe(`${KEY_A}\n${OWN}\n`)
+      }
+      expect(byDefault.commands()).toContain("addgroup alpine docker")
+      expect(byDefault.invocations().filter((c) => c.command === "chpasswd").map((c) => c.stdin)).toEqual(["alpine:*\n", `alpine:${HASH}\n`])
+    })
+  )
+
+  it.scopedLive("an empty password (a template's empty variable) sets none: the account is locked with `*`, never left without a password", () =>
+    Effect.gen(function* () {
+      const doc = `#cloud-config\nusers:\n  - default\n  - {name: ann, plain_text_passwd: "", lock_passwd: false}\n  - {name: ben, hashed_passwd: "", lock_passwd: false}\n  - {name: cid, passwd: "", lock_passwd: false}\n`
+      const i = yield* userDataInstance(doc)
+      const { early, main, final } = yield* firstBoot(i)
+      expect(codes({ early, main, final })).toEqual({ early: 0, main: 0, final: 0 })
+      const passwords = i.invocations().filter((c) => c.command === "chpasswd").map((c) => [c.args.join(" "), c.stdin])
+      expect(passwords).toEqual([
+        ["-e", "alpine:*\n"],
+        ["-e", "ann:*\n"],
+        ["-e", "ben:*\n"],
+        ["-e", "cid:*\n"]
+      ])
+    })
+  )
+
   it.scopedLive("a run killed between adduser and chpasswd sets the password when run again; an account the image had keeps its own, locked or not", () =>
     Effect.gen(function* () {
       const doc = `#cloud-config\nusers:\n  - default\n  - name: deploy\n    passwd: ${HASH}\n    lock_passwd: false\n  - name: kept\n    passwd: ${HASH}\n    lock_passwd: false\n  - name: svc\n    ssh_authorized_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISvc svc@example"]\n`

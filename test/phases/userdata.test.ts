@@ -561,6 +561,17 @@ snap: {}
     })
   )
 
+  it.scopedLive("write_files owner as cloud-init reads it: ':group' changes the group alone, 'user:' the user alone, '-1:-1' neither", () =>
+    Effect.gen(function* () {
+      const doc = "#cloud-config\nwrite_files:\n  - {path: /srv/g, content: g, owner: ':wheel'}\n  - {path: /srv/u, content: u, owner: 'nobody:'}\n  - {path: /srv/n, content: n, owner: '-1:-1'}\n"
+      const i = yield* userDataInstance(doc)
+      const { early, main } = yield* phases(i, ["early", "main"])
+      expectCodes({ early: early!, main: main! })
+      expect([i.read("/srv/g"), i.read("/srv/u"), i.read("/srv/n")]).toEqual(["g", "u", "n"])
+      expect(i.commands().filter((c) => c.startsWith("chown "))).toEqual([`chown :wheel ${i.root}/srv/g`, `chown nobody ${i.root}/srv/u`])
+    })
+  )
+
   it.scopedLive("`default` keeps CLOUD_USER; a bare hostname; ssh_pwauth added before Match; tzdata added when missing", () =>
     Effect.gen(function* () {
       const doc = "#cloud-config\nhostname: db-1\nusers: [default, extra]\nssh_pwauth: true\ntimezone: UTC\n"

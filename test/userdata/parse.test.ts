@@ -284,6 +284,17 @@ describe("write_files", () => {
     expect(c.writeFiles.map((f) => f.mode)).toEqual([0o600, 0o755, 0o755, 0o640, 0o644, 0o644])
   })
 
+  it("#cloud-config reads owner as cloud-init does: split at the first ':', each side trimmed, an empty side, -1 or none left unchanged", () => {
+    const owners = ["':nginx'", "'nginx:'", "' nginx : adm '", "'-1:adm'", "'deploy:none'", "'-1:-1'", "''", "1000", "'www:www'"]
+    const source = `#cloud-config\nwrite_files:\n${owners.map((o) => `  - path: /f\n    owner: ${o}\n`).join("")}`
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+    expect(config(source).writeFiles.map((f) => f.owner)).toEqual([":nginx", "nginx", "nginx:adm", ":adm", "deploy", "", "", "1000", "www:www"])
+    expect(notes("#cloud-config\nwrite_files:\n  - {path: /f, owner: 'a:b:c'}\n  - {path: /g, owner: '--reference=/etc:x'}\n").problems).toEqual([
+      "line 3: write_files[0].owner: expected an owner such as root:root, got a string of 5 characters; write_files[0] skipped",
+      "line 4: write_files[1].owner: expected an owner such as root:root, got a string of 18 characters; write_files[1] skipped"
+    ])
+  })
+
   it("takes owner and append", () => {
     const [file] = files("  - path: /f\n    owner: nobody:nogroup\n    append: true\n").writeFiles
     expect([file!.owner, file!.append]).toEqual(["nobody:nogroup", true])
@@ -464,6 +475,13 @@ users:
     ])
   })
 
+  it("skips a sudo rule that sudoers cannot parse (no '=': a quoted false), which would make sudo refuse to run, with a warning (cloud-init's schema takes it); an empty sudo is none, as for cloud-init", () => {
+    const source = "#cloud-config\nusers:\n  - default\n  - name: bob\n    sudo: 'False'\n  - name: ann\n    sudo: [ALL=(ALL) ALL, '', ALL]\n  - name: cy\n    sudo: ''\n"
+    expect(config(source).users.map((u) => [u.name, u.sudo])).toEqual([["bob", []], ["ann", ["ALL=(ALL) ALL"]], ["cy", []]])
+    const skipped = "not a sudo rule (HOSTS=(USERS) COMMANDS, on one line), which would break sudo for every user; that rule skipped"
+    expect(notes(source)).toEqual({ problems: [], warnings: [`line 5: users[1].sudo: ${skipped}`, `line 7: users[2].sudo: ${skipped}`] })
+  })
+
   it("keeps CLOUD_USER when `default` is listed", () => {
     const c = config("#cloud-config\nusers:\n  - default\n  - name: bob\n    sudo: [ALL=(ALL) ALL, ~, 'bob ALL=(ALL) NOPASSWD: /sbin/reboot']\n")
     expect(c.defaultUser).toBeUndefined()
@@ -566,6 +584,17 @@ users:
     ])
   })
 
+  it("an empty password sets none, as cloud-init skips it; the next one given is used", () => {
+    const users = config(`#cloud-config
+users:
+  - default
+  - {name: a, plain_text_passwd: "", lock_passwd: false}
+  - {name: b, hashed_passwd: "", plain_text_passwd: p1, lock_passwd: false}
+  - {name: c, passwd: "", lock_passwd: false}
+`).users
+    expect(users.map((u) => u.password)).toEqual([undefined, { kind: "plain", value: "p1", onlyNewUser: false }, undefined])
+  })
+
   it("a user map without a name configures the default user; `user` names it", () => {
     expect(config("#cloud-config\nusers:\n  - groups: [adm]\n  - bob\n").defaultUser).toMatchObject({ groups: ["adm"] })
     expect(config("#cloud-config\nusers:\n  - groups: [adm]\n  - bob\n").users.map((u) => u.name)).toEqual(["bob"])
@@ -620,6 +649,8 @@ users:
     expect(config(source).defaultUser).toMatchObject({ name: "ops", groups: ["adm"], sshAuthorizedKeys: ["ssh-ed25519 AAAA ops"] })
     expect(notes(source).warnings).toContain("unsupported cloud-config keys: system_info.distro")
     expect(config("#cloud-config\nuser: dev\nsystem_info: {default_user: {name: ops}}\n").defaultUser?.name).toBe("dev")
+    // with a user key, default_user is not used: it is named, never dropped silently
+    expect(notes("#cloud-config\nuser: dev\nsystem_info: {default_user: {name: ops, groups: [adm]}}\n").warnings).toEqual(["unsupported cloud-config keys: system_info.default_user"])
   })
 
   it("creates top-level groups, with their members", () => {

@@ -1,6 +1,6 @@
 /** `#cloud-config` onto the model, key by key, as cloud-init reads it (BEHAVIOUR.md §6). */
 import * as Schema from "effect/Schema"
-import { AlpineRepo, ApkRepos, CloudNtp, CloudPackage, CloudPermissions, CloudWriteFile, SshPwauth } from "../../schema/cloud-config.js"
+import { AlpineRepo, ApkRepos, CloudNtp, CloudPackage, CloudPermissions, CloudWriteFile, keepsOwnerSide, ownerSides, SshPwauth } from "../../schema/cloud-config.js"
 import { isHostName, Text, TimeZone, truthOf } from "../../schema/fields.js"
 import { commandsReader, flagReader, ignoreOthers, nonEmpty, ntpClientOf, pythonText, readSshKeys, toFile, type ReadContext } from "./common.js"
 import { cloudMode } from "./content.js"
@@ -46,6 +46,17 @@ const withoutUnreadableModes = (value: unknown, path: ReadonlyArray<Key>, notes:
       })
     : value
 
+/**
+ * The owner as `chown` takes it, with what cloud-init leaves unchanged left
+ * out: `user:group`, `user`, `:group`, or empty when neither side changes.
+ * (`user:` would give chown the user's login group, which cloud-init does not.)
+ */
+const chownOwner = (owner: string): string => {
+  const [user, group] = ownerSides(owner)
+  const u = keepsOwnerSide(user) ? "" : user
+  return keepsOwnerSide(group) ? u : `${u}:${group!}`
+}
+
 const readFiles: Reader = (value, path, context) => {
   const entries = decodeEach(CloudWriteFile, withoutUnreadableModes(value, path, context.notes), path, context.notes)
   if (Array.isArray(value)) {
@@ -65,7 +76,8 @@ const readFiles: Reader = (value, path, context) => {
         return []
       }
     }
-    return toFile({ ...f, source, mode: f.permissions === undefined ? undefined : cloudMode(f.permissions) }, at, index, context) ?? []
+    const owner = f.owner === undefined ? undefined : chownOwner(f.owner)
+    return toFile({ ...f, source, owner, mode: f.permissions === undefined ? undefined : cloudMode(f.permissions) }, at, index, context) ?? []
   })
   const kept = nonEmpty(files, value)
   return kept === undefined ? undefined : { writeFiles: kept }

@@ -24,7 +24,7 @@ export interface FileToWrite {
   readonly source?: FileSource
   /** e.g. 0o644 */
   readonly mode: number
-  /** `user:group` or `user` (group left alone), as given; default `root:root` */
+  /** `user:group`, `user` (group left alone) or `:group` (user left alone); empty: no chown (cloud-config `-1:-1`); default `root:root` */
   readonly owner: string
   readonly append: boolean
   /** cloud-config `defer: true`: write in the final phase, after packages and users exist */

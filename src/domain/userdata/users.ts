@@ -110,10 +110,11 @@ const groupsOf = (groups: UserMap["groups"]): ReadonlyArray<string> => {
   return Array.isArray(groups) ? groups : Object.keys(groups)
 }
 
+/** an empty password sets none, as cloud-init skips one (`chpasswd -e` would leave the account without a password) */
 const passwordOf = (user: UserMap): Password | undefined => {
-  if (user.hashed_passwd !== undefined) return { kind: "hash", value: user.hashed_passwd, onlyNewUser: false }
-  if (user.plain_text_passwd !== undefined) return { kind: "plain", value: user.plain_text_passwd, onlyNewUser: false }
-  if (user.passwd !== undefined) return { kind: "hash", value: user.passwd, onlyNewUser: true }
+  if (user.hashed_passwd) return { kind: "hash", value: user.hashed_passwd, onlyNewUser: false }
+  if (user.plain_text_passwd) return { kind: "plain", value: user.plain_text_passwd, onlyNewUser: false }
+  if (user.passwd) return { kind: "hash", value: user.passwd, onlyNewUser: true }
   return undefined
 }
 
@@ -129,10 +130,11 @@ const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes): User
   if (user.sudo === true) {
     notes.warn([...path, "sudo"], `true is not a sudo rule; ${FULL_SUDO} is used`)
     sudo = [FULL_SUDO]
-  } else if (typeof user.sudo === "string") sudo = [user.sudo]
+  } else if (typeof user.sudo === "string") sudo = user.sudo === "" ? [] : [user.sudo]
   else if (Array.isArray(user.sudo)) sudo = user.sudo.filter((r): r is string => r !== null)
-  const oneLine = sudo.filter((r) => !/[\r\n]/.test(r) && r.trim() !== "")
-  if (oneLine.length < sudo.length) notes.problem([...path, "sudo"], "a sudo rule that is empty or spans lines; that rule skipped")
+  // a sudoers user rule is `HOSTS = COMMANDS`: a line without '=' (a quoted "false") is a syntax error, and sudo then refuses to run for anyone
+  const oneLine = sudo.filter((r) => !/[\r\n]/.test(r) && r.includes("="))
+  if (oneLine.length < sudo.length) notes.warn([...path, "sudo"], "not a sudo rule (HOSTS=(USERS) COMMANDS, on one line), which would break sudo for every user; that rule skipped")
   const password = passwordOf(user)
   const lockPasswd = user.lock_passwd === undefined ? true : Boolean(user.lock_passwd)
   if (typeof user.lock_passwd === "string" && truthOf(user.lock_passwd) === false) {
@@ -272,6 +274,8 @@ export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext,
   let defaultUser: DefaultUser | undefined
   let hasDefault = false
   const [given, at] = user !== undefined && user !== null ? [user, ["user"]] : [systemDefault, ["system_info", "default_user"]]
+  // `user` wins: the image's description of the default user is then not used, and so named
+  if (given === user && systemDefault !== undefined && systemDefault !== null) notes.ignore(["system_info", "default_user"])
   if (given !== undefined && given !== null) {
     hasDefault = true
     const read = readUserKey(given, at, notes)

@@ -47,7 +47,7 @@ const appendOnce = (index: number, path: string, target: string, content: Uint8A
 /**
  * Each file atomically with its final mode, parent directories created;
  * `append` adds to what is there, once per first boot (a rerun after a crash
- * finds it done in the journal); then `chown OWNER PATH`. A file that
+ * finds it done in the journal); then `chown OWNER PATH` (none when the owner is empty). A file that
  * cannot be written does not stop the others; the action fails at the end.
  */
 const writeFiles = (action: string, files: ReadonlyArray<FileToWrite>) =>
@@ -73,6 +73,7 @@ const writeFiles = (action: string, files: ReadonlyArray<FileToWrite>) =>
         failed.push(path)
         continue
       }
+      if (file.owner === "") continue
       // the file as it is inside ROOT: chown never follows a link out of it
       const chown = yield* Effect.flatMap(fs.realPath(target), (resolved) => commands.run("chown", [file.owner, resolved], { allowFailure: true })).pipe(
         Effect.map((r) => r.exitCode),

@@ -143,13 +143,20 @@ export const userdataUser = Effect.gen(function* () {
 export const userdataUsers = Effect.gen(function* () {
   const config = yield* loadUserConfig("userdata_users")
   yield* createGroups(config.groups)
+  const cloudUser = yield* currentUser
   if (config.defaultUser !== undefined) {
-    yield* applySettings(yield* currentUser, config.defaultUser, { passwdApplies: true, created: false })
+    yield* applySettings(cloudUser, config.defaultUser, { passwdApplies: true, created: false })
   }
   const fs = yield* RootFs
   const journal = `${(yield* Config).varDir}/${USERS_JOURNAL}`
   const made = new Set(Option.match(yield* fs.readTextIfExists(journal), { onNone: () => [], onSome: (t) => t.split("\n") }))
   for (const user of config.users) {
+    // the default user listed by its name too (`default` or `user` beside it): more settings of the default user, as cloud-init
+    // merges the two; its keys are added after the cloud's by ssh_authorized_keys, as set_ssh_keys replaces the file
+    if (user.name === cloudUser) {
+      yield* applySettings(user.name, user, { passwdApplies: true, created: false })
+      continue
+    }
     const missing = Option.isNone(yield* lookupAccount(user.name))
     if (missing) {
       yield* fs.addLinesOnce(journal, [user.name], { mode: 0o600, noFollow: true })
@@ -165,9 +172,11 @@ export const userdataUsers = Effect.gen(function* () {
 
 export const sshAuthorizedKeys = Effect.gen(function* () {
   const config = yield* loadUserConfig("ssh_authorized_keys")
-  const keys = [...config.sshAuthorizedKeys, ...(config.defaultUser?.sshAuthorizedKeys ?? [])]
+  const user = yield* currentUser
+  const listed = config.users.filter((u) => u.name === user).flatMap((u) => u.sshAuthorizedKeys)
+  const keys = [...config.sshAuthorizedKeys, ...(config.defaultUser?.sshAuthorizedKeys ?? []), ...listed]
   if (keys.length === 0) return
-  yield* installKeys(yield* currentUser, keys, { append: true, fromUserData: true, action: "ssh_authorized_keys" })
+  yield* installKeys(user, keys, { append: true, fromUserData: true, action: "ssh_authorized_keys" })
 })
 
 /** cloud-config `ssh_pwauth`: `PasswordAuthentication yes|no` in sshd_config */
