@@ -4,10 +4,12 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { execFileSync } from "node:child_process"
+import { createServer, type AddressInfo, type Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import { liveHttp } from "../../src/layers/HttpLive.js"
 import { actionLines, makeTestInstance } from "../support/instance.js"
 
 const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
@@ -60,6 +62,39 @@ describe("unbounded answers", () => {
       const r = yield* instance.run(["early"])
       expect(r.code).toBe(1)
       expect(r.stderr).toContain("save_userdata: nocloud: cannot read user-data: larger than 1000 bytes (USERDATA_MAX_BYTES)\n")
+    })
+  )
+})
+
+/** a TCP server that answers every request with `answer`, on 127.0.0.1; closed with the scope */
+const rawServer = (answer: (socket: Socket) => void) =>
+  Effect.acquireRelease(
+    Effect.async<{ readonly port: number; readonly close: () => void }>((resume) => {
+      const sockets = new Set<Socket>()
+      const server = createServer((socket) => {
+        sockets.add(socket)
+        socket.on("error", () => {})
+        socket.on("close", () => sockets.delete(socket))
+        socket.once("data", () => answer(socket))
+      })
+      server.listen(0, "127.0.0.1", () =>
+        resume(Effect.succeed({ port: (server.address() as AddressInfo).port, close: () => (sockets.forEach((s) => s.destroy()), server.close()) }))
+      )
+    }),
+    (s) => Effect.sync(() => s.close())
+  )
+
+describe("trickled answers", () => {
+  it.scopedLive("an answer that comes a byte at a time, never silent for long, is cut off at the request's timeout", () =>
+    Effect.gen(function* () {
+      // 60 bytes, one every 50 ms: never idle for the 500 ms timeout, and done only after 3 s
+      const server = yield* rawServer((socket) => {
+        socket.write("HTTP/1.1 200 OK\r\nContent-Length: 60\r\n\r\n")
+        const tick = setInterval(() => (socket.destroyed ? clearInterval(tick) : socket.write("a")), 50)
+        socket.on("close", () => clearInterval(tick))
+      })
+      const r = yield* Effect.either(liveHttp.request({ method: "GET", host: "127.0.0.1", port: server.port, path: "/src", timeoutMs: 500, maxBytes: 1000 }))
+      expect(r).toMatchObject({ _tag: "Left", left: { _tag: "HttpTransportError", reason: "timed out" } })
     })
   )
 })
