@@ -14,6 +14,7 @@ import { actionLines, makeTestInstance } from "../support/instance.js"
 
 const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
 const KEY_B = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQKeyB b@example"
+const KEY_C = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyC c@example"
 const MiB = 1024 * 1024
 const bytes = (text: string) => new TextEncoder().encode(text)
 
@@ -152,6 +153,18 @@ describe("authorized_keys", () => {
       const said = "imds: @ssh-keys: 2 lines that are not OpenSSH public keys, or have options in front of them, left out\n"
       expect(yield* instance.imds(["@ssh-keys"])).toEqual({ code: 0, stdout: `${KEY_A}\n`, stderr: said })
       expect(yield* instance.imds(["-E", "@ssh-keys"])).toEqual({ code: 0, stdout: `${KEY_A}\n`, stderr: "" })
+    })
+  )
+
+  it.scopedLive("a key holding a NUL or another control character is dropped with a warning: authorized_keys stays text", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: [`${KEY_A}\0evil`, `${KEY_B} b\x1b[2Jx`, KEY_C] } })
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(0)
+      // before, the first two were written as served, the NUL and the escape sequence with them
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_C}\n`)
+      expect(main.stderr).toContain("set_ssh_keys: 2 lines that are not OpenSSH public keys, or have options in front of them dropped\n")
+      expect(yield* instance.imds(["@ssh-keys"])).toEqual({ code: 0, stdout: `${KEY_C}\n`, stderr: "imds: @ssh-keys: 2 lines that are not OpenSSH public keys, or have options in front of them, left out\n" })
     })
   )
 
