@@ -168,6 +168,19 @@ describe("authorized_keys", () => {
     })
   )
 
+  it.scopedLive("a cloud serving only lines that are no keys leaves authorized_keys as it was: no ssh key found", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: ["not a key at all", `command="sh" ${KEY_A}`] } })
+      yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "create_default_user" })
+      instance.write("/home/alpine/.ssh/authorized_keys", `${KEY_C}\n`)
+      const main = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_ssh_keys" })
+      expect(main.code).toBe(0)
+      expect(main.stderr).toContain("set_ssh_keys: 2 lines that are not OpenSSH public keys, or have options in front of them dropped\nset_ssh_keys: no ssh key found\n")
+      // before, it was replaced by an empty file: the image's own key was gone
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_C}\n`)
+    })
+  )
+
   it.scopedLive("a key the cloud serves twice, spaced apart differently, is written once", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: [`${KEY_A}\n${KEY_B}`, KEY_B.replace(" ", "\t ")] } })
