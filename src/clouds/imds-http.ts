@@ -7,7 +7,7 @@ import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import { ImdsError } from "../domain/errors.js"
 import { isTransientStatus } from "../domain/http-status.js"
-import type { Settings } from "../domain/settings.js"
+import { isBareIpv6, type Settings } from "../domain/settings.js"
 import { tokenLifetimeMs } from "../domain/token.js"
 import { textOf } from "../domain/text.js"
 import { Config } from "../services/Config.js"
@@ -102,7 +102,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
     /** a path under the metadata root with the query; one starting with `/` as it is */
     const pathOf = (path: string) => (path.startsWith("/") ? path : `${spec.root}${path}${spec.query ?? ""}`)
     const urlOf = (path: string) =>
-      spec.socketPath ? `unix:${spec.socketPath}:${pathOf(path)}` : `${spec.protocol ?? "http"}://${endpoint}${pathOf(path)}`
+      spec.socketPath ? `unix:${spec.socketPath}:${pathOf(path)}` : `${spec.protocol ?? "http"}://${isBareIpv6(endpoint) ? `[${endpoint}]` : endpoint}${pathOf(path)}`
 
     const limitName = (maxBytes: number) =>
       maxBytes === settings.imdsMaxBytes ? "IMDS_MAX_BYTES" : maxBytes === KEY_MAX_BYTES ? "the most an SSH key may be" : "USERDATA_MAX_BYTES"

@@ -62,8 +62,9 @@ type SeedFile = (typeof SEED_FILES)[number]
 
 /**
  * The seed's files, and those left out, over USERDATA_MAX_BYTES or not
- * readable: each of those fails only the reads of that file (an oversized
- * user-data must not cost the meta-data, with the hostname and keys).
+ * readable (from a seed URL: not fetched within IMDS_DEADLINE): each of those
+ * fails only the reads of that file (an oversized user-data, or one whose
+ * server times out, must not cost the meta-data, with the hostname and keys).
  */
 interface Seed {
   readonly files: Partial<Record<SeedFile, Uint8Array>>
@@ -108,12 +109,10 @@ const fromUrl = (url: string) =>
     yield* Effect.forEach(
       SEED_FILES,
       (name) =>
+        // a file that cannot be fetched (too large, timed out, refused) fails only its own reads
         client.get(`${u.pathname}${name}`, AS_USER_DATA).pipe(
           Effect.map(Option.map((data) => (seed.files[name] = data))),
-          Effect.catchIf(
-            (e) => e.exceeded !== undefined,
-            (e) => Effect.sync(() => (seed.refused[name] = e))
-          )
+          Effect.catchAll((e) => Effect.sync(() => (seed.refused[name] = e)))
         ),
       { concurrency: 4, discard: true }
     )
@@ -173,7 +172,7 @@ const fromSeedFrom = (written: string) =>
 /**
  * Copies the seed byte-exact into `$TINY_CLOUD_VAR/nocloud/` once: from the
  * command line's seedfrom, else a cidata volume, else the image's seed
- * directory. Returns the files left out as too large; while there are any,
+ * directory. Returns the files left out (too large, not read); while there are any,
  * the seed is not marked loaded, so that each phase finds them again.
  */
 export const loadSeed = (

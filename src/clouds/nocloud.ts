@@ -37,8 +37,8 @@ const metadata = Effect.gen(function* () {
   const file = (name: string) =>
     Effect.flatMap(loaded, (refused) => {
       // `name` comes from an imds path: the seed files left out are its own entries only
-      const tooLarge = ownEntry(refused as Readonly<Record<string, ImdsError>>, name)
-      if (tooLarge !== undefined) return Effect.fail(tooLarge)
+      const leftOut = ownEntry(refused as Readonly<Record<string, ImdsError>>, name)
+      if (leftOut !== undefined) return Effect.fail(leftOut)
       return fs.readFileIfExists(`${dir}/${name}`).pipe(Effect.mapError((e) => new ImdsError({ cloud: "nocloud", url: name, reason: e.message })))
     })
   // read and parsed once per process, on first use

@@ -139,10 +139,14 @@ const numeric = {
   TINY_CLOUD_RESIDENT_IDLE: positive("a positive number of seconds", TIMER_MAX_SECONDS)
 } as const
 
-/** `HOST` or `HOST:PORT`, as IMDS_ENDPOINT (and AZURE_WIRESERVER) are written */
+/** `HOST` or `HOST:PORT`, as IMDS_ENDPOINT (and AZURE_WIRESERVER) are written; an IPv6 address is bracketed to be given a port */
 const ENDPOINT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::([0-9]{1,5}))?$/
 
+/** an IPv6 address as it is written without brackets (`fd00:ec2::254`): a HOST, the port the default; two colons at least, so never `HOST:PORT` */
+export const isBareIpv6 = (text: string): boolean => /^(?=(?:[^:]*:){2})[0-9A-Fa-f:.]{2,45}$/.test(text)
+
 export const isEndpoint = (text: string): boolean => {
+  if (isBareIpv6(text)) return true
   const port = ENDPOINT.exec(text)?.[2]
   return ENDPOINT.test(text) && (port === undefined || Number(port) <= 65535)
 }

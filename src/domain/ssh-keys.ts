@@ -2,7 +2,8 @@
  * What may go into `authorized_keys`: OpenSSH public keys, one a line. A
  * key from the cloud's metadata is `TYPE BASE64 [COMMENT]`; options in front
  * of a key (`command="..."`, `from=...`) are taken only from the user's own
- * user-data. A key holding a line break is as many lines, each checked.
+ * user-data. A key holding a line break is as many lines, each checked; a
+ * line holding a NUL or another control character is no key.
  */
 
 const KEY_TYPES = new Set([
@@ -20,6 +21,9 @@ const KEY_TYPES = new Set([
 const isKeyType = (word: string) => KEY_TYPES.has(word) || KEY_TYPES.has(word.replace(/-cert-v01@openssh\.com$/, ""))
 
 const BLOB = /^[A-Za-z0-9+/]+={0,3}$/
+
+/** the control characters a key line never holds (a tab separates its words) */
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/
 
 /** `TYPE BLOB [COMMENT]` at the start of `text`, or undefined */
 const keyAt = (text: string): string | undefined => {
@@ -56,6 +60,11 @@ export const authorizedKeys = (entries: ReadonlyArray<string>, options: { readon
   }
   for (const line of entries.flatMap((e) => e.split(/\r?\n|\r/)).map((l) => l.trim())) {
     if (line === "" || line.startsWith("#")) continue
+    // a NUL or another control character: no text line of a key (sshd would read a line other than the one checked)
+    if (CONTROL.test(line)) {
+      dropped++
+      continue
+    }
     const plain = keyAt(line)
     if (plain !== undefined) {
       add(plain)

@@ -4,6 +4,8 @@
  * already on its way is waited for rather than sent twice. A session token
  * (a PUT whose request names its lifetime in a `*-ttl-seconds` header) is
  * kept while it may be used (domain/token.ts). A failed request is never kept.
+ * A request whose asker gives up on it (its timeout or deadline came) is sent
+ * again by those who were waiting for it, each within its own time.
  */
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
@@ -14,8 +16,13 @@ import type { HttpRequest, HttpResponse, HttpShape } from "../services/Http.js"
 
 type Answer = Effect.Effect<HttpResponse, HttpTransportError | HttpAnswerTooLarge>
 
+/** what those waiting for a request learn when its asker was interrupted: to ask themselves */
+class Abandoned {
+  readonly _tag = "Abandoned"
+}
+
 interface Kept {
-  readonly answer: Deferred.Deferred<HttpResponse, HttpTransportError | HttpAnswerTooLarge>
+  readonly answer: Deferred.Deferred<HttpResponse, HttpTransportError | HttpAnswerTooLarge | Abandoned>
   /** ms since the epoch; Infinity for answers kept for good */
   readonly until: number
 }
@@ -41,24 +48,33 @@ const lifetime = (r: HttpRequest, response: HttpResponse): number => {
 
 export const makeCachingHttp = (base: HttpShape): HttpShape => {
   const kept = new Map<string, Kept>()
-  return {
-    request: (r): Answer =>
-      Effect.gen(function* () {
-        const key = keyOf(r)
-        const now = yield* Clock.currentTimeMillis
-        const found = kept.get(key)
-        if (found !== undefined && found.until > now) return yield* Deferred.await(found.answer)
-        const answer = yield* Deferred.make<HttpResponse, HttpTransportError | HttpAnswerTooLarge>()
-        // on its way: kept until it is known whether it may be kept at all
-        kept.set(key, { answer, until: Infinity })
-        const exit = yield* Effect.exit(base.request(r)).pipe(
-          Effect.onInterrupt(() => Effect.zipRight(Deferred.interrupt(answer), Effect.sync(() => kept.delete(key))))
+  /** the kept answer; asked again when the request it waited for was given up */
+  const awaited = (r: HttpRequest, found: Kept): Answer =>
+    Effect.catchIf(Deferred.await(found.answer), (e): e is Abandoned => e instanceof Abandoned, () => request(r))
+  const request = (r: HttpRequest): Answer =>
+    Effect.gen(function* () {
+      const key = keyOf(r)
+      const now = yield* Clock.currentTimeMillis
+      const found = kept.get(key)
+      if (found !== undefined && found.until > now) return yield* awaited(r, found)
+      const answer = yield* Deferred.make<HttpResponse, HttpTransportError | HttpAnswerTooLarge | Abandoned>()
+      // on its way: kept until it is known whether it may be kept at all
+      const entry: Kept = { answer, until: Infinity }
+      kept.set(key, entry)
+      const exit = yield* Effect.exit(base.request(r)).pipe(
+        // its asker gave up on it, not those waiting for it: they ask again, within their own time
+        Effect.onInterrupt(() =>
+          Effect.zipRight(
+            Effect.sync(() => kept.get(key) === entry && kept.delete(key)),
+            Deferred.fail(answer, new Abandoned())
+          )
         )
-        yield* Deferred.done(answer, exit)
-        const keepFor = exit._tag === "Success" ? lifetime(r, exit.value) : 0
-        if (keepFor === 0) kept.delete(key)
-        else kept.set(key, { answer, until: keepFor === Infinity ? Infinity : (yield* Clock.currentTimeMillis) + keepFor })
-        return yield* Deferred.await(answer)
-      })
-  }
+      )
+      yield* Deferred.done(answer, exit)
+      const keepFor = exit._tag === "Success" ? lifetime(r, exit.value) : 0
+      if (keepFor === 0) kept.delete(key)
+      else kept.set(key, { answer, until: keepFor === Infinity ? Infinity : (yield* Clock.currentTimeMillis) + keepFor })
+      return yield* awaited(r, entry)
+    })
+  return { request }
 }

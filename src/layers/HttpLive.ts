@@ -22,14 +22,19 @@ const describe = (e: NodeJS.ErrnoException): string => {
 
 type AttemptError = (HttpTransportError & { code?: string }) | HttpAnswerTooLarge
 
-/** one request; the body is collected up to `maxBytes`, the connection dropped past it; redirects are answers like any other */
+/**
+ * one request; the body is collected up to `maxBytes`, the connection dropped past it; redirects are answers like any other.
+ * `timeoutMs` bounds the whole exchange, not only a silence: an answer trickled a byte at a time is cut off at it too.
+ */
 const attempt = (req: HttpRequest, localPort?: number) =>
   Effect.flatMap(req.protocol === "https" ? Effect.map(https, (m) => m.request) : Effect.map(http, (m) => m.request), (request) =>
     Effect.async<HttpResponse, AttemptError>((resume) => {
       let settled = false
+      let timer: ReturnType<typeof setTimeout> | undefined
       const settle = (outcome: Effect.Effect<HttpResponse, AttemptError>) => {
         if (settled) return
         settled = true
+        clearTimeout(timer)
         resume(outcome)
       }
       const tooLarge = () => {
@@ -59,12 +64,20 @@ const attempt = (req: HttpRequest, localPort?: number) =>
           res.on("error", (e) => settle(Effect.fail(new HttpTransportError({ reason: describe(e) }))))
         }
       )
-      r.on("timeout", () => r.destroy(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" })))
+      const timedOut = () => r.destroy(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" }))
+      r.on("timeout", timedOut)
+      timer = setTimeout(() => {
+        settle(Effect.fail(Object.assign(new HttpTransportError({ reason: "timed out" }), { code: "ETIMEDOUT" })))
+        timedOut()
+      }, req.timeoutMs)
       r.on("error", (e: NodeJS.ErrnoException) =>
         settle(Effect.fail(Object.assign(new HttpTransportError({ reason: e.code === "ETIMEDOUT" ? "timed out" : describe(e) }), { code: e.code })))
       )
       r.end(req.body)
-      return Effect.sync(() => r.destroy())
+      return Effect.sync(() => {
+        clearTimeout(timer)
+        r.destroy()
+      })
     })
   )
 

@@ -4,14 +4,17 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { execFileSync } from "node:child_process"
+import { createServer, type AddressInfo, type Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import { liveHttp } from "../../src/layers/HttpLive.js"
 import { actionLines, makeTestInstance } from "../support/instance.js"
 
 const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
 const KEY_B = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQKeyB b@example"
+const KEY_C = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyC c@example"
 const MiB = 1024 * 1024
 const bytes = (text: string) => new TextEncoder().encode(text)
 
@@ -60,6 +63,39 @@ describe("unbounded answers", () => {
       const r = yield* instance.run(["early"])
       expect(r.code).toBe(1)
       expect(r.stderr).toContain("save_userdata: nocloud: cannot read user-data: larger than 1000 bytes (USERDATA_MAX_BYTES)\n")
+    })
+  )
+})
+
+/** a TCP server that answers every request with `answer`, on 127.0.0.1; closed with the scope */
+const rawServer = (answer: (socket: Socket) => void) =>
+  Effect.acquireRelease(
+    Effect.async<{ readonly port: number; readonly close: () => void }>((resume) => {
+      const sockets = new Set<Socket>()
+      const server = createServer((socket) => {
+        sockets.add(socket)
+        socket.on("error", () => {})
+        socket.on("close", () => sockets.delete(socket))
+        socket.once("data", () => answer(socket))
+      })
+      server.listen(0, "127.0.0.1", () =>
+        resume(Effect.succeed({ port: (server.address() as AddressInfo).port, close: () => (sockets.forEach((s) => s.destroy()), server.close()) }))
+      )
+    }),
+    (s) => Effect.sync(() => s.close())
+  )
+
+describe("trickled answers", () => {
+  it.scopedLive("an answer that comes a byte at a time, never silent for long, is cut off at the request's timeout", () =>
+    Effect.gen(function* () {
+      // 60 bytes, one every 50 ms: never idle for the 500 ms timeout, and done only after 3 s
+      const server = yield* rawServer((socket) => {
+        socket.write("HTTP/1.1 200 OK\r\nContent-Length: 60\r\n\r\n")
+        const tick = setInterval(() => (socket.destroyed ? clearInterval(tick) : socket.write("a")), 50)
+        socket.on("close", () => clearInterval(tick))
+      })
+      const r = yield* Effect.either(liveHttp.request({ method: "GET", host: "127.0.0.1", port: server.port, path: "/src", timeoutMs: 500, maxBytes: 1000 }))
+      expect(r).toMatchObject({ _tag: "Left", left: { _tag: "HttpTransportError", reason: "timed out" } })
     })
   )
 })
@@ -117,6 +153,31 @@ describe("authorized_keys", () => {
       const said = "imds: @ssh-keys: 2 lines that are not OpenSSH public keys, or have options in front of them, left out\n"
       expect(yield* instance.imds(["@ssh-keys"])).toEqual({ code: 0, stdout: `${KEY_A}\n`, stderr: said })
       expect(yield* instance.imds(["-E", "@ssh-keys"])).toEqual({ code: 0, stdout: `${KEY_A}\n`, stderr: "" })
+    })
+  )
+
+  it.scopedLive("a key holding a NUL or another control character is dropped with a warning: authorized_keys stays text", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: [`${KEY_A}\0evil`, `${KEY_B} b\x1b[2Jx`, KEY_C] } })
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(0)
+      // before, the first two were written as served, the NUL and the escape sequence with them
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_C}\n`)
+      expect(main.stderr).toContain("set_ssh_keys: 2 lines that are not OpenSSH public keys, or have options in front of them dropped\n")
+      expect(yield* instance.imds(["@ssh-keys"])).toEqual({ code: 0, stdout: `${KEY_C}\n`, stderr: "imds: @ssh-keys: 2 lines that are not OpenSSH public keys, or have options in front of them, left out\n" })
+    })
+  )
+
+  it.scopedLive("a cloud serving only lines that are no keys leaves authorized_keys as it was: no ssh key found", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: ["not a key at all", `command="sh" ${KEY_A}`] } })
+      yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "create_default_user" })
+      instance.write("/home/alpine/.ssh/authorized_keys", `${KEY_C}\n`)
+      const main = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_ssh_keys" })
+      expect(main.code).toBe(0)
+      expect(main.stderr).toContain("set_ssh_keys: 2 lines that are not OpenSSH public keys, or have options in front of them dropped\nset_ssh_keys: no ssh key found\n")
+      // before, it was replaced by an empty file: the image's own key was gone
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_C}\n`)
     })
   )
 

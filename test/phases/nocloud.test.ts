@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeF
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
+import { simulated } from "../../src/sim/clouds/nocloud.js"
 import { actionLines, makeTestInstance, type TestInstance } from "../support/instance.js"
 import type { Invocation } from "../support/layers.js"
 
@@ -307,6 +308,28 @@ describe("first boot on nocloud", () => {
       expect(instance.read("/var/lib/cloud/nocloud/user-data")).toBeUndefined()
       expect(instance.read("/var/lib/cloud/user-data")).toBeUndefined()
       expect(actionLines(main.stderr)).toContain("   ++ set_ssh_keys: done")
+    })
+  )
+
+  it.scopedLive("a seed URL whose user-data fails (HTTP 503 until IMDS_DEADLINE) fails only what reads it: the meta-data's hostname and keys are set", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "nocloud",
+        instance: { hostname: "web.example.org", sshKeys: [KEY], userData: bytes(SCRIPT) },
+        faults: { overrides: [{ path: `${simulated.seedPath}user-data`, status: 503 }] },
+        env: { IMDS_DEADLINE: "0.5" }
+      })
+      const early = yield* instance.run(["early"])
+      expect(early.stderr).toContain(`save_userdata: nocloud: cannot read ${instance.sim!.seedUrl}user-data: HTTP 503\n`)
+      const main = yield* instance.run(["main"])
+      // before, the whole seed failed with user-data's error: set_hostname failed and the phase stopped there
+      expect(actionLines(main.stderr)).toContain("   ++ set_hostname: done")
+      expect(actionLines(main.stderr)).toContain("   ++ set_ssh_keys: done")
+      expect(instance.read("/etc/hostname")).toBe("web\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+      // never taken for empty user-data; read again by the next phase
+      expect(instance.read("/var/lib/cloud/user-data")).toBeUndefined()
+      expect(instance.read("/var/lib/cloud/nocloud/.nocloud_loaded")).toBeUndefined()
     })
   )
 

@@ -43,6 +43,22 @@ describe("the resident process's HTTP", () => {
     })
   )
 
+  it.effect("a request whose asker gave up on it (its timeout came) is asked again by those waiting for it, within their own time", () =>
+    Effect.gen(function* () {
+      // the first asking is never answered; the next is
+      const s = service((_, n) => (n === 1 ? Effect.never : Effect.succeed(answer(200, "late"))))
+      const http = makeCachingHttp(s.shape)
+      const asker = yield* Effect.fork(Effect.either(http.request(request("GET", "/slow")).pipe(Effect.timeoutFail({ duration: Duration.seconds(1), onTimeout: () => "timed out" }))))
+      yield* TestClock.adjust(Duration.millis(100))
+      const waiter = yield* Effect.fork(Effect.either(http.request(request("GET", "/slow")).pipe(Effect.timeoutFail({ duration: Duration.seconds(5), onTimeout: () => "timed out" }))))
+      yield* TestClock.adjust(Duration.seconds(1))
+      expect(yield* Fiber.join(asker)).toMatchObject({ _tag: "Left", left: "timed out" })
+      // before, the waiter was interrupted with its asker: not an error it could retry, nor an answer
+      expect(yield* Fiber.join(waiter)).toMatchObject({ _tag: "Right", right: { status: 200 } })
+      expect(s.asked).toEqual(["GET /slow", "GET /slow"])
+    })
+  )
+
   it.effect("keeps a token while it may be used, then asks again", () =>
     Effect.gen(function* () {
       const s = service((_, n) => Effect.succeed(answer(200, `token-${n}`)))

@@ -173,3 +173,20 @@ describe("the session token", () => {
     })
   )
 })
+
+describe("IMDS_ENDPOINT", () => {
+  it.effect("an IPv6 address written without brackets (fd00:ec2::254, AWS's) is the host, on the default port, and bracketed in URLs", () =>
+    Effect.gen(function* () {
+      const asked: Array<string> = []
+      const layer = Layer.succeed(Http, {
+        request: (r) => Effect.sync(() => (asked.push(`${r.host} ${r.port} ${r.path}`), { status: 503, body: new Uint8Array() }))
+      })
+      const env = { IMDS_ENDPOINT: "fd00:ec2::254", IMDS_DEADLINE: "1" }
+      // before, the setting was refused: 'IMDS_ENDPOINT: expected HOST or HOST:PORT, got ...'
+      const read = yield* Effect.fork(Effect.either(Effect.flatMap(client, (c) => c.get("meta-data/hostname")).pipe(Effect.provide(Layer.merge(layer, settings(env))))))
+      yield* TestClock.adjust(Duration.seconds(2))
+      expect(yield* Fiber.join(read)).toMatchObject({ _tag: "Left", left: { url: "http://[fd00:ec2::254]/latest/meta-data/hostname", reason: "HTTP 503" } })
+      expect(asked[0]).toBe("fd00:ec2::254 80 /latest/meta-data/hostname")
+    })
+  )
+})

@@ -122,6 +122,11 @@ export const installKeys = (user: string, entries: ReadonlyArray<string>, option
         : one ? "that is not an OpenSSH public key, or has options in front of it" : "that are not OpenSSH public keys, or have options in front of them"
       yield* warn(`${options.action}: ${dropped} line${one ? "" : "s"} ${what} dropped`)
     }
+    // nothing left to install: the keys there are kept, as when the cloud has none
+    if (keys.length === 0 && !options.append) {
+      yield* info(`${options.action}: no ssh key found`)
+      return
+    }
     const fs = yield* RootFs
     const home = fs.at(account.value.home)
     const dir = fs.at(`${account.value.home}/.ssh`)
