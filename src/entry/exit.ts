@@ -20,18 +20,29 @@ const outputFailed = (e: NodeJS.ErrnoException): void => {
 /** stdout's failures handled as above; the entry calls it first */
 export const watchOutput = () => void process.stdout.on("error", outputFailed)
 
+/** once `stream` has taken what was written to it (at once when nothing waits); a failed write is `onError`'s */
+const drained = (stream: NodeJS.WriteStream, onError: (e: Error) => void): Promise<void> =>
+  new Promise((done) => {
+    if (stream.writableLength === 0) return done()
+    stream.write("", (e) => {
+      if (e) onError(e)
+      done()
+    })
+  })
+
 /**
- * Exits with `code` once stdout has taken everything, or as above when it
- * could not. A failed write is reported on the next turn, hence the wait;
- * with nothing left to take, nothing more is written (a command that printed
- * nothing does not fail on a full disk).
+ * Exits with `code` once stdout and stderr have taken everything (a pipe to
+ * a slow reader takes writes later: exiting at once would cut the lines off),
+ * or as above when stdout could not. A failed write is reported on the next
+ * turn, hence the wait; with nothing left to take, nothing more is written
+ * (a command that printed nothing does not fail on a full disk). Stderr's
+ * own failure has nowhere to be told.
  */
 export const exitAfterOutput = (code: number): Promise<never> =>
   new Promise(() => {
     process.exitCode = code
     setImmediate(() => {
       if (failed) return
-      if (process.stdout.writableLength === 0) return process.exit(code)
-      process.stdout.write("", (e) => (e ? outputFailed(e) : process.exit(code)))
+      void Promise.all([drained(process.stdout, outputFailed), drained(process.stderr, () => {})]).then(() => failed || process.exit(code))
     })
   })

@@ -30,6 +30,22 @@ describe("tiny-cloud command line", () => {
     expect([quiet.status, quiet.stderr]).toEqual([0, "bootstrap marked complete\n"])
   })
 
+  it("every line reaches a slow reader of stderr before the process exits (10 000 warnings, 700 KB: more than a pipe holds)", async () => {
+    const instance = await noCloud()
+    instance.write("/etc/tiny-cloud.conf", Array.from({ length: 10_000 }, (_, i) => `UNKNOWN_KEY_${i}=1\n`).join(""))
+    const child = spawn(process.execPath, [PROGRAM, "config"], { env: instance.env, stdio: ["ignore", "ignore", "pipe"] })
+    child.stderr.pause()
+    // the reader comes late: after the process ended (when it does not wait for its stderr) or a while later
+    const exited = new Promise((done) => child.on("exit", done))
+    await Promise.race([exited, new Promise((done) => setTimeout(done, 2000))])
+    let stderr = ""
+    child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c))
+    child.stderr.resume()
+    await new Promise((done) => child.on("close", done))
+    const lines = stderr.split("\n")
+    expect([lines.length, lines[9_999]]).toEqual([10_001, "warning: /etc/tiny-cloud.conf line 10000: unknown key UNKNOWN_KEY_9999"])
+  })
+
   it("directories it makes are never writable by others, whatever the umask: 0755 under umask 0 (mdev and some supervisors give it), so the user-data's are not", async () => {
     const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode("#cloud-config\nwrite_files:\n  - {path: /srv/app/x.conf, content: x}\n") } })
     rmSync(join(instance.root, "var/lib/cloud"), { recursive: true })
