@@ -268,19 +268,26 @@ export const settingsFromLeniently = (env: Readonly<Record<string, string | unde
 
 /** `CLOUD_USR` → `CLOUD_USER`: the known key a few typing slips away, if any */
 export const nearestKey = (key: string): ConfigKey | undefined => {
-  const near = CONFIG_KEYS.map((known) => ({ known, d: editDistance(key.toUpperCase(), known) })).sort((a, b) => a.d - b.d)[0]!
-  return near.d <= 2 && near.d * 3 < key.length ? near.known : undefined
+  // two slips change the length by two at most: only keys that close are measured (a long line costs nothing)
+  const near = CONFIG_KEYS.filter((known) => Math.abs(known.length - key.length) <= 2)
+    .map((known) => ({ known, d: editDistance(key.toUpperCase(), known) }))
+    .sort((a, b) => a.d - b.d)[0]
+  return near !== undefined && near.d <= 2 && near.d * 3 < key.length ? near.known : undefined
 }
 
-/** optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours */
+/** optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours (three rows kept) */
 const editDistance = (a: string, b: string): number => {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)))
+  let before = new Uint32Array(b.length + 1)
+  let previous = Uint32Array.from({ length: b.length + 1 }, (_, j) => j)
+  let row = new Uint32Array(b.length + 1)
   for (let i = 1; i <= a.length; i++) {
+    row[0] = i
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost)
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1)
+      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + cost)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(row[j]!, before[j - 2]! + 1)
     }
+    ;[before, previous, row] = [previous, row, before]
   }
-  return d[a.length]![b.length]!
+  return previous[b.length]!
 }

@@ -134,4 +134,9 @@ describe("where each value came from", () => {
   ])("the known key %s likely stands for: %s", (key, meant) => {
     expect(nearestKey(key)).toBe(meant)
   })
+
+  it("a key far longer than any known one is near none, and is not measured against them (a line of a megabyte, 10 000 unknown keys)", () => {
+    expect(nearestKey("K".repeat(1 << 20))).toBeUndefined()
+    expect(Array.from({ length: 10_000 }, (_, i) => nearestKey(`UNKNOWN_KEY_${i}`)).filter((k) => k !== undefined)).toEqual([])
+  })
 })
