@@ -132,6 +132,11 @@ describe("the type a part's first line names", () => {
     expect(analyse(source).warnings).toEqual([])
   })
 
+  it("starts a script at its #! when blank lines come first, in a text/x-shellscript part as in a sniffed one, so its interpreter runs it", () => {
+    const source = multipart([part("text/x-shellscript", "\n \n#!/usr/bin/python3\nprint(1)"), part("text/plain", "\n#!/bin/sh\necho two")])
+    expect(scriptsOf(source).map(([, body]) => body)).toEqual(["#!/usr/bin/python3\nprint(1)", "#!/bin/sh\necho two"])
+  })
+
   it("is named when text/plain holds a type this program does not read", () => {
     const source = multipart([part("text/plain", "#include\nhttp://example.com/x"), part("text/plain", "#alpine-config\nuser: bob"), part("text/plain", "hello")])
     expect(analyse(source).warnings).toEqual([

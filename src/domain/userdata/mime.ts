@@ -266,14 +266,17 @@ const sortPart = (sorted: Parts, part: MimePart, content: Content) => {
   const where = whereOf(part)
   const use = partUse(type, bytes)
   switch (use.kind) {
-    case "script":
-      // a sniffed script may start with blank lines; the kernel wants `#!` first
-      sorted.scripts.push({ name: scriptName(part), content: SCRIPT_TYPES.has(type) ? bytes : withoutLeadingSpace(bytes) })
+    case "script": {
+      // a script may start with blank lines before its `#!` (a sniffed one, or a text/x-shellscript part); the kernel wants `#!` first
+      const trimmed = withoutLeadingSpace(bytes)
+      const shebang = trimmed[0] === 0x23 && trimmed[1] === 0x21
+      sorted.scripts.push({ name: scriptName(part), content: shebang || !SCRIPT_TYPES.has(type) ? trimmed : bytes })
       // nothing runs on later boots; per-instance and per-once are the same as once on a first boot
       if (type === "text/x-shellscript-per-boot") {
         sorted.warnings.push(`${where}: text/x-shellscript-per-boot parts run at the first boot only`)
       }
       return
+    }
     case "cloud-config": {
       const text = new TextDecoder().decode(bytes)
       if (isJinja(text)) sorted.warnings.push(`${where}: ${JINJA_WARNING}`)
