@@ -52,6 +52,25 @@ describe("the parts' size, all together", () => {
   })
 })
 
+describe("base64 parts", () => {
+  const base64Part = (type: string, body: string) => part(type, body, ["Content-Transfer-Encoding: base64"])
+
+  it("lose the characters outside the alphabet, as cloud-init decodes them, with a warning; one that cannot be base64 is ignored, the other parts apply", () => {
+    const script = Buffer.from("#!/bin/sh\necho one\n").toString("base64")
+    const source = multipart([
+      base64Part("text/x-shellscript", `${script.slice(0, 8)}!*\n${script.slice(8)}`),
+      base64Part("text/x-shellscript", "!!!! garbage ****\nabcdef"),
+      part("text/cloud-config", "#cloud-config\nhostname: still-set")
+    ])
+    expect(scriptsOf(source)).toEqual([["part-1", "#!/bin/sh\necho one\n"]])
+    expect(multipartOf(source).config.hostname).toBe("still-set")
+    expect(analyse(source).warnings).toEqual([
+      "part 1 (line 8): 2 characters outside the base64 alphabet were dropped, as cloud-init drops them",
+      "part 2 (line 14): not valid base64 data; part ignored"
+    ])
+  })
+})
+
 describe("a large number of parts", () => {
   // (the time it takes, linear in the size, is measured by hand: 20k parts in about 1 s; tests carry no wall-clock bounds)
   it("are all read, each part's script kept", () => {

@@ -8,7 +8,7 @@
  * All parts together, decompressed, stay within the user-data limit.
  */
 import * as Either from "effect/Either"
-import { type Budget, gunzipWithin } from "./content.js"
+import { type Budget, type Decoded, fromBase64, gunzipWithin } from "./content.js"
 import type { Problem } from "./problem.js"
 import { isJinja, OTHER_TYPE_WORDS, userDataWord } from "./type.js"
 
@@ -145,12 +145,18 @@ const fromQuotedPrintable = (body: string): Uint8Array =>
     "latin1"
   )
 
-/** The part's bytes, or undefined for a transfer encoding we do not know. */
-const partBytes = (part: MimePart): Uint8Array | undefined => {
+/**
+ * The part's bytes (base64 as cloud-init decodes it: characters outside its
+ * alphabet dropped and counted), or why it has none: a transfer encoding we
+ * do not know, or base64 that cannot be decoded.
+ */
+const partBytes = (part: MimePart): Either.Either<Decoded, string> => {
   const encoding = (part.headers.get("content-transfer-encoding") ?? "7bit").toLowerCase()
-  if (encoding === "base64") return Buffer.from(part.body.replace(/\s+/g, ""), "base64")
-  if (encoding === "quoted-printable") return fromQuotedPrintable(part.body)
-  return ["7bit", "8bit", "binary"].includes(encoding) ? Buffer.from(part.body, "latin1") : undefined
+  if (encoding === "base64") return Either.mapLeft(fromBase64(part.body), () => "not valid base64 data; part ignored")
+  if (encoding === "quoted-printable") return Either.right({ bytes: fromQuotedPrintable(part.body), dropped: 0 })
+  return ["7bit", "8bit", "binary"].includes(encoding)
+    ? Either.right({ bytes: Buffer.from(part.body, "latin1"), dropped: 0 })
+    : Either.left(`transfer encoding ${part.headers.get("content-transfer-encoding")} is not supported; part ignored`)
 }
 
 const scriptName = (part: MimePart): string => {
@@ -212,6 +218,8 @@ interface Content {
   readonly type: string
   readonly bytes: Uint8Array
   readonly gunzipped: boolean
+  /** characters outside the base64 alphabet its body lost */
+  readonly dropped: number
 }
 
 /** Left: why the part is not read, and whether the parts after it are not read either (the limit is reached). */
@@ -221,19 +229,18 @@ const partContent = (part: MimePart, budget: Budget): Either.Either<Content, { r
     stop: true
   }
   const type = parseContentType(part.headers.get("content-type")).type
-  const bytes = partBytes(part)
-  if (bytes === undefined) {
-    return Either.left({ reason: `transfer encoding ${part.headers.get("content-transfer-encoding")} is not supported; part ignored`, stop: false })
-  }
+  const decoded = partBytes(part)
+  if (Either.isLeft(decoded)) return Either.left({ reason: decoded.left, stop: false })
+  const { bytes, dropped } = decoded.right
   if (GZIP_TYPES.has(type)) {
     return Either.match(gunzipWithin(bytes, budget), {
       onLeft: (why) => Either.left(why === "too large" ? tooLarge : { reason: "not valid gzip data; part ignored", stop: false }),
-      onRight: (out) => Either.right({ type: "", bytes: out, gunzipped: true })
+      onRight: (out) => Either.right({ type: "", bytes: out, gunzipped: true, dropped })
     })
   }
   if (bytes.length > budget.remaining) return Either.left(tooLarge)
   budget.remaining -= bytes.length
-  return Either.right({ type, bytes, gunzipped: false })
+  return Either.right({ type, bytes, gunzipped: false, dropped })
 }
 
 export interface ScriptPart {
@@ -300,8 +307,12 @@ export const splitMime = (bytes: Uint8Array, maxBytes: number): Either.Either<Pa
         continue
       }
       const content = partContent(entry.part, budget)
-      if (Either.isRight(content)) sortPart(sorted, entry.part, content.right)
-      else {
+      if (Either.isRight(content)) {
+        if (content.right.dropped > 0) {
+          sorted.warnings.push(`${whereOf(entry.part)}: ${content.right.dropped} characters outside the base64 alphabet were dropped, as cloud-init drops them`)
+        }
+        sortPart(sorted, entry.part, content.right)
+      } else {
         sorted.warnings.push(`${whereOf(entry.part)}: ${content.left.reason}`)
         if (content.left.stop) break
       }
