@@ -156,6 +156,13 @@ describe("the type a part's first line names", () => {
     expect(scriptsOf(source).map(([, body]) => body)).toEqual(["#!/usr/bin/python3\nprint(1)", "#!/bin/sh\necho two"])
   })
 
+  it("says what a part is when its Content-Type is not TYPE/SUBTYPE, read as text/plain as RFC 2045 and cloud-init read it", () => {
+    const source = multipart([part("cloud-config", "#cloud-config\nhostname: typo"), part("text/x-shellscript/sh", "#!/bin/sh\necho two"), part("shellscript", "echo three")])
+    expect(scriptsOf(source)).toEqual([["part-2", "#!/bin/sh\necho two"]])
+    expect(multipartOf(source).config.hostname).toBe("typo")
+    expect(analyse(source).warnings).toEqual(["part 3 (line 17): text/plain parts are not supported; part ignored"])
+  })
+
   it("is named when text/plain holds a type this program does not read", () => {
     const source = multipart([part("text/plain", "#include\nhttp://example.com/x"), part("text/plain", "#alpine-config\nuser: bob"), part("text/plain", "hello")])
     expect(analyse(source).warnings).toEqual([

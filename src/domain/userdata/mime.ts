@@ -62,14 +62,19 @@ const readHeaders = (text: string, start: number, end = text.length): { headers:
   return { headers, bodyStart: blank ? start + blank.index + blank[0].length : end }
 }
 
-/** `text/plain; charset="utf-8"` → type and parameters (names lower-cased). */
+/**
+ * `text/plain; charset="utf-8"` → type and parameters (names lower-cased).
+ * A type that is not TYPE/SUBTYPE is `text/plain`, as RFC 2045 and Python's
+ * email (so cloud-init) read it: the part's first line then says what it is.
+ */
 const parseContentType = (value: string | undefined): { type: string; params: Map<string, string> } => {
   const params = new Map<string, string>()
   for (const m of (value ?? "").matchAll(/;\s*([A-Za-z0-9_.*-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)/g)) {
     const raw = m[2]!
     params.set(m[1]!.toLowerCase(), raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(.)/g, "$1") : raw)
   }
-  return { type: (value ?? "").split(";")[0]!.trim().toLowerCase(), params }
+  const type = (value ?? "").split(";")[0]!.trim().toLowerCase()
+  return { type: type === "" || type.split("/").length === 2 ? type : "text/plain", params }
 }
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
