@@ -163,6 +163,22 @@ describe("the type a part's first line names", () => {
     expect(analyse(source).warnings).toEqual(["part 3 (line 17): text/plain parts are not supported; part ignored"])
   })
 
+  it("names a type or a transfer encoding it does not read in a warning, or when it is no such name (a header line of a quarter of a megabyte) its length alone", () => {
+    const long = "x".repeat(1 << 18)
+    const source = multipart([
+      part(`application/${long}`, "hello"),
+      part("text/x-include-url", "http://example.com/x"),
+      part("text/x-shellscript", "#!/bin/sh", [`Content-Transfer-Encoding: ${long}`]),
+      part("text/x-shellscript", "#!/bin/sh", ["Content-Transfer-Encoding: X-UUEncode"])
+    ])
+    expect(analyse(source).warnings).toEqual([
+      `part 1 (line 7): parts of a Content-Type of ${12 + (1 << 18)} characters are not supported; part ignored`,
+      "part 2 (line 11): text/x-include-url parts are not supported; part ignored",
+      `part 3 (line 16): a transfer encoding of ${1 << 18} characters is not supported; part ignored`,
+      "part 4 (line 21): transfer encoding X-UUEncode is not supported; part ignored"
+    ])
+  })
+
   it("is named when text/plain holds a type this program does not read", () => {
     const source = multipart([part("text/plain", "#include\nhttp://example.com/x"), part("text/plain", "#alpine-config\nuser: bob"), part("text/plain", "hello")])
     expect(analyse(source).warnings).toEqual([

@@ -77,6 +77,14 @@ const parseContentType = (value: string | undefined): { type: string; params: Ma
   return { type: type === "" || type.split("/").length === 2 ? type : "text/plain", params }
 }
 
+/**
+ * A header's value as messages name it: a MIME type or an encoding, of
+ * RFC 6838's characters and up to its 127 (each side of the `/`). Any other
+ * value is told by its length: a header line may be a megabyte long, and
+ * user-data is never copied into the log at length.
+ */
+const NAMEABLE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}(?:\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126})?$/i
+
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 
 /** Where each part between `--BOUNDARY` lines in [from, to) lies; the line break before a delimiter belongs to it. */
@@ -161,7 +169,7 @@ const partBytes = (part: MimePart): Either.Either<Decoded, string> => {
   if (encoding === "quoted-printable") return Either.right({ bytes: fromQuotedPrintable(part.body), dropped: 0 })
   return ["7bit", "8bit", "binary"].includes(encoding)
     ? Either.right({ bytes: Buffer.from(part.body, "latin1"), dropped: 0 })
-    : Either.left(`transfer encoding ${part.headers.get("content-transfer-encoding")} is not supported; part ignored`)
+    : Either.left(`${NAMEABLE.test(encoding) ? `transfer encoding ${part.headers.get("content-transfer-encoding")}` : `a transfer encoding of ${encoding.length} characters`} is not supported; part ignored`)
 }
 
 const scriptName = (part: MimePart): string => {
@@ -209,7 +217,8 @@ const partUse = (type: string, bytes: Uint8Array): PartUse => {
   if (sniffed !== undefined) return sniffed
   if (SCRIPT_TYPES.has(type)) return { kind: "script" }
   if (type === "text/cloud-config") return { kind: "cloud-config" }
-  return ignored(`${type || "text/plain"} parts are not supported`)
+  const named = type || "text/plain"
+  return ignored(NAMEABLE.test(named) ? `${named} parts are not supported` : `parts of a Content-Type of ${named.length} characters are not supported`)
 }
 
 const withoutLeadingSpace = (bytes: Uint8Array): Uint8Array => {
