@@ -1,7 +1,7 @@
 import { gzipSync } from "node:zlib"
 import { describe, expect, it } from "vitest"
 import { MAX_MIME_DEPTH, splitMime } from "../../src/domain/userdata/mime.js"
-import { analyseUserData } from "../../src/domain/userdata/parse.js"
+import { analyseUserData, MAX_PART_NOTES } from "../../src/domain/userdata/parse.js"
 import { formatProblem } from "../../src/domain/userdata/problem.js"
 
 const bytes = (text: string) => new TextEncoder().encode(text)
@@ -85,6 +85,21 @@ describe("a large number of parts", () => {
     const warnings = analyse(multipart(parts)).warnings
     // 3 header lines, then 4 lines a part: delimiter, header, blank, body
     expect(warnings.at(-1)).toBe("part 50 (line 203): text/x-unknown parts are not supported; part ignored")
+  })
+
+  it(`list ${MAX_PART_NOTES} warnings and ${MAX_PART_NOTES} problems of parts, and count the others in one line each; the good parts apply`, () => {
+    const parts = [
+      ...Array.from({ length: MAX_PART_NOTES + 50 }, (_, i) => part("text/x-unknown", `x${i}`)),
+      ...Array.from({ length: MAX_PART_NOTES + 20 }, () => part("text/cloud-config", "#cloud-config\nhostname: [unclosed")),
+      part("text/cloud-config", "#cloud-config\nhostname: still-set")
+    ]
+    const { warnings, problems, parsed } = analyse(multipart(parts))
+    expect(warnings).toHaveLength(MAX_PART_NOTES + 1)
+    expect(warnings.at(-1)).toBe("50 more warnings about parts are not listed")
+    expect(problems).toHaveLength(MAX_PART_NOTES + 1)
+    // at the first problem not listed, the 101st broken part's second body line: after 3 header lines, 150 parts of 4 lines, 100 of 5
+    expect(formatProblem(problems.at(-1)!)).toBe(`line ${3 + 150 * 4 + 100 * 5 + 5}: 20 more parts with problems are skipped, not listed`)
+    expect(parsed?.kind === "multipart" && parsed.config.hostname).toBe("still-set")
   })
 })
 
