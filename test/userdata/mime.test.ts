@@ -194,6 +194,28 @@ describe("the type a part's first line names", () => {
     ])
   })
 
+  it("starts a part's body at its first line that is not a header, as cloud-init does, when the blank line after the headers (or the headers) are left out", () => {
+    const source = [
+      "MIME-Version: 1.0",
+      "Content-Type: multipart/mixed; boundary=b",
+      "",
+      "--b",
+      "#cloud-config",
+      "hostname: no-headers",
+      "",
+      "runcmd: [echo hi]",
+      "--b",
+      "Content-Type: text/x-shellscript",
+      "#!/bin/sh",
+      "echo no blank line",
+      "--b--",
+      ""
+    ].join("\n")
+    expect(scriptsOf(source)).toEqual([["part-2", "#!/bin/sh\necho no blank line"]])
+    expect(multipartOf(source).config).toMatchObject({ hostname: "no-headers", runcmd: [{ kind: "shell", script: "echo hi", index: 0 }] })
+    expect(analyse(source).warnings).toEqual([])
+  })
+
   it("is named when text/plain holds a type this program does not read", () => {
     const source = multipart([part("text/plain", "#include\nhttp://example.com/x"), part("text/plain", "#alpine-config\nuser: bob"), part("text/plain", "hello")])
     expect(analyse(source).warnings).toEqual([

@@ -49,17 +49,37 @@ const lineCounter = (text: string) => {
   }
 }
 
-/** Headers from `start` up to the blank line (or `end`), unfolded; names lower-cased. */
+/** a header line or a continuation of one, as Python's email (so cloud-init) tells them: a name and a colon, or leading whitespace */
+const HEADER_LINE = /^(?:From |[\x21-\x39\x3b-\x7e]*:|[\t ])/
+
+/**
+ * Headers from `start`, unfolded, names lower-cased, up to the first line
+ * that is not one: a blank line, which the body comes after, or as in
+ * cloud-init (a part written without headers, or without the blank line
+ * after them) the body's first line.
+ */
 const readHeaders = (text: string, start: number, end = text.length): { headers: Map<string, string>; bodyStart: number } => {
-  const rest = text.slice(start, end)
-  const blank = /^\r?\n|\r?\n\r?\n/.exec(rest)
-  const block = blank ? rest.slice(0, blank.index) : rest
+  const lines: Array<string> = []
+  let at = start
+  let bodyStart = end
+  while (at < end) {
+    const nl = text.indexOf("\n", at)
+    const next = nl < 0 || nl >= end ? end : nl + 1
+    const line = text.slice(at, next).replace(/\r?\n$/, "")
+    if (!HEADER_LINE.test(line)) {
+      bodyStart = line === "" ? next : at
+      break
+    }
+    if (/^[ \t]/.test(line) && lines.length > 0) lines.push(`${lines.pop()!} ${line.replace(/^[ \t]+/, "")}`)
+    else lines.push(line)
+    at = next
+  }
   const headers = new Map<string, string>()
-  for (const line of block.replace(/\r?\n[ \t]+/g, " ").split(/\r?\n/)) {
+  for (const line of lines) {
     const colon = line.indexOf(":")
     if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim())
   }
-  return { headers, bodyStart: blank ? start + blank.index + blank[0].length : end }
+  return { headers, bodyStart }
 }
 
 /**
