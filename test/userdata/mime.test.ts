@@ -71,6 +71,22 @@ describe("base64 parts", () => {
   })
 })
 
+describe("the text of cloud-config parts", () => {
+  it("is UTF-8, else in the charset the part names; a part that is neither is ignored with a warning, never read with its bytes replaced", () => {
+    // one byte a character: \u00e9 is the byte 0xE9, é in iso-8859-1 and not UTF-8
+    const source = multipart([
+      part('text/cloud-config; charset="iso-8859-1"', "#cloud-config\nwrite_files:\n  - path: /etc/motd\n    content: caf\u00e9"),
+      part("text/cloud-config", "#cloud-config\nhostname: caf\u00e9"),
+      part('text/cloud-config; charset="utf-8"', "#cloud-config\nhostname: still-set\nruncmd: [echo \u00c3\u00a9]")
+    ])
+    const { parsed, warnings } = analyseUserData(Buffer.from(source, "latin1"), OPTIONS)
+    if (parsed?.kind !== "multipart") throw new Error(`not multipart: ${parsed?.kind}`)
+    expect(parsed.config.writeFiles.map((f) => text(f.content as Uint8Array))).toEqual(["café"])
+    expect([parsed.config.hostname, parsed.config.runcmd]).toEqual(["still-set", [{ kind: "shell", script: "echo é", index: 0 }]])
+    expect(warnings).toEqual(["part 2 (line 14): not valid UTF-8 text, nor text in a charset its Content-Type names; part ignored"])
+  })
+})
+
 describe("a large number of parts", () => {
   // (the time it takes, linear in the size, is measured by hand: 20k parts in about 1 s; tests carry no wall-clock bounds)
   it("are all read, each part's script kept", () => {

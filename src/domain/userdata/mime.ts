@@ -301,6 +301,24 @@ export interface Parts {
 const mergeTypeOf = (part: MimePart): string | undefined =>
   [part.headers.get("merge-type"), part.headers.get("x-merge-type")].find((h) => h !== undefined && h !== "")
 
+const decodeAs = (label: string, bytes: Uint8Array): string | undefined => {
+  try {
+    return new TextDecoder(label, { fatal: true }).decode(bytes)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * A cloud-config part's text: UTF-8, as cloud-init reads every part whatever
+ * its charset, else in the charset its Content-Type names (a part sent as
+ * iso-8859-1); undefined when it is neither, as the whole user-data would
+ * be refused (cloud-init's YAML reader refuses it too), never read with
+ * its bytes replaced.
+ */
+const partText = (bytes: Uint8Array, charset: string | undefined): string | undefined =>
+  decodeAs("utf-8", bytes) ?? (charset === undefined ? undefined : decodeAs(charset, bytes))
+
 /** one part into its list, or a warning why not */
 const sortPart = (sorted: Parts, part: MimePart, content: Content) => {
   const { type, bytes } = content
@@ -319,7 +337,11 @@ const sortPart = (sorted: Parts, part: MimePart, content: Content) => {
       return
     }
     case "cloud-config": {
-      const text = new TextDecoder().decode(bytes)
+      const text = partText(bytes, content.gunzipped ? undefined : parseContentType(part.headers.get("content-type")).params.get("charset"))
+      if (text === undefined) {
+        sorted.warnings.push(`${where}: not valid UTF-8 text, nor text in a charset its Content-Type names; part ignored`)
+        return
+      }
       if (isJinja(text)) sorted.warnings.push(`${where}: ${JINJA_WARNING}`)
       sorted.configs.push({ text, lineOffset: part.bodyLine - 1, where, mergeType: content.gunzipped ? undefined : mergeTypeOf(part) })
       return
