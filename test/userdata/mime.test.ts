@@ -1,6 +1,6 @@
 import { gzipSync } from "node:zlib"
 import { describe, expect, it } from "vitest"
-import { MAX_MIME_DEPTH, splitMime } from "../../src/domain/userdata/mime.js"
+import { MAX_BOUNDARY, MAX_MIME_DEPTH, splitMime } from "../../src/domain/userdata/mime.js"
 import { analyseUserData, MAX_PART_NOTES } from "../../src/domain/userdata/parse.js"
 import { formatProblem } from "../../src/domain/userdata/problem.js"
 
@@ -165,6 +165,16 @@ describe("nested multipart parts", () => {
       "part 1 (line 7): multipart part without a boundary in its Content-Type; part ignored",
       "part 2 (line 12): multipart part without parts; part ignored"
     ])
+  })
+
+  it(`with a boundary longer than RFC 2046's ${MAX_BOUNDARY} characters are refused in one line, the user-data's own as a part's; the other parts apply`, () => {
+    const long = "b".repeat(100_000)
+    const ok = "b".repeat(MAX_BOUNDARY)
+    const source = multipart([inner(long, [part("text/x-shellscript", "#!/bin/sh\necho never")]), inner(ok, [part("text/x-shellscript", "#!/bin/sh\necho inner")])], "outer")
+    expect(scriptsOf(source)).toEqual([["part-2.1", "#!/bin/sh\necho inner"]])
+    expect(analyse(source).warnings).toEqual(["part 1 (line 7): multipart part with a boundary of 100000 characters, more than the 70 RFC 2046 allows; part ignored"])
+    const { parsed, problems } = analyse(multipart([part("text/x-shellscript", "#!/bin/sh\necho never")], long))
+    expect([parsed, problems.map(formatProblem)]).toEqual([undefined, ["line 1: multipart user-data has a boundary of 100000 characters, more than the 70 RFC 2046 allows"]])
   })
 })
 

@@ -17,6 +17,11 @@ export const JINJA_WARNING = "jinja templates are not supported; the rest is rea
 /** multipart parts nested deeper than this (the user-data itself is level 1) are not read */
 export const MAX_MIME_DEPTH = 8
 
+/** the longest boundary RFC 2046 allows; a longer one is refused, not searched for (a boundary of 100 000 characters is no regular expression V8 will build) */
+export const MAX_BOUNDARY = 70
+
+const boundaryTooLong = (boundary: string) => `a boundary of ${boundary.length} characters, more than the ${MAX_BOUNDARY} RFC 2046 allows`
+
 interface MimePart {
   readonly headers: ReadonlyMap<string, string>
   /** latin1: one char per byte */
@@ -149,6 +154,7 @@ const walkMultipart = (walk: Walk, from: number, to: number, boundary: string, p
     const inner = contentType.params.get("boundary")
     const ignored = (reason: string) => walk.entries.push({ kind: "ignored", warning: `${where}: ${reason}; part ignored` })
     if (inner === undefined || inner === "") ignored("multipart part without a boundary in its Content-Type")
+    else if (inner.length > MAX_BOUNDARY) ignored(`multipart part with ${boundaryTooLong(inner)}`)
     else if (depth >= MAX_MIME_DEPTH) ignored(`multipart parts nested more than ${MAX_MIME_DEPTH} levels deep are not read`)
     else if (walkMultipart(walk, bodyStart, region.end, inner, `${label}.`, depth + 1) === 0) ignored("multipart part without parts")
   })
@@ -168,6 +174,7 @@ const mimeEntries = (text: string): Either.Either<Array<Entry>, Array<Problem>> 
   if (boundary === undefined || boundary === "") {
     return Either.left([{ path: "", line: 1, message: "multipart user-data has no boundary in its Content-Type" }])
   }
+  if (boundary.length > MAX_BOUNDARY) return Either.left([{ path: "", line: 1, message: `multipart user-data has ${boundaryTooLong(boundary)}` }])
   walkMultipart(walk, bodyStart, text.length, boundary, "", 1)
   return Either.right(walk.entries)
 }
