@@ -242,6 +242,12 @@ describe("the type a part's first line names", () => {
     expect(analyse(source).warnings).toEqual([])
   })
 
+  it("reads a header given twice as its first, as cloud-init does", () => {
+    const source = multipart([part("text/cloud-config", "#cloud-config\nhostname: first-wins", ["Content-Type: text/x-unknown"])])
+    expect(multipartOf(source).config.hostname).toBe("first-wins")
+    expect(analyse(source).warnings).toEqual([])
+  })
+
   it("is named when text/plain holds a type this program does not read", () => {
     const source = multipart([part("text/plain", "#include\nhttp://example.com/x"), part("text/plain", "#alpine-config\nuser: bob"), part("text/plain", "hello")])
     expect(analyse(source).warnings).toEqual([

@@ -82,7 +82,9 @@ const readHeaders = (text: string, start: number, end = text.length): { headers:
   const headers = new Map<string, string>()
   for (const line of lines) {
     const colon = line.indexOf(":")
-    if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim())
+    const name = line.slice(0, colon).trim().toLowerCase()
+    // a header given twice is its first, as Python's email (so cloud-init) reads it
+    if (colon > 0 && !headers.has(name)) headers.set(name, line.slice(colon + 1).trim())
   }
   return { headers, bodyStart }
 }
