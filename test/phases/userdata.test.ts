@@ -638,6 +638,22 @@ describe.concurrent("multipart user-data", () => {
     })
   )
 
+  it.scopedLive("a script part sent with CR LF line ends, as MIME has them, or with a byte-order mark runs as written, as run_userdata runs one", () =>
+    Effect.gen(function* () {
+      const doc = mime([
+        { type: "text/x-shellscript", body: '#!/bin/sh\necho crlf\necho 1 >> "$ROOT/tmp/order"\n' },
+        { type: "text/x-shellscript", body: '\uFEFF#!/bin/sh\necho bom\necho 2 >> "$ROOT/tmp/order"\n' }
+      ]).replace(/\n/g, "\r\n")
+      const i = yield* userDataInstance(doc)
+      const { early, main, final } = yield* phases(i)
+      expectCodes({ early: early!, main: main!, final: final! })
+      expect(i.read("/tmp/order")).toBe("1\n2\n")
+      expect(i.read("/var/lib/cloud/user-data.parts/01")).toBe('#!/bin/sh\necho crlf\necho 1 >> "$ROOT/tmp/order"\n')
+      expect(i.read("/var/lib/cloud/user-data.parts/02")).toBe('#!/bin/sh\necho bom\necho 2 >> "$ROOT/tmp/order"\n')
+      expect(i.read("/var/log/user-data.exit")).toBe("0\n")
+    })
+  )
+
   it.scopedLive("a failing part fails the action after every part ran; its status goes to user-data.exit", () =>
     Effect.gen(function* () {
       const doc = mime([

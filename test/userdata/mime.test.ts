@@ -1,7 +1,7 @@
 import { gzipSync } from "node:zlib"
 import { describe, expect, it } from "vitest"
-import { MAX_MIME_DEPTH, splitMime } from "../../src/domain/userdata/mime.js"
-import { analyseUserData } from "../../src/domain/userdata/parse.js"
+import { MAX_BOUNDARY, MAX_MIME_DEPTH, splitMime } from "../../src/domain/userdata/mime.js"
+import { analyseUserData, MAX_PART_NOTES } from "../../src/domain/userdata/parse.js"
 import { formatProblem } from "../../src/domain/userdata/problem.js"
 
 const bytes = (text: string) => new TextEncoder().encode(text)
@@ -52,6 +52,41 @@ describe("the parts' size, all together", () => {
   })
 })
 
+describe("base64 parts", () => {
+  const base64Part = (type: string, body: string) => part(type, body, ["Content-Transfer-Encoding: base64"])
+
+  it("lose the characters outside the alphabet, as cloud-init decodes them, with a warning; one that cannot be base64 is ignored, the other parts apply", () => {
+    const script = Buffer.from("#!/bin/sh\necho one\n").toString("base64")
+    const source = multipart([
+      base64Part("text/x-shellscript", `${script.slice(0, 8)}!*\n${script.slice(8)}`),
+      base64Part("text/x-shellscript", "!!!! garbage ****\nabcdef"),
+      part("text/cloud-config", "#cloud-config\nhostname: still-set")
+    ])
+    expect(scriptsOf(source)).toEqual([["part-1", "#!/bin/sh\necho one\n"]])
+    expect(multipartOf(source).config.hostname).toBe("still-set")
+    expect(analyse(source).warnings).toEqual([
+      "part 1 (line 8): 2 characters outside the base64 alphabet were dropped, as cloud-init drops them",
+      "part 2 (line 14): not valid base64 data; part ignored"
+    ])
+  })
+})
+
+describe("the text of cloud-config parts", () => {
+  it("is UTF-8, else in the charset the part names; a part that is neither is ignored with a warning, never read with its bytes replaced", () => {
+    // one byte a character: \u00e9 is the byte 0xE9, é in iso-8859-1 and not UTF-8
+    const source = multipart([
+      part('text/cloud-config; charset="iso-8859-1"', "#cloud-config\nwrite_files:\n  - path: /etc/motd\n    content: caf\u00e9"),
+      part("text/cloud-config", "#cloud-config\nhostname: caf\u00e9"),
+      part('text/cloud-config; charset="utf-8"', "#cloud-config\nhostname: still-set\nruncmd: [echo \u00c3\u00a9]")
+    ])
+    const { parsed, warnings } = analyseUserData(Buffer.from(source, "latin1"), OPTIONS)
+    if (parsed?.kind !== "multipart") throw new Error(`not multipart: ${parsed?.kind}`)
+    expect(parsed.config.writeFiles.map((f) => text(f.content as Uint8Array))).toEqual(["café"])
+    expect([parsed.config.hostname, parsed.config.runcmd]).toEqual(["still-set", [{ kind: "shell", script: "echo é", index: 0 }]])
+    expect(warnings).toEqual(["part 2 (line 14): not valid UTF-8 text, nor text in a charset its Content-Type names; part ignored"])
+  })
+})
+
 describe("a large number of parts", () => {
   // (the time it takes, linear in the size, is measured by hand: 20k parts in about 1 s; tests carry no wall-clock bounds)
   it("are all read, each part's script kept", () => {
@@ -66,6 +101,21 @@ describe("a large number of parts", () => {
     const warnings = analyse(multipart(parts)).warnings
     // 3 header lines, then 4 lines a part: delimiter, header, blank, body
     expect(warnings.at(-1)).toBe("part 50 (line 203): text/x-unknown parts are not supported; part ignored")
+  })
+
+  it(`list ${MAX_PART_NOTES} warnings and ${MAX_PART_NOTES} problems of parts, and count the others in one line each; the good parts apply`, () => {
+    const parts = [
+      ...Array.from({ length: MAX_PART_NOTES + 50 }, (_, i) => part("text/x-unknown", `x${i}`)),
+      ...Array.from({ length: MAX_PART_NOTES + 20 }, () => part("text/cloud-config", "#cloud-config\nhostname: [unclosed")),
+      part("text/cloud-config", "#cloud-config\nhostname: still-set")
+    ]
+    const { warnings, problems, parsed } = analyse(multipart(parts))
+    expect(warnings).toHaveLength(MAX_PART_NOTES + 1)
+    expect(warnings.at(-1)).toBe("50 more warnings about parts are not listed")
+    expect(problems).toHaveLength(MAX_PART_NOTES + 1)
+    // at the first problem not listed, the 101st broken part's second body line: after 3 header lines, 150 parts of 4 lines, 100 of 5
+    expect(formatProblem(problems.at(-1)!)).toBe(`line ${3 + 150 * 4 + 100 * 5 + 5}: 20 more parts with problems are skipped, not listed`)
+    expect(parsed?.kind === "multipart" && parsed.config.hostname).toBe("still-set")
   })
 })
 
@@ -116,6 +166,16 @@ describe("nested multipart parts", () => {
       "part 2 (line 12): multipart part without parts; part ignored"
     ])
   })
+
+  it(`with a boundary longer than RFC 2046's ${MAX_BOUNDARY} characters are refused in one line, the user-data's own as a part's; the other parts apply`, () => {
+    const long = "b".repeat(100_000)
+    const ok = "b".repeat(MAX_BOUNDARY)
+    const source = multipart([inner(long, [part("text/x-shellscript", "#!/bin/sh\necho never")]), inner(ok, [part("text/x-shellscript", "#!/bin/sh\necho inner")])], "outer")
+    expect(scriptsOf(source)).toEqual([["part-2.1", "#!/bin/sh\necho inner"]])
+    expect(analyse(source).warnings).toEqual(["part 1 (line 7): multipart part with a boundary of 100000 characters, more than the 70 RFC 2046 allows; part ignored"])
+    const { parsed, problems } = analyse(multipart([part("text/x-shellscript", "#!/bin/sh\necho never")], long))
+    expect([parsed, problems.map(formatProblem)]).toEqual([undefined, ["line 1: multipart user-data has a boundary of 100000 characters, more than the 70 RFC 2046 allows"]])
+  })
 })
 
 describe("the type a part's first line names", () => {
@@ -129,6 +189,62 @@ describe("the type a part's first line names", () => {
   it("leaves text/x-shellscript a script when the first line names no type", () => {
     const source = multipart([part("text/x-shellscript", "# a comment\necho hi"), part("text/x-shellscript", "#!/bin/sh\necho two")])
     expect(scriptsOf(source).map(([, body]) => body)).toEqual(["# a comment\necho hi", "#!/bin/sh\necho two"])
+    expect(analyse(source).warnings).toEqual([])
+  })
+
+  it("starts a script at its #! when blank lines come first, in a text/x-shellscript part as in a sniffed one, so its interpreter runs it", () => {
+    const source = multipart([part("text/x-shellscript", "\n \n#!/usr/bin/python3\nprint(1)"), part("text/plain", "\n#!/bin/sh\necho two")])
+    expect(scriptsOf(source).map(([, body]) => body)).toEqual(["#!/usr/bin/python3\nprint(1)", "#!/bin/sh\necho two"])
+  })
+
+  it("says what a part is when its Content-Type is not TYPE/SUBTYPE, read as text/plain as RFC 2045 and cloud-init read it", () => {
+    const source = multipart([part("cloud-config", "#cloud-config\nhostname: typo"), part("text/x-shellscript/sh", "#!/bin/sh\necho two"), part("shellscript", "echo three")])
+    expect(scriptsOf(source)).toEqual([["part-2", "#!/bin/sh\necho two"]])
+    expect(multipartOf(source).config.hostname).toBe("typo")
+    expect(analyse(source).warnings).toEqual(["part 3 (line 17): text/plain parts are not supported; part ignored"])
+  })
+
+  it("names a type or a transfer encoding it does not read in a warning, or when it is no such name (a header line of a quarter of a megabyte) its length alone", () => {
+    const long = "x".repeat(1 << 18)
+    const source = multipart([
+      part(`application/${long}`, "hello"),
+      part("text/x-include-url", "http://example.com/x"),
+      part("text/x-shellscript", "#!/bin/sh", [`Content-Transfer-Encoding: ${long}`]),
+      part("text/x-shellscript", "#!/bin/sh", ["Content-Transfer-Encoding: X-UUEncode"])
+    ])
+    expect(analyse(source).warnings).toEqual([
+      `part 1 (line 7): parts of a Content-Type of ${12 + (1 << 18)} characters are not supported; part ignored`,
+      "part 2 (line 11): text/x-include-url parts are not supported; part ignored",
+      `part 3 (line 16): a transfer encoding of ${1 << 18} characters is not supported; part ignored`,
+      "part 4 (line 21): transfer encoding X-UUEncode is not supported; part ignored"
+    ])
+  })
+
+  it("starts a part's body at its first line that is not a header, as cloud-init does, when the blank line after the headers (or the headers) are left out", () => {
+    const source = [
+      "MIME-Version: 1.0",
+      "Content-Type: multipart/mixed; boundary=b",
+      "",
+      "--b",
+      "#cloud-config",
+      "hostname: no-headers",
+      "",
+      "runcmd: [echo hi]",
+      "--b",
+      "Content-Type: text/x-shellscript",
+      "#!/bin/sh",
+      "echo no blank line",
+      "--b--",
+      ""
+    ].join("\n")
+    expect(scriptsOf(source)).toEqual([["part-2", "#!/bin/sh\necho no blank line"]])
+    expect(multipartOf(source).config).toMatchObject({ hostname: "no-headers", runcmd: [{ kind: "shell", script: "echo hi", index: 0 }] })
+    expect(analyse(source).warnings).toEqual([])
+  })
+
+  it("reads a header given twice as its first, as cloud-init does", () => {
+    const source = multipart([part("text/cloud-config", "#cloud-config\nhostname: first-wins", ["Content-Type: text/x-unknown"])])
+    expect(multipartOf(source).config.hostname).toBe("first-wins")
     expect(analyse(source).warnings).toEqual([])
   })
 

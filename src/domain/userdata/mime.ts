@@ -8,7 +8,7 @@
  * All parts together, decompressed, stay within the user-data limit.
  */
 import * as Either from "effect/Either"
-import { type Budget, gunzipWithin } from "./content.js"
+import { type Budget, type Decoded, fromBase64, gunzipWithin } from "./content.js"
 import type { Problem } from "./problem.js"
 import { isJinja, OTHER_TYPE_WORDS, userDataWord } from "./type.js"
 
@@ -16,6 +16,11 @@ export const JINJA_WARNING = "jinja templates are not supported; the rest is rea
 
 /** multipart parts nested deeper than this (the user-data itself is level 1) are not read */
 export const MAX_MIME_DEPTH = 8
+
+/** the longest boundary RFC 2046 allows; a longer one is refused, not searched for (a boundary of 100 000 characters is no regular expression V8 will build) */
+export const MAX_BOUNDARY = 70
+
+const boundaryTooLong = (boundary: string) => `a boundary of ${boundary.length} characters, more than the ${MAX_BOUNDARY} RFC 2046 allows`
 
 interface MimePart {
   readonly headers: ReadonlyMap<string, string>
@@ -49,28 +54,63 @@ const lineCounter = (text: string) => {
   }
 }
 
-/** Headers from `start` up to the blank line (or `end`), unfolded; names lower-cased. */
+/** a header line or a continuation of one, as Python's email (so cloud-init) tells them: a name and a colon, or leading whitespace */
+const HEADER_LINE = /^(?:From |[\x21-\x39\x3b-\x7e]*:|[\t ])/
+
+/**
+ * Headers from `start`, unfolded, names lower-cased, up to the first line
+ * that is not one: a blank line, which the body comes after, or as in
+ * cloud-init (a part written without headers, or without the blank line
+ * after them) the body's first line.
+ */
 const readHeaders = (text: string, start: number, end = text.length): { headers: Map<string, string>; bodyStart: number } => {
-  const rest = text.slice(start, end)
-  const blank = /^\r?\n|\r?\n\r?\n/.exec(rest)
-  const block = blank ? rest.slice(0, blank.index) : rest
-  const headers = new Map<string, string>()
-  for (const line of block.replace(/\r?\n[ \t]+/g, " ").split(/\r?\n/)) {
-    const colon = line.indexOf(":")
-    if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim())
+  const lines: Array<string> = []
+  let at = start
+  let bodyStart = end
+  while (at < end) {
+    const nl = text.indexOf("\n", at)
+    const next = nl < 0 || nl >= end ? end : nl + 1
+    const line = text.slice(at, next).replace(/\r?\n$/, "")
+    if (!HEADER_LINE.test(line)) {
+      bodyStart = line === "" ? next : at
+      break
+    }
+    if (/^[ \t]/.test(line) && lines.length > 0) lines.push(`${lines.pop()!} ${line.replace(/^[ \t]+/, "")}`)
+    else lines.push(line)
+    at = next
   }
-  return { headers, bodyStart: blank ? start + blank.index + blank[0].length : end }
+  const headers = new Map<string, string>()
+  for (const line of lines) {
+    const colon = line.indexOf(":")
+    const name = line.slice(0, colon).trim().toLowerCase()
+    // a header given twice is its first, as Python's email (so cloud-init) reads it
+    if (colon > 0 && !headers.has(name)) headers.set(name, line.slice(colon + 1).trim())
+  }
+  return { headers, bodyStart }
 }
 
-/** `text/plain; charset="utf-8"` → type and parameters (names lower-cased). */
+/**
+ * `text/plain; charset="utf-8"` → type and parameters (names lower-cased).
+ * A type that is not TYPE/SUBTYPE is `text/plain`, as RFC 2045 and Python's
+ * email (so cloud-init) read it: the part's first line then says what it is.
+ */
 const parseContentType = (value: string | undefined): { type: string; params: Map<string, string> } => {
   const params = new Map<string, string>()
   for (const m of (value ?? "").matchAll(/;\s*([A-Za-z0-9_.*-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)/g)) {
     const raw = m[2]!
     params.set(m[1]!.toLowerCase(), raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(.)/g, "$1") : raw)
   }
-  return { type: (value ?? "").split(";")[0]!.trim().toLowerCase(), params }
+  const type = (value ?? "").split(";")[0]!.trim().toLowerCase()
+  return { type: type === "" || type.split("/").length === 2 ? type : "text/plain", params }
 }
+
+/**
+ * A header's value as messages name it: a MIME type or an encoding, of
+ * RFC 6838's characters and up to its 127 (each side of the `/`). Any other
+ * value is told by its length: a header line may be a megabyte long, and
+ * user-data is never copied into the log at length.
+ */
+const NAMEABLE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}(?:\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126})?$/i
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 
@@ -116,6 +156,7 @@ const walkMultipart = (walk: Walk, from: number, to: number, boundary: string, p
     const inner = contentType.params.get("boundary")
     const ignored = (reason: string) => walk.entries.push({ kind: "ignored", warning: `${where}: ${reason}; part ignored` })
     if (inner === undefined || inner === "") ignored("multipart part without a boundary in its Content-Type")
+    else if (inner.length > MAX_BOUNDARY) ignored(`multipart part with ${boundaryTooLong(inner)}`)
     else if (depth >= MAX_MIME_DEPTH) ignored(`multipart parts nested more than ${MAX_MIME_DEPTH} levels deep are not read`)
     else if (walkMultipart(walk, bodyStart, region.end, inner, `${label}.`, depth + 1) === 0) ignored("multipart part without parts")
   })
@@ -135,6 +176,7 @@ const mimeEntries = (text: string): Either.Either<Array<Entry>, Array<Problem>> 
   if (boundary === undefined || boundary === "") {
     return Either.left([{ path: "", line: 1, message: "multipart user-data has no boundary in its Content-Type" }])
   }
+  if (boundary.length > MAX_BOUNDARY) return Either.left([{ path: "", line: 1, message: `multipart user-data has ${boundaryTooLong(boundary)}` }])
   walkMultipart(walk, bodyStart, text.length, boundary, "", 1)
   return Either.right(walk.entries)
 }
@@ -145,12 +187,18 @@ const fromQuotedPrintable = (body: string): Uint8Array =>
     "latin1"
   )
 
-/** The part's bytes, or undefined for a transfer encoding we do not know. */
-const partBytes = (part: MimePart): Uint8Array | undefined => {
+/**
+ * The part's bytes (base64 as cloud-init decodes it: characters outside its
+ * alphabet dropped and counted), or why it has none: a transfer encoding we
+ * do not know, or base64 that cannot be decoded.
+ */
+const partBytes = (part: MimePart): Either.Either<Decoded, string> => {
   const encoding = (part.headers.get("content-transfer-encoding") ?? "7bit").toLowerCase()
-  if (encoding === "base64") return Buffer.from(part.body.replace(/\s+/g, ""), "base64")
-  if (encoding === "quoted-printable") return fromQuotedPrintable(part.body)
-  return ["7bit", "8bit", "binary"].includes(encoding) ? Buffer.from(part.body, "latin1") : undefined
+  if (encoding === "base64") return Either.mapLeft(fromBase64(part.body), () => "not valid base64 data; part ignored")
+  if (encoding === "quoted-printable") return Either.right({ bytes: fromQuotedPrintable(part.body), dropped: 0 })
+  return ["7bit", "8bit", "binary"].includes(encoding)
+    ? Either.right({ bytes: Buffer.from(part.body, "latin1"), dropped: 0 })
+    : Either.left(`${NAMEABLE.test(encoding) ? `transfer encoding ${part.headers.get("content-transfer-encoding")}` : `a transfer encoding of ${encoding.length} characters`} is not supported; part ignored`)
 }
 
 const scriptName = (part: MimePart): string => {
@@ -198,7 +246,8 @@ const partUse = (type: string, bytes: Uint8Array): PartUse => {
   if (sniffed !== undefined) return sniffed
   if (SCRIPT_TYPES.has(type)) return { kind: "script" }
   if (type === "text/cloud-config") return { kind: "cloud-config" }
-  return ignored(`${type || "text/plain"} parts are not supported`)
+  const named = type || "text/plain"
+  return ignored(NAMEABLE.test(named) ? `${named} parts are not supported` : `parts of a Content-Type of ${named.length} characters are not supported`)
 }
 
 const withoutLeadingSpace = (bytes: Uint8Array): Uint8Array => {
@@ -212,6 +261,8 @@ interface Content {
   readonly type: string
   readonly bytes: Uint8Array
   readonly gunzipped: boolean
+  /** characters outside the base64 alphabet its body lost */
+  readonly dropped: number
 }
 
 /** Left: why the part is not read, and whether the parts after it are not read either (the limit is reached). */
@@ -221,19 +272,18 @@ const partContent = (part: MimePart, budget: Budget): Either.Either<Content, { r
     stop: true
   }
   const type = parseContentType(part.headers.get("content-type")).type
-  const bytes = partBytes(part)
-  if (bytes === undefined) {
-    return Either.left({ reason: `transfer encoding ${part.headers.get("content-transfer-encoding")} is not supported; part ignored`, stop: false })
-  }
+  const decoded = partBytes(part)
+  if (Either.isLeft(decoded)) return Either.left({ reason: decoded.left, stop: false })
+  const { bytes, dropped } = decoded.right
   if (GZIP_TYPES.has(type)) {
     return Either.match(gunzipWithin(bytes, budget), {
       onLeft: (why) => Either.left(why === "too large" ? tooLarge : { reason: "not valid gzip data; part ignored", stop: false }),
-      onRight: (out) => Either.right({ type: "", bytes: out, gunzipped: true })
+      onRight: (out) => Either.right({ type: "", bytes: out, gunzipped: true, dropped })
     })
   }
   if (bytes.length > budget.remaining) return Either.left(tooLarge)
   budget.remaining -= bytes.length
-  return Either.right({ type, bytes, gunzipped: false })
+  return Either.right({ type, bytes, gunzipped: false, dropped })
 }
 
 export interface ScriptPart {
@@ -260,22 +310,47 @@ export interface Parts {
 const mergeTypeOf = (part: MimePart): string | undefined =>
   [part.headers.get("merge-type"), part.headers.get("x-merge-type")].find((h) => h !== undefined && h !== "")
 
+const decodeAs = (label: string, bytes: Uint8Array): string | undefined => {
+  try {
+    return new TextDecoder(label, { fatal: true }).decode(bytes)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * A cloud-config part's text: UTF-8, as cloud-init reads every part whatever
+ * its charset, else in the charset its Content-Type names (a part sent as
+ * iso-8859-1); undefined when it is neither, as the whole user-data would
+ * be refused (cloud-init's YAML reader refuses it too), never read with
+ * its bytes replaced.
+ */
+const partText = (bytes: Uint8Array, charset: string | undefined): string | undefined =>
+  decodeAs("utf-8", bytes) ?? (charset === undefined ? undefined : decodeAs(charset, bytes))
+
 /** one part into its list, or a warning why not */
 const sortPart = (sorted: Parts, part: MimePart, content: Content) => {
   const { type, bytes } = content
   const where = whereOf(part)
   const use = partUse(type, bytes)
   switch (use.kind) {
-    case "script":
-      // a sniffed script may start with blank lines; the kernel wants `#!` first
-      sorted.scripts.push({ name: scriptName(part), content: SCRIPT_TYPES.has(type) ? bytes : withoutLeadingSpace(bytes) })
+    case "script": {
+      // a script may start with blank lines before its `#!` (a sniffed one, or a text/x-shellscript part); the kernel wants `#!` first
+      const trimmed = withoutLeadingSpace(bytes)
+      const shebang = trimmed[0] === 0x23 && trimmed[1] === 0x21
+      sorted.scripts.push({ name: scriptName(part), content: shebang || !SCRIPT_TYPES.has(type) ? trimmed : bytes })
       // nothing runs on later boots; per-instance and per-once are the same as once on a first boot
       if (type === "text/x-shellscript-per-boot") {
         sorted.warnings.push(`${where}: text/x-shellscript-per-boot parts run at the first boot only`)
       }
       return
+    }
     case "cloud-config": {
-      const text = new TextDecoder().decode(bytes)
+      const text = partText(bytes, content.gunzipped ? undefined : parseContentType(part.headers.get("content-type")).params.get("charset"))
+      if (text === undefined) {
+        sorted.warnings.push(`${where}: not valid UTF-8 text, nor text in a charset its Content-Type names; part ignored`)
+        return
+      }
       if (isJinja(text)) sorted.warnings.push(`${where}: ${JINJA_WARNING}`)
       sorted.configs.push({ text, lineOffset: part.bodyLine - 1, where, mergeType: content.gunzipped ? undefined : mergeTypeOf(part) })
       return
@@ -297,8 +372,12 @@ export const splitMime = (bytes: Uint8Array, maxBytes: number): Either.Either<Pa
         continue
       }
       const content = partContent(entry.part, budget)
-      if (Either.isRight(content)) sortPart(sorted, entry.part, content.right)
-      else {
+      if (Either.isRight(content)) {
+        if (content.right.dropped > 0) {
+          sorted.warnings.push(`${whereOf(entry.part)}: ${content.right.dropped} characters outside the base64 alphabet were dropped, as cloud-init drops them`)
+        }
+        sortPart(sorted, entry.part, content.right)
+      } else {
         sorted.warnings.push(`${whereOf(entry.part)}: ${content.left.reason}`)
         if (content.left.stop) break
       }

@@ -167,6 +167,17 @@ const mergeParts = (parts: ReadonlyArray<LoadedPart>) => {
   return { merged: merged === undefined ? undefined : asMap(merged.value), lineOf, warnings }
 }
 
+/**
+ * The most part warnings, and part problems, listed one by one; the others
+ * are counted in one more line. Any number of parts is read, but 100 000
+ * ignored parts would otherwise be as many lines on stderr, in syslog and in
+ * status.json.
+ */
+export const MAX_PART_NOTES = 100
+
+const listed = <A>(items: ReadonlyArray<A>, more: (count: number, first: A) => A): Array<A> =>
+  items.length <= MAX_PART_NOTES ? [...items] : [...items.slice(0, MAX_PART_NOTES), more(items.length - MAX_PART_NOTES, items[MAX_PART_NOTES]!)]
+
 const analyseMultipart = (bytes: Uint8Array, options: ParseOptions): Analysis => {
   const type = "multipart"
   const split = splitMime(bytes, options.maxBytes)
@@ -191,12 +202,13 @@ const analyseMultipart = (bytes: Uint8Array, options: ParseOptions): Analysis =>
   const { merged, lineOf, warnings: mergeWarnings } = mergeParts(loaded)
   const read: Read =
     merged === undefined ? { config: emptyUserConfig, applied: 0, problems: [], warnings: [] } : readWith(CLOUD, merged, lineOf, notes, options)
-  const all = byLine([...problems, ...read.problems])
+  const partProblems = listed(problems, (count, first) => ({ path: "", line: first.line, message: `${count} more parts with problems are skipped, not listed` }))
+  const all = byLine([...partProblems, ...read.problems])
   return {
     type,
     parsed: { kind: "multipart", type, scripts, config: read.config },
     problems: all,
-    warnings: [...warnings, ...mergeWarnings, ...read.warnings],
+    warnings: [...listed([...warnings, ...mergeWarnings], (count) => `${count} more warnings about parts are not listed`), ...read.warnings],
     usable: usable({ problems: all, applied: read.applied + scripts.length })
   }
 }

@@ -6,6 +6,7 @@ import { Config } from "../../../services/Config.js"
 import { RootFs } from "../../../services/RootFs.js"
 import { loadUserConfig, loadUserData } from "../load.js"
 import type { Command, UserConfig } from "../../../domain/userdata/model.js"
+import { runnableScript } from "../../../domain/userdata/runnable.js"
 import { commandScript } from "../../../domain/userdata/script.js"
 import { concat, fail } from "./common.js"
 
@@ -72,7 +73,9 @@ export const userdataRuncmd = Effect.flatMap(loadUserConfig("userdata_runcmd"), 
 
 /**
  * Multipart `text/x-shellscript` parts, in order: each saved as
- * `$TINY_CLOUD_VAR/user-data.parts/NN` (0700) and run; output appended to
+ * `$TINY_CLOUD_VAR/user-data.parts/NN` (0700), made runnable as run_userdata
+ * makes a script (a part sent with CR LF line ends, as MIME has them, or a
+ * byte-order mark, runs as written), and run; output appended to
  * `user-data.log`, the last non-zero status (else 0) to `user-data.exit`.
  * Every part runs; the action fails when one did.
  */
@@ -89,7 +92,7 @@ export const userdataScripts = Effect.gen(function* () {
   let status = 0
   for (const [i, part] of parsed.scripts.entries()) {
     const path = `${dir}/${String(i + 1).padStart(2, "0")}`
-    yield* fs.writeAtomic(path, part.content, { mode: 0o700, noFollow: true })
+    yield* fs.writeAtomic(path, runnableScript(part.content), { mode: 0o700, noFollow: true })
     const code = yield* runUserProgram(path, [])
     if (code !== 0) {
       failed.push(i + 1)
