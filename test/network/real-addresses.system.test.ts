@@ -1,0 +1,112 @@
+/**
+ * A first boot as the clouds' own instances have it: no IMDS_ENDPOINT, no
+ * CLOUD (detected from SMBIOS), the metadata simulator at the cloud's real
+ * address (BEHAVIOUR.md §5) in a network namespace of the test's own, the
+ * address on its loopback, port 80; azure's wireserver at 168.63.129.16
+ * (or where DHCP option 245 says); scaleway's user-data only for a source
+ * port below 1024; incus on its socket under ROOT. The four OpenRC services
+ * run in order inside the namespace, the boot service starting the resident
+ * process there. Each cloud has a namespace of its own, so they run at once.
+ */
+import { expect, it } from "@effect/vitest"
+import { describe } from "vitest"
+import * as Effect from "effect/Effect"
+import { CLOUD_NAMES } from "../../src/clouds/registry.js"
+import { simulatedCloud, type SimInstance } from "../../src/sim/simulator.js"
+import { actionLines, makeInstance, PROGRAM, type InstanceOptions, type TestInstance } from "../support/harness.js"
+import { alive, endResident, PHASES, serverPid, servicesEnv, startService, until } from "../support/openrc.js"
+import { describeSystem } from "../support/system.js"
+import { IP, makeNamespace, simulatorIn, type Namespace } from "./netns.js"
+
+const HOST = "web-1.example.internal"
+const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
+const KEY_B = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQKeyB b@example"
+/** every cloud serves it; incus reads its keys from it */
+const USER_DATA = `#cloud-config
+ssh_authorized_keys:
+  - ${KEY_A}
+  - ${KEY_B}
+write_files:
+  - path: /etc/at-real-address
+    content: "written by user-data\\n"
+`
+const INSTANCE: SimInstance = { hostname: HOST, localHostname: HOST, sshKeys: [KEY_B, KEY_A], userData: new TextEncoder().encode(USER_DATA) }
+
+const METADATA = "169.254.169.254"
+const WIRESERVER = "168.63.129.16"
+
+/** where each cloud's service is, and the SMBIOS strings its instances have */
+const CLOUDS: Readonly<Record<string, { readonly address?: string; readonly dmi: Readonly<Record<string, string>> }>> = {
+  aws: { address: METADATA, dmi: { sys_vendor: "Amazon EC2", product_uuid: "ec2e1916-9099-7caf-fd21-012345abcdef" } },
+  azure: { address: METADATA, dmi: { chassis_asset_tag: "7783-7084-3265-9085-8269-3286-77", sys_vendor: "Microsoft Corporation" } },
+  gcp: { address: METADATA, dmi: { product_name: "Google Compute Engine", sys_vendor: "Google" } },
+  oci: { address: METADATA, dmi: { chassis_asset_tag: "OracleCloud.com" } },
+  hetzner: { address: METADATA, dmi: { sys_vendor: "Hetzner" } },
+  scaleway: { address: "169.254.42.42", dmi: { sys_vendor: "Scaleway" } },
+  digitalocean: { address: METADATA, dmi: { sys_vendor: "DigitalOcean" } },
+  openstack: { address: METADATA, dmi: { product_name: "OpenStack Nova", sys_vendor: "OpenStack Foundation" } },
+  incus: { dmi: {} }
+}
+
+/** every cloud of the registry whose service is an HTTP server at a fixed address, or on a socket under ROOT (nocloud's seed is wherever its URL says) */
+const SERVED = (await Promise.all(CLOUD_NAMES.map(async (c) => ((await simulatedCloud(c)).seedPath === undefined ? [c] : [])))).flat()
+
+/** a test instance with no simulator of the harness's (and so no IMDS_ENDPOINT, no CLOUD), closed with the scope; its resident process ended with it */
+const instanceOf = (options: InstanceOptions, dmi: Readonly<Record<string, string>>) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const instance = await makeInstance({ noSimulator: true, ...options })
+      for (const [name, value] of Object.entries(dmi)) instance.write(`/sys/class/dmi/id/${name}`, `${value}\n`)
+      return instance
+    }),
+    (instance) =>
+      Effect.promise(async () => {
+        endResident(instance)
+        await instance.close()
+      })
+  )
+
+/** the addresses on the namespace's loopback */
+const addresses = (ns: Namespace, ...list: ReadonlyArray<string>) => Effect.forEach(list, (a) => ns.ip("addr", "add", `${a}/32`, "dev", "lo"), { discard: true })
+
+/** the four services in order, inside the namespace; then the resident process has gone */
+const firstBoot = (ns: Namespace, instance: TestInstance, extraEnv: Record<string, string> = {}) =>
+  Effect.promise(async () => {
+    const env = { ...servicesEnv(instance), ...extraEnv }
+    const results = []
+    for (const phase of PHASES) results.push(await startService(phase, env, [IP, "netns", "exec", ns.name, "sh"]))
+    const pid = serverPid(instance)
+    if (pid !== undefined) await until(() => !alive(pid), "the resident process exits after final")
+    return results
+  })
+
+describeSystem("first boot at the clouds' real addresses, without IMDS_ENDPOINT", { tools: { ip: "iproute2", unshare: "util-linux" }, root: true }, () => {
+  describe.concurrent.each(SERVED)("%s", (cloud) => {
+    it.scopedLive("detected from SMBIOS, the service at its real address: hostname, keys, user-data, marker; exit 0", () =>
+      Effect.gen(function* () {
+        const { address, dmi } = CLOUDS[cloud]!
+        const ns = yield* makeNamespace
+        const instance = yield* instanceOf({}, dmi)
+        if (address !== undefined) yield* addresses(ns, address, ...(cloud === "azure" ? [WIRESERVER] : []))
+        yield* simulatorIn(ns, cloud, INSTANCE, 80, address === undefined ? { root: instance.root } : { host: address })
+        const wireserver = cloud === "azure" ? yield* simulatorIn(ns, cloud, INSTANCE, 80, { host: WIRESERVER }) : undefined
+
+        const results = yield* firstBoot(ns, instance)
+        expect(results.map((r) => r.code), results.map((r) => r.stderr).join("")).toEqual([0, 0, 0, 0])
+        expect(results.flatMap((r) => actionLines(r.stderr)).filter((l) => !l.endsWith(": starting") && !l.endsWith(": done"))).toEqual([])
+        expect(instance.read("/var/lib/cloud/.autodetect")).toBe(`${cloud}\n`)
+        expect(instance.read("/etc/hostname")).toBe("web-1\n")
+        expect(instance.read("/etc/hosts")).toBe(`127.0.0.1\tlocalhost\n127.0.1.1\t${HOST} web-1\n`)
+        expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${[KEY_A, KEY_B].sort().join("\n")}\n`)
+        expect(instance.read("/var/lib/cloud/user-data")).toBe(USER_DATA)
+        expect(instance.read("/etc/at-real-address")).toBe("written by user-data\n")
+        expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+        if (wireserver !== undefined) expect((yield* wireserver.stop).reports.map((r) => r.state)).toEqual(["Ready"])
+
+        // imds by hand, inside the namespace: the cloud detection found
+        const imds = yield* ns.exec(process.execPath, [PROGRAM, "imds", "@hostname", "+n", "@ssh-keys"], { ...instance.env, TINY_CLOUD_CODE_CACHE: "off" })
+        expect(imds).toEqual({ code: 0, stdout: `${HOST}\n${[KEY_A, KEY_B].sort().join("\n")}\n`, stderr: "" })
+      })
+    )
+  })
+})
