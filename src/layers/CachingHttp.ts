@@ -5,9 +5,11 @@
  * (a PUT whose request names its lifetime in a `*-ttl-seconds` header) is
  * kept while it may be used (domain/token.ts). A failed request is never kept.
  */
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import type { HttpAnswerTooLarge, HttpTransportError } from "../domain/errors.js"
 import { tokenLifetimeMs } from "../domain/token.js"
 import type { HttpRequest, HttpResponse, HttpShape } from "../services/Http.js"
@@ -41,24 +43,29 @@ const lifetime = (r: HttpRequest, response: HttpResponse): number => {
 
 export const makeCachingHttp = (base: HttpShape): HttpShape => {
   const kept = new Map<string, Kept>()
-  return {
-    request: (r): Answer =>
-      Effect.gen(function* () {
-        const key = keyOf(r)
-        const now = yield* Clock.currentTimeMillis
-        const found = kept.get(key)
-        if (found !== undefined && found.until > now) return yield* Deferred.await(found.answer)
-        const answer = yield* Deferred.make<HttpResponse, HttpTransportError | HttpAnswerTooLarge>()
-        // on its way: kept until it is known whether it may be kept at all
-        kept.set(key, { answer, until: Infinity })
-        const exit = yield* Effect.exit(base.request(r)).pipe(
-          Effect.onInterrupt(() => Effect.zipRight(Deferred.interrupt(answer), Effect.sync(() => kept.delete(key))))
-        )
-        yield* Deferred.done(answer, exit)
-        const keepFor = exit._tag === "Success" ? lifetime(r, exit.value) : 0
-        if (keepFor === 0) kept.delete(key)
-        else kept.set(key, { answer, until: keepFor === Infinity ? Infinity : (yield* Clock.currentTimeMillis) + keepFor })
-        return yield* Deferred.await(answer)
-      })
-  }
+  const request = (r: HttpRequest): Answer =>
+    Effect.gen(function* () {
+      const key = keyOf(r)
+      const now = yield* Clock.currentTimeMillis
+      const found = kept.get(key)
+      if (found !== undefined && found.until > now) {
+        const waited = yield* Effect.exit(Deferred.await(found.answer))
+        // its asker gave up on it (its own timeout or deadline came): this one asks for itself, as it would have alone
+        if (Exit.isFailure(waited) && Cause.isInterruptedOnly(waited.cause)) return yield* request(r)
+        return yield* waited
+      }
+      const answer = yield* Deferred.make<HttpResponse, HttpTransportError | HttpAnswerTooLarge>()
+      // on its way: kept until it is known whether it may be kept at all
+      kept.set(key, { answer, until: Infinity })
+      const exit = yield* Effect.exit(base.request(r)).pipe(
+        // forgotten before the waiters hear of it, so that they ask again
+        Effect.onInterrupt(() => Effect.zipRight(Effect.sync(() => kept.delete(key)), Deferred.interrupt(answer)))
+      )
+      yield* Deferred.done(answer, exit)
+      const keepFor = exit._tag === "Success" ? lifetime(r, exit.value) : 0
+      if (keepFor === 0) kept.delete(key)
+      else kept.set(key, { answer, until: keepFor === Infinity ? Infinity : (yield* Clock.currentTimeMillis) + keepFor })
+      return yield* Deferred.await(answer)
+    })
+  return { request }
 }

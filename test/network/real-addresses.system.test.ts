@@ -110,3 +110,40 @@ describeSystem("first boot at the clouds' real addresses, without IMDS_ENDPOINT"
     )
   })
 })
+
+describeSystem("a cloud detected where its metadata service is not (a route into the void)", { tools: { ip: "iproute2" }, root: true }, () => {
+  /** the one line a read that never got an answer ends with */
+  const CANNOT = "cannot read (\\S+): (no route to host|timed out)"
+  const USER_DATA_URL: Readonly<Record<string, string>> = {
+    gcp: "http://169.254.169.254/computeMetadata/v1/instance/attributes/user-data",
+    hetzner: "http://169.254.169.254/hetzner/v1/userdata"
+  }
+  describe.concurrent.each(["gcp", "hetzner"])("%s", (cloud) => {
+    it.scopedLive("each metadata read ends, within IMDS_DEADLINE, with one line naming the cloud, the URL and the last error; what needs no metadata is done", () =>
+      Effect.gen(function* () {
+        const ns = yield* makeNamespace
+        // eth0 with a default route to a gateway nobody answers for
+        yield* ns.ip("link", "add", "eth0", "type", "veth", "peer", "name", "p0")
+        yield* ns.ip("link", "set", "eth0", "up")
+        yield* ns.ip("addr", "add", "10.0.0.5/24", "dev", "eth0")
+        yield* ns.ip("route", "add", "default", "via", "10.0.0.1")
+        const instance = yield* instanceOf({}, CLOUDS[cloud]!.dmi)
+        const [boot, early, main, final] = yield* firstBoot(ns, instance)
+        expect(boot!.code).toBe(0)
+        // early: the read of user-data the resident process began ahead of it and gave up on is not the phase's own failure
+        expect(early!.code).toBe(1)
+        expect(early!.stderr).toMatch(new RegExp(`^\\n   \\+\\+ save_userdata: starting\\nsave_userdata: ${cloud}: ${CANNOT}\\n   \\+\\+ save_userdata: failed\\n$`))
+        expect(new RegExp(CANNOT).exec(early!.stderr)?.[1]).toBe(USER_DATA_URL[cloud])
+        expect(main!.code).toBe(1)
+        expect(main!.stderr).toMatch(
+          new RegExp(
+            `^\\n   \\+\\+ missing_userdata: starting\\nmissing_userdata: no user-data found\\n   \\+\\+ missing_userdata: done\\n   \\+\\+ create_default_user: starting\\n   \\+\\+ create_default_user: done\\n   \\+\\+ set_hostname: starting\\nset_hostname: ${cloud}: ${CANNOT}\\n   \\+\\+ set_hostname: failed\\n$`
+          )
+        )
+        expect(final).toEqual({ code: 0, stdout: "", stderr: "\n   ++ bootstrap_complete: starting\n   ++ bootstrap_complete: done\n" })
+        expect(instance.read("/etc/passwd")).toContain("\nalpine:x:")
+        expect(instance.read("/etc/hostname")).toBeUndefined()
+      })
+    )
+  })
+})

@@ -43,6 +43,22 @@ describe("the resident process's HTTP", () => {
     })
   )
 
+  it.effect("a request whose asker gave up on it (interrupted: its timeout, its deadline) is asked again by the one waiting for it, never interrupting it", () =>
+    Effect.gen(function* () {
+      // the first asking is never answered (a route into the void); the second is
+      const s = service((_, n) => (n === 1 ? Effect.never : Effect.succeed(answer(200, "second"))))
+      const http = makeCachingHttp(s.shape)
+      const asker = yield* Effect.fork(http.request(request("GET", "/user-data")))
+      yield* Effect.yieldNow()
+      const waiting = yield* Effect.fork(http.request(request("GET", "/user-data")))
+      yield* Effect.yieldNow()
+      yield* Fiber.interrupt(asker)
+      const exit = yield* Fiber.await(waiting)
+      expect(exit).toMatchObject({ _tag: "Success", value: { status: 200 } })
+      expect(s.asked).toEqual(["GET /user-data", "GET /user-data"])
+    })
+  )
+
   it.effect("keeps a token while it may be used, then asks again", () =>
     Effect.gen(function* () {
       const s = service((_, n) => Effect.succeed(answer(200, `token-${n}`)))
