@@ -8,6 +8,7 @@
  * run in order inside the namespace, the boot service starting the resident
  * process there. Each cloud has a namespace of its own, so they run at once.
  */
+import { chmodSync } from "node:fs"
 import { expect, it } from "@effect/vitest"
 import { describe } from "vitest"
 import * as Effect from "effect/Effect"
@@ -15,7 +16,7 @@ import { CLOUD_NAMES } from "../../src/clouds/registry.js"
 import { simulatedCloud, type SimInstance } from "../../src/sim/simulator.js"
 import { actionLines, makeInstance, PROGRAM, type InstanceOptions, type TestInstance } from "../support/harness.js"
 import { alive, endResident, PHASES, serverPid, servicesEnv, startService, until } from "../support/openrc.js"
-import { describeSystem } from "../support/system.js"
+import { describeSystem, which } from "../support/system.js"
 import { IP, makeNamespace, simulatorIn, type Namespace } from "./netns.js"
 
 const HOST = "web-1.example.internal"
@@ -32,6 +33,7 @@ write_files:
 `
 const INSTANCE: SimInstance = { hostname: HOST, localHostname: HOST, sshKeys: [KEY_B, KEY_A], userData: new TextEncoder().encode(USER_DATA) }
 
+const SETPRIV = which("setpriv") ?? "/usr/bin/setpriv"
 const METADATA = "169.254.169.254"
 const WIRESERVER = "168.63.129.16"
 
@@ -146,4 +148,27 @@ describeSystem("a cloud detected where its metadata service is not (a route into
       })
     )
   })
+})
+
+describeSystem("scaleway's user-data asked for by hand", { tools: { ip: "iproute2", setpriv: "util-linux" }, root: true }, () => {
+  it.scopedLive("by a user other than root: one line saying only root may use a source port below 1024, at once rather than retried until IMDS_DEADLINE; root gets it", () =>
+    Effect.gen(function* () {
+      const ns = yield* makeNamespace
+      yield* addresses(ns, "169.254.42.42")
+      const sim = yield* simulatorIn(ns, "scaleway", INSTANCE, 80, { host: "169.254.42.42" })
+      const instance = yield* instanceOf({}, CLOUDS.scaleway!.dmi)
+      // the instance's files readable by anyone, as an image's /etc is
+      chmodSync(instance.dir, 0o755)
+      chmodSync(instance.root, 0o755)
+      const env = { ...instance.env, CLOUD: "scaleway", TINY_CLOUD_CODE_CACHE: "off" }
+      const imds = [PROGRAM, "imds", "@hostname", "+n", "@userdata"]
+      expect(yield* ns.exec(SETPRIV, ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, ...imds], env)).toEqual({
+        code: 1,
+        stdout: `${HOST}\n`,
+        stderr: "imds: scaleway: cannot read http://169.254.42.42/user_data/cloud-init: it is served only to a source port below 1024, which only root may use\n"
+      })
+      expect(yield* ns.exec(process.execPath, imds, env)).toEqual({ code: 0, stdout: `${HOST}\n${USER_DATA}`, stderr: "" })
+      expect((yield* sim.stop).requests.filter((r) => r.path.startsWith("/user_data")).map((r) => [r.status, (r.remotePort ?? 0) < 1024])).toEqual([[200, true]])
+    })
+  )
 })
