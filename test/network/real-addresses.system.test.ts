@@ -90,7 +90,7 @@ describeSystem("first boot at the clouds' real addresses, without IMDS_ENDPOINT"
         const ns = yield* makeNamespace
         const instance = yield* instanceOf({}, dmi)
         if (address !== undefined) yield* addresses(ns, address, ...(cloud === "azure" ? [WIRESERVER] : []))
-        yield* simulatorIn(ns, cloud, INSTANCE, 80, address === undefined ? { root: instance.root } : { host: address })
+        const service = yield* simulatorIn(ns, cloud, INSTANCE, 80, address === undefined ? { root: instance.root } : { host: address })
         const wireserver = cloud === "azure" ? yield* simulatorIn(ns, cloud, INSTANCE, 80, { host: WIRESERVER }) : undefined
 
         const results = yield* firstBoot(ns, instance)
@@ -103,14 +103,41 @@ describeSystem("first boot at the clouds' real addresses, without IMDS_ENDPOINT"
         expect(instance.read("/var/lib/cloud/user-data")).toBe(USER_DATA)
         expect(instance.read("/etc/at-real-address")).toBe("written by user-data\n")
         expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
-        if (wireserver !== undefined) expect((yield* wireserver.stop).reports.map((r) => r.state)).toEqual(["Ready"])
+        if (wireserver !== undefined) {
+          expect(results[2]!.stderr).toContain(`\nreport_ready: Ready reported to the Azure wireserver at ${WIRESERVER}\n`)
+          expect((yield* wireserver.stop).reports.map((r) => r.state)).toEqual(["Ready"])
+        }
 
         // imds by hand, inside the namespace: the cloud detection found
         const imds = yield* ns.exec(process.execPath, [PROGRAM, "imds", "@hostname", "+n", "@ssh-keys"], { ...instance.env, TINY_CLOUD_CODE_CACHE: "off" })
         expect(imds).toEqual({ code: 0, stdout: `${HOST}\n${[KEY_A, KEY_B].sort().join("\n")}\n`, stderr: "" })
+
+        // asked for as the cloud's own address (port 80 left out of Host); scaleway's user-data from a source port below 1024
+        const heard = (yield* service.stop).requests
+        if (address !== undefined) expect([...new Set(heard.map((r) => r.headers["host"]))]).toEqual([address])
+        if (cloud === "scaleway") expect(heard.filter((r) => r.path.startsWith("/user_data/")).every((r) => r.status === 200 && (r.remotePort ?? 0) < 1024)).toBe(true)
       })
     )
   })
+})
+
+describeSystem("azure's wireserver where DHCP option 245 says", { tools: { ip: "iproute2" }, root: true }, () => {
+  it.scopedLive("the address udhcpc's hook kept (opt245=0a141e28: 10.20.30.40) hears Ready, not 168.63.129.16", () =>
+    Effect.gen(function* () {
+      const ns = yield* makeNamespace
+      yield* addresses(ns, METADATA, WIRESERVER, "10.20.30.40")
+      const instance = yield* instanceOf({}, CLOUDS.azure!.dmi)
+      instance.write("/run/tiny-cloud/dhcp/eth0", "opt245=0a141e28\n")
+      yield* simulatorIn(ns, "azure", INSTANCE, 80, { host: METADATA })
+      const fallback = yield* simulatorIn(ns, "azure", INSTANCE, 80, { host: WIRESERVER })
+      const given = yield* simulatorIn(ns, "azure", INSTANCE, 80, { host: "10.20.30.40" })
+      const results = yield* firstBoot(ns, instance)
+      expect(results.map((r) => r.code), results.map((r) => r.stderr).join("")).toEqual([0, 0, 0, 0])
+      expect(results[2]!.stderr).toContain("\nreport_ready: Ready reported to the Azure wireserver at 10.20.30.40\n")
+      expect((yield* given.stop).reports.map((r) => r.state)).toEqual(["Ready"])
+      expect((yield* fallback.stop).requests).toEqual([])
+    })
+  )
 })
 
 describeSystem("a cloud detected where its metadata service is not (a route into the void)", { tools: { ip: "iproute2" }, root: true }, () => {
