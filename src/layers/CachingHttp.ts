@@ -3,7 +3,9 @@
  * got (2xx, 204 or 404) is kept for the phases that follow, and a request
  * already on its way is waited for rather than sent twice. A session token
  * (a PUT whose request names its lifetime in a `*-ttl-seconds` header) is
- * kept while it may be used (domain/token.ts). A failed request is never kept.
+ * kept while it may be used (domain/token.ts), and forgotten as soon as a
+ * service answers 401 (it no longer knows the token: restarted): the next
+ * asker gets a fresh one. A failed request is never kept.
  */
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
@@ -20,6 +22,8 @@ interface Kept {
   readonly answer: Deferred.Deferred<HttpResponse, HttpTransportError | HttpAnswerTooLarge>
   /** ms since the epoch; Infinity for answers kept for good */
   readonly until: number
+  /** a session token's request (a PUT) */
+  readonly token: boolean
 }
 
 /** the request without what changes between two askings of the same thing (the session token) */
@@ -56,15 +60,17 @@ export const makeCachingHttp = (base: HttpShape): HttpShape => {
       }
       const answer = yield* Deferred.make<HttpResponse, HttpTransportError | HttpAnswerTooLarge>()
       // on its way: kept until it is known whether it may be kept at all
-      kept.set(key, { answer, until: Infinity })
+      kept.set(key, { answer, until: Infinity, token: r.method === "PUT" })
       const exit = yield* Effect.exit(base.request(r)).pipe(
         // forgotten before the waiters hear of it, so that they ask again
         Effect.onInterrupt(() => Effect.zipRight(Effect.sync(() => kept.delete(key)), Deferred.interrupt(answer)))
       )
       yield* Deferred.done(answer, exit)
+      // a token refused: the kept ones are asked for anew
+      if (exit._tag === "Success" && exit.value.status === 401) for (const [k, v] of kept) if (v.token) kept.delete(k)
       const keepFor = exit._tag === "Success" ? lifetime(r, exit.value) : 0
       if (keepFor === 0) kept.delete(key)
-      else kept.set(key, { answer, until: keepFor === Infinity ? Infinity : (yield* Clock.currentTimeMillis) + keepFor })
+      else kept.set(key, { answer, until: keepFor === Infinity ? Infinity : (yield* Clock.currentTimeMillis) + keepFor, token: r.method === "PUT" })
       return yield* Deferred.await(answer)
     })
   return { request }

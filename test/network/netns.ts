@@ -11,7 +11,7 @@ import { join } from "node:path"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { build } from "esbuild"
-import type { SimInstance, SimReport, SimRequest } from "../../src/sim/simulator.js"
+import type { SimFaults, SimInstance, SimReport, SimRequest } from "../../src/sim/simulator.js"
 import { which } from "../support/system.js"
 
 const ROOT = new URL("../../", import.meta.url).pathname
@@ -107,17 +107,23 @@ const instanceJson = (options: object) =>
 
 /**
  * The simulator of `cloud` on the namespace's HOST:PORT (default
- * 127.0.0.1; a cloud served on a unix socket listens under `root`),
- * stopped with the scope or by `stop`.
+ * 127.0.0.1; a cloud served on a unix socket listens under `root`), with
+ * `faults`, stopped with the scope or by `stop`.
  */
-export const simulatorIn = (ns: Namespace, cloud: string, instance: SimInstance, port: number, where: { readonly host?: string; readonly root?: string } = {}) =>
+export const simulatorIn = (
+  ns: Namespace,
+  cloud: string,
+  instance: SimInstance,
+  port: number,
+  where: { readonly host?: string; readonly root?: string; readonly faults?: SimFaults } = {}
+) =>
   Effect.acquireRelease(
     Effect.flatMap(
       simulatorScript,
       (script) =>
         Effect.async<SimIn>((resume) => {
           const child = spawn(IP, ["netns", "exec", ns.name, process.execPath, script], {
-            env: { ...process.env, SIM_OPTIONS: instanceJson({ cloud, instance, host: where.host ?? "127.0.0.1", port, ...(where.root ? { root: where.root } : {}) }) },
+            env: { ...process.env, SIM_OPTIONS: instanceJson({ cloud, instance, host: where.host ?? "127.0.0.1", port, ...(where.root ? { root: where.root } : {}), ...(where.faults ? { faults: where.faults } : {}) }) },
             stdio: ["ignore", "pipe", "pipe"]
           })
           let err = ""

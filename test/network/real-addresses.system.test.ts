@@ -140,6 +140,34 @@ describeSystem("azure's wireserver where DHCP option 245 says", { tools: { ip: "
   )
 })
 
+describeSystem("aws's metadata service restarted between two phases", { tools: { ip: "iproute2" }, root: true }, () => {
+  it.scopedLive("the session token it no longer knows (401) is replaced by a fresh one, not asked for again from what the resident process kept", () =>
+    Effect.gen(function* () {
+      const ns = yield* makeNamespace
+      yield* addresses(ns, METADATA)
+      const instance = yield* instanceOf({}, CLOUDS.aws!.dmi)
+      const env = { ...servicesEnv(instance), IMDS_TOKEN_TTL: "300" }
+      const start = (phase: string) => Effect.promise(() => startService(phase, env, [IP, "netns", "exec", ns.name, "sh"]))
+      const before = yield* Effect.scoped(
+        Effect.gen(function* () {
+          // the key list, which main reads, is not had from this one: main reads it from the next
+          yield* simulatorIn(ns, "aws", INSTANCE, 80, { host: METADATA, faults: { overrides: [{ path: "/latest/meta-data/public-keys/", status: 503 }] } })
+          return [yield* start("boot"), yield* start("early")]
+        })
+      )
+      // a new service: the tokens the first one gave are gone
+      const service = yield* simulatorIn(ns, "aws", INSTANCE, 80, { host: METADATA })
+      const after = [yield* start("main"), yield* start("final")]
+      expect([...before, ...after].map((r) => r.code), [...before, ...after].map((r) => r.stderr).join("")).toEqual([0, 0, 0, 0])
+      expect(instance.read("/etc/hostname")).toBe("web-1\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${[KEY_A, KEY_B].sort().join("\n")}\n`)
+      const heard = (yield* service.stop).requests.map((r) => `${r.method} ${r.path} ${r.status}`)
+      expect(heard).toContain("PUT /latest/api/token 200")
+      expect(heard).toContain("GET /latest/meta-data/public-keys/ 200")
+    })
+  )
+})
+
 describeSystem("a cloud detected where its metadata service is not (a route into the void)", { tools: { ip: "iproute2" }, root: true }, () => {
   /** the one line a read that never got an answer ends with */
   const CANNOT = "cannot read (\\S+): (no route to host|timed out)"

@@ -72,4 +72,18 @@ describe("the resident process's HTTP", () => {
       expect(s.asked).toEqual(["PUT /latest/api/token", "PUT /latest/api/token"])
     })
   )
+
+  it.effect("forgets the tokens it keeps when a service answers 401 (it no longer knows them): the next asker gets a fresh one", () =>
+    Effect.gen(function* () {
+      // the service restarted after the first token: it refuses that one
+      const s = service((r, n) => Effect.succeed(r.method === "PUT" ? answer(200, `token-${n}`) : r.headers?.["X-Token"] === "token-1" ? answer(401) : answer(200, "web-1")))
+      const http = makeCachingHttp(s.shape)
+      const token = request("PUT", "/latest/api/token", { "X-aws-ec2-metadata-token-ttl-seconds": "300" })
+      expect(new TextDecoder().decode((yield* http.request(token)).body)).toBe("token-1")
+      expect((yield* http.request(request("GET", "/latest/meta-data/hostname", { "X-Token": "token-1" }))).status).toBe(401)
+      expect(new TextDecoder().decode((yield* http.request(token)).body)).toBe("token-3")
+      expect((yield* http.request(request("GET", "/latest/meta-data/hostname", { "X-Token": "token-3" }))).status).toBe(200)
+      expect(s.asked).toEqual(["PUT /latest/api/token", "GET /latest/meta-data/hostname", "PUT /latest/api/token", "GET /latest/meta-data/hostname"])
+    })
+  )
 })
