@@ -7,6 +7,9 @@
  * port below 1024; incus on its socket under ROOT. The four OpenRC services
  * run in order inside the namespace, the boot service starting the resident
  * process there. Each cloud has a namespace of its own, so they run at once.
+ * Then what only the real addresses show: a service restarted between two
+ * phases, a cloud detected where its service is not, `imds` by a user other
+ * than root.
  */
 import { chmodSync } from "node:fs"
 import { expect, it } from "@effect/vitest"
@@ -84,7 +87,7 @@ const firstBoot = (ns: Namespace, instance: TestInstance, extraEnv: Record<strin
 
 describeSystem("first boot at the clouds' real addresses, without IMDS_ENDPOINT", { tools: { ip: "iproute2", unshare: "util-linux" }, root: true }, () => {
   describe.concurrent.each(SERVED)("%s", (cloud) => {
-    it.scopedLive("detected from SMBIOS, the service at its real address: hostname, keys, user-data, marker; exit 0", () =>
+    it.scopedLive("detected (from SMBIOS; incus from its socket), the service at its real address: hostname, keys, user-data, marker; exit 0", () =>
       Effect.gen(function* () {
         const { address, dmi } = CLOUDS[cloud]!
         const ns = yield* makeNamespace
