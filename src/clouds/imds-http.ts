@@ -113,7 +113,9 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
         Effect.mapError((e) =>
           e._tag === "HttpAnswerTooLarge"
             ? new ImdsError({ cloud: spec.cloud, url, reason: `answer exceeds ${e.limit} bytes (${limitName(maxBytes)})`, exceeded: e.limit })
-            : new Retryable(e.reason)
+            : e.local
+              ? new ImdsError({ cloud: spec.cloud, url, reason: e.reason })
+              : new Retryable(e.reason)
         ),
         Effect.timeoutFail({ duration: Duration.millis(timeoutMs + 50), onTimeout: () => new Retryable("timed out") }),
         Effect.flatMap((res) => (isTransientStatus(res.status) ? Effect.fail(new Retryable(`HTTP ${res.status}`)) : Effect.succeed(res)))

@@ -45,8 +45,8 @@ export class CommandError extends Data.TaggedError("CommandError")<{
   }
 }
 
-/** The request never got an HTTP answer: refused, reset, timed out. */
-export class HttpTransportError extends Data.TaggedError("HttpTransportError")<{ readonly reason: string }> {
+/** The request never got an HTTP answer: refused, reset, timed out; `local` when it could not even be sent from here, which asking again cannot change. */
+export class HttpTransportError extends Data.TaggedError("HttpTransportError")<{ readonly reason: string; readonly local?: boolean }> {
   override get message() {
     return this.reason
   }

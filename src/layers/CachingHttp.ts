@@ -3,9 +3,11 @@
  * got (2xx, 204 or 404) is kept for the phases that follow, and a request
  * already on its way is waited for rather than sent twice. A session token
  * (a PUT whose request names its lifetime in a `*-ttl-seconds` header) is
- * kept while it may be used (domain/token.ts). A failed request is never kept.
- * A request whose asker gives up on it (its timeout or deadline came) is sent
- * again by those who were waiting for it, each within its own time.
+ * kept while it may be used (domain/token.ts), and forgotten as soon as a
+ * service answers 401 (it no longer knows the token: restarted): the next
+ * asker gets a fresh one. A failed request is never kept. A request whose
+ * asker gives up on it (its timeout or deadline came) is sent again by those
+ * who were waiting for it, each within its own time.
  */
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
@@ -25,6 +27,8 @@ interface Kept {
   readonly answer: Deferred.Deferred<HttpResponse, HttpTransportError | HttpAnswerTooLarge | Abandoned>
   /** ms since the epoch; Infinity for answers kept for good */
   readonly until: number
+  /** a session token's request (a PUT) */
+  readonly token: boolean
 }
 
 /** the request without what changes between two askings of the same thing (the session token) */
@@ -58,11 +62,12 @@ export const makeCachingHttp = (base: HttpShape): HttpShape => {
       const found = kept.get(key)
       if (found !== undefined && found.until > now) return yield* awaited(r, found)
       const answer = yield* Deferred.make<HttpResponse, HttpTransportError | HttpAnswerTooLarge | Abandoned>()
+      const token = r.method === "PUT"
       // on its way: kept until it is known whether it may be kept at all
-      const entry: Kept = { answer, until: Infinity }
+      const entry: Kept = { answer, until: Infinity, token }
       kept.set(key, entry)
       const exit = yield* Effect.exit(base.request(r)).pipe(
-        // its asker gave up on it, not those waiting for it: they ask again, within their own time
+        // its asker gave up on it, not those waiting for it: forgotten, then they ask again, within their own time
         Effect.onInterrupt(() =>
           Effect.zipRight(
             Effect.sync(() => kept.get(key) === entry && kept.delete(key)),
@@ -71,9 +76,11 @@ export const makeCachingHttp = (base: HttpShape): HttpShape => {
         )
       )
       yield* Deferred.done(answer, exit)
+      // a token refused: the kept ones are asked for anew
+      if (exit._tag === "Success" && exit.value.status === 401) for (const [k, v] of kept) if (v.token) kept.delete(k)
       const keepFor = exit._tag === "Success" ? lifetime(r, exit.value) : 0
       if (keepFor === 0) kept.delete(key)
-      else kept.set(key, { answer, until: keepFor === Infinity ? Infinity : (yield* Clock.currentTimeMillis) + keepFor })
+      else kept.set(key, { answer, until: keepFor === Infinity ? Infinity : (yield* Clock.currentTimeMillis) + keepFor, token })
       return yield* awaited(r, entry)
     })
   return { request }

@@ -81,13 +81,17 @@ const attempt = (req: HttpRequest, localPort?: number) =>
     })
   )
 
-/** A source port below 1024, as scaleway wants for user-data; busy ports are skipped. */
+/** A source port below 1024, as scaleway wants for user-data; busy ports are skipped. Only root may bind one: for anyone else that is final. */
 const privileged = (req: HttpRequest) => {
   const start = 512 + Math.floor(Math.random() * 400)
   const tryFrom = (port: number, left: number): Effect.Effect<HttpResponse, HttpTransportError | HttpAnswerTooLarge> =>
     attempt(req, port).pipe(
       Effect.catchAll((e) =>
-        e._tag === "HttpTransportError" && e.code === "EADDRINUSE" && left > 0 ? tryFrom(port >= 1023 ? 512 : port + 1, left - 1) : Effect.fail(e)
+        e._tag === "HttpTransportError" && e.code === "EADDRINUSE" && left > 0
+          ? tryFrom(port >= 1023 ? 512 : port + 1, left - 1)
+          : e._tag === "HttpTransportError" && (e.code === "EACCES" || e.code === "EPERM")
+            ? Effect.fail(new HttpTransportError({ reason: "it is served only to a source port below 1024, which only root may use", local: true }))
+            : Effect.fail(e)
       )
     )
   return tryFrom(start, 50)

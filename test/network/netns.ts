@@ -11,7 +11,7 @@ import { join } from "node:path"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { build } from "esbuild"
-import type { SimInstance } from "../../src/sim/simulator.js"
+import type { SimFaults, SimInstance, SimReport, SimRequest } from "../../src/sim/simulator.js"
 import { which } from "../support/system.js"
 
 const ROOT = new URL("../../", import.meta.url).pathname
@@ -67,8 +67,9 @@ const simulatorScript = Effect.gen(function* () {
   bundled ??= build({
     stdin: {
       contents: `import { startSimulator } from "./src/sim/simulator.ts"
-const sim = await startSimulator(JSON.parse(process.env.SIM_OPTIONS))
-process.on("SIGTERM", () => sim.close().then(() => process.exit(0)))
+const bytes = (_key, value) => (value !== null && typeof value === "object" && typeof value.$bytes === "string" ? new Uint8Array(Buffer.from(value.$bytes, "base64")) : value)
+const sim = await startSimulator(JSON.parse(process.env.SIM_OPTIONS, bytes))
+process.on("SIGTERM", () => sim.close().then(() => process.stdout.write(JSON.stringify({ requests: sim.requests, reports: sim.reports }) + "\\n", () => process.exit(0))))
 process.stdout.write("ready\\n")`,
       resolveDir: ROOT,
       loader: "ts"
@@ -89,34 +90,67 @@ process.stdout.write("ready\\n")`,
   return join(dir, "simulator.mjs")
 })
 
-/** the simulator of `cloud` on the namespace's 127.0.0.1:PORT, stopped with the scope */
-export const simulatorIn = (ns: Namespace, cloud: string, instance: SimInstance, port: number) =>
+/** what a simulator heard: its requests, and what the instance reported (azure's Ready) */
+export interface SimRecord {
+  readonly requests: ReadonlyArray<SimRequest>
+  readonly reports: ReadonlyArray<SimReport>
+}
+
+export interface SimIn {
+  /** stops the simulator; what it heard */
+  readonly stop: Effect.Effect<SimRecord>
+}
+
+/** the instance as JSON, its bytes (user-data) as `{ $bytes: BASE64 }` */
+const instanceJson = (options: object) =>
+  JSON.stringify(options, (_key, value: unknown) => (value instanceof Uint8Array ? { $bytes: Buffer.from(value).toString("base64") } : value))
+
+/**
+ * The simulator of `cloud` on the namespace's HOST:PORT (default
+ * 127.0.0.1; a cloud served on a unix socket listens under `root`), with
+ * `faults`, stopped with the scope or by `stop`.
+ */
+export const simulatorIn = (
+  ns: Namespace,
+  cloud: string,
+  instance: SimInstance,
+  port: number,
+  where: { readonly host?: string; readonly root?: string; readonly faults?: SimFaults } = {}
+) =>
   Effect.acquireRelease(
     Effect.flatMap(
       simulatorScript,
       (script) =>
-        Effect.async<ReturnType<typeof spawn>>((resume) => {
+        Effect.async<SimIn>((resume) => {
           const child = spawn(IP, ["netns", "exec", ns.name, process.execPath, script], {
-            env: { ...process.env, SIM_OPTIONS: JSON.stringify({ cloud, instance, host: "127.0.0.1", port }) },
+            env: { ...process.env, SIM_OPTIONS: instanceJson({ cloud, instance, host: where.host ?? "127.0.0.1", port, ...(where.root ? { root: where.root } : {}), ...(where.faults ? { faults: where.faults } : {}) }) },
             stdio: ["ignore", "pipe", "pipe"]
           })
           let err = ""
+          let out = ""
           let ready = false
+          const closed = new Promise<SimRecord>((done) =>
+            child.on("close", (code) => {
+              if (!ready) return resume(Effect.die(new Error(`simulator in ${ns.name} exited with ${code}: ${err.trim()}`)))
+              const last = out.trim().split("\n").at(-1) ?? ""
+              done(last.startsWith("{") ? (JSON.parse(last) as SimRecord) : { requests: [], reports: [] })
+            })
+          )
           child.stderr.on("data", (c: Buffer) => (err += c.toString()))
           child.stdout.on("data", (c: Buffer) => {
-            if (ready || !c.toString().includes("ready")) return
+            out += c.toString()
+            if (ready || !out.includes("ready\n")) return
             ready = true
-            resume(Effect.succeed(child))
-          })
-          child.on("close", (code) => {
-            if (!ready) resume(Effect.die(new Error(`simulator in ${ns.name} exited with ${code}: ${err.trim()}`)))
+            resume(
+              Effect.succeed({
+                stop: Effect.promise(() => {
+                  if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM")
+                  return closed
+                })
+              })
+            )
           })
         })
     ),
-    (child) =>
-      Effect.async<void>((resume) => {
-        if (child.exitCode !== null) return resume(Effect.void)
-        child.once("close", () => resume(Effect.void))
-        child.kill("SIGTERM")
-      })
+    (sim) => Effect.asVoid(sim.stop)
   )

@@ -59,6 +59,22 @@ describe("the resident process's HTTP", () => {
     })
   )
 
+  it.effect("a request whose asker gave up on it (interrupted: its timeout, its deadline) is asked again by the one waiting for it, never interrupting it", () =>
+    Effect.gen(function* () {
+      // the first asking is never answered (a route into the void); the second is
+      const s = service((_, n) => (n === 1 ? Effect.never : Effect.succeed(answer(200, "second"))))
+      const http = makeCachingHttp(s.shape)
+      const asker = yield* Effect.fork(http.request(request("GET", "/user-data")))
+      yield* Effect.yieldNow()
+      const waiting = yield* Effect.fork(http.request(request("GET", "/user-data")))
+      yield* Effect.yieldNow()
+      yield* Fiber.interrupt(asker)
+      const exit = yield* Fiber.await(waiting)
+      expect(exit).toMatchObject({ _tag: "Success", value: { status: 200 } })
+      expect(s.asked).toEqual(["GET /user-data", "GET /user-data"])
+    })
+  )
+
   it.effect("keeps a token while it may be used, then asks again", () =>
     Effect.gen(function* () {
       const s = service((_, n) => Effect.succeed(answer(200, `token-${n}`)))
@@ -70,6 +86,20 @@ describe("the resident process's HTTP", () => {
       yield* TestClock.adjust(Duration.millis(200))
       yield* http.request(token)
       expect(s.asked).toEqual(["PUT /latest/api/token", "PUT /latest/api/token"])
+    })
+  )
+
+  it.effect("forgets the tokens it keeps when a service answers 401 (it no longer knows them): the next asker gets a fresh one", () =>
+    Effect.gen(function* () {
+      // the service restarted after the first token: it refuses that one
+      const s = service((r, n) => Effect.succeed(r.method === "PUT" ? answer(200, `token-${n}`) : r.headers?.["X-Token"] === "token-1" ? answer(401) : answer(200, "web-1")))
+      const http = makeCachingHttp(s.shape)
+      const token = request("PUT", "/latest/api/token", { "X-aws-ec2-metadata-token-ttl-seconds": "300" })
+      expect(new TextDecoder().decode((yield* http.request(token)).body)).toBe("token-1")
+      expect((yield* http.request(request("GET", "/latest/meta-data/hostname", { "X-Token": "token-1" }))).status).toBe(401)
+      expect(new TextDecoder().decode((yield* http.request(token)).body)).toBe("token-3")
+      expect((yield* http.request(request("GET", "/latest/meta-data/hostname", { "X-Token": "token-3" }))).status).toBe(200)
+      expect(s.asked).toEqual(["PUT /latest/api/token", "GET /latest/meta-data/hostname", "PUT /latest/api/token", "GET /latest/meta-data/hostname"])
     })
   )
 })

@@ -55,6 +55,20 @@ describe("metadata reads on the TestClock", () => {
     })
   )
 
+  it.effect("never retry a request that could not be sent from here (scaleway's source port below 1024, asked for by a user other than root): one error at once", () =>
+    Effect.gen(function* () {
+      const calls = yield* Ref.make(0)
+      const http = Layer.succeed(Http, {
+        request: () => Effect.zipRight(Ref.update(calls, (n) => n + 1), Effect.fail(new HttpTransportError({ reason: "only root may use that port", local: true })))
+      })
+      const fiber = yield* Effect.fork(Effect.either(Effect.flatMap(client, (c) => c.text("user_data/cloud-init")).pipe(Effect.provide(Layer.merge(http, settings({}))))))
+      yield* TestClock.adjust(Duration.seconds(61))
+      const result = yield* Fiber.join(fiber)
+      expect(Either.isLeft(result) && result.left.message).toBe("testcloud: cannot read http://169.254.169.254/latest/user_data/cloud-init: only root may use that port")
+      expect(yield* Ref.get(calls)).toBe(1)
+    })
+  )
+
   it.effect("never retry a 404: the datum is absent", () =>
     Effect.gen(function* () {
       const http = yield* scriptedHttp([{ status: 404, body: new Uint8Array() }])
