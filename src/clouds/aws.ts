@@ -11,9 +11,13 @@ const NICS = "meta-data/network/interfaces/macs/"
  * A UUID as EC2 writes it, `ec2...`; some Xen instances' SMBIOS holds it
  * little-endian (`45e12aec-dcd1-b213-...` for `ec2ae145-d1dc-13b2-...`), as
  * cloud-init's identify_aws reads it too: its first field's bytes reversed.
+ * That form is taken on a Xen instance (`sys_vendor` `Xen`) only: one random
+ * UUID in 4096 reads `ec2` so, and another cloud's VM (Azure, GCP...) of the
+ * same priority would be taken for aws (listed first).
  */
-const isEc2Uuid = (uuid: string): boolean => {
+const isEc2Uuid = (uuid: string, vendor: string): boolean => {
   if (uuid.startsWith("ec2")) return true
+  if (vendor !== "Xen") return false
   const m = /^([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.exec(uuid)
   return m !== null && `${m[4]}${m[3]}${m[2]}${m[1]}`.startsWith("ec2")
 }
@@ -24,8 +28,8 @@ export const aws: CloudProvider = {
     const vendor = yield* dmi("sys_vendor")
     const uuid = (yield* dmi("product_uuid")).toLowerCase()
     const asset = (yield* dmi("board_asset_tag")).toLowerCase()
-    // either string starting `ec2` or `i-` (BEHAVIOUR.md §7); the UUID also in its little-endian form
-    return vendor === "Amazon EC2" || isEc2Uuid(uuid) || [uuid, asset].some((v) => v.startsWith("ec2") || v.startsWith("i-"))
+    // either string starting `ec2` or `i-` (BEHAVIOUR.md §7); a Xen instance's UUID also in its little-endian form
+    return vendor === "Amazon EC2" || isEc2Uuid(uuid, vendor) || [uuid, asset].some((v) => v.startsWith("ec2") || v.startsWith("i-"))
   }).pipe(Effect.map(whenTrue(DMI_PRIORITY))),
   metadata: Effect.gen(function* () {
     const { imdsTokenTtl } = yield* Config

@@ -141,6 +141,8 @@ export interface Status {
   /** nothing more will happen without someone acting: the final phase has run, or the bootstrap is complete, or disabled */
   readonly settled: boolean
   readonly attempt: ReadonlyArray<PhaseRun>
+  /** the phase of the attempt whose process still runs it (a failed earlier phase does not stop it) */
+  readonly live?: Phase
   /** failed user-data actions and user-data warnings, as `PHASE/ACTION: MESSAGE` and `user-data: WARNING` */
   readonly errors: ReadonlyArray<string>
   readonly warnings: ReadonlyArray<string>
@@ -175,7 +177,15 @@ export const statusOf = (record: RunRecord, facts: Facts): Status => {
   )
   const lastDone = [...attempt].reverse().find(isFinished)
   const warnings = [...(lastDone?.configProblems ?? []).map((p) => `configuration: ${p}`), ...(lastDone?.userDataWarnings ?? []).map((w) => `user-data: ${w}`)]
-  const status = (state: State, exitStatus: 0 | 1 | 2, settled: boolean): Status => ({ state, exitStatus, settled, attempt, errors, warnings })
+  const status = (state: State, exitStatus: 0 | 1 | 2, settled: boolean): Status => ({
+    state,
+    exitStatus,
+    settled,
+    attempt,
+    ...(live !== undefined ? { live: live.phase } : {}),
+    errors,
+    warnings
+  })
   const finalDone = attempt.some((r) => r.phase === "final" && isFinished(r))
   const settled = live === undefined && (finalDone || facts.complete || facts.disabled)
   // a failure wins over everything else, being disabled afterwards included

@@ -46,15 +46,12 @@ const waitUntilSettled: Effect.Effect<unknown, never, Effect.Effect.Context<type
 
 /**
  * How long a phase of the attempt took, or why it has no duration: an
- * unfinished entry runs only while its process does, which is the state's
- * `running PHASE` (the attempt has one run per phase, in phase order).
+ * unfinished entry runs only while its process does, the status's live phase
+ * (the attempt has one run per phase, in phase order). The state is no guide:
+ * after an earlier phase failed it says `failed at ...` while a later phase runs.
  */
-export const tookOf = (status: Status) => {
-  const state = status.state
-  const running = state.state === "running" ? state.phase : undefined
-  return (run: Pick<PhaseRun, "phase" | "durationMs">): string =>
-    run.durationMs !== undefined ? formatSeconds(run.durationMs) : run.phase === running ? "running" : "did not finish"
-}
+export const tookOf = (status: Status) => (run: Pick<PhaseRun, "phase" | "durationMs">): string =>
+  run.durationMs !== undefined ? formatSeconds(run.durationMs) : run.phase === status.live ? "running" : "did not finish"
 
 const render = (status: Status): string => {
   const lines = [describeState(status.state)]

@@ -410,8 +410,6 @@ describe("detection", () => {
 
   it.scopedLive.each([
     ["product_uuid", "EC2E1916-9099-7CAF-FD21-012345ABCDEF\n"],
-    // a Xen instance's UUID as its SMBIOS stores it little-endian: ec2ae145-d1dc-13b2-...
-    ["product_uuid", "45E12AEC-DCD1-B213-94ED-012345ABCDEF\n"],
     ["board_asset_tag", "i-0123456789abcdef0\n"],
     ["product_uuid", "i-0123456789abcdef0\n"],
     ["board_asset_tag", "ec2e1916-9099-7caf-fd21-012345abcdef\n"]
@@ -421,6 +419,27 @@ describe("detection", () => {
       instance.write(`/sys/class/dmi/id/${file}`, content)
       expect(yield* instance.imds(["@hostname"])).toEqual(ok(HOST))
       expect(instance.read("/var/lib/cloud/.autodetect")).toBe("aws\n")
+    })
+  )
+
+  it.scopedLive("aws from a Xen instance's UUID as its SMBIOS stores it, little-endian (45E12AEC-... for ec2ae145-...)", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: HOST }, env: { CLOUD: "" } })
+      instance.write("/sys/class/dmi/id/sys_vendor", "Xen\n")
+      instance.write("/sys/class/dmi/id/product_uuid", "45E12AEC-DCD1-B213-94ED-012345ABCDEF\n")
+      expect(yield* instance.imds(["@hostname"])).toEqual(ok(HOST))
+      expect(instance.read("/var/lib/cloud/.autodetect")).toBe("aws\n")
+    })
+  )
+
+  it.scopedLive("an Azure VM whose random UUID reads ec2 little-endian stays azure: only a Xen instance's UUID is read so", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "azure", instance: { hostname: HOST }, env: { CLOUD: "" } })
+      instance.write("/sys/class/dmi/id/sys_vendor", "Microsoft Corporation\n")
+      instance.write("/sys/class/dmi/id/chassis_asset_tag", "7783-7084-3265-9085-8269-3286-77\n")
+      instance.write("/sys/class/dmi/id/product_uuid", "45E12AEC-DCD1-B213-94ED-012345ABCDEF\n")
+      expect(yield* instance.imds(["@hostname"])).toEqual(ok(HOST))
+      expect(instance.read("/var/lib/cloud/.autodetect")).toBe("azure\n")
     })
   )
 })

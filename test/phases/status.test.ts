@@ -220,6 +220,23 @@ describe("tiny-cloud status", () => {
     })
   )
 
+  it.scopedLive("a phase of a live process after an earlier phase failed: the state is the failure, the phase's line says running (status and analyze)", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      yield* i.run(["boot"])
+      const { runs } = record(i)
+      const failedBoot = { ...runs[0]!, exitStatus: 1, actions: [{ name: "expand_root", result: "failed", durationMs: 0, message: "resize2fs exited with status 1" }] }
+      const live = { ...runs[0]!, phase: "early", start: new Date().toISOString(), pid: process.pid, actions: [] }
+      delete (live as { durationMs?: number }).durationMs
+      delete (live as { exitStatus?: number }).exitStatus
+      i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [failedBoot, live] }))
+      const r = yield* i.run(["status"])
+      expect([r.code, r.stdout.split("\n")[0]]).toEqual([1, "failed at boot/expand_root: resize2fs exited with status 1"])
+      expect(r.stdout).toContain("\nearly: running\n")
+      expect((yield* i.run(["analyze"])).stdout).toMatch(/\nearly +0\.000s +running\n/)
+    })
+  )
+
   it.scopedLive("a phase run again by hand while a later one has finished: its line says running, as the state does", () =>
     Effect.gen(function* () {
       const i = yield* awsInstance()

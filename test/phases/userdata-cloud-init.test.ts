@@ -255,6 +255,19 @@ users:
     })
   )
 
+  it.scopedLive("the default user listed by name while create_default_user is skipped and made no account: its entry makes it, as any user's", () =>
+    Effect.gen(function* () {
+      const OWN = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOwnKey own@example"
+      const i = yield* userDataInstance(`#cloud-config\nusers:\n  - default\n  - name: alpine\n    ssh_authorized_keys: [${OWN}]\n`, {
+        env: { SKIP_INIT_ACTIONS: "create_default_user" }
+      })
+      const { early, main, final } = yield* firstBoot(i)
+      expect(codes({ early, main, final })).toEqual({ early: 0, main: 0, final: 0 })
+      expect(i.commands()).toContain("adduser -h /home/alpine -s /bin/sh -G alpine -D alpine")
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n${OWN}\n`)
+    })
+  )
+
   it.scopedLive("an empty password (a template's empty variable) sets none: the account is locked with `*`, never left without a password", () =>
     Effect.gen(function* () {
       const doc = `#cloud-config\nusers:\n  - default\n  - {name: ann, plain_text_passwd: "", lock_passwd: false}\n  - {name: ben, hashed_passwd: "", lock_passwd: false}\n  - {name: cid, passwd: "", lock_passwd: false}\n`

@@ -482,6 +482,15 @@ users:
     expect(notes(source)).toEqual({ problems: [], warnings: [`line 5: users[1].sudo: ${skipped}`, `line 7: users[2].sudo: ${skipped}`] })
   })
 
+  it("a default user whose sudo rules are all skipped (a template's quoted 'False') has no rights, as with sudo: false: no wheel", () => {
+    for (const sudo of ["'False'", "['']", "[]", "''"]) {
+      expect(config(`#cloud-config\nuser:\n  name: ops\n  sudo: ${sudo}\n`).defaultUser?.account.wheel).toBe(false)
+      expect(config(`#cloud-config\nusers:\n  - name: ops\n    sudo: ${sudo}\n`).defaultUser?.account.wheel).toBe(false)
+    }
+    // a rule that is kept still comes with wheel
+    expect(config("#cloud-config\nuser:\n  name: ops\n  sudo: ['False', 'ALL=(ALL) ALL']\n").defaultUser?.account.wheel).toBeUndefined()
+  })
+
   it("keeps CLOUD_USER when `default` is listed", () => {
     const c = config("#cloud-config\nusers:\n  - default\n  - name: bob\n    sudo: [ALL=(ALL) ALL, ~, 'bob ALL=(ALL) NOPASSWD: /sbin/reboot']\n")
     expect(c.defaultUser).toBeUndefined()

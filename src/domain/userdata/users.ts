@@ -9,8 +9,8 @@
  * either, the first named entry replaces CLOUD_USER, as Tiny Cloud always
  * did. An entry that cannot be read is skipped with its reason and never
  * makes another one the default user: CLOUD_USER is kept. A default user
- * whose entry gives its own `doas` rules, or `sudo` as none (null, false),
- * has the rights it says, not wheel's.
+ * whose entry gives its own `doas` rules, or `sudo` as none (null, false, "",
+ * rules all skipped), has the rights it says, not wheel's.
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
@@ -174,9 +174,11 @@ const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: 
   if (Object.hasOwn(value, "ssh_authorized_keys")) value["ssh_authorized_keys"] = keyListOf(value["ssh_authorized_keys"])
   for (const key of Object.keys(value)) if (!USER_KEYS.has(key)) notes.ignore([...path, written.get(key)!])
   const asWritten = (at: ReadonlyArray<Key>) => at.map((k, i) => (i === path.length && typeof k === "string" ? (written.get(k) ?? k) : k))
-  // doas rules of its own, or sudo given as none (null, false) or as nothing we can read: no wheel; a sudo rule
-  // still comes with wheel, which is what gives root where only doas is installed (Alpine's default)
-  const gaveRights = (dropped: ReadonlySet<string>) => Object.hasOwn(value, "doas") || (Object.hasOwn(value, "sudo") && (!value["sudo"] || dropped.has("sudo")))
+  // doas rules of its own, or sudo given as none (null, false, "") or as nothing we can read (a value that does not fit,
+  // or rules all skipped: a template's quoted "False"): no wheel; a sudo rule still comes with wheel, which is what
+  // gives root where only doas is installed (Alpine's default)
+  const gaveRights = (dropped: ReadonlySet<string>, settings: UserSettings) =>
+    Object.hasOwn(value, "doas") || (Object.hasOwn(value, "sudo") && (!value["sudo"] || dropped.has("sudo") || settings.sudo.length === 0))
   let dropped: ReadonlySet<string> = new Set()
   let decoded = Schema.decodeUnknownEither(UserMap, { errors: "all", onExcessProperty: "ignore" })(value)
   if (Either.isLeft(decoded)) {
@@ -198,10 +200,11 @@ const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: 
       return undefined
     }
   }
+  const settings = settingsOf(decoded.right, path, notes)
   return {
     ...(decoded.right.name !== undefined ? { name: decoded.right.name } : {}),
-    settings: settingsOf(decoded.right, path, notes),
-    ownRights: gaveRights(dropped)
+    settings,
+    ownRights: gaveRights(dropped, settings)
   }
 }
 

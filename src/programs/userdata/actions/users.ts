@@ -151,13 +151,14 @@ export const userdataUsers = Effect.gen(function* () {
   const journal = `${(yield* Config).varDir}/${USERS_JOURNAL}`
   const made = new Set(Option.match(yield* fs.readTextIfExists(journal), { onNone: () => [], onSome: (t) => t.split("\n") }))
   for (const user of config.users) {
+    const missing = Option.isNone(yield* lookupAccount(user.name))
     // the default user listed by its name too (`default` or `user` beside it): more settings of the default user, as cloud-init
-    // merges the two; its keys are added after the cloud's by ssh_authorized_keys, as set_ssh_keys replaces the file
-    if (user.name === cloudUser) {
+    // merges the two; its keys are added after the cloud's by ssh_authorized_keys, as set_ssh_keys replaces the file. When
+    // create_default_user made no account (skipped), this entry makes it, as for any user
+    if (user.name === cloudUser && !missing) {
       yield* applySettings(user.name, user, { passwdApplies: true, created: false })
       continue
     }
-    const missing = Option.isNone(yield* lookupAccount(user.name))
     if (missing) {
       yield* fs.addLinesOnce(journal, [user.name], { mode: 0o600, noFollow: true })
       yield* addAccount(user.name, yield* withLoginShell("userdata_users", user.name, user.account, config.packages))
