@@ -12,7 +12,7 @@ const PASSWORD = "s3cret-Simulated"
 const userData = (target: string) =>
   `#cloud-config\nusers: [default, {name: dave, lock_passwd: false, plain_text_passwd: ${PASSWORD}}]\nruncmd:\n  - echo escaped > ${target}\nbootcmd:\n  - [sh, -c, "echo boot > ${target}.boot"]\n`
 
-describe("tiny-cloud simulate", () => {
+describe.concurrent("tiny-cloud simulate", () => {
   it("boots a simulated aws instance and reports phases, files and commands; lists the user's programs with their text and runs none", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
     try {
@@ -74,7 +74,7 @@ describe("tiny-cloud simulate", () => {
   })
 })
 
-describe("tiny-cloud simulate never runs the user's programs on the machine running it", () => {
+describe.concurrent("tiny-cloud simulate never runs the user's programs on the machine running it", () => {
   describeSystem("with --exec", { tools: { unshare: "util-linux", chroot: "coreutils" } }, () => {
     it("they run confined to the simulated ROOT: an absolute path outside lands inside it", async () => {
       const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
