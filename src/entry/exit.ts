@@ -17,8 +17,17 @@ const outputFailed = (e: NodeJS.ErrnoException): void => {
   process.exit(1)
 }
 
-/** stdout's failures handled as above; the entry calls it first */
-export const watchOutput = () => void process.stdout.on("error", outputFailed)
+/**
+ * stdout's failures handled as above; the entry calls it first. Stderr's own
+ * failure (its reader gone: EPIPE) has nowhere to be told and is no reason to
+ * stop: the lines still go to syslog, and the command goes on to its own end
+ * and status. Unwatched, the failed write is an uncaught error that ends the
+ * process with status 1 at once (a phase before its first action).
+ */
+export const watchOutput = () => {
+  process.stdout.on("error", outputFailed)
+  process.stderr.on("error", () => {})
+}
 
 /** once `stream` has taken what was written to it (at once when nothing waits); a failed write is `onError`'s */
 const drained = (stream: NodeJS.WriteStream, onError: (e: Error) => void): Promise<void> =>

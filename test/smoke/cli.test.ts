@@ -46,6 +46,21 @@ describe("tiny-cloud command line", () => {
     expect([lines.length, lines[9_999]]).toEqual([10_001, "warning: /etc/tiny-cloud.conf line 10000: unknown key UNKNOWN_KEY_9999"])
   })
 
+  it("a reader of stderr that is gone (EPIPE) stops nothing: the phase does its work and exits with its own status, as --bootstrap does", async () => {
+    const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode("#!/bin/sh\necho hi\n") } })
+    const run = (args: ReadonlyArray<string>) =>
+      new Promise((done) => {
+        const child = spawn(process.execPath, [PROGRAM, ...args], { env: instance.env, stdio: ["ignore", "ignore", "pipe"] })
+        // the pipe's only reader closes before the process writes its first line
+        child.stderr.destroy()
+        child.on("close", done)
+      })
+    expect(await run(["early"])).toBe(0)
+    expect(instance.read("/var/lib/cloud/user-data")).toBe("#!/bin/sh\necho hi\n")
+    expect(await run(["--bootstrap", "complete"])).toBe(0)
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+  })
+
   it("directories it makes are never writable by others, whatever the umask: 0755 under umask 0 (mdev and some supervisors give it), so the user-data's are not", async () => {
     const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode("#cloud-config\nwrite_files:\n  - {path: /srv/app/x.conf, content: x}\n") } })
     rmSync(join(instance.root, "var/lib/cloud"), { recursive: true })
