@@ -324,6 +324,12 @@ describe("write_files", () => {
     expect(notes(source).warnings).toEqual(["line 5: write_files[0].content: 6 characters outside the base64 alphabet were dropped, as cloud-init drops them"])
   })
 
+  it("counts the characters it drops from base64 as the text has them: a pair of surrogates is one, two lone ones the alphabet separates are two", () => {
+    const source = '#alpine-config\nwrite_files:\n  - path: /a\n    encoding: b64\n    content: "aGVs\\ud800bG8g\\udc00d29ybGQ=\\ud83d\\ude00"\n'
+    expect(config(source).writeFiles.map((f) => text(f.content))).toEqual(["hello world"])
+    expect(notes(source).warnings).toEqual(["line 5: write_files[0].content: 3 characters outside the base64 alphabet were dropped, as cloud-init drops them"])
+  })
+
   it("writes content of an encoding cloud-init does not know as text/plain, with a warning", () => {
     const source = "#alpine-config\nwrite_files:\n  - path: /a\n    encoding: base32\n    content: NBSWY3DP\n"
     expect(config(source).writeFiles.map((f) => text(f.content))).toEqual(["NBSWY3DP"])

@@ -44,7 +44,9 @@ const characters = (text: string): number => text.length - (text.length - text.r
  */
 export const fromBase64 = (text: string): Either.Either<Decoded, string> => {
   const kept = text.replace(/[^A-Za-z0-9+/=]+/g, "")
-  const dropped = characters(text.replace(/[A-Za-z0-9+/=\s]+/g, ""))
+  // counted run by run: two lone surrogates the alphabet separates are two characters, never joined into one
+  let dropped = 0
+  for (const [run] of text.matchAll(/[^A-Za-z0-9+/=\s]+/g)) dropped += characters(run)
   const data = withoutTrailing(kept, "=")
   if (data.includes("=") || data.length % 4 === 1) return Either.left("content is not valid base64")
   return Either.right({ bytes: Buffer.from(data, "base64"), dropped })
