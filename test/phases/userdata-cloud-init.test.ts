@@ -302,6 +302,19 @@ users:
     })
   )
 
+  it.scopedLive("the default user's entry that made its account (create_default_user skipped), killed between adduser and chpasswd, sets the password when run again: keys can log in", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance(`#cloud-config\nusers:\n  - default\n  - name: alpine\n`, { env: { SKIP_INIT_ACTIONS: "create_default_user" } })
+      // as the killed run left it: journalled and made by adduser (`!`: sshd refuses even keys)
+      i.write("/etc/passwd", `${i.read("/etc/passwd") ?? ""}alpine:x:1001:1001::/home/alpine:/bin/sh\n`)
+      i.write("/etc/shadow", `${i.read("/etc/shadow") ?? ""}alpine:!:20000:0:99999:7:::\n`)
+      i.write("/var/lib/cloud/.users-created", "alpine\n")
+      const { early, main, final } = yield* firstBoot(i)
+      expect(codes({ early, main, final })).toEqual({ early: 0, main: 0, final: 0 })
+      expect((i.read("/etc/shadow") ?? "").split("\n").find((l) => l.startsWith("alpine:"))?.split(":")[1]).toBe("*")
+    })
+  )
+
   it.scopedLive("uid, homedir, shell, primary group, comment, system; doas rules; groups; the default user's account as asked", () =>
     Effect.gen(function* () {
       const doc = `#cloud-config

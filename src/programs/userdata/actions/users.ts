@@ -154,8 +154,9 @@ export const userdataUsers = Effect.gen(function* () {
     const missing = Option.isNone(yield* lookupAccount(user.name))
     // the default user listed by its name too (`default` or `user` beside it): more settings of the default user, as cloud-init
     // merges the two; its keys are added after the cloud's by ssh_authorized_keys, as set_ssh_keys replaces the file. When
-    // create_default_user made no account (skipped), this entry makes it, as for any user
-    if (user.name === cloudUser && !missing) {
+    // create_default_user made no account (skipped), this entry makes it, as for any user, and (journalled) finishes it as
+    // any user's when a run killed after adduser is run again
+    if (user.name === cloudUser && !missing && !made.has(user.name)) {
       yield* applySettings(user.name, user, { passwdApplies: true, created: false })
       continue
     }
