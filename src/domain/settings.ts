@@ -142,8 +142,26 @@ const numeric = {
 /** `HOST` or `HOST:PORT`, as IMDS_ENDPOINT (and AZURE_WIRESERVER) are written; an IPv6 address is bracketed to be given a port */
 const ENDPOINT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::([0-9]{1,5}))?$/
 
-/** an IPv6 address as it is written without brackets (`fd00:ec2::254`): a HOST, the port the default; two colons at least, so never `HOST:PORT` */
-export const isBareIpv6 = (text: string): boolean => /^(?=(?:[^:]*:){2})[0-9A-Fa-f:.]{2,45}$/.test(text)
+const IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/
+
+/**
+ * an IPv6 address as it is written without brackets (`fd00:ec2::254`, `::ffff:169.254.169.254`): a HOST, the port the
+ * default; two colons at least, so never `HOST:PORT`. Only an address: eight groups of up to four hex digits, `::` once
+ * for some, an IPv4 address as the last two; a typo (`169.254.169.254::80`) is refused as any other bad value
+ */
+export const isBareIpv6 = (text: string): boolean => {
+  if (text.length > 45) return false
+  const last = text.lastIndexOf(":")
+  const tail = text.slice(last + 1)
+  const v4 = tail.includes(".")
+  if (v4 && !IPV4.test(tail)) return false
+  const halves = (v4 ? `${text.slice(0, last + 1)}0` : text).split("::")
+  if (halves.length > 2) return false
+  const groups = halves.flatMap((h) => (h === "" ? [] : h.split(":")))
+  if (!groups.every((g) => /^[0-9A-Fa-f]{1,4}$/.test(g))) return false
+  const count = groups.length + (v4 ? 1 : 0)
+  return halves.length === 2 ? count <= 7 : count === 8
+}
 
 export const isEndpoint = (text: string): boolean => {
   if (isBareIpv6(text)) return true

@@ -122,6 +122,15 @@ describe("where each value came from", () => {
     expect(settingsFromLeniently({ IMDS_TIMEOUT: "2147482", IMDS_ENDPOINT: "[fd00:ec2::254]:65535" }, "").problems).toEqual([])
   })
 
+  it("takes an IPv6 address written without brackets as IMDS_ENDPOINT, and refuses what only looks like one (a port after two colons, an IPv4 address among the groups)", () => {
+    for (const address of ["fd00:ec2::254", "::1", "::ffff:169.254.169.254", "1:2:3:4:5:6:7:8", "fe80::a9fe:a9fe"]) {
+      expect([address, settingsFromLeniently({ IMDS_ENDPOINT: address }, "").imdsEndpoint]).toEqual([address, address])
+    }
+    for (const typo of ["169.254.169.254::80", "10.0.0.1:80:8080", "1::2::3", "1:2:3:4:5:6:7:8:9", "fd00:ec2::254:", "12345::1", ":::"]) {
+      expect(settingsFromLeniently({ IMDS_ENDPOINT: typo }, "").problems.map((p) => p.message)).toEqual([`IMDS_ENDPOINT: expected HOST or HOST:PORT, got '${typo}'`])
+    }
+  })
+
   it.each([
     ["CLOUD_USR", "CLOUD_USER"],
     ["cloud_user", "CLOUD_USER"],
