@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { chmodSync, rmSync } from "node:fs"
+import { chmodSync, mkdirSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
@@ -140,7 +140,21 @@ describe("boot phase actions", () => {
       const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "install_hotplugs" })
       expect(r.code).toBe(1)
       expect(r.stderr).toContain("\t  >> vnic_eth_hotplug: installing\n\t  >> vnic_eth_hotplug: failed\n")
-      expect(r.stderr).toContain("   ++ install_hotplugs: failed\n")
+      // one line saying why
+      expect(r.stderr).toContain("\ninstall_hotplugs: vnic_eth_hotplug: /lib/mdev/vnic-eth-hotplug is missing\n   ++ install_hotplugs: failed\n")
+    })
+  )
+
+  it.scopedLive("install_hotplugs: an mdev.conf it cannot write (a directory in its place) fails the module, and the action's line names the file", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", env: { HOTPLUG_MODULES: "vnic_eth_hotplug" } })
+      instance.write("/lib/mdev/vnic-eth-hotplug", "#!/bin/sh\n")
+      rmSync(join(instance.root, "etc/mdev.conf"))
+      mkdirSync(join(instance.root, "etc/mdev.conf"))
+      const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "install_hotplugs" })
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain("\t  >> vnic_eth_hotplug: failed\n")
+      expect(r.stderr).toContain(`\ninstall_hotplugs: vnic_eth_hotplug: read ${instance.root}/etc/mdev.conf: not a regular file; refused\n   ++ install_hotplugs: failed\n`)
     })
   )
 
