@@ -48,6 +48,8 @@ case "$name" in
       n=$(grep -c ':x:1[0-9][0-9][0-9]:' "$ROOT/etc/group" 2>/dev/null); id=$(( 1000 + \${n:-0} ))
       echo "$1:x:$id:" >> "$ROOT/etc/group"
     elif [ $# -eq 2 ]; then
+      # busybox: no such group, no change
+      grep -q "^$2:" "$ROOT/etc/group" 2>/dev/null || { echo "addgroup: unknown group $2" >&2; exit 1; }
       # the user into the group's member list, once
       awk -F: -v OFS=: -v u="$1" -v g="$2" '$1 == g { n = split($4, m, ","); for (i = 1; i <= n; i++) if (m[i] == u) { print; next } $4 = ($4 == "" ? u : $4 "," u) } { print }' "$ROOT/etc/group" > "$ROOT/etc/group.new" && mv "$ROOT/etc/group.new" "$ROOT/etc/group"
     fi ;;

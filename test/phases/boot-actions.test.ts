@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { chmodSync, rmSync } from "node:fs"
+import { chmodSync, mkdirSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
@@ -140,7 +140,21 @@ describe("boot phase actions", () => {
       const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "install_hotplugs" })
       expect(r.code).toBe(1)
       expect(r.stderr).toContain("\t  >> vnic_eth_hotplug: installing\n\t  >> vnic_eth_hotplug: failed\n")
-      expect(r.stderr).toContain("   ++ install_hotplugs: failed\n")
+      // one line saying why
+      expect(r.stderr).toContain("\ninstall_hotplugs: vnic_eth_hotplug: /lib/mdev/vnic-eth-hotplug is missing\n   ++ install_hotplugs: failed\n")
+    })
+  )
+
+  it.scopedLive("install_hotplugs: an mdev.conf it cannot write (a directory in its place) fails the module, and the action's line names the file", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", env: { HOTPLUG_MODULES: "vnic_eth_hotplug" } })
+      instance.write("/lib/mdev/vnic-eth-hotplug", "#!/bin/sh\n")
+      rmSync(join(instance.root, "etc/mdev.conf"))
+      mkdirSync(join(instance.root, "etc/mdev.conf"))
+      const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "install_hotplugs" })
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain("\t  >> vnic_eth_hotplug: failed\n")
+      expect(r.stderr).toContain(`\ninstall_hotplugs: vnic_eth_hotplug: read ${instance.root}/etc/mdev.conf: not a regular file; refused\n   ++ install_hotplugs: failed\n`)
     })
   )
 
@@ -213,6 +227,28 @@ describe("main phase actions", () => {
       expect(instance.read("/etc/shadow")).toBe("root:*:1::::::\nalpine:*:20000:0:99999:7:::\n")
       expect(instance.read("/etc/sudoers.d/wheel")).toBe("%wheel ALL=(ALL) NOPASSWD: ALL\n")
       expect(instance.read("/etc/doas.d/wheel.conf")).toBe("permit nopass :wheel\n")
+    })
+  )
+
+  it.scopedLive("an image without a wheel group: create_default_user makes it, so the main phase ends with the user in it, its keys and the hostname", () =>
+    Effect.gen(function* () {
+      const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINoWheel w@example"
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "web-1.example.internal", sshKeys: [key] } })
+      instance.write("/etc/group", "root:x:0:root\n")
+      const r = yield* instance.run(["main"])
+      expect(r.code, r.stderr).toBe(0)
+      expect(instance.commands()).toEqual([
+        "addgroup alpine",
+        "adduser -h /home/alpine -s /bin/sh -G alpine -D alpine",
+        "addgroup wheel",
+        "addgroup alpine wheel",
+        "chpasswd -e",
+        `hostname -F ${instance.root}/etc/hostname`
+      ])
+      expect(instance.read("/etc/group")).toBe("root:x:0:root\nalpine:x:1000:\nwheel:x:1001:alpine\n")
+      expect(instance.read("/etc/sudoers.d/wheel")).toBe("%wheel ALL=(ALL) NOPASSWD: ALL\n")
+      expect(instance.read("/etc/hostname")).toBe("web-1\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${key}\n`)
     })
   )
 

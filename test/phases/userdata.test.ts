@@ -246,6 +246,36 @@ apk:
     })
   )
 
+  it.scopedLive("apk repositories on an image without a release in /etc/os-release: those without a version are left out with one line, the others added", () =>
+    Effect.gen(function* () {
+      const doc = `#alpine-config
+apk:
+  repositories:
+    - base_url: https://dl-cdn.alpinelinux.org/alpine
+      repos: [main, community]
+    - base_url: https://edge.example/alpine
+      version: edge
+      repos: [testing]
+packages: [tmux]
+`
+      for (const osRelease of [undefined, 'NAME="Alpine Linux"\nID=alpine\n']) {
+        const i = yield* userDataInstance(doc)
+        if (osRelease === undefined) rmSync(join(i.root, "etc/os-release"))
+        else i.write("/etc/os-release", osRelease)
+        expectCodes(yield* phases(i, ["early"]))
+        const main = yield* i.run(["main"])
+        expect(main.code).toBe(1)
+        expect(main.stderr.split("\n").filter((l) => l.startsWith("userdata_apk_repositories"))).toEqual([
+          "userdata_apk_repositories: no release (VERSION_ID) in /etc/os-release: 1 repository without a version left out"
+        ])
+        expect(actionLines(main.stderr).filter((l) => l.endsWith("failed"))).toEqual(["   ++ userdata_apk_repositories: failed"])
+        expect(i.read("/etc/apk/repositories")).toBe("https://edge.example/alpine/edge/testing\n")
+        expect(i.commands()).toContain("apk add tmux")
+        expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
+      }
+    })
+  )
+
   it.scopedLive("no apk key: setup-apkrepos -1 -c only when there is no repositories file", () =>
     Effect.gen(function* () {
       const without = yield* userDataInstance("#alpine-config\npackages: [jq]\n")

@@ -84,7 +84,10 @@ const actOut = (i: Invocation, options: SystemOptions): Partial<CommandResult> =
         appendFileSync(file, `${first}:x:${1000 + count(file, /:x:1\d{3}:/)}:\n`)
         return {}
       }
-      const updated = readFileSync(file, "utf8")
+      const text = readFileSync(file, "utf8")
+      // busybox: `addgroup USER GROUP` with no such group dies
+      if (!text.split("\n").some((l) => l.startsWith(`${second}:`))) return { exitCode: 1, stderr: new TextEncoder().encode(`addgroup: unknown group ${second}\n`) }
+      const updated = text
         .split("\n")
         .map((l) => {
           const f = l.split(":")

@@ -53,7 +53,8 @@ export const installHotplugs = Effect.gen(function* () {
   const supported = hotplugType === "mdev"
   if (!supported) yield* log.log("err", `install_hotplugs: unsupported HOTPLUG_TYPE '${hotplugType}'`)
   const confPath = fs.at("/etc/mdev.conf")
-  let failed = false
+  // why each module failed, for the action's one line
+  const failures: Array<string> = []
   for (const name of hotplugModules) {
     yield* log.log("info", `${name}: installing`, "\t  >> ")
     const known = supported ? ownEntry(HOTPLUG_MODULES, name) : undefined
@@ -63,18 +64,18 @@ export const installHotplugs = Effect.gen(function* () {
       yield* log.log("err", `${name}: unknown`, "\t  >> ")
       continue
     }
-    const ok =
-      (yield* fs.exists(fs.at(module.helper))) &&
-      (yield* Effect.gen(function* () {
-        const conf = Option.getOrElse(yield* fs.readTextIfExists(confPath), () => "")
-        const updated = withRule(conf, module)
-        if (updated !== conf) yield* fs.writeAtomic(confPath, updated)
-        // NICs attached at launch get no hotplug event
-        if (name === "vnic_eth_hotplug" && (yield* commands.has("assemble-interfaces"))) yield* commands.run("assemble-interfaces", [])
-        return true
-      }).pipe(Effect.orElseSucceed(() => false)))
-    yield* log.log(ok ? "info" : "err", `${name}: ${ok ? "installed" : "failed"}`, "\t  >> ")
-    if (!ok) failed = true
+    const failure = !(yield* fs.exists(fs.at(module.helper)))
+      ? `${name}: ${module.helper} is missing`
+      : yield* Effect.gen(function* () {
+          const conf = Option.getOrElse(yield* fs.readTextIfExists(confPath), () => "")
+          const updated = withRule(conf, module)
+          if (updated !== conf) yield* fs.writeAtomic(confPath, updated)
+          // NICs attached at launch get no hotplug event
+          if (name === "vnic_eth_hotplug" && (yield* commands.has("assemble-interfaces"))) yield* commands.run("assemble-interfaces", [])
+          return undefined
+        }).pipe(Effect.catchAll((e) => Effect.succeed(`${name}: ${e.message}`)))
+    yield* log.log(failure === undefined ? "info" : "err", `${name}: ${failure === undefined ? "installed" : "failed"}`, "\t  >> ")
+    if (failure !== undefined) failures.push(failure)
   }
-  if (failed) return yield* Effect.fail(new ActionFailed({ reason: "some hotplug modules were not installed" }))
+  if (failures.length > 0) return yield* Effect.fail(new ActionFailed({ reason: failures.join("; ") }))
 })

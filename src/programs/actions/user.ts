@@ -41,11 +41,18 @@ export const addAccount = (user: string, options: AccountOptions = {}) =>
     ])
   })
 
-/** the user in `wheel`, and passwordless sudo/doas for wheel where installed */
+/**
+ * The user in `wheel`, and passwordless sudo/doas for wheel where installed.
+ * An image without a `wheel` group gets one, as a missing group of user-data
+ * is made: `addgroup USER wheel` would fail, and the keys and hostname after it
+ * would never be set.
+ */
 const grantWheel = (user: string) =>
   Effect.gen(function* () {
     const c = yield* Commands
-    if (!((yield* groups).get("wheel") ?? []).includes(user)) yield* c.run("addgroup", [user, "wheel"])
+    const wheel = (yield* groups).get("wheel")
+    if (wheel === undefined) yield* c.run("addgroup", ["wheel"])
+    if (!(wheel ?? []).includes(user)) yield* c.run("addgroup", [user, "wheel"])
     const fs = yield* RootFs
     if (yield* fs.isDirectory(fs.at("/etc/sudoers.d"))) {
       yield* fs.writeAtomic(fs.at("/etc/sudoers.d/wheel"), "%wheel ALL=(ALL) NOPASSWD: ALL\n", { mode: 0o440 })

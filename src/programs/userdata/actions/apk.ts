@@ -39,9 +39,16 @@ export const userdataApkRepositories = Effect.gen(function* () {
   }
   if (apk.repositories.length === 0) return
   const version = apkVersion(yield* osVersionId)
-  const lines = apk.repositories.flatMap((r) => repositoryLines(r, version))
-  if (apk.replaceRepositories) yield* fs.writeAtomic(file, lines.map((l) => `${l}\n`).join(""), { mode: 0o644 })
-  else yield* fs.addLinesOnce(file, lines)
+  // without a release to default to, `BASE/REPO` would be a repository apk cannot use: such entries are left out, and said so
+  const unversioned = version === undefined ? apk.repositories.filter((r) => r.version === undefined).length : 0
+  const lines = apk.repositories.filter((r) => version !== undefined || r.version !== undefined).flatMap((r) => repositoryLines(r, version))
+  if (apk.replaceRepositories) {
+    if (unversioned === 0) yield* fs.writeAtomic(file, lines.map((l) => `${l}\n`).join(""), { mode: 0o644 })
+  } else yield* fs.addLinesOnce(file, lines)
+  if (unversioned > 0) {
+    const what = unversioned === 1 ? "1 repository without a version" : `${unversioned} repositories without a version`
+    return yield* fail(`no release (VERSION_ID) in /etc/os-release: ${what} left out`)
+  }
 })
 
 export const userdataPackageUpdate = Effect.gen(function* () {
