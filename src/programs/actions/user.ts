@@ -50,8 +50,10 @@ export const addAccount = (user: string, options: AccountOptions = {}) =>
 const grantWheel = (user: string) =>
   Effect.gen(function* () {
     const c = yield* Commands
-    const wheel = (yield* groups).get("wheel")
-    if (wheel === undefined) yield* c.run("addgroup", ["wheel"])
+    const known = yield* groups
+    const wheel = known.get("wheel")
+    // a group file that has no wheel (not from Alpine's base image); none to read at all is left as before: addgroup is the one to tell
+    if (wheel === undefined && known.size > 0) yield* c.run("addgroup", ["wheel"])
     if (!(wheel ?? []).includes(user)) yield* c.run("addgroup", [user, "wheel"])
     const fs = yield* RootFs
     if (yield* fs.isDirectory(fs.at("/etc/sudoers.d"))) {
