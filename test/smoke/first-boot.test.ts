@@ -9,6 +9,7 @@ import { describe, it } from "vitest"
 import { CLOUD_NAMES } from "../../src/clouds/registry.js"
 import { simulatedCloud } from "../../src/sim/simulator.js"
 import { actionLines, makeInstance, type TestInstance } from "../support/harness.js"
+import { PATIENT_METADATA } from "../support/instance-env.js"
 import { alive, firstBootServices, serverPid, servicesEnv, until } from "../support/openrc.js"
 import { unmet } from "../support/system.js"
 
@@ -26,7 +27,7 @@ write_files:
 `
 
 const withInstance = async (cloud: string, body: (i: TestInstance) => Promise<void>) => {
-  const instance = await makeInstance({ cloud, instance: { hostname: HOST, localHostname: HOST, sshKeys: [KEY_B, KEY_A, KEY_B], userData: new TextEncoder().encode(USER_DATA) } })
+  const instance = await makeInstance({ cloud, env: PATIENT_METADATA, instance: { hostname: HOST, localHostname: HOST, sshKeys: [KEY_B, KEY_A, KEY_B], userData: new TextEncoder().encode(USER_DATA) } })
   try {
     await body(instance)
   } finally {

@@ -12,6 +12,7 @@ import { afterAll, describe, it } from "vitest"
 import { readCommandLog } from "../../src/sim/fake-system.js"
 import { makeInstance, runProgram, type RunResult, type TestInstance } from "../support/harness.js"
 import { describeSystem, SHELLS } from "../support/system.js"
+import { PATIENT_METADATA } from "../support/instance-env.js"
 import { alive, bootAndServe, endResident, serverPid, servicesEnv, startService, startServiceBytes, until } from "../support/openrc.js"
 
 const KEYS = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIResidentA a@example", "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQResidentB b@example"]
@@ -29,7 +30,8 @@ afterAll(() =>
 )
 
 const newInstance = async (userData = USER_DATA) => {
-  const instance = await makeInstance({ cloud: "aws", instance: { hostname: "res-1.example.internal", sshKeys: KEYS, userData: new TextEncoder().encode(userData) } })
+  // the tests count requests: an answer late under load (the simulator shares this thread) would be a retry they are not about
+  const instance = await makeInstance({ cloud: "aws", env: PATIENT_METADATA, instance: { hostname: "res-1.example.internal", sshKeys: KEYS, userData: new TextEncoder().encode(userData) } })
   open.push(instance)
   return { instance, env: servicesEnv(instance) }
 }
