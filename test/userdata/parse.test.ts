@@ -6,6 +6,7 @@ import { apkVersion, repositoryLines } from "../../src/domain/userdata/model.js"
 import { analyseUserData, parseUserData, type ParsedUserData } from "../../src/domain/userdata/parse.js"
 import { formatProblem } from "../../src/domain/userdata/problem.js"
 import { userDataWord as userDataType } from "../../src/domain/userdata/type.js"
+import { YAML_MAX_TOKENS } from "../../src/domain/yaml-depth.js"
 
 const bytes = (text: string) => new TextEncoder().encode(text)
 const text = (data: Uint8Array | undefined) => new TextDecoder().decode(data)
@@ -245,6 +246,23 @@ autoinstall: true
     const open = notes(`#cloud-config\nruncmd: ${"[".repeat(5000)}\n`)
     expect(open.problems).toHaveLength(1)
     expect(notes(`#cloud-config\nruncmd: ${"[".repeat(300_000)}${"]".repeat(300_000)}\n`).problems).toEqual(["line 1: YAML: nested too deeply (more than 200 levels)"])
+  })
+
+  it(`refuses unparsed, in one line, YAML of more than ${YAML_MAX_TOKENS} tokens (all cloud-config parts together); a block scalar is one token however long`, () => {
+    const tooMany = `#cloud-config\nhostname: h\nruncmd:\n${"- a\n".repeat(YAML_MAX_TOKENS / 4)}`
+    const refused = analyseUserData(bytes(tooMany), OPTIONS)
+    expect([refused.parsed, refused.problems.map(formatProblem)]).toEqual([undefined, [`line 1: YAML: too large to read: more than ${YAML_MAX_TOKENS} tokens (keys, values, indicators, line breaks) in the user-data`]])
+    // a long list of a real document's kind, and megabytes of a file's content, are read
+    const packages = notes(`#cloud-config\npackages:\n${"- pkg\n".repeat(10_000)}`)
+    expect(packages.problems).toEqual([])
+    const content = "x".repeat(60) + "\n"
+    const file = parseUserData(bytes(`#cloud-config\nwrite_files:\n  - path: /big\n    content: |\n${`      ${content}`.repeat(50_000)}`), { maxBytes: 16 * 1024 * 1024 })
+    expect(Either.isRight(file) && file.right.kind === "config" && file.right.config.writeFiles[0]?.content?.length).toBe(content.length * 50_000)
+    // the parts share the budget: two parts each under it, together over
+    const half = `#cloud-config\nruncmd:\n${"- a\n".repeat(YAML_MAX_TOKENS / 8 + 100)}`
+    const mime = ["Content-Type: multipart/mixed; boundary=B", "", "--B", "Content-Type: text/cloud-config", "", half, "--B", "Content-Type: text/cloud-config", "", half, "--B--", ""].join("\n")
+    const both = analyseUserData(bytes(mime), OPTIONS)
+    expect(both.problems.map((p) => p.message)).toEqual([`YAML: too large to read: more than ${YAML_MAX_TOKENS} tokens (keys, values, indicators, line breaks) in the user-data; part skipped`])
   })
 
   it("applies nothing of a document that is not a map, or whose every key is broken, and says so", () => {

@@ -22,7 +22,7 @@ import { emptyUserConfig, type UserConfig } from "./model.js"
 import { asMap, formatPath, type Key, type Note, Notes } from "./notes.js"
 import { formatProblem, type Problem, UserDataError } from "./problem.js"
 import { isJinja, userDataWord } from "./type.js"
-import { lineIn, loadYaml, type Source } from "./yaml.js"
+import { lineIn, loadYaml, newTokenBudget, type Source } from "./yaml.js"
 
 export type { ScriptPart }
 
@@ -185,8 +185,9 @@ const analyseMultipart = (bytes: Uint8Array, options: ParseOptions): Analysis =>
   const { scripts, configs, warnings } = split.right
   const problems: Array<Problem> = []
   const notes: Array<Note> = []
+  const budget = newTokenBudget()
   const loaded = configs.flatMap(({ text, lineOffset, where, mergeType }): Array<LoadedPart> => {
-    const yaml = loadYaml(text, lineOffset, CLOUD.asWritten)
+    const yaml = loadYaml(text, lineOffset, CLOUD.asWritten, budget)
     if (Either.isLeft(yaml)) {
       problems.push(...yaml.left.map((p) => ({ ...p, message: `${p.message}; part skipped` })))
       return []
