@@ -65,6 +65,8 @@ const completeAppend = (target: string, pending: string, length: number, mode: n
   const fd = nodeFs.openSync(target, nodeFs.constants.O_WRONLY | nodeFs.constants.O_CREAT | nodeFs.constants.O_NOFOLLOW, mode)
   try {
     if (!nodeFs.fstatSync(fd).isFile()) throw new Error("not a regular file; refused")
+    // the program's own file: its mode whatever it had (a log a world could read may hold what the user's programs printed)
+    nodeFs.fchmodSync(fd, mode)
     if (nodeFs.fstatSync(fd).size > length) nodeFs.ftruncateSync(fd, length)
     const bytes = nodeFs.readFileSync(pending)
     let written = 0

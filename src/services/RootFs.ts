@@ -58,7 +58,7 @@ export interface RootFsShape {
   readonly removeStaleTemporaries: (path: string) => Effect.Effect<void>
   /**
    * Moves the whole of `from` (a `temporaryOf(path)`) onto the end of
-   * `path` (a new file gets `mode`), without reading or rewriting what
+   * `path` (which gets `mode`, as a write would give it), without reading or rewriting what
    * `path` holds: the cost is `from`'s size; an empty `from` is dropped and
    * changes nothing. Exactly once across a crash:
    * an append a killed process left half done is undone and done whole by

@@ -650,7 +650,7 @@ describe.concurrent("multipart user-data", () => {
       const i = yield* userDataInstance(doc)
       // what a final phase killed while appending 'zero\n' to a log of 'old\n' leaves: the bytes to append, named with the log's length before, and half of them
       mkdirSync(join(i.root, "var/log"), { recursive: true })
-      writeFileSync(join(i.root, "var/log/user-data.log"), "old\nze")
+      writeFileSync(join(i.root, "var/log/user-data.log"), "old\nze", { mode: 0o644 })
       writeFileSync(join(i.root, "var/log/.user-data.log.append-4"), "zero\n")
       const { early, main, final } = yield* phases(i)
       expectCodes({ early: early!, main: main!, final: final! })
@@ -659,6 +659,8 @@ describe.concurrent("multipart user-data", () => {
       expect(inodes).toHaveLength(3)
       expect(new Set([...inodes, String(lstatSync(join(i.root, "var/log/user-data.log")).ino)]).size).toBe(1)
       expect(readdirSync(join(i.root, "var/log")).filter((f) => f.startsWith("."))).toEqual([])
+      // what the user's programs printed is root's to read, as when the log was rewritten with its mode
+      expect(i.mode("/var/log/user-data.log")).toBe(0o600)
     })
   )
 
