@@ -4,7 +4,7 @@ import * as Option from "effect/Option"
 import { ImdsError, type MetadataError } from "../domain/errors.js"
 import { MAX_NESTING, nestsDeeperThan, renderValue } from "../domain/render.js"
 import { bytesOf, lines, sortedUnique, textOf } from "../domain/text.js"
-import { YAML_MAX_NESTING, yamlNestsDeeperThan } from "../domain/yaml-depth.js"
+import { takeTokens, YAML_MAX_NESTING, YAML_MAX_TOKENS, yamlNestsDeeperThan } from "../domain/yaml-depth.js"
 import { Commands } from "../services/Commands.js"
 import { Log } from "../services/Log.js"
 import { isNicAlias, type NicAlias } from "../services/Metadata.js"
@@ -133,12 +133,14 @@ export const parsedJson = (cloud: string, url: string, body: Option.Option<Uint8
 /**
  * A YAML document a cloud serves (a seed's meta-data, user-data), its
  * reason for failing as one line: the parser is loaded only when one is
- * read, and a document nested deeper than any real one is refused unread.
+ * read, and a document nested deeper, or holding more tokens, than any
+ * real one is refused unread.
  */
 export const parsedYaml = (text: string) =>
   Effect.gen(function* () {
     if (yamlNestsDeeperThan(text)) return yield* Effect.fail(`nested too deeply (more than ${YAML_MAX_NESTING} levels)`)
-    const { parse } = yield* Effect.promise(() => import("yaml"))
+    const { Lexer, parse } = yield* Effect.promise(() => import("yaml"))
+    if (!takeTokens(new Lexer().lex(text), { tokens: YAML_MAX_TOKENS })) return yield* Effect.fail(`too large to read (more than ${YAML_MAX_TOKENS} YAML tokens)`)
     return yield* Effect.try({ try: () => parse(text) as unknown, catch: (e) => (e instanceof Error ? e.message.split("\n")[0]!.replace(/:$/, "") : String(e)) })
   })
 

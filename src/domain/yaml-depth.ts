@@ -118,3 +118,24 @@ export const yamlNestsDeeperThan = (text: string, limit: number = YAML_MAX_NESTI
   }
   return false
 }
+
+/**
+ * The most tokens (keys, values, indicators such as `-` `:` `[` `,`, line
+ * breaks, comments) the YAML of one user-data may hold, all its parts
+ * together: the parser's time and memory grow with them (a million short
+ * list items took seconds and a gigabyte), and every phase reads the
+ * document. A block scalar (`content: |`) is one token however long; real
+ * documents hold a few thousand.
+ */
+export const YAML_MAX_TOKENS = 200_000
+
+/** what is left of a user-data's YAML tokens, shared by its parts */
+export interface TokenBudget {
+  tokens: number
+}
+
+/** takes `tokens` (the lexer's, read lazily) from the budget; false, with the budget spent, when there are more than it has */
+export const takeTokens = (tokens: Iterable<unknown>, budget: TokenBudget): boolean => {
+  for (const _ of tokens) if (--budget.tokens < 0) return false
+  return true
+}

@@ -57,6 +57,35 @@ const removeStaleTemporaries = (dir: string, name: string) => {
   }
 }
 
+/** an append under way: `.NAME.append-LENGTH` beside the file, the bytes to append, LENGTH the file's length before it */
+const PENDING = /^\.(.+)\.append-(\d+)$/
+
+/** appends `pending`'s bytes to `target`, which had `length` bytes before (more is a half-done append of them: cut), then drops `pending` */
+const completeAppend = (target: string, pending: string, length: number, mode: number) => {
+  const fd = nodeFs.openSync(target, nodeFs.constants.O_WRONLY | nodeFs.constants.O_CREAT | nodeFs.constants.O_NOFOLLOW, mode)
+  try {
+    if (!nodeFs.fstatSync(fd).isFile()) throw new Error("not a regular file; refused")
+    // the program's own file: its mode whatever it had (a log a world could read may hold what the user's programs printed)
+    nodeFs.fchmodSync(fd, mode)
+    if (nodeFs.fstatSync(fd).size > length) nodeFs.ftruncateSync(fd, length)
+    const bytes = nodeFs.readFileSync(pending)
+    let written = 0
+    while (written < bytes.length) written += nodeFs.writeSync(fd, bytes, written, bytes.length - written, length + written)
+    nodeFs.fsyncSync(fd)
+  } finally {
+    nodeFs.closeSync(fd)
+  }
+  nodeFs.unlinkSync(pending)
+}
+
+/** the appends to `name` that a killed process left under way, completed */
+const completePendingAppends = (dir: string, name: string, mode: number) => {
+  for (const entry of nodeFs.readdirSync(dir)) {
+    const m = PENDING.exec(entry)
+    if (m !== null && m[1] === name) completeAppend(`${dir}/${name}`, `${dir}/${entry}`, Number(m[2]), mode)
+  }
+}
+
 export const makeRootFs = (root: string) =>
   Effect.sync(() => {
     let tempCounter = 0
@@ -228,6 +257,30 @@ export const makeRootFs = (root: string) =>
         }),
       temporaryOf: (path) =>
         Effect.map(inRoot("write", path, "follow"), (target) => `${dirname(target)}/.${basename(target)}.tmp-${process.pid}-${tempCounter++}`),
+      appendFrom: (path, from, options) =>
+        Effect.flatMap(inRoot("append", path, "refuse"), (target) =>
+          sys("append", path, () => {
+            const dir = dirname(target)
+            const name = basename(target)
+            const mode = options?.mode ?? 0o644
+            completePendingAppends(dir, name, mode)
+            if (nodeFs.statSync(from).size === 0) return nodeFs.unlinkSync(from)
+            const length = (() => {
+              try {
+                const s = nodeFs.lstatSync(target)
+                if (!s.isFile()) throw new Error("not a regular file; refused")
+                return s.size
+              } catch (e) {
+                if (isNotFound(e)) return 0
+                throw e
+              }
+            })()
+            // named with the length before it, so a crash from here on is completed, not doubled, by the next append
+            const pending = `${dir}/.${name}.append-${length}`
+            nodeFs.renameSync(from, pending)
+            completeAppend(target, pending, length, mode)
+          })
+        ),
       removeStaleTemporaries: (path) =>
         inRoot("write", path, "follow").pipe(
           Effect.map((target) => removeStaleTemporaries(dirname(target), basename(target))),

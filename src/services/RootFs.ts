@@ -56,6 +56,15 @@ export interface RootFsShape {
   readonly temporaryOf: (path: string) => Effect.Effect<string, FsError>
   /** the temporaries of `path` that processes now gone left (a crash's) */
   readonly removeStaleTemporaries: (path: string) => Effect.Effect<void>
+  /**
+   * Moves the whole of `from` (a `temporaryOf(path)`) onto the end of
+   * `path` (which gets `mode`, as a write would give it), without reading or rewriting what
+   * `path` holds: the cost is `from`'s size; an empty `from` is dropped and
+   * changes nothing. Exactly once across a crash:
+   * an append a killed process left half done is undone and done whole by
+   * the next `appendFrom` to `path`, never doubled or left half-written.
+   */
+  readonly appendFrom: (path: string, from: string, options?: { readonly mode?: number }) => Effect.Effect<void, FsError>
 }
 
 export class RootFs extends Context.Tag("tiny-cloud/RootFs")<RootFs, RootFsShape>() {}

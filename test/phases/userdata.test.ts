@@ -1,4 +1,4 @@
-import { chmodSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs"
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { gzipSync } from "node:zlib"
 import { describe, expect, it } from "@effect/vitest"
@@ -665,6 +665,32 @@ describe.concurrent("multipart user-data", () => {
       expect(i.read("/var/log/user-data.log")).toBe("one\none-err\ntwo\n")
       expect(i.read("/var/log/user-data.exit")).toBe("0\n")
       expect(final!.stdout).toBe("one\none-err\ntwo\n")
+    })
+  )
+
+  it.scopedLive("appends each program's output to user-data.log in place, and completes once an append a crash left half done", () =>
+    Effect.gen(function* () {
+      // each part notes the log's inode: a log rewritten (copied whole) after every program is a new file each time
+      const inode = 'stat -c %i "$ROOT/var/log/user-data.log" >> "$ROOT/tmp/inodes"'
+      const doc = mime([
+        { type: "text/x-shellscript", body: `#!/bin/sh\necho one\n${inode}` },
+        { type: "text/x-shellscript", body: `#!/bin/sh\necho two\n${inode}` },
+        { type: "text/x-shellscript", body: `#!/bin/sh\necho three\n${inode}` }
+      ])
+      const i = yield* userDataInstance(doc)
+      // what a final phase killed while appending 'zero\n' to a log of 'old\n' leaves: the bytes to append, named with the log's length before, and half of them
+      mkdirSync(join(i.root, "var/log"), { recursive: true })
+      writeFileSync(join(i.root, "var/log/user-data.log"), "old\nze", { mode: 0o644 })
+      writeFileSync(join(i.root, "var/log/.user-data.log.append-4"), "zero\n")
+      const { early, main, final } = yield* phases(i)
+      expectCodes({ early: early!, main: main!, final: final! })
+      expect(i.read("/var/log/user-data.log")).toBe("old\nzero\none\ntwo\nthree\n")
+      const inodes = i.read("/tmp/inodes")!.trim().split("\n")
+      expect(inodes).toHaveLength(3)
+      expect(new Set([...inodes, String(lstatSync(join(i.root, "var/log/user-data.log")).ino)]).size).toBe(1)
+      expect(readdirSync(join(i.root, "var/log")).filter((f) => f.startsWith("."))).toEqual([])
+      // what the user's programs printed is root's to read, as when the log was rewritten with its mode
+      expect(i.mode("/var/log/user-data.log")).toBe(0o600)
     })
   )
 

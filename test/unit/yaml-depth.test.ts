@@ -1,7 +1,10 @@
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { yamlNestsDeeperThan } from "../../src/domain/yaml-depth.js"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import { parsedYaml } from "../../src/clouds/common.js"
+import { YAML_MAX_TOKENS, yamlNestsDeeperThan } from "../../src/domain/yaml-depth.js"
 
 const FIXTURES = join(import.meta.dirname, "../fixtures/cloud-config")
 
@@ -32,5 +35,13 @@ describe("yamlNestsDeeperThan", () => {
 
   it("passes every cloud-config document of the fixtures at the real limit", () => {
     for (const name of readdirSync(FIXTURES)) expect([name, yamlNestsDeeperThan(readFileSync(join(FIXTURES, name), "utf8"))]).toEqual([name, false])
+  })
+})
+
+describe("a cloud's YAML (a seed's meta-data, incus user-data)", () => {
+  it(`of more than ${YAML_MAX_TOKENS} tokens is refused unparsed, in one line; a real one is read`, async () => {
+    const read = (text: string) => Effect.runPromise(Effect.either(parsedYaml(text)))
+    expect(await read(`hostname: h\nlist:\n${"- a\n".repeat(YAML_MAX_TOKENS / 4)}`)).toEqual(Either.left(`too large to read (more than ${YAML_MAX_TOKENS} YAML tokens)`))
+    expect(await read("instance-id: i-1\nlocal-hostname: h\n")).toEqual(Either.right({ "instance-id": "i-1", "local-hostname": "h" }))
   })
 })

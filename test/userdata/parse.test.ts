@@ -3,9 +3,10 @@ import * as Either from "effect/Either"
 import { describe, expect, it } from "vitest"
 import type { UserConfig } from "../../src/domain/userdata/model.js"
 import { apkVersion, repositoryLines } from "../../src/domain/userdata/model.js"
-import { analyseUserData, parseUserData, type ParsedUserData } from "../../src/domain/userdata/parse.js"
+import { analyseUserData, MAX_NOTES, parseUserData, type ParsedUserData } from "../../src/domain/userdata/parse.js"
 import { formatProblem } from "../../src/domain/userdata/problem.js"
 import { userDataWord as userDataType } from "../../src/domain/userdata/type.js"
+import { YAML_MAX_TOKENS } from "../../src/domain/yaml-depth.js"
 
 const bytes = (text: string) => new TextEncoder().encode(text)
 const text = (data: Uint8Array | undefined) => new TextDecoder().decode(data)
@@ -245,6 +246,39 @@ autoinstall: true
     const open = notes(`#cloud-config\nruncmd: ${"[".repeat(5000)}\n`)
     expect(open.problems).toHaveLength(1)
     expect(notes(`#cloud-config\nruncmd: ${"[".repeat(300_000)}${"]".repeat(300_000)}\n`).problems).toEqual(["line 1: YAML: nested too deeply (more than 200 levels)"])
+  })
+
+  it(`refuses unparsed, in one line, YAML of more than ${YAML_MAX_TOKENS} tokens (all cloud-config parts together); a block scalar is one token however long`, () => {
+    const tooMany = `#cloud-config\nhostname: h\nruncmd:\n${"- a\n".repeat(YAML_MAX_TOKENS / 4)}`
+    const refused = analyseUserData(bytes(tooMany), OPTIONS)
+    expect([refused.parsed, refused.problems.map(formatProblem)]).toEqual([undefined, [`line 1: YAML: too large to read: more than ${YAML_MAX_TOKENS} tokens (keys, values, indicators, line breaks) in the user-data`]])
+    // a long list of a real document's kind, and megabytes of a file's content, are read
+    const packages = notes(`#cloud-config\npackages:\n${"- pkg\n".repeat(10_000)}`)
+    expect(packages.problems).toEqual([])
+    const content = "x".repeat(60) + "\n"
+    const file = parseUserData(bytes(`#cloud-config\nwrite_files:\n  - path: /big\n    content: |\n${`      ${content}`.repeat(50_000)}`), { maxBytes: 16 * 1024 * 1024 })
+    expect(Either.isRight(file) && file.right.kind === "config" && file.right.config.writeFiles[0]?.content?.length).toBe(content.length * 50_000)
+    // the parts share the budget: two parts each under it, together over
+    const half = `#cloud-config\nruncmd:\n${"- a\n".repeat(YAML_MAX_TOKENS / 8 + 100)}`
+    const mime = ["Content-Type: multipart/mixed; boundary=B", "", "--B", "Content-Type: text/cloud-config", "", half, "--B", "Content-Type: text/cloud-config", "", half, "--B--", ""].join("\n")
+    const both = analyseUserData(bytes(mime), OPTIONS)
+    expect(both.problems.map((p) => p.message)).toEqual([`YAML: too large to read: more than ${YAML_MAX_TOKENS} tokens (keys, values, indicators, line breaks) in the user-data; part skipped`])
+  })
+
+  it(`lists ${MAX_NOTES} problems and ${MAX_NOTES} warnings of a document, counts the others in one line each, and names ${MAX_NOTES} keys not carried out`, () => {
+    const entries = MAX_NOTES + 400
+    const source = `#cloud-config\nhostname: h\n${"hostname: h\n".repeat(entries)}${Array.from({ length: entries }, (_, i) => `k${i}: 1\n`).join("")}write_files:\n${"  - {path: 5, content: x}\n".repeat(entries)}  - {path: /ok, content: x}\n`
+    const a = analyseUserData(bytes(source), OPTIONS)
+    const problems = a.problems.map(formatProblem)
+    expect(problems).toHaveLength(MAX_NOTES + 1)
+    const firstProblem = 2 + 2 * entries + 2
+    expect(problems[0]).toBe(`line ${firstProblem}: write_files[0].path: expected a string, got a number; write_files[0] skipped`)
+    expect(problems.at(-1)).toBe(`line ${firstProblem + MAX_NOTES}: 400 more problems are not listed`)
+    expect(a.warnings).toHaveLength(MAX_NOTES + 2)
+    expect(a.warnings[MAX_NOTES]).toBe("400 more warnings are not listed")
+    const keys = Array.from({ length: MAX_NOTES }, (_, i) => `k${i}`).join(", ")
+    expect(a.warnings.at(-1)).toBe(`unsupported cloud-config keys: ${keys} and 400 more`)
+    expect(a.parsed?.kind === "config" && a.parsed.config.writeFiles.map((f) => f.path)).toEqual(["/ok"])
   })
 
   it("applies nothing of a document that is not a map, or whose every key is broken, and says so", () => {

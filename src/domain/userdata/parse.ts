@@ -22,7 +22,7 @@ import { emptyUserConfig, type UserConfig } from "./model.js"
 import { asMap, formatPath, type Key, type Note, Notes } from "./notes.js"
 import { formatProblem, type Problem, UserDataError } from "./problem.js"
 import { isJinja, userDataWord } from "./type.js"
-import { lineIn, loadYaml, type Source } from "./yaml.js"
+import { lineIn, loadYaml, newTokenBudget, type Source } from "./yaml.js"
 
 export type { ScriptPart }
 
@@ -68,6 +68,21 @@ const byLine = <A extends { readonly line: number }>(items: ReadonlyArray<A>): A
 const placed = (notes: ReadonlyArray<Note>, lineOf: (path: ReadonlyArray<Key>) => number): Array<Problem> =>
   byLine(notes.map((n) => ({ path: formatPath(n.path), line: n.line ?? lineOf(n.path), message: n.message })))
 
+/**
+ * The most problems, and warnings, of a document (and of its parts, apart)
+ * listed one by one; the others are counted in one more line, and the keys
+ * not carried out are named up to as many. Any number is read, but 20 000
+ * bad entries would otherwise be as many lines on stderr, in syslog and in
+ * status.json, in every phase that reads the document; `tiny-cloud schema`
+ * lists the same lines as save_userdata logs.
+ */
+export const MAX_NOTES = 100
+/** the parts' own notes (`mime.ts`) are counted apart from the merged document's */
+export const MAX_PART_NOTES = MAX_NOTES
+
+const listed = <A>(items: ReadonlyArray<A>, more: (count: number, first: A) => A): Array<A> =>
+  items.length <= MAX_NOTES ? [...items] : [...items.slice(0, MAX_NOTES), more(items.length - MAX_NOTES, items[MAX_NOTES]!)]
+
 interface Format {
   readonly read: (raw: unknown, context: ReadContext) => DocumentRead & { readonly config: UserConfig }
   /** keys whose plain numbers are kept as written */
@@ -99,13 +114,14 @@ const readWith = (format: Format, raw: unknown, lineOf: (path: ReadonlyArray<Key
   const notes = new Notes()
   const { config, applied } = format.read(raw, { notes, budget: newBudget(options.maxDecompressedBytes) })
   const unsupported = [...new Set(notes.unsupported)]
+  const named = unsupported.length <= MAX_NOTES ? unsupported.join(", ") : `${unsupported.slice(0, MAX_NOTES).join(", ")} and ${unsupported.length - MAX_NOTES} more`
   return {
     config,
     applied,
-    problems: placed(notes.problems, lineOf),
+    problems: listed(placed(notes.problems, lineOf), (count, first) => ({ path: "", line: first.line, message: `${count} more problems are not listed` })),
     warnings: [
-      ...placed([...earlier, ...notes.warnings], lineOf).map(formatProblem),
-      ...(unsupported.length > 0 ? [`${format.unsupportedLabel}: ${unsupported.join(", ")}`] : [])
+      ...listed(placed([...earlier, ...notes.warnings], lineOf).map(formatProblem), (count) => `${count} more warnings are not listed`),
+      ...(unsupported.length > 0 ? [`${format.unsupportedLabel}: ${named}`] : [])
     ]
   }
 }
@@ -167,16 +183,6 @@ const mergeParts = (parts: ReadonlyArray<LoadedPart>) => {
   return { merged: merged === undefined ? undefined : asMap(merged.value), lineOf, warnings }
 }
 
-/**
- * The most part warnings, and part problems, listed one by one; the others
- * are counted in one more line. Any number of parts is read, but 100 000
- * ignored parts would otherwise be as many lines on stderr, in syslog and in
- * status.json.
- */
-export const MAX_PART_NOTES = 100
-
-const listed = <A>(items: ReadonlyArray<A>, more: (count: number, first: A) => A): Array<A> =>
-  items.length <= MAX_PART_NOTES ? [...items] : [...items.slice(0, MAX_PART_NOTES), more(items.length - MAX_PART_NOTES, items[MAX_PART_NOTES]!)]
 
 const analyseMultipart = (bytes: Uint8Array, options: ParseOptions): Analysis => {
   const type = "multipart"
@@ -185,8 +191,9 @@ const analyseMultipart = (bytes: Uint8Array, options: ParseOptions): Analysis =>
   const { scripts, configs, warnings } = split.right
   const problems: Array<Problem> = []
   const notes: Array<Note> = []
+  const budget = newTokenBudget()
   const loaded = configs.flatMap(({ text, lineOffset, where, mergeType }): Array<LoadedPart> => {
-    const yaml = loadYaml(text, lineOffset, CLOUD.asWritten)
+    const yaml = loadYaml(text, lineOffset, CLOUD.asWritten, budget)
     if (Either.isLeft(yaml)) {
       problems.push(...yaml.left.map((p) => ({ ...p, message: `${p.message}; part skipped` })))
       return []

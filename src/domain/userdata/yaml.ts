@@ -4,10 +4,10 @@
  * warning), and where each path of it sits in the user-data.
  */
 import * as Either from "effect/Either"
-import { type Alias, type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, type Tags, visit, type YAMLError } from "yaml"
+import { type Alias, type Document, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, type Node, parseDocument, type Tags, visit, type YAMLError } from "yaml"
 import type { Key, Note } from "./notes.js"
 import type { Problem } from "./problem.js"
-import { YAML_MAX_NESTING, yamlNestsDeeperThan } from "../yaml-depth.js"
+import { takeTokens, type TokenBudget, YAML_MAX_NESTING, YAML_MAX_TOKENS, yamlNestsDeeperThan } from "../yaml-depth.js"
 
 /** One parsed YAML text and where it sits in the user-data. */
 export interface Source {
@@ -147,8 +147,15 @@ const withoutDates = (tags: Tags): Tags => tags.filter((t) => typeof t !== "obje
 /** the scalars as PyYAML resolves them, where YAML 1.1 as the library reads it differs */
 const pyyamlScalars = (tags: Tags): Tags => withoutDates(pyyamlFloats(pyyamlBooleans(tags)))
 
-export const loadYaml = (text: string, lineOffset: number, asWritten: ReadonlySet<string>): Either.Either<Loaded, Array<Problem>> => {
+/** a fresh budget for one user-data: its parts share it */
+export const newTokenBudget = (): TokenBudget => ({ tokens: YAML_MAX_TOKENS })
+
+export const loadYaml = (text: string, lineOffset: number, asWritten: ReadonlySet<string>, budget: TokenBudget = newTokenBudget()): Either.Either<Loaded, Array<Problem>> => {
   if (yamlNestsDeeperThan(text)) return Either.left([{ path: "", line: 1 + lineOffset, message: `YAML: nested too deeply (more than ${YAML_MAX_NESTING} levels)` }])
+  // counted before it is parsed, which costs far more time and memory per token than counting
+  if (!takeTokens(new Lexer().lex(text), budget)) {
+    return Either.left([{ path: "", line: 1 + lineOffset, message: `YAML: too large to read: more than ${YAML_MAX_TOKENS} tokens (keys, values, indicators, line breaks) in the user-data` }])
+  }
   const lineCounter = new LineCounter()
   const doc = parseDocument(text, { lineCounter, version: "1.1", customTags: pyyamlScalars, prettyErrors: false, uniqueKeys: false, logLevel: "error" })
   const at = (pos: number) => lineCounter.linePos(pos).line + lineOffset

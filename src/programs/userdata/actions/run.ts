@@ -1,6 +1,5 @@
 /** User programs: `bootcmd` and `runcmd`, and the shell-script parts of multipart user-data. */
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import { Commands } from "../../../services/Commands.js"
 import { Config } from "../../../services/Config.js"
 import { RootFs } from "../../../services/RootFs.js"
@@ -8,7 +7,7 @@ import { loadUserConfig, loadUserData } from "../load.js"
 import type { Command, UserConfig } from "../../../domain/userdata/model.js"
 import { runnableScript } from "../../../domain/userdata/runnable.js"
 import { commandScript } from "../../../domain/userdata/script.js"
-import { concat, fail } from "./common.js"
+import { fail } from "./common.js"
 
 /**
  * Runs a user program with its combined output appended to `user-data.log`
@@ -25,11 +24,8 @@ const runUserProgram = (command: string, args: ReadonlyArray<string>) =>
     const temp = yield* fs.temporaryOf(log)
     return yield* Effect.gen(function* () {
       const status = yield* Effect.flatMap(Commands, (c) => c.runLogged(command, args, { logFile: temp, echo: true }))
-      const output = Option.getOrElse(yield* fs.readFileIfExists(temp), () => new Uint8Array())
-      if (output.length > 0) {
-        const before = Option.getOrElse(yield* fs.readFileIfExists(log), () => new Uint8Array())
-        yield* fs.writeAtomic(log, concat(before, output), { mode: 0o600, noFollow: true })
-      }
+      // appended, not rewritten: 10 000 programs cost their output's size, not 10 000 copies of the log
+      if (yield* fs.exists(temp)) yield* fs.appendFrom(log, temp, { mode: 0o600 })
       return status
     }).pipe(Effect.ensuring(fs.remove(temp).pipe(Effect.ignore)))
   })
