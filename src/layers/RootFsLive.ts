@@ -67,10 +67,13 @@ const completeAppend = (target: string, pending: string, length: number, mode: n
     if (!nodeFs.fstatSync(fd).isFile()) throw new Error("not a regular file; refused")
     // the program's own file: its mode whatever it had (a log a world could read may hold what the user's programs printed)
     nodeFs.fchmodSync(fd, mode)
-    if (nodeFs.fstatSync(fd).size > length) nodeFs.ftruncateSync(fd, length)
+    const size = nodeFs.fstatSync(fd).size
+    if (size > length) nodeFs.ftruncateSync(fd, length)
+    // a log made shorter since (rotated, emptied) is appended to at its end, not padded out to LENGTH with zeros
+    const at = Math.min(size, length)
     const bytes = nodeFs.readFileSync(pending)
     let written = 0
-    while (written < bytes.length) written += nodeFs.writeSync(fd, bytes, written, bytes.length - written, length + written)
+    while (written < bytes.length) written += nodeFs.writeSync(fd, bytes, written, bytes.length - written, at + written)
     nodeFs.fsyncSync(fd)
   } finally {
     nodeFs.closeSync(fd)
@@ -80,10 +83,15 @@ const completeAppend = (target: string, pending: string, length: number, mode: n
 
 /** the appends to `name` that a killed process left under way, completed */
 const completePendingAppends = (dir: string, name: string, mode: number) => {
-  for (const entry of nodeFs.readdirSync(dir)) {
-    const m = PENDING.exec(entry)
-    if (m !== null && m[1] === name) completeAppend(`${dir}/${name}`, `${dir}/${entry}`, Number(m[2]), mode)
-  }
+  const pending = nodeFs
+    .readdirSync(dir)
+    .map((entry) => ({ entry, m: PENDING.exec(entry) }))
+    .filter(({ m }) => m !== null && m[1] === name)
+    .map(({ entry, m }) => ({ path: `${dir}/${entry}`, length: Number(m![2]) }))
+    // in the order they were made (by length, not by name: '-12' sorts before '-4'); only this program's own files: a link or a directory of that name is never read
+    .filter(({ path }) => nodeFs.lstatSync(path, { throwIfNoEntry: false })?.isFile() === true)
+    .sort((a, b) => a.length - b.length)
+  for (const { path, length } of pending) completeAppend(`${dir}/${name}`, path, length, mode)
 }
 
 export const makeRootFs = (root: string) =>

@@ -1,4 +1,4 @@
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs"
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { gzipSync } from "node:zlib"
 import { describe, expect, it } from "@effect/vitest"
@@ -691,6 +691,37 @@ describe.concurrent("multipart user-data", () => {
       expect(readdirSync(join(i.root, "var/log")).filter((f) => f.startsWith("."))).toEqual([])
       // what the user's programs printed is root's to read, as when the log was rewritten with its mode
       expect(i.mode("/var/log/user-data.log")).toBe(0o600)
+    })
+  )
+
+  it.scopedLive("an append's leftovers that are not the program's own file (a directory, a link out of ROOT) are never read; a log shorter than an append's recorded length is appended to at its end", () =>
+    Effect.gen(function* () {
+      const doc = mime([{ type: "text/x-shellscript", body: "#!/bin/sh\necho one" }])
+      const i = yield* userDataInstance(doc)
+      mkdirSync(join(i.root, "var/log/.user-data.log.append-0"), { recursive: true })
+      writeFileSync(join(i.root, "secret"), "secret\n")
+      symlinkSync(join(i.root, "secret"), join(i.root, "var/log/.user-data.log.append-1"))
+      // a log rotated (emptied) after a crash left 'zero\n' to append at its old length 4
+      writeFileSync(join(i.root, "var/log/user-data.log"), "")
+      writeFileSync(join(i.root, "var/log/.user-data.log.append-4"), "zero\n")
+      const { early, main, final } = yield* phases(i)
+      expectCodes({ early: early!, main: main!, final: final! })
+      expect(i.read("/var/log/user-data.log")).toBe("zero\none\n")
+    })
+  )
+
+  it.scopedLive("two appends a crash left are completed in the order they were made", () =>
+    Effect.gen(function* () {
+      const doc = mime([{ type: "text/x-shellscript", body: "#!/bin/sh\necho four" }])
+      const i = yield* userDataInstance(doc)
+      mkdirSync(join(i.root, "var/log"), { recursive: true })
+      // by length, not by name: '.append-12' sorts before '.append-4'
+      writeFileSync(join(i.root, "var/log/user-data.log"), "old\n12345678th")
+      writeFileSync(join(i.root, "var/log/.user-data.log.append-4"), "12345678")
+      writeFileSync(join(i.root, "var/log/.user-data.log.append-12"), "three\n")
+      const { early, main, final } = yield* phases(i)
+      expectCodes({ early: early!, main: main!, final: final! })
+      expect(i.read("/var/log/user-data.log")).toBe("old\n12345678three\nfour\n")
     })
   )
 
