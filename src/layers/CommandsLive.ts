@@ -1,4 +1,4 @@
-import { accessSync, constants, createWriteStream, openSync } from "node:fs"
+import { accessSync, closeSync, constants, createWriteStream, fchmodSync, openSync } from "node:fs"
 import { constants as osConstants } from "node:os"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -119,6 +119,13 @@ const runLogged =
           // a link in the log's place is never followed
           fd = openSync(options.logFile, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600)
         } catch (e) {
+          return resume(Effect.fail(new CommandError({ command, reason: `cannot write ${options.logFile}: ${e instanceof Error ? e.message : String(e)}` })))
+        }
+        try {
+          // root's alone whatever mode a log already there had, as user-data.log's appends leave it: what the programs print may be secret
+          fchmodSync(fd, 0o600)
+        } catch (e) {
+          closeSync(fd)
           return resume(Effect.fail(new CommandError({ command, reason: `cannot write ${options.logFile}: ${e instanceof Error ? e.message : String(e)}` })))
         }
         const log = createWriteStream("", { fd })

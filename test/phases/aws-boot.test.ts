@@ -1,4 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
 import { gzipSync } from "node:zlib"
 import * as Effect from "effect/Effect"
 import { actionLines, makeTestInstance } from "../support/instance.js"
@@ -141,6 +143,18 @@ describe("first boot on aws", () => {
       expect(final.code).toBe(1)
       expect(instance.read("/var/log/user-data.exit")).toBe("3\n")
       expect(final.stderr).toContain("run_userdata: user-data script exited with status 3\n   ++ run_userdata: failed\n")
+    })
+  )
+
+  it.scopedLive("run_userdata leaves user-data.log root's alone to read, as the cloud-config runs' appends do, even when an image left it readable by all", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/sh\necho secret\n") } })
+      mkdirSync(join(instance.root, "var/log"), { recursive: true })
+      writeFileSync(join(instance.root, "var/log/user-data.log"), "old\n", { mode: 0o644 })
+      chmodSync(join(instance.root, "var/log/user-data.log"), 0o644)
+      expect((yield* instance.boot()).map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(instance.read("/var/log/user-data.log")).toBe("secret\n")
+      expect(instance.mode("/var/log/user-data.log")).toBe(0o600)
     })
   )
 
