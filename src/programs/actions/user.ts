@@ -43,18 +43,23 @@ export const addAccount = (user: string, options: AccountOptions = {}) =>
 
 /**
  * The user in `wheel`, and passwordless sudo/doas for wheel where installed.
- * An image without a `wheel` group gets one, as a missing group of user-data
- * is made: `addgroup USER wheel` would fail, and the keys and hostname after it
- * would never be set.
+ * An `addgroup USER wheel` that fails (busybox's on an image without a
+ * `wheel` group) is a warning: the keys and hostname after it are set all the
+ * same, and the commands stay the contract's.
  */
-const grantWheel = (user: string) =>
+const grantWheel = (user: string, action: string) =>
   Effect.gen(function* () {
     const c = yield* Commands
-    const known = yield* groups
-    const wheel = known.get("wheel")
-    // a group file that has no wheel (not from Alpine's base image); none to read at all is left as before: addgroup is the one to tell
-    if (wheel === undefined && known.size > 0) yield* c.run("addgroup", ["wheel"])
-    if (!(wheel ?? []).includes(user)) yield* c.run("addgroup", [user, "wheel"])
+    if (!((yield* groups).get("wheel") ?? []).includes(user)) {
+      const problem = yield* c.run("addgroup", [user, "wheel"], { allowFailure: true }).pipe(
+        Effect.map((r) => {
+          const detail = new TextDecoder().decode(r.stderr).trim().split("\n").pop()
+          return r.exitCode === 0 ? undefined : `exited with status ${r.exitCode}${detail ? `: ${detail}` : ""}`
+        }),
+        Effect.catchAll((e) => Effect.succeed(e.reason))
+      )
+      if (problem !== undefined) yield* warn(`${action}: ${user} not added to wheel: addgroup ${user} wheel: ${problem}`)
+    }
     const fs = yield* RootFs
     if (yield* fs.isDirectory(fs.at("/etc/sudoers.d"))) {
       yield* fs.writeAtomic(fs.at("/etc/sudoers.d/wheel"), "%wheel ALL=(ALL) NOPASSWD: ALL\n", { mode: 0o440 })
@@ -78,7 +83,7 @@ export const createUser = (user: string, action = "create_default_user", options
     const existed = Option.isSome(yield* lookupAccount(user))
     if (existed) yield* info(`${action}: already exists`)
     else yield* addAccount(user, options)
-    if (options.wheel !== false) yield* grantWheel(user)
+    if (options.wheel !== false) yield* grantWheel(user, action)
     // `adduser -D` leaves `!` (locked: sshd refuses even keys); `*` lets keys in. A password already set is kept.
     const password = yield* shadowPassword(user)
     if (Option.match(password, { onNone: () => !existed, onSome: (p) => p === "!" || p === "" })) {
