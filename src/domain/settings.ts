@@ -3,7 +3,6 @@
  * the environment, which wins, over the contract's defaults.
  */
 import * as Either from "effect/Either"
-import { ConfigError } from "./errors.js"
 import { PHASES, type Phase } from "./phases.js"
 import { parseAssignments, type BadLine } from "./shell-words.js"
 import { printable } from "./text.js"
@@ -17,7 +16,12 @@ export const DEFAULT_USERDATA_MAX_BYTES = 16 * 1024 * 1024
 /** where a key's value came from */
 export type Source = { readonly from: "default" } | { readonly from: "environment" } | { readonly from: "file"; readonly line: number }
 
-/** something wrong with the configuration: a key's value, or a line of the file that is not an assignment */
+/**
+ * Something wrong with the configuration: a key's value, or a line of the
+ * file that is not an assignment. Plain data (ConfigLive fails with the
+ * first as a ConfigError), so that what reads the configuration outside the
+ * Effect runtime (`--bootstrap status`) loads none of it.
+ */
 export interface ConfigProblem {
   readonly key?: string
   /** line of the file, for a line that is not an assignment */
@@ -109,10 +113,10 @@ export interface Settings {
 const lineProblem = (p: BadLine, name: string): ConfigProblem => ({ line: p.line, message: `${name}:${p.line}: ${p.reason}` })
 
 /** The file's assignments; the first line that is not one is an error naming it. */
-export const parseConfFile = (text: string, name = "tiny-cloud.conf"): Either.Either<Record<string, string>, ConfigError> => {
+export const parseConfFile = (text: string, name = "tiny-cloud.conf"): Either.Either<Record<string, string>, ConfigProblem> => {
   const { values, problems } = parseAssignments(text)
   const first = problems[0]
-  return first === undefined ? Either.right(values) : Either.left(new ConfigError({ reason: lineProblem(first, name).message }))
+  return first === undefined ? Either.right(values) : Either.left(lineProblem(first, name))
 }
 
 const words = (value: string | undefined): ReadonlyArray<string> => (value ?? "").split(/\s+/).filter((w) => w !== "")
@@ -264,17 +268,17 @@ export const resolveSettings = (
   env: Readonly<Record<string, string | undefined>>,
   file: Readonly<Record<string, string>>,
   lines: Readonly<Record<string, number>> = {}
-): Either.Either<Settings, ConfigError> => {
+): Either.Either<Settings, ConfigProblem> => {
   const settings = resolve(env, file, lines)
   const first = settings.problems[0]
-  return first === undefined ? Either.right(settings) : Either.left(new ConfigError({ reason: first.message }))
+  return first === undefined ? Either.right(settings) : Either.left(first)
 }
 
 /** The settings from the file's text and the environment; the first problem fails. */
-export const settingsFrom = (env: Readonly<Record<string, string | undefined>>, text: string): Either.Either<Settings, ConfigError> => {
+export const settingsFrom = (env: Readonly<Record<string, string | undefined>>, text: string): Either.Either<Settings, ConfigProblem> => {
   const conf = parseAssignments(text)
   const first = conf.problems[0]
-  return first === undefined ? resolveSettings(env, conf.values, conf.lines) : Either.left(new ConfigError({ reason: lineProblem(first, "tiny-cloud.conf").message }))
+  return first === undefined ? resolveSettings(env, conf.values, conf.lines) : Either.left(lineProblem(first, "tiny-cloud.conf"))
 }
 
 /** The settings whatever is wrong: bad lines and invalid values are in `problems`, their keys keep their defaults. */

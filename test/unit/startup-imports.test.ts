@@ -36,6 +36,8 @@ describe("start-up path", () => {
     const loaded = staticClosure(graph, ["src/entry/main.ts", "src/entry/bootstrap-status.ts"])
     expect(loaded.has("src/entry/bootstrap-status.ts")).toBe(true)
     expect(["src/entry/run.ts", "src/layers/live.ts", "effect/Effect", "effect/Layer"].filter((m) => loaded.has(m))).toEqual([])
+    // nor the errors' Data classes, which bring Effect's core with them: the configuration's problems are plain data
+    expect(["src/domain/errors.ts", "effect/Data"].filter((m) => loaded.has(m))).toEqual([])
   })
 
   it("the phases load YAML only when user-data needs it", () => {
