@@ -97,8 +97,18 @@ const privileged = (req: HttpRequest) => {
   return tryFrom(start, 50)
 }
 
+/** A unix socket this user may not open (incus's guest API is root's): that is final too, as asking again cannot change it. */
+const onSocket = (req: HttpRequest): Effect.Effect<HttpResponse, HttpTransportError | HttpAnswerTooLarge> =>
+  attempt(req).pipe(
+    Effect.catchAll((e): Effect.Effect<never, HttpTransportError | HttpAnswerTooLarge> =>
+      e._tag === "HttpTransportError" && (e.code === "EACCES" || e.code === "EPERM")
+        ? Effect.fail(new HttpTransportError({ reason: "permission denied on its socket, which only root may use", local: true }))
+        : Effect.fail(e)
+    )
+  )
+
 export const liveHttp: HttpShape = {
-  request: (req) => (req.privilegedSourcePort ? privileged(req) : attempt(req))
+  request: (req) => (req.privilegedSourcePort ? privileged(req) : req.socketPath ? onSocket(req) : attempt(req))
 }
 
 export const HttpLive = Layer.succeed(Http, liveHttp)

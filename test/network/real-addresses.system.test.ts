@@ -20,7 +20,7 @@ import { simulatedCloud, type SimInstance } from "../../src/sim/simulator.js"
 import { actionLines, makeInstance, PROGRAM, type InstanceOptions, type TestInstance } from "../support/harness.js"
 import { alive, endResident, PHASES, serverPid, servicesEnv, startService, until } from "../support/openrc.js"
 import { describeSystem, which } from "../support/system.js"
-import { IP, makeNamespace, simulatorIn, type Namespace } from "./netns.js"
+import { IP, makeNamespace, run, simulatorIn, type Namespace } from "./netns.js"
 
 const HOST = "web-1.example.internal"
 const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
@@ -227,6 +227,28 @@ describeSystem("scaleway's user-data asked for by hand", { tools: { ip: "iproute
       })
       expect(yield* ns.exec(process.execPath, imds, env)).toEqual({ code: 0, stdout: `${HOST}\n${USER_DATA}`, stderr: "" })
       expect((yield* sim.stop).requests.filter((r) => r.path.startsWith("/user_data")).map((r) => [r.status, (r.remotePort ?? 0) < 1024])).toEqual([[200, true]])
+    })
+  )
+})
+
+describeSystem("incus's guest API asked for by hand", { tools: { setpriv: "util-linux" }, root: true }, () => {
+  it.scopedLive("by a user the socket does not let in: one line saying so, at once rather than retried until IMDS_DEADLINE; root gets the answer", () =>
+    Effect.gen(function* () {
+      const instance = yield* Effect.acquireRelease(
+        Effect.promise(() => makeInstance({ cloud: "incus", instance: INSTANCE })),
+        (i) => Effect.promise(() => i.close())
+      )
+      // the instance's files readable by anyone, as an image's are; the socket is root's, as incus makes it
+      chmodSync(instance.dir, 0o755)
+      chmodSync(instance.root, 0o755)
+      const imds = [PROGRAM, "imds", "@hostname"]
+      const asNobody = yield* run(SETPRIV, ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, ...imds], instance.env)
+      expect(asNobody).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: `imds: incus: cannot read unix:${instance.root}/dev/incus/sock:/1.0/meta-data: permission denied on its socket, which only root may use\n`
+      })
+      expect(yield* run(process.execPath, imds, instance.env)).toEqual({ code: 0, stdout: HOST, stderr: "" })
     })
   )
 })
