@@ -81,34 +81,38 @@ const attempt = (req: HttpRequest, localPort?: number) =>
     })
   )
 
-/** A source port below 1024, as scaleway wants for user-data; busy ports are skipped. Only root may bind one: for anyone else that is final. */
+/** A source port below 1024, as scaleway wants for user-data; busy ports are skipped. */
 const privileged = (req: HttpRequest) => {
   const start = 512 + Math.floor(Math.random() * 400)
-  const tryFrom = (port: number, left: number): Effect.Effect<HttpResponse, HttpTransportError | HttpAnswerTooLarge> =>
+  const tryFrom = (port: number, left: number): Effect.Effect<HttpResponse, AttemptError> =>
     attempt(req, port).pipe(
       Effect.catchAll((e) =>
-        e._tag === "HttpTransportError" && e.code === "EADDRINUSE" && left > 0
-          ? tryFrom(port >= 1023 ? 512 : port + 1, left - 1)
-          : e._tag === "HttpTransportError" && (e.code === "EACCES" || e.code === "EPERM")
-            ? Effect.fail(new HttpTransportError({ reason: "it is served only to a source port below 1024, which only root may use", local: true }))
-            : Effect.fail(e)
+        e._tag === "HttpTransportError" && e.code === "EADDRINUSE" && left > 0 ? tryFrom(port >= 1023 ? 512 : port + 1, left - 1) : Effect.fail(e)
       )
     )
   return tryFrom(start, 50)
 }
 
-/** A unix socket this user may not open (incus's guest API is root's): that is final too, as asking again cannot change it. */
-const onSocket = (req: HttpRequest): Effect.Effect<HttpResponse, HttpTransportError | HttpAnswerTooLarge> =>
-  attempt(req).pipe(
-    Effect.catchAll((e): Effect.Effect<never, HttpTransportError | HttpAnswerTooLarge> =>
-      e._tag === "HttpTransportError" && (e.code === "EACCES" || e.code === "EPERM")
-        ? Effect.fail(new HttpTransportError({ reason: "permission denied on its socket, which only root may use", local: true }))
-        : Effect.fail(e)
-    )
-  )
+/**
+ * What only root may do, done by another user: binding a source port below
+ * 1024, opening a socket of root's (incus's guest API). Final, as asking
+ * again cannot change it; one line says why.
+ */
+const onlyRoot = (req: HttpRequest): string | undefined =>
+  req.privilegedSourcePort ? "it is served only to a source port below 1024, which only root may use"
+  : req.socketPath ? "permission denied on its socket, which only root may use"
+  : undefined
 
 export const liveHttp: HttpShape = {
-  request: (req) => (req.privilegedSourcePort ? privileged(req) : req.socketPath ? onSocket(req) : attempt(req))
+  request: (req) =>
+    (req.privilegedSourcePort ? privileged(req) : attempt(req)).pipe(
+      Effect.catchAll((e): Effect.Effect<never, HttpTransportError | HttpAnswerTooLarge> => {
+        const why = onlyRoot(req)
+        return why !== undefined && e._tag === "HttpTransportError" && (e.code === "EACCES" || e.code === "EPERM")
+          ? Effect.fail(new HttpTransportError({ reason: why, local: true }))
+          : Effect.fail(e)
+      })
+    )
 }
 
 export const HttpLive = Layer.succeed(Http, liveHttp)
