@@ -22,6 +22,12 @@ const FILES = ["meta_data.json", "user_data", "vendor_data.json", "vendor_data2.
 const CONFIG_DRIVE_PRIORITY = 60
 
 const PRODUCTS = ["OpenStack Nova", "OpenStack Compute"]
+/**
+ * chassis asset tags of OpenStack clouds whose product name is their own
+ * (Open Telekom Cloud, Huawei Cloud, SAP Converged Cloud), and Nova's
+ * product names, which some hypervisors put there, as cloud-init reads them
+ */
+const ASSET_TAGS = [...PRODUCTS, "OpenTelekomCloud", "HUAWEICLOUD", "SAP CCloud VM"]
 
 /**
  * where the metadata is read from: the config drive's files, copied at once
@@ -75,7 +81,7 @@ const networksOf = (nd: unknown, link: JsonObject, family: "ipv4" | "ipv6"): Rea
 export const openstack: CloudProvider = {
   name: "openstack",
   detect: Effect.gen(function* () {
-    if (PRODUCTS.includes(yield* dmi("product_name")) || (yield* dmi("chassis_asset_tag")) === "OpenTelekomCloud") return Option.some(DMI_PRIORITY)
+    if (PRODUCTS.includes(yield* dmi("product_name")) || ASSET_TAGS.includes(yield* dmi("chassis_asset_tag"))) return Option.some(DMI_PRIORITY)
     for (const label of DRIVE_LABELS) if (yield* commandSucceeds("findfs", [`LABEL=${label}`])) return Option.some(CONFIG_DRIVE_PRIORITY)
     return Option.none<number>()
   }),

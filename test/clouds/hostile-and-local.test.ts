@@ -222,6 +222,9 @@ describe("detection between clouds that share signs", () => {
     { what: "a droplet, which carries a config drive too, is digitalocean", files: { "/sys/class/dmi/id/sys_vendor": "DigitalOcean\n" }, drive: true, cloud: "digitalocean" },
     { what: "OpenStack Compute in the DMI product name is openstack", files: { "/sys/class/dmi/id/product_name": "OpenStack Compute\n" }, drive: false, cloud: "openstack" },
     { what: "OpenTelekomCloud in the DMI chassis asset tag is openstack", files: { "/sys/class/dmi/id/chassis_asset_tag": "OpenTelekomCloud\n" }, drive: false, cloud: "openstack" },
+    { what: "HUAWEICLOUD in the DMI chassis asset tag is openstack", files: { "/sys/class/dmi/id/chassis_asset_tag": "HUAWEICLOUD\n" }, drive: false, cloud: "openstack" },
+    { what: "SAP CCloud VM in the DMI chassis asset tag is openstack", files: { "/sys/class/dmi/id/chassis_asset_tag": "SAP CCloud VM\n" }, drive: false, cloud: "openstack" },
+    { what: "OpenStack Nova in the DMI chassis asset tag is openstack", files: { "/sys/class/dmi/id/chassis_asset_tag": "OpenStack Nova\n" }, drive: false, cloud: "openstack" },
     { what: "a config-2 volume alone is openstack", files: {}, drive: true, cloud: "openstack" }
   ])("$what", ({ files, drive, cloud }) =>
     Effect.gen(function* () {
