@@ -70,7 +70,9 @@ export const fakeIp = (initial: Readonly<Record<string, ReadonlyArray<string>>>,
       const list = addresses.get(iface!)!
       const at = list.findIndex((a) => a.cidr === cidr)
       if (verb === "add") {
-        if (at >= 0) return failure("RTNETLINK answers: File exists")
+        // an IPv6 address is the interface's once, whatever its prefix
+        const host = (c: string) => c.replace(/\/\d+$/, "")
+        if (at >= 0 || (family === 6 && list.some((a) => a.family === 6 && host(a.cidr) === host(cidr!)))) return failure("RTNETLINK answers: File exists")
         list.push({ family, cidr: cidr!, scope: "global" })
       } else {
         if (at < 0) return failure("RTNETLINK answers: Cannot assign requested address")

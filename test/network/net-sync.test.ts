@@ -168,6 +168,19 @@ it.each(["gcp", "oci"])("%s: the NIC's IPv6 addresses as /128 with their rules",
   )
 )
 
+it.scopedLive("openstack: an IPv6 address the interface already has from SLAAC (a /64) is not added again as /128", () =>
+  Effect.gen(function* () {
+    const ip = fakeIp({ eth0: ["10.0.0.10/24", "2001:db8:40:3::10/64", "fe80::1:1/64"] }, "fe80::1")
+    const instance = yield* setUp(ip, {
+      cloud: "openstack",
+      instance: { hostname: "sync.example", nics: [{ mac: ETH0, ipv4: ["10.0.0.10"], ipv4Net: ["10.0.0.0/24"], ipv6: ["2001:db8:40:3::10"], ipv6Net: ["2001:db8:40:3::/64"] }] }
+    })
+    expect(yield* instance.run(["net-sync", "eth0"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(ip.calls().filter((c) => !SHOWS.test(c))).toEqual([])
+    expect(ip.addresses("eth0")).toEqual(["10.0.0.10/24", "2001:db8:40:3::10/64", "fe80::1:1/64"])
+  })
+)
+
 it.scoped("no IPv6 router on the link within 10 s: the addresses and their rules still, no default route in the table", () =>
   Effect.gen(function* () {
     const ip = fakeIp({ eth1: ["10.0.1.20/24", "fe80::2:1/64"] })
