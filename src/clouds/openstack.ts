@@ -72,10 +72,16 @@ const links = (nd: unknown): ReadonlyArray<JsonObject> => {
   return Array.isArray(list) ? list.filter((l): l is JsonObject => l !== null && typeof l === "object") : []
 }
 
-/** the static networks of a link, of one family */
+/**
+ * the networks of a link, of one family, that name the port's address: `ipv4`
+ * and `ipv6`, and the IPv6 ones Nova types by the subnet's address mode
+ * (`ipv6_slaac`, `ipv6_dhcpv6-stateful`, `ipv6_dhcpv6-stateless`), which carry
+ * it too; `ipv4_dhcp`/`ipv6_dhcp` carry none
+ */
 const networksOf = (nd: unknown, link: JsonObject, family: "ipv4" | "ipv6"): ReadonlyArray<unknown> => {
   const list = field(nd, "networks")
-  return Array.isArray(list) ? list.filter((n) => field(n, "link") === link["id"] && field(n, "type") === family && addressOf(n) !== undefined) : []
+  const ofFamily = (type: unknown) => type === family || (typeof type === "string" && type.startsWith(`${family}_`))
+  return Array.isArray(list) ? list.filter((n) => field(n, "link") === link["id"] && ofFamily(field(n, "type")) && addressOf(n) !== undefined) : []
 }
 
 export const openstack: CloudProvider = {
