@@ -90,9 +90,34 @@ describe("userDataType", () => {
     const source = "## template: jinja\n#cloud-config\nhostname: {{ ds.meta_data.name }}\nruncmd:\n  - echo {{ v1.instance_id }}\n"
     expect(config(source).runcmd).toEqual([{ kind: "shell", script: "echo {{ v1.instance_id }}", index: 0 }])
     expect(notes(source)).toEqual({
-      problems: ['line 3: hostname: expected a host name such as web-1 or web-1.example.com, got a map; skipped'],
+      problems: ["line 3: hostname: holds a jinja expression, which is not rendered; skipped"],
       warnings: ["line 1: jinja templates are not supported; the rest is read as plain cloud-config"]
     })
+  })
+
+  it("never reads a jinja expression as YAML: one after a value's start, or in a flow list, is text; a comment is left out", () => {
+    const source =
+      "## template: jinja\n#cloud-config\nhostname: {{ v1.local_hostname }}-web\n{# which packages #}\npackages: [vim, {{ ds.meta_data.pkg }}]\nruncmd:\n  - [echo, {{ v1.instance_id }}]\n"
+    const read = config(source)
+    expect(read.packages).toEqual(["vim"])
+    expect(read.runcmd).toEqual([{ kind: "argv", argv: ["echo", "{{ v1.instance_id }}"], index: 0 }])
+    expect(notes(source)).toEqual({
+      problems: ["line 3: hostname: holds a jinja expression, which is not rendered; skipped", "line 5: packages[1]: holds a jinja expression, which is not rendered; skipped"],
+      warnings: ["line 1: jinja templates are not supported; the rest is read as plain cloud-config"]
+    })
+    // the same in a MIME part
+    const part = `Content-Type: multipart/mixed; boundary=XX\nMIME-Version: 1.0\n\n--XX\nContent-Type: text/jinja2\n\n${source}--XX--\n`
+    expect(notes(part).problems).toEqual([
+      "line 9: hostname: holds a jinja expression, which is not rendered; skipped",
+      "line 11: packages[1]: holds a jinja expression, which is not rendered; skipped"
+    ])
+  })
+
+  it("says a jinja statement keeps a template from being read, at its line, not as a YAML error", () => {
+    const source = '## template: jinja\n#cloud-config\nhostname: web\n{% if v1.region == "us-east-1" %}\npackages: [vim]\n{% endif %}\n'
+    expect(failure(source)).toBe(
+      "#cloud-config user-data is invalid: line 4: a jinja statement ({% ... %}) decides what this template holds, and jinja templates are not rendered; nothing of it is applied"
+    )
   })
 })
 

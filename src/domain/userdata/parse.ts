@@ -17,6 +17,7 @@ import { fromCloudConfig } from "./cloud.js"
 import { newBudget, type ReadContext } from "./common.js"
 import type { DocumentRead } from "./document.js"
 import { type Built, merge, originOf, partMergers, type Traced } from "./merge.js"
+import { explainJinja, maskJinja } from "./jinja.js"
 import { JINJA_WARNING, splitMime, type ScriptPart } from "./mime.js"
 import { emptyUserConfig, type UserConfig } from "./model.js"
 import { asMap, formatPath, type Key, type Note, Notes } from "./notes.js"
@@ -110,9 +111,17 @@ interface Read {
 }
 
 /** the model of a document (already loaded), with its notes placed by `lineOf` */
-const readWith = (format: Format, raw: unknown, lineOf: (path: ReadonlyArray<Key>) => number, earlier: ReadonlyArray<Note>, options: ParseOptions): Read => {
+const readWith = (
+  format: Format,
+  raw: unknown,
+  lineOf: (path: ReadonlyArray<Key>) => number,
+  earlier: ReadonlyArray<Note>,
+  options: ParseOptions,
+  template = false
+): Read => {
   const notes = new Notes()
   const { config, applied } = format.read(raw, { notes, budget: newBudget(options.maxDecompressedBytes) })
+  if (template) notes.problems.splice(0, notes.problems.length, ...notes.problems.map(explainJinja(raw)))
   const unsupported = [...new Set(notes.unsupported)]
   const named = unsupported.length <= MAX_NOTES ? unsupported.join(", ") : `${unsupported.slice(0, MAX_NOTES).join(", ")} and ${unsupported.length - MAX_NOTES} more`
   return {
@@ -142,11 +151,14 @@ const unreadable = (type: string, problems: ReadonlyArray<Problem>): Analysis =>
 const analyseConfig = (format: Format, type: "alpine-config" | "cloud-config", bytes: Uint8Array, options: ParseOptions): Analysis => {
   const text = decodeText(bytes)
   if (Either.isLeft(text)) return unreadable(type, text.left)
-  const loaded = loadYaml(text.right, 0, format.asWritten)
+  const template = isJinja(text.right)
+  const masked = template ? maskJinja(text.right, 0) : Either.right({ text: text.right, restore: (raw: unknown) => raw })
+  if (Either.isLeft(masked)) return unreadable(type, masked.left)
+  const loaded = loadYaml(masked.right.text, 0, format.asWritten)
   if (Either.isLeft(loaded)) return unreadable(type, loaded.left)
   const { raw, source, warnings } = loaded.right
-  const jinja: Array<Note> = isJinja(text.right) ? [{ path: [], line: 1, message: JINJA_WARNING }] : []
-  const read = readWith(format, raw, (path) => lineIn(source, path), [...jinja, ...warnings], options)
+  const jinja: Array<Note> = template ? [{ path: [], line: 1, message: JINJA_WARNING }] : []
+  const read = readWith(format, masked.right.restore(raw), (path) => lineIn(source, path), [...jinja, ...warnings], options, template)
   return { type, parsed: { kind: "config", type, config: read.config }, problems: read.problems, warnings: read.warnings, usable: usable(read) }
 }
 
@@ -193,13 +205,19 @@ const analyseMultipart = (bytes: Uint8Array, options: ParseOptions): Analysis =>
   const notes: Array<Note> = []
   const budget = newTokenBudget()
   const loaded = configs.flatMap(({ text, lineOffset, where, mergeType }): Array<LoadedPart> => {
-    const yaml = loadYaml(text, lineOffset, CLOUD.asWritten, budget)
+    const skipped = (left: ReadonlyArray<Problem>) => problems.push(...left.map((p) => ({ ...p, message: `${p.message}; part skipped` })))
+    const masked = isJinja(text) ? maskJinja(text, lineOffset) : Either.right({ text, restore: (raw: unknown) => raw })
+    if (Either.isLeft(masked)) {
+      skipped(masked.left)
+      return []
+    }
+    const yaml = loadYaml(masked.right.text, lineOffset, CLOUD.asWritten, budget)
     if (Either.isLeft(yaml)) {
-      problems.push(...yaml.left.map((p) => ({ ...p, message: `${p.message}; part skipped` })))
+      skipped(yaml.left)
       return []
     }
     notes.push(...yaml.right.warnings)
-    const raw = asMap(yaml.right.raw)
+    const raw = asMap(masked.right.restore(yaml.right.raw))
     if (raw === undefined) {
       problems.push({ path: "", line: lineOffset + 1, message: "expected a map of #cloud-config keys; part skipped" })
       return []
@@ -208,7 +226,7 @@ const analyseMultipart = (bytes: Uint8Array, options: ParseOptions): Analysis =>
   })
   const { merged, lineOf, warnings: mergeWarnings } = mergeParts(loaded)
   const read: Read =
-    merged === undefined ? { config: emptyUserConfig, applied: 0, problems: [], warnings: [] } : readWith(CLOUD, merged, lineOf, notes, options)
+    merged === undefined ? { config: emptyUserConfig, applied: 0, problems: [], warnings: [] } : readWith(CLOUD, merged, lineOf, notes, options, configs.some((c) => isJinja(c.text)))
   const partProblems = listed(problems, (count, first) => ({ path: "", line: first.line, message: `${count} more parts with problems are skipped, not listed` }))
   const all = byLine([...partProblems, ...read.problems])
   return {
