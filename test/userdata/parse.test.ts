@@ -121,6 +121,43 @@ describe("userDataType", () => {
   })
 })
 
+describe("#cloud-config-archive", () => {
+  it("reads each entry as the MIME part it stands for: its type, else what its first line names, else cloud-config; its headers", () => {
+    const source = [
+      "#cloud-config-archive",
+      "- content: |",
+      "    #!/bin/sh",
+      "    echo first",
+      "- type: text/x-shellscript",
+      "  filename: setup.sh",
+      "  content: \"#!/bin/sh\\necho second\"",
+      "- 'packages: [vim]'",
+      "- type: text/cloud-config",
+      "  merge-type: list(append)+dict(recurse_array)+str()",
+      "  content: |",
+      "    packages: [curl]",
+      "    hostname: [not, a, name]",
+      "- [not, a, part]",
+      ""
+    ].join("\n")
+    const result = parsed(source)
+    expect(result.kind === "multipart" && result.scripts.map((s) => [s.name, text(s.content)])).toEqual([
+      ["part-1", "#!/bin/sh\necho first\n"],
+      ["setup.sh", "#!/bin/sh\necho second"]
+    ])
+    expect(config(source).packages).toEqual(["vim", "curl"])
+    expect(notes(source)).toEqual({
+      problems: ["line 13: hostname: expected a host name such as web-1 or web-1.example.com, got a list; skipped"],
+      warnings: ["part 5 (line 14): expected a string or a map with content and type; part ignored"]
+    })
+    expect(analyseUserData(bytes(source), OPTIONS).type).toBe("cloud-config-archive")
+  })
+
+  it("says what keeps an archive from being read", () => {
+    expect(failure("#cloud-config-archive\nhostname: x\n")).toBe("#cloud-config-archive user-data is invalid: line 2: expected a list of parts")
+  })
+})
+
 describe("#alpine-config", () => {
   it("maps every key", () => {
     const source = `#alpine-config

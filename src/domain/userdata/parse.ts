@@ -7,18 +7,20 @@
  * and everything else is applied. MIME user-data is split into parts
  * (`mime.ts`): shell scripts, kept in order, and cloud-config parts, merged
  * in order as cloud-init merges them (`merge.ts`; by default a later part's
- * top-level key replaces an earlier one's).
+ * top-level key replaces an earlier one's). A `#cloud-config-archive`'s
+ * entries are read as the MIME parts they stand for (`archive.ts`).
  *
  * Every problem and warning carries the 1-based line it is on and its path.
  */
 import * as Either from "effect/Either"
 import { fromAlpineConfig } from "./alpine.js"
+import { splitArchive } from "./archive.js"
 import { fromCloudConfig } from "./cloud.js"
 import { newBudget, type ReadContext } from "./common.js"
 import type { DocumentRead } from "./document.js"
 import { type Built, merge, originOf, partMergers, type Traced } from "./merge.js"
 import { explainJinja, maskJinja } from "./jinja.js"
-import { JINJA_WARNING, splitMime, type ScriptPart } from "./mime.js"
+import { JINJA_WARNING, type Parts, splitMime, type ScriptPart } from "./mime.js"
 import { emptyUserConfig, type UserConfig } from "./model.js"
 import { asMap, formatPath, type Key, type Note, Notes } from "./notes.js"
 import { formatProblem, type Problem, UserDataError } from "./problem.js"
@@ -196,9 +198,8 @@ const mergeParts = (parts: ReadonlyArray<LoadedPart>) => {
 }
 
 
-const analyseMultipart = (bytes: Uint8Array, options: ParseOptions): Analysis => {
-  const type = "multipart"
-  const split = splitMime(bytes, options.maxBytes)
+/** MIME user-data, or a `#cloud-config-archive`, its parts split and sorted (`mime.ts`, `archive.ts`) */
+const analyseParts = (type: "multipart" | "cloud-config-archive", split: Either.Either<Parts, Array<Problem>>, options: ParseOptions): Analysis => {
   if (Either.isLeft(split)) return unreadable(type, split.left)
   const { scripts, configs, warnings } = split.right
   const problems: Array<Problem> = []
@@ -231,7 +232,7 @@ const analyseMultipart = (bytes: Uint8Array, options: ParseOptions): Analysis =>
   const all = byLine([...partProblems, ...read.problems])
   return {
     type,
-    parsed: { kind: "multipart", type, scripts, config: read.config },
+    parsed: { kind: "multipart", type: "multipart", scripts, config: read.config },
     problems: all,
     warnings: [...listed([...warnings, ...mergeWarnings], (count) => `${count} more warnings about parts are not listed`), ...read.warnings],
     usable: usable({ problems: all, applied: read.applied + scripts.length })
@@ -255,7 +256,11 @@ export const analyseUserData = (bytes: Uint8Array, options: ParseOptions): Analy
     case "cloud-config":
       return analyseConfig(CLOUD, type, bytes, options)
     case "multipart":
-      return analyseMultipart(bytes, options)
+      return analyseParts(type, splitMime(bytes, options.maxBytes), options)
+    case "cloud-config-archive": {
+      const text = decodeText(bytes)
+      return Either.isLeft(text) ? unreadable(type, text.left) : analyseParts(type, splitArchive(text.right, options.maxBytes), options)
+    }
     default:
       return { type, parsed: { kind: "unknown", type }, problems: [], warnings: [], usable: true }
   }
