@@ -508,6 +508,18 @@ write_files:
 })
 
 describe("#cloud-config", () => {
+  it("takes merge_how and merge_type out of a single document, as cloud-init pops them: no key to warn about; mergers it cannot read named", () => {
+    const source = '#cloud-config\nmerge_how: "list(append)+dict(recurse_array)+str()"\npackages: [vim]\n'
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+    expect(config(source).packages).toEqual(["vim"])
+    expect(notes("#cloud-config\nmerge_type: bogus(x)\npackages: [vim]\n")).toEqual({
+      problems: [],
+      warnings: ["line 2: merge_type: the merge_type key names a merger other than dict(), list() and str(); it says how MIME parts merge, so it changes nothing here"]
+    })
+    // #alpine-config is no cloud-init format: its unknown keys are named
+    expect(notes("#alpine-config\nmerge_how: x\n").warnings).toEqual(["unknown #alpine-config keys ignored: merge_how"])
+  })
+
   it("applies what cloud-init's schema lets through: a mode it cannot read gives 0644, an empty shell is adduser's, an empty time zone or host name is none", () => {
     const c = config("#cloud-config\nwrite_files:\n  - {path: /etc/x, content: x, permissions: rwxr-xr-x}\n  - {path: /etc/y, content: y, permissions: 99999}\ntimezone: ''\nhostname: ' '\nusers: [default, {name: bob, shell: ''}]\n")
     expect(c.writeFiles.map((f) => [f.path, f.mode])).toEqual([["/etc/x", 0o644], ["/etc/y", 0o644]])

@@ -92,6 +92,8 @@ interface Format {
   readonly asWritten: ReadonlySet<string>
   /** the warning that names the keys not carried out */
   readonly unsupportedLabel: string
+  /** `merge_how`/`merge_type` are cloud-init's, taken out of the document */
+  readonly mergeKeys?: boolean
 }
 
 const ALPINE: Format = {
@@ -102,7 +104,8 @@ const ALPINE: Format = {
 const CLOUD: Format = {
   read: fromCloudConfig,
   asWritten: new Set(["owner"]),
-  unsupportedLabel: "unsupported cloud-config keys"
+  unsupportedLabel: "unsupported cloud-config keys",
+  mergeKeys: true
 }
 
 interface Read {
@@ -150,6 +153,20 @@ const usable = (read: { readonly problems: ReadonlyArray<Problem>; readonly appl
 
 const unreadable = (type: string, problems: ReadonlyArray<Problem>): Analysis => ({ type, parsed: undefined, problems, warnings: [], usable: false })
 
+/**
+ * `merge_how`/`merge_type` taken out of a #cloud-config, as cloud-init pops
+ * them from every cloud-config it reads: they say how MIME parts merge, so
+ * in one document they change nothing, and are no key to warn about; mergers
+ * that cannot be read are named.
+ */
+const withoutMergeKeys = (format: Format, raw: unknown): { readonly doc: unknown; readonly notes: ReadonlyArray<Note> } => {
+  const map = format.mergeKeys ? asMap(raw) : undefined
+  if (map === undefined || !("merge_how" in map || "merge_type" in map)) return { doc: raw, notes: [] }
+  const { mergers, raw: doc } = partMergers(map, undefined)
+  const key = map["merge_how"] !== undefined && map["merge_how"] !== null ? "merge_how" : "merge_type"
+  return { doc, notes: Either.isLeft(mergers) ? [{ path: [key], message: `${mergers.left}; it says how MIME parts merge, so it changes nothing here` }] : [] }
+}
+
 const analyseConfig = (format: Format, type: "alpine-config" | "cloud-config", bytes: Uint8Array, options: ParseOptions): Analysis => {
   const text = decodeText(bytes)
   if (Either.isLeft(text)) return unreadable(type, text.left)
@@ -160,7 +177,8 @@ const analyseConfig = (format: Format, type: "alpine-config" | "cloud-config", b
   if (Either.isLeft(loaded)) return unreadable(type, loaded.left)
   const { raw, source, warnings } = loaded.right
   const jinja: Array<Note> = template ? [{ path: [], line: 1, message: JINJA_WARNING }] : []
-  const read = readWith(format, masked.right.restore(raw), (path) => lineIn(source, path), [...jinja, ...warnings], options, template)
+  const { doc, notes } = withoutMergeKeys(format, masked.right.restore(raw))
+  const read = readWith(format, doc, (path) => lineIn(source, path), [...jinja, ...warnings, ...notes], options, template)
   return { type, parsed: { kind: "config", type, config: read.config }, problems: read.problems, warnings: read.warnings, usable: usable(read) }
 }
 
