@@ -304,6 +304,10 @@ autoinstall: true
     expect(message).not.toContain("secret-token")
   })
 
+  it("names a control character YAML does not allow (NULs padding the data) as the cause of a YAML error, at its line", () => {
+    expect(failure("#cloud-config\nhostname: web\n\0\0\0")).toBe("#cloud-config user-data is invalid: line 3: YAML: a control character (\\x00), which YAML does not allow")
+  })
+
   it("names the first YAML error only, and refuses unread a document nested deeper than any real one", () => {
     const open = notes(`#cloud-config\nruncmd: ${"[".repeat(5000)}\n`)
     expect(open.problems).toHaveLength(1)
