@@ -138,6 +138,8 @@ describe("#cloud-config-archive", () => {
       "    packages: [curl]",
       "    hostname: [not, a, name]",
       "- [not, a, part]",
+      "- type: cloud-config",
+      "  content: 'packages: [htop]'",
       ""
     ].join("\n")
     const result = parsed(source)
@@ -148,7 +150,10 @@ describe("#cloud-config-archive", () => {
     expect(config(source).packages).toEqual(["vim", "curl"])
     expect(notes(source)).toEqual({
       problems: ["line 13: hostname: expected a host name such as web-1 or web-1.example.com, got a list; skipped"],
-      warnings: ["part 5 (line 14): expected a string or a map with content and type; part ignored"]
+      warnings: [
+        "part 5 (line 14): expected a string or a map with content and type; part ignored",
+        "part 6 (line 15): type: expected a MIME type such as text/cloud-config; part ignored"
+      ]
     })
     expect(analyseUserData(bytes(source), OPTIONS).type).toBe("cloud-config-archive")
   })

@@ -45,7 +45,11 @@ export const splitArchive = (text: string, maxBytes: number): Either.Either<Part
     const content = map["content"] ?? ""
     if (typeof content !== "string" && !(content instanceof Uint8Array)) return { ignored: `${where}: content: expected a string; part ignored` }
     const bytes = typeof content === "string" ? Buffer.from(content, "utf8") : Buffer.from(content)
-    const type = typeof map["type"] === "string" && map["type"].includes("/") ? map["type"] : typeOf(bytes)
+    const given = map["type"]
+    if (given !== undefined && given !== null && given !== "" && (typeof given !== "string" || !given.includes("/"))) {
+      return { ignored: `${where}: type: expected a MIME type such as text/cloud-config; part ignored` }
+    }
+    const type = typeof given === "string" && given !== "" ? given : typeOf(bytes)
     const headers = new Map<string, string>([["content-type", type]])
     if (typeof map["filename"] === "string") headers.set("content-disposition", `attachment; filename="${map["filename"].replace(/["\\]/g, "\\$&")}"`)
     for (const [key, value] of Object.entries(map)) {
