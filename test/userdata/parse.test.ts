@@ -158,6 +158,12 @@ describe("#cloud-config-archive", () => {
     expect(analyseUserData(bytes(source), OPTIONS).type).toBe("cloud-config-archive")
   })
 
+  it("names what its YAML has odd, as a #cloud-config's", () => {
+    expect(notes("#cloud-config-archive\n- type: text/x-shellscript\n  type: text/cloud-config\n  content: 'packages: [vim]'\n").warnings).toEqual([
+      "line 3: [0].type: duplicate key; the last one is used, as cloud-init does"
+    ])
+  })
+
   it("says what keeps an archive from being read", () => {
     expect(failure("#cloud-config-archive\nhostname: x\n")).toBe("#cloud-config-archive user-data is invalid: line 2: expected a list of parts")
   })

@@ -8,8 +8,8 @@
 import * as Either from "effect/Either"
 import { isNode, isScalar, Scalar } from "yaml"
 import { type MimePart, type Parts, sortParts } from "./mime.js"
-import { asMap } from "./notes.js"
-import type { Problem } from "./problem.js"
+import { asMap, formatPath } from "./notes.js"
+import { formatProblem, type Problem } from "./problem.js"
 import { OTHER_TYPE_WORDS, userDataWord } from "./type.js"
 import { loadYaml, type Source } from "./yaml.js"
 
@@ -57,5 +57,8 @@ export const splitArchive = (text: string, maxBytes: number): Either.Either<Part
     }
     return { headers, body: bytes.toString("latin1"), bodyLine: (typeof entry === "string" ? undefined : lineOf(source, [index, "content"])) ?? line, label }
   })
-  return Either.right(sortParts(parts, maxBytes, "#cloud-config-archive has no parts"))
+  const sorted = sortParts(parts, maxBytes, "#cloud-config-archive has no parts")
+  // the list's own YAML warnings (a key given twice in an entry) come first
+  const own = loaded.right.warnings.map((w) => formatProblem({ path: formatPath(w.path), line: w.line ?? 1, message: w.message }))
+  return Either.right({ ...sorted, warnings: [...own, ...sorted.warnings] })
 }
