@@ -50,7 +50,7 @@ const saveRun = (run: PhaseRun) =>
     yield* fs.writeAtomic(path, formatRecord(withRun(record, run)), { mode: 0o600, noFollow: true })
   }).pipe(Effect.catchAll((e) => warn(`cannot write the run record: ${e.message}`)))
 
-const CHECKED_TYPES = new Set(["alpine-config", "cloud-config", "multipart"])
+const CHECKED_TYPES = new Set(["alpine-config", "cloud-config", "multipart", "cloud-config-archive"])
 
 /** what the user-data check warns about (the document is parsed already when a phase used it) */
 const userDataWarnings = (type: string) =>

@@ -134,6 +134,30 @@ const TRIGGERS: Record<string, Trigger> = {
     hostname: "sniffed",
     check: (_, stdout) => expect(stdout).toBe("sniffed-script\n")
   },
+  "#cloud-config-archive": {
+    doc: [
+      "#cloud-config-archive",
+      "- type: text/cloud-config",
+      "  content: |",
+      "    hostname: archived",
+      "    runcmd: ['echo one >> \"$ROOT/tmp/ran\"']",
+      "- content: |",
+      "    #!/bin/sh",
+      "    echo sniffed-script",
+      "- type: text/cloud-config",
+      "  Merge-Type: list(append)+dict(recurse_array)+str()",
+      "  content: \"runcmd: ['echo two >> \\\"$ROOT/tmp/ran\\\"']\"",
+      "- type: text/cloud-boothook",
+      "  content: \"#!/bin/sh\\necho boot\"",
+      ""
+    ].join("\n"),
+    hostname: "archived",
+    says: "part 4 (line 13): text/cloud-boothook parts are not supported; part ignored",
+    check: (i, stdout) => {
+      expect(i.read("/tmp/ran")).toBe("one\ntwo\n")
+      expect(stdout).toContain("sniffed-script\n")
+    }
+  },
   "## template: jinja": {
     doc: "## template: jinja\n#cloud-config\nhostname: {{ ds.meta_data.hostname }}\npackages: [vim]\n",
     says: "line 1: jinja templates are not supported; the rest is read as plain cloud-config",

@@ -90,9 +90,82 @@ describe("userDataType", () => {
     const source = "## template: jinja\n#cloud-config\nhostname: {{ ds.meta_data.name }}\nruncmd:\n  - echo {{ v1.instance_id }}\n"
     expect(config(source).runcmd).toEqual([{ kind: "shell", script: "echo {{ v1.instance_id }}", index: 0 }])
     expect(notes(source)).toEqual({
-      problems: ['line 3: hostname: expected a host name such as web-1 or web-1.example.com, got a map; skipped'],
+      problems: ["line 3: hostname: holds a jinja expression, which is not rendered; skipped"],
       warnings: ["line 1: jinja templates are not supported; the rest is read as plain cloud-config"]
     })
+  })
+
+  it("never reads a jinja expression as YAML: one after a value's start, or in a flow list, is text; a comment is left out", () => {
+    const source =
+      "## template: jinja\n#cloud-config\nhostname: {{ v1.local_hostname }}-web\n{# which packages #}\npackages: [vim, {{ ds.meta_data.pkg }}]\nruncmd:\n  - [echo, {{ v1.instance_id }}]\n"
+    const read = config(source)
+    expect(read.packages).toEqual(["vim"])
+    expect(read.runcmd).toEqual([{ kind: "argv", argv: ["echo", "{{ v1.instance_id }}"], index: 0 }])
+    expect(notes(source)).toEqual({
+      problems: ["line 3: hostname: holds a jinja expression, which is not rendered; skipped", "line 5: packages[1]: holds a jinja expression, which is not rendered; skipped"],
+      warnings: ["line 1: jinja templates are not supported; the rest is read as plain cloud-config"]
+    })
+    // the same in a MIME part
+    const part = `Content-Type: multipart/mixed; boundary=XX\nMIME-Version: 1.0\n\n--XX\nContent-Type: text/jinja2\n\n${source}--XX--\n`
+    expect(notes(part).problems).toEqual([
+      "line 9: hostname: holds a jinja expression, which is not rendered; skipped",
+      "line 11: packages[1]: holds a jinja expression, which is not rendered; skipped"
+    ])
+  })
+
+  it("says a jinja statement keeps a template from being read, at its line, not as a YAML error", () => {
+    const source = '## template: jinja\n#cloud-config\nhostname: web\n{% if v1.region == "us-east-1" %}\npackages: [vim]\n{% endif %}\n'
+    expect(failure(source)).toBe(
+      "#cloud-config user-data is invalid: line 4: a jinja statement ({% ... %}) decides what this template holds, and jinja templates are not rendered; nothing of it is applied"
+    )
+  })
+})
+
+describe("#cloud-config-archive", () => {
+  it("reads each entry as the MIME part it stands for: its type, else what its first line names, else cloud-config; its headers", () => {
+    const source = [
+      "#cloud-config-archive",
+      "- content: |",
+      "    #!/bin/sh",
+      "    echo first",
+      "- type: text/x-shellscript",
+      "  filename: setup.sh",
+      "  content: \"#!/bin/sh\\necho second\"",
+      "- 'packages: [vim]'",
+      "- type: text/cloud-config",
+      "  merge-type: list(append)+dict(recurse_array)+str()",
+      "  content: |",
+      "    packages: [curl]",
+      "    hostname: [not, a, name]",
+      "- [not, a, part]",
+      "- type: cloud-config",
+      "  content: 'packages: [htop]'",
+      ""
+    ].join("\n")
+    const result = parsed(source)
+    expect(result.kind === "multipart" && result.scripts.map((s) => [s.name, text(s.content)])).toEqual([
+      ["part-1", "#!/bin/sh\necho first\n"],
+      ["setup.sh", "#!/bin/sh\necho second"]
+    ])
+    expect(config(source).packages).toEqual(["vim", "curl"])
+    expect(notes(source)).toEqual({
+      problems: ["line 13: hostname: expected a host name such as web-1 or web-1.example.com, got a list; skipped"],
+      warnings: [
+        "part 5 (line 14): expected a string or a map with content and type; part ignored",
+        "part 6 (line 15): type: expected a MIME type such as text/cloud-config; part ignored"
+      ]
+    })
+    expect(analyseUserData(bytes(source), OPTIONS).type).toBe("cloud-config-archive")
+  })
+
+  it("names what its YAML has odd, as a #cloud-config's", () => {
+    expect(notes("#cloud-config-archive\n- type: text/x-shellscript\n  type: text/cloud-config\n  content: 'packages: [vim]'\n").warnings).toEqual([
+      "line 3: [0].type: duplicate key; the last one is used, as cloud-init does"
+    ])
+  })
+
+  it("says what keeps an archive from being read", () => {
+    expect(failure("#cloud-config-archive\nhostname: x\n")).toBe("#cloud-config-archive user-data is invalid: line 2: expected a list of parts")
   })
 })
 
@@ -240,6 +313,10 @@ autoinstall: true
     const message = failure("#alpine-config\npackages: [a\nruncmd:\n  - secret-token\n")
     expect(message).toMatch(/^#alpine-config user-data is invalid: line \d+: YAML: /)
     expect(message).not.toContain("secret-token")
+  })
+
+  it("names a control character YAML does not allow (NULs padding the data) as the cause of a YAML error, at its line", () => {
+    expect(failure("#cloud-config\nhostname: web\n\0\0\0")).toBe("#cloud-config user-data is invalid: line 3: YAML: a control character (\\x00), which YAML does not allow")
   })
 
   it("names the first YAML error only, and refuses unread a document nested deeper than any real one", () => {
@@ -446,6 +523,18 @@ write_files:
 })
 
 describe("#cloud-config", () => {
+  it("takes merge_how and merge_type out of a single document, as cloud-init pops them: no key to warn about; mergers it cannot read named", () => {
+    const source = '#cloud-config\nmerge_how: "list(append)+dict(recurse_array)+str()"\npackages: [vim]\n'
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+    expect(config(source).packages).toEqual(["vim"])
+    expect(notes("#cloud-config\nmerge_type: bogus(x)\npackages: [vim]\n")).toEqual({
+      problems: [],
+      warnings: ["line 2: merge_type: the merge_type key names a merger other than dict(), list() and str(); it says how MIME parts merge, so it changes nothing here"]
+    })
+    // #alpine-config is no cloud-init format: its unknown keys are named
+    expect(notes("#alpine-config\nmerge_how: x\n").warnings).toEqual(["unknown #alpine-config keys ignored: merge_how"])
+  })
+
   it("applies what cloud-init's schema lets through: a mode it cannot read gives 0644, an empty shell is adduser's, an empty time zone or host name is none", () => {
     const c = config("#cloud-config\nwrite_files:\n  - {path: /etc/x, content: x, permissions: rwxr-xr-x}\n  - {path: /etc/y, content: y, permissions: 99999}\ntimezone: ''\nhostname: ' '\nusers: [default, {name: bob, shell: ''}]\n")
     expect(c.writeFiles.map((f) => [f.path, f.mode])).toEqual([["/etc/x", 0o644], ["/etc/y", 0o644]])

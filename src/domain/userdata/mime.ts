@@ -22,7 +22,7 @@ export const MAX_BOUNDARY = 70
 
 const boundaryTooLong = (boundary: string) => `a boundary of ${boundary.length} characters, more than the ${MAX_BOUNDARY} RFC 2046 allows`
 
-interface MimePart {
+export interface MimePart {
   readonly headers: ReadonlyMap<string, string>
   /** latin1: one char per byte */
   readonly body: string
@@ -361,26 +361,36 @@ const sortPart = (sorted: Parts, part: MimePart, content: Content) => {
 }
 
 /** The parts sorted into scripts and cloud-config texts, the others named in warnings; all of them within `maxBytes` together. */
-export const splitMime = (bytes: Uint8Array, maxBytes: number): Either.Either<Parts, Array<Problem>> =>
-  Either.map(mimeEntries(Buffer.from(bytes).toString("latin1")), (entries) => {
-    const sorted: Parts = { scripts: [], configs: [], warnings: [] }
-    if (entries.length === 0) sorted.warnings.push("multipart user-data has no parts")
-    const budget: Budget = { remaining: maxBytes, limit: maxBytes }
-    for (const entry of entries) {
-      if (entry.kind === "ignored") {
-        sorted.warnings.push(entry.warning)
-        continue
-      }
-      const content = partContent(entry.part, budget)
-      if (Either.isRight(content)) {
-        if (content.right.dropped > 0) {
-          sorted.warnings.push(`${whereOf(entry.part)}: ${content.right.dropped} characters outside the base64 alphabet were dropped, as cloud-init drops them`)
-        }
-        sortPart(sorted, entry.part, content.right)
-      } else {
-        sorted.warnings.push(`${whereOf(entry.part)}: ${content.left.reason}`)
-        if (content.left.stop) break
-      }
+const sortEntries = (entries: ReadonlyArray<Entry>, maxBytes: number, none: string): Parts => {
+  const sorted: Parts = { scripts: [], configs: [], warnings: [] }
+  if (entries.length === 0) sorted.warnings.push(none)
+  const budget: Budget = { remaining: maxBytes, limit: maxBytes }
+  for (const entry of entries) {
+    if (entry.kind === "ignored") {
+      sorted.warnings.push(entry.warning)
+      continue
     }
-    return sorted
-  })
+    const content = partContent(entry.part, budget)
+    if (Either.isRight(content)) {
+      if (content.right.dropped > 0) {
+        sorted.warnings.push(`${whereOf(entry.part)}: ${content.right.dropped} characters outside the base64 alphabet were dropped, as cloud-init drops them`)
+      }
+      sortPart(sorted, entry.part, content.right)
+    } else {
+      sorted.warnings.push(`${whereOf(entry.part)}: ${content.left.reason}`)
+      if (content.left.stop) break
+    }
+  }
+  return sorted
+}
+
+export const splitMime = (bytes: Uint8Array, maxBytes: number): Either.Either<Parts, Array<Problem>> =>
+  Either.map(mimeEntries(Buffer.from(bytes).toString("latin1")), (entries) => sortEntries(entries, maxBytes, "multipart user-data has no parts"))
+
+/** parts made from something else than MIME (a `#cloud-config-archive`'s entries), read as MIME parts are; `ignored` were named already */
+export const sortParts = (parts: ReadonlyArray<MimePart | { readonly ignored: string }>, maxBytes: number, none: string): Parts =>
+  sortEntries(
+    parts.map((p): Entry => ("ignored" in p ? { kind: "ignored", warning: p.ignored } : { kind: "part", part: p })),
+    maxBytes,
+    none
+  )

@@ -7,17 +7,20 @@
  * and everything else is applied. MIME user-data is split into parts
  * (`mime.ts`): shell scripts, kept in order, and cloud-config parts, merged
  * in order as cloud-init merges them (`merge.ts`; by default a later part's
- * top-level key replaces an earlier one's).
+ * top-level key replaces an earlier one's). A `#cloud-config-archive`'s
+ * entries are read as the MIME parts they stand for (`archive.ts`).
  *
  * Every problem and warning carries the 1-based line it is on and its path.
  */
 import * as Either from "effect/Either"
 import { fromAlpineConfig } from "./alpine.js"
+import { splitArchive } from "./archive.js"
 import { fromCloudConfig } from "./cloud.js"
 import { newBudget, type ReadContext } from "./common.js"
 import type { DocumentRead } from "./document.js"
 import { type Built, merge, originOf, partMergers, type Traced } from "./merge.js"
-import { JINJA_WARNING, splitMime, type ScriptPart } from "./mime.js"
+import { explainJinja, maskJinja } from "./jinja.js"
+import { JINJA_WARNING, type Parts, splitMime, type ScriptPart } from "./mime.js"
 import { emptyUserConfig, type UserConfig } from "./model.js"
 import { asMap, formatPath, type Key, type Note, Notes } from "./notes.js"
 import { formatProblem, type Problem, UserDataError } from "./problem.js"
@@ -89,6 +92,8 @@ interface Format {
   readonly asWritten: ReadonlySet<string>
   /** the warning that names the keys not carried out */
   readonly unsupportedLabel: string
+  /** `merge_how`/`merge_type` are cloud-init's, taken out of the document */
+  readonly mergeKeys?: boolean
 }
 
 const ALPINE: Format = {
@@ -99,7 +104,8 @@ const ALPINE: Format = {
 const CLOUD: Format = {
   read: fromCloudConfig,
   asWritten: new Set(["owner"]),
-  unsupportedLabel: "unsupported cloud-config keys"
+  unsupportedLabel: "unsupported cloud-config keys",
+  mergeKeys: true
 }
 
 interface Read {
@@ -110,9 +116,17 @@ interface Read {
 }
 
 /** the model of a document (already loaded), with its notes placed by `lineOf` */
-const readWith = (format: Format, raw: unknown, lineOf: (path: ReadonlyArray<Key>) => number, earlier: ReadonlyArray<Note>, options: ParseOptions): Read => {
+const readWith = (
+  format: Format,
+  raw: unknown,
+  lineOf: (path: ReadonlyArray<Key>) => number,
+  earlier: ReadonlyArray<Note>,
+  options: ParseOptions,
+  template = false
+): Read => {
   const notes = new Notes()
   const { config, applied } = format.read(raw, { notes, budget: newBudget(options.maxDecompressedBytes) })
+  if (template) notes.problems.splice(0, notes.problems.length, ...notes.problems.map(explainJinja(raw)))
   const unsupported = [...new Set(notes.unsupported)]
   const named = unsupported.length <= MAX_NOTES ? unsupported.join(", ") : `${unsupported.slice(0, MAX_NOTES).join(", ")} and ${unsupported.length - MAX_NOTES} more`
   return {
@@ -139,14 +153,32 @@ const usable = (read: { readonly problems: ReadonlyArray<Problem>; readonly appl
 
 const unreadable = (type: string, problems: ReadonlyArray<Problem>): Analysis => ({ type, parsed: undefined, problems, warnings: [], usable: false })
 
+/**
+ * `merge_how`/`merge_type` taken out of a #cloud-config, as cloud-init pops
+ * them from every cloud-config it reads: they say how MIME parts merge, so
+ * in one document they change nothing, and are no key to warn about; mergers
+ * that cannot be read are named.
+ */
+const withoutMergeKeys = (format: Format, raw: unknown): { readonly doc: unknown; readonly notes: ReadonlyArray<Note> } => {
+  const map = format.mergeKeys ? asMap(raw) : undefined
+  if (map === undefined || !("merge_how" in map || "merge_type" in map)) return { doc: raw, notes: [] }
+  const { mergers, raw: doc } = partMergers(map, undefined)
+  const key = map["merge_how"] !== undefined && map["merge_how"] !== null ? "merge_how" : "merge_type"
+  return { doc, notes: Either.isLeft(mergers) ? [{ path: [key], message: `${mergers.left}; it says how MIME parts merge, so it changes nothing here` }] : [] }
+}
+
 const analyseConfig = (format: Format, type: "alpine-config" | "cloud-config", bytes: Uint8Array, options: ParseOptions): Analysis => {
   const text = decodeText(bytes)
   if (Either.isLeft(text)) return unreadable(type, text.left)
-  const loaded = loadYaml(text.right, 0, format.asWritten)
+  const template = isJinja(text.right)
+  const masked = template ? maskJinja(text.right, 0) : Either.right({ text: text.right, restore: (raw: unknown) => raw })
+  if (Either.isLeft(masked)) return unreadable(type, masked.left)
+  const loaded = loadYaml(masked.right.text, 0, format.asWritten)
   if (Either.isLeft(loaded)) return unreadable(type, loaded.left)
   const { raw, source, warnings } = loaded.right
-  const jinja: Array<Note> = isJinja(text.right) ? [{ path: [], line: 1, message: JINJA_WARNING }] : []
-  const read = readWith(format, raw, (path) => lineIn(source, path), [...jinja, ...warnings], options)
+  const jinja: Array<Note> = template ? [{ path: [], line: 1, message: JINJA_WARNING }] : []
+  const { doc, notes } = withoutMergeKeys(format, masked.right.restore(raw))
+  const read = readWith(format, doc, (path) => lineIn(source, path), [...jinja, ...warnings, ...notes], options, template)
   return { type, parsed: { kind: "config", type, config: read.config }, problems: read.problems, warnings: read.warnings, usable: usable(read) }
 }
 
@@ -184,22 +216,27 @@ const mergeParts = (parts: ReadonlyArray<LoadedPart>) => {
 }
 
 
-const analyseMultipart = (bytes: Uint8Array, options: ParseOptions): Analysis => {
-  const type = "multipart"
-  const split = splitMime(bytes, options.maxBytes)
+/** MIME user-data, or a `#cloud-config-archive`, its parts split and sorted (`mime.ts`, `archive.ts`) */
+const analyseParts = (type: "multipart" | "cloud-config-archive", split: Either.Either<Parts, Array<Problem>>, options: ParseOptions): Analysis => {
   if (Either.isLeft(split)) return unreadable(type, split.left)
   const { scripts, configs, warnings } = split.right
   const problems: Array<Problem> = []
   const notes: Array<Note> = []
   const budget = newTokenBudget()
   const loaded = configs.flatMap(({ text, lineOffset, where, mergeType }): Array<LoadedPart> => {
-    const yaml = loadYaml(text, lineOffset, CLOUD.asWritten, budget)
+    const skipped = (left: ReadonlyArray<Problem>) => problems.push(...left.map((p) => ({ ...p, message: `${p.message}; part skipped` })))
+    const masked = isJinja(text) ? maskJinja(text, lineOffset) : Either.right({ text, restore: (raw: unknown) => raw })
+    if (Either.isLeft(masked)) {
+      skipped(masked.left)
+      return []
+    }
+    const yaml = loadYaml(masked.right.text, lineOffset, CLOUD.asWritten, budget)
     if (Either.isLeft(yaml)) {
-      problems.push(...yaml.left.map((p) => ({ ...p, message: `${p.message}; part skipped` })))
+      skipped(yaml.left)
       return []
     }
     notes.push(...yaml.right.warnings)
-    const raw = asMap(yaml.right.raw)
+    const raw = asMap(masked.right.restore(yaml.right.raw))
     if (raw === undefined) {
       problems.push({ path: "", line: lineOffset + 1, message: "expected a map of #cloud-config keys; part skipped" })
       return []
@@ -208,12 +245,12 @@ const analyseMultipart = (bytes: Uint8Array, options: ParseOptions): Analysis =>
   })
   const { merged, lineOf, warnings: mergeWarnings } = mergeParts(loaded)
   const read: Read =
-    merged === undefined ? { config: emptyUserConfig, applied: 0, problems: [], warnings: [] } : readWith(CLOUD, merged, lineOf, notes, options)
+    merged === undefined ? { config: emptyUserConfig, applied: 0, problems: [], warnings: [] } : readWith(CLOUD, merged, lineOf, notes, options, configs.some((c) => isJinja(c.text)))
   const partProblems = listed(problems, (count, first) => ({ path: "", line: first.line, message: `${count} more parts with problems are skipped, not listed` }))
   const all = byLine([...partProblems, ...read.problems])
   return {
     type,
-    parsed: { kind: "multipart", type, scripts, config: read.config },
+    parsed: { kind: "multipart", type: "multipart", scripts, config: read.config },
     problems: all,
     warnings: [...listed([...warnings, ...mergeWarnings], (count) => `${count} more warnings about parts are not listed`), ...read.warnings],
     usable: usable({ problems: all, applied: read.applied + scripts.length })
@@ -237,7 +274,11 @@ export const analyseUserData = (bytes: Uint8Array, options: ParseOptions): Analy
     case "cloud-config":
       return analyseConfig(CLOUD, type, bytes, options)
     case "multipart":
-      return analyseMultipart(bytes, options)
+      return analyseParts(type, splitMime(bytes, options.maxBytes), options)
+    case "cloud-config-archive": {
+      const text = decodeText(bytes)
+      return Either.isLeft(text) ? unreadable(type, text.left) : analyseParts(type, splitArchive(text.right, options.maxBytes), options)
+    }
     default:
       return { type, parsed: { kind: "unknown", type }, problems: [], warnings: [], usable: true }
   }

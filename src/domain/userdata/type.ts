@@ -79,9 +79,9 @@ export const OTHER_TYPE_WORDS: ReadonlySet<string> = new Set([
 /** the user-data starts with a jinja template line (after whitespace) */
 export const isJinja = (text: string): boolean => JINJA.test(text.replace(/^\s+/, ""))
 
-/** the handled type a word stands for; words without a handler are `unknown` */
+/** the handled type a word stands for (a `#cloud-config-archive` is read as the MIME parts it lists); words without a handler are `unknown` */
 export const userDataTypeOf = (word: string): UserDataType =>
-  (USERDATA_TYPES as ReadonlyArray<string>).includes(word) ? (word as UserDataType) : "unknown"
+  word === "cloud-config-archive" ? "multipart" : (USERDATA_TYPES as ReadonlyArray<string>).includes(word) ? (word as UserDataType) : "unknown"
 
 /** after set_hostname, in this order (BEHAVIOUR.md §6) */
 const AFTER_HOSTNAME = [

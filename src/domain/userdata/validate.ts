@@ -25,7 +25,7 @@ const KNOWN = "#alpine-config, #cloud-config, a #! script or MIME multipart"
 const typeProblems = (type: string): ReadonlyArray<Problem> => {
   if (type === "missing") return [{ path: "", line: 1, message: "user-data is empty" }]
   if (type === "jinja") return [{ path: "", line: 1, message: `jinja templates are not supported; expected ${KNOWN}` }]
-  const known = ["script", "alpine-config", "cloud-config", "multipart"]
+  const known = ["script", "alpine-config", "cloud-config", "multipart", "cloud-config-archive"]
   return known.includes(type)
     ? []
     : [{ path: "", line: 1, message: `user-data type ${type === "unknown" ? "is unknown" : `#${type} is not supported`}; expected ${KNOWN}` }]

@@ -147,6 +147,9 @@ const withoutDates = (tags: Tags): Tags => tags.filter((t) => typeof t !== "obje
 /** the scalars as PyYAML resolves them, where YAML 1.1 as the library reads it differs */
 const pyyamlScalars = (tags: Tags): Tags => withoutDates(pyyamlFloats(pyyamlBooleans(tags)))
 
+/** the first character outside YAML's printable set (tab, line breaks, and text without C0 and C1 controls) */
+const NOT_PRINTABLE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]/
+
 /** a fresh budget for one user-data: its parts share it */
 export const newTokenBudget = (): TokenBudget => ({ tokens: YAML_MAX_TOKENS })
 
@@ -161,7 +164,15 @@ export const loadYaml = (text: string, lineOffset: number, asWritten: ReadonlySe
   const at = (pos: number) => lineCounter.linePos(pos).line + lineOffset
   // the first error, as PyYAML stops at it: the parser's later ones mostly follow from it
   const [error] = doc.errors
-  if (error !== undefined) return Either.left([{ path: "", line: at(error.pos[0]), message: `YAML: ${errorMessage(error)}` }])
+  if (error !== undefined) {
+    // a character YAML does not allow (NULs padding the data...) before it is the cause, which the parser's message does not name
+    const forbidden = NOT_PRINTABLE.exec(text)
+    if (forbidden !== null && forbidden.index <= error.pos[0]) {
+      const code = forbidden[0].codePointAt(0)!.toString(16).padStart(2, "0")
+      return Either.left([{ path: "", line: at(forbidden.index), message: `YAML: a control character (\\x${code}), which YAML does not allow` }])
+    }
+    return Either.left([{ path: "", line: at(error.pos[0]), message: `YAML: ${errorMessage(error)}` }])
+  }
   keepAsWritten(doc, asWritten)
   const warnings: Array<Note> = [
     ...doc.warnings.map((w) => ({ path: [], line: at(w.pos[0]), message: `YAML: ${yamlMessage(w.message)}` })),

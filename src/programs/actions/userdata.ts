@@ -32,7 +32,7 @@ export const saveUserdata = Effect.gen(function* () {
   yield* reportProblems
 })
 
-const CHECKED_TYPES = new Set(["alpine-config", "cloud-config", "multipart"])
+const CHECKED_TYPES = new Set(["alpine-config", "cloud-config", "multipart", "cloud-config-archive"])
 
 /**
  * What is wrong or odd in configuration user-data is reported now, once, in

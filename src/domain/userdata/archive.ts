@@ -1,0 +1,64 @@
+/**
+ * `#cloud-config-archive`: a YAML list of parts, each a string (its content)
+ * or a map with `content`, `type`, `filename` and any more headers
+ * (`Merge-Type`...), read as cloud-init reads it: each entry becomes the
+ * MIME part it stands for and is then read as MIME parts are (`mime.ts`). A
+ * part without a `type` is what its first line names, else cloud-config.
+ */
+import * as Either from "effect/Either"
+import { isNode, isScalar, Scalar } from "yaml"
+import { type MimePart, type Parts, sortParts } from "./mime.js"
+import { asMap, formatPath } from "./notes.js"
+import { formatProblem, type Problem } from "./problem.js"
+import { OTHER_TYPE_WORDS, userDataWord } from "./type.js"
+import { loadYaml, type Source } from "./yaml.js"
+
+/** the keys that are not headers of their own, as cloud-init leaves them out */
+const NOT_HEADERS = new Set(["content", "filename", "type", "launch-index", "content-disposition", "content-type"])
+
+/** the type cloud-init gives a part without one: what its first line names, else cloud-config */
+const typeOf = (bytes: Uint8Array): string => {
+  const word = userDataWord(bytes)
+  return word === "script" || word === "cloud-config" || word === "jinja" || OTHER_TYPE_WORDS.has(word) ? "text/plain" : "text/cloud-config"
+}
+
+/** 1-based line of a node; of a block scalar's (`content: |`) first line of text, the line after its indicator; undefined when it is not there */
+const lineOf = (source: Source, path: ReadonlyArray<string | number>): number | undefined => {
+  const node: unknown = source.doc.getIn(path, true)
+  const pos = isNode(node) ? node.range?.[0] : undefined
+  if (pos === undefined) return undefined
+  const block = isScalar(node) && (node.type === Scalar.BLOCK_LITERAL || node.type === Scalar.BLOCK_FOLDED)
+  return source.lineCounter.linePos(pos).line + (block ? 1 : 0)
+}
+
+export const splitArchive = (text: string, maxBytes: number): Either.Either<Parts, Array<Problem>> => {
+  const loaded = loadYaml(text, 0, new Set())
+  if (Either.isLeft(loaded)) return Either.left(loaded.left)
+  const { raw, source } = loaded.right
+  if (!Array.isArray(raw)) return Either.left([{ path: "", line: lineOf(source, []) ?? 1, message: "expected a list of parts" }])
+  const parts = raw.map((entry: unknown, index): MimePart | { readonly ignored: string } => {
+    const label = String(index + 1)
+    const map = typeof entry === "string" ? { content: entry } : asMap(entry)
+    const line = lineOf(source, [index]) ?? 1
+    const where = `part ${label} (line ${line})`
+    if (map === undefined) return { ignored: `${where}: expected a string or a map with content and type; part ignored` }
+    const content = map["content"] ?? ""
+    if (typeof content !== "string" && !(content instanceof Uint8Array)) return { ignored: `${where}: content: expected a string; part ignored` }
+    const bytes = typeof content === "string" ? Buffer.from(content, "utf8") : Buffer.from(content)
+    const given = map["type"]
+    if (given !== undefined && given !== null && given !== "" && (typeof given !== "string" || !given.includes("/"))) {
+      return { ignored: `${where}: type: expected a MIME type such as text/cloud-config; part ignored` }
+    }
+    const type = typeof given === "string" && given !== "" ? given : typeOf(bytes)
+    const headers = new Map<string, string>([["content-type", type]])
+    if (typeof map["filename"] === "string") headers.set("content-disposition", `attachment; filename="${map["filename"].replace(/["\\]/g, "\\$&")}"`)
+    for (const [key, value] of Object.entries(map)) {
+      if (!NOT_HEADERS.has(key.toLowerCase()) && (typeof value === "string" || typeof value === "number")) headers.set(key.toLowerCase(), String(value))
+    }
+    return { headers, body: bytes.toString("latin1"), bodyLine: (typeof entry === "string" ? undefined : lineOf(source, [index, "content"])) ?? line, label }
+  })
+  const sorted = sortParts(parts, maxBytes, "#cloud-config-archive has no parts")
+  // the list's own YAML warnings (a key given twice in an entry) come first
+  const own = loaded.right.warnings.map((w) => formatProblem({ path: formatPath(w.path), line: w.line ?? 1, message: w.message }))
+  return Either.right({ ...sorted, warnings: [...own, ...sorted.warnings] })
+}
