@@ -7,10 +7,12 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import fc from "fast-check"
 import { element, parseGoalState } from "../../src/clouds/azure-wireserver.js"
 import { parseConf } from "../../src/clouds/scaleway.js"
 import { MAX_NESTING, nestsDeeperThan } from "../../src/domain/render.js"
+import { maskJinja } from "../../src/domain/userdata/jinja.js"
 import { parseAssignments } from "../../src/domain/shell-words.js"
 import { actionLines, makeTestInstance } from "../support/instance.js"
 
@@ -135,4 +137,17 @@ describe("answers of blanks that backtracking regexes read in quadratic time", (
       expect((yield* instance.imds(["@nics"])).stdout).toBe("")
     })
   )
+})
+
+describe("a jinja template whose openings never close", () => {
+  it("a line of 500,000 '{{' (1 MB) is read as written, and the expressions and comments of the next line are still found", () => {
+    const unclosed = "{{".repeat(500_000)
+    const masked = maskJinja(`#cloud-config\nhostname: ${unclosed}\nruncmd: [{# why #}'echo {{ v1.x }}']\n`, 0)
+    expect(Either.isRight(masked)).toBe(true)
+    if (Either.isLeft(masked)) return
+    const lines = masked.right.text.split("\n")
+    expect(lines[1]).toBe(`hostname: ${unclosed}`)
+    expect(lines[2]).toBe("runcmd: ['echo \uE0000\uE001']")
+    expect(masked.right.restore({ runcmd: ["echo \uE0000\uE001"] })).toEqual({ runcmd: ["echo {{ v1.x }}"] })
+  })
 })

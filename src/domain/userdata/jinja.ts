@@ -10,9 +10,47 @@
 import * as Either from "effect/Either"
 import type { Problem } from "./problem.js"
 
-/** an expression or a comment, on one line */
-const CONSTRUCT = /\{\{[^\n]*?\}\}|\{#[^\n]*?#\}/g
 const STATEMENT = /\{%/
+
+interface Construct {
+  readonly start: number
+  readonly end: number
+  readonly comment: boolean
+}
+
+/**
+ * Each `{{ ... }}` expression and `{# ... #}` comment, on one line, in order:
+ * an opening closed by the first closing after it on its line. One pass, as
+ * a line full of openings that never close (`{{{{...`) made a lazy regular
+ * expression search the rest of the line from each of them.
+ */
+const constructsOf = (text: string): Array<Construct> => {
+  const found: Array<Construct> = []
+  for (let lineStart = 0; lineStart < text.length; ) {
+    const newline = text.indexOf("\n", lineStart)
+    const lineEnd = newline < 0 ? text.length : newline
+    const line = text.slice(lineStart, lineEnd)
+    // once an opening finds no closing on its line, no later one of its kind will
+    let expressions = true
+    let comments = true
+    for (let i = line.indexOf("{"); i >= 0 && (expressions || comments); i = line.indexOf("{", i)) {
+      const comment = line[i + 1] === "#"
+      if ((comment && comments) || (line[i + 1] === "{" && expressions)) {
+        const close = line.indexOf(comment ? "#}" : "}}", i + 2)
+        if (close >= 0) {
+          found.push({ start: lineStart + i, end: lineStart + close + 2, comment })
+          i = close + 2
+          continue
+        }
+        if (comment) comments = false
+        else expressions = false
+      }
+      i += 1
+    }
+    lineStart = lineEnd + 1
+  }
+  return found
+}
 
 /** private-use characters around an expression's number: a plain YAML scalar may start with them, and no user-data writes them */
 const OPEN = "\uE000"
@@ -42,11 +80,18 @@ export const maskJinja = (text: string, lineOffset: number): Either.Either<Maske
   }
   if (text.includes(OPEN)) return Either.right({ text, restore: (raw) => raw })
   const expressions: Array<string> = []
-  const masked = text.replace(CONSTRUCT, (construct) => {
-    if (construct.startsWith("{#")) return ""
-    expressions.push(construct)
-    return `${OPEN}${expressions.length - 1}${CLOSE}`
-  })
+  const pieces: Array<string> = []
+  let at = 0
+  for (const { start, end, comment } of constructsOf(text)) {
+    pieces.push(text.slice(at, start))
+    if (!comment) {
+      expressions.push(text.slice(start, end))
+      pieces.push(`${OPEN}${expressions.length - 1}${CLOSE}`)
+    }
+    at = end
+  }
+  pieces.push(text.slice(at))
+  const masked = pieces.join("")
   const unmask = (s: string) => s.replace(MARK, (_, n: string) => expressions[Number(n)] ?? "")
   const restore = (value: unknown): unknown => {
     if (typeof value === "string") return unmask(value)
@@ -62,8 +107,6 @@ export const maskJinja = (text: string, lineOffset: number): Either.Either<Maske
   return Either.right({ text: masked, restore: expressions.length === 0 ? (raw) => raw : restore })
 }
 
-const EXPRESSION = /\{\{[^\n]*?\}\}/
-
 /** the value at a document path, if it is there */
 const valueAt = (raw: unknown, path: ReadonlyArray<string | number>): unknown =>
   path.reduce<unknown>((value, key) => (value !== null && typeof value === "object" && Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined), raw)
@@ -77,7 +120,7 @@ export const explainJinja =
   (raw: unknown) =>
   <N extends { readonly path: ReadonlyArray<string | number>; readonly message: string }>(note: N): N => {
     const value = valueAt(raw, note.path)
-    if (typeof value !== "string" || !EXPRESSION.test(value)) return note
+    if (typeof value !== "string" || !constructsOf(value).some((c) => !c.comment)) return note
     const consequence = note.message.indexOf(";")
     return { ...note, message: `holds a jinja expression, which is not rendered${consequence < 0 ? "" : note.message.slice(consequence)}` }
   }
