@@ -35,6 +35,14 @@ const DIRECTORY_MODE = 0o755
 /** the temporary files of writes: `.NAME.tmp-PID-N` beside the file */
 const TEMP = /^\.(.+)\.tmp-(\d+)-\d+$/
 
+/**
+ * The `temporaryOf` files this process has in use. Another temporary named
+ * with this process's pid is a crashed run's: after a reboot a phase may well
+ * get the pid it had before (a boot starts the same programs in the same
+ * order), and its writes the same names, which `wx` would refuse.
+ */
+const ownTemporaries = new Set<string>()
+
 /** temporaries of this file left by a writer that is gone (a crash) */
 const removeStaleTemporaries = (dir: string, name: string) => {
   let entries: Array<string> = []
@@ -47,7 +55,7 @@ const removeStaleTemporaries = (dir: string, name: string) => {
     const m = TEMP.exec(entry)
     if (m === null || m[1] !== name) continue
     const pid = Number(m[2])
-    if (pid !== process.pid && !processAlive(pid)) {
+    if (pid === process.pid ? !ownTemporaries.has(`${dir}/${entry}`) : !processAlive(pid)) {
       try {
         nodeFs.unlinkSync(`${dir}/${entry}`)
       } catch {
@@ -234,7 +242,13 @@ export const makeRootFs = (root: string) =>
           })
         ),
       remove: (path, options) =>
-        Effect.flatMap(inRoot("remove", path, "keep"), (p) => sys("remove", path, () => nodeFs.rmSync(p, { force: true, recursive: options?.recursive ?? false }))),
+        Effect.flatMap(inRoot("remove", path, "keep"), (p) =>
+          sys("remove", path, () => {
+            nodeFs.rmSync(p, { force: true, recursive: options?.recursive ?? false })
+            ownTemporaries.delete(p)
+            ownTemporaries.delete(path)
+          })
+        ),
       symlink: (target, path) =>
         Effect.gen(function* () {
           const p = yield* inRoot("symlink", path, "keep")
@@ -264,7 +278,11 @@ export const makeRootFs = (root: string) =>
           })
         }),
       temporaryOf: (path) =>
-        Effect.map(inRoot("write", path, "follow"), (target) => `${dirname(target)}/.${basename(target)}.tmp-${process.pid}-${tempCounter++}`),
+        Effect.map(inRoot("write", path, "follow"), (target) => {
+          const temp = `${dirname(target)}/.${basename(target)}.tmp-${process.pid}-${tempCounter++}`
+          ownTemporaries.add(temp)
+          return temp
+        }),
       appendFrom: (path, from, options) =>
         Effect.flatMap(inRoot("append", path, "refuse"), (target) =>
           sys("append", path, () => {
@@ -272,7 +290,10 @@ export const makeRootFs = (root: string) =>
             const name = basename(target)
             const mode = options?.mode ?? 0o644
             completePendingAppends(dir, name, mode)
-            if (nodeFs.statSync(from).size === 0) return nodeFs.unlinkSync(from)
+            if (nodeFs.statSync(from).size === 0) {
+              ownTemporaries.delete(from)
+              return nodeFs.unlinkSync(from)
+            }
             const length = (() => {
               try {
                 const s = nodeFs.lstatSync(target)
@@ -286,6 +307,7 @@ export const makeRootFs = (root: string) =>
             // named with the length before it, so a crash from here on is completed, not doubled, by the next append
             const pending = `${dir}/.${name}.append-${length}`
             nodeFs.renameSync(from, pending)
+            ownTemporaries.delete(from)
             completeAppend(target, pending, length, mode)
           })
         ),

@@ -61,6 +61,19 @@ const runKilled = (instance: TestInstance, phase: Phase, kill: Kill | undefined)
     child.on("close", (code) => done(code))
   })
 
+/**
+ * The phase as a reboot starts it again: in a PID namespace of its own, under
+ * strace (injecting a kill at its K-th file replacement, or nothing), so that
+ * the program gets the same pid in every run, as a boot that starts the same
+ * programs in the same order may give it. Resolves with the program's exit status.
+ */
+const runSamePid = (instance: TestInstance, phase: Phase, atWrite: number | undefined) =>
+  new Promise<number | null>((done) => {
+    const inject = atWrite === undefined ? [] : ["-e", `inject=rename,renameat,renameat2:signal=KILL:when=${atWrite}`]
+    const args = ["-f", "-p", "strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=rename,renameat,renameat2", ...inject, process.execPath, PROGRAM, phase]
+    spawn("unshare", args, { env: instance.env, stdio: "ignore" }).on("close", (code) => done(code))
+  })
+
 /** every file under ROOT (mode and content digest; links by target), the instance's own paths made neutral */
 const tree = (instance: TestInstance): Record<string, string> => {
   const out: Record<string, string> = {}
@@ -143,5 +156,23 @@ describeSystem(`crash points (seed ${SEED})`, { tools: { strace: "strace" } }, (
     // the run record ends with the rerun phases, each finished without error
     const runs = parseRecord(instance.read("/var/lib/cloud/status.json") ?? "").runs.slice(-(PHASES.length - at))
     expect(runs.map((r) => [r.phase, r.exitStatus])).toEqual(PHASES.slice(at).map((phase) => [phase, 0]))
+  })
+})
+
+// after a power loss the phase runs again with the pid it had: a temporary named with that pid is a crashed run's, not its own
+describeSystem(`crash points with the pid of the killed run`, { tools: { strace: "strace", unshare: "util-linux" }, root: true }, () => {
+  const open: Array<TestInstance> = []
+  afterAll(() => Promise.all(open.map((i) => i.close())))
+
+  it.concurrent.each([2, 3])("crash point: aws main killed at file write %i, then run again with the same pid, ends as an undisturbed boot", async (atWrite) => {
+    const reference = await newInstance("aws")
+    const instance = await newInstance("aws")
+    open.push(reference, instance)
+    for (const phase of PHASES) await runKilled(reference, phase, undefined)
+    for (const phase of PHASES.slice(0, 2)) await runKilled(instance, phase, undefined)
+    expect(await runSamePid(instance, "main", atWrite)).not.toBe(0)
+    expect(await runSamePid(instance, "main", undefined)).toBe(0)
+    await runKilled(instance, "final", undefined)
+    expect(tree(instance)).toEqual(tree(reference))
   })
 })

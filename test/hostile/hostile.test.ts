@@ -2,7 +2,7 @@
  * Issue 9's measured failures, each on the in-process program: hostile
  * metadata answers, planted links, device nodes, a crash's leftovers.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { execFileSync } from "node:child_process"
 import { createServer, type AddressInfo, type Socket } from "node:net"
 import { tmpdir } from "node:os"
@@ -370,6 +370,19 @@ describe("a crash's leftovers", () => {
       expect((yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_hostname" })).code).toBe(0)
       expect(instance.read("/etc/.hostname.tmp-999999999-0")).toBeUndefined()
       expect(instance.read(`/etc/.hostname.tmp-${process.ppid}-0`)).toBe("someone else's, still writing")
+      expect(instance.read("/etc/hostname")).toBe("h\n")
+    })
+  )
+
+  // after a reboot the pid of a crashed writer may be a thread's of a live process (kill(2) takes a thread's id too)
+  it.scopedLive("a dead writer's temporary is removed though its pid is now a thread's id", () =>
+    Effect.gen(function* () {
+      const thread = readdirSync(`/proc/${process.pid}/task`).map(Number).find((tid) => tid !== process.pid)
+      expect(thread).toBeDefined()
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h.example" } })
+      instance.write(`/etc/.hostname.tmp-${thread}-0`, "half")
+      expect((yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_hostname" })).code).toBe(0)
+      expect(instance.read(`/etc/.hostname.tmp-${thread}-0`)).toBeUndefined()
       expect(instance.read("/etc/hostname")).toBe("h\n")
     })
   )
