@@ -110,9 +110,20 @@ export const commandSucceeds = (command: string, args: ReadonlyArray<string>) =>
 export const nonEmpty = (body: Option.Option<Uint8Array>): Option.Option<Uint8Array> => Option.filter(body, (b) => b.length > 0)
 
 /**
+ * Why JSON.parse refused a text, without the text: V8 quotes what it could
+ * not read (`Unexpected token 'S', ..."in_pass": SECRET"... is not valid
+ * JSON`), and a metadata document may hold a password or a key.
+ */
+const jsonProblem = (e: unknown): string => {
+  const message = e instanceof Error ? e.message : String(e)
+  return message.includes('"') ? "invalid JSON" : `invalid JSON: ${message}`
+}
+
+/**
  * A body that should be JSON; one that is not, or that nests more than
  * MAX_NESTING levels (which would overflow the stack where it is read or
- * printed), is an ImdsError naming the cloud and where it came from.
+ * printed), is an ImdsError naming the cloud and where it came from, never
+ * quoting the body.
  */
 export const parsedJson = (cloud: string, url: string, body: Option.Option<Uint8Array>) =>
   Option.match(body, {
@@ -120,7 +131,7 @@ export const parsedJson = (cloud: string, url: string, body: Option.Option<Uint8
     onSome: (b) =>
       Effect.try({
         try: () => JSON.parse(textOf(b)) as unknown,
-        catch: (e) => new ImdsError({ cloud, url, reason: `invalid JSON: ${e instanceof Error ? e.message : String(e)}` })
+        catch: (e) => new ImdsError({ cloud, url, reason: jsonProblem(e) })
       }).pipe(
         Effect.filterOrFail(
           (value) => !nestsDeeperThan(value, MAX_NESTING),
