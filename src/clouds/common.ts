@@ -152,7 +152,11 @@ export const parsedYaml = (text: string) =>
     if (yamlNestsDeeperThan(text)) return yield* Effect.fail(`nested too deeply (more than ${YAML_MAX_NESTING} levels)`)
     const { Lexer, parse } = yield* Effect.promise(() => import("yaml"))
     if (!takeTokens(new Lexer().lex(text), { tokens: YAML_MAX_TOKENS })) return yield* Effect.fail(`too large to read (more than ${YAML_MAX_TOKENS} YAML tokens)`)
-    return yield* Effect.try({ try: () => parse(text) as unknown, catch: (e) => (e instanceof Error ? e.message.split("\n")[0]!.replace(/:$/, "") : String(e)) })
+    // warnings (an unknown tag such as `!vault`) are not printed: yaml would emit them to stderr with the document's line
+    return yield* Effect.try({
+      try: () => parse(text, { logLevel: "error" }) as unknown,
+      catch: (e) => (e instanceof Error ? e.message.split("\n")[0]!.replace(/:$/, "") : String(e))
+    })
   })
 
 /** a datum served as JSON */
