@@ -61,7 +61,7 @@ describe("YAML a cloud serves", () => {
     const userData = `#cloud-config\ndb_password: !vault hunter2\nssh_authorized_keys:\n  - ${key}\n`
     const incus = await makeInstance({ cloud: "incus", instance: { userData: new TextEncoder().encode(userData) } })
     try {
-      expect(await incus.run(["imds", "@ssh-keys"])).toEqual({ code: 0, stdout: `${key}\n`, stderr: "" })
+      expect(await incus.imds(["@ssh-keys"])).toEqual({ code: 0, stdout: `${key}\n`, stderr: "" })
     } finally {
       await incus.close()
     }
