@@ -110,9 +110,20 @@ export const commandSucceeds = (command: string, args: ReadonlyArray<string>) =>
 export const nonEmpty = (body: Option.Option<Uint8Array>): Option.Option<Uint8Array> => Option.filter(body, (b) => b.length > 0)
 
 /**
+ * Why JSON.parse refused a text, without the text: V8 quotes what it could
+ * not read (`Unexpected token 'S', ..."in_pass": SECRET"... is not valid
+ * JSON`), and a metadata document may hold a password or a key.
+ */
+const jsonProblem = (e: unknown): string => {
+  const message = e instanceof Error ? e.message : String(e)
+  return message.includes('"') ? "invalid JSON" : `invalid JSON: ${message}`
+}
+
+/**
  * A body that should be JSON; one that is not, or that nests more than
  * MAX_NESTING levels (which would overflow the stack where it is read or
- * printed), is an ImdsError naming the cloud and where it came from.
+ * printed), is an ImdsError naming the cloud and where it came from, never
+ * quoting the body.
  */
 export const parsedJson = (cloud: string, url: string, body: Option.Option<Uint8Array>) =>
   Option.match(body, {
@@ -120,7 +131,7 @@ export const parsedJson = (cloud: string, url: string, body: Option.Option<Uint8
     onSome: (b) =>
       Effect.try({
         try: () => JSON.parse(textOf(b)) as unknown,
-        catch: (e) => new ImdsError({ cloud, url, reason: `invalid JSON: ${e instanceof Error ? e.message : String(e)}` })
+        catch: (e) => new ImdsError({ cloud, url, reason: jsonProblem(e) })
       }).pipe(
         Effect.filterOrFail(
           (value) => !nestsDeeperThan(value, MAX_NESTING),
@@ -141,7 +152,11 @@ export const parsedYaml = (text: string) =>
     if (yamlNestsDeeperThan(text)) return yield* Effect.fail(`nested too deeply (more than ${YAML_MAX_NESTING} levels)`)
     const { Lexer, parse } = yield* Effect.promise(() => import("yaml"))
     if (!takeTokens(new Lexer().lex(text), { tokens: YAML_MAX_TOKENS })) return yield* Effect.fail(`too large to read (more than ${YAML_MAX_TOKENS} YAML tokens)`)
-    return yield* Effect.try({ try: () => parse(text) as unknown, catch: (e) => (e instanceof Error ? e.message.split("\n")[0]!.replace(/:$/, "") : String(e)) })
+    // warnings (an unknown tag such as `!vault`) are not printed: yaml would emit them to stderr with the document's line
+    return yield* Effect.try({
+      try: () => parse(text, { logLevel: "error" }) as unknown,
+      catch: (e) => (e instanceof Error ? e.message.split("\n")[0]!.replace(/:$/, "") : String(e))
+    })
   })
 
 /** a datum served as JSON */

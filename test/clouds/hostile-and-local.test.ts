@@ -208,6 +208,30 @@ describe("openstack", () => {
     })
   )
 
+  it.scopedLive("a meta_data.json that is not JSON fails naming the cloud and the URL, never quoting the document (it may hold admin_pass)", () =>
+    Effect.gen(function* () {
+      const document = '{"hostname": "os-1", "admin_pass": Sup3rSecretPass}'
+      const instance = yield* makeTestInstance({
+        cloud: "openstack",
+        instance: { hostname: "os-1" },
+        faults: { overrides: [{ path: "/openstack/latest/meta_data.json", status: 200, body: document }] },
+        env: { INIT_ACTIONS_MAIN: "set_hostname" }
+      })
+      const main = yield* instance.run(["main"])
+      const url = `http://${instance.env.IMDS_ENDPOINT}/openstack/latest/meta_data.json`
+      expect(main.code).toBe(1)
+      expect(main.stderr).toContain(`\nset_hostname: openstack: cannot read ${url}: invalid JSON\n`)
+      const status = yield* instance.run(["status"])
+      for (const text of [main.stderr, instance.read("/var/lib/cloud/status.json")!, status.stdout]) expect(text).not.toContain("Secret")
+      // a message that quotes nothing is kept
+      const cut = yield* makeTestInstance({
+        cloud: "openstack",
+        faults: { overrides: [{ path: "/openstack/latest/meta_data.json", status: 200, body: '{"hostname": "os-1"' }] }
+      })
+      expect((yield* cut.imds(["@hostname"])).stderr).toMatch(/^imds: openstack: cannot read \S+: invalid JSON: Expected ',' or '}' after property value in JSON at position 19\b/)
+    })
+  )
+
   it.scopedLive("without a drive, the metadata service", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "openstack", instance: { hostname: "from-service.novalocal" } })

@@ -135,6 +135,20 @@ describe("first boot on aws", () => {
     })
   )
 
+  it.scopedLive("an unknown type's word is named printable: a first line's terminal escapes reach no console, log or status, and a long one is cut", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#\u001b[31mred\u001b]0;title\u0007\n") } })
+      yield* instance.run(["early"])
+      const main = yield* instance.run(["main"])
+      expect(main.stderr).toContain("unknown_userdata: unable to process '\\x1b[31mred\\x1b]0;title\\x07' user-data\n")
+      expect((yield* instance.run(["status"])).stdout).toContain("user-data: \\x1b[31mred\\x1b]0;title\\x07\n")
+      expect(instance.read("/var/lib/cloud/status.json")).not.toMatch(/\\u001b|\\u0007/)
+      const long = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(`#${"x".repeat(4000)}\n`) } })
+      yield* long.run(["early"])
+      expect((yield* long.run(["main"])).stderr).toContain(`unknown_userdata: unable to process '${"x".repeat(80)}...' user-data\n`)
+    })
+  )
+
   it.scopedLive("a failing user-data script fails run_userdata and records its status", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/sh\necho bad\nexit 3\n") } })

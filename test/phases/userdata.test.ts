@@ -458,6 +458,17 @@ packages: [tmux]
       expect(i.commands()).toContain(`chown nobody ${i.root}/srv/ok`)
     })
   )
+
+  it.scopedLive("a file that cannot be written is named printable: its path's terminal escapes reach no console or log", () =>
+    Effect.gen(function* () {
+      const doc = '#alpine-config\nwrite_files:\n  - path: "/etc/hosts/\\e[31mx/y"\n    content: x\n'
+      const i = yield* userDataInstance(doc)
+      const { main } = yield* phases(i, ["early", "main"])
+      expect(main!.code).toBe(1)
+      expect(main!.stderr).toContain("\nwrite_files: cannot write /etc/hosts/\\x1b[31mx/y: not a directory\n")
+      expect(main!.stderr).not.toContain("\u001b")
+    })
+  )
 })
 
 describe.concurrent("#alpine-config apk cache", () => {

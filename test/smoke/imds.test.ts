@@ -54,3 +54,16 @@ describe.concurrent("imds", () => {
     expect(r).toEqual({ code: 0, stderr: "" })
   })
 })
+
+describe("YAML a cloud serves", () => {
+  it("a tag the parser does not know (an Ansible !vault) is no warning on stderr quoting the document's line", async () => {
+    const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
+    const userData = `#cloud-config\ndb_password: !vault hunter2\nssh_authorized_keys:\n  - ${key}\n`
+    const incus = await makeInstance({ cloud: "incus", instance: { userData: new TextEncoder().encode(userData) } })
+    try {
+      expect(await incus.imds(["@ssh-keys"])).toEqual({ code: 0, stdout: `${key}\n`, stderr: "" })
+    } finally {
+      await incus.close()
+    }
+  })
+})

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process"
+import { createHash } from "node:crypto"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
@@ -23,7 +24,8 @@ export const runProgram = (args: ReadonlyArray<string>, env: Record<string, stri
   new Promise<RunResult>((done) => {
     let script = PROGRAM
     if (as === "imds") {
-      const dir = join(tmpdir(), "tiny-cloud-test-bin")
+      // one directory per build: a link another checkout made (tmp is shared) would run that checkout's program
+      const dir = join(tmpdir(), `tiny-cloud-test-bin-${createHash("sha256").update(PROGRAM).digest("hex").slice(0, 12)}`)
       mkdirSync(dir, { recursive: true })
       script = join(dir, "imds")
       if (!existsSync(script)) symlinkSync(PROGRAM, script)

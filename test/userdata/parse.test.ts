@@ -701,6 +701,14 @@ users:
     expect(notes(source)).toEqual({ problems: [], warnings: ["unsupported cloud-config keys: users[0].__proto__"] })
   })
 
+  it("a key's terminal escapes are named escaped among the keys not carried out (stderr, syslog, status)", () => {
+    const source = '#cloud-config\n"\\e[31mevil\\a": 1\nwrite_files:\n  - {path: /x, content: x, "\\e]0;t\\a": [1]}\nusers:\n  - {name: bob, "k\\u00e9y\\e": 1}\n'
+    expect(notes(source)).toEqual({
+      problems: [],
+      warnings: ["unsupported cloud-config keys: \\x1b[31mevil\\x07, write_files[0].\\x1b]0;t\\x07, users[0].k\\xe9y\\x1b"]
+    })
+  })
+
   it("reads passwords: hashed_passwd over plain_text_passwd over passwd, never quoting one", () => {
     const users = config(`#cloud-config
 users:

@@ -14,6 +14,7 @@ import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as SchemaAST from "effect/SchemaAST"
 import { SECRET_KEYS } from "../../schema/cloud-config.js"
+import { printable } from "../text.js"
 
 export type Key = string | number
 
@@ -24,9 +25,9 @@ export interface Note {
   readonly line?: number
 }
 
-/** `write_files[0].permissions` */
+/** `write_files[0].permissions`; each key printable (a key is the document's: its control characters escaped, a long one cut) */
 export const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
-  path.reduce<string>((out, key) => (typeof key === "number" ? `${out}[${key}]` : out === "" ? String(key) : `${out}.${String(key)}`), "")
+  path.reduce<string>((out, key) => (typeof key === "number" ? `${out}[${key}]` : out === "" ? printable(String(key)) : `${out}.${printable(String(key))}`), "")
 
 export class Notes {
   /** parts of the document that were skipped */

@@ -4,6 +4,7 @@
  * The one list of types.
  */
 import type { ActionChange } from "../plan.js"
+import { printable } from "../text.js"
 
 export const USERDATA_TYPES = ["missing", "unknown", "script", "alpine-config", "cloud-config", "multipart"] as const
 export type UserDataType = (typeof USERDATA_TYPES)[number]
@@ -44,7 +45,9 @@ const firstLineOf = (text: string): string => text.split(/\r?\n/, 1)[0] ?? ""
  * `## template: jinja` line before `#cloud-config` gives `cloud-config` (the
  * template is not rendered, a warning says so); before anything else,
  * `jinja`. A WORD this program has no handler for (`cloud-boothook`...) is
- * kept, so messages can name it.
+ * kept, so messages can name it: printable, as every message, status.json
+ * and `status` show it (control characters escaped, at most 80 of them),
+ * never the terminal escapes or the kilobytes a first line may hold.
  */
 export const userDataWord = (bytes: Uint8Array): string => {
   if (bytes.length === 0) return "missing"
@@ -56,7 +59,7 @@ export const userDataWord = (bytes: Uint8Array): string => {
     return /^#cloud-config(?:\s|$)/i.test(rest) ? "cloud-config" : "jinja"
   }
   if (text.startsWith("#!")) return "script"
-  if (text.startsWith("#")) return firstLineOf(text).slice(1).split(/\s/)[0]?.toLowerCase() || "unknown"
+  if (text.startsWith("#")) return printable(firstLineOf(text).slice(1).split(/\s/)[0]?.toLowerCase() ?? "") || "unknown"
   return "unknown"
 }
 

@@ -9,6 +9,7 @@ import { fetchSource } from "../fetch.js"
 import { loadUserConfig } from "../load.js"
 import type { FileToWrite } from "../../../domain/userdata/model.js"
 import { APPEND_JOURNAL, appendDone, formatJournal, isDone, parseJournal, withAppend } from "../../../domain/append-journal.js"
+import { printable } from "../../../domain/text.js"
 import { concat, fail, instancePath } from "./common.js"
 
 /**
@@ -68,7 +69,7 @@ const writeFiles = (action: string, files: ReadonlyArray<FileToWrite>) =>
         if (file.append) yield* appendOnce(file.index, path, target, content, file.mode)
         else yield* fs.writeAtomic(target, content, { mode: file.mode })
         return true
-      }).pipe(Effect.catchAll((e) => Effect.as(err(`write_files: cannot write ${path}: ${e.reason}`), false)))
+      }).pipe(Effect.catchAll((e) => Effect.as(err(`write_files: cannot write ${printable(path, 4096)}: ${e.reason}`), false)))
       if (!written) {
         failed.push(path)
         continue
@@ -80,7 +81,7 @@ const writeFiles = (action: string, files: ReadonlyArray<FileToWrite>) =>
         Effect.catchAll(() => Effect.succeed(127))
       )
       if (chown !== 0) {
-        yield* err(`write_files: chown of ${path} exited with status ${chown}`)
+        yield* err(`write_files: chown of ${printable(path, 4096)} exited with status ${chown}`)
         failed.push(path)
       }
     }
