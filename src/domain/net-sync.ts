@@ -66,8 +66,8 @@ export const routeTableOf = (iface: string): number | undefined => {
 
 /**
  * An address no interface holds as a global unicast one: IPv4 0/8, 127/8,
- * 224/4 and above (multicast, reserved, broadcast); IPv6 ::, ::1, fe80::/10
- * and ff00::/8. The kernel refuses some and gives others another scope (or
+ * 224/4 and above (multicast, reserved, broadcast); IPv6 ::, ::1, fe80::/10,
+ * fec0::/10 (site-local: the kernel gives it scope site) and ff00::/8. The kernel refuses some and gives others another scope (or
  * none), so a sync would add them again on every run.
  */
 export const isHostAddress = (canonical: string, family: Family): boolean => {
@@ -76,7 +76,7 @@ export const isHostAddress = (canonical: string, family: Family): boolean => {
     return first !== 0 && first !== 127 && first < 224
   }
   const head = parseInt(canonical.split(":")[0] || "0", 16)
-  return canonical !== "::" && canonical !== "::1" && (head & 0xffc0) !== 0xfe80 && (head & 0xff00) !== 0xff00
+  return canonical !== "::" && canonical !== "::1" && (head & 0xffc0) !== 0xfe80 && (head & 0xffc0) !== 0xfec0 && (head & 0xff00) !== 0xff00
 }
 
 /**
