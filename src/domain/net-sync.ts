@@ -114,11 +114,28 @@ export interface SyncState {
   readonly rules: ReadonlyArray<Rule>
 }
 
-/** the secondaries an interface has, from its addresses: the kernel flags no `/32` as secondary, so the prefix says it */
-export const secondariesOf = (addresses: ReadonlyArray<InterfaceAddress>, family: Family, primary: string | undefined): ReadonlyArray<string> =>
-  addresses
-    .filter((a) => a.family === family && (family === 4 ? a.prefix === 32 && a.address !== primary : a.prefix === 128 && a.scope === "global"))
+/**
+ * The secondaries an interface has, from its addresses: the kernel flags no
+ * `/32` as secondary, so the prefix says it. The primary is never one: the
+ * metadata's, nor the interface's own first IPv4 address (DHCP's, a `/32`
+ * on some clouds) unless the metadata lists it as a secondary, so metadata
+ * that names no primary, or another, never takes the instance off its network.
+ */
+export const secondariesOf = (
+  addresses: ReadonlyArray<InterfaceAddress>,
+  family: Family,
+  primary: string | undefined,
+  wanted: ReadonlyArray<string> = []
+): ReadonlyArray<string> => {
+  const own = addresses.find((a) => a.family === 4)?.address
+  return addresses
+    .filter(
+      (a) =>
+        a.family === family &&
+        (family === 4 ? a.prefix === 32 && a.address !== primary && (a.address !== own || wanted.includes(a.address)) : a.prefix === 128 && a.scope === "global")
+    )
     .map((a) => a.address)
+}
 
 /**
  * The `ip` argument lists that make the interface match: each address no

@@ -185,3 +185,23 @@ it.scoped("no IPv6 router on the link within 10 s: the addresses and their rules
     expect(ip.rules(6)).toEqual(["from 2001:db8:1::5 lookup 10001", "from all to 2001:db8:1::5 lookup 10001"])
   })
 )
+
+it.scopedLive("the interface's own primary, a /32 as DHCP gives it on some clouds, stays when the metadata names no primary or a first line that is no address", () =>
+  Effect.gen(function* () {
+    // no local-ipv4s at all: the stray /32 goes, the interface's first address stays
+    const none = fakeIp({ eth1: ["10.0.1.20/32", "10.0.1.99/32", "fe80::2:1/64"] })
+    const bare = yield* setUp(none, { instance: { nics: [{ mac: ETH1, ipv4Net: ["10.0.1.0/24"] }] } })
+    expect(yield* bare.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(none.addresses("eth1")).toEqual(["10.0.1.20/32", "fe80::2:1/64"])
+
+    // a first line that is no address is the primary still: the secondaries are those after it
+    const ip = fakeIp({ eth1: ["10.0.1.20/32", "fe80::2:1/64"] })
+    const instance = yield* setUp(ip, { instance: { nics: [{ mac: ETH1, ipv4: ["10.0.1.20/32", "10.0.1.21"], ipv4Net: ["10.0.1.0/24"] }] } })
+    expect(yield* instance.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(ip.addresses("eth1")).toEqual(["10.0.1.20/32", "fe80::2:1/64", "10.0.1.21/32"])
+    expect(ip.rules(4)).toEqual(["from 10.0.1.21 lookup 10001", "from all to 10.0.1.21 lookup 10001"])
+    const before = ip.calls().length
+    expect(yield* instance.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(ip.calls().slice(before).filter((c) => !SHOWS.test(c))).toEqual([])
+  })
+)

@@ -106,8 +106,8 @@ export const netSync = (argument: string | undefined) =>
       const v6 = addressList(nic.ipv6, 6)
       for (const bad of [...v4.invalid, ...v6.invalid]) yield* warn(`${iface}: ignoring ${JSON.stringify(bad.slice(0, 60))}: not an IP address`)
       for (const odd of [...v4.unusable, ...v6.unusable]) yield* warn(`${iface}: ignoring ${odd}: not a unicast host address`)
-      // the metadata's first IPv4 address, usable or not, is the primary
-      const primary = nic.ipv4.split(/\s+/).map(ipv4).find((a) => a !== undefined)
+      // the metadata's first IPv4 address, usable or not, is the primary; a first line that is no address leaves it unknown
+      const primary = ipv4(nic.ipv4.split(/\s+/).find((s) => s !== "") ?? "")
       const wanted4 = v4.addresses.filter((a) => a !== primary)
       // eth0 routes by the main table; another ethN by its own, for the addresses it has rules for
       const table = iface === "eth0" ? undefined : routeTableOf(iface)
@@ -120,7 +120,7 @@ export const netSync = (argument: string | undefined) =>
       ] as const) {
         const rules = table === undefined ? [] : parseRules(yield* show([`-${family}`, "rule", "show", "table", String(table)]), family, table)
         if (table !== undefined && wanted.length > 0) ok = (yield* tableRoutes(iface, table, family, primary, nic.ipv4Net)) && ok
-        const plan = planSync({ iface, family, table, wanted, present: secondariesOf(addresses, family, primary), rules })
+        const plan = planSync({ iface, family, table, wanted, present: secondariesOf(addresses, family, primary, wanted), rules })
         for (const args of plan) ok = (yield* change(args)) && ok
       }
       yield* info(`FINISHED: ${iface}`)
