@@ -205,3 +205,14 @@ it.scopedLive("the interface's own primary, a /32 as DHCP gives it on some cloud
     expect(ip.calls().slice(before).filter((c) => !SHOWS.test(c))).toEqual([])
   })
 )
+
+it.scopedLive.each(["192.168.5.0/24", "0.0.0.0/0", "10.0.1.20/32"])("@ipv4-net %s gives no gateway for the primary: no routes in table 10001, the secondaries and their rules still", (net) =>
+  Effect.gen(function* () {
+    const ip = fakeIp({ eth1: ["10.0.1.20/24", "fe80::2:1/64"] })
+    const instance = yield* setUp(ip, { instance: { nics: [{ mac: ETH1, ipv4: ["10.0.1.20", "10.0.1.21"], ipv4Net: [net] }] } })
+    expect(yield* instance.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(ip.calls().filter((c) => / route add /.test(c))).toEqual([])
+    expect(ip.addresses("eth1")).toEqual(["10.0.1.20/24", "fe80::2:1/64", "10.0.1.21/32"])
+    expect(ip.rules(4)).toEqual(["from 10.0.1.21 lookup 10001", "from all to 10.0.1.21 lookup 10001"])
+  })
+)

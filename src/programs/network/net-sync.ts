@@ -74,7 +74,13 @@ const tableRoutes = (iface: string, table: number, family: Family, primary: stri
         return true
       }
       const cidr = `${net.network}/${net.bits}`
-      const viaGateway = yield* change(["-4", "route", "add", "default", "via", firstHost(net), "dev", iface, "table", t])
+      // a subnet the primary is not in, /0, or one whose first host is the primary gives no gateway: routes through it would fail or mislead
+      const gateway = firstHost(net)
+      if (net.bits === 0 || ipv4Cidr(`${primary}/${net.bits}`)?.network !== net.network || gateway === primary) {
+        yield* warn(`${iface}: IPv4 subnet ${cidr} has no gateway for the primary address ${primary}; no routes in table ${t}`)
+        return true
+      }
+      const viaGateway = yield* change(["-4", "route", "add", "default", "via", gateway, "dev", iface, "table", t])
       const subnetRoute = yield* change(["-4", "route", "add", cidr, "dev", iface, "proto", "kernel", "scope", "link", "src", primary, "table", t])
       return viaGateway && subnetRoute
     }
