@@ -120,6 +120,9 @@ export interface SyncState {
  * metadata's, nor the interface's own first IPv4 address (DHCP's, a `/32`
  * on some clouds) unless the metadata lists it as a secondary, so metadata
  * that names no primary, or another, never takes the instance off its network.
+ * An IPv6 address the metadata lists that the interface has with another
+ * prefix (DHCPv6's, a static /64) is there: the kernel holds an IPv6 address
+ * once, whatever its prefix, and refuses to add it again as /128.
  */
 export const secondariesOf = (
   addresses: ReadonlyArray<InterfaceAddress>,
@@ -132,7 +135,9 @@ export const secondariesOf = (
     .filter(
       (a) =>
         a.family === family &&
-        (family === 4 ? a.prefix === 32 && a.address !== primary && (a.address !== own || wanted.includes(a.address)) : a.prefix === 128 && a.scope === "global")
+        (family === 4
+          ? a.prefix === 32 && a.address !== primary && (a.address !== own || wanted.includes(a.address))
+          : (a.prefix === 128 && a.scope === "global") || wanted.includes(a.address))
     )
     .map((a) => a.address)
 }

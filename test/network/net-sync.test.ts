@@ -216,3 +216,21 @@ it.scopedLive.each(["192.168.5.0/24", "0.0.0.0/0", "10.0.1.20/32"])("@ipv4-net %
     expect(ip.rules(4)).toEqual(["from 10.0.1.21 lookup 10001", "from all to 10.0.1.21 lookup 10001"])
   })
 )
+
+it.scopedLive("an IPv6 address the interface has with another prefix (DHCPv6's, a static /64) is not added again as /128: its rules only; the second run only looks", () =>
+  Effect.gen(function* () {
+    const ip = fakeIp({ eth1: ["10.0.1.20/24", "2001:db8:1::5/64", "fe80::2:1/64"] }, "fe80::1")
+    const instance = yield* setUp(ip, { instance: metadata({ ipv4: ["10.0.1.20"], ipv6: ["2001:db8:1::5", "2001:db8:1::6"] }) })
+    expect(yield* instance.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(ip.addresses("eth1")).toEqual(["10.0.1.20/24", "2001:db8:1::5/64", "fe80::2:1/64", "2001:db8:1::6/128"])
+    expect(ip.rules(6)).toEqual([
+      "from 2001:db8:1::5 lookup 10001",
+      "from 2001:db8:1::6 lookup 10001",
+      "from all to 2001:db8:1::5 lookup 10001",
+      "from all to 2001:db8:1::6 lookup 10001"
+    ])
+    const before = ip.calls().length
+    expect(yield* instance.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(ip.calls().slice(before).filter((c) => !SHOWS.test(c))).toEqual([])
+  })
+)
