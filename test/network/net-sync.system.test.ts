@@ -155,6 +155,26 @@ describeSystem("imds-net-sync with the real ip in a network namespace", { tools:
     })
   )
 
+  it.scopedLive("thousands of values that are no address: none reaches ip, the first hundred are named in syslog and the others counted in one line", () =>
+    Effect.gen(function* () {
+      const ns = yield* makeNamespace
+      yield* interfaces(ns)
+      const bin = yield* tools
+      const env = { PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, CLOUD: "aws", IMDS_ENDPOINT: `127.0.0.1:${PORT}`, TINY_CLOUD_CODE_CACHE: "off" }
+      const junk = Array.from({ length: 3000 }, (_, i) => `x${i}`)
+      yield* simulatorIn(ns, "aws", metadata({ ipv4: ["10.0.1.20", "10.0.1.21", ...junk], ipv6: ["2001:db8:1::5", ...junk] }), PORT)
+      expect(yield* ns.exec(process.execPath, [PROGRAM, "net-sync", "eth1"], env)).toEqual({ code: 0, stdout: "", stderr: "" })
+      expect((yield* state(ns, "eth1", 10001)).addresses).toEqual(["10.0.1.21/32", "2001:db8:1::5/128"])
+      expect(lines(join(bin, "ip.log")).filter((c) => /\bx\d/.test(c))).toEqual([])
+      const warnings = lines(join(bin, "syslog"))
+        .filter((l) => l.startsWith("local7.warning "))
+        .map((l) => l.replace(/^\S+ \S+ /, ""))
+      expect(warnings).toHaveLength(101)
+      expect(warnings[0]).toBe('eth1: ignoring "x0": not an IP address')
+      expect(warnings[100]).toBe("eth1: 5900 more ignored values are not listed")
+    })
+  )
+
   it.scopedLive("addresses no interface holds as global unicast ones (0.0.0.0, multicast, ::1, link-local, site-local) are left out: the second run only looks", () =>
     Effect.gen(function* () {
       const ns = yield* makeNamespace

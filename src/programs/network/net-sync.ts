@@ -22,6 +22,9 @@ import { envValue, failed, helper } from "./helper.js"
 const ROUTER_WAIT_TRIES = 20
 const ROUTER_WAIT_EVERY = Duration.millis(500)
 
+/** how many of the metadata's values that are no usable address are named one by one */
+const IGNORED_LISTED = 100
+
 /** an `ip` query: its output; a query that fails is empty (a route table that does not exist yet) */
 const show = (args: ReadonlyArray<string>) =>
   Effect.flatMap(Commands, (c) => c.run("ip", args, { allowFailure: true, maxOutputBytes: 1 << 20 })).pipe(
@@ -110,8 +113,13 @@ export const netSync = (argument: string | undefined) =>
       }
       const v4 = addressList(nic.ipv4, 4)
       const v6 = addressList(nic.ipv6, 6)
-      for (const bad of [...v4.invalid, ...v6.invalid]) yield* warn(`${iface}: ignoring ${JSON.stringify(bad.slice(0, 60))}: not an IP address`)
-      for (const odd of [...v4.unusable, ...v6.unusable]) yield* warn(`${iface}: ignoring ${odd}: not a unicast host address`)
+      const ignored = [
+        ...[...v4.invalid, ...v6.invalid].map((bad) => `${iface}: ignoring ${JSON.stringify(bad.slice(0, 60))}: not an IP address`),
+        ...[...v4.unusable, ...v6.unusable].map((odd) => `${iface}: ignoring ${odd}: not a unicast host address`)
+      ]
+      // a list of thousands is one run's few lines, not thousands in syslog
+      for (const line of ignored.slice(0, IGNORED_LISTED)) yield* warn(line)
+      if (ignored.length > IGNORED_LISTED) yield* warn(`${iface}: ${ignored.length - IGNORED_LISTED} more ignored values are not listed`)
       // the metadata's first IPv4 address, usable or not, is the primary; a first line that is no address leaves it unknown
       const primary = ipv4(nic.ipv4.split(/\s+/).find((s) => s !== "") ?? "")
       const wanted4 = v4.addresses.filter((a) => a !== primary)
