@@ -86,3 +86,17 @@ it.scopedLive("without $ROOT/sys/class/net (an image's ROOT, no sysfs): an error
     expect(instance.read("/etc/network/interfaces.d/eth0")).toBe("auto eth0\niface eth0\n  use dhcp\n")
   })
 )
+
+it.scopedLive("interfaces.bak a directory: an error line naming it, the interfaces file kept, no stanza made for the new NIC", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, interfaces: nics("eth0", "eth1") })
+    instance.write("/etc/network/interfaces.d/DEFAULT", shipped("DEFAULT"))
+    instance.write("/etc/network/interfaces.d/eth0", "auto eth0\niface eth0\n  use dhcp\n")
+    instance.write("/etc/network/interfaces", "previous\n")
+    instance.write("/etc/network/interfaces.bak/keep", "x")
+    const r = yield* instance.run(["assemble-interfaces"])
+    expect(r).toEqual({ code: 1, stdout: "", stderr: `assemble-interfaces: write ${instance.root}/etc/network/interfaces.bak: not a regular file; refused\n` })
+    expect(instance.read("/etc/network/interfaces")).toBe("previous\n")
+    expect(instance.read("/etc/network/interfaces.d/eth1")).toBeUndefined()
+  })
+)

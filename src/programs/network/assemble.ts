@@ -36,11 +36,12 @@ export const assembleInterfaces = Effect.gen(function* () {
     if (yield* fs.isDirectory(`${dir}/${name}`)) continue
     stanzas.push(yield* fs.readText(`${dir}/${name}`))
   }
-  for (const [path, stanza] of created) yield* fs.writeAtomic(path, stanza)
   const path = fs.at(INTERFACES)
   const previous = yield* fs.readFileIfExists(path)
   if (Option.isSome(previous)) yield* fs.writeAtomic(`${path}.bak`, previous.value)
   yield* fs.writeAtomic(path, interfacesText(stanzas))
+  // the new NICs' stanza files last: an interfaces file that could not be replaced (interfaces.bak a directory) leaves interfaces.d as it was
+  for (const [path, stanza] of created) yield* fs.writeAtomic(path, stanza)
 })
 
 const defaultStanza = (dir: string) =>
