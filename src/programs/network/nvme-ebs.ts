@@ -67,9 +67,6 @@ const remove = (dir: string, device: string) =>
     return 0
   })
 
-/** where the links go: `dir`, the current directory (mdev's /dev); with ROOT set, a directory outside ROOT is the instance's, under ROOT */
-const linkDirectory = (dir: string) => Effect.map(RootFs, (fs) => (fs.root === "" || dir === fs.root || dir.startsWith(`${fs.root}/`) ? dir : fs.at(dir)))
-
 /** `nvme-ebs-links` with the links in `dir` (mdev runs it in /dev: the current directory); ACTION unset (`mdev -s` at boot) is add */
 export const nvmeEbsLinks = (dir: string) =>
   helper(
@@ -79,8 +76,8 @@ export const nvmeEbsLinks = (dir: string) =>
       const action = (yield* envValue("ACTION")) ?? "add"
       const m = device === undefined ? null : /^(nvme\d+n\d+)(?:p(\d+))?$/.exec(device)
       if (device === undefined || m === null) return yield* failed(device === undefined ? "MDEV undefined, aborting" : `MDEV '${device}' is not an NVMe namespace`)
-      if (action === "add") return yield* add(yield* linkDirectory(dir), device, m[1]!, m[2] ?? "")
-      if (action === "remove") return yield* remove(yield* linkDirectory(dir), device)
+      if (action === "add") return yield* add(dir, device, m[1]!, m[2] ?? "")
+      if (action === "remove") return yield* remove(dir, device)
       return yield* failed(`Unknown action '${action}'`)
     })
   )
