@@ -66,8 +66,8 @@ export const routeTableOf = (iface: string): number | undefined => {
 
 /**
  * An address no interface holds as a global unicast one: IPv4 0/8, 127/8,
- * 224/4 and above (multicast, reserved, broadcast); IPv6 ::, ::1, fe80::/10
- * and ff00::/8. The kernel refuses some and gives others another scope (or
+ * 224/4 and above (multicast, reserved, broadcast); IPv6 ::, ::1, fe80::/10,
+ * fec0::/10 (site-local: the kernel gives it scope site) and ff00::/8. The kernel refuses some and gives others another scope (or
  * none), so a sync would add them again on every run.
  */
 export const isHostAddress = (canonical: string, family: Family): boolean => {
@@ -76,7 +76,7 @@ export const isHostAddress = (canonical: string, family: Family): boolean => {
     return first !== 0 && first !== 127 && first < 224
   }
   const head = parseInt(canonical.split(":")[0] || "0", 16)
-  return canonical !== "::" && canonical !== "::1" && (head & 0xffc0) !== 0xfe80 && (head & 0xff00) !== 0xff00
+  return canonical !== "::" && canonical !== "::1" && (head & 0xffc0) !== 0xfe80 && (head & 0xffc0) !== 0xfec0 && (head & 0xff00) !== 0xff00
 }
 
 /**
@@ -114,11 +114,33 @@ export interface SyncState {
   readonly rules: ReadonlyArray<Rule>
 }
 
-/** the secondaries an interface has, from its addresses: the kernel flags no `/32` as secondary, so the prefix says it */
-export const secondariesOf = (addresses: ReadonlyArray<InterfaceAddress>, family: Family, primary: string | undefined): ReadonlyArray<string> =>
-  addresses
-    .filter((a) => a.family === family && (family === 4 ? a.prefix === 32 && a.address !== primary : a.prefix === 128 && a.scope === "global"))
+/**
+ * The secondaries an interface has, from its addresses: the kernel flags no
+ * `/32` as secondary, so the prefix says it. The primary is never one: the
+ * metadata's, nor the interface's own first IPv4 address (DHCP's, a `/32`
+ * on some clouds) unless the metadata lists it as a secondary, so metadata
+ * that names no primary, or another, never takes the instance off its network.
+ * An IPv6 address the metadata lists that the interface has with another
+ * prefix (DHCPv6's, a static /64) is there: the kernel holds an IPv6 address
+ * once, whatever its prefix, and refuses to add it again as /128.
+ */
+export const secondariesOf = (
+  addresses: ReadonlyArray<InterfaceAddress>,
+  family: Family,
+  primary: string | undefined,
+  wanted: ReadonlyArray<string> = []
+): ReadonlyArray<string> => {
+  const own = addresses.find((a) => a.family === 4)?.address
+  return addresses
+    .filter(
+      (a) =>
+        a.family === family &&
+        (family === 4
+          ? a.prefix === 32 && a.address !== primary && (a.address !== own || wanted.includes(a.address))
+          : (a.prefix === 128 && a.scope === "global") || wanted.includes(a.address))
+    )
     .map((a) => a.address)
+}
 
 /**
  * The `ip` argument lists that make the interface match: each address no

@@ -13,7 +13,7 @@
  * (for whoever else locks it); the locked file is compared with the
  * path's and locked again until they are the same.
  */
-import { closeSync, fstatSync, openSync, statSync } from "node:fs"
+import { closeSync, constants, fstatSync, lstatSync, openSync } from "node:fs"
 import { dirname } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -23,7 +23,8 @@ import { childProcess } from "./builtins.js"
 
 const open = (path: string, flags: "a" | "r") =>
   Effect.try({
-    try: () => openSync(path, flags, 0o644),
+    // the file is opened where it is, never through a symlink: one may point out of ROOT, where opening for append would create its target
+    try: () => (flags === "r" ? openSync(path, "r") : openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o644)),
     catch: (e) => new LockError({ path, reason: (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such directory" : (e as Error).message })
   })
 
@@ -52,20 +53,33 @@ const stillNamed = (path: string, fd: number) =>
   Effect.sync(() => {
     try {
       const held = fstatSync(fd)
-      const named = statSync(path)
+      const named = lstatSync(path)
       return held.dev === named.dev && held.ino === named.ino
     } catch {
       return false
     }
   })
 
-/** the descriptor holding the lock on the file `path` names */
-const acquireFile = (path: string): Effect.Effect<number, LockError> =>
+/** a symlink at `path`: its file is not locked, the directory's lock alone keeps holders apart */
+const isSymlink = (path: string) =>
+  Effect.sync(() => {
+    try {
+      return lstatSync(path).isSymbolicLink()
+    } catch {
+      return false
+    }
+  })
+
+/** the descriptor holding the lock on the file `path` names; none for a symlink */
+const acquireFile = (path: string): Effect.Effect<number | undefined, LockError> =>
+  Effect.flatMap(isSymlink(path), (link) => (link ? Effect.succeed(undefined) : acquireRegular(path)))
+
+const acquireRegular = (path: string): Effect.Effect<number | undefined, LockError> =>
   Effect.flatMap(open(path, "a"), (fd) =>
     flock(path, fd).pipe(
       Effect.zipRight(stillNamed(path, fd)),
       Effect.onError(() => close(fd)),
-      Effect.flatMap((named) => (named ? Effect.succeed(fd) : Effect.zipRight(close(fd), acquireFile(path))))
+      Effect.flatMap((named) => (named ? Effect.succeed<number | undefined>(fd) : Effect.zipRight(close(fd), acquireFile(path))))
     )
   )
 
@@ -78,8 +92,8 @@ const acquireDirectory = (path: string): Effect.Effect<number, LockError> =>
   )
 
 /** the wait may be interrupted; a lock once granted is released with the scope */
-const held = (acquire: Effect.Effect<number, LockError>) =>
-  Effect.uninterruptibleMask((restore) => Effect.flatMap(restore(acquire), (fd) => Effect.addFinalizer(() => close(fd))))
+const held = (acquire: Effect.Effect<number | undefined, LockError>) =>
+  Effect.uninterruptibleMask((restore) => Effect.flatMap(restore(acquire), (fd) => (fd === undefined ? Effect.void : Effect.addFinalizer(() => close(fd)))))
 
 export const LockLive = Layer.succeed(Lock, {
   exclusive: (path) => Effect.zipRight(held(acquireDirectory(dirname(path))), held(acquireFile(path)))

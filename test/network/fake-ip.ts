@@ -70,9 +70,9 @@ export const fakeIp = (initial: Readonly<Record<string, ReadonlyArray<string>>>,
       const list = addresses.get(iface!)!
       const at = list.findIndex((a) => a.cidr === cidr)
       if (verb === "add") {
-        // an IPv6 address is the interface's once, whatever its prefix
-        const host = (c: string) => c.replace(/\/\d+$/, "")
-        if (at >= 0 || (family === 6 && list.some((a) => a.family === 6 && host(a.cidr) === host(cidr!)))) return failure("RTNETLINK answers: File exists")
+        // the kernel holds an IPv6 address once, whatever its prefix; an IPv4 address once per prefix
+        const held = family === 6 ? list.some((a) => a.cidr.split("/")[0] === cidr!.split("/")[0]) : at >= 0
+        if (held) return failure("RTNETLINK answers: File exists")
         list.push({ family, cidr: cidr!, scope: "global" })
       } else {
         if (at < 0) return failure("RTNETLINK answers: Cannot assign requested address")

@@ -155,7 +155,27 @@ describeSystem("imds-net-sync with the real ip in a network namespace", { tools:
     })
   )
 
-  it.scopedLive("addresses no interface holds as global unicast ones (0.0.0.0, multicast, ::1, link-local) are left out: the second run only looks", () =>
+  it.scopedLive("thousands of values that are no address: none reaches ip, the first hundred are named in syslog and the others counted in one line", () =>
+    Effect.gen(function* () {
+      const ns = yield* makeNamespace
+      yield* interfaces(ns)
+      const bin = yield* tools
+      const env = { PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, CLOUD: "aws", IMDS_ENDPOINT: `127.0.0.1:${PORT}`, TINY_CLOUD_CODE_CACHE: "off" }
+      const junk = Array.from({ length: 3000 }, (_, i) => `x${i}`)
+      yield* simulatorIn(ns, "aws", metadata({ ipv4: ["10.0.1.20", "10.0.1.21", ...junk], ipv6: ["2001:db8:1::5", ...junk] }), PORT)
+      expect(yield* ns.exec(process.execPath, [PROGRAM, "net-sync", "eth1"], env)).toEqual({ code: 0, stdout: "", stderr: "" })
+      expect((yield* state(ns, "eth1", 10001)).addresses).toEqual(["10.0.1.21/32", "2001:db8:1::5/128"])
+      expect(lines(join(bin, "ip.log")).filter((c) => /\bx\d/.test(c))).toEqual([])
+      const warnings = lines(join(bin, "syslog"))
+        .filter((l) => l.startsWith("local7.warning "))
+        .map((l) => l.replace(/^\S+ \S+ /, ""))
+      expect(warnings).toHaveLength(101)
+      expect(warnings[0]).toBe('eth1: ignoring "x0": not an IP address')
+      expect(warnings[100]).toBe("eth1: 5900 more ignored values are not listed")
+    })
+  )
+
+  it.scopedLive("addresses no interface holds as global unicast ones (0.0.0.0, multicast, ::1, link-local, site-local) are left out: the second run only looks", () =>
     Effect.gen(function* () {
       const ns = yield* makeNamespace
       yield* interfaces(ns)
@@ -163,15 +183,20 @@ describeSystem("imds-net-sync with the real ip in a network namespace", { tools:
       const env = { PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, CLOUD: "aws", IMDS_ENDPOINT: `127.0.0.1:${PORT}`, TINY_CLOUD_CODE_CACHE: "off" }
       const sync = () => ns.exec(process.execPath, [PROGRAM, "net-sync", "eth1"], env)
       const ipCalls = () => lines(join(bin, "ip.log"))
-      yield* simulatorIn(ns, "aws", metadata({ ipv4: ["10.0.1.20", "10.0.1.21", "0.0.0.0", "224.0.0.5"], ipv6: ["fe80::99", "::1", "2001:db8:1::5"] }), PORT)
+      yield* simulatorIn(ns, "aws", metadata({ ipv4: ["10.0.1.20", "10.0.1.21", "0.0.0.0", "224.0.0.5"], ipv6: ["fe80::99", "::1", "fec0::5", "2001:db8:1::5"] }), PORT)
       expect(yield* sync()).toEqual({ code: 0, stdout: "", stderr: "" })
       expect((yield* state(ns, "eth1", 10001)).addresses).toEqual(["10.0.1.21/32", "2001:db8:1::5/128"])
-      expect(ipCalls().filter((c) => /0\.0\.0\.0|224\.0\.0\.5|fe80::99| ::1\b/.test(c))).toEqual([])
+      expect(ipCalls().filter((c) => /0\.0\.0\.0|224\.0\.0\.5|fe80::99| ::1\b|fec0::5/.test(c))).toEqual([])
       const second = ipCalls().length
       expect(yield* sync()).toEqual({ code: 0, stdout: "", stderr: "" })
       expect(ipCalls().slice(second).filter((c) => !/ show /.test(c))).toEqual([])
       const syslog = lines(join(bin, "syslog")).map((l) => l.replace(/\[\d+\]/, "[PID]"))
-      expect(syslog).toEqual(expect.arrayContaining(["local7.warning imds-net-sync[PID] eth1: ignoring fe80::99: not a unicast host address"]))
+      expect(syslog).toEqual(
+        expect.arrayContaining([
+          "local7.warning imds-net-sync[PID] eth1: ignoring fe80::99: not a unicast host address",
+          "local7.warning imds-net-sync[PID] eth1: ignoring fec0::5: not a unicast host address"
+        ])
+      )
     })
   )
 })

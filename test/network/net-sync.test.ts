@@ -198,3 +198,67 @@ it.scoped("no IPv6 router on the link within 10 s: the addresses and their rules
     expect(ip.rules(6)).toEqual(["from 2001:db8:1::5 lookup 10001", "from all to 2001:db8:1::5 lookup 10001"])
   })
 )
+
+it.scopedLive("the interface's own primary, a /32 as DHCP gives it on some clouds, stays when the metadata names no primary or a first line that is no address", () =>
+  Effect.gen(function* () {
+    // no local-ipv4s at all: the stray /32 goes, the interface's first address stays
+    const none = fakeIp({ eth1: ["10.0.1.20/32", "10.0.1.99/32", "fe80::2:1/64"] })
+    const bare = yield* setUp(none, { instance: { nics: [{ mac: ETH1, ipv4Net: ["10.0.1.0/24"] }] } })
+    expect(yield* bare.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(none.addresses("eth1")).toEqual(["10.0.1.20/32", "fe80::2:1/64"])
+
+    // a first line that is no address is the primary still: the secondaries are those after it
+    const ip = fakeIp({ eth1: ["10.0.1.20/32", "fe80::2:1/64"] })
+    const instance = yield* setUp(ip, { instance: { nics: [{ mac: ETH1, ipv4: ["10.0.1.20/32", "10.0.1.21"], ipv4Net: ["10.0.1.0/24"] }] } })
+    expect(yield* instance.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(ip.addresses("eth1")).toEqual(["10.0.1.20/32", "fe80::2:1/64", "10.0.1.21/32"])
+    expect(ip.rules(4)).toEqual(["from 10.0.1.21 lookup 10001", "from all to 10.0.1.21 lookup 10001"])
+    const before = ip.calls().length
+    expect(yield* instance.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(ip.calls().slice(before).filter((c) => !SHOWS.test(c))).toEqual([])
+  })
+)
+
+it.scopedLive.each(["192.168.5.0/24", "0.0.0.0/0", "10.0.1.20/32"])("@ipv4-net %s gives no gateway for the primary: no routes in table 10001, the secondaries and their rules still", (net) =>
+  Effect.gen(function* () {
+    const ip = fakeIp({ eth1: ["10.0.1.20/24", "fe80::2:1/64"] })
+    const instance = yield* setUp(ip, { instance: { nics: [{ mac: ETH1, ipv4: ["10.0.1.20", "10.0.1.21"], ipv4Net: [net] }] } })
+    expect(yield* instance.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(ip.calls().filter((c) => / route add /.test(c))).toEqual([])
+    expect(ip.addresses("eth1")).toEqual(["10.0.1.20/24", "fe80::2:1/64", "10.0.1.21/32"])
+    expect(ip.rules(4)).toEqual(["from 10.0.1.21 lookup 10001", "from all to 10.0.1.21 lookup 10001"])
+  })
+)
+
+it.scopedLive("an IPv6 address the interface has with another prefix (DHCPv6's, a static /64) is not added again as /128: its rules only; the second run only looks", () =>
+  Effect.gen(function* () {
+    const ip = fakeIp({ eth1: ["10.0.1.20/24", "2001:db8:1::5/64", "fe80::2:1/64"] }, "fe80::1")
+    const instance = yield* setUp(ip, { instance: metadata({ ipv4: ["10.0.1.20"], ipv6: ["2001:db8:1::5", "2001:db8:1::6"] }) })
+    expect(yield* instance.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(ip.addresses("eth1")).toEqual(["10.0.1.20/24", "2001:db8:1::5/64", "fe80::2:1/64", "2001:db8:1::6/128"])
+    expect(ip.rules(6)).toEqual([
+      "from 2001:db8:1::5 lookup 10001",
+      "from 2001:db8:1::6 lookup 10001",
+      "from all to 2001:db8:1::5 lookup 10001",
+      "from all to 2001:db8:1::6 lookup 10001"
+    ])
+    const before = ip.calls().length
+    expect(yield* instance.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(ip.calls().slice(before).filter((c) => !SHOWS.test(c))).toEqual([])
+  })
+)
+
+it.scopedLive("the metadata's primary not on the interface (yet): no routes in table 10001, so a later run adds both once it is there", () =>
+  Effect.gen(function* () {
+    const ip = fakeIp({ eth1: ["10.0.1.50/24", "fe80::2:1/64"] })
+    const instance = yield* setUp(ip, { instance: metadata({ ipv4: ["10.0.1.20", "10.0.1.21"] }) })
+    expect(yield* instance.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(ip.calls().filter((c) => / route add /.test(c))).toEqual([])
+    expect(ip.addresses("eth1")).toEqual(["10.0.1.50/24", "fe80::2:1/64", "10.0.1.21/32"])
+
+    const there = fakeIp({ eth1: ["10.0.1.20/24", "10.0.1.21/32", "fe80::2:1/64"] })
+    const later = yield* setUp(there, { instance: metadata({ ipv4: ["10.0.1.20", "10.0.1.21"] }) })
+    expect(yield* later.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(there.routes(4, 10001)).toEqual(["default via 10.0.1.1 dev eth1", "10.0.1.0/24 dev eth1 proto kernel scope link src 10.0.1.20"])
+  })
+)

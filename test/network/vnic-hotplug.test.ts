@@ -4,6 +4,8 @@
  * answer, as real ones do: events that ran at the same time would show up
  * interleaved in the record.
  */
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from "node:fs"
+import { join } from "node:path"
 import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { routeHelper } from "../../src/programs/cli.js"
@@ -121,6 +123,27 @@ describeSystem("vnic-eth-hotplug", { tools: { flock: "util-linux" } }, () => {
       expect(instance.commands()).toEqual(["rc-service networking status", "rc-service networking status"])
       expect(instance.read("/etc/network/interfaces")).toContain("auto eth1\n")
       expect(instance.read("/run/ifstate")).toBe("lo=lo 1\neth1=eth1 1\neth2=eth2 1\n")
+    })
+  )
+
+  it.scopedLive("an interfaces file that is a symlink out of ROOT: the lock creates nothing there; the file is written where the link points under ROOT", () =>
+    Effect.gen(function* () {
+      const instance = yield* pretendInstance("stopped")
+      const outside = join(instance.dir, "sentinel")
+      mkdirSync(outside)
+      symlinkSync(join(outside, "interfaces"), join(instance.root, "etc/network/interfaces"))
+      expect(yield* event(instance, "add", "eth1")).toEqual({ code: 0, stdout: "", stderr: "" })
+      expect(readdirSync(outside)).toEqual([])
+      // an absolute link is the instance's path: under ROOT
+      expect(readFileSync(join(instance.root, outside, "interfaces"), "utf8")).toContain("auto eth1\niface eth1\n")
+
+      // an assembly that fails (no DEFAULT for a new NIC) leaves the link as it was
+      rmSync(join(instance.root, outside), { recursive: true })
+      rmSync(join(instance.root, "etc/network/interfaces.d/DEFAULT"))
+      rmSync(join(instance.root, "etc/network/interfaces.d/eth3"))
+      expect((yield* event(instance, "add", "eth3")).code).toBe(1)
+      expect(readlinkSync(join(instance.root, "etc/network/interfaces"))).toBe(join(outside, "interfaces"))
+      expect(readdirSync(outside)).toEqual([])
     })
   )
 

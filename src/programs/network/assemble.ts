@@ -10,14 +10,19 @@ import { helper, INTERFACES } from "./helper.js"
  * The header, the stanzas of `lo` and of each `eth*` present (one missing
  * is created from DEFAULT), then every other stanza file; the previous
  * file kept as `interfaces.bak`, the new one put in place atomically.
- * Nothing is written when a stanza cannot be read.
+ * Nothing is written when a stanza cannot be read, nor without
+ * `/sys/class/net` (an image's ROOT with no sysfs): it says which
+ * interfaces there are.
  */
 export const assembleInterfaces = Effect.gen(function* () {
   const fs = yield* RootFs
   const dir = fs.at(`${INTERFACES}.d`)
   if (!(yield* fs.isDirectory(dir))) return yield* Effect.fail(new ActionFailed({ reason: `${dir}: no such directory` }))
+  // without it no interface is known, lo included: an interfaces file rebuilt then would configure none
+  const net = fs.at("/sys/class/net")
+  if (!(yield* fs.isDirectory(net))) return yield* Effect.fail(new ActionFailed({ reason: `${net}: no such directory` }))
   const files = yield* fs.readDirectory(dir)
-  const present = interfaceOrder(yield* fs.readDirectory(fs.at("/sys/class/net")))
+  const present = interfaceOrder(yield* fs.readDirectory(net))
   const stanzas: Array<string> = []
   const created: Array<readonly [path: string, stanza: string]> = []
   for (const iface of present) {
@@ -31,11 +36,12 @@ export const assembleInterfaces = Effect.gen(function* () {
     if (yield* fs.isDirectory(`${dir}/${name}`)) continue
     stanzas.push(yield* fs.readText(`${dir}/${name}`))
   }
-  for (const [path, stanza] of created) yield* fs.writeAtomic(path, stanza)
   const path = fs.at(INTERFACES)
   const previous = yield* fs.readFileIfExists(path)
   if (Option.isSome(previous)) yield* fs.writeAtomic(`${path}.bak`, previous.value)
   yield* fs.writeAtomic(path, interfacesText(stanzas))
+  // the new NICs' stanza files last: an interfaces file that could not be replaced (interfaces.bak a directory) leaves interfaces.d as it was
+  for (const [path, stanza] of created) yield* fs.writeAtomic(path, stanza)
 })
 
 const defaultStanza = (dir: string) =>

@@ -10,7 +10,17 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { MetadataError } from "../../domain/errors.js"
 import { firstHost, ipv4, ipv4Cidr } from "../../domain/ip.js"
-import { addressList, parseAddresses, parseDefaultGateway, parseRules, planSync, routeTableOf, secondariesOf, type Family } from "../../domain/net-sync.js"
+import {
+  addressList,
+  parseAddresses,
+  parseDefaultGateway,
+  parseRules,
+  planSync,
+  routeTableOf,
+  secondariesOf,
+  type Family,
+  type InterfaceAddress
+} from "../../domain/net-sync.js"
 import { textOf } from "../../domain/text.js"
 import { Commands } from "../../services/Commands.js"
 import { debug, err, info, warn } from "../../services/Log.js"
@@ -21,6 +31,9 @@ import { envValue, failed, helper } from "./helper.js"
 /** how long to wait for the IPv6 router of the link, and how often to look */
 const ROUTER_WAIT_TRIES = 20
 const ROUTER_WAIT_EVERY = Duration.millis(500)
+
+/** how many of the metadata's values that are no usable address are named one by one */
+const IGNORED_LISTED = 100
 
 /** an `ip` query: its output; a query that fails is empty (a route table that does not exist yet) */
 const show = (args: ReadonlyArray<string>) =>
@@ -63,7 +76,7 @@ const ipv6Router = (iface: string) =>
   })
 
 /** the routes of table T, when it has none yet: IPv4 default and subnet routes, IPv6 default route; true when all went well */
-const tableRoutes = (iface: string, table: number, family: Family, primary: string | undefined, subnet: string) =>
+const tableRoutes = (iface: string, table: number, family: Family, primary: string | undefined, subnet: string, held: ReadonlyArray<InterfaceAddress>) =>
   Effect.gen(function* () {
     const t = String(table)
     if ((yield* show([`-${family}`, "route", "show", "table", t])).trim() !== "") return true
@@ -74,7 +87,18 @@ const tableRoutes = (iface: string, table: number, family: Family, primary: stri
         return true
       }
       const cidr = `${net.network}/${net.bits}`
-      const viaGateway = yield* change(["-4", "route", "add", "default", "via", firstHost(net), "dev", iface, "table", t])
+      // a subnet the primary is not in, /0, or one whose first host is the primary gives no gateway: routes through it would fail or mislead
+      const gateway = firstHost(net)
+      if (net.bits === 0 || ipv4Cidr(`${primary}/${net.bits}`)?.network !== net.network || gateway === primary) {
+        yield* warn(`${iface}: IPv4 subnet ${cidr} has no gateway for the primary address ${primary}; no routes in table ${t}`)
+        return true
+      }
+      // the subnet route's source must be the interface's: without it the table would keep the default route alone, and later runs take it for done
+      if (!held.some((a) => a.family === 4 && a.address === primary)) {
+        yield* warn(`${iface}: the primary address ${primary} is not on ${iface} yet; no routes in table ${t}`)
+        return true
+      }
+      const viaGateway = yield* change(["-4", "route", "add", "default", "via", gateway, "dev", iface, "table", t])
       const subnetRoute = yield* change(["-4", "route", "add", cidr, "dev", iface, "proto", "kernel", "scope", "link", "src", primary, "table", t])
       return viaGateway && subnetRoute
     }
@@ -104,10 +128,15 @@ export const netSync = (argument: string | undefined) =>
       }
       const v4 = addressList(nic.ipv4, 4)
       const v6 = addressList(nic.ipv6, 6)
-      for (const bad of [...v4.invalid, ...v6.invalid]) yield* warn(`${iface}: ignoring ${JSON.stringify(bad.slice(0, 60))}: not an IP address`)
-      for (const odd of [...v4.unusable, ...v6.unusable]) yield* warn(`${iface}: ignoring ${odd}: not a unicast host address`)
-      // the metadata's first IPv4 address, usable or not, is the primary
-      const primary = nic.ipv4.split(/\s+/).map(ipv4).find((a) => a !== undefined)
+      const ignored = [
+        ...[...v4.invalid, ...v6.invalid].map((bad) => `${iface}: ignoring ${JSON.stringify(bad.slice(0, 60))}: not an IP address`),
+        ...[...v4.unusable, ...v6.unusable].map((odd) => `${iface}: ignoring ${odd}: not a unicast host address`)
+      ]
+      // a list of thousands is one run's few lines, not thousands in syslog
+      for (const line of ignored.slice(0, IGNORED_LISTED)) yield* warn(line)
+      if (ignored.length > IGNORED_LISTED) yield* warn(`${iface}: ${ignored.length - IGNORED_LISTED} more ignored values are not listed`)
+      // the metadata's first IPv4 address, usable or not, is the primary; a first line that is no address leaves it unknown
+      const primary = ipv4(nic.ipv4.split(/\s+/).find((s) => s !== "") ?? "")
       const wanted4 = v4.addresses.filter((a) => a !== primary)
       // eth0 routes by the main table; another ethN by its own, for the addresses it has rules for
       const table = iface === "eth0" ? undefined : routeTableOf(iface)
@@ -119,11 +148,8 @@ export const netSync = (argument: string | undefined) =>
         [6, v6.addresses]
       ] as const) {
         const rules = table === undefined ? [] : parseRules(yield* show([`-${family}`, "rule", "show", "table", String(table)]), family, table)
-        if (table !== undefined && wanted.length > 0) ok = (yield* tableRoutes(iface, table, family, primary, nic.ipv4Net)) && ok
-        const present = secondariesOf(addresses, family, primary)
-        // an IPv6 address the interface has under another prefix (by SLAAC or DHCPv6, as a /64) is not missing: the kernel refuses it twice ("address already assigned")
-        const held = family === 6 ? addresses.filter((a) => a.family === 6 && !present.includes(a.address)).map((a) => a.address) : []
-        const plan = planSync({ iface, family, table, wanted: wanted.filter((a) => !held.includes(a)), present, rules })
+        if (table !== undefined && wanted.length > 0) ok = (yield* tableRoutes(iface, table, family, primary, nic.ipv4Net, addresses)) && ok
+        const plan = planSync({ iface, family, table, wanted, present: secondariesOf(addresses, family, primary, wanted), rules })
         for (const args of plan) ok = (yield* change(args)) && ok
       }
       yield* info(`FINISHED: ${iface}`)

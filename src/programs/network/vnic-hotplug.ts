@@ -69,8 +69,8 @@ export const vnicEthHotplug = helper(
       Effect.gen(function* () {
         yield* (yield* Lock).exclusive(path)
         yield* debug(`locked ${path}`)
-        // an empty file (the lock creates a missing one) must not stay: set_default_interfaces would take it for a configuration
-        const empty = Option.match(yield* fs.readTextIfExists(path), { onNone: () => true, onSome: (text) => text === "" })
+        // an empty file (the lock creates a missing one) must not stay: set_default_interfaces would take it for a configuration; a symlink is the image's
+        const empty = !(yield* fs.isSymlink(path)) && Option.match(yield* fs.readTextIfExists(path), { onNone: () => true, onSome: (text) => text === "" })
         yield* Effect.tapError(assembleInterfaces, () => (empty ? fs.remove(path).pipe(Effect.ignore) : Effect.void))
         if (!(yield* networkingStarted)) return
         if (action === "add") {
