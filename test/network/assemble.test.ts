@@ -68,22 +68,6 @@ it.scopedLive("a NIC without a stanza and no DEFAULT: an error line, nothing wri
     expect(r.stderr).toBe(`assemble-interfaces: ${instance.root}/etc/network/interfaces.d/DEFAULT: not found; a new interface's stanza is made from it\n`)
     expect(instance.read("/etc/network/interfaces")).toBe("previous\n")
     expect(instance.read("/etc/network/interfaces.bak")).toBeUndefined()
-    expect(instance.read("/etc/network/interfaces.d/eth0")).toBe("auto eth0\niface eth0\n  use dhcp\n")
-  })
-)
-
-it.scopedLive("without $ROOT/sys/class/net (an image's ROOT, no sysfs): an error line, the interfaces file kept, no stanza made", () =>
-  Effect.gen(function* () {
-    const instance = yield* makeTestInstance({ noSimulator: true, interfaces: [] })
-    instance.write("/etc/network/interfaces.d/lo", shipped("lo"))
-    instance.write("/etc/network/interfaces.d/DEFAULT", shipped("DEFAULT"))
-    instance.write("/etc/network/interfaces.d/eth0", "auto eth0\niface eth0\n  use dhcp\n")
-    instance.write("/etc/network/interfaces", "previous\n")
-    const r = yield* instance.run(["assemble-interfaces"])
-    expect(r).toEqual({ code: 1, stdout: "", stderr: `assemble-interfaces: ${instance.root}/sys/class/net: no such directory\n` })
-    expect(instance.read("/etc/network/interfaces")).toBe("previous\n")
-    expect(instance.read("/etc/network/interfaces.bak")).toBeUndefined()
-    expect(instance.read("/etc/network/interfaces.d/eth0")).toBe("auto eth0\niface eth0\n  use dhcp\n")
   })
 )
 

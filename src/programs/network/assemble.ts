@@ -10,19 +10,14 @@ import { helper, INTERFACES } from "./helper.js"
  * The header, the stanzas of `lo` and of each `eth*` present (one missing
  * is created from DEFAULT), then every other stanza file; the previous
  * file kept as `interfaces.bak`, the new one put in place atomically.
- * Nothing is written when a stanza cannot be read, nor without
- * `/sys/class/net` (an image's ROOT with no sysfs): it says which
- * interfaces there are.
+ * Nothing is written when a stanza cannot be read.
  */
 export const assembleInterfaces = Effect.gen(function* () {
   const fs = yield* RootFs
   const dir = fs.at(`${INTERFACES}.d`)
   if (!(yield* fs.isDirectory(dir))) return yield* Effect.fail(new ActionFailed({ reason: `${dir}: no such directory` }))
-  // without it no interface is known, lo included: an interfaces file rebuilt then would configure none
-  const net = fs.at("/sys/class/net")
-  if (!(yield* fs.isDirectory(net))) return yield* Effect.fail(new ActionFailed({ reason: `${net}: no such directory` }))
   const files = yield* fs.readDirectory(dir)
-  const present = interfaceOrder(yield* fs.readDirectory(net))
+  const present = interfaceOrder(yield* fs.readDirectory(fs.at("/sys/class/net")))
   const stanzas: Array<string> = []
   const created: Array<readonly [path: string, stanza: string]> = []
   for (const iface of present) {
