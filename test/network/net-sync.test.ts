@@ -247,18 +247,3 @@ it.scopedLive("an IPv6 address the interface has with another prefix (DHCPv6's, 
     expect(ip.calls().slice(before).filter((c) => !SHOWS.test(c))).toEqual([])
   })
 )
-
-it.scopedLive("the metadata's primary not on the interface (yet): no routes in table 10001, so a later run adds both once it is there", () =>
-  Effect.gen(function* () {
-    const ip = fakeIp({ eth1: ["10.0.1.50/24", "fe80::2:1/64"] })
-    const instance = yield* setUp(ip, { instance: metadata({ ipv4: ["10.0.1.20", "10.0.1.21"] }) })
-    expect(yield* instance.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
-    expect(ip.calls().filter((c) => / route add /.test(c))).toEqual([])
-    expect(ip.addresses("eth1")).toEqual(["10.0.1.50/24", "fe80::2:1/64", "10.0.1.21/32"])
-
-    const there = fakeIp({ eth1: ["10.0.1.20/24", "10.0.1.21/32", "fe80::2:1/64"] })
-    const later = yield* setUp(there, { instance: metadata({ ipv4: ["10.0.1.20", "10.0.1.21"] }) })
-    expect(yield* later.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
-    expect(there.routes(4, 10001)).toEqual(["default via 10.0.1.1 dev eth1", "10.0.1.0/24 dev eth1 proto kernel scope link src 10.0.1.20"])
-  })
-)

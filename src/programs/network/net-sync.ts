@@ -10,17 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { MetadataError } from "../../domain/errors.js"
 import { firstHost, ipv4, ipv4Cidr } from "../../domain/ip.js"
-import {
-  addressList,
-  parseAddresses,
-  parseDefaultGateway,
-  parseRules,
-  planSync,
-  routeTableOf,
-  secondariesOf,
-  type Family,
-  type InterfaceAddress
-} from "../../domain/net-sync.js"
+import { addressList, parseAddresses, parseDefaultGateway, parseRules, planSync, routeTableOf, secondariesOf, type Family } from "../../domain/net-sync.js"
 import { textOf } from "../../domain/text.js"
 import { Commands } from "../../services/Commands.js"
 import { debug, err, info, warn } from "../../services/Log.js"
@@ -76,7 +66,7 @@ const ipv6Router = (iface: string) =>
   })
 
 /** the routes of table T, when it has none yet: IPv4 default and subnet routes, IPv6 default route; true when all went well */
-const tableRoutes = (iface: string, table: number, family: Family, primary: string | undefined, subnet: string, held: ReadonlyArray<InterfaceAddress>) =>
+const tableRoutes = (iface: string, table: number, family: Family, primary: string | undefined, subnet: string) =>
   Effect.gen(function* () {
     const t = String(table)
     if ((yield* show([`-${family}`, "route", "show", "table", t])).trim() !== "") return true
@@ -91,11 +81,6 @@ const tableRoutes = (iface: string, table: number, family: Family, primary: stri
       const gateway = firstHost(net)
       if (net.bits === 0 || ipv4Cidr(`${primary}/${net.bits}`)?.network !== net.network || gateway === primary) {
         yield* warn(`${iface}: IPv4 subnet ${cidr} has no gateway for the primary address ${primary}; no routes in table ${t}`)
-        return true
-      }
-      // the subnet route's source must be the interface's: without it the table would keep the default route alone, and later runs take it for done
-      if (!held.some((a) => a.family === 4 && a.address === primary)) {
-        yield* warn(`${iface}: the primary address ${primary} is not on ${iface} yet; no routes in table ${t}`)
         return true
       }
       const viaGateway = yield* change(["-4", "route", "add", "default", "via", gateway, "dev", iface, "table", t])
@@ -148,7 +133,7 @@ export const netSync = (argument: string | undefined) =>
         [6, v6.addresses]
       ] as const) {
         const rules = table === undefined ? [] : parseRules(yield* show([`-${family}`, "rule", "show", "table", String(table)]), family, table)
-        if (table !== undefined && wanted.length > 0) ok = (yield* tableRoutes(iface, table, family, primary, nic.ipv4Net, addresses)) && ok
+        if (table !== undefined && wanted.length > 0) ok = (yield* tableRoutes(iface, table, family, primary, nic.ipv4Net)) && ok
         const plan = planSync({ iface, family, table, wanted, present: secondariesOf(addresses, family, primary, wanted), rules })
         for (const args of plan) ok = (yield* change(args)) && ok
       }
