@@ -117,9 +117,10 @@ export interface SyncState {
 /**
  * The secondaries an interface has, from its addresses: the kernel flags no
  * `/32` as secondary, so the prefix says it. The primary is never one: the
- * metadata's, nor the interface's own first IPv4 address (DHCP's, a `/32`
- * on some clouds) unless the metadata lists it as a secondary, so metadata
- * that names no primary, or another, never takes the instance off its network.
+ * metadata's; when the metadata names none, the interface's own first IPv4
+ * address (DHCP's, a `/32` on some clouds) unless the metadata lists it as a
+ * secondary, so metadata without a primary never takes the instance off its
+ * network. When it names one, every other `/32` is a secondary, as §8 says.
  * An IPv6 address the metadata lists that the interface has with another
  * prefix (DHCPv6's, a static /64) is there: the kernel holds an IPv6 address
  * once, whatever its prefix, and refuses to add it again as /128.
@@ -136,7 +137,7 @@ export const secondariesOf = (
       (a) =>
         a.family === family &&
         (family === 4
-          ? a.prefix === 32 && a.address !== primary && (a.address !== own || wanted.includes(a.address))
+          ? a.prefix === 32 && a.address !== primary && (primary !== undefined || a.address !== own || wanted.includes(a.address))
           : (a.prefix === 128 && a.scope === "global") || wanted.includes(a.address))
     )
     .map((a) => a.address)

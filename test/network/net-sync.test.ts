@@ -219,6 +219,15 @@ it.scopedLive("the interface's own primary, a /32 as DHCP gives it on some cloud
   })
 )
 
+it.scopedLive("when the metadata names the primary, every other /32 the interface holds is a secondary, the interface's first address too (BEHAVIOUR.md §8)", () =>
+  Effect.gen(function* () {
+    const ip = fakeIp({ eth1: ["10.0.1.99/32", "fe80::2:1/64"] })
+    const instance = yield* setUp(ip, { instance: { nics: [{ mac: ETH1, ipv4: ["10.0.1.20", "10.0.1.21"], ipv4Net: ["10.0.1.0/24"] }] } })
+    expect((yield* instance.run(["net-sync", "eth1"])).code).toBe(0)
+    expect(ip.addresses("eth1")).toEqual(["fe80::2:1/64", "10.0.1.21/32"])
+  })
+)
+
 it.scopedLive.each(["192.168.5.0/24", "0.0.0.0/0", "10.0.1.20/32"])("@ipv4-net %s gives no gateway for the primary: no routes in table 10001, the secondaries and their rules still", (net) =>
   Effect.gen(function* () {
     const ip = fakeIp({ eth1: ["10.0.1.20/24", "fe80::2:1/64"] })
