@@ -531,6 +531,11 @@ describe("#cloud-config", () => {
       problems: [],
       warnings: ["line 2: merge_type: the merge_type key names a merger other than dict(), list() and str(); it says how MIME parts merge, so it changes nothing here"]
     })
+    // merge_type beside merge_how is left unread, as in cloud-init, and is no key to warn about either
+    expect(notes("#cloud-config\nmerge_how: 'list(append)'\nmerge_type: 'dict(replace)'\npackages: [vim]\n")).toEqual({ problems: [], warnings: [] })
+    expect(notes("#cloud-config\nmerge_how: 5\nmerge_type: 'dict(replace)'\n").warnings).toEqual([
+      "line 2: merge_how: the merge_how key is not a list of mergers such as list(append)+dict(recurse_array)+str(); it says how MIME parts merge, so it changes nothing here"
+    ])
     // #alpine-config is no cloud-init format: its unknown keys are named
     expect(notes("#alpine-config\nmerge_how: x\n").warnings).toEqual(["unknown #alpine-config keys ignored: merge_how"])
   })
