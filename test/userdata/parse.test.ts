@@ -113,6 +113,12 @@ describe("userDataType", () => {
     ])
   })
 
+  it("masks jinja expressions in a template that holds private-use characters of its own, and keeps those as written", () => {
+    const source = "## template: jinja\n#cloud-config\n# \uE000 \uE0010\uE001\nhostname: {{ v1.local_hostname }}\nruncmd:\n  - echo \uE0000\uE001 {{ v1.instance_id }}\n"
+    expect(config(source).runcmd).toEqual([{ kind: "shell", script: "echo \uE0000\uE001 {{ v1.instance_id }}", index: 0 }])
+    expect(notes(source).problems).toEqual(["line 4: hostname: holds a jinja expression, which is not rendered; skipped"])
+  })
+
   it("says a jinja statement keeps a template from being read, at its line, not as a YAML error", () => {
     const source = '## template: jinja\n#cloud-config\nhostname: web\n{% if v1.region == "us-east-1" %}\npackages: [vim]\n{% endif %}\n'
     expect(failure(source)).toBe(

@@ -52,10 +52,18 @@ const constructsOf = (text: string): Array<Construct> => {
   return found
 }
 
-/** private-use characters around an expression's number: a plain YAML scalar may start with them, and no user-data writes them */
-const OPEN = "\uE000"
-const CLOSE = "\uE001"
-const MARK = /\uE000(\d+)\uE001/g
+/** the private-use characters: a plain YAML scalar may start with them, and user-data hardly ever writes them */
+const PRIVATE_USE = /[\uE000-\uF8FF]/g
+
+/** two private-use characters the text does not hold, to put around an expression's number; undefined when it holds every one */
+const marksFor = (text: string): readonly [string, string] | undefined => {
+  const held = new Set<string>()
+  PRIVATE_USE.lastIndex = 0
+  for (let m = PRIVATE_USE.exec(text); m !== null && held.size < 0x1900; m = PRIVATE_USE.exec(text)) held.add(m[0])
+  const free: Array<string> = []
+  for (let code = 0xe000; code <= 0xf8ff && free.length < 2; code++) if (!held.has(String.fromCharCode(code))) free.push(String.fromCharCode(code))
+  return free.length === 2 ? [free[0]!, free[1]!] : undefined
+}
 
 export interface Masked {
   /** the text with each expression a mark and each comment gone, line for line */
@@ -78,7 +86,10 @@ export const maskJinja = (text: string, lineOffset: number): Either.Either<Maske
       }
     ])
   }
-  if (text.includes(OPEN)) return Either.right({ text, restore: (raw) => raw })
+  const marks = marksFor(text)
+  if (marks === undefined) return Either.right({ text, restore: (raw) => raw })
+  const [OPEN, CLOSE] = marks
+  const MARK = new RegExp(`${OPEN}(\\d+)${CLOSE}`, "g")
   const expressions: Array<string> = []
   const pieces: Array<string> = []
   let at = 0
