@@ -346,6 +346,11 @@ autoinstall: true
     const mime = ["Content-Type: multipart/mixed; boundary=B", "", "--B", "Content-Type: text/cloud-config", "", half, "--B", "Content-Type: text/cloud-config", "", half, "--B--", ""].join("\n")
     const both = analyseUserData(bytes(mime), OPTIONS)
     expect(both.problems.map((p) => p.message)).toEqual([`YAML: too large to read: more than ${YAML_MAX_TOKENS} tokens (keys, values, indicators, line breaks) in the user-data; part skipped`])
+    // a #cloud-config-archive's list shares it with its parts: a list and a part each under it, together over
+    const indented = (text: string) => text.replace(/^(?=.)/gm, "    ")
+    const archive = `#cloud-config-archive\n- content: |\n${indented(half)}  x-padding:\n${"  - a\n".repeat(YAML_MAX_TOKENS / 8 + 100)}`
+    const listAndPart = analyseUserData(bytes(archive), OPTIONS)
+    expect(listAndPart.problems.map((p) => p.message)).toEqual([`YAML: too large to read: more than ${YAML_MAX_TOKENS} tokens (keys, values, indicators, line breaks) in the user-data; part skipped`])
   })
 
   it(`lists ${MAX_NOTES} problems and ${MAX_NOTES} warnings of a document, counts the others in one line each, and names ${MAX_NOTES} keys not carried out`, () => {

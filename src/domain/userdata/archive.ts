@@ -11,7 +11,8 @@ import { type MimePart, type Parts, sortParts } from "./mime.js"
 import { asMap, formatPath } from "./notes.js"
 import { formatProblem, type Problem } from "./problem.js"
 import { OTHER_TYPE_WORDS, userDataWord } from "./type.js"
-import { loadYaml, type Source } from "./yaml.js"
+import type { TokenBudget } from "../yaml-depth.js"
+import { loadYaml, newTokenBudget, type Source } from "./yaml.js"
 
 /** the keys that are not headers of their own, as cloud-init leaves them out */
 const NOT_HEADERS = new Set(["content", "filename", "type", "launch-index", "content-disposition", "content-type"])
@@ -31,8 +32,9 @@ const lineOf = (source: Source, path: ReadonlyArray<string | number>): number | 
   return source.lineCounter.linePos(pos).line + (block ? 1 : 0)
 }
 
-export const splitArchive = (text: string, maxBytes: number): Either.Either<Parts, Array<Problem>> => {
-  const loaded = loadYaml(text, 0, new Set())
+/** the parts the list names; the list's tokens are taken from `budget`, which its parts share after it */
+export const splitArchive = (text: string, maxBytes: number, budget: TokenBudget = newTokenBudget()): Either.Either<Parts, Array<Problem>> => {
+  const loaded = loadYaml(text, 0, new Set(), budget)
   if (Either.isLeft(loaded)) return Either.left(loaded.left)
   const { raw, source } = loaded.right
   if (!Array.isArray(raw)) return Either.left([{ path: "", line: lineOf(source, []) ?? 1, message: "expected a list of parts" }])

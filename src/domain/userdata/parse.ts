@@ -25,6 +25,7 @@ import { emptyUserConfig, type UserConfig } from "./model.js"
 import { asMap, formatPath, type Key, type Note, Notes } from "./notes.js"
 import { formatProblem, type Problem, UserDataError } from "./problem.js"
 import { isJinja, userDataWord } from "./type.js"
+import type { TokenBudget } from "../yaml-depth.js"
 import { lineIn, loadYaml, newTokenBudget, type Source } from "./yaml.js"
 
 export type { ScriptPart }
@@ -217,12 +218,16 @@ const mergeParts = (parts: ReadonlyArray<LoadedPart>) => {
 
 
 /** MIME user-data, or a `#cloud-config-archive`, its parts split and sorted (`mime.ts`, `archive.ts`) */
-const analyseParts = (type: "multipart" | "cloud-config-archive", split: Either.Either<Parts, Array<Problem>>, options: ParseOptions): Analysis => {
+const analyseParts = (
+  type: "multipart" | "cloud-config-archive",
+  split: Either.Either<Parts, Array<Problem>>,
+  options: ParseOptions,
+  budget: TokenBudget = newTokenBudget()
+): Analysis => {
   if (Either.isLeft(split)) return unreadable(type, split.left)
   const { scripts, configs, warnings } = split.right
   const problems: Array<Problem> = []
   const notes: Array<Note> = []
-  const budget = newTokenBudget()
   const loaded = configs.flatMap(({ text, lineOffset, where, mergeType }): Array<LoadedPart> => {
     const skipped = (left: ReadonlyArray<Problem>) => problems.push(...left.map((p) => ({ ...p, message: `${p.message}; part skipped` })))
     const masked = isJinja(text) ? maskJinja(text, lineOffset) : Either.right({ text, restore: (raw: unknown) => raw })
@@ -277,7 +282,9 @@ export const analyseUserData = (bytes: Uint8Array, options: ParseOptions): Analy
       return analyseParts(type, splitMime(bytes, options.maxBytes), options)
     case "cloud-config-archive": {
       const text = decodeText(bytes)
-      return Either.isLeft(text) ? unreadable(type, text.left) : analyseParts(type, splitArchive(text.right, options.maxBytes), options)
+      // the list and its parts share one budget: one user-data never costs more than the cap
+      const budget = newTokenBudget()
+      return Either.isLeft(text) ? unreadable(type, text.left) : analyseParts(type, splitArchive(text.right, options.maxBytes, budget), options, budget)
     }
     default:
       return { type, parsed: { kind: "unknown", type }, problems: [], warnings: [], usable: true }
