@@ -120,10 +120,11 @@ export const netSync = (argument: string | undefined) =>
       ] as const) {
         const rules = table === undefined ? [] : parseRules(yield* show([`-${family}`, "rule", "show", "table", String(table)]), family, table)
         if (table !== undefined && wanted.length > 0) ok = (yield* tableRoutes(iface, table, family, primary, nic.ipv4Net)) && ok
-        const present = secondariesOf(addresses, family, primary)
-        // an IPv6 address the interface has under another prefix (by SLAAC or DHCPv6, as a /64) is not missing: the kernel refuses it twice ("address already assigned")
-        const held = family === 6 ? addresses.filter((a) => a.family === 6 && !present.includes(a.address)).map((a) => a.address) : []
-        const plan = planSync({ iface, family, table, wanted: wanted.filter((a) => !held.includes(a)), present, rules })
+        const secondaries = secondariesOf(addresses, family, primary)
+        // an IPv6 address the interface has under another prefix (by SLAAC or DHCPv6, as a /64) is not missing: the kernel refuses it twice
+        // ("File exists"); it stays as it is, and as one the metadata lists its rules are kept right like those of any address that stays
+        const held = family === 6 ? addresses.filter((a) => a.family === 6 && !secondaries.includes(a.address) && wanted.includes(a.address)).map((a) => a.address) : []
+        const plan = planSync({ iface, family, table, wanted, present: [...secondaries, ...held], rules })
         for (const args of plan) ok = (yield* change(args)) && ok
       }
       yield* info(`FINISHED: ${iface}`)
