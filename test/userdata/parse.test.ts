@@ -173,6 +173,12 @@ describe("#cloud-config-archive", () => {
   it("says what keeps an archive from being read", () => {
     expect(failure("#cloud-config-archive\nhostname: x\n")).toBe("#cloud-config-archive user-data is invalid: line 2: expected a list of parts")
   })
+
+  it("reads an archive with nothing under its first line as one with no parts, as cloud-init does", () => {
+    for (const source of ["#cloud-config-archive\n", "#cloud-config-archive\n# none yet\n", "#cloud-config-archive\n~\n"]) {
+      expect(notes(source)).toEqual({ problems: [], warnings: ["#cloud-config-archive has no parts"] })
+    }
+  })
 })
 
 describe("#alpine-config", () => {

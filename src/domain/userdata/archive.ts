@@ -36,7 +36,10 @@ const lineOf = (source: Source, path: ReadonlyArray<string | number>): number | 
 export const splitArchive = (text: string, maxBytes: number, budget: TokenBudget = newTokenBudget()): Either.Either<Parts, Array<Problem>> => {
   const loaded = loadYaml(text, 0, new Set(), budget)
   if (Either.isLeft(loaded)) return Either.left(loaded.left)
-  const { raw, source } = loaded.right
+  const { source } = loaded.right
+  // nothing under the first line (or a null) is no parts, as cloud-init reads an empty list
+  const contents = source.doc.contents
+  const raw: unknown = contents === null || (isScalar(contents) && contents.value === null) ? [] : loaded.right.raw
   if (!Array.isArray(raw)) return Either.left([{ path: "", line: lineOf(source, []) ?? 1, message: "expected a list of parts" }])
   const parts = raw.map((entry: unknown, index): MimePart | { readonly ignored: string } => {
     const label = String(index + 1)
