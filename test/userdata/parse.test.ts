@@ -113,6 +113,12 @@ describe("userDataType", () => {
     ])
   })
 
+  it("leaves out a jinja comment that goes on over several lines, as jinja does, and keeps the lines after it where they are", () => {
+    const source = "## template: jinja\n#cloud-config\n{#\n  a note: {x\n#}\npackages: [vim]\nhostname: {{ v1.local_hostname }}\n"
+    expect(config(source).packages).toEqual(["vim"])
+    expect(notes(source).problems).toEqual(["line 7: hostname: holds a jinja expression, which is not rendered; skipped"])
+  })
+
   it("masks jinja expressions in a template that holds private-use characters of its own, and keeps those as written", () => {
     const source = "## template: jinja\n#cloud-config\n# \uE000 \uE0010\uE001\nhostname: {{ v1.local_hostname }}\nruncmd:\n  - echo \uE0000\uE001 {{ v1.instance_id }}\n"
     expect(config(source).runcmd).toEqual([{ kind: "shell", script: "echo \uE0000\uE001 {{ v1.instance_id }}", index: 0 }])

@@ -19,35 +19,42 @@ interface Construct {
 }
 
 /**
- * Each `{{ ... }}` expression and `{# ... #}` comment, on one line, in order:
- * an opening closed by the first closing after it on its line. One pass, as
- * a line full of openings that never close (`{{{{...`) made a lazy regular
- * expression search the rest of the line from each of them.
+ * Where `needle` next stands at or after a place, for places that only
+ * rise: each search goes on from where the last one stopped, so all of them
+ * together read the text once.
+ */
+const finder = (text: string, needle: string) => {
+  let at = -2
+  return (from: number): number => {
+    if (at !== -1 && at < from) at = text.indexOf(needle, from)
+    return at
+  }
+}
+
+/**
+ * Each `{{ ... }}` expression and `{# ... #}` comment, in order: an opening
+ * closed by the first closing after it, an expression's on its line, a
+ * comment's anywhere after it (jinja comments go on over lines). One pass,
+ * as a line full of openings that never close (`{{{{...`) made a lazy
+ * regular expression search the rest of the line from each of them.
  */
 const constructsOf = (text: string): Array<Construct> => {
   const found: Array<Construct> = []
-  for (let lineStart = 0; lineStart < text.length; ) {
-    const newline = text.indexOf("\n", lineStart)
-    const lineEnd = newline < 0 ? text.length : newline
-    const line = text.slice(lineStart, lineEnd)
-    // once an opening finds no closing on its line, no later one of its kind will
-    let expressions = true
-    let comments = true
-    for (let i = line.indexOf("{"); i >= 0 && (expressions || comments); i = line.indexOf("{", i)) {
-      const comment = line[i + 1] === "#"
-      if ((comment && comments) || (line[i + 1] === "{" && expressions)) {
-        const close = line.indexOf(comment ? "#}" : "}}", i + 2)
-        if (close >= 0) {
-          found.push({ start: lineStart + i, end: lineStart + close + 2, comment })
-          i = close + 2
-          continue
-        }
-        if (comment) comments = false
-        else expressions = false
+  const expressionClose = finder(text, "}}")
+  const commentClose = finder(text, "#}")
+  const newline = finder(text, "\n")
+  for (let i = text.indexOf("{"); i >= 0; i = text.indexOf("{", i)) {
+    const comment = text[i + 1] === "#"
+    if (comment || text[i + 1] === "{") {
+      const close = comment ? commentClose(i + 2) : expressionClose(i + 2)
+      const lineEnd = newline(i)
+      if (close >= 0 && (comment || lineEnd < 0 || close < lineEnd)) {
+        found.push({ start: i, end: close + 2, comment })
+        i = close + 2
+        continue
       }
-      i += 1
     }
-    lineStart = lineEnd + 1
+    i += 1
   }
   return found
 }
@@ -66,7 +73,7 @@ const marksFor = (text: string): readonly [string, string] | undefined => {
 }
 
 export interface Masked {
-  /** the text with each expression a mark and each comment gone, line for line */
+  /** the text with each expression a mark and each comment gone but its line breaks, line for line */
   readonly text: string
   /** the loaded document with each mark the expression again */
   readonly restore: (raw: unknown) => unknown
@@ -95,7 +102,9 @@ export const maskJinja = (text: string, lineOffset: number): Either.Either<Maske
   let at = 0
   for (const { start, end, comment } of constructsOf(text)) {
     pieces.push(text.slice(at, start))
-    if (!comment) {
+    // a comment over several lines leaves its line breaks, so what follows keeps its line
+    if (comment) pieces.push("\n".repeat(text.slice(start, end).split("\n").length - 1))
+    else {
       expressions.push(text.slice(start, end))
       pieces.push(`${OPEN}${expressions.length - 1}${CLOSE}`)
     }
