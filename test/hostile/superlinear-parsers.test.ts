@@ -13,6 +13,9 @@ import { element, parseGoalState } from "../../src/clouds/azure-wireserver.js"
 import { parseConf } from "../../src/clouds/scaleway.js"
 import { MAX_NESTING, nestsDeeperThan } from "../../src/domain/render.js"
 import { maskJinja } from "../../src/domain/userdata/jinja.js"
+import { analyseUserData } from "../../src/domain/userdata/parse.js"
+import { formatProblem } from "../../src/domain/userdata/problem.js"
+import { YAML_MAX_TOKENS } from "../../src/domain/yaml-depth.js"
 import { parseAssignments } from "../../src/domain/shell-words.js"
 import { actionLines, makeTestInstance } from "../support/instance.js"
 
@@ -137,6 +140,23 @@ describe("answers of blanks that backtracking regexes read in quadratic time", (
       expect((yield* instance.imds(["@nics"])).stdout).toBe("")
     })
   )
+})
+
+describe("a jinja template of millions of expressions", () => {
+  it(`is refused before it is read when it holds more than ${YAML_MAX_TOKENS} expressions and comments (16 MiB of '{{x}}' on one line took 18 s and a gigabyte)`, () => {
+    const most = maskJinja(`#cloud-config\nruncmd: ["${"{{x}}{# #}".repeat(YAML_MAX_TOKENS / 2)}"]\n`, 0)
+    expect(Either.isRight(most)).toBe(true)
+    const tooMany = maskJinja(`#cloud-config\nruncmd: ["${"{{x}}".repeat(YAML_MAX_TOKENS + 1)}"]\n`, 2)
+    expect(tooMany).toEqual(Either.left([{ path: "", line: 3, message: `too large to read: more than ${YAML_MAX_TOKENS} jinja expressions and comments in the user-data` }]))
+  })
+
+  it("counts the expressions of all the parts of a MIME user-data together: two parts each under the limit, together over", () => {
+    const template = `## template: jinja\n#cloud-config\nruncmd: ["${"{{x}}".repeat((YAML_MAX_TOKENS * 3) / 5)}"]\n`
+    const part = ["--B", "Content-Type: text/cloud-config", "", template].join("\n")
+    const mime = ["Content-Type: multipart/mixed; boundary=B", "", part, part, "--B--", ""].join("\n")
+    const read = analyseUserData(new TextEncoder().encode(mime), { maxBytes: 16 * 1024 * 1024, maxDecompressedBytes: 16 * 1024 * 1024 })
+    expect(read.problems.map(formatProblem)).toEqual([`line 13: too large to read: more than ${YAML_MAX_TOKENS} jinja expressions and comments in the user-data; part skipped`])
+  })
 })
 
 describe("a jinja template whose openings never close", () => {

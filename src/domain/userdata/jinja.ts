@@ -8,6 +8,7 @@
  * nothing of the template can be applied, and the one problem says so.
  */
 import * as Either from "effect/Either"
+import { YAML_MAX_TOKENS } from "../yaml-depth.js"
 import type { Problem } from "./problem.js"
 
 const STATEMENT = /\{%/
@@ -38,7 +39,7 @@ const finder = (text: string, needle: string) => {
  * as a line full of openings that never close (`{{{{...`) made a lazy
  * regular expression search the rest of the line from each of them.
  */
-const constructsOf = (text: string): Array<Construct> => {
+const constructsOf = (text: string, most = Infinity): Array<Construct> => {
   const found: Array<Construct> = []
   const expressionClose = finder(text, "}}")
   const commentClose = finder(text, "#}")
@@ -49,6 +50,8 @@ const constructsOf = (text: string): Array<Construct> => {
       const close = comment ? commentClose(i + 2) : expressionClose(i + 2)
       const lineEnd = newline(i)
       if (close >= 0 && (comment || lineEnd < 0 || close < lineEnd)) {
+        // one more than `most` says there are too many
+        if (found.length > most) break
         found.push({ start: i, end: close + 2, comment })
         i = close + 2
         continue
@@ -81,8 +84,22 @@ export interface Masked {
 
 const lineAt = (text: string, index: number): number => text.slice(0, index).split("\n").length
 
-/** the template's text as plain YAML; left, a statement at its line (after `lineOffset` lines of the user-data) */
-export const maskJinja = (text: string, lineOffset: number): Either.Either<Masked, Array<Problem>> => {
+/**
+ * the most expressions and comments a template may hold: each is kept apart
+ * while the document is read, and a 16 MiB line of `{{x}}` (3 million, one
+ * YAML scalar) took a gigabyte and 18 s; real templates hold a few dozen
+ */
+const MAX_CONSTRUCTS = YAML_MAX_TOKENS
+
+/** how many more expressions and comments the user-data may hold: its parts share it */
+export interface JinjaBudget {
+  remaining: number
+}
+
+export const newJinjaBudget = (): JinjaBudget => ({ remaining: MAX_CONSTRUCTS })
+
+/** the template's text as plain YAML; left, a statement at its line (after `lineOffset` lines of the user-data), or more expressions and comments than the budget has left */
+export const maskJinja = (text: string, lineOffset: number, budget: JinjaBudget = newJinjaBudget()): Either.Either<Masked, Array<Problem>> => {
   const statement = STATEMENT.exec(text)
   if (statement !== null) {
     return Either.left([
@@ -93,6 +110,11 @@ export const maskJinja = (text: string, lineOffset: number): Either.Either<Maske
       }
     ])
   }
+  const constructs = constructsOf(text, budget.remaining)
+  if (constructs.length > budget.remaining) {
+    return Either.left([{ path: "", line: 1 + lineOffset, message: `too large to read: more than ${MAX_CONSTRUCTS} jinja expressions and comments in the user-data` }])
+  }
+  budget.remaining -= constructs.length
   const marks = marksFor(text)
   if (marks === undefined) return Either.right({ text, restore: (raw) => raw })
   const [OPEN, CLOSE] = marks
@@ -100,7 +122,7 @@ export const maskJinja = (text: string, lineOffset: number): Either.Either<Maske
   const expressions: Array<string> = []
   const pieces: Array<string> = []
   let at = 0
-  for (const { start, end, comment } of constructsOf(text)) {
+  for (const { start, end, comment } of constructs) {
     pieces.push(text.slice(at, start))
     // a comment over several lines leaves its line breaks, so what follows keeps its line
     if (comment) pieces.push("\n".repeat(text.slice(start, end).split("\n").length - 1))

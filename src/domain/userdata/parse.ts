@@ -19,7 +19,7 @@ import { fromCloudConfig } from "./cloud.js"
 import { newBudget, type ReadContext } from "./common.js"
 import type { DocumentRead } from "./document.js"
 import { type Built, merge, originOf, partMergers, type Traced } from "./merge.js"
-import { explainJinja, maskJinja } from "./jinja.js"
+import { explainJinja, maskJinja, newJinjaBudget } from "./jinja.js"
 import { JINJA_WARNING, type Parts, splitMime, type ScriptPart } from "./mime.js"
 import { emptyUserConfig, type UserConfig } from "./model.js"
 import { asMap, formatPath, type Key, type Note, Notes } from "./notes.js"
@@ -228,9 +228,10 @@ const analyseParts = (
   const { scripts, configs, warnings } = split.right
   const problems: Array<Problem> = []
   const notes: Array<Note> = []
+  const jinjaBudget = newJinjaBudget()
   const loaded = configs.flatMap(({ text, lineOffset, where, mergeType }): Array<LoadedPart> => {
     const skipped = (left: ReadonlyArray<Problem>) => problems.push(...left.map((p) => ({ ...p, message: `${p.message}; part skipped` })))
-    const masked = isJinja(text) ? maskJinja(text, lineOffset) : Either.right({ text, restore: (raw: unknown) => raw })
+    const masked = isJinja(text) ? maskJinja(text, lineOffset, jinjaBudget) : Either.right({ text, restore: (raw: unknown) => raw })
     if (Either.isLeft(masked)) {
       skipped(masked.left)
       return []
