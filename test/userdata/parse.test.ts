@@ -130,6 +130,13 @@ describe("userDataType", () => {
     expect(failure(source)).toBe(
       "#cloud-config user-data is invalid: line 4: a jinja statement ({% ... %}) decides what this template holds, and jinja templates are not rendered; nothing of it is applied"
     )
+    // one in a comment is none, as jinja reads it; the next one outside is named at its line
+    const commented = "## template: jinja\n#cloud-config\n{# {% if x %} #}\n{#\n{% if v1.region %}\n#}\npackages: [vim]\n"
+    expect(notes(commented)).toEqual({ problems: [], warnings: ["line 1: jinja templates are not supported; the rest is read as plain cloud-config"] })
+    expect(config(commented).packages).toEqual(["vim"])
+    expect(failure(`${commented}{% endif %}\n`)).toBe(
+      "#cloud-config user-data is invalid: line 8: a jinja statement ({% ... %}) decides what this template holds, and jinja templates are not rendered; nothing of it is applied"
+    )
   })
 })
 

@@ -11,7 +11,7 @@ import * as Either from "effect/Either"
 import { YAML_MAX_TOKENS } from "../yaml-depth.js"
 import type { Problem } from "./problem.js"
 
-const STATEMENT = /\{%/
+const STATEMENT = "{%"
 
 interface Construct {
   readonly start: number
@@ -98,23 +98,33 @@ export interface JinjaBudget {
 
 export const newJinjaBudget = (): JinjaBudget => ({ remaining: MAX_CONSTRUCTS })
 
+/** where the first `{%` outside the expressions and comments (a commented-out `{% if %}` is none, as jinja reads it) stands; -1 when there is none */
+const statementOutside = (text: string, constructs: ReadonlyArray<Construct>): number => {
+  let c = 0
+  for (let i = text.indexOf(STATEMENT); i >= 0; i = text.indexOf(STATEMENT, i + 2)) {
+    while (c < constructs.length && constructs[c]!.end <= i) c++
+    if (c === constructs.length || constructs[c]!.start > i) return i
+  }
+  return -1
+}
+
 /** the template's text as plain YAML; left, a statement at its line (after `lineOffset` lines of the user-data), or more expressions and comments than the budget has left */
 export const maskJinja = (text: string, lineOffset: number, budget: JinjaBudget = newJinjaBudget()): Either.Either<Masked, Array<Problem>> => {
-  const statement = STATEMENT.exec(text)
-  if (statement !== null) {
-    return Either.left([
-      {
-        path: "",
-        line: lineAt(text, statement.index) + lineOffset,
-        message: "a jinja statement ({% ... %}) decides what this template holds, and jinja templates are not rendered; nothing of it is applied"
-      }
-    ])
-  }
   const constructs = constructsOf(text, budget.remaining)
   if (constructs.length > budget.remaining) {
     return Either.left([{ path: "", line: 1 + lineOffset, message: `too large to read: more than ${MAX_CONSTRUCTS} jinja expressions and comments in the user-data` }])
   }
   budget.remaining -= constructs.length
+  const statement = statementOutside(text, constructs)
+  if (statement >= 0) {
+    return Either.left([
+      {
+        path: "",
+        line: lineAt(text, statement) + lineOffset,
+        message: "a jinja statement ({% ... %}) decides what this template holds, and jinja templates are not rendered; nothing of it is applied"
+      }
+    ])
+  }
   const marks = marksFor(text)
   if (marks === undefined) return Either.right({ text, restore: (raw) => raw })
   const [OPEN, CLOSE] = marks
