@@ -6,12 +6,14 @@
  * took minutes, or ended in an internal error.
  */
 import { describe, expect, it } from "@effect/vitest"
+import { vi } from "vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import fc from "fast-check"
 import { element, parseGoalState } from "../../src/clouds/azure-wireserver.js"
 import { parseConf } from "../../src/clouds/scaleway.js"
 import { MAX_NESTING, nestsDeeperThan } from "../../src/domain/render.js"
+import { splitArchive } from "../../src/domain/userdata/archive.js"
 import { maskJinja } from "../../src/domain/userdata/jinja.js"
 import { analyseUserData } from "../../src/domain/userdata/parse.js"
 import { formatProblem } from "../../src/domain/userdata/problem.js"
@@ -140,6 +142,22 @@ describe("answers of blanks that backtracking regexes read in quadratic time", (
       expect((yield* instance.imds(["@nics"])).stdout).toBe("")
     })
   )
+})
+
+describe("a #cloud-config-archive that names one big entry 99 times by a YAML alias", () => {
+  it("makes the bytes of the parts it reads, up to the size limit, not of all 100 at once (an 8 MiB entry took a gigabyte)", () => {
+    const line = `# ${"a".repeat(60)}\n`
+    const text = `#cloud-config-archive\n- &big |\n  #cloud-config\n${`  ${line}`.repeat(16_000)}${"- *big\n".repeat(99)}`
+    const from = vi.spyOn(Buffer, "from")
+    try {
+      const split = splitArchive(text, 2.5 * 1024 * 1024)
+      // the first two fit, the third goes over the limit and ends the reading
+      expect(Either.getOrThrow(split).warnings).toHaveLength(1)
+      expect(from.mock.calls.filter((call) => { const [value, encoding] = call as ReadonlyArray<unknown>; return typeof value === "string" && value.length > 1_000_000 && encoding === "utf8" })).toHaveLength(3)
+    } finally {
+      from.mockRestore()
+    }
+  })
 })
 
 describe("a jinja template of millions of expressions", () => {

@@ -49,18 +49,28 @@ export const splitArchive = (text: string, maxBytes: number, budget: TokenBudget
     if (map === undefined) return { ignored: `${where}: expected a string or a map with content and type; part ignored` }
     const content = map["content"] ?? ""
     if (typeof content !== "string" && !(content instanceof Uint8Array)) return { ignored: `${where}: content: expected a string; part ignored` }
-    const bytes = typeof content === "string" ? Buffer.from(content, "utf8") : Buffer.from(content)
+    // the bytes are made when the part is read, within the size limit: an entry given 99 times by a YAML alias is not 99 copies at once
+    const bytesOf = () => (typeof content === "string" ? Buffer.from(content, "utf8") : Buffer.from(content))
+    // what the first line names is in the first 4 KiB (userDataWord), made from at most twice as many characters
+    const head = typeof content === "string" ? Buffer.from(content.slice(0, 8192), "utf8") : content.subarray(0, 8192)
     const given = map["type"]
     if (given !== undefined && given !== null && given !== "" && (typeof given !== "string" || !given.includes("/"))) {
       return { ignored: `${where}: type: expected a MIME type such as text/cloud-config; part ignored` }
     }
-    const type = typeof given === "string" && given !== "" ? given : typeOf(bytes)
+    const type = typeof given === "string" && given !== "" ? given : typeOf(head)
     const headers = new Map<string, string>([["content-type", type]])
     if (typeof map["filename"] === "string") headers.set("content-disposition", `attachment; filename="${map["filename"].replace(/["\\]/g, "\\$&")}"`)
     for (const [key, value] of Object.entries(map)) {
       if (!NOT_HEADERS.has(key.toLowerCase()) && (typeof value === "string" || typeof value === "number")) headers.set(key.toLowerCase(), String(value))
     }
-    return { headers, body: bytes.toString("latin1"), bodyLine: (typeof entry === "string" ? undefined : lineOf(source, [index, "content"])) ?? line, label }
+    return {
+      headers,
+      get body() {
+        return bytesOf().toString("latin1")
+      },
+      bodyLine: (typeof entry === "string" ? undefined : lineOf(source, [index, "content"])) ?? line,
+      label
+    }
   })
   const sorted = sortParts(parts, maxBytes, "#cloud-config-archive has no parts")
   // the list's own YAML warnings (a key given twice in an entry) come first
