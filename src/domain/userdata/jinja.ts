@@ -145,11 +145,25 @@ export const maskJinja = (text: string, lineOffset: number, budget: JinjaBudget 
   pieces.push(text.slice(at))
   const masked = pieces.join("")
   const unmask = (s: string) => s.replace(MARK, (_, n: string) => expressions[Number(n)] ?? "")
+  // a value named again by a YAML alias is the same value loaded, and is restored once: 99 aliases of an 8 MiB text are not 99 copies,
+  // and a list or map that holds itself (`&a [*a]`) is restored into one that holds itself, not followed for ever
+  const restored = new Map<unknown, unknown>()
   const restore = (value: unknown): unknown => {
-    if (typeof value === "string") return unmask(value)
-    if (Array.isArray(value)) return value.map(restore)
-    if (value === null || typeof value !== "object" || value instanceof Uint8Array) return value
+    if (value === null || (typeof value !== "string" && typeof value !== "object") || value instanceof Uint8Array) return value
+    if (restored.has(value)) return restored.get(value)
+    if (typeof value === "string") {
+      const text = unmask(value)
+      restored.set(value, text)
+      return text
+    }
+    if (Array.isArray(value)) {
+      const list: Array<unknown> = []
+      restored.set(value, list)
+      for (const item of value) list.push(restore(item))
+      return list
+    }
     const out: Record<string, unknown> = {}
+    restored.set(value, out)
     for (const [key, inner] of Object.entries(value)) {
       // defined, not assigned: a key `__proto__` stays a key
       Object.defineProperty(out, unmask(key), { value: restore(inner), enumerable: true, writable: true, configurable: true })
