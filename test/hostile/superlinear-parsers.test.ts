@@ -6,13 +6,18 @@
  * took minutes, or ended in an internal error.
  */
 import { describe, expect, it } from "@effect/vitest"
+import { vi } from "vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import fc from "fast-check"
 import { element, parseGoalState } from "../../src/clouds/azure-wireserver.js"
 import { parseConf } from "../../src/clouds/scaleway.js"
 import { MAX_NESTING, nestsDeeperThan } from "../../src/domain/render.js"
+import { splitArchive } from "../../src/domain/userdata/archive.js"
 import { maskJinja } from "../../src/domain/userdata/jinja.js"
+import { analyseUserData } from "../../src/domain/userdata/parse.js"
+import { formatProblem } from "../../src/domain/userdata/problem.js"
+import { YAML_MAX_TOKENS } from "../../src/domain/yaml-depth.js"
 import { parseAssignments } from "../../src/domain/shell-words.js"
 import { actionLines, makeTestInstance } from "../support/instance.js"
 
@@ -137,6 +142,53 @@ describe("answers of blanks that backtracking regexes read in quadratic time", (
       expect((yield* instance.imds(["@nics"])).stdout).toBe("")
     })
   )
+})
+
+describe("a #cloud-config-archive that names one big entry 99 times by a YAML alias", () => {
+  it("makes the bytes of the parts it reads, up to the size limit, not of all 100 at once (an 8 MiB entry took a gigabyte)", () => {
+    const line = `# ${"a".repeat(60)}\n`
+    const text = `#cloud-config-archive\n- &big |\n  #cloud-config\n${`  ${line}`.repeat(16_000)}${"- *big\n".repeat(99)}`
+    const from = vi.spyOn(Buffer, "from")
+    try {
+      const split = splitArchive(text, 2.5 * 1024 * 1024)
+      // the first two fit, the third goes over the limit and ends the reading
+      expect(Either.getOrThrow(split).warnings).toHaveLength(1)
+      expect(from.mock.calls.filter((call) => { const [value, encoding] = call as ReadonlyArray<unknown>; return typeof value === "string" && value.length > 1_000_000 && encoding === "utf8" })).toHaveLength(3)
+    } finally {
+      from.mockRestore()
+    }
+  })
+})
+
+describe("a jinja template whose YAML names a value again by an alias", () => {
+  it("restores the value once, shared as the YAML loaded it (99 aliases of an 8 MiB text took 2.2 GB), and one that holds itself does not overflow the stack", () => {
+    const masked = Either.getOrThrow(maskJinja("#cloud-config\na: &a {x: '{{ v }}'}\nb: *a\n", 0))
+    const shared = { x: masked.text.split("'")[1] }
+    const restored = masked.restore({ a: shared, b: shared }) as Record<string, unknown>
+    expect(restored).toEqual({ a: { x: "{{ v }}" }, b: { x: "{{ v }}" } })
+    expect(restored["a"]).toBe(restored["b"])
+    const source = '## template: jinja\n#cloud-config\nruncmd: &a [*a, "{{ x }}"]\n'
+    expect(analyseUserData(new TextEncoder().encode(source), { maxBytes: 1024 * 1024 }).problems.map(formatProblem)).toEqual([
+      "line 3: runcmd[0][0]: expected a string, got a list; runcmd[0] skipped"
+    ])
+  })
+})
+
+describe("a jinja template of millions of expressions", () => {
+  it(`is refused before it is read when it holds more than ${YAML_MAX_TOKENS} expressions and comments (16 MiB of '{{x}}' on one line took 18 s and a gigabyte)`, () => {
+    const most = maskJinja(`#cloud-config\nruncmd: ["${"{{x}}{# #}".repeat(YAML_MAX_TOKENS / 2)}"]\n`, 0)
+    expect(Either.isRight(most)).toBe(true)
+    const tooMany = maskJinja(`#cloud-config\nruncmd: ["${"{{x}}".repeat(YAML_MAX_TOKENS + 1)}"]\n`, 2)
+    expect(tooMany).toEqual(Either.left([{ path: "", line: 3, message: `too large to read: more than ${YAML_MAX_TOKENS} jinja expressions and comments in the user-data` }]))
+  })
+
+  it("counts the expressions of all the parts of a MIME user-data together: two parts each under the limit, together over", () => {
+    const template = `## template: jinja\n#cloud-config\nruncmd: ["${"{{x}}".repeat((YAML_MAX_TOKENS * 3) / 5)}"]\n`
+    const part = ["--B", "Content-Type: text/cloud-config", "", template].join("\n")
+    const mime = ["Content-Type: multipart/mixed; boundary=B", "", part, part, "--B--", ""].join("\n")
+    const read = analyseUserData(new TextEncoder().encode(mime), { maxBytes: 16 * 1024 * 1024, maxDecompressedBytes: 16 * 1024 * 1024 })
+    expect(read.problems.map(formatProblem)).toEqual([`line 13: too large to read: more than ${YAML_MAX_TOKENS} jinja expressions and comments in the user-data; part skipped`])
+  })
 })
 
 describe("a jinja template whose openings never close", () => {

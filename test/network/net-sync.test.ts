@@ -181,6 +181,28 @@ it.scopedLive("openstack: an IPv6 address the interface already has from SLAAC (
   })
 )
 
+it.scopedLive("openstack: on eth1, an IPv6 address held from SLAAC keeps its rules in table 10001: added once, never deleted", () =>
+  Effect.gen(function* () {
+    const ip = fakeIp({ eth0: ["10.0.0.10/24", "fe80::1:1/64"], eth1: ["10.0.1.20/24", "2001:db8:41:3::20/64", "fe80::2:1/64"] }, "fe80::1")
+    const instance = yield* setUp(ip, {
+      cloud: "openstack",
+      instance: {
+        hostname: "sync.example",
+        nics: [
+          { mac: ETH0, ipv4: ["10.0.0.10"], ipv4Net: ["10.0.0.0/24"] },
+          { mac: ETH1, ipv4: ["10.0.1.20"], ipv4Net: ["10.0.1.0/24"], ipv6: ["2001:db8:41:3::20"], ipv6Net: ["2001:db8:41:3::/64"] }
+        ]
+      }
+    })
+    expect(yield* instance.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(ip.addresses("eth1")).toEqual(["10.0.1.20/24", "2001:db8:41:3::20/64", "fe80::2:1/64"])
+    expect(ip.rules(6)).toEqual(["from 2001:db8:41:3::20 lookup 10001", "from all to 2001:db8:41:3::20 lookup 10001"])
+    const before = ip.calls().length
+    expect(yield* instance.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(ip.calls().slice(before).filter((c) => !SHOWS.test(c))).toEqual([])
+  })
+)
+
 it.scoped("no IPv6 router on the link within 10 s: the addresses and their rules still, no default route in the table", () =>
   Effect.gen(function* () {
     const ip = fakeIp({ eth1: ["10.0.1.20/24", "fe80::2:1/64"] })

@@ -37,6 +37,11 @@ describe("partMergers", () => {
     const { mergers, raw } = partMergers({ merge_type: [["dict", "replace"]], a: 1 }, undefined)
     expect([Either.getOrThrow(mergers).dict?.replace, Either.getOrThrow(mergers).list, raw]).toEqual([true, undefined, { a: 1 }])
   })
+
+  it("reads merge_how over merge_type, and takes both out of the keys", () => {
+    const { mergers, raw } = partMergers({ merge_how: "list(append)", merge_type: "dict(replace)", a: 1 }, undefined)
+    expect([Either.getOrThrow(mergers).list?.method, Either.getOrThrow(mergers).dict, raw]).toEqual(["append", undefined, { a: 1 }])
+  })
 })
 
 describe("merge", () => {

@@ -113,10 +113,29 @@ describe("userDataType", () => {
     ])
   })
 
+  it("leaves out a jinja comment that goes on over several lines, as jinja does, and keeps the lines after it where they are", () => {
+    const source = "## template: jinja\n#cloud-config\n{#\n  a note: {x\n#}\npackages: [vim]\nhostname: {{ v1.local_hostname }}\n"
+    expect(config(source).packages).toEqual(["vim"])
+    expect(notes(source).problems).toEqual(["line 7: hostname: holds a jinja expression, which is not rendered; skipped"])
+  })
+
+  it("masks jinja expressions in a template that holds private-use characters of its own, and keeps those as written", () => {
+    const source = "## template: jinja\n#cloud-config\n# \uE000 \uE0010\uE001\nhostname: {{ v1.local_hostname }}\nruncmd:\n  - echo \uE0000\uE001 {{ v1.instance_id }}\n"
+    expect(config(source).runcmd).toEqual([{ kind: "shell", script: "echo \uE0000\uE001 {{ v1.instance_id }}", index: 0 }])
+    expect(notes(source).problems).toEqual(["line 4: hostname: holds a jinja expression, which is not rendered; skipped"])
+  })
+
   it("says a jinja statement keeps a template from being read, at its line, not as a YAML error", () => {
     const source = '## template: jinja\n#cloud-config\nhostname: web\n{% if v1.region == "us-east-1" %}\npackages: [vim]\n{% endif %}\n'
     expect(failure(source)).toBe(
       "#cloud-config user-data is invalid: line 4: a jinja statement ({% ... %}) decides what this template holds, and jinja templates are not rendered; nothing of it is applied"
+    )
+    // one in a comment is none, as jinja reads it; the next one outside is named at its line
+    const commented = "## template: jinja\n#cloud-config\n{# {% if x %} #}\n{#\n{% if v1.region %}\n#}\npackages: [vim]\n"
+    expect(notes(commented)).toEqual({ problems: [], warnings: ["line 1: jinja templates are not supported; the rest is read as plain cloud-config"] })
+    expect(config(commented).packages).toEqual(["vim"])
+    expect(failure(`${commented}{% endif %}\n`)).toBe(
+      "#cloud-config user-data is invalid: line 8: a jinja statement ({% ... %}) decides what this template holds, and jinja templates are not rendered; nothing of it is applied"
     )
   })
 })
@@ -166,6 +185,12 @@ describe("#cloud-config-archive", () => {
 
   it("says what keeps an archive from being read", () => {
     expect(failure("#cloud-config-archive\nhostname: x\n")).toBe("#cloud-config-archive user-data is invalid: line 2: expected a list of parts")
+  })
+
+  it("reads an archive with nothing under its first line as one with no parts, as cloud-init does", () => {
+    for (const source of ["#cloud-config-archive\n", "#cloud-config-archive\n# none yet\n", "#cloud-config-archive\n~\n"]) {
+      expect(notes(source)).toEqual({ problems: [], warnings: ["#cloud-config-archive has no parts"] })
+    }
   })
 })
 
@@ -340,6 +365,11 @@ autoinstall: true
     const mime = ["Content-Type: multipart/mixed; boundary=B", "", "--B", "Content-Type: text/cloud-config", "", half, "--B", "Content-Type: text/cloud-config", "", half, "--B--", ""].join("\n")
     const both = analyseUserData(bytes(mime), OPTIONS)
     expect(both.problems.map((p) => p.message)).toEqual([`YAML: too large to read: more than ${YAML_MAX_TOKENS} tokens (keys, values, indicators, line breaks) in the user-data; part skipped`])
+    // a #cloud-config-archive's list shares it with its parts: a list and a part each under it, together over
+    const indented = (text: string) => text.replace(/^(?=.)/gm, "    ")
+    const archive = `#cloud-config-archive\n- content: |\n${indented(half)}  x-padding:\n${"  - a\n".repeat(YAML_MAX_TOKENS / 8 + 100)}`
+    const listAndPart = analyseUserData(bytes(archive), OPTIONS)
+    expect(listAndPart.problems.map((p) => p.message)).toEqual([`YAML: too large to read: more than ${YAML_MAX_TOKENS} tokens (keys, values, indicators, line breaks) in the user-data; part skipped`])
   })
 
   it(`lists ${MAX_NOTES} problems and ${MAX_NOTES} warnings of a document, counts the others in one line each, and names ${MAX_NOTES} keys not carried out`, () => {
@@ -531,6 +561,11 @@ describe("#cloud-config", () => {
       problems: [],
       warnings: ["line 2: merge_type: the merge_type key names a merger other than dict(), list() and str(); it says how MIME parts merge, so it changes nothing here"]
     })
+    // merge_type beside merge_how is left unread, as in cloud-init, and is no key to warn about either
+    expect(notes("#cloud-config\nmerge_how: 'list(append)'\nmerge_type: 'dict(replace)'\npackages: [vim]\n")).toEqual({ problems: [], warnings: [] })
+    expect(notes("#cloud-config\nmerge_how: 5\nmerge_type: 'dict(replace)'\n").warnings).toEqual([
+      "line 2: merge_how: the merge_how key is not a list of mergers such as list(append)+dict(recurse_array)+str(); it says how MIME parts merge, so it changes nothing here"
+    ])
     // #alpine-config is no cloud-init format: its unknown keys are named
     expect(notes("#alpine-config\nmerge_how: x\n").warnings).toEqual(["unknown #alpine-config keys ignored: merge_how"])
   })

@@ -11,7 +11,8 @@ import { type MimePart, type Parts, sortParts } from "./mime.js"
 import { asMap, formatPath } from "./notes.js"
 import { formatProblem, type Problem } from "./problem.js"
 import { OTHER_TYPE_WORDS, userDataWord } from "./type.js"
-import { loadYaml, type Source } from "./yaml.js"
+import type { TokenBudget } from "../yaml-depth.js"
+import { loadYaml, newTokenBudget, type Source } from "./yaml.js"
 
 /** the keys that are not headers of their own, as cloud-init leaves them out */
 const NOT_HEADERS = new Set(["content", "filename", "type", "launch-index", "content-disposition", "content-type"])
@@ -31,10 +32,14 @@ const lineOf = (source: Source, path: ReadonlyArray<string | number>): number | 
   return source.lineCounter.linePos(pos).line + (block ? 1 : 0)
 }
 
-export const splitArchive = (text: string, maxBytes: number): Either.Either<Parts, Array<Problem>> => {
-  const loaded = loadYaml(text, 0, new Set())
+/** the parts the list names; the list's tokens are taken from `budget`, which its parts share after it */
+export const splitArchive = (text: string, maxBytes: number, budget: TokenBudget = newTokenBudget()): Either.Either<Parts, Array<Problem>> => {
+  const loaded = loadYaml(text, 0, new Set(), budget)
   if (Either.isLeft(loaded)) return Either.left(loaded.left)
-  const { raw, source } = loaded.right
+  const { source } = loaded.right
+  // nothing under the first line (or a null) is no parts, as cloud-init reads an empty list
+  const contents = source.doc.contents
+  const raw: unknown = contents === null || (isScalar(contents) && contents.value === null) ? [] : loaded.right.raw
   if (!Array.isArray(raw)) return Either.left([{ path: "", line: lineOf(source, []) ?? 1, message: "expected a list of parts" }])
   const parts = raw.map((entry: unknown, index): MimePart | { readonly ignored: string } => {
     const label = String(index + 1)
@@ -44,18 +49,28 @@ export const splitArchive = (text: string, maxBytes: number): Either.Either<Part
     if (map === undefined) return { ignored: `${where}: expected a string or a map with content and type; part ignored` }
     const content = map["content"] ?? ""
     if (typeof content !== "string" && !(content instanceof Uint8Array)) return { ignored: `${where}: content: expected a string; part ignored` }
-    const bytes = typeof content === "string" ? Buffer.from(content, "utf8") : Buffer.from(content)
+    // the bytes are made when the part is read, within the size limit: an entry given 99 times by a YAML alias is not 99 copies at once
+    const bytesOf = () => (typeof content === "string" ? Buffer.from(content, "utf8") : Buffer.from(content))
+    // what the first line names is in the first 4 KiB (userDataWord), made from at most twice as many characters
+    const head = typeof content === "string" ? Buffer.from(content.slice(0, 8192), "utf8") : content.subarray(0, 8192)
     const given = map["type"]
     if (given !== undefined && given !== null && given !== "" && (typeof given !== "string" || !given.includes("/"))) {
       return { ignored: `${where}: type: expected a MIME type such as text/cloud-config; part ignored` }
     }
-    const type = typeof given === "string" && given !== "" ? given : typeOf(bytes)
+    const type = typeof given === "string" && given !== "" ? given : typeOf(head)
     const headers = new Map<string, string>([["content-type", type]])
     if (typeof map["filename"] === "string") headers.set("content-disposition", `attachment; filename="${map["filename"].replace(/["\\]/g, "\\$&")}"`)
     for (const [key, value] of Object.entries(map)) {
       if (!NOT_HEADERS.has(key.toLowerCase()) && (typeof value === "string" || typeof value === "number")) headers.set(key.toLowerCase(), String(value))
     }
-    return { headers, body: bytes.toString("latin1"), bodyLine: (typeof entry === "string" ? undefined : lineOf(source, [index, "content"])) ?? line, label }
+    return {
+      headers,
+      get body() {
+        return bytesOf().toString("latin1")
+      },
+      bodyLine: (typeof entry === "string" ? undefined : lineOf(source, [index, "content"])) ?? line,
+      label
+    }
   })
   const sorted = sortParts(parts, maxBytes, "#cloud-config-archive has no parts")
   // the list's own YAML warnings (a key given twice in an entry) come first

@@ -8,9 +8,10 @@
  * nothing of the template can be applied, and the one problem says so.
  */
 import * as Either from "effect/Either"
+import { YAML_MAX_TOKENS } from "../yaml-depth.js"
 import type { Problem } from "./problem.js"
 
-const STATEMENT = /\{%/
+const STATEMENT = "{%"
 
 interface Construct {
   readonly start: number
@@ -19,46 +20,63 @@ interface Construct {
 }
 
 /**
- * Each `{{ ... }}` expression and `{# ... #}` comment, on one line, in order:
- * an opening closed by the first closing after it on its line. One pass, as
- * a line full of openings that never close (`{{{{...`) made a lazy regular
- * expression search the rest of the line from each of them.
+ * Where `needle` next stands at or after a place, for places that only
+ * rise: each search goes on from where the last one stopped, so all of them
+ * together read the text once.
  */
-const constructsOf = (text: string): Array<Construct> => {
+const finder = (text: string, needle: string) => {
+  let at = -2
+  return (from: number): number => {
+    if (at !== -1 && at < from) at = text.indexOf(needle, from)
+    return at
+  }
+}
+
+/**
+ * Each `{{ ... }}` expression and `{# ... #}` comment, in order: an opening
+ * closed by the first closing after it, an expression's on its line, a
+ * comment's anywhere after it (jinja comments go on over lines). One pass,
+ * as a line full of openings that never close (`{{{{...`) made a lazy
+ * regular expression search the rest of the line from each of them.
+ */
+const constructsOf = (text: string, most = Infinity): Array<Construct> => {
   const found: Array<Construct> = []
-  for (let lineStart = 0; lineStart < text.length; ) {
-    const newline = text.indexOf("\n", lineStart)
-    const lineEnd = newline < 0 ? text.length : newline
-    const line = text.slice(lineStart, lineEnd)
-    // once an opening finds no closing on its line, no later one of its kind will
-    let expressions = true
-    let comments = true
-    for (let i = line.indexOf("{"); i >= 0 && (expressions || comments); i = line.indexOf("{", i)) {
-      const comment = line[i + 1] === "#"
-      if ((comment && comments) || (line[i + 1] === "{" && expressions)) {
-        const close = line.indexOf(comment ? "#}" : "}}", i + 2)
-        if (close >= 0) {
-          found.push({ start: lineStart + i, end: lineStart + close + 2, comment })
-          i = close + 2
-          continue
-        }
-        if (comment) comments = false
-        else expressions = false
+  const expressionClose = finder(text, "}}")
+  const commentClose = finder(text, "#}")
+  const newline = finder(text, "\n")
+  for (let i = text.indexOf("{"); i >= 0; i = text.indexOf("{", i)) {
+    const comment = text[i + 1] === "#"
+    if (comment || text[i + 1] === "{") {
+      const close = comment ? commentClose(i + 2) : expressionClose(i + 2)
+      const lineEnd = newline(i)
+      if (close >= 0 && (comment || lineEnd < 0 || close < lineEnd)) {
+        // one more than `most` says there are too many
+        if (found.length > most) break
+        found.push({ start: i, end: close + 2, comment })
+        i = close + 2
+        continue
       }
-      i += 1
     }
-    lineStart = lineEnd + 1
+    i += 1
   }
   return found
 }
 
-/** private-use characters around an expression's number: a plain YAML scalar may start with them, and no user-data writes them */
-const OPEN = "\uE000"
-const CLOSE = "\uE001"
-const MARK = /\uE000(\d+)\uE001/g
+/** the private-use characters: a plain YAML scalar may start with them, and user-data hardly ever writes them */
+const PRIVATE_USE = /[\uE000-\uF8FF]/g
+
+/** two private-use characters the text does not hold, to put around an expression's number; undefined when it holds every one */
+const marksFor = (text: string): readonly [string, string] | undefined => {
+  const held = new Set<string>()
+  PRIVATE_USE.lastIndex = 0
+  for (let m = PRIVATE_USE.exec(text); m !== null && held.size < 0x1900; m = PRIVATE_USE.exec(text)) held.add(m[0])
+  const free: Array<string> = []
+  for (let code = 0xe000; code <= 0xf8ff && free.length < 2; code++) if (!held.has(String.fromCharCode(code))) free.push(String.fromCharCode(code))
+  return free.length === 2 ? [free[0]!, free[1]!] : undefined
+}
 
 export interface Masked {
-  /** the text with each expression a mark and each comment gone, line for line */
+  /** the text with each expression a mark and each comment gone but its line breaks, line for line */
   readonly text: string
   /** the loaded document with each mark the expression again */
   readonly restore: (raw: unknown) => unknown
@@ -66,25 +84,59 @@ export interface Masked {
 
 const lineAt = (text: string, index: number): number => text.slice(0, index).split("\n").length
 
-/** the template's text as plain YAML; left, a statement at its line (after `lineOffset` lines of the user-data) */
-export const maskJinja = (text: string, lineOffset: number): Either.Either<Masked, Array<Problem>> => {
-  const statement = STATEMENT.exec(text)
-  if (statement !== null) {
+/**
+ * the most expressions and comments a template may hold: each is kept apart
+ * while the document is read, and a 16 MiB line of `{{x}}` (3 million, one
+ * YAML scalar) took a gigabyte and 18 s; real templates hold a few dozen
+ */
+const MAX_CONSTRUCTS = YAML_MAX_TOKENS
+
+/** how many more expressions and comments the user-data may hold: its parts share it */
+export interface JinjaBudget {
+  remaining: number
+}
+
+export const newJinjaBudget = (): JinjaBudget => ({ remaining: MAX_CONSTRUCTS })
+
+/** where the first `{%` outside the expressions and comments (a commented-out `{% if %}` is none, as jinja reads it) stands; -1 when there is none */
+const statementOutside = (text: string, constructs: ReadonlyArray<Construct>): number => {
+  let c = 0
+  for (let i = text.indexOf(STATEMENT); i >= 0; i = text.indexOf(STATEMENT, i + 2)) {
+    while (c < constructs.length && constructs[c]!.end <= i) c++
+    if (c === constructs.length || constructs[c]!.start > i) return i
+  }
+  return -1
+}
+
+/** the template's text as plain YAML; left, a statement at its line (after `lineOffset` lines of the user-data), or more expressions and comments than the budget has left */
+export const maskJinja = (text: string, lineOffset: number, budget: JinjaBudget = newJinjaBudget()): Either.Either<Masked, Array<Problem>> => {
+  const constructs = constructsOf(text, budget.remaining)
+  if (constructs.length > budget.remaining) {
+    return Either.left([{ path: "", line: 1 + lineOffset, message: `too large to read: more than ${MAX_CONSTRUCTS} jinja expressions and comments in the user-data` }])
+  }
+  budget.remaining -= constructs.length
+  const statement = statementOutside(text, constructs)
+  if (statement >= 0) {
     return Either.left([
       {
         path: "",
-        line: lineAt(text, statement.index) + lineOffset,
+        line: lineAt(text, statement) + lineOffset,
         message: "a jinja statement ({% ... %}) decides what this template holds, and jinja templates are not rendered; nothing of it is applied"
       }
     ])
   }
-  if (text.includes(OPEN)) return Either.right({ text, restore: (raw) => raw })
+  const marks = marksFor(text)
+  if (marks === undefined) return Either.right({ text, restore: (raw) => raw })
+  const [OPEN, CLOSE] = marks
+  const MARK = new RegExp(`${OPEN}(\\d+)${CLOSE}`, "g")
   const expressions: Array<string> = []
   const pieces: Array<string> = []
   let at = 0
-  for (const { start, end, comment } of constructsOf(text)) {
+  for (const { start, end, comment } of constructs) {
     pieces.push(text.slice(at, start))
-    if (!comment) {
+    // a comment over several lines leaves its line breaks, so what follows keeps its line
+    if (comment) pieces.push("\n".repeat(text.slice(start, end).split("\n").length - 1))
+    else {
       expressions.push(text.slice(start, end))
       pieces.push(`${OPEN}${expressions.length - 1}${CLOSE}`)
     }
@@ -93,11 +145,25 @@ export const maskJinja = (text: string, lineOffset: number): Either.Either<Maske
   pieces.push(text.slice(at))
   const masked = pieces.join("")
   const unmask = (s: string) => s.replace(MARK, (_, n: string) => expressions[Number(n)] ?? "")
+  // a value named again by a YAML alias is the same value loaded, and is restored once: 99 aliases of an 8 MiB text are not 99 copies,
+  // and a list or map that holds itself (`&a [*a]`) is restored into one that holds itself, not followed for ever
+  const restored = new Map<unknown, unknown>()
   const restore = (value: unknown): unknown => {
-    if (typeof value === "string") return unmask(value)
-    if (Array.isArray(value)) return value.map(restore)
-    if (value === null || typeof value !== "object" || value instanceof Uint8Array) return value
+    if (value === null || (typeof value !== "string" && typeof value !== "object") || value instanceof Uint8Array) return value
+    if (restored.has(value)) return restored.get(value)
+    if (typeof value === "string") {
+      const text = unmask(value)
+      restored.set(value, text)
+      return text
+    }
+    if (Array.isArray(value)) {
+      const list: Array<unknown> = []
+      restored.set(value, list)
+      for (const item of value) list.push(restore(item))
+      return list
+    }
     const out: Record<string, unknown> = {}
+    restored.set(value, out)
     for (const [key, inner] of Object.entries(value)) {
       // defined, not assigned: a key `__proto__` stays a key
       Object.defineProperty(out, unmask(key), { value: restore(inner), enumerable: true, writable: true, configurable: true })

@@ -108,12 +108,16 @@ const without = (raw: Record<string, unknown>, key: string): Record<string, unkn
   return rest
 }
 
-/** `merge_how`, or when it is missing or null `merge_type`: taken out of the keys, as cloud-init pops them */
+/**
+ * `merge_how`, or when it is missing or null `merge_type`, as cloud-init
+ * reads them; both taken out of the keys: a `merge_type` beside `merge_how`
+ * is left unread by cloud-init, and is no configuration either
+ */
 const takeKey = (raw: Record<string, unknown>): { readonly key?: string; readonly value?: unknown; readonly rest: Record<string, unknown> } => {
   const how = raw["merge_how"]
-  if (how !== undefined && how !== null) return { key: "merge_how", value: how, rest: without(raw, "merge_how") }
   const type = raw["merge_type"]
   const rest = without(without(raw, "merge_how"), "merge_type")
+  if (how !== undefined && how !== null) return { key: "merge_how", value: how, rest }
   return type !== undefined && type !== null ? { key: "merge_type", value: type, rest } : { rest }
 }
 

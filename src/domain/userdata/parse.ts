@@ -19,12 +19,13 @@ import { fromCloudConfig } from "./cloud.js"
 import { newBudget, type ReadContext } from "./common.js"
 import type { DocumentRead } from "./document.js"
 import { type Built, merge, originOf, partMergers, type Traced } from "./merge.js"
-import { explainJinja, maskJinja } from "./jinja.js"
+import { explainJinja, maskJinja, newJinjaBudget } from "./jinja.js"
 import { JINJA_WARNING, type Parts, splitMime, type ScriptPart } from "./mime.js"
 import { emptyUserConfig, type UserConfig } from "./model.js"
 import { asMap, formatPath, type Key, type Note, Notes } from "./notes.js"
 import { formatProblem, type Problem, UserDataError } from "./problem.js"
 import { isJinja, userDataWord } from "./type.js"
+import type { TokenBudget } from "../yaml-depth.js"
 import { lineIn, loadYaml, newTokenBudget, type Source } from "./yaml.js"
 
 export type { ScriptPart }
@@ -217,15 +218,20 @@ const mergeParts = (parts: ReadonlyArray<LoadedPart>) => {
 
 
 /** MIME user-data, or a `#cloud-config-archive`, its parts split and sorted (`mime.ts`, `archive.ts`) */
-const analyseParts = (type: "multipart" | "cloud-config-archive", split: Either.Either<Parts, Array<Problem>>, options: ParseOptions): Analysis => {
+const analyseParts = (
+  type: "multipart" | "cloud-config-archive",
+  split: Either.Either<Parts, Array<Problem>>,
+  options: ParseOptions,
+  budget: TokenBudget = newTokenBudget()
+): Analysis => {
   if (Either.isLeft(split)) return unreadable(type, split.left)
   const { scripts, configs, warnings } = split.right
   const problems: Array<Problem> = []
   const notes: Array<Note> = []
-  const budget = newTokenBudget()
+  const jinjaBudget = newJinjaBudget()
   const loaded = configs.flatMap(({ text, lineOffset, where, mergeType }): Array<LoadedPart> => {
     const skipped = (left: ReadonlyArray<Problem>) => problems.push(...left.map((p) => ({ ...p, message: `${p.message}; part skipped` })))
-    const masked = isJinja(text) ? maskJinja(text, lineOffset) : Either.right({ text, restore: (raw: unknown) => raw })
+    const masked = isJinja(text) ? maskJinja(text, lineOffset, jinjaBudget) : Either.right({ text, restore: (raw: unknown) => raw })
     if (Either.isLeft(masked)) {
       skipped(masked.left)
       return []
@@ -277,7 +283,9 @@ export const analyseUserData = (bytes: Uint8Array, options: ParseOptions): Analy
       return analyseParts(type, splitMime(bytes, options.maxBytes), options)
     case "cloud-config-archive": {
       const text = decodeText(bytes)
-      return Either.isLeft(text) ? unreadable(type, text.left) : analyseParts(type, splitArchive(text.right, options.maxBytes), options)
+      // the list and its parts share one budget: one user-data never costs more than the cap
+      const budget = newTokenBudget()
+      return Either.isLeft(text) ? unreadable(type, text.left) : analyseParts(type, splitArchive(text.right, options.maxBytes, budget), options, budget)
     }
     default:
       return { type, parsed: { kind: "unknown", type }, problems: [], warnings: [], usable: true }
