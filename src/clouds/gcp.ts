@@ -18,9 +18,14 @@ const BLOCK_PROJECT_KEYS = "instance/attributes/block-project-ssh-keys"
 const USER_DATA = "instance/attributes/user-data"
 const USER_DATA_ENCODING = "instance/attributes/user-data-encoding"
 
-/** the login a key line is for, and the key; a line without a `login:` prefix is for no one in particular */
+/**
+ * The login a key line is for, and the key; a line without a `login:` prefix
+ * is for no one in particular. Blanks after the colon (`bob: ssh-ed25519 ...`,
+ * as a hand-edited list has them) still make it bob's line, as cloud-init and
+ * Google's guest agent split it at the colon.
+ */
 export const splitLogin = (line: string): { readonly login?: string; readonly key: string } => {
-  const m = /^([^\s:"=]+):(\S.*)$/.exec(line)
+  const m = /^([^\s:"=]+):\s*(\S.*)$/.exec(line)
   return m === null ? { key: line } : { login: m[1]!, key: m[2]! }
 }
 

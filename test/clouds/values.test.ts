@@ -78,6 +78,11 @@ describe("gcp's ssh-keys lines", () => {
     expect(splitLogin(`command="echo a:b" ${K}`)).toEqual({ key: `command="echo a:b" ${K}` })
   })
 
+  it("a line with blanks after its login's colon is still that login's, its key without them", () => {
+    expect(splitLogin(`bob: ${K} b`)).toEqual({ login: "bob", key: `${K} b` })
+    expect(instanceKeys([`bob: ${K} b`, `alpine:\t${K} a`].join("\n"), "alpine", NOW)).toEqual([`${K} a`])
+  })
+
   it("keeps the cloud user's, cloudinit's and login-less keys, not others' nor expired ones", () => {
     const text = [`alpine:${K} a`, `cloudinit:${K} c`, `${K} none`, `bob:${K} b`, `alpine:${K} google-ssh {"userName":"x","expireOn":"2024-12-31T23:59:59+0000"}`].join("\n")
     expect(instanceKeys(text, "alpine", NOW)).toEqual([`${K} a`, `${K} c`, `${K} none`])
