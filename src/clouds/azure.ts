@@ -24,6 +24,16 @@ const subnets = (family: "ipv4" | "ipv6") => (nic: JsonObject) =>
     return typeof address === "string" && address !== "" ? [prefix === undefined || prefix === "" ? address : `${address}/${String(prefix)}`] : []
   })
 
+/**
+ * A `keyData` is one key: the keys Azure generates for a VM are served
+ * wrapped at 64 characters with CRLF line breaks, which are no part of the
+ * key (cloud-init and afterburn remove them too).
+ */
+export const oneKey = (keyData: string): ReadonlyArray<string> => {
+  const key = keyData.replace(/[\r\n]+/g, "").trim()
+  return key === "" ? [] : [key]
+}
+
 export const azure: CloudProvider = {
   name: "azure",
   detect: dmiIs("chassis_asset_tag", (tag) => tag === AZURE_ASSET_TAG),
@@ -42,7 +52,7 @@ export const azure: CloudProvider = {
       sshKeys: Effect.gen(function* () {
         // `format=text` lists a list's entries as `N/`
         const indexes = yield* listedIndexes(client, "compute/publicKeys", (l) => l.replace(/\/$/, ""))
-        return yield* listedKeys(client, indexes, (n) => `compute/publicKeys/${n}/keyData`)
+        return yield* listedKeys(client, indexes, (n) => `compute/publicKeys/${n}/keyData`, oneKey)
       }),
       userData: Effect.flatMap(client.get(USER_DATA, AS_USER_DATA), (body) => base64Datum(client, USER_DATA, body)),
       nics: Effect.map(client.get(NICS), nonEmpty),

@@ -189,9 +189,15 @@ export const listedIndexes = (client: HttpMetadataClient, path: string, entry: (
 /**
  * The keys a listing names, each fetched (four at a time) within
  * KEY_MAX_BYTES: a key over it is left out with a warning and the others are
- * kept; any other failure fails the list. Sorted, each once.
+ * kept; any other failure fails the list. Sorted, each once. `keysOf` reads
+ * the keys of one entry (by default, one a line).
  */
-export const listedKeys = (client: HttpMetadataClient, indexes: ReadonlyArray<string>, pathOf: (index: string) => string) =>
+export const listedKeys = (
+  client: HttpMetadataClient,
+  indexes: ReadonlyArray<string>,
+  pathOf: (index: string) => string,
+  keysOf: (entry: string) => ReadonlyArray<string> = lines
+) =>
   Effect.map(
     Effect.forEach(
       indexes,
@@ -208,7 +214,7 @@ export const listedKeys = (client: HttpMetadataClient, indexes: ReadonlyArray<st
         ),
       { concurrency: 4 }
     ),
-    (keys) => sortedUnique(keys.flatMap((k) => (Option.isSome(k) ? lines(k.value) : [])))
+    (keys) => sortedUnique(keys.flatMap((k) => (Option.isSome(k) ? keysOf(k.value) : [])))
   )
 
 /** a structured value as `imds` prints it */
