@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { lines, sortedUnique } from "../domain/text.js"
 import { Config } from "../services/Config.js"
-import { base64Datum, dmiIs, jsonNicLookup, jsonValue, nonEmpty, textValue } from "./common.js"
+import { base64Datum, dmi, DMI_PRIORITY, jsonNicLookup, jsonValue, nonEmpty, textValue, whenTrue } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient, type HttpMetadataClient } from "./imds-http.js"
 import { ipv4Network } from "./ip.js"
 import type { CloudProvider } from "./provider.js"
@@ -67,7 +67,11 @@ const items = (v: unknown): unknown => (typeof v === "string" ? lines(v) : v)
 
 export const gcp: CloudProvider = {
   name: "gcp",
-  detect: dmiIs("product_name", (name) => name === "Google Compute Engine"),
+  // as cloud-init reads it: instances started long ago name their product just `Google`, and every one has a `GoogleCloud-` serial
+  detect: Effect.gen(function* () {
+    const name = yield* dmi("product_name")
+    return name === "Google Compute Engine" || name === "Google" || (yield* dmi("product_serial")).startsWith("GoogleCloud-")
+  }).pipe(Effect.map(whenTrue(DMI_PRIORITY))),
   metadata: Effect.gen(function* () {
     const client = yield* makeHttpMetadataClient({
       cloud: "gcp",

@@ -249,7 +249,8 @@ describe("detection between clouds that share signs", () => {
     { what: "HUAWEICLOUD in the DMI chassis asset tag is openstack", files: { "/sys/class/dmi/id/chassis_asset_tag": "HUAWEICLOUD\n" }, drive: false, cloud: "openstack" },
     { what: "SAP CCloud VM in the DMI chassis asset tag is openstack", files: { "/sys/class/dmi/id/chassis_asset_tag": "SAP CCloud VM\n" }, drive: false, cloud: "openstack" },
     { what: "OpenStack Nova in the DMI chassis asset tag is openstack", files: { "/sys/class/dmi/id/chassis_asset_tag": "OpenStack Nova\n" }, drive: false, cloud: "openstack" },
-    { what: "a config-2 volume alone is openstack", files: {}, drive: true, cloud: "openstack" }
+    { what: "a config-2 volume alone is openstack", files: {}, drive: true, cloud: "openstack" },
+    { what: "a GoogleCloud- serial alone is gcp, whatever the product is named", files: { "/sys/class/dmi/id/product_serial": "GoogleCloud-3F1C0A9E7B2D46E58A1B9C0D2E4F6A17\n" }, drive: false, cloud: "gcp" }
   ])("$what", ({ files, drive, cloud }) =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ noSimulator: true, ...(drive ? { configDrive: yield* tempDir } : {}) })
