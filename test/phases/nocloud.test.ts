@@ -143,6 +143,23 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("meta-data that is no YAML fails in one line that never quotes it (yaml's message may: a block header, a tag, an alias)", () =>
+    Effect.gen(function* () {
+      const cases: ReadonlyArray<readonly [string, string]> = [
+        ["password: |Sup3rSecret\n  x\n", "unexpected characters at line 2, column 12"],
+        ["password: !!omap\n - Sup3rSecret: 1\n - Sup3rSecret: 2\n", "a tag it cannot resolve at line 2, column 11"],
+        ['password: "x\\uSup3rSecret"\n', "an invalid escape sequence at line 2, column 13"],
+        ["password: *Sup3rSecret\n", "an alias whose anchor is not set before it"],
+        // a message that quotes nothing is kept
+        ["password: x\n bad: y\n", "Nested mappings are not allowed in compact mappings at line 2, column 11"]
+      ]
+      for (const [bad, reason] of cases) {
+        const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": `local-hostname: h\n${bad}` })
+        expect(yield* instance.imds(["@hostname"])).toEqual({ code: 1, stdout: "", stderr: `imds: nocloud: cannot read meta-data: invalid YAML: ${reason}\n` })
+      }
+    })
+  )
+
   it.scopedLive("i= on the command line overrides meta-data's instance-id; the seed copy stays byte-exact", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "h.example", instanceId: "iid-from-seed" } })
