@@ -32,6 +32,15 @@ export const printable = (text: string, max = 80): string =>
     }) + (text.length > max ? "..." : "")
 
 /**
+ * A value from outside in a message as a JSON string of at most `max` of its
+ * characters: JSON escapes the control characters below space, and every
+ * other character outside printable ASCII is escaped as `\\uXXXX` too (DEL,
+ * U+009B, which the Linux console takes for CSI, a right-to-left override).
+ */
+export const quoted = (text: string, max: number): string =>
+  JSON.stringify(text.slice(0, max)).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+
+/**
  * `text` without the run of `char` it ends with. A loop: `/c+$/` tries
  * every start in a long run of `c` that does not end the text, quadratic
  * time (100 KB of `=` then a letter: seconds; a 16 MB user-data: hours).

@@ -3,14 +3,16 @@
  * metadata answers, planted links, device nodes, a crash's leftovers.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawnSync } from "node:child_process"
 import { createServer, type AddressInfo, type Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { liveHttp } from "../../src/layers/HttpLive.js"
+import { PROGRAM } from "../support/harness.js"
 import { actionLines, makeTestInstance } from "../support/instance.js"
+import { describeSystem } from "../support/system.js"
 
 const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
 const KEY_B = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQKeyB b@example"
@@ -384,6 +386,26 @@ describe("a crash's leftovers", () => {
       expect((yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_hostname" })).code).toBe(0)
       expect(instance.read(`/etc/.hostname.tmp-${thread}-0`)).toBeUndefined()
       expect(instance.read("/etc/hostname")).toBe("h\n")
+    })
+  )
+})
+
+// a PID namespace without a /proc of its own (unshare -p, as the crash suite runs a phase): /proc/PID there is the host's process of that number
+describeSystem("a crash's leftovers, in a PID namespace whose /proc is the host's", { tools: { unshare: "util-linux" }, root: true }, () => {
+  it.scopedLive("a live writer's temporary is left alone though the host's process of its pid is a thread", () =>
+    Effect.gen(function* () {
+      // a thread of this process: on the host not a process, in the namespace the pid the writer gets
+      const thread = readdirSync(`/proc/${process.pid}/task`).map(Number).find((tid) => tid !== process.pid)
+      expect(thread).toBeDefined()
+      // a seed of its own: the phase runs in another process while this one waits for it
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
+      instance.write("/var/lib/cloud/seed/nocloud/meta-data", "local-hostname: h.example\n")
+      instance.write(`/etc/.hostname.tmp-${thread}-0`, "someone else's, still writing")
+      const script = `echo $((T - 1)) > /proc/sys/kernel/ns_last_pid; sleep 60 & [ $! = "$T" ] || exit 99; "$NODE" "$PROGRAM" main; status=$?; kill $!; exit $status`
+      const env = { ...instance.env, INIT_ACTIONS_MAIN: "set_hostname", TINY_CLOUD_CODE_CACHE: "off", T: String(thread), NODE: process.execPath, PROGRAM }
+      expect(spawnSync("unshare", ["-f", "-p", "sh", "-c", script], { env, stdio: "ignore" }).status).toBe(0)
+      expect(instance.read("/etc/hostname")).toBe("h\n")
+      expect(instance.read(`/etc/.hostname.tmp-${thread}-0`)).toBe("someone else's, still writing")
     })
   )
 })

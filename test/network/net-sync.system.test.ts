@@ -162,7 +162,8 @@ describeSystem("imds-net-sync with the real ip in a network namespace", { tools:
       const bin = yield* tools
       const env = { PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, CLOUD: "aws", IMDS_ENDPOINT: `127.0.0.1:${PORT}`, TINY_CLOUD_CODE_CACHE: "off" }
       const junk = Array.from({ length: 3000 }, (_, i) => `x${i}`)
-      yield* simulatorIn(ns, "aws", metadata({ ipv4: ["10.0.1.20", "10.0.1.21", ...junk], ipv6: ["2001:db8:1::5", ...junk] }), PORT)
+      // first, a value a terminal or the console acts on (U+009B is CSI there): named escaped
+      yield* simulatorIn(ns, "aws", metadata({ ipv4: ["10.0.1.20", "10.0.1.21", "\u009b2J\u202e", ...junk], ipv6: ["2001:db8:1::5", ...junk] }), PORT)
       expect(yield* ns.exec(process.execPath, [PROGRAM, "net-sync", "eth1"], env)).toEqual({ code: 0, stdout: "", stderr: "" })
       expect((yield* state(ns, "eth1", 10001)).addresses).toEqual(["10.0.1.21/32", "2001:db8:1::5/128"])
       expect(lines(join(bin, "ip.log")).filter((c) => /\bx\d/.test(c))).toEqual([])
@@ -170,8 +171,9 @@ describeSystem("imds-net-sync with the real ip in a network namespace", { tools:
         .filter((l) => l.startsWith("local7.warning "))
         .map((l) => l.replace(/^\S+ \S+ /, ""))
       expect(warnings).toHaveLength(101)
-      expect(warnings[0]).toBe('eth1: ignoring "x0": not an IP address')
-      expect(warnings[100]).toBe("eth1: 5900 more ignored values are not listed")
+      expect(warnings[0]).toBe('eth1: ignoring "\\u009b2J\\u202e": not an IP address')
+      expect(warnings[1]).toBe('eth1: ignoring "x0": not an IP address')
+      expect(warnings[100]).toBe("eth1: 5901 more ignored values are not listed")
     })
   )
 

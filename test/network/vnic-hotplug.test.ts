@@ -4,7 +4,7 @@
  * answer, as real ones do: events that ran at the same time would show up
  * interleaved in the record.
  */
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from "node:fs"
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync } from "node:fs"
 import { join } from "node:path"
 import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -144,6 +144,21 @@ describeSystem("vnic-eth-hotplug", { tools: { flock: "util-linux" } }, () => {
       expect((yield* event(instance, "add", "eth3")).code).toBe(1)
       expect(readlinkSync(join(instance.root, "etc/network/interfaces"))).toBe(join(outside, "interfaces"))
       expect(readdirSync(outside)).toEqual([])
+    })
+  )
+
+  it.scopedLive("/etc/network a symlink out of ROOT: the lock opens and creates nothing there; the file is written where the link points under ROOT", () =>
+    Effect.gen(function* () {
+      const instance = yield* pretendInstance("stopped")
+      const outside = join(instance.dir, "sentinel")
+      mkdirSync(outside)
+      // the image's /etc/network moved elsewhere, as an absolute link: its target is under ROOT
+      mkdirSync(join(instance.root, instance.dir), { recursive: true })
+      renameSync(join(instance.root, "etc/network"), join(instance.root, outside))
+      symlinkSync(outside, join(instance.root, "etc/network"))
+      expect(yield* event(instance, "add", "eth1")).toEqual({ code: 0, stdout: "", stderr: "" })
+      expect(readdirSync(outside)).toEqual([])
+      expect(readFileSync(join(instance.root, outside, "interfaces"), "utf8")).toContain("auto eth1\niface eth1\n")
     })
   )
 

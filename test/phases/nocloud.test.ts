@@ -143,6 +143,23 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("meta-data that is no YAML fails in one line that never quotes it (yaml's message may: a block header, a tag, an alias)", () =>
+    Effect.gen(function* () {
+      const cases: ReadonlyArray<readonly [string, string]> = [
+        ["password: |Sup3rSecret\n  x\n", "unexpected characters at line 2, column 12"],
+        ["password: !!omap\n - Sup3rSecret: 1\n - Sup3rSecret: 2\n", "a tag it cannot resolve at line 2, column 11"],
+        ['password: "x\\uSup3rSecret"\n', "an invalid escape sequence at line 2, column 13"],
+        ["password: *Sup3rSecret\n", "an alias whose anchor is not set before it"],
+        // a message that quotes nothing is kept
+        ["password: x\n bad: y\n", "Nested mappings are not allowed in compact mappings at line 2, column 11"]
+      ]
+      for (const [bad, reason] of cases) {
+        const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": `local-hostname: h\n${bad}` })
+        expect(yield* instance.imds(["@hostname"])).toEqual({ code: 1, stdout: "", stderr: `imds: nocloud: cannot read meta-data: invalid YAML: ${reason}\n` })
+      }
+    })
+  )
+
   it.scopedLive("i= on the command line overrides meta-data's instance-id; the seed copy stays byte-exact", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "h.example", instanceId: "iid-from-seed" } })
@@ -381,13 +398,16 @@ describe("first boot on nocloud", () => {
     Effect.gen(function* () {
       const meta =
         `local-hostname: n1\nnetwork-interfaces: |\n  auto eth0\n  iface eth0 inet static\n    address 10.0.0.9/24\nresolv_conf:\n  nameservers:\n` +
-        `    - 10.0.0.2\n    - "10.0.0.3\\nsearch evil.example"\n    - [nested]\n    - 2001:db8::53\n    - fe80::1%eth0\n`
+        `    - 10.0.0.2\n    - "10.0.0.3\\nsearch evil.example"\n    - [nested]\n    - 2001:db8::53\n    - fe80::1%eth0\n    - "\\u009b2J\\x7f\\u202eevil"\n`
       const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": meta })
       const boot = yield* instance.run(["boot"])
       expect(boot.code).toBe(0)
       expect(instance.read("/etc/resolv.conf")).toBe("nameserver 10.0.0.2\nnameserver 10.0.0.3\nnameserver 2001:db8::53\nnameserver fe80::1%eth0\n")
       expect(boot.stderr).toContain('set_network_interfaces: ignoring nameserver "search evil.example": not an IP address\n')
       expect(boot.stderr).toContain('set_network_interfaces: ignoring nameserver "[\\"nested\\"]": not an IP address\n')
+      // a character a terminal or the console acts on (CSI as one character, DEL, a right-to-left override) is escaped as JSON escapes ESC
+      expect(boot.stderr).toContain('set_network_interfaces: ignoring nameserver "\\u009b2J\\u007f\\u202eevil": not an IP address\n')
+      expect(boot.stderr).not.toMatch(/[\x7f-\x9f\u202e]/)
     })
   )
 })

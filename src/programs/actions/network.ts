@@ -2,7 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { ipv4, ipv6 } from "../../domain/ip.js"
-import { lines, textOf } from "../../domain/text.js"
+import { lines, quoted, textOf } from "../../domain/text.js"
 import { Commands } from "../../services/Commands.js"
 import { Config } from "../../services/Config.js"
 import { err, info, warn } from "../../services/Log.js"
@@ -96,7 +96,7 @@ export const setNetworkInterfaces = Effect.gen(function* () {
   const servers: Array<string> = []
   for (const server of listed.map((s) => s.trim()).filter((s) => s !== "")) {
     if (isNameserver(server)) servers.push(server)
-    else yield* warn(`set_network_interfaces: ignoring nameserver ${JSON.stringify(server.slice(0, 60))}: not an IP address`)
+    else yield* warn(`set_network_interfaces: ignoring nameserver ${quoted(server, 60)}: not an IP address`)
   }
   if (servers.length > 0) yield* fs.addLinesOnce(fs.at("/etc/resolv.conf"), servers.map((s) => `nameserver ${s}`))
 })

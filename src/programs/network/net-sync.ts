@@ -11,7 +11,7 @@ import * as Option from "effect/Option"
 import type { MetadataError } from "../../domain/errors.js"
 import { firstHost, ipv4, ipv4Cidr } from "../../domain/ip.js"
 import { addressList, parseAddresses, parseDefaultGateway, parseRules, planSync, routeTableOf, secondariesOf, type Family } from "../../domain/net-sync.js"
-import { textOf } from "../../domain/text.js"
+import { quoted, textOf } from "../../domain/text.js"
 import { Commands } from "../../services/Commands.js"
 import { debug, err, info, warn } from "../../services/Log.js"
 import { Metadata } from "../../services/Metadata.js"
@@ -114,7 +114,7 @@ export const netSync = (argument: string | undefined) =>
       const v4 = addressList(nic.ipv4, 4)
       const v6 = addressList(nic.ipv6, 6)
       const ignored = [
-        ...[...v4.invalid, ...v6.invalid].map((bad) => `${iface}: ignoring ${JSON.stringify(bad.slice(0, 60))}: not an IP address`),
+        ...[...v4.invalid, ...v6.invalid].map((bad) => `${iface}: ignoring ${quoted(bad, 60)}: not an IP address`),
         ...[...v4.unusable, ...v6.unusable].map((odd) => `${iface}: ignoring ${odd}: not a unicast host address`)
       ]
       // a list of thousands is one run's few lines, not thousands in syslog

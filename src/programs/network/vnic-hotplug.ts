@@ -65,9 +65,11 @@ export const vnicEthHotplug = helper(
     const fs = yield* RootFs
     const path = fs.at(INTERFACES)
     if (!(yield* fs.isDirectory(`${path}.d`))) return yield* failed(`${path}.d: no such directory`)
+    // the lock is taken on the file where it is inside ROOT: a link in its directory's path (an absolute one) leads under ROOT, never out of it
+    const locked = `${yield* fs.realPath(path.slice(0, path.lastIndexOf("/")))}/${path.slice(path.lastIndexOf("/") + 1)}`
     yield* Effect.scoped(
       Effect.gen(function* () {
-        yield* (yield* Lock).exclusive(path)
+        yield* (yield* Lock).exclusive(locked)
         yield* debug(`locked ${path}`)
         // an empty file (the lock creates a missing one) must not stay: set_default_interfaces would take it for a configuration; a symlink is the image's
         const empty = !(yield* fs.isSymlink(path)) && Option.match(yield* fs.readTextIfExists(path), { onNone: () => true, onSome: (text) => text === "" })
