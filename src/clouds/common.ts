@@ -5,6 +5,7 @@ import { ImdsError, type MetadataError } from "../domain/errors.js"
 import { MAX_NESTING, nestsDeeperThan, renderValue } from "../domain/render.js"
 import { bytesOf, lines, sortedUnique, textOf } from "../domain/text.js"
 import { takeTokens, YAML_MAX_NESTING, YAML_MAX_TOKENS, yamlNestsDeeperThan } from "../domain/yaml-depth.js"
+import { yamlProblem } from "../domain/yaml-problem.js"
 import { Commands } from "../services/Commands.js"
 import { Log } from "../services/Log.js"
 import { isNicAlias, type NicAlias } from "../services/Metadata.js"
@@ -141,50 +142,13 @@ export const parsedJson = (cloud: string, url: string, body: Option.Option<Uint8
       )
   })
 
-/** yaml's error codes whose messages are fixed texts: they quote nothing of the document */
-const QUOTELESS_YAML = new Set([
-  "ALIAS_PROPS",
-  "BAD_ALIAS",
-  "BAD_INDENT",
-  "BAD_SCALAR_START",
-  "BLOCK_AS_IMPLICIT_KEY",
-  "DUPLICATE_KEY",
-  "IMPOSSIBLE",
-  "KEY_OVER_1024_CHARS",
-  "MISSING_CHAR",
-  "MULTILINE_IMPLICIT_KEY",
-  "MULTIPLE_ANCHORS",
-  "MULTIPLE_DOCS",
-  "MULTIPLE_TAGS",
-  "TAB_AS_INDENT"
-])
-
-/** UNEXPECTED_TOKEN messages that name a token's type, not its text (`Unexpected scalar at node end`) */
-const TOKEN_TYPE_MESSAGE = /^(?:Unexpected [a-z-]+ (?:token|at node end)|Unsupported token [a-z-]+|Expected a flow scalar value, but found: [a-z-]+|Unexpected (?:empty item|,) in flow [a-z]+)$/
-
-/** what the other messages are about, without the text they quote (`Block scalar header includes extra characters: |SECRET`) */
-const YAML_PROBLEMS: Record<string, string> = {
-  BAD_COLLECTION_TYPE: "a tag used for the wrong collection type",
-  BAD_DIRECTIVE: "an unknown directive",
-  BAD_DQ_ESCAPE: "an invalid escape sequence",
-  BAD_PROP_ORDER: "an anchor or a tag before its indicator",
-  TAG_RESOLVE_FAILED: "a tag it cannot resolve",
-  UNEXPECTED_TOKEN: "unexpected characters"
-}
-
-/**
- * Why yaml refused a text, on one line and without the text: some of its
- * messages quote what they could not read (a block scalar's header, a tag,
- * an escape, an alias's name), and a document may hold a password or a key.
- */
-const yamlProblem = (e: unknown): string => {
+/** why yaml refused a text, on one line, never quoting it (`yamlProblem`), with where */
+const yamlFailure = (e: unknown): string => {
   if (!(e instanceof Error)) return "unreadable"
   const { code, linePos } = e as { code?: unknown; linePos?: ReadonlyArray<{ line: number; col: number }> }
   const message = e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")
-  if (typeof code !== "string") return message.startsWith("Unresolved alias") ? "an alias whose anchor is not set before it" : message.includes(":") ? "unreadable" : message
   const at = linePos?.[0] === undefined ? "" : ` at line ${linePos[0].line}, column ${linePos[0].col}`
-  const quoteless = QUOTELESS_YAML.has(code) || (code === "UNEXPECTED_TOKEN" && TOKEN_TYPE_MESSAGE.test(message))
-  return `${quoteless ? message : (YAML_PROBLEMS[code] ?? "unreadable")}${at}`
+  return `${yamlProblem(typeof code === "string" ? code : undefined, message)}${typeof code === "string" ? at : ""}`
 }
 
 /**
@@ -201,7 +165,7 @@ export const parsedYaml = (text: string) =>
     // warnings (an unknown tag such as `!vault`) are not printed: yaml would emit them to stderr with the document's line
     return yield* Effect.try({
       try: () => parse(text, { logLevel: "error" }) as unknown,
-      catch: yamlProblem
+      catch: yamlFailure
     })
   })
 

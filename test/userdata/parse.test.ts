@@ -340,6 +340,12 @@ autoinstall: true
     expect(message).not.toContain("secret-token")
   })
 
+  it("never quotes the document in a YAML error or warning whose parser message would (a block scalar header, an escape, a tag)", () => {
+    expect(failure("#cloud-config\nhostname: h1\npassword: |Sup3rSecret\n")).toBe("#cloud-config user-data is invalid: line 3: YAML: unexpected characters")
+    expect(failure('#cloud-config\nhostname: h1\npassword: "x\\uSup3rSecret"\n')).toBe("#cloud-config user-data is invalid: line 3: YAML: an invalid escape sequence")
+    expect(notes("#cloud-config\nhostname: h1\nruncmd: [!Sup3rSecret x]\n").warnings).toContain("line 3: YAML: a tag it cannot resolve")
+  })
+
   it("names a control character YAML does not allow (NULs padding the data) as the cause of a YAML error, at its line", () => {
     expect(failure("#cloud-config\nhostname: web\n\0\0\0")).toBe("#cloud-config user-data is invalid: line 3: YAML: a control character (\\x00), which YAML does not allow")
   })

@@ -8,6 +8,7 @@ import { type Alias, type Document, isMap, isPair, isScalar, isSeq, Lexer, LineC
 import type { Key, Note } from "./notes.js"
 import type { Problem } from "./problem.js"
 import { takeTokens, type TokenBudget, YAML_MAX_NESTING, YAML_MAX_TOKENS, yamlNestsDeeperThan } from "../yaml-depth.js"
+import { yamlProblem } from "../yaml-problem.js"
 
 /** One parsed YAML text and where it sits in the user-data. */
 export interface Source {
@@ -95,7 +96,7 @@ const yamlMessage = (message: string): string =>
 
 /** an error of the yaml parser in our words where its own are about its API */
 const errorMessage = (error: YAMLError): string =>
-  error.code === "MULTIPLE_DOCS" ? "a second document starts here; only one is expected" : yamlMessage(error.message)
+  error.code === "MULTIPLE_DOCS" ? "a second document starts here; only one is expected" : yamlProblem(error.code, yamlMessage(error.message))
 
 /** the first alias whose anchor is not set before it (yaml's own message names the anchor) */
 const unresolvedAlias = (doc: Document): Alias | undefined => {
@@ -175,7 +176,7 @@ export const loadYaml = (text: string, lineOffset: number, asWritten: ReadonlySe
   }
   keepAsWritten(doc, asWritten)
   const warnings: Array<Note> = [
-    ...doc.warnings.map((w) => ({ path: [], line: at(w.pos[0]), message: `YAML: ${yamlMessage(w.message)}` })),
+    ...doc.warnings.map((w) => ({ path: [], line: at(w.pos[0]), message: `YAML: ${yamlProblem(w.code, yamlMessage(w.message))}` })),
     ...duplicateKeys(doc, at)
   ]
   try {
@@ -183,7 +184,7 @@ export const loadYaml = (text: string, lineOffset: number, asWritten: ReadonlySe
   } catch (e) {
     const alias = unresolvedAlias(doc)
     if (alias !== undefined) return Either.left([{ path: "", line: at(alias.range?.[0] ?? 0), message: "YAML: an alias whose anchor is not set before it" }])
-    return Either.left([{ path: "", line: 1 + lineOffset, message: `YAML: ${yamlMessage(e instanceof Error ? e.message : String(e))}` }])
+    return Either.left([{ path: "", line: 1 + lineOffset, message: `YAML: ${yamlProblem(undefined, yamlMessage(e instanceof Error ? e.message : String(e)))}` }])
   }
 }
 
