@@ -301,6 +301,15 @@ describe.concurrent.each(HTTP_CLOUDS)("%s", (cloud) => {
     })
   )
 
+  it.scopedLive("@nic:IFACE whose address file spells the MAC in upper case is the same NIC", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud, interfaces: [{ name: "eth0", mac: MAC.toUpperCase(), up: true }], instance: instanceFor(cloud) })
+      const nic = caseOf(cloud).nic
+      const r = yield* instance.imds(["@nic:eth0,@mac,+n,@ipv4"])
+      expect(r).toEqual("error" in nic ? failed("", nic.error) : ok(`${nic.mac}\n${nic.ipv4}`))
+    })
+  )
+
   it.scopedLive("an interface that does not exist, or a name that leaves /sys/class/net, is no such interface", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud, interfaces: INTERFACES, instance: instanceFor(cloud) })
