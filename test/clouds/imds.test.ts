@@ -367,6 +367,21 @@ describe.concurrent.each(HTTP_CLOUDS)("%s", (cloud) => {
   )
 })
 
+describe("azure: a path with a query of its own", () => {
+  it.scopedLive("keeps its parameters, and gets the cloud's others after them (format=json, not a second '?')", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "azure", interfaces: INTERFACES, instance: instanceFor("azure") })
+      const [json, other] = yield* Effect.all([instance.imds(["compute/vmId?format=json"]), instance.imds(["compute/vmId?x=1"])], { concurrency: "unbounded" })
+      expect(json).toEqual(ok('"d1b6a8b2-1c44-4f1b-9d47-3d6a0c5b7e21"'))
+      expect(other).toEqual(ok("d1b6a8b2-1c44-4f1b-9d47-3d6a0c5b7e21"))
+      expect(instance.sim!.requests.map((r) => r.path).filter((p) => p.startsWith("/metadata/instance/compute/vmId")).sort()).toEqual([
+        "/metadata/instance/compute/vmId?format=json&api-version=2021-05-01",
+        "/metadata/instance/compute/vmId?x=1&format=text&api-version=2021-05-01"
+      ])
+    })
+  )
+})
+
 describe("openstack @nic:IFACE,SUB-PATH", () => {
   it.scopedLive("reads the link's own data: what a JSON object merely inherits (constructor, toString, __proto__) is not found, and no such name is an imds separator", () =>
     Effect.gen(function* () {
