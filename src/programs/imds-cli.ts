@@ -44,7 +44,7 @@ const printKey = (md: CloudMetadata, key: string, hideStderr: boolean): Effect.E
       // the keys set_ssh_keys installs: a line that is not a key, or has options in front, is left out and said
       return Effect.flatMap(md.sshKeys, (entries) => {
         const { keys, dropped } = authorizedKeys(entries, { allowOptions: false })
-        const said = dropped === 0 || hideStderr ? Effect.void : Effect.flatMap(Output, (o) => o.stderr(`imds: @ssh-keys: ${dropped} line${dropped === 1 ? "" : "s"} that are not OpenSSH public keys, or have options in front of them, left out\n`))
+        const said = dropped === 0 || hideStderr ? Effect.void : Effect.flatMap(Output, (o) => o.stderr(`imds: @ssh-keys: ${dropped === 1 ? "1 line that is not an OpenSSH public key, or has options in front of it" : `${dropped} lines that are not OpenSSH public keys, or have options in front of them`}, left out\n`))
         return Effect.zipRight(said, write(keys.map((k) => `${k}\n`).join("")))
       })
     case "@userdata":
