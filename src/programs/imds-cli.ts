@@ -106,7 +106,8 @@ const processKeys = (
  */
 const nicKeys = (md: CloudMetadata, spec: string, state: State): Effect.Effect<boolean, KeyError, Network | Output> =>
   Effect.gen(function* () {
-    const [iface = "", ...keys] = spec.slice("@nic:".length).split(",")
+    // an empty KEY (`@nic:eth0,@mac,`) is none, as the shell edition's word splitting of the list left it out
+    const [iface = "", ...keys] = spec.slice("@nic:".length).split(",").filter((k, i) => i === 0 || k !== "")
     const mac = yield* Effect.flatMap(Network, (n) => n.macAddress(iface))
     if (Option.isNone(mac)) return yield* Effect.fail(new NoSuchInterface(iface))
     if (keys.length === 0) return yield* Effect.as(Effect.flatMap(md.nic(mac.value, ""), found(spec)), true)

@@ -272,7 +272,8 @@ describe.concurrent.each(HTTP_CLOUDS)("%s", (cloud) => {
       const nic = caseOf(cloud).nic
       const [aliases, self, goesOn, stops, scoped, outerIgnores] = yield* Effect.all(
         [
-          instance.imds(["@nic:eth0,@mac,+n,@ipv4,+n,@ipv4-net"]),
+          // an empty key (`,,`, a trailing `,`) is none
+          instance.imds(["@nic:eth0,@mac,,+n,@ipv4,+n,@ipv4-net,"]),
           instance.imds(["@nic:eth0"]),
           instance.imds(["@nic:eth0,-e,@ipv6-prefix,+n,@mac"]),
           instance.imds(["@nic:eth0,-e,@ipv6-prefix,+e,@ipv6-prefix,+n,@mac"]),
