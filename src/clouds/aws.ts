@@ -52,7 +52,8 @@ export const aws: CloudProvider = {
       }),
       userData: client.get("user-data", AS_USER_DATA),
       nics: client.get(NICS),
-      nic: (mac, key) => client.get(`${NICS}${mac}/${ownEntry(AWS_NIC_PATHS, key) ?? key}`)
+      // EC2 lists its MACs in lower case; an address file may spell one in upper case
+      nic: (mac, key) => client.get(`${NICS}${mac.toLowerCase()}/${ownEntry(AWS_NIC_PATHS, key) ?? key}`)
     }
   })
 }

@@ -99,8 +99,17 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
     const timeoutMs = settings.imdsTimeout * 1000
     const tokenRef = yield* Ref.make(Option.none<{ readonly token: string; readonly until: number }>())
     const tokenMs = tokenLifetimeMs(spec.token?.request.headers)
+    /** the cloud's query after the path's own, if any: a parameter the path names itself is the path's (`compute?format=json`) */
+    const withQuery = (path: string) => {
+      const query = spec.query ?? ""
+      const at = path.indexOf("?")
+      if (query === "" || at < 0) return `${path}${query}`
+      const own = new Set(path.slice(at + 1).split("&").map((p) => p.split("=")[0]))
+      const rest = query.slice(1).split("&").filter((p) => !own.has(p.split("=")[0]))
+      return rest.length === 0 ? path : `${path}${/[?&]$/.test(path) ? "" : "&"}${rest.join("&")}`
+    }
     /** a path under the metadata root with the query; one starting with `/` as it is */
-    const pathOf = (path: string) => (path.startsWith("/") ? path : `${spec.root}${path}${spec.query ?? ""}`)
+    const pathOf = (path: string) => (path.startsWith("/") ? path : `${spec.root}${withQuery(path)}`)
     const urlOf = (path: string) =>
       spec.socketPath ? `unix:${spec.socketPath}:${pathOf(path)}` : `${spec.protocol ?? "http"}://${isBareIpv6(endpoint) ? `[${endpoint}]` : endpoint}${pathOf(path)}`
 

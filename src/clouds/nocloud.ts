@@ -7,7 +7,7 @@ import { renderValue } from "../domain/render.js"
 import { bytesOf, lines, sortedUnique, textOf } from "../domain/text.js"
 import { RootFs } from "../services/RootFs.js"
 import { commandSucceeds, parsedYaml, valueAt, whenTrue } from "./common.js"
-import { isHttpSeed, loadSeed, seedDir, seedParams } from "./nocloud-seed.js"
+import { isHttpSeed, loadSeed, SEED_FILES, seedDir, seedParams } from "./nocloud-seed.js"
 import { orElseHostname, type CloudProvider, type MetadataDeps } from "./provider.js"
 
 
@@ -71,7 +71,8 @@ const metadata = Effect.gen(function* () {
    */
   const get = (path: string): Effect.Effect<Option.Option<Uint8Array>, MetadataError> => {
     const [name, ...rest] = path.split("/").filter((p) => p !== "")
-    if (name === undefined) return Effect.succeed(Option.none())
+    // the root holds the seed files only: not the directory's marker, nor `..` or `.`
+    if (name === undefined || !(SEED_FILES as ReadonlyArray<string>).includes(name)) return Effect.succeed(Option.none())
     if (rest.length === 0 && !path.endsWith("/")) return file(name)
     const value = name === "meta-data" ? metaValue(rest) : Effect.map(seedDocument(name), (document) => valueAt(document, rest))
     return Effect.map(value, (v) => Option.map(renderValue(v), bytesOf))

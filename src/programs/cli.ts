@@ -103,6 +103,8 @@ export const routeHelper = (invokedAs: string, args: ReadonlyArray<string>, cwd?
 export const routeImds = (args: ReadonlyArray<string>): Route => {
   if (args[0] === "-h" || args[0] === "--help") return usage(IMDS_USAGE, 0)
   if (args.length === 0) return usage(IMDS_USAGE, 1)
+  // an unknown option (`-x`, `--json`) is a usage error before any key is read, as for tiny-cloud (BEHAVIOUR.md §1)
+  if (args.some((a) => a.startsWith("-") && a !== "-e" && a !== "-E")) return usage(IMDS_USAGE, 1)
   return program("imds", "imds", () => import("./imds-cli.js").then((m) => m.imds(args)))
 }
 

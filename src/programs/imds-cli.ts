@@ -44,7 +44,7 @@ const printKey = (md: CloudMetadata, key: string, hideStderr: boolean): Effect.E
       // the keys set_ssh_keys installs: a line that is not a key, or has options in front, is left out and said
       return Effect.flatMap(md.sshKeys, (entries) => {
         const { keys, dropped } = authorizedKeys(entries, { allowOptions: false })
-        const said = dropped === 0 || hideStderr ? Effect.void : Effect.flatMap(Output, (o) => o.stderr(`imds: @ssh-keys: ${dropped} line${dropped === 1 ? "" : "s"} that are not OpenSSH public keys, or have options in front of them, left out\n`))
+        const said = dropped === 0 || hideStderr ? Effect.void : Effect.flatMap(Output, (o) => o.stderr(`imds: @ssh-keys: ${dropped === 1 ? "1 line that is not an OpenSSH public key, or has options in front of it" : `${dropped} lines that are not OpenSSH public keys, or have options in front of them`}, left out\n`))
         return Effect.zipRight(said, write(keys.map((k) => `${k}\n`).join("")))
       })
     case "@userdata":
@@ -54,7 +54,8 @@ const printKey = (md: CloudMetadata, key: string, hideStderr: boolean): Effect.E
   }
   // a path goes on a request line: nothing there may be blank, a control character or outside ASCII (an empty one is the root)
   if (!/^[\x21-\x7e]*$/.test(key)) return Effect.fail(new NotFound(key))
-  return Effect.flatMap(md.get(key), found(key))
+  // under the root whether or not it starts with `/`, as the shell edition's `$IMDS_URI/$1` is: never the service's own root
+  return Effect.flatMap(md.get(key.replace(/^\/+/, "")), found(key))
 }
 
 interface State {
@@ -105,7 +106,8 @@ const processKeys = (
  */
 const nicKeys = (md: CloudMetadata, spec: string, state: State): Effect.Effect<boolean, KeyError, Network | Output> =>
   Effect.gen(function* () {
-    const [iface = "", ...keys] = spec.slice("@nic:".length).split(",")
+    // an empty KEY (`@nic:eth0,@mac,`) is none, as the shell edition's word splitting of the list left it out
+    const [iface = "", ...keys] = spec.slice("@nic:".length).split(",").filter((k, i) => i === 0 || k !== "")
     const mac = yield* Effect.flatMap(Network, (n) => n.macAddress(iface))
     if (Option.isNone(mac)) return yield* Effect.fail(new NoSuchInterface(iface))
     if (keys.length === 0) return yield* Effect.as(Effect.flatMap(md.nic(mac.value, ""), found(spec)), true)

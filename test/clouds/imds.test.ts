@@ -240,7 +240,7 @@ describe.concurrent.each(HTTP_CLOUDS)("%s", (cloud) => {
       const instance = yield* makeTestInstance({ cloud, interfaces: INTERFACES, instance: instanceFor(cloud) })
       const c = caseOf(cloud)
       const bad = c.unavailable
-      const [all, stops, goesOn, hidden, spelled, verbatim] = yield* Effect.all(
+      const [all, stops, goesOn, hidden, spelled, verbatim, slashed] = yield* Effect.all(
         [
           instance.imds(["@hostname", "+n", "@local-hostname", "+s", "@hostname", "+t", "@ssh-keys", "@userdata"]),
           // +e (the default): stop at the first error, with its status and one line
@@ -250,7 +250,9 @@ describe.concurrent.each(HTTP_CLOUDS)("%s", (cloud) => {
           instance.imds(["-E", bad.key, "@hostname"]),
           // `tiny-cloud imds` is the same command
           instance.run(["imds", "@hostname", "+n"]),
-          instance.imds(c.verbatim.args)
+          instance.imds(c.verbatim.args),
+          // a leading `/` is still under the metadata root, as the shell edition's `$IMDS_URI/$1`
+          instance.imds(c.verbatim.args.map((a) => (a.startsWith("+") ? a : `/${a}`)))
         ],
         { concurrency: "unbounded" }
       )
@@ -260,6 +262,7 @@ describe.concurrent.each(HTTP_CLOUDS)("%s", (cloud) => {
       expect(hidden).toEqual({ code: 1, stdout: "", stderr: "" })
       expect(spelled).toEqual(ok(`${HOST}\n`))
       expect(verbatim).toEqual(ok(c.verbatim.stdout))
+      expect(slashed).toEqual(ok(c.verbatim.stdout))
     })
   )
 
@@ -269,7 +272,8 @@ describe.concurrent.each(HTTP_CLOUDS)("%s", (cloud) => {
       const nic = caseOf(cloud).nic
       const [aliases, self, goesOn, stops, scoped, outerIgnores] = yield* Effect.all(
         [
-          instance.imds(["@nic:eth0,@mac,+n,@ipv4,+n,@ipv4-net"]),
+          // an empty key (`,,`, a trailing `,`) is none
+          instance.imds(["@nic:eth0,@mac,,+n,@ipv4,+n,@ipv4-net,"]),
           instance.imds(["@nic:eth0"]),
           instance.imds(["@nic:eth0,-e,@ipv6-prefix,+n,@mac"]),
           instance.imds(["@nic:eth0,-e,@ipv6-prefix,+e,@ipv6-prefix,+n,@mac"]),
@@ -298,6 +302,15 @@ describe.concurrent.each(HTTP_CLOUDS)("%s", (cloud) => {
       expect(scoped.stdout).toBe("\n")
       expect(scoped.stderr).toBe(`imds: ${prefix.error}\n${missing.stderr}`)
       expect(outerIgnores).toEqual(wentOn(`\n${HOST}`, prefix.error))
+    })
+  )
+
+  it.scopedLive("@nic:IFACE whose address file spells the MAC in upper case is the same NIC", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud, interfaces: [{ name: "eth0", mac: MAC.toUpperCase(), up: true }], instance: instanceFor(cloud) })
+      const nic = caseOf(cloud).nic
+      const r = yield* instance.imds(["@nic:eth0,@mac,+n,@ipv4"])
+      expect(r).toEqual("error" in nic ? failed("", nic.error) : ok(`${nic.mac}\n${nic.ipv4}`))
     })
   )
 
@@ -351,6 +364,21 @@ describe.concurrent.each(HTTP_CLOUDS)("%s", (cloud) => {
       if (sign !== "socket") instance.write(sign.file, sign.content)
       expect(yield* instance.imds(["@hostname", "+n"])).toEqual(ok(`${HOST}\n`))
       expect(instance.read("/var/lib/cloud/.autodetect")).toBe(`${cloud}\n`)
+    })
+  )
+})
+
+describe("azure: a path with a query of its own", () => {
+  it.scopedLive("keeps its parameters, and gets the cloud's others after them (format=json, not a second '?')", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "azure", interfaces: INTERFACES, instance: instanceFor("azure") })
+      const [json, other] = yield* Effect.all([instance.imds(["compute/vmId?format=json"]), instance.imds(["compute/vmId?x=1"])], { concurrency: "unbounded" })
+      expect(json).toEqual(ok('"d1b6a8b2-1c44-4f1b-9d47-3d6a0c5b7e21"'))
+      expect(other).toEqual(ok("d1b6a8b2-1c44-4f1b-9d47-3d6a0c5b7e21"))
+      expect(instance.sim!.requests.map((r) => r.path).filter((p) => p.startsWith("/metadata/instance/compute/vmId")).sort()).toEqual([
+        "/metadata/instance/compute/vmId?format=json&api-version=2021-05-01",
+        "/metadata/instance/compute/vmId?x=1&format=text&api-version=2021-05-01"
+      ])
     })
   )
 })

@@ -155,6 +155,9 @@ describe("authorized_keys", () => {
       const said = "imds: @ssh-keys: 2 lines that are not OpenSSH public keys, or have options in front of them, left out\n"
       expect(yield* instance.imds(["@ssh-keys"])).toEqual({ code: 0, stdout: `${KEY_A}\n`, stderr: said })
       expect(yield* instance.imds(["-E", "@ssh-keys"])).toEqual({ code: 0, stdout: `${KEY_A}\n`, stderr: "" })
+      // one such line is said in the singular, as set_ssh_keys says it
+      const one = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: [KEY_A, "not a key at all"] } })
+      expect(yield* one.imds(["@ssh-keys"])).toEqual({ code: 0, stdout: `${KEY_A}\n`, stderr: "imds: @ssh-keys: 1 line that is not an OpenSSH public key, or has options in front of it, left out\n" })
     })
   )
 

@@ -368,6 +368,10 @@ describe("first boot on nocloud", () => {
       expect(yield* instance.imds(["meta-data/"])).toEqual({ code: 0, stdout: "instance-id\nlocal-hostname\npublic-keys", stderr: "" })
       expect(yield* instance.imds(["meta-data/local-hostname"])).toEqual({ code: 0, stdout: "seeded.example.org", stderr: "" })
       expect(yield* instance.imds(["vendor-data/x"])).toEqual({ code: 1, stdout: "", stderr: "imds: vendor-data/x: not found\n" })
+      // the root holds the seed files and nothing else of their directory: its marker, `.` and `..` are not found
+      for (const path of ["..", "../nocloud/meta-data", ".", ".nocloud_loaded"]) {
+        expect(yield* instance.imds([path])).toEqual({ code: 1, stdout: "", stderr: `imds: ${path}: not found\n` })
+      }
     })
   )
 

@@ -42,6 +42,12 @@ describe.concurrent("imds", () => {
     expect([help.code, help.stdout.startsWith("Usage: imds"), help.stderr]).toEqual([0, true, ""])
     const none = await instance.imds([])
     expect([none.code, none.stdout, none.stderr.startsWith("Usage: imds")]).toEqual([1, "", true])
+    // an unknown option is usage on stderr and exit 1, before any key is printed, in either spelling
+    const help1 = help.stdout
+    for (const args of [["-x"], ["@hostname", "-x"], ["--json", "@hostname"], ["imds", "@hostname", "+n", "-", "@hostname"]]) {
+      const r = args[0] === "imds" ? await instance.run(args) : await instance.imds(args)
+      expect(r).toEqual({ code: 1, stdout: "", stderr: help1 })
+    }
   })
 
   it("into a pipe closed early it ends quietly", async () => {
