@@ -30,8 +30,9 @@ afterAll(() =>
 )
 
 const newInstance = async (userData = USER_DATA) => {
-  // the tests count requests: an answer late under load (the simulator shares this thread) would be a retry they are not about
-  const instance = await makeInstance({ cloud: "aws", env: PATIENT_METADATA, instance: { hostname: "res-1.example.internal", sshKeys: KEYS, userData: new TextEncoder().encode(userData) } })
+  // the tests count requests: an answer late under load (the simulator shares this thread) would be a retry they are not about, and a token
+  // outliving its 5 s default (kept 4 s) under load a second PUT; token lifetimes are tested on the TestClock
+  const instance = await makeInstance({ cloud: "aws", env: { ...PATIENT_METADATA, IMDS_TOKEN_TTL: "21600" }, instance: { hostname: "res-1.example.internal", sshKeys: KEYS, userData: new TextEncoder().encode(userData) } })
   open.push(instance)
   return { instance, env: servicesEnv(instance) }
 }
