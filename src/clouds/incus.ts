@@ -1,6 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ImdsError } from "../domain/errors.js"
+import { userDataWord } from "../domain/userdata/type.js"
 import { bytesOf, lines, sortedUnique, textOf } from "../domain/text.js"
 import { Config } from "../services/Config.js"
 import { warn, type Log } from "../services/Log.js"
@@ -60,7 +61,8 @@ const keysOf = (value: unknown): Array<string> =>
   typeof value === "string" ? lines(value) : Array.isArray(value) ? value.flatMap((v) => (typeof v === "string" ? lines(v) : [])) : []
 
 /**
- * The default user's keys in #cloud-config (or #alpine-config) user-data:
+ * The default user's keys in #cloud-config (or #alpine-config) user-data,
+ * its type read as the user-data's actions read it:
  * the top-level `ssh_authorized_keys`, and those of the `users` entry that
  * is the default user (named CLOUD_USER, or the first named one when the
  * list has no `default` and there is no `user` key). Another user's keys
@@ -68,10 +70,10 @@ const keysOf = (value: unknown): Array<string> =>
  */
 const sshKeysOf = (bytes: Uint8Array, url: string, cloudUser: string) =>
   Effect.gen(function* () {
-    const text = textOf(bytes)
-    const first = text.slice(0, text.indexOf("\n") < 0 ? text.length : text.indexOf("\n")).trim()
-    if (first !== "#cloud-config" && first !== "#alpine-config") return []
-    const doc = yield* parsedYaml(text).pipe(Effect.mapError((reason) => new ImdsError({ cloud: "incus", url, reason: `invalid YAML in user-data: ${reason}` })))
+    // the type as the user-data's actions read it: a `## template: jinja` line or blank lines before the header, any case
+    const word = userDataWord(bytes)
+    if (word !== "cloud-config" && word !== "alpine-config") return []
+    const doc = yield* parsedYaml(textOf(bytes)).pipe(Effect.mapError((reason) => new ImdsError({ cloud: "incus", url, reason: `invalid YAML in user-data: ${reason}` })))
     if (doc === null || typeof doc !== "object" || Array.isArray(doc)) return []
     const config = doc as Record<string, unknown>
     const users = Array.isArray(config["users"]) ? config["users"] : []
