@@ -32,18 +32,30 @@ const COMPANIONS = [
   { name: "network-config", keys: ["/1.0/config/cloud-init.network-config", "/1.0/config/user.network-config"] }
 ] as const
 
-/** a YAML scalar as the meta-data writes it: plain, `"..."` (JSON-style) or `'...'` */
+/**
+ * A YAML scalar as the meta-data writes it: plain, `"..."` (JSON-style) or
+ * `'...'`, and a ` # comment` after it left out, as YAML reads it (the
+ * operator's `user.meta-data`, which LXD and Incus append, may have one)
+ */
 const unquote = (raw: string): string => {
   const v = raw.trim()
-  if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) {
+  const double = /^"(?:[^"\\]|\\.)*"/.exec(v)?.[0]
+  if (double !== undefined && withoutComment(v.slice(double.length)) === "") {
     try {
-      return String(JSON.parse(v))
+      return String(JSON.parse(double))
     } catch {
-      return v.slice(1, -1)
+      return double.slice(1, -1)
     }
   }
-  if (v.length >= 2 && v.startsWith("'") && v.endsWith("'")) return v.slice(1, -1).replace(/''/g, "'")
-  return v
+  const single = /^'(?:[^']|'')*'/.exec(v)?.[0]
+  if (single !== undefined && withoutComment(v.slice(single.length)) === "") return single.slice(1, -1).replace(/''/g, "'")
+  return withoutComment(v)
+}
+
+/** a plain scalar up to a comment: `#` after a blank (found without backtracking, whatever the line) */
+const withoutComment = (text: string): string => {
+  const comment = /[ \t]#/.exec(text)
+  return (comment === null ? text : text.slice(0, comment.index)).trim()
 }
 
 /** `key: value` lines; comments and other lines are skipped */
