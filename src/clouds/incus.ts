@@ -113,9 +113,18 @@ export const incus: CloudProvider = {
     const metaData = Effect.map(client.text(META_DATA), (t) => parseMetaData(Option.getOrElse(t, () => "")))
     const value = (key: string) => Effect.map(metaData, (m) => Option.fromNullable(m.get(key)).pipe(Option.filter((v) => v.trim() !== "")))
     const hostname = Effect.map(value("local-hostname"), Option.map((h) => h.trim()))
-    /** the first config key that has a value, and its path */
+    /**
+     * the first config key that has a value, and its path; LXD before its `cloud-init.*` keys (4.0 LTS) refuses
+     * them with 403, which is no value there: the `user.*` key is read then (a 403 on that is an error still)
+     */
     const config = (keys: ReadonlyArray<string>) =>
-      firstPresent(...keys.map((path) => Effect.map(client.get(path, AS_USER_DATA), (body) => Option.map(nonEmpty(body), (bytes) => ({ path, bytes })))))
+      firstPresent(
+        ...keys.map((path) =>
+          Effect.map(client.get(path, { ...AS_USER_DATA, forbiddenIsAbsent: path.startsWith("/1.0/config/cloud-init.") }), (body) =>
+            Option.map(nonEmpty(body), (bytes) => ({ path, bytes }))
+          )
+        )
+      )
     const userDataDoc = config(USER_DATA)
     /** vendor-data and network-config beside the user-data, each as the instance has it now; a problem is a warning */
     const keepCompanions = Effect.forEach(
