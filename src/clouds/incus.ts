@@ -6,7 +6,7 @@ import { bytesOf, lines, sortedUnique, textOf } from "../domain/text.js"
 import { Config } from "../services/Config.js"
 import { warn, type Log } from "../services/Log.js"
 import { RootFs } from "../services/RootFs.js"
-import { firstPresent, nonEmpty, parsedYaml, whenTrue } from "./common.js"
+import { field, firstPresent, nonEmpty, parsedYaml, whenTrue } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import type { CloudProvider } from "./provider.js"
 
@@ -24,6 +24,7 @@ const socketPath = Effect.gen(function* () {
   return fs.at(SOCKETS[0])
 })
 const META_DATA = "/1.0/meta-data"
+const USER_META_DATA = "/1.0/config/user.meta-data"
 /** each datum under its current config key first (`cloud-init.*`), then its older one (`user.*`) */
 const USER_DATA = ["/1.0/config/cloud-init.user-data", "/1.0/config/user.user-data"]
 /** kept beside the saved user-data, as `$TINY_CLOUD_VAR/NAME`, for what applies them */
@@ -126,6 +127,20 @@ export const incus: CloudProvider = {
         )
       )
     const userDataDoc = config(USER_DATA)
+    /**
+     * `public-keys` (a key, or a list of them) in the operator's user.meta-data, which LXD and Incus append to
+     * /1.0/meta-data: read from the key itself, a YAML document of its own
+     */
+    const metaDataKeys = Effect.flatMap(client.get(USER_META_DATA), (body) =>
+      Option.match(nonEmpty(body), {
+        onNone: () => Effect.succeed([]),
+        onSome: (bytes) =>
+          parsedYaml(textOf(bytes)).pipe(
+            Effect.mapError((reason) => new ImdsError({ cloud: "incus", url: client.urlOf(USER_META_DATA), reason: `invalid YAML in meta-data: ${reason}` })),
+            Effect.map((doc) => keysOf(field(doc, "public-keys")))
+          )
+      })
+    )
     /** vendor-data and network-config beside the user-data, each as the instance has it now; a problem is a warning */
     const keepCompanions = Effect.forEach(
       COMPANIONS,
@@ -142,8 +157,15 @@ export const incus: CloudProvider = {
       get: (path: string) =>
         path.startsWith("/") ? client.get(path) : Effect.map(value(path), Option.map(bytesOf)),
       hostname,
-      sshKeys: Effect.flatMap(userDataDoc, (d) =>
-        Option.match(d, { onNone: () => Effect.succeed([]), onSome: ({ path, bytes }) => Effect.map(sshKeysOf(bytes, client.urlOf(path), cloudUser), sortedUnique) })
+      // the user-data's, and the meta-data's `public-keys` (the operator's user.meta-data, as cloud-init reads them)
+      sshKeys: Effect.map(
+        Effect.all([
+          Effect.flatMap(userDataDoc, (d) =>
+            Option.match(d, { onNone: () => Effect.succeed([]), onSome: ({ path, bytes }) => sshKeysOf(bytes, client.urlOf(path), cloudUser) })
+          ),
+          metaDataKeys
+        ]),
+        ([own, meta]) => sortedUnique([...own, ...meta])
       ),
       userData: Effect.flatMap(userDataDoc, (d) => Effect.as(keepCompanions, Option.map(d, ({ bytes }) => bytes)))
     }
