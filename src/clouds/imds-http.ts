@@ -43,6 +43,8 @@ export interface GetOptions {
   readonly userData?: boolean
   /** the datum is one SSH public key: at most KEY_MAX_BYTES */
   readonly sshKey?: boolean
+  /** a 403 is None too: the service refuses a name it does not offer (LXD's guest API before `cloud-init.*` keys) */
+  readonly forbiddenIsAbsent?: boolean
 }
 
 /**
@@ -227,7 +229,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
           options?.userData ? settings.userDataMaxBytes : options?.sshKey ? Math.min(KEY_MAX_BYTES, settings.imdsMaxBytes) : settings.imdsMaxBytes
         ),
         (res) => {
-          if (res.status === 404 || res.status === 204) return Effect.succeed(Option.none<Uint8Array>())
+          if (res.status === 404 || res.status === 204 || (res.status === 403 && options?.forbiddenIsAbsent)) return Effect.succeed(Option.none<Uint8Array>())
           if (res.status >= 200 && res.status < 300) return Effect.succeed(Option.some(res.body))
           return Effect.fail(new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: `HTTP ${res.status}` }))
         }

@@ -1,11 +1,12 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ImdsError } from "../domain/errors.js"
+import { userDataWord } from "../domain/userdata/type.js"
 import { bytesOf, lines, sortedUnique, textOf } from "../domain/text.js"
 import { Config } from "../services/Config.js"
 import { warn, type Log } from "../services/Log.js"
 import { RootFs } from "../services/RootFs.js"
-import { firstPresent, nonEmpty, parsedYaml, whenTrue } from "./common.js"
+import { field, firstPresent, nonEmpty, parsedYaml, whenTrue } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import type { CloudProvider } from "./provider.js"
 
@@ -23,6 +24,7 @@ const socketPath = Effect.gen(function* () {
   return fs.at(SOCKETS[0])
 })
 const META_DATA = "/1.0/meta-data"
+const USER_META_DATA = "/1.0/config/user.meta-data"
 /** each datum under its current config key first (`cloud-init.*`), then its older one (`user.*`) */
 const USER_DATA = ["/1.0/config/cloud-init.user-data", "/1.0/config/user.user-data"]
 /** kept beside the saved user-data, as `$TINY_CLOUD_VAR/NAME`, for what applies them */
@@ -31,18 +33,30 @@ const COMPANIONS = [
   { name: "network-config", keys: ["/1.0/config/cloud-init.network-config", "/1.0/config/user.network-config"] }
 ] as const
 
-/** a YAML scalar as the meta-data writes it: plain, `"..."` (JSON-style) or `'...'` */
+/**
+ * A YAML scalar as the meta-data writes it: plain, `"..."` (JSON-style) or
+ * `'...'`, and a ` # comment` after it left out, as YAML reads it (the
+ * operator's `user.meta-data`, which LXD and Incus append, may have one)
+ */
 const unquote = (raw: string): string => {
   const v = raw.trim()
-  if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) {
+  const double = /^"(?:[^"\\]|\\.)*"/.exec(v)?.[0]
+  if (double !== undefined && withoutComment(v.slice(double.length)) === "") {
     try {
-      return String(JSON.parse(v))
+      return String(JSON.parse(double))
     } catch {
-      return v.slice(1, -1)
+      return double.slice(1, -1)
     }
   }
-  if (v.length >= 2 && v.startsWith("'") && v.endsWith("'")) return v.slice(1, -1).replace(/''/g, "'")
-  return v
+  const single = /^'(?:[^']|'')*'/.exec(v)?.[0]
+  if (single !== undefined && withoutComment(v.slice(single.length)) === "") return single.slice(1, -1).replace(/''/g, "'")
+  return withoutComment(v)
+}
+
+/** a plain scalar up to a comment: `#` after a blank (found without backtracking, whatever the line) */
+const withoutComment = (text: string): string => {
+  const comment = /[ \t]#/.exec(text)
+  return (comment === null ? text : text.slice(0, comment.index)).trim()
 }
 
 /** `key: value` lines; comments and other lines are skipped */
@@ -60,7 +74,8 @@ const keysOf = (value: unknown): Array<string> =>
   typeof value === "string" ? lines(value) : Array.isArray(value) ? value.flatMap((v) => (typeof v === "string" ? lines(v) : [])) : []
 
 /**
- * The default user's keys in #cloud-config (or #alpine-config) user-data:
+ * The default user's keys in #cloud-config (or #alpine-config) user-data,
+ * its type read as the user-data's actions read it:
  * the top-level `ssh_authorized_keys`, and those of the `users` entry that
  * is the default user (named CLOUD_USER, or the first named one when the
  * list has no `default` and there is no `user` key). Another user's keys
@@ -68,10 +83,10 @@ const keysOf = (value: unknown): Array<string> =>
  */
 const sshKeysOf = (bytes: Uint8Array, url: string, cloudUser: string) =>
   Effect.gen(function* () {
-    const text = textOf(bytes)
-    const first = text.slice(0, text.indexOf("\n") < 0 ? text.length : text.indexOf("\n")).trim()
-    if (first !== "#cloud-config" && first !== "#alpine-config") return []
-    const doc = yield* parsedYaml(text).pipe(Effect.mapError((reason) => new ImdsError({ cloud: "incus", url, reason: `invalid YAML in user-data: ${reason}` })))
+    // the type as the user-data's actions read it: a `## template: jinja` line or blank lines before the header, any case
+    const word = userDataWord(bytes)
+    if (word !== "cloud-config" && word !== "alpine-config") return []
+    const doc = yield* parsedYaml(textOf(bytes)).pipe(Effect.mapError((reason) => new ImdsError({ cloud: "incus", url, reason: `invalid YAML in user-data: ${reason}` })))
     if (doc === null || typeof doc !== "object" || Array.isArray(doc)) return []
     const config = doc as Record<string, unknown>
     const users = Array.isArray(config["users"]) ? config["users"] : []
@@ -99,10 +114,33 @@ export const incus: CloudProvider = {
     const metaData = Effect.map(client.text(META_DATA), (t) => parseMetaData(Option.getOrElse(t, () => "")))
     const value = (key: string) => Effect.map(metaData, (m) => Option.fromNullable(m.get(key)).pipe(Option.filter((v) => v.trim() !== "")))
     const hostname = Effect.map(value("local-hostname"), Option.map((h) => h.trim()))
-    /** the first config key that has a value, and its path */
+    /**
+     * the first config key that has a value, and its path; LXD before its `cloud-init.*` keys (4.0 LTS) refuses
+     * them with 403, which is no value there: the `user.*` key is read then (a 403 on that is an error still)
+     */
     const config = (keys: ReadonlyArray<string>) =>
-      firstPresent(...keys.map((path) => Effect.map(client.get(path, AS_USER_DATA), (body) => Option.map(nonEmpty(body), (bytes) => ({ path, bytes })))))
+      firstPresent(
+        ...keys.map((path) =>
+          Effect.map(client.get(path, { ...AS_USER_DATA, forbiddenIsAbsent: path.startsWith("/1.0/config/cloud-init.") }), (body) =>
+            Option.map(nonEmpty(body), (bytes) => ({ path, bytes }))
+          )
+        )
+      )
     const userDataDoc = config(USER_DATA)
+    /**
+     * `public-keys` (a key, or a list of them) in the operator's user.meta-data, which LXD and Incus append to
+     * /1.0/meta-data: read from the key itself, a YAML document of its own
+     */
+    const metaDataKeys = Effect.flatMap(client.get(USER_META_DATA), (body) =>
+      Option.match(nonEmpty(body), {
+        onNone: () => Effect.succeed([]),
+        onSome: (bytes) =>
+          parsedYaml(textOf(bytes)).pipe(
+            Effect.mapError((reason) => new ImdsError({ cloud: "incus", url: client.urlOf(USER_META_DATA), reason: `invalid YAML in meta-data: ${reason}` })),
+            Effect.map((doc) => keysOf(field(doc, "public-keys")))
+          )
+      })
+    )
     /** vendor-data and network-config beside the user-data, each as the instance has it now; a problem is a warning */
     const keepCompanions = Effect.forEach(
       COMPANIONS,
@@ -119,8 +157,15 @@ export const incus: CloudProvider = {
       get: (path: string) =>
         path.startsWith("/") ? client.get(path) : Effect.map(value(path), Option.map(bytesOf)),
       hostname,
-      sshKeys: Effect.flatMap(userDataDoc, (d) =>
-        Option.match(d, { onNone: () => Effect.succeed([]), onSome: ({ path, bytes }) => Effect.map(sshKeysOf(bytes, client.urlOf(path), cloudUser), sortedUnique) })
+      // the user-data's, and the meta-data's `public-keys` (the operator's user.meta-data, as cloud-init reads them)
+      sshKeys: Effect.map(
+        Effect.all([
+          Effect.flatMap(userDataDoc, (d) =>
+            Option.match(d, { onNone: () => Effect.succeed([]), onSome: ({ path, bytes }) => sshKeysOf(bytes, client.urlOf(path), cloudUser) })
+          ),
+          metaDataKeys
+        ]),
+        ([own, meta]) => sortedUnique([...own, ...meta])
       ),
       userData: Effect.flatMap(userDataDoc, (d) => Effect.as(keepCompanions, Option.map(d, ({ bytes }) => bytes)))
     }

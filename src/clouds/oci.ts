@@ -8,6 +8,9 @@ import type { CloudProvider } from "./provider.js"
 const NICS = "vnics/"
 const USER_DATA = "instance/metadata/user_data"
 
+/** a VNIC's field; OCI writes one it has no value for as the string `<null>` (an IPv6-only subnet's `subnetCidrBlock`) */
+const vnicField = (vnic: Readonly<Record<string, unknown>>, name: string): unknown => (vnic[name] === "<null>" ? undefined : vnic[name])
+
 export const oci: CloudProvider = {
   name: "oci",
   detect: dmiIs("chassis_asset_tag", (tag) => tag === "OracleCloud.com"),
@@ -34,11 +37,11 @@ export const oci: CloudProvider = {
         // OCI writes MACs upper-case
         macOf: (vnic) => vnic["macAddr"],
         aliases: {
-          "@mac": (vnic) => vnic["macAddr"],
-          "@ipv4": (vnic) => vnic["privateIp"],
-          "@ipv6": (vnic) => vnic["ipv6Addresses"],
-          "@ipv4-net": (vnic) => vnic["subnetCidrBlock"],
-          "@ipv6-net": (vnic) => vnic["ipv6SubnetCidrBlock"]
+          "@mac": (vnic) => vnicField(vnic, "macAddr"),
+          "@ipv4": (vnic) => vnicField(vnic, "privateIp"),
+          "@ipv6": (vnic) => vnicField(vnic, "ipv6Addresses"),
+          "@ipv4-net": (vnic) => vnicField(vnic, "subnetCidrBlock"),
+          "@ipv6-net": (vnic) => vnicField(vnic, "ipv6SubnetCidrBlock")
         },
         subPath: (index, sub) => Effect.map(client.get(sub === "" ? `vnics/${index}` : `vnics/${index}/${sub}`), nonEmpty)
       })

@@ -53,8 +53,8 @@ export const scaleway: CloudProvider = {
     const conf = Effect.map(client.text(CONF), (t) => parseConf(Option.getOrElse(t, () => "")))
     const value = (key: string) => Effect.map(conf, (c) => Option.fromNullable(c.get(key)).pipe(Option.filter((v) => v !== "")))
     const hostname = Effect.map(value("HOSTNAME"), Option.flatMap((h) => (h.trim() === "" ? Option.none<string>() : Option.some(h.trim()))))
-    /** user-data is only served to a client whose source port is below 1024 */
-    const options = (path: string): GetOptions | undefined => (/^\/user_data(\/|\?|$)/.test(path) ? { privilegedSourcePort: true } : undefined)
+    /** user-data and vendor-data are only served to a client whose source port is below 1024 */
+    const options = (path: string): GetOptions | undefined => (/^\/(?:user|vendor)_data(\/|\?|$)/.test(path) ? { privilegedSourcePort: true } : undefined)
     return {
       // an absolute path is fetched as it is; anything else is a key of `/conf`
       get: (path: string) => (path.startsWith("/") ? client.get(path, options(path)) : Effect.map(value(path), Option.map(bytesOf))),

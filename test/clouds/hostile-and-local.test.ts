@@ -152,6 +152,22 @@ describe("incus keeps vendor-data and network-config beside the user-data", () =
   )
 })
 
+describe("scaleway", () => {
+  it.scopedLive("vendor-data, like user-data, is asked for from a source port below 1024, as the metadata service serves it only to one", () =>
+    Effect.gen(function* () {
+      const vendorData = "#cloud-config\npackages: [htop]\n"
+      const instance = yield* makeTestInstance({ cloud: "scaleway", instance: { hostname: "scw-1", vendorData: bytesOf(vendorData) } })
+      const got = yield* instance.imds(["/vendor_data/cloud-init"])
+      // only root may bind such a port; anyone else is told so, never the service's 403
+      expect(got).toEqual(
+        process.getuid?.() === 0
+          ? { code: 0, stdout: vendorData, stderr: "" }
+          : { code: 1, stdout: "", stderr: `imds: scaleway: cannot read http://${instance.sim!.endpoint}/vendor_data/cloud-init: it is served only to a source port below 1024, which only root may use\n` }
+      )
+    })
+  )
+})
+
 describe("openstack", () => {
   const driveOf = (dir: string, hostname: string) => {
     const files = openstackFiles({

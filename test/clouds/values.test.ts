@@ -1,9 +1,10 @@
-/** The pure pieces the providers read values with: base64 as clouds serve it, networks of addresses, GCP's key lines, Scaleway's tags. */
+/** The pure pieces the providers read values with: base64 as clouds serve it, networks of addresses, GCP's key lines, Scaleway's tags, Incus's meta-data. */
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
 import * as Option from "effect/Option"
 import { decodeBase64 } from "../../src/clouds/common.js"
 import { hasExpired, instanceKeys, splitLogin } from "../../src/clouds/gcp.js"
+import { parseMetaData } from "../../src/clouds/incus.js"
 import { ipv4Network, ipv6Network } from "../../src/clouds/ip.js"
 import { parseConf, scalewayKeys } from "../../src/clouds/scaleway.js"
 import { bytesOf } from "../../src/domain/text.js"
@@ -115,5 +116,12 @@ describe("scaleway's keys", () => {
       SSH_PUBLIC_KEYS_0: "KEY FINGERPRINT",
       SSH_PUBLIC_KEYS_0_KEY: "ssh-rsa AAAA a b"
     })
+  })
+})
+
+describe("incus's meta-data lines", () => {
+  it("a comment after a value is left out, as YAML reads it; a '#' inside a value or a quoted one is kept", () => {
+    const md = parseMetaData("#cloud-config\ninstance-id: abc # id\nlocal-hostname: 'web-1'  # ours\nname: \"a #b\"\t# c\nplain: a#b\nquoted: 'it''s # here'\n")
+    expect(Object.fromEntries(md)).toEqual({ "instance-id": "abc", "local-hostname": "web-1", name: "a #b", plain: "a#b", quoted: "it's # here" })
   })
 })

@@ -4,9 +4,10 @@
  *
  * `/conf` answers `KEY=VALUE` lines, sorted, values with anything beyond
  * `[A-Za-z0-9_.:/@%+,=-]` in single quotes (`?format=json` gives JSON);
- * user-data under `/user_data/` is only served to a client whose source port
- * is below 1024 (403 otherwise). Keys given as instance tags are
- * `TAGS_N=AUTHORIZED_KEY=TYPE_BLOB_COMMENT` (a tag has no spaces: `_`).
+ * user-data under `/user_data/`, and vendor-data under `/vendor_data/`, are
+ * only served to a client whose source port is below 1024 (403 otherwise).
+ * Keys given as instance tags are `TAGS_N=AUTHORIZED_KEY=TYPE_BLOB_COMMENT`
+ * (a tag has no spaces: `_`).
  */
 import { createHash } from "node:crypto"
 import {
@@ -103,20 +104,21 @@ const handler = (options: CloudHandlerOptions): CloudHandler => {
       if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed()
       return request.query.get("format") === "json" ? reply(200, confJson(options), JSON_TYPE) : reply(200, confText(conf))
     }
-    if (path === "/user_data" || path.startsWith("/user_data/")) {
+    const kind = /^\/(user_data|vendor_data)(?:\/|$)/.exec(path)?.[1]
+    if (kind !== undefined) {
       if (options.privilegedPortEnforced && (request.remotePort === undefined || request.remotePort >= 1024)) {
         return reply(403, JSON.stringify({ message: "Forbidden: source port must be privileged (< 1024)" }), JSON_TYPE)
       }
       if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed()
-      const userData = options.instance.userData
-      if (path === "/user_data") {
-        const names = userData === undefined ? [] : ["cloud-init"]
+      const data = kind === "user_data" ? options.instance.userData : options.instance.vendorData
+      if (path === `/${kind}`) {
+        const names = data === undefined ? [] : ["cloud-init"]
         return request.query.get("format") === "json"
-          ? reply(200, JSON.stringify({ user_data: names }), JSON_TYPE)
+          ? reply(200, JSON.stringify({ [kind]: names }), JSON_TYPE)
           : reply(200, names.map((n) => `${n}\n`).join(""))
       }
-      if (path !== "/user_data/cloud-init" || userData === undefined) return notFound()
-      return reply(200, userData, OCTETS)
+      if (path !== `/${kind}/cloud-init` || data === undefined) return notFound()
+      return reply(200, data, OCTETS)
     }
     return notFound()
   }
