@@ -54,8 +54,7 @@ const printKey = (md: CloudMetadata, key: string, hideStderr: boolean): Effect.E
   }
   // a path goes on a request line: nothing there may be blank, a control character or outside ASCII (an empty one is the root)
   if (!/^[\x21-\x7e]*$/.test(key)) return Effect.fail(new NotFound(key))
-  // under the root whether or not it starts with `/`, as the shell edition's `$IMDS_URI/$1` is: never the service's own root
-  return Effect.flatMap(md.get(key.replace(/^\/+/, "")), found(key))
+  return Effect.flatMap(md.get(key), found(key))
 }
 
 interface State {
