@@ -25,13 +25,44 @@ const subnets = (family: "ipv4" | "ipv6") => (nic: JsonObject) =>
   })
 
 /**
+ * The key type a public key's base64 blob names, when the blob is whole: SSH
+ * wire format, length-prefixed fields (the type's name first) that end where
+ * it ends; undefined for anything else (a blob with a line's text run into it)
+ */
+const typeInBlob = (blob: string): string | undefined => {
+  const bytes = Buffer.from(blob, "base64")
+  let at = 0
+  let fields = 0
+  while (at + 4 <= bytes.length) {
+    at += 4 + bytes.readUInt32BE(at)
+    fields++
+  }
+  if (at !== bytes.length || fields < 2) return undefined
+  return bytes.subarray(4, 4 + bytes.readUInt32BE(0)).toString("latin1")
+}
+
+/**
  * A `keyData` is one key: the keys Azure generates for a VM are served
  * wrapped at 64 characters with CRLF line breaks, which are no part of the
- * key (cloud-init and afterburn remove them too).
+ * key (cloud-init and afterburn remove them too). Only such a wrapping is
+ * joined: a first line `TYPE BASE64` without a comment, lines of base64
+ * alone, then the comment's lines, and a blob that names TYPE. Other lines
+ * stay lines, each checked as a key of its own (an option line smuggled after
+ * a key is no key).
  */
 export const oneKey = (keyData: string): ReadonlyArray<string> => {
-  const key = keyData.replace(/[\r\n]+/g, "").trim()
-  return key === "" ? [] : [key]
+  const lines = keyData.split(/\r?\n|\r/).filter((l) => l.trim() !== "")
+  if (lines.length <= 1) return lines.map((l) => l.trim())
+  const [first, ...rest] = lines
+  const commentAt = rest.findIndex((line) => !/^[A-Za-z0-9+/=]+$/.test(line))
+  const joined = lines.join("").trim()
+  const key = /^(\S+)\s+(\S+)/.exec(joined)
+  const wrapped =
+    /^\S+\s+\S+$/.test(first!.trim()) &&
+    (commentAt < 0 || /^[A-Za-z0-9+/=]*\s/.test(rest[commentAt]!)) &&
+    key !== null &&
+    typeInBlob(key[2]!) === key[1]
+  return wrapped ? [joined] : lines.map((l) => l.trim())
 }
 
 export const azure: CloudProvider = {

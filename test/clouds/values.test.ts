@@ -3,6 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
 import * as Option from "effect/Option"
 import { decodeBase64 } from "../../src/clouds/common.js"
+import { oneKey } from "../../src/clouds/azure.js"
 import { hasExpired, instanceKeys, splitLogin } from "../../src/clouds/gcp.js"
 import { parseMetaData } from "../../src/clouds/incus.js"
 import { ipv4Network, ipv6Network } from "../../src/clouds/ip.js"
@@ -123,5 +124,20 @@ describe("incus's meta-data lines", () => {
   it("a comment after a value is left out, as YAML reads it; a '#' inside a value or a quoted one is kept", () => {
     const md = parseMetaData("#cloud-config\ninstance-id: abc # id\nlocal-hostname: 'web-1'  # ours\nname: \"a #b\"\t# c\nplain: a#b\nquoted: 'it''s # here'\n")
     expect(Object.fromEntries(md)).toEqual({ "instance-id": "abc", "local-hostname": "web-1", name: "a #b", plain: "a#b", quoted: "it's # here" })
+  })
+})
+
+describe("azure keyData", () => {
+  const wrapped = (key: string) => key.match(/.{1,64}/g)!.join("\r\n") + "\r\n"
+  const ED = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAswVXqfxOkOM1h9osfsETZbgKXK7xQ5XoOozfIXPGGG"
+
+  it("a key Azure wrapped at 64 characters, its comment too, is one key", () => {
+    expect(oneKey(wrapped(`${ED} generated-by-azure`))).toEqual([`${ED} generated-by-azure`])
+  })
+
+  it("lines after a whole key stay lines, each checked as a key of its own: an option line, or another key's text, is never run into it", () => {
+    expect(oneKey(`${ED} a@b\ncommand="evil" ssh-rsa AAAAB3 e@x`)).toEqual([`${ED} a@b`, 'command="evil" ssh-rsa AAAAB3 e@x'])
+    expect(oneKey(`${ED}\nrestrict ssh-rsa AAAAB3 e@x`)).toEqual([ED, "restrict ssh-rsa AAAAB3 e@x"])
+    expect(oneKey(`${ED}\r\n`)).toEqual([ED])
   })
 })
