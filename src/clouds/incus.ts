@@ -131,15 +131,18 @@ export const incus: CloudProvider = {
      * `public-keys` (a key, or a list of them) in the operator's user.meta-data, which LXD and Incus append to
      * /1.0/meta-data: read from the key itself, a YAML document of its own
      */
-    const metaDataKeys = Effect.flatMap(client.get(USER_META_DATA), (body) =>
+    const metaDataKeys = Effect.flatMap(client.get(USER_META_DATA, { forbiddenIsAbsent: true }), (body) =>
       Option.match(nonEmpty(body), {
-        onNone: () => Effect.succeed([]),
+        onNone: () => Effect.succeed<Array<string>>([]),
         onSome: (bytes) =>
           parsedYaml(textOf(bytes)).pipe(
             Effect.mapError((reason) => new ImdsError({ cloud: "incus", url: client.urlOf(USER_META_DATA), reason: `invalid YAML in meta-data: ${reason}` })),
             Effect.map((doc) => keysOf(field(doc, "public-keys")))
           )
       })
+    ).pipe(
+      // a source beyond the user-data the contract names: what goes wrong with it is a warning, never the user-data's keys lost
+      Effect.catchAll((e) => Effect.as(Effect.provide(warn(`public-keys of user.meta-data left out: ${e.message}`), log), []))
     )
     /** vendor-data and network-config beside the user-data, each as the instance has it now; a problem is a warning */
     const keepCompanions = Effect.forEach(

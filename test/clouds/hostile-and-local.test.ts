@@ -152,6 +152,23 @@ describe("incus keeps vendor-data and network-config beside the user-data", () =
   )
 })
 
+describe("incus's public-keys of user.meta-data", () => {
+  const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAswVXqfxOkOM1h9osfsETZbgKXK7xQ5XoOozfIXPGGG k@example"
+  it.scopedLive("a user.meta-data that cannot be read costs a warning, never the user-data's keys", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "incus",
+        instance: { hostname: "c1", userData: bytesOf(`#cloud-config\nssh_authorized_keys: ["${KEY}"]\n`) },
+        faults: { overrides: [{ path: "/1.0/config/user.meta-data", body: "public-keys: [\n" }] }
+      })
+      const got = yield* instance.imds(["@ssh-keys"])
+      expect(got.code).toBe(0)
+      expect(got.stdout).toBe(`${KEY}\n`)
+      expect(got.stderr).toMatch(/^public-keys of user\.meta-data left out: incus: cannot read \S+: invalid YAML in meta-data: .*\n$/)
+    })
+  )
+})
+
 describe("scaleway", () => {
   it.scopedLive("vendor-data, like user-data, is asked for from a source port below 1024, as the metadata service serves it only to one", () =>
     Effect.gen(function* () {
