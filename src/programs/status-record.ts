@@ -11,6 +11,7 @@ import { RootFs } from "../services/RootFs.js"
 import { UserData } from "../services/UserData.js"
 import type { PhaseOutcome } from "./engine.js"
 import { describeCause } from "./failure.js"
+import { CHECKED_WORDS } from "../domain/userdata/type.js"
 
 const recordPath = Effect.map(Config, (s) => `${s.varDir}/status.json`)
 
@@ -50,11 +51,9 @@ const saveRun = (run: PhaseRun) =>
     yield* fs.writeAtomic(path, formatRecord(withRun(record, run)), { mode: 0o600, noFollow: true })
   }).pipe(Effect.catchAll((e) => warn(`cannot write the run record: ${e.message}`)))
 
-const CHECKED_TYPES = new Set(["alpine-config", "cloud-config", "multipart", "cloud-config-archive"])
-
 /** what the user-data check warns about (the document is parsed already when a phase used it) */
 const userDataWarnings = (type: string) =>
-  CHECKED_TYPES.has(type)
+  CHECKED_WORDS.has(type)
     ? Effect.gen(function* () {
         const analysis = yield* Effect.flatMap(UserData, (u) => u.analysis)
         const { checkAnalysis, formatProblem } = yield* Effect.promise(() => import("../domain/userdata/validate.js"))

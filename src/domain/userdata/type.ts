@@ -79,6 +79,9 @@ export const OTHER_TYPE_WORDS: ReadonlySet<string> = new Set([
   "upstart-job"
 ])
 
+/** the words of the user-data types that are documents of keys, which are checked (problems and warnings) before they are applied */
+export const CHECKED_WORDS: ReadonlySet<string> = new Set(["alpine-config", "cloud-config", "multipart", "cloud-config-archive"])
+
 /** the user-data starts with a jinja template line (after whitespace) */
 export const isJinja = (text: string): boolean => JINJA.test(text.replace(/^\s+/, ""))
 

@@ -5,6 +5,7 @@
  */
 import { analyseUserData, type Analysis, type ParseOptions } from "./parse.js"
 import { formatProblem, type Problem } from "./problem.js"
+import { CHECKED_WORDS } from "./type.js"
 
 export { formatProblem, type Problem }
 
@@ -25,8 +26,7 @@ const KNOWN = "#alpine-config, #cloud-config, a #! script or MIME multipart"
 const typeProblems = (type: string): ReadonlyArray<Problem> => {
   if (type === "missing") return [{ path: "", line: 1, message: "user-data is empty" }]
   if (type === "jinja") return [{ path: "", line: 1, message: `jinja templates are not supported; expected ${KNOWN}` }]
-  const known = ["script", "alpine-config", "cloud-config", "multipart", "cloud-config-archive"]
-  return known.includes(type)
+  return type === "script" || CHECKED_WORDS.has(type)
     ? []
     : [{ path: "", line: 1, message: `user-data type ${type === "unknown" ? "is unknown" : `#${type} is not supported`}; expected ${KNOWN}` }]
 }

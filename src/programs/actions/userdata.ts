@@ -11,6 +11,7 @@ import { PhaseContext } from "../action.js"
 import { decompress } from "../decompress.js"
 import { textOf } from "../../domain/text.js"
 import { runnableScript } from "../../domain/userdata/runnable.js"
+import { CHECKED_WORDS } from "../../domain/userdata/type.js"
 
 /**
  * fetch, decompress, store byte-exact for root only; absent or empty user-data leaves no file. An earlier
@@ -32,8 +33,6 @@ export const saveUserdata = Effect.gen(function* () {
   yield* reportProblems
 })
 
-const CHECKED_TYPES = new Set(["alpine-config", "cloud-config", "multipart", "cloud-config-archive"])
-
 /**
  * What is wrong or odd in configuration user-data is reported now, once, in
  * the words of `tiny-cloud schema`: a skipped key or entry as a warning (the
@@ -42,7 +41,7 @@ const CHECKED_TYPES = new Set(["alpine-config", "cloud-config", "multipart", "cl
  */
 const reportProblems = Effect.gen(function* () {
   const userData = yield* UserData
-  if (!CHECKED_TYPES.has(yield* userData.word)) return
+  if (!CHECKED_WORDS.has(yield* userData.word)) return
   const analysis = yield* userData.analysis
   const { checkAnalysis, formatProblem } = yield* Effect.promise(() => import("../../domain/userdata/validate.js"))
   const { problems, warnings, usable } = checkAnalysis(analysis)
