@@ -346,6 +346,11 @@ autoinstall: true
     expect(notes("#cloud-config\nhostname: h1\nruncmd: [!Sup3rSecret x]\n").warnings).toContain("line 3: YAML: a tag it cannot resolve")
   })
 
+  it("keeps the parser's message where it is a fixed text that quotes nothing (a block collection inside a flow one)", () => {
+    expect(failure("#cloud-config\npackages: [\n  - a\n]\n")).toBe("#cloud-config user-data is invalid: line 3: YAML: Block collections are not allowed within flow collections")
+    expect(failure("#cloud-config\nruncmd: [ a: b: c ]\n")).toBe("#cloud-config user-data is invalid: line 2: YAML: Block collections are not allowed within flow collections")
+  })
+
   it("names a control character YAML does not allow (NULs padding the data) as the cause of a YAML error, at its line", () => {
     expect(failure("#cloud-config\nhostname: web\n\0\0\0")).toBe("#cloud-config user-data is invalid: line 3: YAML: a control character (\\x00), which YAML does not allow")
   })
