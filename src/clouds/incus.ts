@@ -53,9 +53,9 @@ const unquote = (raw: string): string => {
   return withoutComment(v)
 }
 
-/** a plain scalar up to a comment: `#` after a blank (found without backtracking, whatever the line) */
+/** a plain scalar up to a comment: `#` first or after a blank (`key: # ...` is no value, as YAML reads it; found without backtracking, whatever the line) */
 const withoutComment = (text: string): string => {
-  const comment = /[ \t]#/.exec(text)
+  const comment = /(?:^|[ \t])#/.exec(text)
   return (comment === null ? text : text.slice(0, comment.index)).trim()
 }
 

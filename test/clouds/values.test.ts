@@ -125,6 +125,11 @@ describe("incus's meta-data lines", () => {
     const md = parseMetaData("#cloud-config\ninstance-id: abc # id\nlocal-hostname: 'web-1'  # ours\nname: \"a #b\"\t# c\nplain: a#b\nquoted: 'it''s # here'\n")
     expect(Object.fromEntries(md)).toEqual({ "instance-id": "abc", "local-hostname": "web-1", name: "a #b", plain: "a#b", quoted: "it's # here" })
   })
+
+  it("a value that is only a comment is none, as YAML reads it: the later key gives no name, never '#...'", () => {
+    const md = parseMetaData("#cloud-config\nlocal-hostname: c1\nlocal-hostname:   # set by the operator later\ninstance-id: #\n")
+    expect(Object.fromEntries(md)).toEqual({ "local-hostname": "", "instance-id": "" })
+  })
 })
 
 describe("azure keyData", () => {
