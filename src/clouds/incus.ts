@@ -1,4 +1,5 @@
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { ImdsError } from "../domain/errors.js"
 import { userDataWord } from "../domain/userdata/type.js"
@@ -86,7 +87,14 @@ const sshKeysOf = (bytes: Uint8Array, url: string, cloudUser: string) =>
     // the type as the user-data's actions read it: a `## template: jinja` line or blank lines before the header, any case
     const word = userDataWord(bytes)
     if (word !== "cloud-config" && word !== "alpine-config") return []
-    const doc = yield* parsedYaml(textOf(bytes)).pipe(Effect.mapError((reason) => new ImdsError({ cloud: "incus", url, reason: `invalid YAML in user-data: ${reason}` })))
+    // a user-data that is no YAML is a problem in user-data (save_userdata names it): its keys are none, a warning says so,
+    // and set_ssh_keys still installs the other keys (BEHAVIOUR.md §4.4), never failing the phase
+    const parsed = yield* Effect.either(parsedYaml(textOf(bytes)))
+    if (Either.isLeft(parsed)) {
+      yield* warn(`keys of user-data left out: ${new ImdsError({ cloud: "incus", url, reason: `invalid YAML in user-data: ${parsed.left}` }).message}`)
+      return []
+    }
+    const doc = parsed.right
     if (doc === null || typeof doc !== "object" || Array.isArray(doc)) return []
     const config = doc as Record<string, unknown>
     const users = Array.isArray(config["users"]) ? config["users"] : []
@@ -164,7 +172,7 @@ export const incus: CloudProvider = {
       sshKeys: Effect.map(
         Effect.all([
           Effect.flatMap(userDataDoc, (d) =>
-            Option.match(d, { onNone: () => Effect.succeed([]), onSome: ({ path, bytes }) => sshKeysOf(bytes, client.urlOf(path), cloudUser) })
+            Option.match(d, { onNone: () => Effect.succeed([]), onSome: ({ path, bytes }) => Effect.provide(sshKeysOf(bytes, client.urlOf(path), cloudUser), log) })
           ),
           metaDataKeys
         ]),

@@ -167,6 +167,25 @@ describe("incus's public-keys of user.meta-data", () => {
       expect(got.stderr).toMatch(/^public-keys of user\.meta-data left out: incus: cannot read \S+: invalid YAML in meta-data: .*\n$/)
     })
   )
+
+  it.scopedLive("a user-data that is no YAML costs its own keys and a warning, never user.meta-data's: set_ssh_keys installs those and the phase goes on (BEHAVIOUR.md 4.4)", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "incus",
+        instance: { hostname: "c1", userData: bytesOf(`#cloud-config\npackages: [a\nssh_authorized_keys: ["${KEY}"]\n`) },
+        faults: { overrides: [{ path: "/1.0/config/user.meta-data", body: `public-keys:\n  - ${KEY}\n` }] }
+      })
+      const got = yield* instance.imds(["@ssh-keys"])
+      expect(got.stdout).toBe(`${KEY}\n`)
+      expect(got.stderr).toMatch(/^keys of user-data left out: incus: cannot read \S+cloud-init\.user-data: invalid YAML in user-data: Flow sequence in block collection must be sufficiently indented and end with a \] at line 3, column 1\n$/)
+      expect(got.code).toBe(0)
+      expect((yield* instance.run(["early"])).code).toBe(0)
+      const main = yield* instance.run(["main"])
+      expect(main.stderr).toContain("   ++ set_ssh_keys: done\n")
+      expect(main.stderr).toContain("   ++ ssh_authorized_keys: failed\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+    })
+  )
 })
 
 describe("scaleway", () => {
