@@ -248,6 +248,17 @@ export const field = (o: unknown, key: string): unknown => {
   return own !== undefined && Object.hasOwn(o, own) ? (o as JsonObject)[own] : undefined
 }
 
+/** a meta-data's `public-keys` (NoCloud's, Incus's user.meta-data): a string, a list of strings or `{openssh-key}` maps, or a map of those */
+export const publicKeysOf = (value: unknown): Array<string> => {
+  if (typeof value === "string") return lines(value)
+  if (Array.isArray(value)) return value.flatMap(publicKeysOf)
+  if (value !== null && typeof value === "object") {
+    const o = value as Record<string, unknown>
+    return "openssh-key" in o ? publicKeysOf(o["openssh-key"]) : Object.values(o).flatMap(publicKeysOf)
+  }
+  return []
+}
+
 /** the datum at a path of keys in a parsed document, `field` by `field` */
 export const valueAt = (document: unknown, path: ReadonlyArray<string>): unknown => path.reduce<unknown>((v, key) => field(v, key), document)
 

@@ -7,7 +7,7 @@ import { bytesOf, lines, sortedUnique, textOf } from "../domain/text.js"
 import { Config } from "../services/Config.js"
 import { warn, type Log } from "../services/Log.js"
 import { RootFs } from "../services/RootFs.js"
-import { field, firstPresent, nonEmpty, parsedYaml, whenTrue } from "./common.js"
+import { field, firstPresent, nonEmpty, parsedYaml, publicKeysOf, whenTrue } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import type { CloudProvider } from "./provider.js"
 
@@ -136,7 +136,7 @@ export const incus: CloudProvider = {
       )
     const userDataDoc = config(USER_DATA)
     /**
-     * `public-keys` (a key, or a list of them) in the operator's user.meta-data, which LXD and Incus append to
+     * `public-keys` (a key, a list of them, or a map of those, as NoCloud's) in the operator's user.meta-data, which LXD and Incus append to
      * /1.0/meta-data: read from the key itself, a YAML document of its own
      */
     const metaDataKeys = Effect.flatMap(client.get(USER_META_DATA, { forbiddenIsAbsent: true }), (body) =>
@@ -145,7 +145,7 @@ export const incus: CloudProvider = {
         onSome: (bytes) =>
           parsedYaml(textOf(bytes)).pipe(
             Effect.mapError((reason) => new ImdsError({ cloud: "incus", url: client.urlOf(USER_META_DATA), reason: `invalid YAML in meta-data: ${reason}` })),
-            Effect.map((doc) => keysOf(field(doc, "public-keys")))
+            Effect.map((doc) => publicKeysOf(field(doc, "public-keys")))
           )
       })
     ).pipe(

@@ -4,23 +4,12 @@ import { ImdsError, SeedError, type MetadataError } from "../domain/errors.js"
 import { memoizeSuccess } from "../domain/memo.js"
 import { ownEntry } from "../domain/own.js"
 import { renderValue } from "../domain/render.js"
-import { bytesOf, lines, sortedUnique, textOf } from "../domain/text.js"
+import { bytesOf, sortedUnique, textOf } from "../domain/text.js"
 import { RootFs } from "../services/RootFs.js"
-import { commandSucceeds, parsedYaml, valueAt, whenTrue } from "./common.js"
+import { commandSucceeds, parsedYaml, publicKeysOf, valueAt, whenTrue } from "./common.js"
 import { isHttpSeed, loadSeed, SEED_FILES, seedDir, seedParams } from "./nocloud-seed.js"
 import { orElseHostname, type CloudProvider, type MetadataDeps } from "./provider.js"
 
-
-/** `public-keys` as a string, a list of strings or `{openssh-key}` maps, or a map of those */
-const keysOf = (value: unknown): Array<string> => {
-  if (typeof value === "string") return lines(value)
-  if (Array.isArray(value)) return value.flatMap(keysOf)
-  if (value !== null && typeof value === "object") {
-    const o = value as Record<string, unknown>
-    return "openssh-key" in o ? keysOf(o["openssh-key"]) : Object.values(o).flatMap(keysOf)
-  }
-  return []
-}
 
 const metadata = Effect.gen(function* () {
   const dir = yield* seedDir
@@ -83,7 +72,7 @@ const metadata = Effect.gen(function* () {
     // NoCloud seeds usually carry only local-hostname
     hostname: orElseHostname(text("hostname"), localHostname),
     localHostname,
-    sshKeys: Effect.map(metaValue(["public-keys"]), (v) => sortedUnique(keysOf(v))),
+    sshKeys: Effect.map(metaValue(["public-keys"]), (v) => sortedUnique(publicKeysOf(v))),
     userData: Effect.map(file("user-data"), Option.filter((b) => b.length > 0))
   }
 })

@@ -186,6 +186,18 @@ describe("incus's public-keys of user.meta-data", () => {
       expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
     })
   )
+
+  it.scopedLive("public-keys given as a map (name: key, or name: {openssh-key: key}), as NoCloud's meta-data and cloud-init take them, are read too", () =>
+    Effect.gen(function* () {
+      const other = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIN+S11p5N2LLlXwICD53nT1bDzYYNT+EdmCd5I7oVIxk ops@example"
+      const instance = yield* makeTestInstance({
+        cloud: "incus",
+        instance: { hostname: "c1" },
+        faults: { overrides: [{ path: "/1.0/config/user.meta-data", body: `public-keys:\n  ops: ${other}\n  k:\n    openssh-key: ${KEY}\n` }] }
+      })
+      expect(yield* instance.imds(["@ssh-keys"])).toEqual({ code: 0, stdout: `${KEY}\n${other}\n`, stderr: "" })
+    })
+  )
 })
 
 describe("scaleway", () => {
