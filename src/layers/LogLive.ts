@@ -1,9 +1,10 @@
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { Commands, type LineSink } from "../services/Commands.js"
 import { Config } from "../services/Config.js"
-import { Log, type Level, type LogOptions, type LogShape } from "../services/Log.js"
+import { Log, stderrHidden, type Level, type LogOptions, type LogShape } from "../services/Log.js"
 import { Output } from "../services/Output.js"
 
 const PRIORITY: Readonly<Record<Level, string>> = { debug: "debug", info: "info", notice: "notice", warn: "warning", err: "err" }
@@ -38,7 +39,9 @@ export const makeLog = (tag: string, options: LogOptions = {}) =>
         )
       })
     const toStderr = (level: Level, message: string, prefix: string) =>
-      options.stderr !== "errors" ? output.stderr(`${prefix}${message}\n`) : level === "err" ? output.stderr(`${tag}: ${message}\n`) : Effect.void
+      Effect.flatMap(FiberRef.get(stderrHidden), (hidden) =>
+        hidden ? Effect.void : options.stderr !== "errors" ? output.stderr(`${prefix}${message}\n`) : level === "err" ? output.stderr(`${tag}: ${message}\n`) : Effect.void
+      )
     const service: LogShape = {
       log: (level, message, prefix = "") =>
         level === "debug" && !settings.debug

@@ -4,6 +4,7 @@ import * as Option from "effect/Option"
 import type { MetadataError } from "../domain/errors.js"
 import { authorizedKeys } from "../domain/ssh-keys.js"
 import { printable } from "../domain/text.js"
+import { stderrHidden } from "../services/Log.js"
 import { Metadata, type CloudMetadata } from "../services/Metadata.js"
 import { Network } from "../services/Network.js"
 import { Output } from "../services/Output.js"
@@ -91,7 +92,8 @@ const processKeys = (
             : key.startsWith("@nic:")
               ? nicKeys(md, key, state)
               : Effect.as(printKey(md, key, state.hideStderr), true)
-        if (!(yield* Effect.catchAll(run, report(state)))) return false
+        // what the program logs while it reads the key is its stderr too
+        if (!(yield* Effect.catchAll(Effect.locally(run, stderrHidden, state.hideStderr), report(state)))) return false
       }
     }
     return true

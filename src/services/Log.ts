@@ -1,5 +1,6 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 
 export type Level = "debug" | "info" | "notice" | "warn" | "err"
 
@@ -13,6 +14,9 @@ export interface LogShape {
 export interface LogOptions {
   readonly stderr?: "all" | "errors"
 }
+
+/** While true in a fiber, its log lines go to syslog only, not to stderr (`imds -E`: the stderr of the keys it hides is the program's own too) */
+export const stderrHidden = FiberRef.unsafeMake(false)
 
 export class Log extends Context.Tag("tiny-cloud/Log")<Log, LogShape>() {}
 

@@ -358,6 +358,15 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("imds -E hides the lines the program logs while it reads the key, as the rest of the key's stderr (syslog still gets them)", () =>
+    Effect.gen(function* () {
+      const hidden = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": "" })
+      expect(yield* hidden.imds(["-E", "@hostname"])).toEqual({ code: 1, stdout: "", stderr: "" })
+      const shown = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": "" })
+      expect(yield* shown.imds(["@hostname"])).toEqual({ code: 1, stdout: "", stderr: "NoCloud 'meta-data' is empty\nimds: @hostname: not found\n" })
+    })
+  )
+
   it.scopedLive("imds: FILE is the seed file, FILE/ its top-level keys and FILE/KEY a value in it, for every seed file (yx -f FILE KEY)", () =>
     Effect.gen(function* () {
       const network = "version: 2\nethernets:\n  eth0:\n    dhcp4: true\n"
