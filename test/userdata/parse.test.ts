@@ -889,7 +889,7 @@ ntp:
       { kind: "argv", argv: ["echo", "list", "form"], index: 1 }
     ])
     expect(c.runcmd).toEqual([{ kind: "argv", argv: ["sh", "-c", "echo hi"], index: 0 }])
-    expect(c.writeFiles).toEqual([{ path: "/etc/late", content: bytes("x"), mode: 0o600, owner: "root:root", append: false, defer: true, index: 0 }])
+    expect(c.writeFiles).toEqual([{ path: "/etc/late", content: bytes("x"), mode: 0o600, owner: "root:root", append: false, defer: true, index: 0, ownsNewDirectories: true }])
     expect(c.ntp).toEqual({ client: "chrony", servers: ["ntp1.example"], pools: ["pool.ntp.org"], peers: ["km001"], allow: ["192.168.23.0/24"] })
     expect(c.apk.configured).toBe(false)
     expect(notes(source)).toEqual({ problems: [], warnings: [] })

@@ -77,7 +77,8 @@ const readFiles: Reader = (value, path, context) => {
       }
     }
     const owner = f.owner === undefined ? undefined : chownOwner(f.owner)
-    return toFile({ ...f, source, owner, mode: f.permissions === undefined ? undefined : cloudMode(f.permissions) }, at, index, context) ?? []
+    const file = toFile({ ...f, source, owner, mode: f.permissions === undefined ? undefined : cloudMode(f.permissions) }, at, index, context)
+    return file === undefined ? [] : { ...file, ownsNewDirectories: true }
   })
   const kept = nonEmpty(files, value)
   return kept === undefined ? undefined : { writeFiles: kept }
