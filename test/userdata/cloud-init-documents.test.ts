@@ -39,6 +39,13 @@ describe("cloud-init's documents", () => {
     ["jinja.yaml", ["line 1: jinja templates are not supported; the rest is read as plain cloud-config"]],
     ["users-override-default.yaml", ["unsupported cloud-config keys: ssh_import_id"]],
     ["hostname-fqdn.yaml", ["unsupported cloud-config keys: create_hostname_file, prefer_fqdn_over_hostname"]],
+    [
+      "bootcmd-instance-id.yaml",
+      [
+        "line 3: bootcmd[0]: uses INSTANCE_ID, which cloud-init sets for bootcmd and Tiny Cloud does not: it is empty",
+        "line 5: bootcmd[2]: uses INSTANCE_ID, which cloud-init sets for bootcmd and Tiny Cloud does not: it is empty"
+      ]
+    ],
     ["users-every-option.yaml", ["unsupported cloud-config keys: users[1].expiredate, users[3].inactive, users[4].no_log_init, users[4].no_user_group"]]
   ])("%s names what it does not carry out", (name, warnings) => {
     expect(check(name).warnings).toEqual(warnings)

@@ -184,7 +184,16 @@ const READERS: Readonly<Record<string, Reader>> = {
   },
   ssh_authorized_keys: readSshKeys,
   write_files: readFiles,
-  bootcmd: commandsReader("bootcmd", pythonText),
+  bootcmd: (value, path, context) => {
+    const read = commandsReader("bootcmd", pythonText)(value, path, context)
+    // cloud-init runs bootcmd with INSTANCE_ID set to the instance's id; this edition sets none, so a command that uses it is told
+    for (const c of read?.bootcmd ?? []) {
+      if ((c.kind === "shell" ? [c.script] : c.argv).some((text) => text.includes("INSTANCE_ID"))) {
+        context.notes.warn([...path, c.index], "uses INSTANCE_ID, which cloud-init sets for bootcmd and Tiny Cloud does not: it is empty")
+      }
+    }
+    return read
+  },
   runcmd: commandsReader("runcmd", pythonText),
   packages: readPackages,
   package_update: packageFlag("packageUpdate"),
