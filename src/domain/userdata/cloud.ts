@@ -1,4 +1,5 @@
 /** `#cloud-config` onto the model, key by key, as cloud-init reads it (BEHAVIOUR.md §6). */
+import { posix } from "node:path"
 import * as Schema from "effect/Schema"
 import { AlpineRepo, ApkRepos, CloudNtp, CloudPackage, CloudPermissions, CloudWriteFile, keepsOwnerSide, ownerSides, SshPwauth } from "../../schema/cloud-config.js"
 import { isHostName, Text, TimeZone, truthOf } from "../../schema/fields.js"
@@ -57,6 +58,9 @@ const chownOwner = (owner: string): string => {
   return keepsOwnerSide(group) ? u : `${u}:${group!}`
 }
 
+/** where cloud-init's scripts_per_boot, scripts_per_instance and scripts_per_once modules find the programs they run */
+const CLOUD_INIT_SCRIPTS = /^\/var\/lib\/cloud\/scripts\/per-(?:boot|instance|once)\/(?=[^/])/
+
 const readFiles: Reader = (value, path, context) => {
   const entries = decodeEach(CloudWriteFile, withoutUnreadableModes(value, path, context.notes), path, context.notes)
   if (Array.isArray(value)) {
@@ -78,7 +82,10 @@ const readFiles: Reader = (value, path, context) => {
     }
     const owner = f.owner === undefined ? undefined : chownOwner(f.owner)
     const file = toFile({ ...f, source, owner, mode: f.permissions === undefined ? undefined : cloudMode(f.permissions) }, at, index, context)
-    return file === undefined ? [] : { ...file, ownsNewDirectories: true }
+    if (file === undefined) return []
+    const scripts = CLOUD_INIT_SCRIPTS.exec(posix.normalize(file.path))
+    if (scripts !== null) context.notes.warn([...at, "path"], `cloud-init runs the programs in ${scripts[0]}; Tiny Cloud writes the file but does not run it`)
+    return { ...file, ownsNewDirectories: true }
   })
   const kept = nonEmpty(files, value)
   return kept === undefined ? undefined : { writeFiles: kept }
