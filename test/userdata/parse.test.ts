@@ -895,6 +895,13 @@ ntp:
     expect(notes(source)).toEqual({ problems: [], warnings: [] })
   })
 
+  it("writes a float of an argument list as Python's str() does: inf, nan, and 1e-05 below 0.0001", () => {
+    expect(config("#cloud-config\nruncmd:\n  - [echo, .inf, -.inf, .nan, .NaN, 0.00001, 1.5e-07, 0.0001, -0.000012, 2.5e-10, 2.5]\n").runcmd).toEqual([
+      { kind: "argv", argv: ["echo", "inf", "-inf", "nan", "nan", "1e-05", "1.5e-07", "0.0001", "-1.2e-05", "2.5e-10", "2.5"], index: 0 }
+    ])
+    expect(config("#cloud-config\npackages:\n  - [tool, .inf]\n").packages).toEqual(["tool=inf"])
+  })
+
   it("takes scalar runcmd entries as written: `false` is a command, not a boolean", () => {
     expect(config("#cloud-config\nruncmd: [cd /tmp, false, 5, ~, [sleep, 1]]\n").runcmd).toEqual([
       { kind: "shell", script: "cd /tmp", index: 0 },
