@@ -902,6 +902,12 @@ ntp:
     expect(config("#cloud-config\npackages:\n  - [tool, .inf]\n").packages).toEqual(["tool=inf"])
   })
 
+  it("writes an integer of an argument list with all its digits, as Python does, however large", () => {
+    expect(config("#cloud-config\nbootcmd:\n  - [echo, 12345678901234567890, -1_234_567_890_123_456_789_0, +99999999999999999999, 9007199254740991]\n").bootcmd).toEqual([
+      { kind: "argv", argv: ["echo", "12345678901234567890", "-12345678901234567890", "99999999999999999999", "9007199254740991"], index: 0 }
+    ])
+  })
+
   it("takes scalar runcmd entries as written: `false` is a command, not a boolean", () => {
     expect(config("#cloud-config\nruncmd: [cd /tmp, false, 5, ~, [sleep, 1]]\n").runcmd).toEqual([
       { kind: "shell", script: "cd /tmp", index: 0 },
