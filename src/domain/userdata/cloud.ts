@@ -58,6 +58,9 @@ const chownOwner = (owner: string): string => {
   return keepsOwnerSide(group) ? u : `${u}:${group!}`
 }
 
+/** the variable cloud-init sets for bootcmd, as a shell word (not a part of OLD_INSTANCE_IDS) */
+const INSTANCE_ID = /(?<![A-Za-z0-9_])INSTANCE_ID(?![A-Za-z0-9_])/
+
 /** where cloud-init's scripts_per_boot, scripts_per_instance and scripts_per_once modules find the programs they run */
 const CLOUD_INIT_SCRIPTS = /^\/var\/lib\/cloud\/scripts\/per-(?:boot|instance|once)\/(?=[^/])/
 
@@ -195,7 +198,7 @@ const READERS: Readonly<Record<string, Reader>> = {
     const read = commandsReader("bootcmd", pythonText)(value, path, context)
     // cloud-init runs bootcmd with INSTANCE_ID set to the instance's id; this edition sets none, so a command that uses it is told
     for (const c of read?.bootcmd ?? []) {
-      if ((c.kind === "shell" ? [c.script] : c.argv).some((text) => text.includes("INSTANCE_ID"))) {
+      if ((c.kind === "shell" ? [c.script] : c.argv).some((text) => INSTANCE_ID.test(text))) {
         context.notes.warn([...path, c.index], "uses INSTANCE_ID, which cloud-init sets for bootcmd and Tiny Cloud does not: it is empty")
       }
     }
