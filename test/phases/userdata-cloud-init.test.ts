@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
-import { mkdirSync } from "node:fs"
+import { mkdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -398,6 +398,27 @@ describe.concurrent("the default user's account options", () => {
         "addgroup ops wheel"
       ])
       expectReachable(i, "ops")
+    })
+  )
+})
+
+describe.concurrent("write_files owner", () => {
+  it.scopedLive("the directories made for a file get its owner, as cloud-init gives them; those already there and root's are left alone", () =>
+    Effect.gen(function* () {
+      const doc = readFileSync(join(import.meta.dirname, "../fixtures/cloud-config/write-files-new-directories.yaml"), "utf8")
+      const i = yield* userDataInstance(doc)
+      const { main, final } = yield* firstBoot(i)
+      expect(codes({ main, final })).toEqual({ main: 0, final: 0 })
+      expect(i.commands().filter((c) => c.startsWith("chown "))).toEqual([
+        `chown root:root ${i.root}/opt/site/motd`,
+        `chown appuser ${i.root}/home/appdata`,
+        `chown appuser ${i.root}/home/appdata/settings.conf`,
+        `chown appuser:appuser ${i.root}/home/appdata/cache`,
+        `chown appuser:appuser ${i.root}/home/appdata/cache/tmp`,
+        `chown appuser:appuser ${i.root}/home/appdata/cache/tmp/state`
+      ])
+      expect(i.read("/home/appdata/cache/tmp/state")).toBe("fresh\n")
+      expectReachable(i, "alpine")
     })
   )
 })

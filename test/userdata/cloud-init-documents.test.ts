@@ -39,6 +39,20 @@ describe("cloud-init's documents", () => {
     ["jinja.yaml", ["line 1: jinja templates are not supported; the rest is read as plain cloud-config"]],
     ["users-override-default.yaml", ["unsupported cloud-config keys: ssh_import_id"]],
     ["hostname-fqdn.yaml", ["unsupported cloud-config keys: create_hostname_file, prefer_fqdn_over_hostname"]],
+    [
+      "bootcmd-instance-id.yaml",
+      [
+        "line 3: bootcmd[0]: uses INSTANCE_ID, which cloud-init sets for bootcmd and Tiny Cloud does not: it is empty",
+        "line 5: bootcmd[2]: uses INSTANCE_ID, which cloud-init sets for bootcmd and Tiny Cloud does not: it is empty"
+      ]
+    ],
+    [
+      "write-files-cloud-init-scripts.yaml",
+      [
+        "line 3: write_files[0].path: cloud-init runs the programs in /var/lib/cloud/scripts/per-boot/; Tiny Cloud writes the file but does not run it",
+        "line 9: write_files[1].path: cloud-init runs the programs in /var/lib/cloud/scripts/per-instance/; Tiny Cloud writes the file but does not run it"
+      ]
+    ],
     ["users-every-option.yaml", ["unsupported cloud-config keys: users[1].expiredate, users[3].inactive, users[4].no_log_init, users[4].no_user_group"]]
   ])("%s names what it does not carry out", (name, warnings) => {
     expect(check(name).warnings).toEqual(warnings)

@@ -894,10 +894,23 @@ ntp:
       { kind: "argv", argv: ["echo", "list", "form"], index: 1 }
     ])
     expect(c.runcmd).toEqual([{ kind: "argv", argv: ["sh", "-c", "echo hi"], index: 0 }])
-    expect(c.writeFiles).toEqual([{ path: "/etc/late", content: bytes("x"), mode: 0o600, owner: "root:root", append: false, defer: true, index: 0 }])
+    expect(c.writeFiles).toEqual([{ path: "/etc/late", content: bytes("x"), mode: 0o600, owner: "root:root", append: false, defer: true, index: 0, ownsNewDirectories: true }])
     expect(c.ntp).toEqual({ client: "chrony", servers: ["ntp1.example"], pools: ["pool.ntp.org"], peers: ["km001"], allow: ["192.168.23.0/24"] })
     expect(c.apk.configured).toBe(false)
     expect(notes(source)).toEqual({ problems: [], warnings: [] })
+  })
+
+  it("writes a float of an argument list as Python's str() does: inf, nan, and 1e-05 below 0.0001", () => {
+    expect(config("#cloud-config\nruncmd:\n  - [echo, .inf, -.inf, .nan, .NaN, 0.00001, 1.5e-07, 0.0001, -0.000012, 2.5e-10, 2.5]\n").runcmd).toEqual([
+      { kind: "argv", argv: ["echo", "inf", "-inf", "nan", "nan", "1e-05", "1.5e-07", "0.0001", "-1.2e-05", "2.5e-10", "2.5"], index: 0 }
+    ])
+    expect(config("#cloud-config\npackages:\n  - [tool, .inf]\n").packages).toEqual(["tool=inf"])
+  })
+
+  it("writes an integer of an argument list with all its digits, as Python does, however large", () => {
+    expect(config("#cloud-config\nbootcmd:\n  - [echo, 12345678901234567890, -1_234_567_890_123_456_789_0, +99999999999999999999, 9007199254740991]\n").bootcmd).toEqual([
+      { kind: "argv", argv: ["echo", "12345678901234567890", "-12345678901234567890", "99999999999999999999", "9007199254740991"], index: 0 }
+    ])
   })
 
   it("takes scalar runcmd entries as written: `false` is a command, not a boolean", () => {

@@ -1,4 +1,5 @@
 /** `#cloud-config` onto the model, key by key, as cloud-init reads it (BEHAVIOUR.md §6). */
+import { posix } from "node:path"
 import * as Schema from "effect/Schema"
 import { AlpineRepo, ApkRepos, CloudNtp, CloudPackage, CloudPermissions, CloudWriteFile, keepsOwnerSide, ownerSides, SshPwauth } from "../../schema/cloud-config.js"
 import { isHostName, Text, TimeZone, truthOf } from "../../schema/fields.js"
@@ -57,6 +58,12 @@ const chownOwner = (owner: string): string => {
   return keepsOwnerSide(group) ? u : `${u}:${group!}`
 }
 
+/** the variable cloud-init sets for bootcmd, as a shell word (not a part of OLD_INSTANCE_IDS) */
+const INSTANCE_ID = /(?<![A-Za-z0-9_])INSTANCE_ID(?![A-Za-z0-9_])/
+
+/** where cloud-init's scripts_per_boot, scripts_per_instance and scripts_per_once modules find the programs they run */
+const CLOUD_INIT_SCRIPTS = /^\/var\/lib\/cloud\/scripts\/per-(?:boot|instance|once)\/(?=[^/])/
+
 const readFiles: Reader = (value, path, context) => {
   const entries = decodeEach(CloudWriteFile, withoutUnreadableModes(value, path, context.notes), path, context.notes)
   if (Array.isArray(value)) {
@@ -77,7 +84,11 @@ const readFiles: Reader = (value, path, context) => {
       }
     }
     const owner = f.owner === undefined ? undefined : chownOwner(f.owner)
-    return toFile({ ...f, source, owner, mode: f.permissions === undefined ? undefined : cloudMode(f.permissions) }, at, index, context) ?? []
+    const file = toFile({ ...f, source, owner, mode: f.permissions === undefined ? undefined : cloudMode(f.permissions) }, at, index, context)
+    if (file === undefined) return []
+    const scripts = CLOUD_INIT_SCRIPTS.exec(posix.normalize(file.path))
+    if (scripts !== null) context.notes.warn([...at, "path"], `cloud-init runs the programs in ${scripts[0]}; Tiny Cloud writes the file but does not run it`)
+    return { ...file, ownsNewDirectories: true }
   })
   const kept = nonEmpty(files, value)
   return kept === undefined ? undefined : { writeFiles: kept }
@@ -183,7 +194,16 @@ const READERS: Readonly<Record<string, Reader>> = {
   },
   ssh_authorized_keys: readSshKeys,
   write_files: readFiles,
-  bootcmd: commandsReader("bootcmd", pythonText),
+  bootcmd: (value, path, context) => {
+    const read = commandsReader("bootcmd", pythonText)(value, path, context)
+    // cloud-init runs bootcmd with INSTANCE_ID set to the instance's id; this edition sets none, so a command that uses it is told
+    for (const c of read?.bootcmd ?? []) {
+      if ((c.kind === "shell" ? [c.script] : c.argv).some((text) => INSTANCE_ID.test(text))) {
+        context.notes.warn([...path, c.index], "uses INSTANCE_ID, which cloud-init sets for bootcmd and Tiny Cloud does not: it is empty")
+      }
+    }
+    return read
+  },
   runcmd: commandsReader("runcmd", pythonText),
   packages: readPackages,
   package_update: packageFlag("packageUpdate"),

@@ -23,11 +23,26 @@ export const newBudget = (limit = DEFAULT_USERDATA_MAX_BYTES): Budget => ({ rema
 export type ArgumentText = (value: string | number | boolean | null) => string
 
 /**
+ * A number as Python's `str()` writes a float: `inf`, `-inf`, `nan`, and
+ * below 0.0001 in exponent form with a signed exponent of two digits at
+ * least (`1e-05`). A whole number stays as JavaScript writes it.
+ */
+const pythonNumber = (n: number): string => {
+  if (Number.isNaN(n)) return "nan"
+  if (!Number.isFinite(n)) return n > 0 ? "inf" : "-inf"
+  if (Number.isInteger(n) || Math.abs(n) >= 1e-4) return String(n)
+  const [mantissa, exponent] = n.toExponential().split("e")
+  const e = Number(exponent)
+  return `${mantissa}e${e < 0 ? "-" : "+"}${String(Math.abs(e)).padStart(2, "0")}`
+}
+
+/**
  * A scalar as Python's `str()` writes it, as cloud-init turns list items
- * into text: booleans are `True` and `False`, null `None`. A whole float (`9.0`) is
+ * into text: booleans are `True` and `False`, null `None`, `.inf` `inf`. A whole float (`9.0`) is
  * written `9`: the YAML reading gives numbers without their spelling.
  */
-export const pythonText: ArgumentText = (value) => (typeof value === "boolean" ? (value ? "True" : "False") : value === null ? "None" : String(value))
+export const pythonText: ArgumentText = (value) =>
+  typeof value === "boolean" ? (value ? "True" : "False") : value === null ? "None" : typeof value === "number" ? pythonNumber(value) : String(value)
 
 /** bootcmd/runcmd: strings and argument lists, in order; null entries are passed over as cloud-init does */
 export const readCommands = (value: unknown, path: ReadonlyArray<Key>, notes: Notes, argumentText: ArgumentText = String): ReadonlyArray<Command> =>

@@ -29,6 +29,8 @@ export interface FileToWrite {
   readonly append: boolean
   /** cloud-config `defer: true`: write in the final phase, after packages and users exist */
   readonly defer: boolean
+  /** cloud-config: the directories made for the file get its owner too, as cloud-init gives them (alpine-config leaves them root's) */
+  readonly ownsNewDirectories?: boolean
   /** its place in the document, for messages: `write_files[2]` */
   readonly index: number
 }

@@ -48,6 +48,22 @@ export const lineIn = (source: Source, path: ReadonlyArray<Key>): number => {
  */
 const COMMAND_LISTS = new Set(["bootcmd", "runcmd"])
 
+/** a decimal integer as YAML 1.1 writes one (not octal: no leading 0) */
+const DECIMAL_INTEGER = /^[-+]?[1-9][0-9_]*$/
+
+/**
+ * An argument list's integer too large for a JavaScript number, as its exact
+ * digits: Python, and so cloud-init, writes an integer of any size exactly.
+ */
+const exactIntegers = (list: Node) => {
+  if (!isSeq(list)) return
+  for (const item of list.items) {
+    if (isScalar(item) && typeof item.value === "number" && !Number.isSafeInteger(item.value) && item.source !== undefined && DECIMAL_INTEGER.test(item.source)) {
+      item.value = BigInt(item.source.replace(/_/g, "")).toString()
+    }
+  }
+}
+
 const keepAsWritten = (doc: Document, keys: ReadonlySet<string>) =>
   visit(doc, {
     Pair(_, pair) {
@@ -58,6 +74,7 @@ const keepAsWritten = (doc: Document, keys: ReadonlySet<string>) =>
       if (COMMAND_LISTS.has(key) && isSeq(value)) {
         for (const item of value.items) {
           if (isScalar(item) && item.value !== null && typeof item.value !== "string" && item.source !== undefined) item.value = item.source
+          else exactIntegers(item as Node)
         }
       }
     }

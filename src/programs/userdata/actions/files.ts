@@ -1,4 +1,5 @@
 /** `write_files`: the files written in the main phase, and the cloud-config `defer: true` ones in the final phase. */
+import { posix } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { Commands } from "../../../services/Commands.js"
@@ -45,6 +46,15 @@ const appendOnce = (index: number, path: string, target: string, content: Uint8A
     yield* fs.writeAtomic(target, after, { mode })
   })
 
+/** the directories above `path` (an instance path) that are not there yet, outermost first */
+const missingDirectories = (path: string) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    const missing: Array<string> = []
+    for (let dir = posix.dirname(path); dir !== "/" && !(yield* fs.exists(fs.at(dir))); dir = posix.dirname(dir)) missing.unshift(dir)
+    return missing
+  })
+
 /**
  * Each file atomically with its final mode, parent directories created;
  * `append` adds to what is there, once per first boot (a rerun after a crash
@@ -65,6 +75,8 @@ const writeFiles = (action: string, files: ReadonlyArray<FileToWrite>) =>
         failed.push(path)
         continue
       }
+      // cloud-init gives the directories it makes for a file the file's owner (root's own need no chown)
+      const newDirectories = file.ownsNewDirectories === true && file.owner !== "" && file.owner !== "root:root" ? yield* missingDirectories(path) : []
       const written = yield* Effect.gen(function* () {
         if (file.append) yield* appendOnce(file.index, path, target, content, file.mode)
         else yield* fs.writeAtomic(target, content, { mode: file.mode })
@@ -76,13 +88,18 @@ const writeFiles = (action: string, files: ReadonlyArray<FileToWrite>) =>
       }
       if (file.owner === "") continue
       // the file as it is inside ROOT: chown never follows a link out of it
-      const chown = yield* Effect.flatMap(fs.realPath(target), (resolved) => commands.run("chown", [file.owner, resolved], { allowFailure: true })).pipe(
-        Effect.map((r) => r.exitCode),
-        Effect.catchAll(() => Effect.succeed(127))
-      )
-      if (chown !== 0) {
-        yield* err(`write_files: chown of ${printable(path, 4096)} exited with status ${chown}`)
-        failed.push(path)
+      const chown = (at: string) =>
+        Effect.flatMap(fs.realPath(fs.at(at)), (resolved) => commands.run("chown", [file.owner, resolved], { allowFailure: true })).pipe(
+          Effect.map((r) => r.exitCode),
+          Effect.catchAll(() => Effect.succeed(127))
+        )
+      for (const at of [...newDirectories, path]) {
+        const status = yield* chown(at)
+        if (status !== 0) {
+          yield* err(`write_files: chown of ${printable(at, 4096)} exited with status ${status}`)
+          failed.push(path)
+          break
+        }
       }
     }
     if (failed.length > 0) return yield* fail(`${failed.length} of ${files.length} files not written as asked`)
