@@ -40,7 +40,8 @@ export const aws: CloudProvider = {
       token: {
         header: "X-aws-ec2-metadata-token",
         request: { method: "PUT", path: "/latest/api/token", headers: { "X-aws-ec2-metadata-token-ttl-seconds": String(imdsTokenTtl) } },
-        // an IMDSv1-only service (EC2-compatible clouds, IMDS emulators) refuses the PUT: read without a token, as the AWS SDKs and afterburn do
+        // an IMDSv1-only service (EC2-compatible clouds, IMDS emulators) refuses the PUT, or its answer is lost (the PUT response hop limit):
+        // read without a token, as the AWS SDKs and afterburn do
         absentOn: [403, 404, 405]
       }
     })

@@ -35,7 +35,9 @@ export interface HttpEndpoint {
     /**
      * answers to the token request that mean the service has no session
      * tokens (an IMDSv1-only service refusing the PUT with 403, 404 or 405):
-     * reads go without one until the service asks for one (401)
+     * reads go without one until the service asks for one (401); so too
+     * when the token request times out but the metadata root is answered
+     * without one
      */
     readonly absentOn?: ReadonlyArray<number>
   }
@@ -178,12 +180,30 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
     /** the last failure of the token's attempts since one last succeeded: what a read that never got past the token fails with */
     const tokenTrouble = yield* Ref.make(Option.none<ImdsError>())
 
+    /**
+     * A token request that timed out, where the service may have no tokens:
+     * the metadata root read without one. Answered (other than 401), the
+     * service is up and the token's answer is what got lost (EC2's PUT
+     * response hop limit drops it, as AWS documents; its SDKs then use
+     * IMDSv1): none is used. Else the token request's own failure stands.
+     */
+    const answeredWithoutToken = (timedOut: Retryable) =>
+      once({ method: "GET", path: spec.root }, urlOf(spec.root)).pipe(
+        Effect.flatMap((res) => (res.status === 401 ? Effect.fail(timedOut) : Effect.succeed(null))),
+        Effect.catchAll(() => Effect.fail(timedOut))
+      )
+
     const fetchToken = (r: Request) => {
       const url = urlOf(r.path)
       return withRetry(
         url,
         once(r, url).pipe(
+          Effect.catchIf(
+            (e): e is Retryable => e._tag === "Retryable" && e.reason === "timed out" && spec.token?.absentOn !== undefined,
+            answeredWithoutToken
+          ),
           Effect.flatMap((res): Effect.Effect<string | null, ImdsError | Retryable> => {
+            if (res === null) return Effect.succeed(null)
             if (spec.token?.absentOn?.includes(res.status)) return Effect.succeed(null)
             if (res.status < 200 || res.status >= 300) return Effect.fail(new ImdsError({ cloud: spec.cloud, url, reason: `token request answered HTTP ${res.status}` }))
             const token = textOf(res.body).trim()

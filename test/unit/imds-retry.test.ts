@@ -232,6 +232,46 @@ describe("a service without session tokens (IMDSv1 only)", () => {
     })
   )
 
+  /** a service whose token PUT's answers are lost (EC2's PUT response hop limit), answering reads by whether they carry a token */
+  const losingTokens = (read: (path: string, token: string | undefined) => HttpResponse) => {
+    const asked: Array<string> = []
+    const layer = Layer.succeed(Http, {
+      request: (r) =>
+        Effect.suspend(() => {
+          if (r.method === "PUT") {
+            asked.push("PUT timed out")
+            return Effect.fail(new HttpTransportError({ reason: "timed out" }))
+          }
+          const answer = read(r.path, r.headers?.["X-Token"])
+          asked.push(`GET ${r.path} ${r.headers?.["X-Token"] ?? "-"} ${answer.status}`)
+          return Effect.succeed(answer)
+        })
+    })
+    return { asked, layer }
+  }
+
+  it.effect("a token PUT that times out while the metadata root is answered without a token (the PUT's answer lost): reads go without one", () =>
+    Effect.gen(function* () {
+      const { asked, layer } = losingTokens(() => ok("host-1"))
+      const read = yield* Effect.fork(Effect.either(Effect.flatMap(tokened, (c) => c.text("meta-data/hostname")).pipe(Effect.provide(Layer.merge(layer, settings({ IMDS_DEADLINE: "2" }))))))
+      yield* TestClock.adjust(Duration.seconds(3))
+      expect(yield* Fiber.join(read)).toEqual(Either.right(Option.some("host-1")))
+      expect(asked).toEqual(["PUT timed out", "GET /latest/ - 200", "GET /latest/meta-data/hostname - 200"])
+    })
+  )
+
+  it.effect("a token PUT that times out where the service wants tokens (401 without one): the token request's failure stands, retried until the deadline", () =>
+    Effect.gen(function* () {
+      const { asked, layer } = losingTokens(() => ({ status: 401, body: new Uint8Array() }))
+      const read = yield* Effect.fork(Effect.flip(Effect.flatMap(tokened, (c) => c.get("meta-data/hostname")).pipe(Effect.provide(Layer.merge(layer, settings({ IMDS_DEADLINE: "2" }))))))
+      yield* TestClock.adjust(Duration.seconds(3))
+      const error = yield* Fiber.join(read)
+      expect(error.message).toBe("testcloud: cannot read http://169.254.169.254/latest/api/token: timed out")
+      expect(asked.slice(0, 4)).toEqual(["PUT timed out", "GET /latest/ - 401", "PUT timed out", "GET /latest/ - 401"])
+      expect(asked.filter((a) => a.includes("meta-data"))).toEqual([])
+    })
+  )
+
   it.effect("a token PUT answered 400 (a bad TTL) is no sign of IMDSv1: the read fails naming it", () =>
     Effect.gen(function* () {
       const { asked, layer } = refusingTokens(400, () => ok("host-1"))
