@@ -1,6 +1,6 @@
 import * as Effect from "effect/Effect"
 import { Config } from "../services/Config.js"
-import { AWS_NIC_PATHS, dmi, DMI_PRIORITY, listedIndexes, listedKeys, textValue, whenTrue } from "./common.js"
+import { AWS_NIC_PATHS, dmi, DMI_PRIORITY, listedIndexes, listedKeys, maybeBase64, textValue, whenTrue } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import type { CloudProvider } from "./provider.js"
 import { ownEntry } from "../domain/own.js"
@@ -39,7 +39,10 @@ export const aws: CloudProvider = {
       root: "/latest/",
       token: {
         header: "X-aws-ec2-metadata-token",
-        request: { method: "PUT", path: "/latest/api/token", headers: { "X-aws-ec2-metadata-token-ttl-seconds": String(imdsTokenTtl) } }
+        request: { method: "PUT", path: "/latest/api/token", headers: { "X-aws-ec2-metadata-token-ttl-seconds": String(imdsTokenTtl) } },
+        // an IMDSv1-only service (EC2-compatible clouds, IMDS emulators) refuses the PUT, or its answer is lost (the PUT response hop limit):
+        // read without a token, as the AWS SDKs and afterburn do
+        absentOn: [403, 404, 405]
       }
     })
     return {
@@ -50,7 +53,8 @@ export const aws: CloudProvider = {
         const indexes = yield* listedIndexes(client, "meta-data/public-keys/", (l) => l.split("=")[0]!)
         return yield* listedKeys(client, indexes, (n) => `meta-data/public-keys/${n}/openssh-key`)
       }),
-      userData: client.get("user-data", AS_USER_DATA),
+      // served as given; given base64-encoded twice (the console's "already base64" left unticked), one base64 token: decoded, as cloud-init's DataSourceEc2 does
+      userData: Effect.map(client.get("user-data", AS_USER_DATA), maybeBase64),
       nics: client.get(NICS),
       // EC2 lists its MACs in lower case; an address file may spell one in upper case
       nic: (mac, key) => client.get(`${NICS}${mac.toLowerCase()}/${ownEntry(AWS_NIC_PATHS, key) ?? key}`)

@@ -32,6 +32,14 @@ export interface HttpEndpoint {
   readonly token?: {
     readonly header: string
     readonly request: Request
+    /**
+     * answers to the token request that mean the service has no session
+     * tokens (an IMDSv1-only service refusing the PUT with 403, 404 or 405):
+     * reads go without one until the service asks for one (401); so too
+     * when the token request times out but the metadata root is answered
+     * without one
+     */
+    readonly absentOn?: ReadonlyArray<number>
   }
 }
 
@@ -99,7 +107,8 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
     const endpoint = spec.fixedEndpoint ? spec.endpoint : (settings.imdsEndpoint ?? spec.endpoint)
     const { host, port } = splitEndpoint(endpoint, spec.protocol === "https" ? 443 : 80)
     const timeoutMs = settings.imdsTimeout * 1000
-    const tokenRef = yield* Ref.make(Option.none<{ readonly token: string; readonly until: number }>())
+    /** the session token and until when it is used; `null`: the service has none (IMDSv1), reads go without */
+    const tokenRef = yield* Ref.make(Option.none<{ readonly token: string | null; readonly until: number }>())
     const tokenMs = tokenLifetimeMs(spec.token?.request.headers)
     /** the cloud's query after the path's own, if any: a parameter the path names itself is the path's (`compute?format=json`) */
     const withQuery = (path: string) => {
@@ -171,12 +180,31 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
     /** the last failure of the token's attempts since one last succeeded: what a read that never got past the token fails with */
     const tokenTrouble = yield* Ref.make(Option.none<ImdsError>())
 
+    /**
+     * A token request that timed out, where the service may have no tokens:
+     * the metadata root read without one. Answered (other than 401), the
+     * service is up and the token's answer is what got lost (EC2's PUT
+     * response hop limit drops it, as AWS documents; its SDKs then use
+     * IMDSv1): none is used. Else the token request's own failure stands.
+     */
+    const answeredWithoutToken = (timedOut: Retryable) =>
+      once({ method: "GET", path: spec.root }, urlOf(spec.root)).pipe(
+        Effect.flatMap((res) => (res.status === 401 ? Effect.fail(timedOut) : Effect.succeed(null))),
+        Effect.catchAll(() => Effect.fail(timedOut))
+      )
+
     const fetchToken = (r: Request) => {
       const url = urlOf(r.path)
       return withRetry(
         url,
         once(r, url).pipe(
-          Effect.flatMap((res): Effect.Effect<string, ImdsError | Retryable> => {
+          Effect.catchIf(
+            (e): e is Retryable => e._tag === "Retryable" && e.reason === "timed out" && spec.token?.absentOn !== undefined,
+            answeredWithoutToken
+          ),
+          Effect.flatMap((res): Effect.Effect<string | null, ImdsError | Retryable> => {
+            if (res === null) return Effect.succeed(null)
+            if (spec.token?.absentOn?.includes(res.status)) return Effect.succeed(null)
             if (res.status < 200 || res.status >= 300) return Effect.fail(new ImdsError({ cloud: spec.cloud, url, reason: `token request answered HTTP ${res.status}` }))
             const token = textOf(res.body).trim()
             return TOKEN.test(token) ? Effect.succeed(token) : Effect.fail(new Retryable("the answer is not a token"))
@@ -191,30 +219,32 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
 
     // concurrent reads wait for one token instead of each fetching its own
     const tokenLock = yield* Effect.makeSemaphore(1)
-    /** the session token; a fresh one when `rejected` is the one we have */
-    const token = (rejected: string | undefined): Effect.Effect<Record<string, string>, ImdsError> =>
+    /** the session token's header (none where the service has no tokens); a fresh one when `rejected` is the one we have (`null`: going without) */
+    const token = (rejected: string | null | undefined): Effect.Effect<Record<string, string>, ImdsError> =>
       spec.token === undefined
         ? Effect.succeed({})
         : tokenLock.withPermits(1)(
             Effect.gen(function* () {
               const cached = yield* Ref.get(tokenRef)
               const now = yield* Clock.currentTimeMillis
-              if (Option.isSome(cached) && cached.value.token !== rejected && now < cached.value.until) return { [spec.token!.header]: cached.value.token }
+              const header = (t: string | null): Record<string, string> => (t === null ? {} : { [spec.token!.header]: t })
+              if (Option.isSome(cached) && cached.value.token !== rejected && now < cached.value.until) return header(cached.value.token)
               const fresh = yield* fetchToken(spec.token!.request)
               yield* Ref.set(tokenRef, Option.some({ token: fresh, until: now + tokenMs }))
-              return { [spec.token!.header]: fresh }
+              return header(fresh)
             })
           )
 
     /** one request with the session token, retried; the answer when its status is neither 401 (token refreshed) nor transient */
     const send = (r: Request, maxBytes = settings.imdsMaxBytes): Effect.Effect<HttpResponse, ImdsError> => {
-      let rejected: string | undefined
+      let rejected: string | null | undefined
       const url = urlOf(r.path)
       const attempt = Effect.gen(function* () {
         const auth = yield* token(rejected)
         const res = yield* once({ ...r, headers: { ...spec.headers, ...r.headers, ...auth } }, url, maxBytes)
         if (res.status === 401 && spec.token !== undefined) {
-          rejected = auth[spec.token.header]
+          // a read without a token refused: the service wants one after all
+          rejected = auth[spec.token.header] ?? null
           return yield* Effect.fail(new TokenRejected())
         }
         return res

@@ -42,15 +42,21 @@ export const parseDs = (text: string): Option.Option<SeedParams> => {
   return Option.none()
 }
 
-/** the seed parameters from the command line, else the SMBIOS serial */
+/**
+ * The seed parameters of the command line and the SMBIOS serial, a key the
+ * command line gives taking the place of the serial's; as cloud-init merges
+ * them, a bare `ds=nocloud` on the command line (an image's, to choose the
+ * datasource) keeps the serial's `s=` (the VM's own seed).
+ */
 export const seedParams = Effect.gen(function* () {
   const fs = yield* RootFs
-  for (const source of ["/proc/cmdline", "/sys/class/dmi/id/product_serial"]) {
+  let found = Option.none<SeedParams>()
+  for (const source of ["/sys/class/dmi/id/product_serial", "/proc/cmdline"]) {
     const text = yield* fs.readTextIfExists(fs.at(source)).pipe(Effect.orElseSucceed(() => Option.none<string>()))
     const params = Option.flatMap(text, parseDs)
-    if (Option.isSome(params)) return params
+    if (Option.isSome(params)) found = Option.some({ ...Option.getOrElse(found, () => ({})), ...params.value })
   }
-  return Option.none<SeedParams>()
+  return found
 })
 
 export const isHttpSeed = (params: Option.Option<SeedParams>) =>

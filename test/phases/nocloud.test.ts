@@ -190,6 +190,18 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("a bare ds=nocloud on the command line keeps the SMBIOS serial's seed; a key the command line gives wins (cloud-init merges both)", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/seed/serial", { "meta-data": META })
+      instance.write("/proc/cmdline", "BOOT_IMAGE=/boot/vmlinuz-virt root=UUID=0b1c ds=nocloud;i=iid-cmdline quiet\n")
+      instance.write("/sys/class/dmi/id/product_serial", "ds=nocloud;s=/seed/serial;i=iid-serial\n")
+      expect((yield* instance.run(["main"])).code).toBe(0)
+      expect(instance.read("/etc/hostname")).toBe("seeded\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+      expect((yield* instance.imds(["meta-data/instance-id"])).stdout).toBe("iid-cmdline")
+    })
+  )
+
   it.scopedLive("from a cidata volume: mounted read-only, copied, unmounted", () =>
     Effect.gen(function* () {
       const volume = yield* volumeDir({ "meta-data": META, "user-data": SCRIPT })

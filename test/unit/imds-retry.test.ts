@@ -188,6 +188,100 @@ describe("the session token", () => {
   )
 })
 
+describe("a service without session tokens (IMDSv1 only)", () => {
+  /** a service refusing the token PUT with `refusal`, then answering reads with `read` (by whether they carry a token) */
+  const refusingTokens = (refusal: number, read: (token: string | undefined) => HttpResponse) => {
+    const asked: Array<string> = []
+    const layer = Layer.succeed(Http, {
+      request: (r) =>
+        Effect.sync(() => {
+          const answer = r.method === "PUT" ? { status: refusal, body: new TextEncoder().encode("<html>refused</html>") } : read(r.headers?.["X-Token"])
+          asked.push(`${r.method} ${r.headers?.["X-Token"] ?? "-"} ${answer.status}`)
+          return answer
+        })
+    })
+    return { asked, layer }
+  }
+  const tokened = makeHttpMetadataClient({
+    cloud: "testcloud",
+    endpoint: "169.254.169.254",
+    root: "/latest/",
+    token: { header: "X-Token", request: { method: "PUT", path: "/latest/api/token", headers: { "X-Token-Ttl-Seconds": "5" } }, absentOn: [403, 404, 405] }
+  })
+
+  it.effect.each([403, 404, 405])("a token PUT answered %d: reads go without a token, and the PUT is not asked again within the token's lifetime", (refusal) =>
+    Effect.gen(function* () {
+      const { asked, layer } = refusingTokens(refusal, () => ok("host-1"))
+      const hosts = yield* Effect.gen(function* () {
+        const c = yield* tokened
+        return [yield* c.text("meta-data/hostname"), yield* c.text("meta-data/hostname")]
+      }).pipe(Effect.provide(Layer.merge(layer, settings({}))))
+      expect(hosts).toEqual([Option.some("host-1"), Option.some("host-1")])
+      expect(asked).toEqual([`PUT - ${refusal}`, "GET - 200", "GET - 200"])
+    })
+  )
+
+  it.effect("a read without a token refused (HTTP 401): the token is asked for again, and the read fails with one line when there is none", () =>
+    Effect.gen(function* () {
+      const { asked, layer } = refusingTokens(403, () => ({ status: 401, body: new Uint8Array() }))
+      const read = yield* Effect.fork(Effect.flip(Effect.flatMap(tokened, (c) => c.get("meta-data/hostname")).pipe(Effect.provide(Layer.merge(layer, settings({ IMDS_DEADLINE: "2" }))))))
+      yield* TestClock.adjust(Duration.seconds(3))
+      const error = yield* Fiber.join(read)
+      expect(error.message).toBe("testcloud: cannot read http://169.254.169.254/latest/meta-data/hostname: token rejected (HTTP 401)")
+      expect(asked.slice(0, 4)).toEqual(["PUT - 403", "GET - 401", "PUT - 403", "GET - 401"])
+    })
+  )
+
+  /** a service whose token PUT's answers are lost (EC2's PUT response hop limit), answering reads by whether they carry a token */
+  const losingTokens = (read: (path: string, token: string | undefined) => HttpResponse) => {
+    const asked: Array<string> = []
+    const layer = Layer.succeed(Http, {
+      request: (r) =>
+        Effect.suspend(() => {
+          if (r.method === "PUT") {
+            asked.push("PUT timed out")
+            return Effect.fail(new HttpTransportError({ reason: "timed out" }))
+          }
+          const answer = read(r.path, r.headers?.["X-Token"])
+          asked.push(`GET ${r.path} ${r.headers?.["X-Token"] ?? "-"} ${answer.status}`)
+          return Effect.succeed(answer)
+        })
+    })
+    return { asked, layer }
+  }
+
+  it.effect("a token PUT that times out while the metadata root is answered without a token (the PUT's answer lost): reads go without one", () =>
+    Effect.gen(function* () {
+      const { asked, layer } = losingTokens(() => ok("host-1"))
+      const read = yield* Effect.fork(Effect.either(Effect.flatMap(tokened, (c) => c.text("meta-data/hostname")).pipe(Effect.provide(Layer.merge(layer, settings({ IMDS_DEADLINE: "2" }))))))
+      yield* TestClock.adjust(Duration.seconds(3))
+      expect(yield* Fiber.join(read)).toEqual(Either.right(Option.some("host-1")))
+      expect(asked).toEqual(["PUT timed out", "GET /latest/ - 200", "GET /latest/meta-data/hostname - 200"])
+    })
+  )
+
+  it.effect("a token PUT that times out where the service wants tokens (401 without one): the token request's failure stands, retried until the deadline", () =>
+    Effect.gen(function* () {
+      const { asked, layer } = losingTokens(() => ({ status: 401, body: new Uint8Array() }))
+      const read = yield* Effect.fork(Effect.flip(Effect.flatMap(tokened, (c) => c.get("meta-data/hostname")).pipe(Effect.provide(Layer.merge(layer, settings({ IMDS_DEADLINE: "2" }))))))
+      yield* TestClock.adjust(Duration.seconds(3))
+      const error = yield* Fiber.join(read)
+      expect(error.message).toBe("testcloud: cannot read http://169.254.169.254/latest/api/token: timed out")
+      expect(asked.slice(0, 4)).toEqual(["PUT timed out", "GET /latest/ - 401", "PUT timed out", "GET /latest/ - 401"])
+      expect(asked.filter((a) => a.includes("meta-data"))).toEqual([])
+    })
+  )
+
+  it.effect("a token PUT answered 400 (a bad TTL) is no sign of IMDSv1: the read fails naming it", () =>
+    Effect.gen(function* () {
+      const { asked, layer } = refusingTokens(400, () => ok("host-1"))
+      const error = yield* Effect.flip(Effect.flatMap(tokened, (c) => c.get("meta-data/hostname")).pipe(Effect.provide(Layer.merge(layer, settings({})))))
+      expect(error.message).toBe("testcloud: cannot read http://169.254.169.254/latest/api/token: token request answered HTTP 400")
+      expect(asked).toEqual(["PUT - 400"])
+    })
+  )
+})
+
 describe("IMDS_ENDPOINT", () => {
   it.effect("an IPv6 address written without brackets (fd00:ec2::254, AWS's) is the host, on the default port, and bracketed in URLs", () =>
     Effect.gen(function* () {
