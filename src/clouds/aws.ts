@@ -1,6 +1,6 @@
 import * as Effect from "effect/Effect"
 import { Config } from "../services/Config.js"
-import { AWS_NIC_PATHS, dmi, DMI_PRIORITY, listedIndexes, listedKeys, maybeBase64, textValue, whenTrue } from "./common.js"
+import { AWS_NIC_PATHS, dmi, DMI_PRIORITY, listedIndexes, listedKeys, textValue, whenTrue } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import type { CloudProvider } from "./provider.js"
 import { ownEntry } from "../domain/own.js"
@@ -53,8 +53,7 @@ export const aws: CloudProvider = {
         const indexes = yield* listedIndexes(client, "meta-data/public-keys/", (l) => l.split("=")[0]!)
         return yield* listedKeys(client, indexes, (n) => `meta-data/public-keys/${n}/openssh-key`)
       }),
-      // served as given; given base64-encoded twice (the console's "already base64" left unticked), one base64 token: decoded, as cloud-init's DataSourceEc2 does
-      userData: Effect.map(client.get("user-data", AS_USER_DATA), maybeBase64),
+      userData: client.get("user-data", AS_USER_DATA),
       nics: client.get(NICS),
       // EC2 lists its MACs in lower case; an address file may spell one in upper case
       nic: (mac, key) => client.get(`${NICS}${mac.toLowerCase()}/${ownEntry(AWS_NIC_PATHS, key) ?? key}`)
