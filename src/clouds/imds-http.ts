@@ -76,7 +76,10 @@ export interface HttpMetadataClient {
 
 class Retryable {
   readonly _tag = "Retryable"
-  constructor(readonly reason: string) {}
+  constructor(
+    readonly reason: string,
+    readonly timedOut = false
+  ) {}
 }
 class TokenRejected {
   readonly _tag = "TokenRejected"
@@ -135,9 +138,9 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
             ? new ImdsError({ cloud: spec.cloud, url, reason: `answer exceeds ${e.limit} bytes (${limitName(maxBytes)})`, exceeded: e.limit })
             : e.local
               ? new ImdsError({ cloud: spec.cloud, url, reason: e.reason })
-              : new Retryable(e.reason)
+              : new Retryable(e.reason, e.timedOut === true)
         ),
-        Effect.timeoutFail({ duration: Duration.millis(timeoutMs + 50), onTimeout: () => new Retryable("timed out") }),
+        Effect.timeoutFail({ duration: Duration.millis(timeoutMs + 50), onTimeout: () => new Retryable("timed out", true) }),
         Effect.flatMap((res) => (isTransientStatus(res.status) ? Effect.fail(new Retryable(`HTTP ${res.status}`)) : Effect.succeed(res)))
       )
 
@@ -199,7 +202,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
         url,
         once(r, url).pipe(
           Effect.catchIf(
-            (e): e is Retryable => e._tag === "Retryable" && e.reason === "timed out" && spec.token?.absentOn !== undefined,
+            (e): e is Retryable => e._tag === "Retryable" && e.timedOut && spec.token?.absentOn !== undefined,
             answeredWithoutToken
           ),
           Effect.flatMap((res): Effect.Effect<string | null, ImdsError | Retryable> => {

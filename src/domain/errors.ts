@@ -45,8 +45,8 @@ export class CommandError extends Data.TaggedError("CommandError")<{
   }
 }
 
-/** The request never got an HTTP answer: refused, reset, timed out; `local` when it could not even be sent from here, which asking again cannot change. */
-export class HttpTransportError extends Data.TaggedError("HttpTransportError")<{ readonly reason: string; readonly local?: boolean }> {
+/** The request never got an HTTP answer: refused, reset, timed out (`timedOut`); `local` when it could not even be sent from here, which asking again cannot change. */
+export class HttpTransportError extends Data.TaggedError("HttpTransportError")<{ readonly reason: string; readonly local?: boolean; readonly timedOut?: boolean }> {
   override get message() {
     return this.reason
   }

@@ -67,11 +67,11 @@ const attempt = (req: HttpRequest, localPort?: number) =>
       const timedOut = () => r.destroy(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" }))
       r.on("timeout", timedOut)
       timer = setTimeout(() => {
-        settle(Effect.fail(Object.assign(new HttpTransportError({ reason: "timed out" }), { code: "ETIMEDOUT" })))
+        settle(Effect.fail(Object.assign(new HttpTransportError({ reason: "timed out", timedOut: true }), { code: "ETIMEDOUT" })))
         timedOut()
       }, req.timeoutMs)
       r.on("error", (e: NodeJS.ErrnoException) =>
-        settle(Effect.fail(Object.assign(new HttpTransportError({ reason: e.code === "ETIMEDOUT" ? "timed out" : describe(e) }), { code: e.code })))
+        settle(Effect.fail(Object.assign(new HttpTransportError(e.code === "ETIMEDOUT" ? { reason: "timed out", timedOut: true } : { reason: describe(e) }), { code: e.code })))
       )
       r.end(req.body)
       return Effect.sync(() => {

@@ -240,7 +240,7 @@ describe("a service without session tokens (IMDSv1 only)", () => {
         Effect.suspend(() => {
           if (r.method === "PUT") {
             asked.push("PUT timed out")
-            return Effect.fail(new HttpTransportError({ reason: "timed out" }))
+            return Effect.fail(new HttpTransportError({ reason: "timed out", timedOut: true }))
           }
           const answer = read(r.path, r.headers?.["X-Token"])
           asked.push(`GET ${r.path} ${r.headers?.["X-Token"] ?? "-"} ${answer.status}`)
