@@ -14,6 +14,7 @@ import { Config } from "../services/Config.js"
 import { Output, print } from "../services/Output.js"
 import { HOTPLUG_MODULES } from "./actions/hotplug.js"
 import { ownEntry } from "../domain/own.js"
+import { printable } from "../domain/text.js"
 
 const CONF = "/etc/tiny-cloud.conf"
 
@@ -123,7 +124,7 @@ const boundsProblem = (s: Settings, key: ConfigKey): string | undefined => {
 
 export const configReport = (s: Settings, cloudKnown: boolean): ConfigReport => {
   const problemOf = (key: ConfigKey): string | undefined =>
-    key === "CLOUD" && !cloudKnown ? `CLOUD: unknown cloud '${s.cloud}'` : (s.problems.find((p) => p.key === key)?.message ?? boundsProblem(s, key))
+    key === "CLOUD" && !cloudKnown ? `CLOUD: unknown cloud '${printable(s.cloud)}'` : (s.problems.find((p) => p.key === key)?.message ?? boundsProblem(s, key))
   const keys = CONFIG_KEYS.map((key): KeyReport => {
     const source = sourceOf(s, key)
     const problem = problemOf(key)

@@ -175,6 +175,23 @@ describe("bad input", () => {
       expect(r.stderr).toBe("imds: unknown cloud 'frobcloud': set CLOUD in /etc/tiny-cloud.conf\n")
     })
   )
+
+  it.scopedLive("an unknown CLOUD value is named on one line, its line breaks and control characters escaped, by every command", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true, conf: 'CLOUD="aw\ns\x1b[31m"\n' })
+      const named = "'aw\\x0as\\x1b[31m'"
+      const imds = yield* instance.imds(["@hostname"])
+      expect(imds.stderr).toBe(`imds: unknown cloud ${named}: set CLOUD in /etc/tiny-cloud.conf\n`)
+      const main = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_hostname" })
+      expect(main.stderr.split("\n")).toContain(`set_hostname: unknown cloud ${named}: set CLOUD in /etc/tiny-cloud.conf`)
+      const status = yield* instance.run(["status"])
+      expect(status.stdout.split("\n")).toContain(`cloud: ${named.slice(1, -1)} (configured)`)
+      const config = yield* instance.run(["config"])
+      expect(config.stderr).toBe(`invalid: /etc/tiny-cloud.conf line 1: CLOUD: unknown cloud ${named}\n`)
+      const detect = yield* instance.run(["autodetect", "-v"])
+      expect(detect.stdout.split("\n")).toContain(`CLOUD=${named.slice(1, -1)} is configured: the phases use it, not detection`)
+    })
+  )
 })
 
 describe("configuration keys", () => {
