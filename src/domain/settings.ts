@@ -214,6 +214,17 @@ const resolve = (
     return invalid(key, `${key}: invalid value '${printable(raw)}': expected ${expected}${test(n) ? `, at most ${most}` : ""}`, fallback)
   }
   const root = (env.ROOT ?? "").replace(/\/+$/, "")
+  /**
+   * a state or log directory: an absolute path (a relative one would be the working directory's, outside ROOT);
+   * one the file gives is the instance's, under ROOT as the file itself is (the environment's is the caller's, as given)
+   */
+  const directory = (key: "TINY_CLOUD_VAR" | "TINY_CLOUD_LOGS", fallback: string): string => {
+    const given = values[key]
+    if (given === undefined || given === "") return fallback
+    if (!given.startsWith("/")) return invalid(key, `${key}: '${printable(given)}' is not an absolute path`, fallback)
+    const outside = root !== "" && given !== root && !given.startsWith(`${root}/`)
+    return outside && sources[key]?.from === "file" ? `${root}${given}` : given
+  }
   const warnings: Array<string> = []
   let cloud = (values.CLOUD ?? "").trim() || "auto"
   if (cloud === "alpine") {
@@ -237,8 +248,8 @@ const resolve = (
     root,
     cloud,
     cloudUser,
-    varDir: values.TINY_CLOUD_VAR || `${root}/var/lib/cloud`,
-    logDir: values.TINY_CLOUD_LOGS || `${root}/var/log`,
+    varDir: directory("TINY_CLOUD_VAR", `${root}/var/lib/cloud`),
+    logDir: directory("TINY_CLOUD_LOGS", `${root}/var/log`),
     skipActions: words(values.SKIP_INIT_ACTIONS),
     initActions,
     hotplugType: values.HOTPLUG_TYPE || "mdev",

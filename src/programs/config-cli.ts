@@ -91,7 +91,7 @@ const AWS_TOKEN_TTL_MAX = 21600
  * What a boot takes without failing but cannot do as asked: names of
  * actions or hotplug modules that do not exist (a boot logs each as
  * `unknown`), a hotplug system without modules, a token lifetime AWS
- * refuses, a directory that is not absolute.
+ * refuses.
  */
 const boundsProblem = (s: Settings, key: ConfigKey): string | undefined => {
   const unknownNames = (names: ReadonlyArray<string>, known: (n: string) => boolean, what: string) => {
@@ -112,11 +112,6 @@ const boundsProblem = (s: Settings, key: ConfigKey): string | undefined => {
       return unknownNames(s.hotplugModules, (n) => ownEntry(HOTPLUG_MODULES, n) !== undefined, "module")
     case "IMDS_TOKEN_TTL":
       return s.imdsTokenTtl >= 1 && s.imdsTokenTtl <= AWS_TOKEN_TTL_MAX ? undefined : `IMDS_TOKEN_TTL: ${s.imdsTokenTtl} is outside the 1 to ${AWS_TOKEN_TTL_MAX} seconds AWS grants`
-    case "TINY_CLOUD_VAR":
-    case "TINY_CLOUD_LOGS": {
-      const given = s.values[key]
-      return given === undefined || given === "" || given.startsWith("/") ? undefined : `${key}: '${given}' is not an absolute path`
-    }
     default:
       return undefined
   }

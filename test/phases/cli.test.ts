@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
-import { join } from "node:path"
+import { existsSync } from "node:fs"
+import { join, relative } from "node:path"
 import { gzipSync } from "node:zlib"
 import * as Effect from "effect/Effect"
 import { actionLines, makeTestInstance } from "../support/instance.js"
@@ -211,6 +212,42 @@ describe("configuration keys", () => {
       expect(instance.read("/state/.bootstrap-complete")).toBe("")
       expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBeUndefined()
       expect((yield* instance.run(["--bootstrap", "status"], env)).stdout).toBe("complete\n")
+    })
+  )
+
+  it.scopedLive("a TINY_CLOUD_VAR or TINY_CLOUD_LOGS of tiny-cloud.conf is a path of the instance, under ROOT as the file is", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "aws",
+        instance: { userData: new TextEncoder().encode("#!/bin/sh\necho moved\n") }
+      })
+      // paths outside ROOT that are the test's own, should they be taken on this machine
+      const [state, logs] = [`${instance.dir}/state`, `${instance.dir}/logs`]
+      instance.write("/etc/tiny-cloud.conf", `TINY_CLOUD_VAR=${state}\nTINY_CLOUD_LOGS=${logs}\n`)
+      expect((yield* instance.run(["early"])).code).toBe(0)
+      expect((yield* instance.run(["final"])).code).toBe(0)
+      expect(instance.read(`${state}/user-data`)).toBe("#!/bin/sh\necho moved\n")
+      expect(instance.read(`${logs}/user-data.exit`)).toBe("0\n")
+      expect(instance.read(`${state}/.bootstrap-complete`)).toBe("")
+      expect(existsSync(state)).toBe(false)
+      expect((yield* instance.run(["--bootstrap", "status"])).stdout).toBe("complete\n")
+      expect(yield* instance.run(["--bootstrap", "incomplete"])).toMatchObject({ code: 0, stderr: "bootstrap marked incomplete\n" })
+      expect(instance.read(`${state}/.bootstrap-complete`)).toBeUndefined()
+    })
+  )
+
+  it.scopedLive("a relative TINY_CLOUD_VAR is an invalid value: the phase names it, keeps the default under ROOT and exits 1; imds stops", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true })
+      // relative to the working directory, a path of the test's own, should it be taken
+      const state = relative(process.cwd(), `${instance.dir}/state`)
+      instance.write("/etc/tiny-cloud.conf", `TINY_CLOUD_VAR=${state}\n`)
+      const final = yield* instance.run(["final"])
+      expect(final.code).toBe(1)
+      expect(final.stderr.split("\n")[0]).toBe(`TINY_CLOUD_VAR: '${state}' is not an absolute path; the default is used`)
+      expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+      expect(existsSync(`${instance.dir}/state`)).toBe(false)
+      expect(yield* instance.imds(["@hostname"])).toMatchObject({ code: 1, stderr: `imds: TINY_CLOUD_VAR: '${state}' is not an absolute path\n` })
     })
   )
 
