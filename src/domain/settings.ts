@@ -299,6 +299,20 @@ export const settingsFromLeniently = (env: Readonly<Record<string, string | unde
   return { ...settings, problems: [...conf.problems.map((p) => lineProblem(p, "tiny-cloud.conf")), ...settings.problems] }
 }
 
+/**
+ * What the file says that this program does not use: a key it does not know
+ * (naming the key probably meant), a key read from the environment only;
+ * `tiny-cloud config` and every phase warn of each.
+ */
+export const fileWarnings = (s: Settings): ReadonlyArray<string> =>
+  Object.entries(s.fileLines).flatMap(([key, line]) => {
+    const where = `/etc/tiny-cloud.conf line ${line}`
+    if (ENVIRONMENT_ONLY.has(key)) return [`${where}: ${key} is read from the environment only; ignored here`]
+    if ((CONFIG_KEYS as ReadonlyArray<string>).includes(key)) return []
+    const near = nearestKey(key)
+    return [`${where}: unknown key ${printable(key)}${near !== undefined ? `; did you mean ${near}?` : ""}`]
+  })
+
 /** `CLOUD_USR` → `CLOUD_USER`: the known key a few typing slips away, if any */
 export const nearestKey = (key: string): ConfigKey | undefined => {
   // two slips change the length by two at most: only keys that close are measured (a long line costs nothing)

@@ -8,7 +8,7 @@ import * as Effect from "effect/Effect"
 import { isActionName } from "../domain/actions.js"
 import { DEFAULT_ACTIONS } from "../domain/plan.js"
 import type { Phase } from "../domain/phases.js"
-import { CONFIG_KEYS, ENVIRONMENT_ONLY, nearestKey, type ConfigKey, type Settings, type Source } from "../domain/settings.js"
+import { CONFIG_KEYS, ENVIRONMENT_ONLY, fileWarnings, type ConfigKey, type Settings, type Source } from "../domain/settings.js"
 import { Cloud } from "../services/Cloud.js"
 import { Config } from "../services/Config.js"
 import { Output, print } from "../services/Output.js"
@@ -73,16 +73,6 @@ const sourceOf = (s: Settings, key: ConfigKey): Source => {
   const source = s.sources[key] ?? { from: "default" }
   return ENVIRONMENT_ONLY.has(key) && source.from === "file" ? { from: "default" } : source
 }
-
-/** what the file says that this program does not use */
-const fileWarnings = (s: Settings): ReadonlyArray<string> =>
-  Object.entries(s.fileLines).flatMap(([key, line]) => {
-    const where = describeSource({ from: "file", line })
-    if (ENVIRONMENT_ONLY.has(key)) return [`${where}: ${key} is read from the environment only; ignored here`]
-    if ((CONFIG_KEYS as ReadonlyArray<string>).includes(key)) return []
-    const near = nearestKey(key)
-    return [`${where}: unknown key ${key}${near !== undefined ? `; did you mean ${near}?` : ""}`]
-  })
 
 /** the largest IMDSv2 token lifetime AWS grants, in seconds */
 const AWS_TOKEN_TTL_MAX = 21600
