@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
-import { existsSync } from "node:fs"
+import { existsSync, rmSync } from "node:fs"
 import { join, relative } from "node:path"
 import { gzipSync } from "node:zlib"
 import * as Effect from "effect/Effect"
@@ -35,6 +35,19 @@ describe("action lists", () => {
       const r = yield* instance.run(["final"])
       expect(actionLines(r.stderr)).toEqual(["   ++ bootstrap_complete: starting", "   ++ bootstrap_complete: done"])
       expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+    })
+  )
+
+  it.scopedLive("bootstrap_complete fails in its own lines, not after 'done', when the state directory cannot be one; no marker is left", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true })
+      rmSync(join(instance.root, "var/lib/cloud"), { recursive: true, force: true })
+      instance.write("/var/lib/cloud", "a file where the state directory goes\n")
+      const r = yield* instance.run(["final"])
+      expect(r.code).toBe(1)
+      expect(actionLines(r.stderr)).toEqual(["   ++ bootstrap_complete: starting", "   ++ bootstrap_complete: failed"])
+      expect(r.stderr).toContain(`\n   ++ bootstrap_complete: starting\nbootstrap_complete: mkdir ${instance.root}/var/lib/cloud: `)
+      expect(instance.read("/var/lib/cloud")).toBe("a file where the state directory goes\n")
     })
   )
 
