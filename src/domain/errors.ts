@@ -4,6 +4,7 @@
  * tokens, because messages are logged.
  */
 import * as Data from "effect/Data"
+import { printable } from "./text.js"
 
 /** An action's own reason for failing. */
 export class ActionFailed extends Data.TaggedError("ActionFailed")<{ readonly reason: string }> {
@@ -87,7 +88,7 @@ export class NoCloud extends Data.TaggedError("NoCloud")<{ readonly cloud: strin
   override get message() {
     return this.cloud === "unknown"
       ? "no cloud detected: set CLOUD in /etc/tiny-cloud.conf"
-      : `unknown cloud '${this.cloud}': set CLOUD in /etc/tiny-cloud.conf`
+      : `unknown cloud '${printable(this.cloud)}': set CLOUD in /etc/tiny-cloud.conf`
   }
 }
 

@@ -214,6 +214,17 @@ const resolve = (
     return invalid(key, `${key}: invalid value '${printable(raw)}': expected ${expected}${test(n) ? `, at most ${most}` : ""}`, fallback)
   }
   const root = (env.ROOT ?? "").replace(/\/+$/, "")
+  /**
+   * a state or log directory: an absolute path (a relative one would be the working directory's, outside ROOT);
+   * one the file gives is the instance's, under ROOT as the file itself is (the environment's is the caller's, as given)
+   */
+  const directory = (key: "TINY_CLOUD_VAR" | "TINY_CLOUD_LOGS", fallback: string): string => {
+    const given = values[key]
+    if (given === undefined || given === "") return fallback
+    if (!given.startsWith("/")) return invalid(key, `${key}: '${printable(given)}' is not an absolute path`, fallback)
+    const outside = root !== "" && given !== root && !given.startsWith(`${root}/`)
+    return outside && sources[key]?.from === "file" ? `${root}${given}` : given
+  }
   const warnings: Array<string> = []
   let cloud = (values.CLOUD ?? "").trim() || "auto"
   if (cloud === "alpine") {
@@ -237,8 +248,8 @@ const resolve = (
     root,
     cloud,
     cloudUser,
-    varDir: values.TINY_CLOUD_VAR || `${root}/var/lib/cloud`,
-    logDir: values.TINY_CLOUD_LOGS || `${root}/var/log`,
+    varDir: directory("TINY_CLOUD_VAR", `${root}/var/lib/cloud`),
+    logDir: directory("TINY_CLOUD_LOGS", `${root}/var/log`),
     skipActions: words(values.SKIP_INIT_ACTIONS),
     initActions,
     hotplugType: values.HOTPLUG_TYPE || "mdev",
@@ -287,6 +298,20 @@ export const settingsFromLeniently = (env: Readonly<Record<string, string | unde
   const settings = resolve(env, conf.values, conf.lines)
   return { ...settings, problems: [...conf.problems.map((p) => lineProblem(p, "tiny-cloud.conf")), ...settings.problems] }
 }
+
+/**
+ * What the file says that this program does not use: a key it does not know
+ * (naming the key probably meant), a key read from the environment only;
+ * `tiny-cloud config` and every phase warn of each.
+ */
+export const fileWarnings = (s: Settings): ReadonlyArray<string> =>
+  Object.entries(s.fileLines).flatMap(([key, line]) => {
+    const where = `/etc/tiny-cloud.conf line ${line}`
+    if (ENVIRONMENT_ONLY.has(key)) return [`${where}: ${key} is read from the environment only; ignored here`]
+    if ((CONFIG_KEYS as ReadonlyArray<string>).includes(key)) return []
+    const near = nearestKey(key)
+    return [`${where}: unknown key ${printable(key)}${near !== undefined ? `; did you mean ${near}?` : ""}`]
+  })
 
 /** `CLOUD_USR` → `CLOUD_USER`: the known key a few typing slips away, if any */
 export const nearestKey = (key: string): ConfigKey | undefined => {

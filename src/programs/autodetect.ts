@@ -9,6 +9,7 @@ import { Cloud } from "../services/Cloud.js"
 import { Config } from "../services/Config.js"
 import { print } from "../services/Output.js"
 import { RootFs } from "../services/RootFs.js"
+import { printable } from "../domain/text.js"
 
 export const autodetectCommand = (options: { readonly verbose: boolean }) =>
   Effect.gen(function* () {
@@ -22,7 +23,7 @@ export const autodetectCommand = (options: { readonly verbose: boolean }) =>
     const settings = yield* Config
     const fs = yield* RootFs
     const cached = yield* fs.readTextIfExists(`${settings.varDir}/.autodetect`).pipe(Effect.orElseSucceed(() => Option.none<string>()))
-    if (settings.cloud !== "auto") yield* print(`CLOUD=${settings.cloud} is configured: the phases use it, not detection\n`)
+    if (settings.cloud !== "auto") yield* print(`CLOUD=${printable(settings.cloud)} is configured: the phases use it, not detection\n`)
     else if (Option.isSome(cached) && cached.value.trim() !== "") yield* print(`the phases use the cached detection: ${cached.value.trim()} (${settings.varDir}/.autodetect)\n`)
     return 0
   })

@@ -8,12 +8,13 @@ import * as Effect from "effect/Effect"
 import { isActionName } from "../domain/actions.js"
 import { DEFAULT_ACTIONS } from "../domain/plan.js"
 import type { Phase } from "../domain/phases.js"
-import { CONFIG_KEYS, ENVIRONMENT_ONLY, nearestKey, type ConfigKey, type Settings, type Source } from "../domain/settings.js"
+import { CONFIG_KEYS, ENVIRONMENT_ONLY, fileWarnings, type ConfigKey, type Settings, type Source } from "../domain/settings.js"
 import { Cloud } from "../services/Cloud.js"
 import { Config } from "../services/Config.js"
 import { Output, print } from "../services/Output.js"
 import { HOTPLUG_MODULES } from "./actions/hotplug.js"
 import { ownEntry } from "../domain/own.js"
+import { printable } from "../domain/text.js"
 
 const CONF = "/etc/tiny-cloud.conf"
 
@@ -73,16 +74,6 @@ const sourceOf = (s: Settings, key: ConfigKey): Source => {
   return ENVIRONMENT_ONLY.has(key) && source.from === "file" ? { from: "default" } : source
 }
 
-/** what the file says that this program does not use */
-const fileWarnings = (s: Settings): ReadonlyArray<string> =>
-  Object.entries(s.fileLines).flatMap(([key, line]) => {
-    const where = describeSource({ from: "file", line })
-    if (ENVIRONMENT_ONLY.has(key)) return [`${where}: ${key} is read from the environment only; ignored here`]
-    if ((CONFIG_KEYS as ReadonlyArray<string>).includes(key)) return []
-    const near = nearestKey(key)
-    return [`${where}: unknown key ${key}${near !== undefined ? `; did you mean ${near}?` : ""}`]
-  })
-
 /** the largest IMDSv2 token lifetime AWS grants, in seconds */
 const AWS_TOKEN_TTL_MAX = 21600
 
@@ -90,7 +81,7 @@ const AWS_TOKEN_TTL_MAX = 21600
  * What a boot takes without failing but cannot do as asked: names of
  * actions or hotplug modules that do not exist (a boot logs each as
  * `unknown`), a hotplug system without modules, a token lifetime AWS
- * refuses, a directory that is not absolute.
+ * refuses.
  */
 const boundsProblem = (s: Settings, key: ConfigKey): string | undefined => {
   const unknownNames = (names: ReadonlyArray<string>, known: (n: string) => boolean, what: string) => {
@@ -111,11 +102,6 @@ const boundsProblem = (s: Settings, key: ConfigKey): string | undefined => {
       return unknownNames(s.hotplugModules, (n) => ownEntry(HOTPLUG_MODULES, n) !== undefined, "module")
     case "IMDS_TOKEN_TTL":
       return s.imdsTokenTtl >= 1 && s.imdsTokenTtl <= AWS_TOKEN_TTL_MAX ? undefined : `IMDS_TOKEN_TTL: ${s.imdsTokenTtl} is outside the 1 to ${AWS_TOKEN_TTL_MAX} seconds AWS grants`
-    case "TINY_CLOUD_VAR":
-    case "TINY_CLOUD_LOGS": {
-      const given = s.values[key]
-      return given === undefined || given === "" || given.startsWith("/") ? undefined : `${key}: '${given}' is not an absolute path`
-    }
     default:
       return undefined
   }
@@ -123,7 +109,7 @@ const boundsProblem = (s: Settings, key: ConfigKey): string | undefined => {
 
 export const configReport = (s: Settings, cloudKnown: boolean): ConfigReport => {
   const problemOf = (key: ConfigKey): string | undefined =>
-    key === "CLOUD" && !cloudKnown ? `CLOUD: unknown cloud '${s.cloud}'` : (s.problems.find((p) => p.key === key)?.message ?? boundsProblem(s, key))
+    key === "CLOUD" && !cloudKnown ? `CLOUD: unknown cloud '${printable(s.cloud)}'` : (s.problems.find((p) => p.key === key)?.message ?? boundsProblem(s, key))
   const keys = CONFIG_KEYS.map((key): KeyReport => {
     const source = sourceOf(s, key)
     const problem = problemOf(key)

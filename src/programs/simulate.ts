@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process"
+import { spawn, type ChildProcess } from "node:child_process"
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
@@ -53,14 +53,21 @@ export const simulationEnv = (fake: FakeSystem, cloud: SimCloud, sim: RunningSim
   ...sim.settings
 })
 
+/** the phase processes running now: one that outlived this process would go on writing into the instance */
+const phaseProcesses = new Set<ChildProcess>()
+
 /** one phase as OpenRC would start it: a process of its own */
 export const runPhaseProcess = (phase: string, env: Record<string, string>) =>
   new Promise<{ code: number; output: string }>((resolve) => {
     const child = spawn(process.execPath, [process.argv[1]!, phase], { env, stdio: ["ignore", "pipe", "pipe"] })
+    phaseProcesses.add(child)
     let output = ""
     child.stdout.on("data", (c: Buffer) => (output += c.toString()))
     child.stderr.on("data", (c: Buffer) => (output += c.toString()))
-    child.on("close", (code) => resolve({ code: code ?? 1, output }))
+    child.on("close", (code) => {
+      phaseProcesses.delete(child)
+      resolve({ code: code ?? 1, output })
+    })
   })
 
 /** why the user's programs cannot be confined here, or undefined when they can */
@@ -78,13 +85,26 @@ const simulate = ({ cloud, userData: userDataFile, root: rootDir, exec }: Simula
   Effect.promise(async () => {
     const dir = Option.getOrElse(rootDir, () => mkdtempSync(join(tmpdir(), "tiny-cloud-sim-")))
     mkdirSync(dir, { recursive: true })
+    const removeTemporary = () => {
+      if (Option.isNone(rootDir)) rmSync(dir, { recursive: true, force: true })
+    }
+    // a reader that goes away (`simulate | head`, `| less` quit early) ends this process at its next write (src/entry/exit.ts),
+    // maybe while a phase runs: the phase is stopped and the temporary instance removed
+    process.once("exit", () => {
+      for (const child of phaseProcesses) child.kill("SIGKILL")
+      try {
+        removeTemporary()
+      } catch {
+        // what a phase wrote as it was stopped stays in the temporary directory
+      }
+    })
     const fake = makeFakeSystem(dir)
     const userCommands: UserCommands = exec ? "exec" : "record"
     if (exec) {
       const reason = await confinement(fake.root)
       if (reason !== undefined) {
         process.stderr.write(`tiny-cloud simulate: --exec needs a private mount namespace and pivot_root (unshare, pivot_root): ${reason}\n`)
-        if (Option.isNone(rootDir)) rmSync(dir, { recursive: true, force: true })
+        removeTemporary()
         return 1
       }
     }
@@ -119,7 +139,7 @@ const simulate = ({ cloud, userData: userDataFile, root: rootDir, exec }: Simula
     out.write(`  logger: ${syslog.length} line(s) to syslog, facility local7, tag tiny-cloud/PHASE[PID]\n`)
     const programs = readFileSync(record, "utf8")
     out.write(`\n== the user's programs (${exec ? "run confined to ROOT" : "not run; --exec runs them confined to ROOT"})\n${programs === "" ? "  (none)\n" : programs.replace(/^(?!  \|)/gm, "  ").replace(/\n  $/, "\n")}`)
-    if (Option.isNone(rootDir)) rmSync(dir, { recursive: true, force: true })
+    if (Option.isNone(rootDir)) removeTemporary()
     else out.write(`\nThe simulated instance is kept in ${dir}\n`)
     return status
   })

@@ -12,6 +12,7 @@ import { Bootstrap } from "../services/Bootstrap.js"
 import { Output, print } from "../services/Output.js"
 import { RootFs } from "../services/RootFs.js"
 import { loadRecord } from "./status-record.js"
+import { printable } from "../domain/text.js"
 
 export interface StatusOptions {
   readonly json: boolean
@@ -57,7 +58,7 @@ const render = (status: Status): string => {
   const lines = [describeState(status.state)]
   const newest = status.attempt[status.attempt.length - 1]
   if (newest !== undefined) {
-    lines.push(`cloud: ${newest.cloud} (${newest.cloudChosenBy})`, `user-data: ${newest.userDataType}`)
+    lines.push(`cloud: ${printable(newest.cloud)} (${newest.cloudChosenBy})`, `user-data: ${newest.userDataType}`)
     const took = tookOf(status)
     for (const run of status.attempt) {
       lines.push(`${run.phase}: ${took(run)}${run.exitStatus ? `, exit ${run.exitStatus}` : ""}`)

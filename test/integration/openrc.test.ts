@@ -140,6 +140,17 @@ describe("OpenRC service scripts", () => {
     })).toBe(skipped("main", "already bootstrapped"))
   })
 
+  it.each([
+    ["an absolute path is the instance's, under ROOT as the file is", "TINY_CLOUD_VAR=/srv/state\n", "srv/state"],
+    ["a relative path is invalid: the default", "TINY_CLOUD_VAR=state\n", "var/lib/cloud"]
+  ])("read TINY_CLOUD_VAR of tiny-cloud.conf as the program does: %s", (_, conf, where) => {
+    expect(start("main", (root) => {
+      mkdirSync(join(root, where), { recursive: true })
+      writeFileSync(join(root, where, ".bootstrap-complete"), "")
+      writeFileSync(join(root, "etc/tiny-cloud.conf"), conf)
+    })).toBe(skipped("main", "already bootstrapped"))
+  })
+
   it("an empty TINY_CLOUD_VAR in the environment wins over tiny-cloud.conf and means the default, as in the program", () => {
     const setup = (root: string) => {
       mkdirSync(join(root, "var/lib/cloud"), { recursive: true })

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
-import { join } from "node:path"
+import { existsSync, rmSync } from "node:fs"
+import { join, relative } from "node:path"
 import { gzipSync } from "node:zlib"
 import * as Effect from "effect/Effect"
 import { actionLines, makeTestInstance } from "../support/instance.js"
@@ -34,6 +35,19 @@ describe("action lists", () => {
       const r = yield* instance.run(["final"])
       expect(actionLines(r.stderr)).toEqual(["   ++ bootstrap_complete: starting", "   ++ bootstrap_complete: done"])
       expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+    })
+  )
+
+  it.scopedLive("bootstrap_complete fails in its own lines, not after 'done', when the state directory cannot be one; no marker is left", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true })
+      rmSync(join(instance.root, "var/lib/cloud"), { recursive: true, force: true })
+      instance.write("/var/lib/cloud", "a file where the state directory goes\n")
+      const r = yield* instance.run(["final"])
+      expect(r.code).toBe(1)
+      expect(actionLines(r.stderr)).toEqual(["   ++ bootstrap_complete: starting", "   ++ bootstrap_complete: failed"])
+      expect(r.stderr).toContain(`\n   ++ bootstrap_complete: starting\nbootstrap_complete: mkdir ${instance.root}/var/lib/cloud: `)
+      expect(instance.read("/var/lib/cloud")).toBe("a file where the state directory goes\n")
     })
   )
 
@@ -175,6 +189,23 @@ describe("bad input", () => {
       expect(r.stderr).toBe("imds: unknown cloud 'frobcloud': set CLOUD in /etc/tiny-cloud.conf\n")
     })
   )
+
+  it.scopedLive("an unknown CLOUD value is named on one line, its line breaks and control characters escaped, by every command", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true, conf: 'CLOUD="aw\ns\x1b[31m"\n' })
+      const named = "'aw\\x0as\\x1b[31m'"
+      const imds = yield* instance.imds(["@hostname"])
+      expect(imds.stderr).toBe(`imds: unknown cloud ${named}: set CLOUD in /etc/tiny-cloud.conf\n`)
+      const main = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_hostname" })
+      expect(main.stderr.split("\n")).toContain(`set_hostname: unknown cloud ${named}: set CLOUD in /etc/tiny-cloud.conf`)
+      const status = yield* instance.run(["status"])
+      expect(status.stdout.split("\n")).toContain(`cloud: ${named.slice(1, -1)} (configured)`)
+      const config = yield* instance.run(["config"])
+      expect(config.stderr).toBe(`invalid: /etc/tiny-cloud.conf line 1: CLOUD: unknown cloud ${named}\n`)
+      const detect = yield* instance.run(["autodetect", "-v"])
+      expect(detect.stdout.split("\n")).toContain(`CLOUD=${named.slice(1, -1)} is configured: the phases use it, not detection`)
+    })
+  )
 })
 
 describe("configuration keys", () => {
@@ -194,6 +225,42 @@ describe("configuration keys", () => {
       expect(instance.read("/state/.bootstrap-complete")).toBe("")
       expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBeUndefined()
       expect((yield* instance.run(["--bootstrap", "status"], env)).stdout).toBe("complete\n")
+    })
+  )
+
+  it.scopedLive("a TINY_CLOUD_VAR or TINY_CLOUD_LOGS of tiny-cloud.conf is a path of the instance, under ROOT as the file is", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "aws",
+        instance: { userData: new TextEncoder().encode("#!/bin/sh\necho moved\n") }
+      })
+      // paths outside ROOT that are the test's own, should they be taken on this machine
+      const [state, logs] = [`${instance.dir}/state`, `${instance.dir}/logs`]
+      instance.write("/etc/tiny-cloud.conf", `TINY_CLOUD_VAR=${state}\nTINY_CLOUD_LOGS=${logs}\n`)
+      expect((yield* instance.run(["early"])).code).toBe(0)
+      expect((yield* instance.run(["final"])).code).toBe(0)
+      expect(instance.read(`${state}/user-data`)).toBe("#!/bin/sh\necho moved\n")
+      expect(instance.read(`${logs}/user-data.exit`)).toBe("0\n")
+      expect(instance.read(`${state}/.bootstrap-complete`)).toBe("")
+      expect(existsSync(state)).toBe(false)
+      expect((yield* instance.run(["--bootstrap", "status"])).stdout).toBe("complete\n")
+      expect(yield* instance.run(["--bootstrap", "incomplete"])).toMatchObject({ code: 0, stderr: "bootstrap marked incomplete\n" })
+      expect(instance.read(`${state}/.bootstrap-complete`)).toBeUndefined()
+    })
+  )
+
+  it.scopedLive("a relative TINY_CLOUD_VAR is an invalid value: the phase names it, keeps the default under ROOT and exits 1; imds stops", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true })
+      // relative to the working directory, a path of the test's own, should it be taken
+      const state = relative(process.cwd(), `${instance.dir}/state`)
+      instance.write("/etc/tiny-cloud.conf", `TINY_CLOUD_VAR=${state}\n`)
+      const final = yield* instance.run(["final"])
+      expect(final.code).toBe(1)
+      expect(final.stderr.split("\n")[0]).toBe(`TINY_CLOUD_VAR: '${state}' is not an absolute path; the default is used`)
+      expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+      expect(existsSync(`${instance.dir}/state`)).toBe(false)
+      expect(yield* instance.imds(["@hostname"])).toMatchObject({ code: 1, stderr: `imds: TINY_CLOUD_VAR: '${state}' is not an absolute path\n` })
     })
   )
 

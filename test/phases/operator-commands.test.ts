@@ -60,6 +60,16 @@ describe("tiny-cloud config", () => {
       )
       // read from the environment only: a comment in the output, which reads back as a tiny-cloud.conf without a warning
       expect(lineOf(r.stdout, "#ROOT")).toMatch(new RegExp(`^#ROOT=${i.root} +# environment$`))
+      // a phase warns of each the same way, before its actions, and goes on: a mistyped key is no silent default
+      const final = yield* i.run(["final"])
+      expect(final.code).toBe(0)
+      expect(final.stderr.split("\n").slice(0, 5)).toEqual([
+        "/etc/tiny-cloud.conf line 1: unknown key CLOUD_USR; did you mean CLOUD_USER?",
+        "/etc/tiny-cloud.conf line 2: unknown key FROBNICATE",
+        "/etc/tiny-cloud.conf line 3: ROOT is read from the environment only; ignored here",
+        "/etc/tiny-cloud.conf line 4: unknown key __proto__",
+        ""
+      ])
     })
   )
 

@@ -1,9 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { spawn } from "node:child_process"
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { CLOUD_NAMES } from "../../src/clouds/registry.js"
-import { runProgram } from "../support/harness.js"
+import { PROGRAM, runProgram, TEST_CODE_CACHE } from "../support/harness.js"
 import { describeSystem } from "../support/system.js"
 
 /** user-data naming a file of the machine running the tests, in a directory the simulated instance has too */
@@ -70,6 +71,35 @@ describe.concurrent("tiny-cloud simulate", () => {
       expect(await runProgram(["simulate", "--root", join(dir, "file")], env)).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud simulate: --root ${join(dir, "file")}: not a directory\n` })
     } finally {
       rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("removes its temporary instance when its reader goes away before the end (`simulate | head -1`)", async () => {
+    // TMPDIR: where the temporary instance is made, this test's own
+    const tmp = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+    try {
+      const child = spawn(process.execPath, [PROGRAM, "simulate"], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TMPDIR: tmp, TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE }, stdio: ["ignore", "pipe", "pipe"] })
+      let first = ""
+      const closed = new Promise<number | null>((done) => child.on("close", done))
+      // the first line, then the reader is gone
+      child.stdout.once("data", (c: Buffer) => {
+        first = c.toString()
+        child.stdout.destroy()
+      })
+      expect(await closed).toBe(0)
+      expect(first).toMatch(new RegExp(`^Simulated aws instance: ROOT=${tmp}/tiny-cloud-sim-\\w+/root\n`))
+      // no phase process of it goes on writing into the instance
+      const phases = readdirSync("/proc").filter((pid) => {
+        try {
+          return /^\d+$/.test(pid) && `\0${readFileSync(`/proc/${pid}/environ`, "latin1")}`.includes(`\0ROOT=${tmp}/`)
+        } catch {
+          return false
+        }
+      })
+      expect(phases).toEqual([])
+      expect(readdirSync(tmp)).toEqual([])
+    } finally {
+      rmSync(tmp, { recursive: true, force: true })
     }
   })
 })

@@ -58,11 +58,28 @@ describe("tiny-cloud.conf", () => {
     ["IMDS_ENDPOINT=http://x/\n", "IMDS_ENDPOINT"],
     ["CLOUD_USER=bad:user\n", "CLOUD_USER"],
     ["this is not an assignment\n", "tiny-cloud.conf:1"],
-    ["CLOUD='aws\n", "unterminated quote"]
+    ["CLOUD='aws\n", "unterminated quote"],
+    ["TINY_CLOUD_VAR=state\n", "TINY_CLOUD_VAR: 'state' is not an absolute path"],
+    ["TINY_CLOUD_LOGS=./log\n", "TINY_CLOUD_LOGS: './log' is not an absolute path"]
   ])("rejects %j naming %s", (file, named) => {
     const result = settings({}, file)
     expect(Either.isLeft(result)).toBe(true)
     expect(Either.getLeft(result).pipe((o) => (o._tag === "Some" ? o.value.message : ""))).toContain(named)
+  })
+
+  it("takes a relative TINY_CLOUD_VAR or TINY_CLOUD_LOGS for invalid, the default kept: it would be the working directory's, outside ROOT", () => {
+    const s = settingsFromLeniently({ ROOT: "/img", TINY_CLOUD_LOGS: "log" }, "TINY_CLOUD_VAR=state\n")
+    expect([s.varDir, s.logDir]).toEqual(["/img/var/lib/cloud", "/img/var/log"])
+    expect(s.problems.map((p) => p.message)).toEqual(["TINY_CLOUD_VAR: 'state' is not an absolute path", "TINY_CLOUD_LOGS: 'log' is not an absolute path"])
+  })
+
+  it("takes a directory tiny-cloud.conf gives for the instance's, under ROOT as the file is; the environment's as given", () => {
+    const fromFile = Either.getOrThrow(settings({ ROOT: "/img/" }, "TINY_CLOUD_VAR=/var/lib/cloud\nTINY_CLOUD_LOGS=/img/logs\n"))
+    expect([fromFile.varDir, fromFile.logDir]).toEqual(["/img/var/lib/cloud", "/img/logs"])
+    const fromEnvironment = Either.getOrThrow(settings({ ROOT: "/img", TINY_CLOUD_VAR: "/srv/state" }, "TINY_CLOUD_VAR=/var/lib/cloud\n"))
+    expect(fromEnvironment.varDir).toBe("/srv/state")
+    // without ROOT, the file's path is the system's
+    expect(Either.getOrThrow(settings({}, "TINY_CLOUD_VAR=/var/lib/state\n")).varDir).toBe("/var/lib/state")
   })
 })
 

@@ -1,6 +1,8 @@
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import type { ActionName } from "../../domain/actions.js"
+import { Config } from "../../services/Config.js"
+import { RootFs } from "../../services/RootFs.js"
 import { PhaseContext, type Action, type ActionError } from "../action.js"
 import { userdataApkCache, userdataApkRepositories, userdataPackages, userdataPackageUpdate, userdataPackageUpgrade } from "../userdata/actions/apk.js"
 import { userdataAutoinstall } from "../userdata/actions/autoinstall.js"
@@ -17,8 +19,16 @@ import { enableSshd, setDefaultInterfaces, setEphemeralNetwork, setNetworkInterf
 import { createDefaultUser, setSshKeys } from "./user.js"
 import { missingUserdata, runUserdata, saveUserdata, unknownUserdata } from "./userdata.js"
 
-/** the marker itself is written by the phase, after its run is recorded */
-const bootstrapComplete: Action<PhaseContext> = Effect.flatMap(PhaseContext, (ctx) => Ref.set(ctx.markComplete, true))
+/**
+ * The marker itself is written by the phase, after its run is recorded; its
+ * directory is made here, so that a state directory that cannot be one (a
+ * file there, no permission) fails the action in its own lines, not after
+ * `bootstrap_complete: done`
+ */
+const bootstrapComplete: Action<PhaseContext | Config | RootFs> = Effect.gen(function* () {
+  yield* Effect.flatMap(RootFs, (fs) => Effect.flatMap(Config, (settings) => fs.makeDirectory(settings.varDir)))
+  yield* Effect.flatMap(PhaseContext, (ctx) => Ref.set(ctx.markComplete, true))
+})
 
 /** every action by its name: a name missing here, or one that is not an ActionName, fails the typecheck */
 export const ACTIONS = {
