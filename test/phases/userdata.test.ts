@@ -210,6 +210,20 @@ write_files:
     })
   )
 
+  it.scopedLive("a user map without a name as the only key: the problem is logged, the default user is kept, and nothing else fails", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#alpine-config\nuser:\n  shell: /bin/ash\n")
+      const { early, main, final } = yield* phases(i)
+      expectCodes({ early: early!, main: main!, final: final! })
+      expect(early!.stderr).toContain("\nsave_userdata: invalid user-data: line 2: user: a user map needs a name; the default user is kept\n")
+      expect(actionLines(main!.stderr).filter((l) => !l.endsWith(": starting") && !l.endsWith(": done"))).toEqual([])
+      expect(main!.stderr).not.toContain("invalid")
+      expect(i.commands()).toContain("adduser -h /home/alpine -s /bin/sh -G alpine -D alpine")
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
+      expect(i.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+    })
+  )
+
   it.scopedLive("apk repositories: version from /etc/os-release, edge for edge and alpha releases, explicit versions kept", () =>
     Effect.gen(function* () {
       const doc = `#alpine-config

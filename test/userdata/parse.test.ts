@@ -299,6 +299,13 @@ autoinstall: true
     expect(notes(source).problems).toEqual(["line 2: user: a user map needs a name; the default user is kept"])
   })
 
+  it("a user map without a name is an error (BEHAVIOUR.md §6) but no reason to refuse the document: alone, it is still usable", () => {
+    const a = analyseUserData(bytes("#alpine-config\nuser:\n  shell: /bin/ash\n"), OPTIONS)
+    expect(a.problems).toEqual([{ path: "user", line: 2, message: "a user map needs a name; the default user is kept", error: true }])
+    expect(a.usable).toBe(true)
+    expect(config("#alpine-config\nuser: {}\n").defaultUser).toBeUndefined()
+  })
+
   it("enables ntp only when asked, chrony by default; clients cloud-init knows are mapped, others warned about", () => {
     expect(config("#alpine-config\nntp:\n  enabled: false\n  ntp_client: openntpd\n").ntp).toBeUndefined()
     expect(config("#alpine-config\nntp:\n  ntp_client: openntpd\n").ntp).toBeUndefined()
