@@ -224,6 +224,18 @@ write_files:
     })
   )
 
+  it.scopedLive("a write_files entry without a path is skipped with a warning; as the only entry it fails nothing", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#alpine-config\nwrite_files:\n  - content: orphan\n")
+      const { early, main, final } = yield* phases(i)
+      expectCodes({ early: early!, main: main!, final: final! })
+      expect(early!.stderr).toBe("\n   ++ save_userdata: starting\nsave_userdata: line 3: write_files[0]: no path; skipped\n   ++ save_userdata: done\n")
+      expect(main!.stderr).not.toContain("invalid")
+      expect(actionLines(main!.stderr).filter((l) => !l.endsWith(": starting") && !l.endsWith(": done"))).toEqual([])
+      expect(i.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+    })
+  )
+
   it.scopedLive("apk repositories: version from /etc/os-release, edge for edge and alpha releases, explicit versions kept", () =>
     Effect.gen(function* () {
       const doc = `#alpine-config

@@ -492,10 +492,14 @@ describe("write_files", () => {
     ])
   })
 
-  it("skips an entry without a path, and says so", () => {
+  it("skips an entry without a path, with a warning (alpine-config(5), cloud-config(5)): no problem, even as the only entry", () => {
     const source = "#alpine-config\nwrite_files:\n  - content: orphan\n  - path: /kept\n"
     expect(config(source).writeFiles.map((f) => f.path)).toEqual(["/kept"])
-    expect(notes(source).problems).toEqual(["line 3: write_files[0]: no path; skipped"])
+    expect(notes(source)).toEqual({ problems: [], warnings: ["line 3: write_files[0]: no path; skipped"] })
+    for (const alone of ["#alpine-config\nwrite_files:\n  - content: orphan\n", "#cloud-config\nwrite_files:\n  - {content: orphan, path: ''}\n"]) {
+      const a = analyseUserData(bytes(alone), OPTIONS)
+      expect({ problems: a.problems, usable: a.usable, warnings: a.warnings }).toEqual({ problems: [], usable: true, warnings: ["line 3: write_files[0]: no path; skipped"] })
+    }
   })
 
   it("reports content that cannot be decoded and writes the others", () => {
