@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process"
 import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { gzipSync } from "node:zlib"
@@ -354,6 +355,20 @@ packages: [tmux]
       expect(i.read("/tmp/after")).not.toBe("/tmp\n")
       expect(i.commands()).toContain("apk add vim")
       expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
+    })
+  )
+
+  it.scopedLive("a bootcmd entry that leaves a process in the background (`daemon &`) does not hold the main phase up until it exits, as `sh -c` in the shell edition did not", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance('#alpine-config\nbootcmd:\n  - (cat "$ROOT/tmp/release" >/dev/null; echo late) &\n  - echo after >> "$ROOT/tmp/after"\n')
+      const fifo = join(i.root, "tmp/release")
+      execFileSync("mkfifo", [fifo])
+      // the background process waits until the test releases it, however long that takes
+      yield* Effect.addFinalizer(() => Effect.sync(() => writeFileSync(fifo, "")))
+      const { early, main } = yield* phases(i, ["early", "main"])
+      expectCodes({ early: early!, main: main! })
+      expect(i.read("/tmp/after")).toBe("after\n")
+      expect(main!.stderr).toContain("   ++ ssh_authorized_keys: done\n")
     })
   )
 
