@@ -1,4 +1,4 @@
-import { accessSync, closeSync, constants, createWriteStream, fchmodSync, openSync } from "node:fs"
+import { accessSync, closeSync, constants, fchmodSync, fstatSync, openSync, readSync } from "node:fs"
 import { constants as osConstants } from "node:os"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -109,37 +109,74 @@ export const exitStatus = (code: number | null, signal: NodeJS.Signals | null): 
 /** where a logged program's output is echoed: this process's stdout, or a resident process's client */
 type Echo = (chunk: Uint8Array) => void
 
+/**
+ * The program writes into the log itself, stdout and stderr through one file
+ * description (so their order is kept), and the log is echoed as it grows.
+ * It is done when it exits, not when its output ends: a background process it
+ * started (`daemon &` in a runcmd or a script) holds the log open as it would
+ * a terminal, and must not hold the phase up until it exits (the shell
+ * edition's `sh -c` did not wait for it either); what it writes later goes
+ * on into the log. Everything the program wrote before it exited is echoed.
+ */
 const runLogged =
   (echo: Echo, env: Environment): CommandsShape["runLogged"] =>
   (command, args, options) =>
     Effect.flatMap(childProcess, ({ spawn }) =>
       Effect.async<number, CommandError>((resume) => {
+        const cannot = (e: unknown) => new CommandError({ command, reason: `cannot write ${options.logFile}: ${e instanceof Error ? e.message : String(e)}` })
         let fd: number
         try {
           // a link in the log's place is never followed
-          fd = openSync(options.logFile, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600)
+          fd = openSync(options.logFile, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600)
         } catch (e) {
-          return resume(Effect.fail(new CommandError({ command, reason: `cannot write ${options.logFile}: ${e instanceof Error ? e.message : String(e)}` })))
+          return resume(Effect.fail(cannot(e)))
         }
         try {
           // root's alone whatever mode a log already there had, as user-data.log's appends leave it: what the programs print may be secret
           fchmodSync(fd, 0o600)
         } catch (e) {
           closeSync(fd)
-          return resume(Effect.fail(new CommandError({ command, reason: `cannot write ${options.logFile}: ${e instanceof Error ? e.message : String(e)}` })))
+          return resume(Effect.fail(cannot(e)))
         }
-        const log = createWriteStream("", { fd })
-        // `exec ... 2>&1` keeps stdout and stderr in the order the program wrote them
-        const child = spawn("/bin/sh", ["-c", 'exec "$@" 2>&1', "sh", command, ...args], { stdio: ["ignore", "pipe", "inherit"], env })
-        child.stdout.on("data", (chunk: Buffer) => {
-          log.write(chunk)
-          if (options.echo) echo(chunk)
+        // what the program has written so far and is not echoed yet (read at its place: the program's offset is left alone);
+        // up to the log's size as the pump starts, so that a background process writing without end (`yes &`) cannot keep it going
+        let echoed = 0
+        const pump = () => {
+          if (!options.echo) return
+          try {
+            const size = fstatSync(fd).size
+            while (echoed < size) {
+              const chunk = Buffer.alloc(Math.min(64 * 1024, size - echoed))
+              const n = readSync(fd, chunk, 0, chunk.length, echoed)
+              if (n <= 0) return
+              echoed += n
+              echo(chunk.subarray(0, n))
+            }
+          } catch {
+            // the log cannot be read back: it is written all the same
+          }
+        }
+        const timer = options.echo ? setInterval(pump, 50) : undefined
+        let settled = false
+        const end = () => {
+          settled = true
+          if (timer !== undefined) clearInterval(timer)
+          closeSync(fd)
+        }
+        const finish = (effect: Effect.Effect<number, CommandError>) => {
+          if (settled) return
+          pump()
+          end()
+          resume(effect)
+        }
+        const child = spawn("/bin/sh", ["-c", 'exec "$@"', "sh", command, ...args], { stdio: ["ignore", fd, fd], env })
+        child.on("error", (e) => finish(Effect.fail(new CommandError({ command, reason: e.message }))))
+        child.on("exit", (code, signal) => finish(Effect.succeed(exitStatus(code, signal))))
+        return Effect.sync(() => {
+          if (settled) return
+          child.kill("SIGKILL")
+          end()
         })
-        child.on("error", (e) => resume(Effect.fail(new CommandError({ command, reason: e.message }))))
-        child.on("close", (code, signal) => {
-          log.end(() => resume(Effect.succeed(exitStatus(code, signal))))
-        })
-        return Effect.sync(() => child.kill("SIGKILL"))
       })
     )
 

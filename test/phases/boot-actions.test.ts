@@ -10,6 +10,7 @@ import { describeCause } from "../../src/programs/failure.js"
 import { Output } from "../../src/services/Output.js"
 import { actionLines, makeTestInstance, type RunResult, type TestInstance } from "../support/instance.js"
 import { capturingOutput, recordingCommands, type Invocation } from "../support/layers.js"
+import { PATIENT_METADATA } from "../support/instance-env.js"
 
 /**
  * makeTestInstance counts `logger` as not installed; to see what goes to
@@ -303,6 +304,20 @@ describe("syslog", () => {
       expect(levelOf("missing_userdata: no user-data found")).toEqual([`-p local7.notice -t ${tag}`])
       expect(levelOf("set_ssh_keys: done")).toEqual([`-p local7.info -t ${tag}`])
       expect(log.every((i) => i.args[2] === "-t" && i.args[3] === tag)).toBe(true)
+    })
+  )
+
+  it.scopedLive("a user map without a name is an error logged (BEHAVIOUR.md §6): at error level, while the rest of the document is applied", () =>
+    Effect.gen(function* () {
+      const userData = new TextEncoder().encode("#alpine-config\nuser:\n  shell: /bin/ash\npackages:\n  - vim\n  - [nested]\n")
+      const instance = yield* makeTestInstance({ cloud: "aws", env: PATIENT_METADATA, instance: { userData } })
+      const system = yield* withLogger(instance)
+      expect((yield* system.run(["early"])).code).toBe(0)
+      const log = system.invocations().filter((i) => i.command === "logger")
+      const levelOf = (line: string) => log.filter((i) => sent(i).some((l) => l.startsWith(line))).map((i) => i.args[1])
+      expect(levelOf("save_userdata: invalid user-data: line 2: user: a user map needs a name; the default user is kept")).toEqual(["local7.err"])
+      // an entry skipped while the rest is applied stays a warning
+      expect(levelOf("save_userdata: invalid user-data: line 6: packages[1]:")).toEqual(["local7.warning"])
     })
   )
 

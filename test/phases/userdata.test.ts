@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process"
 import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { gzipSync } from "node:zlib"
@@ -210,6 +211,32 @@ write_files:
     })
   )
 
+  it.scopedLive("a user map without a name as the only key: the problem is logged, the default user is kept, and nothing else fails", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#alpine-config\nuser:\n  shell: /bin/ash\n")
+      const { early, main, final } = yield* phases(i)
+      expectCodes({ early: early!, main: main!, final: final! })
+      expect(early!.stderr).toContain("\nsave_userdata: invalid user-data: line 2: user: a user map needs a name; the default user is kept\n")
+      expect(actionLines(main!.stderr).filter((l) => !l.endsWith(": starting") && !l.endsWith(": done"))).toEqual([])
+      expect(main!.stderr).not.toContain("invalid")
+      expect(i.commands()).toContain("adduser -h /home/alpine -s /bin/sh -G alpine -D alpine")
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
+      expect(i.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+    })
+  )
+
+  it.scopedLive("a write_files entry without a path is skipped with a warning; as the only entry it fails nothing", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#alpine-config\nwrite_files:\n  - content: orphan\n")
+      const { early, main, final } = yield* phases(i)
+      expectCodes({ early: early!, main: main!, final: final! })
+      expect(early!.stderr).toBe("\n   ++ save_userdata: starting\nsave_userdata: line 3: write_files[0]: no path; skipped\n   ++ save_userdata: done\n")
+      expect(main!.stderr).not.toContain("invalid")
+      expect(actionLines(main!.stderr).filter((l) => !l.endsWith(": starting") && !l.endsWith(": done"))).toEqual([])
+      expect(i.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+    })
+  )
+
   it.scopedLive("apk repositories: version from /etc/os-release, edge for edge and alpha releases, explicit versions kept", () =>
     Effect.gen(function* () {
       const doc = `#alpine-config
@@ -328,6 +355,20 @@ packages: [tmux]
       expect(i.read("/tmp/after")).not.toBe("/tmp\n")
       expect(i.commands()).toContain("apk add vim")
       expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
+    })
+  )
+
+  it.scopedLive("a bootcmd entry that leaves a process in the background (`daemon &`) does not hold the main phase up until it exits, as `sh -c` in the shell edition did not", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance('#alpine-config\nbootcmd:\n  - (cat "$ROOT/tmp/release" >/dev/null; echo late) &\n  - echo after >> "$ROOT/tmp/after"\n')
+      const fifo = join(i.root, "tmp/release")
+      execFileSync("mkfifo", [fifo])
+      // the background process waits until the test releases it, however long that takes
+      yield* Effect.addFinalizer(() => Effect.sync(() => writeFileSync(fifo, "")))
+      const { early, main } = yield* phases(i, ["early", "main"])
+      expectCodes({ early: early!, main: main! })
+      expect(i.read("/tmp/after")).toBe("after\n")
+      expect(main!.stderr).toContain("   ++ ssh_authorized_keys: done\n")
     })
   )
 

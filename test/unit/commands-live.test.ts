@@ -4,6 +4,10 @@
  * PATH. Node would then look programs up on /usr/bin:/bin, where Alpine has
  * no `ip` (/sbin/ip); they are looked up, and run, on the system's PATH.
  */
+import { execFileSync } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { textOf } from "../../src/domain/text.js"
@@ -22,5 +26,25 @@ it.effect("a PATH of the environment is kept", () =>
   Effect.gen(function* () {
     const r = yield* makeLiveCommands(() => {}, { PATH: "/usr/bin:/bin" }).run("env", [])
     expect(textOf(r.stdout).split("\n")).toContain("PATH=/usr/bin:/bin")
+  })
+)
+
+it.scoped("runLogged is done when the program exits: a background process it started (`daemon &`) that keeps the log open does not hold it up; all the program wrote is logged and echoed, in order", () =>
+  Effect.gen(function* () {
+    const dir = yield* Effect.acquireRelease(
+      Effect.sync(() => mkdtempSync(join(tmpdir(), "tc-run-logged-"))),
+      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+    )
+    const fifo = join(dir, "release")
+    execFileSync("mkfifo", [fifo])
+    // the background process waits until the test releases it, however long that takes
+    yield* Effect.addFinalizer(() => Effect.sync(() => writeFileSync(fifo, "")))
+    const echoed: Array<Uint8Array> = []
+    const commands = makeLiveCommands((chunk) => echoed.push(chunk), { PATH: process.env.PATH })
+    const log = join(dir, "user-data.log")
+    const status = yield* commands.runLogged("sh", ["-c", `echo one; echo two >&2; (cat "${fifo}" >/dev/null; echo late) & echo three; exit 3`], { logFile: log, echo: true })
+    expect(status).toBe(3)
+    expect(readFileSync(log, "utf8")).toBe("one\ntwo\nthree\n")
+    expect(Buffer.concat(echoed).toString()).toBe("one\ntwo\nthree\n")
   })
 )

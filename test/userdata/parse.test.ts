@@ -299,6 +299,13 @@ autoinstall: true
     expect(notes(source).problems).toEqual(["line 2: user: a user map needs a name; the default user is kept"])
   })
 
+  it("a user map without a name is an error (BEHAVIOUR.md §6) but no reason to refuse the document: alone, it is still usable", () => {
+    const a = analyseUserData(bytes("#alpine-config\nuser:\n  shell: /bin/ash\n"), OPTIONS)
+    expect(a.problems).toEqual([{ path: "user", line: 2, message: "a user map needs a name; the default user is kept", error: true }])
+    expect(a.usable).toBe(true)
+    expect(config("#alpine-config\nuser: {}\n").defaultUser).toBeUndefined()
+  })
+
   it("enables ntp only when asked, chrony by default; clients cloud-init knows are mapped, others warned about", () => {
     expect(config("#alpine-config\nntp:\n  enabled: false\n  ntp_client: openntpd\n").ntp).toBeUndefined()
     expect(config("#alpine-config\nntp:\n  ntp_client: openntpd\n").ntp).toBeUndefined()
@@ -490,10 +497,14 @@ describe("write_files", () => {
     ])
   })
 
-  it("skips an entry without a path, and says so", () => {
+  it("skips an entry without a path, with a warning (alpine-config(5), cloud-config(5)): no problem, even as the only entry", () => {
     const source = "#alpine-config\nwrite_files:\n  - content: orphan\n  - path: /kept\n"
     expect(config(source).writeFiles.map((f) => f.path)).toEqual(["/kept"])
-    expect(notes(source).problems).toEqual(["line 3: write_files[0]: no path; skipped"])
+    expect(notes(source)).toEqual({ problems: [], warnings: ["line 3: write_files[0]: no path; skipped"] })
+    for (const alone of ["#alpine-config\nwrite_files:\n  - content: orphan\n", "#cloud-config\nwrite_files:\n  - {content: orphan, path: ''}\n"]) {
+      const a = analyseUserData(bytes(alone), OPTIONS)
+      expect({ problems: a.problems, usable: a.usable, warnings: a.warnings }).toEqual({ problems: [], usable: true, warnings: ["line 3: write_files[0]: no path; skipped"] })
+    }
   })
 
   it("reports content that cannot be decoded and writes the others", () => {

@@ -38,9 +38,10 @@ const READERS: Readonly<Record<string, Reader>> = {
     if (user === undefined) return undefined
     ignoreOthers(value, path, NAME_ONLY, notes)
     const name = typeof user === "string" ? user : user.name
+    // BEHAVIOUR.md §6: an error logged, the default user kept; the key is dealt with, so the rest of the document (even none) is applied
     if (name === undefined) {
-      notes.problem(path, "a user map needs a name; the default user is kept")
-      return undefined
+      notes.error(path, "a user map needs a name; the default user is kept")
+      return {}
     }
     return { defaultUser: { ...defaultSettings, name } }
   },

@@ -111,8 +111,10 @@ export interface FileEntry {
 /** The file an entry asks for, or undefined when it is skipped (no path, undecodable content); the reasons are noted. */
 export const toFile = (entry: FileEntry, at: ReadonlyArray<Key>, index: number, context: ReadContext): FileToWrite | undefined => {
   const { notes } = context
+  // BEHAVIOUR.md §6 "missing path → entry skipped", a warning as alpine-config(5) and cloud-config(5) have it (the shell
+  // edition passes over such an entry, cloud-init warns): never what makes a document invalid, even when it is the only entry
   if (entry.path === undefined || entry.path.trim() === "") {
-    notes.skip({ path: at, message: "no path" }, at)
+    notes.warn(at, "no path; skipped")
     return undefined
   }
   let encoding = canonicalEncoding(entry.encoding)

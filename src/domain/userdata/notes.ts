@@ -23,6 +23,8 @@ export interface Note {
   readonly message: string
   /** when the path cannot find it (a duplicate key): the 1-based line */
   readonly line?: number
+  /** logged at error level even when the rest is applied (`Problem.error`) */
+  readonly error?: boolean
 }
 
 /** `write_files[0].permissions`; each key printable (a key is the document's: its control characters escaped, a long one cut) */
@@ -44,6 +46,10 @@ export class Notes {
   /** a problem with its own consequence in `message` (`...; the default user is kept`) */
   problem(path: ReadonlyArray<Key>, message: string) {
     this.problems.push({ path, message })
+  }
+  /** a problem BEHAVIOUR.md calls an error, with its own consequence in `message`: logged at error level whatever else is applied */
+  error(path: ReadonlyArray<Key>, message: string) {
+    this.problems.push({ path, message, error: true })
   }
   warn(path: ReadonlyArray<Key>, message: string) {
     this.warnings.push({ path, message })

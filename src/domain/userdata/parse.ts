@@ -70,7 +70,7 @@ export interface Analysis {
 const byLine = <A extends { readonly line: number }>(items: ReadonlyArray<A>): Array<A> => [...items].sort((a, b) => a.line - b.line)
 
 const placed = (notes: ReadonlyArray<Note>, lineOf: (path: ReadonlyArray<Key>) => number): Array<Problem> =>
-  byLine(notes.map((n) => ({ path: formatPath(n.path), line: n.line ?? lineOf(n.path), message: n.message })))
+  byLine(notes.map((n) => ({ path: formatPath(n.path), line: n.line ?? lineOf(n.path), message: n.message, ...(n.error ? { error: true } : {}) })))
 
 /**
  * The most problems, and warnings, of a document (and of its parts, apart)

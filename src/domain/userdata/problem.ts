@@ -6,6 +6,8 @@ export interface Problem {
   /** 1-based line in the user-data */
   readonly line: number
   readonly message: string
+  /** what BEHAVIOUR.md calls an error (a `user` map without a name): logged at error level even when the rest is applied */
+  readonly error?: boolean
 }
 
 /** `line 7: write_files[0].permissions: expected an octal mode such as 0644, got "rwx"` */

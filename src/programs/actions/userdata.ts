@@ -37,7 +37,8 @@ export const saveUserdata = Effect.gen(function* () {
  * What is wrong or odd in configuration user-data is reported now, once, in
  * the words of `tiny-cloud schema`: a skipped key or entry as a warning (the
  * rest is applied), user-data nothing can be used of as an error (the
- * actions that need it fail later).
+ * actions that need it fail later), and so is what BEHAVIOUR.md calls an
+ * error (a `user` map without a name) whatever else is applied.
  */
 const reportProblems = Effect.gen(function* () {
   const userData = yield* UserData
@@ -46,7 +47,7 @@ const reportProblems = Effect.gen(function* () {
   const { checkAnalysis, formatProblem } = yield* Effect.promise(() => import("../../domain/userdata/validate.js"))
   const { problems, warnings, usable } = checkAnalysis(analysis)
   const level = usable ? warn : err
-  yield* Effect.forEach(problems, (p) => level(`save_userdata: invalid user-data: ${formatProblem(p)}`), { discard: true })
+  yield* Effect.forEach(problems, (p) => (p.error === true ? err : level)(`save_userdata: invalid user-data: ${formatProblem(p)}`), { discard: true })
   yield* Effect.forEach(warnings, (w) => warn(`save_userdata: ${w}`), { discard: true })
 })
 
