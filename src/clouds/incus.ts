@@ -18,11 +18,14 @@ import type { CloudProvider } from "./provider.js"
  */
 const SOCKETS = ["/dev/incus/sock", "/dev/lxd/sock"] as const
 
-/** the first socket of SOCKETS under ROOT that exists; Incus's when none does (its error names it) */
+/**
+ * the first socket of SOCKETS under ROOT that exists; Incus's when none does (its error names it). Found as a
+ * chroot finds it: a link in the image (dangling, or to a socket outside ROOT) never leads the connection out of ROOT
+ */
 const socketPath = Effect.gen(function* () {
   const fs = yield* RootFs
-  for (const socket of SOCKETS) if (yield* fs.exists(fs.at(socket))) return fs.at(socket)
-  return fs.at(SOCKETS[0])
+  const socket = (yield* Effect.findFirst(SOCKETS, (s) => fs.exists(fs.at(s)))).pipe(Option.getOrElse(() => SOCKETS[0]))
+  return yield* fs.resolve(fs.at(socket)).pipe(Effect.orElseSucceed(() => fs.at(socket)))
 })
 const META_DATA = "/1.0/meta-data"
 const USER_META_DATA = "/1.0/config/user.meta-data"

@@ -274,6 +274,36 @@ describe("links planted in the image", () => {
   )
 })
 
+describe("the guest API's socket behind a link", () => {
+  /** a unix socket server outside every ROOT that counts the connections it gets */
+  const listening = (path: string) =>
+    Effect.acquireRelease(
+      Effect.async<{ readonly connections: () => number; readonly close: () => void }>((resume) => {
+        let connections = 0
+        const server = createServer((socket) => {
+          connections++
+          socket.destroy()
+        })
+        server.listen(path, () => resume(Effect.succeed({ connections: () => connections, close: () => server.close() })))
+      }),
+      (s) => Effect.sync(() => s.close())
+    )
+
+  it.scopedLive.each(["a socket outside ROOT", "nothing (dangling)"])("a link to %s is followed inside ROOT, as a chroot would: no connection leaves ROOT, one line names the socket it leads to", (to) =>
+    Effect.gen(function* () {
+      const away = yield* outside
+      const server = yield* listening(join(away, "sock"))
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "incus", IMDS_DEADLINE: "0.3" } })
+      mkdirSync(join(instance.root, "dev/incus"), { recursive: true })
+      const target = to === "a socket outside ROOT" ? join(away, "sock") : "/run/incus/gone.sock"
+      symlinkSync(target, join(instance.root, "dev/incus/sock"))
+      const r = yield* instance.imds(["@hostname"])
+      expect(r).toEqual({ code: 1, stdout: "", stderr: `imds: incus: cannot read unix:${instance.root}${target}:/1.0/meta-data: no such socket\n` })
+      expect(server.connections()).toBe(0)
+    })
+  )
+})
+
 describe("things that are not regular files", () => {
   it.scopedLive("write_files never replaces a device, a pipe or a directory", () =>
     Effect.gen(function* () {
