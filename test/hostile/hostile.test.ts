@@ -305,6 +305,19 @@ describe("the guest API's socket behind a link", () => {
 })
 
 describe("things that are not regular files", () => {
+  it.scopedLive.each(["a regular file", "a directory", "a FIFO"])("%s where the guest API's socket should be: one line, 'not a socket', as asking again cannot change it", (what) =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "incus" } })
+      const socket = join(instance.root, "dev/incus/sock")
+      mkdirSync(join(instance.root, "dev/incus"), { recursive: true })
+      if (what === "a regular file") writeFileSync(socket, "")
+      else if (what === "a directory") mkdirSync(socket)
+      else execFileSync("mkfifo", [socket])
+      const r = yield* instance.imds(["@hostname"])
+      expect(r).toEqual({ code: 1, stdout: "", stderr: `imds: incus: cannot read unix:${socket}:/1.0/meta-data: not a socket\n` })
+    })
+  )
+
   it.scopedLive("write_files never replaces a device, a pipe or a directory", () =>
     Effect.gen(function* () {
       const doc = `#cloud-config\nwrite_files:\n  - path: /dev/null\n    content: "x"\n  - path: /run/fifo\n    content: "x"\n  - path: /etc\n    content: "x"\n  - path: /etc/fine\n    content: "fine\\n"\n`
