@@ -304,6 +304,21 @@ describe("the guest API's socket behind a link", () => {
   )
 })
 
+describe("the guest API's socket behind links no chroot could follow", () => {
+  it.scopedLive("a link to itself (/dev/incus -> /dev/incus, which the kernel would follow to the host's /dev/incus) fails every read at once, naming the socket", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "incus" } })
+      mkdirSync(join(instance.root, "dev"), { recursive: true })
+      symlinkSync("/dev/incus", join(instance.root, "dev/incus"))
+      const line = `incus: cannot read unix:${instance.root}/dev/incus/sock: too many levels of symbolic links\n`
+      expect(yield* instance.imds(["@hostname"])).toEqual({ code: 1, stdout: "", stderr: `imds: ${line}` })
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(1)
+      expect(main.stderr).toContain(`set_hostname: ${line}`)
+    })
+  )
+})
+
 describe("things that are not regular files", () => {
   it.scopedLive.each(["a regular file", "a directory", "a FIFO"])("%s where the guest API's socket should be: one line, 'not a socket', as asking again cannot change it", (what) =>
     Effect.gen(function* () {
