@@ -18,11 +18,17 @@ import type { CloudProvider } from "./provider.js"
  */
 const SOCKETS = ["/dev/incus/sock", "/dev/lxd/sock"] as const
 
-/** the first socket of SOCKETS under ROOT that exists; Incus's when none does (its error names it) */
+/**
+ * the first socket of SOCKETS under ROOT that exists; Incus's when none does (its error names it). Found as a
+ * chroot finds it: a link in the image (dangling, or to a socket outside ROOT) never leads the connection out of ROOT;
+ * links no chroot could follow (a loop, `/dev -> /dev`) fail, as the kernel would follow them out of ROOT
+ */
 const socketPath = Effect.gen(function* () {
   const fs = yield* RootFs
-  for (const socket of SOCKETS) if (yield* fs.exists(fs.at(socket))) return fs.at(socket)
-  return fs.at(SOCKETS[0])
+  const socket = (yield* Effect.findFirst(SOCKETS, (s) => fs.exists(fs.at(s)))).pipe(Option.getOrElse(() => SOCKETS[0]))
+  return yield* fs.resolve(fs.at(socket)).pipe(
+    Effect.mapError((e) => new ImdsError({ cloud: "incus", url: `unix:${fs.at(socket)}`, reason: e.reason }))
+  )
 })
 const META_DATA = "/1.0/meta-data"
 const USER_META_DATA = "/1.0/config/user.meta-data"
@@ -112,11 +118,17 @@ export const incus: CloudProvider = {
     const fs = yield* RootFs
     const { varDir, cloudUser } = yield* Config
     const log = yield* Effect.context<Log>()
+    const socket = yield* Effect.either(socketPath)
+    // no socket can be reached: every read fails with that, at once (asking again cannot change it)
+    if (Either.isLeft(socket)) {
+      const unreachable = Effect.fail(socket.left)
+      return { get: () => unreachable, hostname: unreachable, sshKeys: unreachable, userData: unreachable }
+    }
     const client = yield* makeHttpMetadataClient({
       cloud: "incus",
       endpoint: "localhost",
       fixedEndpoint: true,
-      socketPath: yield* socketPath,
+      socketPath: socket.right,
       root: "/1.0/"
     })
     const metaData = Effect.map(client.text(META_DATA), (t) => parseMetaData(Option.getOrElse(t, () => "")))

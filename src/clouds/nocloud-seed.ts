@@ -9,7 +9,7 @@ import type { Http } from "../services/Http.js"
 import { warn, type Log } from "../services/Log.js"
 import { RootFs } from "../services/RootFs.js"
 import { ownEntry } from "../domain/own.js"
-import { dmi } from "./common.js"
+import { dmi, parsedYaml } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import { readVolume } from "./volume.js"
 
@@ -204,5 +204,10 @@ export const loadSeed = (
     const meta = files["meta-data"]
     const hasOverrides = Option.exists(params, (p) => p.localHostname !== undefined || p.instanceId !== undefined)
     if ((meta === undefined || textOf(meta).trim() === "") && !hasOverrides && refused["meta-data"] === undefined) yield* warn("NoCloud 'meta-data' is empty")
+    // a document that is no mapping (an HTML page a seed server answered 200 with, a bare word) has no key at all: said, never quoted (invalid YAML is its readers' error)
+    else if (meta !== undefined && textOf(meta).trim() !== "") {
+      const doc = yield* Effect.option(parsedYaml(textOf(meta)))
+      if (Option.exists(doc, (d) => d !== null && (typeof d !== "object" || Array.isArray(d)))) yield* warn("NoCloud 'meta-data' is not a YAML mapping; ignored")
+    }
     return refused
   })

@@ -1,3 +1,4 @@
+import { statSync } from "node:fs"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { HttpAnswerTooLarge, HttpTransportError } from "../domain/errors.js"
@@ -103,13 +104,30 @@ const onlyRoot = (req: HttpRequest): string | undefined =>
   : req.socketPath ? "permission denied on its socket, which only root may use"
   : undefined
 
+/**
+ * A socket path where something other than a socket is (a regular file, a
+ * directory, a FIFO): the kernel refuses the connection as it would a socket
+ * no one listens on, but asking again cannot change it; one line says so.
+ */
+const notASocket = (req: HttpRequest): boolean => {
+  if (req.socketPath === undefined) return false
+  try {
+    return !statSync(req.socketPath).isSocket()
+  } catch {
+    return false
+  }
+}
+
 export const liveHttp: HttpShape = {
   request: (req) =>
     (req.privilegedSourcePort ? privileged(req) : attempt(req)).pipe(
       Effect.catchAll((e): Effect.Effect<never, HttpTransportError | HttpAnswerTooLarge> => {
         const why = onlyRoot(req)
-        return why !== undefined && e._tag === "HttpTransportError" && (e.code === "EACCES" || e.code === "EPERM")
-          ? Effect.fail(new HttpTransportError({ reason: why, local: true }))
+        if (why !== undefined && e._tag === "HttpTransportError" && (e.code === "EACCES" || e.code === "EPERM")) {
+          return Effect.fail(new HttpTransportError({ reason: why, local: true }))
+        }
+        return e._tag === "HttpTransportError" && e.code === "ECONNREFUSED" && notASocket(req)
+          ? Effect.fail(new HttpTransportError({ reason: "not a socket", local: true }))
           : Effect.fail(e)
       })
     )

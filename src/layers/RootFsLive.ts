@@ -267,6 +267,7 @@ export const makeRootFs = (root: string) =>
         Effect.flatMap(inRoot("realpath", path, "follow"), (p) =>
           sys("realpath", path, () => (root === "" ? nodeFs.realpathSync(p) : (nodeFs.statSync(p), p)))
         ),
+      resolve: (path) => inRoot("resolve", path, "follow"),
       chmod: (path, mode) => Effect.flatMap(inRoot("chmod", path, "follow"), (p) => sys("chmod", path, () => nodeFs.chmodSync(p, mode))),
       chown: (path, uid, gid) => Effect.flatMap(inRoot("chown", path, "follow"), (p) => sys("chown", path, () => nodeFs.chownSync(p, uid, gid))),
       makeTempDirectory: (prefix) =>

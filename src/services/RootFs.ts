@@ -46,6 +46,8 @@ export interface RootFsShape {
   readonly symlink: (target: string, path: string) => Effect.Effect<void, FsError>
   readonly readLink: (path: string) => Effect.Effect<string, FsError>
   readonly realPath: (path: string) => Effect.Effect<string, FsError>
+  /** the host path `path` leads to, its links followed inside ROOT as a chroot would, whether or not anything is there */
+  readonly resolve: (path: string) => Effect.Effect<string, FsError>
   readonly chmod: (path: string, mode: number) => Effect.Effect<void, FsError>
   readonly chown: (path: string, uid: number, gid: number) => Effect.Effect<void, FsError>
   /** a new directory `PREFIX<pid>-XXXXXX`, this process's */

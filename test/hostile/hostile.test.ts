@@ -276,7 +276,65 @@ describe("links planted in the image", () => {
   )
 })
 
+describe("the guest API's socket behind a link", () => {
+  /** a unix socket server outside every ROOT that counts the connections it gets */
+  const listening = (path: string) =>
+    Effect.acquireRelease(
+      Effect.async<{ readonly connections: () => number; readonly close: () => void }>((resume) => {
+        let connections = 0
+        const server = createServer((socket) => {
+          connections++
+          socket.destroy()
+        })
+        server.listen(path, () => resume(Effect.succeed({ connections: () => connections, close: () => server.close() })))
+      }),
+      (s) => Effect.sync(() => s.close())
+    )
+
+  it.scopedLive.each(["a socket outside ROOT", "nothing (dangling)"])("a link to %s is followed inside ROOT, as a chroot would: no connection leaves ROOT, one line names the socket it leads to", (to) =>
+    Effect.gen(function* () {
+      const away = yield* outside
+      const server = yield* listening(join(away, "sock"))
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "incus", IMDS_DEADLINE: "0.3" } })
+      mkdirSync(join(instance.root, "dev/incus"), { recursive: true })
+      const target = to === "a socket outside ROOT" ? join(away, "sock") : "/run/incus/gone.sock"
+      symlinkSync(target, join(instance.root, "dev/incus/sock"))
+      const r = yield* instance.imds(["@hostname"])
+      expect(r).toEqual({ code: 1, stdout: "", stderr: `imds: incus: cannot read unix:${instance.root}${target}:/1.0/meta-data: no such socket\n` })
+      expect(server.connections()).toBe(0)
+    })
+  )
+})
+
+describe("the guest API's socket behind links no chroot could follow", () => {
+  it.scopedLive("a link to itself (/dev/incus -> /dev/incus, which the kernel would follow to the host's /dev/incus) fails every read at once, naming the socket", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "incus" } })
+      mkdirSync(join(instance.root, "dev"), { recursive: true })
+      symlinkSync("/dev/incus", join(instance.root, "dev/incus"))
+      const line = `incus: cannot read unix:${instance.root}/dev/incus/sock: too many levels of symbolic links\n`
+      expect(yield* instance.imds(["@hostname"])).toEqual({ code: 1, stdout: "", stderr: `imds: ${line}` })
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(1)
+      expect(main.stderr).toContain(`set_hostname: ${line}`)
+    })
+  )
+})
+
 describe("things that are not regular files", () => {
+  it.scopedLive.each(["a regular file", "a directory", "a FIFO"])("%s where the guest API's socket should be: one line, 'not a socket', as asking again cannot change it", (what) =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "incus" } })
+      const socket = join(instance.root, "dev/incus/sock")
+      mkdirSync(join(instance.root, "dev/incus"), { recursive: true })
+      if (what === "a regular file") writeFileSync(socket, "")
+      else if (what === "a directory") mkdirSync(socket)
+      else execFileSync("mkfifo", [socket])
+      const r = yield* instance.imds(["@hostname"])
+      expect(r).toEqual({ code: 1, stdout: "", stderr: `imds: incus: cannot read unix:${socket}:/1.0/meta-data: not a socket\n` })
+    })
+  )
+
   it.scopedLive("write_files never replaces a device, a pipe or a directory", () =>
     Effect.gen(function* () {
       const doc = `#cloud-config\nwrite_files:\n  - path: /dev/null\n    content: "x"\n  - path: /run/fifo\n    content: "x"\n  - path: /etc\n    content: "x"\n  - path: /etc/fine\n    content: "fine\\n"\n`

@@ -370,6 +370,25 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("an HTML page a seed URL answers 200 for meta-data is said to be no mapping, never quoted; the phases go on with the user-data", () =>
+    Effect.gen(function* () {
+      const page = "<html>\n<head><title>Portal</title></head>\n<body>sign in first</body>\n</html>\n"
+      const instance = yield* makeTestInstance({
+        cloud: "nocloud",
+        instance: { hostname: "web.example.org", sshKeys: [KEY], userData: bytes(SCRIPT) },
+        faults: { overrides: [{ path: `${simulated.seedPath}meta-data`, body: page }] }
+      })
+      const early = yield* instance.run(["early"])
+      expect(early.code).toBe(0)
+      expect(early.stderr).toContain("NoCloud 'meta-data' is not a YAML mapping; ignored\n")
+      expect(early.stderr).not.toContain("Portal")
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(0)
+      expect(main.stderr).toContain("set_hostname: no hostname set\n")
+    })
+  )
+
   it.scopedLive("imds -E hides the lines the program logs while it reads the key, as the rest of the key's stderr (syslog still gets them)", () =>
     Effect.gen(function* () {
       const hidden = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": "" })
