@@ -248,15 +248,19 @@ export const field = (o: unknown, key: string): unknown => {
   return own !== undefined && Object.hasOwn(o, own) ? (o as JsonObject)[own] : undefined
 }
 
-/** a meta-data's `public-keys` (NoCloud's, Incus's user.meta-data): a string, a list of strings or `{openssh-key}` maps, or a map of those */
-export const publicKeysOf = (value: unknown): Array<string> => {
+/**
+ * a meta-data's `public-keys` (NoCloud's, Incus's user.meta-data): a string, a list of strings or `{openssh-key}` maps,
+ * or a map of those. A list or map inside itself (a YAML alias inside its own anchor, `&k [KEY, *k]`) is read once:
+ * `within` holds those being read
+ */
+export const publicKeysOf = (value: unknown, within: Set<object> = new Set()): Array<string> => {
   if (typeof value === "string") return lines(value)
-  if (Array.isArray(value)) return value.flatMap(publicKeysOf)
-  if (value !== null && typeof value === "object") {
-    const o = value as Record<string, unknown>
-    return "openssh-key" in o ? publicKeysOf(o["openssh-key"]) : Object.values(o).flatMap(publicKeysOf)
-  }
-  return []
+  if (value === null || typeof value !== "object" || within.has(value)) return []
+  within.add(value)
+  const o = value as Record<string, unknown>
+  const keys = Array.isArray(value) || !("openssh-key" in o) ? Object.values(o).flatMap((v) => publicKeysOf(v, within)) : publicKeysOf(o["openssh-key"], within)
+  within.delete(value)
+  return keys
 }
 
 /** the datum at a path of keys in a parsed document, `field` by `field` */

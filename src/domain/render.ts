@@ -1,5 +1,14 @@
 import * as Option from "effect/Option"
 
+/** a structured item as JSON; one that holds itself (a YAML alias inside its own anchor, `&a [x, *a]`) has none: left out */
+const asJson = (value: object): Array<string> => {
+  try {
+    return [JSON.stringify(value)]
+  } catch {
+    return []
+  }
+}
+
 /**
  * A structured metadata value (JSON or YAML) as `imds` prints it: a scalar
  * as text, a list one item a line (structured items as JSON), a map as its
@@ -9,9 +18,7 @@ import * as Option from "effect/Option"
 export const renderValue = (value: unknown): Option.Option<string> => {
   if (value === null || value === undefined) return Option.none()
   if (Array.isArray(value)) {
-    const items = value.flatMap((v): Array<string> =>
-      v === null || v === undefined ? [] : typeof v === "object" ? [JSON.stringify(v)] : [String(v)]
-    )
+    const items = value.flatMap((v): Array<string> => (v === null || v === undefined ? [] : typeof v === "object" ? asJson(v) : [String(v)]))
     const text = items.filter((s) => s !== "").join("\n")
     return text === "" ? Option.none() : Option.some(text)
   }

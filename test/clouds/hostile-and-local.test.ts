@@ -198,6 +198,23 @@ describe("incus's public-keys of user.meta-data", () => {
       expect(yield* instance.imds(["@ssh-keys"])).toEqual({ code: 0, stdout: `${KEY}\n${other}\n`, stderr: "" })
     })
   )
+
+  it.scopedLive("public-keys that hold themselves (an alias inside its own anchor) give their keys once: set_ssh_keys installs them and the user-data's", () =>
+    Effect.gen(function* () {
+      const other = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIN+S11p5N2LLlXwICD53nT1bDzYYNT+EdmCd5I7oVIxk ops@example"
+      const instance = yield* makeTestInstance({
+        cloud: "incus",
+        instance: { hostname: "c1", userData: bytesOf(`#cloud-config\nssh_authorized_keys: ["${other}"]\n`) },
+        faults: { overrides: [{ path: "/1.0/config/user.meta-data", body: `public-keys: &keys [${KEY}, {ops: *keys}, *keys]\n` }] }
+      })
+      expect(yield* instance.imds(["@ssh-keys"])).toEqual({ code: 0, stdout: `${KEY}\n${other}\n`, stderr: "" })
+      expect((yield* instance.run(["early"])).code).toBe(0)
+      const main = yield* instance.run(["main"])
+      expect(main.stderr).toContain("   ++ set_ssh_keys: done\n")
+      expect(main.code).toBe(0)
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n${other}\n`)
+    })
+  )
 })
 
 describe("scaleway", () => {

@@ -415,6 +415,18 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("meta-data whose lists hold themselves (an alias inside its own anchor) are read without them: no internal error, keys once", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": `instance-id: i-1\nlocal-hostname: &h [seeded, *h]\npublic-keys: &k [${KEY}, *k]\n` })
+      expect(yield* instance.imds(["meta-data/local-hostname"])).toEqual({ code: 0, stdout: "seeded", stderr: "" })
+      expect(yield* instance.imds(["@ssh-keys"])).toEqual({ code: 0, stdout: `${KEY}\n`, stderr: "" })
+      const main = yield* instance.run(["main"])
+      expect(actionLines(main.stderr)).toContain("   ++ set_ssh_keys: done")
+      expect(main.stderr).not.toContain("internal error")
+      expect(instance.read("/etc/hostname")).toBe("seeded\n")
+    })
+  )
+
   it.scopedLive("imds: a key a seed file does not have is not found, whatever its name (constructor, toString are none of the seed's)", () =>
     Effect.gen(function* () {
       const network = "version: 2\nethernets:\n  eth0:\n    dhcp4: true\n"
