@@ -132,6 +132,8 @@ const runLogged =
           return resume(Effect.fail(cannot(e)))
         }
         try {
+          // a FIFO (which O_RDWR opens without a reader) would swallow the output, or block the program once it is full, and the phase with it
+          if (!fstatSync(fd).isFile()) throw new Error("not a regular file; refused")
           // root's alone whatever mode a log already there had, as user-data.log's appends leave it: what the programs print may be secret
           fchmodSync(fd, 0o600)
         } catch (e) {

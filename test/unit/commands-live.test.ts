@@ -48,3 +48,17 @@ it.scoped("runLogged is done when the program exits: a background process it sta
     expect(Buffer.concat(echoed).toString()).toBe("one\ntwo\nthree\n")
   })
 )
+
+it.scoped("runLogged refuses a log that is not a regular file: a FIFO in its place would swallow the output, or hold the program, and the phase, once full", () =>
+  Effect.gen(function* () {
+    const dir = yield* Effect.acquireRelease(
+      Effect.sync(() => mkdtempSync(join(tmpdir(), "tc-run-logged-"))),
+      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+    )
+    const log = join(dir, "user-data.log")
+    execFileSync("mkfifo", [log])
+    const commands = makeLiveCommands(() => {}, { PATH: process.env.PATH })
+    const error = yield* Effect.flip(commands.runLogged("sh", ["-c", "echo lost"], { logFile: log, echo: true }))
+    expect(error.message).toBe(`sh: cannot write ${log}: not a regular file; refused`)
+  })
+)
