@@ -132,6 +132,8 @@ const runLogged =
           return resume(Effect.fail(cannot(e)))
         }
         try {
+          // a FIFO (which O_RDWR opens without a reader) would swallow the output, or block the program once it is full, and the phase with it
+          if (!fstatSync(fd).isFile()) throw new Error("not a regular file; refused")
           // root's alone whatever mode a log already there had, as user-data.log's appends leave it: what the programs print may be secret
           fchmodSync(fd, 0o600)
         } catch (e) {
@@ -169,7 +171,15 @@ const runLogged =
           end()
           resume(effect)
         }
-        const child = spawn("/bin/sh", ["-c", 'exec "$@"', "sh", command, ...args], { stdio: ["ignore", fd, fd], env })
+        let child: ReturnType<typeof spawn>
+        try {
+          child = spawn("/bin/sh", ["-c", 'exec "$@"', "sh", command, ...args], { stdio: ["ignore", fd, fd], env })
+        } catch (e) {
+          // refused before it starts (an argument with a NUL byte): its words are the user's, so they are not repeated
+          const reason = (e as NodeJS.ErrnoException).code === "ERR_INVALID_ARG_VALUE" ? "an argument contains a NUL byte" : e instanceof Error ? e.message : String(e)
+          finish(Effect.fail(new CommandError({ command, reason: `cannot be started: ${reason}` })))
+          return
+        }
         child.on("error", (e) => finish(Effect.fail(new CommandError({ command, reason: e.message }))))
         child.on("exit", (code, signal) => finish(Effect.succeed(exitStatus(code, signal))))
         return Effect.sync(() => {

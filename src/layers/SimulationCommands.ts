@@ -6,14 +6,13 @@
  * with `--exec` they run in a private mount namespace with the simulated ROOT
  * as `/` (the host's programs bound read-only into it).
  */
-import { appendFileSync, createWriteStream, readFileSync, statSync } from "node:fs"
+import { appendFileSync, readFileSync, statSync } from "node:fs"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { confinedCommand, type UserCommands } from "../domain/confine.js"
 import { CommandError } from "../domain/errors.js"
 import { Commands, type CommandsShape } from "../services/Commands.js"
-import { childProcess } from "./builtins.js"
-import { exitStatus } from "./CommandsLive.js"
+import { makeLiveCommands } from "./CommandsLive.js"
 
 /** what a user program is, for the record: its command line, and its text when it is a script of the instance */
 const describe = (command: string, args: ReadonlyArray<string>): string => {
@@ -38,21 +37,12 @@ export const SimulationCommands = (base: CommandsShape, mode: UserCommands, root
             appendFileSync(options.logFile, "(simulation: the user's program was not run; `simulate --exec` runs it confined to ROOT)\n", { mode: 0o600 })
             return 0
           })
-        : Effect.flatMap(childProcess, ({ spawn }) =>
-            Effect.async<number, CommandError>((resume) => {
-              appendFileSync(record, `${describe(command, args)}\n`)
-              const [program, argv] = confined(root, command, args)
-              const log = createWriteStream(options.logFile, { mode: 0o600 })
-              const child = spawn(program, [...argv], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/root" } })
-              const out = (chunk: Buffer) => {
-                log.write(chunk)
-                if (options.echo) process.stdout.write(chunk)
-              }
-              child.stdout.on("data", out)
-              child.stderr.on("data", out)
-              child.on("error", (e) => resume(Effect.fail(new CommandError({ command, reason: e.message }))))
-              // killed by a signal: 128 + its number, as on a real boot
-              child.on("close", (code, signal) => log.end(() => resume(Effect.succeed(exitStatus(code, signal)))))
-            })
-          )
+        : Effect.suspend(() => {
+            appendFileSync(record, `${describe(command, args)}\n`)
+            const [program, argv] = confined(root, command, args)
+            // as on a real boot: the program writes into the log itself, and is done when it exits, whatever it left in the background ('daemon &')
+            return makeLiveCommands((chunk) => void process.stdout.write(chunk), { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/root" }).runLogged(program, argv, options).pipe(
+              Effect.mapError((e) => new CommandError({ command, reason: e.reason }))
+            )
+          })
   } satisfies CommandsShape)

@@ -383,6 +383,17 @@ packages: [tmux]
     })
   )
 
+  it.scopedLive("a runcmd entry that cannot be started (an argument with a NUL byte) is reported without its words, and the next entries still run", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance('#alpine-config\nruncmd:\n  - [echo, "secret\\0word"]\n  - echo after >> "$ROOT/tmp/after"\n')
+      const { final } = yield* phases(i)
+      expect(final!.code).toBe(1)
+      expect(final!.stderr).toContain("userdata_runcmd: runcmd[0] cannot be started: an argument contains a NUL byte\n   ++ userdata_runcmd: failed\n")
+      expect(final!.stderr).not.toContain("secret")
+      expect(i.read("/tmp/after")).toBe("after\n")
+    })
+  )
+
   it.scopedLive("autoinstall: the largest empty whole disk, lbu include, setup-disk with ERASE_DISKS, reboot", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance("#alpine-config\nautoinstall: true\n")

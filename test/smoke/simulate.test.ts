@@ -135,6 +135,28 @@ describe.concurrent("tiny-cloud simulate never runs the user's programs on the m
     })
   })
 
+  describeSystem("with --exec, a program left in the background", { tools: { unshare: "util-linux", chroot: "coreutils" } }, () => {
+    it("does not hold the simulated phase up until it exits, as on a real boot (bootcmd 'daemon &')", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+      const pidFile = join(dir, "instance/root/tmp/background.pid")
+      try {
+        writeFileSync(join(dir, "user-data"), "#cloud-config\nbootcmd:\n  - mkdir -p /tmp; sleep 100000 & echo $! > /tmp/background.pid\n  - echo after\n")
+        const r = await runProgram(["simulate", "--exec", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+        expect(r.code).toBe(0)
+        expect(readFileSync(join(dir, "instance/root/var/log/user-data.log"), "utf8")).toBe("after\n")
+      } finally {
+        if (existsSync(pidFile)) {
+          try {
+            process.kill(Number(readFileSync(pidFile, "utf8")))
+          } catch {
+            // gone already
+          }
+        }
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+  })
+
   describeSystem("with --exec, against a chroot escape", { tools: { unshare: "util-linux", pivot_root: "util-linux", perl: "perl-base" } }, () => {
     it("a nested chroot and enough `..` lead only to the simulated ROOT", async () => {
       const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))

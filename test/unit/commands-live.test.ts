@@ -5,7 +5,7 @@
  * no `ip` (/sbin/ip); they are looked up, and run, on the system's PATH.
  */
 import { execFileSync } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { expect, it } from "@effect/vitest"
@@ -46,5 +46,33 @@ it.scoped("runLogged is done when the program exits: a background process it sta
     expect(status).toBe(3)
     expect(readFileSync(log, "utf8")).toBe("one\ntwo\nthree\n")
     expect(Buffer.concat(echoed).toString()).toBe("one\ntwo\nthree\n")
+  })
+)
+
+it.scoped("runLogged refuses a log that is not a regular file: a FIFO in its place would swallow the output, or hold the program, and the phase, once full", () =>
+  Effect.gen(function* () {
+    const dir = yield* Effect.acquireRelease(
+      Effect.sync(() => mkdtempSync(join(tmpdir(), "tc-run-logged-"))),
+      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+    )
+    const log = join(dir, "user-data.log")
+    execFileSync("mkfifo", [log])
+    const commands = makeLiveCommands(() => {}, { PATH: process.env.PATH })
+    const error = yield* Effect.flip(commands.runLogged("sh", ["-c", "echo lost"], { logFile: log, echo: true }))
+    expect(error.message).toBe(`sh: cannot write ${log}: not a regular file; refused`)
+  })
+)
+
+it.effect("runLogged: a program that cannot be started (an argument with a NUL byte) is a CommandError that does not repeat its words, and leaves no descriptor open", () =>
+  Effect.gen(function* () {
+    const dir = mkdtempSync(join(tmpdir(), "tc-run-logged-"))
+    const commands = makeLiveCommands(() => {}, { PATH: process.env.PATH })
+    const open = () => readdirSync("/proc/self/fd").length
+    const before = open()
+    const error = yield* Effect.flip(commands.runLogged("echo", ["secret\0word"], { logFile: join(dir, "user-data.log"), echo: true }))
+    rmSync(dir, { recursive: true, force: true })
+    expect(error._tag).toBe("CommandError")
+    expect(error.message).toBe("echo: cannot be started: an argument contains a NUL byte")
+    expect(open()).toBe(before)
   })
 )

@@ -924,6 +924,17 @@ ntp:
     ])
   })
 
+  it("writes an integer of any YAML 1.1 form (hex, octal, binary, base 60) and a package version with all its digits, as PyYAML and Python do", () => {
+    expect(config("#cloud-config\nruncmd:\n  - [echo, 0x1FFFFFFFFFFFFFFFFF, -0x1_0000_0000_0000_0000, 01777777777777777777777, 0b111111111111111111111111111111111111111111111111111111111111, 1:2:3:4:5:6:7:8:9:10:11:12, 0x10, 017, 0b101, 190:20:30, -0]\n").runcmd).toEqual([
+      {
+        kind: "argv",
+        argv: ["echo", "590295810358705651711", "-18446744073709551616", "18446744073709551615", "1152921504606846975", "37519948336684860672", "16", "15", "5", "685230", "0"],
+        index: 0
+      }
+    ])
+    expect(config("#cloud-config\npackages:\n  - [tool, 12345678901234567890]\n  - [other, 1.10]\n").packages).toEqual(["tool=12345678901234567890", "other=1.1"])
+  })
+
   it("takes scalar runcmd entries as written: `false` is a command, not a boolean", () => {
     expect(config("#cloud-config\nruncmd: [cd /tmp, false, 5, ~, [sleep, 1]]\n").runcmd).toEqual([
       { kind: "shell", script: "cd /tmp", index: 0 },

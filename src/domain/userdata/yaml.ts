@@ -48,18 +48,33 @@ export const lineIn = (source: Source, path: ReadonlyArray<Key>): number => {
  */
 const COMMAND_LISTS = new Set(["bootcmd", "runcmd"])
 
-/** a decimal integer as YAML 1.1 writes one (not octal: no leading 0) */
-const DECIMAL_INTEGER = /^[-+]?[1-9][0-9_]*$/
+/** an integer as YAML 1.1 writes one: binary, octal (a leading 0), decimal, hex, base 60 */
+const YAML11_INTEGER = /^[-+]?(?:0b[01_]+|0[0-7_]+|0|[1-9][0-9_]*|0x[0-9a-fA-F_]+|[1-9][0-9_]*(?::[0-5]?[0-9])+)$/
+
+/** its value with every digit, as PyYAML reads it */
+const exactInteger = (source: string): string => {
+  const text = source.replace(/_/g, "")
+  const negative = text.startsWith("-")
+  const digits = text.replace(/^[-+]/, "")
+  const value = digits.startsWith("0b")
+    ? BigInt(digits)
+    : digits.startsWith("0x")
+      ? BigInt(digits)
+      : digits.startsWith("0") && digits !== "0"
+        ? BigInt(`0o${digits.slice(1)}`)
+        : digits.split(":").reduce((sum, part) => sum * 60n + BigInt(part), 0n)
+  return (negative ? -value : value).toString()
+}
 
 /**
- * An argument list's integer too large for a JavaScript number, as its exact
- * digits: Python, and so cloud-init, writes an integer of any size exactly.
+ * An argument list's (or a package pair's) integer too large for a JavaScript
+ * number, as its exact digits: Python, and so cloud-init, writes an integer of any size exactly.
  */
 const exactIntegers = (list: Node) => {
   if (!isSeq(list)) return
   for (const item of list.items) {
-    if (isScalar(item) && typeof item.value === "number" && !Number.isSafeInteger(item.value) && item.source !== undefined && DECIMAL_INTEGER.test(item.source)) {
-      item.value = BigInt(item.source.replace(/_/g, "")).toString()
+    if (isScalar(item) && typeof item.value === "number" && !Number.isSafeInteger(item.value) && item.source !== undefined && YAML11_INTEGER.test(item.source)) {
+      item.value = exactInteger(item.source)
     }
   }
 }
@@ -77,6 +92,8 @@ const keepAsWritten = (doc: Document, keys: ReadonlySet<string>) =>
           else exactIntegers(item as Node)
         }
       }
+      // a [name, version] pair's version, as Python writes it
+      if (key === "packages" && isSeq(value)) for (const item of value.items) exactIntegers(item as Node)
     }
   })
 

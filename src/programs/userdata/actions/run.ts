@@ -51,8 +51,12 @@ const runEach = (key: "bootcmd" | "runcmd", commands: ReadonlyArray<Command>) =>
     const failed: Array<string> = []
     for (const command of commands) {
       const [program, ...args] = command.kind === "shell" ? ["sh", "-c", command.script] : command.argv
-      const status = yield* runUserProgram(program!, args)
-      if (status !== 0) failed.push(`${key}[${command.index}] exited with status ${status}`)
+      // an entry that cannot be started is reported as one that failed, and the next ones still run
+      const failure = yield* runUserProgram(program!, args).pipe(
+        Effect.map((status) => (status === 0 ? undefined : `exited with status ${status}`)),
+        Effect.catchTag("CommandError", (e) => Effect.succeed(e.reason))
+      )
+      if (failure !== undefined) failed.push(`${key}[${command.index}] ${failure}`)
     }
     if (failed.length > 0) return yield* fail(failed.join("; "))
   })
