@@ -1,12 +1,24 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ImdsError } from "../domain/errors.js"
-import { sortedUnique } from "../domain/text.js"
+import { lines, sortedUnique } from "../domain/text.js"
+import { Log } from "../services/Log.js"
 import { dmiIs, jsonValue, maybeBase64, nonEmpty, textValue } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import type { CloudProvider } from "./provider.js"
 
 const KEYS = "public-keys"
+
+/**
+ * `public-keys`, a JSON list of strings: its keys, and the items that are no
+ * string (a number, an object), left out so that the others are still the
+ * instance's; undefined when it is no list at all
+ */
+export const hetznerKeys = (value: unknown): { readonly keys: ReadonlyArray<string>; readonly leftOut: ReadonlyArray<number> } | undefined => {
+  if (!Array.isArray(value)) return undefined
+  const leftOut = value.flatMap((k, i) => (typeof k === "string" ? [] : [i]))
+  return { keys: sortedUnique(value.flatMap((k) => (typeof k === "string" ? lines(k) : []))), leftOut }
+}
 
 export const hetzner: CloudProvider = {
   name: "hetzner",
@@ -22,11 +34,13 @@ export const hetzner: CloudProvider = {
       hostname: textValue(client, "hostname"),
       // a JSON list of strings
       sshKeys: Effect.flatMap(jsonValue(client, KEYS), (value) => {
-        const keys = Option.getOrElse(value, () => [] as unknown)
-        if (!Array.isArray(keys) || keys.some((k) => typeof k !== "string")) {
-          return Effect.fail(new ImdsError({ cloud: "hetzner", url: client.urlOf(KEYS), reason: "expected a JSON list of strings" }))
-        }
-        return Effect.succeed(sortedUnique((keys as Array<string>).flatMap((k) => k.split("\n"))))
+        const read = hetznerKeys(Option.getOrElse(value, () => [] as unknown))
+        if (read === undefined) return Effect.fail(new ImdsError({ cloud: "hetzner", url: client.urlOf(KEYS), reason: "expected a JSON list of strings" }))
+        const warn = read.leftOut.map((i) => `hetzner: ${client.urlOf(KEYS)}: item ${i} is not a string; it is left out`)
+        return Effect.as(
+          Effect.flatMap(Effect.serviceOption(Log), (log) => (Option.isSome(log) ? Effect.forEach(warn, (line) => log.value.log("warn", line), { discard: true }) : Effect.void)),
+          read.keys
+        )
       }),
       // outside the metadata root; an empty answer is no user-data. Hetzner keeps it as text, so users give
       // binary user-data (gzip) in base64, which is decoded as cloud-init does

@@ -5,6 +5,7 @@ import * as Option from "effect/Option"
 import { decodeBase64 } from "../../src/clouds/common.js"
 import { oneKey } from "../../src/clouds/azure.js"
 import { hasExpired, instanceKeys, splitLogin } from "../../src/clouds/gcp.js"
+import { hetznerKeys } from "../../src/clouds/hetzner.js"
 import { parseMetaData } from "../../src/clouds/incus.js"
 import { ipv4Network, ipv6Network } from "../../src/clouds/ip.js"
 import { parseConf, scalewayKeys } from "../../src/clouds/scaleway.js"
@@ -117,6 +118,20 @@ describe("scaleway's keys", () => {
       SSH_PUBLIC_KEYS_0: "KEY FINGERPRINT",
       SSH_PUBLIC_KEYS_0_KEY: "ssh-rsa AAAA a b"
     })
+  })
+})
+
+describe("hetzner's public-keys", () => {
+  it("an item that is no string (a number, an object, null) is left out, and only it: the list's keys are still the instance's", () => {
+    expect(hetznerKeys(["ssh-ed25519 AAAA a", 5, { k: "ssh-rsa X" }, null, "ssh-rsa BBB b\r\nssh-rsa CCC c"])).toEqual({
+      keys: ["ssh-ed25519 AAAA a", "ssh-rsa BBB b", "ssh-rsa CCC c"],
+      leftOut: [1, 2, 3]
+    })
+  })
+
+  it("what is no list at all is none", () => {
+    expect(hetznerKeys({ a: "ssh-rsa X" })).toBeUndefined()
+    expect(hetznerKeys("ssh-rsa X")).toBeUndefined()
   })
 })
 
