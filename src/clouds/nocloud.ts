@@ -5,6 +5,7 @@ import { memoizeSuccess } from "../domain/memo.js"
 import { ownEntry } from "../domain/own.js"
 import { renderValue } from "../domain/render.js"
 import { bytesOf, sortedUnique, textOf } from "../domain/text.js"
+import { warn } from "../services/Log.js"
 import { RootFs } from "../services/RootFs.js"
 import { commandSucceeds, parsedYaml, publicKeysOf, valueAt, whenTrue } from "./common.js"
 import { isHttpSeed, loadSeed, SEED_FILES, seedDir, seedParams } from "./nocloud-seed.js"
@@ -52,7 +53,17 @@ const metadata = Effect.gen(function* () {
         ? Effect.succeed(undefined)
         : parsedYaml(textOf(bytes.value)).pipe(Effect.mapError((reason) => new ImdsError({ cloud: "nocloud", url: name, reason: `invalid YAML: ${reason}` })))
     )
-  const text = (key: string) => Effect.map(metaValue([key]), (v) => Option.filter(Option.map(renderValue(v), (s) => s.trim()), (s) => s !== ""))
+  /**
+   * a name in meta-data (`hostname`, `local-hostname`) as imds renders it. A mapping is no name (rendered, it
+   * would name the host after its first key): said, and left out, so that the next name is taken; a list's
+   * items stay its lines (one item is the name, more than one an invalid hostname set_hostname names)
+   */
+  const text = (key: string) =>
+    Effect.flatMap(metaValue([key]), (v) =>
+      v !== null && typeof v === "object" && !Array.isArray(v)
+        ? Effect.as(Effect.provide(warn(`NoCloud meta-data '${key}' is a mapping, not a name; left out`), env), Option.none<string>())
+        : Effect.succeed(Option.filter(Option.map(renderValue(v), (s) => s.trim()), (s) => s !== ""))
+    )
   /**
    * `FILE` is the seed file as it is; `FILE/` its top-level keys and
    * `FILE/KEY/...` a value in it, for every seed file, as the shell

@@ -160,6 +160,20 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("a hostname that is a mapping is no name (never its first key): said in one line and left out, the local-hostname names the host", () =>
+    Effect.gen(function* () {
+      for (const value of ["{web: x}", "\n  web:\n    db: x"]) {
+        const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": `hostname: ${value}\nlocal-hostname: seeded\npublic-keys: [${KEY}]\n` })
+        const warning = "NoCloud meta-data 'hostname' is a mapping, not a name; left out\n"
+        expect(yield* instance.imds(["@hostname"])).toEqual({ code: 0, stdout: "seeded", stderr: warning })
+        const main = yield* instance.run(["main"])
+        expect(main.stderr).toContain(warning)
+        expect(actionLines(main.stderr)).toContain("   ++ set_ssh_keys: done")
+        expect(instance.read("/etc/hostname")).toBe("seeded\n")
+      }
+    })
+  )
+
   it.scopedLive("i= on the command line overrides meta-data's instance-id; the seed copy stays byte-exact", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "h.example", instanceId: "iid-from-seed" } })
