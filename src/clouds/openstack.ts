@@ -2,8 +2,9 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ImdsError, SeedError, type MetadataError } from "../domain/errors.js"
 import { memoizeSuccess } from "../domain/memo.js"
-import { sortedUnique } from "../domain/text.js"
+import { printable, sortedUnique } from "../domain/text.js"
 import { Config } from "../services/Config.js"
+import { warn } from "../services/Log.js"
 import { RootFs } from "../services/RootFs.js"
 import { commandSucceeds, dmi, DMI_PRIORITY, field, jsonNicLookup, nonEmpty, parsedJson, rendered, valueAt, type JsonObject } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient, type GetOptions } from "./imds-http.js"
@@ -123,11 +124,15 @@ export const openstack: CloudProvider = {
           return typeof hostname === "string" && hostname.trim() !== "" ? Option.some(hostname.trim()) : Option.none()
         })
       ),
-      // a map of key names to keys
-      sshKeys: Effect.map(metaData, (md) => {
+      // a map of key names to keys (a list's entries named by their index); an entry that is no string is left out, said
+      sshKeys: Effect.flatMap(metaData, (md) => {
         const keys = Option.getOrUndefined(Option.map(md, (m) => field(m, "public_keys")))
-        const values = keys !== null && typeof keys === "object" ? Object.values(keys as JsonObject) : []
-        return sortedUnique(values.flatMap((k) => (typeof k === "string" ? k.split("\n") : [])))
+        const entries = keys !== null && typeof keys === "object" ? Object.entries(keys as JsonObject) : []
+        const leftOut = entries.filter(([, k]) => typeof k !== "string")
+        return Effect.as(
+          Effect.provide(Effect.forEach(leftOut, ([name]) => warn(`openstack: meta_data.json: public_keys '${printable(name)}' is not a string; it is left out`), { discard: true }), env),
+          sortedUnique(entries.flatMap(([, k]) => (typeof k === "string" ? k.split("\n") : [])))
+        )
       }),
       userData: Effect.map(read("user_data", AS_USER_DATA), nonEmpty),
       // the MAC of each link, one a line

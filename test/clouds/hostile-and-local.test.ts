@@ -313,6 +313,24 @@ describe("openstack", () => {
     })
   )
 
+  it.scopedLive("a public_keys entry that is no string is left out in one line naming it (escaped), the others are the instance's", () =>
+    Effect.gen(function* () {
+      const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOsKey os@example"
+      const document = JSON.stringify({ hostname: "os-1", public_keys: { good: key, "bad\r\nname": 5, obj: { k: key } } })
+      const instance = yield* makeTestInstance({
+        cloud: "openstack",
+        faults: { overrides: [{ path: "/openstack/latest/meta_data.json", status: 200, body: document }] }
+      })
+      expect(yield* instance.imds(["@ssh-keys"])).toEqual({
+        code: 0,
+        stdout: `${key}\n`,
+        stderr:
+          "openstack: meta_data.json: public_keys 'bad\\x0d\\x0aname' is not a string; it is left out\n" +
+          "openstack: meta_data.json: public_keys 'obj' is not a string; it is left out\n"
+      })
+    })
+  )
+
   it.scopedLive("without a drive, the metadata service", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "openstack", instance: { hostname: "from-service.novalocal" } })
