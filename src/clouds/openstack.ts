@@ -117,13 +117,15 @@ export const openstack: CloudProvider = {
     const networkData = yield* memoizeSuccess(json("network_data.json"))
     return {
       get: (path) => read(path),
-      hostname: Effect.map(
-        metaData,
-        Option.flatMap((m) => {
-          const hostname = field(m, "hostname")
-          return typeof hostname === "string" && hostname.trim() !== "" ? Option.some(hostname.trim()) : Option.none()
-        })
-      ),
+      // a hostname that is no string (a number, a list) is no name: said, and left out
+      hostname: Effect.flatMap(metaData, (md) => {
+        const hostname = Option.getOrUndefined(Option.map(md, (m) => field(m, "hostname")))
+        if (hostname === undefined || hostname === null) return Effect.succeed(Option.none<string>())
+        if (typeof hostname !== "string") {
+          return Effect.as(Effect.provide(warn("openstack: meta_data.json: hostname is not a string; it is left out"), env), Option.none<string>())
+        }
+        return Effect.succeed(hostname.trim() !== "" ? Option.some(hostname.trim()) : Option.none<string>())
+      }),
       // a map of key names to keys (a list's entries named by their index); an entry that is no string is left out, said
       sshKeys: Effect.flatMap(metaData, (md) => {
         const keys = Option.getOrUndefined(Option.map(md, (m) => field(m, "public_keys")))

@@ -331,6 +331,27 @@ describe("openstack", () => {
     })
   )
 
+  it.scopedLive("a hostname that is no string (a number, a list, an object) is left out in one line saying so, never as 'not found' alone", () =>
+    Effect.gen(function* () {
+      for (const hostname of [12, true, ["os-1"], { name: "os-1" }]) {
+        const instance = yield* makeTestInstance({
+          cloud: "openstack",
+          faults: { overrides: [{ path: "/openstack/latest/meta_data.json", status: 200, body: JSON.stringify({ hostname, name: "os-1" }) }] },
+          env: { INIT_ACTIONS_MAIN: "set_hostname" }
+        })
+        expect(yield* instance.imds(["@hostname"])).toEqual({
+          code: 1,
+          stdout: "",
+          stderr: "openstack: meta_data.json: hostname is not a string; it is left out\nimds: @hostname: not found\n"
+        })
+        const main = yield* instance.run(["main"])
+        expect(main.code).toBe(0)
+        expect(main.stderr).toContain("openstack: meta_data.json: hostname is not a string; it is left out\n")
+        expect(main.stderr).toContain("set_hostname: no hostname set\n")
+      }
+    })
+  )
+
   it.scopedLive("without a drive, the metadata service", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "openstack", instance: { hostname: "from-service.novalocal" } })
