@@ -253,12 +253,14 @@ export const field = (o: unknown, key: string): unknown => {
  * or a map of those. A list or map inside itself (a YAML alias inside its own anchor, `&k [KEY, *k]`) is read once:
  * `within` holds those being read
  */
-export const publicKeysOf = (value: unknown, within: Set<object> = new Set()): Array<string> => {
+export const publicKeysOf = (value: unknown, within: Set<object> = new Set(), leftOut?: { count: number }): Array<string> => {
   if (typeof value === "string") return lines(value)
+  // a number or a boolean is no key: counted, when the caller counts them, and left out
+  if (leftOut !== undefined && (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint")) leftOut.count++
   if (value === null || typeof value !== "object" || within.has(value)) return []
   within.add(value)
   const o = value as Record<string, unknown>
-  const keys = Array.isArray(value) || !("openssh-key" in o) ? Object.values(o).flatMap((v) => publicKeysOf(v, within)) : publicKeysOf(o["openssh-key"], within)
+  const keys = Array.isArray(value) || !("openssh-key" in o) ? Object.values(o).flatMap((v) => publicKeysOf(v, within, leftOut)) : publicKeysOf(o["openssh-key"], within, leftOut)
   within.delete(value)
   return keys
 }

@@ -83,7 +83,13 @@ const metadata = Effect.gen(function* () {
     // NoCloud seeds usually carry only local-hostname
     hostname: orElseHostname(text("hostname"), localHostname),
     localHostname,
-    sshKeys: Effect.map(metaValue(["public-keys"]), (v) => sortedUnique(publicKeysOf(v))),
+    // an item that is no key (a number, `true`) is left out, said
+    sshKeys: Effect.flatMap(metaValue(["public-keys"]), (v) => {
+      const leftOut = { count: 0 }
+      const keys = sortedUnique(publicKeysOf(v, new Set(), leftOut))
+      const said = leftOut.count === 0 ? Effect.void : Effect.provide(warn(`NoCloud meta-data 'public-keys': ${leftOut.count} ${leftOut.count === 1 ? "item that is not a string" : "items that are not strings"} left out`), env)
+      return Effect.as(said, keys)
+    }),
     userData: Effect.map(file("user-data"), Option.filter((b) => b.length > 0))
   }
 })

@@ -441,6 +441,18 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("public-keys items that are no key (a number, true, a map's number) are left out in one line counting them, the keys installed", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": `instance-id: i-1\nlocal-hostname: seeded\npublic-keys: [${KEY}, 5, true, {x: 1}, null]\n` })
+      const warning = "NoCloud meta-data 'public-keys': 3 items that are not strings left out\n"
+      expect(yield* instance.imds(["@ssh-keys"])).toEqual({ code: 0, stdout: `${KEY}\n`, stderr: warning })
+      const main = yield* instance.run(["main"])
+      expect(main.stderr).toContain(warning)
+      expect(actionLines(main.stderr)).toContain("   ++ set_ssh_keys: done")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+    })
+  )
+
   it.scopedLive("imds: a key a seed file does not have is not found, whatever its name (constructor, toString are none of the seed's)", () =>
     Effect.gen(function* () {
       const network = "version: 2\nethernets:\n  eth0:\n    dhcp4: true\n"
