@@ -258,6 +258,54 @@ describe("the type a part's first line names", () => {
   })
 })
 
+describe("#cloud-config-archive parts", () => {
+  const archive = [
+    "- type: text/cloud-config",
+    "  content: |",
+    "    #cloud-config",
+    "    hostname: from-archive",
+    "    packages: [vim]",
+    "- |",
+    "  #!/bin/sh",
+    "  echo listed",
+    "- type: text/cloud-config-archive",
+    "  content: '- echo nested'",
+    "- type: text/cloud-config",
+    "  content: |",
+    "    #cloud-config",
+    "    users: 5"
+  ].join("\n")
+
+  it("are read as the parts they list, as cloud-init explodes them, in their place among the others and on their lines; an archive they list is not", () => {
+    const source = multipart([
+      part("text/x-shellscript", "#!/bin/sh\necho first"),
+      part("text/cloud-config-archive", archive),
+      part("text/plain", "#cloud-config-archive\n- \"#cloud-config\\nruncmd: [echo sniffed]\""),
+      part("text/x-shellscript", "#!/bin/sh\necho last")
+    ])
+    const result = multipartOf(source)
+    expect(result.scripts.map((s) => [s.name, text(s.content)])).toEqual([
+      ["part-1", "#!/bin/sh\necho first"],
+      ["part-2.2", "#!/bin/sh\necho listed\n"],
+      ["part-4", "#!/bin/sh\necho last"]
+    ])
+    expect([result.config.hostname, result.config.packages, result.config.runcmd.map((c) => c.kind === "shell" && c.script)]).toEqual([
+      "from-archive",
+      ["vim"],
+      ["echo sniffed"]
+    ])
+    const { warnings, problems } = analyse(source)
+    expect(warnings).toEqual(["part 2.3 (line 21): #cloud-config-archive parts are not read inside a #cloud-config-archive; part ignored"])
+    expect(problems.map(formatProblem)).toEqual(["line 25: users: expected a list of users, got a number; skipped"])
+  })
+
+  it("that cannot be read are named, and the other parts apply", () => {
+    const source = multipart([part("text/cloud-config-archive", "hostname: not-a-list"), part("text/cloud-config", "#cloud-config\nhostname: kept")])
+    expect(multipartOf(source).config.hostname).toBe("kept")
+    expect(analyse(source).warnings).toEqual(["part 1 (line 7): #cloud-config-archive: line 7: expected a list of parts; part ignored"])
+  })
+})
+
 describe("text/x-shellscript-per-* parts", () => {
   it("run once at the first boot; per-boot says it runs at the first boot only", () => {
     const source = multipart(

@@ -228,7 +228,7 @@ const SCRIPT_TYPES = new Set(["text/x-shellscript", "text/x-shellscript-per-boot
  */
 const SNIFFED_TYPES = new Set(["text/plain", "text/x-not-multipart", "text/jinja2", "", "text/x-shellscript"])
 
-type PartUse = { readonly kind: "script" | "cloud-config" } | { readonly kind: "ignored"; readonly reason: string }
+type PartUse = { readonly kind: "script" | "cloud-config" | "archive" } | { readonly kind: "ignored"; readonly reason: string }
 
 const ignored = (reason: string): PartUse => ({ kind: "ignored", reason })
 
@@ -236,6 +236,7 @@ const ignored = (reason: string): PartUse => ({ kind: "ignored", reason })
 const sniffedUse = (bytes: Uint8Array): PartUse | undefined => {
   const word = userDataWord(bytes)
   if (word === "script" || word === "cloud-config") return { kind: word }
+  if (word === "cloud-config-archive") return { kind: "archive" }
   if (word === "jinja") return ignored("jinja templates are not supported")
   return OTHER_TYPE_WORDS.has(word) ? ignored(`#${word} parts are not supported`) : undefined
 }
@@ -246,6 +247,7 @@ const partUse = (type: string, bytes: Uint8Array): PartUse => {
   if (sniffed !== undefined) return sniffed
   if (SCRIPT_TYPES.has(type)) return { kind: "script" }
   if (type === "text/cloud-config") return { kind: "cloud-config" }
+  if (type === "text/cloud-config-archive") return { kind: "archive" }
   const named = type || "text/plain"
   return ignored(NAMEABLE.test(named) ? `${named} parts are not supported` : `parts of a Content-Type of ${named.length} characters are not supported`)
 }
@@ -307,6 +309,14 @@ export interface Parts {
   readonly warnings: Array<string>
 }
 
+/**
+ * Reads a `#cloud-config-archive` part of MIME user-data into the parts it
+ * lists, as cloud-init explodes one, numbered after the part and within the
+ * parts' byte budget (`archive.ts`, given by the caller: it reads its parts
+ * with this module).
+ */
+export type ArchiveReader = (text: string, at: { readonly label: string; readonly lineOffset: number; readonly budget: Budget }) => Either.Either<Parts, Array<Problem>>
+
 const mergeTypeOf = (part: MimePart): string | undefined =>
   [part.headers.get("merge-type"), part.headers.get("x-merge-type")].find((h) => h !== undefined && h !== "")
 
@@ -328,11 +338,13 @@ const decodeAs = (label: string, bytes: Uint8Array): string | undefined => {
 const partText = (bytes: Uint8Array, charset: string | undefined): string | undefined =>
   decodeAs("utf-8", bytes) ?? (charset === undefined ? undefined : decodeAs(charset, bytes))
 
-/** one part into its list, or a warning why not */
-const sortPart = (sorted: Parts, part: MimePart, content: Content) => {
+/** one part into its list, or a warning why not; an archive part's parts into theirs, when there is a reader for it */
+const sortPart = (sorted: Parts, part: MimePart, content: Content, budget: Budget, readArchive: ArchiveReader | undefined) => {
   const { type, bytes } = content
   const where = whereOf(part)
-  const use = partUse(type, bytes)
+  const found = partUse(type, bytes)
+  // the parts an archive lists are not archives in their turn, as in cloud-init
+  const use = found.kind === "archive" && readArchive === undefined ? ignored("#cloud-config-archive parts are not read inside a #cloud-config-archive") : found
   switch (use.kind) {
     case "script": {
       // a script may start with blank lines before its `#!` (a sniffed one, or a text/x-shellscript part); the kernel wants `#!` first
@@ -355,16 +367,34 @@ const sortPart = (sorted: Parts, part: MimePart, content: Content) => {
       sorted.configs.push({ text, lineOffset: part.bodyLine - 1, where, mergeType: content.gunzipped ? undefined : mergeTypeOf(part) })
       return
     }
+    case "archive": {
+      const text = partText(bytes, content.gunzipped ? undefined : parseContentType(part.headers.get("content-type")).params.get("charset"))
+      if (text === undefined) {
+        sorted.warnings.push(`${where}: not valid UTF-8 text, nor text in a charset its Content-Type names; part ignored`)
+        return
+      }
+      // the archive's own bytes were counted; the parts it lists are counted instead
+      budget.remaining += bytes.length
+      const listed = readArchive!(text, { label: part.label, lineOffset: part.bodyLine - 1, budget })
+      if (Either.isLeft(listed)) {
+        budget.remaining -= bytes.length
+        sorted.warnings.push(...listed.left.map((p) => `${where}: #cloud-config-archive: line ${p.line}: ${p.message}; part ignored`))
+        return
+      }
+      sorted.scripts.push(...listed.right.scripts)
+      sorted.configs.push(...listed.right.configs)
+      sorted.warnings.push(...listed.right.warnings)
+      return
+    }
     case "ignored":
       sorted.warnings.push(`${where}: ${use.reason}; part ignored`)
   }
 }
 
 /** The parts sorted into scripts and cloud-config texts, the others named in warnings; all of them within `maxBytes` together. */
-const sortEntries = (entries: ReadonlyArray<Entry>, maxBytes: number, none: string): Parts => {
+const sortEntries = (entries: ReadonlyArray<Entry>, budget: Budget, none: string, readArchive: ArchiveReader | undefined): Parts => {
   const sorted: Parts = { scripts: [], configs: [], warnings: [] }
   if (entries.length === 0) sorted.warnings.push(none)
-  const budget: Budget = { remaining: maxBytes, limit: maxBytes }
   for (const entry of entries) {
     if (entry.kind === "ignored") {
       sorted.warnings.push(entry.warning)
@@ -375,7 +405,7 @@ const sortEntries = (entries: ReadonlyArray<Entry>, maxBytes: number, none: stri
       if (content.right.dropped > 0) {
         sorted.warnings.push(`${whereOf(entry.part)}: ${content.right.dropped} characters outside the base64 alphabet were dropped, as cloud-init drops them`)
       }
-      sortPart(sorted, entry.part, content.right)
+      sortPart(sorted, entry.part, content.right, budget, readArchive)
     } else {
       sorted.warnings.push(`${whereOf(entry.part)}: ${content.left.reason}`)
       if (content.left.stop) break
@@ -384,13 +414,17 @@ const sortEntries = (entries: ReadonlyArray<Entry>, maxBytes: number, none: stri
   return sorted
 }
 
-export const splitMime = (bytes: Uint8Array, maxBytes: number): Either.Either<Parts, Array<Problem>> =>
-  Either.map(mimeEntries(Buffer.from(bytes).toString("latin1")), (entries) => sortEntries(entries, maxBytes, "multipart user-data has no parts"))
+/** the parts, within `maxBytes` together; `#cloud-config-archive` parts are read by `readArchive`, else named in a warning */
+export const splitMime = (bytes: Uint8Array, maxBytes: number, readArchive?: ArchiveReader): Either.Either<Parts, Array<Problem>> =>
+  Either.map(mimeEntries(Buffer.from(bytes).toString("latin1")), (entries) =>
+    sortEntries(entries, { remaining: maxBytes, limit: maxBytes }, "multipart user-data has no parts", readArchive)
+  )
 
-/** parts made from something else than MIME (a `#cloud-config-archive`'s entries), read as MIME parts are; `ignored` were named already */
-export const sortParts = (parts: ReadonlyArray<MimePart | { readonly ignored: string }>, maxBytes: number, none: string): Parts =>
+/** parts made from something else than MIME (a `#cloud-config-archive`'s entries), read as MIME parts are, within the budget; `ignored` were named already */
+export const sortParts = (parts: ReadonlyArray<MimePart | { readonly ignored: string }>, budget: Budget, none: string): Parts =>
   sortEntries(
     parts.map((p): Entry => ("ignored" in p ? { kind: "ignored", warning: p.ignored } : { kind: "part", part: p })),
-    maxBytes,
-    none
+    budget,
+    none,
+    undefined
   )
