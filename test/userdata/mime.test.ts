@@ -248,6 +248,31 @@ describe("the type a part's first line names", () => {
     expect(analyse(source).warnings).toEqual([])
   })
 
+  it("reads a Content-Type parameter given twice as its first, as cloud-init does: the boundary too", () => {
+    const source = [
+      "MIME-Version: 1.0",
+      'Content-Type: multipart/mixed; boundary="A"; boundary="B"',
+      "",
+      "--A",
+      "Content-Type: text/x-shellscript",
+      "",
+      "#!/bin/sh",
+      "echo A",
+      "--A",
+      'Content-Type: text/x-shellscript; name="first.sh"; name="second.sh"',
+      "",
+      "#!/bin/sh",
+      "echo B",
+      "--B",
+      "--A--",
+      ""
+    ].join("\n")
+    expect(scriptsOf(source)).toEqual([
+      ["part-1", "#!/bin/sh\necho A"],
+      ["first.sh", "#!/bin/sh\necho B\n--B"]
+    ])
+  })
+
   it("is named when text/plain holds a type this program does not read", () => {
     const source = multipart([part("text/plain", "#include\nhttp://example.com/x"), part("text/plain", "#alpine-config\nuser: bob"), part("text/plain", "hello")])
     expect(analyse(source).warnings).toEqual([

@@ -98,7 +98,9 @@ const parseContentType = (value: string | undefined): { type: string; params: Ma
   const params = new Map<string, string>()
   for (const m of (value ?? "").matchAll(/;\s*([A-Za-z0-9_.*-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)/g)) {
     const raw = m[2]!
-    params.set(m[1]!.toLowerCase(), raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(.)/g, "$1") : raw)
+    const name = m[1]!.toLowerCase()
+    // a parameter given twice is its first, as Python's email (so cloud-init) reads it: `boundary="A"; boundary="B"` splits on A
+    if (!params.has(name)) params.set(name, raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(.)/g, "$1") : raw)
   }
   const type = (value ?? "").split(";")[0]!.trim().toLowerCase()
   return { type: type === "" || type.split("/").length === 2 ? type : "text/plain", params }
