@@ -248,6 +248,13 @@ describe("the type a part's first line names", () => {
     expect(analyse(source).warnings).toEqual([])
   })
 
+  it("reads the headers past a byte-order mark, as the type is read past it", () => {
+    const source = `\uFEFF${multipart([part("text/cloud-config", "#cloud-config\nhostname: after-bom"), part("text/x-shellscript", "#!/bin/sh\necho two")])}`
+    expect(multipartOf(source).config.hostname).toBe("after-bom")
+    expect(scriptsOf(source)).toEqual([["part-2", "#!/bin/sh\necho two"]])
+    expect(analyse(source).warnings).toEqual([])
+  })
+
   it("reads a Content-Type parameter given twice as its first, as cloud-init does: the boundary too", () => {
     const source = [
       "MIME-Version: 1.0",

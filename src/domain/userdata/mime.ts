@@ -418,7 +418,8 @@ const sortEntries = (entries: ReadonlyArray<Entry>, budget: Budget, none: string
 
 /** the parts, within `maxBytes` together; `#cloud-config-archive` parts are read by `readArchive`, else named in a warning */
 export const splitMime = (bytes: Uint8Array, maxBytes: number, readArchive?: ArchiveReader): Either.Either<Parts, Array<Problem>> =>
-  Either.map(mimeEntries(Buffer.from(bytes).toString("latin1")), (entries) =>
+  // a byte-order mark before the headers (a file saved by a Windows editor) is left out, as the type was read past it
+  Either.map(mimeEntries(Buffer.from(bytes).toString("latin1").replace(/^\xef\xbb\xbf/, "")), (entries) =>
     sortEntries(entries, { remaining: maxBytes, limit: maxBytes }, "multipart user-data has no parts", readArchive)
   )
 
