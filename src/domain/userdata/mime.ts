@@ -119,10 +119,12 @@ const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 /** Where each part between `--BOUNDARY` lines in [from, to) lies; the line break before a delimiter belongs to it. */
 const partRegions = (text: string, from: number, to: number, boundary: string): Array<{ start: number; end: number }> => {
   const delimiter = new RegExp(`^--${escapeRegExp(boundary)}(--)?[ \\t]*\\r?$`, "gm")
-  delimiter.lastIndex = from
+  // searched for in the body alone (which starts on a line of its own): a search of the whole text from `from` would go on to its end
+  // for each nested multipart part whose boundary is not there, 100 000 of them over megabytes of text
+  const body = text.slice(from, to)
   const marks: Array<{ index: number; end: number; close: boolean }> = []
-  for (let m = delimiter.exec(text); m !== null && m.index < to; m = delimiter.exec(text)) {
-    marks.push({ index: m.index, end: m.index + m[0].length, close: m[1] === "--" })
+  for (let m = delimiter.exec(body); m !== null; m = delimiter.exec(body)) {
+    marks.push({ index: from + m.index, end: from + m.index + m[0].length, close: m[1] === "--" })
     if (m[1] === "--") break
   }
   const regions: Array<{ start: number; end: number }> = []
