@@ -331,6 +331,18 @@ describe("#cloud-config-archive parts", () => {
     expect(problems.map(formatProblem)).toEqual(["line 25: users: expected a list of users, got a number; skipped"])
   })
 
+  it("share the size limit with the other parts: the part that passes it, and every part after it, are ignored in one warning", () => {
+    // one entry of 300 bytes, named three times by a YAML alias
+    const listed = ["- &s |", "  #!/bin/sh", `  echo ${"#".repeat(300)}`, "- *s", "- *s"].join("\n")
+    const source = multipart([part("text/cloud-config-archive", listed), part("text/x-shellscript", "#!/bin/sh\necho after")])
+    const options = { maxBytes: 800 }
+    expect(source.length).toBeLessThan(800)
+    expect(scriptsOf(source, options).map(([name]) => name)).toEqual(["part-1.1", "part-1.2"])
+    expect(analyse(source, options).warnings).toEqual([
+      "part 1.3 (line 11): the parts come to more than 800 bytes together, the limit for user-data (USERDATA_MAX_BYTES); this part and the ones after it are ignored"
+    ])
+  })
+
   it("that cannot be read are named, and the other parts apply", () => {
     const source = multipart([part("text/cloud-config-archive", "hostname: not-a-list"), part("text/cloud-config", "#cloud-config\nhostname: kept")])
     expect(multipartOf(source).config.hostname).toBe("kept")

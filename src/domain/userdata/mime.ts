@@ -410,9 +410,14 @@ const sortEntries = (entries: ReadonlyArray<Entry>, budget: Budget, none: string
         sorted.warnings.push(`${whereOf(entry.part)}: ${content.right.dropped} characters outside the base64 alphabet were dropped, as cloud-init drops them`)
       }
       sortPart(sorted, entry.part, content.right, budget, readArchive)
+      // the limit was reached among the parts an archive part lists: the parts after it are not read either
+      if (budget.remaining < 0) break
     } else {
       sorted.warnings.push(`${whereOf(entry.part)}: ${content.left.reason}`)
-      if (content.left.stop) break
+      if (content.left.stop) {
+        budget.remaining = -1
+        break
+      }
     }
   }
   return sorted
