@@ -248,6 +248,38 @@ describe("the type a part's first line names", () => {
     expect(analyse(source).warnings).toEqual([])
   })
 
+  it("reads the headers past a byte-order mark, as the type is read past it", () => {
+    const source = `\uFEFF${multipart([part("text/cloud-config", "#cloud-config\nhostname: after-bom"), part("text/x-shellscript", "#!/bin/sh\necho two")])}`
+    expect(multipartOf(source).config.hostname).toBe("after-bom")
+    expect(scriptsOf(source)).toEqual([["part-2", "#!/bin/sh\necho two"]])
+    expect(analyse(source).warnings).toEqual([])
+  })
+
+  it("reads a Content-Type parameter given twice as its first, as cloud-init does: the boundary too", () => {
+    const source = [
+      "MIME-Version: 1.0",
+      'Content-Type: multipart/mixed; boundary="A"; boundary="B"',
+      "",
+      "--A",
+      "Content-Type: text/x-shellscript",
+      "",
+      "#!/bin/sh",
+      "echo A",
+      "--A",
+      'Content-Type: text/x-shellscript; name="first.sh"; name="second.sh"',
+      "",
+      "#!/bin/sh",
+      "echo B",
+      "--B",
+      "--A--",
+      ""
+    ].join("\n")
+    expect(scriptsOf(source)).toEqual([
+      ["part-1", "#!/bin/sh\necho A"],
+      ["first.sh", "#!/bin/sh\necho B\n--B"]
+    ])
+  })
+
   it("is named when text/plain holds a type this program does not read", () => {
     const source = multipart([part("text/plain", "#include\nhttp://example.com/x"), part("text/plain", "#alpine-config\nuser: bob"), part("text/plain", "hello")])
     expect(analyse(source).warnings).toEqual([
@@ -255,6 +287,66 @@ describe("the type a part's first line names", () => {
       "part 2 (line 12): #alpine-config parts are not supported; part ignored",
       "part 3 (line 17): text/plain parts are not supported; part ignored"
     ])
+  })
+})
+
+describe("#cloud-config-archive parts", () => {
+  const archive = [
+    "- type: text/cloud-config",
+    "  content: |",
+    "    #cloud-config",
+    "    hostname: from-archive",
+    "    packages: [vim]",
+    "- |",
+    "  #!/bin/sh",
+    "  echo listed",
+    "- type: text/cloud-config-archive",
+    "  content: '- echo nested'",
+    "- type: text/cloud-config",
+    "  content: |",
+    "    #cloud-config",
+    "    users: 5"
+  ].join("\n")
+
+  it("are read as the parts they list, as cloud-init explodes them, in their place among the others and on their lines; an archive they list is not", () => {
+    const source = multipart([
+      part("text/x-shellscript", "#!/bin/sh\necho first"),
+      part("text/cloud-config-archive", archive),
+      part("text/plain", "#cloud-config-archive\n- \"#cloud-config\\nruncmd: [echo sniffed]\""),
+      part("text/x-shellscript", "#!/bin/sh\necho last")
+    ])
+    const result = multipartOf(source)
+    expect(result.scripts.map((s) => [s.name, text(s.content)])).toEqual([
+      ["part-1", "#!/bin/sh\necho first"],
+      ["part-2.2", "#!/bin/sh\necho listed\n"],
+      ["part-4", "#!/bin/sh\necho last"]
+    ])
+    expect([result.config.hostname, result.config.packages, result.config.runcmd.map((c) => c.kind === "shell" && c.script)]).toEqual([
+      "from-archive",
+      ["vim"],
+      ["echo sniffed"]
+    ])
+    const { warnings, problems } = analyse(source)
+    expect(warnings).toEqual(["part 2.3 (line 21): #cloud-config-archive parts are not read inside a #cloud-config-archive; part ignored"])
+    expect(problems.map(formatProblem)).toEqual(["line 25: users: expected a list of users, got a number; skipped"])
+  })
+
+  it("share the size limit with the other parts: the part that passes it, and every part after it, are ignored in one warning", () => {
+    // one entry of 300 bytes, named three times by a YAML alias
+    const listed = ["- &s |", "  #!/bin/sh", `  echo ${"#".repeat(300)}`, "- *s", "- *s"].join("\n")
+    const source = multipart([part("text/cloud-config-archive", listed), part("text/x-shellscript", "#!/bin/sh\necho after")])
+    const options = { maxBytes: 800 }
+    expect(source.length).toBeLessThan(800)
+    expect(scriptsOf(source, options).map(([name]) => name)).toEqual(["part-1.1", "part-1.2"])
+    expect(analyse(source, options).warnings).toEqual([
+      "part 1.3 (line 11): the parts come to more than 800 bytes together, the limit for user-data (USERDATA_MAX_BYTES); this part and the ones after it are ignored"
+    ])
+  })
+
+  it("that cannot be read are named, and the other parts apply", () => {
+    const source = multipart([part("text/cloud-config-archive", "hostname: not-a-list"), part("text/cloud-config", "#cloud-config\nhostname: kept")])
+    expect(multipartOf(source).config.hostname).toBe("kept")
+    expect(analyse(source).warnings).toEqual(["part 1 (line 7): #cloud-config-archive: line 7: expected a list of parts; part ignored"])
   })
 })
 

@@ -7,6 +7,7 @@
  */
 import * as Either from "effect/Either"
 import { isNode, isScalar, Scalar } from "yaml"
+import type { Budget } from "./content.js"
 import { type MimePart, type Parts, sortParts } from "./mime.js"
 import { asMap, formatPath } from "./notes.js"
 import { formatProblem, type Problem } from "./problem.js"
@@ -23,28 +24,38 @@ const typeOf = (bytes: Uint8Array): string => {
   return word === "script" || word === "cloud-config" || word === "jinja" || OTHER_TYPE_WORDS.has(word) ? "text/plain" : "text/cloud-config"
 }
 
-/** 1-based line of a node; of a block scalar's (`content: |`) first line of text, the line after its indicator; undefined when it is not there */
+/** 1-based line of a node (counted on from the source's offset); of a block scalar's (`content: |`) first line of text, the line after its indicator; undefined when it is not there */
 const lineOf = (source: Source, path: ReadonlyArray<string | number>): number | undefined => {
   const node: unknown = source.doc.getIn(path, true)
   const pos = isNode(node) ? node.range?.[0] : undefined
   if (pos === undefined) return undefined
   const block = isScalar(node) && (node.type === Scalar.BLOCK_LITERAL || node.type === Scalar.BLOCK_FOLDED)
-  return source.lineCounter.linePos(pos).line + (block ? 1 : 0)
+  return source.lineCounter.linePos(pos).line + source.lineOffset + (block ? 1 : 0)
 }
 
-/** the parts the list names; the list's tokens are taken from `budget`, which its parts share after it */
-export const splitArchive = (text: string, maxBytes: number, budget: TokenBudget = newTokenBudget()): Either.Either<Parts, Array<Problem>> => {
-  const loaded = loadYaml(text, 0, new Set(), budget)
+/**
+ * the parts the list names; the list's tokens are taken from `budget`, which
+ * its parts share after it. `within`: the list is a part of MIME user-data,
+ * its parts numbered after it (`2.1`), on its lines, within the parts' bytes.
+ */
+export const splitArchive = (
+  text: string,
+  maxBytes: number,
+  budget: TokenBudget = newTokenBudget(),
+  within?: { readonly label: string; readonly lineOffset: number; readonly budget: Budget }
+): Either.Either<Parts, Array<Problem>> => {
+  const lineOffset = within?.lineOffset ?? 0
+  const loaded = loadYaml(text, lineOffset, new Set(), budget)
   if (Either.isLeft(loaded)) return Either.left(loaded.left)
   const { source } = loaded.right
   // nothing under the first line (or a null) is no parts, as cloud-init reads an empty list
   const contents = source.doc.contents
   const raw: unknown = contents === null || (isScalar(contents) && contents.value === null) ? [] : loaded.right.raw
-  if (!Array.isArray(raw)) return Either.left([{ path: "", line: lineOf(source, []) ?? 1, message: "expected a list of parts" }])
+  if (!Array.isArray(raw)) return Either.left([{ path: "", line: lineOf(source, []) ?? lineOffset + 1, message: "expected a list of parts" }])
   const parts = raw.map((entry: unknown, index): MimePart | { readonly ignored: string } => {
-    const label = String(index + 1)
+    const label = within === undefined ? String(index + 1) : `${within.label}.${index + 1}`
     const map = typeof entry === "string" ? { content: entry } : asMap(entry)
-    const line = lineOf(source, [index]) ?? 1
+    const line = lineOf(source, [index]) ?? lineOffset + 1
     const where = `part ${label} (line ${line})`
     if (map === undefined) return { ignored: `${where}: expected a string or a map with content and type; part ignored` }
     const content = map["content"] ?? ""
@@ -72,7 +83,7 @@ export const splitArchive = (text: string, maxBytes: number, budget: TokenBudget
       label
     }
   })
-  const sorted = sortParts(parts, maxBytes, "#cloud-config-archive has no parts")
+  const sorted = sortParts(parts, within?.budget ?? { remaining: maxBytes, limit: maxBytes }, "#cloud-config-archive has no parts")
   // the list's own YAML warnings (a key given twice in an entry) come first
   const own = loaded.right.warnings.map((w) => formatProblem({ path: formatPath(w.path), line: w.line ?? 1, message: w.message }))
   return Either.right({ ...sorted, warnings: [...own, ...sorted.warnings] })

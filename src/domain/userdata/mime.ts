@@ -98,7 +98,9 @@ const parseContentType = (value: string | undefined): { type: string; params: Ma
   const params = new Map<string, string>()
   for (const m of (value ?? "").matchAll(/;\s*([A-Za-z0-9_.*-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)/g)) {
     const raw = m[2]!
-    params.set(m[1]!.toLowerCase(), raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(.)/g, "$1") : raw)
+    const name = m[1]!.toLowerCase()
+    // a parameter given twice is its first, as Python's email (so cloud-init) reads it: `boundary="A"; boundary="B"` splits on A
+    if (!params.has(name)) params.set(name, raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(.)/g, "$1") : raw)
   }
   const type = (value ?? "").split(";")[0]!.trim().toLowerCase()
   return { type: type === "" || type.split("/").length === 2 ? type : "text/plain", params }
@@ -117,10 +119,12 @@ const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 /** Where each part between `--BOUNDARY` lines in [from, to) lies; the line break before a delimiter belongs to it. */
 const partRegions = (text: string, from: number, to: number, boundary: string): Array<{ start: number; end: number }> => {
   const delimiter = new RegExp(`^--${escapeRegExp(boundary)}(--)?[ \\t]*\\r?$`, "gm")
-  delimiter.lastIndex = from
+  // searched for in the body alone (which starts on a line of its own): a search of the whole text from `from` would go on to its end
+  // for each nested multipart part whose boundary is not there, 100 000 of them over megabytes of text
+  const body = text.slice(from, to)
   const marks: Array<{ index: number; end: number; close: boolean }> = []
-  for (let m = delimiter.exec(text); m !== null && m.index < to; m = delimiter.exec(text)) {
-    marks.push({ index: m.index, end: m.index + m[0].length, close: m[1] === "--" })
+  for (let m = delimiter.exec(body); m !== null; m = delimiter.exec(body)) {
+    marks.push({ index: from + m.index, end: from + m.index + m[0].length, close: m[1] === "--" })
     if (m[1] === "--") break
   }
   const regions: Array<{ start: number; end: number }> = []
@@ -228,7 +232,7 @@ const SCRIPT_TYPES = new Set(["text/x-shellscript", "text/x-shellscript-per-boot
  */
 const SNIFFED_TYPES = new Set(["text/plain", "text/x-not-multipart", "text/jinja2", "", "text/x-shellscript"])
 
-type PartUse = { readonly kind: "script" | "cloud-config" } | { readonly kind: "ignored"; readonly reason: string }
+type PartUse = { readonly kind: "script" | "cloud-config" | "archive" } | { readonly kind: "ignored"; readonly reason: string }
 
 const ignored = (reason: string): PartUse => ({ kind: "ignored", reason })
 
@@ -236,6 +240,7 @@ const ignored = (reason: string): PartUse => ({ kind: "ignored", reason })
 const sniffedUse = (bytes: Uint8Array): PartUse | undefined => {
   const word = userDataWord(bytes)
   if (word === "script" || word === "cloud-config") return { kind: word }
+  if (word === "cloud-config-archive") return { kind: "archive" }
   if (word === "jinja") return ignored("jinja templates are not supported")
   return OTHER_TYPE_WORDS.has(word) ? ignored(`#${word} parts are not supported`) : undefined
 }
@@ -246,6 +251,7 @@ const partUse = (type: string, bytes: Uint8Array): PartUse => {
   if (sniffed !== undefined) return sniffed
   if (SCRIPT_TYPES.has(type)) return { kind: "script" }
   if (type === "text/cloud-config") return { kind: "cloud-config" }
+  if (type === "text/cloud-config-archive") return { kind: "archive" }
   const named = type || "text/plain"
   return ignored(NAMEABLE.test(named) ? `${named} parts are not supported` : `parts of a Content-Type of ${named.length} characters are not supported`)
 }
@@ -307,6 +313,14 @@ export interface Parts {
   readonly warnings: Array<string>
 }
 
+/**
+ * Reads a `#cloud-config-archive` part of MIME user-data into the parts it
+ * lists, as cloud-init explodes one, numbered after the part and within the
+ * parts' byte budget (`archive.ts`, given by the caller: it reads its parts
+ * with this module).
+ */
+export type ArchiveReader = (text: string, at: { readonly label: string; readonly lineOffset: number; readonly budget: Budget }) => Either.Either<Parts, Array<Problem>>
+
 const mergeTypeOf = (part: MimePart): string | undefined =>
   [part.headers.get("merge-type"), part.headers.get("x-merge-type")].find((h) => h !== undefined && h !== "")
 
@@ -328,11 +342,13 @@ const decodeAs = (label: string, bytes: Uint8Array): string | undefined => {
 const partText = (bytes: Uint8Array, charset: string | undefined): string | undefined =>
   decodeAs("utf-8", bytes) ?? (charset === undefined ? undefined : decodeAs(charset, bytes))
 
-/** one part into its list, or a warning why not */
-const sortPart = (sorted: Parts, part: MimePart, content: Content) => {
+/** one part into its list, or a warning why not; an archive part's parts into theirs, when there is a reader for it */
+const sortPart = (sorted: Parts, part: MimePart, content: Content, budget: Budget, readArchive: ArchiveReader | undefined) => {
   const { type, bytes } = content
   const where = whereOf(part)
-  const use = partUse(type, bytes)
+  const found = partUse(type, bytes)
+  // the parts an archive lists are not archives in their turn, as in cloud-init
+  const use = found.kind === "archive" && readArchive === undefined ? ignored("#cloud-config-archive parts are not read inside a #cloud-config-archive") : found
   switch (use.kind) {
     case "script": {
       // a script may start with blank lines before its `#!` (a sniffed one, or a text/x-shellscript part); the kernel wants `#!` first
@@ -355,16 +371,34 @@ const sortPart = (sorted: Parts, part: MimePart, content: Content) => {
       sorted.configs.push({ text, lineOffset: part.bodyLine - 1, where, mergeType: content.gunzipped ? undefined : mergeTypeOf(part) })
       return
     }
+    case "archive": {
+      const text = partText(bytes, content.gunzipped ? undefined : parseContentType(part.headers.get("content-type")).params.get("charset"))
+      if (text === undefined) {
+        sorted.warnings.push(`${where}: not valid UTF-8 text, nor text in a charset its Content-Type names; part ignored`)
+        return
+      }
+      // the archive's own bytes were counted; the parts it lists are counted instead
+      budget.remaining += bytes.length
+      const listed = readArchive!(text, { label: part.label, lineOffset: part.bodyLine - 1, budget })
+      if (Either.isLeft(listed)) {
+        budget.remaining -= bytes.length
+        sorted.warnings.push(...listed.left.map((p) => `${where}: #cloud-config-archive: line ${p.line}: ${p.message}; part ignored`))
+        return
+      }
+      sorted.scripts.push(...listed.right.scripts)
+      sorted.configs.push(...listed.right.configs)
+      sorted.warnings.push(...listed.right.warnings)
+      return
+    }
     case "ignored":
       sorted.warnings.push(`${where}: ${use.reason}; part ignored`)
   }
 }
 
 /** The parts sorted into scripts and cloud-config texts, the others named in warnings; all of them within `maxBytes` together. */
-const sortEntries = (entries: ReadonlyArray<Entry>, maxBytes: number, none: string): Parts => {
+const sortEntries = (entries: ReadonlyArray<Entry>, budget: Budget, none: string, readArchive: ArchiveReader | undefined): Parts => {
   const sorted: Parts = { scripts: [], configs: [], warnings: [] }
   if (entries.length === 0) sorted.warnings.push(none)
-  const budget: Budget = { remaining: maxBytes, limit: maxBytes }
   for (const entry of entries) {
     if (entry.kind === "ignored") {
       sorted.warnings.push(entry.warning)
@@ -375,22 +409,32 @@ const sortEntries = (entries: ReadonlyArray<Entry>, maxBytes: number, none: stri
       if (content.right.dropped > 0) {
         sorted.warnings.push(`${whereOf(entry.part)}: ${content.right.dropped} characters outside the base64 alphabet were dropped, as cloud-init drops them`)
       }
-      sortPart(sorted, entry.part, content.right)
+      sortPart(sorted, entry.part, content.right, budget, readArchive)
+      // the limit was reached among the parts an archive part lists: the parts after it are not read either
+      if (budget.remaining < 0) break
     } else {
       sorted.warnings.push(`${whereOf(entry.part)}: ${content.left.reason}`)
-      if (content.left.stop) break
+      if (content.left.stop) {
+        budget.remaining = -1
+        break
+      }
     }
   }
   return sorted
 }
 
-export const splitMime = (bytes: Uint8Array, maxBytes: number): Either.Either<Parts, Array<Problem>> =>
-  Either.map(mimeEntries(Buffer.from(bytes).toString("latin1")), (entries) => sortEntries(entries, maxBytes, "multipart user-data has no parts"))
+/** the parts, within `maxBytes` together; `#cloud-config-archive` parts are read by `readArchive`, else named in a warning */
+export const splitMime = (bytes: Uint8Array, maxBytes: number, readArchive?: ArchiveReader): Either.Either<Parts, Array<Problem>> =>
+  // a byte-order mark before the headers (a file saved by a Windows editor) is left out, as the type was read past it
+  Either.map(mimeEntries(Buffer.from(bytes).toString("latin1").replace(/^\xef\xbb\xbf/, "")), (entries) =>
+    sortEntries(entries, { remaining: maxBytes, limit: maxBytes }, "multipart user-data has no parts", readArchive)
+  )
 
-/** parts made from something else than MIME (a `#cloud-config-archive`'s entries), read as MIME parts are; `ignored` were named already */
-export const sortParts = (parts: ReadonlyArray<MimePart | { readonly ignored: string }>, maxBytes: number, none: string): Parts =>
+/** parts made from something else than MIME (a `#cloud-config-archive`'s entries), read as MIME parts are, within the budget; `ignored` were named already */
+export const sortParts = (parts: ReadonlyArray<MimePart | { readonly ignored: string }>, budget: Budget, none: string): Parts =>
   sortEntries(
     parts.map((p): Entry => ("ignored" in p ? { kind: "ignored", warning: p.ignored } : { kind: "part", part: p })),
-    maxBytes,
-    none
+    budget,
+    none,
+    undefined
   )

@@ -279,8 +279,12 @@ export const analyseUserData = (bytes: Uint8Array, options: ParseOptions): Analy
       return analyseConfig(ALPINE, type, bytes, options)
     case "cloud-config":
       return analyseConfig(CLOUD, type, bytes, options)
-    case "multipart":
-      return analyseParts(type, splitMime(bytes, options.maxBytes), options)
+    case "multipart": {
+      // its #cloud-config-archive parts, read as cloud-init explodes them, share one budget with the cloud-config parts
+      const budget = newTokenBudget()
+      const split = splitMime(bytes, options.maxBytes, (text, within) => splitArchive(text, options.maxBytes, budget, within))
+      return analyseParts(type, split, options, budget)
+    }
     case "cloud-config-archive": {
       const text = decodeText(bytes)
       // the list and its parts share one budget: one user-data never costs more than the cap
