@@ -2,7 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ImdsError } from "../domain/errors.js"
 import { lines, sortedUnique } from "../domain/text.js"
-import { Log } from "../services/Log.js"
+import { warn, type Log } from "../services/Log.js"
 import { dmiIs, jsonValue, maybeBase64, nonEmpty, textValue } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import type { CloudProvider } from "./provider.js"
@@ -24,6 +24,7 @@ export const hetzner: CloudProvider = {
   name: "hetzner",
   detect: dmiIs("sys_vendor", (vendor) => vendor === "Hetzner"),
   metadata: Effect.gen(function* () {
+    const log = yield* Effect.context<Log>()
     const client = yield* makeHttpMetadataClient({
       cloud: "hetzner",
       endpoint: "169.254.169.254",
@@ -36,11 +37,8 @@ export const hetzner: CloudProvider = {
       sshKeys: Effect.flatMap(jsonValue(client, KEYS), (value) => {
         const read = hetznerKeys(Option.getOrElse(value, () => [] as unknown))
         if (read === undefined) return Effect.fail(new ImdsError({ cloud: "hetzner", url: client.urlOf(KEYS), reason: "expected a JSON list of strings" }))
-        const warn = read.leftOut.map((i) => `hetzner: ${client.urlOf(KEYS)}: item ${i} is not a string; it is left out`)
-        return Effect.as(
-          Effect.flatMap(Effect.serviceOption(Log), (log) => (Option.isSome(log) ? Effect.forEach(warn, (line) => log.value.log("warn", line), { discard: true }) : Effect.void)),
-          read.keys
-        )
+        const said = Effect.forEach(read.leftOut, (i) => warn(`hetzner: ${client.urlOf(KEYS)}: item ${i} is not a string; it is left out`), { discard: true })
+        return Effect.as(Effect.provide(said, log), read.keys)
       }),
       // outside the metadata root; an empty answer is no user-data. Hetzner keeps it as text, so users give
       // binary user-data (gzip) in base64, which is decoded as cloud-init does

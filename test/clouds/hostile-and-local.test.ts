@@ -313,6 +313,21 @@ describe("openstack", () => {
     })
   )
 
+  it.scopedLive("hetzner: a public-keys item that is no string is left out in one line naming its place, the strings are the instance's", () =>
+    Effect.gen(function* () {
+      const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHzKey hz@example"
+      const instance = yield* makeTestInstance({
+        cloud: "hetzner",
+        faults: { overrides: [{ path: "/hetzner/v1/metadata/public-keys", status: 200, body: JSON.stringify([key, 5]) }] }
+      })
+      expect(yield* instance.imds(["@ssh-keys"])).toEqual({
+        code: 0,
+        stdout: `${key}\n`,
+        stderr: `hetzner: http://${instance.sim!.endpoint}/hetzner/v1/metadata/public-keys: item 1 is not a string; it is left out\n`
+      })
+    })
+  )
+
   it.scopedLive("a public_keys entry that is no string is left out in one line naming it (escaped), the others are the instance's", () =>
     Effect.gen(function* () {
       const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOsKey os@example"
