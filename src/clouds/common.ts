@@ -7,7 +7,7 @@ import { bytesOf, lines, sortedUnique, textOf } from "../domain/text.js"
 import { takeTokens, YAML_MAX_NESTING, YAML_MAX_TOKENS, yamlNestsDeeperThan } from "../domain/yaml-depth.js"
 import { yamlProblem } from "../domain/yaml-problem.js"
 import { Commands } from "../services/Commands.js"
-import { Log } from "../services/Log.js"
+import { Log, warn } from "../services/Log.js"
 import { isNicAlias, type NicAlias } from "../services/Metadata.js"
 import { RootFs } from "../services/RootFs.js"
 import type { HttpMetadataClient } from "./imds-http.js"
@@ -23,6 +23,16 @@ export const AWS_NIC_PATHS: Readonly<Record<string, string>> = {
   "@ipv4-prefix": "ipv4-prefix",
   "@ipv6-prefix": "ipv6-prefix"
 }
+
+/** the most lines that name the entries a metadata read leaves out: a list of thousands is a read's few lines, not thousands in syslog */
+export const LEFT_OUT_LISTED = 100
+
+/** a warning line for each entry left out, up to LEFT_OUT_LISTED of them, then one line counting the others */
+export const sayLeftOut = <A>(leftOut: ReadonlyArray<A>, line: (entry: A) => string, more: (count: number) => string) =>
+  Effect.gen(function* () {
+    for (const entry of leftOut.slice(0, LEFT_OUT_LISTED)) yield* warn(line(entry))
+    if (leftOut.length > LEFT_OUT_LISTED) yield* warn(more(leftOut.length - LEFT_OUT_LISTED))
+  })
 
 /** a text datum, trimmed; empty is absent */
 export const textValue = (client: HttpMetadataClient, path: string) =>

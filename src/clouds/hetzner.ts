@@ -2,8 +2,8 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ImdsError } from "../domain/errors.js"
 import { lines, sortedUnique } from "../domain/text.js"
-import { warn, type Log } from "../services/Log.js"
-import { dmiIs, jsonValue, maybeBase64, nonEmpty, textValue } from "./common.js"
+import type { Log } from "../services/Log.js"
+import { dmiIs, jsonValue, maybeBase64, nonEmpty, sayLeftOut, textValue } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import type { CloudProvider } from "./provider.js"
 
@@ -37,7 +37,11 @@ export const hetzner: CloudProvider = {
       sshKeys: Effect.flatMap(jsonValue(client, KEYS), (value) => {
         const read = hetznerKeys(Option.getOrElse(value, () => [] as unknown))
         if (read === undefined) return Effect.fail(new ImdsError({ cloud: "hetzner", url: client.urlOf(KEYS), reason: "expected a JSON list of strings" }))
-        const said = Effect.forEach(read.leftOut, (i) => warn(`hetzner: ${client.urlOf(KEYS)}: item ${i} is not a string; it is left out`), { discard: true })
+        const said = sayLeftOut(
+          read.leftOut,
+          (i) => `hetzner: ${client.urlOf(KEYS)}: item ${i} is not a string; it is left out`,
+          (count) => `hetzner: ${client.urlOf(KEYS)}: ${count} more items that are not strings are left out, not listed`
+        )
         return Effect.as(Effect.provide(said, log), read.keys)
       }),
       // outside the metadata root; an empty answer is no user-data. Hetzner keeps it as text, so users give

@@ -56,12 +56,17 @@ const metadata = Effect.gen(function* () {
   /**
    * a name in meta-data (`hostname`, `local-hostname`) as imds renders it. A mapping is no name (rendered, it
    * would name the host after its first key): said, and left out, so that the next name is taken; a list's
-   * items stay its lines (one item is the name, more than one an invalid hostname set_hostname names)
+   * items stay its lines (one item is the name, more than one an invalid hostname set_hostname names). Said once:
+   * `@local-hostname` falls back to `@hostname`, which falls back to local-hostname again
    */
+  const saidMapping = new Set<string>()
   const text = (key: string) =>
     Effect.flatMap(metaValue([key]), (v) =>
       v !== null && typeof v === "object" && !Array.isArray(v)
-        ? Effect.as(Effect.provide(warn(`NoCloud meta-data '${key}' is a mapping, not a name; left out`), env), Option.none<string>())
+        ? Effect.as(
+            Effect.suspend(() => (saidMapping.has(key) ? Effect.void : (saidMapping.add(key), Effect.provide(warn(`NoCloud meta-data '${key}' is a mapping, not a name; left out`), env)))),
+            Option.none<string>()
+          )
         : Effect.succeed(Option.filter(Option.map(renderValue(v), (s) => s.trim()), (s) => s !== ""))
     )
   /**

@@ -6,7 +6,7 @@ import { printable, sortedUnique } from "../domain/text.js"
 import { Config } from "../services/Config.js"
 import { warn } from "../services/Log.js"
 import { RootFs } from "../services/RootFs.js"
-import { commandSucceeds, dmi, DMI_PRIORITY, field, jsonNicLookup, nonEmpty, parsedJson, rendered, valueAt, type JsonObject } from "./common.js"
+import { commandSucceeds, dmi, DMI_PRIORITY, field, jsonNicLookup, nonEmpty, parsedJson, rendered, sayLeftOut, valueAt, type JsonObject } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient, type GetOptions } from "./imds-http.js"
 import { ipv4Network, ipv6Network } from "./ip.js"
 import type { CloudProvider, MetadataDeps } from "./provider.js"
@@ -132,7 +132,14 @@ export const openstack: CloudProvider = {
         const entries = keys !== null && typeof keys === "object" ? Object.entries(keys as JsonObject) : []
         const leftOut = entries.filter(([, k]) => typeof k !== "string")
         return Effect.as(
-          Effect.provide(Effect.forEach(leftOut, ([name]) => warn(`openstack: meta_data.json: public_keys '${printable(name)}' is not a string; it is left out`), { discard: true }), env),
+          Effect.provide(
+            sayLeftOut(
+              leftOut,
+              ([name]) => `openstack: meta_data.json: public_keys '${printable(name)}' is not a string; it is left out`,
+              (count) => `openstack: meta_data.json: ${count} more public_keys entries that are not strings are left out, not listed`
+            ),
+            env
+          ),
           sortedUnique(entries.flatMap(([, k]) => (typeof k === "string" ? k.split("\n") : [])))
         )
       }),

@@ -328,6 +328,36 @@ describe("openstack", () => {
     })
   )
 
+  it.scopedLive("a public-keys list of thousands of items that are no string (hetzner), or public_keys entries (openstack), is said in at most 101 lines, not in a line per item", () =>
+    Effect.gen(function* () {
+      const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHzKey many@example"
+      const hz = yield* makeTestInstance({
+        cloud: "hetzner",
+        faults: { overrides: [{ path: "/hetzner/v1/metadata/public-keys", status: 200, body: JSON.stringify([key, ...Array<number>(5000).fill(1)]) }] }
+      })
+      const url = `http://${hz.sim!.endpoint}/hetzner/v1/metadata/public-keys`
+      const fromHetzner = yield* hz.imds(["@ssh-keys"])
+      expect([fromHetzner.code, fromHetzner.stdout]).toEqual([0, `${key}\n`])
+      expect(fromHetzner.stderr.split("\n")).toEqual([
+        ...Array.from({ length: 100 }, (_, i) => `hetzner: ${url}: item ${i + 1} is not a string; it is left out`),
+        `hetzner: ${url}: 4900 more items that are not strings are left out, not listed`,
+        ""
+      ])
+      const entries = Object.fromEntries([["good", key], ...Array.from({ length: 5000 }, (_, i) => [`k${i}`, i])])
+      const os = yield* makeTestInstance({
+        cloud: "openstack",
+        faults: { overrides: [{ path: "/openstack/latest/meta_data.json", status: 200, body: JSON.stringify({ hostname: "os-1", public_keys: entries }) }] }
+      })
+      const fromOpenstack = yield* os.imds(["@ssh-keys"])
+      expect([fromOpenstack.code, fromOpenstack.stdout]).toEqual([0, `${key}\n`])
+      expect(fromOpenstack.stderr.split("\n")).toEqual([
+        ...Array.from({ length: 100 }, (_, i) => `openstack: meta_data.json: public_keys 'k${i}' is not a string; it is left out`),
+        "openstack: meta_data.json: 4900 more public_keys entries that are not strings are left out, not listed",
+        ""
+      ])
+    })
+  )
+
   it.scopedLive("a public_keys entry that is no string is left out in one line naming it (escaped), the others are the instance's", () =>
     Effect.gen(function* () {
       const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOsKey os@example"

@@ -174,6 +174,17 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("a local-hostname that is a mapping is said once by one read of @local-hostname, though that read falls back to @hostname, which falls back to it", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": "instance-id: i-1\nlocal-hostname: {web: x}\n" })
+      expect(yield* instance.imds(["@local-hostname"])).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: "NoCloud meta-data 'local-hostname' is a mapping, not a name; left out\nimds: @local-hostname: not found\n"
+      })
+    })
+  )
+
   it.scopedLive("i= on the command line overrides meta-data's instance-id; the seed copy stays byte-exact", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "h.example", instanceId: "iid-from-seed" } })

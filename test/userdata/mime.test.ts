@@ -343,6 +343,20 @@ describe("#cloud-config-archive parts", () => {
     ])
   })
 
+  it("that list no parts, or whose list has a key given twice, are named in their warnings, as each part that says nothing else", () => {
+    const source = multipart([
+      part("text/cloud-config-archive", "[]"),
+      part("text/plain", "#cloud-config-archive"),
+      part("text/cloud-config-archive", '- {content: "#cloud-config", content: "#!/bin/sh\\necho kept"}')
+    ])
+    expect(scriptsOf(source)).toEqual([["part-3.1", "#!/bin/sh\necho kept"]])
+    expect(analyse(source).warnings).toEqual([
+      "part 1 (line 7): #cloud-config-archive has no parts",
+      "part 2 (line 11): #cloud-config-archive has no parts",
+      "part 3 (line 15): #cloud-config-archive: line 15: [0].content: duplicate key; the last one is used, as cloud-init does"
+    ])
+  })
+
   it("that cannot be read are named, and the other parts apply", () => {
     const source = multipart([part("text/cloud-config-archive", "hostname: not-a-list"), part("text/cloud-config", "#cloud-config\nhostname: kept")])
     expect(multipartOf(source).config.hostname).toBe("kept")

@@ -83,8 +83,10 @@ export const splitArchive = (
       label
     }
   })
-  const sorted = sortParts(parts, within?.budget ?? { remaining: maxBytes, limit: maxBytes }, "#cloud-config-archive has no parts")
+  // a part of MIME user-data: its warnings name it, as those of the parts it lists do (`part 2.1 (line 9): ...`)
+  const place = within === undefined ? "" : `part ${within.label} (line ${lineOffset + 1}): #cloud-config-archive`
+  const sorted = sortParts(parts, within?.budget ?? { remaining: maxBytes, limit: maxBytes }, place === "" ? "#cloud-config-archive has no parts" : `${place} has no parts`)
   // the list's own YAML warnings (a key given twice in an entry) come first
-  const own = loaded.right.warnings.map((w) => formatProblem({ path: formatPath(w.path), line: w.line ?? 1, message: w.message }))
+  const own = loaded.right.warnings.map((w) => `${place === "" ? "" : `${place}: `}${formatProblem({ path: formatPath(w.path), line: w.line ?? 1, message: w.message })}`)
   return Either.right({ ...sorted, warnings: [...own, ...sorted.warnings] })
 }
