@@ -91,13 +91,14 @@ const discard = Layer.succeed(Output, { stdout: () => Effect.void, stderr: () =>
  * What early and main will read, asked for at once as early starts: with
  * aws, the token, then user-data, hostname and the key list together, then
  * the keys. The phases wait for the answers on their way; a failed read is
- * read again by the phase that needs it.
+ * read again by the phase that needs it. Its lines are the phases' to say
+ * (a cloud's warning about the hostname is main's), so it says none.
  */
 const prefetch = (env: Readonly<Record<string, string>>) =>
   Effect.runFork(
     Effect.flatMap(Metadata, (md) => Effect.all([md.userData, md.hostname, md.sshKeys], { concurrency: "unbounded", mode: "either" })).pipe(
       Effect.scoped,
-      Effect.provide(appLayer(env, "tiny-cloud/early", { ...livePlatform, http, output: discard }, { lenientConfig: true })),
+      Effect.provide(appLayer(env, "tiny-cloud/early", { ...livePlatform, http, output: discard }, { lenientConfig: true, log: { syslog: false } })),
       Effect.ignore
     )
   )

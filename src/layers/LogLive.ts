@@ -22,7 +22,7 @@ export const makeLog = (tag: string, options: LogOptions = {}) =>
     const settings = yield* Config
     const commands = yield* Commands
     const output = yield* Output
-    const hasLogger = yield* commands.has("logger")
+    const hasLogger = options.syslog !== false && (yield* commands.has("logger"))
     const oneAtATime = yield* Effect.makeSemaphore(1)
     let current: { readonly level: Level; readonly sink: Option.Option<LineSink> } | undefined
     const sinkFor = (level: Level) =>

@@ -13,6 +13,8 @@ export interface LogShape {
 /** Where the lines go besides syslog: every line to stderr (the phases), or only errors, as `TAG: message` (the network helpers) */
 export interface LogOptions {
   readonly stderr?: "all" | "errors"
+  /** false: no line goes to syslog (work done ahead for a phase, which says its own lines when it runs) */
+  readonly syslog?: boolean
 }
 
 /** While true in a fiber, its log lines go to syslog only, not to stderr (`imds -E`: the stderr of the keys it hides is the program's own too) */

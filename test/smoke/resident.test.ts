@@ -182,6 +182,21 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(instance.read("/var/lib/cloud/user-data")).toBe(USER_DATA)
   })
 
+  it("the metadata it reads ahead for early and main says nothing itself: a cloud's warning about the hostname is main's, once, as in a process per phase", async ({ expect }) => {
+    const instance = await makeInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
+    open.push(instance)
+    instance.write("/var/lib/cloud/seed/nocloud/meta-data", `instance-id: i-1\nhostname: {web: x}\nlocal-hostname: seeded\npublic-keys: [${KEYS[0]}]\n`)
+    const env = servicesEnv(instance)
+    await bootAndServe(env, instance)
+    const pid = serverPid(instance)!
+    for (const phase of ["early", "main", "final"]) expect((await startService(phase, env)).code).toBe(0)
+    await until(() => !alive(pid), "the resident process exits after final")
+    const warning = "NoCloud meta-data 'hostname' is a mapping, not a name; left out"
+    const said = readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ") && c.stdin.includes(warning))
+    expect(said.map((c) => c.line.split(" -t ")[1])).toEqual([`tiny-cloud/main[${pid}]`])
+    expect(instance.read("/etc/hostname")).toBe("seeded\n")
+  })
+
   it("exits after TINY_CLOUD_RESIDENT_IDLE seconds without a request, leaving nothing behind", async ({ expect }) => {
     const { instance, env } = await newInstance()
     await bootAndServe({ ...env, TINY_CLOUD_RESIDENT_IDLE: "0.5" }, instance)
