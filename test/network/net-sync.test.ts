@@ -105,6 +105,8 @@ it.scopedLive("IFACE unset, or no such interface: an error line, exit 1", () =>
     const instance = yield* setUp(ip, { instance: metadata({ ipv4: ["10.0.1.20"] }) })
     expect(yield* instance.run(["net-sync"])).toEqual({ code: 1, stdout: "", stderr: "imds-net-sync: IFACE not set, aborting\n" })
     expect(yield* instance.run(["net-sync", "eth7"])).toEqual({ code: 1, stdout: "", stderr: "imds-net-sync: eth7: no such interface\n" })
+    // the name as given, control characters escaped, on one line
+    expect(yield* instance.run(["net-sync"], { IFACE: "eth1\u001b[2J\nx" })).toEqual({ code: 1, stdout: "", stderr: "imds-net-sync: eth1\\x1b[2J\\x0ax: no such interface\n" })
     expect(ip.calls()).toEqual([])
   })
 )

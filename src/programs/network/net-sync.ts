@@ -11,7 +11,7 @@ import * as Option from "effect/Option"
 import type { MetadataError } from "../../domain/errors.js"
 import { firstHost, ipv4, ipv4Cidr } from "../../domain/ip.js"
 import { addressList, parseAddresses, parseDefaultGateway, parseRules, planSync, routeTableOf, secondariesOf, type Family } from "../../domain/net-sync.js"
-import { quoted, textOf } from "../../domain/text.js"
+import { printable, quoted, textOf } from "../../domain/text.js"
 import { Commands } from "../../services/Commands.js"
 import { debug, err, info, warn } from "../../services/Log.js"
 import { Metadata } from "../../services/Metadata.js"
@@ -104,7 +104,7 @@ export const netSync = (argument: string | undefined) =>
       const iface = argument ?? (yield* envValue("IFACE"))
       if (iface === undefined) return yield* failed("IFACE not set, aborting")
       const mac = yield* Effect.flatMap(Network, (n) => n.macAddress(iface))
-      if (Option.isNone(mac)) return yield* failed(`${iface}: no such interface`)
+      if (Option.isNone(mac)) return yield* failed(`${printable(iface)}: no such interface`)
       yield* info(`SYNCING: ${iface}`)
       const nic = yield* nicMetadata(mac.value).pipe(Effect.mapError((e: MetadataError) => ({ message: `${iface}: ${e.message}; nothing changed` })))
       if (!nic.known) {
