@@ -152,6 +152,21 @@ it.scopedLive("a NIC the metadata does not know is left alone; what is no addres
   })
 )
 
+it.each(["hetzner", "scaleway"])("%s publishes no NICs: nothing to sync, exit 0 with no error line, as for a NIC the metadata does not know (DEFAULT's `use imds` runs it on every ifup)", (cloud) =>
+  Effect.runPromise(
+    Effect.scoped(
+      Effect.gen(function* () {
+        const ip = machine()
+        const instance = yield* setUp(ip, { cloud, instance: metadata({ ipv4: ["10.0.1.20", "10.0.1.21"] }) })
+        expect(yield* instance.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
+        expect(yield* instance.run(["net-sync"], { IFACE: "eth0", PHASE: "post-up" })).toEqual({ code: 0, stdout: "", stderr: "" })
+        expect(ip.calls()).toEqual([])
+        expect(ip.addresses("eth1")).toEqual(["10.0.1.20/24", "10.0.1.99/32", "fe80::2:1/64"])
+      })
+    )
+  )
+)
+
 it.each(["gcp", "oci"])("%s: the NIC's IPv6 addresses as /128 with their rules", (cloud) =>
   Effect.runPromise(
     Effect.scoped(
