@@ -105,6 +105,8 @@ it.scopedLive("IFACE unset, or no such interface: an error line, exit 1", () =>
     const instance = yield* setUp(ip, { instance: metadata({ ipv4: ["10.0.1.20"] }) })
     expect(yield* instance.run(["net-sync"])).toEqual({ code: 1, stdout: "", stderr: "imds-net-sync: IFACE not set, aborting\n" })
     expect(yield* instance.run(["net-sync", "eth7"])).toEqual({ code: 1, stdout: "", stderr: "imds-net-sync: eth7: no such interface\n" })
+    // the name as given, control characters escaped, on one line
+    expect(yield* instance.run(["net-sync"], { IFACE: "eth1\u001b[2J\nx" })).toEqual({ code: 1, stdout: "", stderr: "imds-net-sync: eth1\\x1b[2J\\x0ax: no such interface\n" })
     expect(ip.calls()).toEqual([])
   })
 )
@@ -148,6 +150,21 @@ it.scopedLive("a NIC the metadata does not know is left alone; what is no addres
     expect(ip.addresses("eth1")).toEqual(["10.0.1.20/24", "fe80::2:1/64", "10.0.1.21/32", "2001:db8:1::5/128"])
     expect(ip.calls().filter((c) => /-rf|\.300/.test(c))).toEqual([])
   })
+)
+
+it.each(["hetzner", "scaleway"])("%s publishes no NICs: nothing to sync, exit 0 with no error line, as for a NIC the metadata does not know (DEFAULT's `use imds` runs it on every ifup)", (cloud) =>
+  Effect.runPromise(
+    Effect.scoped(
+      Effect.gen(function* () {
+        const ip = machine()
+        const instance = yield* setUp(ip, { cloud, instance: metadata({ ipv4: ["10.0.1.20", "10.0.1.21"] }) })
+        expect(yield* instance.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
+        expect(yield* instance.run(["net-sync"], { IFACE: "eth0", PHASE: "post-up" })).toEqual({ code: 0, stdout: "", stderr: "" })
+        expect(ip.calls()).toEqual([])
+        expect(ip.addresses("eth1")).toEqual(["10.0.1.20/24", "10.0.1.99/32", "fe80::2:1/64"])
+      })
+    )
+  )
 )
 
 it.each(["gcp", "oci"])("%s: the NIC's IPv6 addresses as /128 with their rules", (cloud) =>

@@ -87,6 +87,9 @@ it.scopedLive("nvme not installed, no MDEV, a name that is no NVMe namespace: an
     expect(yield* instance.run(["hotplug", "nvme-ebs"], { ACTION: "add" })).toEqual({ code: 1, stdout: "", stderr: "nvme-ebs-links: MDEV undefined, aborting\n" })
     expect(yield* event("../nvme1n1", "add")).toEqual({ code: 1, stdout: "", stderr: "nvme-ebs-links: MDEV '../nvme1n1' is not an NVMe namespace\n" })
     expect(yield* event("nvme1n1", "change")).toEqual({ code: 1, stdout: "", stderr: "nvme-ebs-links: Unknown action 'change'\n" })
+    // what the environment holds is named on one line, control characters escaped
+    expect(yield* event("nvme1n1\u001b[2J\nx", "add")).toEqual({ code: 1, stdout: "", stderr: "nvme-ebs-links: MDEV 'nvme1n1\\x1b[2J\\x0ax' is not an NVMe namespace\n" })
+    expect(yield* event("nvme1n1", "add\u009b2J")).toEqual({ code: 1, stdout: "", stderr: "nvme-ebs-links: Unknown action 'add\\x9b2J'\n" })
     expect(instance.commands()).toEqual([])
   })
 )

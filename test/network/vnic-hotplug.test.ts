@@ -179,6 +179,17 @@ it.scopedLive("missing MDEV or ACTION, an unknown ACTION, a name that is no ethN
     expect(yield* instance.run(["hotplug", "vnic-eth"], { MDEV: "eth1" })).toEqual({ code: 1, stdout: "", stderr: "vnic-eth-hotplug: MDEV or ACTION undefined, aborting\n" })
     expect(yield* instance.run(["hotplug", "vnic-eth"], { MDEV: "eth1", ACTION: "change" })).toEqual({ code: 1, stdout: "", stderr: "vnic-eth-hotplug: Unknown action 'change'\n" })
     expect(yield* instance.run(["hotplug", "vnic-eth"], { MDEV: "../eth1", ACTION: "add" })).toEqual({ code: 1, stdout: "", stderr: "vnic-eth-hotplug: MDEV '../eth1' is not an ethN interface\n" })
+    // what the environment holds is named on one line, control characters escaped (a console, syslog)
+    expect(yield* instance.run(["hotplug", "vnic-eth"], { MDEV: "eth1", ACTION: "add\u001b[2J\nFINISHED" })).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: "vnic-eth-hotplug: Unknown action 'add\\x1b[2J\\x0aFINISHED'\n"
+    })
+    expect(yield* instance.run(["hotplug", "vnic-eth"], { MDEV: "eth1\u001b[2J", ACTION: "add" })).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: "vnic-eth-hotplug: MDEV 'eth1\\x1b[2J' is not an ethN interface\n"
+    })
     expect(instance.commands()).toEqual([])
     expect(instance.read("/etc/network/interfaces")).toBeUndefined()
   })

@@ -198,6 +198,16 @@ describe("boot phase actions", () => {
       expect(instance.read("/etc/mdev.conf")).toContain("*/lib/mdev/nvme-ebs-links")
     })
   )
+
+  it.scopedLive("install_hotplugs: a HOTPLUG_TYPE or module name with control characters is named escaped, on its one line", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", env: { HOTPLUG_MODULES: "vnic\u001b[2J", HOTPLUG_TYPE: "mdev\u009b2J" } })
+      const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "install_hotplugs" })
+      expect(r.code).toBe(0)
+      expect(r.stderr).toContain("\ninstall_hotplugs: unsupported HOTPLUG_TYPE 'mdev\\x9b2J'\n\t  >> vnic\\x1b[2J: installing\n\t  >> vnic\\x1b[2J: unknown\n")
+      expect(r.stderr).not.toMatch(/[\u001b\u009b]/)
+    })
+  )
 })
 
 describe("main phase actions", () => {

@@ -7,6 +7,7 @@ import { Log } from "../../services/Log.js"
 import { RootFs } from "../../services/RootFs.js"
 import { PhaseContext } from "../action.js"
 import { ownEntry } from "../../domain/own.js"
+import { printable } from "../../domain/text.js"
 
 interface HotplugModule {
   /** a program the rule calls; the module fails when it is missing */
@@ -51,17 +52,19 @@ export const installHotplugs = Effect.gen(function* () {
   const commands = yield* Commands
   const { cloud } = yield* PhaseContext
   const supported = hotplugType === "mdev"
-  if (!supported) yield* log.log("err", `install_hotplugs: unsupported HOTPLUG_TYPE '${hotplugType}'`)
+  if (!supported) yield* log.log("err", `install_hotplugs: unsupported HOTPLUG_TYPE '${printable(hotplugType)}'`)
   const confPath = fs.at("/etc/mdev.conf")
   // why each module failed, for the action's one line
   const failures: Array<string> = []
   for (const name of hotplugModules) {
-    yield* log.log("info", `${name}: installing`, "\t  >> ")
+    // the operator's word as written, on one line: a known module's name is unchanged
+    const shown = printable(name)
+    yield* log.log("info", `${shown}: installing`, "\t  >> ")
     const known = supported ? ownEntry(HOTPLUG_MODULES, name) : undefined
     // EBS names in NVMe vendor data are aws's: elsewhere each NVMe event would wait 3 s for a name that never comes
     const module = known?.clouds === undefined || known.clouds.includes(cloud.name) ? known : undefined
     if (module === undefined) {
-      yield* log.log("err", `${name}: unknown`, "\t  >> ")
+      yield* log.log("err", `${shown}: unknown`, "\t  >> ")
       continue
     }
     const failure = !(yield* fs.exists(fs.at(module.helper)))

@@ -11,7 +11,7 @@ import * as Option from "effect/Option"
 import type { MetadataError } from "../../domain/errors.js"
 import { firstHost, ipv4, ipv4Cidr } from "../../domain/ip.js"
 import { addressList, parseAddresses, parseDefaultGateway, parseRules, planSync, routeTableOf, secondariesOf, type Family } from "../../domain/net-sync.js"
-import { quoted, textOf } from "../../domain/text.js"
+import { printable, quoted, textOf } from "../../domain/text.js"
 import { Commands } from "../../services/Commands.js"
 import { debug, err, info, warn } from "../../services/Log.js"
 import { Metadata } from "../../services/Metadata.js"
@@ -40,18 +40,27 @@ const change = (args: ReadonlyArray<string>) =>
     Effect.tap((ok) => (ok ? info(`OK: ip ${args.join(" ")}`) : err(`FAIL: ip ${args.join(" ")}`)))
   )
 
-/** the NIC's metadata: fetched at once, concurrently (one session token: the metadata client shares it) */
+/**
+ * the NIC's metadata: fetched at once, concurrently (one session token: the
+ * metadata client shares it). `unpublished`: this cloud publishes no NICs at
+ * all (nocloud, hetzner...), so there is nothing to sync, as for a NIC the
+ * metadata does not know
+ */
 const nicMetadata = (mac: string) =>
   Effect.gen(function* () {
     const md = yield* Metadata
-    // a key this cloud does not publish is an empty list; a NIC this cloud does not publish at all is an error
+    // a key this cloud does not publish is an empty list
     const optional = (key: string) =>
       md.nic(mac, key).pipe(Effect.catchTag("MetadataUnsupported", () => Effect.succeed(Option.none<Uint8Array>())))
     const text = (o: Option.Option<Uint8Array>) => Option.match(o, { onNone: () => "", onSome: textOf })
-    const [known, ipv4, ipv6, ipv4Net] = yield* Effect.all([md.nic(mac, "@mac"), optional("@ipv4"), optional("@ipv6"), optional("@ipv4-net")], {
+    const published = md.nic(mac, "@mac").pipe(
+      Effect.map((o) => ({ known: Option.isSome(o), unpublished: undefined })),
+      Effect.catchTag("MetadataUnsupported", (e) => Effect.succeed({ known: false, unpublished: e.message }))
+    )
+    const [nic, ipv4, ipv6, ipv4Net] = yield* Effect.all([published, optional("@ipv4"), optional("@ipv6"), optional("@ipv4-net")], {
       concurrency: "unbounded"
     })
-    return { known: Option.isSome(known), ipv4: text(ipv4), ipv6: text(ipv6), ipv4Net: text(ipv4Net).trim().split(/\s+/)[0] ?? "" }
+    return { ...nic, ipv4: text(ipv4), ipv6: text(ipv6), ipv4Net: text(ipv4Net).trim().split(/\s+/)[0] ?? "" }
   })
 
 /** the link's IPv6 router, as its default route names it; waits for router advertisements up to 10 s */
@@ -104,9 +113,14 @@ export const netSync = (argument: string | undefined) =>
       const iface = argument ?? (yield* envValue("IFACE"))
       if (iface === undefined) return yield* failed("IFACE not set, aborting")
       const mac = yield* Effect.flatMap(Network, (n) => n.macAddress(iface))
-      if (Option.isNone(mac)) return yield* failed(`${iface}: no such interface`)
+      if (Option.isNone(mac)) return yield* failed(`${printable(iface)}: no such interface`)
       yield* info(`SYNCING: ${iface}`)
       const nic = yield* nicMetadata(mac.value).pipe(Effect.mapError((e: MetadataError) => ({ message: `${iface}: ${e.message}; nothing changed` })))
+      if (nic.unpublished !== undefined) {
+        // the ifupdown-ng executor runs on every cloud (DEFAULT's `use imds`): one without NIC metadata is not an error on each ifup
+        yield* warn(`${iface}: ${nic.unpublished}; nothing changed`)
+        return 0
+      }
       if (!nic.known) {
         yield* warn(`${iface}: the metadata has no NIC with MAC ${mac.value}; nothing changed`)
         return 0

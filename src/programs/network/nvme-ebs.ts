@@ -7,6 +7,7 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
+import { printable } from "../../domain/text.js"
 import { Commands } from "../../services/Commands.js"
 import { notice } from "../../services/Log.js"
 import { RootFs } from "../../services/RootFs.js"
@@ -75,9 +76,9 @@ export const nvmeEbsLinks = (dir: string) =>
       const device = yield* envValue("MDEV")
       const action = (yield* envValue("ACTION")) ?? "add"
       const m = device === undefined ? null : /^(nvme\d+n\d+)(?:p(\d+))?$/.exec(device)
-      if (device === undefined || m === null) return yield* failed(device === undefined ? "MDEV undefined, aborting" : `MDEV '${device}' is not an NVMe namespace`)
+      if (device === undefined || m === null) return yield* failed(device === undefined ? "MDEV undefined, aborting" : `MDEV '${printable(device)}' is not an NVMe namespace`)
       if (action === "add") return yield* add(dir, device, m[1]!, m[2] ?? "")
       if (action === "remove") return yield* remove(dir, device)
-      return yield* failed(`Unknown action '${action}'`)
+      return yield* failed(`Unknown action '${printable(action)}'`)
     })
   )

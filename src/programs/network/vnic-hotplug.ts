@@ -7,7 +7,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { routeTableOf } from "../../domain/net-sync.js"
-import { lines, textOf } from "../../domain/text.js"
+import { lines, printable, textOf } from "../../domain/text.js"
 import { Commands } from "../../services/Commands.js"
 import { Lock } from "../../services/Lock.js"
 import { debug, err, info } from "../../services/Log.js"
@@ -59,8 +59,8 @@ export const vnicEthHotplug = helper(
     const iface = yield* envValue("MDEV")
     const action = yield* envValue("ACTION")
     if (iface === undefined || action === undefined) return yield* failed("MDEV or ACTION undefined, aborting")
-    if (!ACTIONS.includes(action)) return yield* failed(`Unknown action '${action}'`)
-    if (!/^eth\d+$/.test(iface)) return yield* failed(`MDEV '${iface}' is not an ethN interface`)
+    if (!ACTIONS.includes(action)) return yield* failed(`Unknown action '${printable(action)}'`)
+    if (!/^eth\d+$/.test(iface)) return yield* failed(`MDEV '${printable(iface)}' is not an ethN interface`)
     yield* info(`STARTING: ${action} ${iface}`)
     const fs = yield* RootFs
     const path = fs.at(INTERFACES)
