@@ -2,7 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { memoizeSuccess } from "../domain/memo.js"
 import { lines, sortedUnique } from "../domain/text.js"
-import { dmiIs, field, jsonNicLookup, jsonValue, listedIndexes, nonEmpty, rendered, textValue, type JsonObject } from "./common.js"
+import { dmiIs, field, followingDirectoryRedirect, jsonNicLookup, jsonValue, listedIndexes, nonEmpty, rendered, textValue, type JsonObject } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient, type HttpMetadataClient } from "./imds-http.js"
 import { ipv4Network, ipv6Network } from "./ip.js"
 import type { CloudProvider } from "./provider.js"
@@ -73,7 +73,8 @@ export const digitalocean: CloudProvider = {
       )
     )
     return {
-      get: client.get,
+      // an index asked for without its trailing `/` is redirected to it (301), and followed
+      get: followingDirectoryRedirect(client),
       hostname: textValue(client, "hostname"),
       // one key a line
       sshKeys: Effect.map(client.text("public-keys"), (k) => sortedUnique(Option.isSome(k) ? lines(k.value) : [])),

@@ -3,8 +3,8 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { lines, sortedUnique } from "../domain/text.js"
 import { Config } from "../services/Config.js"
-import { base64Datum, dmi, DMI_PRIORITY, jsonNicLookup, jsonValue, nonEmpty, textValue, whenTrue } from "./common.js"
-import { AS_USER_DATA, makeHttpMetadataClient, type HttpMetadataClient } from "./imds-http.js"
+import { base64Datum, dmi, DMI_PRIORITY, followingDirectoryRedirect, jsonNicLookup, jsonValue, nonEmpty, textValue, whenTrue } from "./common.js"
+import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import { ipv4Network } from "./ip.js"
 import type { CloudProvider } from "./provider.js"
 
@@ -49,18 +49,6 @@ export const instanceKeys = (text: string, cloudUser: string, now: number): Read
     const { login, key } = splitLogin(line)
     return (login === undefined || login === cloudUser || login === "cloudinit") && !hasExpired(key, now) ? [key] : []
   })
-
-/**
- * A directory asked for without its trailing `/` is answered with a redirect
- * to it (as wget, which the shell edition used, would follow): asked again with the `/`.
- */
-const followingDirectoryRedirect = (client: HttpMetadataClient) => (path: string) =>
-  client.get(path).pipe(
-    Effect.catchIf(
-      (e) => e.reason === "HTTP 301" && !/\/(\?.*)?$/.test(path),
-      () => client.get(path.replace(/^([^?]*)/, "$1/"))
-    )
-  )
 
 /** lists as JSON lists, or newline-separated text */
 const items = (v: unknown): unknown => (typeof v === "string" ? lines(v) : v)

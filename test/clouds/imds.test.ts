@@ -162,7 +162,8 @@ const PER_CLOUD: Readonly<Record<string, CloudCase>> = {
   digitalocean: {
     keysInUserData: false,
     unavailable: { key: "@nic:eth0,@ipv4-prefix", error: notAvailable("@ipv4-prefix", "digitalocean") },
-    verbatim: { args: ["id", "+n", "interfaces/"], stdout: "22532410\npublic/" },
+    // an index without its `/` is redirected (301, as DigitalOcean documents), and followed
+    verbatim: { args: ["id", "+n", "interfaces"], stdout: "22532410\npublic/" },
     detection: { file: "/sys/class/dmi/id/sys_vendor", content: "DigitalOcean\n" },
     nic: {
       self: "mac\ntype\nipv4/\nipv6/\nanchor_ipv4/",
