@@ -72,9 +72,10 @@ export const digitalocean: CloudProvider = {
         Option.isSome(document) ? Effect.succeed(Option.some(interfacesOf(document.value))) : interfacesFromTree(client)
       )
     )
+    // an index asked for without its trailing `/` is redirected to it (301), and followed
+    const get = followingDirectoryRedirect(client)
     return {
-      // an index asked for without its trailing `/` is redirected to it (301), and followed
-      get: followingDirectoryRedirect(client),
+      get,
       hostname: textValue(client, "hostname"),
       // one key a line
       sshKeys: Effect.map(client.text("public-keys"), (k) => sortedUnique(Option.isSome(k) ? lines(k.value) : [])),
@@ -95,7 +96,7 @@ export const digitalocean: CloudProvider = {
         subPath: (index, sub) =>
           Effect.flatMap(interfaces, (list) => {
             const dir = Option.getOrUndefined(Option.map(list, (l) => l[index]?.dir))
-            return dir === undefined ? Effect.succeed(Option.none<Uint8Array>()) : Effect.map(client.get(`interfaces/${dir}${sub}`), nonEmpty)
+            return dir === undefined ? Effect.succeed(Option.none<Uint8Array>()) : Effect.map(get(`interfaces/${dir}${sub}`), nonEmpty)
           })
       })
     }

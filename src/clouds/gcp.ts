@@ -87,8 +87,9 @@ export const gcp: CloudProvider = {
         const lists = blocked ? instance : [...instance, ...project]
         return sortedUnique(lists.flatMap((l) => (Option.isSome(l) ? instanceKeys(l.value, user, now) : [])))
       })
+    const get = followingDirectoryRedirect(client)
     return {
-      get: followingDirectoryRedirect(client),
+      get,
       hostname: textValue(client, "instance/hostname"),
       sshKeys: sshKeysFor(cloudUser),
       sshKeysFor,
@@ -112,7 +113,8 @@ export const gcp: CloudProvider = {
           "@ipv4-prefix": (nic) => items(nic["ipAliases"]),
           "@ipv6-prefix": (nic) => items(nic["forwardedIpv6s"])
         },
-        subPath: (index, sub) => Effect.map(client.get(`${NICS}${index}/${sub}`), nonEmpty)
+        // a sub-directory (`ip-aliases`) as a verbatim path is: its redirect followed
+        subPath: (index, sub) => Effect.map(get(`${NICS}${index}/${sub}`), nonEmpty)
       })
     }
   })

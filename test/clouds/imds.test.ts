@@ -405,6 +405,23 @@ describe("openstack @nic:IFACE,SUB-PATH", () => {
   )
 })
 
+describe("@nic:IFACE,SUB-PATH naming a directory without its trailing /", () => {
+  // GCP's and DigitalOcean's services redirect such a request (301) to the directory, as a verbatim path's is followed
+  it.scopedLive("gcp: the directory's listing, and what is under it", () =>
+    Effect.gen(function* () {
+      const nics = [{ mac: MAC, ipv4: ["10.0.0.5"], ipv4Net: ["10.0.0.0/24"], ipv4Prefix: ["10.8.0.0/24"] }]
+      const instance = yield* makeTestInstance({ cloud: "gcp", interfaces: INTERFACES, instance: { ...instanceFor("gcp"), nics } })
+      expect(yield* instance.imds(["@nic:eth0,ip-aliases,+n,ip-aliases/0"])).toEqual(ok("0\n\n10.8.0.0/24"))
+    })
+  )
+  it.scopedLive("digitalocean: the directory's listing, and what is under it", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "digitalocean", interfaces: INTERFACES, instance: instanceFor("digitalocean") })
+      expect(yield* instance.imds(["@nic:eth0,ipv4,+n,ipv4/address"])).toEqual(ok("address\nnetmask\ngateway\n10.0.0.5"))
+    })
+  )
+})
+
 describe("detection", () => {
   it.scopedLive("nothing recognisable: unknown, and metadata actions say so", () =>
     Effect.gen(function* () {
