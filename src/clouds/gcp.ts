@@ -72,19 +72,17 @@ export const gcp: CloudProvider = {
     const sshKeysFor = (user: string) =>
       Effect.gen(function* () {
         // only an absent list (404, 204) is none: a read that fails fails the keys, and never unblocks the project's
-        const [flag, instance, project] = yield* Effect.all(
-          [
-            client.text(BLOCK_PROJECT_KEYS),
-            Effect.forEach(INSTANCE_KEYS, (path) => client.text(path), { concurrency: 2 }),
-            Effect.forEach(PROJECT_KEYS, (path) => client.text(path), { concurrency: 2 })
-          ],
-          { concurrency: 3 }
+        const [flag, instance] = yield* Effect.all(
+          [client.text(BLOCK_PROJECT_KEYS), Effect.forEach(INSTANCE_KEYS, (path) => client.text(path), { concurrency: 2 })],
+          { concurrency: 2 }
         )
         // as GCE's guest environment: the project's keys are blocked by the flag, and by the instance's legacy sshKeys
         const legacy = instance[INSTANCE_KEYS.indexOf(LEGACY_INSTANCE_KEYS)]!
         const blocked = Option.exists(flag, (f) => f.trim().toLowerCase() === "true") || Option.exists(legacy, (l) => l.trim() !== "")
+        // read only where they are used: a project list that cannot be read never fails an instance that blocks it
+        const project = blocked ? [] : yield* Effect.forEach(PROJECT_KEYS, (path) => client.text(path), { concurrency: 2 })
         const now = yield* Clock.currentTimeMillis
-        const lists = blocked ? instance : [...instance, ...project]
+        const lists = [...instance, ...project]
         return sortedUnique(lists.flatMap((l) => (Option.isSome(l) ? instanceKeys(l.value, user, now) : [])))
       })
     const get = followingDirectoryRedirect(client)
