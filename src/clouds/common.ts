@@ -179,6 +179,20 @@ export const parsedYaml = (text: string) =>
     })
   })
 
+/**
+ * A directory asked for without its trailing `/` is answered with a redirect
+ * to it (GCP's metadata server; DigitalOcean's, whose documentation says an
+ * index asked without it gets "301 Moved Permanently"), which wget, the
+ * shell edition's client, follows: asked again with the `/`.
+ */
+export const followingDirectoryRedirect = (client: HttpMetadataClient) => (path: string) =>
+  client.get(path).pipe(
+    Effect.catchIf(
+      (e) => e.reason === "HTTP 301" && !/\/(\?.*)?$/.test(path),
+      () => client.get(path.replace(/^([^?]*)/, "$1/"))
+    )
+  )
+
 /** a datum served as JSON */
 export const jsonValue = (client: HttpMetadataClient, path: string) =>
   Effect.flatMap(client.get(path), (body) => parsedJson(client.cloud, client.urlOf(path), body))

@@ -2,7 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { memoizeSuccess } from "../domain/memo.js"
 import { lines, sortedUnique } from "../domain/text.js"
-import { dmiIs, field, jsonNicLookup, jsonValue, listedIndexes, nonEmpty, rendered, textValue, type JsonObject } from "./common.js"
+import { dmiIs, field, followingDirectoryRedirect, jsonNicLookup, jsonValue, listedIndexes, nonEmpty, rendered, textValue, type JsonObject } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient, type HttpMetadataClient } from "./imds-http.js"
 import { ipv4Network, ipv6Network } from "./ip.js"
 import type { CloudProvider } from "./provider.js"
@@ -72,8 +72,10 @@ export const digitalocean: CloudProvider = {
         Option.isSome(document) ? Effect.succeed(Option.some(interfacesOf(document.value))) : interfacesFromTree(client)
       )
     )
+    // an index asked for without its trailing `/` is redirected to it (301), and followed
+    const get = followingDirectoryRedirect(client)
     return {
-      get: client.get,
+      get,
       hostname: textValue(client, "hostname"),
       // one key a line
       sshKeys: Effect.map(client.text("public-keys"), (k) => sortedUnique(Option.isSome(k) ? lines(k.value) : [])),
@@ -94,7 +96,7 @@ export const digitalocean: CloudProvider = {
         subPath: (index, sub) =>
           Effect.flatMap(interfaces, (list) => {
             const dir = Option.getOrUndefined(Option.map(list, (l) => l[index]?.dir))
-            return dir === undefined ? Effect.succeed(Option.none<Uint8Array>()) : Effect.map(client.get(`interfaces/${dir}${sub}`), nonEmpty)
+            return dir === undefined ? Effect.succeed(Option.none<Uint8Array>()) : Effect.map(get(`interfaces/${dir}${sub}`), nonEmpty)
           })
       })
     }

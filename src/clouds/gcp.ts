@@ -3,8 +3,8 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { lines, sortedUnique } from "../domain/text.js"
 import { Config } from "../services/Config.js"
-import { base64Datum, dmi, DMI_PRIORITY, jsonNicLookup, jsonValue, nonEmpty, textValue, whenTrue } from "./common.js"
-import { AS_USER_DATA, makeHttpMetadataClient, type HttpMetadataClient } from "./imds-http.js"
+import { base64Datum, dmi, DMI_PRIORITY, followingDirectoryRedirect, jsonNicLookup, jsonValue, nonEmpty, textValue, whenTrue } from "./common.js"
+import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import { ipv4Network } from "./ip.js"
 import type { CloudProvider } from "./provider.js"
 
@@ -50,18 +50,6 @@ export const instanceKeys = (text: string, cloudUser: string, now: number): Read
     return (login === undefined || login === cloudUser || login === "cloudinit") && !hasExpired(key, now) ? [key] : []
   })
 
-/**
- * A directory asked for without its trailing `/` is answered with a redirect
- * to it (as wget, which the shell edition used, would follow): asked again with the `/`.
- */
-const followingDirectoryRedirect = (client: HttpMetadataClient) => (path: string) =>
-  client.get(path).pipe(
-    Effect.catchIf(
-      (e) => e.reason === "HTTP 301" && !/\/(\?.*)?$/.test(path),
-      () => client.get(path.replace(/^([^?]*)/, "$1/"))
-    )
-  )
-
 /** lists as JSON lists, or newline-separated text */
 const items = (v: unknown): unknown => (typeof v === "string" ? lines(v) : v)
 
@@ -84,23 +72,22 @@ export const gcp: CloudProvider = {
     const sshKeysFor = (user: string) =>
       Effect.gen(function* () {
         // only an absent list (404, 204) is none: a read that fails fails the keys, and never unblocks the project's
-        const [flag, instance, project] = yield* Effect.all(
-          [
-            client.text(BLOCK_PROJECT_KEYS),
-            Effect.forEach(INSTANCE_KEYS, (path) => client.text(path), { concurrency: 2 }),
-            Effect.forEach(PROJECT_KEYS, (path) => client.text(path), { concurrency: 2 })
-          ],
-          { concurrency: 3 }
+        const [flag, instance] = yield* Effect.all(
+          [client.text(BLOCK_PROJECT_KEYS), Effect.forEach(INSTANCE_KEYS, (path) => client.text(path), { concurrency: 2 })],
+          { concurrency: 2 }
         )
         // as GCE's guest environment: the project's keys are blocked by the flag, and by the instance's legacy sshKeys
         const legacy = instance[INSTANCE_KEYS.indexOf(LEGACY_INSTANCE_KEYS)]!
         const blocked = Option.exists(flag, (f) => f.trim().toLowerCase() === "true") || Option.exists(legacy, (l) => l.trim() !== "")
+        // read only where they are used: a project list that cannot be read never fails an instance that blocks it
+        const project = blocked ? [] : yield* Effect.forEach(PROJECT_KEYS, (path) => client.text(path), { concurrency: 2 })
         const now = yield* Clock.currentTimeMillis
-        const lists = blocked ? instance : [...instance, ...project]
+        const lists = [...instance, ...project]
         return sortedUnique(lists.flatMap((l) => (Option.isSome(l) ? instanceKeys(l.value, user, now) : [])))
       })
+    const get = followingDirectoryRedirect(client)
     return {
-      get: followingDirectoryRedirect(client),
+      get,
       hostname: textValue(client, "instance/hostname"),
       sshKeys: sshKeysFor(cloudUser),
       sshKeysFor,
@@ -124,7 +111,8 @@ export const gcp: CloudProvider = {
           "@ipv4-prefix": (nic) => items(nic["ipAliases"]),
           "@ipv6-prefix": (nic) => items(nic["forwardedIpv6s"])
         },
-        subPath: (index, sub) => Effect.map(client.get(`${NICS}${index}/${sub}`), nonEmpty)
+        // a sub-directory (`ip-aliases`) as a verbatim path is: its redirect followed
+        subPath: (index, sub) => Effect.map(get(`${NICS}${index}/${sub}`), nonEmpty)
       })
     }
   })

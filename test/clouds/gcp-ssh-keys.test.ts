@@ -1,8 +1,9 @@
 /**
  * gcp's SSH key lists (BEHAVIOUR.md §4 metadata reads, §5 gcp): a list the
- * cloud does not have (404, 204) is no list; any other failure of any of the
- * reads fails the keys, naming the cloud, the URL and the last error, and a
- * flag or legacy list that cannot be read never lets the project's keys in.
+ * cloud does not have (404, 204) is no list; any other failure of a read the
+ * keys need fails the keys, naming the cloud, the URL and the last error, and a
+ * flag or legacy list that cannot be read never lets the project's keys in;
+ * the project's lists are not read where the instance blocks them.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -59,6 +60,24 @@ describe("gcp ssh keys: a list that cannot be read", () => {
       const { result } = yield* advancingClock(instance.imds(["@ssh-keys"]), "100 millis")
       const line = `gcp: cannot read http://${instance.sim!.endpoint}/computeMetadata/v1/${path}: HTTP ${status}`
       expect(result).toEqual({ code: 1, stdout: "", stderr: `imds: ${line}\n` })
+    })
+  )
+})
+
+describe("gcp ssh keys: the project's lists, where the instance blocks them", () => {
+  // were they read, 503 would be retried until IMDS_DEADLINE (1 s here) and fail the keys
+  it.scopedLive.each([
+    { what: "block-project-ssh-keys is true", instance: { blockProjectSshKeys: true }, keys: [OWN] },
+    { what: "the instance has a legacy sshKeys list", instance: { legacySshKeys: [LEGACY] }, keys: [OWN, LEGACY] }
+  ])("$what: a project ssh-keys answering 503 throughout is never asked, the instance's keys are the keys", ({ instance: own, keys }) =>
+    Effect.gen(function* () {
+      const instance = yield* gcpWith({ sshKeys: [OWN], projectSshKeys: [PROJECT], ...own }, PROJECT_KEYS, 503)
+      const [imds, main] = yield* Effect.all([instance.imds(["@ssh-keys"]), instance.run(["main"])], { concurrency: "unbounded" })
+      expect(imds).toEqual({ code: 0, stdout: keys.map((k) => `${k}\n`).join(""), stderr: "" })
+      expect(main.code).toBe(0)
+      expect(main.stderr).toContain("   ++ set_ssh_keys: done\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(keys.map((k) => `${k}\n`).join(""))
+      expect(instance.sim!.requests.filter((q) => q.path.startsWith("/computeMetadata/v1/project/"))).toEqual([])
     })
   )
 })

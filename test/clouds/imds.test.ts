@@ -162,7 +162,8 @@ const PER_CLOUD: Readonly<Record<string, CloudCase>> = {
   digitalocean: {
     keysInUserData: false,
     unavailable: { key: "@nic:eth0,@ipv4-prefix", error: notAvailable("@ipv4-prefix", "digitalocean") },
-    verbatim: { args: ["id", "+n", "interfaces/"], stdout: "22532410\npublic/" },
+    // an index without its `/` is redirected (301, as DigitalOcean documents), and followed
+    verbatim: { args: ["id", "+n", "interfaces"], stdout: "22532410\npublic/" },
     detection: { file: "/sys/class/dmi/id/sys_vendor", content: "DigitalOcean\n" },
     nic: {
       self: "mac\ntype\nipv4/\nipv6/\nanchor_ipv4/",
@@ -400,6 +401,23 @@ describe("openstack @nic:IFACE,SUB-PATH", () => {
       expect(method).toEqual(failed("", "@nic:eth0,toString: not found"))
       expect(proto).toEqual(failed("", "@nic:eth0,__proto__: not found"))
       expect(topLevel).toEqual(wentOn("\n", "constructor: not found", "toString: not found"))
+    })
+  )
+})
+
+describe("@nic:IFACE,SUB-PATH naming a directory without its trailing /", () => {
+  // GCP's and DigitalOcean's services redirect such a request (301) to the directory, as a verbatim path's is followed
+  it.scopedLive("gcp: the directory's listing, and what is under it", () =>
+    Effect.gen(function* () {
+      const nics = [{ mac: MAC, ipv4: ["10.0.0.5"], ipv4Net: ["10.0.0.0/24"], ipv4Prefix: ["10.8.0.0/24"] }]
+      const instance = yield* makeTestInstance({ cloud: "gcp", interfaces: INTERFACES, instance: { ...instanceFor("gcp"), nics } })
+      expect(yield* instance.imds(["@nic:eth0,ip-aliases,+n,ip-aliases/0"])).toEqual(ok("0\n\n10.8.0.0/24"))
+    })
+  )
+  it.scopedLive("digitalocean: the directory's listing, and what is under it", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "digitalocean", interfaces: INTERFACES, instance: instanceFor("digitalocean") })
+      expect(yield* instance.imds(["@nic:eth0,ipv4,+n,ipv4/address"])).toEqual(ok("address\nnetmask\ngateway\n10.0.0.5"))
     })
   )
 })

@@ -447,6 +447,10 @@ describe("digitalocean", () => {
     expect((await get("interfaces/public/0/ipv6/cidr")).body).toBe("64")
     expect((await get("interfaces/private/0/mac")).body).toBe("0a:1b:2c:3d:4e:60")
     expect((await get("vendor-data")).status).toBe(404)
+    // an index without its trailing slash: 301 Moved Permanently, as DigitalOcean documents
+    const redirect = await get("interfaces/public/0")
+    expect(redirect.status).toBe(301)
+    expect(redirect.headers.location).toBe("/metadata/v1/interfaces/public/0/")
   })
 
   it("serves the whole metadata as v1.json, under the document's own names", async () => {

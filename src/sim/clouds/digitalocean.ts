@@ -8,7 +8,8 @@
  * `/metadata/v1.json` is the whole metadata as one JSON document, with its
  * own names (`ip_address` where the tree has `address`). The first NIC is
  * the droplet's public interface (with an anchor address, as every droplet
- * has), the others are private ones.
+ * has), the others are private ones. An index asked for without its trailing
+ * `/` is redirected to it (301), as DigitalOcean documents.
  */
 import {
   type CloudHandler,
@@ -118,6 +119,8 @@ const handler = (options: CloudHandlerOptions): CloudHandler => {
     const node = lookup(tree, segments)
     if (node === undefined) return notFound()
     if (isLeaf(node)) return reply(200, leafBytes(node), node instanceof Uint8Array ? OCTETS : "text/plain; charset=utf-8")
+    // "If you access an index endpoint but forget to add the trailing slash, you will receive a 301 Moved Permanently response"
+    if (!request.path.endsWith("/") && segments.length > 0) return reply(301, "", "text/html; charset=utf-8", { Location: `${request.path}/` })
     return reply(200, listing(node))
   }
 }
