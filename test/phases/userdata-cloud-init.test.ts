@@ -123,6 +123,12 @@ const TRIGGERS: Record<string, Trigger> = {
   },
   "blank lines and spaces before #cloud-config": { doc: "\n\n   #cloud-config\nhostname: spaced\n", hostname: "spaced" },
   "#Cloud-Config": { doc: "#Cloud-Config\nhostname: cased\n", hostname: "cased" },
+  // as GitHub-runner recipes write it: cloud-init takes the user-data for the type its first line starts with
+  "#cloud-config: (a colon after the header)": {
+    doc: "#cloud-config:\nhostname: colon\npackages: [curl]\n",
+    hostname: "colon",
+    check: (i) => expect(i.commands()).toContain("apk add curl")
+  },
   "MIME that starts with a From line": {
     doc: mime("From nobody Thu Jan  1 00:00:00 1970\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=XX", [
       'Content-Type: text/x-shellscript\n\n#!/bin/sh\necho from-mime >> "$ROOT/tmp/ran"'

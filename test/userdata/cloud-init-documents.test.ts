@@ -14,7 +14,11 @@ const DIR = join(import.meta.dirname, "../fixtures/cloud-config")
 const DOCUMENTS = readdirSync(DIR).filter((f) => f.endsWith(".yaml")).sort()
 const OPTIONS = { maxBytes: 16 * 1024 * 1024 }
 
-const check = (name: string) => checkUserData(readFileSync(join(DIR, name)), OPTIONS)
+const check = (name: string, dir = DIR) => checkUserData(readFileSync(join(dir, name)), OPTIONS)
+
+/** documents users wrote (Terraform and Packer templates, Lima, runner recipes), each citing its source on its second line */
+const REAL_DIR = join(import.meta.dirname, "../fixtures/cloud-config-real")
+const REAL_DOCUMENTS = readdirSync(REAL_DIR).filter((f) => f.endsWith(".yaml")).sort()
 
 describe("cloud-init's documents", () => {
   it("are at least forty", () => {
@@ -67,4 +71,35 @@ describe("cloud-init's documents", () => {
       }
     })
   )
+})
+
+describe("users' documents", () => {
+  it.each(REAL_DOCUMENTS)("%s: no problem, something applied", (name) => {
+    const { type, problems, usable } = check(name, REAL_DIR)
+    expect({ type, problems, usable }).toEqual({ type: "cloud-config", problems: [], usable: true })
+  })
+
+  it.each([
+    // cloud-init takes the type the first line starts with: `#cloud-config:` is cloud-config, not an unknown type
+    ["github-runner-header-colon.yaml", ["unsupported cloud-config keys: apt"]],
+    ["header-trailing-space.yaml", []],
+    [
+      "nutanix-top-level-user.yaml",
+      [
+        "line 10: apt_update: deprecated; read as package_update, as cloud-init does",
+        "line 11: apt_upgrade: deprecated; read as package_upgrade, as cloud-init does",
+        "unsupported cloud-config keys: password, chpasswd, sudo"
+      ]
+    ],
+    ["pulibrary-packer-duplicate-runcmd.yaml", ["line 44: runcmd: duplicate key; the last one is used, as cloud-init does", "unsupported cloud-config keys: chpasswd, locale, keyboard"]],
+    [
+      "lima-user-data.yaml",
+      [
+        "line 35: write_files[0].path: cloud-init runs the programs in /var/lib/cloud/scripts/per-boot/; Tiny Cloud writes the file but does not run it",
+        "unsupported cloud-config keys: growpart, package_reboot_if_required, mounts, manage_resolv_conf, resolv_conf"
+      ]
+    ]
+  ])("%s names what it does not carry out", (name, warnings) => {
+    expect(check(name, REAL_DIR).warnings).toEqual(warnings)
+  })
 })

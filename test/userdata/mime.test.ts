@@ -215,8 +215,22 @@ describe("the type a part's first line names", () => {
     expect(analyse(source).warnings).toEqual([
       `part 1 (line 7): parts of a Content-Type of ${12 + (1 << 18)} characters are not supported; part ignored`,
       "part 2 (line 11): text/x-include-url parts are not supported; part ignored",
-      `part 3 (line 16): a transfer encoding of ${1 << 18} characters is not supported; part ignored`,
+      `part 3 (line 16): a transfer encoding of ${1 << 18} characters is not one cloud-init decodes; the part is read as it is, as cloud-init reads it`,
       "part 4 (line 21): transfer encoding X-UUEncode is not supported; part ignored"
+    ])
+  })
+
+  it("reads a part whose transfer encoding cloud-init does not decode as it is, as cloud-init (Python's email module) does, with a warning", () => {
+    // as a Tailscale exit-node recipe writes it: `7bitspra`, a typo cloud-init takes as it is
+    const source = multipart([
+      part("text/cloud-config", "#cloud-config\nhostname: typo-encoding\npackages: [ufw]", ["Content-Transfer-Encoding: 7bitspra"]),
+      part("text/x-shellscript", "#!/bin/sh\necho two", ["Content-Transfer-Encoding: 7-bit"])
+    ])
+    expect(multipartOf(source).config.hostname).toBe("typo-encoding")
+    expect(scriptsOf(source)).toEqual([["part-2", "#!/bin/sh\necho two"]])
+    expect(analyse(source).warnings).toEqual([
+      "part 1 (line 8): transfer encoding 7bitspra is not one cloud-init decodes; the part is read as it is, as cloud-init reads it",
+      "part 2 (line 15): transfer encoding 7-bit is not one cloud-init decodes; the part is read as it is, as cloud-init reads it"
     ])
   })
 

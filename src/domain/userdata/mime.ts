@@ -191,18 +191,39 @@ const fromQuotedPrintable = (body: string): Uint8Array =>
     "latin1"
   )
 
+/** the transfer encodings Python's email module (cloud-init's reader) uudecodes, which this program does not */
+const UUENCODE = new Set(["x-uuencode", "uuencode", "uue", "x-uue"])
+
+const encodingOf = (part: MimePart): string => (part.headers.get("content-transfer-encoding") ?? "7bit").toLowerCase()
+
+/** the name of a part's transfer encoding for a message, or its length when it is no such name */
+const encodingName = (part: MimePart): string => {
+  const encoding = encodingOf(part)
+  return NAMEABLE.test(encoding) ? `transfer encoding ${part.headers.get("content-transfer-encoding")}` : `a transfer encoding of ${encoding.length} characters`
+}
+
+/**
+ * A warning for a part whose transfer encoding neither decodes: cloud-init
+ * (Python's email module) takes such a body as it is (a `7bitspra` typo in a
+ * runner recipe), and so does this program, saying so.
+ */
+const unknownEncodingWarning = (part: MimePart): string | undefined =>
+  ["7bit", "8bit", "binary", "base64", "quoted-printable"].includes(encodingOf(part)) || UUENCODE.has(encodingOf(part))
+    ? undefined
+    : `${encodingName(part)} is not one cloud-init decodes; the part is read as it is, as cloud-init reads it`
+
 /**
  * The part's bytes (base64 as cloud-init decodes it: characters outside its
- * alphabet dropped and counted), or why it has none: a transfer encoding we
- * do not know, or base64 that cannot be decoded.
+ * alphabet dropped and counted; an encoding cloud-init does not decode taken
+ * as it is), or why it has none: uuencoded, or base64 that cannot be decoded.
  */
 const partBytes = (part: MimePart): Either.Either<Decoded, string> => {
-  const encoding = (part.headers.get("content-transfer-encoding") ?? "7bit").toLowerCase()
+  const encoding = encodingOf(part)
   if (encoding === "base64") return Either.mapLeft(fromBase64(part.body), () => "not valid base64 data; part ignored")
   if (encoding === "quoted-printable") return Either.right({ bytes: fromQuotedPrintable(part.body), dropped: 0 })
-  return ["7bit", "8bit", "binary"].includes(encoding)
-    ? Either.right({ bytes: Buffer.from(part.body, "latin1"), dropped: 0 })
-    : Either.left(`${NAMEABLE.test(encoding) ? `transfer encoding ${part.headers.get("content-transfer-encoding")}` : `a transfer encoding of ${encoding.length} characters`} is not supported; part ignored`)
+  return UUENCODE.has(encoding)
+    ? Either.left(`${encodingName(part)} is not supported; part ignored`)
+    : Either.right({ bytes: Buffer.from(part.body, "latin1"), dropped: 0 })
 }
 
 const scriptName = (part: MimePart): string => {
@@ -409,6 +430,8 @@ const sortEntries = (entries: ReadonlyArray<Entry>, budget: Budget, none: string
       if (content.right.dropped > 0) {
         sorted.warnings.push(`${whereOf(entry.part)}: ${content.right.dropped} characters outside the base64 alphabet were dropped, as cloud-init drops them`)
       }
+      const unknown = unknownEncodingWarning(entry.part)
+      if (unknown !== undefined) sorted.warnings.push(`${whereOf(entry.part)}: ${unknown}`)
       sortPart(sorted, entry.part, content.right, budget, readArchive)
       // the limit was reached among the parts an archive part lists: the parts after it are not read either
       if (budget.remaining < 0) break

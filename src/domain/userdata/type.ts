@@ -39,8 +39,22 @@ export const isMime = (head: string): boolean => {
 const firstLineOf = (text: string): string => text.split(/\r?\n/, 1)[0] ?? ""
 
 /**
+ * cloud-init's type prefixes after `#`, longest first: it takes the
+ * user-data for the first one its text starts with, whatever follows
+ * (`#cloud-config:` is cloud-config to it), so they are read the same here.
+ */
+const CLOUD_INIT_PREFIXES = ["cloud-config-archive", "cloud-config-jsonp", "cloud-boothook", "cloud-config", "include-once", "part-handler", "upstart-job", "include"]
+
+/** the word a `#` first line names (`text` without the `#`): cloud-init's type it starts with, else its first word */
+const wordOf = (text: string): string => {
+  const lower = text.toLowerCase()
+  return CLOUD_INIT_PREFIXES.find((prefix) => lower.startsWith(prefix)) ?? printable(firstLineOf(text).split(/\s/)[0]?.toLowerCase() ?? "")
+}
+
+/**
  * The word that names the user-data's type, read as cloud-init reads it:
- * leading whitespace ignored, case ignored. `#!` `script`, `#WORD` WORD,
+ * leading whitespace ignored, case ignored. `#!` `script`, `#WORD` WORD
+ * (the type of cloud-init's a first line starts with: `#cloud-config:` is `cloud-config`),
  * MIME headers `multipart`, nothing `missing`, anything else `unknown`. A
  * `## template: jinja` line before `#cloud-config` gives `cloud-config` (the
  * template is not rendered, a warning says so); before anything else,
@@ -56,10 +70,10 @@ export const userDataWord = (bytes: Uint8Array): string => {
   const text = head.replace(/^\s+/, "")
   if (JINJA.test(text)) {
     const rest = text.slice(firstLineOf(text).length).replace(/^\s+/, "")
-    return /^#cloud-config(?:\s|$)/i.test(rest) ? "cloud-config" : "jinja"
+    return rest.startsWith("#") && wordOf(rest.slice(1)) === "cloud-config" ? "cloud-config" : "jinja"
   }
   if (text.startsWith("#!")) return "script"
-  if (text.startsWith("#")) return printable(firstLineOf(text).slice(1).split(/\s/)[0]?.toLowerCase() ?? "") || "unknown"
+  if (text.startsWith("#")) return wordOf(text.slice(1)) || "unknown"
   return "unknown"
 }
 
