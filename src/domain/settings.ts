@@ -274,6 +274,10 @@ const resolve = (
   }
 }
 
+/** a problem as a command that goes on without it reports it: what is used instead */
+export const problemLine = (p: ConfigProblem): string =>
+  `${p.message}; ${p.key !== undefined ? "the default is used" : p.line !== undefined ? "the line is ignored" : "the file is ignored"}`
+
 /** The settings, or the first problem. */
 export const resolveSettings = (
   env: Readonly<Record<string, string | undefined>>,

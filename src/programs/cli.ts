@@ -51,8 +51,15 @@ const program = (logTag: string, errorPrefix: string, load: () => Promise<Progra
   ...(lenientConfig ? { lenientConfig } : {})
 })
 
-/** a network helper (BEHAVIOUR.md §8): syslog under its own name, only errors on stderr */
-const helper = (name: string, load: () => Promise<Program>): Route => ({ _tag: "Program", logTag: name, errorPrefix: name, load, log: { stderr: "errors" } })
+/** a network helper (BEHAVIOUR.md §8): syslog under its own name, only errors on stderr; the configuration's problems are its own to report, as a phase's */
+const helper = (name: string, load: () => Promise<Program>): Route => ({
+  _tag: "Program",
+  logTag: name,
+  errorPrefix: name,
+  load,
+  lenientConfig: true,
+  log: { stderr: "errors" }
+})
 
 const helperUsage = (text: string, args: ReadonlyArray<string>): Route | undefined =>
   args[0] === "-h" || args[0] === "--help" ? usage(`Usage: ${text}\n`, 0) : undefined

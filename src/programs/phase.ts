@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import type { Phase } from "../domain/phases.js"
 import { planPhase } from "../domain/plan.js"
-import { fileWarnings } from "../domain/settings.js"
+import { fileWarnings, problemLine } from "../domain/settings.js"
 import { USERDATA_CHANGES, userDataTypeOf } from "../domain/userdata/type.js"
 import { Bootstrap } from "../services/Bootstrap.js"
 import { Cloud } from "../services/Cloud.js"
@@ -31,7 +31,7 @@ export const runPhase = (phase: Phase) =>
     const settings = yield* Config
     yield* Effect.forEach([...fileWarnings(settings), ...settings.warnings], warn, { discard: true })
     // a bad value costs only its own key: the first boot goes on, and the phase exits 1
-    yield* Effect.forEach(settings.problems, (p) => err(`${p.message}; ${p.key !== undefined ? "the default is used" : p.line !== undefined ? "the line is ignored" : "the file is ignored"}`), { discard: true })
+    yield* Effect.forEach(settings.problems, (p) => err(problemLine(p)), { discard: true })
     const cloud = yield* Effect.flatMap(Cloud, (c) => c.choice)
     const word = yield* Effect.flatMap(UserData, (u) => u.word)
     const plan = planPhase(phase, settings.initActions[phase], cloud.changes, USERDATA_CHANGES[userDataTypeOf(word)])

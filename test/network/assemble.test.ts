@@ -84,3 +84,21 @@ it.scopedLive("interfaces.bak a directory: an error line naming it, the interfac
     expect(instance.read("/etc/network/interfaces.d/eth1")).toBeUndefined()
   })
 )
+
+it.scopedLive("a bad line or value of tiny-cloud.conf costs only its own key, as in a phase: named in an error line, the interfaces still assembled, exit 1", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, interfaces: nics("eth0"), conf: "IMDS_TIMEOUT=abc\nthis is no assignment\n" })
+    instance.write("/sys/class/net/lo/address", "00:00:00:00:00:00\n")
+    instance.write("/etc/network/interfaces.d/lo", shipped("lo"))
+    instance.write("/etc/network/interfaces.d/DEFAULT", shipped("DEFAULT"))
+    const r = yield* instance.run(["assemble-interfaces"])
+    expect(r.code).toBe(1)
+    expect(r.stdout).toBe("")
+    expect(r.stderr.split("\n")).toEqual([
+      "assemble-interfaces: tiny-cloud.conf:2: expected KEY=value, got 'this is no assignment'; the line is ignored",
+      "assemble-interfaces: IMDS_TIMEOUT: invalid value 'abc': expected a positive number of seconds; the default is used",
+      ""
+    ])
+    expect(instance.read("/etc/network/interfaces")).toBe(HEADER + shipped("lo") + "\n" + "auto eth0\niface eth0\n  use dhcp\n  use imds\n\n")
+  })
+)

@@ -5,6 +5,7 @@
  * syslog) with exit status 1.
  */
 import * as Effect from "effect/Effect"
+import { problemLine } from "../../domain/settings.js"
 import { Config } from "../../services/Config.js"
 import { err } from "../../services/Log.js"
 
@@ -18,9 +19,19 @@ export const envValue = (key: string) =>
 /** the error line, exit status 1 */
 export const failed = (message: string) => Effect.as(err(message), 1)
 
-/** a helper's run: a failure it did not report itself becomes its error line and exit status 1 */
+/**
+ * a helper's run: a failure it did not report itself becomes its error line
+ * and exit status 1. A bad line or value of tiny-cloud.conf costs only its
+ * own key, as in a phase: named in an error line, the event still handled
+ * (a typo must not leave hotplugged NICs and volumes unconfigured), exit 1.
+ */
 export const helper = <E extends { readonly message: string }, R>(program: Effect.Effect<number, E, R>) =>
-  Effect.catchAll(program, (e) => failed(e.message))
+  Effect.gen(function* () {
+    const { problems } = yield* Config
+    yield* Effect.forEach(problems, (p) => err(problemLine(p)), { discard: true })
+    const code = yield* Effect.catchAll(program, (e) => failed(e.message))
+    return problems.length > 0 ? Math.max(code, 1) : code
+  })
 
 /** the instance path of the interfaces file the helpers rebuild and lock */
 export const INTERFACES = "/etc/network/interfaces"
