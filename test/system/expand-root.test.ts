@@ -1,6 +1,6 @@
 /** expand_root with the real sfdisk and resize2fs, on image files standing in for /dev/vda and /dev/vdb. */
 import { execFileSync } from "node:child_process"
-import { mkdirSync } from "node:fs"
+import { mkdirSync, symlinkSync } from "node:fs"
 import { join } from "node:path"
 import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -64,5 +64,30 @@ it.scopedLive("expand_root leaves filesystems other than ext2/3/4 alone", () =>
     const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
     expect(r).toEqual({ code: 0, stdout: "", stderr: "\n   ++ expand_root: starting\nexpand_root: xfs is not supported\n   ++ expand_root: done\n" })
     expect(instance.commands()).toEqual([])
+  })
+)
+
+it.scopedLive("expand_root follows a root device named by a link (its escaped space read as /proc/mounts writes it) to the partition, and grows it", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws" } })
+    mkdirSync(join(instance.root, "dev/disk/by-label"), { recursive: true })
+    symlinkSync("../../vda2", join(instance.root, "dev/disk/by-label/my root"))
+    instance.write("/proc/mounts", "/dev/disk/by-label/my\\040root / ext4 rw 0 0\n")
+    const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
+    expect(r.code).toBe(0)
+    expect(instance.commands()).toEqual(["sfdisk -q --no-reread -N 2 /dev/vda", "partx -u /dev/vda", "resize2fs /dev/disk/by-label/my root"])
+  })
+)
+
+it.scopedLive("expand_root: /dev/root (a kernel that mounted the root itself) is the command line's root= device; a root= it cannot find stays /dev/root", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws" } })
+    instance.write("/proc/mounts", "/dev/root / ext4 rw 0 0\n")
+    const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
+    expect(r.code).toBe(0)
+    expect(instance.commands()).toEqual(["sfdisk -q --no-reread -N 2 /dev/vda", "partx -u /dev/vda", "resize2fs /dev/vda2"])
+    instance.write("/proc/cmdline", "root=PARTUUID=0c0ffee0-02 quiet\n")
+    yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
+    expect(instance.commands().slice(3)).toEqual(["resize2fs /dev/root"])
   })
 )
