@@ -91,3 +91,17 @@ it.scopedLive("expand_root: /dev/root (a kernel that mounted the root itself) is
     expect(instance.commands().slice(3)).toEqual(["resize2fs /dev/root"])
   })
 )
+
+it.scopedLive("expand_root: without sysfs's link to the disk, nvme0n1p2's disk is nvme0n1 and mmcblk0p2's mmcblk0 (the p comes off, the disk's own digit stays)", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws" } })
+    for (const [partition, disk] of [["nvme0n1p2", "nvme0n1"], ["mmcblk0p2", "mmcblk0"], ["sda10", "sda"]] as const) {
+      instance.write(`/sys/class/block/${partition}/partition`, `${partition.replace(/^.*\D/, "")}\n`)
+      instance.write("/proc/mounts", `/dev/${partition} / ext4 rw 0 0\n`)
+      const before = instance.commands().length
+      expect((yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })).code).toBe(0)
+      const number = partition.replace(/^.*\D/, "")
+      expect(instance.commands().slice(before)).toEqual([`sfdisk -q --no-reread -N ${number} /dev/${disk}`, `partx -u /dev/${disk}`, `resize2fs /dev/${partition}`])
+    }
+  })
+)

@@ -55,7 +55,9 @@ const diskOf = (partitionName: string) =>
     const real = yield* fs.realPath(fs.at(`/sys/class/block/${partitionName}`)).pipe(Effect.option)
     const parent = Option.map(real, (p) => p.split("/").slice(-2, -1)[0] ?? "").pipe(Option.filter((p) => p !== "" && p !== "block"))
     if (Option.isSome(parent)) return parent.value
-    return partitionName.replace(/^(.*\d)p\d+$/, "$1").replace(/^(.*\D)\d+$/, "$1")
+    // nvme0n1p2, mmcblk0p2, loop0p1: the disk's name ends in a digit, and `p` comes before the partition's; vda2, sda10: the digits alone
+    const pNumbered = /^(.*\d)p\d+$/.exec(partitionName)
+    return pNumbered !== null ? pNumbered[1]! : partitionName.replace(/^(.*\D)\d+$/, "$1")
   })
 
 export const expandRoot = Effect.gen(function* () {
