@@ -79,7 +79,7 @@ it.scopedLive("expand_root follows a root device named by a link (its escaped sp
   })
 )
 
-it.scopedLive("expand_root: /dev/root (a kernel that mounted the root itself) is the command line's root= device; a root= it cannot find stays /dev/root", () =>
+it.scopedLive("expand_root: /dev/root (a kernel that mounted the root itself) is the command line's root= device; a root= it cannot find stays /dev/root; a /dev/root link is followed", () =>
   Effect.gen(function* () {
     const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws" } })
     instance.write("/proc/mounts", "/dev/root / ext4 rw 0 0\n")
@@ -89,6 +89,11 @@ it.scopedLive("expand_root: /dev/root (a kernel that mounted the root itself) is
     instance.write("/proc/cmdline", "root=PARTUUID=0c0ffee0-02 quiet\n")
     yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
     expect(instance.commands().slice(3)).toEqual(["resize2fs /dev/root"])
+    // a /dev/root link names the device itself
+    mkdirSync(join(instance.root, "dev"), { recursive: true })
+    symlinkSync("vda2", join(instance.root, "dev/root"))
+    yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
+    expect(instance.commands().slice(4)).toEqual(["sfdisk -q --no-reread -N 2 /dev/vda", "partx -u /dev/vda", "resize2fs /dev/vda2"])
   })
 )
 

@@ -28,13 +28,14 @@ const cmdlineRoot = (cmdline: string) => {
  * The root device as its kernel name: a link (`/dev/disk/by-uuid/...`,
  * `/dev/mapper/...`) followed inside ROOT to the node it names; `/dev/root`
  * (what the kernel shows when it mounted the root itself, without an
- * initramfs) is the device of the command line's `root=`.
+ * initramfs), unless it is a link, is the device of the command line's `root=`.
  */
 const rootDevice = (device: string) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     let path = device
-    if (device === "/dev/root") {
+    // a /dev/root link (made by some device managers) names the device itself
+    if (device === "/dev/root" && !(yield* fs.isSymlink(fs.at(device)))) {
       const cmdline = yield* fs.readTextIfExists(fs.at("/proc/cmdline")).pipe(Effect.orElseSucceed(() => Option.none<string>()))
       const named = cmdlineRoot(Option.getOrElse(cmdline, () => ""))
       // a UUID= or LABEL= whose link the image does not make (mdev without persistent names) tells nothing
