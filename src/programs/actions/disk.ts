@@ -43,7 +43,8 @@ const rootDevice = (device: string) =>
       path = named
     }
     const at = fs.at(path)
-    if (!(yield* fs.isSymlink(at))) return path
+    // a name the kernel knows is taken as it is, whatever /dev holds in the image
+    if (!(yield* fs.isSymlink(at)) || (yield* fs.exists(fs.at(`/sys/class/block/${path.replace(/^\/dev\//, "")}`)))) return path
     const host = yield* fs.realPath(at).pipe(Effect.orElse(() => fs.resolve(at)), Effect.option)
     const instance = Option.map(host, (h) => h.slice(fs.root.length)).pipe(Option.filter((p) => p.startsWith("/dev/") && !p.startsWith("/dev/disk/")))
     return Option.getOrElse(instance, () => path)
