@@ -233,7 +233,8 @@ const resolve = (
     cloud = "nocloud"
   }
   const userName = values.CLOUD_USER || "alpine"
-  const cloudUser = /^[a-z_][a-z0-9_.-]*\$?$/i.test(userName) ? userName : invalid("CLOUD_USER", `CLOUD_USER: invalid user name '${printable(userName)}'`, "alpine")
+  // as busybox adduser takes a name, and user-data's `user:` (schema/fields.ts UserName): a digit may come first
+  const cloudUser = /^[a-z0-9_][a-z0-9_.-]*\$?$/i.test(userName) ? userName : invalid("CLOUD_USER", `CLOUD_USER: invalid user name '${printable(userName)}'`, "alpine")
   const endpointValue = values.IMDS_ENDPOINT || undefined
   const imdsEndpoint =
     endpointValue === undefined || isEndpoint(endpointValue)

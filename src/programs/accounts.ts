@@ -19,13 +19,14 @@ const parsePasswd = (text: string, name: string): Option.Option<Account> => {
   return Option.none()
 }
 
-/** the account from `$ROOT/etc/passwd`, else from `getent passwd` */
+/** the account from `$ROOT/etc/passwd`, else, when the instance is this machine (no ROOT), from `getent passwd` (NSS) */
 export const lookupAccount = (name: string) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     const passwd = yield* fs.readTextIfExists(fs.at("/etc/passwd")).pipe(Effect.orElseSucceed(() => Option.none<string>()))
     const local = Option.flatMap(passwd, (t) => parsePasswd(t, name))
-    if (Option.isSome(local)) return local
+    // under a ROOT, getent would answer with this machine's accounts, not the instance's
+    if (Option.isSome(local) || fs.root !== "") return local
     const commands = yield* Commands
     if (!(yield* commands.has("getent"))) return Option.none<Account>()
     const r = yield* commands.run("getent", ["passwd", name], { allowFailure: true }).pipe(Effect.option)

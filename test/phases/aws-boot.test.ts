@@ -160,6 +160,28 @@ describe("first boot on aws", () => {
     })
   )
 
+  it.scopedLive("run_userdata named in INIT_ACTIONS_FINAL runs no user-data that is not a script (sh would carry out a #cloud-config's lines), and with none it has nothing to do", () =>
+    Effect.gen(function* () {
+      const doc = '#cloud-config\nwrite_files:\n  - path: /srv/setup.sh\n    content: |\n      touch "$ROOT/tmp/ran"\n'
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(doc) } })
+      mkdirSync(join(instance.root, "tmp"), { recursive: true })
+      yield* instance.run(["early"])
+      const final = yield* instance.run(["final"], { INIT_ACTIONS_FINAL: "run_userdata" })
+      expect(final.code).toBe(1)
+      expect(final.stderr).toContain("\n   ++ run_userdata: starting\nrun_userdata: 'cloud-config' user-data is not a script; it is not run\n   ++ run_userdata: failed\n")
+      expect(instance.read("/tmp/ran")).toBeUndefined()
+      expect(instance.read("/var/log/user-data.exit")).toBeUndefined()
+      expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+
+      const none = yield* makeTestInstance({ cloud: "aws" })
+      yield* none.run(["early"])
+      const r = yield* none.run(["final"], { INIT_ACTIONS_FINAL: "run_userdata" })
+      expect(r.code).toBe(0)
+      expect(actionLines(r.stderr)).toEqual(["   ++ run_userdata: starting", "   ++ run_userdata: done", "   ++ bootstrap_complete: starting", "   ++ bootstrap_complete: done"])
+      expect(r.stderr).toContain("run_userdata: no user-data found\n")
+    })
+  )
+
   it.scopedLive("run_userdata leaves user-data.log root's alone to read, as the cloud-config runs' appends do, even when an image left it readable by all", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/sh\necho secret\n") } })

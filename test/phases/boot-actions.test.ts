@@ -17,9 +17,9 @@ import { PATIENT_METADATA } from "../support/instance-env.js"
  * syslog, run the program over a recording runner of our own on which
  * `logger` is installed (the instance gives ROOT and env).
  */
-const withLogger = (instance: TestInstance) =>
+const withLogger = (instance: TestInstance, answer?: (i: Invocation) => { readonly stdout: Uint8Array } | undefined) =>
   Effect.gen(function* () {
-    const recorder = yield* recordingCommands({ root: instance.root, missing: ["getent"] })
+    const recorder = yield* recordingCommands({ root: instance.root, missing: answer === undefined ? ["getent"] : [], ...(answer !== undefined ? { answer } : {}) })
     const run = (args: ReadonlyArray<string>, extraEnv: Readonly<Record<string, string>> = {}): Effect.Effect<RunResult> =>
       Effect.gen(function* () {
         const route = routeTinyCloud(args)
@@ -287,6 +287,21 @@ describe("main phase actions", () => {
       expect([instance.mode("/home"), instance.mode("/home/alpine"), instance.mode("/home/alpine/.ssh")]).toEqual([0o755, 0o755, 0o700])
       if (process.getuid?.() === 0) expect(instance.stat("/home/alpine")).toMatchObject({ uid: 1000, gid: 1000 })
       expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHome h@example\n")
+    })
+  )
+
+  it.scopedLive("under a ROOT, an account of this machine's (getent) is not the instance's: CLOUD_USER is created in ROOT and gets the keys there", () =>
+    Effect.gen(function* () {
+      const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostAccount h@example"
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: [key] } })
+      const host = new TextEncoder().encode("alpine:x:4242:4242::/srv/host-alpine:/bin/bash\n")
+      const system = yield* withLogger(instance, (i) => (i.command === "getent" ? { stdout: host } : undefined))
+      const r = yield* system.run(["main"], { INIT_ACTIONS_MAIN: "create_default_user set_ssh_keys" })
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.stderr).not.toContain("already exists")
+      expect(system.invocations().map((i) => i.command).filter((c) => c !== "logger")).toEqual(["addgroup", "adduser", "addgroup", "chpasswd"])
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${key}\n`)
+      expect(instance.read("/srv/host-alpine/.ssh/authorized_keys")).toBeUndefined()
     })
   )
 

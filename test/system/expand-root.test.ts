@@ -1,6 +1,6 @@
 /** expand_root with the real sfdisk and resize2fs, on image files standing in for /dev/vda and /dev/vdb. */
 import { execFileSync } from "node:child_process"
-import { mkdirSync } from "node:fs"
+import { mkdirSync, symlinkSync } from "node:fs"
 import { join } from "node:path"
 import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -64,5 +64,54 @@ it.scopedLive("expand_root leaves filesystems other than ext2/3/4 alone", () =>
     const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
     expect(r).toEqual({ code: 0, stdout: "", stderr: "\n   ++ expand_root: starting\nexpand_root: xfs is not supported\n   ++ expand_root: done\n" })
     expect(instance.commands()).toEqual([])
+  })
+)
+
+it.scopedLive("expand_root follows a root device named by a link (its escaped space read as /proc/mounts writes it) to the partition, and grows it", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws" } })
+    mkdirSync(join(instance.root, "dev/disk/by-label"), { recursive: true })
+    symlinkSync("../../vda2", join(instance.root, "dev/disk/by-label/my root"))
+    instance.write("/proc/mounts", "/dev/disk/by-label/my\\040root / ext4 rw 0 0\n")
+    const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
+    expect(r.code).toBe(0)
+    expect(instance.commands()).toEqual(["sfdisk -q --no-reread -N 2 /dev/vda", "partx -u /dev/vda", "resize2fs /dev/disk/by-label/my root"])
+    // a name sysfs knows is the kernel's, whatever the image's /dev makes of it
+    symlinkSync("loop0", join(instance.root, "dev/vda2"))
+    instance.write("/proc/mounts", "/dev/vda2 / ext4 rw 0 0\n")
+    yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
+    expect(instance.commands().slice(3)).toEqual(["sfdisk -q --no-reread -N 2 /dev/vda", "partx -u /dev/vda", "resize2fs /dev/vda2"])
+  })
+)
+
+it.scopedLive("expand_root: /dev/root (a kernel that mounted the root itself) is the command line's root= device; a root= it cannot find stays /dev/root; a /dev/root link is followed", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws" } })
+    instance.write("/proc/mounts", "/dev/root / ext4 rw 0 0\n")
+    const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
+    expect(r.code).toBe(0)
+    expect(instance.commands()).toEqual(["sfdisk -q --no-reread -N 2 /dev/vda", "partx -u /dev/vda", "resize2fs /dev/vda2"])
+    instance.write("/proc/cmdline", "root=PARTUUID=0c0ffee0-02 quiet\n")
+    yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
+    expect(instance.commands().slice(3)).toEqual(["resize2fs /dev/root"])
+    // a /dev/root link names the device itself
+    mkdirSync(join(instance.root, "dev"), { recursive: true })
+    symlinkSync("vda2", join(instance.root, "dev/root"))
+    yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
+    expect(instance.commands().slice(4)).toEqual(["sfdisk -q --no-reread -N 2 /dev/vda", "partx -u /dev/vda", "resize2fs /dev/vda2"])
+  })
+)
+
+it.scopedLive("expand_root: without sysfs's link to the disk, nvme0n1p2's disk is nvme0n1 and mmcblk0p2's mmcblk0 (the p comes off, the disk's own digit stays)", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws" } })
+    for (const [partition, disk] of [["nvme0n1p2", "nvme0n1"], ["mmcblk0p2", "mmcblk0"], ["sda10", "sda"]] as const) {
+      instance.write(`/sys/class/block/${partition}/partition`, `${partition.replace(/^.*\D/, "")}\n`)
+      instance.write("/proc/mounts", `/dev/${partition} / ext4 rw 0 0\n`)
+      const before = instance.commands().length
+      expect((yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })).code).toBe(0)
+      const number = partition.replace(/^.*\D/, "")
+      expect(instance.commands().slice(before)).toEqual([`sfdisk -q --no-reread -N ${number} /dev/${disk}`, `partx -u /dev/${disk}`, `resize2fs /dev/${partition}`])
+    }
   })
 )

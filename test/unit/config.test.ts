@@ -51,6 +51,13 @@ describe("tiny-cloud.conf", () => {
     expect(s.initActions).toEqual({ main: ["set_hostname"], final: [] })
   })
 
+  it("takes a CLOUD_USER busybox adduser takes (and user-data's user: does): a digit first, dots, dashes, a final $", () => {
+    for (const name of ["1user", "first.last", "a-b", "Admin_2", "svc$"]) {
+      const s = Either.getOrThrow(settings({}, `CLOUD_USER=${name}\n`))
+      expect([s.cloudUser, s.problems]).toEqual([name, []])
+    }
+  })
+
   it.each([
     ["IMDS_TIMEOUT=abc\n", "IMDS_TIMEOUT"],
     ["IMDS_DEADLINE=-1\n", "IMDS_DEADLINE"],

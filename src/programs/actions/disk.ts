@@ -4,14 +4,51 @@ import { Commands } from "../../services/Commands.js"
 import { info } from "../../services/Log.js"
 import { RootFs } from "../../services/RootFs.js"
 
+/** a field of /proc/mounts: the kernel writes a space, tab, newline or backslash in it as `\040`, `\011`, `\012`, `\134` */
+const unescaped = (field: string) => field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)))
+
 const rootMount = (mounts: string) => {
   let found: { device: string; fstype: string } | undefined
   for (const line of mounts.split("\n")) {
     const [device, mountpoint, fstype] = line.split(/\s+/)
-    if (mountpoint === "/" && device && fstype) found = { device, fstype }
+    if (mountpoint === "/" && device && fstype) found = { device: unescaped(device), fstype }
   }
   return found
 }
+
+/** `root=` of the kernel command line as a device path: `/dev/NAME`, or `UUID=`, `LABEL=`, `PARTUUID=`, `PARTLABEL=` as their /dev/disk/by-* link */
+const cmdlineRoot = (cmdline: string) => {
+  const value = cmdline.split(/\s+/).filter((w) => w.startsWith("root=")).at(-1)?.slice("root=".length) ?? ""
+  if (value.startsWith("/dev/")) return value
+  const tag = /^(UUID|LABEL|PARTUUID|PARTLABEL)=(.+)$/.exec(value)
+  return tag === null ? undefined : `/dev/disk/by-${tag[1]!.toLowerCase()}/${tag[2]!}`
+}
+
+/**
+ * The root device as its kernel name: a link (`/dev/disk/by-uuid/...`,
+ * `/dev/mapper/...`) followed inside ROOT to the node it names; `/dev/root`
+ * (what the kernel shows when it mounted the root itself, without an
+ * initramfs), unless it is a link, is the device of the command line's `root=`.
+ */
+const rootDevice = (device: string) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    let path = device
+    // a /dev/root link (made by some device managers) names the device itself
+    if (device === "/dev/root" && !(yield* fs.isSymlink(fs.at(device)))) {
+      const cmdline = yield* fs.readTextIfExists(fs.at("/proc/cmdline")).pipe(Effect.orElseSucceed(() => Option.none<string>()))
+      const named = cmdlineRoot(Option.getOrElse(cmdline, () => ""))
+      // a UUID= or LABEL= whose link the image does not make (mdev without persistent names) tells nothing
+      if (named === undefined || (named.startsWith("/dev/disk/") && !(yield* fs.isSymlink(fs.at(named))))) return device
+      path = named
+    }
+    const at = fs.at(path)
+    // a name the kernel knows is taken as it is, whatever /dev holds in the image
+    if (!(yield* fs.isSymlink(at)) || (yield* fs.exists(fs.at(`/sys/class/block/${path.replace(/^\/dev\//, "")}`)))) return path
+    const host = yield* fs.realPath(at).pipe(Effect.orElse(() => fs.resolve(at)), Effect.option)
+    const instance = Option.map(host, (h) => h.slice(fs.root.length)).pipe(Option.filter((p) => p.startsWith("/dev/") && !p.startsWith("/dev/disk/")))
+    return Option.getOrElse(instance, () => path)
+  })
 
 /** the disk holding a partition: sysfs's parent, else the name without the partition suffix */
 const diskOf = (partitionName: string) =>
@@ -20,7 +57,9 @@ const diskOf = (partitionName: string) =>
     const real = yield* fs.realPath(fs.at(`/sys/class/block/${partitionName}`)).pipe(Effect.option)
     const parent = Option.map(real, (p) => p.split("/").slice(-2, -1)[0] ?? "").pipe(Option.filter((p) => p !== "" && p !== "block"))
     if (Option.isSome(parent)) return parent.value
-    return partitionName.replace(/^(.*\d)p\d+$/, "$1").replace(/^(.*\D)\d+$/, "$1")
+    // nvme0n1p2, mmcblk0p2, loop0p1: the disk's name ends in a digit, and `p` comes before the partition's; vda2, sda10: the digits alone
+    const pNumbered = /^(.*\d)p\d+$/.exec(partitionName)
+    return pNumbered !== null ? pNumbered[1]! : partitionName.replace(/^(.*\D)\d+$/, "$1")
   })
 
 export const expandRoot = Effect.gen(function* () {
@@ -36,12 +75,15 @@ export const expandRoot = Effect.gen(function* () {
     return
   }
   const c = yield* Commands
-  const name = root.device.replace(/^\/dev\//, "")
+  const device = yield* rootDevice(root.device)
+  const name = device.replace(/^\/dev\//, "")
+  // the filesystem by the name it is mounted by; /dev/root, which mdev does not make, by its device's
+  const filesystem = root.device === "/dev/root" ? device : root.device
   const partition = yield* fs.readTextIfExists(fs.at(`/sys/class/block/${name}/partition`))
   if (Option.isSome(partition) && partition.value.trim() !== "") {
     const disk = `/dev/${yield* diskOf(name)}`
     yield* c.run("sfdisk", ["-q", "--no-reread", "-N", partition.value.trim(), disk], { stdin: ", +\n" })
     yield* c.run("partx", ["-u", disk])
   }
-  yield* c.run("resize2fs", [root.device])
+  yield* c.run("resize2fs", [filesystem])
 })

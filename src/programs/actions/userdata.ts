@@ -3,7 +3,7 @@ import * as Option from "effect/Option"
 import { ActionFailed } from "../../domain/errors.js"
 import { Commands } from "../../services/Commands.js"
 import { Config } from "../../services/Config.js"
-import { err, notice, warn } from "../../services/Log.js"
+import { err, info, notice, warn } from "../../services/Log.js"
 import { Metadata } from "../../services/Metadata.js"
 import { RootFs } from "../../services/RootFs.js"
 import { UserData } from "../../services/UserData.js"
@@ -11,7 +11,7 @@ import { PhaseContext } from "../action.js"
 import { decompress } from "../decompress.js"
 import { textOf } from "../../domain/text.js"
 import { runnableScript } from "../../domain/userdata/runnable.js"
-import { CHECKED_WORDS } from "../../domain/userdata/type.js"
+import { CHECKED_WORDS, userDataTypeOf } from "../../domain/userdata/type.js"
 
 /**
  * fetch, decompress, store byte-exact for root only; absent or empty user-data leaves no file. An earlier
@@ -71,8 +71,17 @@ const interpreterOf = (bytes: Uint8Array): ReadonlyArray<string> => {
   return space < 0 ? [line] : [line.slice(0, space), line.slice(space).trim()]
 }
 
-/** runs the user-data script; its output goes to user-data.log and stdout, its status to user-data.exit */
+/**
+ * runs the user-data script; its output goes to user-data.log and stdout, its status to user-data.exit.
+ * Named in INIT_ACTIONS_FINAL for an instance whose user-data is no script, it runs nothing: a
+ * #cloud-config run as a program would have sh carry out its lines (a write_files content among them)
+ */
 export const runUserdata = Effect.gen(function* () {
+  const { userDataWord } = yield* PhaseContext
+  if (userDataWord === "missing") return yield* info("run_userdata: no user-data found")
+  if (userDataTypeOf(userDataWord) !== "script") {
+    return yield* Effect.fail(new ActionFailed({ reason: `'${userDataWord}' user-data is not a script; it is not run` }))
+  }
   const fs = yield* RootFs
   const { logDir } = yield* Config
   const userData = yield* UserData
