@@ -15,7 +15,12 @@ export const DEFAULT_ACTIONS: Readonly<Record<Phase, ReadonlyArray<ActionName>>>
 
 export const FINAL_ACTION: ActionName = "bootstrap_complete"
 
-const applyChange = (list: ReadonlyArray<string>, change: ActionChange): ReadonlyArray<string> => {
+const applyChange = (from: ReadonlyArray<string>, change: ActionChange): ReadonlyArray<string> => {
+  const anchor = "anchor" in change ? change.anchor : undefined
+  if (anchor !== undefined && !from.includes(anchor)) return from
+  // an action the list already holds (INIT_ACTIONS_FINAL naming run_userdata, which the script type appends) moves to
+  // its new place, the last one winning: it never runs twice in a phase
+  const list = from.filter((a) => a === anchor || !(change.actions as ReadonlyArray<string>).includes(a))
   switch (change.op) {
     case "prepend":
       return [...change.actions, ...list]
@@ -34,7 +39,7 @@ const applyChange = (list: ReadonlyArray<string>, change: ActionChange): Readonl
  * A phase's action list: the defaults (or INIT_ACTIONS_*, which may name
  * anything), then the cloud's changes, then the user-data type's; the final
  * phase ends with bootstrap_complete. A change whose anchor is not in the
- * list changes nothing.
+ * list changes nothing; an action a change adds is in the list once.
  */
 export const planPhase = (
   phase: Phase,

@@ -160,6 +160,18 @@ describe("first boot on aws", () => {
     })
   )
 
+  it.scopedLive("run_userdata named in INIT_ACTIONS_FINAL, which a script's type appends too, runs the user's script once", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes('#!/bin/sh\necho run >> "$ROOT/tmp/runs"\n') } })
+      mkdirSync(join(instance.root, "tmp"), { recursive: true })
+      yield* instance.run(["early"])
+      const final = yield* instance.run(["final"], { INIT_ACTIONS_FINAL: "run_userdata" })
+      expect(final.code).toBe(0)
+      expect(actionLines(final.stderr)).toEqual(["   ++ run_userdata: starting", "   ++ run_userdata: done", "   ++ bootstrap_complete: starting", "   ++ bootstrap_complete: done"])
+      expect(instance.read("/tmp/runs")).toBe("run\n")
+    })
+  )
+
   it.scopedLive("run_userdata named in INIT_ACTIONS_FINAL runs no user-data that is not a script (sh would carry out a #cloud-config's lines), and with none it has nothing to do", () =>
     Effect.gen(function* () {
       const doc = '#cloud-config\nwrite_files:\n  - path: /srv/setup.sh\n    content: |\n      touch "$ROOT/tmp/ran"\n'

@@ -54,6 +54,22 @@ describe("planPhase", () => {
     expect(planPhase("boot", undefined, userData, cloud)).toEqual(["expand_root", "install_hotplugs", "set_ephemeral_network", "set_network_interfaces", "enable_sshd"])
   })
 
+  it("an action a change adds that the list already holds moves to its new place, the last one winning: it never runs twice", () => {
+    // INIT_ACTIONS_FINAL naming run_userdata or userdata_runcmd, which the user-data type appends: the user's commands run once
+    const script: Array<ActionChange> = [{ phase: "final", op: "append", actions: ["run_userdata"] }]
+    expect(planPhase("final", ["run_userdata", "userdata_packages"], script)).toEqual(["userdata_packages", "run_userdata", FINAL_ACTION])
+    const anchored: ActionChange = { phase: "main", op: "after", anchor: "set_ssh_keys", actions: ["ssh_authorized_keys", "userdata_ssh_pwauth"] }
+    expect(planPhase("main", ["ssh_authorized_keys", "create_default_user", "set_ssh_keys"], [anchored])).toEqual(["create_default_user", "set_ssh_keys", "ssh_authorized_keys", "userdata_ssh_pwauth"])
+    // a change that changes nothing (its anchor absent) moves nothing either
+    expect(planPhase("main", ["ssh_authorized_keys", "set_hostname"], [anchored])).toEqual(["ssh_authorized_keys", "set_hostname"])
+    fc.assert(
+      fc.property(list, fc.array(name, { minLength: 1, maxLength: 3 }), fc.boolean(), (base, added, prepend) => {
+        const plan = planPhase("main", base, [{ phase: "main", op: prepend ? "prepend" : "append", actions: added }])
+        for (const a of new Set(added)) expect(plan.filter((b) => b === a).length).toBe(added.filter((b) => b === a).length)
+      })
+    )
+  })
+
   it("changes for other phases leave this one alone", () => {
     fc.assert(
       fc.property(list, (base) => {
