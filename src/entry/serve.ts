@@ -88,6 +88,17 @@ const http = Layer.succeed(Http, makeCachingHttp(liveHttp))
 const discard = Layer.succeed(Output, { stdout: () => Effect.void, stderr: () => Effect.void })
 
 /**
+ * The prefetch's programs: the client's environment, no output, and no
+ * `logger`: what reading ahead finds (a key list item left out...) is said by
+ * the phase that uses it, as a process of its own says it, never twice nor
+ * under another phase's tag.
+ */
+const unlogged = (env: Readonly<Record<string, string>>) => {
+  const commands = makeLiveCommands(() => {}, env)
+  return Layer.succeed(Commands, { ...commands, has: (command: string) => (command === "logger" ? Effect.succeed(false) : commands.has(command)) })
+}
+
+/**
  * What early and main will read, asked for at once as early starts: with
  * aws, the token, then user-data, hostname and the key list together, then
  * the keys. The phases wait for the answers on their way; a failed read is
@@ -97,7 +108,7 @@ const prefetch = (env: Readonly<Record<string, string>>) =>
   Effect.runFork(
     Effect.flatMap(Metadata, (md) => Effect.all([md.userData, md.hostname, md.sshKeys], { concurrency: "unbounded", mode: "either" })).pipe(
       Effect.scoped,
-      Effect.provide(appLayer(env, "tiny-cloud/early", { ...livePlatform, http, output: discard }, { lenientConfig: true })),
+      Effect.provide(appLayer(env, "tiny-cloud/early", { commands: unlogged(env), http, output: discard }, { lenientConfig: true })),
       Effect.ignore
     )
   )

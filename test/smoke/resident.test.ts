@@ -69,6 +69,29 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(existsSync(join(resident.instance.root, "run/tiny-cloud/server.pid"))).toBe(false)
   })
 
+  it("what it reads ahead as early starts is logged by the phase that uses it, as a process of its own logs it: the same syslog lines, once", async ({ expect }) => {
+    // a NoCloud seed whose key list has an item that is no string: set_ssh_keys (main) says so
+    const seeded = async () => {
+      const instance = await makeInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
+      open.push(instance)
+      instance.write("/var/lib/cloud/seed/nocloud/meta-data", `instance-id: i-1\nlocal-hostname: res-1\npublic-keys:\n  - ${KEYS[0]}\n  - {a: 1}\n`)
+      instance.write("/var/lib/cloud/seed/nocloud/user-data", USER_DATA)
+      return { instance, env: servicesEnv(instance) }
+    }
+    const syslog = (i: TestInstance) => readCommandLog(i.fake).filter((c) => c.line.startsWith("logger ")).map((c) => `${c.line.replace(/\[\d+\]$/, "")}: ${c.stdin.join(" / ")}`)
+    const alone = await seeded()
+    for (const phase of ["boot", "early", "main", "final"]) expect((await startService(phase, { ...alone.env, TINY_CLOUD_LIB: "/nonexistent" })).code).toBe(0)
+    const resident = await seeded()
+    await bootAndServe(resident.env, resident.instance)
+    const pid = serverPid(resident.instance)!
+    for (const phase of ["early", "main", "final"]) expect((await startService(phase, resident.env)).code).toBe(0)
+    await until(() => !alive(pid), "the resident process exits after final")
+    expect(syslog(alone.instance).filter((l) => l.includes("public-keys"))).toEqual([
+      "logger -p local7.warning -t tiny-cloud/main: NoCloud meta-data 'public-keys': 1 item that is not a string left out"
+    ])
+    expect(syslog(resident.instance)).toEqual(syslog(alone.instance))
+  })
+
   it("early started at once after boot, while the resident process still starts, waits for it rather than starting its own", async ({ expect }) => {
     const { instance, env } = await newInstance()
     expect((await startService("boot", env)).code).toBe(0)
