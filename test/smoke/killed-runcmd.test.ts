@@ -47,5 +47,9 @@ describe("a main phase killed between writing a file and giving its new director
       `chown appuser ${instance.root}/home/appdata/conf`,
       `chown appuser ${instance.root}/home/appdata/conf/settings.conf`
     ])
+    // the record of those directories is this first boot's: a first boot asked for again starts without it
+    expect(instance.read("/var/lib/cloud/.write_files-directories")).toBeDefined()
+    expect((await instance.run(["--bootstrap", "incomplete"])).code).toBe(0)
+    expect(instance.read("/var/lib/cloud/.write_files-directories")).toBeUndefined()
   })
 })
