@@ -57,9 +57,50 @@ export const withAppend = (journal: ReadonlyArray<AppendDone>, done: AppendDone)
   done
 ]
 
-export const formatJournal = (journal: ReadonlyArray<AppendDone>): string => `${JSON.stringify(journal)}\n`
+export const formatJournal = (journal: ReadonlyArray<AppendDone | DirectoriesMade>): string => `${JSON.stringify(journal)}\n`
 
 export const appendDone = (index: number, path: string, after: Uint8Array): AppendDone => ({ index, path, length: after.length, digest: digestOf(after) })
 
 export const isDone = (journal: ReadonlyArray<AppendDone>, index: number, path: string, current: Uint8Array): boolean =>
   journal.some((e) => e.index === index && e.path === path && current.length >= e.length && e.digest === digestOf(current.subarray(0, e.length)))
+
+/**
+ * In `$TINY_CLOUD_VAR` too: the directories this first boot is making for
+ * cloud-config `write_files` entries with an owner, recorded before they are
+ * made, so that a rerun after a crash between making them and `chown` still
+ * gives them the file's owner (they are there by then, so no longer new).
+ */
+export const DIRECTORIES_JOURNAL = ".write_files-directories"
+
+export interface DirectoriesMade {
+  /** the entry's place in `write_files`, and its path */
+  readonly index: number
+  readonly path: string
+  /** instance paths, outermost first */
+  readonly directories: ReadonlyArray<string>
+}
+
+/** an unreadable journal counts as empty */
+export const parseDirectoriesJournal = (text: string): ReadonlyArray<DirectoriesMade> => {
+  try {
+    const parsed: unknown = JSON.parse(text)
+    if (!Array.isArray(parsed)) return []
+    return parsed.filter(
+      (e): e is DirectoriesMade =>
+        typeof e === "object" && e !== null && typeof e.index === "number" && typeof e.path === "string" && Array.isArray(e.directories) && e.directories.every((d: unknown) => typeof d === "string")
+    )
+  } catch {
+    return []
+  }
+}
+
+/** the directories recorded for the entry, then those missing now that are not among them */
+export const directoriesOf = (journal: ReadonlyArray<DirectoriesMade>, index: number, path: string, missing: ReadonlyArray<string>): ReadonlyArray<string> => {
+  const recorded = journal.find((e) => e.index === index && e.path === path)?.directories ?? []
+  return [...recorded, ...missing.filter((d) => !recorded.includes(d))]
+}
+
+export const withDirectories = (journal: ReadonlyArray<DirectoriesMade>, made: DirectoriesMade): ReadonlyArray<DirectoriesMade> => [
+  ...journal.filter((e) => e.index !== made.index || e.path !== made.path),
+  made
+]

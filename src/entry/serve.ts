@@ -98,7 +98,10 @@ const prefetch = (env: Readonly<Record<string, string>>) =>
   Effect.runFork(
     Effect.flatMap(Metadata, (md) => Effect.all([md.userData, md.hostname, md.sshKeys], { concurrency: "unbounded", mode: "either" })).pipe(
       Effect.scoped,
-      Effect.provide(appLayer(env, "tiny-cloud/early", { ...livePlatform, http, output: discard }, { lenientConfig: true, log: { syslog: false } })),
+      // its programs (a NoCloud volume's mount) get the client's environment, as the phase's do
+      Effect.provide(
+        appLayer(env, "tiny-cloud/early", { commands: Layer.succeed(Commands, makeLiveCommands(() => {}, env)), http, output: discard }, { lenientConfig: true, log: { syslog: false } })
+      ),
       Effect.ignore
     )
   )

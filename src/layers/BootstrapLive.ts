@@ -2,7 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Bootstrap } from "../services/Bootstrap.js"
 import { Config } from "../services/Config.js"
-import { APPEND_JOURNAL, USERS_JOURNAL } from "../domain/append-journal.js"
+import { APPEND_JOURNAL, DIRECTORIES_JOURNAL, USERS_JOURNAL } from "../domain/append-journal.js"
 import { bootstrapMarker } from "../domain/bootstrap.js"
 import { RootFs } from "../services/RootFs.js"
 
@@ -23,6 +23,7 @@ export const BootstrapLive = Layer.effect(
           fs.remove(marker),
           fs.remove(`${varDir}/${APPEND_JOURNAL}`),
           fs.remove(`${varDir}/${USERS_JOURNAL}`),
+          fs.remove(`${varDir}/${DIRECTORIES_JOURNAL}`),
           fs.remove(`${varDir}/.autodetect`),
           fs.remove(`${varDir}/nocloud`, { recursive: true })
         ],

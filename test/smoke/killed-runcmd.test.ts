@@ -2,7 +2,7 @@
  * A final phase killed while the user's runcmd runs, then run again, as the
  * next boot runs it: the run converges and leaves nothing of the killed one.
  */
-import { mkdtempSync, readdirSync, rmSync } from "node:fs"
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it, onTestFinished } from "vitest"
@@ -25,5 +25,32 @@ describe("a final phase killed during runcmd", () => {
     expect(again.code).toBe(0)
     expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
     expect(readdirSync(join(instance.root, "var/log")).filter((f) => f.startsWith("."))).toEqual([])
+  })
+})
+
+describe("a main phase killed between writing a file and giving its new directories the file's owner", () => {
+  it("gives them the owner when run again, as an undisturbed boot does", async () => {
+    const marks = mkdtempSync(join(tmpdir(), "tiny-cloud-killed-"))
+    onTestFinished(() => rmSync(marks, { recursive: true, force: true }))
+    const once = join(marks, "once")
+    const userData = "#cloud-config\nusers:\n  - default\n  - name: appuser\nwrite_files:\n  - path: /home/appdata/conf/settings.conf\n    content: x\n    owner: appuser\n"
+    const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(userData) } })
+    // the first chown kills the phase that runs it (its parent), as a power cut would: the file and its directories are written by then;
+    // it never gets to its own work (nor to logging it, which a loaded machine would let happen during the rerun)
+    rmSync(join(instance.fake.bin, "chown"))
+    writeFileSync(join(instance.fake.bin, "chown"), `#!/bin/sh\n[ -e ${once} ] || { touch ${once}; kill -9 $PPID; sleep 5; exit 1; }\nprintf 'chown %s\\n' "$*" >> "$FAKE_COMMAND_LOG"\n`, { mode: 0o755 })
+    for (const phase of ["boot", "early"]) expect((await instance.run([phase])).code).toBe(0)
+    expect((await instance.run(["main"])).code).toBe(-1)
+    expect(instance.read("/home/appdata/conf/settings.conf")).toBe("x")
+    expect((await instance.run(["main"])).code).toBe(0)
+    expect(instance.commands().filter((c) => c.startsWith("chown "))).toEqual([
+      `chown appuser ${instance.root}/home/appdata`,
+      `chown appuser ${instance.root}/home/appdata/conf`,
+      `chown appuser ${instance.root}/home/appdata/conf/settings.conf`
+    ])
+    // the record of those directories is this first boot's: a first boot asked for again starts without it
+    expect(instance.read("/var/lib/cloud/.write_files-directories")).toBeDefined()
+    expect((await instance.run(["--bootstrap", "incomplete"])).code).toBe(0)
+    expect(instance.read("/var/lib/cloud/.write_files-directories")).toBeUndefined()
   })
 })

@@ -9,7 +9,7 @@ import { RootFs } from "../../../services/RootFs.js"
 import { fetchSource } from "../fetch.js"
 import { loadUserConfig } from "../load.js"
 import type { FileToWrite } from "../../../domain/userdata/model.js"
-import { APPEND_JOURNAL, appendDone, formatJournal, isDone, parseJournal, withAppend } from "../../../domain/append-journal.js"
+import { APPEND_JOURNAL, appendDone, DIRECTORIES_JOURNAL, directoriesOf, formatJournal, isDone, parseDirectoriesJournal, parseJournal, withAppend, withDirectories } from "../../../domain/append-journal.js"
 import { printable } from "../../../domain/text.js"
 import { concat, fail, instancePath } from "./common.js"
 
@@ -46,13 +46,25 @@ const appendOnce = (index: number, path: string, target: string, content: Uint8A
     yield* fs.writeAtomic(target, after, { mode })
   })
 
-/** the directories above `path` (an instance path) that are not there yet, outermost first */
-const missingDirectories = (path: string) =>
+/**
+ * The directories above `path` (an instance path) that this first boot makes
+ * for the entry, outermost first: those not there yet, recorded in the
+ * journal before they are made, and those a run killed before their `chown`
+ * recorded (they are there now)
+ */
+const newDirectories = (index: number, path: string) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
+    const { varDir } = yield* Config
     const missing: Array<string> = []
     for (let dir = posix.dirname(path); dir !== "/" && !(yield* fs.exists(fs.at(dir))); dir = posix.dirname(dir)) missing.unshift(dir)
-    return missing
+    const journalPath = `${varDir}/${DIRECTORIES_JOURNAL}`
+    const journal = parseDirectoriesJournal(Option.getOrElse(yield* fs.readTextIfExists(journalPath), () => ""))
+    const directories = directoriesOf(journal, index, path, missing)
+    if (directories.length > directoriesOf(journal, index, path, []).length) {
+      yield* fs.writeAtomic(journalPath, formatJournal(withDirectories(journal, { index, path, directories })), { mode: 0o600, noFollow: true })
+    }
+    return directories
   })
 
 /**
@@ -76,7 +88,7 @@ const writeFiles = (action: string, files: ReadonlyArray<FileToWrite>) =>
         continue
       }
       // cloud-init gives the directories it makes for a file the file's owner (root's own need no chown)
-      const newDirectories = file.ownsNewDirectories === true && file.owner !== "" && file.owner !== "root:root" ? yield* missingDirectories(path) : []
+      const madeDirectories = file.ownsNewDirectories === true && file.owner !== "" && file.owner !== "root:root" ? yield* newDirectories(file.index, path) : []
       const written = yield* Effect.gen(function* () {
         if (file.append) yield* appendOnce(file.index, path, target, content, file.mode)
         else yield* fs.writeAtomic(target, content, { mode: file.mode })
@@ -93,7 +105,7 @@ const writeFiles = (action: string, files: ReadonlyArray<FileToWrite>) =>
           Effect.map((r) => r.exitCode),
           Effect.catchAll(() => Effect.succeed(127))
         )
-      for (const at of [...newDirectories, path]) {
+      for (const at of [...madeDirectories, path]) {
         const status = yield* chown(at)
         if (status !== 0) {
           yield* err(`write_files: chown of ${printable(at, 4096)} exited with status ${status}`)
