@@ -15,12 +15,17 @@ const serverLeftovers = (root: string, file: "server.starting" | "server.pid", p
   writeFileSync(join(run, file), `${pid}\n`)
 }
 
+/** the last service's directory; a test may start several, and each one's goes after it */
 let dir = ""
-afterEach(() => rmSync(dir, { recursive: true, force: true }))
+const dirs: Array<string> = []
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
 
 /** sources a service script with OpenRC's helpers stubbed and runs its start(); returns the banners and tiny-cloud calls */
 const start = (phase: string, setup: (root: string) => void = () => {}, lib = "/nonexistent", env: Record<string, string> = {}) => {
   dir = mkdtempSync(join(tmpdir(), "tiny-cloud-openrc-"))
+  dirs.push(dir)
   const root = join(dir, "root")
   const bin = join(dir, "bin")
   mkdirSync(bin, { recursive: true })
