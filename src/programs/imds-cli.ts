@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { MetadataError } from "../domain/errors.js"
 import { authorizedKeys } from "../domain/ssh-keys.js"
-import { printable } from "../domain/text.js"
+import { printable, sortedUnique } from "../domain/text.js"
 import { stderrHidden } from "../services/Log.js"
 import { Metadata, type CloudMetadata } from "../services/Metadata.js"
 import { Network } from "../services/Network.js"
@@ -46,7 +46,8 @@ const printKey = (md: CloudMetadata, key: string, hideStderr: boolean): Effect.E
       return Effect.flatMap(md.sshKeys, (entries) => {
         const { keys, dropped } = authorizedKeys(entries, { allowOptions: false })
         const said = dropped === 0 || hideStderr ? Effect.void : Effect.flatMap(Output, (o) => o.stderr(`imds: @ssh-keys: ${dropped === 1 ? "1 line that is not an OpenSSH public key, or has options in front of it" : `${dropped} lines that are not OpenSSH public keys, or have options in front of them`}, left out\n`))
-        return Effect.zipRight(said, write(keys.map((k) => `${k}\n`).join("")))
+        // sorted as written: a key's blanks made one (`TYPE  BLOB  comment`) may no longer sort where the line it came from did
+        return Effect.zipRight(said, write(sortedUnique(keys).map((k) => `${k}\n`).join("")))
       })
     case "@userdata":
       return Effect.flatMap(md.userData, (d) => write(Option.getOrElse(d, () => new Uint8Array())))
