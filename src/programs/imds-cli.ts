@@ -34,6 +34,9 @@ const write = (data: string | Uint8Array) => Effect.flatMap(Output, (o) => o.std
 const found = (key: string) => (value: Option.Option<string | Uint8Array>) =>
   Option.match(value, { onNone: () => Effect.fail(new NotFound(key)), onSome: write })
 
+/** a path goes on a request line: nothing there may be blank, a control character or outside ASCII (an empty one is the root) */
+const sendable = (path: string) => /^[\x21-\x7e]*$/.test(path)
+
 /** one key's value printed, or its error */
 const printKey = (md: CloudMetadata, key: string, hideStderr: boolean): Effect.Effect<void, KeyError, Output> => {
   switch (key) {
@@ -54,8 +57,7 @@ const printKey = (md: CloudMetadata, key: string, hideStderr: boolean): Effect.E
     case "@nics":
       return Effect.flatMap(md.nics, found(key))
   }
-  // a path goes on a request line: nothing there may be blank, a control character or outside ASCII (an empty one is the root)
-  if (!/^[\x21-\x7e]*$/.test(key)) return Effect.fail(new NotFound(key))
+  if (!sendable(key)) return Effect.fail(new NotFound(key))
   return Effect.flatMap(md.get(key), found(key))
 }
 
@@ -89,7 +91,9 @@ const processKeys = (
       else {
         const run: Effect.Effect<boolean, KeyError, Network | Output> =
           nic !== undefined
-            ? Effect.as(Effect.flatMap(md.nic(nic.mac, key), found(`@nic:${nic.iface},${key}`)), true)
+            ? sendable(key)
+              ? Effect.as(Effect.flatMap(md.nic(nic.mac, key), found(`@nic:${nic.iface},${key}`)), true)
+              : Effect.fail(new NotFound(`@nic:${nic.iface},${key}`))
             : key.startsWith("@nic:")
               ? nicKeys(md, key, state)
               : Effect.as(printKey(md, key, state.hideStderr), true)
