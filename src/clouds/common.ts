@@ -161,20 +161,29 @@ const yamlFailure = (e: unknown): string => {
   return `${yamlProblem(typeof code === "string" ? code : undefined, message)}${typeof code === "string" ? at : ""}`
 }
 
+/** YAML's number types: without them a plain scalar that looks like a number stays the text it is */
+const NUMBER_TAGS: ReadonlyArray<string> = ["tag:yaml.org,2002:int", "tag:yaml.org,2002:float"]
+
 /**
  * A YAML document a cloud serves (a seed's meta-data, user-data), its
  * reason for failing as one line that never quotes it: the parser is loaded only when one is
  * read, and a document nested deeper, or holding more tokens, than any
- * real one is refused unread.
+ * real one is refused unread. `numbersAsWritten`: a number is its text as
+ * the document writes it (`007`, `1.0`, an id of 20 digits), as the shell
+ * edition's `yx` printed it, never the number it reads as
  */
-export const parsedYaml = (text: string) =>
+export const parsedYaml = (text: string, options?: { readonly numbersAsWritten?: boolean }) =>
   Effect.gen(function* () {
     if (yamlNestsDeeperThan(text)) return yield* Effect.fail(`nested too deeply (more than ${YAML_MAX_NESTING} levels)`)
     const { Lexer, parse } = yield* Effect.promise(() => import("yaml"))
     if (!takeTokens(new Lexer().lex(text), { tokens: YAML_MAX_TOKENS })) return yield* Effect.fail(`too large to read (more than ${YAML_MAX_TOKENS} YAML tokens)`)
     // warnings (an unknown tag such as `!vault`) are not printed: yaml would emit them to stderr with the document's line
     return yield* Effect.try({
-      try: () => parse(text, { logLevel: "error" }) as unknown,
+      try: () =>
+        parse(text, {
+          logLevel: "error",
+          customTags: (tags) => (options?.numbersAsWritten ? tags.filter((t) => typeof t === "string" || !NUMBER_TAGS.includes(t.tag)) : tags)
+        }) as unknown,
       catch: yamlFailure
     })
   })

@@ -11,6 +11,8 @@ import { commandSucceeds, parsedYaml, publicKeysOf, valueAt, whenTrue } from "./
 import { isHttpSeed, loadSeed, SEED_FILES, seedDir, seedParams } from "./nocloud-seed.js"
 import { orElseHostname, type CloudProvider, type MetadataDeps } from "./provider.js"
 
+/** a seed's values as the file writes them: `local-hostname: 007` is 007, an `instance-id` of 20 digits all of them */
+const AS_WRITTEN = { numbersAsWritten: true } as const
 
 const metadata = Effect.gen(function* () {
   const dir = yield* seedDir
@@ -31,12 +33,12 @@ const metadata = Effect.gen(function* () {
       if (leftOut !== undefined) return Effect.fail(leftOut)
       return fs.readFileIfExists(`${dir}/${name}`).pipe(Effect.mapError((e) => new ImdsError({ cloud: "nocloud", url: name, reason: e.message })))
     })
-  // read and parsed once per process, on first use
-  const metaData = yield* memoizeSuccess(
+  /** meta-data, read and parsed once per process, on first use; `options`: how its numbers are read */
+  const metaDataRead = (options?: typeof AS_WRITTEN) =>
     Effect.gen(function* () {
       const bytes = yield* file("meta-data")
       const text = Option.match(bytes, { onNone: () => "", onSome: textOf })
-      const doc = yield* parsedYaml(text).pipe(Effect.mapError((reason) => new ImdsError({ cloud: "nocloud", url: "meta-data", reason: `invalid YAML: ${reason}` })))
+      const doc = yield* parsedYaml(text, options).pipe(Effect.mapError((reason) => new ImdsError({ cloud: "nocloud", url: "meta-data", reason: `invalid YAML: ${reason}` })))
       const data: Record<string, unknown> = doc !== null && typeof doc === "object" && !Array.isArray(doc) ? { ...(doc as Record<string, unknown>) } : {}
       Option.map(params, (p) => {
         if (p.localHostname !== undefined) data["local-hostname"] = p.localHostname
@@ -44,14 +46,16 @@ const metadata = Effect.gen(function* () {
       })
       return data
     })
-  )
+  // the values imds prints and the names, as written; the keys' list as YAML reads it, where a number is no key
+  const metaData = yield* memoizeSuccess(metaDataRead(AS_WRITTEN))
+  const metaKeys = yield* memoizeSuccess(metaDataRead())
   const metaValue = (path: ReadonlyArray<string>) => Effect.map(metaData, (data) => valueAt(data, path))
   /** another seed file (network-config, vendor-data, user-data) as the YAML document it is; absent when there is no file */
   const seedDocument = (name: string) =>
     Effect.flatMap(file(name), (bytes) =>
       Option.isNone(bytes)
         ? Effect.succeed(undefined)
-        : parsedYaml(textOf(bytes.value)).pipe(Effect.mapError((reason) => new ImdsError({ cloud: "nocloud", url: name, reason: `invalid YAML: ${reason}` })))
+        : parsedYaml(textOf(bytes.value), AS_WRITTEN).pipe(Effect.mapError((reason) => new ImdsError({ cloud: "nocloud", url: name, reason: `invalid YAML: ${reason}` })))
     )
   /**
    * a name in meta-data (`hostname`, `local-hostname`) as imds renders it. A mapping is no name (rendered, it
@@ -89,7 +93,7 @@ const metadata = Effect.gen(function* () {
     hostname: orElseHostname(text("hostname"), localHostname),
     localHostname,
     // an item that is no key (a number, `true`) is left out, said
-    sshKeys: Effect.flatMap(metaValue(["public-keys"]), (v) => {
+    sshKeys: Effect.flatMap(Effect.map(metaKeys, (data) => valueAt(data, ["public-keys"])), (v) => {
       const leftOut = { count: 0 }
       const keys = sortedUnique(publicKeysOf(v, new Set(), leftOut))
       const said = leftOut.count === 0 ? Effect.void : Effect.provide(warn(`NoCloud meta-data 'public-keys': ${leftOut.count} ${leftOut.count === 1 ? "item that is not a string" : "items that are not strings"} left out`), env)

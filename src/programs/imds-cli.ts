@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { MetadataError } from "../domain/errors.js"
 import { authorizedKeys } from "../domain/ssh-keys.js"
-import { printable } from "../domain/text.js"
+import { printable, sortedUnique } from "../domain/text.js"
 import { stderrHidden } from "../services/Log.js"
 import { Metadata, type CloudMetadata } from "../services/Metadata.js"
 import { Network } from "../services/Network.js"
@@ -34,6 +34,9 @@ const write = (data: string | Uint8Array) => Effect.flatMap(Output, (o) => o.std
 const found = (key: string) => (value: Option.Option<string | Uint8Array>) =>
   Option.match(value, { onNone: () => Effect.fail(new NotFound(key)), onSome: write })
 
+/** a path goes on a request line: nothing there may be blank, a control character or outside ASCII (an empty one is the root) */
+const sendable = (path: string) => /^[\x21-\x7e]*$/.test(path)
+
 /** one key's value printed, or its error */
 const printKey = (md: CloudMetadata, key: string, hideStderr: boolean): Effect.Effect<void, KeyError, Output> => {
   switch (key) {
@@ -46,15 +49,15 @@ const printKey = (md: CloudMetadata, key: string, hideStderr: boolean): Effect.E
       return Effect.flatMap(md.sshKeys, (entries) => {
         const { keys, dropped } = authorizedKeys(entries, { allowOptions: false })
         const said = dropped === 0 || hideStderr ? Effect.void : Effect.flatMap(Output, (o) => o.stderr(`imds: @ssh-keys: ${dropped === 1 ? "1 line that is not an OpenSSH public key, or has options in front of it" : `${dropped} lines that are not OpenSSH public keys, or have options in front of them`}, left out\n`))
-        return Effect.zipRight(said, write(keys.map((k) => `${k}\n`).join("")))
+        // sorted as written: a key's blanks made one (`TYPE  BLOB  comment`) may no longer sort where the line it came from did
+        return Effect.zipRight(said, write(sortedUnique(keys).map((k) => `${k}\n`).join("")))
       })
     case "@userdata":
       return Effect.flatMap(md.userData, (d) => write(Option.getOrElse(d, () => new Uint8Array())))
     case "@nics":
       return Effect.flatMap(md.nics, found(key))
   }
-  // a path goes on a request line: nothing there may be blank, a control character or outside ASCII (an empty one is the root)
-  if (!/^[\x21-\x7e]*$/.test(key)) return Effect.fail(new NotFound(key))
+  if (!sendable(key)) return Effect.fail(new NotFound(key))
   return Effect.flatMap(md.get(key), found(key))
 }
 
@@ -88,7 +91,9 @@ const processKeys = (
       else {
         const run: Effect.Effect<boolean, KeyError, Network | Output> =
           nic !== undefined
-            ? Effect.as(Effect.flatMap(md.nic(nic.mac, key), found(`@nic:${nic.iface},${key}`)), true)
+            ? sendable(key)
+              ? Effect.as(Effect.flatMap(md.nic(nic.mac, key), found(`@nic:${nic.iface},${key}`)), true)
+              : Effect.fail(new NotFound(`@nic:${nic.iface},${key}`))
             : key.startsWith("@nic:")
               ? nicKeys(md, key, state)
               : Effect.as(printKey(md, key, state.hideStderr), true)

@@ -43,6 +43,16 @@ describe("imds on aws", () => {
     })
   )
 
+  it.scopedLive("@ssh-keys: sorted as printed, when the cloud's lines had other blanks (a tab, two spaces before the comment)", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "aws",
+        instance: { sshKeys: ["ssh-ed25519 AAAA  b@x", "ssh-ed25519 AAAA a@x", "ssh-ed25519\tAAAA c@x", "ssh-ed25519 AAAA   b@x"] }
+      })
+      expect(yield* instance.imds(["@ssh-keys"])).toEqual({ code: 0, stdout: "ssh-ed25519 AAAA a@x\nssh-ed25519 AAAA b@x\nssh-ed25519 AAAA c@x\n", stderr: "" })
+    })
+  )
+
   it.scopedLive("@userdata: the raw bytes", () =>
     Effect.gen(function* () {
       const instance = yield* awsInstance
@@ -81,7 +91,14 @@ describe("imds on aws", () => {
       const asked = instance.sim!.requests.length
       expect(yield* instance.imds(["meta-data/a\nb"])).toEqual({ code: 1, stdout: "", stderr: "imds: meta-data/a\\x0ab: not found\n" })
       expect(yield* instance.imds(["meta-data/a b"])).toEqual({ code: 1, stdout: "", stderr: "imds: meta-data/a b: not found\n" })
+      // a @nic: list's sub-path too: one key not found, which -e goes past, never the whole run's end
+      expect(yield* instance.imds(["@nic:eth0,a b"])).toEqual({ code: 1, stdout: "", stderr: "imds: @nic:eth0,a b: not found\n" })
       expect(instance.sim!.requests.length).toBe(asked)
+      expect(yield* instance.imds(["-e", "@nic:eth0,-e,a\nb,@mac", "+n", "@hostname"])).toEqual({
+        code: 0,
+        stdout: `02:00:00:00:00:01\n${HOST}`,
+        stderr: "imds: @nic:eth0,a\\x0ab: not found\n"
+      })
       // an empty path is the metadata root, as asked
       const root = yield* instance.imds([""])
       expect([root.code, root.stderr, instance.sim!.requests.some((r) => r.method === "GET" && r.path === "/latest/")]).toEqual([0, "", true])

@@ -440,6 +440,19 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("imds: a value that reads as a number is printed as the seed writes it (007, 1.0, an id of 20 digits), as yx printed it", () =>
+    Effect.gen(function* () {
+      const meta = "instance-id: 12345678901234567890\nlocal-hostname: 007\nversion: 1.0\n"
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": meta, "network-config": "version: 2\nmtu: 0x5DC\n" })
+      expect(yield* instance.imds(["meta-data/instance-id", "+n", "@hostname", "+n", "@local-hostname", "+n", "meta-data/version"])).toEqual({
+        code: 0,
+        stdout: "12345678901234567890\n007\n007\n1.0",
+        stderr: ""
+      })
+      expect(yield* instance.imds(["network-config/version", "+n", "network-config/mtu"])).toEqual({ code: 0, stdout: "2\n0x5DC", stderr: "" })
+    })
+  )
+
   it.scopedLive("meta-data whose lists hold themselves (an alias inside its own anchor) are read without them: no internal error, keys once", () =>
     Effect.gen(function* () {
       const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": `instance-id: i-1\nlocal-hostname: &h [seeded, *h]\npublic-keys: &k [${KEY}, *k]\n` })
