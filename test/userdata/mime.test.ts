@@ -234,6 +234,12 @@ describe("the type a part's first line names", () => {
     ])
   })
 
+  it("reads a part whose Content-Transfer-Encoding header is empty as one without it: as it is, with no warning, as Python's email module reads it", () => {
+    const source = multipart([part("text/cloud-config", "#cloud-config\nhostname: empty-encoding", ["Content-Transfer-Encoding:"])])
+    expect(multipartOf(source).config.hostname).toBe("empty-encoding")
+    expect(analyse(source).warnings).toEqual([])
+  })
+
   it("starts a part's body at its first line that is not a header, as cloud-init does, when the blank line after the headers (or the headers) are left out", () => {
     const source = [
       "MIME-Version: 1.0",
