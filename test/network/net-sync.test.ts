@@ -99,6 +99,23 @@ it.scopedLive("the ifupdown-ng executor: IFACE and PHASE from the environment; p
   })
 )
 
+it.scopedLive("a bad line of tiny-cloud.conf: a phase other than post-up still does nothing, not even name it (ifupdown-ng runs the executor in every phase); post-up names it, syncs, exits 1", () =>
+  Effect.gen(function* () {
+    const ip = machine()
+    const instance = yield* setUp(ip, { instance: metadata({ ipv4: ["10.0.1.20", "10.0.1.21"] }), conf: "IMDS_TIMEOUT=abc\n" })
+    for (const phase of ["pre-up", "up", "pre-down", "down", "post-down"]) {
+      expect(yield* instance.run(["net-sync"], { IFACE: "eth1", PHASE: phase })).toEqual({ code: 0, stdout: "", stderr: "" })
+    }
+    expect(ip.calls()).toEqual([])
+    expect(yield* instance.run(["net-sync"], { IFACE: "eth1", PHASE: "post-up" })).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: "imds-net-sync: IMDS_TIMEOUT: invalid value 'abc': expected a positive number of seconds; the default is used\n"
+    })
+    expect(ip.addresses("eth1")).toEqual(["10.0.1.20/24", "fe80::2:1/64", "10.0.1.21/32"])
+  })
+)
+
 it.scopedLive("IFACE unset, or no such interface: an error line, exit 1", () =>
   Effect.gen(function* () {
     const ip = machine()

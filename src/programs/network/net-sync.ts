@@ -104,12 +104,10 @@ const tableRoutes = (iface: string, table: number, family: Family, primary: stri
     return yield* change(["-6", "route", "add", "default", "via", router.value, "dev", iface, "table", t])
   })
 
-/** `imds-net-sync [IFACE]`: IFACE from the argument or the environment; under ifupdown-ng (PHASE set) only `post-up` syncs */
-export const netSync = (argument: string | undefined) =>
+/** the sync itself, for post-up or a run by hand */
+const sync = (argument: string | undefined) =>
   helper(
     Effect.gen(function* () {
-      const phase = yield* envValue("PHASE")
-      if (phase !== undefined && phase !== "post-up") return 0
       const iface = argument ?? (yield* envValue("IFACE"))
       if (iface === undefined) return yield* failed("IFACE not set, aborting")
       const mac = yield* Effect.flatMap(Network, (n) => n.macAddress(iface))
@@ -155,3 +153,11 @@ export const netSync = (argument: string | undefined) =>
       return ok ? 0 : 1
     })
   )
+
+/**
+ * `imds-net-sync [IFACE]`: IFACE from the argument or the environment; under ifupdown-ng (PHASE set) only `post-up` syncs.
+ * Another phase does nothing, before anything is said: not even the configuration's problems, which post-up reports
+ * (ifupdown-ng runs the executor in every phase of every ifup and ifdown)
+ */
+export const netSync = (argument: string | undefined) =>
+  Effect.flatMap(envValue("PHASE"), (phase) => (phase !== undefined && phase !== "post-up" ? Effect.succeed(0) : sync(argument)))
