@@ -128,6 +128,20 @@ it.scopedLive("IFACE unset, or no such interface: an error line, exit 1", () =>
   })
 )
 
+it.scopedLive("an interface whose name holds an escape character (the kernel allows one) is named printable in its lines, as one that does not exist is", () =>
+  Effect.gen(function* () {
+    const ip = machine()
+    const name = "eth1\u001b[2J"
+    const instance = yield* setUp(ip, { interfaces: [...interfaces, { name, mac: "02:00:00:00:00:09", up: true }], instance: metadata({ ipv4: ["10.0.1.20"] }) })
+    expect(yield* instance.run(["net-sync", name], { CLOUD: "nowhere" })).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: "imds-net-sync: eth1\\x1b[2J: unknown cloud 'nowhere': set CLOUD in /etc/tiny-cloud.conf; nothing changed\n"
+    })
+    expect(ip.calls()).toEqual([])
+  })
+)
+
 it.scopedLive("an address file that holds no MAC address (a hostile image) never goes into a metadata path", () =>
   Effect.gen(function* () {
     const ip = machine()
