@@ -377,6 +377,29 @@ describe("#cloud-config-archive parts", () => {
     ])
   })
 
+  it("take a text entry as its text, whatever Content-Transfer-Encoding it names (cloud-init's MIMEText gives it its own first); another type's entry is decoded by its own", () => {
+    const gz = gzipSync("#cloud-config\npackages: [from-gzip]\n").toString("base64")
+    const listed = [
+      "- type: text/cloud-config",
+      "  Content-Transfer-Encoding: base64",
+      "  content: |",
+      "    #cloud-config",
+      "    hostname: from-archive",
+      "- type: text/x-shellscript",
+      "  Content-Transfer-Encoding: 7bitspra",
+      "  content: |",
+      "    #!/bin/sh",
+      "    echo as-it-is",
+      "- type: application/x-gzip",
+      "  Content-Transfer-Encoding: base64",
+      `  content: ${gz}`
+    ].join("\n")
+    const source = multipart([part("text/cloud-config-archive", listed)])
+    expect([multipartOf(source).config.hostname, multipartOf(source).config.packages]).toEqual(["from-archive", ["from-gzip"]])
+    expect(scriptsOf(source)).toEqual([["part-1.2", "#!/bin/sh\necho as-it-is\n"]])
+    expect(analyse(source).warnings).toEqual([])
+  })
+
   it("that cannot be read are named, and the other parts apply", () => {
     const source = multipart([part("text/cloud-config-archive", "hostname: not-a-list"), part("text/cloud-config", "#cloud-config\nhostname: kept")])
     expect(multipartOf(source).config.hostname).toBe("kept")
