@@ -99,6 +99,23 @@ it.scopedLive("the ifupdown-ng executor: IFACE and PHASE from the environment; p
   })
 )
 
+it.scopedLive("a bad line of tiny-cloud.conf: a phase other than post-up still does nothing, not even name it (ifupdown-ng runs the executor in every phase); post-up names it, syncs, exits 1", () =>
+  Effect.gen(function* () {
+    const ip = machine()
+    const instance = yield* setUp(ip, { instance: metadata({ ipv4: ["10.0.1.20", "10.0.1.21"] }), conf: "IMDS_TIMEOUT=abc\n" })
+    for (const phase of ["pre-up", "up", "pre-down", "down", "post-down"]) {
+      expect(yield* instance.run(["net-sync"], { IFACE: "eth1", PHASE: phase })).toEqual({ code: 0, stdout: "", stderr: "" })
+    }
+    expect(ip.calls()).toEqual([])
+    expect(yield* instance.run(["net-sync"], { IFACE: "eth1", PHASE: "post-up" })).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: "imds-net-sync: IMDS_TIMEOUT: invalid value 'abc': expected a positive number of seconds; the default is used\n"
+    })
+    expect(ip.addresses("eth1")).toEqual(["10.0.1.20/24", "fe80::2:1/64", "10.0.1.21/32"])
+  })
+)
+
 it.scopedLive("IFACE unset, or no such interface: an error line, exit 1", () =>
   Effect.gen(function* () {
     const ip = machine()
@@ -107,6 +124,20 @@ it.scopedLive("IFACE unset, or no such interface: an error line, exit 1", () =>
     expect(yield* instance.run(["net-sync", "eth7"])).toEqual({ code: 1, stdout: "", stderr: "imds-net-sync: eth7: no such interface\n" })
     // the name as given, control characters escaped, on one line
     expect(yield* instance.run(["net-sync"], { IFACE: "eth1\u001b[2J\nx" })).toEqual({ code: 1, stdout: "", stderr: "imds-net-sync: eth1\\x1b[2J\\x0ax: no such interface\n" })
+    expect(ip.calls()).toEqual([])
+  })
+)
+
+it.scopedLive("an interface whose name holds an escape character (the kernel allows one) is named printable in its lines, as one that does not exist is", () =>
+  Effect.gen(function* () {
+    const ip = machine()
+    const name = "eth1\u001b[2J"
+    const instance = yield* setUp(ip, { interfaces: [...interfaces, { name, mac: "02:00:00:00:00:09", up: true }], instance: metadata({ ipv4: ["10.0.1.20"] }) })
+    expect(yield* instance.run(["net-sync", name], { CLOUD: "nowhere" })).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: "imds-net-sync: eth1\\x1b[2J: unknown cloud 'nowhere': set CLOUD in /etc/tiny-cloud.conf; nothing changed\n"
+    })
     expect(ip.calls()).toEqual([])
   })
 )

@@ -234,6 +234,12 @@ describe("the type a part's first line names", () => {
     ])
   })
 
+  it("reads a part whose Content-Transfer-Encoding header is empty as one without it: as it is, with no warning, as Python's email module reads it", () => {
+    const source = multipart([part("text/cloud-config", "#cloud-config\nhostname: empty-encoding", ["Content-Transfer-Encoding:"])])
+    expect(multipartOf(source).config.hostname).toBe("empty-encoding")
+    expect(analyse(source).warnings).toEqual([])
+  })
+
   it("starts a part's body at its first line that is not a header, as cloud-init does, when the blank line after the headers (or the headers) are left out", () => {
     const source = [
       "MIME-Version: 1.0",
@@ -369,6 +375,29 @@ describe("#cloud-config-archive parts", () => {
       "part 2 (line 11): #cloud-config-archive has no parts",
       "part 3 (line 15): #cloud-config-archive: line 15: [0].content: duplicate key; the last one is used, as cloud-init does"
     ])
+  })
+
+  it("take a text entry as its text, whatever Content-Transfer-Encoding it names (cloud-init's MIMEText gives it its own first); another type's entry is decoded by its own", () => {
+    const gz = gzipSync("#cloud-config\npackages: [from-gzip]\n").toString("base64")
+    const listed = [
+      "- type: text/cloud-config",
+      "  Content-Transfer-Encoding: base64",
+      "  content: |",
+      "    #cloud-config",
+      "    hostname: from-archive",
+      "- type: text/x-shellscript",
+      "  Content-Transfer-Encoding: 7bitspra",
+      "  content: |",
+      "    #!/bin/sh",
+      "    echo as-it-is",
+      "- type: application/x-gzip",
+      "  Content-Transfer-Encoding: base64",
+      `  content: ${gz}`
+    ].join("\n")
+    const source = multipart([part("text/cloud-config-archive", listed)])
+    expect([multipartOf(source).config.hostname, multipartOf(source).config.packages]).toEqual(["from-archive", ["from-gzip"]])
+    expect(scriptsOf(source)).toEqual([["part-1.2", "#!/bin/sh\necho as-it-is\n"]])
+    expect(analyse(source).warnings).toEqual([])
   })
 
   it("that cannot be read are named, and the other parts apply", () => {

@@ -71,8 +71,13 @@ export const splitArchive = (
     const type = typeof given === "string" && given !== "" ? given : typeOf(head)
     const headers = new Map<string, string>([["content-type", type]])
     if (typeof map["filename"] === "string") headers.set("content-disposition", `attachment; filename="${map["filename"].replace(/["\\]/g, "\\$&")}"`)
+    // cloud-init makes a `text/...` entry a MIMEText, whose own Content-Transfer-Encoding (7bit, or base64 of the text) comes
+    // before the entry's: the entry's is never used, its content being the text itself; another type's entry has none but its own
+    const madeAsText = type.split("/")[0] === "text"
     for (const [key, value] of Object.entries(map)) {
-      if (!NOT_HEADERS.has(key.toLowerCase()) && (typeof value === "string" || typeof value === "number")) headers.set(key.toLowerCase(), String(value))
+      const name = key.toLowerCase()
+      if (NOT_HEADERS.has(name) || (madeAsText && name === "content-transfer-encoding")) continue
+      if (typeof value === "string" || typeof value === "number") headers.set(name, String(value))
     }
     return {
       headers,

@@ -194,7 +194,8 @@ const fromQuotedPrintable = (body: string): Uint8Array =>
 /** the transfer encodings Python's email module (cloud-init's reader) uudecodes, which this program does not */
 const UUENCODE = new Set(["x-uuencode", "uuencode", "uue", "x-uue"])
 
-const encodingOf = (part: MimePart): string => (part.headers.get("content-transfer-encoding") ?? "7bit").toLowerCase()
+/** an empty header is none, as Python's email module (cloud-init's reader) reads it: the body as it is, no warning */
+const encodingOf = (part: MimePart): string => (part.headers.get("content-transfer-encoding") || "7bit").toLowerCase()
 
 /** the name of a part's transfer encoding for a message, or its length when it is no such name */
 const encodingName = (part: MimePart): string => {

@@ -25,10 +25,13 @@ const ROUTER_WAIT_EVERY = Duration.millis(500)
 /** how many of the metadata's values that are no usable address are named one by one */
 const IGNORED_LISTED = 100
 
+/** an `ip` command line in a message: the interface's name in it printable */
+const commandLine = (args: ReadonlyArray<string>) => printable(args.join(" "), 4096)
+
 /** an `ip` query: its output; a query that fails is empty (a route table that does not exist yet) */
 const show = (args: ReadonlyArray<string>) =>
   Effect.flatMap(Commands, (c) => c.run("ip", args, { allowFailure: true, maxOutputBytes: 1 << 20 })).pipe(
-    Effect.tap((r) => debug(`${r.exitCode === 0 ? "OK" : "none"}: ip ${args.join(" ")}`)),
+    Effect.tap((r) => debug(`${r.exitCode === 0 ? "OK" : "none"}: ip ${commandLine(args)}`)),
     Effect.map((r) => (r.exitCode === 0 ? textOf(r.stdout) : ""))
   )
 
@@ -37,7 +40,7 @@ const change = (args: ReadonlyArray<string>) =>
   Effect.flatMap(Commands, (c) => c.run("ip", args, { allowFailure: true })).pipe(
     Effect.map((r) => r.exitCode === 0),
     Effect.orElseSucceed(() => false),
-    Effect.tap((ok) => (ok ? info(`OK: ip ${args.join(" ")}`) : err(`FAIL: ip ${args.join(" ")}`)))
+    Effect.tap((ok) => (ok ? info(`OK: ip ${commandLine(args)}`) : err(`FAIL: ip ${commandLine(args)}`)))
   )
 
 /**
@@ -82,14 +85,14 @@ const tableRoutes = (iface: string, table: number, family: Family, primary: stri
     if (family === 4) {
       const net = ipv4Cidr(subnet)
       if (net === undefined || primary === undefined) {
-        yield* warn(`${iface}: no IPv4 subnet or primary address in the metadata; no routes in table ${t}`)
+        yield* warn(`${printable(iface)}: no IPv4 subnet or primary address in the metadata; no routes in table ${t}`)
         return true
       }
       const cidr = `${net.network}/${net.bits}`
       // a subnet the primary is not in, /0, or one whose first host is the primary gives no gateway: routes through it would fail or mislead
       const gateway = firstHost(net)
       if (net.bits === 0 || ipv4Cidr(`${primary}/${net.bits}`)?.network !== net.network || gateway === primary) {
-        yield* warn(`${iface}: IPv4 subnet ${cidr} has no gateway for the primary address ${primary}; no routes in table ${t}`)
+        yield* warn(`${printable(iface)}: IPv4 subnet ${cidr} has no gateway for the primary address ${primary}; no routes in table ${t}`)
         return true
       }
       const viaGateway = yield* change(["-4", "route", "add", "default", "via", gateway, "dev", iface, "table", t])
@@ -104,36 +107,36 @@ const tableRoutes = (iface: string, table: number, family: Family, primary: stri
     return yield* change(["-6", "route", "add", "default", "via", router.value, "dev", iface, "table", t])
   })
 
-/** `imds-net-sync [IFACE]`: IFACE from the argument or the environment; under ifupdown-ng (PHASE set) only `post-up` syncs */
-export const netSync = (argument: string | undefined) =>
+/** the sync itself, for post-up or a run by hand */
+const sync = (argument: string | undefined) =>
   helper(
     Effect.gen(function* () {
-      const phase = yield* envValue("PHASE")
-      if (phase !== undefined && phase !== "post-up") return 0
       const iface = argument ?? (yield* envValue("IFACE"))
       if (iface === undefined) return yield* failed("IFACE not set, aborting")
       const mac = yield* Effect.flatMap(Network, (n) => n.macAddress(iface))
-      if (Option.isNone(mac)) return yield* failed(`${printable(iface)}: no such interface`)
-      yield* info(`SYNCING: ${iface}`)
-      const nic = yield* nicMetadata(mac.value).pipe(Effect.mapError((e: MetadataError) => ({ message: `${iface}: ${e.message}; nothing changed` })))
+      // the name in every line, as the kernel allows it (an escape character too), printable
+      const shown = printable(iface)
+      if (Option.isNone(mac)) return yield* failed(`${shown}: no such interface`)
+      yield* info(`SYNCING: ${shown}`)
+      const nic = yield* nicMetadata(mac.value).pipe(Effect.mapError((e: MetadataError) => ({ message: `${shown}: ${e.message}; nothing changed` })))
       if (nic.unpublished !== undefined) {
         // the ifupdown-ng executor runs on every cloud (DEFAULT's `use imds`): one without NIC metadata is not an error on each ifup
-        yield* warn(`${iface}: ${nic.unpublished}; nothing changed`)
+        yield* warn(`${shown}: ${nic.unpublished}; nothing changed`)
         return 0
       }
       if (!nic.known) {
-        yield* warn(`${iface}: the metadata has no NIC with MAC ${mac.value}; nothing changed`)
+        yield* warn(`${shown}: the metadata has no NIC with MAC ${mac.value}; nothing changed`)
         return 0
       }
       const v4 = addressList(nic.ipv4, 4)
       const v6 = addressList(nic.ipv6, 6)
       const ignored = [
-        ...[...v4.invalid, ...v6.invalid].map((bad) => `${iface}: ignoring ${quoted(bad, 60)}: not an IP address`),
-        ...[...v4.unusable, ...v6.unusable].map((odd) => `${iface}: ignoring ${odd}: not a unicast host address`)
+        ...[...v4.invalid, ...v6.invalid].map((bad) => `${shown}: ignoring ${quoted(bad, 60)}: not an IP address`),
+        ...[...v4.unusable, ...v6.unusable].map((odd) => `${shown}: ignoring ${odd}: not a unicast host address`)
       ]
       // a list of thousands is one run's few lines, not thousands in syslog
       for (const line of ignored.slice(0, IGNORED_LISTED)) yield* warn(line)
-      if (ignored.length > IGNORED_LISTED) yield* warn(`${iface}: ${ignored.length - IGNORED_LISTED} more ignored values are not listed`)
+      if (ignored.length > IGNORED_LISTED) yield* warn(`${shown}: ${ignored.length - IGNORED_LISTED} more ignored values are not listed`)
       // the metadata's first IPv4 address, usable or not, is the primary; a first line that is no address leaves it unknown
       const primary = ipv4(nic.ipv4.split(/\s+/).find((s) => s !== "") ?? "")
       const wanted4 = v4.addresses.filter((a) => a !== primary)
@@ -151,7 +154,15 @@ export const netSync = (argument: string | undefined) =>
         const plan = planSync({ iface, family, table, wanted, present: secondariesOf(addresses, family, primary, wanted), rules })
         for (const args of plan) ok = (yield* change(args)) && ok
       }
-      yield* info(`FINISHED: ${iface}`)
+      yield* info(`FINISHED: ${shown}`)
       return ok ? 0 : 1
     })
   )
+
+/**
+ * `imds-net-sync [IFACE]`: IFACE from the argument or the environment; under ifupdown-ng (PHASE set) only `post-up` syncs.
+ * Another phase does nothing, before anything is said: not even the configuration's problems, which post-up reports
+ * (ifupdown-ng runs the executor in every phase of every ifup and ifdown)
+ */
+export const netSync = (argument: string | undefined) =>
+  Effect.flatMap(envValue("PHASE"), (phase) => (phase !== undefined && phase !== "post-up" ? Effect.succeed(0) : sync(argument)))
