@@ -43,13 +43,16 @@ describe("imds on aws", () => {
     })
   )
 
-  it.scopedLive("@ssh-keys: sorted as printed, when the cloud's lines had other blanks (a tab, two spaces before the comment)", () =>
+  it.scopedLive("@ssh-keys (and authorized_keys): sorted as printed, when the cloud's lines had other blanks (a tab, two spaces before the comment)", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({
         cloud: "aws",
         instance: { sshKeys: ["ssh-ed25519 AAAA  b@x", "ssh-ed25519 AAAA a@x", "ssh-ed25519\tAAAA c@x", "ssh-ed25519 AAAA   b@x"] }
       })
       expect(yield* instance.imds(["@ssh-keys"])).toEqual({ code: 0, stdout: "ssh-ed25519 AAAA a@x\nssh-ed25519 AAAA b@x\nssh-ed25519 AAAA c@x\n", stderr: "" })
+      // and set_ssh_keys writes them in that order
+      for (const phase of ["early", "main"]) yield* instance.run([phase])
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAA a@x\nssh-ed25519 AAAA b@x\nssh-ed25519 AAAA c@x\n")
     })
   )
 

@@ -4,6 +4,7 @@ import * as Ref from "effect/Ref"
 import { ActionFailed } from "../../domain/errors.js"
 import { Commands } from "../../services/Commands.js"
 import { authorizedKeys } from "../../domain/ssh-keys.js"
+import { sortedUnique } from "../../domain/text.js"
 import { info, warn } from "../../services/Log.js"
 import { Metadata } from "../../services/Metadata.js"
 import { RootFs } from "../../services/RootFs.js"
@@ -128,7 +129,10 @@ export const installKeys = (user: string, entries: ReadonlyArray<string>, option
   Effect.gen(function* () {
     const account = yield* lookupAccount(user)
     if (Option.isNone(account)) return yield* Effect.fail(new ActionFailed({ reason: `failed to find user ${user}` }))
-    const { keys, dropped } = authorizedKeys(entries, { allowOptions: options.fromUserData })
+    const read = authorizedKeys(entries, { allowOptions: options.fromUserData })
+    // the cloud's keys sorted as written, as `imds @ssh-keys` prints them (a key's blanks made one may sort elsewhere); the user's in their order
+    const keys = options.fromUserData ? read.keys : sortedUnique(read.keys)
+    const dropped = read.dropped
     if (dropped > 0) {
       const one = dropped === 1
       const what = options.fromUserData
