@@ -1,4 +1,5 @@
 import { statSync } from "node:fs"
+import type { IncomingMessage } from "node:http"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { HttpAnswerTooLarge, HttpTransportError } from "../domain/errors.js"
@@ -38,6 +39,8 @@ const attempt = (req: HttpRequest, localPort?: number) =>
         clearTimeout(timer)
         resume(outcome)
       }
+      /** the answer, once its head has come */
+      let answer: IncomingMessage | undefined
       const tooLarge = () => {
         settle(Effect.fail(new HttpAnswerTooLarge({ limit: req.maxBytes })))
         r.destroy()
@@ -53,6 +56,7 @@ const attempt = (req: HttpRequest, localPort?: number) =>
           ...(localPort !== undefined ? { localPort } : {})
         },
         (res) => {
+          answer = res
           const chunks: Array<Buffer> = []
           let size = 0
           if (Number(res.headers["content-length"]) > req.maxBytes) return tooLarge()
@@ -71,8 +75,9 @@ const attempt = (req: HttpRequest, localPort?: number) =>
         settle(Effect.fail(Object.assign(new HttpTransportError({ reason: "timed out", timedOut: true }), { code: "ETIMEDOUT" })))
         timedOut()
       }, req.timeoutMs)
+      // bytes after a complete answer (its Content-Length or last chunk came) are no part of it: the answer stands, whether or not they came in the same packet
       r.on("error", (e: NodeJS.ErrnoException) =>
-        settle(Effect.fail(Object.assign(new HttpTransportError(e.code === "ETIMEDOUT" ? { reason: "timed out", timedOut: true } : { reason: describe(e) }), { code: e.code })))
+        answer?.complete === true ? undefined : settle(Effect.fail(Object.assign(new HttpTransportError(e.code === "ETIMEDOUT" ? { reason: "timed out", timedOut: true } : { reason: describe(e) }), { code: e.code })))
       )
       r.end(req.body)
       return Effect.sync(() => {

@@ -102,6 +102,30 @@ describe("trickled answers", () => {
   )
 })
 
+describe("bytes after a complete answer", () => {
+  it.scopedLive("an answer whose Content-Length or last chunk came is used, whatever follows it in the same packet", () =>
+    Effect.gen(function* () {
+      for (const [answer, body] of [
+        ["HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhost1HTTP/garbage\x00\x01\r\n\r\n", "host1"],
+        ["HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nhost1", "hos"],
+        ["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhost1\r\n0\r\n\r\nzzz", "host1"]
+      ] as const) {
+        const server = yield* rawServer((socket) => socket.end(answer))
+        const r = yield* liveHttp.request({ method: "GET", host: "127.0.0.1", port: server.port, path: "/h", timeoutMs: 5000, maxBytes: 1000 })
+        expect({ status: r.status, body: Buffer.from(r.body).toString() }).toEqual({ status: 200, body })
+      }
+    })
+  )
+
+  it.scopedLive("an answer cut short of its Content-Length is no answer", () =>
+    Effect.gen(function* () {
+      const server = yield* rawServer((socket) => socket.end("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhost1"))
+      const r = yield* Effect.either(liveHttp.request({ method: "GET", host: "127.0.0.1", port: server.port, path: "/h", timeoutMs: 5000, maxBytes: 1000 }))
+      expect(r).toMatchObject({ _tag: "Left", left: { _tag: "HttpTransportError" } })
+    })
+  )
+})
+
 describe("unbounded key lists", () => {
   it.scopedLive("a listing past IMDS_MAX_KEYS fails before any key is fetched; indices are fetched once each", () =>
     Effect.gen(function* () {
