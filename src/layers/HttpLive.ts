@@ -22,6 +22,10 @@ const describe = (e: NodeJS.ErrnoException): string => {
   }
 }
 
+/** an answer's pieces under SMALL_PIECE bytes are gathered into blocks of BLOCK bytes */
+const SMALL_PIECE = 16 * 1024
+const BLOCK = 64 * 1024
+
 type AttemptError = (HttpTransportError & { code?: string }) | HttpAnswerTooLarge
 
 /**
@@ -59,13 +63,33 @@ const attempt = (req: HttpRequest, localPort?: number) =>
           answer = res
           const chunks: Array<Buffer> = []
           let size = 0
+          // small pieces are copied into blocks: each piece kept as a Buffer of its own costs hundreds of bytes, and an answer sent a byte per chunk is a million pieces a MiB
+          let block = Buffer.alloc(0)
+          let used = 0
+          const flush = () => {
+            if (used > 0) chunks.push(block.subarray(0, used))
+            block = Buffer.alloc(0)
+            used = 0
+          }
           if (Number(res.headers["content-length"]) > req.maxBytes) return tooLarge()
           res.on("data", (c: Buffer) => {
             size += c.length
             if (size > req.maxBytes) return tooLarge()
-            chunks.push(c)
+            if (c.length >= SMALL_PIECE) {
+              flush()
+              chunks.push(c)
+              return
+            }
+            if (used + c.length > block.length) {
+              flush()
+              block = Buffer.alloc(BLOCK)
+            }
+            used += c.copy(block, used)
           })
-          res.on("end", () => settle(Effect.succeed({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) })))
+          res.on("end", () => {
+            flush()
+            settle(Effect.succeed({ status: res.statusCode ?? 0, body: Buffer.concat(chunks, size) }))
+          })
           res.on("error", (e) => settle(Effect.fail(new HttpTransportError({ reason: describe(e) }))))
         }
       )
