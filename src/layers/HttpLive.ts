@@ -1,5 +1,6 @@
 import { statSync } from "node:fs"
 import type { IncomingMessage } from "node:http"
+import type { Duplex } from "node:stream"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { HttpAnswerTooLarge, HttpTransportError } from "../domain/errors.js"
@@ -93,6 +94,11 @@ const attempt = (req: HttpRequest, localPort?: number) =>
           res.on("error", (e) => settle(Effect.fail(new HttpTransportError({ reason: describe(e) }))))
         }
       )
+      // an answer switching protocols (101, never asked for): node hands it to an 'upgrade' listener or silently drops the connection, which left the request waiting for its timeout; it is an answer of its status, with no body, as any other that is not 2xx
+      r.on("upgrade", (res: IncomingMessage, socket: Duplex) => {
+        socket.destroy()
+        settle(Effect.succeed({ status: res.statusCode ?? 101, body: new Uint8Array() }))
+      })
       const timedOut = () => r.destroy(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" }))
       r.on("timeout", timedOut)
       timer = setTimeout(() => {

@@ -117,6 +117,14 @@ describe("bytes after a complete answer", () => {
     })
   )
 
+  it.scopedLive("an answer switching protocols (101), which was never asked for, is an answer of its status, not a wait for the timeout", () =>
+    Effect.gen(function* () {
+      const server = yield* rawServer((socket) => socket.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\nhost1"))
+      const r = yield* Effect.either(liveHttp.request({ method: "GET", host: "127.0.0.1", port: server.port, path: "/h", timeoutMs: 1000, maxBytes: 1000 }))
+      expect(r).toMatchObject({ _tag: "Right", right: { status: 101, body: new Uint8Array() } })
+    })
+  )
+
   it.scopedLive("an answer cut short of its Content-Length is no answer", () =>
     Effect.gen(function* () {
       const server = yield* rawServer((socket) => socket.end("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhost1"))
