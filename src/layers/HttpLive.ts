@@ -30,7 +30,7 @@ const BLOCK = 64 * 1024
 type AttemptError = (HttpTransportError & { code?: string }) | HttpAnswerTooLarge
 
 /**
- * one request; the body is collected up to `maxBytes`, the connection dropped past it; redirects are answers like any other.
+ * one request; a 2xx answer's body is collected up to `maxBytes`, the connection dropped past it; another answer's is not read; redirects are answers like any other.
  * `timeoutMs` bounds the whole exchange, not only a silence: an answer trickled a byte at a time is cut off at it too.
  */
 const attempt = (req: HttpRequest, localPort?: number) =>
@@ -62,6 +62,13 @@ const attempt = (req: HttpRequest, localPort?: number) =>
         },
         (res) => {
           answer = res
+          const status = res.statusCode ?? 0
+          // only a 2xx answer's body is ever used: another's is not read, so an error page of any size is its status (a 404 still 'not there', a 503 still worth another try)
+          if (status < 200 || status >= 300) {
+            settle(Effect.succeed({ status, body: new Uint8Array() }))
+            r.destroy()
+            return
+          }
           const chunks: Array<Buffer> = []
           let size = 0
           // small pieces are copied into blocks: each piece kept as a Buffer of its own costs hundreds of bytes, and an answer sent a byte per chunk is a million pieces a MiB
@@ -89,7 +96,7 @@ const attempt = (req: HttpRequest, localPort?: number) =>
           })
           res.on("end", () => {
             flush()
-            settle(Effect.succeed({ status: res.statusCode ?? 0, body: Buffer.concat(chunks, size) }))
+            settle(Effect.succeed({ status, body: Buffer.concat(chunks, size) }))
           })
           res.on("error", (e) => settle(Effect.fail(new HttpTransportError({ reason: describe(e) }))))
         }

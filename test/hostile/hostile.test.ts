@@ -87,6 +87,31 @@ const rawServer = (answer: (socket: Socket) => void) =>
     (s) => Effect.sync(() => s.close())
   )
 
+describe("error pages of any size", () => {
+  it.scopedLive("only a 2xx answer's body is read: a large 404 page is 'not there', a large 503 page is asked again", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "aws",
+        instance: { hostname: "h", sshKeys: [KEY_A, KEY_B] },
+        faults: {
+          overrides: [
+            { path: "/latest/meta-data/public-keys/1/openssh-key", status: 404, fill: 100 * 1024 },
+            { path: "/latest/meta-data/hostname", status: 404, fill: 2 * MiB },
+            { path: "/latest/meta-data/local-hostname", status: 503, fill: 2 * MiB }
+          ]
+        },
+        env: { IMDS_DEADLINE: "0.5" }
+      })
+      const keys = yield* instance.imds(["@ssh-keys"])
+      expect(keys).toEqual({ code: 0, stdout: `${KEY_A}\n`, stderr: "" })
+      expect(yield* instance.imds(["@hostname"])).toEqual({ code: 1, stdout: "", stderr: "imds: @hostname: not found\n" })
+      const local = yield* instance.imds(["meta-data/local-hostname"])
+      expect(local).toEqual({ code: 1, stdout: "", stderr: `imds: aws: cannot read http://${instance.sim!.endpoint}/latest/meta-data/local-hostname: HTTP 503\n` })
+      expect(instance.sim!.requests.filter((q) => q.path === "/latest/meta-data/local-hostname").length).toBeGreaterThan(1)
+    })
+  )
+})
+
 describe("trickled answers", () => {
   it.scopedLive("an answer that comes a byte at a time, never silent for long, is cut off at the request's timeout", () =>
     Effect.gen(function* () {
