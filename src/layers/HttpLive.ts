@@ -1,4 +1,6 @@
 import { statSync } from "node:fs"
+import type { IncomingMessage } from "node:http"
+import type { Duplex } from "node:stream"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { HttpAnswerTooLarge, HttpTransportError } from "../domain/errors.js"
@@ -21,10 +23,14 @@ const describe = (e: NodeJS.ErrnoException): string => {
   }
 }
 
+/** an answer's pieces under SMALL_PIECE bytes are gathered into blocks of BLOCK bytes */
+const SMALL_PIECE = 16 * 1024
+const BLOCK = 64 * 1024
+
 type AttemptError = (HttpTransportError & { code?: string }) | HttpAnswerTooLarge
 
 /**
- * one request; the body is collected up to `maxBytes`, the connection dropped past it; redirects are answers like any other.
+ * one request; a 2xx answer's body is collected up to `maxBytes`, the connection dropped past it; another answer's is not read; redirects are answers like any other.
  * `timeoutMs` bounds the whole exchange, not only a silence: an answer trickled a byte at a time is cut off at it too.
  */
 const attempt = (req: HttpRequest, localPort?: number) =>
@@ -38,6 +44,8 @@ const attempt = (req: HttpRequest, localPort?: number) =>
         clearTimeout(timer)
         resume(outcome)
       }
+      /** the answer, once its head has come */
+      let answer: IncomingMessage | undefined
       const tooLarge = () => {
         settle(Effect.fail(new HttpAnswerTooLarge({ limit: req.maxBytes })))
         r.destroy()
@@ -53,26 +61,60 @@ const attempt = (req: HttpRequest, localPort?: number) =>
           ...(localPort !== undefined ? { localPort } : {})
         },
         (res) => {
+          answer = res
+          const status = res.statusCode ?? 0
+          // only a 2xx answer's body is ever used: another's is not read, so an error page of any size is its status (a 404 still 'not there', a 503 still worth another try)
+          if (status < 200 || status >= 300) {
+            settle(Effect.succeed({ status, body: new Uint8Array() }))
+            r.destroy()
+            return
+          }
           const chunks: Array<Buffer> = []
           let size = 0
+          // small pieces are copied into blocks: each piece kept as a Buffer of its own costs hundreds of bytes, and an answer sent a byte per chunk is a million pieces a MiB
+          let block = Buffer.alloc(0)
+          let used = 0
+          const flush = () => {
+            if (used > 0) chunks.push(block.subarray(0, used))
+            block = Buffer.alloc(0)
+            used = 0
+          }
           if (Number(res.headers["content-length"]) > req.maxBytes) return tooLarge()
           res.on("data", (c: Buffer) => {
             size += c.length
             if (size > req.maxBytes) return tooLarge()
-            chunks.push(c)
+            if (c.length >= SMALL_PIECE) {
+              flush()
+              chunks.push(c)
+              return
+            }
+            if (used + c.length > block.length) {
+              flush()
+              block = Buffer.alloc(BLOCK)
+            }
+            used += c.copy(block, used)
           })
-          res.on("end", () => settle(Effect.succeed({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) })))
+          res.on("end", () => {
+            flush()
+            settle(Effect.succeed({ status, body: Buffer.concat(chunks, size) }))
+          })
           res.on("error", (e) => settle(Effect.fail(new HttpTransportError({ reason: describe(e) }))))
         }
       )
+      // an answer switching protocols (101, never asked for): node hands it to an 'upgrade' listener or silently drops the connection, which left the request waiting for its timeout; it is an answer of its status, with no body, as any other that is not 2xx
+      r.on("upgrade", (res: IncomingMessage, socket: Duplex) => {
+        socket.destroy()
+        settle(Effect.succeed({ status: res.statusCode ?? 101, body: new Uint8Array() }))
+      })
       const timedOut = () => r.destroy(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" }))
       r.on("timeout", timedOut)
       timer = setTimeout(() => {
         settle(Effect.fail(Object.assign(new HttpTransportError({ reason: "timed out", timedOut: true }), { code: "ETIMEDOUT" })))
         timedOut()
       }, req.timeoutMs)
+      // bytes after a complete answer (its Content-Length or last chunk came) are no part of it: the answer stands, whether or not they came in the same packet
       r.on("error", (e: NodeJS.ErrnoException) =>
-        settle(Effect.fail(Object.assign(new HttpTransportError(e.code === "ETIMEDOUT" ? { reason: "timed out", timedOut: true } : { reason: describe(e) }), { code: e.code })))
+        answer?.complete === true ? undefined : settle(Effect.fail(Object.assign(new HttpTransportError(e.code === "ETIMEDOUT" ? { reason: "timed out", timedOut: true } : { reason: describe(e) }), { code: e.code })))
       )
       r.end(req.body)
       return Effect.sync(() => {

@@ -21,6 +21,7 @@ export interface HttpRequest {
 
 export interface HttpResponse {
   readonly status: number
+  /** a 2xx answer's body; empty for any other answer, whose body is never read */
   readonly body: Uint8Array
 }
 

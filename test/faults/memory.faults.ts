@@ -1,6 +1,7 @@
 /** The memory a phase needs against a flood: the answer is cut at its limit, never held whole. */
 import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
+import { createServer, type AddressInfo } from "node:net"
 import { join } from "node:path"
 import { afterAll, expect, it } from "vitest"
 import { makeInstance, PROGRAM, type TestInstance } from "../support/harness.js"
@@ -9,12 +10,12 @@ const MiB = 1024 * 1024
 const open: Array<TestInstance> = []
 afterAll(() => Promise.all(open.map((i) => i.close())))
 
-/** the phase as its own process; its peak RSS in MB */
-const peakRss = (instance: TestInstance, phase: string) =>
-  new Promise<number>((done) => {
+/** the program as its own process (a phase, or `imds KEY`); its peak RSS in MB and its exit code */
+const peakRss = (instance: TestInstance, ...args: Array<string>) =>
+  new Promise<{ readonly mb: number; readonly code: number | null }>((done) => {
     const report = join(instance.dir, "rss")
-    const child = spawn(process.execPath, ["--require", new URL("./rss.cjs", import.meta.url).pathname, PROGRAM, phase], { env: { ...instance.env, RSS_REPORT: report }, stdio: "ignore" })
-    child.on("close", () => done(Math.round(Number(readFileSync(report, "utf8")) / 1024)))
+    const child = spawn(process.execPath, ["--require", new URL("./rss.cjs", import.meta.url).pathname, PROGRAM, ...args], { env: { ...instance.env, RSS_REPORT: report }, stdio: "ignore" })
+    child.on("close", (code) => done({ mb: Math.round(Number(readFileSync(report, "utf8")) / 1024), code }))
   })
 
 const FLOODED = {
@@ -26,7 +27,42 @@ it.each(["early", "main"] as const)("fault: the %s phase against 100 MiB answers
   const overrides = FLOODED[phase].map((path) => ({ path, fill: 100 * MiB }))
   const instance = await makeInstance({ cloud: "aws", instance: { hostname: "h" }, faults: { overrides } })
   open.push(instance)
-  const mb = await peakRss(instance, phase)
+  const { mb } = await peakRss(instance, phase)
   process.stdout.write(`memory: ${phase} against 100 MiB answers: peak RSS ${mb} MB\n`)
   expect(mb).toBeLessThan(100)
+})
+
+it("fault: an answer of 1 MiB sent in one-byte chunks is held in under 100 MB of memory", async () => {
+  // 1 MiB (IMDS_MAX_BYTES) of body, each byte its own chunk: node gives it a million pieces
+  const piece = "1\r\na\r\n".repeat(64 * 1024)
+  const server = createServer((socket) => {
+    socket.on("error", () => {})
+    socket.once("data", () => {
+      socket.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+      let sent = 0
+      const more = () => {
+        while (sent < 16) {
+          sent++
+          if (!socket.write(piece)) return void socket.once("drain", more)
+        }
+        socket.end("0\r\n\r\n")
+      }
+      more()
+    })
+  })
+  await new Promise<void>((up) => server.listen(0, "127.0.0.1", up))
+  try {
+    const instance = await makeInstance({ noSimulator: true })
+    open.push(instance)
+    const endpoint = `127.0.0.1:${(server.address() as AddressInfo).port}`
+    // a timeout long enough for the whole answer to be read, however slowly
+    const env = { CLOUD: "hetzner", IMDS_ENDPOINT: endpoint, IMDS_TIMEOUT: "600", IMDS_DEADLINE: "600" }
+    const { mb, code } = await peakRss({ ...instance, env: { ...instance.env, ...env } }, "imds", "@hostname")
+    process.stdout.write(`memory: 1 MiB in one-byte chunks: peak RSS ${mb} MB\n`)
+    // read whole (the answer is exactly IMDS_MAX_BYTES), and held in little more than its size
+    expect(code).toBe(0)
+    expect(mb).toBeLessThan(100)
+  } finally {
+    server.close()
+  }
 })

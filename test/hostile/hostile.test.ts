@@ -87,6 +87,31 @@ const rawServer = (answer: (socket: Socket) => void) =>
     (s) => Effect.sync(() => s.close())
   )
 
+describe("error pages of any size", () => {
+  it.scopedLive("only a 2xx answer's body is read: a large 404 page is 'not there', a large 503 page is asked again", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "aws",
+        instance: { hostname: "h", sshKeys: [KEY_A, KEY_B] },
+        faults: {
+          overrides: [
+            { path: "/latest/meta-data/public-keys/1/openssh-key", status: 404, fill: 100 * 1024 },
+            { path: "/latest/meta-data/hostname", status: 404, fill: 2 * MiB },
+            { path: "/latest/meta-data/local-hostname", status: 503, fill: 2 * MiB }
+          ]
+        },
+        env: { IMDS_DEADLINE: "0.5" }
+      })
+      const keys = yield* instance.imds(["@ssh-keys"])
+      expect(keys).toEqual({ code: 0, stdout: `${KEY_A}\n`, stderr: "" })
+      expect(yield* instance.imds(["@hostname"])).toEqual({ code: 1, stdout: "", stderr: "imds: @hostname: not found\n" })
+      const local = yield* instance.imds(["meta-data/local-hostname"])
+      expect(local).toEqual({ code: 1, stdout: "", stderr: `imds: aws: cannot read http://${instance.sim!.endpoint}/latest/meta-data/local-hostname: HTTP 503\n` })
+      expect(instance.sim!.requests.filter((q) => q.path === "/latest/meta-data/local-hostname").length).toBeGreaterThan(1)
+    })
+  )
+})
+
 describe("trickled answers", () => {
   it.scopedLive("an answer that comes a byte at a time, never silent for long, is cut off at the request's timeout", () =>
     Effect.gen(function* () {
@@ -98,6 +123,38 @@ describe("trickled answers", () => {
       })
       const r = yield* Effect.either(liveHttp.request({ method: "GET", host: "127.0.0.1", port: server.port, path: "/src", timeoutMs: 500, maxBytes: 1000 }))
       expect(r).toMatchObject({ _tag: "Left", left: { _tag: "HttpTransportError", reason: "timed out" } })
+    })
+  )
+})
+
+describe("bytes after a complete answer", () => {
+  it.scopedLive("an answer whose Content-Length or last chunk came is used, whatever follows it in the same packet", () =>
+    Effect.gen(function* () {
+      for (const [answer, body] of [
+        ["HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhost1HTTP/garbage\x00\x01\r\n\r\n", "host1"],
+        ["HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nhost1", "hos"],
+        ["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhost1\r\n0\r\n\r\nzzz", "host1"]
+      ] as const) {
+        const server = yield* rawServer((socket) => socket.end(answer))
+        const r = yield* liveHttp.request({ method: "GET", host: "127.0.0.1", port: server.port, path: "/h", timeoutMs: 5000, maxBytes: 1000 })
+        expect({ status: r.status, body: Buffer.from(r.body).toString() }).toEqual({ status: 200, body })
+      }
+    })
+  )
+
+  it.scopedLive("an answer switching protocols (101), which was never asked for, is an answer of its status, not a wait for the timeout", () =>
+    Effect.gen(function* () {
+      const server = yield* rawServer((socket) => socket.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\nhost1"))
+      const r = yield* Effect.either(liveHttp.request({ method: "GET", host: "127.0.0.1", port: server.port, path: "/h", timeoutMs: 1000, maxBytes: 1000 }))
+      expect(r).toMatchObject({ _tag: "Right", right: { status: 101, body: new Uint8Array() } })
+    })
+  )
+
+  it.scopedLive("an answer cut short of its Content-Length is no answer", () =>
+    Effect.gen(function* () {
+      const server = yield* rawServer((socket) => socket.end("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhost1"))
+      const r = yield* Effect.either(liveHttp.request({ method: "GET", host: "127.0.0.1", port: server.port, path: "/h", timeoutMs: 5000, maxBytes: 1000 }))
+      expect(r).toMatchObject({ _tag: "Left", left: { _tag: "HttpTransportError" } })
     })
   )
 })
