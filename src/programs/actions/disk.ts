@@ -16,9 +16,16 @@ const rootMount = (mounts: string) => {
   return found
 }
 
-/** `root=` of the kernel command line as a device path: `/dev/NAME`, or `UUID=`, `LABEL=`, `PARTUUID=`, `PARTLABEL=` as their /dev/disk/by-* link */
+/** the kernel's own parameters, split as it splits them: double quotes hold blanks and are dropped, and what follows `--` is init's */
+const kernelParameters = (cmdline: string) => {
+  const words = (cmdline.match(/(?:[^\s"]|"[^"]*(?:"|$))+/g) ?? []).map((w) => w.replace(/"/g, ""))
+  const end = words.indexOf("--")
+  return end < 0 ? words : words.slice(0, end)
+}
+
+/** `root=` of the kernel command line (the last one, as the kernel takes it) as a device path: `/dev/NAME`, or `UUID=`, `LABEL=`, `PARTUUID=`, `PARTLABEL=` as their /dev/disk/by-* link */
 const cmdlineRoot = (cmdline: string) => {
-  const value = cmdline.split(/\s+/).filter((w) => w.startsWith("root=")).at(-1)?.slice("root=".length) ?? ""
+  const value = kernelParameters(cmdline).filter((w) => w.startsWith("root=")).at(-1)?.slice("root=".length) ?? ""
   if (value.startsWith("/dev/")) return value
   const tag = /^(UUID|LABEL|PARTUUID|PARTLABEL)=(.+)$/.exec(value)
   return tag === null ? undefined : `/dev/disk/by-${tag[1]!.toLowerCase()}/${tag[2]!}`
