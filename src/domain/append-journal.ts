@@ -6,6 +6,7 @@
  * end) knows the append happened. `--bootstrap incomplete`
  * removes the journal: a first boot asked for again appends again.
  */
+import { posix } from "node:path"
 
 /** in `$TINY_CLOUD_VAR` */
 export const APPEND_JOURNAL = ".write_files-appended"
@@ -94,9 +95,15 @@ export const parseDirectoriesJournal = (text: string): ReadonlyArray<Directories
   }
 }
 
-/** the directories recorded for the entry, then those missing now that are not among them */
+/** a directory a record can hold for `path`: one of the directories above it, as a normalized instance path */
+const isAbove = (directory: string, path: string) => directory !== "/" && posix.normalize(directory) === directory && path.startsWith(`${directory}/`)
+
+/**
+ * the directories recorded for the entry, then those missing now that are not among them; a recorded
+ * one that is not above the entry's path (a corrupt record: `/etc`) is never given the file's owner
+ */
 export const directoriesOf = (journal: ReadonlyArray<DirectoriesMade>, index: number, path: string, missing: ReadonlyArray<string>): ReadonlyArray<string> => {
-  const recorded = journal.find((e) => e.index === index && e.path === path)?.directories ?? []
+  const recorded = (journal.find((e) => e.index === index && e.path === path)?.directories ?? []).filter((d) => isAbove(d, path))
   return [...recorded, ...missing.filter((d) => !recorded.includes(d))]
 }
 

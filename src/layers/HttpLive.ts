@@ -75,7 +75,8 @@ const attempt = (req: HttpRequest, localPort?: number) =>
           let block = Buffer.alloc(0)
           let used = 0
           const flush = () => {
-            if (used > 0) chunks.push(block.subarray(0, used))
+            // a block cut short by a large piece is kept as a copy of its bytes: a byte before each 16 KiB piece must not hold 64 KiB
+            if (used > 0) chunks.push(used < BLOCK / 2 ? Buffer.from(block.subarray(0, used)) : block.subarray(0, used))
             block = Buffer.alloc(0)
             used = 0
           }

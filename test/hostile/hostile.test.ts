@@ -9,6 +9,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import fc from "fast-check"
 import { liveHttp } from "../../src/layers/HttpLive.js"
 import { PROGRAM } from "../support/harness.js"
 import { actionLines, makeTestInstance } from "../support/instance.js"
@@ -141,6 +142,33 @@ describe("bytes after a complete answer", () => {
       }
     })
   )
+
+  it("a chunked answer is read byte-exact whatever its chunks' sizes: small ones gathered into blocks, blocks filled or cut short by a large one", async () => {
+    const size = fc.oneof(fc.integer({ min: 1, max: 40 }), ...[16, 32, 64].map((k) => fc.integer({ min: k * 1024 - 2, max: k * 1024 + 2 })))
+    const bytes = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed * 7) & 0xff))
+    await fc.assert(
+      fc.asyncProperty(fc.array(size, { minLength: 1, maxLength: 12 }), async (sizes) => {
+        const chunks = sizes.map((n, i) => bytes(n, i))
+        const server = createServer((socket) => {
+          socket.on("error", () => {})
+          socket.once("data", () => {
+            socket.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            for (const c of chunks) socket.write(Buffer.concat([Buffer.from(`${c.length.toString(16)}\r\n`), c, Buffer.from("\r\n")]))
+            socket.end("0\r\n\r\n")
+          })
+        })
+        await new Promise<void>((up) => server.listen(0, "127.0.0.1", up))
+        try {
+          const port = (server.address() as AddressInfo).port
+          const r = await Effect.runPromise(liveHttp.request({ method: "GET", host: "127.0.0.1", port, path: "/u", timeoutMs: 10_000, maxBytes: 16 * 1024 * 1024 }))
+          expect(Buffer.from(r.body).equals(Buffer.concat(chunks))).toBe(true)
+        } finally {
+          server.close()
+        }
+      }),
+      { numRuns: 40 }
+    )
+  })
 
   it.scopedLive("an answer switching protocols (101), which was never asked for, is an answer of its status, not a wait for the timeout", () =>
     Effect.gen(function* () {

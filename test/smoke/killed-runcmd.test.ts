@@ -53,4 +53,17 @@ describe("a main phase killed between writing a file and giving its new director
     expect((await instance.run(["--bootstrap", "incomplete"])).code).toBe(0)
     expect(instance.read("/var/lib/cloud/.write_files-directories")).toBeUndefined()
   })
+
+  it("gives the owner only to directories above the file, whatever a corrupt record names for it", async () => {
+    const userData = "#cloud-config\nusers:\n  - default\n  - name: appuser\nwrite_files:\n  - path: /home/appdata/conf/settings.conf\n    content: x\n    owner: appuser\n"
+    const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(userData) } })
+    const record = [{ index: 0, path: "/home/appdata/conf/settings.conf", directories: ["/etc", "/../../tmp", "/", "/home/appdata/conf/settings.conf", "/home/appdata"] }]
+    instance.write("/var/lib/cloud/.write_files-directories", JSON.stringify(record))
+    for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
+    expect(instance.commands().filter((c) => c.startsWith("chown "))).toEqual([
+      `chown appuser ${instance.root}/home/appdata`,
+      `chown appuser ${instance.root}/home/appdata/conf`,
+      `chown appuser ${instance.root}/home/appdata/conf/settings.conf`
+    ])
+  })
 })

@@ -102,6 +102,32 @@ it.scopedLive("expand_root: /dev/root (a kernel that mounted the root itself) is
   })
 )
 
+it.scopedLive("expand_root: /dev/root is the kernel's own root= (a quoted one unquoted), not one after `--`, which is init's", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws" } })
+    instance.write("/proc/mounts", "/dev/root / ext4 rw 0 0\n")
+    instance.write("/proc/cmdline", "BOOT_IMAGE=/boot/vmlinuz-virt root=/dev/vda2 quiet -- root=/dev/vdb single\n")
+    expect((yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })).code).toBe(0)
+    expect(instance.commands()).toEqual(["sfdisk -q --no-reread -N 2 /dev/vda", "partx -u /dev/vda", "resize2fs /dev/vda2"])
+    instance.write("/proc/cmdline", 'BOOT_IMAGE=/boot/vmlinuz-virt root="/dev/vda2" quiet\n')
+    expect((yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })).code).toBe(0)
+    expect(instance.commands().slice(3)).toEqual(["sfdisk -q --no-reread -N 2 /dev/vda", "partx -u /dev/vda", "resize2fs /dev/vda2"])
+  })
+)
+
+it.scopedLive("expand_root: /dev/root whose root= names no link the image has (PARTUUID= under mdev) is the device the mounted root's number names", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws" } })
+    instance.write("/proc/mounts", "/dev/root / ext4 rw 0 0\n")
+    instance.write("/proc/cmdline", "root=PARTUUID=0c0ffee0-02 rootfstype=ext4 quiet\n")
+    instance.write("/proc/self/mountinfo", "1 1 0:2 / / rw - rootfs rootfs rw\n22 1 254:2 / / rw,relatime - ext4 /dev/root rw\n23 22 0:5 / /dev rw - devtmpfs devtmpfs rw\n")
+    mkdirSync(join(instance.root, "sys/dev/block"), { recursive: true })
+    symlinkSync("../../devices/virtual/block/vda/vda2", join(instance.root, "sys/dev/block/254:2"))
+    expect((yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })).code).toBe(0)
+    expect(instance.commands()).toEqual(["sfdisk -q --no-reread -N 2 /dev/vda", "partx -u /dev/vda", "resize2fs /dev/vda2"])
+  })
+)
+
 it.scopedLive("expand_root: without sysfs's link to the disk, nvme0n1p2's disk is nvme0n1 and mmcblk0p2's mmcblk0 (the p comes off, the disk's own digit stays)", () =>
   Effect.gen(function* () {
     const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws" } })

@@ -16,19 +16,47 @@ const rootMount = (mounts: string) => {
   return found
 }
 
-/** `root=` of the kernel command line as a device path: `/dev/NAME`, or `UUID=`, `LABEL=`, `PARTUUID=`, `PARTLABEL=` as their /dev/disk/by-* link */
+/** the kernel's own parameters, split as it splits them: double quotes hold blanks and are dropped, and what follows `--` is init's */
+const kernelParameters = (cmdline: string) => {
+  const words = (cmdline.match(/(?:[^\s"]|"[^"]*(?:"|$))+/g) ?? []).map((w) => w.replace(/"/g, ""))
+  const end = words.indexOf("--")
+  return end < 0 ? words : words.slice(0, end)
+}
+
+/** `root=` of the kernel command line (the last one, as the kernel takes it) as a device path: `/dev/NAME`, or `UUID=`, `LABEL=`, `PARTUUID=`, `PARTLABEL=` as their /dev/disk/by-* link */
 const cmdlineRoot = (cmdline: string) => {
-  const value = cmdline.split(/\s+/).filter((w) => w.startsWith("root=")).at(-1)?.slice("root=".length) ?? ""
+  const value = kernelParameters(cmdline).filter((w) => w.startsWith("root=")).at(-1)?.slice("root=".length) ?? ""
   if (value.startsWith("/dev/")) return value
   const tag = /^(UUID|LABEL|PARTUUID|PARTLABEL)=(.+)$/.exec(value)
   return tag === null ? undefined : `/dev/disk/by-${tag[1]!.toLowerCase()}/${tag[2]!}`
 }
 
 /**
+ * The root filesystem's device as sysfs names it, from its number (`MAJOR:MINOR`
+ * of the last mount on `/` in `$ROOT/proc/self/mountinfo`, through `$ROOT/sys/dev/block`):
+ * what /dev/root is when the command line's root= names nothing the image has
+ */
+const mountedRoot = Effect.gen(function* () {
+  const fs = yield* RootFs
+  const mountinfo = yield* fs.readTextIfExists(fs.at("/proc/self/mountinfo")).pipe(Effect.orElseSucceed(() => Option.none<string>()))
+  // ID PARENT MAJOR:MINOR ROOT MOUNT-POINT ...
+  const number = Option.getOrElse(mountinfo, () => "")
+    .split("\n")
+    .map((line) => line.split(" "))
+    .filter((f) => f[4] === "/" && /^\d+:\d+$/.test(f[2] ?? ""))
+    .at(-1)?.[2]
+  if (number === undefined) return undefined
+  const node = yield* fs.realPath(fs.at(`/sys/dev/block/${number}`)).pipe(Effect.option)
+  const name = Option.getOrUndefined(Option.map(node, (p) => p.slice(p.lastIndexOf("/") + 1)))
+  return name !== undefined && name !== "" && (yield* fs.exists(fs.at(`/sys/class/block/${name}`))) ? `/dev/${name}` : undefined
+})
+
+/**
  * The root device as its kernel name: a link (`/dev/disk/by-uuid/...`,
  * `/dev/mapper/...`) followed inside ROOT to the node it names; `/dev/root`
  * (what the kernel shows when it mounted the root itself, without an
- * initramfs), unless it is a link, is the device of the command line's `root=`.
+ * initramfs), unless it is a link, is the device of the command line's `root=`,
+ * else the one the mounted root's device number names.
  */
 const rootDevice = (device: string) =>
   Effect.gen(function* () {
@@ -38,8 +66,8 @@ const rootDevice = (device: string) =>
     if (device === "/dev/root" && !(yield* fs.isSymlink(fs.at(device)))) {
       const cmdline = yield* fs.readTextIfExists(fs.at("/proc/cmdline")).pipe(Effect.orElseSucceed(() => Option.none<string>()))
       const named = cmdlineRoot(Option.getOrElse(cmdline, () => ""))
-      // a UUID= or LABEL= whose link the image does not make (mdev without persistent names) tells nothing
-      if (named === undefined || (named.startsWith("/dev/disk/") && !(yield* fs.isSymlink(fs.at(named))))) return device
+      // a UUID= or LABEL= whose link the image does not make (mdev without persistent names) tells nothing: the mounted root's number does
+      if (named === undefined || (named.startsWith("/dev/disk/") && !(yield* fs.isSymlink(fs.at(named))))) return (yield* mountedRoot) ?? device
       path = named
     }
     const at = fs.at(path)
