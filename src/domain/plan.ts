@@ -39,7 +39,8 @@ const applyChange = (from: ReadonlyArray<string>, change: ActionChange): Readonl
  * A phase's action list: the defaults (or INIT_ACTIONS_*, which may name
  * anything), then the cloud's changes, then the user-data type's; the final
  * phase ends with bootstrap_complete. A change whose anchor is not in the
- * list changes nothing; an action a change adds is in the list once.
+ * list changes nothing; an action a change adds that the list already
+ * held moves to the change's place (inserted at each place its anchor has).
  */
 export const planPhase = (
   phase: Phase,

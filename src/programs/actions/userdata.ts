@@ -74,13 +74,15 @@ const interpreterOf = (bytes: Uint8Array): ReadonlyArray<string> => {
 /**
  * runs the user-data script; its output goes to user-data.log and stdout, its status to user-data.exit.
  * Named in INIT_ACTIONS_FINAL for an instance whose user-data is no script, it runs nothing: a
- * #cloud-config run as a program would have sh carry out its lines (a write_files content among them)
+ * #cloud-config run as a program would have sh carry out its lines (a write_files content among them).
+ * That is said, not failed: the user-data's own actions apply it, and the shell edition, which has
+ * run_userdata for scripts only, went on with exit 0 ("unknown") there too
  */
 export const runUserdata = Effect.gen(function* () {
   const { userDataWord } = yield* PhaseContext
   if (userDataWord === "missing") return yield* info("run_userdata: no user-data found")
   if (userDataTypeOf(userDataWord) !== "script") {
-    return yield* Effect.fail(new ActionFailed({ reason: `'${userDataWord}' user-data is not a script; it is not run` }))
+    return yield* warn(`run_userdata: '${userDataWord}' user-data is not a script; nothing to run`)
   }
   const fs = yield* RootFs
   const { logDir } = yield* Config
