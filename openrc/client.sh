@@ -14,14 +14,14 @@ _tiny_cloud_alive() {
 	_tc_stat=
 	{ read -r _tc_stat < "/proc/$1/stat"; } 2>/dev/null || return 0
 	_tc_comm=${_tc_stat#*\(}
-	[ -z "$2" ] || [ "${_tc_comm%\) *}" = "$2" ] || return 1
+	[ -z "${2:-}" ] || [ "${_tc_comm%\) *}" = "$2" ] || return 1
 	_tc_stat=${_tc_stat##*) }
 	[ "${_tc_stat%% *}" != Z ]
 }
 
 # _tiny_cloud_phase PHASE: the phase's output and exit status, from the resident process or its own
 _tiny_cloud_phase() {
-	_tc_run="$ROOT/run/tiny-cloud"
+	_tc_run="${ROOT:-}/run/tiny-cloud"
 	# server.starting names the server while it starts (a request waits in
 	# the FIFO until it reads it); server.pid once it listens
 	# (the server's command name: src/domain/resident.ts)

@@ -4,10 +4,34 @@
  * place that picks the live layers (in `run.ts`, loaded once a command
  * needs services).
  */
+import { readlinkSync } from "node:fs"
+import { dirname, resolve } from "node:path"
 import { routeHelper, routeImds, routeTinyCloud, type Route } from "../programs/cli.js"
 import { exitAfterOutput, watchOutput } from "./exit.js"
 
-const invokedAs = (process.argv[1] ?? "").split("/").pop() ?? ""
+const isImds = (name: string) => name === "imds" || name.startsWith("imds.")
+const KNOWN = ["tiny-cloud", "assemble-interfaces", "vnic-eth-hotplug", "nvme-ebs-links", "imds-net-sync"]
+
+/**
+ * the name called by; a name the program does not know (a link of the operator's own,
+ * `/usr/local/bin/metadata -> /usr/bin/imds`) is followed, link by link, to the first
+ * known name on its way to the program, as a link to the shell edition's script runs that script
+ */
+const nameOf = (called: string): string => {
+  let path = called
+  for (let hops = 0; hops < 40; hops++) {
+    const name = path.split("/").pop() ?? ""
+    if (isImds(name) || KNOWN.includes(name)) return name
+    try {
+      path = resolve(dirname(path), readlinkSync(path))
+    } catch {
+      break
+    }
+  }
+  return called.split("/").pop() ?? ""
+}
+
+const invokedAs = nameOf(process.argv[1] ?? "")
 const args = process.argv.slice(2)
 
 watchOutput()
@@ -32,7 +56,7 @@ const start = async (route: Route): Promise<unknown> => {
   }
 }
 
-start(invokedAs === "imds" || invokedAs.startsWith("imds.") ? routeImds(args) : (routeHelper(invokedAs, args) ?? routeTinyCloud(args))).catch((e: unknown) => {
+start(isImds(invokedAs) ? routeImds(args) : (routeHelper(invokedAs, args) ?? routeTinyCloud(args))).catch((e: unknown) => {
   process.stderr.write(`tiny-cloud: internal error: ${e instanceof Error ? e.message : String(e)}\n`)
   process.exit(1)
 })

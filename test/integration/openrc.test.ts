@@ -23,7 +23,13 @@ afterEach(() => {
 })
 
 /** sources a service script with OpenRC's helpers stubbed and runs its start(); returns the banners and tiny-cloud calls */
-const start = (phase: string, setup: (root: string) => void = () => {}, lib = "/nonexistent", env: Record<string, string> = {}) => {
+const start = (
+  phase: string,
+  setup: (root: string) => void = () => {},
+  lib = "/nonexistent",
+  env: Record<string, string | undefined> = {},
+  shellOptions: Array<string> = []
+) => {
   dir = mkdtempSync(join(tmpdir(), "tiny-cloud-openrc-"))
   dirs.push(dir)
   const root = join(dir, "root")
@@ -36,7 +42,7 @@ const start = (phase: string, setup: (root: string) => void = () => {}, lib = "/
   writeFileSync(join(bin, "logger"), `#!/bin/sh\necho "logger $1 $2 $3 \${4%%\\[*} $5" >> "${dir}/calls"\n`)
   chmodSync(join(bin, "logger"), 0o755)
   setup(root)
-  execFileSync("sh", ["-c", `ebegin() { echo "ebegin $*" >> "${dir}/calls"; }; eend() { echo "eend $*" >> "${dir}/calls"; return "$1"; }; . "${SERVICES}/tiny-cloud-${phase}"; start 2>>"${dir}/calls"`], {
+  execFileSync("sh", [...shellOptions, "-c", `ebegin() { echo "ebegin $*" >> "${dir}/calls"; }; eend() { echo "eend $*" >> "${dir}/calls"; return "$1"; }; . "${SERVICES}/tiny-cloud-${phase}"; start 2>>"${dir}/calls"`], {
     env: { PATH: `${bin}:/usr/bin:/bin`, ROOT: root, TINY_CLOUD_LIB: lib, ...env }
   })
   return existsSync(join(dir, "calls")) ? readFileSync(join(dir, "calls"), "utf8") : ""
@@ -176,6 +182,20 @@ describe("OpenRC service scripts", () => {
     } finally {
       rmSync(state, { recursive: true, force: true })
     }
+  })
+
+  it.each(["-u", "-eu"])("run under sh %s (as openrc-run may) with ROOT unset, as on a real boot", (options) => {
+    // TINY_CLOUD_VAR from the environment: the marker is looked for there, not on this machine
+    const state = mkdtempSync(join(tmpdir(), "tiny-cloud-openrc-state-"))
+    dirs.push(state)
+    writeFileSync(join(state, ".bootstrap-complete"), "")
+    for (const phase of ["boot", "early", "main", "final"]) {
+      expect(start(phase, () => {}, SERVICES, { ROOT: undefined, TINY_CLOUD_VAR: state }, [options])).toBe(skipped(phase, "already bootstrapped"))
+    }
+  })
+
+  it("the client's liveness check, as its watchdog calls it (a pid alone), works under sh -u", () => {
+    expect(execFileSync("sh", ["-u", "-c", `. "${SERVICES}/client.sh"; _tiny_cloud_alive $$ && echo alive`], { encoding: "utf8" })).toBe("alive\n")
   })
 
   it("declare the ordering OpenRC needs", () => {

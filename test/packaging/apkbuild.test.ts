@@ -75,7 +75,7 @@ cd "$builddir"
 build
 check > /dev/null
 package
-echo "@@pkg|$pkgname|$depends||$pkgdesc"
+echo "@@pkg|$pkgname|$depends||$pkgdesc|$provides"
 maindesc=$pkgdesc
 for spec in $subpackages; do
 	subpkgname=\${spec%%:*}
@@ -97,7 +97,7 @@ for spec in $subpackages; do
 		cd "$builddir"
 		$func
 		mkdir -p "$subpkgdir"
-		echo "@@pkg|$subpkgname|$depends|$install_if|$pkgdesc"
+		echo "@@pkg|$subpkgname|$depends|$install_if|$pkgdesc|$provides"
 	)
 done
 `.replace(/\\\$/g, "$")
@@ -126,7 +126,7 @@ const tree = (dir: string, prefix = ""): Map<string, Entry> => {
 
 let dir = ""
 let packages: Record<string, Map<string, Entry>> = {}
-let meta: Record<string, { depends: string; installIf: string; pkgdesc: string }> = {}
+let meta: Record<string, { depends: string; installIf: string; pkgdesc: string; provides: string }> = {}
 let installed = new Map<string, Entry>()
 
 beforeAll(() => {
@@ -143,8 +143,8 @@ beforeAll(() => {
     env: { PATH: `${process.env.PATH}`, HOME: dir }
   })
   for (const line of out.split("\n").filter((l) => l.startsWith("@@pkg|"))) {
-    const [, name, depends, installIf, pkgdesc] = line.split("|")
-    meta[name!] = { depends: depends!.trim(), installIf: installIf!.trim(), pkgdesc: pkgdesc! }
+    const [, name, depends, installIf, pkgdesc, provides] = line.split("|")
+    meta[name!] = { depends: depends!.trim(), installIf: installIf!.trim(), pkgdesc: pkgdesc!, provides: provides!.trim() }
     packages[name!] = tree(join(pkgbase, name!))
   }
   // the package makes its code caches on the target (post-install), not in the package
@@ -215,6 +215,11 @@ describe("the APKBUILD", () => {
     expect([...packages["tiny-cloud-fish-completion"]!.keys()].sort()).toEqual(["imds", "tiny-cloud"].map((c) => `/usr/share/fish/vendor_completions.d/${c}.fish`))
     expect(meta["tiny-cloud-zsh-completion"]!.installIf).toBe(`tiny-cloud=${VERSION}-r0 zsh`)
     expect([...packages["tiny-cloud"]!.keys()].filter((p) => p.startsWith("/etc/init.d/") || p.startsWith("/usr/share/"))).toEqual([])
+  })
+
+  it("tiny-cloud-aws and tiny-cloud-nocloud answer to the older names Alpine's shell-edition packages provide (tiny-ec2-bootstrap, tiny-cloud-alpine); the other clouds to none", () => {
+    const provides = Object.fromEntries(CLOUDS.map((c) => [c, meta[`tiny-cloud-${c}`]!.provides]))
+    expect(provides).toEqual({ ...Object.fromEntries(CLOUDS.map((c) => [c, ""])), aws: `tiny-ec2-bootstrap=${VERSION}-r0`, nocloud: `tiny-cloud-alpine=${VERSION}-r0` })
   })
 
   it.each(CLOUDS)("tiny-cloud-%s is empty, needs this very tiny-cloud, and has a post-install script", (cloud) => {

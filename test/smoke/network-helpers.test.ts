@@ -5,7 +5,7 @@
  * The image is the instance's ROOT. Each run is a process.
  */
 import { execFileSync, spawn } from "node:child_process"
-import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
@@ -50,6 +50,18 @@ describe("the network helpers by their installed names", () => {
       "# NOTE: /sbin/assemble-interfaces rewrites this file.  Edit files in\n#      /etc/network/interfaces.d/ to persist any customizations.\n\n" +
         "auto lo\niface lo\n  use link\n  use loopback\n\nauto eth0\niface eth0\n  use dhcp\n  use imds\n\n"
     )
+  })
+
+  it("a link of the operator's own name to an installed name runs that name's program, through a chain of links, as a link to the shell edition's script does", async () => {
+    mkdirSync(join(image, "usr/local/bin"), { recursive: true })
+    symlinkSync("../../bin/imds", join(image, "usr/local/bin/metadata"))
+    symlinkSync("metadata", join(image, "usr/local/bin/md"))
+    symlinkSync(join(image, "sbin/assemble-interfaces"), join(image, "usr/local/bin/rebuild"))
+    expect((await helper("usr/local/bin/md", {}, ["-h"])).stdout).toBe((await helper("usr/bin/imds", {}, ["-h"])).stdout)
+    expect((await helper("usr/local/bin/md", {}, ["-h"])).stdout).toMatch(/^Usage: imds /)
+    expect((await helper("usr/local/bin/rebuild", {}, ["-h"])).stdout).toBe("Usage: assemble-interfaces\n")
+    // a name the program does not know, whose link leads nowhere here: the program's own commands
+    expect((await helper("usr/lib/tiny-cloud/tiny-cloud.cjs", {}, ["-h"])).stdout).toMatch(/^Usage: tiny-cloud /)
   })
 
   it("/lib/mdev/vnic-eth-hotplug and /sbin/imds-net-sync without their environment: one error line, exit 1", async () => {
