@@ -34,8 +34,10 @@ _tiny_cloud_phase() {
 		_tc_name=tiny-cloud-serv
 	fi
 	if [ -n "$_tc_pid" ] && [ -p "$_tc_run/requests" ] && _tiny_cloud_alive "$_tc_pid" "$_tc_name"; then
-		_tiny_cloud_ask "$1" "$_tc_pid"
-		case $? in
+		# (its status taken with ||, so that `set -e`, which openrc-run allows, does not end the service here)
+		_tc_asked=0
+		_tiny_cloud_ask "$1" "$_tc_pid" || _tc_asked=$?
+		case $_tc_asked in
 		0) return "$_tc_status" ;;
 		# it took the phase and ended during it: as with a phase process that dies, it is not run again
 		2)
@@ -78,7 +80,7 @@ _tiny_cloud_ask() {
 	_tc_watchdog=$!
 	_tc_ack=
 	read -r _tc_ack <&4
-	kill "$_tc_watchdog" 2>/dev/null
+	kill "$_tc_watchdog" 2>/dev/null || :
 	exec 3>&-
 	if [ "$_tc_ack" != A ]; then
 		exec 4>&-

@@ -70,16 +70,24 @@ describe("OpenRC service scripts", () => {
     expect([requests.isFIFO(), requests.mode & 0o777]).toEqual([true, 0o600])
   })
 
-  it("a client whose resident process dies before taking its request (while it starts) runs the phase itself, and leaves no FIFO behind", () => {
+  it.each([[[]], [["-e"]]])("a client whose resident process dies before taking its request (while it starts) runs the phase itself, and leaves no FIFO behind (sh options %j, as openrc-run may set)", (options: Array<string>) => {
     // a "server" that never reads its requests, and ends soon (not our child: init reaps it)
     const server = { pid: Number(execFileSync("sh", ["-c", "sleep 0.5 </dev/null >/dev/null 2>&1 & echo $!"], { encoding: "utf8" })) }
     const calls = start(
       "main",
       (root) => serverLeftovers(root, "server.starting", server.pid),
-      SERVICES
+      SERVICES,
+      {},
+      options
     )
     expect(calls).toBe("ebegin Tiny Cloud - main phase\ntiny-cloud main\neend 0\n")
     expect(readdirSync(join(dir, "root/run/tiny-cloud")).sort()).toEqual(["requests", "server.starting"])
+  })
+
+  it("tiny-cloud-boot under sh -e (as openrc-run may set) runs the boot phase when it cannot make the resident process's run directory", () => {
+    // /run is no directory: mkdir fails, and the phase runs on its own
+    const calls = start("boot", (root) => writeFileSync(join(root, "run"), ""), SERVICES, {}, ["-e"])
+    expect(calls.split("\n").filter((l) => l !== "tiny-cloud serve")).toEqual(["ebegin Tiny Cloud - boot phase", "tiny-cloud boot", "eend 0", ""])
   })
 
   it("a client whose server.pid names a live process that is not the server (a dead server's pid, reused) runs the phase itself without asking", () => {

@@ -128,6 +128,25 @@ it.scopedLive("expand_root: /dev/root whose root= names no link the image has (P
   })
 )
 
+it.scopedLive("expand_root: /dev/root by the mounted root's number is the last name of its sys/dev/block link, whether or not the link's target is in the image; a link to `..` names nothing", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws" } })
+    instance.write("/proc/mounts", "/dev/root / ext4 rw 0 0\n")
+    instance.write("/proc/cmdline", "root=PARTUUID=0c0ffee0-02 rootfstype=ext4 quiet\n")
+    // optional fields before the `-`
+    instance.write("/proc/self/mountinfo", "22 1 259:2 / / rw,relatime shared:1 master:2 - ext4 /dev/root rw\n")
+    instance.write("/sys/class/block/nvme0n1p2/partition", "2\n")
+    mkdirSync(join(instance.root, "sys/dev/block"), { recursive: true })
+    symlinkSync("../../devices/pci0000:00/0000:00:04.0/nvme/nvme0/nvme0n1/nvme0n1p2", join(instance.root, "sys/dev/block/259:2"))
+    expect((yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })).code).toBe(0)
+    expect(instance.commands()).toEqual(["sfdisk -q --no-reread -N 2 /dev/nvme0n1", "partx -u /dev/nvme0n1", "resize2fs /dev/nvme0n1p2"])
+    instance.write("/proc/self/mountinfo", "22 1 259:3 / / rw,relatime - ext4 /dev/root rw\n")
+    symlinkSync("../../class/block/..", join(instance.root, "sys/dev/block/259:3"))
+    expect((yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })).code).toBe(0)
+    expect(instance.commands().slice(3)).toEqual(["resize2fs /dev/root"])
+  })
+)
+
 it.scopedLive("expand_root: without sysfs's link to the disk, nvme0n1p2's disk is nvme0n1 and mmcblk0p2's mmcblk0 (the p comes off, the disk's own digit stays)", () =>
   Effect.gen(function* () {
     const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws" } })

@@ -33,7 +33,7 @@ const cmdlineRoot = (cmdline: string) => {
 
 /**
  * The root filesystem's device as sysfs names it, from its number (`MAJOR:MINOR`
- * of the last mount on `/` in `$ROOT/proc/self/mountinfo`, through `$ROOT/sys/dev/block`):
+ * of the last mount on `/` in `$ROOT/proc/self/mountinfo`, the last name of its `$ROOT/sys/dev/block` link):
  * what /dev/root is when the command line's root= names nothing the image has
  */
 const mountedRoot = Effect.gen(function* () {
@@ -46,9 +46,10 @@ const mountedRoot = Effect.gen(function* () {
     .filter((f) => f[4] === "/" && /^\d+:\d+$/.test(f[2] ?? ""))
     .at(-1)?.[2]
   if (number === undefined) return undefined
-  const node = yield* fs.realPath(fs.at(`/sys/dev/block/${number}`)).pipe(Effect.option)
-  const name = Option.getOrUndefined(Option.map(node, (p) => p.slice(p.lastIndexOf("/") + 1)))
-  return name !== undefined && name !== "" && (yield* fs.exists(fs.at(`/sys/class/block/${name}`))) ? `/dev/${name}` : undefined
+  // the link's own last name is the kernel's name of the device: its target need not be followed (nor be in the image)
+  const target = yield* fs.readLink(fs.at(`/sys/dev/block/${number}`)).pipe(Effect.option)
+  const name = Option.getOrUndefined(Option.map(target, (t) => t.replace(/\/+$/, "").split("/").pop() ?? ""))
+  return name !== undefined && name !== "" && name !== "." && name !== ".." && (yield* fs.exists(fs.at(`/sys/class/block/${name}`))) ? `/dev/${name}` : undefined
 })
 
 /**
