@@ -19,7 +19,7 @@ const applyChange = (from: ReadonlyArray<string>, change: ActionChange): Readonl
   const anchor = "anchor" in change ? change.anchor : undefined
   if (anchor !== undefined && !from.includes(anchor)) return from
   // an action the list already holds (INIT_ACTIONS_FINAL naming run_userdata, which the script type appends) moves to
-  // its new place, the last one winning: it never runs twice in a phase
+  // its new place, the last one winning: it does not run twice in a phase for being named twice (an anchor named twice is another matter)
   const list = from.filter((a) => a === anchor || !(change.actions as ReadonlyArray<string>).includes(a))
   switch (change.op) {
     case "prepend":
