@@ -2,7 +2,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ImdsError, SeedError, type FsError } from "../domain/errors.js"
-import { textOf } from "../domain/text.js"
+import { textOf, withoutCredentials } from "../domain/text.js"
 import type { Commands } from "../services/Commands.js"
 import { Config } from "../services/Config.js"
 import type { Http } from "../services/Http.js"
@@ -171,7 +171,7 @@ const fromSeedFrom = (written: string) =>
     if (/^https?:\/\//.test(seedFrom)) return yield* fromUrl(seedFrom)
     const path = seedFrom.replace(/^file:\/\//, "")
     if (path.startsWith("/")) return yield* fromDirectory(fs.at(path))
-    yield* warn(`Unknown NoCloud seedfrom value '${seedFrom}'`)
+    yield* warn(`Unknown NoCloud seedfrom value '${withoutCredentials(seedFrom)}'`)
     return Option.none<Seed>()
   })
 

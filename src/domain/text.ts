@@ -32,6 +32,14 @@ export const printable = (text: string, max = 80): string =>
     }) + (text.length > max ? "..." : "")
 
 /**
+ * A URL or endpoint with the user and password before its host (`http://user:pass@host/`,
+ * `user:pass@host:80`) hidden as `***@`: a message may name where something is, never the
+ * credentials that go with it (BEHAVIOUR.md §4.5).
+ */
+export const withoutCredentials = (text: string): string =>
+  text.replace(/^((?:[A-Za-z][A-Za-z0-9+.-]*:)?\/\/)?[^/?#]*@/, (_, scheme: string | undefined) => `${scheme ?? ""}***@`)
+
+/**
  * A value from outside in a message as a JSON string of at most `max` of its
  * characters: JSON escapes the control characters below space, and every
  * other character outside printable ASCII is escaped as `\\uXXXX` too (DEL,

@@ -113,6 +113,17 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("a seedfrom it cannot use is named without the user and password of its URL (BEHAVIOUR.md 4.5: never a secret in a log)", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": META })
+      instance.write("/proc/cmdline", "ds=nocloud;s=ftp://seed:SECRET-CANARY-1@10.0.0.1/seed/\n")
+      const early = yield* instance.run(["early"])
+      expect(early.stderr).toContain("Unknown NoCloud seedfrom value 'ftp://***@10.0.0.1/seed/'\n")
+      expect(early.stderr).not.toContain("SECRET-CANARY")
+      expect(instance.read("/var/lib/cloud/status.json")).not.toContain("SECRET-CANARY")
+    })
+  )
+
   it.scopedLive("seedfrom's __dmi.KEY__ placeholders are this machine's SMBIOS strings, as cloud-init reads them (one seed per serial number)", () =>
     Effect.gen(function* () {
       const instance = yield* localSeed("/seeds/SN-4711-B", { "meta-data": META, "user-data": SCRIPT })
