@@ -75,6 +75,21 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("an http seed URL's user and password are sent (Basic), as cloud-init sends them, and named in no line", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "web.example.org", sshKeys: [KEY], userData: bytes(SCRIPT) } })
+      const url = instance.sim!.seedUrl!.replace("http://", "http://seed:SECRET-CANARY-1@")
+      instance.write("/proc/cmdline", `root=/dev/vda2 ds=nocloud;s=${url}\n`)
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
+      const seedRequests = instance.sim!.requests.filter((r) => r.path.endsWith("/meta-data"))
+      expect(seedRequests.map((r) => r.headers.authorization)).toEqual([`Basic ${Buffer.from("seed:SECRET-CANARY-1").toString("base64")}`])
+      for (const r of results) expect(r.stderr).not.toContain("SECRET-CANARY")
+      expect(instance.read("/var/lib/cloud/status.json")).not.toContain("SECRET-CANARY")
+    })
+  )
+
   it.scopedLive("from ds=nocloud-net on the command line: detected with CLOUD unset, seed fetched from its URL", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "net.example.org", sshKeys: [KEY] }, env: { CLOUD: "auto" } })
