@@ -262,6 +262,8 @@ describe("first boot on nocloud", () => {
       const dir = mountPoint(instance)
       expect(mountsOf(instance.commands())).toEqual([`mount -o ro -t vfat LABEL=cidata ${dir}`, `umount ${dir}`])
       expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
+      // the mounted volume's files (vfat: readable by all) are out of others' reach while they are read
+      expect(instance.mode("/run/tiny-cloud")).toBe(0o700)
     })
   )
 
