@@ -2,7 +2,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ImdsError, SeedError, type FsError } from "../domain/errors.js"
-import { textOf } from "../domain/text.js"
+import { basicAuthorization, textOf, withoutCredentials } from "../domain/text.js"
 import type { Commands } from "../services/Commands.js"
 import { Config } from "../services/Config.js"
 import type { Http } from "../services/Http.js"
@@ -104,12 +104,15 @@ const fromDirectory = (dir: string) =>
 const fromUrl = (url: string) =>
   Effect.gen(function* () {
     const u = new URL(url.endsWith("/") ? url : `${url}/`)
+    // the URL's user and password are sent, as cloud-init's requests sends them; never part of the URL its lines name
+    const authorization = basicAuthorization(u)
     const client = yield* makeHttpMetadataClient({
       cloud: "nocloud",
       endpoint: u.host,
       root: u.pathname,
       protocol: u.protocol === "https:" ? "https" : "http",
-      fixedEndpoint: true
+      fixedEndpoint: true,
+      ...(authorization !== undefined ? { headers: { Authorization: authorization } } : {})
     })
     const seed: { files: Seed["files"]; refused: Seed["refused"] } = { files: {}, refused: {} }
     yield* Effect.forEach(
@@ -171,7 +174,7 @@ const fromSeedFrom = (written: string) =>
     if (/^https?:\/\//.test(seedFrom)) return yield* fromUrl(seedFrom)
     const path = seedFrom.replace(/^file:\/\//, "")
     if (path.startsWith("/")) return yield* fromDirectory(fs.at(path))
-    yield* warn(`Unknown NoCloud seedfrom value '${seedFrom}'`)
+    yield* warn(`Unknown NoCloud seedfrom value '${withoutCredentials(seedFrom)}'`)
     return Option.none<Seed>()
   })
 

@@ -5,7 +5,7 @@
 import * as Either from "effect/Either"
 import { PHASES, type Phase } from "./phases.js"
 import { parseAssignments, type BadLine } from "./shell-words.js"
-import { printable } from "./text.js"
+import { printable, withoutCredentials } from "./text.js"
 
 /** where the configuration file is: under ROOT, which only the environment sets */
 export const confPath = (env: Readonly<Record<string, string | undefined>>): string => `${(env.ROOT ?? "").replace(/\/+$/, "")}/etc/tiny-cloud.conf`
@@ -239,7 +239,7 @@ const resolve = (
   const imdsEndpoint =
     endpointValue === undefined || isEndpoint(endpointValue)
       ? endpointValue
-      : invalid("IMDS_ENDPOINT", `IMDS_ENDPOINT: expected HOST or HOST:PORT, got '${printable(endpointValue)}'`, undefined)
+      : invalid("IMDS_ENDPOINT", `IMDS_ENDPOINT: expected HOST or HOST:PORT, got '${printable(withoutCredentials(endpointValue))}'`, undefined)
   const initActions: Partial<Record<Phase, ReadonlyArray<string>>> = {}
   for (const phase of PHASES) {
     const key = `INIT_ACTIONS_${phase.toUpperCase()}`

@@ -32,6 +32,28 @@ export const printable = (text: string, max = 80): string =>
     }) + (text.length > max ? "..." : "")
 
 /**
+ * A URL or endpoint with the user and password before its host (`http://user:pass@host/`,
+ * `user:pass@host:80`) hidden as `***@`: a message may name where something is, never the
+ * credentials that go with it (BEHAVIOUR.md §4.5).
+ */
+export const withoutCredentials = (text: string): string =>
+  text.replace(/^((?:[A-Za-z][A-Za-z0-9+.-]*:)?\/\/)?[^/?#]*@/, (_, scheme: string | undefined) => `${scheme ?? ""}***@`)
+
+/**
+ * The `Authorization` header of the user and password a URL carries
+ * (`http://user:pass@host/`), as Python's requests (and so cloud-init) sends
+ * them: percent-decoded as Python's `unquote` does it (a `%` without two hex
+ * digits stays as written, where decodeURIComponent throws); each character
+ * of them is one byte. Undefined for a URL without a user.
+ */
+export const basicAuthorization = (url: URL): string | undefined => {
+  if (url.username === "") return undefined
+  const unquote = (text: string): string =>
+    Buffer.from(text.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))), "latin1").toString("utf8")
+  return `Basic ${Buffer.from(`${unquote(url.username)}:${unquote(url.password)}`).toString("base64")}`
+}
+
+/**
  * A value from outside in a message as a JSON string of at most `max` of its
  * characters: JSON escapes the control characters below space, and every
  * other character outside printable ASCII is escaped as `\\uXXXX` too (DEL,

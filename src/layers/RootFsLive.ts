@@ -274,7 +274,9 @@ export const makeRootFs = (root: string) =>
         Effect.gen(function* () {
           const dir = yield* inRoot("mktemp", dirname(prefix), "follow")
           return yield* sys("mktemp", prefix, () => {
-            nodeFs.mkdirSync(dir, { recursive: true, mode: DIRECTORY_MODE })
+            // root's alone, as the resident process keeps /run/tiny-cloud: a volume mounted here shows its own modes
+            // (vfat's: readable by all), and a seed's user-data is no one else's to read while it is copied
+            nodeFs.mkdirSync(dir, { recursive: true, mode: 0o700 })
             return nodeFs.mkdtempSync(`${dir}/${basename(prefix)}${process.pid}-`)
           })
         }),

@@ -123,6 +123,16 @@ describe("azure's ready report", () => {
     })
   )
 
+  it.scopedLive("an AZURE_WIRESERVER it refuses is named without the user and password before its host (BEHAVIOUR.md 4.5)", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ ...AZURE, env: { AZURE_WIRESERVER: "agent:SECRET-CANARY-1@168.63.129.16" } })
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(1)
+      expect(main.stderr).toContain("report_ready: AZURE_WIRESERVER: expected HOST or HOST:PORT, got '***@168.63.129.16'\n")
+      expect(main.stderr).not.toContain("SECRET-CANARY")
+    })
+  )
+
   it.scopedLive("an AZURE_WIRESERVER that is not HOST or HOST:PORT fails the action with one line", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ ...AZURE, env: { AZURE_WIRESERVER: "http://168.63.129.16/" } })

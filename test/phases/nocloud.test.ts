@@ -75,6 +75,21 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("an http seed URL's user and password are sent (Basic), as cloud-init sends them, and named in no line", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "web.example.org", sshKeys: [KEY], userData: bytes(SCRIPT) } })
+      const url = instance.sim!.seedUrl!.replace("http://", "http://seed:SECRET-CANARY-1@")
+      instance.write("/proc/cmdline", `root=/dev/vda2 ds=nocloud;s=${url}\n`)
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
+      const seedRequests = instance.sim!.requests.filter((r) => r.path.endsWith("/meta-data"))
+      expect(seedRequests.map((r) => r.headers.authorization)).toEqual([`Basic ${Buffer.from("seed:SECRET-CANARY-1").toString("base64")}`])
+      for (const r of results) expect(r.stderr).not.toContain("SECRET-CANARY")
+      expect(instance.read("/var/lib/cloud/status.json")).not.toContain("SECRET-CANARY")
+    })
+  )
+
   it.scopedLive("from ds=nocloud-net on the command line: detected with CLOUD unset, seed fetched from its URL", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "net.example.org", sshKeys: [KEY] }, env: { CLOUD: "auto" } })
@@ -110,6 +125,17 @@ describe("first boot on nocloud", () => {
       expect(instance.read("/etc/hostname")).toBe("cmdline-host\n")
       expect(instance.read("/var/lib/cloud/nocloud/meta-data")).toBe(META)
       expect(instance.commands().filter((c) => c.startsWith("udhcpc"))).toEqual([])
+    })
+  )
+
+  it.scopedLive("a seedfrom it cannot use is named without the user and password of its URL (BEHAVIOUR.md 4.5: never a secret in a log)", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": META })
+      instance.write("/proc/cmdline", "ds=nocloud;s=ftp://seed:SECRET-CANARY-1@10.0.0.1/seed/\n")
+      const early = yield* instance.run(["early"])
+      expect(early.stderr).toContain("Unknown NoCloud seedfrom value 'ftp://***@10.0.0.1/seed/'\n")
+      expect(early.stderr).not.toContain("SECRET-CANARY")
+      expect(instance.read("/var/lib/cloud/status.json")).not.toContain("SECRET-CANARY")
     })
   )
 
@@ -236,6 +262,8 @@ describe("first boot on nocloud", () => {
       const dir = mountPoint(instance)
       expect(mountsOf(instance.commands())).toEqual([`mount -o ro -t vfat LABEL=cidata ${dir}`, `umount ${dir}`])
       expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
+      // the mounted volume's files (vfat: readable by all) are out of others' reach while they are read
+      expect(instance.mode("/run/tiny-cloud")).toBe(0o700)
     })
   )
 

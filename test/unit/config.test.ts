@@ -146,6 +146,17 @@ describe("where each value came from", () => {
     expect(settingsFromLeniently({ IMDS_TIMEOUT: "2147482", IMDS_ENDPOINT: "[fd00:ec2::254]:65535" }, "").problems).toEqual([])
   })
 
+  it("an IMDS_ENDPOINT it refuses is named without the user and password written before its host (BEHAVIOUR.md 4.5: never a secret in a log)", () => {
+    for (const [given, shown] of [
+      ["metadata:SECRET-CANARY-1@127.0.0.1:8080", "***@127.0.0.1:8080"],
+      ["http://metadata:SECRET-CANARY-1@169.254.169.254/", "http://***@169.254.169.254/"]
+    ]) {
+      const s = settingsFromLeniently({ IMDS_ENDPOINT: given! }, "")
+      expect(s.problems.map((p) => p.message)).toEqual([`IMDS_ENDPOINT: expected HOST or HOST:PORT, got '${shown}'`])
+      expect(s.imdsEndpoint).toBeUndefined()
+    }
+  })
+
   it("takes an IPv6 address written without brackets as IMDS_ENDPOINT, and refuses what only looks like one (a port after two colons, an IPv4 address among the groups)", () => {
     for (const address of ["fd00:ec2::254", "::1", "::ffff:169.254.169.254", "1:2:3:4:5:6:7:8", "fe80::a9fe:a9fe"]) {
       expect([address, settingsFromLeniently({ IMDS_ENDPOINT: address }, "").imdsEndpoint]).toEqual([address, address])

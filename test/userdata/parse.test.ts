@@ -774,6 +774,14 @@ users:
     })
   })
 
+  it("a key that is a map or a list (or an alias of one) is named by its kind among the keys not carried out, never by its content (BEHAVIOUR.md 4.5)", () => {
+    const source = "#cloud-config\n? {password: SECRET-CANARY-1}\n: x\n[SECRET-CANARY-2]: y\nanchor: &k {token: SECRET-CANARY-3}\nusers:\n  - name: bob\n    *k : 1\n"
+    const { problems, warnings } = notes(source)
+    expect(problems).toEqual([])
+    expect(warnings).toEqual(["unsupported cloud-config keys: (a map as a key), (a list as a key), anchor, users[0].(a map as a key)"])
+    expect(config(source).defaultUser).toMatchObject({ name: "bob" })
+  })
+
   it("reads passwords: hashed_passwd over plain_text_passwd over passwd, never quoting one", () => {
     const users = config(`#cloud-config
 users:

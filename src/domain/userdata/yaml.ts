@@ -4,7 +4,7 @@
  * warning), and where each path of it sits in the user-data.
  */
 import * as Either from "effect/Either"
-import { type Alias, type Document, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, type Node, parseDocument, type Tags, visit, type YAMLError } from "yaml"
+import { type Alias, type Document, isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, type Node, parseDocument, Scalar, type Tags, visit, type YAMLError } from "yaml"
 import type { Key, Note } from "./notes.js"
 import type { Problem } from "./problem.js"
 import { takeTokens, type TokenBudget, YAML_MAX_NESTING, YAML_MAX_TOKENS, yamlNestsDeeperThan } from "../yaml-depth.js"
@@ -94,6 +94,21 @@ const keepAsWritten = (doc: Document, keys: ReadonlySet<string>) =>
       }
       // a [name, version] pair's version, as Python writes it
       if (key === "packages" && isSeq(value)) for (const item of value.items) exactIntegers(item as Node)
+    }
+  })
+
+/**
+ * A key that is a map or a list (`? {password: x}`, `[a, b]: 1`), or an alias
+ * of one, named by its kind: the library would make it the text of its
+ * content, values included, and keys are named in messages (keys not carried
+ * out), where no value of the document may appear. No key cloud-init reads is
+ * one (PyYAML refuses them as unhashable).
+ */
+const nameCollectionKeys = (doc: Document) =>
+  visit(doc, {
+    Pair(_, pair) {
+      const key = isAlias(pair.key) ? pair.key.resolve(doc) : pair.key
+      if (isMap(key) || isSeq(key)) pair.key = new Scalar(`(a ${isMap(key) ? "map" : "list"} as a key)`)
     }
   })
 
@@ -209,6 +224,7 @@ export const loadYaml = (text: string, lineOffset: number, asWritten: ReadonlySe
     return Either.left([{ path: "", line: at(error.pos[0]), message: `YAML: ${errorMessage(error)}` }])
   }
   keepAsWritten(doc, asWritten)
+  nameCollectionKeys(doc)
   const warnings: Array<Note> = [
     ...doc.warnings.map((w) => ({ path: [], line: at(w.pos[0]), message: `YAML: ${yamlProblem(w.code, yamlMessage(w.message))}` })),
     ...duplicateKeys(doc, at)

@@ -12,6 +12,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import { isTransientStatus } from "../../domain/http-status.js"
+import { basicAuthorization } from "../../domain/text.js"
 import type { FileSource } from "../../domain/userdata/model.js"
 import { Http, type HttpRequest } from "../../services/Http.js"
 
@@ -27,13 +28,6 @@ export class SourceFetchFailed extends Data.TaggedError("SourceFetchFailed")<{
 
 const TIMEOUT_MS = 30_000
 
-/**
- * Percent-decoding as Python's `unquote` (and so cloud-init) does it: a `%`
- * without two hex digits stays as written, where decodeURIComponent throws.
- * A URL's user and password are ASCII: each character is one byte.
- */
-const unquote = (text: string): string => Buffer.from(text.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))), "latin1").toString("utf8")
-
 /** the request for a source, or why there is none */
 const requestOf = (source: FileSource, maxBytes: number): HttpRequest | SourceFetchFailed => {
   let url: URL
@@ -46,10 +40,8 @@ const requestOf = (source: FileSource, maxBytes: number): HttpRequest | SourceFe
   const https = url.protocol === "https:"
   const headers: Record<string, string> = { ...source.headers }
   const hasAuthorization = Object.keys(headers).some((h) => h.toLowerCase() === "authorization")
-  if (url.username !== "" && !hasAuthorization) {
-    const credentials = `${unquote(url.username)}:${unquote(url.password)}`
-    headers["Authorization"] = `Basic ${Buffer.from(credentials).toString("base64")}`
-  }
+  const basic = basicAuthorization(url)
+  if (basic !== undefined && !hasAuthorization) headers["Authorization"] = basic
   return {
     method: "GET",
     protocol: https ? "https" : "http",
