@@ -551,7 +551,8 @@ describeSystem("a crash's leftovers, in a PID namespace whose /proc is the host'
       instance.write(`/etc/.hostname.tmp-${thread}-0`, "someone else's, still writing")
       const script = `echo $((T - 1)) > /proc/sys/kernel/ns_last_pid; sleep 60 & [ $! = "$T" ] || exit 99; "$NODE" "$PROGRAM" main; status=$?; kill $!; exit $status`
       const env = { ...instance.env, INIT_ACTIONS_MAIN: "set_hostname", TINY_CLOUD_CODE_CACHE: "off", T: String(thread), NODE: process.execPath, PROGRAM }
-      expect(spawnSync("unshare", ["-f", "-p", "sh", "-c", script], { env, stdio: "ignore" }).status).toBe(0)
+      // a UTS namespace of its own too: the phase runs this machine's real hostname, which must name the namespace, not the host
+      expect(spawnSync("unshare", ["-f", "-p", "-u", "sh", "-c", script], { env, stdio: "ignore" }).status).toBe(0)
       expect(instance.read("/etc/hostname")).toBe("h\n")
       expect(instance.read(`/etc/.hostname.tmp-${thread}-0`)).toBe("someone else's, still writing")
     })
