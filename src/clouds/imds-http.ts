@@ -94,11 +94,16 @@ export const splitEndpoint = (endpoint: string, defaultPort = 80): { host: strin
   return { host, port: m?.[2] ? Number(m[2]) : defaultPort }
 }
 
-/** Retry with exponential backoff and jitter, capped, for at most `IMDS_DEADLINE`. */
+/**
+ * Retry with exponential backoff and jitter, capped, for at most `IMDS_DEADLINE`. The cap is applied after the
+ * jitter too (which may add a fifth): `IMDS_RETRY_MAX_DELAY` is the longest wait between two tries.
+ */
 export const retrySchedule = (settings: Settings) => {
+  const longest = Duration.millis(Math.max(1, settings.imdsRetryMaxDelay))
   return Schedule.exponential(Duration.millis(Math.max(1, settings.imdsRetryDelay)), 2).pipe(
-    Schedule.union(Schedule.spaced(Duration.millis(Math.max(1, settings.imdsRetryMaxDelay)))),
+    Schedule.union(Schedule.spaced(longest)),
     Schedule.jittered,
+    Schedule.modifyDelay((_, delay) => Duration.min(delay, longest)),
     Schedule.upTo(Duration.seconds(settings.imdsDeadline))
   )
 }

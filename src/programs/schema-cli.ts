@@ -4,8 +4,10 @@
  * words; exit 1 when it has a problem (BEHAVIOUR §7: "exit 1 when invalid"),
  * even one the boot would skip while applying the rest.
  */
+import { readFileSync, statSync } from "node:fs"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import { FsError } from "../domain/errors.js"
 import { checkUserData } from "../domain/userdata/validate.js"
 import { formatProblem } from "../domain/userdata/problem.js"
 import { Config } from "../services/Config.js"
@@ -13,11 +15,24 @@ import { decompress } from "./decompress.js"
 import { print } from "../services/Output.js"
 import { RootFs } from "../services/RootFs.js"
 
+const isPipe = (file: string) => {
+  try {
+    const s = statSync(file)
+    // a program's stdin may be a socket (node's spawn gives one), which only the descriptor reads
+    return s.isFIFO() || (file === "/dev/stdin" && s.isSocket())
+  } catch {
+    return false
+  }
+}
+
 export const schemaCommand = (file: string) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     const { userDataMaxBytes } = yield* Config
-    const raw = yield* fs.readFile(file)
+    // a pipe (`curl ... | tiny-cloud schema /dev/stdin`, `<(...)`) is the operator's own: read to its end, as simulate --user-data reads one
+    const raw = isPipe(file)
+      ? yield* Effect.try({ try: () => new Uint8Array(readFileSync(file === "/dev/stdin" ? 0 : file)), catch: (e) => new FsError({ op: "read", path: file, reason: e instanceof Error ? e.message : String(e) }) })
+      : yield* fs.readFile(file)
     // compressed as save_userdata finds it: its size is checked as it is, its content once decompressed
     const decompressed = raw.length > userDataMaxBytes ? Either.right(raw) : yield* Effect.either(decompress(raw, userDataMaxBytes))
     if (Either.isLeft(decompressed)) {

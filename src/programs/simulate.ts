@@ -183,7 +183,7 @@ export const parseSimulateArgs = (args: ReadonlyArray<string>): SimulateOptions 
   return { cloud, userData, root, exec }
 }
 
-/** what makes the options unusable, before anything is made: a user-data that is a directory, a ROOT that is not a directory */
+/** what makes the options unusable, before anything is made: a user-data that is a directory, a ROOT that is not an empty directory */
 const optionProblem = ({ userData, root }: SimulateOptions): string | undefined => {
   const kind = (path: string) => {
     try {
@@ -200,6 +200,8 @@ const optionProblem = ({ userData, root }: SimulateOptions): string | undefined 
     if (found === "directory") return `cannot read ${userData.value}: is a directory`
   }
   if (Option.isSome(root) && !["none", "directory"].includes(kind(root.value))) return `--root ${root.value}: not a directory`
+  // a first boot needs a fresh instance: an earlier simulation's ROOT (or anyone's files) is neither reused nor overwritten
+  if (Option.isSome(root) && kind(root.value) === "directory" && readdirSync(root.value).length > 0) return `--root ${root.value}: not empty; give a new or empty directory`
   return undefined
 }
 

@@ -150,4 +150,15 @@ describe("tiny-cloud schema FILE", () => {
     expect(await instance.run(["schema", good])).toEqual({ code: 1, stdout: `${good}: line 1: user-data is 30 bytes, more than the limit of 10\n`, stderr: "" })
     expect(await instance.run(["schema", `${instance.root}/tmp/none`])).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud schema: read ${instance.root}/tmp/none: not found\n` })
   })
+
+  it("reads user-data from a pipe (`curl ... | tiny-cloud schema /dev/stdin`) as from a file; a directory is still refused", async () => {
+    const instance = await noCloud()
+    const env = { PATH: instance.fake.path, ROOT: instance.root, TINY_CLOUD_CODE_CACHE: "off" }
+    const piped = spawnSync(process.execPath, [PROGRAM, "schema", "/dev/stdin"], { env, input: "#alpine-config\npackages: 3\n", encoding: "utf8" })
+    expect([piped.status, piped.stdout, piped.stderr]).toEqual([1, "/dev/stdin: line 2: packages: expected a list, got a number; skipped\n", ""])
+    // a shell's pipe, a FIFO
+    const good = spawnSync("/bin/sh", ["-c", `printf '#cloud-config\\npackages: [vim]\\n' | "$0" "$1" schema /dev/stdin`, process.execPath, PROGRAM], { env, encoding: "utf8" })
+    expect([good.status, good.stdout, good.stderr]).toEqual([0, "/dev/stdin: valid\n", ""])
+    expect(await instance.run(["schema", `${instance.root}/tmp`])).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud schema: read ${instance.root}/tmp: not a regular file; refused\n` })
+  })
 })

@@ -69,6 +69,9 @@ describe.concurrent("tiny-cloud simulate", () => {
       writeFileSync(join(dir, "file"), "")
       expect(await runProgram(["simulate", "--user-data", dir], env)).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud simulate: cannot read ${dir}: is a directory\n` })
       expect(await runProgram(["simulate", "--root", join(dir, "file")], env)).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud simulate: --root ${join(dir, "file")}: not a directory\n` })
+      // a directory that holds something (an earlier simulation's instance, anyone's files) is neither reused nor overwritten
+      expect(await runProgram(["simulate", "--root", dir], env)).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud simulate: --root ${dir}: not empty; give a new or empty directory\n` })
+      expect(readdirSync(dir)).toEqual(["file"])
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -93,6 +94,29 @@ describe("metadata reads on the TestClock", () => {
       const calls = yield* Ref.get(http.calls)
       expect(calls).toBeGreaterThan(20)
       expect(calls).toBeLessThan(80)
+    })
+  )
+
+  it.effect("no wait between two tries is longer than IMDS_RETRY_MAX_DELAY, jitter included", () =>
+    Effect.gen(function* () {
+      const times: Array<number> = []
+      const http = Layer.succeed(Http, {
+        request: () => Effect.map(Clock.currentTimeMillis, (now) => (times.push(now), { status: 503, body: new Uint8Array() }))
+      })
+      const fiber = yield* Effect.fork(
+        Effect.flatMap(client, (c) => c.get("meta-data/hostname")).pipe(
+          Effect.either,
+          Effect.provide(Layer.merge(http, settings({ IMDS_DEADLINE: "30", IMDS_RETRY_DELAY: "250", IMDS_RETRY_MAX_DELAY: "1000" })))
+        )
+      )
+      yield* TestClock.adjust(Duration.seconds(31))
+      yield* Fiber.join(fiber)
+      // to the microsecond: the clock's times are fractional milliseconds, and their differences carry rounding errors
+      const waits = times.slice(1).map((t, i) => Math.round((t - times[i]!) * 1000) / 1000)
+      expect(waits.length).toBeGreaterThan(20)
+      expect(waits.filter((w) => w > 1000)).toEqual([])
+      // the cap is reached: the later waits are near it, not stuck at the first delay
+      expect(Math.max(...waits)).toBeGreaterThan(750)
     })
   )
 
