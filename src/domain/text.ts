@@ -34,10 +34,12 @@ export const printable = (text: string, max = 80): string =>
 /**
  * A URL or endpoint with the user and password before its host (`http://user:pass@host/`,
  * `user:pass@host:80`) hidden as `***@`: a message may name where something is, never the
- * credentials that go with it (BEHAVIOUR.md §4.5).
+ * credentials that go with it (BEHAVIOUR.md §4.5). The slashes after the scheme are taken
+ * as URL parsers take them, one or more, `\` as `/` (`http:/user:pass@host/` is
+ * `http://user:pass@host/` to them).
  */
 export const withoutCredentials = (text: string): string =>
-  text.replace(/^((?:[A-Za-z][A-Za-z0-9+.-]*:)?\/\/)?[^/?#]*@/, (_, scheme: string | undefined) => `${scheme ?? ""}***@`)
+  text.replace(/^((?:[A-Za-z][A-Za-z0-9+.-]*:)?[/\\]+)?[^/?#]*@/, (_, scheme: string | undefined) => `${scheme ?? ""}***@`)
 
 /**
  * The `Authorization` header of the user and password a URL carries
