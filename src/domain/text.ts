@@ -36,10 +36,11 @@ export const printable = (text: string, max = 80): string =>
  * `user:pass@host:80`) hidden as `***@`: a message may name where something is, never the
  * credentials that go with it (BEHAVIOUR.md §4.5). The slashes after the scheme are taken
  * as URL parsers take them, one or more, `\` as `/` (`http:/user:pass@host/` is
- * `http://user:pass@host/` to them).
+ * `http://user:pass@host/` to them). A `?` or `#` before the `@` is taken as part of the
+ * password, as its writer meant it (`user:pa?ss@host`), though a URL parser would end the host there.
  */
 export const withoutCredentials = (text: string): string =>
-  text.replace(/^((?:[A-Za-z][A-Za-z0-9+.-]*:)?[/\\]+)?[^/?#]*@/, (_, scheme: string | undefined) => `${scheme ?? ""}***@`)
+  text.replace(/^((?:[A-Za-z][A-Za-z0-9+.-]*:)?[/\\]+)?[^/\\]*@/, (_, scheme: string | undefined) => `${scheme ?? ""}***@`)
 
 /**
  * The `Authorization` header of the user and password a URL carries
