@@ -101,9 +101,17 @@ const fromDirectory = (dir: string) =>
     return Option.some<Seed>(seed)
   })
 
-const fromUrl = (url: string) =>
+/** an http(s) seedfrom as a URL ending in `/`; undefined for one no URL parser takes (`http://[fd00::1/`, `http://user:pa?ss@host/`) */
+const seedUrl = (seedFrom: string): URL | undefined => {
+  try {
+    return new URL(seedFrom.endsWith("/") ? seedFrom : `${seedFrom}/`)
+  } catch {
+    return undefined
+  }
+}
+
+const fromUrl = (u: URL) =>
   Effect.gen(function* () {
-    const u = new URL(url.endsWith("/") ? url : `${url}/`)
     // the URL's user and password are sent, as cloud-init's requests sends them; never part of the URL its lines name
     const authorization = basicAuthorization(u)
     const client = yield* makeHttpMetadataClient({
@@ -171,7 +179,9 @@ const fromSeedFrom = (written: string) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     const seedFrom = yield* withDmiValues(written)
-    if (/^https?:\/\//.test(seedFrom)) return yield* fromUrl(seedFrom)
+    // an http(s) URL no parser takes is a seedfrom it cannot use, named as the others, never an internal error
+    const url = /^https?:\/\//.test(seedFrom) ? seedUrl(seedFrom) : undefined
+    if (url !== undefined) return yield* fromUrl(url)
     const path = seedFrom.replace(/^file:\/\//, "")
     if (path.startsWith("/")) return yield* fromDirectory(fs.at(path))
     yield* warn(`Unknown NoCloud seedfrom value '${withoutCredentials(seedFrom)}'`)

@@ -143,6 +143,19 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("an http seedfrom no URL parser takes is a seedfrom it cannot use: named without its credentials, the next seed is read, never an internal error", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": META })
+      instance.write("/proc/cmdline", "ds=nocloud;s=http://seed:pa?SECRET-CANARY-1@10.0.0.1/seed/\n")
+      const early = yield* instance.run(["early"])
+      expect(early.code).toBe(0)
+      expect(early.stderr).toContain("Unknown NoCloud seedfrom value 'http://***@10.0.0.1/seed/'\n")
+      expect(early.stderr).not.toContain("internal error")
+      expect(early.stderr).not.toContain("SECRET-CANARY")
+      expect(instance.read("/var/lib/cloud/nocloud/meta-data")).toBe(META)
+    })
+  )
+
   it.scopedLive("seedfrom's __dmi.KEY__ placeholders are this machine's SMBIOS strings, as cloud-init reads them (one seed per serial number)", () =>
     Effect.gen(function* () {
       const instance = yield* localSeed("/seeds/SN-4711-B", { "meta-data": META, "user-data": SCRIPT })
