@@ -2,7 +2,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ImdsError, SeedError, type FsError } from "../domain/errors.js"
-import { basicAuthorization, textOf, withoutCredentials } from "../domain/text.js"
+import { basicAuthorization, printable, textOf, withoutCredentials } from "../domain/text.js"
 import type { Commands } from "../services/Commands.js"
 import { Config } from "../services/Config.js"
 import type { Http } from "../services/Http.js"
@@ -184,7 +184,7 @@ const fromSeedFrom = (written: string) =>
     if (url !== undefined) return yield* fromUrl(url)
     const path = seedFrom.replace(/^file:\/\//, "")
     if (path.startsWith("/")) return yield* fromDirectory(fs.at(path))
-    yield* warn(`Unknown NoCloud seedfrom value '${withoutCredentials(seedFrom)}'`)
+    yield* warn(`Unknown NoCloud seedfrom value '${printable(withoutCredentials(seedFrom))}'`)
     return Option.none<Seed>()
   })
 
