@@ -47,10 +47,11 @@ export const withoutCredentials = (text: string): string =>
  * (`http://user:pass@host/`), as Python's requests (and so cloud-init) sends
  * them: percent-decoded as Python's `unquote` does it (a `%` without two hex
  * digits stays as written, where decodeURIComponent throws); each character
- * of them is one byte. Undefined for a URL without a user.
+ * of them is one byte. Undefined for a URL without a user and password.
  */
 export const basicAuthorization = (url: URL): string | undefined => {
-  if (url.username === "") return undefined
+  // a password without a user (`http://:token@host/`) is sent too, as requests sends it (':token')
+  if (url.username === "" && url.password === "") return undefined
   const unquote = (text: string): string =>
     Buffer.from(text.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))), "latin1").toString("utf8")
   return `Basic ${Buffer.from(`${unquote(url.username)}:${unquote(url.password)}`).toString("base64")}`
