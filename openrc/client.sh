@@ -27,10 +27,12 @@ _tiny_cloud_phase() {
 	# (the server's command name: src/domain/resident.ts)
 	_tc_pid=
 	_tc_name=
+	# (a file the server removes or has not written yet by the time it is read names
+	# nobody: its status taken with ||, so that `set -e` does not end the service here)
 	if [ -r "$_tc_run/server.starting" ]; then
-		read -r _tc_pid < "$_tc_run/server.starting"
+		{ read -r _tc_pid < "$_tc_run/server.starting"; } 2>/dev/null || :
 	elif [ -r "$_tc_run/server.pid" ]; then
-		read -r _tc_pid < "$_tc_run/server.pid"
+		{ read -r _tc_pid < "$_tc_run/server.pid"; } 2>/dev/null || :
 		_tc_name=tiny-cloud-serv
 	fi
 	if [ -n "$_tc_pid" ] && [ -p "$_tc_run/requests" ] && _tiny_cloud_alive "$_tc_pid" "$_tc_name"; then

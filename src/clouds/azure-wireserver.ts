@@ -7,7 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ConfigError, ImdsError } from "../domain/errors.js"
 import { isEndpoint } from "../domain/settings.js"
-import { textOf, withoutCredentials } from "../domain/text.js"
+import { printable, textOf, withoutCredentials } from "../domain/text.js"
 import { Config } from "../services/Config.js"
 import { RootFs } from "../services/RootFs.js"
 import { makeHttpMetadataClient } from "./imds-http.js"
@@ -50,7 +50,7 @@ export const wireserverAddress = Effect.gen(function* () {
   const setting = (yield* Config).values[WIRESERVER_SETTING]?.trim() ?? ""
   if (setting !== "") {
     if (!isEndpoint(setting)) {
-      return yield* Effect.fail(new ConfigError({ reason: `${WIRESERVER_SETTING}: expected HOST or HOST:PORT, got '${withoutCredentials(setting)}'` }))
+      return yield* Effect.fail(new ConfigError({ reason: `${WIRESERVER_SETTING}: expected HOST or HOST:PORT, got '${printable(withoutCredentials(setting))}'` }))
     }
     return setting
   }

@@ -2,7 +2,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ImdsError, SeedError, type FsError } from "../domain/errors.js"
-import { basicAuthorization, textOf, withoutCredentials } from "../domain/text.js"
+import { basicAuthorization, printable, textOf, withoutCredentials } from "../domain/text.js"
 import type { Commands } from "../services/Commands.js"
 import { Config } from "../services/Config.js"
 import type { Http } from "../services/Http.js"
@@ -101,9 +101,17 @@ const fromDirectory = (dir: string) =>
     return Option.some<Seed>(seed)
   })
 
-const fromUrl = (url: string) =>
+/** an http(s) seedfrom as a URL ending in `/`; undefined for one no URL parser takes (`http://[fd00::1/`, `http://user:pa?ss@host/`) */
+const seedUrl = (seedFrom: string): URL | undefined => {
+  try {
+    return new URL(seedFrom.endsWith("/") ? seedFrom : `${seedFrom}/`)
+  } catch {
+    return undefined
+  }
+}
+
+const fromUrl = (u: URL) =>
   Effect.gen(function* () {
-    const u = new URL(url.endsWith("/") ? url : `${url}/`)
     // the URL's user and password are sent, as cloud-init's requests sends them; never part of the URL its lines name
     const authorization = basicAuthorization(u)
     const client = yield* makeHttpMetadataClient({
@@ -171,10 +179,12 @@ const fromSeedFrom = (written: string) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     const seedFrom = yield* withDmiValues(written)
-    if (/^https?:\/\//.test(seedFrom)) return yield* fromUrl(seedFrom)
+    // an http(s) URL no parser takes is a seedfrom it cannot use, named as the others, never an internal error
+    const url = /^https?:\/\//.test(seedFrom) ? seedUrl(seedFrom) : undefined
+    if (url !== undefined) return yield* fromUrl(url)
     const path = seedFrom.replace(/^file:\/\//, "")
     if (path.startsWith("/")) return yield* fromDirectory(fs.at(path))
-    yield* warn(`Unknown NoCloud seedfrom value '${withoutCredentials(seedFrom)}'`)
+    yield* warn(`Unknown NoCloud seedfrom value '${printable(withoutCredentials(seedFrom))}'`)
     return Option.none<Seed>()
   })
 

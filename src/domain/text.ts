@@ -34,20 +34,24 @@ export const printable = (text: string, max = 80): string =>
 /**
  * A URL or endpoint with the user and password before its host (`http://user:pass@host/`,
  * `user:pass@host:80`) hidden as `***@`: a message may name where something is, never the
- * credentials that go with it (BEHAVIOUR.md §4.5).
+ * credentials that go with it (BEHAVIOUR.md §4.5). The slashes after the scheme are taken
+ * as URL parsers take them, one or more, `\` as `/` (`http:/user:pass@host/` is
+ * `http://user:pass@host/` to them). A `?` or `#` before the `@` is taken as part of the
+ * password, as its writer meant it (`user:pa?ss@host`), though a URL parser would end the host there.
  */
 export const withoutCredentials = (text: string): string =>
-  text.replace(/^((?:[A-Za-z][A-Za-z0-9+.-]*:)?\/\/)?[^/?#]*@/, (_, scheme: string | undefined) => `${scheme ?? ""}***@`)
+  text.replace(/^((?:[A-Za-z][A-Za-z0-9+.-]*:)?[/\\]+)?[^/\\]*@/, (_, scheme: string | undefined) => `${scheme ?? ""}***@`)
 
 /**
  * The `Authorization` header of the user and password a URL carries
  * (`http://user:pass@host/`), as Python's requests (and so cloud-init) sends
  * them: percent-decoded as Python's `unquote` does it (a `%` without two hex
  * digits stays as written, where decodeURIComponent throws); each character
- * of them is one byte. Undefined for a URL without a user.
+ * of them is one byte. Undefined for a URL without a user and password.
  */
 export const basicAuthorization = (url: URL): string | undefined => {
-  if (url.username === "") return undefined
+  // a password without a user (`http://:token@host/`) is sent too, as requests sends it (':token')
+  if (url.username === "" && url.password === "") return undefined
   const unquote = (text: string): string =>
     Buffer.from(text.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))), "latin1").toString("utf8")
   return `Basic ${Buffer.from(`${unquote(url.username)}:${unquote(url.password)}`).toString("base64")}`

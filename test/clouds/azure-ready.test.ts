@@ -130,6 +130,9 @@ describe("azure's ready report", () => {
       expect(main.code).toBe(1)
       expect(main.stderr).toContain("report_ready: AZURE_WIRESERVER: expected HOST or HOST:PORT, got '***@168.63.129.16'\n")
       expect(main.stderr).not.toContain("SECRET-CANARY")
+      // a control character in it is shown escaped
+      const escaped = yield* makeTestInstance({ ...AZURE, env: { AZURE_WIRESERVER: "168.63.129.16/\u001b[2J" } })
+      expect((yield* escaped.run(["main"])).stderr).toContain("report_ready: AZURE_WIRESERVER: expected HOST or HOST:PORT, got '168.63.129.16/\\x1b[2J'\n")
     })
   )
 

@@ -84,6 +84,24 @@ describe("OpenRC service scripts", () => {
     expect(readdirSync(join(dir, "root/run/tiny-cloud")).sort()).toEqual(["requests", "server.starting"])
   })
 
+  it.each([
+    ["server.pid", []],
+    ["server.pid", ["-e"]],
+    ["server.starting", ["-e"]]
+  ] as Array<[string, Array<string>]>)("a client that finds %s empty (the server writing it) runs the phase itself (sh options %j, as openrc-run may set)", (file, options) => {
+    const calls = start(
+      "main",
+      (root) => {
+        serverLeftovers(root, "server.pid", 1)
+        writeFileSync(join(root, "run/tiny-cloud", file), "")
+      },
+      SERVICES,
+      {},
+      options
+    )
+    expect(calls).toBe("ebegin Tiny Cloud - main phase\ntiny-cloud main\neend 0\n")
+  })
+
   it("tiny-cloud-boot under sh -e (as openrc-run may set) runs the boot phase when it cannot make the resident process's run directory", () => {
     // /run is no directory: mkdir fails, and the phase runs on its own
     const calls = start("boot", (root) => writeFileSync(join(root, "run"), ""), SERVICES, {}, ["-e"])

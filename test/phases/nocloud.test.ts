@@ -75,16 +75,24 @@ describe("first boot on nocloud", () => {
     })
   )
 
-  it.scopedLive("an http seed URL's user and password are sent (Basic), as cloud-init sends them, and named in no line", () =>
+  it.scopedLive.each([
+    ["seed:SECRET-CANARY-1", "seed:SECRET-CANARY-1"],
+    // a password without a user: requests sends it with an empty user
+    [":SECRET-CANARY-1", ":SECRET-CANARY-1"]
+  ])("an http seed URL's user and password (%s) are sent (Basic), as cloud-init sends them, and named in no line", ([written, sent]) =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "web.example.org", sshKeys: [KEY], userData: bytes(SCRIPT) } })
-      const url = instance.sim!.seedUrl!.replace("http://", "http://seed:SECRET-CANARY-1@")
+      const url = instance.sim!.seedUrl!.replace("http://", `http://${written}@`)
       instance.write("/proc/cmdline", `root=/dev/vda2 ds=nocloud;s=${url}\n`)
       const results = yield* instance.boot()
       expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
       expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
       const seedRequests = instance.sim!.requests.filter((r) => r.path.endsWith("/meta-data"))
-      expect(seedRequests.map((r) => r.headers.authorization)).toEqual([`Basic ${Buffer.from("seed:SECRET-CANARY-1").toString("base64")}`])
+      expect(seedRequests.map((r) => r.headers.authorization)).toEqual([`Basic ${Buffer.from(sent!).toString("base64")}`])
+      // every file of the seed is asked for with them
+      const allSeed = instance.sim!.requests.filter((r) => /\/(meta-data|user-data|vendor-data|network-config)$/.test(r.path))
+      expect(allSeed.map((r) => r.path.split("/").pop()).sort()).toEqual(["meta-data", "network-config", "user-data", "vendor-data"])
+      for (const r of allSeed) expect(r.headers.authorization).toBe(`Basic ${Buffer.from(sent!).toString("base64")}`)
       for (const r of results) expect(r.stderr).not.toContain("SECRET-CANARY")
       expect(instance.read("/var/lib/cloud/status.json")).not.toContain("SECRET-CANARY")
     })
@@ -128,14 +136,33 @@ describe("first boot on nocloud", () => {
     })
   )
 
-  it.scopedLive("a seedfrom it cannot use is named without the user and password of its URL (BEHAVIOUR.md 4.5: never a secret in a log)", () =>
+  it.scopedLive.each([
+    ["ftp://seed:SECRET-CANARY-1@10.0.0.1/seed/", "ftp://***@10.0.0.1/seed/"],
+    // one slash after the scheme: a URL all the same to URL parsers, its user and password too
+    ["http:/seed:SECRET-CANARY-1@10.0.0.1/seed/", "http:/***@10.0.0.1/seed/"],
+    // a control character is shown escaped, never sent to a terminal or syslog as it is
+    ["ftp://seed:SECRET-CANARY-1@10.0.0.1/\u001b[2Jseed/", "ftp://***@10.0.0.1/\\x1b[2Jseed/"]
+  ])("a seedfrom it cannot use (%s) is named without the user and password of its URL (BEHAVIOUR.md 4.5: never a secret in a log)", ([seedFrom, shown]) =>
     Effect.gen(function* () {
       const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": META })
-      instance.write("/proc/cmdline", "ds=nocloud;s=ftp://seed:SECRET-CANARY-1@10.0.0.1/seed/\n")
+      instance.write("/proc/cmdline", `ds=nocloud;s=${seedFrom}\n`)
       const early = yield* instance.run(["early"])
-      expect(early.stderr).toContain("Unknown NoCloud seedfrom value 'ftp://***@10.0.0.1/seed/'\n")
+      expect(early.stderr).toContain(`Unknown NoCloud seedfrom value '${shown}'\n`)
       expect(early.stderr).not.toContain("SECRET-CANARY")
       expect(instance.read("/var/lib/cloud/status.json")).not.toContain("SECRET-CANARY")
+    })
+  )
+
+  it.scopedLive("an http seedfrom no URL parser takes is a seedfrom it cannot use: named without its credentials, the next seed is read, never an internal error", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": META })
+      instance.write("/proc/cmdline", "ds=nocloud;s=http://seed:pa?SECRET-CANARY-1@10.0.0.1/seed/\n")
+      const early = yield* instance.run(["early"])
+      expect(early.code).toBe(0)
+      expect(early.stderr).toContain("Unknown NoCloud seedfrom value 'http://***@10.0.0.1/seed/'\n")
+      expect(early.stderr).not.toContain("internal error")
+      expect(early.stderr).not.toContain("SECRET-CANARY")
+      expect(instance.read("/var/lib/cloud/nocloud/meta-data")).toBe(META)
     })
   )
 

@@ -149,7 +149,9 @@ describe("where each value came from", () => {
   it("an IMDS_ENDPOINT it refuses is named without the user and password written before its host (BEHAVIOUR.md 4.5: never a secret in a log)", () => {
     for (const [given, shown] of [
       ["metadata:SECRET-CANARY-1@127.0.0.1:8080", "***@127.0.0.1:8080"],
-      ["http://metadata:SECRET-CANARY-1@169.254.169.254/", "http://***@169.254.169.254/"]
+      ["http://metadata:SECRET-CANARY-1@169.254.169.254/", "http://***@169.254.169.254/"],
+      // a password with '?' or '#' in it, written as it is
+      ["metadata:SECRET?CANARY#1@127.0.0.1:8080", "***@127.0.0.1:8080"]
     ]) {
       const s = settingsFromLeniently({ IMDS_ENDPOINT: given! }, "")
       expect(s.problems.map((p) => p.message)).toEqual([`IMDS_ENDPOINT: expected HOST or HOST:PORT, got '${shown}'`])

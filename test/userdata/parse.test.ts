@@ -780,6 +780,8 @@ users:
     expect(problems).toEqual([])
     expect(warnings).toEqual(["unsupported cloud-config keys: (a map as a key), (a list as a key), anchor, users[0].(a map as a key)"])
     expect(config(source).defaultUser).toMatchObject({ name: "bob" })
+    // two different ones are not one key written twice
+    expect(notes("#cloud-config\n? {a: SECRET-CANARY-1}\n: 1\n? {b: SECRET-CANARY-2}\n: 2\n")).toEqual({ problems: [], warnings: ["unsupported cloud-config keys: (a map as a key)"] })
   })
 
   it("reads passwords: hashed_passwd over plain_text_passwd over passwd, never quoting one", () => {

@@ -224,10 +224,12 @@ export const loadYaml = (text: string, lineOffset: number, asWritten: ReadonlySe
     return Either.left([{ path: "", line: at(error.pos[0]), message: `YAML: ${errorMessage(error)}` }])
   }
   keepAsWritten(doc, asWritten)
+  // (before they are named: two different maps as keys are not the same key written twice)
+  const duplicates = duplicateKeys(doc, at)
   nameCollectionKeys(doc)
   const warnings: Array<Note> = [
     ...doc.warnings.map((w) => ({ path: [], line: at(w.pos[0]), message: `YAML: ${yamlProblem(w.code, yamlMessage(w.message))}` })),
-    ...duplicateKeys(doc, at)
+    ...duplicates
   ]
   try {
     return Either.right({ raw: doc.toJS({ maxAliasCount: 100 }) ?? {}, source: { doc, lineCounter, lineOffset }, warnings })
