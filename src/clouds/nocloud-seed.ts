@@ -24,11 +24,17 @@ export interface SeedParams {
 
 const DS = /^(?:.*=)?ds=nocloud(?:-net)?(?:;(.*))?$/
 
+/**
+ * every `ds=nocloud` word of the text, in order, a key a later word gives taking the place of an earlier one's: a
+ * `ds=nocloud;s=URL` appended at the boot prompt to an image's bare `ds=nocloud` is the seed (as cloud-init, which
+ * reads the last word, and the shell edition, which reads the first with keys, both take it)
+ */
 export const parseDs = (text: string): Option.Option<SeedParams> => {
+  let found: { localHostname?: string; instanceId?: string; seedFrom?: string } | undefined
   for (const word of text.trim().split(/\s+/)) {
     const m = DS.exec(word)
     if (!m) continue
-    const params: { localHostname?: string; instanceId?: string; seedFrom?: string } = {}
+    const params: { localHostname?: string; instanceId?: string; seedFrom?: string } = found ?? {}
     for (const kv of (m[1] ?? "").split(";")) {
       const eq = kv.indexOf("=")
       if (eq < 0) continue
@@ -37,9 +43,9 @@ export const parseDs = (text: string): Option.Option<SeedParams> => {
       else if (k === "i" || k === "instance-id") params.instanceId = v
       else if (k === "s" || k === "seedfrom") params.seedFrom = v
     }
-    return Option.some(params)
+    found = params
   }
-  return Option.none()
+  return Option.fromNullable(found)
 }
 
 /**

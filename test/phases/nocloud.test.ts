@@ -280,6 +280,18 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("a ds=nocloud;s=... appended after the image's bare ds=nocloud (at the boot prompt) is the seed: every ds word is read, a later key winning", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/seed/appended", { "meta-data": META })
+      instance.write("/proc/cmdline", "BOOT_IMAGE=/boot/vmlinuz-virt root=/dev/vda2 ds=nocloud;h=image modules=sd-mod ds=nocloud;s=/seed/appended quiet\n")
+      expect((yield* instance.run(["main"])).code).toBe(0)
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+      expect((yield* instance.imds(["@local-hostname"])).stdout).toBe("image")
+      instance.write("/proc/cmdline", "ds=nocloud;h=first ds=nocloud;h=second\n")
+      expect((yield* instance.imds(["@local-hostname"])).stdout).toBe("second")
+    })
+  )
+
   it.scopedLive("from a cidata volume: mounted read-only, copied, unmounted", () =>
     Effect.gen(function* () {
       const volume = yield* volumeDir({ "meta-data": META, "user-data": SCRIPT })
