@@ -197,7 +197,7 @@ const fromSeedFrom = (written: string) =>
 /**
  * Copies the seed byte-exact into `$TINY_CLOUD_VAR/nocloud/` once: from the
  * command line's seedfrom, else a cidata volume, else the image's seed
- * directory. Returns the files left out (too large, not read); while there are any,
+ * directory (`seed/nocloud`, else `seed/nocloud-net`). Returns the files left out (too large, not read); while there are any,
  * the seed is not marked loaded, so that each phase finds them again.
  */
 export const loadSeed = (
@@ -212,6 +212,8 @@ export const loadSeed = (
     if (Option.isSome(params) && params.value.seedFrom) seed = yield* fromSeedFrom(params.value.seedFrom)
     if (Option.isNone(seed)) seed = yield* fromVolume
     if (Option.isNone(seed)) seed = yield* fromDirectory(`${varDir}/seed/nocloud`)
+    // the name cloud-init also reads, which older image-building guides use
+    if (Option.isNone(seed)) seed = yield* fromDirectory(`${varDir}/seed/nocloud-net`)
     if (Option.isNone(seed) && Option.isSome(params) && (params.value.localHostname || params.value.instanceId)) {
       seed = Option.some({ files: {}, refused: {} })
     }

@@ -376,6 +376,18 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("from the image's seed directory named as older guides name it (seed/nocloud-net, which cloud-init also reads), seed/nocloud first", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud-net", { "meta-data": META, "user-data": SCRIPT })
+      expect((yield* instance.run(["early"])).code).toBe(0)
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
+      const both = yield* localSeed("/var/lib/cloud/seed/nocloud-net", { "meta-data": "local-hostname: other\n" })
+      both.write("/var/lib/cloud/seed/nocloud/meta-data", META)
+      expect((yield* both.run(["early"])).code).toBe(0)
+      expect(both.read("/var/lib/cloud/nocloud/meta-data")).toBe(META)
+    })
+  )
+
   it.scopedLive("after --bootstrap incomplete (an image made of the instance), the next first boot detects its cloud and reads its seed again", () =>
     Effect.gen(function* () {
       const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": META }, {})
