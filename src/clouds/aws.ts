@@ -1,4 +1,5 @@
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { Config } from "../services/Config.js"
 import { AWS_NIC_PATHS, dmi, DMI_PRIORITY, listedIndexes, listedKeys, textValue, whenTrue } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
@@ -12,8 +13,8 @@ const NICS = "meta-data/network/interfaces/macs/"
  * little-endian (`45e12aec-dcd1-b213-...` for `ec2ae145-d1dc-13b2-...`), as
  * cloud-init's identify_aws reads it too: its first field's bytes reversed.
  * That form is taken on a Xen instance (`sys_vendor` `Xen`) only: one random
- * UUID in 4096 reads `ec2` so, and another cloud's VM (Azure, GCP...) of the
- * same priority would be taken for aws (listed first).
+ * UUID in 4096 reads `ec2` so, and any other VM (a plain QEMU one) would be
+ * taken for aws.
  */
 const isEc2Uuid = (uuid: string, vendor: string): boolean => {
   if (uuid.startsWith("ec2")) return true
@@ -22,6 +23,14 @@ const isEc2Uuid = (uuid: string, vendor: string): boolean => {
   return m !== null && `${m[4]}${m[3]}${m[2]}${m[1]}`.startsWith("ec2")
 }
 
+/**
+ * A UUID is random elsewhere: one in 4096 of another cloud's VMs has one
+ * starting `ec2` too. Recognised by its UUID alone, aws yields to another
+ * cloud's own DMI sign (Azure's asset tag...) instead of winning the tie by
+ * being listed first; with no such sign (a Xen instance) it is still aws.
+ */
+const UUID_ONLY_PRIORITY = DMI_PRIORITY + 1
+
 export const aws: CloudProvider = {
   name: "aws",
   detect: Effect.gen(function* () {
@@ -29,8 +38,9 @@ export const aws: CloudProvider = {
     const uuid = (yield* dmi("product_uuid")).toLowerCase()
     const asset = (yield* dmi("board_asset_tag")).toLowerCase()
     // either string starting `ec2` or `i-` (BEHAVIOUR.md §7); a Xen instance's UUID also in its little-endian form
-    return vendor === "Amazon EC2" || isEc2Uuid(uuid, vendor) || [uuid, asset].some((v) => v.startsWith("ec2") || v.startsWith("i-"))
-  }).pipe(Effect.map(whenTrue(DMI_PRIORITY))),
+    if (vendor === "Amazon EC2" || uuid.startsWith("i-") || asset.startsWith("ec2") || asset.startsWith("i-")) return Option.some(DMI_PRIORITY)
+    return whenTrue(UUID_ONLY_PRIORITY)(isEc2Uuid(uuid, vendor))
+  }),
   metadata: Effect.gen(function* () {
     const { imdsTokenTtl } = yield* Config
     const client = yield* makeHttpMetadataClient({

@@ -31,21 +31,59 @@ export const addressOfOption245 = (hex: string): Option.Option<string> => {
   return m === null ? Option.none() : Option.some(m.slice(1, 5).map((h) => parseInt(h, 16)).join("."))
 }
 
-/** option 245 from the first interface's kept DHCP options that has it */
+/**
+ * Where dhcpcd (which ifupdown-ng's `use dhcp` runs where it is installed)
+ * keeps each interface's lease: the DHCP message as the server sent it,
+ * `IFACE.lease` (`dhcpcd-IFACE.lease` before dhcpcd 7); dhcpcd hands its
+ * hooks only the options it has names for, so 245 is read from there.
+ */
+export const DHCPCD_LEASES_DIR = "/var/lib/dhcpcd"
+
+/** the BOOTP header before the magic cookie and the options */
+const BOOTP_HEADER = 236
+const MAGIC_COOKIE = [0x63, 0x82, 0x53, 0x63]
+
+/** DHCP option 245 of a DHCP message (a dhcpcd lease) as an address; none when it has no such option of four bytes */
+export const option245OfLease = (message: Uint8Array): Option.Option<string> => {
+  if (message.length < BOOTP_HEADER + 4 || MAGIC_COOKIE.some((b, i) => message[BOOTP_HEADER + i] !== b)) return Option.none()
+  for (let at = BOOTP_HEADER + 4; at < message.length; ) {
+    const code = message[at]!
+    if (code === 255) break
+    if (code === 0) {
+      at++
+      continue
+    }
+    const length = message[at + 1]
+    if (length === undefined || at + 2 + length > message.length) break
+    if (code === 245 && length === 4) return Option.some([...message.subarray(at + 2, at + 6)].join("."))
+    at += 2 + length
+  }
+  return Option.none()
+}
+
+/** option 245 from the first interface's kept DHCP options that has it, else from the first dhcpcd lease that has it */
 const fromDhcp = Effect.gen(function* () {
   const fs = yield* RootFs
+  const namesIn = (dir: string) =>
+    Effect.map(fs.readDirectory(dir).pipe(Effect.orElseSucceed(() => [] as ReadonlyArray<string>)), (names) => [...names].sort())
   const dir = fs.at(DHCP_OPTIONS_DIR)
-  const names = [...(yield* fs.readDirectory(dir).pipe(Effect.orElseSucceed(() => [] as ReadonlyArray<string>)))].sort()
-  for (const name of names) {
+  for (const name of yield* namesIn(dir)) {
     const text = yield* fs.readTextIfExists(`${dir}/${name}`).pipe(Effect.orElseSucceed(() => Option.none<string>()))
     const value = Option.flatMap(text, (t) => Option.fromNullable(/^opt245=(.*)$/m.exec(t)?.[1]))
     const address = Option.flatMap(value, addressOfOption245)
     if (Option.isSome(address)) return address
   }
+  const leases = fs.at(DHCPCD_LEASES_DIR)
+  for (const name of (yield* namesIn(leases)).filter((n) => n.endsWith(".lease"))) {
+    // a DHCP message is at most a few KiB: a larger file is no lease
+    const message = yield* fs.readFileIfExists(`${leases}/${name}`, { maxBytes: 65536 }).pipe(Effect.orElseSucceed(() => Option.none<Uint8Array>()))
+    const address = Option.flatMap(message, option245OfLease)
+    if (Option.isSome(address)) return address
+  }
   return Option.none<string>()
 })
 
-/** `AZURE_WIRESERVER`, else the address DHCP option 245 gave, else 168.63.129.16 */
+/** `AZURE_WIRESERVER`, else the address DHCP option 245 gave (udhcpc's, dhcpcd's), else 168.63.129.16 */
 export const wireserverAddress = Effect.gen(function* () {
   const setting = (yield* Config).values[WIRESERVER_SETTING]?.trim() ?? ""
   if (setting !== "") {

@@ -3,11 +3,12 @@
  * set up the user and the keys, `report_ready` tells the wireserver the
  * instance is Ready, as the real protocol wants it (the simulator checks the
  * headers and the Health document). Where the wireserver is: AZURE_WIRESERVER,
- * else DHCP option 245 as the udhcpc hook keeps it, else 168.63.129.16.
+ * else DHCP option 245 as the udhcpc hook keeps it (or dhcpcd's lease), else
+ * 168.63.129.16.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
@@ -193,6 +194,36 @@ describe("the wireserver's address", () => {
       runHook(root, { interface: "eth1", ip: "10.2.0.4" })
       expect(readFileSync(join(root, "run/tiny-cloud/dhcp/eth1"), "utf8")).toBe("")
       runHook(root, { interface: "eth0", opt245: "A83F8110" })
+      expect(yield* addressWith(root)).toBe("168.63.129.16")
+    })
+  )
+
+  /** a DHCPACK as dhcpcd keeps it in its lease file: the BOOTP header, the magic cookie, then `options` (code, length, data...), then END */
+  const dhcpMessage = (options: ReadonlyArray<number>) => Uint8Array.from([...new Array<number>(236).fill(0), 0x63, 0x82, 0x53, 0x63, ...options, 255])
+  const writeLease = (root: string, name: string, message: Uint8Array) => {
+    mkdirSync(join(root, "var/lib/dhcpcd"), { recursive: true })
+    writeFileSync(join(root, "var/lib/dhcpcd", name), message)
+  }
+
+  it.scopedLive("is DHCP option 245 of dhcpcd's lease, where dhcpcd is the DHCP client (it hands its hooks no option it has no name for)", () =>
+    Effect.gen(function* () {
+      const root = yield* tempRoot
+      // message type ACK, a pad, the subnet mask, then 245: 10.11.12.13
+      writeLease(root, "eth0.lease", dhcpMessage([53, 1, 5, 0, 1, 4, 255, 255, 255, 0, 245, 4, 10, 11, 12, 13]))
+      expect(yield* addressWith(root)).toBe("10.11.12.13")
+      // what udhcpc's hook kept (this boot's) comes first
+      runHook(root, { interface: "eth0", opt245: "0A141E28" })
+      expect(yield* addressWith(root)).toBe("10.20.30.40")
+    })
+  )
+
+  it.scopedLive("is 168.63.129.16 when dhcpcd's lease has no option 245, or its file is no DHCP message", () =>
+    Effect.gen(function* () {
+      const root = yield* tempRoot
+      writeLease(root, "eth0.lease", dhcpMessage([53, 1, 5, 1, 4, 255, 255, 255, 0]))
+      writeLease(root, "eth1.lease", bytesOf("opt245=0A0B0C0D\n"))
+      // an option 245 cut short by the end of the file is none
+      writeLease(root, "eth2.lease", dhcpMessage([245, 4, 10, 11]).subarray(0, 244))
       expect(yield* addressWith(root)).toBe("168.63.129.16")
     })
   )

@@ -485,6 +485,17 @@ describe("detection", () => {
       expect(instance.read("/var/lib/cloud/.autodetect")).toBe("azure\n")
     })
   )
+
+  it.scopedLive("an Azure VM whose random UUID starts ec2 stays azure: a UUID alone yields to another cloud's own sign", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "azure", instance: { hostname: HOST }, env: { CLOUD: "" } })
+      instance.write("/sys/class/dmi/id/sys_vendor", "Microsoft Corporation\n")
+      instance.write("/sys/class/dmi/id/chassis_asset_tag", "7783-7084-3265-9085-8269-3286-77\n")
+      instance.write("/sys/class/dmi/id/product_uuid", "EC2B7C3A-5E1D-4F6A-9B0C-2D3E4F5A6B7C\n")
+      expect(yield* instance.imds(["@hostname"])).toEqual(ok(HOST))
+      expect(instance.read("/var/lib/cloud/.autodetect")).toBe("azure\n")
+    })
+  )
 })
 
 /** an Http layer answering every request 204 with no body (a PUT, aws's token request, gets a token) */
