@@ -824,6 +824,13 @@ users:
     expect(config("#cloud-config\nuser: admin\n").defaultUser?.name).toBe("admin")
   })
 
+  it("a user map named `default` configures the default user, as cloud-init reads it: no account named default", () => {
+    const c = config("#cloud-config\nusers:\n  - name: default\n    groups: [docker]\n    sudo: ALL=(ALL) ALL\n  - alice\n")
+    expect([c.defaultUser?.name, c.defaultUser?.groups, c.defaultUser?.sudo, c.users.map((u) => u.name)]).toEqual([undefined, ["docker"], ["ALL=(ALL) ALL"], ["alice"]])
+    const byName = config("#cloud-config\nusers:\n  default: {groups: [adm]}\n  bob: {}\n")
+    expect([byName.defaultUser?.name, byName.defaultUser?.groups, byName.users.map((u) => u.name)]).toEqual([undefined, ["adm"], ["bob"]])
+  })
+
   it("an invalid user entry is skipped and keeps CLOUD_USER: no later entry takes its place", () => {
     const source = "#cloud-config\nusers:\n  - name: bad name\n    uid: 1001\n  - alice\n"
     const c = config(source)

@@ -2,7 +2,7 @@
  * cloud-config `user`, `users` and `groups`, in every form cloud-init
  * accepts: `users` as a list (of names, comma-separated names, lists of
  * names, maps), a comma-separated string, or a map by name; `default` for
- * the image's user; a user map without a name configures the default user;
+ * the image's user; a user map without a name (or named `default`) configures the default user;
  * `-` in a user map's keys read as `_`.
  *
  * The default user: `user` (or a `default` entry) keeps or names it; without
@@ -43,6 +43,13 @@ const namesIn = (text: string, path: ReadonlyArray<Key>, notes: Notes): Array<En
       return decodeOr(UserName, name, path, notes) === undefined ? [] : [{ kind: "name", name, path }]
     })
 
+/** a user map; one named `default` is the default user's, as cloud-init reads it (as a map without a name is) */
+const mapEntry = (map: Record<string, unknown>, path: ReadonlyArray<Key>): Entry => {
+  if (map["name"] !== "default") return { kind: "map", map, path }
+  const { name: _default, ...rest } = map
+  return { kind: "map", map: rest, path }
+}
+
 const entriesOf = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): Array<Entry> => {
   if (typeof value === "string") return namesIn(value, path, notes)
   if (Array.isArray(value)) {
@@ -51,7 +58,7 @@ const entriesOf = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): Arra
       if (typeof item === "string") return namesIn(item, at, notes)
       if (Array.isArray(item)) return item.flatMap((name: unknown, j) => (typeof name === "string" ? namesIn(name, [...at, j], notes) : skipEntry([...at, j], name, notes)))
       const map = asMap(item)
-      return map !== undefined ? [{ kind: "map", map, path: at }] : skipEntry(at, item, notes)
+      return map !== undefined ? [mapEntry(map, at)] : skipEntry(at, item, notes)
     })
   }
   const byName = asMap(value)
@@ -59,7 +66,7 @@ const entriesOf = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): Arra
     return Object.entries(byName).flatMap(([name, v]): Array<Entry> => {
       const at = [...path, name]
       const map = asMap(v)
-      if (map !== undefined) return [{ kind: "map", map: { ...map, name }, path: at }]
+      if (map !== undefined) return [mapEntry({ ...map, name }, at)]
       const wanted = truthOf(v)
       if (wanted === undefined) return skipEntry(at, v, notes)
       return wanted ? namesIn(name, at, notes) : []
