@@ -689,6 +689,15 @@ snap: {}
       expect(i.read("/etc/hosts")).toBe("127.0.0.1\tlocalhost\n127.0.1.1\tdb-1 db-1\n")
     })
   )
+
+  it.scopedLive("ssh_pwauth replaces a `PasswordAuthentication=no` line: sshd reads KEYWORD=VALUE too, and takes the first value", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nssh_pwauth: true\n")
+      i.write("/etc/ssh/sshd_config", "Port 22\nPasswordAuthentication=no\nMatch User x\n  X11Forwarding no\n")
+      expectCodes(yield* phases(i, ["early", "main"]))
+      expect(i.read("/etc/ssh/sshd_config")).toBe("Port 22\nPasswordAuthentication yes\nMatch User x\n  X11Forwarding no\n")
+    })
+  )
 })
 
 describe.concurrent("multipart user-data", () => {
