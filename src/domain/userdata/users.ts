@@ -25,8 +25,11 @@ type Entry =
   | { readonly kind: "name"; readonly name: string; readonly path: ReadonlyArray<Key> }
   | { readonly kind: "map"; readonly map: Record<string, unknown>; readonly path: ReadonlyArray<Key> }
 
-/** a user map read: its name (none for the default user), what it asks, and whether it gives its own rights (`sudo`, `doas`) */
-type UserRead = { readonly name?: string; readonly settings: UserSettings; readonly ownRights: boolean }
+/**
+ * a user map read: its name (none for the default user), what it asks, whether it gives its own rights (`sudo`, `doas`),
+ * and the flags it gives (`lock_passwd`, `create_groups`), which its settings otherwise hold at their defaults
+ */
+type UserRead = { readonly name?: string; readonly settings: UserSettings; readonly ownRights: boolean; readonly flags?: ReadonlySet<string> }
 
 /** what a read gives the default user: no wheel when the entry gives the user its own rights, even none */
 const asDefaultUser = (read: UserRead): UserSettings =>
@@ -211,14 +214,17 @@ const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: 
   return {
     ...(decoded.right.name !== undefined ? { name: decoded.right.name } : {}),
     settings,
-    ownRights: gaveRights(dropped, settings)
+    ownRights: gaveRights(dropped, settings),
+    flags: new Set(["lock_passwd", "create_groups"].filter((k) => Object.hasOwn(decoded.right, k)))
   }
 }
 
-/** a later map's settings added to an earlier one's (lists joined, values replaced) */
-const merged = (a: UserSettings, b: UserSettings): UserSettings => ({
+/** a later map's settings added to an earlier one's (lists joined, values replaced; a flag the later one does not give is kept) */
+const merged = (a: UserSettings, b: UserSettings, flags: ReadonlySet<string> = new Set()): UserSettings => ({
   ...a,
   ...b,
+  lockPasswd: flags.has("lock_passwd") ? b.lockPasswd : a.lockPasswd,
+  createGroups: flags.has("create_groups") ? b.createGroups : a.createGroups,
   account: { ...a.account, ...b.account },
   groups: [...new Set([...a.groups, ...b.groups])],
   sudo: [...a.sudo, ...b.sudo],
@@ -311,7 +317,7 @@ export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext,
     applied = true
     if (read.name === undefined || entry === firstNamed) {
       const base: DefaultUser = defaultUser ?? defaultSettings
-      defaultUser = { ...merged(base, asDefaultUser(read)), ...(read.name !== undefined ? { name: read.name } : base.name !== undefined ? { name: base.name } : {}) }
+      defaultUser = { ...merged(base, asDefaultUser(read), read.flags), ...(read.name !== undefined ? { name: read.name } : base.name !== undefined ? { name: base.name } : {}) }
       continue
     }
     further.push({ name: read.name, ...read.settings })
