@@ -689,6 +689,31 @@ snap: {}
       expect(i.read("/etc/hosts")).toBe("127.0.0.1\tlocalhost\n127.0.1.1\tdb-1 db-1\n")
     })
   )
+
+  it.scopedLive("a time zone tzdata does not have (a made-up name, or a directory of zones) leaves /etc/localtime and /etc/timezone alone, with a warning", () =>
+    Effect.gen(function* () {
+      for (const zone of ["Mars/Olympus", "Europe"]) {
+        const i = yield* userDataInstance(`#cloud-config\ntimezone: ${zone}\n`)
+        i.write("/usr/share/zoneinfo/UTC", "TZif")
+        i.write("/usr/share/zoneinfo/Europe/Paris", "TZif")
+        i.write("/etc/timezone", "UTC\n")
+        symlinkSync("/usr/share/zoneinfo/UTC", join(i.root, "etc/localtime"))
+        const { main } = yield* phases(i, ["early", "main"])
+        expect(main!.code).toBe(0)
+        expect(main!.stderr).toContain("\nuserdata_timezone: no such time zone in /usr/share/zoneinfo; /etc/localtime and /etc/timezone left alone\n")
+        expect([i.read("/etc/timezone"), readlinkSync(join(i.root, "etc/localtime"))]).toEqual(["UTC\n", "/usr/share/zoneinfo/UTC"])
+      }
+    })
+  )
+
+  it.scopedLive("ssh_pwauth replaces a `PasswordAuthentication=no` line: sshd reads KEYWORD=VALUE too, and takes the first value", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nssh_pwauth: true\n")
+      i.write("/etc/ssh/sshd_config", "Port 22\nPasswordAuthentication=no\nMatch User x\n  X11Forwarding no\n")
+      expectCodes(yield* phases(i, ["early", "main"]))
+      expect(i.read("/etc/ssh/sshd_config")).toBe("Port 22\nPasswordAuthentication yes\nMatch User x\n  X11Forwarding no\n")
+    })
+  )
 })
 
 describe.concurrent("multipart user-data", () => {

@@ -824,6 +824,26 @@ users:
     expect(config("#cloud-config\nuser: admin\n").defaultUser?.name).toBe("admin")
   })
 
+  it("a user map named `default` configures the default user, as cloud-init reads it: no account named default", () => {
+    const c = config("#cloud-config\nusers:\n  - name: default\n    groups: [docker]\n    sudo: ALL=(ALL) ALL\n  - alice\n")
+    expect([c.defaultUser?.name, c.defaultUser?.groups, c.defaultUser?.sudo, c.users.map((u) => u.name)]).toEqual([undefined, ["docker"], ["ALL=(ALL) ALL"], ["alice"]])
+    const byName = config("#cloud-config\nusers:\n  default: {groups: [adm]}\n  bob: {}\n")
+    expect([byName.defaultUser?.name, byName.defaultUser?.groups, byName.users.map((u) => u.name)]).toEqual([undefined, ["adm"], ["bob"]])
+  })
+
+  it("a map for the default user that does not give lock_passwd or create_groups keeps what `user` gives: their defaults do not undo it", () => {
+    const c = config('#cloud-config\nuser: {name: bob, lock_passwd: false, hashed_passwd: "$6$s$h", create_groups: false}\nusers:\n  - name: default\n    groups: [docker]\n')
+    expect([c.defaultUser?.name, c.defaultUser?.lockPasswd, c.defaultUser?.createGroups, c.defaultUser?.password, c.defaultUser?.groups]).toEqual([
+      "bob",
+      false,
+      false,
+      { kind: "hash", value: "$6$s$h", onlyNewUser: false },
+      ["docker"]
+    ])
+    // a later map that gives them still has the last word
+    expect(config("#cloud-config\nuser: {name: bob, lock_passwd: false}\nusers:\n  - {lock_passwd: true}\n").defaultUser?.lockPasswd).toBe(true)
+  })
+
   it("an invalid user entry is skipped and keeps CLOUD_USER: no later entry takes its place", () => {
     const source = "#cloud-config\nusers:\n  - name: bad name\n    uid: 1001\n  - alice\n"
     const c = config(source)

@@ -2,7 +2,7 @@
  * cloud-config `user`, `users` and `groups`, in every form cloud-init
  * accepts: `users` as a list (of names, comma-separated names, lists of
  * names, maps), a comma-separated string, or a map by name; `default` for
- * the image's user; a user map without a name configures the default user;
+ * the image's user; a user map without a name (or named `default`) configures the default user;
  * `-` in a user map's keys read as `_`.
  *
  * The default user: `user` (or a `default` entry) keeps or names it; without
@@ -25,8 +25,11 @@ type Entry =
   | { readonly kind: "name"; readonly name: string; readonly path: ReadonlyArray<Key> }
   | { readonly kind: "map"; readonly map: Record<string, unknown>; readonly path: ReadonlyArray<Key> }
 
-/** a user map read: its name (none for the default user), what it asks, and whether it gives its own rights (`sudo`, `doas`) */
-type UserRead = { readonly name?: string; readonly settings: UserSettings; readonly ownRights: boolean }
+/**
+ * a user map read: its name (none for the default user), what it asks, whether it gives its own rights (`sudo`, `doas`),
+ * and the flags it gives (`lock_passwd`, `create_groups`), which its settings otherwise hold at their defaults
+ */
+type UserRead = { readonly name?: string; readonly settings: UserSettings; readonly ownRights: boolean; readonly flags?: ReadonlySet<string> }
 
 /** what a read gives the default user: no wheel when the entry gives the user its own rights, even none */
 const asDefaultUser = (read: UserRead): UserSettings =>
@@ -43,6 +46,13 @@ const namesIn = (text: string, path: ReadonlyArray<Key>, notes: Notes): Array<En
       return decodeOr(UserName, name, path, notes) === undefined ? [] : [{ kind: "name", name, path }]
     })
 
+/** a user map; one named `default` is the default user's, as cloud-init reads it (as a map without a name is) */
+const mapEntry = (map: Record<string, unknown>, path: ReadonlyArray<Key>): Entry => {
+  if (map["name"] !== "default") return { kind: "map", map, path }
+  const { name: _default, ...rest } = map
+  return { kind: "map", map: rest, path }
+}
+
 const entriesOf = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): Array<Entry> => {
   if (typeof value === "string") return namesIn(value, path, notes)
   if (Array.isArray(value)) {
@@ -51,7 +61,7 @@ const entriesOf = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): Arra
       if (typeof item === "string") return namesIn(item, at, notes)
       if (Array.isArray(item)) return item.flatMap((name: unknown, j) => (typeof name === "string" ? namesIn(name, [...at, j], notes) : skipEntry([...at, j], name, notes)))
       const map = asMap(item)
-      return map !== undefined ? [{ kind: "map", map, path: at }] : skipEntry(at, item, notes)
+      return map !== undefined ? [mapEntry(map, at)] : skipEntry(at, item, notes)
     })
   }
   const byName = asMap(value)
@@ -59,7 +69,7 @@ const entriesOf = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): Arra
     return Object.entries(byName).flatMap(([name, v]): Array<Entry> => {
       const at = [...path, name]
       const map = asMap(v)
-      if (map !== undefined) return [{ kind: "map", map: { ...map, name }, path: at }]
+      if (map !== undefined) return [mapEntry({ ...map, name }, at)]
       const wanted = truthOf(v)
       if (wanted === undefined) return skipEntry(at, v, notes)
       return wanted ? namesIn(name, at, notes) : []
@@ -204,14 +214,17 @@ const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: 
   return {
     ...(decoded.right.name !== undefined ? { name: decoded.right.name } : {}),
     settings,
-    ownRights: gaveRights(dropped, settings)
+    ownRights: gaveRights(dropped, settings),
+    flags: new Set(["lock_passwd", "create_groups"].filter((k) => Object.hasOwn(decoded.right, k)))
   }
 }
 
-/** a later map's settings added to an earlier one's (lists joined, values replaced) */
-const merged = (a: UserSettings, b: UserSettings): UserSettings => ({
+/** a later map's settings added to an earlier one's (lists joined, values replaced; a flag the later one does not give is kept) */
+const merged = (a: UserSettings, b: UserSettings, flags: ReadonlySet<string> = new Set()): UserSettings => ({
   ...a,
   ...b,
+  lockPasswd: flags.has("lock_passwd") ? b.lockPasswd : a.lockPasswd,
+  createGroups: flags.has("create_groups") ? b.createGroups : a.createGroups,
   account: { ...a.account, ...b.account },
   groups: [...new Set([...a.groups, ...b.groups])],
   sudo: [...a.sudo, ...b.sudo],
@@ -304,7 +317,7 @@ export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext,
     applied = true
     if (read.name === undefined || entry === firstNamed) {
       const base: DefaultUser = defaultUser ?? defaultSettings
-      defaultUser = { ...merged(base, asDefaultUser(read)), ...(read.name !== undefined ? { name: read.name } : base.name !== undefined ? { name: base.name } : {}) }
+      defaultUser = { ...merged(base, asDefaultUser(read), read.flags), ...(read.name !== undefined ? { name: read.name } : base.name !== undefined ? { name: base.name } : {}) }
       continue
     }
     further.push({ name: read.name, ...read.settings })

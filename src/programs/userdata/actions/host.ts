@@ -25,15 +25,22 @@ export const userdataHostname = Effect.gen(function* () {
 /**
  * cloud-config `timezone`, the way Alpine's setup-timezone does it with
  * tzdata: `/etc/localtime` links to `/usr/share/zoneinfo/TZ` (tzdata is
- * added when that file is missing) and `/etc/timezone` names the zone.
+ * added when that file is missing) and `/etc/timezone` names the zone. A
+ * name tzdata does not have is no zone: both are left alone.
  */
 export const userdataTimezone = Effect.gen(function* () {
   const { timezone } = yield* loadUserConfig("userdata_timezone")
   if (timezone === undefined) return
   const fs = yield* RootFs
   const zone = `/usr/share/zoneinfo/${timezone}`
-  if (!(yield* fs.exists(fs.at(zone)))) yield* system("apk", ["add", "tzdata"], "apk add")
-  if (yield* fs.exists(fs.at(zone))) yield* fs.symlink(zone, fs.at("/etc/localtime"))
-  else yield* warn("userdata_timezone: no zoneinfo for the time zone after adding tzdata; /etc/localtime left alone")
+  // a zone is a file: `Europe` is a directory of zones
+  const isZone = Effect.zipWith(fs.exists(fs.at(zone)), fs.isDirectory(fs.at(zone)), (there, directory) => there && !directory)
+  if (!(yield* isZone)) yield* system("apk", ["add", "tzdata"], "apk add")
+  if (yield* isZone) yield* fs.symlink(zone, fs.at("/etc/localtime"))
+  else if (yield* fs.isDirectory(fs.at("/usr/share/zoneinfo"))) {
+    // tzdata is there and has no such zone: the name is none, which setup-timezone and cloud-init refuse too
+    yield* warn("userdata_timezone: no such time zone in /usr/share/zoneinfo; /etc/localtime and /etc/timezone left alone")
+    return
+  } else yield* warn("userdata_timezone: no zoneinfo for the time zone after adding tzdata; /etc/localtime left alone")
   yield* fs.writeAtomic(fs.at("/etc/timezone"), `${timezone}\n`, { mode: 0o644 })
 })

@@ -97,7 +97,7 @@ const createGroups = (specs: ReadonlyArray<GroupSpec>) =>
     }
   })
 
-/** `PasswordAuthentication` set once, before any `Match` block (sshd takes the first value) */
+/** `PasswordAuthentication` set once, before any `Match` block (sshd takes the first value; it reads `KEYWORD=VALUE` too) */
 export const withPasswordAuthentication = (config: string, allow: boolean): string => {
   const line = `PasswordAuthentication ${allow ? "yes" : "no"}`
   const lines = config.split("\n")
@@ -105,7 +105,7 @@ export const withPasswordAuthentication = (config: string, allow: boolean): stri
   if (trailing) lines.pop()
   const match = lines.findIndex((l) => /^\s*Match\s/i.test(l))
   const end = match < 0 ? lines.length : match
-  const at = lines.findIndex((l, i) => i < end && /^\s*PasswordAuthentication\s/i.test(l))
+  const at = lines.findIndex((l, i) => i < end && /^\s*PasswordAuthentication\s*[\s=]/i.test(l))
   if (at >= 0) lines[at] = line
   else lines.splice(end, 0, line)
   return `${lines.join("\n")}\n`
