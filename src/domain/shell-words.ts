@@ -3,7 +3,8 @@
  * anything: `tiny-cloud.conf` and Scaleway's `/conf`. Values end at an
  * unquoted blank or `;`; `'...'` is literal; `"..."` honours `\\ \" \$ \``
  * and a backslash-newline; an unquoted `\x` is `x`. Quoted values may span
- * lines. `#` starts a comment where a word may start; `export ` is allowed.
+ * lines. `#` starts a comment where a word may start; `export ` is allowed,
+ * and `export NAME...` alone assigns nothing.
  */
 
 export interface BadLine {
@@ -22,6 +23,9 @@ export interface Assignments {
 }
 
 const NAME = /^(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)=/
+
+/** `export NAME [NAME...]`, names only, up to the end of its command (a line's end, `;`, a comment) */
+const EXPORT_ONLY = /^export(?:[ \t]+[A-Za-z_][A-Za-z0-9_]*)+(?=[ \t]*(?:[\r\n;]|$)|[ \t]+#)/
 
 /** the text from `i` to the end of its line, to quote in a problem (only this line is scanned, so many bad lines stay linear) */
 const restOfLine = (text: string, i: number): string => {
@@ -53,6 +57,12 @@ export const parseAssignments = (text: string): Assignments => {
     }
     if (c === "#") {
       skipLine()
+      continue
+    }
+    // `export NAME...` without a value (after `NAME=value`, as sh scripts write it) assigns nothing: a line like a comment
+    const exported = EXPORT_ONLY.exec(text.slice(i, i + 300))
+    if (exported !== null) {
+      i += exported[0].length
       continue
     }
     const m = NAME.exec(text.slice(i, i + 300))

@@ -17,6 +17,12 @@ describe("tiny-cloud.conf", () => {
     expect(parseAssignments("CLOUD=aws reboot\n").problems).toEqual([{ line: 1, reason: "unexpected 'reboot' after CLOUD=...; quote values with spaces" }])
   })
 
+  it("takes `export NAME...` without a value, as sh does after NAME=value, for a line that assigns nothing", () => {
+    const conf = parseAssignments("CLOUD=aws\nexport CLOUD\nCLOUD_USER=ops; export CLOUD_USER DEBUG # both\n\texport\tCLOUD \r\nexport CLOUD#x\n")
+    expect({ ...conf.values }).toEqual({ CLOUD: "aws", CLOUD_USER: "ops" })
+    expect(conf.problems).toEqual([{ line: 5, reason: "expected KEY=value, got 'export CLOUD#x'" }])
+  })
+
   it("has the contract's defaults", () => {
     const s = Either.getOrThrow(settings({ ROOT: "/tmp/r" }))
     expect(s).toMatchObject({
