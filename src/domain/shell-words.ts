@@ -89,6 +89,7 @@ export const parseAssignments = (text: string): Assignments => {
         value += inner
         i = end + 1
       } else if (q === '"') {
+        const quoteLine = line
         let j = i + 1
         let inner = ""
         while (j < text.length && text[j] !== '"') {
@@ -102,6 +103,7 @@ export const parseAssignments = (text: string): Assignments => {
           }
         }
         if (j >= text.length) {
+          line = quoteLine
           broken = true
           break
         }
@@ -117,8 +119,11 @@ export const parseAssignments = (text: string): Assignments => {
       }
     }
     if (broken) {
+      // only its line is ignored: the lines after it cannot be in the quote, as none closes it (and
+      // none of them opens a quote of its kind, which would close it: the text is scanned to its end once a kind)
       problems.push({ line: startLine, reason: `unterminated quote in value of ${key}` })
-      break
+      skipLine()
+      continue
     }
     while (i < text.length && (text[i] === " " || text[i] === "\t")) i++
     // `A=1 B=2` sets both, as sh does; the loop reads the next one
