@@ -124,14 +124,17 @@ const words = (value: string | undefined): ReadonlyArray<string> => (value ?? ""
 /** the test, what it expects, and the most the value may be (a wait must fit a timer: 2^31-1 ms, about 24 days) */
 type NumberRule = readonly [test: (n: number) => boolean, expected: string, most?: number]
 const positive = (expected: string, most?: number): NumberRule => [(n) => Number.isFinite(n) && n > 0, expected, most]
-const count = (expected: string): NumberRule => [(n) => Number.isInteger(n) && n > 0, expected]
+const count = (expected: string, most?: number): NumberRule => [(n) => Number.isInteger(n) && n > 0, expected, most]
 const whole = (expected: string, most?: number): NumberRule => [(n) => Number.isInteger(n) && n >= 0, expected, most]
 
 const TIMER_MAX_MS = 2 ** 31 - 1
+/** the longest IMDSv2 token lifetime AWS grants, in seconds */
+const AWS_TOKEN_TTL_MAX = 21600
 const TIMER_MAX_SECONDS = Math.floor(TIMER_MAX_MS / 1000) - 1
 
 const numeric = {
-  IMDS_TOKEN_TTL: whole("a whole number of seconds", TIMER_MAX_SECONDS),
+  // what AWS grants: any other lifetime is refused (HTTP 400), and with it every metadata read
+  IMDS_TOKEN_TTL: count("a positive whole number of seconds", AWS_TOKEN_TTL_MAX),
   IMDS_TIMEOUT: positive("a positive number of seconds", TIMER_MAX_SECONDS),
   IMDS_DEADLINE: positive("a positive number of seconds", TIMER_MAX_SECONDS),
   TINY_CLOUD_LINK_WAIT_MAX: whole("a whole number of tenths of a second", TIMER_MAX_SECONDS * 10),

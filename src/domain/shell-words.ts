@@ -3,7 +3,8 @@
  * anything: `tiny-cloud.conf` and Scaleway's `/conf`. Values end at an
  * unquoted blank or `;`; `'...'` is literal; `"..."` honours `\\ \" \$ \``
  * and a backslash-newline; an unquoted `\x` is `x`. Quoted values may span
- * lines. `#` starts a comment where a word may start; `export ` is allowed.
+ * lines. `#` starts a comment where a word may start; `export ` is allowed,
+ * and `export NAME...` alone assigns nothing.
  */
 
 export interface BadLine {
@@ -22,6 +23,9 @@ export interface Assignments {
 }
 
 const NAME = /^(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)=/
+
+/** `export NAME [NAME...]`, names only, up to the end of its command (a line's end, `;`, a comment) */
+const EXPORT_ONLY = /^export(?:[ \t]+[A-Za-z_][A-Za-z0-9_]*)+(?=[ \t]*(?:[\r\n;]|$)|[ \t]+#)/
 
 /** the text from `i` to the end of its line, to quote in a problem (only this line is scanned, so many bad lines stay linear) */
 const restOfLine = (text: string, i: number): string => {
@@ -55,6 +59,12 @@ export const parseAssignments = (text: string): Assignments => {
       skipLine()
       continue
     }
+    // `export NAME...` without a value (after `NAME=value`, as sh scripts write it) assigns nothing: a line like a comment
+    const exported = EXPORT_ONLY.exec(text.slice(i, i + 300))
+    if (exported !== null) {
+      i += exported[0].length
+      continue
+    }
     const m = NAME.exec(text.slice(i, i + 300))
     if (m === null) {
       problems.push({ line, reason: `expected KEY=value, got '${restOfLine(text, i).slice(0, 60)}'` })
@@ -79,6 +89,7 @@ export const parseAssignments = (text: string): Assignments => {
         value += inner
         i = end + 1
       } else if (q === '"') {
+        const quoteLine = line
         let j = i + 1
         let inner = ""
         while (j < text.length && text[j] !== '"') {
@@ -92,6 +103,7 @@ export const parseAssignments = (text: string): Assignments => {
           }
         }
         if (j >= text.length) {
+          line = quoteLine
           broken = true
           break
         }
@@ -107,8 +119,11 @@ export const parseAssignments = (text: string): Assignments => {
       }
     }
     if (broken) {
+      // only its line is ignored: the lines after it cannot be in the quote, as none closes it (and
+      // none of them opens a quote of its kind, which would close it: the text is scanned to its end once a kind)
       problems.push({ line: startLine, reason: `unterminated quote in value of ${key}` })
-      break
+      skipLine()
+      continue
     }
     while (i < text.length && (text[i] === " " || text[i] === "\t")) i++
     // `A=1 B=2` sets both, as sh does; the loop reads the next one

@@ -1,12 +1,19 @@
 /** `--bootstrap`, `--enable` and `--disable` (BEHAVIOUR.md §1). */
 import * as Effect from "effect/Effect"
+import { problemLine } from "../domain/settings.js"
 import { Bootstrap } from "../services/Bootstrap.js"
+import { Config } from "../services/Config.js"
 import { err, info, notice, warn } from "../services/Log.js"
 import { RootFs } from "../services/RootFs.js"
 
-/** `--bootstrap status` is answered by the entry (src/entry/bootstrap-status.ts) */
+/**
+ * `--bootstrap status` is answered by the entry (src/entry/bootstrap-status.ts).
+ * The marker is set or removed whatever else tiny-cloud.conf gets wrong; each
+ * problem is one line first, as a phase says it (a bad TINY_CLOUD_VAR: the default's marker)
+ */
 export const bootstrapCommand = (what: "complete" | "incomplete") =>
   Effect.gen(function* () {
+    yield* Effect.forEach((yield* Config).problems, (p) => err(problemLine(p)), { discard: true })
     const bootstrap = yield* Bootstrap
     switch (what) {
       case "complete":

@@ -74,14 +74,10 @@ const sourceOf = (s: Settings, key: ConfigKey): Source => {
   return ENVIRONMENT_ONLY.has(key) && source.from === "file" ? { from: "default" } : source
 }
 
-/** the largest IMDSv2 token lifetime AWS grants, in seconds */
-const AWS_TOKEN_TTL_MAX = 21600
-
 /**
  * What a boot takes without failing but cannot do as asked: names of
  * actions or hotplug modules that do not exist (a boot logs each as
- * `unknown`), a hotplug system without modules, a token lifetime AWS
- * refuses.
+ * `unknown`), a hotplug system without modules.
  */
 const boundsProblem = (s: Settings, key: ConfigKey): string | undefined => {
   const unknownNames = (names: ReadonlyArray<string>, known: (n: string) => boolean, what: string) => {
@@ -100,8 +96,6 @@ const boundsProblem = (s: Settings, key: ConfigKey): string | undefined => {
       return s.hotplugType === "mdev" ? undefined : `HOTPLUG_TYPE: unsupported '${s.hotplugType}'; mdev is the one with modules`
     case "HOTPLUG_MODULES":
       return unknownNames(s.hotplugModules, (n) => ownEntry(HOTPLUG_MODULES, n) !== undefined, "module")
-    case "IMDS_TOKEN_TTL":
-      return s.imdsTokenTtl >= 1 && s.imdsTokenTtl <= AWS_TOKEN_TTL_MAX ? undefined : `IMDS_TOKEN_TTL: ${s.imdsTokenTtl} is outside the 1 to ${AWS_TOKEN_TTL_MAX} seconds AWS grants`
     default:
       return undefined
   }

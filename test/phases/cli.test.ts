@@ -264,6 +264,33 @@ describe("configuration keys", () => {
     })
   )
 
+  it.scopedLive("--bootstrap complete and incomplete name a TINY_CLOUD_VAR they cannot use, and mark the default's state, as a phase would read it", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true, conf: "TINY_CLOUD_VAR=state\n" })
+      const problem = "TINY_CLOUD_VAR: 'state' is not an absolute path; the default is used"
+      expect(yield* instance.run(["--bootstrap", "complete"])).toMatchObject({ code: 0, stderr: `${problem}\nbootstrap marked complete\n` })
+      expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+      expect(yield* instance.run(["--bootstrap", "incomplete"])).toMatchObject({ code: 0, stderr: `${problem}\nbootstrap marked incomplete\n` })
+      expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBeUndefined()
+    })
+  )
+
+  it.scopedLive("an IMDS_TOKEN_TTL AWS does not grant (0, past 21600) is an invalid value: named, the default used, the metadata still read", () =>
+    Effect.gen(function* () {
+      for (const ttl of ["0", "99999"]) {
+        const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: ["ssh-ed25519 AAAA k"] }, conf: `IMDS_TOKEN_TTL=${ttl}\n` })
+        const main = yield* instance.run(["main"])
+        expect(main.code).toBe(1)
+        expect(main.stderr.split("\n")[0]).toBe(
+          `IMDS_TOKEN_TTL: invalid value '${ttl}': expected a positive whole number of seconds${ttl === "0" ? "" : ", at most 21600"}; the default is used`
+        )
+        expect(actionLines(main.stderr)).not.toContain("   ++ set_hostname: failed")
+        expect(instance.read("/etc/hostname")).toBe("web-1\n")
+        expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAA k\n")
+      }
+    })
+  )
+
   it.scopedLive("CLOUD=alpine works as nocloud with a warning; DEBUG adds debug lines", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "alpine" } })

@@ -116,7 +116,7 @@ describe("tiny-cloud config", () => {
           "invalid: /etc/tiny-cloud.conf line 1: INIT_ACTIONS_MAIN: unknown action 'set_hostnme'",
           "invalid: /etc/tiny-cloud.conf line 3: HOTPLUG_TYPE: unsupported 'udev'; mdev is the one with modules",
           "invalid: /etc/tiny-cloud.conf line 4: HOTPLUG_MODULES: unknown modules 'foo', 'toString'",
-          "invalid: /etc/tiny-cloud.conf line 5: IMDS_TOKEN_TTL: 99999 is outside the 1 to 21600 seconds AWS grants",
+          "invalid: /etc/tiny-cloud.conf line 5: IMDS_TOKEN_TTL: invalid value '99999': expected a positive whole number of seconds, at most 21600",
           ""
         ].join("\n")
       )

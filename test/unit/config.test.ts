@@ -17,6 +17,22 @@ describe("tiny-cloud.conf", () => {
     expect(parseAssignments("CLOUD=aws reboot\n").problems).toEqual([{ line: 1, reason: "unexpected 'reboot' after CLOUD=...; quote values with spaces" }])
   })
 
+  it("takes `export NAME...` without a value, as sh does after NAME=value, for a line that assigns nothing", () => {
+    const conf = parseAssignments("CLOUD=aws\nexport CLOUD\nCLOUD_USER=ops; export CLOUD_USER DEBUG # both\n\texport\tCLOUD \r\nexport CLOUD#x\n")
+    expect({ ...conf.values }).toEqual({ CLOUD: "aws", CLOUD_USER: "ops" })
+    expect(conf.problems).toEqual([{ line: 5, reason: "expected KEY=value, got 'export CLOUD#x'" }])
+  })
+
+  it("an unterminated quote costs its own line only: the lines after it, which no quote of its kind closes, are still read", () => {
+    const conf = parseAssignments(`SKIP_INIT_ACTIONS="set_hostname\nCLOUD_USER=ops\nX='a\nb' DEBUG='1\nCLOUD=aws\n`)
+    expect({ ...conf.values }).toEqual({ CLOUD_USER: "ops", X: "a\nb", CLOUD: "aws" })
+    expect(conf.problems).toEqual([
+      { line: 1, reason: "unterminated quote in value of SKIP_INIT_ACTIONS" },
+      { line: 4, reason: "unterminated quote in value of DEBUG" }
+    ])
+    expect(conf.lines).toMatchObject({ CLOUD_USER: 2, X: 3, CLOUD: 5 })
+  })
+
   it("has the contract's defaults", () => {
     const s = Either.getOrThrow(settings({ ROOT: "/tmp/r" }))
     expect(s).toMatchObject({
