@@ -6,7 +6,7 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import { ImdsError } from "../domain/errors.js"
-import { isTransientStatus } from "../domain/http-status.js"
+import { isRedirectStatus, isTransientStatus } from "../domain/http-status.js"
 import { isBareIpv6, type Settings } from "../domain/settings.js"
 import { tokenLifetimeMs } from "../domain/token.js"
 import { textOf } from "../domain/text.js"
@@ -269,7 +269,9 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
         (res) => {
           if (res.status === 404 || res.status === 204 || (res.status === 403 && options?.forbiddenIsAbsent)) return Effect.succeed(Option.none<Uint8Array>())
           if (res.status >= 200 && res.status < 300) return Effect.succeed(Option.some(res.body))
-          return Effect.fail(new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: `HTTP ${res.status}` }))
+          // a redirect is not followed here: its Location goes with the error, for a reader that follows it (NoCloud seeds)
+          const redirect = isRedirectStatus(res.status) ? res.location : undefined
+          return Effect.fail(new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: `HTTP ${res.status}`, ...(redirect !== undefined ? { redirect } : {}) }))
         }
       )
 

@@ -1,5 +1,7 @@
 /** The NoCloud seed (BEHAVIOUR.md §5): where it comes from and how it is copied in once. */
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { ImdsError, SeedError, type FsError } from "../domain/errors.js"
 import { basicAuthorization, printable, textOf, withoutCredentials } from "../domain/text.js"
@@ -107,33 +109,95 @@ const fromDirectory = (dir: string) =>
     return Option.some<Seed>(seed)
   })
 
-/** an http(s) seedfrom as a URL ending in `/`; undefined for one no URL parser takes (`http://[fd00::1/`, `http://user:pa?ss@host/`) */
-const seedUrl = (seedFrom: string): URL | undefined => {
+/** the URL of `text` (relative to `base`); undefined where no URL parser takes it */
+const urlOrUndefined = (text: string, base?: URL): URL | undefined => {
   try {
-    return new URL(seedFrom.endsWith("/") ? seedFrom : `${seedFrom}/`)
+    return new URL(text, base)
   } catch {
     return undefined
   }
 }
 
+/** an http(s) seedfrom as a URL ending in `/`; undefined for one no URL parser takes (`http://[fd00::1/`, `http://user:pa?ss@host/`) */
+const seedUrl = (seedFrom: string): URL | undefined => urlOrUndefined(seedFrom.endsWith("/") ? seedFrom : `${seedFrom}/`)
+
+/**
+ * The most redirects one seed file's read follows: a short link, an http→https
+ * upgrade and a moved directory are three; busybox wget, the shell edition's
+ * client, gives up at its fifth. cloud-init's requests allows 30, a browser's
+ * bound; each hop here may take its retries, within the one IMDS_DEADLINE.
+ */
+export const MAX_SEED_REDIRECTS = 5
+
 const fromUrl = (u: URL) =>
   Effect.gen(function* () {
+    const settings = yield* Config
     // the URL's user and password are sent, as cloud-init's requests sends them; never part of the URL its lines name
     const authorization = basicAuthorization(u)
-    const client = yield* makeHttpMetadataClient({
-      cloud: "nocloud",
-      endpoint: u.host,
-      root: u.pathname,
-      protocol: u.protocol === "https:" ? "https" : "http",
-      fixedEndpoint: true,
-      ...(authorization !== undefined ? { headers: { Authorization: authorization } } : {})
-    })
+    /** a client for one place a read goes to (the seed's, or a redirect's), within what is left of its deadline */
+    const clientAt = (at: URL, authorized: boolean, deadline: number) =>
+      makeHttpMetadataClient({
+        cloud: "nocloud",
+        endpoint: at.host,
+        root: u.pathname,
+        protocol: at.protocol === "https:" ? "https" : "http",
+        fixedEndpoint: true,
+        ...(authorized && authorization !== undefined ? { headers: { Authorization: authorization } } : {})
+      }).pipe(Effect.provideService(Config, { ...settings, imdsDeadline: deadline }))
+    const client = yield* clientAt(u, true, settings.imdsDeadline)
+
+    /**
+     * One file, following redirects as cloud-init's requests and busybox wget
+     * do (a Location relative or absolute), each file on its own: at most
+     * MAX_SEED_REDIRECTS, only to http or https, never from https to http,
+     * all hops within one IMDS_DEADLINE. The Authorization goes only to the
+     * seed URL's own scheme, host and port, until the read leaves them. Its
+     * lines name the seed file's URL, never where it was sent.
+     */
+    const read = (name: SeedFile): Effect.Effect<Option.Option<Uint8Array>, ImdsError, Http> =>
+      Effect.gen(function* () {
+        const path = `${u.pathname}${name}`
+        const named = client.urlOf(path)
+        const refused = (reason: string) => new ImdsError({ cloud: "nocloud", url: named, reason })
+        const started = yield* Clock.currentTimeMillis
+        let at = new URL(`${u.protocol}//${u.host}${path}`)
+        let hop = client
+        let authorized = true
+        const seen = new Set([at.href])
+        for (let redirects = 0; ; redirects++) {
+          const answer = yield* Effect.either(hop.get(`${at.pathname}${at.search}`, AS_USER_DATA))
+          if (Either.isRight(answer)) return answer.right
+          const e = answer.left
+          const after = redirects === 0 ? "" : `, after ${redirects} redirect${redirects === 1 ? "" : "s"}`
+          if (e.redirect === undefined) {
+            if (redirects === 0) return yield* Effect.fail(e)
+            return yield* Effect.fail(new ImdsError({ cloud: "nocloud", url: named, reason: `${e.reason}${after}`, ...(e.exceeded !== undefined ? { exceeded: e.exceeded } : {}) }))
+          }
+          const next = urlOrUndefined(e.redirect, at)
+          if (next === undefined) return yield* Effect.fail(refused(`${e.reason} to a Location that is no URL`))
+          if (next.protocol !== "http:" && next.protocol !== "https:") return yield* Effect.fail(refused(`${e.reason} to a ${next.protocol} URL, not followed`))
+          if (at.protocol === "https:" && next.protocol === "http:") return yield* Effect.fail(refused(`${e.reason} from https to http, not followed`))
+          // a Location's own user and password are never used (requests keeps the seed's or none), nor its fragment
+          next.username = ""
+          next.password = ""
+          next.hash = ""
+          if (seen.has(next.href)) return yield* Effect.fail(refused(`${e.reason}: redirect loop`))
+          if (redirects === MAX_SEED_REDIRECTS) return yield* Effect.fail(refused(`more than ${MAX_SEED_REDIRECTS} redirects`))
+          seen.add(next.href)
+          const left = settings.imdsDeadline - ((yield* Clock.currentTimeMillis) - started) / 1000
+          if (left <= 0) return yield* Effect.fail(refused(`timed out${after}`))
+          authorized = authorized && next.origin === u.origin
+          at = next
+          hop = yield* clientAt(at, authorized, left)
+        }
+      })
+
     const seed: { files: Seed["files"]; refused: Seed["refused"] } = { files: {}, refused: {} }
     yield* Effect.forEach(
       SEED_FILES,
       (name) =>
         // a file that cannot be fetched (too large, timed out, refused) fails only its own reads
-        client.get(`${u.pathname}${name}`, AS_USER_DATA).pipe(
+        read(name).pipe(
           Effect.map(Option.map((data) => (seed.files[name] = data))),
           Effect.catchAll((e) => Effect.sync(() => (seed.refused[name] = e)))
         ),

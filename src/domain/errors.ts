@@ -67,6 +67,8 @@ export class ImdsError extends Data.TaggedError("ImdsError")<{
   readonly reason: string
   /** the answer was larger than this many bytes, the limit of its kind */
   readonly exceeded?: number
+  /** the answer was a redirect (301, 302, 303, 307, 308) to this `Location`, as sent: never part of the message (NoCloud seed reads follow it) */
+  readonly redirect?: string
 }> {
   override get message() {
     return `${this.cloud}: cannot read ${this.url}: ${this.reason}`

@@ -4,3 +4,6 @@
  * early in a boot; Azure's and Scaleway's answer 429 when asked too fast).
  */
 export const isTransientStatus = (status: number) => status >= 500 || status === 429 || status === 410
+
+/** answers that send the client elsewhere, to their `Location` (300, 304 and 305 do not: no document there to fetch) */
+export const isRedirectStatus = (status: number) => status === 301 || status === 302 || status === 303 || status === 307 || status === 308

@@ -65,7 +65,8 @@ const attempt = (req: HttpRequest, localPort?: number) =>
           const status = res.statusCode ?? 0
           // only a 2xx answer's body is ever used: another's is not read, so an error page of any size is its status (a 404 still 'not there', a 503 still worth another try)
           if (status < 200 || status >= 300) {
-            settle(Effect.succeed({ status, body: new Uint8Array() }))
+            const location = status >= 300 && status < 400 ? res.headers.location : undefined
+            settle(Effect.succeed({ status, body: new Uint8Array(), ...(location !== undefined ? { location } : {}) }))
             r.destroy()
             return
           }

@@ -23,6 +23,8 @@ export interface HttpResponse {
   readonly status: number
   /** a 2xx answer's body; empty for any other answer, whose body is never read */
   readonly body: Uint8Array
+  /** a 3xx answer's `Location` header, as sent (relative or absolute); it is not followed here */
+  readonly location?: string
 }
 
 /** One HTTP request; redirects are never followed. */

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
@@ -593,6 +595,204 @@ describe("first boot on nocloud", () => {
       // a character a terminal or the console acts on (CSI as one character, DEL, a right-to-left override) is escaped as JSON escapes ESC
       expect(boot.stderr).toContain('set_network_interfaces: ignoring nameserver "\\u009b2J\\u007f\\u202eevil": not an IP address\n')
       expect(boot.stderr).not.toMatch(/[\x7f-\x9f\u202e]/)
+    })
+  )
+})
+
+/** what a seed server was asked: the path and the Authorization header */
+interface Asked {
+  readonly path: string
+  readonly authorization: string | undefined
+}
+
+/**
+ * A real HTTP server on 127.0.0.1 answering each request as `answer` says:
+ * a redirect (`location`) or a body; every request is recorded.
+ */
+const seedServer = (answer: (path: string) => { readonly status: number; readonly location?: string; readonly body?: string }) =>
+  Effect.acquireRelease(
+    Effect.promise(
+      () =>
+        new Promise<{ readonly origin: string; readonly asked: Array<Asked>; readonly close: () => Promise<void> }>((ready) => {
+          const asked: Array<Asked> = []
+          const server = createServer((req, res) => {
+            asked.push({ path: req.url ?? "", authorization: req.headers.authorization })
+            const a = answer(req.url ?? "")
+            res.statusCode = a.status
+            if (a.location !== undefined) res.setHeader("Location", a.location)
+            res.end(a.body ?? "")
+          })
+          server.listen(0, "127.0.0.1", () =>
+            ready({
+              origin: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+              asked,
+              close: () =>
+                new Promise((closed) => {
+                  server.closeAllConnections()
+                  server.close(() => closed())
+                })
+            })
+          )
+        })
+    ),
+    (s) => Effect.promise(() => s.close())
+  )
+
+const fileOf = (path: string) => path.split("?")[0]!.split("/").pop()!
+const SEED_FILE = /\/(meta-data|user-data|vendor-data|network-config)$/
+
+describe("NoCloud http seeds that answer with a redirect (followed, as cloud-init's requests and busybox wget follow them)", () => {
+  it.scopedLive("a short link (relative Location) to a moved directory on another host (absolute Location): every file read, the seed's credentials sent to its own host only", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "web.example.org", sshKeys: [KEY], userData: bytes(SCRIPT) } })
+      // the other host, named with a user and password of the Location's own: never sent, never shown
+      const moved = instance.sim!.seedUrl!.replace("http://", "http://other:SECRET-CANARY-2@")
+      const short = yield* seedServer((path) =>
+        path.startsWith("/s/") ? { status: 302, location: `../moved/${fileOf(path)}` }
+        : path.startsWith("/moved/") ? { status: 301, location: `${moved}${fileOf(path)}` }
+        : { status: 404 }
+      )
+      instance.write("/proc/cmdline", `root=/dev/vda2 ds=nocloud;s=http://seed:SECRET-CANARY-1@${short.origin}/s/\n`)
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(instance.read("/etc/hostname")).toBe("web\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
+      expect(instance.read("/var/lib/cloud/nocloud/.nocloud_loaded")).toBe("")
+      // each file its own two hops on the seed's host, with the seed's Authorization
+      const basic = `Basic ${Buffer.from("seed:SECRET-CANARY-1").toString("base64")}`
+      for (const name of ["meta-data", "user-data", "vendor-data", "network-config"]) {
+        expect(short.asked.filter((a) => fileOf(a.path) === name)).toEqual([
+          { path: `/s/${name}`, authorization: basic },
+          { path: `/moved/${name}`, authorization: basic }
+        ])
+      }
+      // the other host never sees an Authorization header: neither the seed's nor the Location's
+      const there = instance.sim!.requests.filter((r) => SEED_FILE.test(r.path))
+      expect(there.map((r) => fileOf(r.path)).sort()).toEqual(["meta-data", "network-config", "user-data", "vendor-data"])
+      for (const r of there) expect(r.headers.authorization).toBeUndefined()
+      for (const r of results) expect(r.stderr).not.toContain("SECRET-CANARY")
+      expect(instance.read("/var/lib/cloud/status.json")).not.toContain("SECRET-CANARY")
+    })
+  )
+
+  it.scopedLive.each([303, 307, 308])("a %d is followed too", (status) =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "web.example.org", userData: bytes(SCRIPT) } })
+      const seedUrl = instance.sim!.seedUrl!
+      const short = yield* seedServer((path) => ({ status, location: `${seedUrl}${fileOf(path)}` }))
+      instance.write("/proc/cmdline", `ds=nocloud;s=http://${short.origin}/s/\n`)
+      const early = yield* instance.run(["early"])
+      expect(early.code).toBe(0)
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
+    })
+  )
+
+  it.scopedLive.each([
+    [5, undefined],
+    [6, "more than 5 redirects"]
+  ] as const)("a chain of %d redirects: at most 5 are followed (%s)", ([hops, refused]) =>
+    Effect.gen(function* () {
+      const chain = yield* seedServer((path) => {
+        const [, n, name] = /^\/c\/(\d+)\/(.*)$/.exec(path) ?? []
+        if (Number(n) < hops) return { status: 302, location: `/c/${Number(n) + 1}/${name}` }
+        return name === "user-data" ? { status: 200, body: SCRIPT } : { status: 404 }
+      })
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", {})
+      instance.write("/proc/cmdline", `ds=nocloud;s=http://${chain.origin}/c/0/\n`)
+      const early = yield* instance.run(["early"])
+      if (refused === undefined) {
+        expect(early.code).toBe(0)
+        expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
+      } else {
+        expect(early.stderr).toContain(`save_userdata: nocloud: cannot read http://${chain.origin}/c/0/user-data: ${refused}\n`)
+        expect(instance.read("/var/lib/cloud/user-data")).toBeUndefined()
+        // the sixth redirect is where it stops: never asked a seventh time, never retried
+        expect(chain.asked.filter((a) => fileOf(a.path) === "user-data").length).toBe(6)
+      }
+    })
+  )
+
+  it.scopedLive("a redirect loop fails that file's read in one line naming the seed URL, at once; the other files are read where the seed is", () =>
+    Effect.gen(function* () {
+      const loop = yield* seedServer((path) =>
+        path === "/a/user-data" ? { status: 302, location: "/b/user-data" }
+        : path === "/b/user-data" ? { status: 302, location: "/a/user-data" }
+        : path === "/a/meta-data" ? { status: 200, body: META }
+        : { status: 404 }
+      )
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", {})
+      instance.write("/proc/cmdline", `ds=nocloud;s=http://${loop.origin}/a/\n`)
+      const early = yield* instance.run(["early"])
+      expect(early.stderr).toContain(`save_userdata: nocloud: cannot read http://${loop.origin}/a/user-data: HTTP 302: redirect loop\n`)
+      expect(loop.asked.filter((a) => fileOf(a.path) === "user-data").map((a) => a.path)).toEqual(["/a/user-data", "/b/user-data"])
+      expect(loop.asked.filter((a) => fileOf(a.path) === "meta-data").map((a) => a.path)).toEqual(["/a/meta-data"])
+      expect(instance.read("/var/lib/cloud/nocloud/meta-data")).toBe(META)
+      expect(instance.read("/var/lib/cloud/user-data")).toBeUndefined()
+    })
+  )
+
+  it.scopedLive("a redirected file is held to USERDATA_MAX_BYTES; its line names the seed URL, never the Location (a signed URL's secret)", () =>
+    Effect.gen(function* () {
+      const seed = yield* seedServer((path) =>
+        path === "/s/user-data" ? { status: 307, location: "/store/user-data?X-Amz-Signature=SECRET-CANARY-3" }
+        : path.startsWith("/store/user-data") ? { status: 200, body: `#!/bin/sh\n${"x".repeat(2000)}\n` }
+        : path === "/s/meta-data" ? { status: 200, body: META }
+        : { status: 404 }
+      )
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", {}, { CLOUD: "nocloud", USERDATA_MAX_BYTES: "1000" })
+      instance.write("/proc/cmdline", `ds=nocloud;s=http://${seed.origin}/s/\n`)
+      const early = yield* instance.run(["early"])
+      expect(early.stderr).toContain(`save_userdata: nocloud: cannot read http://${seed.origin}/s/user-data: answer exceeds 1000 bytes (USERDATA_MAX_BYTES), after 1 redirect\n`)
+      expect(seed.asked.map((a) => a.path)).toContain("/store/user-data?X-Amz-Signature=SECRET-CANARY-3")
+      expect(early.stderr).not.toContain("SECRET-CANARY")
+      expect(instance.read("/var/lib/cloud/user-data")).toBeUndefined()
+    })
+  )
+
+  it.scopedLive("a hop that answers 503 is asked again, as the seed URL itself is (the same retries)", () =>
+    Effect.gen(function* () {
+      let refusals = 1
+      const seed = yield* seedServer((path) =>
+        path === "/s/user-data" ? { status: 302, location: "/store/user-data" }
+        : path === "/store/user-data" ? (refusals-- > 0 ? { status: 503 } : { status: 200, body: SCRIPT })
+        : { status: 404 }
+      )
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", {})
+      instance.write("/proc/cmdline", `ds=nocloud;s=http://${seed.origin}/s/\n`)
+      const early = yield* instance.run(["early"])
+      expect(early.code).toBe(0)
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
+      // the redirect once; its target twice
+      expect(seed.asked.filter((a) => fileOf(a.path) === "user-data").map((a) => a.path)).toEqual(["/s/user-data", "/store/user-data", "/store/user-data"])
+    })
+  )
+
+  it.scopedLive("from an https seed: a redirect to https is followed, one to http (a downgrade) or to another scheme is refused in one line", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "web.example.org", userData: bytes(SCRIPT) }, httpsAsHttp: true })
+      const seedUrl = instance.sim!.seedUrl!
+      // the seed's own host, named in full in its Location
+      const own = { origin: "" }
+      const seed = yield* seedServer((path) =>
+        path === "/s/meta-data" ? { status: 302, location: `https://${own.origin}/real/meta-data` }
+        : path === "/real/meta-data" ? { status: 200, body: META }
+        : path === "/s/user-data" ? { status: 301, location: `${seedUrl}user-data` }
+        : path === "/s/network-config" ? { status: 302, location: "file:///etc/shadow" }
+        : { status: 404 }
+      )
+      own.origin = seed.origin
+      instance.write("/proc/cmdline", `ds=nocloud;s=https://${seed.origin}/s/\n`)
+      const early = yield* instance.run(["early"])
+      expect(early.stderr).toContain(`save_userdata: nocloud: cannot read https://${seed.origin}/s/user-data: HTTP 301 from https to http, not followed\n`)
+      expect(instance.sim!.requests.filter((r) => SEED_FILE.test(r.path))).toEqual([])
+      expect(yield* instance.imds(["network-config"])).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: `imds: nocloud: cannot read https://${seed.origin}/s/network-config: HTTP 302 to a file: URL, not followed\n`
+      })
+      expect(instance.read("/var/lib/cloud/nocloud/meta-data")).toBe(META)
+      expect(instance.read("/var/lib/cloud/user-data")).toBeUndefined()
     })
   )
 })

@@ -53,6 +53,8 @@ export interface InstanceOptions extends FakeSystemOptions {
   readonly commandDelayMs?: number
   /** run the system's own commands for real instead of recording them (`commands()` stays empty) */
   readonly realCommands?: boolean
+  /** a request over https goes over plain HTTP to its host and port: a TLS-terminating stand-in, as the tests' servers have no certificate this process trusts */
+  readonly httpsAsHttp?: boolean
 }
 
 export interface TestInstance {
@@ -123,7 +125,10 @@ export const makeTestInstance = (options: InstanceOptions = {}): Effect.Effect<T
       ...(options.answer !== undefined ? { answer: options.answer } : {}),
       ...(options.commandDelayMs !== undefined ? { delayMs: options.commandDelayMs } : {})
     })
-    const http = isRoot ? HttpLive : unprivilegedHttp
+    const base = isRoot ? HttpLive : unprivilegedHttp
+    const http = options.httpsAsHttp
+      ? Layer.effect(Http, Effect.map(Http, (h) => ({ request: (r) => h.request({ ...r, protocol: "http" }) }))).pipe(Layer.provide(base))
+      : base
 
     const runRoute = (args: ReadonlyArray<string>, route: Route, extraEnv: Readonly<Record<string, string>>) =>
       Effect.gen(function* () {
