@@ -38,9 +38,13 @@ export const printable = (text: string, max = 80): string =>
  * as URL parsers take them, one or more, `\` as `/` (`http:/user:pass@host/` is
  * `http://user:pass@host/` to them). A `?` or `#` before the `@` is taken as part of the
  * password, as its writer meant it (`user:pa?ss@host`), though a URL parser would end the host there.
+ * Without a scheme and slashes (`HOST:PORT` with a user and password, as IMDS_ENDPOINT may be
+ * written), no `/` starts a path: all before the last `@` is hidden (`user:pa/ss@host`).
  */
 export const withoutCredentials = (text: string): string =>
-  text.replace(/^((?:[A-Za-z][A-Za-z0-9+.-]*:)?[/\\]+)?[^/\\]*@/, (_, scheme: string | undefined) => `${scheme ?? ""}***@`)
+  /^(?:[A-Za-z][A-Za-z0-9+.-]*:)?[/\\]/.test(text)
+    ? text.replace(/^((?:[A-Za-z][A-Za-z0-9+.-]*:)?[/\\]+)?[^/\\]*@/, (_, scheme: string | undefined) => `${scheme ?? ""}***@`)
+    : text.replace(/^[\s\S]*@/, "***@")
 
 /**
  * The `Authorization` header of the user and password a URL carries
