@@ -1046,6 +1046,10 @@ apk_repos:
       "line 4: packages: duplicate key; the last one is used, as cloud-init does",
       "line 8: users[0].shell: duplicate key; the last one is used, as cloud-init does"
     ])
+    // merge keys are each merged, none written over by the next
+    const merged = "#cloud-config\na: &a {shell: /bin/ash}\nb: &b {lock_passwd: false}\nusers:\n  - <<: *a\n    <<: *b\n    name: bob\n"
+    expect(config(merged).defaultUser).toMatchObject({ name: "bob", account: { shell: "/bin/ash" } })
+    expect(notes(merged).warnings).toEqual(["unsupported cloud-config keys: a, b"])
   })
 
   it("makes `_` in a host name `-`, with a warning, and skips a name that cannot be one", () => {

@@ -141,6 +141,8 @@ const duplicateKeys = (doc: Document, at: (pos: number) => number): Array<Note> 
       for (const pair of map.items) {
         const collection = collectionKey(doc, pair.key)
         if (!isScalar(pair.key) && collection === undefined) continue
+        // a merge key (`<<: *a` and `<<: *b`): each one is merged, as PyYAML merges them; none is written over
+        if (isScalar(pair.key) && typeof pair.key.value === "symbol") continue
         const key = collection?.name ?? String((pair.key as Scalar).value)
         const identity = collection?.node ?? key
         if (seen.has(identity)) {
