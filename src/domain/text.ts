@@ -38,9 +38,11 @@ export const printable = (text: string, max = 80): string =>
  * as URL parsers take them, one or more, `\` as `/` (`http:/user:pass@host/` is
  * `http://user:pass@host/` to them). A `?` or `#` before the `@` is taken as part of the
  * password, as its writer meant it (`user:pa?ss@host`), though a URL parser would end the host there.
+ * So is a `/` (`user:pa/ss@host`, a base64 token): the values named are those refused, which no
+ * URL parser took, so none of their slashes is known to start a path; all before the last `@` is hidden.
  */
 export const withoutCredentials = (text: string): string =>
-  text.replace(/^((?:[A-Za-z][A-Za-z0-9+.-]*:)?[/\\]+)?[^/\\]*@/, (_, scheme: string | undefined) => `${scheme ?? ""}***@`)
+  text.replace(/^((?:[A-Za-z][A-Za-z0-9+.-]*:)?[/\\]+)?[\s\S]*@/, (_, scheme: string | undefined) => `${scheme ?? ""}***@`)
 
 /**
  * The `Authorization` header of the user and password a URL carries

@@ -15,24 +15,42 @@ import { decompress } from "./decompress.js"
 import { print } from "../services/Output.js"
 import { RootFs } from "../services/RootFs.js"
 
-const isPipe = (file: string) => {
+/**
+ * what a pipe is read through: this process's stdin (a FIFO or, from node's spawn, a socket) as
+ * the stream node makes of it, which waits for data whether its descriptor is blocking or not
+ * (a parent's choice, shared: read at once while empty, EAGAIN); another FIFO (`<(...)`) by its name
+ */
+const pipeOf = (file: string): "stdin" | "fifo" | undefined => {
   try {
     const s = statSync(file)
-    // a program's stdin may be a socket (node's spawn gives one), which only the descriptor reads
-    return s.isFIFO() || (file === "/dev/stdin" && s.isSocket())
+    return file === "/dev/stdin" && (s.isFIFO() || s.isSocket()) ? "stdin" : s.isFIFO() ? "fifo" : undefined
   } catch {
-    return false
+    return undefined
   }
 }
+
+const readError = (file: string) => (e: unknown) => new FsError({ op: "read", path: file, reason: e instanceof Error ? e.message : String(e) })
+
+/** this process's stdin to its end */
+const readStdin = Effect.async<Uint8Array, FsError>((resume) => {
+  const chunks: Array<Buffer> = []
+  process.stdin.on("data", (c: Buffer) => chunks.push(c))
+  process.stdin.once("end", () => resume(Effect.succeed(new Uint8Array(Buffer.concat(chunks)))))
+  process.stdin.once("error", (e) => resume(Effect.fail(readError("/dev/stdin")(e))))
+})
 
 export const schemaCommand = (file: string) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     const { userDataMaxBytes } = yield* Config
     // a pipe (`curl ... | tiny-cloud schema /dev/stdin`, `<(...)`) is the operator's own: read to its end, as simulate --user-data reads one
-    const raw = isPipe(file)
-      ? yield* Effect.try({ try: () => new Uint8Array(readFileSync(file === "/dev/stdin" ? 0 : file)), catch: (e) => new FsError({ op: "read", path: file, reason: e instanceof Error ? e.message : String(e) }) })
-      : yield* fs.readFile(file)
+    const pipe = pipeOf(file)
+    const raw =
+      pipe === "stdin"
+        ? yield* readStdin
+        : pipe === "fifo"
+          ? yield* Effect.try({ try: () => new Uint8Array(readFileSync(file)), catch: readError(file) })
+          : yield* fs.readFile(file)
     // compressed as save_userdata finds it: its size is checked as it is, its content once decompressed
     const decompressed = raw.length > userDataMaxBytes ? Either.right(raw) : yield* Effect.either(decompress(raw, userDataMaxBytes))
     if (Either.isLeft(decompressed)) {

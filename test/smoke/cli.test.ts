@@ -3,6 +3,7 @@ import { readlinkSync, readdirSync, existsSync, openSync, rmSync } from "node:fs
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { PROGRAM, useInstances } from "../support/harness.js"
+import { describeSystem } from "../support/system.js"
 
 const makeInstance = useInstances()
 
@@ -159,6 +160,49 @@ describe("tiny-cloud schema FILE", () => {
     // a shell's pipe, a FIFO
     const good = spawnSync("/bin/sh", ["-c", `printf '#cloud-config\\npackages: [vim]\\n' | "$0" "$1" schema /dev/stdin`, process.execPath, PROGRAM], { env, encoding: "utf8" })
     expect([good.status, good.stdout, good.stderr]).toEqual([0, "/dev/stdin: valid\n", ""])
+    // a named FIFO as stdin, whose writer is gone by the time it is read (opened again by its name, it would wait for another)
+    const fifo = join(instance.root, "tmp/fifo")
+    const named = spawnSync("/bin/sh", ["-c", `mkfifo "$2" && { printf '#cloud-config\\n' > "$2" & } && exec "$0" "$1" schema /dev/stdin < "$2"`, process.execPath, PROGRAM, fifo], { env, encoding: "utf8" })
+    expect([named.status, named.stdout, named.stderr]).toEqual([0, "/dev/stdin: valid\n", ""])
     expect(await instance.run(["schema", `${instance.root}/tmp`])).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud schema: read ${instance.root}/tmp: not a regular file; refused\n` })
+  })
+
+  // a parent that makes its pipe's end non-blocking (python's os.set_blocking; node's spawn makes a child's stdin blocking again)
+  describeSystem("a non-blocking pipe", { tools: { python3: "python3" } }, () => {
+    it("reads a pipe given to it non-blocking when the data comes, not failing with EAGAIN while it is empty", async () => {
+      const instance = await noCloud()
+      const env = { PATH: instance.fake.path, ROOT: instance.root, TINY_CLOUD_CODE_CACHE: "off" }
+      // the data is written once the program waits for it (descriptor 0 among those an epoll descriptor of it watches) or has ended:
+      // read while the pipe was empty, it was EAGAIN
+      const parent = `
+import os, re, subprocess, sys, time
+r, w = os.pipe()
+os.set_blocking(r, False)
+child = subprocess.Popen([sys.argv[1], sys.argv[2], "schema", "/dev/stdin"], stdin=r)
+os.close(r)
+def waiting():
+    try:
+        for fd in os.listdir("/proc/%d/fdinfo" % child.pid):
+            try:
+                with open("/proc/%d/fdinfo/%s" % (child.pid, fd)) as f:
+                    if re.search(r"^tfd:\\s+0\\s", f.read(), re.M):
+                        return True
+            except OSError:
+                pass
+    except OSError:
+        pass
+    return False
+while child.poll() is None and not waiting():
+    time.sleep(0.02)
+try:
+    os.write(w, b"#cloud-config\\npackages: [vim]\\n")
+except BrokenPipeError:
+    pass
+os.close(w)
+sys.exit(child.wait())
+`
+      const run = spawnSync("python3", ["-c", parent, process.execPath, PROGRAM], { env, encoding: "utf8" })
+      expect([run.status, run.stdout, run.stderr]).toEqual([0, "/dev/stdin: valid\n", ""])
+    })
   })
 })

@@ -167,7 +167,9 @@ describe("where each value came from", () => {
       ["metadata:SECRET-CANARY-1@127.0.0.1:8080", "***@127.0.0.1:8080"],
       ["http://metadata:SECRET-CANARY-1@169.254.169.254/", "http://***@169.254.169.254/"],
       // a password with '?' or '#' in it, written as it is
-      ["metadata:SECRET?CANARY#1@127.0.0.1:8080", "***@127.0.0.1:8080"]
+      ["metadata:SECRET?CANARY#1@127.0.0.1:8080", "***@127.0.0.1:8080"],
+      // or with '/' (a base64 token): without a scheme, no '/' starts a path
+      ["metadata:SECRET/CANARY+1==@127.0.0.1:8080", "***@127.0.0.1:8080"]
     ]) {
       const s = settingsFromLeniently({ IMDS_ENDPOINT: given! }, "")
       expect(s.problems.map((p) => p.message)).toEqual([`IMDS_ENDPOINT: expected HOST or HOST:PORT, got '${shown}'`])

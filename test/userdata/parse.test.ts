@@ -782,6 +782,17 @@ users:
     expect(config(source).defaultUser).toMatchObject({ name: "bob" })
     // two different ones are not one key written twice
     expect(notes("#cloud-config\n? {a: SECRET-CANARY-1}\n: 1\n? {b: SECRET-CANARY-2}\n: 2\n")).toEqual({ problems: [], warnings: ["unsupported cloud-config keys: (a map as a key)"] })
+    // what is inside such a key is its content: a key written twice in it is not named; a duplicate under one is at its path by kind
+    expect(notes("#cloud-config\n? {SECRET-CANARY-1: 1, SECRET-CANARY-1: 2}\n: 1\n")).toEqual({ problems: [], warnings: ["unsupported cloud-config keys: (a map as a key)"] })
+    expect(notes("#cloud-config\nusers:\n  - ? [k]\n    : {name: 1, name: 2}\n").warnings).toEqual([
+      "line 4: users[0].(a list as a key).name: duplicate key; the last one is used, as cloud-init does",
+      "unsupported cloud-config keys: users[0].(a list as a key)"
+    ])
+    // one map given twice as a key (an alias of it) is one key written twice
+    expect(notes("#cloud-config\nm: &m {a: SECRET-CANARY-1}\n? *m\n: 1\n? *m\n: 2\n").warnings).toEqual([
+      "line 5: (a map as a key): duplicate key; the last one is used, as cloud-init does",
+      "unsupported cloud-config keys: m, (a map as a key)"
+    ])
   })
 
   it("reads passwords: hashed_passwd over plain_text_passwd over passwd, never quoting one", () => {
@@ -1055,6 +1066,10 @@ apk_repos:
       "line 4: packages: duplicate key; the last one is used, as cloud-init does",
       "line 8: users[0].shell: duplicate key; the last one is used, as cloud-init does"
     ])
+    // merge keys are each merged, none written over by the next
+    const merged = "#cloud-config\na: &a {shell: /bin/ash}\nb: &b {lock_passwd: false}\nusers:\n  - <<: *a\n    <<: *b\n    name: bob\n"
+    expect(config(merged).defaultUser).toMatchObject({ name: "bob", account: { shell: "/bin/ash" } })
+    expect(notes(merged).warnings).toEqual(["unsupported cloud-config keys: a, b"])
   })
 
   it("makes `_` in a host name `-`, with a warning, and skips a name that cannot be one", () => {

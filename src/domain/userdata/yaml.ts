@@ -107,32 +107,48 @@ const keepAsWritten = (doc: Document, keys: ReadonlySet<string>) =>
 const nameCollectionKeys = (doc: Document) =>
   visit(doc, {
     Pair(_, pair) {
-      const key = isAlias(pair.key) ? pair.key.resolve(doc) : pair.key
-      if (isMap(key) || isSeq(key)) pair.key = new Scalar(`(a ${isMap(key) ? "map" : "list"} as a key)`)
+      const kind = collectionKey(doc, pair.key)
+      if (kind !== undefined) pair.key = new Scalar(kind.name)
     }
   })
 
-/** the document path of a node from the visitor's ancestry */
-const pathOf = (chain: ReadonlyArray<unknown>): Array<Key> =>
+/** a key that is a map or a list (or an alias of one): the node it is and its name by kind; undefined for any other key */
+const collectionKey = (doc: Document, key: unknown): { readonly node: Node; readonly name: string } | undefined => {
+  const node = isAlias(key) ? key.resolve(doc) : key
+  return isMap(node) || isSeq(node) ? { node, name: `(a ${isMap(node) ? "map" : "list"} as a key)` } : undefined
+}
+
+/** the document path of a node from the visitor's ancestry; a key that is a map or a list named by its kind */
+const pathOf = (doc: Document, chain: ReadonlyArray<unknown>): Array<Key> =>
   chain.flatMap((node, i): Array<Key> => {
-    if (isPair(node)) return isScalar(node.key) ? [String(node.key.value)] : []
+    if (isPair(node)) return isScalar(node.key) ? [String(node.key.value)] : [collectionKey(doc, node.key)?.name ?? ""].filter((k) => k !== "")
     if (isSeq(node)) return [node.items.indexOf(chain[i + 1] as never)]
     return []
   })
 
-/** every key given more than once in a map, at the later one's line */
+/**
+ * every key given more than once in a map, at the later one's line; a map or
+ * a list as a key is the same key only as the same node (an alias of it), and
+ * what is inside one is its content, never named (such keys are named by kind)
+ */
 const duplicateKeys = (doc: Document, at: (pos: number) => number): Array<Note> => {
   const notes: Array<Note> = []
   visit(doc, {
     Map(_, map, ancestry) {
-      const seen = new Set<string>()
+      const chain = [...ancestry, map]
+      if (chain.some((node, i) => isPair(node) && node.key !== null && node.key === chain[i + 1])) return visit.SKIP
+      const seen = new Set<unknown>()
       for (const pair of map.items) {
-        if (!isScalar(pair.key)) continue
-        const key = String(pair.key.value)
-        if (seen.has(key)) {
-          notes.push({ path: [...pathOf([...ancestry, map]), key], line: at(pair.key.range?.[0] ?? 0), message: "duplicate key; the last one is used, as cloud-init does" })
+        const collection = collectionKey(doc, pair.key)
+        if (!isScalar(pair.key) && collection === undefined) continue
+        // a merge key (`<<: *a` and `<<: *b`): each one is merged, as PyYAML merges them; none is written over
+        if (isScalar(pair.key) && typeof pair.key.value === "symbol") continue
+        const key = collection?.name ?? String((pair.key as Scalar).value)
+        const identity = collection?.node ?? key
+        if (seen.has(identity)) {
+          notes.push({ path: [...pathOf(doc, chain), key], line: at((pair.key as Node).range?.[0] ?? 0), message: "duplicate key; the last one is used, as cloud-init does" })
         }
-        seen.add(key)
+        seen.add(identity)
       }
     }
   })
