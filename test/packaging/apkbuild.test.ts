@@ -257,6 +257,11 @@ describe("a cloud package's post-install", () => {
     expect(conf).toBe(`# mine\nCLOUD_USER=ec2-user\nCLOUD=aws\nIMDS_TIMEOUT=5\n`)
   })
 
+  it("replaces a CLOUD the operator exports ('export KEY=value' is a tiny-cloud.conf line), which would otherwise win over the one it sets", () => {
+    expect(postInstall("aws", "#CLOUD=auto\nCLOUD_USER=bob\n  export CLOUD=azure\n")).toBe("#CLOUD=auto\nCLOUD_USER=bob\nCLOUD=aws\n")
+    expect(postInstall("gcp", "CLOUD=aws\nexport\tCLOUD='azure'\n")).toBe("CLOUD=gcp\n")
+  })
+
   it("adds CLOUD to a file that has no CLOUD line", () => {
     expect(postInstall("oci", "CLOUD_USER=opc\n")).toBe("CLOUD_USER=opc\nCLOUD=oci\n")
   })
