@@ -19,9 +19,22 @@ trap 'rm -rf "$work"' EXIT INT TERM
 rm -rf "$dir"
 mkdir -p "$dir" && chmod 700 "$dir" || exit 1
 
+# ROOT keeps the runs' files apart, not the commands they run: the system
+# commands they may call are silent stand-ins, first on PATH, so that making
+# the caches (in a post-install on a running instance, or make install on a
+# build host) never acts on this system: no `ifup eth0` from the hotplug run
+# when networking is started, no lines in its syslog. rc-service answers as
+# for a stopped service.
+mkdir -p "$work/bin" || exit 1
+printf '#!/bin/sh\ncase ${0##*/} in rc-service) exit 3 ;; esac\ncat >/dev/null 2>&1\nexit 0\n' > "$work/bin/stand-in" && chmod 755 "$work/bin/stand-in" || exit 1
+for c in logger rc-service rc-update ifup ifdown ip udhcpc kill nvme hostname addgroup adduser chpasswd chown getent \
+	sfdisk partx resize2fs apk setup-apkrepos lbu setup-disk reboot findfs mount umount assemble-interfaces; do
+	ln -s stand-in "$work/bin/$c" || exit 1
+done
+
 # each run rewrites its kind's cache, so that it holds what all of them compiled
 train() {
-	env TINY_CLOUD_CODE_CACHE="$dir" TINY_CLOUD_CODE_CACHE_GROW=1 ROOT="$work/root" "$@" >/dev/null 2>&1 </dev/null
+	env PATH="$work/bin:$PATH" TINY_CLOUD_CODE_CACHE="$dir" TINY_CLOUD_CODE_CACHE_GROW=1 ROOT="$work/root" "$@" >/dev/null 2>&1 </dev/null
 }
 
 mkdir -p "$work/root/var/lib/cloud" "$work/root/etc/network/interfaces.d" "$work/root/sys/class/net/lo" "$work/root/sys/class/net/eth0"

@@ -203,7 +203,8 @@ export const routeTinyCloud = (args: ReadonlyArray<string>): Route => {
     return program("tiny-cloud", "tiny-cloud", () => import("./admin.js").then((m) => m.bootstrapCommand(rest[0] as "complete" | "incomplete")), true)
   }
   if ((first === "--enable" || first === "--disable") && rest.length === 0) {
-    return program("tiny-cloud", "tiny-cloud", () => import("./admin.js").then((m) => m.setEnabled(first === "--enable")))
+    // the runlevel links need nothing tiny-cloud.conf says (only ROOT): a line or value this edition cannot read keeps no image from being enabled
+    return program("tiny-cloud", "tiny-cloud", () => import("./admin.js").then((m) => m.setEnabled(first === "--enable")), true)
   }
   if (first !== undefined && (PHASES as ReadonlyArray<string>).includes(first) && rest.length === 0) {
     // the configuration's problems are the phase's to report: they never stop a first boot

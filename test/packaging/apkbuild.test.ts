@@ -257,6 +257,11 @@ describe("a cloud package's post-install", () => {
     expect(conf).toBe(`# mine\nCLOUD_USER=ec2-user\nCLOUD=aws\nIMDS_TIMEOUT=5\n`)
   })
 
+  it("replaces a CLOUD the operator exports ('export KEY=value' is a tiny-cloud.conf line), which would otherwise win over the one it sets", () => {
+    expect(postInstall("aws", "#CLOUD=auto\nCLOUD_USER=bob\n  export CLOUD=azure\n")).toBe("#CLOUD=auto\nCLOUD_USER=bob\nCLOUD=aws\n")
+    expect(postInstall("gcp", "CLOUD=aws\nexport\tCLOUD='azure'\n")).toBe("CLOUD=gcp\n")
+  })
+
   it("adds CLOUD to a file that has no CLOUD line", () => {
     expect(postInstall("oci", "CLOUD_USER=opc\n")).toBe("CLOUD_USER=opc\nCLOUD=oci\n")
   })
@@ -281,6 +286,21 @@ describe("tiny-cloud's own install scripts", () => {
     expect(readdirSync(run)).toEqual([])
     execFileSync("sh", [join(STARTDIR, "tiny-cloud.pre-deinstall")], { env })
     expect(existsSync(caches)).toBe(false)
+  })
+
+  it("post-install, run on a live instance whose networking is started, runs none of its system's commands (no ifup, no syslog lines) while making the code caches", () => {
+    const root = mkdtempSync(join(dir, "root-"))
+    cpSync(join(dir, "make-install"), root, { recursive: true, verbatimSymlinks: true })
+    // the system's own commands, recording: rc-service says networking is started
+    const system = mkdtempSync(join(dir, "system-"))
+    const calls = join(system, "calls")
+    for (const command of ["rc-service", "ifup", "logger", "ip", "udhcpc"]) {
+      writeFileSync(join(system, command), `#!/bin/sh\necho "${command} $*" >> "${calls}"\nexit 0\n`, { mode: 0o755 })
+    }
+    const env = { PATH: `${system}:${dirname(process.execPath)}:${process.env.PATH}`, ROOT: root }
+    execFileSync("sh", [join(STARTDIR, "tiny-cloud.post-install")], { env })
+    expect(readdirSync(join(root, "usr/lib/tiny-cloud/code-cache")).length).toBe(5)
+    expect(existsSync(calls) ? readFileSync(calls, "utf8") : "").toBe("")
   })
 })
 

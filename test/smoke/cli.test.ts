@@ -110,6 +110,28 @@ describe("tiny-cloud command line", () => {
     expect(readdirSync(join(levels, "boot"))).toEqual([])
   })
 
+  it("--enable and --disable need nothing tiny-cloud.conf says: a shell-edition line this edition cannot read, or an invalid value, keeps no image from being enabled", async () => {
+    const instance = await noCloud()
+    // the shell edition sourced its tiny-cloud.conf: shell code in it was taken
+    instance.write("/etc/tiny-cloud.conf", 'CLOUD=aws\n[ -f /etc/cloud-user ] && CLOUD_USER=bob\nIMDS_TIMEOUT=abc\n')
+    const enabled = await instance.run(["--enable"])
+    expect([enabled.code, enabled.stderr.split("\n")]).toEqual([
+      0,
+      [
+        "- tiny-cloud* services removed from all runlevels",
+        "+ tiny-cloud-boot service added to boot runlevel",
+        "+ tiny-cloud-early service added to default runlevel",
+        "+ tiny-cloud-main service added to default runlevel",
+        "+ tiny-cloud-final service added to default runlevel",
+        ""
+      ]
+    ])
+    const levels = join(instance.root, "etc/runlevels")
+    expect([readdirSync(join(levels, "boot")), readdirSync(join(levels, "default")).sort()]).toEqual([["tiny-cloud-boot"], ["tiny-cloud-early", "tiny-cloud-final", "tiny-cloud-main"]])
+    expect(await instance.run(["--disable"])).toEqual({ code: 0, stdout: "", stderr: "- tiny-cloud* services removed from all runlevels\n" })
+    expect([readdirSync(join(levels, "boot")), readdirSync(join(levels, "default"))]).toEqual([[], []])
+  })
+
   it("a disabled instance logs 'tiny-cloud disabled' and does nothing", async () => {
     const instance = await makeInstance({ cloud: "aws", instance: { hostname: "h" } })
     instance.write("/etc/tiny-cloud.disabled", "")
