@@ -16,6 +16,9 @@ const PRIORITY: Readonly<Record<Level, string>> = { debug: "debug", info: "info"
  * logged everything up to its death). A `logger` has one priority, so a line
  * of another level ends the current one, once it has sent all it was given,
  * and starts the next: syslog gets the lines in the order they happened.
+ * The last `logger` is ended with the program's scope, once it has sent all
+ * it was given: when a phase has ended (or answered its client), its lines
+ * are in syslog, as when the shell edition ran one `logger` a line.
  */
 export const makeLog = (tag: string, options: LogOptions = {}) =>
   Effect.gen(function* () {
@@ -42,6 +45,9 @@ export const makeLog = (tag: string, options: LogOptions = {}) =>
       Effect.flatMap(FiberRef.get(stderrHidden), (hidden) =>
         hidden ? Effect.void : options.stderr !== "errors" ? output.stderr(`${prefix}${message}\n`) : level === "err" ? output.stderr(`${tag}: ${message}\n`) : Effect.void
       )
+    yield* Effect.addFinalizer(() =>
+      oneAtATime.withPermits(1)(Effect.suspend(() => (current !== undefined && Option.isSome(current.sink) ? current.sink.value.close : Effect.void)))
+    )
     const service: LogShape = {
       log: (level, message, prefix = "") =>
         level === "debug" && !settings.debug
@@ -56,4 +62,4 @@ export const makeLog = (tag: string, options: LogOptions = {}) =>
     return service
   })
 
-export const LogLive = (tag: string, options?: LogOptions) => Layer.effect(Log, makeLog(tag, options))
+export const LogLive = (tag: string, options?: LogOptions) => Layer.scoped(Log, makeLog(tag, options))

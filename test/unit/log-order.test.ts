@@ -54,4 +54,32 @@ describe("syslog lines", () => {
       expect(sentLines()).toEqual(lines.map(([level, message]) => `${priority[level]} ${message}`))
     })
   )
+
+  it.scopedLive("are all in syslog once the program's scope has ended (a phase's exit, a resident phase's answer), as with one logger a line", () =>
+    Effect.gen(function* () {
+      const dir = yield* Effect.acquireRelease(
+        Effect.sync(() => mkdtempSync(join(tmpdir(), "tc-log-end-"))),
+        (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+      )
+      const sent = join(dir, "sent")
+      // a logger that takes its time to send each line
+      writeFileSync(join(dir, "logger"), `#!/bin/sh\nwhile IFS= read -r line; do sleep 0.05; echo "$2 $line" >> "${sent}"; done\n`)
+      chmodSync(join(dir, "logger"), 0o755)
+      const { layer: output } = yield* capturingOutput
+      const layers = Layer.mergeAll(
+        Layer.succeed(Commands, makeLiveCommands(() => {}, { PATH: `${dir}:${process.env.PATH}` })),
+        Layer.succeed(Config, settingsFromLeniently({}, "")),
+        output
+      )
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const log = yield* Effect.provide(makeLog("tiny-cloud/final"), layers)
+          yield* log.log("info", "bootstrap_complete: starting")
+          yield* log.log("info", "bootstrap_complete: done")
+        })
+      )
+      // no waiting: the scope's end waited for the logger
+      expect(existsSync(sent) ? readFileSync(sent, "utf8") : "").toBe("local7.info bootstrap_complete: starting\nlocal7.info bootstrap_complete: done\n")
+    })
+  )
 })
