@@ -10,7 +10,7 @@ import { join } from "node:path"
 import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import type { SimInstance } from "../../src/sim/simulator.js"
-import { PROGRAM } from "../support/harness.js"
+import { PROGRAM, TEST_CODE_CACHE } from "../support/harness.js"
 import { describeSystem } from "../support/system.js"
 import { IP, makeNamespace, simulatorIn, type Namespace } from "./netns.js"
 
@@ -70,6 +70,7 @@ const state = (ns: Namespace, iface: string, table: number) =>
     }
   })
 
+// each test has a namespace (links, addresses, the simulator on its loopback) and a tools directory of its own: they run at once
 describeSystem("imds-net-sync with the real ip in a network namespace", { tools: { ip: "iproute2" }, root: true }, () => {
   it.scopedLive("adds the secondaries, eth1's table 10001 routes and rules; converges when the metadata changes; a third run only looks", () =>
     Effect.gen(function* () {
@@ -80,7 +81,7 @@ describeSystem("imds-net-sync with the real ip in a network namespace", { tools:
         PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`,
         CLOUD: "aws",
         IMDS_ENDPOINT: `127.0.0.1:${PORT}`,
-        TINY_CLOUD_CODE_CACHE: "off"
+        TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE
       }
       const sync = (iface: string) => ns.exec(process.execPath, [PROGRAM, "net-sync", iface], env)
       const ipCalls = () => lines(join(bin, "ip.log"))
@@ -160,7 +161,7 @@ describeSystem("imds-net-sync with the real ip in a network namespace", { tools:
       const ns = yield* makeNamespace
       yield* interfaces(ns)
       const bin = yield* tools
-      const env = { PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, CLOUD: "aws", IMDS_ENDPOINT: `127.0.0.1:${PORT}`, TINY_CLOUD_CODE_CACHE: "off" }
+      const env = { PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, CLOUD: "aws", IMDS_ENDPOINT: `127.0.0.1:${PORT}`, TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE }
       const junk = Array.from({ length: 3000 }, (_, i) => `x${i}`)
       // first, a value a terminal or the console acts on (U+009B is CSI there): named escaped
       yield* simulatorIn(ns, "aws", metadata({ ipv4: ["10.0.1.20", "10.0.1.21", "\u009b2J\u202e", ...junk], ipv6: ["2001:db8:1::5", ...junk] }), PORT)
@@ -182,7 +183,7 @@ describeSystem("imds-net-sync with the real ip in a network namespace", { tools:
       const ns = yield* makeNamespace
       yield* interfaces(ns)
       const bin = yield* tools
-      const env = { PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, CLOUD: "aws", IMDS_ENDPOINT: `127.0.0.1:${PORT}`, TINY_CLOUD_CODE_CACHE: "off" }
+      const env = { PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, CLOUD: "aws", IMDS_ENDPOINT: `127.0.0.1:${PORT}`, TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE }
       const sync = () => ns.exec(process.execPath, [PROGRAM, "net-sync", "eth1"], env)
       const ipCalls = () => lines(join(bin, "ip.log"))
       yield* simulatorIn(ns, "aws", metadata({ ipv4: ["10.0.1.20", "10.0.1.21", "0.0.0.0", "224.0.0.5"], ipv6: ["fe80::99", "::1", "fec0::5", "2001:db8:1::5"] }), PORT)
@@ -201,4 +202,4 @@ describeSystem("imds-net-sync with the real ip in a network namespace", { tools:
       )
     })
   )
-})
+}, { concurrent: true })

@@ -9,7 +9,8 @@
  * process there. Each cloud has a namespace of its own, so they run at once.
  * Then what only the real addresses show: a service restarted between two
  * phases, a cloud detected where its service is not, `imds` by a user other
- * than root.
+ * than root. These have namespaces and instances of their own too, and run at
+ * once with the clouds' (most of their time is waiting on processes and deadlines).
  */
 import { chmodSync } from "node:fs"
 import { expect, it } from "@effect/vitest"
@@ -122,7 +123,7 @@ describeSystem("first boot at the clouds' real addresses, without IMDS_ENDPOINT"
       })
     )
   })
-})
+}, { concurrent: true })
 
 describeSystem("azure's wireserver where DHCP option 245 says", { tools: { ip: "iproute2" }, root: true }, () => {
   it.scopedLive("the address udhcpc's hook kept (opt245=0a141e28: 10.20.30.40) hears Ready, not 168.63.129.16", () =>
@@ -141,7 +142,7 @@ describeSystem("azure's wireserver where DHCP option 245 says", { tools: { ip: "
       expect((yield* fallback.stop).requests).toEqual([])
     })
   )
-})
+}, { concurrent: true })
 
 describeSystem("aws's metadata service restarted between two phases", { tools: { ip: "iproute2" }, root: true }, () => {
   it.scopedLive("the session token it no longer knows (401) is replaced by a fresh one, not asked for again from what the resident process kept", () =>
@@ -169,7 +170,7 @@ describeSystem("aws's metadata service restarted between two phases", { tools: {
       expect(heard).toContain("GET /latest/meta-data/public-keys/ 200")
     })
   )
-})
+}, { concurrent: true })
 
 describeSystem("a cloud detected where its metadata service is not (a route into the void)", { tools: { ip: "iproute2" }, root: true }, () => {
   /** the one line a read that never got an answer ends with */
@@ -206,7 +207,7 @@ describeSystem("a cloud detected where its metadata service is not (a route into
       })
     )
   })
-})
+}, { concurrent: true })
 
 describeSystem("scaleway's user-data asked for by hand", { tools: { ip: "iproute2", setpriv: "util-linux" }, root: true }, () => {
   it.scopedLive("by a user other than root: one line saying only root may use a source port below 1024, at once rather than retried until IMDS_DEADLINE; root gets it", () =>
@@ -229,7 +230,7 @@ describeSystem("scaleway's user-data asked for by hand", { tools: { ip: "iproute
       expect((yield* sim.stop).requests.filter((r) => r.path.startsWith("/user_data")).map((r) => [r.status, (r.remotePort ?? 0) < 1024])).toEqual([[200, true]])
     })
   )
-})
+}, { concurrent: true })
 
 describeSystem("incus's guest API asked for by hand", { tools: { setpriv: "util-linux" }, root: true }, () => {
   it.scopedLive("by a user the socket does not let in: one line saying so, at once rather than retried until IMDS_DEADLINE; root gets the answer", () =>
@@ -251,4 +252,4 @@ describeSystem("incus's guest API asked for by hand", { tools: { setpriv: "util-
       expect(yield* run(process.execPath, imds, instance.env)).toEqual({ code: 0, stdout: HOST, stderr: "" })
     })
   )
-})
+}, { concurrent: true })

@@ -309,15 +309,17 @@ describe("make uninstall", () => {
     /** the files and links under a directory (empty directories are not listed), relative to it */
     const walk = (dir: string, under = ""): Array<string> =>
       readdirSync(join(dir, under), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(dir, join(under, e.name)) : [join(under, e.name)]))
+    // what make install put in place: a copy of the beforeAll's `make install` into an empty DESTDIR (same flags), each round its own
+    const install = (image: string) => cpSync(join(dir, "make-install"), image, { recursive: true, verbatimSymlinks: true })
     const image = mkdtempSync(join(tmpdir(), "tiny-cloud-uninstall-"))
     try {
-      execFileSync("make", ["-s", "install", `DESTDIR=${image}`, "PREPARE_CODE_CACHE=no"], { cwd: REPO, stdio: "ignore" })
+      install(image)
       execFileSync("make", ["-s", "uninstall", `DESTDIR=${image}`], { cwd: REPO, stdio: "ignore" })
       expect(walk(image)).toEqual([])
       expect(existsSync(join(image, "usr/share/doc/tiny-cloud"))).toBe(false)
       expect(existsSync(join(image, "usr/lib/tiny-cloud"))).toBe(false)
 
-      execFileSync("make", ["-s", "install", `DESTDIR=${image}`, "PREPARE_CODE_CACHE=no"], { cwd: REPO, stdio: "ignore" })
+      install(image)
       writeFileSync(join(image, "etc/tiny-cloud.conf"), "CLOUD=aws\n")
       execFileSync("make", ["-s", "uninstall", `DESTDIR=${image}`], { cwd: REPO, stdio: "ignore" })
       expect(walk(image)).toEqual(["etc/tiny-cloud.conf"])

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from "node:child_process"
+import { spawn, type StdioOptions } from "node:child_process"
 import { readlinkSync, readdirSync, existsSync, openSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
@@ -7,9 +7,22 @@ import { describeSystem } from "../support/system.js"
 
 const makeInstance = useInstances()
 
+/** a process run to its end, as spawnSync runs it but without holding up this thread (where the concurrent tests' simulators answer) */
+const spawnAsync = (command: string, args: ReadonlyArray<string>, options: { env: Record<string, string>; stdio?: StdioOptions; input?: string }) =>
+  new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
+    const child = spawn(command, [...args], { env: options.env, stdio: options.stdio ?? ["pipe", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    child.stdout?.setEncoding("utf8").on("data", (c: string) => (stdout += c))
+    child.stderr?.setEncoding("utf8").on("data", (c: string) => (stderr += c))
+    child.stdin?.end(options.input ?? "")
+    child.on("close", (status) => done({ status, stdout, stderr }))
+  })
+
 const noCloud = () => makeInstance({ noSimulator: true })
 
-describe("tiny-cloud command line", () => {
+// every test has instances of its own; the processes and the slow reader's wait overlap
+describe.concurrent("tiny-cloud command line", () => {
   it("-h prints usage on stdout and exits 0; no argument or an unknown one prints it on stderr and exits 1", async () => {
     const instance = await noCloud()
     const help = await instance.run(["--help"])
@@ -23,11 +36,11 @@ describe("tiny-cloud command line", () => {
   it.skipIf(!existsSync("/dev/full"))("output that cannot be written is one line and exit 1, whichever way the command answers; a command that prints nothing does not fail", async () => {
     const instance = await noCloud()
     for (const args of [["--help"], ["--bootstrap", "status"], ["config"]]) {
-      const r = spawnSync(process.execPath, [PROGRAM, ...args], { env: instance.env, stdio: ["ignore", openSync("/dev/full", "w"), "pipe"], encoding: "utf8" })
+      const r = await spawnAsync(process.execPath, [PROGRAM, ...args], { env: instance.env, stdio: ["ignore", openSync("/dev/full", "w"), "pipe"] })
       expect([args, r.status, r.stderr]).toEqual([args, 1, "tiny-cloud: cannot write to standard output: no space left on device\n"])
     }
     // a command that prints nothing has nothing to fail on
-    const quiet = spawnSync(process.execPath, [PROGRAM, "--bootstrap", "complete"], { env: instance.env, stdio: ["ignore", openSync("/dev/full", "w"), "pipe"], encoding: "utf8" })
+    const quiet = await spawnAsync(process.execPath, [PROGRAM, "--bootstrap", "complete"], { env: instance.env, stdio: ["ignore", openSync("/dev/full", "w"), "pipe"] })
     expect([quiet.status, quiet.stderr]).toEqual([0, "bootstrap marked complete\n"])
   })
 
@@ -146,7 +159,7 @@ describe("tiny-cloud command line", () => {
   })
 })
 
-describe("tiny-cloud schema FILE", () => {
+describe.concurrent("tiny-cloud schema FILE", () => {
   it("prints each problem with its line and path; exits 1 when it has a problem, even one the boot skips while applying the rest; a valid file, or one with warnings alone, is `valid`, exit 0; the limit comes from tiny-cloud.conf", async () => {
     const instance = await noCloud()
     instance.write("/tmp/partly", "#alpine-config\npackages:\n  - ok\n  - [nested]\n")
@@ -177,10 +190,10 @@ describe("tiny-cloud schema FILE", () => {
   it("reads user-data from a pipe (`curl ... | tiny-cloud schema /dev/stdin`) as from a file; a directory is still refused", async () => {
     const instance = await noCloud()
     const env = { PATH: instance.fake.path, ROOT: instance.root, TINY_CLOUD_CODE_CACHE: "off" }
-    const piped = spawnSync(process.execPath, [PROGRAM, "schema", "/dev/stdin"], { env, input: "#alpine-config\npackages: 3\n", encoding: "utf8" })
+    const piped = await spawnAsync(process.execPath, [PROGRAM, "schema", "/dev/stdin"], { env, input: "#alpine-config\npackages: 3\n" })
     expect([piped.status, piped.stdout, piped.stderr]).toEqual([1, "/dev/stdin: line 2: packages: expected a list, got a number; skipped\n", ""])
     // a shell's pipe, a FIFO
-    const good = spawnSync("/bin/sh", ["-c", `printf '#cloud-config\\npackages: [vim]\\n' | "$0" "$1" schema /dev/stdin`, process.execPath, PROGRAM], { env, encoding: "utf8" })
+    const good = await spawnAsync("/bin/sh", ["-c", `printf '#cloud-config\\npackages: [vim]\\n' | "$0" "$1" schema /dev/stdin`, process.execPath, PROGRAM], { env })
     expect([good.status, good.stdout, good.stderr]).toEqual([0, "/dev/stdin: valid\n", ""])
     // a named FIFO as stdin, whose writer is gone by the time it is read (opened again by its name, it would wait for another)
     const fifo = join(instance.root, "tmp/fifo")

@@ -37,6 +37,14 @@ const newInstance = async (userData = USER_DATA) => {
   return { instance, env: servicesEnv(instance) }
 }
 
+/**
+ * Waits for a phase's syslog lines: the program hands them to a logger that
+ * writes them when it gets to them, which may be after the phase's service
+ * has returned (a process of its own may have ended by then too).
+ */
+const logged = (instance: TestInstance, phase: string) =>
+  until(() => readCommandLog(instance.fake).some((c) => c.line.startsWith("logger ") && c.line.includes(` -t tiny-cloud/${phase}[`)), `${phase}'s syslog lines`)
+
 const files = (instance: TestInstance) =>
   ["/etc/hostname", "/etc/hosts", "/home/alpine/.ssh/authorized_keys", "/var/lib/cloud/user-data", "/var/log/user-data.log", "/var/log/user-data.exit", "/var/lib/cloud/.bootstrap-complete"].map((p) => [p, instance.read(p)])
 
@@ -58,6 +66,7 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(neutral(resident.instance)).toEqual(neutral(alone.instance))
     // every phase was the resident process's: their syslog lines carry its pid
     const tags = (i: TestInstance) => [...new Set(readCommandLog(i.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
+    await logged(resident.instance, "final")
     expect(tags(resident.instance)).toEqual(["boot", "early", "main", "final"].map((p) => `tiny-cloud/${p}[${pid}]`))
     // one token, one request per datum (a process per phase asks again in each)
     const asked = resident.instance.sim!.requests.map((r) => `${r.method} ${r.path}`)
@@ -99,6 +108,7 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(early.code).toBe(0)
     const pid = serverPid(instance)
     expect(pid).toBeDefined()
+    await logged(instance, "early")
     const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
     expect(tags.filter((t) => t!.startsWith("tiny-cloud/early"))).toEqual([`tiny-cloud/early[${pid}]`])
     expect(instance.sim!.requests.filter((r) => r.method === "PUT")).toHaveLength(1)
@@ -124,6 +134,7 @@ describe.concurrent("the resident process of a first boot", () => {
     // the second one yields, and names itself nowhere
     await until(() => !existsSync(join(instance.root, "run/tiny-cloud/server.starting")), "the second server's name is gone")
     for (const phase of ["early", "main", "final"]) expect((await startService(phase, env)).code).toBe(0)
+    await logged(instance, "final")
     const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
     expect(tags.filter((t) => t!.startsWith("tiny-cloud/final"))).toEqual([`tiny-cloud/final[${pid}]`])
     await until(() => !alive(pid), "the resident process exits after final")
@@ -155,6 +166,7 @@ describe.concurrent("the resident process of a first boot", () => {
       await until(() => serverPid(instance) !== other, "the resident process takes its place")
       const pid = serverPid(instance)!
       for (const phase of ["early", "main", "final"]) expect((await startService(phase, env)).code).toBe(0)
+      await logged(instance, "final")
       const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
       expect(tags.filter((t) => !t!.startsWith("tiny-cloud/boot"))).toEqual(["early", "main", "final"].map((p) => `tiny-cloud/${p}[${pid}]`))
     } finally {
@@ -239,6 +251,7 @@ describe.concurrent("the resident process of a first boot", () => {
     const final = await startService("final", { ...env, RC_SVCNAME: "tiny-cloud-final", ONLY_FINAL: "yes" })
     expect([final.code, final.stdout]).toEqual([0, "service=tiny-cloud-final only=yes\n"])
     // it was the resident process's run
+    await logged(instance, "final")
     const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
     expect(tags).toContain(`tiny-cloud/final[${pid}]`)
   })
@@ -258,6 +271,7 @@ describe.concurrent("the resident process of a first boot", () => {
         for (const phase of ["early", "main"]) expect((await startService(phase, env, shell)).code).toBe(0)
         const final = await startService("final", env, shell, exports)
         expect([final.code, final.stdout]).toEqual([0, `A=[it's]\nB=[a"b$c\\d\`e]\nC=[one\nline 'two']\nD=[]\nE=[\u00fcn\u00ef \u{1F600}]\nF=[unset]\nL=100000\n`])
+        await logged(instance, "final")
         const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
         expect(tags).toContain(`tiny-cloud/final[${pid}]`)
       }

@@ -43,10 +43,10 @@ export const SHELLS: Readonly<Record<string, string>> = { dash: "dash", busybox:
 
 const required = process.env.TINY_CLOUD_REQUIRE_SYSTEM_TESTS === "1"
 
-/** a describe block that runs only where its requirements are met */
-export const describeSystem = (name: string, needs: Requirements, body: () => void) => {
+/** a describe block that runs only where its requirements are met (`concurrent`: its tests at once, each with a state of its own) */
+export const describeSystem = (name: string, needs: Requirements, body: () => void, options: { readonly concurrent?: boolean } = {}) => {
   const reason = unmet(needs)
-  if (reason === undefined) return describe(name, body)
+  if (reason === undefined) return (options.concurrent ? describe.concurrent : describe)(name, body)
   if (required) return describe(name, () => it("has what it needs", () => { throw new Error(`${name}: ${reason}`) }))
   process.stderr.write(`skipped: ${name}: ${reason}\n`)
   return describe.skip(`${name} (skipped: ${reason})`, body)
