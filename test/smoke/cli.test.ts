@@ -197,7 +197,7 @@ describe.concurrent("tiny-cloud schema FILE", () => {
     expect([good.status, good.stdout, good.stderr]).toEqual([0, "/dev/stdin: valid\n", ""])
     // a named FIFO as stdin, whose writer is gone by the time it is read (opened again by its name, it would wait for another)
     const fifo = join(instance.root, "tmp/fifo")
-    const named = spawnSync("/bin/sh", ["-c", `mkfifo "$2" && { printf '#cloud-config\\n' > "$2" & } && exec "$0" "$1" schema /dev/stdin < "$2"`, process.execPath, PROGRAM, fifo], { env, encoding: "utf8" })
+    const named = await spawnAsync("/bin/sh", ["-c", `mkfifo "$2" && { printf '#cloud-config\\n' > "$2" & } && exec "$0" "$1" schema /dev/stdin < "$2"`, process.execPath, PROGRAM, fifo], { env })
     expect([named.status, named.stdout, named.stderr]).toEqual([0, "/dev/stdin: valid\n", ""])
     expect(await instance.run(["schema", `${instance.root}/tmp`])).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud schema: read ${instance.root}/tmp: not a regular file; refused\n` })
   })
@@ -236,7 +236,7 @@ except BrokenPipeError:
 os.close(w)
 sys.exit(child.wait())
 `
-      const run = spawnSync("python3", ["-c", parent, process.execPath, PROGRAM], { env, encoding: "utf8" })
+      const run = await spawnAsync("python3", ["-c", parent, process.execPath, PROGRAM], { env })
       expect([run.status, run.stdout, run.stderr]).toEqual([0, "/dev/stdin: valid\n", ""])
     })
   })
