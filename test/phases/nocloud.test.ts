@@ -688,6 +688,24 @@ describe("NoCloud http seeds that answer with a redirect (followed, as cloud-ini
     })
   )
 
+  it.scopedLive("a non-ASCII Location, written in UTF-8, is followed to that path (as requests and busybox wget follow it), never to its bytes read as latin1", () =>
+    Effect.gen(function* () {
+      // a header's bytes as Node's server writes them: one byte per character
+      const utf8Bytes = (text: string) => Buffer.from(text, "utf8").toString("latin1")
+      const seed = yield* seedServer((path) =>
+        path === "/s/user-data" ? { status: 301, location: utf8Bytes("/né/user-data") }
+        : path === "/n%C3%A9/user-data" ? { status: 200, body: SCRIPT }
+        : { status: 404 }
+      )
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", {})
+      instance.write("/proc/cmdline", `ds=nocloud;s=http://${seed.origin}/s/\n`)
+      const early = yield* instance.run(["early"])
+      expect(early.code).toBe(0)
+      expect(seed.asked.filter((a) => fileOf(a.path) === "user-data").map((a) => a.path)).toEqual(["/s/user-data", "/n%C3%A9/user-data"])
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
+    })
+  )
+
   it.scopedLive.each([
     [5, undefined],
     [6, "more than 5 redirects"]
