@@ -387,6 +387,14 @@ describe("first boot on nocloud", () => {
       both.write("/var/lib/cloud/seed/nocloud/meta-data", META)
       expect((yield* both.run(["early"])).code).toBe(0)
       expect(both.read("/var/lib/cloud/nocloud/meta-data")).toBe(META)
+      // an empty seed/nocloud (a directory made, the files put in seed/nocloud-net) does not hide seed/nocloud-net
+      const empty = yield* localSeed("/var/lib/cloud/seed/nocloud-net", { "meta-data": META, "user-data": SCRIPT })
+      mkdirSync(join(empty.root, "var/lib/cloud/seed/nocloud"), { recursive: true })
+      const early = yield* empty.run(["early"])
+      expect(early.code).toBe(0)
+      expect(early.stderr).not.toContain("NoCloud 'meta-data' is empty")
+      expect(empty.read("/var/lib/cloud/nocloud/meta-data")).toBe(META)
+      expect(empty.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
     })
   )
 
