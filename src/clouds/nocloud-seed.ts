@@ -275,9 +275,14 @@ export const loadSeed = (
     let seed = Option.none<Seed>()
     if (Option.isSome(params) && params.value.seedFrom) seed = yield* fromSeedFrom(params.value.seedFrom)
     if (Option.isNone(seed)) seed = yield* fromVolume
-    if (Option.isNone(seed)) seed = yield* fromDirectory(`${varDir}/seed/nocloud`)
-    // the name cloud-init also reads, which older image-building guides use
-    if (Option.isNone(seed)) seed = yield* fromDirectory(`${varDir}/seed/nocloud-net`)
+    if (Option.isNone(seed)) {
+      const own = yield* fromDirectory(`${varDir}/seed/nocloud`)
+      // the name cloud-init also reads, which older image-building guides use; read too where seed/nocloud holds no
+      // seed file at all (a directory made, the files put beside it), as cloud-init goes on past a seed directory without them
+      const holdsNone = Option.match(own, { onNone: () => true, onSome: (s) => Object.keys(s.files).length === 0 && Object.keys(s.refused).length === 0 })
+      const net = holdsNone ? yield* fromDirectory(`${varDir}/seed/nocloud-net`) : Option.none<Seed>()
+      seed = Option.orElse(net, () => own)
+    }
     if (Option.isNone(seed) && Option.isSome(params) && (params.value.localHostname || params.value.instanceId)) {
       seed = Option.some({ files: {}, refused: {} })
     }

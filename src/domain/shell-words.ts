@@ -27,6 +27,9 @@ const NAME = /^(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)=/
 /** `export NAME [NAME...]`, names only, up to the end of its command (a line's end, `;`, a comment) */
 const EXPORT_ONLY = /^export(?:[ \t]+[A-Za-z_][A-Za-z0-9_]*)+(?=[ \t]*(?:[\r\n;]|$)|[ \t]+#)/
 
+/** names without a value after an exported assignment (`export A=1 B`: B is exported, nothing assigned), up to the end of its command */
+const BARE_NAMES = /^(?:[A-Za-z_][A-Za-z0-9_]*(?:[ \t]+|(?=[\r\n;]|$)))+/
+
 /** the text from `i` to the end of its line, to quote in a problem (only this line is scanned, so many bad lines stay linear) */
 const restOfLine = (text: string, i: number): string => {
   const end = text.indexOf("\n", i)
@@ -41,6 +44,10 @@ export const parseAssignments = (text: string): Assignments => {
   const problems: Array<BadLine> = []
   let i = 0
   let line = 1
+  /** the command being read began with `export` (`export A=1 B=2 C` exports C too) */
+  let exporting = false
+  /** the assignment being read follows another of the same command */
+  let continuing = false
   const skipLine = () => {
     while (i < text.length && text[i] !== "\n") i++
   }
@@ -73,6 +80,8 @@ export const parseAssignments = (text: string): Assignments => {
     }
     const key = m[1]!
     const startLine = line
+    if (!continuing) exporting = m[0].startsWith("export")
+    continuing = false
     i += m[0].length
     let value = ""
     let broken = false
@@ -126,8 +135,11 @@ export const parseAssignments = (text: string): Assignments => {
       continue
     }
     while (i < text.length && (text[i] === " " || text[i] === "\t")) i++
+    // `export A=1 B` exports B as well, which assigns nothing
+    if (exporting) i += BARE_NAMES.exec(text.slice(i, i + 300))?.[0].length ?? 0
     // `A=1 B=2` sets both, as sh does; the loop reads the next one
     const another = /^[A-Za-z_][A-Za-z0-9_]*=/.test(text.slice(i, i + 300))
+    continuing = another
     if (i < text.length && !"\r\n#;".includes(text[i]!) && !another) {
       problems.push({ line, reason: `unexpected '${restOfLine(text, i).slice(0, 40)}' after ${key}=...; quote values with spaces` })
       skipLine()

@@ -27,6 +27,22 @@ const describe = (e: NodeJS.ErrnoException): string => {
 const SMALL_PIECE = 16 * 1024
 const BLOCK = 64 * 1024
 
+/**
+ * A `Location` as its writer meant it: Node hands a header's bytes over one
+ * character each (latin1), but a non-ASCII Location is written in UTF-8 (a
+ * path `/né/`), which requests re-decodes so and busybox wget sends on as its
+ * bytes; one that is no UTF-8 stays as Node gave it.
+ */
+const utf8 = new TextDecoder("utf-8", { fatal: true })
+const locationOf = (header: string | undefined): string | undefined => {
+  if (header === undefined || !/[\x80-\xff]/.test(header)) return header
+  try {
+    return utf8.decode(Buffer.from(header, "latin1"))
+  } catch {
+    return header
+  }
+}
+
 type AttemptError = (HttpTransportError & { code?: string }) | HttpAnswerTooLarge
 
 /**
@@ -65,7 +81,7 @@ const attempt = (req: HttpRequest, localPort?: number) =>
           const status = res.statusCode ?? 0
           // only a 2xx answer's body is ever used: another's is not read, so an error page of any size is its status (a 404 still 'not there', a 503 still worth another try)
           if (status < 200 || status >= 300) {
-            const location = status >= 300 && status < 400 ? res.headers.location : undefined
+            const location = status >= 300 && status < 400 ? locationOf(res.headers.location) : undefined
             settle(Effect.succeed({ status, body: new Uint8Array(), ...(location !== undefined ? { location } : {}) }))
             r.destroy()
             return

@@ -389,6 +389,14 @@ describe("first boot on nocloud", () => {
       both.write("/var/lib/cloud/seed/nocloud/meta-data", META)
       expect((yield* both.run(["early"])).code).toBe(0)
       expect(both.read("/var/lib/cloud/nocloud/meta-data")).toBe(META)
+      // an empty seed/nocloud (a directory made, the files put in seed/nocloud-net) does not hide seed/nocloud-net
+      const empty = yield* localSeed("/var/lib/cloud/seed/nocloud-net", { "meta-data": META, "user-data": SCRIPT })
+      mkdirSync(join(empty.root, "var/lib/cloud/seed/nocloud"), { recursive: true })
+      const early = yield* empty.run(["early"])
+      expect(early.code).toBe(0)
+      expect(early.stderr).not.toContain("NoCloud 'meta-data' is empty")
+      expect(empty.read("/var/lib/cloud/nocloud/meta-data")).toBe(META)
+      expect(empty.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
     })
   )
 
@@ -686,6 +694,24 @@ describe("NoCloud http seeds that answer with a redirect (followed, as cloud-ini
       instance.write("/proc/cmdline", `ds=nocloud;s=http://${short.origin}/s/\n`)
       const early = yield* instance.run(["early"])
       expect(early.code).toBe(0)
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
+    })
+  )
+
+  it.scopedLive("a non-ASCII Location, written in UTF-8, is followed to that path (as requests and busybox wget follow it), never to its bytes read as latin1", () =>
+    Effect.gen(function* () {
+      // a header's bytes as Node's server writes them: one byte per character
+      const utf8Bytes = (text: string) => Buffer.from(text, "utf8").toString("latin1")
+      const seed = yield* seedServer((path) =>
+        path === "/s/user-data" ? { status: 301, location: utf8Bytes("/né/user-data") }
+        : path === "/n%C3%A9/user-data" ? { status: 200, body: SCRIPT }
+        : { status: 404 }
+      )
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", {})
+      instance.write("/proc/cmdline", `ds=nocloud;s=http://${seed.origin}/s/\n`)
+      const early = yield* instance.run(["early"])
+      expect(early.code).toBe(0)
+      expect(seed.asked.filter((a) => fileOf(a.path) === "user-data").map((a) => a.path)).toEqual(["/s/user-data", "/n%C3%A9/user-data"])
       expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
     })
   )

@@ -23,6 +23,12 @@ describe("tiny-cloud.conf", () => {
     expect(conf.problems).toEqual([{ line: 5, reason: "expected KEY=value, got 'export CLOUD#x'" }])
   })
 
+  it("takes `export A=1 B` as sh does: A set, B exported (nothing assigned); a bare word after an assignment without export is still a problem", () => {
+    const conf = parseAssignments("export CLOUD_USER=ops CLOUD\nexport CLOUD=aws DEBUG HOTPLUG_TYPE=mdev SKIP_INIT_ACTIONS # all\nexport DEBUG=1 X;IMDS_TIMEOUT=3 reboot\n")
+    expect({ ...conf.values }).toEqual({ CLOUD_USER: "ops", CLOUD: "aws", HOTPLUG_TYPE: "mdev", DEBUG: "1" })
+    expect(conf.problems).toEqual([{ line: 3, reason: "unexpected 'reboot' after IMDS_TIMEOUT=...; quote values with spaces" }])
+  })
+
   it("an unterminated quote costs its own line only: the lines after it, which no quote of its kind closes, are still read", () => {
     const conf = parseAssignments(`SKIP_INIT_ACTIONS="set_hostname\nCLOUD_USER=ops\nX='a\nb' DEBUG='1\nCLOUD=aws\n`)
     expect({ ...conf.values }).toEqual({ CLOUD_USER: "ops", X: "a\nb", CLOUD: "aws" })
