@@ -61,18 +61,21 @@ export const option245OfLease = (message: Uint8Array): Option.Option<string> => 
   return Option.none()
 }
 
-/** option 245 from the first interface's kept DHCP options that has it, else from the first dhcpcd lease that has it */
+/** option 245 from the first interface's kept DHCP options that has it, else (no udhcpc this boot) from the first dhcpcd lease that has it */
 const fromDhcp = Effect.gen(function* () {
   const fs = yield* RootFs
   const namesIn = (dir: string) =>
     Effect.map(fs.readDirectory(dir).pipe(Effect.orElseSucceed(() => [] as ReadonlyArray<string>)), (names) => [...names].sort())
   const dir = fs.at(DHCP_OPTIONS_DIR)
-  for (const name of yield* namesIn(dir)) {
+  const kept = yield* namesIn(dir)
+  for (const name of kept) {
     const text = yield* fs.readTextIfExists(`${dir}/${name}`).pipe(Effect.orElseSucceed(() => Option.none<string>()))
     const value = Option.flatMap(text, (t) => Option.fromNullable(/^opt245=(.*)$/m.exec(t)?.[1]))
     const address = Option.flatMap(value, addressOfOption245)
     if (Option.isSome(address)) return address
   }
+  // where udhcpc's hook kept this boot's options, udhcpc is the DHCP client: a dhcpcd lease is an earlier life's (the image builder's)
+  if (kept.length > 0) return Option.none<string>()
   const leases = fs.at(DHCPCD_LEASES_DIR)
   for (const name of (yield* namesIn(leases)).filter((n) => n.endsWith(".lease"))) {
     // a DHCP message is at most a few KiB: a larger file is no lease

@@ -217,6 +217,15 @@ describe("the wireserver's address", () => {
     })
   )
 
+  it.scopedLive("is not a dhcpcd lease's where udhcpc is this boot's DHCP client: that lease is an earlier life's (left by the image's builder)", () =>
+    Effect.gen(function* () {
+      const root = yield* tempRoot
+      writeLease(root, "eth0.lease", dhcpMessage([53, 1, 5, 245, 4, 10, 11, 12, 13]))
+      runHook(root, { interface: "eth0", ip: "10.1.0.4" })
+      expect(yield* addressWith(root)).toBe("168.63.129.16")
+    })
+  )
+
   it.scopedLive("is 168.63.129.16 when dhcpcd's lease has no option 245, or its file is no DHCP message", () =>
     Effect.gen(function* () {
       const root = yield* tempRoot
