@@ -1037,6 +1037,15 @@ apk_repos:
     ])
   })
 
+  it("merges every merge key (`<<`) of a map, as PyYAML does: two are no duplicate key, and a key inside one is named with `<<`", () => {
+    const source = "#cloud-config\nx: &x {path: /a}\ny: &y {content: b}\nwrite_files: [{<<: *x, <<: *y}]\npackages: [{<<: {name: p, name: q}}]\n"
+    expect(config(source).writeFiles.map((f) => [f.path, text(f.content as Uint8Array)])).toEqual([["/a", "b"]])
+    expect(notes(source).warnings).toEqual([
+      "line 5: packages[0].<<.name: duplicate key; the last one is used, as cloud-init does",
+      "unsupported cloud-config keys: x, y, packages[0].name"
+    ])
+  })
+
   it("makes `_` in a host name `-`, with a warning, and skips a name that cannot be one", () => {
     const source = "#cloud-config\nhostname: my_host\nfqdn: 'a b.example'\n"
     expect([config(source).hostname, config(source).fqdn]).toEqual(["my-host", undefined])

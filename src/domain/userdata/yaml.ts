@@ -112,22 +112,31 @@ const nameCollectionKeys = (doc: Document) =>
     }
   })
 
+/** a merge key (`<<`), which the library reads as a symbol */
+const isMergeKey = (key: unknown): boolean => isScalar(key) && typeof key.value === "symbol"
+
+/** a key's text as written: a merge key is `<<` */
+const keyText = (key: Scalar): string => (isMergeKey(key) ? "<<" : String(key.value))
+
 /** the document path of a node from the visitor's ancestry */
 const pathOf = (chain: ReadonlyArray<unknown>): Array<Key> =>
   chain.flatMap((node, i): Array<Key> => {
-    if (isPair(node)) return isScalar(node.key) ? [String(node.key.value)] : []
+    if (isPair(node)) return isScalar(node.key) ? [keyText(node.key)] : []
     if (isSeq(node)) return [node.items.indexOf(chain[i + 1] as never)]
     return []
   })
 
-/** every key given more than once in a map, at the later one's line */
+/**
+ * every key given more than once in a map, at the later one's line; a merge
+ * key (`<<`) is no such key: each one's map is merged, as PyYAML merges them
+ */
 const duplicateKeys = (doc: Document, at: (pos: number) => number): Array<Note> => {
   const notes: Array<Note> = []
   visit(doc, {
     Map(_, map, ancestry) {
       const seen = new Set<string>()
       for (const pair of map.items) {
-        if (!isScalar(pair.key)) continue
+        if (!isScalar(pair.key) || isMergeKey(pair.key)) continue
         const key = String(pair.key.value)
         if (seen.has(key)) {
           notes.push({ path: [...pathOf([...ancestry, map]), key], line: at(pair.key.range?.[0] ?? 0), message: "duplicate key; the last one is used, as cloud-init does" })
