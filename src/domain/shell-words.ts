@@ -6,6 +6,8 @@
  * lines. `#` starts a comment where a word may start; `export ` is allowed.
  */
 
+import { printable } from "./text.js"
+
 export interface BadLine {
   /** 1-based line of the problem */
   readonly line: number
@@ -23,10 +25,13 @@ export interface Assignments {
 
 const NAME = /^(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)=/
 
-/** the text from `i` to the end of its line, to quote in a problem (only this line is scanned, so many bad lines stay linear) */
-const restOfLine = (text: string, i: number): string => {
+/**
+ * the text from `i` to the end of its line (its CR aside), at most `max` characters of it, to quote in a
+ * problem: printable, as a message is one line of text (only this line is scanned, so many bad lines stay linear)
+ */
+const restOfLine = (text: string, i: number, max: number): string => {
   const end = text.indexOf("\n", i)
-  return text.slice(i, end < 0 ? text.length : end)
+  return printable(text.slice(i, end < 0 ? text.length : end).replace(/\r$/, "").slice(0, max))
 }
 
 /** every assignment; a line that is not one is noted in `problems` and skipped */
@@ -57,7 +62,7 @@ export const parseAssignments = (text: string): Assignments => {
     }
     const m = NAME.exec(text.slice(i, i + 300))
     if (m === null) {
-      problems.push({ line, reason: `expected KEY=value, got '${restOfLine(text, i).slice(0, 60)}'` })
+      problems.push({ line, reason: `expected KEY=value, got '${restOfLine(text, i, 60)}'` })
       skipLine()
       continue
     }
@@ -114,7 +119,7 @@ export const parseAssignments = (text: string): Assignments => {
     // `A=1 B=2` sets both, as sh does; the loop reads the next one
     const another = /^[A-Za-z_][A-Za-z0-9_]*=/.test(text.slice(i, i + 300))
     if (i < text.length && !"\r\n#;".includes(text[i]!) && !another) {
-      problems.push({ line, reason: `unexpected '${restOfLine(text, i).slice(0, 40)}' after ${key}=...; quote values with spaces` })
+      problems.push({ line, reason: `unexpected '${restOfLine(text, i, 40)}' after ${key}=...; quote values with spaces` })
       skipLine()
       continue
     }
