@@ -485,6 +485,14 @@ describe("write_files", () => {
     expect(config(source).writeFiles.map((f) => [f.path, text(f.content)])).toEqual(["/a", "/b", "/c", "/d", "/e", "/f", "/g", "/h"].map((p) => [p, payload]))
   })
 
+  it("skips an entry whose !!binary content is not base64 (PyYAML refuses it), and a #cloud-config-archive part so given, saying so: never an empty file written for it", () => {
+    const source = "#cloud-config\nwrite_files:\n  - {path: /bad, content: !!binary 'a$$$=b'}\n  - {path: /good, content: !!binary aGk=}\n"
+    expect(config(source).writeFiles.map((f) => [f.path, text(f.content)])).toEqual([["/good", "hi"]])
+    expect(notes(source).problems).toEqual(["line 3: write_files[0].content: !!binary data that is not valid base64; write_files[0] skipped"])
+    const archive = "#cloud-config-archive\n- {type: text/cloud-config, content: !!binary 'a$$=b'}\n"
+    expect(notes(archive).warnings).toEqual(["part 1 (line 2): content: !!binary data that is not valid base64; part ignored"])
+  })
+
   it("drops characters outside the base64 alphabet as cloud-init does, and says so", () => {
     const source = "#alpine-config\nwrite_files:\n  - path: /a\n    encoding: b64\n    content: aGVs!bG8g*d29y.bGQ=...\n"
     expect(config(source).writeFiles.map((f) => text(f.content))).toEqual(["hello world"])

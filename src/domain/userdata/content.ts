@@ -72,12 +72,19 @@ const gunzip = (data: Uint8Array, budget: Budget): Either.Either<Uint8Array, str
   )
 
 /**
+ * `!!binary` data whose text is not base64 (PyYAML, and so cloud-init,
+ * refuses it): no bytes of it are written, its entry is skipped, said.
+ */
+export class UndecodableBinary extends Uint8Array {}
+
+/**
  * Content bytes by encoding. `!!binary` content is bytes already, so only
  * gzip is left to undo; gzip content given as text is base64 first (as in
  * the shell edition, where `gz` meant base64 of gzip too).
  */
 export const decodeContent = (content: string | Uint8Array | undefined, encoding: Encoding, budget: Budget): Either.Either<Decoded, string> => {
   if (content === undefined) return Either.right({ bytes: new Uint8Array(), dropped: 0 })
+  if (content instanceof UndecodableBinary) return Either.left("!!binary data that is not valid base64")
   const bytes = (): Either.Either<Decoded, string> => (typeof content === "string" ? fromBase64(content) : Either.right({ bytes: content, dropped: 0 }))
   switch (encoding) {
     case "text/plain":

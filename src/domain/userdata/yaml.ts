@@ -5,6 +5,7 @@
  */
 import * as Either from "effect/Either"
 import { type Alias, type Document, isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, type Node, parseDocument, Scalar, type Tags, visit, type YAMLError } from "yaml"
+import { fromBase64, UndecodableBinary } from "./content.js"
 import type { Key, Note } from "./notes.js"
 import type { Problem } from "./problem.js"
 import { takeTokens, type TokenBudget, YAML_MAX_NESTING, YAML_MAX_TOKENS, yamlNestsDeeperThan } from "../yaml-depth.js"
@@ -117,6 +118,17 @@ const isMergeKey = (key: unknown): boolean => isScalar(key) && typeof key.value 
 
 /** a key's text as written: a merge key is `<<` */
 const keyText = (key: Scalar): string => (isMergeKey(key) ? "<<" : String(key.value))
+
+/**
+ * `!!binary` scalars whose text is not base64, marked: the library decodes
+ * any text to some bytes (`a$$=b` to none), which would be written as if given
+ */
+const markUndecodableBinary = (doc: Document) =>
+  visit(doc, {
+    Scalar(_, node) {
+      if (node.tag === "tag:yaml.org,2002:binary" && typeof node.source === "string" && Either.isLeft(fromBase64(node.source))) node.value = new UndecodableBinary()
+    }
+  })
 
 /** the document path of a node from the visitor's ancestry */
 const pathOf = (chain: ReadonlyArray<unknown>): Array<Key> =>
@@ -233,6 +245,7 @@ export const loadYaml = (text: string, lineOffset: number, asWritten: ReadonlySe
     return Either.left([{ path: "", line: at(error.pos[0]), message: `YAML: ${errorMessage(error)}` }])
   }
   keepAsWritten(doc, asWritten)
+  markUndecodableBinary(doc)
   // (before they are named: two different maps as keys are not the same key written twice)
   const duplicates = duplicateKeys(doc, at)
   nameCollectionKeys(doc)
