@@ -565,6 +565,17 @@ describe("write_files", () => {
     )
   })
 
+  it("counts plain and base64 content in that limit too: one large text given to many files by a YAML alias is not that many copies", () => {
+    const text = "x".repeat(400)
+    const source = `#cloud-config\nbig: &b ${text}\nwrite_files:\n${["/a", "/b", "/c"].map((p) => `  - {path: ${p}, content: *b}\n`).join("")}  - {path: /d, encoding: b64, content: ${Buffer.from(text).toString("base64")}}\n`
+    const options = { maxBytes: OPTIONS.maxBytes, maxDecompressedBytes: 1000 }
+    expect(config(source, options).writeFiles.map((f) => [f.path, f.content?.length])).toEqual([["/a", 400], ["/b", 400]])
+    expect(notes(source, options).problems).toEqual([
+      "line 6: write_files[2].content: content makes write_files more than 1000 bytes, the limit for all write_files; write_files[2] skipped",
+      "line 7: write_files[3].content: content makes write_files more than 1000 bytes, the limit for all write_files; write_files[3] skipped"
+    ])
+  })
+
   it("#cloud-config: a source to fetch, its headers, and content to fall back on", () => {
     const c = config(`#cloud-config
 write_files:

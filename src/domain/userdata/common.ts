@@ -10,7 +10,7 @@ import { asMap, decodeEach, decodeOr, type Key, type Notes } from "./notes.js"
 /** what a document reader needs besides the document */
 export interface ReadContext {
   readonly notes: Notes
-  /** bytes gzip content of all `write_files` may still expand to */
+  /** bytes the content of all `write_files` (gzip content as it expands) may still take */
   readonly budget: Budget
 }
 
