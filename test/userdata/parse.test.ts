@@ -576,6 +576,14 @@ describe("write_files", () => {
     ])
   })
 
+  it("skips bootcmd or runcmd whose commands, one text given to many entries by YAML aliases, are more than the user-data may hold: never a script too long to make", () => {
+    const source = `#cloud-config\nbig: &b "echo ${"x".repeat(400)}"\nbootcmd: [*b]\nruncmd: [*b, *b, [*b]]\n`
+    const options = { maxBytes: OPTIONS.maxBytes, maxDecompressedBytes: 1000 }
+    const c = config(source, options)
+    expect([c.bootcmd.length, c.runcmd.length]).toEqual([1, 0])
+    expect(notes(source, options).problems).toEqual(["line 4: runcmd: more than 1000 bytes of commands, the limit for user-data; skipped"])
+  })
+
   it("#cloud-config: a source to fetch, its headers, and content to fall back on", () => {
     const c = config(`#cloud-config
 write_files:
