@@ -170,7 +170,8 @@ const NUMBER_TAGS: ReadonlyArray<string> = ["tag:yaml.org,2002:int", "tag:yaml.o
  * read, and a document nested deeper, or holding more tokens, than any
  * real one is refused unread. `numbersAsWritten`: a number is its text as
  * the document writes it (`007`, `1.0`, an id of 20 digits), as the shell
- * edition's `yx` printed it, never the number it reads as
+ * edition's `yx` printed it, never the number it reads as. A key given twice
+ * keeps its last value.
  */
 export const parsedYaml = (text: string, options?: { readonly numbersAsWritten?: boolean }) =>
   Effect.gen(function* () {
@@ -182,6 +183,8 @@ export const parsedYaml = (text: string, options?: { readonly numbersAsWritten?:
       try: () =>
         parse(text, {
           logLevel: "error",
+          // a key written twice keeps its last value, as PyYAML (cloud-init) reads it, rather than the document being lost
+          uniqueKeys: false,
           customTags: (tags) => (options?.numbersAsWritten ? tags.filter((t) => typeof t === "string" || !NUMBER_TAGS.includes(t.tag)) : tags)
         }) as unknown,
       catch: yamlFailure

@@ -7,6 +7,8 @@
  * and `export NAME...` alone assigns nothing.
  */
 
+import { printable } from "./text.js"
+
 export interface BadLine {
   /** 1-based line of the problem */
   readonly line: number
@@ -30,10 +32,13 @@ const EXPORT_ONLY = /^export(?:[ \t]+[A-Za-z_][A-Za-z0-9_]*)+(?=[ \t]*(?:[\r\n;]
 /** names without a value after an exported assignment (`export A=1 B`: B is exported, nothing assigned), up to the end of its command */
 const BARE_NAMES = /^(?:[A-Za-z_][A-Za-z0-9_]*(?:[ \t]+|(?=[\r\n;]|$)))+/
 
-/** the text from `i` to the end of its line, to quote in a problem (only this line is scanned, so many bad lines stay linear) */
-const restOfLine = (text: string, i: number): string => {
+/**
+ * the text from `i` to the end of its line (its CR aside), at most `max` characters of it, to quote in a
+ * problem: printable, as a message is one line of text (only this line is scanned, so many bad lines stay linear)
+ */
+const restOfLine = (text: string, i: number, max: number): string => {
   const end = text.indexOf("\n", i)
-  return text.slice(i, end < 0 ? text.length : end)
+  return printable(text.slice(i, end < 0 ? text.length : end).replace(/\r$/, "").slice(0, max))
 }
 
 /** every assignment; a line that is not one is noted in `problems` and skipped */
@@ -74,7 +79,7 @@ export const parseAssignments = (text: string): Assignments => {
     }
     const m = NAME.exec(text.slice(i, i + 300))
     if (m === null) {
-      problems.push({ line, reason: `expected KEY=value, got '${restOfLine(text, i).slice(0, 60)}'` })
+      problems.push({ line, reason: `expected KEY=value, got '${restOfLine(text, i, 60)}'` })
       skipLine()
       continue
     }
@@ -141,7 +146,7 @@ export const parseAssignments = (text: string): Assignments => {
     const another = /^[A-Za-z_][A-Za-z0-9_]*=/.test(text.slice(i, i + 300))
     continuing = another
     if (i < text.length && !"\r\n#;".includes(text[i]!) && !another) {
-      problems.push({ line, reason: `unexpected '${restOfLine(text, i).slice(0, 40)}' after ${key}=...; quote values with spaces` })
+      problems.push({ line, reason: `unexpected '${restOfLine(text, i, 40)}' after ${key}=...; quote values with spaces` })
       skipLine()
       continue
     }

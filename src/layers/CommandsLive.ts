@@ -1,3 +1,4 @@
+import type { ChildProcessWithoutNullStreams } from "node:child_process"
 import { accessSync, closeSync, constants, fchmodSync, fstatSync, openSync, readSync } from "node:fs"
 import { constants as osConstants } from "node:os"
 import * as Effect from "effect/Effect"
@@ -45,17 +46,32 @@ const withUmask = <A>(mask: number | undefined, start: () => A): A => {
   }
 }
 
+/**
+ * why spawn refused to start a program at all (it throws): an argument with a NUL byte, arguments past the
+ * system's limit (E2BIG); the arguments may be the user's, so they are not repeated
+ */
+const notStarted = (e: unknown): string => {
+  const code = (e as NodeJS.ErrnoException).code
+  return code === "ERR_INVALID_ARG_VALUE" ? "an argument contains a NUL byte" : code === "E2BIG" ? "its arguments are too long (E2BIG)" : e instanceof Error ? e.message : String(e)
+}
+
 const run =
   (env: Environment): CommandsShape["run"] =>
   (command, args, options = {}) =>
     Effect.flatMap(childProcess, ({ spawn }) =>
       Effect.async<CommandResult, CommandError>((resume) => {
-        const child = withUmask(options.umask, () =>
-          spawn(command, args, {
-            stdio: ["pipe", "pipe", "pipe"],
-            env: options.env ? { ...env, ...options.env } : env
-          })
-        )
+        let child: ChildProcessWithoutNullStreams
+        try {
+          child = withUmask(options.umask, () =>
+            spawn(command, args, {
+              stdio: ["pipe", "pipe", "pipe"],
+              env: options.env ? { ...env, ...options.env } : env
+            })
+          )
+        } catch (e) {
+          resume(Effect.fail(new CommandError({ command, reason: `cannot be started: ${notStarted(e)}` })))
+          return
+        }
         const out: Array<Buffer> = []
         const errs: Array<Buffer> = []
         let outBytes = 0
@@ -176,8 +192,7 @@ const runLogged =
           child = spawn("/bin/sh", ["-c", 'exec "$@"', "sh", command, ...args], { stdio: ["ignore", fd, fd], env })
         } catch (e) {
           // refused before it starts (an argument with a NUL byte): its words are the user's, so they are not repeated
-          const reason = (e as NodeJS.ErrnoException).code === "ERR_INVALID_ARG_VALUE" ? "an argument contains a NUL byte" : e instanceof Error ? e.message : String(e)
-          finish(Effect.fail(new CommandError({ command, reason: `cannot be started: ${reason}` })))
+          finish(Effect.fail(new CommandError({ command, reason: `cannot be started: ${notStarted(e)}` })))
           return
         }
         child.on("error", (e) => finish(Effect.fail(new CommandError({ command, reason: e.message }))))

@@ -217,6 +217,17 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("meta-data with a key written twice is read as cloud-init reads it, the last one winning: the hostname and keys are still set", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": `local-hostname: first\n${META}` })
+      expect(yield* instance.imds(["@hostname"])).toEqual({ code: 0, stdout: "seeded.example.org", stderr: "" })
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(0)
+      expect(instance.read("/etc/hostname")).toBe("seeded\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+    })
+  )
+
   it.scopedLive("a hostname that is a mapping is no name (never its first key): said in one line and left out, the local-hostname names the host", () =>
     Effect.gen(function* () {
       for (const value of ["{web: x}", "\n  web:\n    db: x"]) {

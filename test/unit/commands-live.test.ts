@@ -85,3 +85,17 @@ it.effect("runLogged: a program that cannot be started (an argument with a NUL b
     expect(left).toBe(0)
   })
 )
+
+it.effect("a program whose arguments are past the system's limit (one package name of 200 KB) is a CommandError naming that, never an internal error; the arguments are not repeated", () =>
+  Effect.gen(function* () {
+    const commands = makeLiveCommands(() => {}, { PATH: process.env.PATH })
+    const long = "p".repeat(200_000)
+    const error = yield* Effect.flip(commands.run("true", [long]))
+    expect(error._tag).toBe("CommandError")
+    expect(error.message).toBe("true: cannot be started: its arguments are too long (E2BIG)")
+    const dir = mkdtempSync(join(tmpdir(), "tc-e2big-"))
+    const logged = yield* Effect.flip(commands.runLogged("true", [long], { logFile: join(dir, "user-data.log"), echo: false }))
+    rmSync(dir, { recursive: true, force: true })
+    expect(logged.message).toBe("true: cannot be started: its arguments are too long (E2BIG)")
+  })
+)

@@ -39,6 +39,15 @@ describe("tiny-cloud.conf", () => {
     expect(conf.lines).toMatchObject({ CLOUD_USER: 2, X: 3, CLOUD: 5 })
   })
 
+  it("quotes a bad line's text printable, on one line: control characters (an escape sequence, a NUL, a BOM) escaped, a CRLF line's CR left out", () => {
+    expect(parseAssignments("bad\x1b[2Jline\r\nCLOUD=aws b\x07c\n\ufeffDEBUG=1\n\x00\n").problems).toEqual([
+      { line: 1, reason: "expected KEY=value, got 'bad\\x1b[2Jline'" },
+      { line: 2, reason: "unexpected 'b\\x07c' after CLOUD=...; quote values with spaces" },
+      { line: 3, reason: "expected KEY=value, got '\\ufeffDEBUG=1'" },
+      { line: 4, reason: "expected KEY=value, got '\\x00'" }
+    ])
+  })
+
   it("has the contract's defaults", () => {
     const s = Either.getOrThrow(settings({ ROOT: "/tmp/r" }))
     expect(s).toMatchObject({

@@ -485,6 +485,14 @@ describe("write_files", () => {
     expect(config(source).writeFiles.map((f) => [f.path, text(f.content)])).toEqual(["/a", "/b", "/c", "/d", "/e", "/f", "/g", "/h"].map((p) => [p, payload]))
   })
 
+  it("skips an entry whose !!binary content is not base64 (PyYAML refuses it), and a #cloud-config-archive part so given, saying so: never an empty file written for it", () => {
+    const source = "#cloud-config\nwrite_files:\n  - {path: /bad, content: !!binary 'a$$$=b'}\n  - {path: /good, content: !!binary aGk=}\n"
+    expect(config(source).writeFiles.map((f) => [f.path, text(f.content)])).toEqual([["/good", "hi"]])
+    expect(notes(source).problems).toEqual(["line 3: write_files[0].content: !!binary data that is not valid base64; write_files[0] skipped"])
+    const archive = "#cloud-config-archive\n- {type: text/cloud-config, content: !!binary 'a$$=b'}\n"
+    expect(notes(archive).warnings).toEqual(["part 1 (line 2): content: !!binary data that is not valid base64; part ignored"])
+  })
+
   it("drops characters outside the base64 alphabet as cloud-init does, and says so", () => {
     const source = "#alpine-config\nwrite_files:\n  - path: /a\n    encoding: b64\n    content: aGVs!bG8g*d29y.bGQ=...\n"
     expect(config(source).writeFiles.map((f) => text(f.content))).toEqual(["hello world"])
@@ -555,6 +563,25 @@ describe("write_files", () => {
     expect(notes(`#alpine-config\nwrite_files:\n${entry("/a")}${entry("/b")}`, options).problems[0]).toMatch(
       /^line 8: write_files\[1\]\.content: gzip content expands to more than 1000 bytes/
     )
+  })
+
+  it("counts plain and base64 content in that limit too: one large text given to many files by a YAML alias is not that many copies", () => {
+    const text = "x".repeat(400)
+    const source = `#cloud-config\nbig: &b ${text}\nwrite_files:\n${["/a", "/b", "/c"].map((p) => `  - {path: ${p}, content: *b}\n`).join("")}  - {path: /d, encoding: b64, content: ${Buffer.from(text).toString("base64")}}\n`
+    const options = { maxBytes: OPTIONS.maxBytes, maxDecompressedBytes: 1000 }
+    expect(config(source, options).writeFiles.map((f) => [f.path, f.content?.length])).toEqual([["/a", 400], ["/b", 400]])
+    expect(notes(source, options).problems).toEqual([
+      "line 6: write_files[2].content: content makes write_files more than 1000 bytes, the limit for all write_files; write_files[2] skipped",
+      "line 7: write_files[3].content: content makes write_files more than 1000 bytes, the limit for all write_files; write_files[3] skipped"
+    ])
+  })
+
+  it("skips bootcmd or runcmd whose commands, one text given to many entries by YAML aliases, are more than the user-data may hold: never a script too long to make", () => {
+    const source = `#cloud-config\nbig: &b "echo ${"x".repeat(400)}"\nbootcmd: [*b]\nruncmd: [*b, *b, [*b]]\n`
+    const options = { maxBytes: OPTIONS.maxBytes, maxDecompressedBytes: 1000 }
+    const c = config(source, options)
+    expect([c.bootcmd.length, c.runcmd.length]).toEqual([1, 0])
+    expect(notes(source, options).problems).toEqual(["line 4: runcmd: more than 1000 bytes of commands, the limit for user-data; skipped"])
   })
 
   it("#cloud-config: a source to fetch, its headers, and content to fall back on", () => {
@@ -1070,6 +1097,15 @@ apk_repos:
     const merged = "#cloud-config\na: &a {shell: /bin/ash}\nb: &b {lock_passwd: false}\nusers:\n  - <<: *a\n    <<: *b\n    name: bob\n"
     expect(config(merged).defaultUser).toMatchObject({ name: "bob", account: { shell: "/bin/ash" } })
     expect(notes(merged).warnings).toEqual(["unsupported cloud-config keys: a, b"])
+  })
+
+  it("merges every merge key (`<<`) of a map, as PyYAML does: two are no duplicate key, and a key inside one is named with `<<`", () => {
+    const source = "#cloud-config\nx: &x {path: /a}\ny: &y {content: b}\nwrite_files: [{<<: *x, <<: *y}]\npackages: [{<<: {name: p, name: q}}]\n"
+    expect(config(source).writeFiles.map((f) => [f.path, text(f.content as Uint8Array)])).toEqual([["/a", "b"]])
+    expect(notes(source).warnings).toEqual([
+      "line 5: packages[0].<<.name: duplicate key; the last one is used, as cloud-init does",
+      "unsupported cloud-config keys: x, y, packages[0].name"
+    ])
   })
 
   it("makes `_` in a host name `-`, with a warning, and skips a name that cannot be one", () => {

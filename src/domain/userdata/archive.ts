@@ -7,7 +7,7 @@
  */
 import * as Either from "effect/Either"
 import { isNode, isScalar, Scalar } from "yaml"
-import type { Budget } from "./content.js"
+import { type Budget, UndecodableBinary } from "./content.js"
 import { type MimePart, type Parts, sortParts } from "./mime.js"
 import { asMap, formatPath } from "./notes.js"
 import { formatProblem, type Problem } from "./problem.js"
@@ -60,6 +60,7 @@ export const splitArchive = (
     if (map === undefined) return { ignored: `${where}: expected a string or a map with content and type; part ignored` }
     const content = map["content"] ?? ""
     if (typeof content !== "string" && !(content instanceof Uint8Array)) return { ignored: `${where}: content: expected a string; part ignored` }
+    if (content instanceof UndecodableBinary) return { ignored: `${where}: content: !!binary data that is not valid base64; part ignored` }
     // the bytes are made when the part is read, within the size limit: an entry given 99 times by a YAML alias is not 99 copies at once
     const bytesOf = () => (typeof content === "string" ? Buffer.from(content, "utf8") : Buffer.from(content))
     // what the first line names is in the first 4 KiB (userDataWord), made from at most twice as many characters

@@ -10,7 +10,7 @@ import { asMap, decodeEach, decodeOr, type Key, type Notes } from "./notes.js"
 /** what a document reader needs besides the document */
 export interface ReadContext {
   readonly notes: Notes
-  /** bytes gzip content of all `write_files` may still expand to */
+  /** bytes the content of all `write_files` (gzip content as it expands) may still take */
   readonly budget: Budget
 }
 
@@ -58,11 +58,21 @@ export const readTextList = (value: unknown, path: ReadonlyArray<Key>, notes: No
 export const nonEmpty = <A>(list: ReadonlyArray<A>, value: unknown): ReadonlyArray<A> | undefined =>
   list.length > 0 || (Array.isArray(value) && value.length === 0) ? list : undefined
 
+/** characters of the commands as their script has them (at least) */
+const commandsLength = (commands: ReadonlyArray<Command>): number =>
+  commands.reduce((sum, c) => sum + 1 + (c.kind === "shell" ? c.script.length : c.argv.reduce((n, arg) => n + arg.length + 3, 0)), 0)
+
 export const commandsReader =
   (key: "bootcmd" | "runcmd", argumentText: ArgumentText = String): Reader =>
-  (value, path, { notes }) => {
+  (value, path, { notes, budget }) => {
     const commands = nonEmpty(readCommands(value, path, notes, argumentText), value)
-    return commands === undefined ? undefined : { [key]: commands }
+    if (commands === undefined) return undefined
+    // YAML aliases give one text to many entries: no more of them than the user-data itself may hold (never a script too long to make)
+    if (commandsLength(commands) > budget.limit) {
+      notes.skip({ path, message: `more than ${budget.limit} bytes of commands, the limit for user-data` }, path)
+      return undefined
+    }
+    return { [key]: commands }
   }
 
 /** keys as cloud-init takes a user's: a list, one key as a string, or a map whose values are the keys */

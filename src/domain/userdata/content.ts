@@ -22,7 +22,7 @@ export const canonicalEncoding = (encoding: string | undefined): Encoding | unde
   return word === "" ? "text/plain" : (ENCODINGS as ReadonlyArray<string>).includes(word) ? (word as Encoding) : undefined
 }
 
-/** Running total of bytes gzip content may still expand to. */
+/** Running total of bytes the content of all `write_files` (gzip content as it expands) may still take. */
 export interface Budget {
   remaining: number
   readonly limit: number
@@ -72,19 +72,35 @@ const gunzip = (data: Uint8Array, budget: Budget): Either.Either<Uint8Array, str
   )
 
 /**
+ * `!!binary` data whose text is not base64 (PyYAML, and so cloud-init,
+ * refuses it): no bytes of it are written, its entry is skipped, said.
+ */
+export class UndecodableBinary extends Uint8Array {}
+
+/**
  * Content bytes by encoding. `!!binary` content is bytes already, so only
  * gzip is left to undo; gzip content given as text is base64 first (as in
  * the shell edition, where `gz` meant base64 of gzip too).
  */
 export const decodeContent = (content: string | Uint8Array | undefined, encoding: Encoding, budget: Budget): Either.Either<Decoded, string> => {
   if (content === undefined) return Either.right({ bytes: new Uint8Array(), dropped: 0 })
+  if (content instanceof UndecodableBinary) return Either.left("!!binary data that is not valid base64")
   const bytes = (): Either.Either<Decoded, string> => (typeof content === "string" ? fromBase64(content) : Either.right({ bytes: content, dropped: 0 }))
+  // content that is no gzip is spent from the budget too: a YAML alias makes one large text the content of many files
+  const spent = <A extends { readonly length: number }>(size: number, make: () => A): Either.Either<A, string> => {
+    if (size > budget.remaining) return Either.left(`content makes write_files more than ${budget.limit} bytes, the limit for all write_files`)
+    budget.remaining -= size
+    return Either.right(make())
+  }
   switch (encoding) {
     case "text/plain":
-      return Either.right({ bytes: typeof content === "string" ? new TextEncoder().encode(content) : content, dropped: 0 })
+      return Either.map(
+        spent(typeof content === "string" ? Buffer.byteLength(content, "utf8") : content.length, () => (typeof content === "string" ? new TextEncoder().encode(content) : content)),
+        (b) => ({ bytes: b, dropped: 0 })
+      )
     case "b64":
     case "base64":
-      return bytes()
+      return Either.flatMap(bytes(), (d) => Either.map(spent(d.bytes.length, () => d.bytes), () => d))
     default:
       return Either.flatMap(bytes(), (d) => Either.map(gunzip(d.bytes, budget), (out) => ({ bytes: out, dropped: d.dropped })))
   }

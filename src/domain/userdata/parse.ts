@@ -48,7 +48,7 @@ export type ParsedUserData =
 export interface ParseOptions {
   /** larger user-data is refused */
   readonly maxBytes: number
-  /** total bytes gzip `write_files` content may expand to; default 16 MiB */
+  /** total bytes the content of all `write_files` may take (gzip content as it expands); default 16 MiB */
   readonly maxDecompressedBytes?: number
 }
 

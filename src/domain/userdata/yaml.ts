@@ -5,6 +5,7 @@
  */
 import * as Either from "effect/Either"
 import { type Alias, type Document, isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, type Node, parseDocument, Scalar, type Tags, visit, type YAMLError } from "yaml"
+import { fromBase64, UndecodableBinary } from "./content.js"
 import type { Key, Note } from "./notes.js"
 import type { Problem } from "./problem.js"
 import { takeTokens, type TokenBudget, YAML_MAX_NESTING, YAML_MAX_TOKENS, yamlNestsDeeperThan } from "../yaml-depth.js"
@@ -112,6 +113,23 @@ const nameCollectionKeys = (doc: Document) =>
     }
   })
 
+/** a merge key (`<<`), which the library reads as a symbol */
+const isMergeKey = (key: unknown): boolean => isScalar(key) && typeof key.value === "symbol"
+
+/** a key's text as written: a merge key is `<<` */
+const keyText = (key: Scalar): string => (isMergeKey(key) ? "<<" : String(key.value))
+
+/**
+ * `!!binary` scalars whose text is not base64, marked: the library decodes
+ * any text to some bytes (`a$$=b` to none), which would be written as if given
+ */
+const markUndecodableBinary = (doc: Document) =>
+  visit(doc, {
+    Scalar(_, node) {
+      if (node.tag === "tag:yaml.org,2002:binary" && typeof node.source === "string" && Either.isLeft(fromBase64(node.source))) node.value = new UndecodableBinary()
+    }
+  })
+
 /** a key that is a map or a list (or an alias of one): the node it is and its name by kind; undefined for any other key */
 const collectionKey = (doc: Document, key: unknown): { readonly node: Node; readonly name: string } | undefined => {
   const node = isAlias(key) ? key.resolve(doc) : key
@@ -121,7 +139,7 @@ const collectionKey = (doc: Document, key: unknown): { readonly node: Node; read
 /** the document path of a node from the visitor's ancestry; a key that is a map or a list named by its kind */
 const pathOf = (doc: Document, chain: ReadonlyArray<unknown>): Array<Key> =>
   chain.flatMap((node, i): Array<Key> => {
-    if (isPair(node)) return isScalar(node.key) ? [String(node.key.value)] : [collectionKey(doc, node.key)?.name ?? ""].filter((k) => k !== "")
+    if (isPair(node)) return isScalar(node.key) ? [keyText(node.key)] : [collectionKey(doc, node.key)?.name ?? ""].filter((k) => k !== "")
     if (isSeq(node)) return [node.items.indexOf(chain[i + 1] as never)]
     return []
   })
@@ -129,7 +147,8 @@ const pathOf = (doc: Document, chain: ReadonlyArray<unknown>): Array<Key> =>
 /**
  * every key given more than once in a map, at the later one's line; a map or
  * a list as a key is the same key only as the same node (an alias of it), and
- * what is inside one is its content, never named (such keys are named by kind)
+ * what is inside one is its content, never named (such keys are named by kind);
+ * a merge key (`<<`) is no such key: each one's map is merged, as PyYAML merges them
  */
 const duplicateKeys = (doc: Document, at: (pos: number) => number): Array<Note> => {
   const notes: Array<Note> = []
@@ -141,8 +160,7 @@ const duplicateKeys = (doc: Document, at: (pos: number) => number): Array<Note> 
       for (const pair of map.items) {
         const collection = collectionKey(doc, pair.key)
         if (!isScalar(pair.key) && collection === undefined) continue
-        // a merge key (`<<: *a` and `<<: *b`): each one is merged, as PyYAML merges them; none is written over
-        if (isScalar(pair.key) && typeof pair.key.value === "symbol") continue
+        if (isMergeKey(pair.key)) continue
         const key = collection?.name ?? String((pair.key as Scalar).value)
         const identity = collection?.node ?? key
         if (seen.has(identity)) {
@@ -240,6 +258,7 @@ export const loadYaml = (text: string, lineOffset: number, asWritten: ReadonlySe
     return Either.left([{ path: "", line: at(error.pos[0]), message: `YAML: ${errorMessage(error)}` }])
   }
   keepAsWritten(doc, asWritten)
+  markUndecodableBinary(doc)
   // (before they are named: two different maps as keys are not the same key written twice)
   const duplicates = duplicateKeys(doc, at)
   nameCollectionKeys(doc)
