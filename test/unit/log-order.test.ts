@@ -19,23 +19,28 @@ import { Config } from "../../src/services/Config.js"
 import { capturingOutput } from "../support/layers.js"
 import { until } from "../support/openrc.js"
 
+/** a `logger` stand-in that takes its time to send each line (-p PRIORITY -t TAG), the services a Log needs, and what it has sent */
+const slowLogger = Effect.gen(function* () {
+  const dir = yield* Effect.acquireRelease(
+    Effect.sync(() => mkdtempSync(join(tmpdir(), "tc-log-order-"))),
+    (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+  )
+  const sent = join(dir, "sent")
+  writeFileSync(join(dir, "logger"), `#!/bin/sh\nwhile IFS= read -r line; do sleep 0.03; echo "$2 $line" >> "${sent}"; done\n`)
+  chmodSync(join(dir, "logger"), 0o755)
+  const { layer: output } = yield* capturingOutput
+  const layers = Layer.mergeAll(
+    Layer.succeed(Commands, makeLiveCommands(() => {}, { PATH: `${dir}:${process.env.PATH}` })),
+    Layer.succeed(Config, settingsFromLeniently({}, "")),
+    output
+  )
+  return { layers, sentLines: () => (existsSync(sent) ? readFileSync(sent, "utf8").trim().split("\n") : []) }
+})
+
 describe("syslog lines", () => {
   it.scopedLive("reach syslog in the order they were logged, across levels", () =>
     Effect.gen(function* () {
-      const dir = yield* Effect.acquireRelease(
-        Effect.sync(() => mkdtempSync(join(tmpdir(), "tc-log-order-"))),
-        (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-      )
-      const sent = join(dir, "sent")
-      // -p PRIORITY -t TAG; each line takes a while to send
-      writeFileSync(join(dir, "logger"), `#!/bin/sh\nwhile IFS= read -r line; do sleep 0.02; echo "$2 $line" >> "${sent}"; done\n`)
-      chmodSync(join(dir, "logger"), 0o755)
-      const { layer: output } = yield* capturingOutput
-      const layers = Layer.mergeAll(
-        Layer.succeed(Commands, makeLiveCommands(() => {}, { PATH: `${dir}:${process.env.PATH}` })),
-        Layer.succeed(Config, settingsFromLeniently({}, "")),
-        output
-      )
+      const { layers, sentLines } = yield* slowLogger
       const log = yield* Effect.provide(makeLog("tiny-cloud/main"), layers)
       const lines: ReadonlyArray<readonly ["info" | "notice" | "warn" | "err", string]> = [
         ["info", "a: starting"],
@@ -48,7 +53,6 @@ describe("syslog lines", () => {
       ]
       for (const [level, message] of lines) yield* log.log(level, message)
       // the last logger sends what it holds
-      const sentLines = () => (existsSync(sent) ? readFileSync(sent, "utf8").trim().split("\n") : [])
       yield* Effect.promise(() => until(() => sentLines().length >= lines.length, "every line is sent"))
       const priority = { info: "local7.info", notice: "local7.notice", warn: "local7.warning", err: "local7.err" }
       expect(sentLines()).toEqual(lines.map(([level, message]) => `${priority[level]} ${message}`))
@@ -57,20 +61,7 @@ describe("syslog lines", () => {
 
   it.scopedLive("are all in syslog once the program's scope has ended (a phase's exit, a resident phase's answer), as with one logger a line", () =>
     Effect.gen(function* () {
-      const dir = yield* Effect.acquireRelease(
-        Effect.sync(() => mkdtempSync(join(tmpdir(), "tc-log-end-"))),
-        (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-      )
-      const sent = join(dir, "sent")
-      // a logger that takes its time to send each line
-      writeFileSync(join(dir, "logger"), `#!/bin/sh\nwhile IFS= read -r line; do sleep 0.05; echo "$2 $line" >> "${sent}"; done\n`)
-      chmodSync(join(dir, "logger"), 0o755)
-      const { layer: output } = yield* capturingOutput
-      const layers = Layer.mergeAll(
-        Layer.succeed(Commands, makeLiveCommands(() => {}, { PATH: `${dir}:${process.env.PATH}` })),
-        Layer.succeed(Config, settingsFromLeniently({}, "")),
-        output
-      )
+      const { layers, sentLines } = yield* slowLogger
       yield* Effect.scoped(
         Effect.gen(function* () {
           const log = yield* Effect.provide(makeLog("tiny-cloud/final"), layers)
@@ -79,7 +70,7 @@ describe("syslog lines", () => {
         })
       )
       // no waiting: the scope's end waited for the logger
-      expect(existsSync(sent) ? readFileSync(sent, "utf8") : "").toBe("local7.info bootstrap_complete: starting\nlocal7.info bootstrap_complete: done\n")
+      expect(sentLines()).toEqual(["local7.info bootstrap_complete: starting", "local7.info bootstrap_complete: done"])
     })
   )
 })
