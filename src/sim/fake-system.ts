@@ -28,12 +28,17 @@ case "$name" in
   # a long-lived logger: each line it is given is an entry of its own, written in one piece
   logger) while IFS= read -r l; do printf '%s\\n< %s\\n' "$line" "$l" >> "$FAKE_COMMAND_LOG"; done; exit 0 ;;
 esac
-printf '%s\\n' "$line" >> "$FAKE_COMMAND_LOG"
+# an entry with its stdin is written in one piece: a long-lived logger's entries never come between them
 case "$name" in
   # a clear-text password (chpasswd without -e) is never recorded
-  chpasswd) if [ "$1" = -e ]; then sed 's/^/< /'; else while IFS=: read -r u _; do printf '< %s:(password not shown)\\n' "$u"; done; fi >> "$FAKE_COMMAND_LOG" ;;
-  sfdisk) sed 's/^/< /' >> "$FAKE_COMMAND_LOG" ;;
-  *) cat > /dev/null 2>&1 ;;
+  chpasswd) stdin=$(if [ "$1" = -e ]; then sed 's/^/< /'; else while IFS=: read -r u _; do printf '< %s:(password not shown)\\n' "$u"; done; fi) ;;
+  sfdisk) stdin=$(sed 's/^/< /') ;;
+  *) printf '%s\\n' "$line" >> "$FAKE_COMMAND_LOG"; cat > /dev/null 2>&1; stdin=- ;;
+esac
+case "$stdin" in
+  -) ;;
+  '') printf '%s\\n' "$line" >> "$FAKE_COMMAND_LOG" ;;
+  *) printf '%s\\n%s\\n' "$line" "$stdin" >> "$FAKE_COMMAND_LOG" ;;
 esac
 case "$name" in
   adduser)
