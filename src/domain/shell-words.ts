@@ -27,10 +27,21 @@ export interface Assignments {
 const NAME = /^(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)=/
 
 /** `export NAME [NAME...]`, names only, up to the end of its command (a line's end, `;`, a comment) */
-const EXPORT_ONLY = /^export(?:[ \t]+[A-Za-z_][A-Za-z0-9_]*)+(?=[ \t]*(?:[\r\n;]|$)|[ \t]+#)/
+const EXPORT_ONLY = /export(?:[ \t]+[A-Za-z_][A-Za-z0-9_]*)+(?=[ \t]*(?:[\r\n;]|$)|[ \t]+#)/y
 
 /** names without a value after an exported assignment (`export A=1 B`: B is exported, nothing assigned), up to the end of its command */
-const BARE_NAMES = /^(?:[A-Za-z_][A-Za-z0-9_]*(?:[ \t]+|(?=[\r\n;]|$)))+/
+const BARE_NAMES = /(?:[A-Za-z_][A-Za-z0-9_]*(?:[ \t]+|(?=[\r\n;]|$)))+/y
+
+/**
+ * How long the match of sticky `pattern` at `i` is (0: none). Matched in the text itself, not in
+ * a window cut from it: a window's end is `$` to the pattern, which took a name it cut for a whole one
+ * (`export A=1 N0 ... N99`, names past 300 characters: 'unexpected '7 N78 ...'', the line lost).
+ * Names and blanks never cross a line's end, so only this line is scanned.
+ */
+const matchAt = (pattern: RegExp, text: string, i: number): number => {
+  pattern.lastIndex = i
+  return pattern.exec(text)?.[0].length ?? 0
+}
 
 /**
  * the text from `i` to the end of its line (its CR aside), at most `max` characters of it, to quote in a
@@ -72,9 +83,9 @@ export const parseAssignments = (text: string): Assignments => {
       continue
     }
     // `export NAME...` without a value (after `NAME=value`, as sh scripts write it) assigns nothing: a line like a comment
-    const exported = EXPORT_ONLY.exec(text.slice(i, i + 300))
-    if (exported !== null) {
-      i += exported[0].length
+    const exported = matchAt(EXPORT_ONLY, text, i)
+    if (exported > 0) {
+      i += exported
       continue
     }
     const m = NAME.exec(text.slice(i, i + 300))
@@ -141,7 +152,7 @@ export const parseAssignments = (text: string): Assignments => {
     }
     while (i < text.length && (text[i] === " " || text[i] === "\t")) i++
     // `export A=1 B` exports B as well, which assigns nothing
-    if (exporting) i += BARE_NAMES.exec(text.slice(i, i + 300))?.[0].length ?? 0
+    if (exporting) i += matchAt(BARE_NAMES, text, i)
     // `A=1 B=2` sets both, as sh does; the loop reads the next one
     const another = /^[A-Za-z_][A-Za-z0-9_]*=/.test(text.slice(i, i + 300))
     continuing = another

@@ -41,8 +41,14 @@ export const printable = (text: string, max = 80): string =>
  * So is a `/` (`user:pa/ss@host`, a base64 token): the values named are those refused, which no
  * URL parser took, so none of their slashes is known to start a path; all before the last `@` is hidden.
  */
-export const withoutCredentials = (text: string): string =>
-  text.replace(/^((?:[A-Za-z][A-Za-z0-9+.-]*:)?[/\\]+)?[\s\S]*@/, (_, scheme: string | undefined) => `${scheme ?? ""}***@`)
+export const withoutCredentials = (text: string): string => {
+  // the last '@' found by lastIndexOf, not by a regex's '[\s\S]*@' after the optional slashes:
+  // that backtracks over every split of a run of '/' (100 KB of them: seconds, 1 MB: minutes)
+  const at = text.lastIndexOf("@")
+  if (at < 0) return text
+  const scheme = /^(?:[A-Za-z][A-Za-z0-9+.-]*:)?[/\\]+/.exec(text)?.[0] ?? ""
+  return `${scheme}***${text.slice(at)}`
+}
 
 /**
  * The `Authorization` header of the user and password a URL carries

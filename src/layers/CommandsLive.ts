@@ -226,7 +226,9 @@ const stream =
             // waited for, it keeps this process alive until it is gone
             child.ref()
             child.stdin.end()
-          }).pipe(Effect.timeoutTo({ duration: "250 millis", onSuccess: () => undefined, onTimeout: () => child.unref() }))
+            // interruptible: a finalizer (the log's end with its scope) runs uninterruptibly, where the timeout
+            // could not stop the wait, and a resident phase's answer waited for a logger that never ends
+          }).pipe(Effect.interruptible, Effect.timeoutTo({ duration: "250 millis", onSuccess: () => undefined, onTimeout: () => child.unref() }))
           return { write: (line: string) => Effect.sync(() => void (gone || child.stdin.write(`${line}\n`))), close }
         },
         catch: (e) => new CommandError({ command, reason: e instanceof Error ? e.message : String(e) })

@@ -19,6 +19,8 @@ import { analyseUserData } from "../../src/domain/userdata/parse.js"
 import { formatProblem } from "../../src/domain/userdata/problem.js"
 import { YAML_MAX_TOKENS } from "../../src/domain/yaml-depth.js"
 import { parseAssignments } from "../../src/domain/shell-words.js"
+import { settingsFromLeniently } from "../../src/domain/settings.js"
+import { withoutCredentials } from "../../src/domain/text.js"
 import { actionLines, makeTestInstance } from "../support/instance.js"
 
 const LINES = 100_000
@@ -225,5 +227,35 @@ describe("MIME user-data of many multipart parts whose boundary is not in them",
       spy.mockRestore()
     }
     expect(searched).toBeLessThan(2 * text.length)
+  })
+})
+
+describe("a refused endpoint of 200 KB of slashes (IMDS_ENDPOINT, AZURE_WIRESERVER, a seedfrom)", () => {
+  const slashes = "/".repeat(200_000)
+  // the test's timeout is seen only once the thread is free again: each call is followed by a turn of the event loop
+  const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+  it("is named without what comes before its last '@', before the test's timeout (as a regex, [\\s\\S]*@ after the slashes took 7 s for 100 KB, 30 s for 200 KB)", async () => {
+    expect(withoutCredentials(slashes)).toBe(slashes)
+    await turn()
+    expect(withoutCredentials(`http:${slashes}x`)).toBe(`http:${slashes}x`)
+    await turn()
+    expect(withoutCredentials(`${slashes}user:SECRET@host`)).toBe(`${slashes}***@host`)
+    const s = settingsFromLeniently({ IMDS_ENDPOINT: slashes }, "")
+    await turn()
+    expect(s.problems.map((p) => p.message)).toEqual([`IMDS_ENDPOINT: expected HOST or HOST:PORT, got '${"/".repeat(80)}...'`])
+  })
+
+  it("hides what the regex it replaced hid, on any mix of schemes, slashes and '@'", () => {
+    const regexWithout = (text: string) =>
+      text.replace(/^((?:[A-Za-z][A-Za-z0-9+.-]*:)?[/\\]+)?[\s\S]*@/, (_, scheme: string | undefined) => `${scheme ?? ""}***@`)
+    const fragments = ["http:", "a", "1", "+", ":", "/", "\\", "@", "?", "#", " ", "\n", "x@y"]
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...fragments), { maxLength: 16 }), (parts) => {
+        const text = parts.join("")
+        expect(withoutCredentials(text)).toBe(regexWithout(text))
+      }),
+      { numRuns: 5000 }
+    )
   })
 })

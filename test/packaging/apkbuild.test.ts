@@ -262,6 +262,16 @@ describe("a cloud package's post-install", () => {
     expect(postInstall("gcp", "CLOUD=aws\nexport\tCLOUD='azure'\n")).toBe("CLOUD=gcp\n")
   })
 
+  it("keeps a line that sets CLOUD beside another assignment (which sh and tiny-cloud.conf take: CLOUD_USER set too) and sets CLOUD after it, where it wins; a second run changes nothing", () => {
+    const once = postInstall("aws", "#CLOUD=auto\nexport CLOUD_USER=ops CLOUD=azure\nIMDS_TIMEOUT=5\n")
+    expect(once).toBe("#CLOUD=auto\nexport CLOUD_USER=ops CLOUD=azure\nIMDS_TIMEOUT=5\nCLOUD=aws\n")
+    expect(postInstall("aws", once)).toBe(once)
+    expect(postInstall("gcp", "CLOUD=oci\nCLOUD=azure CLOUD_USER=ops\n")).toBe("CLOUD=azure CLOUD_USER=ops\nCLOUD=gcp\n")
+    expect(postInstall("oci", "CLOUD_USER=ops;CLOUD=azure\nCLOUD=oci\n")).toBe("CLOUD_USER=ops;CLOUD=azure\nCLOUD=oci\n")
+    // a CLOUD= in a comment after a value is no assignment
+    expect(postInstall("aws", "CLOUD=azure # CLOUD_USER=ops\n")).toBe("CLOUD=aws\n")
+  })
+
   it("adds CLOUD to a file that has no CLOUD line", () => {
     expect(postInstall("oci", "CLOUD_USER=opc\n")).toBe("CLOUD_USER=opc\nCLOUD=oci\n")
   })

@@ -29,6 +29,13 @@ describe("tiny-cloud.conf", () => {
     expect(conf.problems).toEqual([{ line: 3, reason: "unexpected 'reboot' after IMDS_TIMEOUT=...; quote values with spaces" }])
   })
 
+  it("takes a line of exported names however long it is, with or without an assignment before them (names past 300 characters were cut mid-name and the rest refused)", () => {
+    const names = Array.from({ length: 100 }, (_, i) => `N${i}`).join(" ")
+    const conf = parseAssignments(`export CLOUD_USER=ops ${names}\nexport ${names}\nexport ${names} # all\nCLOUD=aws\n`)
+    expect({ ...conf.values }).toEqual({ CLOUD_USER: "ops", CLOUD: "aws" })
+    expect(conf.problems).toEqual([])
+  })
+
   it("an unterminated quote costs its own line only: the lines after it, which no quote of its kind closes, are still read", () => {
     const conf = parseAssignments(`SKIP_INIT_ACTIONS="set_hostname\nCLOUD_USER=ops\nX='a\nb' DEBUG='1\nCLOUD=aws\n`)
     expect({ ...conf.values }).toEqual({ CLOUD_USER: "ops", X: "a\nb", CLOUD: "aws" })

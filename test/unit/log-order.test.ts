@@ -73,4 +73,40 @@ describe("syslog lines", () => {
       expect(sentLines()).toEqual(["local7.info bootstrap_complete: starting", "local7.info bootstrap_complete: done"])
     })
   )
+
+  it.scopedLive("do not keep the program's scope from ending (a phase's exit, a resident phase's answer) when the logger never ends: it is left after its bound", () =>
+    Effect.gen(function* () {
+      const dir = yield* Effect.acquireRelease(
+        Effect.sync(() => mkdtempSync(join(tmpdir(), "tc-log-stuck-"))),
+        (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+      )
+      const pidFile = join(dir, "pid")
+      // a logger that takes its lines and then never exits (as one blocked on a syslogd that does not read)
+      writeFileSync(join(dir, "logger"), `#!/bin/sh\necho $$ > "${pidFile}"\ncat > /dev/null\nexec sleep 120\n`)
+      chmodSync(join(dir, "logger"), 0o755)
+      const loggerPid = () => (existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8")) : undefined)
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          const pid = loggerPid()
+          if (pid !== undefined) process.kill(pid, "SIGKILL")
+        })
+      )
+      const { layer: output } = yield* capturingOutput
+      const layers = Layer.mergeAll(
+        Layer.succeed(Commands, makeLiveCommands(() => {}, { PATH: `${dir}:${process.env.PATH}` })),
+        Layer.succeed(Config, settingsFromLeniently({}, "")),
+        output
+      )
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const log = yield* Effect.provide(makeLog("tiny-cloud/final"), layers)
+          yield* log.log("info", "bootstrap_complete: done")
+          yield* Effect.promise(() => until(() => loggerPid() !== undefined, "the logger started"))
+        })
+      )
+      // the scope ended while the logger still lives: it was not waited for to its end (that took the logger's 120 s)
+      expect(loggerPid()).toBeGreaterThan(0)
+      expect(() => process.kill(loggerPid()!, 0)).not.toThrow()
+    })
+  )
 })
