@@ -19,14 +19,14 @@ import { Config } from "../../src/services/Config.js"
 import { capturingOutput } from "../support/layers.js"
 import { until } from "../support/openrc.js"
 
-/** a `logger` stand-in that takes its time to send each line (-p PRIORITY -t TAG), the services a Log needs, and what it has sent */
-const slowLogger = Effect.gen(function* () {
+/** a `logger` stand-in that takes `delay` seconds to send each line (-p PRIORITY -t TAG), the services a Log needs, and what it has sent */
+const slowLogger = (delay: number) => Effect.gen(function* () {
   const dir = yield* Effect.acquireRelease(
     Effect.sync(() => mkdtempSync(join(tmpdir(), "tc-log-order-"))),
     (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
   )
   const sent = join(dir, "sent")
-  writeFileSync(join(dir, "logger"), `#!/bin/sh\nwhile IFS= read -r line; do sleep 0.03; echo "$2 $line" >> "${sent}"; done\n`)
+  writeFileSync(join(dir, "logger"), `#!/bin/sh\nwhile IFS= read -r line; do ${delay > 0 ? `sleep ${delay}; ` : ""}echo "$2 $line" >> "${sent}"; done\n`)
   chmodSync(join(dir, "logger"), 0o755)
   const { layer: output } = yield* capturingOutput
   const layers = Layer.mergeAll(
@@ -40,7 +40,7 @@ const slowLogger = Effect.gen(function* () {
 describe("syslog lines", () => {
   it.scopedLive("reach syslog in the order they were logged, across levels", () =>
     Effect.gen(function* () {
-      const { layers, sentLines } = yield* slowLogger
+      const { layers, sentLines } = yield* slowLogger(0.03)
       const log = yield* Effect.provide(makeLog("tiny-cloud/main"), layers)
       const lines: ReadonlyArray<readonly ["info" | "notice" | "warn" | "err", string]> = [
         ["info", "a: starting"],
@@ -61,7 +61,8 @@ describe("syslog lines", () => {
 
   it.scopedLive("are all in syslog once the program's scope has ended (a phase's exit, a resident phase's answer), as with one logger a line", () =>
     Effect.gen(function* () {
-      const { layers, sentLines } = yield* slowLogger
+      // a logger that takes a little while (two lines, 40 ms), well within the bound of the wait (250 ms)
+      const { layers, sentLines } = yield* slowLogger(0.02)
       yield* Effect.scoped(
         Effect.gen(function* () {
           const log = yield* Effect.provide(makeLog("tiny-cloud/final"), layers)
