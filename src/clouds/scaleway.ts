@@ -29,19 +29,50 @@ export const scalewayKeys = (conf: ReadonlyMap<string, string>): ReadonlyArray<s
     ...numbered(conf, TAG).flatMap((tag) => (tag.startsWith(AUTHORIZED_KEY) ? [tag.slice(AUTHORIZED_KEY.length).replace(/_/g, " ")] : []))
   ])
 
+/** the quote a line leaves open (`'` or `"`), as a shell reads it; undefined when every quote it opens it closes */
+const openQuote = (line: string): string | undefined => {
+  let open: string | undefined
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!
+    if (open === undefined && (c === "'" || c === '"')) open = c
+    else if (c === open) open = undefined
+    else if (c === "\\" && open !== "'") i++
+  }
+  return open
+}
+
 /**
  * `/conf`: `KEY=VALUE` lines quoted as a shell reads them. Scaleway also
  * writes lists unquoted (`PUBLIC_IP=DYNAMIC ID ADDRESS`, the names of the
  * keys that follow): such a line's value is the rest of the line, as written.
+ * A quote a line leaves open is a value across lines (a key holding a
+ * newline) only where the next line with that quote closes it at its end
+ * and the lines read cleanly together; otherwise it is the line's own (an
+ * apostrophe written unquoted, `NAME=bob's-box`), and never takes the keys
+ * on the lines after it, up to the next apostrophe, with it.
  */
 export const parseConf = (text: string): ReadonlyMap<string, string> => {
-  const { values, problems } = parseAssignments(text)
-  const conf = new Map(Object.entries(values))
+  const conf = new Map<string, string>()
+  const asWritten = new Map<string, string>()
   const lines = text.split("\n")
-  for (const { line } of problems) {
-    const raw = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*?)\r?$/.exec(lines[line - 1] ?? "")
-    if (raw !== null && !conf.has(raw[1]!)) conf.set(raw[1]!, raw[2]!.trim())
+  for (let i = 0; i < lines.length; i++) {
+    let read = parseAssignments(lines[i]!)
+    const quote = read.problems.length > 0 ? openQuote(lines[i]!) : undefined
+    if (quote !== undefined) {
+      let j = i + 1
+      while (j < lines.length && !lines[j]!.includes(quote)) j++
+      if (j === lines.length) j = -1
+      const joined = j < 0 ? undefined : parseAssignments(lines.slice(i, j + 1).join("\n"))
+      if (joined !== undefined && joined.problems.length === 0 && lines[j]!.replace(/\s+$/, "").endsWith(quote)) {
+        read = joined
+        i = j
+      }
+    }
+    for (const [key, value] of Object.entries(read.values)) conf.set(key, value)
+    const raw = read.problems.length > 0 ? /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*?)\r?$/.exec(lines[i]!) : null
+    if (raw !== null && !asWritten.has(raw[1]!)) asWritten.set(raw[1]!, raw[2]!.trim())
   }
+  for (const [key, value] of asWritten) if (!conf.has(key)) conf.set(key, value)
   return conf
 }
 

@@ -125,6 +125,20 @@ describe("scaleway's keys", () => {
     expect(scalewayKeys(conf)).toEqual(["ssh-ed25519 AAAAOne one", "ssh-rsa AAAATwo two@host"])
     expect(conf.get("NAME")).toBe("bob's-box")
   })
+
+  it("an apostrophe written unquoted is its line's even where a later line has one (the keys' own quotes, as Scaleway writes them): the lines between are still read", () => {
+    const conf = parseConf("NAME=bob's-box\nSSH_PUBLIC_KEYS=1\nSSH_PUBLIC_KEYS_0=KEY FINGERPRINT\nSSH_PUBLIC_KEYS_0_KEY='ssh-ed25519 AAAAOne one'\nTAGS=1\nTAGS_0=don't\n")
+    expect(scalewayKeys(conf)).toEqual(["ssh-ed25519 AAAAOne one"])
+    expect(conf.get("NAME")).toBe("bob's-box")
+    expect(conf.get("SSH_PUBLIC_KEYS_0")).toBe("KEY FINGERPRINT")
+    expect(conf.get("TAGS_0")).toBe("don't")
+  })
+
+  it("a value quoted across lines (a key holding a newline) is read as a shell reads it, one value", () => {
+    const conf = parseConf("NAME=box\nSSH_PUBLIC_KEYS_0_KEY='ssh-ed25519 AAAAOne one\ncommand=\"/bin/sh -c evil\" ssh-rsa AAAAEvil e@x'\nTAGS=0\n")
+    expect(conf.get("SSH_PUBLIC_KEYS_0_KEY")).toBe('ssh-ed25519 AAAAOne one\ncommand="/bin/sh -c evil" ssh-rsa AAAAEvil e@x')
+    expect(conf.get("TAGS")).toBe("0")
+  })
 })
 
 describe("hetzner's public-keys", () => {
