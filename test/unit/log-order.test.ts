@@ -19,14 +19,22 @@ import { Config } from "../../src/services/Config.js"
 import { capturingOutput } from "../support/layers.js"
 import { until } from "../support/openrc.js"
 
-/** a `logger` stand-in that takes `delay` seconds to send each line (-p PRIORITY -t TAG), the services a Log needs, and what it has sent */
-const slowLogger = (delay: number) => Effect.gen(function* () {
+/**
+ * a `logger` stand-in that takes `delay` seconds to send each line (-p PRIORITY -t TAG), or with "at its end"
+ * sends them all once its input has ended; the services a Log needs, and what it has sent
+ */
+const slowLogger = (delay: number | "at its end") => Effect.gen(function* () {
   const dir = yield* Effect.acquireRelease(
     Effect.sync(() => mkdtempSync(join(tmpdir(), "tc-log-order-"))),
     (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
   )
   const sent = join(dir, "sent")
-  writeFileSync(join(dir, "logger"), `#!/bin/sh\nwhile IFS= read -r line; do ${delay > 0 ? `sleep ${delay}; ` : ""}echo "$2 $line" >> "${sent}"; done\n`)
+  writeFileSync(
+    join(dir, "logger"),
+    delay === "at its end"
+      ? `#!/bin/sh\nheld=\nwhile IFS= read -r line; do held="$held$2 $line\n"; done\nprintf %s "$held" >> "${sent}"\n`
+      : `#!/bin/sh\nwhile IFS= read -r line; do ${delay > 0 ? `sleep ${delay}; ` : ""}echo "$2 $line" >> "${sent}"; done\n`
+  )
   chmodSync(join(dir, "logger"), 0o755)
   const { layer: output } = yield* capturingOutput
   const layers = Layer.mergeAll(
@@ -61,8 +69,10 @@ describe("syslog lines", () => {
 
   it.scopedLive("are all in syslog once the program's scope has ended (a phase's exit, a resident phase's answer), as with one logger a line", () =>
     Effect.gen(function* () {
-      // a logger that takes a little while (two lines, 40 ms), well within the bound of the wait (250 ms)
-      const { layers, sentLines } = yield* slowLogger(0.02)
+      // a logger that sends its lines only once its input has ended: they are there only where the scope's end
+      // ended its input and waited for it, with no sleep of its own (a sleep's fork on a loaded machine, two
+      // lines of 20 ms, took 100 to 150 ms there, near the bound of the wait, 250 ms)
+      const { layers, sentLines } = yield* slowLogger("at its end")
       yield* Effect.scoped(
         Effect.gen(function* () {
           const log = yield* Effect.provide(makeLog("tiny-cloud/final"), layers)
