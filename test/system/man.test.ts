@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { CLOUD_NAMES } from "../../src/clouds/registry.js"
+import { CLOUD_NAMES, PROVIDERS } from "../../src/clouds/registry.js"
 import { CONFIG_KEYS } from "../../src/domain/settings.js"
 import { COMMANDS } from "../../src/programs/commands.js"
 import { manSources } from "../../scripts/docs.js"
@@ -38,6 +38,14 @@ describe("man page sources", () => {
     expect(() => buildPages(without("cloud-config.5.md", /`timezone`\n: [^\n]*\n/), OPTIONS)).toThrow("cloud-config.5.md: not documented: timezone")
     expect(() => buildPages(without("alpine-config.5.md", /`autoinstall`\n: [^\n]*\n/), OPTIONS)).toThrow("alpine-config.5.md: not documented: autoinstall")
     expect(CONFIG_KEYS.length).toBeGreaterThan(20)
+  })
+
+  it("tiny-cloud(8) names, in a phase's entry, every action a cloud adds to that phase (azure's report_ready, nocloud's set_network_interfaces)", () => {
+    const page = manSources()["tiny-cloud.8.md"]!
+    const entryOf = (phase: string) => page.slice(page.indexOf(`{{command ${phase}}}`)).split(/\n\{\{command /)[0]!
+    const added = PROVIDERS.flatMap((p) => (p.changes ?? []).flatMap((c) => c.actions.map((action) => ({ cloud: p.name, phase: c.phase, action }))))
+    expect(added.length).toBeGreaterThan(0)
+    expect(added.filter(({ cloud, phase, action }) => !entryOf(phase).includes(`On ${cloud} \`${action}\``))).toEqual([])
   })
 
   it("tiny-cloud.conf(5) names every cloud of the registry as a value of CLOUD", () => {
