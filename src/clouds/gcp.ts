@@ -50,6 +50,13 @@ export const instanceKeys = (text: string, cloudUser: string, now: number): Read
     return (login === undefined || login === cloudUser || login === "cloudinit") && !hasExpired(key, now) ? [key] : []
   })
 
+/**
+ * `block-project-ssh-keys` says true as GCE's guest environment reads it (Go's
+ * ParseBool: `1`, `t`, `T`, `true`, `True`, `TRUE`) and as cloud-init reads it
+ * (`true`, any case); anything else blocks nothing
+ */
+export const blocksProjectKeys = (flag: string): boolean => ["true", "t", "1"].includes(flag.trim().toLowerCase())
+
 /** lists as JSON lists, or newline-separated text */
 const items = (v: unknown): unknown => (typeof v === "string" ? lines(v) : v)
 
@@ -78,7 +85,7 @@ export const gcp: CloudProvider = {
         )
         // as GCE's guest environment: the project's keys are blocked by the flag, and by the instance's legacy sshKeys
         const legacy = instance[INSTANCE_KEYS.indexOf(LEGACY_INSTANCE_KEYS)]!
-        const blocked = Option.exists(flag, (f) => f.trim().toLowerCase() === "true") || Option.exists(legacy, (l) => l.trim() !== "")
+        const blocked = Option.exists(flag, blocksProjectKeys) || Option.exists(legacy, (l) => l.trim() !== "")
         // read only where they are used: a project list that cannot be read never fails an instance that blocks it
         const project = blocked ? [] : yield* Effect.forEach(PROJECT_KEYS, (path) => client.text(path), { concurrency: 2 })
         const now = yield* Clock.currentTimeMillis

@@ -4,7 +4,7 @@ import fc from "fast-check"
 import * as Option from "effect/Option"
 import { decodeBase64 } from "../../src/clouds/common.js"
 import { oneKey } from "../../src/clouds/azure.js"
-import { hasExpired, instanceKeys, splitLogin } from "../../src/clouds/gcp.js"
+import { blocksProjectKeys, hasExpired, instanceKeys, splitLogin } from "../../src/clouds/gcp.js"
 import { hetznerKeys } from "../../src/clouds/hetzner.js"
 import { parseMetaData } from "../../src/clouds/incus.js"
 import { ipv4Network, ipv6Network } from "../../src/clouds/ip.js"
@@ -90,6 +90,11 @@ describe("gcp's ssh-keys lines", () => {
     const text = [`alpine:${K} a`, `cloudinit:${K} c`, `${K} none`, `bob:${K} b`, `alpine:${K} google-ssh {"userName":"x","expireOn":"2024-12-31T23:59:59+0000"}`].join("\n")
     expect(instanceKeys(text, "alpine", NOW)).toEqual([`${K} a`, `${K} c`, `${K} none`])
     expect(instanceKeys(text, "bob", NOW)).toEqual([`${K} c`, `${K} none`, `${K} b`])
+  })
+
+  it("block-project-ssh-keys: true as GCE's guest environment (Go's ParseBool) and cloud-init read it", () => {
+    for (const flag of ["TRUE", "True", "true", "1", "t", "T", " true\n"]) expect(blocksProjectKeys(flag), flag).toBe(true)
+    for (const flag of ["FALSE", "false", "0", "f", "", "yes", "on", "2"]) expect(blocksProjectKeys(flag), flag).toBe(false)
   })
 
   it("takes a google-ssh key whose expiry cannot be read as not expired, as cloud-init does", () => {
