@@ -9,10 +9,12 @@
  * process there. Each cloud has a namespace of its own, so they run at once.
  * Then what only the real addresses show: a service restarted between two
  * phases, a cloud detected where its service is not, `imds` by a user other
- * than root. These have namespaces and instances of their own too, and run at
- * once with the clouds' (most of their time is waiting on processes and deadlines).
+ * than root, nocloud's ephemeral DHCP lease that no server gives. These have
+ * namespaces and instances of their own too, and run at once with the clouds'
+ * (most of their time is waiting on processes and deadlines).
  */
-import { chmodSync } from "node:fs"
+import { chmodSync, mkdirSync, symlinkSync } from "node:fs"
+import { join } from "node:path"
 import { expect, it } from "@effect/vitest"
 import { describe } from "vitest"
 import * as Effect from "effect/Effect"
@@ -250,6 +252,50 @@ describeSystem("incus's guest API asked for by hand", { tools: { setpriv: "util-
         stderr: `imds: incus: cannot read unix:${instance.root}/dev/incus/sock:/1.0/meta-data: permission denied on its socket, which only root may use\n`
       })
       expect(yield* run(process.execPath, imds, instance.env)).toEqual({ code: 0, stdout: HOST, stderr: "" })
+    })
+  )
+}, { concurrent: true })
+
+describeSystem("nocloud's ephemeral DHCP lease on a link where no DHCP server answers", { tools: { ip: "iproute2", busybox: "busybox" }, root: true }, () => {
+  it.scopedLive("busybox udhcpc -f -q, which asks for ever, is given IMDS_DEADLINE: the boot phase goes on to the interfaces file and sshd, each problem in one line; once networking is up, the seed gives hostname and keys", () =>
+    Effect.gen(function* () {
+      const ns = yield* makeNamespace
+      // the other end of eth0, where the seed is
+      const lan = yield* makeNamespace
+      yield* ns.ip("link", "add", "eth0", "type", "veth", "peer", "name", "p0", "netns", lan.name)
+      yield* lan.ip("link", "set", "p0", "up")
+      yield* lan.ip("addr", "add", "10.0.0.1/24", "dev", "p0")
+      yield* simulatorIn(lan, "nocloud", INSTANCE, 80, { host: "10.0.0.1" })
+      const instance = yield* instanceOf({}, {})
+      instance.write("/proc/cmdline", "root=/dev/vda2 ds=nocloud;s=http://10.0.0.1/seed/\n")
+      // busybox's own udhcpc, as Alpine has it, before the harness's stand-in
+      const busybox = join(instance.dir, "busybox")
+      mkdirSync(busybox)
+      symlinkSync(which("busybox")!, join(busybox, "udhcpc"))
+      const services = servicesEnv(instance)
+      const env = { ...services, PATH: `${busybox}:${services.PATH}`, IMDS_DEADLINE: "3" }
+      const start = (phase: string) => Effect.promise(() => startService(phase, env, [IP, "netns", "exec", ns.name, "sh"]))
+
+      const boot = yield* start("boot")
+      expect(boot.code, boot.stderr).toBe(0)
+      expect(boot.stderr.split("\n").filter((l) => !/^ {3}\+\+ /.test(l) && l !== "")).toEqual([
+        "set_ephemeral_network: no DHCP lease on eth0 within 3 s (IMDS_DEADLINE); the boot goes on without it",
+        "set_network_interfaces: nocloud: cannot read http://10.0.0.1/seed/meta-data: no route to host; the default stanzas are used"
+      ])
+      expect(actionLines(boot.stderr).filter((l) => l.endsWith(": done"))).toEqual(
+        ["expand_root", "install_hotplugs", "set_ephemeral_network", "set_network_interfaces", "enable_sshd"].map((a) => `   ++ ${a}: done`)
+      )
+      expect(instance.read("/etc/network/interfaces")).toBe("auto lo\niface lo inet loopback\n\nauto eth0\niface eth0\n\tuse dhcp\n\n")
+      expect(instance.commands()).toContain("rc-update add sshd default")
+
+      // the networking service brings eth0 up by DHCP
+      yield* ns.ip("link", "set", "eth0", "up")
+      yield* ns.ip("addr", "add", "10.0.0.5/24", "dev", "eth0")
+      const rest = [yield* start("early"), yield* start("main"), yield* start("final")]
+      expect(rest.map((r) => r.code), rest.map((r) => r.stderr).join("")).toEqual([0, 0, 0])
+      expect(instance.read("/etc/hostname")).toBe("web-1\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${[KEY_A, KEY_B].sort().join("\n")}\n`)
+      expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
     })
   )
 }, { concurrent: true })
