@@ -9,7 +9,8 @@
  * process there. Each cloud has a namespace of its own, so they run at once.
  * Then what only the real addresses show: a service restarted between two
  * phases, a cloud detected where its service is not, `imds` by a user other
- * than root, nocloud's ephemeral DHCP lease that no server gives. These have
+ * than root, scaleway's service behind a route that refuses it, nocloud's
+ * ephemeral DHCP lease that no server gives. These have
  * namespaces and instances of their own too, and run at once with the clouds'
  * (most of their time is waiting on processes and deadlines).
  */
@@ -18,6 +19,7 @@ import { join } from "node:path"
 import { expect, it } from "@effect/vitest"
 import { describe } from "vitest"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import { CLOUD_NAMES } from "../../src/clouds/registry.js"
 import { simulatedCloud, type SimInstance } from "../../src/sim/simulator.js"
 import { actionLines, makeInstance, PROGRAM, type InstanceOptions, type TestInstance } from "../support/harness.js"
@@ -230,6 +232,35 @@ describeSystem("scaleway's user-data asked for by hand", { tools: { ip: "iproute
       })
       expect(yield* ns.exec(process.execPath, imds, env)).toEqual({ code: 0, stdout: `${HOST}\n${USER_DATA}`, stderr: "" })
       expect((yield* sim.stop).requests.filter((r) => r.path.startsWith("/user_data")).map((r) => [r.status, (r.remotePort ?? 0) < 1024])).toEqual([[200, true]])
+    })
+  )
+}, { concurrent: true })
+
+describeSystem("scaleway's metadata service behind a route that refuses it (prohibit), asked for by root", { tools: { ip: "iproute2" }, root: true }, () => {
+  it.scopedLive("user-data is not 'served only to a source port below 1024, which only root may use' but the route's 'permission denied', retried as /conf is until the route is lifted", () =>
+    Effect.gen(function* () {
+      const ns = yield* makeNamespace
+      yield* addresses(ns, "169.254.42.42")
+      yield* simulatorIn(ns, "scaleway", INSTANCE, 80, { host: "169.254.42.42" })
+      // the namespace's own addresses are looked up after a rule that refuses the service's
+      yield* ns.ip("rule", "add", "pref", "100", "lookup", "local")
+      yield* ns.ip("rule", "del", "pref", "0")
+      const refuse = ns.ip("rule", "add", "pref", "50", "to", "169.254.42.42", "prohibit")
+      const lift = ns.ip("rule", "del", "pref", "50")
+      yield* refuse
+      const instance = yield* instanceOf({}, CLOUDS.scaleway!.dmi)
+      const env = { ...instance.env, CLOUD: "scaleway", TINY_CLOUD_CODE_CACHE: "off" }
+      const imds = (deadline: string, ...args: ReadonlyArray<string>) => ns.exec(process.execPath, [PROGRAM, "imds", ...args], { ...env, IMDS_DEADLINE: deadline })
+      expect(yield* imds("1", "-e", "@userdata", "@hostname")).toEqual({
+        code: 0,
+        stdout: "",
+        stderr: "imds: scaleway: cannot read http://169.254.42.42/user_data/cloud-init: permission denied\nimds: scaleway: cannot read http://169.254.42.42/conf: permission denied\n"
+      })
+      // asked while the route refuses it, answered once it is lifted
+      const asked = yield* Effect.fork(imds("30", "@userdata"))
+      yield* Effect.sleep("1 second")
+      yield* lift
+      expect(yield* asked.await).toEqual(Exit.succeed({ code: 0, stdout: USER_DATA, stderr: "" }))
     })
   )
 }, { concurrent: true })
