@@ -127,12 +127,12 @@ export const setEphemeralNetwork = Effect.gen(function* () {
   }
   if (yield* Effect.flatMap(Network, (n) => n.hasIpv4(iface.value))) return
   const { imdsDeadline } = yield* Config
-  const none = `set_ephemeral_network: no DHCP lease on ${iface.value}`
+  const noLease = `set_ephemeral_network: no DHCP lease on ${iface.value}`
   // chooseInterface has brought it up
   const problem = yield* Effect.flatMap(Commands, (c) => c.run("udhcpc", ["-i", iface.value, "-f", "-q"])).pipe(
-    Effect.timeoutFail({ duration: Duration.seconds(imdsDeadline), onTimeout: () => `${none} within ${imdsDeadline} s (IMDS_DEADLINE)` }),
+    Effect.timeoutFail({ duration: Duration.seconds(imdsDeadline), onTimeout: () => `${noLease} within ${imdsDeadline} s (IMDS_DEADLINE)` }),
     Effect.as(undefined),
-    Effect.catchAll((e) => Effect.succeed(typeof e === "string" ? e : `${none}: ${e.message}`))
+    Effect.catchAll((e) => Effect.succeed(typeof e === "string" ? e : `${noLease}: ${e.message}`))
   )
   if (problem !== undefined) yield* warn(`${problem}; the boot goes on without it`)
 })
