@@ -18,6 +18,11 @@ const describe = (e: NodeJS.ErrnoException): string => {
       return "no route to host"
     case "ENOENT":
       return "no such socket"
+    // a connection a route (`prohibit`) or a firewall of this instance's refuses
+    case "EACCES":
+      return "permission denied"
+    case "EPERM":
+      return "operation not permitted"
     default:
       return e.message
   }
@@ -43,7 +48,7 @@ const locationOf = (header: string | undefined): string | undefined => {
   }
 }
 
-type AttemptError = (HttpTransportError & { code?: string }) | HttpAnswerTooLarge
+type AttemptError = (HttpTransportError & { code?: string; syscall?: string }) | HttpAnswerTooLarge
 
 /**
  * one request; a 2xx answer's body is collected up to `maxBytes`, the connection dropped past it; another answer's is not read; redirects are answers like any other.
@@ -132,7 +137,7 @@ const attempt = (req: HttpRequest, localPort?: number) =>
       }, req.timeoutMs)
       // bytes after a complete answer (its Content-Length or last chunk came) are no part of it: the answer stands, whether or not they came in the same packet
       r.on("error", (e: NodeJS.ErrnoException) =>
-        answer?.complete === true ? undefined : settle(Effect.fail(Object.assign(new HttpTransportError(e.code === "ETIMEDOUT" ? { reason: "timed out", timedOut: true } : { reason: describe(e) }), { code: e.code })))
+        answer?.complete === true ? undefined : settle(Effect.fail(Object.assign(new HttpTransportError(e.code === "ETIMEDOUT" ? { reason: "timed out", timedOut: true } : { reason: describe(e) }), { code: e.code, syscall: e.syscall })))
       )
       r.end(req.body)
       return Effect.sync(() => {
@@ -157,10 +162,12 @@ const privileged = (req: HttpRequest) => {
 /**
  * What only root may do, done by another user: binding a source port below
  * 1024, opening a socket of root's (incus's guest API). Final, as asking
- * again cannot change it; one line says why.
+ * again cannot change it; one line says why. A connection refused so over
+ * TCP is not that (a `prohibit` route, a firewall, for root too): it is
+ * asked again, as a route that comes up later is.
  */
-const onlyRoot = (req: HttpRequest): string | undefined =>
-  req.privilegedSourcePort ? "it is served only to a source port below 1024, which only root may use"
+const onlyRoot = (req: HttpRequest, e: { readonly syscall?: string }): string | undefined =>
+  req.privilegedSourcePort && e.syscall === "bind" ? "it is served only to a source port below 1024, which only root may use"
   : req.socketPath ? "permission denied on its socket, which only root may use"
   : undefined
 
@@ -182,7 +189,7 @@ export const liveHttp: HttpShape = {
   request: (req) =>
     (req.privilegedSourcePort ? privileged(req) : attempt(req)).pipe(
       Effect.catchAll((e): Effect.Effect<never, HttpTransportError | HttpAnswerTooLarge> => {
-        const why = onlyRoot(req)
+        const why = e._tag === "HttpTransportError" ? onlyRoot(req, e) : undefined
         if (why !== undefined && e._tag === "HttpTransportError" && (e.code === "EACCES" || e.code === "EPERM")) {
           return Effect.fail(new HttpTransportError({ reason: why, local: true }))
         }

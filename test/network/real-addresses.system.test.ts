@@ -9,13 +9,17 @@
  * process there. Each cloud has a namespace of its own, so they run at once.
  * Then what only the real addresses show: a service restarted between two
  * phases, a cloud detected where its service is not, `imds` by a user other
- * than root. These have namespaces and instances of their own too, and run at
- * once with the clouds' (most of their time is waiting on processes and deadlines).
+ * than root, scaleway's service behind a route that refuses it, nocloud's
+ * ephemeral DHCP lease that no server gives. These have
+ * namespaces and instances of their own too, and run at once with the clouds'
+ * (most of their time is waiting on processes and deadlines).
  */
-import { chmodSync } from "node:fs"
+import { chmodSync, mkdirSync, symlinkSync } from "node:fs"
+import { join } from "node:path"
 import { expect, it } from "@effect/vitest"
 import { describe } from "vitest"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import { CLOUD_NAMES } from "../../src/clouds/registry.js"
 import { simulatedCloud, type SimInstance } from "../../src/sim/simulator.js"
 import { actionLines, makeInstance, PROGRAM, type InstanceOptions, type TestInstance } from "../support/harness.js"
@@ -232,6 +236,35 @@ describeSystem("scaleway's user-data asked for by hand", { tools: { ip: "iproute
   )
 }, { concurrent: true })
 
+describeSystem("scaleway's metadata service behind a route that refuses it (prohibit), asked for by root", { tools: { ip: "iproute2" }, root: true }, () => {
+  it.scopedLive("user-data is not 'served only to a source port below 1024, which only root may use' but the route's 'permission denied', retried as /conf is until the route is lifted", () =>
+    Effect.gen(function* () {
+      const ns = yield* makeNamespace
+      yield* addresses(ns, "169.254.42.42")
+      yield* simulatorIn(ns, "scaleway", INSTANCE, 80, { host: "169.254.42.42" })
+      // the namespace's own addresses are looked up after a rule that refuses the service's
+      yield* ns.ip("rule", "add", "pref", "100", "lookup", "local")
+      yield* ns.ip("rule", "del", "pref", "0")
+      const refuse = ns.ip("rule", "add", "pref", "50", "to", "169.254.42.42", "prohibit")
+      const lift = ns.ip("rule", "del", "pref", "50")
+      yield* refuse
+      const instance = yield* instanceOf({}, CLOUDS.scaleway!.dmi)
+      const env = { ...instance.env, CLOUD: "scaleway", TINY_CLOUD_CODE_CACHE: "off" }
+      const imds = (deadline: string, ...args: ReadonlyArray<string>) => ns.exec(process.execPath, [PROGRAM, "imds", ...args], { ...env, IMDS_DEADLINE: deadline })
+      expect(yield* imds("1", "-e", "@userdata", "@hostname")).toEqual({
+        code: 0,
+        stdout: "",
+        stderr: "imds: scaleway: cannot read http://169.254.42.42/user_data/cloud-init: permission denied\nimds: scaleway: cannot read http://169.254.42.42/conf: permission denied\n"
+      })
+      // asked while the route refuses it, answered once it is lifted
+      const asked = yield* Effect.fork(imds("30", "@userdata"))
+      yield* Effect.sleep("1 second")
+      yield* lift
+      expect(yield* asked.await).toEqual(Exit.succeed({ code: 0, stdout: USER_DATA, stderr: "" }))
+    })
+  )
+}, { concurrent: true })
+
 describeSystem("incus's guest API asked for by hand", { tools: { setpriv: "util-linux" }, root: true }, () => {
   it.scopedLive("by a user the socket does not let in: one line saying so, at once rather than retried until IMDS_DEADLINE; root gets the answer", () =>
     Effect.gen(function* () {
@@ -250,6 +283,51 @@ describeSystem("incus's guest API asked for by hand", { tools: { setpriv: "util-
         stderr: `imds: incus: cannot read unix:${instance.root}/dev/incus/sock:/1.0/meta-data: permission denied on its socket, which only root may use\n`
       })
       expect(yield* run(process.execPath, imds, instance.env)).toEqual({ code: 0, stdout: HOST, stderr: "" })
+    })
+  )
+}, { concurrent: true })
+
+describeSystem("nocloud's ephemeral DHCP lease on a link where no DHCP server answers", { tools: { ip: "iproute2", busybox: "busybox" }, root: true }, () => {
+  it.scopedLive("busybox udhcpc -f -q, which asks for ever, is given IMDS_DEADLINE: the boot phase goes on to the interfaces file and sshd, each problem in one line; once networking is up, the seed gives hostname and keys", () =>
+    Effect.gen(function* () {
+      const ns = yield* makeNamespace
+      // the other end of eth0, where the seed is
+      const lan = yield* makeNamespace
+      yield* ns.ip("link", "add", "eth0", "type", "veth", "peer", "name", "p0", "netns", lan.name)
+      yield* lan.ip("link", "set", "p0", "up")
+      yield* lan.ip("addr", "add", "10.0.0.1/24", "dev", "p0")
+      yield* simulatorIn(lan, "nocloud", INSTANCE, 80, { host: "10.0.0.1" })
+      const instance = yield* instanceOf({}, {})
+      instance.write("/proc/cmdline", "root=/dev/vda2 ds=nocloud;s=http://10.0.0.1/seed/\n")
+      // busybox's own udhcpc, as Alpine has it, before the harness's stand-in
+      const busybox = join(instance.dir, "busybox")
+      mkdirSync(busybox)
+      symlinkSync(which("busybox")!, join(busybox, "udhcpc"))
+      const services = servicesEnv(instance)
+      // the harness's IMDS_DEADLINE, 5 s
+      const env = { ...services, PATH: `${busybox}:${services.PATH}` }
+      const start = (phase: string) => Effect.promise(() => startService(phase, env, [IP, "netns", "exec", ns.name, "sh"]))
+
+      const boot = yield* start("boot")
+      expect(boot.code, boot.stderr).toBe(0)
+      expect(boot.stderr.split("\n").filter((l) => !/^ {3}\+\+ /.test(l) && l !== "")).toEqual([
+        "set_ephemeral_network: no DHCP lease on eth0 within 5 s (IMDS_DEADLINE); the boot goes on without it",
+        "set_network_interfaces: nocloud: cannot read http://10.0.0.1/seed/meta-data: no route to host; the default stanzas are used"
+      ])
+      expect(actionLines(boot.stderr).filter((l) => l.endsWith(": done"))).toEqual(
+        ["expand_root", "install_hotplugs", "set_ephemeral_network", "set_network_interfaces", "enable_sshd"].map((a) => `   ++ ${a}: done`)
+      )
+      expect(instance.read("/etc/network/interfaces")).toBe("auto lo\niface lo inet loopback\n\nauto eth0\niface eth0\n\tuse dhcp\n\n")
+      expect(instance.commands()).toContain("rc-update add sshd default")
+
+      // the networking service brings eth0 up by DHCP
+      yield* ns.ip("link", "set", "eth0", "up")
+      yield* ns.ip("addr", "add", "10.0.0.5/24", "dev", "eth0")
+      const rest = [yield* start("early"), yield* start("main"), yield* start("final")]
+      expect(rest.map((r) => r.code), rest.map((r) => r.stderr).join("")).toEqual([0, 0, 0])
+      expect(instance.read("/etc/hostname")).toBe("web-1\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${[KEY_A, KEY_B].sort().join("\n")}\n`)
+      expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
     })
   )
 }, { concurrent: true })

@@ -110,6 +110,22 @@ describe("boot phase actions", () => {
     })
   )
 
+  it.scopedLive("set_ephemeral_network: a udhcpc that fails (no such device) is a warning; the boot phase goes on to the interfaces file and sshd", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "nocloud",
+        instance: { hostname: "web.example.org" },
+        answer: (i) => (i.command === "udhcpc" ? { exitCode: 1, stderr: new TextEncoder().encode("udhcpc: SIOCGIFINDEX: No such device\n") } : undefined)
+      })
+      const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "set_ephemeral_network set_network_interfaces enable_sshd" })
+      expect(r.code).toBe(0)
+      expect(r.stderr).toContain("\nset_ephemeral_network: no DHCP lease on eth0: udhcpc: exited with status 1; the boot goes on without it\n")
+      expect(actionLines(r.stderr).filter((l) => l.endsWith(": done"))).toEqual(["set_ephemeral_network", "set_network_interfaces", "enable_sshd"].map((a) => `   ++ ${a}: done`))
+      expect(instance.commands().filter((c) => !c.startsWith("ip link "))).toEqual(["udhcpc -i eth0 -f -q", "rc-update add sshd default", "rc-update --update"])
+      expect(instance.read("/etc/network/interfaces")).toBe("auto lo\niface lo inet loopback\n\nauto eth0\niface eth0\n\tuse dhcp\n\n")
+    })
+  )
+
   it.scopedLive("set_default_interfaces falls back to the first interface and leaves an existing file alone", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws", interfaces: [{ name: "eth0", mac: "02:00:00:00:00:01", up: false }] })

@@ -1,3 +1,4 @@
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -109,7 +110,13 @@ const isNameserver = (text: string): boolean => {
   return ipv4(address) !== undefined || ipv6(address) !== undefined
 }
 
-/** where the cloud wants it: the chosen interface up and a one-shot DHCP lease on it */
+/**
+ * Where the cloud wants it: the chosen interface up and a one-shot DHCP lease
+ * on it. `udhcpc -f -q` asks until a server answers, for ever where none does:
+ * it is given IMDS_DEADLINE seconds, the time the seed it is for may take. A
+ * lease not had is a warning, as a link not set up is: the boot phase goes on
+ * to the interfaces file and sshd, and the seed is read once networking is up.
+ */
 export const setEphemeralNetwork = Effect.gen(function* () {
   const { cloud } = yield* PhaseContext
   if (!(yield* cloud.ephemeralNetwork)) return
@@ -119,8 +126,15 @@ export const setEphemeralNetwork = Effect.gen(function* () {
     return
   }
   if (yield* Effect.flatMap(Network, (n) => n.hasIpv4(iface.value))) return
+  const { imdsDeadline } = yield* Config
+  const noLease = `set_ephemeral_network: no DHCP lease on ${iface.value}`
   // chooseInterface has brought it up
-  yield* Effect.flatMap(Commands, (c) => c.run("udhcpc", ["-i", iface.value, "-f", "-q"]))
+  const problem = yield* Effect.flatMap(Commands, (c) => c.run("udhcpc", ["-i", iface.value, "-f", "-q"])).pipe(
+    Effect.timeoutFail({ duration: Duration.seconds(imdsDeadline), onTimeout: () => `${noLease} within ${imdsDeadline} s (IMDS_DEADLINE)` }),
+    Effect.as(undefined),
+    Effect.catchAll((e) => Effect.succeed(typeof e === "string" ? e : `${noLease}: ${e.message}`))
+  )
+  if (problem !== undefined) yield* warn(`${problem}; the boot goes on without it`)
 })
 
 export const enableSshd = Effect.gen(function* () {
