@@ -278,6 +278,10 @@ describe("a cloud package's post-install", () => {
     expect(once).toBe("#CLOUD=auto\nexport CLOUD_USER DEBUG CLOUD=azure\nCLOUD=aws\n")
     expect(postInstall("aws", once)).toBe(once)
     expect(parseAssignments(once).values["CLOUD"]).toBe("aws")
+    // a command of its own after the names: the same
+    const apart = postInstall("gcp", "#CLOUD=auto\nexport CLOUD_USER; export CLOUD=azure\n")
+    expect(apart).toBe("#CLOUD=auto\nexport CLOUD_USER; export CLOUD=azure\nCLOUD=gcp\n")
+    expect(parseAssignments(apart).values["CLOUD"]).toBe("gcp")
   })
 
   it("adds CLOUD to a file that has no CLOUD line", () => {
