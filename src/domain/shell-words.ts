@@ -4,7 +4,8 @@
  * unquoted blank or `;`; `'...'` is literal; `"..."` honours `\\ \" \$ \``
  * and a backslash-newline; an unquoted `\x` is `x`. Quoted values may span
  * lines. `#` starts a comment where a word may start; `export ` is allowed,
- * and `export NAME...` alone assigns nothing.
+ * and a name it exports without a value (`export NAME...`, `export A B=1`,
+ * `export A=1 B`) assigns nothing.
  */
 
 import { printable } from "./text.js"
@@ -28,6 +29,9 @@ const NAME = /^(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)=/
 
 /** `export NAME [NAME...]`, names only, up to the end of its command (a line's end, `;`, a comment) */
 const EXPORT_ONLY = /export(?:[ \t]+[A-Za-z_][A-Za-z0-9_]*)+(?=[ \t]*(?:[\r\n;]|$)|[ \t]+#)/y
+
+/** `export NAME... ` before an assignment (`export A B=1`: A exported, B set and exported), up to that assignment */
+const EXPORT_NAMES_FIRST = /export(?:[ \t]+[A-Za-z_][A-Za-z0-9_]*)+[ \t]+(?=[A-Za-z_][A-Za-z0-9_]*=)/y
 
 /** names without a value after an exported assignment (`export A=1 B`: B is exported, nothing assigned), up to the end of its command */
 const BARE_NAMES = /(?:[A-Za-z_][A-Za-z0-9_]*(?:[ \t]+|(?=[\r\n;]|$)))+/y
@@ -86,6 +90,14 @@ export const parseAssignments = (text: string): Assignments => {
     const exported = matchAt(EXPORT_ONLY, text, i)
     if (exported > 0) {
       i += exported
+      continue
+    }
+    // `export A B=1`: the names assign nothing, the assignments after them are read as `export`'s
+    const namesFirst = matchAt(EXPORT_NAMES_FIRST, text, i)
+    if (namesFirst > 0) {
+      i += namesFirst
+      exporting = true
+      continuing = true
       continue
     }
     const m = NAME.exec(text.slice(i, i + 300))

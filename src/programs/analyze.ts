@@ -8,6 +8,7 @@ import { formatSeconds, type ActionResult, type PhaseRun } from "../domain/run-r
 import type { Phase } from "../domain/phases.js"
 import { Config } from "../services/Config.js"
 import { Output, print } from "../services/Output.js"
+import { printable } from "../domain/text.js"
 import { currentStatus, tookOf } from "./status.js"
 
 export interface TimedAction {
@@ -84,10 +85,12 @@ const red = (text: string, style: Style) => (style.colour ? `\x1b[31m${text}\x1b
 
 const render = ({ actions, phases, spanMs }: Analysis, style: Style, took: (phase: PhaseTotal) => string): string => {
   const longest = Math.max(1, ...actions.map((a) => a.durationMs))
-  const nameWidth = Math.max(6, ...actions.map((a) => a.name.length))
-  const rows = actions.map((a) => {
+  // a name from tiny-cloud.conf as written, on one line: an action's own name is unchanged
+  const shown = actions.map((a) => printable(a.name))
+  const nameWidth = Math.max(6, ...shown.map((n) => n.length))
+  const rows = actions.map((a, i) => {
     const bar = style.block.repeat(Math.round((a.durationMs / longest) * BAR_WIDTH))
-    const row = `${formatSeconds(a.durationMs).padStart(9)}  ${a.phase.padEnd(5)}  ${a.name.padEnd(nameWidth)}  ${a.result.padEnd(7)}  ${bar}`.trimEnd()
+    const row = `${formatSeconds(a.durationMs).padStart(9)}  ${a.phase.padEnd(5)}  ${shown[i]!.padEnd(nameWidth)}  ${a.result.padEnd(7)}  ${bar}`.trimEnd()
     return a.result === "failed" ? red(row, style) : row
   })
   const totals = phases.map(

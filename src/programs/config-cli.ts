@@ -82,7 +82,7 @@ const sourceOf = (s: Settings, key: ConfigKey): Source => {
 const boundsProblem = (s: Settings, key: ConfigKey): string | undefined => {
   const unknownNames = (names: ReadonlyArray<string>, known: (n: string) => boolean, what: string) => {
     const unknown = names.filter((n) => !known(n))
-    return unknown.length === 0 ? undefined : `${key}: unknown ${what}${unknown.length === 1 ? "" : "s"} ${unknown.map((n) => `'${n}'`).join(", ")}`
+    return unknown.length === 0 ? undefined : `${key}: unknown ${what}${unknown.length === 1 ? "" : "s"} ${unknown.map((n) => `'${printable(n)}'`).join(", ")}`
   }
   switch (key) {
     case "SKIP_INIT_ACTIONS":
@@ -93,7 +93,7 @@ const boundsProblem = (s: Settings, key: ConfigKey): string | undefined => {
     case "INIT_ACTIONS_FINAL":
       return unknownNames(s.initActions[key.slice("INIT_ACTIONS_".length).toLowerCase() as Phase] ?? [], isActionName, "action")
     case "HOTPLUG_TYPE":
-      return s.hotplugType === "mdev" ? undefined : `HOTPLUG_TYPE: unsupported '${s.hotplugType}'; mdev is the one with modules`
+      return s.hotplugType === "mdev" ? undefined : `HOTPLUG_TYPE: unsupported '${printable(s.hotplugType)}'; mdev is the one with modules`
     case "HOTPLUG_MODULES":
       return unknownNames(s.hotplugModules, (n) => ownEntry(HOTPLUG_MODULES, n) !== undefined, "module")
     default:

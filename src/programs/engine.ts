@@ -8,6 +8,7 @@ import { Output } from "../services/Output.js"
 import type { ActionError } from "./action.js"
 import { describeCause } from "./failure.js"
 import { ownEntry } from "../domain/own.js"
+import { printable } from "../domain/text.js"
 
 const unusableValue = (cause: Cause.Cause<ActionError>) => Option.exists(Cause.failureOption(cause), (e) => e._tag === "UnusableValue")
 
@@ -51,15 +52,17 @@ export const runActions = <R>(
       const startedAt = yield* Clock.currentTimeMillis
       const record = (result: ActionResult, message?: string) =>
         Effect.map(Clock.currentTimeMillis, (now) => void actions.push({ name, result, startedAt, durationMs: now - startedAt, ...(message !== undefined ? { message } : {}) }))
+      // a name from tiny-cloud.conf as written, on one line: an action's own name is unchanged
+      const shown = printable(name)
       if (skip.has(name)) {
-        yield* log.log("notice", `${name}: skipped`, "   -- ")
+        yield* log.log("notice", `${shown}: skipped`, "   -- ")
         yield* record("skipped")
         continue
       }
-      yield* log.log("info", `${name}: starting`, "   ++ ")
+      yield* log.log("info", `${shown}: starting`, "   ++ ")
       const action = ownEntry(registry, name)
       if (action === undefined) {
-        yield* log.log("err", `${name}: unknown`, "   ++ ")
+        yield* log.log("err", `${shown}: unknown`, "   ++ ")
         yield* record("unknown")
         continue
       }

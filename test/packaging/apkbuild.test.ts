@@ -5,6 +5,7 @@ import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { gunzipSync } from "node:zlib"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { parseAssignments } from "../../src/domain/shell-words.js"
 
 const REPO = resolve(new URL("../..", import.meta.url).pathname)
 const STARTDIR = join(REPO, "packaging/alpine")
@@ -270,6 +271,17 @@ describe("a cloud package's post-install", () => {
     expect(postInstall("oci", "CLOUD_USER=ops;CLOUD=azure\nCLOUD=oci\n")).toBe("CLOUD_USER=ops;CLOUD=azure\nCLOUD=oci\n")
     // a CLOUD= in a comment after a value is no assignment
     expect(postInstall("aws", "CLOUD=azure # CLOUD_USER=ops\n")).toBe("CLOUD=aws\n")
+  })
+
+  it("keeps a line that sets CLOUD after names it exports ('export CLOUD_USER CLOUD=azure', which sh and tiny-cloud.conf take) and sets CLOUD after it: set at the template's line above it, the line's azure won", () => {
+    const once = postInstall("aws", "#CLOUD=auto\nexport CLOUD_USER DEBUG CLOUD=azure\n")
+    expect(once).toBe("#CLOUD=auto\nexport CLOUD_USER DEBUG CLOUD=azure\nCLOUD=aws\n")
+    expect(postInstall("aws", once)).toBe(once)
+    expect(parseAssignments(once).values["CLOUD"]).toBe("aws")
+    // a command of its own after the names: the same
+    const apart = postInstall("gcp", "#CLOUD=auto\nexport CLOUD_USER; export CLOUD=azure\n")
+    expect(apart).toBe("#CLOUD=auto\nexport CLOUD_USER; export CLOUD=azure\nCLOUD=gcp\n")
+    expect(parseAssignments(apart).values["CLOUD"]).toBe("gcp")
   })
 
   it("adds CLOUD to a file that has no CLOUD line", () => {

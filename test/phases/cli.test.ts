@@ -29,6 +29,25 @@ describe("action lists", () => {
     })
   )
 
+  it.scopedLive("an action name with control characters (tiny-cloud.conf's, as written) is named escaped, on its one line (the syslog line is the same text)", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", conf: 'INIT_ACTIONS_FINAL="no\u001b[2Jsuch skip\u009b1m"\nSKIP_INIT_ACTIONS="skip\u009b1m"\n' })
+      const r = yield* instance.run(["final"])
+      expect(actionLines(r.stderr)).toEqual([
+        "   ++ no\\x1b[2Jsuch: starting",
+        "   ++ no\\x1b[2Jsuch: unknown",
+        "   -- skip\\x9b1m: skipped",
+        "   ++ bootstrap_complete: starting",
+        "   ++ bootstrap_complete: done"
+      ])
+      expect(r.stderr).not.toMatch(/[\u001b\u009b]/)
+      // and so in the table of the run, from the record that keeps the name as written
+      const table = yield* instance.run(["analyze"])
+      expect(table.stdout).toMatch(/ final {2}no\\x1b\[2Jsuch +unknown\n/)
+      expect(table.stdout).not.toMatch(/[\u001b\u009b]/)
+    })
+  )
+
   it.scopedLive("the final phase always ends with bootstrap_complete", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws", conf: 'INIT_ACTIONS_FINAL=""\n' })

@@ -123,6 +123,22 @@ describe("tiny-cloud config", () => {
     })
   )
 
+  it.scopedLive("names an unknown action or hotplug module, or another hotplug system, escaped: control characters of tiny-cloud.conf never reach the terminal", () =>
+    Effect.gen(function* () {
+      const i = yield* image('INIT_ACTIONS_BOOT="x\u001b[2Jy"\nHOTPLUG_TYPE="m\u009bd"\nHOTPLUG_MODULES="a\u001b]0;t\u0007b"\n')
+      const r = yield* i.run(["config"])
+      expect(r.code).toBe(1)
+      expect(r.stderr).toBe(
+        [
+          "invalid: /etc/tiny-cloud.conf line 1: INIT_ACTIONS_BOOT: unknown action 'x\\x1b[2Jy'",
+          "invalid: /etc/tiny-cloud.conf line 2: HOTPLUG_TYPE: unsupported 'm\\x9bd'; mdev is the one with modules",
+          "invalid: /etc/tiny-cloud.conf line 3: HOTPLUG_MODULES: unknown module 'a\\x1b]0;t\\x07b'",
+          ""
+        ].join("\n")
+      )
+    })
+  )
+
   it.scopedLive("--json: each key with value, source and line; the warnings and problems", () =>
     Effect.gen(function* () {
       const i = yield* image("CLOUD_USR=x\nIMDS_TIMEOUT=soon\nCLOUD=alpine\n")

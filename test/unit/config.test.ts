@@ -29,6 +29,13 @@ describe("tiny-cloud.conf", () => {
     expect(conf.problems).toEqual([{ line: 3, reason: "unexpected 'reboot' after IMDS_TIMEOUT=...; quote values with spaces" }])
   })
 
+  it("takes `export A B=1` as sh does: A exported (nothing assigned), B set; the line was refused whole, and with it the assignment", () => {
+    const conf = parseAssignments("export CLOUD_USER CLOUD=nocloud\nexport DEBUG\tSKIP_INIT_ACTIONS IMDS_TIMEOUT=3 X HOTPLUG_TYPE=mdev # all\n")
+    expect({ ...conf.values }).toEqual({ CLOUD: "nocloud", IMDS_TIMEOUT: "3", HOTPLUG_TYPE: "mdev" })
+    expect(conf.problems).toEqual([])
+    expect(parseAssignments("export A B =1\n").problems).toEqual([{ line: 1, reason: "expected KEY=value, got 'export A B =1'" }])
+  })
+
   it("takes a line of exported names however long it is, with or without an assignment before them (names past 300 characters were cut mid-name and the rest refused)", () => {
     const names = Array.from({ length: 100 }, (_, i) => `N${i}`).join(" ")
     const conf = parseAssignments(`export CLOUD_USER=ops ${names}\nexport ${names}\nexport ${names} # all\nCLOUD=aws\n`)
