@@ -408,6 +408,23 @@ describe.concurrent("the default user's account options", () => {
   )
 })
 
+describe.concurrent("a system account as the default user", () => {
+  it.scopedLive("gets /bin/sh, not adduser's /bin/false, so that the cloud's keys log in; a shell it asks for is kept, and further system accounts are as asked", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nusers:\n  - name: svc\n    system: true\n  - name: worker\n    system: true\n")
+      const { early, main, final } = yield* firstBoot(i)
+      expect(codes({ early, main, final })).toEqual({ early: 0, main: 0, final: 0 })
+      expect(main.stderr).toContain("\nuserdata_user: svc: a system account gets /bin/false from adduser; /bin/sh is used, so that svc, the default user, can log in with the cloud's keys\n")
+      expect(i.commands().filter((c) => c.startsWith("adduser"))).toEqual(["adduser -s /bin/sh -D -S -H svc", "adduser -D -S -H worker"])
+      expectReachable(i, "svc")
+      const asked = yield* userDataInstance("#cloud-config\nuser: {name: svc, system: true, shell: /sbin/nologin}\n")
+      const { main: askedMain } = yield* firstBoot(asked)
+      expect(askedMain.stderr).not.toContain("\nuserdata_user: ")
+      expect(asked.commands().filter((c) => c.startsWith("adduser"))).toEqual(["adduser -s /sbin/nologin -D -S -H svc"])
+    })
+  )
+})
+
 describe.concurrent("write_files owner", () => {
   it.scopedLive("the directories made for a file get its owner, as cloud-init gives them; those already there and root's are left alone", () =>
     Effect.gen(function* () {

@@ -130,13 +130,28 @@ const withLoginShell = (action: string, user: string, account: AccountOptions, p
     return { ...account, shell: "/bin/sh" }
   })
 
+/**
+ * The default user is the one the cloud's keys log in as: made as a system
+ * account (`users: [{name: svc, system: true}]`, whose first entry takes
+ * CLOUD_USER's place) without a shell asked for, it gets /bin/sh, where
+ * adduser's /bin/false would end every login at once.
+ */
+const withDefaultUserLogin = (user: string, account: AccountOptions) =>
+  Effect.gen(function* () {
+    if (account.system !== true || account.shell !== undefined || Option.isSome(yield* lookupAccount(user))) return account
+    yield* warn(`userdata_user: ${user}: a system account gets /bin/false from adduser; /bin/sh is used, so that ${user}, the default user, can log in with the cloud's keys`)
+    return { ...account, shell: "/bin/sh" }
+  })
+
 /** the default user user-data names replaces CLOUD_USER for this run; its account options are for create_default_user */
 export const userdataUser = Effect.gen(function* () {
   const config = yield* loadUserConfig("userdata_user")
   if (config.defaultUser === undefined) return
   const ctx = yield* PhaseContext
   if (config.defaultUser.name !== undefined) yield* Ref.set(ctx.cloudUser, config.defaultUser.name)
-  yield* Ref.set(ctx.cloudUserAccount, yield* withLoginShell("userdata_user", yield* Ref.get(ctx.cloudUser), config.defaultUser.account, config.packages))
+  const user = yield* Ref.get(ctx.cloudUser)
+  const account = yield* withLoginShell("userdata_user", user, config.defaultUser.account, config.packages)
+  yield* Ref.set(ctx.cloudUserAccount, yield* withDefaultUserLogin(user, account))
 })
 
 /** cloud-config `groups` and `users`: the default user's settings; further users created with theirs and their keys */
