@@ -408,6 +408,25 @@ describe.concurrent("the default user's account options", () => {
   )
 })
 
+describe.concurrent("further users", () => {
+  it.scopedLive("one that adduser refuses (a uid in use) keeps no other from being made with its keys; the action fails at the end, naming it", () =>
+    Effect.gen(function* () {
+      const doc = `#cloud-config\nusers:\n  - default\n  - name: deploy\n    uid: 1000\n  - name: ops\n    groups: [adm]\n    ssh_authorized_keys: [${KEY_A}]\n`
+      const i = yield* userDataInstance(doc, {
+        answer: (c) => (c.command === "adduser" && c.args.includes("deploy") ? { exitCode: 1 } : undefined)
+      })
+      const { main, final } = yield* firstBoot(i)
+      expect(main.code).toBe(1)
+      expect(main.stderr).toContain("\n   ++ userdata_users: failed\n")
+      expect(main.stderr).toContain("\nuserdata_users: deploy: adduser: exited with status 1\nuserdata_users: deploy not made as asked\n")
+      expect(i.commands()).toEqual(expect.arrayContaining(["adduser -h /home/ops -s /bin/sh -G ops -D ops", "addgroup ops adm"]))
+      expect(i.read("/home/ops/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
+      expect(final.code).toBe(0)
+      expectReachable(i, "alpine")
+    })
+  )
+})
+
 describe.concurrent("a system account as the default user", () => {
   it.scopedLive("gets /bin/sh, not adduser's /bin/false, so that the cloud's keys log in; a shell it asks for is kept, and further system accounts are as asked", () =>
     Effect.gen(function* () {
