@@ -408,6 +408,42 @@ describe.concurrent("the default user's account options", () => {
   )
 })
 
+describe.concurrent("further users", () => {
+  it.scopedLive("one that adduser refuses (a uid in use) keeps no other from being made with its keys; the action fails at the end, naming it", () =>
+    Effect.gen(function* () {
+      const doc = `#cloud-config\nusers:\n  - default\n  - name: deploy\n    uid: 1000\n  - name: ops\n    groups: [adm]\n    ssh_authorized_keys: [${KEY_A}]\n`
+      const i = yield* userDataInstance(doc, {
+        answer: (c) => (c.command === "adduser" && c.args.includes("deploy") ? { exitCode: 1 } : undefined)
+      })
+      const { main, final } = yield* firstBoot(i)
+      expect(main.code).toBe(1)
+      expect(main.stderr).toContain("\n   ++ userdata_users: failed\n")
+      expect(main.stderr).toContain("\nuserdata_users: deploy: adduser: exited with status 1\nuserdata_users: deploy not made as asked\n")
+      expect(i.commands()).toEqual(expect.arrayContaining(["adduser -h /home/ops -s /bin/sh -G ops -D ops", "addgroup ops adm"]))
+      expect(i.read("/home/ops/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
+      expect(final.code).toBe(0)
+      expectReachable(i, "alpine")
+    })
+  )
+})
+
+describe.concurrent("a system account as the default user", () => {
+  it.scopedLive("gets /bin/sh, not adduser's /bin/false, so that the cloud's keys log in; a shell it asks for is kept, and further system accounts are as asked", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nusers:\n  - name: svc\n    system: true\n  - name: worker\n    system: true\n")
+      const { early, main, final } = yield* firstBoot(i)
+      expect(codes({ early, main, final })).toEqual({ early: 0, main: 0, final: 0 })
+      expect(main.stderr).toContain("\nuserdata_user: svc: a system account gets /bin/false from adduser; /bin/sh is used, so that svc, the default user, can log in with the cloud's keys\n")
+      expect(i.commands().filter((c) => c.startsWith("adduser"))).toEqual(["adduser -s /bin/sh -D -S -H svc", "adduser -D -S -H worker"])
+      expectReachable(i, "svc")
+      const asked = yield* userDataInstance("#cloud-config\nuser: {name: svc, system: true, shell: /sbin/nologin}\n")
+      const { main: askedMain } = yield* firstBoot(asked)
+      expect(askedMain.stderr).not.toContain("\nuserdata_user: ")
+      expect(asked.commands().filter((c) => c.startsWith("adduser"))).toEqual(["adduser -s /sbin/nologin -D -S -H svc"])
+    })
+  )
+})
+
 describe.concurrent("write_files owner", () => {
   it.scopedLive("the directories made for a file get its owner, as cloud-init gives them; those already there and root's are left alone", () =>
     Effect.gen(function* () {

@@ -706,6 +706,21 @@ snap: {}
     })
   )
 
+  it.scopedLive("a write_files entry for the cloud user's authorized_keys, which set_ssh_keys then replaces with the cloud's keys, is named; a deferred one is not", () =>
+    Effect.gen(function* () {
+      const doc = `#cloud-config\nwrite_files:\n  - {path: /srv/keep, content: k}\n  - {path: /home/alpine/.ssh/../.ssh/authorized_keys, content: "${KEY_B}\\n"}\n  - {path: /home/alpine/.ssh/authorized_keys, content: "${KEY_C}\\n", append: true, defer: true}\n`
+      const i = yield* userDataInstance(doc)
+      const { early, main, final } = yield* phases(i)
+      expectCodes({ early: early!, main: main!, final: final! })
+      expect(main!.stderr.split("\n").filter((l) => l.startsWith("userdata_write_files:"))).toEqual([
+        "userdata_write_files: write_files[1]: /home/alpine/.ssh/authorized_keys is replaced by set_ssh_keys with the cloud's keys, when the cloud has some; ssh_authorized_keys adds keys to them"
+      ])
+      expect(final!.stderr).not.toContain("set_ssh_keys")
+      // the cloud's key, then the deferred append
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n${KEY_C}\n`)
+    })
+  )
+
   it.scopedLive("ssh_pwauth replaces a `PasswordAuthentication=no` line: sshd reads KEYWORD=VALUE too, and takes the first value", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance("#cloud-config\nssh_pwauth: true\n")

@@ -649,6 +649,20 @@ describe("#cloud-config", () => {
     ])
   })
 
+  it("names a repeated user's keys where that entry wrote them, not in the first entry it is merged into", () => {
+    const source = "#cloud-config\nusers:\n  - default\n  - bob\n  - name: bob\n    shell: 12\n    lock-passwd: 'false'\n    selinux-user: x\n  - name: bob\n    sudo: true\n    shell: /bin/ash\n"
+    expect(notes(source)).toEqual({
+      problems: ["line 6: users[2].shell: expected a shell such as /bin/sh, got a number; skipped"],
+      warnings: [
+        "line 5: users[2]: the same user as an earlier entry; what that entry does not say is taken from this one, as cloud-init merges them",
+        "line 7: users[2].lock-passwd: a string, which cloud-init takes as true whatever it says: the password stays locked (write false without quotes to unlock it)",
+        "line 9: users[3]: the same user as an earlier entry; what that entry does not say is taken from this one, as cloud-init merges them",
+        "line 10: users[3].sudo: true is not a sudo rule; ALL=(ALL) NOPASSWD:ALL is used",
+        "unsupported cloud-config keys: users[2].selinux-user"
+      ]
+    })
+  })
+
   it("reads booleans as cloud-init's PyYAML does: yes/no/on/off/true/false, but y and n are strings", () => {
     const c = config("#cloud-config\npackage_upgrade: on\npackages: [n, y, N]\nwrite_files:\n  - path: /etc/answer\n    content: y\nruncmd:\n  - [echo, y, n, Y, N]\n")
     expect(c.packageUpgrade).toBe(true)

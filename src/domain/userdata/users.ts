@@ -23,7 +23,13 @@ import { asMap, decodeOr, issuesOf, type Key, type Notes, show } from "./notes.j
 type Entry =
   | { readonly kind: "default"; readonly path: ReadonlyArray<Key> }
   | { readonly kind: "name"; readonly name: string; readonly path: ReadonlyArray<Key> }
-  | { readonly kind: "map"; readonly map: Record<string, unknown>; readonly path: ReadonlyArray<Key> }
+  | {
+      readonly kind: "map"
+      readonly map: Record<string, unknown>
+      readonly path: ReadonlyArray<Key>
+      /** a repeated user's entries merged into one: the entry each key (as written) came from, where it is not `path` */
+      readonly from?: ReadonlyMap<string, ReadonlyArray<Key>>
+    }
 
 /**
  * a user map read: its name (none for the default user), what it asks, whether it gives its own rights (`sudo`, `doas`),
@@ -84,17 +90,26 @@ const skipEntry = (path: ReadonlyArray<Key>, value: unknown, notes: Notes): Arra
   return []
 }
 
-/** the user map with `-` in its keys read as `_`, and the key as written for each key as read */
-const normalised = (map: Record<string, unknown>) => {
-  const written = new Map<string, string>()
+/**
+ * The user map with `-` in its keys read as `_`, and where each key as read
+ * was written: `place` takes a path inside the map to the key as written, in
+ * the entry it came from (`from`, for a repeated user's merged entries).
+ */
+const normalised = (map: Record<string, unknown>, path: ReadonlyArray<Key>, from: ReadonlyMap<string, ReadonlyArray<Key>> = new Map()) => {
+  const written = new Map<string, ReadonlyArray<Key>>()
   // a key `__proto__` is one like any other (named as not carried out), not the map's prototype
   const value: Record<string, unknown> = Object.create(null)
   for (const [k, v] of Object.entries(map)) {
     const key = k.replace(/-/g, "_").trim()
-    written.set(key, k)
+    written.set(key, [...(from.get(k) ?? path), k])
     value[key] = v
   }
-  return { value, written }
+  const place = (at: ReadonlyArray<Key>): ReadonlyArray<Key> => {
+    const key = at[path.length]
+    const to = typeof key === "string" ? written.get(key) : undefined
+    return to === undefined ? at : [...to, ...at.slice(path.length + 1)]
+  }
+  return { value, place }
 }
 
 const FULL_SUDO = "ALL=(ALL) NOPASSWD:ALL"
@@ -106,11 +121,11 @@ const DOAS_RULE = new RegExp(String.raw`^(?:permit|deny)(?:\s+${DOAS_OPTION})*\s
 /** cloud-init's check of a user's doas rule: it must name that user, and only then are the user's rules written */
 export const doasRuleNamesUser = (rule: string, user: string): boolean => DOAS_RULE.exec(rule)?.[1] === user
 
-/** the rules when each names the user; otherwise none, as cloud-init writes none then */
+/** the rules (at `path`) when each names the user; otherwise none, as cloud-init writes none then */
 const doasRulesOf = (name: string, rules: ReadonlyArray<string>, path: ReadonlyArray<Key>, notes: Notes): ReadonlyArray<string> => {
   const other = rules.findIndex((rule) => !doasRuleNamesUser(rule, name))
   if (other < 0) return rules
-  notes.warn([...path, "doas", other], "not a doas rule for this user (permit or deny, options, then the user's name); none of its doas rules are written, as cloud-init does")
+  notes.warn([...path, other], "not a doas rule for this user (permit or deny, options, then the user's name); none of its doas rules are written, as cloud-init does")
   return []
 }
 
@@ -128,27 +143,27 @@ const passwordOf = (user: UserMap): Password | undefined => {
   return undefined
 }
 
-/** what a user map asks for, with warnings where the input is odd */
-const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes): UserSettings => {
+/** what a user map asks for, with warnings where the input is odd (at `place` of a key's path, where it was written) */
+const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes, place: (at: ReadonlyArray<Key>) => ReadonlyArray<Key>): UserSettings => {
   // an empty shell is left out, as cloud-init does on Alpine
   let shell = user.shell === "" ? undefined : user.shell
   if (shell !== undefined && !shell.startsWith("/")) {
-    notes.warn([...path, "shell"], "not a path; the shell of that name in /bin is used")
+    notes.warn(place([...path, "shell"]), "not a path; the shell of that name in /bin is used")
     shell = `/bin/${shell}`
   }
   let sudo: ReadonlyArray<string> = []
   if (user.sudo === true) {
-    notes.warn([...path, "sudo"], `true is not a sudo rule; ${FULL_SUDO} is used`)
+    notes.warn(place([...path, "sudo"]), `true is not a sudo rule; ${FULL_SUDO} is used`)
     sudo = [FULL_SUDO]
   } else if (typeof user.sudo === "string") sudo = user.sudo === "" ? [] : [user.sudo]
   else if (Array.isArray(user.sudo)) sudo = user.sudo.filter((r): r is string => r !== null)
   // a sudoers user rule is `HOSTS = COMMANDS`: a line without '=' (a quoted "false") is a syntax error, and sudo then refuses to run for anyone
   const oneLine = sudo.filter((r) => !/[\r\n]/.test(r) && r.includes("="))
-  if (oneLine.length < sudo.length) notes.warn([...path, "sudo"], "not a sudo rule (HOSTS=(USERS) COMMANDS, on one line), which would break sudo for every user; that rule skipped")
+  if (oneLine.length < sudo.length) notes.warn(place([...path, "sudo"]), "not a sudo rule (HOSTS=(USERS) COMMANDS, on one line), which would break sudo for every user; that rule skipped")
   const password = passwordOf(user)
   const lockPasswd = user.lock_passwd === undefined ? true : Boolean(user.lock_passwd)
   if (typeof user.lock_passwd === "string" && truthOf(user.lock_passwd) === false) {
-    notes.warn([...path, "lock_passwd"], "a string, which cloud-init takes as true whatever it says: the password stays locked (write false without quotes to unlock it)")
+    notes.warn(place([...path, "lock_passwd"]), "a string, which cloud-init takes as true whatever it says: the password stays locked (write false without quotes to unlock it)")
   }
   if (password !== undefined && lockPasswd) {
     notes.warn(path, "a password is given but lock_passwd is true (cloud-init's default): password login stays locked (*), keys work")
@@ -167,7 +182,7 @@ const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes): User
     createGroups: user.create_groups ?? true,
     sudo: oneLine.map((r) => r.trim()),
     // a map without a name is the default user, whose name is known when the rules are written
-    doas: user.name === undefined ? (user.doas ?? []) : doasRulesOf(user.name, user.doas ?? [], path, notes),
+    doas: user.name === undefined ? (user.doas ?? []) : doasRulesOf(user.name, user.doas ?? [], place([...path, "doas"]), notes),
     lockPasswd,
     ...(password !== undefined ? { password } : {}),
     sshAuthorizedKeys: user.ssh_authorized_keys ?? []
@@ -179,11 +194,10 @@ const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes): User
  * does not fit skips its key, as cloud-init creates the user whatever else
  * is wrong; only a name that cannot be one skips the entry.
  */
-const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: Notes): UserRead | undefined => {
-  const { value, written } = normalised(map)
+const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: Notes, from?: ReadonlyMap<string, ReadonlyArray<Key>>): UserRead | undefined => {
+  const { value, place } = normalised(map, path, from)
   if (Object.hasOwn(value, "ssh_authorized_keys")) value["ssh_authorized_keys"] = keyListOf(value["ssh_authorized_keys"])
-  for (const key of Object.keys(value)) if (!USER_KEYS.has(key)) notes.ignore([...path, written.get(key)!])
-  const asWritten = (at: ReadonlyArray<Key>) => at.map((k, i) => (i === path.length && typeof k === "string" ? (written.get(k) ?? k) : k))
+  for (const key of Object.keys(value)) if (!USER_KEYS.has(key)) notes.ignore(place([...path, key]))
   // doas rules of its own, or sudo given as none (null, false, "") or as nothing we can read (a value that does not fit,
   // or rules all skipped: a template's quoted "False"): no wheel; a sudo rule still comes with wheel, which is what
   // gives root where only doas is installed (Alpine's default)
@@ -196,12 +210,12 @@ const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: 
     const badKeys = new Set(issues.map((i) => i.path[path.length]).filter((k): k is string => typeof k === "string"))
     if (badKeys.size === 0 || badKeys.has("name")) {
       const first = issues.find((i) => i.path[path.length] === "name") ?? issues[0]
-      notes.skip({ path: asWritten(first?.path ?? path), message: first?.message ?? "cannot be read" }, path)
+      notes.skip({ path: place(first?.path ?? path), message: first?.message ?? "cannot be read" }, path)
       return undefined
     }
     for (const key of badKeys) {
       const first = issues.find((i) => i.path[path.length] === key)!
-      notes.skip({ path: asWritten(first.path), message: first.message }, asWritten([...path, key]))
+      notes.skip({ path: place(first.path), message: first.message }, place([...path, key]))
     }
     dropped = badKeys
     decoded = Schema.decodeUnknownEither(UserMap, { errors: "first", onExcessProperty: "ignore" })(Object.fromEntries(Object.entries(value).filter(([k]) => !badKeys.has(k))))
@@ -210,7 +224,7 @@ const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: 
       return undefined
     }
   }
-  const settings = settingsOf(decoded.right, path, notes)
+  const settings = settingsOf(decoded.right, path, notes, place)
   return {
     ...(decoded.right.name !== undefined ? { name: decoded.right.name } : {}),
     settings,
@@ -261,7 +275,12 @@ const combineRepeated = (entries: ReadonlyArray<Entry>, notes: Notes): ReadonlyA
     }
     notes.warn(entry.path, "the same user as an earlier entry; what that entry does not say is taken from this one, as cloud-init merges them")
     const first = combined[at]!
-    if (entry.kind === "map") combined[at] = { kind: "map", map: { ...entry.map, ...(first.kind === "map" ? first.map : { name }) }, path: first.path }
+    if (entry.kind !== "map") continue
+    const firstMap = first.kind === "map" ? first.map : { name }
+    // the keys only this entry gives are named where it gives them
+    const from = new Map(Object.keys(entry.map).filter((k) => !Object.hasOwn(firstMap, k)).map((k) => [k, entry.path] as const))
+    if (first.kind === "map") for (const [k, p] of first.from ?? []) from.set(k, p)
+    combined[at] = { kind: "map", map: { ...entry.map, ...firstMap }, path: first.path, from }
   }
   return combined
 }
@@ -312,7 +331,7 @@ export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext,
       applied = true
       continue
     }
-    const read = entry.kind === "name" ? { name: entry.name, settings: defaultSettings, ownRights: false } : readMap(entry.map, entry.path, notes)
+    const read = entry.kind === "name" ? { name: entry.name, settings: defaultSettings, ownRights: false } : readMap(entry.map, entry.path, notes, entry.from)
     if (read === undefined) continue
     applied = true
     if (read.name === undefined || entry === firstNamed) {

@@ -3,6 +3,8 @@ import { posix } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { Commands } from "../../../services/Commands.js"
+import { lookupAccount } from "../../accounts.js"
+import { currentUser } from "../../actions/user.js"
 import { Config } from "../../../services/Config.js"
 import { err, warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
@@ -117,9 +119,27 @@ const writeFiles = (action: string, files: ReadonlyArray<FileToWrite>) =>
     if (failed.length > 0) return yield* fail(`${failed.length} of ${files.length} files not written as asked`)
   })
 
-export const userdataWriteFiles = Effect.flatMap(loadUserConfig("userdata_write_files"), (c) =>
-  writeFiles("userdata_write_files", c.writeFiles.filter((f) => !f.defer))
-)
+/**
+ * A file written (or appended to) where set_ssh_keys, later in the phase,
+ * puts the cloud's keys in place of what is there (cloud-init adds them to
+ * it instead): named, so that its keys do not go without a word.
+ */
+const warnCloudKeysFile = (files: ReadonlyArray<FileToWrite>) =>
+  Effect.gen(function* () {
+    const user = yield* currentUser
+    const account = yield* lookupAccount(user).pipe(Effect.orElseSucceed(() => Option.none()))
+    if (Option.isNone(account)) return
+    const keysFile = instancePath(`${account.value.home}/.ssh/authorized_keys`)
+    for (const file of files) {
+      if (instancePath(file.path) !== keysFile) continue
+      yield* warn(`userdata_write_files: write_files[${file.index}]: ${printable(keysFile, 4096)} is replaced by set_ssh_keys with the cloud's keys, when the cloud has some; ssh_authorized_keys adds keys to them`)
+    }
+  })
+
+export const userdataWriteFiles = Effect.flatMap(loadUserConfig("userdata_write_files"), (c) => {
+  const files = c.writeFiles.filter((f) => !f.defer)
+  return Effect.zipRight(warnCloudKeysFile(files), writeFiles("userdata_write_files", files))
+})
 
 /** cloud-config `defer: true` files, in the final phase, once packages and users exist */
 export const userdataWriteDeferredFiles = Effect.flatMap(loadUserConfig("userdata_write_deferred_files"), (c) =>

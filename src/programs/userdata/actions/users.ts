@@ -8,15 +8,15 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import { USERS_JOURNAL } from "../../../domain/append-journal.js"
 import { Config } from "../../../services/Config.js"
-import { warn } from "../../../services/Log.js"
+import { err, warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
 import { groups as readGroups, lookupAccount, shadowPassword } from "../../accounts.js"
 import { PhaseContext } from "../../action.js"
 import { addAccount, currentUser, installKeys } from "../../actions/user.js"
 import { loadUserConfig } from "../load.js"
-import type { AccountOptions, GroupSpec, UserSettings } from "../../../domain/userdata/model.js"
+import type { AccountOptions, GroupSpec, UserSettings, UserSpec } from "../../../domain/userdata/model.js"
 import { doasRuleNamesUser } from "../../../domain/userdata/users.js"
-import { system } from "./common.js"
+import { fail, system } from "./common.js"
 
 /** what is set on a password: `passwd` only on an account made now; an account made now gets `*` unless it gets a password */
 interface PasswordRule {
@@ -130,27 +130,34 @@ const withLoginShell = (action: string, user: string, account: AccountOptions, p
     return { ...account, shell: "/bin/sh" }
   })
 
+/**
+ * The default user is the one the cloud's keys log in as: made as a system
+ * account (`users: [{name: svc, system: true}]`, whose first entry takes
+ * CLOUD_USER's place) without a shell asked for, it gets /bin/sh, where
+ * adduser's /bin/false would end every login at once.
+ */
+const withDefaultUserLogin = (user: string, account: AccountOptions) =>
+  Effect.gen(function* () {
+    if (account.system !== true || account.shell !== undefined || Option.isSome(yield* lookupAccount(user))) return account
+    yield* warn(`userdata_user: ${user}: a system account gets /bin/false from adduser; /bin/sh is used, so that ${user}, the default user, can log in with the cloud's keys`)
+    return { ...account, shell: "/bin/sh" }
+  })
+
 /** the default user user-data names replaces CLOUD_USER for this run; its account options are for create_default_user */
 export const userdataUser = Effect.gen(function* () {
   const config = yield* loadUserConfig("userdata_user")
   if (config.defaultUser === undefined) return
   const ctx = yield* PhaseContext
   if (config.defaultUser.name !== undefined) yield* Ref.set(ctx.cloudUser, config.defaultUser.name)
-  yield* Ref.set(ctx.cloudUserAccount, yield* withLoginShell("userdata_user", yield* Ref.get(ctx.cloudUser), config.defaultUser.account, config.packages))
+  const user = yield* Ref.get(ctx.cloudUser)
+  const account = yield* withLoginShell("userdata_user", user, config.defaultUser.account, config.packages)
+  yield* Ref.set(ctx.cloudUserAccount, yield* withDefaultUserLogin(user, account))
 })
 
-/** cloud-config `groups` and `users`: the default user's settings; further users created with theirs and their keys */
-export const userdataUsers = Effect.gen(function* () {
-  const config = yield* loadUserConfig("userdata_users")
-  yield* createGroups(config.groups)
-  const cloudUser = yield* currentUser
-  if (config.defaultUser !== undefined) {
-    yield* applySettings(cloudUser, config.defaultUser, { passwdApplies: true, created: false })
-  }
-  const fs = yield* RootFs
-  const journal = `${(yield* Config).varDir}/${USERS_JOURNAL}`
-  const made = new Set(Option.match(yield* fs.readTextIfExists(journal), { onNone: () => [], onSome: (t) => t.split("\n") }))
-  for (const user of config.users) {
+/** one user of `users`: made when missing (journalled), then its settings and keys */
+const makeUser = (user: UserSpec, cloudUser: string, packages: ReadonlyArray<string>, made: ReadonlySet<string>, journal: string) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
     const missing = Option.isNone(yield* lookupAccount(user.name))
     // the default user listed by its name too (`default` or `user` beside it): more settings of the default user, as cloud-init
     // merges the two; its keys are added after the cloud's by ssh_authorized_keys, as set_ssh_keys replaces the file. When
@@ -158,18 +165,43 @@ export const userdataUsers = Effect.gen(function* () {
     // any user's when a run killed after adduser is run again
     if (user.name === cloudUser && !missing && !made.has(user.name)) {
       yield* applySettings(user.name, user, { passwdApplies: true, created: false })
-      continue
+      return
     }
     if (missing) {
       yield* fs.addLinesOnce(journal, [user.name], { mode: 0o600, noFollow: true })
-      yield* addAccount(user.name, yield* withLoginShell("userdata_users", user.name, user.account, config.packages))
+      yield* addAccount(user.name, yield* withLoginShell("userdata_users", user.name, user.account, packages))
     }
     // an account this boot made whose password was never set (adduser's `!`) is still new: a run
     // killed between adduser and chpasswd sets the password when it runs again
     const created = missing || (made.has(user.name) && Option.match(yield* shadowPassword(user.name), { onNone: () => true, onSome: (p) => p === "!" || p === "" }))
     yield* applySettings(user.name, user, { passwdApplies: created, created })
     if (user.sshAuthorizedKeys.length > 0) yield* installKeys(user.name, user.sshAuthorizedKeys, { append: true, fromUserData: true, action: "userdata_users" })
+  })
+
+/**
+ * cloud-config `groups` and `users`: the default user's settings; further
+ * users created with theirs and their keys. What fails (an adduser that
+ * refuses a uid in use) is named with the user (or `groups`) it was for, and
+ * the users after it are still made; the action fails at the end.
+ */
+export const userdataUsers = Effect.gen(function* () {
+  const config = yield* loadUserConfig("userdata_users")
+  const failed: Array<string> = []
+  const confined = <R>(name: string, step: Effect.Effect<void, { readonly message: string }, R>) =>
+    Effect.catchAll(step, (e) => {
+      failed.push(name)
+      return err(`userdata_users: ${name}: ${e.message}`)
+    })
+  yield* confined("groups", createGroups(config.groups))
+  const cloudUser = yield* currentUser
+  if (config.defaultUser !== undefined) {
+    yield* confined(cloudUser, applySettings(cloudUser, config.defaultUser, { passwdApplies: true, created: false }))
   }
+  const fs = yield* RootFs
+  const journal = `${(yield* Config).varDir}/${USERS_JOURNAL}`
+  const made = new Set(Option.match(yield* fs.readTextIfExists(journal), { onNone: () => [], onSome: (t) => t.split("\n") }))
+  for (const user of config.users) yield* confined(user.name, makeUser(user, cloudUser, config.packages, made, journal))
+  if (failed.length > 0) return yield* fail(`${failed.join(", ")} not made as asked`)
 })
 
 export const sshAuthorizedKeys = Effect.gen(function* () {
