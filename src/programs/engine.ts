@@ -8,6 +8,7 @@ import { Output } from "../services/Output.js"
 import type { ActionError } from "./action.js"
 import { describeCause } from "./failure.js"
 import { ownEntry } from "../domain/own.js"
+import { printable } from "../domain/text.js"
 
 const unusableValue = (cause: Cause.Cause<ActionError>) => Option.exists(Cause.failureOption(cause), (e) => e._tag === "UnusableValue")
 
@@ -48,18 +49,20 @@ export const runActions = <R>(
     let exitCode: 0 | 1 = 0
     if (plan.length > 0) yield* Effect.flatMap(Output, (o) => o.stderr("\n"))
     for (const name of plan) {
+      // a word of INIT_ACTIONS_* as its lines and record show it: escaped, on its one line (an action's own name is unchanged)
+      const shown = printable(name)
       const startedAt = yield* Clock.currentTimeMillis
       const record = (result: ActionResult, message?: string) =>
-        Effect.map(Clock.currentTimeMillis, (now) => void actions.push({ name, result, startedAt, durationMs: now - startedAt, ...(message !== undefined ? { message } : {}) }))
+        Effect.map(Clock.currentTimeMillis, (now) => void actions.push({ name: shown, result, startedAt, durationMs: now - startedAt, ...(message !== undefined ? { message } : {}) }))
       if (skip.has(name)) {
-        yield* log.log("notice", `${name}: skipped`, "   -- ")
+        yield* log.log("notice", `${shown}: skipped`, "   -- ")
         yield* record("skipped")
         continue
       }
-      yield* log.log("info", `${name}: starting`, "   ++ ")
+      yield* log.log("info", `${shown}: starting`, "   ++ ")
       const action = ownEntry(registry, name)
       if (action === undefined) {
-        yield* log.log("err", `${name}: unknown`, "   ++ ")
+        yield* log.log("err", `${shown}: unknown`, "   ++ ")
         yield* record("unknown")
         continue
       }

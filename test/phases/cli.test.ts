@@ -29,6 +29,30 @@ describe("action lists", () => {
     })
   )
 
+  it.scopedLive("an action name of INIT_ACTIONS_* with control characters is named escaped on its lines (stderr and syslog say the same) and in analyze; a long one is cut", () =>
+    Effect.gen(function* () {
+      const long = `a${"x".repeat(5000)}`
+      const instance = yield* makeTestInstance({ noSimulator: true, conf: `INIT_ACTIONS_FINAL="run\x1b[2Jaway x\x01y ${long}"\nSKIP_INIT_ACTIONS="x\x01y"\n` })
+      const r = yield* instance.run(["final"])
+      expect(r.code).toBe(0)
+      const cut = `${long.slice(0, 80)}...`
+      expect(actionLines(r.stderr)).toEqual([
+        "   ++ run\\x1b[2Jaway: starting",
+        "   ++ run\\x1b[2Jaway: unknown",
+        "   -- x\\x01y: skipped",
+        `   ++ ${cut}: starting`,
+        `   ++ ${cut}: unknown`,
+        "   ++ bootstrap_complete: starting",
+        "   ++ bootstrap_complete: done"
+      ])
+      expect(r.stderr).not.toMatch(/[\x00-\x09\x0b-\x1f]/)
+      const analyze = yield* instance.run(["analyze"])
+      expect(analyze.stdout).toContain("run\\x1b[2Jaway")
+      expect(analyze.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f]/)
+      expect(analyze.stdout).not.toContain(long)
+    })
+  )
+
   it.scopedLive("the final phase always ends with bootstrap_complete", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws", conf: 'INIT_ACTIONS_FINAL=""\n' })
