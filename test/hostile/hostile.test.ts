@@ -40,6 +40,18 @@ describe("unbounded answers", () => {
     })
   )
 
+  it.scopedLive("a host name past IMDS_MAX_BYTES fails set_hostname alone, in one line: main goes on to the keys, as for a name that is not one", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h", sshKeys: [KEY_A] }, faults: { overrides: [{ path: "/latest/meta-data/hostname", fill: 2 * MiB }] } })
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(1)
+      expect(actionLines(main.stderr).slice(-4)).toEqual(["   ++ set_hostname: starting", "   ++ set_hostname: failed", "   ++ set_ssh_keys: starting", "   ++ set_ssh_keys: done"])
+      expect(main.stderr).toContain(`\nset_hostname: aws: cannot read http://${instance.sim!.endpoint}/latest/meta-data/hostname: answer exceeds 1048576 bytes (IMDS_MAX_BYTES)\n`)
+      expect(instance.read("/etc/hostname")).toBeUndefined()
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
+    })
+  )
+
   it.scopedLive("user-data past USERDATA_MAX_BYTES fails save_userdata, stores nothing, and the user, keys and hostname are still set up", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({

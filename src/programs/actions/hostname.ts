@@ -65,7 +65,13 @@ export const applyHostname = (fqdn: string, short: string = fqdn.split(".")[0]!)
   })
 
 export const setHostname = Effect.gen(function* () {
-  const fqdn = yield* Effect.flatMap(Metadata, (m) => m.hostname)
+  const fqdn = yield* Effect.flatMap(Metadata, (m) => m.hostname).pipe(
+    // a name served past its size limit is one that cannot be used, as an invalid one is: the keys after it are still set
+    Effect.catchIf(
+      (e) => e._tag === "ImdsError" && e.exceeded !== undefined,
+      (e) => Effect.fail(new UnusableValue({ reason: e.message }))
+    )
+  )
   if (Option.isNone(fqdn)) {
     yield* info("set_hostname: no hostname set")
     return
