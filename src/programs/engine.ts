@@ -34,8 +34,8 @@ export interface PhaseOutcome {
  * stderr first). A failed core action stops the phase with exit status 1; a
  * failed user-data action is logged and the phase goes on, ending with exit
  * status 1, so the user's own commands never stop the bootstrap; so does an
- * action failed by a value it cannot use (an invalid host name), which
- * keeps no other action from its work; an unknown action is logged and
+ * action failed by a value it cannot use (an invalid host name, a key list
+ * past IMDS_MAX_KEYS), which keeps no other action from its work; an unknown action is logged and
  * passed over.
  */
 export const runActions = <R>(

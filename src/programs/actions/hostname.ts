@@ -1,6 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { UnusableValue } from "../../domain/errors.js"
+import { UnusableValue, unusableAnswer } from "../../domain/errors.js"
 import { ipv4 } from "../../domain/ip.js"
 import { printable } from "../../domain/text.js"
 import { Commands } from "../../services/Commands.js"
@@ -65,13 +65,8 @@ export const applyHostname = (fqdn: string, short: string = fqdn.split(".")[0]!)
   })
 
 export const setHostname = Effect.gen(function* () {
-  const fqdn = yield* Effect.flatMap(Metadata, (m) => m.hostname).pipe(
-    // a name served past its size limit is one that cannot be used, as an invalid one is: the keys after it are still set
-    Effect.catchIf(
-      (e) => e._tag === "ImdsError" && e.exceeded !== undefined,
-      (e) => Effect.fail(new UnusableValue({ reason: e.message }))
-    )
-  )
+  // a name served past its size limit cannot be used, as an invalid one cannot: the keys after it are still set
+  const fqdn = yield* Effect.flatMap(Metadata, (m) => m.hostname).pipe(Effect.mapError(unusableAnswer))
   if (Option.isNone(fqdn)) {
     yield* info("set_hostname: no hostname set")
     return
