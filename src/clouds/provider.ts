@@ -45,6 +45,13 @@ export interface CloudProvider {
   /** whether the boot phase must bring up a link with a one-shot DHCP client first; default: no */
   readonly ephemeralNetwork?: Effect.Effect<boolean, never, RootFs | Config>
   /**
+   * false where reading the metadata does more than read (a NoCloud seed is
+   * copied once, by the phase that reads it first, which says what is wrong
+   * with it): the resident process of a first boot then reads nothing ahead
+   * of the phases; default: it does
+   */
+  readonly readAhead?: boolean
+  /**
    * Tells the cloud the instance is up, where the cloud waits for that
    * (azure's wireserver); the result names whom it told. A cloud with this
    * also puts `report_ready` in its action lists.
