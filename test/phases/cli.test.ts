@@ -97,6 +97,22 @@ describe("action lists", () => {
       expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAA k\n")
     })
   )
+
+  it.scopedLive("a hostname -F that fails (no right to name the host) is a warning: /etc/hostname and /etc/hosts are written, and main goes on to the keys", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "aws",
+        instance: { hostname: "web-1.example", sshKeys: ["ssh-ed25519 AAAA k"] },
+        answer: (c) => (c.command === "hostname" ? { exitCode: 1 } : undefined)
+      })
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(0)
+      expect(main.stderr).toContain("\n   ++ set_hostname: starting\nset_hostname: hostname -F /etc/hostname: exited with status 1\n   ++ set_hostname: done\n")
+      expect(instance.read("/etc/hostname")).toBe("web-1\n")
+      expect(instance.read("/etc/hosts")).toContain("127.0.1.1\tweb-1.example web-1\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAA k\n")
+    })
+  )
 })
 
 describe("bad input", () => {
