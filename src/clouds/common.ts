@@ -227,7 +227,7 @@ export const listedIndexes = (client: HttpMetadataClient, path: string, entry: (
       indexes.push(n)
     }
     if (indexes.length > imdsMaxKeys) {
-      return yield* Effect.fail(new ImdsError({ cloud: client.cloud, url: client.urlOf(path), reason: `more than ${imdsMaxKeys} keys (IMDS_MAX_KEYS)` }))
+      return yield* Effect.fail(new ImdsError({ cloud: client.cloud, url: client.urlOf(path), reason: `more than ${imdsMaxKeys} keys (IMDS_MAX_KEYS)`, tooMany: imdsMaxKeys }))
     }
     return indexes
   })

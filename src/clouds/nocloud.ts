@@ -111,5 +111,6 @@ export const nocloud: CloudProvider = {
   }).pipe(Effect.map(whenTrue(10))),
   metadata,
   ephemeralNetwork: Effect.map(seedParams, isHttpSeed),
+  readAhead: false,
   changes: [{ phase: "boot", op: "replace", anchor: "set_default_interfaces", actions: ["set_network_interfaces"] }]
 }

@@ -45,6 +45,13 @@ export interface CloudProvider {
   /** whether the boot phase must bring up a link with a one-shot DHCP client first; default: no */
   readonly ephemeralNetwork?: Effect.Effect<boolean, never, RootFs | Config>
   /**
+   * false where reading the metadata does more than read (a NoCloud seed is
+   * copied once, by the phase that reads it first, which says what is wrong
+   * with it): the resident process of a first boot then reads nothing ahead
+   * of the phases; default: it does
+   */
+  readonly readAhead?: boolean
+  /**
    * Tells the cloud the instance is up, where the cloud waits for that
    * (azure's wireserver); the result names whom it told. A cloud with this
    * also puts `report_ready` in its action lists.
@@ -65,7 +72,7 @@ export const orElseHostname = (
 /** a key list of any cloud has at most IMDS_MAX_KEYS keys */
 const capped = (cloud: string, maxKeys: number, keys: CloudMetadata["sshKeys"]): CloudMetadata["sshKeys"] =>
   Effect.flatMap(keys, (k) =>
-    k.length > maxKeys ? Effect.fail(new ImdsError({ cloud, url: "@ssh-keys", reason: `more than ${maxKeys} keys (IMDS_MAX_KEYS)` })) : Effect.succeed(k)
+    k.length > maxKeys ? Effect.fail(new ImdsError({ cloud, url: "@ssh-keys", reason: `more than ${maxKeys} keys (IMDS_MAX_KEYS)`, tooMany: maxKeys })) : Effect.succeed(k)
   )
 
 /** the full metadata contract from what the cloud declares, with the defaults filled in */

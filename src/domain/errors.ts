@@ -15,7 +15,7 @@ export class ActionFailed extends Data.TaggedError("ActionFailed")<{ readonly re
 
 /**
  * A value from the cloud or the user-data that cannot be used (a host name
- * that is not one): the action fails, and its phase goes on, so that what
+ * that is not one, an answer past its limit): the action fails, and its phase goes on, so that what
  * the value does not touch (the user's keys) is still done.
  */
 export class UnusableValue extends Data.TaggedError("UnusableValue")<{ readonly reason: string }> {
@@ -67,6 +67,8 @@ export class ImdsError extends Data.TaggedError("ImdsError")<{
   readonly reason: string
   /** the answer was larger than this many bytes, the limit of its kind */
   readonly exceeded?: number
+  /** the answer listed more keys than this, IMDS_MAX_KEYS */
+  readonly tooMany?: number
   /** the answer was a redirect (301, 302, 303, 307, 308) to this `Location`, as sent: never part of the message (NoCloud seed reads follow it) */
   readonly redirect?: string
 }> {
@@ -74,6 +76,14 @@ export class ImdsError extends Data.TaggedError("ImdsError")<{
     return `${this.cloud}: cannot read ${this.url}: ${this.reason}`
   }
 }
+
+/**
+ * An answer that came and cannot be used (past its size limit, a key list
+ * past IMDS_MAX_KEYS) as an UnusableValue, which fails its action alone;
+ * any other failure (a service that cannot be read) as it is.
+ */
+export const unusableAnswer = <E extends { readonly _tag: string }>(e: E): E | UnusableValue =>
+  e instanceof ImdsError && (e.exceeded !== undefined || e.tooMany !== undefined) ? new UnusableValue({ reason: e.message }) : e
 
 /** The cloud has no such thing (e.g. `@nics` on hetzner). */
 export class MetadataUnsupported extends Data.TaggedError("MetadataUnsupported")<{

@@ -23,6 +23,7 @@ import { liveHttp } from "../layers/HttpLive.js"
 import { appLayer, livePlatform } from "../layers/live.js"
 import { describeCause } from "../programs/failure.js"
 import { Bootstrap } from "../services/Bootstrap.js"
+import { Cloud } from "../services/Cloud.js"
 import { Commands } from "../services/Commands.js"
 import { Config } from "../services/Config.js"
 import { Http } from "../services/Http.js"
@@ -92,13 +93,18 @@ const discard = Layer.succeed(Output, { stdout: () => Effect.void, stderr: () =>
  * aws, the token, then user-data, hostname and the key list together, then
  * the keys. The phases wait for the answers on their way; a failed read is
  * read again by the phase that needs it. Its lines are the phases' to say
- * (a cloud's warning about the hostname is main's), so it says none.
+ * (a cloud's warning about the hostname is main's), so it says none; and
+ * it reads nothing of a cloud whose reading does more than read (a NoCloud
+ * seed copied once, by the phase that loads it and says what is wrong with it).
  */
 const prefetch = (env: Readonly<Record<string, string>>) =>
   Effect.runFork(
-    Effect.flatMap(Metadata, (md) => Effect.all([md.userData, md.hostname, md.sshKeys], { concurrency: "unbounded", mode: "either" })).pipe(
+    Effect.flatMap(Cloud, (c) => c.choice).pipe(
+      Effect.flatMap((choice) =>
+        choice.readAhead ? Effect.flatMap(Metadata, (md) => Effect.all([md.userData, md.hostname, md.sshKeys], { concurrency: "unbounded", mode: "either" })) : Effect.void
+      ),
       Effect.scoped,
-      // its programs (a NoCloud volume's mount) get the client's environment, as the phase's do
+      // its programs (an OpenStack config drive's mount) get the client's environment, as the phase's do
       Effect.provide(
         appLayer(env, "tiny-cloud/early", { commands: Layer.succeed(Commands, makeLiveCommands(() => {}, env)), http, output: discard }, { lenientConfig: true, log: { syslog: false } })
       ),

@@ -41,6 +41,7 @@ export const CloudLive = Layer.effect(
           known: provider !== undefined,
           changes: provider?.changes ?? [],
           ephemeralNetwork: provider?.ephemeralNetwork === undefined ? Effect.succeed(false) : Effect.provide(provider.ephemeralNetwork, env),
+          readAhead: provider !== undefined && provider.readAhead !== false,
           reportReady:
             provider === undefined
               ? Effect.fail(new NoCloud({ cloud: name }))

@@ -34,8 +34,8 @@ export interface PhaseOutcome {
  * stderr first). A failed core action stops the phase with exit status 1; a
  * failed user-data action is logged and the phase goes on, ending with exit
  * status 1, so the user's own commands never stop the bootstrap; so does an
- * action failed by a value it cannot use (an invalid host name), which
- * keeps no other action from its work; an unknown action is logged and
+ * action failed by a value it cannot use (an invalid host name, a key list
+ * past IMDS_MAX_KEYS), which keeps no other action from its work; an unknown action is logged and
  * passed over.
  */
 export const runActions = <R>(
@@ -49,11 +49,11 @@ export const runActions = <R>(
     let exitCode: 0 | 1 = 0
     if (plan.length > 0) yield* Effect.flatMap(Output, (o) => o.stderr("\n"))
     for (const name of plan) {
+      // a word of INIT_ACTIONS_* as its lines and record show it: escaped, on its one line (an action's own name is unchanged)
+      const shown = printable(name)
       const startedAt = yield* Clock.currentTimeMillis
       const record = (result: ActionResult, message?: string) =>
-        Effect.map(Clock.currentTimeMillis, (now) => void actions.push({ name, result, startedAt, durationMs: now - startedAt, ...(message !== undefined ? { message } : {}) }))
-      // a name from tiny-cloud.conf as written, on one line: an action's own name is unchanged
-      const shown = printable(name)
+        Effect.map(Clock.currentTimeMillis, (now) => void actions.push({ name: shown, result, startedAt, durationMs: now - startedAt, ...(message !== undefined ? { message } : {}) }))
       if (skip.has(name)) {
         yield* log.log("notice", `${shown}: skipped`, "   -- ")
         yield* record("skipped")

@@ -16,6 +16,8 @@ export interface CloudChoice {
   readonly changes: ReadonlyArray<ActionChange>
   /** whether the boot phase must bring up a link with a one-shot DHCP client first */
   readonly ephemeralNetwork: Effect.Effect<boolean>
+  /** whether its metadata may be read ahead of the phases that use it (by the resident process of a first boot) */
+  readonly readAhead: boolean
   /**
    * Tells the cloud the instance is ready, where it waits for that (azure's
    * wireserver); the result names whom it told. A cloud without it fails

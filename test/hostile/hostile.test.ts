@@ -40,6 +40,18 @@ describe("unbounded answers", () => {
     })
   )
 
+  it.scopedLive("a host name past IMDS_MAX_BYTES fails set_hostname alone, in one line: main goes on to the keys, as for a name that is not one", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h", sshKeys: [KEY_A] }, faults: { overrides: [{ path: "/latest/meta-data/hostname", fill: 2 * MiB }] } })
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(1)
+      expect(actionLines(main.stderr).slice(-4)).toEqual(["   ++ set_hostname: starting", "   ++ set_hostname: failed", "   ++ set_ssh_keys: starting", "   ++ set_ssh_keys: done"])
+      expect(main.stderr).toContain(`\nset_hostname: aws: cannot read http://${instance.sim!.endpoint}/latest/meta-data/hostname: answer exceeds 1048576 bytes (IMDS_MAX_BYTES)\n`)
+      expect(instance.read("/etc/hostname")).toBeUndefined()
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
+    })
+  )
+
   it.scopedLive("user-data past USERDATA_MAX_BYTES fails save_userdata, stores nothing, and the user, keys and hostname are still set up", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({
@@ -202,6 +214,28 @@ describe("unbounded key lists", () => {
       })
       expect((yield* duplicated.imds(["@ssh-keys"])).stdout).toBe(`${KEY_A}\n`)
       expect(duplicated.sim!.requests.filter((q) => q.path.includes("openssh-key"))).toHaveLength(1)
+    })
+  )
+
+  it.scopedLive("a key list that cannot be used (past IMDS_MAX_KEYS, or IMDS_MAX_BYTES) fails set_ssh_keys alone: the user-data's own keys and azure's ready report still come", () =>
+    Effect.gen(function* () {
+      const many = Array.from({ length: 1500 }, (_, i) => `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMany${i} k${i}`)
+      const userData = bytes(`#alpine-config\nssh_authorized_keys:\n  - ${KEY_C}\n`)
+      const instance = yield* makeTestInstance({ cloud: "azure", instance: { hostname: "h", sshKeys: many, userData } })
+      expect((yield* instance.run(["early"])).code).toBe(0)
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(1)
+      expect(main.stderr).toMatch(/\nset_ssh_keys: azure: cannot read \S+: more than 1000 keys \(IMDS_MAX_KEYS\)\n {3}\+\+ set_ssh_keys: failed\n/)
+      expect(actionLines(main.stderr).slice(-4)).toEqual(["   ++ ssh_authorized_keys: starting", "   ++ ssh_authorized_keys: done", "   ++ report_ready: starting", "   ++ report_ready: done"])
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_C}\n`)
+      // a listing past IMDS_MAX_BYTES the same
+      const large = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h", sshKeys: [KEY_A], userData }, faults: { overrides: [{ path: "/latest/meta-data/public-keys/", fill: 2 * MiB }] } })
+      expect((yield* large.run(["early"])).code).toBe(0)
+      const again = yield* large.run(["main"])
+      expect(again.code).toBe(1)
+      expect(again.stderr).toContain(`\nset_ssh_keys: aws: cannot read http://${large.sim!.endpoint}/latest/meta-data/public-keys/: answer exceeds 1048576 bytes (IMDS_MAX_BYTES)\n`)
+      expect(actionLines(again.stderr).slice(-2)).toEqual(["   ++ ssh_authorized_keys: starting", "   ++ ssh_authorized_keys: done"])
+      expect(large.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_C}\n`)
     })
   )
 })

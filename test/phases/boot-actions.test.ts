@@ -348,6 +348,37 @@ describe("syslog", () => {
     })
   )
 
+  it.scopedLive("the action lines at their levels (BEHAVIOUR.md §4): starting and done info, skipped notice, unknown and failed err; disabled and already bootstrapped info", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: ["ssh-ed25519 AAAA k"] } })
+      const system = yield* withLogger(instance)
+      const main = yield* system.run(["main"], { INIT_ACTIONS_MAIN: "no_such_action set_hostname set_ssh_keys", SKIP_INIT_ACTIONS: "set_hostname" })
+      expect(main.code).toBe(1)
+      instance.write("/etc/tiny-cloud.disabled", "")
+      expect((yield* system.run(["final"])).stderr).toBe("tiny-cloud disabled\n")
+      rmSync(join(instance.root, "etc/tiny-cloud.disabled"))
+      instance.write("/var/lib/cloud/.bootstrap-complete", "")
+      expect((yield* system.run(["final"])).stderr).toBe("already bootstrapped\n")
+      const levels = system
+        .invocations()
+        .filter((i) => i.command === "logger")
+        .flatMap((i) => sent(i).map((line) => `${i.args[1]} ${line}`))
+      expect(levels).toEqual([
+        "local7.info missing_userdata: starting",
+        "local7.notice missing_userdata: no user-data found",
+        "local7.info missing_userdata: done",
+        "local7.info no_such_action: starting",
+        "local7.err no_such_action: unknown",
+        "local7.notice set_hostname: skipped",
+        "local7.info set_ssh_keys: starting",
+        "local7.err set_ssh_keys: failed to find user alpine",
+        "local7.err set_ssh_keys: failed",
+        "local7.info tiny-cloud disabled",
+        "local7.info already bootstrapped"
+      ])
+    })
+  )
+
   it.scopedLive("a user map without a name is an error logged (BEHAVIOUR.md §6): at error level, while the rest of the document is applied", () =>
     Effect.gen(function* () {
       const userData = new TextEncoder().encode("#alpine-config\nuser:\n  shell: /bin/ash\npackages:\n  - vim\n  - [nested]\n")

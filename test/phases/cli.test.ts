@@ -29,22 +29,27 @@ describe("action lists", () => {
     })
   )
 
-  it.scopedLive("an action name with control characters (tiny-cloud.conf's, as written) is named escaped, on its one line (the syslog line is the same text)", () =>
+  it.scopedLive("an action name of INIT_ACTIONS_* with control characters is named escaped on its lines (stderr and syslog say the same) and in analyze; a long one is cut", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "aws", conf: 'INIT_ACTIONS_FINAL="no\u001b[2Jsuch skip\u009b1m"\nSKIP_INIT_ACTIONS="skip\u009b1m"\n' })
+      const long = `a${"x".repeat(5000)}`
+      const instance = yield* makeTestInstance({ noSimulator: true, conf: `INIT_ACTIONS_FINAL="run\x1b[2Jaway x\x01y ${long}"\nSKIP_INIT_ACTIONS="x\x01y"\n` })
       const r = yield* instance.run(["final"])
+      expect(r.code).toBe(0)
+      const cut = `${long.slice(0, 80)}...`
       expect(actionLines(r.stderr)).toEqual([
-        "   ++ no\\x1b[2Jsuch: starting",
-        "   ++ no\\x1b[2Jsuch: unknown",
-        "   -- skip\\x9b1m: skipped",
+        "   ++ run\\x1b[2Jaway: starting",
+        "   ++ run\\x1b[2Jaway: unknown",
+        "   -- x\\x01y: skipped",
+        `   ++ ${cut}: starting`,
+        `   ++ ${cut}: unknown`,
         "   ++ bootstrap_complete: starting",
         "   ++ bootstrap_complete: done"
       ])
-      expect(r.stderr).not.toMatch(/[\u001b\u009b]/)
-      // and so in the table of the run, from the record that keeps the name as written
-      const table = yield* instance.run(["analyze"])
-      expect(table.stdout).toMatch(/ final {2}no\\x1b\[2Jsuch +unknown\n/)
-      expect(table.stdout).not.toMatch(/[\u001b\u009b]/)
+      expect(r.stderr).not.toMatch(/[\x00-\x09\x0b-\x1f]/)
+      const analyze = yield* instance.run(["analyze"])
+      expect(analyze.stdout).toContain("run\\x1b[2Jaway")
+      expect(analyze.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f]/)
+      expect(analyze.stdout).not.toContain(long)
     })
   )
 
@@ -89,6 +94,22 @@ describe("action lists", () => {
       expect(actionLines(main.stderr).slice(-4)).toEqual(["   ++ set_hostname: starting", "   ++ set_hostname: failed", "   ++ set_ssh_keys: starting", "   ++ set_ssh_keys: done"])
       expect(main.stderr).toContain("set_hostname: invalid hostname '-bad-'\n")
       expect(instance.read("/etc/hostname")).toBeUndefined()
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAA k\n")
+    })
+  )
+
+  it.scopedLive("a hostname -F that fails (no right to name the host) is a warning: /etc/hostname and /etc/hosts are written, and main goes on to the keys", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "aws",
+        instance: { hostname: "web-1.example", sshKeys: ["ssh-ed25519 AAAA k"] },
+        answer: (c) => (c.command === "hostname" ? { exitCode: 1 } : undefined)
+      })
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(0)
+      expect(main.stderr).toContain("\n   ++ set_hostname: starting\nset_hostname: hostname -F /etc/hostname: exited with status 1\n   ++ set_hostname: done\n")
+      expect(instance.read("/etc/hostname")).toBe("web-1\n")
+      expect(instance.read("/etc/hosts")).toContain("127.0.1.1\tweb-1.example web-1\n")
       expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAA k\n")
     })
   )

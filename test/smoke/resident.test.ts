@@ -101,6 +101,29 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(syslog(resident.instance)).toEqual(syslog(alone.instance))
   })
 
+  it("a NoCloud seed boot did not read (set_network_interfaces skipped) is loaded by early, which says what is wrong with it, as a process of its own does", async ({ expect }) => {
+    const seeded = async () => {
+      const instance = await makeInstance({ noSimulator: true, env: { CLOUD: "nocloud", SKIP_INIT_ACTIONS: "set_network_interfaces" } })
+      open.push(instance)
+      instance.write("/proc/cmdline", "console=ttyS0 ds=nocloud;s=/srv/seed/\n")
+      instance.write("/srv/seed/meta-data", "")
+      instance.write("/srv/seed/user-data", USER_DATA)
+      return { instance, env: servicesEnv(instance) }
+    }
+    const syslog = (i: TestInstance) => readCommandLog(i.fake).filter((c) => c.line.startsWith("logger ")).map((c) => `${c.line.replace(/\[\d+\]$/, "")}: ${c.stdin.join(" / ")}`)
+    const alone = await seeded()
+    const separate: Array<RunResult> = []
+    for (const phase of ["boot", "early", "main", "final"]) separate.push(await startService(phase, { ...alone.env, TINY_CLOUD_LIB: "/nonexistent" }))
+    expect(separate[1]!.stderr).toBe("\n   ++ save_userdata: starting\nNoCloud 'meta-data' is empty\n   ++ save_userdata: done\n")
+    const resident = await seeded()
+    const served: Array<RunResult> = [await bootAndServe(resident.env, resident.instance)]
+    const pid = serverPid(resident.instance)!
+    for (const phase of ["early", "main", "final"]) served.push(await startService(phase, resident.env))
+    expect(served).toEqual(separate)
+    await until(() => !alive(pid), "the resident process exits after final")
+    expect(syslog(resident.instance)).toEqual(syslog(alone.instance))
+  })
+
   it("early started at once after boot, while the resident process still starts, waits for it rather than starting its own", async ({ expect }) => {
     const { instance, env } = await newInstance()
     expect((await startService("boot", env)).code).toBe(0)

@@ -1,10 +1,10 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { UnusableValue } from "../../domain/errors.js"
+import { UnusableValue, unusableAnswer } from "../../domain/errors.js"
 import { ipv4 } from "../../domain/ip.js"
 import { printable } from "../../domain/text.js"
 import { Commands } from "../../services/Commands.js"
-import { info } from "../../services/Log.js"
+import { info, warn } from "../../services/Log.js"
 import { Metadata } from "../../services/Metadata.js"
 import { RootFs } from "../../services/RootFs.js"
 
@@ -45,9 +45,11 @@ export const withOwnName = (hosts: string, line: string): string => {
  * `/etc/hostname` gets the short name, which is applied; `/etc/hosts` the
  * FQDN once, in place of another name's `127.0.1.1` line. `short` is the
  * name of the host itself, the first label of `fqdn` unless it is given;
- * every label must be one.
+ * every label must be one. A `hostname -F` that fails (no right to name the
+ * host, no `hostname`) is a warning naming `action`: the files name the host
+ * from the next boot on, and what follows (the keys) is still done.
  */
-export const applyHostname = (fqdn: string, short: string = fqdn.split(".")[0]!) =>
+export const applyHostname = (fqdn: string, short: string = fqdn.split(".")[0]!, action = "set_hostname") =>
   Effect.gen(function* () {
     const [own, ...domain] = fqdn.split(".")
     if (!HOST_LABEL.test(short) || !HOST_LABEL.test(own!) || !domain.every((l) => LABEL.test(l)) || fqdn.length > 253) {
@@ -57,7 +59,10 @@ export const applyHostname = (fqdn: string, short: string = fqdn.split(".")[0]!)
     const file = fs.at("/etc/hostname")
     yield* fs.writeAtomic(file, `${short}\n`)
     // the file as written, which a link leads to inside ROOT, never the host's own
-    yield* Effect.flatMap(Commands, (c) => Effect.flatMap(fs.realPath(file), (written) => c.run("hostname", ["-F", written])))
+    const written = yield* fs.realPath(file)
+    yield* Effect.flatMap(Commands, (c) => c.run("hostname", ["-F", written])).pipe(
+      Effect.catchTag("CommandError", (e) => warn(`${action}: hostname -F /etc/hostname: ${e.reason}`))
+    )
     const hosts = fs.at("/etc/hosts")
     const text = Option.getOrElse(yield* fs.readTextIfExists(hosts), () => "")
     const updated = withOwnName(text, `127.0.1.1\t${fqdn} ${short}`)
@@ -65,7 +70,8 @@ export const applyHostname = (fqdn: string, short: string = fqdn.split(".")[0]!)
   })
 
 export const setHostname = Effect.gen(function* () {
-  const fqdn = yield* Effect.flatMap(Metadata, (m) => m.hostname)
+  // a name served past its size limit cannot be used, as an invalid one cannot: the keys after it are still set
+  const fqdn = yield* Effect.flatMap(Metadata, (m) => m.hostname).pipe(Effect.mapError(unusableAnswer))
   if (Option.isNone(fqdn)) {
     yield* info("set_hostname: no hostname set")
     return

@@ -1,7 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
-import { ActionFailed } from "../../domain/errors.js"
+import { ActionFailed, unusableAnswer } from "../../domain/errors.js"
 import { Commands } from "../../services/Commands.js"
 import { authorizedKeys } from "../../domain/ssh-keys.js"
 import { sortedUnique } from "../../domain/text.js"
@@ -171,7 +171,8 @@ export const installKeys = (user: string, entries: ReadonlyArray<string>, option
 export const setSshKeys = Effect.gen(function* () {
   // the cloud user of this run: user-data may have named another than CLOUD_USER
   const user = yield* currentUser
-  const keys = yield* Effect.flatMap(Metadata, (m) => m.sshKeysFor(user))
+  // a key list that cannot be used (past IMDS_MAX_KEYS or its size limit) fails this action alone: user-data's own keys and report_ready still come
+  const keys = yield* Effect.flatMap(Metadata, (m) => m.sshKeysFor(user)).pipe(Effect.mapError(unusableAnswer))
   if (keys.length === 0) {
     yield* info("set_ssh_keys: no ssh key found")
     return

@@ -19,7 +19,7 @@ export const userdataHostname = Effect.gen(function* () {
   if (name === undefined || name === "") return
   const short = (fqdn !== undefined && host !== undefined && host !== "" ? host : name).split(".")[0]!
   // the cloud's 127.0.1.1 line goes: ours takes its place
-  yield* applyHostname(name, short)
+  yield* applyHostname(name, short, "userdata_hostname")
 })
 
 /**
