@@ -31,6 +31,10 @@ export const otherStanzas = (files: ReadonlyArray<string>): ReadonlyArray<string
 
 export const stanzaFromDefault = (template: string, iface: string): string => template.split("%%").join(iface)
 
-/** the header, then each stanza without its trailing newlines and followed by one blank line */
+/**
+ * the header, then each stanza followed by one blank line: its line ends as
+ * LF (a CRLF file's too, which ifupdown-ng reads alike) and its trailing
+ * blank lines dropped
+ */
 export const interfacesText = (stanzas: ReadonlyArray<string>): string =>
-  INTERFACES_HEADER + stanzas.map((s) => `${s.replace(/\n+$/, "")}\n\n`).join("")
+  INTERFACES_HEADER + stanzas.map((s) => `${s.replace(/\r\n?/g, "\n").replace(/\n\s*$/, "")}\n\n`).join("")

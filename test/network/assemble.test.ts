@@ -102,3 +102,21 @@ it.scopedLive("a bad line or value of tiny-cloud.conf costs only its own key, as
     expect(instance.read("/etc/network/interfaces")).toBe(HEADER + shipped("lo") + "\n" + "auto eth0\niface eth0\n  use dhcp\n  use imds\n\n")
   })
 )
+
+it.scopedLive("stanza files written on Windows (CRLF) or ending in blank lines: LF line ends, one blank line after each stanza", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, interfaces: nics("eth0") })
+    instance.write("/etc/network/interfaces.d/eth0", "auto eth0\r\niface eth0\r\n  use dhcp\r\n\r\n")
+    instance.write("/etc/network/interfaces.d/wg0", "auto wg0\niface wg0\n  use wireguard\n  \n\t\n")
+    instance.write("/etc/network/interfaces.d/br0", "auto br0\r\niface br0\r\n  bridge-ports none")
+    expect(yield* instance.run(["assemble-interfaces"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(instance.read("/etc/network/interfaces")).toBe(
+      HEADER +
+        "auto eth0\niface eth0\n  use dhcp\n\n" +
+        "auto br0\niface br0\n  bridge-ports none\n\n" +
+        "auto wg0\niface wg0\n  use wireguard\n\n"
+    )
+    // the stanza files themselves are the operator's: kept as they are
+    expect(instance.read("/etc/network/interfaces.d/eth0")).toBe("auto eth0\r\niface eth0\r\n  use dhcp\r\n\r\n")
+  })
+)
