@@ -29,6 +29,13 @@ export const interfaceOrder = (present: ReadonlyArray<string>): ReadonlyArray<st
 export const otherStanzas = (files: ReadonlyArray<string>): ReadonlyArray<string> =>
   files.filter((f) => f !== DEFAULT_STANZA && f !== "lo" && !isEthName(f) && !f.startsWith(".")).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
 
+/**
+ * the most the stanza files may hold together: an interfaces file is a few
+ * lines a NIC, and a file put in interfaces.d by mistake (a log, an image)
+ * would take the instance's memory, or more than a string may hold
+ */
+export const INTERFACES_MAX_BYTES = 1024 * 1024
+
 export const stanzaFromDefault = (template: string, iface: string): string => template.split("%%").join(iface)
 
 /**

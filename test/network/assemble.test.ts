@@ -1,5 +1,6 @@
 /** assemble-interfaces (BEHAVIOUR.md §8): /etc/network/interfaces from interfaces.d/, on a pretend instance. */
-import { readFileSync } from "node:fs"
+import { readFileSync, truncateSync } from "node:fs"
+import { join } from "node:path"
 import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { routeHelper } from "../../src/programs/cli.js"
@@ -118,5 +119,29 @@ it.scopedLive("stanza files written on Windows (CRLF) or ending in blank lines: 
     )
     // the stanza files themselves are the operator's: kept as they are
     expect(instance.read("/etc/network/interfaces.d/eth0")).toBe("auto eth0\r\niface eth0\r\n  use dhcp\r\n\r\n")
+  })
+)
+
+it.scopedLive("a stanza file far larger than an interfaces file (a log or an image put there by mistake), or stanzas over 1 MiB together: one line naming it, nothing written", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, interfaces: nics("eth0", "eth1") })
+    instance.write("/etc/network/interfaces.d/DEFAULT", shipped("DEFAULT"))
+    instance.write("/etc/network/interfaces", "previous\n")
+    // 600 MB, sparse: read whole, it was more than a string may hold ('internal error: Cannot create a string longer than ...')
+    instance.write("/etc/network/interfaces.d/big", "")
+    truncateSync(join(instance.root, "etc/network/interfaces.d/big"), 600 * 1024 * 1024)
+    const big = yield* instance.run(["assemble-interfaces"])
+    expect(big).toEqual({ code: 1, stdout: "", stderr: `assemble-interfaces: read ${instance.root}/etc/network/interfaces.d/big: larger than 1048576 bytes\n` })
+
+    instance.write("/etc/network/interfaces.d/big", "")
+    const half = `# ${"x".repeat(600 * 1024)}\n`
+    instance.write("/etc/network/interfaces.d/eth0", half)
+    instance.write("/etc/network/interfaces.d/wg0", half)
+    const together = yield* instance.run(["assemble-interfaces"])
+    expect(together).toEqual({ code: 1, stdout: "", stderr: `assemble-interfaces: ${instance.root}/etc/network/interfaces.d: the stanzas are larger than 1048576 bytes together\n` })
+
+    expect(instance.read("/etc/network/interfaces")).toBe("previous\n")
+    expect(instance.read("/etc/network/interfaces.bak")).toBeUndefined()
+    expect(instance.read("/etc/network/interfaces.d/eth1")).toBeUndefined()
   })
 )
