@@ -19,9 +19,13 @@ const numberOf = (name: string): number => {
   return m ? Number(m[1]) : Number.MAX_SAFE_INTEGER
 }
 
-/** `lo` and the `eth*` interfaces present, in the file's order: `lo` first, then by number (eth2 before eth10) */
+/**
+ * `lo` and the `eth*` interfaces present, in the file's order: `lo` first,
+ * then by number (eth2 before eth10). `lo` always: every system has it, even
+ * where sysfs does not show it (an image's ROOT, a chroot)
+ */
 export const interfaceOrder = (present: ReadonlyArray<string>): ReadonlyArray<string> => [
-  ...(present.includes("lo") ? ["lo"] : []),
+  "lo",
   ...present.filter(isEthName).sort((a, b) => numberOf(a) - numberOf(b) || (a < b ? -1 : a > b ? 1 : 0))
 ]
 

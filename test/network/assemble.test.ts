@@ -113,6 +113,8 @@ it.scopedLive("stanza files written on Windows (CRLF) or ending in blank lines: 
     expect(yield* instance.run(["assemble-interfaces"])).toEqual({ code: 0, stdout: "", stderr: "" })
     expect(instance.read("/etc/network/interfaces")).toBe(
       HEADER +
+        shipped("lo") +
+        "\n" +
         "auto eth0\niface eth0\n  use dhcp\n\n" +
         "auto br0\niface br0\n  bridge-ports none\n\n" +
         "auto wg0\niface wg0\n  use wireguard\n\n"
@@ -143,5 +145,15 @@ it.scopedLive("a stanza file far larger than an interfaces file (a log or an ima
     expect(instance.read("/etc/network/interfaces")).toBe("previous\n")
     expect(instance.read("/etc/network/interfaces.bak")).toBeUndefined()
     expect(instance.read("/etc/network/interfaces.d/eth1")).toBeUndefined()
+  })
+)
+
+it.scopedLive("lo's stanza comes first even where sysfs does not list lo (an image's ROOT, a chroot): the loopback is never left out", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, interfaces: nics("eth0") })
+    instance.write("/etc/network/interfaces.d/lo", shipped("lo"))
+    instance.write("/etc/network/interfaces.d/DEFAULT", shipped("DEFAULT"))
+    expect(yield* instance.run(["assemble-interfaces"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(instance.read("/etc/network/interfaces")).toBe(HEADER + shipped("lo") + "\n" + "auto eth0\niface eth0\n  use dhcp\n  use imds\n\n")
   })
 )
