@@ -19,9 +19,13 @@ const numberOf = (name: string): number => {
   return m ? Number(m[1]) : Number.MAX_SAFE_INTEGER
 }
 
-/** `lo` and the `eth*` interfaces present, in the file's order: `lo` first, then by number (eth2 before eth10) */
+/**
+ * `lo` and the `eth*` interfaces present, in the file's order: `lo` first,
+ * then by number (eth2 before eth10). `lo` always: every system has it, even
+ * where sysfs does not show it (an image's ROOT, a chroot)
+ */
 export const interfaceOrder = (present: ReadonlyArray<string>): ReadonlyArray<string> => [
-  ...(present.includes("lo") ? ["lo"] : []),
+  "lo",
   ...present.filter(isEthName).sort((a, b) => numberOf(a) - numberOf(b) || (a < b ? -1 : a > b ? 1 : 0))
 ]
 
@@ -29,8 +33,19 @@ export const interfaceOrder = (present: ReadonlyArray<string>): ReadonlyArray<st
 export const otherStanzas = (files: ReadonlyArray<string>): ReadonlyArray<string> =>
   files.filter((f) => f !== DEFAULT_STANZA && f !== "lo" && !isEthName(f) && !f.startsWith(".")).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
 
+/**
+ * the most the stanza files may hold together: an interfaces file is a few
+ * lines a NIC, and a file put in interfaces.d by mistake (a log, an image)
+ * would take the instance's memory, or more than a string may hold
+ */
+export const INTERFACES_MAX_BYTES = 1024 * 1024
+
 export const stanzaFromDefault = (template: string, iface: string): string => template.split("%%").join(iface)
 
-/** the header, then each stanza without its trailing newlines and followed by one blank line */
+/**
+ * the header, then each stanza followed by one blank line: its line ends as
+ * LF (a CRLF file's too, which ifupdown-ng reads alike) and its trailing
+ * blank lines dropped
+ */
 export const interfacesText = (stanzas: ReadonlyArray<string>): string =>
-  INTERFACES_HEADER + stanzas.map((s) => `${s.replace(/\n+$/, "")}\n\n`).join("")
+  INTERFACES_HEADER + stanzas.map((s) => `${s.replace(/\r\n?/g, "\n").replace(/\n\s*$/, "")}\n\n`).join("")

@@ -1,5 +1,6 @@
 /** assemble-interfaces (BEHAVIOUR.md §8): /etc/network/interfaces from interfaces.d/, on a pretend instance. */
-import { readFileSync } from "node:fs"
+import { readFileSync, truncateSync } from "node:fs"
+import { join } from "node:path"
 import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { routeHelper } from "../../src/programs/cli.js"
@@ -99,6 +100,60 @@ it.scopedLive("a bad line or value of tiny-cloud.conf costs only its own key, as
       "assemble-interfaces: IMDS_TIMEOUT: invalid value 'abc': expected a positive number of seconds; the default is used",
       ""
     ])
+    expect(instance.read("/etc/network/interfaces")).toBe(HEADER + shipped("lo") + "\n" + "auto eth0\niface eth0\n  use dhcp\n  use imds\n\n")
+  })
+)
+
+it.scopedLive("stanza files written on Windows (CRLF) or ending in blank lines: LF line ends, one blank line after each stanza", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, interfaces: nics("eth0") })
+    instance.write("/etc/network/interfaces.d/eth0", "auto eth0\r\niface eth0\r\n  use dhcp\r\n\r\n")
+    instance.write("/etc/network/interfaces.d/wg0", "auto wg0\niface wg0\n  use wireguard\n  \n\t\n")
+    instance.write("/etc/network/interfaces.d/br0", "auto br0\r\niface br0\r\n  bridge-ports none")
+    expect(yield* instance.run(["assemble-interfaces"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(instance.read("/etc/network/interfaces")).toBe(
+      HEADER +
+        shipped("lo") +
+        "\n" +
+        "auto eth0\niface eth0\n  use dhcp\n\n" +
+        "auto br0\niface br0\n  bridge-ports none\n\n" +
+        "auto wg0\niface wg0\n  use wireguard\n\n"
+    )
+    // the stanza files themselves are the operator's: kept as they are
+    expect(instance.read("/etc/network/interfaces.d/eth0")).toBe("auto eth0\r\niface eth0\r\n  use dhcp\r\n\r\n")
+  })
+)
+
+it.scopedLive("a stanza file far larger than an interfaces file (a log or an image put there by mistake), or stanzas over 1 MiB together: one line naming it, nothing written", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, interfaces: nics("eth0", "eth1") })
+    instance.write("/etc/network/interfaces.d/DEFAULT", shipped("DEFAULT"))
+    instance.write("/etc/network/interfaces", "previous\n")
+    // 600 MB, sparse: read whole, it was more than a string may hold ('internal error: Cannot create a string longer than ...')
+    instance.write("/etc/network/interfaces.d/big", "")
+    truncateSync(join(instance.root, "etc/network/interfaces.d/big"), 600 * 1024 * 1024)
+    const big = yield* instance.run(["assemble-interfaces"])
+    expect(big).toEqual({ code: 1, stdout: "", stderr: `assemble-interfaces: read ${instance.root}/etc/network/interfaces.d/big: larger than 1048576 bytes\n` })
+
+    instance.write("/etc/network/interfaces.d/big", "")
+    const half = `# ${"x".repeat(600 * 1024)}\n`
+    instance.write("/etc/network/interfaces.d/eth0", half)
+    instance.write("/etc/network/interfaces.d/wg0", half)
+    const together = yield* instance.run(["assemble-interfaces"])
+    expect(together).toEqual({ code: 1, stdout: "", stderr: `assemble-interfaces: ${instance.root}/etc/network/interfaces.d: the stanzas are larger than 1048576 bytes together\n` })
+
+    expect(instance.read("/etc/network/interfaces")).toBe("previous\n")
+    expect(instance.read("/etc/network/interfaces.bak")).toBeUndefined()
+    expect(instance.read("/etc/network/interfaces.d/eth1")).toBeUndefined()
+  })
+)
+
+it.scopedLive("lo's stanza comes first even where sysfs does not list lo (an image's ROOT, a chroot): the loopback is never left out", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, interfaces: nics("eth0") })
+    instance.write("/etc/network/interfaces.d/lo", shipped("lo"))
+    instance.write("/etc/network/interfaces.d/DEFAULT", shipped("DEFAULT"))
+    expect(yield* instance.run(["assemble-interfaces"])).toEqual({ code: 0, stdout: "", stderr: "" })
     expect(instance.read("/etc/network/interfaces")).toBe(HEADER + shipped("lo") + "\n" + "auto eth0\niface eth0\n  use dhcp\n  use imds\n\n")
   })
 )

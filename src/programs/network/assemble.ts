@@ -2,7 +2,8 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ActionFailed } from "../../domain/errors.js"
-import { DEFAULT_STANZA, interfaceOrder, interfacesText, LOOPBACK_STANZA, otherStanzas, stanzaFromDefault } from "../../domain/interfaces.js"
+import { DEFAULT_STANZA, INTERFACES_MAX_BYTES, interfaceOrder, interfacesText, LOOPBACK_STANZA, otherStanzas, stanzaFromDefault } from "../../domain/interfaces.js"
+import { textOf } from "../../domain/text.js"
 import { RootFs } from "../../services/RootFs.js"
 import { helper, INTERFACES } from "./helper.js"
 
@@ -10,7 +11,8 @@ import { helper, INTERFACES } from "./helper.js"
  * The header, the stanzas of `lo` and of each `eth*` present (one missing
  * is created from DEFAULT), then every other stanza file; the previous
  * file kept as `interfaces.bak`, the new one put in place atomically.
- * Nothing is written when a stanza cannot be read.
+ * Nothing is written when a stanza cannot be read, or when the stanzas
+ * hold more than INTERFACES_MAX_BYTES together.
  */
 export const assembleInterfaces = Effect.gen(function* () {
   const fs = yield* RootFs
@@ -19,17 +21,23 @@ export const assembleInterfaces = Effect.gen(function* () {
   const files = yield* fs.readDirectory(dir)
   const present = interfaceOrder(yield* fs.readDirectory(fs.at("/sys/class/net")))
   const stanzas: Array<string> = []
+  let size = 0
+  const add = (stanza: string) => {
+    stanzas.push(stanza)
+    size += Buffer.byteLength(stanza)
+    return size > INTERFACES_MAX_BYTES ? Effect.fail(new ActionFailed({ reason: `${dir}: the stanzas are larger than ${INTERFACES_MAX_BYTES} bytes together` })) : Effect.void
+  }
   const created: Array<readonly [path: string, stanza: string]> = []
   for (const iface of present) {
     const path = `${dir}/${iface}`
-    const own = yield* fs.readTextIfExists(path)
+    const own = yield* readStanza(path)
     const stanza = Option.isSome(own) ? own.value : iface === "lo" ? LOOPBACK_STANZA : stanzaFromDefault(yield* defaultStanza(dir), iface)
     if (Option.isNone(own)) created.push([path, stanza])
-    stanzas.push(stanza)
+    yield* add(stanza)
   }
   for (const name of otherStanzas(files)) {
     if (yield* fs.isDirectory(`${dir}/${name}`)) continue
-    stanzas.push(yield* fs.readText(`${dir}/${name}`))
+    yield* add(textOf(yield* fs.readFile(`${dir}/${name}`, { maxBytes: INTERFACES_MAX_BYTES })))
   }
   const path = fs.at(INTERFACES)
   const previous = yield* fs.readFileIfExists(path)
@@ -39,8 +47,12 @@ export const assembleInterfaces = Effect.gen(function* () {
   for (const [path, stanza] of created) yield* fs.writeAtomic(path, stanza)
 })
 
+/** a stanza file's text, when it is there; one larger than the whole file may be is refused unread */
+const readStanza = (path: string) =>
+  Effect.flatMap(RootFs, (fs) => fs.readFileIfExists(path, { maxBytes: INTERFACES_MAX_BYTES })).pipe(Effect.map(Option.map(textOf)))
+
 const defaultStanza = (dir: string) =>
-  Effect.flatMap(RootFs, (fs) => fs.readTextIfExists(`${dir}/${DEFAULT_STANZA}`)).pipe(
+  readStanza(`${dir}/${DEFAULT_STANZA}`).pipe(
     Effect.flatMap(
       Option.match({
         onNone: () => Effect.fail(new ActionFailed({ reason: `${dir}/${DEFAULT_STANZA}: not found; a new interface's stanza is made from it` })),
