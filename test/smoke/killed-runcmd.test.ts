@@ -1,6 +1,7 @@
 /**
  * A final phase killed while the user's runcmd runs, then run again, as the
  * next boot runs it: the run converges and leaves nothing of the killed one.
+ * And a phase that cannot keep other phases out (its lock) runs all the same.
  */
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -65,5 +66,18 @@ describe("a main phase killed between writing a file and giving its new director
       `chown appuser ${instance.root}/home/appdata/conf`,
       `chown appuser ${instance.root}/home/appdata/conf/settings.conf`
     ])
+  })
+})
+
+describe("a phase whose lock cannot be taken (flock missing or failing)", () => {
+  it("says so in one line and runs all the same: the user, keys and hostname are set up", async () => {
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "lock-1.example.internal", sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILock a@example"] } })
+    writeFileSync(join(instance.fake.bin, "flock"), "#!/bin/sh\necho 'flock: cannot lock: broken' >&2\nexit 64\n", { mode: 0o755 })
+    const results = await instance.boot()
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+    expect(results[2]!.stderr).toContain(`cannot lock ${instance.root}/var/lib/cloud: flock: cannot lock: broken; the phase runs without the lock\n`)
+    expect(instance.read("/etc/hostname")).toBe("lock-1\n")
+    expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILock a@example\n")
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
   })
 })
