@@ -1,7 +1,9 @@
 /**
  * A final phase killed while the user's runcmd runs, then run again, as the
  * next boot runs it: the run converges and leaves nothing of the killed one.
- * And a phase that cannot keep other phases out (its lock) runs all the same.
+ * A phase killed before final, in the same boot, leaves the bootstrap
+ * incomplete. And a phase that cannot keep other phases out (its lock) runs
+ * all the same.
  */
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -66,6 +68,28 @@ describe("a main phase killed between writing a file and giving its new director
       `chown appuser ${instance.root}/home/appdata/conf`,
       `chown appuser ${instance.root}/home/appdata/conf/settings.conf`
     ])
+  })
+})
+
+describe("a main phase killed before it set up the keys, followed by final in the same boot (out of memory, its service ended)", () => {
+  it("leaves the bootstrap incomplete, in one line, so that the next boot sets up the keys", async () => {
+    const marks = mkdtempSync(join(tmpdir(), "tiny-cloud-killed-"))
+    onTestFinished(() => rmSync(marks, { recursive: true, force: true }))
+    const once = join(marks, "once")
+    // the first time, bootcmd (before set_ssh_keys) kills the phase that runs it
+    const userData = `#cloud-config\nbootcmd:\n  - "[ -e ${once} ] || { touch ${once}; kill -9 $PPID; sleep 5; }"\n`
+    const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKilled a@example"
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "killed-1.example.internal", sshKeys: [key], userData: new TextEncoder().encode(userData) } })
+    const first = await instance.boot()
+    expect(first.map((r) => r.code)).toEqual([0, 0, -1, 1])
+    expect(first[3]!.stderr).toContain(
+      "bootstrap_complete: the main phase ended before it finished (its process is gone); not marked complete, so that the next boot runs the first boot again\n   ++ bootstrap_complete: failed\n"
+    )
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBeUndefined()
+    const next = await instance.boot()
+    expect(next.map((r) => r.code)).toEqual([0, 0, 0, 0])
+    expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${key}\n`)
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
   })
 })
 
