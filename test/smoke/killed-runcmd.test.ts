@@ -2,10 +2,10 @@
  * A final phase killed while the user's runcmd runs, then run again, as the
  * next boot runs it: the run converges and leaves nothing of the killed one.
  * A phase killed before final, in the same boot, leaves the bootstrap
- * incomplete. And a phase that cannot keep other phases out (its lock) runs
+ * incomplete; the user's programs that ran to their end do not run again. And a phase that cannot keep other phases out (its lock) runs
  * all the same.
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it, onTestFinished } from "vitest"
@@ -90,6 +90,26 @@ describe("a main phase killed before it set up the keys, followed by final in th
     expect(next.map((r) => r.code)).toEqual([0, 0, 0, 0])
     expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${key}\n`)
     expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+  })
+})
+
+describe("a final phase run again after its user programs ran to their end (a phase before it was killed, or a crash before the marker)", () => {
+  it("does not run them again, in one line each; a killed main is run again; --bootstrap incomplete forgets them", async () => {
+    const marks = mkdtempSync(join(tmpdir(), "tiny-cloud-killed-"))
+    onTestFinished(() => rmSync(marks, { recursive: true, force: true }))
+    const once = join(marks, "once")
+    const runs = join(marks, "runs")
+    const userData = `#cloud-config\nbootcmd:\n  - "[ -e ${once} ] || { touch ${once}; kill -9 $PPID; sleep 5; }"\nruncmd:\n  - echo runcmd >> ${runs}\n`
+    const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(userData) } })
+    expect((await instance.boot()).map((r) => r.code)).toEqual([0, 0, -1, 1])
+    expect(readFileSync(runs, "utf8")).toBe("runcmd\n")
+    const next = await instance.boot()
+    expect(next.map((r) => r.code)).toEqual([0, 0, 0, 0])
+    expect(next[3]!.stderr).toContain("userdata_runcmd: its programs ran to their end in this first boot already; not run again\n")
+    expect(readFileSync(runs, "utf8")).toBe("runcmd\n")
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+    expect((await instance.run(["--bootstrap", "incomplete"])).code).toBe(0)
+    expect(instance.read("/var/lib/cloud/.userdata-ran")).toBeUndefined()
   })
 })
 
