@@ -113,6 +113,18 @@ describe("a final phase run again after its user programs ran to their end (a ph
   })
 })
 
+describe("a record of user programs that ran, left by an image's builder (the marker removed by hand), or made for other user-data", () => {
+  it("does not keep this instance's runcmd from running", async () => {
+    const marks = mkdtempSync(join(tmpdir(), "tiny-cloud-ran-"))
+    onTestFinished(() => rmSync(marks, { recursive: true, force: true }))
+    const runs = join(marks, "runs")
+    const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(`#cloud-config\nruncmd:\n  - echo runcmd >> ${runs}\n`) } })
+    instance.write("/var/lib/cloud/.userdata-ran", "userdata_runcmd 0123456789abcdef\n")
+    expect((await instance.boot()).map((r) => r.code)).toEqual([0, 0, 0, 0])
+    expect(readFileSync(runs, "utf8")).toBe("runcmd\n")
+  })
+})
+
 describe("a phase whose lock cannot be taken (flock missing or failing)", () => {
   it("says so in one line and runs all the same: the user, keys and hostname are set up", async () => {
     const instance = await makeInstance({ cloud: "aws", instance: { hostname: "lock-1.example.internal", sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILock a@example"] } })
