@@ -30,19 +30,22 @@ const open = (path: string, flags: "a" | "r") =>
 
 const close = (fd: number) => Effect.sync(() => closeSync(fd))
 
-/** `flock -x 0` on the descriptor: done when it exits 0 */
-const flock = (path: string, fd: number) =>
+/** `flock -x 0` on the descriptor: true when it exits 0; with `tryOnly` (`-n`), false at once when another holds the lock */
+const flock = (path: string, fd: number, tryOnly = false) =>
   Effect.flatMap(childProcess, ({ spawn }) =>
-    Effect.async<void, LockError>((resume) => {
-      const child = spawn("flock", ["-x", "0"], { stdio: [fd, "ignore", "pipe"] })
+    Effect.async<boolean, LockError>((resume) => {
+      const child = spawn("flock", [...(tryOnly ? ["-n"] : []), "-x", "0"], { stdio: [fd, "ignore", "pipe"] })
       let err = ""
       child.stderr?.on("data", (chunk: Buffer) => (err += chunk.toString()))
       child.on("error", (e: NodeJS.ErrnoException) =>
         resume(Effect.fail(new LockError({ path, reason: e.code === "ENOENT" ? "flock is not installed" : e.message })))
       )
-      child.on("close", (code) =>
-        resume(code === 0 ? Effect.void : Effect.fail(new LockError({ path, reason: err.trim().split("\n").pop() || `flock exited with status ${code}` })))
-      )
+      child.on("close", (code) => {
+        if (code === 0) return resume(Effect.succeed(true))
+        // busybox's and util-linux's flock -n say nothing when the lock is another's
+        if (tryOnly && code === 1 && err.trim() === "") return resume(Effect.succeed(false))
+        resume(Effect.fail(new LockError({ path, reason: err.trim().split("\n").pop() || `flock exited with status ${code}` })))
+      })
       // interrupted while waiting: it goes, and its place in the queue with it
       return Effect.sync(() => child.kill("SIGKILL"))
     })
@@ -91,10 +94,21 @@ const acquireDirectory = (path: string): Effect.Effect<number, LockError> =>
     )
   )
 
+/** the directory's lock, taken at once when it is free; else `waiting`, then the wait */
+const acquireDirectoryAfter = <E, R>(path: string, waiting: Effect.Effect<void, E, R>): Effect.Effect<number, LockError | E, R> =>
+  Effect.flatMap(open(path, "r"), (fd) =>
+    flock(path, fd, true).pipe(
+      Effect.flatMap((free) => (free ? Effect.void : Effect.zipRight(waiting, flock(path, fd)))),
+      Effect.as(fd),
+      Effect.onError(() => close(fd))
+    )
+  )
+
 /** the wait may be interrupted; a lock once granted is released with the scope */
-const held = (acquire: Effect.Effect<number | undefined, LockError>) =>
+const held = <E, R>(acquire: Effect.Effect<number | undefined, E, R>) =>
   Effect.uninterruptibleMask((restore) => Effect.flatMap(restore(acquire), (fd) => (fd === undefined ? Effect.void : Effect.addFinalizer(() => close(fd)))))
 
 export const LockLive = Layer.succeed(Lock, {
-  exclusive: (path) => Effect.zipRight(held(acquireDirectory(dirname(path))), held(acquireFile(path)))
+  exclusive: (path) => Effect.zipRight(held(acquireDirectory(dirname(path))), held(acquireFile(path))),
+  directory: (path, waiting) => held(acquireDirectoryAfter(path, waiting))
 })

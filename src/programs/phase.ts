@@ -8,21 +8,44 @@ import { USERDATA_CHANGES, userDataTypeOf } from "../domain/userdata/type.js"
 import { Bootstrap } from "../services/Bootstrap.js"
 import { Cloud } from "../services/Cloud.js"
 import { Config } from "../services/Config.js"
-import { err, info, warn } from "../services/Log.js"
+import { Lock } from "../services/Lock.js"
+import { err, info, notice, warn } from "../services/Log.js"
+import { RootFs } from "../services/RootFs.js"
 import { UserData } from "../services/UserData.js"
 import { PhaseContext } from "./action.js"
 import { ACTIONS, type ActionServices } from "./actions/index.js"
 import { runActions } from "./engine.js"
 import { startRun } from "./status-record.js"
 
+/**
+ * One phase at a time: the state directory's lock, held until the phase
+ * ends. A phase started while another runs (its service killed while the
+ * resident process runs it, the next service then running its own; a phase
+ * run by hand) waits for it, so that final never marks the bootstrap
+ * complete while main still works. A lock that cannot be taken (no flock)
+ * is said, and the phase runs without it, as it always could.
+ */
+const oneAtATime = Effect.gen(function* () {
+  const fs = yield* RootFs
+  const { varDir } = yield* Config
+  yield* fs.makeDirectory(varDir)
+  yield* (yield* Lock).directory(yield* fs.resolve(varDir), notice("another phase is running; waiting for it to end"))
+}).pipe(Effect.catchAll((e) => warn(`cannot lock ${e.path}: ${e.reason}; the phase runs without the lock`)))
+
 /** One phase of the first boot, as OpenRC runs it; the result is the exit status. */
 export const runPhase = (phase: Phase) =>
-  Effect.gen(function* () {
+  Effect.scoped(Effect.gen(function* () {
     const bootstrap = yield* Bootstrap
     if (yield* bootstrap.isDisabled) {
       yield* info("tiny-cloud disabled")
       return 0
     }
+    if (yield* bootstrap.isComplete) {
+      yield* info("already bootstrapped")
+      return 0
+    }
+    yield* oneAtATime
+    // the phase waited for may have been the final one
     if (yield* bootstrap.isComplete) {
       yield* info("already bootstrapped")
       return 0
@@ -61,4 +84,4 @@ export const runPhase = (phase: Phase) =>
         })
       )
     )
-  })
+  }))

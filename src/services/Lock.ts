@@ -12,6 +12,12 @@ export interface LockShape {
    * locked again, so holders never overlap.
    */
   readonly exclusive: (path: string) => Effect.Effect<void, LockError, Scope.Scope>
+  /**
+   * The exclusive lock on the directory at `path` itself (no file is made
+   * in it), held until the scope closes; `waiting` runs first when another
+   * holds it, then the lock is waited for.
+   */
+  readonly directory: <E, R>(path: string, waiting: Effect.Effect<void, E, R>) => Effect.Effect<void, LockError | E, Scope.Scope | R>
 }
 
 export class Lock extends Context.Tag("tiny-cloud/Lock")<Lock, LockShape>() {}

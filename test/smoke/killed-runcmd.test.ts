@@ -1,8 +1,11 @@
 /**
  * A final phase killed while the user's runcmd runs, then run again, as the
  * next boot runs it: the run converges and leaves nothing of the killed one.
+ * A phase killed before final, in the same boot, leaves the bootstrap
+ * incomplete; the user's programs that ran to their end do not run again. And a phase that cannot keep other phases out (its lock) runs
+ * all the same.
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it, onTestFinished } from "vitest"
@@ -65,5 +68,72 @@ describe("a main phase killed between writing a file and giving its new director
       `chown appuser ${instance.root}/home/appdata/conf`,
       `chown appuser ${instance.root}/home/appdata/conf/settings.conf`
     ])
+  })
+})
+
+describe("a main phase killed before it set up the keys, followed by final in the same boot (out of memory, its service ended)", () => {
+  it("leaves the bootstrap incomplete, in one line, so that the next boot sets up the keys", async () => {
+    const marks = mkdtempSync(join(tmpdir(), "tiny-cloud-killed-"))
+    onTestFinished(() => rmSync(marks, { recursive: true, force: true }))
+    const once = join(marks, "once")
+    // the first time, bootcmd (before set_ssh_keys) kills the phase that runs it
+    const userData = `#cloud-config\nbootcmd:\n  - "[ -e ${once} ] || { touch ${once}; kill -9 $PPID; sleep 5; }"\n`
+    const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKilled a@example"
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "killed-1.example.internal", sshKeys: [key], userData: new TextEncoder().encode(userData) } })
+    const first = await instance.boot()
+    expect(first.map((r) => r.code)).toEqual([0, 0, -1, 1])
+    expect(first[3]!.stderr).toContain(
+      "bootstrap_complete: the main phase ended before it finished (its process is gone); not marked complete, so that the next boot runs the first boot again\n   ++ bootstrap_complete: failed\n"
+    )
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBeUndefined()
+    const next = await instance.boot()
+    expect(next.map((r) => r.code)).toEqual([0, 0, 0, 0])
+    expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${key}\n`)
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+  })
+})
+
+describe("a final phase run again after its user programs ran to their end (a phase before it was killed, or a crash before the marker)", () => {
+  it("does not run them again, in one line each; a killed main is run again; --bootstrap incomplete forgets them", async () => {
+    const marks = mkdtempSync(join(tmpdir(), "tiny-cloud-killed-"))
+    onTestFinished(() => rmSync(marks, { recursive: true, force: true }))
+    const once = join(marks, "once")
+    const runs = join(marks, "runs")
+    const userData = `#cloud-config\nbootcmd:\n  - "[ -e ${once} ] || { touch ${once}; kill -9 $PPID; sleep 5; }"\nruncmd:\n  - echo runcmd >> ${runs}\n`
+    const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(userData) } })
+    expect((await instance.boot()).map((r) => r.code)).toEqual([0, 0, -1, 1])
+    expect(readFileSync(runs, "utf8")).toBe("runcmd\n")
+    const next = await instance.boot()
+    expect(next.map((r) => r.code)).toEqual([0, 0, 0, 0])
+    expect(next[3]!.stderr).toContain("userdata_runcmd: its programs ran to their end in this first boot already; not run again\n")
+    expect(readFileSync(runs, "utf8")).toBe("runcmd\n")
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+    expect((await instance.run(["--bootstrap", "incomplete"])).code).toBe(0)
+    expect(instance.read("/var/lib/cloud/.userdata-ran")).toBeUndefined()
+  })
+})
+
+describe("a record of user programs that ran, left by an image's builder (the marker removed by hand), or made for other user-data", () => {
+  it("does not keep this instance's runcmd from running", async () => {
+    const marks = mkdtempSync(join(tmpdir(), "tiny-cloud-ran-"))
+    onTestFinished(() => rmSync(marks, { recursive: true, force: true }))
+    const runs = join(marks, "runs")
+    const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(`#cloud-config\nruncmd:\n  - echo runcmd >> ${runs}\n`) } })
+    instance.write("/var/lib/cloud/.userdata-ran", "userdata_runcmd 0123456789abcdef\n")
+    expect((await instance.boot()).map((r) => r.code)).toEqual([0, 0, 0, 0])
+    expect(readFileSync(runs, "utf8")).toBe("runcmd\n")
+  })
+})
+
+describe("a phase whose lock cannot be taken (flock missing or failing)", () => {
+  it("says so in one line and runs all the same: the user, keys and hostname are set up", async () => {
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "lock-1.example.internal", sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILock a@example"] } })
+    writeFileSync(join(instance.fake.bin, "flock"), "#!/bin/sh\necho 'flock: cannot lock: broken' >&2\nexit 64\n", { mode: 0o755 })
+    const results = await instance.boot()
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+    expect(results[2]!.stderr).toContain(`cannot lock ${instance.root}/var/lib/cloud: flock: cannot lock: broken; the phase runs without the lock\n`)
+    expect(instance.read("/etc/hostname")).toBe("lock-1\n")
+    expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILock a@example\n")
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
   })
 })

@@ -5,7 +5,7 @@
  * The instance ends exactly as with a process per phase; killed, the
  * resident process is not missed; it never outlives final.
  */
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, writeFileSync, writeSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, describe, it } from "vitest"
@@ -13,7 +13,7 @@ import { readCommandLog } from "../../src/sim/fake-system.js"
 import { makeInstance, runProgram, type RunResult, type TestInstance } from "../support/harness.js"
 import { describeSystem, SHELLS } from "../support/system.js"
 import { PATIENT_METADATA } from "../support/instance-env.js"
-import { alive, bootAndServe, endResident, serverPid, servicesEnv, startService, startServiceBytes, until } from "../support/openrc.js"
+import { alive, bootAndServe, endResident, serverPid, SERVICES, servicesEnv, startService, startServiceBytes, until } from "../support/openrc.js"
 
 const KEYS = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIResidentA a@example", "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQResidentB b@example"]
 const USER_DATA = "#!/bin/sh\necho hello from user-data\necho to stderr >&2\nexit 0\n"
@@ -264,6 +264,37 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(r.code).toBe(1)
     expect(r.stderr).toContain("tiny-cloud/final: the resident process ended during the phase; it is not run again\n")
     expect(instance.read("/tmp/runs")).toBe("run\n")
+  })
+
+  it("its client killed while main runs in it (the service ended by OpenRC or an operator), final run by the next service waits for that main: its runcmd after main's end, the marker after main", async ({ expect }) => {
+    // main's bootcmd goes on only once the test lets it; runcmd says whether main had ended, and whether the bootstrap was marked complete already
+    const userData = [
+      "#cloud-config",
+      "bootcmd:",
+      '  - echo main started >> "$ROOT/tmp/order"; while [ ! -e "$ROOT/tmp/go" ]; do sleep 0.05; done; echo main ended >> "$ROOT/tmp/order"',
+      "runcmd:",
+      '  - echo final runcmd >> "$ROOT/tmp/order"; [ ! -e "$ROOT/var/lib/cloud/.bootstrap-complete" ] || echo marked before final >> "$ROOT/tmp/order"',
+      ""
+    ].join("\n")
+    const { instance, env } = await newInstance(userData)
+    await bootAndServe(env, instance)
+    expect((await startService("early", env)).code).toBe(0)
+    const client = spawn("sh", ["-c", `ebegin() { :; }; eend() { return "$1"; }; . "${SERVICES}/tiny-cloud-main"; start`], { env, stdio: "ignore" })
+    const clientGone = new Promise((done) => client.on("close", done))
+    await until(() => instance.read("/tmp/order") !== undefined, "main's bootcmd runs")
+    client.kill("SIGKILL")
+    await clientGone
+    // final's client gets no answer while main runs (about 10 s), then runs final in a process of its own
+    let finished = false
+    const final = startService("final", env).then((r) => ((finished = true), r))
+    const waits = () => readCommandLog(instance.fake).some((c) => c.line.includes(" -t tiny-cloud/final[") && c.stdin.includes("another phase is running; waiting for it to end"))
+    await until(() => finished || waits(), "final ends or waits for main")
+    writeFileSync(join(instance.root, "tmp/go"), "")
+    const r = await final
+    expect(r.code).toBe(0)
+    expect(r.stderr).toMatch(/^another phase is running; waiting for it to end\n/)
+    expect(instance.read("/tmp/order")).toBe("main started\nmain ended\nfinal runcmd\n")
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
   })
 
   it("the programs a phase runs see that phase's own environment, not the boot service's", async ({ expect }) => {

@@ -1,9 +1,12 @@
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import type { ActionName } from "../../domain/actions.js"
+import { ActionFailed } from "../../domain/errors.js"
+import { currentAttempt, isFinished } from "../../domain/run-record.js"
 import { Config } from "../../services/Config.js"
 import { RootFs } from "../../services/RootFs.js"
 import { PhaseContext, type Action, type ActionError } from "../action.js"
+import { readRecord } from "../status-record.js"
 import { userdataApkCache, userdataApkRepositories, userdataPackages, userdataPackageUpdate, userdataPackageUpgrade } from "../userdata/actions/apk.js"
 import { userdataAutoinstall } from "../userdata/actions/autoinstall.js"
 import { userdataWriteDeferredFiles, userdataWriteFiles } from "../userdata/actions/files.js"
@@ -23,10 +26,18 @@ import { missingUserdata, runUserdata, saveUserdata, unknownUserdata } from "./u
  * The marker itself is written by the phase, after its run is recorded; its
  * directory is made here, so that a state directory that cannot be one (a
  * file there, no permission) fails the action in its own lines, not after
- * `bootstrap_complete: done`
+ * `bootstrap_complete: done`. An earlier phase of this first boot whose
+ * process ended during it (killed: out of memory, its service ended) has
+ * not done all its work (the keys, perhaps): the bootstrap is not marked
+ * complete then, so that the next boot runs it again, as after a power cut
+ * during that phase.
  */
 const bootstrapComplete: Action<PhaseContext | Config | RootFs> = Effect.gen(function* () {
   yield* Effect.flatMap(RootFs, (fs) => Effect.flatMap(Config, (settings) => fs.makeDirectory(settings.varDir)))
+  const unfinished = currentAttempt((yield* readRecord).runs).find((run) => run.phase !== "final" && !isFinished(run))
+  if (unfinished !== undefined) {
+    return yield* Effect.fail(new ActionFailed({ reason: `the ${unfinished.phase} phase ended before it finished (its process is gone); not marked complete, so that the next boot runs the first boot again` }))
+  }
   yield* Effect.flatMap(PhaseContext, (ctx) => Ref.set(ctx.markComplete, true))
 })
 

@@ -9,6 +9,7 @@ import { RootFs } from "../../services/RootFs.js"
 import { UserData } from "../../services/UserData.js"
 import { PhaseContext } from "../action.js"
 import { decompress } from "../decompress.js"
+import { oncePerFirstBoot } from "../userdata/actions/common.js"
 import { textOf } from "../../domain/text.js"
 import { runnableScript } from "../../domain/userdata/runnable.js"
 import { CHECKED_WORDS, userDataTypeOf } from "../../domain/userdata/type.js"
@@ -91,13 +92,20 @@ export const runUserdata = Effect.gen(function* () {
   const script = runnableScript(saved)
   // the saved user-data stays as it came: a script that cannot run as it is runs from a copy made runnable
   const path = script === saved ? userData.path : `${userData.path}.script`
-  if (script !== saved) yield* fs.writeAtomic(path, script, { mode: 0o700, noFollow: true })
-  yield* fs.chmod(path, 0o700)
-  yield* fs.makeDirectory(logDir)
-  const [command, ...args] = [...interpreterOf(script), path]
-  // the log's directory as it is inside ROOT, whatever links lead to it
-  const logFile = `${yield* fs.realPath(logDir)}/user-data.log`
-  const status = yield* Effect.flatMap(Commands, (c) => c.runLogged(command!, args, { logFile, echo: true }))
-  yield* fs.writeAtomic(`${logDir}/user-data.exit`, `${status}\n`, { noFollow: true })
+  const ran = yield* oncePerFirstBoot(
+    "run_userdata",
+    Effect.gen(function* () {
+      if (script !== saved) yield* fs.writeAtomic(path, script, { mode: 0o700, noFollow: true })
+      yield* fs.chmod(path, 0o700)
+      yield* fs.makeDirectory(logDir)
+      const [command, ...args] = [...interpreterOf(script), path]
+      // the log's directory as it is inside ROOT, whatever links lead to it
+      const logFile = `${yield* fs.realPath(logDir)}/user-data.log`
+      const status = yield* Effect.flatMap(Commands, (c) => c.runLogged(command!, args, { logFile, echo: true }))
+      yield* fs.writeAtomic(`${logDir}/user-data.exit`, `${status}\n`, { noFollow: true })
+      return status
+    })
+  )
+  const status = Option.getOrElse(ran, () => 0)
   if (status !== 0) return yield* Effect.fail(new ActionFailed({ reason: `user-data script exited with status ${status}` }))
 })

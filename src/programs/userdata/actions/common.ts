@@ -8,8 +8,14 @@
  */
 import { posix } from "node:path"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { Commands, type RunOptions } from "../../../services/Commands.js"
+import { Config } from "../../../services/Config.js"
+import { info } from "../../../services/Log.js"
+import { RootFs } from "../../../services/RootFs.js"
+import { UserData } from "../../../services/UserData.js"
 import { ActionFailed } from "../../../domain/errors.js"
+import { digestOf, RAN_JOURNAL } from "../../../domain/append-journal.js"
 
 export const fail = (reason: string) => Effect.fail(new ActionFailed({ reason }))
 
@@ -30,3 +36,27 @@ export const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
 
 /** an instance path made absolute, `..` resolved, so it stays under ROOT */
 export const instancePath = (path: string) => posix.normalize(`/${path}`)
+
+const ranJournal = Effect.map(Config, (s) => `${s.varDir}/${RAN_JOURNAL}`)
+
+/**
+ * The user's programs of `action` once per first boot: `run` (which
+ * returns once they have ended, whatever their status) is passed over,
+ * in one line, when they ran to their end already (see RAN_JOURNAL). The
+ * record names the user-data they came from (its digest): user-data
+ * changed since, or an image whose builder left the record, runs its own.
+ */
+export const oncePerFirstBoot = <A, E, R>(action: string, run: Effect.Effect<A, E, R>) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    const journal = yield* ranJournal
+    const line = `${action} ${digestOf(Option.getOrElse(yield* Effect.flatMap(UserData, (u) => u.bytes), () => new Uint8Array()))}`
+    const ran = Option.getOrElse(yield* fs.readTextIfExists(journal).pipe(Effect.orElseSucceed(() => Option.none<string>())), () => "")
+    if (ran.split("\n").includes(line)) {
+      yield* info(`${action}: its programs ran to their end in this first boot already; not run again`)
+      return Option.none<A>()
+    }
+    const result = yield* run
+    yield* fs.addLinesOnce(journal, [line], { mode: 0o600, noFollow: true })
+    return Option.some(result)
+  })

@@ -1,5 +1,6 @@
 /** User programs: `bootcmd` and `runcmd`, and the shell-script parts of multipart user-data. */
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { Commands } from "../../../services/Commands.js"
 import { Config } from "../../../services/Config.js"
 import { RootFs } from "../../../services/RootFs.js"
@@ -7,7 +8,7 @@ import { loadUserConfig, loadUserData } from "../load.js"
 import type { Command, UserConfig } from "../../../domain/userdata/model.js"
 import { runnableScript } from "../../../domain/userdata/runnable.js"
 import { commandScript } from "../../../domain/userdata/script.js"
-import { fail } from "./common.js"
+import { fail, oncePerFirstBoot } from "./common.js"
 
 /**
  * Runs a user program with its combined output appended to `user-data.log`
@@ -33,7 +34,7 @@ const runUserProgram = (command: string, args: ReadonlyArray<string>) =>
 /**
  * cloud-config: the entries as one shell script, as cloud-init writes it,
  * saved as `$TINY_CLOUD_VAR/user-data.KEY` (0700) and run once; its status
- * is the last command's.
+ * is the last command's. Its failure, once it has ended.
  */
 const runScript = (key: "bootcmd" | "runcmd", commands: ReadonlyArray<Command>) =>
   Effect.gen(function* () {
@@ -42,10 +43,10 @@ const runScript = (key: "bootcmd" | "runcmd", commands: ReadonlyArray<Command>) 
     const path = `${varDir}/user-data.${key}`
     yield* fs.writeAtomic(path, commandScript(commands), { mode: 0o700, noFollow: true })
     const status = yield* runUserProgram(path, [])
-    if (status !== 0) return yield* fail(`${key} exited with status ${status}`)
+    return status === 0 ? undefined : `${key} exited with status ${status}`
   })
 
-/** #alpine-config, as the shell edition: each entry on its own (`sh -c` for a string); every entry runs, the failures are named */
+/** #alpine-config, as the shell edition: each entry on its own (`sh -c` for a string); every entry runs; the failures, named, once all have ended */
 const runEach = (key: "bootcmd" | "runcmd", commands: ReadonlyArray<Command>) =>
   Effect.gen(function* () {
     const failed: Array<string> = []
@@ -58,18 +59,23 @@ const runEach = (key: "bootcmd" | "runcmd", commands: ReadonlyArray<Command>) =>
       )
       if (failure !== undefined) failed.push(`${key}[${command.index}] ${failure}`)
     }
-    if (failed.length > 0) return yield* fail(failed.join("; "))
+    return failed.length > 0 ? failed.join("; ") : undefined
   })
 
-const runCommands = (key: "bootcmd" | "runcmd", config: UserConfig) => {
-  const commands = config[key]
-  if (commands.length === 0) return Effect.void
-  return config.commandStyle === "script" ? runScript(key, commands) : runEach(key, commands)
-}
+const runCommands = (key: "bootcmd" | "runcmd", config: UserConfig) =>
+  config.commandStyle === "script" ? runScript(key, config[key]) : runEach(key, config[key])
 
-export const userdataBootcmd = Effect.flatMap(loadUserConfig("userdata_bootcmd"), (c) => runCommands("bootcmd", c))
+/** the action fails with the programs' failure, if any */
+const failedWith = (failure: string | undefined) => (failure === undefined ? Effect.void : fail(failure))
 
-export const userdataRuncmd = Effect.flatMap(loadUserConfig("userdata_runcmd"), (c) => runCommands("runcmd", c))
+/** every boot that runs main, as cloud-init runs bootcmd on every boot */
+export const userdataBootcmd = Effect.flatMap(loadUserConfig("userdata_bootcmd"), (c) =>
+  c.bootcmd.length === 0 ? Effect.void : Effect.flatMap(runCommands("bootcmd", c), failedWith)
+)
+
+export const userdataRuncmd = Effect.flatMap(loadUserConfig("userdata_runcmd"), (c) =>
+  c.runcmd.length === 0 ? Effect.void : Effect.flatMap(oncePerFirstBoot("userdata_runcmd", runCommands("runcmd", c)), (ran) => failedWith(Option.getOrUndefined(ran)))
+)
 
 /**
  * Multipart `text/x-shellscript` parts, in order: each saved as
@@ -85,20 +91,26 @@ export const userdataScripts = Effect.gen(function* () {
   const fs = yield* RootFs
   const { varDir, logDir } = yield* Config
   const dir = `${varDir}/user-data.parts`
-  yield* fs.remove(dir, { recursive: true })
-  yield* fs.makeDirectory(dir, { mode: 0o700 })
-  yield* fs.chmod(dir, 0o700)
-  const failed: Array<number> = []
-  let status = 0
-  for (const [i, part] of parsed.scripts.entries()) {
-    const path = `${dir}/${String(i + 1).padStart(2, "0")}`
-    yield* fs.writeAtomic(path, runnableScript(part.content), { mode: 0o700, noFollow: true })
-    const code = yield* runUserProgram(path, [])
-    if (code !== 0) {
-      failed.push(i + 1)
-      status = code
-    }
-  }
-  yield* fs.writeAtomic(`${logDir}/user-data.exit`, `${status}\n`, { noFollow: true })
-  if (failed.length > 0) return yield* fail(`script part ${failed.join(", ")} exited with a non-zero status (last: ${status})`)
+  const ran = yield* oncePerFirstBoot(
+    "userdata_scripts",
+    Effect.gen(function* () {
+      yield* fs.remove(dir, { recursive: true })
+      yield* fs.makeDirectory(dir, { mode: 0o700 })
+      yield* fs.chmod(dir, 0o700)
+      const failed: Array<number> = []
+      let status = 0
+      for (const [i, part] of parsed.scripts.entries()) {
+        const path = `${dir}/${String(i + 1).padStart(2, "0")}`
+        yield* fs.writeAtomic(path, runnableScript(part.content), { mode: 0o700, noFollow: true })
+        const code = yield* runUserProgram(path, [])
+        if (code !== 0) {
+          failed.push(i + 1)
+          status = code
+        }
+      }
+      yield* fs.writeAtomic(`${logDir}/user-data.exit`, `${status}\n`, { noFollow: true })
+      return failed.length > 0 ? `script part ${failed.join(", ")} exited with a non-zero status (last: ${status})` : undefined
+    })
+  )
+  yield* failedWith(Option.getOrUndefined(ran))
 })
