@@ -282,6 +282,12 @@ describe("a cloud package's post-install", () => {
     const apart = postInstall("gcp", "#CLOUD=auto\nexport CLOUD_USER; export CLOUD=azure\n")
     expect(apart).toBe("#CLOUD=auto\nexport CLOUD_USER; export CLOUD=azure\nCLOUD=gcp\n")
     expect(parseAssignments(apart).values["CLOUD"]).toBe("gcp")
+    // names, then an assignment before CLOUD's, or a command of its own with both: the same
+    for (const line of ["export CLOUD_USER DEBUG=1 CLOUD=azure", "export CLOUD_USER; CLOUD_USER=ops CLOUD=azure"]) {
+      const conf = postInstall("oci", `#CLOUD=auto\n${line}\n`)
+      expect(conf).toBe(`#CLOUD=auto\n${line}\nCLOUD=oci\n`)
+      expect(parseAssignments(conf).values["CLOUD"]).toBe("oci")
+    }
   })
 
   it("adds CLOUD to a file that has no CLOUD line", () => {
