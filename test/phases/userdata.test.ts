@@ -540,6 +540,25 @@ describe.concurrent("#alpine-config apk cache", () => {
       expect(full.read("/etc/apk/cache/APKINDEX.tar.gz")).toBe("x")
     })
   )
+
+  it.scopedLive("a cache that cannot be made fails in one line, its line break and NUL escaped: a line of the user's choosing never stands in the log", () =>
+    Effect.gen(function* () {
+      // /etc/hosts is a file: the directory cannot be made, and the error names the path
+      for (const [cache, escaped] of [
+        ["/etc/hosts/x\\ninjected: line", "/etc/hosts/x\\x0ainjected: line: "],
+        ["/etc/hosts/\\0x", "/etc/hosts/\\x00x: "]
+      ] as const) {
+        const i = yield* userDataInstance(`#alpine-config\napk:\n  cache: "${cache}"\n`)
+        yield* i.run(["early"])
+        const main = yield* i.run(["main"])
+        const lines = main.stderr.split("\n")
+        expect(lines.filter((l) => l.startsWith("userdata_apk_cache: "))).toEqual([expect.stringContaining(escaped)])
+        expect(lines).toContain("   ++ userdata_apk_cache: failed")
+        expect(lines.some((l) => l.startsWith("injected"))).toBe(false)
+        expect(main.stderr).not.toContain("\0")
+      }
+    })
+  )
 })
 
 describe.concurrent("#cloud-config", () => {
