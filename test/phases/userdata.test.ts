@@ -521,6 +521,16 @@ packages: [tmux]
       expect(main!.stderr).not.toContain("\u001b")
     })
   )
+
+  it.scopedLive("a file whose parent directory is a file in the image says so: not a directory, never 'file already exists' for a file that is not there", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#alpine-config\nwrite_files:\n  - path: /etc/hosts/extra\n    content: x\napk:\n  cache: /etc/hosts\n")
+      const { main } = yield* phases(i, ["early", "main"])
+      expect(main!.stderr).toContain("\nwrite_files: cannot write /etc/hosts/extra: not a directory\n")
+      expect(main!.stderr).toMatch(/\nuserdata_apk_cache: mkdir \S*\/etc\/hosts: not a directory\n/)
+      expect(main!.stderr).not.toContain("already exists")
+    })
+  )
 })
 
 describe.concurrent("#alpine-config apk cache", () => {
