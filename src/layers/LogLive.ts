@@ -6,6 +6,7 @@ import { Commands, type LineSink } from "../services/Commands.js"
 import { Config } from "../services/Config.js"
 import { Log, stderrHidden, type Level, type LogOptions, type LogShape } from "../services/Log.js"
 import { Output } from "../services/Output.js"
+import { printable } from "../domain/text.js"
 
 const PRIORITY: Readonly<Record<Level, string>> = { debug: "debug", info: "info", notice: "notice", warn: "warning", err: "err" }
 
@@ -19,6 +20,9 @@ const PRIORITY: Readonly<Record<Level, string>> = { debug: "debug", info: "info"
  * The last `logger` is ended with the program's scope, once it has sent all
  * it was given: when a phase has ended (or answered its client), its lines
  * are in syslog, as when the shell edition ran one `logger` a line.
+ * A message is one line of printable text however it was made: a value
+ * from outside in it (a user-data path in an error) with a line break or a
+ * control character never splits its line nor reaches a terminal raw.
  */
 export const makeLog = (tag: string, options: LogOptions = {}) =>
   Effect.gen(function* () {
@@ -49,15 +53,16 @@ export const makeLog = (tag: string, options: LogOptions = {}) =>
       oneAtATime.withPermits(1)(Effect.suspend(() => (current !== undefined && Option.isSome(current.sink) ? current.sink.value.close : Effect.void)))
     )
     const service: LogShape = {
-      log: (level, message, prefix = "") =>
-        level === "debug" && !settings.debug
-          ? Effect.void
-          : oneAtATime.withPermits(1)(
-              Effect.zipRight(
-                toStderr(level, message, prefix),
-                hasLogger ? Effect.flatMap(sinkFor(level), Option.match({ onNone: () => Effect.void, onSome: (s) => s.write(message) })) : Effect.void
-              )
-            )
+      log: (level, text, prefix = "") => {
+        if (level === "debug" && !settings.debug) return Effect.void
+        const message = printable(text, text.length)
+        return oneAtATime.withPermits(1)(
+          Effect.zipRight(
+            toStderr(level, message, prefix),
+            hasLogger ? Effect.flatMap(sinkFor(level), Option.match({ onNone: () => Effect.void, onSome: (s) => s.write(message) })) : Effect.void
+          )
+        )
+      }
     }
     return service
   })

@@ -16,6 +16,16 @@ const isNotFound = (e: unknown) => (e as NodeJS.ErrnoException).code === "ENOENT
 /** one system call, its failure named as the program names it */
 const sys = <A>(op: string, path: string, f: () => A) => Effect.try({ try: f, catch: (e) => new FsError({ op, path, reason: reasonOf(e) }) })
 
+/**
+ * The directory at `hostPath` and its parents (`path` names it in a message). A recursive mkdir takes the
+ * directories it finds, so its EEXIST ('file already exists', of a file that is not there) means one of them is a file
+ */
+const makeDirectories = (path: string, hostPath: string, mode: number) =>
+  Effect.try({
+    try: () => void nodeFs.mkdirSync(hostPath, { recursive: true, mode }),
+    catch: (e) => new FsError({ op: "mkdir", path, reason: (e as NodeJS.ErrnoException).code === "EEXIST" ? "not a directory" : reasonOf(e) })
+  })
+
 const dirname = (path: string) => {
   const i = path.lastIndexOf("/")
   return i <= 0 ? "/" : path.slice(0, i)
@@ -120,9 +130,7 @@ export const makeRootFs = (root: string) =>
       )
 
     const makeDirectory: RootFsShape["makeDirectory"] = (path, options) =>
-      Effect.flatMap(inRoot("mkdir", path, options?.noFollow ? "refuse" : "follow"), (p) =>
-        sys("mkdir", path, () => void nodeFs.mkdirSync(p, { recursive: true, mode: options?.mode ?? DIRECTORY_MODE }))
-      )
+      Effect.flatMap(inRoot("mkdir", path, options?.noFollow ? "refuse" : "follow"), (p) => makeDirectories(path, p, options?.mode ?? DIRECTORY_MODE))
 
     /**
      * A regular file's bytes; anything else (a FIFO, a device: a read that
@@ -162,7 +170,7 @@ export const makeRootFs = (root: string) =>
         const mode = kept?.mode ?? options?.mode ?? 0o644
         const owner = kept ?? (options?.uid !== undefined ? { uid: options.uid, gid: options.gid ?? options.uid } : undefined)
         const dir = dirname(target)
-        yield* sys("mkdir", dirname(path), () => void nodeFs.mkdirSync(dir, { recursive: true, mode: DIRECTORY_MODE }))
+        yield* makeDirectories(dirname(path), dir, DIRECTORY_MODE)
         removeStaleTemporaries(dir, basename(target))
         const temp = `${dir}/.${basename(target)}.tmp-${process.pid}-${tempCounter++}`
         yield* sys("write", path, () => {
@@ -252,7 +260,7 @@ export const makeRootFs = (root: string) =>
       symlink: (target, path) =>
         Effect.gen(function* () {
           const p = yield* inRoot("symlink", path, "keep")
-          yield* sys("mkdir", dirname(path), () => void nodeFs.mkdirSync(dirname(p), { recursive: true, mode: DIRECTORY_MODE }))
+          yield* makeDirectories(dirname(path), dirname(p), DIRECTORY_MODE)
           yield* sys("symlink", path, () => {
             try {
               nodeFs.unlinkSync(p)

@@ -521,6 +521,16 @@ packages: [tmux]
       expect(main!.stderr).not.toContain("\u001b")
     })
   )
+
+  it.scopedLive("a file whose parent directory is a file in the image says so: not a directory, never 'file already exists' for a file that is not there", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#alpine-config\nwrite_files:\n  - path: /etc/hosts/extra\n    content: x\napk:\n  cache: /etc/hosts\n")
+      const { main } = yield* phases(i, ["early", "main"])
+      expect(main!.stderr).toContain("\nwrite_files: cannot write /etc/hosts/extra: not a directory\n")
+      expect(main!.stderr).toMatch(/\nuserdata_apk_cache: mkdir \S*\/etc\/hosts: not a directory\n/)
+      expect(main!.stderr).not.toContain("already exists")
+    })
+  )
 })
 
 describe.concurrent("#alpine-config apk cache", () => {
@@ -538,6 +548,25 @@ describe.concurrent("#alpine-config apk cache", () => {
       const main = yield* full.run(["main"])
       expect(main.stderr).toContain("userdata_apk_cache: /etc/apk/cache is a directory with files in it; left alone\n")
       expect(full.read("/etc/apk/cache/APKINDEX.tar.gz")).toBe("x")
+    })
+  )
+
+  it.scopedLive("a cache that cannot be made fails in one line, its line break and NUL escaped: a line of the user's choosing never stands in the log", () =>
+    Effect.gen(function* () {
+      // /etc/hosts is a file: the directory cannot be made, and the error names the path
+      for (const [cache, escaped] of [
+        ["/etc/hosts/x\\ninjected: line", "/etc/hosts/x\\x0ainjected: line: "],
+        ["/etc/hosts/\\0x", "/etc/hosts/\\x00x: "]
+      ] as const) {
+        const i = yield* userDataInstance(`#alpine-config\napk:\n  cache: "${cache}"\n`)
+        yield* i.run(["early"])
+        const main = yield* i.run(["main"])
+        const lines = main.stderr.split("\n")
+        expect(lines.filter((l) => l.startsWith("userdata_apk_cache: "))).toEqual([expect.stringContaining(escaped)])
+        expect(lines).toContain("   ++ userdata_apk_cache: failed")
+        expect(lines.some((l) => l.startsWith("injected"))).toBe(false)
+        expect(main.stderr).not.toContain("\0")
+      }
     })
   )
 })

@@ -67,6 +67,20 @@ describe("syslog lines", () => {
     })
   )
 
+  it.scopedLive("are one line each, in syslog as on stderr, whatever a message holds: a line break or a control character from outside is escaped", () =>
+    Effect.gen(function* () {
+      const { layers, sentLines } = yield* slowLogger(0)
+      const log = yield* Effect.provide(makeLog("tiny-cloud/main"), layers)
+      yield* log.log("err", "userdata_apk_cache: mkdir /etc/hosts/x\ninjected: line\0\x1b[2J: not a directory")
+      yield* log.log("info", "userdata_apk_cache: failed")
+      yield* Effect.promise(() => until(() => sentLines().length >= 2, "every line is sent"))
+      expect(sentLines()).toEqual([
+        "local7.err userdata_apk_cache: mkdir /etc/hosts/x\\x0ainjected: line\\x00\\x1b[2J: not a directory",
+        "local7.info userdata_apk_cache: failed"
+      ])
+    })
+  )
+
   it.scopedLive("are all in syslog once the program's scope has ended (a phase's exit, a resident phase's answer), as with one logger a line", () =>
     Effect.gen(function* () {
       // a logger that sends its lines only once its input has ended: they are there only where the scope's end

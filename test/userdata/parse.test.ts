@@ -523,6 +523,17 @@ describe("write_files", () => {
     }
   })
 
+  it("skips an entry whose path names a directory (a trailing /) or holds a NUL byte: no file of another name is written in its place", () => {
+    for (const format of ["#alpine-config", "#cloud-config"]) {
+      const source = `${format}\nwrite_files:\n  - path: /etc/app/\n    content: x\n  - path: "/etc/a\\0b"\n    content: y\n  - path: /etc/app/kept\n    content: z\n`
+      expect(config(source).writeFiles.map((f) => f.path)).toEqual(["/etc/app/kept"])
+      expect(notes(source).problems).toEqual([
+        "line 3: write_files[0].path: ends with /: it names a directory, not a file; write_files[0] skipped",
+        "line 5: write_files[1].path: holds a NUL byte, which no file name can; write_files[1] skipped"
+      ])
+    }
+  })
+
   it("reports content that cannot be decoded and writes the others", () => {
     const source = "#alpine-config\nwrite_files:\n  - path: /bad\n    encoding: b64\n    content: 'aGVsb'\n  - path: /bad2\n    encoding: gzip+base64\n    content: aGVsbG8=\n  - path: /ok\n"
     expect(config(source).writeFiles.map((f) => f.path)).toEqual(["/ok"])

@@ -127,6 +127,12 @@ export const toFile = (entry: FileEntry, at: ReadonlyArray<Key>, index: number, 
     notes.warn(at, "no path; skipped")
     return undefined
   }
+  // a file of another name is never written in its place: cloud-init and the shell edition fail such an entry
+  const unusable = entry.path.includes("\0") ? "holds a NUL byte, which no file name can" : entry.path.endsWith("/") ? "ends with /: it names a directory, not a file" : undefined
+  if (unusable !== undefined) {
+    notes.skip({ path: [...at, "path"], message: unusable }, at)
+    return undefined
+  }
   let encoding = canonicalEncoding(entry.encoding)
   if (encoding === undefined) {
     notes.warn([...at, "encoding"], "not an encoding cloud-init knows; the content is written as text/plain, as cloud-init does")
