@@ -92,14 +92,17 @@ export const maybeBase64 = (body: Option.Option<Uint8Array>): Option.Option<Uint
     return text.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(text) ? new Uint8Array(Buffer.from(text, "base64")) : bytes
   })
 
-/** reads `$ROOT/sys/class/dmi/id/NAME`, trimmed; empty when missing */
-export const dmi = (name: string) =>
+/** reads the sysfs string `$ROOT/PATH`, trimmed; empty when missing or unreadable */
+export const sysString = (path: string) =>
   Effect.flatMap(RootFs, (fs) =>
-    fs.readTextIfExists(fs.at(`/sys/class/dmi/id/${name}`)).pipe(
+    fs.readTextIfExists(fs.at(path)).pipe(
       Effect.map((o) => Option.getOrElse(o, () => "").trim()),
       Effect.orElseSucceed(() => "")
     )
   )
+
+/** reads `$ROOT/sys/class/dmi/id/NAME`, trimmed; empty when missing */
+export const dmi = (name: string) => sysString(`/sys/class/dmi/id/${name}`)
 
 /** detection priority for clouds recognised by their hypervisor's SMBIOS strings */
 export const DMI_PRIORITY = 50

@@ -13,18 +13,26 @@ import { debug } from "../services/Log.js"
 import { Metadata, type CloudMetadata } from "../services/Metadata.js"
 import { RootFs } from "../services/RootFs.js"
 
+const cacheFile = (varDir: string) => `${varDir}/.autodetect`
+
+/** the detection `.autodetect` holds; a cache that names no cloud (damaged, or from another version) is none: it is detected again */
+const cachedDetection = Effect.gen(function* () {
+  const settings = yield* Config
+  const fs = yield* RootFs
+  const cached = yield* fs.readTextIfExists(cacheFile(settings.varDir)).pipe(Effect.orElseSucceed(() => Option.none<string>()))
+  return Option.filter(Option.map(cached, (s) => s.trim()), (name) => providerNamed(name) !== undefined || name === "unknown")
+})
+
 /** `CLOUD`, or for `auto` the cached detection in `.autodetect`, detecting and caching when there is none */
 const chooseCloud = Effect.gen(function* () {
   const settings = yield* Config
   if (settings.cloud !== "auto") return { name: settings.cloud, chosenBy: "configured" as const }
+  const cached = yield* cachedDetection
+  if (Option.isSome(cached)) return { name: cached.value, chosenBy: "detected" as const }
   const fs = yield* RootFs
-  const cache = `${settings.varDir}/.autodetect`
-  const cached = Option.map(yield* fs.readTextIfExists(cache).pipe(Effect.orElseSucceed(() => Option.none<string>())), (s) => s.trim())
-  // a cache that names no cloud (damaged, or from another version) is detected again
-  if (Option.isSome(cached) && (providerNamed(cached.value) !== undefined || cached.value === "unknown")) return { name: cached.value, chosenBy: "detected" as const }
   const detected = yield* detectCloud
   yield* debug(`detected cloud: ${detected}`)
-  yield* fs.writeAtomic(cache, `${detected}\n`, { noFollow: true }).pipe(Effect.ignore)
+  yield* fs.writeAtomic(cacheFile(settings.varDir), `${detected}\n`, { noFollow: true }).pipe(Effect.ignore)
   return { name: detected, chosenBy: "detected" as const }
 })
 
@@ -52,7 +60,7 @@ export const CloudLive = Layer.effect(
       }).pipe(Effect.provide(env))
     )
     const detect = Effect.map(detectors, (verdicts) => ({ cloud: chosenBy(verdicts), verdicts })).pipe(Effect.provide(env))
-    return { choice, detect }
+    return { choice, detect, cached: Effect.provide(cachedDetection, env) }
   })
 )
 

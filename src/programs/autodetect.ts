@@ -8,12 +8,12 @@ import * as Option from "effect/Option"
 import { Cloud } from "../services/Cloud.js"
 import { Config } from "../services/Config.js"
 import { print } from "../services/Output.js"
-import { RootFs } from "../services/RootFs.js"
 import { printable } from "../domain/text.js"
 
 export const autodetectCommand = (options: { readonly verbose: boolean }) =>
   Effect.gen(function* () {
-    const { cloud, verdicts } = yield* Effect.flatMap(Cloud, (c) => c.detect)
+    const service = yield* Cloud
+    const { cloud, verdicts } = yield* service.detect
     yield* print(`${cloud}\n`)
     if (!options.verbose) return 0
     const width = Math.max(...verdicts.map((v) => v.name.length))
@@ -21,9 +21,8 @@ export const autodetectCommand = (options: { readonly verbose: boolean }) =>
       yield* print(`  ${v.name.padEnd(width)}  ${Option.match(v.priority, { onNone: () => "not recognised", onSome: (p) => `priority ${p}` })}\n`)
     }
     const settings = yield* Config
-    const fs = yield* RootFs
-    const cached = yield* fs.readTextIfExists(`${settings.varDir}/.autodetect`).pipe(Effect.orElseSucceed(() => Option.none<string>()))
+    const cached = yield* service.cached
     if (settings.cloud !== "auto") yield* print(`CLOUD=${printable(settings.cloud)} is configured: the phases use it, not detection\n`)
-    else if (Option.isSome(cached) && cached.value.trim() !== "") yield* print(`the phases use the cached detection: ${cached.value.trim()} (${settings.varDir}/.autodetect)\n`)
+    else if (Option.isSome(cached)) yield* print(`the phases use the cached detection: ${cached.value} (${settings.varDir}/.autodetect)\n`)
     return 0
   })

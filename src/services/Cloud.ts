@@ -43,6 +43,8 @@ export interface CloudShape {
   readonly choice: Effect.Effect<CloudChoice>
   /** detection run afresh, whatever `CLOUD` says and `.autodetect` holds; nothing is cached */
   readonly detect: Effect.Effect<Detection>
+  /** the cloud `.autodetect` names, when it is one the phases take instead of detecting (`unknown` included) */
+  readonly cached: Effect.Effect<Option.Option<string>>
 }
 
 export class Cloud extends Context.Tag("tiny-cloud/Cloud")<Cloud, CloudShape>() {}

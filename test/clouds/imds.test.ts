@@ -475,6 +475,15 @@ describe("detection", () => {
     })
   )
 
+  it.scopedLive("aws from Xen's /sys/hypervisor/uuid alone (a PV instance has no SMBIOS), as cloud-init's ds-identify reads it first", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: HOST }, env: { CLOUD: "" } })
+      instance.write("/sys/hypervisor/uuid", "ec2c6e2f-5fac-4fc7-9c82-74127ec14bbb\n")
+      expect(yield* instance.imds(["@hostname"])).toEqual(ok(HOST))
+      expect(instance.read("/var/lib/cloud/.autodetect")).toBe("aws\n")
+    })
+  )
+
   it.scopedLive("an Azure VM whose random UUID reads ec2 little-endian stays azure: only a Xen instance's UUID is read so", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "azure", instance: { hostname: HOST }, env: { CLOUD: "" } })

@@ -194,6 +194,20 @@ describe("tiny-cloud autodetect", () => {
       expect(r.stdout).toContain(`the phases use the cached detection: gcp (${i.root}/var/lib/cloud/.autodetect)\n`)
     })
   )
+
+  it.scopedLive("-v never names a cache the phases pass over (one naming no cloud: damaged, or another version's): they detect again", () =>
+    Effect.gen(function* () {
+      const i = yield* image()
+      i.write("/sys/class/dmi/id/sys_vendor", "Hetzner\n")
+      for (const damaged of ["aws\u001b[2J\n", "alpine\n"]) {
+        i.write("/var/lib/cloud/.autodetect", damaged)
+        const r = yield* i.run(["autodetect", "-v"])
+        expect(r.stdout.split("\n")[0]).toBe("hetzner")
+        expect(r.stdout).not.toContain("cached detection")
+        expect(r.stdout).not.toContain("\u001b")
+      }
+    })
+  )
 })
 
 describe("command lines", () => {
