@@ -9,7 +9,16 @@ import { printable } from "../domain/text.js"
 import { Http, type HttpRequest, type HttpResponse, type HttpShape } from "../services/Http.js"
 import { http, https, zlib } from "./builtins.js"
 
+/** what Node's HTTP parser refused in an answer, in words an operator reads: not llhttp's (`Expected HTTP/, RTSP/ or ICE/`) */
+const refusedAnswer = (e: NodeJS.ErrnoException & { reason?: unknown }): string =>
+  e.code === "HPE_INVALID_CONSTANT"
+    ? "not an HTTP answer"
+    : e.code === "HPE_HEADER_OVERFLOW"
+      ? "the answer's header is too large"
+      : `not a valid HTTP answer: ${typeof e.reason === "string" ? e.reason : e.message}`
+
 const describe = (e: NodeJS.ErrnoException): string => {
+  if (e.code?.startsWith("HPE_") === true) return refusedAnswer(e)
   switch (e.code) {
     case "ECONNREFUSED":
       return "connection refused"

@@ -188,6 +188,24 @@ describe("bytes after a complete answer", () => {
   )
 })
 
+describe("answers HTTP does not allow", () => {
+  it.scopedLive("are named in an operator's words, not the parser's (an HTTP/0.9 answer was 'Parse Error: Expected HTTP/, RTSP/ or ICE/')", () =>
+    Effect.gen(function* () {
+      for (const [answer, reason] of [
+        ["host1", "not an HTTP answer"],
+        ["\x1b[2J\r\n\r\n", "not an HTTP answer"],
+        [`HTTP/1.1 200 OK\r\nX-Filler: ${"a".repeat(20_000)}\r\nContent-Length: 5\r\n\r\nhost1`, "the answer's header is too large"],
+        ["HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhost1x", "not a valid HTTP answer: Duplicate Content-Length"],
+        ["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhost1\r\n0\r\n\r\n", "not a valid HTTP answer: Invalid character in chunk size"]
+      ] as const) {
+        const server = yield* rawServer((socket) => socket.end(answer))
+        const r = yield* Effect.either(liveHttp.request({ method: "GET", host: "127.0.0.1", port: server.port, path: "/h", timeoutMs: 5000, maxBytes: 1000 }))
+        expect(r).toMatchObject({ _tag: "Left", left: { _tag: "HttpTransportError", reason } })
+      }
+    })
+  )
+})
+
 /** an answer of `body` in a content coding, as a server sends it */
 const coded = (coding: string, body: Buffer) => Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Encoding: ${coding}\r\nContent-Length: ${body.length}\r\n\r\n`), body])
 
