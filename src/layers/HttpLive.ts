@@ -84,7 +84,8 @@ const DECODERS: Readonly<Record<string, (z: typeof import("node:zlib")) => Decod
  * there); another coding, or two, fail in one line naming them.
  */
 const decoded = (req: HttpRequest, { codings = [], ...response }: Coded): Effect.Effect<HttpResponse, AttemptError> => {
-  if (codings.length === 0) return Effect.succeed(response)
+  // an empty body is empty in any coding, as urllib3 reads it (a 200 or 204 with the header and nothing else)
+  if (codings.length === 0 || response.body.length === 0) return Effect.succeed(response)
   const decoder = codings.length === 1 && Object.hasOwn(DECODERS, codings[0]!) ? DECODERS[codings[0]!]! : undefined
   if (decoder === undefined) return Effect.fail(new HttpTransportError({ reason: `answered in Content-Encoding '${printable(codings.join(", "))}', which is not read here`, final: true }))
   return Effect.flatMap(zlib, (z) =>
