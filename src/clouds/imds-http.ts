@@ -141,7 +141,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
         Effect.mapError((e) =>
           e._tag === "HttpAnswerTooLarge"
             ? new ImdsError({ cloud: spec.cloud, url, reason: `answer exceeds ${e.limit} bytes (${limitName(maxBytes)})`, exceeded: e.limit })
-            : e.local
+            : e.final
               ? new ImdsError({ cloud: spec.cloud, url, reason: e.reason })
               : new Retryable(e.reason, e.timedOut === true)
         ),

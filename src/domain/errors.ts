@@ -46,8 +46,11 @@ export class CommandError extends Data.TaggedError("CommandError")<{
   }
 }
 
-/** The request never got an HTTP answer: refused, reset, timed out (`timedOut`); `local` when it could not even be sent from here, which asking again cannot change. */
-export class HttpTransportError extends Data.TaggedError("HttpTransportError")<{ readonly reason: string; readonly local?: boolean; readonly timedOut?: boolean }> {
+/**
+ * The request never got an HTTP answer it could use: refused, reset, timed out (`timedOut`); `final` when asking again
+ * cannot change it (it could not even be sent from here, or the answer came in a content coding not read here).
+ */
+export class HttpTransportError extends Data.TaggedError("HttpTransportError")<{ readonly reason: string; readonly final?: boolean; readonly timedOut?: boolean }> {
   override get message() {
     return this.reason
   }

@@ -1,13 +1,24 @@
+import { kMaxLength } from "node:buffer"
 import { statSync } from "node:fs"
 import type { IncomingMessage } from "node:http"
 import type { Duplex } from "node:stream"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { HttpAnswerTooLarge, HttpTransportError } from "../domain/errors.js"
+import { printable } from "../domain/text.js"
 import { Http, type HttpRequest, type HttpResponse, type HttpShape } from "../services/Http.js"
-import { http, https } from "./builtins.js"
+import { http, https, zlib } from "./builtins.js"
+
+/** what Node's HTTP parser refused in an answer, in words an operator reads: not llhttp's (`Expected HTTP/, RTSP/ or ICE/`) */
+const refusedAnswer = (e: NodeJS.ErrnoException & { reason?: unknown }): string =>
+  e.code === "HPE_INVALID_CONSTANT"
+    ? "not an HTTP answer"
+    : e.code === "HPE_HEADER_OVERFLOW"
+      ? "the answer's header is too large"
+      : `not a valid HTTP answer: ${typeof e.reason === "string" ? e.reason : e.message}`
 
 const describe = (e: NodeJS.ErrnoException): string => {
+  if (e.code?.startsWith("HPE_") === true) return refusedAnswer(e)
   switch (e.code) {
     case "ECONNREFUSED":
       return "connection refused"
@@ -50,16 +61,64 @@ const locationOf = (header: string | undefined): string | undefined => {
 
 type AttemptError = (HttpTransportError & { code?: string; syscall?: string }) | HttpAnswerTooLarge
 
+/** an answer as it came: a 2xx answer's body still in the content codings its `Content-Encoding` names, in the order they were applied */
+type Coded = HttpResponse & { readonly codings?: ReadonlyArray<string> }
+
+/** the codings a Content-Encoding names; `identity` is none */
+const codingsOf = (header: string | undefined): ReadonlyArray<string> =>
+  (header ?? "")
+    .split(",")
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== "" && c !== "identity")
+
+type Decoder = (data: Uint8Array, options: { readonly maxOutputLength: number }, done: (error: Error | null, result: Buffer) => void) => void
+
+/** zlib's one-shot decoder of each content coding read: `unzip` takes a gzip or a zlib stream, as HTTP's `deflate` is */
+const DECODERS: Readonly<Record<string, (z: typeof import("node:zlib")) => Decoder>> = {
+  gzip: (z) => z.unzip,
+  "x-gzip": (z) => z.unzip,
+  deflate: (z) => z.unzip,
+  br: (z) => z.brotliDecompress
+}
+
 /**
- * one request; a 2xx answer's body is collected up to `maxBytes`, the connection dropped past it; another answer's is not read; redirects are answers like any other.
+ * A body in a content coding, which none asked for, decoded: a seed stored
+ * gzipped with its Content-Encoding (S3, nginx's `gzip_static always`) comes
+ * so whatever the request says, and cloud-init's requests decodes it. What
+ * it decodes to is bounded by `maxBytes` as what came was (a gzip bomb stops
+ * there); another coding, or two, fail in one line naming them.
+ */
+const decoded = (req: HttpRequest, { codings = [], ...response }: Coded): Effect.Effect<HttpResponse, AttemptError> => {
+  // an empty body is empty in any coding, as urllib3 reads it (a 200 or 204 with the header and nothing else)
+  if (codings.length === 0 || response.body.length === 0) return Effect.succeed(response)
+  const decoder = codings.length === 1 && Object.hasOwn(DECODERS, codings[0]!) ? DECODERS[codings[0]!]! : undefined
+  if (decoder === undefined) return Effect.fail(new HttpTransportError({ reason: `answered in Content-Encoding '${printable(codings.join(", "))}', which is not read here`, final: true }))
+  return Effect.flatMap(zlib, (z) =>
+    Effect.async<HttpResponse, AttemptError>((resume) =>
+      // zlib refuses a limit past the largest buffer with an exception: no output can pass that one anyway
+      decoder(z)(response.body, { maxOutputLength: Math.min(req.maxBytes, kMaxLength) }, (error, body) =>
+        resume(
+          error === null
+            ? Effect.succeed({ ...response, body: new Uint8Array(body.buffer, body.byteOffset, body.length) })
+            : (error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE"
+              ? Effect.fail(new HttpAnswerTooLarge({ limit: req.maxBytes }))
+              : Effect.fail(new HttpTransportError({ reason: `the answer's ${codings[0]} coding is corrupt` }))
+        )
+      )
+    )
+  )
+}
+
+/**
+ * one request; a 2xx answer's body is collected up to `maxBytes`, the connection dropped past it, with the codings it came in; another answer's is not read; redirects are answers like any other.
  * `timeoutMs` bounds the whole exchange, not only a silence: an answer trickled a byte at a time is cut off at it too.
  */
 const attempt = (req: HttpRequest, localPort?: number) =>
   Effect.flatMap(req.protocol === "https" ? Effect.map(https, (m) => m.request) : Effect.map(http, (m) => m.request), (request) =>
-    Effect.async<HttpResponse, AttemptError>((resume) => {
+    Effect.async<Coded, AttemptError>((resume) => {
       let settled = false
       let timer: ReturnType<typeof setTimeout> | undefined
-      const settle = (outcome: Effect.Effect<HttpResponse, AttemptError>) => {
+      const settle = (outcome: Effect.Effect<Coded, AttemptError>) => {
         if (settled) return
         settled = true
         clearTimeout(timer)
@@ -119,7 +178,7 @@ const attempt = (req: HttpRequest, localPort?: number) =>
           })
           res.on("end", () => {
             flush()
-            settle(Effect.succeed({ status, body: Buffer.concat(chunks, size) }))
+            settle(Effect.succeed({ status, body: Buffer.concat(chunks, size), codings: codingsOf(res.headers["content-encoding"]) }))
           })
           res.on("error", (e) => settle(Effect.fail(new HttpTransportError({ reason: describe(e) }))))
         }
@@ -150,7 +209,7 @@ const attempt = (req: HttpRequest, localPort?: number) =>
 /** A source port below 1024, as scaleway wants for user-data; busy ports are skipped. */
 const privileged = (req: HttpRequest) => {
   const start = 512 + Math.floor(Math.random() * 400)
-  const tryFrom = (port: number, left: number): Effect.Effect<HttpResponse, AttemptError> =>
+  const tryFrom = (port: number, left: number): Effect.Effect<Coded, AttemptError> =>
     attempt(req, port).pipe(
       Effect.catchAll((e) =>
         e._tag === "HttpTransportError" && e.code === "EADDRINUSE" && left > 0 ? tryFrom(port >= 1023 ? 512 : port + 1, left - 1) : Effect.fail(e)
@@ -188,13 +247,14 @@ const notASocket = (req: HttpRequest): boolean => {
 export const liveHttp: HttpShape = {
   request: (req) =>
     (req.privilegedSourcePort ? privileged(req) : attempt(req)).pipe(
+      Effect.flatMap((answer) => decoded(req, answer)),
       Effect.catchAll((e): Effect.Effect<never, HttpTransportError | HttpAnswerTooLarge> => {
         const why = e._tag === "HttpTransportError" ? onlyRoot(req, e) : undefined
         if (why !== undefined && e._tag === "HttpTransportError" && (e.code === "EACCES" || e.code === "EPERM")) {
-          return Effect.fail(new HttpTransportError({ reason: why, local: true }))
+          return Effect.fail(new HttpTransportError({ reason: why, final: true }))
         }
         return e._tag === "HttpTransportError" && e.code === "ECONNREFUSED" && notASocket(req)
-          ? Effect.fail(new HttpTransportError({ reason: "not a socket", local: true }))
+          ? Effect.fail(new HttpTransportError({ reason: "not a socket", final: true }))
           : Effect.fail(e)
       })
     )

@@ -16,3 +16,4 @@ const builtin = <A>(name: string, esm: () => Promise<A>) => once(() => (typeof r
 export const childProcess = builtin<typeof import("node:child_process")>("node:child_process", () => import("node:child_process"))
 export const http = builtin<typeof import("node:http")>("node:http", () => import("node:http"))
 export const https = builtin<typeof import("node:https")>("node:https", () => import("node:https"))
+export const zlib = builtin<typeof import("node:zlib")>("node:zlib", () => import("node:zlib"))

@@ -9,6 +9,7 @@ import { mkdirSync, rmSync } from "node:fs"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo, Socket } from "node:net"
 import { dirname } from "node:path"
+import { gzipSync } from "node:zlib"
 import { CLOUD_NAMES } from "../clouds/registry.js"
 import type { CloudReply, SimCloud, SimInstance, SimReport, SimulatedCloud } from "./instance.js"
 
@@ -39,6 +40,8 @@ export interface SimFaults {
   overrides?: ReadonlyArray<SimOverride>
   /** every answer is this many bytes of filler, streamed (a flood) */
   flood?: number
+  /** every 2xx answer comes gzipped with its `Content-Encoding`, whatever the request asked (a seed stored so on S3) */
+  gzip?: boolean
 }
 
 export interface SimOverride {
@@ -149,10 +152,12 @@ export async function startSimulator(options: SimOptions): Promise<RunningSim> {
 
   const send = (res: ServerResponse, record: SimRequest, answer: CloudReply) => {
     record.status = answer.status
-    const body = answer.body === undefined ? Buffer.alloc(0) : typeof answer.body === "string" ? Buffer.from(answer.body, "utf8") : Buffer.from(answer.body)
+    const plain = answer.body === undefined ? Buffer.alloc(0) : typeof answer.body === "string" ? Buffer.from(answer.body, "utf8") : Buffer.from(answer.body)
+    const gzipped = faults.gzip === true && answer.status >= 200 && answer.status < 300
+    const body = gzipped ? gzipSync(plain) : plain
     const write = () => {
       if (res.destroyed || res.writableEnded) return
-      res.writeHead(answer.status, { ...answer.headers, "Content-Length": String(body.length), Server: "tiny-cloud-sim" })
+      res.writeHead(answer.status, { ...answer.headers, ...(gzipped ? { "Content-Encoding": "gzip" } : {}), "Content-Length": String(body.length), Server: "tiny-cloud-sim" })
       res.end(body)
     }
     const latency = faults.latencyMs ?? 0

@@ -67,6 +67,17 @@ describe.concurrent.each(HTTP_CLOUDS)("%s", (cloud) => {
     })
   )
 
+  it.scopedLive("reads answers that come gzipped with their Content-Encoding, which none asked for, as it reads them plain", () =>
+    Effect.gen(function* () {
+      const args = ["@hostname", "+n", "@ssh-keys", "@userdata"]
+      const plain = yield* (yield* instanceWith(cloud, {})).imds(args)
+      expect(plain.stdout).toMatch(new RegExp(`^${HOST}\n`))
+      const gzipped = yield* instanceWith(cloud, { gzip: true })
+      expect(yield* gzipped.imds(args)).toEqual(plain)
+      expect(gzipped.sim!.requests.filter((q) => q.status === 200).length).toBeGreaterThan(0)
+    })
+  )
+
   it.scopedLive("survives 100 ms latency", () =>
     Effect.gen(function* () {
       const instance = yield* instanceWith(cloud, { latencyMs: 100 })

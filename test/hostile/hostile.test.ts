@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from "node:child_process"
 import { createServer, type AddressInfo, type Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import fc from "fast-check"
@@ -195,6 +196,72 @@ describe("bytes after a complete answer", () => {
       const server = yield* rawServer((socket) => socket.end("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhost1"))
       const r = yield* Effect.either(liveHttp.request({ method: "GET", host: "127.0.0.1", port: server.port, path: "/h", timeoutMs: 5000, maxBytes: 1000 }))
       expect(r).toMatchObject({ _tag: "Left", left: { _tag: "HttpTransportError" } })
+    })
+  )
+})
+
+describe("answers HTTP does not allow", () => {
+  it.scopedLive("are named in an operator's words, not the parser's (an HTTP/0.9 answer was 'Parse Error: Expected HTTP/, RTSP/ or ICE/')", () =>
+    Effect.gen(function* () {
+      for (const [answer, reason] of [
+        ["host1", "not an HTTP answer"],
+        ["\x1b[2J\r\n\r\n", "not an HTTP answer"],
+        [`HTTP/1.1 200 OK\r\nX-Filler: ${"a".repeat(20_000)}\r\nContent-Length: 5\r\n\r\nhost1`, "the answer's header is too large"],
+        ["HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhost1x", "not a valid HTTP answer: Duplicate Content-Length"],
+        ["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhost1\r\n0\r\n\r\n", "not a valid HTTP answer: Invalid character in chunk size"]
+      ] as const) {
+        const server = yield* rawServer((socket) => socket.end(answer))
+        const r = yield* Effect.either(liveHttp.request({ method: "GET", host: "127.0.0.1", port: server.port, path: "/h", timeoutMs: 5000, maxBytes: 1000 }))
+        expect(r).toMatchObject({ _tag: "Left", left: { _tag: "HttpTransportError", reason } })
+      }
+    })
+  )
+})
+
+/** an answer of `body` in a content coding, as a server sends it */
+const coded = (coding: string, body: Buffer) => Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Encoding: ${coding}\r\nContent-Length: ${body.length}\r\n\r\n`), body])
+
+describe("answers in a content coding, which none asked for", () => {
+  it.scopedLive("gzip, x-gzip, deflate and br are read as what they decode to; an empty body is empty in any", () =>
+    Effect.gen(function* () {
+      const text = Buffer.from("instance-id: i-1\nlocal-hostname: coded\n")
+      for (const [coding, body] of [["gzip", gzipSync(text)], ["X-Gzip", gzipSync(text)], ["deflate", deflateSync(text)], ["br", brotliCompressSync(text)], ["identity", text], ["gzip", Buffer.alloc(0)]] as const) {
+        const server = yield* rawServer((socket) => socket.end(coded(coding, body)))
+        const r = yield* liveHttp.request({ method: "GET", host: "127.0.0.1", port: server.port, path: "/seed/meta-data", timeoutMs: 5000, maxBytes: 1000 })
+        expect({ coding, body: Buffer.from(r.body).toString() }).toEqual({ coding, body: body.length === 0 ? "" : text.toString() })
+      }
+    })
+  )
+
+  it.scopedLive("a gzip bomb is cut off where what it decodes to passes the limit; a corrupt or unknown coding is named", () =>
+    Effect.gen(function* () {
+      const ask = (answer: Buffer) =>
+        Effect.flatMap(rawServer((socket) => socket.end(answer)), (server) =>
+          Effect.either(liveHttp.request({ method: "GET", host: "127.0.0.1", port: server.port, path: "/u", timeoutMs: 10_000, maxBytes: MiB }))
+        )
+      // 64 MiB of zeros in 64 KiB
+      expect(yield* ask(coded("gzip", gzipSync(Buffer.alloc(64 * MiB))))).toMatchObject({ _tag: "Left", left: { _tag: "HttpAnswerTooLarge", limit: MiB } })
+      expect(yield* ask(coded("gzip", Buffer.from("host1")))).toMatchObject({ _tag: "Left", left: { _tag: "HttpTransportError", reason: "the answer's gzip coding is corrupt" } })
+      expect(yield* ask(coded("zstd", Buffer.from("host1")))).toMatchObject({
+        _tag: "Left",
+        left: { _tag: "HttpTransportError", reason: "answered in Content-Encoding 'zstd', which is not read here", final: true }
+      })
+      expect(yield* ask(coded("gzip, br", Buffer.from("host1")))).toMatchObject({ _tag: "Left", left: { reason: "answered in Content-Encoding 'gzip, br', which is not read here" } })
+    })
+  )
+
+  it.scopedLive("a NoCloud seed stored gzipped, served with its Content-Encoding, gives its hostname, keys and user-data", () =>
+    Effect.gen(function* () {
+      const userData = "#cloud-config\nwrite_files:\n  - path: /etc/coded\n    content: read\n"
+      const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "coded.example", sshKeys: [KEY_A], userData: bytes(userData) }, faults: { gzip: true } })
+      expect(instance.sim!.requests).toHaveLength(0)
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(instance.sim!.requests.filter((q) => q.status === 200).length).toBeGreaterThan(0)
+      expect(instance.read("/etc/hostname")).toBe("coded\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(userData)
+      expect(instance.read("/etc/coded")).toBe("read")
     })
   )
 })

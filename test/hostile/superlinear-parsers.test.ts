@@ -60,6 +60,22 @@ describe("KEY=value documents (Scaleway's /conf, tiny-cloud.conf) with many bad 
   )
 })
 
+describe("a user-data key list of 100,000 keys, written as one block", () => {
+  it.scopedLive("is installed, each key once, before the test's timeout (each key looked for in the list before it took minutes)", () =>
+    Effect.gen(function* () {
+      const cloudKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICloud c@example"
+      const keys = Array.from({ length: LINES }, (_, i) => `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${i} k${i}`)
+      // one YAML scalar whatever its lines: within YAML_MAX_TOKENS, where a list of as many entries is not
+      const userData = `#cloud-config\nssh_authorized_keys:\n  - |\n${[...keys, cloudKey, keys[0]].map((k) => `    ${k}\n`).join("")}`
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h", sshKeys: [cloudKey], userData: new TextEncoder().encode(userData) } })
+      expect((yield* instance.run(["early"])).code).toBe(0)
+      const main = yield* instance.run(["main"])
+      expect(actionLines(main.stderr).filter((l) => l.includes("ssh_authorized_keys"))).toEqual(["   ++ ssh_authorized_keys: starting", "   ++ ssh_authorized_keys: done"])
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe([cloudKey, ...keys].map((k) => `${k}\n`).join(""))
+    })
+  )
+})
+
 describe("Azure's goal state with open tags that never close", () => {
   it("80,000 of them, bare, with attributes, or unfinished, are no goal state", () => {
     expect(parseGoalState("<Incarnation>".repeat(80_000))).toBeUndefined()

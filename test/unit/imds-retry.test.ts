@@ -60,7 +60,7 @@ describe("metadata reads on the TestClock", () => {
     Effect.gen(function* () {
       const calls = yield* Ref.make(0)
       const http = Layer.succeed(Http, {
-        request: () => Effect.zipRight(Ref.update(calls, (n) => n + 1), Effect.fail(new HttpTransportError({ reason: "only root may use that port", local: true })))
+        request: () => Effect.zipRight(Ref.update(calls, (n) => n + 1), Effect.fail(new HttpTransportError({ reason: "only root may use that port", final: true })))
       })
       const fiber = yield* Effect.fork(Effect.either(Effect.flatMap(client, (c) => c.text("user_data/cloud-init")).pipe(Effect.provide(Layer.merge(http, settings({}))))))
       yield* TestClock.adjust(Duration.seconds(61))
