@@ -8,6 +8,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import type { SimInstance } from "../../src/sim/simulator.js"
+import { PATIENT_METADATA } from "../support/instance-env.js"
 import { makeTestInstance } from "../support/instance.js"
 import { advancingClock } from "../support/test-clock.js"
 
@@ -21,17 +22,25 @@ const BLOCK = "instance/attributes/block-project-ssh-keys"
 const PROJECT_KEYS = "project/attributes/ssh-keys"
 const PROJECT_LEGACY_KEYS = "project/attributes/sshKeys"
 
-const ENV = { IMDS_TIMEOUT: "0.2", IMDS_DEADLINE: "1", IMDS_RETRY_DELAY: "10", IMDS_RETRY_MAX_DELAY: "50" }
+/**
+ * The simulator answers every request, late on a loaded machine (it shares
+ * the test's thread): no test here is about an attempt's timeout, so an
+ * attempt waits as long as PATIENT_METADATA's; so does a read on the real
+ * clock. On the TestClock a read failing throughout is retried until its
+ * 1 s deadline, which passes without being waited for.
+ */
+const ENV = { ...PATIENT_METADATA, IMDS_RETRY_DELAY: "10", IMDS_RETRY_MAX_DELAY: "50" }
+const ON_TEST_CLOCK = { ...ENV, IMDS_DEADLINE: "1" }
 
 /** a gcp instance whose metadata answers `status` for one path */
-const gcpWith = (instance: SimInstance, path: string, status: number) =>
-  makeTestInstance({ cloud: "gcp", instance: { hostname: "vm-1.c.example.internal", ...instance }, faults: { overrides: [{ path: `/computeMetadata/v1/${path}`, status }] }, env: ENV })
+const gcpWith = (instance: SimInstance, path: string, status: number, env: Readonly<Record<string, string>> = ENV) =>
+  makeTestInstance({ cloud: "gcp", instance: { hostname: "vm-1.c.example.internal", ...instance }, faults: { overrides: [{ path: `/computeMetadata/v1/${path}`, status }] }, env })
 
 describe("gcp ssh keys: a list that cannot be read", () => {
   // on the TestClock: 503 is retried until IMDS_DEADLINE without waiting for it
   it.scoped("instance ssh-keys answering 503 throughout: the keys fail, naming gcp and the URL; nothing is installed", () =>
     Effect.gen(function* () {
-      const instance = yield* gcpWith({ sshKeys: [OWN], projectSshKeys: [PROJECT] }, SSH_KEYS, 503)
+      const instance = yield* gcpWith({ sshKeys: [OWN], projectSshKeys: [PROJECT] }, SSH_KEYS, 503, ON_TEST_CLOCK)
       const {
         result: [imds, main]
       } = yield* advancingClock(Effect.all([instance.imds(["@ssh-keys"]), instance.run(["main"])], { concurrency: "unbounded" }), "100 millis")
@@ -56,7 +65,7 @@ describe("gcp ssh keys: a list that cannot be read", () => {
     { what: "project sshKeys answering 403", instance: {}, path: PROJECT_LEGACY_KEYS, status: 403 }
   ])("$what: imds @ssh-keys fails naming gcp and the URL, and prints no key", ({ instance: own, path, status }) =>
     Effect.gen(function* () {
-      const instance = yield* gcpWith({ sshKeys: [OWN], projectSshKeys: [PROJECT], ...own }, path, status)
+      const instance = yield* gcpWith({ sshKeys: [OWN], projectSshKeys: [PROJECT], ...own }, path, status, ON_TEST_CLOCK)
       const { result } = yield* advancingClock(instance.imds(["@ssh-keys"]), "100 millis")
       const line = `gcp: cannot read http://${instance.sim!.endpoint}/computeMetadata/v1/${path}: HTTP ${status}`
       expect(result).toEqual({ code: 1, stdout: "", stderr: `imds: ${line}\n` })
@@ -65,7 +74,7 @@ describe("gcp ssh keys: a list that cannot be read", () => {
 })
 
 describe("gcp ssh keys: the project's lists, where the instance blocks them", () => {
-  // were they read, 503 would be retried until IMDS_DEADLINE (1 s here) and fail the keys
+  // were they read, 503 would be retried until IMDS_DEADLINE and fail the keys; the requests would be recorded
   it.scopedLive.each([
     { what: "block-project-ssh-keys is true", instance: { blockProjectSshKeys: true }, keys: [OWN] },
     { what: "the instance has a legacy sshKeys list", instance: { legacySshKeys: [LEGACY] }, keys: [OWN, LEGACY] }

@@ -18,7 +18,8 @@ import { imds } from "../../src/programs/imds-cli.js"
 import { Http } from "../../src/services/Http.js"
 import { makeFakeSystem } from "../../src/sim/fake-system.js"
 import { simulatedCloud, type SimInstance } from "../../src/sim/simulator.js"
-import { makeTestInstance, type RunResult } from "../support/instance.js"
+import { PATIENT_METADATA } from "../support/instance-env.js"
+import { makeTestInstance, type InstanceOptions, type RunResult } from "../support/instance.js"
 import { capturingOutput, recordingCommands } from "../support/layers.js"
 
 /** every cloud of the registry served by a metadata service (HTTP or a socket): all but the NoCloud seed */
@@ -188,6 +189,13 @@ const PER_CLOUD: Readonly<Record<string, CloudCase>> = {
   }
 }
 
+/**
+ * A pretend instance whose metadata service is always there: these tests are
+ * about what it answers, not when (PATIENT_METADATA); the file's many
+ * concurrent tests share the simulators' thread.
+ */
+const patientInstance = (options: InstanceOptions) => makeTestInstance({ ...options, env: { ...PATIENT_METADATA, ...options.env } })
+
 const caseOf = (cloud: string): CloudCase => {
   const c = PER_CLOUD[cloud]
   if (c === undefined) throw new Error(`no entry for ${cloud} in PER_CLOUD`)
@@ -218,7 +226,7 @@ describe("the clouds", () => {
 describe.concurrent.each(HTTP_CLOUDS)("%s", (cloud) => {
   it.scopedLive("first boot: hostname, keys and user-data", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud, interfaces: INTERFACES, instance: instanceFor(cloud) })
+      const instance = yield* patientInstance({ cloud, interfaces: INTERFACES, instance: instanceFor(cloud) })
       const results = yield* instance.boot()
       expect(results.map((r) => r.code), results.map((r) => r.stderr).join("")).toEqual([0, 0, 0, 0])
       expect(instance.read("/etc/hostname")).toBe("web-1\n")
@@ -238,7 +246,7 @@ describe.concurrent.each(HTTP_CLOUDS)("%s", (cloud) => {
 
   it.scopedLive("imds aliases, separators and error switches", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud, interfaces: INTERFACES, instance: instanceFor(cloud) })
+      const instance = yield* patientInstance({ cloud, interfaces: INTERFACES, instance: instanceFor(cloud) })
       const c = caseOf(cloud)
       const bad = c.unavailable
       const [all, stops, goesOn, hidden, spelled, verbatim] = yield* Effect.all(
@@ -266,7 +274,7 @@ describe.concurrent.each(HTTP_CLOUDS)("%s", (cloud) => {
 
   it.scopedLive("@nic:eth0 keys, the NIC's own datum, and -e/+e inside the list, which end with it", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud, interfaces: INTERFACES, instance: instanceFor(cloud) })
+      const instance = yield* patientInstance({ cloud, interfaces: INTERFACES, instance: instanceFor(cloud) })
       const nic = caseOf(cloud).nic
       const [aliases, self, goesOn, stops, scoped, outerIgnores] = yield* Effect.all(
         [
@@ -305,7 +313,7 @@ describe.concurrent.each(HTTP_CLOUDS)("%s", (cloud) => {
 
   it.scopedLive("@nic:IFACE whose address file spells the MAC in upper case is the same NIC", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud, interfaces: [{ name: "eth0", mac: MAC.toUpperCase(), up: true }], instance: instanceFor(cloud) })
+      const instance = yield* patientInstance({ cloud, interfaces: [{ name: "eth0", mac: MAC.toUpperCase(), up: true }], instance: instanceFor(cloud) })
       const nic = caseOf(cloud).nic
       const r = yield* instance.imds(["@nic:eth0,@mac,+n,@ipv4"])
       expect(r).toEqual("error" in nic ? failed("", nic.error) : ok(`${nic.mac}\n${nic.ipv4}`))
@@ -314,7 +322,7 @@ describe.concurrent.each(HTTP_CLOUDS)("%s", (cloud) => {
 
   it.scopedLive("an interface that does not exist, or a name that leaves /sys/class/net, is no such interface", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud, interfaces: INTERFACES, instance: instanceFor(cloud) })
+      const instance = yield* patientInstance({ cloud, interfaces: INTERFACES, instance: instanceFor(cloud) })
       // where the hostile names lead: an `address` holding the NIC's MAC, inside ROOT and outside it
       for (const dir of [join(instance.root, "sys/etc"), join(instance.dir, "outside")]) {
         mkdirSync(dir, { recursive: true })
@@ -338,7 +346,7 @@ describe.concurrent.each(HTTP_CLOUDS)("%s", (cloud) => {
 
   it.scopedLive("absent data is empty, not an error", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud, interfaces: INTERFACES, instance: {} })
+      const instance = yield* patientInstance({ cloud, interfaces: INTERFACES, instance: {} })
       const r = yield* instance.imds(["-e", "@hostname", "@local-hostname", "@ssh-keys", "@userdata"])
       expect(r).toEqual(wentOn("", "@hostname: not found", "@local-hostname: not found"))
     })
@@ -357,7 +365,7 @@ describe.concurrent.each(HTTP_CLOUDS)("%s", (cloud) => {
 
   it.scopedLive("is detected offline and the detection is used by imds", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud, interfaces: INTERFACES, instance: { hostname: HOST }, env: { CLOUD: "" } })
+      const instance = yield* patientInstance({ cloud, interfaces: INTERFACES, instance: { hostname: HOST }, env: { CLOUD: "" } })
       const sign = caseOf(cloud).detection
       if (sign !== "socket") instance.write(sign.file, sign.content)
       expect(yield* instance.imds(["@hostname", "+n"])).toEqual(ok(`${HOST}\n`))
@@ -369,7 +377,7 @@ describe.concurrent.each(HTTP_CLOUDS)("%s", (cloud) => {
 describe("azure: a path with a query of its own", () => {
   it.scopedLive("keeps its parameters, and gets the cloud's others after them (format=json, not a second '?')", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "azure", interfaces: INTERFACES, instance: instanceFor("azure") })
+      const instance = yield* patientInstance({ cloud: "azure", interfaces: INTERFACES, instance: instanceFor("azure") })
       const [json, other] = yield* Effect.all([instance.imds(["compute/vmId?format=json"]), instance.imds(["compute/vmId?x=1"])], { concurrency: "unbounded" })
       expect(json).toEqual(ok('"d1b6a8b2-1c44-4f1b-9d47-3d6a0c5b7e21"'))
       expect(other).toEqual(ok("d1b6a8b2-1c44-4f1b-9d47-3d6a0c5b7e21"))
@@ -384,7 +392,7 @@ describe("azure: a path with a query of its own", () => {
 describe("openstack @nic:IFACE,SUB-PATH", () => {
   it.scopedLive("reads the link's own data: what a JSON object merely inherits (constructor, toString, __proto__) is not found, and no such name is an imds separator", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "openstack", interfaces: INTERFACES, instance: instanceFor("openstack") })
+      const instance = yield* patientInstance({ cloud: "openstack", interfaces: INTERFACES, instance: instanceFor("openstack") })
       const [type, inherited, method, proto, topLevel] = yield* Effect.all(
         [
           instance.imds(["@nic:eth0,type"]),
@@ -410,13 +418,13 @@ describe("@nic:IFACE,SUB-PATH naming a directory without its trailing /", () => 
   it.scopedLive("gcp: the directory's listing, and what is under it", () =>
     Effect.gen(function* () {
       const nics = [{ mac: MAC, ipv4: ["10.0.0.5"], ipv4Net: ["10.0.0.0/24"], ipv4Prefix: ["10.8.0.0/24"] }]
-      const instance = yield* makeTestInstance({ cloud: "gcp", interfaces: INTERFACES, instance: { ...instanceFor("gcp"), nics } })
+      const instance = yield* patientInstance({ cloud: "gcp", interfaces: INTERFACES, instance: { ...instanceFor("gcp"), nics } })
       expect(yield* instance.imds(["@nic:eth0,ip-aliases,+n,ip-aliases/0"])).toEqual(ok("0\n\n10.8.0.0/24"))
     })
   )
   it.scopedLive("digitalocean: the directory's listing, and what is under it", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "digitalocean", interfaces: INTERFACES, instance: instanceFor("digitalocean") })
+      const instance = yield* patientInstance({ cloud: "digitalocean", interfaces: INTERFACES, instance: instanceFor("digitalocean") })
       expect(yield* instance.imds(["@nic:eth0,ipv4,+n,ipv4/address"])).toEqual(ok("address\nnetmask\ngateway\n10.0.0.5"))
     })
   )
@@ -433,7 +441,7 @@ describe("detection", () => {
 
   it.scopedLive("incus (priority 5) wins over a SMBIOS string (priority 50)", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "incus", instance: { hostname: HOST }, env: { CLOUD: "" } })
+      const instance = yield* patientInstance({ cloud: "incus", instance: { hostname: HOST }, env: { CLOUD: "" } })
       instance.write("/sys/class/dmi/id/sys_vendor", "Hetzner\n")
       expect(yield* instance.imds(["@hostname"])).toEqual(ok(HOST))
       expect(instance.read("/var/lib/cloud/.autodetect")).toBe("incus\n")
@@ -442,7 +450,7 @@ describe("detection", () => {
 
   it.scopedLive("LXD's guest API socket, /dev/lxd/sock (the same API as Incus's): detected as incus and read there", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "incus", instance: { hostname: HOST }, env: { CLOUD: "" } })
+      const instance = yield* patientInstance({ cloud: "incus", instance: { hostname: HOST }, env: { CLOUD: "" } })
       mkdirSync(join(instance.root, "dev/lxd"), { recursive: true })
       renameSync(join(instance.root, "dev/incus/sock"), join(instance.root, "dev/lxd/sock"))
       rmSync(join(instance.root, "dev/incus"), { recursive: true })
@@ -458,7 +466,7 @@ describe("detection", () => {
     ["board_asset_tag", "ec2e1916-9099-7caf-fd21-012345abcdef\n"]
   ])("aws from the DMI %s alone", ([file, content]) =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: HOST }, env: { CLOUD: "" } })
+      const instance = yield* patientInstance({ cloud: "aws", instance: { hostname: HOST }, env: { CLOUD: "" } })
       instance.write(`/sys/class/dmi/id/${file}`, content)
       expect(yield* instance.imds(["@hostname"])).toEqual(ok(HOST))
       expect(instance.read("/var/lib/cloud/.autodetect")).toBe("aws\n")
@@ -467,7 +475,7 @@ describe("detection", () => {
 
   it.scopedLive("aws from a Xen instance's UUID as its SMBIOS stores it, little-endian (45E12AEC-... for ec2ae145-...)", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: HOST }, env: { CLOUD: "" } })
+      const instance = yield* patientInstance({ cloud: "aws", instance: { hostname: HOST }, env: { CLOUD: "" } })
       instance.write("/sys/class/dmi/id/sys_vendor", "Xen\n")
       instance.write("/sys/class/dmi/id/product_uuid", "45E12AEC-DCD1-B213-94ED-012345ABCDEF\n")
       expect(yield* instance.imds(["@hostname"])).toEqual(ok(HOST))
@@ -486,7 +494,7 @@ describe("detection", () => {
 
   it.scopedLive("an Azure VM whose random UUID reads ec2 little-endian stays azure: only a Xen instance's UUID is read so", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "azure", instance: { hostname: HOST }, env: { CLOUD: "" } })
+      const instance = yield* patientInstance({ cloud: "azure", instance: { hostname: HOST }, env: { CLOUD: "" } })
       instance.write("/sys/class/dmi/id/sys_vendor", "Microsoft Corporation\n")
       instance.write("/sys/class/dmi/id/chassis_asset_tag", "7783-7084-3265-9085-8269-3286-77\n")
       instance.write("/sys/class/dmi/id/product_uuid", "45E12AEC-DCD1-B213-94ED-012345ABCDEF\n")
@@ -497,7 +505,7 @@ describe("detection", () => {
 
   it.scopedLive("an Azure VM whose random UUID starts ec2 stays azure: a UUID alone yields to another cloud's own sign", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "azure", instance: { hostname: HOST }, env: { CLOUD: "" } })
+      const instance = yield* patientInstance({ cloud: "azure", instance: { hostname: HOST }, env: { CLOUD: "" } })
       instance.write("/sys/class/dmi/id/sys_vendor", "Microsoft Corporation\n")
       instance.write("/sys/class/dmi/id/chassis_asset_tag", "7783-7084-3265-9085-8269-3286-77\n")
       instance.write("/sys/class/dmi/id/product_uuid", "EC2B7C3A-5E1D-4F6A-9B0C-2D3E4F5A6B7C\n")
@@ -531,7 +539,7 @@ const imdsOver = (http: Layer.Layer<Http>, cloud: string, args: ReadonlyArray<st
     const { root } = makeFakeSystem(dir, { interfaces: INTERFACES })
     const recorder = yield* recordingCommands({ root })
     const { layer: output, captured } = yield* capturingOutput
-    const env = { ROOT: root, CLOUD: cloud, IMDS_ENDPOINT: "169.254.169.254", IMDS_DEADLINE: "1" }
+    const env = { ROOT: root, CLOUD: cloud, IMDS_ENDPOINT: "169.254.169.254", ...PATIENT_METADATA }
     const code = yield* Effect.scoped(Effect.provide(imds(args), appLayer(env, "imds", { commands: recorder.layer, http, output })))
     return { code, stdout: captured.stdout(), stderr: captured.stderr() }
   })

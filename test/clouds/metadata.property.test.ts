@@ -19,6 +19,7 @@ import { HttpLive } from "../../src/layers/HttpLive.js"
 import { Http } from "../../src/services/Http.js"
 import { Metadata } from "../../src/services/Metadata.js"
 import { startSimulator, type SimCloud, type SimInstance } from "../../src/sim/simulator.js"
+import { PATIENT_METADATA } from "../support/instance-env.js"
 import { capturingOutput, recordingCommands } from "../support/layers.js"
 
 /** without root no source port below 1024 can be bound */
@@ -95,7 +96,8 @@ describe.concurrent.each(CLOUD_NAMES)("%s provider", (cloud) => {
             PATH: process.env.PATH ?? "/usr/bin:/bin",
             ROOT: root,
             CLOUD: cloud,
-            IMDS_DEADLINE: "5",
+            // the service is always there: the property is what it serves, not when (the clouds' runs share its thread)
+            ...PATIENT_METADATA,
             IMDS_RETRY_DELAY: "10",
             IMDS_RETRY_MAX_DELAY: "50",
             ...(sim.endpoint !== "" ? { IMDS_ENDPOINT: sim.endpoint } : {})
