@@ -113,6 +113,48 @@ describe("a final phase run again after its user programs ran to their end (a ph
   })
 })
 
+describe("a final phase run again after the user's programs ran to their end and failed", () => {
+  it("passes over runcmd, and its action fails all the same with the status it ended with: the bootstrap is done with errors, not done", async () => {
+    const marks = mkdtempSync(join(tmpdir(), "tiny-cloud-killed-"))
+    onTestFinished(() => rmSync(marks, { recursive: true, force: true }))
+    const once = join(marks, "once")
+    const runs = join(marks, "runs")
+    const userData = `#cloud-config\nbootcmd:\n  - "[ -e ${once} ] || { touch ${once}; kill -9 $PPID; sleep 5; }"\nruncmd:\n  - echo runcmd >> ${runs}\n  - exit 7\n`
+    const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(userData) } })
+    expect((await instance.boot()).map((r) => r.code)).toEqual([0, 0, -1, 1])
+    const next = await instance.boot()
+    expect(next.map((r) => r.code)).toEqual([0, 0, 0, 1])
+    expect(next[3]!.stderr).toContain(
+      "userdata_runcmd: its programs ran to their end in this first boot already; not run again\nuserdata_runcmd: runcmd exited with status 7\n   ++ userdata_runcmd: failed\n"
+    )
+    expect(readFileSync(runs, "utf8")).toBe("runcmd\n")
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+    const status = await instance.run(["status"])
+    expect(status.code).toBe(2)
+    expect(status.stdout).toContain("error: final/userdata_runcmd: runcmd exited with status 7\n")
+  })
+
+  it("passes over a user-data script, and run_userdata fails with its status", async () => {
+    const marks = mkdtempSync(join(tmpdir(), "tiny-cloud-killed-"))
+    onTestFinished(() => rmSync(marks, { recursive: true, force: true }))
+    const once = join(marks, "once")
+    const runs = join(marks, "runs")
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "killed-2.example.internal", userData: new TextEncoder().encode(`#!/bin/sh\necho script >> ${runs}\nexit 3\n`) } })
+    // the first time, set_hostname's hostname kills main (its parent)
+    rmSync(join(instance.fake.bin, "hostname"))
+    writeFileSync(join(instance.fake.bin, "hostname"), `#!/bin/sh\n[ -e ${once} ] || { touch ${once}; kill -9 $PPID; sleep 5; exit 1; }\n`, { mode: 0o755 })
+    expect((await instance.boot()).map((r) => r.code)).toEqual([0, 0, -1, 1])
+    const next = await instance.boot()
+    expect(next.map((r) => r.code)).toEqual([0, 0, 0, 1])
+    expect(next[3]!.stderr).toContain(
+      "run_userdata: its programs ran to their end in this first boot already; not run again\nrun_userdata: user-data script exited with status 3\n   ++ run_userdata: failed\n"
+    )
+    expect(readFileSync(runs, "utf8")).toBe("script\n")
+    expect(instance.read("/var/log/user-data.exit")).toBe("3\n")
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+  })
+})
+
 describe("a record of user programs that ran, left by an image's builder (the marker removed by hand), or made for other user-data", () => {
   it("does not keep this instance's runcmd from running", async () => {
     const marks = mkdtempSync(join(tmpdir(), "tiny-cloud-ran-"))
