@@ -8,8 +8,10 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { spawn } from "node:child_process"
 import { describe, expect, it, onTestFinished } from "vitest"
-import { useInstances } from "../support/harness.js"
+import { PROGRAM, TEST_CODE_CACHE, useInstances } from "../support/harness.js"
+import { describeSystem, which } from "../support/system.js"
 
 const makeInstance = useInstances()
 
@@ -177,5 +179,28 @@ describe("a phase whose lock cannot be taken (flock missing or failing)", () => 
     expect(instance.read("/etc/hostname")).toBe("lock-1\n")
     expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILock a@example\n")
     expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+  })
+})
+
+describeSystem("a first boot whose state directory fills during main (its end cannot be recorded)", { tools: { unshare: "util-linux", mount: "mount" }, root: true }, () => {
+  it("is marked complete, as before the check of killed phases: an end the record lacks is no killed phase", async () => {
+    const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFull a@example"
+    // main's bootcmd fills the state directory, a tmpfs of 1 MiB of a mount namespace of the test's own
+    const userData = '#cloud-config\nbootcmd:\n  - dd if=/dev/zero of="$ROOT/var/lib/cloud/fill" bs=4k 2>/dev/null; true\n'
+    const instance = await makeInstance({ cloud: "aws", instance: { sshKeys: [key], userData: new TextEncoder().encode(userData) } })
+    const phases = ["boot", "early", "main", "final"].map((p) => `"${process.execPath}" "${PROGRAM}" ${p}; echo "${p} $?" >&3`).join("; ")
+    const script = `exec 3>&1 1>&2; "${which("mount")}" -t tmpfs -o size=1m tmpfs "$ROOT/var/lib/cloud" || exit 1; ${phases}; [ -e "$ROOT/var/lib/cloud/.bootstrap-complete" ] && echo marked >&3`
+    const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((done) => {
+      const child = spawn("unshare", ["-m", "--propagation", "private", "sh", "-c", script], { env: { ...instance.env, TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE } })
+      let out = ""
+      let err = ""
+      child.stdout.on("data", (c: Buffer) => (out += c.toString()))
+      child.stderr.on("data", (c: Buffer) => (err += c.toString()))
+      child.on("close", () => done({ stdout: out, stderr: err }))
+    })
+    expect(stderr).toContain(`cannot write the run record: write ${instance.root}/var/lib/cloud/status.json: no space left on device\n`)
+    expect(stderr).not.toContain("ended before it finished")
+    expect(stdout).toBe("boot 0\nearly 0\nmain 0\nfinal 0\nmarked\n")
+    expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${key}\n`)
   })
 })
