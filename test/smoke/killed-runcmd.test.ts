@@ -169,6 +169,21 @@ describe("a record of user programs that ran, left by an image's builder (the ma
   })
 })
 
+describe("a record of user programs that ran which cannot be written (a directory in its place)", () => {
+  it("costs one warning: runcmd runs and its action is done, as before there was a record", async () => {
+    const marks = mkdtempSync(join(tmpdir(), "tiny-cloud-ran-"))
+    onTestFinished(() => rmSync(marks, { recursive: true, force: true }))
+    const runs = join(marks, "runs")
+    const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(`#cloud-config\nruncmd:\n  - echo runcmd >> ${runs}\n`) } })
+    instance.write("/var/lib/cloud/.userdata-ran/x", "")
+    const results = await instance.boot()
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+    expect(results[3]!.stderr).toMatch(/\nuserdata_runcmd: cannot record that its programs ran: [^\n]+\n {3}\+\+ userdata_runcmd: done\n/)
+    expect(readFileSync(runs, "utf8")).toBe("runcmd\n")
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+  })
+})
+
 describe("a phase whose lock cannot be taken (flock missing or failing)", () => {
   it("says so in one line and runs all the same: the user, keys and hostname are set up", async () => {
     const instance = await makeInstance({ cloud: "aws", instance: { hostname: "lock-1.example.internal", sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILock a@example"] } })

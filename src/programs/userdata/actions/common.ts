@@ -11,7 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { Commands, type RunOptions } from "../../../services/Commands.js"
 import { Config } from "../../../services/Config.js"
-import { info } from "../../../services/Log.js"
+import { info, warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
 import { UserData } from "../../../services/UserData.js"
 import { ActionFailed } from "../../../domain/errors.js"
@@ -63,6 +63,9 @@ export const oncePerFirstBoot = <E, R>(action: string, run: Effect.Effect<string
     const failure = yield* run
     // `ACTION DIGEST`, then the failure on one line
     const line = failure === undefined ? key : `${key} ${failure.replace(/\s+/g, " ")}`
-    yield* fs.addLinesOnce(journal, [line], { mode: 0o600, noFollow: true })
+    // a record that cannot be written costs a rerun of the programs, as before there was one, not the action
+    yield* fs
+      .addLinesOnce(journal, [line], { mode: 0o600, noFollow: true })
+      .pipe(Effect.catchAll((e) => warn(`${action}: cannot record that its programs ran: ${e.message}`)))
     if (failure !== undefined) return yield* fail(failure)
   })
