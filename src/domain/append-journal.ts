@@ -23,7 +23,8 @@ export const USERS_JOURNAL = ".users-created"
  * In `$TINY_CLOUD_VAR` too: the actions of the user's own programs (a
  * user-data script, `runcmd`, multipart scripts) whose programs ran to
  * their end in this first boot, one a line (`ACTION DIGEST`, the digest of
- * the saved user-data they came from), each written once they have ended. A phase run again after a crash (or after a phase killed before
+ * the saved user-data they came from, then their failure if they failed),
+ * each written once they have ended. A phase run again after a crash (or after a phase killed before
  * it, which leaves the bootstrap incomplete) does not run them a second
  * time, as cloud-init runs its per-instance modules once; programs killed
  * before their end run again.

@@ -125,6 +125,18 @@ export const currentAttempt = (runs: ReadonlyArray<PhaseRun>): ReadonlyArray<Pha
 
 export const isFinished = (run: PhaseRun): boolean => run.exitStatus !== undefined
 
+/**
+ * For the final phase of process `pid`, running: the earlier phase of its
+ * attempt whose run never ended (killed). Only a record that holds final's
+ * own running entry, newest, is asked: one that could not be written (a
+ * full state directory) lacks the ends of phases that did end.
+ */
+export const unfinishedBeforeFinal = (runs: ReadonlyArray<PhaseRun>, pid: number): PhaseRun | undefined => {
+  const newest = runs[runs.length - 1]
+  if (newest === undefined || newest.phase !== "final" || newest.pid !== pid || isFinished(newest)) return undefined
+  return currentAttempt(runs).find((run) => run.phase !== "final" && !isFinished(run))
+}
+
 /** what `tiny-cloud status` says */
 export type State =
   | { readonly state: "not started" }

@@ -8,8 +8,10 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { spawn } from "node:child_process"
 import { describe, expect, it, onTestFinished } from "vitest"
-import { useInstances } from "../support/harness.js"
+import { PROGRAM, TEST_CODE_CACHE, useInstances } from "../support/harness.js"
+import { describeSystem, which } from "../support/system.js"
 
 const makeInstance = useInstances()
 
@@ -113,6 +115,48 @@ describe("a final phase run again after its user programs ran to their end (a ph
   })
 })
 
+describe("a final phase run again after the user's programs ran to their end and failed", () => {
+  it("passes over runcmd, and its action fails all the same with the status it ended with: the bootstrap is done with errors, not done", async () => {
+    const marks = mkdtempSync(join(tmpdir(), "tiny-cloud-killed-"))
+    onTestFinished(() => rmSync(marks, { recursive: true, force: true }))
+    const once = join(marks, "once")
+    const runs = join(marks, "runs")
+    const userData = `#cloud-config\nbootcmd:\n  - "[ -e ${once} ] || { touch ${once}; kill -9 $PPID; sleep 5; }"\nruncmd:\n  - echo runcmd >> ${runs}\n  - exit 7\n`
+    const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(userData) } })
+    expect((await instance.boot()).map((r) => r.code)).toEqual([0, 0, -1, 1])
+    const next = await instance.boot()
+    expect(next.map((r) => r.code)).toEqual([0, 0, 0, 1])
+    expect(next[3]!.stderr).toContain(
+      "userdata_runcmd: its programs ran to their end in this first boot already; not run again\nuserdata_runcmd: runcmd exited with status 7\n   ++ userdata_runcmd: failed\n"
+    )
+    expect(readFileSync(runs, "utf8")).toBe("runcmd\n")
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+    const status = await instance.run(["status"])
+    expect(status.code).toBe(2)
+    expect(status.stdout).toContain("error: final/userdata_runcmd: runcmd exited with status 7\n")
+  })
+
+  it("passes over a user-data script, and run_userdata fails with its status", async () => {
+    const marks = mkdtempSync(join(tmpdir(), "tiny-cloud-killed-"))
+    onTestFinished(() => rmSync(marks, { recursive: true, force: true }))
+    const once = join(marks, "once")
+    const runs = join(marks, "runs")
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "killed-2.example.internal", userData: new TextEncoder().encode(`#!/bin/sh\necho script >> ${runs}\nexit 3\n`) } })
+    // the first time, set_hostname's hostname kills main (its parent)
+    rmSync(join(instance.fake.bin, "hostname"))
+    writeFileSync(join(instance.fake.bin, "hostname"), `#!/bin/sh\n[ -e ${once} ] || { touch ${once}; kill -9 $PPID; sleep 5; exit 1; }\n`, { mode: 0o755 })
+    expect((await instance.boot()).map((r) => r.code)).toEqual([0, 0, -1, 1])
+    const next = await instance.boot()
+    expect(next.map((r) => r.code)).toEqual([0, 0, 0, 1])
+    expect(next[3]!.stderr).toContain(
+      "run_userdata: its programs ran to their end in this first boot already; not run again\nrun_userdata: user-data script exited with status 3\n   ++ run_userdata: failed\n"
+    )
+    expect(readFileSync(runs, "utf8")).toBe("script\n")
+    expect(instance.read("/var/log/user-data.exit")).toBe("3\n")
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+  })
+})
+
 describe("a record of user programs that ran, left by an image's builder (the marker removed by hand), or made for other user-data", () => {
   it("does not keep this instance's runcmd from running", async () => {
     const marks = mkdtempSync(join(tmpdir(), "tiny-cloud-ran-"))
@@ -122,6 +166,21 @@ describe("a record of user programs that ran, left by an image's builder (the ma
     instance.write("/var/lib/cloud/.userdata-ran", "userdata_runcmd 0123456789abcdef\n")
     expect((await instance.boot()).map((r) => r.code)).toEqual([0, 0, 0, 0])
     expect(readFileSync(runs, "utf8")).toBe("runcmd\n")
+  })
+})
+
+describe("a record of user programs that ran which cannot be written (a directory in its place)", () => {
+  it("costs one warning: runcmd runs and its action is done, as before there was a record", async () => {
+    const marks = mkdtempSync(join(tmpdir(), "tiny-cloud-ran-"))
+    onTestFinished(() => rmSync(marks, { recursive: true, force: true }))
+    const runs = join(marks, "runs")
+    const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(`#cloud-config\nruncmd:\n  - echo runcmd >> ${runs}\n`) } })
+    instance.write("/var/lib/cloud/.userdata-ran/x", "")
+    const results = await instance.boot()
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+    expect(results[3]!.stderr).toMatch(/\nuserdata_runcmd: cannot record that its programs ran: [^\n]+\n {3}\+\+ userdata_runcmd: done\n/)
+    expect(readFileSync(runs, "utf8")).toBe("runcmd\n")
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
   })
 })
 
@@ -135,5 +194,28 @@ describe("a phase whose lock cannot be taken (flock missing or failing)", () => 
     expect(instance.read("/etc/hostname")).toBe("lock-1\n")
     expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILock a@example\n")
     expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+  })
+})
+
+describeSystem("a first boot whose state directory fills during main (its end cannot be recorded)", { tools: { unshare: "util-linux", mount: "mount" }, root: true }, () => {
+  it("is marked complete, as before the check of killed phases: an end the record lacks is no killed phase", async () => {
+    const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFull a@example"
+    // main's bootcmd fills the state directory, a tmpfs of 1 MiB of a mount namespace of the test's own
+    const userData = '#cloud-config\nbootcmd:\n  - dd if=/dev/zero of="$ROOT/var/lib/cloud/fill" bs=4k 2>/dev/null; true\n'
+    const instance = await makeInstance({ cloud: "aws", instance: { sshKeys: [key], userData: new TextEncoder().encode(userData) } })
+    const phases = ["boot", "early", "main", "final"].map((p) => `"${process.execPath}" "${PROGRAM}" ${p}; echo "${p} $?" >&3`).join("; ")
+    const script = `exec 3>&1 1>&2; "${which("mount")}" -t tmpfs -o size=1m tmpfs "$ROOT/var/lib/cloud" || exit 1; ${phases}; [ -e "$ROOT/var/lib/cloud/.bootstrap-complete" ] && echo marked >&3`
+    const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((done) => {
+      const child = spawn("unshare", ["-m", "--propagation", "private", "sh", "-c", script], { env: { ...instance.env, TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE } })
+      let out = ""
+      let err = ""
+      child.stdout.on("data", (c: Buffer) => (out += c.toString()))
+      child.stderr.on("data", (c: Buffer) => (err += c.toString()))
+      child.on("close", () => done({ stdout: out, stderr: err }))
+    })
+    expect(stderr).toContain(`cannot write the run record: write ${instance.root}/var/lib/cloud/status.json: no space left on device\n`)
+    expect(stderr).not.toContain("ended before it finished")
+    expect(stdout).toBe("boot 0\nearly 0\nmain 0\nfinal 0\nmarked\n")
+    expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${key}\n`)
   })
 })

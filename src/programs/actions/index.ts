@@ -2,7 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import type { ActionName } from "../../domain/actions.js"
 import { ActionFailed } from "../../domain/errors.js"
-import { currentAttempt, isFinished } from "../../domain/run-record.js"
+import { unfinishedBeforeFinal } from "../../domain/run-record.js"
 import { Config } from "../../services/Config.js"
 import { RootFs } from "../../services/RootFs.js"
 import { PhaseContext, type Action, type ActionError } from "../action.js"
@@ -34,7 +34,7 @@ import { missingUserdata, runUserdata, saveUserdata, unknownUserdata } from "./u
  */
 const bootstrapComplete: Action<PhaseContext | Config | RootFs> = Effect.gen(function* () {
   yield* Effect.flatMap(RootFs, (fs) => Effect.flatMap(Config, (settings) => fs.makeDirectory(settings.varDir)))
-  const unfinished = currentAttempt((yield* readRecord).runs).find((run) => run.phase !== "final" && !isFinished(run))
+  const unfinished = unfinishedBeforeFinal((yield* readRecord).runs, process.pid)
   if (unfinished !== undefined) {
     return yield* Effect.fail(new ActionFailed({ reason: `the ${unfinished.phase} phase ended before it finished (its process is gone); not marked complete, so that the next boot runs the first boot again` }))
   }

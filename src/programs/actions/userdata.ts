@@ -92,7 +92,7 @@ export const runUserdata = Effect.gen(function* () {
   const script = runnableScript(saved)
   // the saved user-data stays as it came: a script that cannot run as it is runs from a copy made runnable
   const path = script === saved ? userData.path : `${userData.path}.script`
-  const ran = yield* oncePerFirstBoot(
+  yield* oncePerFirstBoot(
     "run_userdata",
     Effect.gen(function* () {
       if (script !== saved) yield* fs.writeAtomic(path, script, { mode: 0o700, noFollow: true })
@@ -103,9 +103,7 @@ export const runUserdata = Effect.gen(function* () {
       const logFile = `${yield* fs.realPath(logDir)}/user-data.log`
       const status = yield* Effect.flatMap(Commands, (c) => c.runLogged(command!, args, { logFile, echo: true }))
       yield* fs.writeAtomic(`${logDir}/user-data.exit`, `${status}\n`, { noFollow: true })
-      return status
+      return status === 0 ? undefined : `user-data script exited with status ${status}`
     })
   )
-  const status = Option.getOrElse(ran, () => 0)
-  if (status !== 0) return yield* Effect.fail(new ActionFailed({ reason: `user-data script exited with status ${status}` }))
 })

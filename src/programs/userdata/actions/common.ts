@@ -11,7 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { Commands, type RunOptions } from "../../../services/Commands.js"
 import { Config } from "../../../services/Config.js"
-import { info } from "../../../services/Log.js"
+import { info, warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
 import { UserData } from "../../../services/UserData.js"
 import { ActionFailed } from "../../../domain/errors.js"
@@ -41,22 +41,31 @@ const ranJournal = Effect.map(Config, (s) => `${s.varDir}/${RAN_JOURNAL}`)
 
 /**
  * The user's programs of `action` once per first boot: `run` (which
- * returns once they have ended, whatever their status) is passed over,
+ * returns once they have ended, with their failure if any) is passed over,
  * in one line, when they ran to their end already (see RAN_JOURNAL). The
  * record names the user-data they came from (its digest): user-data
  * changed since, or an image whose builder left the record, runs its own.
+ * The action fails with the programs' failure, the recorded one when they
+ * are passed over: a rerun does not turn a failed runcmd into a done one.
  */
-export const oncePerFirstBoot = <A, E, R>(action: string, run: Effect.Effect<A, E, R>) =>
+export const oncePerFirstBoot = <E, R>(action: string, run: Effect.Effect<string | undefined, E, R>) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     const journal = yield* ranJournal
-    const line = `${action} ${digestOf(Option.getOrElse(yield* Effect.flatMap(UserData, (u) => u.bytes), () => new Uint8Array()))}`
+    const key = `${action} ${digestOf(Option.getOrElse(yield* Effect.flatMap(UserData, (u) => u.bytes), () => new Uint8Array()))}`
     const ran = Option.getOrElse(yield* fs.readTextIfExists(journal).pipe(Effect.orElseSucceed(() => Option.none<string>())), () => "")
-    if (ran.split("\n").includes(line)) {
+    const earlier = ran.split("\n").find((l) => l === key || l.startsWith(`${key} `))
+    if (earlier !== undefined) {
       yield* info(`${action}: its programs ran to their end in this first boot already; not run again`)
-      return Option.none<A>()
+      const failure = earlier.slice(key.length + 1)
+      return failure === "" ? undefined : yield* fail(failure)
     }
-    const result = yield* run
-    yield* fs.addLinesOnce(journal, [line], { mode: 0o600, noFollow: true })
-    return Option.some(result)
+    const failure = yield* run
+    // `ACTION DIGEST`, then the failure on one line
+    const line = failure === undefined ? key : `${key} ${failure.replace(/\s+/g, " ")}`
+    // a record that cannot be written costs a rerun of the programs, as before there was one, not the action
+    yield* fs
+      .addLinesOnce(journal, [line], { mode: 0o600, noFollow: true })
+      .pipe(Effect.catchAll((e) => warn(`${action}: cannot record that its programs ran: ${e.message}`)))
+    if (failure !== undefined) return yield* fail(failure)
   })

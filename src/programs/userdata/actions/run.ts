@@ -1,6 +1,5 @@
 /** User programs: `bootcmd` and `runcmd`, and the shell-script parts of multipart user-data. */
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import { Commands } from "../../../services/Commands.js"
 import { Config } from "../../../services/Config.js"
 import { RootFs } from "../../../services/RootFs.js"
@@ -74,7 +73,7 @@ export const userdataBootcmd = Effect.flatMap(loadUserConfig("userdata_bootcmd")
 )
 
 export const userdataRuncmd = Effect.flatMap(loadUserConfig("userdata_runcmd"), (c) =>
-  c.runcmd.length === 0 ? Effect.void : Effect.flatMap(oncePerFirstBoot("userdata_runcmd", runCommands("runcmd", c)), (ran) => failedWith(Option.getOrUndefined(ran)))
+  c.runcmd.length === 0 ? Effect.void : oncePerFirstBoot("userdata_runcmd", runCommands("runcmd", c))
 )
 
 /**
@@ -91,7 +90,7 @@ export const userdataScripts = Effect.gen(function* () {
   const fs = yield* RootFs
   const { varDir, logDir } = yield* Config
   const dir = `${varDir}/user-data.parts`
-  const ran = yield* oncePerFirstBoot(
+  yield* oncePerFirstBoot(
     "userdata_scripts",
     Effect.gen(function* () {
       yield* fs.remove(dir, { recursive: true })
@@ -112,5 +111,4 @@ export const userdataScripts = Effect.gen(function* () {
       return failed.length > 0 ? `script part ${failed.join(", ")} exited with a non-zero status (last: ${status})` : undefined
     })
   )
-  yield* failedWith(Option.getOrUndefined(ran))
 })
