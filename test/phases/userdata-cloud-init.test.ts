@@ -475,6 +475,7 @@ const sourceServer = Effect.acquireRelease(
       if (req.url === "/hello") return void res.writeHead(403).end("forbidden")
       if (req.url === "/redirect") return void res.writeHead(302, { Location: "/hello" }).end()
       if (req.url === "/big") return void res.end("x".repeat(4096))
+      if (req.url === "/zstd") return void res.writeHead(200, { "Content-Encoding": "zstd" }).end("coded")
       res.writeHead(404).end("not here")
     })
     server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, close: () => server.close() })))
@@ -518,6 +519,22 @@ write_files:
       expect(main.stderr).not.toContain("sesame")
       expect(final.code).toBe(0)
       expectReachable(i, "alpine")
+    })
+  )
+})
+
+describe.concurrent("write_files source in a content coding not read here", () => {
+  it.scopedLive("is asked for once: asking again cannot change the coding (before, three times, a second apart)", () =>
+    Effect.gen(function* () {
+      const server = yield* sourceServer
+      const doc = `#cloud-config\nwrite_files:\n  - path: /srv/coded\n    source: {uri: "${server.url}/zstd"}\n    content: fallback\n`
+      const i = yield* userDataInstance(doc)
+      const { main } = yield* firstBoot(i)
+      expect(main.stderr).toContain(
+        "userdata_write_files: write_files[0]: cannot fetch its source (answered in Content-Encoding 'zstd', which is not read here); its content is written instead\n"
+      )
+      expect(i.read("/srv/coded")).toBe("fallback")
+      expect(server.seen.length).toBe(1)
     })
   )
 })

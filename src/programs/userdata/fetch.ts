@@ -3,7 +3,8 @@
  * http(s) with the headers given. Network input is hostile: one request
  * takes at most 30 s, the answer is cut off beyond the user-data size limit,
  * a redirect is never followed, and only a 2xx answer is content. Transport
- * errors and transient answers (5xx, 429, 410) are tried twice more, a
+ * errors (but those asking again cannot change, as an unknown content coding)
+ * and transient answers (5xx, 429, 410) are tried twice more, a
  * second apart, as cloud-init retries. A reason never holds the URL or the headers (they may carry
  * tokens).
  */
@@ -64,7 +65,7 @@ export const fetchSource = (source: FileSource, maxBytes: number) =>
       Effect.mapError((e) =>
         e._tag === "HttpAnswerTooLarge"
           ? new SourceFetchFailed({ reason: `more than ${maxBytes} bytes`, transient: false })
-          : new SourceFetchFailed({ reason: e.reason, transient: true })
+          : new SourceFetchFailed({ reason: e.reason, transient: e.final !== true })
       ),
       Effect.flatMap((response) => {
         if (response.status >= 300 && response.status < 400) {
