@@ -40,6 +40,13 @@ rmdir "/$old"
 exec chroot / /bin/sh -c 'cd / && exec "$@"' sh "$@"`
 
 /**
+ * the environment the confinement and the programs in it start with, whatever
+ * the simulating user's is: pivot_root and chroot are in sbin, which the PATH
+ * of a user other than root often lacks (Debian's)
+ */
+export const CONFINED_ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/root" } as const
+
+/**
  * the command line that runs `command` (a host path under `root`, or a
  * program on the instance's PATH) confined to `root`; arguments that are
  * host paths under `root` (a script run by its interpreter) are given as

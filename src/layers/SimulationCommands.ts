@@ -9,7 +9,7 @@
 import { appendFileSync, readFileSync, statSync } from "node:fs"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { confinedCommand, type UserCommands } from "../domain/confine.js"
+import { CONFINED_ENV, confinedCommand, type UserCommands } from "../domain/confine.js"
 import { CommandError } from "../domain/errors.js"
 import { Commands, type CommandsShape } from "../services/Commands.js"
 import { makeLiveCommands } from "./CommandsLive.js"
@@ -41,7 +41,7 @@ export const SimulationCommands = (base: CommandsShape, mode: UserCommands, root
             appendFileSync(record, `${describe(command, args)}\n`)
             const [program, argv] = confined(root, command, args)
             // as on a real boot: the program writes into the log itself, and is done when it exits, whatever it left in the background ('daemon &')
-            return makeLiveCommands((chunk) => void process.stdout.write(chunk), { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/root" }).runLogged(program, argv, options).pipe(
+            return makeLiveCommands((chunk) => void process.stdout.write(chunk), CONFINED_ENV).runLogged(program, argv, options).pipe(
               Effect.mapError((e) => new CommandError({ command, reason: e.reason }))
             )
           })

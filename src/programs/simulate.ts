@@ -6,7 +6,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { makeFakeSystem, readCommandLog, type FakeSystem } from "../sim/fake-system.js"
 import { SIM_CLOUDS, startSimulator, type RunningSim, type SimCloud, type SimInstance } from "../sim/simulator.js"
-import { confinedCommand, SIMULATION_ENV, type UserCommands } from "../domain/confine.js"
+import { CONFINED_ENV, confinedCommand, SIMULATION_ENV, type UserCommands } from "../domain/confine.js"
 import { PHASES } from "../domain/phases.js"
 
 const DEMO_USER_DATA = "#!/bin/sh\necho \"hello from user-data on $(cat /etc/hostname)\"\n"
@@ -74,7 +74,7 @@ export const runPhaseProcess = (phase: string, env: Record<string, string>) =>
 const confinement = (root: string) =>
   new Promise<string | undefined>((done) => {
     const [program, argv] = confinedCommand(root, "/bin/true", [], process.getuid?.() === 0)
-    const child = spawn(program, [...argv], { stdio: ["ignore", "ignore", "pipe"] })
+    const child = spawn(program, [...argv], { env: CONFINED_ENV, stdio: ["ignore", "ignore", "pipe"] })
     let err = ""
     child.stderr.on("data", (c: Buffer) => (err += c.toString()))
     child.on("error", (e) => done((e as NodeJS.ErrnoException).code === "ENOENT" ? "unshare is not installed" : e.message))

@@ -19,6 +19,7 @@ import { Output } from "../../src/services/Output.js"
 import { makeFakeSystem } from "../../src/sim/fake-system.js"
 import { openstackFiles } from "../../src/sim/clouds/openstack.js"
 import { FIXTURES, fixtureHttp, type Fixture, type FixtureRoute } from "../support/fixture-http.js"
+import { makeInstance } from "../support/harness.js"
 import { makeTestInstance } from "../support/instance.js"
 import { capturingOutput, recordingCommands } from "../support/layers.js"
 
@@ -221,8 +222,12 @@ describe("scaleway", () => {
   it.scopedLive("vendor-data, like user-data, is asked for from a source port below 1024, as the metadata service serves it only to one", () =>
     Effect.gen(function* () {
       const vendorData = "#cloud-config\npackages: [htop]\n"
-      const instance = yield* makeTestInstance({ cloud: "scaleway", instance: { hostname: "scw-1", vendorData: bytesOf(vendorData) } })
-      const got = yield* instance.imds(["/vendor_data/cloud-init"])
+      // the bundled program, as the in-process instance of a user other than root asks from any port (and its simulator allows it)
+      const instance = yield* Effect.acquireRelease(
+        Effect.promise(() => makeInstance({ cloud: "scaleway", instance: { hostname: "scw-1", vendorData: bytesOf(vendorData) } })),
+        (i) => Effect.promise(() => i.close())
+      )
+      const got = yield* Effect.promise(() => instance.imds(["/vendor_data/cloud-init"]))
       // only root may bind such a port; anyone else is told so, never the service's 403
       expect(got).toEqual(
         process.getuid?.() === 0

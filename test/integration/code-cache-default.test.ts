@@ -1,10 +1,11 @@
-import { execFileSync, spawnSync } from "node:child_process"
+import { execFileSync } from "node:child_process"
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { PROGRAM } from "../support/harness.js"
+import { describeSystem } from "../support/system.js"
 
 // the loader's decision, from the module scripts/build.mjs inlines into it
 const { codeCacheDir } = createRequire(import.meta.url)("../../scripts/code-cache-dir.cjs") as {
@@ -45,12 +46,9 @@ describe("where the code cache is kept", () => {
 })
 
 // The real default of the built program, in a private mount namespace where
-// /run is made a tmpfs or not (needs root and unshare(1); skipped otherwise).
+// /run is made a tmpfs or not.
 let dir = ""
 afterEach(() => rmSync(dir, { recursive: true, force: true }))
-
-const canUnshare = process.getuid?.() === 0 && spawnSync("unshare", ["-m", "true"]).status === 0
-if (!canUnshare) console.log("code-cache-default: real /run checks skipped: they need root and unshare -m")
 
 /** runs `tiny-cloud --bootstrap status` with no TINY_CLOUD_CODE_CACHE after the shell command mount(dir) in a new mount namespace; lists /run/tiny-cloud */
 const runIn = (mount: (dir: string) => string) => {
@@ -64,7 +62,7 @@ const runIn = (mount: (dir: string) => string) => {
   })
 }
 
-describe.skipIf(!canUnshare)("the built program's default code cache", () => {
+describeSystem("the built program's default code cache", { tools: { unshare: "util-linux" }, root: true }, () => {
   it("is written to /run/tiny-cloud when /run is a tmpfs", () => {
     expect(runIn(() => "mount -t tmpfs -o mode=0755 tmpfs /run")).toMatch(/^incomplete\ncode-cache-[0-9a-f]{16}-bootstrap\n$/)
   })

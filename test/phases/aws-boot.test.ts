@@ -4,6 +4,7 @@ import { join } from "node:path"
 import { gzipSync } from "node:zlib"
 import * as Effect from "effect/Effect"
 import { actionLines, makeTestInstance } from "../support/instance.js"
+import { describeSystem } from "../support/system.js"
 
 const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
 const KEY_B = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQKeyB b@example"
@@ -61,17 +62,6 @@ describe("first boot on aws", () => {
       const again = yield* instance.boot()
       expect(again).toEqual([0, 1, 2, 3].map(() => ({ code: 0, stdout: "", stderr: "already bootstrapped\n" })))
       expect(instance.commands().length).toBe(before)
-    })
-  )
-
-  it.scopedLive("~/.ssh and authorized_keys belong to the user's uid and gid", () =>
-    Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: [KEY_A] } })
-      instance.write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nalpine:x:1234:2345:Linux User,,,:/home/alpine:/bin/sh\n")
-      expect((yield* instance.run(["main"])).code).toBe(0)
-      if (process.getuid?.() !== 0) return // only root can give files away
-      expect(instance.stat("/home/alpine/.ssh")).toMatchObject({ uid: 1234, gid: 2345, mode: 0o700 })
-      expect(instance.stat("/home/alpine/.ssh/authorized_keys")).toMatchObject({ uid: 1234, gid: 2345, mode: 0o600 })
     })
   )
 
@@ -234,6 +224,19 @@ describe("first boot on aws", () => {
       expect(instance.read("/var/log/user-data.log")).toBe("before\n")
       expect(instance.read("/var/log/user-data.exit")).toBe("143\n")
       expect(final.stderr).toContain("run_userdata: user-data script exited with status 143\n   ++ run_userdata: failed\n")
+    })
+  )
+})
+
+// only root can give files away
+describeSystem("keys given to their user", { root: true }, () => {
+  it.scopedLive("~/.ssh and authorized_keys belong to the user's uid and gid", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: [KEY_A] } })
+      instance.write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nalpine:x:1234:2345:Linux User,,,:/home/alpine:/bin/sh\n")
+      expect((yield* instance.run(["main"])).code).toBe(0)
+      expect(instance.stat("/home/alpine/.ssh")).toMatchObject({ uid: 1234, gid: 2345, mode: 0o700 })
+      expect(instance.stat("/home/alpine/.ssh/authorized_keys")).toMatchObject({ uid: 1234, gid: 2345, mode: 0o600 })
     })
   )
 })

@@ -5,13 +5,13 @@
  * system commands. The clouds are the registry's. (A process per phase, as
  * when run by hand, is compared with this in resident.test.ts.)
  */
-import { describe, it } from "vitest"
+import { describe } from "vitest"
 import { CLOUD_NAMES } from "../../src/clouds/registry.js"
 import { simulatedCloud } from "../../src/sim/simulator.js"
 import { actionLines, makeInstance, type TestInstance } from "../support/harness.js"
 import { PATIENT_METADATA } from "../support/instance-env.js"
 import { alive, firstBootServices, serverPid, servicesEnv, until } from "../support/openrc.js"
-import { unmet } from "../support/system.js"
+import { itSystem } from "../support/system.js"
 
 const HOST = "web-1.example.internal"
 const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
@@ -38,9 +38,9 @@ const withInstance = async (cloud: string, body: (i: TestInstance) => Promise<vo
 const privileged = new Set((await Promise.all(CLOUD_NAMES.map(async (c) => ((await simulatedCloud(c)).privilegedPort ? [c] : [])))).flat())
 
 describe.concurrent.each(CLOUD_NAMES)("%s", (cloud) => {
-  const reason = privileged.has(cloud) ? unmet({ root: true }) : undefined
-  it.skipIf(reason !== undefined && process.env.TINY_CLOUD_REQUIRE_SYSTEM_TESTS !== "1")(
-    `first boot: hostname, keys, user-data, marker; then a phase does nothing${reason ? ` (skipped: ${reason})` : ""}`,
+  itSystem(
+    `first boot on ${cloud}: hostname, keys, user-data, marker; then a phase does nothing`,
+    { root: privileged.has(cloud) },
     ({ expect }) =>
       withInstance(cloud, async (instance) => {
         const env = servicesEnv(instance)

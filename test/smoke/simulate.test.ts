@@ -108,12 +108,15 @@ describe.concurrent("tiny-cloud simulate", () => {
 })
 
 describe.concurrent("tiny-cloud simulate never runs the user's programs on the machine running it", () => {
-  describeSystem("with --exec", { tools: { unshare: "util-linux", chroot: "coreutils" } }, () => {
+  describeSystem("with --exec", { tools: { unshare: "util-linux", pivot_root: "util-linux", chroot: "coreutils" } }, () => {
     it("they run confined to the simulated ROOT: an absolute path outside lands inside it", async () => {
       const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
       try {
         writeFileSync(join(dir, "user-data"), userData(outsideFile(dir)))
-        const r = await runProgram(["simulate", "--exec", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+        // as a user other than root runs it on Debian: no sbin on the PATH, where pivot_root and chroot are
+        const userPath = (process.env.PATH ?? "/usr/bin:/bin").split(":").filter((d) => !d.endsWith("/sbin")).join(":")
+        const r = await runProgram(["simulate", "--exec", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: userPath })
+        expect(r.stderr).toBe("")
         expect(r.code).toBe(0)
         expect(existsSync(outsideFile(dir))).toBe(false)
         expect(readFileSync(join(dir, "instance/root", outsideFile(dir)), "utf8")).toBe("escaped\n")
@@ -138,7 +141,7 @@ describe.concurrent("tiny-cloud simulate never runs the user's programs on the m
     })
   })
 
-  describeSystem("with --exec, a program left in the background", { tools: { unshare: "util-linux", chroot: "coreutils" } }, () => {
+  describeSystem("with --exec, a program left in the background", { tools: { unshare: "util-linux", pivot_root: "util-linux", chroot: "coreutils" } }, () => {
     it("does not hold the simulated phase up until it exits, as on a real boot (bootcmd 'daemon &')", async () => {
       const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
       const pidFile = join(dir, "instance/root/tmp/background.pid")

@@ -5,7 +5,7 @@
  * set by `.ci/run`, which installs the tools) a missing requirement fails.
  */
 import { accessSync, constants } from "node:fs"
-import { describe, it } from "vitest"
+import { describe, it, type TestFunction } from "vitest"
 
 export interface Requirements {
   /** program → the Debian package that brings it */
@@ -50,4 +50,13 @@ export const describeSystem = (name: string, needs: Requirements, body: () => vo
   if (required) return describe(name, () => it("has what it needs", () => { throw new Error(`${name}: ${reason}`) }))
   process.stderr.write(`skipped: ${name}: ${reason}\n`)
   return describe.skip(`${name} (skipped: ${reason})`, body)
+}
+
+/** one test that runs only where its requirements are met, as describeSystem's tests do */
+export const itSystem = (name: string, needs: Requirements, body: TestFunction) => {
+  const reason = unmet(needs)
+  if (reason === undefined) return it(name, body)
+  if (required) return it(name, () => { throw new Error(`${name}: ${reason}`) })
+  process.stderr.write(`skipped: ${name}: ${reason}\n`)
+  return it.skip(`${name} (skipped: ${reason})`, body)
 }
