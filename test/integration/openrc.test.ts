@@ -3,7 +3,9 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, 
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
+import { parseAssignments } from "../../src/domain/shell-words.js"
 import { until } from "../support/openrc.js"
+import { describeSystem } from "../support/system.js"
 
 const SERVICES = resolve(new URL("../../openrc", import.meta.url).pathname)
 
@@ -232,3 +234,48 @@ describe("OpenRC service scripts", () => {
     expect(depend("final")).toEqual(["after *", "provide cloud-final"])
   })
 })
+
+/** lines of tiny-cloud.conf that the program reads, each as sh would: more than one assignment on a line, names `export` exports, or not an assignment at all */
+const CONF_LINES = [
+  "A=1 TINY_CLOUD_VAR=/srv/state",
+  "export A TINY_CLOUD_VAR=/srv/state",
+  "export A=1 B TINY_CLOUD_VAR=/srv/state",
+  "B=2; TINY_CLOUD_VAR=/srv/state",
+  "TINY_CLOUD_VAR=/srv/state; B=2",
+  "A='a b' TINY_CLOUD_VAR=/srv/state C=3",
+  'TINY_CLOUD_VAR="/srv/st"ate',
+  "export TINY_CLOUD_VAR=/srv/state A B; C=1",
+  // not assignments of TINY_CLOUD_VAR: the default stays
+  "TINY_CLOUD_VAR=/srv/state junk",
+  "A=1 junk TINY_CLOUD_VAR=/srv/state",
+  "A=1 export TINY_CLOUD_VAR=/srv/state",
+  "echo TINY_CLOUD_VAR=/srv/state",
+  "XTINY_CLOUD_VAR=/srv/state",
+  "TINY_CLOUD_VAR='/srv/state"
+]
+
+describeSystem("OpenRC service scripts, under the shells OpenRC may use", { tools: { dash: "dash", busybox: "busybox" } }, () => {
+  it.each(["dash", "busybox sh"])("%s: look for the marker where the program reads TINY_CLOUD_VAR, on any line sh reads (a marker under the default path never skips a first boot that uses another)", (shell) => {
+    for (const line of CONF_LINES) {
+      const where = parseAssignments(`${line}\n`).values.TINY_CLOUD_VAR === "/srv/state" ? "srv/state" : "var/lib/cloud"
+      for (const marked of ["srv/state", "var/lib/cloud"]) {
+        const d = mkdtempSync(join(tmpdir(), "tiny-cloud-openrc-"))
+        dirs.push(d)
+        mkdirSync(join(d, "etc"), { recursive: true })
+        mkdirSync(join(d, marked), { recursive: true })
+        writeFileSync(join(d, marked, ".bootstrap-complete"), "")
+        writeFileSync(join(d, "etc/tiny-cloud.conf"), `${line}\n`)
+        // (syslog is the stand-in's, not this machine's)
+        mkdirSync(join(d, "bin"))
+        writeFileSync(join(d, "bin/logger"), "#!/bin/sh\n", { mode: 0o755 })
+        const [program, ...args] = shell.split(" ")
+        const out = execFileSync(program!, [...args, "-c", `. "${SERVICES}/tiny-cloud-main"; _tiny_cloud_needed main 2>/dev/null && echo run || echo skip`], {
+          encoding: "utf8",
+          env: { PATH: `${join(d, "bin")}:/usr/bin:/bin`, ROOT: d, TINY_CLOUD_LIB: "/nonexistent" }
+        })
+        expect({ line, marked, out }).toEqual({ line, marked, out: marked === where ? "skip\n" : "run\n" })
+      }
+    }
+  })
+})
+
