@@ -250,7 +250,17 @@ const CONF_LINES = [
   "A=1 junk TINY_CLOUD_VAR=/srv/state",
   "A=1 export TINY_CLOUD_VAR=/srv/state",
   "echo TINY_CLOUD_VAR=/srv/state",
-  "XTINY_CLOUD_VAR=/srv/state",
+  "XTINY_CLOUD_VAR=/srv/state"
+]
+
+/** lines whose TINY_CLOUD_VAR needs more than this line, or a backslash read: the check leaves them to the program */
+const UNREAD_LINES = [
+  "TINY_CLOUD_VAR=/srv/my\\ state",
+  "TINY_CLOUD_VAR=/srv/st\\ate",
+  'TINY_CLOUD_VAR="/srv/\\"state"',
+  "A=x\\ y TINY_CLOUD_VAR=/srv/state",
+  "TINY_CLOUD_VAR=/srv/\\\nstate",
+  'TINY_CLOUD_VAR="/srv/\nstate"',
   "TINY_CLOUD_VAR='/srv/state"
 ]
 
@@ -274,6 +284,28 @@ describeSystem("OpenRC service scripts, under the shells OpenRC may use", { tool
           env: { PATH: `${join(d, "bin")}:/usr/bin:/bin`, ROOT: d, TINY_CLOUD_LIB: "/nonexistent" }
         })
         expect({ line, marked, out }).toEqual({ line, marked, out: marked === where ? "skip\n" : "run\n" })
+      }
+    }
+  })
+
+  it.each(["dash", "busybox sh"])("%s: a line with a backslash or a quote it does not close starts the program, which reads it, wherever a marker is (never a first boot skipped on a guess)", (shell) => {
+    for (const line of UNREAD_LINES) {
+      for (const marked of ["srv/my state", "srv/state", "var/lib/cloud"]) {
+        const d = mkdtempSync(join(tmpdir(), "tiny-cloud-openrc-"))
+        dirs.push(d)
+        mkdirSync(join(d, "etc"), { recursive: true })
+        mkdirSync(join(d, marked), { recursive: true })
+        writeFileSync(join(d, marked, ".bootstrap-complete"), "")
+        writeFileSync(join(d, "etc/tiny-cloud.conf"), `${line}\n`)
+        // (syslog is the stand-in's, not this machine's)
+        mkdirSync(join(d, "bin"))
+        writeFileSync(join(d, "bin/logger"), "#!/bin/sh\n", { mode: 0o755 })
+        const [program, ...args] = shell.split(" ")
+        const out = execFileSync(program!, [...args, "-c", `set -eu; . "${SERVICES}/tiny-cloud-main"; _tiny_cloud_needed main && echo run || echo skip`], {
+          encoding: "utf8",
+          env: { PATH: `${join(d, "bin")}:/usr/bin:/bin`, ROOT: d, TINY_CLOUD_LIB: "/nonexistent" }
+        })
+        expect({ line, marked, out }).toEqual({ line, marked, out: "run\n" })
       }
     }
   })
