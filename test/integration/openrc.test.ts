@@ -233,6 +233,12 @@ describe("OpenRC service scripts", () => {
     expect(depend("main")).toEqual(["need net", "before sshd"])
     expect(depend("final")).toEqual(["after *", "provide cloud-final"])
   })
+
+  it("share one marker check: the shells' tests below read tiny-cloud-main's, and every phase decides as it does", () => {
+    const check = (phase: string) => /\n_tiny_cloud_needed\(\) \{\n[\s\S]*?\n\}\n/.exec(readFileSync(join(SERVICES, `tiny-cloud-${phase}`), "utf8"))?.[0]
+    expect(check("main")).toContain("TINY_CLOUD_VAR")
+    for (const phase of ["boot", "early", "final"]) expect({ phase, check: check(phase) }).toEqual({ phase, check: check("main") })
+  })
 })
 
 /** lines of tiny-cloud.conf that the program reads, each as sh would: more than one assignment on a line, names `export` exports, or not an assignment at all */
