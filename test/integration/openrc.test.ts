@@ -256,10 +256,13 @@ const CONF_LINES = [
   "A=1 junk TINY_CLOUD_VAR=/srv/state",
   "A=1 export TINY_CLOUD_VAR=/srv/state",
   "echo TINY_CLOUD_VAR=/srv/state",
-  "XTINY_CLOUD_VAR=/srv/state"
+  "XTINY_CLOUD_VAR=/srv/state",
+  // quotes and a backslash in comments open nothing
+  "CLOUD=aws # it's\nTINY_CLOUD_VAR=/srv/state",
+  '# it\'s "quoted\\\nTINY_CLOUD_VAR=/srv/state'
 ]
 
-/** lines whose TINY_CLOUD_VAR needs more than this line, or a backslash read: the check leaves them to the program */
+/** lines whose TINY_CLOUD_VAR needs more than one line, or a backslash read: the check leaves them to the program */
 const UNREAD_LINES = [
   "TINY_CLOUD_VAR=/srv/my\\ state",
   "TINY_CLOUD_VAR=/srv/st\\ate",
@@ -267,7 +270,11 @@ const UNREAD_LINES = [
   "A=x\\ y TINY_CLOUD_VAR=/srv/state",
   "TINY_CLOUD_VAR=/srv/\\\nstate",
   'TINY_CLOUD_VAR="/srv/\nstate"',
-  "TINY_CLOUD_VAR='/srv/state"
+  "TINY_CLOUD_VAR='/srv/state",
+  // a value of several lines, whose lines are not assignments
+  "A='x\nTINY_CLOUD_VAR=/srv/state\n'",
+  "A='x\ny' TINY_CLOUD_VAR=/srv/state",
+  "A=x\\\nTINY_CLOUD_VAR=/srv/state"
 ]
 
 describeSystem("OpenRC service scripts, under the shells OpenRC may use", { tools: { dash: "dash", busybox: "busybox" } }, () => {
