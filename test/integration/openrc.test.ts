@@ -277,26 +277,30 @@ const UNREAD_LINES = [
   "A=x\\\nTINY_CLOUD_VAR=/srv/state"
 ]
 
+/** what tiny-cloud-main's check decides under `shell` (with set -eu, as openrc-run may run it) for a tiny-cloud.conf of `line`, a marker under `marked` */
+const decides = (shell: string, line: string, marked: string): string => {
+  const d = mkdtempSync(join(tmpdir(), "tiny-cloud-openrc-"))
+  dirs.push(d)
+  mkdirSync(join(d, "etc"), { recursive: true })
+  mkdirSync(join(d, marked), { recursive: true })
+  writeFileSync(join(d, marked, ".bootstrap-complete"), "")
+  writeFileSync(join(d, "etc/tiny-cloud.conf"), `${line}\n`)
+  // (syslog is the stand-in's, not this machine's)
+  mkdirSync(join(d, "bin"))
+  writeFileSync(join(d, "bin/logger"), "#!/bin/sh\n", { mode: 0o755 })
+  const [program, ...args] = shell.split(" ")
+  return execFileSync(program!, [...args, "-c", `set -eu; . "${SERVICES}/tiny-cloud-main"; _tiny_cloud_needed main 2>/dev/null && echo run || echo skip`], {
+    encoding: "utf8",
+    env: { PATH: `${join(d, "bin")}:/usr/bin:/bin`, ROOT: d, TINY_CLOUD_LIB: "/nonexistent" }
+  })
+}
+
 describeSystem("OpenRC service scripts, under the shells OpenRC may use", { tools: { dash: "dash", busybox: "busybox" } }, () => {
   it.each(["dash", "busybox sh"])("%s: look for the marker where the program reads TINY_CLOUD_VAR, on any line sh reads (a marker under the default path never skips a first boot that uses another)", (shell) => {
     for (const line of CONF_LINES) {
       const where = parseAssignments(`${line}\n`).values.TINY_CLOUD_VAR === "/srv/state" ? "srv/state" : "var/lib/cloud"
       for (const marked of ["srv/state", "var/lib/cloud"]) {
-        const d = mkdtempSync(join(tmpdir(), "tiny-cloud-openrc-"))
-        dirs.push(d)
-        mkdirSync(join(d, "etc"), { recursive: true })
-        mkdirSync(join(d, marked), { recursive: true })
-        writeFileSync(join(d, marked, ".bootstrap-complete"), "")
-        writeFileSync(join(d, "etc/tiny-cloud.conf"), `${line}\n`)
-        // (syslog is the stand-in's, not this machine's)
-        mkdirSync(join(d, "bin"))
-        writeFileSync(join(d, "bin/logger"), "#!/bin/sh\n", { mode: 0o755 })
-        const [program, ...args] = shell.split(" ")
-        const out = execFileSync(program!, [...args, "-c", `. "${SERVICES}/tiny-cloud-main"; _tiny_cloud_needed main 2>/dev/null && echo run || echo skip`], {
-          encoding: "utf8",
-          env: { PATH: `${join(d, "bin")}:/usr/bin:/bin`, ROOT: d, TINY_CLOUD_LIB: "/nonexistent" }
-        })
-        expect({ line, marked, out }).toEqual({ line, marked, out: marked === where ? "skip\n" : "run\n" })
+        expect({ line, marked, out: decides(shell, line, marked) }).toEqual({ line, marked, out: marked === where ? "skip\n" : "run\n" })
       }
     }
   })
@@ -304,23 +308,8 @@ describeSystem("OpenRC service scripts, under the shells OpenRC may use", { tool
   it.each(["dash", "busybox sh"])("%s: a line with a backslash or a quote it does not close starts the program, which reads it, wherever a marker is (never a first boot skipped on a guess)", (shell) => {
     for (const line of UNREAD_LINES) {
       for (const marked of ["srv/my state", "srv/state", "var/lib/cloud"]) {
-        const d = mkdtempSync(join(tmpdir(), "tiny-cloud-openrc-"))
-        dirs.push(d)
-        mkdirSync(join(d, "etc"), { recursive: true })
-        mkdirSync(join(d, marked), { recursive: true })
-        writeFileSync(join(d, marked, ".bootstrap-complete"), "")
-        writeFileSync(join(d, "etc/tiny-cloud.conf"), `${line}\n`)
-        // (syslog is the stand-in's, not this machine's)
-        mkdirSync(join(d, "bin"))
-        writeFileSync(join(d, "bin/logger"), "#!/bin/sh\n", { mode: 0o755 })
-        const [program, ...args] = shell.split(" ")
-        const out = execFileSync(program!, [...args, "-c", `set -eu; . "${SERVICES}/tiny-cloud-main"; _tiny_cloud_needed main && echo run || echo skip`], {
-          encoding: "utf8",
-          env: { PATH: `${join(d, "bin")}:/usr/bin:/bin`, ROOT: d, TINY_CLOUD_LIB: "/nonexistent" }
-        })
-        expect({ line, marked, out }).toEqual({ line, marked, out: "run\n" })
+        expect({ line, marked, out: decides(shell, line, marked) }).toEqual({ line, marked, out: "run\n" })
       }
     }
   })
 })
-
