@@ -233,6 +233,12 @@ describe("OpenRC service scripts", () => {
     expect(depend("main")).toEqual(["need net", "before sshd"])
     expect(depend("final")).toEqual(["after *", "provide cloud-final"])
   })
+
+  it("share one marker check: the shells' tests below read tiny-cloud-main's, and every phase decides as it does", () => {
+    const check = (phase: string) => /\n_tiny_cloud_needed\(\) \{\n[\s\S]*?\n\}\n/.exec(readFileSync(join(SERVICES, `tiny-cloud-${phase}`), "utf8"))?.[0]
+    expect(check("main")).toContain("TINY_CLOUD_VAR")
+    for (const phase of ["boot", "early", "final"]) expect({ phase, check: check(phase) }).toEqual({ phase, check: check("main") })
+  })
 })
 
 /** lines of tiny-cloud.conf that the program reads, each as sh would: more than one assignment on a line, names `export` exports, or not an assignment at all */
@@ -251,31 +257,59 @@ const CONF_LINES = [
   "A=1 export TINY_CLOUD_VAR=/srv/state",
   "echo TINY_CLOUD_VAR=/srv/state",
   "XTINY_CLOUD_VAR=/srv/state",
-  "TINY_CLOUD_VAR='/srv/state"
+  // quotes and a backslash in comments open nothing
+  "CLOUD=aws # it's\nTINY_CLOUD_VAR=/srv/state",
+  '# it\'s "quoted\\\nTINY_CLOUD_VAR=/srv/state'
 ]
+
+/** lines whose TINY_CLOUD_VAR needs more than one line, or a backslash read: the check leaves them to the program */
+const UNREAD_LINES = [
+  "TINY_CLOUD_VAR=/srv/my\\ state",
+  "TINY_CLOUD_VAR=/srv/st\\ate",
+  'TINY_CLOUD_VAR="/srv/\\"state"',
+  "A=x\\ y TINY_CLOUD_VAR=/srv/state",
+  "TINY_CLOUD_VAR=/srv/\\\nstate",
+  'TINY_CLOUD_VAR="/srv/\nstate"',
+  "TINY_CLOUD_VAR='/srv/state",
+  // a value of several lines, whose lines are not assignments
+  "A='x\nTINY_CLOUD_VAR=/srv/state\n'",
+  "A='x\ny' TINY_CLOUD_VAR=/srv/state",
+  "A=x\\\nTINY_CLOUD_VAR=/srv/state"
+]
+
+/** what tiny-cloud-main's check decides under `shell` (with set -eu, as openrc-run may run it) for a tiny-cloud.conf of `line`, a marker under `marked` */
+const decides = (shell: string, line: string, marked: string): string => {
+  const d = mkdtempSync(join(tmpdir(), "tiny-cloud-openrc-"))
+  dirs.push(d)
+  mkdirSync(join(d, "etc"), { recursive: true })
+  mkdirSync(join(d, marked), { recursive: true })
+  writeFileSync(join(d, marked, ".bootstrap-complete"), "")
+  writeFileSync(join(d, "etc/tiny-cloud.conf"), `${line}\n`)
+  // (syslog is the stand-in's, not this machine's)
+  mkdirSync(join(d, "bin"))
+  writeFileSync(join(d, "bin/logger"), "#!/bin/sh\n", { mode: 0o755 })
+  const [program, ...args] = shell.split(" ")
+  return execFileSync(program!, [...args, "-c", `set -eu; . "${SERVICES}/tiny-cloud-main"; _tiny_cloud_needed main 2>/dev/null && echo run || echo skip`], {
+    encoding: "utf8",
+    env: { PATH: `${join(d, "bin")}:/usr/bin:/bin`, ROOT: d, TINY_CLOUD_LIB: "/nonexistent" }
+  })
+}
 
 describeSystem("OpenRC service scripts, under the shells OpenRC may use", { tools: { dash: "dash", busybox: "busybox" } }, () => {
   it.each(["dash", "busybox sh"])("%s: look for the marker where the program reads TINY_CLOUD_VAR, on any line sh reads (a marker under the default path never skips a first boot that uses another)", (shell) => {
     for (const line of CONF_LINES) {
       const where = parseAssignments(`${line}\n`).values.TINY_CLOUD_VAR === "/srv/state" ? "srv/state" : "var/lib/cloud"
       for (const marked of ["srv/state", "var/lib/cloud"]) {
-        const d = mkdtempSync(join(tmpdir(), "tiny-cloud-openrc-"))
-        dirs.push(d)
-        mkdirSync(join(d, "etc"), { recursive: true })
-        mkdirSync(join(d, marked), { recursive: true })
-        writeFileSync(join(d, marked, ".bootstrap-complete"), "")
-        writeFileSync(join(d, "etc/tiny-cloud.conf"), `${line}\n`)
-        // (syslog is the stand-in's, not this machine's)
-        mkdirSync(join(d, "bin"))
-        writeFileSync(join(d, "bin/logger"), "#!/bin/sh\n", { mode: 0o755 })
-        const [program, ...args] = shell.split(" ")
-        const out = execFileSync(program!, [...args, "-c", `. "${SERVICES}/tiny-cloud-main"; _tiny_cloud_needed main 2>/dev/null && echo run || echo skip`], {
-          encoding: "utf8",
-          env: { PATH: `${join(d, "bin")}:/usr/bin:/bin`, ROOT: d, TINY_CLOUD_LIB: "/nonexistent" }
-        })
-        expect({ line, marked, out }).toEqual({ line, marked, out: marked === where ? "skip\n" : "run\n" })
+        expect({ line, marked, out: decides(shell, line, marked) }).toEqual({ line, marked, out: marked === where ? "skip\n" : "run\n" })
+      }
+    }
+  })
+
+  it.each(["dash", "busybox sh"])("%s: a line with a backslash or a quote it does not close starts the program, which reads it, wherever a marker is (never a first boot skipped on a guess)", (shell) => {
+    for (const line of UNREAD_LINES) {
+      for (const marked of ["srv/my state", "srv/state", "var/lib/cloud"]) {
+        expect({ line, marked, out: decides(shell, line, marked) }).toEqual({ line, marked, out: "run\n" })
       }
     }
   })
 })
-
