@@ -245,6 +245,8 @@ const accelFor = (kernel: string): Promise<string> =>
           seen += chunk.toString("utf8")
           if (seen.includes("Linux version")) decide("kvm")
         })
+        probe.on("error", () => decide("tcg"))
+        probe.stderr.resume()
         probe.on("close", () => decide(seen.includes("Linux version") ? "kvm" : "tcg"))
       }))
 
