@@ -165,7 +165,7 @@ export const incus: CloudProvider = {
       Effect.catchAll((e) => Effect.as(Effect.provide(warn(`public-keys of user.meta-data left out: ${e.message}`), log), []))
     )
     /** vendor-data and network-config beside the user-data, each as the instance has it now; a problem is a warning */
-    const keepCompanions = Effect.forEach(
+    const keepWithUserData = Effect.forEach(
       COMPANIONS,
       ({ name, keys }) =>
         Effect.gen(function* () {
@@ -190,7 +190,8 @@ export const incus: CloudProvider = {
         ]),
         ([own, meta]) => sortedUnique([...own, ...meta])
       ),
-      userData: Effect.flatMap(userDataDoc, (d) => Effect.as(keepCompanions, Option.map(d, ({ bytes }) => bytes)))
+      userData: Effect.map(userDataDoc, Option.map(({ bytes }) => bytes)),
+      keepWithUserData
     }
   })
 }

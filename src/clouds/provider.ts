@@ -26,6 +26,7 @@ export interface MetadataSource {
   /** where the cloud names keys by login: the keys of that one */
   readonly sshKeysFor?: CloudMetadata["sshKeysFor"]
   readonly userData: CloudMetadata["userData"]
+  readonly keepWithUserData?: CloudMetadata["keepWithUserData"]
   readonly nics?: CloudMetadata["nics"]
   readonly nic?: CloudMetadata["nic"]
 }
@@ -83,6 +84,7 @@ export const completeMetadata = (cloud: string, source: MetadataSource, limits: 
   sshKeys: capped(cloud, limits.maxKeys, source.sshKeys),
   sshKeysFor: (user) => capped(cloud, limits.maxKeys, source.sshKeysFor === undefined ? source.sshKeys : source.sshKeysFor(user)),
   userData: source.userData,
+  keepWithUserData: source.keepWithUserData ?? Effect.void,
   nics: source.nics ?? unsupported(cloud, "@nics"),
   nic: source.nic ?? (() => unsupported(cloud, "@nic"))
 })

@@ -66,7 +66,7 @@ export const CloudLive = Layer.effect(
 
 const absent = (cloud: string): CloudMetadata => {
   const none = Effect.fail(new NoCloud({ cloud }))
-  return { get: () => none, hostname: none, localHostname: none, sshKeys: none, sshKeysFor: () => none, userData: none, nics: none, nic: () => none }
+  return { get: () => none, hostname: none, localHostname: none, sshKeys: none, sshKeysFor: () => none, userData: none, keepWithUserData: Effect.void, nics: none, nic: () => none }
 }
 
 /** every read goes to the chosen cloud's metadata, set up on the first read */
@@ -77,6 +77,7 @@ const delegating = (md: Effect.Effect<CloudMetadata>): CloudMetadata => ({
   sshKeys: Effect.flatMap(md, (m) => m.sshKeys),
   sshKeysFor: (user) => Effect.flatMap(md, (m) => m.sshKeysFor(user)),
   userData: Effect.flatMap(md, (m) => m.userData),
+  keepWithUserData: Effect.flatMap(md, (m) => m.keepWithUserData),
   nics: Effect.flatMap(md, (m) => m.nics),
   nic: (mac, key) => Effect.flatMap(md, (m) => m.nic(mac, key))
 })

@@ -24,6 +24,11 @@ export interface CloudMetadata {
   readonly sshKeysFor: (user: string) => Effect.Effect<ReadonlyArray<string>, MetadataError>
   /** raw bytes, decoded where the cloud encodes them (base64) */
   readonly userData: Effect.Effect<Option.Option<Uint8Array>, MetadataError>
+  /**
+   * what the cloud keeps beside the saved user-data, as the instance has it now (incus: its vendor-data and
+   * network-config; a problem is a warning): done by save_userdata, never by a reader such as imds
+   */
+  readonly keepWithUserData: Effect.Effect<void>
   readonly nics: Effect.Effect<Option.Option<Uint8Array>, MetadataError>
   /** a NIC's datum by its MAC address: an alias, a verbatim sub-path, or "" for the NIC itself */
   readonly nic: (mac: string, key: string) => Effect.Effect<Option.Option<Uint8Array>, MetadataError>

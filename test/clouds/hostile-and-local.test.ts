@@ -151,6 +151,19 @@ describe("incus keeps vendor-data and network-config beside the user-data", () =
       expect(without.read("/var/lib/cloud/network-config")).toBeUndefined()
     })
   )
+  it.scopedLive("by save_userdata alone: 'imds @userdata' writes nothing (as a user other than root it warned 'cannot keep vendor-data: permission denied')", () =>
+    Effect.gen(function* () {
+      const userData = "#cloud-config\n{}\n"
+      const instance = yield* makeTestInstance({
+        cloud: "incus",
+        instance: { hostname: "c1", userData: bytesOf(userData), vendorData: bytesOf("#cloud-config\npackages: [htop]\n"), networkConfig: bytesOf("version: 2\n") }
+      })
+      instance.write("/var/lib/cloud/network-config", "kept by the first boot\n")
+      expect(yield* instance.imds(["@userdata"])).toEqual({ code: 0, stdout: userData, stderr: "" })
+      expect(instance.read("/var/lib/cloud/vendor-data")).toBeUndefined()
+      expect(instance.read("/var/lib/cloud/network-config")).toBe("kept by the first boot\n")
+    })
+  )
 })
 
 describe("incus's public-keys of user.meta-data", () => {

@@ -198,6 +198,7 @@ export const staticMetadata = (data: {
     sshKeys: Effect.succeed([...(data.sshKeys ?? [])].sort()),
     sshKeysFor: () => Effect.succeed([...(data.sshKeys ?? [])].sort()),
     userData: opt(data.userData),
+    keepWithUserData: Effect.void,
     nics: opt(undefined),
     nic: () => opt(undefined)
   }

@@ -21,7 +21,9 @@ import { CHECKED_WORDS, userDataTypeOf } from "../../domain/userdata/type.js"
 export const saveUserdata = Effect.gen(function* () {
   const userData = yield* UserData
   yield* userData.remove
-  const fetched = yield* Effect.flatMap(Metadata, (m) => m.userData)
+  const metadata = yield* Metadata
+  const fetched = yield* metadata.userData
+  yield* metadata.keepWithUserData
   const raw = Option.filter(fetched, (d) => d.length > 0)
   if (Option.isNone(raw)) return yield* userData.remove
   const { userDataMaxBytes } = yield* Config
