@@ -8,7 +8,7 @@
  * `export A=1 B`) assigns nothing.
  */
 
-import { printable } from "./text.js"
+import { printable, withoutCredentials } from "./text.js"
 
 export interface BadLine {
   /** 1-based line of the problem */
@@ -49,11 +49,12 @@ const matchAt = (pattern: RegExp, text: string, i: number): number => {
 
 /**
  * the text from `i` to the end of its line (its CR aside), at most `max` characters of it, to quote in a
- * problem: printable, as a message is one line of text (only this line is scanned, so many bad lines stay linear)
+ * problem: printable, as a message is one line of text (only this line is scanned, so many bad lines stay linear);
+ * a user and password before an `@` hidden, as in the line of a refused value (`IMDS_ENDPOINT = user:pass@host`)
  */
 const restOfLine = (text: string, i: number, max: number): string => {
   const end = text.indexOf("\n", i)
-  return printable(text.slice(i, end < 0 ? text.length : end).replace(/\r$/, "").slice(0, max))
+  return printable(withoutCredentials(text.slice(i, end < 0 ? text.length : end).replace(/\r$/, "")).slice(0, max))
 }
 
 /** every assignment; a line that is not one is noted in `problems` and skipped */

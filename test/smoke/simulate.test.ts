@@ -10,8 +10,9 @@ import { describeSystem } from "../support/system.js"
 /** user-data naming a file of the machine running the tests, in a directory the simulated instance has too */
 const outsideFile = (dir: string) => `/tmp/escaped-${dir.split("-").pop()}`
 const PASSWORD = "s3cret-Simulated"
+const HASH = "$6$CANARY-simulated-hash"
 const userData = (target: string) =>
-  `#cloud-config\nusers: [default, {name: dave, lock_passwd: false, plain_text_passwd: ${PASSWORD}}]\nruncmd:\n  - echo escaped > ${target}\nbootcmd:\n  - [sh, -c, "echo boot > ${target}.boot"]\n`
+  `#cloud-config\nusers: [default, {name: dave, lock_passwd: false, plain_text_passwd: ${PASSWORD}}, {name: erin, lock_passwd: false, hashed_passwd: "${HASH}"}]\nruncmd:\n  - echo escaped > ${target}\nbootcmd:\n  - [sh, -c, "echo boot > ${target}.boot"]\n`
 
 describe.concurrent("tiny-cloud simulate", () => {
   it("boots a simulated aws instance and reports phases, files and commands; lists the user's programs with their text and runs none", async () => {
@@ -35,6 +36,10 @@ describe.concurrent("tiny-cloud simulate", () => {
       // a clear-text password goes to chpasswd on its stdin, which the report does not show
       expect(r.stdout).toContain("  chpasswd   <<< dave:(password not shown)\n")
       expect(r.stdout).not.toContain(PASSWORD)
+      // nor a password hash (BEHAVIOUR.md 4.5), which chpasswd -e gets on its stdin too; a lock is shown as it is
+      expect(r.stdout).toContain("  chpasswd -e   <<< erin:(hash not shown)\n")
+      expect(r.stdout).toContain("  chpasswd -e   <<< alpine:*\n")
+      expect(r.stdout).not.toContain("CANARY")
     } finally {
       rmSync(dir, { recursive: true, force: true })
       rmSync(outsideFile(dir), { force: true })

@@ -62,6 +62,18 @@ describe("tiny-cloud.conf", () => {
     ])
   })
 
+  it("quotes a bad line without the user and password before its host (BEHAVIOUR.md 4.5: an IMDS_ENDPOINT's credentials are never in a log)", () => {
+    const problems = parseAssignments(
+      "IMDS_ENDPOINT = metadata:CANARY-CONF-1@127.0.0.1:8080\nIMDS_ENDPOINT=metadata:pass CANARY-CONF-2@127.0.0.1\nexport IMDS_ENDPOINT http://user:CANARY-CONF-3/x@127.0.0.1/\n"
+    ).problems
+    expect(problems).toEqual([
+      { line: 1, reason: "expected KEY=value, got '***@127.0.0.1:8080'" },
+      { line: 2, reason: "unexpected '***@127.0.0.1' after IMDS_ENDPOINT=...; quote values with spaces" },
+      { line: 3, reason: "expected KEY=value, got '***@127.0.0.1/'" }
+    ])
+    expect(JSON.stringify(problems)).not.toContain("CANARY")
+  })
+
   it("has the contract's defaults", () => {
     const s = Either.getOrThrow(settings({ ROOT: "/tmp/r" }))
     expect(s).toMatchObject({
