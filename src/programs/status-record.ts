@@ -11,7 +11,6 @@ import { RootFs } from "../services/RootFs.js"
 import { UserData } from "../services/UserData.js"
 import type { PhaseOutcome } from "./engine.js"
 import { describeCause } from "./failure.js"
-import { CHECKED_WORDS } from "../domain/userdata/type.js"
 
 const recordPath = Effect.map(Config, (s) => `${s.varDir}/status.json`)
 
@@ -51,9 +50,13 @@ const saveRun = (run: PhaseRun) =>
     yield* fs.writeAtomic(path, formatRecord(withRun(record, run)), { mode: 0o600, noFollow: true })
   }).pipe(Effect.catchAll((e) => warn(`cannot write the run record: ${e.message}`)))
 
-/** what the user-data check warns about (the document is parsed already when a phase used it) */
+/**
+ * what the user-data check warns about (the document is parsed already when a
+ * phase used it); user-data of a type nothing here runs (`#include`,
+ * `#cloud-boothook`...) is the check's refusal, as `schema` says it
+ */
 const userDataWarnings = (type: string) =>
-  CHECKED_WORDS.has(type)
+  type !== "missing"
     ? Effect.gen(function* () {
         const analysis = yield* Effect.flatMap(UserData, (u) => u.analysis)
         const { checkAnalysis, formatProblem } = yield* Effect.promise(() => import("../domain/userdata/validate.js"))

@@ -108,6 +108,22 @@ describe("the run record", () => {
     })
   )
 
+  it.scopedLive("user-data of a type nothing here runs (cloud-init's include.txt): done with errors, in the words of schema; a script is not warned about", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance("#include\nhttps://example.com/user-data.txt\n")
+      yield* i.boot()
+      const status = yield* i.run(["status"])
+      expect([status.code, status.stdout.split("\n")[0]]).toEqual([2, "done with errors"])
+      expect(status.stdout).toContain(
+        "warning: user-data: invalid user-data: line 1: user-data type #include is not supported; expected #alpine-config, #cloud-config, #cloud-config-archive, a #! script or MIME multipart\n"
+      )
+      const script = yield* awsInstance("#!/bin/sh\ntrue\n")
+      yield* script.boot()
+      expect(record(script).runs.map((r) => r.userDataWarnings)).toEqual([[], [], [], []])
+      expect((yield* script.run(["status"])).code).toBe(0)
+    })
+  )
+
   it.scopedLive("--bootstrap incomplete keeps the earlier runs: the next boot is appended", () =>
     Effect.gen(function* () {
       const i = yield* awsInstance()

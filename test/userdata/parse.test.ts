@@ -191,6 +191,27 @@ describe("#cloud-config-archive", () => {
     ])
   })
 
+  it("names a part's launch-index, which it cannot honour, and uses the part (cloud-init's launch-index example)", () => {
+    const source = [
+      "#cloud-config-archive",
+      "- type: text/cloud-config",
+      "  launch-index: 1",
+      "  content: 'hostname: web-1'",
+      "- type: text/upstart-job",
+      "  launch-index: 0",
+      "  content: whats this",
+      "- 'packages: [curl]'",
+      ""
+    ].join("\n")
+    expect(config(source)).toMatchObject({ hostname: "web-1", packages: ["curl"] })
+    expect(notes(source).warnings).toEqual([
+      "part 1 (line 4): Launch-Index is not supported; the part is used whatever the instance's launch index",
+      "part 2 (line 7): text/upstart-job parts are not supported; part ignored"
+    ])
+    const mime = ['Content-Type: multipart/mixed; boundary="B"', "", "--B", "Content-Type: text/x-shellscript", "Launch-Index: 2", "", "#!/bin/sh", "echo hi", "--B--", ""].join("\n")
+    expect(notes(mime).warnings).toEqual(["part 1 (line 7): Launch-Index is not supported; the part is used whatever the instance's launch index"])
+  })
+
   it("says what keeps an archive from being read", () => {
     expect(failure("#cloud-config-archive\nhostname: x\n")).toBe("#cloud-config-archive user-data is invalid: line 2: expected a list of parts")
   })

@@ -259,10 +259,10 @@ describe("validateUserData", () => {
   it("says when there is nothing it can check or run", () => {
     expect(check("#!/bin/sh\necho hi\n")).toEqual([])
     expect(check("just text\n")).toEqual([
-      "line 1: user-data type is unknown; expected #alpine-config, #cloud-config, a #! script or MIME multipart"
+      "line 1: user-data type is unknown; expected #alpine-config, #cloud-config, #cloud-config-archive, a #! script or MIME multipart"
     ])
     expect(check("#cloud-boothook\n")).toEqual([
-      "line 1: user-data type #cloud-boothook is not supported; expected #alpine-config, #cloud-config, a #! script or MIME multipart"
+      "line 1: user-data type #cloud-boothook is not supported; expected #alpine-config, #cloud-config, #cloud-config-archive, a #! script or MIME multipart"
     ])
   })
 })

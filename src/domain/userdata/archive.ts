@@ -15,8 +15,8 @@ import { OTHER_TYPE_WORDS, userDataWord } from "./type.js"
 import type { TokenBudget } from "../yaml-depth.js"
 import { loadYaml, newTokenBudget, type Source } from "./yaml.js"
 
-/** the keys that are not headers of their own, as cloud-init leaves them out */
-const NOT_HEADERS = new Set(["content", "filename", "type", "launch-index", "content-disposition", "content-type"])
+/** the keys that are not headers of their own, as cloud-init leaves them out (its `launch-index` becomes the part's Launch-Index header) */
+const NOT_HEADERS = new Set(["content", "filename", "type", "content-disposition", "content-type"])
 
 /** the type cloud-init gives a part without one: what its first line names, else cloud-config */
 const typeOf = (bytes: Uint8Array): string => {

@@ -371,6 +371,10 @@ const sortPart = (sorted: Parts, part: MimePart, content: Content, budget: Budge
   const found = partUse(type, bytes)
   // the parts an archive lists are not archives in their turn, as in cloud-init
   const use = found.kind === "archive" && readArchive === undefined ? ignored("#cloud-config-archive parts are not read inside a #cloud-config-archive") : found
+  // cloud-init uses such a part only on the instance of that launch index (EC2's ami-launch-index), which is not read here
+  if (use.kind !== "ignored" && part.headers.has("launch-index")) {
+    sorted.warnings.push(`${where}: Launch-Index is not supported; the part is used whatever the instance's launch index`)
+  }
   switch (use.kind) {
     case "script": {
       // a script may start with blank lines before its `#!` (a sniffed one, or a text/x-shellscript part); the kernel wants `#!` first

@@ -20,7 +20,7 @@ export interface Check {
   readonly usable: boolean
 }
 
-const KNOWN = "#alpine-config, #cloud-config, a #! script or MIME multipart"
+const KNOWN = "#alpine-config, #cloud-config, #cloud-config-archive, a #! script or MIME multipart"
 
 /** Problems of the file as a whole: nothing to check, or nothing this program can run. */
 const typeProblems = (type: string): ReadonlyArray<Problem> => {
