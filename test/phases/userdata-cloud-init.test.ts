@@ -562,24 +562,34 @@ describe.concurrent("cloud-config ntp", () => {
       const i = yield* userDataInstance("#cloud-config\nntp:\n  servers: [ntp1.example]\n  pools: [pool.example]\n  peers: [km001]\n  allow: [192.168.23.0/24]\n")
       const { main } = yield* firstBoot(i)
       expect(main.code).toBe(0)
-      expect(i.read("/etc/chrony/chrony.conf")).toBe("server ntp1.example iburst\npool pool.example iburst\npeer km001\nallow 192.168.23.0/24\n")
+      expect(i.read("/etc/chrony/chrony.conf")).toBe("server ntp1.example iburst\npool pool.example iburst\npeer km001\nallow 192.168.23.0/24\nmakestep 1.0 3\n")
       expect(i.commands().filter((c) => c.includes("chrony"))).toEqual(["apk add chrony", "rc-update add chronyd default", "rc-service chronyd start"])
     })
   )
 
-  it.scopedLive("the servers given replace the package's own sources, which are left commented out; a second run changes nothing", () =>
+  it.scopedLive("the servers given replace the package's own sources, which are left commented out, and makestep the stock initstepslew; a second run changes nothing", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance("#cloud-config\nntp:\n  servers: [10.0.0.1]\n")
       const stock = "# default config\npool pool.ntp.org iburst\ninitstepslew 10 pool.ntp.org\ndriftfile /var/lib/chrony/chrony.drift\nrtcsync\n"
       i.write("/etc/chrony/chrony.conf", stock)
       const { main } = yield* firstBoot(i)
       expect(main.code).toBe(0)
-      const expected = "# default config\n#pool pool.ntp.org iburst\n#initstepslew 10 pool.ntp.org\ndriftfile /var/lib/chrony/chrony.drift\nrtcsync\nserver 10.0.0.1 iburst\n"
+      const expected = "# default config\n#pool pool.ntp.org iburst\n#initstepslew 10 pool.ntp.org\ndriftfile /var/lib/chrony/chrony.drift\nrtcsync\nserver 10.0.0.1 iburst\nmakestep 1.0 3\n"
       expect(i.read("/etc/chrony/chrony.conf")).toBe(expected)
       expect((yield* i.run(["--bootstrap", "incomplete"])).code).toBe(0)
       const again = yield* i.run(["main"], { INIT_ACTIONS_MAIN: "userdata_ntp" })
       expect(again.stderr).toContain("   ++ userdata_ntp: done\n")
       expect(i.read("/etc/chrony/chrony.conf")).toBe(expected)
+    })
+  )
+
+  it.scopedLive("a makestep of the image's own is kept, none added beside it", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nntp:\n  pools: [pool.example]\n")
+      i.write("/etc/chrony/chrony.conf", "pool pool.ntp.org iburst\nmakestep 0.1 5\n")
+      const { main } = yield* firstBoot(i)
+      expect(main.code).toBe(0)
+      expect(i.read("/etc/chrony/chrony.conf")).toBe("#pool pool.ntp.org iburst\nmakestep 0.1 5\npool pool.example iburst\n")
     })
   )
 })

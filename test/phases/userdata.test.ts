@@ -318,6 +318,37 @@ packages: [tmux]
     })
   )
 
+  it.scopedLive("cloud-config apk_repos: testing tagged @testing as cloud-init writes it, the file's mode and owner kept", () =>
+    Effect.gen(function* () {
+      const doc = `#cloud-config
+apk_repos:
+  alpine_repo:
+    base_url: https://mirror.example/alpine
+    version: v3.20
+    community_enabled: true
+    testing_enabled: true
+  local_repo_base_url: https://local.example/repo
+packages: [jq, foo@testing]
+`
+      const i = yield* userDataInstance(doc)
+      // an image's file that holds a mirror's credentials: root's alone
+      i.write("/etc/apk/repositories", "https://user:secret@mirror.example/alpine/v3.20/main\n")
+      chmodSync(join(i.root, "etc/apk/repositories"), 0o600)
+      expectCodes(yield* phases(i, ["early", "main"]))
+      expect(i.read("/etc/apk/repositories")).toBe(
+        [
+          "https://mirror.example/alpine/v3.20/main",
+          "https://mirror.example/alpine/v3.20/community",
+          "@testing https://mirror.example/alpine/edge/testing",
+          "https://local.example/repo/v3.20",
+          ""
+        ].join("\n")
+      )
+      expect(i.mode("/etc/apk/repositories")).toBe(0o600)
+      expect(i.commands()).toContain("apk add jq foo@testing")
+    })
+  )
+
   for (const [client, expected] of [
     ["busybox", ["rc-update add ntpd default", "rc-service ntpd start"]],
     ["openntpd", ["apk add openntpd", "rc-update add openntpd default", "rc-service openntpd start"]]

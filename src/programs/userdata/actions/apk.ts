@@ -43,7 +43,7 @@ export const userdataApkRepositories = Effect.gen(function* () {
   const unversioned = version === undefined ? apk.repositories.filter((r) => r.version === undefined).length : 0
   const lines = apk.repositories.filter((r) => version !== undefined || r.version !== undefined).flatMap((r) => repositoryLines(r, version))
   if (apk.replaceRepositories) {
-    if (unversioned === 0) yield* fs.writeAtomic(file, lines.map((l) => `${l}\n`).join(""), { mode: 0o644 })
+    if (unversioned === 0) yield* fs.writeAtomic(file, lines.map((l) => `${l}\n`).join(""), { mode: 0o644, keep: true })
   } else yield* fs.addLinesOnce(file, lines)
   if (unversioned > 0) {
     const what = unversioned === 1 ? "1 repository without a version" : `${unversioned} repositories without a version`

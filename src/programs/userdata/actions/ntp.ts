@@ -45,8 +45,13 @@ const ntpConfiguration = (ntp: NtpSettings) =>
     const namesSources = servers.length + pools.length > 0
     switch (ntp.client) {
       case "chrony": {
-        const lines = [...servers.map((x) => `server ${x} iburst`), ...pools.map((x) => `pool ${x} iburst`), ...peers.map((x) => `peer ${x}`), ...allow.map((x) => `allow ${x}`)]
-        return yield* withSources("/etc/chrony/chrony.conf", lines, /^\s*(server|pool|peer|initstepslew)\s/, namesSources)
+        const path = "/etc/chrony/chrony.conf"
+        // the stock initstepslew, which steps a clock far off at boot, goes with the stock sources it names:
+        // makestep (cloud-init's, unless the file has its own) steps it from the sources given
+        const steps = /^\s*makestep\s/m.test(Option.getOrElse(yield* fs.readTextIfExists(fs.at(path)), () => ""))
+        const step = namesSources && !steps ? ["makestep 1.0 3"] : []
+        const lines = [...servers.map((x) => `server ${x} iburst`), ...pools.map((x) => `pool ${x} iburst`), ...peers.map((x) => `peer ${x}`), ...allow.map((x) => `allow ${x}`), ...step]
+        return yield* withSources(path, lines, /^\s*(server|pool|peer|initstepslew)\s/, namesSources)
       }
       case "openntpd": {
         const lines = [...servers.map((x) => `server ${x}`), ...pools.map((x) => `servers ${x}`)]
