@@ -26,6 +26,8 @@ export interface Assignments {
 }
 
 const NAME = /^(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)=/
+/** a name and its `=` with blanks around it (`NAME = value`), which sh does not read as an assignment */
+const SPACED_NAME = /^(?:export[ \t]+)?[A-Za-z_][A-Za-z0-9_]*[ \t]*=[ \t]*/
 
 /** `export NAME [NAME...]`, names only, up to the end of its command (a line's end, `;`, a comment) */
 const EXPORT_ONLY = /export(?:[ \t]+[A-Za-z_][A-Za-z0-9_]*)+(?=[ \t]*(?:[\r\n;]|$)|[ \t]+#)/y
@@ -50,11 +52,13 @@ const matchAt = (pattern: RegExp, text: string, i: number): number => {
 /**
  * the text from `i` to the end of its line (its CR aside), at most `max` characters of it, to quote in a
  * problem: printable, as a message is one line of text (only this line is scanned, so many bad lines stay linear);
- * a user and password before an `@` hidden, as in the line of a refused value (`IMDS_ENDPOINT = user:pass@host`)
+ * a user and password before an `@` hidden, as in the line of a refused value (`IMDS_ENDPOINT = user:pass@host`), in what follows
+ * its first `shown` characters (a name that is no credential)
  */
-const restOfLine = (text: string, i: number, max: number): string => {
+const restOfLine = (text: string, i: number, max: number, shown = 0): string => {
   const end = text.indexOf("\n", i)
-  return printable(withoutCredentials(text.slice(i, end < 0 ? text.length : end).replace(/\r$/, "")).slice(0, max))
+  const rest = text.slice(i, end < 0 ? text.length : end).replace(/\r$/, "")
+  return printable((rest.slice(0, shown) + withoutCredentials(rest.slice(shown))).slice(0, max))
 }
 
 /** every assignment; a line that is not one is noted in `problems` and skipped */
@@ -103,7 +107,9 @@ export const parseAssignments = (text: string): Assignments => {
     }
     const m = NAME.exec(text.slice(i, i + 300))
     if (m === null) {
-      problems.push({ line, reason: `expected KEY=value, got '${restOfLine(text, i, 60)}'` })
+      // the name of a line such as `CLOUD_USER = me`, which is the problem, stays shown: only its value may hold credentials
+      const named = SPACED_NAME.exec(text.slice(i, i + 300))?.[0].length ?? 0
+      problems.push({ line, reason: `expected KEY=value, got '${restOfLine(text, i, 60, named)}'` })
       skipLine()
       continue
     }

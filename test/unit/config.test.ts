@@ -67,9 +67,18 @@ describe("tiny-cloud.conf", () => {
       "IMDS_ENDPOINT = metadata:CANARY-CONF-1@127.0.0.1:8080\nIMDS_ENDPOINT=metadata:pass CANARY-CONF-2@127.0.0.1\nexport IMDS_ENDPOINT http://user:CANARY-CONF-3/x@127.0.0.1/\n"
     ).problems
     expect(problems).toEqual([
-      { line: 1, reason: "expected KEY=value, got '***@127.0.0.1:8080'" },
+      { line: 1, reason: "expected KEY=value, got 'IMDS_ENDPOINT = ***@127.0.0.1:8080'" },
       { line: 2, reason: "unexpected '***@127.0.0.1' after IMDS_ENDPOINT=...; quote values with spaces" },
       { line: 3, reason: "expected KEY=value, got '***@127.0.0.1/'" }
+    ])
+    expect(JSON.stringify(problems)).not.toContain("CANARY")
+  })
+
+  it("keeps the name of a line with blanks around its '=' in sight, the mistake it names, when its value holds an '@' (CLOUD_USER = me@x gave only '***@x')", () => {
+    const problems = parseAssignments("CLOUD_USER = me@example.org\nexport IMDS_ENDPOINT =metadata:CANARY-CONF-4@127.0.0.1\n").problems
+    expect(problems).toEqual([
+      { line: 1, reason: "expected KEY=value, got 'CLOUD_USER = ***@example.org'" },
+      { line: 2, reason: "expected KEY=value, got 'export IMDS_ENDPOINT =***@127.0.0.1'" }
     ])
     expect(JSON.stringify(problems)).not.toContain("CANARY")
   })
