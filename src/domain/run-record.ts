@@ -157,7 +157,7 @@ export interface Status {
   readonly live?: Phase
   /** the failed actions but the one the state names, as `PHASE/ACTION: MESSAGE` */
   readonly errors: ReadonlyArray<string>
-  /** the configuration's problems and the user-data check's warnings, as `configuration: PROBLEM` and `user-data: WARNING` */
+  /** the configuration's problems (an unknown action of INIT_ACTIONS_* among them) and the user-data check's warnings, as `configuration: PROBLEM` and `user-data: WARNING` */
   readonly warnings: ReadonlyArray<string>
 }
 
@@ -193,7 +193,14 @@ export const statusOf = (record: RunRecord, facts: Facts): Status => {
     r.actions.filter((a) => a.result === "failed" && !named(r.phase, a)).map((a) => `${r.phase}/${a.name}: ${a.message ?? "failed"}`)
   )
   const lastDone = [...attempt].reverse().find(isFinished)
-  const warnings = [...(lastDone?.configProblems ?? []).map((p) => `configuration: ${p}`), ...(lastDone?.userDataWarnings ?? []).map((w) => `user-data: ${w}`)]
+  // an action INIT_ACTIONS_* names that does not exist (a typo: `config` calls it invalid) is passed over by the phase, its work undone
+  const unknown = attempt.flatMap((r) =>
+    r.actions.filter((a) => a.result === "unknown").map((a) => `INIT_ACTIONS_${r.phase.toUpperCase()}: unknown action '${a.name}', passed over`)
+  )
+  const warnings = [
+    ...[...(lastDone?.configProblems ?? []), ...unknown].map((p) => `configuration: ${p}`),
+    ...(lastDone?.userDataWarnings ?? []).map((w) => `user-data: ${w}`)
+  ]
   const status = (state: State, exitStatus: 0 | 1 | 2, settled: boolean): Status => ({
     state,
     exitStatus,

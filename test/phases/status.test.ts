@@ -220,6 +220,17 @@ describe("tiny-cloud status", () => {
     })
   )
 
+  it.scopedLive("an action of INIT_ACTIONS_* that does not exist (a typo, as config says): done with errors, naming it; exit 2", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance(undefined, { conf: 'INIT_ACTIONS_MAIN="create_default_user set_hostnme set_ssh_keys"\n' })
+      yield* i.boot()
+      expect(record(i).runs[2]!.actions.map((a) => [a.name, a.result])).toContainEqual(["set_hostnme", "unknown"])
+      const r = yield* i.run(["status"])
+      expect([r.code, r.stdout.split("\n")[0]]).toEqual([2, "done with errors"])
+      expect(r.stdout).toContain("warning: configuration: INIT_ACTIONS_MAIN: unknown action 'set_hostnme', passed over\n")
+    })
+  )
+
   it.scopedLive("between phases it is running; a phase whose process is gone has failed, and did not finish (status and analyze)", () =>
     Effect.gen(function* () {
       const i = yield* awsInstance()
