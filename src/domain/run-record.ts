@@ -155,8 +155,9 @@ export interface Status {
   readonly attempt: ReadonlyArray<PhaseRun>
   /** the phase of the attempt whose process still runs it (a failed earlier phase does not stop it) */
   readonly live?: Phase
-  /** failed user-data actions and user-data warnings, as `PHASE/ACTION: MESSAGE` and `user-data: WARNING` */
+  /** the failed actions but the one the state names, as `PHASE/ACTION: MESSAGE` */
   readonly errors: ReadonlyArray<string>
+  /** the configuration's problems (an unknown action of INIT_ACTIONS_* among them) and the user-data check's warnings, as `configuration: PROBLEM` and `user-data: WARNING` */
   readonly warnings: ReadonlyArray<string>
 }
 
@@ -184,11 +185,22 @@ export const statusOf = (record: RunRecord, facts: Facts): Status => {
   // final's record is written before the marker: while its process is still there, the phase is not over
   const finishing = newest !== undefined && newest.phase === "final" && !facts.complete
   const live = newest !== undefined && (!isFinished(newest) || finishing) && facts.isRunning(newest.pid) ? newest : undefined
+  // a failure wins over everything else, being disabled afterwards included
+  const failure = failureOf(attempt, live)
+  // every other failed action: a value it cannot use fails a core action alone, and the phase goes on (a second may fail)
+  const named = (phase: Phase, a: ActionRun) => failure?.state === "failed" && failure.phase === phase && failure.action === a.name
   const errors = attempt.flatMap((r) =>
-    r.actions.filter((a) => a.result === "failed" && isUserDataAction(a.name)).map((a) => `${r.phase}/${a.name}: ${a.message ?? "failed"}`)
+    r.actions.filter((a) => a.result === "failed" && !named(r.phase, a)).map((a) => `${r.phase}/${a.name}: ${a.message ?? "failed"}`)
   )
   const lastDone = [...attempt].reverse().find(isFinished)
-  const warnings = [...(lastDone?.configProblems ?? []).map((p) => `configuration: ${p}`), ...(lastDone?.userDataWarnings ?? []).map((w) => `user-data: ${w}`)]
+  // an action INIT_ACTIONS_* names that does not exist (a typo: `config` calls it invalid) is passed over by the phase, its work undone
+  const unknown = attempt.flatMap((r) =>
+    r.actions.filter((a) => a.result === "unknown").map((a) => `INIT_ACTIONS_${r.phase.toUpperCase()}: unknown action '${a.name}', passed over`)
+  )
+  const warnings = [
+    ...[...(lastDone?.configProblems ?? []), ...unknown].map((p) => `configuration: ${p}`),
+    ...(lastDone?.userDataWarnings ?? []).map((w) => `user-data: ${w}`)
+  ]
   const status = (state: State, exitStatus: 0 | 1 | 2, settled: boolean): Status => ({
     state,
     exitStatus,
@@ -200,8 +212,6 @@ export const statusOf = (record: RunRecord, facts: Facts): Status => {
   })
   const finalDone = attempt.some((r) => r.phase === "final" && isFinished(r))
   const settled = live === undefined && (finalDone || facts.complete || facts.disabled)
-  // a failure wins over everything else, being disabled afterwards included
-  const failure = failureOf(attempt, live)
   if (failure !== undefined) return status(failure, 1, settled)
   if (facts.disabled) return status({ state: "disabled" }, 0, true)
   if (live !== undefined) return status({ state: "running", phase: live.phase }, 0, false)

@@ -204,6 +204,33 @@ describe("tiny-cloud status", () => {
     })
   )
 
+  it.scopedLive("two core actions failed by unusable values: the state names the first, an error line the other; exit 1", () =>
+    Effect.gen(function* () {
+      const i = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "bad_host!", sshKeys: [KEY, KEY.replace("status@", "other@")] }, conf: "IMDS_MAX_KEYS=1\n" })
+      const results = yield* i.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 1, 0])
+      const r = yield* i.run(["status"])
+      const failed = record(i).runs[2]!.actions.filter((a) => a.result === "failed")
+      expect(failed.map((a) => a.name)).toEqual(["set_hostname", "set_ssh_keys"])
+      expect(r.code).toBe(1)
+      expect(r.stdout.split("\n")[0]).toBe(`failed at main/set_hostname: ${failed[0]!.message}`)
+      // the keys' failure, the one that keeps the user out, is not hidden behind the hostname's
+      expect(r.stdout).toContain(`error: main/set_ssh_keys: ${failed[1]!.message}\n`)
+      expect(r.stdout).not.toContain("error: main/set_hostname")
+    })
+  )
+
+  it.scopedLive("an action of INIT_ACTIONS_* that does not exist (a typo, as config says): done with errors, naming it; exit 2", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance(undefined, { conf: 'INIT_ACTIONS_MAIN="create_default_user set_hostnme set_ssh_keys"\n' })
+      yield* i.boot()
+      expect(record(i).runs[2]!.actions.map((a) => [a.name, a.result])).toContainEqual(["set_hostnme", "unknown"])
+      const r = yield* i.run(["status"])
+      expect([r.code, r.stdout.split("\n")[0]]).toEqual([2, "done with errors"])
+      expect(r.stdout).toContain("warning: configuration: INIT_ACTIONS_MAIN: unknown action 'set_hostnme', passed over\n")
+    })
+  )
+
   it.scopedLive("between phases it is running; a phase whose process is gone has failed, and did not finish (status and analyze)", () =>
     Effect.gen(function* () {
       const i = yield* awsInstance()
