@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from "node:child_process"
 import { createServer, type AddressInfo, type Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib"
+import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from "node:zlib"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import fc from "fast-check"
@@ -247,6 +247,29 @@ describe("answers in a content coding, which none asked for", () => {
         left: { _tag: "HttpTransportError", reason: "answered in Content-Encoding 'zstd', which is not read here", final: true }
       })
       expect(yield* ask(coded("gzip, br", Buffer.from("host1")))).toMatchObject({ _tag: "Left", left: { reason: "answered in Content-Encoding 'gzip, br', which is not read here" } })
+    })
+  )
+
+  it.scopedLive("gzip members followed by bytes that are none, and raw deflate, are read as requests reads them", () =>
+    Effect.gen(function* () {
+      const ask = (coding: string, body: Buffer, maxBytes = 1000) =>
+        Effect.flatMap(rawServer((socket) => socket.end(coded(coding, body))), (server) =>
+          Effect.either(Effect.map(liveHttp.request({ method: "GET", host: "127.0.0.1", port: server.port, path: "/seed/meta-data", timeoutMs: 10_000, maxBytes }), (r) => Buffer.from(r.body).toString()))
+        )
+      const text = "instance-id: i-1\nlocal-hostname: coded\n"
+      const member = gzipSync(Buffer.from(text))
+      // as gzip(1) writes it: the file's name in the header (FNAME)
+      const named = Buffer.concat([member.subarray(0, 3), Buffer.from([member[3]! | 8]), member.subarray(4, 10), Buffer.from("meta-data\0"), member.subarray(10)])
+      expect(yield* ask("gzip", Buffer.concat([member, Buffer.from("\n")]))).toMatchObject({ _tag: "Right", right: text })
+      expect(yield* ask("gzip", Buffer.concat([named, member, Buffer.from("trailing bytes")]))).toMatchObject({ _tag: "Right", right: text + text })
+      expect(yield* ask("deflate", deflateRawSync(Buffer.from(text)))).toMatchObject({ _tag: "Right", right: text })
+      // still refused: a member cut short, a member whose CRC is wrong, and a bomb however it ends
+      expect(yield* ask("gzip", Buffer.concat([member.subarray(0, member.length - 4), Buffer.from("\n")]))).toMatchObject({ _tag: "Left", left: { reason: "the answer's gzip coding is corrupt" } })
+      const badCrc = Buffer.from(member)
+      badCrc[badCrc.length - 8]! ^= 1
+      expect(yield* ask("gzip", Buffer.concat([badCrc, Buffer.from("\n")]))).toMatchObject({ _tag: "Left", left: { reason: "the answer's gzip coding is corrupt" } })
+      expect(yield* ask("gzip", Buffer.concat([gzipSync(Buffer.alloc(8 * MiB)), Buffer.from("\n")]), MiB)).toMatchObject({ _tag: "Left", left: { _tag: "HttpAnswerTooLarge", limit: MiB } })
+      expect(yield* ask("deflate", deflateRawSync(Buffer.alloc(8 * MiB)), MiB)).toMatchObject({ _tag: "Left", left: { _tag: "HttpAnswerTooLarge", limit: MiB } })
     })
   )
 
