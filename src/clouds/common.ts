@@ -145,11 +145,11 @@ export const parsedJson = (cloud: string, url: string, body: Option.Option<Uint8
     onSome: (b) =>
       Effect.try({
         try: () => JSON.parse(textOf(b)) as unknown,
-        catch: (e) => new ImdsError({ cloud, url, reason: jsonProblem(e) })
+        catch: (e) => new ImdsError({ cloud, url, reason: jsonProblem(e), unusable: true })
       }).pipe(
         Effect.filterOrFail(
           (value) => !nestsDeeperThan(value, MAX_NESTING),
-          () => new ImdsError({ cloud, url, reason: `JSON nested too deeply (more than ${MAX_NESTING} levels)` })
+          () => new ImdsError({ cloud, url, reason: `JSON nested too deeply (more than ${MAX_NESTING} levels)`, unusable: true })
         ),
         Effect.map(Option.some)
       )
@@ -230,7 +230,7 @@ export const listedIndexes = (client: HttpMetadataClient, path: string, entry: (
       indexes.push(n)
     }
     if (indexes.length > imdsMaxKeys) {
-      return yield* Effect.fail(new ImdsError({ cloud: client.cloud, url: client.urlOf(path), reason: `more than ${imdsMaxKeys} keys (IMDS_MAX_KEYS)`, tooMany: imdsMaxKeys }))
+      return yield* Effect.fail(new ImdsError({ cloud: client.cloud, url: client.urlOf(path), reason: `more than ${imdsMaxKeys} keys (IMDS_MAX_KEYS)`, unusable: true }))
     }
     return indexes
   })

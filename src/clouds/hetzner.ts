@@ -36,7 +36,7 @@ export const hetzner: CloudProvider = {
       // a JSON list of strings
       sshKeys: Effect.flatMap(jsonValue(client, KEYS), (value) => {
         const read = hetznerKeys(Option.getOrElse(value, () => [] as unknown))
-        if (read === undefined) return Effect.fail(new ImdsError({ cloud: "hetzner", url: client.urlOf(KEYS), reason: "expected a JSON list of strings" }))
+        if (read === undefined) return Effect.fail(new ImdsError({ cloud: "hetzner", url: client.urlOf(KEYS), reason: "expected a JSON list of strings", unusable: true }))
         const said = sayLeftOut(
           read.leftOut,
           (i) => `hetzner: ${client.urlOf(KEYS)}: item ${i} is not a string; it is left out`,

@@ -38,7 +38,7 @@ const metadata = Effect.gen(function* () {
     Effect.gen(function* () {
       const bytes = yield* file("meta-data")
       const text = Option.match(bytes, { onNone: () => "", onSome: textOf })
-      const doc = yield* parsedYaml(text, options).pipe(Effect.mapError((reason) => new ImdsError({ cloud: "nocloud", url: "meta-data", reason: `invalid YAML: ${reason}` })))
+      const doc = yield* parsedYaml(text, options).pipe(Effect.mapError((reason) => new ImdsError({ cloud: "nocloud", url: "meta-data", reason: `invalid YAML: ${reason}`, unusable: true })))
       const data: Record<string, unknown> = doc !== null && typeof doc === "object" && !Array.isArray(doc) ? { ...(doc as Record<string, unknown>) } : {}
       Option.map(params, (p) => {
         if (p.localHostname !== undefined) data["local-hostname"] = p.localHostname
@@ -55,7 +55,7 @@ const metadata = Effect.gen(function* () {
     Effect.flatMap(file(name), (bytes) =>
       Option.isNone(bytes)
         ? Effect.succeed(undefined)
-        : parsedYaml(textOf(bytes.value), AS_WRITTEN).pipe(Effect.mapError((reason) => new ImdsError({ cloud: "nocloud", url: name, reason: `invalid YAML: ${reason}` })))
+        : parsedYaml(textOf(bytes.value), AS_WRITTEN).pipe(Effect.mapError((reason) => new ImdsError({ cloud: "nocloud", url: name, reason: `invalid YAML: ${reason}`, unusable: true })))
     )
   /**
    * a name in meta-data (`hostname`, `local-hostname`) as imds renders it. A mapping is no name (rendered, it

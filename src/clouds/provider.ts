@@ -73,7 +73,7 @@ export const orElseHostname = (
 /** a key list of any cloud has at most IMDS_MAX_KEYS keys */
 const capped = (cloud: string, maxKeys: number, keys: CloudMetadata["sshKeys"]): CloudMetadata["sshKeys"] =>
   Effect.flatMap(keys, (k) =>
-    k.length > maxKeys ? Effect.fail(new ImdsError({ cloud, url: "@ssh-keys", reason: `more than ${maxKeys} keys (IMDS_MAX_KEYS)`, tooMany: maxKeys })) : Effect.succeed(k)
+    k.length > maxKeys ? Effect.fail(new ImdsError({ cloud, url: "@ssh-keys", reason: `more than ${maxKeys} keys (IMDS_MAX_KEYS)`, unusable: true })) : Effect.succeed(k)
   )
 
 /** the full metadata contract from what the cloud declares, with the defaults filled in */

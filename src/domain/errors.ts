@@ -70,8 +70,8 @@ export class ImdsError extends Data.TaggedError("ImdsError")<{
   readonly reason: string
   /** the answer was larger than this many bytes, the limit of its kind */
   readonly exceeded?: number
-  /** the answer listed more keys than this, IMDS_MAX_KEYS */
-  readonly tooMany?: number
+  /** the answer came and cannot be used: a key list past IMDS_MAX_KEYS, not the JSON or YAML document it should be */
+  readonly unusable?: true
   /** the answer was a redirect (301, 302, 303, 307, 308) to this `Location`, as sent: never part of the message (NoCloud seed reads follow it) */
   readonly redirect?: string
 }> {
@@ -82,11 +82,11 @@ export class ImdsError extends Data.TaggedError("ImdsError")<{
 
 /**
  * An answer that came and cannot be used (past its size limit, a key list
- * past IMDS_MAX_KEYS) as an UnusableValue, which fails its action alone;
- * any other failure (a service that cannot be read) as it is.
+ * past IMDS_MAX_KEYS, invalid JSON or YAML) as an UnusableValue, which fails
+ * its action alone; any other failure (a service that cannot be read) as it is.
  */
 export const unusableAnswer = <E extends { readonly _tag: string }>(e: E): E | UnusableValue =>
-  e instanceof ImdsError && (e.exceeded !== undefined || e.tooMany !== undefined) ? new UnusableValue({ reason: e.message }) : e
+  e instanceof ImdsError && (e.exceeded !== undefined || e.unusable === true) ? new UnusableValue({ reason: e.message }) : e
 
 /** The cloud has no such thing (e.g. `@nics` on hetzner). */
 export class MetadataUnsupported extends Data.TaggedError("MetadataUnsupported")<{

@@ -71,13 +71,59 @@ const codingsOf = (header: string | undefined): ReadonlyArray<string> =>
     .map((c) => c.trim().toLowerCase())
     .filter((c) => c !== "" && c !== "identity")
 
+type Zlib = typeof import("node:zlib")
 type Decoder = (data: Uint8Array, options: { readonly maxOutputLength: number }, done: (error: Error | null, result: Buffer) => void) => void
 
+/**
+ * Where the complete gzip members at the start of `data` end (RFC 1952's
+ * header, its deflate data, the 8 bytes of CRC and size): 0 where the first
+ * is not one. zlib checks each member's CRC when they are decoded.
+ */
+const gzipMembersEnd = (z: Zlib, data: Uint8Array, maxOutputLength: number): number => {
+  let end = 0
+  for (;;) {
+    const at = end
+    if (data[at] !== 0x1f || data[at + 1] !== 0x8b || data[at + 2] !== 8) return end
+    const flags = data[at + 3]!
+    let p = at + 10
+    if (flags & 4) p += 2 + (data[p]! | (data[p + 1]! << 8)) // FEXTRA
+    for (const field of [8, 16]) if (flags & field) p = data.indexOf(0, p) + 1 || data.length + 1 // FNAME, FCOMMENT
+    if (flags & 2) p += 2 // FHCRC
+    if (p >= data.length) return end
+    try {
+      const { engine } = z.inflateRawSync(data.subarray(p), { info: true, maxOutputLength }) as unknown as { engine: { bytesWritten: number } }
+      if (p + engine.bytesWritten + 8 > data.length) return end
+      end = p + engine.bytesWritten + 8
+    } catch {
+      return end
+    }
+  }
+}
+
+/**
+ * A decoder that reads what requests (urllib3) reads: gzip members followed
+ * by bytes that are no member (a newline an upload added) are the members;
+ * `deflate` is a zlib stream or, as some servers send it, raw deflate.
+ */
+const lenient =
+  (first: Decoder, fallback: (data: Uint8Array, max: number) => readonly [Decoder, Uint8Array] | undefined): Decoder =>
+  (data, options, done) =>
+    first(data, options, (error, result) => {
+      const other = error !== null && (error as NodeJS.ErrnoException).code !== "ERR_BUFFER_TOO_LARGE" ? fallback(data, options.maxOutputLength) : undefined
+      return other === undefined ? done(error, result) : other[0](other[1], options, done)
+    })
+
+/** gzip members, and what follows them when it is no member: the members */
+const gzip = (z: Zlib): Decoder =>
+  lenient(z.unzip, (data, max) => {
+    const end = gzipMembersEnd(z, data, max)
+    return end > 0 && end < data.length ? [z.unzip, data.subarray(0, end)] : undefined
+  })
 /** zlib's one-shot decoder of each content coding read: `unzip` takes a gzip or a zlib stream, as HTTP's `deflate` is */
-const DECODERS: Readonly<Record<string, (z: typeof import("node:zlib")) => Decoder>> = {
-  gzip: (z) => z.unzip,
-  "x-gzip": (z) => z.unzip,
-  deflate: (z) => z.unzip,
+const DECODERS: Readonly<Record<string, (z: Zlib) => Decoder>> = {
+  gzip,
+  "x-gzip": gzip,
+  deflate: (z) => lenient(z.unzip, (data) => [z.inflateRaw, data]),
   br: (z) => z.brotliDecompress
 }
 

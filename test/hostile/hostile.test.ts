@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from "node:child_process"
 import { createServer, type AddressInfo, type Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib"
+import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from "node:zlib"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import fc from "fast-check"
@@ -250,6 +250,29 @@ describe("answers in a content coding, which none asked for", () => {
     })
   )
 
+  it.scopedLive("gzip members followed by bytes that are none, and raw deflate, are read as requests reads them", () =>
+    Effect.gen(function* () {
+      const ask = (coding: string, body: Buffer, maxBytes = 1000) =>
+        Effect.flatMap(rawServer((socket) => socket.end(coded(coding, body))), (server) =>
+          Effect.either(Effect.map(liveHttp.request({ method: "GET", host: "127.0.0.1", port: server.port, path: "/seed/meta-data", timeoutMs: 10_000, maxBytes }), (r) => Buffer.from(r.body).toString()))
+        )
+      const text = "instance-id: i-1\nlocal-hostname: coded\n"
+      const member = gzipSync(Buffer.from(text))
+      // as gzip(1) writes it: the file's name in the header (FNAME)
+      const named = Buffer.concat([member.subarray(0, 3), Buffer.from([member[3]! | 8]), member.subarray(4, 10), Buffer.from("meta-data\0"), member.subarray(10)])
+      expect(yield* ask("gzip", Buffer.concat([member, Buffer.from("\n")]))).toMatchObject({ _tag: "Right", right: text })
+      expect(yield* ask("gzip", Buffer.concat([named, member, Buffer.from("trailing bytes")]))).toMatchObject({ _tag: "Right", right: text + text })
+      expect(yield* ask("deflate", deflateRawSync(Buffer.from(text)))).toMatchObject({ _tag: "Right", right: text })
+      // still refused: a member cut short, a member whose CRC is wrong, and a bomb however it ends
+      expect(yield* ask("gzip", Buffer.concat([member.subarray(0, member.length - 4), Buffer.from("\n")]))).toMatchObject({ _tag: "Left", left: { reason: "the answer's gzip coding is corrupt" } })
+      const badCrc = Buffer.from(member)
+      badCrc[badCrc.length - 8]! ^= 1
+      expect(yield* ask("gzip", Buffer.concat([badCrc, Buffer.from("\n")]))).toMatchObject({ _tag: "Left", left: { reason: "the answer's gzip coding is corrupt" } })
+      expect(yield* ask("gzip", Buffer.concat([gzipSync(Buffer.alloc(8 * MiB)), Buffer.from("\n")]), MiB)).toMatchObject({ _tag: "Left", left: { _tag: "HttpAnswerTooLarge", limit: MiB } })
+      expect(yield* ask("deflate", deflateRawSync(Buffer.alloc(8 * MiB)), MiB)).toMatchObject({ _tag: "Left", left: { _tag: "HttpAnswerTooLarge", limit: MiB } })
+    })
+  )
+
   it.scopedLive("a NoCloud seed stored gzipped, served with its Content-Encoding, gives its hostname, keys and user-data", () =>
     Effect.gen(function* () {
       const userData = "#cloud-config\nwrite_files:\n  - path: /etc/coded\n    content: read\n"
@@ -303,6 +326,51 @@ describe("unbounded key lists", () => {
       expect(again.stderr).toContain(`\nset_ssh_keys: aws: cannot read http://${large.sim!.endpoint}/latest/meta-data/public-keys/: answer exceeds 1048576 bytes (IMDS_MAX_BYTES)\n`)
       expect(actionLines(again.stderr).slice(-2)).toEqual(["   ++ ssh_authorized_keys: starting", "   ++ ssh_authorized_keys: done"])
       expect(large.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_C}\n`)
+    })
+  )
+
+  it.scopedLive("metadata that came and is not the JSON or YAML it should be fails the actions that read it alone; a service answering 500 still stops main", () =>
+    Effect.gen(function* () {
+      const userData = bytes(`#alpine-config\nssh_authorized_keys:\n  - ${KEY_C}\n`)
+      const main = (cloud: "hetzner" | "openstack" | "nocloud", path: string, status = 200) =>
+        Effect.gen(function* () {
+          const instance = yield* makeTestInstance({ cloud, instance: { hostname: "h", sshKeys: [KEY_A], userData }, faults: { overrides: [{ path, status, body: "{not: [json" }] } })
+          expect((yield* instance.run(["early"])).code).toBe(0)
+          const r = yield* instance.run(["main"])
+          return { code: r.code, stderr: r.stderr, actions: actionLines(r.stderr).filter((l) => !l.includes("userdata_")), keys: instance.read("/home/alpine/.ssh/authorized_keys"), url: `http://${instance.sim!.endpoint}${path}` }
+        })
+      const done = (action: string) => [`   ++ ${action}: starting`, `   ++ ${action}: done`]
+      const failed = (action: string) => [`   ++ ${action}: starting`, `   ++ ${action}: failed`]
+      // hetzner's key list is not a JSON list: set_ssh_keys fails, the user-data's own key is still installed
+      const hetzner = yield* main("hetzner", "/hetzner/v1/metadata/public-keys")
+      expect(hetzner.stderr).toContain(`\nset_ssh_keys: hetzner: cannot read ${hetzner.url}: invalid JSON: Expected property name or '}' in JSON at position 1\n`)
+      expect({ code: hetzner.code, actions: hetzner.actions, keys: hetzner.keys }).toEqual({
+        code: 1,
+        actions: [...done("create_default_user"), ...done("set_hostname"), ...failed("set_ssh_keys"), ...done("ssh_authorized_keys")],
+        keys: `${KEY_C}\n`
+      })
+      // openstack's meta_data.json, where both the host name and the keys are: each fails alone, in the same line
+      const openstack = yield* main("openstack", "/openstack/latest/meta_data.json")
+      const invalid = `cannot read ${openstack.url}: invalid JSON: Expected property name or '}' in JSON at position 1\n`
+      expect(openstack.stderr).toContain(`\nset_hostname: openstack: ${invalid}`)
+      expect(openstack.stderr).toContain(`\nset_ssh_keys: openstack: ${invalid}`)
+      expect({ code: openstack.code, actions: openstack.actions, keys: openstack.keys }).toEqual({
+        code: 1,
+        actions: [...done("create_default_user"), ...failed("set_hostname"), ...failed("set_ssh_keys"), ...done("ssh_authorized_keys")],
+        keys: `${KEY_C}\n`
+      })
+      // a NoCloud meta-data that is no YAML the same
+      const nocloud = yield* main("nocloud", "/seed/meta-data")
+      expect(nocloud.stderr).toMatch(/\nset_hostname: nocloud: cannot read meta-data: invalid YAML: [^\n]+\n/)
+      expect({ code: nocloud.code, actions: nocloud.actions, keys: nocloud.keys }).toEqual({
+        code: 1,
+        actions: [...done("create_default_user"), ...failed("set_hostname"), ...failed("set_ssh_keys"), ...done("ssh_authorized_keys")],
+        keys: `${KEY_C}\n`
+      })
+      // a service that cannot be read (the key list answering 500 until IMDS_DEADLINE) still stops main there (BEHAVIOUR.md 4)
+      const down = yield* main("hetzner", "/hetzner/v1/metadata/public-keys", 500)
+      expect(down.stderr).toContain(`\nset_ssh_keys: hetzner: cannot read ${down.url}: HTTP 500\n`)
+      expect({ code: down.code, actions: down.actions, keys: down.keys }).toEqual({ code: 1, actions: [...done("create_default_user"), ...done("set_hostname"), ...failed("set_ssh_keys")], keys: undefined })
     })
   )
 })

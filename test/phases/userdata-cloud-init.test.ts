@@ -425,6 +425,22 @@ describe.concurrent("further users", () => {
       expectReachable(i, "alpine")
     })
   )
+
+  it.scopedLive("one made whose group or password cannot be set still gets its keys and sudo rule; the action fails, naming it", () =>
+    Effect.gen(function* () {
+      const doc = `#cloud-config\nusers:\n  - default\n  - name: ops\n    groups: [adm]\n    sudo: ALL=(ALL) NOPASSWD:ALL\n    ssh_authorized_keys: [${KEY_A}]\n`
+      const i = yield* userDataInstance(doc, {
+        answer: (c) => (c.command === "addgroup" && c.args.join(" ") === "ops adm" ? { exitCode: 1 } : undefined)
+      })
+      const { main } = yield* firstBoot(i)
+      expect(main.code).toBe(1)
+      expect(main.stderr).toContain("\nuserdata_users: ops: addgroup exited with status 1\nuserdata_users: ops not made as asked\n")
+      expect(i.read("/home/ops/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
+      expect(i.read("/etc/sudoers.d/90-tiny-cloud-users")).toBe("ops ALL=(ALL) NOPASSWD:ALL\n")
+      expect(i.invocations().filter((c) => c.command === "chpasswd").map((c) => c.stdin)).toContain("ops:*\n")
+      expectReachable(i, "alpine")
+    })
+  )
 })
 
 describe.concurrent("a system account as the default user", () => {

@@ -8,7 +8,7 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import { USERS_JOURNAL } from "../../../domain/append-journal.js"
 import { Config } from "../../../services/Config.js"
-import { err, warn } from "../../../services/Log.js"
+import { err, type Log, warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
 import { groups as readGroups, lookupAccount, shadowPassword } from "../../accounts.js"
 import { PhaseContext } from "../../action.js"
@@ -58,8 +58,22 @@ const writeDoasRules = (name: string, rules: ReadonlyArray<string>) =>
     yield* fs.writeAtomic(fs.at(`/etc/doas.d/${name}.conf`), rules.map((r) => `${r}\n`).join(""), { mode: 0o600 })
   })
 
-/** groups (created when missing unless `create_groups: false`), password, sudo and doas rules */
-const applySettings = (name: string, settings: UserSettings, rule: PasswordRule) =>
+/** a step of userdata_users: its failure is named with the user (or `groups`) it was for and keeps no other step from its work; true when it was done */
+type Confine = <R>(name: string, step: Effect.Effect<void, { readonly message: string }, R>) => Effect.Effect<boolean, never, R | Log>
+
+/**
+ * groups (created when missing unless `create_groups: false`), password, sudo
+ * and doas rules, each whatever the others do: a group that cannot be had
+ * still leaves the account's `*` password, without which sshd refuses its keys
+ */
+const applySettings = (name: string, settings: UserSettings, rule: PasswordRule, confine: Confine) =>
+  Effect.gen(function* () {
+    yield* confine(name, addToGroups(name, settings))
+    yield* confine(name, setPassword(name, settings, rule))
+    yield* confine(name, writeRules(name, settings))
+  })
+
+const addToGroups = (name: string, settings: UserSettings) =>
   Effect.gen(function* () {
     const groups = yield* readGroups
     for (const group of settings.groups) {
@@ -72,7 +86,10 @@ const applySettings = (name: string, settings: UserSettings, rule: PasswordRule)
       }
       if (!(groups.get(group) ?? []).includes(name)) yield* system("addgroup", [name, group], "addgroup")
     }
-    yield* setPassword(name, settings, rule)
+  })
+
+const writeRules = (name: string, settings: UserSettings) =>
+  Effect.gen(function* () {
     const fs = yield* RootFs
     if (settings.sudo.length > 0) {
       yield* fs.addLinesOnce(fs.at("/etc/sudoers.d/90-tiny-cloud-users"), settings.sudo.map((r) => `${name} ${r}`), { mode: 0o440 })
@@ -154,8 +171,8 @@ export const userdataUser = Effect.gen(function* () {
   yield* Ref.set(ctx.cloudUserAccount, yield* withDefaultUserLogin(user, account))
 })
 
-/** one user of `users`: made when missing (journalled), then its settings and keys */
-const makeUser = (user: UserSpec, cloudUser: string, packages: ReadonlyArray<string>, made: ReadonlySet<string>, journal: string) =>
+/** one user of `users`: made when missing (journalled), then its settings and keys, each whatever the others do */
+const makeUser = (user: UserSpec, cloudUser: string, packages: ReadonlyArray<string>, made: ReadonlySet<string>, journal: string, confine: Confine) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     const missing = Option.isNone(yield* lookupAccount(user.name))
@@ -164,18 +181,18 @@ const makeUser = (user: UserSpec, cloudUser: string, packages: ReadonlyArray<str
     // create_default_user made no account (skipped), this entry makes it, as for any user, and (journalled) finishes it as
     // any user's when a run killed after adduser is run again
     if (user.name === cloudUser && !missing && !made.has(user.name)) {
-      yield* applySettings(user.name, user, { passwdApplies: true, created: false })
+      yield* applySettings(user.name, user, { passwdApplies: true, created: false }, confine)
       return
     }
     if (missing) {
       yield* fs.addLinesOnce(journal, [user.name], { mode: 0o600, noFollow: true })
-      yield* addAccount(user.name, yield* withLoginShell("userdata_users", user.name, user.account, packages))
+      if (!(yield* confine(user.name, Effect.flatMap(withLoginShell("userdata_users", user.name, user.account, packages), (account) => addAccount(user.name, account))))) return
     }
     // an account this boot made whose password was never set (adduser's `!`) is still new: a run
     // killed between adduser and chpasswd sets the password when it runs again
     const created = missing || (made.has(user.name) && Option.match(yield* shadowPassword(user.name), { onNone: () => true, onSome: (p) => p === "!" || p === "" }))
-    yield* applySettings(user.name, user, { passwdApplies: created, created })
-    if (user.sshAuthorizedKeys.length > 0) yield* installKeys(user.name, user.sshAuthorizedKeys, { append: true, fromUserData: true, action: "userdata_users" })
+    yield* applySettings(user.name, user, { passwdApplies: created, created }, confine)
+    if (user.sshAuthorizedKeys.length > 0) yield* confine(user.name, installKeys(user.name, user.sshAuthorizedKeys, { append: true, fromUserData: true, action: "userdata_users" }))
   })
 
 /**
@@ -186,22 +203,23 @@ const makeUser = (user: UserSpec, cloudUser: string, packages: ReadonlyArray<str
  */
 export const userdataUsers = Effect.gen(function* () {
   const config = yield* loadUserConfig("userdata_users")
-  const failed: Array<string> = []
-  const confined = <R>(name: string, step: Effect.Effect<void, { readonly message: string }, R>) =>
-    Effect.catchAll(step, (e) => {
-      failed.push(name)
-      return err(`userdata_users: ${name}: ${e.message}`)
-    })
-  yield* confined("groups", createGroups(config.groups))
+  const failed = new Set<string>()
+  const confine: Confine = (name, step) =>
+    step.pipe(
+      Effect.as(true),
+      Effect.catchAll((e) => {
+        failed.add(name)
+        return Effect.as(err(`userdata_users: ${name}: ${e.message}`), false)
+      })
+    )
+  yield* confine("groups", createGroups(config.groups))
   const cloudUser = yield* currentUser
-  if (config.defaultUser !== undefined) {
-    yield* confined(cloudUser, applySettings(cloudUser, config.defaultUser, { passwdApplies: true, created: false }))
-  }
+  if (config.defaultUser !== undefined) yield* applySettings(cloudUser, config.defaultUser, { passwdApplies: true, created: false }, confine)
   const fs = yield* RootFs
   const journal = `${(yield* Config).varDir}/${USERS_JOURNAL}`
   const made = new Set(Option.match(yield* fs.readTextIfExists(journal), { onNone: () => [], onSome: (t) => t.split("\n") }))
-  for (const user of config.users) yield* confined(user.name, makeUser(user, cloudUser, config.packages, made, journal))
-  if (failed.length > 0) return yield* fail(`${failed.join(", ")} not made as asked`)
+  for (const user of config.users) yield* confine(user.name, makeUser(user, cloudUser, config.packages, made, journal, confine))
+  if (failed.size > 0) return yield* fail(`${[...failed].join(", ")} not made as asked`)
 })
 
 export const sshAuthorizedKeys = Effect.gen(function* () {
