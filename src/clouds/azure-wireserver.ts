@@ -5,17 +5,14 @@
  */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { ConfigError, ImdsError } from "../domain/errors.js"
-import { isEndpoint } from "../domain/settings.js"
-import { printable, textOf, withoutCredentials } from "../domain/text.js"
+import { ImdsError } from "../domain/errors.js"
+import { textOf } from "../domain/text.js"
 import { Config } from "../services/Config.js"
 import { RootFs } from "../services/RootFs.js"
 import { makeHttpMetadataClient } from "./imds-http.js"
 
 /** the address every Azure VM reaches its wireserver at, when DHCP named no other */
 export const WIRESERVER = "168.63.129.16"
-/** the setting that names the wireserver (`HOST` or `HOST:PORT`), above all else */
-export const WIRESERVER_SETTING = "AZURE_WIRESERVER"
 /**
  * Where the DHCP options of each interface are kept (`$ROOT/run/tiny-cloud/dhcp/IFACE`,
  * `KEY=VALUE` lines as udhcpc hands them to its script): Alpine's udhcpc keeps no
@@ -88,14 +85,8 @@ const fromDhcp = Effect.gen(function* () {
 
 /** `AZURE_WIRESERVER`, else the address DHCP option 245 gave (udhcpc's, dhcpcd's), else 168.63.129.16 */
 export const wireserverAddress = Effect.gen(function* () {
-  const setting = (yield* Config).values[WIRESERVER_SETTING]?.trim() ?? ""
-  if (setting !== "") {
-    if (!isEndpoint(setting)) {
-      return yield* Effect.fail(new ConfigError({ reason: `${WIRESERVER_SETTING}: expected HOST or HOST:PORT, got '${printable(withoutCredentials(setting))}'` }))
-    }
-    return setting
-  }
-  return Option.getOrElse(yield* fromDhcp, () => WIRESERVER)
+  const setting = (yield* Config).azureWireserver
+  return setting ?? Option.getOrElse(yield* fromDhcp, () => WIRESERVER)
 })
 
 export interface GoalState {

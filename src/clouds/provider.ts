@@ -1,6 +1,6 @@
 import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
-import { ImdsError, MetadataUnsupported, type ConfigError, type MetadataError } from "../domain/errors.js"
+import { ImdsError, MetadataUnsupported, type MetadataError } from "../domain/errors.js"
 import type { ActionChange } from "../domain/plan.js"
 import type { Commands } from "../services/Commands.js"
 import type { Config } from "../services/Config.js"
@@ -60,7 +60,7 @@ export interface CloudProvider {
   readonly reportReady?: Effect.Effect<string, ReadyReportError, MetadataDeps>
 }
 
-export type ReadyReportError = ImdsError | ConfigError
+export type ReadyReportError = ImdsError
 
 export const unsupported = (cloud: string, what: string) => Effect.fail(new MetadataUnsupported({ cloud, what }))
 

@@ -80,6 +80,8 @@ export interface Settings {
   readonly hotplugModules: ReadonlyArray<string>
   readonly imdsTokenTtl: number
   readonly imdsEndpoint: string | undefined
+  /** azure: the wireserver `report_ready` tells, `HOST` or `HOST:PORT`; undefined: the one DHCP named, else the well-known one */
+  readonly azureWireserver: string | undefined
   /** seconds */
   readonly imdsTimeout: number
   /** seconds */
@@ -238,11 +240,8 @@ const resolve = (
   const userName = values.CLOUD_USER || "alpine"
   // as busybox adduser takes a name, and user-data's `user:` (schema/fields.ts UserName): a digit may come first
   const cloudUser = /^[a-z0-9_][a-z0-9_.-]*\$?$/i.test(userName) ? userName : invalid("CLOUD_USER", `CLOUD_USER: invalid user name '${printable(userName)}'`, "alpine")
-  const endpointValue = values.IMDS_ENDPOINT || undefined
-  const imdsEndpoint =
-    endpointValue === undefined || isEndpoint(endpointValue)
-      ? endpointValue
-      : invalid("IMDS_ENDPOINT", `IMDS_ENDPOINT: expected HOST or HOST:PORT, got '${printable(withoutCredentials(endpointValue))}'`, undefined)
+  const endpoint = (key: "IMDS_ENDPOINT" | "AZURE_WIRESERVER", given: string | undefined): string | undefined =>
+    given === undefined || isEndpoint(given) ? given : invalid(key, `${key}: expected HOST or HOST:PORT, got '${printable(withoutCredentials(given))}'`, undefined)
   const initActions: Partial<Record<Phase, ReadonlyArray<string>>> = {}
   for (const phase of PHASES) {
     const key = `INIT_ACTIONS_${phase.toUpperCase()}`
@@ -259,7 +258,8 @@ const resolve = (
     hotplugType: values.HOTPLUG_TYPE || "mdev",
     hotplugModules: words(values.HOTPLUG_MODULES),
     imdsTokenTtl: number("IMDS_TOKEN_TTL", 5),
-    imdsEndpoint,
+    imdsEndpoint: endpoint("IMDS_ENDPOINT", values.IMDS_ENDPOINT || undefined),
+    azureWireserver: endpoint("AZURE_WIRESERVER", values.AZURE_WIRESERVER?.trim() || undefined),
     imdsTimeout: number("IMDS_TIMEOUT", 2),
     imdsDeadline: number("IMDS_DEADLINE", 60),
     linkWaitMax: number("TINY_CLOUD_LINK_WAIT_MAX", 10),

@@ -46,7 +46,7 @@ const EFFECTIVE: Readonly<Record<ConfigKey, (s: Settings) => string>> = {
   IMDS_MAX_BYTES: (s) => String(s.imdsMaxBytes),
   IMDS_MAX_KEYS: (s) => String(s.imdsMaxKeys),
   TINY_CLOUD_RESIDENT_IDLE: (s) => String(s.residentIdle),
-  AZURE_WIRESERVER: (s) => s.values.AZURE_WIRESERVER ?? "",
+  AZURE_WIRESERVER: (s) => s.azureWireserver ?? "",
   TINY_CLOUD_CODE_CACHE: (s) => (s.sources.TINY_CLOUD_CODE_CACHE?.from === "environment" && s.values.TINY_CLOUD_CODE_CACHE) || "/run/tiny-cloud"
 }
 

@@ -1,6 +1,6 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
-import type { ConfigError, MetadataError } from "../domain/errors.js"
+import type { MetadataError } from "../domain/errors.js"
 import type * as Option from "effect/Option"
 import type { ActionChange } from "../domain/plan.js"
 
@@ -23,7 +23,7 @@ export interface CloudChoice {
    * wireserver); the result names whom it told. A cloud without it fails
    * with MetadataUnsupported, an unknown cloud with NoCloud.
    */
-  readonly reportReady: Effect.Effect<string, MetadataError | ConfigError>
+  readonly reportReady: Effect.Effect<string, MetadataError>
 }
 
 /** one detector's verdict: the priority it claims when it recognises its cloud (lowest wins) */

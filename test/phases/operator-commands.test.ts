@@ -102,6 +102,18 @@ describe("tiny-cloud config", () => {
     })
   )
 
+  it.scopedLive("an AZURE_WIRESERVER that is not HOST or HOST:PORT is invalid as an IMDS_ENDPOINT is: config names it and exits 1, imds stops at it, a phase names it once and goes on", () =>
+    Effect.gen(function* () {
+      const i = yield* image("AZURE_WIRESERVER=http://168.63.129.16/\n")
+      const r = yield* i.run(["config"])
+      expect([r.code, r.stderr]).toEqual([1, "invalid: /etc/tiny-cloud.conf line 1: AZURE_WIRESERVER: expected HOST or HOST:PORT, got 'http://168.63.129.16/'\n"])
+      expect(lineOf(r.stdout, "AZURE_WIRESERVER")).toMatch(/^AZURE_WIRESERVER=http:\/\/168\.63\.129\.16\/ +# \/etc\/tiny-cloud\.conf line 1 \(invalid\)$/)
+      expect(yield* i.imds(["@hostname"])).toEqual({ code: 1, stdout: "", stderr: "imds: AZURE_WIRESERVER: expected HOST or HOST:PORT, got 'http://168.63.129.16/'\n" })
+      const final = yield* i.run(["final"])
+      expect([final.code, final.stderr.split("\n")[0]]).toEqual([1, "AZURE_WIRESERVER: expected HOST or HOST:PORT, got 'http://168.63.129.16/'; the default is used"])
+    })
+  )
+
   it.scopedLive("reports what a boot takes but cannot do as asked: unknown actions and hotplug modules, another hotplug system, a token lifetime AWS refuses, a relative directory", () =>
     Effect.gen(function* () {
       const i = yield* image(

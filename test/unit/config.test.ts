@@ -129,6 +129,7 @@ describe("tiny-cloud.conf", () => {
     ["IMDS_DEADLINE=-1\n", "IMDS_DEADLINE"],
     ["TINY_CLOUD_LINK_WAIT_MAX=1.5\n", "TINY_CLOUD_LINK_WAIT_MAX"],
     ["IMDS_ENDPOINT=http://x/\n", "IMDS_ENDPOINT"],
+    ["AZURE_WIRESERVER=http://x/\n", "AZURE_WIRESERVER"],
     ["CLOUD_USER=bad:user\n", "CLOUD_USER"],
     ["this is not an assignment\n", "tiny-cloud.conf:1"],
     ["CLOUD='aws\n", "unterminated quote"],
