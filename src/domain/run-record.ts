@@ -47,6 +47,13 @@ export const emptyRecord: RunRecord = { version: 1, runs: [] }
 /** the record keeps this many runs, the newest */
 export const MAX_RUNS = 64
 
+/**
+ * The most of a record file that is read: MAX_RUNS runs take some hundreds
+ * of KiB; a larger file is damaged, and one read whole would cost a phase
+ * its memory (or, past 512 MiB, the phase itself: no string holds it)
+ */
+export const RECORD_MAX_BYTES = 4 * 1024 * 1024
+
 const RESULTS: ReadonlyArray<string> = ["done", "failed", "skipped", "unknown"]
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v)

@@ -3,7 +3,8 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { Phase } from "../domain/phases.js"
-import { emptyRecord, formatRecord, isDamagedRecord, parseRecord, withRun, type PhaseRun, type RunRecord } from "../domain/run-record.js"
+import { emptyRecord, formatRecord, isDamagedRecord, parseRecord, RECORD_MAX_BYTES, withRun, type PhaseRun, type RunRecord } from "../domain/run-record.js"
+import { textOf } from "../domain/text.js"
 import type { CloudChoice } from "../services/Cloud.js"
 import { Config } from "../services/Config.js"
 import { warn } from "../services/Log.js"
@@ -17,23 +18,28 @@ const recordPath = Effect.map(Config, (s) => `${s.varDir}/status.json`)
 /**
  * The record as it is (none yet is empty), or why it cannot be used: it is
  * root's only, or damaged (then `damaged` holds its text, which the next
- * phase keeps aside before it starts a new record).
+ * phase keeps aside before it starts a new record; `oversized`, when it is
+ * too large to be read, is not kept).
  */
-export const loadRecord: Effect.Effect<{ readonly record: RunRecord; readonly unreadable?: string; readonly damaged?: string }, never, Config | RootFs> =
-  Effect.gen(function* () {
-    const fs = yield* RootFs
-    const path = yield* recordPath
-    // the program's own file: a link in its place is never followed
-    if (yield* fs.isSymlink(path)) return { record: emptyRecord, unreadable: `${path} is a symbolic link; refused` }
-    return yield* fs.readTextIfExists(path).pipe(
-      Effect.map((text) =>
-        Option.isSome(text) && isDamagedRecord(text.value)
-          ? { record: emptyRecord, unreadable: `${path} is damaged`, damaged: text.value }
-          : { record: Option.match(text, { onNone: () => emptyRecord, onSome: parseRecord }) }
-      ),
-      Effect.catchAll((e) => Effect.succeed({ record: emptyRecord, unreadable: e.message }))
-    )
-  })
+export const loadRecord: Effect.Effect<
+  { readonly record: RunRecord; readonly unreadable?: string; readonly damaged?: string; readonly oversized?: true },
+  never,
+  Config | RootFs
+> = Effect.gen(function* () {
+  const fs = yield* RootFs
+  const path = yield* recordPath
+  // the program's own file: a link in its place is never followed
+  if (yield* fs.isSymlink(path)) return { record: emptyRecord, unreadable: `${path} is a symbolic link; refused` }
+  return yield* fs.readFileIfExists(path, { maxBytes: RECORD_MAX_BYTES }).pipe(
+    Effect.map(Option.map(textOf)),
+    Effect.map((text) =>
+      Option.isSome(text) && isDamagedRecord(text.value)
+        ? { record: emptyRecord, unreadable: `${path} is damaged`, damaged: text.value }
+        : { record: Option.match(text, { onNone: () => emptyRecord, onSome: parseRecord }) }
+    ),
+    Effect.catchAll((e) => Effect.succeed({ record: emptyRecord, unreadable: e.message, ...(e.exceeded !== undefined ? { oversized: true as const } : {}) }))
+  )
+})
 
 export const readRecord = Effect.map(loadRecord, ({ record }) => record)
 
@@ -42,11 +48,12 @@ const saveRun = (run: PhaseRun) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     const path = yield* recordPath
-    const { record, damaged } = yield* loadRecord
+    const { record, damaged, oversized } = yield* loadRecord
     if (damaged !== undefined) {
       yield* fs.writeAtomic(`${path}.damaged`, damaged, { mode: 0o600, noFollow: true })
       yield* warn(`the run record ${path} was damaged: kept as ${path}.damaged, a new one started`)
     }
+    if (oversized) yield* warn(`the run record ${path} was damaged (larger than ${RECORD_MAX_BYTES} bytes): a new one started`)
     yield* fs.writeAtomic(path, formatRecord(withRun(record, run)), { mode: 0o600, noFollow: true })
   }).pipe(Effect.catchAll((e) => warn(`cannot write the run record: ${e.message}`)))
 

@@ -3,7 +3,7 @@
  * and `analyze`, after simulated first boots run in-process.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { mkdirSync, rmSync, symlinkSync } from "node:fs"
+import { mkdirSync, rmSync, statSync, symlinkSync, truncateSync } from "node:fs"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -308,6 +308,22 @@ describe("tiny-cloud status", () => {
       expect((yield* i.run(["status"])).stdout.split("\n")[0]).toBe("running (boot done)")
       i.write("/etc/tiny-cloud.disabled", "")
       expect(yield* i.run(["status"])).toEqual({ code: 0, stdout: expect.stringMatching(/^disabled\n/), stderr: "" })
+    })
+  )
+
+  it.scopedLive("a record damaged to a huge file (600 MiB, more than a string holds): not read; the first boot sets up the user and keys, and a new record tells its state", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      i.write(STATUS_FILE, "")
+      // sparse: it takes no room
+      truncateSync(`${i.root}${STATUS_FILE}`, 600 * 1024 * 1024)
+      expect((yield* i.run(["status"])).stderr).toBe(`tiny-cloud status: read ${i.root}${STATUS_FILE}: larger than 4194304 bytes; the state comes from the marker files alone\n`)
+      const results = yield* i.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(results[0]!.stderr).toContain(`the run record ${i.root}${STATUS_FILE} was damaged (larger than 4194304 bytes): a new one started\n`)
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+      expect(statSync(`${i.root}${STATUS_FILE}`).size).toBeLessThan(64 * 1024)
+      expect(yield* i.run(["status"])).toEqual({ code: 0, stdout: expect.stringMatching(/^done\n/), stderr: "" })
     })
   )
 

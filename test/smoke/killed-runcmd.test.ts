@@ -5,7 +5,7 @@
  * incomplete; the user's programs that ran to their end do not run again. And a phase that cannot keep other phases out (its lock) runs
  * all the same.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { spawn } from "node:child_process"
@@ -181,6 +181,26 @@ describe("a record of user programs that ran which cannot be written (a director
     expect(results[3]!.stderr).toMatch(/\nuserdata_runcmd: cannot record that its programs ran: [^\n]+\n {3}\+\+ userdata_runcmd: done\n/)
     expect(readFileSync(runs, "utf8")).toBe("runcmd\n")
     expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+  })
+})
+
+describe("a record of user programs that ran, damaged to a huge file (600 MiB, more than a string holds)", () => {
+  it("is not read: runcmd runs and its action is done; the record is replaced by one a rerun uses", async () => {
+    const marks = mkdtempSync(join(tmpdir(), "tiny-cloud-ran-"))
+    onTestFinished(() => rmSync(marks, { recursive: true, force: true }))
+    const runs = join(marks, "runs")
+    const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(`#cloud-config\nruncmd:\n  - echo runcmd >> ${runs}\n`) } })
+    instance.write("/var/lib/cloud/.userdata-ran", "")
+    // sparse: it takes no room
+    truncateSync(join(instance.root, "var/lib/cloud/.userdata-ran"), 600 * 1024 * 1024)
+    const results = await instance.boot()
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+    expect(results[3]!.stderr).toContain("   ++ userdata_runcmd: done\n")
+    expect(readFileSync(runs, "utf8")).toBe("runcmd\n")
+    expect(statSync(join(instance.root, "var/lib/cloud/.userdata-ran")).size).toBeLessThan(100)
+    rmSync(join(instance.root, "var/lib/cloud/.bootstrap-complete"))
+    expect((await instance.run(["final"])).stderr).toContain("userdata_runcmd: its programs ran to their end in this first boot already; not run again\n")
+    expect(readFileSync(runs, "utf8")).toBe("runcmd\n")
   })
 })
 
