@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
-import { existsSync, rmSync } from "node:fs"
+import { existsSync, rmSync, symlinkSync } from "node:fs"
 import { join, relative } from "node:path"
 import { gzipSync } from "node:zlib"
 import * as Effect from "effect/Effect"
@@ -72,6 +72,19 @@ describe("action lists", () => {
       expect(actionLines(r.stderr)).toEqual(["   ++ bootstrap_complete: starting", "   ++ bootstrap_complete: failed"])
       expect(r.stderr).toContain(`\n   ++ bootstrap_complete: starting\nbootstrap_complete: mkdir ${instance.root}/var/lib/cloud: `)
       expect(instance.read("/var/lib/cloud")).toBe("a file where the state directory goes\n")
+    })
+  )
+
+  it.scopedLive("a marker path that is a dangling symbolic link fails bootstrap_complete in its own lines, not after 'done'; nothing is written through it", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true })
+      const outside = join(instance.root, "..", `outside-${process.pid}-marker`)
+      symlinkSync(outside, join(instance.root, "var/lib/cloud/.bootstrap-complete"))
+      const r = yield* instance.run(["final"])
+      expect(r.code).toBe(1)
+      expect(actionLines(r.stderr)).toEqual(["   ++ bootstrap_complete: starting", "   ++ bootstrap_complete: failed"])
+      expect(r.stderr).toContain(`\n   ++ bootstrap_complete: starting\nbootstrap_complete: write ${instance.root}/var/lib/cloud/.bootstrap-complete: is a symbolic link; refused\n`)
+      expect(existsSync(outside)).toBe(false)
     })
   )
 

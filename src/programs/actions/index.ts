@@ -1,6 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import type { ActionName } from "../../domain/actions.js"
+import { bootstrapMarker } from "../../domain/bootstrap.js"
 import { ActionFailed } from "../../domain/errors.js"
 import { unfinishedBeforeFinal } from "../../domain/run-record.js"
 import { Config } from "../../services/Config.js"
@@ -26,14 +27,20 @@ import { missingUserdata, runUserdata, saveUserdata, unknownUserdata } from "./u
  * The marker itself is written by the phase, after its run is recorded; its
  * directory is made here, so that a state directory that cannot be one (a
  * file there, no permission) fails the action in its own lines, not after
- * `bootstrap_complete: done`. An earlier phase of this first boot whose
+ * `bootstrap_complete: done`; so does a marker path the write would refuse
+ * (a symbolic link, dangling, so that the phase did not take it for the
+ * marker). An earlier phase of this first boot whose
  * process ended during it (killed: out of memory, its service ended) has
  * not done all its work (the keys, perhaps): the bootstrap is not marked
  * complete then, so that the next boot runs it again, as after a power cut
  * during that phase.
  */
 const bootstrapComplete: Action<PhaseContext | Config | RootFs> = Effect.gen(function* () {
-  yield* Effect.flatMap(RootFs, (fs) => Effect.flatMap(Config, (settings) => fs.makeDirectory(settings.varDir)))
+  const fs = yield* RootFs
+  const { varDir } = yield* Config
+  yield* fs.makeDirectory(varDir)
+  const marker = bootstrapMarker(varDir)
+  if (yield* fs.isSymlink(marker)) return yield* Effect.fail(new ActionFailed({ reason: `write ${marker}: is a symbolic link; refused` }))
   const unfinished = unfinishedBeforeFinal((yield* readRecord).runs, process.pid)
   if (unfinished !== undefined) {
     return yield* Effect.fail(new ActionFailed({ reason: `the ${unfinished.phase} phase ended before it finished (its process is gone); not marked complete, so that the next boot runs the first boot again` }))
