@@ -32,9 +32,12 @@ for c in logger rc-service rc-update ifup ifdown ip udhcpc kill nvme hostname ad
 	ln -s stand-in "$work/bin/$c" || exit 1
 done
 
-# each run rewrites its kind's cache, so that it holds what all of them compiled
+# each run rewrites its kind's cache, so that it holds what all of them compiled; of the
+# caller's environment only PATH: an exported TINY_CLOUD_VAR or TINY_CLOUD_LOGS (taken as
+# given, not under ROOT) would have the simulated first boot write into the instance's own
+# state, and wait for its lock, held by a phase whose `apk --preserve-env upgrade` runs this
 train() {
-	env PATH="$work/bin:$PATH" TINY_CLOUD_CODE_CACHE="$dir" TINY_CLOUD_CODE_CACHE_GROW=1 ROOT="$work/root" "$@" >/dev/null 2>&1 </dev/null
+	env -i PATH="$work/bin:$PATH" TINY_CLOUD_CODE_CACHE="$dir" TINY_CLOUD_CODE_CACHE_GROW=1 ROOT="$work/root" "$@" >/dev/null 2>&1 </dev/null
 }
 
 mkdir -p "$work/root/var/lib/cloud" "$work/root/etc/network/interfaces.d" "$work/root/sys/class/net/lo" "$work/root/sys/class/net/eth0"
