@@ -50,6 +50,15 @@ describe("the start-up code cache", () => {
     expect(readFileSync(join(cache, name), "utf8")).toBe("planted")
   })
 
+  it("TINY_CLOUD_CODE_CACHE=no (not an absolute path) keeps none, and makes no directory where the program is run", () => {
+    const { root } = setup()
+    const work = join(dir, "work")
+    mkdirSync(work)
+    const r = spawnSync(process.execPath, [PROGRAM, "--bootstrap", "status"], { cwd: work, env: { PATH: process.env.PATH!, ROOT: root, TINY_CLOUD_CODE_CACHE: "no" }, encoding: "utf8" })
+    expect(r.stdout).toBe("incomplete\n")
+    expect(readdirSync(work)).toEqual([])
+  })
+
   describe("prepared beside the program (code-cache/, as make install and the package's post-install make it)", () => {
     /** a copy of the program with a code-cache/ made by one run of `--bootstrap status` */
     const installed = () => {
