@@ -18,6 +18,8 @@ work=$(mktemp -d) || exit 1
 trap 'rm -rf "$work"' EXIT INT TERM
 rm -rf "$dir"
 mkdir -p "$dir" && chmod 700 "$dir" || exit 1
+# absolute, as the loader takes TINY_CLOUD_CODE_CACHE (make install DESTDIR=image gives a relative one)
+dir=$(cd "$dir" && pwd) || exit 1
 
 # ROOT keeps the runs' files apart, not the commands they run: the system
 # commands they may call are silent stand-ins, first on PATH, so that making

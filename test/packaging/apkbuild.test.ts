@@ -338,6 +338,22 @@ describe("tiny-cloud's own install scripts", () => {
   })
 })
 
+describe("make install's code caches", () => {
+  it("are made for a DESTDIR given relative to where make runs ('make install DESTDIR=image'), as for an absolute one", () => {
+    // make runs prepare-code-cache.sh with $(DESTDIR)$(LIBDIR): relative paths, from where it runs
+    const work = mkdtempSync(join(dir, "relative-"))
+    cpSync(join(dir, "make-install"), join(work, "image"), { recursive: true, verbatimSymlinks: true })
+    const out = execFileSync("sh", [join(REPO, "packaging/prepare-code-cache.sh"), "image/usr/lib/tiny-cloud/tiny-cloud.cjs", "image/usr/lib/tiny-cloud/code-cache"], {
+      cwd: work,
+      encoding: "utf8",
+      env: { PATH: `${dirname(process.execPath)}:${process.env.PATH}` }
+    })
+    expect(out).toMatch(/^prepared code caches in /)
+    expect(readdirSync(join(work, "image/usr/lib/tiny-cloud/code-cache")).length).toBe(5)
+    expect(readdirSync(work)).toEqual(["image"])
+  })
+})
+
 describe("make uninstall", () => {
   it("removes everything make install put in place, and keeps a tiny-cloud.conf the operator changed", () => {
     /** the files and links under a directory (empty directories are not listed), relative to it */
