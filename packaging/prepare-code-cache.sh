@@ -18,6 +18,8 @@ work=$(mktemp -d) || exit 1
 trap 'rm -rf "$work"' EXIT INT TERM
 rm -rf "$dir"
 mkdir -p "$dir" && chmod 700 "$dir" || exit 1
+# absolute, as the loader takes TINY_CLOUD_CODE_CACHE (make install DESTDIR=image gives a relative one)
+dir=$(cd "$dir" && pwd) || exit 1
 
 # ROOT keeps the runs' files apart, not the commands they run: the system
 # commands they may call are silent stand-ins, first on PATH, so that making
@@ -32,9 +34,12 @@ for c in logger rc-service rc-update ifup ifdown ip udhcpc kill nvme hostname ad
 	ln -s stand-in "$work/bin/$c" || exit 1
 done
 
-# each run rewrites its kind's cache, so that it holds what all of them compiled
+# each run rewrites its kind's cache, so that it holds what all of them compiled; of the
+# caller's environment only PATH: an exported TINY_CLOUD_VAR or TINY_CLOUD_LOGS (taken as
+# given, not under ROOT) would have the simulated first boot write into the instance's own
+# state, and wait for its lock, held by a phase whose `apk --preserve-env upgrade` runs this
 train() {
-	env PATH="$work/bin:$PATH" TINY_CLOUD_CODE_CACHE="$dir" TINY_CLOUD_CODE_CACHE_GROW=1 ROOT="$work/root" "$@" >/dev/null 2>&1 </dev/null
+	env -i PATH="$work/bin:$PATH" TINY_CLOUD_CODE_CACHE="$dir" TINY_CLOUD_CODE_CACHE_GROW=1 ROOT="$work/root" "$@" >/dev/null 2>&1 </dev/null
 }
 
 mkdir -p "$work/root/var/lib/cloud" "$work/root/etc/network/interfaces.d" "$work/root/sys/class/net/lo" "$work/root/sys/class/net/eth0"

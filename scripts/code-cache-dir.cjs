@@ -2,7 +2,9 @@
 // Where the start-up loader keeps V8's code cache; scripts/build.mjs inlines
 // this function into the loader (it runs on every start: keep it tiny).
 //
-// setting: TINY_CLOUD_CODE_CACHE. `off`: no cache; a directory: that one.
+// setting: TINY_CLOUD_CODE_CACHE. `off`: no cache; an absolute directory: that
+// one; anything else (`no`, `OFF`, a relative path) is no cache either, never a
+// directory made in whatever the working directory is.
 // Unset: /run/tiny-cloud, but only when /run is a tmpfs mount point as this
 // process sees it (the running system's per-boot /run): in an image builder's
 // chroot, or wherever /run is a plain directory, no cache is read or written,
@@ -11,7 +13,7 @@
 // or undefined.
 function codeCacheDir(setting, readMountinfo) {
   if (setting === "off") return undefined
-  if (setting) return setting.replace(/(.)\/+$/, "$1")
+  if (setting) return setting.startsWith("/") ? setting.replace(/(.)\/+$/, "$1") : undefined
   let fstype
   try {
     // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER-OPTIONS;

@@ -49,7 +49,8 @@ const read = (dir, file, owners) => {
 const enabled = dir !== undefined
 const prepared = `${__dirname}/code-cache`
 let cachedData = enabled ? read(dir, file, [uid]) : undefined
-if (cachedData === undefined && process.env.TINY_CLOUD_CODE_CACHE !== "off") cachedData = read(prepared, `${prepared}/${base}`, [uid, 0])
+// a setting that names no directory (`off`, or no absolute path) turns the prepared caches off too
+if (cachedData === undefined && !(process.env.TINY_CLOUD_CODE_CACHE && !enabled)) cachedData = read(prepared, `${prepared}/${base}`, [uid, 0])
 const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${program}\n})`, {
   filename: __filename,
   cachedData

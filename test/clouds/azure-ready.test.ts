@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
@@ -196,6 +196,16 @@ describe("the wireserver's address", () => {
       expect(readFileSync(join(root, "run/tiny-cloud/dhcp/eth1"), "utf8")).toBe("")
       runHook(root, { interface: "eth0", opt245: "A83F8110" })
       expect(yield* addressWith(root)).toBe("168.63.129.16")
+    })
+  )
+
+  it.scopedLive("the udhcpc hook, first to make $ROOT/run/tiny-cloud (a lease bound before any phase ran), makes it root's alone (0700), as the phases keep it", () =>
+    Effect.gen(function* () {
+      const root = yield* tempRoot
+      runHook(root, { interface: "eth0", opt245: "0A0B0C0D" })
+      // a phase run later in this boot mounts a cidata or config-2 volume under it (vfat's files: readable by all)
+      expect(statSync(join(root, "run/tiny-cloud")).mode & 0o777).toBe(0o700)
+      expect(yield* addressWith(root)).toBe("10.11.12.13")
     })
   )
 

@@ -43,6 +43,10 @@ describe("where the code cache is kept", () => {
     expect(codeCacheDir("/", never)).toBe("/")
     expect(codeCacheDir("off", mountinfo(root, line(22, "/run", "tmpfs")))).toBeUndefined()
   })
+
+  it("TINY_CLOUD_CODE_CACHE that is not an absolute path ('no', 'OFF', a relative one) turns it off: no directory of that name in the working directory", () => {
+    for (const setting of ["no", "OFF", "0", "cache", "./cache", " /run/tiny-cloud"]) expect(codeCacheDir(setting, mountinfo(root, line(22, "/run", "tmpfs")))).toBeUndefined()
+  })
 })
 
 // The real default of the built program, in a private mount namespace where

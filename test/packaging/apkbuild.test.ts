@@ -316,7 +316,7 @@ describe("tiny-cloud's own install scripts", () => {
     expect(existsSync(caches)).toBe(false)
   })
 
-  it("post-install, run on a live instance whose networking is started, runs none of its system's commands (no ifup, no syslog lines) while making the code caches", () => {
+  it("post-install, run on a live instance whose networking is started, runs none of its system's commands (no ifup, no syslog lines) and writes none of its state while making the code caches", () => {
     const root = mkdtempSync(join(dir, "root-"))
     cpSync(join(dir, "make-install"), root, { recursive: true, verbatimSymlinks: true })
     // the system's own commands, recording: rc-service says networking is started
@@ -325,10 +325,32 @@ describe("tiny-cloud's own install scripts", () => {
     for (const command of ["rc-service", "ifup", "logger", "ip", "udhcpc"]) {
       writeFileSync(join(system, command), `#!/bin/sh\necho "${command} $*" >> "${calls}"\nexit 0\n`, { mode: 0o755 })
     }
-    const env = { PATH: `${system}:${dirname(process.execPath)}:${process.env.PATH}`, ROOT: root }
+    // the instance's state and log directories exported where it runs (make install, apk --preserve-env
+    // from a phase whose user-data upgrades tiny-cloud): the simulated first boot wrote its marker,
+    // user-data and run record there, and waited for ever for the lock that phase holds
+    const state = mkdtempSync(join(dir, "state-"))
+    const logs = mkdtempSync(join(dir, "logs-"))
+    const env = { PATH: `${system}:${dirname(process.execPath)}:${process.env.PATH}`, ROOT: root, TINY_CLOUD_VAR: state, TINY_CLOUD_LOGS: logs }
     execFileSync("sh", [join(STARTDIR, "tiny-cloud.post-install")], { env })
     expect(readdirSync(join(root, "usr/lib/tiny-cloud/code-cache")).length).toBe(5)
     expect(existsSync(calls) ? readFileSync(calls, "utf8") : "").toBe("")
+    expect([...readdirSync(state), ...readdirSync(logs)]).toEqual([])
+  })
+})
+
+describe("make install's code caches", () => {
+  it("are made for a DESTDIR given relative to where make runs ('make install DESTDIR=image'), as for an absolute one", () => {
+    // make runs prepare-code-cache.sh with $(DESTDIR)$(LIBDIR): relative paths, from where it runs
+    const work = mkdtempSync(join(dir, "relative-"))
+    cpSync(join(dir, "make-install"), join(work, "image"), { recursive: true, verbatimSymlinks: true })
+    const out = execFileSync("sh", [join(REPO, "packaging/prepare-code-cache.sh"), "image/usr/lib/tiny-cloud/tiny-cloud.cjs", "image/usr/lib/tiny-cloud/code-cache"], {
+      cwd: work,
+      encoding: "utf8",
+      env: { PATH: `${dirname(process.execPath)}:${process.env.PATH}` }
+    })
+    expect(out).toMatch(/^prepared code caches in /)
+    expect(readdirSync(join(work, "image/usr/lib/tiny-cloud/code-cache")).length).toBe(5)
+    expect(readdirSync(work)).toEqual(["image"])
   })
 })
 

@@ -4,6 +4,7 @@ import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { spawnSync } from "node:child_process"
 import { PROGRAM, runProgram } from "../support/harness.js"
+import { itSystem } from "../support/system.js"
 
 let dir = ""
 afterEach(() => rmSync(dir, { recursive: true, force: true }))
@@ -50,6 +51,15 @@ describe("the start-up code cache", () => {
     expect(readFileSync(join(cache, name), "utf8")).toBe("planted")
   })
 
+  it("TINY_CLOUD_CODE_CACHE=no (not an absolute path) keeps none, and makes no directory where the program is run", () => {
+    const { root } = setup()
+    const work = join(dir, "work")
+    mkdirSync(work)
+    const r = spawnSync(process.execPath, [PROGRAM, "--bootstrap", "status"], { cwd: work, env: { PATH: process.env.PATH!, ROOT: root, TINY_CLOUD_CODE_CACHE: "no" }, encoding: "utf8" })
+    expect(r.stdout).toBe("incomplete\n")
+    expect(readdirSync(work)).toEqual([])
+  })
+
   describe("prepared beside the program (code-cache/, as make install and the package's post-install make it)", () => {
     /** a copy of the program with a code-cache/ made by one run of `--bootstrap status` */
     const installed = () => {
@@ -77,6 +87,17 @@ describe("the start-up code cache", () => {
       writeFileSync(join(lib, "code-cache", name), "made by another node")
       expect(run(cache).stdout).toBe("incomplete\n")
       expect(readdirSync(cache)).toEqual([name])
+    })
+
+    itSystem("is not read when TINY_CLOUD_CODE_CACHE turns caches off ('off', or a value that names no directory); is read otherwise", { tools: { strace: "strace" } }, () => {
+      const { lib, name, cache, run } = installed()
+      const opened = (setting: string) => {
+        const log = join(dir, "strace.log")
+        spawnSync("strace", ["-f", "-e", "trace=open,openat", "-o", log, process.execPath, join(lib, "tiny-cloud.cjs"), "--bootstrap", "status"], { env: { PATH: process.env.PATH!, ROOT: join(dir, "root"), TINY_CLOUD_CODE_CACHE: setting } })
+        return readFileSync(log, "utf8").includes(`code-cache/${name}"`)
+      }
+      expect(run(cache).stdout).toBe("incomplete\n")
+      expect({ off: opened("off"), no: opened("no"), dir: opened(cache) }).toEqual({ off: false, no: false, dir: true })
     })
 
     it("one anybody may write is not read", () => {
