@@ -51,9 +51,16 @@ const snapshot = (root: string): Snapshot => {
   return files
 }
 
+/**
+ * The caller's own state and log directories (an environment's are taken as
+ * given, not under ROOT): a simulation run on an instance would mark its real
+ * bootstrap complete.
+ */
+const HOST_DIRECTORIES = ["TINY_CLOUD_VAR", "TINY_CLOUD_LOGS"]
+
 /** the environment a simulated instance's phases run with */
 export const simulationEnv = (fake: FakeSystem, cloud: SimCloud, sim: RunningSim): Record<string, string> => ({
-  ...(process.env as Record<string, string>),
+  ...(Object.fromEntries(Object.entries(process.env).filter(([key]) => !HOST_DIRECTORIES.includes(key))) as Record<string, string>),
   ROOT: fake.root,
   PATH: fake.path,
   FAKE_COMMAND_LOG: fake.commandLog,

@@ -46,6 +46,20 @@ describe.concurrent("tiny-cloud simulate", () => {
     }
   })
 
+  it("keeps the state and logs in the simulated instance when the caller's environment names its own TINY_CLOUD_VAR and TINY_CLOUD_LOGS", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+    try {
+      const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", TINY_CLOUD_VAR: join(dir, "host-var"), TINY_CLOUD_LOGS: join(dir, "host-logs") }
+      const r = await runProgram(["simulate", "--cloud", "aws", "--root", join(dir, "instance")], env)
+      expect(r.code, r.stdout).toBe(0)
+      expect(existsSync(join(dir, "instance/root/var/lib/cloud/.bootstrap-complete"))).toBe(true)
+      expect(existsSync(join(dir, "host-var"))).toBe(false)
+      expect(existsSync(join(dir, "host-logs"))).toBe(false)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   // every other cloud's first boot against the simulator is in first-boot.test.ts; azure's adds the wireserver
   it("boots a simulated azure instance, whose wireserver hears that it is ready", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
