@@ -1057,6 +1057,13 @@ ntp:
     expect(config("#cloud-config\npackages:\n  - [tool, 12345678901234567890]\n  - [other, 1.10]\n").packages).toEqual(["tool=12345678901234567890", "other=1.1"])
   })
 
+  it("installs a package written as a list of its name alone, as cloud-init's expand_package_list does; three items are still refused", () => {
+    const source = "#cloud-config\npackages:\n  - curl\n  - [open-iscsi]\n  - [jq, 1.7]\n  - [a, b, c]\n"
+    expect(config(source).packages).toEqual(["curl", "open-iscsi", "jq=1.7"])
+    expect(notes(source).problems).toHaveLength(1)
+    expect(notes(source).problems[0]).toMatch(/^line 6: packages\[3\]/)
+  })
+
   it("takes scalar runcmd entries as written: `false` is a command, not a boolean", () => {
     expect(config("#cloud-config\nruncmd: [cd /tmp, false, 5, ~, [sleep, 1]]\n").runcmd).toEqual([
       { kind: "shell", script: "cd /tmp", index: 0 },
