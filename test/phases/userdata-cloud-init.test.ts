@@ -427,6 +427,36 @@ describe.concurrent("further users", () => {
   )
 })
 
+describe.concurrent("a further user's sudo rules where sudo is not installed", () => {
+  const line = (user: string) => `userdata_users: ${user}: sudo is not installed and not in packages; its sudo rules give it nothing (a doas rule or the group wheel would)`
+
+  it.scopedLive("are written as cloud-init writes them and named, as they give no root; not when sudo is there or coming, or doas or wheel gives root", () =>
+    Effect.gen(function* () {
+      // as the tutorials write a deploy user (Hetzner's, DigitalOcean's), on an Alpine image that has doas
+      const users = [
+        "  - name: deploy\n    sudo: ALL=(ALL) NOPASSWD:ALL\n",
+        "  - name: admin\n    groups: [wheel]\n    sudo: ALL=(ALL) NOPASSWD:ALL\n",
+        "  - name: ops\n    doas: [permit nopass ops]\n    sudo: ALL=(ALL) NOPASSWD:ALL\n"
+      ]
+      const i = yield* userDataInstance(`#cloud-config\nusers:\n  - default\n${users.join("")}`)
+      const { main } = yield* firstBoot(i)
+      expect(main.code).toBe(0)
+      expect(i.read("/etc/sudoers.d/90-tiny-cloud-users")).toBe("deploy ALL=(ALL) NOPASSWD:ALL\nadmin ALL=(ALL) NOPASSWD:ALL\nops ALL=(ALL) NOPASSWD:ALL\n")
+      expect(main.stderr.split("\n").filter((l) => l.includes("sudo is not installed"))).toEqual([line("deploy")])
+      expectReachable(i, "alpine")
+
+      const installed = yield* userDataInstance(`#cloud-config\nusers:\n  - default\n${users[0]}`)
+      installed.write("/usr/bin/sudo", "")
+      expect((yield* firstBoot(installed)).main.stderr).not.toContain("sudo is not installed")
+      const coming = yield* userDataInstance(`#cloud-config\npackages: [sudo]\nusers:\n  - default\n${users[0]}`)
+      expect((yield* firstBoot(coming)).main.stderr).not.toContain("sudo is not installed")
+      // the default user's rule comes with wheel
+      const first = yield* userDataInstance(`#cloud-config\nusers:\n${users[0]}`)
+      expect((yield* firstBoot(first)).main.stderr).not.toContain("sudo is not installed")
+    })
+  )
+})
+
 describe.concurrent("a system account as the default user", () => {
   it.scopedLive("gets /bin/sh, not adduser's /bin/false, so that the cloud's keys log in; a shell it asks for is kept, and further system accounts are as asked", () =>
     Effect.gen(function* () {
