@@ -17,6 +17,8 @@ export interface PhaseRun {
   readonly cloud: CloudChoice
   /** user-data problems are logged once per run, by the first action that reads it */
   readonly userDataReported: Ref.Ref<boolean>
+  /** apk's indexes were fetched in this run, for the repositories as they are now */
+  readonly apkIndexFresh: Ref.Ref<boolean>
   /**
    * set by bootstrap_complete: the marker is written once the run is
    * recorded, as the first boot's last write (a crash before it leaves the

@@ -65,6 +65,7 @@ export const runPhase = (phase: Phase) =>
       userDataWord: word,
       cloud,
       userDataReported: yield* Ref.make(false),
+      apkIndexFresh: yield* Ref.make(false),
       markComplete: yield* Ref.make(false)
     })
     const run = yield* startRun(phase, startedAt, cloud, word)

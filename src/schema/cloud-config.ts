@@ -118,9 +118,10 @@ export type CloudWriteFile = typeof CloudWriteFile.Type
 
 // ---- packages, ntp, apk --------------------------------------------------------------------
 
-/** a name, a [name, version] pair, or a map by package manager (apt, snap: not on Alpine) */
+/** a name, a [name, version] pair (or a [name] alone, which cloud-init installs too), or a map by package manager (apt, snap: not on Alpine) */
 export const CloudPackage = Schema.Union(
   PackageName,
+  Schema.Tuple(PackageName),
   Schema.Tuple(PackageName, Schema.Union(Text, Schema.Number, Flag)),
   Schema.Record({ key: Schema.String, value: Schema.Unknown })
 ).annotations({ description: "a package name or a [name, version] pair" })

@@ -434,11 +434,42 @@ describe.concurrent("further users", () => {
       })
       const { main } = yield* firstBoot(i)
       expect(main.code).toBe(1)
-      expect(main.stderr).toContain("\nuserdata_users: ops: addgroup exited with status 1\nuserdata_users: ops not made as asked\n")
+      expect(main.stderr).toContain("\nuserdata_users: ops: addgroup exited with status 1\n")
+      expect(main.stderr).toContain("\nuserdata_users: ops not made as asked\n")
       expect(i.read("/home/ops/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
       expect(i.read("/etc/sudoers.d/90-tiny-cloud-users")).toBe("ops ALL=(ALL) NOPASSWD:ALL\n")
       expect(i.invocations().filter((c) => c.command === "chpasswd").map((c) => c.stdin)).toContain("ops:*\n")
       expectReachable(i, "alpine")
+    })
+  )
+})
+
+describe.concurrent("a further user's sudo rules where sudo is not installed", () => {
+  const line = (user: string) => `userdata_users: ${user}: sudo is not installed and not in packages; its sudo rules give it nothing (a doas rule or the group wheel would)`
+
+  it.scopedLive("are written as cloud-init writes them and named, as they give no root; not when sudo is there or coming, or doas or wheel gives root", () =>
+    Effect.gen(function* () {
+      // as the tutorials write a deploy user (Hetzner's, DigitalOcean's), on an Alpine image that has doas
+      const users = [
+        "  - name: deploy\n    sudo: ALL=(ALL) NOPASSWD:ALL\n",
+        "  - name: admin\n    groups: [wheel]\n    sudo: ALL=(ALL) NOPASSWD:ALL\n",
+        "  - name: ops\n    doas: [permit nopass ops]\n    sudo: ALL=(ALL) NOPASSWD:ALL\n"
+      ]
+      const i = yield* userDataInstance(`#cloud-config\nusers:\n  - default\n${users.join("")}`)
+      const { main } = yield* firstBoot(i)
+      expect(main.code).toBe(0)
+      expect(i.read("/etc/sudoers.d/90-tiny-cloud-users")).toBe("deploy ALL=(ALL) NOPASSWD:ALL\nadmin ALL=(ALL) NOPASSWD:ALL\nops ALL=(ALL) NOPASSWD:ALL\n")
+      expect(main.stderr.split("\n").filter((l) => l.includes("sudo is not installed"))).toEqual([line("deploy")])
+      expectReachable(i, "alpine")
+
+      const installed = yield* userDataInstance(`#cloud-config\nusers:\n  - default\n${users[0]}`)
+      installed.write("/usr/bin/sudo", "")
+      expect((yield* firstBoot(installed)).main.stderr).not.toContain("sudo is not installed")
+      const coming = yield* userDataInstance(`#cloud-config\npackages: [sudo]\nusers:\n  - default\n${users[0]}`)
+      expect((yield* firstBoot(coming)).main.stderr).not.toContain("sudo is not installed")
+      // the default user's rule comes with wheel
+      const first = yield* userDataInstance(`#cloud-config\nusers:\n${users[0]}`)
+      expect((yield* firstBoot(first)).main.stderr).not.toContain("sudo is not installed")
     })
   )
 })
@@ -606,6 +637,67 @@ describe.concurrent("cloud-config ntp", () => {
       const { main } = yield* firstBoot(i)
       expect(main.code).toBe(0)
       expect(i.read("/etc/chrony/chrony.conf")).toBe("#pool pool.ntp.org iburst\nmakestep 0.1 5\npool pool.example iburst\n")
+    })
+  )
+})
+
+/**
+ * apk as it answers on a cloud image, whose builder removed /var/cache/apk:
+ * `apk add` finds no package until `apk update` has fetched the indexes, and
+ * `apk update` fails where the mirror cannot be reached (`offline`).
+ */
+const freshImageApk = (offline = false) => {
+  let indexes = false
+  return (c: { readonly command: string; readonly args: ReadonlyArray<string> }) => {
+    if (c.command !== "apk") return undefined
+    if (c.args[0] === "update") {
+      indexes = !offline
+      return { exitCode: offline ? 1 : 0 }
+    }
+    return c.args[0] === "add" && !indexes ? { exitCode: 1, stderr: bytes(`ERROR: unable to select packages:\n  ${c.args[1]} (no such package)\n`) } : undefined
+  }
+}
+
+describe.concurrent("packages the ntp and timezone keys need, on an image without apk's indexes", () => {
+  it.scopedLive("chrony and tzdata are added after apk update, fetched once in the phase (again once apk_repos has changed the repositories)", () =>
+    Effect.gen(function* () {
+      const doc = "#cloud-config\nntp:\n  enabled: true\n  servers: [169.254.169.123]\ntimezone: Europe/Berlin\nruncmd: [date]\n"
+      const i = yield* userDataInstance(doc, { answer: freshImageApk() })
+      i.write("/etc/apk/repositories", "https://dl-cdn.alpinelinux.org/alpine/v3.21/main\n")
+      const { main } = yield* firstBoot(i)
+      expect(main.code).toBe(0)
+      expect(main.stderr).toContain("   ++ userdata_ntp: done\n")
+      expect(main.stderr).toContain("   ++ userdata_timezone: done\n")
+      expect(i.read("/etc/chrony/chrony.conf")).toBe("server 169.254.169.123 iburst\nmakestep 1.0 3\n")
+      expect(i.commands().filter((c) => /^(apk|rc-service|rc-update add)/.test(c) && !c.includes("sshd"))).toEqual([
+        "apk update",
+        "apk add chrony",
+        "rc-update add chronyd default",
+        "rc-service chronyd start",
+        "apk add tzdata"
+      ])
+
+      const repos = "#cloud-config\nntp: {enabled: true}\napk_repos:\n  alpine_repo: {version: v3.21}\npackages: [jq]\n"
+      const j = yield* userDataInstance(repos, { answer: freshImageApk() })
+      expect((yield* firstBoot(j)).main.code).toBe(0)
+      expect(j.commands().filter((c) => c.startsWith("apk"))).toEqual(["apk update", "apk add chrony", "apk update", "apk add jq"])
+    })
+  )
+
+  it.scopedLive("an installed package is left alone: no apk at all, so a mirror out of reach does not stop chrony's configuration", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nntp:\n  servers: [10.0.0.1]\n", { answer: freshImageApk(true) })
+      i.write("/lib/apk/db/installed", "C:Q1abc=\nP:chrony\nV:4.6-r0\n\nC:Q1def=\nP:chrony-openrc\nV:4.6-r0\n\n")
+      const { main } = yield* firstBoot(i)
+      expect(main.code).toBe(0)
+      expect(i.read("/etc/chrony/chrony.conf")).toBe("server 10.0.0.1 iburst\nmakestep 1.0 3\n")
+      expect(i.commands().filter((c) => c.startsWith("apk"))).toEqual([])
+
+      // not installed and out of reach: the action fails naming apk update, the rest of main goes on
+      const j = yield* userDataInstance("#cloud-config\nntp:\n  servers: [10.0.0.1]\n", { answer: freshImageApk(true) })
+      const after = yield* firstBoot(j)
+      expect(after.main.stderr).toContain("userdata_ntp: apk update exited with status 1\n")
+      expectReachable(j, "alpine")
     })
   )
 })

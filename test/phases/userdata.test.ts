@@ -141,6 +141,8 @@ packages: [vim, curl]
         `chown root:root ${root}/srv/app/zipped.txt`,
         `chown root:root ${root}/srv/app/binary.bin`,
         `chown root:root ${root}/etc/motd`,
+        // apk's indexes before the first package, and again once the repositories have changed
+        "apk update",
         "apk add chrony",
         "rc-update add chronyd default",
         "rc-service chronyd start",
@@ -351,7 +353,7 @@ packages: [jq, foo@testing]
 
   for (const [client, expected] of [
     ["busybox", ["rc-update add ntpd default", "rc-service ntpd start"]],
-    ["openntpd", ["apk add openntpd", "rc-update add openntpd default", "rc-service openntpd start"]]
+    ["openntpd", ["apk update", "apk add openntpd", "rc-update add openntpd default", "rc-service openntpd start"]]
   ] as const) {
     it.scopedLive(`ntp with ${client}`, () =>
       Effect.gen(function* () {

@@ -186,6 +186,20 @@ describe("the type a part's first line names", () => {
     expect(analyse(source).warnings).toEqual(["part 2 (line 12): #include parts are not supported; part ignored"])
   })
 
+  it("passes over an empty part of a type not read, as cloud-init does: the one after a last boundary written without its closing '--'", () => {
+    // as a user-data on GitHub (medandlearn/simpleserver-1) ends its two parts: `--//` and the end of the file
+    const open = multipart([part("text/cloud-config", "#cloud-config\nhostname: web"), part("text/x-shellscript", "#!/bin/sh\necho hi")], "//").replace(/--\/\/--\n$/, "--//\n")
+    const result = multipartOf(open)
+    expect([result.config.hostname, result.scripts.map((s) => text(s.content))]).toEqual(["web", ["#!/bin/sh\necho hi"]])
+    expect(analyse(open).warnings).toEqual([])
+    expect(analyse(`${open.slice(0, -1)}`).warnings).toEqual([])
+    // an empty part between two others, of a type read or not, is nothing either
+    expect(analyse(multipart([part("text/html", ""), part("text/cloud-config", "")])).warnings).toEqual([])
+    // a part with something in it is still named
+    expect(analyse(`${open}\n`).warnings).toEqual([])
+    expect(analyse(`${open}x\n`).warnings).toEqual(["part 3 (line 15): text/plain parts are not supported; part ignored"])
+  })
+
   it("leaves text/x-shellscript a script when the first line names no type", () => {
     const source = multipart([part("text/x-shellscript", "# a comment\necho hi"), part("text/x-shellscript", "#!/bin/sh\necho two")])
     expect(scriptsOf(source).map(([, body]) => body)).toEqual(["# a comment\necho hi", "#!/bin/sh\necho two"])

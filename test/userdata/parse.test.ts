@@ -1057,6 +1057,44 @@ ntp:
     expect(config("#cloud-config\npackages:\n  - [tool, 12345678901234567890]\n  - [other, 1.10]\n").packages).toEqual(["tool=12345678901234567890", "other=1.1"])
   })
 
+  it("installs a package written as a list of its name alone, as cloud-init's expand_package_list does; three items are still refused", () => {
+    const source = "#cloud-config\npackages:\n  - curl\n  - [open-iscsi]\n  - [jq, 1.7]\n  - [a, b, c]\n"
+    expect(config(source).packages).toEqual(["curl", "open-iscsi", "jq=1.7"])
+    expect(notes(source).problems).toHaveLength(1)
+    expect(notes(source).problems[0]).toMatch(/^line 6: packages\[3\]/)
+  })
+
+  it("runs the command of a cloud-init-per line, which cloud-init runs once per frequency: on the first boot, the command itself; another use is named", () => {
+    // cloud-init's bootcmd example, and AWS's ECS launch templates
+    const source = [
+      "#cloud-config",
+      "bootcmd:",
+      "  - [cloud-init-per, once, mymkfs, mkfs, /dev/vdb]",
+      "  - cloud-init-per instance docker_options echo 'OPTIONS=\"--storage-opt dm.basesize=20G\"' >> /etc/conf.d/docker",
+      "  - |",
+      "    mkdir -p /data",
+      "    cloud-init-per always mnt mount /dev/vdb /data",
+      "  - echo a; cloud-init-per once b touch /b",
+      "runcmd:",
+      "  - [cloud-init-per, once]",
+      "  - [sh, -c, cloud-init-per once c true]",
+      ""
+    ].join("\n")
+    const c = config(source)
+    expect(c.bootcmd).toEqual([
+      { kind: "argv", argv: ["mkfs", "/dev/vdb"], index: 0 },
+      { kind: "shell", script: `echo 'OPTIONS="--storage-opt dm.basesize=20G"' >> /etc/conf.d/docker`, index: 1 },
+      { kind: "shell", script: "mkdir -p /data\nmount /dev/vdb /data\n", index: 2 },
+      { kind: "shell", script: "echo a; cloud-init-per once b touch /b", index: 3 }
+    ])
+    expect(c.runcmd).toEqual([
+      { kind: "argv", argv: ["cloud-init-per", "once"], index: 0 },
+      { kind: "argv", argv: ["sh", "-c", "cloud-init-per once c true"], index: 1 }
+    ])
+    const named = "uses cloud-init-per, a program of cloud-init's that Tiny Cloud does not have: it is not found"
+    expect(notes(source).warnings).toEqual([`line 8: bootcmd[3]: ${named}`, `line 10: runcmd[0]: ${named}`, `line 11: runcmd[1]: ${named}`])
+  })
+
   it("takes scalar runcmd entries as written: `false` is a command, not a boolean", () => {
     expect(config("#cloud-config\nruncmd: [cd /tmp, false, 5, ~, [sleep, 1]]\n").runcmd).toEqual([
       { kind: "shell", script: "cd /tmp", index: 0 },

@@ -6,7 +6,7 @@ import { isHostName, Text, TimeZone, truthOf } from "../../schema/fields.js"
 import { commandsReader, flagReader, ignoreOthers, nonEmpty, ntpClientOf, pythonText, readSshKeys, toFile, type ReadContext } from "./common.js"
 import { cloudMode } from "./content.js"
 import { readDocument, type DocumentRead, type Reader } from "./document.js"
-import { DEFAULT_ALPINE_MIRROR, emptyUserConfig, type ApkRepository, type UserConfig } from "./model.js"
+import { DEFAULT_ALPINE_MIRROR, emptyUserConfig, type ApkRepository, type Command, type UserConfig } from "./model.js"
 import { asMap, decodeEach, decodeOr, type Key, type Notes, show } from "./notes.js"
 import { readGroups, readUsers } from "./users.js"
 
@@ -61,6 +61,30 @@ const chownOwner = (owner: string): string => {
 /** the variable cloud-init sets for bootcmd, as a shell word (not a part of OLD_INSTANCE_IDS) */
 const INSTANCE_ID = /(?<![A-Za-z0-9_])INSTANCE_ID(?![A-Za-z0-9_])/
 
+/**
+ * `cloud-init-per FREQUENCY NAME COMMAND...` (cloud-init's own bootcmd
+ * example, AWS's launch templates), a program of cloud-init's that runs
+ * COMMAND once per FREQUENCY; these commands run on the first boot alone,
+ * where that is COMMAND itself. A line that starts with it, or a list
+ * entry, is made COMMAND; a use elsewhere (after a `;`, in `sh -c`) is named.
+ */
+const CLOUD_INIT_PER_LINE = /^([ \t]*)cloud-init-per[ \t]+(?:once|instance|always)[ \t]+\S+[ \t]+(?=\S)/gm
+const CLOUD_INIT_PER = /(?<![\w.-])cloud-init-per(?![\w.-])/
+
+const withoutCloudInitPer = (commands: ReadonlyArray<Command> | undefined, path: ReadonlyArray<Key>, notes: Notes): Array<Command> | undefined =>
+  commands?.map((command) => {
+    const c: Command =
+      command.kind === "shell"
+        ? { ...command, script: command.script.replace(CLOUD_INIT_PER_LINE, "$1") }
+        : command.argv[0] === "cloud-init-per" && command.argv.length > 3 && ["once", "instance", "always"].includes(command.argv[1]!)
+          ? { ...command, argv: command.argv.slice(3) }
+          : command
+    if ((c.kind === "shell" ? [c.script] : c.argv).some((text) => CLOUD_INIT_PER.test(text))) {
+      notes.warn([...path, c.index], "uses cloud-init-per, a program of cloud-init's that Tiny Cloud does not have: it is not found")
+    }
+    return c
+  })
+
 /** where cloud-init's scripts_per_boot, scripts_per_instance and scripts_per_once modules find the programs they run */
 const CLOUD_INIT_SCRIPTS = /^\/var\/lib\/cloud\/scripts\/per-(?:boot|instance|once)\/(?=[^/])/
 
@@ -99,8 +123,8 @@ const readPackages: Reader = (value, path, { notes }) => {
   if (entries.length === 0 && !(Array.isArray(value) && value.length === 0)) return undefined
   const packages = entries.flatMap(({ index, value: p }) => {
     if (typeof p === "string") return [p]
-    // cloud-init writes a pair as NAME=VERSION with Python's str(), and a pair without a version (false, 0, "") as the name
-    if (Array.isArray(p)) return [p[1] === false || p[1] === 0 || p[1] === "" ? p[0] : `${p[0]}=${pythonText(p[1])}`]
+    // cloud-init writes a pair as NAME=VERSION with Python's str(), and a pair without a version (false, 0, "") or a [NAME] as the name
+    if (Array.isArray(p)) return [p.length === 1 || p[1] === false || p[1] === 0 || p[1] === "" ? p[0] : `${p[0]}=${pythonText(p[1])}`]
     for (const manager of Object.keys(p)) notes.ignore([...path, index, manager])
     return []
   })
@@ -196,16 +220,19 @@ const READERS: Readonly<Record<string, Reader>> = {
   ssh_authorized_keys: readSshKeys,
   write_files: readFiles,
   bootcmd: (value, path, context) => {
-    const read = commandsReader("bootcmd", pythonText)(value, path, context)
+    const bootcmd = withoutCloudInitPer(commandsReader("bootcmd", pythonText)(value, path, context)?.bootcmd, path, context.notes)
     // cloud-init runs bootcmd with INSTANCE_ID set to the instance's id; this edition sets none, so a command that uses it is told
-    for (const c of read?.bootcmd ?? []) {
+    for (const c of bootcmd ?? []) {
       if ((c.kind === "shell" ? [c.script] : c.argv).some((text) => INSTANCE_ID.test(text))) {
         context.notes.warn([...path, c.index], "uses INSTANCE_ID, which cloud-init sets for bootcmd and Tiny Cloud does not: it is empty")
       }
     }
-    return read
+    return bootcmd === undefined ? undefined : { bootcmd }
   },
-  runcmd: commandsReader("runcmd", pythonText),
+  runcmd: (value, path, context) => {
+    const runcmd = withoutCloudInitPer(commandsReader("runcmd", pythonText)(value, path, context)?.runcmd, path, context.notes)
+    return runcmd === undefined ? undefined : { runcmd }
+  },
   packages: readPackages,
   package_update: packageFlag("packageUpdate"),
   package_upgrade: packageFlag("packageUpgrade"),

@@ -417,7 +417,8 @@ const sortPart = (sorted: Parts, part: MimePart, content: Content, budget: Budge
       return
     }
     case "ignored":
-      sorted.warnings.push(`${where}: ${use.reason}; part ignored`)
+      // an empty part holds nothing to ignore: the one after a last `--BOUNDARY` with no closing `--`, which cloud-init passes over in silence
+      if (bytes.length > 0) sorted.warnings.push(`${where}: ${use.reason}; part ignored`)
   }
 }
 

@@ -1,7 +1,9 @@
 /** apk: the package cache, the repositories, `package_update`, `package_upgrade` and `packages`. */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
 import { RootFs } from "../../../services/RootFs.js"
+import { PhaseContext } from "../../action.js"
 import { loadUserConfig } from "../load.js"
 import { apkVersion, repositoryLines } from "../../../domain/userdata/model.js"
 import { fail, instancePath, system } from "./common.js"
@@ -12,6 +14,44 @@ const osVersionId = Effect.gen(function* () {
   const m = /^VERSION_ID=(.*)$/m.exec(Option.getOrElse(text, () => ""))
   return m ? m[1]!.trim().replace(/^(["'])(.*)\1$/, "$2") : undefined
 })
+
+/**
+ * `apk update`, once per run for the repositories as they are: a cloud image
+ * ships without apk's indexes (its builder removes /var/cache/apk), and
+ * `apk add` finds no package without them. cloud-init refreshes them once
+ * before it installs anything.
+ */
+export const apkUpdate = Effect.gen(function* () {
+  const { apkIndexFresh } = yield* PhaseContext
+  if (yield* Ref.get(apkIndexFresh)) return
+  yield* system("apk", ["update"], "apk update")
+  yield* Ref.set(apkIndexFresh, true)
+})
+
+/** the repositories changed: their indexes are to be fetched again */
+const repositoriesChanged = Effect.flatMap(PhaseContext, (ctx) => Ref.set(ctx.apkIndexFresh, false))
+
+/** apk's database of the installed packages (`/usr/lib` where /lib is merged into it) */
+const APK_INSTALLED = ["/lib/apk/db/installed", "/usr/lib/apk/db/installed"]
+
+const apkHas = (pkg: string) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    for (const path of APK_INSTALLED) {
+      const db = yield* fs.readTextIfExists(fs.at(path)).pipe(Effect.orElseSucceed(() => Option.none<string>()))
+      // each package's entry has its name on a `P:` line
+      if (Option.isSome(db) && db.value.split("\n").includes(`P:${pkg}`)) return true
+    }
+    return false
+  })
+
+/** a package an action needs (chrony, tzdata): left alone when installed, as cloud-init does, else added after `apk update` */
+export const apkInstall = (pkg: string) =>
+  Effect.gen(function* () {
+    if (yield* apkHas(pkg)) return
+    yield* apkUpdate
+    yield* system("apk", ["add", pkg], "apk add")
+  })
 
 /** `$ROOT/DIR` created; `/etc/apk/cache` a relative link to it */
 export const userdataApkCache = Effect.gen(function* () {
@@ -34,14 +74,16 @@ export const userdataApkRepositories = Effect.gen(function* () {
   const fs = yield* RootFs
   const file = fs.at("/etc/apk/repositories")
   if (!apk.configured) {
-    if (!(yield* fs.exists(file))) yield* system("setup-apkrepos", ["-1", "-c"], "setup-apkrepos")
-    return
+    if (yield* fs.exists(file)) return
+    yield* repositoriesChanged
+    return yield* system("setup-apkrepos", ["-1", "-c"], "setup-apkrepos")
   }
   if (apk.repositories.length === 0) return
   const version = apkVersion(yield* osVersionId)
   // without a release to default to, `BASE/REPO` would be a repository apk cannot use: such entries are left out, and said so
   const unversioned = version === undefined ? apk.repositories.filter((r) => r.version === undefined).length : 0
   const lines = apk.repositories.filter((r) => version !== undefined || r.version !== undefined).flatMap((r) => repositoryLines(r, version))
+  yield* repositoriesChanged
   if (apk.replaceRepositories) {
     if (unversioned === 0) yield* fs.writeAtomic(file, lines.map((l) => `${l}\n`).join(""), { mode: 0o644, keep: true })
   } else yield* fs.addLinesOnce(file, lines)
@@ -52,7 +94,7 @@ export const userdataApkRepositories = Effect.gen(function* () {
 })
 
 export const userdataPackageUpdate = Effect.gen(function* () {
-  if ((yield* loadUserConfig("userdata_package_update")).packageUpdate) yield* system("apk", ["update"], "apk update")
+  if ((yield* loadUserConfig("userdata_package_update")).packageUpdate) yield* apkUpdate
 })
 
 export const userdataPackageUpgrade = Effect.gen(function* () {

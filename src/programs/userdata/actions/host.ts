@@ -4,7 +4,7 @@ import { warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
 import { applyHostname, withoutRootDot } from "../../actions/hostname.js"
 import { loadUserConfig } from "../load.js"
-import { system } from "./common.js"
+import { apkInstall } from "./apk.js"
 
 /**
  * cloud-config `fqdn` and `hostname` replace the cloud's name, as cloud-init
@@ -35,7 +35,7 @@ export const userdataTimezone = Effect.gen(function* () {
   const zone = `/usr/share/zoneinfo/${timezone}`
   // a zone is a file: `Europe` is a directory of zones
   const isZone = Effect.zipWith(fs.exists(fs.at(zone)), fs.isDirectory(fs.at(zone)), (there, directory) => there && !directory)
-  if (!(yield* isZone)) yield* system("apk", ["add", "tzdata"], "apk add")
+  if (!(yield* isZone)) yield* apkInstall("tzdata")
   if (yield* isZone) yield* fs.symlink(zone, fs.at("/etc/localtime"))
   else if (yield* fs.isDirectory(fs.at("/usr/share/zoneinfo"))) {
     // tzdata is there and has no such zone: the name is none, which setup-timezone and cloud-init refuse too

@@ -4,6 +4,7 @@ import * as Option from "effect/Option"
 import { RootFs } from "../../../services/RootFs.js"
 import { loadUserConfig } from "../load.js"
 import type { NtpClient, NtpSettings } from "../../../domain/userdata/model.js"
+import { apkInstall } from "./apk.js"
 import { system } from "./common.js"
 
 const NTP: Readonly<Record<NtpClient, { readonly pkg?: string; readonly svc: string }>> = {
@@ -73,7 +74,7 @@ export const userdataNtp = Effect.gen(function* () {
   const { ntp } = yield* loadUserConfig("userdata_ntp")
   if (ntp === undefined) return
   const { pkg, svc } = NTP[ntp.client]
-  if (pkg !== undefined) yield* system("apk", ["add", pkg], "apk add")
+  if (pkg !== undefined) yield* apkInstall(pkg)
   yield* ntpConfiguration(ntp)
   yield* system("rc-update", ["add", svc, "default"], "rc-update add")
   yield* system("rc-service", [svc, "start"], "rc-service start")

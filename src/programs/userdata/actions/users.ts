@@ -128,6 +128,9 @@ export const withPasswordAuthentication = (config: string, allow: boolean): stri
   return `${lines.join("\n")}\n`
 }
 
+/** `packages` installs `name` (`bash`, `bash=5.2.37-r0`) */
+const installs = (packages: ReadonlyArray<string>, name: string) => packages.some((p) => p.split(/[=<>~]/)[0] === name)
+
 /** the login shells an image may lack, which a user-data written for other systems asks for (`shell: /bin/bash`) */
 const LOGIN_SHELLS: ReadonlySet<string> = new Set(["bash", "zsh", "fish", "ksh", "mksh", "tcsh", "csh", "dash"])
 
@@ -142,7 +145,7 @@ const withLoginShell = (action: string, user: string, account: AccountOptions, p
     const name = shell?.slice(shell.lastIndexOf("/") + 1)
     if (shell === undefined || name === undefined || account.system === true || !LOGIN_SHELLS.has(name)) return account
     const fs = yield* RootFs
-    if ((yield* fs.exists(fs.at(shell))) || packages.some((p) => p.split(/[=<>~]/)[0] === name)) return account
+    if ((yield* fs.exists(fs.at(shell))) || installs(packages, name)) return account
     yield* warn(`${action}: ${user}: shell ${shell} is not installed and not in packages; /bin/sh is used, so that ${user} can log in`)
     return { ...account, shell: "/bin/sh" }
   })
@@ -171,6 +174,20 @@ export const userdataUser = Effect.gen(function* () {
   yield* Ref.set(ctx.cloudUserAccount, yield* withDefaultUserLogin(user, account))
 })
 
+/**
+ * A further user's sudo rules where sudo is not installed nor in `packages`
+ * (Alpine's cloud images have doas): they are written, as cloud-init writes
+ * them, but give the user nothing, which is said. A user with doas rules
+ * of its own, or in `wheel`, has root through doas, as the default user has.
+ */
+const sudoWithoutSudo = (user: UserSpec, packages: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    if (user.sudo.length === 0 || user.doas.length > 0 || user.groups.includes("wheel") || installs(packages, "sudo")) return
+    const fs = yield* RootFs
+    if (yield* fs.exists(fs.at("/usr/bin/sudo"))) return
+    yield* warn(`userdata_users: ${user.name}: sudo is not installed and not in packages; its sudo rules give it nothing (a doas rule or the group wheel would)`)
+  })
+
 /** one user of `users`: made when missing (journalled), then its settings and keys, each whatever the others do */
 const makeUser = (user: UserSpec, cloudUser: string, packages: ReadonlyArray<string>, made: ReadonlySet<string>, journal: string, confine: Confine) =>
   Effect.gen(function* () {
@@ -192,6 +209,7 @@ const makeUser = (user: UserSpec, cloudUser: string, packages: ReadonlyArray<str
     // killed between adduser and chpasswd sets the password when it runs again
     const created = missing || (made.has(user.name) && Option.match(yield* shadowPassword(user.name), { onNone: () => true, onSome: (p) => p === "!" || p === "" }))
     yield* applySettings(user.name, user, { passwdApplies: created, created }, confine)
+    yield* sudoWithoutSudo(user, packages)
     if (user.sshAuthorizedKeys.length > 0) yield* confine(user.name, installKeys(user.name, user.sshAuthorizedKeys, { append: true, fromUserData: true, action: "userdata_users" }))
   })
 
