@@ -122,6 +122,12 @@ describe("first boot on aws", () => {
       const jinja = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("## template: jinja\n#!/bin/sh\necho {{ v1.instance_id }}\n") } })
       yield* jinja.run(["early"])
       expect((yield* jinja.run(["main"])).stderr).toContain("unknown_userdata: unable to process 'jinja' user-data: jinja templates are not supported\n")
+      // a #cloud-config saved as UTF-16 (Windows PowerShell 5's Out-File): not read, as cloud-init does not read it, and said why
+      const utf16 = yield* makeTestInstance({ cloud: "aws", instance: { userData: new Uint8Array(Buffer.from("\ufeff#cloud-config\r\nhostname: x\r\n", "utf16le")) } })
+      yield* utf16.run(["early"])
+      expect((yield* utf16.run(["main"])).stderr).toContain(
+        "unknown_userdata: unable to process 'utf-16' user-data: UTF-16 text is not read, as cloud-init does not read it either: save the user-data as UTF-8\n"
+      )
     })
   )
 

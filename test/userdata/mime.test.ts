@@ -301,11 +301,18 @@ describe("the type a part's first line names", () => {
   })
 
   it("is named when text/plain holds a type this program does not read", () => {
-    const source = multipart([part("text/plain", "#include\nhttp://example.com/x"), part("text/plain", "#alpine-config\nuser: bob"), part("text/plain", "hello")])
+    const utf16 = Buffer.from("\ufeff#cloud-config\r\nhostname: x\r\n", "utf16le").toString("base64")
+    const source = multipart([
+      part("text/plain", "#include\nhttp://example.com/x"),
+      part("text/plain", "#alpine-config\nuser: bob"),
+      part("text/plain", "hello"),
+      part("text/plain", utf16, ["Content-Transfer-Encoding: base64"])
+    ])
     expect(analyse(source).warnings).toEqual([
       "part 1 (line 7): #include parts are not supported; part ignored",
       "part 2 (line 12): #alpine-config parts are not supported; part ignored",
-      "part 3 (line 17): text/plain parts are not supported; part ignored"
+      "part 3 (line 17): text/plain parts are not supported; part ignored",
+      "part 4 (line 22): UTF-16 text is not read, as cloud-init does not read it either: save the user-data as UTF-8; part ignored"
     ])
   })
 })

@@ -76,6 +76,16 @@ describe("userDataType", () => {
     expect(userDataType(bytes(source))).toBe(type)
   })
 
+  it("names text saved as UTF-16 (its byte-order mark first, as Windows PowerShell 5 writes files) utf-16, whatever it holds: never read as UTF-8", () => {
+    const le = Buffer.from("\ufeff#cloud-config\r\nhostname: x\r\n", "utf16le")
+    expect(userDataType(le)).toBe("utf-16")
+    expect(userDataType(Buffer.from(le).swap16())).toBe("utf-16")
+    expect(userDataType(Buffer.from("\ufeff#!/bin/sh\r\necho hi\r\n", "utf16le"))).toBe("utf-16")
+    expect(Either.getOrThrow(parseUserData(le, OPTIONS))).toEqual({ kind: "unknown", type: "utf-16" })
+    // a UTF-8 byte-order mark is read past, as before
+    expect(userDataType(bytes("\ufeff#cloud-config\n"))).toBe("cloud-config")
+  })
+
   it("finds MIME headers in the first 4 KiB only", () => {
     const padding = `X-Padding: ${"a".repeat(5000)}\n`
     expect(userDataType(bytes(`Subject: x\n${padding}MIME-Version: 1.0\n\n`))).toBe("unknown")

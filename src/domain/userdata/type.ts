@@ -15,6 +15,21 @@ const HEAD_BYTES = 4096
 const JINJA = /^## template:\s*jinja\b/i
 
 /**
+ * Text saved as UTF-16 (Windows PowerShell 5 writes files so unless told
+ * otherwise) starts with its byte-order mark, FF FE or FE FF: read as UTF-8,
+ * as cloud-init reads user-data, its `#cloud-config` is no type at all.
+ */
+const isUtf16 = (bytes: Uint8Array): boolean => (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)
+
+/** why user-data (or a MIME part) of a word is not read, where the word alone does not say it */
+const NOT_READ: Readonly<Record<string, string>> = {
+  jinja: "jinja templates are not supported",
+  "utf-16": "UTF-16 text is not read, as cloud-init does not read it either: save the user-data as UTF-8"
+}
+
+export const whyNotRead = (word: string): string | undefined => (Object.hasOwn(NOT_READ, word) ? NOT_READ[word] : undefined)
+
+/**
  * MIME: the text starts with header lines (after an optional mbox `From `
  * line) up to a blank line, and one of them is `Content-Type` or
  * `MIME-Version`, whatever their case.
@@ -58,13 +73,15 @@ const wordOf = (text: string): string => {
  * MIME headers `multipart`, nothing `missing`, anything else `unknown`. A
  * `## template: jinja` line before `#cloud-config` gives `cloud-config` (the
  * template is not rendered, a warning says so); before anything else,
- * `jinja`. A WORD this program has no handler for (`cloud-boothook`...) is
- * kept, so messages can name it: printable, as every message, status.json
+ * `jinja`. Text that starts with a UTF-16 byte-order mark, `utf-16`. A
+ * WORD this program has no handler for (`cloud-boothook`...) is kept, so
+ * messages can name it: printable, as every message, status.json
  * and `status` show it (control characters escaped, at most 80 of them),
  * never the terminal escapes or the kilobytes a first line may hold.
  */
 export const userDataWord = (bytes: Uint8Array): string => {
   if (bytes.length === 0) return "missing"
+  if (isUtf16(bytes)) return "utf-16"
   const head = new TextDecoder().decode(bytes.subarray(0, HEAD_BYTES))
   if (isMime(head)) return "multipart"
   const text = head.replace(/^\s+/, "")
