@@ -186,6 +186,16 @@ describe("the type a part's first line names", () => {
     expect(analyse(source).warnings).toEqual(["part 2 (line 12): #include parts are not supported; part ignored"])
   })
 
+  it("ignores base64 text a part's Content-Transfer-Encoding does not say is base64, saying why, as cloud-init does not decode it: never run as a script", () => {
+    const script = Buffer.from("#!/bin/sh\necho hi\n").toString("base64")
+    const source = multipart([part("text/x-shellscript", script), part("text/plain", script), part("text/x-shellscript", script, ["Content-Transfer-Encoding: base64"])])
+    expect(scriptsOf(source)).toEqual([["part-3", "#!/bin/sh\necho hi\n"]])
+    expect(analyse(source).warnings).toEqual([
+      "part 1 (line 7): base64 text is not decoded without Content-Transfer-Encoding: base64, as cloud-init does not decode it; part ignored",
+      "part 2 (line 11): base64 text is not decoded without Content-Transfer-Encoding: base64, as cloud-init does not decode it; part ignored"
+    ])
+  })
+
   it("leaves text/x-shellscript a script when the first line names no type", () => {
     const source = multipart([part("text/x-shellscript", "# a comment\necho hi"), part("text/x-shellscript", "#!/bin/sh\necho two")])
     expect(scriptsOf(source).map(([, body]) => body)).toEqual(["# a comment\necho hi", "#!/bin/sh\necho two"])

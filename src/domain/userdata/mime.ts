@@ -263,6 +263,8 @@ const sniffedUse = (bytes: Uint8Array): PartUse | undefined => {
   const word = userDataWord(bytes)
   if (word === "script" || word === "cloud-config") return { kind: word }
   if (word === "cloud-config-archive") return { kind: "archive" }
+  // a part's base64 is decoded when its Content-Transfer-Encoding says so
+  if (word === "base64") return ignored("base64 text is not decoded without Content-Transfer-Encoding: base64, as cloud-init does not decode it")
   const notRead = whyNotRead(word)
   if (notRead !== undefined) return ignored(notRead)
   return OTHER_TYPE_WORDS.has(word) ? ignored(`#${word} parts are not supported`) : undefined

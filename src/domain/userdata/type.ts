@@ -24,7 +24,8 @@ const isUtf16 = (bytes: Uint8Array): boolean => (bytes[0] === 0xff && bytes[1] =
 /** why user-data (or a MIME part) of a word is not read, where the word alone does not say it */
 const NOT_READ: Readonly<Record<string, string>> = {
   jinja: "jinja templates are not supported",
-  "utf-16": "UTF-16 text is not read, as cloud-init does not read it either: save the user-data as UTF-8"
+  "utf-16": "UTF-16 text is not read, as cloud-init does not read it either: save the user-data as UTF-8",
+  base64: "base64 text is not decoded, as cloud-init does not decode it either: give the cloud the user-data itself (on gcp, or set user-data-encoding to base64)"
 }
 
 export const whyNotRead = (word: string): string | undefined => (Object.hasOwn(NOT_READ, word) ? NOT_READ[word] : undefined)
@@ -50,6 +51,21 @@ export const isMime = (head: string): boolean => {
   return mime
 }
 
+/**
+ * Base64 text the cloud serves as it was given, which cloud-init does not
+ * decode either: Terraform's cloudinit_config output (base64 of gzip by
+ * default) on a cloud that takes user-data as it is, or a base64 file given
+ * to a tool that encodes it again. Told by what the text's start (a few KiB
+ * at most) decodes to: gzip data, or user-data of a type this word names.
+ */
+const isBase64OfUserData = (text: string): boolean => {
+  const compact = text.replace(/\s+/g, "")
+  const whole = compact.slice(0, compact.length - (compact.length % 4))
+  if (whole.length === 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(whole)) return false
+  const decoded = Buffer.from(whole, "base64")
+  return (decoded[0] === 0x1f && decoded[1] === 0x8b) || !["missing", "unknown"].includes(userDataWord(decoded))
+}
+
 /** the first line of a text, without its line break */
 const firstLineOf = (text: string): string => text.split(/\r?\n/, 1)[0] ?? ""
 
@@ -73,11 +89,12 @@ const wordOf = (text: string): string => {
  * MIME headers `multipart`, nothing `missing`, anything else `unknown`. A
  * `## template: jinja` line before `#cloud-config` gives `cloud-config` (the
  * template is not rendered, a warning says so); before anything else,
- * `jinja`. Text that starts with a UTF-16 byte-order mark, `utf-16`. A
- * WORD this program has no handler for (`cloud-boothook`...) is kept, so
- * messages can name it: printable, as every message, status.json
- * and `status` show it (control characters escaped, at most 80 of them),
- * never the terminal escapes or the kilobytes a first line may hold.
+ * `jinja`. Text that starts with a UTF-16 byte-order mark, `utf-16`; base64
+ * text of user-data (or of gzip data), `base64`. A WORD this program has no
+ * handler for (`cloud-boothook`...) is kept, so messages can name it:
+ * printable, as every message, status.json and `status` show it (control
+ * characters escaped, at most 80 of them), never the terminal escapes or
+ * the kilobytes a first line may hold.
  */
 export const userDataWord = (bytes: Uint8Array): string => {
   if (bytes.length === 0) return "missing"
@@ -91,7 +108,7 @@ export const userDataWord = (bytes: Uint8Array): string => {
   }
   if (text.startsWith("#!")) return "script"
   if (text.startsWith("#")) return wordOf(text.slice(1)) || "unknown"
-  return "unknown"
+  return isBase64OfUserData(text) ? "base64" : "unknown"
 }
 
 /**
