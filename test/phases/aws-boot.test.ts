@@ -122,6 +122,19 @@ describe("first boot on aws", () => {
       const jinja = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("## template: jinja\n#!/bin/sh\necho {{ v1.instance_id }}\n") } })
       yield* jinja.run(["early"])
       expect((yield* jinja.run(["main"])).stderr).toContain("unknown_userdata: unable to process 'jinja' user-data: jinja templates are not supported\n")
+      // Terraform's cloudinit_config output as it is by default (base64 of gzip) on a cloud that serves it as given: said, not decoded, as in cloud-init
+      const mime = 'Content-Type: multipart/mixed; boundary="MIMEBOUNDARY"\nMIME-Version: 1.0\r\n\r\n--MIMEBOUNDARY\r\nContent-Type: text/cloud-config\r\n\r\n#cloud-config\nhostname: x\n\r\n--MIMEBOUNDARY--\r\n'
+      const b64 = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(gzipSync(mime).toString("base64")) } })
+      yield* b64.run(["early"])
+      expect((yield* b64.run(["main"])).stderr).toContain(
+        "unknown_userdata: unable to process 'base64' user-data: base64 text is not decoded, as cloud-init does not decode it either: give the cloud the user-data itself (on gcp, or set user-data-encoding to base64)\n"
+      )
+      // a #cloud-config saved as UTF-16 (Windows PowerShell 5's Out-File): not read, as cloud-init does not read it, and said why
+      const utf16 = yield* makeTestInstance({ cloud: "aws", instance: { userData: new Uint8Array(Buffer.from("\ufeff#cloud-config\r\nhostname: x\r\n", "utf16le")) } })
+      yield* utf16.run(["early"])
+      expect((yield* utf16.run(["main"])).stderr).toContain(
+        "unknown_userdata: unable to process 'utf-16' user-data: UTF-16 text is not read, as cloud-init does not read it either: save the user-data as UTF-8\n"
+      )
     })
   )
 

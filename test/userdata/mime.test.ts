@@ -200,6 +200,16 @@ describe("the type a part's first line names", () => {
     expect(analyse(`${open}x\n`).warnings).toEqual(["part 3 (line 15): text/plain parts are not supported; part ignored"])
   })
 
+  it("ignores base64 text a part's Content-Transfer-Encoding does not say is base64, saying why, as cloud-init does not decode it: never run as a script", () => {
+    const script = Buffer.from("#!/bin/sh\necho hi\n").toString("base64")
+    const source = multipart([part("text/x-shellscript", script), part("text/plain", script), part("text/x-shellscript", script, ["Content-Transfer-Encoding: base64"])])
+    expect(scriptsOf(source)).toEqual([["part-3", "#!/bin/sh\necho hi\n"]])
+    expect(analyse(source).warnings).toEqual([
+      "part 1 (line 7): base64 text is not decoded without Content-Transfer-Encoding: base64, as cloud-init does not decode it; part ignored",
+      "part 2 (line 11): base64 text is not decoded without Content-Transfer-Encoding: base64, as cloud-init does not decode it; part ignored"
+    ])
+  })
+
   it("leaves text/x-shellscript a script when the first line names no type", () => {
     const source = multipart([part("text/x-shellscript", "# a comment\necho hi"), part("text/x-shellscript", "#!/bin/sh\necho two")])
     expect(scriptsOf(source).map(([, body]) => body)).toEqual(["# a comment\necho hi", "#!/bin/sh\necho two"])
@@ -315,11 +325,18 @@ describe("the type a part's first line names", () => {
   })
 
   it("is named when text/plain holds a type this program does not read", () => {
-    const source = multipart([part("text/plain", "#include\nhttp://example.com/x"), part("text/plain", "#alpine-config\nuser: bob"), part("text/plain", "hello")])
+    const utf16 = Buffer.from("\ufeff#cloud-config\r\nhostname: x\r\n", "utf16le").toString("base64")
+    const source = multipart([
+      part("text/plain", "#include\nhttp://example.com/x"),
+      part("text/plain", "#alpine-config\nuser: bob"),
+      part("text/plain", "hello"),
+      part("text/plain", utf16, ["Content-Transfer-Encoding: base64"])
+    ])
     expect(analyse(source).warnings).toEqual([
       "part 1 (line 7): #include parts are not supported; part ignored",
       "part 2 (line 12): #alpine-config parts are not supported; part ignored",
-      "part 3 (line 17): text/plain parts are not supported; part ignored"
+      "part 3 (line 17): text/plain parts are not supported; part ignored",
+      "part 4 (line 22): UTF-16 text is not read, as cloud-init does not read it either: save the user-data as UTF-8; part ignored"
     ])
   })
 })

@@ -76,6 +76,28 @@ describe("userDataType", () => {
     expect(userDataType(bytes(source))).toBe(type)
   })
 
+  it("names text saved as UTF-16 (its byte-order mark first, as Windows PowerShell 5 writes files) utf-16, whatever it holds: never read as UTF-8", () => {
+    const le = Buffer.from("\ufeff#cloud-config\r\nhostname: x\r\n", "utf16le")
+    expect(userDataType(le)).toBe("utf-16")
+    expect(userDataType(Buffer.from(le).swap16())).toBe("utf-16")
+    expect(userDataType(Buffer.from("\ufeff#!/bin/sh\r\necho hi\r\n", "utf16le"))).toBe("utf-16")
+    expect(Either.getOrThrow(parseUserData(le, OPTIONS))).toEqual({ kind: "unknown", type: "utf-16" })
+    // a UTF-8 byte-order mark is read past, as before
+    expect(userDataType(bytes("\ufeff#cloud-config\n"))).toBe("cloud-config")
+  })
+
+  it("names base64 text of user-data or of gzip data (Terraform's cloudinit_config output on a cloud that serves it as given) base64: never decoded, as cloud-init does not decode it", () => {
+    const b64 = (data: string | Uint8Array) => Buffer.from(data).toString("base64")
+    expect(userDataType(bytes(b64("#cloud-config\nhostname: x\n")))).toBe("base64")
+    // line-wrapped, as base64(1) writes it, and of gzip data: Terraform's default
+    expect(userDataType(bytes(`${b64(gzipSync("#!/bin/sh\necho hi\n"))}\n`))).toBe("base64")
+    expect(userDataType(bytes(b64("#!/bin/sh\n" + "echo hello world\n".repeat(300)).replace(/.{76}/g, "$&\n")))).toBe("base64")
+    expect(parsed(b64("#cloud-config\nhostname: x\n"))).toEqual({ kind: "unknown", type: "base64" })
+    // text that is base64 too, but of nothing user-data is, stays unknown
+    expect(userDataType(bytes("test\n"))).toBe("unknown")
+    expect(userDataType(bytes(b64("just some text\n")))).toBe("unknown")
+  })
+
   it("finds MIME headers in the first 4 KiB only", () => {
     const padding = `X-Padding: ${"a".repeat(5000)}\n`
     expect(userDataType(bytes(`Subject: x\n${padding}MIME-Version: 1.0\n\n`))).toBe("unknown")

@@ -10,7 +10,7 @@
 import * as Either from "effect/Either"
 import { type Budget, type Decoded, fromBase64, gunzipWithin } from "./content.js"
 import type { Problem } from "./problem.js"
-import { isJinja, OTHER_TYPE_WORDS, userDataWord } from "./type.js"
+import { isJinja, OTHER_TYPE_WORDS, userDataWord, whyNotRead } from "./type.js"
 
 export const JINJA_WARNING = "jinja templates are not supported; the rest is read as plain cloud-config"
 
@@ -263,7 +263,10 @@ const sniffedUse = (bytes: Uint8Array): PartUse | undefined => {
   const word = userDataWord(bytes)
   if (word === "script" || word === "cloud-config") return { kind: word }
   if (word === "cloud-config-archive") return { kind: "archive" }
-  if (word === "jinja") return ignored("jinja templates are not supported")
+  // a part's base64 is decoded when its Content-Transfer-Encoding says so
+  if (word === "base64") return ignored("base64 text is not decoded without Content-Transfer-Encoding: base64, as cloud-init does not decode it")
+  const notRead = whyNotRead(word)
+  if (notRead !== undefined) return ignored(notRead)
   return OTHER_TYPE_WORDS.has(word) ? ignored(`#${word} parts are not supported`) : undefined
 }
 

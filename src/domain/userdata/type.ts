@@ -15,6 +15,22 @@ const HEAD_BYTES = 4096
 const JINJA = /^## template:\s*jinja\b/i
 
 /**
+ * Text saved as UTF-16 (Windows PowerShell 5 writes files so unless told
+ * otherwise) starts with its byte-order mark, FF FE or FE FF: read as UTF-8,
+ * as cloud-init reads user-data, its `#cloud-config` is no type at all.
+ */
+const isUtf16 = (bytes: Uint8Array): boolean => (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)
+
+/** why user-data (or a MIME part) of a word is not read, where the word alone does not say it */
+const NOT_READ: Readonly<Record<string, string>> = {
+  jinja: "jinja templates are not supported",
+  "utf-16": "UTF-16 text is not read, as cloud-init does not read it either: save the user-data as UTF-8",
+  base64: "base64 text is not decoded, as cloud-init does not decode it either: give the cloud the user-data itself (on gcp, or set user-data-encoding to base64)"
+}
+
+export const whyNotRead = (word: string): string | undefined => (Object.hasOwn(NOT_READ, word) ? NOT_READ[word] : undefined)
+
+/**
  * MIME: the text starts with header lines (after an optional mbox `From `
  * line) up to a blank line, and one of them is `Content-Type` or
  * `MIME-Version`, whatever their case.
@@ -33,6 +49,21 @@ export const isMime = (head: string): boolean => {
     if (/^(?:content-type|mime-version)$/i.test(name)) mime = true
   }
   return mime
+}
+
+/**
+ * Base64 text the cloud serves as it was given, which cloud-init does not
+ * decode either: Terraform's cloudinit_config output (base64 of gzip by
+ * default) on a cloud that takes user-data as it is, or a base64 file given
+ * to a tool that encodes it again. Told by what the text's start (a few KiB
+ * at most) decodes to: gzip data, or user-data of a type this word names.
+ */
+const isBase64OfUserData = (text: string): boolean => {
+  const compact = text.replace(/\s+/g, "")
+  const whole = compact.slice(0, compact.length - (compact.length % 4))
+  if (whole.length === 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(whole)) return false
+  const decoded = Buffer.from(whole, "base64")
+  return (decoded[0] === 0x1f && decoded[1] === 0x8b) || !["missing", "unknown"].includes(userDataWord(decoded))
 }
 
 /** the first line of a text, without its line break */
@@ -58,13 +89,16 @@ const wordOf = (text: string): string => {
  * MIME headers `multipart`, nothing `missing`, anything else `unknown`. A
  * `## template: jinja` line before `#cloud-config` gives `cloud-config` (the
  * template is not rendered, a warning says so); before anything else,
- * `jinja`. A WORD this program has no handler for (`cloud-boothook`...) is
- * kept, so messages can name it: printable, as every message, status.json
- * and `status` show it (control characters escaped, at most 80 of them),
- * never the terminal escapes or the kilobytes a first line may hold.
+ * `jinja`. Text that starts with a UTF-16 byte-order mark, `utf-16`; base64
+ * text of user-data (or of gzip data), `base64`. A WORD this program has no
+ * handler for (`cloud-boothook`...) is kept, so messages can name it:
+ * printable, as every message, status.json and `status` show it (control
+ * characters escaped, at most 80 of them), never the terminal escapes or
+ * the kilobytes a first line may hold.
  */
 export const userDataWord = (bytes: Uint8Array): string => {
   if (bytes.length === 0) return "missing"
+  if (isUtf16(bytes)) return "utf-16"
   const head = new TextDecoder().decode(bytes.subarray(0, HEAD_BYTES))
   if (isMime(head)) return "multipart"
   const text = head.replace(/^\s+/, "")
@@ -74,7 +108,7 @@ export const userDataWord = (bytes: Uint8Array): string => {
   }
   if (text.startsWith("#!")) return "script"
   if (text.startsWith("#")) return wordOf(text.slice(1)) || "unknown"
-  return "unknown"
+  return isBase64OfUserData(text) ? "base64" : "unknown"
 }
 
 /**

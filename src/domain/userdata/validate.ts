@@ -5,7 +5,7 @@
  */
 import { analyseUserData, type Analysis, type ParseOptions } from "./parse.js"
 import { formatProblem, type Problem } from "./problem.js"
-import { CHECKED_WORDS } from "./type.js"
+import { CHECKED_WORDS, whyNotRead } from "./type.js"
 
 export { formatProblem, type Problem }
 
@@ -25,7 +25,8 @@ const KNOWN = "#alpine-config, #cloud-config, #cloud-config-archive, a #! script
 /** Problems of the file as a whole: nothing to check, or nothing this program can run. */
 const typeProblems = (type: string): ReadonlyArray<Problem> => {
   if (type === "missing") return [{ path: "", line: 1, message: "user-data is empty" }]
-  if (type === "jinja") return [{ path: "", line: 1, message: `jinja templates are not supported; expected ${KNOWN}` }]
+  if (type === "jinja") return [{ path: "", line: 1, message: `${whyNotRead(type)}; expected ${KNOWN}` }]
+  if (type === "utf-16" || type === "base64") return [{ path: "", line: 1, message: whyNotRead(type)! }]
   return type === "script" || CHECKED_WORDS.has(type)
     ? []
     : [{ path: "", line: 1, message: `user-data type ${type === "unknown" ? "is unknown" : `#${type} is not supported`}; expected ${KNOWN}` }]

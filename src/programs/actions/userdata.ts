@@ -12,7 +12,7 @@ import { decompress } from "../decompress.js"
 import { oncePerFirstBoot } from "../userdata/actions/common.js"
 import { textOf } from "../../domain/text.js"
 import { runnableScript } from "../../domain/userdata/runnable.js"
-import { CHECKED_WORDS, userDataTypeOf } from "../../domain/userdata/type.js"
+import { CHECKED_WORDS, userDataTypeOf, whyNotRead } from "../../domain/userdata/type.js"
 
 /**
  * fetch, decompress, store byte-exact for root only; absent or empty user-data leaves no file. An earlier
@@ -56,10 +56,11 @@ const reportProblems = Effect.gen(function* () {
 
 export const missingUserdata = notice("missing_userdata: no user-data found")
 
-/** the shell edition's line; a jinja template (before anything but cloud-config) also gets the reason `schema` gives */
-export const unknownUserdata = Effect.flatMap(PhaseContext, (ctx) =>
-  warn(`unknown_userdata: unable to process '${ctx.userDataWord}' user-data${ctx.userDataWord === "jinja" ? ": jinja templates are not supported" : ""}`)
-)
+/** the shell edition's line; a jinja template (before anything but cloud-config), or UTF-16 text, also gets the reason `schema` gives */
+export const unknownUserdata = Effect.flatMap(PhaseContext, (ctx) => {
+  const why = whyNotRead(ctx.userDataWord)
+  return warn(`unknown_userdata: unable to process '${ctx.userDataWord}' user-data${why === undefined ? "" : `: ${why}`}`)
+})
 
 /**
  * How to run a script whose `#!` comes after blank lines (cloud-init reads
