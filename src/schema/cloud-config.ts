@@ -69,8 +69,8 @@ export type UserMap = typeof UserMap.Type
 /** values that are secrets: a message about them never shows the value */
 export const SECRET_KEYS: ReadonlySet<string> = new Set(["passwd", "hashed_passwd", "plain_text_passwd", "password"])
 
-/** members of a top-level `groups` entry: one user name or a list */
-export const GroupMembers = Schema.Union(UserName, Schema.Array(UserName)).annotations({ description: "a user name or a list of them" })
+/** members of a top-level `groups` entry (a member string is read as its names separated by commas) */
+export const GroupMembers = Schema.Array(UserName).annotations({ description: "user names, separated by commas or in a list" })
 
 // ---- files ---------------------------------------------------------------------------------
 

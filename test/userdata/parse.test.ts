@@ -987,6 +987,15 @@ users:
     expect(config("#cloud-config\ngroups: 'a, b'\n").groups.map((g) => g.name)).toEqual(["a", "b"])
   })
 
+  it("reads a group's member string as cloud-init does: names separated by commas", () => {
+    const source = "#cloud-config\ngroups:\n  devs: 'alice, bob'\n  ops: carol\n"
+    expect(config(source).groups).toEqual([
+      { name: "devs", members: ["alice", "bob"] },
+      { name: "ops", members: ["carol"] }
+    ])
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+  })
+
   it("maps the top-level keys", () => {
     const source = `#cloud-config
 hostname: web-1

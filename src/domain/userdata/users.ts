@@ -349,9 +349,11 @@ export const readGroups = (value: unknown, path: ReadonlyArray<Key>, { notes }: 
   const groups: Array<GroupSpec> = []
   const add = (name: string, members: unknown, at: ReadonlyArray<Key>) => {
     if (decodeOr(GroupName, name, at, notes) === undefined) return
-    const list = members === null || members === undefined ? [] : decodeOr(GroupMembers, members, at, notes)
+    // "alice, bob": cloud-init splits a group's member string at its commas
+    const given = typeof members === "string" ? members.split(",").map((m) => m.trim()).filter((m) => m !== "") : members
+    const list = given === null || given === undefined ? [] : decodeOr(GroupMembers, given, at, notes)
     if (list === undefined) return
-    groups.push({ name, members: typeof list === "string" ? [list] : list })
+    groups.push({ name, members: list })
   }
   const fromMap = (map: Record<string, unknown>, at: ReadonlyArray<Key>) => {
     for (const [name, members] of Object.entries(map)) add(name, members, [...at, name])
