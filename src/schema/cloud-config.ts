@@ -118,10 +118,10 @@ export type CloudWriteFile = typeof CloudWriteFile.Type
 
 // ---- packages, ntp, apk --------------------------------------------------------------------
 
-/** a name, a [name, version] pair, or a map by package manager (apt, snap: not on Alpine) */
+/** a name, a [name, version] pair (or [name], or a null version, which cloud-init takes as the name alone), or a map by package manager (apt, snap: not on Alpine) */
 export const CloudPackage = Schema.Union(
   PackageName,
-  Schema.Tuple(PackageName, Schema.Union(Text, Schema.Number, Flag)),
+  Schema.Tuple(PackageName, Schema.optionalElement(Schema.Union(Text, Schema.Number, Flag, Schema.Null))),
   Schema.Record({ key: Schema.String, value: Schema.Unknown })
 ).annotations({ description: "a package name or a [name, version] pair" })
 
