@@ -987,6 +987,15 @@ users:
     expect(config("#cloud-config\ngroups: 'a, b'\n").groups.map((g) => g.name)).toEqual(["a", "b"])
   })
 
+  it("reads packages written as a string as cloud-init does: the one package it names, with a warning", () => {
+    const source = "#cloud-config\npackages: nginx\n"
+    expect(config(source).packages).toEqual(["nginx"])
+    expect(notes(source)).toEqual({ problems: [], warnings: ["line 2: packages: a string, not a list; read as one package, as cloud-init reads it"] })
+    expect(notes("#cloud-config\npackages: nginx curl\n").problems).toEqual([
+      "line 2: packages: expected a package name (no spaces, not starting with -), got a string of 10 characters; skipped"
+    ])
+  })
+
   it("reads a group's member string as cloud-init does: names separated by commas", () => {
     const source = "#cloud-config\ngroups:\n  devs: 'alice, bob'\n  ops: carol\n"
     expect(config(source).groups).toEqual([

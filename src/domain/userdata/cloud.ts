@@ -2,7 +2,7 @@
 import { posix } from "node:path"
 import * as Schema from "effect/Schema"
 import { AlpineRepo, ApkRepos, CloudNtp, CloudPackage, CloudPermissions, CloudWriteFile, keepsOwnerSide, ownerSides, SshPwauth } from "../../schema/cloud-config.js"
-import { isHostName, Text, TimeZone, truthOf } from "../../schema/fields.js"
+import { isHostName, PackageName, Text, TimeZone, truthOf } from "../../schema/fields.js"
 import { commandsReader, flagReader, ignoreOthers, nonEmpty, ntpClientOf, pythonText, readSshKeys, toFile, type ReadContext } from "./common.js"
 import { cloudMode } from "./content.js"
 import { readDocument, type DocumentRead, type Reader } from "./document.js"
@@ -95,6 +95,13 @@ const readFiles: Reader = (value, path, context) => {
 }
 
 const readPackages: Reader = (value, path, { notes }) => {
+  // cloud-init reads the key with get_cfg_option_list: a string is the one package it names
+  if (typeof value === "string") {
+    const name = decodeOr(PackageName, value, path, notes)
+    if (name === undefined) return undefined
+    notes.warn(path, "a string, not a list; read as one package, as cloud-init reads it")
+    return { packages: [name] }
+  }
   const entries = decodeEach(CloudPackage, value, path, notes)
   if (entries.length === 0 && !(Array.isArray(value) && value.length === 0)) return undefined
   const packages = entries.flatMap(({ index, value: p }) => {
