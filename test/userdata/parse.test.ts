@@ -747,6 +747,10 @@ users:
     expect(config(source).users.map((u) => [u.name, u.sudo])).toEqual([["bob", []], ["ann", ["ALL=(ALL) ALL"]], ["cy", []]])
     const skipped = "not a sudo rule (HOSTS=(USERS) COMMANDS, on one line), which would break sudo for every user; that rule skipped"
     expect(notes(source)).toEqual({ problems: [], warnings: [`line 5: users[1].sudo: ${skipped}`, `line 7: users[2].sudo: ${skipped}`] })
+    // a whole sudoers line pasted as the rule names the user twice once written ('dan dan ALL=...'); host lists are kept
+    const pasted = "#cloud-config\nusers:\n  - default\n  - name: dan\n    sudo: ['dan ALL=(ALL) NOPASSWD: /sbin/reboot', '%wheel ALL=(ALL) ALL', 'web1, !web2 = (root) /bin/ls']\n"
+    expect(config(pasted).users.map((u) => [u.name, u.sudo])).toEqual([["dan", ["web1, !web2 = (root) /bin/ls"]]])
+    expect(notes(pasted)).toEqual({ problems: [], warnings: [`line 5: users[1].sudo: ${skipped}`] })
   })
 
   it("a default user whose sudo rules are all skipped (a template's quoted 'False') has no rights, as with sudo: false: no wheel", () => {
@@ -759,9 +763,9 @@ users:
   })
 
   it("keeps CLOUD_USER when `default` is listed", () => {
-    const c = config("#cloud-config\nusers:\n  - default\n  - name: bob\n    sudo: [ALL=(ALL) ALL, ~, 'bob ALL=(ALL) NOPASSWD: /sbin/reboot']\n")
+    const c = config("#cloud-config\nusers:\n  - default\n  - name: bob\n    sudo: [ALL=(ALL) ALL, ~, 'ALL=(ALL) NOPASSWD: /sbin/reboot']\n")
     expect(c.defaultUser).toBeUndefined()
-    expect(c.users.map((u) => [u.name, u.sudo])).toEqual([["bob", ["ALL=(ALL) ALL", "bob ALL=(ALL) NOPASSWD: /sbin/reboot"]]])
+    expect(c.users.map((u) => [u.name, u.sudo])).toEqual([["bob", ["ALL=(ALL) ALL", "ALL=(ALL) NOPASSWD: /sbin/reboot"]]])
   })
 
   it.each([
