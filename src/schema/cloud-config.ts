@@ -69,8 +69,8 @@ export type UserMap = typeof UserMap.Type
 /** values that are secrets: a message about them never shows the value */
 export const SECRET_KEYS: ReadonlySet<string> = new Set(["passwd", "hashed_passwd", "plain_text_passwd", "password"])
 
-/** members of a top-level `groups` entry: one user name or a list */
-export const GroupMembers = Schema.Union(UserName, Schema.Array(UserName)).annotations({ description: "a user name or a list of them" })
+/** members of a top-level `groups` entry (a member string is read as its names separated by commas) */
+export const GroupMembers = Schema.Array(UserName).annotations({ description: "user names, separated by commas or in a list" })
 
 // ---- files ---------------------------------------------------------------------------------
 
@@ -118,11 +118,10 @@ export type CloudWriteFile = typeof CloudWriteFile.Type
 
 // ---- packages, ntp, apk --------------------------------------------------------------------
 
-/** a name, a [name, version] pair (or a [name] alone, which cloud-init installs too), or a map by package manager (apt, snap: not on Alpine) */
+/** a name, a [name, version] pair (or [name], or a null version, which cloud-init takes as the name alone), or a map by package manager (apt, snap: not on Alpine) */
 export const CloudPackage = Schema.Union(
   PackageName,
-  Schema.Tuple(PackageName),
-  Schema.Tuple(PackageName, Schema.Union(Text, Schema.Number, Flag)),
+  Schema.Tuple(PackageName, Schema.optionalElement(Schema.Union(Text, Schema.Number, Flag, Schema.Null))),
   Schema.Record({ key: Schema.String, value: Schema.Unknown })
 ).annotations({ description: "a package name or a [name, version] pair" })
 

@@ -50,6 +50,8 @@ case "$name" in
     mkdir -p "$ROOT/home/$user" ;;
   addgroup)
     if [ $# -eq 1 ]; then
+      # busybox: a group that is there already is refused
+      awk -F: -v g="$1" '$1 == g { found = 1 } END { exit !found }' "$ROOT/etc/group" 2>/dev/null && { echo "addgroup: group '$1' in use" >&2; exit 1; }
       n=$(grep -c ':x:1[0-9][0-9][0-9]:' "$ROOT/etc/group" 2>/dev/null); id=$(( 1000 + \${n:-0} ))
       echo "$1:x:$id:" >> "$ROOT/etc/group"
     elif [ $# -eq 2 ]; then

@@ -94,6 +94,16 @@ const TRIGGERS: Record<string, Trigger> = {
     doc: "#cloud-config\nusers:\n  - default\n  - name: bob\n    groups:\n      adm:\n      audio:\n",
     check: (i) => expect(i.commands()).toEqual(expect.arrayContaining(["addgroup bob adm", "addgroup bob audio"]))
   },
+  // as a list merged from two parts (list(append)) gives them: busybox's addgroup refuses a group that is there, so each is made once
+  "a group named twice, at the top and in a user's groups": {
+    doc: "#cloud-config\ngroups:\n  - docker\n  - docker: [alpine]\n  - ops\nusers:\n  - default\n  - name: bob\n    groups: [adm, docker, adm]\n    sudo: ALL=(ALL) NOPASSWD:ALL\n",
+    check: (i) => {
+      expect(i.read("/etc/group")).toMatch(/^docker:x:\d+:alpine,bob$/m)
+      expect(i.read("/etc/group")).toMatch(/^ops:x:\d+:$/m)
+      expect(i.read("/etc/group")).toMatch(/^adm:x:\d+:bob$/m)
+      expect(i.read("/etc/sudoers.d/90-tiny-cloud-users")).toBe("bob ALL=(ALL) NOPASSWD:ALL\n")
+    }
+  },
   "shell: bash": {
     doc: "#cloud-config\nusers:\n  - default\n  - name: bob\n    shell: bash\npackages: [bash]\n",
     says: 'line 5: users[1].shell: not a path; the shell of that name in /bin is used',

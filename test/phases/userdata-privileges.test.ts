@@ -187,12 +187,12 @@ describe.concurrent("list items written as Python writes them", () => {
     })
   )
 
-  it.scopedLive("a package pair's version: true is True; a false, 0 or empty version gives the name alone", () =>
+  it.scopedLive("a package pair's version: true is True; a false, 0, empty or null version, or none ([name]), gives the name alone", () =>
     Effect.gen(function* () {
-      const i = yield* userDataInstance("#cloud-config\npackages:\n  - [flag, true]\n  - [plain, false]\n  - [zero, 0]\n  - [empty, '']\n  - [pinned, 1.2]\n")
+      const i = yield* userDataInstance("#cloud-config\npackages:\n  - [flag, true]\n  - [plain, false]\n  - [zero, 0]\n  - [empty, '']\n  - [pinned, 1.2]\n  - [unset, null]\n  - [alone]\n")
       const { early } = yield* firstBoot(i)
       expect(early.stderr).not.toContain("packages")
-      expect(i.commands()).toContain("apk add flag=True plain zero empty pinned=1.2")
+      expect(i.commands()).toContain("apk add flag=True plain zero empty pinned=1.2 unset alone")
     })
   )
 })

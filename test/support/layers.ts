@@ -80,11 +80,13 @@ const actOut = (i: Invocation, options: SystemOptions): Partial<CommandResult> =
     case "addgroup": {
       if (root === undefined || first === undefined) return {}
       const file = `${root}/etc/group`
+      const text = readFileSync(file, "utf8")
       if (second === undefined) {
+        // busybox: `addgroup GROUP` with a group of that name there already dies
+        if (text.split("\n").some((l) => l.startsWith(`${first}:`))) return { exitCode: 1, stderr: new TextEncoder().encode(`addgroup: group '${first}' in use\n`) }
         appendFileSync(file, `${first}:x:${1000 + count(file, /:x:1\d{3}:/)}:\n`)
         return {}
       }
-      const text = readFileSync(file, "utf8")
       // busybox: `addgroup USER GROUP` with no such group dies
       if (!text.split("\n").some((l) => l.startsWith(`${second}:`))) return { exitCode: 1, stderr: new TextEncoder().encode(`addgroup: unknown group ${second}\n`) }
       const updated = text

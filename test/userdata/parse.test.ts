@@ -769,6 +769,10 @@ users:
     expect(config(source).users.map((u) => [u.name, u.sudo])).toEqual([["bob", []], ["ann", ["ALL=(ALL) ALL"]], ["cy", []]])
     const skipped = "not a sudo rule (HOSTS=(USERS) COMMANDS, on one line), which would break sudo for every user; that rule skipped"
     expect(notes(source)).toEqual({ problems: [], warnings: [`line 5: users[1].sudo: ${skipped}`, `line 7: users[2].sudo: ${skipped}`] })
+    // a whole sudoers line pasted as the rule names the user twice once written ('dan dan ALL=...'); host lists are kept
+    const pasted = "#cloud-config\nusers:\n  - default\n  - name: dan\n    sudo: ['dan ALL=(ALL) NOPASSWD: /sbin/reboot', '%wheel ALL=(ALL) ALL', 'web1, !web2 = (root) /bin/ls']\n"
+    expect(config(pasted).users.map((u) => [u.name, u.sudo])).toEqual([["dan", ["web1, !web2 = (root) /bin/ls"]]])
+    expect(notes(pasted)).toEqual({ problems: [], warnings: [`line 5: users[1].sudo: ${skipped}`] })
   })
 
   it("a default user whose sudo rules are all skipped (a template's quoted 'False') has no rights, as with sudo: false: no wheel", () => {
@@ -781,9 +785,9 @@ users:
   })
 
   it("keeps CLOUD_USER when `default` is listed", () => {
-    const c = config("#cloud-config\nusers:\n  - default\n  - name: bob\n    sudo: [ALL=(ALL) ALL, ~, 'bob ALL=(ALL) NOPASSWD: /sbin/reboot']\n")
+    const c = config("#cloud-config\nusers:\n  - default\n  - name: bob\n    sudo: [ALL=(ALL) ALL, ~, 'ALL=(ALL) NOPASSWD: /sbin/reboot']\n")
     expect(c.defaultUser).toBeUndefined()
-    expect(c.users.map((u) => [u.name, u.sudo])).toEqual([["bob", ["ALL=(ALL) ALL", "bob ALL=(ALL) NOPASSWD: /sbin/reboot"]]])
+    expect(c.users.map((u) => [u.name, u.sudo])).toEqual([["bob", ["ALL=(ALL) ALL", "ALL=(ALL) NOPASSWD: /sbin/reboot"]]])
   })
 
   it.each([
@@ -1007,6 +1011,24 @@ users:
       { name: "solo", members: ["bob"] }
     ])
     expect(config("#cloud-config\ngroups: 'a, b'\n").groups.map((g) => g.name)).toEqual(["a", "b"])
+  })
+
+  it("reads packages written as a string as cloud-init does: the one package it names, with a warning", () => {
+    const source = "#cloud-config\npackages: nginx\n"
+    expect(config(source).packages).toEqual(["nginx"])
+    expect(notes(source)).toEqual({ problems: [], warnings: ["line 2: packages: a string, not a list; read as one package, as cloud-init reads it"] })
+    expect(notes("#cloud-config\npackages: nginx curl\n").problems).toEqual([
+      "line 2: packages: expected a package name (no spaces, not starting with -), got a string of 10 characters; skipped"
+    ])
+  })
+
+  it("reads a group's member string as cloud-init does: names separated by commas", () => {
+    const source = "#cloud-config\ngroups:\n  devs: 'alice, bob'\n  ops: carol\n"
+    expect(config(source).groups).toEqual([
+      { name: "devs", members: ["alice", "bob"] },
+      { name: "ops", members: ["carol"] }
+    ])
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
   })
 
   it("maps the top-level keys", () => {

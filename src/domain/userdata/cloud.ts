@@ -2,7 +2,7 @@
 import { posix } from "node:path"
 import * as Schema from "effect/Schema"
 import { AlpineRepo, ApkRepos, CloudNtp, CloudPackage, CloudPermissions, CloudWriteFile, keepsOwnerSide, ownerSides, SshPwauth } from "../../schema/cloud-config.js"
-import { isHostName, Text, TimeZone, truthOf } from "../../schema/fields.js"
+import { isHostName, PackageName, Text, TimeZone, truthOf } from "../../schema/fields.js"
 import { commandsReader, flagReader, ignoreOthers, nonEmpty, ntpClientOf, pythonText, readSshKeys, toFile, type ReadContext } from "./common.js"
 import { cloudMode } from "./content.js"
 import { readDocument, type DocumentRead, type Reader } from "./document.js"
@@ -119,12 +119,19 @@ const readFiles: Reader = (value, path, context) => {
 }
 
 const readPackages: Reader = (value, path, { notes }) => {
+  // cloud-init reads the key with get_cfg_option_list: a string is the one package it names
+  if (typeof value === "string") {
+    const name = decodeOr(PackageName, value, path, notes)
+    if (name === undefined) return undefined
+    notes.warn(path, "a string, not a list; read as one package, as cloud-init reads it")
+    return { packages: [name] }
+  }
   const entries = decodeEach(CloudPackage, value, path, notes)
   if (entries.length === 0 && !(Array.isArray(value) && value.length === 0)) return undefined
   const packages = entries.flatMap(({ index, value: p }) => {
     if (typeof p === "string") return [p]
-    // cloud-init writes a pair as NAME=VERSION with Python's str(), and a pair without a version (false, 0, "") or a [NAME] as the name
-    if (Array.isArray(p)) return [p.length === 1 || p[1] === false || p[1] === 0 || p[1] === "" ? p[0] : `${p[0]}=${pythonText(p[1])}`]
+    // cloud-init writes a pair as NAME=VERSION with Python's str(), and a pair without a version (none, null, false, 0, "") as the name
+    if (Array.isArray(p)) return [p[1] === undefined || p[1] === null || p[1] === false || p[1] === 0 || p[1] === "" ? p[0] : `${p[0]}=${pythonText(p[1])}`]
     for (const manager of Object.keys(p)) notes.ignore([...path, index, manager])
     return []
   })

@@ -114,6 +114,9 @@ const normalised = (map: Record<string, unknown>, path: ReadonlyArray<Key>, from
 
 const FULL_SUDO = "ALL=(ALL) NOPASSWD:ALL"
 
+/** what sudoers takes after a user's name: a host list (`ALL`, `web1, !web2`), `=`, then the rest, on one line */
+const SUDO_RULE = /^\s*(?:!\s*)*[^\s,=!]+(?:\s*,\s*(?:!\s*)*[^\s,=!]+)*\s*=[^\r\n]*$/
+
 const DOAS_OPTION = String.raw`(?:nolog|nopass|persist|keepenv|setenv\s*\{[^}]*\})`
 /** `permit|deny [options] IDENTITY [as TARGET] [cmd CMD [args ...]]`; the identity is captured */
 const DOAS_RULE = new RegExp(String.raw`^(?:permit|deny)(?:\s+${DOAS_OPTION})*\s+(\S+)(?:\s+as\s+\S+)?(?:\s+cmd\s+\S+(?:\s+args(?:\s+\S+)*)?)?\s*$`)
@@ -157,8 +160,9 @@ const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes, place
     sudo = [FULL_SUDO]
   } else if (typeof user.sudo === "string") sudo = user.sudo === "" ? [] : [user.sudo]
   else if (Array.isArray(user.sudo)) sudo = user.sudo.filter((r): r is string => r !== null)
-  // a sudoers user rule is `HOSTS = COMMANDS`: a line without '=' (a quoted "false") is a syntax error, and sudo then refuses to run for anyone
-  const oneLine = sudo.filter((r) => !/[\r\n]/.test(r) && r.includes("="))
+  // a sudoers user rule is `HOSTS = COMMANDS` on one line, HOSTS a list separated by commas: a line without '=' (a quoted
+  // "false"), or one that names the user again ('bob ALL=(ALL) ALL' is written 'bob bob ALL=...'), is a syntax error
+  const oneLine = sudo.filter((r) => SUDO_RULE.test(r))
   if (oneLine.length < sudo.length) notes.warn(place([...path, "sudo"]), "not a sudo rule (HOSTS=(USERS) COMMANDS, on one line), which would break sudo for every user; that rule skipped")
   const password = passwordOf(user)
   const lockPasswd = user.lock_passwd === undefined ? true : Boolean(user.lock_passwd)
@@ -349,9 +353,11 @@ export const readGroups = (value: unknown, path: ReadonlyArray<Key>, { notes }: 
   const groups: Array<GroupSpec> = []
   const add = (name: string, members: unknown, at: ReadonlyArray<Key>) => {
     if (decodeOr(GroupName, name, at, notes) === undefined) return
-    const list = members === null || members === undefined ? [] : decodeOr(GroupMembers, members, at, notes)
+    // "alice, bob": cloud-init splits a group's member string at its commas
+    const given = typeof members === "string" ? members.split(",").map((m) => m.trim()).filter((m) => m !== "") : members
+    const list = given === null || given === undefined ? [] : decodeOr(GroupMembers, given, at, notes)
     if (list === undefined) return
-    groups.push({ name, members: typeof list === "string" ? [list] : list })
+    groups.push({ name, members: list })
   }
   const fromMap = (map: Record<string, unknown>, at: ReadonlyArray<Key>) => {
     for (const [name, members] of Object.entries(map)) add(name, members, [...at, name])

@@ -58,6 +58,21 @@ const writeDoasRules = (name: string, rules: ReadonlyArray<string>) =>
     yield* fs.writeAtomic(fs.at(`/etc/doas.d/${name}.conf`), rules.map((r) => `${r}\n`).join(""), { mode: 0o600 })
   })
 
+/**
+ * /etc/group's groups and their members, as read and then as this step
+ * changes them: a group named twice (`[adm, adm]`, two `docker:` entries, a
+ * list merged from two parts) is made once, as busybox's `addgroup GROUP`
+ * refuses a group that is there already.
+ */
+const groupTable = Effect.map(readGroups, (read) => new Map(Array.from(read, ([group, members]) => [group, new Set(members)] as const)))
+type GroupTable = Effect.Effect.Success<typeof groupTable>
+
+const makeGroup = (table: GroupTable, group: string) =>
+  table.has(group) ? Effect.void : Effect.tap(system("addgroup", [group], "addgroup"), () => void table.set(group, new Set()))
+
+const addMember = (table: GroupTable, user: string, group: string) =>
+  table.get(group)?.has(user) ? Effect.void : Effect.tap(system("addgroup", [user, group], "addgroup"), () => void table.get(group)?.add(user))
+
 /** a step of userdata_users: its failure is named with the user (or `groups`) it was for and keeps no other step from its work; true when it was done */
 type Confine = <R>(name: string, step: Effect.Effect<void, { readonly message: string }, R>) => Effect.Effect<boolean, never, R | Log>
 
@@ -75,16 +90,14 @@ const applySettings = (name: string, settings: UserSettings, rule: PasswordRule,
 
 const addToGroups = (name: string, settings: UserSettings) =>
   Effect.gen(function* () {
-    const groups = yield* readGroups
+    const groups = yield* groupTable
     for (const group of settings.groups) {
-      if (!groups.has(group)) {
-        if (!settings.createGroups) {
-          yield* warn(`userdata_users: group ${group} does not exist and create_groups is false; ${name} not added to it`)
-          continue
-        }
-        yield* system("addgroup", [group], "addgroup")
+      if (!groups.has(group) && !settings.createGroups) {
+        yield* warn(`userdata_users: group ${group} does not exist and create_groups is false; ${name} not added to it`)
+        continue
       }
-      if (!(groups.get(group) ?? []).includes(name)) yield* system("addgroup", [name, group], "addgroup")
+      yield* makeGroup(groups, group)
+      yield* addMember(groups, name, group)
     }
   })
 
@@ -100,16 +113,16 @@ const writeRules = (name: string, settings: UserSettings) =>
 /** cloud-config top-level `groups`: each created when missing, with the members that exist */
 const createGroups = (specs: ReadonlyArray<GroupSpec>) =>
   Effect.gen(function* () {
-    const groups = yield* readGroups
+    const groups = yield* groupTable
     for (const group of specs) {
-      if (!groups.has(group.name)) yield* system("addgroup", [group.name], "addgroup")
+      yield* makeGroup(groups, group.name)
       for (const member of group.members) {
-        if ((groups.get(group.name) ?? []).includes(member)) continue
+        if (groups.get(group.name)?.has(member)) continue
         if (Option.isNone(yield* lookupAccount(member))) {
           yield* warn(`userdata_users: ${member} does not exist; not added to group ${group.name}`)
           continue
         }
-        yield* system("addgroup", [member, group.name], "addgroup")
+        yield* addMember(groups, member, group.name)
       }
     }
   })
