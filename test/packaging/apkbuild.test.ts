@@ -195,6 +195,27 @@ describe("the APKBUILD", () => {
     expect(installed.get("/usr/bin/imds")).toEqual({ kind: "link", mode: 0o777, what: "../lib/tiny-cloud/tiny-cloud.cjs" })
   })
 
+  it("README's table of what make install installs names every file and link it installs", () => {
+    const readme = readFileSync(join(REPO, "README.md"), "utf8")
+    const table = readme.slice(readme.indexOf("| path | what |")).split("\n\n")[0]!
+    const expand = (p: string): Array<string> => {
+      const m = /\{([^}]*)\}/.exec(p)
+      return m === null ? [p] : m[1]!.split(",").flatMap((alt) => expand(p.replace(m[0], alt)))
+    }
+    // a row's first cell: paths in backquotes, a name without a directory beside the path before it
+    const named = table.split("\n").flatMap((row) => {
+      let dir = ""
+      return [...(row.split("|")[1] ?? "").matchAll(/`([^`]+)`/g)].flatMap(([, token]) => {
+        const path = token!.replace(/^\$PREFIX/, "/usr")
+        const full = path.startsWith("/") ? path : `${dir}/${path}`
+        dir = full.replace(/\/[^/]*\/?$/, "")
+        return expand(full)
+      })
+    })
+    const covered = (file: string) => named.some((n) => (n.endsWith("/") ? file.startsWith(n) : file === n))
+    expect([...installed.keys()].filter((file) => !covered(file))).toEqual([])
+  })
+
   it("runs through the installed names: imds through its symlink is the imds command", () => {
     const root = join(dir, "make-install")
     // run as an operator would: by path, through the symlink, #!/usr/bin/env node
