@@ -32,12 +32,12 @@ export const USERS_JOURNAL = ".users-created"
 export const RAN_JOURNAL = ".userdata-ran"
 
 /**
- * The most of RAN_JOURNAL that is read: a few lines make it (three actions
- * per user-data the first boot saw); a larger one is damaged, and counts as
- * empty, as one read whole would cost the phase its memory (or, past 512 MiB,
- * the action: no string holds it)
+ * The most of a journal of this file that is read: a few lines make one (a
+ * line per user, per append, per user-data program the first boot saw); a
+ * larger one is damaged, and counts as empty, as one read whole would cost
+ * the phase its memory (or, past 512 MiB, the action: no string holds it)
  */
-export const RAN_JOURNAL_MAX_BYTES = 1024 * 1024
+export const JOURNAL_MAX_BYTES = 1024 * 1024
 
 export interface AppendDone {
   /** the entry's place in `write_files`: two entries may append the same text to one file */

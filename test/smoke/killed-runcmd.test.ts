@@ -204,6 +204,28 @@ describe("a record of user programs that ran, damaged to a huge file (600 MiB, m
   })
 })
 
+describe("the journals of write_files and users, damaged to huge files (600 MiB, more than a string holds)", () => {
+  it("are not read: the files are written and appended once, the users made; the journals are replaced by ones a rerun uses", async () => {
+    const doc = `#cloud-config\nusers: [default, {name: ops}]\nwrite_files:\n  - {path: /srv/app/notes, content: "one\\n", append: true, owner: "ops:ops"}\n`
+    const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(doc) } })
+    const journals = [".users-created", ".write_files-appended", ".write_files-directories"].map((name) => join(instance.root, "var/lib/cloud", name))
+    for (const journal of journals) {
+      writeFileSync(journal, "")
+      // sparse: it takes no room
+      truncateSync(journal, 600 * 1024 * 1024)
+    }
+    const results = await instance.boot()
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+    expect(results[2]!.stderr).toContain("   ++ userdata_users: done\n")
+    expect(results[2]!.stderr).toContain("   ++ userdata_write_files: done\n")
+    expect(instance.read("/srv/app/notes")).toBe("one\n")
+    for (const journal of journals) expect(statSync(journal).size).toBeLessThan(1000)
+    rmSync(join(instance.root, "var/lib/cloud/.bootstrap-complete"))
+    expect((await instance.run(["main"])).code).toBe(0)
+    expect(instance.read("/srv/app/notes")).toBe("one\n")
+  })
+})
+
 describe("a phase whose lock cannot be taken (flock missing or failing)", () => {
   it("says so in one line and runs all the same: the user, keys and hostname are set up", async () => {
     const instance = await makeInstance({ cloud: "aws", instance: { hostname: "lock-1.example.internal", sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILock a@example"] } })

@@ -15,7 +15,7 @@ import { info, warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
 import { UserData } from "../../../services/UserData.js"
 import { ActionFailed } from "../../../domain/errors.js"
-import { digestOf, RAN_JOURNAL, RAN_JOURNAL_MAX_BYTES } from "../../../domain/append-journal.js"
+import { digestOf, JOURNAL_MAX_BYTES, RAN_JOURNAL } from "../../../domain/append-journal.js"
 import { textOf } from "../../../domain/text.js"
 
 export const fail = (reason: string) => Effect.fail(new ActionFailed({ reason }))
@@ -40,9 +40,9 @@ export const instancePath = (path: string) => posix.normalize(`/${path}`)
 
 const ranJournal = Effect.map(Config, (s) => `${s.varDir}/${RAN_JOURNAL}`)
 
-/** the record's text; one that cannot be read (larger than its bound, not a regular file) counts as empty */
-const readRan = (journal: string) =>
-  Effect.flatMap(RootFs, (fs) => fs.readFileIfExists(journal, { maxBytes: RAN_JOURNAL_MAX_BYTES })).pipe(
+/** a journal's text (../../../domain/append-journal.ts); one that cannot be read (larger than its bound, not a regular file) counts as empty */
+export const readJournal = (journal: string) =>
+  Effect.flatMap(RootFs, (fs) => fs.readFileIfExists(journal, { maxBytes: JOURNAL_MAX_BYTES })).pipe(
     Effect.map(Option.match({ onNone: () => "", onSome: textOf })),
     Effect.orElseSucceed(() => "")
   )
@@ -61,7 +61,7 @@ export const oncePerFirstBoot = <E, R>(action: string, run: Effect.Effect<string
     const fs = yield* RootFs
     const journal = yield* ranJournal
     const key = `${action} ${digestOf(Option.getOrElse(yield* Effect.flatMap(UserData, (u) => u.bytes), () => new Uint8Array()))}`
-    const earlier = (yield* readRan(journal)).split("\n").find((l) => l === key || l.startsWith(`${key} `))
+    const earlier = (yield* readJournal(journal)).split("\n").find((l) => l === key || l.startsWith(`${key} `))
     if (earlier !== undefined) {
       yield* info(`${action}: its programs ran to their end in this first boot already; not run again`)
       const failure = earlier.slice(key.length + 1)
@@ -71,7 +71,7 @@ export const oncePerFirstBoot = <E, R>(action: string, run: Effect.Effect<string
     // `ACTION DIGEST`, then the failure on one line
     const line = failure === undefined ? key : `${key} ${failure.replace(/\s+/g, " ")}`
     // a record that could not be read is replaced; one that cannot be written costs a rerun of the programs, as before there was one, not the action
-    const ran = yield* readRan(journal)
+    const ran = yield* readJournal(journal)
     yield* fs
       .writeAtomic(journal, `${ran}${ran === "" || ran.endsWith("\n") ? "" : "\n"}${line}\n`, { mode: 0o600, noFollow: true })
       .pipe(Effect.catchAll((e) => warn(`${action}: cannot record that its programs ran: ${e.message}`)))

@@ -13,7 +13,7 @@ import { loadUserConfig } from "../load.js"
 import type { FileToWrite } from "../../../domain/userdata/model.js"
 import { APPEND_JOURNAL, appendDone, DIRECTORIES_JOURNAL, directoriesOf, formatJournal, isDone, parseDirectoriesJournal, parseJournal, withAppend, withDirectories } from "../../../domain/append-journal.js"
 import { printable } from "../../../domain/text.js"
-import { concat, fail, instancePath } from "./common.js"
+import { concat, fail, instancePath, readJournal } from "./common.js"
 
 /**
  * The bytes to write: the `source` fetched when there is one, else (or when
@@ -40,7 +40,7 @@ const appendOnce = (index: number, path: string, target: string, content: Uint8A
     const fs = yield* RootFs
     const { varDir } = yield* Config
     const journalPath = `${varDir}/${APPEND_JOURNAL}`
-    const journal = parseJournal(Option.getOrElse(yield* fs.readTextIfExists(journalPath), () => ""))
+    const journal = parseJournal(yield* readJournal(journalPath))
     const before = Option.getOrElse(yield* fs.readFileIfExists(target), () => new Uint8Array())
     if (isDone(journal, index, path, before)) return
     const after = concat(before, content)
@@ -61,7 +61,7 @@ const newDirectories = (index: number, path: string) =>
     const missing: Array<string> = []
     for (let dir = posix.dirname(path); dir !== "/" && !(yield* fs.exists(fs.at(dir))); dir = posix.dirname(dir)) missing.unshift(dir)
     const journalPath = `${varDir}/${DIRECTORIES_JOURNAL}`
-    const journal = parseDirectoriesJournal(Option.getOrElse(yield* fs.readTextIfExists(journalPath), () => ""))
+    const journal = parseDirectoriesJournal(yield* readJournal(journalPath))
     const directories = directoriesOf(journal, index, path, missing)
     if (directories.length > directoriesOf(journal, index, path, []).length) {
       yield* fs.writeAtomic(journalPath, formatJournal(withDirectories(journal, { index, path, directories })), { mode: 0o600, noFollow: true })

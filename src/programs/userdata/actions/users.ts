@@ -16,7 +16,7 @@ import { addAccount, currentUser, installKeys } from "../../actions/user.js"
 import { loadUserConfig } from "../load.js"
 import type { AccountOptions, GroupSpec, UserSettings, UserSpec } from "../../../domain/userdata/model.js"
 import { doasRuleNamesUser } from "../../../domain/userdata/users.js"
-import { fail, system } from "./common.js"
+import { fail, readJournal, system } from "./common.js"
 
 /** what is set on a password: `passwd` only on an account made now; an account made now gets `*` unless it gets a password */
 interface PasswordRule {
@@ -248,7 +248,10 @@ export const userdataUsers = Effect.gen(function* () {
   if (config.defaultUser !== undefined) yield* applySettings(cloudUser, config.defaultUser, { passwdApplies: true, created: false }, confine)
   const fs = yield* RootFs
   const journal = `${(yield* Config).varDir}/${USERS_JOURNAL}`
-  const made = new Set(Option.match(yield* fs.readTextIfExists(journal), { onNone: () => [], onSome: (t) => t.split("\n") }))
+  const recorded = yield* readJournal(journal)
+  // nothing recorded, or a journal too damaged to read: it starts again, so that a name is not added to the damage
+  if (recorded === "") yield* Effect.ignore(fs.remove(journal))
+  const made = new Set(recorded.split("\n"))
   for (const user of config.users) yield* confine(user.name, makeUser(user, cloudUser, config.packages, made, journal, confine))
   if (failed.size > 0) return yield* fail(`${[...failed].join(", ")} not made as asked`)
 })
