@@ -4,6 +4,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { MetadataUnsupported, NoCloud } from "../domain/errors.js"
 import { memoizeSuccess } from "../domain/memo.js"
+import { textOf } from "../domain/text.js"
 import { chosenBy, detectCloud, detectors } from "../clouds/detect.js"
 import { completeMetadata, type MetadataDeps } from "../clouds/provider.js"
 import { providerNamed } from "../clouds/registry.js"
@@ -19,8 +20,9 @@ const cacheFile = (varDir: string) => `${varDir}/.autodetect`
 const cachedDetection = Effect.gen(function* () {
   const settings = yield* Config
   const fs = yield* RootFs
-  const cached = yield* fs.readTextIfExists(cacheFile(settings.varDir)).pipe(Effect.orElseSucceed(() => Option.none<string>()))
-  return Option.filter(Option.map(cached, (s) => s.trim()), (name) => providerNamed(name) !== undefined || name === "unknown")
+  // (a cloud's name: a larger file is damaged, and not read whole)
+  const cached = yield* fs.readFileIfExists(cacheFile(settings.varDir), { maxBytes: 256 }).pipe(Effect.orElseSucceed(() => Option.none<Uint8Array>()))
+  return Option.filter(Option.map(cached, (bytes) => textOf(bytes).trim()), (name) => providerNamed(name) !== undefined || name === "unknown")
 })
 
 /** `CLOUD`, or for `auto` the cached detection in `.autodetect`, detecting and caching when there is none */

@@ -1,5 +1,5 @@
 /** `tiny-cloud config`, `autodetect`, and the command lines of the operator's commands. */
-import { readdirSync, readlinkSync, rmSync, symlinkSync } from "node:fs"
+import { readdirSync, readlinkSync, rmSync, symlinkSync, truncateSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -211,9 +211,12 @@ describe("tiny-cloud autodetect", () => {
     Effect.gen(function* () {
       const i = yield* image()
       i.write("/sys/class/dmi/id/sys_vendor", "Hetzner\n")
-      for (const damaged of ["aws\u001b[2J\n", "alpine\n"]) {
+      for (const damaged of ["aws\u001b[2J\n", "alpine\n", "aws\n"]) {
         i.write("/var/lib/cloud/.autodetect", damaged)
+        // the last grown huge (600 MiB, sparse: more than a string holds)
+        if (damaged === "aws\n") truncateSync(join(i.root, "var/lib/cloud/.autodetect"), 600 * 1024 * 1024)
         const r = yield* i.run(["autodetect", "-v"])
+        expect([r.code, r.stderr]).toEqual([0, ""])
         expect(r.stdout.split("\n")[0]).toBe("hetzner")
         expect(r.stdout).not.toContain("cached detection")
         expect(r.stdout).not.toContain("\u001b")
