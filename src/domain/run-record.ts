@@ -202,8 +202,9 @@ export const statusOf = (record: RunRecord, facts: Facts): Status => {
   const errors = attempt.flatMap((r) =>
     r.actions.flatMap((a) => [
       ...(a.result === "failed" && !named(r.phase, a) ? [a.message ?? "failed"] : []),
-      // what an action said was wrong, though it went on (an unknown hotplug module): its work is not all done
-      ...(a.result === "done" ? (a.errors ?? []) : [])
+      // what an action said was wrong, though it went on (an unknown hotplug module): its work is not all done;
+      // save_userdata's lines of the user-data check are the run's check warnings already
+      ...(a.result === "done" ? (a.errors ?? []).filter((e) => !r.userDataWarnings.includes(e)) : [])
     ].map((m) => `${r.phase}/${a.name}: ${m}`))
   )
   const lastDone = [...attempt].reverse().find(isFinished)

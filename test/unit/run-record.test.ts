@@ -69,6 +69,11 @@ describe("statusOf", () => {
     const s = statusOf(record(...runs), facts(true))
     expect([describeState(s.state), s.exitStatus, s.errors]).toEqual(["done with errors", 2, ["boot/install_hotplugs: vnic_eth_hotplg: unknown"]])
     expect(parseRecord(formatRecord(record(...runs)))).toEqual(record(...runs))
+    // save_userdata's error lines of the user-data check are said once, as the check's warnings
+    const problem = "invalid user-data: line 2: expected a map of #cloud-config keys, got a list"
+    const early = run("early", [{ ...done("save_userdata"), errors: [problem] }], { userDataWarnings: [problem] })
+    const checked = statusOf(record(runs[0]!, early, ...runs.slice(2, 3), { ...runs[3]!, userDataWarnings: [problem] }), facts(true))
+    expect([checked.exitStatus, checked.errors, checked.warnings]).toEqual([2, ["boot/install_hotplugs: vnic_eth_hotplg: unknown"], [`user-data: ${problem}`]])
     expect(parseRecord(JSON.stringify(record({ ...boot, actions: [{ ...done("install_hotplugs"), errors: [1] as unknown as Array<string> }] })))).toEqual(record())
   })
 
