@@ -62,6 +62,7 @@ export const runPhase = (phase: Phase) =>
       phase,
       cloudUser: yield* Ref.make(settings.cloudUser),
       cloudUserAccount: yield* Ref.make({}),
+      cloudUserAccountRefused: yield* Ref.make<string | undefined>(undefined),
       userDataWord: word,
       cloud,
       userDataReported: yield* Ref.make(false),
