@@ -8,7 +8,7 @@ import { Output } from "../services/Output.js"
 import type { ActionError } from "./action.js"
 import { describeCause } from "./failure.js"
 import { ownEntry } from "../domain/own.js"
-import { printable } from "../domain/text.js"
+import { oneLine, printable } from "../domain/text.js"
 
 const unusableValue = (cause: Cause.Cause<ActionError>) => Option.exists(Cause.failureOption(cause), (e) => e._tag === "UnusableValue")
 
@@ -72,7 +72,7 @@ export const runActions = <R>(
       }
       // its error lines, as it logs them (without its own name): said by an action that goes on to its end, they are the record's too
       const errors: Array<string> = []
-      const keep = (message: string) => Effect.sync(() => void errors.push(printable(message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message, message.length)))
+      const keep = (message: string) => Effect.sync(() => void errors.push(oneLine(message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message)))
       const logged: LogShape = { log: (level, message, prefix) => Effect.zipRight(level === "err" ? keep(message) : Effect.void, log.log(level, message, prefix)) }
       const exit = yield* Effect.exit(Effect.provideService(action, Log, logged))
       if (exit._tag === "Success") {
@@ -80,7 +80,8 @@ export const runActions = <R>(
         yield* record("done", undefined, errors)
         continue
       }
-      const message = describeCause(exit.cause)
+      // on one line in the record too, as the log writes it: status prints it to a terminal
+      const message = oneLine(describeCause(exit.cause))
       yield* log.log("err", `${name}: ${message}`)
       yield* log.log("err", `${name}: failed`, "   ++ ")
       yield* record("failed", message)
