@@ -38,7 +38,8 @@ export interface PhaseOutcome {
  * status 1, so the user's own commands never stop the bootstrap; so does an
  * action failed by a value it cannot use (an invalid host name, a key list
  * past IMDS_MAX_KEYS), which keeps no other action from its work; an unknown action is logged and
- * passed over.
+ * passed over. An action done after error lines of its own (an unknown hotplug module) is
+ * recorded with them, so that the record says what its lines said.
  */
 export const runActions = <R>(
   plan: ReadonlyArray<string>,
