@@ -15,6 +15,8 @@ export interface ActionRun {
   readonly durationMs: number
   /** the one-line reason of a failure */
   readonly message?: string
+  /** the error lines of an action done all the same (an unknown hotplug module) */
+  readonly errors?: ReadonlyArray<string>
 }
 
 export interface PhaseRun {
@@ -65,7 +67,8 @@ const isActionRun = (v: unknown): v is ActionRun =>
   typeof v.name === "string" &&
   RESULTS.includes(v.result as string) &&
   isCount(v.durationMs) &&
-  (v.message === undefined || typeof v.message === "string")
+  (v.message === undefined || typeof v.message === "string") &&
+  (v.errors === undefined || isStrings(v.errors))
 
 const isPhaseRun = (v: unknown): v is PhaseRun =>
   isObject(v) &&
@@ -162,7 +165,7 @@ export interface Status {
   readonly attempt: ReadonlyArray<PhaseRun>
   /** the phase of the attempt whose process still runs it (a failed earlier phase does not stop it) */
   readonly live?: Phase
-  /** the failed actions but the one the state names, as `PHASE/ACTION: MESSAGE` */
+  /** the failed actions but the one the state names, and the error lines of actions done all the same, as `PHASE/ACTION: MESSAGE` */
   readonly errors: ReadonlyArray<string>
   /** the configuration's problems (an unknown action of INIT_ACTIONS_* among them) and the user-data check's warnings, as `configuration: PROBLEM` and `user-data: WARNING` */
   readonly warnings: ReadonlyArray<string>
@@ -197,7 +200,12 @@ export const statusOf = (record: RunRecord, facts: Facts): Status => {
   // every other failed action: a value it cannot use fails a core action alone, and the phase goes on (a second may fail)
   const named = (phase: Phase, a: ActionRun) => failure?.state === "failed" && failure.phase === phase && failure.action === a.name
   const errors = attempt.flatMap((r) =>
-    r.actions.filter((a) => a.result === "failed" && !named(r.phase, a)).map((a) => `${r.phase}/${a.name}: ${a.message ?? "failed"}`)
+    r.actions.flatMap((a) => [
+      ...(a.result === "failed" && !named(r.phase, a) ? [a.message ?? "failed"] : []),
+      // what an action said was wrong, though it went on (an unknown hotplug module): its work is not all done;
+      // save_userdata's lines of the user-data check are the run's check warnings already
+      ...(a.result === "done" ? (a.errors ?? []).filter((e) => !r.userDataWarnings.includes(e)) : [])
+    ].map((m) => `${r.phase}/${a.name}: ${m}`))
   )
   const lastDone = [...attempt].reverse().find(isFinished)
   // an action INIT_ACTIONS_* names that does not exist (a typo: `config` calls it invalid) is passed over by the phase, its work undone

@@ -31,6 +31,9 @@ export const printable = (text: string, max = 80): string =>
       return code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`
     }) + (text.length > max ? "..." : "")
 
+/** a message on one line of printable text, whole: as the log writes it, and the run record keeps it */
+export const oneLine = (text: string): string => printable(text, text.length)
+
 /**
  * A URL or endpoint with the user and password before its host (`http://user:pass@host/`,
  * `user:pass@host:80`) hidden as `***@`: a message may name where something is, never the

@@ -6,7 +6,7 @@ import { Commands, type LineSink } from "../services/Commands.js"
 import { Config } from "../services/Config.js"
 import { Log, stderrHidden, type Level, type LogOptions, type LogShape } from "../services/Log.js"
 import { Output } from "../services/Output.js"
-import { printable } from "../domain/text.js"
+import { oneLine } from "../domain/text.js"
 
 const PRIORITY: Readonly<Record<Level, string>> = { debug: "debug", info: "info", notice: "notice", warn: "warning", err: "err" }
 
@@ -55,7 +55,7 @@ export const makeLog = (tag: string, options: LogOptions = {}) =>
     const service: LogShape = {
       log: (level, text, prefix = "") => {
         if (level === "debug" && !settings.debug) return Effect.void
-        const message = printable(text, text.length)
+        const message = oneLine(text)
         return oneAtATime.withPermits(1)(
           Effect.zipRight(
             toStderr(level, message, prefix),

@@ -12,6 +12,8 @@ export interface PhaseRun {
   readonly cloudUser: Ref.Ref<string>
   /** what user-data asks of CLOUD_USER's account when it is created (home, shell, uid...) */
   readonly cloudUserAccount: Ref.Ref<AccountOptions>
+  /** why create_default_user made the account without those options (adduser refused them), for userdata_users to fail with */
+  readonly cloudUserAccountRefused: Ref.Ref<string | undefined>
   /** the word naming the saved user-data's type (`missing`, `script`, `cloud-boothook`...) */
   readonly userDataWord: string
   readonly cloud: CloudChoice

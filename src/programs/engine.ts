@@ -3,12 +3,12 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { isUserDataAction } from "../domain/actions.js"
-import { Log } from "../services/Log.js"
+import { Log, type LogShape } from "../services/Log.js"
 import { Output } from "../services/Output.js"
 import type { ActionError } from "./action.js"
 import { describeCause } from "./failure.js"
 import { ownEntry } from "../domain/own.js"
-import { printable } from "../domain/text.js"
+import { oneLine, printable } from "../domain/text.js"
 
 const unusableValue = (cause: Cause.Cause<ActionError>) => Option.exists(Cause.failureOption(cause), (e) => e._tag === "UnusableValue")
 
@@ -22,6 +22,8 @@ export interface ActionOutcome {
   readonly durationMs: number
   /** the one-line reason of a failure */
   readonly message?: string
+  /** the error lines of an action that went on to its end (an unknown hotplug module): `done`, but not all it was asked */
+  readonly errors?: ReadonlyArray<string>
 }
 
 export interface PhaseOutcome {
@@ -36,7 +38,8 @@ export interface PhaseOutcome {
  * status 1, so the user's own commands never stop the bootstrap; so does an
  * action failed by a value it cannot use (an invalid host name, a key list
  * past IMDS_MAX_KEYS), which keeps no other action from its work; an unknown action is logged and
- * passed over.
+ * passed over. An action done after error lines of its own (an unknown hotplug module) is
+ * recorded with them, so that the record says what its lines said.
  */
 export const runActions = <R>(
   plan: ReadonlyArray<string>,
@@ -52,8 +55,10 @@ export const runActions = <R>(
       // a word of INIT_ACTIONS_* as its lines and record show it: escaped, on its one line (an action's own name is unchanged)
       const shown = printable(name)
       const startedAt = yield* Clock.currentTimeMillis
-      const record = (result: ActionResult, message?: string) =>
-        Effect.map(Clock.currentTimeMillis, (now) => void actions.push({ name: shown, result, startedAt, durationMs: now - startedAt, ...(message !== undefined ? { message } : {}) }))
+      const record = (result: ActionResult, message?: string, errors: ReadonlyArray<string> = []) =>
+        Effect.map(Clock.currentTimeMillis, (now) =>
+          void actions.push({ name: shown, result, startedAt, durationMs: now - startedAt, ...(message !== undefined ? { message } : {}), ...(errors.length > 0 ? { errors } : {}) })
+        )
       if (skip.has(name)) {
         yield* log.log("notice", `${shown}: skipped`, "   -- ")
         yield* record("skipped")
@@ -66,13 +71,18 @@ export const runActions = <R>(
         yield* record("unknown")
         continue
       }
-      const exit = yield* Effect.exit(action)
+      // its error lines, as it logs them (without its own name): said by an action that goes on to its end, they are the record's too
+      const errors: Array<string> = []
+      const keep = (message: string) => Effect.sync(() => void errors.push(oneLine(message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message)))
+      const logged: LogShape = { log: (level, message, prefix) => Effect.zipRight(level === "err" ? keep(message) : Effect.void, log.log(level, message, prefix)) }
+      const exit = yield* Effect.exit(Effect.provideService(action, Log, logged))
       if (exit._tag === "Success") {
         yield* log.log("info", `${name}: done`, "   ++ ")
-        yield* record("done")
+        yield* record("done", undefined, errors)
         continue
       }
-      const message = describeCause(exit.cause)
+      // on one line in the record too, as the log writes it: status prints it to a terminal
+      const message = oneLine(describeCause(exit.cause))
       yield* log.log("err", `${name}: ${message}`)
       yield* log.log("err", `${name}: failed`, "   ++ ")
       yield* record("failed", message)

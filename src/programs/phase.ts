@@ -16,6 +16,7 @@ import { PhaseContext } from "./action.js"
 import { ACTIONS, type ActionServices } from "./actions/index.js"
 import { runActions } from "./engine.js"
 import { startRun } from "./status-record.js"
+import { oneLine } from "../domain/text.js"
 
 /**
  * One phase at a time: the state directory's lock, held until the phase
@@ -62,6 +63,7 @@ export const runPhase = (phase: Phase) =>
       phase,
       cloudUser: yield* Ref.make(settings.cloudUser),
       cloudUserAccount: yield* Ref.make({}),
+      cloudUserAccountRefused: yield* Ref.make<string | undefined>(undefined),
       userDataWord: word,
       cloud,
       userDataReported: yield* Ref.make(false),
@@ -79,7 +81,7 @@ export const runPhase = (phase: Phase) =>
       Effect.catchAll((e) =>
         Effect.gen(function* () {
           yield* err(`bootstrap_complete: ${e.message}`)
-          const failed = outcome.actions.map((a) => (a.name === "bootstrap_complete" ? { ...a, result: "failed" as const, message: e.message } : a))
+          const failed = outcome.actions.map((a) => (a.name === "bootstrap_complete" ? { ...a, result: "failed" as const, message: oneLine(e.message) } : a))
           yield* run.finish({ exitCode: 1, actions: failed })
           return 1
         })

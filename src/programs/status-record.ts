@@ -103,7 +103,7 @@ export const startRun = (phase: Phase, startedAt: number, cloud: CloudChoice, us
           exitStatus: outcome.exitCode,
           userDataType: type,
           userDataWarnings: yield* userDataWarnings(type),
-          actions: outcome.actions.map(({ name, result, durationMs, message }) => ({ name, result, durationMs, ...(message !== undefined ? { message } : {}) }))
+          actions: outcome.actions.map(({ name, result, durationMs, message, errors }) => ({ name, result, durationMs, ...(message !== undefined ? { message } : {}), ...(errors !== undefined ? { errors } : {}) }))
         })
       }).pipe(Effect.catchAllCause((cause) => warn(`cannot write the run record: ${describeCause(cause)}`)))
     return { finish }

@@ -28,6 +28,7 @@ interface RecordedAction {
   readonly result: string
   readonly durationMs: number
   readonly message?: string
+  readonly errors?: ReadonlyArray<string>
 }
 interface RecordedRun {
   readonly phase: string
@@ -228,6 +229,35 @@ describe("tiny-cloud status", () => {
       const r = yield* i.run(["status"])
       expect([r.code, r.stdout.split("\n")[0]]).toEqual([2, "done with errors"])
       expect(r.stdout).toContain("warning: configuration: INIT_ACTIONS_MAIN: unknown action 'set_hostnme', passed over\n")
+    })
+  )
+
+  it.scopedLive("a failure message with a line break and a control character from user-data: one line of printable text in the record and status, as on the console", () =>
+    Effect.gen(function* () {
+      // the cache directory under a file (/etc/hosts): mkdir names the path as user-data gave it
+      const i = yield* awsInstance('#alpine-config\napk:\n  cache: "/etc/hosts/\\e[31mred\\nline"\n')
+      const [, , main] = yield* i.boot()
+      const shown = `mkdir ${i.root}/etc/hosts/\\x1b[31mred\\x0aline: not a directory`
+      expect(main!.stderr).toContain(`\nuserdata_apk_cache: ${shown}\n   ++ userdata_apk_cache: failed\n`)
+      expect(record(i).runs[2]!.actions.find((a) => a.name === "userdata_apk_cache")?.message).toBe(shown)
+      const r = yield* i.run(["status"])
+      expect(r.code).toBe(2)
+      expect(r.stdout).toContain(`\nerror: main/userdata_apk_cache: ${shown}\n`)
+    })
+  )
+
+  it.scopedLive("a hotplug module that does not exist, logged 'unknown' at error level by a boot that goes on: done with errors, naming it; exit 2", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance(undefined, { conf: 'HOTPLUG_MODULES="vnic_eth_hotplg"\n' })
+      const [boot] = yield* i.boot()
+      expect(boot!.code).toBe(0)
+      expect(boot!.stderr).toContain("\t  >> vnic_eth_hotplg: unknown\n   ++ install_hotplugs: done\n")
+      expect(record(i).runs[0]!.actions.find((a) => a.name === "install_hotplugs")).toMatchObject({ result: "done", errors: ["vnic_eth_hotplg: unknown"] })
+      const r = yield* i.run(["status"])
+      expect([r.code, r.stdout.split("\n")[0]]).toEqual([2, "done with errors"])
+      expect(r.stdout).toContain("error: boot/install_hotplugs: vnic_eth_hotplg: unknown\n")
+      const json = JSON.parse((yield* i.run(["status", "--json"])).stdout) as { exitStatus: number; errors: ReadonlyArray<string> }
+      expect([json.exitStatus, json.errors]).toEqual([2, ["boot/install_hotplugs: vnic_eth_hotplg: unknown"]])
     })
   )
 

@@ -399,14 +399,20 @@ users:
 })
 
 describe.concurrent("the default user's account options", () => {
-  it.scopedLive("that adduser refuses never keep the user from existing: it is made with the defaults", () =>
+  it.scopedLive("that adduser refuses never keep the user from existing: it is made with the defaults, and userdata_users fails naming it (the user-data was not applied)", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance("#cloud-config\nusers:\n  - name: ops\n    primary_group: staff\n", {
         answer: (c) => (c.command === "addgroup" && c.args.join(" ") === "staff" ? { exitCode: 1 } : undefined)
       })
       const { main } = yield* firstBoot(i)
-      expect(main.code).toBe(0)
-      expect(main.stderr).toContain("create_default_user: addgroup: exited with status 1; made without the account options user-data asks\n")
+      expect(main.code).toBe(1)
+      expect(main.stderr).toContain("create_default_user: addgroup: exited with status 1; made without the account options user-data asks\n   ++ create_default_user: done\n")
+      expect(main.stderr).toContain(
+        "   ++ userdata_users: starting\nuserdata_users: ops: addgroup: exited with status 1; made without the account options user-data asks\nuserdata_users: ops not made as asked\n   ++ userdata_users: failed\n"
+      )
+      const status = yield* i.run(["status"])
+      expect([status.code, status.stdout.split("\n")[0]]).toEqual([2, "done with errors"])
+      expect(status.stdout).toContain("error: main/userdata_users: ops not made as asked\n")
       expect(i.commands().filter((c) => c.startsWith("adduser") || c.startsWith("addgroup"))).toEqual([
         "addgroup staff",
         "addgroup ops",

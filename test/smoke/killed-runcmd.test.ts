@@ -10,7 +10,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { spawn } from "node:child_process"
 import { describe, expect, it, onTestFinished } from "vitest"
-import { PROGRAM, TEST_CODE_CACHE, useInstances } from "../support/harness.js"
+import { actionLines, PROGRAM, TEST_CODE_CACHE, useInstances } from "../support/harness.js"
 import { describeSystem, which } from "../support/system.js"
 
 const makeInstance = useInstances()
@@ -239,6 +239,17 @@ describe("a phase whose lock cannot be taken (flock missing or failing)", () => 
   })
 })
 
+/** a shell script in a mount namespace of the test's own (its mounts go with it), as root; fd 3 is its stdout, 1 and 2 its stderr */
+const inMountNamespace = (script: string, env: Readonly<Record<string, string>>) =>
+  new Promise<{ stdout: string; stderr: string }>((done) => {
+    const child = spawn("unshare", ["-m", "--propagation", "private", "sh", "-c", `exec 3>&1 1>&2; ${script}`], { env: { ...env, TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE } })
+    let out = ""
+    let err = ""
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()))
+    child.stderr.on("data", (c: Buffer) => (err += c.toString()))
+    child.on("close", () => done({ stdout: out, stderr: err }))
+  })
+
 describeSystem("a first boot whose state directory fills during main (its end cannot be recorded)", { tools: { unshare: "util-linux", mount: "mount" }, root: true }, () => {
   it("is marked complete, as before the check of killed phases: an end the record lacks is no killed phase", async () => {
     const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFull a@example"
@@ -246,18 +257,26 @@ describeSystem("a first boot whose state directory fills during main (its end ca
     const userData = '#cloud-config\nbootcmd:\n  - dd if=/dev/zero of="$ROOT/var/lib/cloud/fill" bs=4k 2>/dev/null; true\n'
     const instance = await makeInstance({ cloud: "aws", instance: { sshKeys: [key], userData: new TextEncoder().encode(userData) } })
     const phases = ["boot", "early", "main", "final"].map((p) => `"${process.execPath}" "${PROGRAM}" ${p}; echo "${p} $?" >&3`).join("; ")
-    const script = `exec 3>&1 1>&2; "${which("mount")}" -t tmpfs -o size=1m tmpfs "$ROOT/var/lib/cloud" || exit 1; ${phases}; [ -e "$ROOT/var/lib/cloud/.bootstrap-complete" ] && echo marked >&3`
-    const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((done) => {
-      const child = spawn("unshare", ["-m", "--propagation", "private", "sh", "-c", script], { env: { ...instance.env, TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE } })
-      let out = ""
-      let err = ""
-      child.stdout.on("data", (c: Buffer) => (out += c.toString()))
-      child.stderr.on("data", (c: Buffer) => (err += c.toString()))
-      child.on("close", () => done({ stdout: out, stderr: err }))
-    })
+    const script = `"${which("mount")}" -t tmpfs -o size=1m tmpfs "$ROOT/var/lib/cloud" || exit 1; ${phases}; [ -e "$ROOT/var/lib/cloud/.bootstrap-complete" ] && echo marked >&3`
+    const { stdout, stderr } = await inMountNamespace(script, instance.env)
     expect(stderr).toContain(`cannot write the run record: write ${instance.root}/var/lib/cloud/status.json: no space left on device\n`)
     expect(stderr).not.toContain("ended before it finished")
     expect(stdout).toBe("boot 0\nearly 0\nmain 0\nfinal 0\nmarked\n")
     expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${key}\n`)
+  })
+})
+
+describeSystem("a final phase whose state directory is read-only (a root remounted read-only after an error)", { tools: { unshare: "util-linux", mount: "mount" }, root: true }, () => {
+  it("fails bootstrap_complete in its own lines, not after 'done'; exit 1, and no marker", async () => {
+    const instance = await makeInstance({ cloud: "aws", instance: { sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIReadOnly a@example"] } })
+    for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
+    const state = `"$ROOT/var/lib/cloud"`
+    const mount = `"${which("mount")}"`
+    const script = `${mount} --bind ${state} ${state} && ${mount} -o remount,ro,bind ${state} || exit 1; "${process.execPath}" "${PROGRAM}" final; echo "final $?" >&3`
+    const { stdout, stderr } = await inMountNamespace(script, instance.env)
+    expect(stdout).toBe("final 1\n")
+    expect(actionLines(stderr)).toEqual(["   ++ bootstrap_complete: starting", "   ++ bootstrap_complete: failed"])
+    expect(stderr).toContain(`\n   ++ bootstrap_complete: starting\nbootstrap_complete: write ${instance.root}/var/lib/cloud/.bootstrap-complete: read-only file system\n   ++ bootstrap_complete: failed\n`)
+    expect(readdirSync(join(instance.root, "var/lib/cloud")).filter((f) => f.includes("bootstrap-complete"))).toEqual([])
   })
 })

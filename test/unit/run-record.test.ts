@@ -63,6 +63,20 @@ describe("statusOf", () => {
     expect([warned.exitStatus, warned.warnings]).toEqual([2, ["user-data: unsupported cloud-config keys: chef"]])
   })
 
+  it("an action done all the same after an error line (an unknown hotplug module) makes it done with errors (2), the line named; a record's errors survive a read", () => {
+    const boot = run("boot", [{ ...done("install_hotplugs"), errors: ["vnic_eth_hotplg: unknown"] }])
+    const runs = [boot, ...full().slice(1)]
+    const s = statusOf(record(...runs), facts(true))
+    expect([describeState(s.state), s.exitStatus, s.errors]).toEqual(["done with errors", 2, ["boot/install_hotplugs: vnic_eth_hotplg: unknown"]])
+    expect(parseRecord(formatRecord(record(...runs)))).toEqual(record(...runs))
+    // save_userdata's error lines of the user-data check are said once, as the check's warnings
+    const problem = "invalid user-data: line 2: expected a map of #cloud-config keys, got a list"
+    const early = run("early", [{ ...done("save_userdata"), errors: [problem] }], { userDataWarnings: [problem] })
+    const checked = statusOf(record(runs[0]!, early, ...runs.slice(2, 3), { ...runs[3]!, userDataWarnings: [problem] }), facts(true))
+    expect([checked.exitStatus, checked.errors, checked.warnings]).toEqual([2, ["boot/install_hotplugs: vnic_eth_hotplg: unknown"], [`user-data: ${problem}`]])
+    expect(parseRecord(JSON.stringify(record({ ...boot, actions: [{ ...done("install_hotplugs"), errors: [1] as unknown as Array<string> }] })))).toEqual(record())
+  })
+
   it("a failed core action wins over everything, named with its phase and message, even before the final phase", () => {
     const main = [done("create_default_user"), failed("set_ssh_keys", "failed to find user alpine")]
     expect(summary(record(...full([failed("run_userdata", "x"), done("bootstrap_complete")], main)), facts(true))).toEqual([

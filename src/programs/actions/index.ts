@@ -2,7 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import type { ActionName } from "../../domain/actions.js"
 import { bootstrapMarker } from "../../domain/bootstrap.js"
-import { ActionFailed } from "../../domain/errors.js"
+import { ActionFailed, FsError } from "../../domain/errors.js"
 import { unfinishedBeforeFinal } from "../../domain/run-record.js"
 import { Config } from "../../services/Config.js"
 import { RootFs } from "../../services/RootFs.js"
@@ -29,7 +29,7 @@ import { missingUserdata, runUserdata, saveUserdata, unknownUserdata } from "./u
  * file there, no permission) fails the action in its own lines, not after
  * `bootstrap_complete: done`; so does a marker path the write would refuse
  * (a symbolic link, dangling, so that the phase did not take it for the
- * marker). An earlier phase of this first boot whose
+ * marker), or a state directory that takes no file (read-only). An earlier phase of this first boot whose
  * process ended during it (killed: out of memory, its service ended) has
  * not done all its work (the keys, perhaps): the bootstrap is not marked
  * complete then, so that the next boot runs it again, as after a power cut
@@ -41,6 +41,12 @@ const bootstrapComplete: Action<PhaseContext | Config | RootFs> = Effect.gen(fun
   yield* fs.makeDirectory(varDir)
   const marker = bootstrapMarker(varDir)
   if (yield* fs.isSymlink(marker)) return yield* Effect.fail(new ActionFailed({ reason: `write ${marker}: is a symbolic link; refused` }))
+  // a file beside it, as the marker's write makes one: a state directory that takes none (read-only) fails here, not after `done`
+  const probe = yield* fs.temporaryOf(marker)
+  yield* fs.writeAtomic(probe, "", { noFollow: true }).pipe(
+    Effect.zipRight(fs.remove(probe)),
+    Effect.mapError((e) => new FsError({ op: "write", path: marker, reason: e.reason }))
+  )
   const unfinished = unfinishedBeforeFinal((yield* readRecord).runs, process.pid)
   if (unfinished !== undefined) {
     return yield* Effect.fail(new ActionFailed({ reason: `the ${unfinished.phase} phase ended before it finished (its process is gone); not marked complete, so that the next boot runs the first boot again` }))

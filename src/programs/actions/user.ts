@@ -96,7 +96,8 @@ export const createUser = (user: string, action = "create_default_user", options
  * CLOUD_USER (or the user user-data names instead), with the account options
  * user-data gives it. Options that `adduser` refuses (a uid in use...) never
  * keep the user from existing: it is then made with the defaults, and still
- * without wheel when user-data gives it its own rights.
+ * without wheel when user-data gives it its own rights; userdata_users, the
+ * user-data's action for its users, fails for it.
  */
 export const createDefaultUser = Effect.gen(function* () {
   const ctx = yield* PhaseContext
@@ -106,7 +107,9 @@ export const createDefaultUser = Effect.gen(function* () {
   const withDefaults = createUser(user, "create_default_user", rights)
   if (Object.keys(account).length === 0) return yield* withDefaults
   yield* createUser(user, "create_default_user", { ...account, ...rights }).pipe(
-    Effect.catchAll((e) => Effect.zipRight(warn(`create_default_user: ${e.message}; made without the account options user-data asks`), withDefaults))
+    Effect.catchAll((e) =>
+      Effect.all([warn(`create_default_user: ${e.message}; made without the account options user-data asks`), Ref.set(ctx.cloudUserAccountRefused, e.message), withDefaults], { discard: true })
+    )
   )
 })
 

@@ -229,8 +229,9 @@ const makeUser = (user: UserSpec, cloudUser: string, packages: ReadonlyArray<str
 /**
  * cloud-config `groups` and `users`: the default user's settings; further
  * users created with theirs and their keys. What fails (an adduser that
- * refuses a uid in use) is named with the user (or `groups`) it was for, and
- * the users after it are still made; the action fails at the end.
+ * refuses a uid in use, the default user's account options that
+ * create_default_user could not apply) is named with the user (or `groups`)
+ * it was for, and the users after it are still made; the action fails at the end.
  */
 export const userdataUsers = Effect.gen(function* () {
   const config = yield* loadUserConfig("userdata_users")
@@ -245,6 +246,8 @@ export const userdataUsers = Effect.gen(function* () {
     )
   yield* confine("groups", createGroups(config.groups))
   const cloudUser = yield* currentUser
+  const refused = yield* Ref.get((yield* PhaseContext).cloudUserAccountRefused)
+  if (refused !== undefined) yield* confine(cloudUser, fail(`${refused}; made without the account options user-data asks`))
   if (config.defaultUser !== undefined) yield* applySettings(cloudUser, config.defaultUser, { passwdApplies: true, created: false }, confine)
   const fs = yield* RootFs
   const journal = `${(yield* Config).varDir}/${USERS_JOURNAL}`
