@@ -5,7 +5,7 @@ import { ActionFailed } from "../../domain/errors.js"
 import { DEFAULT_STANZA, INTERFACES_MAX_BYTES, interfaceOrder, interfacesText, LOOPBACK_STANZA, otherStanzas, stanzaFromDefault } from "../../domain/interfaces.js"
 import { textOf } from "../../domain/text.js"
 import { RootFs } from "../../services/RootFs.js"
-import { helper, INTERFACES } from "./helper.js"
+import { helper, INTERFACES, notADirectory } from "./helper.js"
 
 /**
  * The header, the stanzas of `lo` and of each `eth*` present (one missing
@@ -17,7 +17,8 @@ import { helper, INTERFACES } from "./helper.js"
 export const assembleInterfaces = Effect.gen(function* () {
   const fs = yield* RootFs
   const dir = fs.at(`${INTERFACES}.d`)
-  if (!(yield* fs.isDirectory(dir))) return yield* Effect.fail(new ActionFailed({ reason: `${dir}: no such directory` }))
+  const unusable = yield* notADirectory(dir)
+  if (Option.isSome(unusable)) return yield* Effect.fail(new ActionFailed({ reason: unusable.value }))
   const files = yield* fs.readDirectory(dir)
   const present = interfaceOrder(yield* fs.readDirectory(fs.at("/sys/class/net")))
   const stanzas: Array<string> = []

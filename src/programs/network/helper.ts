@@ -5,9 +5,11 @@
  * syslog) with exit status 1.
  */
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { problemLine } from "../../domain/settings.js"
 import { Config } from "../../services/Config.js"
 import { err } from "../../services/Log.js"
+import { RootFs } from "../../services/RootFs.js"
 
 /** a variable of the helper's environment (MDEV, ACTION, IFACE, PHASE); empty is unset */
 export const envValue = (key: string) =>
@@ -35,3 +37,14 @@ export const helper = <E extends { readonly message: string }, R>(program: Effec
 
 /** the instance path of the interfaces file the helpers rebuild and lock */
 export const INTERFACES = "/etc/network/interfaces"
+
+/**
+ * why `dir` (interfaces.d) cannot be read, or none: said as the shell
+ * edition's `cd` says it (its own test looks for "No such file or directory")
+ */
+export const notADirectory = (dir: string) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    if (yield* fs.isDirectory(dir)) return Option.none<string>()
+    return Option.some(`${dir}: ${(yield* fs.exists(dir)) ? "not a directory" : "no such file or directory"}`)
+  })

@@ -13,7 +13,7 @@ import { Lock } from "../../services/Lock.js"
 import { debug, err, info } from "../../services/Log.js"
 import { RootFs } from "../../services/RootFs.js"
 import { assembleInterfaces } from "./assemble.js"
-import { envValue, failed, helper, INTERFACES } from "./helper.js"
+import { envValue, failed, helper, INTERFACES, notADirectory } from "./helper.js"
 
 /** `rc-service networking status` says started (exit 0); without OpenRC it is not */
 const networkingStarted = Effect.flatMap(Commands, (c) =>
@@ -64,7 +64,8 @@ export const vnicEthHotplug = helper(
     yield* info(`STARTING: ${action} ${iface}`)
     const fs = yield* RootFs
     const path = fs.at(INTERFACES)
-    if (!(yield* fs.isDirectory(`${path}.d`))) return yield* failed(`${path}.d: no such directory`)
+    const unusable = yield* notADirectory(`${path}.d`)
+    if (Option.isSome(unusable)) return yield* failed(unusable.value)
     // the lock is taken on the file where it is inside ROOT: a link in its directory's path (an absolute one) leads under ROOT, never out of it
     const locked = `${yield* fs.realPath(path.slice(0, path.lastIndexOf("/")))}/${path.slice(path.lastIndexOf("/") + 1)}`
     yield* Effect.scoped(

@@ -2,6 +2,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import { warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
 import { PhaseContext } from "../../action.js"
 import { loadUserConfig } from "../load.js"
@@ -80,16 +81,16 @@ export const userdataApkRepositories = Effect.gen(function* () {
   }
   if (apk.repositories.length === 0) return
   const version = apkVersion(yield* osVersionId)
-  // without a release to default to, `BASE/REPO` would be a repository apk cannot use: such entries are left out, and said so
-  const unversioned = version === undefined ? apk.repositories.filter((r) => r.version === undefined).length : 0
-  const lines = apk.repositories.filter((r) => version !== undefined || r.version !== undefined).flatMap((r) => repositoryLines(r, version))
+  const lines = apk.repositories.flatMap((r) => repositoryLines(r, version))
   yield* repositoriesChanged
-  if (apk.replaceRepositories) {
-    if (unversioned === 0) yield* fs.writeAtomic(file, lines.map((l) => `${l}\n`).join(""), { mode: 0o644, keep: true })
-  } else yield* fs.addLinesOnce(file, lines)
+  if (apk.replaceRepositories) yield* fs.writeAtomic(file, lines.map((l) => `${l}\n`).join(""), { mode: 0o644, keep: true })
+  else yield* fs.addLinesOnce(file, lines)
+  // with no release to default to, BASE/REPO is added, as the shell edition adds it (a local repository, /srv/packages/main,
+  // may have no version in its path); said, as a mirror's such line is no repository (cloud-config's alpine_repo has its version)
+  const unversioned = version === undefined ? apk.repositories.filter((r) => r.version === undefined).length : 0
   if (unversioned > 0) {
     const what = unversioned === 1 ? "1 repository without a version" : `${unversioned} repositories without a version`
-    return yield* fail(`no release (VERSION_ID) in /etc/os-release: ${what} left out`)
+    yield* warn(`userdata_apk_repositories: no release (VERSION_ID) in /etc/os-release: ${what} added as BASE/REPO`)
   }
 })
 
