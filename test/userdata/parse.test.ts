@@ -711,6 +711,19 @@ describe("#cloud-config", () => {
     expect(a.apk.repositories.map((r) => r.version)).toEqual(["."])
   })
 
+
+  it("reads integers as PyYAML does: a leading 0 is octal's, so `0800`, `09` and `01:30` are words, and `._5` is no float", () => {
+    const source = "#cloud-config\nhostname: 0800\nusers:\n  - default\n  - name: ops\n    plain_text_passwd: 0123456789\n    lock_passwd: off\nwrite_files:\n  - path: /etc/pin\n    content: 09\n    permissions: 0640\nruncmd:\n  - [echo, 08, -09, +0800, 012_8, 01:30, 1:30, 0_, 010, 1_000, ._5, .5_]\n"
+    const c = config(source)
+    expect(c.hostname).toBe("0800")
+    expect(c.users.map((u) => u.password?.value)).toEqual(["0123456789"])
+    expect(text(c.writeFiles[0]?.content)).toBe("09")
+    expect(c.writeFiles[0]?.mode).toBe(0o640)
+    // as PyYAML reads each, and Python's str() writes it
+    expect(c.runcmd).toEqual([{ kind: "argv", argv: ["echo", "08", "-09", "+0800", "012_8", "01:30", "90", "0", "8", "1000", "._5", "0.5"], index: 0 }])
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+  })
+
   it("makes the first user the default user when there is no `default`", () => {
     const c = config(`#cloud-config
 users:
