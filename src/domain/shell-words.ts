@@ -35,10 +35,10 @@ export interface Unexpanded {
   readonly at: number
 }
 
-/** what sh expands at a `$` outside single quotes: a name, a special or positional parameter, `${...}`, `$(...)`, `$((...))` */
-const DOLLAR = /\$(?:\{[^}\n]{0,30}\}?|\(\(?|[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])/y
-/** a tilde prefix, which sh expands at the start of an assignment's value and after an unquoted `:` in it */
-const TILDE = /~[A-Za-z0-9_.-]*(?=[/:\s;]|$)/y
+/** what sh expands at a `$` outside single quotes: a name, a special or positional parameter, `${...}`, `$(...)`, `$((...))` (a backslash-newline is nothing) */
+const DOLLAR = /\$(?:\\\n)*(?:\{[^}\n]{0,30}\}?|\(\(?|[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])/y
+/** the home directory's tilde, which sh expands at the start of an assignment's value and after an unquoted `:` in it (a backslash-newline is nothing) */
+const TILDE = /~(?=(?:\\\n)*(?:[/:\s;]|$))/y
 
 const NAME = /^(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)=/
 /** a name and its `=` with blanks around it (`NAME = value`), which sh does not read as an assignment */

@@ -108,6 +108,8 @@ describe("tiny-cloud.conf", () => {
     expect(fileWarnings(settingsFromLeniently({}, 'IMDS_ENDPOINT="user:pw@$HOST"\n'))).toEqual([warned(1, "IMDS_ENDPOINT", "$HOST")])
     // the winning assignment's
     expect(fileWarnings(settingsFromLeniently({}, "DEBUG=$X\nDEBUG=1\n"))).toEqual([])
+    // a backslash-newline is nothing to sh, in a name too; a tilde sh leaves (`~x`, `~"/"`) is none
+    expect({ ...parseAssignments('A=a$\\\nb B="$\\\n{C}" C=~\\\n/x D=~x E=~"/"\n').unexpanded }).toEqual({ A: { text: "$\\\nb", at: 1 }, B: { text: "$\\\n{C}", at: 0 }, C: { text: "~", at: 0 } })
   })
 
   it("has the contract's defaults", () => {
