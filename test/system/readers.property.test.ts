@@ -3,7 +3,8 @@
  * generated inputs given to the real reader, run as a process, and to this
  * program's parser. tiny-cloud.conf as dash and busybox sh source it
  * (BEHAVIOUR.md 2); base64 as Python's `base64.b64decode` (cloud-init) decodes
- * it; YAML scalars as PyYAML (cloud-init) resolves them. Each property
+ * it; a write_files mode as Python's int(text, 8) (cloud-init) reads it; YAML
+ * scalars as PyYAML (cloud-init) resolves them. Each property
  * checks a batch of inputs with one run of the reader, and shrinks a failing
  * batch to the input that fails.
  */
@@ -17,6 +18,7 @@ import * as Option from "effect/Option"
 import { expect } from "vitest"
 import { decodeBase64, maybeBase64 } from "../../src/clouds/common.js"
 import { parseAssignments } from "../../src/domain/shell-words.js"
+import { octalMode } from "../../src/schema/cloud-config.js"
 import { fromBase64 } from "../../src/domain/userdata/content.js"
 import { loadYaml } from "../../src/domain/userdata/yaml.js"
 import { describeSystem, itSystem, which } from "../support/system.js"
@@ -154,6 +156,42 @@ describeSystem("base64 as Python's b64decode reads it (cloud-init's write_files,
           // hetzner: decoded only when it is exactly one token, which validate=True decodes the same
           const maybe = hex(Option.getOrThrow(maybeBase64(Option.some(new TextEncoder().encode(text)))))
           if (maybe !== hex(new TextEncoder().encode(text))) expect({ text, bytes: maybe }).toEqual({ text, bytes: strict })
+        })
+      }),
+      RUNS
+    )
+  )
+})
+
+// ---- write_files permissions under Python's int(text, 8) ---------------------------------------
+
+const modeText = fc.array(fc.constantFrom("0", "7", "5", "4", "_", "0o", "0O", " ", "+", "-", "8", "x", "\t"), { minLength: 1, maxLength: 7 }).map((ps) => ps.join(""))
+
+/** each text as cloud-init's decode_perms reads a string: int(text, 8), or null where Python refuses it */
+const pythonOctal = (texts: ReadonlyArray<string>): Array<number | null> =>
+  JSON.parse(
+    execFileSync(
+      "python3",
+      [
+        "-c",
+        `import sys, json
+def octal(s):
+    try: return int(s, 8)
+    except ValueError: return None
+print(json.dumps([octal(s) for s in json.load(sys.stdin)]))`
+      ],
+      { input: JSON.stringify(texts) }
+    ).toString()
+  )
+
+describeSystem("a write_files mode as cloud-init's decode_perms reads a string", { tools: { python3: "python3" } }, () => {
+  itSystem("the mode Python's int(text, 8) gives, where it is one (0 to 07777); else none, and the file gets 0644 with a warning", {}, () =>
+    fc.assert(
+      fc.property(batch(modeText), (texts) => {
+        const byPython = pythonOctal(texts)
+        texts.forEach((text, i) => {
+          const python = byPython[i]!
+          expect({ text, mode: octalMode(text) }).toEqual({ text, mode: python !== null && python >= 0 && python <= 0o7777 ? python : undefined })
         })
       }),
       RUNS

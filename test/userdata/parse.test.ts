@@ -472,6 +472,14 @@ describe("write_files", () => {
     expect(c.writeFiles.map((f) => f.mode)).toEqual([0o600, 0o755, 0o755, 0o640, 0o644, 0o644])
   })
 
+  it("#cloud-config reads a string mode as Python's int(text, 8) does: leading zeros, a sign, '_' between digits, '0o_'; what it refuses, or no mode, is 0644 with a warning", () => {
+    const read = ["'000755'", "'+0750'", "'7_55'", "'0o_700'", "'0O6_4_0'", "' 0600 '", "'-0'", "'00000000000644'"]
+    const refused = ["'7__5'", "'_755'", "'0o'", "'-644'", "'17777'", "'0x1ed'", "'644abc'"]
+    const source = `#cloud-config\nwrite_files:\n${[...read, ...refused].map((m) => `  - path: /f\n    permissions: ${m}\n`).join("")}`
+    expect(config(source).writeFiles.map((f) => f.mode)).toEqual([0o755, 0o750, 0o755, 0o700, 0o640, 0o600, 0, 0o644, ...refused.map(() => 0o644)])
+    expect(notes(source).warnings).toHaveLength(refused.length)
+  })
+
   it("#cloud-config reads owner as cloud-init does: split at the first ':', each side trimmed, an empty side, -1 or none left unchanged", () => {
     const owners = ["':nginx'", "'nginx:'", "' nginx : adm '", "'-1:adm'", "'deploy:none'", "'-1:-1'", "''", "1000", "'www:www'"]
     const source = `#cloud-config\nwrite_files:\n${owners.map((o) => `  - path: /f\n    owner: ${o}\n`).join("")}`
