@@ -23,8 +23,20 @@ import { fromBase64 } from "../../src/domain/userdata/content.js"
 import { loadYaml } from "../../src/domain/userdata/yaml.js"
 import { describeSystem, itSystem, which } from "../support/system.js"
 
-const batch = <A>(item: fc.Arbitrary<A>) => fc.array(item, { minLength: 1, maxLength: 150 })
+/** what a Python program given `input` as JSON on its stdin prints as JSON */
+const python = <A>(program: string, input: unknown): A => JSON.parse(execFileSync("python3", ["-c", program], { input: JSON.stringify(input) }).toString()) as A
+
 const RUNS = { numRuns: Number(process.env.RUNS ?? 8) }
+
+/** a property over batches of inputs: `read` gives what the reader made of each (one run of it), `check` compares one input's */
+const eachAgainst = <A, R>(inputs: fc.Arbitrary<A>, read: (batch: ReadonlyArray<A>) => ReadonlyArray<R>, check: (input: A, theirs: R) => void) =>
+  fc.assert(
+    fc.property(fc.array(inputs, { minLength: 1, maxLength: 150 }), (batch) => {
+      const theirs = read(batch)
+      batch.forEach((input, i) => check(input, theirs[i]!))
+    }),
+    RUNS
+  )
 
 // ---- tiny-cloud.conf under sh ----------------------------------------------------------------
 
@@ -90,24 +102,20 @@ const SHELLS = { dash: ["dash"], "busybox sh": ["busybox", "sh"] } as const
 
 describeSystem("tiny-cloud.conf as sh sources it", { tools: { dash: "dash", busybox: "busybox" } }, () => {
   for (const [name, shell] of Object.entries(SHELLS)) {
-    itSystem(`${name}: a file sh sources without an error gives its values, an expansion sh makes noted; a line the parser refuses, sh refuses too`, {}, () =>
-      fc.assert(
-        fc.property(batch(confFile), (files) => {
-          const bySh = sourced(shell, files)
-          files.forEach((text, i) => {
-            const sh = bySh[i]!
-            const read = parseAssignments(text)
-            if (read.problems.length > 0) expect({ text, sh: sh.ok }).toEqual({ text, sh: false })
-            if (!sh.ok) return
-            expect({ text, problems: read.problems }).toEqual({ text, problems: [] })
-            // a value sh expanded is the parser's as written, and noted; every other is sh's
-            const ours = Object.fromEntries(Object.entries(read.values).map(([k, v]) => [k, read.unexpanded[k] === undefined ? v : sh.values[k]]))
-            expect({ text, values: ours }).toEqual({ text, values: sh.values })
-            for (const k of Object.keys(read.unexpanded)) expect({ text, key: k, expanded: read.values[k] !== sh.values[k] }).toEqual({ text, key: k, expanded: true })
-          })
-        }),
-        RUNS
-      )
+    itSystem(
+      `${name}: a file sh sources without an error gives its values, an expansion sh makes noted; a line the parser refuses, sh refuses too`,
+      {},
+      () =>
+        eachAgainst(confFile, (files) => sourced(shell, files), (text, sh) => {
+        const read = parseAssignments(text)
+        if (read.problems.length > 0) expect({ text, sh: sh.ok }).toEqual({ text, sh: false })
+        if (!sh.ok) return
+        expect({ text, problems: read.problems }).toEqual({ text, problems: [] })
+        // a value sh expanded is the parser's as written, and noted; every other is sh's
+        const ours = Object.fromEntries(Object.entries(read.values).map(([k, v]) => [k, read.unexpanded[k] === undefined ? v : sh.values[k]]))
+        expect({ text, values: ours }).toEqual({ text, values: sh.values })
+        for (const k of Object.keys(read.unexpanded)) expect({ text, key: k, expanded: read.values[k] !== sh.values[k] }).toEqual({ text, key: k, expanded: true })
+      })
     )
   }
 })
@@ -116,19 +124,13 @@ describeSystem("tiny-cloud.conf as sh sources it", { tools: { dash: "dash", busy
 
 /** each text as Python's base64.b64decode reads it, without and with validate=True: the bytes in hex, or null where it refuses */
 const pythonBase64 = (texts: ReadonlyArray<string>): Array<readonly [string | null, string | null]> =>
-  JSON.parse(
-    execFileSync(
-      "python3",
-      [
-        "-c",
-        `import sys, json, base64
+  python(
+    `import sys, json, base64
 def decoded(s, validate):
     try: return base64.b64decode(s.encode(), validate=validate).hex()
     except Exception: return None
-print(json.dumps([[decoded(s, False), decoded(s, True)] for s in json.load(sys.stdin)]))`
-      ],
-      { input: JSON.stringify(texts) }
-    ).toString()
+print(json.dumps([[decoded(s, False), decoded(s, True)] for s in json.load(sys.stdin)]))`,
+    texts
   )
 
 const base64Text = fc
@@ -140,26 +142,19 @@ const dataAfterPadding = (text: string) => /=[^A-Za-z0-9+/]*[A-Za-z0-9+/]/.test(
 
 describeSystem("base64 as Python's b64decode reads it (cloud-init's write_files, azure, oci, gcp, hetzner)", { tools: { python3: "python3" } }, () => {
   itSystem("the same bytes wherever both decode; what Python decodes refused only where it drops or mixes in data past an '=', or the alphabet is broken (metadata); a missing '=' forgiven", {}, () =>
-    fc.assert(
-      fc.property(batch(base64Text), (texts) => {
-        const byPython = pythonBase64(texts)
-        texts.forEach((text, i) => {
-          const [loose, strict] = byPython[i]!
-          // write_files: characters outside the alphabet dropped, as Python does
-          const content = fromBase64(text)
-          if (Either.isRight(content) && loose !== null) expect({ text, bytes: hex(content.right.bytes) }).toEqual({ text, bytes: loose })
-          if (Either.isLeft(content) && loose !== null) expect({ text, refused: dataAfterPadding(text) }).toEqual({ text, refused: true })
-          // a cloud's base64 user-data: only whitespace besides the alphabet
-          const datum = decodeBase64(new TextEncoder().encode(text))
-          if ("decoded" in datum && loose !== null) expect({ text, bytes: Option.match(datum.decoded, { onNone: () => "", onSome: hex }) }).toEqual({ text, bytes: loose })
-          if ("invalid" in datum && loose !== null) expect({ text, refused: dataAfterPadding(text) || /[^A-Za-z0-9+/=\s]/.test(text) }).toEqual({ text, refused: true })
-          // hetzner: decoded only when it is exactly one token, which validate=True decodes the same
-          const maybe = hex(Option.getOrThrow(maybeBase64(Option.some(new TextEncoder().encode(text)))))
-          if (maybe !== hex(new TextEncoder().encode(text))) expect({ text, bytes: maybe }).toEqual({ text, bytes: strict })
-        })
-      }),
-      RUNS
-    )
+    eachAgainst(base64Text, pythonBase64, (text, [loose, strict]) => {
+      // write_files: characters outside the alphabet dropped, as Python does
+      const content = fromBase64(text)
+      if (Either.isRight(content) && loose !== null) expect({ text, bytes: hex(content.right.bytes) }).toEqual({ text, bytes: loose })
+      if (Either.isLeft(content) && loose !== null) expect({ text, refused: dataAfterPadding(text) }).toEqual({ text, refused: true })
+      // a cloud's base64 user-data: only whitespace besides the alphabet
+      const datum = decodeBase64(new TextEncoder().encode(text))
+      if ("decoded" in datum && loose !== null) expect({ text, bytes: Option.match(datum.decoded, { onNone: () => "", onSome: hex }) }).toEqual({ text, bytes: loose })
+      if ("invalid" in datum && loose !== null) expect({ text, refused: dataAfterPadding(text) || /[^A-Za-z0-9+/=\s]/.test(text) }).toEqual({ text, refused: true })
+      // hetzner: decoded only when it is exactly one token, which validate=True decodes the same
+      const maybe = hex(Option.getOrThrow(maybeBase64(Option.some(new TextEncoder().encode(text)))))
+      if (maybe !== hex(new TextEncoder().encode(text))) expect({ text, bytes: maybe }).toEqual({ text, bytes: strict })
+    })
   )
 })
 
@@ -169,46 +164,33 @@ const modeText = fc.array(fc.constantFrom("0", "7", "5", "4", "_", "0o", "0O", "
 
 /** each text as cloud-init's decode_perms reads a string: int(text, 8), or null where Python refuses it */
 const pythonOctal = (texts: ReadonlyArray<string>): Array<number | null> =>
-  JSON.parse(
-    execFileSync(
-      "python3",
-      [
-        "-c",
-        `import sys, json
+  python(
+    `import sys, json
 def octal(s):
     try: return int(s, 8)
     except ValueError: return None
-print(json.dumps([octal(s) for s in json.load(sys.stdin)]))`
-      ],
-      { input: JSON.stringify(texts) }
-    ).toString()
+print(json.dumps([octal(s) for s in json.load(sys.stdin)]))`,
+    texts
   )
 
 describeSystem("a write_files mode as cloud-init's decode_perms reads a string", { tools: { python3: "python3" } }, () => {
   itSystem("the mode Python's int(text, 8) gives, where it is one (0 to 07777); else none, and the file gets 0644 with a warning", {}, () =>
-    fc.assert(
-      fc.property(batch(modeText), (texts) => {
-        const byPython = pythonOctal(texts)
-        texts.forEach((text, i) => {
-          const python = byPython[i]!
-          expect({ text, mode: octalMode(text) }).toEqual({ text, mode: python !== null && python >= 0 && python <= 0o7777 ? python : undefined })
-        })
-      }),
-      RUNS
-    )
+    eachAgainst(modeText, pythonOctal, (text, python) => {
+      expect({ text, mode: octalMode(text) }).toEqual({ text, mode: python !== null && python >= 0 && python <= 0o7777 ? python : undefined })
+    })
   )
 })
 
 // ---- YAML scalars under PyYAML ---------------------------------------------------------------
 
 const scalarPiece = fc.constantFrom(..."0 1 7 8 9 12 _ : . e E + - 0x 0b 0o a f yes no on off y n Yes NO True true null Null ~ .inf .nan .Inf 2001-01-01 T Z 1:00:00 e+ E- NaN inf".split(" "), " ")
-/** plain scalars: none a YAML indicator starts, none with a comment or a mapping in it; none of only a prefix and `_` (`0x_`: Python refuses it) */
 /** numbers of every YAML 1.1 form, with a leading 0 (octal's, `0800` is none) and base 60 (`01:30` is none) often */
 const numberLike = fc.oneof(
   fc.stringMatching(/^[-+]?(?:0[box]?)?[0-9a-f_:.]{1,6}$/),
   fc.stringMatching(/^[-+]?0[0-9_]{1,5}$/),
   fc.stringMatching(/^[-+]?[0-9_]{1,3}(?::[0-9]{1,2}){1,2}(?:\.[0-9]?)?$/)
 )
+/** plain scalars: none a YAML indicator starts, none with a comment or a mapping in it; none of only a prefix and `_` (`0x_`: Python refuses it) */
 const plainScalar = fc
   .oneof(numberLike, fc.array(scalarPiece, { minLength: 1, maxLength: 5 }).map((ps) => ps.join("")))
   .filter((s) => s.trim() === s && !/^[-?:,[\]{}#&*!|>'"%@`]|: | #|:$/.test(s) && !/^[-+]?0[box]?_+$/.test(s))
@@ -217,12 +199,8 @@ type Resolved = readonly [kind: "bool" | "int" | "float" | "null" | "date" | "st
 
 /** each scalar as PyYAML's safe_load resolves `k: SCALAR` */
 const pyyaml = (scalars: ReadonlyArray<string>): Array<Resolved> =>
-  JSON.parse(
-    execFileSync(
-      "python3",
-      [
-        "-c",
-        `import sys, json, yaml, datetime
+  python(
+    `import sys, json, yaml, datetime
 def resolved(s):
     try: v = yaml.safe_load("k: " + s + "\\n")["k"]
     except Exception: return ["error", None]
@@ -232,10 +210,8 @@ def resolved(s):
     if v is None: return ["null", None]
     if isinstance(v, (datetime.date, datetime.datetime)): return ["date", s]
     return ["str", v]
-print(json.dumps([resolved(s) for s in json.load(sys.stdin)]))`
-      ],
-      { input: JSON.stringify(scalars) }
-    ).toString()
+print(json.dumps([resolved(s) for s in json.load(sys.stdin)]))`,
+    scalars
   )
 
 /** this program's reading, in PyYAML's terms (a float as Python's repr writes it) */
@@ -255,20 +231,13 @@ const ours = (scalar: string): Resolved => {
 
 describeSystem("YAML scalars as cloud-init's PyYAML resolves them", { pythonModules: { yaml: "python3-yaml" } }, () => {
   itSystem("booleans, integers (octal, base 60, a leading 0), floats, nulls as PyYAML's; a date kept as its text", {}, () =>
-    fc.assert(
-      fc.property(batch(plainScalar), (scalars) => {
-        const byPyyaml = pyyaml(scalars)
-        scalars.forEach((scalar, i) => {
-          const [kind, value] = byPyyaml[i]!
-          // a date stays its text, which cloud-init writes back where it takes a string
-          const expected: Resolved = kind === "date" ? ["str", scalar] : [kind, value]
-          const read = ours(scalar)
-          // Python writes large floats with an exponent, JavaScript with digits: compared as numbers
-          const same = read[0] === "float" && kind === "float" ? Number(read[1]) === Number(value) || read[1] === value : false
-          if (!same) expect({ scalar, read }).toEqual({ scalar, read: expected })
-        })
-      }),
-      RUNS
-    )
+    eachAgainst(plainScalar, pyyaml, (scalar, [kind, value]) => {
+      // a date stays its text, which cloud-init writes back where it takes a string
+      const expected: Resolved = kind === "date" ? ["str", scalar] : [kind, value]
+      const read = ours(scalar)
+      // Python writes large floats with an exponent, JavaScript with digits: compared as numbers
+      const same = read[0] === "float" && kind === "float" ? Number(read[1]) === Number(value) || read[1] === value : false
+      if (!same) expect({ scalar, read }).toEqual({ scalar, read: expected })
+    })
   )
 })
