@@ -4,7 +4,7 @@
  */
 import * as Either from "effect/Either"
 import { PHASES, type Phase } from "./phases.js"
-import { parseAssignments, type BadLine } from "./shell-words.js"
+import { parseAssignments, type BadLine, type Unexpanded } from "./shell-words.js"
 import { printable, withoutCredentials } from "./text.js"
 
 /** where the configuration file is: under ROOT, which only the environment sets */
@@ -106,6 +106,8 @@ export interface Settings {
   readonly sources: Readonly<Record<string, Source>>
   /** the line of each key the file assigns, the environment's or not */
   readonly fileLines: Readonly<Record<string, number>>
+  /** the first expansion sh would make in a value of the file that is used (the environment's value is not), kept as written */
+  readonly unexpanded: Readonly<Record<string, Unexpanded>>
   /** things the operator should hear about once (deprecated values...) */
   readonly warnings: ReadonlyArray<string>
   /** invalid values and lines, whose keys keep their defaults; only settings resolved leniently have any */
@@ -189,7 +191,8 @@ const isNumber = (text: string) => /^[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$/i.tes
 const resolve = (
   env: Readonly<Record<string, string | undefined>>,
   file: Readonly<Record<string, string>>,
-  lines: Readonly<Record<string, number>>
+  lines: Readonly<Record<string, number>>,
+  expansions: Readonly<Record<string, Unexpanded>> = {}
 ): Settings => {
   // keyed by the file's names, `__proto__` one like any other
   const values: Record<string, string> = Object.assign(Object.create(null), file)
@@ -205,6 +208,8 @@ const resolve = (
       sources[k] = { from: "environment" }
     }
   }
+  const unexpanded: Record<string, Unexpanded> = Object.create(null)
+  for (const [k, e] of Object.entries(expansions)) if (sources[k]?.from === "file") unexpanded[k] = e
   const problems: Array<ConfigProblem> = []
   const invalid = <A>(key: ConfigKey, message: string, fallback: A): A => {
     problems.push({ key, message })
@@ -273,6 +278,7 @@ const resolve = (
     values,
     sources,
     fileLines,
+    unexpanded,
     warnings,
     problems
   }
@@ -286,9 +292,10 @@ export const problemLine = (p: ConfigProblem): string =>
 export const resolveSettings = (
   env: Readonly<Record<string, string | undefined>>,
   file: Readonly<Record<string, string>>,
-  lines: Readonly<Record<string, number>> = {}
+  lines: Readonly<Record<string, number>> = {},
+  expansions: Readonly<Record<string, Unexpanded>> = {}
 ): Either.Either<Settings, ConfigProblem> => {
-  const settings = resolve(env, file, lines)
+  const settings = resolve(env, file, lines, expansions)
   const first = settings.problems[0]
   return first === undefined ? Either.right(settings) : Either.left(first)
 }
@@ -297,26 +304,33 @@ export const resolveSettings = (
 export const settingsFrom = (env: Readonly<Record<string, string | undefined>>, text: string): Either.Either<Settings, ConfigProblem> => {
   const conf = parseAssignments(text)
   const first = conf.problems[0]
-  return first === undefined ? resolveSettings(env, conf.values, conf.lines) : Either.left(lineProblem(first, "tiny-cloud.conf"))
+  return first === undefined ? resolveSettings(env, conf.values, conf.lines, conf.unexpanded) : Either.left(lineProblem(first, "tiny-cloud.conf"))
 }
 
 /** The settings whatever is wrong: bad lines and invalid values are in `problems`, their keys keep their defaults. */
 export const settingsFromLeniently = (env: Readonly<Record<string, string | undefined>>, text: string): Settings => {
   const conf = parseAssignments(text)
-  const settings = resolve(env, conf.values, conf.lines)
+  const settings = resolve(env, conf.values, conf.lines, conf.unexpanded)
   return { ...settings, problems: [...conf.problems.map((p) => lineProblem(p, "tiny-cloud.conf")), ...settings.problems] }
 }
+
+/** an expansion kept as written, as a message shows it: only its first character where it stands in a value's user and password */
+const shownExpansion = (e: Unexpanded, value: string): string => (e.at < value.lastIndexOf("@") ? `${e.text[0]}...` : printable(e.text, 40))
 
 /**
  * What the file says that this program does not use: a key it does not know
  * (naming the key probably meant), a key read from the environment only;
- * `tiny-cloud config` and every phase warn of each.
+ * what it says that sh would read otherwise: an expansion (`$HOME`), kept as
+ * written. `tiny-cloud config` and every phase warn of each.
  */
 export const fileWarnings = (s: Settings): ReadonlyArray<string> =>
   Object.entries(s.fileLines).flatMap(([key, line]) => {
     const where = `/etc/tiny-cloud.conf line ${line}`
     if (ENVIRONMENT_ONLY.has(key)) return [`${where}: ${key} is read from the environment only; ignored here`]
-    if ((CONFIG_KEYS as ReadonlyArray<string>).includes(key)) return []
+    if ((CONFIG_KEYS as ReadonlyArray<string>).includes(key)) {
+      const e = s.unexpanded[key]
+      return e === undefined ? [] : [`${where}: ${key}: '${shownExpansion(e, s.values[key] ?? "")}' is taken as written, not expanded: nothing in this file is evaluated`]
+    }
     const near = nearestKey(key)
     return [`${where}: unknown key ${printable(key)}${near !== undefined ? `; did you mean ${near}?` : ""}`]
   })

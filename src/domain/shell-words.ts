@@ -5,7 +5,9 @@
  * and a backslash-newline; an unquoted `\x` is `x`. Quoted values may span
  * lines. `#` starts a comment where a word may start; `export ` is allowed,
  * and a name it exports without a value (`export NAME...`, `export A B=1`,
- * `export A=1 B`) assigns nothing.
+ * `export A=1 B`) assigns nothing. Nothing is expanded: an expansion sh
+ * would make (`$NAME`, `${...}`, `$(...)`, a backquote, a leading `~`) is
+ * kept as written and noted, so that it can be named.
  */
 
 import { printable, withoutCredentials } from "./text.js"
@@ -23,7 +25,20 @@ export interface Assignments {
   readonly lines: Record<string, number>
   /** lines that are not assignments, or an unterminated quote */
   readonly problems: ReadonlyArray<BadLine>
+  /** the first expansion sh would make in each key's winning value (kept as written here), and where in the value it starts */
+  readonly unexpanded: Record<string, Unexpanded>
 }
+
+export interface Unexpanded {
+  readonly text: string
+  /** its offset in the value */
+  readonly at: number
+}
+
+/** what sh expands at a `$` outside single quotes: a name, a special or positional parameter, `${...}`, `$(...)`, `$((...))` (a backslash-newline is nothing) */
+const DOLLAR = /\$(?:\\\n)*(?:\{[^}\n]{0,30}\}?|\(\(?|[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])/y
+/** the home directory's tilde, which sh expands at the start of an assignment's value and after an unquoted `:` in it (a backslash-newline is nothing) */
+const TILDE = /~(?=(?:\\\n)*(?:[/:\s;]|$))/y
 
 const NAME = /^(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)=/
 /** a name and its `=` with blanks around it (`NAME = value`), which sh does not read as an assignment */
@@ -67,6 +82,7 @@ export const parseAssignments = (text: string): Assignments => {
   const values: Record<string, string> = Object.create(null)
   const lines: Record<string, number> = Object.create(null)
   const problems: Array<BadLine> = []
+  const unexpanded: Record<string, Unexpanded> = Object.create(null)
   let i = 0
   let line = 1
   /** the command being read began with `export` (`export A=1 B=2 C` exports C too) */
@@ -120,6 +136,15 @@ export const parseAssignments = (text: string): Assignments => {
     i += m[0].length
     let value = ""
     let broken = false
+    let expansion: Unexpanded | undefined
+    /** the expansion sh would make at `j` (a tilde only where `tilde`), `pending` characters of the value not yet in it; noted when it is the value's first */
+    const noteExpansion = (j: number, tilde: boolean, pending = 0) => {
+      if (expansion !== undefined) return
+      const pattern = text[j] === "$" ? DOLLAR : text[j] === "~" && tilde ? TILDE : text[j] === "`" ? /`/y : undefined
+      const length = pattern === undefined ? 0 : matchAt(pattern, text, j)
+      if (length > 0) expansion = { text: text.slice(j, j + length), at: value.length + pending }
+    }
+    const valueStart = i
     while (i < text.length && !/[\s;]/.test(text[i]!)) {
       const q = text[i]!
       if (q === "'") {
@@ -143,6 +168,7 @@ export const parseAssignments = (text: string): Assignments => {
             j += 2
           } else {
             if (text[j] === "\n") line++
+            noteExpansion(j, false, inner.length)
             inner += text[j++]
           }
         }
@@ -158,6 +184,7 @@ export const parseAssignments = (text: string): Assignments => {
         else value += text[i + 1]
         i += 2
       } else {
+        noteExpansion(i, i === valueStart || text[i - 1] === ":")
         value += q
         i++
       }
@@ -182,6 +209,8 @@ export const parseAssignments = (text: string): Assignments => {
     }
     values[key] = value
     lines[key] = startLine
+    if (expansion === undefined) delete unexpanded[key]
+    else unexpanded[key] = expansion
   }
-  return { values, lines, problems }
+  return { values, lines, problems, unexpanded }
 }

@@ -75,9 +75,22 @@ export const GroupMembers = Schema.Array(UserName).annotations({ description: "u
 // ---- files ---------------------------------------------------------------------------------
 
 const MODE = "a mode such as '0644'"
+
+/**
+ * A string mode as cloud-init reads it, Python's `int(text, 8)`: blanks around it, a sign, `0o`,
+ * any number of leading zeros, `_` between digits ("0644", "644", "0o644", "000755", "7_55");
+ * undefined for what that refuses and for what is no mode (past 07777, below 0)
+ */
+export const octalMode = (text: string): number | undefined => {
+  const m = /^\s*([+-]?)(?:0[oO]_?)?([0-7](?:_?[0-7])*)\s*$/.exec(text)
+  if (m === null) return undefined
+  const value = parseInt(m[2]!.replace(/_/g, ""), 8)
+  return value === 0 ? 0 : m[1] === "-" || value > 0o7777 ? undefined : value
+}
+
 /** cloud-init's reading of `permissions`: a string is octal ("0644", "644", "0o644"); an integer is the mode's value (493 is 0755) */
 export const CloudPermissions = Schema.Union(
-  Schema.String.pipe(Schema.filter((s) => /^\s*(?:0[oO]|0)?[0-7]{1,4}\s*$/.test(s))).annotations({ description: MODE }),
+  Schema.String.pipe(Schema.filter((s) => octalMode(s) !== undefined)).annotations({ description: MODE }),
   Schema.Number.pipe(Schema.filter((n) => Number.isInteger(n) && n >= 0 && n <= 0o7777)).annotations({ description: MODE })
 ).annotations({ description: MODE })
 

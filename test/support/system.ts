@@ -4,12 +4,15 @@
  * package brings the tool); under CI (`TINY_CLOUD_REQUIRE_SYSTEM_TESTS=1`,
  * set by `.ci/run`, which installs the tools) a missing requirement fails.
  */
+import { spawnSync } from "node:child_process"
 import { accessSync, constants } from "node:fs"
 import { describe, it, type TestFunction } from "vitest"
 
 export interface Requirements {
   /** program → the Debian package that brings it */
   readonly tools?: Readonly<Record<string, string>>
+  /** Python module → the Debian package that brings it (python3 itself is needed too) */
+  readonly pythonModules?: Readonly<Record<string, string>>
   readonly root?: boolean
 }
 
@@ -30,7 +33,13 @@ export const which = (tool: string): string | undefined =>
 
 /** why the requirements are not met, or undefined when they are */
 export const unmet = (needs: Requirements): string | undefined => {
-  const missing = Object.entries(needs.tools ?? {}).filter(([tool]) => which(tool) === undefined)
+  const modules = Object.entries(needs.pythonModules ?? {})
+  const tools = { ...needs.tools, ...(modules.length > 0 ? { python3: "python3" } : {}) }
+  const python = which("python3")
+  const missing = [
+    ...Object.entries(tools).filter(([tool]) => which(tool) === undefined),
+    ...(python === undefined ? [] : modules.filter(([module]) => spawnSync(python, ["-c", `import ${module}`]).status !== 0).map(([module, pkg]) => [`python3's ${module}`, pkg] as const))
+  ]
   const reasons = [
     ...(missing.length > 0 ? [`needs ${missing.map(([t]) => t).join(", ")} (apt-get install ${[...new Set(missing.map(([, p]) => p))].join(" ")})`] : []),
     ...(needs.root && process.getuid?.() !== 0 ? ["needs root"] : [])

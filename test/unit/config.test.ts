@@ -1,6 +1,6 @@
 import * as Either from "effect/Either"
 import { describe, expect, it } from "vitest"
-import { nearestKey, parseConfFile, resolveSettings, settingsFrom, settingsFromLeniently } from "../../src/domain/settings.js"
+import { fileWarnings, nearestKey, parseConfFile, resolveSettings, settingsFrom, settingsFromLeniently } from "../../src/domain/settings.js"
 import { parseAssignments } from "../../src/domain/shell-words.js"
 
 const settings = (env: Record<string, string>, file = "") =>
@@ -81,6 +81,35 @@ describe("tiny-cloud.conf", () => {
       { line: 2, reason: "expected KEY=value, got 'export IMDS_ENDPOINT =***@127.0.0.1'" }
     ])
     expect(JSON.stringify(problems)).not.toContain("CANARY")
+  })
+
+  it("names an expansion sh would make, kept as written (TINY_CLOUD_VAR=/var/lib/cloud$SUFFIX was a directory of that name, unsaid); not what sh keeps as it is, nor a value the environment replaces", () => {
+    const text = [
+      "TINY_CLOUD_VAR=/var/lib/cloud$SUFFIX",
+      'DEBUG="${VERBOSE:-}"',
+      "SKIP_INIT_ACTIONS=`cat_skip`",
+      "TINY_CLOUD_LOGS=~/logs",
+      "HOTPLUG_TYPE=mdev INIT_ACTIONS_FINAL='$literal' INIT_ACTIONS_BOOT=\\$x CLOUD_USER=ops$ HOTPLUG_MODULES=a~b",
+      'IMDS_ENDPOINT="user:pa$$wd@$HOST"',
+      "CLOUD=$CLOUD",
+      ""
+    ].join("\n")
+    const s = settingsFromLeniently({ ROOT: "/r", CLOUD: "aws" }, text)
+    const warned = (line: number, key: string, shown: string) => `/etc/tiny-cloud.conf line ${line}: ${key}: '${shown}' is taken as written, not expanded: nothing in this file is evaluated`
+    expect(fileWarnings(s)).toEqual([
+      warned(1, "TINY_CLOUD_VAR", "$SUFFIX"),
+      warned(2, "DEBUG", "${VERBOSE:-}"),
+      warned(3, "SKIP_INIT_ACTIONS", "`"),
+      warned(4, "TINY_CLOUD_LOGS", "~"),
+      // in the user and password before the host only its first character, as the value itself is named (4.5)
+      warned(6, "IMDS_ENDPOINT", "$...")
+    ])
+    expect(s.varDir).toBe("/r/var/lib/cloud$SUFFIX")
+    expect(fileWarnings(settingsFromLeniently({}, 'IMDS_ENDPOINT="user:pw@$HOST"\n'))).toEqual([warned(1, "IMDS_ENDPOINT", "$HOST")])
+    // the winning assignment's
+    expect(fileWarnings(settingsFromLeniently({}, "DEBUG=$X\nDEBUG=1\n"))).toEqual([])
+    // a backslash-newline is nothing to sh, in a name too; a tilde sh leaves (`~x`, `~"/"`) is none
+    expect({ ...parseAssignments('A=a$\\\nb B="$\\\n{C}" C=~\\\n/x D=~x E=~"/"\n').unexpanded }).toEqual({ A: { text: "$\\\nb", at: 1 }, B: { text: "$\\\n{C}", at: 0 }, C: { text: "~", at: 0 } })
   })
 
   it("has the contract's defaults", () => {

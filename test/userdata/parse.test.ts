@@ -494,6 +494,14 @@ describe("write_files", () => {
     expect(c.writeFiles.map((f) => f.mode)).toEqual([0o600, 0o755, 0o755, 0o640, 0o644, 0o644])
   })
 
+  it("#cloud-config reads a string mode as Python's int(text, 8) does: leading zeros, a sign, '_' between digits, '0o_'; what it refuses, or no mode, is 0644 with a warning", () => {
+    const read = ["'000755'", "'+0750'", "'7_55'", "'0o_700'", "'0O6_4_0'", "' 0600 '", "'-0'", "'00000000000644'"]
+    const refused = ["'7__5'", "'_755'", "'0o'", "'-644'", "'17777'", "'0x1ed'", "'644abc'"]
+    const source = `#cloud-config\nwrite_files:\n${[...read, ...refused].map((m) => `  - path: /f\n    permissions: ${m}\n`).join("")}`
+    expect(config(source).writeFiles.map((f) => f.mode)).toEqual([0o755, 0o750, 0o755, 0o700, 0o640, 0o600, 0, 0o644, ...refused.map(() => 0o644)])
+    expect(notes(source).warnings).toHaveLength(refused.length)
+  })
+
   it("#cloud-config reads owner as cloud-init does: split at the first ':', each side trimmed, an empty side, -1 or none left unchanged", () => {
     const owners = ["':nginx'", "'nginx:'", "' nginx : adm '", "'-1:adm'", "'deploy:none'", "'-1:-1'", "''", "1000", "'www:www'"]
     const source = `#cloud-config\nwrite_files:\n${owners.map((o) => `  - path: /f\n    owner: ${o}\n`).join("")}`
@@ -731,6 +739,19 @@ describe("#cloud-config", () => {
     // an #alpine-config repository's version `.` is the shell edition's "no version"
     const a = config("#alpine-config\napk:\n  repositories:\n    - {base_url: 'https://m.example/alpine', version: ., repos: [main]}\n")
     expect(a.apk.repositories.map((r) => r.version)).toEqual(["."])
+  })
+
+
+  it("reads integers as PyYAML does: a leading 0 is octal's, so `0800`, `09` and `01:30` are words, and `._5` is no float", () => {
+    const source = "#cloud-config\nhostname: 0800\nusers:\n  - default\n  - name: ops\n    plain_text_passwd: 0123456789\n    lock_passwd: off\nwrite_files:\n  - path: /etc/pin\n    content: 09\n    permissions: 0640\nruncmd:\n  - [echo, 08, -09, +0800, 012_8, 01:30, 1:30, 0_, 010, 1_000, ._5, .5_]\n"
+    const c = config(source)
+    expect(c.hostname).toBe("0800")
+    expect(c.users.map((u) => u.password?.value)).toEqual(["0123456789"])
+    expect(text(c.writeFiles[0]?.content)).toBe("09")
+    expect(c.writeFiles[0]?.mode).toBe(0o640)
+    // as PyYAML reads each, and Python's str() writes it
+    expect(c.runcmd).toEqual([{ kind: "argv", argv: ["echo", "08", "-09", "+0800", "012_8", "01:30", "90", "0", "8", "1000", "._5", "0.5"], index: 0 }])
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
   })
 
   it("makes the first user the default user when there is no `default`", () => {

@@ -2,6 +2,7 @@
 import { kMaxLength } from "node:buffer"
 import { gunzipSync } from "node:zlib"
 import * as Either from "effect/Either"
+import { octalMode } from "../../schema/cloud-config.js"
 import { ENCODINGS, type Encoding } from "../../schema/fields.js"
 import { withoutTrailing } from "../text.js"
 
@@ -13,8 +14,7 @@ export const parseMode = (permissions: string | number): number => parseInt(Stri
  * "0o644"); an integer is the value of the mode itself, so 493 is 0755 and
  * YAML's `0755` (an octal integer) is 0755 too.
  */
-export const cloudMode = (permissions: string | number): number =>
-  typeof permissions === "number" ? permissions : parseInt(permissions.trim().replace(/^0[oO]/, ""), 8)
+export const cloudMode = (permissions: string | number): number => (typeof permissions === "number" ? permissions : (octalMode(permissions) ?? 0o644))
 
 /** an encoding as cloud-init reads it: case and spaces do not matter; `undefined` for one it does not know */
 export const canonicalEncoding = (encoding: string | undefined): Encoding | undefined => {

@@ -212,13 +212,26 @@ const pyyamlBooleans = (tags: Tags): Tags =>
  * before the dot, a signed exponent. So `.`, `-.5` and `1e3` stay strings
  * (`version: .` is a word, not NaN), as cloud-init and the shell edition read them.
  */
-const PYYAML_FLOAT = /^(?:[-+]?[0-9][0-9_]*\.[0-9_]*|\.[0-9_]+)$/
-const PYYAML_FLOAT_EXP = /^(?:[-+]?[0-9][0-9_]*\.[0-9_]*|\.[0-9_]+)[eE][-+][0-9]+$/
+const PYYAML_FLOAT = /^(?:[-+]?[0-9][0-9_]*\.[0-9_]*|\.[0-9][0-9_]*)$/
+const PYYAML_FLOAT_EXP = /^(?:[-+]?[0-9][0-9_]*\.[0-9_]*|\.[0-9][0-9_]*)[eE][-+][0-9]+$/
 const pyyamlFloats = (tags: Tags): Tags =>
   tags.map((t) => {
     if (typeof t !== "object" || t.tag !== "tag:yaml.org,2002:float" || !("test" in t) || t.test === undefined) return t
     if (t.format === "EXP") return { ...t, test: PYYAML_FLOAT_EXP }
     return t.format === undefined && t.test.test("1.5") ? { ...t, test: PYYAML_FLOAT } : t
+  })
+
+/**
+ * PyYAML's decimal and base 60 integers: no leading 0, which is octal's. So
+ * `0800`, `09` and `01:30` stay strings (a hostname, a password, a file's
+ * content), as cloud-init reads them; the library takes them for 800, 9 and 90.
+ */
+const PYYAML_DECIMAL = /^[-+]?(?:0|[1-9][0-9_]*)$/
+const PYYAML_BASE60 = /^[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+$/
+const pyyamlInts = (tags: Tags): Tags =>
+  tags.map((t) => {
+    if (typeof t !== "object" || t.tag !== "tag:yaml.org,2002:int" || !("test" in t) || t.test === undefined) return t
+    return t.format === undefined ? { ...t, test: PYYAML_DECIMAL } : t.format === "TIME" ? { ...t, test: PYYAML_BASE60 } : t
   })
 
 /**
@@ -229,7 +242,7 @@ const pyyamlFloats = (tags: Tags): Tags =>
 const withoutDates = (tags: Tags): Tags => tags.filter((t) => typeof t !== "object" || t.tag !== "tag:yaml.org,2002:timestamp")
 
 /** the scalars as PyYAML resolves them, where YAML 1.1 as the library reads it differs */
-const pyyamlScalars = (tags: Tags): Tags => withoutDates(pyyamlFloats(pyyamlBooleans(tags)))
+const pyyamlScalars = (tags: Tags): Tags => withoutDates(pyyamlInts(pyyamlFloats(pyyamlBooleans(tags))))
 
 /** the first character outside YAML's printable set (tab, line breaks, and text without C0 and C1 controls) */
 const NOT_PRINTABLE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]/
