@@ -31,14 +31,24 @@ export const which = (tool: string): string | undefined =>
       }
     })
 
+/**
+ * A python3 that has the modules: the PATH's, else the system's (a pyenv's
+ * python3 first on the PATH lacks what apt-get installed for /usr/bin/python3)
+ */
+export const pythonHaving = (modules: ReadonlyArray<string>): string | undefined =>
+  [...new Set([which("python3"), "/usr/bin/python3"])].find(
+    (p) => p !== undefined && spawnSync(p, ["-c", ["pass", ...modules.map((m) => `import ${m}`)].join("; ")]).status === 0
+  )
+
 /** why the requirements are not met, or undefined when they are */
 export const unmet = (needs: Requirements): string | undefined => {
   const modules = Object.entries(needs.pythonModules ?? {})
   const tools = { ...needs.tools, ...(modules.length > 0 ? { python3: "python3" } : {}) }
   const python = which("python3")
+  const withModules = modules.length > 0 && pythonHaving(modules.map(([module]) => module)) !== undefined
   const missing = [
     ...Object.entries(tools).filter(([tool]) => which(tool) === undefined),
-    ...(python === undefined ? [] : modules.filter(([module]) => spawnSync(python, ["-c", `import ${module}`]).status !== 0).map(([module, pkg]) => [`python3's ${module}`, pkg] as const))
+    ...(python === undefined || withModules ? [] : modules.map(([module, pkg]) => [`python3's ${module}`, pkg] as const))
   ]
   const reasons = [
     ...(missing.length > 0 ? [`needs ${missing.map(([t]) => t).join(", ")} (apt-get install ${[...new Set(missing.map(([, p]) => p))].join(" ")})`] : []),

@@ -21,10 +21,13 @@ import { parseAssignments } from "../../src/domain/shell-words.js"
 import { octalMode } from "../../src/schema/cloud-config.js"
 import { fromBase64 } from "../../src/domain/userdata/content.js"
 import { loadYaml } from "../../src/domain/userdata/yaml.js"
-import { describeSystem, itSystem, which } from "../support/system.js"
+import { describeSystem, itSystem, pythonHaving, which } from "../support/system.js"
+
+/** the python3 that has PyYAML where there is one (the YAML group needs it; the others any python3) */
+const PYTHON = pythonHaving(["yaml"]) ?? "python3"
 
 /** what a Python program given `input` as JSON on its stdin prints as JSON */
-const python = <A>(program: string, input: unknown): A => JSON.parse(execFileSync("python3", ["-c", program], { input: JSON.stringify(input) }).toString()) as A
+const python = <A>(program: string, input: unknown): A => JSON.parse(execFileSync(PYTHON, ["-c", program], { input: JSON.stringify(input) }).toString()) as A
 
 const RUNS = { numRuns: Number(process.env.RUNS ?? 8) }
 
