@@ -10,8 +10,8 @@ export type MediumAttempt = { readonly source: string; readonly fstype: string }
 /**
  * `read` over each of `attempts` in turn that mounts, read-only, under
  * `$ROOT/run/tiny-cloud/NAME-PID-*`, until one gives a value; each unmounted
- * and its mount point removed whatever `read` did, and those a crashed run
- * left too. None when nothing mounts or no medium gives a value.
+ * whatever `read` did, the mount point removed at the end, and those a
+ * crashed run left too. None when nothing mounts or no medium gives a value.
  */
 export const readMedia = <A, E, R>(attempts: ReadonlyArray<MediumAttempt>, name: string, read: (dir: string) => Effect.Effect<Option.Option<A>, E, R>) =>
   Effect.gen(function* () {
@@ -23,20 +23,21 @@ export const readMedia = <A, E, R>(attempts: ReadonlyArray<MediumAttempt>, name:
       yield* commands.run("umount", [stale], { allowFailure: true }).pipe(Effect.ignore)
       yield* fs.remove(stale, { recursive: true }).pipe(Effect.ignore)
     }
+    const mnt = yield* fs.makeTempDirectory(prefix)
+    const removeMountPoint = fs.remove(mnt, { recursive: true }).pipe(Effect.ignore)
     for (const { source, fstype } of attempts) {
-      const mnt = yield* fs.makeTempDirectory(prefix)
-      const removeMountPoint = fs.remove(mnt, { recursive: true }).pipe(Effect.ignore)
       const mounted = yield* commands.run("mount", ["-o", "ro", "-t", fstype, source, mnt], { allowFailure: true }).pipe(
         Effect.map((r) => r.exitCode === 0),
         Effect.orElseSucceed(() => false)
       )
-      if (!mounted) {
-        yield* removeMountPoint
-        continue
-      }
-      const value = yield* read(mnt).pipe(Effect.ensuring(Effect.zipRight(commands.run("umount", [mnt]).pipe(Effect.ignore), removeMountPoint)))
+      if (!mounted) continue
+      const value = yield* read(mnt).pipe(
+        Effect.ensuring(commands.run("umount", [mnt]).pipe(Effect.ignore)),
+        Effect.onExit((exit) => (exit._tag === "Success" && Option.isNone(exit.value) ? Effect.void : removeMountPoint))
+      )
       if (Option.isSome(value)) return value
     }
+    yield* removeMountPoint
     return Option.none<A>()
   })
 
