@@ -5,7 +5,7 @@
  * fails save_userdata alone, in one line: the user, keys and hostname are set.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
@@ -131,6 +131,11 @@ describe("azure custom data on the provisioning media", () => {
       what: "CustomData that is not base64",
       media: (dir) => writeFileSync(join(dir, "ovf-env.xml"), ovfEnv("#cloud-config")),
       line: "save_userdata: azure: cannot read /dev/sr0:ovf-env.xml: CustomData: invalid base64: character 1 is outside the base64 alphabet"
+    },
+    {
+      what: "an ovf-env.xml that is a directory",
+      media: (dir) => mkdirSync(join(dir, "ovf-env.xml")),
+      line: "save_userdata: azure: cannot read /dev/sr0:ovf-env.xml: not a regular file; refused"
     },
     {
       what: "an ovf-env.xml that is a symbolic link (to the instance's shadow)",
