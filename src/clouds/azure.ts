@@ -1,7 +1,8 @@
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { base64Datum, dmiIs, field, firstPresent, jsonNicLookup, jsonValue, listedIndexes, listedKeys, nonEmpty, textValue, type JsonObject } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
-import type { CloudProvider } from "./provider.js"
+import type { CloudProvider, MetadataDeps } from "./provider.js"
 
 const API_VERSION = "2021-05-01"
 const ROOT = "/metadata/instance/"
@@ -69,6 +70,7 @@ export const azure: CloudProvider = {
   name: "azure",
   detect: dmiIs("chassis_asset_tag", (tag) => tag === AZURE_ASSET_TAG),
   metadata: Effect.gen(function* () {
+    const env = yield* Effect.context<MetadataDeps>()
     const client = yield* makeHttpMetadataClient({
       cloud: "azure",
       endpoint: "169.254.169.254",
@@ -85,7 +87,12 @@ export const azure: CloudProvider = {
         const indexes = yield* listedIndexes(client, "compute/publicKeys", (l) => l.replace(/\/$/, ""))
         return yield* listedKeys(client, indexes, (n) => `compute/publicKeys/${n}/keyData`, oneKey)
       }),
-      userData: Effect.flatMap(client.get(USER_DATA, AS_USER_DATA), (body) => base64Datum(client, USER_DATA, body)),
+      // IMDS's (`--user-data`) when it has some, else the provisioning media's custom data (`--custom-data`)
+      userData: Effect.flatMap(client.get(USER_DATA, AS_USER_DATA), (body) => base64Datum(client, USER_DATA, body)).pipe(
+        Effect.flatMap((fromImds) =>
+          Option.isSome(fromImds) ? Effect.succeed(fromImds) : Effect.flatMap(Effect.promise(() => import("./azure-ovf.js")), (m) => m.customData).pipe(Effect.provide(env))
+        )
+      ),
       nics: Effect.map(client.get(NICS), nonEmpty),
       nic: jsonNicLookup({
         cloud: "azure",

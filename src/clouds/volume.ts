@@ -1,16 +1,19 @@
-/** A local volume found by its label (NoCloud's `cidata`, OpenStack's `config-2`): mounted read-only, read, unmounted. */
+/** Local media (NoCloud's `cidata`, OpenStack's `config-2`, Azure's provisioning media): mounted read-only, read, unmounted. */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { Commands } from "../services/Commands.js"
 import { RootFs } from "../services/RootFs.js"
 
+/** what `mount` is given: a device (or `LABEL=...`) and its filesystem type */
+export type MediumAttempt = { readonly source: string; readonly fstype: string }
+
 /**
- * `read` over the first of `labels` that mounts (vfat, then iso9660) under
- * `$ROOT/run/tiny-cloud/NAME-PID-*`; unmounted and the mount point removed
- * whatever `read` did, and those a crashed run left too. None when no volume
- * mounts.
+ * `read` over each of `attempts` in turn that mounts, read-only, under
+ * `$ROOT/run/tiny-cloud/NAME-PID-*`, until one gives a value; each unmounted
+ * whatever `read` did, the mount point removed at the end, and those a
+ * crashed run left too. None when nothing mounts or no medium gives a value.
  */
-export const readVolume = <A, E, R>(labels: ReadonlyArray<string>, name: string, read: (dir: string) => Effect.Effect<A, E, R>) =>
+export const readMedia = <A, E, R>(attempts: ReadonlyArray<MediumAttempt>, name: string, read: (dir: string) => Effect.Effect<Option.Option<A>, E, R>) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     const commands = yield* Commands
@@ -22,17 +25,26 @@ export const readVolume = <A, E, R>(labels: ReadonlyArray<string>, name: string,
     }
     const mnt = yield* fs.makeTempDirectory(prefix)
     const removeMountPoint = fs.remove(mnt, { recursive: true }).pipe(Effect.ignore)
-    for (const fstype of ["vfat", "iso9660"]) {
-      for (const label of labels) {
-        const mounted = yield* commands.run("mount", ["-o", "ro", "-t", fstype, `LABEL=${label}`, mnt], { allowFailure: true }).pipe(
-          Effect.map((r) => r.exitCode === 0),
-          Effect.orElseSucceed(() => false)
-        )
-        if (!mounted) continue
-        const value = yield* read(mnt).pipe(Effect.ensuring(Effect.zipRight(commands.run("umount", [mnt]).pipe(Effect.ignore), removeMountPoint)))
-        return Option.some(value)
-      }
+    for (const { source, fstype } of attempts) {
+      const mounted = yield* commands.run("mount", ["-o", "ro", "-t", fstype, source, mnt], { allowFailure: true }).pipe(
+        Effect.map((r) => r.exitCode === 0),
+        Effect.orElseSucceed(() => false)
+      )
+      if (!mounted) continue
+      const value = yield* read(mnt).pipe(
+        Effect.ensuring(commands.run("umount", [mnt]).pipe(Effect.ignore)),
+        Effect.onExit((exit) => (exit._tag === "Success" && Option.isNone(exit.value) ? Effect.void : removeMountPoint))
+      )
+      if (Option.isSome(value)) return value
     }
     yield* removeMountPoint
     return Option.none<A>()
   })
+
+/** `read` over the first of `labels` that mounts (vfat, then iso9660); None when no volume mounts */
+export const readVolume = <A, E, R>(labels: ReadonlyArray<string>, name: string, read: (dir: string) => Effect.Effect<A, E, R>) =>
+  readMedia(
+    ["vfat", "iso9660"].flatMap((fstype) => labels.map((label) => ({ source: `LABEL=${label}`, fstype }))),
+    name,
+    (dir) => Effect.map(read(dir), Option.some)
+  )

@@ -71,11 +71,12 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
   { name: "schema", synopsis: "FILE", summary: "check a user-data file as the boot would", operands: "file" },
   {
     name: "simulate",
-    synopsis: "[--cloud CLOUD] [--user-data FILE] [--root DIR] [--exec]",
+    synopsis: "[--cloud CLOUD] [--user-data FILE] [--custom-data FILE] [--root DIR] [--exec]",
     summary: "boot a simulated instance on this machine",
     options: [
       { names: ["--cloud"], arg: { name: "CLOUD", completes: "cloud" }, help: "the simulated cloud (default aws)" },
       { names: ["--user-data"], arg: { name: "FILE", completes: "file" }, help: "boot with this user-data" },
+      { names: ["--custom-data"], arg: { name: "FILE", completes: "file" }, help: "azure: boot with this custom data on the provisioning media" },
       { names: ["--root"], arg: { name: "DIR", completes: "directory" }, help: "keep the simulated instance in DIR" },
       { names: ["--exec"], help: "run the user-data's own programs, confined to the simulated root" }
     ]

@@ -22,12 +22,13 @@ const withoutHash = (line: string): string => {
   return colon < 0 || hash === "*" || hash === "!" ? line : `${line.slice(0, colon)}:(hash not shown)`
 }
 
-export const demoInstance = (userData: Uint8Array): SimInstance => ({
+export const demoInstance = (userData: Uint8Array | undefined, customData?: Uint8Array): SimInstance => ({
   hostname: "demo-1.example.internal",
   localHostname: "demo-1.example.internal",
   instanceId: "i-0123456789abcdef0",
   sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDemoKeyForTinyCloudSimulation demo@example"],
-  userData,
+  ...(userData !== undefined ? { userData } : {}),
+  ...(customData !== undefined ? { customData } : {}),
   nics: [{ mac: "02:00:00:00:00:01", ipv4: ["10.0.0.5"], ipv4Net: ["10.0.0.0/24"] }]
 })
 
@@ -68,8 +69,13 @@ export const simulationEnv = (fake: FakeSystem, cloud: SimCloud, sim: RunningSim
   TINY_CLOUD_LINK_WAIT_MAX: "1",
   IMDS_DEADLINE: "10",
   ...(sim.endpoint ? { IMDS_ENDPOINT: sim.endpoint } : {}),
-  ...sim.settings
+  ...sim.settings,
+  // the stand-in `mount` presents the medium's files for its device
+  ...(sim.media !== undefined ? { FAKE_MEDIA_DEVICE: sim.media.device, FAKE_MEDIA: mediaDirectory(fake) } : {})
 })
+
+/** where a simulated instance's attached medium (azure's provisioning media) is kept: beside its ROOT */
+const mediaDirectory = (fake: FakeSystem) => join(fake.root, "..", "media")
 
 /** the phase processes running now: one that outlived this process would go on writing into the instance */
 const phaseProcesses = new Set<ChildProcess>()
@@ -99,7 +105,7 @@ const confinement = (root: string) =>
     child.on("close", (code) => done(code === 0 ? undefined : err.trim().split("\n")[0] || `exit status ${code}`))
   })
 
-const simulate = ({ cloud, userData: userDataFile, root: rootDir, exec }: SimulateOptions) =>
+const simulate = ({ cloud, userData: userDataFile, customData: customDataFile, root: rootDir, exec }: SimulateOptions) =>
   Effect.promise(async () => {
     const dir = Option.getOrElse(rootDir, () => mkdtempSync(join(tmpdir(), "tiny-cloud-sim-")))
     mkdirSync(dir, { recursive: true })
@@ -128,9 +134,18 @@ const simulate = ({ cloud, userData: userDataFile, root: rootDir, exec }: Simula
     }
     const record = join(dir, "user-programs.log")
     writeFileSync(record, "")
-    const userData = Option.match(userDataFile, { onNone: () => new TextEncoder().encode(DEMO_USER_DATA), onSome: (f) => new Uint8Array(readFileSync(f)) })
-    const sim = await startSimulator({ cloud, instance: demoInstance(userData), root: fake.root })
+    const customData = Option.map(customDataFile, (f) => new Uint8Array(readFileSync(f)))
+    // custom data alone is the instance's user-data: no demo script beside it
+    const userData = Option.match(userDataFile, {
+      onNone: () => (Option.isSome(customData) ? undefined : new TextEncoder().encode(DEMO_USER_DATA)),
+      onSome: (f) => new Uint8Array(readFileSync(f))
+    })
+    const sim = await startSimulator({ cloud, instance: demoInstance(userData, Option.getOrUndefined(customData)), root: fake.root })
     for (const [path, content] of Object.entries(sim.instanceFiles)) writeFileSync(join(fake.root, path), content)
+    if (sim.media !== undefined) {
+      mkdirSync(mediaDirectory(fake), { recursive: true })
+      for (const [path, content] of Object.entries(sim.media.files)) writeFileSync(join(mediaDirectory(fake), path), content)
+    }
     const env = { ...simulationEnv(fake, cloud, sim), [SIMULATION_ENV.mode]: userCommands, [SIMULATION_ENV.record]: record }
     const before = snapshot(fake.root)
     const out = process.stdout
@@ -165,9 +180,12 @@ const simulate = ({ cloud, userData: userDataFile, root: rootDir, exec }: Simula
     return status
   })
 
-const SIMULATE_USAGE = `Usage: tiny-cloud simulate [--cloud CLOUD] [--user-data FILE] [--root DIR] [--exec]
+const SIMULATE_USAGE = `Usage: tiny-cloud simulate [--cloud CLOUD] [--user-data FILE] [--custom-data FILE] [--root DIR] [--exec]
   --cloud CLOUD     the cloud to simulate: ${SIM_CLOUDS.join(", ")} (default aws)
   --user-data FILE  boot with this user-data instead of the demo script
+  --custom-data FILE
+                    azure: boot with this custom data (az vm create --custom-data)
+                    on the provisioning media, and no user-data unless --user-data
   --root DIR        keep the simulated instance in DIR
   --exec            run the user-data's own programs, confined to the simulated ROOT
                     (a private mount namespace with ROOT as its root); without it they are only listed
@@ -176,6 +194,7 @@ const SIMULATE_USAGE = `Usage: tiny-cloud simulate [--cloud CLOUD] [--user-data 
 interface SimulateOptions {
   readonly cloud: SimCloud
   readonly userData: Option.Option<string>
+  readonly customData: Option.Option<string>
   readonly root: Option.Option<string>
   readonly exec: boolean
 }
@@ -184,6 +203,7 @@ interface SimulateOptions {
 export const parseSimulateArgs = (args: ReadonlyArray<string>): SimulateOptions | string => {
   let cloud: SimCloud = "aws"
   let userData = Option.none<string>()
+  let customData = Option.none<string>()
   let root = Option.none<string>()
   let exec = false
   for (let i = 0; i < args.length; i++) {
@@ -192,20 +212,22 @@ export const parseSimulateArgs = (args: ReadonlyArray<string>): SimulateOptions 
       continue
     }
     const [flag, inline] = args[i]!.startsWith("--") && args[i]!.includes("=") ? [args[i]!.slice(0, args[i]!.indexOf("=")), args[i]!.slice(args[i]!.indexOf("=") + 1)] : [args[i]!, undefined]
-    if (!["--cloud", "--user-data", "--root"].includes(flag)) return `unknown option '${flag}'`
+    if (!["--cloud", "--user-data", "--custom-data", "--root"].includes(flag)) return `unknown option '${flag}'`
     const value = inline ?? args[++i]
     if (value === undefined || value === "") return `${flag} needs a value`
     if (flag === "--cloud") {
       if (!SIM_CLOUDS.includes(value)) return `unknown cloud '${value}'; expected one of ${SIM_CLOUDS.join(", ")}`
       cloud = value
     } else if (flag === "--user-data") userData = Option.some(value)
+    else if (flag === "--custom-data") customData = Option.some(value)
     else root = Option.some(value)
   }
-  return { cloud, userData, root, exec }
+  if (Option.isSome(customData) && cloud !== "azure") return "--custom-data: only azure has custom data; add --cloud azure"
+  return { cloud, userData, customData, root, exec }
 }
 
 /** what makes the options unusable, before anything is made: a user-data that is a directory, a ROOT that is not an empty directory */
-const optionProblem = ({ userData, root }: SimulateOptions): string | undefined => {
+const optionProblem = ({ userData, customData, root }: SimulateOptions): string | undefined => {
   const kind = (path: string) => {
     try {
       const s = statSync(path)
@@ -214,11 +236,12 @@ const optionProblem = ({ userData, root }: SimulateOptions): string | undefined 
       return "none"
     }
   }
-  if (Option.isSome(userData)) {
-    const found = kind(userData.value)
-    if (found === "none") return `cannot read ${userData.value}: no such file`
+  for (const file of [userData, customData]) {
+    if (Option.isNone(file)) continue
+    const found = kind(file.value)
+    if (found === "none") return `cannot read ${file.value}: no such file`
     // a pipe (`--user-data <(...)`) or /dev/stdin is read as a file is
-    if (found === "directory") return `cannot read ${userData.value}: is a directory`
+    if (found === "directory") return `cannot read ${file.value}: is a directory`
   }
   if (Option.isSome(root) && !["none", "directory"].includes(kind(root.value))) return `--root ${root.value}: not a directory`
   // a first boot needs a fresh instance: an earlier simulation's ROOT (or anyone's files) is neither reused nor overwritten

@@ -62,9 +62,12 @@ case "$name" in
     fi ;;
   findfs) [ -n "$FAKE_CIDATA" ] || exit 1 ;;
   mount)
-    [ -n "$FAKE_CIDATA" ] || exit 32
+    # a medium attached by its device (azure's provisioning media), else the cidata volume
+    media=$FAKE_CIDATA
+    for a; do [ -n "$FAKE_MEDIA_DEVICE" ] && [ "$a" = "$FAKE_MEDIA_DEVICE" ] && media=$FAKE_MEDIA; done
+    [ -n "$media" ] || exit 32
     for dir; do :; done
-    cp "$FAKE_CIDATA"/* "$dir"/ ;;
+    cp "$media"/* "$dir"/ ;;
 esac
 exit 0
 `

@@ -42,6 +42,8 @@ export interface SimInstance {
   legacySshKeys?: string[]
   /** gcp only: user-data served base64-encoded, with `user-data-encoding: base64` */
   userDataBase64?: boolean
+  /** azure only: custom data (`--custom-data`), on the provisioning media's `ovf-env.xml`, not in IMDS */
+  customData?: Uint8Array
   /** azure only: the VM's resource name (`compute/name`), which is not its computer name; default `SHORTNAME_0`, as a scale set's instance */
   resourceName?: string
   /** incus only: user-data under the older config key `user.user-data` instead of `cloud-init.user-data` */
@@ -102,6 +104,8 @@ export interface SimulatedCloud {
   readonly privilegedPort?: boolean
   /** files the instance needs to find this cloud's service (a seed URL on the kernel command line) */
   readonly instanceFiles?: (service: { readonly seedUrl?: string }) => Readonly<Record<string, string>>
+  /** a medium attached to the instance (azure's provisioning media): the files `mount DEVICE` presents */
+  readonly media?: (instance: SimInstance) => { readonly device: string; readonly files: Readonly<Record<string, string>> } | undefined
   /**
    * settings the instance needs to reach this cloud's other services at the
    * simulator (azure's wireserver, served beside its metadata service), as

@@ -89,6 +89,8 @@ export interface RunningSim {
   seedUrl?: string
   /** files the instance needs to find the service (instance path → content) */
   instanceFiles: Readonly<Record<string, string>>
+  /** a medium attached to the instance (azure's provisioning media): its device and the files `mount` presents */
+  media?: { readonly device: string; readonly files: Readonly<Record<string, string>> }
   /** settings the instance needs to reach the cloud's other services here (azure: `AZURE_WIRESERVER`) */
   settings: Readonly<Record<string, string>>
   requests: SimRequest[]
@@ -310,11 +312,13 @@ export async function startSimulator(options: SimOptions): Promise<RunningSim> {
     return closing
   }
 
+  const media = simulated.media?.(options.instance)
   return {
     endpoint,
     ...(socketPath !== undefined ? { socketPath } : {}),
     instanceFiles: simulated.instanceFiles?.(seedUrl === undefined ? {} : { seedUrl }) ?? {},
     settings: endpoint === "" ? {} : (simulated.settings?.({ endpoint }) ?? {}),
+    ...(media !== undefined ? { media } : {}),
     ...(seedUrl !== undefined ? { seedUrl } : {}),
     requests,
     reports,

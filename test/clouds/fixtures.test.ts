@@ -73,12 +73,13 @@ const check = (cloud: string, fixture: Fixture) =>
       return dir
     }
     writeAll(join(root, "root"), fixture.files ?? {})
-    const volume = (label: "cidata" | "config-2") => {
+    const volume = (label: "cidata" | "config-2" | "sr0") => {
       const files = fixture.volumes?.[label]
-      return files === undefined ? {} : { [label === "cidata" ? "cidata" : "configDrive"]: writeAll(join(root, "volumes", label), files) }
+      const option = { cidata: "cidata", "config-2": "configDrive", sr0: "azureMedia" }[label]
+      return files === undefined ? {} : { [option]: writeAll(join(root, "volumes", label), files) }
     }
     const { layer: http, served } = yield* fixtureHttp(fixture.routes ?? [])
-    const commands = yield* recordingCommands({ root: join(root, "root"), ...volume("cidata"), ...volume("config-2") })
+    const commands = yield* recordingCommands({ root: join(root, "root"), ...volume("cidata"), ...volume("config-2"), ...volume("sr0") })
     const { layer: output } = yield* capturingOutput
     const env = { ROOT: join(root, "root"), CLOUD: cloud, IMDS_ENDPOINT: "169.254.169.254", ...fixture.env }
     const got = yield* readAsExpected(cloud, fixture).pipe(

@@ -15,6 +15,25 @@ const userData = (target: string) =>
   `#cloud-config\nusers: [default, {name: dave, lock_passwd: false, plain_text_passwd: ${PASSWORD}}, {name: erin, lock_passwd: false, hashed_passwd: "${HASH}"}]\nruncmd:\n  - echo escaped > ${target}\nbootcmd:\n  - [sh, -c, "echo boot > ${target}.boot"]\n`
 
 describe.concurrent("tiny-cloud simulate", () => {
+  it("--cloud azure --custom-data: the custom data is on the simulated provisioning media, not in IMDS; the boot applies it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+    try {
+      writeFileSync(join(dir, "custom-data"), "#cloud-config\nwrite_files:\n  - path: /etc/motd\n    content: from custom data\n")
+      const r = await runProgram(["simulate", "--cloud", "azure", "--custom-data", join(dir, "custom-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+      expect(r.code, r.stdout).toBe(0)
+      expect(readFileSync(join(dir, "instance/root/etc/motd"), "utf8")).toBe("from custom data")
+      expect(readFileSync(join(dir, "instance/root/var/lib/cloud/user-data"), "utf8")).toContain("from custom data")
+      expect(r.stdout).toMatch(/\n  mount -o ro -t udf \/dev\/sr0 \S+\/run\/tiny-cloud\/azure-media-\S+\n/)
+      expect(await runProgram(["simulate", "--custom-data", join(dir, "custom-data")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: "tiny-cloud simulate: --custom-data: only azure has custom data; add --cloud azure\n"
+      })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it("boots a simulated aws instance and reports phases, files and commands; lists the user's programs with their text and runs none", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
     try {

@@ -38,8 +38,8 @@ export interface Fixture {
   readonly env?: Readonly<Record<string, string>>
   /** instance files under ROOT: DMI strings, `sys/class/net/IFACE/address`, seed files */
   readonly files?: Readonly<Record<string, string>>
-  /** volumes the instance has, by label (`cidata`, `config-2`): the files `mount` presents */
-  readonly volumes?: Readonly<Record<"cidata" | "config-2", Readonly<Record<string, string>>>>
+  /** volumes the instance has, by label (`cidata`, `config-2`) or Azure's provisioning media (`sr0`): the files `mount` presents */
+  readonly volumes?: Readonly<Partial<Record<"cidata" | "config-2" | "sr0", Readonly<Record<string, string>>>>>
   readonly routes?: ReadonlyArray<FixtureRoute>
   readonly expect: {
     /** the cloud recognises the instance offline from `files` */

@@ -45,6 +45,8 @@ export interface InstanceOptions extends FakeSystemOptions {
   readonly cidata?: string
   /** a directory `mount LABEL=config-2` presents (an OpenStack config drive) */
   readonly configDrive?: string
+  /** a directory `mount /dev/sr0` presents (Azure's provisioning media) */
+  readonly azureMedia?: string
   /** commands that are not installed */
   readonly missing?: ReadonlyArray<string>
   /** an answer of its own for a recorded command (exit status, output; it may run the real tool) */
@@ -122,6 +124,7 @@ export const makeTestInstance = (options: InstanceOptions = {}): Effect.Effect<T
       env: () => runEnv,
       ...(options.cidata !== undefined ? { cidata: options.cidata } : {}),
       ...(options.configDrive !== undefined ? { configDrive: options.configDrive } : {}),
+      ...(options.azureMedia !== undefined ? { azureMedia: options.azureMedia } : {}),
       ...(options.answer !== undefined ? { answer: options.answer } : {}),
       ...(options.commandDelayMs !== undefined ? { delayMs: options.commandDelayMs } : {})
     })

@@ -35,6 +35,8 @@ export interface SystemOptions {
   readonly cidata?: string
   /** a directory that `mount LABEL=config-2` presents (OpenStack config drive) */
   readonly configDrive?: string
+  /** a directory that `mount /dev/sr0` presents (Azure's provisioning media) */
+  readonly azureMedia?: string
   /** commands `has` says are missing */
   readonly missing?: ReadonlyArray<string>
   /** an answer of its own for an invocation (exit status, output) */
@@ -50,9 +52,15 @@ export interface SystemOptions {
 const count = (file: string, pattern: RegExp) =>
   existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((l) => pattern.test(l)).length : 0
 
-/** the directory a volume label stands for: the NoCloud seed or the OpenStack config drive */
-const volumeOf = (label: string, options: SystemOptions): string | undefined =>
-  /^LABEL=(cidata|CIDATA)$/.test(label) ? options.cidata : /^LABEL=(config-2|CONFIG-2)$/.test(label) ? options.configDrive : undefined
+/** the directory a volume label or device stands for: the NoCloud seed, the OpenStack config drive or Azure's provisioning media */
+const volumeOf = (source: string, options: SystemOptions): string | undefined =>
+  /^LABEL=(cidata|CIDATA)$/.test(source)
+    ? options.cidata
+    : /^LABEL=(config-2|CONFIG-2)$/.test(source)
+      ? options.configDrive
+      : source === "/dev/sr0"
+        ? options.azureMedia
+        : undefined
 
 /** what the few commands later steps depend on do to the instance's files */
 const actOut = (i: Invocation, options: SystemOptions): Partial<CommandResult> => {
@@ -104,7 +112,7 @@ const actOut = (i: Invocation, options: SystemOptions): Partial<CommandResult> =
       return { exitCode: volumeOf(first ?? "", options) !== undefined ? 0 : 1 }
     case "mount": {
       const dir = i.args[i.args.length - 1]!
-      const volume = volumeOf(i.args.find((a) => a.startsWith("LABEL=")) ?? "", options)
+      const volume = volumeOf(i.args.find((a) => a.startsWith("LABEL=") || a.startsWith("/dev/")) ?? "", options)
       if (volume === undefined) return { exitCode: 32 }
       for (const name of readdirSync(volume)) cpSync(join(volume, name), join(dir, name), { recursive: true })
       return {}

@@ -8,6 +8,11 @@
  * default is JSON. `compute/name` is the VM's resource name, which is not its
  * `osProfile/computerName` (a scale set's instance: `web-1_0` / `web-1`).
  *
+ * Provisioning media (`/dev/sr0` at the first boot): `ovf-env.xml` with the
+ * instance's custom data (`az vm create --custom-data`), base64, as
+ * `<ns1:CustomData>` of `LinuxProvisioningConfigurationSet`; IMDS does not
+ * serve it (its `compute/customData` is always empty).
+ *
  * Wireserver (`/machine/`, at 168.63.129.16 in production; here on the same
  * server, reached through `AZURE_WIRESERVER`): headers `x-ms-agent-name` and
  * `x-ms-version: 2012-11-30` are required (400 otherwise). `GET
@@ -21,6 +26,7 @@ import {
   type CloudHandlerOptions,
   type SimulatedCloud,
   type CloudReply,
+  type SimInstance,
   type Tree,
   type TreeDir,
   below,
@@ -192,6 +198,29 @@ const imds = (options: CloudHandlerOptions): CloudHandler => {
   }
 }
 
+/** the provisioning media's `ovf-env.xml`, as Azure writes it (namespace prefix `ns1:`), around the custom data */
+export const ovfEnvXml = (instance: SimInstance, customData: Uint8Array): string => `<?xml version="1.0" encoding="utf-8"?>
+<ns0:Environment xmlns="http://schemas.dmtf.org/ovf/environment/1" xmlns:ns0="http://schemas.dmtf.org/ovf/environment/1" xmlns:ns1="http://schemas.microsoft.com/windowsazure" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+  <ns1:ProvisioningSection>
+    <ns1:Version>1.0</ns1:Version>
+    <ns1:LinuxProvisioningConfigurationSet>
+      <ns1:ConfigurationSetType>LinuxProvisioningConfiguration</ns1:ConfigurationSetType>
+      <ns1:HostName>${instance.hostname?.split(".")[0] ?? ""}</ns1:HostName>
+      <ns1:UserName>azureuser</ns1:UserName>
+      <ns1:DisableSshPasswordAuthentication>true</ns1:DisableSshPasswordAuthentication>
+      <ns1:CustomData>${toBase64(customData)}</ns1:CustomData>
+    </ns1:LinuxProvisioningConfigurationSet>
+  </ns1:ProvisioningSection>
+  <ns1:PlatformSettingsSection>
+    <ns1:Version>1.0</ns1:Version>
+    <ns1:PlatformSettings>
+      <ns1:ProvisionGuestAgent>false</ns1:ProvisionGuestAgent>
+      <ns1:PreprovisionedVm>false</ns1:PreprovisionedVm>
+    </ns1:PlatformSettings>
+  </ns1:PlatformSettingsSection>
+</ns0:Environment>
+`
+
 /** `/metadata/` is the metadata service; the rest is the wireserver */
 const handler = (options: CloudHandlerOptions): CloudHandler => {
   const [metadata, wire] = [imds(options), wireserver(options)]
@@ -201,5 +230,6 @@ const handler = (options: CloudHandlerOptions): CloudHandler => {
 export const simulated: SimulatedCloud = {
   handler,
   defaultInstanceId: "d1b6a8b2-1c44-4f1b-9d47-3d6a0c5b7e21",
-  settings: ({ endpoint }) => ({ AZURE_WIRESERVER: endpoint })
+  settings: ({ endpoint }) => ({ AZURE_WIRESERVER: endpoint }),
+  media: (instance) => (instance.customData === undefined ? undefined : { device: "/dev/sr0", files: { "ovf-env.xml": ovfEnvXml(instance, instance.customData) } })
 }

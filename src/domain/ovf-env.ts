@@ -1,0 +1,58 @@
+/**
+ * Azure's `ovf-env.xml` (the provisioning media's): the `CustomData` of its
+ * `LinuxProvisioningConfigurationSet`, which `az vm create --custom-data` and
+ * Terraform's `custom_data` set. Read without an XML parser: no document
+ * type, hence no entity, is ever expanded; elements are known by their local
+ * name under a prefix bound to Azure's namespace (Azure writes `ns1:`, older
+ * documents `wa:` or the default namespace).
+ */
+import * as Option from "effect/Option"
+
+const AZURE_NS = "http://schemas.microsoft.com/windowsazure"
+
+const escaped = (s: string) => s.replace(/[.\-]/g, "\\$&")
+
+/** the prefixes (`ns1:`, or `` for the default namespace) bound to Azure's namespace */
+const azurePrefixes = (xml: string): ReadonlyArray<string> => {
+  const prefixes = new Set<string>()
+  for (const m of xml.matchAll(/\sxmlns(?::([A-Za-z_][\w.-]*))?\s*=\s*(["'])([^"']*)\2/g)) if (m[3] === AZURE_NS) prefixes.add(m[1] === undefined ? "" : `${m[1]}:`)
+  return [...prefixes]
+}
+
+/** the elements `<PREFIX:NAME ...>` of an Azure prefix: where each starts, ends (after `>`), and whether it closes itself */
+const openings = (xml: string, prefixes: ReadonlyArray<string>, name: string) =>
+  [...xml.matchAll(new RegExp(`<(${prefixes.map(escaped).join("|")})${name}(?:\\s[^<>]*?)?(/?)>`, "g"))].map((m) => ({
+    prefix: m[1]!,
+    start: m.index,
+    end: m.index + m[0].length,
+    empty: m[2] === "/"
+  }))
+
+/**
+ * The base64 text of `CustomData` (None when there is none, or it is empty),
+ * or why the document cannot be read.
+ */
+export const ovfCustomData = (document: string): { readonly base64: Option.Option<string> } | { readonly invalid: string } => {
+  if (/<!DOCTYPE|<!ENTITY/i.test(document)) return { invalid: "a document type declaration (DOCTYPE, ENTITY) is not read" }
+  const xml = document.replace(/<!--[\s\S]*?-->/g, "")
+  const prefixes = azurePrefixes(xml)
+  if (prefixes.length === 0) return { invalid: `no element is of Azure's namespace (${AZURE_NS})` }
+  const sets = openings(xml, prefixes, "LinuxProvisioningConfigurationSet")
+  if (sets.length === 0) return { base64: Option.none() }
+  if (sets.length > 1) return { invalid: "more than one LinuxProvisioningConfigurationSet" }
+  const set = sets[0]!
+  if (set.empty) return { base64: Option.none() }
+  const setEnd = xml.indexOf(`</${set.prefix}LinuxProvisioningConfigurationSet`, set.end)
+  if (setEnd < 0) return { invalid: "LinuxProvisioningConfigurationSet is not closed" }
+  const inside = xml.slice(set.end, setEnd)
+  const found = openings(inside, prefixes, "CustomData")
+  if (found.length === 0) return { base64: Option.none() }
+  if (found.length > 1) return { invalid: "more than one CustomData" }
+  const data = found[0]!
+  if (data.empty) return { base64: Option.none() }
+  const end = inside.indexOf(`</${data.prefix}CustomData`, data.end)
+  if (end < 0) return { invalid: "CustomData is not closed" }
+  const text = inside.slice(data.end, end)
+  if (text.includes("<")) return { invalid: "CustomData holds markup, not base64 text" }
+  return { base64: text.trim() === "" ? Option.none() : Option.some(text) }
+}
