@@ -51,6 +51,7 @@ export const customData = Effect.map(
     ["udf", "iso9660"].map((fstype) => ({ source: DEVICE, fstype })),
     "azure-media",
     fromMedium
-  ).pipe(Effect.catchTag("FsError", (e) => Effect.fail(refused(e.message)))),
+  // (a mount point that cannot be made, as for a user other than root, is media that cannot be had here: none, as a media that does not mount)
+  ).pipe(Effect.catchTag("FsError", () => Effect.succeed(Option.none<Option.Option<Uint8Array>>()))),
   Option.flatten
 )

@@ -95,6 +95,16 @@ describe("azure custom data on the provisioning media", () => {
     })
   )
 
+  it.scopedLive("media that cannot be mounted here (no mount point can be made: a user other than root) is no media: imds @userdata is empty, as before", () =>
+    Effect.gen(function* () {
+      const instance = yield* instanceWith(yield* mediaWith(ovfEnv(b64(CLOUD_CONFIG))))
+      rmSync(join(instance.root, "run/tiny-cloud"), { recursive: true, force: true })
+      mkdirSync(join(instance.root, "run"), { recursive: true })
+      writeFileSync(join(instance.root, "run/tiny-cloud"), "not a directory\n")
+      expect(yield* instance.run(["imds", "@userdata"])).toMatchObject({ code: 0, stdout: "", stderr: "" })
+    })
+  )
+
   it.scopedLive("IMDS's userData (--user-data) wins: the media is not read", () =>
     Effect.gen(function* () {
       const instance = yield* instanceWith(yield* mediaWith(ovfEnv(b64(CLOUD_CONFIG))), { userData: "#!/bin/sh\necho from imds\n" })
