@@ -210,6 +210,12 @@ describe("the type a part's first line names", () => {
     ])
   })
 
+  it("runs a text/x-shellscript part whose words decode as base64 to no type ('I was here' is '#' and bytes), as cloud-init does", () => {
+    const source = multipart([part("text/x-shellscript", "I was here")])
+    expect(scriptsOf(source)).toEqual([["part-1", "I was here"]])
+    expect(analyse(source).warnings).toEqual([])
+  })
+
   it("leaves text/x-shellscript a script when the first line names no type", () => {
     const source = multipart([part("text/x-shellscript", "# a comment\necho hi"), part("text/x-shellscript", "#!/bin/sh\necho two")])
     expect(scriptsOf(source).map(([, body]) => body)).toEqual(["# a comment\necho hi", "#!/bin/sh\necho two"])

@@ -96,6 +96,10 @@ describe("userDataType", () => {
     // text that is base64 too, but of nothing user-data is, stays unknown
     expect(userDataType(bytes("test\n"))).toBe("unknown")
     expect(userDataType(bytes(b64("just some text\n")))).toBe("unknown")
+    // text whose letters decode to '#' and bytes of no type ('I' then one of w-z, 0-9, + or /: one text in 256), or to gzip's first two bytes alone
+    expect(userDataType(bytes("I was here\n"))).toBe("unknown")
+    expect(userDataType(bytes("Ix9fK2mQpL0aZ7Rt"))).toBe("unknown")
+    expect(userDataType(bytes("H4sh1234"))).toBe("unknown")
   })
 
   it("finds MIME headers in the first 4 KiB only", () => {

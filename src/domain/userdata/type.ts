@@ -56,14 +56,17 @@ export const isMime = (head: string): boolean => {
  * decode either: Terraform's cloudinit_config output (base64 of gzip by
  * default) on a cloud that takes user-data as it is, or a base64 file given
  * to a tool that encodes it again. Told by what the text's start (a few KiB
- * at most) decodes to: gzip data, or user-data of a type this word names.
+ * at most) decodes to: gzip data, or user-data of a type a word names.
  */
 const isBase64OfUserData = (text: string): boolean => {
   const compact = text.replace(/\s+/g, "")
   const whole = compact.slice(0, compact.length - (compact.length % 4))
   if (whole.length === 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(whole)) return false
   const decoded = Buffer.from(whole, "base64")
-  return (decoded[0] === 0x1f && decoded[1] === 0x8b) || !["missing", "unknown"].includes(userDataWord(decoded))
+  if (decoded[0] === 0x1f && decoded[1] === 0x8b && decoded[2] === 8) return true
+  // a type's word, not any `#`: plain text ('I was here') decodes to `#` and bytes of no type one time in 256
+  const word = userDataWord(decoded)
+  return word === "script" || word === "multipart" || word === "cloud-config" || OTHER_TYPE_WORDS.has(word) || whyNotRead(word) !== undefined
 }
 
 /** the first line of a text, without its line break */
