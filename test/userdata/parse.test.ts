@@ -285,7 +285,7 @@ autoinstall: true
       { kind: "argv", argv: ["touch", "/tmp/x"], index: 1 }
     ])
     expect(c.writeFiles).toHaveLength(1)
-    expect(c.ntp).toEqual({ client: "busybox", servers: [], pools: [], peers: [], allow: [] })
+    expect(c.ntp).toEqual({ client: "busybox", servers: [], pools: [], peers: [], allow: [], install: "apk add" })
     expect(c.apk).toEqual({
       cache: "/var/cache/apk",
       repositories: [
@@ -1093,7 +1093,7 @@ ntp:
     ])
     expect(c.runcmd).toEqual([{ kind: "argv", argv: ["sh", "-c", "echo hi"], index: 0 }])
     expect(c.writeFiles).toEqual([{ path: "/etc/late", content: bytes("x"), mode: 0o600, owner: "root:root", append: false, defer: true, index: 0, ownsNewDirectories: true }])
-    expect(c.ntp).toEqual({ client: "chrony", servers: ["ntp1.example"], pools: ["pool.ntp.org"], peers: ["km001"], allow: ["192.168.23.0/24"] })
+    expect(c.ntp).toEqual({ client: "chrony", servers: ["ntp1.example"], pools: ["pool.ntp.org"], peers: ["km001"], allow: ["192.168.23.0/24"], install: "cloud-init" })
     expect(c.apk.configured).toBe(false)
     expect(notes(source)).toEqual({ problems: [], warnings: [] })
   })
@@ -1170,7 +1170,7 @@ ntp:
   })
 
   it("enables ntp as cloud-init does: an empty ntp key too, unless enabled is false; ntp and ntpdate are busybox's ntpd", () => {
-    expect(config("#cloud-config\nntp:\n").ntp).toEqual({ client: "chrony", servers: [], pools: [], peers: [], allow: [] })
+    expect(config("#cloud-config\nntp:\n").ntp).toEqual({ client: "chrony", servers: [], pools: [], peers: [], allow: [], install: "cloud-init" })
     expect(config("#cloud-config\nntp: {enabled: false}\n").ntp).toBeUndefined()
     expect(config("#cloud-config\nntp: {ntp_client: ntp}\n").ntp?.client).toBe("busybox")
     expect(config("#cloud-config\nntp: {ntp_client: ntpdate}\n").ntp?.client).toBe("busybox")

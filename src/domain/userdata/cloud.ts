@@ -151,7 +151,7 @@ const readNtp: Reader = (value, path, { notes }) => {
     if (kept.length < all.length) notes.problem([...path, key], "an entry that is not a host name or network; that entry skipped")
     return kept
   }
-  const settings = { client, servers: names(ntp.servers, "servers"), pools: names(ntp.pools, "pools"), peers: names(ntp.peers, "peers"), allow: names(ntp.allow, "allow") }
+  const settings = { client, servers: names(ntp.servers, "servers"), pools: names(ntp.pools, "pools"), peers: names(ntp.peers, "peers"), allow: names(ntp.allow, "allow"), install: "cloud-init" as const }
   if (client !== "chrony" && settings.allow.length > 0) notes.ignore([...path, "allow"])
   if (client === "openntpd" && settings.peers.length > 0) notes.ignore([...path, "peers"])
   return { ntp: settings }
