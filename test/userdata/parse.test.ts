@@ -1160,6 +1160,27 @@ ntp:
     expect(notes(source).warnings).toEqual([`line 8: bootcmd[3]: ${named}`, `line 10: runcmd[0]: ${named}`, `line 11: runcmd[1]: ${named}`])
   })
 
+  it("skips a cloud-init-per line's name as the shell word it is: a quoted name with a blank leaves the command's words exactly as written", () => {
+    const source = [
+      "#cloud-config",
+      "runcmd:",
+      `  - cloud-init-per instance "my job" touch /srv/x`,
+      `  - cloud-init-per once 'set up' sh -c 'echo "$1"' _ 'a  b'`,
+      "  - cloud-init-per once $NAME touch /y",
+      "  - cloud-init-per once x;echo hi",
+      ""
+    ].join("\n")
+    expect(config(source).runcmd).toEqual([
+      { kind: "shell", script: "touch /srv/x", index: 0 },
+      { kind: "shell", script: `sh -c 'echo "$1"' _ 'a  b'`, index: 1 },
+      // a name the shell would expand or split is not guessed at: the line is left as written, and named
+      { kind: "shell", script: "cloud-init-per once $NAME touch /y", index: 2 },
+      { kind: "shell", script: "cloud-init-per once x;echo hi", index: 3 }
+    ])
+    const named = "uses cloud-init-per, a program of cloud-init's that Tiny Cloud does not have: it is not found"
+    expect(notes(source).warnings).toEqual([`line 5: runcmd[2]: ${named}`, `line 6: runcmd[3]: ${named}`])
+  })
+
   it("takes scalar runcmd entries as written: `false` is a command, not a boolean", () => {
     expect(config("#cloud-config\nruncmd: [cd /tmp, false, 5, ~, [sleep, 1]]\n").runcmd).toEqual([
       { kind: "shell", script: "cd /tmp", index: 0 },
