@@ -141,8 +141,7 @@ packages: [vim, curl]
         `chown root:root ${root}/srv/app/zipped.txt`,
         `chown root:root ${root}/srv/app/binary.bin`,
         `chown root:root ${root}/etc/motd`,
-        // apk's indexes before the first package, and again once the repositories have changed
-        "apk update",
+        // BEHAVIOUR.md 6: ntp is `apk add chrony`; `apk update` only for package_update
         "apk add chrony",
         "rc-update add chronyd default",
         "rc-service chronyd start",
@@ -354,7 +353,7 @@ packages: [jq, foo@testing]
 
   for (const [client, expected] of [
     ["busybox", ["rc-update add ntpd default", "rc-service ntpd start"]],
-    ["openntpd", ["apk update", "apk add openntpd", "rc-update add openntpd default", "rc-service openntpd start"]]
+    ["openntpd", ["apk add openntpd", "rc-update add openntpd default", "rc-service openntpd start"]]
   ] as const) {
     it.scopedLive(`ntp with ${client}`, () =>
       Effect.gen(function* () {
@@ -364,6 +363,15 @@ packages: [jq, foo@testing]
       })
     )
   }
+
+  it.scopedLive("ntp adds its package with apk add alone, as BEHAVIOUR.md 6 has it: no apk update the document does not ask for, an installed chrony too", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#alpine-config\nntp:\n  enabled: true\napk: {}\n")
+      i.write("/lib/apk/db/installed", "C:Q1x=\nP:chrony\nV:4.6-r0\n\n")
+      expectCodes(yield* phases(i, ["early", "main"]))
+      expect(i.commands().filter((c) => /^(apk|rc-)/.test(c) && !c.includes("sshd"))).toEqual(["apk add chrony", "rc-update add chronyd default", "rc-service chronyd start"])
+    })
+  )
 
   it.scopedLive("ntp not enabled does nothing", () =>
     Effect.gen(function* () {

@@ -289,7 +289,7 @@ autoinstall: true
       { kind: "argv", argv: ["touch", "/tmp/x"], index: 1 }
     ])
     expect(c.writeFiles).toHaveLength(1)
-    expect(c.ntp).toEqual({ client: "busybox", servers: [], pools: [], peers: [], allow: [] })
+    expect(c.ntp).toEqual({ client: "busybox", servers: [], pools: [], peers: [], allow: [], install: "apk add" })
     expect(c.apk).toEqual({
       cache: "/var/cache/apk",
       repositories: [
@@ -1097,7 +1097,7 @@ ntp:
     ])
     expect(c.runcmd).toEqual([{ kind: "argv", argv: ["sh", "-c", "echo hi"], index: 0 }])
     expect(c.writeFiles).toEqual([{ path: "/etc/late", content: bytes("x"), mode: 0o600, owner: "root:root", append: false, defer: true, index: 0, ownsNewDirectories: true }])
-    expect(c.ntp).toEqual({ client: "chrony", servers: ["ntp1.example"], pools: ["pool.ntp.org"], peers: ["km001"], allow: ["192.168.23.0/24"] })
+    expect(c.ntp).toEqual({ client: "chrony", servers: ["ntp1.example"], pools: ["pool.ntp.org"], peers: ["km001"], allow: ["192.168.23.0/24"], install: "cloud-init" })
     expect(c.apk.configured).toBe(false)
     expect(notes(source)).toEqual({ problems: [], warnings: [] })
   })
@@ -1164,6 +1164,27 @@ ntp:
     expect(notes(source).warnings).toEqual([`line 8: bootcmd[3]: ${named}`, `line 10: runcmd[0]: ${named}`, `line 11: runcmd[1]: ${named}`])
   })
 
+  it("skips a cloud-init-per line's name as the shell word it is: a quoted name with a blank leaves the command's words exactly as written", () => {
+    const source = [
+      "#cloud-config",
+      "runcmd:",
+      `  - cloud-init-per instance "my job" touch /srv/x`,
+      `  - cloud-init-per once 'set up' sh -c 'echo "$1"' _ 'a  b'`,
+      "  - cloud-init-per once $NAME touch /y",
+      "  - cloud-init-per once x;echo hi",
+      ""
+    ].join("\n")
+    expect(config(source).runcmd).toEqual([
+      { kind: "shell", script: "touch /srv/x", index: 0 },
+      { kind: "shell", script: `sh -c 'echo "$1"' _ 'a  b'`, index: 1 },
+      // a name the shell would expand or split is not guessed at: the line is left as written, and named
+      { kind: "shell", script: "cloud-init-per once $NAME touch /y", index: 2 },
+      { kind: "shell", script: "cloud-init-per once x;echo hi", index: 3 }
+    ])
+    const named = "uses cloud-init-per, a program of cloud-init's that Tiny Cloud does not have: it is not found"
+    expect(notes(source).warnings).toEqual([`line 5: runcmd[2]: ${named}`, `line 6: runcmd[3]: ${named}`])
+  })
+
   it("takes scalar runcmd entries as written: `false` is a command, not a boolean", () => {
     expect(config("#cloud-config\nruncmd: [cd /tmp, false, 5, ~, [sleep, 1]]\n").runcmd).toEqual([
       { kind: "shell", script: "cd /tmp", index: 0 },
@@ -1174,7 +1195,7 @@ ntp:
   })
 
   it("enables ntp as cloud-init does: an empty ntp key too, unless enabled is false; ntp and ntpdate are busybox's ntpd", () => {
-    expect(config("#cloud-config\nntp:\n").ntp).toEqual({ client: "chrony", servers: [], pools: [], peers: [], allow: [] })
+    expect(config("#cloud-config\nntp:\n").ntp).toEqual({ client: "chrony", servers: [], pools: [], peers: [], allow: [], install: "cloud-init" })
     expect(config("#cloud-config\nntp: {enabled: false}\n").ntp).toBeUndefined()
     expect(config("#cloud-config\nntp: {ntp_client: ntp}\n").ntp?.client).toBe("busybox")
     expect(config("#cloud-config\nntp: {ntp_client: ntpdate}\n").ntp?.client).toBe("busybox")

@@ -122,7 +122,7 @@ describe("valid #alpine-config documents", () => {
             index
           }))
         )
-        expect(c.ntp).toEqual(s.ntp?.enabled ? { client: s.ntp.ntp_client ?? "chrony", servers: [], pools: [], peers: [], allow: [] } : undefined)
+        expect(c.ntp).toEqual(s.ntp?.enabled ? { client: s.ntp.ntp_client ?? "chrony", servers: [], pools: [], peers: [], allow: [], install: "apk add" } : undefined)
         expect(c.apk.configured).toBe(s.apk !== undefined)
         expect(c.apk.cache).toBe(s.apk?.cache)
         expect(c.apk.repositories).toEqual((s.apk?.repositories ?? []).map((r) => ({ baseUrl: r.base_url, version: r.version, repos: r.repos })))

@@ -55,7 +55,7 @@ const READERS: Readonly<Record<string, Reader>> = {
     ignoreOthers(value, path, AlpineNtp, notes)
     if (ntp.enabled !== true && ntp.enabled !== "yes" && ntp.enabled !== "true") return {}
     const client = ntp.ntp_client === undefined ? "chrony" : ntpClientOf(ntp.ntp_client, [...path, "ntp_client"], notes)
-    return { ntp: { client, servers: [], pools: [], peers: [], allow: [] } }
+    return { ntp: { client, servers: [], pools: [], peers: [], allow: [], install: "apk add" } }
   },
   // each field on its own: a bad `cache` costs only the cache; and an `apk` key, even one that cannot
   // be used, leaves the repositories to it (no setup-apkrepos), as the shell edition does

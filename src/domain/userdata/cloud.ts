@@ -67,8 +67,11 @@ const INSTANCE_ID = /(?<![A-Za-z0-9_])INSTANCE_ID(?![A-Za-z0-9_])/
  * COMMAND once per FREQUENCY; these commands run on the first boot alone,
  * where that is COMMAND itself. A line that starts with it, or a list
  * entry, is made COMMAND; a use elsewhere (after a `;`, in `sh -c`) is named.
+ * NAME is passed over only as one word the shell neither splits nor expands
+ * (`mk`, `"my job"`): a line whose name holds a `$` or ends at a `;` is
+ * left as written, and named.
  */
-const CLOUD_INIT_PER_LINE = /^([ \t]*)cloud-init-per[ \t]+(?:once|instance|always)[ \t]+\S+[ \t]+(?=\S)/gm
+const CLOUD_INIT_PER_LINE = /^([ \t]*)cloud-init-per[ \t]+(?:once|instance|always)[ \t]+(?:[^\s'"\\;&|<>()`$#]|'[^'\n]*'|"[^"\\`$\n]*")+[ \t]+(?=\S)/gm
 const CLOUD_INIT_PER = /(?<![\w.-])cloud-init-per(?![\w.-])/
 
 const withoutCloudInitPer = (commands: ReadonlyArray<Command> | undefined, path: ReadonlyArray<Key>, notes: Notes): Array<Command> | undefined =>
@@ -151,7 +154,7 @@ const readNtp: Reader = (value, path, { notes }) => {
     if (kept.length < all.length) notes.problem([...path, key], "an entry that is not a host name or network; that entry skipped")
     return kept
   }
-  const settings = { client, servers: names(ntp.servers, "servers"), pools: names(ntp.pools, "pools"), peers: names(ntp.peers, "peers"), allow: names(ntp.allow, "allow") }
+  const settings = { client, servers: names(ntp.servers, "servers"), pools: names(ntp.pools, "pools"), peers: names(ntp.peers, "peers"), allow: names(ntp.allow, "allow"), install: "cloud-init" as const }
   if (client !== "chrony" && settings.allow.length > 0) notes.ignore([...path, "allow"])
   if (client === "openntpd" && settings.peers.length > 0) notes.ignore([...path, "peers"])
   return { ntp: settings }

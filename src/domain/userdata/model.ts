@@ -112,6 +112,12 @@ export interface NtpSettings {
   readonly peers: ReadonlyArray<string>
   /** networks allowed to ask this host (chrony `allow`) */
   readonly allow: ReadonlyArray<string>
+  /**
+   * how the client's package is added: `apk add PKG` (#alpine-config, as
+   * BEHAVIOUR.md 6 and the shell edition have it), or as cloud-init installs
+   * one (#cloud-config: left alone when installed, else after `apk update`)
+   */
+  readonly install: "apk add" | "cloud-init"
 }
 
 export interface UserConfig {

@@ -74,7 +74,7 @@ export const userdataNtp = Effect.gen(function* () {
   const { ntp } = yield* loadUserConfig("userdata_ntp")
   if (ntp === undefined) return
   const { pkg, svc } = NTP[ntp.client]
-  if (pkg !== undefined) yield* apkInstall(pkg)
+  if (pkg !== undefined) yield* (ntp.install === "cloud-init" ? apkInstall(pkg) : system("apk", ["add", pkg], "apk add"))
   yield* ntpConfiguration(ntp)
   yield* system("rc-update", ["add", svc, "default"], "rc-update add")
   yield* system("rc-service", [svc, "start"], "rc-service start")
