@@ -1,5 +1,7 @@
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
+import { readingAhead } from "../services/Metadata.js"
 import { base64Datum, dmiIs, field, firstPresent, jsonNicLookup, jsonValue, listedIndexes, listedKeys, nonEmpty, textValue, type JsonObject } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import type { CloudProvider, MetadataDeps } from "./provider.js"
@@ -90,7 +92,9 @@ export const azure: CloudProvider = {
       // IMDS's (`--user-data`) when it has some, else the provisioning media's custom data (`--custom-data`)
       userData: Effect.flatMap(client.get(USER_DATA, AS_USER_DATA), (body) => base64Datum(client, USER_DATA, body)).pipe(
         Effect.flatMap((fromImds) =>
-          Option.isSome(fromImds) ? Effect.succeed(fromImds) : Effect.flatMap(Effect.promise(() => import("./azure-ovf.js")), (m) => m.customData).pipe(Effect.provide(env))
+          Effect.flatMap(FiberRef.get(readingAhead), (ahead) =>
+            Option.isSome(fromImds) || ahead ? Effect.succeed(fromImds) : Effect.flatMap(Effect.promise(() => import("./azure-ovf.js")), (m) => m.customData).pipe(Effect.provide(env))
+          )
         )
       ),
       nics: Effect.map(client.get(NICS), nonEmpty),

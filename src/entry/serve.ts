@@ -27,7 +27,7 @@ import { Cloud } from "../services/Cloud.js"
 import { Commands } from "../services/Commands.js"
 import { Config } from "../services/Config.js"
 import { Http } from "../services/Http.js"
-import { Metadata } from "../services/Metadata.js"
+import { Metadata, readingAhead } from "../services/Metadata.js"
 import { Output } from "../services/Output.js"
 import { processAlive } from "../layers/alive.js"
 
@@ -95,13 +95,16 @@ const discard = Layer.succeed(Output, { stdout: () => Effect.void, stderr: () =>
  * read again by the phase that needs it. Its lines are the phases' to say
  * (a cloud's warning about the hostname is main's), so it says none; and
  * it reads nothing of a cloud whose reading does more than read (a NoCloud
- * seed copied once, by the phase that loads it and says what is wrong with it).
+ * seed copied once, by the phase that loads it and says what is wrong with it),
+ * nor azure's provisioning media (`readingAhead`), whose mount it would only repeat.
  */
 const prefetch = (env: Readonly<Record<string, string>>) =>
   Effect.runFork(
     Effect.flatMap(Cloud, (c) => c.choice).pipe(
       Effect.flatMap((choice) =>
-        choice.readAhead ? Effect.flatMap(Metadata, (md) => Effect.all([md.userData, md.hostname, md.sshKeys], { concurrency: "unbounded", mode: "either" })) : Effect.void
+        choice.readAhead
+          ? Effect.flatMap(Metadata, (md) => Effect.all([md.userData, md.hostname, md.sshKeys], { concurrency: "unbounded", mode: "either" })).pipe(Effect.locally(readingAhead, true))
+          : Effect.void
       ),
       Effect.scoped,
       // its programs (an OpenStack config drive's mount) get the client's environment, as the phase's do

@@ -1,5 +1,6 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import type * as Option from "effect/Option"
 import type { MetadataError } from "../domain/errors.js"
 
@@ -33,5 +34,13 @@ export interface CloudMetadata {
   /** a NIC's datum by its MAC address: an alias, a verbatim sub-path, or "" for the NIC itself */
   readonly nic: (mac: string, key: string) => Effect.Effect<Option.Option<Uint8Array>, MetadataError>
 }
+
+/**
+ * While true in a fiber, it reads ahead for a phase (the resident process, as
+ * early starts): a cloud reads its metadata service alone, whose answers the
+ * phases share, and mounts no medium (azure's provisioning media), which the
+ * phase that needs it mounts and reads itself
+ */
+export const readingAhead = FiberRef.unsafeMake(false)
 
 export class Metadata extends Context.Tag("tiny-cloud/Metadata")<Metadata, CloudMetadata>() {}

@@ -9,6 +9,7 @@ import { execFileSync, spawn } from "node:child_process"
 import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, writeFileSync, writeSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, describe, it } from "vitest"
+import { ovfEnvXml } from "../../src/sim/clouds/azure.js"
 import { readCommandLog } from "../../src/sim/fake-system.js"
 import { makeInstance, runProgram, type RunResult, type TestInstance } from "../support/harness.js"
 import { describeSystem, SHELLS } from "../support/system.js"
@@ -123,6 +124,41 @@ describe.concurrent("the resident process of a first boot", () => {
     await until(() => !alive(pid), "the resident process exits after final")
     expect(syslog(resident.instance)).toEqual(syslog(alone.instance))
   })
+
+  for (const customData of [undefined, "#!/bin/sh\necho hello from custom data\n"]) {
+    it(`azure ${customData === undefined ? "without user-data or custom data" : "with custom data"}: the provisioning media is mounted once, by early, as by a process of its own (the read-ahead reads IMDS alone)`, async ({ expect }) => {
+      const azure = async () => {
+        const instance = await makeInstance({ cloud: "azure", env: PATIENT_METADATA, instance: { hostname: "res-1", sshKeys: KEYS } })
+        open.push(instance)
+        const env = servicesEnv(instance)
+        if (customData === undefined) return { instance, env }
+        // the stand-in mount presents this directory for /dev/sr0
+        const media = join(instance.dir, "media")
+        mkdirSync(media)
+        writeFileSync(join(media, "ovf-env.xml"), ovfEnvXml({ hostname: "res-1" }, new TextEncoder().encode(customData)))
+        return { instance, env: { ...env, FAKE_MEDIA_DEVICE: "/dev/sr0", FAKE_MEDIA: media } }
+      }
+      const neutral = (i: TestInstance) => i.commands().map((c) => c.replaceAll(i.root, "$ROOT").replace(/azure-media-\d+-\S+/, "azure-media-PID"))
+      const alone = await azure()
+      const separate: Array<RunResult> = []
+      for (const phase of ["boot", "early", "main", "final"]) separate.push(await startService(phase, { ...alone.env, TINY_CLOUD_LIB: "/nonexistent" }))
+      const resident = await azure()
+      const served: Array<RunResult> = [await bootAndServe(resident.env, resident.instance)]
+      const pid = serverPid(resident.instance)!
+      for (const phase of ["early", "main", "final"]) served.push(await startService(phase, resident.env))
+      await until(() => !alive(pid), "the resident process exits after final")
+      // each instance has a simulator of its own: the wireserver's port differs
+      const port = (results: ReadonlyArray<RunResult>) => results.map((r) => ({ ...r, stderr: r.stderr.replace(/127\.0\.0\.1:\d+/g, "WIRESERVER") }))
+      expect(port(served)).toEqual(port(separate))
+      expect(separate.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(resident.instance.read("/var/lib/cloud/user-data")).toBe(customData)
+      expect(neutral(resident.instance).filter((c) => / \/dev\/sr0 /.test(c))).toEqual(
+        customData === undefined ? ["udf", "iso9660"].map((t) => `mount -o ro -t ${t} /dev/sr0 $ROOT/run/tiny-cloud/azure-media-PID`) : ["mount -o ro -t udf /dev/sr0 $ROOT/run/tiny-cloud/azure-media-PID"]
+      )
+      expect(neutral(resident.instance)).toEqual(neutral(alone.instance))
+      expect(readdirSync(join(resident.instance.root, "run/tiny-cloud")).filter((d) => d.startsWith("azure-media-"))).toEqual([])
+    })
+  }
 
   it("early started at once after boot, while the resident process still starts, waits for it rather than starting its own", async ({ expect }) => {
     const { instance, env } = await newInstance()
