@@ -27,7 +27,7 @@ export const UserDataLive = Layer.effect(
       Option.match(k, {
         onSome: Effect.succeed,
         onNone: () =>
-          fs.readFileIfExists(path).pipe(
+          fs.readFileIfExists(path, { maxBytes: userDataMaxBytes }).pipe(
             Effect.orElseSucceed(() => Option.none<Uint8Array>()),
             Effect.map((bytes): Known => ({ bytes })),
             Effect.tap((k) => Ref.set(known, Option.some(k)))
