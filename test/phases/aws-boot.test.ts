@@ -256,6 +256,21 @@ describe("first boot on aws", () => {
     })
   )
 
+  it.scopedLive("a saved user-data grown past USERDATA_MAX_BYTES (600 MiB, a full disk's damage) is not read: main says so in one line and goes on as without user-data", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY_A], userData: bytes("#cloud-config\nruncmd:\n  - echo ran\n") } })
+      for (const phase of ["boot", "early"]) expect((yield* instance.run([phase])).code).toBe(0)
+      truncateSync(join(instance.root, "var/lib/cloud/user-data"), 600 * 1024 * 1024)
+      const main = yield* instance.run(["main"])
+      expect(main.stderr).toContain(`\nmissing_userdata: read ${instance.root}/var/lib/cloud/user-data: larger than 16777216 bytes; taken as no user-data\n   ++ missing_userdata: done\n`)
+      expect(main.stderr).not.toContain("internal error")
+      expect(instance.read("/etc/hostname")).toBe("web-1\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
+      yield* instance.run(["final"])
+      expect(instance.read("/var/log/user-data.log")).toBeUndefined()
+    })
+  )
+
   it.scopedLive("a user-data script killed by a signal records 128 plus its number, as sh gives it", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/sh\necho before\nkill -TERM $$\necho after\n") } })
