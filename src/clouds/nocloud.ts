@@ -6,6 +6,7 @@ import { ownEntry } from "../domain/own.js"
 import { renderValue } from "../domain/render.js"
 import { bytesOf, sortedUnique, textOf } from "../domain/text.js"
 import { warn } from "../services/Log.js"
+import { Config } from "../services/Config.js"
 import { RootFs } from "../services/RootFs.js"
 import { commandSucceeds, parsedYaml, publicKeysOf, valueAt, whenTrue } from "./common.js"
 import { isHttpSeed, loadSeed, SEED_FILES, seedDir, seedParams } from "./nocloud-seed.js"
@@ -17,6 +18,7 @@ const AS_WRITTEN = { numbersAsWritten: true } as const
 const metadata = Effect.gen(function* () {
   const dir = yield* seedDir
   const fs = yield* RootFs
+  const { userDataMaxBytes } = yield* Config
   const env = yield* Effect.context<MetadataDeps>()
   // read once for all of this metadata's reads
   const params = yield* seedParams
@@ -31,7 +33,8 @@ const metadata = Effect.gen(function* () {
       // `name` comes from an imds path: the seed files left out are its own entries only
       const leftOut = ownEntry(refused as Readonly<Record<string, ImdsError>>, name)
       if (leftOut !== undefined) return Effect.fail(leftOut)
-      return fs.readFileIfExists(`${dir}/${name}`).pipe(Effect.mapError((e) => new ImdsError({ cloud: "nocloud", url: name, reason: e.message })))
+      // the copies were made within USERDATA_MAX_BYTES: one larger was changed since
+      return fs.readFileIfExists(`${dir}/${name}`, { maxBytes: userDataMaxBytes }).pipe(Effect.mapError((e) => new ImdsError({ cloud: "nocloud", url: name, reason: e.message })))
     })
   /** meta-data, read and parsed once per process, on first use; `options`: how its numbers are read */
   const metaDataRead = (options?: typeof AS_WRITTEN) =>

@@ -5,7 +5,7 @@ import * as Option from "effect/Option"
 import { FsError } from "../domain/errors.js"
 import { textOf } from "../domain/text.js"
 import { Config } from "../services/Config.js"
-import { RootFs, type RootFsShape, type WriteOptions } from "../services/RootFs.js"
+import { READ_MAX_BYTES, RootFs, type RootFsShape, type WriteOptions } from "../services/RootFs.js"
 import { resolveInRoot, type FinalLink } from "./in-root.js"
 import { processAlive } from "./alive.js"
 import { readRegularFile, reasonOf } from "./regular-file.js"
@@ -136,7 +136,7 @@ export const makeRootFs = (root: string) =>
      * A regular file's bytes; anything else (a FIFO, a device: a read that
      * would wait or never end) is refused, without waiting to open it
      */
-    const readRegular = (p: string, path: string, maxBytes: number | undefined): Uint8Array => {
+    const readRegular = (p: string, path: string, maxBytes: number): Uint8Array => {
       const read = readRegularFile(p, maxBytes)
       if (read instanceof Uint8Array) return read
       throw new FsError({ op: "read", path, reason: read.refused, ...(read.exceeded !== undefined ? { exceeded: read.exceeded } : {}) })
@@ -146,7 +146,7 @@ export const makeRootFs = (root: string) =>
       Effect.flatMap(inRoot("read", path, "follow"), (p) =>
         Effect.suspend(() => {
           try {
-            return Effect.succeed(Option.some<Uint8Array>(readRegular(p, path, options?.maxBytes)))
+            return Effect.succeed(Option.some<Uint8Array>(readRegular(p, path, options?.maxBytes ?? READ_MAX_BYTES)))
           } catch (e) {
             if (e instanceof FsError) return Effect.fail(e)
             return isNotFound(e) ? Effect.succeed(Option.none<Uint8Array>()) : Effect.fail(new FsError({ op: "read", path, reason: reasonOf(e) }))

@@ -10,6 +10,7 @@ import { UserData } from "../services/UserData.js"
 
 interface Known {
   readonly bytes: Option.Option<Uint8Array>
+  readonly unreadable?: string
   analysis?: Analysis
 }
 
@@ -27,9 +28,9 @@ export const UserDataLive = Layer.effect(
       Option.match(k, {
         onSome: Effect.succeed,
         onNone: () =>
-          fs.readFileIfExists(path).pipe(
-            Effect.orElseSucceed(() => Option.none<Uint8Array>()),
+          fs.readFileIfExists(path, { maxBytes: userDataMaxBytes }).pipe(
             Effect.map((bytes): Known => ({ bytes })),
+            Effect.catchAll((e) => Effect.succeed<Known>({ bytes: Option.none(), unreadable: e.message })),
             Effect.tap((k) => Ref.set(known, Option.some(k)))
           )
       })
@@ -37,6 +38,7 @@ export const UserDataLive = Layer.effect(
     return {
       path,
       bytes: Effect.map(current, (k) => k.bytes),
+      unreadable: Effect.map(current, (k) => Option.fromNullable(k.unreadable)),
       word: Effect.map(current, (k) => Option.match(k.bytes, { onNone: () => "missing", onSome: userDataWord })),
       analysis: Effect.flatMap(current, (k) => {
         if (k.analysis !== undefined) return Effect.succeed(k.analysis)

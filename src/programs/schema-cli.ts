@@ -50,7 +50,8 @@ export const schemaCommand = (file: string) =>
         ? yield* readStdin
         : pipe === "fifo"
           ? yield* Effect.try({ try: () => new Uint8Array(readFileSync(file)), catch: readError(file) })
-          : yield* fs.readFile(file)
+          : // whatever its size: a file past USERDATA_MAX_BYTES gets the boot's own words for it
+            yield* fs.readFile(file, { maxBytes: Number.POSITIVE_INFINITY })
     // compressed as save_userdata finds it: its size is checked as it is, its content once decompressed
     const decompressed = raw.length > userDataMaxBytes ? Either.right(raw) : yield* Effect.either(decompress(raw, userDataMaxBytes))
     if (Either.isLeft(decompressed)) {

@@ -21,10 +21,18 @@ export interface WriteOptions {
  * resolved as a chroot would: links never lead outside ROOT. Only a regular
  * file (or nothing) is ever replaced by a write.
  */
+/**
+ * The most a read takes without a `maxBytes` of its own: the image's and the
+ * program's files (passwd, hosts, mounts, state) are far smaller, and one
+ * grown huge (a full disk, a local user) must fail its action in one line,
+ * not take the phase's memory or pass the longest string Node makes
+ */
+export const READ_MAX_BYTES = 16 * 1024 * 1024
+
 export interface RootFsShape {
   readonly root: string
   readonly at: (instancePath: string) => string
-  /** `maxBytes`: a larger file is an error, and is not read */
+  /** `maxBytes` (default READ_MAX_BYTES): a larger file is an error, and is not read */
   readonly readFile: (path: string, options?: { readonly maxBytes?: number }) => Effect.Effect<Uint8Array, FsError>
   readonly readText: (path: string) => Effect.Effect<string, FsError>
   /** None when the file does not exist */

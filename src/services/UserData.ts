@@ -10,8 +10,10 @@ import type { Analysis } from "../domain/userdata/parse.js"
  */
 export interface UserDataShape {
   readonly path: string
-  /** None when no user-data is saved */
+  /** None when no user-data is saved, or it cannot be read */
   readonly bytes: Effect.Effect<Option.Option<Uint8Array>>
+  /** why a saved user-data cannot be read (past USERDATA_MAX_BYTES, not a regular file), which then counts as none */
+  readonly unreadable: Effect.Effect<Option.Option<string>>
   /** the word naming its type (`missing`, `script`, `cloud-config`, `cloud-boothook`...) */
   readonly word: Effect.Effect<string>
   /** parsed and checked against its schema (loads the parser on first use) */

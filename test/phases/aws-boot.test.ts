@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs"
+import { chmodSync, mkdirSync, truncateSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { gzipSync } from "node:zlib"
 import * as Effect from "effect/Effect"
@@ -225,6 +225,49 @@ describe("first boot on aws", () => {
       const final = yield* instance.run(["final"], down)
       expect(actionLines(final.stderr)).toEqual(["   ++ bootstrap_complete: starting", "   ++ bootstrap_complete: done"])
       expect(instance.read("/var/log/user-data.log")).toBe("builder step\n")
+    })
+  )
+
+  it.scopedLive("the image's files grown huge (600 MiB, more than a string holds) fail their own action in one line or count as absent: the user, keys and hostname are still set up", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY_A] } })
+      // (passwd, group and shadow count as absent so, but the test's stand-ins of adduser and chpasswd read them whole)
+      for (const file of ["/etc/hosts", "/proc/mounts"]) {
+        instance.write(file, "")
+        truncateSync(join(instance.root, file), 600 * 1024 * 1024)
+      }
+      const [boot, early, main] = yield* instance.boot()
+      expect(boot!.stderr).toContain(`expand_root: read ${instance.root}/proc/mounts: larger than 16777216 bytes\n`)
+      expect(early!.code).toBe(0)
+      expect(actionLines(main!.stderr)).toEqual([
+        "   ++ missing_userdata: starting",
+        "   ++ missing_userdata: done",
+        "   ++ create_default_user: starting",
+        "   ++ create_default_user: done",
+        "   ++ set_hostname: starting",
+        "   ++ set_hostname: failed",
+        "   ++ set_ssh_keys: starting",
+        "   ++ set_ssh_keys: done"
+      ])
+      expect(main!.stderr).toContain(`set_hostname: read ${instance.root}/etc/hosts: larger than 16777216 bytes\n`)
+      expect(`${boot!.stderr}${main!.stderr}`).not.toContain("internal error")
+      expect(instance.read("/etc/hostname")).toBe("web-1\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
+    })
+  )
+
+  it.scopedLive("a saved user-data grown past USERDATA_MAX_BYTES (600 MiB, a full disk's damage) is not read: main says so in one line and goes on as without user-data", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY_A], userData: bytes("#cloud-config\nruncmd:\n  - echo ran\n") } })
+      for (const phase of ["boot", "early"]) expect((yield* instance.run([phase])).code).toBe(0)
+      truncateSync(join(instance.root, "var/lib/cloud/user-data"), 600 * 1024 * 1024)
+      const main = yield* instance.run(["main"])
+      expect(main.stderr).toContain(`\nmissing_userdata: read ${instance.root}/var/lib/cloud/user-data: larger than 16777216 bytes; taken as no user-data\n   ++ missing_userdata: done\n`)
+      expect(main.stderr).not.toContain("internal error")
+      expect(instance.read("/etc/hostname")).toBe("web-1\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
+      yield* instance.run(["final"])
+      expect(instance.read("/var/log/user-data.log")).toBeUndefined()
     })
   )
 

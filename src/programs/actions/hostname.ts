@@ -64,9 +64,12 @@ export const applyHostname = (fqdn: string, short: string = fqdn.split(".")[0]!,
       Effect.catchTag("CommandError", (e) => warn(`${action}: hostname -F /etc/hostname: ${e.reason}`))
     )
     const hosts = fs.at("/etc/hosts")
-    const text = Option.getOrElse(yield* fs.readTextIfExists(hosts), () => "")
-    const updated = withOwnName(text, `127.0.1.1\t${fqdn} ${short}`)
-    if (updated !== text) yield* fs.writeAtomic(hosts, updated, { keep: true })
+    // the image's file: one that cannot be read or replaced (grown huge, a directory) fails this action alone, the keys after it are still set
+    yield* Effect.gen(function* () {
+      const text = Option.getOrElse(yield* fs.readTextIfExists(hosts), () => "")
+      const updated = withOwnName(text, `127.0.1.1\t${fqdn} ${short}`)
+      if (updated !== text) yield* fs.writeAtomic(hosts, updated, { keep: true })
+    }).pipe(Effect.mapError((e) => new UnusableValue({ reason: e.message })))
   })
 
 export const setHostname = Effect.gen(function* () {

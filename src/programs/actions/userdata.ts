@@ -54,7 +54,10 @@ const reportProblems = Effect.gen(function* () {
   yield* Effect.forEach(warnings, (w) => warn(`save_userdata: ${w}`), { discard: true })
 })
 
-export const missingUserdata = notice("missing_userdata: no user-data found")
+/** a saved user-data that cannot be read (grown past USERDATA_MAX_BYTES, a directory in its place) is none, and said */
+export const missingUserdata = Effect.flatMap(Effect.flatMap(UserData, (u) => u.unreadable), (why) =>
+  Option.match(why, { onNone: () => notice("missing_userdata: no user-data found"), onSome: (reason) => err(`missing_userdata: ${reason}; taken as no user-data`) })
+)
 
 /** the shell edition's line; a jinja template (before anything but cloud-config), or UTF-16 text, also gets the reason `schema` gives */
 export const unknownUserdata = Effect.flatMap(PhaseContext, (ctx) => {

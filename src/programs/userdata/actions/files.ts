@@ -41,7 +41,8 @@ const appendOnce = (index: number, path: string, target: string, content: Uint8A
     const { varDir } = yield* Config
     const journalPath = `${varDir}/${APPEND_JOURNAL}`
     const journal = parseJournal(yield* readJournal(journalPath))
-    const before = Option.getOrElse(yield* fs.readFileIfExists(target), () => new Uint8Array())
+    // the user's file, whatever its size, as cloud-init appends to any
+    const before = Option.getOrElse(yield* fs.readFileIfExists(target, { maxBytes: Number.POSITIVE_INFINITY }), () => new Uint8Array())
     if (isDone(journal, index, path, before)) return
     const after = concat(before, content)
     yield* fs.writeAtomic(journalPath, formatJournal(withAppend(journal, appendDone(index, path, after))), { mode: 0o600, noFollow: true })
