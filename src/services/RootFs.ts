@@ -16,12 +16,6 @@ export interface WriteOptions {
 }
 
 /**
- * The instance's filesystem. Every path is a host path; `at` maps an
- * instance path ("/etc/hostname") under `ROOT`. A path under ROOT is
- * resolved as a chroot would: links never lead outside ROOT. Only a regular
- * file (or nothing) is ever replaced by a write.
- */
-/**
  * The most a read takes without a `maxBytes` of its own: the image's and the
  * program's files (passwd, hosts, mounts, state) are far smaller, and one
  * grown huge (a full disk, a local user) must fail its action in one line,
@@ -29,6 +23,12 @@ export interface WriteOptions {
  */
 export const READ_MAX_BYTES = 16 * 1024 * 1024
 
+/**
+ * The instance's filesystem. Every path is a host path; `at` maps an
+ * instance path ("/etc/hostname") under `ROOT`. A path under ROOT is
+ * resolved as a chroot would: links never lead outside ROOT. Only a regular
+ * file (or nothing) is ever replaced by a write.
+ */
 export interface RootFsShape {
   readonly root: string
   readonly at: (instancePath: string) => string
