@@ -294,6 +294,7 @@ export const makeRootFs = (root: string) =>
           ownTemporaries.add(temp)
           return temp
         }),
+      createFile: (path) => Effect.flatMap(inRoot("write", path, "refuse"), (p) => sys("write", path, () => nodeFs.closeSync(nodeFs.openSync(p, "wx", 0o600)))),
       appendFrom: (path, from, options) =>
         Effect.flatMap(inRoot("append", path, "refuse"), (target) =>
           sys("append", path, () => {

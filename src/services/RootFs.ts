@@ -64,6 +64,8 @@ export interface RootFsShape {
   readonly staleTempDirectories: (prefix: string) => Effect.Effect<ReadonlyArray<string>>
   /** `.NAME.tmp-PID-N` beside `path`, a temporary of its own for this process (what a crash leaves of it is removed by the next write, or `removeStaleTemporaries`) */
   readonly temporaryOf: (path: string) => Effect.Effect<string, FsError>
+  /** an empty file made where nothing is (a link or anything else there is refused, not followed) */
+  readonly createFile: (path: string) => Effect.Effect<void, FsError>
   /** the temporaries of `path` that processes now gone left (a crash's) */
   readonly removeStaleTemporaries: (path: string) => Effect.Effect<void>
   /**

@@ -709,6 +709,13 @@ describe.concurrent("packages the ntp and timezone keys need, on an image withou
       expect(i.read("/etc/chrony/chrony.conf")).toBe("server 10.0.0.1 iburst\nmakestep 1.0 3\n")
       expect(i.commands().filter((c) => c.startsWith("apk"))).toEqual([])
 
+      // a big image's database (every file of every package listed) past 16 MiB: chrony is found in it all the same
+      const big = yield* userDataInstance("#cloud-config\nntp:\n  servers: [10.0.0.1]\n", { answer: freshImageApk(true) })
+      big.write("/lib/apk/db/installed", `${`C:Q1x=\nP:texlive\nV:1-r0\n${"R:file\nZ:Q1abcdefghijklmnopqrstuvwxyz0=\n".repeat(600_000)}\n`}C:Q1abc=\nP:chrony\nV:4.6-r0\n`)
+      expect((yield* firstBoot(big)).main.code).toBe(0)
+      expect(big.read("/etc/chrony/chrony.conf")).toBe("server 10.0.0.1 iburst\nmakestep 1.0 3\n")
+      expect(big.commands().filter((c) => c.startsWith("apk"))).toEqual([])
+
       // not installed and out of reach: the action fails naming apk update, the rest of main goes on
       const j = yield* userDataInstance("#cloud-config\nntp:\n  servers: [10.0.0.1]\n", { answer: freshImageApk(true) })
       const after = yield* firstBoot(j)

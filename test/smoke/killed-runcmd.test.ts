@@ -280,3 +280,49 @@ describeSystem("a final phase whose state directory is read-only (a root remount
     expect(readdirSync(join(instance.root, "var/lib/cloud")).filter((f) => f.includes("bootstrap-complete"))).toEqual([])
   })
 })
+
+/** `tiny-cloud PHASE` killed by strace at its K-th file replacement (a rename), as a power cut there would end it */
+const runKilledAtWrite = (env: Record<string, string>, phase: string, atWrite: number, trace = "/dev/null") =>
+  new Promise<void>((done) => {
+    const inject = atWrite > 0 ? ["-e", `inject=rename,renameat,renameat2:signal=KILL:when=${atWrite}`] : []
+    const args = ["-f", "-qq", "-o", trace, "-e", "trace=rename,renameat,renameat2", ...inject, process.execPath, PROGRAM, phase]
+    spawn(which("strace")!, args, { env: { TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE, ...env }, stdio: "ignore" }).on("close", () => done())
+  })
+
+describeSystem("a final phase killed at any of its file replacements (bootstrap_complete's probe among them), then run again", { tools: { strace: "strace" } }, () => {
+  it("leaves the state directory as an undisturbed boot does: the marker and the record, no temporary", async () => {
+    const boot = async () => {
+      const instance = await makeInstance({ cloud: "aws", instance: { sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIProbe a@example"] } })
+      for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
+      return instance
+    }
+    const state = (root: string) => readdirSync(join(root, "var/lib/cloud")).sort()
+    const reference = await boot()
+    const trace = join(reference.dir, "renames")
+    await runKilledAtWrite(reference.env, "final", 0, trace)
+    const writes = readFileSync(trace, "utf8").split("\n").filter((l) => /rename/.test(l)).length
+    expect(state(reference.root)).toEqual([".bootstrap-complete", "status.json"])
+    for (let atWrite = 1; atWrite <= writes; atWrite++) {
+      const instance = await boot()
+      await runKilledAtWrite(instance.env, "final", atWrite)
+      expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBeUndefined()
+      expect((await instance.run(["final"])).code).toBe(0)
+      expect([atWrite, state(instance.root)]).toEqual([atWrite, [".bootstrap-complete", "status.json"]])
+    }
+  })
+})
+
+// after a power cut the phase may get the pid it had: the probe it left has the name the new one would take
+describeSystem("a final phase run again with the pid it had, after a power cut that left bootstrap_complete's probe", { tools: { unshare: "util-linux" }, root: true }, () => {
+  it("is marked complete, and the probe is gone", async () => {
+    const instance = await makeInstance({ cloud: "aws", instance: { sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIProbe a@example"] } })
+    for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
+    // the program is pid 1 of a PID namespace of its own; its counter of temporaries gives one of these
+    for (let n = 0; n < 4; n++) instance.write(`/var/lib/cloud/..bootstrap-complete.tmp-1-${n}`, "")
+    const code = await new Promise<number | null>((done) =>
+      spawn("unshare", ["-f", "-p", process.execPath, PROGRAM, "final"], { env: { TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE, ...instance.env }, stdio: "ignore" }).on("close", done)
+    )
+    expect(code).toBe(0)
+    expect(readdirSync(join(instance.root, "var/lib/cloud")).sort()).toEqual([".bootstrap-complete", "status.json"])
+  })
+})

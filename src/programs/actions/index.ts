@@ -41,9 +41,11 @@ const bootstrapComplete: Action<PhaseContext | Config | RootFs> = Effect.gen(fun
   yield* fs.makeDirectory(varDir)
   const marker = bootstrapMarker(varDir)
   if (yield* fs.isSymlink(marker)) return yield* Effect.fail(new ActionFailed({ reason: `write ${marker}: is a symbolic link; refused` }))
-  // a file beside it, as the marker's write makes one: a state directory that takes none (read-only) fails here, not after `done`
+  // a file beside it, as the marker's write makes one: a state directory that takes none (read-only) fails here, not after `done`;
+  // made in place, not written atomically (whose own temporary no later write would know), so a crash leaves only a temporary of the marker's
+  yield* fs.removeStaleTemporaries(marker)
   const probe = yield* fs.temporaryOf(marker)
-  yield* fs.writeAtomic(probe, "", { noFollow: true }).pipe(
+  yield* fs.createFile(probe).pipe(
     Effect.zipRight(fs.remove(probe)),
     Effect.mapError((e) => new FsError({ op: "write", path: marker, reason: e.reason }))
   )

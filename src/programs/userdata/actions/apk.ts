@@ -4,6 +4,7 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import { warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
+import { textOf } from "../../../domain/text.js"
 import { PhaseContext } from "../../action.js"
 import { loadUserConfig } from "../load.js"
 import { apkVersion, repositoryLines } from "../../../domain/userdata/model.js"
@@ -35,13 +36,24 @@ const repositoriesChanged = Effect.flatMap(PhaseContext, (ctx) => Ref.set(ctx.ap
 /** apk's database of the installed packages (`/usr/lib` where /lib is merged into it) */
 const APK_INSTALLED = ["/lib/apk/db/installed", "/usr/lib/apk/db/installed"]
 
+/**
+ * The most of that database read: it lists every file of every package, and
+ * a big image's (a desktop, texlive) passes READ_MAX_BYTES; apk reads it
+ * whole too. Below the longest string Node makes.
+ */
+const APK_INSTALLED_MAX_BYTES = 256 * 1024 * 1024
+
+/** `line` is one of `text`'s lines (searched, not split: the database has millions) */
+const hasLine = (text: string, line: string) =>
+  text === line || text.startsWith(`${line}\n`) || text.endsWith(`\n${line}`) || text.includes(`\n${line}\n`)
+
 const apkHas = (pkg: string) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     for (const path of APK_INSTALLED) {
-      const db = yield* fs.readTextIfExists(fs.at(path)).pipe(Effect.orElseSucceed(() => Option.none<string>()))
+      const db = yield* fs.readFileIfExists(fs.at(path), { maxBytes: APK_INSTALLED_MAX_BYTES }).pipe(Effect.orElseSucceed(() => Option.none<Uint8Array>()))
       // each package's entry has its name on a `P:` line
-      if (Option.isSome(db) && db.value.split("\n").includes(`P:${pkg}`)) return true
+      if (Option.isSome(db) && hasLine(textOf(db.value), `P:${pkg}`)) return true
     }
     return false
   })
