@@ -160,6 +160,29 @@ describe.concurrent("the resident process of a first boot", () => {
     })
   }
 
+  it("openstack: the config drive is looked for by the phases that read the metadata alone, as by processes of their own (nothing is read ahead)", async ({ expect }) => {
+    const openstack = async () => {
+      const instance = await makeInstance({ cloud: "openstack", env: PATIENT_METADATA, instance: { hostname: "res-1", sshKeys: KEYS, userData: new TextEncoder().encode(USER_DATA) } })
+      open.push(instance)
+      return { instance, env: servicesEnv(instance) }
+    }
+    const neutral = (i: TestInstance) => i.commands().map((c) => c.replaceAll(i.root, "$ROOT").replace(/config-2-\d+-\S+/, "config-2-PID"))
+    const alone = await openstack()
+    const separate: Array<RunResult> = []
+    for (const phase of ["boot", "early", "main", "final"]) separate.push(await startService(phase, { ...alone.env, TINY_CLOUD_LIB: "/nonexistent" }))
+    const resident = await openstack()
+    const served: Array<RunResult> = [await bootAndServe(resident.env, resident.instance)]
+    const pid = serverPid(resident.instance)!
+    for (const phase of ["early", "main", "final"]) served.push(await startService(phase, resident.env))
+    await until(() => !alive(pid), "the resident process exits after final")
+    expect(served).toEqual(separate)
+    expect(separate.map((r) => r.code)).toEqual([0, 0, 0, 0])
+    // no drive: early (user_data) and main (meta_data.json) each try its labels once, then ask the metadata service
+    const probe = ["vfat", "iso9660"].flatMap((t) => ["config-2", "CONFIG-2"].map((l) => `mount -o ro -t ${t} LABEL=${l} $ROOT/run/tiny-cloud/config-2-PID`))
+    expect(neutral(resident.instance).filter((c) => c.startsWith("mount "))).toEqual([...probe, ...probe])
+    expect(neutral(resident.instance)).toEqual(neutral(alone.instance))
+  })
+
   it("early started at once after boot, while the resident process still starts, waits for it rather than starting its own", async ({ expect }) => {
     const { instance, env } = await newInstance()
     expect((await startService("boot", env)).code).toBe(0)
