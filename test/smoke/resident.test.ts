@@ -369,6 +369,19 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(tags).toContain(`tiny-cloud/final[${pid}]`)
   })
 
+  it("a phase gets its client's umask, not the boot service's: the user's files and the program's own, as from a process of its own", async ({ expect }) => {
+    const { instance, env } = await newInstance('#!/bin/sh\numask\ntouch "$ROOT/etc/from-user-data"\n')
+    await bootAndServe(env, instance)
+    const pid = serverPid(instance)!
+    for (const phase of ["early", "main"]) expect((await startService(phase, env)).code).toBe(0)
+    const final = await startService("final", env, ["sh"], "umask 077")
+    expect([final.code, final.stdout]).toEqual([0, "0077\n"])
+    expect(instance.mode("/etc/from-user-data")).toBe(0o600)
+    await logged(instance, "final")
+    const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
+    expect(tags).toContain(`tiny-cloud/final[${pid}]`)
+  })
+
   // the shells OpenRC's services may run under
   describeSystem("from other shells", { tools: SHELLS }, () => {
     it.for(["dash", "busybox sh", "bash --posix", "bash"])(
