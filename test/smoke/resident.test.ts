@@ -46,19 +46,26 @@ const newInstance = async (userData = USER_DATA) => {
 const logged = (instance: TestInstance, phase: string) =>
   until(() => readCommandLog(instance.fake).some((c) => c.line.startsWith("logger ") && c.line.includes(` -t tiny-cloud/${phase}[`)), `${phase}'s syslog lines`)
 
+type Booted = { readonly instance: TestInstance; readonly env: Record<string, string> }
+
+/** a first boot of each of two instances `make` gives: one a process per phase (no client), the other through the resident process */
+const bootBothWays = async (make: () => Promise<Booted>) => {
+  const alone = await make()
+  const separate: Array<RunResult> = []
+  for (const phase of ["boot", "early", "main", "final"]) separate.push(await startService(phase, { ...alone.env, TINY_CLOUD_LIB: "/nonexistent" }))
+  const resident = await make()
+  const served: Array<RunResult> = [await bootAndServe(resident.env, resident.instance)]
+  const pid = serverPid(resident.instance)!
+  for (const phase of ["early", "main", "final"]) served.push(await startService(phase, resident.env))
+  return { alone, separate, resident, served, pid }
+}
+
 const files = (instance: TestInstance) =>
   ["/etc/hostname", "/etc/hosts", "/home/alpine/.ssh/authorized_keys", "/var/lib/cloud/user-data", "/var/log/user-data.log", "/var/log/user-data.exit", "/var/lib/cloud/.bootstrap-complete"].map((p) => [p, instance.read(p)])
 
 describe.concurrent("the resident process of a first boot", () => {
   it("runs the four phases for the services with the same output, files and exit codes as a process per phase, and exits after final", async ({ expect }) => {
-    const alone = await newInstance()
-    const separate: Array<RunResult> = []
-    for (const phase of ["boot", "early", "main", "final"]) separate.push(await startService(phase, { ...alone.env, TINY_CLOUD_LIB: "/nonexistent" }))
-
-    const resident = await newInstance()
-    const served: Array<RunResult> = [await bootAndServe(resident.env, resident.instance)]
-    const pid = serverPid(resident.instance)!
-    for (const phase of ["early", "main", "final"]) served.push(await startService(phase, resident.env))
+    const { alone, separate, resident, served, pid } = await bootBothWays(() => newInstance())
 
     expect(served).toEqual(separate)
     expect(files(resident.instance)).toEqual(files(alone.instance))
@@ -112,14 +119,8 @@ describe.concurrent("the resident process of a first boot", () => {
       return { instance, env: servicesEnv(instance) }
     }
     const syslog = (i: TestInstance) => readCommandLog(i.fake).filter((c) => c.line.startsWith("logger ")).map((c) => `${c.line.replace(/\[\d+\]$/, "")}: ${c.stdin.join(" / ")}`)
-    const alone = await seeded()
-    const separate: Array<RunResult> = []
-    for (const phase of ["boot", "early", "main", "final"]) separate.push(await startService(phase, { ...alone.env, TINY_CLOUD_LIB: "/nonexistent" }))
+    const { alone, separate, resident, served, pid } = await bootBothWays(seeded)
     expect(separate[1]!.stderr).toBe("\n   ++ save_userdata: starting\nNoCloud 'meta-data' is empty\n   ++ save_userdata: done\n")
-    const resident = await seeded()
-    const served: Array<RunResult> = [await bootAndServe(resident.env, resident.instance)]
-    const pid = serverPid(resident.instance)!
-    for (const phase of ["early", "main", "final"]) served.push(await startService(phase, resident.env))
     expect(served).toEqual(separate)
     await until(() => !alive(pid), "the resident process exits after final")
     expect(syslog(resident.instance)).toEqual(syslog(alone.instance))
@@ -139,13 +140,7 @@ describe.concurrent("the resident process of a first boot", () => {
         return { instance, env: { ...env, FAKE_MEDIA_DEVICE: "/dev/sr0", FAKE_MEDIA: media } }
       }
       const neutral = (i: TestInstance) => i.commands().map((c) => c.replaceAll(i.root, "$ROOT").replace(/azure-media-\d+-\S+/, "azure-media-PID"))
-      const alone = await azure()
-      const separate: Array<RunResult> = []
-      for (const phase of ["boot", "early", "main", "final"]) separate.push(await startService(phase, { ...alone.env, TINY_CLOUD_LIB: "/nonexistent" }))
-      const resident = await azure()
-      const served: Array<RunResult> = [await bootAndServe(resident.env, resident.instance)]
-      const pid = serverPid(resident.instance)!
-      for (const phase of ["early", "main", "final"]) served.push(await startService(phase, resident.env))
+      const { alone, separate, resident, served, pid } = await bootBothWays(azure)
       await until(() => !alive(pid), "the resident process exits after final")
       // each instance has a simulator of its own: the wireserver's port differs
       const port = (results: ReadonlyArray<RunResult>) => results.map((r) => ({ ...r, stderr: r.stderr.replace(/127\.0\.0\.1:\d+/g, "WIRESERVER") }))
@@ -167,13 +162,7 @@ describe.concurrent("the resident process of a first boot", () => {
       return { instance, env: servicesEnv(instance) }
     }
     const neutral = (i: TestInstance) => i.commands().map((c) => c.replaceAll(i.root, "$ROOT").replace(/config-2-\d+-\S+/, "config-2-PID"))
-    const alone = await openstack()
-    const separate: Array<RunResult> = []
-    for (const phase of ["boot", "early", "main", "final"]) separate.push(await startService(phase, { ...alone.env, TINY_CLOUD_LIB: "/nonexistent" }))
-    const resident = await openstack()
-    const served: Array<RunResult> = [await bootAndServe(resident.env, resident.instance)]
-    const pid = serverPid(resident.instance)!
-    for (const phase of ["early", "main", "final"]) served.push(await startService(phase, resident.env))
+    const { alone, separate, resident, served, pid } = await bootBothWays(openstack)
     await until(() => !alive(pid), "the resident process exits after final")
     expect(served).toEqual(separate)
     expect(separate.map((r) => r.code)).toEqual([0, 0, 0, 0])
