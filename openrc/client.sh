@@ -58,7 +58,8 @@ _tiny_cloud_ask() {
 	_tc_env="$_tc_run/env.$$"
 	if [ -e "$_tc_reply" ] || [ -e "$_tc_env" ]; then rm -f "$_tc_reply" "$_tc_env"; fi
 	mkfifo -m 600 "$_tc_reply" 2>/dev/null || return 1
-	if ! export -p > "$_tc_env"; then
+	# (its umask first: the phase's files and programs get it, as a process of its own would)
+	if ! { umask && export -p; } > "$_tc_env"; then
 		rm -f "$_tc_reply" "$_tc_env"
 		return 1
 	fi

@@ -168,5 +168,7 @@ export const openstack: CloudProvider = {
           })(mac, key)
         })
     }
-  })
+  }),
+  // where the metadata is on a config drive, only the phase that reads it should mount it: a read-ahead's mount would be one more, beside it
+  readAhead: false
 }

@@ -48,8 +48,9 @@ export interface CloudProvider {
   /**
    * false where reading the metadata does more than read (a NoCloud seed is
    * copied once, by the phase that reads it first, which says what is wrong
-   * with it): the resident process of a first boot then reads nothing ahead
-   * of the phases; default: it does
+   * with it; OpenStack's config drive is looked for with `mount`, by each
+   * phase that reads it): the resident process of a first boot then reads
+   * nothing ahead of the phases; default: it does
    */
   readonly readAhead?: boolean
   /**

@@ -3,9 +3,9 @@
  * scripts' client (`openrc/client.sh`, busybox `sh` only) talk through
  * FIFOs in `$ROOT/run/tiny-cloud/`:
  *
- * - the client makes its reply FIFO `reply.PID` and writes its environment
- *   (`export -p`) to `env.PID`, then one line to `requests`:
- *   `PHASE PID`;
+ * - the client makes its reply FIFO `reply.PID` and writes its umask
+ *   (`umask`: one line of octal digits) and its environment (`export -p`)
+ *   to `env.PID`, then one line to `requests`: `PHASE PID`;
  * - the server answers on `reply.PID`: `N` when it cannot take the request
  *   (an environment it cannot read: the client runs the phase itself), or
  *   `A` (taken), then the phase's output,
@@ -113,6 +113,12 @@ const ansiC = (text: string, from: number): { readonly bytes: string; readonly e
     }
   }
   return i < text.length ? { bytes, end: i + 1 } : undefined
+}
+
+/** a client's `env.PID`: its umask (none from a client that wrote none), then its environment as parseExports reads it */
+export const parseClient = (text: string): { readonly umask: number | undefined; readonly env: Record<string, string> | undefined } => {
+  const m = /^([0-7]{1,4})\n/.exec(text)
+  return { umask: m === null ? undefined : parseInt(m[1]!, 8), env: parseExports(m === null ? text : text.slice(m[0].length)) }
 }
 
 /**

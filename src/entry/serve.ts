@@ -16,7 +16,7 @@ import { Socket } from "node:net"
 import { createInterface } from "node:readline"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { parseExports, parseRequest, replyEnd, replyLines, residentPaths, SERVER_TITLE, type Request } from "../domain/resident.js"
+import { parseClient, parseRequest, replyEnd, replyLines, residentPaths, SERVER_TITLE, type Request } from "../domain/resident.js"
 import { makeCachingHttp } from "../layers/CachingHttp.js"
 import { makeLiveCommands } from "../layers/CommandsLive.js"
 import { liveHttp } from "../layers/HttpLive.js"
@@ -51,12 +51,12 @@ const ownFifo = (path: string) => {
   }
 }
 
-/** a client's environment, from its `export -p`; undefined when it cannot be read as one */
-const clientEnvironment = (file: string): Record<string, string> | undefined => {
+/** a client's umask and environment, from its `umask` and `export -p`; the environment undefined when it cannot be read as one */
+const clientEnvironment = (file: string): ReturnType<typeof parseClient> => {
   try {
-    return parseExports(readFileSync(file, "latin1"))
+    return parseClient(readFileSync(file, "latin1"))
   } catch {
-    return undefined
+    return { umask: undefined, env: undefined }
   } finally {
     rmSync(file, { force: true })
   }
@@ -129,7 +129,7 @@ const serveOne = async (request: Request, paths: ReturnType<typeof residentPaths
   const socket = new Socket({ fd, readable: false, writable: true })
   socket.on("error", () => {})
   // a phase never runs with an environment other than its client's: without it, the client runs the phase itself
-  const env = clientEnvironment(paths.env(request.client))
+  const { umask, env } = clientEnvironment(paths.env(request.client))
   if (env === undefined) return new Promise<void>((done) => socket.end("N\n", () => done()))
   socket.write("A\n")
   const reply = replyWriter(socket)
@@ -142,11 +142,13 @@ const serveOne = async (request: Request, paths: ReturnType<typeof residentPaths
   const platform = { commands: Layer.succeed(Commands, makeLiveCommands(reply.stdout, env)), http, output }
   const { runPhase } = await import("../programs/phase.js")
   const program = runPhase(request.phase)
+  // and its files and programs the client's umask, which a process of its own would inherit
+  const ours = umask === undefined ? undefined : process.umask(umask)
   const status = await Effect.runPromise(
     Effect.scoped(Effect.provide(program, appLayer(env, `tiny-cloud/${request.phase}`, platform, { lenientConfig: true }))).pipe(
       Effect.catchAllCause((cause) => Effect.as(Effect.sync(() => reply.stderr(`tiny-cloud/${request.phase}: ${describeCause(cause)}\n`)), 1))
     )
-  )
+  ).finally(() => ours !== undefined && process.umask(ours))
   await reply.end(status)
 }
 

@@ -46,19 +46,26 @@ const newInstance = async (userData = USER_DATA) => {
 const logged = (instance: TestInstance, phase: string) =>
   until(() => readCommandLog(instance.fake).some((c) => c.line.startsWith("logger ") && c.line.includes(` -t tiny-cloud/${phase}[`)), `${phase}'s syslog lines`)
 
+type Booted = { readonly instance: TestInstance; readonly env: Record<string, string> }
+
+/** a first boot of each of two instances `make` gives: one a process per phase (no client), the other through the resident process */
+const bootBothWays = async (make: () => Promise<Booted>) => {
+  const alone = await make()
+  const separate: Array<RunResult> = []
+  for (const phase of ["boot", "early", "main", "final"]) separate.push(await startService(phase, { ...alone.env, TINY_CLOUD_LIB: "/nonexistent" }))
+  const resident = await make()
+  const served: Array<RunResult> = [await bootAndServe(resident.env, resident.instance)]
+  const pid = serverPid(resident.instance)!
+  for (const phase of ["early", "main", "final"]) served.push(await startService(phase, resident.env))
+  return { alone, separate, resident, served, pid }
+}
+
 const files = (instance: TestInstance) =>
   ["/etc/hostname", "/etc/hosts", "/home/alpine/.ssh/authorized_keys", "/var/lib/cloud/user-data", "/var/log/user-data.log", "/var/log/user-data.exit", "/var/lib/cloud/.bootstrap-complete"].map((p) => [p, instance.read(p)])
 
 describe.concurrent("the resident process of a first boot", () => {
   it("runs the four phases for the services with the same output, files and exit codes as a process per phase, and exits after final", async ({ expect }) => {
-    const alone = await newInstance()
-    const separate: Array<RunResult> = []
-    for (const phase of ["boot", "early", "main", "final"]) separate.push(await startService(phase, { ...alone.env, TINY_CLOUD_LIB: "/nonexistent" }))
-
-    const resident = await newInstance()
-    const served: Array<RunResult> = [await bootAndServe(resident.env, resident.instance)]
-    const pid = serverPid(resident.instance)!
-    for (const phase of ["early", "main", "final"]) served.push(await startService(phase, resident.env))
+    const { alone, separate, resident, served, pid } = await bootBothWays(() => newInstance())
 
     expect(served).toEqual(separate)
     expect(files(resident.instance)).toEqual(files(alone.instance))
@@ -112,14 +119,8 @@ describe.concurrent("the resident process of a first boot", () => {
       return { instance, env: servicesEnv(instance) }
     }
     const syslog = (i: TestInstance) => readCommandLog(i.fake).filter((c) => c.line.startsWith("logger ")).map((c) => `${c.line.replace(/\[\d+\]$/, "")}: ${c.stdin.join(" / ")}`)
-    const alone = await seeded()
-    const separate: Array<RunResult> = []
-    for (const phase of ["boot", "early", "main", "final"]) separate.push(await startService(phase, { ...alone.env, TINY_CLOUD_LIB: "/nonexistent" }))
+    const { alone, separate, resident, served, pid } = await bootBothWays(seeded)
     expect(separate[1]!.stderr).toBe("\n   ++ save_userdata: starting\nNoCloud 'meta-data' is empty\n   ++ save_userdata: done\n")
-    const resident = await seeded()
-    const served: Array<RunResult> = [await bootAndServe(resident.env, resident.instance)]
-    const pid = serverPid(resident.instance)!
-    for (const phase of ["early", "main", "final"]) served.push(await startService(phase, resident.env))
     expect(served).toEqual(separate)
     await until(() => !alive(pid), "the resident process exits after final")
     expect(syslog(resident.instance)).toEqual(syslog(alone.instance))
@@ -139,13 +140,7 @@ describe.concurrent("the resident process of a first boot", () => {
         return { instance, env: { ...env, FAKE_MEDIA_DEVICE: "/dev/sr0", FAKE_MEDIA: media } }
       }
       const neutral = (i: TestInstance) => i.commands().map((c) => c.replaceAll(i.root, "$ROOT").replace(/azure-media-\d+-\S+/, "azure-media-PID"))
-      const alone = await azure()
-      const separate: Array<RunResult> = []
-      for (const phase of ["boot", "early", "main", "final"]) separate.push(await startService(phase, { ...alone.env, TINY_CLOUD_LIB: "/nonexistent" }))
-      const resident = await azure()
-      const served: Array<RunResult> = [await bootAndServe(resident.env, resident.instance)]
-      const pid = serverPid(resident.instance)!
-      for (const phase of ["early", "main", "final"]) served.push(await startService(phase, resident.env))
+      const { alone, separate, resident, served, pid } = await bootBothWays(azure)
       await until(() => !alive(pid), "the resident process exits after final")
       // each instance has a simulator of its own: the wireserver's port differs
       const port = (results: ReadonlyArray<RunResult>) => results.map((r) => ({ ...r, stderr: r.stderr.replace(/127\.0\.0\.1:\d+/g, "WIRESERVER") }))
@@ -159,6 +154,23 @@ describe.concurrent("the resident process of a first boot", () => {
       expect(readdirSync(join(resident.instance.root, "run/tiny-cloud")).filter((d) => d.startsWith("azure-media-"))).toEqual([])
     })
   }
+
+  it("openstack: the config drive is looked for by the phases that read the metadata alone, as by processes of their own (nothing is read ahead)", async ({ expect }) => {
+    const openstack = async () => {
+      const instance = await makeInstance({ cloud: "openstack", env: PATIENT_METADATA, instance: { hostname: "res-1", sshKeys: KEYS, userData: new TextEncoder().encode(USER_DATA) } })
+      open.push(instance)
+      return { instance, env: servicesEnv(instance) }
+    }
+    const neutral = (i: TestInstance) => i.commands().map((c) => c.replaceAll(i.root, "$ROOT").replace(/config-2-\d+-\S+/, "config-2-PID"))
+    const { alone, separate, resident, served, pid } = await bootBothWays(openstack)
+    await until(() => !alive(pid), "the resident process exits after final")
+    expect(served).toEqual(separate)
+    expect(separate.map((r) => r.code)).toEqual([0, 0, 0, 0])
+    // no drive: early (user_data) and main (meta_data.json) each try its labels once, then ask the metadata service
+    const probe = ["vfat", "iso9660"].flatMap((t) => ["config-2", "CONFIG-2"].map((l) => `mount -o ro -t ${t} LABEL=${l} $ROOT/run/tiny-cloud/config-2-PID`))
+    expect(neutral(resident.instance).filter((c) => c.startsWith("mount "))).toEqual([...probe, ...probe])
+    expect(neutral(resident.instance)).toEqual(neutral(alone.instance))
+  })
 
   it("early started at once after boot, while the resident process still starts, waits for it rather than starting its own", async ({ expect }) => {
     const { instance, env } = await newInstance()
@@ -341,6 +353,19 @@ describe.concurrent("the resident process of a first boot", () => {
     const final = await startService("final", { ...env, RC_SVCNAME: "tiny-cloud-final", ONLY_FINAL: "yes" })
     expect([final.code, final.stdout]).toEqual([0, "service=tiny-cloud-final only=yes\n"])
     // it was the resident process's run
+    await logged(instance, "final")
+    const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
+    expect(tags).toContain(`tiny-cloud/final[${pid}]`)
+  })
+
+  it("a phase gets its client's umask, not the boot service's: the user's files and the program's own, as from a process of its own", async ({ expect }) => {
+    const { instance, env } = await newInstance('#!/bin/sh\numask\ntouch "$ROOT/etc/from-user-data"\n')
+    await bootAndServe(env, instance)
+    const pid = serverPid(instance)!
+    for (const phase of ["early", "main"]) expect((await startService(phase, env)).code).toBe(0)
+    const final = await startService("final", env, ["sh"], "umask 077")
+    expect([final.code, final.stdout]).toEqual([0, "0077\n"])
+    expect(instance.mode("/etc/from-user-data")).toBe(0o600)
     await logged(instance, "final")
     const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
     expect(tags).toContain(`tiny-cloud/final[${pid}]`)

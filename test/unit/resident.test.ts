@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "node:child_process"
 import { describe, expect, it } from "vitest"
-import { parseExports } from "../../src/domain/resident.js"
+import { parseClient, parseExports } from "../../src/domain/resident.js"
 import { describeSystem, SHELLS } from "../support/system.js"
 
 const ENV = { A: "it's", B: 'a"b$c\\d`e', C: "one\nline\ttwo", D: "", E: "\u00fcn\u00ef \u{1F600}" }
@@ -18,9 +18,21 @@ describeSystem("a client's environment, from the shells", { tools: SHELLS }, () 
     expect(Object.fromEntries(Object.entries(values).filter(([k]) => k in ENV))).toEqual(ENV)
     expect(values).not.toHaveProperty("UNSET_BUT_EXPORTED")
   })
+
+  it.each(["dash", "busybox sh", "bash --posix", "bash"])("is read with %s's umask before it, as client.sh writes them", (sh) => {
+    const [shell, ...args] = sh.split(" ")
+    const text = execFileSync(shell!, [...args, "-c", "umask 027; { umask && export -p; }"], { env: ENV, stdio: ["ignore", "pipe", "pipe"] }).toString("latin1")
+    const { umask, env } = parseClient(text)
+    expect(umask).toBe(0o027)
+    expect(Object.fromEntries(Object.entries(env!).filter(([k]) => k in ENV))).toEqual(ENV)
+  })
 })
 
 describe("a client's environment", () => {
+  it("without a umask before it (a client that wrote none) is read alone, the umask none", () => {
+    expect(parseClient("export A='1'\n")).toEqual({ umask: undefined, env: { A: "1" } })
+  })
+
   it("keeps a variable named as an object's own members are (__proto__)", () => {
     expect(Object.entries(parseExports("export __proto__='x'\nexport A='1'\n")!)).toEqual([["__proto__", "x"], ["A", "1"]])
   })
