@@ -1185,6 +1185,25 @@ ntp:
     expect(notes(source).warnings).toEqual([`line 5: runcmd[2]: ${named}`, `line 6: runcmd[3]: ${named}`])
   })
 
+  it("names cloud-init-per only where the shell would run it: the word in an echo, a comment or a command -v probe is no use of it", () => {
+    const source = [
+      "#cloud-config",
+      "runcmd:",
+      "  - echo cloud-init-per is not needed here",
+      "  - |",
+      "    # cloud-init-per would run this once",
+      "    touch /a",
+      "  - command -v cloud-init-per || echo absent",
+      "  - [grep, -r, cloud-init-per, /etc]",
+      "  - if true; then cloud-init-per once b touch /b; fi",
+      "  - sudo cloud-init-per once c touch /c",
+      "  - x=$(cloud-init-per once d date)",
+      ""
+    ].join("\n")
+    const named = "uses cloud-init-per, a program of cloud-init's that Tiny Cloud does not have: it is not found"
+    expect(notes(source).warnings).toEqual([`line 9: runcmd[4]: ${named}`, `line 10: runcmd[5]: ${named}`, `line 11: runcmd[6]: ${named}`])
+  })
+
   it("takes scalar runcmd entries as written: `false` is a command, not a boolean", () => {
     expect(config("#cloud-config\nruncmd: [cd /tmp, false, 5, ~, [sleep, 1]]\n").runcmd).toEqual([
       { kind: "shell", script: "cd /tmp", index: 0 },
