@@ -28,6 +28,18 @@ const openings = (xml: string, prefixes: ReadonlyArray<string>, name: string) =>
     empty: m[2] === "/"
   }))
 
+/** what the one element `NAME` of `xml` holds: None when it is absent or empty, or why it cannot be read */
+const contentOf = (xml: string, prefixes: ReadonlyArray<string>, name: string): { readonly text: Option.Option<string> } | { readonly invalid: string } => {
+  const found = openings(xml, prefixes, name)
+  if (found.length === 0) return { text: Option.none() }
+  if (found.length > 1) return { invalid: `more than one ${name}` }
+  const element = found[0]!
+  if (element.empty) return { text: Option.none() }
+  const end = xml.indexOf(`</${element.prefix}${name}`, element.end)
+  if (end < 0) return { invalid: `${name} is not closed` }
+  return { text: Option.some(xml.slice(element.end, end)) }
+}
+
 /**
  * The base64 text of `CustomData` (None when there is none, or it is empty),
  * or why the document cannot be read.
@@ -37,22 +49,13 @@ export const ovfCustomData = (document: string): { readonly base64: Option.Optio
   const xml = document.replace(/<!--[\s\S]*?-->/g, "")
   const prefixes = azurePrefixes(xml)
   if (prefixes.length === 0) return { invalid: `no element is of Azure's namespace (${AZURE_NS})` }
-  const sets = openings(xml, prefixes, "LinuxProvisioningConfigurationSet")
-  if (sets.length === 0) return { base64: Option.none() }
-  if (sets.length > 1) return { invalid: "more than one LinuxProvisioningConfigurationSet" }
-  const set = sets[0]!
-  if (set.empty) return { base64: Option.none() }
-  const setEnd = xml.indexOf(`</${set.prefix}LinuxProvisioningConfigurationSet`, set.end)
-  if (setEnd < 0) return { invalid: "LinuxProvisioningConfigurationSet is not closed" }
-  const inside = xml.slice(set.end, setEnd)
-  const found = openings(inside, prefixes, "CustomData")
-  if (found.length === 0) return { base64: Option.none() }
-  if (found.length > 1) return { invalid: "more than one CustomData" }
-  const data = found[0]!
-  if (data.empty) return { base64: Option.none() }
-  const end = inside.indexOf(`</${data.prefix}CustomData`, data.end)
-  if (end < 0) return { invalid: "CustomData is not closed" }
-  const text = inside.slice(data.end, end)
+  const set = contentOf(xml, prefixes, "LinuxProvisioningConfigurationSet")
+  if ("invalid" in set) return set
+  if (Option.isNone(set.text)) return { base64: Option.none() }
+  const data = contentOf(set.text.value, prefixes, "CustomData")
+  if ("invalid" in data) return data
+  if (Option.isNone(data.text)) return { base64: Option.none() }
+  const text = data.text.value
   if (text.includes("<")) return { invalid: "CustomData holds markup, not base64 text" }
   return { base64: text.trim() === "" ? Option.none() : Option.some(text) }
 }
