@@ -3,6 +3,8 @@
  * `nvmeXnY`; the name it was attached as (`sdf`, `/dev/xvdf`) is in the
  * controller's vendor-specific data. mdev runs this in /dev with
  * `MDEV=nvmeXnY[pZ]`; it links `sdF[Z]` and `xvdF[Z]` to the device there.
+ * mdev's rule matches every NVMe namespace, so instance-store volumes come
+ * here too: their controllers name them `ephemeralN:sdF` (or `:none`).
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -20,35 +22,49 @@ const VENDOR_LENGTH = 32
 export const VENDOR_DATA_WAIT = Duration.seconds(3)
 const RETRY_EVERY = Duration.millis(100)
 
-/** `sdf`, `/dev/xvdf`, space-padded → `f`; undefined when it is no EBS name */
-export const ebsLetters = (vendor: Uint8Array): string | undefined => {
-  const text = Buffer.from(vendor.subarray(VENDOR_OFFSET, VENDOR_OFFSET + VENDOR_LENGTH)).toString("latin1").replace(/[ \0]+$/, "")
-  return /^(?:\/dev\/)?(?:sd|xvd)([a-z]{1,2})$/.exec(text)?.[1]
+/**
+ * The name in the vendor-specific area: an EBS volume's `sdf` or
+ * `/dev/xvdf`, space-padded, gives `{ letters: "f" }`; an instance-store
+ * volume's `ephemeral0:sdb` (NUL-padded, anything after the first NUL
+ * ignored) gives `{ letters: "b" }`, and `ephemeral0:none` (no device name in
+ * the launch's block device mapping) `{ unnamed: "ephemeral0" }`, which is
+ * final. Undefined when it holds no such name (yet).
+ */
+export const ebsName = (identify: Uint8Array): { readonly letters: string } | { readonly unnamed: string } | undefined => {
+  const area = Buffer.from(identify.subarray(VENDOR_OFFSET, VENDOR_OFFSET + VENDOR_LENGTH)).toString("latin1")
+  const text = area.split("\0")[0]!.trim()
+  const m = /^(?:(ephemeral\d+):)?(?:(?:\/dev\/)?(?:sd|xvd)([a-z]{1,2})|(none))$/.exec(text)
+  if (m === null || (m[3] !== undefined && m[1] === undefined)) return undefined
+  return m[2] !== undefined ? { letters: m[2] } : { unnamed: m[1]! }
 }
 
 class NotYet {
   readonly _tag = "NotYet"
 }
 
-const readLetters = (device: string) =>
+const readName = (device: string) =>
   Effect.flatMap(Commands, (c) => c.run("nvme", ["id-ctrl", `/dev/${device}`, "-b"], { allowFailure: true, maxOutputBytes: 65536 })).pipe(
     Effect.mapError(() => new NotYet()),
     Effect.flatMap((r) => {
-      const letters = r.exitCode === 0 ? ebsLetters(r.stdout) : undefined
-      return letters === undefined ? Effect.fail(new NotYet()) : Effect.succeed(letters)
+      const name = r.exitCode === 0 ? ebsName(r.stdout) : undefined
+      return name === undefined ? Effect.fail(new NotYet()) : Effect.succeed(name)
     })
   )
 
 const add = (dir: string, device: string, base: string, partition: string) =>
   Effect.gen(function* () {
-    const letters = yield* readLetters(base).pipe(
+    const name = yield* readName(base).pipe(
       Effect.retry(Schedule.spaced(RETRY_EVERY).pipe(Schedule.upTo(VENDOR_DATA_WAIT))),
       Effect.option
     )
-    if (letters._tag === "None") return yield* failed(`Failed to get EBS volume alias for ${device} after ${Duration.toSeconds(VENDOR_DATA_WAIT)} s`)
+    if (name._tag === "None") return yield* failed(`Failed to get EBS volume alias for ${device} after ${Duration.toSeconds(VENDOR_DATA_WAIT)} s`)
+    if ("unnamed" in name.value) {
+      yield* notice(`${device} is instance storage ${name.value.unnamed} without a device name: no symlinks`)
+      return 0
+    }
     const fs = yield* RootFs
     for (const prefix of ["sd", "xvd"]) {
-      const link = `${prefix}${letters.value}${partition}`
+      const link = `${prefix}${name.value.letters}${partition}`
       yield* fs.symlink(device, `${dir}/${link}`)
       yield* notice(`Added ${link} symlink for ${device}`)
     }
