@@ -3,7 +3,7 @@
  * prints a controller's identify data: the EBS name sits in the
  * vendor-specific area at byte 3072, space-padded.
  */
-import { lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs"
+import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -84,6 +84,17 @@ it.scopedLive("instance-store volumes (mdev's rule matches every NVMe namespace)
     expect(instance.commands()).toEqual(["nvme id-ctrl /dev/nvme4n1 -b", "nvme id-ctrl /dev/nvme4n1 -b", "nvme id-ctrl /dev/nvme5n1 -b"])
     expect(yield* event("nvme4n1", "remove")).toEqual({ code: 0, stdout: "", stderr: "" })
     expect(links(dev)).toEqual({ sdb1: "nvme4n1p1", xvdb1: "nvme4n1p1" })
+  })
+)
+
+it.scopedLive("a name taken by what is no symlink (a Xen instance's disk xvdf) is left to it: the error line, the other link still made, exit 1; a link of that name is replaced", () =>
+  Effect.gen(function* () {
+    const { dev, event } = yield* setUp()
+    writeFileSync(join(dev, "xvdf"), "a disk\n")
+    symlinkSync("nvme7n1", join(dev, "sdf"))
+    expect(yield* event("nvme1n1", "add")).toEqual({ code: 1, stdout: "", stderr: "nvme-ebs-links: xvdf exists and is not a symlink: not replaced by one for nvme1n1\n" })
+    expect(links(dev)).toEqual({ sdf: "nvme1n1", xvdf: "device" })
+    expect(readFileSync(join(dev, "xvdf"), "utf8")).toBe("a disk\n")
   })
 )
 

@@ -63,12 +63,18 @@ const add = (dir: string, device: string, base: string, partition: string) =>
       return 0
     }
     const fs = yield* RootFs
+    let code = 0
     for (const prefix of ["sd", "xvd"]) {
       const link = `${prefix}${name.value.letters}${partition}`
+      // a disk of that name (a Xen instance's xvdb) or any other file is never replaced by a link to another
+      if ((yield* fs.exists(`${dir}/${link}`)) && !(yield* fs.isSymlink(`${dir}/${link}`))) {
+        code = yield* failed(`${link} exists and is not a symlink: not replaced by one for ${device}`)
+        continue
+      }
       yield* fs.symlink(device, `${dir}/${link}`)
       yield* notice(`Added ${link} symlink for ${device}`)
     }
-    return 0
+    return code
   })
 
 const remove = (dir: string, device: string) =>
