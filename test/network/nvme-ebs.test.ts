@@ -31,7 +31,9 @@ const VENDOR: Readonly<Record<string, Uint8Array>> = {
   // instance store: the name the launch's block device mapping gave it, after the first NUL whatever was there before
   "/dev/nvme4n1": identify("ephemeral0:sdb\0a", INSTANCE_STORAGE),
   // instance store the block device mapping named not
-  "/dev/nvme5n1": identify("ephemeral1:none", INSTANCE_STORAGE)
+  "/dev/nvme5n1": identify("ephemeral1:none", INSTANCE_STORAGE),
+  // the root volume of an image registered (or imported) with the root device /dev/sda1
+  "/dev/nvme0n1": identify("/dev/sda1")
 }
 
 const nvme = (i: Invocation) => {
@@ -84,6 +86,16 @@ it.scopedLive("instance-store volumes (mdev's rule matches every NVMe namespace)
     expect(instance.commands()).toEqual(["nvme id-ctrl /dev/nvme4n1 -b", "nvme id-ctrl /dev/nvme4n1 -b", "nvme id-ctrl /dev/nvme5n1 -b"])
     expect(yield* event("nvme4n1", "remove")).toEqual({ code: 0, stdout: "", stderr: "" })
     expect(links(dev)).toEqual({ sdb1: "nvme4n1p1", xvdb1: "nvme4n1p1" })
+  })
+)
+
+it.scopedLive("a root volume attached as /dev/sda1, a partition's name: no links, at once, for the disk and its partitions (not 3 s each at every boot)", () =>
+  Effect.gen(function* () {
+    const { instance, dev, event } = yield* setUp()
+    expect(yield* event("nvme0n1")).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(yield* event("nvme0n1p1")).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(links(dev)).toEqual({})
+    expect(instance.commands()).toEqual(["nvme id-ctrl /dev/nvme0n1 -b", "nvme id-ctrl /dev/nvme0n1 -b"])
   })
 )
 

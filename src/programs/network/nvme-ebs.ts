@@ -26,16 +26,19 @@ const RETRY_EVERY = Duration.millis(100)
  * The name in the vendor-specific area: an EBS volume's `sdf` or
  * `/dev/xvdf`, space-padded, gives `{ letters: "f" }`; an instance-store
  * volume's `ephemeral0:sdb` (NUL-padded, anything after the first NUL
- * ignored) gives `{ letters: "b" }`, and `ephemeral0:none` (no device name in
- * the launch's block device mapping) `{ unnamed: "ephemeral0" }`, which is
- * final. Undefined when it holds no such name (yet).
+ * ignored) gives `{ letters: "b" }`. A name there that has no links, which
+ * is final: `ephemeral0:none` (no device name in the launch's block device
+ * mapping) and a root volume's `/dev/sda1` (a partition's name, as images
+ * registered or imported with that root device have it) give `{ unlinked }`,
+ * why. Undefined when it holds no such name (yet).
  */
-export const ebsName = (identify: Uint8Array): { readonly letters: string } | { readonly unnamed: string } | undefined => {
+export const ebsName = (identify: Uint8Array): { readonly letters: string } | { readonly unlinked: string } | undefined => {
   const area = Buffer.from(identify.subarray(VENDOR_OFFSET, VENDOR_OFFSET + VENDOR_LENGTH)).toString("latin1")
   const text = area.split("\0")[0]!.trim()
-  const m = /^(?:(ephemeral\d+):)?(?:(?:\/dev\/)?(?:sd|xvd)([a-z]{1,2})|(none))$/.exec(text)
-  if (m === null || (m[3] !== undefined && m[1] === undefined)) return undefined
-  return m[2] !== undefined ? { letters: m[2] } : { unnamed: m[1]! }
+  const m = /^(?:(ephemeral\d+):)?(?:(?:\/dev\/)?((?:sd|xvd)([a-z]{1,2}))(\d*)|(none))$/.exec(text)
+  if (m === null || (m[5] !== undefined && m[1] === undefined)) return undefined
+  if (m[5] !== undefined) return { unlinked: `instance storage ${m[1]} without a device name` }
+  return m[4] === "" ? { letters: m[3]! } : { unlinked: `attached as ${m[2]}${m[4]}, a partition's name` }
 }
 
 class NotYet {
@@ -58,8 +61,8 @@ const add = (dir: string, device: string, base: string, partition: string) =>
       Effect.option
     )
     if (name._tag === "None") return yield* failed(`Failed to get EBS volume alias for ${device} after ${Duration.toSeconds(VENDOR_DATA_WAIT)} s`)
-    if ("unnamed" in name.value) {
-      yield* notice(`${device} is instance storage ${name.value.unnamed} without a device name: no symlinks`)
+    if ("unlinked" in name.value) {
+      yield* notice(`${device} is ${name.value.unlinked}: no symlinks`)
       return 0
     }
     const fs = yield* RootFs
