@@ -3,7 +3,7 @@
  * prints a controller's identify data: the EBS name sits in the
  * vendor-specific area at byte 3072, space-padded.
  */
-import { lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs"
+import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -13,20 +13,33 @@ import { routeHelper } from "../../src/programs/cli.js"
 import type { Invocation } from "../support/layers.js"
 import { makeTestInstance } from "../support/instance.js"
 
-/** `nvme id-ctrl -b` output with `name` in the vendor-specific area, padded with spaces */
-const identify = (name: string) => {
+const EBS = "Amazon Elastic Block Store"
+/** the model of an instance-store volume's controller, which pads its vendor-specific area with NULs */
+const INSTANCE_STORAGE = "Amazon EC2 NVMe Instance Storage"
+
+/** `nvme id-ctrl -b` output with `name` in the vendor-specific area, padded as the controller of `model` pads it */
+const identify = (name: string, model = EBS) => {
   const data = Buffer.alloc(4096, 0)
-  data.write("Amazon Elastic Block Store", 24, "latin1")
-  data.write(name.padEnd(32, " "), 3072, "latin1")
+  data.write(model.padEnd(40, " "), 24, "latin1")
+  data.write(name.padEnd(32, model === EBS ? " " : "\0"), 3072, "latin1")
   return new Uint8Array(data)
 }
 
-const VENDOR: Readonly<Record<string, string>> = { "/dev/nvme1n1": "sdf", "/dev/nvme2n1": "/dev/xvdg" }
+const VENDOR: Readonly<Record<string, Uint8Array>> = {
+  "/dev/nvme1n1": identify("sdf"),
+  "/dev/nvme2n1": identify("/dev/xvdg"),
+  // instance store: the name the launch's block device mapping gave it, after the first NUL whatever was there before
+  "/dev/nvme4n1": identify("ephemeral0:sdb\0a", INSTANCE_STORAGE),
+  // instance store the block device mapping named not
+  "/dev/nvme5n1": identify("ephemeral1:none", INSTANCE_STORAGE),
+  // the root volume of an image registered (or imported) with the root device /dev/sda1
+  "/dev/nvme0n1": identify("/dev/sda1")
+}
 
 const nvme = (i: Invocation) => {
   if (i.command !== "nvme") return undefined
-  const name = VENDOR[i.args[1] ?? ""]
-  return name === undefined ? { exitCode: 1 } : { stdout: identify(name) }
+  const data = VENDOR[i.args[1] ?? ""]
+  return data === undefined ? { exitCode: 1 } : { stdout: data }
 }
 
 /** /dev as the test sees it: the links with their targets, the devices as `device` */
@@ -59,6 +72,41 @@ it.scopedLive("links sdF and xvdF, with the partition number, to the device; rem
     expect(links(dev)).toEqual({ sda: "device", sdg2: "nvme2n1p2", xvdg2: "nvme2n1p2", xvda: "vda" })
     expect(yield* event("nvme2n1p2", "remove")).toEqual({ code: 0, stdout: "", stderr: "" })
     expect(links(dev)).toEqual({ sda: "device", xvda: "vda" })
+  })
+)
+
+it.scopedLive("instance-store volumes (mdev's rule matches every NVMe namespace): linked at once by the name their controller gives, or left alone without one; never waited for", () =>
+  Effect.gen(function* () {
+    const { instance, dev, event } = yield* setUp()
+    expect(yield* event("nvme4n1", "add")).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(yield* event("nvme4n1p1")).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(yield* event("nvme5n1")).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(links(dev)).toEqual({ sdb: "nvme4n1", xvdb: "nvme4n1", sdb1: "nvme4n1p1", xvdb1: "nvme4n1p1" })
+    // one look each: the name an instance store has is there from its launch
+    expect(instance.commands()).toEqual(["nvme id-ctrl /dev/nvme4n1 -b", "nvme id-ctrl /dev/nvme4n1 -b", "nvme id-ctrl /dev/nvme5n1 -b"])
+    expect(yield* event("nvme4n1", "remove")).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(links(dev)).toEqual({ sdb1: "nvme4n1p1", xvdb1: "nvme4n1p1" })
+  })
+)
+
+it.scopedLive("a root volume attached as /dev/sda1, a partition's name: no links, at once, for the disk and its partitions (not 3 s each at every boot)", () =>
+  Effect.gen(function* () {
+    const { instance, dev, event } = yield* setUp()
+    expect(yield* event("nvme0n1")).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(yield* event("nvme0n1p1")).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(links(dev)).toEqual({})
+    expect(instance.commands()).toEqual(["nvme id-ctrl /dev/nvme0n1 -b", "nvme id-ctrl /dev/nvme0n1 -b"])
+  })
+)
+
+it.scopedLive("a name taken by what is no symlink (a Xen instance's disk xvdf) is left to it: the error line, the other link still made, exit 1; a link of that name is replaced", () =>
+  Effect.gen(function* () {
+    const { dev, event } = yield* setUp()
+    writeFileSync(join(dev, "xvdf"), "a disk\n")
+    symlinkSync("nvme7n1", join(dev, "sdf"))
+    expect(yield* event("nvme1n1", "add")).toEqual({ code: 1, stdout: "", stderr: "nvme-ebs-links: xvdf exists and is not a symlink: not replaced by one for nvme1n1\n" })
+    expect(links(dev)).toEqual({ sdf: "nvme1n1", xvdf: "device" })
+    expect(readFileSync(join(dev, "xvdf"), "utf8")).toBe("a disk\n")
   })
 )
 

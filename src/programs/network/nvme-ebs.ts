@@ -3,6 +3,8 @@
  * `nvmeXnY`; the name it was attached as (`sdf`, `/dev/xvdf`) is in the
  * controller's vendor-specific data. mdev runs this in /dev with
  * `MDEV=nvmeXnY[pZ]`; it links `sdF[Z]` and `xvdF[Z]` to the device there.
+ * mdev's rule matches every NVMe namespace, so instance-store volumes come
+ * here too: their controllers name them `ephemeralN:sdF` (or `:none`).
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -20,39 +22,62 @@ const VENDOR_LENGTH = 32
 export const VENDOR_DATA_WAIT = Duration.seconds(3)
 const RETRY_EVERY = Duration.millis(100)
 
-/** `sdf`, `/dev/xvdf`, space-padded → `f`; undefined when it is no EBS name */
-export const ebsLetters = (vendor: Uint8Array): string | undefined => {
-  const text = Buffer.from(vendor.subarray(VENDOR_OFFSET, VENDOR_OFFSET + VENDOR_LENGTH)).toString("latin1").replace(/[ \0]+$/, "")
-  return /^(?:\/dev\/)?(?:sd|xvd)([a-z]{1,2})$/.exec(text)?.[1]
+/**
+ * The name in the vendor-specific area: an EBS volume's `sdf` or
+ * `/dev/xvdf`, space-padded, gives `{ letters: "f" }`; an instance-store
+ * volume's `ephemeral0:sdb` (NUL-padded, anything after the first NUL
+ * ignored) gives `{ letters: "b" }`. A name there that has no links, which
+ * is final: `ephemeral0:none` (no device name in the launch's block device
+ * mapping) and a root volume's `/dev/sda1` (a partition's name, as images
+ * registered or imported with that root device have it) give `{ unlinked }`,
+ * why. Undefined when it holds no such name (yet).
+ */
+export const ebsName = (identify: Uint8Array): { readonly letters: string } | { readonly unlinked: string } | undefined => {
+  const area = Buffer.from(identify.subarray(VENDOR_OFFSET, VENDOR_OFFSET + VENDOR_LENGTH)).toString("latin1")
+  const text = area.split("\0")[0]!.trim()
+  const m = /^(?:(ephemeral\d+):)?(?:(?:\/dev\/)?((?:sd|xvd)([a-z]{1,2}))(\d*)|(none))$/.exec(text)
+  if (m === null || (m[5] !== undefined && m[1] === undefined)) return undefined
+  if (m[5] !== undefined) return { unlinked: `instance storage ${m[1]} without a device name` }
+  return m[4] === "" ? { letters: m[3]! } : { unlinked: `attached as ${m[2]}${m[4]}, a partition's name` }
 }
 
 class NotYet {
   readonly _tag = "NotYet"
 }
 
-const readLetters = (device: string) =>
+const readName = (device: string) =>
   Effect.flatMap(Commands, (c) => c.run("nvme", ["id-ctrl", `/dev/${device}`, "-b"], { allowFailure: true, maxOutputBytes: 65536 })).pipe(
     Effect.mapError(() => new NotYet()),
     Effect.flatMap((r) => {
-      const letters = r.exitCode === 0 ? ebsLetters(r.stdout) : undefined
-      return letters === undefined ? Effect.fail(new NotYet()) : Effect.succeed(letters)
+      const name = r.exitCode === 0 ? ebsName(r.stdout) : undefined
+      return name === undefined ? Effect.fail(new NotYet()) : Effect.succeed(name)
     })
   )
 
 const add = (dir: string, device: string, base: string, partition: string) =>
   Effect.gen(function* () {
-    const letters = yield* readLetters(base).pipe(
+    const name = yield* readName(base).pipe(
       Effect.retry(Schedule.spaced(RETRY_EVERY).pipe(Schedule.upTo(VENDOR_DATA_WAIT))),
       Effect.option
     )
-    if (letters._tag === "None") return yield* failed(`Failed to get EBS volume alias for ${device} after ${Duration.toSeconds(VENDOR_DATA_WAIT)} s`)
+    if (name._tag === "None") return yield* failed(`Failed to get EBS volume alias for ${device} after ${Duration.toSeconds(VENDOR_DATA_WAIT)} s`)
+    if ("unlinked" in name.value) {
+      yield* notice(`${device} is ${name.value.unlinked}: no symlinks`)
+      return 0
+    }
     const fs = yield* RootFs
+    let code = 0
     for (const prefix of ["sd", "xvd"]) {
-      const link = `${prefix}${letters.value}${partition}`
+      const link = `${prefix}${name.value.letters}${partition}`
+      // a disk of that name (a Xen instance's xvdb) or any other file is never replaced by a link to another
+      if ((yield* fs.exists(`${dir}/${link}`)) && !(yield* fs.isSymlink(`${dir}/${link}`))) {
+        code = yield* failed(`${link} exists and is not a symlink: not replaced by one for ${device}`)
+        continue
+      }
       yield* fs.symlink(device, `${dir}/${link}`)
       yield* notice(`Added ${link} symlink for ${device}`)
     }
-    return 0
+    return code
   })
 
 const remove = (dir: string, device: string) =>
