@@ -8,15 +8,18 @@
 import { mkdirSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { AZURE_ASSET_TAG } from "../../src/clouds/azure.js"
 import { startSimulator, type RunningSim } from "../../src/sim/simulator.js"
 import {
-  boot, buildImage, buildSeed, cacheRoot, checkFileSystem, DISK_BYTES, describeBoot, ensureBase, fileSystem,
+  boot, buildCdrom, buildImage, buildSeed, cacheRoot, checkFileSystem, DISK_BYTES, describeBoot, ensureBase, fileSystem,
   listGuestDirectory, partitionTable, readGuestFile, statGuestFile, unmetRequirements, type Base, type Boot, type Image
 } from "./guest.js"
 
 const unmet = unmetRequirements()
 const required = process.env.TINY_CLOUD_REQUIRE_SYSTEM_TESTS === "1"
 const PHASES = ["boot", "early", "main", "final"]
+/** the actions of every first boot, whatever its user-data */
+const ACTIONS = ["expand_root", "install_hotplugs", "enable_sshd", "save_userdata", "create_default_user", "set_hostname", "set_ssh_keys", "bootstrap_complete"]
 const KEYS = [
   "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHZtLXRlc3Qta2V5LW9uZS0wMTIzNDU2Nzg5YWJjZGVm first@vm-test",
   "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC2dm0tdGVzdC1rZXktdHdvLTAxMjM0NTY3ODlhYmNkZWY= second@vm-test"
@@ -54,7 +57,10 @@ if (unmet !== undefined) {
   })
 
   /** the checks every first boot shares */
-  const firstBootChecks = (get: () => { image: Image; boot: Boot }, expected: { cloud: string; hostname: string; fqdn: string; tag: string }) => {
+  const firstBootChecks = (
+    get: () => { image: Image; boot: Boot },
+    expected: { cloud: string; hostname: string; fqdn: string; tag?: string; actions?: ReadonlyArray<string> }
+  ) => {
     it("the image builder's --enable linked the services and left no code cache in the image", () => {
       const { image } = get()
       expect(image.cacheLeftInImage).toBe(false)
@@ -74,7 +80,7 @@ if (unmet !== undefined) {
     it("prints each phase's banner and its action lines on the console, with nothing failed", () => {
       const text = get().boot.console
       for (const phase of PHASES) expect(text).toContain(`Tiny Cloud - ${phase} phase`)
-      for (const action of ["expand_root", "install_hotplugs", "enable_sshd", "save_userdata", "create_default_user", "set_hostname", "set_ssh_keys", "run_userdata", "bootstrap_complete"]) {
+      for (const action of expected.actions ?? [...ACTIONS, "run_userdata"]) {
         expect(text).toContain(`++ ${action}: starting`)
         expect(text).toContain(`++ ${action}: done`)
       }
@@ -120,7 +126,8 @@ if (unmet !== undefined) {
       expect({ mode: dir.mode & 0o7777, uid: dir.uid }).toEqual({ mode: 0o700, uid })
     })
 
-    it("ran the user-data script once, in the final phase, and kept its output and exit code", () => {
+    // (a boot whose user-data is no script has checks of its own)
+    if (expected.tag !== undefined) it("ran the user-data script once, in the final phase, and kept its output and exit code", () => {
       const { image, boot } = get()
       expect(readGuestFile(image.disk, "/var/log/user-data.log")).toBe(`user-data ${expected.tag}: ran as root on ${expected.hostname}\n`)
       expect(readGuestFile(image.disk, "/var/log/user-data.exit")?.trim()).toBe("0")
@@ -270,5 +277,134 @@ if (unmet !== undefined) {
     }, 600_000)
 
     firstBootChecks(() => ({ image, boot: first }), { cloud: "nocloud", hostname: "vm-iso", fqdn: "vm-iso", tag: "iso" })
+  })
+
+  describe("Azure, custom data on a UDF CD-ROM at /dev/sr0, IMDS and the wireserver from the simulator, DMI asset tag", () => {
+    const DEPLOY_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGN1c3RvbS1kYXRhLWRlcGxveS1rZXktMDEyMzQ1Njc4OWFi deploy@custom-data"
+    const customData = [
+      "#cloud-config",
+      "users:",
+      "  - default",
+      "  - name: deploy",
+      "    groups: wheel",
+      "    ssh_authorized_keys:",
+      `      - ${DEPLOY_KEY}`,
+      "write_files:",
+      "  - path: /etc/custom-data/written.conf",
+      "    permissions: '0640'",
+      "    content: |",
+      "      written from custom data",
+      "runcmd:",
+      "  - echo \"runcmd ran as $(id -un) on $(hostname)\" >> /var/lib/custom-data-runcmd",
+      ""
+    ].join("\n")
+    // the provisioning media's ovf-env.xml in the shape of WALinuxAgent's test data: Azure's namespace as the
+    // provisioning set's default one, the custom data one line of base64
+    const ovfEnv = `<?xml version="1.0" encoding="utf-8"?>
+<Environment xmlns="http://schemas.dmtf.org/ovf/environment/1" xmlns:oe="http://schemas.dmtf.org/ovf/environment/1" xmlns:wa="http://schemas.microsoft.com/windowsazure" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+    <wa:ProvisioningSection>
+      <wa:Version>1.0</wa:Version>
+      <LinuxProvisioningConfigurationSet xmlns="http://schemas.microsoft.com/windowsazure" xmlns:i="http://www.w3.org/2001/XMLSchema-instance">
+        <ConfigurationSetType>LinuxProvisioningConfiguration</ConfigurationSetType>
+        <HostName>vm-azure</HostName>
+        <UserName>azureuser</UserName>
+        <DisableSshPasswordAuthentication>true</DisableSshPasswordAuthentication>
+        <SSH>
+          <PublicKeys>
+            <PublicKey>
+              <Fingerprint>EB0C0AB4B2D5FC35F2F0658D19F44C8283E2DD62</Fingerprint>
+              <Path>/home/azureuser/.ssh/authorized_keys</Path>
+              <Value>${KEYS[0]}</Value>
+            </PublicKey>
+          </PublicKeys>
+        </SSH>
+        <CustomData>${Buffer.from(customData).toString("base64")}</CustomData>
+      </LinuxProvisioningConfigurationSet>
+    </wa:ProvisioningSection>
+    <wa:PlatformSettingsSection>
+      <wa:Version>1.0</wa:Version>
+      <PlatformSettings xmlns="http://schemas.microsoft.com/windowsazure" xmlns:i="http://www.w3.org/2001/XMLSchema-instance">
+        <ProvisionGuestAgent>false</ProvisionGuestAgent>
+      </PlatformSettings>
+    </wa:PlatformSettingsSection>
+</Environment>
+`
+    let image: Image
+    let first: Boot
+    let sim: RunningSim
+
+    beforeAll(async () => {
+      // an Alpine image's busybox mount and umount (the base's are util-linux's), and its apk repositories
+      // (without them a cloud-config runs setup-apkrepos, which this Debian guest has not)
+      const busybox = Object.fromEntries(["/usr/bin/mount", "/usr/bin/umount"].map((path) => [path, "busybox"]))
+      image = await buildImage(base, join(work, "azure"), {
+        files: { "/etc/apk/repositories": "https://dl-cdn.alpinelinux.org/alpine/v3.21/main\n" },
+        symlinks: busybox
+      })
+      sim = await startSimulator({ cloud: "azure", instance: { hostname: "vm-azure", sshKeys: KEYS } })
+      const port = Number(sim.endpoint.split(":").pop())
+      // (tiny-cloud reads the device, /dev/sr0, whatever the media's label)
+      const cdrom = buildCdrom(join(work, "azure"), "rd_rdfe_stable", { "ovf-env.xml": ovfEnv })
+      first = await boot({
+        base,
+        disk: image.disk,
+        cdrom,
+        manufacturer: "Microsoft Corporation",
+        assetTag: AZURE_ASSET_TAG,
+        metadataPort: port,
+        wireserverPort: port,
+        log: join(work, "azure/console-1.log")
+      })
+      recordTimings("azure, first boot", first)
+    }, 600_000)
+
+    afterAll(async () => {
+      await sim?.close()
+    })
+
+    firstBootChecks(() => ({ image, boot: first }), {
+      cloud: "azure",
+      hostname: "vm-azure",
+      fqdn: "vm-azure",
+      actions: [...ACTIONS, "userdata_users", "userdata_write_files", "ssh_authorized_keys", "report_ready", "userdata_runcmd"]
+    })
+
+    it("saved the custom data as the user-data, root-only, and unmounted the media: no mount and no mount point left", () => {
+      const saved = readGuestFile(image.disk, "/var/lib/cloud/user-data")
+      expect(saved).toBe(customData)
+      const file = statGuestFile(image.disk, "/var/lib/cloud/user-data")!
+      expect({ mode: file.mode & 0o077, uid: file.uid }).toEqual({ mode: 0, uid: 0 })
+      const finish = readGuestFile(image.disk, "/var/log/vm-finish.log")!
+      expect(finish).toContain("media: \n")
+      expect(finish).toContain("code-cache: \n")
+      expect(first.console).not.toMatch(/save_userdata: .*(sr0|ovf-env)/)
+    })
+
+    it("created the custom data's user, in wheel, with its key; the image's user has IMDS's keys alone", () => {
+      const passwd = readGuestFile(image.disk, "/etc/passwd")!
+      const uid = Number(/^deploy:x:(\d+):/m.exec(passwd)?.[1])
+      expect(uid).toBeGreaterThan(0)
+      expect(readGuestFile(image.disk, "/etc/group")).toMatch(/^wheel:x:\d+:(.*,)?deploy(,.*)?$/m)
+      expect(readGuestFile(image.disk, "/home/deploy/.ssh/authorized_keys")).toBe(`${DEPLOY_KEY}\n`)
+      const keys = statGuestFile(image.disk, "/home/deploy/.ssh/authorized_keys")!
+      expect({ mode: keys.mode & 0o7777, uid: keys.uid }).toEqual({ mode: 0o600, uid })
+      expect(readGuestFile(image.disk, "/home/alpine/.ssh/authorized_keys")).not.toContain(DEPLOY_KEY)
+    })
+
+    it("wrote the custom data's file and ran its runcmd once, in the final phase", () => {
+      expect(readGuestFile(image.disk, "/etc/custom-data/written.conf")).toBe("written from custom data\n")
+      const written = statGuestFile(image.disk, "/etc/custom-data/written.conf")!
+      expect({ mode: written.mode & 0o7777, uid: written.uid }).toEqual({ mode: 0o640, uid: 0 })
+      expect(readGuestFile(image.disk, "/var/lib/custom-data-runcmd")).toBe("runcmd ran as root on vm-azure\n")
+    })
+
+    it("asked IMDS with Metadata: true, and reported Ready to the wireserver at 168.63.129.16", () => {
+      const imds = sim.requests.filter((r) => r.path.startsWith("/metadata/"))
+      expect(imds.length).toBeGreaterThan(0)
+      for (const r of imds) expect(r.headers["metadata"]).toBe("true")
+      expect(sim.requests.some((r) => r.path.startsWith("/metadata/instance/compute/userData") && r.status === 200)).toBe(true)
+      expect(sim.reports).toContainEqual(expect.objectContaining({ kind: "health", state: "Ready" }))
+      expect(first.console).toContain("report_ready: Ready reported to the Azure wireserver at 168.63.129.16")
+    })
   })
 }

@@ -15,8 +15,9 @@ set -eu
 out=$1
 suite=bookworm
 # Modules the guest needs before and after switch_root (the guest itself has
-# no kmod): disks, network, the root file system and the cidata seed volumes.
-modules="virtio_pci virtio_blk virtio_net virtio_rng crc32c_generic ext4 vfat isofs nls_cp437 nls_ascii nls_iso8859-1 nls_utf8"
+# no kmod): disks, network, the root file system, the cidata seed volumes, and
+# the CD-ROM drive (IDE, /dev/sr0) with Azure's UDF provisioning media.
+modules="virtio_pci virtio_blk virtio_net virtio_rng crc32c_generic ext4 vfat isofs nls_cp437 nls_ascii nls_iso8859-1 nls_utf8 ata_piix sr_mod udf"
 packages="openrc,busybox-static,udhcpc,openssh-server,e2fsprogs,fdisk,ifupdown-ng,iproute2,libstdc++6,libgcc-s1"
 
 export DEBIAN_FRONTEND=noninteractive LC_ALL=C
@@ -240,6 +241,7 @@ cat > "$root/usr/local/sbin/vm-finish" <<'EOF'
 	echo "node-pids: $(pidof node)"
 	echo "code-cache: $(ls -A /run/tiny-cloud 2>/dev/null | tr '\n' ' ')"
 	echo "run-is: $(awk '$5 == "/run" { for (i = 7; $i != "-"; i++); print $(i + 1) }' /proc/self/mountinfo)"
+	echo "media: $(awk '$1 == "/dev/sr0" || $2 ~ /^\/run\/tiny-cloud/ { print $1 " on " $2 }' /proc/mounts | tr '\n' ' ')"
 	echo "hostname: $(hostname)"
 	echo "ipv4: $(ip -4 -o addr show dev eth0 2>/dev/null | awk '{ print $4 }')"
 	echo "started: $(rc-status -a 2>/dev/null | awk '/started/ { print $1 }' | sort | tr '\n' ' ')"

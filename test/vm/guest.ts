@@ -5,9 +5,9 @@
  */
 import { execFile, execFileSync, spawn, spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { homedir } from "node:os"
-import { join, resolve } from "node:path"
+import { dirname, join, resolve } from "node:path"
 import { promisify } from "node:util"
 
 export const REPO = resolve(new URL("../..", import.meta.url).pathname)
@@ -140,7 +140,11 @@ export interface Image {
  * machine's node, tiny-cloud from `make install DESTDIR=...` and its services
  * enabled by `tiny-cloud --enable` run in a chroot, like an image builder does.
  */
-export const buildImage = async (base: Base, work: string, options: { conf?: string } = {}): Promise<Image> => {
+export const buildImage = async (
+  base: Base,
+  work: string,
+  options: { conf?: string; files?: Record<string, string>; symlinks?: Record<string, string> } = {}
+): Promise<Image> => {
   const started = Date.now()
   mkdirSync(work, { recursive: true })
   const rootfs = join(work, "rootfs")
@@ -150,6 +154,14 @@ export const buildImage = async (base: Base, work: string, options: { conf?: str
   cpSync(process.execPath, join(rootfs, "usr/bin/node"))
   await runAsync("make", ["-s", "install", `DESTDIR=${rootfs}`], { cwd: REPO })
   if (options.conf !== undefined) writeFileSync(join(rootfs, "etc/tiny-cloud.conf"), options.conf)
+  for (const [path, content] of Object.entries(options.files ?? {})) {
+    mkdirSync(join(rootfs, dirname(path)), { recursive: true })
+    writeFileSync(join(rootfs, path), content)
+  }
+  for (const [path, target] of Object.entries(options.symlinks ?? {})) {
+    rmSync(join(rootfs, path), { force: true })
+    symlinkSync(target, join(rootfs, path))
+  }
   const enableOutput = await runAsync("chroot", [rootfs, "/usr/sbin/tiny-cloud", "--enable"], { env: { PATH: SYSTEM_PATH } })
   const cacheLeftInImage = existsSync(join(rootfs, "run/tiny-cloud"))
   const part = join(work, "root.ext4")
@@ -184,6 +196,17 @@ export const buildSeed = (work: string, format: "vfat" | "iso9660", files: Recor
   return image
 }
 
+/** a CD-ROM image of `files`, UDF (with genisoimage's iso9660 bridge beside it), as Azure's provisioning media is */
+export const buildCdrom = (work: string, label: string, files: Record<string, string>): string => {
+  const dir = join(work, "cdrom")
+  rmSync(dir, { recursive: true, force: true })
+  mkdirSync(dir, { recursive: true })
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content)
+  const image = join(work, "cdrom.iso")
+  run("genisoimage", ["-quiet", "-output", image, "-volid", label, "-udf", "-joliet", "-rock", dir])
+  return image
+}
+
 // ------------------------------------------------------------------ boots
 
 export interface ConsoleLine {
@@ -205,10 +228,16 @@ export interface BootOptions {
   readonly base: Base
   readonly disk: string
   readonly seed?: string
+  /** an image in the CD-ROM drive (IDE: the guest's /dev/sr0) */
+  readonly cdrom?: string
   /** SMBIOS system manufacturer (DMI sys_vendor) */
   readonly manufacturer?: string
+  /** SMBIOS chassis asset tag (DMI chassis_asset_tag) */
+  readonly assetTag?: string
   /** forward the guest's 169.254.169.254:80 to this port on 127.0.0.1 */
   readonly metadataPort?: number
+  /** forward the guest's 168.63.129.16:80 (Azure's wireserver) to this port on 127.0.0.1 (with metadataPort) */
+  readonly wireserverPort?: number
   readonly timeoutSeconds?: number
   /** the timestamped console is written here */
   readonly log: string
@@ -254,10 +283,13 @@ const accelFor = (kernel: string): Promise<string> =>
 export const boot = async (options: BootOptions): Promise<Boot> => {
   const accel = await accelFor(options.base.kernel)
   // user networking, restricted: the guest reaches nothing but what is forwarded
+  // (qemu forwards only addresses of its network: with the wireserver's, one that holds 168.63.0.0/16 too)
+  const forward = (address: string, port: number) => `,guestfwd=tcp:${address}:80-cmd:${process.execPath} ${join(HERE, "relay.cjs")} ${port}`
   const netdev = options.metadataPort === undefined
     ? "user,id=n0,restrict=on"
-    : `user,id=n0,restrict=on,net=169.254.0.0/16,host=169.254.0.2,dhcpstart=169.254.0.15,` +
-      `guestfwd=tcp:169.254.169.254:80-cmd:${process.execPath} ${join(HERE, "relay.cjs")} ${options.metadataPort}`
+    : `user,id=n0,restrict=on,net=${options.wireserverPort === undefined ? "169.254.0.0/16" : "168.0.0.0/7"},host=169.254.0.2,dhcpstart=169.254.0.15` +
+      forward("169.254.169.254", options.metadataPort) +
+      (options.wireserverPort === undefined ? "" : forward("168.63.129.16", options.wireserverPort))
   const args = [
     "-accel", accel, "-smp", "2", "-m", "1024",
     "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot",
@@ -265,9 +297,11 @@ export const boot = async (options: BootOptions): Promise<Boot> => {
     "-append", "console=ttyS0 root=/dev/vda1 quiet panic=-1",
     "-drive", `file=${options.disk},format=raw,if=virtio`,
     ...(options.seed ? ["-drive", `file=${options.seed},format=raw,if=virtio,readonly=on`] : []),
+    ...(options.cdrom ? ["-cdrom", options.cdrom] : []),
     "-netdev", netdev, "-device", "virtio-net-pci,netdev=n0",
     "-device", "virtio-rng-pci",
-    ...(options.manufacturer ? ["-smbios", `type=1,manufacturer=${options.manufacturer}`] : [])
+    ...(options.manufacturer ? ["-smbios", `type=1,manufacturer=${options.manufacturer}`] : []),
+    ...(options.assetTag ? ["-smbios", `type=3,asset=${options.assetTag}`] : [])
   ]
   const started = Date.now()
   const lines: Array<ConsoleLine> = []
