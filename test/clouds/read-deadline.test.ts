@@ -111,3 +111,33 @@ describe("IMDS_DEADLINE bounds one read of many requests", () => {
     })
   )
 })
+
+describe("IMDS_DEADLINE bounds a NoCloud seed file read through its redirects", () => {
+  /** a seed server whose user-data answers 503 for `holdMs`, then redirects to a place that answers 503 for ever */
+  const movedSeed = (holdMs: number) => {
+    let first: number | undefined
+    const answer = (r: HttpRequest, now: number): HttpResponse => {
+      if (r.path === "/seed/meta-data") return { status: 200, body: bytesOf("instance-id: i-1\nlocal-hostname: seeded\n") }
+      if (r.path === "/moved/user-data") return { status: 503, body: new Uint8Array() }
+      if (r.path !== "/seed/user-data") return { status: 404, body: new Uint8Array() }
+      first ??= now
+      return now - first < holdMs ? { status: 503, body: new Uint8Array() } : { status: 302, body: new Uint8Array(), location: "/moved/user-data" }
+    }
+    return Layer.succeed(Http, { request: (r) => Effect.map(Clock.currentTimeMillis, (now) => answer(r, now)) })
+  }
+
+  it.scoped("a redirect had after most of the deadline: the hop it leads to gets what is left of it, not a deadline of its own", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        noSimulator: true,
+        http: movedSeed(1500),
+        env: { CLOUD: "nocloud", IMDS_TIMEOUT: "1", IMDS_DEADLINE: "2", IMDS_RETRY_DELAY: "100", IMDS_RETRY_MAX_DELAY: "200" }
+      })
+      instance.write("/proc/cmdline", "console=ttyS0 ds=nocloud;s=http://10.0.0.1/seed/\n")
+      const { result, elapsedMs } = yield* advancingClock(instance.imds(["user-data"]), "20 millis")
+      expect(result).toEqual({ code: 1, stdout: "", stderr: "imds: nocloud: cannot read http://10.0.0.1/seed/user-data: HTTP 503, after 1 redirect\n" })
+      expect(elapsedMs).toBeGreaterThanOrEqual(2000)
+      expect(elapsedMs).toBeLessThan(2200)
+    })
+  )
+})
