@@ -55,8 +55,9 @@ describe("IMDS_DEADLINE bounds one read of many requests", () => {
       expect(result.code).toBe(1)
       expect(result.stdout).toBe("")
       expect(result.stderr).toMatch(new RegExp(KEY_FAILED.source.replace("$", "\\n$")))
+      // (the clock also moves on as the program is loaded and its files read: some slack, far from the ten deadlines of before)
       expect(elapsedMs).toBeGreaterThanOrEqual(2000)
-      expect(elapsedMs).toBeLessThan(2200)
+      expect(elapsedMs).toBeLessThan(3500)
     })
   )
 
@@ -126,18 +127,18 @@ describe("IMDS_DEADLINE bounds a NoCloud seed file read through its redirects", 
     return Layer.succeed(Http, { request: (r) => Effect.map(Clock.currentTimeMillis, (now) => answer(r, now)) })
   }
 
-  it.scoped("a redirect had after most of the deadline: the hop it leads to gets what is left of it, not a deadline of its own", () =>
+  it.scoped("a redirect had after 1.7 s of a 2 s deadline: the hop it leads to gets what is left of it, not a deadline of its own", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({
         noSimulator: true,
-        http: movedSeed(1500),
+        http: movedSeed(1700),
         env: { CLOUD: "nocloud", IMDS_TIMEOUT: "1", IMDS_DEADLINE: "2", IMDS_RETRY_DELAY: "100", IMDS_RETRY_MAX_DELAY: "200" }
       })
       instance.write("/proc/cmdline", "console=ttyS0 ds=nocloud;s=http://10.0.0.1/seed/\n")
       const { result, elapsedMs } = yield* advancingClock(instance.imds(["user-data"]), "20 millis")
       expect(result).toEqual({ code: 1, stdout: "", stderr: "imds: nocloud: cannot read http://10.0.0.1/seed/user-data: HTTP 503, after 1 redirect\n" })
       expect(elapsedMs).toBeGreaterThanOrEqual(2000)
-      expect(elapsedMs).toBeLessThan(2200)
+      expect(elapsedMs).toBeLessThan(3000)
     })
   )
 })
