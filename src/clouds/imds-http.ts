@@ -2,6 +2,7 @@
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
@@ -95,18 +96,35 @@ export const splitEndpoint = (endpoint: string, defaultPort = 80): { host: strin
 }
 
 /**
- * Retry with exponential backoff and jitter, capped, for at most `IMDS_DEADLINE`. The cap is applied after the
+ * Retry with exponential backoff and jitter, capped, for at most `within` (`IMDS_DEADLINE` or what is left of it). The cap is applied after the
  * jitter too (which may add a fifth): `IMDS_RETRY_MAX_DELAY` is the longest wait between two tries.
  */
-export const retrySchedule = (settings: Settings) => {
+export const retrySchedule = (settings: Settings, within: Duration.Duration = Duration.seconds(settings.imdsDeadline)) => {
   const longest = Duration.millis(Math.max(1, settings.imdsRetryMaxDelay))
   return Schedule.exponential(Duration.millis(Math.max(1, settings.imdsRetryDelay)), 2).pipe(
     Schedule.union(Schedule.spaced(longest)),
     Schedule.jittered,
     Schedule.modifyDelay((_, delay) => Duration.min(delay, longest)),
-    Schedule.upTo(Duration.seconds(settings.imdsDeadline))
+    Schedule.upTo(within)
   )
 }
+
+/** when the metadata read this fiber is part of ends (ms, on the Effect clock); none outside one */
+const readEnds = FiberRef.unsafeMake(Option.none<number>())
+
+/**
+ * `read` as one metadata read (`@ssh-keys`, `@hostname`, `@userdata`, a
+ * path): every request it makes (a session token, a listing, each key it
+ * lists, a second path where the first has nothing) and their retries
+ * within one IMDS_DEADLINE from its start, not one each. A read inside
+ * another is part of it.
+ */
+export const oneRead =
+  (deadlineSeconds: number) =>
+  <A, E, R>(read: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.flatMap(FiberRef.get(readEnds), (ends) =>
+      Option.isSome(ends) ? read : Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.locally(read, readEnds, Option.some(now + deadlineSeconds * 1000)))
+    )
 
 export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
   Effect.gen(function* () {
@@ -157,6 +175,10 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
      */
     const withRetry = <A>(url: string, effect: Effect.Effect<A, Retryable | ImdsError | TokenRejected>, waitedFor?: Effect.Effect<Option.Option<ImdsError>>) =>
       Effect.gen(function* () {
+        // IMDS_DEADLINE, or what is left of it where this request is one of a read's several
+        const ends = yield* FiberRef.get(readEnds)
+        const now = yield* Clock.currentTimeMillis
+        const within = Duration.millis(Math.max(0, Math.min(settings.imdsDeadline * 1000, Option.getOrElse(ends, () => Infinity) - now)))
         const last = yield* Ref.make(Option.none<string>())
         const reasonOf = (e: Retryable | TokenRejected) => (e._tag === "TokenRejected" ? "token rejected (HTTP 401)" : e.reason)
         const timedOut = Effect.gen(function* () {
@@ -165,10 +187,12 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
           const other = waitedFor === undefined ? Option.none<ImdsError>() : yield* waitedFor
           return Option.getOrElse(other, () => new ImdsError({ cloud: spec.cloud, url, reason: "timed out" }))
         })
+        // the read this request is part of has had its time: not sent
+        if (Duration.isZero(within)) return yield* Effect.flatMap(timedOut, Effect.fail)
         return yield* effect.pipe(
           Effect.tapError((e) => (e._tag === "ImdsError" ? Effect.void : Ref.set(last, Option.some(reasonOf(e))))),
-          Effect.retry({ schedule: retrySchedule(settings), while: (e) => e._tag !== "ImdsError" }),
-          Effect.timeoutFail({ duration: Duration.seconds(settings.imdsDeadline), onTimeout: () => new DeadlinePassed() }),
+          Effect.retry({ schedule: retrySchedule(settings, within), while: (e) => e._tag !== "ImdsError" }),
+          Effect.timeoutFail({ duration: within, onTimeout: () => new DeadlinePassed() }),
           Effect.catchAll((e) =>
             Effect.flatMap(
               e._tag === "ImdsError"

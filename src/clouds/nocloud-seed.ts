@@ -1,5 +1,4 @@
 /** The NoCloud seed (BEHAVIOUR.md §5): where it comes from and how it is copied in once. */
-import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -12,7 +11,7 @@ import { warn, type Log } from "../services/Log.js"
 import { RootFs } from "../services/RootFs.js"
 import { ownEntry } from "../domain/own.js"
 import { dmi, parsedYaml } from "./common.js"
-import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
+import { AS_USER_DATA, makeHttpMetadataClient, oneRead } from "./imds-http.js"
 import { readVolume } from "./volume.js"
 
 export const SEED_FILES = ["meta-data", "user-data", "vendor-data", "network-config"] as const
@@ -134,8 +133,8 @@ const fromUrl = (u: URL) =>
     const settings = yield* Config
     // the URL's user and password are sent, as cloud-init's requests sends them; never part of the URL its lines name
     const authorization = basicAuthorization(u)
-    /** a client for one place a read goes to (the seed's, or a redirect's), within what is left of its deadline */
-    const clientAt = (at: URL, authorized: boolean, deadline: number) =>
+    /** a client for one place a read goes to (the seed's, or a redirect's) */
+    const clientAt = (at: URL, authorized: boolean) =>
       makeHttpMetadataClient({
         cloud: "nocloud",
         endpoint: at.host,
@@ -143,8 +142,8 @@ const fromUrl = (u: URL) =>
         protocol: at.protocol === "https:" ? "https" : "http",
         fixedEndpoint: true,
         ...(authorized && authorization !== undefined ? { headers: { Authorization: authorization } } : {})
-      }).pipe(Effect.provideService(Config, { ...settings, imdsDeadline: deadline }))
-    const client = yield* clientAt(u, true, settings.imdsDeadline)
+      }).pipe(Effect.provideService(Config, settings))
+    const client = yield* clientAt(u, true)
 
     /**
      * One file, following redirects as cloud-init's requests and busybox wget
@@ -155,42 +154,42 @@ const fromUrl = (u: URL) =>
      * lines name the seed file's URL, never where it was sent.
      */
     const read = (name: SeedFile): Effect.Effect<Option.Option<Uint8Array>, ImdsError, Http> =>
-      Effect.gen(function* () {
-        const path = `${u.pathname}${name}`
-        const named = client.urlOf(path)
-        const refused = (reason: string) => new ImdsError({ cloud: "nocloud", url: named, reason })
-        const started = yield* Clock.currentTimeMillis
-        let at = new URL(`${u.protocol}//${u.host}${path}`)
-        let hop = client
-        let authorized = true
-        const seen = new Set([at.href])
-        for (let redirects = 0; ; redirects++) {
-          const answer = yield* Effect.either(hop.get(`${at.pathname}${at.search}`, AS_USER_DATA))
-          if (Either.isRight(answer)) return answer.right
-          const e = answer.left
-          const after = redirects === 0 ? "" : `, after ${redirects} redirect${redirects === 1 ? "" : "s"}`
-          if (e.redirect === undefined) {
-            if (redirects === 0) return yield* Effect.fail(e)
-            return yield* Effect.fail(new ImdsError({ cloud: "nocloud", url: named, reason: `${e.reason}${after}`, ...(e.exceeded !== undefined ? { exceeded: e.exceeded } : {}) }))
+      oneRead(settings.imdsDeadline)(
+        Effect.gen(function* () {
+          const path = `${u.pathname}${name}`
+          const named = client.urlOf(path)
+          const refused = (reason: string) => new ImdsError({ cloud: "nocloud", url: named, reason })
+          let at = new URL(`${u.protocol}//${u.host}${path}`)
+          let hop = client
+          let authorized = true
+          const seen = new Set([at.href])
+          for (let redirects = 0; ; redirects++) {
+            const answer = yield* Effect.either(hop.get(`${at.pathname}${at.search}`, AS_USER_DATA))
+            if (Either.isRight(answer)) return answer.right
+            const e = answer.left
+            const after = redirects === 0 ? "" : `, after ${redirects} redirect${redirects === 1 ? "" : "s"}`
+            if (e.redirect === undefined) {
+              if (redirects === 0) return yield* Effect.fail(e)
+              return yield* Effect.fail(new ImdsError({ cloud: "nocloud", url: named, reason: `${e.reason}${after}`, ...(e.exceeded !== undefined ? { exceeded: e.exceeded } : {}) }))
+            }
+            const next = urlOrUndefined(e.redirect, at)
+            if (next === undefined) return yield* Effect.fail(refused(`${e.reason} to a Location that is no URL`))
+            if (next.protocol !== "http:" && next.protocol !== "https:") return yield* Effect.fail(refused(`${e.reason} to a ${next.protocol} URL, not followed`))
+            if (at.protocol === "https:" && next.protocol === "http:") return yield* Effect.fail(refused(`${e.reason} from https to http, not followed`))
+            // a Location's own user and password are never used (requests keeps the seed's or none), nor its fragment
+            next.username = ""
+            next.password = ""
+            next.hash = ""
+            if (seen.has(next.href)) return yield* Effect.fail(refused(`${e.reason}: redirect loop`))
+            if (redirects === MAX_SEED_REDIRECTS) return yield* Effect.fail(refused(`more than ${MAX_SEED_REDIRECTS} redirects`))
+            seen.add(next.href)
+            authorized = authorized && next.origin === u.origin
+            at = next
+            // a hop asked after the read's deadline is not sent: it fails 'timed out', after the redirects it took
+            hop = yield* clientAt(at, authorized)
           }
-          const next = urlOrUndefined(e.redirect, at)
-          if (next === undefined) return yield* Effect.fail(refused(`${e.reason} to a Location that is no URL`))
-          if (next.protocol !== "http:" && next.protocol !== "https:") return yield* Effect.fail(refused(`${e.reason} to a ${next.protocol} URL, not followed`))
-          if (at.protocol === "https:" && next.protocol === "http:") return yield* Effect.fail(refused(`${e.reason} from https to http, not followed`))
-          // a Location's own user and password are never used (requests keeps the seed's or none), nor its fragment
-          next.username = ""
-          next.password = ""
-          next.hash = ""
-          if (seen.has(next.href)) return yield* Effect.fail(refused(`${e.reason}: redirect loop`))
-          if (redirects === MAX_SEED_REDIRECTS) return yield* Effect.fail(refused(`more than ${MAX_SEED_REDIRECTS} redirects`))
-          seen.add(next.href)
-          const left = settings.imdsDeadline - ((yield* Clock.currentTimeMillis) - started) / 1000
-          if (left <= 0) return yield* Effect.fail(refused(`timed out${after}`))
-          authorized = authorized && next.origin === u.origin
-          at = next
-          hop = yield* clientAt(at, authorized, left)
-        }
-      })
+        })
+      )
 
     const seed: { files: Seed["files"]; refused: Seed["refused"] } = { files: {}, refused: {} }
     yield* Effect.forEach(

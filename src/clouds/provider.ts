@@ -8,6 +8,7 @@ import type { Http } from "../services/Http.js"
 import type { Log } from "../services/Log.js"
 import type { CloudMetadata } from "../services/Metadata.js"
 import type { RootFs } from "../services/RootFs.js"
+import { oneRead } from "./imds-http.js"
 
 /** what reading a cloud's metadata may use */
 export type MetadataDeps = Http | Config | RootFs | Commands | Log
@@ -77,15 +78,21 @@ const capped = (cloud: string, maxKeys: number, keys: CloudMetadata["sshKeys"]):
     k.length > maxKeys ? Effect.fail(new ImdsError({ cloud, url: "@ssh-keys", reason: `more than ${maxKeys} keys (IMDS_MAX_KEYS)`, unusable: true })) : Effect.succeed(k)
   )
 
-/** the full metadata contract from what the cloud declares, with the defaults filled in */
-export const completeMetadata = (cloud: string, source: MetadataSource, limits: { readonly maxKeys: number }): CloudMetadata => ({
-  get: source.get,
-  hostname: source.hostname,
-  localHostname: source.localHostname === undefined ? source.hostname : orElseHostname(source.localHostname, source.hostname),
-  sshKeys: capped(cloud, limits.maxKeys, source.sshKeys),
-  sshKeysFor: (user) => capped(cloud, limits.maxKeys, source.sshKeysFor === undefined ? source.sshKeys : source.sshKeysFor(user)),
-  userData: source.userData,
-  keepWithUserData: source.keepWithUserData ?? Effect.void,
-  nics: source.nics ?? unsupported(cloud, "@nics"),
-  nic: source.nic ?? (() => unsupported(cloud, "@nic"))
-})
+/**
+ * the full metadata contract from what the cloud declares, with the defaults filled in; each datum one read,
+ * within one IMDS_DEADLINE whatever number of requests it takes
+ */
+export const completeMetadata = (cloud: string, source: MetadataSource, limits: { readonly maxKeys: number; readonly deadline: number }): CloudMetadata => {
+  const read = oneRead(limits.deadline)
+  return {
+    get: (path) => read(source.get(path)),
+    hostname: read(source.hostname),
+    localHostname: read(source.localHostname === undefined ? source.hostname : orElseHostname(source.localHostname, source.hostname)),
+    sshKeys: read(capped(cloud, limits.maxKeys, source.sshKeys)),
+    sshKeysFor: (user) => read(capped(cloud, limits.maxKeys, source.sshKeysFor === undefined ? source.sshKeys : source.sshKeysFor(user))),
+    userData: read(source.userData),
+    keepWithUserData: read(source.keepWithUserData ?? Effect.void),
+    nics: read(source.nics ?? unsupported(cloud, "@nics")),
+    nic: (mac, key) => read(source.nic === undefined ? unsupported(cloud, "@nic") : source.nic(mac, key))
+  }
+}

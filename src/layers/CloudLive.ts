@@ -88,12 +88,12 @@ export const MetadataLive = Layer.effect(
   Metadata,
   Effect.gen(function* () {
     const cloud = yield* Cloud
-    const { imdsMaxKeys } = yield* Config
+    const { imdsMaxKeys, imdsDeadline } = yield* Config
     const env = yield* Effect.context<MetadataDeps>()
     const md = yield* memoizeSuccess(
       Effect.flatMap(cloud.choice, ({ name }) => {
         const provider = providerNamed(name)
-        return provider === undefined ? Effect.succeed(absent(name)) : Effect.map(provider.metadata, (source) => completeMetadata(name, source, { maxKeys: imdsMaxKeys }))
+        return provider === undefined ? Effect.succeed(absent(name)) : Effect.map(provider.metadata, (source) => completeMetadata(name, source, { maxKeys: imdsMaxKeys, deadline: imdsDeadline }))
       }).pipe(Effect.provide(env))
     )
     return delegating(md)

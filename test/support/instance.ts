@@ -57,6 +57,8 @@ export interface InstanceOptions extends FakeSystemOptions {
   readonly realCommands?: boolean
   /** a request over https goes over plain HTTP to its host and port: a TLS-terminating stand-in, as the tests' servers have no certificate this process trusts */
   readonly httpsAsHttp?: boolean
+  /** the network of the test's own in place of the real one (with `noSimulator`: a metadata service answering on the Effect clock) */
+  readonly http?: Layer.Layer<Http>
 }
 
 export interface TestInstance {
@@ -129,9 +131,9 @@ export const makeTestInstance = (options: InstanceOptions = {}): Effect.Effect<T
       ...(options.commandDelayMs !== undefined ? { delayMs: options.commandDelayMs } : {})
     })
     const base = isRoot ? HttpLive : unprivilegedHttp
-    const http = options.httpsAsHttp
-      ? Layer.effect(Http, Effect.map(Http, (h) => ({ request: (r) => h.request({ ...r, protocol: "http" }) }))).pipe(Layer.provide(base))
-      : base
+    const http =
+      options.http ??
+      (options.httpsAsHttp ? Layer.effect(Http, Effect.map(Http, (h) => ({ request: (r) => h.request({ ...r, protocol: "http" }) }))).pipe(Layer.provide(base)) : base)
 
     const runRoute = (args: ReadonlyArray<string>, route: Route, extraEnv: Readonly<Record<string, string>>) =>
       Effect.gen(function* () {
