@@ -67,14 +67,14 @@ const INSTANCE_ID = /(?<![A-Za-z0-9_])INSTANCE_ID(?![A-Za-z0-9_])/
  * COMMAND once per FREQUENCY; these commands run on the first boot alone,
  * where that is COMMAND itself. A line that starts with it, or a list
  * entry, is made COMMAND; a use elsewhere (after a `;`, in `sh -c`) is named,
- * where the shell takes a command: the word in an `echo`, a comment or a
- * `command -v` probe runs nothing.
+ * where the shell takes a command (after `if`, `then`, `command`, `sudo`...):
+ * the word in an `echo`, a comment or a `command -v` probe runs nothing.
  * NAME is passed over only as one word the shell neither splits nor expands
  * (`mk`, `"my job"`): a line whose name holds a `$` or ends at a `;` is
  * left as written, and named.
  */
 const CLOUD_INIT_PER_LINE = /^([ \t]*)cloud-init-per[ \t]+(?:once|instance|always)[ \t]+(?:[^\s'"\\;&|<>()`$#]|'[^'\n]*'|"[^"\\`$\n]*")+[ \t]+(?=\S)/gm
-const CLOUD_INIT_PER = /(?:^|[;&|(){}`!'"]|\$\(|(?<![\w.-])(?:then|do|else|elif|sudo|doas|exec|nohup|env|xargs|time))[ \t]*cloud-init-per(?![\w.-])/m
+const CLOUD_INIT_PER = /(?:^|[;&|(){}`!'"]|\$\(|(?<![\w.-])(?:if|while|until|then|do|else|elif|command|sudo|doas|exec|nohup|env|xargs|time))[ \t]*cloud-init-per(?![\w.-])/m
 
 const withoutCloudInitPer = (commands: ReadonlyArray<Command> | undefined, path: ReadonlyArray<Key>, notes: Notes): Array<Command> | undefined =>
   commands?.map((command) => {
