@@ -84,8 +84,8 @@ const withoutCloudInitPer = (commands: ReadonlyArray<Command> | undefined, path:
         : command.argv[0] === "cloud-init-per" && command.argv.length > 3 && ["once", "instance", "always"].includes(command.argv[1]!)
           ? { ...command, argv: command.argv.slice(3) }
           : command
-    // an argument is a script (`sh -c`) only when it holds a blank; [grep, cloud-init-per, FILE] runs nothing
-    if ((c.kind === "shell" ? [c.script] : c.argv.filter((arg, i) => i === 0 || /\s/.test(arg))).some((text) => CLOUD_INIT_PER.test(text))) {
+    // a list is the line of its words ([sudo, cloud-init-per, ...] runs it, [grep, cloud-init-per, FILE] nothing), and an argument holding a blank a script (`sh -c`)
+    if ((c.kind === "shell" ? [c.script] : [c.argv.join(" "), ...c.argv.filter((arg) => /\s/.test(arg))]).some((text) => CLOUD_INIT_PER.test(text))) {
       notes.warn([...path, c.index], "uses cloud-init-per, a program of cloud-init's that Tiny Cloud does not have: it is not found")
     }
     return c
