@@ -371,6 +371,20 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(tags).toContain(`tiny-cloud/final[${pid}]`)
   })
 
+  it("puts its own umask back after each phase: a client that writes none (an older client.sh) after one with 077 gets the server's, not 077", async ({ expect }) => {
+    const { instance, env } = await newInstance("#!/bin/sh\numask\n")
+    // the server's: the boot service's, which starts it
+    await bootAndServe(env, instance, "umask 022")
+    const pid = serverPid(instance)!
+    for (const phase of ["early", "main"]) expect((await startService(phase, env, ["sh"], "umask 077")).code).toBe(0)
+    // a umask that prints nothing: its env.PID is an older client's, its environment alone
+    const final = await startService("final", env, ["sh"], "umask 027; umask() { :; }")
+    expect([final.code, final.stdout]).toEqual([0, "0022\n"])
+    await logged(instance, "final")
+    const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
+    expect(tags).toContain(`tiny-cloud/final[${pid}]`)
+  })
+
   // the shells OpenRC's services may run under
   describeSystem("from other shells", { tools: SHELLS }, () => {
     it.for(["dash", "busybox sh", "bash --posix", "bash"])(

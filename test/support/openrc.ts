@@ -74,9 +74,9 @@ export const until = async (check: () => boolean, what: string) => {
   if (!check()) throw new Error(`never: ${what}`)
 }
 
-/** the boot service; then the resident process is listening */
-export const bootAndServe = async (env: Record<string, string>, instance: TestInstance) => {
-  const boot = await startService("boot", env)
+/** the boot service (`before` as startService's); then the resident process is listening */
+export const bootAndServe = async (env: Record<string, string>, instance: TestInstance, before = ":") => {
+  const boot = await startService("boot", env, ["sh"], before)
   await until(() => serverPid(instance) !== undefined && existsSync(join(instance.root, "run/tiny-cloud/requests")), "the resident process listens")
   return boot
 }

@@ -1204,6 +1204,36 @@ ntp:
     expect(notes(source).warnings).toEqual([`line 9: runcmd[4]: ${named}`, `line 10: runcmd[5]: ${named}`, `line 11: runcmd[6]: ${named}`])
   })
 
+  it("names cloud-init-per where a shell keyword or the command builtin runs it: if, while, until, command", () => {
+    const source = [
+      "#cloud-config",
+      "bootcmd:",
+      "  - if cloud-init-per once mkfs mkfs.ext4 /dev/vdb; then echo formatted; fi",
+      "  - while cloud-init-per always wait test ! -e /dev/vdb; do sleep 1; done",
+      "  - until cloud-init-per always probe test -e /dev/vdb; do sleep 1; done",
+      "  - command cloud-init-per once x true",
+      "  - [sh, -c, 'if cloud-init-per once a true; then :; fi']",
+      "  - echo if you need cloud-init-per, use the command itself",
+      ""
+    ].join("\n")
+    const named = "uses cloud-init-per, a program of cloud-init's that Tiny Cloud does not have: it is not found"
+    expect(notes(source).warnings).toEqual([3, 4, 5, 6, 7].map((line, i) => `line ${line}: bootcmd[${i}]: ${named}`))
+  })
+
+  it("names cloud-init-per in a list where the line of its words would run it: after sudo or env, as in a line", () => {
+    const source = [
+      "#cloud-config",
+      "runcmd:",
+      "  - [sudo, cloud-init-per, once, x, touch, /x]",
+      "  - [env, cloud-init-per, once, y, touch, /y]",
+      "  - [grep, -r, cloud-init-per, /etc]",
+      "  - [echo, cloud-init-per, is, not, needed]",
+      ""
+    ].join("\n")
+    const named = "uses cloud-init-per, a program of cloud-init's that Tiny Cloud does not have: it is not found"
+    expect(notes(source).warnings).toEqual([`line 3: runcmd[0]: ${named}`, `line 4: runcmd[1]: ${named}`])
+  })
+
   it("takes scalar runcmd entries as written: `false` is a command, not a boolean", () => {
     expect(config("#cloud-config\nruncmd: [cd /tmp, false, 5, ~, [sleep, 1]]\n").runcmd).toEqual([
       { kind: "shell", script: "cd /tmp", index: 0 },

@@ -67,14 +67,14 @@ const INSTANCE_ID = /(?<![A-Za-z0-9_])INSTANCE_ID(?![A-Za-z0-9_])/
  * COMMAND once per FREQUENCY; these commands run on the first boot alone,
  * where that is COMMAND itself. A line that starts with it, or a list
  * entry, is made COMMAND; a use elsewhere (after a `;`, in `sh -c`) is named,
- * where the shell takes a command: the word in an `echo`, a comment or a
- * `command -v` probe runs nothing.
+ * where the shell takes a command (after `if`, `then`, `command`, `sudo`...):
+ * the word in an `echo`, a comment or a `command -v` probe runs nothing.
  * NAME is passed over only as one word the shell neither splits nor expands
  * (`mk`, `"my job"`): a line whose name holds a `$` or ends at a `;` is
  * left as written, and named.
  */
 const CLOUD_INIT_PER_LINE = /^([ \t]*)cloud-init-per[ \t]+(?:once|instance|always)[ \t]+(?:[^\s'"\\;&|<>()`$#]|'[^'\n]*'|"[^"\\`$\n]*")+[ \t]+(?=\S)/gm
-const CLOUD_INIT_PER = /(?:^|[;&|(){}`!'"]|\$\(|(?<![\w.-])(?:then|do|else|elif|sudo|doas|exec|nohup|env|xargs|time))[ \t]*cloud-init-per(?![\w.-])/m
+const CLOUD_INIT_PER = /(?:^|[;&|(){}`!'"]|\$\(|(?<![\w.-])(?:if|while|until|then|do|else|elif|command|sudo|doas|exec|nohup|env|xargs|time))[ \t]*cloud-init-per(?![\w.-])/m
 
 const withoutCloudInitPer = (commands: ReadonlyArray<Command> | undefined, path: ReadonlyArray<Key>, notes: Notes): Array<Command> | undefined =>
   commands?.map((command) => {
@@ -84,8 +84,8 @@ const withoutCloudInitPer = (commands: ReadonlyArray<Command> | undefined, path:
         : command.argv[0] === "cloud-init-per" && command.argv.length > 3 && ["once", "instance", "always"].includes(command.argv[1]!)
           ? { ...command, argv: command.argv.slice(3) }
           : command
-    // an argument is a script (`sh -c`) only when it holds a blank; [grep, cloud-init-per, FILE] runs nothing
-    if ((c.kind === "shell" ? [c.script] : c.argv.filter((arg, i) => i === 0 || /\s/.test(arg))).some((text) => CLOUD_INIT_PER.test(text))) {
+    // a list is the line of its words ([sudo, cloud-init-per, ...] runs it, [grep, cloud-init-per, FILE] nothing), and an argument holding a blank a script (`sh -c`)
+    if ((c.kind === "shell" ? [c.script] : [c.argv.join(" "), ...c.argv.filter((arg) => /\s/.test(arg))]).some((text) => CLOUD_INIT_PER.test(text))) {
       notes.warn([...path, c.index], "uses cloud-init-per, a program of cloud-init's that Tiny Cloud does not have: it is not found")
     }
     return c
