@@ -626,7 +626,7 @@ describe.concurrent("cloud-config ntp", () => {
       const { main } = yield* firstBoot(i)
       expect(main.code).toBe(0)
       expect(i.read("/etc/chrony/chrony.conf")).toBe("server ntp1.example iburst\npool pool.example iburst\npeer km001\nallow 192.168.23.0/24\nmakestep 1.0 3\n")
-      expect(i.commands().filter((c) => c.includes("chrony"))).toEqual(["apk add chrony", "rc-update add chronyd default", "rc-service chronyd start"])
+      expect(i.commands().filter((c) => c.includes("chrony"))).toEqual(["apk add chrony", "rc-update add chronyd default", "rc-service --ifstarted chronyd restart", "rc-service chronyd start"])
     })
   )
 
@@ -653,6 +653,71 @@ describe.concurrent("cloud-config ntp", () => {
       const { main } = yield* firstBoot(i)
       expect(main.code).toBe(0)
       expect(i.read("/etc/chrony/chrony.conf")).toBe("#pool pool.ntp.org iburst\nmakestep 0.1 5\npool pool.example iburst\n")
+    })
+  )
+})
+
+/**
+ * OpenRC's services as a cloud image has them: the ones in `running` were
+ * started with the default runlevel, and each daemon reads its configuration
+ * file when it starts. `rc-service SVC start` leaves a started one as it is;
+ * `restart` starts it again (with `--ifstarted`, a started one alone). What
+ * each read last is in `read`.
+ */
+const openrcServices = (configs: Readonly<Record<string, string>>, running: ReadonlyArray<string>) => {
+  const state = { root: "", read: new Map<string, string>(), started: new Set(running) }
+  const answer = (c: { readonly command: string; readonly args: ReadonlyArray<string> }) => {
+    const [svc, verb] = c.args.filter((a) => !a.startsWith("-"))
+    if (c.command !== "rc-service" || svc === undefined || configs[svc] === undefined) return undefined
+    if (verb === "restart" && c.args.includes("--ifstarted") && !state.started.has(svc)) return {}
+    if (verb === "start" && state.started.has(svc)) return {}
+    state.started.add(svc)
+    state.read.set(svc, readFileSync(join(state.root, configs[svc]), "utf8"))
+    return {}
+  }
+  return { state, answer }
+}
+
+describe.concurrent("cloud-config ntp where the image's client runs already", () => {
+  const STOCK = "# default config\npool pool.ntp.org iburst\ninitstepslew 10 pool.ntp.org\ndriftfile /var/lib/chrony/chrony.drift\n"
+
+  it.scopedLive("chronyd, started with the default runlevel before main, is restarted to read the servers given: cloud-init's ntpq assertion, as chronyc would see it", () =>
+    Effect.gen(function* () {
+      const services = openrcServices({ chronyd: "/etc/chrony/chrony.conf", ntpd: "/etc/conf.d/ntpd" }, ["chronyd", "ntpd"])
+      const i = yield* userDataInstance("#cloud-config\nntp:\n  servers: [172.16.15.14]\n  pools: [0.cloud-init.mypool]\n", { answer: services.answer })
+      services.state.root = i.root
+      i.write("/etc/chrony/chrony.conf", STOCK)
+      i.write("/lib/apk/db/installed", "C:Q1abc=\nP:chrony\nV:4.6-r0\n\n")
+      services.state.read.set("chronyd", STOCK)
+      expect((yield* firstBoot(i)).main.code).toBe(0)
+      expect(services.state.read.get("chronyd")).toContain("\nserver 172.16.15.14 iburst\npool 0.cloud-init.mypool iburst\n")
+      expect(i.commands().filter((c) => c.startsWith("rc-service chronyd") || c.includes("--ifstarted"))).toEqual(["rc-service --ifstarted chronyd restart", "rc-service chronyd start"])
+
+      // busybox ntpd reads its servers from /etc/conf.d/ntpd when it starts
+      const j = yield* userDataInstance("#cloud-config\nntp:\n  ntp_client: ntp\n  servers: [172.16.15.14]\n", { answer: services.answer })
+      services.state.root = j.root
+      j.write("/etc/conf.d/ntpd", 'NTPD_OPTS="-N -p pool.ntp.org"\n')
+      services.state.read.set("ntpd", 'NTPD_OPTS="-N -p pool.ntp.org"\n')
+      expect((yield* firstBoot(j)).main.code).toBe(0)
+      expect(services.state.read.get("ntpd")).toBe('NTPD_OPTS="-N -p 172.16.15.14"\n')
+    })
+  )
+
+  it.scopedLive("a client that is not running yet is started once, with the servers; one given no configuration is not restarted", () =>
+    Effect.gen(function* () {
+      const services = openrcServices({ chronyd: "/etc/chrony/chrony.conf" }, [])
+      const i = yield* userDataInstance("#cloud-config\nntp:\n  servers: [10.0.0.1]\n", { answer: services.answer })
+      services.state.root = i.root
+      expect((yield* firstBoot(i)).main.code).toBe(0)
+      expect(services.state.read.get("chronyd")).toBe("server 10.0.0.1 iburst\nmakestep 1.0 3\n")
+
+      const running = openrcServices({ chronyd: "/etc/chrony/chrony.conf" }, ["chronyd"])
+      const j = yield* userDataInstance("#cloud-config\nntp:\n  enabled: true\n", { answer: running.answer })
+      running.state.root = j.root
+      j.write("/etc/chrony/chrony.conf", STOCK)
+      j.write("/lib/apk/db/installed", "C:Q1abc=\nP:chrony\nV:4.6-r0\n\n")
+      expect((yield* firstBoot(j)).main.code).toBe(0)
+      expect(j.commands().filter((c) => c.startsWith("rc-service") && !c.includes("sshd"))).toEqual(["rc-service chronyd start"])
     })
   )
 })
@@ -689,6 +754,7 @@ describe.concurrent("packages the ntp and timezone keys need, on an image withou
         "apk update",
         "apk add chrony",
         "rc-update add chronyd default",
+        "rc-service --ifstarted chronyd restart",
         "rc-service chronyd start",
         "apk add tzdata"
       ])

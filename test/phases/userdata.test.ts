@@ -320,7 +320,7 @@ packages: [tmux]
     })
   )
 
-  it.scopedLive("cloud-config apk_repos: testing tagged @testing as cloud-init writes it, the file's mode and owner kept", () =>
+  it.scopedLive("cloud-config apk_repos: edge's testing written as cloud-init writes it, so that its packages install by name; the file's mode and owner kept", () =>
     Effect.gen(function* () {
       const doc = `#cloud-config
 apk_repos:
@@ -330,7 +330,7 @@ apk_repos:
     community_enabled: true
     testing_enabled: true
   local_repo_base_url: https://local.example/repo
-packages: [jq, foo@testing]
+packages: [jq]
 `
       const i = yield* userDataInstance(doc)
       // an image's file that holds a mirror's credentials: root's alone
@@ -341,13 +341,38 @@ packages: [jq, foo@testing]
         [
           "https://mirror.example/alpine/v3.20/main",
           "https://mirror.example/alpine/v3.20/community",
-          "@testing https://mirror.example/alpine/edge/testing",
+          "https://mirror.example/alpine/edge/testing",
           "https://local.example/repo/v3.20",
           ""
         ].join("\n")
       )
       expect(i.mode("/etc/apk/repositories")).toBe(0o600)
-      expect(i.commands()).toContain("apk add jq foo@testing")
+
+      // cloud-init's own example (edge, with testing) and a package testing alone has: apk, which takes a package from a
+      // repository tagged @TAG only when asked for as NAME@TAG, installs it from the lines written
+      const edge = `#cloud-config
+apk_repos:
+  alpine_repo:
+    base_url: https://some-alpine-mirror/alpine
+    community_enabled: true
+    testing_enabled: true
+    version: edge
+  local_repo_base_url: https://my-local-server/local-alpine
+packages: [testing-only]
+`
+      let root = ""
+      const j = yield* userDataInstance(edge, {
+        answer: (c) => {
+          if (c.command !== "apk" || c.args[0] !== "add") return undefined
+          const lines = readFileSync(join(root, "etc/apk/repositories"), "utf8").split("\n")
+          const found = lines.some((l) => l === "https://some-alpine-mirror/alpine/edge/testing")
+          return found ? undefined : { exitCode: 1, stderr: bytes("ERROR: unable to select packages:\n  testing-only (no such package)\n") }
+        }
+      })
+      root = j.root
+      const { main } = yield* phases(j, ["early", "main"])
+      expect(main!.stderr).toContain("   ++ userdata_packages: done\n")
+      expect(j.commands()).toContain("apk add testing-only")
     })
   )
 

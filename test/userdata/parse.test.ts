@@ -1290,7 +1290,7 @@ apk_repos:
     expect(c.apk.repositories.flatMap((r) => repositoryLines(r, undefined))).toEqual([
       "https://mirror.example/alpine/v3.20/main",
       "https://mirror.example/alpine/v3.20/community",
-      "@testing https://mirror.example/alpine/edge/testing",
+      "https://mirror.example/alpine/edge/testing",
       "https://local.example/repo/v3.20"
     ])
     const kept = "#cloud-config\napk_repos:\n  preserve_repositories: true\n  alpine_repo:\n    version: edge\n"

@@ -180,8 +180,8 @@ const readApkRepos: Reader = (value, path, { notes }) => {
   }
   const baseUrl = repo.base_url ?? DEFAULT_ALPINE_MIRROR
   const repositories: Array<ApkRepository> = [{ baseUrl, version: repo.version, repos: repo.community_enabled === true ? ["main", "community"] : ["main"] }]
-  // tagged, as cloud-init writes it: edge's testing packages only when asked for by NAME@testing
-  if (repo.testing_enabled === true) repositories.push({ baseUrl, version: "edge", repos: ["testing"], tag: "testing" })
+  // edge's testing as a repository like the others, as cloud-init writes it: its packages install by their names
+  if (repo.testing_enabled === true) repositories.push({ baseUrl, version: "edge", repos: ["testing"] })
   if (apk.local_repo_base_url !== undefined) repositories.push({ baseUrl: apk.local_repo_base_url, version: ".", repos: [repo.version] })
   return { apk: { repositories, configured: true, replaceRepositories: true } }
 }

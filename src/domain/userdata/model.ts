@@ -93,14 +93,12 @@ export interface GroupSpec {
 /**
  * One apk repository; it gives one `/etc/apk/repositories` line per entry of
  * `repos`: `BASE/VERSION/REPO` (see `repositoryLines`). `version` undefined:
- * taken from `/etc/os-release`; `"."` or `"/"`: no version segment. `tag`:
- * the lines start `@TAG `, so apk takes a package from them only when asked (`NAME@TAG`).
+ * taken from `/etc/os-release`; `"."` or `"/"`: no version segment.
  */
 export interface ApkRepository {
   readonly baseUrl: string
   readonly version?: string
   readonly repos: ReadonlyArray<string>
-  readonly tag?: string
 }
 
 export type NtpClient = "chrony" | "busybox" | "openntpd"
@@ -188,8 +186,7 @@ export const repositoryLines = (repo: ApkRepository, defaultVersion: string | un
   const version = repo.version ?? defaultVersion
   const base = withoutTrailing(repo.baseUrl, "/")
   const versioned = version && version !== "." && version !== "/" ? `${base}/${version}` : base
-  const tag = repo.tag !== undefined ? `@${repo.tag} ` : ""
-  return repo.repos.map((r) => `${tag}${versioned}/${r}`)
+  return repo.repos.map((r) => `${versioned}/${r}`)
 }
 
 /** The repository version for an `/etc/os-release` VERSION_ID: `edge`, `v3.20` (of `3.20.3` or `3.20`), or undefined. */

@@ -1,4 +1,4 @@
-/** `ntp`: the client installed, its servers and pools configured, the service enabled and started. */
+/** `ntp`: the client installed, its servers and pools configured, the service enabled and started (restarted when it runs already and its configuration was given). */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { RootFs } from "../../../services/RootFs.js"
@@ -23,10 +23,11 @@ const NTP: Readonly<Record<NtpClient, { readonly pkg?: string; readonly svc: str
  * The configuration file with `lines` in it once; when they name time
  * sources, the file's own sources (lines matching `source`) are commented
  * out: cloud-init renders the file with the sources it is given alone.
+ * True when there are lines for it.
  */
 const withSources = (path: string, lines: ReadonlyArray<string>, source: RegExp, namesSources: boolean) =>
   Effect.gen(function* () {
-    if (lines.length === 0) return
+    if (lines.length === 0) return false
     const fs = yield* RootFs
     const file = fs.at(path)
     const text = Option.getOrElse(yield* fs.readTextIfExists(file), () => "")
@@ -37,8 +38,10 @@ const withSources = (path: string, lines: ReadonlyArray<string>, source: RegExp,
       .join("\n")
     if (kept !== text) yield* fs.writeAtomic(file, kept)
     yield* fs.addLinesOnce(file, lines)
+    return true
   })
 
+/** the client's configuration as the settings ask; true when they gave it anything (sources, peers, networks) */
 const ntpConfiguration = (ntp: NtpSettings) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
@@ -60,12 +63,13 @@ const ntpConfiguration = (ntp: NtpSettings) =>
       }
       case "busybox": {
         const hosts = [...servers, ...pools, ...peers]
-        if (hosts.length === 0) return
+        if (hosts.length === 0) return false
         const file = fs.at("/etc/conf.d/ntpd")
         const text = Option.getOrElse(yield* fs.readTextIfExists(file), () => "")
         const line = `NTPD_OPTS="-N ${hosts.map((x) => `-p ${x}`).join(" ")}"`
         const kept = text.split("\n").filter((l) => !/^\s*NTPD_OPTS=/.test(l) && l !== "")
-        return yield* fs.writeAtomic(file, [...kept, line].map((l) => `${l}\n`).join(""))
+        yield* fs.writeAtomic(file, [...kept, line].map((l) => `${l}\n`).join(""))
+        return true
       }
     }
   })
@@ -75,7 +79,11 @@ export const userdataNtp = Effect.gen(function* () {
   if (ntp === undefined) return
   const { pkg, svc } = NTP[ntp.client]
   if (pkg !== undefined) yield* (ntp.install === "cloud-init" ? apkInstall(pkg) : system("apk", ["add", pkg], "apk add"))
-  yield* ntpConfiguration(ntp)
+  const configured = yield* ntpConfiguration(ntp)
   yield* system("rc-update", ["add", svc, "default"], "rc-update add")
+  // a client that runs already keeps what it read at its start: the image's chronyd starts in the default runlevel beside
+  // tiny-cloud-main, so `start` alone leaves it on the stock sources until the next boot. It is restarted to read the ones
+  // given, as cloud-init restarts it; one not running is left to `start`
+  if (configured) yield* system("rc-service", ["--ifstarted", svc, "restart"], "rc-service restart")
   yield* system("rc-service", [svc, "start"], "rc-service start")
 })
