@@ -1234,6 +1234,20 @@ ntp:
     expect(notes(source).warnings).toEqual([`line 3: runcmd[0]: ${named}`, `line 4: runcmd[1]: ${named}`])
   })
 
+  it("names cloud-init-per in a list only as its program: a list's words are arguments, never the shell's separators or keywords", () => {
+    const source = [
+      "#cloud-config",
+      "runcmd:",
+      "  - [echo, then, cloud-init-per, runs, once]",
+      "  - [printf, '%s\\n', 'a;', cloud-init-per]",
+      "  - [logger, -t, setup, '(', cloud-init-per, ')']",
+      "  - [sudo, env, cloud-init-per, once, z, touch, /z]",
+      ""
+    ].join("\n")
+    const named = "uses cloud-init-per, a program of cloud-init's that Tiny Cloud does not have: it is not found"
+    expect(notes(source).warnings).toEqual([`line 6: runcmd[3]: ${named}`])
+  })
+
   it("takes scalar runcmd entries as written: `false` is a command, not a boolean", () => {
     expect(config("#cloud-config\nruncmd: [cd /tmp, false, 5, ~, [sleep, 1]]\n").runcmd).toEqual([
       { kind: "shell", script: "cd /tmp", index: 0 },

@@ -74,7 +74,12 @@ const INSTANCE_ID = /(?<![A-Za-z0-9_])INSTANCE_ID(?![A-Za-z0-9_])/
  * left as written, and named.
  */
 const CLOUD_INIT_PER_LINE = /^([ \t]*)cloud-init-per[ \t]+(?:once|instance|always)[ \t]+(?:[^\s'"\\;&|<>()`$#]|'[^'\n]*'|"[^"\\`$\n]*")+[ \t]+(?=\S)/gm
-const CLOUD_INIT_PER = /(?:^|[;&|(){}`!'"]|\$\(|(?<![\w.-])(?:if|while|until|then|do|else|elif|command|sudo|doas|exec|nohup|env|xargs|time))[ \t]*cloud-init-per(?![\w.-])/m
+/** the programs that run the word after them as a command (`sudo cloud-init-per ...`), in a line or a list */
+const RUNS_NEXT = ["command", "sudo", "doas", "exec", "nohup", "env", "xargs", "time"]
+/** in a line, the shell's separators and the reserved words that take a command run it too */
+const CLOUD_INIT_PER = new RegExp(`(?:^|[;&|(){}\`!'"]|\\$\\(|(?<![\\w.-])(?:if|while|until|then|do|else|elif|${RUNS_NEXT.join("|")}))[ \\t]*cloud-init-per(?![\\w.-])`, "m")
+/** a list runs its first word, or the first after those that run the next: its words are never the shell's syntax (`;`, `then`) */
+const listRunsCloudInitPer = (argv: ReadonlyArray<string>) => argv.find((word) => !RUNS_NEXT.includes(word)) === "cloud-init-per"
 
 const withoutCloudInitPer = (commands: ReadonlyArray<Command> | undefined, path: ReadonlyArray<Key>, notes: Notes): Array<Command> | undefined =>
   commands?.map((command) => {
@@ -84,8 +89,9 @@ const withoutCloudInitPer = (commands: ReadonlyArray<Command> | undefined, path:
         : command.argv[0] === "cloud-init-per" && command.argv.length > 3 && ["once", "instance", "always"].includes(command.argv[1]!)
           ? { ...command, argv: command.argv.slice(3) }
           : command
-    // a list is the line of its words ([sudo, cloud-init-per, ...] runs it, [grep, cloud-init-per, FILE] nothing), and an argument holding a blank a script (`sh -c`)
-    if ((c.kind === "shell" ? [c.script] : [c.argv.join(" "), ...c.argv.filter((arg) => /\s/.test(arg))]).some((text) => CLOUD_INIT_PER.test(text))) {
+    // [sudo, cloud-init-per, ...] runs it, [grep, cloud-init-per, FILE] nothing; an argument holding a blank is a script (`sh -c`)
+    const uses = c.kind === "shell" ? CLOUD_INIT_PER.test(c.script) : listRunsCloudInitPer(c.argv) || c.argv.some((arg) => /\s/.test(arg) && CLOUD_INIT_PER.test(arg))
+    if (uses) {
       notes.warn([...path, c.index], "uses cloud-init-per, a program of cloud-init's that Tiny Cloud does not have: it is not found")
     }
     return c
