@@ -792,6 +792,14 @@ snap: {}
     })
   )
 
+  it.scopedLive("ssh_authorized_keys starts its keys on a line of their own after an authorized_keys written without a final newline (write_files' plain content), the cloud having no keys", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance(`#cloud-config\nwrite_files:\n  - {path: /home/alpine/.ssh/authorized_keys, content: "${KEY_B}"}\nssh_authorized_keys: [${KEY_C}]\n`, { instance: { sshKeys: [] } })
+      expectCodes(yield* phases(i, ["early", "main"]))
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_B}\n${KEY_C}\n`)
+    })
+  )
+
   it.scopedLive("ssh_pwauth replaces a `PasswordAuthentication=no` line: sshd reads KEYWORD=VALUE too, and takes the first value", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance("#cloud-config\nssh_pwauth: true\n")
