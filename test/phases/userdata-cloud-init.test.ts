@@ -342,6 +342,20 @@ users:
     })
   )
 
+  it.scopedLive("a user this boot made is journalled as it is made: killed between its adduser and chpasswd, main run again sets the password (keys can log in)", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance(`#cloud-config\nusers:\n  - default\n  - name: svc\n    ssh_authorized_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISvc svc@example"]\n`)
+      const shadowOf = (user: string) => (i.read("/etc/shadow") ?? "").split("\n").find((l) => l.startsWith(`${user}:`))?.split(":")[1]
+      for (const phase of ["boot", "early", "main"]) yield* i.run([phase])
+      expect(shadowOf("svc")).toBe("*")
+      // as a kill between adduser and chpasswd leaves it: adduser's `!`, with which sshd refuses even keys
+      i.write("/etc/shadow", (i.read("/etc/shadow") ?? "").replace(/^svc:\*:/m, "svc:!:"))
+      const again = yield* i.run(["main"])
+      expect(again.code, again.stderr).toBe(0)
+      expect(shadowOf("svc")).toBe("*")
+    })
+  )
+
   it.scopedLive("the default user's entry that made its account (create_default_user skipped), killed between adduser and chpasswd, sets the password when run again: keys can log in", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance(`#cloud-config\nusers:\n  - default\n  - name: alpine\n`, { env: { SKIP_INIT_ACTIONS: "create_default_user" } })
