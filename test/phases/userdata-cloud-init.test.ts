@@ -342,6 +342,17 @@ users:
     })
   )
 
+  it.scopedLive("shell: /bin/bash that the image has, not in packages, is the account's: only a missing login shell becomes /bin/sh", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: bob\n    shell: /bin/bash\n")
+      i.write("/bin/bash", "#!/bin/sh\n")
+      const { main } = yield* firstBoot(i)
+      expect(main.code, main.stderr).toBe(0)
+      expect(i.commands()).toContain("adduser -h /home/bob -s /bin/bash -G bob -D bob")
+      expect(main.stderr).not.toContain("is not installed")
+    })
+  )
+
   it.scopedLive("a user this boot made is journalled as it is made: killed between its adduser and chpasswd, main run again sets the password (keys can log in)", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance(`#cloud-config\nusers:\n  - default\n  - name: svc\n    ssh_authorized_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISvc svc@example"]\n`)
