@@ -741,14 +741,15 @@ snap: {}
     Effect.gen(function* () {
       const doc = "#cloud-config\nhostname: db-1\nusers: [default, extra]\nssh_pwauth: true\ntimezone: UTC\n"
       const i = yield* userDataInstance(doc)
-      i.write("/etc/ssh/sshd_config", "Port 22\nMatch User x\n  X11Forwarding no\n")
+      // a Match block's own PasswordAuthentication is that block's: the global one goes before it
+      i.write("/etc/ssh/sshd_config", "Port 22\nMatch User x\n  X11Forwarding no\n  PasswordAuthentication no\n")
       chmodSync(join(i.root, "etc/ssh/sshd_config"), 0o600)
       expectCodes(yield* phases(i, ["early", "main"]))
       expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
       expect(i.commands()).toContain("adduser -h /home/extra -s /bin/sh -G extra -D extra")
       expect(i.read("/etc/hostname")).toBe("db-1\n")
       expect(i.read("/etc/hosts")).toBe("127.0.0.1\tlocalhost\n127.0.1.1\tdb-1 db-1\n")
-      expect(i.read("/etc/ssh/sshd_config")).toBe("Port 22\nPasswordAuthentication yes\nMatch User x\n  X11Forwarding no\n")
+      expect(i.read("/etc/ssh/sshd_config")).toBe("Port 22\nPasswordAuthentication yes\nMatch User x\n  X11Forwarding no\n  PasswordAuthentication no\n")
       // a hardened image's mode is kept
       expect(i.mode("/etc/ssh/sshd_config")).toBe(0o600)
       expect(i.commands()).toContain("apk add tzdata")
