@@ -159,6 +159,21 @@ packages: [vim, curl]
     })
   )
 
+  it.scopedLive("an append is recorded before it is made: one whose record cannot be written is not made, so that no rerun makes it twice", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance('#alpine-config\nwrite_files:\n  - path: /etc/motd\n    content: "added\\n"\n    append: true\n')
+      i.write("/etc/motd", "first\n")
+      // a directory with a file in it where the record goes: it cannot be replaced
+      mkdirSync(join(i.root, "var/lib/cloud/.write_files-appended/in-the-way"), { recursive: true })
+      const { main } = yield* phases(i, ["early", "main"])
+      expect(main!.code).toBe(1)
+      expect(i.read("/etc/motd")).toBe("first\n")
+      rmSync(join(i.root, "var/lib/cloud/.write_files-appended"), { recursive: true })
+      expectCodes(yield* phases(i, ["main"]))
+      expect(i.read("/etc/motd")).toBe("first\nadded\n")
+    })
+  )
+
   it.scopedLive("an append happens once per first boot: a rerun after a crash does not repeat it, --bootstrap incomplete does", () =>
     Effect.gen(function* () {
       const doc = `#alpine-config
