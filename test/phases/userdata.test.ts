@@ -159,6 +159,18 @@ packages: [vim, curl]
     })
   )
 
+  it.scopedLive("user-data nothing can be used of fails each action that needs it, its problem logged once in the phase, by the first", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#alpine-config\n- not\n- a map\n")
+      const { main } = yield* phases(i, ["early", "main"])
+      expect(main!.code).toBe(1)
+      const problems = main!.stderr.split("\n").filter((l) => l.includes(": invalid user-data: "))
+      expect(problems.length, main!.stderr).toBe(1)
+      expect(problems[0]).toMatch(/^userdata_user: invalid user-data: /)
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
+    })
+  )
+
   it.scopedLive("an append is recorded before it is made: one whose record cannot be written is not made, so that no rerun makes it twice", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance('#alpine-config\nwrite_files:\n  - path: /etc/motd\n    content: "added\\n"\n    append: true\n')
