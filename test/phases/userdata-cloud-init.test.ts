@@ -197,6 +197,18 @@ describe.concurrent("a first boot with user-data cloud-init accepts", () => {
 })
 
 describe.concurrent("cloud-config bootcmd and runcmd", () => {
+  it.scopedLive("a record of the programs that ran grown past its bound (a full disk's damage) is none: runcmd runs, and the record is written anew", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nruncmd: [echo ran]\n")
+      for (const phase of ["boot", "early", "main"]) yield* i.run([phase])
+      i.write("/var/lib/cloud/.userdata-ran", "x".repeat(2 * 1024 * 1024))
+      const final = yield* i.run(["final"])
+      expect(final.code, final.stderr).toBe(0)
+      expect(final.stdout).toBe("ran\n")
+      expect(i.read("/var/lib/cloud/.userdata-ran")).toMatch(/^userdata_runcmd \S+\n$/)
+    })
+  )
+
   it.scopedLive("runcmd is one shell script: cd and export carry over, a failing line does not stop it; the bootstrap completes; a second boot runs nothing", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance("#cloud-config\nruncmd: [cd /tmp, export FOO=bar, pwd, echo $FOO, false, echo after]\n")
