@@ -268,6 +268,8 @@ describe("first boot on aws", () => {
       expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
       yield* instance.run(["final"])
       expect(instance.read("/var/log/user-data.log")).toBeUndefined()
+      // the record and status name the action once, as the log line does
+      expect((yield* instance.run(["status"])).stdout).toContain(`\nerror: main/missing_userdata: read ${instance.root}/var/lib/cloud/user-data: larger than 16777216 bytes; taken as no user-data\n`)
     })
   )
 

@@ -241,6 +241,18 @@ describe("main phase actions", () => {
     })
   )
 
+  it.scopedLive("create_default_user gives an existing account with an empty password (a console login without one) `*`: no password login, and keys still work", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws" })
+      instance.write("/etc/group", "root:x:0:root\nwheel:x:10:root,alpine\nalpine:x:1000:\n")
+      instance.write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nalpine:x:1000:1000::/home/alpine:/bin/sh\n")
+      instance.write("/etc/shadow", "root:*:1::::::\nalpine::1::::::\n")
+      expect((yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "create_default_user" })).code).toBe(0)
+      expect(instance.commands()).toEqual(["chpasswd -e"])
+      expect(instance.read("/etc/shadow")).toBe("root:*:1::::::\nalpine:*:1::::::\n")
+    })
+  )
+
   it.scopedLive("create_default_user killed after adduser converges when run again: wheel, the password for keys, sudo and doas", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws" })
@@ -254,6 +266,8 @@ describe("main phase actions", () => {
       expect(instance.read("/etc/shadow")).toBe("root:*:1::::::\nalpine:*:20000:0:99999:7:::\n")
       expect(instance.read("/etc/sudoers.d/wheel")).toBe("%wheel ALL=(ALL) NOPASSWD: ALL\n")
       expect(instance.read("/etc/doas.d/wheel.conf")).toBe("permit nopass :wheel\n")
+      // root's alone to change, as visudo and Alpine's doas package make their files
+      expect([instance.mode("/etc/sudoers.d/wheel"), instance.mode("/etc/doas.d/wheel.conf")]).toEqual([0o440, 0o600])
     })
   )
 
@@ -303,6 +317,34 @@ describe("main phase actions", () => {
       expect([instance.mode("/home"), instance.mode("/home/alpine"), instance.mode("/home/alpine/.ssh")]).toEqual([0o755, 0o755, 0o700])
       if (process.getuid?.() === 0) expect(instance.stat("/home/alpine")).toMatchObject({ uid: 1000, gid: 1000 })
       expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHome h@example\n")
+    })
+  )
+
+  it.scopedLive("set_ssh_keys makes an image's ~/.ssh that others may write 0700 again: sshd's StrictModes would refuse the keys in it; authorized_keys 0600", () =>
+    Effect.gen(function* () {
+      const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIStrict s@example"
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: [key] } })
+      instance.write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nalpine:x:1000:1000:Linux User,,,:/home/alpine:/bin/sh\n")
+      instance.write("/etc/group", "root:x:0:root\nalpine:x:1000:\n")
+      mkdirSync(join(instance.root, "home/alpine/.ssh"), { recursive: true })
+      chmodSync(join(instance.root, "home/alpine/.ssh"), 0o777)
+      instance.write("/home/alpine/.ssh/authorized_keys", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOld o@example\n")
+      chmodSync(join(instance.root, "home/alpine/.ssh/authorized_keys"), 0o666)
+      const r = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_ssh_keys" })
+      expect(r.code, r.stderr).toBe(0)
+      expect([instance.mode("/home/alpine/.ssh"), instance.mode("/home/alpine/.ssh/authorized_keys")]).toEqual([0o700, 0o600])
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${key}\n`)
+    })
+  )
+
+  it.scopedLive("set_ssh_keys writes the cloud's keys each once, sorted as imds @ssh-keys prints them, a key served with a doubled blank as the one it is", () =>
+    Effect.gen(function* () {
+      const a = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITwiceA a@example"
+      const b = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITwiceB b@example"
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: [a, b.replace(" ", "  "), a] } })
+      const r = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "create_default_user set_ssh_keys" })
+      expect(r.code, r.stderr).toBe(0)
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${a}\n${b}\n`)
     })
   )
 

@@ -232,6 +232,21 @@ describe("tiny-cloud status", () => {
     })
   )
 
+  it.scopedLive("an action of INIT_ACTIONS_* named as what every object has (constructor, toString) is as unknown as a typo: passed over, and the keys after it are set", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance(undefined, { conf: 'INIT_ACTIONS_MAIN="create_default_user constructor toString set_ssh_keys"\n' })
+      const [, , main] = yield* i.boot()
+      expect(main!.stderr).toContain("   ++ constructor: unknown\n")
+      expect(record(i).runs[2]!.actions.map((a) => [a.name, a.result]).filter(([name]) => name !== "missing_userdata")).toEqual([
+        ["create_default_user", "done"],
+        ["constructor", "unknown"],
+        ["toString", "unknown"],
+        ["set_ssh_keys", "done"]
+      ])
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+    })
+  )
+
   it.scopedLive("a failure message with a line break and a control character from user-data: one line of printable text in the record and status, as on the console", () =>
     Effect.gen(function* () {
       // the cache directory under a file (/etc/hosts): mkdir names the path as user-data gave it

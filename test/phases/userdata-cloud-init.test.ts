@@ -197,6 +197,18 @@ describe.concurrent("a first boot with user-data cloud-init accepts", () => {
 })
 
 describe.concurrent("cloud-config bootcmd and runcmd", () => {
+  it.scopedLive("a record of the programs that ran grown past its bound (a full disk's damage) is none: runcmd runs, and the record is written anew", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nruncmd: [echo ran]\n")
+      for (const phase of ["boot", "early", "main"]) yield* i.run([phase])
+      i.write("/var/lib/cloud/.userdata-ran", "x".repeat(2 * 1024 * 1024))
+      const final = yield* i.run(["final"])
+      expect(final.code, final.stderr).toBe(0)
+      expect(final.stdout).toBe("ran\n")
+      expect(i.read("/var/lib/cloud/.userdata-ran")).toMatch(/^userdata_runcmd \S+\n$/)
+    })
+  )
+
   it.scopedLive("runcmd is one shell script: cd and export carry over, a failing line does not stop it; the bootstrap completes; a second boot runs nothing", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance("#cloud-config\nruncmd: [cd /tmp, export FOO=bar, pwd, echo $FOO, false, echo after]\n")
@@ -339,6 +351,31 @@ users:
       expect(shadowOf("deploy")).toBe(HASH)
       expect(shadowOf("kept")).toBe("$6$own$hash")
       expect(shadowOf("svc")).toBe("!")
+    })
+  )
+
+  it.scopedLive("shell: /bin/bash that the image has, not in packages, is the account's: only a missing login shell becomes /bin/sh", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: bob\n    shell: /bin/bash\n")
+      i.write("/bin/bash", "#!/bin/sh\n")
+      const { main } = yield* firstBoot(i)
+      expect(main.code, main.stderr).toBe(0)
+      expect(i.commands()).toContain("adduser -h /home/bob -s /bin/bash -G bob -D bob")
+      expect(main.stderr).not.toContain("is not installed")
+    })
+  )
+
+  it.scopedLive("a user this boot made is journalled as it is made: killed between its adduser and chpasswd, main run again sets the password (keys can log in)", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance(`#cloud-config\nusers:\n  - default\n  - name: svc\n    ssh_authorized_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISvc svc@example"]\n`)
+      const shadowOf = (user: string) => (i.read("/etc/shadow") ?? "").split("\n").find((l) => l.startsWith(`${user}:`))?.split(":")[1]
+      for (const phase of ["boot", "early", "main"]) yield* i.run([phase])
+      expect(shadowOf("svc")).toBe("*")
+      // as a kill between adduser and chpasswd leaves it: adduser's `!`, with which sshd refuses even keys
+      i.write("/etc/shadow", (i.read("/etc/shadow") ?? "").replace(/^svc:\*:/m, "svc:!:"))
+      const again = yield* i.run(["main"])
+      expect(again.code, again.stderr).toBe(0)
+      expect(shadowOf("svc")).toBe("*")
     })
   )
 

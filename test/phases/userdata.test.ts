@@ -159,6 +159,33 @@ packages: [vim, curl]
     })
   )
 
+  it.scopedLive("user-data nothing can be used of fails each action that needs it, its problem logged once in the phase, by the first", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#alpine-config\n- not\n- a map\n")
+      const { main } = yield* phases(i, ["early", "main"])
+      expect(main!.code).toBe(1)
+      const problems = main!.stderr.split("\n").filter((l) => l.includes(": invalid user-data: "))
+      expect(problems.length, main!.stderr).toBe(1)
+      expect(problems[0]).toMatch(/^userdata_user: invalid user-data: /)
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
+    })
+  )
+
+  it.scopedLive("an append is recorded before it is made: one whose record cannot be written is not made, so that no rerun makes it twice", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance('#alpine-config\nwrite_files:\n  - path: /etc/motd\n    content: "added\\n"\n    append: true\n')
+      i.write("/etc/motd", "first\n")
+      // a directory with a file in it where the record goes: it cannot be replaced
+      mkdirSync(join(i.root, "var/lib/cloud/.write_files-appended/in-the-way"), { recursive: true })
+      const { main } = yield* phases(i, ["early", "main"])
+      expect(main!.code).toBe(1)
+      expect(i.read("/etc/motd")).toBe("first\n")
+      rmSync(join(i.root, "var/lib/cloud/.write_files-appended"), { recursive: true })
+      expectCodes(yield* phases(i, ["main"]))
+      expect(i.read("/etc/motd")).toBe("first\nadded\n")
+    })
+  )
+
   it.scopedLive("an append happens once per first boot: a rerun after a crash does not repeat it, --bootstrap incomplete does", () =>
     Effect.gen(function* () {
       const doc = `#alpine-config
@@ -766,14 +793,15 @@ snap: {}
     Effect.gen(function* () {
       const doc = "#cloud-config\nhostname: db-1\nusers: [default, extra]\nssh_pwauth: true\ntimezone: UTC\n"
       const i = yield* userDataInstance(doc)
-      i.write("/etc/ssh/sshd_config", "Port 22\nMatch User x\n  X11Forwarding no\n")
+      // a Match block's own PasswordAuthentication is that block's: the global one goes before it
+      i.write("/etc/ssh/sshd_config", "Port 22\nMatch User x\n  X11Forwarding no\n  PasswordAuthentication no\n")
       chmodSync(join(i.root, "etc/ssh/sshd_config"), 0o600)
       expectCodes(yield* phases(i, ["early", "main"]))
       expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
       expect(i.commands()).toContain("adduser -h /home/extra -s /bin/sh -G extra -D extra")
       expect(i.read("/etc/hostname")).toBe("db-1\n")
       expect(i.read("/etc/hosts")).toBe("127.0.0.1\tlocalhost\n127.0.1.1\tdb-1 db-1\n")
-      expect(i.read("/etc/ssh/sshd_config")).toBe("Port 22\nPasswordAuthentication yes\nMatch User x\n  X11Forwarding no\n")
+      expect(i.read("/etc/ssh/sshd_config")).toBe("Port 22\nPasswordAuthentication yes\nMatch User x\n  X11Forwarding no\n  PasswordAuthentication no\n")
       // a hardened image's mode is kept
       expect(i.mode("/etc/ssh/sshd_config")).toBe(0o600)
       expect(i.commands()).toContain("apk add tzdata")
@@ -814,6 +842,14 @@ snap: {}
       expect(final!.stderr).not.toContain("set_ssh_keys")
       // the cloud's key, then the deferred append
       expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n${KEY_C}\n`)
+    })
+  )
+
+  it.scopedLive("ssh_authorized_keys starts its keys on a line of their own after an authorized_keys written without a final newline (write_files' plain content), the cloud having no keys", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance(`#cloud-config\nwrite_files:\n  - {path: /home/alpine/.ssh/authorized_keys, content: "${KEY_B}"}\nssh_authorized_keys: [${KEY_C}]\n`, { instance: { sshKeys: [] } })
+      expectCodes(yield* phases(i, ["early", "main"]))
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_B}\n${KEY_C}\n`)
     })
   )
 

@@ -137,6 +137,18 @@ describe("set_hostname", () => {
     })
   )
 
+  it("takes a full name of 253 characters, DNS's most, not 254, though every label is one", () =>
+    withHosts(async (root) => {
+      const labels = (last: number) => ["web", "a".repeat(63), "b".repeat(63), "c".repeat(63), "d".repeat(last)].join(".")
+      expect(labels(57).length).toBe(253)
+      expect((await run(root, labels(57))).exit._tag).toBe("Success")
+      expect(readFileSync(join(root, "etc/hosts"), "utf8")).toContain(`\t${labels(57)} web\n`)
+      const { exit, calls } = await run(root, labels(58))
+      expect(exit._tag === "Failure" && String(exit.cause)).toContain("invalid hostname 'web.aaa")
+      expect(calls).toEqual([])
+    })
+  )
+
   it("gives /etc/hosts one 127.0.1.1 line, the new name's in place of the one an earlier bootstrap wrote, keeping the file's mode", () =>
     withHosts(async (root) => {
       writeFileSync(join(root, "etc/hosts"), "127.0.0.1\tlocalhost\n127.0.1.1\told-1.example.com old-1\n::1\tlocalhost\n127.0.1.1 web-1.example.com web-1")
