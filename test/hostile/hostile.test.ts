@@ -81,6 +81,32 @@ describe("unbounded answers", () => {
       expect(r.stderr).toContain("save_userdata: nocloud: cannot read user-data: larger than 1000 bytes (USERDATA_MAX_BYTES)\n")
     })
   )
+
+  it.scopedLive("an answer of exactly the limit is read whole; one byte more is refused, with its length or chunked without one", () =>
+    Effect.gen(function* () {
+      const answers = {
+        length: (n: number) => `HTTP/1.1 200 OK\r\nContent-Length: ${n}\r\n\r\n${"a".repeat(n)}`,
+        chunked: (n: number) => `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${`${(n - 1).toString(16)}\r\n${"a".repeat(n - 1)}\r\n1\r\na\r\n`}0\r\n\r\n`
+      }
+      for (const [framing, answer] of Object.entries(answers)) {
+        for (const n of [1000, 1001]) {
+          const server = yield* rawServer((socket) => socket.end(answer(n)))
+          const r = yield* Effect.either(liveHttp.request({ method: "GET", host: "127.0.0.1", port: server.port, path: "/h", timeoutMs: 5000, maxBytes: 1000 }))
+          const got = r._tag === "Right" ? { length: r.right.body.length } : { refused: r.left._tag }
+          expect({ framing, n, ...got }).toEqual({ framing, n, ...(n === 1000 ? { length: 1000 } : { refused: "HttpAnswerTooLarge" }) })
+        }
+      }
+    })
+  )
+
+  it.scopedLive("an answer whose Content-Length is past the limit is refused at once, not waited for while its server holds it back", () =>
+    Effect.gen(function* () {
+      // the head alone, the connection kept open: the answer is known to be too large before any of its body comes
+      const server = yield* rawServer((socket) => socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${100 * MiB}\r\n\r\n`))
+      const r = yield* Effect.either(liveHttp.request({ method: "GET", host: "127.0.0.1", port: server.port, path: "/h", timeoutMs: 120_000, maxBytes: 1000 }))
+      expect(r).toMatchObject({ _tag: "Left", left: { _tag: "HttpAnswerTooLarge", limit: 1000 } })
+    })
+  )
 })
 
 /** a TCP server that answers every request with `answer`, on 127.0.0.1; closed with the scope */
