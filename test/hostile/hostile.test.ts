@@ -338,6 +338,20 @@ describe("unbounded key lists", () => {
     })
   )
 
+  it.scopedLive.each(["aws", "digitalocean"])("%s: a key list of exactly IMDS_MAX_KEYS keys is read whole; one key more fails it", (cloud) =>
+    Effect.gen(function* () {
+      // aws's is a listing, refused before its keys are fetched; digitalocean's one list, refused as a whole
+      const keys = Array.from({ length: 4 }, (_, i) => `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${i} k${i}`)
+      const exactly = yield* makeTestInstance({ cloud, instance: { hostname: "h", sshKeys: keys.slice(0, 3) } })
+      expect(yield* exactly.imds(["@ssh-keys"], { IMDS_MAX_KEYS: "3" })).toEqual({ code: 0, stdout: `${keys.slice(0, 3).join("\n")}\n`, stderr: "" })
+      const more = yield* makeTestInstance({ cloud, instance: { hostname: "h", sshKeys: keys } })
+      const r = yield* more.imds(["@ssh-keys"], { IMDS_MAX_KEYS: "3" })
+      expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 1, stdout: "" })
+      expect(r.stderr).toMatch(/^imds: [a-z]+: cannot read \S+: more than 3 keys \(IMDS_MAX_KEYS\)\n$/)
+      if (cloud === "aws") expect(more.sim!.requests.filter((q) => q.path.includes("openssh-key"))).toHaveLength(0)
+    })
+  )
+
   it.scopedLive("a key list that cannot be used (past IMDS_MAX_KEYS, or IMDS_MAX_BYTES) fails set_ssh_keys alone: the user-data's own keys and azure's ready report still come", () =>
     Effect.gen(function* () {
       const many = Array.from({ length: 1500 }, (_, i) => `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMany${i} k${i}`)
