@@ -738,6 +738,18 @@ describe("a crash's leftovers", () => {
     })
   )
 
+  // a boot starts the same programs in the same order: a phase after a crash may well have the pid, and make the names, its crashed run had
+  it.scopedLive("a crashed run's temporary named with this process's own pid is removed, and the file written, not refused as already there", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h.example" } })
+      const leftovers = [0, 1, 2, 3].map((n) => `/etc/.hostname.tmp-${process.pid}-${n}`)
+      for (const file of leftovers) instance.write(file, "half")
+      expect((yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_hostname" })).code).toBe(0)
+      expect(instance.read("/etc/hostname")).toBe("h\n")
+      expect(leftovers.map((file) => instance.read(file))).toEqual(leftovers.map(() => undefined))
+    })
+  )
+
   // after a reboot the pid of a crashed writer may be a thread's of a live process (kill(2) takes a thread's id too)
   it.scopedLive("a dead writer's temporary is removed though its pid is now a thread's id", () =>
     Effect.gen(function* () {
