@@ -12,6 +12,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import fc from "fast-check"
 import { liveHttp } from "../../src/layers/HttpLive.js"
+import { makeRootFs } from "../../src/layers/RootFsLive.js"
 import { PROGRAM } from "../support/harness.js"
 import { actionLines, makeTestInstance } from "../support/instance.js"
 import { describeSystem } from "../support/system.js"
@@ -735,6 +736,19 @@ describe("a crash's leftovers", () => {
       expect(instance.read("/etc/.hostname.tmp-999999999-0")).toBeUndefined()
       expect(instance.read(`/etc/.hostname.tmp-${process.ppid}-0`)).toBe("someone else's, still writing")
       expect(instance.read("/etc/hostname")).toBe("h\n")
+    })
+  )
+
+  it.scopedLive("a write that fails after its temporary is made leaves the file as it was and no temporary beside it", () =>
+    Effect.gen(function* () {
+      const root = yield* outside
+      writeFileSync(join(root, "hostname"), "old\n")
+      const fs = yield* makeRootFs(root)
+      // an owner no system call takes: the write fails once its bytes are in the temporary
+      const r = yield* Effect.either(fs.writeAtomic(`${root}/hostname`, "new\n", { uid: 2 ** 32, gid: 0 }))
+      expect(r).toMatchObject({ _tag: "Left", left: { _tag: "FsError", op: "write" } })
+      expect(readdirSync(root)).toEqual(["hostname"])
+      expect(readFileSync(join(root, "hostname"), "utf8")).toBe("old\n")
     })
   )
 
