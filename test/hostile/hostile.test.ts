@@ -688,6 +688,14 @@ describe("files that are not regular, and the program's own files behind links",
       const final = yield* instance.run(["final"])
       expect(readFileSync(join(dir, "victim"), "utf8")).toBe("untouched\n")
       expect(actionLines(final.stderr)).toContain("   ++ run_userdata: failed")
+      // nor a link to a file of the instance's own: the log is no way to append to /etc/shadow
+      const inside = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/sh\necho script-output\n") } })
+      inside.write("/etc/victim", "untouched\n")
+      mkdirSync(join(inside.root, "var/log"), { recursive: true })
+      symlinkSync("../../etc/victim", join(inside.root, "var/log/user-data.log"))
+      yield* inside.run(["early"])
+      expect(actionLines((yield* inside.run(["final"])).stderr)).toContain("   ++ run_userdata: failed")
+      expect(inside.read("/etc/victim")).toBe("untouched\n")
       // /var/log itself a link to a directory of the host: the log goes where that path is inside ROOT
       const moved = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/sh\necho script-output\n") } })
       rmSync(join(moved.root, "var/log"), { recursive: true, force: true })
