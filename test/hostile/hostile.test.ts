@@ -707,6 +707,22 @@ describe("files that are not regular, and the program's own files behind links",
     })
   )
 
+  it.scopedLive("the NoCloud seed's copies behind links: each link is removed, never the file it names", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
+      instance.write("/var/lib/cloud/seed/nocloud/meta-data", "local-hostname: n1\n")
+      instance.write("/etc/victim", "untouched\n")
+      mkdirSync(join(instance.root, "var/lib/cloud/nocloud"), { recursive: true })
+      // a link of an absolute target (resolved inside ROOT), and one with no seed file to replace it
+      symlinkSync("/etc/victim", join(instance.root, "var/lib/cloud/nocloud/meta-data"))
+      symlinkSync("../../../../etc/victim", join(instance.root, "var/lib/cloud/nocloud/vendor-data"))
+      expect((yield* instance.run(["early"])).code).toBe(0)
+      expect(instance.read("/etc/victim")).toBe("untouched\n")
+      expect(instance.read("/var/lib/cloud/nocloud/meta-data")).toBe("local-hostname: n1\n")
+      expect(existsSync(join(instance.root, "var/lib/cloud/nocloud/vendor-data"))).toBe(false)
+    })
+  )
+
   it.scopedLive("status.json behind a link: the link is not followed, read or written through", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws" })
