@@ -168,6 +168,20 @@ describe("incus keeps vendor-data and network-config beside the user-data", () =
 
 describe("incus's public-keys of user.meta-data", () => {
   const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAswVXqfxOkOM1h9osfsETZbgKXK7xQ5XoOozfIXPGGG k@example"
+  it.scopedLive("@ssh-keys of a user-data's users: the default user's (CLOUD_USER's, or the first named one standing in for it), never another user's", () =>
+    Effect.gen(function* () {
+      const [own, bobs, firsts] = ["Own", "Bob", "First"].map((k) => `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${k} ${k.toLowerCase()}@example`)
+      const keysOf = (userData: string) =>
+        Effect.flatMap(makeTestInstance({ cloud: "incus", instance: { hostname: "c1", userData: bytesOf(userData) } }), (instance) => instance.imds(["@ssh-keys"]))
+      // bob's keys are bob's: user-data's users action installs them in bob's home
+      const listed = `#cloud-config\nusers:\n  - default\n  - name: alpine\n    ssh_authorized_keys: ["${own}"]\n  - name: bob\n    ssh_authorized_keys: ["${bobs}"]\n`
+      expect(yield* keysOf(listed)).toEqual({ code: 0, stdout: `${own}\n`, stderr: "" })
+      // without `default` or `user:`, the first named user is the default one
+      const first = `#cloud-config\nusers:\n  - name: ops\n    ssh_authorized_keys: ["${firsts}"]\n  - name: bob\n    ssh_authorized_keys: ["${bobs}"]\n`
+      expect(yield* keysOf(first)).toEqual({ code: 0, stdout: `${firsts}\n`, stderr: "" })
+    })
+  )
+
   it.scopedLive("a user.meta-data that cannot be read costs a warning, never the user-data's keys", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({
