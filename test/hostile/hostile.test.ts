@@ -763,6 +763,23 @@ describe("a crash's leftovers", () => {
     })
   )
 
+  it.scopedLive("without ROOT (a real instance's own run), a link in place of a file or directory the program makes for itself (~/.ssh) is refused too, never written or made through", () =>
+    Effect.gen(function* () {
+      const dir = yield* outside
+      writeFileSync(join(dir, "victim"), "untouched\n")
+      symlinkSync(join(dir, "victim"), join(dir, "status.json"))
+      // and a directory (~/.ssh) made there: one made through a link would have the keys written where it leads
+      mkdirSync(join(dir, "elsewhere"))
+      symlinkSync(join(dir, "elsewhere"), join(dir, ".ssh"))
+      const fs = yield* makeRootFs("")
+      const r = yield* Effect.either(fs.writeAtomic(join(dir, "status.json"), "{}\n", { noFollow: true }))
+      expect(r).toMatchObject({ _tag: "Left", left: { _tag: "FsError", op: "write" } })
+      expect(readFileSync(join(dir, "victim"), "utf8")).toBe("untouched\n")
+      const made = yield* Effect.either(fs.makeDirectory(join(dir, ".ssh"), { mode: 0o700, noFollow: true }))
+      expect(made).toMatchObject({ _tag: "Left", left: { _tag: "FsError", reason: "is a symbolic link; refused" } })
+    })
+  )
+
   it.scopedLive("a write that fails after its temporary is made leaves the file as it was and no temporary beside it", () =>
     Effect.gen(function* () {
       const root = yield* outside
