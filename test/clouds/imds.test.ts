@@ -492,6 +492,16 @@ describe("detection", () => {
     })
   )
 
+  it.scopedLive("a plain QEMU VM whose random UUID reads ec2 little-endian is no aws: only a Xen instance's UUID is read so", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true })
+      instance.write("/sys/class/dmi/id/sys_vendor", "QEMU\n")
+      instance.write("/sys/class/dmi/id/product_uuid", "45E12AEC-DCD1-B213-94ED-012345ABCDEF\n")
+      expect(yield* instance.imds(["@hostname"])).toEqual(failed("", "no cloud detected: set CLOUD in /etc/tiny-cloud.conf"))
+      expect(instance.read("/var/lib/cloud/.autodetect")).toBe("unknown\n")
+    })
+  )
+
   it.scopedLive("an Azure VM whose random UUID reads ec2 little-endian stays azure: only a Xen instance's UUID is read so", () =>
     Effect.gen(function* () {
       const instance = yield* patientInstance({ cloud: "azure", instance: { hostname: HOST }, env: { CLOUD: "" } })
