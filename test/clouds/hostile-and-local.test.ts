@@ -263,6 +263,13 @@ describe("scaleway", () => {
       )
     })
   )
+
+  it.scopedLive("a HOSTNAME /conf writes with blanks around it is the name without them, as every cloud's text datum", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "scaleway", instance: { hostname: "  web-1  " } })
+      expect(yield* instance.imds(["@hostname"])).toMatchObject({ code: 0, stdout: "web-1" })
+    })
+  )
 })
 
 describe("openstack", () => {
