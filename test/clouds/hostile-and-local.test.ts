@@ -168,7 +168,7 @@ describe("incus keeps vendor-data and network-config beside the user-data", () =
 
 describe("incus's public-keys of user.meta-data", () => {
   const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAswVXqfxOkOM1h9osfsETZbgKXK7xQ5XoOozfIXPGGG k@example"
-  it.scopedLive("@ssh-keys of a user-data's users: the default user's (CLOUD_USER's, or the first named one standing in for it), never another user's", () =>
+  it.scopedLive("@ssh-keys of a #cloud-config's (or #alpine-config's) users: the default user's (CLOUD_USER's, or the first named one standing in for it), never another user's", () =>
     Effect.gen(function* () {
       const [own, bobs, firsts] = ["Own", "Bob", "First"].map((k) => `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${k} ${k.toLowerCase()}@example`)
       const keysOf = (userData: string) =>
@@ -179,6 +179,8 @@ describe("incus's public-keys of user.meta-data", () => {
       // without `default` or `user:`, the first named user is the default one
       const first = `#cloud-config\nusers:\n  - name: ops\n    ssh_authorized_keys: ["${firsts}"]\n  - name: bob\n    ssh_authorized_keys: ["${bobs}"]\n`
       expect(yield* keysOf(first)).toEqual({ code: 0, stdout: `${firsts}\n`, stderr: "" })
+      // #alpine-config's are read as #cloud-config's
+      expect(yield* keysOf(`#alpine-config\nssh_authorized_keys: ["${own}"]\n`)).toEqual({ code: 0, stdout: `${own}\n`, stderr: "" })
     })
   )
 
