@@ -166,6 +166,30 @@ describe("incus keeps vendor-data and network-config beside the user-data", () =
   )
 })
 
+describe("incus's user-data keys", () => {
+  it.scopedLive("LXD before its cloud-init.* keys refuses them (403): that is no user-data there, and user.user-data is read; a 403 on user.user-data is an error still", () =>
+    Effect.gen(function* () {
+      const script = "#!/bin/sh\necho legacy\n"
+      const lxd = yield* makeTestInstance({
+        cloud: "incus",
+        instance: { hostname: "c1", userData: bytesOf(script), legacyUserDataKey: true },
+        faults: { overrides: [{ path: "/1.0/config/cloud-init.user-data", status: 403 }] }
+      })
+      expect((yield* lxd.run(["early"])).code).toBe(0)
+      expect(lxd.read("/var/lib/cloud/user-data")).toBe(script)
+      const refused = yield* makeTestInstance({
+        cloud: "incus",
+        instance: { hostname: "c1", userData: bytesOf(script), legacyUserDataKey: true },
+        faults: { overrides: [{ path: "/1.0/config/user.user-data", status: 403 }] }
+      })
+      const early = yield* refused.run(["early"])
+      expect(early.code).toBe(1)
+      expect(early.stderr).toMatch(/\nsave_userdata: incus: cannot read \S+\/1\.0\/config\/user\.user-data: HTTP 403\n/)
+      expect(refused.read("/var/lib/cloud/user-data")).toBeUndefined()
+    })
+  )
+})
+
 describe("incus's public-keys of user.meta-data", () => {
   const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAswVXqfxOkOM1h9osfsETZbgKXK7xQ5XoOozfIXPGGG k@example"
   it.scopedLive("@ssh-keys of a #cloud-config's (or #alpine-config's) users: the default user's (CLOUD_USER's, or the first named one standing in for it), never another user's", () =>
