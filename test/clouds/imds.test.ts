@@ -439,6 +439,17 @@ describe("detection", () => {
     })
   )
 
+  it.scopedLive("nocloud named on the command line (priority 10) wins over another cloud's SMBIOS string (priority 50), as cloud-init's ds= does", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true })
+      instance.write("/sys/class/dmi/id/sys_vendor", "Hetzner\n")
+      instance.write("/proc/cmdline", "console=ttyS0 ds=nocloud;h=seeded-1\n")
+      instance.write("/var/lib/cloud/seed/nocloud/meta-data", "instance-id: i-1\n")
+      expect(yield* instance.imds(["@hostname"])).toEqual(ok("seeded-1"))
+      expect(instance.read("/var/lib/cloud/.autodetect")).toBe("nocloud\n")
+    })
+  )
+
   it.scopedLive("incus (priority 5) wins over a SMBIOS string (priority 50)", () =>
     Effect.gen(function* () {
       const instance = yield* patientInstance({ cloud: "incus", instance: { hostname: HOST }, env: { CLOUD: "" } })
