@@ -450,6 +450,15 @@ describe("detection", () => {
     })
   )
 
+  it.scopedLive("a ds=nocloud that names the host and instance itself is a seed of its own, with no seed files anywhere", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true })
+      instance.write("/proc/cmdline", "console=ttyS0 ds=nocloud;h=only-1;i=iid-1\n")
+      expect(yield* instance.imds(["@hostname"])).toEqual(ok("only-1"))
+      expect(yield* instance.imds(["meta-data/instance-id"])).toEqual(ok("iid-1"))
+    })
+  )
+
   it.scopedLive("incus (priority 5) wins over a SMBIOS string (priority 50)", () =>
     Effect.gen(function* () {
       const instance = yield* patientInstance({ cloud: "incus", instance: { hostname: HOST }, env: { CLOUD: "" } })
