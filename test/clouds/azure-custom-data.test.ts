@@ -71,6 +71,10 @@ describe("ovfCustomData", () => {
     expect(ovfCustomData(bomb)).toEqual({ invalid: "a document type declaration (DOCTYPE, ENTITY) is not read" })
     expect(ovfCustomData(ovfEnv("<![CDATA[QUJD]]>"))).toEqual({ invalid: "CustomData holds markup, not base64 text" })
     expect(ovfCustomData(ovfEnv("QUJD</ns1:CustomData><ns1:CustomData>QUJD"))).toEqual({ invalid: "more than one CustomData" })
+    // an element left open (a document cut short) is no value up to wherever the text ends
+    expect(ovfCustomData(ovfEnv("QUJDQUJD").replace("</ns1:CustomData>", ""))).toEqual({ invalid: "CustomData is not closed" })
+    const cut = ovfEnv("QUJDQUJD")
+    expect(ovfCustomData(cut.slice(0, cut.indexOf("QUJDQUJD") + 4))).toEqual({ invalid: "LinuxProvisioningConfigurationSet is not closed" })
     expect(ovfCustomData(ovfEnv("QUJD").replace("http://schemas.microsoft.com/windowsazure", "urn:other"))).toEqual({
       invalid: "no element is of Azure's namespace (http://schemas.microsoft.com/windowsazure)"
     })

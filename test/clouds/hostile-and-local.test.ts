@@ -166,8 +166,48 @@ describe("incus keeps vendor-data and network-config beside the user-data", () =
   )
 })
 
+describe("incus's user-data keys", () => {
+  it.scopedLive("LXD before its cloud-init.* keys refuses them (403): that is no user-data there, and user.user-data is read; a 403 on user.user-data is an error still", () =>
+    Effect.gen(function* () {
+      const script = "#!/bin/sh\necho legacy\n"
+      const lxd = yield* makeTestInstance({
+        cloud: "incus",
+        instance: { hostname: "c1", userData: bytesOf(script), legacyUserDataKey: true },
+        faults: { overrides: [{ path: "/1.0/config/cloud-init.user-data", status: 403 }] }
+      })
+      expect((yield* lxd.run(["early"])).code).toBe(0)
+      expect(lxd.read("/var/lib/cloud/user-data")).toBe(script)
+      const refused = yield* makeTestInstance({
+        cloud: "incus",
+        instance: { hostname: "c1", userData: bytesOf(script), legacyUserDataKey: true },
+        faults: { overrides: [{ path: "/1.0/config/user.user-data", status: 403 }] }
+      })
+      const early = yield* refused.run(["early"])
+      expect(early.code).toBe(1)
+      expect(early.stderr).toMatch(/\nsave_userdata: incus: cannot read \S+\/1\.0\/config\/user\.user-data: HTTP 403\n/)
+      expect(refused.read("/var/lib/cloud/user-data")).toBeUndefined()
+    })
+  )
+})
+
 describe("incus's public-keys of user.meta-data", () => {
   const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAswVXqfxOkOM1h9osfsETZbgKXK7xQ5XoOozfIXPGGG k@example"
+  it.scopedLive("@ssh-keys of a #cloud-config's (or #alpine-config's) users: the default user's (CLOUD_USER's, or the first named one standing in for it), never another user's", () =>
+    Effect.gen(function* () {
+      const [own, bobs, firsts] = ["Own", "Bob", "First"].map((k) => `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${k} ${k.toLowerCase()}@example`)
+      const keysOf = (userData: string) =>
+        Effect.flatMap(makeTestInstance({ cloud: "incus", instance: { hostname: "c1", userData: bytesOf(userData) } }), (instance) => instance.imds(["@ssh-keys"]))
+      // bob's keys are bob's: user-data's users action installs them in bob's home
+      const listed = `#cloud-config\nusers:\n  - default\n  - name: alpine\n    ssh_authorized_keys: ["${own}"]\n  - name: bob\n    ssh_authorized_keys: ["${bobs}"]\n`
+      expect(yield* keysOf(listed)).toEqual({ code: 0, stdout: `${own}\n`, stderr: "" })
+      // without `default` or `user:`, the first named user is the default one
+      const first = `#cloud-config\nusers:\n  - name: ops\n    ssh_authorized_keys: ["${firsts}"]\n  - name: bob\n    ssh_authorized_keys: ["${bobs}"]\n`
+      expect(yield* keysOf(first)).toEqual({ code: 0, stdout: `${firsts}\n`, stderr: "" })
+      // #alpine-config's are read as #cloud-config's
+      expect(yield* keysOf(`#alpine-config\nssh_authorized_keys: ["${own}"]\n`)).toEqual({ code: 0, stdout: `${own}\n`, stderr: "" })
+    })
+  )
+
   it.scopedLive("a user.meta-data that cannot be read costs a warning, never the user-data's keys", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({
@@ -247,6 +287,13 @@ describe("scaleway", () => {
           ? { code: 0, stdout: vendorData, stderr: "" }
           : { code: 1, stdout: "", stderr: `imds: scaleway: cannot read http://${instance.sim!.endpoint}/vendor_data/cloud-init: it is served only to a source port below 1024, which only root may use\n` }
       )
+    })
+  )
+
+  it.scopedLive("a HOSTNAME /conf writes with blanks around it is the name without them, as every cloud's text datum", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "scaleway", instance: { hostname: "  web-1  " } })
+      expect(yield* instance.imds(["@hostname"])).toMatchObject({ code: 0, stdout: "web-1" })
     })
   )
 })

@@ -439,6 +439,26 @@ describe("detection", () => {
     })
   )
 
+  it.scopedLive("nocloud named on the command line (priority 10) wins over another cloud's SMBIOS string (priority 50), as cloud-init's ds= does", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true })
+      instance.write("/sys/class/dmi/id/sys_vendor", "Hetzner\n")
+      instance.write("/proc/cmdline", "console=ttyS0 ds=nocloud;h=seeded-1\n")
+      instance.write("/var/lib/cloud/seed/nocloud/meta-data", "instance-id: i-1\n")
+      expect(yield* instance.imds(["@hostname"])).toEqual(ok("seeded-1"))
+      expect(instance.read("/var/lib/cloud/.autodetect")).toBe("nocloud\n")
+    })
+  )
+
+  it.scopedLive("a ds=nocloud that names the host and instance itself is a seed of its own, with no seed files anywhere", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true })
+      instance.write("/proc/cmdline", "console=ttyS0 ds=nocloud;h=only-1;i=iid-1\n")
+      expect(yield* instance.imds(["@hostname"])).toEqual(ok("only-1"))
+      expect(yield* instance.imds(["meta-data/instance-id"])).toEqual(ok("iid-1"))
+    })
+  )
+
   it.scopedLive("incus (priority 5) wins over a SMBIOS string (priority 50)", () =>
     Effect.gen(function* () {
       const instance = yield* patientInstance({ cloud: "incus", instance: { hostname: HOST }, env: { CLOUD: "" } })
@@ -489,6 +509,16 @@ describe("detection", () => {
       instance.write("/sys/hypervisor/uuid", "ec2c6e2f-5fac-4fc7-9c82-74127ec14bbb\n")
       expect(yield* instance.imds(["@hostname"])).toEqual(ok(HOST))
       expect(instance.read("/var/lib/cloud/.autodetect")).toBe("aws\n")
+    })
+  )
+
+  it.scopedLive("a plain QEMU VM whose random UUID reads ec2 little-endian is no aws: only a Xen instance's UUID is read so", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true })
+      instance.write("/sys/class/dmi/id/sys_vendor", "QEMU\n")
+      instance.write("/sys/class/dmi/id/product_uuid", "45E12AEC-DCD1-B213-94ED-012345ABCDEF\n")
+      expect(yield* instance.imds(["@hostname"])).toEqual(failed("", "no cloud detected: set CLOUD in /etc/tiny-cloud.conf"))
+      expect(instance.read("/var/lib/cloud/.autodetect")).toBe("unknown\n")
     })
   )
 

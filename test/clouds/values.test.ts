@@ -136,6 +136,9 @@ describe("scaleway's keys", () => {
     expect(scalewayKeys(conf)).toEqual(["ssh-ed25519 AAAAOne one"])
     expect(conf.get("NAME")).toBe("bob's-box")
     expect(conf.get("SSH_PUBLIC_KEYS_0")).toBe("KEY FINGERPRINT")
+    // two apostrophes that read cleanly together (bob's ... don't) are no value across lines: the later one does not close it at its line's end
+    const two = parseConf("NAME=bob's-box\nSSH_PUBLIC_KEYS_0_KEY=ssh-ed25519_AAAAOne\nTAGS_0=don't\n")
+    expect(Object.fromEntries(two)).toEqual({ NAME: "bob's-box", SSH_PUBLIC_KEYS_0_KEY: "ssh-ed25519_AAAAOne", TAGS_0: "don't" })
     expect(conf.get("TAGS_0")).toBe("don't")
   })
 

@@ -12,6 +12,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import fc from "fast-check"
 import { liveHttp } from "../../src/layers/HttpLive.js"
+import { makeRootFs } from "../../src/layers/RootFsLive.js"
 import { PROGRAM } from "../support/harness.js"
 import { actionLines, makeTestInstance } from "../support/instance.js"
 import { describeSystem } from "../support/system.js"
@@ -79,6 +80,32 @@ describe("unbounded answers", () => {
       const r = yield* instance.run(["early"])
       expect(r.code).toBe(1)
       expect(r.stderr).toContain("save_userdata: nocloud: cannot read user-data: larger than 1000 bytes (USERDATA_MAX_BYTES)\n")
+    })
+  )
+
+  it.scopedLive("an answer of exactly the limit is read whole; one byte more is refused, with its length or chunked without one", () =>
+    Effect.gen(function* () {
+      const answers = {
+        length: (n: number) => `HTTP/1.1 200 OK\r\nContent-Length: ${n}\r\n\r\n${"a".repeat(n)}`,
+        chunked: (n: number) => `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${`${(n - 1).toString(16)}\r\n${"a".repeat(n - 1)}\r\n1\r\na\r\n`}0\r\n\r\n`
+      }
+      for (const [framing, answer] of Object.entries(answers)) {
+        for (const n of [1000, 1001]) {
+          const server = yield* rawServer((socket) => socket.end(answer(n)))
+          const r = yield* Effect.either(liveHttp.request({ method: "GET", host: "127.0.0.1", port: server.port, path: "/h", timeoutMs: 5000, maxBytes: 1000 }))
+          const got = r._tag === "Right" ? { length: r.right.body.length } : { refused: r.left._tag }
+          expect({ framing, n, ...got }).toEqual({ framing, n, ...(n === 1000 ? { length: 1000 } : { refused: "HttpAnswerTooLarge" }) })
+        }
+      }
+    })
+  )
+
+  it.scopedLive("an answer whose Content-Length is past the limit is refused at once, not waited for while its server holds it back", () =>
+    Effect.gen(function* () {
+      // the head alone, the connection kept open: the answer is known to be too large before any of its body comes
+      const server = yield* rawServer((socket) => socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${100 * MiB}\r\n\r\n`))
+      const r = yield* Effect.either(liveHttp.request({ method: "GET", host: "127.0.0.1", port: server.port, path: "/h", timeoutMs: 120_000, maxBytes: 1000 }))
+      expect(r).toMatchObject({ _tag: "Left", left: { _tag: "HttpAnswerTooLarge", limit: 1000 } })
     })
   )
 })
@@ -241,6 +268,11 @@ describe("answers in a content coding, which none asked for", () => {
         )
       // 64 MiB of zeros in 64 KiB
       expect(yield* ask(coded("gzip", gzipSync(Buffer.alloc(64 * MiB))))).toMatchObject({ _tag: "Left", left: { _tag: "HttpAnswerTooLarge", limit: MiB } })
+      // in the other codings, and deflate's both forms: too large, never taken for a corrupt answer (asked again until the deadline)
+      const zeros = Buffer.alloc(4 * MiB)
+      for (const bomb of [coded("deflate", deflateSync(zeros)), coded("deflate", deflateRawSync(zeros)), coded("br", brotliCompressSync(zeros))]) {
+        expect(yield* ask(bomb)).toMatchObject({ _tag: "Left", left: { _tag: "HttpAnswerTooLarge", limit: MiB } })
+      }
       expect(yield* ask(coded("gzip", Buffer.from("host1")))).toMatchObject({ _tag: "Left", left: { _tag: "HttpTransportError", reason: "the answer's gzip coding is corrupt" } })
       expect(yield* ask(coded("zstd", Buffer.from("host1")))).toMatchObject({
         _tag: "Left",
@@ -304,6 +336,20 @@ describe("unbounded key lists", () => {
       })
       expect((yield* duplicated.imds(["@ssh-keys"])).stdout).toBe(`${KEY_A}\n`)
       expect(duplicated.sim!.requests.filter((q) => q.path.includes("openssh-key"))).toHaveLength(1)
+    })
+  )
+
+  it.scopedLive.each(["aws", "digitalocean"])("%s: a key list of exactly IMDS_MAX_KEYS keys is read whole; one key more fails it", (cloud) =>
+    Effect.gen(function* () {
+      // aws's is a listing, refused before its keys are fetched; digitalocean's one list, refused as a whole
+      const keys = Array.from({ length: 4 }, (_, i) => `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${i} k${i}`)
+      const exactly = yield* makeTestInstance({ cloud, instance: { hostname: "h", sshKeys: keys.slice(0, 3) } })
+      expect(yield* exactly.imds(["@ssh-keys"], { IMDS_MAX_KEYS: "3" })).toEqual({ code: 0, stdout: `${keys.slice(0, 3).join("\n")}\n`, stderr: "" })
+      const more = yield* makeTestInstance({ cloud, instance: { hostname: "h", sshKeys: keys } })
+      const r = yield* more.imds(["@ssh-keys"], { IMDS_MAX_KEYS: "3" })
+      expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 1, stdout: "" })
+      expect(r.stderr).toMatch(/^imds: [a-z]+: cannot read \S+: more than 3 keys \(IMDS_MAX_KEYS\)\n$/)
+      if (cloud === "aws") expect(more.sim!.requests.filter((q) => q.path.includes("openssh-key"))).toHaveLength(0)
     })
   )
 
@@ -642,6 +688,14 @@ describe("files that are not regular, and the program's own files behind links",
       const final = yield* instance.run(["final"])
       expect(readFileSync(join(dir, "victim"), "utf8")).toBe("untouched\n")
       expect(actionLines(final.stderr)).toContain("   ++ run_userdata: failed")
+      // nor a link to a file of the instance's own: the log is no way to append to /etc/shadow
+      const inside = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/sh\necho script-output\n") } })
+      inside.write("/etc/victim", "untouched\n")
+      mkdirSync(join(inside.root, "var/log"), { recursive: true })
+      symlinkSync("../../etc/victim", join(inside.root, "var/log/user-data.log"))
+      yield* inside.run(["early"])
+      expect(actionLines((yield* inside.run(["final"])).stderr)).toContain("   ++ run_userdata: failed")
+      expect(inside.read("/etc/victim")).toBe("untouched\n")
       // /var/log itself a link to a directory of the host: the log goes where that path is inside ROOT
       const moved = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/sh\necho script-output\n") } })
       rmSync(join(moved.root, "var/log"), { recursive: true, force: true })
@@ -650,6 +704,22 @@ describe("files that are not regular, and the program's own files behind links",
       expect((yield* moved.run(["final"])).code).toBe(0)
       expect(existsSync(join(dir, "user-data.log"))).toBe(false)
       expect(readFileSync(join(moved.root, dir, "user-data.log"), "utf8")).toBe("script-output\n")
+    })
+  )
+
+  it.scopedLive("the NoCloud seed's copies behind links: each link is removed, never the file it names", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
+      instance.write("/var/lib/cloud/seed/nocloud/meta-data", "local-hostname: n1\n")
+      instance.write("/etc/victim", "untouched\n")
+      mkdirSync(join(instance.root, "var/lib/cloud/nocloud"), { recursive: true })
+      // a link of an absolute target (resolved inside ROOT), and one with no seed file to replace it
+      symlinkSync("/etc/victim", join(instance.root, "var/lib/cloud/nocloud/meta-data"))
+      symlinkSync("../../../../etc/victim", join(instance.root, "var/lib/cloud/nocloud/vendor-data"))
+      expect((yield* instance.run(["early"])).code).toBe(0)
+      expect(instance.read("/etc/victim")).toBe("untouched\n")
+      expect(instance.read("/var/lib/cloud/nocloud/meta-data")).toBe("local-hostname: n1\n")
+      expect(existsSync(join(instance.root, "var/lib/cloud/nocloud/vendor-data"))).toBe(false)
     })
   )
 
@@ -690,6 +760,48 @@ describe("a crash's leftovers", () => {
       expect(instance.read("/etc/.hostname.tmp-999999999-0")).toBeUndefined()
       expect(instance.read(`/etc/.hostname.tmp-${process.ppid}-0`)).toBe("someone else's, still writing")
       expect(instance.read("/etc/hostname")).toBe("h\n")
+    })
+  )
+
+  it.scopedLive("without ROOT (a real instance's own run), a link in place of a file or directory the program makes for itself (~/.ssh) is refused too, never written or made through", () =>
+    Effect.gen(function* () {
+      const dir = yield* outside
+      writeFileSync(join(dir, "victim"), "untouched\n")
+      symlinkSync(join(dir, "victim"), join(dir, "status.json"))
+      // and a directory (~/.ssh) made there: one made through a link would have the keys written where it leads
+      mkdirSync(join(dir, "elsewhere"))
+      symlinkSync(join(dir, "elsewhere"), join(dir, ".ssh"))
+      const fs = yield* makeRootFs("")
+      const r = yield* Effect.either(fs.writeAtomic(join(dir, "status.json"), "{}\n", { noFollow: true }))
+      expect(r).toMatchObject({ _tag: "Left", left: { _tag: "FsError", op: "write" } })
+      expect(readFileSync(join(dir, "victim"), "utf8")).toBe("untouched\n")
+      const made = yield* Effect.either(fs.makeDirectory(join(dir, ".ssh"), { mode: 0o700, noFollow: true }))
+      expect(made).toMatchObject({ _tag: "Left", left: { _tag: "FsError", reason: "is a symbolic link; refused" } })
+    })
+  )
+
+  it.scopedLive("a write that fails after its temporary is made leaves the file as it was and no temporary beside it", () =>
+    Effect.gen(function* () {
+      const root = yield* outside
+      writeFileSync(join(root, "hostname"), "old\n")
+      const fs = yield* makeRootFs(root)
+      // an owner no system call takes: the write fails once its bytes are in the temporary
+      const r = yield* Effect.either(fs.writeAtomic(`${root}/hostname`, "new\n", { uid: 2 ** 32, gid: 0 }))
+      expect(r).toMatchObject({ _tag: "Left", left: { _tag: "FsError", op: "write" } })
+      expect(readdirSync(root)).toEqual(["hostname"])
+      expect(readFileSync(join(root, "hostname"), "utf8")).toBe("old\n")
+    })
+  )
+
+  // a boot starts the same programs in the same order: a phase after a crash may well have the pid, and make the names, its crashed run had
+  it.scopedLive("a crashed run's temporary named with this process's own pid is removed, and the file written, not refused as already there", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h.example" } })
+      const leftovers = [0, 1, 2, 3].map((n) => `/etc/.hostname.tmp-${process.pid}-${n}`)
+      for (const file of leftovers) instance.write(file, "half")
+      expect((yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_hostname" })).code).toBe(0)
+      expect(instance.read("/etc/hostname")).toBe("h\n")
+      expect(leftovers.map((file) => instance.read(file))).toEqual(leftovers.map(() => undefined))
     })
   )
 

@@ -6,7 +6,7 @@
  * resident process is not missed; it never outlives final.
  */
 import { execFileSync, spawn } from "node:child_process"
-import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, writeFileSync, writeSync } from "node:fs"
+import { closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, writeFileSync, writeSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, describe, it } from "vitest"
 import { ovfEnvXml } from "../../src/sim/clouds/azure.js"
@@ -383,6 +383,27 @@ describe.concurrent("the resident process of a first boot", () => {
     await logged(instance, "final")
     const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
     expect(tags).toContain(`tiny-cloud/final[${pid}]`)
+  })
+
+  it("a first boot whose services run with umask 0, as mdev and some supervisors start programs, makes nothing under ROOT that others may write", async ({ expect }) => {
+    const { instance, env } = await newInstance("#!/bin/sh\ntrue\n")
+    for (const phase of ["boot", "early", "main", "final"]) expect((await startService(phase, env, ["sh"], "umask 0")).code).toBe(0)
+    // what the phases made (the state directory, ~/.ssh, /etc/hostname...): none writable by its group or others. The stand-ins of
+    // adduser and addgroup make the home and /etc/group with the umask (busybox's own give them their modes): theirs are not looked at
+    const theStandIns = new Set(["/etc/group", "/home", "/home/alpine"])
+    const writable: Array<string> = []
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name)
+        if (entry.isSymbolicLink()) continue
+        const name = path.slice(instance.root.length)
+        if ((lstatSync(path).mode & 0o022) !== 0 && !entry.isSocket() && !entry.isFIFO() && !theStandIns.has(name)) writable.push(name)
+        if (entry.isDirectory()) walk(path)
+      }
+    }
+    walk(instance.root)
+    expect(writable).toEqual([])
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
   })
 
   // the shells OpenRC's services may run under

@@ -99,3 +99,26 @@ it.effect("a program whose arguments are past the system's limit (one package na
     expect(logged.message).toBe("true: cannot be started: its arguments are too long (E2BIG)")
   })
 )
+
+it.effect("a program that exits non-zero fails with its status and the first line it printed to stderr, unless failure is allowed", () =>
+  Effect.gen(function* () {
+    const commands = makeLiveCommands(() => {}, { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+    const failed = yield* Effect.either(commands.run("sh", ["-c", "echo 'no such package' >&2; echo more >&2; exit 3"]))
+    expect(failed).toMatchObject({ _tag: "Left", left: { _tag: "CommandError", command: "sh", exitCode: 3, reason: "exited with status 3: no such package" } })
+    const allowed = yield* commands.run("sh", ["-c", "exit 3"], { allowFailure: true })
+    expect(allowed.exitCode).toBe(3)
+  })
+)
+
+it.scoped("runLogged: a program killed by a signal has the status sh gives it, 128 and the signal's number (SIGKILL 137)", () =>
+  Effect.gen(function* () {
+    const dir = yield* Effect.acquireRelease(
+      Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-logged-"))),
+      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+    )
+    const commands = makeLiveCommands(() => {}, { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+    const status = yield* commands.runLogged("sh", ["-c", "echo before; kill -KILL $$"], { logFile: join(dir, "log"), echo: false })
+    expect(status).toBe(137)
+    expect(readFileSync(join(dir, "log"), "utf8")).toBe("before\n")
+  })
+)

@@ -180,6 +180,34 @@ describe("the session token", () => {
     })
   )
 
+  it.effect("reads made at once wait for one token: it is asked for once, not once by each", () =>
+    Effect.gen(function* () {
+      const asked: Array<string> = []
+      const layer = Layer.succeed(Http, {
+        request: (r) =>
+          Effect.sync(() => asked.push(`${r.method} ${r.path}`)).pipe(
+            // the token's answer takes a while: the other reads come while it is awaited
+            Effect.zipRight(r.method === "PUT" ? Effect.as(Effect.sleep(Duration.millis(100)), ok("token-1")) : Effect.succeed(ok("value")))
+          )
+      })
+      const tokened = makeHttpMetadataClient({
+        cloud: "testcloud",
+        endpoint: "169.254.169.254",
+        root: "/latest/",
+        token: { header: "X-Token", request: { method: "PUT", path: "/latest/api/token", headers: { "X-Token-Ttl-Seconds": "21600" } } }
+      })
+      const reads = yield* Effect.fork(
+        Effect.flatMap(tokened, (c) => Effect.all(["meta-data/hostname", "meta-data/public-keys/", "user-data"].map((p) => c.get(p)), { concurrency: "unbounded" })).pipe(
+          Effect.provide(Layer.merge(layer, settings({})))
+        )
+      )
+      yield* TestClock.adjust(Duration.seconds(1))
+      yield* Fiber.join(reads)
+      expect(asked.filter((a) => a.startsWith("PUT"))).toEqual(["PUT /latest/api/token"])
+      expect(asked.filter((a) => a.startsWith("GET")).sort()).toEqual(["GET /latest/meta-data/hostname", "GET /latest/meta-data/public-keys/", "GET /latest/user-data"])
+    })
+  )
+
   it.effect("refused (HTTP 401) within its lifetime: a new one, and the read again with it", () =>
     Effect.gen(function* () {
       const asked: Array<string> = []

@@ -119,6 +119,27 @@ describe("a large number of parts", () => {
   })
 })
 
+describe("folded headers", () => {
+  it("are read as one line, as Python's email (which writes them folded past 78 characters) and cloud-init read them: a boundary or a type on a continuation line", () => {
+    // the message's own Content-Type, folded before its boundary (a blank, then a tab), and a part's type folded before its charset
+    const source = [
+      "MIME-Version: 1.0",
+      "Content-Type: multipart/mixed;",
+      " \tboundary=\"===============1234567890123456789==\"",
+      "",
+      "--===============1234567890123456789==",
+      "Content-Type:",
+      "\ttext/x-shellscript; charset=\"us-ascii\"",
+      "",
+      "echo folded",
+      "--===============1234567890123456789==--",
+      ""
+    ].join("\n")
+    expect(scriptsOf(source)).toEqual([["part-1", "echo folded"]])
+    expect(analyse(source).warnings).toEqual([])
+  })
+})
+
 describe("nested multipart parts", () => {
   const inner = (boundary: string, parts: ReadonlyArray<string>) => part(`multipart/alternative; boundary="${boundary}"`, multipart(parts, boundary).replace(/^[\s\S]*?\n\n/, ""))
 

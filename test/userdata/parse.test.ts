@@ -540,6 +540,12 @@ describe("write_files", () => {
     expect(config(source).writeFiles.map((f) => [f.path, text(f.content)])).toEqual(["/a", "/b", "/c", "/d", "/e", "/f", "/g", "/h"].map((p) => [p, payload]))
   })
 
+  it("takes an empty encoding as none, as cloud-init does: the content is the text, with no warning of an unknown encoding", () => {
+    const source = `#cloud-config\nwrite_files:\n  - path: /a\n    encoding: ""\n    content: aGk=\n  - path: /b\n    encoding: " "\n    content: plain\n`
+    expect(config(source).writeFiles.map((f) => [f.path, text(f.content)])).toEqual([["/a", "aGk="], ["/b", "plain"]])
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+  })
+
   it("skips an entry whose !!binary content is not base64 (PyYAML refuses it), and a #cloud-config-archive part so given, saying so: never an empty file written for it", () => {
     const source = "#cloud-config\nwrite_files:\n  - {path: /bad, content: !!binary 'a$$$=b'}\n  - {path: /good, content: !!binary aGk=}\n"
     expect(config(source).writeFiles.map((f) => [f.path, text(f.content)])).toEqual([["/good", "hi"]])
