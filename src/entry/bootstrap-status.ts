@@ -3,6 +3,7 @@
  * runs in scripts, from login shells and on every boot, and its whole answer
  * is whether one file exists (the Bootstrap service's `isComplete`, read the
  * same way: the configuration taken leniently, links resolved inside ROOT).
+ * The resident process asks it too, at its start and while it waits.
  */
 import { existsSync } from "node:fs"
 import { bootstrapMarker } from "../domain/bootstrap.js"
@@ -16,12 +17,24 @@ const readConf = (env: Readonly<Record<string, string | undefined>>): string => 
   return "text" in read ? read.text : ""
 }
 
-/** the line `--bootstrap status` prints */
-export const bootstrapStatus = (env: Readonly<Record<string, string | undefined>>): string => {
-  const settings = settingsFromLeniently(env, readConf(env))
+/** the file is there, links resolved inside ROOT (the Bootstrap service's `exists`) */
+const present = (root: string, path: string): boolean => {
   try {
-    return existsSync(resolveInRoot(settings.root, bootstrapMarker(settings.varDir), "follow")) ? "complete\n" : "incomplete\n"
+    return existsSync(resolveInRoot(root, path, "follow"))
   } catch {
-    return "incomplete\n"
+    return false
   }
 }
+
+/** the Bootstrap service's isComplete and isDisabled, and the settings they were read with */
+export const bootstrapState = (env: Readonly<Record<string, string | undefined>>) => {
+  const settings = settingsFromLeniently(env, readConf(env))
+  return {
+    settings,
+    complete: present(settings.root, bootstrapMarker(settings.varDir)),
+    disabled: present(settings.root, `${settings.root}/etc/tiny-cloud.disabled`)
+  }
+}
+
+/** the line `--bootstrap status` prints */
+export const bootstrapStatus = (env: Readonly<Record<string, string | undefined>>): string => (bootstrapState(env).complete ? "complete\n" : "incomplete\n")

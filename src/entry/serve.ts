@@ -20,16 +20,15 @@ import { parseClient, parseRequest, replyEnd, replyLines, residentPaths, SERVER_
 import { makeCachingHttp } from "../layers/CachingHttp.js"
 import { makeLiveCommands } from "../layers/CommandsLive.js"
 import { liveHttp } from "../layers/HttpLive.js"
-import { appLayer, livePlatform } from "../layers/live.js"
+import { appLayer } from "../layers/live.js"
 import { describeCause } from "../programs/failure.js"
-import { Bootstrap } from "../services/Bootstrap.js"
 import { Cloud } from "../services/Cloud.js"
 import { Commands } from "../services/Commands.js"
-import { Config } from "../services/Config.js"
 import { Http } from "../services/Http.js"
 import { Metadata, readingAhead } from "../services/Metadata.js"
 import { Output } from "../services/Output.js"
 import { processAlive } from "../layers/alive.js"
+import { bootstrapState } from "./bootstrap-status.js"
 
 
 /** a process's command name (`/proc/PID/comm`), undefined without /proc */
@@ -152,20 +151,16 @@ const serveOne = async (request: Request, paths: ReturnType<typeof residentPaths
   await reply.end(status)
 }
 
-/** how long to wait for a phase; undefined when there is no first boot to serve */
-const idleSeconds = (env: Readonly<Record<string, string | undefined>>) =>
-  Effect.runPromise(
-    Effect.gen(function* () {
-      const bootstrap = yield* Bootstrap
-      if ((yield* bootstrap.isDisabled) || (yield* bootstrap.isComplete)) return undefined
-      return (yield* Config).residentIdle
-    }).pipe(Effect.scoped, Effect.provide(appLayer(env, "tiny-cloud/serve", livePlatform, { lenientConfig: true })), Effect.orElseSucceed(() => undefined))
-  )
+/** how long to wait for a phase; undefined when there is no first boot to serve (asked every 2 s while waiting: without the Effect runtime) */
+const idleSeconds = (env: Readonly<Record<string, string | undefined>>): number | undefined => {
+  const { settings, complete, disabled } = bootstrapState(env)
+  return disabled || complete ? undefined : settings.residentIdle
+}
 
 export const serve = async (): Promise<number> => {
   const root = (process.env.ROOT ?? "").replace(/\/+$/, "")
   const paths = residentPaths(root)
-  const idle = await idleSeconds(process.env)
+  const idle = idleSeconds(process.env)
   if (idle === undefined) {
     rmSync(paths.starting, { force: true })
     return 0
@@ -252,7 +247,7 @@ export const serve = async (): Promise<number> => {
     waitIdle()
     // the first boot may end without it (final run by hand, or by a client that could not wait for it): then it goes too
     const watch = setInterval(() => {
-      if (!serving) void idleSeconds(process.env).then((left) => left === undefined && !serving && stop(0))
+      if (!serving && idleSeconds(process.env) === undefined) stop(0)
     }, 2000)
     for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.once(signal, () => stop(0))
     let queue = Promise.resolve()

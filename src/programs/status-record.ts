@@ -60,10 +60,12 @@ const saveRun = (run: PhaseRun) =>
 /**
  * what the user-data check warns about (the document is parsed already when a
  * phase used it); user-data of a type nothing here runs (`#include`,
- * `#cloud-boothook`...) is the check's refusal, as `schema` says it
+ * `#cloud-boothook`...) is the check's refusal, as `schema` says it. A script
+ * is run as it is: the check has nothing to say of one, and it is not parsed
+ * (the parser, YAML and Schema stay unloaded, main's before ssh-ready included)
  */
 const userDataWarnings = (type: string) =>
-  type !== "missing"
+  type !== "missing" && type !== "script"
     ? Effect.gen(function* () {
         const analysis = yield* Effect.flatMap(UserData, (u) => u.analysis)
         const { checkAnalysis, formatProblem } = yield* Effect.promise(() => import("../domain/userdata/validate.js"))

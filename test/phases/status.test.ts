@@ -3,16 +3,24 @@
  * and `analyze`, after simulated first boots run in-process.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { mkdirSync, rmSync, statSync, symlinkSync, truncateSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import { settingsFromLeniently } from "../../src/domain/settings.js"
 import { appLayer } from "../../src/layers/live.js"
 import { CommandsLive } from "../../src/layers/CommandsLive.js"
 import { HttpLive } from "../../src/layers/HttpLive.js"
 import { analyzeCommand } from "../../src/programs/analyze.js"
+import { startRun } from "../../src/programs/status-record.js"
+import { makeRootFs } from "../../src/layers/RootFsLive.js"
+import { Config } from "../../src/services/Config.js"
+import { RootFs } from "../../src/services/RootFs.js"
+import { UserData } from "../../src/services/UserData.js"
+import { capturingLog } from "../support/layers.js"
 import { Output } from "../../src/services/Output.js"
 import { makeTestInstance, type TestInstance } from "../support/instance.js"
 import { advancingClock, passTime } from "../support/test-clock.js"
@@ -122,6 +130,31 @@ describe("the run record", () => {
       yield* script.boot()
       expect(record(script).runs.map((r) => r.userDataWarnings)).toEqual([[], [], [], []])
       expect((yield* script.run(["status"])).code).toBe(0)
+    })
+  )
+
+  it.scopedLive("a script's run is recorded without parsing it: the parser, YAML and Schema stay unloaded before ssh-ready", () =>
+    Effect.gen(function* () {
+      const root = mkdtempSync(join(tmpdir(), "tiny-cloud-record-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(root, { recursive: true, force: true })))
+      const log = yield* capturingLog
+      const script = bytes("#!/bin/sh\ntrue\n")
+      const userData = Layer.succeed(UserData, {
+        path: "/var/lib/cloud/user-data",
+        bytes: Effect.succeed(Option.some(script)),
+        unreadable: Effect.succeed(Option.none()),
+        word: Effect.succeed("script"),
+        analysis: Effect.dieMessage("a script was parsed"),
+        save: () => Effect.void,
+        remove: Effect.void
+      })
+      const layers = Layer.mergeAll(userData, log.layer, Layer.succeed(Config, settingsFromLeniently({ ROOT: root }, "")), Layer.effect(RootFs, makeRootFs(root)))
+      const cloud = { name: "aws", known: true, chosenBy: "configured" as const, changes: [], ephemeralNetwork: Effect.succeed(false), readAhead: true, reportReady: Effect.succeed("") }
+      const run = yield* startRun("main", 0, cloud, "script").pipe(Effect.provide(layers))
+      yield* run.finish({ exitCode: 0, actions: [] }).pipe(Effect.provide(layers))
+      expect(yield* log.lines).toEqual([])
+      const runs = (JSON.parse(readFileSync(join(root, STATUS_FILE), "utf8")) as { runs: ReadonlyArray<RecordedRun> }).runs
+      expect(runs.map((r) => [r.phase, r.exitStatus, r.userDataType, r.userDataWarnings])).toEqual([["main", 0, "script", []]])
     })
   )
 

@@ -7,8 +7,12 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import * as Effect from "effect/Effect"
 import { afterEach, describe, expect, it } from "vitest"
-import { bootstrapStatus } from "../../src/entry/bootstrap-status.js"
+import { bootstrapState, bootstrapStatus } from "../../src/entry/bootstrap-status.js"
+import { appLayer, livePlatform } from "../../src/layers/live.js"
+import { Bootstrap } from "../../src/services/Bootstrap.js"
+import { Config } from "../../src/services/Config.js"
 
 const dirs: Array<string> = []
 const temp = () => {
@@ -56,5 +60,53 @@ describe("--bootstrap status", () => {
     expect(bootstrapStatus({ ROOT: root })).toBe("incomplete\n")
     touch(join(root, host, ".bootstrap-complete"))
     expect(bootstrapStatus({ ROOT: root })).toBe("complete\n")
+  })
+})
+
+/** what the Bootstrap service and the configuration say, over the live layers */
+const serviceState = (env: Record<string, string>) =>
+  Effect.runPromise(
+    Effect.gen(function* () {
+      const bootstrap = yield* Bootstrap
+      return { complete: yield* bootstrap.isComplete, disabled: yield* bootstrap.isDisabled, idle: (yield* Config).residentIdle }
+    }).pipe(Effect.scoped, Effect.provide(appLayer(env, "tiny-cloud/serve", livePlatform, { lenientConfig: true })))
+  )
+
+// the resident process asks it at its start and every 2 s while it waits, without building the live layers
+describe("the bootstrap's state as the resident process reads it", () => {
+  it("is what the Bootstrap service and the configuration say: disabled, complete, the idle timeout", async () => {
+    const root = temp()
+    const host = temp()
+    const state = (env: Record<string, string>) => {
+      const { settings, complete, disabled } = bootstrapState(env)
+      return { complete, disabled, idle: settings.residentIdle }
+    }
+    const steps: Array<() => void> = [
+      () => {},
+      () => writeFileSync(join(root, "etc/tiny-cloud.conf"), `TINY_CLOUD_RESIDENT_IDLE=30\nTINY_CLOUD_VAR=${root}/state\nnot a line\n`),
+      () => touch(join(root, "var/lib/cloud/.bootstrap-complete")),
+      () => touch(join(root, "state/.bootstrap-complete")),
+      // a link in /etc resolved inside ROOT: the host's file of that name is not the instance's
+      () => {
+        touch(join(host, "tiny-cloud.disabled"))
+        rmSync(join(root, "etc/tiny-cloud.conf"))
+        rmSync(join(root, "etc"), { recursive: true })
+        symlinkSync(host, join(root, "etc"))
+      },
+      () => touch(join(root, host, "tiny-cloud.disabled"))
+    ]
+    mkdirSync(join(root, "etc"), { recursive: true })
+    const seen = []
+    for (const step of steps) {
+      step()
+      for (const env of [{ ROOT: root }, { ROOT: root, TINY_CLOUD_RESIDENT_IDLE: "5" }] as Array<Record<string, string>>) {
+        const expected = await serviceState(env)
+        expect(state(env)).toEqual(expected)
+        seen.push(expected)
+      }
+    }
+    // every case was met
+    expect(new Set(seen.map((s) => JSON.stringify(s))).size).toBeGreaterThanOrEqual(5)
+    expect(seen.some((s) => s.disabled) && seen.some((s) => s.complete) && seen.some((s) => !s.complete && !s.disabled)).toBe(true)
   })
 })

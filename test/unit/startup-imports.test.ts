@@ -46,6 +46,11 @@ describe("start-up path", () => {
     expect([...loaded].filter((m) => m === "yaml" || m === "src/domain/userdata/parse.ts" || m.startsWith("@effect/cli"))).toEqual([])
   })
 
+  it("the phases load Schema and the user-data schemas only when user-data needs them", () => {
+    const loaded = staticClosure(graph, ["src/entry/main.ts", "src/programs/phase.ts", "src/entry/run.ts", "src/entry/serve.ts"])
+    expect([...loaded].filter((m) => m === "effect/Schema" || m.startsWith("src/schema/"))).toEqual([])
+  })
+
   it("the entry loads no Effect code before it knows what to do", () => {
     const loaded = staticClosure(graph, ["src/entry/main.ts"])
     expect(loaded.has("src/programs/cli.ts")).toBe(true)

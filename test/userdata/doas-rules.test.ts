@@ -1,6 +1,6 @@
 /** cloud-init's check of a user's doas rules: `permit|deny [options] USER [as TARGET] [cmd CMD [args ...]]`, naming that user */
 import { describe, expect, it } from "vitest"
-import { doasRuleNamesUser } from "../../src/domain/userdata/users.js"
+import { doasRuleNamesUser } from "../../src/domain/userdata/doas.js"
 
 describe("a doas rule names its user", () => {
   it.each([

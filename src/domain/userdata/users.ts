@@ -17,6 +17,7 @@ import * as Schema from "effect/Schema"
 import { GroupMembers, UserMap, USER_KEYS } from "../../schema/cloud-config.js"
 import { GroupName, truthOf, UserName } from "../../schema/fields.js"
 import { keyListOf, type ReadContext } from "./common.js"
+import { doasRuleNamesUser } from "./doas.js"
 import { defaultSettings, type DefaultUser, type GroupSpec, type Password, type UserSettings, type UserSpec } from "./model.js"
 import { asMap, decodeOr, issuesOf, type Key, type Notes, show } from "./notes.js"
 
@@ -116,13 +117,6 @@ const FULL_SUDO = "ALL=(ALL) NOPASSWD:ALL"
 
 /** what sudoers takes after a user's name: a host list (`ALL`, `web1, !web2`), `=`, then the rest, on one line */
 const SUDO_RULE = /^\s*(?:!\s*)*[^\s,=!]+(?:\s*,\s*(?:!\s*)*[^\s,=!]+)*\s*=[^\r\n]*$/
-
-const DOAS_OPTION = String.raw`(?:nolog|nopass|persist|keepenv|setenv\s*\{[^}]*\})`
-/** `permit|deny [options] IDENTITY [as TARGET] [cmd CMD [args ...]]`; the identity is captured */
-const DOAS_RULE = new RegExp(String.raw`^(?:permit|deny)(?:\s+${DOAS_OPTION})*\s+(\S+)(?:\s+as\s+\S+)?(?:\s+cmd\s+\S+(?:\s+args(?:\s+\S+)*)?)?\s*$`)
-
-/** cloud-init's check of a user's doas rule: it must name that user, and only then are the user's rules written */
-export const doasRuleNamesUser = (rule: string, user: string): boolean => DOAS_RULE.exec(rule)?.[1] === user
 
 /** the rules (at `path`) when each names the user; otherwise none, as cloud-init writes none then */
 const doasRulesOf = (name: string, rules: ReadonlyArray<string>, path: ReadonlyArray<Key>, notes: Notes): ReadonlyArray<string> => {

@@ -15,7 +15,7 @@ import { PhaseContext } from "../../action.js"
 import { addAccount, currentUser, installKeys } from "../../actions/user.js"
 import { loadUserConfig } from "../load.js"
 import type { AccountOptions, GroupSpec, UserSettings, UserSpec } from "../../../domain/userdata/model.js"
-import { doasRuleNamesUser } from "../../../domain/userdata/users.js"
+import { doasRuleNamesUser } from "../../../domain/userdata/doas.js"
 import { fail, readJournal, system } from "./common.js"
 
 /** what is set on a password: `passwd` only on an account made now; an account made now gets `*` unless it gets a password */
