@@ -861,6 +861,43 @@ snap: {}
       expect(i.read("/etc/ssh/sshd_config")).toBe("Port 22\nPasswordAuthentication yes\nMatch User x\n  X11Forwarding no\n")
     })
   )
+
+  it.scopedLive("ssh_pwauth goes to a drop-in of its own when sshd_config includes sshd_config.d at its top, where an image's drop-in would otherwise win", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nssh_pwauth: true\n")
+      const main = "Include /etc/ssh/sshd_config.d/*.conf\n\nPasswordAuthentication no\nMatch User x\n  X11Forwarding no\n"
+      i.write("/etc/ssh/sshd_config", main)
+      i.write("/etc/ssh/sshd_config.d/60-image.conf", "PasswordAuthentication no\n")
+      i.write("/etc/ssh/sshd_config.d/10-banner.conf", "Banner none\n")
+      expectCodes(yield* phases(i, ["early", "main"]))
+      // sshd reads the drop-ins in their name's order where the Include is, and takes the first value
+      expect(i.read("/etc/ssh/sshd_config.d/50-tiny-cloud.conf")).toBe("PasswordAuthentication yes\n")
+      expect(i.mode("/etc/ssh/sshd_config.d/50-tiny-cloud.conf")).toBe(0o600)
+      expect([i.read("/etc/ssh/sshd_config"), i.read("/etc/ssh/sshd_config.d/60-image.conf")]).toEqual([main, "PasswordAuthentication no\n"])
+      // a rerun changes nothing
+      expect((yield* i.run(["main"])).code).toBe(0)
+      expect(i.read("/etc/ssh/sshd_config.d/50-tiny-cloud.conf")).toBe("PasswordAuthentication yes\n")
+      expect(i.read("/etc/ssh/sshd_config")).toBe(main)
+    })
+  )
+
+  it.scopedLive("ssh_pwauth edits a PasswordAuthentication line above the Include, which sshd reads before any drop-in; one a drop-in reads first is named", () =>
+    Effect.gen(function* () {
+      const above = yield* userDataInstance("#cloud-config\nssh_pwauth: true\n")
+      above.write("/etc/ssh/sshd_config", "PasswordAuthentication no\nInclude /etc/ssh/sshd_config.d/*.conf\n")
+      above.write("/etc/ssh/sshd_config.d/60-image.conf", "PasswordAuthentication no\n")
+      expectCodes(yield* phases(above, ["early", "main"]))
+      expect(above.read("/etc/ssh/sshd_config")).toBe("PasswordAuthentication yes\nInclude /etc/ssh/sshd_config.d/*.conf\n")
+      expect(above.read("/etc/ssh/sshd_config.d/50-tiny-cloud.conf")).toBeUndefined()
+      const first = yield* userDataInstance("#cloud-config\nssh_pwauth: true\n")
+      first.write("/etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\n")
+      first.write("/etc/ssh/sshd_config.d/10-hardening.conf", "passwordauthentication=no\n")
+      const { main } = yield* phases(first, ["early", "main"])
+      expect(main!.code).toBe(0)
+      expect(first.read("/etc/ssh/sshd_config.d/50-tiny-cloud.conf")).toBe("PasswordAuthentication yes\n")
+      expect(main!.stderr).toContain("\nuserdata_ssh_pwauth: /etc/ssh/sshd_config.d/10-hardening.conf sets PasswordAuthentication before /etc/ssh/sshd_config.d/50-tiny-cloud.conf; sshd takes its value\n")
+    })
+  )
 })
 
 describe.concurrent("multipart user-data", () => {

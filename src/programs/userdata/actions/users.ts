@@ -7,6 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import { USERS_JOURNAL } from "../../../domain/append-journal.js"
+import { dropInsBefore, PWAUTH_DROP_IN, pwauthPlace, setsPasswordAuthentication, SSHD_CONFIG, SSHD_DROP_INS, withPasswordAuthentication } from "../../../domain/sshd-config.js"
 import { Config } from "../../../services/Config.js"
 import { err, type Log, warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
@@ -126,20 +127,6 @@ const createGroups = (specs: ReadonlyArray<GroupSpec>) =>
       }
     }
   })
-
-/** `PasswordAuthentication` set once, before any `Match` block (sshd takes the first value; it reads `KEYWORD=VALUE` too) */
-export const withPasswordAuthentication = (config: string, allow: boolean): string => {
-  const line = `PasswordAuthentication ${allow ? "yes" : "no"}`
-  const lines = config.split("\n")
-  const trailing = lines.length > 0 && lines[lines.length - 1] === ""
-  if (trailing) lines.pop()
-  const match = lines.findIndex((l) => /^\s*Match\s/i.test(l))
-  const end = match < 0 ? lines.length : match
-  const at = lines.findIndex((l, i) => i < end && /^\s*PasswordAuthentication\s*[\s=]/i.test(l))
-  if (at >= 0) lines[at] = line
-  else lines.splice(end, 0, line)
-  return `${lines.join("\n")}\n`
-}
 
 /** `packages` installs `name` (`bash`, `bash=5.2.37-r0`) */
 const installs = (packages: ReadonlyArray<string>, name: string) => packages.some((p) => p.split(/[=<>~]/)[0] === name)
@@ -268,18 +255,41 @@ export const sshAuthorizedKeys = Effect.gen(function* () {
   yield* installKeys(user, keys, { append: true, fromUserData: true, action: "ssh_authorized_keys" })
 })
 
-/** cloud-config `ssh_pwauth`: `PasswordAuthentication yes|no` in sshd_config */
+/**
+ * cloud-config `ssh_pwauth`: `PasswordAuthentication yes|no` where sshd reads
+ * it first: in sshd_config, or, when sshd_config includes sshd_config.d
+ * before it sets one (OpenSSH's and Alpine's stock file), in a drop-in of its
+ * own, which comes before an image's `60-...` one. A drop-in read before it
+ * that sets one still wins, and is named.
+ */
 export const userdataSshPwauth = Effect.gen(function* () {
   const { sshPwauth } = yield* loadUserConfig("userdata_ssh_pwauth")
   if (sshPwauth === undefined) return
   const fs = yield* RootFs
-  const file = fs.at("/etc/ssh/sshd_config")
-  const text = yield* fs.readTextIfExists(file)
-  if (Option.isNone(text)) {
-    yield* warn("userdata_ssh_pwauth: no /etc/ssh/sshd_config; left alone")
+  const main = yield* fs.readTextIfExists(fs.at(SSHD_CONFIG))
+  if (Option.isNone(main)) {
+    yield* warn(`userdata_ssh_pwauth: no ${SSHD_CONFIG}; left alone`)
     return
   }
-  const updated = withPasswordAuthentication(text.value, sshPwauth)
-  // the file keeps its mode (a hardened image's 0600) and owner
-  if (updated !== text.value) yield* fs.writeAtomic(file, updated, { keep: true })
+  if (pwauthPlace(main.value) === "main") return yield* setPasswordAuthentication(SSHD_CONFIG, main.value, sshPwauth)
+  const dropIn = `${SSHD_DROP_INS}/${PWAUTH_DROP_IN}`
+  yield* fs.makeDirectory(fs.at(SSHD_DROP_INS), { mode: 0o755 })
+  const text = yield* fs.readTextIfExists(fs.at(dropIn))
+  yield* setPasswordAuthentication(dropIn, Option.getOrElse(text, () => ""), sshPwauth)
+  const earlier = yield* Effect.findFirst(dropInsBefore(yield* fs.readDirectory(fs.at(SSHD_DROP_INS)), PWAUTH_DROP_IN), (name) =>
+    fs.readTextIfExists(fs.at(`${SSHD_DROP_INS}/${name}`)).pipe(
+      Effect.map(Option.exists(setsPasswordAuthentication)),
+      // one that cannot be read (a directory named *.conf) is sshd's to refuse; ours is written
+      Effect.orElseSucceed(() => false)
+    )
+  )
+  if (Option.isSome(earlier)) yield* warn(`userdata_ssh_pwauth: ${SSHD_DROP_INS}/${earlier.value} sets PasswordAuthentication before ${dropIn}; sshd takes its value`)
 })
+
+/** the file keeps its mode (a hardened image's 0600) and owner; a new drop-in is root's alone, as sshd_config may be */
+const setPasswordAuthentication = (path: string, text: string, allow: boolean) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    const updated = withPasswordAuthentication(text, allow)
+    if (updated !== text) yield* fs.writeAtomic(fs.at(path), updated, { keep: true, mode: 0o600 })
+  })
