@@ -602,6 +602,15 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("a network-interfaces without a final line break (a quoted YAML string, a |- block) is written with one, as a text file ends", () =>
+    Effect.gen(function* () {
+      const meta = `local-hostname: n1\nnetwork-interfaces: "auto eth0\\niface eth0 inet dhcp"\n`
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": meta })
+      expect((yield* instance.run(["boot"])).code).toBe(0)
+      expect(instance.read("/etc/network/interfaces")).toBe("auto eth0\niface eth0 inet dhcp\n")
+    })
+  )
+
   it.scopedLive("only IP addresses become nameserver lines; anything else in the list is named in a warning", () =>
     Effect.gen(function* () {
       const meta =
