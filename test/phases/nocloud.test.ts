@@ -602,12 +602,15 @@ describe("first boot on nocloud", () => {
     })
   )
 
-  it.scopedLive("a network-interfaces without a final line break (a quoted YAML string, a |- block) is written with one, as a text file ends", () =>
+  it.scopedLive("a network-interfaces without a final line break (a quoted YAML string, a |- block) is written with one, as a text file ends; with DHCP in it, the meta-data's nameservers are left to DHCP", () =>
     Effect.gen(function* () {
-      const meta = `local-hostname: n1\nnetwork-interfaces: "auto eth0\\niface eth0 inet dhcp"\n`
+      const meta = `local-hostname: n1\nnetwork-interfaces: "auto eth0\\niface eth0 inet dhcp"\nresolv_conf:\n  nameservers: [10.0.0.2]\n`
       const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": meta })
+      instance.write("/etc/resolv.conf", "nameserver 192.0.2.53\n")
       expect((yield* instance.run(["boot"])).code).toBe(0)
       expect(instance.read("/etc/network/interfaces")).toBe("auto eth0\niface eth0 inet dhcp\n")
+      // DHCP configures the nameservers: the meta-data's are not added
+      expect(instance.read("/etc/resolv.conf")).toBe("nameserver 192.0.2.53\n")
     })
   )
 
