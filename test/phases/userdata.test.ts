@@ -298,6 +298,11 @@ apk:
       expect((yield* i.run(["main"])).code).toBe(0)
       expect(i.read("/etc/apk/repositories")!.split("\n").filter((l) => l.includes("v3.21/main"))).toHaveLength(1)
       expect(i.read("/etc/apk/repositories")).toContain("https://dl-cdn.alpinelinux.org/alpine/edge/main\n")
+      // os-release(5) allows the value quoted
+      i.write("/etc/os-release", 'ID=alpine\nVERSION_ID="3.20.3"\n')
+      rmSync(join(i.root, "var/lib/cloud/.bootstrap-complete"), { force: true })
+      expect((yield* i.run(["main"])).code).toBe(0)
+      expect(i.read("/etc/apk/repositories")).toContain("https://dl-cdn.alpinelinux.org/alpine/v3.20/main\n")
     })
   )
 
@@ -642,6 +647,17 @@ describe.concurrent("#alpine-config apk cache", () => {
       const main = yield* full.run(["main"])
       expect(main.stderr).toContain("userdata_apk_cache: /etc/apk/cache is a directory with files in it; left alone\n")
       expect(full.read("/etc/apk/cache/APKINDEX.tar.gz")).toBe("x")
+    })
+  )
+
+  it.scopedLive("an empty or blank cache is no cache: no /etc/apk/cache link to the root directory", () =>
+    Effect.gen(function* () {
+      for (const cache of ['""', '"  "']) {
+        const i = yield* userDataInstance(`#alpine-config\napk:\n  cache: ${cache}\n`)
+        yield* i.run(["early"])
+        expect((yield* i.run(["main"])).code).toBe(0)
+        expect(() => lstatSync(join(i.root, "etc/apk/cache"))).toThrow()
+      }
     })
   )
 
