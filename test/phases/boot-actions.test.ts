@@ -126,6 +126,16 @@ describe("boot phase actions", () => {
     })
   )
 
+  it.scopedLive("set_ephemeral_network: a udhcpc that gets no answer (no DHCP server) is given IMDS_DEADLINE, then a warning; the boot phase goes on", () =>
+    Effect.gen(function* () {
+      // every command takes 2 s: udhcpc outlasts a deadline of 1 s
+      const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "web.example.org" }, commandDelayMs: 2000 })
+      const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "set_ephemeral_network", IMDS_DEADLINE: "1" })
+      expect(r.code).toBe(0)
+      expect(r.stderr).toContain("\nset_ephemeral_network: no DHCP lease on eth0 within 1 s (IMDS_DEADLINE); the boot goes on without it\n")
+    })
+  )
+
   it.scopedLive("set_default_interfaces falls back to the first interface and leaves an existing file alone", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws", interfaces: [{ name: "eth0", mac: "02:00:00:00:00:01", up: false }] })
