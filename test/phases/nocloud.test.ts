@@ -614,6 +614,14 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("a blank network-interfaces is none: the default stanzas are written", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": `local-hostname: n1\nnetwork-interfaces: " \\n"\n` })
+      expect((yield* instance.run(["boot"])).code).toBe(0)
+      expect(instance.read("/etc/network/interfaces")).toMatch(/^auto lo\niface lo inet loopback\n\nauto eth0\n/)
+    })
+  )
+
   it.scopedLive("only IP addresses become nameserver lines; anything else in the list is named in a warning", () =>
     Effect.gen(function* () {
       const meta =
