@@ -505,9 +505,16 @@ packages: [testing-only]
       }
       disk("vdb", 2_000_000)
       disk("vdc", 9_000_000, ["vdc1"])
+      // a partition is never a disk to install to, however large
+      i.write("/sys/class/block/vdc1/size", "8000000\n")
       disk("vdd", 4_000_000)
       disk("loop0", 8_000_000)
       disk("sr0", 8_000_000)
+      // a whole disk mounted as it is (no partitions), and one an LVM or RAID device holds, are in use
+      disk("vde", 7_000_000)
+      i.write("/proc/mounts", `${i.read("/proc/mounts") ?? ""}/dev/vde /data ext4 rw 0 0\n`)
+      disk("vdf", 6_000_000)
+      i.write("/sys/class/block/vdf/holders/dm-0", "")
       expectCodes(yield* phases(i, ["early", "main"]))
       const final = yield* i.run(["final"])
       expectCodes({ final })
