@@ -127,6 +127,15 @@ describeSystem("vnic-eth-hotplug", { tools: { flock: "util-linux" } }, () => {
     })
   )
 
+  it.scopedLive("an assembly that fails (no DEFAULT for the new NIC) leaves no empty interfaces file where there was none: set_default_interfaces would take it for a configuration", () =>
+    Effect.gen(function* () {
+      const instance = yield* pretendInstance("started")
+      rmSync(join(instance.root, "etc/network/interfaces.d/DEFAULT"))
+      expect((yield* event(instance, "add", "eth3")).code).toBe(1)
+      expect(instance.read("/etc/network/interfaces")).toBeUndefined()
+    })
+  )
+
   it.scopedLive("networking not started: the interfaces file is rebuilt, nothing is brought up or cleaned up", () =>
     Effect.gen(function* () {
       const instance = yield* pretendInstance("stopped")
