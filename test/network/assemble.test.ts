@@ -29,6 +29,8 @@ it.scopedLive("lo, then eth* by number, then the other stanzas by name; missing 
     instance.write("/etc/network/interfaces.d/wg0", "auto wg0\niface wg0\n  use wireguard")
     instance.write("/etc/network/interfaces.d/br0", "auto br0\niface br0\n  bridge-ports none\n")
     instance.write("/etc/network/interfaces", "auto lo\niface lo inet loopback\n")
+    // a directory there (an operator's old stanzas put aside) is no stanza
+    instance.write("/etc/network/interfaces.d/old/eth0", "auto eth0\niface eth0 inet static\n")
 
     const r = yield* instance.run(["assemble-interfaces"])
 

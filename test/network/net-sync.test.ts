@@ -12,6 +12,7 @@ import * as TestClock from "effect/TestClock"
 import { routeHelper } from "../../src/programs/cli.js"
 import type { SimInstance } from "../../src/sim/simulator.js"
 import { makeTestInstance, type InstanceOptions } from "../support/instance.js"
+import type { Invocation } from "../support/layers.js"
 import { fakeIp, type FakeIp } from "./fake-ip.js"
 
 const ETH0 = "02:00:00:00:00:01"
@@ -324,5 +325,20 @@ it.scopedLive("an IPv6 address the interface has with another prefix (DHCPv6's, 
     const before = ip.calls().length
     expect(yield* instance.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
     expect(ip.calls().slice(before).filter((c) => !SHOWS.test(c))).toEqual([])
+  })
+)
+
+it.scopedLive("a route of table 10001 that ip refuses (the subnet route as much as the default one) is its FAIL line and exit 1; the rest is still synced", () =>
+  Effect.gen(function* () {
+    const ip = machine()
+    const refused = (i: Invocation) =>
+      i.command === "ip" && i.args.join(" ").startsWith("-4 route add 10.0.1.0/24 ")
+        ? { exitCode: 2, stderr: new TextEncoder().encode("RTNETLINK answers: Invalid argument\n") }
+        : ip.answer(i)
+    const instance = yield* makeTestInstance({ interfaces, answer: refused, instance: metadata({ ipv4: ["10.0.1.20", "10.0.1.21"] }) })
+    const r = yield* instance.run(["net-sync", "eth1"])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe("imds-net-sync: FAIL: ip -4 route add 10.0.1.0/24 dev eth1 proto kernel scope link src 10.0.1.20 table 10001\n")
+    expect(ip.addresses("eth1")).toContain("10.0.1.21/32")
   })
 )

@@ -61,17 +61,19 @@ it.scopedLive("links sdF and xvdF, with the partition number, to the device; rem
     const { instance, dev, event } = yield* setUp()
     writeFileSync(join(dev, "sda"), "")
     symlinkSync("vda", join(dev, "xvda"))
+    // a link of another's to the same device (mdev's own `root`) is not this helper's to remove
+    symlinkSync("nvme1n1", join(dev, "root"))
 
     expect(yield* event("nvme1n1", "add")).toEqual({ code: 0, stdout: "", stderr: "" })
     // mdev's scan at boot runs it with no ACTION: an add
     expect(yield* event("nvme2n1p2")).toEqual({ code: 0, stdout: "", stderr: "" })
-    expect(links(dev)).toEqual({ sda: "device", sdf: "nvme1n1", xvdf: "nvme1n1", sdg2: "nvme2n1p2", xvdg2: "nvme2n1p2", xvda: "vda" })
+    expect(links(dev)).toEqual({ sda: "device", sdf: "nvme1n1", xvdf: "nvme1n1", sdg2: "nvme2n1p2", xvdg2: "nvme2n1p2", xvda: "vda", root: "nvme1n1" })
     expect(instance.commands()).toEqual(["nvme id-ctrl /dev/nvme1n1 -b", "nvme id-ctrl /dev/nvme2n1 -b"])
 
     expect(yield* event("nvme1n1", "remove")).toEqual({ code: 0, stdout: "", stderr: "" })
-    expect(links(dev)).toEqual({ sda: "device", sdg2: "nvme2n1p2", xvdg2: "nvme2n1p2", xvda: "vda" })
+    expect(links(dev)).toEqual({ sda: "device", sdg2: "nvme2n1p2", xvdg2: "nvme2n1p2", xvda: "vda", root: "nvme1n1" })
     expect(yield* event("nvme2n1p2", "remove")).toEqual({ code: 0, stdout: "", stderr: "" })
-    expect(links(dev)).toEqual({ sda: "device", xvda: "vda" })
+    expect(links(dev)).toEqual({ sda: "device", xvda: "vda", root: "nvme1n1" })
   })
 )
 

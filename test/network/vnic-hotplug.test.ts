@@ -115,6 +115,27 @@ describeSystem("vnic-eth-hotplug", { tools: { flock: "util-linux" } }, () => {
     })
   )
 
+  it.scopedLive("remove: a udhcpc pid file that names no DHCP client of its own (1 is init, -1 every process, 0 the group, junk) is never passed to kill", () =>
+    Effect.gen(function* () {
+      for (const pid of ["1", "-1", "0", "07", "12 34", "x"]) {
+        const instance = yield* pretendInstance("started")
+        instance.write("/run/udhcpc.eth2.pid", `${pid}\n`)
+        expect((yield* event(instance, "remove", "eth2")).code).toBe(0)
+        expect(instance.commands().filter((c) => c.startsWith("kill"))).toEqual([])
+        expect(instance.read("/run/ifstate")).toBe("lo=lo 1\neth1=eth1 1\n")
+      }
+    })
+  )
+
+  it.scopedLive("an assembly that fails (no DEFAULT for the new NIC) leaves no empty interfaces file where there was none: set_default_interfaces would take it for a configuration", () =>
+    Effect.gen(function* () {
+      const instance = yield* pretendInstance("started")
+      rmSync(join(instance.root, "etc/network/interfaces.d/DEFAULT"))
+      expect((yield* event(instance, "add", "eth3")).code).toBe(1)
+      expect(instance.read("/etc/network/interfaces")).toBeUndefined()
+    })
+  )
+
   it.scopedLive("networking not started: the interfaces file is rebuilt, nothing is brought up or cleaned up", () =>
     Effect.gen(function* () {
       const instance = yield* pretendInstance("stopped")

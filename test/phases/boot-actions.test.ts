@@ -126,6 +126,16 @@ describe("boot phase actions", () => {
     })
   )
 
+  it.scopedLive("set_ephemeral_network: a udhcpc that gets no answer (no DHCP server) is given IMDS_DEADLINE, then a warning; the boot phase goes on", () =>
+    Effect.gen(function* () {
+      // every command takes 2 s: udhcpc outlasts a deadline of 1 s
+      const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "web.example.org" }, commandDelayMs: 2000 })
+      const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "set_ephemeral_network", IMDS_DEADLINE: "1" })
+      expect(r.code).toBe(0)
+      expect(r.stderr).toContain("\nset_ephemeral_network: no DHCP lease on eth0 within 1 s (IMDS_DEADLINE); the boot goes on without it\n")
+    })
+  )
+
   it.scopedLive("set_default_interfaces falls back to the first interface and leaves an existing file alone", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws", interfaces: [{ name: "eth0", mac: "02:00:00:00:00:01", up: false }] })
@@ -148,6 +158,18 @@ describe("boot phase actions", () => {
       expect(instance.read("/etc/mdev.conf")).toBe(
         "-nvme[0-9]+n.*\troot:disk 0660 */lib/mdev/nvme-ebs-links\nnvme.*\troot:disk 0660\neth[0-9]\troot:root 0644 */lib/mdev/vnic-eth-hotplug\n\n# fallback\n(.*)\troot:root 0660\n"
       )
+    })
+  )
+
+  it.scopedLive("install_hotplugs: an mdev.conf with neither a matching rule nor `# fallback`, its last line unended, gets the rule on a line of its own; vnic_eth_hotplug assembles the interfaces of the NICs attached at launch", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", env: { HOTPLUG_MODULES: "vnic_eth_hotplug" } })
+      instance.write("/lib/mdev/vnic-eth-hotplug", "#!/bin/sh\n")
+      instance.write("/etc/mdev.conf", "null\troot:root 666")
+      expect((yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "install_hotplugs" })).code).toBe(0)
+      expect(instance.read("/etc/mdev.conf")).toBe("null\troot:root 666\neth[0-9]\troot:root 0644 */lib/mdev/vnic-eth-hotplug\n")
+      // a NIC attached at launch gets no hotplug event: its stanza comes from this run
+      expect(instance.commands()).toContain("assemble-interfaces")
     })
   )
 
@@ -185,6 +207,10 @@ describe("boot phase actions", () => {
       expect(actionLines(r.stderr)).toEqual(["   ++ install_hotplugs: starting", "   ++ install_hotplugs: done", "   ++ enable_sshd: starting", "   ++ enable_sshd: done"])
       expect(r.stderr).toContain("\ninstall_hotplugs: unsupported HOTPLUG_TYPE 'udev'\n\t  >> nvme_ebs_links: installing\n\t  >> nvme_ebs_links: unknown\n")
       expect(instance.read("/etc/mdev.conf")).toBe(before)
+      // with no modules there is nothing to install: the hotplug system is not looked at, no error line
+      const none = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "install_hotplugs", HOTPLUG_MODULES: "", HOTPLUG_TYPE: "udev" })
+      expect(none.code).toBe(0)
+      expect(none.stderr).toBe("\n   ++ install_hotplugs: starting\n   ++ install_hotplugs: done\n")
     })
   )
 

@@ -602,17 +602,38 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("a network-interfaces without a final line break (a quoted YAML string, a |- block) is written with one, as a text file ends; with DHCP in it, the meta-data's nameservers are left to DHCP", () =>
+    Effect.gen(function* () {
+      const meta = `local-hostname: n1\nnetwork-interfaces: "auto eth0\\niface eth0 inet dhcp"\nresolv_conf:\n  nameservers: [10.0.0.2]\n`
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": meta })
+      instance.write("/etc/resolv.conf", "nameserver 192.0.2.53\n")
+      expect((yield* instance.run(["boot"])).code).toBe(0)
+      expect(instance.read("/etc/network/interfaces")).toBe("auto eth0\niface eth0 inet dhcp\n")
+      // DHCP configures the nameservers: the meta-data's are not added
+      expect(instance.read("/etc/resolv.conf")).toBe("nameserver 192.0.2.53\n")
+    })
+  )
+
+  it.scopedLive("a blank network-interfaces is none: the default stanzas are written", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": `local-hostname: n1\nnetwork-interfaces: " \\n"\n` })
+      expect((yield* instance.run(["boot"])).code).toBe(0)
+      expect(instance.read("/etc/network/interfaces")).toMatch(/^auto lo\niface lo inet loopback\n\nauto eth0\n/)
+    })
+  )
+
   it.scopedLive("only IP addresses become nameserver lines; anything else in the list is named in a warning", () =>
     Effect.gen(function* () {
       const meta =
         `local-hostname: n1\nnetwork-interfaces: |\n  auto eth0\n  iface eth0 inet static\n    address 10.0.0.9/24\nresolv_conf:\n  nameservers:\n` +
-        `    - 10.0.0.2\n    - "10.0.0.3\\nsearch evil.example"\n    - [nested]\n    - 2001:db8::53\n    - fe80::1%eth0\n    - "\\u009b2J\\x7f\\u202eevil"\n`
+        `    - 10.0.0.2\n    - "10.0.0.3\\nsearch evil.example"\n    - [nested]\n    - 2001:db8::53\n    - fe80::1%eth0\n    - fe80::2%eth0%lo\n    - "\\u009b2J\\x7f\\u202eevil"\n`
       const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": meta })
       const boot = yield* instance.run(["boot"])
       expect(boot.code).toBe(0)
       expect(instance.read("/etc/resolv.conf")).toBe("nameserver 10.0.0.2\nnameserver 10.0.0.3\nnameserver 2001:db8::53\nnameserver fe80::1%eth0\n")
       expect(boot.stderr).toContain('set_network_interfaces: ignoring nameserver "search evil.example": not an IP address\n')
       expect(boot.stderr).toContain('set_network_interfaces: ignoring nameserver "[\\"nested\\"]": not an IP address\n')
+      expect(boot.stderr).toContain('set_network_interfaces: ignoring nameserver "fe80::2%eth0%lo": not an IP address\n')
       // a character a terminal or the console acts on (CSI as one character, DEL, a right-to-left override) is escaped as JSON escapes ESC
       expect(boot.stderr).toContain('set_network_interfaces: ignoring nameserver "\\u009b2J\\u007f\\u202eevil": not an IP address\n')
       expect(boot.stderr).not.toMatch(/[\x7f-\x9f\u202e]/)

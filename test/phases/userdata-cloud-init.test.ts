@@ -683,6 +683,26 @@ describe.concurrent("cloud-config ntp", () => {
     })
   )
 
+  it.scopedLive("allow alone names no time source: the package's own sources and initstepslew stay, no makestep", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nntp:\n  allow: [10.0.0.0/8]\n")
+      i.write("/etc/chrony/chrony.conf", "pool pool.ntp.org iburst\ninitstepslew 10 pool.ntp.org\n")
+      const { main } = yield* firstBoot(i)
+      expect(main.code).toBe(0)
+      expect(i.read("/etc/chrony/chrony.conf")).toBe("pool pool.ntp.org iburst\ninitstepslew 10 pool.ntp.org\nallow 10.0.0.0/8\n")
+    })
+  )
+
+  it.scopedLive("openntpd: a server is `server`, a pool `servers` (each of its addresses a source); the stock ones commented out", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nntp:\n  ntp_client: openntpd\n  servers: [ntp1.example]\n  pools: [pool.example]\n")
+      i.write("/etc/ntpd.conf", "servers pool.ntp.org\n")
+      const { main } = yield* firstBoot(i)
+      expect(main.code).toBe(0)
+      expect(i.read("/etc/ntpd.conf")).toBe("#servers pool.ntp.org\nserver ntp1.example\nservers pool.example\n")
+    })
+  )
+
   it.scopedLive("a makestep of the image's own is kept, none added beside it", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance("#cloud-config\nntp:\n  pools: [pool.example]\n")

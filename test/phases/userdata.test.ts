@@ -298,6 +298,11 @@ apk:
       expect((yield* i.run(["main"])).code).toBe(0)
       expect(i.read("/etc/apk/repositories")!.split("\n").filter((l) => l.includes("v3.21/main"))).toHaveLength(1)
       expect(i.read("/etc/apk/repositories")).toContain("https://dl-cdn.alpinelinux.org/alpine/edge/main\n")
+      // os-release(5) allows the value quoted
+      i.write("/etc/os-release", 'ID=alpine\nVERSION_ID="3.20.3"\n')
+      rmSync(join(i.root, "var/lib/cloud/.bootstrap-complete"), { force: true })
+      expect((yield* i.run(["main"])).code).toBe(0)
+      expect(i.read("/etc/apk/repositories")).toContain("https://dl-cdn.alpinelinux.org/alpine/v3.20/main\n")
     })
   )
 
@@ -500,9 +505,16 @@ packages: [testing-only]
       }
       disk("vdb", 2_000_000)
       disk("vdc", 9_000_000, ["vdc1"])
+      // a partition is never a disk to install to, however large
+      i.write("/sys/class/block/vdc1/size", "8000000\n")
       disk("vdd", 4_000_000)
       disk("loop0", 8_000_000)
       disk("sr0", 8_000_000)
+      // a whole disk mounted as it is (no partitions), and one an LVM or RAID device holds, are in use
+      disk("vde", 7_000_000)
+      i.write("/proc/mounts", `${i.read("/proc/mounts") ?? ""}/dev/vde /data ext4 rw 0 0\n`)
+      disk("vdf", 6_000_000)
+      i.write("/sys/class/block/vdf/holders/dm-0", "")
       expectCodes(yield* phases(i, ["early", "main"]))
       const final = yield* i.run(["final"])
       expectCodes({ final })
@@ -642,6 +654,17 @@ describe.concurrent("#alpine-config apk cache", () => {
       const main = yield* full.run(["main"])
       expect(main.stderr).toContain("userdata_apk_cache: /etc/apk/cache is a directory with files in it; left alone\n")
       expect(full.read("/etc/apk/cache/APKINDEX.tar.gz")).toBe("x")
+    })
+  )
+
+  it.scopedLive("an empty or blank cache is no cache: no /etc/apk/cache link to the root directory", () =>
+    Effect.gen(function* () {
+      for (const cache of ['""', '"  "']) {
+        const i = yield* userDataInstance(`#alpine-config\napk:\n  cache: ${cache}\n`)
+        yield* i.run(["early"])
+        expect((yield* i.run(["main"])).code).toBe(0)
+        expect(() => lstatSync(join(i.root, "etc/apk/cache"))).toThrow()
+      }
     })
   )
 

@@ -115,6 +115,19 @@ it.scopedLive("expand_root: /dev/root is the kernel's own root= (a quoted one un
   })
 )
 
+it.scopedLive("expand_root: the root is the last mount on / (an initramfs's rootfs comes first), and the last root= of the command line, as the kernel takes it", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws" } })
+    instance.write("/proc/mounts", "rootfs / rootfs rw 0 0\n/dev/vda2 / ext4 rw 0 0\n")
+    expect((yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })).code).toBe(0)
+    expect(instance.commands()).toEqual(["sfdisk -q --no-reread -N 2 /dev/vda", "partx -u /dev/vda", "resize2fs /dev/vda2"])
+    instance.write("/proc/mounts", "/dev/root / ext4 rw 0 0\n")
+    instance.write("/proc/cmdline", "BOOT_IMAGE=/boot/vmlinuz-virt root=/dev/vdb1 quiet root=/dev/vda2\n")
+    expect((yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })).code).toBe(0)
+    expect(instance.commands().slice(3)).toEqual(["sfdisk -q --no-reread -N 2 /dev/vda", "partx -u /dev/vda", "resize2fs /dev/vda2"])
+  })
+)
+
 it.scopedLive("expand_root: /dev/root whose root= names no link the image has (PARTUUID= under mdev) is the device the mounted root's number names", () =>
   Effect.gen(function* () {
     const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws" } })
