@@ -904,6 +904,17 @@ snap: {}
     })
   )
 
+  it.scopedLive("ssh_pwauth edits sshd_config when its sshd_config.d is a file: the Include reads nothing there, and no drop-in can be made", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nssh_pwauth: true\n")
+      i.write("/etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\nPasswordAuthentication no\n")
+      i.write("/etc/ssh/sshd_config.d", "not a directory\n")
+      expectCodes(yield* phases(i, ["early", "main"]))
+      expect(i.read("/etc/ssh/sshd_config")).toBe("Include /etc/ssh/sshd_config.d/*.conf\nPasswordAuthentication yes\n")
+      expect(i.read("/etc/ssh/sshd_config.d")).toBe("not a directory\n")
+    })
+  )
+
   it.scopedLive("ssh_pwauth edits a PasswordAuthentication line above the Include, which sshd reads before any drop-in; one a drop-in reads first is named", () =>
     Effect.gen(function* () {
       const above = yield* userDataInstance("#cloud-config\nssh_pwauth: true\n")

@@ -48,4 +48,19 @@ describeSystem("ssh_pwauth as sshd -T reads it", { tools: { sshd: "openssh-serve
         expect(sshdTakes(i, "after")).toBe(expected)
       })
     )
+
+  it.scopedLive("ssh_pwauth: true where sshd_config.d is a file, which the Include reads nothing from", () =>
+    Effect.gen(function* () {
+      const i = yield* makeTestInstance({
+        cloud: "aws",
+        env: PATIENT_METADATA,
+        instance: { hostname: "ip-10-0-0-1.ec2.internal", sshKeys: [], userData: new TextEncoder().encode("#cloud-config\nssh_pwauth: true\n") }
+      })
+      i.write("/etc/ssh/sshd_config", `${STOCK}PasswordAuthentication no\n`)
+      i.write("/etc/ssh/sshd_config.d", "not a directory\n")
+      expect(sshdTakes(i, "before")).toBe("no")
+      for (const phase of ["early", "main"]) expect((yield* i.run([phase])).code).toBe(0)
+      expect(sshdTakes(i, "after")).toBe("yes")
+    })
+  )
 })

@@ -258,8 +258,8 @@ export const sshAuthorizedKeys = Effect.gen(function* () {
 /**
  * cloud-config `ssh_pwauth`: `PasswordAuthentication yes|no` where sshd reads
  * it first: in sshd_config, or, when sshd_config includes sshd_config.d
- * before it sets one (OpenSSH's and Alpine's stock file), in a drop-in of its
- * own, which comes before an image's `60-...` one. A drop-in read before it
+ * before it sets one (OpenSSH's and Alpine's stock file) and sshd_config.d is
+ * no file, in a drop-in of its own, which comes before an image's `60-...` one. A drop-in read before it
  * that sets one still wins, and is named.
  */
 export const userdataSshPwauth = Effect.gen(function* () {
@@ -271,7 +271,9 @@ export const userdataSshPwauth = Effect.gen(function* () {
     yield* warn(`userdata_ssh_pwauth: no ${SSHD_CONFIG}; left alone`)
     return
   }
-  if (pwauthPlace(main.value) === "main") return yield* setPasswordAuthentication(SSHD_CONFIG, main.value, sshPwauth)
+  // a sshd_config.d that is there but no directory (a file) gives the Include nothing to read: sshd_config's line is the one sshd takes
+  const noDropIns = (yield* fs.exists(fs.at(SSHD_DROP_INS))) && !(yield* fs.isDirectory(fs.at(SSHD_DROP_INS)))
+  if (noDropIns || pwauthPlace(main.value) === "main") return yield* setPasswordAuthentication(SSHD_CONFIG, main.value, sshPwauth)
   const dropIn = `${SSHD_DROP_INS}/${PWAUTH_DROP_IN}`
   yield* fs.makeDirectory(fs.at(SSHD_DROP_INS), { mode: 0o755 })
   const text = yield* fs.readTextIfExists(fs.at(dropIn))
