@@ -2,6 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { ImdsError } from "../domain/errors.js"
+import { truthOf } from "../domain/truth.js"
 import { userDataWord } from "../domain/userdata/type.js"
 import { bytesOf, lines, sortedUnique, textOf } from "../domain/text.js"
 import { Config } from "../services/Config.js"
@@ -35,8 +36,9 @@ const USER_META_DATA = "/1.0/config/user.meta-data"
 /** each datum under its current config key first (`cloud-init.*`), then its older one (`user.*`) */
 const USER_DATA = ["/1.0/config/cloud-init.user-data", "/1.0/config/user.user-data"]
 /** kept beside the saved user-data, as `$TINY_CLOUD_VAR/NAME`, for what applies them */
+const VENDOR_DATA = ["/1.0/config/cloud-init.vendor-data", "/1.0/config/user.vendor-data"]
 const COMPANIONS = [
-  { name: "vendor-data", keys: ["/1.0/config/cloud-init.vendor-data", "/1.0/config/user.vendor-data"] },
+  { name: "vendor-data", keys: VENDOR_DATA },
   { name: "network-config", keys: ["/1.0/config/cloud-init.network-config", "/1.0/config/user.network-config"] }
 ] as const
 
@@ -80,35 +82,69 @@ export const parseMetaData = (text: string): Map<string, string> => {
 const keysOf = (value: unknown): Array<string> =>
   typeof value === "string" ? lines(value) : Array.isArray(value) ? value.flatMap((v) => (typeof v === "string" ? lines(v) : [])) : []
 
+/** a configuration document (`#cloud-config`, `#alpine-config`) as its top-level keys */
+type ConfigDoc = Readonly<Record<string, unknown>>
+
 /**
- * The default user's keys in #cloud-config (or #alpine-config) user-data,
- * its type read as the user-data's actions read it:
- * the top-level `ssh_authorized_keys`, and those of the `users` entry that
- * is the default user (named CLOUD_USER, or the first named one when the
- * list has no `default` and there is no `user` key). Another user's keys
- * are that user's alone: user-data's actions install them.
+ * user-data or vendor-data as the configuration document it is, its type
+ * read as the user-data's actions read it; none for another type (a script)
+ * or YAML that is no mapping. YAML that cannot be read is a problem in that
+ * document (save_userdata names the user-data's): a warning says its keys
+ * are left out, and set_ssh_keys still installs the other keys (BEHAVIOUR.md
+ * §4.4), never failing the phase.
  */
-const sshKeysOf = (bytes: Uint8Array, url: string, cloudUser: string) =>
+const configDocOf = (bytes: Uint8Array, url: string, what: "user-data" | "vendor-data") =>
   Effect.gen(function* () {
-    // the type as the user-data's actions read it: a `## template: jinja` line or blank lines before the header, any case
+    // a `## template: jinja` line or blank lines before the header, any case
     const word = userDataWord(bytes)
-    if (word !== "cloud-config" && word !== "alpine-config") return []
-    // a user-data that is no YAML is a problem in user-data (save_userdata names it): its keys are none, a warning says so,
-    // and set_ssh_keys still installs the other keys (BEHAVIOUR.md §4.4), never failing the phase
+    if (word !== "cloud-config" && word !== "alpine-config") return Option.none<ConfigDoc>()
     const parsed = yield* Effect.either(parsedYaml(textOf(bytes)))
     if (Either.isLeft(parsed)) {
-      yield* warn(`keys of user-data left out: ${new ImdsError({ cloud: "incus", url, reason: `invalid YAML in user-data: ${parsed.left}` }).message}`)
-      return []
+      yield* warn(`keys of ${what} left out: ${new ImdsError({ cloud: "incus", url, reason: `invalid YAML in ${what}: ${parsed.left}` }).message}`)
+      return Option.none<ConfigDoc>()
     }
     const doc = parsed.right
-    if (doc === null || typeof doc !== "object" || Array.isArray(doc)) return []
-    const config = doc as Record<string, unknown>
-    const users = Array.isArray(config["users"]) ? config["users"] : []
-    const named = users.filter((u): u is Record<string, unknown> => u !== null && typeof u === "object" && typeof (u as Record<string, unknown>)["name"] === "string")
-    const stands = config["user"] === undefined && !users.includes("default") ? named[0] : undefined
-    const own = named.filter((u) => u["name"] === cloudUser || u === stands)
-    return [...keysOf(config["ssh_authorized_keys"]), ...own.flatMap((u) => keysOf(u["ssh_authorized_keys"]))]
+    return doc === null || typeof doc !== "object" || Array.isArray(doc) ? Option.none<ConfigDoc>() : Option.some(doc as ConfigDoc)
   })
+
+/**
+ * The default user's keys in a configuration: the top-level
+ * `ssh_authorized_keys`, and those of the `users` entry that is the default
+ * user (named CLOUD_USER, or the first named one when the list has no
+ * `default` and there is no `user` key). Another user's keys are that
+ * user's alone: user-data's actions install them.
+ */
+const defaultUserKeys = (config: ConfigDoc, cloudUser: string): ReadonlyArray<string> => {
+  const users = Array.isArray(config["users"]) ? config["users"] : []
+  const named = users.filter((u): u is Record<string, unknown> => u !== null && typeof u === "object" && typeof (u as Record<string, unknown>)["name"] === "string")
+  const stands = config["user"] === undefined && !users.includes("default") ? named[0] : undefined
+  const own = named.filter((u) => u["name"] === cloudUser || u === stands)
+  return [...keysOf(config["ssh_authorized_keys"]), ...own.flatMap((u) => keysOf(u["ssh_authorized_keys"]))]
+}
+
+/**
+ * whether the user-data lets the vendor-data apply, as cloud-init decides:
+ * unless it says `vendor_data: {enabled: ...}` with anything but true (a
+ * `vendor_data` that is no map turns it off too)
+ */
+const vendorDataApplies = (user: ConfigDoc): boolean => {
+  if (!Object.hasOwn(user, "vendor_data") || user["vendor_data"] === null) return true
+  const setting = user["vendor_data"]
+  if (typeof setting !== "object" || Array.isArray(setting)) return false
+  return !Object.hasOwn(setting, "enabled") || truthOf((setting as ConfigDoc)["enabled"]) === true
+}
+
+/**
+ * The configuration the instance's keys come from: the user-data's, over
+ * the vendor-data's key by key where the user-data lets it apply, as
+ * cloud-init merges them. LXD gives the keys of its `cloud-init.ssh-keys.*`
+ * options in vendor-data where it cannot merge them into the user-data (a
+ * script, or a vendor-data that has users of its own).
+ */
+const effectiveConfig = (user: Option.Option<ConfigDoc>, vendor: Option.Option<ConfigDoc>): ConfigDoc | undefined => {
+  if (Option.isNone(vendor) || (Option.isSome(user) && !vendorDataApplies(user.value))) return Option.getOrUndefined(user)
+  return { ...vendor.value, ...Option.getOrElse(user, () => ({})) }
+}
 
 export const incus: CloudProvider = {
   name: "incus",
@@ -164,6 +200,25 @@ export const incus: CloudProvider = {
       // a source beyond the user-data the contract names: what goes wrong with it is a warning, never the user-data's keys lost
       Effect.catchAll((e) => Effect.as(Effect.provide(warn(`public-keys of user.meta-data left out: ${e.message}`), log), []))
     )
+    /** a document read, as a configuration; none when absent */
+    const configDoc = (read: typeof userDataDoc, what: "user-data" | "vendor-data") =>
+      Effect.flatMap(read, (d) =>
+        Option.match(d, { onNone: () => Effect.succeed(Option.none<ConfigDoc>()), onSome: ({ path, bytes }) => configDocOf(bytes, client.urlOf(path), what) })
+      )
+    /** the default user's keys of the user-data over the vendor-data; a vendor-data that cannot be read is a warning, its keys left out */
+    const configKeys = Effect.gen(function* () {
+      const [user, vendor] = yield* Effect.all(
+        [
+          configDoc(userDataDoc, "user-data"),
+          configDoc(config(VENDOR_DATA), "vendor-data").pipe(
+            Effect.catchAll((e) => Effect.as(warn(`keys of vendor-data left out: ${e.message}`), Option.none<ConfigDoc>()))
+          )
+        ],
+        { concurrency: 2 }
+      )
+      const effective = effectiveConfig(user, vendor)
+      return effective === undefined ? [] : defaultUserKeys(effective, cloudUser)
+    })
     /** vendor-data and network-config beside the user-data, each as the instance has it now; a problem is a warning */
     const keepWithUserData = Effect.forEach(
       COMPANIONS,
@@ -180,16 +235,8 @@ export const incus: CloudProvider = {
       get: (path: string) =>
         path.startsWith("/") ? client.get(path) : Effect.map(value(path), Option.map(bytesOf)),
       hostname,
-      // the user-data's, and the meta-data's `public-keys` (the operator's user.meta-data, as cloud-init reads them)
-      sshKeys: Effect.map(
-        Effect.all([
-          Effect.flatMap(userDataDoc, (d) =>
-            Option.match(d, { onNone: () => Effect.succeed([]), onSome: ({ path, bytes }) => Effect.provide(sshKeysOf(bytes, client.urlOf(path), cloudUser), log) })
-          ),
-          metaDataKeys
-        ]),
-        ([own, meta]) => sortedUnique([...own, ...meta])
-      ),
+      // the user-data's (over the vendor-data's), and the meta-data's `public-keys` (the operator's user.meta-data, as cloud-init reads them)
+      sshKeys: Effect.map(Effect.all([Effect.provide(configKeys, log), metaDataKeys]), ([own, meta]) => sortedUnique([...own, ...meta])),
       userData: Effect.map(userDataDoc, Option.map(({ bytes }) => bytes)),
       keepWithUserData
     }

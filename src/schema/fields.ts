@@ -9,22 +9,12 @@
  */
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { truthOf } from "../domain/truth.js"
 
 /** An optional key of a map; YAML null counts as absent. */
 export const opt = <S extends Schema.Schema.All>(schema: S) => Schema.optionalWith(schema, { nullable: true })
 
 export const Text = Schema.String.annotations({ description: "a string" })
-/** cloud-init's `is_true`/`is_false` for values written as strings ("yes", "off", 1...) */
-export const truthOf = (value: unknown): boolean | undefined => {
-  if (typeof value === "boolean") return value
-  if (value === 1 || value === 0) return value === 1
-  if (typeof value !== "string") return undefined
-  const word = value.trim().toLowerCase()
-  if (["true", "1", "on", "yes"].includes(word)) return true
-  if (["false", "0", "off", "no"].includes(word)) return false
-  return undefined
-}
-
 /** true or false, also written as cloud-init reads a flag (`"true"`, `"no"`, `1`...), as templates often quote them */
 export const Flag = Schema.transformOrFail(Schema.Union(Schema.Boolean, Schema.String, Schema.Number), Schema.Boolean, {
   strict: true,

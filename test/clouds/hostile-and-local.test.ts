@@ -20,7 +20,7 @@ import { makeFakeSystem } from "../../src/sim/fake-system.js"
 import { openstackFiles } from "../../src/sim/clouds/openstack.js"
 import { FIXTURES, fixtureHttp, type Fixture, type FixtureRoute } from "../support/fixture-http.js"
 import { makeInstance } from "../support/harness.js"
-import { makeTestInstance } from "../support/instance.js"
+import { makeTestInstance, type InstanceOptions } from "../support/instance.js"
 import { capturingOutput, recordingCommands } from "../support/layers.js"
 
 const tempDir = Effect.acquireRelease(
@@ -186,6 +186,78 @@ describe("incus's user-data keys", () => {
       expect(early.code).toBe(1)
       expect(early.stderr).toMatch(/\nsave_userdata: incus: cannot read \S+\/1\.0\/config\/user\.user-data: HTTP 403\n/)
       expect(refused.read("/var/lib/cloud/user-data")).toBeUndefined()
+    })
+  )
+})
+
+describe("incus's vendor-data keys (LXD's cloud-init.ssh-keys.* options), beneath the user-data's as cloud-init merges them", () => {
+  const [own, vendors, others] = ["Own", "Vendor", "Other"].map((k) => `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${k} ${k.toLowerCase()}@example`)
+  /** a users entry as LXD merges a `cloud-init.ssh-keys.NAME: USER:KEY` option into the vendor-data it serves */
+  const lxdVendorData = (user: string, key: string) =>
+    `#cloud-config\nusers:\n- name: ${user}\n  ssh-authorized-keys:\n  - ${key} #lxd:cloud-init.ssh-keys\n  ssh_authorized_keys:\n  - ${key} #lxd:cloud-init.ssh-keys\n`
+  const keysOf = (userData: string | undefined, vendorData: string, faults?: InstanceOptions["faults"]) =>
+    Effect.flatMap(
+      makeTestInstance({
+        cloud: "incus",
+        instance: { hostname: "c1", ...(userData === undefined ? {} : { userData: bytesOf(userData) }), vendorData: bytesOf(vendorData) },
+        ...(faults === undefined ? {} : { faults })
+      }),
+      (instance) => instance.imds(["@ssh-keys"])
+    )
+
+  it.scopedLive("a script user-data (which LXD cannot merge the key into): the vendor-data's key for the default user is the instance's, and set_ssh_keys installs it", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "incus",
+        instance: { hostname: "c1", userData: bytesOf("#!/bin/sh\necho hi\n"), vendorData: bytesOf(lxdVendorData("alpine", vendors)) }
+      })
+      expect(yield* instance.imds(["@ssh-keys"])).toEqual({ code: 0, stdout: `${vendors}\n`, stderr: "" })
+      expect((yield* instance.run(["early"])).code).toBe(0)
+      expect((yield* instance.run(["main"])).code).toBe(0)
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${vendors}\n`)
+      // no user-data at all: the same
+      expect(yield* keysOf(undefined, lxdVendorData("alpine", vendors))).toEqual({ code: 0, stdout: `${vendors}\n`, stderr: "" })
+      // another user's key is that user's
+      expect(yield* keysOf(undefined, lxdVendorData("bob", vendors) + "user: alpine\n")).toEqual({ code: 0, stdout: "", stderr: "" })
+    })
+  )
+
+  it.scopedLive("the user-data's keys win key by key: its users replace the vendor-data's, its top-level ssh_authorized_keys leave the vendor-data's users", () =>
+    Effect.gen(function* () {
+      const ownUsers = `#cloud-config\nusers:\n  - name: alpine\n    ssh_authorized_keys: ["${own}"]\n`
+      expect(yield* keysOf(ownUsers, lxdVendorData("alpine", vendors))).toEqual({ code: 0, stdout: `${own}\n`, stderr: "" })
+      const topLevel = `#cloud-config\nssh_authorized_keys: ["${own}"]\n`
+      expect(yield* keysOf(topLevel, lxdVendorData("alpine", vendors) + `ssh_authorized_keys: ["${others}"]\n`)).toEqual({
+        code: 0,
+        stdout: `${own}\n${vendors}\n`,
+        stderr: ""
+      })
+    })
+  )
+
+  it.scopedLive("a user-data that turns vendor-data off (vendor_data: {enabled: false}, or no map) keeps its keys out; enabled: yes lets them in", () =>
+    Effect.gen(function* () {
+      const vendor = lxdVendorData("alpine", vendors)
+      expect(yield* keysOf("#cloud-config\nvendor_data: {enabled: false}\n", vendor)).toEqual({ code: 0, stdout: "", stderr: "" })
+      expect(yield* keysOf("#cloud-config\nvendor_data: off\n", vendor)).toEqual({ code: 0, stdout: "", stderr: "" })
+      expect(yield* keysOf("#cloud-config\nvendor_data: {enabled: 'yes', prefix: []}\n", vendor)).toEqual({ code: 0, stdout: `${vendors}\n`, stderr: "" })
+    })
+  )
+
+  it.scopedLive("a vendor-data that cannot be read, or is no YAML, costs its keys and a warning, never the user-data's", () =>
+    Effect.gen(function* () {
+      const userData = `#cloud-config\nssh_authorized_keys: ["${own}"]\n`
+      const broken = yield* keysOf(userData, "#cloud-config\nusers: [\n")
+      expect(broken.stdout).toBe(`${own}\n`)
+      expect(broken.stderr).toMatch(/^keys of vendor-data left out: incus: cannot read \S+cloud-init\.vendor-data: invalid YAML in vendor-data: .*\n$/)
+      expect(broken.code).toBe(0)
+      const refused = yield* keysOf(userData, lxdVendorData("alpine", vendors), {
+        overrides: [
+          { path: "/1.0/config/cloud-init.vendor-data", status: 404 },
+          { path: "/1.0/config/user.vendor-data", status: 403 }
+        ]
+      })
+      expect(refused).toEqual({ code: 0, stdout: `${own}\n`, stderr: expect.stringMatching(/^keys of vendor-data left out: incus: cannot read \S+\/1\.0\/config\/user\.vendor-data: HTTP 403\n$/) })
     })
   )
 })
