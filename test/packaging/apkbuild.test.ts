@@ -170,9 +170,11 @@ describe("the APKBUILD", () => {
     expect(apkbuild).not.toMatch(/^makedepends=/m)
   })
 
-  it("stands in for the shell edition's tiny-cloud-network, whose helpers it installs", () => {
+  it("stands in for the shell edition's tiny-cloud-network, whose helpers it installs, and answers to tiny-cloud-allclouds, as the shell edition's main package does", () => {
     const out = execFileSync("sh", ["-c", '. ./APKBUILD; printf "%s|%s" "$provides" "$replaces"'], { cwd: STARTDIR, encoding: "utf8" })
-    expect(out).toBe(`tiny-cloud-network=${VERSION}-r0|tiny-cloud-network`)
+    // (apk add tiny-cloud-allclouds: the cloud detected, CLOUD left to the stock configuration's auto)
+    expect(out).toBe(`tiny-cloud-network=${VERSION}-r0 tiny-cloud-allclouds=${VERSION}-r0|tiny-cloud-network`)
+    expect(meta["tiny-cloud"]!.provides).toBe(`tiny-cloud-network=${VERSION}-r0 tiny-cloud-allclouds=${VERSION}-r0`)
     expect(installed.get("/sbin/assemble-interfaces")?.kind).toBe("link")
   })
 
