@@ -339,6 +339,22 @@ describe("tiny-cloud's own install scripts", () => {
     expect(existsSync(caches)).toBe(false)
   })
 
+  it("pre-upgrade moves the settings of the shell edition before 3.0 (/etc/conf.d/tiny-cloud) to /etc/tiny-cloud.conf, where the program reads them, unless that file is there", () => {
+    expect(readFileSync(join(STARTDIR, "APKBUILD"), "utf8")).toMatch(/^\t\$pkgname\.pre-upgrade$/m)
+    const root = mkdtempSync(join(dir, "root-"))
+    mkdirSync(join(root, "etc/conf.d"), { recursive: true })
+    writeFileSync(join(root, "etc/conf.d/tiny-cloud"), "CLOUD=aws\nCLOUD_USER=ec2-user\n")
+    execFileSync("sh", [join(STARTDIR, "tiny-cloud.pre-upgrade")], { env: { PATH: process.env.PATH!, ROOT: root } })
+    expect(existsSync(join(root, "etc/conf.d/tiny-cloud"))).toBe(false)
+    const env = { PATH: `${dirname(process.execPath)}:${process.env.PATH}`, ROOT: root, TINY_CLOUD_CODE_CACHE: "off" }
+    const config = execFileSync("node", [join(REPO, "dist/tiny-cloud.cjs"), "config"], { encoding: "utf8", env })
+    expect(config).toMatch(/^CLOUD_USER=ec2-user\b.*line 2/m)
+    // a 3.x system's own file stays the one read; the old one is left as it is
+    writeFileSync(join(root, "etc/conf.d/tiny-cloud"), "CLOUD_USER=old\n")
+    execFileSync("sh", [join(STARTDIR, "tiny-cloud.pre-upgrade")], { env: { PATH: process.env.PATH!, ROOT: root } })
+    expect([readFileSync(join(root, "etc/tiny-cloud.conf"), "utf8"), readFileSync(join(root, "etc/conf.d/tiny-cloud"), "utf8")]).toEqual(["CLOUD=aws\nCLOUD_USER=ec2-user\n", "CLOUD_USER=old\n"])
+  })
+
   it("post-install, run on a live instance whose networking is started, runs none of its system's commands (no ifup, no syslog lines) and writes none of its state while making the code caches", () => {
     const root = mkdtempSync(join(dir, "root-"))
     cpSync(join(dir, "make-install"), root, { recursive: true, verbatimSymlinks: true })
