@@ -2,7 +2,7 @@
 # `npm run build` (or a release tarball from `make dist`, which holds the
 # built bundle) and a POSIX shell; never node_modules, never the network.
 #
-#   make install   [DESTDIR=/image] [PREFIX=/usr]
+#   make install   [DESTDIR=/image] [PREFIX=/usr] [LINK_TARGETS=relative|absolute]
 #   make uninstall [DESTDIR=/image] [PREFIX=/usr]
 #   make dist      [DISTDIR=.] -> DISTDIR/tiny-cloud-VERSION.tar.gz
 #
@@ -22,6 +22,12 @@ PREFIX ?= /usr
 DESTDIR ?=
 SYSCONFDIR ?= /etc
 PREPARE_CODE_CACHE ?= yes
+# The names of the program are relative links, made from the directory each
+# really lands in (see relpath below); LINK_TARGETS=absolute makes them lead to
+# $(PREFIX)/lib/tiny-cloud/tiny-cloud.cjs as it is, for a package, which apk
+# unpacks onto an image whose /sbin and /lib may be directories or links to
+# /usr: only such a target is right from both.
+LINK_TARGETS ?= relative
 
 VERSION := $(shell sed -n 's/^[[:space:]]*"version":[[:space:]]*"\([^"]*\)".*/\1/p' package.json | head -n 1)
 LIBDIR := $(PREFIX)/lib/tiny-cloud
@@ -81,7 +87,10 @@ CONF := $(SYSCONFDIR)/tiny-cloud.conf
 DIST_FILES := Makefile README.md package.json conf openrc packaging udhcpc etc usr
 DISTDIR ?= .
 
-# relpath TARGET LINK: TARGET as seen from the directory of LINK (both absolute)
+# relpath TARGET LINK: TARGET as seen from the directory of LINK (both absolute).
+# A link is made relative to the directory it really lands in: in a /usr-merged
+# image (Alpine 3.23 on, Debian), /sbin and /lib are links to usr/sbin and
+# usr/lib, and a target counted from /sbin would climb out of /usr/sbin.
 RELPATH = relpath() { t=$$1; d=$${2%/*}; d=$${d:-/}; up=; \
 	while [ "$$d" != / ] && case "$$t" in "$$d"/*) false ;; *) true ;; esac; do d=$${d%/*}; d=$${d:-/}; up="../$$up"; done; \
 	if [ "$$d" = / ]; then echo "$$up$${t\#/}"; else echo "$$up$${t\#$$d/}"; fi; }
@@ -100,10 +109,13 @@ install: check-bundle
 		sh packaging/prepare-code-cache.sh "$(DESTDIR)$(PROGRAM)" "$(DESTDIR)$(LIBDIR)/code-cache" || \
 		echo "make: no prepared code cache: the first runs of a boot compile the program" >&2; \
 	fi
-	@$(RELPATH); set -e; for link in $(LINKS); do \
-		echo "ln -sfn $$(relpath $(PROGRAM) $$link) $(DESTDIR)$$link"; \
+	@$(RELPATH); set -e; root=$$(cd -P "$(DESTDIR)/" && pwd -P); root=$${root%/}; for link in $(LINKS); do \
 		install -d "$(DESTDIR)$${link%/*}"; \
-		ln -sfn "$$(relpath $(PROGRAM) $$link)" "$(DESTDIR)$$link"; \
+		dir=$$(cd -P "$(DESTDIR)$${link%/*}" && pwd -P); \
+		case $$dir in "$$root"/*) dir=$${dir#"$$root"} ;; *) dir=$${link%/*} ;; esac; \
+		if [ "$(LINK_TARGETS)" = absolute ]; then target=$(PROGRAM); else target=$$(relpath $(PROGRAM) "$$dir/$${link##*/}"); fi; \
+		echo "ln -sfn $$target $(DESTDIR)$$link"; \
+		ln -sfn "$$target" "$(DESTDIR)$$link"; \
 	done
 	@set -e; for f in $(FILES); do \
 		src=$${f%%:*}; rest=$${f#*:}; dest=$${rest%:*}; mode=$${rest##*:}; \

@@ -1,8 +1,8 @@
 import { execFileSync } from "node:child_process"
 import { createHash } from "node:crypto"
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs"
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { dirname, join, resolve } from "node:path"
+import { dirname, join, posix, resolve } from "node:path"
 import { gunzipSync } from "node:zlib"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { parseAssignments } from "../../src/domain/shell-words.js"
@@ -109,7 +109,7 @@ interface Entry {
   readonly what: string
 }
 
-/** files and symlinks under dir (directories are implied), path → kind, mode, content hash or link target; a man page gzipped by -doc counts as the page */
+/** files and symlinks under dir (directories are implied), path → kind, mode, content hash or the path a link leads to (relative or absolute alike); a man page gzipped by -doc counts as the page */
 const tree = (dir: string, prefix = ""): Map<string, Entry> => {
   const out = new Map<string, Entry>()
   if (!existsSync(dir)) return out
@@ -118,7 +118,7 @@ const tree = (dir: string, prefix = ""): Map<string, Entry> => {
     const rel = `${prefix}/${name}`
     const st = lstatSync(path)
     if (st.isDirectory()) for (const [k, v] of tree(path, rel)) out.set(k, v)
-    else if (st.isSymbolicLink()) out.set(rel, { kind: "link", mode: 0o777, what: readlinkSync(path) })
+    else if (st.isSymbolicLink()) out.set(rel, { kind: "link", mode: 0o777, what: posix.resolve(posix.dirname(rel), readlinkSync(path)) })
     else if (/\/share\/man\/.*\.gz$/.test(rel)) out.set(rel.slice(0, -3), { kind: "file", mode: st.mode & 0o7777, what: createHash("sha256").update(gunzipSync(readFileSync(path))).digest("hex") })
     else out.set(rel, { kind: "file", mode: st.mode & 0o7777, what: createHash("sha256").update(readFileSync(path)).digest("hex") })
   }
@@ -170,9 +170,11 @@ describe("the APKBUILD", () => {
     expect(apkbuild).not.toMatch(/^makedepends=/m)
   })
 
-  it("stands in for the shell edition's tiny-cloud-network, whose helpers it installs", () => {
+  it("stands in for the shell edition's tiny-cloud-network, whose helpers it installs, and answers to tiny-cloud-allclouds, as the shell edition's main package does", () => {
     const out = execFileSync("sh", ["-c", '. ./APKBUILD; printf "%s|%s" "$provides" "$replaces"'], { cwd: STARTDIR, encoding: "utf8" })
-    expect(out).toBe(`tiny-cloud-network=${VERSION}-r0|tiny-cloud-network`)
+    // (apk add tiny-cloud-allclouds: the cloud detected, CLOUD left to the stock configuration's auto)
+    expect(out).toBe(`tiny-cloud-network=${VERSION}-r0 tiny-cloud-allclouds=${VERSION}-r0|tiny-cloud-network`)
+    expect(meta["tiny-cloud"]!.provides).toBe(`tiny-cloud-network=${VERSION}-r0 tiny-cloud-allclouds=${VERSION}-r0`)
     expect(installed.get("/sbin/assemble-interfaces")?.kind).toBe("link")
   })
 
@@ -191,8 +193,14 @@ describe("the APKBUILD", () => {
     }
     expect(Object.fromEntries([...union].sort())).toEqual(Object.fromEntries([...installed].sort()))
     expect(installed.get("/usr/lib/tiny-cloud/tiny-cloud.cjs")).toMatchObject({ kind: "file", mode: 0o755 })
-    expect(installed.get("/usr/sbin/tiny-cloud")).toEqual({ kind: "link", mode: 0o777, what: "../lib/tiny-cloud/tiny-cloud.cjs" })
-    expect(installed.get("/usr/bin/imds")).toEqual({ kind: "link", mode: 0o777, what: "../lib/tiny-cloud/tiny-cloud.cjs" })
+    expect(readlinkSync(join(dir, "make-install/usr/sbin/tiny-cloud"))).toBe("../lib/tiny-cloud/tiny-cloud.cjs")
+    expect(readlinkSync(join(dir, "make-install/usr/bin/imds"))).toBe("../lib/tiny-cloud/tiny-cloud.cjs")
+  })
+
+  it("leads every name of the program to it by an absolute link, right whether /sbin and /lib are directories or links to /usr (Alpine 3.23 on)", () => {
+    const links = [...packages["tiny-cloud"]!].filter(([, e]) => e.kind === "link").map(([path]) => path)
+    expect(links.sort()).toEqual(["/lib/mdev/nvme-ebs-links", "/lib/mdev/vnic-eth-hotplug", "/sbin/assemble-interfaces", "/sbin/imds-net-sync", "/usr/bin/imds", "/usr/sbin/tiny-cloud"])
+    for (const link of links) expect(readlinkSync(join(dir, "pkg/tiny-cloud", link)), link).toBe("/usr/lib/tiny-cloud/tiny-cloud.cjs")
   })
 
   it("README's table of what make install installs names every file and link it installs", () => {
@@ -337,6 +345,22 @@ describe("tiny-cloud's own install scripts", () => {
     expect(existsSync(caches)).toBe(false)
   })
 
+  it("pre-upgrade moves the settings of the shell edition before 3.0 (/etc/conf.d/tiny-cloud) to /etc/tiny-cloud.conf, where the program reads them, unless that file is there", () => {
+    expect(readFileSync(join(STARTDIR, "APKBUILD"), "utf8")).toMatch(/^\t\$pkgname\.pre-upgrade$/m)
+    const root = mkdtempSync(join(dir, "root-"))
+    mkdirSync(join(root, "etc/conf.d"), { recursive: true })
+    writeFileSync(join(root, "etc/conf.d/tiny-cloud"), "CLOUD=aws\nCLOUD_USER=ec2-user\n")
+    execFileSync("sh", [join(STARTDIR, "tiny-cloud.pre-upgrade")], { env: { PATH: process.env.PATH!, ROOT: root } })
+    expect(existsSync(join(root, "etc/conf.d/tiny-cloud"))).toBe(false)
+    const env = { PATH: `${dirname(process.execPath)}:${process.env.PATH}`, ROOT: root, TINY_CLOUD_CODE_CACHE: "off" }
+    const config = execFileSync("node", [join(REPO, "dist/tiny-cloud.cjs"), "config"], { encoding: "utf8", env })
+    expect(config).toMatch(/^CLOUD_USER=ec2-user\b.*line 2/m)
+    // a 3.x system's own file stays the one read; the old one is left as it is
+    writeFileSync(join(root, "etc/conf.d/tiny-cloud"), "CLOUD_USER=old\n")
+    execFileSync("sh", [join(STARTDIR, "tiny-cloud.pre-upgrade")], { env: { PATH: process.env.PATH!, ROOT: root } })
+    expect([readFileSync(join(root, "etc/tiny-cloud.conf"), "utf8"), readFileSync(join(root, "etc/conf.d/tiny-cloud"), "utf8")]).toEqual(["CLOUD=aws\nCLOUD_USER=ec2-user\n", "CLOUD_USER=old\n"])
+  })
+
   it("post-install, run on a live instance whose networking is started, runs none of its system's commands (no ifup, no syslog lines) and writes none of its state while making the code caches", () => {
     const root = mkdtempSync(join(dir, "root-"))
     cpSync(join(dir, "make-install"), root, { recursive: true, verbatimSymlinks: true })
@@ -372,6 +396,25 @@ describe("make install's code caches", () => {
     expect(out).toMatch(/^prepared code caches in /)
     expect(readdirSync(join(work, "image/usr/lib/tiny-cloud/code-cache")).length).toBe(5)
     expect(readdirSync(work)).toEqual(["image"])
+  })
+})
+
+describe("make install into a /usr-merged image (Alpine 3.23 on, Debian: /sbin and /lib links to usr/sbin and usr/lib)", () => {
+  it("leads the network helpers' names at /sbin and /lib/mdev to the program from where they land, /usr/sbin and /usr/lib/mdev", () => {
+    const image = mkdtempSync(join(dir, "merged-"))
+    for (const d of ["usr/sbin", "usr/lib", "usr/bin"]) mkdirSync(join(image, d), { recursive: true })
+    for (const d of ["sbin", "lib", "bin"]) symlinkSync(`usr/${d}`, join(image, d))
+    execFileSync("make", ["-s", "install", `DESTDIR=${image}`, "PREPARE_CODE_CACHE=no"], { cwd: REPO, stdio: "ignore" })
+    expect(readlinkSync(join(image, "usr/sbin/assemble-interfaces"))).toBe("../lib/tiny-cloud/tiny-cloud.cjs")
+    expect(readlinkSync(join(image, "usr/lib/mdev/vnic-eth-hotplug"))).toBe("../tiny-cloud/tiny-cloud.cjs")
+    // run by the names mdev rules and images give them: each is its program
+    const env = { PATH: `${dirname(process.execPath)}:${process.env.PATH}`, TINY_CLOUD_CODE_CACHE: "off" }
+    const usage = (path: string) => execFileSync(join(image, path), ["-h"], { encoding: "utf8", env })
+    expect(usage("sbin/assemble-interfaces")).toBe("Usage: assemble-interfaces\n")
+    expect(usage("lib/mdev/nvme-ebs-links")).toBe("Usage: nvme-ebs-links (MDEV=nvmeXnY[pZ] ACTION=add|remove)\n")
+    expect(usage("sbin/imds-net-sync")).toMatch(/^Usage: imds-net-sync/)
+    expect(usage("lib/mdev/vnic-eth-hotplug")).toMatch(/^Usage: vnic-eth-hotplug/)
+    expect(usage("usr/sbin/tiny-cloud")).toMatch(/^Usage: tiny-cloud /)
   })
 })
 
