@@ -108,6 +108,31 @@ describe("userDataType", () => {
     expect(userDataType(bytes(`MIME-Version: 1.0\n${padding}\n`))).toBe("multipart")
   })
 
+  it("reads MIME whose headers run into its first boundary without a blank line, as Python's email (so cloud-init) reads it: the parts apply", () => {
+    const source = [
+      "MIME-Version: 1.0",
+      'Content-Type: multipart/mixed; boundary="==B=="',
+      "--==B==",
+      "Content-Type: text/cloud-config",
+      "",
+      "#cloud-config",
+      "hostname: no-separator",
+      "--==B==",
+      "Content-Type: text/x-shellscript",
+      "",
+      "#!/bin/sh",
+      "echo part",
+      "--==B==--",
+      ""
+    ].join("\n")
+    expect(userDataType(bytes(source))).toBe("multipart")
+    const result = parsed(source)
+    expect(result.kind === "multipart" && [result.config.hostname, result.scripts.map((s) => text(s.content))]).toEqual(["no-separator", ["#!/bin/sh\necho part"]])
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+    // headers that are no MIME's stay what their first line says
+    expect(userDataType(bytes("Subject: x\n#cloud-config\nhostname: h\n"))).toBe("unknown")
+  })
+
   it("keeps scripts and unknown types as they are", () => {
     expect(parsed("")).toEqual({ kind: "missing", type: "missing" })
     const script = parsed("#!/bin/sh\necho hi\n")

@@ -32,8 +32,11 @@ export const whyNotRead = (word: string): string | undefined => (Object.hasOwn(N
 
 /**
  * MIME: the text starts with header lines (after an optional mbox `From `
- * line) up to a blank line, and one of them is `Content-Type` or
- * `MIME-Version`, whatever their case.
+ * line), and one of them is `Content-Type` or `MIME-Version`, whatever
+ * their case. The headers end at a blank line or, as Python's email (so
+ * cloud-init) reads them, at the first line that is no header: a
+ * multipart document written without the blank line before its first
+ * boundary (or a header block cut by the 4 KiB mark) is MIME.
  */
 export const isMime = (head: string): boolean => {
   const lines = head.split(/\r?\n/)
@@ -44,8 +47,7 @@ export const isMime = (head: string): boolean => {
     if (line === "") return mime
     if (/^[ \t]/.test(line)) continue
     const name = /^([!-9;-~]+):/.exec(line)?.[1]
-    // a header block cut by the 4 KiB mark ends in half a line
-    if (name === undefined) return mime && i === lines.length - 1 && head.length >= HEAD_BYTES
+    if (name === undefined) return mime
     if (/^(?:content-type|mime-version)$/i.test(name)) mime = true
   }
   return mime
