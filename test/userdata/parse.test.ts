@@ -1251,6 +1251,23 @@ ntp:
     expect(notes(source).warnings).toEqual([3, 4, 5, 6, 7].map((line, i) => `line ${line}: bootcmd[${i}]: ${named}`))
   })
 
+  it("names a quoted cloud-init-per only as the script it opens (its frequency after it): a quoted argument that merely mentions it runs nothing", () => {
+    const source = [
+      "#cloud-config",
+      "runcmd:",
+      `  - grep -q "cloud-init-per" /etc/motd || echo no mention`,
+      "  - echo 'cloud-init-per'",
+      `  - [sh, -c, 'grep -rl "cloud-init-per" /etc/local.d']`,
+      `  - x="cloud-init-per"; echo "$x"`,
+      "  - sh -c 'cloud-init-per once a touch /a'",
+      `  - su -c "cloud-init-per instance b touch /b" root`,
+      `  - "'cloud-init-per' always c touch /c"`,
+      ""
+    ].join("\n")
+    const named = "uses cloud-init-per, a program of cloud-init's that Tiny Cloud does not have: it is not found"
+    expect(notes(source).warnings).toEqual([`line 7: runcmd[4]: ${named}`, `line 8: runcmd[5]: ${named}`, `line 9: runcmd[6]: ${named}`])
+  })
+
   it("names cloud-init-per in a list where the line of its words would run it: after sudo or env, as in a line", () => {
     const source = [
       "#cloud-config",

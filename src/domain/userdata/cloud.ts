@@ -69,7 +69,9 @@ const INSTANCE_ID = /(?<![A-Za-z0-9_])INSTANCE_ID(?![A-Za-z0-9_])/
  * where that is COMMAND itself. A line that starts with it, or a list
  * entry, is made COMMAND; a use elsewhere (after a `;`, in `sh -c`) is named,
  * where the shell takes a command (after `if`, `then`, `command`, `sudo`...):
- * the word in an `echo`, a comment or a `command -v` probe runs nothing.
+ * the word in an `echo`, a comment or a `command -v` probe runs nothing, nor
+ * does a quoted one (`grep "cloud-init-per" FILE`) unless its frequency
+ * follows it (`sh -c 'cloud-init-per once ...'`).
  * NAME is passed over only as one word the shell neither splits nor expands
  * (`mk`, `"my job"`): a line whose name holds a `$` or ends at a `;` is
  * left as written, and named.
@@ -77,8 +79,12 @@ const INSTANCE_ID = /(?<![A-Za-z0-9_])INSTANCE_ID(?![A-Za-z0-9_])/
 const CLOUD_INIT_PER_LINE = /^([ \t]*)cloud-init-per[ \t]+(?:once|instance|always)[ \t]+(?:[^\s'"\\;&|<>()`$#]|'[^'\n]*'|"[^"\\`$\n]*")+[ \t]+(?=\S)/gm
 /** the programs that run the word after them as a command (`sudo cloud-init-per ...`), in a line or a list */
 const RUNS_NEXT = ["command", "sudo", "doas", "exec", "nohup", "env", "xargs", "time"]
-/** in a line, the shell's separators and the reserved words that take a command run it too */
-const CLOUD_INIT_PER = new RegExp(`(?:^|[;&|(){}\`!'"]|\\$\\(|(?<![\\w.-])(?:if|while|until|then|do|else|elif|${RUNS_NEXT.join("|")}))[ \\t]*cloud-init-per(?![\\w.-])`, "m")
+/** in a line, the shell's separators and the reserved words that take a command run it too; a quote, only a script it opens */
+const CLOUD_INIT_PER = new RegExp(
+  `(?:^|[;&|(){}\`!]|\\$\\(|(?<![\\w.-])(?:if|while|until|then|do|else|elif|${RUNS_NEXT.join("|")}))[ \\t]*cloud-init-per(?![\\w.-])` +
+    `|['"][ \\t]*cloud-init-per['"]?[ \\t]+(?:once|instance|always)(?![\\w.-])`,
+  "m"
+)
 /** a list runs its first word, or the first after those that run the next: its words are never the shell's syntax (`;`, `then`) */
 const listRunsCloudInitPer = (argv: ReadonlyArray<string>) => argv.find((word) => !RUNS_NEXT.includes(word)) === "cloud-init-per"
 
