@@ -20,6 +20,8 @@ import { describeSystem } from "../support/system.js"
 const KEYS = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICrashA a@example", "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQCrashB b@example"]
 /** user-data that touches most of what a first boot writes; its own commands are idempotent, as a user's should be */
 const USER_DATA = `#cloud-config
+groups:
+  - admins: [deploy, root]
 users:
   - default
   - name: deploy

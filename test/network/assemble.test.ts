@@ -51,6 +51,31 @@ it.scopedLive("lo, then eth* by number, then the other stanzas by name; missing 
   })
 )
 
+it.scopedLive("run again after one killed between replacing the interfaces file and making the new NIC's stanza: interfaces.bak keeps the file from before it", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, interfaces: nics("eth0") })
+    instance.write("/sys/class/net/lo/address", "00:00:00:00:00:00\n")
+    instance.write("/etc/network/interfaces.d/lo", shipped("lo"))
+    instance.write("/etc/network/interfaces.d/DEFAULT", shipped("DEFAULT"))
+    const original = "auto lo\niface lo inet loopback\n# the image's own\n"
+    instance.write("/etc/network/interfaces", original)
+    const assembled = HEADER + "auto lo\niface lo\n  use link\n  use loopback\n\n" + "auto eth0\niface eth0\n  use dhcp\n  use imds\n\n"
+    // as the killed run left it: the file before it kept, the new one in place, eth0's stanza not yet made
+    instance.write("/etc/network/interfaces.bak", original)
+    instance.write("/etc/network/interfaces", assembled)
+
+    const r = yield* instance.run(["assemble-interfaces"])
+
+    expect(r).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(instance.read("/etc/network/interfaces")).toBe(assembled)
+    expect(instance.read("/etc/network/interfaces.bak")).toBe(original)
+    expect(instance.read("/etc/network/interfaces.d/eth0")).toBe("auto eth0\niface eth0\n  use dhcp\n  use imds\n")
+    // with every stanza there, the next assembly keeps this file as the previous one, as always
+    expect(yield* instance.run(["assemble-interfaces"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(instance.read("/etc/network/interfaces.bak")).toBe(assembled)
+  })
+)
+
 it.scopedLive("is the same program as /sbin/assemble-interfaces; without interfaces.d it fails and writes nothing", () =>
   Effect.gen(function* () {
     const instance = yield* makeTestInstance({ noSimulator: true })

@@ -379,6 +379,21 @@ users:
     })
   )
 
+  it.scopedLive("a top-level group's member that users makes later is left out, as it did not exist yet: main run again (killed after users) leaves it out too", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance(`#cloud-config\ngroups:\n  - admins: [deploy, root]\nusers:\n  - default\n  - name: deploy\n`)
+      for (const phase of ["boot", "early"]) yield* i.run([phase])
+      const main = yield* i.run(["main"])
+      expect(main.stderr).toContain("userdata_users: deploy does not exist; not added to group admins\n")
+      const undisturbed = i.read("/etc/group")
+      expect(undisturbed).toMatch(/^admins:x:\d+:root$/m)
+      // as a main killed after userdata_users leaves it: deploy made and journalled, the bootstrap not complete
+      const again = yield* i.run(["main"])
+      expect(again.code, again.stderr).toBe(0)
+      expect(i.read("/etc/group")).toBe(undisturbed)
+    })
+  )
+
   it.scopedLive("the default user's entry that made its account (create_default_user skipped), killed between adduser and chpasswd, sets the password when run again: keys can log in", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance(`#cloud-config\nusers:\n  - default\n  - name: alpine\n`, { env: { SKIP_INIT_ACTIONS: "create_default_user" } })

@@ -111,15 +111,20 @@ const writeRules = (name: string, settings: UserSettings) =>
     if (settings.doas.length > 0) yield* writeDoasRules(name, settings.doas)
   })
 
-/** cloud-config top-level `groups`: each created when missing, with the members that exist */
-const createGroups = (specs: ReadonlyArray<GroupSpec>) =>
+/**
+ * cloud-config top-level `groups`: each created when missing, with the members
+ * that exist. `users` comes after it, so a member that this first boot makes
+ * there (`made`, the journal's) did not exist yet: a run killed after making
+ * it and run again leaves it out too, as an undisturbed run does.
+ */
+const createGroups = (specs: ReadonlyArray<GroupSpec>, made: ReadonlySet<string>) =>
   Effect.gen(function* () {
     const groups = yield* groupTable
     for (const group of specs) {
       yield* makeGroup(groups, group.name)
       for (const member of group.members) {
         if (groups.get(group.name)?.has(member)) continue
-        if (Option.isNone(yield* lookupAccount(member))) {
+        if (made.has(member) || Option.isNone(yield* lookupAccount(member))) {
           yield* warn(`userdata_users: ${member} does not exist; not added to group ${group.name}`)
           continue
         }
@@ -231,17 +236,17 @@ export const userdataUsers = Effect.gen(function* () {
         return Effect.as(err(`userdata_users: ${name}: ${e.message}`), false)
       })
     )
-  yield* confine("groups", createGroups(config.groups))
-  const cloudUser = yield* currentUser
-  const refused = yield* Ref.get((yield* PhaseContext).cloudUserAccountRefused)
-  if (refused !== undefined) yield* confine(cloudUser, fail(`${refused}; made without the account options user-data asks`))
-  if (config.defaultUser !== undefined) yield* applySettings(cloudUser, config.defaultUser, { passwdApplies: true, created: false }, confine)
   const fs = yield* RootFs
   const journal = `${(yield* Config).varDir}/${USERS_JOURNAL}`
   const recorded = yield* readJournal(journal)
   // nothing recorded, or a journal too damaged to read: it starts again, so that a name is not added to the damage
   if (recorded === "") yield* Effect.ignore(fs.remove(journal))
   const made = new Set(recorded.split("\n"))
+  yield* confine("groups", createGroups(config.groups, made))
+  const cloudUser = yield* currentUser
+  const refused = yield* Ref.get((yield* PhaseContext).cloudUserAccountRefused)
+  if (refused !== undefined) yield* confine(cloudUser, fail(`${refused}; made without the account options user-data asks`))
+  if (config.defaultUser !== undefined) yield* applySettings(cloudUser, config.defaultUser, { passwdApplies: true, created: false }, confine)
   for (const user of config.users) yield* confine(user.name, makeUser(user, cloudUser, config.packages, made, journal, confine))
   if (failed.size > 0) return yield* fail(`${[...failed].join(", ")} not made as asked`)
 })
