@@ -129,6 +129,51 @@ describe("OpenRC service scripts", () => {
     }
   })
 
+  /** main's service with the installed client, mkfifo (its first step in asking) recording that it is started */
+  const withoutAsking = (setup: (root: string) => void) =>
+    start(
+      "main",
+      (root) => {
+        setup(root)
+        writeFileSync(join(root, "../bin/mkfifo"), `#!/bin/sh\necho "mkfifo" >> "${join(root, "../calls")}"\nPATH=/usr/bin:/bin exec mkfifo "$@"\n`)
+        chmodSync(join(root, "../bin/mkfifo"), 0o755)
+      },
+      SERVICES
+    )
+
+  it("a client whose server is dead but not yet reaped (a zombie of the boot service's shell) runs the phase itself without asking", () => {
+    // a child that exits under a parent that never waits for it
+    const parent = Number(execFileSync("sh", ["-c", "sh -c 'sleep 0 & exec sleep 30' </dev/null >/dev/null 2>&1 & echo $!"], { encoding: "utf8" }))
+    try {
+      let zombie = 0
+      const stat = () => readFileSync(`/proc/${zombie}/stat`, "utf8")
+      for (let i = 0; i < 2000 && zombie === 0; i++) {
+        const children = execFileSync("sh", ["-c", `cat /proc/${parent}/task/*/children 2>/dev/null || :`], { encoding: "utf8" }).trim()
+        if (children !== "") zombie = Number(children.split(" ")[0])
+      }
+      expect(zombie).toBeGreaterThan(0)
+      for (let i = 0; i < 2000 && !/\) Z /.test(stat()); i++) execFileSync("sleep", ["0.02"])
+      expect(stat()).toMatch(/\) Z /)
+      expect(withoutAsking((root) => serverLeftovers(root, "server.starting", zombie))).toBe("ebegin Tiny Cloud - main phase\ntiny-cloud main\neend 0\n")
+    } finally {
+      process.kill(parent)
+    }
+  })
+
+  it("a client that finds no requests FIFO runs the phase itself without asking, and makes none", () => {
+    const other = { pid: Number(execFileSync("sh", ["-c", "sleep 30 </dev/null >/dev/null 2>&1 & echo $!"], { encoding: "utf8" })) }
+    try {
+      const calls = withoutAsking((root) => {
+        serverLeftovers(root, "server.starting", other.pid)
+        rmSync(join(root, "run/tiny-cloud/requests"))
+      })
+      expect(calls).toBe("ebegin Tiny Cloud - main phase\ntiny-cloud main\neend 0\n")
+      expect(readdirSync(join(dir, "root/run/tiny-cloud"))).toEqual(["server.starting"])
+    } finally {
+      process.kill(other.pid)
+    }
+  })
+
   it("without the installed client, the later services run their phase in a process of their own", () => {
     expect(start("main")).toBe("ebegin Tiny Cloud - main phase\ntiny-cloud main\neend 0\n")
   })

@@ -6,7 +6,7 @@
  * resident process is not missed; it never outlives final.
  */
 import { execFileSync, spawn } from "node:child_process"
-import { closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, writeFileSync, writeSync } from "node:fs"
+import { chmodSync, closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, writeFileSync, writeSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, describe, it } from "vitest"
 import { ovfEnvXml } from "../../src/sim/clouds/azure.js"
@@ -84,6 +84,18 @@ describe.concurrent("the resident process of a first boot", () => {
     await until(() => !alive(pid), "the resident process exits after final")
     expect(existsSync(join(resident.instance.root, "run/tiny-cloud/requests"))).toBe(false)
     expect(existsSync(join(resident.instance.root, "run/tiny-cloud/server.pid"))).toBe(false)
+  })
+
+  it("reads what main needs as early starts: the hostname and the keys are asked for before main is", async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    await bootAndServe(env, instance)
+    expect((await startService("early", env)).code).toBe(0)
+    const asked = () => instance.sim!.requests.map((r) => `${r.method} ${r.path}`)
+    await until(() => asked().some((r) => r.endsWith("/meta-data/hostname")) && asked().some((r) => r.endsWith("/openssh-key")), "the hostname and the keys are read ahead")
+    expect((await startService("main", env)).code).toBe(0)
+    // main asked for nothing more
+    expect(asked().length).toBe(new Set(asked()).size)
+    expect(instance.read("/etc/hostname")).toBe("res-1\n")
   })
 
   it("what it reads ahead as early starts is logged by the phase that uses it, as a process of its own logs it: the same syslog lines, once", async ({ expect }) => {
@@ -204,11 +216,50 @@ describe.concurrent("the resident process of a first boot", () => {
     expect((await startService("boot", env)).code).toBe(0)
     // the second one yields, and names itself nowhere
     await until(() => !existsSync(join(instance.root, "run/tiny-cloud/server.starting")), "the second server's name is gone")
+    // and never takes the first one's place: the clients still find the first
+    expect(serverPid(instance)).toBe(pid)
     for (const phase of ["early", "main", "final"]) expect((await startService(phase, env)).code).toBe(0)
     await logged(instance, "final")
     const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
     expect(tags.filter((t) => t!.startsWith("tiny-cloud/final"))).toEqual([`tiny-cloud/final[${pid}]`])
     await until(() => !alive(pid), "the resident process exits after final")
+  })
+
+  it("a phase that fails gives its client the status and lines a process of its own gives: an invalid configuration value, a user-data script that fails", async ({ expect }) => {
+    const failing = async () => {
+      const booted = await newInstance("#!/bin/sh\necho failing\nexit 3\n")
+      booted.instance.write("/etc/tiny-cloud.conf", "IMDS_MAX_KEYS=many\n")
+      return booted
+    }
+    const { separate, served, pid } = await bootBothWays(failing)
+    expect(separate.map((r) => r.code)).toEqual([1, 1, 1, 1])
+    expect(separate.map((r) => r.stderr.includes("IMDS_MAX_KEYS: invalid value 'many'"))).toEqual([true, true, true, true])
+    expect(served).toEqual(separate)
+    await until(() => !alive(pid), "the resident process exits after final")
+  })
+
+  it("answers N to a request whose environment it cannot read, and runs nothing: its client runs the phase itself", async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    await bootAndServe(env, instance)
+    const run = join(instance.root, "run/tiny-cloud")
+    // a client as client.sh asks, with an environment that is no `export -p`
+    const answer = execFileSync(
+      "sh",
+      ["-c", 'R="$RUN/reply.$$"; mkfifo -m 600 "$R"; echo "not an export" > "$RUN/env.$$"; exec 4<>"$R"; printf \'early %s\\n\' $$ > "$RUN/requests"; read -r a <&4; rm -f "$R"; echo "$a"'],
+      { env: { ...env, RUN: run }, encoding: "utf8" }
+    )
+    expect(answer).toBe("N\n")
+    expect(readdirSync(run).sort()).toEqual(["requests", "server.pid"])
+    expect(instance.read("/var/lib/cloud/user-data")).toBeUndefined()
+  })
+
+  it("goes when tiny-cloud is disabled while it waits (tiny-cloud --disable by hand), leaving nothing behind", async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    await bootAndServe(env, instance)
+    const pid = serverPid(instance)!
+    instance.write("/etc/tiny-cloud.disabled", "")
+    await until(() => !alive(pid), "the resident process exits once tiny-cloud is disabled")
+    expect(readdirSync(join(instance.root, "run/tiny-cloud"))).toEqual([])
   })
 
   it("a client killed while its request waited leaves nothing behind: its reply FIFO and environment go when the request comes up", async ({ expect }) => {
@@ -298,6 +349,19 @@ describe.concurrent("the resident process of a first boot", () => {
     // the phases still run, each in a process of its own
     expect((await startService("early", env)).code).toBe(0)
     expect(instance.read("/var/lib/cloud/user-data")).toBe(USER_DATA)
+  })
+
+  it("ended by a signal while it waits (SIGTERM, SIGINT, SIGHUP: a shutdown during the first boot), it leaves nothing behind, and the phases still run", async ({ expect }) => {
+    for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
+      const { instance, env } = await newInstance()
+      await bootAndServe(env, instance)
+      const pid = serverPid(instance)!
+      process.kill(pid, signal)
+      await until(() => !alive(pid), `the resident process exits on ${signal}`)
+      expect({ signal, left: readdirSync(join(instance.root, "run/tiny-cloud")) }).toEqual({ signal, left: [] })
+      expect((await startService("early", env)).code).toBe(0)
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(USER_DATA)
+    }
   })
 
   it("killed during a phase it took, the phase is not run again: one line says so, exit 1, the user's script ran once", async ({ expect }) => {
@@ -447,6 +511,15 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(second.instance.read("/var/lib/cloud/user-data")).toBe(USER_DATA)
     expect(first.instance.read("/var/lib/cloud/user-data")).toBeUndefined()
     expect(first.instance.sim!.requests.length).toBe(requestsBefore)
+  })
+
+  it("a run directory others may enter (made by something else, 0755) is not its own: it says so in one line and does not serve", async ({ expect }) => {
+    const { instance } = await newInstance()
+    mkdirSync(join(instance.root, "run/tiny-cloud"), { recursive: true, mode: 0o755 })
+    chmodSync(join(instance.root, "run/tiny-cloud"), 0o755)
+    // (were it to serve, it would not wait long)
+    expect(await runProgram(["serve"], { ...instance.env, TINY_CLOUD_RESIDENT_IDLE: "0.5" })).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud serve: ${instance.root}/run/tiny-cloud: not this user's alone; not serving\n` })
+    expect(readdirSync(join(instance.root, "run/tiny-cloud"))).toEqual([])
   })
 
   it("where its run directory cannot be its own, it says so in one line and does not serve: the services run each phase in a process of their own", async ({ expect }) => {

@@ -86,10 +86,20 @@ describe("the bootstrap's state as the resident process reads it", () => {
       () => writeFileSync(join(root, "etc/tiny-cloud.conf"), `TINY_CLOUD_RESIDENT_IDLE=30\nTINY_CLOUD_VAR=${root}/state\nnot a line\n`),
       () => touch(join(root, "var/lib/cloud/.bootstrap-complete")),
       () => touch(join(root, "state/.bootstrap-complete")),
+      // a state directory that is a link to itself holds no marker: the first boot is not complete
+      () => {
+        rmSync(join(root, "state"), { recursive: true })
+        symlinkSync("state", join(root, "state"))
+      },
+      // a configuration that cannot be read is none: the marker is looked for at the default place
+      () => {
+        rmSync(join(root, "etc/tiny-cloud.conf"))
+        mkdirSync(join(root, "etc/tiny-cloud.conf"))
+      },
+      () => rmSync(join(root, "etc/tiny-cloud.conf"), { recursive: true }),
       // a link in /etc resolved inside ROOT: the host's file of that name is not the instance's
       () => {
         touch(join(host, "tiny-cloud.disabled"))
-        rmSync(join(root, "etc/tiny-cloud.conf"))
         rmSync(join(root, "etc"), { recursive: true })
         symlinkSync(host, join(root, "etc"))
       },

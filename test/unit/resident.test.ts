@@ -5,10 +5,11 @@
  */
 import { execFileSync } from "node:child_process"
 import { describe, expect, it } from "vitest"
-import { parseClient, parseExports } from "../../src/domain/resident.js"
+import { parseClient, parseExports, parseRequest } from "../../src/domain/resident.js"
 import { describeSystem, SHELLS } from "../support/system.js"
 
-const ENV = { A: "it's", B: 'a"b$c\\d`e', C: "one\nline\ttwo", D: "", E: "\u00fcn\u00ef \u{1F600}" }
+// F: control characters, which bash quotes as $'\E\001\177'
+const ENV = { A: "it's", B: 'a"b$c\\d`e', C: "one\nline\ttwo", D: "", E: "\u00fcn\u00ef \u{1F600}", F: "esc\x1b[0m soh\x01 del\x7f" }
 
 describeSystem("a client's environment, from the shells", { tools: SHELLS }, () => {
   it.each(["dash", "busybox sh", "bash --posix", "bash"])("is read from %s's export -p as the shell exports it", (sh) => {
@@ -42,5 +43,14 @@ describe("a client's environment", () => {
     expect(parseExports("export A='unterminated\n")).toBeUndefined()
     expect(parseExports("export A=two words\n")).toBeUndefined()
     expect(parseExports("typeset -x A=1\n")).toBeUndefined()
+  })
+})
+
+describe("a request line", () => {
+  it("names one of the four phases and a client's pid; anything else is no request (the server passes over it)", () => {
+    expect(parseRequest("main 123\n")).toEqual({ phase: "main", client: 123 })
+    for (const line of ["serve 123", "imds 123", "MAIN 123", "main 0", "main 0123", "main 12345678901", "main", "main 1 2", "main -1"]) {
+      expect({ line, request: parseRequest(line) }).toEqual({ line, request: undefined })
+    }
   })
 })
