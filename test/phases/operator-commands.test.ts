@@ -237,6 +237,29 @@ describe("command lines", () => {
     })
   )
 
+  it.scopedLive("a line or value tiny-cloud.conf gets wrong stops none of --enable, --disable, status, analyze: they need nothing it says", () =>
+    Effect.gen(function* () {
+      const i = yield* image("this is not an assignment\nIMDS_TIMEOUT=soon\n")
+      const enable = yield* i.run(["--enable"])
+      expect([enable.code, enable.stderr.split("\n").at(-2)]).toEqual([0, "+ tiny-cloud-final service added to default runlevel"])
+      expect(readlinkSync(join(i.root, "etc/runlevels/boot/tiny-cloud-boot"))).toBe("/etc/init.d/tiny-cloud-boot")
+      expect(yield* i.run(["status"])).toEqual({ code: 0, stdout: "not started\n", stderr: "" })
+      expect(yield* i.run(["analyze"])).toEqual({ code: 0, stdout: "no phase has run yet\n", stderr: "" })
+      expect(yield* i.run(["--disable"])).toEqual({ code: 0, stdout: "", stderr: "- tiny-cloud* services removed from all runlevels\n" })
+      expect(readdirSync(join(i.root, "etc/runlevels/boot"))).toEqual([])
+    })
+  )
+
+  it.scopedLive("status --timeout without --wait, or of no time at all: its usage on stderr, exit 1", () =>
+    Effect.gen(function* () {
+      const i = yield* image()
+      const usage = { code: 1, stdout: "", stderr: "Usage: tiny-cloud status [--json] [--wait [--timeout SECONDS]]\n" }
+      for (const args of [["status", "--timeout", "5"], ["status", "--wait", "--timeout", "0"], ["status", "--wait", "--timeout=0.0"]]) {
+        expect([args, yield* i.run(args)]).toEqual([args, usage])
+      }
+    })
+  )
+
   it.scopedLive("--enable and --disable look into the runlevel directories only: a file beside them is passed over", () =>
     Effect.gen(function* () {
       const i = yield* image()
