@@ -156,6 +156,26 @@ describe("tiny-cloud.conf", () => {
     expect([refused.imdsTokenTtl, refused.imdsTimeout, refused.imdsMaxBytes, refused.imdsMaxKeys, refused.residentIdle, refused.linkWaitMax]).toEqual([5, 2, 1048576, 1000, 600, 10])
   })
 
+  it("takes an empty value for the default, as sh's ${KEY:-default} does, and blanks around a number, a cloud or a wireserver for none of it", () => {
+    const empty = settingsFromLeniently({}, "IMDS_TIMEOUT=\nIMDS_ENDPOINT=\nDEBUG=\nCLOUD=\nCLOUD_USER=\nAZURE_WIRESERVER=\n")
+    expect([empty.problems, empty.imdsTimeout, empty.imdsEndpoint, empty.debug, empty.cloud, empty.cloudUser, empty.azureWireserver]).toEqual([[], 2, undefined, false, "auto", "alpine", undefined])
+    const blanks = settingsFromLeniently({}, 'IMDS_DEADLINE=" 30 "\nCLOUD=" aws "\nAZURE_WIRESERVER=" 168.63.129.16 "\n')
+    expect([blanks.problems, blanks.imdsDeadline, blanks.cloud, blanks.azureWireserver]).toEqual([[], 30, "aws", "168.63.129.16"])
+  })
+
+  it("refuses a CLOUD_USER adduser would take for an option, or that names a hidden entry: a first '-' or '.'", () => {
+    for (const name of ["-rf", "--help", ".hidden", ".."]) {
+      const s = settingsFromLeniently({}, `CLOUD_USER=${name}\n`)
+      expect([s.cloudUser, s.problems.map((p) => p.message)]).toEqual(["alpine", [`CLOUD_USER: invalid user name '${name}'`]])
+    }
+  })
+
+  it("refuses an unbracketed IPv6 endpoint whose IPv4 tail is no address", () => {
+    for (const typo of ["fd00::1.2.3.999", "::ffff:169.254.169", "::ffff:1.2.3.4.5"]) {
+      expect(settingsFromLeniently({ IMDS_ENDPOINT: typo }, "").problems.map((p) => p.message)).toEqual([`IMDS_ENDPOINT: expected HOST or HOST:PORT, got '${typo}'`])
+    }
+  })
+
   it("lets the environment win over the file", () => {
     const s = Either.getOrThrow(settings({ CLOUD: "nocloud", IMDS_TIMEOUT: "0.5" }, "CLOUD=aws\nIMDS_TIMEOUT=3\nCLOUD_USER=ops\n"))
     expect([s.cloud, s.imdsTimeout, s.cloudUser]).toEqual(["nocloud", 0.5, "ops"])
