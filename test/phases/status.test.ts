@@ -405,6 +405,26 @@ describe("tiny-cloud status", () => {
     })
   )
 
+  it.scopedLive("a record that is a symbolic link (to the shadow file): never followed, neither read nor copied aside nor written through", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      const shadow = "root:SECRET-CANARY-HASH:19000:0:::::\n"
+      i.write("/etc/shadow", shadow)
+      mkdirSync(`${i.root}/var/lib/cloud`, { recursive: true })
+      symlinkSync("../../../etc/shadow", `${i.root}${STATUS_FILE}`)
+      expect(yield* i.run(["status"])).toEqual({
+        code: 0,
+        stdout: "not started\n",
+        stderr: `tiny-cloud status: ${i.root}${STATUS_FILE} is a symbolic link; refused; the state comes from the marker files alone\n`
+      })
+      const boot = yield* i.run(["boot"])
+      expect(boot.code).toBe(0)
+      expect(boot.stderr).not.toContain("SECRET-CANARY")
+      expect(i.read(`${STATUS_FILE}.damaged`)).toBeUndefined()
+      expect(i.read("/etc/shadow")).toBe(shadow)
+    })
+  )
+
   it.scopedLive("a record it cannot read (root's only): the marker files alone tell the state, and it says so; analyze refuses", () =>
     Effect.gen(function* () {
       const i = yield* awsInstance()
