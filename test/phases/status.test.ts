@@ -425,6 +425,28 @@ describe("tiny-cloud status", () => {
     })
   )
 
+  it.scopedLive("a record that cannot be written (a directory in its place): each phase says so and does all its work", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      mkdirSync(`${i.root}${STATUS_FILE}`, { recursive: true })
+      const results = yield* i.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(results[0]!.stderr).toContain("cannot write the run record: ")
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+      expect(i.read("/var/lib/cloud/.bootstrap-complete")).toBeDefined()
+    })
+  )
+
+  it.scopedLive("a value tiny-cloud.conf gets wrong, its default used by the first boot: done with errors, naming it; exit 2", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance(undefined, { conf: "IMDS_TIMEOUT=soon\n" })
+      yield* i.boot()
+      const r = yield* i.run(["status"])
+      expect([r.code, r.stdout.split("\n")[0]]).toEqual([2, "done with errors"])
+      expect(r.stdout).toContain("\nwarning: configuration: IMDS_TIMEOUT: invalid value 'soon': expected a positive number of seconds\n")
+    })
+  )
+
   it.scopedLive("a record it cannot read (root's only): the marker files alone tell the state, and it says so; analyze refuses", () =>
     Effect.gen(function* () {
       const i = yield* awsInstance()
