@@ -98,6 +98,8 @@ describe("imds on aws", () => {
       expect(go).toEqual({ code: 0, stdout: HOST, stderr: "imds: meta-data/nope: not found\n" })
       const quiet = yield* instance.imds(["-E", "-e", "meta-data/nope", "+E", "@hostname"])
       expect(quiet).toEqual({ code: 0, stdout: HOST, stderr: "" })
+      const shown = yield* instance.imds(["-E", "-e", "meta-data/nope", "+E", "meta-data/gone", "@hostname"])
+      expect(shown).toEqual({ code: 0, stdout: HOST, stderr: "imds: meta-data/gone: not found\n" })
       const back = yield* instance.imds(["-e", "meta-data/nope", "+e", "meta-data/nope", "@hostname"])
       expect(back).toEqual({ code: 1, stdout: "", stderr: "imds: meta-data/nope: not found\nimds: meta-data/nope: not found\n" })
     })
