@@ -32,6 +32,19 @@ describe("tiny-cloud config", () => {
     })
   )
 
+  it.scopedLive("shows what the program uses: a phase's own action list (an empty one too), DEBUG as written, the code cache of the environment only", () =>
+    Effect.gen(function* () {
+      const i = yield* image('INIT_ACTIONS_MAIN="set_hostname"\nINIT_ACTIONS_FINAL=""\nDEBUG=yes\nTINY_CLOUD_CODE_CACHE=/x\n')
+      const r = yield* i.run(["config"])
+      expect(lineOf(r.stdout, "INIT_ACTIONS_MAIN")).toMatch(/^INIT_ACTIONS_MAIN=set_hostname +# \/etc\/tiny-cloud\.conf line 1$/)
+      expect(lineOf(r.stdout, "INIT_ACTIONS_FINAL")).toMatch(/^INIT_ACTIONS_FINAL='' +# \/etc\/tiny-cloud\.conf line 2$/)
+      expect(lineOf(r.stdout, "DEBUG")).toMatch(/^DEBUG=yes +# \/etc\/tiny-cloud\.conf line 3$/)
+      expect(r.stdout.split("\n").find((l) => l.startsWith("#TINY_CLOUD_CODE_CACHE="))).toMatch(/^#TINY_CLOUD_CODE_CACHE=\/run\/tiny-cloud +# default$/)
+      const environment = yield* i.run(["config"], { TINY_CLOUD_CODE_CACHE: "/tmp/cc" })
+      expect(environment.stdout.split("\n").find((l) => l.startsWith("#TINY_CLOUD_CODE_CACHE="))).toMatch(/^#TINY_CLOUD_CODE_CACHE=\/tmp\/cc +# environment$/)
+    })
+  )
+
   it.scopedLive("its output is a tiny-cloud.conf that gives the same settings", () =>
     Effect.gen(function* () {
       const i = yield* image('SKIP_INIT_ACTIONS="expand_root  enable_sshd"\nINIT_ACTIONS_FINAL=""\nCLOUD_USER="o\'brien"\n')
