@@ -56,6 +56,21 @@ describe("imds on aws", () => {
     })
   )
 
+  it.scopedLive("@ssh-keys: a line with options in front, or that is no key, is left out as set_ssh_keys leaves it out, and said on stderr unless -E", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "aws",
+        instance: { sshKeys: ['command="/bin/rm -rf /" ssh-ed25519 AAAA opt@x', "ssh-ed25519 AAAA a@x", "not a key"] }
+      })
+      expect(yield* instance.imds(["@ssh-keys"])).toEqual({
+        code: 0,
+        stdout: "ssh-ed25519 AAAA a@x\n",
+        stderr: "imds: @ssh-keys: 2 lines that are not OpenSSH public keys, or have options in front of them, left out\n"
+      })
+      expect(yield* instance.imds(["-E", "@ssh-keys"])).toEqual({ code: 0, stdout: "ssh-ed25519 AAAA a@x\n", stderr: "" })
+    })
+  )
+
   it.scopedLive("@userdata: the raw bytes", () =>
     Effect.gen(function* () {
       const instance = yield* awsInstance
@@ -83,6 +98,8 @@ describe("imds on aws", () => {
       expect(go).toEqual({ code: 0, stdout: HOST, stderr: "imds: meta-data/nope: not found\n" })
       const quiet = yield* instance.imds(["-E", "-e", "meta-data/nope", "+E", "@hostname"])
       expect(quiet).toEqual({ code: 0, stdout: HOST, stderr: "" })
+      const shown = yield* instance.imds(["-E", "-e", "meta-data/nope", "+E", "meta-data/gone", "@hostname"])
+      expect(shown).toEqual({ code: 0, stdout: HOST, stderr: "imds: meta-data/gone: not found\n" })
       const back = yield* instance.imds(["-e", "meta-data/nope", "+e", "meta-data/nope", "@hostname"])
       expect(back).toEqual({ code: 1, stdout: "", stderr: "imds: meta-data/nope: not found\nimds: meta-data/nope: not found\n" })
     })

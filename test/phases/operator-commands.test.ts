@@ -32,6 +32,19 @@ describe("tiny-cloud config", () => {
     })
   )
 
+  it.scopedLive("shows what the program uses: a phase's own action list (an empty one too), DEBUG as written, the code cache of the environment only", () =>
+    Effect.gen(function* () {
+      const i = yield* image('INIT_ACTIONS_MAIN="set_hostname"\nINIT_ACTIONS_FINAL=""\nDEBUG=yes\nTINY_CLOUD_CODE_CACHE=/x\n')
+      const r = yield* i.run(["config"])
+      expect(lineOf(r.stdout, "INIT_ACTIONS_MAIN")).toMatch(/^INIT_ACTIONS_MAIN=set_hostname +# \/etc\/tiny-cloud\.conf line 1$/)
+      expect(lineOf(r.stdout, "INIT_ACTIONS_FINAL")).toMatch(/^INIT_ACTIONS_FINAL='' +# \/etc\/tiny-cloud\.conf line 2$/)
+      expect(lineOf(r.stdout, "DEBUG")).toMatch(/^DEBUG=yes +# \/etc\/tiny-cloud\.conf line 3$/)
+      expect(r.stdout.split("\n").find((l) => l.startsWith("#TINY_CLOUD_CODE_CACHE="))).toMatch(/^#TINY_CLOUD_CODE_CACHE=\/run\/tiny-cloud +# default$/)
+      const environment = yield* i.run(["config"], { TINY_CLOUD_CODE_CACHE: "/tmp/cc" })
+      expect(environment.stdout.split("\n").find((l) => l.startsWith("#TINY_CLOUD_CODE_CACHE="))).toMatch(/^#TINY_CLOUD_CODE_CACHE=\/tmp\/cc +# environment$/)
+    })
+  )
+
   it.scopedLive("its output is a tiny-cloud.conf that gives the same settings", () =>
     Effect.gen(function* () {
       const i = yield* image('SKIP_INIT_ACTIONS="expand_root  enable_sshd"\nINIT_ACTIONS_FINAL=""\nCLOUD_USER="o\'brien"\n')
@@ -234,6 +247,29 @@ describe("command lines", () => {
       expect(yield* i.run(["--bootstrap", "status"])).toEqual({ code: 0, stdout: "complete\n", stderr: "" })
       expect((yield* i.run(["-E"])).stderr).toContain("+ tiny-cloud-final service added to default runlevel\n")
       expect(yield* i.run(["-D"])).toEqual({ code: 0, stdout: "", stderr: "- tiny-cloud* services removed from all runlevels\n" })
+    })
+  )
+
+  it.scopedLive("a line or value tiny-cloud.conf gets wrong stops none of --enable, --disable, status, analyze: they need nothing it says", () =>
+    Effect.gen(function* () {
+      const i = yield* image("this is not an assignment\nIMDS_TIMEOUT=soon\n")
+      const enable = yield* i.run(["--enable"])
+      expect([enable.code, enable.stderr.split("\n").at(-2)]).toEqual([0, "+ tiny-cloud-final service added to default runlevel"])
+      expect(readlinkSync(join(i.root, "etc/runlevels/boot/tiny-cloud-boot"))).toBe("/etc/init.d/tiny-cloud-boot")
+      expect(yield* i.run(["status"])).toEqual({ code: 0, stdout: "not started\n", stderr: "" })
+      expect(yield* i.run(["analyze"])).toEqual({ code: 0, stdout: "no phase has run yet\n", stderr: "" })
+      expect(yield* i.run(["--disable"])).toEqual({ code: 0, stdout: "", stderr: "- tiny-cloud* services removed from all runlevels\n" })
+      expect(readdirSync(join(i.root, "etc/runlevels/boot"))).toEqual([])
+    })
+  )
+
+  it.scopedLive("status --timeout without --wait, or of no time at all: its usage on stderr, exit 1", () =>
+    Effect.gen(function* () {
+      const i = yield* image()
+      const usage = { code: 1, stdout: "", stderr: "Usage: tiny-cloud status [--json] [--wait [--timeout SECONDS]]\n" }
+      for (const args of [["status", "--timeout", "5"], ["status", "--wait", "--timeout", "0"], ["status", "--wait", "--timeout=0.0"]]) {
+        expect([args, yield* i.run(args)]).toEqual([args, usage])
+      }
     })
   )
 

@@ -405,6 +405,48 @@ describe("tiny-cloud status", () => {
     })
   )
 
+  it.scopedLive("a record that is a symbolic link (to the shadow file): never followed, neither read nor copied aside nor written through", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      const shadow = "root:SECRET-CANARY-HASH:19000:0:::::\n"
+      i.write("/etc/shadow", shadow)
+      mkdirSync(`${i.root}/var/lib/cloud`, { recursive: true })
+      symlinkSync("../../../etc/shadow", `${i.root}${STATUS_FILE}`)
+      expect(yield* i.run(["status"])).toEqual({
+        code: 0,
+        stdout: "not started\n",
+        stderr: `tiny-cloud status: ${i.root}${STATUS_FILE} is a symbolic link; refused; the state comes from the marker files alone\n`
+      })
+      const boot = yield* i.run(["boot"])
+      expect(boot.code).toBe(0)
+      expect(boot.stderr).not.toContain("SECRET-CANARY")
+      expect(i.read(`${STATUS_FILE}.damaged`)).toBeUndefined()
+      expect(i.read("/etc/shadow")).toBe(shadow)
+    })
+  )
+
+  it.scopedLive("a record that cannot be written (a directory in its place): each phase says so and does all its work", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      mkdirSync(`${i.root}${STATUS_FILE}`, { recursive: true })
+      const results = yield* i.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(results[0]!.stderr).toContain("cannot write the run record: ")
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+      expect(i.read("/var/lib/cloud/.bootstrap-complete")).toBeDefined()
+    })
+  )
+
+  it.scopedLive("a value tiny-cloud.conf gets wrong, its default used by the first boot: done with errors, naming it; exit 2", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance(undefined, { conf: "IMDS_TIMEOUT=soon\n" })
+      yield* i.boot()
+      const r = yield* i.run(["status"])
+      expect([r.code, r.stdout.split("\n")[0]]).toEqual([2, "done with errors"])
+      expect(r.stdout).toContain("\nwarning: configuration: IMDS_TIMEOUT: invalid value 'soon': expected a positive number of seconds\n")
+    })
+  )
+
   it.scopedLive("a record it cannot read (root's only): the marker files alone tell the state, and it says so; analyze refuses", () =>
     Effect.gen(function* () {
       const i = yield* awsInstance()

@@ -126,8 +126,54 @@ describe("tiny-cloud.conf", () => {
       imdsTimeout: 2,
       imdsDeadline: 60,
       linkWaitMax: 10,
-      debug: false
+      debug: false,
+      imdsRetryDelay: 100,
+      imdsRetryMaxDelay: 2000,
+      userDataMaxBytes: 16777216,
+      imdsMaxBytes: 1048576,
+      imdsMaxKeys: 1000,
+      residentIdle: 600
     })
+  })
+
+  it("takes 0 where a whole number is asked (no link wait, no retry delay) and never where a positive one is; a whole number where a count is; a wait up to what a timer holds", () => {
+    const zero = settingsFromLeniently({}, "TINY_CLOUD_LINK_WAIT_MAX=0\nIMDS_RETRY_DELAY=0\nIMDS_RETRY_MAX_DELAY=0\nUSERDATA_MAX_BYTES=0\n")
+    expect([zero.problems, zero.linkWaitMax, zero.imdsRetryDelay, zero.imdsRetryMaxDelay, zero.userDataMaxBytes]).toEqual([[], 0, 0, 0, 0])
+    const longest = settingsFromLeniently({}, "TINY_CLOUD_LINK_WAIT_MAX=21474820\nIMDS_TOKEN_TTL=21600\nTINY_CLOUD_RESIDENT_IDLE=0.5\n")
+    expect([longest.problems, longest.linkWaitMax, longest.imdsTokenTtl, longest.residentIdle]).toEqual([[], 21474820, 21600, 0.5])
+    const refused = settingsFromLeniently(
+      {},
+      "IMDS_TOKEN_TTL=2.5\nIMDS_TIMEOUT=0\nIMDS_MAX_BYTES=0\nIMDS_MAX_KEYS=0\nTINY_CLOUD_RESIDENT_IDLE=3000000\nTINY_CLOUD_LINK_WAIT_MAX=21474821\n"
+    )
+    expect(refused.problems.map((p) => p.message)).toEqual([
+      "IMDS_TOKEN_TTL: invalid value '2.5': expected a positive whole number of seconds",
+      "IMDS_TIMEOUT: invalid value '0': expected a positive number of seconds",
+      "TINY_CLOUD_LINK_WAIT_MAX: invalid value '21474821': expected a whole number of tenths of a second, at most 21474820",
+      "IMDS_MAX_BYTES: invalid value '0': expected a positive whole number of bytes",
+      "IMDS_MAX_KEYS: invalid value '0': expected a positive whole number",
+      "TINY_CLOUD_RESIDENT_IDLE: invalid value '3000000': expected a positive number of seconds, at most 2147482"
+    ])
+    expect([refused.imdsTokenTtl, refused.imdsTimeout, refused.imdsMaxBytes, refused.imdsMaxKeys, refused.residentIdle, refused.linkWaitMax]).toEqual([5, 2, 1048576, 1000, 600, 10])
+  })
+
+  it("takes an empty value for the default, as sh's ${KEY:-default} does, and blanks around a number, a cloud or a wireserver for none of it", () => {
+    const empty = settingsFromLeniently({}, "IMDS_TIMEOUT=\nIMDS_ENDPOINT=\nDEBUG=\nCLOUD=\nCLOUD_USER=\nAZURE_WIRESERVER=\n")
+    expect([empty.problems, empty.imdsTimeout, empty.imdsEndpoint, empty.debug, empty.cloud, empty.cloudUser, empty.azureWireserver]).toEqual([[], 2, undefined, false, "auto", "alpine", undefined])
+    const blanks = settingsFromLeniently({}, 'IMDS_DEADLINE=" 30 "\nCLOUD=" aws "\nAZURE_WIRESERVER=" 168.63.129.16 "\n')
+    expect([blanks.problems, blanks.imdsDeadline, blanks.cloud, blanks.azureWireserver]).toEqual([[], 30, "aws", "168.63.129.16"])
+  })
+
+  it("refuses a CLOUD_USER adduser would take for an option, or that names a hidden entry: a first '-' or '.'", () => {
+    for (const name of ["-rf", "--help", ".hidden", ".."]) {
+      const s = settingsFromLeniently({}, `CLOUD_USER=${name}\n`)
+      expect([s.cloudUser, s.problems.map((p) => p.message)]).toEqual(["alpine", [`CLOUD_USER: invalid user name '${name}'`]])
+    }
+  })
+
+  it("refuses an unbracketed IPv6 endpoint whose IPv4 tail is no address", () => {
+    for (const typo of ["fd00::1.2.3.999", "::ffff:169.254.169", "::ffff:1.2.3.4.5"]) {
+      expect(settingsFromLeniently({ IMDS_ENDPOINT: typo }, "").problems.map((p) => p.message)).toEqual([`IMDS_ENDPOINT: expected HOST or HOST:PORT, got '${typo}'`])
+    }
   })
 
   it("lets the environment win over the file", () => {
