@@ -235,8 +235,9 @@ export const incus: CloudProvider = {
       get: (path: string) =>
         path.startsWith("/") ? client.get(path) : Effect.map(value(path), Option.map(bytesOf)),
       hostname,
-      // the user-data's (over the vendor-data's), and the meta-data's `public-keys` (the operator's user.meta-data, as cloud-init reads them)
-      sshKeys: Effect.map(Effect.all([Effect.provide(configKeys, log), metaDataKeys]), ([own, meta]) => sortedUnique([...own, ...meta])),
+      // the user-data's (over the vendor-data's), and the meta-data's `public-keys` (the operator's user.meta-data, as cloud-init reads them);
+      // read side by side, so that a source held up to the read's one deadline never leaves the others none of it
+      sshKeys: Effect.map(Effect.all([Effect.provide(configKeys, log), metaDataKeys], { concurrency: 2 }), ([own, meta]) => sortedUnique([...own, ...meta])),
       userData: Effect.map(userDataDoc, Option.map(({ bytes }) => bytes)),
       keepWithUserData
     }

@@ -260,6 +260,24 @@ describe("incus's vendor-data keys (LXD's cloud-init.ssh-keys.* options), beneat
       expect(refused).toEqual({ code: 0, stdout: `${own}\n`, stderr: expect.stringMatching(/^keys of vendor-data left out: incus: cannot read \S+\/1\.0\/config\/user\.vendor-data: HTTP 403\n$/) })
     })
   )
+
+  it.scopedLive("a vendor-data the guest API holds up to the read's deadline (503 throughout) costs its own keys alone: user.meta-data's public-keys are still read", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "incus",
+        instance: { hostname: "c1", userData: bytesOf("#!/bin/sh\necho hi\n") },
+        env: { IMDS_DEADLINE: "1" },
+        faults: {
+          overrides: [
+            { path: "/1.0/config/cloud-init.vendor-data", status: 503 },
+            { path: "/1.0/config/user.meta-data", body: `public-keys:\n  - ${others}\n` }
+          ]
+        }
+      })
+      const got = yield* instance.imds(["@ssh-keys"])
+      expect(got).toEqual({ code: 0, stdout: `${others}\n`, stderr: expect.stringMatching(/^keys of vendor-data left out: incus: cannot read \S+cloud-init\.vendor-data: HTTP 503\n$/) })
+    })
+  )
 })
 
 describe("incus's public-keys of user.meta-data", () => {
