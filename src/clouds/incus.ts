@@ -125,12 +125,13 @@ const defaultUserKeys = (config: ConfigDoc, cloudUser: string): ReadonlyArray<st
 /**
  * whether the user-data lets the vendor-data apply, as cloud-init decides:
  * unless it says `vendor_data: {enabled: ...}` with anything but true (a
- * `vendor_data` that is no map turns it off too)
+ * `vendor_data` that is no map turns it off too, null included: cloud-init's
+ * merge keeps the user-data's null over its built-in `{enabled: true}`)
  */
 const vendorDataApplies = (user: ConfigDoc): boolean => {
-  if (!Object.hasOwn(user, "vendor_data") || user["vendor_data"] === null) return true
+  if (!Object.hasOwn(user, "vendor_data")) return true
   const setting = user["vendor_data"]
-  if (typeof setting !== "object" || Array.isArray(setting)) return false
+  if (setting === null || typeof setting !== "object" || Array.isArray(setting)) return false
   return !Object.hasOwn(setting, "enabled") || truthOf((setting as ConfigDoc)["enabled"]) === true
 }
 

@@ -240,6 +240,9 @@ describe("incus's vendor-data keys (LXD's cloud-init.ssh-keys.* options), beneat
       const vendor = lxdVendorData("alpine", vendors)
       expect(yield* keysOf("#cloud-config\nvendor_data: {enabled: false}\n", vendor)).toEqual({ code: 0, stdout: "", stderr: "" })
       expect(yield* keysOf("#cloud-config\nvendor_data: off\n", vendor)).toEqual({ code: 0, stdout: "", stderr: "" })
+      // null too: cloud-init's merge keeps the user-data's null over its built-in {enabled: true}, then warns 'invalid vendor_data setting'
+      expect(yield* keysOf("#cloud-config\nvendor_data:\n", vendor)).toEqual({ code: 0, stdout: "", stderr: "" })
+      expect(yield* keysOf("#cloud-config\nvendor_data: {}\n", vendor)).toEqual({ code: 0, stdout: `${vendors}\n`, stderr: "" })
       expect(yield* keysOf("#cloud-config\nvendor_data: {enabled: 'yes', prefix: []}\n", vendor)).toEqual({ code: 0, stdout: `${vendors}\n`, stderr: "" })
     })
   )
