@@ -219,6 +219,22 @@ describe("incus's vendor-data keys (LXD's cloud-init.ssh-keys.* options), beneat
       expect(yield* keysOf(undefined, lxdVendorData("alpine", vendors))).toEqual({ code: 0, stdout: `${vendors}\n`, stderr: "" })
       // another user's key is that user's
       expect(yield* keysOf(undefined, lxdVendorData("bob", vendors) + "user: alpine\n")).toEqual({ code: 0, stdout: "", stderr: "" })
+      // as LXD serves it (no user key, no default): bob, first in the vendor-data's users, does not stand in for the default user, which
+      // nothing makes him here (the users action reads the user-data alone): his key never opens alpine's account, in wheel
+      const bobs = yield* makeTestInstance({
+        cloud: "incus",
+        instance: { hostname: "c1", userData: bytesOf("#!/bin/sh\necho hi\n"), vendorData: bytesOf(lxdVendorData("bob", others)) }
+      })
+      expect(yield* bobs.imds(["@ssh-keys"])).toEqual({ code: 0, stdout: "", stderr: "" })
+      expect((yield* bobs.run(["early"])).code).toBe(0)
+      yield* bobs.run(["main"])
+      expect(bobs.read("/home/alpine/.ssh/authorized_keys")).toBeUndefined()
+      // the user-data's own first named user still stands in (its users action makes it the default user), over the vendor-data's
+      expect(yield* keysOf(`#cloud-config\nusers:\n  - name: ops\n    ssh_authorized_keys: ["${own}"]\n`, lxdVendorData("bob", others))).toEqual({
+        code: 0,
+        stdout: `${own}\n`,
+        stderr: ""
+      })
     })
   )
 
