@@ -110,14 +110,14 @@ const configDocOf = (bytes: Uint8Array, url: string, what: "user-data" | "vendor
 /**
  * The default user's keys in a configuration: the top-level
  * `ssh_authorized_keys`, and those of the `users` entry that is the default
- * user (named CLOUD_USER, or the first named one when the list has no
- * `default` and there is no `user` key). Another user's keys are that
- * user's alone: user-data's actions install them.
+ * user (named CLOUD_USER, or, where `standIn`, the first named one when the
+ * list has no `default` and there is no `user` key). Another user's keys are
+ * that user's alone: user-data's actions install them.
  */
-const defaultUserKeys = (config: ConfigDoc, cloudUser: string): ReadonlyArray<string> => {
+const defaultUserKeys = (config: ConfigDoc, cloudUser: string, standIn: boolean): ReadonlyArray<string> => {
   const users = Array.isArray(config["users"]) ? config["users"] : []
   const named = users.filter((u): u is Record<string, unknown> => u !== null && typeof u === "object" && typeof (u as Record<string, unknown>)["name"] === "string")
-  const stands = config["user"] === undefined && !users.includes("default") ? named[0] : undefined
+  const stands = standIn && config["user"] === undefined && !users.includes("default") ? named[0] : undefined
   const own = named.filter((u) => u["name"] === cloudUser || u === stands)
   return [...keysOf(config["ssh_authorized_keys"]), ...own.flatMap((u) => keysOf(u["ssh_authorized_keys"]))]
 }
@@ -125,12 +125,13 @@ const defaultUserKeys = (config: ConfigDoc, cloudUser: string): ReadonlyArray<st
 /**
  * whether the user-data lets the vendor-data apply, as cloud-init decides:
  * unless it says `vendor_data: {enabled: ...}` with anything but true (a
- * `vendor_data` that is no map turns it off too)
+ * `vendor_data` that is no map turns it off too, null included: cloud-init's
+ * merge keeps the user-data's null over its built-in `{enabled: true}`)
  */
 const vendorDataApplies = (user: ConfigDoc): boolean => {
-  if (!Object.hasOwn(user, "vendor_data") || user["vendor_data"] === null) return true
+  if (!Object.hasOwn(user, "vendor_data")) return true
   const setting = user["vendor_data"]
-  if (typeof setting !== "object" || Array.isArray(setting)) return false
+  if (setting === null || typeof setting !== "object" || Array.isArray(setting)) return false
   return !Object.hasOwn(setting, "enabled") || truthOf((setting as ConfigDoc)["enabled"]) === true
 }
 
@@ -217,7 +218,10 @@ export const incus: CloudProvider = {
         { concurrency: 2 }
       )
       const effective = effectiveConfig(user, vendor)
-      return effective === undefined ? [] : defaultUserKeys(effective, cloudUser)
+      // the first named user stands in for the default one where the user-data's users action makes it so: in the
+      // user-data's own list. In the vendor-data's nothing creates it (LXD's `cloud-init.ssh-keys.K: bob:KEY`): bob's key is not CLOUD_USER's
+      const standIn = Option.exists(user, (u) => Object.hasOwn(u, "users"))
+      return effective === undefined ? [] : defaultUserKeys(effective, cloudUser, standIn)
     })
     /** vendor-data and network-config beside the user-data, each as the instance has it now; a problem is a warning */
     const keepWithUserData = Effect.forEach(
@@ -235,8 +239,9 @@ export const incus: CloudProvider = {
       get: (path: string) =>
         path.startsWith("/") ? client.get(path) : Effect.map(value(path), Option.map(bytesOf)),
       hostname,
-      // the user-data's (over the vendor-data's), and the meta-data's `public-keys` (the operator's user.meta-data, as cloud-init reads them)
-      sshKeys: Effect.map(Effect.all([Effect.provide(configKeys, log), metaDataKeys]), ([own, meta]) => sortedUnique([...own, ...meta])),
+      // the user-data's (over the vendor-data's), and the meta-data's `public-keys` (the operator's user.meta-data, as cloud-init reads them);
+      // read side by side, so that a source held up to the read's one deadline never leaves the others none of it
+      sshKeys: Effect.map(Effect.all([Effect.provide(configKeys, log), metaDataKeys], { concurrency: 2 }), ([own, meta]) => sortedUnique([...own, ...meta])),
       userData: Effect.map(userDataDoc, Option.map(({ bytes }) => bytes)),
       keepWithUserData
     }

@@ -219,6 +219,22 @@ describe("incus's vendor-data keys (LXD's cloud-init.ssh-keys.* options), beneat
       expect(yield* keysOf(undefined, lxdVendorData("alpine", vendors))).toEqual({ code: 0, stdout: `${vendors}\n`, stderr: "" })
       // another user's key is that user's
       expect(yield* keysOf(undefined, lxdVendorData("bob", vendors) + "user: alpine\n")).toEqual({ code: 0, stdout: "", stderr: "" })
+      // as LXD serves it (no user key, no default): bob, first in the vendor-data's users, does not stand in for the default user, which
+      // nothing makes him here (the users action reads the user-data alone): his key never opens alpine's account, in wheel
+      const bobs = yield* makeTestInstance({
+        cloud: "incus",
+        instance: { hostname: "c1", userData: bytesOf("#!/bin/sh\necho hi\n"), vendorData: bytesOf(lxdVendorData("bob", others)) }
+      })
+      expect(yield* bobs.imds(["@ssh-keys"])).toEqual({ code: 0, stdout: "", stderr: "" })
+      expect((yield* bobs.run(["early"])).code).toBe(0)
+      yield* bobs.run(["main"])
+      expect(bobs.read("/home/alpine/.ssh/authorized_keys")).toBeUndefined()
+      // the user-data's own first named user still stands in (its users action makes it the default user), over the vendor-data's
+      expect(yield* keysOf(`#cloud-config\nusers:\n  - name: ops\n    ssh_authorized_keys: ["${own}"]\n`, lxdVendorData("bob", others))).toEqual({
+        code: 0,
+        stdout: `${own}\n`,
+        stderr: ""
+      })
     })
   )
 
@@ -240,6 +256,9 @@ describe("incus's vendor-data keys (LXD's cloud-init.ssh-keys.* options), beneat
       const vendor = lxdVendorData("alpine", vendors)
       expect(yield* keysOf("#cloud-config\nvendor_data: {enabled: false}\n", vendor)).toEqual({ code: 0, stdout: "", stderr: "" })
       expect(yield* keysOf("#cloud-config\nvendor_data: off\n", vendor)).toEqual({ code: 0, stdout: "", stderr: "" })
+      // null too: cloud-init's merge keeps the user-data's null over its built-in {enabled: true}, then warns 'invalid vendor_data setting'
+      expect(yield* keysOf("#cloud-config\nvendor_data:\n", vendor)).toEqual({ code: 0, stdout: "", stderr: "" })
+      expect(yield* keysOf("#cloud-config\nvendor_data: {}\n", vendor)).toEqual({ code: 0, stdout: `${vendors}\n`, stderr: "" })
       expect(yield* keysOf("#cloud-config\nvendor_data: {enabled: 'yes', prefix: []}\n", vendor)).toEqual({ code: 0, stdout: `${vendors}\n`, stderr: "" })
     })
   )
@@ -258,6 +277,24 @@ describe("incus's vendor-data keys (LXD's cloud-init.ssh-keys.* options), beneat
         ]
       })
       expect(refused).toEqual({ code: 0, stdout: `${own}\n`, stderr: expect.stringMatching(/^keys of vendor-data left out: incus: cannot read \S+\/1\.0\/config\/user\.vendor-data: HTTP 403\n$/) })
+    })
+  )
+
+  it.scopedLive("a vendor-data the guest API holds up to the read's deadline (503 throughout) costs its own keys alone: user.meta-data's public-keys are still read", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "incus",
+        instance: { hostname: "c1", userData: bytesOf("#!/bin/sh\necho hi\n") },
+        env: { IMDS_DEADLINE: "1" },
+        faults: {
+          overrides: [
+            { path: "/1.0/config/cloud-init.vendor-data", status: 503 },
+            { path: "/1.0/config/user.meta-data", body: `public-keys:\n  - ${others}\n` }
+          ]
+        }
+      })
+      const got = yield* instance.imds(["@ssh-keys"])
+      expect(got).toEqual({ code: 0, stdout: `${others}\n`, stderr: expect.stringMatching(/^keys of vendor-data left out: incus: cannot read \S+cloud-init\.vendor-data: HTTP 503\n$/) })
     })
   )
 })
