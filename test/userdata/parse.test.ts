@@ -133,6 +133,19 @@ describe("userDataType", () => {
     expect(userDataType(bytes("Subject: x\n#cloud-config\nhostname: h\n"))).toBe("unknown")
   })
 
+  it("takes headers run into a line that is no header for MIME only with MIME-Version, as cloud-init parses nothing else as email", () => {
+    // no MIME-Version: cloud-init reads the text as it is, of no type (its first line 'Content-Type: ...'), and runs nothing
+    expect(parsed("Content-Type: text/x-shellscript\n#!/bin/sh\necho hi\n")).toEqual({ kind: "unknown", type: "unknown" })
+    expect(userDataType(bytes("Content-Type: text/cloud-config\n#cloud-config\nhostname: h\n"))).toBe("unknown")
+    // with it, Python's email takes the rest for the body: a text/plain part sniffed by its first line
+    expect(userDataType(bytes("MIME-Version: 1.0\n#cloud-config\nhostname: h\n"))).toBe("multipart")
+    const withVersion = parsed("MIME-Version: 1.0\n#cloud-config\nhostname: h\n")
+    expect(withVersion.kind === "multipart" && withVersion.config.hostname).toBe("h")
+    // headers ended by a blank line, or cut by the 4 KiB mark, are read as before
+    expect(userDataType(bytes("Content-Type: text/x-shellscript\n\n#!/bin/sh\necho hi\n"))).toBe("multipart")
+    expect(userDataType(bytes(`Content-Type: multipart/mixed; boundary=B\nX-Long: x\n${"a".repeat(5000)}`))).toBe("multipart")
+  })
+
   it("keeps scripts and unknown types as they are", () => {
     expect(parsed("")).toEqual({ kind: "missing", type: "missing" })
     const script = parsed("#!/bin/sh\necho hi\n")
