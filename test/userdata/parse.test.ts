@@ -1281,6 +1281,32 @@ ntp:
     expect(notes(source).warnings).toEqual([`line 7: runcmd[4]: ${named}`, `line 8: runcmd[5]: ${named}`, `line 9: runcmd[6]: ${named}`])
   })
 
+  it("names cloud-init-per run after assignments or a runner's options (env FOO=1, sudo -u bob, nice, timeout 60), and not a quoted mention that is no script", () => {
+    const source = [
+      "#cloud-config",
+      "runcmd:",
+      "  - env FOO=1 cloud-init-per once a touch /a",
+      "  - [env, FOO=1, cloud-init-per, once, b, touch, /b]",
+      "  - sudo -u bob cloud-init-per once c touch /c",
+      "  - [sudo, -u, bob, cloud-init-per, once, d, touch, /d]",
+      "  - nice cloud-init-per once e touch /e",
+      "  - [nice, cloud-init-per, once, f, touch, /f]",
+      "  - FOO=1 cloud-init-per once g touch /g",
+      "  - timeout 60 cloud-init-per once h touch /h",
+      "  - [timeout, 60, cloud-init-per, once, i, touch, /i]",
+      "  - bash -lc 'cloud-init-per once j touch /j'",
+      `  - [su, -c, "cloud-init-per once k touch /k", bob]`,
+      `  - echo "cloud-init-per once is what we used to run"`,
+      "  - grep -q 'cloud-init-per once' /etc/motd || true",
+      `  - [grep, -q, "cloud-init-per once", /etc/motd]`,
+      "  - [echo, run, cloud-init-per, once, later]",
+      "  - command -v cloud-init-per || echo absent",
+      ""
+    ].join("\n")
+    const named = "uses cloud-init-per, a program of cloud-init's that Tiny Cloud does not have: it is not found"
+    expect(notes(source).warnings).toEqual([...Array(11).keys()].map((i) => `line ${i + 3}: runcmd[${i}]: ${named}`))
+  })
+
   it("names cloud-init-per in a list where the line of its words would run it: after sudo or env, as in a line", () => {
     const source = [
       "#cloud-config",
