@@ -1,5 +1,5 @@
 /** assemble-interfaces (BEHAVIOUR.md §8): /etc/network/interfaces from interfaces.d/, on a pretend instance. */
-import { readFileSync, truncateSync } from "node:fs"
+import { readFileSync, rmSync, truncateSync } from "node:fs"
 import { join } from "node:path"
 import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -51,28 +51,44 @@ it.scopedLive("lo, then eth* by number, then the other stanzas by name; missing 
   })
 )
 
-it.scopedLive("run again after one killed between replacing the interfaces file and making the new NIC's stanza: interfaces.bak keeps the file from before it", () =>
+it.scopedLive("run again after one killed between making the new NIC's stanza and replacing the interfaces file: interfaces.bak keeps the file from before it", () =>
   Effect.gen(function* () {
     const instance = yield* makeTestInstance({ noSimulator: true, interfaces: nics("eth0") })
     instance.write("/sys/class/net/lo/address", "00:00:00:00:00:00\n")
     instance.write("/etc/network/interfaces.d/lo", shipped("lo"))
     instance.write("/etc/network/interfaces.d/DEFAULT", shipped("DEFAULT"))
     const original = "auto lo\niface lo inet loopback\n# the image's own\n"
-    instance.write("/etc/network/interfaces", original)
     const assembled = HEADER + "auto lo\niface lo\n  use link\n  use loopback\n\n" + "auto eth0\niface eth0\n  use dhcp\n  use imds\n\n"
-    // as the killed run left it: the file before it kept, the new one in place, eth0's stanza not yet made
+    // as the killed run left it: the file before it kept, eth0's stanza made, the file not yet replaced
+    instance.write("/etc/network/interfaces", original)
     instance.write("/etc/network/interfaces.bak", original)
-    instance.write("/etc/network/interfaces", assembled)
+    instance.write("/etc/network/interfaces.d/eth0", "auto eth0\niface eth0\n  use dhcp\n  use imds\n")
 
     const r = yield* instance.run(["assemble-interfaces"])
 
     expect(r).toEqual({ code: 0, stdout: "", stderr: "" })
     expect(instance.read("/etc/network/interfaces")).toBe(assembled)
     expect(instance.read("/etc/network/interfaces.bak")).toBe(original)
-    expect(instance.read("/etc/network/interfaces.d/eth0")).toBe("auto eth0\niface eth0\n  use dhcp\n  use imds\n")
-    // with every stanza there, the next assembly keeps this file as the previous one, as always
+  })
+)
+
+it.scopedLive("a stanza file deleted by hand is made again from DEFAULT, and interfaces.bak is the file before, as after every assembly", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, interfaces: nics("eth0", "eth1") })
+    instance.write("/sys/class/net/lo/address", "00:00:00:00:00:00\n")
+    instance.write("/etc/network/interfaces.d/lo", shipped("lo"))
+    instance.write("/etc/network/interfaces.d/DEFAULT", shipped("DEFAULT"))
+    instance.write("/etc/network/interfaces", "# ORIGINAL\n")
     expect(yield* instance.run(["assemble-interfaces"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    const assembled = instance.read("/etc/network/interfaces")
+    expect(instance.read("/etc/network/interfaces.bak")).toBe("# ORIGINAL\n")
+
+    rmSync(join(instance.root, "etc/network/interfaces.d/eth1"))
+    expect(yield* instance.run(["assemble-interfaces"])).toEqual({ code: 0, stdout: "", stderr: "" })
+
+    expect(instance.read("/etc/network/interfaces")).toBe(assembled)
     expect(instance.read("/etc/network/interfaces.bak")).toBe(assembled)
+    expect(instance.read("/etc/network/interfaces.d/eth1")).toBe("auto eth1\niface eth1\n  use dhcp\n  use imds\n")
   })
 )
 

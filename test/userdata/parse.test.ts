@@ -133,6 +133,19 @@ describe("userDataType", () => {
     expect(userDataType(bytes("Subject: x\n#cloud-config\nhostname: h\n"))).toBe("unknown")
   })
 
+  it("takes headers run into a line that is no header for MIME only with MIME-Version, as cloud-init parses nothing else as email", () => {
+    // no MIME-Version: cloud-init reads the text as it is, of no type (its first line 'Content-Type: ...'), and runs nothing
+    expect(parsed("Content-Type: text/x-shellscript\n#!/bin/sh\necho hi\n")).toEqual({ kind: "unknown", type: "unknown" })
+    expect(userDataType(bytes("Content-Type: text/cloud-config\n#cloud-config\nhostname: h\n"))).toBe("unknown")
+    // with it, Python's email takes the rest for the body: a text/plain part sniffed by its first line
+    expect(userDataType(bytes("MIME-Version: 1.0\n#cloud-config\nhostname: h\n"))).toBe("multipart")
+    const withVersion = parsed("MIME-Version: 1.0\n#cloud-config\nhostname: h\n")
+    expect(withVersion.kind === "multipart" && withVersion.config.hostname).toBe("h")
+    // headers ended by a blank line, or cut by the 4 KiB mark, are read as before
+    expect(userDataType(bytes("Content-Type: text/x-shellscript\n\n#!/bin/sh\necho hi\n"))).toBe("multipart")
+    expect(userDataType(bytes(`Content-Type: multipart/mixed; boundary=B\nX-Long: x\n${"a".repeat(5000)}`))).toBe("multipart")
+  })
+
   it("keeps scripts and unknown types as they are", () => {
     expect(parsed("")).toEqual({ kind: "missing", type: "missing" })
     const script = parsed("#!/bin/sh\necho hi\n")
@@ -1266,6 +1279,32 @@ ntp:
     ].join("\n")
     const named = "uses cloud-init-per, a program of cloud-init's that Tiny Cloud does not have: it is not found"
     expect(notes(source).warnings).toEqual([`line 7: runcmd[4]: ${named}`, `line 8: runcmd[5]: ${named}`, `line 9: runcmd[6]: ${named}`])
+  })
+
+  it("names cloud-init-per run after assignments or a runner's options (env FOO=1, sudo -u bob, nice, timeout 60), and not a quoted mention that is no script", () => {
+    const source = [
+      "#cloud-config",
+      "runcmd:",
+      "  - env FOO=1 cloud-init-per once a touch /a",
+      "  - [env, FOO=1, cloud-init-per, once, b, touch, /b]",
+      "  - sudo -u bob cloud-init-per once c touch /c",
+      "  - [sudo, -u, bob, cloud-init-per, once, d, touch, /d]",
+      "  - nice cloud-init-per once e touch /e",
+      "  - [nice, cloud-init-per, once, f, touch, /f]",
+      "  - FOO=1 cloud-init-per once g touch /g",
+      "  - timeout 60 cloud-init-per once h touch /h",
+      "  - [timeout, 60, cloud-init-per, once, i, touch, /i]",
+      "  - bash -lc 'cloud-init-per once j touch /j'",
+      `  - [su, -c, "cloud-init-per once k touch /k", bob]`,
+      `  - echo "cloud-init-per once is what we used to run"`,
+      "  - grep -q 'cloud-init-per once' /etc/motd || true",
+      `  - [grep, -q, "cloud-init-per once", /etc/motd]`,
+      "  - [echo, run, cloud-init-per, once, later]",
+      "  - command -v cloud-init-per || echo absent",
+      ""
+    ].join("\n")
+    const named = "uses cloud-init-per, a program of cloud-init's that Tiny Cloud does not have: it is not found"
+    expect(notes(source).warnings).toEqual([...Array(11).keys()].map((i) => `line ${i + 3}: runcmd[${i}]: ${named}`))
   })
 
   it("names cloud-init-per in a list where the line of its words would run it: after sudo or env, as in a line", () => {

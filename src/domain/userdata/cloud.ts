@@ -78,26 +78,56 @@ const INSTANCE_ID = /(?<![A-Za-z0-9_])INSTANCE_ID(?![A-Za-z0-9_])/
  */
 const CLOUD_INIT_PER_LINE = /^([ \t]*)cloud-init-per[ \t]+(?:once|instance|always)[ \t]+(?:[^\s'"\\;&|<>()`$#]|'[^'\n]*'|"[^"\\`$\n]*")+[ \t]+(?=\S)/gm
 /** the programs that run the word after them as a command (`sudo cloud-init-per ...`), in a line or a list */
-const RUNS_NEXT = ["command", "sudo", "doas", "exec", "nohup", "env", "xargs", "time"]
-/** in a line, the shell's separators and the reserved words that take a command run it too; a quote, only a script it opens */
+const RUNS_NEXT = ["command", "sudo", "doas", "exec", "nohup", "env", "xargs", "time", "nice", "ionice", "timeout", "setsid", "stdbuf"]
+const FREQUENCIES = ["once", "instance", "always"]
+const FREQUENCY = `(?:${FREQUENCIES.join("|")})(?![\\w.-])`
+const RUNNER = `(?<![\\w.-])(?:${RUNS_NEXT.join("|")})`
+/** where the shell takes a command: the start, its separators, the reserved words that take one and the runners */
+const AT_COMMAND = `(?:^|[;&|(){}\`!]|\\$\\(|(?<![\\w.-])(?:if|while|until|then|do|else|elif)|${RUNNER})`
+/** a plain word of a simple command: an assignment (`FOO=1`), a runner's option or its value (`-u bob`, `-n 10`) */
+const WORD = "[^\\s;&|()<>'\"`]+"
+/**
+ * In a line: at a command, after its assignments (`FOO=1 cloud-init-per`);
+ * after a runner's options and their values, its frequency after it (`sudo
+ * -u bob cloud-init-per once ...`, `timeout 60 cloud-init-per once ...`);
+ * quoted, only at a command or as the script a `-c` or `eval` runs, its
+ * frequency after it (`sh -c 'cloud-init-per once ...'`, not `grep -q
+ * "cloud-init-per once" FILE`).
+ */
 const CLOUD_INIT_PER = new RegExp(
-  `(?:^|[;&|(){}\`!]|\\$\\(|(?<![\\w.-])(?:if|while|until|then|do|else|elif|${RUNS_NEXT.join("|")}))[ \\t]*cloud-init-per(?![\\w.-])` +
-    `|['"][ \\t]*cloud-init-per['"]?[ \\t]+(?:once|instance|always)(?![\\w.-])`,
+  `${AT_COMMAND}[ \\t]*(?:[A-Za-z_][A-Za-z0-9_]*=${WORD}?[ \\t]+){0,8}cloud-init-per(?![\\w.-])` +
+    `|${RUNNER}(?:[ \\t]+${WORD}){1,4}[ \\t]+cloud-init-per[ \\t]+${FREQUENCY}` +
+    `|(?:${AT_COMMAND}|(?<![\\w.-])(?:-[A-Za-z]*c|eval))[ \\t]*['"][ \\t]*cloud-init-per['"]?[ \\t]+${FREQUENCY}`,
   "m"
 )
-/** a list runs its first word, or the first after those that run the next: its words are never the shell's syntax (`;`, `then`) */
-const listRunsCloudInitPer = (argv: ReadonlyArray<string>) => argv.find((word) => !RUNS_NEXT.includes(word)) === "cloud-init-per"
+/** the argument a `-c` or `eval` runs as a script (`[sh, -c, SCRIPT]`, `[su, -c, SCRIPT, bob]`) */
+const SCRIPT_OPTION = /^(?:-[A-Za-z]*c|eval)$/
+/**
+ * A list runs its first word, or the first after those that run the next,
+ * or after their options and values with the frequency after it (`[sudo,
+ * -u, bob, cloud-init-per, once, ...]`): its words are never the shell's
+ * syntax (`;`, `then`).
+ */
+const listRunsCloudInitPer = (argv: ReadonlyArray<string>): boolean => {
+  const first = argv.findIndex((word) => !RUNS_NEXT.includes(word))
+  if (argv[first] === "cloud-init-per") return true
+  const at = argv.indexOf("cloud-init-per", first)
+  return first > 0 && at > first && at - first <= 4 && FREQUENCIES.includes(argv[at + 1] ?? "")
+}
 
 const withoutCloudInitPer = (commands: ReadonlyArray<Command> | undefined, path: ReadonlyArray<Key>, notes: Notes): Array<Command> | undefined =>
   commands?.map((command) => {
     const c: Command =
       command.kind === "shell"
         ? { ...command, script: command.script.replace(CLOUD_INIT_PER_LINE, "$1") }
-        : command.argv[0] === "cloud-init-per" && command.argv.length > 3 && ["once", "instance", "always"].includes(command.argv[1]!)
+        : command.argv[0] === "cloud-init-per" && command.argv.length > 3 && FREQUENCIES.includes(command.argv[1]!)
           ? { ...command, argv: command.argv.slice(3) }
           : command
-    // [sudo, cloud-init-per, ...] runs it, [grep, cloud-init-per, FILE] nothing; an argument holding a blank is a script (`sh -c`)
-    const uses = c.kind === "shell" ? CLOUD_INIT_PER.test(c.script) : listRunsCloudInitPer(c.argv) || c.argv.some((arg) => /\s/.test(arg) && CLOUD_INIT_PER.test(arg))
+    // [sudo, cloud-init-per, ...] runs it, [grep, cloud-init-per, FILE] nothing, nor [grep, -q, "cloud-init-per once", FILE]; [sh, -c, SCRIPT] its script
+    const uses =
+      c.kind === "shell"
+        ? CLOUD_INIT_PER.test(c.script)
+        : listRunsCloudInitPer(c.argv) || c.argv.some((arg, i) => i > 0 && SCRIPT_OPTION.test(c.argv[i - 1]!) && CLOUD_INIT_PER.test(arg))
     if (uses) {
       notes.warn([...path, c.index], "uses cloud-init-per, a program of cloud-init's that Tiny Cloud does not have: it is not found")
     }

@@ -33,24 +33,30 @@ export const whyNotRead = (word: string): string | undefined => (Object.hasOwn(N
 /**
  * MIME: the text starts with header lines (after an optional mbox `From `
  * line), and one of them is `Content-Type` or `MIME-Version`, whatever
- * their case. The headers end at a blank line or, as Python's email (so
- * cloud-init) reads them, at the first line that is no header: a
- * multipart document written without the blank line before its first
- * boundary (or a header block cut by the 4 KiB mark) is MIME.
+ * their case. The headers end at a blank line or, as Python's email reads
+ * them, at the first line that is no header: a multipart document written
+ * without the blank line before its first boundary is MIME. cloud-init
+ * hands the text to Python's email only when it holds `MIME-Version:`, so
+ * headers run into a line that is no header are MIME only with it
+ * (`Content-Type: text/x-shellscript` followed by a script is no type to
+ * cloud-init, which runs nothing), or when that line is the half line the
+ * 4 KiB mark cut.
  */
 export const isMime = (head: string): boolean => {
   const lines = head.split(/\r?\n/)
   let i = lines[0]?.startsWith("From ") ? 1 : 0
-  let mime = false
+  let type = false
+  let version = false
   for (; i < lines.length; i++) {
     const line = lines[i]!
-    if (line === "") return mime
+    if (line === "") return type || version
     if (/^[ \t]/.test(line)) continue
-    const name = /^([!-9;-~]+):/.exec(line)?.[1]
-    if (name === undefined) return mime
-    if (/^(?:content-type|mime-version)$/i.test(name)) mime = true
+    const name = /^([!-9;-~]+):/.exec(line)?.[1]?.toLowerCase()
+    if (name === undefined) return version || (type && i === lines.length - 1 && head.length >= HEAD_BYTES)
+    if (name === "content-type") type = true
+    if (name === "mime-version") version = true
   }
-  return mime
+  return type || version
 }
 
 /**

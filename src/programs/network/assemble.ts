@@ -41,15 +41,13 @@ export const assembleInterfaces = Effect.gen(function* () {
     yield* add(textOf(yield* fs.readFile(`${dir}/${name}`, { maxBytes: INTERFACES_MAX_BYTES })))
   }
   const path = fs.at(INTERFACES)
-  const text = interfacesText(stanzas)
   const previous = yield* fs.readFileIfExists(path)
-  // a file that is already this one while stanzas it holds are still to be made is a killed assembly's (killed after
-  // replacing it): interfaces.bak holds the file before that assembly, and keeps it
-  const killedAfterReplace = created.length > 0 && Option.exists(previous, (bytes) => Buffer.from(bytes).equals(Buffer.from(text)))
-  if (Option.isSome(previous) && !killedAfterReplace) yield* fs.writeAtomic(`${path}.bak`, previous.value)
-  yield* fs.writeAtomic(path, text)
-  // the new NICs' stanza files last: an interfaces file that could not be replaced (interfaces.bak a directory) leaves interfaces.d as it was
+  if (Option.isSome(previous)) yield* fs.writeAtomic(`${path}.bak`, previous.value)
+  // the new NICs' stanza files before the file that holds them: one killed between the two is run again with the file before it still
+  // in place, which it keeps as interfaces.bak again (made after them, a rerun found every stanza there and kept its own output); after
+  // interfaces.bak, so that one that cannot be written (a directory) leaves interfaces.d as it was
   for (const [path, stanza] of created) yield* fs.writeAtomic(path, stanza)
+  yield* fs.writeAtomic(path, interfacesText(stanzas))
 })
 
 /** a stanza file's text, when it is there; one larger than the whole file may be is refused unread */
