@@ -93,25 +93,42 @@ export const isHostAddress = (canonical: string, family: Family): boolean => {
 }
 
 /**
+ * The most addresses of one family a NIC's list gives: Azure's 256 IP
+ * configurations a NIC are the most a cloud gives, AWS's 50, OCI's 33. A
+ * list of a megabyte would be some 70 000 addresses, three `ip` runs each:
+ * an `ifup` held for the better part of an hour.
+ */
+export const ADDRESSES_MAX = 1024
+
+/**
  * A metadata list (one value a line) as canonical addresses, in order, each
- * once; what is not an address is named in `invalid`, an address no
- * interface can hold as a secondary (`isHostAddress`) in `unusable`.
+ * once, the first ADDRESSES_MAX of them (`leftOut` counts the others); what
+ * is not an address is named in `invalid`, an address no interface can hold
+ * as a secondary (`isHostAddress`) in `unusable`.
  */
 export const addressList = (
   text: string,
   family: Family
-): { readonly addresses: ReadonlyArray<string>; readonly invalid: ReadonlyArray<string>; readonly unusable: ReadonlyArray<string> } => {
+): {
+  readonly addresses: ReadonlyArray<string>
+  readonly invalid: ReadonlyArray<string>
+  readonly unusable: ReadonlyArray<string>
+  readonly leftOut: number
+} => {
   const canonical = family === 6 ? ipv6 : ipv4
-  const addresses: Array<string> = []
+  const addresses = new Set<string>()
   const invalid: Array<string> = []
   const unusable: Array<string> = []
+  let leftOut = 0
   for (const item of text.split(/\s+/).filter((s) => s !== "")) {
     const a = canonical(item)
     if (a === undefined) invalid.push(item)
     else if (!isHostAddress(a, family)) unusable.push(a)
-    else if (!addresses.includes(a)) addresses.push(a)
+    else if (addresses.has(a)) continue
+    else if (addresses.size < ADDRESSES_MAX) addresses.add(a)
+    else leftOut++
   }
-  return { addresses, invalid, unusable }
+  return { addresses: [...addresses], invalid, unusable, leftOut }
 }
 
 export interface SyncState {

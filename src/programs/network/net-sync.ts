@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { MetadataError } from "../../domain/errors.js"
 import { firstHost, ipv4, ipv4Cidr } from "../../domain/ip.js"
-import { addressList, missingRoutes, parseAddresses, parseDefaultGateway, parseRules, planSync, routeTableOf, secondariesOf, type Family } from "../../domain/net-sync.js"
+import { ADDRESSES_MAX, addressList, missingRoutes, parseAddresses, parseDefaultGateway, parseRules, planSync, routeTableOf, secondariesOf, type Family } from "../../domain/net-sync.js"
 import { printable, quoted, textOf } from "../../domain/text.js"
 import { Commands } from "../../services/Commands.js"
 import { debug, err, info, warn } from "../../services/Log.js"
@@ -145,6 +145,9 @@ const sync = (argument: string | undefined) =>
       // a list of thousands is one run's few lines, not thousands in syslog
       for (const line of ignored.slice(0, IGNORED_LISTED)) yield* warn(line)
       if (ignored.length > IGNORED_LISTED) yield* warn(`${shown}: ${ignored.length - IGNORED_LISTED} more ignored values are not listed`)
+      for (const [family, list] of [[4, v4], [6, v6]] as const) {
+        if (list.leftOut > 0) yield* warn(`${shown}: ${list.leftOut} IPv${family} addresses past the first ${ADDRESSES_MAX} of the metadata's list are left out`)
+      }
       // the metadata's first IPv4 address, usable or not, is the primary; a first line that is no address leaves it unknown
       const primary = ipv4(nic.ipv4.split(/\s+/).find((s) => s !== "") ?? "")
       const wanted4 = v4.addresses.filter((a) => a !== primary)
