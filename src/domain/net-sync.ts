@@ -54,6 +54,19 @@ export const parseDefaultGateway = (text: string): string | undefined => {
   return m ? ipv6(m[1]!) : undefined
 }
 
+/**
+ * Of the routes a table should hold (each an `ip route add` argument list,
+ * its destination first), those to add: all when the table has none; the
+ * missing ones when every route it has is one of them (a run killed
+ * between its routes, or one whose route failed); none when it holds a
+ * route of another destination, someone else's table.
+ */
+export const missingRoutes = (shown: string, routes: ReadonlyArray<ReadonlyArray<string>>): ReadonlyArray<ReadonlyArray<string>> => {
+  const destinations = shown.split("\n").flatMap((line) => line.trim().split(/\s+/, 1).filter((d) => d !== ""))
+  if (destinations.some((d) => !routes.some((r) => r[0] === d))) return []
+  return routes.filter((r) => !destinations.includes(r[0]!))
+}
+
 /** the highest routing table Linux has: table numbers are 32 bits */
 const TABLE_MAX = 2 ** 32 - 1
 
@@ -80,25 +93,42 @@ export const isHostAddress = (canonical: string, family: Family): boolean => {
 }
 
 /**
+ * The most addresses of one family a NIC's list gives: Azure's 256 IP
+ * configurations a NIC are the most a cloud gives, AWS's 50, OCI's 33. A
+ * list of a megabyte would be some 70 000 addresses, three `ip` runs each:
+ * an `ifup` held for the better part of an hour.
+ */
+export const ADDRESSES_MAX = 1024
+
+/**
  * A metadata list (one value a line) as canonical addresses, in order, each
- * once; what is not an address is named in `invalid`, an address no
- * interface can hold as a secondary (`isHostAddress`) in `unusable`.
+ * once, the first ADDRESSES_MAX of them (`leftOut` counts the others); what
+ * is not an address is named in `invalid`, an address no interface can hold
+ * as a secondary (`isHostAddress`) in `unusable`.
  */
 export const addressList = (
   text: string,
   family: Family
-): { readonly addresses: ReadonlyArray<string>; readonly invalid: ReadonlyArray<string>; readonly unusable: ReadonlyArray<string> } => {
+): {
+  readonly addresses: ReadonlyArray<string>
+  readonly invalid: ReadonlyArray<string>
+  readonly unusable: ReadonlyArray<string>
+  readonly leftOut: number
+} => {
   const canonical = family === 6 ? ipv6 : ipv4
-  const addresses: Array<string> = []
+  const addresses = new Set<string>()
   const invalid: Array<string> = []
   const unusable: Array<string> = []
+  let leftOut = 0
   for (const item of text.split(/\s+/).filter((s) => s !== "")) {
     const a = canonical(item)
     if (a === undefined) invalid.push(item)
     else if (!isHostAddress(a, family)) unusable.push(a)
-    else if (!addresses.includes(a)) addresses.push(a)
+    else if (addresses.has(a)) continue
+    else if (addresses.size < ADDRESSES_MAX) addresses.add(a)
+    else leftOut++
   }
-  return { addresses, invalid, unusable }
+  return { addresses: [...addresses], invalid, unusable, leftOut }
 }
 
 export interface SyncState {
@@ -145,8 +175,8 @@ export const secondariesOf = (
 
 /**
  * The `ip` argument lists that make the interface match: each address no
- * longer listed deleted with its rules, each new one added with its rules,
- * then the rules of addresses that stay put right. Nothing when they match.
+ * longer listed deleted with its rules, then each listed one added where
+ * missing and its rules put right. Nothing when they match.
  */
 export const planSync = (s: SyncState): ReadonlyArray<ReadonlyArray<string>> => {
   const v = `-${s.family}`
@@ -159,8 +189,12 @@ export const planSync = (s: SyncState): ReadonlyArray<ReadonlyArray<string>> => 
       ? []
       : (["from", "to"] as const).filter((kind) => has(kind, address) !== want).map((kind) => rule(want ? "add" : "del", kind, address))
   for (const a of s.present.filter((a) => !s.wanted.includes(a))) plan.push([v, "addr", "del", `${a}/${bits}`, "dev", s.iface], ...ruleFixes(a, false))
-  for (const a of s.wanted.filter((a) => !s.present.includes(a))) plan.push([v, "addr", "add", `${a}/${bits}`, "dev", s.iface], ...ruleFixes(a, true))
-  for (const a of s.wanted.filter((a) => s.present.includes(a))) plan.push(...ruleFixes(a, true))
+  // in the metadata's order, each address then its rules: a run killed anywhere and run again adds the rest in the order
+  // one run adds all (the kernel gives each rule the priority below the last, so the order is the rules' priorities)
+  for (const a of s.wanted) {
+    if (!s.present.includes(a)) plan.push([v, "addr", "add", `${a}/${bits}`, "dev", s.iface])
+    plan.push(...ruleFixes(a, true))
+  }
   // rules of addresses the interface has not and the metadata lists not
   for (const r of s.rules.filter((r) => !s.wanted.includes(r.address) && !s.present.includes(r.address))) plan.push(rule("del", r.kind, r.address))
   return plan

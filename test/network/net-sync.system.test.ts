@@ -41,11 +41,18 @@ const interfaces = (ns: Namespace) =>
     yield* ns.ip("-6", "route", "add", "default", "via", "fe80::1", "dev", "eth1")
   })
 
-/** a directory with the `ip` wrapper (logging each invocation, then the real one) and a `logger` that keeps syslog's lines */
+/**
+ * a directory with the `ip` wrapper (logging each invocation, then the real one; with KILL_AT=N it kills its caller,
+ * imds-net-sync, once the N-th change is made: a crash at that point) and a `logger` that keeps syslog's lines
+ */
 const tools = Effect.acquireRelease(
   Effect.sync(() => {
     const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-netns-"))
-    writeFileSync(join(dir, "ip"), `#!/bin/sh\nprintf 'ip %s\\n' "$*" >> "${dir}/ip.log"\nexec ${IP} "$@"\n`)
+    writeFileSync(
+      join(dir, "ip"),
+      `#!/bin/sh\nprintf 'ip %s\\n' "$*" >> "${dir}/ip.log"\ncase " $* " in *" show "*) exec ${IP} "$@";; esac\n${IP} "$@"; rc=$?\n` +
+        `if [ -n "$KILL_AT" ]; then echo >> "${dir}/changes"; [ "$(wc -l < "${dir}/changes")" -eq "$KILL_AT" ] && kill -KILL $PPID; fi\nexit $rc\n`
+    )
     writeFileSync(join(dir, "logger"), `#!/bin/sh\nwhile IFS= read -r line; do printf '%s %s %s\\n' "$2" "$4" "$line" >> "${dir}/syslog"; done\n`)
     chmodSync(join(dir, "ip"), 0o755)
     chmodSync(join(dir, "logger"), 0o755)
@@ -67,6 +74,19 @@ const state = (ns: Namespace, iface: string, table: number) =>
       routes6: words(yield* ns.ip("-6", "route", "show", "table", "all")).filter((l) => l.includes(`table ${table}`)),
       rules4: words(yield* ns.ip("-4", "rule", "show")).filter((l) => l.endsWith(`lookup ${table}`)).map((l) => l.replace(/^\d+: /, "")).sort(),
       rules6: words(yield* ns.ip("-6", "rule", "show")).filter((l) => l.endsWith(`lookup ${table}`)).map((l) => l.replace(/^\d+: /, "")).sort()
+    }
+  })
+
+/** what the kernel has, exactly: eth1's addresses in the kernel's order, table 10001's routes, the rules with their priorities */
+const exactState = (ns: Namespace) =>
+  Effect.gen(function* () {
+    const words = (text: string) => text.split("\n").map((l) => l.trim().replace(/\s+/g, " ")).filter((l) => l !== "")
+    return {
+      addresses: words(yield* ns.ip("-o", "addr", "show", "dev", "eth1")).map((l) => l.split(" ").slice(1, 4).join(" ")),
+      routes4: words(yield* ns.ip("-4", "route", "show", "table", "10001")),
+      routes6: words(yield* ns.ip("-6", "route", "show", "table", "10001")).map((l) => l.replace(/ pref \S+$/, "")),
+      rules4: words(yield* ns.ip("-4", "rule", "show")),
+      rules6: words(yield* ns.ip("-6", "rule", "show"))
     }
   })
 
@@ -153,6 +173,32 @@ describeSystem("imds-net-sync with the real ip in a network namespace", { tools:
       // its lines went to syslog under its own name, none to stderr
       const syslog = lines(join(bin, "syslog")).map((l) => l.replace(/\[\d+\]/, "[PID]"))
       expect(syslog).toEqual(expect.arrayContaining(["local7.info imds-net-sync[PID] SYNCING: eth1", "local7.info imds-net-sync[PID] OK: ip -4 addr add 10.0.1.23/32 dev eth1"]))
+    })
+  )
+
+  it.scopedLive("killed after a change and run again: the addresses, table 10001's routes and the rules with their priorities end as one undisturbed run leaves them", () =>
+    Effect.gen(function* () {
+      const eth1 = metadata({ ipv4: ["10.0.1.20", "10.0.1.21", "10.0.1.22"], ipv6: ["2001:db8:1::5", "2001:db8:1::6"] })
+      // KILL_AT: undefined, one run; N, a run killed once its N-th change is made, then a run
+      const boot = (killAt: number | undefined) =>
+        Effect.scoped(
+          Effect.gen(function* () {
+            const ns = yield* makeNamespace
+            yield* interfaces(ns)
+            const bin = yield* tools
+            yield* simulatorIn(ns, "aws", eth1, PORT)
+            const env = { PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, CLOUD: "aws", IMDS_ENDPOINT: `127.0.0.1:${PORT}`, TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE }
+            const sync = (extra: Record<string, string>) => ns.exec(process.execPath, [PROGRAM, "net-sync", "eth1"], { ...env, ...extra })
+            // killed by a signal: no exit status (-1)
+            if (killAt !== undefined) expect((yield* sync({ KILL_AT: String(killAt) })).code).toBe(-1)
+            expect(yield* sync({})).toEqual({ code: 0, stdout: "", stderr: "" })
+            return yield* exactState(ns)
+          })
+        )
+      const undisturbed = yield* boot(undefined)
+      expect(undisturbed.routes4).toEqual(["default via 10.0.1.1 dev eth1", "10.0.1.0/24 dev eth1 proto kernel scope link src 10.0.1.20"])
+      // between the two IPv4 routes; after an address's first rule (IPv4, IPv6): the rest must come in the same order
+      for (const killAt of [1, 4, 11]) expect({ killAt, ...(yield* boot(killAt)) }).toEqual({ killAt, ...undisturbed })
     })
   )
 

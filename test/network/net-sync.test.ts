@@ -342,3 +342,17 @@ it.scopedLive("a route of table 10001 that ip refuses (the subnet route as much 
     expect(ip.addresses("eth1")).toContain("10.0.1.21/32")
   })
 )
+
+it.scopedLive("a NIC listing more addresses of a family than any cloud gives: the first 1024 are synced, the others counted in one warning", () =>
+  Effect.gen(function* () {
+    const ip = fakeIp({ eth1: ["10.0.1.20/24", "fe80::2:1/64"] })
+    const many = Array.from({ length: 1100 }, (_, i) => `10.1.${Math.floor(i / 256)}.${i % 256}`)
+    // the primary and 1023 of them; the same address twice is one
+    const instance = yield* setUp(ip, { instance: { nics: [{ mac: ETH1, ipv4: ["10.0.1.20", ...many, many[0]!], ipv4Net: ["10.0.1.0/24"] }] } })
+    const route = routeHelper("imds-net-sync", ["eth1"])!
+    const r = yield* instance.runRoute({ ...route, log: { stderr: "all" } } as typeof route)
+    expect(r.code).toBe(0)
+    expect(r.stderr.split("\n").filter((l) => / left out$/.test(l))).toEqual(["eth1: 77 IPv4 addresses past the first 1024 of the metadata's list are left out"])
+    expect(ip.addresses("eth1").filter((a) => a.endsWith("/32"))).toEqual(many.slice(0, 1023).map((a) => `${a}/32`))
+  })
+)

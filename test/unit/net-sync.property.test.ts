@@ -5,7 +5,7 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { firstHost, ipv4, ipv4Cidr, ipv6 } from "../../src/domain/ip.js"
-import { parseAddresses, parseRules, planSync, routeTableOf, type Rule, type SyncState } from "../../src/domain/net-sync.js"
+import { missingRoutes, parseAddresses, parseRules, planSync, routeTableOf, type Rule, type SyncState } from "../../src/domain/net-sync.js"
 
 const group = fc.integer({ min: 0, max: 0xffff })
 const groups = fc.array(group, { minLength: 8, maxLength: 8 })
@@ -131,5 +131,19 @@ describe("routeTableOf", () => {
       undefined,
       undefined
     ])
+  })
+})
+
+describe("missingRoutes", () => {
+  const ours = [
+    ["default", "via", "10.0.1.1", "dev", "eth1"],
+    ["10.0.1.0/24", "dev", "eth1", "proto", "kernel", "scope", "link", "src", "10.0.1.20"]
+  ]
+  it("all of them for an empty table, the one a killed run left out, none when the table holds another destination (the operator's)", () => {
+    expect(missingRoutes("", ours)).toEqual(ours)
+    expect(missingRoutes("default via 10.0.1.1 dev eth1 \n", ours)).toEqual([ours[1]])
+    expect(missingRoutes("10.0.1.0/24 dev eth1 proto kernel scope link src 10.0.1.20 \n", ours)).toEqual([ours[0]])
+    expect(missingRoutes("default via 10.0.1.1 dev eth1 \n10.0.1.0/24 dev eth1 proto kernel scope link src 10.0.1.20 \n", ours)).toEqual([])
+    expect(missingRoutes("default via 10.0.1.1 dev eth1 \n192.168.9.0/24 via 10.0.1.5 dev eth1 \n", ours)).toEqual([])
   })
 })

@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { MetadataError } from "../../domain/errors.js"
 import { firstHost, ipv4, ipv4Cidr } from "../../domain/ip.js"
-import { addressList, parseAddresses, parseDefaultGateway, parseRules, planSync, routeTableOf, secondariesOf, type Family } from "../../domain/net-sync.js"
+import { ADDRESSES_MAX, addressList, missingRoutes, parseAddresses, parseDefaultGateway, parseRules, planSync, routeTableOf, secondariesOf, type Family } from "../../domain/net-sync.js"
 import { printable, quoted, textOf } from "../../domain/text.js"
 import { Commands } from "../../services/Commands.js"
 import { debug, err, info, warn } from "../../services/Log.js"
@@ -77,14 +77,16 @@ const ipv6Router = (iface: string) =>
     return Option.none<string>()
   })
 
-/** the routes of table T, when it has none yet: IPv4 default and subnet routes, IPv6 default route; true when all went well */
+/** the routes of table T it lacks (`missingRoutes`): IPv4 default and subnet routes, IPv6 default route; true when all went well */
 const tableRoutes = (iface: string, table: number, family: Family, primary: string | undefined, subnet: string) =>
   Effect.gen(function* () {
     const t = String(table)
-    if ((yield* show([`-${family}`, "route", "show", "table", t])).trim() !== "") return true
+    const shown = yield* show([`-${family}`, "route", "show", "table", t])
+    const empty = shown.trim() === ""
     if (family === 4) {
       const net = ipv4Cidr(subnet)
       if (net === undefined || primary === undefined) {
+        if (!empty) return true
         yield* warn(`${printable(iface)}: no IPv4 subnet or primary address in the metadata; no routes in table ${t}`)
         return true
       }
@@ -92,13 +94,19 @@ const tableRoutes = (iface: string, table: number, family: Family, primary: stri
       // a subnet the primary is not in, /0, or one whose first host is the primary gives no gateway: routes through it would fail or mislead
       const gateway = firstHost(net)
       if (net.bits === 0 || ipv4Cidr(`${primary}/${net.bits}`)?.network !== net.network || gateway === primary) {
+        if (!empty) return true
         yield* warn(`${printable(iface)}: IPv4 subnet ${cidr} has no gateway for the primary address ${primary}; no routes in table ${t}`)
         return true
       }
-      const viaGateway = yield* change(["-4", "route", "add", "default", "via", gateway, "dev", iface, "table", t])
-      const subnetRoute = yield* change(["-4", "route", "add", cidr, "dev", iface, "proto", "kernel", "scope", "link", "src", primary, "table", t])
-      return viaGateway && subnetRoute
+      const routes = missingRoutes(shown, [
+        ["default", "via", gateway, "dev", iface],
+        [cidr, "dev", iface, "proto", "kernel", "scope", "link", "src", primary]
+      ])
+      let ok = true
+      for (const route of routes) ok = (yield* change(["-4", "route", "add", ...route, "table", t])) && ok
+      return ok
     }
+    if (!empty) return true
     const router = yield* ipv6Router(iface)
     if (Option.isNone(router)) {
       yield* warn("Unable to get IPv6 gateway RA after 10s")
@@ -137,6 +145,9 @@ const sync = (argument: string | undefined) =>
       // a list of thousands is one run's few lines, not thousands in syslog
       for (const line of ignored.slice(0, IGNORED_LISTED)) yield* warn(line)
       if (ignored.length > IGNORED_LISTED) yield* warn(`${shown}: ${ignored.length - IGNORED_LISTED} more ignored values are not listed`)
+      for (const [family, list] of [[4, v4], [6, v6]] as const) {
+        if (list.leftOut > 0) yield* warn(`${shown}: ${list.leftOut} IPv${family} addresses past the first ${ADDRESSES_MAX} of the metadata's list are left out`)
+      }
       // the metadata's first IPv4 address, usable or not, is the primary; a first line that is no address leaves it unknown
       const primary = ipv4(nic.ipv4.split(/\s+/).find((s) => s !== "") ?? "")
       const wanted4 = v4.addresses.filter((a) => a !== primary)
