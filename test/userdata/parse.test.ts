@@ -1307,6 +1307,28 @@ ntp:
     expect(notes(source).warnings).toEqual([...Array(11).keys()].map((i) => `line ${i + 3}: runcmd[${i}]: ${named}`))
   })
 
+  it("names cloud-init-per after a runner only past its options, their values, assignments and numbers, and a quote only as a shell's -c script: grep -c, tar -c and sudo echo run nothing", () => {
+    const source = [
+      "#cloud-config",
+      "runcmd:",
+      "  - sudo --user=bob -E cloud-init-per once a touch /a",
+      "  - [timeout, -s, KILL, 60, cloud-init-per, once, b, touch, /b]",
+      "  - sudo -u bob nice -n 5 cloud-init-per once c touch /c",
+      "  - su - bob -c 'cloud-init-per once d touch /d'",
+      `  - [/bin/sh, -c, "cloud-init-per once e touch /e"]`,
+      "  - grep -c 'cloud-init-per once' /etc/motd || true",
+      `  - [grep, -c, "cloud-init-per once", /etc/motd]`,
+      "  - tar -c 'cloud-init-per once' -f /tmp/x.tar",
+      "  - sudo -u bob echo cloud-init-per once is gone",
+      "  - [sudo, echo, cloud-init-per, once, is, gone]",
+      "  - timeout 60 grep cloud-init-per once /etc/motd",
+      "  - xargs -I{} echo cloud-init-per once {}",
+      ""
+    ].join("\n")
+    const named = "uses cloud-init-per, a program of cloud-init's that Tiny Cloud does not have: it is not found"
+    expect(notes(source).warnings).toEqual([...Array(5).keys()].map((i) => `line ${i + 3}: runcmd[${i}]: ${named}`))
+  })
+
   it("names cloud-init-per in a list where the line of its words would run it: after sudo or env, as in a line", () => {
     const source = [
       "#cloud-config",
