@@ -1229,6 +1229,29 @@ ntp:
     expect(notes(source).warnings).toEqual([`line 5: runcmd[2]: ${named}`, `line 6: runcmd[3]: ${named}`])
   })
 
+  it("leaves a here-document's body as written: a cloud-init-per line in it is the file's text, neither run nor named; the lines after its delimiter are read again", () => {
+    const source = [
+      "#cloud-config",
+      "runcmd:",
+      "  - |",
+      "    cat > /etc/motd <<EOF",
+      "    cloud-init-per once is what we used",
+      "    EOF",
+      "    cloud-init-per once a touch /a",
+      "  - |",
+      "    cat <<-'END' > /etc/notes; echo $((1<<2))",
+      "    \tcloud-init-per always b touch /b",
+      "    \tEND",
+      "    cloud-init-per once c touch /c",
+      ""
+    ].join("\n")
+    expect(config(source).runcmd).toEqual([
+      { kind: "shell", script: "cat > /etc/motd <<EOF\ncloud-init-per once is what we used\nEOF\ntouch /a\n", index: 0 },
+      { kind: "shell", script: "cat <<-'END' > /etc/notes; echo $((1<<2))\n\tcloud-init-per always b touch /b\n\tEND\ntouch /c\n", index: 1 }
+    ])
+    expect(notes(source).warnings).toEqual([])
+  })
+
   it("names cloud-init-per only where the shell would run it: the word in an echo, a comment or a command -v probe is no use of it", () => {
     const source = [
       "#cloud-config",

@@ -140,18 +140,39 @@ const listRunsCloudInitPer = (argv: ReadonlyArray<string>): boolean => {
   return argv[at] === "cloud-init-per" && FREQUENCIES.includes(argv[at + 1] ?? "")
 }
 
+/** a here-document's operator and delimiter (`<<EOF`, `<<-'EOF'`, `<< "EOF"`), not a here-string (`<<<`) nor a shift (`$((1 << 2))`) */
+const HEREDOC = /(?<![<0-9])<<(?!<)(-?)[ \t]*(?:'([^'\n]*)'|"([^"\n]*)"|\\?([^\s;&|<>()'"`0-9][^\s;&|<>()'"`]*))/g
+/**
+ * A script's lines with whether each is a here-document's body or the
+ * delimiter that ends it: data the shell feeds a command (`cat > FILE
+ * <<EOF`), never a command of its own, so never read or rewritten as one.
+ */
+const heredocLines = (script: string): Array<{ readonly line: string; readonly body: boolean }> => {
+  const pending: Array<{ readonly delimiter: string; readonly tabs: boolean }> = []
+  return script.split("\n").map((line) => {
+    const open = pending[0]
+    if (open !== undefined) {
+      if ((open.tabs ? line.replace(/^\t+/, "") : line) === open.delimiter) pending.shift()
+      return { line, body: true }
+    }
+    // not in a comment
+    for (const m of line.replace(/(?:^|[ \t])#.*/, "").matchAll(HEREDOC)) pending.push({ delimiter: m[2] ?? m[3] ?? m[4]!, tabs: m[1] === "-" })
+    return { line, body: false }
+  })
+}
+
 const withoutCloudInitPer = (commands: ReadonlyArray<Command> | undefined, path: ReadonlyArray<Key>, notes: Notes): Array<Command> | undefined =>
   commands?.map((command) => {
     const c: Command =
       command.kind === "shell"
-        ? { ...command, script: command.script.replace(CLOUD_INIT_PER_LINE, "$1") }
+        ? { ...command, script: heredocLines(command.script).map(({ line, body }) => (body ? line : line.replace(CLOUD_INIT_PER_LINE, "$1"))).join("\n") }
         : command.argv[0] === "cloud-init-per" && command.argv.length > 3 && FREQUENCIES.includes(command.argv[1]!)
           ? { ...command, argv: command.argv.slice(3) }
           : command
     // [sudo, cloud-init-per, ...] runs it, [grep, cloud-init-per, FILE] nothing, nor [grep, -c, "cloud-init-per once", FILE]; [sh, -c, SCRIPT] its script
     const uses =
       c.kind === "shell"
-        ? CLOUD_INIT_PER.test(c.script)
+        ? heredocLines(c.script).some(({ line, body }) => !body && CLOUD_INIT_PER.test(line))
         : listRunsCloudInitPer(c.argv) || c.argv.some((arg, i) => isScriptArgument(c.argv, i) && CLOUD_INIT_PER.test(arg))
     if (uses) {
       notes.warn([...path, c.index], "uses cloud-init-per, a program of cloud-init's that Tiny Cloud does not have: it is not found")
