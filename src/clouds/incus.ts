@@ -221,7 +221,23 @@ export const incus: CloudProvider = {
       // the first named user stands in for the default one where the user-data's users action makes it so: in the
       // user-data's own list. In the vendor-data's nothing creates it (LXD's `cloud-init.ssh-keys.K: bob:KEY`): bob's key is not CLOUD_USER's
       const standIn = Option.exists(user, (u) => Object.hasOwn(u, "users"))
-      return effective === undefined ? [] : defaultUserKeys(effective, cloudUser, standIn)
+      const own = Option.match(user, { onNone: () => [], onSome: (u) => defaultUserKeys(u, cloudUser, standIn) })
+      return { own, merged: effective === undefined ? [] : defaultUserKeys(effective, cloudUser, standIn) }
+    })
+    const withinMaxKeys = (keys: ReadonlyArray<string>) => sortedUnique(keys).length <= client.maxKeys
+    const pastMaxKeys = (what: string) => warn(`${what} left out: more than ${client.maxKeys} keys (IMDS_MAX_KEYS)`)
+    /**
+     * the user-data's keys, then user.meta-data's, then the vendor-data's: a source beyond the user-data that would carry the list
+     * past IMDS_MAX_KEYS is left out and named, so that it never costs the others theirs (the user-data's own past it still fail the list)
+     */
+    const allKeys = Effect.gen(function* () {
+      const [{ own, merged }, meta] = yield* Effect.all([configKeys, metaDataKeys], { concurrency: 2 })
+      const metaKept = !withinMaxKeys(own) || withinMaxKeys([...own, ...meta])
+      if (!metaKept) yield* pastMaxKeys("public-keys of user.meta-data")
+      const others = metaKept ? meta : []
+      const vendorKept = !withinMaxKeys([...own, ...others]) || withinMaxKeys([...merged, ...others])
+      if (!vendorKept) yield* pastMaxKeys("keys of vendor-data")
+      return sortedUnique([...(vendorKept ? merged : own), ...others])
     })
     /** vendor-data and network-config beside the user-data, each as the instance has it now; a problem is a warning */
     const keepWithUserData = Effect.forEach(
@@ -241,7 +257,7 @@ export const incus: CloudProvider = {
       hostname,
       // the user-data's (over the vendor-data's), and the meta-data's `public-keys` (the operator's user.meta-data, as cloud-init reads them);
       // read side by side, so that a source held up to the read's one deadline never leaves the others none of it
-      sshKeys: Effect.map(Effect.all([Effect.provide(configKeys, log), metaDataKeys], { concurrency: 2 }), ([own, meta]) => sortedUnique([...own, ...meta])),
+      sshKeys: Effect.provide(allKeys, log),
       userData: Effect.map(userDataDoc, Option.map(({ bytes }) => bytes)),
       keepWithUserData
     }

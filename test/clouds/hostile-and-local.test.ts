@@ -297,6 +297,34 @@ describe("incus's vendor-data keys (LXD's cloud-init.ssh-keys.* options), beneat
       expect(got).toEqual({ code: 0, stdout: `${others}\n`, stderr: expect.stringMatching(/^keys of vendor-data left out: incus: cannot read \S+cloud-init\.vendor-data: HTTP 503\n$/) })
     })
   )
+
+  it.scopedLive("a vendor-data or user.meta-data with more keys than IMDS_MAX_KEYS costs its own keys alone, named: the others' are still the instance's", () =>
+    Effect.gen(function* () {
+      const many = (name: string) => ["A", "B", "C", "D"].map((k) => `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${name}${k} ${name}@example`)
+      const list = (keys: ReadonlyArray<string>) => keys.map((k) => `  - ${k}\n`).join("")
+      const instance = yield* makeTestInstance({
+        cloud: "incus",
+        instance: { hostname: "c1", userData: bytesOf("#!/bin/sh\necho hi\n"), vendorData: bytesOf(`#cloud-config\nssh_authorized_keys:\n${list(many("Vendor"))}`) },
+        env: { IMDS_MAX_KEYS: "3" },
+        faults: { overrides: [{ path: "/1.0/config/user.meta-data", body: `public-keys:\n  - ${others}\n` }] }
+      })
+      const pastMax = (what: string) => `${what} left out: more than 3 keys (IMDS_MAX_KEYS)\n`
+      expect(yield* instance.imds(["@ssh-keys"])).toEqual({ code: 0, stdout: `${others}\n`, stderr: pastMax("keys of vendor-data") })
+      expect((yield* instance.run(["early"])).code).toBe(0)
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(0)
+      expect(main.stderr).toContain(pastMax("keys of vendor-data"))
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${others}\n`)
+      // the user-data's own keys, with user.meta-data's past the limit: the user-data's
+      const metaPast = yield* makeTestInstance({
+        cloud: "incus",
+        instance: { hostname: "c1", userData: bytesOf(`#cloud-config\nssh_authorized_keys: ["${own}"]\n`) },
+        env: { IMDS_MAX_KEYS: "3" },
+        faults: { overrides: [{ path: "/1.0/config/user.meta-data", body: `public-keys:\n${list(many("Meta"))}` }] }
+      })
+      expect(yield* metaPast.imds(["@ssh-keys"])).toEqual({ code: 0, stdout: `${own}\n`, stderr: pastMax("public-keys of user.meta-data") })
+    })
+  )
 })
 
 describe("incus's public-keys of user.meta-data", () => {

@@ -1229,6 +1229,29 @@ ntp:
     expect(notes(source).warnings).toEqual([`line 5: runcmd[2]: ${named}`, `line 6: runcmd[3]: ${named}`])
   })
 
+  it("leaves a here-document's body as written: a cloud-init-per line in it is the file's text, neither run nor named; the lines after its delimiter are read again", () => {
+    const source = [
+      "#cloud-config",
+      "runcmd:",
+      "  - |",
+      "    cat > /etc/motd <<EOF",
+      "    cloud-init-per once is what we used",
+      "    EOF",
+      "    cloud-init-per once a touch /a",
+      "  - |",
+      "    cat <<-'END' > /etc/notes; echo $((1<<2))",
+      "    \tcloud-init-per always b touch /b",
+      "    \tEND",
+      "    cloud-init-per once c touch /c",
+      ""
+    ].join("\n")
+    expect(config(source).runcmd).toEqual([
+      { kind: "shell", script: "cat > /etc/motd <<EOF\ncloud-init-per once is what we used\nEOF\ntouch /a\n", index: 0 },
+      { kind: "shell", script: "cat <<-'END' > /etc/notes; echo $((1<<2))\n\tcloud-init-per always b touch /b\n\tEND\ntouch /c\n", index: 1 }
+    ])
+    expect(notes(source).warnings).toEqual([])
+  })
+
   it("names cloud-init-per only where the shell would run it: the word in an echo, a comment or a command -v probe is no use of it", () => {
     const source = [
       "#cloud-config",
@@ -1305,6 +1328,28 @@ ntp:
     ].join("\n")
     const named = "uses cloud-init-per, a program of cloud-init's that Tiny Cloud does not have: it is not found"
     expect(notes(source).warnings).toEqual([...Array(11).keys()].map((i) => `line ${i + 3}: runcmd[${i}]: ${named}`))
+  })
+
+  it("names cloud-init-per after a runner only past its options, their values, assignments and numbers, and a quote only as a shell's -c script: grep -c, tar -c and sudo echo run nothing", () => {
+    const source = [
+      "#cloud-config",
+      "runcmd:",
+      "  - sudo --user=bob -E cloud-init-per once a touch /a",
+      "  - [timeout, -s, KILL, 60, cloud-init-per, once, b, touch, /b]",
+      "  - sudo -u bob nice -n 5 cloud-init-per once c touch /c",
+      "  - su - bob -c 'cloud-init-per once d touch /d'",
+      `  - [/bin/sh, -c, "cloud-init-per once e touch /e"]`,
+      "  - grep -c 'cloud-init-per once' /etc/motd || true",
+      `  - [grep, -c, "cloud-init-per once", /etc/motd]`,
+      "  - tar -c 'cloud-init-per once' -f /tmp/x.tar",
+      "  - sudo -u bob echo cloud-init-per once is gone",
+      "  - [sudo, echo, cloud-init-per, once, is, gone]",
+      "  - timeout 60 grep cloud-init-per once /etc/motd",
+      "  - xargs -I{} echo cloud-init-per once {}",
+      ""
+    ].join("\n")
+    const named = "uses cloud-init-per, a program of cloud-init's that Tiny Cloud does not have: it is not found"
+    expect(notes(source).warnings).toEqual([...Array(5).keys()].map((i) => `line ${i + 3}: runcmd[${i}]: ${named}`))
   })
 
   it("names cloud-init-per in a list where the line of its words would run it: after sudo or env, as in a line", () => {

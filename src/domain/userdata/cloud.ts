@@ -84,50 +84,96 @@ const FREQUENCY = `(?:${FREQUENCIES.join("|")})(?![\\w.-])`
 const RUNNER = `(?<![\\w.-])(?:${RUNS_NEXT.join("|")})`
 /** where the shell takes a command: the start, its separators, the reserved words that take one and the runners */
 const AT_COMMAND = `(?:^|[;&|(){}\`!]|\\$\\(|(?<![\\w.-])(?:if|while|until|then|do|else|elif)|${RUNNER})`
-/** a plain word of a simple command: an assignment (`FOO=1`), a runner's option or its value (`-u bob`, `-n 10`) */
+/** a plain word of a simple command: an assignment's value (`FOO=1`), an option's */
 const WORD = "[^\\s;&|()<>'\"`]+"
+/**
+ * What a runner takes before the command it runs: an option (`-E`,
+ * `--user=bob`), a bare one's value (`-u bob`, `-n 10`), an assignment
+ * (`env FOO=1`) or a number (`timeout 60`); any other word is that command
+ * (`sudo -u bob echo cloud-init-per once` runs echo).
+ */
+const RUNNER_ARG = `(?:(?:-[A-Za-z]|--[\\w-]+)(?:[ \\t]+(?!-)${WORD})?|-${WORD}|[A-Za-z_][A-Za-z0-9_]*=${WORD}?|[0-9]${WORD}?)`
+/** the programs whose `-c` runs its value as a script (`sh -c`, `bash -lc`, `su bob -c`), a path to them included */
+const SHELLS = ["sh", "ash", "dash", "bash", "zsh", "ksh", "mksh", "su", "runuser"]
+const SCRIPT_OPTION = `(?<![\\w.-])(?:(?:${SHELLS.join("|")})(?:[ \\t]+${WORD}){0,3}?[ \\t]+-[A-Za-z]*c|eval)`
 /**
  * In a line: at a command, after its assignments (`FOO=1 cloud-init-per`);
  * after a runner's options and their values, its frequency after it (`sudo
  * -u bob cloud-init-per once ...`, `timeout 60 cloud-init-per once ...`);
- * quoted, only at a command or as the script a `-c` or `eval` runs, its
- * frequency after it (`sh -c 'cloud-init-per once ...'`, not `grep -q
+ * quoted, only at a command or as the script a shell's `-c` or `eval` runs,
+ * its frequency after it (`sh -c 'cloud-init-per once ...'`, not `grep -c
  * "cloud-init-per once" FILE`).
  */
 const CLOUD_INIT_PER = new RegExp(
   `${AT_COMMAND}[ \\t]*(?:[A-Za-z_][A-Za-z0-9_]*=${WORD}?[ \\t]+){0,8}cloud-init-per(?![\\w.-])` +
-    `|${RUNNER}(?:[ \\t]+${WORD}){1,4}[ \\t]+cloud-init-per[ \\t]+${FREQUENCY}` +
-    `|(?:${AT_COMMAND}|(?<![\\w.-])(?:-[A-Za-z]*c|eval))[ \\t]*['"][ \\t]*cloud-init-per['"]?[ \\t]+${FREQUENCY}`,
+    `|${RUNNER}(?:[ \\t]+${RUNNER_ARG}){1,4}[ \\t]+cloud-init-per[ \\t]+${FREQUENCY}` +
+    `|(?:${AT_COMMAND}|${SCRIPT_OPTION})[ \\t]*['"][ \\t]*cloud-init-per['"]?[ \\t]+${FREQUENCY}`,
   "m"
 )
-/** the argument a `-c` or `eval` runs as a script (`[sh, -c, SCRIPT]`, `[su, -c, SCRIPT, bob]`) */
-const SCRIPT_OPTION = /^(?:-[A-Za-z]*c|eval)$/
+/** a list's argument a shell's `-c` or `eval` runs as a script (`[sh, -c, SCRIPT]`, `[su, -c, SCRIPT, bob]`, not `[grep, -c, WORD, FILE]`) */
+const isScriptArgument = (argv: ReadonlyArray<string>, i: number): boolean =>
+  argv[i - 1] === "eval" ||
+  (/^-[A-Za-z]*c$/.test(argv[i - 1] ?? "") && argv.slice(0, i - 1).some((word) => SHELLS.includes(word.slice(word.lastIndexOf("/") + 1))))
+/** a list's word a runner takes before its command, as RUNNER_ARG in a line; a bare option takes the next word as its value */
+const runnerArgWords = (argv: ReadonlyArray<string>, at: number): number =>
+  RUNS_NEXT.includes(argv[at]!) || /^(?:-.|[A-Za-z_][A-Za-z0-9_]*=|[0-9])/.test(argv[at] ?? "")
+    ? /^(?:-[A-Za-z]|--[\w-]+)$/.test(argv[at]!) && argv[at + 1] !== undefined && !/^-|^cloud-init-per$/.test(argv[at + 1]!)
+      ? 2
+      : 1
+    : 0
 /**
  * A list runs its first word, or the first after those that run the next,
  * or after their options and values with the frequency after it (`[sudo,
- * -u, bob, cloud-init-per, once, ...]`): its words are never the shell's
- * syntax (`;`, `then`).
+ * -u, bob, cloud-init-per, once, ...]`, not `[sudo, echo, cloud-init-per,
+ * once]`): its words are never the shell's syntax (`;`, `then`).
  */
 const listRunsCloudInitPer = (argv: ReadonlyArray<string>): boolean => {
   const first = argv.findIndex((word) => !RUNS_NEXT.includes(word))
   if (argv[first] === "cloud-init-per") return true
-  const at = argv.indexOf("cloud-init-per", first)
-  return first > 0 && at > first && at - first <= 4 && FREQUENCIES.includes(argv[at + 1] ?? "")
+  if (first <= 0) return false
+  let at = first
+  for (let args = 0; args < 4 && argv[at] !== "cloud-init-per"; args++) {
+    const words = runnerArgWords(argv, at)
+    if (words === 0) return false
+    at += words
+  }
+  return argv[at] === "cloud-init-per" && FREQUENCIES.includes(argv[at + 1] ?? "")
+}
+
+/** a here-document's operator and delimiter (`<<EOF`, `<<-'EOF'`, `<< "EOF"`), not a here-string (`<<<`) nor a shift (`$((1 << 2))`) */
+const HEREDOC = /(?<![<0-9])<<(?!<)(-?)[ \t]*(?:'([^'\n]*)'|"([^"\n]*)"|\\?([^\s;&|<>()'"`0-9][^\s;&|<>()'"`]*))/g
+/**
+ * A script's lines with whether each is a here-document's body or the
+ * delimiter that ends it: data the shell feeds a command (`cat > FILE
+ * <<EOF`), never a command of its own, so never read or rewritten as one.
+ */
+const heredocLines = (script: string): Array<{ readonly line: string; readonly body: boolean }> => {
+  const pending: Array<{ readonly delimiter: string; readonly tabs: boolean }> = []
+  return script.split("\n").map((line) => {
+    const open = pending[0]
+    if (open !== undefined) {
+      if ((open.tabs ? line.replace(/^\t+/, "") : line) === open.delimiter) pending.shift()
+      return { line, body: true }
+    }
+    // not in a comment
+    for (const m of line.replace(/(?:^|[ \t])#.*/, "").matchAll(HEREDOC)) pending.push({ delimiter: m[2] ?? m[3] ?? m[4]!, tabs: m[1] === "-" })
+    return { line, body: false }
+  })
 }
 
 const withoutCloudInitPer = (commands: ReadonlyArray<Command> | undefined, path: ReadonlyArray<Key>, notes: Notes): Array<Command> | undefined =>
   commands?.map((command) => {
     const c: Command =
       command.kind === "shell"
-        ? { ...command, script: command.script.replace(CLOUD_INIT_PER_LINE, "$1") }
+        ? { ...command, script: heredocLines(command.script).map(({ line, body }) => (body ? line : line.replace(CLOUD_INIT_PER_LINE, "$1"))).join("\n") }
         : command.argv[0] === "cloud-init-per" && command.argv.length > 3 && FREQUENCIES.includes(command.argv[1]!)
           ? { ...command, argv: command.argv.slice(3) }
           : command
-    // [sudo, cloud-init-per, ...] runs it, [grep, cloud-init-per, FILE] nothing, nor [grep, -q, "cloud-init-per once", FILE]; [sh, -c, SCRIPT] its script
+    // [sudo, cloud-init-per, ...] runs it, [grep, cloud-init-per, FILE] nothing, nor [grep, -c, "cloud-init-per once", FILE]; [sh, -c, SCRIPT] its script
     const uses =
       c.kind === "shell"
-        ? CLOUD_INIT_PER.test(c.script)
-        : listRunsCloudInitPer(c.argv) || c.argv.some((arg, i) => i > 0 && SCRIPT_OPTION.test(c.argv[i - 1]!) && CLOUD_INIT_PER.test(arg))
+        ? heredocLines(c.script).some(({ line, body }) => !body && CLOUD_INIT_PER.test(line))
+        : listRunsCloudInitPer(c.argv) || c.argv.some((arg, i) => isScriptArgument(c.argv, i) && CLOUD_INIT_PER.test(arg))
     if (uses) {
       notes.warn([...path, c.index], "uses cloud-init-per, a program of cloud-init's that Tiny Cloud does not have: it is not found")
     }
