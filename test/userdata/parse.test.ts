@@ -1252,6 +1252,31 @@ ntp:
     expect(notes(source).warnings).toEqual([])
   })
 
+  it("opens no here-document at a '<<' in quotes, an escape, an arithmetic expansion or a comment: the cloud-init-per lines after it are rewritten", () => {
+    const source = [
+      "#cloud-config",
+      "runcmd:",
+      "  - |",
+      "    sed -i 's/<<HOST>>/web1/' /etc/motd",
+      "    cloud-init-per once a touch /a",
+      "  - |",
+      '    echo "<<EOF" \\<<EOF $(( x << y )) # <<END',
+      "    cloud-init-per once b touch /b",
+      "  - |",
+      "    echo 'quoted' <<'END' # an apostrophe's <<NOT",
+      "    cloud-init-per once body",
+      "    END",
+      "    cloud-init-per once c touch /c",
+      ""
+    ].join("\n")
+    expect(config(source).runcmd).toEqual([
+      { kind: "shell", script: "sed -i 's/<<HOST>>/web1/' /etc/motd\ntouch /a\n", index: 0 },
+      { kind: "shell", script: 'echo "<<EOF" \\<<EOF $(( x << y )) # <<END\ntouch /b\n', index: 1 },
+      { kind: "shell", script: "echo 'quoted' <<'END' # an apostrophe's <<NOT\ncloud-init-per once body\nEND\ntouch /c\n", index: 2 }
+    ])
+    expect(notes(source).warnings).toEqual([])
+  })
+
   it("names cloud-init-per only where the shell would run it: the word in an echo, a comment or a command -v probe is no use of it", () => {
     const source = [
       "#cloud-config",

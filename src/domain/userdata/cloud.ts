@@ -140,8 +140,12 @@ const listRunsCloudInitPer = (argv: ReadonlyArray<string>): boolean => {
   return argv[at] === "cloud-init-per" && FREQUENCIES.includes(argv[at + 1] ?? "")
 }
 
-/** a here-document's operator and delimiter (`<<EOF`, `<<-'EOF'`, `<< "EOF"`), not a here-string (`<<<`) nor a shift (`$((1 << 2))`) */
-const HEREDOC = /(?<![<0-9])<<(?!<)(-?)[ \t]*(?:'([^'\n]*)'|"([^"\n]*)"|\\?([^\s;&|<>()'"`0-9][^\s;&|<>()'"`]*))/g
+/**
+ * a here-document's operator and delimiter (`<<EOF`, `<<-'EOF'`, `<< "EOF"`), not a here-string (`<<<`) nor a shift (`1<<2`);
+ * a quoted string, an escaped character, an arithmetic expansion and a comment are passed over whole, so that the `<<` in
+ * `sed 's/<<HOST>>/web1/'`, `echo "<<EOF"`, `$((x << y))` or `# <<EOF` opens none
+ */
+const HEREDOC = /(?<![<0-9])<<(?!<)(-?)[ \t]*(?:'([^'\n]*)'|"([^"\n]*)"|\\?([^\s;&|<>()'"`0-9][^\s;&|<>()'"`]*))|'[^'\n]*'|"[^"\n]*"|\\.|\$\(\([^()\n]*\)\)|(?:^|(?<=[ \t]))#.*/g
 /**
  * A script's lines with whether each is a here-document's body or the
  * delimiter that ends it: data the shell feeds a command (`cat > FILE
@@ -155,8 +159,7 @@ const heredocLines = (script: string): Array<{ readonly line: string; readonly b
       if ((open.tabs ? line.replace(/^\t+/, "") : line) === open.delimiter) pending.shift()
       return { line, body: true }
     }
-    // not in a comment
-    for (const m of line.replace(/(?:^|[ \t])#.*/, "").matchAll(HEREDOC)) pending.push({ delimiter: m[2] ?? m[3] ?? m[4]!, tabs: m[1] === "-" })
+    for (const m of line.matchAll(HEREDOC)) if (m[1] !== undefined) pending.push({ delimiter: m[2] ?? m[3] ?? m[4]!, tabs: m[1] === "-" })
     return { line, body: false }
   })
 }
