@@ -1277,6 +1277,15 @@ ntp:
     expect(notes(source).warnings).toEqual([])
   })
 
+  it("ends a here-document of CRLF lines at its delimiter with the carriage return, as the shell does: the line after it is rewritten", () => {
+    const script = "cat > /etc/motd <<EOF\r\ncloud-init-per once is text\r\nEOF\r\ncloud-init-per once b touch /b\r\n"
+    const source = `#cloud-config\nruncmd:\n  - ${JSON.stringify(script)}\n`
+    expect(config(source).runcmd).toEqual([
+      { kind: "shell", script: "cat > /etc/motd <<EOF\r\ncloud-init-per once is text\r\nEOF\r\ntouch /b\r\n", index: 0 }
+    ])
+    expect(notes(source).warnings).toEqual([])
+  })
+
   it("names cloud-init-per only where the shell would run it: the word in an echo, a comment or a command -v probe is no use of it", () => {
     const source = [
       "#cloud-config",

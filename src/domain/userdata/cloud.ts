@@ -143,9 +143,10 @@ const listRunsCloudInitPer = (argv: ReadonlyArray<string>): boolean => {
 /**
  * a here-document's operator and delimiter (`<<EOF`, `<<-'EOF'`, `<< "EOF"`), not a here-string (`<<<`) nor a shift (`1<<2`);
  * a quoted string, an escaped character, an arithmetic expansion and a comment are passed over whole, so that the `<<` in
- * `sed 's/<<HOST>>/web1/'`, `echo "<<EOF"`, `$((x << y))` or `# <<EOF` opens none
+ * `sed 's/<<HOST>>/web1/'`, `echo "<<EOF"`, `$((x << y))` or `# <<EOF` opens none. A carriage return is no blank to the shell:
+ * `<<EOF\r` ends at `EOF\r` (a string of CRLF lines)
  */
-const HEREDOC = /(?<![<0-9])<<(?!<)(-?)[ \t]*(?:'([^'\n]*)'|"([^"\n]*)"|\\?([^\s;&|<>()'"`0-9][^\s;&|<>()'"`]*))|'[^'\n]*'|"[^"\n]*"|\\.|\$\(\([^()\n]*\)\)|(?:^|(?<=[ \t]))#.*/g
+const HEREDOC = /(?<![<0-9])<<(?!<)(-?)[ \t]*(?:'([^'\n]*)'|"([^"\n]*)"|\\?([^ \t\n;&|<>()'"`0-9][^ \t\n;&|<>()'"`]*))(\r?)|'[^'\n]*'|"[^"\n]*"|\\.|\$\(\([^()\n]*\)\)|(?:^|(?<=[ \t]))#.*/g
 /**
  * A script's lines with whether each is a here-document's body or the
  * delimiter that ends it: data the shell feeds a command (`cat > FILE
@@ -159,7 +160,7 @@ const heredocLines = (script: string): Array<{ readonly line: string; readonly b
       if ((open.tabs ? line.replace(/^\t+/, "") : line) === open.delimiter) pending.shift()
       return { line, body: true }
     }
-    for (const m of line.matchAll(HEREDOC)) if (m[1] !== undefined) pending.push({ delimiter: m[2] ?? m[3] ?? m[4]!, tabs: m[1] === "-" })
+    for (const m of line.matchAll(HEREDOC)) if (m[1] !== undefined) pending.push({ delimiter: (m[2] ?? m[3] ?? m[4]!) + m[5], tabs: m[1] === "-" })
     return { line, body: false }
   })
 }
