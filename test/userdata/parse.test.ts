@@ -1286,6 +1286,18 @@ ntp:
     expect(notes(source).warnings).toEqual([])
   })
 
+  it("reads a list's sh -c script as a string's: a here-document's body in it is no use of cloud-init-per, a line after it is", () => {
+    const source = [
+      "#cloud-config",
+      "bootcmd:",
+      '  - [sh, -c, "cat > /etc/motd <<EOF\\ncloud-init-per once is what we used\\nEOF"]',
+      '  - [sh, -c, "cat > /etc/motd <<EOF\\ntext\\nEOF\\ncloud-init-per once a touch /a"]',
+      ""
+    ].join("\n")
+    const named = "uses cloud-init-per, a program of cloud-init's that Tiny Cloud does not have: it is not found"
+    expect(notes(source).warnings).toEqual([`line 4: bootcmd[1]: ${named}`])
+  })
+
   it("names cloud-init-per only where the shell would run it: the word in an echo, a comment or a command -v probe is no use of it", () => {
     const source = [
       "#cloud-config",

@@ -165,6 +165,9 @@ const heredocLines = (script: string): Array<{ readonly line: string; readonly b
   })
 }
 
+/** whether a script runs cloud-init-per in a line of its own, not in a here-document's body */
+const scriptRunsCloudInitPer = (script: string): boolean => heredocLines(script).some(({ line, body }) => !body && CLOUD_INIT_PER.test(line))
+
 const withoutCloudInitPer = (commands: ReadonlyArray<Command> | undefined, path: ReadonlyArray<Key>, notes: Notes): Array<Command> | undefined =>
   commands?.map((command) => {
     const c: Command =
@@ -176,8 +179,8 @@ const withoutCloudInitPer = (commands: ReadonlyArray<Command> | undefined, path:
     // [sudo, cloud-init-per, ...] runs it, [grep, cloud-init-per, FILE] nothing, nor [grep, -c, "cloud-init-per once", FILE]; [sh, -c, SCRIPT] its script
     const uses =
       c.kind === "shell"
-        ? heredocLines(c.script).some(({ line, body }) => !body && CLOUD_INIT_PER.test(line))
-        : listRunsCloudInitPer(c.argv) || c.argv.some((arg, i) => isScriptArgument(c.argv, i) && CLOUD_INIT_PER.test(arg))
+        ? scriptRunsCloudInitPer(c.script)
+        : listRunsCloudInitPer(c.argv) || c.argv.some((arg, i) => isScriptArgument(c.argv, i) && scriptRunsCloudInitPer(arg))
     if (uses) {
       notes.warn([...path, c.index], "uses cloud-init-per, a program of cloud-init's that Tiny Cloud does not have: it is not found")
     }
