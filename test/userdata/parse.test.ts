@@ -1398,6 +1398,19 @@ ntp:
     expect(notes(source).warnings).toEqual([...Array(5).keys()].map((i) => `line ${i + 3}: runcmd[${i}]: ${named}`))
   })
 
+  it("names cloud-init-per after a runner's short options run together with a value (sudo -iu bob, sudo -Hu bob), in a line as in a list", () => {
+    const source = [
+      "#cloud-config",
+      "runcmd:",
+      "  - sudo -iu bob cloud-init-per once a touch /a",
+      "  - [sudo, -Hu, bob, cloud-init-per, once, b, touch, /b]",
+      "  - sudo -iu bob echo cloud-init-per once is gone",
+      ""
+    ].join("\n")
+    const named = "uses cloud-init-per, a program of cloud-init's that Tiny Cloud does not have: it is not found"
+    expect(notes(source).warnings).toEqual([`line 3: runcmd[0]: ${named}`, `line 4: runcmd[1]: ${named}`])
+  })
+
   it("names cloud-init-per in a list where the line of its words would run it: after sudo or env, as in a line", () => {
     const source = [
       "#cloud-config",

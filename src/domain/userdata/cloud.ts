@@ -88,11 +88,11 @@ const AT_COMMAND = `(?:^|[;&|(){}\`!]|\\$\\(|(?<![\\w.-])(?:if|while|until|then|
 const WORD = "[^\\s;&|()<>'\"`]+"
 /**
  * What a runner takes before the command it runs: an option (`-E`,
- * `--user=bob`), a bare one's value (`-u bob`, `-n 10`), an assignment
+ * `--user=bob`), a bare one's value (`-u bob`, `-iu bob`, `-n 10`), an assignment
  * (`env FOO=1`) or a number (`timeout 60`); any other word is that command
  * (`sudo -u bob echo cloud-init-per once` runs echo).
  */
-const RUNNER_ARG = `(?:(?:-[A-Za-z]|--[\\w-]+)(?:[ \\t]+(?!-)${WORD})?|-${WORD}|[A-Za-z_][A-Za-z0-9_]*=${WORD}?|[0-9]${WORD}?)`
+const RUNNER_ARG = `(?:(?:-[A-Za-z]+|--[\\w-]+)(?:[ \\t]+(?!-)${WORD})?|-${WORD}|[A-Za-z_][A-Za-z0-9_]*=${WORD}?|[0-9]${WORD}?)`
 /** the programs whose `-c` runs its value as a script (`sh -c`, `bash -lc`, `su bob -c`), a path to them included */
 const SHELLS = ["sh", "ash", "dash", "bash", "zsh", "ksh", "mksh", "su", "runuser"]
 const SCRIPT_OPTION = `(?<![\\w.-])(?:(?:${SHELLS.join("|")})(?:[ \\t]+${WORD}){0,3}?[ \\t]+-[A-Za-z]*c|eval)`
@@ -117,7 +117,7 @@ const isScriptArgument = (argv: ReadonlyArray<string>, i: number): boolean =>
 /** a list's word a runner takes before its command, as RUNNER_ARG in a line; a bare option takes the next word as its value */
 const runnerArgWords = (argv: ReadonlyArray<string>, at: number): number =>
   RUNS_NEXT.includes(argv[at]!) || /^(?:-.|[A-Za-z_][A-Za-z0-9_]*=|[0-9])/.test(argv[at] ?? "")
-    ? /^(?:-[A-Za-z]|--[\w-]+)$/.test(argv[at]!) && argv[at + 1] !== undefined && !/^-|^cloud-init-per$/.test(argv[at + 1]!)
+    ? /^(?:-[A-Za-z]+|--[\w-]+)$/.test(argv[at]!) && argv[at + 1] !== undefined && !/^-|^cloud-init-per$/.test(argv[at + 1]!)
       ? 2
       : 1
     : 0
