@@ -1252,6 +1252,52 @@ ntp:
     expect(notes(source).warnings).toEqual([])
   })
 
+  it("opens no here-document at a '<<' in quotes, an escape, an arithmetic expansion or a comment: the cloud-init-per lines after it are rewritten", () => {
+    const source = [
+      "#cloud-config",
+      "runcmd:",
+      "  - |",
+      "    sed -i 's/<<HOST>>/web1/' /etc/motd",
+      "    cloud-init-per once a touch /a",
+      "  - |",
+      '    echo "<<EOF" \\<<EOF $(( x << y )) # <<END',
+      "    cloud-init-per once b touch /b",
+      "  - |",
+      "    echo 'quoted' <<'END' # an apostrophe's <<NOT",
+      "    cloud-init-per once body",
+      "    END",
+      "    cloud-init-per once c touch /c",
+      ""
+    ].join("\n")
+    expect(config(source).runcmd).toEqual([
+      { kind: "shell", script: "sed -i 's/<<HOST>>/web1/' /etc/motd\ntouch /a\n", index: 0 },
+      { kind: "shell", script: 'echo "<<EOF" \\<<EOF $(( x << y )) # <<END\ntouch /b\n', index: 1 },
+      { kind: "shell", script: "echo 'quoted' <<'END' # an apostrophe's <<NOT\ncloud-init-per once body\nEND\ntouch /c\n", index: 2 }
+    ])
+    expect(notes(source).warnings).toEqual([])
+  })
+
+  it("ends a here-document of CRLF lines at its delimiter with the carriage return, as the shell does: the line after it is rewritten", () => {
+    const script = "cat > /etc/motd <<EOF\r\ncloud-init-per once is text\r\nEOF\r\ncloud-init-per once b touch /b\r\n"
+    const source = `#cloud-config\nruncmd:\n  - ${JSON.stringify(script)}\n`
+    expect(config(source).runcmd).toEqual([
+      { kind: "shell", script: "cat > /etc/motd <<EOF\r\ncloud-init-per once is text\r\nEOF\r\ntouch /b\r\n", index: 0 }
+    ])
+    expect(notes(source).warnings).toEqual([])
+  })
+
+  it("reads a list's sh -c script as a string's: a here-document's body in it is no use of cloud-init-per, a line after it is", () => {
+    const source = [
+      "#cloud-config",
+      "bootcmd:",
+      '  - [sh, -c, "cat > /etc/motd <<EOF\\ncloud-init-per once is what we used\\nEOF"]',
+      '  - [sh, -c, "cat > /etc/motd <<EOF\\ntext\\nEOF\\ncloud-init-per once a touch /a"]',
+      ""
+    ].join("\n")
+    const named = "uses cloud-init-per, a program of cloud-init's that Tiny Cloud does not have: it is not found"
+    expect(notes(source).warnings).toEqual([`line 4: bootcmd[1]: ${named}`])
+  })
+
   it("names cloud-init-per only where the shell would run it: the word in an echo, a comment or a command -v probe is no use of it", () => {
     const source = [
       "#cloud-config",
@@ -1350,6 +1396,19 @@ ntp:
     ].join("\n")
     const named = "uses cloud-init-per, a program of cloud-init's that Tiny Cloud does not have: it is not found"
     expect(notes(source).warnings).toEqual([...Array(5).keys()].map((i) => `line ${i + 3}: runcmd[${i}]: ${named}`))
+  })
+
+  it("names cloud-init-per after a runner's short options run together with a value (sudo -iu bob, sudo -Hu bob), in a line as in a list", () => {
+    const source = [
+      "#cloud-config",
+      "runcmd:",
+      "  - sudo -iu bob cloud-init-per once a touch /a",
+      "  - [sudo, -Hu, bob, cloud-init-per, once, b, touch, /b]",
+      "  - sudo -iu bob echo cloud-init-per once is gone",
+      ""
+    ].join("\n")
+    const named = "uses cloud-init-per, a program of cloud-init's that Tiny Cloud does not have: it is not found"
+    expect(notes(source).warnings).toEqual([`line 3: runcmd[0]: ${named}`, `line 4: runcmd[1]: ${named}`])
   })
 
   it("names cloud-init-per in a list where the line of its words would run it: after sudo or env, as in a line", () => {

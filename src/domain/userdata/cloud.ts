@@ -88,11 +88,11 @@ const AT_COMMAND = `(?:^|[;&|(){}\`!]|\\$\\(|(?<![\\w.-])(?:if|while|until|then|
 const WORD = "[^\\s;&|()<>'\"`]+"
 /**
  * What a runner takes before the command it runs: an option (`-E`,
- * `--user=bob`), a bare one's value (`-u bob`, `-n 10`), an assignment
+ * `--user=bob`), a bare one's value (`-u bob`, `-iu bob`, `-n 10`), an assignment
  * (`env FOO=1`) or a number (`timeout 60`); any other word is that command
  * (`sudo -u bob echo cloud-init-per once` runs echo).
  */
-const RUNNER_ARG = `(?:(?:-[A-Za-z]|--[\\w-]+)(?:[ \\t]+(?!-)${WORD})?|-${WORD}|[A-Za-z_][A-Za-z0-9_]*=${WORD}?|[0-9]${WORD}?)`
+const RUNNER_ARG = `(?:(?:-[A-Za-z]+|--[\\w-]+)(?:[ \\t]+(?!-)${WORD})?|-${WORD}|[A-Za-z_][A-Za-z0-9_]*=${WORD}?|[0-9]${WORD}?)`
 /** the programs whose `-c` runs its value as a script (`sh -c`, `bash -lc`, `su bob -c`), a path to them included */
 const SHELLS = ["sh", "ash", "dash", "bash", "zsh", "ksh", "mksh", "su", "runuser"]
 const SCRIPT_OPTION = `(?<![\\w.-])(?:(?:${SHELLS.join("|")})(?:[ \\t]+${WORD}){0,3}?[ \\t]+-[A-Za-z]*c|eval)`
@@ -117,7 +117,7 @@ const isScriptArgument = (argv: ReadonlyArray<string>, i: number): boolean =>
 /** a list's word a runner takes before its command, as RUNNER_ARG in a line; a bare option takes the next word as its value */
 const runnerArgWords = (argv: ReadonlyArray<string>, at: number): number =>
   RUNS_NEXT.includes(argv[at]!) || /^(?:-.|[A-Za-z_][A-Za-z0-9_]*=|[0-9])/.test(argv[at] ?? "")
-    ? /^(?:-[A-Za-z]|--[\w-]+)$/.test(argv[at]!) && argv[at + 1] !== undefined && !/^-|^cloud-init-per$/.test(argv[at + 1]!)
+    ? /^(?:-[A-Za-z]+|--[\w-]+)$/.test(argv[at]!) && argv[at + 1] !== undefined && !/^-|^cloud-init-per$/.test(argv[at + 1]!)
       ? 2
       : 1
     : 0
@@ -140,8 +140,13 @@ const listRunsCloudInitPer = (argv: ReadonlyArray<string>): boolean => {
   return argv[at] === "cloud-init-per" && FREQUENCIES.includes(argv[at + 1] ?? "")
 }
 
-/** a here-document's operator and delimiter (`<<EOF`, `<<-'EOF'`, `<< "EOF"`), not a here-string (`<<<`) nor a shift (`$((1 << 2))`) */
-const HEREDOC = /(?<![<0-9])<<(?!<)(-?)[ \t]*(?:'([^'\n]*)'|"([^"\n]*)"|\\?([^\s;&|<>()'"`0-9][^\s;&|<>()'"`]*))/g
+/**
+ * a here-document's operator and delimiter (`<<EOF`, `<<-'EOF'`, `<< "EOF"`), not a here-string (`<<<`) nor a shift (`1<<2`);
+ * a quoted string, an escaped character, an arithmetic expansion and a comment are passed over whole, so that the `<<` in
+ * `sed 's/<<HOST>>/web1/'`, `echo "<<EOF"`, `$((x << y))` or `# <<EOF` opens none. A carriage return is no blank to the shell:
+ * `<<EOF\r` ends at `EOF\r` (a string of CRLF lines)
+ */
+const HEREDOC = /(?<![<0-9])<<(?!<)(-?)[ \t]*(?:'([^'\n]*)'|"([^"\n]*)"|\\?([^ \t\n;&|<>()'"`0-9][^ \t\n;&|<>()'"`]*))(\r?)|'[^'\n]*'|"[^"\n]*"|\\.|\$\(\([^()\n]*\)\)|(?:^|(?<=[ \t]))#.*/g
 /**
  * A script's lines with whether each is a here-document's body or the
  * delimiter that ends it: data the shell feeds a command (`cat > FILE
@@ -155,11 +160,13 @@ const heredocLines = (script: string): Array<{ readonly line: string; readonly b
       if ((open.tabs ? line.replace(/^\t+/, "") : line) === open.delimiter) pending.shift()
       return { line, body: true }
     }
-    // not in a comment
-    for (const m of line.replace(/(?:^|[ \t])#.*/, "").matchAll(HEREDOC)) pending.push({ delimiter: m[2] ?? m[3] ?? m[4]!, tabs: m[1] === "-" })
+    for (const m of line.matchAll(HEREDOC)) if (m[1] !== undefined) pending.push({ delimiter: (m[2] ?? m[3] ?? m[4]!) + m[5], tabs: m[1] === "-" })
     return { line, body: false }
   })
 }
+
+/** whether a script runs cloud-init-per in a line of its own, not in a here-document's body */
+const scriptRunsCloudInitPer = (script: string): boolean => heredocLines(script).some(({ line, body }) => !body && CLOUD_INIT_PER.test(line))
 
 const withoutCloudInitPer = (commands: ReadonlyArray<Command> | undefined, path: ReadonlyArray<Key>, notes: Notes): Array<Command> | undefined =>
   commands?.map((command) => {
@@ -172,8 +179,8 @@ const withoutCloudInitPer = (commands: ReadonlyArray<Command> | undefined, path:
     // [sudo, cloud-init-per, ...] runs it, [grep, cloud-init-per, FILE] nothing, nor [grep, -c, "cloud-init-per once", FILE]; [sh, -c, SCRIPT] its script
     const uses =
       c.kind === "shell"
-        ? heredocLines(c.script).some(({ line, body }) => !body && CLOUD_INIT_PER.test(line))
-        : listRunsCloudInitPer(c.argv) || c.argv.some((arg, i) => isScriptArgument(c.argv, i) && CLOUD_INIT_PER.test(arg))
+        ? scriptRunsCloudInitPer(c.script)
+        : listRunsCloudInitPer(c.argv) || c.argv.some((arg, i) => isScriptArgument(c.argv, i) && scriptRunsCloudInitPer(arg))
     if (uses) {
       notes.warn([...path, c.index], "uses cloud-init-per, a program of cloud-init's that Tiny Cloud does not have: it is not found")
     }
