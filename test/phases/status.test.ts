@@ -389,6 +389,17 @@ describe("tiny-cloud status", () => {
     })
   )
 
+  it.scopedLive("a record of another version (a newer edition's, left by a downgrade) is not ours to overwrite: kept aside as a damaged one is", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      const other = JSON.stringify({ version: 2, runs: [] })
+      i.write(STATUS_FILE, other)
+      const boot = yield* i.run(["boot"])
+      expect(boot.stderr).toContain(`the run record ${i.root}${STATUS_FILE} was damaged: kept as ${i.root}${STATUS_FILE}.damaged, a new one started\n`)
+      expect(i.read(`${STATUS_FILE}.damaged`)).toBe(other)
+    })
+  )
+
   it.scopedLive("a record damaged to a huge file (600 MiB, more than a string holds): not read; the first boot sets up the user and keys, and a new record tells its state", () =>
     Effect.gen(function* () {
       const i = yield* awsInstance()
