@@ -114,6 +114,9 @@ describe("statusOf", () => {
   it("a killed phase is looked for only when final's own running entry is the newest: one process's main whose end and final's start could not be recorded (a full state directory) is no killed phase", () => {
     expect(unfinishedBeforeFinal([run("boot"), running("early", 300), running("final", 400)], 400)?.phase).toBe("early")
     expect(unfinishedBeforeFinal([run("boot"), run("early"), running("main", 400)], 400)).toBeUndefined()
+    // another process's final (its start recorded, this one's not), or this process's final already ended: not this final's record
+    expect(unfinishedBeforeFinal([run("boot"), running("early", 300), running("final", 400)], 500)).toBeUndefined()
+    expect(unfinishedBeforeFinal([run("boot"), running("early", 300), run("final", [], { pid: 400 })], 400)).toBeUndefined()
   })
 
   it("a new boot starts a new attempt; a phase run again by hand replaces its earlier run", () => {
