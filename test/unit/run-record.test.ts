@@ -132,6 +132,8 @@ describe("statusOf", () => {
   it("the final phase ran and the marker is gone (--bootstrap incomplete): not started; disabled then, unless a phase failed, which wins over everything", () => {
     expect(summary(record(...full()), facts(false))).toEqual(["not started", 0, false])
     expect(summary(record(...full()), facts(false, [], true))).toEqual(["disabled", 0, true])
+    // disabled while main still runs (--disable during a first boot): main goes on to its end, so nothing is settled yet
+    expect(summary(record(run("boot"), run("early"), running("main", 200)), facts(false, [200], true))).toEqual(["disabled", 0, false])
     expect(summary(record(...full(undefined, [failed("set_ssh_keys", "x")])), facts(false, [], true))).toEqual(["failed at main/set_ssh_keys: x", 1, true])
   })
 
