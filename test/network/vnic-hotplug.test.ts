@@ -119,6 +119,33 @@ describeSystem("vnic-eth-hotplug", { tools: { flock: "util-linux" } }, () => {
     })
   )
 
+  it.scopedLive("the file replaced by rename while the event waits for its holder, and taken by another program: the event waits for the file the path names now", () =>
+    Effect.gen(function* () {
+      const instance = yield* pretendInstance("started")
+      const path = join(instance.root, "etc/network/interfaces")
+      instance.write("/etc/network/interfaces", "# ORIGINAL\n")
+      const hold = () =>
+        Effect.promise(() => {
+          const holder = spawn(which("flock")!, ["-x", path, "-c", "echo held; cat >/dev/null"], { stdio: ["pipe", "pipe", "inherit"] })
+          return new Promise<typeof holder>((held) => holder.stdout.once("data", () => held(holder)))
+        })
+      const first = yield* hold()
+      const added = yield* Effect.fork(event(instance, "add", "eth3"))
+      yield* Effect.sleep("500 millis")
+      // the first holder replaces the file, a second program locks the new one, then the first lets go of the old
+      instance.write("/etc/network/interfaces.new", "# REPLACED\n")
+      renameSync(`${path}.new`, path)
+      const second = yield* hold()
+      first.stdin.end()
+      yield* Effect.sleep("500 millis")
+      expect(yield* Fiber.poll(added)).toEqual(expect.objectContaining({ _tag: "None" }))
+      expect(instance.read("/etc/network/interfaces")).toBe("# REPLACED\n")
+      second.stdin.end()
+      expect(yield* Fiber.join(added)).toEqual({ code: 0, stdout: "", stderr: "" })
+      expect(instance.read("/etc/network/interfaces")).toContain("auto eth3\n")
+    })
+  )
+
   it.scopedLive("networking started: add brings the NIC up; remove kills its DHCP client, drops its state and its rules", () =>
     Effect.gen(function* () {
       const instance = yield* pretendInstance("started")
