@@ -43,6 +43,13 @@ const pretendInstance = (networking: "started" | "stopped", extra: Partial<Insta
     return instance
   })
 
+/** another program's flock on `path`, held until its stdin is closed; resolved once it has the lock */
+const holdLock = (path: string) =>
+  Effect.promise(() => {
+    const holder = spawn(which("flock")!, ["-x", path, "-c", "echo held; cat >/dev/null"], { stdio: ["pipe", "pipe", "inherit"] })
+    return new Promise<typeof holder>((held) => holder.stdout.once("data", () => held(holder)))
+  })
+
 const event = (instance: TestInstance, action: string, iface: string) => instance.run(["hotplug", "vnic-eth"], { MDEV: iface, ACTION: action })
 
 /** twenty events: eth1 and eth3 added, eth2 and eth4 removed, five times over */
@@ -104,9 +111,7 @@ describeSystem("vnic-eth-hotplug", { tools: { flock: "util-linux" } }, () => {
       const instance = yield* pretendInstance("started")
       const path = join(instance.root, "etc/network/interfaces")
       instance.write("/etc/network/interfaces", "# ORIGINAL\n")
-      // holds the lock until its stdin closes; says so once it has it
-      const holder = spawn(which("flock")!, ["-x", path, "-c", "echo held; cat >/dev/null"], { stdio: ["pipe", "pipe", "inherit"] })
-      yield* Effect.promise(() => new Promise<void>((held) => holder.stdout.once("data", () => held())))
+      const holder = yield* holdLock(path)
       const added = yield* Effect.fork(event(instance, "add", "eth3"))
       // while it is held, nothing is assembled and nothing runs
       yield* Effect.sleep("500 millis")
@@ -124,18 +129,13 @@ describeSystem("vnic-eth-hotplug", { tools: { flock: "util-linux" } }, () => {
       const instance = yield* pretendInstance("started")
       const path = join(instance.root, "etc/network/interfaces")
       instance.write("/etc/network/interfaces", "# ORIGINAL\n")
-      const hold = () =>
-        Effect.promise(() => {
-          const holder = spawn(which("flock")!, ["-x", path, "-c", "echo held; cat >/dev/null"], { stdio: ["pipe", "pipe", "inherit"] })
-          return new Promise<typeof holder>((held) => holder.stdout.once("data", () => held(holder)))
-        })
-      const first = yield* hold()
+      const first = yield* holdLock(path)
       const added = yield* Effect.fork(event(instance, "add", "eth3"))
       yield* Effect.sleep("500 millis")
       // the first holder replaces the file, a second program locks the new one, then the first lets go of the old
       instance.write("/etc/network/interfaces.new", "# REPLACED\n")
       renameSync(`${path}.new`, path)
-      const second = yield* hold()
+      const second = yield* holdLock(path)
       first.stdin.end()
       yield* Effect.sleep("500 millis")
       expect(yield* Fiber.poll(added)).toEqual(expect.objectContaining({ _tag: "None" }))
