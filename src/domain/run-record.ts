@@ -228,7 +228,8 @@ export const statusOf = (record: RunRecord, facts: Facts): Status => {
   const finalDone = attempt.some((r) => r.phase === "final" && isFinished(r))
   const settled = live === undefined && (finalDone || facts.complete || facts.disabled)
   if (failure !== undefined) return status(failure, 1, settled)
-  if (facts.disabled) return status({ state: "disabled" }, 0, true)
+  // disabled while a phase still runs: that phase goes on to its end, and --wait waits for it
+  if (facts.disabled) return status({ state: "disabled" }, 0, settled)
   if (live !== undefined) return status({ state: "running", phase: live.phase }, 0, false)
   if (facts.complete) return errors.length + warnings.length > 0 ? status({ state: "done with errors" }, 2, true) : status({ state: "done" }, 0, true)
   // nothing ran yet; or the final phase ran and the marker is gone (`--bootstrap incomplete`): the next boot runs it again

@@ -5,14 +5,16 @@
  * interleaved in the record.
  */
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync } from "node:fs"
+import { spawn } from "node:child_process"
 import { join } from "node:path"
 import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import { routeHelper } from "../../src/programs/cli.js"
 import type { Invocation } from "../support/layers.js"
 import { lineOf } from "../support/layers.js"
 import { makeTestInstance, type InstanceOptions, type TestInstance } from "../support/instance.js"
-import { describeSystem } from "../support/system.js"
+import { describeSystem, which } from "../support/system.js"
 
 const DEFAULT = "auto %%\niface %%\n  use dhcp\n  use imds\n"
 
@@ -39,6 +41,13 @@ const pretendInstance = (networking: "started" | "stopped", extra: Partial<Insta
     instance.write("/run/ifstate", "lo=lo 1\neth1=eth1 1\neth2=eth2 1\n")
     instance.write("/run/ifstate.eth2.lock", "")
     return instance
+  })
+
+/** another program's flock on `path`, held until its stdin is closed; resolved once it has the lock */
+const holdLock = (path: string) =>
+  Effect.promise(() => {
+    const holder = spawn(which("flock")!, ["-x", path, "-c", "echo held; cat >/dev/null"], { stdio: ["pipe", "pipe", "inherit"] })
+    return new Promise<typeof holder>((held) => holder.stdout.once("data", () => held(holder)))
   })
 
 const event = (instance: TestInstance, action: string, iface: string) => instance.run(["hotplug", "vnic-eth"], { MDEV: iface, ACTION: action })
@@ -94,6 +103,46 @@ describeSystem("vnic-eth-hotplug", { tools: { flock: "util-linux" } }, () => {
       const expected = EVENTS.map(([action, iface]) => commandsOf(action, iface).join("; ")).sort()
       expect(runsOf(serial.commands())).toEqual(expected)
       expect(runsOf(concurrent.commands())).toEqual(expected)
+    })
+  )
+
+  it.scopedLive("another program holding flock on /etc/network/interfaces (as the shell edition's helper takes it): the event waits for it to let go", () =>
+    Effect.gen(function* () {
+      const instance = yield* pretendInstance("started")
+      const path = join(instance.root, "etc/network/interfaces")
+      instance.write("/etc/network/interfaces", "# ORIGINAL\n")
+      const holder = yield* holdLock(path)
+      const added = yield* Effect.fork(event(instance, "add", "eth3"))
+      // while it is held, nothing is assembled and nothing runs
+      yield* Effect.sleep("500 millis")
+      expect(yield* Fiber.poll(added)).toEqual(expect.objectContaining({ _tag: "None" }))
+      expect(instance.read("/etc/network/interfaces")).toBe("# ORIGINAL\n")
+      holder.stdin.end()
+      expect(yield* Fiber.join(added)).toEqual({ code: 0, stdout: "", stderr: "" })
+      expect(instance.read("/etc/network/interfaces")).toContain("auto eth3\n")
+      expect(instance.commands()).toEqual(["rc-service networking status", "ifup eth3"])
+    })
+  )
+
+  it.scopedLive("the file replaced by rename while the event waits for its holder, and taken by another program: the event waits for the file the path names now", () =>
+    Effect.gen(function* () {
+      const instance = yield* pretendInstance("started")
+      const path = join(instance.root, "etc/network/interfaces")
+      instance.write("/etc/network/interfaces", "# ORIGINAL\n")
+      const first = yield* holdLock(path)
+      const added = yield* Effect.fork(event(instance, "add", "eth3"))
+      yield* Effect.sleep("500 millis")
+      // the first holder replaces the file, a second program locks the new one, then the first lets go of the old
+      instance.write("/etc/network/interfaces.new", "# REPLACED\n")
+      renameSync(`${path}.new`, path)
+      const second = yield* holdLock(path)
+      first.stdin.end()
+      yield* Effect.sleep("500 millis")
+      expect(yield* Fiber.poll(added)).toEqual(expect.objectContaining({ _tag: "None" }))
+      expect(instance.read("/etc/network/interfaces")).toBe("# REPLACED\n")
+      second.stdin.end()
+      expect(yield* Fiber.join(added)).toEqual({ code: 0, stdout: "", stderr: "" })
+      expect(instance.read("/etc/network/interfaces")).toContain("auto eth3\n")
     })
   )
 

@@ -327,6 +327,20 @@ describe("tiny-cloud status", () => {
     })
   )
 
+  it.scopedLive("analyze: an action name with control characters in the record (edited by hand, or another edition's) is shown escaped, never sent to the terminal", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      yield* i.run(["boot"])
+      const { runs } = record(i)
+      const edited = { ...runs[0]!, actions: runs[0]!.actions.map((a, n) => (n === 0 ? { ...a, name: "expand\x1b[2Jroot" } : a)) }
+      i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [edited] }))
+      const r = yield* i.run(["analyze"])
+      expect(r.code).toBe(0)
+      expect(r.stdout).toContain("expand\\x1b[2Jroot")
+      expect(r.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f]/)
+    })
+  )
+
   it.scopedLive("a running phase of a live process: running PHASE", () =>
     Effect.gen(function* () {
       const i = yield* awsInstance()
@@ -386,6 +400,17 @@ describe("tiny-cloud status", () => {
       expect((yield* i.run(["status"])).stdout.split("\n")[0]).toBe("running (boot done)")
       i.write("/etc/tiny-cloud.disabled", "")
       expect(yield* i.run(["status"])).toEqual({ code: 0, stdout: expect.stringMatching(/^disabled\n/), stderr: "" })
+    })
+  )
+
+  it.scopedLive("a record of another version (a newer edition's, left by a downgrade) is not ours to overwrite: kept aside as a damaged one is", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      const other = JSON.stringify({ version: 2, runs: [] })
+      i.write(STATUS_FILE, other)
+      const boot = yield* i.run(["boot"])
+      expect(boot.stderr).toContain(`the run record ${i.root}${STATUS_FILE} was damaged: kept as ${i.root}${STATUS_FILE}.damaged, a new one started\n`)
+      expect(i.read(`${STATUS_FILE}.damaged`)).toBe(other)
     })
   )
 

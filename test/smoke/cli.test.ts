@@ -146,6 +146,13 @@ describe.concurrent("tiny-cloud command line", () => {
     expect([readdirSync(join(levels, "boot")), readdirSync(join(levels, "default"))]).toEqual([[], []])
   })
 
+  it("imds with an invalid value in tiny-cloud.conf: one line naming the key, exit 1, and nothing asked of the metadata service (the program as installed, not only its in-process layers)", async () => {
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "h" }, conf: "CLOUD=aws\nIMDS_TIMEOUT=abc\n" })
+    const r = await instance.imds(["@hostname"])
+    expect(r).toEqual({ code: 1, stdout: "", stderr: "imds: IMDS_TIMEOUT: invalid value 'abc': expected a positive number of seconds\n" })
+    expect(instance.sim!.requests).toEqual([])
+  })
+
   it("a disabled instance logs 'tiny-cloud disabled' and does nothing", async () => {
     const instance = await makeInstance({ cloud: "aws", instance: { hostname: "h" } })
     instance.write("/etc/tiny-cloud.disabled", "")

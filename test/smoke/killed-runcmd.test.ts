@@ -5,7 +5,7 @@
  * incomplete; the user's programs that ran to their end do not run again. And a phase that cannot keep other phases out (its lock) runs
  * all the same.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { spawn } from "node:child_process"
@@ -235,6 +235,34 @@ describe("a phase whose lock cannot be taken (flock missing or failing)", () => 
     expect(results[2]!.stderr).toContain(`cannot lock ${instance.root}/var/lib/cloud: flock: cannot lock: broken; the phase runs without the lock\n`)
     expect(instance.read("/etc/hostname")).toBe("lock-1\n")
     expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILock a@example\n")
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+  })
+
+  it("flock not installed: says so by name in one line, and the first boot ends as it does with the lock", async () => {
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "lock-2.example.internal", sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINoFlock a@example"] } })
+    // every command of the machine's PATH but flock
+    const tools = join(instance.dir, "tools")
+    mkdirSync(tools)
+    for (const dir of (process.env.PATH ?? "/usr/bin:/bin").split(":").filter((d) => existsSync(d)))
+      for (const name of readdirSync(dir)) if (name !== "flock" && !existsSync(join(tools, name))) symlinkSync(join(dir, name), join(tools, name))
+    const results = await instance.boot({ PATH: `${instance.fake.bin}:${tools}` })
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+    for (const r of results) expect(r.stderr).toMatch(new RegExp(`^cannot lock ${instance.root}/var/lib/cloud: flock is not installed; the phase runs without the lock\\n`))
+    expect(instance.read("/etc/hostname")).toBe("lock-2\n")
+    expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINoFlock a@example\n")
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+  })
+
+  it("busybox flock failing (status 1 and its message, as for anything but another holder): named, and no phase claims another is running", async () => {
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "lock-3.example.internal" } })
+    writeFileSync(join(instance.fake.bin, "flock"), "#!/bin/sh\necho 'flock: flock: No locks available' >&2\nexit 1\n", { mode: 0o755 })
+    const results = await instance.boot()
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+    for (const r of results) {
+      expect(r.stderr).toMatch(new RegExp(`^cannot lock ${instance.root}/var/lib/cloud: flock: flock: No locks available; the phase runs without the lock\\n`))
+      expect(r.stderr).not.toContain("another phase is running")
+    }
+    expect(instance.read("/etc/hostname")).toBe("lock-3\n")
     expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
   })
 })

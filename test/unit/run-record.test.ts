@@ -9,6 +9,7 @@ import {
   MAX_RUNS,
   parseRecord,
   statusOf,
+  unfinishedBeforeFinal,
   withRun,
   type ActionRun,
   type PhaseRun,
@@ -104,6 +105,20 @@ describe("statusOf", () => {
     expect(summary(record(boot!, early!), facts(false))).toEqual(["running (early done)", 0, false])
   })
 
+  it("phases run out of order (main by hand before early): the attempt is in phase order, and the first failure named is the earlier phase's", () => {
+    const attempt = [run("boot"), run("main", [failed("set_hostname", "invalid hostname '-x-'")]), run("early", [failed("save_userdata", "HTTP 500")])]
+    expect(currentAttempt(attempt).map((r) => r.phase)).toEqual(["boot", "early", "main"])
+    expect(summary(record(...attempt), facts(false))[0]).toBe("failed at early/save_userdata: HTTP 500")
+  })
+
+  it("a killed phase is looked for only when final's own running entry is the newest: one process's main whose end and final's start could not be recorded (a full state directory) is no killed phase", () => {
+    expect(unfinishedBeforeFinal([run("boot"), running("early", 300), running("final", 400)], 400)?.phase).toBe("early")
+    expect(unfinishedBeforeFinal([run("boot"), run("early"), running("main", 400)], 400)).toBeUndefined()
+    // another process's final (its start recorded, this one's not), or this process's final already ended: not this final's record
+    expect(unfinishedBeforeFinal([run("boot"), running("early", 300), running("final", 400)], 500)).toBeUndefined()
+    expect(unfinishedBeforeFinal([run("boot"), running("early", 300), run("final", [], { pid: 400 })], 400)).toBeUndefined()
+  })
+
   it("a new boot starts a new attempt; a phase run again by hand replaces its earlier run", () => {
     const failedMain = run("main", [failed("set_hostname", "invalid hostname '-x-'")])
     const first = [run("boot"), run("early"), failedMain, run("final", [done("bootstrap_complete")])]
@@ -117,6 +132,8 @@ describe("statusOf", () => {
   it("the final phase ran and the marker is gone (--bootstrap incomplete): not started; disabled then, unless a phase failed, which wins over everything", () => {
     expect(summary(record(...full()), facts(false))).toEqual(["not started", 0, false])
     expect(summary(record(...full()), facts(false, [], true))).toEqual(["disabled", 0, true])
+    // disabled while main still runs (--disable during a first boot): main goes on to its end, so nothing is settled yet
+    expect(summary(record(run("boot"), run("early"), running("main", 200)), facts(false, [200], true))).toEqual(["disabled", 0, false])
     expect(summary(record(...full(undefined, [failed("set_ssh_keys", "x")])), facts(false, [], true))).toEqual(["failed at main/set_ssh_keys: x", 1, true])
   })
 
@@ -137,9 +154,22 @@ describe("the record file", () => {
     expect(parseRecord(JSON.stringify({ version: 2, runs }))).toEqual(record())
   })
 
+  it("a run edited by hand or cut short in a way status could not show is left out, each field on its own", () => {
+    const good = run("main", [done("set_ssh_keys")])
+    const bad: ReadonlyArray<Record<string, unknown>> = [
+      { ...good, phase: "reboot" },
+      { ...good, start: "yesterday" },
+      { ...good, pid: -1 },
+      { ...good, actions: [{ ...done("set_ssh_keys"), result: "maybe" }] },
+      { ...good, actions: [{ ...done("set_ssh_keys"), durationMs: -5 }] },
+      { ...good, actions: [{ ...done("set_ssh_keys"), durationMs: "1" }] }
+    ]
+    for (const entry of bad) expect(parseRecord(JSON.stringify({ version: 1, runs: [good, entry] }))).toEqual(record(good))
+  })
+
   it("a finished run replaces its running entry; the newest MAX_RUNS runs are kept", () => {
     fc.assert(
-      fc.property(fc.array(fc.constantFrom<Phase>("boot", "early", "main", "final"), { maxLength: 150 }), (phases) => {
+      fc.property(fc.array(fc.constantFrom<Phase>("boot", "early", "main", "final"), { maxLength: 150, size: "max" }), (phases) => {
         let r = record()
         phases.forEach((phase, i) => {
           const start = run(phase, [], { pid: i })
