@@ -22,6 +22,9 @@ describe("base64 as the clouds serve it", () => {
     expect(decoded("aGVsbG8")).toEqual({ text: "hello" })
     expect(decoded(" aGVs\nbG8K\r\n\t")).toEqual({ text: "hello\n" })
     expect(decoded("")).toEqual({ text: null })
+    // more '=' than the quad needs, as Python's b64decode (cloud-init) takes them
+    expect(decoded("aGVsbG8===")).toEqual({ text: "hello" })
+    expect(decoded("===")).toEqual({ text: null })
   })
 
   it("names what is wrong, never the data", () => {
