@@ -75,7 +75,8 @@ const confLine = fc.oneof({ weight: 5, arbitrary: command }, fc.constantFrom("",
 const confFile = fc
   .array(confLine, { minLength: 1, maxLength: 4 })
   .map((ls) => `${ls.join("\n")}\n`)
-  .filter((text) => !/\$['"]|~[^/:\s;]/.test(text))
+  // looked for with the line continuations sh removes first: `$\<newline>''` is busybox's `$''`
+  .filter((text) => !/\$['"]|~[^/:\s;]/.test(text.replace(/\\\n/g, "")))
 
 interface Sourced {
   /** sourced without an error (a syntax error, a command not found) */
