@@ -51,7 +51,8 @@ export const firstPresent = <A, E, R>(...reads: ReadonlyArray<Effect.Effect<Opti
     Effect.succeed(Option.none())
   )
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
+// padding past the quad's end is dropped, as Python's b64decode (cloud-init) drops it: `aGVsbG8===` is `hello`
+const BASE64 = /^[A-Za-z0-9+/]*=*$/
 
 /**
  * Base64 text as the clouds serve it: whitespace (the line breaks `base64`

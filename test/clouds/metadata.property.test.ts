@@ -39,7 +39,7 @@ const sshKey = fc
 const metadata = fc.record({
   hostname: fc.option(fc.domain(), { nil: undefined }),
   sshKeys: fc.array(sshKey, { maxLength: 4 }),
-  userData: fc.option(fc.uint8Array({ maxLength: 256 }), { nil: undefined }),
+  userData: fc.option(fc.uint8Array({ maxLength: 256, size: "max" }), { nil: undefined }),
   /** incus: the keys travel in #cloud-config user-data instead of binary bytes */
   keysInUserData: fc.boolean()
 })
