@@ -1277,6 +1277,35 @@ ntp:
     expect(notes(source).warnings).toEqual([])
   })
 
+  it("opens no here-document at a '<<' in a parameter expansion, an arithmetic expansion with parentheses or a comment after an operator, as dash reads them", () => {
+    const source = [
+      "#cloud-config",
+      "runcmd:",
+      "  - |",
+      "    echo ${x#<<}",
+      "    cloud-init-per once a touch /a",
+      "  - |",
+      "    echo $(( (1 << y) ))",
+      "    cloud-init-per once b touch /b",
+      "  - |",
+      "    echo x;#<<EOF",
+      "    cloud-init-per once c touch /c",
+      "  - |",
+      "    echo ${x}<<EOF $(( (1) ))",
+      "    cloud-init-per once body",
+      "    EOF",
+      "    cloud-init-per once d touch /d",
+      ""
+    ].join("\n")
+    expect(config(source).runcmd).toEqual([
+      { kind: "shell", script: "echo ${x#<<}\ntouch /a\n", index: 0 },
+      { kind: "shell", script: "echo $(( (1 << y) ))\ntouch /b\n", index: 1 },
+      { kind: "shell", script: "echo x;#<<EOF\ntouch /c\n", index: 2 },
+      { kind: "shell", script: "echo ${x}<<EOF $(( (1) ))\ncloud-init-per once body\nEOF\ntouch /d\n", index: 3 }
+    ])
+    expect(notes(source).warnings).toEqual([])
+  })
+
   it("ends a here-document of CRLF lines at its delimiter with the carriage return, as the shell does: the line after it is rewritten", () => {
     const script = "cat > /etc/motd <<EOF\r\ncloud-init-per once is text\r\nEOF\r\ncloud-init-per once b touch /b\r\n"
     const source = `#cloud-config\nruncmd:\n  - ${JSON.stringify(script)}\n`
