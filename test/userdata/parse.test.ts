@@ -1306,6 +1306,29 @@ ntp:
     expect(notes(source).warnings).toEqual([])
   })
 
+  it("reads an escaped quote in \"...\" and $'...' as the shell does: a here-document after it is one, and its body is left as written", () => {
+    const source = [
+      "#cloud-config",
+      "runcmd:",
+      "  - |",
+      '    tr -d "\\"" <<EOF > /etc/motd; echo "written"',
+      "    cloud-init-per once is the text",
+      "    EOF",
+      "    cloud-init-per once a touch /a",
+      "  - |",
+      "    cat - $'\\'' <<EOF > /etc/motd; echo 'written'",
+      "    cloud-init-per once is the text",
+      "    EOF",
+      "    cloud-init-per once b touch /b",
+      ""
+    ].join("\n")
+    expect(config(source).runcmd).toEqual([
+      { kind: "shell", script: 'tr -d "\\"" <<EOF > /etc/motd; echo "written"\ncloud-init-per once is the text\nEOF\ntouch /a\n', index: 0 },
+      { kind: "shell", script: "cat - $'\\'' <<EOF > /etc/motd; echo 'written'\ncloud-init-per once is the text\nEOF\ntouch /b\n", index: 1 }
+    ])
+    expect(notes(source).warnings).toEqual([])
+  })
+
   it("ends a here-document of CRLF lines at its delimiter with the carriage return, as the shell does: the line after it is rewritten", () => {
     const script = "cat > /etc/motd <<EOF\r\ncloud-init-per once is text\r\nEOF\r\ncloud-init-per once b touch /b\r\n"
     const source = `#cloud-config\nruncmd:\n  - ${JSON.stringify(script)}\n`

@@ -142,12 +142,12 @@ const listRunsCloudInitPer = (argv: ReadonlyArray<string>): boolean => {
 
 /**
  * a here-document's operator and delimiter (`<<EOF`, `<<-'EOF'`, `<< "EOF"`), not a here-string (`<<<`) nor a shift (`1<<2`);
- * a quoted string, an escaped character, an arithmetic expansion (one level of parentheses in it), a parameter expansion and a
+ * a quoted string (`"a\"b"` and `$'a\'b'` with their escapes), an escaped character, an arithmetic expansion (one level of parentheses in it), a parameter expansion and a
  * comment (a `#` that starts a word, after a blank or an operator) are passed over whole, so that the `<<` in
  * `sed 's/<<HOST>>/web1/'`, `echo "<<EOF"`, `$(((x << y)))`, `${x#<<}` or `a;# <<EOF` opens none. A carriage return is no blank to the shell:
  * `<<EOF\r` ends at `EOF\r` (a string of CRLF lines)
  */
-const HEREDOC = /(?<![<0-9])<<(?!<)(-?)[ \t]*(?:'([^'\n]*)'|"([^"\n]*)"|\\?([^ \t\n;&|<>()'"`0-9][^ \t\n;&|<>()'"`]*))(\r?)|'[^'\n]*'|"[^"\n]*"|\\.|\$\(\((?:[^()\n]|\([^()\n]*\))*\)\)|\$\{[^{}$\n]*\}|(?:^|(?<=[ \t;&|(]))#.*/g
+const HEREDOC = /(?<![<0-9])<<(?!<)(-?)[ \t]*(?:'([^'\n]*)'|"([^"\n]*)"|\\?([^ \t\n;&|<>()'"`0-9][^ \t\n;&|<>()'"`]*))(\r?)|\$'(?:[^'\\\n]|\\.)*'|'[^'\n]*'|"(?:[^"\\\n]|\\.)*"|\\.|\$\(\((?:[^()\n]|\([^()\n]*\))*\)\)|\$\{[^{}$\n]*\}|(?:^|(?<=[ \t;&|(]))#.*/g
 /**
  * A script's lines with whether each is a here-document's body or the
  * delimiter that ends it: data the shell feeds a command (`cat > FILE
