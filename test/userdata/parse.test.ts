@@ -1329,6 +1329,19 @@ ntp:
     expect(notes(source).warnings).toEqual([])
   })
 
+  it("reads a quoted string over the lines it spans, as the shell does: its lines are the string's text, a here-document on the line that closes it is one", () => {
+    const scripts = [
+      'echo "first\nsecond" <<EOF; echo "x"\ncloud-init-per once is the text\nEOF\ncloud-init-per once a touch /a\n',
+      "echo 'a message:\ncloud-init-per once is the text'\nprintf '%s' \"one \\\ncloud-init-per once is the text\" $'\\''\ncloud-init-per once b touch /b\n"
+    ]
+    const source = `#cloud-config\nruncmd:\n${scripts.map((script) => `  - ${JSON.stringify(script)}\n`).join("")}`
+    expect(config(source).runcmd).toEqual([
+      { kind: "shell", script: scripts[0]!.replace("cloud-init-per once a ", ""), index: 0 },
+      { kind: "shell", script: scripts[1]!.replace("cloud-init-per once b ", ""), index: 1 }
+    ])
+    expect(notes(source).warnings).toEqual([])
+  })
+
   it("ends a here-document of CRLF lines at its delimiter with the carriage return, as the shell does: the line after it is rewritten", () => {
     const script = "cat > /etc/motd <<EOF\r\ncloud-init-per once is text\r\nEOF\r\ncloud-init-per once b touch /b\r\n"
     const source = `#cloud-config\nruncmd:\n  - ${JSON.stringify(script)}\n`
