@@ -54,17 +54,27 @@ export const parseDefaultGateway = (text: string): string | undefined => {
   return m ? ipv6(m[1]!) : undefined
 }
 
+/** whether a line of `ip route show` is this route: its destination, and each of its `via GW`, `dev IFACE`, `src A`... in the line */
+const isRoute = (words: ReadonlyArray<string>, route: ReadonlyArray<string>): boolean => {
+  if (words[0] !== route[0]) return false
+  const pairs = new Set(words.slice(1).map((w, i) => `${w} ${words[i + 2]}`))
+  for (let i = 1; i < route.length; i += 2) if (!pairs.has(`${route[i]} ${route[i + 1]}`)) return false
+  return true
+}
+
 /**
  * Of the routes a table should hold (each an `ip route add` argument list,
- * its destination first), those to add: all when the table has none; the
- * missing ones when every route it has is one of them (a run killed
- * between its routes, or one whose route failed); none when it holds a
- * route of another destination, someone else's table.
+ * its destination first, then its options and their values), those to add:
+ * all when the table has none; the missing ones when every route it has is
+ * one of them (a run killed between its routes, or one whose route failed);
+ * none when it holds any other route (another destination, or a default
+ * route through another gateway): someone else's table.
  */
 export const missingRoutes = (shown: string, routes: ReadonlyArray<ReadonlyArray<string>>): ReadonlyArray<ReadonlyArray<string>> => {
-  const destinations = shown.split("\n").flatMap((line) => line.trim().split(/\s+/, 1).filter((d) => d !== ""))
-  if (destinations.some((d) => !routes.some((r) => r[0] === d))) return []
-  return routes.filter((r) => !destinations.includes(r[0]!))
+  const lines = shown.split("\n").map((line) => line.trim().split(/\s+/)).filter((words) => words[0] !== "")
+  const present = lines.map((words) => routes.find((r) => isRoute(words, r)))
+  if (present.includes(undefined)) return []
+  return routes.filter((r) => !present.includes(r))
 }
 
 /** the highest routing table Linux has: table numbers are 32 bits */

@@ -12,6 +12,7 @@ import { Bootstrap } from "../services/Bootstrap.js"
 import { Output, print } from "../services/Output.js"
 import { RootFs } from "../services/RootFs.js"
 import { loadRecord } from "./status-record.js"
+import { SERVER_TITLE } from "../domain/resident.js"
 import { printable } from "../domain/text.js"
 
 export interface StatusOptions {
@@ -27,12 +28,30 @@ export const POLL_INTERVAL = Duration.millis(500)
 /** exit status of `--wait` when the timeout passed first */
 export const TIMED_OUT = 3
 
+/** a process's command name (`/proc/PID/comm`), undefined without one */
+const commandName = (pid: number | "self") =>
+  Effect.flatMap(RootFs, (fs) => fs.readTextIfExists(`/proc/${pid}/comm`)).pipe(
+    Effect.map((name) => (Option.isSome(name) ? name.value.trim() : undefined)),
+    Effect.orElseSucceed(() => undefined)
+  )
+
+/**
+ * whether the pid is a phase's still: a process of that number, and a program's (this one's name) or the resident
+ * process's; after a reboot, a crashed phase's pid may be another program's
+ */
+const phaseAlive = (pid: number) =>
+  Effect.gen(function* () {
+    if (!(yield* Effect.flatMap(RootFs, (fs) => fs.exists(`/proc/${pid}`)))) return false
+    const name = yield* commandName(pid)
+    return name === undefined || name === (yield* commandName("self")) || name === SERVER_TITLE.slice(0, 15)
+  })
+
 export const currentStatus = Effect.gen(function* () {
   const bootstrap = yield* Bootstrap
   const { record, unreadable } = yield* loadRecord
   const newest = record.runs[record.runs.length - 1]
   // a running entry whose process is gone is a phase that died
-  const alive = newest !== undefined && !isFinished(newest) && (yield* Effect.flatMap(RootFs, (fs) => fs.exists(`/proc/${newest.pid}`)))
+  const alive = newest !== undefined && !isFinished(newest) && (yield* phaseAlive(newest.pid))
   const status = statusOf(record, {
     complete: yield* bootstrap.isComplete,
     disabled: yield* bootstrap.isDisabled,

@@ -278,7 +278,7 @@ describe("a refused endpoint of 200 KB of slashes (IMDS_ENDPOINT, AZURE_WIRESERV
 
 describe("runcmd lines of a MiB built to make cloud-init-per's detection backtrack", () => {
   // each shape repeated to 1 MiB on one line: blanks, assignments, quotes, a runner's options and values, a shell's words before -c, here-documents
-  const shapes = ["A=A= ", `"' `, "sudo -u a ", "sudo -iu a ", "sudo -", "sh x x x -c ", `sh -c "x `, `<<'<<" `, "<<A ", " #<< ", "$((<<x ", "'<<x ", "\\<<x "]
+  const shapes = ["A=A= ", `"' `, "sudo -u a ", "sudo -iu a ", "sudo -", "sh x x x -c ", `sh -c "x `, `<<'<<" `, "<<A ", " #<< ", "$((<<x ", "$(( (<<x ", "$(( (a) ", "${<<x ", "${$<<x ", ";#<< ", `"\\"<<x `, `$'\\'<<x `, `"\\`, `$'\\`, "'<<x ", "\\<<x "]
   it.each(shapes)("'%s' many times over is read promptly, and names nothing", (shape) => {
     const line = `x ${shape.repeat(Math.floor((1024 * 1024) / shape.length))}`
     const source = `#cloud-config\nruncmd:\n  - ${JSON.stringify(line)}\n  - ${JSON.stringify(`${line}\n${line}`)}\n`

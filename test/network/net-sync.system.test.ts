@@ -202,6 +202,24 @@ describeSystem("imds-net-sync with the real ip in a network namespace", { tools:
     })
   )
 
+  it.scopedLive("the operator's table 10001 with a default route through another gateway is theirs: no route is added to it, the addresses and rules still are", () =>
+    Effect.gen(function* () {
+      const ns = yield* makeNamespace
+      yield* interfaces(ns)
+      const bin = yield* tools
+      yield* simulatorIn(ns, "aws", metadata({ ipv4: ["10.0.1.20", "10.0.1.21"] }), PORT)
+      yield* ns.ip("-4", "route", "add", "default", "via", "10.0.1.254", "dev", "eth1", "table", "10001")
+      const env = { PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, CLOUD: "aws", IMDS_ENDPOINT: `127.0.0.1:${PORT}`, TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE }
+      expect(yield* ns.exec(process.execPath, [PROGRAM, "net-sync", "eth1"], env)).toEqual({ code: 0, stdout: "", stderr: "" })
+      expect(yield* state(ns, "eth1", 10001)).toMatchObject({
+        addresses: ["10.0.1.21/32"],
+        routes4: ["default via 10.0.1.254 dev eth1 table 10001"],
+        rules4: ["from 10.0.1.21 lookup 10001", "from all to 10.0.1.21 lookup 10001"]
+      })
+      expect(lines(join(bin, "ip.log")).filter((l) => / route add /.test(l))).toEqual([])
+    })
+  )
+
   it.scopedLive("thousands of values that are no address: none reaches ip, the first hundred are named in syslog and the others counted in one line", () =>
     Effect.gen(function* () {
       const ns = yield* makeNamespace

@@ -3,6 +3,7 @@
  * and `analyze`, after simulated first boots run in-process.
  */
 import { describe, expect, it } from "@effect/vitest"
+import { spawn } from "node:child_process"
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -352,6 +353,27 @@ describe("tiny-cloud status", () => {
       i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs, live] }))
       expect(yield* i.run(["status"])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^running early\n(.*\n)*early: running\n/) })
       expect((yield* i.run(["analyze"])).stdout).toMatch(/\nearly +0\.000s +running\n/)
+    })
+  )
+
+  it.scopedLive("an unfinished phase whose pid another program has now (a reboot after a crash) died: disabled, --wait returns with that failure", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      yield* i.run(["boot"])
+      const { runs } = record(i)
+      const other = yield* Effect.acquireRelease(
+        Effect.sync(() => spawn("sleep", ["600"], { stdio: "ignore" })),
+        (child) => Effect.sync(() => child.kill())
+      )
+      const crashed = { ...runs[0]!, phase: "early", start: new Date().toISOString(), pid: other.pid!, actions: [] }
+      delete (crashed as { durationMs?: number }).durationMs
+      delete (crashed as { exitStatus?: number }).exitStatus
+      i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs, crashed] }))
+      i.write("/etc/tiny-cloud.disabled", "")
+      const failed = { code: 1, stdout: expect.stringMatching(/^failed at early: the phase ended before it finished \(process gone\)\n(.*\n)*early: did not finish\n/), stderr: "" }
+      expect(yield* i.run(["status"])).toEqual(failed)
+      // settled: it returns at once (the timeout, which it would otherwise wait out, is exit 3)
+      expect(yield* i.run(["status", "--wait", "--timeout", "600"])).toEqual(failed)
     })
   )
 

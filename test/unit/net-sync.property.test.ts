@@ -146,4 +146,13 @@ describe("missingRoutes", () => {
     expect(missingRoutes("default via 10.0.1.1 dev eth1 \n10.0.1.0/24 dev eth1 proto kernel scope link src 10.0.1.20 \n", ours)).toEqual([])
     expect(missingRoutes("default via 10.0.1.1 dev eth1 \n192.168.9.0/24 via 10.0.1.5 dev eth1 \n", ours)).toEqual([])
   })
+
+  it("none when the table holds a route to one of their destinations that is not theirs: the operator's default through another gateway, a subnet route from another address", () => {
+    expect(missingRoutes("default via 10.0.1.254 dev eth1 \n", ours)).toEqual([])
+    expect(missingRoutes("default via 10.0.1.1 dev eth2 \n", ours)).toEqual([])
+    expect(missingRoutes("10.0.1.0/24 dev eth1 proto kernel scope link src 10.0.1.99 \n", ours)).toEqual([])
+    expect(missingRoutes("10.0.1.0/24 via 10.0.1.1 dev eth1 \n", ours)).toEqual([])
+    // what ip adds to a line of ours (a flag, a metric) keeps it ours
+    expect(missingRoutes("default via 10.0.1.1 dev eth1 metric 5 linkdown \n", ours)).toEqual([ours[1]])
+  })
 })

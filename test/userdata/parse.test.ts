@@ -1277,6 +1277,71 @@ ntp:
     expect(notes(source).warnings).toEqual([])
   })
 
+  it("opens no here-document at a '<<' in a parameter expansion, an arithmetic expansion with parentheses or a comment after an operator, as dash reads them", () => {
+    const source = [
+      "#cloud-config",
+      "runcmd:",
+      "  - |",
+      "    echo ${x#<<}",
+      "    cloud-init-per once a touch /a",
+      "  - |",
+      "    echo $(( (1 << y) ))",
+      "    cloud-init-per once b touch /b",
+      "  - |",
+      "    echo x;#<<EOF",
+      "    cloud-init-per once c touch /c",
+      "  - |",
+      "    echo ${x}<<EOF $(( (1) ))",
+      "    cloud-init-per once body",
+      "    EOF",
+      "    cloud-init-per once d touch /d",
+      ""
+    ].join("\n")
+    expect(config(source).runcmd).toEqual([
+      { kind: "shell", script: "echo ${x#<<}\ntouch /a\n", index: 0 },
+      { kind: "shell", script: "echo $(( (1 << y) ))\ntouch /b\n", index: 1 },
+      { kind: "shell", script: "echo x;#<<EOF\ntouch /c\n", index: 2 },
+      { kind: "shell", script: "echo ${x}<<EOF $(( (1) ))\ncloud-init-per once body\nEOF\ntouch /d\n", index: 3 }
+    ])
+    expect(notes(source).warnings).toEqual([])
+  })
+
+  it("reads an escaped quote in \"...\" and $'...' as the shell does: a here-document after it is one, and its body is left as written", () => {
+    const source = [
+      "#cloud-config",
+      "runcmd:",
+      "  - |",
+      '    tr -d "\\"" <<EOF > /etc/motd; echo "written"',
+      "    cloud-init-per once is the text",
+      "    EOF",
+      "    cloud-init-per once a touch /a",
+      "  - |",
+      "    cat - $'\\'' <<EOF > /etc/motd; echo 'written'",
+      "    cloud-init-per once is the text",
+      "    EOF",
+      "    cloud-init-per once b touch /b",
+      ""
+    ].join("\n")
+    expect(config(source).runcmd).toEqual([
+      { kind: "shell", script: 'tr -d "\\"" <<EOF > /etc/motd; echo "written"\ncloud-init-per once is the text\nEOF\ntouch /a\n', index: 0 },
+      { kind: "shell", script: "cat - $'\\'' <<EOF > /etc/motd; echo 'written'\ncloud-init-per once is the text\nEOF\ntouch /b\n", index: 1 }
+    ])
+    expect(notes(source).warnings).toEqual([])
+  })
+
+  it("reads a quoted string over the lines it spans, as the shell does: its lines are the string's text, a here-document on the line that closes it is one", () => {
+    const scripts = [
+      'echo "first\nsecond" <<EOF; echo "x"\ncloud-init-per once is the text\nEOF\ncloud-init-per once a touch /a\n',
+      "echo 'a message:\ncloud-init-per once is the text'\nprintf '%s' \"one \\\ncloud-init-per once is the text\" $'\\''\ncloud-init-per once b touch /b\n"
+    ]
+    const source = `#cloud-config\nruncmd:\n${scripts.map((script) => `  - ${JSON.stringify(script)}\n`).join("")}`
+    expect(config(source).runcmd).toEqual([
+      { kind: "shell", script: scripts[0]!.replace("cloud-init-per once a ", ""), index: 0 },
+      { kind: "shell", script: scripts[1]!.replace("cloud-init-per once b ", ""), index: 1 }
+    ])
+    expect(notes(source).warnings).toEqual([])
+  })
+
   it("ends a here-document of CRLF lines at its delimiter with the carriage return, as the shell does: the line after it is rewritten", () => {
     const script = "cat > /etc/motd <<EOF\r\ncloud-init-per once is text\r\nEOF\r\ncloud-init-per once b touch /b\r\n"
     const source = `#cloud-config\nruncmd:\n  - ${JSON.stringify(script)}\n`

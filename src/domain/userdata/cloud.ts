@@ -142,26 +142,49 @@ const listRunsCloudInitPer = (argv: ReadonlyArray<string>): boolean => {
 
 /**
  * a here-document's operator and delimiter (`<<EOF`, `<<-'EOF'`, `<< "EOF"`), not a here-string (`<<<`) nor a shift (`1<<2`);
- * a quoted string, an escaped character, an arithmetic expansion and a comment are passed over whole, so that the `<<` in
- * `sed 's/<<HOST>>/web1/'`, `echo "<<EOF"`, `$((x << y))` or `# <<EOF` opens none. A carriage return is no blank to the shell:
- * `<<EOF\r` ends at `EOF\r` (a string of CRLF lines)
+ * a quoted string (`"a\"b"` and `$'a\'b'` with their escapes), an escaped character, an arithmetic expansion (one level of parentheses in it), a parameter expansion and a
+ * comment (a `#` that starts a word, after a blank or an operator) are passed over whole, so that the `<<` in
+ * `sed 's/<<HOST>>/web1/'`, `echo "<<EOF"`, `$(((x << y)))`, `${x#<<}` or `a;# <<EOF` opens none. A carriage return is no blank to the shell:
+ * `<<EOF\r` ends at `EOF\r` (a string of CRLF lines). A string the line does not close goes on on the next line
  */
-const HEREDOC = /(?<![<0-9])<<(?!<)(-?)[ \t]*(?:'([^'\n]*)'|"([^"\n]*)"|\\?([^ \t\n;&|<>()'"`0-9][^ \t\n;&|<>()'"`]*))(\r?)|'[^'\n]*'|"[^"\n]*"|\\.|\$\(\([^()\n]*\)\)|(?:^|(?<=[ \t]))#.*/g
+const HEREDOC = /(?<![<0-9])<<(?!<)(-?)[ \t]*(?:'([^'\n]*)'|"([^"\n]*)"|\\?([^ \t\n;&|<>()'"`0-9][^ \t\n;&|<>()'"`]*))(\r?)|\$'(?:[^'\\\n]|\\.)*('|\\?$)|'[^'\n]*('|$)|"(?:[^"\\\n]|\\.)*("|\\?$)|\\.|\$\(\((?:[^()\n]|\([^()\n]*\))*\)\)|\$\{[^{}$\n]*\}|(?:^|(?<=[ \t;&|(]))#.*/g
+/** where a string a line left open ends on a later line: its closing quote, after the escapes `"..."` and `$'...'` have */
+const QUOTE_END = { "'": /^[^']*'/, "$'": /^(?:[^'\\]|\\[^])*'/, '"': /^(?:[^"\\]|\\[^])*"/ }
+
 /**
  * A script's lines with whether each is a here-document's body or the
  * delimiter that ends it: data the shell feeds a command (`cat > FILE
- * <<EOF`), never a command of its own, so never read or rewritten as one.
+ * <<EOF`), never a command of its own, so never read or rewritten as one;
+ * so is a line that starts in a quoted string an earlier line opened.
  */
 const heredocLines = (script: string): Array<{ readonly line: string; readonly body: boolean }> => {
   const pending: Array<{ readonly delimiter: string; readonly tabs: boolean }> = []
+  let quote: keyof typeof QUOTE_END | undefined
   return script.split("\n").map((line) => {
     const open = pending[0]
     if (open !== undefined) {
       if ((open.tabs ? line.replace(/^\t+/, "") : line) === open.delimiter) pending.shift()
       return { line, body: true }
     }
-    for (const m of line.matchAll(HEREDOC)) if (m[1] !== undefined) pending.push({ delimiter: (m[2] ?? m[3] ?? m[4]!) + m[5], tabs: m[1] === "-" })
-    return { line, body: false }
+    const inString = quote !== undefined
+    let scan = HEREDOC
+    if (quote !== undefined) {
+      const end = QUOTE_END[quote].exec(line)
+      if (end === null) return { line, body: true }
+      // from the string's end on, with the line before it to look behind at
+      scan = new RegExp(HEREDOC)
+      scan.lastIndex = end[0].length
+      quote = undefined
+    }
+    for (const m of line.matchAll(scan)) {
+      if (m[1] !== undefined) pending.push({ delimiter: (m[2] ?? m[3] ?? m[4]!) + m[5], tabs: m[1] === "-" })
+      else if (m[6] !== undefined && m[6] !== "'") quote = "$'"
+      else if (m[7] === "") quote = "'"
+      else if (m[8] !== undefined && m[8] !== '"') quote = '"'
+    }
+    // a here-document's body comes first; a string opened on its operator's line is not followed
+    if (pending.length > 0) quote = undefined
+    return { line, body: inString }
   })
 }
 
