@@ -1342,6 +1342,19 @@ ntp:
     expect(notes(source).warnings).toEqual([])
   })
 
+  it("reads a '#' right after a subshell's ')' as a comment, as dash does, and one after a $(...) as the word's: a quote in it opens no string, or one", () => {
+    const scripts = [
+      "(cd /tmp && true)#it's done\ncloud-init-per once a touch /a\n",
+      "echo $(echo a)#'x\ncloud-init-per once is the text'\necho $((1))#'y\ncloud-init-per once is the text'\n"
+    ]
+    const source = `#cloud-config\nruncmd:\n${scripts.map((script) => `  - ${JSON.stringify(script)}\n`).join("")}`
+    expect(config(source).runcmd).toEqual([
+      { kind: "shell", script: "(cd /tmp && true)#it's done\ntouch /a\n", index: 0 },
+      { kind: "shell", script: scripts[1], index: 1 }
+    ])
+    expect(notes(source).warnings).toEqual([])
+  })
+
   it("ends a here-document of CRLF lines at its delimiter with the carriage return, as the shell does: the line after it is rewritten", () => {
     const script = "cat > /etc/motd <<EOF\r\ncloud-init-per once is text\r\nEOF\r\ncloud-init-per once b touch /b\r\n"
     const source = `#cloud-config\nruncmd:\n  - ${JSON.stringify(script)}\n`
