@@ -1033,6 +1033,15 @@ users:
     expect(config("#cloud-config\nusers: [5, bob]\n").defaultUser?.name).toBe("bob")
   })
 
+  it.each([`["bad name", alice]`, `"bad name, alice"`, `[["bad name", alice]]`, `{bad name: true, alice: true}`])(
+    "a first user named by a string that is no user name keeps CLOUD_USER too, as a map with that name does: users: %s",
+    (users) => {
+      const c = config(`#cloud-config\nusers: ${users}\n`)
+      expect([c.defaultUser, c.users.map((u) => u.name)]).toEqual([undefined, ["alice"]])
+      expect(notes(`#cloud-config\nusers: ${users}\n`).problems).toHaveLength(1)
+    }
+  )
+
   it("a value in a user map that does not fit skips that key alone: the user is still created, with its keys", () => {
     const source = "#cloud-config\nusers:\n  - name: bob\n    uid: lots\n    shell: 5\n    ssh_authorized_keys: [ssh-ed25519 AAAA bob]\n  - alice\n"
     const c = config(source)

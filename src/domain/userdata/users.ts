@@ -25,6 +25,8 @@ import { asMap, decodeOr, issuesOf, type Key, type Notes, show } from "./notes.j
 type Entry =
   | { readonly kind: "default"; readonly path: ReadonlyArray<Key> }
   | { readonly kind: "name"; readonly name: string; readonly path: ReadonlyArray<Key> }
+  /** a name that cannot be one: skipped, yet where it stands first, no later entry takes the default user's place */
+  | { readonly kind: "badName"; readonly path: ReadonlyArray<Key> }
   | {
       readonly kind: "map"
       readonly map: Record<string, unknown>
@@ -51,7 +53,7 @@ const namesIn = (text: string, path: ReadonlyArray<Key>, notes: Notes): Array<En
     .filter((n) => n !== "")
     .flatMap((name): Array<Entry> => {
       if (name === "default") return [{ kind: "default", path }]
-      return decodeOr(UserName, name, path, notes) === undefined ? [] : [{ kind: "name", name, path }]
+      return decodeOr(UserName, name, path, notes) === undefined ? [{ kind: "badName", path }] : [{ kind: "name", name, path }]
     })
 
 /** a user map; one named `default` is the default user's, as cloud-init reads it (as a map without a name is) */
@@ -323,9 +325,10 @@ export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext,
   }
   const entries = users === undefined || users === null ? [] : combineRepeated(entriesOf(users, ["users"], notes), notes)
   if (entries.some((e) => e.kind === "default" || (e.kind === "map" && e.map["name"] === undefined))) hasDefault = true
-  const firstNamed = hasDefault ? undefined : entries.find((e) => e.kind === "name" || (e.kind === "map" && e.map["name"] !== undefined))
+  const firstNamed = hasDefault ? undefined : entries.find((e) => e.kind === "name" || e.kind === "badName" || (e.kind === "map" && e.map["name"] !== undefined))
   const further: Array<UserSpec> = []
   for (const entry of entries) {
+    if (entry.kind === "badName") continue
     if (entry.kind === "default") {
       applied = true
       continue
