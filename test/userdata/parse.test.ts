@@ -1055,6 +1055,18 @@ users:
     expect(config("#cloud-config\nusers:\n  - name: bob\n    sudo: {all: yes}\n").defaultUser?.account.wheel).toBe(false)
   })
 
+  it("a group name that cannot be one skips that group alone: the user's other groups are still joined, in every form", () => {
+    const source = `#cloud-config\nusers:\n  - default\n  - name: bob\n    groups: [docker, "my group", adm]\n  - name: carol\n    groups: "docker, my group, adm"\n  - name: dave\n    groups: {docker: null, "my group": null, adm: null}\n`
+    const c = config(source)
+    expect(c.users.map((u) => [u.name, u.groups])).toEqual([
+      ["bob", ["docker", "adm"]],
+      ["carol", ["docker", "adm"]],
+      ["dave", ["docker", "adm"]]
+    ])
+    const bad = "expected a group name (letters, digits, _ . -; not starting with . or -), got a string of 8 characters"
+    expect(notes(source).problems).toEqual([`line 5: users[1].groups[1]: ${bad}; skipped`, `line 7: users[2].groups: ${bad}; users[2].groups[1] skipped`, `line 9: users[3].groups.my group: ${bad}; skipped`])
+  })
+
   it("takes a user's keys as cloud-init does: one key as a string, or a map whose values are the keys", () => {
     expect(config("#cloud-config\nusers:\n  - name: bob\n    ssh_authorized_keys: ssh-ed25519 AAAA bob\n").defaultUser?.sshAuthorizedKeys).toEqual(["ssh-ed25519 AAAA bob"])
     expect(config("#cloud-config\nusers:\n  - name: bob\n    ssh-authorized-keys: {laptop: ssh-ed25519 AAAA l, desk: ssh-rsa BBBB d}\n").defaultUser?.sshAuthorizedKeys).toEqual(["ssh-ed25519 AAAA l", "ssh-rsa BBBB d"])

@@ -121,6 +121,23 @@ const FULL_SUDO = "ALL=(ALL) NOPASSWD:ALL"
 /** what sudoers takes after a user's name: a host list (`ALL`, `web1, !web2`), `=`, then the rest, on one line */
 const SUDO_RULE = /^\s*(?:!\s*)*[^\s,=!]+(?:\s*,\s*(?:!\s*)*[^\s,=!]+)*\s*=[^\r\n]*$/
 
+/**
+ * A user's groups (at `path`) with each name that cannot be a group's
+ * skipped on its own: the others are still joined, as cloud-init joins them
+ * one by one. A value of another kind is left to the schema.
+ */
+const validGroups = (groups: unknown, path: ReadonlyArray<Key>, notes: Notes): unknown => {
+  const valid = (name: unknown, at: ReadonlyArray<Key>, unit: ReadonlyArray<Key> = at) => decodeOr(GroupName, name, at, notes, unit) !== undefined
+  if (typeof groups === "string") {
+    // the names of "a, b" have no path of their own: the one skipped is named by its place in the list
+    const names = groups.split(",").map((g) => g.trim()).filter((g) => g !== "")
+    return names.filter((name, i) => valid(name, path, [...path, i]))
+  }
+  if (Array.isArray(groups)) return groups.filter((name: unknown, i) => valid(name, [...path, i]))
+  const map = asMap(groups)
+  return map === undefined ? groups : Object.keys(map).filter((name) => valid(name, [...path, name]))
+}
+
 /** the rules (at `path`) when each names the user; otherwise none, as cloud-init writes none then */
 const doasRulesOf = (name: string, rules: ReadonlyArray<string>, path: ReadonlyArray<Key>, notes: Notes): ReadonlyArray<string> => {
   const other = rules.findIndex((rule) => !doasRuleNamesUser(rule, name))
@@ -198,6 +215,7 @@ const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes, place
 const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: Notes, from?: ReadonlyMap<string, ReadonlyArray<Key>>): UserRead | undefined => {
   const { value, place } = normalised(map, path, from)
   if (Object.hasOwn(value, "ssh_authorized_keys")) value["ssh_authorized_keys"] = keyListOf(value["ssh_authorized_keys"])
+  if (Object.hasOwn(value, "groups")) value["groups"] = validGroups(value["groups"], place([...path, "groups"]), notes)
   for (const key of Object.keys(value)) if (!USER_KEYS.has(key)) notes.ignore(place([...path, key]))
   // doas rules of its own, or sudo given as none (null, false, "") or as nothing we can read (a value that does not fit,
   // or rules all skipped: a template's quoted "False"): no wheel; a sudo rule still comes with wheel, which is what
