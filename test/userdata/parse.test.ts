@@ -1067,6 +1067,17 @@ users:
     expect(notes(source).problems).toEqual([`line 5: users[1].groups[1]: ${bad}; skipped`, `line 7: users[2].groups: ${bad}; users[2].groups[1] skipped`, `line 9: users[3].groups.my group: ${bad}; skipped`])
   })
 
+  it("a user's key entry that is no key's text (a template's empty variable) is skipped alone: the user's other keys are kept, as the top-level ones are", () => {
+    const source = "#cloud-config\nusers:\n  - name: admin\n    ssh_authorized_keys:\n      - ssh-ed25519 AAAA admin\n      -\n  - name: bob\n    ssh_authorized_keys: {laptop: ssh-ed25519 BBBB bob, desk: null}\n"
+    const c = config(source)
+    expect([c.defaultUser?.name, c.defaultUser?.sshAuthorizedKeys]).toEqual(["admin", ["ssh-ed25519 AAAA admin"]])
+    expect(c.users.map((u) => [u.name, u.sshAuthorizedKeys])).toEqual([["bob", ["ssh-ed25519 BBBB bob"]]])
+    expect(notes(source).problems).toEqual([
+      "line 6: users[0].ssh_authorized_keys[1]: expected a string, got null; skipped",
+      "line 8: users[1].ssh_authorized_keys[1]: expected a string, got null; skipped"
+    ])
+  })
+
   it("takes a user's keys as cloud-init does: one key as a string, or a map whose values are the keys", () => {
     expect(config("#cloud-config\nusers:\n  - name: bob\n    ssh_authorized_keys: ssh-ed25519 AAAA bob\n").defaultUser?.sshAuthorizedKeys).toEqual(["ssh-ed25519 AAAA bob"])
     expect(config("#cloud-config\nusers:\n  - name: bob\n    ssh-authorized-keys: {laptop: ssh-ed25519 AAAA l, desk: ssh-rsa BBBB d}\n").defaultUser?.sshAuthorizedKeys).toEqual(["ssh-ed25519 AAAA l", "ssh-rsa BBBB d"])

@@ -17,7 +17,7 @@ import * as Schema from "effect/Schema"
 import { GroupMembers, UserMap, USER_KEYS } from "../../schema/cloud-config.js"
 import { GroupName, UserName } from "../../schema/fields.js"
 import { truthOf } from "../truth.js"
-import { keyListOf, type ReadContext } from "./common.js"
+import { keyEntries, type ReadContext } from "./common.js"
 import { doasRuleNamesUser } from "./doas.js"
 import { defaultSettings, type DefaultUser, type GroupSpec, type Password, type UserSettings, type UserSpec } from "./model.js"
 import { asMap, decodeOr, issuesOf, type Key, type Notes, show } from "./notes.js"
@@ -214,7 +214,9 @@ const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes, place
  */
 const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: Notes, from?: ReadonlyMap<string, ReadonlyArray<Key>>): UserRead | undefined => {
   const { value, place } = normalised(map, path, from)
-  if (Object.hasOwn(value, "ssh_authorized_keys")) value["ssh_authorized_keys"] = keyListOf(value["ssh_authorized_keys"])
+  // each key on its own, as the top-level keys are: an empty entry (a template's unset variable) costs no other key
+  const keys = value["ssh_authorized_keys"]
+  if (keys !== undefined && keys !== null) value["ssh_authorized_keys"] = keyEntries(keys, place([...path, "ssh_authorized_keys"]), notes).map((e) => e.value)
   if (Object.hasOwn(value, "groups")) value["groups"] = validGroups(value["groups"], place([...path, "groups"]), notes)
   for (const key of Object.keys(value)) if (!USER_KEYS.has(key)) notes.ignore(place([...path, key]))
   // doas rules of its own, or sudo given as none (null, false, "") or as nothing we can read (a value that does not fit,
