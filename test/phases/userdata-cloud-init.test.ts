@@ -476,6 +476,23 @@ describe.concurrent("the default user's account options", () => {
   )
 })
 
+describe.concurrent("a user's key list with an empty entry (a template's unset variable)", () => {
+  it.scopedLive("still installs the user's other keys, the default user's and a further user's; the entry is named", () =>
+    Effect.gen(function* () {
+      const keyB = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyB b@example"
+      const keyC = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyC c@example"
+      const doc = `#cloud-config\nusers:\n  - name: admin\n    ssh_authorized_keys:\n      - ${keyB}\n      -\n  - name: ops\n    ssh_authorized_keys: [${keyC}, null]\n`
+      const i = yield* userDataInstance(doc)
+      const { early, main } = yield* firstBoot(i)
+      expect(early.stderr).toContain("save_userdata: invalid user-data: line 6: users[0].ssh_authorized_keys[1]: expected a string, got null; skipped\n")
+      expect(main.code, main.stderr).toBe(0)
+      expectReachable(i, "admin")
+      expect(i.read("/home/admin/.ssh/authorized_keys")).toBe(`${KEY_A}\n${keyB}\n`)
+      expect(i.read("/home/ops/.ssh/authorized_keys")).toBe(`${keyC}\n`)
+    })
+  )
+})
+
 describe.concurrent("further users", () => {
   it.scopedLive("one that adduser refuses (a uid in use) keeps no other from being made with its keys; the action fails at the end, naming it", () =>
     Effect.gen(function* () {

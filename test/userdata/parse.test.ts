@@ -1033,6 +1033,15 @@ users:
     expect(config("#cloud-config\nusers: [5, bob]\n").defaultUser?.name).toBe("bob")
   })
 
+  it.each([`["bad name", alice]`, `"bad name, alice"`, `[["bad name", alice]]`, `{bad name: true, alice: true}`])(
+    "a first user named by a string that is no user name keeps CLOUD_USER too, as a map with that name does: users: %s",
+    (users) => {
+      const c = config(`#cloud-config\nusers: ${users}\n`)
+      expect([c.defaultUser, c.users.map((u) => u.name)]).toEqual([undefined, ["alice"]])
+      expect(notes(`#cloud-config\nusers: ${users}\n`).problems).toHaveLength(1)
+    }
+  )
+
   it("a value in a user map that does not fit skips that key alone: the user is still created, with its keys", () => {
     const source = "#cloud-config\nusers:\n  - name: bob\n    uid: lots\n    shell: 5\n    ssh_authorized_keys: [ssh-ed25519 AAAA bob]\n  - alice\n"
     const c = config(source)
@@ -1044,6 +1053,29 @@ users:
     ])
     // sudo that cannot be read gives no rights, and no wheel either
     expect(config("#cloud-config\nusers:\n  - name: bob\n    sudo: {all: yes}\n").defaultUser?.account.wheel).toBe(false)
+  })
+
+  it("a group name that cannot be one skips that group alone: the user's other groups are still joined, in every form", () => {
+    const source = `#cloud-config\nusers:\n  - default\n  - name: bob\n    groups: [docker, "my group", adm]\n  - name: carol\n    groups: "docker, my group, adm"\n  - name: dave\n    groups: {docker: null, "my group": null, adm: null}\n`
+    const c = config(source)
+    expect(c.users.map((u) => [u.name, u.groups])).toEqual([
+      ["bob", ["docker", "adm"]],
+      ["carol", ["docker", "adm"]],
+      ["dave", ["docker", "adm"]]
+    ])
+    const bad = "expected a group name (letters, digits, _ . -; not starting with . or -), got a string of 8 characters"
+    expect(notes(source).problems).toEqual([`line 5: users[1].groups[1]: ${bad}; skipped`, `line 7: users[2].groups: ${bad}; users[2].groups[1] skipped`, `line 9: users[3].groups.my group: ${bad}; skipped`])
+  })
+
+  it("a user's key entry that is no key's text (a template's empty variable) is skipped alone: the user's other keys are kept, as the top-level ones are", () => {
+    const source = "#cloud-config\nusers:\n  - name: admin\n    ssh_authorized_keys:\n      - ssh-ed25519 AAAA admin\n      -\n  - name: bob\n    ssh_authorized_keys: {laptop: ssh-ed25519 BBBB bob, desk: null}\n"
+    const c = config(source)
+    expect([c.defaultUser?.name, c.defaultUser?.sshAuthorizedKeys]).toEqual(["admin", ["ssh-ed25519 AAAA admin"]])
+    expect(c.users.map((u) => [u.name, u.sshAuthorizedKeys])).toEqual([["bob", ["ssh-ed25519 BBBB bob"]]])
+    expect(notes(source).problems).toEqual([
+      "line 6: users[0].ssh_authorized_keys[1]: expected a string, got null; skipped",
+      "line 8: users[1].ssh_authorized_keys[1]: expected a string, got null; skipped"
+    ])
   })
 
   it("takes a user's keys as cloud-init does: one key as a string, or a map whose values are the keys", () => {

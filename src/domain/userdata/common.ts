@@ -76,15 +76,18 @@ export const commandsReader =
   }
 
 /** keys as cloud-init takes a user's: a list, one key as a string, or a map whose values are the keys */
-export const keyListOf = (value: unknown): unknown => {
+const keyListOf = (value: unknown): unknown => {
   if (typeof value === "string") return [value]
   const map = asMap(value)
   return map !== undefined ? Object.values(map) : value
 }
 
+/** keys (at `path`) in any form cloud-init takes, each entry read on its own: one that is no string is skipped alone */
+export const keyEntries = (value: unknown, path: ReadonlyArray<Key>, notes: Notes) => decodeEach(TextList.value, keyListOf(value), path, notes)
+
 /** the keys as written; an entry holding a line that is not a key is warned about here, as the action will leave that line out */
 export const readSshKeys: Reader = (value, path, { notes }) => {
-  const entries = decodeEach(TextList.value, keyListOf(value), path, notes)
+  const entries = keyEntries(value, path, notes)
   for (const { index, value: entry } of entries) {
     if (authorizedKeys([entry], { allowOptions: true }).dropped > 0) notes.warn([...path, index], "not an OpenSSH public key; left out")
   }

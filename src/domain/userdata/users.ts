@@ -17,7 +17,7 @@ import * as Schema from "effect/Schema"
 import { GroupMembers, UserMap, USER_KEYS } from "../../schema/cloud-config.js"
 import { GroupName, UserName } from "../../schema/fields.js"
 import { truthOf } from "../truth.js"
-import { keyListOf, type ReadContext } from "./common.js"
+import { keyEntries, type ReadContext } from "./common.js"
 import { doasRuleNamesUser } from "./doas.js"
 import { defaultSettings, type DefaultUser, type GroupSpec, type Password, type UserSettings, type UserSpec } from "./model.js"
 import { asMap, decodeOr, issuesOf, type Key, type Notes, show } from "./notes.js"
@@ -25,6 +25,8 @@ import { asMap, decodeOr, issuesOf, type Key, type Notes, show } from "./notes.j
 type Entry =
   | { readonly kind: "default"; readonly path: ReadonlyArray<Key> }
   | { readonly kind: "name"; readonly name: string; readonly path: ReadonlyArray<Key> }
+  /** a name that cannot be one: skipped, yet where it stands first, no later entry takes the default user's place */
+  | { readonly kind: "badName"; readonly path: ReadonlyArray<Key> }
   | {
       readonly kind: "map"
       readonly map: Record<string, unknown>
@@ -51,7 +53,7 @@ const namesIn = (text: string, path: ReadonlyArray<Key>, notes: Notes): Array<En
     .filter((n) => n !== "")
     .flatMap((name): Array<Entry> => {
       if (name === "default") return [{ kind: "default", path }]
-      return decodeOr(UserName, name, path, notes) === undefined ? [] : [{ kind: "name", name, path }]
+      return decodeOr(UserName, name, path, notes) === undefined ? [{ kind: "badName", path }] : [{ kind: "name", name, path }]
     })
 
 /** a user map; one named `default` is the default user's, as cloud-init reads it (as a map without a name is) */
@@ -118,6 +120,23 @@ const FULL_SUDO = "ALL=(ALL) NOPASSWD:ALL"
 
 /** what sudoers takes after a user's name: a host list (`ALL`, `web1, !web2`), `=`, then the rest, on one line */
 const SUDO_RULE = /^\s*(?:!\s*)*[^\s,=!]+(?:\s*,\s*(?:!\s*)*[^\s,=!]+)*\s*=[^\r\n]*$/
+
+/**
+ * A user's groups (at `path`) with each name that cannot be a group's
+ * skipped on its own: the others are still joined, as cloud-init joins them
+ * one by one. A value of another kind is left to the schema.
+ */
+const validGroups = (groups: unknown, path: ReadonlyArray<Key>, notes: Notes): unknown => {
+  const valid = (name: unknown, at: ReadonlyArray<Key>, unit: ReadonlyArray<Key> = at) => decodeOr(GroupName, name, at, notes, unit) !== undefined
+  if (typeof groups === "string") {
+    // the names of "a, b" have no path of their own: the one skipped is named by its place in the list
+    const names = groups.split(",").map((g) => g.trim()).filter((g) => g !== "")
+    return names.filter((name, i) => valid(name, path, [...path, i]))
+  }
+  if (Array.isArray(groups)) return groups.filter((name: unknown, i) => valid(name, [...path, i]))
+  const map = asMap(groups)
+  return map === undefined ? groups : Object.keys(map).filter((name) => valid(name, [...path, name]))
+}
 
 /** the rules (at `path`) when each names the user; otherwise none, as cloud-init writes none then */
 const doasRulesOf = (name: string, rules: ReadonlyArray<string>, path: ReadonlyArray<Key>, notes: Notes): ReadonlyArray<string> => {
@@ -195,7 +214,10 @@ const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes, place
  */
 const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: Notes, from?: ReadonlyMap<string, ReadonlyArray<Key>>): UserRead | undefined => {
   const { value, place } = normalised(map, path, from)
-  if (Object.hasOwn(value, "ssh_authorized_keys")) value["ssh_authorized_keys"] = keyListOf(value["ssh_authorized_keys"])
+  // each key on its own, as the top-level keys are: an empty entry (a template's unset variable) costs no other key
+  const keys = value["ssh_authorized_keys"]
+  if (keys !== undefined && keys !== null) value["ssh_authorized_keys"] = keyEntries(keys, place([...path, "ssh_authorized_keys"]), notes).map((e) => e.value)
+  if (Object.hasOwn(value, "groups")) value["groups"] = validGroups(value["groups"], place([...path, "groups"]), notes)
   for (const key of Object.keys(value)) if (!USER_KEYS.has(key)) notes.ignore(place([...path, key]))
   // doas rules of its own, or sudo given as none (null, false, "") or as nothing we can read (a value that does not fit,
   // or rules all skipped: a template's quoted "False"): no wheel; a sudo rule still comes with wheel, which is what
@@ -323,9 +345,10 @@ export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext,
   }
   const entries = users === undefined || users === null ? [] : combineRepeated(entriesOf(users, ["users"], notes), notes)
   if (entries.some((e) => e.kind === "default" || (e.kind === "map" && e.map["name"] === undefined))) hasDefault = true
-  const firstNamed = hasDefault ? undefined : entries.find((e) => e.kind === "name" || (e.kind === "map" && e.map["name"] !== undefined))
+  const firstNamed = hasDefault ? undefined : entries.find((e) => e.kind === "name" || e.kind === "badName" || (e.kind === "map" && e.map["name"] !== undefined))
   const further: Array<UserSpec> = []
   for (const entry of entries) {
+    if (entry.kind === "badName") continue
     if (entry.kind === "default") {
       applied = true
       continue
