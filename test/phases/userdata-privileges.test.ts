@@ -5,7 +5,7 @@
  * refreshed before an upgrade or an install; list items of a command are
  * written as Python writes them; an empty `users` keeps the default user.
  */
-import { mkdirSync, rmSync } from "node:fs"
+import { mkdirSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -94,23 +94,6 @@ users:
       expect(i.read("/etc/doas.d/newsuper.conf")).toBe("permit nopass newsuper\ndeny newsuper as root\n")
       expectNoWheel(i, "newsuper")
       expect(i.commands()).toEqual(expect.arrayContaining(["addgroup newsuper users", "addgroup newsuper admin"]))
-    })
-  )
-
-  it.scopedLive("own doas rules on an image whose doas reads /etc/doas.conf alone (no /etc/doas.d): added there once, as wheel's rule would be, a further user's too", () =>
-    Effect.gen(function* () {
-      const i = yield* userDataInstance("#cloud-config\nusers:\n  - name: ops\n    doas: [permit nopass ops]\n  - name: dev\n    doas: [permit dev as root cmd apk]\n")
-      rmSync(join(i.root, "etc/doas.d"), { recursive: true })
-      i.write("/etc/doas.conf", "# see doas.conf(5)\n")
-      // main run again, as after a crash before final: it adds nothing
-      for (const phase of ["boot", "early", "main", "main", "final"]) {
-        const r = yield* i.run([phase])
-        expect(r.code, r.stderr).toBe(0)
-      }
-      expectReachable(i, "ops")
-      expectNoWheel(i, "ops")
-      expect(i.read("/etc/doas.conf")).toBe("# see doas.conf(5)\npermit nopass ops\npermit dev as root cmd apk\n")
-      expect(i.read("/etc/doas.d/ops.conf")).toBeUndefined()
     })
   )
 

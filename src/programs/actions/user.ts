@@ -43,24 +43,6 @@ export const addAccount = (user: string, options: AccountOptions = {}) =>
   })
 
 /**
- * doas rules (`NAME` names them) where the image's doas reads them:
- * `/etc/doas.d/NAME.conf` where that directory is (Alpine's doas), else once
- * in `/etc/doas.conf` where that file is (a doas that reads no directory);
- * with neither (no doas yet), in `/etc/doas.d/NAME.conf` when `orMake`.
- */
-export const addDoasRules = (name: string, rules: ReadonlyArray<string>, orMake: boolean) =>
-  Effect.gen(function* () {
-    const fs = yield* RootFs
-    const dropIn = fs.at(`/etc/doas.d/${name}.conf`)
-    const text = rules.map((r) => `${r}\n`).join("")
-    if (yield* fs.isDirectory(fs.at("/etc/doas.d"))) return yield* fs.writeAtomic(dropIn, text, { mode: 0o600 })
-    if (yield* fs.exists(fs.at("/etc/doas.conf"))) return yield* fs.addLinesOnce(fs.at("/etc/doas.conf"), rules, { mode: 0o600 })
-    if (!orMake) return
-    yield* fs.makeDirectory(fs.at("/etc/doas.d"))
-    yield* fs.writeAtomic(dropIn, text, { mode: 0o600 })
-  })
-
-/**
  * The user in `wheel`, and passwordless sudo/doas for wheel where installed.
  * An `addgroup USER wheel` that fails (busybox's on an image without a
  * `wheel` group) is a warning: the keys and hostname after it are set all the
@@ -83,7 +65,11 @@ const grantWheel = (user: string, action: string) =>
     if (yield* fs.isDirectory(fs.at("/etc/sudoers.d"))) {
       yield* fs.writeAtomic(fs.at("/etc/sudoers.d/wheel"), "%wheel ALL=(ALL) NOPASSWD: ALL\n", { mode: 0o440 })
     }
-    yield* addDoasRules("wheel", ["permit nopass :wheel"], false)
+    if (yield* fs.isDirectory(fs.at("/etc/doas.d"))) {
+      yield* fs.writeAtomic(fs.at("/etc/doas.d/wheel.conf"), "permit nopass :wheel\n", { mode: 0o600 })
+    } else if (yield* fs.exists(fs.at("/etc/doas.conf"))) {
+      yield* fs.addLinesOnce(fs.at("/etc/doas.conf"), ["permit nopass :wheel"], { mode: 0o600 })
+    }
   })
 
 /**

@@ -13,7 +13,7 @@ import { err, type Log, warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
 import { groups as readGroups, lookupAccount, shadowPassword } from "../../accounts.js"
 import { PhaseContext } from "../../action.js"
-import { addAccount, addDoasRules, currentUser, installKeys } from "../../actions/user.js"
+import { addAccount, currentUser, installKeys } from "../../actions/user.js"
 import { loadUserConfig } from "../load.js"
 import type { AccountOptions, GroupSpec, UserSettings, UserSpec } from "../../../domain/userdata/model.js"
 import { doasRuleNamesUser } from "../../../domain/userdata/doas.js"
@@ -44,11 +44,9 @@ const setPassword = (name: string, settings: UserSettings, rule: PasswordRule) =
   })
 
 /**
- * The user's doas rules where doas reads them (`/etc/doas.d/USER.conf`, or
- * `/etc/doas.conf` on an image whose doas reads no directory), when every
- * rule names the user, as cloud-init checks them. The reading checked the
- * rules of a user named in user-data; this checks the default user's too,
- * whose name may be known only now.
+ * `/etc/doas.d/USER.conf`, when every rule names the user, as cloud-init
+ * checks them. The reading checked the rules of a user named in user-data;
+ * this checks the default user's too, whose name may be known only now.
  */
 const writeDoasRules = (name: string, rules: ReadonlyArray<string>) =>
   Effect.gen(function* () {
@@ -56,7 +54,9 @@ const writeDoasRules = (name: string, rules: ReadonlyArray<string>) =>
       yield* warn("userdata_users: a doas rule of the default user does not name that user; none of its doas rules written, as cloud-init does")
       return
     }
-    yield* addDoasRules(name, rules, true)
+    const fs = yield* RootFs
+    yield* fs.makeDirectory(fs.at("/etc/doas.d"))
+    yield* fs.writeAtomic(fs.at(`/etc/doas.d/${name}.conf`), rules.map((r) => `${r}\n`).join(""), { mode: 0o600 })
   })
 
 /**
