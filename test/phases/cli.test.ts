@@ -111,6 +111,21 @@ describe("action lists", () => {
     })
   )
 
+  it.scopedLive("a name whose domain is not one (NoCloud's local-hostname, a label over 63) still names the host by its own label, in one line; main exits 1", () =>
+    Effect.gen(function* () {
+      const name = `web-1.${"a".repeat(64)}.lan`
+      const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { localHostname: name, sshKeys: ["ssh-ed25519 AAAA k"] } })
+      yield* instance.run(["early"])
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(1)
+      expect(main.stderr).toContain(`\nset_hostname: invalid hostname '${name}': the host is named web-1, without a domain\n   ++ set_hostname: failed\n`)
+      expect(instance.read("/etc/hostname")).toBe("web-1\n")
+      expect(instance.read("/etc/hosts")).toContain("127.0.1.1\tweb-1 web-1\n")
+      expect(instance.commands()).toContain(`hostname -F ${instance.root}/etc/hostname`)
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAA k\n")
+    })
+  )
+
   it.scopedLive("a hostname -F that fails (no right to name the host) is a warning: /etc/hostname and /etc/hosts are written, and main goes on to the keys", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({

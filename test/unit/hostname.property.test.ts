@@ -2,7 +2,7 @@ import fc from "fast-check"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, mkdirSync } from "node:fs"
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, mkdirSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
@@ -76,26 +76,44 @@ describe("set_hostname", () => {
     )
   })
 
-  it("refuses a name any label of which is not one, in one line with what is not printable escaped; nothing is written", async () => {
+  it("refuses a name whose own label is not one, in one line with what is not printable escaped; nothing is written", async () => {
     const root = mkdtempSync(join(tmpdir(), "tiny-cloud-hostname-"))
     try {
       mkdirSync(join(root, "etc"))
       writeFileSync(join(root, "etc/hosts"), "127.0.0.1\tlocalhost\n")
       for (const [name, shown] of [
-        ["host.$(reboot);`id`", "host.$(reboot);`id`"],
+        ["$(reboot);`id`.example.com", "$(reboot);`id`.example.com"],
         ["host\nforged log line", "host\\x0aforged"],
-        ["host.\u001b[31mred", "host.\\x1b[31mred"],
-        ["a..b", "a..b"]
+        ["\u001b[31mred.example.com", "\\x1b[31mred.example.com"],
+        [".example.com", ".example.com"],
+        ["-web-.example.com", "-web-.example.com"]
       ]) {
         const { exit, calls } = await run(root, name)
         expect(exit._tag === "Failure" && String(exit.cause)).toContain(`invalid hostname '${shown}'`)
         expect(calls).toEqual([])
       }
+      expect(existsSync(join(root, "etc/hostname"))).toBe(false)
       expect(readFileSync(join(root, "etc/hosts"), "utf8")).toBe("127.0.0.1\tlocalhost\n")
     } finally {
       rmSync(root, { recursive: true, force: true })
     }
   })
+
+  it.each([
+    ["a label of its domain is not one", "web-1.$(reboot);`id`", "web-1.$(reboot);`id`"],
+    ["its domain has a control character", "web-1.\u001b[31mred", "web-1.\\x1b[31mred"],
+    ["its domain has an empty label", "web-1..example.com", "web-1..example.com"],
+    ["a label of its domain is over 63", `web-1.${"a".repeat(64)}.com`, `web-1.${"a".repeat(64)}.com`],
+    ["its domain is unicode", "web-1.b\u00fccher.example", "web-1.b\\xfccher.example"]
+  ])("names the host by its own label when %s, and fails in one line naming the name", (_, name, shown) =>
+    withHosts(async (root) => {
+      const { exit, calls } = await run(root, name)
+      expect(exit._tag === "Failure" && String(exit.cause)).toContain(`invalid hostname '${shown}': the host is named web-1, without a domain`)
+      expect(calls).toEqual([{ command: "hostname", args: ["-F", `${root}/etc/hostname`], stdin: undefined }])
+      expect(readFileSync(join(root, "etc/hostname"), "utf8")).toBe("web-1\n")
+      expect(readFileSync(join(root, "etc/hosts"), "utf8")).toBe("127.0.0.1\tlocalhost\n127.0.1.1\tweb-1 web-1\n")
+    })
+  )
 
   it("applies the file as written inside ROOT when /etc/hostname is a link, never the one it names on the host", async () => {
     const root = mkdtempSync(join(tmpdir(), "tiny-cloud-hostname-"))
@@ -143,9 +161,11 @@ describe("set_hostname", () => {
       expect(labels(57).length).toBe(253)
       expect((await run(root, labels(57))).exit._tag).toBe("Success")
       expect(readFileSync(join(root, "etc/hosts"), "utf8")).toContain(`\t${labels(57)} web\n`)
-      const { exit, calls } = await run(root, labels(58))
+      // the host keeps its own label
+      const { exit } = await run(root, labels(58))
       expect(exit._tag === "Failure" && String(exit.cause)).toContain("invalid hostname 'web.aaa")
-      expect(calls).toEqual([])
+      expect(readFileSync(join(root, "etc/hostname"), "utf8")).toBe("web\n")
+      expect(readFileSync(join(root, "etc/hosts"), "utf8")).toBe("127.0.0.1\tlocalhost\n127.0.1.1\tweb web\n")
     })
   )
 

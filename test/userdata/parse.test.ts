@@ -1646,6 +1646,14 @@ apk_repos:
     ])
   })
 
+  it("takes a host name written as a number as its digits, as cloud-init's str() does; a list is no name", () => {
+    const source = "#cloud-config\nhostname: 1042\nfqdn: 1042.example.com\n"
+    expect([config(source).hostname, config(source).fqdn]).toEqual(["1042", "1042.example.com"])
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+    expect(config("#cloud-config\nhostname: 0x10\n").hostname).toBe("16")
+    expect(notes("#cloud-config\nhostname: [1042]\n").problems).toEqual(["line 2: hostname: expected a host name such as web-1 or web-1.example.com, got a list; skipped"])
+  })
+
   it("makes `_` in a host name `-`, with a warning, and skips a name that cannot be one", () => {
     const source = "#cloud-config\nhostname: my_host\nfqdn: 'a b.example'\n"
     expect([config(source).hostname, config(source).fqdn]).toEqual(["my-host", undefined])

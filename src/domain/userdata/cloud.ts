@@ -24,7 +24,8 @@ const hostName = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): strin
     notes.warn(path, "empty; the cloud's host name is kept")
     return undefined
   }
-  const text = decodeOr(HostNameText, value, path, notes)
+  // a number (`hostname: 1042`, a template's index) is its text, as cloud-init's str() makes it: digits are a name
+  const text = typeof value === "number" ? pythonText(value) : decodeOr(HostNameText, value, path, notes)
   if (text === undefined) return undefined
   const name = text.trim().replace(/\.$/, "")
   const fixed = name.replace(/_/g, "-")

@@ -44,17 +44,21 @@ export const withOwnName = (hosts: string, line: string): string => {
 /**
  * `/etc/hostname` gets the short name, which is applied; `/etc/hosts` the
  * FQDN once, in place of another name's `127.0.1.1` line. `short` is the
- * name of the host itself, the first label of `fqdn` unless it is given;
- * every label must be one. A `hostname -F` that fails (no right to name the
- * host, no `hostname`) is a warning naming `action`: the files name the host
- * from the next boot on, and what follows (the keys) is still done.
+ * name of the host itself, the first label of `fqdn` unless it is given.
+ * A full name some label of which is not one (a domain label over 63, a
+ * name over 253, `a..b`) fails the action in one line, but costs only
+ * itself: the host is still named `short` when that is a name, as the shell
+ * edition and cloud-init name it, and `/etc/hosts` gets the short name
+ * alone. A `hostname -F` that fails (no right to name the host, no
+ * `hostname`) is a warning naming `action`: the files name the host from
+ * the next boot on, and what follows (the keys) is still done.
  */
 export const applyHostname = (fqdn: string, short: string = fqdn.split(".")[0]!, action = "set_hostname") =>
   Effect.gen(function* () {
+    const invalid = `invalid hostname '${printable(fqdn)}'`
+    if (!HOST_LABEL.test(short)) return yield* Effect.fail(new UnusableValue({ reason: invalid }))
     const [own, ...domain] = fqdn.split(".")
-    if (!HOST_LABEL.test(short) || !HOST_LABEL.test(own!) || !domain.every((l) => LABEL.test(l)) || fqdn.length > 253) {
-      return yield* Effect.fail(new UnusableValue({ reason: `invalid hostname '${printable(fqdn)}'` }))
-    }
+    const whole = HOST_LABEL.test(own!) && domain.every((l) => LABEL.test(l)) && fqdn.length <= 253
     const fs = yield* RootFs
     const file = fs.at("/etc/hostname")
     yield* fs.writeAtomic(file, `${short}\n`)
@@ -67,9 +71,10 @@ export const applyHostname = (fqdn: string, short: string = fqdn.split(".")[0]!,
     // the image's file: one that cannot be read or replaced (grown huge, a directory) fails this action alone, the keys after it are still set
     yield* Effect.gen(function* () {
       const text = Option.getOrElse(yield* fs.readTextIfExists(hosts), () => "")
-      const updated = withOwnName(text, `127.0.1.1\t${fqdn} ${short}`)
+      const updated = withOwnName(text, `127.0.1.1\t${whole ? fqdn : short} ${short}`)
       if (updated !== text) yield* fs.writeAtomic(hosts, updated, { keep: true })
     }).pipe(Effect.mapError((e) => new UnusableValue({ reason: e.message })))
+    if (!whole) return yield* Effect.fail(new UnusableValue({ reason: `${invalid}: the host is named ${short}, without a domain` }))
   })
 
 export const setHostname = Effect.gen(function* () {
