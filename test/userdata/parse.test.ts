@@ -1538,6 +1538,9 @@ ntp:
       "unsupported cloud-config keys: ntp.config"
     ])
     expect(notes("#cloud-config\nntp: {ntp_client: busybox, allow: [10.0.0.0/8]}\n").warnings).toEqual(["unsupported cloud-config keys: ntp.allow"])
+    // a template's value left empty: cloud-init selects its client as for auto ('if ntp_client and ntp_client != "auto"'), without a word
+    expect(config('#cloud-config\nntp: {ntp_client: ""}\n').ntp?.client).toBe("chrony")
+    expect(notes('#cloud-config\nntp: {ntp_client: ""}\n')).toEqual({ problems: [], warnings: [] })
   })
 
   it.each([

@@ -165,11 +165,13 @@ export const toFile = (entry: FileEntry, at: ReadonlyArray<Key>, index: number, 
 
 /**
  * An NTP client by the names cloud-init knows (and the shell edition's
- * `busybox`): `ntp` and `ntpdate` are busybox's ntpd on Alpine; anything else
- * is warned about and the default client is used.
+ * `busybox`): `ntp` and `ntpdate` are busybox's ntpd on Alpine; an empty name
+ * is `auto`, as cloud-init takes it; anything else is warned about and the
+ * default client is used.
  */
 export const ntpClientOf = (name: string | undefined, path: ReadonlyArray<Key>, notes: Notes): NtpClient => {
   switch ((name ?? "auto").trim().toLowerCase()) {
+    case "":
     case "auto":
     case "chrony":
       return "chrony"
