@@ -792,7 +792,7 @@ describe("#cloud-config", () => {
 
   it("reads floats as PyYAML does: a dot always and a signed exponent, so `.`, `-.5` and `1e3` are words", () => {
     const c = config("#cloud-config\nruncmd:\n  - [echo, ., -.5, 1e3, 1.0e3, 2.5, 1.5e+3, .5]\n")
-    expect(c.runcmd).toEqual([{ kind: "argv", argv: ["echo", ".", "-.5", "1e3", "1.0e3", "2.5", "1500", "0.5"], index: 0 }])
+    expect(c.runcmd).toEqual([{ kind: "argv", argv: ["echo", ".", "-.5", "1e3", "1.0e3", "2.5", "1500.0", "0.5"], index: 0 }])
     // an #alpine-config repository's version `.` is the shell edition's "no version"
     const a = config("#alpine-config\napk:\n  repositories:\n    - {base_url: 'https://m.example/alpine', version: ., repos: [main]}\n")
     expect(a.apk.repositories.map((r) => r.version)).toEqual(["."])
@@ -1160,6 +1160,14 @@ ntp:
       { kind: "argv", argv: ["echo", "inf", "-inf", "nan", "nan", "1e-05", "1.5e-07", "0.0001", "-1.2e-05", "2.5e-10", "2.5"], index: 0 }
     ])
     expect(config("#cloud-config\npackages:\n  - [tool, .inf]\n").packages).toEqual(["tool=inf"])
+  })
+
+  it("writes a whole float of an argument list or a package pair as Python's str() does: with its .0, and from 1e16 in exponent form", () => {
+    expect(config("#cloud-config\nruncmd:\n  - [sleep, 1.0, 9., -0.0, 0.0, 1_0.0, 1.0e+3, 10000000000000000.0, 123456789012345678.0, 9999999999999998.0]\n").runcmd).toEqual([
+      { kind: "argv", argv: ["sleep", "1.0", "9.0", "-0.0", "0.0", "10.0", "1000.0", "1e+16", "1.2345678901234568e+17", "9999999999999998.0"], index: 0 }
+    ])
+    // a zero float version is none, as cloud-init reads a pair ('and pkg[1]')
+    expect(config("#cloud-config\npackages:\n  - [python3, 3.0]\n  - [zero, 0.0]\n").packages).toEqual(["python3=3.0", "zero"])
   })
 
   it("writes an integer of an argument list with all its digits, as Python does, however large", () => {
