@@ -642,6 +642,14 @@ describe("write_files", () => {
     ])
   })
 
+  it("writes empty content as an empty file whatever its encoding, as cloud-init decodes only content that is not empty", () => {
+    for (const format of ["#alpine-config", "#cloud-config"]) {
+      const source = `${format}\nwrite_files:\n  - {path: /a, content: "", encoding: gzip}\n  - {path: /b, content: "", encoding: gz+b64}\n  - {path: /c, content: !!binary "", encoding: gz}\n`
+      expect(config(source).writeFiles.map((f) => [f.path, f.content?.length])).toEqual([["/a", 0], ["/b", 0], ["/c", 0]])
+      expect(notes(source)).toEqual({ problems: [], warnings: [] })
+    }
+  })
+
   it("reads base64 content with a million '=' in linear time: before the data, invalid; after it, padding", () => {
     // /=+$/ tried every start in the run of '=' that did not end the text: minutes for this one
     const before = `#alpine-config\nwrite_files:\n  - path: /bad\n    encoding: b64\n    content: "${"=".repeat(1_000_000)}QQ=="\n`
