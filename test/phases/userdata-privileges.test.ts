@@ -177,22 +177,22 @@ describe.concurrent("package sources refreshed as cloud-init refreshes them", ()
 })
 
 describe.concurrent("list items written as Python writes them", () => {
-  it.scopedLive("runcmd and bootcmd argument lists: booleans are True and False, null None, a date its text", () =>
+  it.scopedLive("runcmd and bootcmd argument lists: booleans are True and False, null None, a whole float with its .0, a date its text", () =>
     Effect.gen(function* () {
-      const doc = "#cloud-config\nbootcmd:\n  - [echo, false, no]\nruncmd:\n  - [echo, 1, true, 2.50, yes]\n  - echo true\n  - [echo, -n, 2024-01-01, null]\n"
+      const doc = "#cloud-config\nbootcmd:\n  - [echo, false, no]\nruncmd:\n  - [echo, 1, true, 2.50, yes, 9.0]\n  - echo true\n  - [echo, -n, 2024-01-01, null]\n"
       const i = yield* userDataInstance(doc)
       yield* firstBoot(i)
       expect(i.read("/var/lib/cloud/user-data.bootcmd")).toBe("#!/bin/sh\n'echo' 'False' 'False'\n")
-      expect(i.read("/var/lib/cloud/user-data.runcmd")).toBe("#!/bin/sh\n'echo' '1' 'True' '2.5' 'True'\necho true\n'echo' '-n' '2024-01-01' 'None'\n")
+      expect(i.read("/var/lib/cloud/user-data.runcmd")).toBe("#!/bin/sh\n'echo' '1' 'True' '2.5' 'True' '9.0'\necho true\n'echo' '-n' '2024-01-01' 'None'\n")
     })
   )
 
   it.scopedLive("a package pair's version: true is True; a false, 0, empty or null version, or none ([name]), gives the name alone", () =>
     Effect.gen(function* () {
-      const i = yield* userDataInstance("#cloud-config\npackages:\n  - [flag, true]\n  - [plain, false]\n  - [zero, 0]\n  - [empty, '']\n  - [pinned, 1.2]\n  - [unset, null]\n  - [alone]\n")
+      const i = yield* userDataInstance("#cloud-config\npackages:\n  - [flag, true]\n  - [plain, false]\n  - [zero, 0]\n  - [empty, '']\n  - [pinned, 1.2]\n  - [whole, 3.0]\n  - [unset, null]\n  - [alone]\n")
       const { early } = yield* firstBoot(i)
       expect(early.stderr).not.toContain("packages")
-      expect(i.commands()).toContain("apk add flag=True plain zero empty pinned=1.2 unset alone")
+      expect(i.commands()).toContain("apk add flag=True plain zero empty pinned=1.2 whole=3.0 unset alone")
     })
   )
 })

@@ -408,6 +408,25 @@ packages: [testing-only]
     })
   )
 
+  it.scopedLive("cloud-config apk_repos: an empty version leaves the repositories alone, an empty local_repo_base_url adds none, as cloud-init reads them", () =>
+    Effect.gen(function* () {
+      const image = "https://mirror.example/alpine/v3.21/main\n"
+      // a template's values left empty: cloud-init skips the module ('version' not specified), and its template adds no local line
+      const empty = yield* userDataInstance('#cloud-config\napk_repos:\n  alpine_repo:\n    version: ""\n    community_enabled: true\n  local_repo_base_url: https://local.example/repo\npackages: [jq]\n')
+      empty.write("/etc/apk/repositories", image)
+      const { early } = yield* phases(empty, ["early", "main"])
+      expect(empty.read("/etc/apk/repositories")).toBe(image)
+      expect(early!.stderr).toContain("save_userdata: line 4: apk_repos.alpine_repo.version: empty; repositories left alone, as cloud-init leaves them\n")
+      expect(empty.commands()).toContain("apk add jq")
+
+      const noLocal = yield* userDataInstance('#cloud-config\napk_repos:\n  alpine_repo:\n    version: v3.20\n  local_repo_base_url: ""\n')
+      noLocal.write("/etc/apk/repositories", image)
+      const run = yield* phases(noLocal, ["early", "main"])
+      expectCodes(run)
+      expect(noLocal.read("/etc/apk/repositories")).toBe("https://dl-cdn.alpinelinux.org/alpine/v3.20/main\n")
+    })
+  )
+
   for (const [client, expected] of [
     ["busybox", ["rc-update add ntpd default", "rc-service ntpd start"]],
     ["openntpd", ["apk add openntpd", "rc-update add openntpd default", "rc-service openntpd start"]]

@@ -642,6 +642,14 @@ describe("write_files", () => {
     ])
   })
 
+  it("writes empty content as an empty file whatever its encoding, as cloud-init decodes only content that is not empty", () => {
+    for (const format of ["#alpine-config", "#cloud-config"]) {
+      const source = `${format}\nwrite_files:\n  - {path: /a, content: "", encoding: gzip}\n  - {path: /b, content: "", encoding: gz+b64}\n  - {path: /c, content: !!binary "", encoding: gz}\n`
+      expect(config(source).writeFiles.map((f) => [f.path, f.content?.length])).toEqual([["/a", 0], ["/b", 0], ["/c", 0]])
+      expect(notes(source)).toEqual({ problems: [], warnings: [] })
+    }
+  })
+
   it("reads base64 content with a million '=' in linear time: before the data, invalid; after it, padding", () => {
     // /=+$/ tried every start in the run of '=' that did not end the text: minutes for this one
     const before = `#alpine-config\nwrite_files:\n  - path: /bad\n    encoding: b64\n    content: "${"=".repeat(1_000_000)}QQ=="\n`
@@ -717,6 +725,15 @@ write_files:
       ["/etc/only-content", undefined, "local"]
     ])
   })
+
+  it("#cloud-config: an empty source uri is no source, as cloud-init reads it: the content is written, empty when there is none", () => {
+    const source = '#cloud-config\nwrite_files:\n  - {path: /etc/a, source: {uri: ""}, content: local}\n  - {path: /etc/b, source: {uri: ""}}\n'
+    expect(config(source).writeFiles.map((f) => [f.path, f.source, f.content === undefined ? undefined : text(f.content)])).toEqual([
+      ["/etc/a", undefined, "local"],
+      ["/etc/b", undefined, ""]
+    ])
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+  })
 })
 
 describe("#cloud-config", () => {
@@ -783,7 +800,7 @@ describe("#cloud-config", () => {
 
   it("reads floats as PyYAML does: a dot always and a signed exponent, so `.`, `-.5` and `1e3` are words", () => {
     const c = config("#cloud-config\nruncmd:\n  - [echo, ., -.5, 1e3, 1.0e3, 2.5, 1.5e+3, .5]\n")
-    expect(c.runcmd).toEqual([{ kind: "argv", argv: ["echo", ".", "-.5", "1e3", "1.0e3", "2.5", "1500", "0.5"], index: 0 }])
+    expect(c.runcmd).toEqual([{ kind: "argv", argv: ["echo", ".", "-.5", "1e3", "1.0e3", "2.5", "1500.0", "0.5"], index: 0 }])
     // an #alpine-config repository's version `.` is the shell edition's "no version"
     const a = config("#alpine-config\napk:\n  repositories:\n    - {base_url: 'https://m.example/alpine', version: ., repos: [main]}\n")
     expect(a.apk.repositories.map((r) => r.version)).toEqual(["."])
@@ -1185,6 +1202,14 @@ ntp:
     expect(config("#cloud-config\npackages:\n  - [tool, .inf]\n").packages).toEqual(["tool=inf"])
   })
 
+  it("writes a whole float of an argument list or a package pair as Python's str() does: with its .0, and from 1e16 in exponent form", () => {
+    expect(config("#cloud-config\nruncmd:\n  - [sleep, 1.0, 9., -0.0, 0.0, 1_0.0, 1.0e+3, 10000000000000000.0, 123456789012345678.0, 9999999999999998.0]\n").runcmd).toEqual([
+      { kind: "argv", argv: ["sleep", "1.0", "9.0", "-0.0", "0.0", "10.0", "1000.0", "1e+16", "1.2345678901234568e+17", "9999999999999998.0"], index: 0 }
+    ])
+    // a zero float version is none, as cloud-init reads a pair ('and pkg[1]')
+    expect(config("#cloud-config\npackages:\n  - [python3, 3.0]\n  - [zero, 0.0]\n").packages).toEqual(["python3=3.0", "zero"])
+  })
+
   it("writes an integer of an argument list with all its digits, as Python does, however large", () => {
     expect(config("#cloud-config\nbootcmd:\n  - [echo, 12345678901234567890, -1_234_567_890_123_456_789_0, +99999999999999999999, 9007199254740991]\n").bootcmd).toEqual([
       { kind: "argv", argv: ["echo", "12345678901234567890", "-12345678901234567890", "99999999999999999999", "9007199254740991"], index: 0 }
@@ -1570,6 +1595,9 @@ ntp:
       "unsupported cloud-config keys: ntp.config"
     ])
     expect(notes("#cloud-config\nntp: {ntp_client: busybox, allow: [10.0.0.0/8]}\n").warnings).toEqual(["unsupported cloud-config keys: ntp.allow"])
+    // a template's value left empty: cloud-init selects its client as for auto ('if ntp_client and ntp_client != "auto"'), without a word
+    expect(config('#cloud-config\nntp: {ntp_client: ""}\n').ntp?.client).toBe("chrony")
+    expect(notes('#cloud-config\nntp: {ntp_client: ""}\n')).toEqual({ problems: [], warnings: [] })
   })
 
   it.each([

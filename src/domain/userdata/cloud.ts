@@ -225,6 +225,8 @@ const readFiles: Reader = (value, path, context) => {
   const files = entries.flatMap(({ index, value: f }) => {
     const at = [...path, index]
     let source = f.source === undefined ? undefined : typeof f.source === "string" ? { uri: f.source, headers: {} } : { uri: f.source.uri, headers: f.source.headers ?? {} }
+    // an empty uri (a template's value left empty) is no source to cloud-init: the content is written, empty when there is none
+    if (source?.uri === "") source = undefined
     if (source !== undefined && !/^https?:\/\/[^/?#]/i.test(source.uri)) {
       context.notes.warn([...at, "source", "uri"], "only http and https sources are fetched; content is used")
       source = undefined
@@ -298,11 +300,18 @@ const readApkRepos: Reader = (value, path, { notes }) => {
     if (apk.local_repo_base_url !== undefined) notes.warn([...path, "local_repo_base_url"], "ignored without alpine_repo")
     return none
   }
+  // cloud-init skips the module without a version (a template's empty value): lines without one are no repositories
+  if (repo.version.trim() === "") {
+    notes.warn([...path, "alpine_repo", "version"], "empty; repositories left alone, as cloud-init leaves them")
+    return none
+  }
   const baseUrl = repo.base_url ?? DEFAULT_ALPINE_MIRROR
   const repositories: Array<ApkRepository> = [{ baseUrl, version: repo.version, repos: repo.community_enabled === true ? ["main", "community"] : ["main"] }]
   // edge's testing as a repository like the others, as cloud-init writes it: its packages install by their names
   if (repo.testing_enabled === true) repositories.push({ baseUrl, version: "edge", repos: ["testing"] })
-  if (apk.local_repo_base_url !== undefined) repositories.push({ baseUrl: apk.local_repo_base_url, version: ".", repos: [repo.version] })
+  // an empty one is none, as cloud-init's template has it
+  const local = apk.local_repo_base_url
+  if (local !== undefined && local.trim() !== "") repositories.push({ baseUrl: local, version: ".", repos: [repo.version] })
   return { apk: { repositories, configured: true, replaceRepositories: true } }
 }
 

@@ -23,23 +23,28 @@ export const newBudget = (limit = DEFAULT_USERDATA_MAX_BYTES): Budget => ({ rema
 export type ArgumentText = (value: string | number | boolean | null) => string
 
 /**
- * A number as Python's `str()` writes a float: `inf`, `-inf`, `nan`, and
- * below 0.0001 in exponent form with a signed exponent of two digits at
- * least (`1e-05`). A whole number stays as JavaScript writes it.
+ * A float as Python's `str()` writes it: `inf`, `-inf`, `nan`; a whole one
+ * with its `.0` (`9.0`, `-0.0`); below 0.0001 or from 1e16 in exponent form
+ * with a signed exponent of two digits at least (`1e-05`, `1e+16`); the
+ * same shortest digits as JavaScript's otherwise.
  */
-const pythonNumber = (n: number): string => {
+export const pythonFloat = (n: number): string => {
   if (Number.isNaN(n)) return "nan"
   if (!Number.isFinite(n)) return n > 0 ? "inf" : "-inf"
-  if (Number.isInteger(n) || Math.abs(n) >= 1e-4) return String(n)
+  if (n === 0) return Object.is(n, -0) ? "-0.0" : "0.0"
   const [mantissa, exponent] = n.toExponential().split("e")
   const e = Number(exponent)
-  return `${mantissa}e${e < 0 ? "-" : "+"}${String(Math.abs(e)).padStart(2, "0")}`
+  if (e < -4 || e >= 16) return `${mantissa}e${e < 0 ? "-" : "+"}${String(Math.abs(e)).padStart(2, "0")}`
+  const fixed = String(n)
+  return fixed.includes(".") ? fixed : `${fixed}.0`
 }
+
+/** a number: an integer as its digits; a float as Python writes it (the YAML reading has made a whole float of a list its text already) */
+const pythonNumber = (n: number): string => (Number.isInteger(n) ? String(n) : pythonFloat(n))
 
 /**
  * A scalar as Python's `str()` writes it, as cloud-init turns list items
- * into text: booleans are `True` and `False`, null `None`, `.inf` `inf`. A whole float (`9.0`) is
- * written `9`: the YAML reading gives numbers without their spelling.
+ * into text: booleans are `True` and `False`, null `None`, `.inf` `inf`, `9.0` `9.0`.
  */
 export const pythonText: ArgumentText = (value) =>
   typeof value === "boolean" ? (value ? "True" : "False") : value === null ? "None" : typeof value === "number" ? pythonNumber(value) : String(value)
@@ -168,11 +173,13 @@ export const toFile = (entry: FileEntry, at: ReadonlyArray<Key>, index: number, 
 
 /**
  * An NTP client by the names cloud-init knows (and the shell edition's
- * `busybox`): `ntp` and `ntpdate` are busybox's ntpd on Alpine; anything else
- * is warned about and the default client is used.
+ * `busybox`): `ntp` and `ntpdate` are busybox's ntpd on Alpine; an empty name
+ * is `auto`, as cloud-init takes it; anything else is warned about and the
+ * default client is used.
  */
 export const ntpClientOf = (name: string | undefined, path: ReadonlyArray<Key>, notes: Notes): NtpClient => {
   switch ((name ?? "auto").trim().toLowerCase()) {
+    case "":
     case "auto":
     case "chrony":
       return "chrony"

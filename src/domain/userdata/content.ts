@@ -85,6 +85,8 @@ export class UndecodableBinary extends Uint8Array {}
 export const decodeContent = (content: string | Uint8Array | undefined, encoding: Encoding, budget: Budget): Either.Either<Decoded, string> => {
   if (content === undefined) return Either.right({ bytes: new Uint8Array(), dropped: 0 })
   if (content instanceof UndecodableBinary) return Either.left("!!binary data that is not valid base64")
+  // empty content is an empty file whatever its encoding, as cloud-init decodes only content that is not ('if content')
+  if (content.length === 0) return Either.right({ bytes: new Uint8Array(), dropped: 0 })
   const bytes = (): Either.Either<Decoded, string> => (typeof content === "string" ? fromBase64(content) : Either.right({ bytes: content, dropped: 0 }))
   // content that is no gzip is spent from the budget too: a YAML alias makes one large text the content of many files
   const spent = <A extends { readonly length: number }>(size: number, make: () => A): Either.Either<A, string> => {

@@ -5,6 +5,7 @@
  */
 import * as Either from "effect/Either"
 import { type Alias, type Document, isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, type Node, parseDocument, Scalar, type Tags, visit, type YAMLError } from "yaml"
+import { pythonFloat } from "./common.js"
 import { fromBase64, UndecodableBinary } from "./content.js"
 import type { Key, Note } from "./notes.js"
 import type { Problem } from "./problem.js"
@@ -68,15 +69,20 @@ const exactInteger = (source: string): string => {
 }
 
 /**
- * An argument list's (or a package pair's) integer too large for a JavaScript
- * number, as its exact digits: Python, and so cloud-init, writes an integer of any size exactly.
+ * An argument list's (or a package pair's) numbers as Python writes them,
+ * where their value alone would not say it: an integer too large for a
+ * JavaScript number as its exact digits (Python, and so cloud-init, writes an
+ * integer of any size exactly), and a float as Python's `str()` writes it
+ * (`9.0`, `1e+16`, where JavaScript writes `9`, `10000000000000000`). A zero
+ * float of a package pair stays a number: cloud-init takes that version for none.
  */
-const exactIntegers = (list: Node) => {
+const pythonNumbers = (list: Node, zeroFloats: boolean) => {
   if (!isSeq(list)) return
   for (const item of list.items) {
-    if (isScalar(item) && typeof item.value === "number" && !Number.isSafeInteger(item.value) && item.source !== undefined && YAML11_INTEGER.test(item.source)) {
-      item.value = exactInteger(item.source)
-    }
+    if (!isScalar(item) || typeof item.value !== "number" || item.source === undefined) continue
+    if (YAML11_INTEGER.test(item.source)) {
+      if (!Number.isSafeInteger(item.value)) item.value = exactInteger(item.source)
+    } else if (zeroFloats || item.value !== 0) item.value = pythonFloat(item.value)
   }
 }
 
@@ -90,11 +96,11 @@ const keepAsWritten = (doc: Document, keys: ReadonlySet<string>) =>
       if (COMMAND_LISTS.has(key) && isSeq(value)) {
         for (const item of value.items) {
           if (isScalar(item) && item.value !== null && typeof item.value !== "string" && item.source !== undefined) item.value = item.source
-          else exactIntegers(item as Node)
+          else pythonNumbers(item as Node, true)
         }
       }
       // a [name, version] pair's version, as Python writes it
-      if (key === "packages" && isSeq(value)) for (const item of value.items) exactIntegers(item as Node)
+      if (key === "packages" && isSeq(value)) for (const item of value.items) pythonNumbers(item as Node, false)
     }
   })
 
