@@ -22,8 +22,9 @@ const describe = (e: NodeJS.ErrnoException): string => {
   switch (e.code) {
     case "ECONNREFUSED":
       return "connection refused"
+    // node's too for a connection its server closed before the answer's end (no system call failed): an answer cut short of its Content-Length or last chunk, or none at all
     case "ECONNRESET":
-      return "connection reset"
+      return e.syscall === undefined ? "connection closed before the answer's end" : "connection reset"
     case "EHOSTUNREACH":
     case "ENETUNREACH":
       return "no route to host"

@@ -222,11 +222,19 @@ describe("bytes after a complete answer", () => {
     })
   )
 
-  it.scopedLive("an answer cut short of its Content-Length is no answer", () =>
+  it.scopedLive("an answer cut short of its Content-Length or last chunk, or none at all, is no answer: its server closed the connection, which no one reset", () =>
     Effect.gen(function* () {
-      const server = yield* rawServer((socket) => socket.end("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhost1"))
-      const r = yield* Effect.either(liveHttp.request({ method: "GET", host: "127.0.0.1", port: server.port, path: "/h", timeoutMs: 5000, maxBytes: 1000 }))
-      expect(r).toMatchObject({ _tag: "Left", left: { _tag: "HttpTransportError" } })
+      const closed = "connection closed before the answer's end"
+      for (const [close, reason] of [
+        [(socket: Socket) => socket.end("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhost1"), closed],
+        [(socket: Socket) => socket.end("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhost1\r\n"), closed],
+        [(socket: Socket) => socket.end(), closed],
+        [(socket: Socket) => socket.resetAndDestroy(), "connection reset"]
+      ] as const) {
+        const server = yield* rawServer(close)
+        const r = yield* Effect.either(liveHttp.request({ method: "GET", host: "127.0.0.1", port: server.port, path: "/h", timeoutMs: 5000, maxBytes: 1000 }))
+        expect(r).toMatchObject({ _tag: "Left", left: { _tag: "HttpTransportError", reason } })
+      }
     })
   )
 })
