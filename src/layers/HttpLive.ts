@@ -22,8 +22,9 @@ const describe = (e: NodeJS.ErrnoException): string => {
   switch (e.code) {
     case "ECONNREFUSED":
       return "connection refused"
+    // node's too for a connection its server closed before the answer's end (no system call failed): an answer cut short of its Content-Length or last chunk, or none at all
     case "ECONNRESET":
-      return "connection reset"
+      return e.syscall === undefined ? "connection closed before the answer's end" : "connection reset"
     case "EHOSTUNREACH":
     case "ENETUNREACH":
       return "no route to host"
@@ -75,15 +76,28 @@ type Zlib = typeof import("node:zlib")
 type Decoder = (data: Uint8Array, options: { readonly maxOutputLength: number }, done: (error: Error | null, result: Buffer) => void) => void
 
 /**
+ * The most gzip members looked for before bytes that are none: a seed is a
+ * file gzipped, or a few joined (`cat a.gz b.gz`). Each is decoded on its own,
+ * in this process's one thread, so their number bounds how long it stops.
+ */
+const MAX_GZIP_MEMBERS = 64
+
+/**
  * Where the complete gzip members at the start of `data` end (RFC 1952's
  * header, its deflate data, the 8 bytes of CRC and size): 0 where the first
- * is not one. zlib checks each member's CRC when they are decoded.
+ * is not one, or more than MAX_GZIP_MEMBERS come before the bytes that are
+ * none. What they decode to is bounded by `maxOutputLength` all together, as
+ * zlib's decoding of the answer is: a thousand members each decoding to just
+ * under it (a member whose CRC zlib refused first) would be the limit a
+ * thousand times over. zlib checks each member's CRC when they are decoded.
  */
 const gzipMembersEnd = (z: Zlib, data: Uint8Array, maxOutputLength: number): number => {
   let end = 0
-  for (;;) {
+  let left = maxOutputLength
+  for (let members = 0; ; members++) {
     const at = end
     if (data[at] !== 0x1f || data[at + 1] !== 0x8b || data[at + 2] !== 8) return end
+    if (members === MAX_GZIP_MEMBERS) return 0
     const flags = data[at + 3]!
     let p = at + 10
     if (flags & 4) p += 2 + (data[p]! | (data[p + 1]! << 8)) // FEXTRA
@@ -91,8 +105,9 @@ const gzipMembersEnd = (z: Zlib, data: Uint8Array, maxOutputLength: number): num
     if (flags & 2) p += 2 // FHCRC
     if (p >= data.length) return end
     try {
-      const { engine } = z.inflateRawSync(data.subarray(p), { info: true, maxOutputLength }) as unknown as { engine: { bytesWritten: number } }
-      if (p + engine.bytesWritten + 8 > data.length) return end
+      const { buffer, engine } = z.inflateRawSync(data.subarray(p), { info: true, maxOutputLength: Math.max(1, left) }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } }
+      left -= buffer.length
+      if (left < 0 || p + engine.bytesWritten + 8 > data.length) return end
       end = p + engine.bytesWritten + 8
     } catch {
       return end

@@ -4,6 +4,7 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { execFileSync, spawnSync } from "node:child_process"
+import { createRequire, syncBuiltinESMExports } from "node:module"
 import { createServer, type AddressInfo, type Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -221,11 +222,19 @@ describe("bytes after a complete answer", () => {
     })
   )
 
-  it.scopedLive("an answer cut short of its Content-Length is no answer", () =>
+  it.scopedLive("an answer cut short of its Content-Length or last chunk, or none at all, is no answer: its server closed the connection, which no one reset", () =>
     Effect.gen(function* () {
-      const server = yield* rawServer((socket) => socket.end("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhost1"))
-      const r = yield* Effect.either(liveHttp.request({ method: "GET", host: "127.0.0.1", port: server.port, path: "/h", timeoutMs: 5000, maxBytes: 1000 }))
-      expect(r).toMatchObject({ _tag: "Left", left: { _tag: "HttpTransportError" } })
+      const closed = "connection closed before the answer's end"
+      for (const [close, reason] of [
+        [(socket: Socket) => socket.end("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhost1"), closed],
+        [(socket: Socket) => socket.end("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhost1\r\n"), closed],
+        [(socket: Socket) => socket.end(), closed],
+        [(socket: Socket) => socket.resetAndDestroy(), "connection reset"]
+      ] as const) {
+        const server = yield* rawServer(close)
+        const r = yield* Effect.either(liveHttp.request({ method: "GET", host: "127.0.0.1", port: server.port, path: "/h", timeoutMs: 5000, maxBytes: 1000 }))
+        expect(r).toMatchObject({ _tag: "Left", left: { _tag: "HttpTransportError", reason } })
+      }
     })
   )
 })
@@ -305,6 +314,41 @@ describe("answers in a content coding, which none asked for", () => {
       expect(yield* ask("gzip", Buffer.concat([badCrc, Buffer.from("\n")]))).toMatchObject({ _tag: "Left", left: { reason: "the answer's gzip coding is corrupt" } })
       expect(yield* ask("gzip", Buffer.concat([gzipSync(Buffer.alloc(8 * MiB)), Buffer.from("\n")]), MiB)).toMatchObject({ _tag: "Left", left: { _tag: "HttpAnswerTooLarge", limit: MiB } })
       expect(yield* ask("deflate", deflateRawSync(Buffer.alloc(8 * MiB)), MiB)).toMatchObject({ _tag: "Left", left: { _tag: "HttpAnswerTooLarge", limit: MiB } })
+    })
+  )
+
+  it.scopedLive("gzip members before bytes that are none are looked for within the limit, all together, and at most 64 of them", () =>
+    Effect.gen(function* () {
+      const ask = (body: Buffer, maxBytes: number) =>
+        Effect.flatMap(rawServer((socket) => socket.end(coded("gzip", body))), (server) =>
+          Effect.either(Effect.map(liveHttp.request({ method: "GET", host: "127.0.0.1", port: server.port, path: "/user-data", timeoutMs: 60_000, maxBytes }), (r) => Buffer.from(r.body).toString()))
+        )
+      // what zlib's one-shot raw decoder (the search for the members' end) decodes, in all
+      const zlibModule = createRequire(import.meta.url)("node:zlib") as typeof import("node:zlib")
+      let searched = 0
+      yield* Effect.acquireRelease(
+        Effect.sync(() => {
+          const original = zlibModule.inflateRawSync
+          zlibModule.inflateRawSync = ((data: Buffer, options?: object) => {
+            const r = original(data, options) as unknown as Buffer | { buffer: Buffer }
+            searched += Buffer.isBuffer(r) ? r.length : r.buffer.length
+            return r
+          }) as typeof original
+          syncBuiltinESMExports()
+          return original
+        }),
+        (original) => Effect.sync(() => ((zlibModule.inflateRawSync = original), syncBuiltinESMExports()))
+      )
+      // a thousand members, each decoding to just under 1 MiB, the first with a wrong CRC (zlib refuses the answer at once): 1 GiB if each were decoded to the limit
+      const member = gzipSync(Buffer.alloc(MiB - 4096), { level: 9 })
+      const badCrc = Buffer.from(member)
+      badCrc[badCrc.length - 8]! ^= 1
+      expect(yield* ask(Buffer.concat([badCrc, ...Array.from({ length: 999 }, () => member), Buffer.from("\n")]), MiB)).toMatchObject({ _tag: "Left", left: { reason: "the answer's gzip coding is corrupt" } })
+      expect(searched).toBeLessThanOrEqual(MiB)
+      // 64 members of a byte each, then a newline: read; 65 are refused, never looked for one by one (800 000 of them in 16 MiB held the process for seconds)
+      const tiny = gzipSync(Buffer.from("a"))
+      expect(yield* ask(Buffer.concat([...Array.from({ length: 64 }, () => tiny), Buffer.from("\n")]), 10_000)).toMatchObject({ _tag: "Right", right: "a".repeat(64) })
+      expect(yield* ask(Buffer.concat([...Array.from({ length: 65 }, () => tiny), Buffer.from("\n")]), 10_000)).toMatchObject({ _tag: "Left", left: { reason: "the answer's gzip coding is corrupt" } })
     })
   )
 
