@@ -10,6 +10,7 @@ import type { Key, Note } from "./notes.js"
 import type { Problem } from "./problem.js"
 import { takeTokens, type TokenBudget, YAML_MAX_NESTING, YAML_MAX_TOKENS, yamlNestsDeeperThan } from "../yaml-depth.js"
 import { yamlProblem } from "../yaml-problem.js"
+import { type AliasProblem, aliasProblem, YAML_MAX_ALIASED_CHARACTERS, YAML_MAX_ALIASED_NODES, YAML_MAX_ALIASES } from "./yaml-aliases.js"
 
 /** One parsed YAML text and where it sits in the user-data. */
 export interface Source {
@@ -194,6 +195,12 @@ const unresolvedAlias = (doc: Document): Alias | undefined => {
   return found
 }
 
+const ALIAS_PROBLEMS: Record<AliasProblem, string> = {
+  "too many aliases": `YAML: too large to read: more than ${YAML_MAX_ALIASES} aliases in the user-data`,
+  "too many nodes": `YAML: too large to read: its aliases repeat more than ${YAML_MAX_ALIASED_NODES} keys and values`,
+  "too many characters": `YAML: too large to read: its aliases repeat more than ${YAML_MAX_ALIASED_CHARACTERS} characters of text`
+}
+
 export interface Loaded {
   readonly raw: unknown
   readonly source: Source
@@ -280,7 +287,10 @@ export const loadYaml = (text: string, lineOffset: number, asWritten: ReadonlySe
     ...duplicates
   ]
   try {
-    return Either.right({ raw: doc.toJS({ maxAliasCount: 100 }) ?? {}, source: { doc, lineCounter, lineOffset }, warnings })
+    const aliases = aliasProblem(doc)
+    if (aliases !== undefined) return Either.left([{ path: "", line: 1 + lineOffset, message: ALIAS_PROBLEMS[aliases] }])
+    // bounded above, by what the aliases add rather than by how often one anchor is named (the parser's 100)
+    return Either.right({ raw: doc.toJS({ maxAliasCount: -1 }) ?? {}, source: { doc, lineCounter, lineOffset }, warnings })
   } catch (e) {
     const alias = unresolvedAlias(doc)
     if (alias !== undefined) return Either.left([{ path: "", line: at(alias.range?.[0] ?? 0), message: "YAML: an alias whose anchor is not set before it" }])
