@@ -202,6 +202,15 @@ describe("a #cloud-config whose aliases repeat what they name (PyYAML reads any 
   })
 })
 
+describe("a #cloud-config list whose lines go on at the start of the line", () => {
+  it(`is counted as PyYAML reads it: 300,000 entries are more than ${YAML_MAX_TOKENS} tokens, though the parser, ending the list at the first line, saw 19`, () => {
+    const text = `#cloud-config\nruncmd:\n  - [x,\n${"a,\n".repeat(300_000)}b]\n`
+    expect(analyseUserData(new TextEncoder().encode(text), { maxBytes: 16 * 1024 * 1024 }).problems.map(formatProblem)).toEqual([
+      `line 1: YAML: too large to read: more than ${YAML_MAX_TOKENS} tokens (keys, values, indicators, line breaks) in the user-data`
+    ])
+  })
+})
+
 describe("a jinja template whose YAML names a value again by an alias", () => {
   it("restores the value once, shared as the YAML loaded it (99 aliases of an 8 MiB text took 2.2 GB), and one that holds itself does not overflow the stack", () => {
     const masked = Either.getOrThrow(maskJinja("#cloud-config\na: &a {x: '{{ v }}'}\nb: *a\n", 0))
