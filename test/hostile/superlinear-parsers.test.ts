@@ -17,6 +17,7 @@ import { splitArchive } from "../../src/domain/userdata/archive.js"
 import { maskJinja } from "../../src/domain/userdata/jinja.js"
 import { analyseUserData } from "../../src/domain/userdata/parse.js"
 import { formatProblem } from "../../src/domain/userdata/problem.js"
+import { YAML_MAX_ALIASED_CHARACTERS, YAML_MAX_ALIASED_NODES, YAML_MAX_ALIASES } from "../../src/domain/userdata/yaml-aliases.js"
 import { YAML_MAX_TOKENS } from "../../src/domain/yaml-depth.js"
 import { parseAssignments } from "../../src/domain/shell-words.js"
 import { settingsFromLeniently } from "../../src/domain/settings.js"
@@ -175,6 +176,38 @@ describe("a #cloud-config-archive that names one big entry 99 times by a YAML al
     } finally {
       from.mockRestore()
     }
+  })
+})
+
+describe("a #cloud-config whose aliases repeat what they name (PyYAML reads any number of them)", () => {
+  const problems = (text: string) => analyseUserData(new TextEncoder().encode(text), { maxBytes: 16 * 1024 * 1024 }).problems.map(formatProblem)
+
+  it(`an anchor named by ${YAML_MAX_ALIASES} aliases is read; one alias more is refused in one line, before the parser's scan of the anchors takes seconds`, () => {
+    const aliases = (n: number) => `#cloud-config\nx-owner: &o root:root\nx-owners: [${Array(n).fill("*o").join(", ")}]\n`
+    expect(problems(aliases(YAML_MAX_ALIASES))).toEqual([])
+    expect(problems(aliases(YAML_MAX_ALIASES + 1))).toEqual([`line 1: YAML: too large to read: more than ${YAML_MAX_ALIASES} aliases in the user-data`])
+  })
+
+  it("an alias bomb (lists of aliases of lists, 9^10 values from 100 aliases) is refused in one line by what its aliases add, unexpanded", () => {
+    const levels = Array.from({ length: 9 }, (_, i) => `a${i + 1}: &a${i + 1} [${Array(9).fill(`*a${i}`).join(", ")}]\n`).join("")
+    expect(problems(`#cloud-config\na0: &a0 [x, x, x, x, x, x, x, x, x]\n${levels}runcmd: *a9\n`)).toEqual([
+      `line 1: YAML: too large to read: its aliases repeat more than ${YAML_MAX_ALIASED_NODES} keys and values`
+    ])
+  })
+
+  it(`text named again past ${YAML_MAX_ALIASED_CHARACTERS / 1024 / 1024} MiB is refused in one line; up to it, it is read`, () => {
+    const text = (n: number) => `#cloud-config\nx-motd: &m ${"m".repeat(8 * 1024 * 1024)}\nx-copies: [${Array(n).fill("*m").join(", ")}]\n`
+    expect(problems(text(16))).toEqual([])
+    expect(problems(text(17))).toEqual([`line 1: YAML: too large to read: its aliases repeat more than ${YAML_MAX_ALIASED_CHARACTERS} characters of text`])
+  })
+})
+
+describe("a #cloud-config list whose lines go on at the start of the line", () => {
+  it(`is counted as PyYAML reads it: 300,000 entries are more than ${YAML_MAX_TOKENS} tokens, though the parser, ending the list at the first line, saw 19`, () => {
+    const text = `#cloud-config\nruncmd:\n  - [x,\n${"a,\n".repeat(300_000)}b]\n`
+    expect(analyseUserData(new TextEncoder().encode(text), { maxBytes: 16 * 1024 * 1024 }).problems.map(formatProblem)).toEqual([
+      `line 1: YAML: too large to read: more than ${YAML_MAX_TOKENS} tokens (keys, values, indicators, line breaks) in the user-data`
+    ])
   })
 })
 

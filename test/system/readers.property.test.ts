@@ -262,3 +262,49 @@ describeSystem("YAML scalars as cloud-init's PyYAML resolves them", { pythonModu
     })
   )
 })
+
+// ---- strings and flow collections over several lines, as PyYAML reads them ----------------------
+
+/**
+ * A quoted string or a flow list whose lines go on at any indentation, a tab
+ * or none (PyYAML takes them; the parser wanted them indented past the block
+ * they are in), under a top-level key, a nested key or a list entry.
+ */
+const word = fc.stringMatching(/^[a-z]{1,4}$/)
+const lineBreak = fc.tuple(fc.integer({ min: 0, max: 7 }), fc.boolean()).map(([spaces, tab]) => `\n${" ".repeat(spaces)}${tab ? "\t" : ""}`)
+const wordsOverLines = (quote: string) =>
+  fc
+    .array(fc.tuple(word, fc.option(lineBreak, { nil: " " })), { minLength: 1, maxLength: 6 })
+    .map((ws) => ws.map(([w, sep]) => w + sep).join("").trimEnd())
+    .map((s) => (quote === "'" ? `'${s.replace(/'/g, "''")}'` : `"${s}"`))
+const flowList = fc
+  .array(fc.tuple(fc.oneof(word, wordsOverLines('"')), fc.option(lineBreak.map((b) => b.replace(/\t/g, "")), { nil: " " })), { minLength: 1, maxLength: 5 })
+  .map((items) => `[${items.map(([item, sep], i) => (i === 0 ? item : `,${sep}${item}`)).join("")}]`)
+const continuedValue = fc.oneof(wordsOverLines('"'), wordsOverLines("'"), flowList)
+const continuedDocument = fc
+  .tuple(fc.constantFrom("k: V\nz: 1\n", "a:\n  b: V\n  c: 1\n", "a:\n  - V\n  - x\n", "a:\n  - b: V\n    c: 1\n", "a:\n- V\n"), continuedValue)
+  .map(([shape, value]) => shape.replace("V", value))
+
+const pyyamlDocuments = (documents: ReadonlyArray<string>): Array<unknown> =>
+  python(
+    `import sys, json, yaml
+def loaded(s):
+    try: return ["ok", yaml.safe_load(s)]
+    except Exception: return ["error", None]
+print(json.dumps([loaded(s) for s in json.load(sys.stdin)]))`,
+    documents
+  )
+
+describeSystem("YAML strings and flow collections over several lines as cloud-init's PyYAML reads them", { pythonModules: { yaml: "python3-yaml" } }, () => {
+  itSystem("a line that goes on a quoted string or a [...] at any indentation gives PyYAML's value, never an unclosed quote", {}, () =>
+    eachAgainst(
+      continuedDocument,
+      pyyamlDocuments,
+      (document, theirs) => {
+        const loaded = loadYaml(document, 0, new Set())
+        expect({ document, read: Either.isRight(loaded) ? ["ok", loaded.right.raw] : ["error", null] }).toEqual({ document, read: theirs })
+      },
+      ['runcmd:\n  - "echo \'first\nsecond\' > /etc/motd"\n', "a:\n  b: [x,\n  y]\n  c: d\n", 'k: "x\n\ty"\n', "a:\n  - - 'x\n  y'\n", "k: [x,\n\ty]\n"]
+    )
+  )
+})

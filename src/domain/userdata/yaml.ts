@@ -11,6 +11,8 @@ import type { Key, Note } from "./notes.js"
 import type { Problem } from "./problem.js"
 import { takeTokens, type TokenBudget, YAML_MAX_NESTING, YAML_MAX_TOKENS, yamlNestsDeeperThan } from "../yaml-depth.js"
 import { yamlProblem } from "../yaml-problem.js"
+import { indentContinuations } from "./yaml-continuations.js"
+import { type AliasProblem, aliasProblem, YAML_MAX_ALIASED_CHARACTERS, YAML_MAX_ALIASED_NODES, YAML_MAX_ALIASES } from "./yaml-aliases.js"
 
 /** One parsed YAML text and where it sits in the user-data. */
 export interface Source {
@@ -200,6 +202,12 @@ const unresolvedAlias = (doc: Document): Alias | undefined => {
   return found
 }
 
+const ALIAS_PROBLEMS: Record<AliasProblem, string> = {
+  "too many aliases": `YAML: too large to read: more than ${YAML_MAX_ALIASES} aliases in the user-data`,
+  "too many nodes": `YAML: too large to read: its aliases repeat more than ${YAML_MAX_ALIASED_NODES} keys and values`,
+  "too many characters": `YAML: too large to read: its aliases repeat more than ${YAML_MAX_ALIASED_CHARACTERS} characters of text`
+}
+
 export interface Loaded {
   readonly raw: unknown
   readonly source: Source
@@ -258,12 +266,25 @@ export const newTokenBudget = (): TokenBudget => ({ tokens: YAML_MAX_TOKENS })
 
 export const loadYaml = (text: string, lineOffset: number, asWritten: ReadonlySet<string>, budget: TokenBudget = newTokenBudget()): Either.Either<Loaded, Array<Problem>> => {
   if (yamlNestsDeeperThan(text)) return Either.left([{ path: "", line: 1 + lineOffset, message: `YAML: nested too deeply (more than ${YAML_MAX_NESTING} levels)` }])
+  const tooLarge = Either.left([{ path: "", line: 1 + lineOffset, message: `YAML: too large to read: more than ${YAML_MAX_TOKENS} tokens (keys, values, indicators, line breaks) in the user-data` }])
+  const left = budget.tokens
   // counted before it is parsed, which costs far more time and memory per token than counting
-  if (!takeTokens(new Lexer().lex(text), budget)) {
-    return Either.left([{ path: "", line: 1 + lineOffset, message: `YAML: too large to read: more than ${YAML_MAX_TOKENS} tokens (keys, values, indicators, line breaks) in the user-data` }])
+  if (!takeTokens(new Lexer().lex(text), budget)) return tooLarge
+  const parse = (yaml: string) => {
+    const lineCounter = new LineCounter()
+    return { lineCounter, doc: parseDocument(yaml, { lineCounter, version: "1.1", customTags: pyyamlScalars, prettyErrors: false, uniqueKeys: false, logLevel: "error" }) }
   }
-  const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { lineCounter, version: "1.1", customTags: pyyamlScalars, prettyErrors: false, uniqueKeys: false, logLevel: "error" })
+  let { doc, lineCounter } = parse(text)
+  // a string or a flow collection whose lines go on less indented than the parser wants, which PyYAML reads (the lines keep their numbers)
+  const indented = doc.errors.length > 0 ? indentContinuations(text, left) : undefined
+  if (indented === "too many") return tooLarge
+  if (indented !== undefined) {
+    // counted again: the lines the parser gave up at hold what PyYAML reads
+    budget.tokens = left
+    if (!takeTokens(new Lexer().lex(indented), budget)) return tooLarge
+    const again = parse(indented)
+    if (again.doc.errors.length === 0) ({ doc, lineCounter } = again)
+  }
   const at = (pos: number) => lineCounter.linePos(pos).line + lineOffset
   // the first error, as PyYAML stops at it: the parser's later ones mostly follow from it
   const [error] = doc.errors
@@ -286,7 +307,10 @@ export const loadYaml = (text: string, lineOffset: number, asWritten: ReadonlySe
     ...duplicates
   ]
   try {
-    return Either.right({ raw: doc.toJS({ maxAliasCount: 100 }) ?? {}, source: { doc, lineCounter, lineOffset }, warnings })
+    const aliases = aliasProblem(doc)
+    if (aliases !== undefined) return Either.left([{ path: "", line: 1 + lineOffset, message: ALIAS_PROBLEMS[aliases] }])
+    // bounded above, by what the aliases add rather than by how often one anchor is named (the parser's 100)
+    return Either.right({ raw: doc.toJS({ maxAliasCount: -1 }) ?? {}, source: { doc, lineCounter, lineOffset }, warnings })
   } catch (e) {
     const alias = unresolvedAlias(doc)
     if (alias !== undefined) return Either.left([{ path: "", line: at(alias.range?.[0] ?? 0), message: "YAML: an alias whose anchor is not set before it" }])

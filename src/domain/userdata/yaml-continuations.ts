@@ -1,0 +1,145 @@
+/**
+ * The lines that go on a quoted string or a flow collection (`[...]`,
+ * `{...}`), indented as PyYAML reads them. PyYAML, with which cloud-init
+ * reads user-data, takes such a line at any indentation ("echo 'first` /
+ * `second'"` under `runcmd:`, `groups: [wheel,` / `docker]` with the second
+ * line under the key), where the parser ends the string or the list at a line
+ * not indented past the block it is in. The indentation of such a line is
+ * no part of the value (a string folds it away, a collection ignores it), so
+ * it is given the spaces the parser wants; nothing else changes, and every
+ * line stays on its line.
+ */
+
+/**
+ * The text with each continuation line indented past its construct's
+ * opening; undefined when none needs it; "too many" past `most` such lines
+ * (each holds a token at least: the caller's budget of them).
+ */
+export const indentContinuations = (text: string, most: number): string | undefined | "too many" => {
+  const n = text.length
+  // where spaces go, and how many
+  const at: Array<number> = []
+  const spaces: Array<number> = []
+  let i = 0
+  // the construct the scan is in: a quote (its character), flow collections (their depth)
+  let quote = ""
+  let depth = 0
+  // the column past which its continuation lines must be indented: its opening's
+  let required = 0
+  // block context: at the start of a value (a line's start, after `- `, `? `, `: `); in flow: after `[`, `{`, `,`
+  let atValue = true
+  // a block scalar's lines are those indented more than the line that opened it
+  let scalarIndent = -1
+  let lineStart = 0
+  let indent = 0
+
+  /** a blank, a line's end or the text's */
+  const spaceAt = (k: number) => {
+    const ch = text[k]
+    return ch === undefined || ch === " " || ch === "\t" || ch === "\r" || ch === "\n"
+  }
+  const blank = (from: number) => {
+    let k = from
+    while (k < n && (text[k] === " " || text[k] === "\t" || text[k] === "\r")) k++
+    return k >= n || text[k] === "\n"
+  }
+
+  // where the next line starts
+  let nextLine = 0
+  while (i < n) {
+    if (i === nextLine) {
+      lineStart = i
+      const end = text.indexOf("\n", i)
+      nextLine = end < 0 ? n : end + 1
+      let j = i
+      while (j < n && text[j] === " ") j++
+      indent = j - i
+      if (scalarIndent >= 0) {
+        if (blank(j) || indent > scalarIndent) {
+          i = nextLine
+          continue
+        }
+        scalarIndent = -1
+      }
+      if (quote !== "" || depth > 0) {
+        const marker = indent === 0 && /^(?:---|\.\.\.)(?:[ \t\r\n]|$)/.test(text.slice(j, j + 4))
+        // (a tab that starts a collection's line is refused by PyYAML too)
+        const tabbed = quote === "" && text[j] === "\t"
+        if (!blank(j) && !marker && !tabbed && indent <= required) {
+          if (at.length === most) return "too many"
+          at.push(i)
+          spaces.push(required + 1 - indent)
+        }
+      } else atValue = true
+      i = j
+      continue
+    }
+    const c = text[i]!
+    if (quote !== "") {
+      // an escape in "...", a doubled quote in '...'
+      if (quote === '"' && c === "\\") i += text[i + 1] === "\r" && text[i + 2] === "\n" ? 2 : 1
+      else if (quote === "'" && c === "'" && text[i + 1] === "'") i++
+      else if (c === quote) {
+        quote = ""
+        atValue = false
+      }
+      i++
+      continue
+    }
+    if (c === " " || c === "\t" || c === "\r" || c === "\n") {
+      i++
+      continue
+    }
+    const afterBlank = i === lineStart || text[i - 1] === " " || text[i - 1] === "\t"
+    if (c === "#" && afterBlank) {
+      while (i < n && text[i] !== "\n") i++
+      continue
+    }
+    if ((c === "&" || c === "!") && atValue) {
+      while (i < n && !spaceAt(i) && text[i] !== "," && text[i] !== "]" && text[i] !== "}") i++
+      continue
+    }
+    const startsConstruct = depth === 0 && quote === ""
+    if ((c === '"' || c === "'") && atValue) {
+      if (startsConstruct) required = i - lineStart
+      quote = c
+      i++
+      continue
+    }
+    if (c === "[" || c === "{") {
+      if (depth > 0 || atValue) {
+        if (startsConstruct) required = i - lineStart
+        depth++
+        atValue = true
+      }
+      i++
+      continue
+    }
+    if (depth > 0) {
+      if (c === "]" || c === "}") {
+        depth--
+        atValue = false
+      } else atValue = c === "," || ((c === ":" || c === "?") && (spaceAt(i + 1) || text[i + 1] === "," || text[i + 1] === "]" || text[i + 1] === "}"))
+      i++
+      continue
+    }
+    const spaced = spaceAt(i + 1)
+    if ((c === "-" || c === "?") && atValue && spaced) atValue = true
+    else if (c === ":" && spaced) atValue = true
+    else if ((c === "|" || c === ">") && atValue) {
+      scalarIndent = indent
+      while (i < n && text[i] !== "\n") i++
+      continue
+    } else atValue = false
+    i++
+  }
+  if (at.length === 0) return undefined
+  const parts: Array<string> = []
+  let from = 0
+  at.forEach((k, m) => {
+    parts.push(text.slice(from, k), " ".repeat(spaces[m]!))
+    from = k
+  })
+  parts.push(text.slice(from))
+  return parts.join("")
+}
