@@ -59,8 +59,8 @@ const EVENTS = Array.from({ length: 20 }, (_, n) => [n % 2 === 0 ? "add" : "remo
 const commandsOf = (action: string, iface: string): ReadonlyArray<string> => {
   if (action === "add") return ["rc-service networking status", `ifup ${iface}`]
   const table = 10000 + Number(iface.slice(3))
-  const rules = iface === "eth2" ? ["ip -4 rule del pref 32764", "ip -4 rule del pref 32765"] : []
-  const rules6 = iface === "eth2" ? ["ip -6 rule del pref 32765"] : []
+  const rules = iface === "eth2" ? ["ip -4 rule del pref 32764 table 10002", "ip -4 rule del pref 32765 table 10002"] : []
+  const rules6 = iface === "eth2" ? ["ip -6 rule del pref 32765 table 10002"] : []
   return [
     "rc-service networking status",
     ...(iface === "eth2" ? ["kill 4242"] : []),

@@ -46,8 +46,10 @@ const cleanUp = (iface: string) =>
       const shown = yield* commands.run("ip", [family, "rule", "show", "table", String(table)], { allowFailure: true })
       const prefs = lines(textOf(shown.stdout)).flatMap((l) => /^(\d+):/.exec(l)?.[1] ?? [])
       for (const pref of prefs) {
-        const r = yield* commands.run("ip", [family, "rule", "del", "pref", pref], { allowFailure: true })
-        yield* r.exitCode === 0 ? info(`OK: ip ${family} rule del pref ${pref}`) : err(`FAIL: ip ${family} rule del pref ${pref}`)
+        // with its table: `del pref P` alone deletes the first rule of that priority, which may be another table's
+        const args = ["rule", "del", "pref", pref, "table", String(table)]
+        const r = yield* commands.run("ip", [family, ...args], { allowFailure: true })
+        yield* r.exitCode === 0 ? info(`OK: ip ${family} ${args.join(" ")}`) : err(`FAIL: ip ${family} ${args.join(" ")}`)
       }
     }
   })
