@@ -10,7 +10,7 @@ import { routeTableOf } from "../../domain/net-sync.js"
 import { lines, printable, textOf } from "../../domain/text.js"
 import { Commands } from "../../services/Commands.js"
 import { Lock } from "../../services/Lock.js"
-import { debug, err, info } from "../../services/Log.js"
+import { debug, err, info, warn } from "../../services/Log.js"
 import { RootFs } from "../../services/RootFs.js"
 import { assembleInterfaces } from "./assemble.js"
 import { envValue, failed, helper, INTERFACES, notADirectory } from "./helper.js"
@@ -23,16 +23,38 @@ const networkingStarted = Effect.flatMap(Commands, (c) =>
   )
 )
 
+/**
+ * the pid in udhcpc's pid file while that process is the interface's udhcpc (`udhcpc ... -i IFACE`, as ifupdown-ng
+ * and busybox ifup start it): a client that died unwarned (killed, crashed) leaves its file, and by now its number
+ * may be another program's
+ */
+const dhcpClientOf = (iface: string) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    const file = `/run/udhcpc.${iface}.pid`
+    const pid = Option.match(yield* fs.readTextIfExists(fs.at(file)), { onNone: () => "", onSome: (s) => s.trim() })
+    // 1 is init, 0 and negative numbers process groups; a process gone needs nothing
+    if (!/^[1-9]\d*$/.test(pid) || pid === "1" || !(yield* fs.exists(fs.at(`/proc/${pid}`)))) return Option.none<string>()
+    const proc = (name: string) =>
+      fs.readTextIfExists(fs.at(`/proc/${pid}/${name}`)).pipe(
+        Effect.map(Option.getOrElse(() => "")),
+        Effect.orElseSucceed(() => "")
+      )
+    const args = (yield* proc("cmdline")).split("\0")
+    const named = args.some((a, i) => a === `-i${iface}` || a === `--interface=${iface}` || (a === iface && ["-i", "--interface"].includes(args[i - 1] ?? "")))
+    if ((yield* proc("comm")).trim() === "udhcpc" && named) return Option.some(pid)
+    yield* warn(`${file}: process ${pid} is not ${iface}'s udhcpc; not killed`)
+    return Option.none<string>()
+  })
+
 /** what ifupdown-ng and udhcpc keep of a NIC that is gone: its DHCP client, its state lines, its policy rules */
 const cleanUp = (iface: string) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     const commands = yield* Commands
     yield* info(`Cleaning up ${iface}`)
-    const pid = Option.map(yield* fs.readTextIfExists(fs.at(`/run/udhcpc.${iface}.pid`)), (s) => s.trim())
-    if (Option.isSome(pid) && /^[1-9]\d*$/.test(pid.value) && pid.value !== "1") {
-      yield* commands.run("kill", [pid.value], { allowFailure: true })
-    }
+    const pid = yield* dhcpClientOf(iface)
+    if (Option.isSome(pid)) yield* commands.run("kill", [pid.value], { allowFailure: true })
     const ifstate = fs.at("/run/ifstate")
     const state = yield* fs.readTextIfExists(ifstate)
     if (Option.isSome(state)) {
