@@ -1,18 +1,21 @@
 /**
- * vnic-eth-hotplug's clean-up of a removed NIC with the real `ip`, as the
- * bundled program, in a network namespace the test makes: the policy rules
- * it deletes are those of the NIC's table, and only those. `rc-service`
- * (networking started) is a stand-in; the instance's files are under a
- * ROOT of the test's own.
+ * vnic-eth-hotplug with real tools. Its clean-up of a removed NIC with the
+ * real `ip`, as the bundled program, in a network namespace the test makes:
+ * the policy rules it deletes are those of the NIC's table, and only those
+ * (`rc-service`, networking started, is a stand-in; the instance's files
+ * are under a ROOT of the test's own). The mdev rule install_hotplugs
+ * writes, as busybox mdev matches it, in a mount namespace of the test's
+ * own whose /etc holds that mdev.conf.
  */
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import { HOTPLUG_MODULES, withRule } from "../../src/programs/actions/hotplug.js"
 import { PROGRAM, TEST_CODE_CACHE } from "../support/harness.js"
 import { describeSystem } from "../support/system.js"
-import { makeNamespace, type Namespace } from "./netns.js"
+import { makeNamespace, run, type Namespace } from "./netns.js"
 
 const REPO = new URL("../../", import.meta.url).pathname
 
@@ -64,6 +67,26 @@ describeSystem("vnic-eth-hotplug with the real ip in a network namespace", { too
         "32767: from all lookup default"
       ])
       expect(yield* rules(ns, "-6")).toEqual(["0: from all lookup local", "100: from 2001:db8:5::/64 lookup 200", "32766: from all lookup main"])
+    })
+  )
+})
+
+describeSystem("the vnic_eth_hotplug mdev rule as busybox mdev reads it", { tools: { busybox: "busybox", unshare: "util-linux" }, root: true }, () => {
+  it.scopedLive("mdev runs the helper for every ethN, eth10 and on too, on add and remove; for no other name", () =>
+    Effect.gen(function* () {
+      const { dir } = yield* instance
+      // the rule as install_hotplugs writes it, its program a recording stand-in
+      const rule = withRule("# fallback\n", HOTPLUG_MODULES["vnic_eth_hotplug"]!).replace("*/lib/mdev/vnic-eth-hotplug", `*${dir}/helper`)
+      writeFileSync(join(dir, "mdev.conf"), rule)
+      writeFileSync(join(dir, "helper"), `#!/bin/sh\necho "$ACTION $MDEV" >> ${dir}/events\n`)
+      chmodSync(join(dir, "helper"), 0o755)
+      const names = ["eth0", "eth1", "eth9", "eth10", "eth15", "eth123", "ens5", "veth0", "eth0.100", "eth1x"]
+      // mdev reads /etc/mdev.conf (and the rule's owner from /etc/passwd and /etc/group): a tmpfs on /etc, in this mount namespace only
+      const events = names.flatMap((n) => ["add", "remove"].map((a) => `env -i ACTION=${a} SUBSYSTEM=net DEVPATH=/devices/virtual/net/${n} INTERFACE=${n} busybox mdev`))
+      const script = [`cp /etc/passwd /etc/group ${dir}/`, "mount -t tmpfs tiny-cloud-test /etc", `cp ${dir}/passwd ${dir}/group ${dir}/mdev.conf /etc/`, ...events].join(" && ")
+      expect(yield* run("unshare", ["-m", "--propagation", "private", "sh", "-c", script])).toEqual({ code: 0, stdout: "", stderr: "" })
+      const expected = ["eth0", "eth1", "eth9", "eth10", "eth15", "eth123"].flatMap((n) => [`add ${n}`, `remove ${n}`])
+      expect(readFileSync(join(dir, "events"), "utf8")).toBe(expected.map((l) => `${l}\n`).join(""))
     })
   )
 })
