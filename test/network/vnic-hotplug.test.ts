@@ -193,7 +193,9 @@ describeSystem("vnic-eth-hotplug", { tools: { flock: "util-linux" } }, () => {
         ["no process", (i) => rmSync(join(i.root, "proc/4242"), { recursive: true }), false],
         ["eth2's, -ieth2", (i) => udhcpc(i, "4242", "eth2", ["-ieth2"]), true],
         ["eth2's, --interface=eth2", (i) => udhcpc(i, "4242", "eth2", ["--interface=eth2", "-b"]), true],
-        ["eth2's, --interface eth2", (i) => udhcpc(i, "4242", "eth2", ["--interface", "eth2"]), true]
+        ["eth2's, --interface eth2", (i) => udhcpc(i, "4242", "eth2", ["--interface", "eth2"]), true],
+        ["eth2's, busybox udhcpc", (i) => (i.write("/proc/4242/comm", "busybox\n"), i.write("/proc/4242/cmdline", "busybox\u0000udhcpc\u0000-i\u0000eth2\u0000")), true],
+        ["busybox, another applet", (i) => (i.write("/proc/4242/comm", "busybox\n"), i.write("/proc/4242/cmdline", "busybox\u0000sleep\u0000-i\u0000eth2\u0000")), false]
       ]
       for (const [name, plant, killed] of cases) {
         const instance = yield* pretendInstance("started")
