@@ -7,6 +7,7 @@
  * writes, as busybox mdev matches it, in a mount namespace of the test's
  * own whose /etc holds that mdev.conf.
  */
+import { spawn } from "node:child_process"
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -14,7 +15,7 @@ import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { HOTPLUG_MODULES, withRule } from "../../src/programs/actions/hotplug.js"
 import { PROGRAM, TEST_CODE_CACHE } from "../support/harness.js"
-import { describeSystem } from "../support/system.js"
+import { describeSystem, which } from "../support/system.js"
 import { makeNamespace, run, type Namespace } from "./netns.js"
 
 const REPO = new URL("../../", import.meta.url).pathname
@@ -67,6 +68,35 @@ describeSystem("vnic-eth-hotplug with the real ip in a network namespace", { too
         "32767: from all lookup default"
       ])
       expect(yield* rules(ns, "-6")).toEqual(["0: from all lookup local", "100: from 2001:db8:5::/64 lookup 200", "32766: from all lookup main"])
+    })
+  )
+})
+
+describeSystem("vnic-eth-hotplug remove with the instance's /proc", { tools: { unshare: "util-linux", dash: "dash", flock: "util-linux" }, root: true }, () => {
+  it.scopedLive("the pid file's process is killed when it is the NIC's udhcpc, and left alone when it is another program", () =>
+    Effect.gen(function* () {
+      const { dir, root, bin } = yield* instance
+      // ip lists no rules: this test's rules are the host's
+      writeFileSync(join(bin, "ip"), "#!/bin/sh\nexit 0\n")
+      chmodSync(join(bin, "ip"), 0o755)
+      mkdirSync(join(root, "proc"))
+      // a udhcpc for eth2 (a shell by that name, as its command name and arguments show it) and a program that is not one
+      const shell = join(dir, "udhcpc")
+      writeFileSync(shell, readFileSync(which("dash")!))
+      chmodSync(shell, 0o755)
+      const dhcp = spawn(shell, ["-c", "while :; do sleep 1; done", "udhcpc", "-b", "-p", "/var/run/udhcpc.eth2.pid", "-i", "eth2"], { stdio: "ignore" })
+      const other = spawn("sleep", ["300"], { stdio: "ignore" })
+      yield* Effect.addFinalizer(() => Effect.sync(() => [dhcp, other].forEach((p) => p.kill("SIGKILL"))))
+      const ended = (p: typeof dhcp) => new Promise<string | null>((done) => (p.exitCode !== null || p.signalCode !== null ? done(p.signalCode) : p.once("exit", (_, signal) => done(signal))))
+      const env = { PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, ROOT: root, MDEV: "eth2", ACTION: "remove", TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE }
+      // the host's /proc is the instance's, in this mount namespace only
+      const remove = run("unshare", ["-m", "--propagation", "private", "sh", "-c", `mount --bind /proc "${root}/proc" && exec "${process.execPath}" "${PROGRAM}" hotplug vnic-eth`], env)
+      writeFileSync(join(root, "run/udhcpc.eth2.pid"), `${other.pid}\n`)
+      expect(yield* remove).toEqual({ code: 0, stdout: "", stderr: "" })
+      writeFileSync(join(root, "run/udhcpc.eth2.pid"), `${dhcp.pid}\n`)
+      expect(yield* remove).toEqual({ code: 0, stdout: "", stderr: "" })
+      expect(yield* Effect.promise(() => ended(dhcp))).toBe("SIGTERM")
+      expect(other.exitCode === null && other.signalCode === null).toBe(true)
     })
   )
 })
