@@ -51,6 +51,30 @@ it.scopedLive("lo, then eth* by number, then the other stanzas by name; missing 
   })
 )
 
+it.scopedLive("stanza bytes in any encoding (Latin-1, UTF-8, invalid) are copied as they are, a UTF-8 character ending in 0xA0 at a stanza's end too; DEFAULT's into a new NIC's file", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, interfaces: nics("eth0", "eth1") })
+    const bytes = (...parts: Array<string | Array<number>>) => Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : Buffer.from(p))))
+    instance.write("/etc/network/interfaces.d/lo", shipped("lo"))
+    // "# Büro" in Latin-1; "voilà" in UTF-8 (C3 A0) last; bytes that are no UTF-8
+    instance.write("/etc/network/interfaces.d/DEFAULT", bytes("auto %%\niface %%\n  use dhcp\n# B", [0xfc], "ro\n"))
+    instance.write("/etc/network/interfaces.d/eth0", bytes("auto eth0\niface eth0\n  use dhcp\n# voil", [0xc3, 0xa0], "\n\n"))
+    instance.write("/etc/network/interfaces.d/zz", bytes("# ", [0xff, 0xfe, 0x80], "\n"))
+    expect(yield* instance.run(["assemble-interfaces"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    const file = (path: string) => readFileSync(join(instance.root, path))
+    expect(file("etc/network/interfaces.d/eth1")).toEqual(bytes("auto eth1\niface eth1\n  use dhcp\n# B", [0xfc], "ro\n"))
+    expect(file("etc/network/interfaces")).toEqual(
+      bytes(
+        HEADER,
+        "auto lo\niface lo\n  use link\n  use loopback\n\n",
+        "auto eth0\niface eth0\n  use dhcp\n# voil", [0xc3, 0xa0], "\n\n",
+        "auto eth1\niface eth1\n  use dhcp\n# B", [0xfc], "ro\n\n",
+        "# ", [0xff, 0xfe, 0x80], "\n\n"
+      )
+    )
+  })
+)
+
 it.scopedLive("run again after one killed between making the new NIC's stanza and replacing the interfaces file: interfaces.bak keeps the file from before it", () =>
   Effect.gen(function* () {
     const instance = yield* makeTestInstance({ noSimulator: true, interfaces: nics("eth0") })

@@ -31,6 +31,12 @@ const system =
     return undefined
   }
 
+/** the instance's /proc/PID of a udhcpc started for `iface` */
+const udhcpc = (instance: TestInstance, pid: string, iface: string, args = ["-b", "-R", "-p", `/var/run/udhcpc.${iface}.pid`, "-i", iface]) => {
+  instance.write(`/proc/${pid}/comm`, "udhcpc\n")
+  instance.write(`/proc/${pid}/cmdline`, ["/sbin/udhcpc", ...args, ""].join("\0"))
+}
+
 const pretendInstance = (networking: "started" | "stopped", extra: Partial<InstanceOptions> = {}) =>
   Effect.gen(function* () {
     const instance = yield* makeTestInstance({ noSimulator: true, interfaces: present, answer: system(networking), ...extra })
@@ -38,6 +44,8 @@ const pretendInstance = (networking: "started" | "stopped", extra: Partial<Insta
     instance.write("/etc/network/interfaces.d/lo", "auto lo\niface lo\n  use link\n  use loopback\n")
     instance.write("/etc/network/interfaces.d/DEFAULT", DEFAULT)
     instance.write("/run/udhcpc.eth2.pid", "4242\n")
+    // eth2's DHCP client, as ifupdown-ng starts it
+    udhcpc(instance, "4242", "eth2")
     instance.write("/run/ifstate", "lo=lo 1\neth1=eth1 1\neth2=eth2 1\n")
     instance.write("/run/ifstate.eth2.lock", "")
     return instance
@@ -59,8 +67,8 @@ const EVENTS = Array.from({ length: 20 }, (_, n) => [n % 2 === 0 ? "add" : "remo
 const commandsOf = (action: string, iface: string): ReadonlyArray<string> => {
   if (action === "add") return ["rc-service networking status", `ifup ${iface}`]
   const table = 10000 + Number(iface.slice(3))
-  const rules = iface === "eth2" ? ["ip -4 rule del pref 32764", "ip -4 rule del pref 32765"] : []
-  const rules6 = iface === "eth2" ? ["ip -6 rule del pref 32765"] : []
+  const rules = iface === "eth2" ? ["ip -4 rule del pref 32764 table 10002", "ip -4 rule del pref 32765 table 10002"] : []
+  const rules6 = iface === "eth2" ? ["ip -6 rule del pref 32765 table 10002"] : []
   return [
     "rc-service networking status",
     ...(iface === "eth2" ? ["kill 4242"] : []),
@@ -172,6 +180,31 @@ describeSystem("vnic-eth-hotplug", { tools: { flock: "util-linux" } }, () => {
         expect((yield* event(instance, "remove", "eth2")).code).toBe(0)
         expect(instance.commands().filter((c) => c.startsWith("kill"))).toEqual([])
         expect(instance.read("/run/ifstate")).toBe("lo=lo 1\neth1=eth1 1\n")
+      }
+    })
+  )
+
+  it.scopedLive("remove: the pid file's number is killed only while it is the NIC's udhcpc (a client that died leaves its file, and its number goes to another program)", () =>
+    Effect.gen(function* () {
+      const cases: ReadonlyArray<readonly [string, (instance: TestInstance) => void, boolean]> = [
+        ["another program", (i) => (i.write("/proc/4242/comm", "sleep\n"), i.write("/proc/4242/cmdline", "sleep\u0000300\u0000")), false],
+        ["eth1's udhcpc", (i) => udhcpc(i, "4242", "eth1"), false],
+        ["a udhcpc naming eth2 in no -i", (i) => udhcpc(i, "4242", "eth1", ["-i", "eth1", "-x", "eth2"]), false],
+        ["no process", (i) => rmSync(join(i.root, "proc/4242"), { recursive: true }), false],
+        ["eth2's, -ieth2", (i) => udhcpc(i, "4242", "eth2", ["-ieth2"]), true],
+        ["eth2's, --interface=eth2", (i) => udhcpc(i, "4242", "eth2", ["--interface=eth2", "-b"]), true],
+        ["eth2's, --interface eth2", (i) => udhcpc(i, "4242", "eth2", ["--interface", "eth2"]), true],
+        ["eth2's, busybox udhcpc", (i) => (i.write("/proc/4242/comm", "busybox\n"), i.write("/proc/4242/cmdline", "busybox\u0000udhcpc\u0000-i\u0000eth2\u0000")), true],
+        ["busybox, another applet", (i) => (i.write("/proc/4242/comm", "busybox\n"), i.write("/proc/4242/cmdline", "busybox\u0000sleep\u0000-i\u0000eth2\u0000")), false]
+      ]
+      for (const [name, plant, killed] of cases) {
+        const instance = yield* pretendInstance("started")
+        plant(instance)
+        expect({ name, ...(yield* event(instance, "remove", "eth2")) }).toEqual({ name, code: 0, stdout: "", stderr: "" })
+        expect({ name, kills: instance.commands().filter((c) => c.startsWith("kill")) }).toEqual({ name, kills: killed ? ["kill 4242"] : [] })
+        // the rest of the clean-up is done all the same
+        expect(instance.read("/run/ifstate")).toBe("lo=lo 1\neth1=eth1 1\n")
+        expect(instance.commands().filter((c) => c.includes(" rule del "))).toHaveLength(3)
       }
     })
   )

@@ -156,7 +156,7 @@ describe("boot phase actions", () => {
       instance.write("/etc/mdev.conf", "nvme.*\troot:disk 0660\n# fallback\n(.*)\troot:root 0660\n")
       for (let i = 0; i < 2; i++) expect((yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "install_hotplugs" })).code).toBe(0)
       expect(instance.read("/etc/mdev.conf")).toBe(
-        "-nvme[0-9]+n.*\troot:disk 0660 */lib/mdev/nvme-ebs-links\nnvme.*\troot:disk 0660\neth[0-9]\troot:root 0644 */lib/mdev/vnic-eth-hotplug\n\n# fallback\n(.*)\troot:root 0660\n"
+        "-nvme[0-9]+n.*\troot:disk 0660 */lib/mdev/nvme-ebs-links\nnvme.*\troot:disk 0660\neth[0-9]+\troot:root 0644 */lib/mdev/vnic-eth-hotplug\n\n# fallback\n(.*)\troot:root 0660\n"
       )
     })
   )
@@ -167,9 +167,21 @@ describe("boot phase actions", () => {
       instance.write("/lib/mdev/vnic-eth-hotplug", "#!/bin/sh\n")
       instance.write("/etc/mdev.conf", "null\troot:root 666")
       expect((yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "install_hotplugs" })).code).toBe(0)
-      expect(instance.read("/etc/mdev.conf")).toBe("null\troot:root 666\neth[0-9]\troot:root 0644 */lib/mdev/vnic-eth-hotplug\n")
+      expect(instance.read("/etc/mdev.conf")).toBe("null\troot:root 666\neth[0-9]+\troot:root 0644 */lib/mdev/vnic-eth-hotplug\n")
       // a NIC attached at launch gets no hotplug event: its stanza comes from this run
       expect(instance.commands()).toContain("assemble-interfaces")
+    })
+  )
+
+  it.scopedLive("install_hotplugs: the shell edition's vnic rule (eth[0-9], which mdev never matches with eth10 and on) is replaced where it is, '-' kept, not doubled", () =>
+    Effect.gen(function* () {
+      for (const prefix of ["", "-"]) {
+        const instance = yield* makeTestInstance({ cloud: "aws", env: { HOTPLUG_MODULES: "vnic_eth_hotplug" } })
+        instance.write("/lib/mdev/vnic-eth-hotplug", "#!/bin/sh\n")
+        instance.write("/etc/mdev.conf", `null\troot:root 666\n${prefix}eth[0-9]\troot:root 0644 */lib/mdev/vnic-eth-hotplug\neth.*\troot:root 0644\n# fallback\n`)
+        for (let i = 0; i < 2; i++) expect((yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "install_hotplugs" })).code).toBe(0)
+        expect(instance.read("/etc/mdev.conf")).toBe(`null\troot:root 666\n${prefix}eth[0-9]+\troot:root 0644 */lib/mdev/vnic-eth-hotplug\neth.*\troot:root 0644\n# fallback\n`)
+      }
     })
   )
 

@@ -15,19 +15,30 @@ interface HotplugModule {
   /** an existing rule this one goes before */
   readonly before: RegExp
   readonly rule: string
+  /** the shell edition's rule, which this one replaces where it is (both would run the helper twice) */
+  readonly replaces?: string
   /** the clouds it is for (the shell edition defines it in their files only); on any other it is `unknown` */
   readonly clouds?: ReadonlyArray<string>
 }
 
 export const HOTPLUG_MODULES: Readonly<Record<string, HotplugModule>> = {
-  vnic_eth_hotplug: { helper: "/lib/mdev/vnic-eth-hotplug", before: /^eth/, rule: "eth[0-9]\troot:root 0644 */lib/mdev/vnic-eth-hotplug" },
+  // mdev matches a rule's pattern against the whole name: the shell edition's `eth[0-9]` never ran the helper for eth10 and on
+  vnic_eth_hotplug: {
+    helper: "/lib/mdev/vnic-eth-hotplug",
+    before: /^eth/,
+    rule: "eth[0-9]+\troot:root 0644 */lib/mdev/vnic-eth-hotplug",
+    replaces: "eth[0-9]\troot:root 0644 */lib/mdev/vnic-eth-hotplug"
+  },
   nvme_ebs_links: { helper: "/lib/mdev/nvme-ebs-links", before: /^nvme\.\*/, rule: "nvme[0-9]+n.*\troot:disk 0660 */lib/mdev/nvme-ebs-links", clouds: ["aws"] }
 }
 
-/** the rule before a matching rule, else before the `# fallback` line, else at the end; once */
+/** the rule before a matching rule, else before the `# fallback` line, else at the end; once; in the place of the rule it replaces */
 export const withRule = (conf: string, module: HotplugModule): string => {
   const lines = conf.split("\n")
   if (lines.some((l) => l.includes(module.rule))) return conf
+  const { replaces } = module
+  const old = replaces === undefined ? -1 : lines.findIndex((l) => l.replace(/^-/, "") === replaces)
+  if (replaces !== undefined && old >= 0) return lines.map((l, i) => (i === old ? l.replace(replaces, module.rule) : l)).join("\n")
   let at = lines.findIndex((l) => module.before.test(l))
   if (at < 0) {
     at = lines.findIndex((l) => /^# fallback/.test(l))

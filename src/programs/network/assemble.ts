@@ -3,7 +3,6 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ActionFailed } from "../../domain/errors.js"
 import { DEFAULT_STANZA, INTERFACES_MAX_BYTES, interfaceOrder, interfacesText, LOOPBACK_STANZA, otherStanzas, stanzaFromDefault } from "../../domain/interfaces.js"
-import { textOf } from "../../domain/text.js"
 import { RootFs } from "../../services/RootFs.js"
 import { helper, INTERFACES, notADirectory } from "./helper.js"
 
@@ -25,20 +24,20 @@ export const assembleInterfaces = Effect.gen(function* () {
   let size = 0
   const add = (stanza: string) => {
     stanzas.push(stanza)
-    size += Buffer.byteLength(stanza)
+    size += stanza.length
     return size > INTERFACES_MAX_BYTES ? Effect.fail(new ActionFailed({ reason: `${dir}: the stanzas are larger than ${INTERFACES_MAX_BYTES} bytes together` })) : Effect.void
   }
   const created: Array<readonly [path: string, stanza: string]> = []
   for (const iface of present) {
     const path = `${dir}/${iface}`
     const own = yield* readStanza(path)
-    const stanza = Option.isSome(own) ? own.value : iface === "lo" ? LOOPBACK_STANZA : stanzaFromDefault(yield* defaultStanza(dir), iface)
+    const stanza = Option.isSome(own) ? own.value : iface === "lo" ? LOOPBACK_STANZA : stanzaFromDefault(yield* defaultStanza(dir), bytesOf(iface))
     if (Option.isNone(own)) created.push([path, stanza])
     yield* add(stanza)
   }
   for (const name of otherStanzas(files)) {
     if (yield* fs.isDirectory(`${dir}/${name}`)) continue
-    yield* add(textOf(yield* fs.readFile(`${dir}/${name}`, { maxBytes: INTERFACES_MAX_BYTES })))
+    yield* add(stanzaOf(yield* fs.readFile(`${dir}/${name}`, { maxBytes: INTERFACES_MAX_BYTES })))
   }
   const path = fs.at(INTERFACES)
   const previous = yield* fs.readFileIfExists(path)
@@ -46,13 +45,19 @@ export const assembleInterfaces = Effect.gen(function* () {
   // the new NICs' stanza files before the file that holds them: one killed between the two is run again with the file before it still
   // in place, which it keeps as interfaces.bak again (made after them, a rerun found every stanza there and kept its own output); after
   // interfaces.bak, so that one that cannot be written (a directory) leaves interfaces.d as it was
-  for (const [path, stanza] of created) yield* fs.writeAtomic(path, stanza)
-  yield* fs.writeAtomic(path, interfacesText(stanzas))
+  for (const [path, stanza] of created) yield* fs.writeAtomic(path, Buffer.from(stanza, "latin1"))
+  yield* fs.writeAtomic(path, Buffer.from(interfacesText(stanzas), "latin1"))
 })
+
+/** a stanza file's bytes as its text, one character each: copied as they are, whatever their encoding */
+const stanzaOf = (bytes: Uint8Array): string => Buffer.from(bytes).toString("latin1")
+
+/** a name (sysfs gives it as UTF-8) as the bytes a stanza holds it by */
+const bytesOf = (name: string): string => Buffer.from(name, "utf8").toString("latin1")
 
 /** a stanza file's text, when it is there; one larger than the whole file may be is refused unread */
 const readStanza = (path: string) =>
-  Effect.flatMap(RootFs, (fs) => fs.readFileIfExists(path, { maxBytes: INTERFACES_MAX_BYTES })).pipe(Effect.map(Option.map(textOf)))
+  Effect.flatMap(RootFs, (fs) => fs.readFileIfExists(path, { maxBytes: INTERFACES_MAX_BYTES })).pipe(Effect.map(Option.map(stanzaOf)))
 
 const defaultStanza = (dir: string) =>
   readStanza(`${dir}/${DEFAULT_STANZA}`).pipe(

@@ -10,7 +10,7 @@ import { routeTableOf } from "../../domain/net-sync.js"
 import { lines, printable, textOf } from "../../domain/text.js"
 import { Commands } from "../../services/Commands.js"
 import { Lock } from "../../services/Lock.js"
-import { debug, err, info } from "../../services/Log.js"
+import { debug, err, info, warn } from "../../services/Log.js"
 import { RootFs } from "../../services/RootFs.js"
 import { assembleInterfaces } from "./assemble.js"
 import { envValue, failed, helper, INTERFACES, notADirectory } from "./helper.js"
@@ -23,16 +23,40 @@ const networkingStarted = Effect.flatMap(Commands, (c) =>
   )
 )
 
+/**
+ * the pid in udhcpc's pid file while that process is the interface's udhcpc (`udhcpc ... -i IFACE`, as ifupdown-ng
+ * and busybox ifup start it): a client that died unwarned (killed, crashed) leaves its file, and by now its number
+ * may be another program's
+ */
+const dhcpClientOf = (iface: string) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    const file = `/run/udhcpc.${iface}.pid`
+    const pid = Option.match(yield* fs.readTextIfExists(fs.at(file)), { onNone: () => "", onSome: (s) => s.trim() })
+    // 1 is init, 0 and negative numbers process groups; a process gone needs nothing
+    if (!/^[1-9]\d*$/.test(pid) || pid === "1" || !(yield* fs.exists(fs.at(`/proc/${pid}`)))) return Option.none<string>()
+    const proc = (name: string) =>
+      fs.readTextIfExists(fs.at(`/proc/${pid}/${name}`)).pipe(
+        Effect.map(Option.getOrElse(() => "")),
+        Effect.orElseSucceed(() => "")
+      )
+    const args = (yield* proc("cmdline")).split("\0")
+    const named = args.some((a, i) => a === `-i${iface}` || a === `--interface=${iface}` || (a === iface && ["-i", "--interface"].includes(args[i - 1] ?? "")))
+    // busybox's applet run by its link (/sbin/udhcpc), or by name (`busybox udhcpc ...`)
+    const comm = (yield* proc("comm")).trim()
+    if ((comm === "udhcpc" || (comm === "busybox" && args[1] === "udhcpc")) && named) return Option.some(pid)
+    yield* warn(`${file}: process ${pid} is not ${iface}'s udhcpc; not killed`)
+    return Option.none<string>()
+  })
+
 /** what ifupdown-ng and udhcpc keep of a NIC that is gone: its DHCP client, its state lines, its policy rules */
 const cleanUp = (iface: string) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     const commands = yield* Commands
     yield* info(`Cleaning up ${iface}`)
-    const pid = Option.map(yield* fs.readTextIfExists(fs.at(`/run/udhcpc.${iface}.pid`)), (s) => s.trim())
-    if (Option.isSome(pid) && /^[1-9]\d*$/.test(pid.value) && pid.value !== "1") {
-      yield* commands.run("kill", [pid.value], { allowFailure: true })
-    }
+    const pid = yield* dhcpClientOf(iface)
+    if (Option.isSome(pid)) yield* commands.run("kill", [pid.value], { allowFailure: true })
     const ifstate = fs.at("/run/ifstate")
     const state = yield* fs.readTextIfExists(ifstate)
     if (Option.isSome(state)) {
@@ -46,8 +70,10 @@ const cleanUp = (iface: string) =>
       const shown = yield* commands.run("ip", [family, "rule", "show", "table", String(table)], { allowFailure: true })
       const prefs = lines(textOf(shown.stdout)).flatMap((l) => /^(\d+):/.exec(l)?.[1] ?? [])
       for (const pref of prefs) {
-        const r = yield* commands.run("ip", [family, "rule", "del", "pref", pref], { allowFailure: true })
-        yield* r.exitCode === 0 ? info(`OK: ip ${family} rule del pref ${pref}`) : err(`FAIL: ip ${family} rule del pref ${pref}`)
+        // with its table: `del pref P` alone deletes the first rule of that priority, which may be another table's
+        const args = ["rule", "del", "pref", pref, "table", String(table)]
+        const r = yield* commands.run("ip", [family, ...args], { allowFailure: true })
+        yield* r.exitCode === 0 ? info(`OK: ip ${family} ${args.join(" ")}`) : err(`FAIL: ip ${family} ${args.join(" ")}`)
       }
     }
   })
