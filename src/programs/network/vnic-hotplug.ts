@@ -24,17 +24,19 @@ const networkingStarted = Effect.flatMap(Commands, (c) =>
 )
 
 /**
- * the pid in udhcpc's pid file while that process is the interface's udhcpc (`udhcpc ... -i IFACE`, as ifupdown-ng
- * and busybox ifup start it): a client that died unwarned (killed, crashed) leaves its file, and by now its number
- * may be another program's
+ * the pid in udhcpc's pid file unless that process is known to be another (`/proc/PID` there, and no
+ * `udhcpc ... -i IFACE`, as ifupdown-ng and busybox ifup start it): a client that died unwarned (killed, crashed)
+ * leaves its file, and by now its number may be another program's. Where `/proc/PID` is not there (the process is
+ * gone, or ROOT holds no /proc) the number is killed, as the contract says: a kill of no process harms nothing.
  */
 const dhcpClientOf = (iface: string) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     const file = `/run/udhcpc.${iface}.pid`
     const pid = Option.match(yield* fs.readTextIfExists(fs.at(file)), { onNone: () => "", onSome: (s) => s.trim() })
-    // 1 is init, 0 and negative numbers process groups; a process gone needs nothing
-    if (!/^[1-9]\d*$/.test(pid) || pid === "1" || !(yield* fs.exists(fs.at(`/proc/${pid}`)))) return Option.none<string>()
+    // 1 is init, 0 and negative numbers process groups
+    if (!/^[1-9]\d*$/.test(pid) || pid === "1") return Option.none<string>()
+    if (!(yield* fs.exists(fs.at(`/proc/${pid}`)))) return Option.some(pid)
     const proc = (name: string) =>
       fs.readTextIfExists(fs.at(`/proc/${pid}/${name}`)).pipe(
         Effect.map(Option.getOrElse(() => "")),
