@@ -80,6 +80,8 @@ export const azure: CloudProvider = {
       headers: { Metadata: "true" },
       query: `?format=text&api-version=${API_VERSION}`
     })
+    const fromImds = Effect.flatMap(client.get(USER_DATA, AS_USER_DATA), (body) => base64Datum(client, USER_DATA, body))
+    const customData = Effect.flatMap(Effect.promise(() => import("./azure-ovf.js")), (m) => m.customData).pipe(Effect.provide(env))
     return {
       get: client.get,
       // the guest's computer name; the VM's resource name differs for scale sets (vmss_0 / vmss000000) and custom names
@@ -89,13 +91,10 @@ export const azure: CloudProvider = {
         const indexes = yield* listedIndexes(client, "compute/publicKeys", (l) => l.replace(/\/$/, ""))
         return yield* listedKeys(client, indexes, (n) => `compute/publicKeys/${n}/keyData`, oneKey)
       }),
-      // IMDS's (`--user-data`) when it has some, else the provisioning media's custom data (`--custom-data`)
-      userData: Effect.flatMap(client.get(USER_DATA, AS_USER_DATA), (body) => base64Datum(client, USER_DATA, body)).pipe(
-        Effect.flatMap((fromImds) =>
-          Effect.flatMap(FiberRef.get(readingAhead), (ahead) =>
-            Option.isSome(fromImds) || ahead ? Effect.succeed(fromImds) : Effect.flatMap(Effect.promise(() => import("./azure-ovf.js")), (m) => m.customData).pipe(Effect.provide(env))
-          )
-        )
+      // the provisioning media's custom data (`--custom-data`) when it has some, else IMDS's (`--user-data`): cloud-init takes
+      // IMDS's only where the media gave none, so a VM given both runs the custom data; the read-ahead mounts nothing and reads IMDS's
+      userData: Effect.flatMap(FiberRef.get(readingAhead), (ahead) =>
+        ahead ? fromImds : Effect.flatMap(customData, Option.match({ onNone: () => fromImds, onSome: (custom) => Effect.succeedSome(custom) }))
       ),
       nics: Effect.map(client.get(NICS), nonEmpty),
       nic: jsonNicLookup({

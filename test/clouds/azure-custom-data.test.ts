@@ -1,7 +1,8 @@
 /**
  * Azure's custom data (`az vm create --custom-data`): not in IMDS but the
  * base64 `CustomData` of `ovf-env.xml` on the provisioning media at
- * `/dev/sr0`; IMDS's `compute/userData` wins when it has some. Hostile media
+ * `/dev/sr0`, which wins over IMDS's `compute/userData` as cloud-init takes
+ * them (IMDS's only where the media gave none). Hostile media
  * fails save_userdata alone, in one line: the user, keys and hostname are set.
  */
 import { describe, expect, it } from "@effect/vitest"
@@ -109,13 +110,26 @@ describe("azure custom data on the provisioning media", () => {
     })
   )
 
-  it.scopedLive("IMDS's userData (--user-data) wins: the media is not read", () =>
+  // az vm create --custom-data cloud-init.txt --user-data app.json: cloud-init runs the custom data, the user data stays the application's
+  it.scopedLive("the media's CustomData wins over IMDS's userData (--user-data), as cloud-init takes them", () =>
     Effect.gen(function* () {
-      const instance = yield* instanceWith(yield* mediaWith(ovfEnv(b64(CLOUD_CONFIG))), { userData: "#!/bin/sh\necho from imds\n" })
-      const early = yield* instance.run(["early"])
-      expect(early.code, early.stderr).toBe(0)
-      expect(instance.read("/var/lib/cloud/user-data")).toBe("#!/bin/sh\necho from imds\n")
-      expect(instance.commands().filter((c) => c.startsWith("mount "))).toEqual([])
+      const instance = yield* instanceWith(yield* mediaWith(ovfEnv(b64(CLOUD_CONFIG))), { userData: '{"app": "settings"}\n' })
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code), results.map((r) => r.stderr).join("")).toEqual([0, 0, 0, 0])
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(CLOUD_CONFIG)
+      expect(instance.read("/etc/motd")).toBe("from custom data")
+    })
+  )
+
+  it.scopedLive("IMDS's userData is the user-data where the media has no CustomData, or there is no media", () =>
+    Effect.gen(function* () {
+      const withoutCustomData = yield* instanceWith(yield* mediaWith(ovfEnv("")), { userData: "#!/bin/sh\necho from imds\n" })
+      expect((yield* withoutCustomData.run(["early"])).code).toBe(0)
+      expect(withoutCustomData.read("/var/lib/cloud/user-data")).toBe("#!/bin/sh\necho from imds\n")
+      expect(withoutCustomData.commands().filter((c) => c.startsWith("mount "))).toHaveLength(1)
+      const withoutMedia = yield* makeTestInstance({ cloud: "azure", instance: { hostname: "vm-1", sshKeys: [KEY], userData: new TextEncoder().encode("#!/bin/sh\necho from imds\n") } })
+      expect((yield* withoutMedia.run(["early"])).code).toBe(0)
+      expect(withoutMedia.read("/var/lib/cloud/user-data")).toBe("#!/bin/sh\necho from imds\n")
     })
   )
 
