@@ -1690,6 +1690,16 @@ apk_repos:
       warnings: ["line 2: hostname: not a valid host name; it is used with each '_' made '-'"]
     })
   })
+
+  it("keeps a name whose own label is one though its domain is not, for set_hostname to name the host by that label; a bad own label is still skipped", () => {
+    const name = `web-1.${"a".repeat(64)}.lan`
+    const source = `#cloud-config\nhostname: ${name}\nfqdn: web-1..lan\n`
+    expect([config(source).hostname, config(source).fqdn]).toEqual([name, "web-1..lan"])
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+    expect(notes("#cloud-config\nhostname: -bad-.example.com\n").problems).toEqual([
+      "line 2: hostname: expected a host name such as web-1 or web-1.example.com, got a string of 17 characters; skipped"
+    ])
+  })
 })
 
 describe("multipart", () => {
