@@ -1084,6 +1084,15 @@ users:
     expect(notes(source).problems).toEqual([`line 5: users[1].groups[1]: ${bad}; skipped`, `line 7: users[2].groups: ${bad}; users[2].groups[1] skipped`, `line 9: users[3].groups.my group: ${bad}; skipped`])
   })
 
+  it("a group name of a user's list or map is stripped of its spaces, as cloud-init strips each before it joins them", () => {
+    const source = `#cloud-config\nusers:\n  - default\n  - name: bob\n    groups: [" docker", "adm "]\n  - name: carol\n    groups: {" docker": null, "adm ": true}\n`
+    expect(config(source).users.map((u) => [u.name, u.groups])).toEqual([
+      ["bob", ["docker", "adm"]],
+      ["carol", ["docker", "adm"]]
+    ])
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+  })
+
   it("a user's key entry that is no key's text (a template's empty variable) is skipped alone: the user's other keys are kept, as the top-level ones are", () => {
     const source = "#cloud-config\nusers:\n  - name: admin\n    ssh_authorized_keys:\n      - ssh-ed25519 AAAA admin\n      -\n  - name: bob\n    ssh_authorized_keys: {laptop: ssh-ed25519 BBBB bob, desk: null}\n"
     const c = config(source)
