@@ -1219,6 +1219,29 @@ ntp:
     expect(config("#cloud-config\npackages:\n  - [python3, 3.0]\n  - [zero, 0.0]\n").packages).toEqual(["python3=3.0", "zero"])
   })
 
+  it("writes a number reached through an alias as Python does, wherever its anchor is; the anchor's own value is left as it is", () => {
+    const source = [
+      "#cloud-config",
+      "timezone: &t 4.0",
+      "x-args: &a [sleep, 2.0, 12345678901234567890]",
+      "packages:",
+      "  - [python3, &v 3.0]",
+      "  - [py, *t]",
+      "  - [zero, &z 0.0]",
+      "runcmd:",
+      "  - [echo, *v, *t, *z]",
+      "  - *a",
+      ""
+    ].join("\n")
+    const c = config(source)
+    expect(c.packages).toEqual(["python3=3.0", "py=4.0", "zero"])
+    expect(c.runcmd).toEqual([
+      { kind: "argv", argv: ["echo", "3.0", "4.0", "0.0"], index: 0 },
+      { kind: "argv", argv: ["sleep", "2.0", "12345678901234567890"], index: 1 }
+    ])
+    expect(notes(source).problems).toEqual(["line 2: timezone: expected a time zone such as Europe/Paris or UTC, got a number; skipped"])
+  })
+
   it("writes an integer of an argument list with all its digits, as Python does, however large", () => {
     expect(config("#cloud-config\nbootcmd:\n  - [echo, 12345678901234567890, -1_234_567_890_123_456_789_0, +99999999999999999999, 9007199254740991]\n").bootcmd).toEqual([
       { kind: "argv", argv: ["echo", "12345678901234567890", "-12345678901234567890", "99999999999999999999", "9007199254740991"], index: 0 }
