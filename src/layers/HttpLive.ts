@@ -17,6 +17,9 @@ const refusedAnswer = (e: NodeJS.ErrnoException & { reason?: unknown }): string 
       ? "the answer's header is too large"
       : `not a valid HTTP answer: ${typeof e.reason === "string" ? e.reason : e.message}`
 
+/** OpenSSL's reason in the library's own line, which Node reports as a TLS error's message (`write EPROTO 80EC...:error:0A00010B:SSL routines:FUNCTION:wrong version number:FILE:LINE:` and a newline) */
+const OPENSSL_REASON = /:error:[0-9A-Fa-f]+:[^:\n]*:[^:\n]*:([^:\n]+)/
+
 const describe = (e: NodeJS.ErrnoException): string => {
   if (e.code?.startsWith("HPE_") === true) return refusedAnswer(e)
   switch (e.code) {
@@ -35,6 +38,11 @@ const describe = (e: NodeJS.ErrnoException): string => {
       return "permission denied"
     case "EPERM":
       return "operation not permitted"
+    // a TLS record that is none (a server answering in plain HTTP), a handshake refused
+    case "EPROTO": {
+      const reason = OPENSSL_REASON.exec(e.message)?.[1]
+      return reason === undefined ? e.message : `TLS failed: ${reason}`
+    }
     default:
       return e.message
   }

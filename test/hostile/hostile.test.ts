@@ -11,6 +11,7 @@ import { join } from "node:path"
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from "node:zlib"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import fc from "fast-check"
 import { liveHttp } from "../../src/layers/HttpLive.js"
 import { makeRootFs } from "../../src/layers/RootFsLive.js"
@@ -253,6 +254,16 @@ describe("answers HTTP does not allow", () => {
         const r = yield* Effect.either(liveHttp.request({ method: "GET", host: "127.0.0.1", port: server.port, path: "/h", timeoutMs: 5000, maxBytes: 1000 }))
         expect(r).toMatchObject({ _tag: "Left", left: { _tag: "HttpTransportError", reason } })
       }
+    })
+  )
+
+  it.scopedLive("a plain HTTP answer to an https request is named by OpenSSL's reason in one line, not the library's whole line (write EPROTO 80EC...:error:0A00010B:SSL routines:...:ssl3_record.c:350: and a newline)", () =>
+    Effect.gen(function* () {
+      const server = yield* rawServer((socket) => socket.end("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"))
+      const r = yield* Effect.either(liveHttp.request({ method: "GET", protocol: "https", host: "127.0.0.1", port: server.port, path: "/seed/user-data", timeoutMs: 5000, maxBytes: 1000 }))
+      expect(r).toMatchObject({ _tag: "Left", left: { _tag: "HttpTransportError", code: "EPROTO" } })
+      const reason = Either.isLeft(r) && r.left._tag === "HttpTransportError" ? r.left.reason : ""
+      expect(reason).toMatch(/^TLS failed: [a-z][a-z ]+$/)
     })
   )
 })

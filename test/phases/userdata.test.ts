@@ -720,6 +720,23 @@ describe.concurrent("#cloud-config", () => {
     })
   )
 
+  it.scopedLive("a hostname or fqdn whose domain is not one names the host by its own label, as the cloud's name does, in one line; nothing else is lost", () =>
+    Effect.gen(function* () {
+      const name = `web-1.${"a".repeat(64)}.lan`
+      const alone = yield* userDataInstance(`#cloud-config\nhostname: ${name}\n`)
+      const withHost = yield* userDataInstance(`#cloud-config\nhostname: app\nfqdn: ${name}\n`)
+      for (const [i, short] of [[alone, "web-1"], [withHost, "app"]] as const) {
+        const { early, main } = yield* phases(i, ["early", "main"])
+        expect(early!.stderr).not.toContain("hostname")
+        expect(main!.code).toBe(1)
+        expect(main!.stderr.split("\n").filter((l) => l.startsWith("userdata_hostname:"))).toEqual([`userdata_hostname: invalid hostname '${name}': the host is named ${short}, without a domain`])
+        expect(i.read("/etc/hostname")).toBe(`${short}\n`)
+        expect(i.read("/etc/hosts")).toBe(`127.0.0.1\tlocalhost\n127.0.1.1\t${short} ${short}\n`)
+        expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
+      }
+    })
+  )
+
   it.scopedLive("hostname, users, keys, timezone, ssh_pwauth, deferred files; unsupported keys warned", () =>
     Effect.gen(function* () {
       const doc = `#cloud-config

@@ -1084,6 +1084,15 @@ users:
     expect(notes(source).problems).toEqual([`line 5: users[1].groups[1]: ${bad}; skipped`, `line 7: users[2].groups: ${bad}; users[2].groups[1] skipped`, `line 9: users[3].groups.my group: ${bad}; skipped`])
   })
 
+  it("a group name of a user's list or map is stripped of its spaces, as cloud-init strips each before it joins them", () => {
+    const source = `#cloud-config\nusers:\n  - default\n  - name: bob\n    groups: [" docker", "adm "]\n  - name: carol\n    groups: {" docker": null, "adm ": true}\n`
+    expect(config(source).users.map((u) => [u.name, u.groups])).toEqual([
+      ["bob", ["docker", "adm"]],
+      ["carol", ["docker", "adm"]]
+    ])
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+  })
+
   it("a user's key entry that is no key's text (a template's empty variable) is skipped alone: the user's other keys are kept, as the top-level ones are", () => {
     const source = "#cloud-config\nusers:\n  - name: admin\n    ssh_authorized_keys:\n      - ssh-ed25519 AAAA admin\n      -\n  - name: bob\n    ssh_authorized_keys: {laptop: ssh-ed25519 BBBB bob, desk: null}\n"
     const c = config(source)
@@ -1208,6 +1217,29 @@ ntp:
     ])
     // a zero float version is none, as cloud-init reads a pair ('and pkg[1]')
     expect(config("#cloud-config\npackages:\n  - [python3, 3.0]\n  - [zero, 0.0]\n").packages).toEqual(["python3=3.0", "zero"])
+  })
+
+  it("writes a number reached through an alias as Python does, wherever its anchor is; the anchor's own value is left as it is", () => {
+    const source = [
+      "#cloud-config",
+      "timezone: &t 4.0",
+      "x-args: &a [sleep, 2.0, 12345678901234567890]",
+      "packages:",
+      "  - [python3, &v 3.0]",
+      "  - [py, *t]",
+      "  - [zero, &z 0.0]",
+      "runcmd:",
+      "  - [echo, *v, *t, *z]",
+      "  - *a",
+      ""
+    ].join("\n")
+    const c = config(source)
+    expect(c.packages).toEqual(["python3=3.0", "py=4.0", "zero"])
+    expect(c.runcmd).toEqual([
+      { kind: "argv", argv: ["echo", "3.0", "4.0", "0.0"], index: 0 },
+      { kind: "argv", argv: ["sleep", "2.0", "12345678901234567890"], index: 1 }
+    ])
+    expect(notes(source).problems).toEqual(["line 2: timezone: expected a time zone such as Europe/Paris or UTC, got a number; skipped"])
   })
 
   it("writes an integer of an argument list with all its digits, as Python does, however large", () => {
@@ -1689,6 +1721,16 @@ apk_repos:
       problems: ['line 3: fqdn: expected a host name such as web-1 or web-1.example.com, got a string of 11 characters; skipped'],
       warnings: ["line 2: hostname: not a valid host name; it is used with each '_' made '-'"]
     })
+  })
+
+  it("keeps a name whose own label is one though its domain is not, for set_hostname to name the host by that label; a bad own label is still skipped", () => {
+    const name = `web-1.${"a".repeat(64)}.lan`
+    const source = `#cloud-config\nhostname: ${name}\nfqdn: web-1..lan\n`
+    expect([config(source).hostname, config(source).fqdn]).toEqual([name, "web-1..lan"])
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+    expect(notes("#cloud-config\nhostname: -bad-.example.com\n").problems).toEqual([
+      "line 2: hostname: expected a host name such as web-1 or web-1.example.com, got a string of 17 characters; skipped"
+    ])
   })
 })
 

@@ -29,7 +29,8 @@ const hostName = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): strin
   if (text === undefined) return undefined
   const name = text.trim().replace(/\.$/, "")
   const fixed = name.replace(/_/g, "-")
-  if (!isHostName(fixed)) {
+  // a name whose own label is one but whose domain is not still names the host by that label: set_hostname says what it left out
+  if (!isHostName(fixed.split(".")[0]!)) {
     notes.skip({ path, message: `expected a host name such as web-1 or web-1.example.com, got ${show(text)}` }, path)
     return undefined
   }

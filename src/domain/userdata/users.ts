@@ -133,9 +133,11 @@ const validGroups = (groups: unknown, path: ReadonlyArray<Key>, notes: Notes): u
     const names = groups.split(",").map((g) => g.trim()).filter((g) => g !== "")
     return names.filter((name, i) => valid(name, path, [...path, i]))
   }
-  if (Array.isArray(groups)) return groups.filter((name: unknown, i) => valid(name, [...path, i]))
+  // each name stripped, as cloud-init strips them (`[docker, " adm"]`, a map's keys) before it joins them
+  const trimmed = (name: unknown) => (typeof name === "string" ? name.trim() : name)
+  if (Array.isArray(groups)) return groups.map(trimmed).filter((name: unknown, i) => valid(name, [...path, i]))
   const map = asMap(groups)
-  return map === undefined ? groups : Object.keys(map).filter((name) => valid(name, [...path, name]))
+  return map === undefined ? groups : Object.keys(map).filter((name) => valid(name.trim(), [...path, name])).map(trimmed)
 }
 
 /** the rules (at `path`) when each names the user; otherwise none, as cloud-init writes none then */

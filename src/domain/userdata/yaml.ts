@@ -78,14 +78,19 @@ const exactInteger = (source: string): string => {
  * (`9.0`, `1e+16`, where JavaScript writes `9`, `10000000000000000`). A zero
  * float of a package pair stays a number: cloud-init takes that version for none.
  */
-const pythonNumbers = (list: Node, zeroFloats: boolean) => {
-  if (!isSeq(list)) return
-  for (const item of list.items) {
-    if (!isScalar(item) || typeof item.value !== "number" || item.source === undefined) continue
-    if (YAML11_INTEGER.test(item.source)) {
-      if (!Number.isSafeInteger(item.value)) item.value = exactInteger(item.source)
-    } else if (zeroFloats || item.value !== 0) item.value = pythonFloat(item.value)
-  }
+const pythonNumbers = (doc: Document, list: Node, zeroFloats: boolean) => {
+  const seq = isAlias(list) ? list.resolve(doc) : list
+  if (!isSeq(seq)) return
+  seq.items.forEach((entry, i) => {
+    const item = isAlias(entry) ? entry.resolve(doc) : entry
+    if (!isScalar(item) || typeof item.value !== "number" || item.source === undefined) return
+    const integer = YAML11_INTEGER.test(item.source)
+    if (integer ? Number.isSafeInteger(item.value) : !zeroFloats && item.value === 0) return
+    const text = integer ? exactInteger(item.source) : pythonFloat(item.value)
+    // an alias's number is written here as its text; its anchor, set elsewhere (`version: &v 3.0`), keeps its value there
+    if (item === entry) item.value = text
+    else seq.items[i] = new Scalar(text)
+  })
 }
 
 const keepAsWritten = (doc: Document, keys: ReadonlySet<string>) =>
@@ -98,11 +103,11 @@ const keepAsWritten = (doc: Document, keys: ReadonlySet<string>) =>
       if (COMMAND_LISTS.has(key) && isSeq(value)) {
         for (const item of value.items) {
           if (isScalar(item) && item.value !== null && typeof item.value !== "string" && item.source !== undefined) item.value = item.source
-          else pythonNumbers(item as Node, true)
+          else pythonNumbers(doc, item as Node, true)
         }
       }
       // a [name, version] pair's version, as Python writes it
-      if (key === "packages" && isSeq(value)) for (const item of value.items) pythonNumbers(item as Node, false)
+      if (key === "packages" && isSeq(value)) for (const item of value.items) pythonNumbers(doc, item as Node, false)
     }
   })
 
