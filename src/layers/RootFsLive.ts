@@ -7,7 +7,7 @@ import { textOf } from "../domain/text.js"
 import { Config } from "../services/Config.js"
 import { READ_MAX_BYTES, RootFs, type RootFsShape, type WriteOptions } from "../services/RootFs.js"
 import { resolveInRoot, type FinalLink } from "./in-root.js"
-import { processAlive, programAlive } from "./alive.js"
+import { programAlive } from "./alive.js"
 import { readRegularFile, reasonOf } from "./regular-file.js"
 
 
@@ -341,7 +341,7 @@ export const makeRootFs = (root: string) =>
             return entries
               .filter((e) => {
                 const pid = e.startsWith(base) ? /^(\d+)-[^/]{6}$/.exec(e.slice(base.length))?.[1] : undefined
-                return pid !== undefined && !processAlive(Number(pid))
+                return pid !== undefined && !programAlive(Number(pid))
               })
               .map((e) => `${dir}/${e}`)
           }),
