@@ -356,16 +356,15 @@ describeSystem("a final phase run again with the pid it had, after a power cut t
 })
 
 // an operator's kill -9 (or the OOM killer's), then a later program of this one's name that gets the pid: here in a PID namespace of the test's own
-describeSystem("an early phase killed, whose pid a later 'tiny-cloud status --wait' gets", { tools: { unshare: "util-linux" }, root: true }, () => {
+describeSystem("an early phase killed, whose pid a later 'tiny-cloud status --wait' gets", { tools: { unshare: "util-linux", strace: "strace" }, root: true }, () => {
   it("is a phase that died, not one that runs: --wait returns the failure at once, status says so", async () => {
     const instance = await makeInstance({ cloud: "aws", instance: { sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIReused a@example"] } })
     expect((await instance.run(["boot"])).code).toBe(0)
     const program = `"${process.execPath}" "${PROGRAM}"`
     const script = [
-      `${program} early & early=$!`,
-      // its running entry written, it is killed
-      `until grep -q '"early"' "$ROOT/var/lib/cloud/status.json" 2>/dev/null; do sleep 0.05; done`,
-      `kill -9 $early; wait $early`,
+      // killed at its second file replacement, its running entry (the first) written; its pid is that entry's
+      `"${which("strace")}" -f -qq -o /dev/null -e trace=rename,renameat,renameat2 -e inject=rename,renameat,renameat2:signal=KILL:when=2 ${program} early`,
+      `early=$(sed -n 's/^ *"pid": \\([0-9]*\\),$/\\1/p' "$ROOT/var/lib/cloud/status.json" | tail -n 1)`,
       `touch "$ROOT/etc/tiny-cloud.disabled"`,
       `echo $((early - 1)) > /proc/sys/kernel/ns_last_pid`,
       `${program} status --wait --timeout 20 > /dev/null & waiting=$!`,
