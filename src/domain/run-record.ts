@@ -25,6 +25,12 @@ export interface PhaseRun {
   readonly start: string
   /** the process that ran it, to tell a running phase from one that died */
   readonly pid: number
+  /**
+   * that process's start (`processStart`): a pid another process has since (a
+   * crash's, taken by a later program; a reboot's) is not the phase's. Absent
+   * from records of earlier editions, and where /proc is another PID namespace's
+   */
+  readonly pidStart?: string
   /** absent while the phase runs */
   readonly durationMs?: number
   readonly exitStatus?: number
@@ -76,6 +82,7 @@ const isPhaseRun = (v: unknown): v is PhaseRun =>
   typeof v.start === "string" &&
   !Number.isNaN(Date.parse(v.start)) &&
   isCount(v.pid) &&
+  (v.pidStart === undefined || typeof v.pidStart === "string") &&
   (v.durationMs === undefined || isCount(v.durationMs)) &&
   (v.exitStatus === undefined || isCount(v.exitStatus)) &&
   typeof v.cloud === "string" &&
@@ -105,6 +112,21 @@ export const parseRecord = (text: string): RunRecord => {
     return emptyRecord
   }
   return isObject(data) && data.version === 1 && Array.isArray(data.runs) ? { version: 1, runs: data.runs.filter(isPhaseRun) } : emptyRecord
+}
+
+/**
+ * When the process of a `/proc/PID/stat` text started, in the boot of
+ * `bootId` (`/proc/sys/kernel/random/boot_id`): its start time (the 22nd
+ * field, clock ticks since the boot) alone may well be the same in two boots
+ * that start the same programs in the same order. Undefined for a zombie (a
+ * process that has ended) and for a text that is no stat line. The command
+ * name, in parentheses, may hold anything: the fields are counted from its last ')'.
+ */
+export const processStart = (stat: string, bootId: string): string | undefined => {
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  const ticks = fields[19]
+  if (stat.lastIndexOf(")") < 0 || ticks === undefined || !/^\d+$/.test(ticks) || fields[0] === "Z") return undefined
+  return `${bootId.trim()}/${ticks}`
 }
 
 /** `run` in place of the entry of the same process, phase and start (its running entry), else appended; the newest MAX_RUNS kept */

@@ -7,7 +7,7 @@ import { textOf } from "../domain/text.js"
 import { Config } from "../services/Config.js"
 import { READ_MAX_BYTES, RootFs, type RootFsShape, type WriteOptions } from "../services/RootFs.js"
 import { resolveInRoot, type FinalLink } from "./in-root.js"
-import { processAlive } from "./alive.js"
+import { programAlive } from "./alive.js"
 import { readRegularFile, reasonOf } from "./regular-file.js"
 
 
@@ -53,7 +53,7 @@ const TEMP = /^\.(.+)\.tmp-(\d+)-\d+$/
  */
 const ownTemporaries = new Set<string>()
 
-/** temporaries of this file left by a writer that is gone (a crash) */
+/** temporaries of this file left by a writer that is gone (a crash; after a reboot, its pid may be another program's) */
 const removeStaleTemporaries = (dir: string, name: string) => {
   let entries: Array<string> = []
   try {
@@ -65,7 +65,7 @@ const removeStaleTemporaries = (dir: string, name: string) => {
     const m = TEMP.exec(entry)
     if (m === null || m[1] !== name) continue
     const pid = Number(m[2])
-    if (pid === process.pid ? !ownTemporaries.has(`${dir}/${entry}`) : !processAlive(pid)) {
+    if (pid === process.pid ? !ownTemporaries.has(`${dir}/${entry}`) : !programAlive(pid)) {
       try {
         nodeFs.unlinkSync(`${dir}/${entry}`)
       } catch {
@@ -341,7 +341,7 @@ export const makeRootFs = (root: string) =>
             return entries
               .filter((e) => {
                 const pid = e.startsWith(base) ? /^(\d+)-[^/]{6}$/.exec(e.slice(base.length))?.[1] : undefined
-                return pid !== undefined && !processAlive(Number(pid))
+                return pid !== undefined && !programAlive(Number(pid))
               })
               .map((e) => `${dir}/${e}`)
           }),

@@ -1,4 +1,6 @@
 import { readFileSync, readlinkSync } from "node:fs"
+import { basename } from "node:path"
+import { SERVER_TITLE } from "../domain/resident.js"
 
 /**
  * whether /proc shows this process's PID namespace: in one without a /proc of its own (`unshare -p`), /proc/PID is
@@ -34,4 +36,26 @@ export const processAlive = (pid: number) => {
   } catch {
     return true
   }
+}
+
+/** a command name (`/proc/PID/comm`), at most 15 characters */
+const comm = (pid: number | "self") => {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, "utf8").replace(/\n$/, "")
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * whether a process of this pid may be a writer of this program's temporaries: alive (`processAlive`), and
+ * of this program's command name (node's, the resident process's title, or this process's own) or of none
+ * /proc shows. After a reboot a crashed phase's pid is often another program's (a daemon, a kernel thread),
+ * whose temporaries it never made
+ */
+export const programAlive = (pid: number) => {
+  if (!processAlive(pid)) return false
+  if (!procShowsOurs()) return true
+  const name = comm(pid)
+  return name === undefined || [basename(process.execPath).slice(0, 15), SERVER_TITLE.slice(0, 15), comm("self")].includes(name)
 }

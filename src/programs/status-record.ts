@@ -3,7 +3,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { Phase } from "../domain/phases.js"
-import { emptyRecord, formatRecord, isDamagedRecord, parseRecord, RECORD_MAX_BYTES, withRun, type PhaseRun, type RunRecord } from "../domain/run-record.js"
+import { emptyRecord, formatRecord, isDamagedRecord, parseRecord, processStart, RECORD_MAX_BYTES, withRun, type PhaseRun, type RunRecord } from "../domain/run-record.js"
 import { textOf } from "../domain/text.js"
 import type { CloudChoice } from "../services/Cloud.js"
 import { Config } from "../services/Config.js"
@@ -42,6 +42,20 @@ export const loadRecord: Effect.Effect<
 })
 
 export const readRecord = Effect.map(loadRecord, ({ record }) => record)
+
+/**
+ * When the process `pid` started (`processStart`), undefined when it is gone
+ * or has ended; "self" is this process, and undefined where /proc is another
+ * PID namespace's (whose /proc/self is not our pid)
+ */
+export const processStartOf = (pid: number | "self") =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    const stat = yield* fs.readTextIfExists(`/proc/${pid}/stat`)
+    if (Option.isNone(stat) || (pid === "self" && !stat.value.startsWith(`${process.pid} `))) return undefined
+    const bootId = Option.getOrElse(yield* fs.readTextIfExists("/proc/sys/kernel/random/boot_id"), () => "")
+    return processStart(stat.value, bootId)
+  }).pipe(Effect.orElseSucceed(() => undefined))
 
 /** the run in place of its running entry, for root only, replaced atomically; a record that cannot be written is only reported */
 const saveRun = (run: PhaseRun) =>
@@ -82,10 +96,12 @@ const userDataWarnings = (type: string) =>
  */
 export const startRun = (phase: Phase, startedAt: number, cloud: CloudChoice, userDataType: string) =>
   Effect.gen(function* () {
+    const pidStart = yield* processStartOf("self")
     const running: PhaseRun = {
       phase,
       start: new Date(startedAt).toISOString(),
       pid: process.pid,
+      ...(pidStart !== undefined ? { pidStart } : {}),
       cloud: cloud.name,
       cloudChosenBy: cloud.chosenBy,
       userDataType,

@@ -11,7 +11,7 @@ import { describeState, formatSeconds, isFinished, statusOf, type PhaseRun, type
 import { Bootstrap } from "../services/Bootstrap.js"
 import { Output, print } from "../services/Output.js"
 import { RootFs } from "../services/RootFs.js"
-import { loadRecord } from "./status-record.js"
+import { loadRecord, processStartOf } from "./status-record.js"
 import { SERVER_TITLE } from "../domain/resident.js"
 import { printable } from "../domain/text.js"
 
@@ -36,13 +36,18 @@ const commandName = (pid: number | "self") =>
   )
 
 /**
- * whether the pid is a phase's still: a process of that number, and a program's (this one's name) or the resident
- * process's; after a reboot, a crashed phase's pid may be another program's
+ * whether the run's process still runs it: the process of its pid started
+ * when the run's did; after a crash or a reboot, another process (another
+ * phase, `imds`, this `status`, the resident process of a later boot) may
+ * have that pid. A run of an earlier edition, or of a PID namespace whose /proc
+ * was not its own, has no start: a process of its pid is the phase's when it
+ * is a program's (this one's name) or the resident process's
  */
-const phaseAlive = (pid: number) =>
+const phaseAlive = (run: PhaseRun) =>
   Effect.gen(function* () {
-    if (!(yield* Effect.flatMap(RootFs, (fs) => fs.exists(`/proc/${pid}`)))) return false
-    const name = yield* commandName(pid)
+    if (run.pidStart !== undefined) return (yield* processStartOf(run.pid)) === run.pidStart
+    if (!(yield* Effect.flatMap(RootFs, (fs) => fs.exists(`/proc/${run.pid}`)))) return false
+    const name = yield* commandName(run.pid)
     return name === undefined || name === (yield* commandName("self")) || name === SERVER_TITLE.slice(0, 15)
   })
 
@@ -51,7 +56,7 @@ export const currentStatus = Effect.gen(function* () {
   const { record, unreadable } = yield* loadRecord
   const newest = record.runs[record.runs.length - 1]
   // a running entry whose process is gone is a phase that died
-  const alive = newest !== undefined && !isFinished(newest) && (yield* phaseAlive(newest.pid))
+  const alive = newest !== undefined && !isFinished(newest) && (yield* phaseAlive(newest))
   const status = statusOf(record, {
     complete: yield* bootstrap.isComplete,
     disabled: yield* bootstrap.isDisabled,

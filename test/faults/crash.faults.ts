@@ -8,7 +8,7 @@
  */
 import { spawn } from "node:child_process"
 import { createHash } from "node:crypto"
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs"
+import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs"
 import { join, relative } from "node:path"
 import fc from "fast-check"
 import { afterAll, beforeAll, expect, it } from "vitest"
@@ -145,12 +145,18 @@ describeSystem(`crash points (seed ${SEED})`, { tools: { strace: "strace" } }, (
     expect(tree(instance)).toEqual(reference.get(cloud))
   })
 
-  it.concurrent.each(POINTS.map((p) => [name(p), p] as const))("%s, then run again, ends as an undisturbed boot", async (_, p) => {
+  /** an instance whose phases before the point's ran, then the point's phase killed as it says */
+  const killedAt = async (p: CrashPoint) => {
     const instance = await newInstance(p.cloud)
     open.push(instance)
-    const at = PHASES.indexOf(p.phase)
-    for (const phase of PHASES.slice(0, at)) await runKilled(instance, phase, undefined)
+    for (const phase of PHASES.slice(0, PHASES.indexOf(p.phase))) await runKilled(instance, phase, undefined)
     await runKilled(instance, p.phase, p.kill)
+    return instance
+  }
+
+  it.concurrent.each(POINTS.map((p) => [name(p), p] as const))("%s, then run again, ends as an undisturbed boot", async (_, p) => {
+    const instance = await killedAt(p)
+    const at = PHASES.indexOf(p.phase)
     for (const phase of PHASES.slice(at)) await runKilled(instance, phase, undefined)
     expect(tree(instance)).toEqual(reference.get(p.cloud))
     expect(instance.read("/etc/motd")).toBe("appended once\n")
@@ -158,6 +164,18 @@ describeSystem(`crash points (seed ${SEED})`, { tools: { strace: "strace" } }, (
     // the run record ends with the rerun phases, each finished without error
     const runs = parseRecord(instance.read("/var/lib/cloud/status.json") ?? "").runs.slice(-(PHASES.length - at))
     expect(runs.map((r) => [r.phase, r.exitStatus])).toEqual(PHASES.slice(at).map((phase) => [phase, 0]))
+  })
+
+  // a power cut rather than a kill: the next boot starts again from boot, /run (a tmpfs) empty, the state directory as it was
+  it.concurrent.each(POINTS.map((p) => [name(p), p] as const))("%s, then a reboot (/run emptied, the four phases from boot), ends as an undisturbed boot", async (_, p) => {
+    const instance = await killedAt(p)
+    rmSync(join(instance.root, "run"), { recursive: true, force: true })
+    mkdirSync(join(instance.root, "run"))
+    for (const phase of PHASES) await runKilled(instance, phase, undefined)
+    expect(tree(instance)).toEqual(reference.get(p.cloud))
+    expect(instance.read("/etc/motd")).toBe("appended once\n")
+    // nothing stays running or failed: the reboot's attempt is the one status tells
+    expect(await instance.run(["status"])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^done\n/) })
   })
 })
 

@@ -3,7 +3,7 @@
  * metadata answers, planted links, device nodes, a crash's leftovers.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
-import { execFileSync, spawnSync } from "node:child_process"
+import { execFileSync, spawn, spawnSync } from "node:child_process"
 import { createRequire, syncBuiltinESMExports } from "node:module"
 import { createServer, type AddressInfo, type Socket } from "node:net"
 import { tmpdir } from "node:os"
@@ -812,11 +812,16 @@ describe("a crash's leftovers", () => {
   it.scopedLive("a dead writer's temporary is removed when the file is written again; a live writer's is left alone", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h.example" } })
+      // a process of this program's command name (node's), as another tiny-cloud process is
+      const writer = yield* Effect.acquireRelease(
+        Effect.sync(() => spawn(process.execPath, ["-e", "setTimeout(() => {}, 600000)"], { stdio: "ignore" })),
+        (child) => Effect.sync(() => child.kill())
+      )
       instance.write("/etc/.hostname.tmp-999999999-0", "half")
-      instance.write(`/etc/.hostname.tmp-${process.ppid}-0`, "someone else's, still writing")
+      instance.write(`/etc/.hostname.tmp-${writer.pid}-0`, "someone else's, still writing")
       expect((yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_hostname" })).code).toBe(0)
       expect(instance.read("/etc/.hostname.tmp-999999999-0")).toBeUndefined()
-      expect(instance.read(`/etc/.hostname.tmp-${process.ppid}-0`)).toBe("someone else's, still writing")
+      expect(instance.read(`/etc/.hostname.tmp-${writer.pid}-0`)).toBe("someone else's, still writing")
       expect(instance.read("/etc/hostname")).toBe("h\n")
     })
   )
@@ -863,6 +868,21 @@ describe("a crash's leftovers", () => {
     })
   )
 
+  // after a reboot the pid of a crashed phase is often another program's: a daemon's, a kernel thread's
+  it.scopedLive("a dead writer's temporary is removed though its pid is now another program's", () =>
+    Effect.gen(function* () {
+      const other = yield* Effect.acquireRelease(
+        Effect.sync(() => spawn("sleep", ["600"], { stdio: "ignore" })),
+        (child) => Effect.sync(() => child.kill())
+      )
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h.example" } })
+      instance.write(`/etc/.hostname.tmp-${other.pid}-0`, "half")
+      expect((yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_hostname" })).code).toBe(0)
+      expect(instance.read(`/etc/.hostname.tmp-${other.pid}-0`)).toBeUndefined()
+      expect(instance.read("/etc/hostname")).toBe("h\n")
+    })
+  )
+
   // after a reboot the pid of a crashed writer may be a thread's of a live process (kill(2) takes a thread's id too)
   it.scopedLive("a dead writer's temporary is removed though its pid is now a thread's id", () =>
     Effect.gen(function* () {
@@ -888,7 +908,7 @@ describeSystem("a crash's leftovers, in a PID namespace whose /proc is the host'
       const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
       instance.write("/var/lib/cloud/seed/nocloud/meta-data", "local-hostname: h.example\n")
       instance.write(`/etc/.hostname.tmp-${thread}-0`, "someone else's, still writing")
-      const script = `echo $((T - 1)) > /proc/sys/kernel/ns_last_pid; sleep 60 & [ $! = "$T" ] || exit 99; "$NODE" "$PROGRAM" main; status=$?; kill $!; exit $status`
+      const script = `echo $((T - 1)) > /proc/sys/kernel/ns_last_pid; "$NODE" -e "setTimeout(() => {}, 60000)" & [ $! = "$T" ] || exit 99; "$NODE" "$PROGRAM" main; status=$?; kill $!; exit $status`
       const env = { ...instance.env, INIT_ACTIONS_MAIN: "set_hostname", TINY_CLOUD_CODE_CACHE: "off", T: String(thread), NODE: process.execPath, PROGRAM }
       // a UTS namespace of its own too: the phase runs this machine's real hostname, which must name the namespace, not the host
       expect(spawnSync("unshare", ["-f", "-p", "-u", "sh", "-c", script], { env, stdio: "ignore" }).status).toBe(0)

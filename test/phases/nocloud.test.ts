@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import { spawn } from "node:child_process"
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
@@ -321,18 +322,25 @@ describe("first boot on nocloud", () => {
     })
   )
 
-  it.scopedLive("a mount point a crashed run left is unmounted and removed; one of a live process is left alone", () =>
+  it.scopedLive("a mount point a crashed run left is unmounted and removed, though its pid is another program's now; one of a live process is left alone", () =>
     Effect.gen(function* () {
       const volume = yield* volumeDir({ "meta-data": META, "user-data": SCRIPT })
       const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" }, cidata: volume })
+      const other = yield* Effect.acquireRelease(
+        Effect.sync(() => spawn("sleep", ["600"], { stdio: "ignore" })),
+        (child) => Effect.sync(() => child.kill())
+      )
       // pid 2^22 + 1 is past the kernel's largest
       const dead = `${instance.root}/run/tiny-cloud/cidata-4194305-AbCdEf`
+      const taken = `${instance.root}/run/tiny-cloud/cidata-${other.pid}-MnOpQr`
       const live = `${instance.root}/run/tiny-cloud/cidata-${process.pid}-GhIjKl`
       mkdirSync(dead, { recursive: true })
+      mkdirSync(taken, { recursive: true })
       mkdirSync(live, { recursive: true })
       expect((yield* instance.run(["boot"])).code).toBe(0)
-      expect(mountsOf(instance.commands())[0]).toBe(`umount ${dead}`)
+      expect(mountsOf(instance.commands()).slice(0, 2).sort()).toEqual([`umount ${dead}`, `umount ${taken}`].sort())
       expect(existsSync(dead)).toBe(false)
+      expect(existsSync(taken)).toBe(false)
       expect(existsSync(live)).toBe(true)
       expect(mountPoint(instance).startsWith(`${instance.root}/run/tiny-cloud/cidata-${process.pid}-`)).toBe(true)
     })

@@ -366,6 +366,8 @@ describe("tiny-cloud status", () => {
         (child) => Effect.sync(() => child.kill())
       )
       const crashed = { ...runs[0]!, phase: "early", start: new Date().toISOString(), pid: other.pid!, actions: [] }
+      // an earlier edition's record, without the process's start: its command name tells
+      delete (crashed as { pidStart?: string }).pidStart
       delete (crashed as { durationMs?: number }).durationMs
       delete (crashed as { exitStatus?: number }).exitStatus
       i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs, crashed] }))

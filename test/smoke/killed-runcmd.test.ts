@@ -354,3 +354,30 @@ describeSystem("a final phase run again with the pid it had, after a power cut t
     expect(readdirSync(join(instance.root, "var/lib/cloud")).sort()).toEqual([".bootstrap-complete", "status.json"])
   })
 })
+
+// an operator's kill -9 (or the OOM killer's), then a later program of this one's name that gets the pid: here in a PID namespace of the test's own
+describeSystem("an early phase killed, whose pid a later 'tiny-cloud status --wait' gets", { tools: { unshare: "util-linux", strace: "strace" }, root: true }, () => {
+  it("is a phase that died, not one that runs: --wait returns the failure at once, status says so", async () => {
+    const instance = await makeInstance({ cloud: "aws", instance: { sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIReused a@example"] } })
+    expect((await instance.run(["boot"])).code).toBe(0)
+    const program = `"${process.execPath}" "${PROGRAM}"`
+    const script = [
+      // killed at its second file replacement, its running entry (the first) written; its pid is that entry's
+      `"${which("strace")}" -f -qq -o /dev/null -e trace=rename,renameat,renameat2 -e inject=rename,renameat,renameat2:signal=KILL:when=2 ${program} early`,
+      `early=$(sed -n 's/^ *"pid": \\([0-9]*\\),$/\\1/p' "$ROOT/var/lib/cloud/status.json" | tail -n 1)`,
+      `touch "$ROOT/etc/tiny-cloud.disabled"`,
+      `echo $((early - 1)) > /proc/sys/kernel/ns_last_pid`,
+      `${program} status --wait --timeout 20 > /dev/null & waiting=$!`,
+      `[ "$waiting" = "$early" ] && echo "the same pid" >&3`,
+      `wait $waiting; echo "--wait $?" >&3`,
+      `${program} status >&3`
+    ].join("\n")
+    const { stdout } = await new Promise<{ stdout: string }>((done) => {
+      const child = spawn("unshare", ["-p", "-f", "--mount-proc", "sh", "-c", `exec 3>&1 1>&2; ${script}`], { env: { ...instance.env, TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE } })
+      let out = ""
+      child.stdout.on("data", (c: Buffer) => (out += c.toString()))
+      child.on("close", () => done({ stdout: out }))
+    })
+    expect(stdout).toMatch(/^the same pid\n--wait 1\nfailed at early: the phase ended before it finished \(process gone\)\n(.*\n)*early: did not finish\n/)
+  })
+})

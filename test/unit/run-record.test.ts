@@ -8,6 +8,7 @@ import {
   formatRecord,
   MAX_RUNS,
   parseRecord,
+  processStart,
   statusOf,
   unfinishedBeforeFinal,
   withRun,
@@ -183,5 +184,27 @@ describe("the record file", () => {
         expect(r.runs.map((x) => x.pid)).toEqual(phases.map((_, i) => i).slice(-MAX_RUNS))
       })
     )
+  })
+})
+
+describe("processStart", () => {
+  const BOOT = "0c5e1f2a-3b4c-4d5e-8f60-718293a4b5c6\n"
+  const stat = (comm: string, state = "S", ticks = "3498679") =>
+    `4242 (${comm}) ${state} 1 4242 4242 0 -1 4194560 98 0 0 0 0 0 0 0 20 0 1 0 ${ticks} 3133440 380 18446744073709551615 0 0 0 0 0\n`
+
+  it("is the boot's id and the 22nd field, counted after the command name's last ')'", () => {
+    expect(processStart(stat("node"), BOOT)).toBe("0c5e1f2a-3b4c-4d5e-8f60-718293a4b5c6/3498679")
+    expect(processStart(stat("a) R 1 2 (b"), BOOT)).toBe("0c5e1f2a-3b4c-4d5e-8f60-718293a4b5c6/3498679")
+  })
+
+  it("tells two boots apart when the start time is the same, and two starts in one boot", () => {
+    expect(processStart(stat("node"), BOOT)).not.toBe(processStart(stat("node"), "another-boot"))
+    expect(processStart(stat("node"), BOOT)).not.toBe(processStart(stat("node", "S", "3498680"), BOOT))
+  })
+
+  it("is none for a zombie (a process that has ended) and for a text that is no stat line", () => {
+    expect(processStart(stat("node", "Z"), BOOT)).toBeUndefined()
+    expect(processStart("", BOOT)).toBeUndefined()
+    expect(processStart("4242 (node) S 1 2", BOOT)).toBeUndefined()
   })
 })
