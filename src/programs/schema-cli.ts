@@ -1,8 +1,7 @@
 /**
  * `tiny-cloud schema FILE`: the problems and warnings the boot would report
  * for this user-data (decompressed as save_userdata does), in the same
- * words; exit 1 when it has a problem (BEHAVIOUR §7: "exit 1 when invalid"),
- * even one the boot would skip while applying the rest.
+ * words; exit 1 only when nothing of it can be applied.
  */
 import { readFileSync, statSync } from "node:fs"
 import * as Effect from "effect/Effect"
@@ -58,9 +57,9 @@ export const schemaCommand = (file: string) =>
       yield* print(`${file}: ${decompressed.left.message}\n`)
       return 1
     }
-    const { problems, warnings } = checkUserData(decompressed.right, { maxBytes: userDataMaxBytes, maxDecompressedBytes: userDataMaxBytes })
+    const { problems, warnings, usable } = checkUserData(decompressed.right, { maxBytes: userDataMaxBytes, maxDecompressedBytes: userDataMaxBytes })
     for (const w of warnings) yield* print(`${file}: warning: ${w}\n`)
     for (const p of problems) yield* print(`${file}: ${formatProblem(p)}\n`)
     if (problems.length === 0) yield* print(`${file}: valid\n`)
-    return problems.length === 0 ? 0 : 1
+    return usable ? 0 : 1
   })

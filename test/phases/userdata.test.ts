@@ -1116,7 +1116,7 @@ describe.concurrent("tiny-cloud schema FILE", () => {
     })
   )
 
-  it.scopedLive("exit 0 on a valid file or one with warnings alone; a skipped entry is a problem line and exit 1, even when the rest can be applied", () =>
+  it.scopedLive("exit 0 on a valid file; a skipped entry is a problem line, exit 1 only when nothing can be applied", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ noSimulator: true })
       const good = join(instance.dir, "good.yaml")
@@ -1129,7 +1129,7 @@ describe.concurrent("tiny-cloud schema FILE", () => {
       expect(ok.code).toBe(0)
       expect(ok.stdout).toBe(`${good}: valid\n`)
       const some = yield* instance.run(["schema", partly])
-      expect(some.code).toBe(1)
+      expect(some.code).toBe(0)
       // what cloud-init's schema lets through (a mode it cannot read, an empty time zone or shell) is a warning at most
       expect(some.stdout.split("\n").filter(Boolean)).toEqual([
         `${partly}: warning: line 5: write_files[0].permissions: not a mode cloud-init can read; the file gets 0644, as with cloud-init`,

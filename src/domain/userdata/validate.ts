@@ -16,7 +16,7 @@ export interface Check {
   readonly problems: ReadonlyArray<Problem>
   /** worth telling, applied anyway: odd input, keys not carried out, ignored MIME parts */
   readonly warnings: ReadonlyArray<string>
-  /** something of it is applied (otherwise its problems are logged as errors, and the actions that need it fail) */
+  /** something of it is applied (otherwise its problems are logged as errors, the actions that need it fail, and `tiny-cloud schema` exits 1) */
   readonly usable: boolean
 }
 
