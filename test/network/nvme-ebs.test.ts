@@ -129,6 +129,20 @@ it.scoped("vendor data that never comes: retried for 3 s, then the error line an
   })
 )
 
+it.scopedLive("nvme removed since the add: a remove still takes the device's links away, exit 0; an add is an error line, exit 1", () =>
+  Effect.gen(function* () {
+    const { instance, dev, event } = yield* setUp({ missing: ["nvme"] })
+    symlinkSync("nvme1n1", join(dev, "sdf"))
+    symlinkSync("nvme1n1", join(dev, "xvdf"))
+    symlinkSync("nvme2n1", join(dev, "sdg"))
+    expect(yield* event("nvme1n1", "remove")).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(links(dev)).toEqual({ sdg: "nvme2n1" })
+    expect(yield* event("nvme1n1", "add")).toEqual({ code: 1, stdout: "", stderr: "nvme-ebs-links: nvme cli not installed\n" })
+    expect(links(dev)).toEqual({ sdg: "nvme2n1" })
+    expect(instance.commands()).toEqual([])
+  })
+)
+
 it.scopedLive("nvme not installed, no MDEV, a name that is no NVMe namespace: an error line, exit 1", () =>
   Effect.gen(function* () {
     const missing = yield* setUp({ missing: ["nvme"] })

@@ -97,12 +97,15 @@ const remove = (dir: string, device: string) =>
 export const nvmeEbsLinks = (dir: string) =>
   helper(
     Effect.gen(function* () {
-      if (!(yield* Effect.flatMap(Commands, (c) => c.has("nvme")))) return yield* failed("nvme cli not installed")
       const device = yield* envValue("MDEV")
       const action = (yield* envValue("ACTION")) ?? "add"
       const m = device === undefined ? null : /^(nvme\d+n\d+)(?:p(\d+))?$/.exec(device)
       if (device === undefined || m === null) return yield* failed(device === undefined ? "MDEV undefined, aborting" : `MDEV '${printable(device)}' is not an NVMe namespace`)
-      if (action === "add") return yield* add(dir, device, m[1]!, m[2] ?? "")
+      if (action === "add") {
+        if (!(yield* Effect.flatMap(Commands, (c) => c.has("nvme")))) return yield* failed("nvme cli not installed")
+        return yield* add(dir, device, m[1]!, m[2] ?? "")
+      }
+      // a remove reads no controller: without nvme (removed since the add) it still takes the links away, or they would name the next volume given that device
       if (action === "remove") return yield* remove(dir, device)
       return yield* failed(`Unknown action '${printable(action)}'`)
     })
