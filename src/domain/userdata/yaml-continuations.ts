@@ -35,6 +35,8 @@ export const indentContinuations = (text: string, most: number): string | undefi
   // in block context: the column of the entry a value on this line belongs to; where the node being read starts
   let entry = 0
   let node = 0
+  // a key or a `- ` whose value is not on its line yet: that value is its entry's
+  let pending = false
   let lineStart = 0
   let indent = 0
 
@@ -76,11 +78,11 @@ export const indentContinuations = (text: string, most: number): string | undefi
           spaces.push(required + 1 - indent)
         }
       } else {
-        // (a comment ends a plain scalar, and is no line of it)
-        if (plainIndent >= 0 && (blank(j) || text[j] === "#" || indent <= plainIndent)) plainIndent = -1
+        // (a comment ends a plain scalar, and is no line of it; a blank line is one)
+        if (plainIndent >= 0 && (text[j] === "#" || (!blank(j) && indent <= plainIndent))) plainIndent = -1
         atValue = plainIndent < 0
-        // a scalar that starts the line goes on at its own column or past it
-        entry = indent - 1
+        // a scalar that starts the line, and is no pending value, goes on at its own column or past it
+        if (!pending && !blank(j) && text[j] !== "#") entry = indent - 1
       }
       i = j
       continue
@@ -114,6 +116,7 @@ export const indentContinuations = (text: string, most: number): string | undefi
     const startsConstruct = depth === 0 && quote === ""
     if ((c === '"' || c === "'") && atValue) {
       if (startsConstruct) required = node = i - lineStart
+      pending = false
       quote = c
       i++
       continue
@@ -121,6 +124,7 @@ export const indentContinuations = (text: string, most: number): string | undefi
     if (c === "[" || c === "{") {
       if (depth > 0 || atValue) {
         if (startsConstruct) required = node = i - lineStart
+        pending = false
         depth++
         atValue = true
       }
@@ -136,13 +140,17 @@ export const indentContinuations = (text: string, most: number): string | undefi
       continue
     }
     const spaced = spaceAt(i + 1)
-    if ((c === "-" || c === "?") && atValue && spaced) entry = i - lineStart
-    else if (c === ":" && spaced) {
+    if ((c === "-" || c === "?") && atValue && spaced) {
+      entry = i - lineStart
+      pending = true
+    } else if (c === ":" && spaced) {
       // what follows a key is its entry's: the key's column
       atValue = true
       plainIndent = -1
       entry = node
+      pending = true
     } else if ((c === "|" || c === ">") && atValue) {
+      pending = false
       scalarIndent = indent
       while (i < n && text[i] !== "\n") i++
       continue
@@ -150,6 +158,7 @@ export const indentContinuations = (text: string, most: number): string | undefi
       if (atValue) {
         node = i - lineStart
         plainIndent = entry
+        pending = false
       }
       atValue = false
     }
