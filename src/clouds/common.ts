@@ -180,19 +180,28 @@ const NUMBER_TAGS: ReadonlyArray<string> = ["tag:yaml.org,2002:int", "tag:yaml.o
 export const parsedYaml = (text: string, options?: { readonly numbersAsWritten?: boolean }) =>
   Effect.gen(function* () {
     if (yamlNestsDeeperThan(text)) return yield* Effect.fail(`nested too deeply (more than ${YAML_MAX_NESTING} levels)`)
-    const { Lexer, parse } = yield* Effect.promise(() => import("yaml"))
+    const { Lexer, parseDocument } = yield* Effect.promise(() => import("yaml"))
+    const { aliasProblem } = yield* Effect.promise(() => import("../domain/userdata/yaml-aliases.js"))
     if (!takeTokens(new Lexer().lex(text), { tokens: YAML_MAX_TOKENS })) return yield* Effect.fail(`too large to read (more than ${YAML_MAX_TOKENS} YAML tokens)`)
     // warnings (an unknown tag such as `!vault`) are not printed: yaml would emit them to stderr with the document's line
-    return yield* Effect.try({
-      try: () =>
-        parse(text, {
+    const doc = yield* Effect.try({
+      try: () => {
+        const doc = parseDocument(text, {
           logLevel: "error",
           // a key written twice keeps its last value, as PyYAML (cloud-init) reads it, rather than the document being lost
           uniqueKeys: false,
           customTags: (tags) => (options?.numbersAsWritten ? tags.filter((t) => typeof t === "string" || !NUMBER_TAGS.includes(t.tag)) : tags)
-        }) as unknown,
+        })
+        const [error] = doc.errors
+        if (error !== undefined) throw error
+        return doc
+      },
       catch: yamlFailure
     })
+    // aliases bounded by what they add, as in user-data (loadYaml), not by how often one anchor is named (the parser's 100)
+    const aliases = aliasProblem(doc)
+    if (aliases !== undefined) return yield* Effect.fail(`too large to read (${aliases})`)
+    return yield* Effect.try({ try: () => doc.toJS({ maxAliasCount: -1 }) as unknown, catch: yamlFailure })
   })
 
 /**

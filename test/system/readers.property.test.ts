@@ -282,7 +282,7 @@ const flowList = fc
   .map((items) => `[${items.map(([item, sep], i) => (i === 0 ? item : `,${sep}${item}`)).join("")}]`)
 const continuedValue = fc.oneof(wordsOverLines('"'), wordsOverLines("'"), flowList)
 const continuedDocument = fc
-  .tuple(fc.constantFrom("k: V\nz: 1\n", "a:\n  b: V\n  c: 1\n", "a:\n  - V\n  - x\n", "a:\n  - b: V\n    c: 1\n", "a:\n- V\n"), continuedValue)
+  .tuple(fc.constantFrom("k: V\nz: 1\n", "a:\n  b: V\n  c: 1\n", "a:\n  - V\n  - x\n", "a:\n  - b: V\n    c: 1\n", "a:\n- V\n", "a:\n  - echo x\n    [y\n  - V\n", "k: it is\n  'y\nz: V\n", "a:\n  - echo x\n\n    [y\n  - V\n", "k:\n    echo x\n  [y\nz: V\n"), continuedValue)
   .map(([shape, value]) => shape.replace("V", value))
 
 const pyyamlDocuments = (documents: ReadonlyArray<string>): Array<unknown> =>
@@ -304,7 +304,7 @@ describeSystem("YAML strings and flow collections over several lines as cloud-in
         const loaded = loadYaml(document, 0, new Set())
         expect({ document, read: Either.isRight(loaded) ? ["ok", loaded.right.raw] : ["error", null] }).toEqual({ document, read: theirs })
       },
-      ['runcmd:\n  - "echo \'first\nsecond\' > /etc/motd"\n', "a:\n  b: [x,\n  y]\n  c: d\n", 'k: "x\n\ty"\n', "a:\n  - - 'x\n  y'\n", "k: [x,\n\ty]\n"]
+      ['runcmd:\n  - "echo \'first\nsecond\' > /etc/motd"\n', "a:\n  b: [x,\n  y]\n  c: d\n", 'k: "x\n\ty"\n', "a:\n  - - 'x\n  y'\n", "k: [x,\n\ty]\n", 'runcmd:\n  - echo start\n    [x\n  - echo other\n  - "printf a\n  b"\n', 'runcmd:\n  - echo a\n\n    [x\n  - echo b\n  - "c\n  d"\n', "k:\n    echo a\n  [x\nz: [c,\nd]\n"]
     )
   )
 })

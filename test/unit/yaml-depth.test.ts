@@ -44,4 +44,14 @@ describe("a cloud's YAML (a seed's meta-data, incus user-data)", () => {
     expect(await read(`hostname: h\nlist:\n${"- a\n".repeat(YAML_MAX_TOKENS / 4)}`)).toEqual(Either.left(`too large to read (more than ${YAML_MAX_TOKENS} YAML tokens)`))
     expect(await read("instance-id: i-1\nlocal-hostname: h\n")).toEqual(Either.right({ "instance-id": "i-1", "local-hostname": "h" }))
   })
+
+  it("with one anchor named more than a hundred times is read, as user-data is; an alias bomb is refused in one line", async () => {
+    const read = (text: string) => Effect.runPromise(Effect.either(parsedYaml(text)))
+    const shared = `#cloud-config\nwrite_files:\n  - {path: /etc/f, owner: &o root:root}\n${"  - {path: /etc/g, owner: *o}\n".repeat(120)}`
+    const read120 = await read(shared)
+    expect(Either.isRight(read120) && (read120.right as { write_files: Array<{ owner: string }> }).write_files.map((f) => f.owner)).toEqual(Array(121).fill("root:root"))
+    let bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n"
+    for (let i = 1; i < 12; i++) bomb += `a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(", ")}]\n`
+    expect(await read(bomb)).toEqual(Either.left("too large to read (too many nodes)"))
+  })
 })

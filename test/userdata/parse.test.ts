@@ -451,6 +451,11 @@ autoinstall: true
     expect(failure("#cloud-config\nruncmd: [ a: b: c ]\n")).toBe("#cloud-config user-data is invalid: line 2: YAML: Block collections are not allowed within flow collections")
   })
 
+  it("names the line of the error PyYAML stops at where a string goes on over less indented lines before it, not the first such line", () => {
+    const document = '#cloud-config\nruncmd:\n  - "printf a\n  b"\npackages: [curl,\njq]\nhostname: "web\n'
+    expect(failure(document)).toBe('#cloud-config user-data is invalid: line 8: YAML: Missing closing "quote')
+  })
+
   it("names a control character YAML does not allow (NULs padding the data) as the cause of a YAML error, at its line", () => {
     expect(failure("#cloud-config\nhostname: web\n\0\0\0")).toBe("#cloud-config user-data is invalid: line 3: YAML: a control character (\\x00), which YAML does not allow")
   })

@@ -30,6 +30,13 @@ export const indentContinuations = (text: string, most: number): string | undefi
   let atValue = true
   // a block scalar's lines are those indented more than the line that opened it
   let scalarIndent = -1
+  // a plain scalar's lines are those indented past this column (its key's, its `- `'s), where a quote or a bracket is its text
+  let plainIndent = -1
+  // in block context: the column of the entry a value on this line belongs to; where the node being read starts
+  let entry = 0
+  let node = 0
+  // a key or a `- ` whose value is not on its line yet: that value is its entry's
+  let pending = false
   let lineStart = 0
   let indent = 0
 
@@ -70,7 +77,13 @@ export const indentContinuations = (text: string, most: number): string | undefi
           at.push(i)
           spaces.push(required + 1 - indent)
         }
-      } else atValue = true
+      } else {
+        // (a comment ends a plain scalar, and is no line of it; a blank line is one)
+        if (plainIndent >= 0 && (text[j] === "#" || (!blank(j) && indent <= plainIndent))) plainIndent = -1
+        atValue = plainIndent < 0
+        // a scalar that starts the line, and is no pending value, goes on at its own column or past it
+        if (!pending && !blank(j) && text[j] !== "#") entry = indent - 1
+      }
       i = j
       continue
     }
@@ -92,6 +105,7 @@ export const indentContinuations = (text: string, most: number): string | undefi
     }
     const afterBlank = i === lineStart || text[i - 1] === " " || text[i - 1] === "\t"
     if (c === "#" && afterBlank) {
+      if (depth === 0) plainIndent = -1
       while (i < n && text[i] !== "\n") i++
       continue
     }
@@ -101,14 +115,16 @@ export const indentContinuations = (text: string, most: number): string | undefi
     }
     const startsConstruct = depth === 0 && quote === ""
     if ((c === '"' || c === "'") && atValue) {
-      if (startsConstruct) required = i - lineStart
+      if (startsConstruct) required = node = i - lineStart
+      pending = false
       quote = c
       i++
       continue
     }
     if (c === "[" || c === "{") {
       if (depth > 0 || atValue) {
-        if (startsConstruct) required = i - lineStart
+        if (startsConstruct) required = node = i - lineStart
+        pending = false
         depth++
         atValue = true
       }
@@ -124,13 +140,28 @@ export const indentContinuations = (text: string, most: number): string | undefi
       continue
     }
     const spaced = spaceAt(i + 1)
-    if ((c === "-" || c === "?") && atValue && spaced) atValue = true
-    else if (c === ":" && spaced) atValue = true
-    else if ((c === "|" || c === ">") && atValue) {
+    if ((c === "-" || c === "?") && atValue && spaced) {
+      entry = i - lineStart
+      pending = true
+    } else if (c === ":" && spaced) {
+      // what follows a key is its entry's: the key's column
+      atValue = true
+      plainIndent = -1
+      entry = node
+      pending = true
+    } else if ((c === "|" || c === ">") && atValue) {
+      pending = false
       scalarIndent = indent
       while (i < n && text[i] !== "\n") i++
       continue
-    } else atValue = false
+    } else {
+      if (atValue) {
+        node = i - lineStart
+        plainIndent = entry
+        pending = false
+      }
+      atValue = false
+    }
     i++
   }
   if (at.length === 0) return undefined

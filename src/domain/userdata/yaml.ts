@@ -280,6 +280,7 @@ export const loadYaml = (text: string, lineOffset: number, asWritten: ReadonlySe
     return { lineCounter, doc: parseDocument(yaml, { lineCounter, version: "1.1", customTags: pyyamlScalars, prettyErrors: false, uniqueKeys: false, logLevel: "error" }) }
   }
   let { doc, lineCounter } = parse(text)
+  let read = text
   // a string or a flow collection whose lines go on less indented than the parser wants, which PyYAML reads (the lines keep their numbers)
   const indented = doc.errors.length > 0 ? indentContinuations(text, left) : undefined
   if (indented === "too many") return tooLarge
@@ -287,15 +288,16 @@ export const loadYaml = (text: string, lineOffset: number, asWritten: ReadonlySe
     // counted again: the lines the parser gave up at hold what PyYAML reads
     budget.tokens = left
     if (!takeTokens(new Lexer().lex(indented), budget)) return tooLarge
-    const again = parse(indented)
-    if (again.doc.errors.length === 0) ({ doc, lineCounter } = again)
+    // its errors too: the text is the same up to the first line indented, and an error there or after is PyYAML's rather than that line's
+    ;({ doc, lineCounter } = parse(indented))
+    read = indented
   }
   const at = (pos: number) => lineCounter.linePos(pos).line + lineOffset
   // the first error, as PyYAML stops at it: the parser's later ones mostly follow from it
   const [error] = doc.errors
   if (error !== undefined) {
     // a character YAML does not allow (NULs padding the data...) before it is the cause, which the parser's message does not name
-    const forbidden = NOT_PRINTABLE.exec(text)
+    const forbidden = NOT_PRINTABLE.exec(read)
     if (forbidden !== null && forbidden.index <= error.pos[0]) {
       const code = forbidden[0].codePointAt(0)!.toString(16).padStart(2, "0")
       return Either.left([{ path: "", line: at(forbidden.index), message: `YAML: a control character (\\x${code}), which YAML does not allow` }])
