@@ -297,6 +297,10 @@ export const loadSeed = (
     else if (meta !== undefined && textOf(meta).trim() !== "") {
       const doc = yield* Effect.option(parsedYaml(textOf(meta)))
       if (Option.exists(doc, (d) => d !== null && (typeof d !== "object" || Array.isArray(d)))) yield* warn("NoCloud 'meta-data' is not a YAML mapping; ignored")
+      // cloud-init reads a seed named by the meta-data's own seedfrom (a cidata volume pointing at a seed server); this
+      // reads only the command line's: said, never quoted (a URL may hold credentials), so a seed without keys is explained
+      else if (Option.exists(doc, (d) => d !== null && Object.hasOwn(d as object, "seedfrom")))
+        yield* warn("NoCloud meta-data 'seedfrom' is not followed; give it as s= in ds=nocloud on the kernel command line or the SMBIOS serial")
     }
     return refused
   })

@@ -505,6 +505,23 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("a seedfrom in the meta-data (a volume pointing at a seed server) is said not to be followed, in one line that never quotes it; the seed's own keys are set", () =>
+    Effect.gen(function* () {
+      const meta = `instance-id: iid-1\nseedfrom: http://user:secret@10.0.2.2:8000/\npublic-keys: [${KEY}]\n`
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": meta })
+      const early = yield* instance.run(["early"])
+      expect(early.code).toBe(0)
+      const said = "NoCloud meta-data 'seedfrom' is not followed; give it as s= in ds=nocloud on the kernel command line or the SMBIOS serial\n"
+      expect(early.stderr).toContain(said)
+      expect(early.stderr).not.toContain("secret")
+      expect(instance.read("/var/lib/cloud/nocloud/meta-data")).toBe(meta)
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(0)
+      expect(main.stderr).not.toContain(said)
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+    })
+  )
+
   it.scopedLive("an HTML page a seed URL answers 200 for meta-data is said to be no mapping, never quoted; the phases go on with the user-data", () =>
     Effect.gen(function* () {
       const page = "<html>\n<head><title>Portal</title></head>\n<body>sign in first</body>\n</html>\n"
