@@ -189,7 +189,8 @@ const runLogged =
         }
         let child: ReturnType<typeof spawn>
         try {
-          child = spawn("/bin/sh", ["-c", 'exec "$@"', "sh", command, ...args], { stdio: ["ignore", fd, fd], env })
+          // a process group of its own: a program that signals its group (`kill 0`, `kill -- -$$`) reaches its own processes, not this phase
+          child = spawn("/bin/sh", ["-c", 'exec "$@"', "sh", command, ...args], { stdio: ["ignore", fd, fd], env, detached: true })
         } catch (e) {
           // refused before it starts (an argument with a NUL byte): its words are the user's, so they are not repeated
           finish(Effect.fail(new CommandError({ command, reason: `cannot be started: ${notStarted(e)}` })))

@@ -163,6 +163,21 @@ describe("first boot on aws", () => {
     })
   )
 
+  it.scopedLive("a script whose #! names a program the image lacks (#!/bin/bash without bash) fails run_userdata naming that program", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/no-such-shell\necho hi\n") } })
+      yield* instance.run(["early"])
+      const final = yield* instance.run(["final"])
+      expect(final.code).toBe(1)
+      expect(instance.read("/var/log/user-data.exit")).toBe("127\n")
+      expect(final.stderr).toContain("run_userdata: user-data script exited with status 127: its interpreter /bin/no-such-shell is not installed\n")
+      // one that exists and fails with 127 itself is not blamed on its interpreter
+      const own = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/sh\nexit 127\n") } })
+      yield* own.run(["early"])
+      expect((yield* own.run(["final"])).stderr).toContain("run_userdata: user-data script exited with status 127\n")
+    })
+  )
+
   it.scopedLive("run_userdata named in INIT_ACTIONS_FINAL, which a script's type appends too, runs the user's script once", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes('#!/bin/sh\necho run >> "$ROOT/tmp/runs"\n') } })

@@ -1084,6 +1084,21 @@ describe.concurrent("multipart user-data", () => {
     })
   )
 
+  it.scopedLive("a part whose #! names a program the image lacks fails the action naming that program; the next part still runs", () =>
+    Effect.gen(function* () {
+      const doc = mime([
+        { type: "text/x-shellscript", body: "#!/usr/bin/no-such-bash -e\necho one" },
+        { type: "text/x-shellscript", body: '#!/bin/sh\ntouch "$ROOT/tmp/second-ran"' }
+      ])
+      const i = yield* userDataInstance(doc)
+      const { final } = yield* phases(i)
+      expect(final!.code).toBe(1)
+      expect(final!.stderr).toContain("userdata_scripts: script part 1 exited with a non-zero status (last: 127); part 1's interpreter /usr/bin/no-such-bash is not installed\n")
+      expect(i.read("/tmp/second-ran")).toBe("")
+      expect(i.read("/var/log/user-data.exit")).toBe("127\n")
+    })
+  )
+
   it.scopedLive("a failing part fails the action after every part ran; its status goes to user-data.exit", () =>
     Effect.gen(function* () {
       const doc = mime([

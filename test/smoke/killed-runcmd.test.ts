@@ -381,3 +381,23 @@ describeSystem("an early phase killed, whose pid a later 'tiny-cloud status --wa
     expect(stdout).toMatch(/^the same pid\n--wait 1\nfailed at early: the phase ended before it finished \(process gone\)\n(.*\n)*early: did not finish\n/)
   })
 })
+
+describe("a user-data script that signals its own process group (kill 0)", () => {
+  it("ends only itself: final records its status and completes the bootstrap", async () => {
+    const userData = '#!/bin/sh\necho before\nkill -TERM 0\necho after\n'
+    const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(userData) } })
+    for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
+    // final in a process group of its own, as OpenRC's service runs it (not the test's, which the script would signal without the fix)
+    const final = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((done) => {
+      const child = spawn(process.execPath, [PROGRAM, "final"], { env: { TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE, ...instance.env }, stdio: ["ignore", "ignore", "pipe"], detached: true })
+      let stderr = ""
+      child.stderr.on("data", (c: Buffer) => (stderr += c.toString()))
+      child.on("close", (code, signal) => done({ code, signal, stderr }))
+    })
+    expect({ code: final.code, signal: final.signal }).toEqual({ code: 1, signal: null })
+    expect(final.stderr).toContain("run_userdata: user-data script exited with status 143\n")
+    expect(instance.read("/var/log/user-data.log")).toBe("before\n")
+    expect(instance.read("/var/log/user-data.exit")).toBe("143\n")
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+  })
+})

@@ -1,3 +1,5 @@
+import { textOf } from "../text.js"
+
 /**
  * A user-data script as cloud-init runs it: a leading byte-order mark left
  * out, and when its first line ends in CR LF (a file saved on Windows, or
@@ -19,3 +21,10 @@ export const runnableScript = (bytes: Uint8Array): Uint8Array => {
   }
   return out.subarray(0, n)
 }
+
+/**
+ * The program a script's `#!` line names, as the kernel reads it (blanks
+ * after `#!` skipped, up to the next blank or the line's end), or undefined.
+ */
+export const shebangProgram = (script: Uint8Array): string | undefined =>
+  /^\s*#![ \t]*([^\s]+)/.exec(textOf(script.subarray(0, 4096)))?.[1]

@@ -9,7 +9,7 @@ import { RootFs } from "../../services/RootFs.js"
 import { UserData } from "../../services/UserData.js"
 import { PhaseContext } from "../action.js"
 import { decompress } from "../decompress.js"
-import { oncePerFirstBoot } from "../userdata/actions/common.js"
+import { missingInterpreter, oncePerFirstBoot } from "../userdata/actions/common.js"
 import { textOf } from "../../domain/text.js"
 import { runnableScript } from "../../domain/userdata/runnable.js"
 import { CHECKED_WORDS, userDataTypeOf, whyNotRead } from "../../domain/userdata/type.js"
@@ -109,7 +109,9 @@ export const runUserdata = Effect.gen(function* () {
       const logFile = `${yield* fs.realPath(logDir)}/user-data.log`
       const status = yield* Effect.flatMap(Commands, (c) => c.runLogged(command!, args, { logFile, echo: true }))
       yield* fs.writeAtomic(`${logDir}/user-data.exit`, `${status}\n`, { noFollow: true })
-      return status === 0 ? undefined : `user-data script exited with status ${status}`
+      if (status === 0) return undefined
+      const missing = yield* missingInterpreter(script, status)
+      return `user-data script exited with status ${status}${missing === undefined ? "" : `: its interpreter ${missing} is not installed`}`
     })
   )
 })

@@ -17,6 +17,7 @@ import { UserData } from "../../../services/UserData.js"
 import { ActionFailed } from "../../../domain/errors.js"
 import { digestOf, JOURNAL_MAX_BYTES, RAN_JOURNAL } from "../../../domain/append-journal.js"
 import { textOf } from "../../../domain/text.js"
+import { shebangProgram } from "../../../domain/userdata/runnable.js"
 
 export const fail = (reason: string) => Effect.fail(new ActionFailed({ reason }))
 
@@ -76,4 +77,18 @@ export const oncePerFirstBoot = <E, R>(action: string, run: Effect.Effect<string
       .writeAtomic(journal, `${ran}${ran === "" || ran.endsWith("\n") ? "" : "\n"}${line}\n`, { mode: 0o600, noFollow: true })
       .pipe(Effect.catchAll((e) => warn(`${action}: cannot record that its programs ran: ${e.message}`)))
     if (failure !== undefined) return yield* fail(failure)
+  })
+
+/**
+ * The program a script's `#!` names that the image lacks (`#!/bin/bash`
+ * without bash), when the script ended with 126 or 127 (it did not start):
+ * sh's own line names only the script ("exec: /var/lib/cloud/user-data: not
+ * found"). Undefined otherwise.
+ */
+export const missingInterpreter = (script: Uint8Array, status: number) =>
+  Effect.gen(function* () {
+    const program = shebangProgram(script)
+    if ((status !== 126 && status !== 127) || program === undefined || !program.startsWith("/")) return undefined
+    const fs = yield* RootFs
+    return (yield* fs.exists(program)) ? undefined : program
   })

@@ -7,7 +7,7 @@ import { loadUserConfig, loadUserData } from "../load.js"
 import type { Command, UserConfig } from "../../../domain/userdata/model.js"
 import { runnableScript } from "../../../domain/userdata/runnable.js"
 import { commandScript } from "../../../domain/userdata/script.js"
-import { fail, oncePerFirstBoot } from "./common.js"
+import { fail, missingInterpreter, oncePerFirstBoot } from "./common.js"
 
 /**
  * Runs a user program with its combined output appended to `user-data.log`
@@ -97,18 +97,22 @@ export const userdataScripts = Effect.gen(function* () {
       yield* fs.makeDirectory(dir, { mode: 0o700 })
       yield* fs.chmod(dir, 0o700)
       const failed: Array<number> = []
+      const why: Array<string> = []
       let status = 0
       for (const [i, part] of parsed.scripts.entries()) {
         const path = `${dir}/${String(i + 1).padStart(2, "0")}`
-        yield* fs.writeAtomic(path, runnableScript(part.content), { mode: 0o700, noFollow: true })
+        const script = runnableScript(part.content)
+        yield* fs.writeAtomic(path, script, { mode: 0o700, noFollow: true })
         const code = yield* runUserProgram(path, [])
         if (code !== 0) {
           failed.push(i + 1)
           status = code
+          const missing = yield* missingInterpreter(script, code)
+          if (missing !== undefined) why.push(`part ${i + 1}'s interpreter ${missing} is not installed`)
         }
       }
       yield* fs.writeAtomic(`${logDir}/user-data.exit`, `${status}\n`, { noFollow: true })
-      return failed.length > 0 ? `script part ${failed.join(", ")} exited with a non-zero status (last: ${status})` : undefined
+      return failed.length > 0 ? `script part ${failed.join(", ")} exited with a non-zero status (last: ${status})${why.map((w) => `; ${w}`).join("")}` : undefined
     })
   )
 })
