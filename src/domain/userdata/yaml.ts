@@ -100,14 +100,16 @@ const keepAsWritten = (doc: Document, keys: ReadonlySet<string>) =>
       const key = String(pair.key.value)
       const value = pair.value
       if (keys.has(key) && isScalar(value) && typeof value.value === "number" && value.source !== undefined) value.value = value.source
-      if (COMMAND_LISTS.has(key) && isSeq(value)) {
-        for (const item of value.items) {
+      // a whole list given by an alias (`runcmd: *cmds`) is its anchor's: made its text where it is, as an aliased argument list is
+      const list = isAlias(value) ? value.resolve(doc) : value
+      if (COMMAND_LISTS.has(key) && isSeq(list)) {
+        for (const item of list.items) {
           if (isScalar(item) && item.value !== null && typeof item.value !== "string" && item.source !== undefined) item.value = item.source
           else pythonNumbers(doc, item as Node, true)
         }
       }
       // a [name, version] pair's version, as Python writes it
-      if (key === "packages" && isSeq(value)) for (const item of value.items) pythonNumbers(doc, item as Node, false)
+      if (key === "packages" && isSeq(list)) for (const item of list.items) pythonNumbers(doc, item as Node, false)
     }
   })
 
