@@ -10,6 +10,7 @@ import { vi } from "vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import fc from "fast-check"
+import { Alias } from "yaml"
 import { element, parseGoalState } from "../../src/clouds/azure-wireserver.js"
 import { parseConf } from "../../src/clouds/scaleway.js"
 import { MAX_NESTING, nestsDeeperThan } from "../../src/domain/render.js"
@@ -187,6 +188,18 @@ describe("a #cloud-config whose aliases repeat what they name (PyYAML reads any 
     const aliases = (n: number) => `#cloud-config\nx-owner: &o root:root\nx-owners: [${Array(n).fill("*o").join(", ")}]\n`
     expect(problems(aliases(YAML_MAX_ALIASES))).toEqual([])
     expect(problems(aliases(YAML_MAX_ALIASES + 1))).toEqual([`line 1: YAML: too large to read: more than ${YAML_MAX_ALIASES} aliases in the user-data`])
+  })
+
+  it("aliases in runcmd, packages and keys are each resolved without a scan of the whole document (30,000 of them took minutes before their count was refused)", () => {
+    const n = YAML_MAX_ALIASES + 1000
+    // the library's Alias.resolve, asked without the context toJS gives it, visits the whole document each time
+    const scans = vi.spyOn(Alias.prototype, "resolve")
+    const refused = [`line 1: YAML: too large to read: more than ${YAML_MAX_ALIASES} aliases in the user-data`]
+    expect(problems(`#cloud-config\nx: &a [echo, 1.0]\nruncmd:\n${"  - *a\n".repeat(n)}`)).toEqual(refused)
+    expect(problems(`#cloud-config\nx: &a [py, 1.0]\npackages:\n${"  - *a\n".repeat(n)}`)).toEqual(refused)
+    expect(problems(`#cloud-config\nx: &k k\ny:\n${"  - *k : 1\n".repeat(n)}`)).toEqual(refused)
+    expect(scans.mock.calls.filter(([, ctx]) => ctx === undefined)).toEqual([])
+    scans.mockRestore()
   })
 
   it("an alias bomb (lists of aliases of lists, 9^10 values from 100 aliases) is refused in one line by what its aliases add, unexpanded", () => {

@@ -1247,6 +1247,26 @@ ntp:
     expect(notes(source).problems).toEqual(["line 2: timezone: expected a time zone such as Europe/Paris or UTC, got a number; skipped"])
   })
 
+  it("writes the numbers of a whole command or package list given by an alias as Python does, as one written there", () => {
+    const source = [
+      "#cloud-config",
+      "x-cmds: &c",
+      "  - [echo, 3.0, 123456789012345678901]",
+      "  - [sleep, 1.0e+16]",
+      "x-packages: &p [[python3, 3.0]]",
+      "runcmd: *c",
+      "bootcmd: *c",
+      "packages: *p",
+      ""
+    ].join("\n")
+    const c = config(source)
+    const argv = [
+      { kind: "argv", argv: ["echo", "3.0", "123456789012345678901"], index: 0 },
+      { kind: "argv", argv: ["sleep", "1e+16"], index: 1 }
+    ]
+    expect([c.runcmd, c.bootcmd, c.packages]).toEqual([argv, argv, ["python3=3.0"]])
+  })
+
   it("writes an integer of an argument list with all its digits, as Python does, however large", () => {
     expect(config("#cloud-config\nbootcmd:\n  - [echo, 12345678901234567890, -1_234_567_890_123_456_789_0, +99999999999999999999, 9007199254740991]\n").bootcmd).toEqual([
       { kind: "argv", argv: ["echo", "12345678901234567890", "-12345678901234567890", "99999999999999999999", "9007199254740991"], index: 0 }

@@ -52,6 +52,29 @@ export const lineIn = (source: Source, path: ReadonlyArray<Key>): number => {
  */
 const COMMAND_LISTS = new Set(["bootcmd", "runcmd"])
 
+/** the node an alias stands for (undefined when no anchor is set before it), or the node itself */
+type Resolve = (node: unknown) => unknown
+
+/**
+ * Each alias's node as the parser resolves it (the last node before it with
+ * its anchor), found in one pass: the library's `Alias.resolve` scans the
+ * whole document each time, which for a document of many aliases (a runcmd
+ * of 30000 `- *a`, a list of maps keyed `*k`) took minutes before their count was refused
+ */
+const aliasResolver = (doc: Document): Resolve => {
+  const anchors = new Map<string, Node>()
+  const targets = new Map<Alias, Node>()
+  visit(doc, {
+    Node(_, node) {
+      if (isAlias(node)) {
+        const target = anchors.get(node.source)
+        if (target !== undefined) targets.set(node, target)
+      } else if (node.anchor !== undefined) anchors.set(node.anchor, node)
+    }
+  })
+  return (node) => (isAlias(node) ? targets.get(node) : node)
+}
+
 /** an integer as YAML 1.1 writes one: binary, octal (a leading 0), decimal, hex, base 60 */
 const YAML11_INTEGER = /^[-+]?(?:0b[01_]+|0[0-7_]+|0|[1-9][0-9_]*|0x[0-9a-fA-F_]+|[1-9][0-9_]*(?::[0-5]?[0-9])+)$/
 
@@ -78,11 +101,11 @@ const exactInteger = (source: string): string => {
  * (`9.0`, `1e+16`, where JavaScript writes `9`, `10000000000000000`). A zero
  * float of a package pair stays a number: cloud-init takes that version for none.
  */
-const pythonNumbers = (doc: Document, list: Node, zeroFloats: boolean) => {
-  const seq = isAlias(list) ? list.resolve(doc) : list
+const pythonNumbers = (resolve: Resolve, list: unknown, zeroFloats: boolean) => {
+  const seq = resolve(list)
   if (!isSeq(seq)) return
   seq.items.forEach((entry, i) => {
-    const item = isAlias(entry) ? entry.resolve(doc) : entry
+    const item = resolve(entry)
     if (!isScalar(item) || typeof item.value !== "number" || item.source === undefined) return
     const integer = YAML11_INTEGER.test(item.source)
     if (integer ? Number.isSafeInteger(item.value) : !zeroFloats && item.value === 0) return
@@ -93,21 +116,23 @@ const pythonNumbers = (doc: Document, list: Node, zeroFloats: boolean) => {
   })
 }
 
-const keepAsWritten = (doc: Document, keys: ReadonlySet<string>) =>
+const keepAsWritten = (doc: Document, resolve: Resolve, keys: ReadonlySet<string>) =>
   visit(doc, {
     Pair(_, pair) {
       if (!isScalar(pair.key)) return
       const key = String(pair.key.value)
       const value = pair.value
       if (keys.has(key) && isScalar(value) && typeof value.value === "number" && value.source !== undefined) value.value = value.source
-      if (COMMAND_LISTS.has(key) && isSeq(value)) {
-        for (const item of value.items) {
+      // a whole list given by an alias (`runcmd: *cmds`) is its anchor's: made its text where it is, as an aliased argument list is
+      const list = resolve(value)
+      if (COMMAND_LISTS.has(key) && isSeq(list)) {
+        for (const item of list.items) {
           if (isScalar(item) && item.value !== null && typeof item.value !== "string" && item.source !== undefined) item.value = item.source
-          else pythonNumbers(doc, item as Node, true)
+          else pythonNumbers(resolve, item, true)
         }
       }
       // a [name, version] pair's version, as Python writes it
-      if (key === "packages" && isSeq(value)) for (const item of value.items) pythonNumbers(doc, item as Node, false)
+      if (key === "packages" && isSeq(list)) for (const item of list.items) pythonNumbers(resolve, item, false)
     }
   })
 
@@ -118,10 +143,10 @@ const keepAsWritten = (doc: Document, keys: ReadonlySet<string>) =>
  * out), where no value of the document may appear. No key cloud-init reads is
  * one (PyYAML refuses them as unhashable).
  */
-const nameCollectionKeys = (doc: Document) =>
+const nameCollectionKeys = (doc: Document, resolve: Resolve) =>
   visit(doc, {
     Pair(_, pair) {
-      const kind = collectionKey(doc, pair.key)
+      const kind = collectionKey(resolve, pair.key)
       if (kind !== undefined) pair.key = new Scalar(kind.name)
     }
   })
@@ -144,15 +169,15 @@ const markUndecodableBinary = (doc: Document) =>
   })
 
 /** a key that is a map or a list (or an alias of one): the node it is and its name by kind; undefined for any other key */
-const collectionKey = (doc: Document, key: unknown): { readonly node: Node; readonly name: string } | undefined => {
-  const node = isAlias(key) ? key.resolve(doc) : key
+const collectionKey = (resolve: Resolve, key: unknown): { readonly node: Node; readonly name: string } | undefined => {
+  const node = resolve(key)
   return isMap(node) || isSeq(node) ? { node, name: `(a ${isMap(node) ? "map" : "list"} as a key)` } : undefined
 }
 
 /** the document path of a node from the visitor's ancestry; a key that is a map or a list named by its kind */
-const pathOf = (doc: Document, chain: ReadonlyArray<unknown>): Array<Key> =>
+const pathOf = (resolve: Resolve, chain: ReadonlyArray<unknown>): Array<Key> =>
   chain.flatMap((node, i): Array<Key> => {
-    if (isPair(node)) return isScalar(node.key) ? [keyText(node.key)] : [collectionKey(doc, node.key)?.name ?? ""].filter((k) => k !== "")
+    if (isPair(node)) return isScalar(node.key) ? [keyText(node.key)] : [collectionKey(resolve, node.key)?.name ?? ""].filter((k) => k !== "")
     if (isSeq(node)) return [node.items.indexOf(chain[i + 1] as never)]
     return []
   })
@@ -163,7 +188,7 @@ const pathOf = (doc: Document, chain: ReadonlyArray<unknown>): Array<Key> =>
  * what is inside one is its content, never named (such keys are named by kind);
  * a merge key (`<<`) is no such key: each one's map is merged, as PyYAML merges them
  */
-const duplicateKeys = (doc: Document, at: (pos: number) => number): Array<Note> => {
+const duplicateKeys = (doc: Document, resolve: Resolve, at: (pos: number) => number): Array<Note> => {
   const notes: Array<Note> = []
   visit(doc, {
     Map(_, map, ancestry) {
@@ -171,13 +196,13 @@ const duplicateKeys = (doc: Document, at: (pos: number) => number): Array<Note> 
       if (chain.some((node, i) => isPair(node) && node.key !== null && node.key === chain[i + 1])) return visit.SKIP
       const seen = new Set<unknown>()
       for (const pair of map.items) {
-        const collection = collectionKey(doc, pair.key)
+        const collection = collectionKey(resolve, pair.key)
         if (!isScalar(pair.key) && collection === undefined) continue
         if (isMergeKey(pair.key)) continue
         const key = collection?.name ?? String((pair.key as Scalar).value)
         const identity = collection?.node ?? key
         if (seen.has(identity)) {
-          notes.push({ path: [...pathOf(doc, chain), key], line: at((pair.key as Node).range?.[0] ?? 0), message: "duplicate key; the last one is used, as cloud-init does" })
+          notes.push({ path: [...pathOf(resolve, chain), key], line: at((pair.key as Node).range?.[0] ?? 0), message: "duplicate key; the last one is used, as cloud-init does" })
         }
         seen.add(identity)
       }
@@ -304,11 +329,12 @@ export const loadYaml = (text: string, lineOffset: number, asWritten: ReadonlySe
     }
     return Either.left([{ path: "", line: at(error.pos[0]), message: `YAML: ${errorMessage(error)}` }])
   }
-  keepAsWritten(doc, asWritten)
+  const resolve = aliasResolver(doc)
+  keepAsWritten(doc, resolve, asWritten)
   markUndecodableBinary(doc)
   // (before they are named: two different maps as keys are not the same key written twice)
-  const duplicates = duplicateKeys(doc, at)
-  nameCollectionKeys(doc)
+  const duplicates = duplicateKeys(doc, resolve, at)
+  nameCollectionKeys(doc, resolve)
   const warnings: Array<Note> = [
     ...doc.warnings.map((w) => ({ path: [], line: at(w.pos[0]), message: `YAML: ${yamlProblem(w.code, yamlMessage(w.message))}` })),
     ...duplicates
