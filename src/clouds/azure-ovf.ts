@@ -19,7 +19,8 @@ const DEVICE = "/dev/sr0"
 const FILE = "ovf-env.xml"
 const URL = `${DEVICE}:${FILE}`
 
-const refused = (reason: string, exceeded?: number) => new ImdsError({ cloud: "azure", url: URL, reason, ...(exceeded !== undefined ? { exceeded } : {}) })
+/** the medium is attached and mounted: what cannot be read on it will not be read on a later boot either, unlike a metadata service's answer */
+const refused = (reason: string, exceeded?: number) => new ImdsError({ cloud: "azure", url: URL, reason, unusable: true, ...(exceeded !== undefined ? { exceeded } : {}) })
 
 /** the custom data of one mounted medium; None when it has no `ovf-env.xml` */
 const fromMedium = (dir: string) =>

@@ -165,7 +165,7 @@ export const reportReady = Effect.gen(function* () {
   const answer = yield* client.get(GOAL_STATE)
   const goal = Option.flatMap(answer, (body) => Option.fromNullable(parseGoalState(textOf(body))))
   if (Option.isNone(goal)) {
-    return yield* Effect.fail(new ImdsError({ cloud: "azure", url: client.urlOf(GOAL_STATE), reason: "no goal state with an incarnation, a container and a role instance" }))
+    return yield* Effect.fail(new ImdsError({ cloud: "azure", url: client.urlOf(GOAL_STATE), reason: "no goal state with an incarnation, a container and a role instance", unusable: true }))
   }
   yield* client.post(HEALTH, healthDocument(goal.value), { "Content-Type": "text/xml; charset=utf-8" })
   return `the Azure wireserver at ${address}`

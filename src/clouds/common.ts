@@ -77,7 +77,7 @@ export const base64Datum = (client: HttpMetadataClient, path: string, body: Opti
     onSome: (bytes) => {
       const result = decodeBase64(bytes)
       return "invalid" in result
-        ? Effect.fail(new ImdsError({ cloud: client.cloud, url: client.urlOf(path), reason: result.invalid }))
+        ? Effect.fail(new ImdsError({ cloud: client.cloud, url: client.urlOf(path), reason: result.invalid, unusable: true }))
         : Effect.succeed(result.decoded)
     }
   })

@@ -193,7 +193,7 @@ export const incus: CloudProvider = {
         onNone: () => Effect.succeed<Array<string>>([]),
         onSome: (bytes) =>
           parsedYaml(textOf(bytes)).pipe(
-            Effect.mapError((reason) => new ImdsError({ cloud: "incus", url: client.urlOf(USER_META_DATA), reason: `invalid YAML in meta-data: ${reason}` })),
+            Effect.mapError((reason) => new ImdsError({ cloud: "incus", url: client.urlOf(USER_META_DATA), reason: `invalid YAML in meta-data: ${reason}`, unusable: true })),
             Effect.map((doc) => publicKeysOf(field(doc, "public-keys")))
           )
       })

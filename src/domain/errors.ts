@@ -88,6 +88,13 @@ export class ImdsError extends Data.TaggedError("ImdsError")<{
 export const unusableAnswer = <E extends { readonly _tag: string }>(e: E): E | UnusableValue =>
   e instanceof ImdsError && (e.exceeded !== undefined || e.unusable === true) ? new UnusableValue({ reason: e.message }) : e
 
+/**
+ * The metadata service could not be read (refused, reset, timed out, an error
+ * status after the retries and the deadline): not an answer that came and
+ * cannot be used, nor a datum the cloud does not have (which is no failure).
+ */
+export const isMetadataUnread = (e: { readonly _tag: string }): boolean => e instanceof ImdsError && e.exceeded === undefined && e.unusable !== true
+
 /** The cloud has no such thing (e.g. `@nics` on hetzner). */
 export class MetadataUnsupported extends Data.TaggedError("MetadataUnsupported")<{
   readonly cloud: string

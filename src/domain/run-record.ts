@@ -17,6 +17,8 @@ export interface ActionRun {
   readonly message?: string
   /** the error lines of an action done all the same (an unknown hotplug module) */
   readonly errors?: ReadonlyArray<string>
+  /** failed because the metadata service could not be read (not an absent datum, not a value that cannot be used) */
+  readonly metadataUnread?: true
 }
 
 export interface PhaseRun {
@@ -74,7 +76,8 @@ const isActionRun = (v: unknown): v is ActionRun =>
   RESULTS.includes(v.result as string) &&
   isCount(v.durationMs) &&
   (v.message === undefined || typeof v.message === "string") &&
-  (v.errors === undefined || isStrings(v.errors))
+  (v.errors === undefined || isStrings(v.errors)) &&
+  (v.metadataUnread === undefined || v.metadataUnread === true)
 
 const isPhaseRun = (v: unknown): v is PhaseRun =>
   isObject(v) &&
@@ -167,6 +170,21 @@ export const unfinishedBeforeFinal = (runs: ReadonlyArray<PhaseRun>, pid: number
   const newest = runs[runs.length - 1]
   if (newest === undefined || newest.phase !== "final" || newest.pid !== pid || isFinished(newest)) return undefined
   return currentAttempt(runs).find((run) => run.phase !== "final" && !isFinished(run))
+}
+
+/**
+ * For the final phase of process `pid`, running: the first action of an
+ * earlier phase of its attempt that failed because the metadata service
+ * could not be read, with its phase; asked as `unfinishedBeforeFinal` is.
+ */
+export const unreadBeforeFinal = (runs: ReadonlyArray<PhaseRun>, pid: number): { readonly phase: Phase; readonly action: string } | undefined => {
+  const newest = runs[runs.length - 1]
+  if (newest === undefined || newest.phase !== "final" || newest.pid !== pid || isFinished(newest)) return undefined
+  for (const run of currentAttempt(runs)) {
+    const action = run.phase !== "final" ? run.actions.find((a) => a.metadataUnread === true) : undefined
+    if (action !== undefined) return { phase: run.phase, action: action.name }
+  }
+  return undefined
 }
 
 /** what `tiny-cloud status` says */

@@ -3,6 +3,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { isUserDataAction } from "../domain/actions.js"
+import { isMetadataUnread } from "../domain/errors.js"
 import { Log, type LogShape } from "../services/Log.js"
 import { Output } from "../services/Output.js"
 import type { ActionError } from "./action.js"
@@ -11,6 +12,7 @@ import { ownEntry } from "../domain/own.js"
 import { oneLine, printable } from "../domain/text.js"
 
 const unusableValue = (cause: Cause.Cause<ActionError>) => Option.exists(Cause.failureOption(cause), (e) => e._tag === "UnusableValue")
+const metadataUnread = (cause: Cause.Cause<ActionError>) => Option.exists(Cause.failureOption(cause), isMetadataUnread)
 
 export type ActionResult = "done" | "failed" | "skipped" | "unknown"
 
@@ -24,6 +26,8 @@ export interface ActionOutcome {
   readonly message?: string
   /** the error lines of an action that went on to its end (an unknown hotplug module): `done`, but not all it was asked */
   readonly errors?: ReadonlyArray<string>
+  /** a program's own action failed because the metadata service could not be read: its work waits for the next first boot */
+  readonly metadataUnread?: true
 }
 
 export interface PhaseOutcome {
@@ -55,9 +59,17 @@ export const runActions = <R>(
       // a word of INIT_ACTIONS_* as its lines and record show it: escaped, on its one line (an action's own name is unchanged)
       const shown = printable(name)
       const startedAt = yield* Clock.currentTimeMillis
-      const record = (result: ActionResult, message?: string, errors: ReadonlyArray<string> = []) =>
+      const record = (result: ActionResult, message?: string, errors: ReadonlyArray<string> = [], unread = false) =>
         Effect.map(Clock.currentTimeMillis, (now) =>
-          void actions.push({ name: shown, result, startedAt, durationMs: now - startedAt, ...(message !== undefined ? { message } : {}), ...(errors.length > 0 ? { errors } : {}) })
+          void actions.push({
+            name: shown,
+            result,
+            startedAt,
+            durationMs: now - startedAt,
+            ...(message !== undefined ? { message } : {}),
+            ...(errors.length > 0 ? { errors } : {}),
+            ...(unread ? { metadataUnread: true as const } : {})
+          })
         )
       if (skip.has(name)) {
         yield* log.log("notice", `${shown}: skipped`, "   -- ")
@@ -85,7 +97,7 @@ export const runActions = <R>(
       const message = oneLine(describeCause(exit.cause))
       yield* log.log("err", `${name}: ${message}`)
       yield* log.log("err", `${name}: failed`, "   ++ ")
-      yield* record("failed", message)
+      yield* record("failed", message, [], !isUserDataAction(name) && metadataUnread(exit.cause))
       exitCode = 1
       if (!isUserDataAction(name) && !unusableValue(exit.cause)) break
     }

@@ -121,7 +121,14 @@ export const startRun = (phase: Phase, startedAt: number, cloud: CloudChoice, us
           exitStatus: outcome.exitCode,
           userDataType: type,
           userDataWarnings: yield* userDataWarnings(type),
-          actions: outcome.actions.map(({ name, result, durationMs, message, errors }) => ({ name, result, durationMs, ...(message !== undefined ? { message } : {}), ...(errors !== undefined ? { errors } : {}) }))
+          actions: outcome.actions.map(({ name, result, durationMs, message, errors, metadataUnread }) => ({
+            name,
+            result,
+            durationMs,
+            ...(message !== undefined ? { message } : {}),
+            ...(errors !== undefined ? { errors } : {}),
+            ...(metadataUnread !== undefined ? { metadataUnread } : {})
+          }))
         })
       }).pipe(Effect.catchAllCause((cause) => warn(`cannot write the run record: ${describeCause(cause)}`)))
     return { finish }

@@ -205,7 +205,14 @@ describeSystem("a cloud detected where its metadata service is not (a route into
             `^\\n   \\+\\+ missing_userdata: starting\\nmissing_userdata: no user-data found\\n   \\+\\+ missing_userdata: done\\n   \\+\\+ create_default_user: starting\\n   \\+\\+ create_default_user: done\\n   \\+\\+ set_hostname: starting\\nset_hostname: ${cloud}: ${CANNOT}\\n   \\+\\+ set_hostname: failed\\n$`
           )
         )
-        expect(final).toEqual({ code: 0, stdout: "", stderr: "\n   ++ bootstrap_complete: starting\n   ++ bootstrap_complete: done\n" })
+        // nothing is marked done on data that was never read: the next boot runs the first boot again
+        expect(final).toEqual({
+          code: 1,
+          stdout: "",
+          stderr:
+            "\n   ++ bootstrap_complete: starting\nbootstrap_complete: the early phase could not read the metadata (save_userdata); not marked complete, so that the next boot runs the first boot again\n   ++ bootstrap_complete: failed\n"
+        })
+        expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBeUndefined()
         expect(instance.read("/etc/passwd")).toContain("\nalpine:x:")
         expect(instance.read("/etc/hostname")).toBeUndefined()
       })

@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import { describe, expect, it } from "vitest"
-import { ActionFailed } from "../../src/domain/errors.js"
+import { ActionFailed, ImdsError, unusableAnswer } from "../../src/domain/errors.js"
 import type { Action } from "../../src/programs/action.js"
 import { runActions } from "../../src/programs/engine.js"
 import { capturingLog, capturingOutput } from "../support/layers.js"
@@ -82,5 +82,27 @@ describe("runActions", () => {
     expect(outcome.exitCode).toBe(1)
     expect(outcome.actions.map((a) => [a.name, a.result, a.message])).toEqual([["boom", "failed", "internal error: kaput"]])
     expect((await Effect.runPromise(Ref.get(log.lines))).map((l) => l.line)).toEqual(["   ++ boom: starting", "boom: internal error: kaput", "   ++ boom: failed"])
+  })
+
+  it("marks a core action failed by a metadata service that could not be read, not one failed by an answer it cannot use, nor a user-data action", async () => {
+    const unread = new ImdsError({ cloud: "aws", url: "http://169.254.169.254/latest/meta-data/hostname", reason: "HTTP 500" })
+    const invalid = new ImdsError({ cloud: "aws", url: "http://169.254.169.254/latest/meta-data/hostname", reason: "not JSON", unusable: true })
+    const registry: Record<string, Action> = {
+      set_hostname: Effect.fail(unusableAnswer(invalid)),
+      userdata_ntp: Effect.fail(unread),
+      set_ssh_keys: Effect.fail(unread)
+    }
+    const outcome = await Effect.runPromise(
+      Effect.gen(function* () {
+        const log = yield* capturingLog
+        const { layer: output } = yield* capturingOutput
+        return yield* runActions(["set_hostname", "userdata_ntp", "set_ssh_keys"], new Set(), registry).pipe(Effect.provide(Layer.merge(log.layer, output)))
+      })
+    )
+    expect(outcome.actions.map((a) => [a.name, a.result, a.metadataUnread])).toEqual([
+      ["set_hostname", "failed", undefined],
+      ["userdata_ntp", "failed", undefined],
+      ["set_ssh_keys", "failed", true]
+    ])
   })
 })

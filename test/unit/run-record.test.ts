@@ -11,6 +11,7 @@ import {
   processStart,
   statusOf,
   unfinishedBeforeFinal,
+  unreadBeforeFinal,
   withRun,
   type ActionRun,
   type PhaseRun,
@@ -118,6 +119,19 @@ describe("statusOf", () => {
     // another process's final (its start recorded, this one's not), or this process's final already ended: not this final's record
     expect(unfinishedBeforeFinal([run("boot"), running("early", 300), running("final", 400)], 500)).toBeUndefined()
     expect(unfinishedBeforeFinal([run("boot"), running("early", 300), run("final", [], { pid: 400 })], 400)).toBeUndefined()
+  })
+
+  it("an earlier phase of final's attempt whose action could not read the metadata is named, the first; one run again by hand that read it is not", () => {
+    const unread: ActionRun = { ...failed("set_hostname", "aws: cannot read URL: HTTP 500"), metadataUnread: true }
+    const early: ActionRun = { ...failed("save_userdata", "aws: cannot read URL: timed out"), metadataUnread: true }
+    expect(unreadBeforeFinal([run("boot"), run("early", [early]), run("main", [unread]), running("final", 400)], 400)).toEqual({ phase: "early", action: "save_userdata" })
+    expect(unreadBeforeFinal([run("boot"), run("early"), run("main", [unread]), run("main", [done("set_hostname")]), running("final", 400)], 400)).toBeUndefined()
+    // a value that cannot be used, or an earlier attempt's phase, is not
+    expect(unreadBeforeFinal([run("boot"), run("early"), run("main", [failed("set_hostname", "invalid hostname '-x-'")]), running("final", 400)], 400)).toBeUndefined()
+    expect(unreadBeforeFinal([run("boot"), run("early", [early]), run("boot"), run("early"), running("final", 400)], 400)).toBeUndefined()
+    expect(unreadBeforeFinal([run("boot"), run("early", [early]), running("final", 400)], 500)).toBeUndefined()
+    // the flag is kept through the record's text
+    expect(parseRecord(formatRecord(record(run("main", [unread])))).runs[0]?.actions).toEqual([unread])
   })
 
   it("a new boot starts a new attempt; a phase run again by hand replaces its earlier run", () => {

@@ -3,7 +3,7 @@ import * as Ref from "effect/Ref"
 import type { ActionName } from "../../domain/actions.js"
 import { bootstrapMarker } from "../../domain/bootstrap.js"
 import { ActionFailed, FsError } from "../../domain/errors.js"
-import { unfinishedBeforeFinal } from "../../domain/run-record.js"
+import { unfinishedBeforeFinal, unreadBeforeFinal } from "../../domain/run-record.js"
 import { Config } from "../../services/Config.js"
 import { RootFs } from "../../services/RootFs.js"
 import { PhaseContext, type Action, type ActionError } from "../action.js"
@@ -33,7 +33,9 @@ import { missingUserdata, runUserdata, saveUserdata, unknownUserdata } from "./u
  * process ended during it (killed: out of memory, its service ended) has
  * not done all its work (the keys, perhaps): the bootstrap is not marked
  * complete then, so that the next boot runs it again, as after a power cut
- * during that phase.
+ * during that phase; nor when an earlier phase could not read the metadata
+ * service (down for the whole phase, the network up late): its user, keys,
+ * hostname or user-data come with the next boot's first boot.
  */
 const bootstrapComplete: Action<PhaseContext | Config | RootFs> = Effect.gen(function* () {
   const fs = yield* RootFs
@@ -49,9 +51,14 @@ const bootstrapComplete: Action<PhaseContext | Config | RootFs> = Effect.gen(fun
     Effect.zipRight(fs.remove(probe)),
     Effect.mapError((e) => new FsError({ op: "write", path: marker, reason: e.reason }))
   )
-  const unfinished = unfinishedBeforeFinal((yield* readRecord).runs, process.pid)
+  const { runs } = yield* readRecord
+  const unfinished = unfinishedBeforeFinal(runs, process.pid)
   if (unfinished !== undefined) {
     return yield* Effect.fail(new ActionFailed({ reason: `the ${unfinished.phase} phase ended before it finished (its process is gone); not marked complete, so that the next boot runs the first boot again` }))
+  }
+  const unread = unreadBeforeFinal(runs, process.pid)
+  if (unread !== undefined) {
+    return yield* Effect.fail(new ActionFailed({ reason: `the ${unread.phase} phase could not read the metadata (${unread.action}); not marked complete, so that the next boot runs the first boot again` }))
   }
   yield* Effect.flatMap(PhaseContext, (ctx) => Ref.set(ctx.markComplete, true))
 })
