@@ -273,6 +273,7 @@ export const loadSeed = (
     const { varDir } = yield* Config
     let seed = Option.none<Seed>()
     if (Option.isSome(params) && params.value.seedFrom) seed = yield* fromSeedFrom(params.value.seedFrom)
+    const followed = Option.isSome(seed)
     if (Option.isNone(seed)) seed = yield* fromVolume
     if (Option.isNone(seed)) {
       const own = yield* fromDirectory(`${varDir}/seed/nocloud`)
@@ -299,7 +300,8 @@ export const loadSeed = (
       if (Option.exists(doc, (d) => d !== null && (typeof d !== "object" || Array.isArray(d)))) yield* warn("NoCloud 'meta-data' is not a YAML mapping; ignored")
       // cloud-init reads a seed named by the meta-data's own seedfrom (a cidata volume pointing at a seed server); this
       // reads only the command line's: said, never quoted (a URL may hold credentials), so a seed without keys is explained
-      else if (Option.exists(doc, (d) => d !== null && Object.hasOwn(d as object, "seedfrom")))
+      // (a seed the command line named is followed already: its own seedfrom is no other place)
+      else if (!followed && Option.exists(doc, (d) => d !== null && Object.hasOwn(d as object, "seedfrom")))
         yield* warn("NoCloud meta-data 'seedfrom' is not followed; give it as s= in ds=nocloud on the kernel command line or the SMBIOS serial")
     }
     return refused

@@ -122,6 +122,40 @@ const run =
 export const exitStatus = (code: number | null, signal: NodeJS.Signals | null): number =>
   code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : 1)
 
+/** a signal to a program's process group; one already gone is left */
+const signalGroup = (pid: number | undefined, signal: NodeJS.Signals) => {
+  try {
+    if (pid !== undefined) process.kill(-pid, signal)
+  } catch {
+    // gone
+  }
+}
+
+/**
+ * A logged program's group is not the terminal's, nor the phase's: a Ctrl-C,
+ * a hangup or a SIGTERM that ends the phase is passed on to it, as it reached
+ * it in the phase's group, so that it does not go on unseen after the phase.
+ * A process with a handler of its own (the resident process) keeps it; any
+ * other dies of the signal, as before.
+ */
+const forwarders = new WeakSet<object>()
+const forwardSignals = (pid: number | undefined): (() => void) => {
+  const handlers = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((signal) => {
+    const alone = process.listeners(signal).every((l) => forwarders.has(l))
+    const handler = () => {
+      signalGroup(pid, signal)
+      if (!alone) return
+      unforward()
+      process.kill(process.pid, signal)
+    }
+    forwarders.add(handler)
+    process.on(signal, handler)
+    return () => void process.off(signal, handler)
+  })
+  const unforward = () => handlers.forEach((off) => off())
+  return unforward
+}
+
 /** where a logged program's output is echoed: this process's stdout, or a resident process's client */
 type Echo = (chunk: Uint8Array) => void
 
@@ -176,8 +210,10 @@ const runLogged =
         }
         const timer = options.echo ? setInterval(pump, 50) : undefined
         let settled = false
+        let unforward = () => {}
         const end = () => {
           settled = true
+          unforward()
           if (timer !== undefined) clearInterval(timer)
           closeSync(fd)
         }
@@ -196,6 +232,7 @@ const runLogged =
           finish(Effect.fail(new CommandError({ command, reason: `cannot be started: ${notStarted(e)}` })))
           return
         }
+        unforward = forwardSignals(child.pid)
         child.on("error", (e) => finish(Effect.fail(new CommandError({ command, reason: e.message }))))
         child.on("exit", (code, signal) => finish(Effect.succeed(exitStatus(code, signal))))
         return Effect.sync(() => {

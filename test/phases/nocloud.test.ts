@@ -522,6 +522,18 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("a seed the command line's s= names, whose meta-data names a seedfrom too (its own place), is not told to give s=", () =>
+    Effect.gen(function* () {
+      const meta = `instance-id: iid-1\nseedfrom: file:///srv/seed/\npublic-keys: [${KEY}]\n`
+      const instance = yield* localSeed("/srv/seed", { "meta-data": meta })
+      instance.write("/proc/cmdline", "root=/dev/vda2 ds=nocloud;s=file:///srv/seed/\n")
+      const early = yield* instance.run(["early"])
+      expect(early.code).toBe(0)
+      expect(early.stderr).not.toContain("seedfrom")
+      expect(instance.read("/var/lib/cloud/nocloud/meta-data")).toBe(meta)
+    })
+  )
+
   it.scopedLive("an HTML page a seed URL answers 200 for meta-data is said to be no mapping, never quoted; the phases go on with the user-data", () =>
     Effect.gen(function* () {
       const page = "<html>\n<head><title>Portal</title></head>\n<body>sign in first</body>\n</html>\n"

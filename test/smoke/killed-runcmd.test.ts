@@ -401,3 +401,40 @@ describe("a user-data script that signals its own process group (kill 0)", () =>
     expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
   })
 })
+
+describe("a final phase run by hand, stopped by Ctrl-C (SIGINT to the terminal's foreground group) while its runcmd runs", () => {
+  it("stops the runcmd and what it started, as it did when they shared the phase's group", async () => {
+    const marks = mkdtempSync(join(tmpdir(), "tiny-cloud-interrupted-"))
+    const pids = join(marks, "pids")
+    // the program runcmd waits on (a sleep, as a hung download would be), and runcmd's shell
+    const userData = `#cloud-config\nruncmd:\n  - "sh -c 'echo $$ $PPID > ${pids}.tmp; mv ${pids}.tmp ${pids}; exec sleep 1000'; echo after"\n`
+    const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(userData) } })
+    for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
+    // final leads a group of its own, as the shell that runs it by hand makes it the terminal's foreground group
+    const child = spawn(process.execPath, [PROGRAM, "final"], { env: { TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE, ...instance.env }, stdio: "ignore", detached: true })
+    const closed = new Promise<NodeJS.Signals | null>((done) => child.on("close", (_code, signal) => done(signal)))
+    while (!existsSync(pids)) await new Promise((wait) => setTimeout(wait, 50))
+    const started = readFileSync(pids, "utf8").trim().split(" ").map(Number)
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0)
+        return true
+      } catch {
+        return false
+      }
+    }
+    onTestFinished(() => {
+      for (const pid of started) if (alive(pid)) process.kill(pid, "SIGKILL")
+      rmSync(marks, { recursive: true, force: true })
+    })
+    process.kill(-child.pid!, "SIGINT")
+    expect(await closed).toBe("SIGINT")
+    // the signal reaches them as it reaches the phase: they end with it
+    const gone = async (pid: number) => {
+      while (alive(pid)) await new Promise((wait) => setTimeout(wait, 50))
+      return true
+    }
+    expect(await Promise.all(started.map(gone))).toEqual([true, true])
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBeUndefined()
+  })
+})

@@ -378,6 +378,25 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(instance.read("/tmp/runs")).toBe("run\n")
   })
 
+  it("stopped (SIGTERM) during a phase's user-data script, the signal is passed on to the script: it and what it waits on end with the phase, not after it", async ({ expect }) => {
+    const { instance, env } = await newInstance(`#!/bin/sh\nsh -c 'echo $$ $PPID > "$ROOT/tmp/pids.tmp"; mv "$ROOT/tmp/pids.tmp" "$ROOT/tmp/pids"; exec sleep 1000'\necho after\n`)
+    await bootAndServe(env, instance)
+    for (const phase of ["early", "main"]) expect((await startService(phase, env)).code).toBe(0)
+    const pid = serverPid(instance)!
+    const final = startService("final", env)
+    await until(() => instance.read("/tmp/pids") !== undefined, "the user-data script runs")
+    const started = instance.read("/tmp/pids")!.trim().split(" ").map(Number)
+    try {
+      process.kill(pid, "SIGTERM")
+      const r = await final
+      expect(r.code).toBe(1)
+      await until(() => !started.some(alive), "the script and its sleep end")
+      expect(instance.read("/var/log/user-data.log")).toBe("")
+    } finally {
+      for (const p of started) if (alive(p)) process.kill(p, "SIGKILL")
+    }
+  })
+
   it("its client killed while main runs in it (the service ended by OpenRC or an operator), final run by the next service waits for that main: its runcmd after main's end, the marker after main", async ({ expect }) => {
     // main's bootcmd goes on only once the test lets it; runcmd says whether main had ended, and whether the bootstrap was marked complete already
     const userData = [
