@@ -160,7 +160,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
           e._tag === "HttpAnswerTooLarge"
             ? new ImdsError({ cloud: spec.cloud, url, reason: `answer exceeds ${e.limit} bytes (${limitName(maxBytes)})`, exceeded: e.limit })
             : e.final
-              ? new ImdsError({ cloud: spec.cloud, url, reason: e.reason })
+              ? new ImdsError({ cloud: spec.cloud, url, reason: e.reason, unusable: true })
               : new Retryable(e.reason, e.timedOut === true)
         ),
         Effect.timeoutFail({ duration: Duration.millis(timeoutMs + 50), onTimeout: () => new Retryable("timed out", true) }),
@@ -237,7 +237,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
           Effect.flatMap((res): Effect.Effect<string | null, ImdsError | Retryable> => {
             if (res === null) return Effect.succeed(null)
             if (spec.token?.absentOn?.includes(res.status)) return Effect.succeed(null)
-            if (res.status < 200 || res.status >= 300) return Effect.fail(new ImdsError({ cloud: spec.cloud, url, reason: `token request answered HTTP ${res.status}` }))
+            if (res.status < 200 || res.status >= 300) return Effect.fail(new ImdsError({ cloud: spec.cloud, url, reason: `token request answered HTTP ${res.status}`, unusable: true }))
             const token = textOf(res.body).trim()
             return TOKEN.test(token) ? Effect.succeed(token) : Effect.fail(new Retryable("the answer is not a token"))
           }),
@@ -295,7 +295,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
           if (res.status >= 200 && res.status < 300) return Effect.succeed(Option.some(res.body))
           // a redirect is not followed here: its Location goes with the error, for a reader that follows it (NoCloud seeds)
           const redirect = isRedirectStatus(res.status) ? res.location : undefined
-          return Effect.fail(new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: `HTTP ${res.status}`, ...(redirect !== undefined ? { redirect } : {}) }))
+          return Effect.fail(new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: `HTTP ${res.status}`, unusable: true, ...(redirect !== undefined ? { redirect } : {}) }))
         }
       )
 
@@ -303,7 +303,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
       Effect.flatMap(send({ method: "POST", path: pathOf(path), body, ...(headers ? { headers: { ...headers } } : {}) }), (res) =>
         res.status >= 200 && res.status < 300
           ? Effect.succeed(res.body)
-          : Effect.fail(new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: `HTTP ${res.status}` }))
+          : Effect.fail(new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: `HTTP ${res.status}`, unusable: true }))
       )
 
     const client: HttpMetadataClient = {

@@ -98,7 +98,7 @@ const fromDirectory = (dir: string) =>
       const data = yield* fs.readFileIfExists(`${dir}/${name}`, { maxBytes: userDataMaxBytes }).pipe(
         Effect.catchAll((e) =>
           Effect.as(
-            Effect.sync(() => (seed.refused[name] = e.exceeded !== undefined ? tooLarge(name, e.exceeded) : new ImdsError({ cloud: "nocloud", url: name, reason: e.reason }))),
+            Effect.sync(() => (seed.refused[name] = e.exceeded !== undefined ? tooLarge(name, e.exceeded) : new ImdsError({ cloud: "nocloud", url: name, reason: e.reason, unusable: true }))),
             Option.none<Uint8Array>()
           )
         )
@@ -158,7 +158,7 @@ const fromUrl = (u: URL) =>
         Effect.gen(function* () {
           const path = `${u.pathname}${name}`
           const named = client.urlOf(path)
-          const refused = (reason: string) => new ImdsError({ cloud: "nocloud", url: named, reason })
+          const refused = (reason: string) => new ImdsError({ cloud: "nocloud", url: named, reason, unusable: true })
           let at = new URL(`${u.protocol}//${u.host}${path}`)
           let hop = client
           let authorized = true
@@ -170,7 +170,7 @@ const fromUrl = (u: URL) =>
             const after = redirects === 0 ? "" : `, after ${redirects} redirect${redirects === 1 ? "" : "s"}`
             if (e.redirect === undefined) {
               if (redirects === 0) return yield* Effect.fail(e)
-              return yield* Effect.fail(new ImdsError({ cloud: "nocloud", url: named, reason: `${e.reason}${after}`, ...(e.exceeded !== undefined ? { exceeded: e.exceeded } : {}) }))
+              return yield* Effect.fail(new ImdsError({ cloud: "nocloud", url: named, reason: `${e.reason}${after}`, ...(e.exceeded !== undefined ? { exceeded: e.exceeded } : {}), ...(e.unusable ? { unusable: e.unusable } : {}) }))
             }
             const next = urlOrUndefined(e.redirect, at)
             if (next === undefined) return yield* Effect.fail(refused(`${e.reason} to a Location that is no URL`))

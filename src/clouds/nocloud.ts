@@ -34,7 +34,7 @@ const metadata = Effect.gen(function* () {
       const leftOut = ownEntry(refused as Readonly<Record<string, ImdsError>>, name)
       if (leftOut !== undefined) return Effect.fail(leftOut)
       // the copies were made within USERDATA_MAX_BYTES: one larger was changed since
-      return fs.readFileIfExists(`${dir}/${name}`, { maxBytes: userDataMaxBytes }).pipe(Effect.mapError((e) => new ImdsError({ cloud: "nocloud", url: name, reason: e.message })))
+      return fs.readFileIfExists(`${dir}/${name}`, { maxBytes: userDataMaxBytes }).pipe(Effect.mapError((e) => new ImdsError({ cloud: "nocloud", url: name, reason: e.message, unusable: true })))
     })
   /** meta-data, read and parsed once per process, on first use; `options`: how its numbers are read */
   const metaDataRead = (options?: typeof AS_WRITTEN) =>

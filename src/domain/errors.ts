@@ -70,7 +70,11 @@ export class ImdsError extends Data.TaggedError("ImdsError")<{
   readonly reason: string
   /** the answer was larger than this many bytes, the limit of its kind */
   readonly exceeded?: number
-  /** the answer came and cannot be used: a key list past IMDS_MAX_KEYS, not the JSON or YAML document it should be */
+  /**
+   * the answer came and cannot be used (a key list past IMDS_MAX_KEYS, not the JSON or YAML document it should be,
+   * an error status not retried: 403), or asking again, at this boot or the next, cannot change it (a local seed
+   * file that is not a regular file, a redirect loop, a socket path that is no socket)
+   */
   readonly unusable?: true
   /** the answer was a redirect (301, 302, 303, 307, 308) to this `Location`, as sent: never part of the message (NoCloud seed reads follow it) */
   readonly redirect?: string

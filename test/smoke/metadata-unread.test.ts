@@ -6,7 +6,7 @@
  * datum (404), a value read that cannot be used (an invalid host name) and a
  * user-data action's failure still end in the marker.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it, onTestFinished } from "vitest"
@@ -144,6 +144,28 @@ describe("a first boot whose metadata was read", () => {
     const results = await instance.boot(QUICK)
     expect(codes(results)).toEqual([0, 1, 0, 0])
     expect(results[1]!.stderr).toContain("invalid base64")
+    expect(instance.read(MARKER)).toBe("")
+  })
+
+  it("is marked complete when the service answered an error status it does not retry (403)", async () => {
+    const faults: SimFaults = { overrides: [{ path: "/latest/user-data", status: 403, body: "Forbidden\n" }] }
+    const instance = await makeInstance({ faults, instance: { hostname: HOST, sshKeys: [KEY] } })
+    const results = await instance.boot(QUICK)
+    expect(codes(results)).toEqual([0, 1, 0, 0])
+    expect(results[1]!.stderr).toContain("save_userdata: aws: cannot read http://")
+    expect(results[1]!.stderr).toContain("/latest/user-data: HTTP 403\n")
+    expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+    expect(instance.read(MARKER)).toBe("")
+  })
+
+  it("is marked complete when a local seed file cannot be read (not a regular file)", async () => {
+    const instance = await makeInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
+    instance.write("/var/lib/cloud/seed/nocloud/meta-data", `instance-id: i-1\nlocal-hostname: web-1\npublic-keys:\n  - ${KEY}\n`)
+    mkdirSync(join(instance.root, "var/lib/cloud/seed/nocloud/user-data"))
+    const results = await instance.boot(QUICK)
+    expect(codes(results)).toEqual([0, 1, 0, 0])
+    expect(results[1]!.stderr).toContain("save_userdata: nocloud: cannot read user-data: not a regular file")
+    expect(instance.read("/etc/hostname")).toBe("web-1\n")
     expect(instance.read(MARKER)).toBe("")
   })
 

@@ -1267,6 +1267,12 @@ ntp:
     expect([c.runcmd, c.bootcmd, c.packages]).toEqual([argv, argv, ["python3=3.0"]])
   })
 
+  it("writes the numbers of a command or package list under a key given by an alias as Python does", () => {
+    const source = ["#cloud-config", "x-keys: [&r runcmd, &p packages]", "*r : [[echo, 5.0, 123456789012345678901]]", "*p : [[py, 3.0]]", ""].join("\n")
+    const c = config(source)
+    expect([c.runcmd, c.packages]).toEqual([[{ kind: "argv", argv: ["echo", "5.0", "123456789012345678901"], index: 0 }], ["py=3.0"]])
+  })
+
   it("writes an integer of an argument list with all its digits, as Python does, however large", () => {
     expect(config("#cloud-config\nbootcmd:\n  - [echo, 12345678901234567890, -1_234_567_890_123_456_789_0, +99999999999999999999, 9007199254740991]\n").bootcmd).toEqual([
       { kind: "argv", argv: ["echo", "12345678901234567890", "-12345678901234567890", "99999999999999999999", "9007199254740991"], index: 0 }

@@ -119,8 +119,10 @@ const pythonNumbers = (resolve: Resolve, list: unknown, zeroFloats: boolean) => 
 const keepAsWritten = (doc: Document, resolve: Resolve, keys: ReadonlySet<string>) =>
   visit(doc, {
     Pair(_, pair) {
-      if (!isScalar(pair.key)) return
-      const key = String(pair.key.value)
+      // a key given by an alias (`*k : [...]`) is its anchor's text, as PyYAML reads it
+      const keyNode = resolve(pair.key)
+      if (!isScalar(keyNode)) return
+      const key = String(keyNode.value)
       const value = pair.value
       if (keys.has(key) && isScalar(value) && typeof value.value === "number" && value.source !== undefined) value.value = value.source
       // a whole list given by an alias (`runcmd: *cmds`) is its anchor's: made its text where it is, as an aliased argument list is
