@@ -185,6 +185,23 @@ describe("boot phase actions", () => {
     })
   )
 
+  it.scopedLive("install_hotplugs: every rule of the shell edition's vnic pattern is replaced, read by its fields (spaces, a trailing CR, another mode, '@'), as the operator wrote it; one left beside the new rule goes", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", env: { HOTPLUG_MODULES: "vnic_eth_hotplug" } })
+      instance.write("/lib/mdev/vnic-eth-hotplug", "#!/bin/sh\n")
+      const conf = (p: string) =>
+        `null\troot:root 666\n${p}\troot:root 0644 */lib/mdev/vnic-eth-hotplug\n-${p}  root:root 0600   @/lib/mdev/vnic-eth-hotplug\r\n${p}\troot:root 0644\n# fallback\n`
+      instance.write("/etc/mdev.conf", conf("eth[0-9]"))
+      for (let i = 0; i < 2; i++) expect((yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "install_hotplugs" })).code).toBe(0)
+      // the last line runs no helper: not the rule, left as it is
+      expect(instance.read("/etc/mdev.conf")).toBe(conf("eth[0-9]+").replace(/eth\[0-9\]\+(\troot:root 0644\n# fallback)/, "eth[0-9]$1"))
+      // an old rule beside the new one (as an earlier release left it) runs the helper twice for eth0 to eth9: it goes
+      instance.write("/etc/mdev.conf", `eth[0-9]+\troot:root 0644 */lib/mdev/vnic-eth-hotplug\neth[0-9] root:root 0644 */lib/mdev/vnic-eth-hotplug\n# fallback\n`)
+      expect((yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "install_hotplugs" })).code).toBe(0)
+      expect(instance.read("/etc/mdev.conf")).toBe("eth[0-9]+\troot:root 0644 */lib/mdev/vnic-eth-hotplug\n# fallback\n")
+    })
+  )
+
   it.scopedLive("install_hotplugs fails a module whose helper is missing", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws", env: { HOTPLUG_MODULES: "vnic_eth_hotplug" } })

@@ -15,7 +15,7 @@ interface HotplugModule {
   /** an existing rule this one goes before */
   readonly before: RegExp
   readonly rule: string
-  /** the shell edition's rule, which this one replaces where it is (both would run the helper twice) */
+  /** the shell edition's rule's pattern: a rule of it that runs the helper is this one's where it is (both would run the helper twice) */
   readonly replaces?: string
   /** the clouds it is for (the shell edition defines it in their files only); on any other it is `unknown` */
   readonly clouds?: ReadonlyArray<string>
@@ -27,18 +27,36 @@ export const HOTPLUG_MODULES: Readonly<Record<string, HotplugModule>> = {
     helper: "/lib/mdev/vnic-eth-hotplug",
     before: /^eth/,
     rule: "eth[0-9]+\troot:root 0644 */lib/mdev/vnic-eth-hotplug",
-    replaces: "eth[0-9]\troot:root 0644 */lib/mdev/vnic-eth-hotplug"
+    replaces: "eth[0-9]"
   },
   nvme_ebs_links: { helper: "/lib/mdev/nvme-ebs-links", before: /^nvme\.\*/, rule: "nvme[0-9]+n.*\troot:disk 0660 */lib/mdev/nvme-ebs-links", clouds: ["aws"] }
 }
 
-/** the rule before a matching rule, else before the `# fallback` line, else at the end; once; in the place of the rule it replaces */
+/**
+ * A line of mdev.conf that is a rule of `pattern` running `helper`, by its
+ * fields as mdev reads them (`-` before the pattern, any whitespace between
+ * fields, `@`, `$` or `*` before the command), whatever its owner and mode.
+ */
+const runsHelper = (line: string, pattern: string, helper: string): boolean => {
+  const fields = line.trim().split(/\s+/)
+  const command = fields.at(-1) ?? ""
+  return fields.length > 1 && fields[0]!.replace(/^-/, "") === pattern && /^[@$*]/.test(command) && command.slice(1) === helper
+}
+
+/**
+ * The rule before a matching rule, else before the `# fallback` line, else at
+ * the end; once. A rule of the pattern it replaces becomes this one's where it
+ * is, each as the operator wrote it but for the pattern; beside this one, it goes.
+ */
 export const withRule = (conf: string, module: HotplugModule): string => {
   const lines = conf.split("\n")
-  if (lines.some((l) => l.includes(module.rule))) return conf
+  const pattern = module.rule.split("\t")[0]!
   const { replaces } = module
-  const old = replaces === undefined ? -1 : lines.findIndex((l) => l.replace(/^-/, "") === replaces)
-  if (replaces !== undefined && old >= 0) return lines.map((l, i) => (i === old ? l.replace(replaces, module.rule) : l)).join("\n")
+  const old = (l: string) => replaces !== undefined && runsHelper(l, replaces, module.helper)
+  if (lines.some((l) => runsHelper(l, pattern, module.helper))) {
+    return lines.some(old) ? lines.filter((l) => !old(l)).join("\n") : conf
+  }
+  if (replaces !== undefined && lines.some(old)) return lines.map((l) => (old(l) ? l.replace(replaces, pattern) : l)).join("\n")
   let at = lines.findIndex((l) => module.before.test(l))
   if (at < 0) {
     at = lines.findIndex((l) => /^# fallback/.test(l))
