@@ -164,7 +164,7 @@ describe("the APKBUILD", () => {
     const apkbuild = readFileSync(join(STARTDIR, "APKBUILD"), "utf8")
     expect(apkbuild).toMatch(new RegExp(`^pkgver=${VERSION.replace(/\./g, "\\.")}$`, "m"))
     expect(apkbuild).toMatch(/^arch="noarch"$/m)
-    expect(meta["tiny-cloud"]!.depends.split(/\s+/)).toEqual(["nodejs", "e2fsprogs-extra", "partx", "sfdisk", "openssh-server"])
+    expect(meta["tiny-cloud"]!.depends.split(/\s+/)).toEqual(["nodejs", "e2fsprogs-extra", "partx", "sfdisk", "openssh-server", "iproute2-minimal"])
     // built from the release tarball: no npm, no build dependencies
     expect(apkbuild).not.toMatch(/^\s*(npm|npx)\s/m)
     expect(apkbuild).not.toMatch(/^makedepends=/m)
