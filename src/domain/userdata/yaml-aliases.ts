@@ -6,7 +6,7 @@
  * place it is named, so an alias bomb (aliases of lists of aliases...) is
  * refused by what its aliases add, counted without expanding them.
  */
-import { type Document, isAlias, isCollection, isPair, isScalar, type Node } from "yaml"
+import { type Alias, type Document, isAlias, isCollection, isPair, isScalar, type Node, visit } from "yaml"
 import { YAML_MAX_TOKENS } from "../yaml-depth.js"
 
 /** the most aliases a document may use: the parser finds each one's anchor by a scan of those before it (4096: 0.6 s) */
@@ -30,29 +30,51 @@ interface Size {
 const ONE: Size = { nodes: 1, characters: 0 }
 const plus = (a: Size, b: Size): Size => ({ nodes: a.nodes + b.nodes, characters: a.characters + b.characters })
 
+/** the node an alias stands for (undefined when no anchor is set before it), or the node itself */
+export type Resolve = (node: unknown) => unknown
+
 /**
- * Measured in one pass in document order, as the parser resolves an alias:
- * to the last node before it with that anchor. A node is 1 node, a scalar's
+ * Each alias's node as the parser resolves it (the last node before it with
+ * its anchor), found in one pass: the library's `Alias.resolve` scans the
+ * whole document each time, which for a document of many aliases (a runcmd
+ * of 30000 `- *a`, a list of maps keyed `*k`) took minutes before their count was refused
+ */
+export const aliasResolver = (doc: Document): Resolve => {
+  const anchors = new Map<string, Node>()
+  const targets = new Map<Alias, Node>()
+  visit(doc, {
+    Node(_, node) {
+      if (isAlias(node)) {
+        const target = anchors.get(node.source)
+        if (target !== undefined) targets.set(node, target)
+      } else if (node.anchor !== undefined) anchors.set(node.anchor, node)
+    }
+  })
+  return (node) => (isAlias(node) ? targets.get(node) : node)
+}
+
+/**
+ * Measured in one pass in document order, each alias taken for its node as
+ * `aliasResolver` finds it (the parser's way). A node is 1 node, a scalar's
  * text its characters, a collection its entries too; an alias is its
  * anchor's node (1 node for an anchor that holds the alias: the value holds
  * itself, as PyYAML builds it).
  */
 export const aliasProblem = (doc: Document): AliasProblem | undefined => {
-  const anchors = new Map<string, Node>()
+  const resolve = aliasResolver(doc)
   const sizes = new Map<Node, Size>()
   let aliases = 0
   let added: Size = { nodes: 0, characters: 0 }
   const size = (node: unknown): Size => {
     if (isAlias(node)) {
       aliases++
-      const target = anchors.get(node.source)
-      const repeated = (target === undefined ? undefined : sizes.get(target)) ?? ONE
+      const target = resolve(node)
+      const repeated = (target === undefined ? undefined : sizes.get(target as Node)) ?? ONE
       added = plus(added, { nodes: repeated.nodes - 1, characters: repeated.characters })
       return repeated
     }
     if (isPair(node)) return plus(size(node.key), size(node.value))
     if (!isScalar(node) && !isCollection(node)) return { nodes: 0, characters: 0 }
-    if (node.anchor !== undefined) anchors.set(node.anchor, node)
     let total: Size = isScalar(node) && (typeof node.value === "string" || node.value instanceof Uint8Array) ? { nodes: 1, characters: node.value.length } : ONE
     if (isCollection(node)) for (const item of node.items) total = plus(total, size(item))
     sizes.set(node, total)

@@ -4,7 +4,7 @@
  * warning), and where each path of it sits in the user-data.
  */
 import * as Either from "effect/Either"
-import { type Alias, type Document, isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, type Node, parseDocument, Scalar, type Tags, visit, type YAMLError } from "yaml"
+import { type Alias, type Document, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, type Node, parseDocument, Scalar, type Tags, visit, type YAMLError } from "yaml"
 import { pythonFloat } from "./common.js"
 import { fromBase64, UndecodableBinary } from "./content.js"
 import type { Key, Note } from "./notes.js"
@@ -12,7 +12,7 @@ import type { Problem } from "./problem.js"
 import { takeTokens, type TokenBudget, YAML_MAX_NESTING, YAML_MAX_TOKENS, yamlNestsDeeperThan } from "../yaml-depth.js"
 import { yamlProblem } from "../yaml-problem.js"
 import { indentContinuations } from "./yaml-continuations.js"
-import { type AliasProblem, aliasProblem, YAML_MAX_ALIASED_CHARACTERS, YAML_MAX_ALIASED_NODES, YAML_MAX_ALIASES } from "./yaml-aliases.js"
+import { type AliasProblem, aliasProblem, aliasResolver, type Resolve, YAML_MAX_ALIASED_CHARACTERS, YAML_MAX_ALIASED_NODES, YAML_MAX_ALIASES } from "./yaml-aliases.js"
 
 /** One parsed YAML text and where it sits in the user-data. */
 export interface Source {
@@ -51,29 +51,6 @@ export const lineIn = (source: Source, path: ReadonlyArray<Key>): number => {
  * a command, not a boolean.
  */
 const COMMAND_LISTS = new Set(["bootcmd", "runcmd"])
-
-/** the node an alias stands for (undefined when no anchor is set before it), or the node itself */
-type Resolve = (node: unknown) => unknown
-
-/**
- * Each alias's node as the parser resolves it (the last node before it with
- * its anchor), found in one pass: the library's `Alias.resolve` scans the
- * whole document each time, which for a document of many aliases (a runcmd
- * of 30000 `- *a`, a list of maps keyed `*k`) took minutes before their count was refused
- */
-const aliasResolver = (doc: Document): Resolve => {
-  const anchors = new Map<string, Node>()
-  const targets = new Map<Alias, Node>()
-  visit(doc, {
-    Node(_, node) {
-      if (isAlias(node)) {
-        const target = anchors.get(node.source)
-        if (target !== undefined) targets.set(node, target)
-      } else if (node.anchor !== undefined) anchors.set(node.anchor, node)
-    }
-  })
-  return (node) => (isAlias(node) ? targets.get(node) : node)
-}
 
 /** an integer as YAML 1.1 writes one: binary, octal (a leading 0), decimal, hex, base 60 */
 const YAML11_INTEGER = /^[-+]?(?:0b[01_]+|0[0-7_]+|0|[1-9][0-9_]*|0x[0-9a-fA-F_]+|[1-9][0-9_]*(?::[0-5]?[0-9])+)$/
