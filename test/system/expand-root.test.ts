@@ -1,9 +1,11 @@
 /** expand_root with the real sfdisk and resize2fs, on image files standing in for /dev/vda and /dev/vdb. */
-import { execFileSync } from "node:child_process"
-import { mkdirSync, symlinkSync } from "node:fs"
+import { execFileSync, spawnSync } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import { PROGRAM, TEST_CODE_CACHE } from "../support/harness.js"
 import type { Invocation } from "../support/layers.js"
 import { makeTestInstance } from "../support/instance.js"
 import { describeSystem, which } from "../support/system.js"
@@ -53,6 +55,68 @@ describeSystem("expand_root with the real tools", { tools: { sfdisk: "fdisk", "m
       expect(r.code).toBe(0)
       expect(blockCount(image)).toBe(12288)
       expect(instance.commands()).toEqual(["resize2fs /dev/vdb"])
+    })
+  )
+})
+
+/** an image file as a disk of the kernel's, with its partitions (from partx where the kernel does not read the table itself); detached when the test ends */
+const loopDisk = (image: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => execFileSync(which("losetup")!, ["--find", "--show", "--partscan", image]).toString().trim()),
+    (device) => Effect.sync(() => void spawnSync(which("losetup")!, ["-d", device]))
+  ).pipe(
+    Effect.tap((device) =>
+      Effect.sync(() => {
+        if (!existsSync(`/sys/class/block/${device.slice("/dev/".length)}p1`)) spawnSync(which("partx")!, ["-a", device])
+      })
+    )
+  )
+
+const LOOP_TOOLS = { losetup: "mount", partx: "util-linux", unshare: "util-linux", mount: "mount", sfdisk: "fdisk", "mkfs.ext4": "e2fsprogs", resize2fs: "e2fsprogs", dumpe2fs: "e2fsprogs", e2fsck: "e2fsprogs" }
+
+describeSystem("expand_root on a loop device, its root mounted in a namespace of its own", { root: true, tools: LOOP_TOOLS }, () => {
+  it.scopedLive("a root mounted read-only: the partition grows, the filesystem is left as it was, and the failure is named by resize2fs's own error, not its version", () =>
+    Effect.gen(function* () {
+      const dir = yield* Effect.acquireRelease(
+        Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-loop-"))),
+        (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+      )
+      const image = join(dir, "disk.img")
+      execFileSync("truncate", ["-s", "32M", image])
+      execFileSync(which("sfdisk")!, ["-q", image], { input: "label: gpt\nstart=2048, size=8192\nstart=10240, size=16384\n" })
+      execFileSync(which("mkfs.ext4")!, ["-q", "-b", "4096", "-E", `offset=${10240 * 512}`, image, "8M"])
+      // the cloud's volume larger than the image
+      execFileSync("truncate", ["-s", "64M", image])
+      const disk = (yield* loopDisk(image)).slice("/dev/".length)
+      const partition = `${disk}p2`
+      // the instance: its root on the loop device's second partition, as /proc/mounts and sysfs show it
+      const root = join(dir, "root")
+      mkdirSync(join(root, "proc"), { recursive: true })
+      writeFileSync(join(root, "proc/mounts"), `/dev/${partition} / ext4 ro,relatime 0 0\n`)
+      mkdirSync(join(root, `sys/devices/virtual/block/${disk}/${partition}`), { recursive: true })
+      writeFileSync(join(root, `sys/devices/virtual/block/${disk}/${partition}/partition`), readFileSync(`/sys/class/block/${partition}/partition`))
+      mkdirSync(join(root, "sys/class/block"), { recursive: true })
+      symlinkSync(`../../devices/virtual/block/${disk}/${partition}`, join(root, `sys/class/block/${partition}`))
+      // syslog is the host's: the program's lines go nowhere
+      const bin = join(dir, "bin")
+      mkdirSync(bin)
+      writeFileSync(join(bin, "logger"), "#!/bin/sh\ncat >/dev/null\n", { mode: 0o755 })
+      const mnt = join(dir, "mnt")
+      mkdirSync(mnt)
+      const r = spawnSync(which("unshare")!, ["-m", "sh", "-c", 'mount -o ro "$1" "$2" && exec "$3" "$4" boot', "sh", `/dev/${partition}`, mnt, process.execPath, PROGRAM], {
+        env: { ROOT: root, CLOUD: "aws", INIT_ACTIONS_BOOT: "expand_root", PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE },
+        encoding: "utf8"
+      })
+      // without CAP_SYS_RESOURCE the kernel refuses any on-line resize (EPERM), with it a read-only one (EROFS): either is resize2fs's own line
+      expect(r.stderr).toMatch(/^\n {3}\+\+ expand_root: starting\nexpand_root: resize2fs: exited with status 1: resize2fs: \S[^\n]*\n {3}\+\+ expand_root: failed\n$/)
+      expect(r.status).toBe(1)
+      const table = JSON.parse(execFileSync(which("sfdisk")!, ["--json", image]).toString()) as { partitiontable: { lastlba: number; partitions: Array<{ start: number; size: number }> } }
+      const grown = table.partitiontable.partitions[1]!
+      expect(grown.start).toBe(10240)
+      expect(grown.start + grown.size - 1).toBe(table.partitiontable.lastlba)
+      expect(table.partitiontable.lastlba).toBeGreaterThan((60 * 1024 * 1024) / 512)
+      expect(blockCount(`/dev/${partition}`)).toBe(2048)
+      expect(spawnSync(which("e2fsck")!, ["-fn", `/dev/${partition}`]).status).toBe(0)
     })
   )
 })
