@@ -237,3 +237,21 @@ it.scopedLive("expand_root: without sysfs's link to the disk, nvme0n1p2's disk i
     }
   })
 )
+
+it.scopedLive("expand_root in a container (container= in its init's environment, as LXC and Incus set it) grows nothing, whatever /proc/mounts shows: the root filesystem and its disk are the host's, and the boot goes on to sshd", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "incus" } })
+    // an Incus container on a directory pool: the host's partition, which sysfs shows, and no node of it in the container's /dev
+    instance.write("/proc/mounts", "/dev/sda2 / ext4 rw,relatime,idmapped 0 0\n")
+    instance.write("/sys/class/block/sda2/partition", "2\n")
+    instance.write("/proc/1/environ", "container=lxc\0PATH=/usr/sbin:/usr/bin:/sbin:/bin\0")
+    const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root enable_sshd" })
+    expect(r.code).toBe(0)
+    expect(r.stderr).toContain("\n   ++ expand_root: starting\nexpand_root: in a container (lxc): the root filesystem is the host's to grow\n   ++ expand_root: done\n")
+    expect(instance.commands()).toEqual(["rc-update add sshd default", "rc-update --update"])
+    // no container= (a VM's or a machine's init): grown as before
+    instance.write("/proc/1/environ", "HOME=/\0TERM=linux\0")
+    expect((yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })).code).toBe(0)
+    expect(instance.commands().slice(2)).toEqual(["sfdisk -q --no-reread -N 2 /dev/sda", "partx -u /dev/sda", "resize2fs /dev/sda2"])
+  })
+)
