@@ -4,7 +4,7 @@ import { constants as osConstants } from "node:os"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { CommandError } from "../domain/errors.js"
-import { textOf } from "../domain/text.js"
+import { lines, textOf } from "../domain/text.js"
 import { Commands, type CommandResult, type CommandsShape } from "../services/Commands.js"
 import { childProcess } from "./builtins.js"
 
@@ -33,7 +33,17 @@ const isExecutable = (path: string): boolean => {
   }
 }
 
-const firstLine = (bytes: Uint8Array) => textOf(bytes).trim().split("\n")[0]?.slice(0, 200) ?? ""
+/**
+ * The line of a failed program's stderr that names its problem: the first it wrote as its own, `NAME: ...`, as
+ * util-linux, e2fsprogs and busybox write their errors (resize2fs opens with its version, sfdisk on a grown GPT
+ * disk with the warnings of what it will correct); else its first line that is not its version.
+ */
+const problemLine = (command: string, bytes: Uint8Array) => {
+  const name = command.split("/").pop() ?? command
+  const version = (l: string) => l.startsWith(`${name} `) && /^\d\S* \([^)]*\)$/.test(l.slice(name.length + 1))
+  const said = lines(textOf(bytes)).filter((l) => !version(l))
+  return (said.find((l) => l.startsWith(`${name}: `)) ?? said[0] ?? "").slice(0, 200)
+}
 
 /** the child inherits the umask when it is forked, which spawn does before it returns: ours is back at once */
 const withUmask = <A>(mask: number | undefined, start: () => A): A => {
@@ -103,7 +113,7 @@ const run =
           } else if (signal !== null) {
             settle(Effect.fail(new CommandError({ command, reason: `killed by ${signal}` })))
           } else if (code !== 0 && !options.allowFailure) {
-            const detail = firstLine(result.stderr)
+            const detail = problemLine(command, result.stderr)
             settle(Effect.fail(new CommandError({ command, exitCode: code ?? 1, reason: `exited with status ${code}${detail ? `: ${detail}` : ""}` })))
           } else {
             settle(Effect.succeed(result))

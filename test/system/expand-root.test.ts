@@ -1,9 +1,11 @@
 /** expand_root with the real sfdisk and resize2fs, on image files standing in for /dev/vda and /dev/vdb. */
-import { execFileSync } from "node:child_process"
-import { mkdirSync, symlinkSync } from "node:fs"
+import { execFileSync, spawnSync } from "node:child_process"
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import { PROGRAM, TEST_CODE_CACHE } from "../support/harness.js"
 import type { Invocation } from "../support/layers.js"
 import { makeTestInstance } from "../support/instance.js"
 import { describeSystem, which } from "../support/system.js"
@@ -53,6 +55,109 @@ describeSystem("expand_root with the real tools", { tools: { sfdisk: "fdisk", "m
       expect(r.code).toBe(0)
       expect(blockCount(image)).toBe(12288)
       expect(instance.commands()).toEqual(["resize2fs /dev/vdb"])
+    })
+  )
+})
+
+/** an image file as a disk of the kernel's, with its partitions (from partx where the kernel does not read the table itself); detached when the test ends */
+const loopDisk = (image: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => execFileSync(which("losetup")!, ["--find", "--show", "--partscan", image]).toString().trim()),
+    (device) => Effect.sync(() => void spawnSync(which("losetup")!, ["-d", device]))
+  ).pipe(
+    Effect.tap((device) =>
+      Effect.sync(() => {
+        if (!existsSync(`/sys/class/block/${device.slice("/dev/".length)}p1`)) spawnSync(which("partx")!, ["-a", device])
+      })
+    )
+  )
+
+const LOOP_TOOLS = { losetup: "mount", partx: "util-linux", unshare: "util-linux", mount: "mount", sfdisk: "fdisk", "mkfs.ext4": "e2fsprogs", resize2fs: "e2fsprogs", dumpe2fs: "e2fsprogs", e2fsck: "e2fsprogs" }
+
+/**
+ * An instance whose root is the second partition (ext4, 8 MiB) of a GPT image of 32 MiB on a loop device, the
+ * image grown to 64 MiB as a cloud's volume is larger than its snapshot: its ROOT shows the partition as
+ * /proc/mounts and sysfs do (`options`, the mount's), and `run` runs the built program's boot phase on it with the
+ * real tools (through `wrap`, a command line it is appended to); syslog is the host's, so the program's lines go nowhere
+ */
+const grownLoopInstance = (options: string) =>
+  Effect.gen(function* () {
+    const dir = yield* Effect.acquireRelease(
+      Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-loop-"))),
+      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+    )
+    const image = join(dir, "disk.img")
+    execFileSync("truncate", ["-s", "32M", image])
+    execFileSync(which("sfdisk")!, ["-q", image], { input: "label: gpt\nstart=2048, size=8192\nstart=10240, size=16384\n" })
+    execFileSync(which("mkfs.ext4")!, ["-q", "-b", "4096", "-E", `offset=${10240 * 512}`, image, "8M"])
+    execFileSync("truncate", ["-s", "64M", image])
+    const disk = (yield* loopDisk(image)).slice("/dev/".length)
+    const partition = `${disk}p2`
+    const root = join(dir, "root")
+    mkdirSync(join(root, "proc"), { recursive: true })
+    writeFileSync(join(root, "proc/mounts"), `/dev/${partition} / ext4 ${options} 0 0\n`)
+    mkdirSync(join(root, `sys/devices/virtual/block/${disk}/${partition}`), { recursive: true })
+    writeFileSync(join(root, `sys/devices/virtual/block/${disk}/${partition}/partition`), readFileSync(`/sys/class/block/${partition}/partition`))
+    mkdirSync(join(root, "sys/class/block"), { recursive: true })
+    symlinkSync(`../../devices/virtual/block/${disk}/${partition}`, join(root, `sys/class/block/${partition}`))
+    const bin = join(dir, "bin")
+    mkdirSync(bin)
+    writeFileSync(join(bin, "logger"), "#!/bin/sh\ncat >/dev/null\n", { mode: 0o755 })
+    const env = { ROOT: root, CLOUD: "aws", INIT_ACTIONS_BOOT: "expand_root", PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE }
+    const run = (wrap: ReadonlyArray<string> = []) => {
+      const [command, ...args] = [...wrap, process.execPath, PROGRAM, "boot"]
+      return spawnSync(command!, args, { env, encoding: "utf8" })
+    }
+    const table = () => JSON.parse(execFileSync(which("sfdisk")!, ["--json", image]).toString()) as { partitiontable: { lastlba: number; partitions: Array<{ start: number; size: number }> } }
+    return { dir, disk, partition, run, table }
+  })
+
+describeSystem("expand_root on a loop device", { root: true, tools: LOOP_TOOLS }, () => {
+  it.scopedLive("a root mounted read-only (in a mount namespace of its own): the partition grows, the filesystem is left as it was, and the failure is named by resize2fs's own error, not its version", () =>
+    Effect.gen(function* () {
+      const instance = yield* grownLoopInstance("ro,relatime")
+      const mnt = join(instance.dir, "mnt")
+      mkdirSync(mnt)
+      const r = instance.run([which("unshare")!, "-m", "sh", "-c", 'mount -o ro "$1" "$2" && shift 2 && exec "$@"', "sh", `/dev/${instance.partition}`, mnt])
+      // without CAP_SYS_RESOURCE the kernel refuses any on-line resize (EPERM), with it a read-only one (EROFS): either is resize2fs's own line
+      expect(r.stderr).toMatch(/^\n {3}\+\+ expand_root: starting\nexpand_root: resize2fs: exited with status 1: resize2fs: \S[^\n]*\n {3}\+\+ expand_root: failed\n$/)
+      expect(r.status).toBe(1)
+      const table = instance.table().partitiontable
+      expect(table.partitions[1]!.start).toBe(10240)
+      expect(table.partitions[1]!.start + table.partitions[1]!.size - 1).toBe(table.lastlba)
+      expect(table.lastlba).toBeGreaterThan((60 * 1024 * 1024) / 512)
+      expect(blockCount(`/dev/${instance.partition}`)).toBe(2048)
+      expect(spawnSync(which("e2fsck")!, ["-fn", `/dev/${instance.partition}`]).status).toBe(0)
+    })
+  )
+
+  it.scopedLive("a rerun after a crash between sfdisk and partx, and a boot after a whole one, converge: done, the partition and its filesystem to the end of the disk (the backup GPT moved there), nothing shrunk", () =>
+    Effect.gen(function* () {
+      const instance = yield* grownLoopInstance("rw,relatime")
+      // the partition open, as a mounted root is: the kernel keeps its partitions through sfdisk's re-read of the table
+      yield* Effect.acquireRelease(
+        Effect.sync(() => openSync(`/dev/${instance.partition}`, "r")),
+        (fd) => Effect.sync(() => closeSync(fd))
+      )
+      const sizes = () => ({ kernel: Number(readFileSync(`/sys/class/block/${instance.partition}/size`, "utf8")), table: instance.table().partitiontable.partitions[1]!.size, blocks: blockCount(`/dev/${instance.partition}`) })
+      // the first run's sfdisk, then the crash: the table grown, the kernel and the filesystem not
+      execFileSync(which("sfdisk")!, ["-q", "--no-reread", "-N", "2", `/dev/${instance.disk}`], { input: ", +\n", stdio: ["pipe", "ignore", "ignore"] })
+      const crashed = sizes()
+      expect(crashed.kernel).toBe(16384)
+      expect(crashed.table).toBeGreaterThan(16384)
+      const rerun = instance.run()
+      expect(rerun.stderr).toBe("\n   ++ expand_root: starting\n   ++ expand_root: done\n")
+      expect(rerun.status).toBe(0)
+      const grown = sizes()
+      const table = instance.table().partitiontable
+      expect(grown).toEqual({ kernel: crashed.table, table: crashed.table, blocks: Math.floor((crashed.table * 512) / 4096) })
+      expect(10240 + grown.table - 1).toBe(table.lastlba)
+      expect(table.lastlba).toBeGreaterThan((60 * 1024 * 1024) / 512)
+      // a boot that runs it again (a bootstrap not marked complete)
+      const again = instance.run()
+      expect(again.stderr).toBe("\n   ++ expand_root: starting\n   ++ expand_root: done\n")
+      expect(sizes()).toEqual(grown)
+      expect(spawnSync(which("e2fsck")!, ["-fn", `/dev/${instance.partition}`]).status).toBe(0)
     })
   )
 })
@@ -171,5 +276,23 @@ it.scopedLive("expand_root: without sysfs's link to the disk, nvme0n1p2's disk i
       const number = partition.replace(/^.*\D/, "")
       expect(instance.commands().slice(before)).toEqual([`sfdisk -q --no-reread -N ${number} /dev/${disk}`, `partx -u /dev/${disk}`, `resize2fs /dev/${partition}`])
     }
+  })
+)
+
+it.scopedLive("expand_root in a container (container= in its init's environment, as LXC and Incus set it) grows nothing, whatever /proc/mounts shows: the root filesystem and its disk are the host's, and the boot goes on to sshd", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "incus" } })
+    // an Incus container on a directory pool: the host's partition, which sysfs shows, and no node of it in the container's /dev
+    instance.write("/proc/mounts", "/dev/sda2 / ext4 rw,relatime,idmapped 0 0\n")
+    instance.write("/sys/class/block/sda2/partition", "2\n")
+    instance.write("/proc/1/environ", "container=lxc\0PATH=/usr/sbin:/usr/bin:/sbin:/bin\0")
+    const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root enable_sshd" })
+    expect(r.code).toBe(0)
+    expect(r.stderr).toContain("\n   ++ expand_root: starting\nexpand_root: in a container (lxc): the root filesystem is the host's to grow\n   ++ expand_root: done\n")
+    expect(instance.commands()).toEqual(["rc-update add sshd default", "rc-update --update"])
+    // no container= (a VM's or a machine's init): grown as before
+    instance.write("/proc/1/environ", "HOME=/\0TERM=linux\0")
+    expect((yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })).code).toBe(0)
+    expect(instance.commands().slice(2)).toEqual(["sfdisk -q --no-reread -N 2 /dev/sda", "partx -u /dev/sda", "resize2fs /dev/sda2"])
   })
 )

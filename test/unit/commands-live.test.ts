@@ -110,6 +110,28 @@ it.effect("a program that exits non-zero fails with its status and the first lin
   })
 )
 
+it.scoped("a failed program is named by the line it wrote as its own error, not by the version or the warnings before it (resize2fs, sfdisk on a grown GPT disk)", () =>
+  Effect.gen(function* () {
+    const dir = yield* Effect.acquireRelease(
+      Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-problem-"))),
+      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+    )
+    // what the real tools print to stderr (e2fsprogs 1.47, util-linux 2.38)
+    const tool = (name: string, stderr: string) => writeFileSync(join(dir, name), `#!/bin/sh\nprintf '%s' '${stderr}' >&2\nexit 1\n`, { mode: 0o755 })
+    const commands = makeLiveCommands(() => {}, { PATH: `${dir}:${process.env.PATH ?? "/usr/bin:/bin"}` })
+    const reason = (command: string) => Effect.map(Effect.flip(commands.run(command, [])), (e) => e.reason)
+    tool("resize2fs", "resize2fs 1.47.0 (5-Feb-2023)\nresize2fs: Permission denied to resize filesystem\n\n")
+    expect(yield* reason("resize2fs")).toBe("exited with status 1: resize2fs: Permission denied to resize filesystem")
+    tool("resize2fs", "resize2fs 1.47.0 (5-Feb-2023)\nPlease run e2fsck -f /dev/vda2 first.\n\n")
+    expect(yield* reason("resize2fs")).toBe("exited with status 1: Please run e2fsck -f /dev/vda2 first.")
+    tool("sfdisk", "GPT PMBR size mismatch (131071 != 262143) will be corrected by write.\nThe backup GPT table is not on the end of the device. This problem will be corrected by write.\nsfdisk: cannot open /dev/vda: Device or resource busy\n")
+    expect(yield* reason("sfdisk")).toBe("exited with status 1: sfdisk: cannot open /dev/vda: Device or resource busy")
+    // a version alone names nothing
+    tool("resize2fs", "resize2fs 1.47.0 (5-Feb-2023)\n")
+    expect(yield* reason("resize2fs")).toBe("exited with status 1")
+  })
+)
+
 it.scoped("runLogged: a program killed by a signal has the status sh gives it, 128 and the signal's number (SIGKILL 137)", () =>
   Effect.gen(function* () {
     const dir = yield* Effect.acquireRelease(

@@ -1,5 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { printable } from "../../domain/text.js"
 import { Commands } from "../../services/Commands.js"
 import { info } from "../../services/Log.js"
 import { RootFs } from "../../services/RootFs.js"
@@ -91,8 +92,27 @@ const diskOf = (partitionName: string) =>
     return pNumbered !== null ? pNumbered[1]! : partitionName.replace(/^(.*\D)\d+$/, "$1")
   })
 
+/**
+ * The kind of container the system runs in, from `container=` in its init's environment (LXC and Incus, podman,
+ * systemd-nspawn set it; OpenRC reads it so): there the root filesystem, and the disk under it, are the host's
+ */
+const containerKind = Effect.gen(function* () {
+  const fs = yield* RootFs
+  const environ = yield* fs.readTextIfExists(fs.at("/proc/1/environ")).pipe(Effect.orElseSucceed(() => Option.none<string>()))
+  const kind = Option.getOrElse(environ, () => "")
+    .split("\0")
+    .find((v) => v.startsWith("container="))
+    ?.slice("container=".length)
+  return kind === "" ? undefined : kind
+})
+
 export const expandRoot = Effect.gen(function* () {
   const fs = yield* RootFs
+  const kind = yield* containerKind
+  if (kind !== undefined) {
+    yield* info(`expand_root: in a container (${printable(kind)}): the root filesystem is the host's to grow`)
+    return
+  }
   const mounts = Option.getOrElse(yield* fs.readTextIfExists(fs.at("/proc/mounts")), () => "")
   const root = rootMount(mounts)
   if (root === undefined) {
