@@ -923,7 +923,7 @@ users:
     create_groups: false
     doas: [permit nopass ops]
     selinux-user: staff_u
-    ssh-import-id: [gh:ops]
+    no-log-init: true
 `
     expect(config(source).defaultUser).toEqual({
       name: "ops",
@@ -940,7 +940,7 @@ users:
       warnings: [
         "line 6: users[0].sudo: true is not a sudo rule; ALL=(ALL) NOPASSWD:ALL is used",
         'line 8: users[0].shell: not a path; the shell of that name in /bin is used',
-        "unsupported cloud-config keys: users[0].selinux-user, users[0].ssh-import-id"
+        "unsupported cloud-config keys: users[0].selinux-user, users[0].no-log-init"
       ]
     })
   })
@@ -1063,6 +1063,25 @@ users:
       expect(notes(`#cloud-config\nusers: ${users}\n`).problems).toHaveLength(1)
     }
   )
+
+  // cloud-init's cc_users_groups refuses such a user ("Not creating user dave. Key(s) ssh_authorized_keys cannot be
+  // provided with no_create_home"): a key that needs a home beside one that says there is none; the others are made
+  it("a user given keys and no home (no_create_home, system) is skipped as cloud-init skips it, in one line; the first keeps CLOUD_USER", () => {
+    const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey k1"
+    const source = `#cloud-config\nusers:\n  - default\n  - name: dave\n    no_create_home: true\n    ssh_authorized_keys: ['${key}']\n  - {name: svc, system: true, ssh_redirect_user: true}\n  - erin\n`
+    const c = config(source)
+    expect(c.users.map((u) => u.name)).toEqual(["erin"])
+    expect(notes(source).problems).toEqual([
+      "line 4: users[1]: ssh_authorized_keys cannot be given with no_create_home: the user would have no home for its keys, and cloud-init makes no such user; skipped",
+      "line 7: users[2]: ssh_redirect_user cannot be given with system: the user would have no home for its keys, and cloud-init makes no such user; skipped"
+    ])
+    // the first named user stands in for the default one only when it can be made: CLOUD_USER is kept, with the cloud's keys
+    const first = config(`#cloud-config\nusers:\n  - {name: deploy, system: true, no_create_home: true, ssh_authorized_keys: ['${key}']}\n  - erin\n`)
+    expect([first.defaultUser, first.users.map((u) => u.name)]).toEqual([undefined, ["erin"]])
+    // nothing that needs a home (an empty list, false), or a home after all: the user is made
+    expect(config(`#cloud-config\nusers:\n  - default\n  - {name: svc, system: true, ssh_authorized_keys: [], ssh_redirect_user: false}\n`).users.map((u) => u.name)).toEqual(["svc"])
+    expect(config(`#cloud-config\nusers:\n  - default\n  - {name: dave, no_create_home: false, ssh_authorized_keys: ['${key}']}\n`).users.map((u) => u.name)).toEqual(["dave"])
+  })
 
   it("a value in a user map that does not fit skips that key alone: the user is still created, with its keys", () => {
     const source = "#cloud-config\nusers:\n  - name: bob\n    uid: lots\n    shell: 5\n    ssh_authorized_keys: [ssh-ed25519 AAAA bob]\n  - alice\n"

@@ -116,6 +116,14 @@ const normalised = (map: Record<string, unknown>, path: ReadonlyArray<Key>, from
   return { value, place }
 }
 
+/** keys that make a user's home, which cloud-init refuses (the user not made) beside a key that says it has none */
+const NEED_HOME = ["ssh_authorized_keys", "ssh_import_id", "ssh_redirect_user"] as const
+const NO_HOME = ["no_create_home", "system"] as const
+
+/** given as Python reads a condition: not null, false, 0, "", [] or {} */
+const given = (value: unknown): boolean =>
+  value !== undefined && value !== null && value !== false && value !== 0 && value !== "" && (typeof value !== "object" || Object.keys(value).length > 0)
+
 const FULL_SUDO = "ALL=(ALL) NOPASSWD:ALL"
 
 /** what sudoers takes after a user's name: a host list (`ALL`, `web1, !web2`), `=`, then the rest, on one line */
@@ -216,6 +224,7 @@ const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes, place
  */
 const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: Notes, from?: ReadonlyMap<string, ReadonlyArray<Key>>): UserRead | undefined => {
   const { value, place } = normalised(map, path, from)
+  const needHome = NEED_HOME.filter((k) => given(value[k]))
   // each key on its own, as the top-level keys are: an empty entry (a template's unset variable) costs no other key
   const keys = value["ssh_authorized_keys"]
   if (keys !== undefined && keys !== null) value["ssh_authorized_keys"] = keyEntries(keys, place([...path, "ssh_authorized_keys"]), notes).map((e) => e.value)
@@ -246,6 +255,11 @@ const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: 
       notes.skip({ path, message: "cannot be read" }, path)
       return undefined
     }
+  }
+  const noHome = NO_HOME.filter((k) => decoded.right[k] === true)
+  if (noHome.length > 0 && needHome.length > 0) {
+    notes.skip({ path, message: `${needHome.join(", ")} cannot be given with ${noHome.join(", ")}: the user would have no home for its keys, and cloud-init makes no such user` }, path)
+    return undefined
   }
   const settings = settingsOf(decoded.right, path, notes, place)
   return {
