@@ -1,7 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { Config } from "../services/Config.js"
-import { AWS_NIC_PATHS, dmi, DMI_PRIORITY, listedIndexes, listedKeys, sysString, textValue, whenTrue } from "./common.js"
+import { AWS_NIC_PATHS, dmi, DMI_PRIORITY, listedIndexes, listedKeys, machineString, textValue, whenTrue } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import type { CloudProvider } from "./provider.js"
 import { ownEntry } from "../domain/own.js"
@@ -40,7 +40,7 @@ export const aws: CloudProvider = {
     // either string starting `ec2` or `i-` (BEHAVIOUR.md §7); a Xen instance's UUID also in its little-endian form
     if (vendor === "Amazon EC2" || uuid.startsWith("i-") || asset.startsWith("ec2") || asset.startsWith("i-")) return Option.some(DMI_PRIORITY)
     // Xen's own record of the domain's UUID, as EC2 writes it: a PV instance has no SMBIOS at all (cloud-init reads it first)
-    const xenUuid = (yield* sysString("/sys/hypervisor/uuid")).toLowerCase()
+    const xenUuid = (yield* machineString("/sys/hypervisor/uuid")).toLowerCase()
     return whenTrue(UUID_ONLY_PRIORITY)(isEc2Uuid(uuid, vendor) || xenUuid.startsWith("ec2"))
   }),
   metadata: Effect.gen(function* () {

@@ -9,7 +9,7 @@ import { yamlProblem } from "../domain/yaml-problem.js"
 import { Commands } from "../services/Commands.js"
 import { Log, warn } from "../services/Log.js"
 import { isNicAlias, type NicAlias } from "../services/Metadata.js"
-import { RootFs } from "../services/RootFs.js"
+import { containerKind, RootFs } from "../services/RootFs.js"
 import type { HttpMetadataClient } from "./imds-http.js"
 import { unsupported } from "./provider.js"
 
@@ -93,17 +93,25 @@ export const maybeBase64 = (body: Option.Option<Uint8Array>): Option.Option<Uint
     return text.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(text) ? new Uint8Array(Buffer.from(text, "base64")) : bytes
   })
 
-/** reads the sysfs string `$ROOT/PATH`, trimmed; empty when missing or unreadable */
-export const sysString = (path: string) =>
-  Effect.flatMap(RootFs, (fs) =>
-    fs.readTextIfExists(fs.at(path)).pipe(
-      Effect.map((o) => Option.getOrElse(o, () => "").trim()),
-      Effect.orElseSucceed(() => "")
-    )
+/**
+ * reads a string the machine's firmware or hypervisor gives in sysfs, `$ROOT/PATH`, trimmed; empty when missing or
+ * unreadable, and in a container, whose sysfs shows the host's (cloud-init reads no DMI there either): a container on
+ * an EC2 or Hetzner host is not that cloud's instance, and its metadata service is the host's
+ */
+export const machineString = (path: string) =>
+  Effect.flatMap(containerKind, (kind) =>
+    kind !== undefined
+      ? Effect.succeed("")
+      : Effect.flatMap(RootFs, (fs) =>
+          fs.readTextIfExists(fs.at(path)).pipe(
+            Effect.map((o) => Option.getOrElse(o, () => "").trim()),
+            Effect.orElseSucceed(() => "")
+          )
+        )
   )
 
-/** reads `$ROOT/sys/class/dmi/id/NAME`, trimmed; empty when missing */
-export const dmi = (name: string) => sysString(`/sys/class/dmi/id/${name}`)
+/** reads `$ROOT/sys/class/dmi/id/NAME`, trimmed; empty when missing, and in a container */
+export const dmi = (name: string) => machineString(`/sys/class/dmi/id/${name}`)
 
 /** detection priority for clouds recognised by their hypervisor's SMBIOS strings */
 export const DMI_PRIORITY = 50

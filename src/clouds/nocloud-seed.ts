@@ -8,7 +8,8 @@ import type { Commands } from "../services/Commands.js"
 import { Config } from "../services/Config.js"
 import type { Http } from "../services/Http.js"
 import { warn, type Log } from "../services/Log.js"
-import { RootFs } from "../services/RootFs.js"
+import { containerKind, RootFs } from "../services/RootFs.js"
+import { commandLineOf, INIT_CMDLINE } from "../domain/container.js"
 import { ownEntry } from "../domain/own.js"
 import { dmi, parsedYaml } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient, oneRead } from "./imds-http.js"
@@ -50,16 +51,25 @@ export const parseDs = (text: string): Option.Option<SeedParams> => {
 }
 
 /**
+ * The command line: the kernel's, and in a container, whose /proc/cmdline is
+ * the host kernel's, its init's arguments (as cloud-init and systemd read it there)
+ */
+const commandLine = Effect.gen(function* () {
+  const fs = yield* RootFs
+  const container = (yield* containerKind) !== undefined
+  const text = yield* fs.readTextIfExists(fs.at(container ? INIT_CMDLINE : "/proc/cmdline")).pipe(Effect.orElseSucceed(() => Option.none<string>()))
+  return container ? Option.map(text, commandLineOf) : text
+})
+
+/**
  * The seed parameters of the command line and the SMBIOS serial, a key the
  * command line gives taking the place of the serial's; as cloud-init merges
  * them, a bare `ds=nocloud` on the command line (an image's, to choose the
  * datasource) keeps the serial's `s=` (the VM's own seed).
  */
 export const seedParams = Effect.gen(function* () {
-  const fs = yield* RootFs
   let found = Option.none<SeedParams>()
-  for (const source of ["/sys/class/dmi/id/product_serial", "/proc/cmdline"]) {
-    const text = yield* fs.readTextIfExists(fs.at(source)).pipe(Effect.orElseSucceed(() => Option.none<string>()))
+  for (const text of [Option.some(yield* dmi("product_serial")), yield* commandLine]) {
     const params = Option.flatMap(text, parseDs)
     if (Option.isSome(params)) found = Option.some({ ...Option.getOrElse(found, () => ({})), ...params.value })
   }

@@ -1,6 +1,7 @@
 import * as Context from "effect/Context"
-import type * as Effect from "effect/Effect"
-import type * as Option from "effect/Option"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { containerOf, INIT_ENVIRON } from "../domain/container.js"
 import type { FsError } from "../domain/errors.js"
 
 export interface WriteOptions {
@@ -80,3 +81,14 @@ export interface RootFsShape {
 }
 
 export class RootFs extends Context.Tag("tiny-cloud/RootFs")<RootFs, RootFsShape>() {}
+
+/**
+ * The kind of container the system runs in (`lxc`, `podman`...), from its init's environment; undefined outside one,
+ * or where that cannot be read. There the disks, the kernel's command line and the firmware's strings are the host's.
+ */
+export const containerKind: Effect.Effect<string | undefined, never, RootFs> = Effect.flatMap(RootFs, (fs) =>
+  fs.readTextIfExists(fs.at(INIT_ENVIRON)).pipe(
+    Effect.map((environ) => containerOf(Option.getOrElse(environ, () => ""))),
+    Effect.orElseSucceed(() => undefined)
+  )
+)

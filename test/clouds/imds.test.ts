@@ -468,6 +468,46 @@ describe("detection", () => {
     })
   )
 
+  it.scopedLive("in a container, whose sysfs shows the host's SMBIOS strings, a container on an EC2 host is no aws instance: the host's metadata service is never asked", () =>
+    Effect.gen(function* () {
+      const instance = yield* patientInstance({ cloud: "aws", instance: { hostname: HOST }, env: { CLOUD: "" } })
+      instance.write("/sys/class/dmi/id/sys_vendor", "Amazon EC2\n")
+      instance.write("/sys/class/dmi/id/product_uuid", "EC2E1916-9099-7CAF-FD21-012345ABCDEF\n")
+      instance.write("/sys/hypervisor/uuid", "ec2c6e2f-5fac-4fc7-9c82-74127ec14bbb\n")
+      instance.write("/proc/1/environ", "container=lxc\0PATH=/sbin:/bin\0")
+      expect(yield* instance.imds(["@hostname"])).toEqual(failed("", "no cloud detected: set CLOUD in /etc/tiny-cloud.conf"))
+      expect(instance.read("/var/lib/cloud/.autodetect")).toBe("unknown\n")
+      expect(instance.sim!.requests).toEqual([])
+    })
+  )
+
+  it.scopedLive("in a container, /proc/cmdline is the host kernel's: its ds=nocloud (the host's own seed) is not the container's, init's arguments are read in its place", () =>
+    Effect.gen(function* () {
+      const host = yield* makeTestInstance({ noSimulator: true })
+      host.write("/proc/cmdline", "console=ttyS0 ds=nocloud;s=http://10.0.0.1/host-seed/;h=host-1\n")
+      host.write("/sys/class/dmi/id/product_serial", "ds=nocloud;h=host-2\n")
+      host.write("/proc/1/environ", "container=lxc\0")
+      expect(yield* host.imds(["@hostname"])).toEqual(failed("", "no cloud detected: set CLOUD in /etc/tiny-cloud.conf"))
+      expect(host.read("/var/lib/cloud/.autodetect")).toBe("unknown\n")
+      const own = yield* makeTestInstance({ noSimulator: true })
+      own.write("/proc/cmdline", "console=ttyS0 ds=nocloud;h=host-1\n")
+      own.write("/proc/1/environ", "container=lxc\0")
+      own.write("/proc/1/cmdline", "/sbin/init\0ds=nocloud;h=ct-1\0")
+      expect(yield* own.imds(["@hostname"])).toEqual(ok("ct-1"))
+      expect(own.read("/var/lib/cloud/.autodetect")).toBe("nocloud\n")
+    })
+  )
+
+  it.scopedLive("an Incus container is incus, whatever the host's SMBIOS strings", () =>
+    Effect.gen(function* () {
+      const instance = yield* patientInstance({ cloud: "incus", instance: { hostname: HOST }, env: { CLOUD: "" } })
+      instance.write("/sys/class/dmi/id/sys_vendor", "Amazon EC2\n")
+      instance.write("/proc/1/environ", "container=lxc\0")
+      expect(yield* instance.imds(["@hostname"])).toEqual(ok(HOST))
+      expect(instance.read("/var/lib/cloud/.autodetect")).toBe("incus\n")
+    })
+  )
+
   it.scopedLive("LXD's guest API socket, /dev/lxd/sock (the same API as Incus's): detected as incus and read there", () =>
     Effect.gen(function* () {
       const instance = yield* patientInstance({ cloud: "incus", instance: { hostname: HOST }, env: { CLOUD: "" } })

@@ -546,6 +546,19 @@ packages: [testing-only]
     })
   )
 
+  it.scopedLive("autoinstall in a container: the block devices its sysfs shows are the host's, none is installed to and nothing reboots", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#alpine-config\nautoinstall: true\n")
+      // the host's spare disk (or one it mounts whole, which the container's /proc/mounts does not show)
+      i.write("/sys/class/block/sdb/size", "8000000\n")
+      i.write("/proc/1/environ", "container=lxc\0")
+      const { final } = yield* phases(i)
+      expectCodes({ final: final! })
+      expect(final!.stderr).toContain("userdata_autoinstall: in a container (lxc): its disks are the host's; not installed\n")
+      expect(i.commands().filter((c) => /^(lbu|setup-disk|reboot)\b/.test(c))).toEqual([])
+    })
+  )
+
   it.scopedLive("autoinstall without an empty disk logs it and succeeds", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance("#alpine-config\nautoinstall: true\n")

@@ -3,7 +3,7 @@ import * as Option from "effect/Option"
 import { printable } from "../../domain/text.js"
 import { Commands } from "../../services/Commands.js"
 import { info } from "../../services/Log.js"
-import { RootFs } from "../../services/RootFs.js"
+import { containerKind, RootFs } from "../../services/RootFs.js"
 
 /** a field of /proc/mounts: the kernel writes a space, tab, newline or backslash in it as `\040`, `\011`, `\012`, `\134` */
 const unescaped = (field: string) => field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)))
@@ -91,20 +91,6 @@ const diskOf = (partitionName: string) =>
     const pNumbered = /^(.*\d)p\d+$/.exec(partitionName)
     return pNumbered !== null ? pNumbered[1]! : partitionName.replace(/^(.*\D)\d+$/, "$1")
   })
-
-/**
- * The kind of container the system runs in, from `container=` in its init's environment (LXC and Incus, podman,
- * systemd-nspawn set it; OpenRC reads it so): there the root filesystem, and the disk under it, are the host's
- */
-const containerKind = Effect.gen(function* () {
-  const fs = yield* RootFs
-  const environ = yield* fs.readTextIfExists(fs.at("/proc/1/environ")).pipe(Effect.orElseSucceed(() => Option.none<string>()))
-  const kind = Option.getOrElse(environ, () => "")
-    .split("\0")
-    .find((v) => v.startsWith("container="))
-    ?.slice("container=".length)
-  return kind === "" ? undefined : kind
-})
 
 export const expandRoot = Effect.gen(function* () {
   const fs = yield* RootFs

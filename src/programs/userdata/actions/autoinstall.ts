@@ -1,8 +1,9 @@
 /** `autoinstall: true`: the running system installed to the largest empty disk. */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { printable } from "../../../domain/text.js"
 import { info, warn } from "../../../services/Log.js"
-import { RootFs } from "../../../services/RootFs.js"
+import { containerKind, RootFs } from "../../../services/RootFs.js"
 import { loadUserConfig } from "../load.js"
 import { system } from "./common.js"
 
@@ -32,6 +33,12 @@ export const emptyDisks = Effect.gen(function* () {
 /** `autoinstall: true`: the running system to the largest empty disk, then reboot */
 export const userdataAutoinstall = Effect.gen(function* () {
   if (!(yield* loadUserConfig("userdata_autoinstall")).autoinstall) return
+  // a container's sysfs shows the host's block devices, and its /proc/mounts not what the host mounts
+  const container = yield* containerKind
+  if (container !== undefined) {
+    yield* warn(`userdata_autoinstall: in a container (${printable(container)}): its disks are the host's; not installed`)
+    return
+  }
   const disk = (yield* emptyDisks)[0]
   if (disk === undefined) {
     yield* warn("userdata_autoinstall: no empty disk found; not installed")
