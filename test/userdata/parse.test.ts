@@ -768,6 +768,14 @@ describe("#cloud-config", () => {
       problems: [],
       warnings: ["line 3: write_files[0].permissions: not a mode cloud-init can read; the file gets 0644, as with cloud-init", "line 4: timezone: empty; the time zone is left alone"]
     })
+    // cloud-init (22.4.2, run on this document) reads no octal in these and writes 0644, but gives a number to chmod as it
+    // is: -1 made 07777, 99999 03237, true 01; the warning says what each is, never that cloud-init does the same
+    expect(notes("#cloud-config\nwrite_files:\n  - {path: /a, permissions: '0x1ed'}\n  - {path: /b, permissions: -1}\n  - {path: /c, permissions: 99999}\n  - {path: /d, permissions: true}\n").warnings).toEqual([
+      "line 3: write_files[0].permissions: not a mode cloud-init can read; the file gets 0644, as with cloud-init",
+      ...["4: write_files[1]", "5: write_files[2]", "6: write_files[3]"].map(
+        (at) => `line ${at}.permissions: not a file mode (an integer from 0 to 0o7777); the file gets 0644, where cloud-init would give the number to chmod as it is`
+      )
+    ])
   })
 
   it("merges a user listed again into its first entry as cloud-init does: the first entry's keys win, the later one's others are added", () => {
