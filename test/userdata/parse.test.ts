@@ -583,6 +583,24 @@ describe("write_files", () => {
     expect(config(source).writeFiles.map((f) => [f.path, text(f.content)])).toEqual(["/a", "/b", "/c", "/d", "/e", "/f", "/g", "/h"].map((p) => [p, payload]))
   })
 
+  it("decodes !!binary content under an encoding that names base64 once more, as cloud-init does; bytes that are no base64 text are taken as they are", () => {
+    const payload = "line one\n"
+    const b64 = Buffer.from(payload).toString("base64")
+    const gz = gzipSync(Buffer.from(payload))
+    const twice = (data: Buffer | string) => Buffer.from(Buffer.from(data).toString("base64")).toString("base64")
+    // cloud-init 22.4.2, run on these entries, writes the payload for /a and /b (the YAML's !!binary, then base64), fails
+    // /c ('Incorrect padding': gzip's bytes are no base64), and writes /d's bytes unchanged (gzip alone names no base64)
+    const source = `#cloud-config\nwrite_files:\n${[
+      `  - {path: /a, encoding: b64, content: !!binary ${twice(payload)}}\n`,
+      `  - {path: /b, encoding: gz+base64, content: !!binary ${twice(gz)}}\n`,
+      `  - {path: /c, encoding: gzip+b64, content: !!binary ${gz.toString("base64")}}\n`,
+      `  - {path: /d, encoding: gz, content: !!binary ${gz.toString("base64")}}\n`,
+      `  - {path: /e, encoding: text/plain, content: !!binary ${b64}}\n`
+    ].join("")}`
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+    expect(config(source).writeFiles.map((f) => [f.path, text(f.content)])).toEqual(["/a", "/b", "/c", "/d", "/e"].map((p) => [p, payload]))
+  })
+
   it("takes an empty encoding as none, as cloud-init does: the content is the text, with no warning of an unknown encoding", () => {
     const source = `#cloud-config\nwrite_files:\n  - path: /a\n    encoding: ""\n    content: aGk=\n  - path: /b\n    encoding: " "\n    content: plain\n`
     expect(config(source).writeFiles.map((f) => [f.path, text(f.content)])).toEqual([["/a", "aGk="], ["/b", "plain"]])
