@@ -583,6 +583,24 @@ describe("write_files", () => {
     expect(config(source).writeFiles.map((f) => [f.path, text(f.content)])).toEqual(["/a", "/b", "/c", "/d", "/e", "/f", "/g", "/h"].map((p) => [p, payload]))
   })
 
+  it("decodes !!binary content under an encoding that names base64 once more, as cloud-init does; bytes that are no base64 text are taken as they are", () => {
+    const payload = "line one\n"
+    const b64 = Buffer.from(payload).toString("base64")
+    const gz = gzipSync(Buffer.from(payload))
+    const twice = (data: Buffer | string) => Buffer.from(Buffer.from(data).toString("base64")).toString("base64")
+    // cloud-init 22.4.2, run on these entries, writes the payload for /a and /b (the YAML's !!binary, then base64), fails
+    // /c ('Incorrect padding': gzip's bytes are no base64), and writes /d's bytes unchanged (gzip alone names no base64)
+    const source = `#cloud-config\nwrite_files:\n${[
+      `  - {path: /a, encoding: b64, content: !!binary ${twice(payload)}}\n`,
+      `  - {path: /b, encoding: gz+base64, content: !!binary ${twice(gz)}}\n`,
+      `  - {path: /c, encoding: gzip+b64, content: !!binary ${gz.toString("base64")}}\n`,
+      `  - {path: /d, encoding: gz, content: !!binary ${gz.toString("base64")}}\n`,
+      `  - {path: /e, encoding: text/plain, content: !!binary ${b64}}\n`
+    ].join("")}`
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+    expect(config(source).writeFiles.map((f) => [f.path, text(f.content)])).toEqual(["/a", "/b", "/c", "/d", "/e"].map((p) => [p, payload]))
+  })
+
   it("takes an empty encoding as none, as cloud-init does: the content is the text, with no warning of an unknown encoding", () => {
     const source = `#cloud-config\nwrite_files:\n  - path: /a\n    encoding: ""\n    content: aGk=\n  - path: /b\n    encoding: " "\n    content: plain\n`
     expect(config(source).writeFiles.map((f) => [f.path, text(f.content)])).toEqual([["/a", "aGk="], ["/b", "plain"]])
@@ -768,6 +786,14 @@ describe("#cloud-config", () => {
       problems: [],
       warnings: ["line 3: write_files[0].permissions: not a mode cloud-init can read; the file gets 0644, as with cloud-init", "line 4: timezone: empty; the time zone is left alone"]
     })
+    // cloud-init (22.4.2, run on this document) reads no octal in these and writes 0644, but gives a number to chmod as it
+    // is: -1 made 07777, 99999 03237, true 01; the warning says what each is, never that cloud-init does the same
+    expect(notes("#cloud-config\nwrite_files:\n  - {path: /a, permissions: '0x1ed'}\n  - {path: /b, permissions: -1}\n  - {path: /c, permissions: 99999}\n  - {path: /d, permissions: true}\n").warnings).toEqual([
+      "line 3: write_files[0].permissions: not a mode cloud-init can read; the file gets 0644, as with cloud-init",
+      ...["4: write_files[1]", "5: write_files[2]", "6: write_files[3]"].map(
+        (at) => `line ${at}.permissions: not a file mode (an integer from 0 to 0o7777); the file gets 0644, where cloud-init would give the number to chmod as it is`
+      )
+    ])
   })
 
   it("merges a user listed again into its first entry as cloud-init does: the first entry's keys win, the later one's others are added", () => {

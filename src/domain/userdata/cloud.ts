@@ -38,13 +38,23 @@ const hostName = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): strin
   return fixed
 }
 
-/** cloud-init writes a file whose permissions it cannot read with its default mode, saying so; so does this reading */
+/**
+ * cloud-init writes a file whose permissions it cannot read as octal with its
+ * default mode, saying so; so does this reading. A number (a boolean is one to
+ * Python) it gives chmod as it is, whatever it is (-1 makes 07777): here one
+ * that is no mode gets the default too, said as what it is.
+ */
 const withoutUnreadableModes = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): unknown =>
   Array.isArray(value)
     ? value.map((raw: unknown, i) => {
         const entry = asMap(raw)
-        if (entry === undefined || entry["permissions"] === undefined || entry["permissions"] === null || Schema.is(CloudPermissions)(entry["permissions"])) return raw
-        notes.warn([...path, i, "permissions"], "not a mode cloud-init can read; the file gets 0644, as with cloud-init")
+        const mode = entry?.["permissions"]
+        if (entry === undefined || mode === undefined || mode === null || Schema.is(CloudPermissions)(mode)) return raw
+        const message =
+          typeof mode === "number" || typeof mode === "boolean"
+            ? "not a file mode (an integer from 0 to 0o7777); the file gets 0644, where cloud-init would give the number to chmod as it is"
+            : "not a mode cloud-init can read; the file gets 0644, as with cloud-init"
+        notes.warn([...path, i, "permissions"], message)
         const { permissions: _unreadable, ...rest } = entry
         return rest
       })
