@@ -170,31 +170,13 @@ const ALPINE_CONFIG: ReadonlyArray<ActionChange> = [
 /**
  * #cloud-config: the #alpine-config actions in the same places, plus
  * `users` after the default user exists, `hostname`/`fqdn` over the cloud's
- * name, `ntp` once `apk_repos` has written the repositories (cloud-init's
- * apk_configure runs before its ntp, so the client comes from the mirror the
- * document names), `timezone` once packages are in, `ssh_pwauth` after the
- * keys, and `defer: true` files before runcmd in the final phase.
+ * name, `timezone` once packages are in, `ssh_pwauth` after the keys, and
+ * `defer: true` files before runcmd in the final phase.
  */
 const CLOUD_CONFIG: ReadonlyArray<ActionChange> = [
   { phase: "main", op: "before", anchor: "create_default_user", actions: ["userdata_user"] },
   { phase: "main", op: "after", anchor: "create_default_user", actions: ["userdata_users"] },
-  {
-    phase: "main",
-    op: "after",
-    anchor: "set_hostname",
-    actions: [
-      "userdata_hostname",
-      "userdata_bootcmd",
-      "userdata_write_files",
-      "userdata_apk_cache",
-      "userdata_apk_repositories",
-      "userdata_ntp",
-      "userdata_package_update",
-      "userdata_package_upgrade",
-      "userdata_packages",
-      "userdata_timezone"
-    ]
-  },
+  { phase: "main", op: "after", anchor: "set_hostname", actions: ["userdata_hostname", ...AFTER_HOSTNAME, "userdata_timezone"] },
   { phase: "main", op: "after", anchor: "set_ssh_keys", actions: ["ssh_authorized_keys", "userdata_ssh_pwauth"] },
   { phase: "final", op: "append", actions: ["userdata_write_deferred_files", "userdata_runcmd", "userdata_autoinstall"] }
 ]
