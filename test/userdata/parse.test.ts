@@ -595,10 +595,15 @@ describe("write_files", () => {
       `  - {path: /b, encoding: gz+base64, content: !!binary ${twice(gz)}}\n`,
       `  - {path: /c, encoding: gzip+b64, content: !!binary ${gz.toString("base64")}}\n`,
       `  - {path: /d, encoding: gz, content: !!binary ${gz.toString("base64")}}\n`,
-      `  - {path: /e, encoding: text/plain, content: !!binary ${b64}}\n`
+      `  - {path: /e, encoding: text/plain, content: !!binary ${b64}}\n`,
+      // 'hello world' as !!binary: letters alone, but no padded base64, on which cloud-init fails: the text stays the file
+      `  - {path: /f, encoding: b64, content: !!binary ${Buffer.from("hello world").toString("base64")}}\n`
     ].join("")}`
     expect(notes(source)).toEqual({ problems: [], warnings: [] })
-    expect(config(source).writeFiles.map((f) => [f.path, text(f.content)])).toEqual(["/a", "/b", "/c", "/d", "/e"].map((p) => [p, payload]))
+    expect(config(source).writeFiles.map((f) => [f.path, text(f.content)])).toEqual([
+      ...["/a", "/b", "/c", "/d", "/e"].map((p) => [p, payload]),
+      ["/f", "hello world"]
+    ])
   })
 
   it("takes an empty encoding as none, as cloud-init does: the content is the text, with no warning of an unknown encoding", () => {

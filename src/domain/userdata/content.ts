@@ -83,12 +83,14 @@ const namesBase64 = (encoding: Encoding): boolean => encoding.includes("64")
 /**
  * `!!binary` bytes under an encoding that names base64: cloud-init decodes
  * them as base64 once more, so a document written for it gives base64 text
- * there (`!!binary` of base64); bytes that are no base64 text, which
- * cloud-init fails on, are taken as they are.
+ * there (`!!binary` of base64); bytes that are no padded base64 text, which
+ * cloud-init fails on ('Incorrect padding'), are taken as they are.
  */
 const binaryBytes = (content: Uint8Array, encoding: Encoding): Decoded => {
   const text = Buffer.from(content).toString("latin1")
-  const again = namesBase64(encoding) && /^[A-Za-z0-9+/=\s]+$/.test(text) ? fromBase64(text) : undefined
+  // only what Python's b64decode reads, padded to whole quads: a text file's own bytes ('hello world') stay the file
+  const padded = text.replace(/\s+/g, "").length % 4 === 0
+  const again = namesBase64(encoding) && padded && /^[A-Za-z0-9+/=\s]+$/.test(text) ? fromBase64(text) : undefined
   return again !== undefined && Either.isRight(again) ? again.right : { bytes: content, dropped: 0 }
 }
 
