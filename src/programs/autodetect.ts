@@ -1,13 +1,14 @@
 /**
  * `tiny-cloud autodetect [-v]`: the cloud offline detection finds now, or
- * `unknown`; `-v` adds every detector's verdict, and what the phases would
- * use instead (`CLOUD`, the cached detection).
+ * `unknown`; `-v` adds every detector's verdict, in a container what is not
+ * read there, and what the phases would use instead (`CLOUD`, the cached detection).
  */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { Cloud } from "../services/Cloud.js"
 import { Config } from "../services/Config.js"
 import { print } from "../services/Output.js"
+import { containerKind } from "../services/RootFs.js"
 import { printable } from "../domain/text.js"
 
 export const autodetectCommand = (options: { readonly verbose: boolean }) =>
@@ -19,6 +20,11 @@ export const autodetectCommand = (options: { readonly verbose: boolean }) =>
     const width = Math.max(...verdicts.map((v) => v.name.length))
     for (const v of verdicts) {
       yield* print(`  ${v.name.padEnd(width)}  ${Option.match(v.priority, { onNone: () => "not recognised", onSome: (p) => `priority ${p}` })}\n`)
+    }
+    // the detectors that read nothing there say only `not recognised`: why is said once
+    const container = yield* containerKind
+    if (container !== undefined) {
+      yield* print(`in a container (${printable(container)}): the host's DMI strings and kernel command line are not read; the command line is init's arguments (/proc/1/cmdline)\n`)
     }
     const settings = yield* Config
     const cached = yield* service.cached

@@ -220,6 +220,28 @@ describe("tiny-cloud autodetect", () => {
     })
   )
 
+  it.scopedLive("in a container, -v says why the DMI clouds are not recognised: the host's DMI strings and command line are not read", () =>
+    Effect.gen(function* () {
+      const i = yield* image()
+      i.write("/sys/class/dmi/id/sys_vendor", "Amazon EC2\n")
+      i.write("/proc/cmdline", "console=ttyS0 ds=nocloud;s=http://10.0.0.1/host-seed/\n")
+      i.write("/proc/1/environ", "PATH=/sbin:/bin\0container=lxc\0")
+      const r = yield* i.run(["autodetect", "-v"])
+      expect([r.code, r.stderr]).toEqual([0, ""])
+      expect(r.stdout.split("\n")).toEqual([
+        "unknown",
+        ...CLOUD_NAMES.map((c) => verdict(c, "not recognised")),
+        "in a container (lxc): the host's DMI strings and kernel command line are not read; the command line is init's arguments (/proc/1/cmdline)",
+        ""
+      ])
+      // outside one (an empty container=), nothing of the kind is said
+      i.write("/proc/1/environ", "container=\0")
+      const vm = yield* i.run(["autodetect", "-v"])
+      expect(vm.stdout.split("\n")[0]).toBe("nocloud")
+      expect(vm.stdout).not.toContain("in a container")
+    })
+  )
+
   it.scopedLive("-v never names a cache the phases pass over (one naming no cloud: damaged, or another version's): they detect again", () =>
     Effect.gen(function* () {
       const i = yield* image()
