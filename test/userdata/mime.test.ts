@@ -85,6 +85,12 @@ describe("the text of cloud-config parts", () => {
     expect([parsed.config.hostname, parsed.config.runcmd]).toEqual(["still-set", [{ kind: "shell", script: "echo é", index: 0 }]])
     expect(warnings).toEqual(["part 2 (line 14): not valid UTF-8 text, nor text in a charset its Content-Type names; part ignored"])
   })
+
+  it("ends at the boundary's line break: a block scalar on the part's last line has none at its end, as cloud-init reads it", () => {
+    // AWS's MIME example: the boundary right after the part's last line. cloud-init 22.4 (Python's email, PyYAML) writes 'Welcome'
+    const source = multipart([part("text/cloud-config", "#cloud-config\nwrite_files:\n- path: /etc/motd\n  content: |\n    Welcome"), part("text/x-shellscript", "#!/bin/sh")])
+    expect(multipartOf(source).config.writeFiles.map((f) => text(f.content as Uint8Array))).toEqual(["Welcome"])
+  })
 })
 
 describe("a large number of parts", () => {

@@ -456,6 +456,17 @@ autoinstall: true
     expect(failure(document)).toBe('#cloud-config user-data is invalid: line 8: YAML: Missing closing "quote')
   })
 
+  it("gives a block scalar whose last line ends the document without a line break none at its end, as PyYAML (so cloud-init) reads it", () => {
+    const contents = (document: string) => config(document).writeFiles.map((f) => text(f.content))
+    // the values are PyYAML 6's (cloud-init 22.4): a document pasted without its last line break
+    expect(contents("#cloud-config\nwrite_files:\n- path: /etc/motd\n  content: |\n    Welcome")).toEqual(["Welcome"])
+    expect(contents("#cloud-config\nwrite_files:\n- path: /a\n  content: |\n    one\n- path: /b\n  content: >\n    two\n    three  ")).toEqual(["one\n", "two three  "])
+    expect(contents("#cloud-config\nwrite_files:\n- path: /a\n  content: |+\n    x\n\n    z")).toEqual(["x\n\nz"])
+    // a last line of the indentation alone holds no text: the line break before it stays, as a document's final one does
+    expect(contents("#cloud-config\nwrite_files:\n- path: /a\n  content: |+\n\n    x\n    ")).toEqual(["\nx\n"])
+    expect(contents("#cloud-config\nwrite_files:\n- path: /a\n  content: |\n    Welcome\n")).toEqual(["Welcome\n"])
+  })
+
   it("names a control character YAML does not allow (NULs padding the data) as the cause of a YAML error, at its line", () => {
     expect(failure("#cloud-config\nhostname: web\n\0\0\0")).toBe("#cloud-config user-data is invalid: line 3: YAML: a control character (\\x00), which YAML does not allow")
   })
