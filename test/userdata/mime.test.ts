@@ -164,6 +164,17 @@ describe("nested multipart parts", () => {
     expect(analyse(source).warnings).toEqual(["part 2.3 (line 25): text/x-unknown parts are not supported; part ignored"])
   })
 
+  it("written without their closing delimiter end where the part that holds them ends, their last part keeping its last line break, as Python's email (so cloud-init) reads them", () => {
+    // the values are cloud-init 22.4's: the line break before '--outer' is the outer delimiter's alone
+    const open = (body: string) => part('multipart/mixed; boundary="in"', `--in\n${body}`)
+    const source = multipart([open(part("text/cloud-config", "#cloud-config\nwrite_files:\n- path: /etc/motd\n  content: |\n    Welcome\n")), open(part("text/x-shellscript", "#!/bin/sh\necho inner\n"))], "outer")
+    const result = multipartOf(source)
+    expect(result.config.writeFiles.map((f) => text(f.content as Uint8Array))).toEqual(["Welcome\n"])
+    expect(result.scripts.map((s) => [s.name, text(s.content)])).toEqual([["part-2.1", "#!/bin/sh\necho inner\n"]])
+    // the user-data's own last part, unclosed at the end of the text, loses its last line break, as in cloud-init
+    expect(scriptsOf(`MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="b"\n\n--b\n${part("text/x-shellscript", "#!/bin/sh\necho last\n")}`)).toEqual([["part-1", "#!/bin/sh\necho last"]])
+  })
+
   it("places a nested part's problems on the user-data's lines", () => {
     const source = multipart([inner("in", [part("text/cloud-config", "#cloud-config\ntimezone: [x]")])])
     expect(analyse(source).problems.map(formatProblem)).toEqual(["line 11: timezone: expected a time zone such as Europe/Paris or UTC, got a list; skipped"])
