@@ -249,6 +249,14 @@ describe("#cloud-config-archive", () => {
     expect(analyseUserData(bytes(source), OPTIONS).type).toBe("cloud-config-archive")
   })
 
+  it("reads a !!binary entry without a type as application/octet-stream, which is not read, unless its first line names a type, as cloud-init does", () => {
+    const binary = (content: string) => `!!binary ${Buffer.from(content).toString("base64")}`
+    const source = `#cloud-config-archive\n- content: ${binary("runcmd: [echo never]\n")}\n- content: ${binary("#cloud-config\nruncmd: [echo named]\n")}\n`
+    // cloud-init 22.4 merges the second entry alone and leaves the first unhandled ('Unhandled unknown content-type (application/octet-stream)')
+    expect(config(source).runcmd).toEqual([{ kind: "shell", script: "echo named", index: 0 }])
+    expect(notes(source).warnings).toEqual(["part 1 (line 2): application/octet-stream parts are not supported; part ignored"])
+  })
+
   it("names what its YAML has odd, as a #cloud-config's", () => {
     expect(notes("#cloud-config-archive\n- type: text/x-shellscript\n  type: text/cloud-config\n  content: 'packages: [vim]'\n").warnings).toEqual([
       "line 3: [0].type: duplicate key; the last one is used, as cloud-init does"
