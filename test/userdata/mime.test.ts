@@ -71,6 +71,23 @@ describe("base64 parts", () => {
   })
 })
 
+describe("quoted-printable parts", () => {
+  const qpPart = (type: string, body: string) => part(type, body, ["Content-Transfer-Encoding: quoted-printable"])
+
+  it("are decoded as Python's email (so cloud-init) decodes them: =XX in either case, soft line breaks, one ending the body, an escape that is none kept", () => {
+    // the values are cloud-init 22.4's (binascii.a2b_qp)
+    const source = multipart([
+      qpPart("text/cloud-config", '#cloud-config\nwrite_files:\n- path: /etc/motd\n  content: "caf=C3=A9 ol=\n=c3=a9"='),
+      qpPart("text/x-shellscript", "#!/bin/sh\r\necho a=3Db =ZZ =3=\r\nD ="),
+      part("text/x-shellscript", "#!/bin/sh\necho =3D")
+    ])
+    const result = multipartOf(source)
+    expect(result.config.writeFiles.map((f) => text(f.content as Uint8Array))).toEqual(["café olé"])
+    expect(result.scripts.map((s) => text(s.content))).toEqual(["#!/bin/sh\r\necho a=b =ZZ =3D ", "#!/bin/sh\necho =3D"])
+    expect(analyse(source).warnings).toEqual([])
+  })
+})
+
 describe("the text of cloud-config parts", () => {
   it("is UTF-8, else in the charset the part names; a part that is neither is ignored with a warning, never read with its bytes replaced", () => {
     // one byte a character: \u00e9 is the byte 0xE9, é in iso-8859-1 and not UTF-8

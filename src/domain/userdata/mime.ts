@@ -193,9 +193,10 @@ const mimeEntries = (text: string): Either.Either<Array<Entry>, Array<Problem>> 
   return Either.right(walk.entries)
 }
 
+/** in one pass, as Python's email (so cloud-init) decodes it: `=XX`, and `=` ending a line or the body (a soft line break) */
 const fromQuotedPrintable = (body: string): Uint8Array =>
   Buffer.from(
-    body.replace(/=\r?\n/g, "").replace(/=([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+    body.replace(/=(?:\r?\n|$|([0-9A-Fa-f]{2}))/g, (_, hex: string | undefined) => (hex === undefined ? "" : String.fromCharCode(parseInt(hex, 16)))),
     "latin1"
   )
 
