@@ -33,6 +33,17 @@ describe("partMergers", () => {
     })
   })
 
+  it("searches settings written as one string as cloud-init does (Python's `in`): `append` is list(append), `no_replace` holds replace", () => {
+    // cloud-init 22.4 merges {a: [1], h: one} with {a: [2], h: two} into {a: [1, 2], h: one}, then with the second into {a: [2], h: two}
+    const stringSettings = partMergers({ merge_how: [{ name: "list", settings: "append" }, { name: "dict", settings: "recurse_list" }], a: 1 }, undefined)
+    expect([Either.getOrThrow(stringSettings.mergers).list?.method, Either.getOrThrow(stringSettings.mergers).dict, stringSettings.raw]).toEqual([
+      "append",
+      { replace: false, recurseArray: true, recurseStr: false, allowDelete: false },
+      { a: 1 }
+    ])
+    expect(mergersOf(undefined, { merge_how: [{ name: "dict", settings: "no_replace" }] }).dict?.replace).toBe(true)
+  })
+
   it("takes merge_type when merge_how is missing", () => {
     const { mergers, raw } = partMergers({ merge_type: [["dict", "replace"]], a: 1 }, undefined)
     expect([Either.getOrThrow(mergers).dict?.replace, Either.getOrThrow(mergers).list, raw]).toEqual([true, undefined, { a: 1 }])

@@ -71,6 +71,23 @@ describe("base64 parts", () => {
   })
 })
 
+describe("quoted-printable parts", () => {
+  const qpPart = (type: string, body: string) => part(type, body, ["Content-Transfer-Encoding: quoted-printable"])
+
+  it("are decoded as Python's email (so cloud-init) decodes them: =XX in either case, soft line breaks, one ending the body, an escape that is none kept", () => {
+    // the values are cloud-init 22.4's (binascii.a2b_qp)
+    const source = multipart([
+      qpPart("text/cloud-config", '#cloud-config\nwrite_files:\n- path: /etc/motd\n  content: "caf=C3=A9 ol=\n=c3=a9"='),
+      qpPart("text/x-shellscript", "#!/bin/sh\r\necho a=3Db =ZZ =3=\r\nD ="),
+      part("text/x-shellscript", "#!/bin/sh\necho =3D")
+    ])
+    const result = multipartOf(source)
+    expect(result.config.writeFiles.map((f) => text(f.content as Uint8Array))).toEqual(["café olé"])
+    expect(result.scripts.map((s) => text(s.content))).toEqual(["#!/bin/sh\r\necho a=b =ZZ =3D ", "#!/bin/sh\necho =3D"])
+    expect(analyse(source).warnings).toEqual([])
+  })
+})
+
 describe("the text of cloud-config parts", () => {
   it("is UTF-8, else in the charset the part names; a part that is neither is ignored with a warning, never read with its bytes replaced", () => {
     // one byte a character: \u00e9 is the byte 0xE9, é in iso-8859-1 and not UTF-8
@@ -84,6 +101,12 @@ describe("the text of cloud-config parts", () => {
     expect(parsed.config.writeFiles.map((f) => text(f.content as Uint8Array))).toEqual(["café"])
     expect([parsed.config.hostname, parsed.config.runcmd]).toEqual(["still-set", [{ kind: "shell", script: "echo é", index: 0 }]])
     expect(warnings).toEqual(["part 2 (line 14): not valid UTF-8 text, nor text in a charset its Content-Type names; part ignored"])
+  })
+
+  it("ends at the boundary's line break: a block scalar on the part's last line has none at its end, as cloud-init reads it", () => {
+    // AWS's MIME example: the boundary right after the part's last line. cloud-init 22.4 (Python's email, PyYAML) writes 'Welcome'
+    const source = multipart([part("text/cloud-config", "#cloud-config\nwrite_files:\n- path: /etc/motd\n  content: |\n    Welcome"), part("text/x-shellscript", "#!/bin/sh")])
+    expect(multipartOf(source).config.writeFiles.map((f) => text(f.content as Uint8Array))).toEqual(["Welcome"])
   })
 })
 
@@ -156,6 +179,17 @@ describe("nested multipart parts", () => {
     ])
     expect([result.config.hostname, result.config.packages]).toEqual(["outer", ["curl"]])
     expect(analyse(source).warnings).toEqual(["part 2.3 (line 25): text/x-unknown parts are not supported; part ignored"])
+  })
+
+  it("written without their closing delimiter end where the part that holds them ends, their last part keeping its last line break, as Python's email (so cloud-init) reads them", () => {
+    // the values are cloud-init 22.4's: the line break before '--outer' is the outer delimiter's alone
+    const open = (body: string) => part('multipart/mixed; boundary="in"', `--in\n${body}`)
+    const source = multipart([open(part("text/cloud-config", "#cloud-config\nwrite_files:\n- path: /etc/motd\n  content: |\n    Welcome\n")), open(part("text/x-shellscript", "#!/bin/sh\necho inner\n"))], "outer")
+    const result = multipartOf(source)
+    expect(result.config.writeFiles.map((f) => text(f.content as Uint8Array))).toEqual(["Welcome\n"])
+    expect(result.scripts.map((s) => [s.name, text(s.content)])).toEqual([["part-2.1", "#!/bin/sh\necho inner\n"]])
+    // the user-data's own last part, unclosed at the end of the text, loses its last line break, as in cloud-init
+    expect(scriptsOf(`MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="b"\n\n--b\n${part("text/x-shellscript", "#!/bin/sh\necho last\n")}`)).toEqual([["part-1", "#!/bin/sh\necho last"]])
   })
 
   it("places a nested part's problems on the user-data's lines", () => {

@@ -249,6 +249,14 @@ describe("#cloud-config-archive", () => {
     expect(analyseUserData(bytes(source), OPTIONS).type).toBe("cloud-config-archive")
   })
 
+  it("reads a !!binary entry without a type as application/octet-stream, which is not read, unless its first line names a type, as cloud-init does", () => {
+    const binary = (content: string) => `!!binary ${Buffer.from(content).toString("base64")}`
+    const source = `#cloud-config-archive\n- content: ${binary("runcmd: [echo never]\n")}\n- content: ${binary("#cloud-config\nruncmd: [echo named]\n")}\n`
+    // cloud-init 22.4 merges the second entry alone and leaves the first unhandled ('Unhandled unknown content-type (application/octet-stream)')
+    expect(config(source).runcmd).toEqual([{ kind: "shell", script: "echo named", index: 0 }])
+    expect(notes(source).warnings).toEqual(["part 1 (line 2): application/octet-stream parts are not supported; part ignored"])
+  })
+
   it("names what its YAML has odd, as a #cloud-config's", () => {
     expect(notes("#cloud-config-archive\n- type: text/x-shellscript\n  type: text/cloud-config\n  content: 'packages: [vim]'\n").warnings).toEqual([
       "line 3: [0].type: duplicate key; the last one is used, as cloud-init does"
@@ -454,6 +462,17 @@ autoinstall: true
   it("names the line of the error PyYAML stops at where a string goes on over less indented lines before it, not the first such line", () => {
     const document = '#cloud-config\nruncmd:\n  - "printf a\n  b"\npackages: [curl,\njq]\nhostname: "web\n'
     expect(failure(document)).toBe('#cloud-config user-data is invalid: line 8: YAML: Missing closing "quote')
+  })
+
+  it("gives a block scalar whose last line ends the document without a line break none at its end, as PyYAML (so cloud-init) reads it", () => {
+    const contents = (document: string) => config(document).writeFiles.map((f) => text(f.content))
+    // the values are PyYAML 6's (cloud-init 22.4): a document pasted without its last line break
+    expect(contents("#cloud-config\nwrite_files:\n- path: /etc/motd\n  content: |\n    Welcome")).toEqual(["Welcome"])
+    expect(contents("#cloud-config\nwrite_files:\n- path: /a\n  content: |\n    one\n- path: /b\n  content: >\n    two\n    three  ")).toEqual(["one\n", "two three  "])
+    expect(contents("#cloud-config\nwrite_files:\n- path: /a\n  content: |+\n    x\n\n    z")).toEqual(["x\n\nz"])
+    // a last line of the indentation alone holds no text: the line break before it stays, as a document's final one does
+    expect(contents("#cloud-config\nwrite_files:\n- path: /a\n  content: |+\n\n    x\n    ")).toEqual(["\nx\n"])
+    expect(contents("#cloud-config\nwrite_files:\n- path: /a\n  content: |\n    Welcome\n")).toEqual(["Welcome\n"])
   })
 
   it("names a control character YAML does not allow (NULs padding the data) as the cause of a YAML error, at its line", () => {

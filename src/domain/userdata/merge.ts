@@ -39,15 +39,23 @@ export interface Mergers {
   readonly str?: StrMerger
 }
 
-type Named = readonly [name: string, options: ReadonlyArray<string>]
+/**
+ * A merger's options: a list, or the text a `{name, settings}` map gives as
+ * its settings, which cloud-init searches as Python's `in` searches a
+ * string: `settings: append` is list(append), and `no_replace` holds
+ * `replace`, which is the one taken
+ */
+type Options = ReadonlyArray<string> | string
 
-const has = (options: ReadonlyArray<string>, ...names: Array<string>) => names.some((n) => options.includes(n))
+type Named = readonly [name: string, options: Options]
+
+const has = (options: Options, ...names: Array<string>) => names.some((n) => options.includes(n))
 
 /** the first of `methods` the options name (cloud-init's order), else `fallback` */
-const methodOf = <M extends string>(options: ReadonlyArray<string>, methods: ReadonlyArray<M>, fallback: M): M =>
+const methodOf = <M extends string>(options: Options, methods: ReadonlyArray<M>, fallback: M): M =>
   methods.find((m) => options.includes(m)) ?? fallback
 
-const BUILD: Record<string, (options: ReadonlyArray<string>) => Partial<Mergers>> = {
+const BUILD: Record<string, (options: Options) => Partial<Mergers>> = {
   dict: (o) => ({
     dict: {
       replace: methodOf(o, ["replace", "no_replace"], "no_replace") === "replace",
@@ -88,7 +96,8 @@ const namedInKey = (value: unknown): Either.Either<Array<Named>, void> => {
   for (const item of value) {
     const map = asMap(item)
     const [name, options] = map !== undefined ? [map["name"], map["settings"] ?? []] : Array.isArray(item) ? [item[0], item.slice(1)] : []
-    if (typeof name !== "string" || !Array.isArray(options) || !options.every((o) => typeof o === "string")) return Either.left(undefined)
+    const text = map !== undefined && typeof options === "string"
+    if (typeof name !== "string" || !(text || (Array.isArray(options) && options.every((o) => typeof o === "string")))) return Either.left(undefined)
     if (name.trim() !== "") named.push([name.replace(/-/g, "_").trim(), options])
   }
   return Either.right(named)

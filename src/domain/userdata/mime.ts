@@ -116,7 +116,14 @@ const NAMEABLE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}(?:\/[a-z0-9][a-z0-9!#$&^_.+-
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 
-/** Where each part between `--BOUNDARY` lines in [from, to) lies; the line break before a delimiter belongs to it. */
+/**
+ * Where each part between `--BOUNDARY` lines in [from, to) lies; the line
+ * break before a delimiter belongs to it, as does the text's last one. A
+ * nested multipart written without its closing delimiter ends where the
+ * part that holds it ends, whose own line break was taken already: its last
+ * part keeps the line break before that, as Python's email (so cloud-init)
+ * reads it.
+ */
 const partRegions = (text: string, from: number, to: number, boundary: string): Array<{ start: number; end: number }> => {
   const delimiter = new RegExp(`^--${escapeRegExp(boundary)}(--)?[ \\t]*\\r?$`, "gm")
   // searched for in the body alone (which starts on a line of its own): a search of the whole text from `from` would go on to its end
@@ -131,8 +138,9 @@ const partRegions = (text: string, from: number, to: number, boundary: string): 
   for (let i = 0; i < marks.length && !marks[i]!.close; i++) {
     const start = Math.min(to, marks[i]!.end + (text[marks[i]!.end] === "\n" ? 1 : 0))
     let end = marks[i + 1]?.index ?? to
-    if (end > start && text[end - 1] === "\n") end--
-    if (end > start && text[end - 1] === "\r") end--
+    const ownLineBreak = marks[i + 1] !== undefined || to === text.length
+    if (ownLineBreak && end > start && text[end - 1] === "\n") end--
+    if (ownLineBreak && end > start && text[end - 1] === "\r") end--
     regions.push({ start, end: Math.max(start, end) })
   }
   return regions
@@ -185,9 +193,10 @@ const mimeEntries = (text: string): Either.Either<Array<Entry>, Array<Problem>> 
   return Either.right(walk.entries)
 }
 
+/** in one pass, as Python's email (so cloud-init) decodes it: `=XX`, and `=` ending a line or the body (a soft line break) */
 const fromQuotedPrintable = (body: string): Uint8Array =>
   Buffer.from(
-    body.replace(/=\r?\n/g, "").replace(/=([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+    body.replace(/=(?:\r?\n|$|([0-9A-Fa-f]{2}))/g, (_, hex: string | undefined) => (hex === undefined ? "" : String.fromCharCode(parseInt(hex, 16)))),
     "latin1"
   )
 

@@ -147,6 +147,24 @@ const markUndecodableBinary = (doc: Document) =>
     }
   })
 
+/**
+ * A block scalar (`|`, `>`) whose last line ends the text without a line
+ * break has no line break at its end, as PyYAML (so cloud-init) reads it;
+ * the library gives it one. A MIME part's text so ends whenever its last
+ * line is right before the boundary (that line break is the boundary's),
+ * as does a document pasted without its last line break.
+ */
+const withoutAddedLineBreak = (doc: Document, text: string) => {
+  // a last line of blanks alone holds none of the scalar's text
+  if (!/[^ \t\r\n][ \t]*$/.test(text)) return
+  visit(doc, {
+    Scalar(_, node) {
+      const block = node.type === Scalar.BLOCK_LITERAL || node.type === Scalar.BLOCK_FOLDED
+      if (block && node.range?.[1] === text.length && typeof node.value === "string" && node.value.endsWith("\n")) node.value = node.value.slice(0, -1)
+    }
+  })
+}
+
 /** a key that is a map or a list (or an alias of one): the node it is and its name by kind; undefined for any other key */
 const collectionKey = (resolve: Resolve, key: unknown): { readonly node: Node; readonly name: string } | undefined => {
   const node = resolve(key)
@@ -311,6 +329,7 @@ export const loadYaml = (text: string, lineOffset: number, asWritten: ReadonlySe
   const resolve = aliasResolver(doc)
   keepAsWritten(doc, resolve, asWritten)
   markUndecodableBinary(doc)
+  withoutAddedLineBreak(doc, read)
   // (before they are named: two different maps as keys are not the same key written twice)
   const duplicates = duplicateKeys(doc, resolve, at)
   nameCollectionKeys(doc, resolve)
