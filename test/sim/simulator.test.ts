@@ -295,6 +295,18 @@ describe("gcp", () => {
     }
   })
 
+  // cloud-init's GCE reader asks `instance/attributes/?recursive=True`, which the real server answers with JSON
+  it("answers recursive=True (and 1) with JSON, as Go's ParseBool reads the flag", async () => {
+    const sim = await start({ cloud: "gcp", instance })
+    for (const flag of ["True", "1", "true"]) {
+      const res = await ask(sim, { path: `${root}/instance/attributes/?recursive=${flag}`, headers: { "Metadata-Flavor": "Google" } })
+      expect(res.status).toBe(200)
+      expect(JSON.parse(res.body)).toMatchObject({ "ssh-keys": expect.stringContaining(`alpine:${KEY1}`) })
+    }
+    const listing = await ask(sim, { path: `${root}/instance/attributes/?recursive=no`, headers: { "Metadata-Flavor": "Google" } })
+    expect(listing.body.split("\n")).toContain("ssh-keys")
+  })
+
   it("answers 404 for absent ssh-keys and user-data", async () => {
     const sim = await start({ cloud: "gcp", instance: { hostname: "h" } })
     const get = (p: string) => ask(sim, { path: `${root}/${p}`, headers: { "Metadata-Flavor": "Google" } })
