@@ -497,6 +497,19 @@ describe("openstack", () => {
     ])
   })
 
+  // cloud-init's reader lists /openstack/ and reads the newest version it knows (2018-08-27 in 22.4.2), as Nova serves each
+  it("serves the files under every version it lists, each version's own", async () => {
+    const sim = await start({ cloud: "openstack", instance })
+    const versions = (await ask(sim, { path: "/openstack/" })).body.split("\n")
+    expect(versions).toEqual(expect.arrayContaining(["2012-08-10", "2018-08-27", "latest"]))
+    const latest = (await ask(sim, { path: "/openstack/latest/meta_data.json" })).body
+    for (const v of versions) expect((await ask(sim, { path: `/openstack/${v}/meta_data.json` })).body).toBe(latest)
+    expect((await ask(sim, { path: "/openstack/2018-08-27/" })).body).toBe("meta_data.json\nnetwork_data.json\nuser_data\nvendor_data.json\nvendor_data2.json")
+    expect((await ask(sim, { path: "/openstack/2012-08-10/" })).body).toBe("meta_data.json\nuser_data")
+    expect((await ask(sim, { path: "/openstack/2012-08-10/network_data.json" })).status).toBe(404)
+    expect((await ask(sim, { path: "/openstack/2019-01-01/meta_data.json" })).status).toBe(404)
+  })
+
   it("answers 404 for absent user-data; the config drive's files are the service's", async () => {
     const sim = await start({ cloud: "openstack", instance: { hostname: "h" } })
     expect((await ask(sim, { path: "/openstack/latest/user_data" })).status).toBe(404)
