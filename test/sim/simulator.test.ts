@@ -295,6 +295,18 @@ describe("gcp", () => {
     }
   })
 
+  // cloud-init's GCE reader asks `instance/attributes/?recursive=True`, which the real server answers with JSON
+  it("answers recursive=True (and 1) with JSON, as Go's ParseBool reads the flag", async () => {
+    const sim = await start({ cloud: "gcp", instance })
+    for (const flag of ["True", "1", "true"]) {
+      const res = await ask(sim, { path: `${root}/instance/attributes/?recursive=${flag}`, headers: { "Metadata-Flavor": "Google" } })
+      expect(res.status).toBe(200)
+      expect(JSON.parse(res.body)).toMatchObject({ "ssh-keys": expect.stringContaining(`alpine:${KEY1}`) })
+    }
+    const listing = await ask(sim, { path: `${root}/instance/attributes/?recursive=no`, headers: { "Metadata-Flavor": "Google" } })
+    expect(listing.body.split("\n")).toContain("ssh-keys")
+  })
+
   it("answers 404 for absent ssh-keys and user-data", async () => {
     const sim = await start({ cloud: "gcp", instance: { hostname: "h" } })
     const get = (p: string) => ask(sim, { path: `${root}/${p}`, headers: { "Metadata-Flavor": "Google" } })
@@ -395,6 +407,8 @@ describe("incus", () => {
       expect((await ask(sim, { path: "/1.0/config" })).body).toBe(JSON.stringify(["/1.0/config/cloud-init.user-data"]))
       expect((await ask(sim, { path: "/1.0/config/cloud-init.user-data" })).bytes).toEqual(Buffer.from(USER_DATA))
       expect((await ask(sim, { path: "/1.0/config/user.user-data" })).status).toBe(404)
+      // cloud-init's LXD reader asks for the devices too, and takes a 404 there for no guest API at all
+      expect(JSON.parse((await ask(sim, { path: "/1.0/devices" })).body)).toMatchObject({ eth0: { type: "nic", name: "eth0" }, root: { type: "disk", path: "/" } })
       await sim.close()
       expect(existsSync(socketPath)).toBe(false)
     } finally {
@@ -481,6 +495,19 @@ describe("openstack", () => {
       expect.objectContaining({ type: "ipv4", ip_address: "10.0.0.6" }),
       expect.objectContaining({ type: "ipv6", ip_address: "2001:db8::5", netmask: "ffff:ffff:ffff:ffff::" })
     ])
+  })
+
+  // cloud-init's reader lists /openstack/ and reads the newest version it knows (2018-08-27 in 22.4.2), as Nova serves each
+  it("serves the files under every version it lists, each version's own", async () => {
+    const sim = await start({ cloud: "openstack", instance })
+    const versions = (await ask(sim, { path: "/openstack/" })).body.split("\n")
+    expect(versions).toEqual(expect.arrayContaining(["2012-08-10", "2018-08-27", "latest"]))
+    const latest = (await ask(sim, { path: "/openstack/latest/meta_data.json" })).body
+    for (const v of versions) expect((await ask(sim, { path: `/openstack/${v}/meta_data.json` })).body).toBe(latest)
+    expect((await ask(sim, { path: "/openstack/2018-08-27/" })).body).toBe("meta_data.json\nnetwork_data.json\nuser_data\nvendor_data.json\nvendor_data2.json")
+    expect((await ask(sim, { path: "/openstack/2012-08-10/" })).body).toBe("meta_data.json\nuser_data")
+    expect((await ask(sim, { path: "/openstack/2012-08-10/network_data.json" })).status).toBe(404)
+    expect((await ask(sim, { path: "/openstack/2019-01-01/meta_data.json" })).status).toBe(404)
   })
 
   it("answers 404 for absent user-data; the config drive's files are the service's", async () => {

@@ -4,7 +4,7 @@
  * Header `Metadata-Flavor: Google` is required (403 otherwise). A directory
  * asked for without its trailing `/` is redirected (301) to it; a directory
  * lists its children one a line, each line ending in a newline, sub-
- * directories with `/`. `?recursive=true` or `?alt=json` gives JSON.
+ * directories with `/`. `?recursive=true` (`True`, `1`...) or `?alt=json` gives JSON.
  *
  * `ssh-keys` holds `login:key` lines for every user of the project, as a
  * real project's does: besides the instance's keys (for `alpine`), a key of
@@ -100,6 +100,9 @@ export const gcpTree = (options: CloudHandlerOptions): TreeDir => {
 
 const camel = (s: string) => s.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase())
 
+/** what the metadata server takes for `recursive=true`, as Go's strconv.ParseBool reads it: cloud-init asks `?recursive=True` */
+const GO_TRUE = ["1", "t", "T", "TRUE", "true", "True"]
+
 /** recursive JSON as GCP gives it: keys camel-cased except user attribute names */
 const gcpJson = (node: Tree, underAttributes = false): unknown => {
   if (isLeaf(node)) return toJson(node)
@@ -130,7 +133,7 @@ const handler = (options: CloudHandlerOptions): CloudHandler => {
     const node = lookup(tree, segments)
     const trailing = request.path.endsWith("/")
     if (node === undefined || (isLeaf(node) && trailing)) return reply(404, "Not Found\n", "text/html; charset=UTF-8", FLAVOR)
-    const json = request.query.get("recursive") === "true" || request.query.get("alt") === "json"
+    const json = GO_TRUE.includes(request.query.get("recursive") ?? "") || request.query.get("alt") === "json"
     if (isLeaf(node)) {
       if (json) return reply(200, JSON.stringify(toJson(node)), JSON_TYPE, FLAVOR)
       return reply(200, leafBytes(node), GCP_TEXT, FLAVOR)

@@ -6,7 +6,7 @@
  * `cloud-init.user-data` (the older `user.user-data` when the instance says
  * so), vendor-data `cloud-init.vendor-data`, network configuration
  * `cloud-init.network-config`; a key that is not set is 404, and
- * `/1.0/config` lists the keys that are.
+ * `/1.0/config` lists the keys that are; `/1.0/devices` gives the devices.
  */
 import {
   type CloudHandler,
@@ -40,6 +40,17 @@ export const incusConfig = (options: CloudHandlerOptions): Record<string, Uint8A
   return config
 }
 
+/**
+ * `/1.0/devices`: the instance's devices by name, as configured (a NIC per interface, the root disk); cloud-init reads
+ * it with the meta-data and config, and takes a guest API without it for no API at all
+ */
+export const incusDevices = (options: CloudHandlerOptions): Record<string, Record<string, string>> => {
+  const nics = Math.max(1, options.instance.nics?.length ?? 0)
+  const devices: Record<string, Record<string, string>> = { root: { type: "disk", path: "/", pool: "default" } }
+  for (let i = 0; i < nics; i++) devices[`eth${i}`] = { type: "nic", name: `eth${i}`, network: "incusbr0" }
+  return devices
+}
+
 const handler = (options: CloudHandlerOptions): CloudHandler => {
   const config = incusConfig(options)
   return (request) => {
@@ -52,6 +63,8 @@ const handler = (options: CloudHandlerOptions): CloudHandler => {
         return reply(200, JSON.stringify({ api_version: "1.0", instance_type: "container", location: "sim", state: "Started" }), JSON_TYPE)
       case "/1.0/meta-data":
         return reply(200, incusMetaData(options))
+      case "/1.0/devices":
+        return reply(200, JSON.stringify(incusDevices(options)), JSON_TYPE)
       case "/1.0/config":
         return reply(200, JSON.stringify(Object.keys(config).map((k) => `/1.0/config/${k}`)), JSON_TYPE)
       default: {

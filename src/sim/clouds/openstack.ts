@@ -2,9 +2,10 @@
  * OpenStack (Nova) metadata service (169.254.169.254), and the config drive
  * that carries the same files. No header is required.
  *
- * `/openstack/` lists the metadata versions, `/openstack/latest/` the
- * files: `meta_data.json` (`uuid`, `hostname`, `public_keys` as a map of key
- * names to keys), `user_data` (404 when the instance has none),
+ * `/openstack/` lists the metadata versions, `/openstack/VERSION/` (each
+ * listed one, `latest` among them) the files: `meta_data.json` (`uuid`,
+ * `hostname`, `public_keys` as a map of key names to keys), `user_data`
+ * (404 when the instance has none),
  * `vendor_data.json`, `vendor_data2.json` and `network_data.json` (`links`
  * with each NIC's MAC, `networks` with its static addresses or `ipv4_dhcp`).
  * A config drive (a volume labelled `config-2`) holds them under
@@ -28,6 +29,13 @@ import {
 } from "../instance.js"
 
 const VERSIONS = ["2012-08-10", "2013-04-04", "2013-10-17", "2015-10-15", "2016-06-30", "2016-10-06", "2017-02-22", "2018-08-27", "2020-10-14", "latest"]
+
+/** the version that brought each file Nova serves under every listed version (others since the first) */
+const SINCE: Readonly<Record<string, string>> = { "vendor_data.json": "2013-10-17", "network_data.json": "2015-10-15", "vendor_data2.json": "2016-10-06" }
+
+/** the files of one version: a reader that picks the newest version it knows (cloud-init) reads that version's directory */
+const filesOf = (files: Record<string, Uint8Array>, version: string): Record<string, Uint8Array> =>
+  version === "latest" ? files : Object.fromEntries(Object.entries(files).filter(([name]) => (SINCE[name] ?? "") <= version))
 
 /** an IPv6 prefix length as the mask Nova writes (`ffff:ffff:ffff:ffff::`) */
 const ipv6Mask = (bits: number): string => {
@@ -112,11 +120,13 @@ const handler = (options: CloudHandlerOptions): CloudHandler => {
     if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed()
     const path = request.path.replace(/(.)\/+$/, "$1")
     if (path === "/openstack") return reply(200, VERSIONS.join("\n"))
-    if (path === "/openstack/latest") return reply(200, Object.keys(files).sort().join("\n"))
-    const name = /^\/openstack\/latest\/([^/]+)$/.exec(path)?.[1]
-    const body = name === undefined || !Object.hasOwn(files, name) ? undefined : files[name]
+    const [, version, name] = /^\/openstack\/([^/]+)(?:\/([^/]+))?$/.exec(path) ?? []
+    if (version === undefined || !VERSIONS.includes(version)) return notFound()
+    const served = filesOf(files, version)
+    if (name === undefined) return reply(200, Object.keys(served).sort().join("\n"))
+    const body = Object.hasOwn(served, name) ? served[name] : undefined
     if (body === undefined) return notFound()
-    return reply(200, body, name!.endsWith(".json") ? JSON_TYPE : OCTETS)
+    return reply(200, body, name.endsWith(".json") ? JSON_TYPE : OCTETS)
   }
 }
 
