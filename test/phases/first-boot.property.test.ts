@@ -75,6 +75,8 @@ const cloudPieces: Readonly<Record<string, fc.Arbitrary<string>>> = {
     fc.constant(`write_files:\n  - path: /srv/enc\n    content: "${SECRETS[3]}!!"\n    encoding: b64`),
     fc.constant(`write_files:\n  - path: /srv/owned\n    content: x\n    owner: nosuchuser:nosuchgroup`),
     fc.constant(`write_files:\n  - path: /etc/hosts\n    content: "127.0.0.1 localhost\\n"\n    defer: true`),
+    fc.constantFrom("/etc", "/", "/var/lib/cloud/.bootstrap-complete", "/home/alpine/.ssh/authorized_keys", "/etc/sudoers.d/wheel", "/srv/a/../../../../b", "//srv//c", "/srv/d/").map((p) => `write_files:\n  - path: ${JSON.stringify(p)}\n    content: "x\\n"\n    owner: alpine:alpine`),
+    fc.constant(`write_files:\n  - path: /srv/deferred\n    content: x\n    owner: udeferred\n    defer: true\nusers:\n  - default\n  - name: udeferred`),
     odd.map((o) => `write_files: ${o}`)
   ),
   runcmd: fc.oneof(word.map((w) => `runcmd:\n  - echo ${w}\n  - [echo, two]`), odd.map((o) => `runcmd: ${o}`)),
@@ -245,9 +247,10 @@ describe("generated first boots", () => {
           const keyed = passwd.split("\n").filter((l) => l !== "").map((l) => l.split(":")[5]!).map((h) => instance.read(`${h}/.ssh/authorized_keys`) ?? "")
           for (const k of cloudKeys) expect(keyed.some((ak) => ak.split("\n").includes(k)), `${label}\n${results[2]!.stderr}`).toBe(true)
         }
-        // the host's name: user-data's valid fqdn, else its valid hostname, else the cloud's (a part in base64 or gzip, which this cannot read, may name one)
+        // the host's name: user-data's valid hostname, else its valid fqdn, else the cloud's (a part in base64 or gzip, which this cannot read, may name one)
         const t = read ? text ?? "" : ""
-        const named = [...t.matchAll(/fqdn: (fq-[a-z0-9]+)\.example\.org/g)].at(-1)?.[1] ?? [...t.matchAll(/hostname: (uh-[a-z0-9]+)/g)].at(-1)?.[1]
+        // (given both, the host is named by `hostname`, `fqdn` naming its domain, as cloud-init names it unless prefer_fqdn_over_hostname)
+        const named = [...t.matchAll(/hostname: (uh-[a-z0-9]+)/g)].at(-1)?.[1] ?? [...t.matchAll(/fqdn: (fq-[a-z0-9]+)\.example\.org/g)].at(-1)?.[1]
         const served = g.cloud === "incus" || !read || g.meta.hostname === undefined || !VALID_HOST.test(g.meta.hostname) ? undefined : g.meta.hostname.split(".")[0]
         const hidden = /base64|gzip|#cloud-config-archive/.test(t) || (named === undefined && /(hostname|fqdn): /.test(t) && served === undefined)
         const expected = named ?? served
