@@ -625,6 +625,19 @@ describe("write_files", () => {
     ])
   })
 
+  it("#alpine-config decodes !!binary content once under a base64 encoding, as the shell edition does: base64 text it holds stays the file", () => {
+    // the shell edition gives the !!binary's text to 'base64 -d' once: a key file and the word 'abcd', both base64's letters in whole quads, are written as they are
+    const key = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\n"
+    const gz = gzipSync(Buffer.from(key)).toString("base64")
+    const source = `#alpine-config\nwrite_files:\n${[
+      `  - {path: /key, encoding: b64, content: !!binary ${Buffer.from(key).toString("base64")}}\n`,
+      `  - {path: /word, encoding: base64, content: !!binary ${Buffer.from("abcd").toString("base64")}}\n`,
+      `  - {path: /gz, encoding: gz+b64, content: !!binary ${gz}}\n`
+    ].join("")}`
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+    expect(config(source).writeFiles.map((f) => [f.path, text(f.content)])).toEqual([["/key", key], ["/word", "abcd"], ["/gz", key]])
+  })
+
   it("takes an empty encoding as none, as cloud-init does: the content is the text, with no warning of an unknown encoding", () => {
     const source = `#cloud-config\nwrite_files:\n  - path: /a\n    encoding: ""\n    content: aGk=\n  - path: /b\n    encoding: " "\n    content: plain\n`
     expect(config(source).writeFiles.map((f) => [f.path, text(f.content)])).toEqual([["/a", "aGk="], ["/b", "plain"]])
