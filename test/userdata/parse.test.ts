@@ -251,10 +251,17 @@ describe("#cloud-config-archive", () => {
 
   it("reads a !!binary entry without a type as application/octet-stream, which is not read, unless its first line names a type, as cloud-init does", () => {
     const binary = (content: string) => `!!binary ${Buffer.from(content).toString("base64")}`
-    const source = `#cloud-config-archive\n- content: ${binary("runcmd: [echo never]\n")}\n- content: ${binary("#cloud-config\nruncmd: [echo named]\n")}\n`
-    // cloud-init 22.4 merges the second entry alone and leaves the first unhandled ('Unhandled unknown content-type (application/octet-stream)')
+    // the third is no UTF-8 (an iso-8859-1 e acute), which cloud-init reads no first line of (type_from_starts_with)
+    const latin1 = `!!binary ${Buffer.from("#!/bin/sh\necho caf\u00e9\n", "latin1").toString("base64")}`
+    const source = `#cloud-config-archive\n- content: ${binary("runcmd: [echo never]\n")}\n- content: ${binary("#cloud-config\nruncmd: [echo named]\n")}\n- content: ${latin1}\n`
+    // cloud-init 22.4 merges the second entry alone and leaves the others unhandled ('Unhandled unknown content-type (application/octet-stream)')
     expect(config(source).runcmd).toEqual([{ kind: "shell", script: "echo named", index: 0 }])
-    expect(notes(source).warnings).toEqual(["part 1 (line 2): application/octet-stream parts are not supported; part ignored"])
+    const result = parsed(source)
+    expect(result.kind === "multipart" && result.scripts).toEqual([])
+    expect(notes(source).warnings).toEqual([
+      "part 1 (line 2): application/octet-stream parts are not supported; part ignored",
+      "part 3 (line 4): application/octet-stream parts are not supported; part ignored"
+    ])
   })
 
   it("names what its YAML has odd, as a #cloud-config's", () => {
