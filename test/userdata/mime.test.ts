@@ -79,11 +79,13 @@ describe("quoted-printable parts", () => {
     const source = multipart([
       qpPart("text/cloud-config", '#cloud-config\nwrite_files:\n- path: /etc/motd\n  content: "caf=C3=A9 ol=\n=c3=a9"='),
       qpPart("text/x-shellscript", "#!/bin/sh\r\necho a=3Db =ZZ =3=\r\nD ="),
-      part("text/x-shellscript", "#!/bin/sh\necho =3D")
+      part("text/x-shellscript", "#!/bin/sh\necho =3D"),
+      // '==' is '=' to Python's decoder, and '=' before a lone CR takes the rest of its line with it
+      qpPart("text/x-shellscript", "#!/bin/sh\necho a==b c=\rlost\nd")
     ])
     const result = multipartOf(source)
     expect(result.config.writeFiles.map((f) => text(f.content as Uint8Array))).toEqual(["café olé"])
-    expect(result.scripts.map((s) => text(s.content))).toEqual(["#!/bin/sh\r\necho a=b =ZZ =3D ", "#!/bin/sh\necho =3D"])
+    expect(result.scripts.map((s) => text(s.content))).toEqual(["#!/bin/sh\r\necho a=b =ZZ =3D ", "#!/bin/sh\necho =3D", "#!/bin/sh\necho a=b cd"])
     expect(analyse(source).warnings).toEqual([])
   })
 })

@@ -251,10 +251,17 @@ describe("#cloud-config-archive", () => {
 
   it("reads a !!binary entry without a type as application/octet-stream, which is not read, unless its first line names a type, as cloud-init does", () => {
     const binary = (content: string) => `!!binary ${Buffer.from(content).toString("base64")}`
-    const source = `#cloud-config-archive\n- content: ${binary("runcmd: [echo never]\n")}\n- content: ${binary("#cloud-config\nruncmd: [echo named]\n")}\n`
-    // cloud-init 22.4 merges the second entry alone and leaves the first unhandled ('Unhandled unknown content-type (application/octet-stream)')
+    // the third is no UTF-8 (an iso-8859-1 e acute), which cloud-init reads no first line of (type_from_starts_with)
+    const latin1 = `!!binary ${Buffer.from("#!/bin/sh\necho caf\u00e9\n", "latin1").toString("base64")}`
+    const source = `#cloud-config-archive\n- content: ${binary("runcmd: [echo never]\n")}\n- content: ${binary("#cloud-config\nruncmd: [echo named]\n")}\n- content: ${latin1}\n`
+    // cloud-init 22.4 merges the second entry alone and leaves the others unhandled ('Unhandled unknown content-type (application/octet-stream)')
     expect(config(source).runcmd).toEqual([{ kind: "shell", script: "echo named", index: 0 }])
-    expect(notes(source).warnings).toEqual(["part 1 (line 2): application/octet-stream parts are not supported; part ignored"])
+    const result = parsed(source)
+    expect(result.kind === "multipart" && result.scripts).toEqual([])
+    expect(notes(source).warnings).toEqual([
+      "part 1 (line 2): application/octet-stream parts are not supported; part ignored",
+      "part 3 (line 4): application/octet-stream parts are not supported; part ignored"
+    ])
   })
 
   it("names what its YAML has odd, as a #cloud-config's", () => {
@@ -623,6 +630,19 @@ describe("write_files", () => {
       ...["/a", "/b", "/c", "/d", "/e"].map((p) => [p, payload]),
       ["/f", "hello world"]
     ])
+  })
+
+  it("#alpine-config decodes !!binary content once under a base64 encoding, as the shell edition does: base64 text it holds stays the file", () => {
+    // the shell edition gives the !!binary's text to 'base64 -d' once: a key file and the word 'abcd', both base64's letters in whole quads, are written as they are
+    const key = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\n"
+    const gz = gzipSync(Buffer.from(key)).toString("base64")
+    const source = `#alpine-config\nwrite_files:\n${[
+      `  - {path: /key, encoding: b64, content: !!binary ${Buffer.from(key).toString("base64")}}\n`,
+      `  - {path: /word, encoding: base64, content: !!binary ${Buffer.from("abcd").toString("base64")}}\n`,
+      `  - {path: /gz, encoding: gz+b64, content: !!binary ${gz}}\n`
+    ].join("")}`
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+    expect(config(source).writeFiles.map((f) => [f.path, text(f.content)])).toEqual([["/key", key], ["/word", "abcd"], ["/gz", key]])
   })
 
   it("takes an empty encoding as none, as cloud-init does: the content is the text, with no warning of an unknown encoding", () => {

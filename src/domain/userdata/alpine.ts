@@ -24,7 +24,7 @@ const readFiles = (value: unknown, path: ReadonlyArray<Key>, context: ReadContex
   if (Array.isArray(value)) value.forEach((raw: unknown, i) => ignoreOthers(raw, [...path, i], WRITE_FILE_KEYS, context.notes))
   const files = entries.flatMap(({ index, value: f }) => {
     const at = [...path, index]
-    return toFile({ ...f, mode: f.permissions === undefined ? undefined : parseMode(f.permissions) }, at, index, context) ?? []
+    return toFile({ ...f, mode: f.permissions === undefined ? undefined : parseMode(f.permissions) }, at, index, context, false) ?? []
   })
   const kept = nonEmpty(files, value)
   return kept === undefined ? undefined : { writeFiles: kept }

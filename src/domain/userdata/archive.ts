@@ -6,6 +6,7 @@
  * part without a `type` is what its first line names, else cloud-config
  * (`!!binary` content, application/octet-stream, which is not read).
  */
+import { isUtf8 } from "node:buffer"
 import * as Either from "effect/Either"
 import { isNode, isScalar, Scalar } from "yaml"
 import { type Budget, UndecodableBinary } from "./content.js"
@@ -19,11 +20,16 @@ import { loadYaml, newTokenBudget, type Source } from "./yaml.js"
 /** the keys that are not headers of their own, as cloud-init leaves them out (its `launch-index` becomes the part's Launch-Index header) */
 const NOT_HEADERS = new Set(["content", "filename", "type", "content-disposition", "content-type"])
 
-/** the type cloud-init gives a part without one: what its first line names, else cloud-config, or for `!!binary` content application/octet-stream */
-const typeOf = (bytes: Uint8Array, binary: boolean): string => {
-  const word = userDataWord(bytes)
+/**
+ * the type cloud-init gives a part without one: what its first line (in `head`) names, else cloud-config, or for
+ * `!!binary` content application/octet-stream; `!!binary` content that is not all UTF-8 is that type whatever its
+ * first line, as cloud-init reads no line of it
+ */
+const typeOf = (head: Uint8Array, binary: Uint8Array | undefined): string => {
+  if (binary !== undefined && !isUtf8(binary)) return "application/octet-stream"
+  const word = userDataWord(head)
   if (word === "script" || word === "cloud-config" || word === "jinja" || OTHER_TYPE_WORDS.has(word)) return "text/plain"
-  return binary ? "application/octet-stream" : "text/cloud-config"
+  return binary !== undefined ? "application/octet-stream" : "text/cloud-config"
 }
 
 /** 1-based line of a node (counted on from the source's offset); of a block scalar's (`content: |`) first line of text, the line after its indicator; undefined when it is not there */
@@ -71,7 +77,7 @@ export const splitArchive = (
     if (given !== undefined && given !== null && given !== "" && (typeof given !== "string" || !given.includes("/"))) {
       return { ignored: `${where}: type: expected a MIME type such as text/cloud-config; part ignored` }
     }
-    const type = typeof given === "string" && given !== "" ? given : typeOf(head, content instanceof Uint8Array)
+    const type = typeof given === "string" && given !== "" ? given : typeOf(head, content instanceof Uint8Array ? content : undefined)
     const headers = new Map<string, string>([["content-type", type]])
     if (typeof map["filename"] === "string") headers.set("content-disposition", `attachment; filename="${map["filename"].replace(/["\\]/g, "\\$&")}"`)
     // cloud-init makes a `text/...` entry a MIMEText, whose own Content-Transfer-Encoding (7bit, or base64 of the text) comes

@@ -247,7 +247,7 @@ const readFiles: Reader = (value, path, context) => {
       }
     }
     const owner = f.owner === undefined ? undefined : chownOwner(f.owner)
-    const file = toFile({ ...f, source, owner, mode: f.permissions === undefined ? undefined : cloudMode(f.permissions) }, at, index, context)
+    const file = toFile({ ...f, source, owner, mode: f.permissions === undefined ? undefined : cloudMode(f.permissions) }, at, index, context, true)
     if (file === undefined) return []
     const scripts = CLOUD_INIT_SCRIPTS.exec(posix.normalize(file.path))
     if (scripts !== null) context.notes.warn([...at, "path"], `cloud-init runs the programs in ${scripts[0]}; Tiny Cloud writes the file but does not run it`)

@@ -126,8 +126,11 @@ export interface FileEntry {
   readonly source?: FileSource | undefined
 }
 
-/** The file an entry asks for, or undefined when it is skipped (no path, undecodable content); the reasons are noted. */
-export const toFile = (entry: FileEntry, at: ReadonlyArray<Key>, index: number, context: ReadContext): FileToWrite | undefined => {
+/**
+ * The file an entry asks for, or undefined when it is skipped (no path, undecodable content); the reasons are noted.
+ * `binaryOnceMore`: `!!binary` content under a base64 encoding is decoded again, as cloud-init does (`#cloud-config`).
+ */
+export const toFile = (entry: FileEntry, at: ReadonlyArray<Key>, index: number, context: ReadContext, binaryOnceMore: boolean): FileToWrite | undefined => {
   const { notes } = context
   // BEHAVIOUR.md §6 "missing path → entry skipped", a warning as alpine-config(5) and cloud-config(5) have it (the shell
   // edition passes over such an entry, cloud-init warns): never what makes a document invalid, even when it is the only entry
@@ -149,7 +152,7 @@ export const toFile = (entry: FileEntry, at: ReadonlyArray<Key>, index: number, 
   const hasContent = entry.content !== undefined
   let content: Uint8Array | undefined
   if (hasContent || entry.source === undefined) {
-    const decoded = decodeContent(entry.content, encoding, context.budget)
+    const decoded = decodeContent(entry.content, encoding, context.budget, binaryOnceMore)
     if (Either.isLeft(decoded)) {
       notes.skip({ path: [...at, "content"], message: decoded.left }, at)
       return undefined

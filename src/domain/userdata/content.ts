@@ -81,16 +81,18 @@ export class UndecodableBinary extends Uint8Array {}
 const namesBase64 = (encoding: Encoding): boolean => encoding.includes("64")
 
 /**
- * `!!binary` bytes under an encoding that names base64: cloud-init decodes
- * them as base64 once more, so a document written for it gives base64 text
- * there (`!!binary` of base64); bytes that are no padded base64 text, which
- * cloud-init fails on ('Incorrect padding'), are taken as they are.
+ * `!!binary` bytes under an encoding that names base64, in a `#cloud-config`
+ * (`onceMore`): cloud-init decodes them as base64 once more, so a document
+ * written for it gives base64 text there (`!!binary` of base64); bytes that
+ * are no padded base64 text, which cloud-init fails on ('Incorrect
+ * padding'), are taken as they are. The shell edition decodes the text of
+ * an `#alpine-config`'s `!!binary` once, as the YAML does.
  */
-const binaryBytes = (content: Uint8Array, encoding: Encoding): Decoded => {
+const binaryBytes = (content: Uint8Array, encoding: Encoding, onceMore: boolean): Decoded => {
   const text = Buffer.from(content).toString("latin1")
   // only what Python's b64decode reads, padded to whole quads: a text file's own bytes ('hello world') stay the file
   const padded = text.replace(/\s+/g, "").length % 4 === 0
-  const again = namesBase64(encoding) && padded && /^[A-Za-z0-9+/=\s]+$/.test(text) ? fromBase64(text) : undefined
+  const again = onceMore && namesBase64(encoding) && padded && /^[A-Za-z0-9+/=\s]+$/.test(text) ? fromBase64(text) : undefined
   return again !== undefined && Either.isRight(again) ? again.right : { bytes: content, dropped: 0 }
 }
 
@@ -100,12 +102,12 @@ const binaryBytes = (content: Uint8Array, encoding: Encoding): Decoded => {
  * binaryBytes); gzip content given as text is base64 first (as in the shell
  * edition, where `gz` meant base64 of gzip too).
  */
-export const decodeContent = (content: string | Uint8Array | undefined, encoding: Encoding, budget: Budget): Either.Either<Decoded, string> => {
+export const decodeContent = (content: string | Uint8Array | undefined, encoding: Encoding, budget: Budget, binaryOnceMore: boolean): Either.Either<Decoded, string> => {
   if (content === undefined) return Either.right({ bytes: new Uint8Array(), dropped: 0 })
   if (content instanceof UndecodableBinary) return Either.left("!!binary data that is not valid base64")
   // empty content is an empty file whatever its encoding, as cloud-init decodes only content that is not ('if content')
   if (content.length === 0) return Either.right({ bytes: new Uint8Array(), dropped: 0 })
-  const bytes = (): Either.Either<Decoded, string> => (typeof content === "string" ? fromBase64(content) : Either.right(binaryBytes(content, encoding)))
+  const bytes = (): Either.Either<Decoded, string> => (typeof content === "string" ? fromBase64(content) : Either.right(binaryBytes(content, encoding, binaryOnceMore)))
   // content that is no gzip is spent from the budget too: a YAML alias makes one large text the content of many files
   const spent = <A extends { readonly length: number }>(size: number, make: () => A): Either.Either<A, string> => {
     if (size > budget.remaining) return Either.left(`content makes write_files more than ${budget.limit} bytes, the limit for all write_files`)

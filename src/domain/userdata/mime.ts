@@ -193,10 +193,15 @@ const mimeEntries = (text: string): Either.Either<Array<Entry>, Array<Problem>> 
   return Either.right(walk.entries)
 }
 
-/** in one pass, as Python's email (so cloud-init) decodes it: `=XX`, and `=` ending a line or the body (a soft line break) */
+/**
+ * in one pass, as Python's email (so cloud-init) decodes it (binascii.a2b_qp): `=XX`, `==` as `=`, and `=`
+ * ending the body or before a line break (a soft one; after `=\r`, the rest of the line goes with it)
+ */
 const fromQuotedPrintable = (body: string): Uint8Array =>
   Buffer.from(
-    body.replace(/=(?:\r?\n|$|([0-9A-Fa-f]{2}))/g, (_, hex: string | undefined) => (hex === undefined ? "" : String.fromCharCode(parseInt(hex, 16)))),
+    body.replace(/=(?:\r[^\n]*\n?|\n|$|(=)|([0-9A-Fa-f]{2}))/g, (_, equals: string | undefined, hex: string | undefined) =>
+      hex !== undefined ? String.fromCharCode(parseInt(hex, 16)) : (equals ?? "")
+    ),
     "latin1"
   )
 
