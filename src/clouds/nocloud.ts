@@ -102,7 +102,15 @@ const metadata = Effect.gen(function* () {
       const said = leftOut.count === 0 ? Effect.void : Effect.provide(warn(`NoCloud meta-data 'public-keys': ${leftOut.count} ${leftOut.count === 1 ? "item that is not a string" : "items that are not strings"} left out`), env)
       return Effect.as(said, keys)
     }),
-    userData: Effect.map(file("user-data"), Option.filter((b) => b.length > 0))
+    userData: Effect.map(file("user-data"), Option.filter((b) => b.length > 0)),
+    // a mapping or a list is no interfaces file: rendered, it would be its keys or items, and ifupdown-ng would bring up no NIC
+    networkInterfaces: Effect.flatMap(metaValue(["network-interfaces"]), (v) =>
+      v !== null && typeof v === "object"
+        ? Effect.fail(
+            new ImdsError({ cloud: "nocloud", url: "meta-data/network-interfaces", reason: `a ${Array.isArray(v) ? "list" : "mapping"}, not the text of an interfaces file`, unusable: true })
+          )
+        : Effect.succeed(renderValue(v))
+    )
   }
 })
 

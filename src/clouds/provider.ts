@@ -1,7 +1,8 @@
 import * as Effect from "effect/Effect"
-import type * as Option from "effect/Option"
+import * as Option from "effect/Option"
 import { ImdsError, MetadataUnsupported, type MetadataError } from "../domain/errors.js"
 import type { ActionChange } from "../domain/plan.js"
+import { textOf } from "../domain/text.js"
 import type { Commands } from "../services/Commands.js"
 import type { Config } from "../services/Config.js"
 import type { Http } from "../services/Http.js"
@@ -30,6 +31,8 @@ export interface MetadataSource {
   readonly keepWithUserData?: CloudMetadata["keepWithUserData"]
   readonly nics?: CloudMetadata["nics"]
   readonly nic?: CloudMetadata["nic"]
+  /** where the cloud tells a value from its rendering; default: `meta-data/network-interfaces` as `get` renders it */
+  readonly networkInterfaces?: CloudMetadata["networkInterfaces"]
 }
 
 /**
@@ -93,6 +96,7 @@ export const completeMetadata = (cloud: string, source: MetadataSource, limits: 
     userData: read(source.userData),
     keepWithUserData: read(source.keepWithUserData ?? Effect.void),
     nics: read(source.nics ?? unsupported(cloud, "@nics")),
-    nic: (mac, key) => read(source.nic === undefined ? unsupported(cloud, "@nic") : source.nic(mac, key))
+    nic: (mac, key) => read(source.nic === undefined ? unsupported(cloud, "@nic") : source.nic(mac, key)),
+    networkInterfaces: read(source.networkInterfaces ?? Effect.map(source.get("meta-data/network-interfaces"), Option.map(textOf)))
   }
 }

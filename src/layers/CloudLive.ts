@@ -68,7 +68,7 @@ export const CloudLive = Layer.effect(
 
 const absent = (cloud: string): CloudMetadata => {
   const none = Effect.fail(new NoCloud({ cloud }))
-  return { get: () => none, hostname: none, localHostname: none, sshKeys: none, sshKeysFor: () => none, userData: none, keepWithUserData: Effect.void, nics: none, nic: () => none }
+  return { get: () => none, hostname: none, localHostname: none, sshKeys: none, sshKeysFor: () => none, userData: none, keepWithUserData: Effect.void, nics: none, nic: () => none, networkInterfaces: none }
 }
 
 /** every read goes to the chosen cloud's metadata, set up on the first read */
@@ -81,7 +81,8 @@ const delegating = (md: Effect.Effect<CloudMetadata>): CloudMetadata => ({
   userData: Effect.flatMap(md, (m) => m.userData),
   keepWithUserData: Effect.flatMap(md, (m) => m.keepWithUserData),
   nics: Effect.flatMap(md, (m) => m.nics),
-  nic: (mac, key) => Effect.flatMap(md, (m) => m.nic(mac, key))
+  nic: (mac, key) => Effect.flatMap(md, (m) => m.nic(mac, key)),
+  networkInterfaces: Effect.flatMap(md, (m) => m.networkInterfaces)
 })
 
 export const MetadataLive = Layer.effect(

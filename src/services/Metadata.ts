@@ -31,6 +31,11 @@ export interface CloudMetadata {
    */
   readonly keepWithUserData: Effect.Effect<void>
   readonly nics: Effect.Effect<Option.Option<Uint8Array>, MetadataError>
+  /**
+   * meta-data `network-interfaces`, the text of an interfaces file (NoCloud's); a value that is no text (a mapping,
+   * a list: `get` renders them as their keys or items) fails, unusable
+   */
+  readonly networkInterfaces: Effect.Effect<Option.Option<string>, MetadataError>
   /** a NIC's datum by its MAC address: an alias, a verbatim sub-path, or "" for the NIC itself */
   readonly nic: (mac: string, key: string) => Effect.Effect<Option.Option<Uint8Array>, MetadataError>
 }

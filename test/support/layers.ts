@@ -210,7 +210,8 @@ export const staticMetadata = (data: {
     userData: opt(data.userData),
     keepWithUserData: Effect.void,
     nics: opt(undefined),
-    nic: () => opt(undefined)
+    nic: () => opt(undefined),
+    networkInterfaces: opt(data.paths?.["meta-data/network-interfaces"])
   }
   return Layer.succeed(Metadata, md)
 }

@@ -80,8 +80,7 @@ export const setNetworkInterfaces = Effect.gen(function* () {
   const fs = yield* RootFs
   const md = yield* Metadata
   const path = yield* interfacesFile
-  const read = (key: string) => Effect.map(md.get(key), Option.map(textOf))
-  const unreadable = yield* Effect.either(read("meta-data/network-interfaces"))
+  const unreadable = yield* Effect.either(md.networkInterfaces)
   if (Either.isLeft(unreadable)) {
     yield* err(`set_network_interfaces: ${unreadable.left.message}; the default stanzas are used`)
     if (!(yield* fs.exists(path))) yield* fs.writeAtomic(path, defaultInterfaces(yield* chooseInterface))
