@@ -436,17 +436,26 @@ describe("unbounded key lists", () => {
   it.scopedLive("metadata that came and is not the JSON or YAML it should be fails the actions that read it alone; a service answering 500 still stops main", () =>
     Effect.gen(function* () {
       const userData = bytes(`#alpine-config\nssh_authorized_keys:\n  - ${KEY_C}\n`)
-      const main = (cloud: "hetzner" | "openstack" | "nocloud", path: string, status = 200) =>
+      const main = (cloud: "hetzner" | "openstack" | "nocloud", path: string, status = 200, env: Record<string, string> = {}) =>
         Effect.gen(function* () {
-          const instance = yield* makeTestInstance({ cloud, instance: { hostname: "h", sshKeys: [KEY_A], userData }, faults: { overrides: [{ path, status, body: "{not: [json" }] } })
+          const instance = yield* makeTestInstance({ cloud, instance: { hostname: "h", sshKeys: [KEY_A], userData }, faults: { overrides: [{ path, status, body: "{not: [json" }] }, env })
           expect((yield* instance.run(["early"])).code).toBe(0)
           const r = yield* instance.run(["main"])
           return { code: r.code, stderr: r.stderr, actions: actionLines(r.stderr).filter((l) => !l.includes("userdata_")), keys: instance.read("/home/alpine/.ssh/authorized_keys"), url: `http://${instance.sim!.endpoint}${path}` }
         })
       const done = (action: string) => [`   ++ ${action}: starting`, `   ++ ${action}: done`]
       const failed = (action: string) => [`   ++ ${action}: starting`, `   ++ ${action}: failed`]
+      // four instances of their own, run at once; the one whose service answers 500 waits out a short IMDS_DEADLINE
+      const [hetzner, openstack, nocloud, down] = yield* Effect.all(
+        [
+          main("hetzner", "/hetzner/v1/metadata/public-keys"),
+          main("openstack", "/openstack/latest/meta_data.json"),
+          main("nocloud", "/seed/meta-data"),
+          main("hetzner", "/hetzner/v1/metadata/public-keys", 500, { IMDS_DEADLINE: "0.5" })
+        ],
+        { concurrency: "unbounded" }
+      )
       // hetzner's key list is not a JSON list: set_ssh_keys fails, the user-data's own key is still installed
-      const hetzner = yield* main("hetzner", "/hetzner/v1/metadata/public-keys")
       expect(hetzner.stderr).toContain(`\nset_ssh_keys: hetzner: cannot read ${hetzner.url}: invalid JSON: Expected property name or '}' in JSON at position 1\n`)
       expect({ code: hetzner.code, actions: hetzner.actions, keys: hetzner.keys }).toEqual({
         code: 1,
@@ -454,7 +463,6 @@ describe("unbounded key lists", () => {
         keys: `${KEY_C}\n`
       })
       // openstack's meta_data.json, where both the host name and the keys are: each fails alone, in the same line
-      const openstack = yield* main("openstack", "/openstack/latest/meta_data.json")
       const invalid = `cannot read ${openstack.url}: invalid JSON: Expected property name or '}' in JSON at position 1\n`
       expect(openstack.stderr).toContain(`\nset_hostname: openstack: ${invalid}`)
       expect(openstack.stderr).toContain(`\nset_ssh_keys: openstack: ${invalid}`)
@@ -464,7 +472,6 @@ describe("unbounded key lists", () => {
         keys: `${KEY_C}\n`
       })
       // a NoCloud meta-data that is no YAML the same
-      const nocloud = yield* main("nocloud", "/seed/meta-data")
       expect(nocloud.stderr).toMatch(/\nset_hostname: nocloud: cannot read meta-data: invalid YAML: [^\n]+\n/)
       expect({ code: nocloud.code, actions: nocloud.actions, keys: nocloud.keys }).toEqual({
         code: 1,
@@ -472,7 +479,6 @@ describe("unbounded key lists", () => {
         keys: `${KEY_C}\n`
       })
       // a service that cannot be read (the key list answering 500 until IMDS_DEADLINE) still stops main there (BEHAVIOUR.md 4)
-      const down = yield* main("hetzner", "/hetzner/v1/metadata/public-keys", 500)
       expect(down.stderr).toContain(`\nset_ssh_keys: hetzner: cannot read ${down.url}: HTTP 500\n`)
       expect({ code: down.code, actions: down.actions, keys: down.keys }).toEqual({ code: 1, actions: [...done("create_default_user"), ...done("set_hostname"), ...failed("set_ssh_keys")], keys: undefined })
     })

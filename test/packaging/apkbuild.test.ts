@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process"
+import { execFile, execFileSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -6,6 +6,10 @@ import { dirname, join, posix, resolve } from "node:path"
 import { gunzipSync } from "node:zlib"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { parseAssignments } from "../../src/domain/shell-words.js"
+
+/** a script run without blocking the thread, so that the concurrent tests that make code caches (seconds of node each) overlap */
+const runScript = (args: ReadonlyArray<string>, options: { readonly cwd?: string; readonly env: NodeJS.ProcessEnv }) =>
+  new Promise<string>((done, fail) => execFile("sh", args, { ...options, encoding: "utf8" }, (e, stdout) => (e ? fail(e) : done(stdout))))
 
 const REPO = resolve(new URL("../..", import.meta.url).pathname)
 const STARTDIR = join(REPO, "packaging/alpine")
@@ -324,14 +328,14 @@ describe("a cloud package's post-install", () => {
   })
 })
 
-describe("tiny-cloud's own install scripts", () => {
-  it("post-install makes the code caches with this system's node, which then serve a boot's first run; pre-deinstall removes them", () => {
+describe.concurrent("tiny-cloud's own install scripts", () => {
+  it("post-install makes the code caches with this system's node, which then serve a boot's first run; pre-deinstall removes them", async () => {
     const apkbuild = readFileSync(join(STARTDIR, "APKBUILD"), "utf8")
     for (const script of ["post-install", "post-upgrade", "pre-deinstall"]) expect(apkbuild).toContain(`$pkgname.${script}`)
     const root = mkdtempSync(join(dir, "root-"))
     cpSync(join(dir, "make-install"), root, { recursive: true, verbatimSymlinks: true })
     const env = { PATH: `${dirname(process.execPath)}:${process.env.PATH}`, ROOT: root }
-    execFileSync("sh", [join(STARTDIR, "tiny-cloud.post-install")], { env })
+    await runScript([join(STARTDIR, "tiny-cloud.post-install")], { env })
     const caches = join(root, "usr/lib/tiny-cloud/code-cache")
     expect(readdirSync(caches).map((f) => f.replace(/^code-cache-[0-9a-f]{16}-/, "")).sort()).toEqual(["bootstrap", "imds", "network", "other", "phase"])
     for (const f of readdirSync(caches)) expect(lstatSync(join(caches, f)).mode & 0o777).toBe(0o644)
@@ -361,7 +365,7 @@ describe("tiny-cloud's own install scripts", () => {
     expect([readFileSync(join(root, "etc/tiny-cloud.conf"), "utf8"), readFileSync(join(root, "etc/conf.d/tiny-cloud"), "utf8")]).toEqual(["CLOUD=aws\nCLOUD_USER=ec2-user\n", "CLOUD_USER=old\n"])
   })
 
-  it("post-install, run on a live instance whose networking is started, runs none of its system's commands (no ifup, no syslog lines) and writes none of its state while making the code caches", () => {
+  it("post-install, run on a live instance whose networking is started, runs none of its system's commands (no ifup, no syslog lines) and writes none of its state while making the code caches", async () => {
     const root = mkdtempSync(join(dir, "root-"))
     cpSync(join(dir, "make-install"), root, { recursive: true, verbatimSymlinks: true })
     // the system's own commands, recording: rc-service says networking is started
@@ -376,21 +380,20 @@ describe("tiny-cloud's own install scripts", () => {
     const state = mkdtempSync(join(dir, "state-"))
     const logs = mkdtempSync(join(dir, "logs-"))
     const env = { PATH: `${system}:${dirname(process.execPath)}:${process.env.PATH}`, ROOT: root, TINY_CLOUD_VAR: state, TINY_CLOUD_LOGS: logs }
-    execFileSync("sh", [join(STARTDIR, "tiny-cloud.post-install")], { env })
+    await runScript([join(STARTDIR, "tiny-cloud.post-install")], { env })
     expect(readdirSync(join(root, "usr/lib/tiny-cloud/code-cache")).length).toBe(5)
     expect(existsSync(calls) ? readFileSync(calls, "utf8") : "").toBe("")
     expect([...readdirSync(state), ...readdirSync(logs)]).toEqual([])
   })
 })
 
-describe("make install's code caches", () => {
-  it("are made for a DESTDIR given relative to where make runs ('make install DESTDIR=image'), as for an absolute one", () => {
+describe.concurrent("make install's code caches", () => {
+  it("are made for a DESTDIR given relative to where make runs ('make install DESTDIR=image'), as for an absolute one", async () => {
     // make runs prepare-code-cache.sh with $(DESTDIR)$(LIBDIR): relative paths, from where it runs
     const work = mkdtempSync(join(dir, "relative-"))
     cpSync(join(dir, "make-install"), join(work, "image"), { recursive: true, verbatimSymlinks: true })
-    const out = execFileSync("sh", [join(REPO, "packaging/prepare-code-cache.sh"), "image/usr/lib/tiny-cloud/tiny-cloud.cjs", "image/usr/lib/tiny-cloud/code-cache"], {
+    const out = await runScript([join(REPO, "packaging/prepare-code-cache.sh"), "image/usr/lib/tiny-cloud/tiny-cloud.cjs", "image/usr/lib/tiny-cloud/code-cache"], {
       cwd: work,
-      encoding: "utf8",
       env: { PATH: `${dirname(process.execPath)}:${process.env.PATH}` }
     })
     expect(out).toMatch(/^prepared code caches in /)

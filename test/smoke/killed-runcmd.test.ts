@@ -9,14 +9,14 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { spawn } from "node:child_process"
-import { describe, expect, it, onTestFinished } from "vitest"
+import { describe, expect, it } from "vitest"
 import { actionLines, PROGRAM, TEST_CODE_CACHE, useInstances } from "../support/harness.js"
 import { describeSystem, which } from "../support/system.js"
 
 const makeInstance = useInstances()
 
-describe("a final phase killed during runcmd", () => {
-  it("is run again to completion, and leaves nothing beside user-data.log", async () => {
+describe.concurrent("a final phase killed during runcmd", () => {
+  it("is run again to completion, and leaves nothing beside user-data.log", async ({ onTestFinished }) => {
     const marks = mkdtempSync(join(tmpdir(), "tiny-cloud-killed-"))
     onTestFinished(() => rmSync(marks, { recursive: true, force: true }))
     const once = join(marks, "once")
@@ -33,8 +33,8 @@ describe("a final phase killed during runcmd", () => {
   })
 })
 
-describe("a main phase killed between writing a file and giving its new directories the file's owner", () => {
-  it("gives them the owner when run again, as an undisturbed boot does", async () => {
+describe.concurrent("a main phase killed between writing a file and giving its new directories the file's owner", () => {
+  it("gives them the owner when run again, as an undisturbed boot does", async ({ onTestFinished }) => {
     const marks = mkdtempSync(join(tmpdir(), "tiny-cloud-killed-"))
     onTestFinished(() => rmSync(marks, { recursive: true, force: true }))
     const once = join(marks, "once")
@@ -73,8 +73,8 @@ describe("a main phase killed between writing a file and giving its new director
   })
 })
 
-describe("a main phase killed before it set up the keys, followed by final in the same boot (out of memory, its service ended)", () => {
-  it("leaves the bootstrap incomplete, in one line, so that the next boot sets up the keys", async () => {
+describe.concurrent("a main phase killed before it set up the keys, followed by final in the same boot (out of memory, its service ended)", () => {
+  it("leaves the bootstrap incomplete, in one line, so that the next boot sets up the keys", async ({ onTestFinished }) => {
     const marks = mkdtempSync(join(tmpdir(), "tiny-cloud-killed-"))
     onTestFinished(() => rmSync(marks, { recursive: true, force: true }))
     const once = join(marks, "once")
@@ -95,8 +95,8 @@ describe("a main phase killed before it set up the keys, followed by final in th
   })
 })
 
-describe("a final phase run again after its user programs ran to their end (a phase before it was killed, or a crash before the marker)", () => {
-  it("does not run them again, in one line each; a killed main is run again; --bootstrap incomplete forgets them", async () => {
+describe.concurrent("a final phase run again after its user programs ran to their end (a phase before it was killed, or a crash before the marker)", () => {
+  it("does not run them again, in one line each; a killed main is run again; --bootstrap incomplete forgets them", async ({ onTestFinished }) => {
     const marks = mkdtempSync(join(tmpdir(), "tiny-cloud-killed-"))
     onTestFinished(() => rmSync(marks, { recursive: true, force: true }))
     const once = join(marks, "once")
@@ -115,8 +115,8 @@ describe("a final phase run again after its user programs ran to their end (a ph
   })
 })
 
-describe("a final phase run again after the user's programs ran to their end and failed", () => {
-  it("passes over runcmd, and its action fails all the same with the status it ended with: the bootstrap is done with errors, not done", async () => {
+describe.concurrent("a final phase run again after the user's programs ran to their end and failed", () => {
+  it("passes over runcmd, and its action fails all the same with the status it ended with: the bootstrap is done with errors, not done", async ({ onTestFinished }) => {
     const marks = mkdtempSync(join(tmpdir(), "tiny-cloud-killed-"))
     onTestFinished(() => rmSync(marks, { recursive: true, force: true }))
     const once = join(marks, "once")
@@ -136,7 +136,7 @@ describe("a final phase run again after the user's programs ran to their end and
     expect(status.stdout).toContain("error: final/userdata_runcmd: runcmd exited with status 7\n")
   })
 
-  it("passes over a user-data script, and run_userdata fails with its status", async () => {
+  it("passes over a user-data script, and run_userdata fails with its status", async ({ onTestFinished }) => {
     const marks = mkdtempSync(join(tmpdir(), "tiny-cloud-killed-"))
     onTestFinished(() => rmSync(marks, { recursive: true, force: true }))
     const once = join(marks, "once")
@@ -157,8 +157,8 @@ describe("a final phase run again after the user's programs ran to their end and
   })
 })
 
-describe("a record of user programs that ran, left by an image's builder (the marker removed by hand), or made for other user-data", () => {
-  it("does not keep this instance's runcmd from running", async () => {
+describe.concurrent("a record of user programs that ran, left by an image's builder (the marker removed by hand), or made for other user-data", () => {
+  it("does not keep this instance's runcmd from running", async ({ onTestFinished }) => {
     const marks = mkdtempSync(join(tmpdir(), "tiny-cloud-ran-"))
     onTestFinished(() => rmSync(marks, { recursive: true, force: true }))
     const runs = join(marks, "runs")
@@ -169,8 +169,8 @@ describe("a record of user programs that ran, left by an image's builder (the ma
   })
 })
 
-describe("a record of user programs that ran which cannot be written (a directory in its place)", () => {
-  it("costs one warning: runcmd runs and its action is done, as before there was a record", async () => {
+describe.concurrent("a record of user programs that ran which cannot be written (a directory in its place)", () => {
+  it("costs one warning: runcmd runs and its action is done, as before there was a record", async ({ onTestFinished }) => {
     const marks = mkdtempSync(join(tmpdir(), "tiny-cloud-ran-"))
     onTestFinished(() => rmSync(marks, { recursive: true, force: true }))
     const runs = join(marks, "runs")
@@ -184,8 +184,8 @@ describe("a record of user programs that ran which cannot be written (a director
   })
 })
 
-describe("a record of user programs that ran, damaged to a huge file (600 MiB, more than a string holds)", () => {
-  it("is not read: runcmd runs and its action is done; the record is replaced by one a rerun uses", async () => {
+describe.concurrent("a record of user programs that ran, damaged to a huge file (600 MiB, more than a string holds)", () => {
+  it("is not read: runcmd runs and its action is done; the record is replaced by one a rerun uses", async ({ onTestFinished }) => {
     const marks = mkdtempSync(join(tmpdir(), "tiny-cloud-ran-"))
     onTestFinished(() => rmSync(marks, { recursive: true, force: true }))
     const runs = join(marks, "runs")
@@ -204,7 +204,7 @@ describe("a record of user programs that ran, damaged to a huge file (600 MiB, m
   })
 })
 
-describe("the journals of write_files and users, damaged to huge files (600 MiB, more than a string holds)", () => {
+describe.concurrent("the journals of write_files and users, damaged to huge files (600 MiB, more than a string holds)", () => {
   it("are not read: the files are written and appended once, the users made; the journals are replaced by ones a rerun uses", async () => {
     const doc = `#cloud-config\nusers: [default, {name: ops}]\nwrite_files:\n  - {path: /srv/app/notes, content: "one\\n", append: true, owner: "ops:ops"}\n`
     const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(doc) } })
@@ -226,7 +226,7 @@ describe("the journals of write_files and users, damaged to huge files (600 MiB,
   })
 })
 
-describe("a phase whose lock cannot be taken (flock missing or failing)", () => {
+describe.concurrent("a phase whose lock cannot be taken (flock missing or failing)", () => {
   it("says so in one line and runs all the same: the user, keys and hostname are set up", async () => {
     const instance = await makeInstance({ cloud: "aws", instance: { hostname: "lock-1.example.internal", sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILock a@example"] } })
     writeFileSync(join(instance.fake.bin, "flock"), "#!/bin/sh\necho 'flock: cannot lock: broken' >&2\nexit 64\n", { mode: 0o755 })
@@ -292,7 +292,7 @@ describeSystem("a first boot whose state directory fills during main (its end ca
     expect(stdout).toBe("boot 0\nearly 0\nmain 0\nfinal 0\nmarked\n")
     expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${key}\n`)
   })
-})
+}, { concurrent: true })
 
 describeSystem("a final phase whose state directory is read-only (a root remounted read-only after an error)", { tools: { unshare: "util-linux", mount: "mount" }, root: true }, () => {
   it("fails bootstrap_complete in its own lines, not after 'done'; exit 1, and no marker", async () => {
@@ -307,7 +307,7 @@ describeSystem("a final phase whose state directory is read-only (a root remount
     expect(stderr).toContain(`\n   ++ bootstrap_complete: starting\nbootstrap_complete: write ${instance.root}/var/lib/cloud/.bootstrap-complete: read-only file system\n   ++ bootstrap_complete: failed\n`)
     expect(readdirSync(join(instance.root, "var/lib/cloud")).filter((f) => f.includes("bootstrap-complete"))).toEqual([])
   })
-})
+}, { concurrent: true })
 
 /** `tiny-cloud PHASE` killed by strace at its K-th file replacement (a rename), as a power cut there would end it */
 const runKilledAtWrite = (env: Record<string, string>, phase: string, atWrite: number, trace = "/dev/null") =>
@@ -338,7 +338,7 @@ describeSystem("a final phase killed at any of its file replacements (bootstrap_
       expect([atWrite, state(instance.root)]).toEqual([atWrite, [".bootstrap-complete", "status.json"]])
     }
   })
-})
+}, { concurrent: true })
 
 // after a power cut the phase may get the pid it had: the probe it left has the name the new one would take
 describeSystem("a final phase run again with the pid it had, after a power cut that left bootstrap_complete's probe", { tools: { unshare: "util-linux" }, root: true }, () => {
@@ -353,7 +353,7 @@ describeSystem("a final phase run again with the pid it had, after a power cut t
     expect(code).toBe(0)
     expect(readdirSync(join(instance.root, "var/lib/cloud")).sort()).toEqual([".bootstrap-complete", "status.json"])
   })
-})
+}, { concurrent: true })
 
 // an operator's kill -9 (or the OOM killer's), then a later program of this one's name that gets the pid: here in a PID namespace of the test's own
 describeSystem("an early phase killed, whose pid a later 'tiny-cloud status --wait' gets", { tools: { unshare: "util-linux", strace: "strace" }, root: true }, () => {
@@ -380,9 +380,9 @@ describeSystem("an early phase killed, whose pid a later 'tiny-cloud status --wa
     })
     expect(stdout).toMatch(/^the same pid\n--wait 1\nfailed at early: the phase ended before it finished \(process gone\)\n(.*\n)*early: did not finish\n/)
   })
-})
+}, { concurrent: true })
 
-describe("a user-data script that signals its own process group (kill 0)", () => {
+describe.concurrent("a user-data script that signals its own process group (kill 0)", () => {
   it("ends only itself: final records its status and completes the bootstrap", async () => {
     const userData = '#!/bin/sh\necho before\nkill -TERM 0\necho after\n'
     const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(userData) } })
@@ -402,8 +402,8 @@ describe("a user-data script that signals its own process group (kill 0)", () =>
   })
 })
 
-describe("a final phase run by hand, stopped by Ctrl-C (SIGINT to the terminal's foreground group) while its runcmd runs", () => {
-  it("stops the runcmd and what it started, as it did when they shared the phase's group", async () => {
+describe.concurrent("a final phase run by hand, stopped by Ctrl-C (SIGINT to the terminal's foreground group) while its runcmd runs", () => {
+  it("stops the runcmd and what it started, as it did when they shared the phase's group", async ({ onTestFinished }) => {
     const marks = mkdtempSync(join(tmpdir(), "tiny-cloud-interrupted-"))
     const pids = join(marks, "pids")
     // the program runcmd waits on (a sleep, as a hung download would be), and runcmd's shell

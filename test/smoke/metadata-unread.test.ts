@@ -9,7 +9,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { describe, expect, it, onTestFinished } from "vitest"
+import { describe, expect, it } from "vitest"
 import type { SimFaults } from "../../src/sim/simulator.js"
 import { actionLines, useInstances, type RunResult } from "../support/harness.js"
 import { firstBootServices, servicesEnv } from "../support/openrc.js"
@@ -21,6 +21,8 @@ const HOST = "web-1.example.internal"
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
 /** a short deadline: the service is down for whole phases */
 const QUICK = { IMDS_DEADLINE: "1" }
+/** for the phases run while it is down: each of their reads waits it out */
+const DOWN = { IMDS_DEADLINE: "0.3" }
 /** every request answered 500 while `down`, none once it is back (the simulator reads its faults at each request) */
 const outage = (): SimFaults => ({ failFirst: 0, failStatus: 500 })
 const down = (faults: SimFaults) => void (faults.failFirst = Number.MAX_SAFE_INTEGER)
@@ -29,19 +31,19 @@ const back = (faults: SimFaults) => void (faults.failFirst = 0)
 const codes = (results: ReadonlyArray<RunResult>) => results.map((r) => r.code)
 const failedLines = (r: RunResult) => actionLines(r.stderr).filter((l) => l.endsWith(": failed"))
 
-const marks = () => {
+const marks = (onTestFinished: (fn: () => void) => void) => {
   const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-unread-"))
   onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
   return dir
 }
 
-describe("a first boot whose metadata service could not be read", () => {
+describe.concurrent("a first boot whose metadata service could not be read", () => {
   it("is not marked complete; the next boot, the service back, applies it all once", async () => {
     const faults = outage()
     const userData = `#cloud-config\nwrite_files:\n  - path: /etc/motd\n    content: "hello\\n"\n    append: true\n`
     const instance = await makeInstance({ faults, instance: { hostname: HOST, sshKeys: [KEY], userData: new TextEncoder().encode(userData) } })
     down(faults)
-    const first = await instance.boot(QUICK)
+    const first = await instance.boot(DOWN)
     expect(codes(first)).toEqual([0, 1, 1, 1])
     expect(first[1]!.stderr).toContain("save_userdata: aws: cannot read http://")
     expect(first[3]!.stderr).toContain(
@@ -67,9 +69,9 @@ describe("a first boot whose metadata service could not be read", () => {
     expect(await instance.run(["main"], QUICK)).toEqual({ code: 0, stdout: "", stderr: "already bootstrapped\n" })
   })
 
-  it("in main alone: the next boot does not run again the commands and appends that ran", async () => {
+  it("in main alone: the next boot does not run again the commands and appends that ran", async ({ onTestFinished }) => {
     const faults = outage()
-    const runs = join(marks(), "runs")
+    const runs = join(marks(onTestFinished), "runs")
     const userData = [
       "#cloud-config",
       "users:",
@@ -87,7 +89,7 @@ describe("a first boot whose metadata service could not be read", () => {
     const instance = await makeInstance({ faults, instance: { hostname: HOST, sshKeys: [KEY], userData: new TextEncoder().encode(userData) } })
     for (const phase of ["boot", "early"]) expect((await instance.run([phase], QUICK)).code).toBe(0)
     down(faults)
-    const main = await instance.run(["main"], QUICK)
+    const main = await instance.run(["main"], DOWN)
     expect(main.code).toBe(1)
     expect(failedLines(main)).toEqual(["   ++ set_hostname: failed"])
     back(faults)
@@ -113,14 +115,14 @@ describe("a first boot whose metadata service could not be read", () => {
     const faults = outage()
     const instance = await makeInstance({ faults, instance: { hostname: HOST, sshKeys: [KEY] } })
     down(faults)
-    const results = await firstBootServices({ ...servicesEnv(instance), ...QUICK })
+    const results = await firstBootServices({ ...servicesEnv(instance), ...DOWN })
     expect(codes(results)).toEqual([0, 1, 1, 1])
     expect(results[3]!.stderr).toContain("bootstrap_complete: the early phase could not read the metadata (save_userdata); not marked complete")
     expect(instance.read(MARKER)).toBeUndefined()
   })
 })
 
-describe("a first boot whose metadata was read", () => {
+describe.concurrent("a first boot whose metadata was read", () => {
   it("is marked complete when a datum is absent (404)", async () => {
     const instance = await makeInstance({ instance: {} })
     const results = await instance.boot(QUICK)
