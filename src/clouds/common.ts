@@ -183,13 +183,15 @@ const NUMBER_TAGS: ReadonlyArray<string> = ["tag:yaml.org,2002:int", "tag:yaml.o
  * real one is refused unread. `numbersAsWritten`: a number is its text as
  * the document writes it (`007`, `1.0`, an id of 20 digits), as the shell
  * edition's `yx` printed it, never the number it reads as. A key given twice
- * keeps its last value.
+ * keeps its last value; a block scalar that ends the text without a line
+ * break has none, as in user-data (`loadYaml`).
  */
 export const parsedYaml = (text: string, options?: { readonly numbersAsWritten?: boolean }) =>
   Effect.gen(function* () {
     if (yamlNestsDeeperThan(text)) return yield* Effect.fail(`nested too deeply (more than ${YAML_MAX_NESTING} levels)`)
     const { Lexer, parseDocument } = yield* Effect.promise(() => import("yaml"))
     const { aliasProblem } = yield* Effect.promise(() => import("../domain/userdata/yaml-aliases.js"))
+    const { withoutAddedLineBreak } = yield* Effect.promise(() => import("../domain/yaml-line-break.js"))
     if (!takeTokens(new Lexer().lex(text), { tokens: YAML_MAX_TOKENS })) return yield* Effect.fail(`too large to read (more than ${YAML_MAX_TOKENS} YAML tokens)`)
     // warnings (an unknown tag such as `!vault`) are not printed: yaml would emit them to stderr with the document's line
     const doc = yield* Effect.try({
@@ -202,6 +204,7 @@ export const parsedYaml = (text: string, options?: { readonly numbersAsWritten?:
         })
         const [error] = doc.errors
         if (error !== undefined) throw error
+        withoutAddedLineBreak(doc, text)
         return doc
       },
       catch: yamlFailure

@@ -592,6 +592,16 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("meta-data whose last value is a block scalar without a final line break: the value has none, as PyYAML and yx read it", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": "instance-id: |\n  i-1\nlocal-hostname: |\n  web-1" })
+      expect(yield* instance.imds(["meta-data/instance-id", "+n", "meta-data/local-hostname", "+n", "@local-hostname"])).toEqual({ code: 0, stdout: "i-1\n\nweb-1\nweb-1", stderr: "" })
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(0)
+      expect(instance.read("/etc/hostname")).toBe("web-1\n")
+    })
+  )
+
   it.scopedLive("meta-data whose lists hold themselves (an alias inside its own anchor) are read without them: no internal error, keys once", () =>
     Effect.gen(function* () {
       const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": `instance-id: i-1\nlocal-hostname: &h [seeded, *h]\npublic-keys: &k [${KEY}, *k]\n` })

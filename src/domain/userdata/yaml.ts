@@ -11,6 +11,7 @@ import type { Key, Note } from "./notes.js"
 import type { Problem } from "./problem.js"
 import { takeTokens, type TokenBudget, YAML_MAX_NESTING, YAML_MAX_TOKENS, yamlNestsDeeperThan } from "../yaml-depth.js"
 import { yamlProblem } from "../yaml-problem.js"
+import { withoutAddedLineBreak } from "../yaml-line-break.js"
 import { indentContinuations } from "./yaml-continuations.js"
 import { type AliasProblem, aliasProblem, aliasResolver, type Resolve, YAML_MAX_ALIASED_CHARACTERS, YAML_MAX_ALIASED_NODES, YAML_MAX_ALIASES } from "./yaml-aliases.js"
 
@@ -146,24 +147,6 @@ const markUndecodableBinary = (doc: Document) =>
       if (node.tag === "tag:yaml.org,2002:binary" && typeof node.source === "string" && Either.isLeft(fromBase64(node.source))) node.value = new UndecodableBinary()
     }
   })
-
-/**
- * A block scalar (`|`, `>`) whose last line ends the text without a line
- * break has no line break at its end, as PyYAML (so cloud-init) reads it;
- * the library gives it one. A MIME part's text so ends whenever its last
- * line is right before the boundary (that line break is the boundary's),
- * as does a document pasted without its last line break.
- */
-const withoutAddedLineBreak = (doc: Document, text: string) => {
-  // a last line of blanks alone holds none of the scalar's text
-  if (!/[^ \t\r\n][ \t]*$/.test(text)) return
-  visit(doc, {
-    Scalar(_, node) {
-      const block = node.type === Scalar.BLOCK_LITERAL || node.type === Scalar.BLOCK_FOLDED
-      if (block && node.range?.[1] === text.length && typeof node.value === "string" && node.value.endsWith("\n")) node.value = node.value.slice(0, -1)
-    }
-  })
-}
 
 /** a key that is a map or a list (or an alias of one): the node it is and its name by kind; undefined for any other key */
 const collectionKey = (resolve: Resolve, key: unknown): { readonly node: Node; readonly name: string } | undefined => {
