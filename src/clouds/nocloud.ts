@@ -8,7 +8,7 @@ import { bytesOf, sortedUnique, textOf } from "../domain/text.js"
 import { warn } from "../services/Log.js"
 import { Config } from "../services/Config.js"
 import { RootFs } from "../services/RootFs.js"
-import { commandSucceeds, parsedYaml, publicKeysOf, valueAt, whenTrue } from "./common.js"
+import { hasLabelledFilesystem, parsedYaml, publicKeysOf, valueAt, whenTrue } from "./common.js"
 import { isHttpSeed, loadSeed, SEED_FILES, seedDir, seedParams } from "./nocloud-seed.js"
 import { orElseHostname, type CloudProvider, type MetadataDeps } from "./provider.js"
 
@@ -118,7 +118,7 @@ export const nocloud: CloudProvider = {
   name: "nocloud",
   detect: Effect.gen(function* () {
     if (Option.isSome(yield* seedParams)) return true
-    return (yield* commandSucceeds("findfs", ["LABEL=cidata"])) || (yield* commandSucceeds("findfs", ["LABEL=CIDATA"]))
+    return (yield* hasLabelledFilesystem("cidata")) || (yield* hasLabelledFilesystem("CIDATA"))
   }).pipe(Effect.map(whenTrue(10))),
   metadata,
   ephemeralNetwork: Effect.map(seedParams, isHttpSeed),
