@@ -121,13 +121,20 @@ export const whenTrue = (priority: number) => (found: boolean) => (found ? Optio
 /** a detector from one DMI string */
 export const dmiIs = (name: string, test: (value: string) => boolean) => Effect.map(dmi(name), (v) => whenTrue(DMI_PRIORITY)(test(v)))
 
-export const commandSucceeds = (command: string, args: ReadonlyArray<string>) =>
+const commandSucceeds = (command: string, args: ReadonlyArray<string>) =>
   Effect.flatMap(Commands, (c) =>
     c.run(command, args, { allowFailure: true }).pipe(
       Effect.map((r) => r.exitCode === 0),
       Effect.orElseSucceed(() => false)
     )
   )
+
+/**
+ * whether a filesystem labelled LABEL is there (`findfs`); never in a container, whose block devices are the host's
+ * (the host's own seed or config drive): cloud-init's ds-identify probes no labels there either
+ */
+export const hasLabelledFilesystem = (label: string) =>
+  Effect.flatMap(containerKind, (kind) => (kind !== undefined ? Effect.succeed(false) : commandSucceeds("findfs", [`LABEL=${label}`])))
 
 /** non-empty bytes, else None (an empty answer is absent data) */
 export const nonEmpty = (body: Option.Option<Uint8Array>): Option.Option<Uint8Array> => Option.filter(body, (b) => b.length > 0)

@@ -8,7 +8,7 @@ import { bytesOf, sortedUnique, textOf } from "../domain/text.js"
 import { warn } from "../services/Log.js"
 import { Config } from "../services/Config.js"
 import { RootFs } from "../services/RootFs.js"
-import { commandSucceeds, parsedYaml, publicKeysOf, valueAt, whenTrue } from "./common.js"
+import { hasLabelledFilesystem, parsedYaml, publicKeysOf, valueAt, whenTrue } from "./common.js"
 import { isHttpSeed, loadSeed, SEED_FILES, seedDir, seedParams } from "./nocloud-seed.js"
 import { orElseHostname, type CloudProvider, type MetadataDeps } from "./provider.js"
 
@@ -103,11 +103,17 @@ const metadata = Effect.gen(function* () {
       return Effect.as(said, keys)
     }),
     userData: Effect.map(file("user-data"), Option.filter((b) => b.length > 0)),
-    // a mapping or a list is no interfaces file: rendered, it would be its keys or items, and ifupdown-ng would bring up no NIC
+    // a mapping, a list or bytes (`!!binary`, to which cloud-init's parser is no better) is no interfaces file: rendered, it would be
+    // its keys, items or byte indexes, and ifupdown-ng would bring up no NIC
     networkInterfaces: Effect.flatMap(metaValue(["network-interfaces"]), (v) =>
       v !== null && typeof v === "object"
         ? Effect.fail(
-            new ImdsError({ cloud: "nocloud", url: "meta-data/network-interfaces", reason: `a ${Array.isArray(v) ? "list" : "mapping"}, not the text of an interfaces file`, unusable: true })
+            new ImdsError({
+              cloud: "nocloud",
+              url: "meta-data/network-interfaces",
+              reason: `${Array.isArray(v) ? "a list" : v instanceof Uint8Array ? "binary (!!binary)" : "a mapping"}, not the text of an interfaces file`,
+              unusable: true
+            })
           )
         : Effect.succeed(renderValue(v))
     )
@@ -118,7 +124,7 @@ export const nocloud: CloudProvider = {
   name: "nocloud",
   detect: Effect.gen(function* () {
     if (Option.isSome(yield* seedParams)) return true
-    return (yield* commandSucceeds("findfs", ["LABEL=cidata"])) || (yield* commandSucceeds("findfs", ["LABEL=CIDATA"]))
+    return (yield* hasLabelledFilesystem("cidata")) || (yield* hasLabelledFilesystem("CIDATA"))
   }).pipe(Effect.map(whenTrue(10))),
   metadata,
   ephemeralNetwork: Effect.map(seedParams, isHttpSeed),

@@ -6,7 +6,7 @@ import { printable, sortedUnique } from "../domain/text.js"
 import { Config } from "../services/Config.js"
 import { warn } from "../services/Log.js"
 import { RootFs } from "../services/RootFs.js"
-import { commandSucceeds, dmi, DMI_PRIORITY, field, jsonNicLookup, nonEmpty, parsedJson, rendered, sayLeftOut, valueAt, type JsonObject } from "./common.js"
+import { dmi, DMI_PRIORITY, field, hasLabelledFilesystem, jsonNicLookup, nonEmpty, parsedJson, rendered, sayLeftOut, valueAt, type JsonObject } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient, type GetOptions } from "./imds-http.js"
 import { ipv4Network, ipv6Network } from "./ip.js"
 import type { CloudProvider, MetadataDeps } from "./provider.js"
@@ -89,7 +89,7 @@ export const openstack: CloudProvider = {
   name: "openstack",
   detect: Effect.gen(function* () {
     if (PRODUCTS.includes(yield* dmi("product_name")) || ASSET_TAGS.includes(yield* dmi("chassis_asset_tag"))) return Option.some(DMI_PRIORITY)
-    for (const label of DRIVE_LABELS) if (yield* commandSucceeds("findfs", [`LABEL=${label}`])) return Option.some(CONFIG_DRIVE_PRIORITY)
+    for (const label of DRIVE_LABELS) if (yield* hasLabelledFilesystem(label)) return Option.some(CONFIG_DRIVE_PRIORITY)
     return Option.none<number>()
   }),
   metadata: Effect.gen(function* () {

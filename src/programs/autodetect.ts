@@ -24,7 +24,7 @@ export const autodetectCommand = (options: { readonly verbose: boolean }) =>
     // the detectors that read nothing there say only `not recognised`: why is said once
     const container = yield* containerKind
     if (container !== undefined) {
-      yield* print(`in a container (${printable(container)}): the host's DMI strings and kernel command line are not read; the command line is init's arguments (/proc/1/cmdline)\n`)
+      yield* print(`in a container (${printable(container)}): the host's DMI strings, kernel command line and filesystem labels are not read; the command line is init's arguments (/proc/1/cmdline)\n`)
     }
     const settings = yield* Config
     const cached = yield* service.cached

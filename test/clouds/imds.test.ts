@@ -498,6 +498,26 @@ describe("detection", () => {
     })
   )
 
+  it.scopedLive("in a container, the block devices are the host's: its cidata or config-2 volume (its own seed or config drive) makes the container neither nocloud nor openstack", () =>
+    Effect.gen(function* () {
+      const seed = mkdtempSync(join(tmpdir(), "tiny-cloud-cidata-"))
+      const drive = mkdtempSync(join(tmpdir(), "tiny-cloud-config-2-"))
+      writeFileSync(join(seed, "meta-data"), "instance-id: host-1\nlocal-hostname: host-1\n")
+      try {
+        for (const volume of [{ cidata: seed }, { configDrive: drive }]) {
+          const instance = yield* makeTestInstance({ noSimulator: true, ...volume })
+          instance.write("/proc/1/environ", "container=lxc\0")
+          expect(yield* instance.imds(["@hostname"])).toEqual(failed("", "no cloud detected: set CLOUD in /etc/tiny-cloud.conf"))
+          expect(instance.read("/var/lib/cloud/.autodetect")).toBe("unknown\n")
+          expect(instance.commands().filter((c) => c.startsWith("findfs ") || c.startsWith("mount "))).toEqual([])
+        }
+      } finally {
+        rmSync(seed, { recursive: true, force: true })
+        rmSync(drive, { recursive: true, force: true })
+      }
+    })
+  )
+
   it.scopedLive("an Incus container is incus, whatever the host's SMBIOS strings", () =>
     Effect.gen(function* () {
       const instance = yield* patientInstance({ cloud: "incus", instance: { hostname: HOST }, env: { CLOUD: "" } })

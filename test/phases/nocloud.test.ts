@@ -670,15 +670,17 @@ describe("first boot on nocloud", () => {
   )
 
   it.scopedLive.each([
-    ["a mapping (network-config v2 put under the key)", "network-interfaces:\n  version: 2\n  ethernets:\n    eth0:\n      dhcp4: true\n", "mapping"],
-    ["a list of lines", "network-interfaces:\n  - auto eth0\n  - iface eth0 inet dhcp\n", "list"]
+    ["a mapping (network-config v2 put under the key)", "network-interfaces:\n  version: 2\n  ethernets:\n    eth0:\n      dhcp4: true\n", "a mapping"],
+    ["a list of lines", "network-interfaces:\n  - auto eth0\n  - iface eth0 inet dhcp\n", "a list"],
+    // its bytes, rendered as imds prints a structure, were their indexes, one a line
+    ["bytes (!!binary)", `network-interfaces: !!binary ${Buffer.from("auto eth0\niface eth0 inet dhcp\n").toString("base64")}\n`, "binary (!!binary)"]
   ])("a network-interfaces that is %s is no interfaces file: named in one line, and the default stanzas are written", ([, given, kind]) =>
     Effect.gen(function* () {
       const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": `local-hostname: n1\n${given}` })
       const boot = yield* instance.run(["boot"])
       expect(boot.code).toBe(0)
       expect(boot.stderr).toContain(
-        `set_network_interfaces: nocloud: cannot read meta-data/network-interfaces: a ${kind}, not the text of an interfaces file; the default stanzas are used\n`
+        `set_network_interfaces: nocloud: cannot read meta-data/network-interfaces: ${kind}, not the text of an interfaces file; the default stanzas are used\n`
       )
       // rendered as imds prints it, the file held its keys (`version`, `ethernets`), which ifupdown-ng reads as no interface at all
       expect(instance.read("/etc/network/interfaces")).toBe("auto lo\niface lo inet loopback\n\nauto eth0\niface eth0\n\tuse dhcp\n\n")

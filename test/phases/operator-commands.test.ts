@@ -231,7 +231,7 @@ describe("tiny-cloud autodetect", () => {
       expect(r.stdout.split("\n")).toEqual([
         "unknown",
         ...CLOUD_NAMES.map((c) => verdict(c, "not recognised")),
-        "in a container (lxc): the host's DMI strings and kernel command line are not read; the command line is init's arguments (/proc/1/cmdline)",
+        "in a container (lxc): the host's DMI strings, kernel command line and filesystem labels are not read; the command line is init's arguments (/proc/1/cmdline)",
         ""
       ])
       // outside one (an empty container=), nothing of the kind is said
