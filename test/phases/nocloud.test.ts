@@ -139,6 +139,20 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("the command line's h= names the host over a seed whose meta-data has a hostname key of its own", () =>
+    Effect.gen(function* () {
+      // one seed for many machines, each named on its command line; the meta-data as cloud-init's NoCloud docs write it, with
+      // `hostname:` (cloud-init names the host by local-hostname alone, which h= replaces: node-7)
+      const shared = "instance-id: iid-abcdefg\nhostname: myhost\nlocal-hostname: myhost\n"
+      const instance = yield* localSeed("/seed/here", { "meta-data": shared, "user-data": SCRIPT })
+      instance.write("/proc/cmdline", "ds=nocloud;h=node-7;s=file:///seed/here/\n")
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(instance.read("/etc/hostname")).toBe("node-7\n")
+      expect(yield* instance.imds(["@hostname", "+n", "meta-data/hostname"])).toEqual({ code: 0, stdout: "node-7\nmyhost", stderr: "" })
+    })
+  )
+
   it.scopedLive.each([
     ["ftp://seed:SECRET-CANARY-1@10.0.0.1/seed/", "ftp://***@10.0.0.1/seed/"],
     // one slash after the scheme: a URL all the same to URL parsers, its user and password too
