@@ -936,6 +936,40 @@ describe("NoCloud http seeds that answer with a redirect (followed, as cloud-ini
   )
 })
 
+describe("NoCloud http seeds whose seedfrom has a %s or a query (cloud-init's read_seeded makes each file's URL so)", () => {
+  const FILES: Record<string, string> = { "meta-data": META, "user-data": SCRIPT }
+  it.scopedLive.each([
+    // `%s` stands for the file's name, the query kept after it: /meta-data?node=7
+    { seedfrom: "/%s?node=7", path: (name: string) => `/${name}?node=7` },
+    // a query: the name after it, with no `/` put between (a server that picks the file by a parameter)
+    { seedfrom: "/seed?file=", path: (name: string) => `/seed?file=${name}` }
+  ])("seedfrom $seedfrom: every file asked at its own URL, the seed read", ({ seedfrom, path }) =>
+    Effect.gen(function* () {
+      const byPath = new Map(["meta-data", "user-data", "vendor-data", "network-config"].map((name) => [path(name), name]))
+      const seed = yield* seedServer((asked) => {
+        const name = byPath.get(asked)
+        return name !== undefined && FILES[name] !== undefined ? { status: 200, body: FILES[name] } : { status: 404 }
+      })
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
+      instance.write("/proc/cmdline", `ds=nocloud;s=http://${seed.origin}${seedfrom}\n`)
+      expect((yield* instance.run(["early"])).code).toBe(0)
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
+      expect(yield* instance.imds(["@hostname"])).toEqual({ code: 0, stdout: "seeded.example.org", stderr: "" })
+      expect(seed.asked.map((a) => a.path).sort()).toEqual([...byPath.keys()].sort())
+    })
+  )
+
+  it.scopedLive("a file that cannot be read is named by its URL with the query hidden (it may carry a token)", () =>
+    Effect.gen(function* () {
+      const seed = yield* seedServer((asked) => (asked.startsWith("/meta-data?") ? { status: 403 } : { status: 404 }))
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
+      instance.write("/proc/cmdline", `ds=nocloud;s=http://${seed.origin}/%s?token=SECRET-CANARY-3\n`)
+      expect(yield* instance.imds(["@hostname"])).toEqual({ code: 1, stdout: "", stderr: `imds: nocloud: cannot read http://${seed.origin}/meta-data?***: HTTP 403\n` })
+      expect(seed.asked.map((a) => a.path)).toContain("/meta-data?token=SECRET-CANARY-3")
+    })
+  )
+})
+
 describe("nocloud detection (CLOUD unset)", () => {
   it.scopedLive("from ds=nocloud on the command line, cached in .autodetect", () =>
     Effect.gen(function* () {
