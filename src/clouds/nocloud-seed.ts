@@ -127,8 +127,17 @@ const urlOrUndefined = (text: string, base?: URL): URL | undefined => {
   }
 }
 
-/** an http(s) seedfrom as a URL ending in `/`; undefined for one no URL parser takes (`http://[fd00::1/`, `http://user:pa?ss@host/`) */
-const seedUrl = (seedFrom: string): URL | undefined => urlOrUndefined(seedFrom.endsWith("/") ? seedFrom : `${seedFrom}/`)
+/**
+ * The URL of a seed file, as cloud-init makes it from seedfrom: each `%s` replaced by the file's name where seedfrom has
+ * one (`http://10.0.0.1/%s?node=7` asks `/meta-data?node=7`), else the name after seedfrom, with a `/` between unless
+ * seedfrom ends with one or has a query (`http://10.0.0.1:8008/?file=` asks `?file=meta-data`); undefined where no URL
+ * parser takes it
+ */
+const seedFileUrl = (seedFrom: string, name: SeedFile): URL | undefined => {
+  if (seedFrom.includes("%s")) return urlOrUndefined(seedFrom.replaceAll("%s", name))
+  const joined = seedFrom.endsWith("/") || (urlOrUndefined(seedFrom)?.search ?? "") !== "" ? seedFrom : `${seedFrom}/`
+  return urlOrUndefined(`${joined}${name}`)
+}
 
 /**
  * The most redirects one seed file's read follows: a short link, an http→https
@@ -138,7 +147,8 @@ const seedUrl = (seedFrom: string): URL | undefined => urlOrUndefined(seedFrom.e
  */
 export const MAX_SEED_REDIRECTS = 5
 
-const fromUrl = (u: URL) =>
+/** an http(s) seed: `u` is its seedfrom, `seedFrom` as written (its `%s`, its query) */
+const fromUrl = (u: URL, seedFrom: string) =>
   Effect.gen(function* () {
     const settings = yield* Config
     // the URL's user and password are sent, as cloud-init's requests sends them; never part of the URL its lines name
@@ -166,12 +176,14 @@ const fromUrl = (u: URL) =>
     const read = (name: SeedFile): Effect.Effect<Option.Option<Uint8Array>, ImdsError, Http> =>
       oneRead(settings.imdsDeadline)(
         Effect.gen(function* () {
-          const path = `${u.pathname}${name}`
-          const named = client.urlOf(path)
+          const file = seedFileUrl(seedFrom, name)
+          // a query may carry a token: its lines never show it
+          const named = client.urlOf(`${file?.pathname ?? `${u.pathname}${name}`}${file?.search ? "?***" : ""}`)
           const refused = (reason: string) => new ImdsError({ cloud: "nocloud", url: named, reason, unusable: true })
-          let at = new URL(`${u.protocol}//${u.host}${path}`)
-          let hop = client
-          let authorized = true
+          if (file === undefined) return yield* Effect.fail(refused("not a URL once the file's name is put in"))
+          let at = new URL(`${file.protocol}//${file.host}${file.pathname}${file.search}`)
+          let authorized = file.origin === u.origin
+          let hop = authorized ? client : yield* clientAt(at, false)
           const seen = new Set([at.href])
           for (let redirects = 0; ; redirects++) {
             const answer = yield* Effect.either(hop.get(`${at.pathname}${at.search}`, AS_USER_DATA))
@@ -179,7 +191,7 @@ const fromUrl = (u: URL) =>
             const e = answer.left
             const after = redirects === 0 ? "" : `, after ${redirects} redirect${redirects === 1 ? "" : "s"}`
             if (e.redirect === undefined) {
-              if (redirects === 0) return yield* Effect.fail(e)
+              // named as the seed file's URL: after redirects, never where it was sent; its query hidden
               return yield* Effect.fail(new ImdsError({ cloud: "nocloud", url: named, reason: `${e.reason}${after}`, ...(e.exceeded !== undefined ? { exceeded: e.exceeded } : {}), ...(e.unusable ? { unusable: e.unusable } : {}) }))
             }
             const next = urlOrUndefined(e.redirect, at)
@@ -259,8 +271,8 @@ const fromSeedFrom = (written: string) =>
     const fs = yield* RootFs
     const seedFrom = yield* withDmiValues(written)
     // an http(s) URL no parser takes is a seedfrom it cannot use, named as the others, never an internal error
-    const url = /^https?:\/\//.test(seedFrom) ? seedUrl(seedFrom) : undefined
-    if (url !== undefined) return yield* fromUrl(url)
+    const url = /^https?:\/\//.test(seedFrom) ? urlOrUndefined(seedFrom) : undefined
+    if (url !== undefined) return yield* fromUrl(url, seedFrom)
     const path = seedFrom.replace(/^file:\/\//, "")
     if (path.startsWith("/")) return yield* fromDirectory(fs.at(path))
     yield* warn(`Unknown NoCloud seedfrom value '${printable(withoutCredentials(seedFrom))}'`)

@@ -90,10 +90,13 @@ const metadata = Effect.gen(function* () {
     return Effect.map(value, (v) => Option.map(renderValue(v), bytesOf))
   }
   const localHostname = text("local-hostname")
+  // `h=` names this machine over whatever a seed shared by many says, its `hostname` too (cloud-init names the host by
+  // local-hostname alone, which h= replaces)
+  const namedByCommandLine = Option.exists(params, (p) => (p.localHostname ?? "").trim() !== "")
   return {
     get,
     // NoCloud seeds usually carry only local-hostname
-    hostname: orElseHostname(text("hostname"), localHostname),
+    hostname: namedByCommandLine ? localHostname : orElseHostname(text("hostname"), localHostname),
     localHostname,
     // an item that is no key (a number, `true`) is left out, said
     sshKeys: Effect.flatMap(Effect.map(metaKeys, (data) => valueAt(data, ["public-keys"])), (v) => {

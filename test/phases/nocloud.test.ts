@@ -139,6 +139,20 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("the command line's h= names the host over a seed whose meta-data has a hostname key of its own", () =>
+    Effect.gen(function* () {
+      // one seed for many machines, each named on its command line; the meta-data as cloud-init's NoCloud docs write it, with
+      // `hostname:` (cloud-init names the host by local-hostname alone, which h= replaces: node-7)
+      const shared = "instance-id: iid-abcdefg\nhostname: myhost\nlocal-hostname: myhost\n"
+      const instance = yield* localSeed("/seed/here", { "meta-data": shared, "user-data": SCRIPT })
+      instance.write("/proc/cmdline", "ds=nocloud;h=node-7;s=file:///seed/here/\n")
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(instance.read("/etc/hostname")).toBe("node-7\n")
+      expect(yield* instance.imds(["@hostname", "+n", "meta-data/hostname"])).toEqual({ code: 0, stdout: "node-7\nmyhost", stderr: "" })
+    })
+  )
+
   it.scopedLive.each([
     ["ftp://seed:SECRET-CANARY-1@10.0.0.1/seed/", "ftp://***@10.0.0.1/seed/"],
     // one slash after the scheme: a URL all the same to URL parsers, its user and password too
@@ -918,6 +932,40 @@ describe("NoCloud http seeds that answer with a redirect (followed, as cloud-ini
       })
       expect(instance.read("/var/lib/cloud/nocloud/meta-data")).toBe(META)
       expect(instance.read("/var/lib/cloud/user-data")).toBeUndefined()
+    })
+  )
+})
+
+describe("NoCloud http seeds whose seedfrom has a %s or a query (cloud-init's read_seeded makes each file's URL so)", () => {
+  const FILES: Record<string, string> = { "meta-data": META, "user-data": SCRIPT }
+  it.scopedLive.each([
+    // `%s` stands for the file's name, the query kept after it: /meta-data?node=7
+    { seedfrom: "/%s?node=7", path: (name: string) => `/${name}?node=7` },
+    // a query: the name after it, with no `/` put between (a server that picks the file by a parameter)
+    { seedfrom: "/seed?file=", path: (name: string) => `/seed?file=${name}` }
+  ])("seedfrom $seedfrom: every file asked at its own URL, the seed read", ({ seedfrom, path }) =>
+    Effect.gen(function* () {
+      const byPath = new Map(["meta-data", "user-data", "vendor-data", "network-config"].map((name) => [path(name), name]))
+      const seed = yield* seedServer((asked) => {
+        const name = byPath.get(asked)
+        return name !== undefined && FILES[name] !== undefined ? { status: 200, body: FILES[name] } : { status: 404 }
+      })
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
+      instance.write("/proc/cmdline", `ds=nocloud;s=http://${seed.origin}${seedfrom}\n`)
+      expect((yield* instance.run(["early"])).code).toBe(0)
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
+      expect(yield* instance.imds(["@hostname"])).toEqual({ code: 0, stdout: "seeded.example.org", stderr: "" })
+      expect(seed.asked.map((a) => a.path).sort()).toEqual([...byPath.keys()].sort())
+    })
+  )
+
+  it.scopedLive("a file that cannot be read is named by its URL with the query hidden (it may carry a token)", () =>
+    Effect.gen(function* () {
+      const seed = yield* seedServer((asked) => (asked.startsWith("/meta-data?") ? { status: 403 } : { status: 404 }))
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
+      instance.write("/proc/cmdline", `ds=nocloud;s=http://${seed.origin}/%s?token=SECRET-CANARY-3\n`)
+      expect(yield* instance.imds(["@hostname"])).toEqual({ code: 1, stdout: "", stderr: `imds: nocloud: cannot read http://${seed.origin}/meta-data?***: HTTP 403\n` })
+      expect(seed.asked.map((a) => a.path)).toContain("/meta-data?token=SECRET-CANARY-3")
     })
   )
 })
