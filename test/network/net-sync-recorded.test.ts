@@ -38,7 +38,8 @@ it.scopedLive("aws, two network cards: eth0's two secondary IPv4 and three IPv6 
     const ip = fakeIp({ eth0: ["172.31.44.13/20", "fe80::807:84ff:fe3d:6e38/64"], eth1: ["172.31.47.221/20", "fe80::875:69ff:fe92:e216/64"] })
     const instance = yield* instanceOver("aws", "aws/network-cards-multiple-addresses.json", ip)
     expect(yield* instance.run(["net-sync", "eth0"])).toEqual({ code: 0, stdout: "", stderr: "" })
-    // cloud-init (convert_ec2_metadata_network_config) gives the IPv4 secondaries the subnet's /20 and the IPv6 ones after the first /64
+    // cloud-init 22.4 (convert_ec2_metadata_network_config): the IPv4 addresses after the first with the subnet's /20, the IPv6 ones after
+    // the first as /128 (it reads no subnet-ipv6-cidr-block), the first of each by DHCP; Alpine's udhcpc asks no DHCPv6, so all three here
     expect(ip.addresses("eth0")).toEqual([
       "172.31.44.13/20",
       "fe80::807:84ff:fe3d:6e38/64",
@@ -60,7 +61,8 @@ it.scopedLive("azure, accelerated networking: eth0 gets its IP configurations an
     const instance = yield* instanceOver("azure", "azure/accelerated-networking-ip-configurations.json", ip)
     symlinkSync("../eth0", join(instance.root, "sys/class/net/eth1/master"))
     for (const iface of ["eth0", "eth1", "eth2"]) expect(yield* instance.run(["net-sync", iface])).toEqual({ code: 0, stdout: "", stderr: "" })
-    // cloud-init (DataSourceAzure generate_network_config): the IP configurations after the first with the subnet's prefix, the IPv6 ones /128
+    // cloud-init 22.4 (DataSourceAzure): the IP configurations after the first with the subnet's prefix; a second IPv6 address with no
+    // subnet entry fails its network config (KeyError 'subnet'), and it falls back to DHCP on the first NIC alone
     expect(ip.addresses("eth0")).toEqual(["10.0.0.4/24", "fe80::20d:3aff:fe8c:6f21/64", "10.0.0.5/32", "10.0.0.6/32", "ace:cab:deca:deed::4/128", "ace:cab:deca:deed::5/128"])
     expect(ip.addresses("eth1")).toEqual([])
     expect(ip.addresses("eth2")).toEqual(["10.0.1.4/24", "fe80::20d:3aff:fe8c:7a90/64", "10.0.1.7/32"])
