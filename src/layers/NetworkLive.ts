@@ -15,6 +15,8 @@ export const NetworkLive = Layer.effect(
   Effect.gen(function* () {
     const fs = yield* RootFs
     const sysNet = fs.at("/sys/class/net")
+    // a name that is not an interface name never reaches the filesystem (`@nic:../../x`)
+    const isName = (iface: string) => IFACE.test(iface) && iface !== "." && iface !== ".."
     const read = (path: string) =>
       fs.readTextIfExists(path).pipe(
         Effect.map(Option.map((s) => s.trim())),
@@ -29,10 +31,15 @@ export const NetworkLive = Layer.effect(
         return indexed.sort((a, b) => a.index - b.index || a.name.localeCompare(b.name)).map((e) => e.name)
       }),
       operstate: (iface) => Effect.map(read(`${sysNet}/${iface}/operstate`), Option.getOrElse(() => "unknown")),
-      // a name that is not an interface name never reaches the filesystem (`@nic:../../x`)
       macAddress: (iface) =>
-        IFACE.test(iface) && iface !== "." && iface !== ".."
-          ? Effect.map(read(`${sysNet}/${iface}/address`), Option.filter((s) => MAC.test(s)))
+        isName(iface) ? Effect.map(read(`${sysNet}/${iface}/address`), Option.filter((s) => MAC.test(s))) : Effect.succeed(Option.none()),
+      // the link names the master's directory (`../eth0`, `../../../../virtual/net/bond0`): its last part is the name
+      master: (iface) =>
+        isName(iface)
+          ? fs.readLink(`${sysNet}/${iface}/master`).pipe(
+              Effect.map((target) => Option.some(target.split("/").pop() ?? "")),
+              Effect.orElseSucceed(() => Option.none<string>())
+            )
           : Effect.succeed(Option.none()),
       hasIpv4: (iface) =>
         Effect.map(read(fs.at("/proc/net/route")), (routes) =>

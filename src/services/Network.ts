@@ -9,6 +9,8 @@ export interface NetworkShape {
   readonly operstate: (iface: string) => Effect.Effect<string>
   /** None when there is no such interface (or its name is not one) */
   readonly macAddress: (iface: string) => Effect.Effect<Option.Option<string>>
+  /** the interface this one is a port of (sysfs `master`: a bond, a bridge, Azure's synthetic NIC for its VF); None for none */
+  readonly master: (iface: string) => Effect.Effect<Option.Option<string>>
   /** whether the interface already has an IPv4 route (from `$ROOT/proc/net/route`) */
   readonly hasIpv4: (iface: string) => Effect.Effect<boolean>
 }

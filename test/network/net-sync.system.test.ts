@@ -220,6 +220,30 @@ describeSystem("imds-net-sync with the real ip in a network namespace", { tools:
     })
   )
 
+  it.scopedLive("a port of another interface (Azure's accelerated-networking VF: eth0's MAC, eth0 its master) is left alone; its master gets the NIC's secondaries", () =>
+    Effect.gen(function* () {
+      const ns = yield* makeNamespace
+      // netvsc's VF is no device a namespace can make: a bridge eth0 and its port eth1 show the same sysfs `master` link, MAC and flags
+      yield* ns.ip("link", "add", "eth0", "address", ETH0, "type", "bridge")
+      yield* ns.ip("link", "add", "eth1", "address", ETH0, "type", "veth", "peer", "name", "p1")
+      yield* ns.ip("link", "set", "eth1", "master", "eth0")
+      for (const link of ["p1", "eth1", "eth0"]) yield* ns.ip("link", "set", link, "up")
+      yield* ns.ip("addr", "add", "10.0.0.10/24", "dev", "eth0")
+      const bin = yield* tools
+      yield* simulatorIn(ns, "azure", { hostname: "vm", nics: [{ mac: ETH0, ipv4: ["10.0.0.10", "10.0.0.11"], ipv6: ["2001:db8::5"], ipv4Net: ["10.0.0.0/24"] }] }, PORT)
+      const env = { PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, CLOUD: "azure", IMDS_ENDPOINT: `127.0.0.1:${PORT}`, TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE }
+      const sync = (iface: string) => ns.exec(process.execPath, [PROGRAM, "net-sync", iface], env)
+      expect(yield* sync("eth1")).toEqual({ code: 0, stdout: "", stderr: "" })
+      expect(lines(join(bin, "ip.log"))).toEqual([])
+      expect(yield* state(ns, "eth1", 10001)).toEqual({ addresses: [], routes4: [], routes6: [], rules4: [], rules6: [] })
+      expect(lines(join(bin, "syslog")).map((l) => l.replace(/\[\d+\]/, "[PID]"))).toContain(
+        "local7.info imds-net-sync[PID] eth1: a port of eth0, which holds its addresses; nothing changed"
+      )
+      expect(yield* sync("eth0")).toEqual({ code: 0, stdout: "", stderr: "" })
+      expect((yield* state(ns, "eth0", 10000)).addresses).toEqual(["10.0.0.11/32", "2001:db8::5/128"])
+    })
+  )
+
   it.scopedLive("thousands of values that are no address: none reaches ip, the first hundred are named in syslog and the others counted in one line", () =>
     Effect.gen(function* () {
       const ns = yield* makeNamespace

@@ -4,6 +4,8 @@
  * (`fake-ip.ts`). The same runs with the real `ip` in network namespaces
  * are in `net-sync.system.test.ts`.
  */
+import { symlinkSync } from "node:fs"
+import { join } from "node:path"
 import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -181,6 +183,30 @@ it.scopedLive("a NIC the metadata does not know is left alone; what is no addres
     expect(yield* instance.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
     expect(ip.addresses("eth1")).toEqual(["10.0.1.20/24", "fe80::2:1/64", "10.0.1.21/32", "2001:db8:1::5/128"])
     expect(ip.calls().filter((c) => /-rf|\.300/.test(c))).toEqual([])
+  })
+)
+
+it.scopedLive("azure, accelerated networking: the VF (eth1), a port of the synthetic NIC eth0 with eth0's MAC, is left alone; eth0 gets the NIC's secondaries", () =>
+  Effect.gen(function* () {
+    // Hyper-V gives the VF the synthetic NIC's MAC, and netvsc makes eth0 its master (sysfs eth1/master -> ../eth0)
+    const ip = fakeIp({ eth0: ["10.0.0.10/24", "fe80::1:1/64"], eth1: [] }, "fe80::1")
+    const instance = yield* setUp(ip, {
+      cloud: "azure",
+      interfaces: [
+        { name: "eth0", mac: ETH0, up: true },
+        { name: "eth1", mac: ETH0, up: true }
+      ],
+      instance: { nics: [{ mac: ETH0, ipv4: ["10.0.0.10", "10.0.0.11"], ipv6: ["2001:db8::5"], ipv4Net: ["10.0.0.0/24"] }] }
+    })
+    symlinkSync("../eth0", join(instance.root, "sys/class/net/eth1/master"))
+    const asked = instance.sim!.requests.length
+    expect(yield* instance.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(ip.calls()).toEqual([])
+    expect(instance.sim!.requests.length).toBe(asked)
+    expect(yield* instance.run(["net-sync", "eth0"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(ip.addresses("eth0")).toEqual(["10.0.0.10/24", "fe80::1:1/64", "10.0.0.11/32", "2001:db8::5/128"])
+    expect(ip.addresses("eth1")).toEqual([])
+    expect(ip.rules(4)).toEqual([])
   })
 )
 

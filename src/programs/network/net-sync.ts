@@ -126,6 +126,13 @@ const sync = (argument: string | undefined) =>
       const shown = printable(iface)
       if (Option.isNone(mac)) return yield* failed(`${shown}: no such interface`)
       yield* info(`SYNCING: ${shown}`)
+      // a port's addresses are its master's: Azure's accelerated-networking VF has the MAC of the synthetic NIC it serves, and
+      // what the metadata lists for that MAC put on the VF (which the master takes every frame from) would be unreachable
+      const master = yield* Effect.flatMap(Network, (n) => n.master(iface))
+      if (Option.isSome(master)) {
+        yield* info(`${shown}: a port of ${printable(master.value)}, which holds its addresses; nothing changed`)
+        return 0
+      }
       const nic = yield* nicMetadata(mac.value).pipe(Effect.mapError((e: MetadataError) => ({ message: `${shown}: ${e.message}; nothing changed` })))
       if (nic.unpublished !== undefined) {
         // the ifupdown-ng executor runs on every cloud (DEFAULT's `use imds`): one without NIC metadata is not an error on each ifup
