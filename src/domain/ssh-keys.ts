@@ -18,7 +18,11 @@ const KEY_TYPES = new Set([
   "sk-ecdsa-sha2-nistp256@openssh.com"
 ])
 
-const isKeyType = (word: string) => KEY_TYPES.has(word) || KEY_TYPES.has(word.replace(/-cert-v01@openssh\.com$/, ""))
+/** a key type, or the certificate of one: `ssh-ed25519-cert-v01@openssh.com`; a security key's keeps no `@openssh.com` of its own (`sk-ssh-ed25519-cert-v01@openssh.com`) */
+const isKeyType = (word: string) => {
+  const certified = /^(.+)-cert-v01@openssh\.com$/.exec(word)?.[1]
+  return KEY_TYPES.has(word) || (certified !== undefined && (KEY_TYPES.has(certified) || KEY_TYPES.has(`${certified}@openssh.com`)))
+}
 
 const BLOB = /^[A-Za-z0-9+/]+={0,3}$/
 

@@ -114,7 +114,11 @@ export const makeFakeSystem = (dir: string, options: FakeSystemOptions = {}): Fa
     write(join(d, "address"), `${iface.mac}\n`)
     write(join(d, "operstate"), iface.up ? "up\n" : "down\n")
   })
-  mkdirSync(join(root, "tmp"), { recursive: true, mode: 0o1777 })
+  // as an Alpine image has them, world-writable and sticky (mkdir's mode would lose those bits to the umask)
+  for (const d of ["tmp", "var/tmp"]) {
+    mkdirSync(join(root, d), { recursive: true })
+    chmodSync(join(root, d), 0o1777)
+  }
   mkdirSync(join(root, "var/lib/cloud"), { recursive: true })
   mkdirSync(join(root, "var/log"), { recursive: true })
   return { root, bin, commandLog, path: `${bin}:${process.env.PATH ?? "/usr/bin:/bin"}` }

@@ -493,6 +493,21 @@ describe.concurrent("a user's key list with an empty entry (a template's unset v
   )
 })
 
+describe.concurrent("a security key's certificate in ssh_authorized_keys", () => {
+  // made here with OpenSSH 9.2's ssh-keygen -s (it reads them as ED25519-SK-CERT and ECDSA-SK-CERT); cloud-init takes both types as keys
+  const SK_ED25519_CERT = "sk-ssh-ed25519-cert-v01@openssh.com AAAAI3NrLXNzaC1lZDI1NTE5LWNlcnQtdjAxQG9wZW5zc2guY29tAAAAIDdisDEF921v3KciP9xLgoIPia4edSDvnYL8lo0ix2mwAAAAICCBH3M4a1E4lQuq0ZWndKVh2YrHUomtJ0j7H49AaBXmAAAABHNzaDoAAAAAAAAAAAAAAAEAAAAEdGVzdAAAAAoAAAAGYWxwaW5lAAAAAAAAAAD//////////wAAAAAAAACCAAAAFXBlcm1pdC1YMTEtZm9yd2FyZGluZwAAAAAAAAAXcGVybWl0LWFnZW50LWZvcndhcmRpbmcAAAAAAAAAFnBlcm1pdC1wb3J0LWZvcndhcmRpbmcAAAAAAAAACnBlcm1pdC1wdHkAAAAAAAAADnBlcm1pdC11c2VyLXJjAAAAAAAAAAAAAAAzAAAAC3NzaC1lZDI1NTE5AAAAIOwIGTdqVeDsZ/JQD2sm/NwtqKU8agdHUm9uZOdxDEj4AAAAUwAAAAtzc2gtZWQyNTUxOQAAAEBwbcTXPv1257Mpa3IC0rAwnyarbxWkmqyDDs2qxXD2kvoKFfO0xbKL2M2GFFXwMBZ2k7rZ2pJqorT7cc4Lh9wC fido@example"
+  const SK_ECDSA_CERT = "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com AAAAK3NrLWVjZHNhLXNoYTItbmlzdHAyNTYtY2VydC12MDFAb3BlbnNzaC5jb20AAAAgpCRwBQkpdmI+a+A9rTdOwMJfA7Z0LIb/eLo7zVMv5lgAAAAIbmlzdHAyNTYAAABBBLPdNLBIciP0ykYhDebnqh4gBxVCPGU0jD7DhyJK/Cl48bKm0aWB3ehVgZigbwidkQGvWkBgyWg6h3Vihmun0nQAAAAEc3NoOgAAAAAAAAAAAAAAAQAAAAV0ZXN0MgAAAAoAAAAGYWxwaW5lAAAAAAAAAAD//////////wAAAAAAAACCAAAAFXBlcm1pdC1YMTEtZm9yd2FyZGluZwAAAAAAAAAXcGVybWl0LWFnZW50LWZvcndhcmRpbmcAAAAAAAAAFnBlcm1pdC1wb3J0LWZvcndhcmRpbmcAAAAAAAAACnBlcm1pdC1wdHkAAAAAAAAADnBlcm1pdC11c2VyLXJjAAAAAAAAAAAAAAAzAAAAC3NzaC1lZDI1NTE5AAAAIOwIGTdqVeDsZ/JQD2sm/NwtqKU8agdHUm9uZOdxDEj4AAAAUwAAAAtzc2gtZWQyNTUxOQAAAECBMuXUrHRbQqy5+OXQtcLa+4d+snBUCXB0x4M5nezudCVozxWJr5kM1bxZjw/Pupxuu5WHYvxcZEnegwHCtjUM fido-ec@example"
+  it.scopedLive("is a key: installed, not named as something that is not one", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance(`#cloud-config\nssh_authorized_keys:\n  - ${SK_ED25519_CERT}\n  - ${SK_ECDSA_CERT}\n`)
+      const { early, main } = yield* firstBoot(i)
+      expect(early.stderr).not.toContain("not an OpenSSH public key")
+      expect(main.code, main.stderr).toBe(0)
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n${SK_ED25519_CERT}\n${SK_ECDSA_CERT}\n`)
+    })
+  )
+})
+
 describe.concurrent("further users", () => {
   it.scopedLive("one that adduser refuses (a uid in use) keeps no other from being made with its keys; the action fails at the end, naming it", () =>
     Effect.gen(function* () {

@@ -1,4 +1,4 @@
-import { mkdtempSync, existsSync, rmSync } from "node:fs"
+import { mkdtempSync, existsSync, rmSync, statSync } from "node:fs"
 import { request as httpRequest, type OutgoingHttpHeaders } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -7,6 +7,7 @@ import { CLOUD_NAMES } from "../../src/clouds/registry.js"
 import { GCP_OTHER_KEYS } from "../../src/sim/clouds/gcp.js"
 import { nocloudSeedFiles } from "../../src/sim/clouds/nocloud.js"
 import { openstackFiles } from "../../src/sim/clouds/openstack.js"
+import { makeFakeSystem } from "../../src/sim/fake-system.js"
 import { SIM_CLOUDS, simulatedCloud, startSimulator, type RunningSim, type SimOptions } from "../../src/sim/simulator.js"
 import { describeSystem } from "../support/system.js"
 
@@ -109,6 +110,19 @@ describe("the simulated clouds", () => {
     expect(SIM_CLOUDS).toEqual(CLOUD_NAMES)
     for (const cloud of CLOUD_NAMES) expect(typeof (await simulatedCloud(cloud)).handler).toBe("function")
     await expect(simulatedCloud("frobcloud")).rejects.toThrow("no simulated cloud 'frobcloud'")
+  })
+})
+
+describe("the simulated image", () => {
+  it("has /tmp and /var/tmp as an Alpine image has them, world-writable and sticky (the test runner's umask takes bits off a new directory)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-image-"))
+    try {
+      const { root } = makeFakeSystem(dir)
+      const modes = ["tmp", "var/tmp"].map((d) => statSync(join(root, d)).mode & 0o7777)
+      expect(modes).toEqual([0o1777, 0o1777])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
 

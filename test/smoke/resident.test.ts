@@ -474,13 +474,15 @@ describe.concurrent("the resident process of a first boot", () => {
     // what the phases made (the state directory, ~/.ssh, /etc/hostname...): none writable by its group or others. The stand-ins of
     // adduser and addgroup make the home and /etc/group with the umask (busybox's own give them their modes): theirs are not looked at
     const theStandIns = new Set(["/etc/group", "/home", "/home/alpine"])
+    // the image's own /tmp and /var/tmp are everybody's (sticky), as on Alpine
+    const theImage = new Set(["/tmp", "/var/tmp"])
     const writable: Array<string> = []
     const walk = (dir: string) => {
       for (const entry of readdirSync(dir, { withFileTypes: true })) {
         const path = join(dir, entry.name)
         if (entry.isSymbolicLink()) continue
         const name = path.slice(instance.root.length)
-        if ((lstatSync(path).mode & 0o022) !== 0 && !entry.isSocket() && !entry.isFIFO() && !theStandIns.has(name)) writable.push(name)
+        if ((lstatSync(path).mode & 0o022) !== 0 && !entry.isSocket() && !entry.isFIFO() && !theStandIns.has(name) && !theImage.has(name)) writable.push(name)
         if (entry.isDirectory()) walk(path)
       }
     }

@@ -165,6 +165,20 @@ describe.concurrent("tiny-cloud simulate never runs the user's programs on the m
       }
     })
 
+    it("cloud-init's own runcmd test document, which writes into /var/tmp as an Alpine image has it, runs", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+      try {
+        // the user-data of cloud-init's integration test of runcmd (tests/integration_tests/modules/test_runcmd.py)
+        writeFileSync(join(dir, "user-data"), "#cloud-config\nruncmd:\n - echo cloud-init run cmd test > /var/tmp/run_cmd\n")
+        const r = await runProgram(["simulate", "--exec", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+        expect(r.stdout).toContain("   ++ userdata_runcmd: done\n")
+        expect(r.code).toBe(0)
+        expect(readFileSync(join(dir, "instance/root/var/tmp/run_cmd"), "utf8")).toBe("cloud-init run cmd test\n")
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+
     it("a script killed by a signal records 128 plus its number, as a real boot does (SIGTERM 143)", async () => {
       const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
       try {

@@ -1198,6 +1198,17 @@ users:
     ])
   })
 
+  it("names a user's key entry that is not a key where it stands, as it names a top-level one: schema says what the boot leaves out", () => {
+    // a template's placeholder (cloud-init's own schema test of users writes `ssh-authorized-keys: ["ssh-ed25519 ..."]`)
+    const source = "#cloud-config\nssh_authorized_keys: [not a key]\nuser: {name: ops, ssh_authorized_keys: [bogus]}\nusers:\n  - default\n  - name: lima\n    ssh-authorized-keys: ['ssh-ed25519 ...', ssh-ed25519 AAAA lima]\n"
+    expect(notes(source).warnings).toEqual([
+      "line 2: ssh_authorized_keys[0]: not an OpenSSH public key; left out",
+      "line 3: user.ssh_authorized_keys[0]: not an OpenSSH public key; left out",
+      "line 7: users[1].ssh-authorized-keys[0]: not an OpenSSH public key; left out"
+    ])
+    expect(config(source).users.map((u) => [u.name, u.sshAuthorizedKeys])).toEqual([["lima", ["ssh-ed25519 ...", "ssh-ed25519 AAAA lima"]]])
+  })
+
   it("takes a user's keys as cloud-init does: one key as a string, or a map whose values are the keys", () => {
     expect(config("#cloud-config\nusers:\n  - name: bob\n    ssh_authorized_keys: ssh-ed25519 AAAA bob\n").defaultUser?.sshAuthorizedKeys).toEqual(["ssh-ed25519 AAAA bob"])
     expect(config("#cloud-config\nusers:\n  - name: bob\n    ssh-authorized-keys: {laptop: ssh-ed25519 AAAA l, desk: ssh-rsa BBBB d}\n").defaultUser?.sshAuthorizedKeys).toEqual(["ssh-ed25519 AAAA l", "ssh-rsa BBBB d"])

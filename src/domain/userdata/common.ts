@@ -87,15 +87,21 @@ const keyListOf = (value: unknown): unknown => {
   return map !== undefined ? Object.values(map) : value
 }
 
-/** keys (at `path`) in any form cloud-init takes, each entry read on its own: one that is no string is skipped alone */
-export const keyEntries = (value: unknown, path: ReadonlyArray<Key>, notes: Notes) => decodeEach(TextList.value, keyListOf(value), path, notes)
-
-/** the keys as written; an entry holding a line that is not a key is warned about here, as the action will leave that line out */
-export const readSshKeys: Reader = (value, path, { notes }) => {
-  const entries = keyEntries(value, path, notes)
+/**
+ * keys (at `path`) in any form cloud-init takes, each entry read on its own: one that is no string is skipped alone;
+ * an entry holding a line that is not a key is warned about here, as the action will leave that line out
+ */
+export const keyEntries = (value: unknown, path: ReadonlyArray<Key>, notes: Notes) => {
+  const entries = decodeEach(TextList.value, keyListOf(value), path, notes)
   for (const { index, value: entry } of entries) {
     if (authorizedKeys([entry], { allowOptions: true }).dropped > 0) notes.warn([...path, index], "not an OpenSSH public key; left out")
   }
+  return entries
+}
+
+/** the keys as written */
+export const readSshKeys: Reader = (value, path, { notes }) => {
+  const entries = keyEntries(value, path, notes)
   const keys = nonEmpty(entries.map((e) => e.value), value)
   return keys === undefined ? undefined : { sshAuthorizedKeys: keys }
 }
