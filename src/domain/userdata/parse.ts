@@ -130,12 +130,15 @@ const readWith = (
   if (template) notes.problems.splice(0, notes.problems.length, ...notes.problems.map(explainJinja(raw)))
   const unsupported = [...new Set(notes.unsupported)]
   const named = unsupported.length <= MAX_NOTES ? unsupported.join(", ") : `${unsupported.slice(0, MAX_NOTES).join(", ")} and ${unsupported.length - MAX_NOTES} more`
+  // a key not carried out is named once, in the line below: what its YAML has odd (a duplicate key in it) would only contradict it
+  const ignored = new Set(unsupported)
+  const aboutIgnored = (note: Note) => note.path.some((_, i) => ignored.has(formatPath(note.path.slice(0, i + 1))))
   return {
     config,
     applied,
     problems: listed(placed(notes.problems, lineOf), (count, first) => ({ path: "", line: first.line, message: `${count} more problems are not listed` })),
     warnings: [
-      ...listed(placed([...earlier, ...notes.warnings], lineOf).map(formatProblem), (count) => `${count} more warnings are not listed`),
+      ...listed(placed([...earlier.filter((n) => !aboutIgnored(n)), ...notes.warnings], lineOf).map(formatProblem), (count) => `${count} more warnings are not listed`),
       ...(unsupported.length > 0 ? [`${format.unsupportedLabel}: ${named}`] : [])
     ]
   }
