@@ -18,7 +18,7 @@ export type Source = { readonly from: "default" } | { readonly from: "environmen
 
 /**
  * Something wrong with the configuration: a key's value, or a line of the
- * file that is not an assignment. Plain data (ConfigLive fails with the
+ * file that is not an assignment. Plain data (loadConfig fails with the
  * first as a ConfigError), so that what reads the configuration outside the
  * Effect runtime (`--bootstrap status`) loads none of it.
  */

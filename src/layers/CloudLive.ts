@@ -1,6 +1,5 @@
 /** The cloud in use and its metadata, chosen on first use from `CLOUD` or offline detection. */
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { MetadataUnsupported, NoCloud } from "../domain/errors.js"
 import { memoizeSuccess } from "../domain/memo.js"
@@ -8,10 +7,10 @@ import { textOf } from "../domain/text.js"
 import { chosenBy, detectCloud, detectors } from "../clouds/detect.js"
 import { completeMetadata, type MetadataDeps } from "../clouds/provider.js"
 import { providerNamed } from "../clouds/registry.js"
-import { Cloud, type CloudChoice } from "../services/Cloud.js"
+import { Cloud, type CloudChoice, type CloudShape } from "../services/Cloud.js"
 import { Config } from "../services/Config.js"
 import { debug } from "../services/Log.js"
-import { Metadata, type CloudMetadata } from "../services/Metadata.js"
+import type { CloudMetadata } from "../services/Metadata.js"
 import { RootFs } from "../services/RootFs.js"
 
 const cacheFile = (varDir: string) => `${varDir}/.autodetect`
@@ -38,33 +37,30 @@ const chooseCloud = Effect.gen(function* () {
   return { name: detected, chosenBy: "detected" as const }
 })
 
-export const CloudLive = Layer.effect(
-  Cloud,
-  Effect.gen(function* () {
-    const env = yield* Effect.context<MetadataDeps>()
-    const choice = yield* Effect.cached(
-      Effect.map(chooseCloud, ({ name, chosenBy }): CloudChoice => {
-        const provider = providerNamed(name)
-        return {
-          name,
-          chosenBy,
-          known: provider !== undefined,
-          changes: provider?.changes ?? [],
-          ephemeralNetwork: provider?.ephemeralNetwork === undefined ? Effect.succeed(false) : Effect.provide(provider.ephemeralNetwork, env),
-          readAhead: provider !== undefined && provider.readAhead !== false,
-          reportReady:
-            provider === undefined
-              ? Effect.fail(new NoCloud({ cloud: name }))
-              : provider.reportReady === undefined
-                ? Effect.fail(new MetadataUnsupported({ cloud: name, what: "a ready report" }))
-                : Effect.provide(provider.reportReady, env)
-        }
-      }).pipe(Effect.provide(env))
-    )
-    const detect = Effect.map(detectors, (verdicts) => ({ cloud: chosenBy(verdicts), verdicts })).pipe(Effect.provide(env))
-    return { choice, detect, cached: Effect.provide(cachedDetection, env) }
-  })
-)
+export const makeCloud: Effect.Effect<CloudShape, never, MetadataDeps> = Effect.gen(function* () {
+  const env = yield* Effect.context<MetadataDeps>()
+  const choice = yield* Effect.cached(
+    Effect.map(chooseCloud, ({ name, chosenBy }): CloudChoice => {
+      const provider = providerNamed(name)
+      return {
+        name,
+        chosenBy,
+        known: provider !== undefined,
+        changes: provider?.changes ?? [],
+        ephemeralNetwork: provider?.ephemeralNetwork === undefined ? Effect.succeed(false) : Effect.provide(provider.ephemeralNetwork, env),
+        readAhead: provider !== undefined && provider.readAhead !== false,
+        reportReady:
+          provider === undefined
+            ? Effect.fail(new NoCloud({ cloud: name }))
+            : provider.reportReady === undefined
+              ? Effect.fail(new MetadataUnsupported({ cloud: name, what: "a ready report" }))
+              : Effect.provide(provider.reportReady, env)
+      }
+    }).pipe(Effect.provide(env))
+  )
+  const detect = Effect.map(detectors, (verdicts) => ({ cloud: chosenBy(verdicts), verdicts })).pipe(Effect.provide(env))
+  return { choice, detect, cached: Effect.provide(cachedDetection, env) }
+})
 
 const absent = (cloud: string): CloudMetadata => {
   const none = Effect.fail(new NoCloud({ cloud }))
@@ -85,18 +81,15 @@ const delegating = (md: Effect.Effect<CloudMetadata>): CloudMetadata => ({
   networkInterfaces: Effect.flatMap(md, (m) => m.networkInterfaces)
 })
 
-export const MetadataLive = Layer.effect(
-  Metadata,
-  Effect.gen(function* () {
-    const cloud = yield* Cloud
-    const { imdsMaxKeys, imdsDeadline } = yield* Config
-    const env = yield* Effect.context<MetadataDeps>()
-    const md = yield* memoizeSuccess(
-      Effect.flatMap(cloud.choice, ({ name }) => {
-        const provider = providerNamed(name)
-        return provider === undefined ? Effect.succeed(absent(name)) : Effect.map(provider.metadata, (source) => completeMetadata(name, source, { maxKeys: imdsMaxKeys, deadline: imdsDeadline }))
-      }).pipe(Effect.provide(env))
-    )
-    return delegating(md)
-  })
-)
+export const makeMetadata: Effect.Effect<CloudMetadata, never, Cloud | MetadataDeps> = Effect.gen(function* () {
+  const cloud = yield* Cloud
+  const { imdsMaxKeys, imdsDeadline } = yield* Config
+  const env = yield* Effect.context<MetadataDeps>()
+  const md = yield* memoizeSuccess(
+    Effect.flatMap(cloud.choice, ({ name }) => {
+      const provider = providerNamed(name)
+      return provider === undefined ? Effect.succeed(absent(name)) : Effect.map(provider.metadata, (source) => completeMetadata(name, source, { maxKeys: imdsMaxKeys, deadline: imdsDeadline }))
+    }).pipe(Effect.provide(env))
+  )
+  return delegating(md)
+})

@@ -1,9 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Layer from "effect/Layer"
 import { ConfigError } from "../domain/errors.js"
 import { settingsFrom, settingsFromLeniently } from "../domain/settings.js"
-import { Config } from "../services/Config.js"
 import { readConfText } from "./conf-file.js"
 
 const readConf = (env: Readonly<Record<string, string | undefined>>) =>
@@ -24,5 +22,4 @@ export const loadSettingsLeniently = (env: Readonly<Record<string, string | unde
   )
 
 /** `lenient`: the configuration as it is, problems included, instead of failing on the first */
-export const ConfigLive = (env: Readonly<Record<string, string | undefined>>, lenient = false) =>
-  Layer.effect(Config, lenient ? loadSettingsLeniently(env) : loadSettings(env))
+export const loadConfig = (env: Readonly<Record<string, string | undefined>>, lenient = false) => (lenient ? loadSettingsLeniently(env) : loadSettings(env))

@@ -16,9 +16,8 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync } from "node:fs"
 import { dirname } from "node:path"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import { LockError } from "../domain/errors.js"
-import { Lock } from "../services/Lock.js"
+import type { LockShape } from "../services/Lock.js"
 import { childProcess } from "./builtins.js"
 
 const open = (path: string, flags: "a" | "r") =>
@@ -108,7 +107,7 @@ const acquireDirectoryAfter = <E, R>(path: string, waiting: Effect.Effect<void, 
 const held = <E, R>(acquire: Effect.Effect<number | undefined, E, R>) =>
   Effect.uninterruptibleMask((restore) => Effect.flatMap(restore(acquire), (fd) => (fd === undefined ? Effect.void : Effect.addFinalizer(() => close(fd)))))
 
-export const LockLive = Layer.succeed(Lock, {
+export const liveLock: LockShape = {
   exclusive: (path) => Effect.zipRight(held(acquireDirectory(dirname(path))), held(acquireFile(path))),
   directory: (path, waiting) => held(acquireDirectoryAfter(path, waiting))
-})
+}

@@ -1,10 +1,9 @@
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { Commands, type LineSink } from "../services/Commands.js"
 import { Config } from "../services/Config.js"
-import { Log, stderrHidden, type Level, type LogOptions, type LogShape } from "../services/Log.js"
+import { stderrHidden, type Level, type LogOptions, type LogShape } from "../services/Log.js"
 import { Output } from "../services/Output.js"
 import { oneLine } from "../domain/text.js"
 
@@ -66,5 +65,3 @@ export const makeLog = (tag: string, options: LogOptions = {}) =>
     }
     return service
   })
-
-export const LogLive = (tag: string, options?: LogOptions) => Layer.scoped(Log, makeLog(tag, options))

@@ -1,11 +1,10 @@
 import * as nodeFs from "node:fs"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { FsError } from "../domain/errors.js"
 import { textOf } from "../domain/text.js"
 import { Config } from "../services/Config.js"
-import { READ_MAX_BYTES, RootFs, type RootFsShape, type WriteOptions } from "../services/RootFs.js"
+import { READ_MAX_BYTES, type RootFsShape, type WriteOptions } from "../services/RootFs.js"
 import { resolveInRoot, type FinalLink } from "./in-root.js"
 import { programAlive } from "./alive.js"
 import { readRegularFile, reasonOf } from "./regular-file.js"
@@ -352,7 +351,4 @@ export const makeRootFs = (root: string) =>
   })
 
 /** RootFs over the real filesystem, rooted at the configured `ROOT`. */
-export const RootFsLive = Layer.effect(
-  RootFs,
-  Effect.flatMap(Config, (settings) => makeRootFs(settings.root))
-)
+export const liveRootFs = Effect.flatMap(Config, (settings) => makeRootFs(settings.root))

@@ -1,19 +1,30 @@
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Scope from "effect/Scope"
+import { Bootstrap } from "../services/Bootstrap.js"
+import { Cloud } from "../services/Cloud.js"
 import type { Commands } from "../services/Commands.js"
+import { Config } from "../services/Config.js"
 import type { Http } from "../services/Http.js"
-import type { LogOptions } from "../services/Log.js"
+import { Lock } from "../services/Lock.js"
+import { Log, type LogOptions } from "../services/Log.js"
+import { Metadata } from "../services/Metadata.js"
+import { Network } from "../services/Network.js"
 import type { Output } from "../services/Output.js"
-import { BootstrapLive } from "./BootstrapLive.js"
-import { CloudLive, MetadataLive } from "./CloudLive.js"
+import { RootFs } from "../services/RootFs.js"
+import { UserData } from "../services/UserData.js"
+import { makeBootstrap } from "./BootstrapLive.js"
+import { makeCloud, makeMetadata } from "./CloudLive.js"
 import { CommandsLive } from "./CommandsLive.js"
-import { ConfigLive } from "./ConfigLive.js"
+import { loadConfig } from "./ConfigLive.js"
 import { HttpLive } from "./HttpLive.js"
-import { LockLive } from "./LockLive.js"
-import { LogLive } from "./LogLive.js"
-import { NetworkLive } from "./NetworkLive.js"
+import { liveLock } from "./LockLive.js"
+import { makeLog } from "./LogLive.js"
+import { makeNetwork } from "./NetworkLive.js"
 import { OutputLive } from "./OutputLive.js"
-import { RootFsLive } from "./RootFsLive.js"
-import { UserDataLive } from "./UserDataLive.js"
+import { liveRootFs } from "./RootFsLive.js"
+import { makeUserData } from "./UserDataLive.js"
 
 /** the parts that touch the world beyond the instance's files: tests swap these */
 export interface Platform {
@@ -31,14 +42,40 @@ export interface AppOptions {
   readonly log?: LogOptions
 }
 
-/** every service a command may ask for: configuration from `env` and `$ROOT/etc/tiny-cloud.conf`, files under ROOT */
-export const appLayer = (env: Readonly<Record<string, string | undefined>>, logTag: string, platform: Platform = livePlatform, options: AppOptions = {}) => {
-  const config = ConfigLive(env, options.lenientConfig ?? false)
-  const fs = RootFsLive.pipe(Layer.provide(config))
-  const base = Layer.mergeAll(config, fs, platform.commands, platform.http, platform.output)
-  const log = LogLive(logTag, options.log).pipe(Layer.provide(base))
-  const cloud = CloudLive.pipe(Layer.provide(Layer.merge(base, log)))
-  const metadata = MetadataLive.pipe(Layer.provide(Layer.mergeAll(base, log, cloud)))
-  const rest = Layer.mergeAll(NetworkLive, BootstrapLive, UserDataLive, LockLive).pipe(Layer.provide(base))
-  return Layer.mergeAll(base, log, cloud, metadata, rest)
-}
+/**
+ * every service a command may ask for: configuration from `env` and
+ * `$ROOT/etc/tiny-cloud.conf`, files under ROOT. Each is made in turn, in
+ * the fiber that asks, given those made before it (the log's finalizer in
+ * this layer's scope). Layers built by Layer.merge and Layer.provide
+ * are built concurrently, a fiber, a scope and a memo map's entry each,
+ * which took a third of the CPU of an `imds` run, for services whose making
+ * waits on nothing.
+ */
+export const appLayer = (env: Readonly<Record<string, string | undefined>>, logTag: string, platform: Platform = livePlatform, options: AppOptions = {}) =>
+  Layer.scopedContext(
+    Effect.flatMap(Scope.Scope, (scope) => {
+      /** the service `make` makes, given the services before it */
+      const then =
+        <I, S, E, R>(tag: Context.Tag<I, S>, make: Effect.Effect<S, E, R>) =>
+        <A>(context: Context.Context<A>) =>
+          Effect.map(Effect.provide(make, context), (made) => Context.add(context, tag, made))
+      /** a part of the platform (tests give their own) */
+      const thenLayer =
+        <ROut, E, RIn>(layer: Layer.Layer<ROut, E, RIn>) =>
+        <A>(context: Context.Context<A>) =>
+          Effect.map(Effect.provide(Layer.buildWithScope(layer, scope), context), (built) => Context.merge(context, built))
+      return Effect.map(loadConfig(env, options.lenientConfig ?? false), (config) => Context.make(Config, config)).pipe(
+        Effect.flatMap(then(RootFs, liveRootFs)),
+        Effect.flatMap(thenLayer(platform.commands)),
+        Effect.flatMap(thenLayer(platform.http)),
+        Effect.flatMap(thenLayer(platform.output)),
+        Effect.flatMap(then(Log, Scope.extend(makeLog(logTag, options.log), scope))),
+        Effect.flatMap(then(Cloud, makeCloud)),
+        Effect.flatMap(then(Metadata, makeMetadata)),
+        Effect.flatMap(then(Network, makeNetwork)),
+        Effect.flatMap(then(Bootstrap, makeBootstrap)),
+        Effect.flatMap(then(UserData, makeUserData)),
+        Effect.map(Context.add(Lock, liveLock))
+      )
+    })
+  )

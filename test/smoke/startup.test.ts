@@ -1,0 +1,34 @@
+/**
+ * What the built program does at every start that it need not. The first
+ * stack trace a process formats has V8 find every line of the scripts on
+ * it: the whole bundle, 2 to 9 ms of a start. Nothing the program prints
+ * is a stack trace, so a run that goes well formats none (Effect's own
+ * probe of stack traces is answered when the bundle is built).
+ */
+import { writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { makeInstance, type TestInstance } from "../support/harness.js"
+
+let instance: TestInstance
+let hook = ""
+beforeAll(async () => {
+  instance = await makeInstance({ cloud: "aws", instance: { hostname: "web-1.example.internal" } })
+  hook = join(instance.dir, "stack-hook.cjs")
+  // preloaded: says on stderr each stack the process formats
+  writeFileSync(hook, `Error.prepareStackTrace = (error) => { require("node:fs").writeSync(2, "stack formatted\\n"); return String(error) }\n`)
+})
+afterAll(() => instance.close())
+
+describe("a start of the built program", () => {
+  it("formats no stack trace: imds, status, a phase", async () => {
+    const env = { NODE_OPTIONS: `--require ${hook}` }
+    const imds = await instance.imds(["@hostname"], env)
+    expect(imds).toEqual({ code: 0, stdout: "web-1.example.internal", stderr: "" })
+    const status = await instance.run(["status"], env)
+    expect([status.code, status.stderr]).toEqual([0, ""])
+    const boot = await instance.run(["boot"], env)
+    expect(boot.code).toBe(0)
+    expect(boot.stderr).not.toContain("stack formatted")
+  })
+})
