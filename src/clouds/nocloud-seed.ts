@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { ImdsError, SeedError, type FsError } from "../domain/errors.js"
-import { basicAuthorization, printable, textOf, withoutCredentials } from "../domain/text.js"
+import { basicAuthorization, printable, textOf, withoutSecrets } from "../domain/text.js"
 import type { Commands } from "../services/Commands.js"
 import { Config } from "../services/Config.js"
 import type { Http } from "../services/Http.js"
@@ -275,7 +275,7 @@ const fromSeedFrom = (written: string) =>
     if (url !== undefined) return yield* fromUrl(url, seedFrom)
     const path = seedFrom.replace(/^file:\/\//, "")
     if (path.startsWith("/")) return yield* fromDirectory(fs.at(path))
-    yield* warn(`Unknown NoCloud seedfrom value '${printable(withoutCredentials(seedFrom))}'`)
+    yield* warn(`Unknown NoCloud seedfrom value '${printable(withoutSecrets(seedFrom))}'`)
     return Option.none<Seed>()
   })
 

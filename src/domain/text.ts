@@ -54,6 +54,17 @@ export const withoutCredentials = (text: string): string => {
 }
 
 /**
+ * A URL that is named as written (one no URL parser took): its credentials hidden as withoutCredentials hides them,
+ * and its query, which may carry a token (`?token=...`, a signed URL's), as `?***`, as the lines naming a URL that was
+ * asked show it
+ */
+export const withoutSecrets = (text: string): string => {
+  const shown = withoutCredentials(text)
+  const query = shown.indexOf("?")
+  return query < 0 ? shown : `${shown.slice(0, query)}?***`
+}
+
+/**
  * The `Authorization` header of the user and password a URL carries
  * (`http://user:pass@host/`), as Python's requests (and so cloud-init) sends
  * them: percent-decoded as Python's `unquote` does it (a `%` without two hex

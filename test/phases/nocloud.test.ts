@@ -160,8 +160,12 @@ describe("first boot on nocloud", () => {
     // a control character is shown escaped, never sent to a terminal or syslog as it is
     ["ftp://seed:SECRET-CANARY-1@10.0.0.1/\u001b[2Jseed/", "ftp://***@10.0.0.1/\\x1b[2Jseed/"],
     // a password with '/' in it (a base64 token), written as it is: no URL parser takes it, nor is its '/' a path's
-    ["http://seed:SECRET/CANARY-1@10.0.0.1/seed/", "http://***@10.0.0.1/seed/"]
-  ])("a seedfrom it cannot use (%s) is named without the user and password of its URL (BEHAVIOUR.md 4.5: never a secret in a log)", ([seedFrom, shown]) =>
+    ["http://seed:SECRET/CANARY-1@10.0.0.1/seed/", "http://***@10.0.0.1/seed/"],
+    // a query may carry a token, as the lines naming a seed file's URL hide it: the scheme left out, an IPv6 host's ']' left out
+    ["10.0.0.1/seed/?token=SECRET-CANARY-1", "10.0.0.1/seed/?***"],
+    ["http://[fd00::1/%s?token=SECRET-CANARY-1", "http://[fd00::1/%s?***"],
+    ["ftp://seed:SECRET-CANARY-1@10.0.0.1/seed?file=&token=SECRET-CANARY-1", "ftp://***@10.0.0.1/seed?***"]
+  ])("a seedfrom it cannot use (%s) is named without the user and password or the query of its URL (BEHAVIOUR.md 4.5: never a secret in a log)", ([seedFrom, shown]) =>
     Effect.gen(function* () {
       const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": META })
       instance.write("/proc/cmdline", `ds=nocloud;s=${seedFrom}\n`)
