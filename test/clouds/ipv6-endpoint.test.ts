@@ -1,0 +1,101 @@
+/**
+ * The metadata service's IPv6 address (aws `[fd00:ec2::254]`, oci
+ * `[fd00:c1::a9fe:a9fe]`), for an instance in an IPv6-only subnet, which
+ * has no route to 169.254.169.254: cloud-init's DataSourceEc2 and
+ * DataSourceOracle ask both. In-process, over an Http that cannot reach the
+ * IPv4 address; test/network/real-addresses.system.test.ts boots such an
+ * instance for real, in a namespace without IPv4.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { HttpTransportError } from "../../src/domain/errors.js"
+import { bytesOf } from "../../src/domain/text.js"
+import { appLayer } from "../../src/layers/live.js"
+import { Http } from "../../src/services/Http.js"
+import { Metadata } from "../../src/services/Metadata.js"
+import { capturingOutput, recordingCommands } from "../support/layers.js"
+
+const V4 = "169.254.169.254"
+
+/** an Http where V4 cannot be reached (`no route to host`, or a timeout), and `served` answers at the IPv6 address */
+const httpWithout = (v6: string, served: Readonly<Record<string, string>>, v4: "unreachable" | "silent") => {
+  const asked: Array<string> = []
+  const layer = Layer.succeed(Http, {
+    request: (r) =>
+      Effect.suspend(() => {
+        asked.push(`${r.method} ${r.host} ${r.path}`)
+        if (r.host === V4) return Effect.fail(v4 === "silent" ? new HttpTransportError({ reason: "timed out", timedOut: true }) : new HttpTransportError({ reason: "no route to host" }))
+        if (r.host !== v6) return Effect.fail(new HttpTransportError({ reason: "connection refused" }))
+        const body = served[`${r.method} ${r.path}`]
+        return Effect.succeed(body === undefined ? { status: 404, body: new Uint8Array() } : { status: 200, body: bytesOf(body) })
+      })
+  })
+  return { layer, asked }
+}
+
+const hostnameOn = (cloud: string, http: Layer.Layer<Http>, env: Readonly<Record<string, string>> = {}) =>
+  Effect.gen(function* () {
+    const root = yield* Effect.acquireRelease(
+      Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-ipv6-"))),
+      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+    )
+    const commands = yield* recordingCommands({ root })
+    const { layer: output } = yield* capturingOutput
+    return yield* Effect.flatMap(Metadata, (m) => Effect.either(m.hostname)).pipe(
+      Effect.provide(appLayer({ ROOT: root, CLOUD: cloud, IMDS_DEADLINE: "1", IMDS_RETRY_DELAY: "10", ...env }, "test", { commands: commands.layer, http, output }))
+    )
+  })
+
+const CLOUDS: ReadonlyArray<{ cloud: string; v6: string; served: Readonly<Record<string, string>>; hostname: string; url: string }> = [
+  {
+    cloud: "aws",
+    v6: "fd00:ec2::254",
+    served: { "PUT /latest/api/token": "AQAEAIqCyQ3vB0ApUhsbZ9sv0xVtq0q9w3Kk4s0aUQ6fJb5Lq8cHPQ==", "GET /latest/meta-data/hostname": "i-0c1f6e8a9b2d3e4f5.us-west-2.compute.internal" },
+    hostname: "i-0c1f6e8a9b2d3e4f5.us-west-2.compute.internal",
+    // the session token is its first request
+    url: "http://169.254.169.254/latest/api/token"
+  },
+  {
+    cloud: "oci",
+    v6: "fd00:c1::a9fe:a9fe",
+    served: { "GET /opc/v2/instance/hostname": "v6-only-1" },
+    hostname: "v6-only-1",
+    url: "http://169.254.169.254/opc/v2/instance/hostname"
+  }
+]
+
+describe.each(CLOUDS)("$cloud's metadata service at its IPv6 address", ({ cloud, v6, served, hostname, url }) => {
+  it.scopedLive("169.254.169.254 has no route (an IPv6-only subnet): the IPv6 address is asked, and kept once it answers", () =>
+    Effect.gen(function* () {
+      const http = httpWithout(v6, served, "unreachable")
+      expect(yield* hostnameOn(cloud, http.layer)).toEqual(Either.right(Option.some(hostname)))
+      // one try at the IPv4 address, then only the IPv6 one
+      expect(http.asked[0]).toMatch(new RegExp(`^\\S+ ${V4} `))
+      expect(http.asked.slice(1).every((a) => a.split(" ")[1] === v6)).toBe(true)
+    })
+  )
+
+  it.scopedLive("IMDS_ENDPOINT names the service: that address alone, and a read it cannot make names it", () =>
+    Effect.gen(function* () {
+      const http = httpWithout(v6, served, "unreachable")
+      const got = yield* hostnameOn(cloud, http.layer, { IMDS_ENDPOINT: V4, IMDS_DEADLINE: "0.3" })
+      expect(got._tag === "Left" ? got.left.message : got).toBe(`${cloud}: cannot read ${url}: no route to host`)
+      expect(http.asked.filter((a) => a.split(" ")[1] !== V4)).toEqual([])
+    })
+  )
+
+  it.scopedLive("169.254.169.254 that does not answer in time (a dropped answer, not a missing route) is asked again, not given up for the IPv6 address", () =>
+    Effect.gen(function* () {
+      const http = httpWithout(v6, served, "silent")
+      yield* hostnameOn(cloud, http.layer, { IMDS_DEADLINE: "0.3" })
+      expect(http.asked.filter((a) => a.split(" ")[1] !== V4)).toEqual([])
+      expect(http.asked.length).toBeGreaterThan(0)
+    })
+  )
+})
