@@ -48,7 +48,7 @@ export const aws: CloudProvider = {
     const client = yield* makeHttpMetadataClient({
       cloud: "aws",
       endpoint: "169.254.169.254",
-      // Nitro instances, where enabled (HttpProtocolIpv6); the only one an IPv6-only subnet reaches
+      // Nitro instances', where enabled (HttpProtocolIpv6): the only one an instance in an IPv6-only subnet reaches
       ipv6Endpoint: "[fd00:ec2::254]",
       root: "/latest/",
       token: {

@@ -27,11 +27,12 @@ export interface HttpEndpoint {
   readonly protocol?: "http" | "https"
   /**
    * the service's IPv6 address, where the cloud has one: an instance in an
-   * IPv6-only subnet has no route to `endpoint`. Until one of the two has
-   * answered, a request that cannot reach one (refused, no route: not a
-   * timeout, which an answer the PUT hop limit dropped looks like) goes to
-   * the other next; the first to answer is kept. Not when `IMDS_ENDPOINT`
-   * names the service.
+   * IPv6-only subnet has no route to `endpoint`'s network. Until one of the
+   * two has answered, a request that finds no route to one's network goes
+   * to the other next (a host that does not answer, a refusal, a timeout do
+   * not: the service is there, or its token's answer was dropped by the PUT
+   * hop limit); the first to answer is kept. Not when `IMDS_ENDPOINT` names
+   * the service.
    */
   readonly ipv6Endpoint?: string
   /** the endpoint is not a metadata service `IMDS_ENDPOINT` may redirect (NoCloud seed URLs) */
@@ -174,7 +175,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
           onSuccess: () => Effect.sync(() => void (reach.answered = true)),
           onFailure: (e) =>
             Effect.sync(() => {
-              if (e._tag === "HttpTransportError" && !e.timedOut && !reach.answered) reach.at = (reach.at + 1) % endpoints.length
+              if (e._tag === "HttpTransportError" && e.noNetwork === true && !reach.answered) reach.at = (reach.at + 1) % endpoints.length
             })
         }),
         Effect.mapError((e) =>

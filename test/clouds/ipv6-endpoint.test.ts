@@ -1,8 +1,8 @@
 /**
- * The metadata service's IPv6 address (aws `[fd00:ec2::254]`, oci
- * `[fd00:c1::a9fe:a9fe]`), for an instance in an IPv6-only subnet, which
- * has no route to 169.254.169.254: cloud-init's DataSourceEc2 and
- * DataSourceOracle ask both. In-process, over an Http that cannot reach the
+ * The metadata service's IPv6 address (aws `[fd00:ec2::254]`, gcp
+ * `[fd20:ce::254]`, oci `[fd00:c1::a9fe:a9fe]`), for an instance in an
+ * IPv6-only subnet, which has no route to 169.254.169.254: cloud-init's
+ * DataSourceEc2 and DataSourceOracle ask both. In-process, over an Http that cannot reach the
  * IPv4 address; test/network/real-addresses.system.test.ts boots such an
  * instance for real, in a namespace without IPv4.
  */
@@ -23,14 +23,21 @@ import { capturingOutput, recordingCommands } from "../support/layers.js"
 
 const V4 = "169.254.169.254"
 
-/** an Http where V4 cannot be reached (`no route to host`, or a timeout), and `served` answers at the IPv6 address */
-const httpWithout = (v6: string, served: Readonly<Record<string, string>>, v4: "unreachable" | "silent") => {
+/** how V4 fails: no route to its network (ENETUNREACH, as with no IPv4 address), no host there (EHOSTUNREACH), no answer in time */
+const V4_FAILS = {
+  "no network": new HttpTransportError({ reason: "no route to host", noNetwork: true }),
+  "no host": new HttpTransportError({ reason: "no route to host" }),
+  silent: new HttpTransportError({ reason: "timed out", timedOut: true })
+}
+
+/** an Http where V4 cannot be reached, and `served` answers at the IPv6 address */
+const httpWithout = (v6: string, served: Readonly<Record<string, string>>, v4: keyof typeof V4_FAILS) => {
   const asked: Array<string> = []
   const layer = Layer.succeed(Http, {
     request: (r) =>
       Effect.suspend(() => {
         asked.push(`${r.method} ${r.host} ${r.path}`)
-        if (r.host === V4) return Effect.fail(v4 === "silent" ? new HttpTransportError({ reason: "timed out", timedOut: true }) : new HttpTransportError({ reason: "no route to host" }))
+        if (r.host === V4) return Effect.fail(V4_FAILS[v4])
         if (r.host !== v6) return Effect.fail(new HttpTransportError({ reason: "connection refused" }))
         const body = served[`${r.method} ${r.path}`]
         return Effect.succeed(body === undefined ? { status: 404, body: new Uint8Array() } : { status: 200, body: bytesOf(body) })
@@ -62,6 +69,13 @@ const CLOUDS: ReadonlyArray<{ cloud: string; v6: string; served: Readonly<Record
     url: "http://169.254.169.254/latest/api/token"
   },
   {
+    cloud: "gcp",
+    v6: "fd20:ce::254",
+    served: { "GET /computeMetadata/v1/instance/hostname": "v6-only-1.us-west1-a.c.example-project.internal" },
+    hostname: "v6-only-1.us-west1-a.c.example-project.internal",
+    url: "http://169.254.169.254/computeMetadata/v1/instance/hostname"
+  },
+  {
     cloud: "oci",
     v6: "fd00:c1::a9fe:a9fe",
     served: { "GET /opc/v2/instance/hostname": "v6-only-1" },
@@ -71,9 +85,9 @@ const CLOUDS: ReadonlyArray<{ cloud: string; v6: string; served: Readonly<Record
 ]
 
 describe.each(CLOUDS)("$cloud's metadata service at its IPv6 address", ({ cloud, v6, served, hostname, url }) => {
-  it.scopedLive("169.254.169.254 has no route (an IPv6-only subnet): the IPv6 address is asked, and kept once it answers", () =>
+  it.scopedLive("no route to 169.254.169.254's network (an IPv6-only subnet): the IPv6 address is asked, and kept once it answers", () =>
     Effect.gen(function* () {
-      const http = httpWithout(v6, served, "unreachable")
+      const http = httpWithout(v6, served, "no network")
       expect(yield* hostnameOn(cloud, http.layer)).toEqual(Either.right(Option.some(hostname)))
       // one try at the IPv4 address, then only the IPv6 one
       expect(http.asked[0]).toMatch(new RegExp(`^\\S+ ${V4} `))
@@ -83,19 +97,21 @@ describe.each(CLOUDS)("$cloud's metadata service at its IPv6 address", ({ cloud,
 
   it.scopedLive("IMDS_ENDPOINT names the service: that address alone, and a read it cannot make names it", () =>
     Effect.gen(function* () {
-      const http = httpWithout(v6, served, "unreachable")
+      const http = httpWithout(v6, served, "no network")
       const got = yield* hostnameOn(cloud, http.layer, { IMDS_ENDPOINT: V4, IMDS_DEADLINE: "0.3" })
       expect(got._tag === "Left" ? got.left.message : got).toBe(`${cloud}: cannot read ${url}: no route to host`)
       expect(http.asked.filter((a) => a.split(" ")[1] !== V4)).toEqual([])
     })
   )
 
-  it.scopedLive("169.254.169.254 that does not answer in time (a dropped answer, not a missing route) is asked again, not given up for the IPv6 address", () =>
-    Effect.gen(function* () {
-      const http = httpWithout(v6, served, "silent")
-      yield* hostnameOn(cloud, http.layer, { IMDS_DEADLINE: "0.3" })
-      expect(http.asked.filter((a) => a.split(" ")[1] !== V4)).toEqual([])
-      expect(http.asked.length).toBeGreaterThan(0)
-    })
+  it.scopedLive.each(["no host", "silent"] as const)(
+    "169.254.169.254 that has a route but no answer (%s: the service is down, or its answer was dropped) is asked again, not given up for the IPv6 address; the read names it",
+    (v4) =>
+      Effect.gen(function* () {
+        const http = httpWithout(v6, served, v4)
+        const got = yield* hostnameOn(cloud, http.layer, { IMDS_DEADLINE: "0.3" })
+        expect(got._tag === "Left" ? got.left.message : got).toBe(`${cloud}: cannot read ${url}: ${V4_FAILS[v4].reason}`)
+        expect(http.asked.filter((a) => a.split(" ")[1] !== V4)).toEqual([])
+      })
   )
 })
