@@ -168,16 +168,19 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
 
     /** one request; a transport error, a timeout and a transient answer (5xx, 429, 410) are worth another try, an answer too large is not */
     const once = (r: Request, url: string, maxBytes = settings.imdsMaxBytes) =>
-      Effect.suspend(() =>
-        http.request({ ...r, ...splitEndpoint(endpoint(), spec.protocol === "https" ? 443 : 80), timeoutMs, maxBytes, ...(spec.protocol ? { protocol: spec.protocol } : {}), ...(spec.socketPath ? { socketPath: spec.socketPath } : {}) })
-      ).pipe(
-        Effect.tapBoth({
-          onSuccess: () => Effect.sync(() => void (reach.answered = true)),
-          onFailure: (e) =>
-            Effect.sync(() => {
-              if (e._tag === "HttpTransportError" && e.noNetwork === true && !reach.answered) reach.at = (reach.at + 1) % endpoints.length
-            })
-        }),
+      Effect.suspend(() => {
+        const at = reach.at
+        return http.request({ ...r, ...splitEndpoint(endpoints[at]!, spec.protocol === "https" ? 443 : 80), timeoutMs, maxBytes, ...(spec.protocol ? { protocol: spec.protocol } : {}), ...(spec.socketPath ? { socketPath: spec.socketPath } : {}) }).pipe(
+          Effect.tapBoth({
+            onSuccess: () => Effect.sync(() => void (reach.answered = true)),
+            // the next request goes to the other address: once, however many requests of a read found no route at the same time
+            onFailure: (e) =>
+              Effect.sync(() => {
+                if (e._tag === "HttpTransportError" && e.noNetwork === true && !reach.answered && reach.at === at) reach.at = (at + 1) % endpoints.length
+              })
+          })
+        )
+      }).pipe(
         Effect.mapError((e) =>
           e._tag === "HttpAnswerTooLarge"
             ? new ImdsError({ cloud: spec.cloud, url, reason: `answer exceeds ${e.limit} bytes (${limitName(maxBytes)})`, exceeded: e.limit })

@@ -37,7 +37,8 @@ const httpWithout = (v6: string, served: Readonly<Record<string, string>>, v4: k
     request: (r) =>
       Effect.suspend(() => {
         asked.push(`${r.method} ${r.host} ${r.path}`)
-        if (r.host === V4) return Effect.fail(V4_FAILS[v4])
+        // as the kernel's answer comes: after the requests made at the same time have all been sent
+        if (r.host === V4) return Effect.delay(Effect.fail(V4_FAILS[v4]), "5 millis")
         if (r.host !== v6) return Effect.fail(new HttpTransportError({ reason: "connection refused" }))
         const body = served[`${r.method} ${r.path}`]
         return Effect.succeed(body === undefined ? { status: 404, body: new Uint8Array() } : { status: 200, body: bytesOf(body) })
@@ -83,6 +84,36 @@ const CLOUDS: ReadonlyArray<{ cloud: string; v6: string; served: Readonly<Record
     url: "http://169.254.169.254/opc/v2/instance/hostname"
   }
 ]
+
+describe("gcp's metadata service at its IPv6 address, read as a phase reads it", () => {
+  it.scopedLive("two reads at once (the hostname, the user-data) that both find no route to 169.254.169.254 move to the IPv6 address together, each asking the IPv4 one once", () =>
+    Effect.gen(function* () {
+      const http = httpWithout(
+        "fd20:ce::254",
+        {
+          "GET /computeMetadata/v1/instance/hostname": "v6-only-1.us-west1-a.c.example-project.internal",
+          "GET /computeMetadata/v1/instance/attributes/user-data": "#!/bin/sh\necho hello\n"
+        },
+        "no network"
+      )
+      const root = yield* Effect.acquireRelease(
+        Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-ipv6-"))),
+        (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+      )
+      const commands = yield* recordingCommands({ root })
+      const { layer: output } = yield* capturingOutput
+      const got = yield* Effect.flatMap(Metadata, (m) => Effect.all([m.hostname, m.userData], { concurrency: "unbounded" })).pipe(
+        Effect.provide(appLayer({ ROOT: root, CLOUD: "gcp", IMDS_DEADLINE: "2" }, "test", { commands: commands.layer, http: http.layer, output }))
+      )
+      expect(got[0]).toEqual(Option.some("v6-only-1.us-west1-a.c.example-project.internal"))
+      expect(got[1]).toEqual(Option.some(bytesOf("#!/bin/sh\necho hello\n")))
+      // each of the requests made at once tried 169.254.169.254 once, none went back to it
+      const v4 = http.asked.filter((a) => a.split(" ")[1] === V4)
+      expect(new Set(v4).size).toBe(v4.length)
+      expect(http.asked.slice(v4.length).every((a) => a.split(" ")[1] === "fd20:ce::254")).toBe(true)
+    })
+  )
+})
 
 describe.each(CLOUDS)("$cloud's metadata service at its IPv6 address", ({ cloud, v6, served, hostname, url }) => {
   it.scopedLive("no route to 169.254.169.254's network (an IPv6-only subnet): the IPv6 address is asked, and kept once it answers", () =>
