@@ -48,6 +48,8 @@ export const aws: CloudProvider = {
     const client = yield* makeHttpMetadataClient({
       cloud: "aws",
       endpoint: "169.254.169.254",
+      // Nitro instances', where enabled (HttpProtocolIpv6): the only one an instance in an IPv6-only subnet reaches
+      ipv6Endpoint: "[fd00:ec2::254]",
       root: "/latest/",
       token: {
         header: "X-aws-ec2-metadata-token",

@@ -71,6 +71,8 @@ export const gcp: CloudProvider = {
     const client = yield* makeHttpMetadataClient({
       cloud: "gcp",
       endpoint: "169.254.169.254",
+      // an IPv6-only instance's, the only one it reaches
+      ipv6Endpoint: "[fd20:ce::254]",
       root: ROOT,
       headers: { "Metadata-Flavor": "Google" }
     })

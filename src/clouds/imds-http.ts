@@ -25,6 +25,16 @@ export interface HttpEndpoint {
   /** appended to paths under the metadata root, e.g. `?format=text` */
   readonly query?: string
   readonly protocol?: "http" | "https"
+  /**
+   * the service's IPv6 address, where the cloud has one: an instance in an
+   * IPv6-only subnet has no route to `endpoint`'s network. Until one of the
+   * two has answered, a request that finds no route to one's network goes
+   * to the other next (a host that does not answer, a refusal, a timeout do
+   * not: the service is there, or its token's answer was dropped by the PUT
+   * hop limit); the first to answer is kept. Not when `IMDS_ENDPOINT` names
+   * the service.
+   */
+  readonly ipv6Endpoint?: string
   /** the endpoint is not a metadata service `IMDS_ENDPOINT` may redirect (NoCloud seed URLs) */
   readonly fixedEndpoint?: boolean
   /** HTTP over this unix socket instead of TCP */
@@ -130,8 +140,11 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
   Effect.gen(function* () {
     const http = yield* Http
     const settings = yield* Config
-    const endpoint = spec.fixedEndpoint ? spec.endpoint : (settings.imdsEndpoint ?? spec.endpoint)
-    const { host, port } = splitEndpoint(endpoint, spec.protocol === "https" ? 443 : 80)
+    const given = spec.fixedEndpoint ? spec.endpoint : (settings.imdsEndpoint ?? spec.endpoint)
+    const endpoints = spec.fixedEndpoint || settings.imdsEndpoint !== undefined || spec.ipv6Endpoint === undefined ? [given] : [spec.endpoint, spec.ipv6Endpoint]
+    /** which of `endpoints` is asked, and whether it has answered (then it is kept): the client's, as its session token is */
+    const reach = { at: 0, answered: false }
+    const endpoint = () => endpoints[reach.at]!
     const timeoutMs = settings.imdsTimeout * 1000
     /** the session token and until when it is used; `null`: the service has none (IMDSv1), reads go without */
     const tokenRef = yield* Ref.make(Option.none<{ readonly token: string | null; readonly until: number }>())
@@ -148,14 +161,26 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
     /** a path under the metadata root with the query; one starting with `/` as it is */
     const pathOf = (path: string) => (path.startsWith("/") ? path : `${spec.root}${withQuery(path)}`)
     const urlOf = (path: string) =>
-      spec.socketPath ? `unix:${spec.socketPath}:${pathOf(path)}` : `${spec.protocol ?? "http"}://${isBareIpv6(endpoint) ? `[${endpoint}]` : endpoint}${pathOf(path)}`
+      spec.socketPath ? `unix:${spec.socketPath}:${pathOf(path)}` : `${spec.protocol ?? "http"}://${isBareIpv6(endpoint()) ? `[${endpoint()}]` : endpoint()}${pathOf(path)}`
 
     const limitName = (maxBytes: number) =>
       maxBytes === settings.imdsMaxBytes ? "IMDS_MAX_BYTES" : maxBytes === KEY_MAX_BYTES ? "the most an SSH key may be" : "USERDATA_MAX_BYTES"
 
     /** one request; a transport error, a timeout and a transient answer (5xx, 429, 410) are worth another try, an answer too large is not */
     const once = (r: Request, url: string, maxBytes = settings.imdsMaxBytes) =>
-      http.request({ ...r, host, port, timeoutMs, maxBytes, ...(spec.protocol ? { protocol: spec.protocol } : {}), ...(spec.socketPath ? { socketPath: spec.socketPath } : {}) }).pipe(
+      Effect.suspend(() => {
+        const at = reach.at
+        return http.request({ ...r, ...splitEndpoint(endpoints[at]!, spec.protocol === "https" ? 443 : 80), timeoutMs, maxBytes, ...(spec.protocol ? { protocol: spec.protocol } : {}), ...(spec.socketPath ? { socketPath: spec.socketPath } : {}) }).pipe(
+          Effect.tapBoth({
+            onSuccess: () => Effect.sync(() => void (reach.answered = true)),
+            // the next request goes to the other address: once, however many requests of a read found no route at the same time
+            onFailure: (e) =>
+              Effect.sync(() => {
+                if (e._tag === "HttpTransportError" && e.noNetwork === true && !reach.answered && reach.at === at) reach.at = (at + 1) % endpoints.length
+              })
+          })
+        )
+      }).pipe(
         Effect.mapError((e) =>
           e._tag === "HttpAnswerTooLarge"
             ? new ImdsError({ cloud: spec.cloud, url, reason: `answer exceeds ${e.limit} bytes (${limitName(maxBytes)})`, exceeded: e.limit })

@@ -18,6 +18,8 @@ export const oci: CloudProvider = {
     const client = yield* makeHttpMetadataClient({
       cloud: "oci",
       endpoint: "169.254.169.254",
+      // an instance in an IPv6-only subnet reaches only this one
+      ipv6Endpoint: "[fd00:c1::a9fe:a9fe]",
       root: "/opc/v2/",
       headers: { Authorization: "Bearer Oracle" }
     })

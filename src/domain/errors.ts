@@ -48,9 +48,16 @@ export class CommandError extends Data.TaggedError("CommandError")<{
 
 /**
  * The request never got an HTTP answer it could use: refused, reset, timed out (`timedOut`); `final` when asking again
- * cannot change it (it could not even be sent from here, or the answer came in a content coding not read here).
+ * cannot change it (it could not even be sent from here, or the answer came in a content coding not read here);
+ * `noNetwork` when this host has no route to the address's network at all (ENETUNREACH: an IPv4 address from an
+ * instance that has none).
  */
-export class HttpTransportError extends Data.TaggedError("HttpTransportError")<{ readonly reason: string; readonly final?: boolean; readonly timedOut?: boolean }> {
+export class HttpTransportError extends Data.TaggedError("HttpTransportError")<{
+  readonly reason: string
+  readonly final?: boolean
+  readonly timedOut?: boolean
+  readonly noNetwork?: boolean
+}> {
   override get message() {
     return this.reason
   }

@@ -265,7 +265,7 @@ const attempt = (req: HttpRequest, localPort?: number) =>
       }, req.timeoutMs)
       // bytes after a complete answer (its Content-Length or last chunk came) are no part of it: the answer stands, whether or not they came in the same packet
       r.on("error", (e: NodeJS.ErrnoException) =>
-        answer?.complete === true ? undefined : settle(Effect.fail(Object.assign(new HttpTransportError(e.code === "ETIMEDOUT" ? { reason: "timed out", timedOut: true } : { reason: describe(e) }), { code: e.code, syscall: e.syscall })))
+        answer?.complete === true ? undefined : settle(Effect.fail(Object.assign(new HttpTransportError(e.code === "ETIMEDOUT" ? { reason: "timed out", timedOut: true } : { reason: describe(e), ...(e.code === "ENETUNREACH" ? { noNetwork: true } : {}) }), { code: e.code, syscall: e.syscall })))
       )
       r.end(req.body)
       return Effect.sync(() => {

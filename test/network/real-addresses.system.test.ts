@@ -129,6 +129,34 @@ describeSystem("first boot at the clouds' real addresses, without IMDS_ENDPOINT"
   })
 }, { concurrent: true })
 
+/** where the clouds that have one serve their metadata over IPv6 (cloud-init's DataSourceEc2 and DataSourceOracle ask both addresses; GCE's IPv6-only instances have fd20:ce::254) */
+const IPV6_SERVICE: Readonly<Record<string, string>> = { aws: "fd00:ec2::254", gcp: "fd20:ce::254", oci: "fd00:c1::a9fe:a9fe" }
+
+describeSystem("an instance in an IPv6-only subnet: no IPv4 address, the metadata service at its IPv6 address alone", { tools: { ip: "iproute2" }, root: true }, () => {
+  describe.concurrent.each(Object.keys(IPV6_SERVICE))("%s", (cloud) => {
+    it.scopedLive("169.254.169.254 is unreachable, the service's IPv6 address answers: hostname, keys, user-data, marker; exit 0", () =>
+      Effect.gen(function* () {
+        const address = IPV6_SERVICE[cloud]!
+        const ns = yield* makeNamespace
+        // no IPv4 address but the loopback's: no route to 169.254.169.254, as on an IPv6-only subnet
+        yield* ns.ip("-6", "addr", "add", `${address}/128`, "dev", "lo")
+        const instance = yield* instanceOf({}, CLOUDS[cloud]!.dmi)
+        const service = yield* simulatorIn(ns, cloud, INSTANCE, 80, { host: address })
+        const results = yield* firstBoot(ns, instance)
+        expect(results.map((r) => r.code), results.map((r) => r.stderr).join("")).toEqual([0, 0, 0, 0])
+        expect(instance.read("/etc/hostname")).toBe("web-1\n")
+        expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${[KEY_A, KEY_B].sort().join("\n")}\n`)
+        expect(instance.read("/var/lib/cloud/user-data")).toBe(USER_DATA)
+        expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+        // imds by hand too
+        const imds = yield* ns.exec(process.execPath, [PROGRAM, "imds", "@hostname"], { ...instance.env, TINY_CLOUD_CODE_CACHE: "off" })
+        expect(imds).toEqual({ code: 0, stdout: HOST, stderr: "" })
+        expect((yield* service.stop).requests.length).toBeGreaterThan(0)
+      })
+    )
+  })
+}, { concurrent: true })
+
 describeSystem("azure's wireserver where DHCP option 245 says", { tools: { ip: "iproute2" }, root: true }, () => {
   it.scopedLive("the address udhcpc's hook kept (opt245=0a141e28: 10.20.30.40) hears Ready, not 168.63.129.16", () =>
     Effect.gen(function* () {

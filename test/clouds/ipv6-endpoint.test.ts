@@ -1,0 +1,148 @@
+/**
+ * The metadata service's IPv6 address (aws `[fd00:ec2::254]`, gcp
+ * `[fd20:ce::254]`, oci `[fd00:c1::a9fe:a9fe]`), for an instance in an
+ * IPv6-only subnet, which has no route to 169.254.169.254: cloud-init's
+ * DataSourceEc2 and DataSourceOracle ask both. In-process, over an Http that cannot reach the
+ * IPv4 address; test/network/real-addresses.system.test.ts boots such an
+ * instance for real, in a namespace without IPv4.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { HttpTransportError } from "../../src/domain/errors.js"
+import { bytesOf } from "../../src/domain/text.js"
+import { appLayer } from "../../src/layers/live.js"
+import { Http } from "../../src/services/Http.js"
+import { Metadata } from "../../src/services/Metadata.js"
+import { capturingOutput, recordingCommands } from "../support/layers.js"
+
+const V4 = "169.254.169.254"
+
+/** how V4 fails: no route to its network (ENETUNREACH, as with no IPv4 address), no host there (EHOSTUNREACH), no answer in time */
+const V4_FAILS = {
+  "no network": new HttpTransportError({ reason: "no route to host", noNetwork: true }),
+  "no host": new HttpTransportError({ reason: "no route to host" }),
+  silent: new HttpTransportError({ reason: "timed out", timedOut: true })
+}
+
+/** an Http where V4 cannot be reached, and `served` answers at the IPv6 address */
+const httpWithout = (v6: string, served: Readonly<Record<string, string>>, v4: keyof typeof V4_FAILS) => {
+  const asked: Array<string> = []
+  const layer = Layer.succeed(Http, {
+    request: (r) =>
+      Effect.suspend(() => {
+        asked.push(`${r.method} ${r.host} ${r.path}`)
+        // as the kernel's answer comes: after the requests made at the same time have all been sent
+        if (r.host === V4) return Effect.delay(Effect.fail(V4_FAILS[v4]), "5 millis")
+        if (r.host !== v6) return Effect.fail(new HttpTransportError({ reason: "connection refused" }))
+        const body = served[`${r.method} ${r.path}`]
+        return Effect.succeed(body === undefined ? { status: 404, body: new Uint8Array() } : { status: 200, body: bytesOf(body) })
+      })
+  })
+  return { layer, asked }
+}
+
+const hostnameOn = (cloud: string, http: Layer.Layer<Http>, env: Readonly<Record<string, string>> = {}) =>
+  Effect.gen(function* () {
+    const root = yield* Effect.acquireRelease(
+      Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-ipv6-"))),
+      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+    )
+    const commands = yield* recordingCommands({ root })
+    const { layer: output } = yield* capturingOutput
+    return yield* Effect.flatMap(Metadata, (m) => Effect.either(m.hostname)).pipe(
+      Effect.provide(appLayer({ ROOT: root, CLOUD: cloud, IMDS_DEADLINE: "1", IMDS_RETRY_DELAY: "10", ...env }, "test", { commands: commands.layer, http, output }))
+    )
+  })
+
+const CLOUDS: ReadonlyArray<{ cloud: string; v6: string; served: Readonly<Record<string, string>>; hostname: string; url: string }> = [
+  {
+    cloud: "aws",
+    v6: "fd00:ec2::254",
+    served: { "PUT /latest/api/token": "AQAEAIqCyQ3vB0ApUhsbZ9sv0xVtq0q9w3Kk4s0aUQ6fJb5Lq8cHPQ==", "GET /latest/meta-data/hostname": "i-0c1f6e8a9b2d3e4f5.us-west-2.compute.internal" },
+    hostname: "i-0c1f6e8a9b2d3e4f5.us-west-2.compute.internal",
+    // the session token is its first request
+    url: "http://169.254.169.254/latest/api/token"
+  },
+  {
+    cloud: "gcp",
+    v6: "fd20:ce::254",
+    served: { "GET /computeMetadata/v1/instance/hostname": "v6-only-1.us-west1-a.c.example-project.internal" },
+    hostname: "v6-only-1.us-west1-a.c.example-project.internal",
+    url: "http://169.254.169.254/computeMetadata/v1/instance/hostname"
+  },
+  {
+    cloud: "oci",
+    v6: "fd00:c1::a9fe:a9fe",
+    served: { "GET /opc/v2/instance/hostname": "v6-only-1" },
+    hostname: "v6-only-1",
+    url: "http://169.254.169.254/opc/v2/instance/hostname"
+  }
+]
+
+describe("gcp's metadata service at its IPv6 address, read as a phase reads it", () => {
+  it.scopedLive("two reads at once (the hostname, the user-data) that both find no route to 169.254.169.254 move to the IPv6 address together, each asking the IPv4 one once", () =>
+    Effect.gen(function* () {
+      const http = httpWithout(
+        "fd20:ce::254",
+        {
+          "GET /computeMetadata/v1/instance/hostname": "v6-only-1.us-west1-a.c.example-project.internal",
+          "GET /computeMetadata/v1/instance/attributes/user-data": "#!/bin/sh\necho hello\n"
+        },
+        "no network"
+      )
+      const root = yield* Effect.acquireRelease(
+        Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-ipv6-"))),
+        (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+      )
+      const commands = yield* recordingCommands({ root })
+      const { layer: output } = yield* capturingOutput
+      const got = yield* Effect.flatMap(Metadata, (m) => Effect.all([m.hostname, m.userData], { concurrency: "unbounded" })).pipe(
+        Effect.provide(appLayer({ ROOT: root, CLOUD: "gcp", IMDS_DEADLINE: "2" }, "test", { commands: commands.layer, http: http.layer, output }))
+      )
+      expect(got[0]).toEqual(Option.some("v6-only-1.us-west1-a.c.example-project.internal"))
+      expect(got[1]).toEqual(Option.some(bytesOf("#!/bin/sh\necho hello\n")))
+      // each of the requests made at once tried 169.254.169.254 once, none went back to it
+      const v4 = http.asked.filter((a) => a.split(" ")[1] === V4)
+      expect(new Set(v4).size).toBe(v4.length)
+      expect(http.asked.slice(v4.length).every((a) => a.split(" ")[1] === "fd20:ce::254")).toBe(true)
+    })
+  )
+})
+
+describe.each(CLOUDS)("$cloud's metadata service at its IPv6 address", ({ cloud, v6, served, hostname, url }) => {
+  it.scopedLive("no route to 169.254.169.254's network (an IPv6-only subnet): the IPv6 address is asked, and kept once it answers", () =>
+    Effect.gen(function* () {
+      const http = httpWithout(v6, served, "no network")
+      expect(yield* hostnameOn(cloud, http.layer)).toEqual(Either.right(Option.some(hostname)))
+      // one try at the IPv4 address, then only the IPv6 one
+      expect(http.asked[0]).toMatch(new RegExp(`^\\S+ ${V4} `))
+      expect(http.asked.slice(1).every((a) => a.split(" ")[1] === v6)).toBe(true)
+    })
+  )
+
+  it.scopedLive("IMDS_ENDPOINT names the service: that address alone, and a read it cannot make names it", () =>
+    Effect.gen(function* () {
+      const http = httpWithout(v6, served, "no network")
+      const got = yield* hostnameOn(cloud, http.layer, { IMDS_ENDPOINT: V4, IMDS_DEADLINE: "0.3" })
+      expect(got._tag === "Left" ? got.left.message : got).toBe(`${cloud}: cannot read ${url}: no route to host`)
+      expect(http.asked.filter((a) => a.split(" ")[1] !== V4)).toEqual([])
+    })
+  )
+
+  it.scopedLive.each(["no host", "silent"] as const)(
+    "169.254.169.254 that has a route but no answer (%s: the service is down, or its answer was dropped) is asked again, not given up for the IPv6 address; the read names it",
+    (v4) =>
+      Effect.gen(function* () {
+        const http = httpWithout(v6, served, v4)
+        const got = yield* hostnameOn(cloud, http.layer, { IMDS_DEADLINE: "0.3" })
+        expect(got._tag === "Left" ? got.left.message : got).toBe(`${cloud}: cannot read ${url}: ${V4_FAILS[v4].reason}`)
+        expect(http.asked.filter((a) => a.split(" ")[1] !== V4)).toEqual([])
+      })
+  )
+})
