@@ -144,7 +144,8 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
     const endpoints = spec.fixedEndpoint || settings.imdsEndpoint !== undefined || spec.ipv6Endpoint === undefined ? [given] : [spec.endpoint, spec.ipv6Endpoint]
     /** which of `endpoints` is asked, and whether it has answered (then it is kept): the client's, as its session token is */
     const reach = { at: 0, answered: false }
-    const endpoint = () => endpoints[reach.at]!
+    /** the address a line names: the one that answered, else the cloud's own (an instance that reaches neither is told of that one, as before there were two) */
+    const shown = () => endpoints[reach.answered ? reach.at : 0]!
     const timeoutMs = settings.imdsTimeout * 1000
     /** the session token and until when it is used; `null`: the service has none (IMDSv1), reads go without */
     const tokenRef = yield* Ref.make(Option.none<{ readonly token: string | null; readonly until: number }>())
@@ -161,7 +162,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
     /** a path under the metadata root with the query; one starting with `/` as it is */
     const pathOf = (path: string) => (path.startsWith("/") ? path : `${spec.root}${withQuery(path)}`)
     const urlOf = (path: string) =>
-      spec.socketPath ? `unix:${spec.socketPath}:${pathOf(path)}` : `${spec.protocol ?? "http"}://${isBareIpv6(endpoint()) ? `[${endpoint()}]` : endpoint()}${pathOf(path)}`
+      spec.socketPath ? `unix:${spec.socketPath}:${pathOf(path)}` : `${spec.protocol ?? "http"}://${isBareIpv6(shown()) ? `[${shown()}]` : shown()}${pathOf(path)}`
 
     const limitName = (maxBytes: number) =>
       maxBytes === settings.imdsMaxBytes ? "IMDS_MAX_BYTES" : maxBytes === KEY_MAX_BYTES ? "the most an SSH key may be" : "USERDATA_MAX_BYTES"

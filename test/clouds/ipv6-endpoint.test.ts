@@ -145,4 +145,30 @@ describe.each(CLOUDS)("$cloud's metadata service at its IPv6 address", ({ cloud,
         expect(http.asked.filter((a) => a.split(" ")[1] !== V4)).toEqual([])
       })
   )
+
+  it.scopedLive("no route to either address (no network at all): every read's line names 169.254.169.254, as before there were two", () =>
+    Effect.gen(function* () {
+      const asked: Array<string> = []
+      const nowhere = Layer.succeed(Http, {
+        request: (r) =>
+          Effect.suspend(() => {
+            asked.push(r.host)
+            return Effect.fail(new HttpTransportError({ reason: "network is unreachable", noNetwork: true }))
+          })
+      })
+      const root = yield* Effect.acquireRelease(
+        Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-ipv6-"))),
+        (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+      )
+      const commands = yield* recordingCommands({ root })
+      const { layer: output } = yield* capturingOutput
+      // one read after another: the second starts where the first left the client, at the IPv6 address or not
+      const lines = yield* Effect.flatMap(Metadata, (m) => Effect.all([Effect.flip(m.hostname), Effect.flip(m.sshKeys), Effect.flip(m.hostname)])).pipe(
+        Effect.provide(appLayer({ ROOT: root, CLOUD: cloud, IMDS_DEADLINE: "0.3", IMDS_RETRY_DELAY: "10" }, "test", { commands: commands.layer, http: nowhere, output }))
+      )
+      // both addresses were tried
+      expect(new Set(asked)).toEqual(new Set([V4, v6]))
+      for (const e of lines) expect(e.message).toMatch(new RegExp(`^${cloud}: cannot read http://169\\.254\\.169\\.254/\\S+: network is unreachable$`))
+    })
+  )
 })
