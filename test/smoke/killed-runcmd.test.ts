@@ -6,12 +6,12 @@
  * all the same. The damaged records of a first boot, with no process
  * killed, are in test/phases/damaged-records (in-process).
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { spawn } from "node:child_process"
 import { describe, expect, it } from "vitest"
-import { actionLines, PROGRAM, TEST_CODE_CACHE, useInstances } from "../support/harness.js"
+import { actionLines, PROGRAM, TEST_CODE_CACHE, useInstances, type InstanceOptions } from "../support/harness.js"
 import { describeSystem, which } from "../support/system.js"
 
 const makeInstance = useInstances()
@@ -238,13 +238,19 @@ const runKilledAtWrite = (env: Record<string, string>, phase: string, atWrite: n
 
 describeSystem("a final phase killed at any of its file replacements (bootstrap_complete's probe among them), then run again", { tools: { strace: "strace" } }, () => {
   it("leaves the state directory as an undisturbed boot does: the marker and the record, no temporary", async () => {
+    const options: InstanceOptions = { cloud: "aws", instance: { sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIProbe a@example"] } }
+    const reference = await makeInstance(options)
+    for (const phase of ["boot", "early", "main"]) expect((await reference.run([phase])).code).toBe(0)
+    // what boot, early and main left (no file of it names its ROOT): each killed final starts from a copy
+    const afterMain = join(reference.dir, "after-main")
+    cpSync(reference.root, afterMain, { recursive: true, verbatimSymlinks: true })
     const boot = async () => {
-      const instance = await makeInstance({ cloud: "aws", instance: { sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIProbe a@example"] } })
-      for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
+      const instance = await makeInstance(options)
+      rmSync(instance.root, { recursive: true })
+      cpSync(afterMain, instance.root, { recursive: true, verbatimSymlinks: true })
       return instance
     }
     const state = (root: string) => readdirSync(join(root, "var/lib/cloud")).sort()
-    const reference = await boot()
     const trace = join(reference.dir, "renames")
     await runKilledAtWrite(reference.env, "final", 0, trace)
     const writes = readFileSync(trace, "utf8").split("\n").filter((l) => /rename/.test(l)).length
