@@ -10,7 +10,11 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import { PATIENT_METADATA } from "../support/instance-env.js"
 import { makeTestInstance } from "../support/instance.js"
+
+/** an aws instance with this user-data; its metadata service always answers (see PATIENT_METADATA) */
+const instanceWith = (userData: string) => makeTestInstance({ cloud: "aws", env: PATIENT_METADATA, instance: { userData: new TextEncoder().encode(userData) } })
 
 const marks = Effect.acquireRelease(
   Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-ran-"))),
@@ -21,7 +25,7 @@ describe.concurrent("a record of the directories write_files made, corrupt", () 
   it.scopedLive("gives the owner only to directories above the file, whatever it names for it", () =>
     Effect.gen(function* () {
       const userData = "#cloud-config\nusers:\n  - default\n  - name: appuser\nwrite_files:\n  - path: /home/appdata/conf/settings.conf\n    content: x\n    owner: appuser\n"
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(userData) } })
+      const instance = yield* instanceWith(userData)
       const record = [{ index: 0, path: "/home/appdata/conf/settings.conf", directories: ["/etc", "/../../tmp", "/", "/home/appdata/conf/settings.conf", "/home/appdata"] }]
       instance.write("/var/lib/cloud/.write_files-directories", JSON.stringify(record))
       for (const phase of ["boot", "early", "main"]) expect((yield* instance.run([phase])).code).toBe(0)
@@ -38,7 +42,7 @@ describe.concurrent("a record of user programs that ran, left by an image's buil
   it.scopedLive("does not keep this instance's runcmd from running", () =>
     Effect.gen(function* () {
       const runs = join(yield* marks, "runs")
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(`#cloud-config\nruncmd:\n  - echo runcmd >> ${runs}\n`) } })
+      const instance = yield* instanceWith(`#cloud-config\nruncmd:\n  - echo runcmd >> ${runs}\n`)
       instance.write("/var/lib/cloud/.userdata-ran", "userdata_runcmd 0123456789abcdef\n")
       expect((yield* instance.boot()).map((r) => r.code)).toEqual([0, 0, 0, 0])
       expect(readFileSync(runs, "utf8")).toBe("runcmd\n")
@@ -50,7 +54,7 @@ describe.concurrent("a record of user programs that ran which cannot be written 
   it.scopedLive("costs one warning: runcmd runs and its action is done, as before there was a record", () =>
     Effect.gen(function* () {
       const runs = join(yield* marks, "runs")
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(`#cloud-config\nruncmd:\n  - echo runcmd >> ${runs}\n`) } })
+      const instance = yield* instanceWith(`#cloud-config\nruncmd:\n  - echo runcmd >> ${runs}\n`)
       instance.write("/var/lib/cloud/.userdata-ran/x", "")
       const results = yield* instance.boot()
       expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
@@ -65,7 +69,7 @@ describe.concurrent("a record of user programs that ran, damaged to a huge file 
   it.scopedLive("is not read: runcmd runs and its action is done; the record is replaced by one a rerun uses", () =>
     Effect.gen(function* () {
       const runs = join(yield* marks, "runs")
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(`#cloud-config\nruncmd:\n  - echo runcmd >> ${runs}\n`) } })
+      const instance = yield* instanceWith(`#cloud-config\nruncmd:\n  - echo runcmd >> ${runs}\n`)
       instance.write("/var/lib/cloud/.userdata-ran", "")
       // sparse: it takes no room
       truncateSync(join(instance.root, "var/lib/cloud/.userdata-ran"), 600 * 1024 * 1024)
@@ -85,7 +89,7 @@ describe.concurrent("the journals of write_files and users, damaged to huge file
   it.scopedLive("are not read: the files are written and appended once, the users made; the journals are replaced by ones a rerun uses", () =>
     Effect.gen(function* () {
       const doc = `#cloud-config\nusers: [default, {name: ops}]\nwrite_files:\n  - {path: /srv/app/notes, content: "one\\n", append: true, owner: "ops:ops"}\n`
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(doc) } })
+      const instance = yield* instanceWith(doc)
       const journals = [".users-created", ".write_files-appended", ".write_files-directories"].map((name) => join(instance.root, "var/lib/cloud", name))
       for (const journal of journals) {
         writeFileSync(journal, "")
