@@ -1,5 +1,5 @@
 /** `tiny-cloud config`, `autodetect`, and the command lines of the operator's commands. */
-import { readdirSync, readlinkSync, rmSync, symlinkSync, truncateSync } from "node:fs"
+import { existsSync, readdirSync, readlinkSync, rmSync, symlinkSync, truncateSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -261,6 +261,79 @@ describe("tiny-cloud autodetect", () => {
 })
 
 describe("command lines", () => {
+  it.scopedLive("--bootstrap complete, status, incomplete", () =>
+    Effect.gen(function* () {
+      const instance = yield* image()
+      expect((yield* instance.run(["--bootstrap", "status"])).stdout).toBe("incomplete\n")
+      expect((yield* instance.run(["--bootstrap", "complete"])).code).toBe(0)
+      expect((yield* instance.run(["--bootstrap", "status"])).stdout).toBe("complete\n")
+      const incomplete = yield* instance.run(["--bootstrap", "incomplete"])
+      expect(incomplete.stderr).toBe("bootstrap marked incomplete\n")
+      expect((yield* instance.run(["--bootstrap", "status"])).stdout).toBe("incomplete\n")
+    })
+  )
+
+  it.scopedLive("--enable links the four services into their runlevels after removing old links; --disable only removes", () =>
+    Effect.gen(function* () {
+      const instance = yield* image()
+      instance.write("/etc/runlevels/sysinit/tiny-cloud-old", "")
+      instance.write("/etc/runlevels/default/sshd", "")
+      expect(yield* instance.run(["--enable"])).toEqual({
+        code: 0,
+        stdout: "",
+        stderr: [
+          "- tiny-cloud* services removed from all runlevels",
+          "+ tiny-cloud-boot service added to boot runlevel",
+          "+ tiny-cloud-early service added to default runlevel",
+          "+ tiny-cloud-main service added to default runlevel",
+          "+ tiny-cloud-final service added to default runlevel",
+          ""
+        ].join("\n")
+      })
+      const levels = join(instance.root, "etc/runlevels")
+      expect(readlinkSync(join(levels, "boot/tiny-cloud-boot"))).toBe("/etc/init.d/tiny-cloud-boot")
+      for (const s of ["early", "main", "final"]) expect(readlinkSync(join(levels, `default/tiny-cloud-${s}`))).toBe(`/etc/init.d/tiny-cloud-${s}`)
+      expect(existsSync(join(levels, "sysinit/tiny-cloud-old"))).toBe(false)
+      expect(yield* instance.run(["--disable"])).toEqual({ code: 0, stdout: "", stderr: "- tiny-cloud* services removed from all runlevels\n" })
+      expect(readdirSync(join(levels, "default"))).toEqual(["sshd"])
+      expect(readdirSync(join(levels, "boot"))).toEqual([])
+    })
+  )
+
+  it.scopedLive("--enable and --disable need nothing tiny-cloud.conf says: a shell-edition line this edition cannot read, or an invalid value, keeps no image from being enabled", () =>
+    Effect.gen(function* () {
+      const instance = yield* image()
+      // the shell edition sourced its tiny-cloud.conf: shell code in it was taken
+      instance.write("/etc/tiny-cloud.conf", 'CLOUD=aws\n[ -f /etc/cloud-user ] && CLOUD_USER=bob\nIMDS_TIMEOUT=abc\n')
+      const enabled = yield* instance.run(["--enable"])
+      expect([enabled.code, enabled.stderr.split("\n")]).toEqual([
+        0,
+        [
+          "- tiny-cloud* services removed from all runlevels",
+          "+ tiny-cloud-boot service added to boot runlevel",
+          "+ tiny-cloud-early service added to default runlevel",
+          "+ tiny-cloud-main service added to default runlevel",
+          "+ tiny-cloud-final service added to default runlevel",
+          ""
+        ]
+      ])
+      const levels = join(instance.root, "etc/runlevels")
+      expect([readdirSync(join(levels, "boot")), readdirSync(join(levels, "default")).sort()]).toEqual([["tiny-cloud-boot"], ["tiny-cloud-early", "tiny-cloud-final", "tiny-cloud-main"]])
+      expect(yield* instance.run(["--disable"])).toEqual({ code: 0, stdout: "", stderr: "- tiny-cloud* services removed from all runlevels\n" })
+      expect([readdirSync(join(levels, "boot")), readdirSync(join(levels, "default"))]).toEqual([[], []])
+    })
+  )
+
+  it.scopedLive("a disabled instance logs 'tiny-cloud disabled' and does nothing", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h" } })
+      instance.write("/etc/tiny-cloud.disabled", "")
+      const r = yield* instance.run(["main"])
+      expect([r.code, r.stderr]).toEqual([0, "tiny-cloud disabled\n"])
+      expect(instance.commands()).toEqual([])
+    })
+  )
+
   it.scopedLive("-b, -E and -D are --bootstrap, --enable and --disable", () =>
     Effect.gen(function* () {
       const i = yield* image()

@@ -1130,6 +1130,35 @@ describe.concurrent("multipart user-data", () => {
 })
 
 describe.concurrent("tiny-cloud schema FILE", () => {
+  it.scopedLive("prints each problem with its line and path; exits 1 only when nothing of it can be applied (issue 8), so a skipped entry beside what applies exits 0; a valid file, or one with warnings alone, is `valid`, exit 0; the limit comes from tiny-cloud.conf", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true })
+      instance.write("/tmp/partly", "#alpine-config\npackages:\n  - ok\n  - [nested]\n")
+      instance.write("/tmp/bad", "#alpine-config\npackages:\n  - [nested]\n")
+      instance.write("/tmp/good", "#cloud-config\npackages: [vim]\n")
+      const partly = `${instance.root}/tmp/partly`
+      const bad = `${instance.root}/tmp/bad`
+      const good = `${instance.root}/tmp/good`
+      expect(yield* instance.run(["schema", partly])).toEqual({
+        code: 0,
+        stdout: `${partly}: line 4: packages[1]: expected a package name (no spaces, not starting with -), got a list; skipped\n`,
+        stderr: ""
+      })
+      expect(yield* instance.run(["schema", bad])).toEqual({
+        code: 1,
+        stdout: `${bad}: line 3: packages[0]: expected a package name (no spaces, not starting with -), got a list; skipped\n`,
+        stderr: ""
+      })
+      expect(yield* instance.run(["schema", good])).toEqual({ code: 0, stdout: `${good}: valid\n`, stderr: "" })
+      instance.write("/tmp/warned", "#cloud-config\npackages: [vim]\napt: {preserve_sources_list: true}\n")
+      const warned = `${instance.root}/tmp/warned`
+      expect(yield* instance.run(["schema", warned])).toEqual({ code: 0, stdout: `${warned}: warning: unsupported cloud-config keys: apt\n${warned}: valid\n`, stderr: "" })
+      instance.write("/etc/tiny-cloud.conf", "USERDATA_MAX_BYTES=10\n")
+      expect(yield* instance.run(["schema", good])).toEqual({ code: 1, stdout: `${good}: line 1: user-data is 30 bytes, more than the limit of 10\n`, stderr: "" })
+      expect(yield* instance.run(["schema", `${instance.root}/tmp/none`])).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud schema: read ${instance.root}/tmp/none: not found\n` })
+    })
+  )
+
   it.scopedLive("reads compressed user-data as save_userdata does: decompressed first; a corrupt file is one line, exit 1", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ noSimulator: true })

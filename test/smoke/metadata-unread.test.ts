@@ -1,180 +1,26 @@
 /**
- * A first boot whose metadata service could not be read (refused, 5xx until
- * IMDS_DEADLINE) is not marked complete: bootstrap_complete fails in one line
- * naming the phase, and the next boot, with the service back, runs the first
- * boot again, the user's commands and appends that ran not again. An absent
- * datum (404), a value read that cannot be used (an invalid host name) and a
- * user-data action's failure still end in the marker.
+ * A first boot whose metadata service could not be read, run by the OpenRC
+ * services through the resident process, is not marked complete either. The
+ * phases run one by one are in test/phases/metadata-unread.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import type { SimFaults } from "../../src/sim/simulator.js"
-import { actionLines, useInstances, type RunResult } from "../support/harness.js"
+import { useInstances } from "../support/harness.js"
 import { firstBootServices, servicesEnv } from "../support/openrc.js"
 
 const makeInstance = useInstances()
 
 const MARKER = "/var/lib/cloud/.bootstrap-complete"
-const HOST = "web-1.example.internal"
-const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
-/** a short deadline: the service is down for whole phases */
-const QUICK = { IMDS_DEADLINE: "1" }
-/** for the phases run while it is down: each of their reads waits it out */
+/** every request answered 500; each read of the phases waits it out */
 const DOWN = { IMDS_DEADLINE: "0.3" }
-/** every request answered 500 while `down`, none once it is back (the simulator reads its faults at each request) */
-const outage = (): SimFaults => ({ failFirst: 0, failStatus: 500 })
-const down = (faults: SimFaults) => void (faults.failFirst = Number.MAX_SAFE_INTEGER)
-const back = (faults: SimFaults) => void (faults.failFirst = 0)
 
-const codes = (results: ReadonlyArray<RunResult>) => results.map((r) => r.code)
-const failedLines = (r: RunResult) => actionLines(r.stderr).filter((l) => l.endsWith(": failed"))
-
-const marks = (onTestFinished: (fn: () => void) => void) => {
-  const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-unread-"))
-  onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
-
-describe.concurrent("a first boot whose metadata service could not be read", () => {
-  it("is not marked complete; the next boot, the service back, applies it all once", async () => {
-    const faults = outage()
-    const userData = `#cloud-config\nwrite_files:\n  - path: /etc/motd\n    content: "hello\\n"\n    append: true\n`
-    const instance = await makeInstance({ faults, instance: { hostname: HOST, sshKeys: [KEY], userData: new TextEncoder().encode(userData) } })
-    down(faults)
-    const first = await instance.boot(DOWN)
-    expect(codes(first)).toEqual([0, 1, 1, 1])
-    expect(first[1]!.stderr).toContain("save_userdata: aws: cannot read http://")
-    expect(first[3]!.stderr).toContain(
-      "\nbootstrap_complete: the early phase could not read the metadata (save_userdata); not marked complete, so that the next boot runs the first boot again\n"
-    )
-    expect(failedLines(first[3]!)).toEqual(["   ++ bootstrap_complete: failed"])
-    expect(instance.read(MARKER)).toBeUndefined()
-    // status says what is true: the first boot failed, not done
-    const status = await instance.run(["status"])
-    expect(status.code).toBe(1)
-    expect(status.stdout).toMatch(/^failed at early\/save_userdata: aws: cannot read /)
-    expect(status.stdout).toContain("error: final/bootstrap_complete: the early phase could not read the metadata (save_userdata); not marked complete")
-
-    back(faults)
-    const second = await instance.boot(QUICK)
-    expect(codes(second), second.map((r) => r.stderr).join("")).toEqual([0, 0, 0, 0])
-    expect(instance.read(MARKER)).toBe("")
-    expect(instance.read("/etc/hostname")).toBe("web-1\n")
-    expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
-    expect(instance.read("/etc/motd")).toBe("hello\n")
-    expect(instance.commands().filter((c) => c.startsWith("adduser "))).toHaveLength(1)
-    expect((await instance.run(["status"])).stdout).toMatch(/^done\n/)
-    expect(await instance.run(["main"], QUICK)).toEqual({ code: 0, stdout: "", stderr: "already bootstrapped\n" })
-  })
-
-  it("in main alone: the next boot does not run again the commands and appends that ran", async ({ onTestFinished }) => {
-    const faults = outage()
-    const runs = join(marks(onTestFinished), "runs")
-    const userData = [
-      "#cloud-config",
-      "users:",
-      "  - default",
-      "  - name: appuser",
-      "write_files:",
-      "  - path: /etc/motd",
-      "    content: \"hello\\n\"",
-      "    append: true",
-      "    defer: true",
-      "runcmd:",
-      `  - echo ran >> ${runs}`,
-      ""
-    ].join("\n")
-    const instance = await makeInstance({ faults, instance: { hostname: HOST, sshKeys: [KEY], userData: new TextEncoder().encode(userData) } })
-    for (const phase of ["boot", "early"]) expect((await instance.run([phase], QUICK)).code).toBe(0)
-    down(faults)
-    const main = await instance.run(["main"], DOWN)
-    expect(main.code).toBe(1)
-    expect(failedLines(main)).toEqual(["   ++ set_hostname: failed"])
-    back(faults)
-    // the service came back before final: what main could not do still waits for the next boot
-    const final = await instance.run(["final"], QUICK)
-    expect(final.code).toBe(1)
-    expect(final.stderr).toContain("\nbootstrap_complete: the main phase could not read the metadata (set_hostname); not marked complete, so that the next boot runs the first boot again\n")
-    expect(instance.read(MARKER)).toBeUndefined()
-    expect(readFileSync(runs, "utf8")).toBe("ran\n")
-    expect(instance.read("/etc/motd")).toBe("hello\n")
-
-    const second = await instance.boot(QUICK)
-    expect(codes(second), second.map((r) => r.stderr).join("")).toEqual([0, 0, 0, 0])
-    expect(instance.read(MARKER)).toBe("")
-    expect(instance.read("/etc/hostname")).toBe("web-1\n")
-    expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
-    expect(readFileSync(runs, "utf8")).toBe("ran\n")
-    expect(instance.read("/etc/motd")).toBe("hello\n")
-    expect(instance.commands().filter((c) => c.startsWith("adduser ") && c.endsWith(" appuser"))).toHaveLength(1)
-  })
-
+describe("a first boot whose metadata service could not be read", () => {
   it("run by the services through the resident process, is not marked complete either", async () => {
-    const faults = outage()
-    const instance = await makeInstance({ faults, instance: { hostname: HOST, sshKeys: [KEY] } })
-    down(faults)
+    const faults: SimFaults = { failFirst: Number.MAX_SAFE_INTEGER, failStatus: 500 }
+    const instance = await makeInstance({ faults, instance: { hostname: "web-1.example.internal", sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"] } })
     const results = await firstBootServices({ ...servicesEnv(instance), ...DOWN })
-    expect(codes(results)).toEqual([0, 1, 1, 1])
+    expect(results.map((r) => r.code)).toEqual([0, 1, 1, 1])
     expect(results[3]!.stderr).toContain("bootstrap_complete: the early phase could not read the metadata (save_userdata); not marked complete")
     expect(instance.read(MARKER)).toBeUndefined()
-  })
-})
-
-describe.concurrent("a first boot whose metadata was read", () => {
-  it("is marked complete when a datum is absent (404)", async () => {
-    const instance = await makeInstance({ instance: {} })
-    const results = await instance.boot(QUICK)
-    expect(codes(results)).toEqual([0, 0, 0, 0])
-    expect(results[2]!.stderr).toContain("set_hostname: no hostname set\n")
-    expect(instance.read(MARKER)).toBe("")
-  })
-
-  it("is marked complete when the host name it read is invalid", async () => {
-    const instance = await makeInstance({ instance: { hostname: "-bad-.example", sshKeys: [KEY] } })
-    const results = await instance.boot(QUICK)
-    expect(codes(results)).toEqual([0, 0, 1, 0])
-    expect(failedLines(results[2]!)).toEqual(["   ++ set_hostname: failed"])
-    expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
-    expect(instance.read(MARKER)).toBe("")
-  })
-
-  it("is marked complete when the user-data it read is not the base64 it should be", async () => {
-    const faults: SimFaults = { overrides: [{ path: "/opc/v2/instance/metadata/user_data", body: "not base64!" }] }
-    const instance = await makeInstance({ cloud: "oci", faults, instance: { sshKeys: [KEY] } })
-    const results = await instance.boot(QUICK)
-    expect(codes(results)).toEqual([0, 1, 0, 0])
-    expect(results[1]!.stderr).toContain("invalid base64")
-    expect(instance.read(MARKER)).toBe("")
-  })
-
-  it("is marked complete when the service answered an error status it does not retry (403)", async () => {
-    const faults: SimFaults = { overrides: [{ path: "/latest/user-data", status: 403, body: "Forbidden\n" }] }
-    const instance = await makeInstance({ faults, instance: { hostname: HOST, sshKeys: [KEY] } })
-    const results = await instance.boot(QUICK)
-    expect(codes(results)).toEqual([0, 1, 0, 0])
-    expect(results[1]!.stderr).toContain("save_userdata: aws: cannot read http://")
-    expect(results[1]!.stderr).toContain("/latest/user-data: HTTP 403\n")
-    expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
-    expect(instance.read(MARKER)).toBe("")
-  })
-
-  it("is marked complete when a local seed file cannot be read (not a regular file)", async () => {
-    const instance = await makeInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
-    instance.write("/var/lib/cloud/seed/nocloud/meta-data", `instance-id: i-1\nlocal-hostname: web-1\npublic-keys:\n  - ${KEY}\n`)
-    mkdirSync(join(instance.root, "var/lib/cloud/seed/nocloud/user-data"))
-    const results = await instance.boot(QUICK)
-    expect(codes(results)).toEqual([0, 1, 0, 0])
-    expect(results[1]!.stderr).toContain("save_userdata: nocloud: cannot read user-data: not a regular file")
-    expect(instance.read("/etc/hostname")).toBe("web-1\n")
-    expect(instance.read(MARKER)).toBe("")
-  })
-
-  it("is marked complete when a user-data action failed", async () => {
-    const instance = await makeInstance({ instance: { sshKeys: [KEY], userData: new TextEncoder().encode("#cloud-config\nruncmd:\n  - exit 3\n") } })
-    const results = await instance.boot(QUICK)
-    expect(failedLines(results[3]!)).toEqual(["   ++ userdata_runcmd: failed"])
-    expect(instance.read(MARKER)).toBe("")
   })
 })

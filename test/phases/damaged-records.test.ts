@@ -1,0 +1,110 @@
+/**
+ * The records a first boot keeps so that a rerun converges (the directories
+ * write_files made, the user programs that ran, the journals of users and
+ * appends), found damaged, unwritable or left by an image's builder: the
+ * boot does its work as an undisturbed one does. In-process; the phases
+ * killed while they write them are in test/smoke/killed-runcmd.
+ */
+import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import { PATIENT_METADATA } from "../support/instance-env.js"
+import { makeTestInstance } from "../support/instance.js"
+
+/** an aws instance with this user-data; its metadata service always answers (see PATIENT_METADATA) */
+const instanceWith = (userData: string) => makeTestInstance({ cloud: "aws", env: PATIENT_METADATA, instance: { userData: new TextEncoder().encode(userData) } })
+
+const marks = Effect.acquireRelease(
+  Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-ran-"))),
+  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+)
+
+describe.concurrent("a record of the directories write_files made, corrupt", () => {
+  it.scopedLive("gives the owner only to directories above the file, whatever it names for it", () =>
+    Effect.gen(function* () {
+      const userData = "#cloud-config\nusers:\n  - default\n  - name: appuser\nwrite_files:\n  - path: /home/appdata/conf/settings.conf\n    content: x\n    owner: appuser\n"
+      const instance = yield* instanceWith(userData)
+      const record = [{ index: 0, path: "/home/appdata/conf/settings.conf", directories: ["/etc", "/../../tmp", "/", "/home/appdata/conf/settings.conf", "/home/appdata"] }]
+      instance.write("/var/lib/cloud/.write_files-directories", JSON.stringify(record))
+      for (const phase of ["boot", "early", "main"]) expect((yield* instance.run([phase])).code).toBe(0)
+      expect(instance.commands().filter((c) => c.startsWith("chown "))).toEqual([
+        `chown appuser ${instance.root}/home/appdata`,
+        `chown appuser ${instance.root}/home/appdata/conf`,
+        `chown appuser ${instance.root}/home/appdata/conf/settings.conf`
+      ])
+    })
+  )
+})
+
+describe.concurrent("a record of user programs that ran, left by an image's builder (the marker removed by hand), or made for other user-data", () => {
+  it.scopedLive("does not keep this instance's runcmd from running", () =>
+    Effect.gen(function* () {
+      const runs = join(yield* marks, "runs")
+      const instance = yield* instanceWith(`#cloud-config\nruncmd:\n  - echo runcmd >> ${runs}\n`)
+      instance.write("/var/lib/cloud/.userdata-ran", "userdata_runcmd 0123456789abcdef\n")
+      expect((yield* instance.boot()).map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(readFileSync(runs, "utf8")).toBe("runcmd\n")
+    })
+  )
+})
+
+describe.concurrent("a record of user programs that ran which cannot be written (a directory in its place)", () => {
+  it.scopedLive("costs one warning: runcmd runs and its action is done, as before there was a record", () =>
+    Effect.gen(function* () {
+      const runs = join(yield* marks, "runs")
+      const instance = yield* instanceWith(`#cloud-config\nruncmd:\n  - echo runcmd >> ${runs}\n`)
+      instance.write("/var/lib/cloud/.userdata-ran/x", "")
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(results[3]!.stderr).toMatch(/\nuserdata_runcmd: cannot record that its programs ran: [^\n]+\n {3}\+\+ userdata_runcmd: done\n/)
+      expect(readFileSync(runs, "utf8")).toBe("runcmd\n")
+      expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+    })
+  )
+})
+
+describe.concurrent("a record of user programs that ran, damaged to a huge file (600 MiB, more than a string holds)", () => {
+  it.scopedLive("is not read: runcmd runs and its action is done; the record is replaced by one a rerun uses", () =>
+    Effect.gen(function* () {
+      const runs = join(yield* marks, "runs")
+      const instance = yield* instanceWith(`#cloud-config\nruncmd:\n  - echo runcmd >> ${runs}\n`)
+      instance.write("/var/lib/cloud/.userdata-ran", "")
+      // sparse: it takes no room
+      truncateSync(join(instance.root, "var/lib/cloud/.userdata-ran"), 600 * 1024 * 1024)
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(results[3]!.stderr).toContain("   ++ userdata_runcmd: done\n")
+      expect(readFileSync(runs, "utf8")).toBe("runcmd\n")
+      expect(statSync(join(instance.root, "var/lib/cloud/.userdata-ran")).size).toBeLessThan(100)
+      rmSync(join(instance.root, "var/lib/cloud/.bootstrap-complete"))
+      expect((yield* instance.run(["final"])).stderr).toContain("userdata_runcmd: its programs ran to their end in this first boot already; not run again\n")
+      expect(readFileSync(runs, "utf8")).toBe("runcmd\n")
+    })
+  )
+})
+
+describe.concurrent("the journals of write_files and users, damaged to huge files (600 MiB, more than a string holds)", () => {
+  it.scopedLive("are not read: the files are written and appended once, the users made; the journals are replaced by ones a rerun uses", () =>
+    Effect.gen(function* () {
+      const doc = `#cloud-config\nusers: [default, {name: ops}]\nwrite_files:\n  - {path: /srv/app/notes, content: "one\\n", append: true, owner: "ops:ops"}\n`
+      const instance = yield* instanceWith(doc)
+      const journals = [".users-created", ".write_files-appended", ".write_files-directories"].map((name) => join(instance.root, "var/lib/cloud", name))
+      for (const journal of journals) {
+        writeFileSync(journal, "")
+        // sparse: it takes no room
+        truncateSync(journal, 600 * 1024 * 1024)
+      }
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(results[2]!.stderr).toContain("   ++ userdata_users: done\n")
+      expect(results[2]!.stderr).toContain("   ++ userdata_write_files: done\n")
+      expect(instance.read("/srv/app/notes")).toBe("one\n")
+      for (const journal of journals) expect(statSync(journal).size).toBeLessThan(1000)
+      rmSync(join(instance.root, "var/lib/cloud/.bootstrap-complete"))
+      expect((yield* instance.run(["main"])).code).toBe(0)
+      expect(instance.read("/srv/app/notes")).toBe("one\n")
+    })
+  )
+})
