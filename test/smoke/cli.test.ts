@@ -96,6 +96,26 @@ describe.concurrent("tiny-cloud command line", () => {
     expect(instance.sim!.requests).toEqual([])
   })
 
+  // test/phases/operator-commands has what these commands do; the in-process harness answers their routes itself, so only a process shows the entry's own part
+  it("the entry answers --bootstrap status under the process's ROOT, and gives --enable a tiny-cloud.conf with an invalid value leniently, as its route says", async () => {
+    const instance = await makeInstance({ noSimulator: true, conf: "CLOUD=aws\nIMDS_TIMEOUT=abc\n" })
+    instance.write("/var/lib/cloud/.bootstrap-complete", "")
+    expect(await instance.run(["--bootstrap", "status"])).toEqual({ code: 0, stdout: "complete\n", stderr: "" })
+    const enabled = await instance.run(["--enable"])
+    expect([enabled.code, enabled.stdout, enabled.stderr.split("\n")]).toEqual([
+      0,
+      "",
+      [
+        "- tiny-cloud* services removed from all runlevels",
+        "+ tiny-cloud-boot service added to boot runlevel",
+        "+ tiny-cloud-early service added to default runlevel",
+        "+ tiny-cloud-main service added to default runlevel",
+        "+ tiny-cloud-final service added to default runlevel",
+        ""
+      ]
+    ])
+  })
+
   it("--version names the program (its version is the bundle's)", async () => {
     const instance = await noCloud()
     expect((await instance.run(["--version"])).stdout).toMatch(/^tiny-cloud \d+\.\d+\.\d+\n$/)

@@ -6,10 +6,10 @@
  * all the same. The damaged records of a first boot, with no process
  * killed, are in test/phases/damaged-records (in-process).
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { spawn } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import { describe, expect, it } from "vitest"
 import { actionLines, PROGRAM, TEST_CODE_CACHE, useInstances, type InstanceOptions } from "../support/harness.js"
 import { describeSystem, which } from "../support/system.js"
@@ -241,13 +241,15 @@ describeSystem("a final phase killed at any of its file replacements (bootstrap_
     const options: InstanceOptions = { cloud: "aws", instance: { sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIProbe a@example"] } }
     const reference = await makeInstance(options)
     for (const phase of ["boot", "early", "main"]) expect((await reference.run([phase])).code).toBe(0)
-    // what boot, early and main left (no file of it names its ROOT): each killed final starts from a copy
+    // what boot, early and main left (no file of it names its ROOT): each killed final starts from a copy, owners
+    // (the user's ~/.ssh), modes, links and times as they are; Node's cpSync would give every file to the test's user
+    const copy = (from: string, to: string) => execFileSync("cp", ["-a", from, to])
     const afterMain = join(reference.dir, "after-main")
-    cpSync(reference.root, afterMain, { recursive: true, verbatimSymlinks: true })
+    copy(reference.root, afterMain)
     const boot = async () => {
       const instance = await makeInstance(options)
       rmSync(instance.root, { recursive: true })
-      cpSync(afterMain, instance.root, { recursive: true, verbatimSymlinks: true })
+      copy(afterMain, instance.root)
       return instance
     }
     const state = (root: string) => readdirSync(join(root, "var/lib/cloud")).sort()
