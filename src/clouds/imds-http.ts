@@ -6,7 +6,7 @@ import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
-import { ImdsError } from "../domain/errors.js"
+import { HttpTransportError, ImdsError } from "../domain/errors.js"
 import { isRedirectStatus, isTransientStatus } from "../domain/http-status.js"
 import { isBareIpv6, type Settings } from "../domain/settings.js"
 import { tokenLifetimeMs } from "../domain/token.js"
@@ -142,10 +142,13 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
     const settings = yield* Config
     const given = spec.fixedEndpoint ? spec.endpoint : (settings.imdsEndpoint ?? spec.endpoint)
     const endpoints = spec.fixedEndpoint || settings.imdsEndpoint !== undefined || spec.ipv6Endpoint === undefined ? [given] : [spec.endpoint, spec.ipv6Endpoint]
-    /** which of `endpoints` is asked, and whether it has answered (then it is kept): the client's, as its session token is */
-    const reach = { at: 0, answered: false }
-    /** the address a line names: the one that answered, else the cloud's own (an instance that reaches neither is told of that one, as before there were two) */
-    const shown = () => endpoints[reach.answered ? reach.at : 0]!
+    /**
+     * which of `endpoints` is asked, and whether it has answered (then it is kept): the client's, as its session token is;
+     * `named`, the one a line names: the last whose request got further than finding no route to its network (it answered,
+     * refused, timed out), else the cloud's own (an instance that reaches neither is told of that one, as before there were two)
+     */
+    const reach = { at: 0, answered: false, named: 0 }
+    const shown = () => endpoints[reach.named]!
     const timeoutMs = settings.imdsTimeout * 1000
     /** the session token and until when it is used; `null`: the service has none (IMDSv1), reads go without */
     const tokenRef = yield* Ref.make(Option.none<{ readonly token: string | null; readonly until: number }>())
@@ -168,28 +171,30 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
       maxBytes === settings.imdsMaxBytes ? "IMDS_MAX_BYTES" : maxBytes === KEY_MAX_BYTES ? "the most an SSH key may be" : "USERDATA_MAX_BYTES"
 
     /** one request; a transport error, a timeout and a transient answer (5xx, 429, 410) are worth another try, an answer too large is not */
-    const once = (r: Request, url: string, maxBytes = settings.imdsMaxBytes) =>
+    const once = (r: Request, maxBytes = settings.imdsMaxBytes) =>
       Effect.suspend(() => {
         const at = reach.at
         return http.request({ ...r, ...splitEndpoint(endpoints[at]!, spec.protocol === "https" ? 443 : 80), timeoutMs, maxBytes, ...(spec.protocol ? { protocol: spec.protocol } : {}), ...(spec.socketPath ? { socketPath: spec.socketPath } : {}) }).pipe(
+          Effect.timeoutFail({ duration: Duration.millis(timeoutMs + 50), onTimeout: () => new HttpTransportError({ reason: "timed out", timedOut: true }) }),
           Effect.tapBoth({
-            onSuccess: () => Effect.sync(() => void (reach.answered = true)),
-            // the next request goes to the other address: once, however many requests of a read found no route at the same time
+            onSuccess: () => Effect.sync(() => void Object.assign(reach, { answered: true, named: at })),
+            // no route: the next request goes to the other address, once however many requests of a read found none at the same time
             onFailure: (e) =>
               Effect.sync(() => {
-                if (e._tag === "HttpTransportError" && e.noNetwork === true && !reach.answered && reach.at === at) reach.at = (at + 1) % endpoints.length
+                if (reach.answered) return
+                if (e._tag !== "HttpTransportError" || e.noNetwork !== true) reach.named = at
+                else if (reach.at === at) reach.at = (at + 1) % endpoints.length
               })
           })
         )
       }).pipe(
         Effect.mapError((e) =>
           e._tag === "HttpAnswerTooLarge"
-            ? new ImdsError({ cloud: spec.cloud, url, reason: `answer exceeds ${e.limit} bytes (${limitName(maxBytes)})`, exceeded: e.limit })
+            ? new ImdsError({ cloud: spec.cloud, url: urlOf(r.path), reason: `answer exceeds ${e.limit} bytes (${limitName(maxBytes)})`, exceeded: e.limit })
             : e.final
-              ? new ImdsError({ cloud: spec.cloud, url, reason: e.reason, unusable: true })
+              ? new ImdsError({ cloud: spec.cloud, url: urlOf(r.path), reason: e.reason, unusable: true })
               : new Retryable(e.reason, e.timedOut === true)
         ),
-        Effect.timeoutFail({ duration: Duration.millis(timeoutMs + 50), onTimeout: () => new Retryable("timed out", true) }),
         Effect.flatMap((res) => (isTransientStatus(res.status) ? Effect.fail(new Retryable(`HTTP ${res.status}`)) : Effect.succeed(res)))
       )
 
@@ -199,19 +204,21 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
      * cloud, URL and last error; a read none of whose attempts failed (cut
      * short while it waited for the session token) fails with the token's.
      */
-    const withRetry = <A>(url: string, effect: Effect.Effect<A, Retryable | ImdsError | TokenRejected>, waitedFor?: Effect.Effect<Option.Option<ImdsError>>) =>
+    const withRetry = <A>(path: string, effect: Effect.Effect<A, Retryable | ImdsError | TokenRejected>, waitedFor?: Effect.Effect<Option.Option<ImdsError>>) =>
       Effect.gen(function* () {
         // IMDS_DEADLINE, or what is left of it where this request is one of a read's several
         const ends = yield* FiberRef.get(readEnds)
         const now = yield* Clock.currentTimeMillis
         const within = Duration.millis(Math.max(0, Math.min(settings.imdsDeadline * 1000, Option.getOrElse(ends, () => Infinity) - now)))
         const last = yield* Ref.make(Option.none<string>())
+        // the URL as the line is made: the address named may have changed since the read began
+        const url = () => urlOf(path)
         const reasonOf = (e: Retryable | TokenRejected) => (e._tag === "TokenRejected" ? "token rejected (HTTP 401)" : e.reason)
         const timedOut = Effect.gen(function* () {
           const own = yield* Ref.get(last)
-          if (Option.isSome(own)) return new ImdsError({ cloud: spec.cloud, url, reason: own.value })
+          if (Option.isSome(own)) return new ImdsError({ cloud: spec.cloud, url: url(), reason: own.value })
           const other = waitedFor === undefined ? Option.none<ImdsError>() : yield* waitedFor
-          return Option.getOrElse(other, () => new ImdsError({ cloud: spec.cloud, url, reason: "timed out" }))
+          return Option.getOrElse(other, () => new ImdsError({ cloud: spec.cloud, url: url(), reason: "timed out" }))
         })
         // the read this request is part of has had its time: not sent
         if (Duration.isZero(within)) return yield* Effect.flatMap(timedOut, Effect.fail)
@@ -225,7 +232,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
                 ? Effect.succeed(e)
                 : e._tag === "DeadlinePassed"
                   ? timedOut
-                  : Effect.succeed(new ImdsError({ cloud: spec.cloud, url, reason: reasonOf(e) })),
+                  : Effect.succeed(new ImdsError({ cloud: spec.cloud, url: url(), reason: reasonOf(e) })),
               Effect.fail
             )
           )
@@ -246,16 +253,15 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
      * IMDSv1): none is used. Else the token request's own failure stands.
      */
     const answeredWithoutToken = (timedOut: Retryable) =>
-      once({ method: "GET", path: spec.root }, urlOf(spec.root)).pipe(
+      once({ method: "GET", path: spec.root }).pipe(
         Effect.flatMap((res) => (res.status === 401 ? Effect.fail(timedOut) : Effect.succeed(null))),
         Effect.catchAll(() => Effect.fail(timedOut))
       )
 
     const fetchToken = (r: Request) => {
-      const url = urlOf(r.path)
       return withRetry(
-        url,
-        once(r, url).pipe(
+        r.path,
+        once(r).pipe(
           Effect.catchIf(
             (e): e is Retryable => e._tag === "Retryable" && e.timedOut && spec.token?.absentOn !== undefined,
             answeredWithoutToken
@@ -263,12 +269,12 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
           Effect.flatMap((res): Effect.Effect<string | null, ImdsError | Retryable> => {
             if (res === null) return Effect.succeed(null)
             if (spec.token?.absentOn?.includes(res.status)) return Effect.succeed(null)
-            if (res.status < 200 || res.status >= 300) return Effect.fail(new ImdsError({ cloud: spec.cloud, url, reason: `token request answered HTTP ${res.status}`, unusable: true }))
+            if (res.status < 200 || res.status >= 300) return Effect.fail(new ImdsError({ cloud: spec.cloud, url: urlOf(r.path), reason: `token request answered HTTP ${res.status}`, unusable: true }))
             const token = textOf(res.body).trim()
             return TOKEN.test(token) ? Effect.succeed(token) : Effect.fail(new Retryable("the answer is not a token"))
           }),
           Effect.tapBoth({
-            onFailure: (e) => Ref.set(tokenTrouble, Option.some(e._tag === "ImdsError" ? e : new ImdsError({ cloud: spec.cloud, url, reason: e.reason }))),
+            onFailure: (e) => Ref.set(tokenTrouble, Option.some(e._tag === "ImdsError" ? e : new ImdsError({ cloud: spec.cloud, url: urlOf(r.path), reason: e.reason }))),
             onSuccess: () => Ref.set(tokenTrouble, Option.none())
           })
         )
@@ -296,10 +302,9 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
     /** one request with the session token, retried; the answer when its status is neither 401 (token refreshed) nor transient */
     const send = (r: Request, maxBytes = settings.imdsMaxBytes): Effect.Effect<HttpResponse, ImdsError> => {
       let rejected: string | null | undefined
-      const url = urlOf(r.path)
       const attempt = Effect.gen(function* () {
         const auth = yield* token(rejected)
-        const res = yield* once({ ...r, headers: { ...spec.headers, ...r.headers, ...auth } }, url, maxBytes)
+        const res = yield* once({ ...r, headers: { ...spec.headers, ...r.headers, ...auth } }, maxBytes)
         if (res.status === 401 && spec.token !== undefined) {
           // a read without a token refused: the service wants one after all
           rejected = auth[spec.token.header] ?? null
@@ -307,7 +312,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
         }
         return res
       })
-      return withRetry(url, attempt, Ref.get(tokenTrouble))
+      return withRetry(r.path, attempt, Ref.get(tokenTrouble))
     }
 
     const get = (path: string, options?: GetOptions): Effect.Effect<Option.Option<Uint8Array>, ImdsError> =>

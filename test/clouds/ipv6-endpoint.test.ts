@@ -146,6 +146,27 @@ describe.each(CLOUDS)("$cloud's metadata service at its IPv6 address", ({ cloud,
       })
   )
 
+  it.scopedLive.each(["no host", "silent"] as const)(
+    "no route to 169.254.169.254's network, and the IPv6 address has a route but no answer (%s: its service is off): the line names the IPv6 address, whose reason it gives",
+    (v6fails) =>
+      Effect.gen(function* () {
+        const asked: Array<string> = []
+        const http = Layer.succeed(Http, {
+          request: (r) =>
+            Effect.suspend(() => {
+              asked.push(r.host)
+              return Effect.fail(r.host === V4 ? V4_FAILS["no network"] : V4_FAILS[v6fails])
+            })
+        })
+        const got = yield* hostnameOn(cloud, http, { IMDS_DEADLINE: "0.3" })
+        expect(got._tag === "Left" ? got.left.message : got).toBe(`${cloud}: cannot read ${url.replace(V4, `[${v6}]`)}: ${V4_FAILS[v6fails].reason}`)
+        // one try at the IPv4 address, then the IPv6 one until the deadline
+        expect(asked[0]).toBe(V4)
+        expect(asked.length).toBeGreaterThan(2)
+        expect(asked.slice(1).every((h) => h === v6)).toBe(true)
+      })
+  )
+
   it.scopedLive("no route to either address (no network at all): every read's line names 169.254.169.254, as before there were two", () =>
     Effect.gen(function* () {
       const asked: Array<string> = []
