@@ -6,7 +6,7 @@ import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
-import { ImdsError } from "../domain/errors.js"
+import { HttpTransportError, ImdsError } from "../domain/errors.js"
 import { isRedirectStatus, isTransientStatus } from "../domain/http-status.js"
 import { isBareIpv6, type Settings } from "../domain/settings.js"
 import { tokenLifetimeMs } from "../domain/token.js"
@@ -29,10 +29,11 @@ export interface HttpEndpoint {
    * the service's IPv6 address, where the cloud has one: an instance in an
    * IPv6-only subnet has no route to `endpoint`'s network. Until one of the
    * two has answered, a request that finds no route to one's network goes
-   * to the other next (a host that does not answer, a refusal, a timeout do
-   * not: the service is there, or its token's answer was dropped by the PUT
-   * hop limit); the first to answer is kept. Not when `IMDS_ENDPOINT` names
-   * the service.
+   * to the other next (a host that does not answer, a refusal, a timeout at
+   * `endpoint` do not: the service is there, or its token's answer was
+   * dropped by the PUT hop limit), and any failure at this one goes back to
+   * `endpoint`, whose network may have a route by then; the first to answer
+   * is kept. Not when `IMDS_ENDPOINT` names the service.
    */
   readonly ipv6Endpoint?: string
   /** the endpoint is not a metadata service `IMDS_ENDPOINT` may redirect (NoCloud seed URLs) */
@@ -89,6 +90,8 @@ class Retryable {
   readonly _tag = "Retryable"
   constructor(
     readonly reason: string,
+    /** the URL the attempt went to, as a line names it */
+    readonly url: string,
     readonly timedOut = false
   ) {}
 }
@@ -144,8 +147,6 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
     const endpoints = spec.fixedEndpoint || settings.imdsEndpoint !== undefined || spec.ipv6Endpoint === undefined ? [given] : [spec.endpoint, spec.ipv6Endpoint]
     /** which of `endpoints` is asked, and whether it has answered (then it is kept): the client's, as its session token is */
     const reach = { at: 0, answered: false }
-    /** the address a line names: the one that answered, else the cloud's own (an instance that reaches neither is told of that one, as before there were two) */
-    const shown = () => endpoints[reach.answered ? reach.at : 0]!
     const timeoutMs = settings.imdsTimeout * 1000
     /** the session token and until when it is used; `null`: the service has none (IMDSv1), reads go without */
     const tokenRef = yield* Ref.make(Option.none<{ readonly token: string | null; readonly until: number }>())
@@ -161,37 +162,47 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
     }
     /** a path under the metadata root with the query; one starting with `/` as it is */
     const pathOf = (path: string) => (path.startsWith("/") ? path : `${spec.root}${withQuery(path)}`)
-    const urlOf = (path: string) =>
-      spec.socketPath ? `unix:${spec.socketPath}:${pathOf(path)}` : `${spec.protocol ?? "http"}://${isBareIpv6(shown()) ? `[${shown()}]` : shown()}${pathOf(path)}`
+    const urlAt = (path: string, at: number) => {
+      const host = endpoints[at]!
+      return spec.socketPath ? `unix:${spec.socketPath}:${pathOf(path)}` : `${spec.protocol ?? "http"}://${isBareIpv6(host) ? `[${host}]` : host}${pathOf(path)}`
+    }
+    /** the address that answered, else the cloud's own (an instance that reaches neither is told of that one, as before there were two) */
+    const urlOf = (path: string) => urlAt(path, reach.answered ? reach.at : 0)
 
     const limitName = (maxBytes: number) =>
       maxBytes === settings.imdsMaxBytes ? "IMDS_MAX_BYTES" : maxBytes === KEY_MAX_BYTES ? "the most an SSH key may be" : "USERDATA_MAX_BYTES"
 
-    /** one request; a transport error, a timeout and a transient answer (5xx, 429, 410) are worth another try, an answer too large is not */
-    const once = (r: Request, url: string, maxBytes = settings.imdsMaxBytes) =>
+    /**
+     * one request; a transport error, a timeout and a transient answer (5xx, 429, 410) are worth another try, an answer too large is not.
+     * Its failure names the address it went to, whose reason it gives; one that found no route, the cloud's own.
+     */
+    const once = (r: Request, maxBytes = settings.imdsMaxBytes) =>
       Effect.suspend(() => {
         const at = reach.at
+        const url = urlAt(r.path, at)
         return http.request({ ...r, ...splitEndpoint(endpoints[at]!, spec.protocol === "https" ? 443 : 80), timeoutMs, maxBytes, ...(spec.protocol ? { protocol: spec.protocol } : {}), ...(spec.socketPath ? { socketPath: spec.socketPath } : {}) }).pipe(
+          Effect.timeoutFail({ duration: Duration.millis(timeoutMs + 50), onTimeout: () => new HttpTransportError({ reason: "timed out", timedOut: true }) }),
           Effect.tapBoth({
             onSuccess: () => Effect.sync(() => void (reach.answered = true)),
-            // the next request goes to the other address: once, however many requests of a read found no route at the same time
+            // the next request goes to the other address where this one found no route to its network, or was the IPv6
+            // address's (an address taken for want of the other, which may yet come: a DHCP lease given late);
+            // once, however many requests of a read failed so at the same time
             onFailure: (e) =>
               Effect.sync(() => {
-                if (e._tag === "HttpTransportError" && e.noNetwork === true && !reach.answered && reach.at === at) reach.at = (at + 1) % endpoints.length
+                const noNetwork = e._tag === "HttpTransportError" && e.noNetwork === true
+                if (!reach.answered && reach.at === at && (noNetwork || at > 0)) reach.at = (at + 1) % endpoints.length
               })
-          })
+          }),
+          Effect.mapError((e) =>
+            e._tag === "HttpAnswerTooLarge"
+              ? new ImdsError({ cloud: spec.cloud, url, reason: `answer exceeds ${e.limit} bytes (${limitName(maxBytes)})`, exceeded: e.limit })
+              : e.final
+                ? new ImdsError({ cloud: spec.cloud, url, reason: e.reason, unusable: true })
+                : new Retryable(e.reason, e.noNetwork === true ? urlAt(r.path, 0) : url, e.timedOut === true)
+          ),
+          Effect.flatMap((res) => (isTransientStatus(res.status) ? Effect.fail(new Retryable(`HTTP ${res.status}`, url)) : Effect.succeed(res)))
         )
-      }).pipe(
-        Effect.mapError((e) =>
-          e._tag === "HttpAnswerTooLarge"
-            ? new ImdsError({ cloud: spec.cloud, url, reason: `answer exceeds ${e.limit} bytes (${limitName(maxBytes)})`, exceeded: e.limit })
-            : e.final
-              ? new ImdsError({ cloud: spec.cloud, url, reason: e.reason, unusable: true })
-              : new Retryable(e.reason, e.timedOut === true)
-        ),
-        Effect.timeoutFail({ duration: Duration.millis(timeoutMs + 50), onTimeout: () => new Retryable("timed out", true) }),
-        Effect.flatMap((res) => (isTransientStatus(res.status) ? Effect.fail(new Retryable(`HTTP ${res.status}`)) : Effect.succeed(res)))
-      )
+      })
 
     /**
      * Retried until the deadline, which bounds the whole read: a wait or an
@@ -199,24 +210,26 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
      * cloud, URL and last error; a read none of whose attempts failed (cut
      * short while it waited for the session token) fails with the token's.
      */
-    const withRetry = <A>(url: string, effect: Effect.Effect<A, Retryable | ImdsError | TokenRejected>, waitedFor?: Effect.Effect<Option.Option<ImdsError>>) =>
+    const withRetry = <A>(path: string, effect: Effect.Effect<A, Retryable | ImdsError | TokenRejected>, waitedFor?: Effect.Effect<Option.Option<ImdsError>>) =>
       Effect.gen(function* () {
         // IMDS_DEADLINE, or what is left of it where this request is one of a read's several
         const ends = yield* FiberRef.get(readEnds)
         const now = yield* Clock.currentTimeMillis
         const within = Duration.millis(Math.max(0, Math.min(settings.imdsDeadline * 1000, Option.getOrElse(ends, () => Infinity) - now)))
-        const last = yield* Ref.make(Option.none<string>())
-        const reasonOf = (e: Retryable | TokenRejected) => (e._tag === "TokenRejected" ? "token rejected (HTTP 401)" : e.reason)
+        /** the last attempt's failure, as its line gives it */
+        const last = yield* Ref.make(Option.none<ImdsError>())
+        const failure = (e: Retryable | TokenRejected) =>
+          e._tag === "TokenRejected" ? new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: "token rejected (HTTP 401)" }) : new ImdsError({ cloud: spec.cloud, url: e.url, reason: e.reason })
         const timedOut = Effect.gen(function* () {
           const own = yield* Ref.get(last)
-          if (Option.isSome(own)) return new ImdsError({ cloud: spec.cloud, url, reason: own.value })
+          if (Option.isSome(own)) return own.value
           const other = waitedFor === undefined ? Option.none<ImdsError>() : yield* waitedFor
-          return Option.getOrElse(other, () => new ImdsError({ cloud: spec.cloud, url, reason: "timed out" }))
+          return Option.getOrElse(other, () => new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: "timed out" }))
         })
         // the read this request is part of has had its time: not sent
         if (Duration.isZero(within)) return yield* Effect.flatMap(timedOut, Effect.fail)
         return yield* effect.pipe(
-          Effect.tapError((e) => (e._tag === "ImdsError" ? Effect.void : Ref.set(last, Option.some(reasonOf(e))))),
+          Effect.tapError((e) => (e._tag === "ImdsError" ? Effect.void : Ref.set(last, Option.some(failure(e))))),
           Effect.retry({ schedule: retrySchedule(settings, within), while: (e) => e._tag !== "ImdsError" }),
           Effect.timeoutFail({ duration: within, onTimeout: () => new DeadlinePassed() }),
           Effect.catchAll((e) =>
@@ -225,7 +238,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
                 ? Effect.succeed(e)
                 : e._tag === "DeadlinePassed"
                   ? timedOut
-                  : Effect.succeed(new ImdsError({ cloud: spec.cloud, url, reason: reasonOf(e) })),
+                  : Effect.succeed(failure(e)),
               Effect.fail
             )
           )
@@ -246,16 +259,15 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
      * IMDSv1): none is used. Else the token request's own failure stands.
      */
     const answeredWithoutToken = (timedOut: Retryable) =>
-      once({ method: "GET", path: spec.root }, urlOf(spec.root)).pipe(
+      once({ method: "GET", path: spec.root }).pipe(
         Effect.flatMap((res) => (res.status === 401 ? Effect.fail(timedOut) : Effect.succeed(null))),
         Effect.catchAll(() => Effect.fail(timedOut))
       )
 
     const fetchToken = (r: Request) => {
-      const url = urlOf(r.path)
       return withRetry(
-        url,
-        once(r, url).pipe(
+        r.path,
+        once(r).pipe(
           Effect.catchIf(
             (e): e is Retryable => e._tag === "Retryable" && e.timedOut && spec.token?.absentOn !== undefined,
             answeredWithoutToken
@@ -263,12 +275,12 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
           Effect.flatMap((res): Effect.Effect<string | null, ImdsError | Retryable> => {
             if (res === null) return Effect.succeed(null)
             if (spec.token?.absentOn?.includes(res.status)) return Effect.succeed(null)
-            if (res.status < 200 || res.status >= 300) return Effect.fail(new ImdsError({ cloud: spec.cloud, url, reason: `token request answered HTTP ${res.status}`, unusable: true }))
+            if (res.status < 200 || res.status >= 300) return Effect.fail(new ImdsError({ cloud: spec.cloud, url: urlOf(r.path), reason: `token request answered HTTP ${res.status}`, unusable: true }))
             const token = textOf(res.body).trim()
-            return TOKEN.test(token) ? Effect.succeed(token) : Effect.fail(new Retryable("the answer is not a token"))
+            return TOKEN.test(token) ? Effect.succeed(token) : Effect.fail(new Retryable("the answer is not a token", urlOf(r.path)))
           }),
           Effect.tapBoth({
-            onFailure: (e) => Ref.set(tokenTrouble, Option.some(e._tag === "ImdsError" ? e : new ImdsError({ cloud: spec.cloud, url, reason: e.reason }))),
+            onFailure: (e) => Ref.set(tokenTrouble, Option.some(e._tag === "ImdsError" ? e : new ImdsError({ cloud: spec.cloud, url: e.url, reason: e.reason }))),
             onSuccess: () => Ref.set(tokenTrouble, Option.none())
           })
         )
@@ -296,10 +308,9 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
     /** one request with the session token, retried; the answer when its status is neither 401 (token refreshed) nor transient */
     const send = (r: Request, maxBytes = settings.imdsMaxBytes): Effect.Effect<HttpResponse, ImdsError> => {
       let rejected: string | null | undefined
-      const url = urlOf(r.path)
       const attempt = Effect.gen(function* () {
         const auth = yield* token(rejected)
-        const res = yield* once({ ...r, headers: { ...spec.headers, ...r.headers, ...auth } }, url, maxBytes)
+        const res = yield* once({ ...r, headers: { ...spec.headers, ...r.headers, ...auth } }, maxBytes)
         if (res.status === 401 && spec.token !== undefined) {
           // a read without a token refused: the service wants one after all
           rejected = auth[spec.token.header] ?? null
@@ -307,7 +318,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
         }
         return res
       })
-      return withRetry(url, attempt, Ref.get(tokenTrouble))
+      return withRetry(r.path, attempt, Ref.get(tokenTrouble))
     }
 
     const get = (path: string, options?: GetOptions): Effect.Effect<Option.Option<Uint8Array>, ImdsError> =>

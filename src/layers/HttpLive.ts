@@ -20,6 +20,9 @@ const refusedAnswer = (e: NodeJS.ErrnoException & { reason?: unknown }): string 
 /** OpenSSL's reason in the library's own line, which Node reports as a TLS error's message (`write EPROTO 80EC...:error:0A00010B:SSL routines:FUNCTION:wrong version number:FILE:LINE:` and a newline) */
 const OPENSSL_REASON = /:error:[0-9A-Fa-f]+:[^:\n]*:[^:\n]*:([^:\n]+)/
 
+/** this host has no route to the address's network, or no address of its family to send from (IPv6 disabled) */
+const isNoNetwork = (e: NodeJS.ErrnoException) => e.code === "ENETUNREACH" || (e.code === "EADDRNOTAVAIL" && e.syscall === "connect")
+
 const describe = (e: NodeJS.ErrnoException): string => {
   if (e.code?.startsWith("HPE_") === true) return refusedAnswer(e)
   switch (e.code) {
@@ -31,6 +34,9 @@ const describe = (e: NodeJS.ErrnoException): string => {
     case "EHOSTUNREACH":
     case "ENETUNREACH":
       return "no route to host"
+    // no address of the family to send from (IPv6 disabled): no route either
+    case "EADDRNOTAVAIL":
+      return e.syscall === "connect" ? "no route to host" : e.message
     case "ENOENT":
       return "no such socket"
     // a connection a route (`prohibit`) or a firewall of this instance's refuses
@@ -265,7 +271,7 @@ const attempt = (req: HttpRequest, localPort?: number) =>
       }, req.timeoutMs)
       // bytes after a complete answer (its Content-Length or last chunk came) are no part of it: the answer stands, whether or not they came in the same packet
       r.on("error", (e: NodeJS.ErrnoException) =>
-        answer?.complete === true ? undefined : settle(Effect.fail(Object.assign(new HttpTransportError(e.code === "ETIMEDOUT" ? { reason: "timed out", timedOut: true } : { reason: describe(e), ...(e.code === "ENETUNREACH" ? { noNetwork: true } : {}) }), { code: e.code, syscall: e.syscall })))
+        answer?.complete === true ? undefined : settle(Effect.fail(Object.assign(new HttpTransportError(e.code === "ETIMEDOUT" ? { reason: "timed out", timedOut: true } : { reason: describe(e), ...(isNoNetwork(e) ? { noNetwork: true } : {}) }), { code: e.code, syscall: e.syscall })))
       )
       r.end(req.body)
       return Effect.sync(() => {

@@ -146,6 +146,47 @@ describe.each(CLOUDS)("$cloud's metadata service at its IPv6 address", ({ cloud,
       })
   )
 
+  it.scopedLive.each(["no host", "silent"] as const)(
+    "no route to 169.254.169.254's network, and the IPv6 address has a route but no answer (%s: its service is off): both are asked in turn, and the line names the address whose reason it gives",
+    (v6fails) =>
+      Effect.gen(function* () {
+        const asked: Array<string> = []
+        const http = Layer.succeed(Http, {
+          request: (r) =>
+            Effect.suspend(() => {
+              asked.push(r.host)
+              return Effect.fail(r.host === V4 ? V4_FAILS["no network"] : V4_FAILS[v6fails])
+            })
+        })
+        const got = yield* hostnameOn(cloud, http, { IMDS_DEADLINE: "0.3" })
+        expect([`${cloud}: cannot read ${url}: no route to host`, `${cloud}: cannot read ${url.replace(V4, `[${v6}]`)}: ${V4_FAILS[v6fails].reason}`]).toContain(
+          got._tag === "Left" ? got.left.message : got
+        )
+        expect(asked.length).toBeGreaterThan(3)
+        expect(asked.every((h, i) => h === (i % 2 === 0 ? V4 : v6))).toBe(true)
+      })
+  )
+
+  it.scopedLive("no route to 169.254.169.254's network yet (its DHCP lease comes late), the IPv6 address routed but not answering (AWS's is off unless enabled): read at 169.254.169.254 once it has a route", () =>
+    Effect.gen(function* () {
+      const asked: Array<string> = []
+      const http = Layer.succeed(Http, {
+        request: (r) =>
+          Effect.suspend(() => {
+            asked.push(r.host)
+            if (r.host !== V4) return Effect.fail(V4_FAILS.silent)
+            // the lease comes after the IPv4 address's third try
+            if (asked.filter((h) => h === V4).length <= 3) return Effect.fail(V4_FAILS["no network"])
+            const body = served[`${r.method} ${r.path}`]
+            return Effect.succeed(body === undefined ? { status: 404, body: new Uint8Array() } : { status: 200, body: bytesOf(body) })
+          })
+      })
+      expect(yield* hostnameOn(cloud, http)).toEqual(Either.right(Option.some(hostname)))
+      // and kept there
+      expect(asked.slice(asked.lastIndexOf(v6) + 1).every((h) => h === V4)).toBe(true)
+    })
+  )
+
   it.scopedLive("no route to either address (no network at all): every read's line names 169.254.169.254, as before there were two", () =>
     Effect.gen(function* () {
       const asked: Array<string> = []

@@ -157,6 +157,39 @@ describeSystem("an instance in an IPv6-only subnet: no IPv4 address, the metadat
   })
 }, { concurrent: true })
 
+describeSystem("a dual-stack instance whose DHCP lease comes late, the IPv6 metadata address off", { tools: { ip: "iproute2" }, root: true }, () => {
+  it.scopedLive("aws: no route to 169.254.169.254 yet, [fd00:ec2::254] routed but silent (AWS's IPv6 endpoint is off unless enabled): read at 169.254.169.254 once the lease gives it a route", () =>
+    Effect.gen(function* () {
+      const ns = yield* makeNamespace
+      // an IPv6 subnet (RA's SLAAC address) whose frames to the metadata address go out and are never answered
+      yield* ns.ip("link", "add", "v6net", "type", "veth", "peer", "name", "v6peer")
+      yield* ns.ip("link", "set", "v6net", "up")
+      yield* ns.ip("link", "set", "v6peer", "up")
+      yield* ns.ip("-6", "addr", "add", "fd00:ec2::10/64", "dev", "v6net", "nodad")
+      yield* ns.ip("-6", "neigh", "replace", IPV6_SERVICE.aws!, "lladdr", "02:00:00:00:00:01", "dev", "v6net", "nud", "permanent")
+      const instance = yield* instanceOf({}, CLOUDS.aws!.dmi)
+      // listening on every address: 169.254.169.254 once it is there
+      yield* simulatorIn(ns, "aws", INSTANCE, 80, { host: "0.0.0.0" })
+      const lease = Effect.delay(addresses(ns, METADATA), "3 seconds")
+      const [imds] = yield* Effect.all([ns.exec(process.execPath, [PROGRAM, "imds", "@hostname"], { ...instance.env, CLOUD: "aws", TINY_CLOUD_CODE_CACHE: "off" }), lease], { concurrency: 2 })
+      expect(imds).toEqual({ code: 0, stdout: HOST, stderr: "" })
+    })
+  )
+})
+
+describeSystem("an instance with no network at all and IPv6 disabled", { tools: { ip: "iproute2" }, root: true }, () => {
+  it.scopedLive.each(Object.keys(IPV6_SERVICE))("%s: the line names 169.254.169.254 and no route, as with IPv6 enabled (not connect's EADDRNOTAVAIL at the IPv6 address)", (cloud) =>
+    Effect.gen(function* () {
+      const ns = yield* makeNamespace
+      for (const conf of ["all", "default", "lo"]) yield* ns.exec("sh", ["-c", `echo 1 > /proc/sys/net/ipv6/conf/${conf}/disable_ipv6`], {})
+      const instance = yield* instanceOf({}, CLOUDS[cloud]!.dmi)
+      const imds = yield* ns.exec(process.execPath, [PROGRAM, "imds", "@hostname"], { ...instance.env, CLOUD: cloud, IMDS_DEADLINE: "1", TINY_CLOUD_CODE_CACHE: "off" })
+      expect(imds.code).toBe(1)
+      expect(imds.stderr).toMatch(new RegExp(`^imds: ${cloud}: cannot read http://169\\.254\\.169\\.254/\\S+: no route to host\n$`))
+    })
+  )
+}, { concurrent: true })
+
 describeSystem("azure's wireserver where DHCP option 245 says", { tools: { ip: "iproute2" }, root: true }, () => {
   it.scopedLive("the address udhcpc's hook kept (opt245=0a141e28: 10.20.30.40) hears Ready, not 168.63.129.16", () =>
     Effect.gen(function* () {
