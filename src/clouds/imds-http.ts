@@ -183,7 +183,11 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
         return http.request({ ...r, ...splitEndpoint(endpoints[at]!, spec.protocol === "https" ? 443 : 80), timeoutMs, maxBytes, ...(spec.protocol ? { protocol: spec.protocol } : {}), ...(spec.socketPath ? { socketPath: spec.socketPath } : {}) }).pipe(
           Effect.timeoutFail({ duration: Duration.millis(timeoutMs + 50), onTimeout: () => new HttpTransportError({ reason: "timed out", timedOut: true }) }),
           Effect.tapBoth({
-            onSuccess: () => Effect.sync(() => void (reach.answered = true)),
+            // the address that answered, whichever the client was turned to meanwhile (a request made at the same time that failed)
+            onSuccess: () =>
+              Effect.sync(() => {
+                if (!reach.answered) Object.assign(reach, { at, answered: true })
+              }),
             // the next request goes to the other address where this one found no route to its network, or was the IPv6
             // address's (an address taken for want of the other, which may yet come: a DHCP lease given late);
             // once, however many requests of a read failed so at the same time

@@ -10,6 +10,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -111,6 +112,51 @@ describe("gcp's metadata service at its IPv6 address, read as a phase reads it",
       const v4 = http.asked.filter((a) => a.split(" ")[1] === V4)
       expect(new Set(v4).size).toBe(v4.length)
       expect(http.asked.slice(v4.length).every((a) => a.split(" ")[1] === "fd20:ce::254")).toBe(true)
+    })
+  )
+
+  it.scopedLive("two reads at the IPv6 address at once, one failing (its connection reset) while the other is answered: the address that answered is kept, and the failed read asks it again", () =>
+    Effect.gen(function* () {
+      const served: Record<string, string> = {
+        "GET /computeMetadata/v1/instance/hostname": "v6-only-1.us-west1-a.c.example-project.internal",
+        "GET /computeMetadata/v1/instance/attributes/user-data": "#!/bin/sh\necho hello\n"
+      }
+      const hostnameSent = yield* Deferred.make<void>()
+      const userDataFailed = yield* Deferred.make<void>()
+      const http = Layer.succeed(Http, {
+        request: (r) =>
+          Effect.gen(function* () {
+            if (r.host === V4) return yield* Effect.delay(Effect.fail(V4_FAILS["no network"]), "5 millis")
+            const answer = { status: 200, body: bytesOf(served[`${r.method} ${r.path}`] ?? "") }
+            if (r.path.endsWith("/hostname")) {
+              // answered after the user-data's request at this address has failed
+              yield* Deferred.succeed(hostnameSent, undefined)
+              yield* Deferred.await(userDataFailed)
+              return yield* Effect.delay(Effect.succeed(answer), "20 millis")
+            }
+            if (r.path.endsWith("/user-data") && !(yield* Deferred.isDone(userDataFailed))) {
+              yield* Deferred.await(hostnameSent)
+              yield* Deferred.succeed(userDataFailed, undefined)
+              return yield* Effect.fail(new HttpTransportError({ reason: "connection reset by peer" }))
+            }
+            return `${r.method} ${r.path}` in served ? answer : { status: 404, body: new Uint8Array() }
+          })
+      })
+      const root = yield* Effect.acquireRelease(
+        Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-ipv6-"))),
+        (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+      )
+      const commands = yield* recordingCommands({ root })
+      const { layer: output } = yield* capturingOutput
+      // the hostname and the user-data at once, as the resident process reads ahead; then the hostname again
+      const got = yield* Effect.flatMap(Metadata, (m) => Effect.all([m.hostname, m.userData, m.hostname], { concurrency: 2, mode: "either" })).pipe(
+        Effect.provide(appLayer({ ROOT: root, CLOUD: "gcp", IMDS_DEADLINE: "1", IMDS_RETRY_DELAY: "10" }, "test", { commands: commands.layer, http, output }))
+      )
+      expect(got).toEqual([
+        Either.right(Option.some("v6-only-1.us-west1-a.c.example-project.internal")),
+        Either.right(Option.some(bytesOf("#!/bin/sh\necho hello\n"))),
+        Either.right(Option.some("v6-only-1.us-west1-a.c.example-project.internal"))
+      ])
     })
   )
 })
