@@ -92,7 +92,9 @@ class Retryable {
     readonly reason: string,
     /** the URL the attempt went to, as a line names it */
     readonly url: string,
-    readonly timedOut = false
+    readonly timedOut = false,
+    /** which of the endpoints the attempt went to */
+    readonly at = 0
   ) {}
 }
 class TokenRejected {
@@ -176,14 +178,18 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
      * one request; a transport error, a timeout and a transient answer (5xx, 429, 410) are worth another try, an answer too large is not.
      * Its failure names the address it went to, whose reason it gives; one that found no route, the cloud's own.
      */
-    const once = (r: Request, maxBytes = settings.imdsMaxBytes) =>
+    const once = (r: Request, maxBytes = settings.imdsMaxBytes, to?: number) =>
       Effect.suspend(() => {
-        const at = reach.at
+        const at = to ?? reach.at
         const url = urlAt(r.path, at)
         return http.request({ ...r, ...splitEndpoint(endpoints[at]!, spec.protocol === "https" ? 443 : 80), timeoutMs, maxBytes, ...(spec.protocol ? { protocol: spec.protocol } : {}), ...(spec.socketPath ? { socketPath: spec.socketPath } : {}) }).pipe(
           Effect.timeoutFail({ duration: Duration.millis(timeoutMs + 50), onTimeout: () => new HttpTransportError({ reason: "timed out", timedOut: true }) }),
           Effect.tapBoth({
-            onSuccess: () => Effect.sync(() => void (reach.answered = true)),
+            // the address that answered, whichever the client was turned to meanwhile (a request made at the same time that failed)
+            onSuccess: () =>
+              Effect.sync(() => {
+                if (!reach.answered) Object.assign(reach, { at, answered: true })
+              }),
             // the next request goes to the other address where this one found no route to its network, or was the IPv6
             // address's (an address taken for want of the other, which may yet come: a DHCP lease given late);
             // once, however many requests of a read failed so at the same time
@@ -198,9 +204,9 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
               ? new ImdsError({ cloud: spec.cloud, url, reason: `answer exceeds ${e.limit} bytes (${limitName(maxBytes)})`, exceeded: e.limit })
               : e.final
                 ? new ImdsError({ cloud: spec.cloud, url, reason: e.reason, unusable: true })
-                : new Retryable(e.reason, e.noNetwork === true ? urlAt(r.path, 0) : url, e.timedOut === true)
+                : new Retryable(e.reason, e.noNetwork === true ? urlAt(r.path, 0) : url, e.timedOut === true, at)
           ),
-          Effect.flatMap((res) => (isTransientStatus(res.status) ? Effect.fail(new Retryable(`HTTP ${res.status}`, url)) : Effect.succeed(res)))
+          Effect.flatMap((res) => (isTransientStatus(res.status) ? Effect.fail(new Retryable(`HTTP ${res.status}`, url, false, at)) : Effect.succeed(res)))
         )
       })
 
@@ -253,13 +259,14 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
 
     /**
      * A token request that timed out, where the service may have no tokens:
-     * the metadata root read without one. Answered (other than 401), the
+     * the metadata root read without one, at the address the token request
+     * went to (the other may have been turned to since). Answered (other than 401), the
      * service is up and the token's answer is what got lost (EC2's PUT
      * response hop limit drops it, as AWS documents; its SDKs then use
      * IMDSv1): none is used. Else the token request's own failure stands.
      */
     const answeredWithoutToken = (timedOut: Retryable) =>
-      once({ method: "GET", path: spec.root }).pipe(
+      once({ method: "GET", path: spec.root }, settings.imdsMaxBytes, timedOut.at).pipe(
         Effect.flatMap((res) => (res.status === 401 ? Effect.fail(timedOut) : Effect.succeed(null))),
         Effect.catchAll(() => Effect.fail(timedOut))
       )

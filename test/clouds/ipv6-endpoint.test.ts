@@ -10,6 +10,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -113,6 +114,73 @@ describe("gcp's metadata service at its IPv6 address, read as a phase reads it",
       expect(http.asked.slice(v4.length).every((a) => a.split(" ")[1] === "fd20:ce::254")).toBe(true)
     })
   )
+
+  it.scopedLive("two reads at the IPv6 address at once, one failing (its connection reset) while the other is answered: the address that answered is kept, and the failed read asks it again", () =>
+    Effect.gen(function* () {
+      const served: Record<string, string> = {
+        "GET /computeMetadata/v1/instance/hostname": "v6-only-1.us-west1-a.c.example-project.internal",
+        "GET /computeMetadata/v1/instance/attributes/user-data": "#!/bin/sh\necho hello\n"
+      }
+      const hostnameSent = yield* Deferred.make<void>()
+      const userDataFailed = yield* Deferred.make<void>()
+      const http = Layer.succeed(Http, {
+        request: (r) =>
+          Effect.gen(function* () {
+            if (r.host === V4) return yield* Effect.delay(Effect.fail(V4_FAILS["no network"]), "5 millis")
+            const answer = { status: 200, body: bytesOf(served[`${r.method} ${r.path}`] ?? "") }
+            if (r.path.endsWith("/hostname")) {
+              // answered after the user-data's request at this address has failed
+              yield* Deferred.succeed(hostnameSent, undefined)
+              yield* Deferred.await(userDataFailed)
+              return yield* Effect.delay(Effect.succeed(answer), "20 millis")
+            }
+            if (r.path.endsWith("/user-data") && !(yield* Deferred.isDone(userDataFailed))) {
+              yield* Deferred.await(hostnameSent)
+              yield* Deferred.succeed(userDataFailed, undefined)
+              return yield* Effect.fail(new HttpTransportError({ reason: "connection reset by peer" }))
+            }
+            return `${r.method} ${r.path}` in served ? answer : { status: 404, body: new Uint8Array() }
+          })
+      })
+      const root = yield* Effect.acquireRelease(
+        Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-ipv6-"))),
+        (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+      )
+      const commands = yield* recordingCommands({ root })
+      const { layer: output } = yield* capturingOutput
+      // the hostname and the user-data at once, as the resident process reads ahead; then the hostname again
+      const got = yield* Effect.flatMap(Metadata, (m) => Effect.all([m.hostname, m.userData, m.hostname], { concurrency: 2, mode: "either" })).pipe(
+        Effect.provide(appLayer({ ROOT: root, CLOUD: "gcp", IMDS_DEADLINE: "1", IMDS_RETRY_DELAY: "10" }, "test", { commands: commands.layer, http, output }))
+      )
+      expect(got).toEqual([
+        Either.right(Option.some("v6-only-1.us-west1-a.c.example-project.internal")),
+        Either.right(Option.some(bytesOf("#!/bin/sh\necho hello\n"))),
+        Either.right(Option.some("v6-only-1.us-west1-a.c.example-project.internal"))
+      ])
+    })
+  )
+})
+
+describe("aws's metadata service at its IPv6 address, its session token's answer lost", () => {
+  it.scopedLive("the token request at [fd00:ec2::254] times out (the PUT response hop limit) and the metadata root there is answered without one: read without a token at that address, as at 169.254.169.254", () =>
+    Effect.gen(function* () {
+      const asked: Array<string> = []
+      const http = Layer.succeed(Http, {
+        request: (r) =>
+          Effect.suspend(() => {
+            asked.push(`${r.method} ${r.host} ${r.path}`)
+            if (r.host === V4) return Effect.fail(V4_FAILS["no network"])
+            if (r.method === "PUT") return Effect.fail(V4_FAILS.silent)
+            if (r.path === "/latest/") return Effect.succeed({ status: 200, body: bytesOf("dynamic\nmeta-data\nuser-data\n") })
+            if (r.path === "/latest/meta-data/hostname") return Effect.succeed({ status: 200, body: bytesOf("i-0c1f6e8a9b2d3e4f5.us-west-2.compute.internal") })
+            return Effect.succeed({ status: 404, body: new Uint8Array() })
+          })
+      })
+      expect(yield* hostnameOn("aws", http, { IMDS_DEADLINE: "2" })).toEqual(Either.right(Option.some("i-0c1f6e8a9b2d3e4f5.us-west-2.compute.internal")))
+      // the metadata root asked where the token request went
+      expect(asked).toContain("GET fd00:ec2::254 /latest/")
+    })
+  )
 })
 
 describe.each(CLOUDS)("$cloud's metadata service at its IPv6 address", ({ cloud, v6, served, hostname, url }) => {
@@ -162,8 +230,11 @@ describe.each(CLOUDS)("$cloud's metadata service at its IPv6 address", ({ cloud,
         expect([`${cloud}: cannot read ${url}: no route to host`, `${cloud}: cannot read ${url.replace(V4, `[${v6}]`)}: ${V4_FAILS[v6fails].reason}`]).toContain(
           got._tag === "Left" ? got.left.message : got
         )
-        expect(asked.length).toBeGreaterThan(3)
-        expect(asked.every((h, i) => h === (i % 2 === 0 ? V4 : v6))).toBe(true)
+        // in turn: at the IPv6 address, aws's token request that timed out is followed by its metadata root read there without one
+        const turns = asked.filter((h, i) => i === 0 || h !== asked[i - 1])
+        expect(turns.length).toBeGreaterThan(3)
+        expect(turns.every((h, i) => h === (i % 2 === 0 ? V4 : v6))).toBe(true)
+        expect(asked.length).toBeLessThanOrEqual(turns.length * 2)
       })
   )
 
