@@ -19,7 +19,7 @@ import { HttpTransportError } from "../../src/domain/errors.js"
 import { bytesOf } from "../../src/domain/text.js"
 import { appLayer } from "../../src/layers/live.js"
 import { Http } from "../../src/services/Http.js"
-import { Metadata } from "../../src/services/Metadata.js"
+import { Metadata, type CloudMetadata } from "../../src/services/Metadata.js"
 import { capturingOutput, recordingCommands } from "../support/layers.js"
 
 const V4 = "169.254.169.254"
@@ -48,7 +48,8 @@ const httpWithout = (v6: string, served: Readonly<Record<string, string>>, v4: k
   return { layer, asked }
 }
 
-const hostnameOn = (cloud: string, http: Layer.Layer<Http>, env: Readonly<Record<string, string>> = {}) =>
+/** `read` over the program's own services for `cloud`, with `http` as its network and a temporary ROOT */
+const readOn = <A, E>(cloud: string, http: Layer.Layer<Http>, env: Readonly<Record<string, string>>, read: (m: CloudMetadata) => Effect.Effect<A, E>) =>
   Effect.gen(function* () {
     const root = yield* Effect.acquireRelease(
       Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-ipv6-"))),
@@ -56,10 +57,11 @@ const hostnameOn = (cloud: string, http: Layer.Layer<Http>, env: Readonly<Record
     )
     const commands = yield* recordingCommands({ root })
     const { layer: output } = yield* capturingOutput
-    return yield* Effect.flatMap(Metadata, (m) => Effect.either(m.hostname)).pipe(
-      Effect.provide(appLayer({ ROOT: root, CLOUD: cloud, IMDS_DEADLINE: "1", IMDS_RETRY_DELAY: "10", ...env }, "test", { commands: commands.layer, http, output }))
-    )
+    return yield* Effect.flatMap(Metadata, read).pipe(Effect.provide(appLayer({ ROOT: root, CLOUD: cloud, ...env }, "test", { commands: commands.layer, http, output })))
   })
+
+const hostnameOn = (cloud: string, http: Layer.Layer<Http>, env: Readonly<Record<string, string>> = {}) =>
+  readOn(cloud, http, { IMDS_DEADLINE: "1", IMDS_RETRY_DELAY: "10", ...env }, (m) => Effect.either(m.hostname))
 
 const CLOUDS: ReadonlyArray<{ cloud: string; v6: string; served: Readonly<Record<string, string>>; hostname: string; url: string }> = [
   {
@@ -97,15 +99,7 @@ describe("gcp's metadata service at its IPv6 address, read as a phase reads it",
         },
         "no network"
       )
-      const root = yield* Effect.acquireRelease(
-        Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-ipv6-"))),
-        (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-      )
-      const commands = yield* recordingCommands({ root })
-      const { layer: output } = yield* capturingOutput
-      const got = yield* Effect.flatMap(Metadata, (m) => Effect.all([m.hostname, m.userData], { concurrency: "unbounded" })).pipe(
-        Effect.provide(appLayer({ ROOT: root, CLOUD: "gcp", IMDS_DEADLINE: "2" }, "test", { commands: commands.layer, http: http.layer, output }))
-      )
+      const got = yield* readOn("gcp", http.layer, { IMDS_DEADLINE: "2" }, (m) => Effect.all([m.hostname, m.userData], { concurrency: "unbounded" }))
       expect(got[0]).toEqual(Option.some("v6-only-1.us-west1-a.c.example-project.internal"))
       expect(got[1]).toEqual(Option.some(bytesOf("#!/bin/sh\necho hello\n")))
       // each of the requests made at once tried 169.254.169.254 once, none went back to it
@@ -142,16 +136,8 @@ describe("gcp's metadata service at its IPv6 address, read as a phase reads it",
             return `${r.method} ${r.path}` in served ? answer : { status: 404, body: new Uint8Array() }
           })
       })
-      const root = yield* Effect.acquireRelease(
-        Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-ipv6-"))),
-        (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-      )
-      const commands = yield* recordingCommands({ root })
-      const { layer: output } = yield* capturingOutput
       // the hostname and the user-data at once, as the resident process reads ahead; then the hostname again
-      const got = yield* Effect.flatMap(Metadata, (m) => Effect.all([m.hostname, m.userData, m.hostname], { concurrency: 2, mode: "either" })).pipe(
-        Effect.provide(appLayer({ ROOT: root, CLOUD: "gcp", IMDS_DEADLINE: "1", IMDS_RETRY_DELAY: "10" }, "test", { commands: commands.layer, http, output }))
-      )
+      const got = yield* readOn("gcp", http, { IMDS_DEADLINE: "1", IMDS_RETRY_DELAY: "10" }, (m) => Effect.all([m.hostname, m.userData, m.hostname], { concurrency: 2, mode: "either" }))
       expect(got).toEqual([
         Either.right(Option.some("v6-only-1.us-west1-a.c.example-project.internal")),
         Either.right(Option.some(bytesOf("#!/bin/sh\necho hello\n"))),
@@ -268,16 +254,8 @@ describe.each(CLOUDS)("$cloud's metadata service at its IPv6 address", ({ cloud,
             return Effect.fail(new HttpTransportError({ reason: "network is unreachable", noNetwork: true }))
           })
       })
-      const root = yield* Effect.acquireRelease(
-        Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-ipv6-"))),
-        (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-      )
-      const commands = yield* recordingCommands({ root })
-      const { layer: output } = yield* capturingOutput
       // one read after another: the second starts where the first left the client, at the IPv6 address or not
-      const lines = yield* Effect.flatMap(Metadata, (m) => Effect.all([Effect.flip(m.hostname), Effect.flip(m.sshKeys), Effect.flip(m.hostname)])).pipe(
-        Effect.provide(appLayer({ ROOT: root, CLOUD: cloud, IMDS_DEADLINE: "0.3", IMDS_RETRY_DELAY: "10" }, "test", { commands: commands.layer, http: nowhere, output }))
-      )
+      const lines = yield* readOn(cloud, nowhere, { IMDS_DEADLINE: "0.3", IMDS_RETRY_DELAY: "10" }, (m) => Effect.all([Effect.flip(m.hostname), Effect.flip(m.sshKeys), Effect.flip(m.hostname)]))
       // both addresses were tried
       expect(new Set(asked)).toEqual(new Set([V4, v6]))
       for (const e of lines) expect(e.message).toMatch(new RegExp(`^${cloud}: cannot read http://169\\.254\\.169\\.254/\\S+: network is unreachable$`))

@@ -14,6 +14,16 @@ const image = (conf?: string, env: Record<string, string> = {}) =>
 /** one detector's line of `autodetect -v`: the names in a column as wide as the longest */
 const verdict = (cloud: string, what: string) => `  ${cloud.padEnd(Math.max(...CLOUD_NAMES.map((c) => c.length)) + 2)}${what}`
 
+/** what `--enable` says on stderr, one entry a line (the last empty: the text ends with a line break) */
+const ENABLED = [
+  "- tiny-cloud* services removed from all runlevels",
+  "+ tiny-cloud-boot service added to boot runlevel",
+  "+ tiny-cloud-early service added to default runlevel",
+  "+ tiny-cloud-main service added to default runlevel",
+  "+ tiny-cloud-final service added to default runlevel",
+  ""
+]
+
 const lineOf = (stdout: string, key: string) => stdout.split("\n").find((l) => l.startsWith(`${key}=`))
 
 describe("tiny-cloud config", () => {
@@ -281,14 +291,7 @@ describe("command lines", () => {
       expect(yield* instance.run(["--enable"])).toEqual({
         code: 0,
         stdout: "",
-        stderr: [
-          "- tiny-cloud* services removed from all runlevels",
-          "+ tiny-cloud-boot service added to boot runlevel",
-          "+ tiny-cloud-early service added to default runlevel",
-          "+ tiny-cloud-main service added to default runlevel",
-          "+ tiny-cloud-final service added to default runlevel",
-          ""
-        ].join("\n")
+        stderr: ENABLED.join("\n")
       })
       const levels = join(instance.root, "etc/runlevels")
       expect(readlinkSync(join(levels, "boot/tiny-cloud-boot"))).toBe("/etc/init.d/tiny-cloud-boot")
@@ -308,14 +311,7 @@ describe("command lines", () => {
       const enabled = yield* instance.run(["--enable"])
       expect([enabled.code, enabled.stderr.split("\n")]).toEqual([
         0,
-        [
-          "- tiny-cloud* services removed from all runlevels",
-          "+ tiny-cloud-boot service added to boot runlevel",
-          "+ tiny-cloud-early service added to default runlevel",
-          "+ tiny-cloud-main service added to default runlevel",
-          "+ tiny-cloud-final service added to default runlevel",
-          ""
-        ]
+        ENABLED
       ])
       const levels = join(instance.root, "etc/runlevels")
       expect([readdirSync(join(levels, "boot")), readdirSync(join(levels, "default")).sort()]).toEqual([["tiny-cloud-boot"], ["tiny-cloud-early", "tiny-cloud-final", "tiny-cloud-main"]])
@@ -377,14 +373,7 @@ describe("command lines", () => {
       expect(yield* i.run(["--enable"])).toEqual({
         code: 0,
         stdout: "",
-        stderr: [
-          "- tiny-cloud* services removed from all runlevels",
-          "+ tiny-cloud-boot service added to boot runlevel",
-          "+ tiny-cloud-early service added to default runlevel",
-          "+ tiny-cloud-main service added to default runlevel",
-          "+ tiny-cloud-final service added to default runlevel",
-          ""
-        ].join("\n")
+        stderr: ENABLED.join("\n")
       })
       expect(readdirSync(join(i.root, "etc/runlevels/sysinit"))).toEqual([".keep"])
       expect(readlinkSync(join(i.root, "etc/runlevels/boot/tiny-cloud-boot"))).toBe("/etc/init.d/tiny-cloud-boot")
