@@ -5,46 +5,29 @@
 //
 //   BENCH_RUNS=N    runs per start-up figure (default 20)
 //   BENCH_BOOTS=N   first boots per cloud and latency (default 5)
-import { execFileSync, spawn } from "node:child_process"
+import { spawn } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { createServer } from "node:http"
 import { tmpdir } from "node:os"
-import { dirname, join, resolve } from "node:path"
-import { build } from "esbuild"
+import { dirname, join } from "node:path"
+import { installImage, loadHelpers, median, ms, REPO, serviceStart } from "./bench-parts.mjs"
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20)
 const BOOTS = Number(process.env.BENCH_BOOTS ?? 5)
-const REPO = resolve(new URL("..", import.meta.url).pathname)
 const work = mkdtempSync(join(tmpdir(), "tiny-cloud-bench-"))
 const NODE_DIR = dirname(process.execPath)
 const TIME = existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
-const ms = (x) => `${x.toFixed(0)} ms`
 const elapsed = (start) => Number(process.hrtime.bigint() - start) / 1e6
 
 // the program as the package installs it, with the caches its install prepares
-const image = join(work, "image")
-execFileSync("make", ["-s", "install", `DESTDIR=${image}`], { cwd: REPO, stdio: ["ignore", "ignore", "inherit"] })
+const image = installImage(work)
 const LIB = join(image, "usr/lib/tiny-cloud")
 const BIN = join(image, "usr/sbin")
 const PROGRAM = join(LIB, "tiny-cloud.cjs")
 
 // the simulator and the pretend system, from the sources
-const helpers = join(work, "helpers.cjs")
-await build({
-  stdin: {
-    contents: `export { startSimulator } from "./src/sim/simulator.ts"; export { makeFakeSystem } from "./src/sim/fake-system.ts"; export { demoInstance } from "./src/programs/simulate.ts"`,
-    resolveDir: REPO,
-    loader: "ts"
-  },
-  bundle: true,
-  platform: "node",
-  format: "cjs",
-  outfile: helpers,
-  logLevel: "error"
-})
-const { startSimulator, makeFakeSystem, demoInstance } = (await import(helpers)).default
+const { startSimulator, makeFakeSystem, demoInstance } = await loadHelpers(work)
 
 /** a fresh, empty directory standing for a boot's /run/tiny-cloud */
 let runDirs = 0
@@ -129,7 +112,7 @@ server.close()
 
 // --- first boots ------------------------------------------------------------
 /** a service's start() as OpenRC runs it */
-const service = (phase, env) => timed(["sh", "-c", `ebegin() { :; }; eend() { return "$1"; }; . "${image}/etc/init.d/tiny-cloud-${phase}"; start`], env)
+const service = (phase, env) => timed(["sh", "-c", serviceStart(image, phase)], env)
 
 const vmHwm = (pid) => {
   try {
