@@ -1,4 +1,3 @@
-import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 
 /**
@@ -7,6 +6,7 @@ import * as Effect from "effect/Effect"
  * steps on a first boot (a clock at 1970 or years ahead set right by chrony
  * or ntpd, between two phases or within one); `currentTimeNanos` is the
  * process's monotonic clock (the TestClock's time in tests). Its origin is
- * this process's: a duration, never a date.
+ * this process's: a duration, never a date. (Read unsafely: the TestClock's
+ * `currentTimeNanos` fails on a time of fractional ms, as jittered delays give.)
  */
-export const monotonicMillis: Effect.Effect<number> = Effect.map(Clock.currentTimeNanos, (ns) => Number(ns / 1_000_000n))
+export const monotonicMillis: Effect.Effect<number> = Effect.clockWith((clock) => Effect.sync(() => Number(clock.unsafeCurrentTimeNanos() / 1_000_000n)))
