@@ -8,6 +8,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import { appLayer } from "../../src/layers/live.js"
+import { monotonicMillis } from "../../src/domain/monotonic.js"
 import { HttpLive } from "../../src/layers/HttpLive.js"
 import { makeCachingHttp } from "../../src/layers/CachingHttp.js"
 import { Http, type HttpResponse } from "../../src/services/Http.js"
@@ -142,12 +143,12 @@ describe("imds on aws", () => {
 
   it.scoped("the resident process, the wall clock stepped back an hour between two phases (NTP): the second asks for a new token when the first's 5 s are over, never sends the expired one", () =>
     Effect.gen(function* () {
-      // aws's IMDS: a token lasts the seconds it was asked for, on the service's own clock; one past them is refused (401)
+      // aws's IMDS: a token lasts the seconds it was asked for, on the service's own clock (the instance's steps do not move it); one past them is refused (401)
       const asked: Array<string> = []
       const expiry = new Map<string, number>()
       const service = makeCachingHttp({
         request: (r) =>
-          Effect.map(TestClock.currentTimeMillis, (now): HttpResponse => {
+          Effect.map(monotonicMillis, (now): HttpResponse => {
             if (r.method === "PUT") {
               const token = `TOKEN-${expiry.size + 1}`
               expiry.set(token, now + Number(r.headers?.["X-aws-ec2-metadata-token-ttl-seconds"]) * 1000)
