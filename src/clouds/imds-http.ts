@@ -1,5 +1,4 @@
 /** The HTTP metadata client every HTTP cloud shares: timeouts, retries with backoff, a deadline, session tokens. */
-import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
@@ -8,6 +7,7 @@ import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import { HttpTransportError, ImdsError } from "../domain/errors.js"
 import { isRedirectStatus, isTransientStatus } from "../domain/http-status.js"
+import { monotonicMillis } from "../domain/monotonic.js"
 import { isBareIpv6, type Settings } from "../domain/settings.js"
 import { tokenLifetimeMs } from "../domain/token.js"
 import { textOf } from "../domain/text.js"
@@ -111,20 +111,21 @@ export const splitEndpoint = (endpoint: string, defaultPort = 80): { host: strin
 }
 
 /**
- * Retry with exponential backoff and jitter, capped, for at most `within` (`IMDS_DEADLINE` or what is left of it). The cap is applied after the
+ * Retry with exponential backoff and jitter, capped. The cap is applied after the
  * jitter too (which may add a fifth): `IMDS_RETRY_MAX_DELAY` is the longest wait between two tries.
+ * How long it goes on is the read's deadline's to say, a timeout: `Schedule.upTo`
+ * measures on the wall clock, which NTP may step during the read.
  */
-export const retrySchedule = (settings: Settings, within: Duration.Duration = Duration.seconds(settings.imdsDeadline)) => {
+export const retrySchedule = (settings: Settings) => {
   const longest = Duration.millis(Math.max(1, settings.imdsRetryMaxDelay))
   return Schedule.exponential(Duration.millis(Math.max(1, settings.imdsRetryDelay)), 2).pipe(
     Schedule.union(Schedule.spaced(longest)),
     Schedule.jittered,
-    Schedule.modifyDelay((_, delay) => Duration.min(delay, longest)),
-    Schedule.upTo(within)
+    Schedule.modifyDelay((_, delay) => Duration.min(delay, longest))
   )
 }
 
-/** when the metadata read this fiber is part of ends (ms, on the Effect clock); none outside one */
+/** when the metadata read this fiber is part of ends (ms, on the monotonic clock); none outside one */
 const readEnds = FiberRef.unsafeMake(Option.none<number>())
 
 /**
@@ -138,7 +139,7 @@ export const oneRead =
   (deadlineSeconds: number) =>
   <A, E, R>(read: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     Effect.flatMap(FiberRef.get(readEnds), (ends) =>
-      Option.isSome(ends) ? read : Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.locally(read, readEnds, Option.some(now + deadlineSeconds * 1000)))
+      Option.isSome(ends) ? read : Effect.flatMap(monotonicMillis, (now) => Effect.locally(read, readEnds, Option.some(now + deadlineSeconds * 1000)))
     )
 
 export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
@@ -220,7 +221,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
       Effect.gen(function* () {
         // IMDS_DEADLINE, or what is left of it where this request is one of a read's several
         const ends = yield* FiberRef.get(readEnds)
-        const now = yield* Clock.currentTimeMillis
+        const now = yield* monotonicMillis
         const within = Duration.millis(Math.max(0, Math.min(settings.imdsDeadline * 1000, Option.getOrElse(ends, () => Infinity) - now)))
         /** the last attempt's failure, as its line gives it */
         const last = yield* Ref.make(Option.none<ImdsError>())
@@ -236,7 +237,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
         if (Duration.isZero(within)) return yield* Effect.flatMap(timedOut, Effect.fail)
         return yield* effect.pipe(
           Effect.tapError((e) => (e._tag === "ImdsError" ? Effect.void : Ref.set(last, Option.some(failure(e))))),
-          Effect.retry({ schedule: retrySchedule(settings, within), while: (e) => e._tag !== "ImdsError" }),
+          Effect.retry({ schedule: retrySchedule(settings), while: (e) => e._tag !== "ImdsError" }),
           Effect.timeoutFail({ duration: within, onTimeout: () => new DeadlinePassed() }),
           Effect.catchAll((e) =>
             Effect.flatMap(
@@ -303,7 +304,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
         : tokenLock.withPermits(1)(
             Effect.gen(function* () {
               const cached = yield* Ref.get(tokenRef)
-              const now = yield* Clock.currentTimeMillis
+              const now = yield* monotonicMillis
               const header = (t: string | null): Record<string, string> => (t === null ? {} : { [spec.token!.header]: t })
               if (Option.isSome(cached) && cached.value.token !== rejected && now < cached.value.until) return header(cached.value.token)
               const fresh = yield* fetchToken(spec.token!.request)

@@ -9,10 +9,10 @@
  * asker gives up on it (its timeout or deadline came) is sent again by those
  * who were waiting for it, each within its own time.
  */
-import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import type { HttpAnswerTooLarge, HttpTransportError } from "../domain/errors.js"
+import { monotonicMillis } from "../domain/monotonic.js"
 import { tokenLifetimeMs } from "../domain/token.js"
 import type { HttpRequest, HttpResponse, HttpShape } from "../services/Http.js"
 
@@ -25,7 +25,7 @@ class Abandoned {
 
 interface Kept {
   readonly answer: Deferred.Deferred<HttpResponse, HttpTransportError | HttpAnswerTooLarge | Abandoned>
-  /** ms since the epoch; Infinity for answers kept for good */
+  /** ms on the monotonic clock (the wall clock may be stepped between two phases); Infinity for answers kept for good */
   readonly until: number
   /** a session token's request (a PUT) */
   readonly token: boolean
@@ -58,7 +58,7 @@ export const makeCachingHttp = (base: HttpShape): HttpShape => {
   const request = (r: HttpRequest): Answer =>
     Effect.gen(function* () {
       const key = keyOf(r)
-      const now = yield* Clock.currentTimeMillis
+      const now = yield* monotonicMillis
       const found = kept.get(key)
       if (found !== undefined && found.until > now) return yield* awaited(r, found)
       const answer = yield* Deferred.make<HttpResponse, HttpTransportError | HttpAnswerTooLarge | Abandoned>()
@@ -80,7 +80,7 @@ export const makeCachingHttp = (base: HttpShape): HttpShape => {
       if (exit._tag === "Success" && exit.value.status === 401) for (const [k, v] of kept) if (v.token) kept.delete(k)
       const keepFor = exit._tag === "Success" ? lifetime(r, exit.value) : 0
       if (keepFor === 0) kept.delete(key)
-      else kept.set(key, { answer, until: keepFor === Infinity ? Infinity : (yield* Clock.currentTimeMillis) + keepFor, token })
+      else kept.set(key, { answer, until: keepFor === Infinity ? Infinity : (yield* monotonicMillis) + keepFor, token })
       return yield* awaited(r, entry)
     })
   return { request }

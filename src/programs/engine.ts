@@ -1,9 +1,9 @@
 import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { isUserDataAction } from "../domain/actions.js"
 import { isMetadataUnread } from "../domain/errors.js"
+import { monotonicMillis } from "../domain/monotonic.js"
 import { Log, type LogShape } from "../services/Log.js"
 import { Output } from "../services/Output.js"
 import type { ActionError } from "./action.js"
@@ -20,7 +20,6 @@ export type ActionResult = "done" | "failed" | "skipped" | "unknown"
 export interface ActionOutcome {
   readonly name: string
   readonly result: ActionResult
-  readonly startedAt: number
   readonly durationMs: number
   /** the one-line reason of a failure */
   readonly message?: string
@@ -58,13 +57,12 @@ export const runActions = <R>(
     for (const name of plan) {
       // a word of INIT_ACTIONS_* as its lines and record show it: escaped, on its one line (an action's own name is unchanged)
       const shown = printable(name)
-      const startedAt = yield* Clock.currentTimeMillis
+      const startedAt = yield* monotonicMillis
       const record = (result: ActionResult, message?: string, errors: ReadonlyArray<string> = [], unread = false) =>
-        Effect.map(Clock.currentTimeMillis, (now) =>
+        Effect.map(monotonicMillis, (now) =>
           void actions.push({
             name: shown,
             result,
-            startedAt,
             durationMs: now - startedAt,
             ...(message !== undefined ? { message } : {}),
             ...(errors.length > 0 ? { errors } : {}),

@@ -2,6 +2,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import type { Phase } from "../domain/phases.js"
+import { monotonicMillis } from "../domain/monotonic.js"
 import { planPhase } from "../domain/plan.js"
 import { fileWarnings, problemLine } from "../domain/settings.js"
 import { USERDATA_CHANGES, userDataTypeOf } from "../domain/userdata/type.js"
@@ -15,7 +16,7 @@ import { UserData } from "../services/UserData.js"
 import { PhaseContext } from "./action.js"
 import { ACTIONS, type ActionServices } from "./actions/index.js"
 import { runActions } from "./engine.js"
-import { startRun } from "./status-record.js"
+import { startRun, type Started } from "./status-record.js"
 import { oneLine } from "../domain/text.js"
 
 /**
@@ -51,7 +52,7 @@ export const runPhase = (phase: Phase) =>
       yield* info("already bootstrapped")
       return 0
     }
-    const startedAt = yield* Clock.currentTimeMillis
+    const started: Started = { at: yield* Clock.currentTimeMillis, mark: yield* monotonicMillis }
     const settings = yield* Config
     yield* Effect.forEach([...fileWarnings(settings), ...settings.warnings], warn, { discard: true })
     // a bad value costs only its own key: the first boot goes on, and the phase exits 1
@@ -70,7 +71,7 @@ export const runPhase = (phase: Phase) =>
       apkIndexFresh: yield* Ref.make(false),
       markComplete: yield* Ref.make(false)
     })
-    const run = yield* startRun(phase, startedAt, cloud, word)
+    const run = yield* startRun(phase, started, cloud, word)
     const actions = yield* runActions<ActionServices>(plan, new Set(settings.skipActions), ACTIONS).pipe(Effect.provideService(PhaseContext, context))
     const outcome = settings.problems.length > 0 ? { ...actions, exitCode: 1 as const } : actions
     yield* run.finish(outcome)

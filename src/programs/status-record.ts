@@ -1,7 +1,7 @@
 /** `$TINY_CLOUD_VAR/status.json`: the phases write their runs, `status` and `analyze` read them. */
-import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { monotonicMillis } from "../domain/monotonic.js"
 import type { Phase } from "../domain/phases.js"
 import { emptyRecord, formatRecord, isDamagedRecord, parseRecord, processStart, RECORD_MAX_BYTES, withRun, type PhaseRun, type RunRecord } from "../domain/run-record.js"
 import { textOf } from "../domain/text.js"
@@ -90,16 +90,26 @@ const userDataWarnings = (type: string) =>
     : Effect.succeed<ReadonlyArray<string>>([])
 
 /**
+ * When a phase started: the date its record gives (the wall clock's), and
+ * the mark on the monotonic clock its duration is measured from, as the
+ * wall clock may be stepped meanwhile (NTP setting a wrong clock right)
+ */
+export interface Started {
+  readonly at: number
+  readonly mark: number
+}
+
+/**
  * Writes the phase's running entry now; `finish` replaces it with the
  * outcome, the user-data's type as it is after the phase (early saves it)
  * and the check's problems and warnings.
  */
-export const startRun = (phase: Phase, startedAt: number, cloud: CloudChoice, userDataType: string) =>
+export const startRun = (phase: Phase, started: Started, cloud: CloudChoice, userDataType: string) =>
   Effect.gen(function* () {
     const pidStart = yield* processStartOf("self")
     const running: PhaseRun = {
       phase,
-      start: new Date(startedAt).toISOString(),
+      start: new Date(started.at).toISOString(),
       pid: process.pid,
       ...(pidStart !== undefined ? { pidStart } : {}),
       cloud: cloud.name,
@@ -117,7 +127,7 @@ export const startRun = (phase: Phase, startedAt: number, cloud: CloudChoice, us
         yield* saveRun({
           ...running,
           ...(configProblems.length > 0 ? { configProblems } : {}),
-          durationMs: (yield* Clock.currentTimeMillis) - startedAt,
+          durationMs: (yield* monotonicMillis) - started.mark,
           exitStatus: outcome.exitCode,
           userDataType: type,
           userDataWarnings: yield* userDataWarnings(type),

@@ -4,14 +4,21 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as TestClock from "effect/TestClock"
 import { appLayer } from "../../src/layers/live.js"
+import { monotonicMillis } from "../../src/domain/monotonic.js"
 import { HttpLive } from "../../src/layers/HttpLive.js"
+import { makeCachingHttp } from "../../src/layers/CachingHttp.js"
+import { Http, type HttpResponse } from "../../src/services/Http.js"
 import { IMDS_USAGE } from "../../src/programs/usage.js"
 import { Metadata } from "../../src/services/Metadata.js"
 import { startSimulator } from "../../src/sim/simulator.js"
 import { makeTestInstance } from "../support/instance.js"
 import { capturingOutput, recordingCommands } from "../support/layers.js"
+import { advancingClock } from "../support/test-clock.js"
+import { steppableWallClock } from "../support/wall-clock.js"
 
 const HOST = "ip-10-0-0-5.ec2.internal"
 
@@ -131,6 +138,39 @@ describe("imds on aws", () => {
       expect(yield* instance.run(["imds", "@hostname", "+n"])).toEqual({ code: 0, stdout: `${HOST}\n`, stderr: "" })
       expect(yield* instance.imds(["-h"])).toEqual({ code: 0, stdout: IMDS_USAGE, stderr: "" })
       expect(yield* instance.run(["imds", "-h"])).toEqual({ code: 0, stdout: IMDS_USAGE, stderr: "" })
+    })
+  )
+
+  it.scoped("the resident process, the wall clock stepped back an hour between two phases (NTP): the second asks for a new token when the first's 5 s are over, never sends the expired one", () =>
+    Effect.gen(function* () {
+      // aws's IMDS: a token lasts the seconds it was asked for, on the service's own clock (the instance's steps do not move it); one past them is refused (401)
+      const asked: Array<string> = []
+      const expiry = new Map<string, number>()
+      const service = makeCachingHttp({
+        request: (r) =>
+          Effect.map(monotonicMillis, (now): HttpResponse => {
+            if (r.method === "PUT") {
+              const token = `TOKEN-${expiry.size + 1}`
+              expiry.set(token, now + Number(r.headers?.["X-aws-ec2-metadata-token-ttl-seconds"]) * 1000)
+              asked.push(`PUT ${token}`)
+              return { status: 200, body: new TextEncoder().encode(token) }
+            }
+            const token = r.headers?.["X-aws-ec2-metadata-token"] ?? "-"
+            const valid = (expiry.get(token) ?? 0) > now
+            asked.push(`GET ${token} ${valid ? 200 : 401}`)
+            return valid ? { status: 200, body: new TextEncoder().encode(HOST) } : { status: 401, body: new Uint8Array() }
+          })
+      })
+      const instance = yield* makeTestInstance({ noSimulator: true, http: Layer.succeed(Http, service), env: { CLOUD: "aws", IMDS_ENDPOINT: "169.254.169.254", IMDS_TOKEN_TTL: "5" } })
+      const wall = yield* steppableWallClock
+      // (each phase reads a datum of its own: an answer once had is kept for good)
+      const phase = (path: string) => Effect.map(advancingClock(instance.imds([path]).pipe(Effect.withClock(wall.clock))), ({ result }) => result.stdout)
+      expect(yield* phase("meta-data/hostname")).toBe(HOST)
+      wall.step(-3_600_000)
+      yield* TestClock.adjust("6 seconds")
+      expect(yield* phase("meta-data/local-hostname")).toBe(HOST)
+      // before: 'GET TOKEN-1 401', then a new token and the read again after a retry's delay
+      expect(asked).toEqual(["PUT TOKEN-1", "GET TOKEN-1 200", "PUT TOKEN-2", "GET TOKEN-2 200"])
     })
   )
 

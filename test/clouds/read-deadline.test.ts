@@ -13,6 +13,7 @@ import { bytesOf } from "../../src/domain/text.js"
 import { Http, type HttpRequest, type HttpResponse } from "../../src/services/Http.js"
 import { actionLines, makeTestInstance } from "../support/instance.js"
 import { advancingClock } from "../support/test-clock.js"
+import { steppableWallClock } from "../support/wall-clock.js"
 
 const KEYS = 40
 const HOST = "web-1.example.internal"
@@ -139,6 +140,57 @@ describe("IMDS_DEADLINE bounds a NoCloud seed file read through its redirects", 
       expect(result).toEqual({ code: 1, stdout: "", stderr: "imds: nocloud: cannot read http://10.0.0.1/seed/user-data: HTTP 503, after 1 redirect\n" })
       expect(elapsedMs).toBeGreaterThanOrEqual(2000)
       expect(elapsedMs).toBeLessThan(3000)
+    })
+  )
+})
+
+describe("a read's deadline and retries are counted on the monotonic clock: NTP steps the wall clock on a first boot", () => {
+  const DAY = 86_400_000
+  /**
+   * aws's IMDS with two keys, its answers given by `answer` (the number of
+   * times that path was asked, from 1); the wall clock stepped by `step` as
+   * it answers
+   */
+  const steppingService = (answer: (path: string, asked: number, step: (ms: number) => void) => HttpResponse | undefined, step: (ms: number) => void) => {
+    const asked = new Map<string, number>()
+    const ok = (text: string) => ({ status: 200, body: bytesOf(text) })
+    return Layer.succeed(Http, {
+      request: (r) =>
+        Effect.sync((): HttpResponse => {
+          const n = (asked.get(r.path) ?? 0) + 1
+          asked.set(r.path, n)
+          const own = answer(r.path, n, step)
+          if (own !== undefined) return own
+          if (r.method === "PUT" && r.path === "/latest/api/token") return ok("TOKEN")
+          if (r.path === "/latest/meta-data/hostname") return ok(HOST)
+          if (r.path === "/latest/meta-data/public-keys/") return ok("0=k0\n1=k1")
+          const key = /^\/latest\/meta-data\/public-keys\/(\d+)\/openssh-key$/.exec(r.path)?.[1]
+          return key === undefined ? { status: 404, body: new Uint8Array() } : ok(keyOf(key))
+        })
+    })
+  }
+  const ENV = { CLOUD: "aws", IMDS_ENDPOINT: "169.254.169.254", IMDS_TIMEOUT: "1", IMDS_DEADLINE: "2", IMDS_RETRY_DELAY: "100", IMDS_RETRY_MAX_DELAY: "200" }
+
+  it.scoped("@ssh-keys with the wall clock stepped a day forward as the key list is answered (a clock at 1970 set right): the keys are read", () =>
+    Effect.gen(function* () {
+      const wall = yield* steppableWallClock
+      const http = steppingService((path, n, step) => (path === "/latest/meta-data/public-keys/" && n === 1 ? (step(DAY), undefined) : undefined), wall.step)
+      const instance = yield* makeTestInstance({ noSimulator: true, http, env: ENV })
+      const { result } = yield* advancingClock(instance.imds(["@ssh-keys"]).pipe(Effect.withClock(wall.clock)), "20 millis")
+      // before, the read's deadline had passed on the wall clock: each key 'timed out' at once, never asked for
+      expect(result).toEqual({ code: 0, stdout: `${keyOf("0")}\n${keyOf("1")}\n`, stderr: "" })
+    })
+  )
+
+  it.scoped("@hostname answered 503 twice, the wall clock stepped a day forward at the second: retried within the deadline, and read", () =>
+    Effect.gen(function* () {
+      const wall = yield* steppableWallClock
+      const unavailable = { status: 503, body: new Uint8Array() }
+      const http = steppingService((path, n, step) => (path !== "/latest/meta-data/hostname" || n > 2 ? undefined : (n === 2 && step(DAY), unavailable)), wall.step)
+      const instance = yield* makeTestInstance({ noSimulator: true, http, env: ENV })
+      const { result } = yield* advancingClock(instance.imds(["@hostname"]).pipe(Effect.withClock(wall.clock)), "20 millis")
+      // before, the retries' schedule measured a day gone by, and stopped at the second 503
+      expect(result).toEqual({ code: 0, stdout: HOST, stderr: "" })
     })
   )
 })

@@ -7,11 +7,15 @@ import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkS
 import { join } from "node:path"
 import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import { routeHelper } from "../../src/programs/cli.js"
 import type { Invocation } from "../support/layers.js"
 import { makeTestInstance } from "../support/instance.js"
+import { passTime } from "../support/test-clock.js"
+import { steppableWallClock } from "../support/wall-clock.js"
 
 const EBS = "Amazon Elastic Block Store"
 /** the model of an instance-store volume's controller, which pads its vendor-specific area with NULs */
@@ -126,6 +130,20 @@ it.scoped("vendor data that never comes: retried for 3 s, then the error line an
     expect(instance.commands().length).toBeGreaterThanOrEqual(30)
     expect(new Set(instance.commands())).toEqual(new Set(["nvme id-ctrl /dev/nvme3n1 -b"]))
     expect(links(dev)).toEqual({})
+  })
+)
+
+it.scoped("vendor data that never comes, the wall clock stepped back an hour during the wait (NTP at boot): retried for 3 s all the same", () =>
+  Effect.gen(function* () {
+    const { instance, event } = yield* setUp()
+    const wall = yield* steppableWallClock
+    const running = yield* Effect.fork(event("nvme3n1", "add").pipe(Effect.withClock(wall.clock)))
+    while (instance.commands().length === 0) yield* Effect.promise(() => new Promise((r) => setTimeout(r, 5)))
+    wall.step(-3_600_000)
+    yield* passTime("3200 millis", "50 millis")
+    // before, the retries went on for the hour the wall clock gave back, one nvme every 100 ms
+    const done = yield* Fiber.poll(running)
+    expect(Option.map(done, Exit.getOrElse(() => undefined))).toEqual(Option.some({ code: 1, stdout: "", stderr: "nvme-ebs-links: Failed to get EBS volume alias for nvme3n1 after 3 s\n" }))
   })
 )
 

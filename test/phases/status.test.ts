@@ -25,6 +25,7 @@ import { capturingLog } from "../support/layers.js"
 import { Output } from "../../src/services/Output.js"
 import { makeTestInstance, type TestInstance } from "../support/instance.js"
 import { advancingClock, passTime } from "../support/test-clock.js"
+import { steppableWallClock } from "../support/wall-clock.js"
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIStatusTestKey status@example"
 const SCRIPT = "#!/bin/sh\necho the-script-said-this\nexit 3\n"
@@ -151,7 +152,7 @@ describe("the run record", () => {
       })
       const layers = Layer.mergeAll(userData, log.layer, Layer.succeed(Config, settingsFromLeniently({ ROOT: root }, "")), Layer.effect(RootFs, makeRootFs(root)))
       const cloud = { name: "aws", known: true, chosenBy: "configured" as const, changes: [], ephemeralNetwork: Effect.succeed(false), readAhead: true, reportReady: Effect.succeed("") }
-      const run = yield* startRun("main", 0, cloud, "script").pipe(Effect.provide(layers))
+      const run = yield* startRun("main", { at: 0, mark: 0 }, cloud, "script").pipe(Effect.provide(layers))
       yield* run.finish({ exitCode: 0, actions: [] }).pipe(Effect.provide(layers))
       expect(yield* log.lines).toEqual([])
       const runs = (JSON.parse(readFileSync(join(root, STATUS_FILE), "utf8")) as { runs: ReadonlyArray<RecordedRun> }).runs
@@ -236,6 +237,26 @@ describe("tiny-cloud status", () => {
       expect(failure.message).toContain("alpine")
       // the failed user-data script is named too
       expect(r.stdout).toContain("error: final/run_userdata: user-data script exited with status 1\n")
+    })
+  )
+
+  it.scopedLive("the wall clock stepped back an hour during main (NTP setting right a clock that was ahead): main's run is kept, its durations measured as they went by, and its failure is the state", () =>
+    Effect.gen(function* () {
+      const wall = yield* steppableWallClock
+      // set_hostname runs `hostname` in main, before set_ssh_keys fails for want of the user
+      const i = yield* awsInstance("#!/bin/sh\nexit 1\n", {
+        conf: 'SKIP_INIT_ACTIONS="create_default_user"\n',
+        answer: (c) => (c.command === "hostname" ? void wall.step(-3_600_000) : undefined)
+      })
+      const results = yield* i.boot().pipe(Effect.withClock(wall.clock))
+      expect(results.map((r) => r.code)).toEqual([0, 0, 1, 1])
+      const main = record(i).runs.find((r) => r.phase === "main")
+      // before, each duration was the wall clock's difference: main's and set_hostname's an hour less than nothing, and the record dropped the run
+      expect(main?.actions.map((a) => [a.name, a.result])).toEqual([["create_default_user", "skipped"], ["set_hostname", "done"], ["set_ssh_keys", "failed"]])
+      for (const duration of [main!.durationMs!, ...main!.actions.map((a) => a.durationMs)]) expect(duration).toSatisfy((ms: number) => ms >= 0 && ms < 3_600_000)
+      const r = yield* i.run(["status"]).pipe(Effect.withClock(wall.clock))
+      expect(r.code).toBe(1)
+      expect(r.stdout.split("\n")[0]).toMatch(/^failed at main\/set_ssh_keys: /)
     })
   )
 

@@ -6,6 +6,7 @@ import * as TestClock from "effect/TestClock"
 import { HttpTransportError } from "../../src/domain/errors.js"
 import { makeCachingHttp } from "../../src/layers/CachingHttp.js"
 import type { HttpRequest, HttpResponse } from "../../src/services/Http.js"
+import { steppableWallClock } from "../support/wall-clock.js"
 
 const request = (method: "GET" | "PUT", path: string, headers: Record<string, string> = {}): HttpRequest => ({ method, host: "h", port: 80, path, headers, timeoutMs: 1000, maxBytes: 1000 })
 const answer = (status: number, text = ""): HttpResponse => ({ status, body: new TextEncoder().encode(text) })
@@ -85,6 +86,21 @@ describe("the resident process's HTTP", () => {
       yield* http.request(token)
       yield* TestClock.adjust(Duration.millis(200))
       yield* http.request(token)
+      expect(s.asked).toEqual(["PUT /latest/api/token", "PUT /latest/api/token"])
+    })
+  )
+
+  it.effect("keeps a token for its lifetime on the monotonic clock: the wall clock stepped back an hour between two phases (NTP), it is asked again all the same", () =>
+    Effect.gen(function* () {
+      const s = service((_, n) => Effect.succeed(answer(200, `token-${n}`)))
+      const http = makeCachingHttp(s.shape)
+      const token = request("PUT", "/latest/api/token", { "X-aws-ec2-metadata-token-ttl-seconds": "5" })
+      const wall = yield* steppableWallClock
+      yield* http.request(token).pipe(Effect.withClock(wall.clock))
+      wall.step(-3_600_000)
+      yield* TestClock.adjust(Duration.millis(4100))
+      yield* http.request(token).pipe(Effect.withClock(wall.clock))
+      // before, the first was kept an hour more than its 5 s
       expect(s.asked).toEqual(["PUT /latest/api/token", "PUT /latest/api/token"])
     })
   )

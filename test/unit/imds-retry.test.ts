@@ -13,6 +13,7 @@ import { resolveSettings } from "../../src/domain/settings.js"
 import { Config } from "../../src/services/Config.js"
 import { HttpTransportError } from "../../src/domain/errors.js"
 import { Http, type HttpResponse } from "../../src/services/Http.js"
+import { steppableWallClock } from "../support/wall-clock.js"
 
 const settings = (env: Record<string, string>) => Layer.succeed(Config, Either.getOrThrow(resolveSettings(env, {})))
 
@@ -158,31 +159,49 @@ describe("metadata reads on the TestClock", () => {
 })
 
 describe("the session token", () => {
+  /** a client asking for tokens of 5 s, of a service that answers every request; what it was asked */
+  const fiveSecondTokens = () => {
+    const asked: Array<string> = []
+    const layer = Layer.succeed(Http, {
+      request: (r) =>
+        Effect.sync(() => {
+          asked.push(`${r.method} ${r.path}`)
+          return r.method === "PUT" ? ok(`token-${asked.length}`) : ok("host-1")
+        })
+    })
+    const client = makeHttpMetadataClient({
+      cloud: "testcloud",
+      endpoint: "169.254.169.254",
+      root: "/latest/",
+      token: { header: "X-Token", request: { method: "PUT", path: "/latest/api/token", headers: { "X-Token-Ttl-Seconds": "5" } } }
+    }).pipe(Effect.provide(Layer.merge(layer, settings({}))))
+    return { asked, client }
+  }
+
   it.effect("is used only within its lifetime: asked for 5 s, a new one after 4 s", () =>
     Effect.gen(function* () {
-      const asked: Array<string> = []
-      const layer = Layer.succeed(Http, {
-        request: (r) =>
-          Effect.sync(() => {
-            asked.push(`${r.method} ${r.path}`)
-            return r.method === "PUT" ? ok(`token-${asked.length}`) : ok("host-1")
-          })
-      })
-      const tokened = makeHttpMetadataClient({
-        cloud: "testcloud",
-        endpoint: "169.254.169.254",
-        root: "/latest/",
-        token: { header: "X-Token", request: { method: "PUT", path: "/latest/api/token", headers: { "X-Token-Ttl-Seconds": "5" } } }
-      })
-      yield* Effect.gen(function* () {
-        const c = yield* tokened
-        yield* c.get("meta-data/hostname")
-        yield* TestClock.adjust(Duration.millis(3900))
-        yield* c.get("meta-data/hostname")
-        yield* TestClock.adjust(Duration.millis(200))
-        yield* c.get("meta-data/hostname")
-      }).pipe(Effect.provide(Layer.merge(layer, settings({}))))
+      const { asked, client } = fiveSecondTokens()
+      const c = yield* client
+      yield* c.get("meta-data/hostname")
+      yield* TestClock.adjust(Duration.millis(3900))
+      yield* c.get("meta-data/hostname")
+      yield* TestClock.adjust(Duration.millis(200))
+      yield* c.get("meta-data/hostname")
       expect(asked).toEqual(["PUT /latest/api/token", "GET /latest/meta-data/hostname", "GET /latest/meta-data/hostname", "PUT /latest/api/token", "GET /latest/meta-data/hostname"])
+    })
+  )
+
+  it.effect("its lifetime is counted on the monotonic clock: the wall clock stepped back an hour meanwhile (NTP), a new one after 4 s all the same", () =>
+    Effect.gen(function* () {
+      const { asked, client } = fiveSecondTokens()
+      const wall = yield* steppableWallClock
+      const c = yield* client
+      yield* c.get("meta-data/hostname").pipe(Effect.withClock(wall.clock))
+      wall.step(-3_600_000)
+      yield* TestClock.adjust(Duration.millis(4100))
+      yield* c.get("meta-data/hostname").pipe(Effect.withClock(wall.clock))
+      // before, the token was used for an hour more than its 5 s, and the service refused it
+      expect(asked).toEqual(["PUT /latest/api/token", "GET /latest/meta-data/hostname", "PUT /latest/api/token", "GET /latest/meta-data/hostname"])
     })
   )
 

@@ -9,6 +9,7 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
+import { monotonicMillis } from "../../domain/monotonic.js"
 import { printable } from "../../domain/text.js"
 import { Commands } from "../../services/Commands.js"
 import { notice } from "../../services/Log.js"
@@ -56,8 +57,10 @@ const readName = (device: string) =>
 
 const add = (dir: string, device: string, base: string, partition: string) =>
   Effect.gen(function* () {
+    // VENDOR_DATA_WAIT on the monotonic clock (Schedule.upTo counts on the wall clock, which NTP may step back meanwhile: an hour's retries)
+    const ends = (yield* monotonicMillis) + Duration.toMillis(VENDOR_DATA_WAIT)
     const name = yield* readName(base).pipe(
-      Effect.retry(Schedule.spaced(RETRY_EVERY).pipe(Schedule.upTo(VENDOR_DATA_WAIT))),
+      Effect.retry(Schedule.spaced(RETRY_EVERY).pipe(Schedule.checkEffect(() => Effect.map(monotonicMillis, (now) => now < ends)))),
       Effect.option
     )
     if (name._tag === "None") return yield* failed(`Failed to get EBS volume alias for ${device} after ${Duration.toSeconds(VENDOR_DATA_WAIT)} s`)
