@@ -415,9 +415,13 @@ describe.concurrent("the resident process of a first boot", () => {
     await until(() => instance.read("/tmp/order") !== undefined, "main's bootcmd runs")
     client.kill("SIGKILL")
     await clientGone
-    // final's client gets no answer while main runs (about 10 s), then runs final in a process of its own
+    // final's client gets no answer while main runs, and its watchdog answers for the server after its 50 waits (sleep 0.2 each, about
+    // 10 s): here each wait is a sleep that returns at once. Then it runs final in a process of its own
+    const quick = join(instance.dir, "quick-sleep")
+    mkdirSync(quick)
+    writeFileSync(join(quick, "sleep"), "#!/bin/sh\n", { mode: 0o755 })
     let finished = false
-    const final = startService("final", env).then((r) => ((finished = true), r))
+    const final = startService("final", { ...env, PATH: `${quick}:${env.PATH}` }).then((r) => ((finished = true), r))
     const waits = () => readCommandLog(instance.fake).some((c) => c.line.includes(" -t tiny-cloud/final[") && c.stdin.includes("another phase is running; waiting for it to end"))
     await until(() => finished || waits(), "final ends or waits for main")
     writeFileSync(join(instance.root, "tmp/go"), "")
