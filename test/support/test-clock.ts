@@ -1,3 +1,4 @@
+import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -22,6 +23,25 @@ export const advancingClock = <A, E, R>(effect: Effect.Effect<A, E, R>, step: Du
       if (Option.isSome(exit)) return { result: yield* exit.value, elapsedMs: (yield* TestClock.currentTimeMillis) - start }
       yield* realTurn
       yield* TestClock.adjust(step)
+    }
+  })
+
+/**
+ * As advancingClock, but the TestClock moves on only while something waits
+ * on it (a retry's delay, a timeout): the turns that the effect's files take
+ * cost it no time. For an effect whose network is a stand-in on the Effect
+ * clock, so that `step` can be long beside its delays without changing
+ * their order.
+ */
+export const advancingWhileWaited = <A, E, R>(effect: Effect.Effect<A, E, R>, step: Duration.DurationInput) =>
+  Effect.gen(function* () {
+    const start = yield* TestClock.currentTimeMillis
+    const fiber = yield* Effect.fork(effect)
+    for (;;) {
+      const exit = yield* Fiber.poll(fiber)
+      if (Option.isSome(exit)) return { result: yield* exit.value, elapsedMs: (yield* TestClock.currentTimeMillis) - start }
+      yield* realTurn
+      if (Chunk.isNonEmpty(yield* TestClock.sleeps())) yield* TestClock.adjust(step)
     }
   })
 
