@@ -4,6 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
+import * as TestContext from "effect/TestContext"
 
 /** a turn of the real event loop: sockets and files answer in it */
 const realTurn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
@@ -44,6 +45,10 @@ export const advancingWhileWaited = <A, E, R>(effect: Effect.Effect<A, E, R>, st
       if (Chunk.isNonEmpty(yield* TestClock.sleeps())) yield* TestClock.adjust(step)
     }
   })
+
+/** `effect` on a TestClock of its own, moved on as advancingClock moves it, inside a test on the live clock: its result */
+export const onTestClock = <A, E, R>(effect: Effect.Effect<A, E, R>, step: Duration.DurationInput = "20 millis") =>
+  Effect.map(advancingClock(effect, step), ({ result }) => result).pipe(Effect.provide(TestContext.TestContext))
 
 /** lets `duration` go by on the TestClock in steps, the real event loop having a turn before each */
 export const passTime = (duration: Duration.DurationInput, step: Duration.DurationInput = "20 millis") =>
