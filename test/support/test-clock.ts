@@ -9,13 +9,8 @@ import * as TestContext from "effect/TestContext"
 /** a turn of the real event loop: sockets and files answer in it */
 const realTurn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
 
-/**
- * Runs an effect that waits on the clock (timeouts, retries, deadlines) as
- * well as on real I/O: the TestClock moves on by `step` whenever the real
- * event loop has had a turn, until the effect is done. It answers with the
- * effect's result and the time that went by on the TestClock.
- */
-export const advancingClock = <A, E, R>(effect: Effect.Effect<A, E, R>, step: Duration.DurationInput = "20 millis") =>
+/** the effect's result and the time that went by on the TestClock, which moves on by `step` after each turn of the real event loop when `moves` */
+const advancing = <A, E, R>(effect: Effect.Effect<A, E, R>, step: Duration.DurationInput, moves: Effect.Effect<boolean>) =>
   Effect.gen(function* () {
     const start = yield* TestClock.currentTimeMillis
     const fiber = yield* Effect.fork(effect)
@@ -23,9 +18,17 @@ export const advancingClock = <A, E, R>(effect: Effect.Effect<A, E, R>, step: Du
       const exit = yield* Fiber.poll(fiber)
       if (Option.isSome(exit)) return { result: yield* exit.value, elapsedMs: (yield* TestClock.currentTimeMillis) - start }
       yield* realTurn
-      yield* TestClock.adjust(step)
+      if (yield* moves) yield* TestClock.adjust(step)
     }
   })
+
+/**
+ * Runs an effect that waits on the clock (timeouts, retries, deadlines) as
+ * well as on real I/O: the TestClock moves on by `step` whenever the real
+ * event loop has had a turn, until the effect is done. It answers with the
+ * effect's result and the time that went by on the TestClock.
+ */
+export const advancingClock = <A, E, R>(effect: Effect.Effect<A, E, R>, step: Duration.DurationInput = "20 millis") => advancing(effect, step, Effect.succeed(true))
 
 /**
  * As advancingClock, but the TestClock moves on only while something waits
@@ -35,16 +38,7 @@ export const advancingClock = <A, E, R>(effect: Effect.Effect<A, E, R>, step: Du
  * their order.
  */
 export const advancingWhileWaited = <A, E, R>(effect: Effect.Effect<A, E, R>, step: Duration.DurationInput) =>
-  Effect.gen(function* () {
-    const start = yield* TestClock.currentTimeMillis
-    const fiber = yield* Effect.fork(effect)
-    for (;;) {
-      const exit = yield* Fiber.poll(fiber)
-      if (Option.isSome(exit)) return { result: yield* exit.value, elapsedMs: (yield* TestClock.currentTimeMillis) - start }
-      yield* realTurn
-      if (Chunk.isNonEmpty(yield* TestClock.sleeps())) yield* TestClock.adjust(step)
-    }
-  })
+  advancing(effect, step, Effect.map(TestClock.sleeps(), Chunk.isNonEmpty))
 
 /** `effect` on a TestClock of its own, moved on as advancingClock moves it, inside a test on the live clock: its result */
 export const onTestClock = <A, E, R>(effect: Effect.Effect<A, E, R>, step: Duration.DurationInput = "20 millis") =>
