@@ -21,6 +21,7 @@ import { appLayer } from "../../src/layers/live.js"
 import { Http } from "../../src/services/Http.js"
 import { Metadata, type CloudMetadata } from "../../src/services/Metadata.js"
 import { capturingOutput, recordingCommands } from "../support/layers.js"
+import { advancingClock } from "../support/test-clock.js"
 
 const V4 = "169.254.169.254"
 
@@ -48,7 +49,7 @@ const httpWithout = (v6: string, served: Readonly<Record<string, string>>, v4: k
   return { layer, asked }
 }
 
-/** `read` over the program's own services for `cloud`, with `http` as its network and a temporary ROOT */
+/** `read` over the program's own services for `cloud`, with `http` as its network and a temporary ROOT; its deadlines, retries and the stand-ins' delays on the TestClock */
 const readOn = <A, E>(cloud: string, http: Layer.Layer<Http>, env: Readonly<Record<string, string>>, read: (m: CloudMetadata) => Effect.Effect<A, E>) =>
   Effect.gen(function* () {
     const root = yield* Effect.acquireRelease(
@@ -57,7 +58,8 @@ const readOn = <A, E>(cloud: string, http: Layer.Layer<Http>, env: Readonly<Reco
     )
     const commands = yield* recordingCommands({ root })
     const { layer: output } = yield* capturingOutput
-    return yield* Effect.flatMap(Metadata, read).pipe(Effect.provide(appLayer({ ROOT: root, CLOUD: cloud, ...env }, "test", { commands: commands.layer, http, output })))
+    const { result } = yield* advancingClock(Effect.flatMap(Metadata, read).pipe(Effect.provide(appLayer({ ROOT: root, CLOUD: cloud, ...env }, "test", { commands: commands.layer, http, output }))), "100 millis")
+    return result
   })
 
 const hostnameOn = (cloud: string, http: Layer.Layer<Http>, env: Readonly<Record<string, string>> = {}) =>
@@ -89,7 +91,7 @@ const CLOUDS: ReadonlyArray<{ cloud: string; v6: string; served: Readonly<Record
 ]
 
 describe("gcp's metadata service at its IPv6 address, read as a phase reads it", () => {
-  it.scopedLive("two reads at once (the hostname, the user-data) that both find no route to 169.254.169.254 move to the IPv6 address together, each asking the IPv4 one once", () =>
+  it.scoped("two reads at once (the hostname, the user-data) that both find no route to 169.254.169.254 move to the IPv6 address together, each asking the IPv4 one once", () =>
     Effect.gen(function* () {
       const http = httpWithout(
         "fd20:ce::254",
@@ -109,7 +111,7 @@ describe("gcp's metadata service at its IPv6 address, read as a phase reads it",
     })
   )
 
-  it.scopedLive("two reads at the IPv6 address at once, one failing (its connection reset) while the other is answered: the address that answered is kept, and the failed read asks it again", () =>
+  it.scoped("two reads at the IPv6 address at once, one failing (its connection reset) while the other is answered: the address that answered is kept, and the failed read asks it again", () =>
     Effect.gen(function* () {
       const served: Record<string, string> = {
         "GET /computeMetadata/v1/instance/hostname": "v6-only-1.us-west1-a.c.example-project.internal",
@@ -148,7 +150,7 @@ describe("gcp's metadata service at its IPv6 address, read as a phase reads it",
 })
 
 describe("aws's metadata service at its IPv6 address, its session token's answer lost", () => {
-  it.scopedLive("the token request at [fd00:ec2::254] times out (the PUT response hop limit) and the metadata root there is answered without one: read without a token at that address, as at 169.254.169.254", () =>
+  it.scoped("the token request at [fd00:ec2::254] times out (the PUT response hop limit) and the metadata root there is answered without one: read without a token at that address, as at 169.254.169.254", () =>
     Effect.gen(function* () {
       const asked: Array<string> = []
       const http = Layer.succeed(Http, {
@@ -170,7 +172,7 @@ describe("aws's metadata service at its IPv6 address, its session token's answer
 })
 
 describe.each(CLOUDS)("$cloud's metadata service at its IPv6 address", ({ cloud, v6, served, hostname, url }) => {
-  it.scopedLive("no route to 169.254.169.254's network (an IPv6-only subnet): the IPv6 address is asked, and kept once it answers", () =>
+  it.scoped("no route to 169.254.169.254's network (an IPv6-only subnet): the IPv6 address is asked, and kept once it answers", () =>
     Effect.gen(function* () {
       const http = httpWithout(v6, served, "no network")
       expect(yield* hostnameOn(cloud, http.layer)).toEqual(Either.right(Option.some(hostname)))
@@ -180,7 +182,7 @@ describe.each(CLOUDS)("$cloud's metadata service at its IPv6 address", ({ cloud,
     })
   )
 
-  it.scopedLive("IMDS_ENDPOINT names the service: that address alone, and a read it cannot make names it", () =>
+  it.scoped("IMDS_ENDPOINT names the service: that address alone, and a read it cannot make names it", () =>
     Effect.gen(function* () {
       const http = httpWithout(v6, served, "no network")
       const got = yield* hostnameOn(cloud, http.layer, { IMDS_ENDPOINT: V4, IMDS_DEADLINE: "0.3" })
@@ -189,7 +191,7 @@ describe.each(CLOUDS)("$cloud's metadata service at its IPv6 address", ({ cloud,
     })
   )
 
-  it.scopedLive.each(["no host", "silent"] as const)(
+  it.scoped.each(["no host", "silent"] as const)(
     "169.254.169.254 that has a route but no answer (%s: the service is down, or its answer was dropped) is asked again, not given up for the IPv6 address; the read names it",
     (v4) =>
       Effect.gen(function* () {
@@ -200,7 +202,7 @@ describe.each(CLOUDS)("$cloud's metadata service at its IPv6 address", ({ cloud,
       })
   )
 
-  it.scopedLive.each(["no host", "silent"] as const)(
+  it.scoped.each(["no host", "silent"] as const)(
     "no route to 169.254.169.254's network, and the IPv6 address has a route but no answer (%s: its service is off): both are asked in turn, and the line names the address whose reason it gives",
     (v6fails) =>
       Effect.gen(function* () {
@@ -224,7 +226,7 @@ describe.each(CLOUDS)("$cloud's metadata service at its IPv6 address", ({ cloud,
       })
   )
 
-  it.scopedLive("no route to 169.254.169.254's network yet (its DHCP lease comes late), the IPv6 address routed but not answering (AWS's is off unless enabled): read at 169.254.169.254 once it has a route", () =>
+  it.scoped("no route to 169.254.169.254's network yet (its DHCP lease comes late), the IPv6 address routed but not answering (AWS's is off unless enabled): read at 169.254.169.254 once it has a route", () =>
     Effect.gen(function* () {
       const asked: Array<string> = []
       const http = Layer.succeed(Http, {
@@ -244,7 +246,7 @@ describe.each(CLOUDS)("$cloud's metadata service at its IPv6 address", ({ cloud,
     })
   )
 
-  it.scopedLive("no route to either address (no network at all): every read's line names 169.254.169.254, as before there were two", () =>
+  it.scoped("no route to either address (no network at all): every read's line names 169.254.169.254, as before there were two", () =>
     Effect.gen(function* () {
       const asked: Array<string> = []
       const nowhere = Layer.succeed(Http, {

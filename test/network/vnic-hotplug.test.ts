@@ -4,7 +4,7 @@
  * answer, as real ones do: events that ran at the same time would show up
  * interleaved in the record.
  */
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync } from "node:fs"
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from "node:fs"
 import { spawn } from "node:child_process"
 import { join } from "node:path"
 import { expect, it } from "@effect/vitest"
@@ -14,6 +14,7 @@ import { routeHelper } from "../../src/programs/cli.js"
 import type { Invocation } from "../support/layers.js"
 import { lineOf } from "../support/layers.js"
 import { makeTestInstance, type InstanceOptions, type TestInstance } from "../support/instance.js"
+import { until } from "../support/openrc.js"
 import { describeSystem, which } from "../support/system.js"
 
 const DEFAULT = "auto %%\niface %%\n  use dhcp\n  use imds\n"
@@ -57,6 +58,18 @@ const holdLock = (path: string) =>
     const holder = spawn(which("flock")!, ["-x", path, "-c", "echo held; cat >/dev/null"], { stdio: ["pipe", "pipe", "inherit"] })
     return new Promise<typeof holder>((held) => holder.stdout.once("data", () => held(holder)))
   })
+
+/** a flock(2) request waits in the kernel for the file `path` names now (/proc/locks' "->" lines: MAJOR:MINOR:INODE, the first two in hex) */
+const lockAwaited = (path: string) => {
+  const { dev, ino } = statSync(path)
+  const hex = (n: number) => n.toString(16).padStart(2, "0")
+  const file = `${hex((dev >> 8) & 0xfff)}:${hex((dev & 0xff) | ((dev >> 12) & 0xfff00))}:${ino}`
+  return readFileSync("/proc/locks", "utf8").split("\n").some((l) => l.includes(" -> FLOCK ") && l.includes(` ${file} `))
+}
+
+/** until the event's request for the lock on `path` waits for its holder, or the event has ended (which its test then finds wrong) */
+const awaitingLock = (path: string, event: Fiber.RuntimeFiber<unknown>) =>
+  Effect.promise(() => until(() => lockAwaited(path) || event.unsafePoll() !== null, `the event waits for the lock on ${path}`))
 
 const event = (instance: TestInstance, action: string, iface: string) => instance.run(["hotplug", "vnic-eth"], { MDEV: iface, ACTION: action })
 
@@ -122,7 +135,7 @@ describeSystem("vnic-eth-hotplug", { tools: { flock: "util-linux" } }, () => {
       const holder = yield* holdLock(path)
       const added = yield* Effect.fork(event(instance, "add", "eth3"))
       // while it is held, nothing is assembled and nothing runs
-      yield* Effect.sleep("500 millis")
+      yield* awaitingLock(path, added)
       expect(yield* Fiber.poll(added)).toEqual(expect.objectContaining({ _tag: "None" }))
       expect(instance.read("/etc/network/interfaces")).toBe("# ORIGINAL\n")
       holder.stdin.end()
@@ -139,13 +152,14 @@ describeSystem("vnic-eth-hotplug", { tools: { flock: "util-linux" } }, () => {
       instance.write("/etc/network/interfaces", "# ORIGINAL\n")
       const first = yield* holdLock(path)
       const added = yield* Effect.fork(event(instance, "add", "eth3"))
-      yield* Effect.sleep("500 millis")
+      yield* awaitingLock(path, added)
       // the first holder replaces the file, a second program locks the new one, then the first lets go of the old
       instance.write("/etc/network/interfaces.new", "# REPLACED\n")
       renameSync(`${path}.new`, path)
       const second = yield* holdLock(path)
       first.stdin.end()
-      yield* Effect.sleep("500 millis")
+      // the event asks again, for the file the path names now
+      yield* awaitingLock(path, added)
       expect(yield* Fiber.poll(added)).toEqual(expect.objectContaining({ _tag: "None" }))
       expect(instance.read("/etc/network/interfaces")).toBe("# REPLACED\n")
       second.stdin.end()

@@ -5,6 +5,7 @@ import { gzipSync } from "node:zlib"
 import * as Effect from "effect/Effect"
 import { actionLines, makeTestInstance } from "../support/instance.js"
 import { describeSystem } from "../support/system.js"
+import { onTestClock } from "../support/test-clock.js"
 
 const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
 const KEY_B = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQKeyB b@example"
@@ -231,13 +232,13 @@ describe("first boot on aws", () => {
       expect((yield* instance.boot()).map((r) => r.code)).toEqual([0, 0, 0, 0])
       expect(instance.read("/var/log/user-data.log")).toBe("builder step\n")
       expect((yield* instance.run(["--bootstrap", "incomplete"])).code).toBe(0)
-      // the next instance's metadata service refuses
+      // the next instance's metadata service refuses (its retries until the deadline on the TestClock)
       const down = { IMDS_ENDPOINT: "127.0.0.1:9", IMDS_DEADLINE: "1" }
-      const early = yield* instance.run(["early"], down)
+      const early = yield* onTestClock(instance.run(["early"], down), "100 millis")
       expect(early.code).toBe(1)
       expect(actionLines(early.stderr)).toEqual(["   ++ save_userdata: starting", "   ++ save_userdata: failed"])
       expect(instance.read("/var/lib/cloud/user-data")).toBeUndefined()
-      const final = yield* instance.run(["final"], down)
+      const final = yield* onTestClock(instance.run(["final"], down), "100 millis")
       // early read nothing: the first boot is not marked complete on it (BEHAVIOUR.md §4), the next boot runs it again
       expect(actionLines(final.stderr)).toEqual(["   ++ bootstrap_complete: starting", "   ++ bootstrap_complete: failed"])
       expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBeUndefined()

@@ -11,6 +11,7 @@ import { Output } from "../../src/services/Output.js"
 import { actionLines, makeTestInstance, type RunResult, type TestInstance } from "../support/instance.js"
 import { capturingOutput, recordingCommands, type Invocation } from "../support/layers.js"
 import { PATIENT_METADATA } from "../support/instance-env.js"
+import { advancingClock } from "../support/test-clock.js"
 
 /**
  * makeTestInstance counts `logger` as not installed; to see what goes to
@@ -126,11 +127,13 @@ describe("boot phase actions", () => {
     })
   )
 
-  it.scopedLive("set_ephemeral_network: a udhcpc that gets no answer (no DHCP server) is given IMDS_DEADLINE, then a warning; the boot phase goes on", () =>
+  // on the TestClock: the commands' 2 s and the deadline's second pass without being waited for
+  it.scoped("set_ephemeral_network: a udhcpc that gets no answer (no DHCP server) is given IMDS_DEADLINE, then a warning; the boot phase goes on", () =>
     Effect.gen(function* () {
       // every command takes 2 s: udhcpc outlasts a deadline of 1 s
       const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "web.example.org" }, commandDelayMs: 2000 })
-      const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "set_ephemeral_network", IMDS_DEADLINE: "1" })
+      const { result: r, elapsedMs } = yield* advancingClock(instance.run(["boot"], { INIT_ACTIONS_BOOT: "set_ephemeral_network", IMDS_DEADLINE: "1" }), "100 millis")
+      expect(elapsedMs).toBeGreaterThanOrEqual(1000)
       expect(r.code).toBe(0)
       expect(r.stderr).toContain("\nset_ephemeral_network: no DHCP lease on eth0 within 1 s (IMDS_DEADLINE); the boot goes on without it\n")
     })

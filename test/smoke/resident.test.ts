@@ -48,15 +48,22 @@ const logged = (instance: TestInstance, phase: string) =>
 
 type Booted = { readonly instance: TestInstance; readonly env: Record<string, string> }
 
-/** a first boot of each of two instances `make` gives: one a process per phase (no client), the other through the resident process */
+/** a first boot of each of two instances `make` gives, at once: one a process per phase (no client), the other through the resident process */
 const bootBothWays = async (make: () => Promise<Booted>) => {
-  const alone = await make()
-  const separate: Array<RunResult> = []
-  for (const phase of ["boot", "early", "main", "final"]) separate.push(await startService(phase, { ...alone.env, TINY_CLOUD_LIB: "/nonexistent" }))
-  const resident = await make()
-  const served: Array<RunResult> = [await bootAndServe(resident.env, resident.instance)]
-  const pid = serverPid(resident.instance)!
-  for (const phase of ["early", "main", "final"]) served.push(await startService(phase, resident.env))
+  const bootAlone = async () => {
+    const alone = await make()
+    const separate: Array<RunResult> = []
+    for (const phase of ["boot", "early", "main", "final"]) separate.push(await startService(phase, { ...alone.env, TINY_CLOUD_LIB: "/nonexistent" }))
+    return { alone, separate }
+  }
+  const bootServed = async () => {
+    const resident = await make()
+    const served: Array<RunResult> = [await bootAndServe(resident.env, resident.instance)]
+    const pid = serverPid(resident.instance)!
+    for (const phase of ["early", "main", "final"]) served.push(await startService(phase, resident.env))
+    return { resident, served, pid }
+  }
+  const [{ alone, separate }, { resident, served, pid }] = await Promise.all([bootAlone(), bootServed()])
   return { alone, separate, resident, served, pid }
 }
 
@@ -108,12 +115,8 @@ describe.concurrent("the resident process of a first boot", () => {
       return { instance, env: servicesEnv(instance) }
     }
     const syslog = (i: TestInstance) => readCommandLog(i.fake).filter((c) => c.line.startsWith("logger ")).map((c) => `${c.line.replace(/\[\d+\]$/, "")}: ${c.stdin.join(" / ")}`)
-    const alone = await seeded()
-    for (const phase of ["boot", "early", "main", "final"]) expect((await startService(phase, { ...alone.env, TINY_CLOUD_LIB: "/nonexistent" })).code).toBe(0)
-    const resident = await seeded()
-    await bootAndServe(resident.env, resident.instance)
-    const pid = serverPid(resident.instance)!
-    for (const phase of ["early", "main", "final"]) expect((await startService(phase, resident.env)).code).toBe(0)
+    const { alone, separate, resident, served, pid } = await bootBothWays(seeded)
+    expect([separate.map((r) => r.code), served.map((r) => r.code)]).toEqual([[0, 0, 0, 0], [0, 0, 0, 0]])
     await until(() => !alive(pid), "the resident process exits after final")
     expect(syslog(alone.instance).filter((l) => l.includes("public-keys"))).toEqual([
       "logger -p local7.warning -t tiny-cloud/main: NoCloud meta-data 'public-keys': 1 item that is not a string left out"
@@ -415,9 +418,13 @@ describe.concurrent("the resident process of a first boot", () => {
     await until(() => instance.read("/tmp/order") !== undefined, "main's bootcmd runs")
     client.kill("SIGKILL")
     await clientGone
-    // final's client gets no answer while main runs (about 10 s), then runs final in a process of its own
+    // final's client gets no answer while main runs, and its watchdog answers for the server after its 50 waits (sleep 0.2 each, about
+    // 10 s): here each wait is a sleep that returns at once. Then it runs final in a process of its own
+    const quick = join(instance.dir, "quick-sleep")
+    mkdirSync(quick)
+    writeFileSync(join(quick, "sleep"), "#!/bin/sh\n", { mode: 0o755 })
     let finished = false
-    const final = startService("final", env).then((r) => ((finished = true), r))
+    const final = startService("final", { ...env, PATH: `${quick}:${env.PATH}` }).then((r) => ((finished = true), r))
     const waits = () => readCommandLog(instance.fake).some((c) => c.line.includes(" -t tiny-cloud/final[") && c.stdin.includes("another phase is running; waiting for it to end"))
     await until(() => finished || waits(), "final ends or waits for main")
     writeFileSync(join(instance.root, "tmp/go"), "")
