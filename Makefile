@@ -105,10 +105,6 @@ check-bundle:
 install: check-bundle
 	install -d "$(DESTDIR)$(LIBDIR)"
 	install -m 0755 $(BUNDLE) "$(DESTDIR)$(PROGRAM)"
-	@if [ "$(PREPARE_CODE_CACHE)" = yes ]; then \
-		sh packaging/prepare-code-cache.sh "$(DESTDIR)$(PROGRAM)" "$(DESTDIR)$(LIBDIR)/code-cache" || \
-		echo "make: no prepared code cache: the first runs of a boot compile the program" >&2; \
-	fi
 	@$(RELPATH); set -e; root=$$(cd -P "$(DESTDIR)/" && pwd -P); root=$${root%/}; for link in $(LINKS); do \
 		install -d "$(DESTDIR)$${link%/*}"; \
 		dir=$$(cd -P "$(DESTDIR)$${link%/*}" && pwd -P); \
@@ -123,6 +119,11 @@ install: check-bundle
 		install -d "$(DESTDIR)$${dest%/*}"; \
 		install -m $$mode "$$src" "$(DESTDIR)$$dest"; \
 	done
+# (after the files: the phases' cache is made through the resident process, with the client.sh installed beside the program)
+	@if [ "$(PREPARE_CODE_CACHE)" = yes ]; then \
+		sh packaging/prepare-code-cache.sh "$(DESTDIR)$(PROGRAM)" "$(DESTDIR)$(LIBDIR)/code-cache" || \
+		echo "make: no prepared code cache: the first runs of a boot compile the program" >&2; \
+	fi
 	@if [ -e "$(DESTDIR)$(CONF)" ]; then \
 		echo "keeping $(DESTDIR)$(CONF)"; \
 	else \

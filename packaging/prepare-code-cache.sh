@@ -3,8 +3,9 @@
 #
 # Prepares V8 code caches for the first runs of a boot, when /run/tiny-cloud
 # has none yet: runs PROGRAM (the installed bundle) once per kind of run -
-# a simulated first boot (the phases), imds, --bootstrap status, status,
-# the network helpers - on throw-away instances, each writing into DIR what
+# a simulated first boot (the phases; then one through the resident
+# process, when client.sh is beside PROGRAM), imds, --bootstrap status,
+# status, the network helpers - on throw-away instances, each writing into DIR what
 # it compiled. The loader reads DIR (`code-cache/` beside the program) and
 # V8 refuses a cache made by another Node, so a Node upgrade costs speed,
 # never correctness. Best effort: exits 1 when node is missing or a run
@@ -49,6 +50,22 @@ printf 'auto %%%%\niface %%%%\n  use dhcp\n  use imds\n' > "$work/root/etc/netwo
 # the phases of a first boot on a simulated aws: each phase a process of its own
 train node "$program" simulate --root "$work/sim"
 rm -f "$dir"/code-cache-*-other
+# the same first boot as a real one runs it, through the resident process (client.sh, beside the program):
+# the phase cache then also holds what serves the phases (the clients' requests and environments, the
+# replies, reading ahead), which a boot's first phase compiled before it began. Nothing answers the
+# metadata reads, as for imds below: the phases' own paths are in it from the simulated boot. The server
+# is started as the boot service starts it, and exits after final (or soon after, should a phase not reach it)
+client=${program%/*}/client.sh
+if [ -r "$client" ]; then
+	printf '#!/bin/sh\nexec node "%s" "$@"\n' "$(cd "${program%/*}" && pwd)/${program##*/}" > "$work/bin/tiny-cloud" &&
+		chmod 755 "$work/bin/tiny-cloud" && mkdir -p "$work/resident/var/lib/cloud" || exit 1
+	train env ROOT="$work/resident" CLOUD=aws IMDS_ENDPOINT=127.0.0.1:9 IMDS_DEADLINE=0.2 TINY_CLOUD_RESIDENT_IDLE=5 sh -c '. "$1"
+		tiny-cloud serve </dev/null >/dev/null 2>&1 &
+		_serve=$!
+		(umask 077 && mkdir -p "$ROOT/run/tiny-cloud" && echo "$_serve" > "$ROOT/run/tiny-cloud/server.starting" && mkfifo -m 600 "$ROOT/run/tiny-cloud/requests")
+		for phase in boot early main final; do _tiny_cloud_phase "$phase"; done
+		wait "$_serve"' sh "$client"
+fi
 # imds with nothing answering: its whole path but the answer
 train env CLOUD=aws IMDS_ENDPOINT=127.0.0.1:9 IMDS_DEADLINE=0.2 node "$program" imds @hostname
 train node "$program" --bootstrap status

@@ -400,6 +400,21 @@ describe.concurrent("make install's code caches", () => {
     expect(readdirSync(join(work, "image/usr/lib/tiny-cloud/code-cache")).length).toBe(5)
     expect(readdirSync(work)).toEqual(["image"])
   })
+
+  it("hold the resident process's path: a first boot is made as OpenRC runs one, its phases handed to `tiny-cloud serve` by client.sh", async () => {
+    // every run of the program the script starts (by the node on PATH; the simulated boot's phases are started by the node that runs it)
+    const work = mkdtempSync(join(dir, "resident-"))
+    cpSync(join(dir, "make-install"), join(work, "image"), { recursive: true, verbatimSymlinks: true })
+    const runs = join(work, "runs")
+    mkdirSync(join(work, "bin"))
+    writeFileSync(join(work, "bin/node"), `#!/bin/sh\necho "\${*##*/}" >> "${runs}"\nexec "${process.execPath}" "$@"\n`, { mode: 0o755 })
+    const lib = join(work, "image/usr/lib/tiny-cloud")
+    await runScript([join(REPO, "packaging/prepare-code-cache.sh"), join(lib, "tiny-cloud.cjs"), join(lib, "code-cache")], { env: { PATH: `${join(work, "bin")}:${process.env.PATH}` } })
+    const started = readFileSync(runs, "utf8").split("\n").filter((l) => l !== "")
+    // served, each phase: none of them in a process of its own (the client's way when the server does not answer)
+    expect(started.filter((l) => /^tiny-cloud\.cjs (serve|boot|early|main|final)$/.test(l))).toEqual(["tiny-cloud.cjs serve"])
+    expect(readdirSync(join(lib, "code-cache")).length).toBe(5)
+  })
 })
 
 describe("make install into a /usr-merged image (Alpine 3.23 on, Debian: /sbin and /lib links to usr/sbin and usr/lib)", () => {
