@@ -74,6 +74,16 @@ const removeStaleTemporaries = (dir: string, name: string) => {
   }
 }
 
+/**
+ * All of `bytes` at `at`: a write may take only part of them (a filling disk
+ * takes what fits and fails only the next write, ENOSPC), so one call is no
+ * proof that the file holds them
+ */
+const writeAll = (fd: number, bytes: Uint8Array, at: number) => {
+  let written = 0
+  while (written < bytes.length) written += nodeFs.writeSync(fd, bytes, written, bytes.length - written, at + written)
+}
+
 /** an append under way: `.NAME.append-LENGTH` beside the file, the bytes to append, LENGTH the file's length before it */
 const PENDING = /^\.(.+)\.append-(\d+)$/
 
@@ -88,9 +98,7 @@ const completeAppend = (target: string, pending: string, length: number, mode: n
     if (size > length) nodeFs.ftruncateSync(fd, length)
     // a log made shorter since (rotated, emptied) is appended to at its end, not padded out to LENGTH with zeros
     const at = Math.min(size, length)
-    const bytes = nodeFs.readFileSync(pending)
-    let written = 0
-    while (written < bytes.length) written += nodeFs.writeSync(fd, bytes, written, bytes.length - written, at + written)
+    writeAll(fd, nodeFs.readFileSync(pending), at)
     nodeFs.fsyncSync(fd)
   } finally {
     nodeFs.closeSync(fd)
@@ -176,7 +184,7 @@ export const makeRootFs = (root: string) =>
           try {
             const fd = nodeFs.openSync(temp, "wx", mode)
             try {
-              if (bytes.length > 0) nodeFs.writeSync(fd, bytes)
+              writeAll(fd, bytes, 0)
               nodeFs.fsyncSync(fd)
             } finally {
               nodeFs.closeSync(fd)

@@ -1,0 +1,39 @@
+/**
+ * A disk that fills under the program: writes fail as the kernel fails
+ * them (test/support/full-disk.ts), on the in-process program.
+ */
+import { readdirSync } from "node:fs"
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import { fillingDisk } from "../support/full-disk.js"
+import { makeTestInstance } from "../support/instance.js"
+
+const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
+const KiB = 1024
+const script = (size: number) => new TextEncoder().encode(`#!/bin/sh\necho ran > /root/ran\n# ${"x".repeat(size)}\n`)
+
+describe("a state directory that fills", () => {
+  it.scopedLive("user-data larger than the room left is not saved in part: save_userdata fails naming the file and the reason, nothing is left, the user, keys and hostname are set", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY], userData: script(100 * KiB) } })
+      const state = `${instance.root}/var/lib/cloud`
+      yield* fillingDisk(state, 64 * KiB)
+      const [boot, early, main] = yield* instance.boot()
+      expect([boot!.code, early!.code, main!.code]).toEqual([0, 1, 0])
+      expect(early!.stderr).toContain(`save_userdata: write ${state}/user-data: no space left on device\n`)
+      expect(readdirSync(state).filter((f) => f.includes("user-data"))).toEqual([])
+      expect(instance.read("/etc/hostname")).toBe("web-1\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+    })
+  )
+
+  it.scopedLive("a write the system takes in parts is written whole", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: script(100 * KiB) } })
+      // room for all of it, each write taking a page at most
+      yield* fillingDisk(`${instance.root}/var/lib/cloud`, 1024 * KiB, 4 * KiB)
+      expect((yield* instance.run(["early"])).code).toBe(0)
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(new TextDecoder().decode(script(100 * KiB)))
+    })
+  )
+})
