@@ -15,20 +15,37 @@ const isNotFound = (e: unknown) => (e as NodeJS.ErrnoException).code === "ENOENT
 /** one system call, its failure named as the program names it */
 const sys = <A>(op: string, path: string, f: () => A) => Effect.try({ try: f, catch: (e) => new FsError({ op, path, reason: reasonOf(e) }) })
 
-/**
- * The directory at `hostPath` and its parents (`path` names it in a message). A recursive mkdir takes the
- * directories it finds, so its EEXIST ('file already exists', of a file that is not there) means one of them is a file
- */
-const makeDirectories = (path: string, hostPath: string, mode: number) =>
-  Effect.try({
-    try: () => void nodeFs.mkdirSync(hostPath, { recursive: true, mode }),
-    catch: (e) => new FsError({ op: "mkdir", path, reason: (e as NodeJS.ErrnoException).code === "EEXIST" ? "not a directory" : reasonOf(e) })
-  })
-
 const dirname = (path: string) => {
   const i = path.lastIndexOf("/")
   return i <= 0 ? "/" : path.slice(0, i)
 }
+
+const isDirectory = (hostPath: string) => nodeFs.statSync(hostPath, { throwIfNoEntry: false })?.isDirectory() === true
+
+/**
+ * The directory at `hostPath` and its missing parents, one mkdir each, so that a failure is the kernel's own:
+ * Node's recursive mkdir gives ENOENT ('not found') where the kernel said EROFS. A file in the way is 'not a directory'
+ */
+const mkdirs = (hostPath: string, mode: number) => {
+  const missing: Array<string> = []
+  for (let p = hostPath; !nodeFs.existsSync(p); p = dirname(p)) missing.unshift(p)
+  for (const p of missing) {
+    try {
+      nodeFs.mkdirSync(p, mode)
+    } catch (e) {
+      // made meanwhile by another process
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST" || !isDirectory(p)) throw e
+    }
+  }
+  if (!isDirectory(hostPath)) throw Object.assign(new Error("EEXIST"), { code: "EEXIST" })
+}
+
+/** `mkdirs`, `path` naming it in a message */
+const makeDirectories = (path: string, hostPath: string, mode: number) =>
+  Effect.try({
+    try: () => mkdirs(hostPath, mode),
+    catch: (e) => new FsError({ op: "mkdir", path, reason: (e as NodeJS.ErrnoException).code === "EEXIST" ? "not a directory" : reasonOf(e) })
+  })
 
 const basename = (path: string) => path.slice(path.lastIndexOf("/") + 1)
 
@@ -291,7 +308,7 @@ export const makeRootFs = (root: string) =>
           return yield* sys("mktemp", prefix, () => {
             // root's alone, as the resident process keeps /run/tiny-cloud: a volume mounted here shows its own modes
             // (vfat's: readable by all), and a seed's user-data is no one else's to read while it is copied
-            nodeFs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+            mkdirs(dir, 0o700)
             return nodeFs.mkdtempSync(`${dir}/${basename(prefix)}${process.pid}-`)
           })
         }),
