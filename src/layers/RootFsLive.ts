@@ -8,6 +8,7 @@ import { READ_MAX_BYTES, type RootFsShape, type WriteOptions } from "../services
 import { resolveInRoot, type FinalLink } from "./in-root.js"
 import { programAlive } from "./alive.js"
 import { readRegularFile, reasonOf } from "./regular-file.js"
+import { mkdirs } from "./directories.js"
 
 
 const isNotFound = (e: unknown) => (e as NodeJS.ErrnoException).code === "ENOENT"
@@ -18,26 +19,6 @@ const sys = <A>(op: string, path: string, f: () => A) => Effect.try({ try: f, ca
 const dirname = (path: string) => {
   const i = path.lastIndexOf("/")
   return i <= 0 ? "/" : path.slice(0, i)
-}
-
-const isDirectory = (hostPath: string) => nodeFs.statSync(hostPath, { throwIfNoEntry: false })?.isDirectory() === true
-
-/**
- * The directory at `hostPath` and its missing parents, one mkdir each, so that a failure is the kernel's own:
- * Node's recursive mkdir gives ENOENT ('not found') where the kernel said EROFS. A file in the way is 'not a directory'
- */
-const mkdirs = (hostPath: string, mode: number) => {
-  const missing: Array<string> = []
-  for (let p = hostPath; !nodeFs.existsSync(p); p = dirname(p)) missing.unshift(p)
-  for (const p of missing) {
-    try {
-      nodeFs.mkdirSync(p, mode)
-    } catch (e) {
-      // made meanwhile by another process
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST" || !isDirectory(p)) throw e
-    }
-  }
-  if (!isDirectory(hostPath)) throw Object.assign(new Error("EEXIST"), { code: "EEXIST" })
 }
 
 /** `mkdirs`, `path` naming it in a message */

@@ -56,4 +56,17 @@ describeSystem("a full or read-only filesystem under the built program", { root:
     expect(r.main.stderr).toContain(`set_ssh_keys: mkdir ${instance.root}/home/alpine: read-only file system\n`)
     expect(instance.read("/etc/hostname")).toBe("web-1\n")
   })
+
+  it("a full /run/tiny-cloud: the resident process says so in one line and does not serve, leaving no server.pid (each phase then runs in a process of its own)", async () => {
+    const instance = await newInstance({ cloud: "aws" })
+    const run = join(instance.root, "run/tiny-cloud")
+    mkdirSync(run, { recursive: true })
+    // one page, taken: the request FIFO (an inode, no data) is made, the pid file's page is not
+    const script = '"$1" -t tmpfs -o size=4k,mode=700 tmpfs "$2" && head -c 4096 /dev/zero > "$2/fill" && shift 2 && "$@"; echo "exit $?"; ls -A "$ROOT/run/tiny-cloud"'
+    const r = await promisify(execFile)(which("unshare")!, ["-m", "--propagation", "private", "sh", "-c", script, "sh", which("mount")!, run, process.execPath, PROGRAM, "serve"], {
+      env: { ...instance.env, TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE, TINY_CLOUD_RESIDENT_IDLE: "1" }
+    })
+    expect(r.stderr).toBe(`tiny-cloud serve: ${run}: cannot write server.pid: no space left on device; not serving\n`)
+    expect(r.stdout).toBe("exit 1\nfill\nrequests\n")
+  })
 })
