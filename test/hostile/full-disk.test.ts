@@ -37,3 +37,27 @@ describe("a state directory that fills", () => {
     })
   )
 })
+
+describe("a log directory that fills", () => {
+  it.scopedLive("the output of a user program that the log cannot take is said in one line; the program's status stands, the next programs run, and they are recorded as run", () =>
+    Effect.gen(function* () {
+      const doc = '#alpine-config\nruncmd:\n  - head -c 100000 /dev/zero | tr "\\\\0" a\n  - echo second >> "$ROOT/tmp/ran"\n'
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY], userData: new TextEncoder().encode(doc) } })
+      instance.write("/tmp/ran", "")
+      instance.write("/var/log/.keep", "")
+      const log = `${instance.root}/var/log`
+      const [, early, main] = yield* Effect.forEach(["boot", "early", "main"], (phase) => instance.run([phase]))
+      expect([early!.code, main!.code]).toEqual([0, 0])
+      // the programs run now, their output to the log's temporary beside it; the log itself is full
+      const fill = yield* Effect.scoped(Effect.gen(function* () {
+        yield* fillingDisk(log, 64 * KiB)
+        return yield* instance.run(["final"])
+      }))
+      expect(fill.stderr).toContain(`userdata_runcmd: cannot keep its programs' output: append ${log}/user-data.log: no space left on device\n`)
+      expect(fill.stderr).toContain("   ++ userdata_runcmd: done\n")
+      expect(fill.code).toBe(0)
+      expect(instance.read("/tmp/ran")).toBe("second\n")
+      expect(instance.read("/var/lib/cloud/.userdata-ran")).toMatch(/^userdata_runcmd \S+\n$/)
+    })
+  )
+})
