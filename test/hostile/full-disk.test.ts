@@ -27,6 +27,21 @@ describe("a state directory that fills", () => {
     })
   )
 
+  it.scopedLive("NoCloud: a seed whose user-data the state directory cannot take still names the host and gives its keys; the copy is said, the seed read from its source", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "web-1.example", sshKeys: [KEY], userData: script(100 * KiB) } })
+      const state = `${instance.root}/var/lib/cloud`
+      yield* fillingDisk(state, 64 * KiB)
+      const [boot, early, main, final] = yield* instance.boot()
+      expect([boot!.code, early!.code, main!.code, final!.code]).toEqual([0, 1, 0, 0])
+      expect(main!.stderr).toContain(`cannot copy the NoCloud seed: write ${state}/nocloud/user-data: no space left on device; read from the seed itself\n`)
+      expect(early!.stderr).toContain(`save_userdata: write ${state}/user-data: no space left on device\n`)
+      expect(instance.read("/etc/hostname")).toBe("web-1\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+      expect(readdirSync(`${state}/nocloud`)).toEqual(["meta-data"])
+    })
+  )
+
   it.scopedLive("a write the system takes in parts is written whole", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: script(100 * KiB) } })
