@@ -57,13 +57,18 @@ const script = new vm.Script(`(function (exports, require, module, __filename, _
 })
 if (enabled && (cachedData === undefined || script.cachedDataRejected || process.env.TINY_CLOUD_CODE_CACHE_GROW === "1")) {
   process.once("exit", () => {
+    const temp = `${file}.${process.pid}`
     try {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
       if (!trusted(dir, [uid])) return
-      const temp = `${file}.${process.pid}`
       fs.writeFileSync(temp, script.createCachedData(), { mode: 0o600 })
       fs.renameSync(temp, file)
-    } catch {}
+    } catch {
+      // a full /run: what the write took is given back, not left to fill it for the boot's other programs
+      try {
+        fs.rmSync(temp, { force: true })
+      } catch {}
+    }
   })
 }
 script.runInThisContext()(module.exports, require, module, __filename, __dirname)

@@ -279,19 +279,27 @@ const fromSeedFrom = (written: string) =>
     return Option.none<Seed>()
   })
 
+/** the seed as a phase reads it: the files left out, and the files themselves where they could not be copied (else the copies are read) */
+export interface LoadedSeed {
+  readonly refused: Seed["refused"]
+  readonly held?: Seed["files"]
+}
+
 /**
  * Copies the seed byte-exact into `$TINY_CLOUD_VAR/nocloud/` once: from the
  * command line's seedfrom, else a cidata volume, else the image's seed
  * directory (`seed/nocloud`, else `seed/nocloud-net`). Returns the files left out (too large, not read); while there are any,
- * the seed is not marked loaded, so that each phase finds them again.
+ * the seed is not marked loaded, so that each phase finds them again. Copies the state directory does not take (full,
+ * read-only) are said, and the seed as read is held for this process instead, not marked loaded either: a user-data
+ * too large for the disk costs its own copy, not the meta-data's hostname and keys.
  */
 export const loadSeed = (
   params: Option.Option<SeedParams>
-): Effect.Effect<Seed["refused"], SeedError | ImdsError | FsError, RootFs | Commands | Config | Http | Log> =>
+): Effect.Effect<LoadedSeed, SeedError | ImdsError | FsError, RootFs | Commands | Config | Http | Log> =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     const dir = yield* seedDir
-    if (yield* fs.exists(`${dir}/.nocloud_loaded`)) return {}
+    if (yield* fs.exists(`${dir}/.nocloud_loaded`)) return { refused: {} }
     const { varDir } = yield* Config
     let seed = Option.none<Seed>()
     if (Option.isSome(params) && params.value.seedFrom) seed = yield* fromSeedFrom(params.value.seedFrom)
@@ -310,9 +318,14 @@ export const loadSeed = (
     }
     if (Option.isNone(seed)) return yield* Effect.fail(new SeedError({ reason: "Unable to load NoCloud datasource" }))
     const { files, refused } = seed.value
-    for (const name of SEED_FILES) yield* fs.remove(`${dir}/${name}`)
-    for (const [name, data] of Object.entries(files)) yield* fs.writeAtomic(`${dir}/${name}`, data, { mode: 0o600, noFollow: true })
-    if (Object.keys(refused).length === 0) yield* fs.writeAtomic(`${dir}/.nocloud_loaded`, "", { mode: 0o600, noFollow: true })
+    const copied = yield* Effect.either(
+      Effect.gen(function* () {
+        for (const name of SEED_FILES) yield* fs.remove(`${dir}/${name}`)
+        for (const [name, data] of Object.entries(files)) yield* fs.writeAtomic(`${dir}/${name}`, data, { mode: 0o600, noFollow: true })
+        if (Object.keys(refused).length === 0) yield* fs.writeAtomic(`${dir}/.nocloud_loaded`, "", { mode: 0o600, noFollow: true })
+      })
+    )
+    if (Either.isLeft(copied)) yield* warn(`cannot copy the NoCloud seed: ${copied.left.message}; read from the seed itself`)
     const meta = files["meta-data"]
     const hasOverrides = Option.exists(params, (p) => p.localHostname !== undefined || p.instanceId !== undefined)
     if ((meta === undefined || textOf(meta).trim() === "") && !hasOverrides && refused["meta-data"] === undefined) yield* warn("NoCloud 'meta-data' is empty")
@@ -326,5 +339,5 @@ export const loadSeed = (
       else if (!followed && Option.exists(doc, (d) => d !== null && Object.hasOwn(d as object, "seedfrom")))
         yield* warn("NoCloud meta-data 'seedfrom' is not followed; give it as s= in ds=nocloud on the kernel command line or the SMBIOS serial")
     }
-    return refused
+    return Either.isLeft(copied) ? { refused, held: files } : { refused }
   })

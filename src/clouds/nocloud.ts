@@ -29,10 +29,11 @@ const metadata = Effect.gen(function* () {
     )
   )
   const file = (name: string) =>
-    Effect.flatMap(loaded, (refused) => {
+    Effect.flatMap(loaded, ({ refused, held }) => {
       // `name` comes from an imds path: the seed files left out are its own entries only
       const leftOut = ownEntry(refused as Readonly<Record<string, ImdsError>>, name)
       if (leftOut !== undefined) return Effect.fail(leftOut)
+      if (held !== undefined) return Effect.succeed(Option.fromNullable(ownEntry(held as Readonly<Record<string, Uint8Array>>, name)))
       // the copies were made within USERDATA_MAX_BYTES: one larger was changed since
       return fs.readFileIfExists(`${dir}/${name}`, { maxBytes: userDataMaxBytes }).pipe(Effect.mapError((e) => new ImdsError({ cloud: "nocloud", url: name, reason: e.message, unusable: true })))
     })

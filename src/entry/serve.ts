@@ -11,7 +11,7 @@
  * client that gets no answer runs its phase itself.
  */
 import { spawnSync } from "node:child_process"
-import { closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { closeSync, constants, existsSync, lstatSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { Socket } from "node:net"
 import { createInterface } from "node:readline"
 import * as Effect from "effect/Effect"
@@ -28,6 +28,8 @@ import { Http } from "../services/Http.js"
 import { Metadata, readingAhead } from "../services/Metadata.js"
 import { Output } from "../services/Output.js"
 import { processAlive } from "../layers/alive.js"
+import { mkdirs } from "../layers/directories.js"
+import { reasonOf } from "../layers/regular-file.js"
 import { bootstrapState } from "./bootstrap-status.js"
 
 
@@ -180,9 +182,9 @@ export const serve = async (): Promise<number> => {
     return leave(1)
   }
   try {
-    mkdirSync(paths.dir, { recursive: true, mode: 0o700 })
+    mkdirs(paths.dir, 0o700)
   } catch (e) {
-    return refuse((e as NodeJS.ErrnoException).code === "EEXIST" ? "not a directory" : String((e as Error).message))
+    return refuse((e as NodeJS.ErrnoException).code === "EEXIST" ? "not a directory" : reasonOf(e))
   }
   const info = lstatSync(paths.dir)
   if (!info.isDirectory()) return refuse("not a directory")
@@ -199,7 +201,13 @@ export const serve = async (): Promise<number> => {
     // the boot script may make it at the same moment
     if (spawnSync("mkfifo", ["-m", "600", paths.requests]).status !== 0 && !ownFifo(paths.requests)) return refuse("cannot make its request FIFO")
   }
-  writeFileSync(paths.pid, `${process.pid}\n`, { mode: 0o600 })
+  try {
+    writeFileSync(paths.pid, `${process.pid}\n`, { mode: 0o600 })
+  } catch (e) {
+    // a full or read-only /run: no name half-written, the clients run their phases themselves
+    rmSync(paths.pid, { force: true })
+    return refuse(`cannot write server.pid: ${reasonOf(e)}`)
+  }
   rmSync(paths.starting, { force: true })
   // what the clients of an earlier boot left, killed while they waited (a crash): their reply FIFOs and environments
   for (const entry of readdirSync(paths.dir)) {

@@ -8,6 +8,7 @@ import { READ_MAX_BYTES, type RootFsShape, type WriteOptions } from "../services
 import { resolveInRoot, type FinalLink } from "./in-root.js"
 import { programAlive } from "./alive.js"
 import { readRegularFile, reasonOf } from "./regular-file.js"
+import { mkdirs } from "./directories.js"
 
 
 const isNotFound = (e: unknown) => (e as NodeJS.ErrnoException).code === "ENOENT"
@@ -15,20 +16,17 @@ const isNotFound = (e: unknown) => (e as NodeJS.ErrnoException).code === "ENOENT
 /** one system call, its failure named as the program names it */
 const sys = <A>(op: string, path: string, f: () => A) => Effect.try({ try: f, catch: (e) => new FsError({ op, path, reason: reasonOf(e) }) })
 
-/**
- * The directory at `hostPath` and its parents (`path` names it in a message). A recursive mkdir takes the
- * directories it finds, so its EEXIST ('file already exists', of a file that is not there) means one of them is a file
- */
-const makeDirectories = (path: string, hostPath: string, mode: number) =>
-  Effect.try({
-    try: () => void nodeFs.mkdirSync(hostPath, { recursive: true, mode }),
-    catch: (e) => new FsError({ op: "mkdir", path, reason: (e as NodeJS.ErrnoException).code === "EEXIST" ? "not a directory" : reasonOf(e) })
-  })
-
 const dirname = (path: string) => {
   const i = path.lastIndexOf("/")
   return i <= 0 ? "/" : path.slice(0, i)
 }
+
+/** `mkdirs`, `path` naming it in a message */
+const makeDirectories = (path: string, hostPath: string, mode: number) =>
+  Effect.try({
+    try: () => mkdirs(hostPath, mode),
+    catch: (e) => new FsError({ op: "mkdir", path, reason: (e as NodeJS.ErrnoException).code === "EEXIST" ? "not a directory" : reasonOf(e) })
+  })
 
 const basename = (path: string) => path.slice(path.lastIndexOf("/") + 1)
 
@@ -74,6 +72,16 @@ const removeStaleTemporaries = (dir: string, name: string) => {
   }
 }
 
+/**
+ * All of `bytes` at `at`: a write may take only part of them (a filling disk
+ * takes what fits and fails only the next write, ENOSPC), so one call is no
+ * proof that the file holds them
+ */
+const writeAll = (fd: number, bytes: Uint8Array, at: number) => {
+  let written = 0
+  while (written < bytes.length) written += nodeFs.writeSync(fd, bytes, written, bytes.length - written, at + written)
+}
+
 /** an append under way: `.NAME.append-LENGTH` beside the file, the bytes to append, LENGTH the file's length before it */
 const PENDING = /^\.(.+)\.append-(\d+)$/
 
@@ -88,9 +96,7 @@ const completeAppend = (target: string, pending: string, length: number, mode: n
     if (size > length) nodeFs.ftruncateSync(fd, length)
     // a log made shorter since (rotated, emptied) is appended to at its end, not padded out to LENGTH with zeros
     const at = Math.min(size, length)
-    const bytes = nodeFs.readFileSync(pending)
-    let written = 0
-    while (written < bytes.length) written += nodeFs.writeSync(fd, bytes, written, bytes.length - written, at + written)
+    writeAll(fd, nodeFs.readFileSync(pending), at)
     nodeFs.fsyncSync(fd)
   } finally {
     nodeFs.closeSync(fd)
@@ -176,7 +182,7 @@ export const makeRootFs = (root: string) =>
           try {
             const fd = nodeFs.openSync(temp, "wx", mode)
             try {
-              if (bytes.length > 0) nodeFs.writeSync(fd, bytes)
+              writeAll(fd, bytes, 0)
               nodeFs.fsyncSync(fd)
             } finally {
               nodeFs.closeSync(fd)
@@ -283,7 +289,7 @@ export const makeRootFs = (root: string) =>
           return yield* sys("mktemp", prefix, () => {
             // root's alone, as the resident process keeps /run/tiny-cloud: a volume mounted here shows its own modes
             // (vfat's: readable by all), and a seed's user-data is no one else's to read while it is copied
-            nodeFs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+            mkdirs(dir, 0o700)
             return nodeFs.mkdtempSync(`${dir}/${basename(prefix)}${process.pid}-`)
           })
         }),

@@ -71,6 +71,11 @@ describeSystem("the built program's default code cache", { tools: { unshare: "ut
     expect(runIn(() => "mount -t tmpfs -o mode=0755 tmpfs /run")).toMatch(/^incomplete\ncode-cache-[0-9a-f]{16}-bootstrap\n$/)
   })
 
+  it("is not kept in part when /run is full, and nothing is left there: the run's answer is as ever", () => {
+    // two pages, one taken: the cache (far larger) is written in part, then refused
+    expect(runIn(() => "mount -t tmpfs -o size=8k,mode=0755 tmpfs /run && head -c 4096 /dev/zero > /run/fill")).toBe("incomplete\n")
+  })
+
   it("is neither written nor read when /run is not a tmpfs", () => {
     // /run replaced by a plain directory of an ext4/overlay/... file system
     const fsType = readFileSync("/proc/self/mountinfo", "utf8").split("\n").find((l) => l.split(" ")[4] === "/")?.split(" - ")[1]?.split(" ")[0]

@@ -9,7 +9,7 @@ import { RootFs } from "../../services/RootFs.js"
 import { UserData } from "../../services/UserData.js"
 import { PhaseContext } from "../action.js"
 import { decompress } from "../decompress.js"
-import { missingInterpreter, oncePerFirstBoot } from "../userdata/actions/common.js"
+import { keepOrSay, missingInterpreter, oncePerFirstBoot } from "../userdata/actions/common.js"
 import { textOf } from "../../domain/text.js"
 import { runnableScript } from "../../domain/userdata/runnable.js"
 import { CHECKED_WORDS, userDataTypeOf, whyNotRead } from "../../domain/userdata/type.js"
@@ -108,7 +108,7 @@ export const runUserdata = Effect.gen(function* () {
       // the log's directory as it is inside ROOT, whatever links lead to it
       const logFile = `${yield* fs.realPath(logDir)}/user-data.log`
       const status = yield* Effect.flatMap(Commands, (c) => c.runLogged(command!, args, { logFile, echo: true }))
-      yield* fs.writeAtomic(`${logDir}/user-data.exit`, `${status}\n`, { noFollow: true })
+      yield* keepOrSay("run_userdata", "its program's exit status", fs.writeAtomic(`${logDir}/user-data.exit`, `${status}\n`, { noFollow: true }))
       if (status === 0) return undefined
       const missing = yield* missingInterpreter(script, status)
       return `user-data script exited with status ${status}${missing === undefined ? "" : `: its interpreter ${missing} is not installed`}`

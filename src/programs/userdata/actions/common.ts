@@ -14,7 +14,7 @@ import { Config } from "../../../services/Config.js"
 import { info, warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
 import { UserData } from "../../../services/UserData.js"
-import { ActionFailed } from "../../../domain/errors.js"
+import { ActionFailed, type FsError } from "../../../domain/errors.js"
 import { digestOf, JOURNAL_MAX_BYTES, RAN_JOURNAL } from "../../../domain/append-journal.js"
 import { textOf } from "../../../domain/text.js"
 import { shebangProgram } from "../../../domain/userdata/runnable.js"
@@ -47,6 +47,13 @@ export const readJournal = (journal: string) =>
     Effect.map(Option.match({ onNone: () => "", onSome: textOf })),
     Effect.orElseSucceed(() => "")
   )
+
+/**
+ * What the programs of `action` leave beside them, their output in the log and their exit status: they have run,
+ * so what cannot be kept (a full /var/log) is said in one line, and neither the action nor the programs after them fail
+ */
+export const keepOrSay = <R>(action: string, what: string, write: Effect.Effect<void, FsError, R>) =>
+  write.pipe(Effect.catchAll((e) => warn(`${action}: cannot keep ${what}: ${e.message}`)))
 
 /**
  * The user's programs of `action` once per first boot: `run` (which

@@ -7,13 +7,13 @@ import { loadUserConfig, loadUserData } from "../load.js"
 import type { Command, UserConfig } from "../../../domain/userdata/model.js"
 import { runnableScript } from "../../../domain/userdata/runnable.js"
 import { commandScript } from "../../../domain/userdata/script.js"
-import { fail, missingInterpreter, oncePerFirstBoot } from "./common.js"
+import { fail, keepOrSay, missingInterpreter, oncePerFirstBoot } from "./common.js"
 
 /**
  * Runs a user program with its combined output appended to `user-data.log`
  * (and copied to stdout, as run_userdata does); returns its exit status.
  */
-const runUserProgram = (command: string, args: ReadonlyArray<string>) =>
+const runUserProgram = (action: string, command: string, args: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     const { logDir } = yield* Config
@@ -25,7 +25,7 @@ const runUserProgram = (command: string, args: ReadonlyArray<string>) =>
     return yield* Effect.gen(function* () {
       const status = yield* Effect.flatMap(Commands, (c) => c.runLogged(command, args, { logFile: temp, echo: true }))
       // appended, not rewritten: 10 000 programs cost their output's size, not 10 000 copies of the log
-      if (yield* fs.exists(temp)) yield* fs.appendFrom(log, temp, { mode: 0o600 })
+      if (yield* fs.exists(temp)) yield* keepOrSay(action, "its programs' output", fs.appendFrom(log, temp, { mode: 0o600 }))
       return status
     }).pipe(Effect.ensuring(fs.remove(temp).pipe(Effect.ignore)))
   })
@@ -41,7 +41,7 @@ const runScript = (key: "bootcmd" | "runcmd", commands: ReadonlyArray<Command>) 
     const { varDir } = yield* Config
     const path = `${varDir}/user-data.${key}`
     yield* fs.writeAtomic(path, commandScript(commands), { mode: 0o700, noFollow: true })
-    const status = yield* runUserProgram(path, [])
+    const status = yield* runUserProgram(`userdata_${key}`, path, [])
     return status === 0 ? undefined : `${key} exited with status ${status}`
   })
 
@@ -52,7 +52,7 @@ const runEach = (key: "bootcmd" | "runcmd", commands: ReadonlyArray<Command>) =>
     for (const command of commands) {
       const [program, ...args] = command.kind === "shell" ? ["sh", "-c", command.script] : command.argv
       // an entry that cannot be started is reported as one that failed, and the next ones still run
-      const failure = yield* runUserProgram(program!, args).pipe(
+      const failure = yield* runUserProgram(`userdata_${key}`, program!, args).pipe(
         Effect.map((status) => (status === 0 ? undefined : `exited with status ${status}`)),
         Effect.catchTag("CommandError", (e) => Effect.succeed(e.reason))
       )
@@ -103,7 +103,7 @@ export const userdataScripts = Effect.gen(function* () {
         const path = `${dir}/${String(i + 1).padStart(2, "0")}`
         const script = runnableScript(part.content)
         yield* fs.writeAtomic(path, script, { mode: 0o700, noFollow: true })
-        const code = yield* runUserProgram(path, [])
+        const code = yield* runUserProgram("userdata_scripts", path, [])
         if (code !== 0) {
           failed.push(i + 1)
           status = code
@@ -111,7 +111,7 @@ export const userdataScripts = Effect.gen(function* () {
           if (missing !== undefined) why.push(`part ${i + 1}'s interpreter ${missing} is not installed`)
         }
       }
-      yield* fs.writeAtomic(`${logDir}/user-data.exit`, `${status}\n`, { noFollow: true })
+      yield* keepOrSay("userdata_scripts", "its programs' exit status", fs.writeAtomic(`${logDir}/user-data.exit`, `${status}\n`, { noFollow: true }))
       return failed.length > 0 ? `script part ${failed.join(", ")} exited with a non-zero status (last: ${status})${why.map((w) => `; ${w}`).join("")}` : undefined
     })
   )

@@ -1,0 +1,27 @@
+/** Making directories without Effect, so that the resident process's start can use it too. */
+import { existsSync, mkdirSync, statSync } from "node:fs"
+
+const dirname = (path: string) => {
+  const i = path.lastIndexOf("/")
+  return i <= 0 ? "/" : path.slice(0, i)
+}
+
+const isDirectory = (hostPath: string) => statSync(hostPath, { throwIfNoEntry: false })?.isDirectory() === true
+
+/**
+ * The directory at `hostPath` and its missing parents, one mkdir each, so that a failure is the kernel's own:
+ * Node's recursive mkdir gives ENOENT ('not found') where the kernel said EROFS. A file in the way is 'not a directory'
+ */
+export const mkdirs = (hostPath: string, mode: number) => {
+  const missing: Array<string> = []
+  for (let p = hostPath; !existsSync(p); p = dirname(p)) missing.unshift(p)
+  for (const p of missing) {
+    try {
+      mkdirSync(p, mode)
+    } catch (e) {
+      // made meanwhile by another process
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST" || !isDirectory(p)) throw e
+    }
+  }
+  if (!isDirectory(hostPath)) throw Object.assign(new Error("EEXIST"), { code: "EEXIST" })
+}

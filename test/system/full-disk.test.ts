@@ -1,0 +1,72 @@
+/**
+ * A disk that fails under the built program as the kernel fails it: the four
+ * phases in a mount namespace of their own, where a small tmpfs (full, or
+ * read-only) stands in place of one of the instance's directories.
+ */
+import { execFile } from "node:child_process"
+import { mkdirSync, readdirSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import { promisify } from "node:util"
+import { expect, it } from "vitest"
+import { PROGRAM, TEST_CODE_CACHE, useInstances, type TestInstance } from "../support/harness.js"
+import { describeSystem, which } from "../support/system.js"
+
+const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
+const newInstance = useInstances()
+
+/**
+ * The phases run, one process each, with `$ROOT/DIR` a tmpfs of `size` (its files copied in; `ro`: then remounted
+ * read-only); what they printed and what the tmpfs held at the end, copied out before the namespace goes
+ */
+const bootOnTmpfs = async (instance: TestInstance, dir: string, options: { readonly size: string; readonly ro?: boolean }) => {
+  // the real mount: the instance's PATH has the recording stand-ins first
+  const out = join(instance.dir, "out")
+  mkdirSync(join(out, "after"), { recursive: true })
+  const script = [
+    'set -e; m="$ROOT/$1"; mkdir -p "$m"; cp -a "$m" "$2/before"',
+    '"$7" -t tmpfs -o "size=$3,mode=755" tmpfs "$m"; cp -a "$2/before/." "$m/"',
+    'if [ "$4" = ro ]; then "$7" -o remount,ro "$m"; fi',
+    'set +e; for p in boot early main final; do "$5" "$6" $p > "$2/$p.out" 2> "$2/$p.err" < /dev/null; echo $? > "$2/$p.code"; done',
+    'cp -a "$m/." "$2/after/"'
+  ].join("\n")
+  await promisify(execFile)(which("unshare")!, ["-m", "--propagation", "private", "sh", "-c", script, "sh", dir, out, options.size, options.ro ? "ro" : "rw", process.execPath, PROGRAM, which("mount")!], {
+    env: { ...instance.env, TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE }
+  })
+  const phase = (p: string) => ({ code: Number(readFileSync(join(out, `${p}.code`), "utf8")), stderr: readFileSync(join(out, `${p}.err`), "utf8") })
+  return { boot: phase("boot"), early: phase("early"), main: phase("main"), final: phase("final"), after: readdirSync(join(out, "after")) }
+}
+
+describeSystem("a full or read-only filesystem under the built program", { root: true, tools: { unshare: "util-linux", mount: "mount" } }, () => {
+  it("user-data larger than a full /var/lib/cloud takes: save_userdata fails in one line, no part of it is kept, the user, keys and hostname are set", async () => {
+    const userData = `#!/bin/sh\necho ran\n# ${"x".repeat(200_000)}\n`
+    const instance = await newInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY], userData: new TextEncoder().encode(userData) } })
+    const r = await bootOnTmpfs(instance, "var/lib/cloud", { size: "64k" })
+    expect([r.boot.code, r.early.code, r.main.code]).toEqual([0, 1, 0])
+    expect(r.early.stderr).toContain(`save_userdata: write ${instance.root}/var/lib/cloud/user-data: no space left on device\n`)
+    expect(r.after.filter((f) => f.includes("user-data"))).toEqual([])
+    expect(r.final.stderr).not.toContain("run_userdata")
+    expect(instance.read("/etc/hostname")).toBe("web-1\n")
+    expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+  })
+
+  it("a read-only /home: set_ssh_keys names the directory and the kernel's reason, not 'not found'", async () => {
+    const instance = await newInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY] } })
+    const r = await bootOnTmpfs(instance, "home", { size: "1m", ro: true })
+    expect(r.main.code).toBe(1)
+    expect(r.main.stderr).toContain(`set_ssh_keys: mkdir ${instance.root}/home/alpine: read-only file system\n`)
+    expect(instance.read("/etc/hostname")).toBe("web-1\n")
+  })
+
+  it("a full /run/tiny-cloud: the resident process says so in one line and does not serve, leaving no server.pid (each phase then runs in a process of its own)", async () => {
+    const instance = await newInstance({ cloud: "aws" })
+    const run = join(instance.root, "run/tiny-cloud")
+    mkdirSync(run, { recursive: true })
+    // one page, taken: the request FIFO (an inode, no data) is made, the pid file's page is not
+    const script = '"$1" -t tmpfs -o size=4k,mode=700 tmpfs "$2" && head -c 4096 /dev/zero > "$2/fill" && shift 2 && "$@"; echo "exit $?"; ls -A "$ROOT/run/tiny-cloud"'
+    const r = await promisify(execFile)(which("unshare")!, ["-m", "--propagation", "private", "sh", "-c", script, "sh", which("mount")!, run, process.execPath, PROGRAM, "serve"], {
+      env: { ...instance.env, TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE, TINY_CLOUD_RESIDENT_IDLE: "1" }
+    })
+    expect(r.stderr).toBe(`tiny-cloud serve: ${run}: cannot write server.pid: no space left on device; not serving\n`)
+    expect(r.stdout).toBe("exit 1\nfill\nrequests\n")
+  })
+})
