@@ -189,7 +189,8 @@ describe("bytes after a complete answer", () => {
     const size = fc.oneof(fc.integer({ min: 1, max: 40 }), ...[16, 32, 64].map((k) => fc.integer({ min: k * 1024 - 2, max: k * 1024 + 2 })))
     // a size repeated: only five or more small pieces of 16 KiB - 1 in a row fill a 64 KiB block, which single draws of twelve sizes never did
     const repeated = fc.tuple(size, fc.integer({ min: 1, max: 6 })).map(([n, times]) => Array.from({ length: times }, () => n))
-    const bytes = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed * 7) & 0xff))
+    // byte i of chunk `seed` is (i * 31 + seed * 7) & 0xff: its first 256 bytes repeated
+    const bytes = (n: number, seed: number) => Buffer.alloc(n, Buffer.from(Array.from({ length: 256 }, (_, i) => (i * 31 + seed * 7) & 0xff)))
     await fc.assert(
       fc.asyncProperty(fc.array(repeated, { minLength: 1, maxLength: 12 }).map((runs) => runs.flat()), async (sizes) => {
         const chunks = sizes.map((n, i) => bytes(n, i))

@@ -329,13 +329,35 @@ describe("a cloud package's post-install", () => {
 })
 
 describe.concurrent("tiny-cloud's own install scripts", () => {
+  /**
+   * One post-install (seconds of node making the code caches) for the two tests that read what it made, run as on a live instance
+   * whose networking is started: the system's own commands recording (rc-service says networking is started), and the instance's
+   * state and log directories exported where it runs (make install, apk --preserve-env from a phase whose user-data upgrades
+   * tiny-cloud: the simulated first boot wrote its marker, user-data and run record there, and waited for ever for the lock that
+   * phase holds). Node is this system's, from the PATH.
+   */
+  let liveInstall: Promise<{ readonly root: string; readonly calls: string; readonly state: string; readonly logs: string }> | undefined
+  const postInstalledLive = () =>
+    (liveInstall ??= (async () => {
+      const root = mkdtempSync(join(dir, "root-"))
+      cpSync(join(dir, "make-install"), root, { recursive: true, verbatimSymlinks: true })
+      const system = mkdtempSync(join(dir, "system-"))
+      const calls = join(system, "calls")
+      for (const command of ["rc-service", "ifup", "logger", "ip", "udhcpc"]) {
+        writeFileSync(join(system, command), `#!/bin/sh\necho "${command} $*" >> "${calls}"\nexit 0\n`, { mode: 0o755 })
+      }
+      const state = mkdtempSync(join(dir, "state-"))
+      const logs = mkdtempSync(join(dir, "logs-"))
+      const env = { PATH: `${system}:${dirname(process.execPath)}:${process.env.PATH}`, ROOT: root, TINY_CLOUD_VAR: state, TINY_CLOUD_LOGS: logs }
+      await runScript([join(STARTDIR, "tiny-cloud.post-install")], { env })
+      return { root, calls, state, logs }
+    })())
+
   it("post-install makes the code caches with this system's node, which then serve a boot's first run; pre-deinstall removes them", async () => {
     const apkbuild = readFileSync(join(STARTDIR, "APKBUILD"), "utf8")
     for (const script of ["post-install", "post-upgrade", "pre-deinstall"]) expect(apkbuild).toContain(`$pkgname.${script}`)
-    const root = mkdtempSync(join(dir, "root-"))
-    cpSync(join(dir, "make-install"), root, { recursive: true, verbatimSymlinks: true })
+    const { root } = await postInstalledLive()
     const env = { PATH: `${dirname(process.execPath)}:${process.env.PATH}`, ROOT: root }
-    await runScript([join(STARTDIR, "tiny-cloud.post-install")], { env })
     const caches = join(root, "usr/lib/tiny-cloud/code-cache")
     expect(readdirSync(caches).map((f) => f.replace(/^code-cache-[0-9a-f]{16}-/, "")).sort()).toEqual(["bootstrap", "imds", "network", "other", "phase"])
     for (const f of readdirSync(caches)) expect(lstatSync(join(caches, f)).mode & 0o777).toBe(0o644)
@@ -345,8 +367,11 @@ describe.concurrent("tiny-cloud's own install scripts", () => {
     const status = execFileSync(join(root, "usr/sbin/tiny-cloud"), ["--bootstrap", "status"], { encoding: "utf8", env: { ...env, TINY_CLOUD_CODE_CACHE: run } })
     expect(status).toBe("incomplete\n")
     expect(readdirSync(run)).toEqual([])
-    execFileSync("sh", [join(STARTDIR, "tiny-cloud.pre-deinstall")], { env })
-    expect(existsSync(caches)).toBe(false)
+    // on a copy of the instance: the other test reads this one
+    const removed = mkdtempSync(join(dir, "root-"))
+    cpSync(root, removed, { recursive: true, verbatimSymlinks: true })
+    execFileSync("sh", [join(STARTDIR, "tiny-cloud.pre-deinstall")], { env: { ...env, ROOT: removed } })
+    expect(existsSync(join(removed, "usr/lib/tiny-cloud/code-cache"))).toBe(false)
   })
 
   it("pre-upgrade moves the settings of the shell edition before 3.0 (/etc/conf.d/tiny-cloud) to /etc/tiny-cloud.conf, where the program reads them, unless that file is there", () => {
@@ -366,21 +391,7 @@ describe.concurrent("tiny-cloud's own install scripts", () => {
   })
 
   it("post-install, run on a live instance whose networking is started, runs none of its system's commands (no ifup, no syslog lines) and writes none of its state while making the code caches", async () => {
-    const root = mkdtempSync(join(dir, "root-"))
-    cpSync(join(dir, "make-install"), root, { recursive: true, verbatimSymlinks: true })
-    // the system's own commands, recording: rc-service says networking is started
-    const system = mkdtempSync(join(dir, "system-"))
-    const calls = join(system, "calls")
-    for (const command of ["rc-service", "ifup", "logger", "ip", "udhcpc"]) {
-      writeFileSync(join(system, command), `#!/bin/sh\necho "${command} $*" >> "${calls}"\nexit 0\n`, { mode: 0o755 })
-    }
-    // the instance's state and log directories exported where it runs (make install, apk --preserve-env
-    // from a phase whose user-data upgrades tiny-cloud): the simulated first boot wrote its marker,
-    // user-data and run record there, and waited for ever for the lock that phase holds
-    const state = mkdtempSync(join(dir, "state-"))
-    const logs = mkdtempSync(join(dir, "logs-"))
-    const env = { PATH: `${system}:${dirname(process.execPath)}:${process.env.PATH}`, ROOT: root, TINY_CLOUD_VAR: state, TINY_CLOUD_LOGS: logs }
-    await runScript([join(STARTDIR, "tiny-cloud.post-install")], { env })
+    const { root, calls, state, logs } = await postInstalledLive()
     expect(readdirSync(join(root, "usr/lib/tiny-cloud/code-cache")).length).toBe(5)
     expect(existsSync(calls) ? readFileSync(calls, "utf8") : "").toBe("")
     expect([...readdirSync(state), ...readdirSync(logs)]).toEqual([])

@@ -224,7 +224,7 @@ describe("generated first boots", () => {
           instance: { ...(g.meta.hostname !== undefined ? { hostname: g.meta.hostname } : {}), sshKeys: [...g.meta.sshKeys], ...(g.userData ? { userData: g.userData } : {}) },
           ...(FAULTS[g.service] ? { faults: FAULTS[g.service] } : {}),
           // a service that never answers is given up on soon: the property is what happens then
-          env: g.service === "down" ? { IMDS_DEADLINE: "1" } : PATIENT_METADATA
+          env: g.service === "down" ? { IMDS_DEADLINE: "0.3" } : PATIENT_METADATA
         })
         for (const [path, content] of IMAGE[g.image]!) instance.write(path, content)
         if (g.cloud === "nocloud" && g.seedAuth) instance.write("/proc/cmdline", instance.read("/proc/cmdline")!.replace("s=http://", `s=http://seed:${SECRETS[4]}@`))

@@ -5,8 +5,9 @@
  * (BEHAVIOUR.md 2); base64 as Python's `base64.b64decode` (cloud-init) decodes
  * it; a write_files mode as Python's int(text, 8) (cloud-init) reads it; YAML
  * scalars as PyYAML (cloud-init) resolves them. Each property
- * checks a batch of inputs with one run of the reader, and shrinks a failing
- * batch to the input that fails.
+ * checks a batch of inputs with one run of the reader (the Python programs
+ * in one python3 for the file), and shrinks a failing batch to the input
+ * that fails.
  */
 import fc from "fast-check"
 import { execFileSync } from "node:child_process"
@@ -15,19 +16,22 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import { expect } from "vitest"
+import { afterAll, expect } from "vitest"
 import { decodeBase64, maybeBase64 } from "../../src/clouds/common.js"
 import { parseAssignments } from "../../src/domain/shell-words.js"
 import { octalMode } from "../../src/schema/cloud-config.js"
 import { fromBase64 } from "../../src/domain/userdata/content.js"
 import { loadYaml } from "../../src/domain/userdata/yaml.js"
+import { pythonRunner } from "../support/python.js"
 import { describeSystem, itSystem, pythonHaving, which } from "../support/system.js"
 
 /** the python3 that has PyYAML where there is one (the YAML group needs it; the others any python3) */
 const PYTHON = pythonHaving(["yaml"]) ?? "python3"
 
-/** what a Python program given `input` as JSON on its stdin prints as JSON */
-const python = <A>(program: string, input: unknown): A => JSON.parse(execFileSync(PYTHON, ["-c", program], { input: JSON.stringify(input) }).toString()) as A
+/** what a Python program given `input` as JSON on its stdin prints as JSON: one python3 for the file's batches */
+const runner = pythonRunner(PYTHON)
+afterAll(() => runner.close())
+const python = <A>(program: string, input: unknown): Promise<A> => runner.run<A>(program, input)
 
 const RUNS = { numRuns: Number(process.env.RUNS ?? 8) }
 
@@ -38,13 +42,13 @@ const RUNS = { numRuns: Number(process.env.RUNS ?? 8) }
  */
 const eachAgainst = <A, R>(
   inputs: fc.Arbitrary<A>,
-  read: (batch: ReadonlyArray<A>) => ReadonlyArray<R>,
+  read: (batch: ReadonlyArray<A>) => ReadonlyArray<R> | Promise<ReadonlyArray<R>>,
   check: (input: A, theirs: R) => void,
   examples: ReadonlyArray<A> = []
 ) =>
   fc.assert(
-    fc.property(fc.array(inputs, { minLength: 1, maxLength: 150, size: "max" }), (batch) => {
-      const theirs = read(batch)
+    fc.asyncProperty(fc.array(inputs, { minLength: 1, maxLength: 150, size: "max" }), async (batch) => {
+      const theirs = await read(batch)
       batch.forEach((input, i) => check(input, theirs[i]!))
     }),
     { ...RUNS, examples: examples.length > 0 ? [[examples]] : [] }
@@ -136,7 +140,7 @@ describeSystem("tiny-cloud.conf as sh sources it", { tools: { dash: "dash", busy
 // ---- base64 under Python ---------------------------------------------------------------------
 
 /** each text as Python's base64.b64decode reads it, without and with validate=True: the bytes in hex, or null where it refuses */
-const pythonBase64 = (texts: ReadonlyArray<string>): Array<readonly [string | null, string | null]> =>
+const pythonBase64 = (texts: ReadonlyArray<string>): Promise<Array<readonly [string | null, string | null]>> =>
   python(
     `import sys, json, base64
 def decoded(s, validate):
@@ -179,7 +183,7 @@ const modeText = fc
   .map((ps) => ps.join(""))
 
 /** each text as cloud-init's decode_perms reads a string: int(text, 8), or null where Python refuses it */
-const pythonOctal = (texts: ReadonlyArray<string>): Array<number | null> =>
+const pythonOctal = (texts: ReadonlyArray<string>): Promise<Array<number | null>> =>
   python(
     `import sys, json
 def octal(s):
@@ -219,7 +223,7 @@ const plainScalar = fc
 type Resolved = readonly [kind: "bool" | "int" | "float" | "null" | "date" | "str" | "error", value: string | boolean | null]
 
 /** each scalar as PyYAML's safe_load resolves `k: SCALAR` */
-const pyyaml = (scalars: ReadonlyArray<string>): Array<Resolved> =>
+const pyyaml = (scalars: ReadonlyArray<string>): Promise<Array<Resolved>> =>
   python(
     `import sys, json, yaml, datetime
 def resolved(s):
@@ -285,7 +289,7 @@ const continuedDocument = fc
   .tuple(fc.constantFrom("k: V\nz: 1\n", "a:\n  b: V\n  c: 1\n", "a:\n  - V\n  - x\n", "a:\n  - b: V\n    c: 1\n", "a:\n- V\n", "a:\n  - echo x\n    [y\n  - V\n", "k: it is\n  'y\nz: V\n", "a:\n  - echo x\n\n    [y\n  - V\n", "k:\n    echo x\n  [y\nz: V\n"), continuedValue)
   .map(([shape, value]) => shape.replace("V", value))
 
-const pyyamlDocuments = (documents: ReadonlyArray<string>): Array<unknown> =>
+const pyyamlDocuments = (documents: ReadonlyArray<string>): Promise<Array<unknown>> =>
   python(
     `import sys, json, yaml
 def loaded(s):
