@@ -75,11 +75,16 @@ const removeStaleTemporaries = (dir: string, name: string) => {
 /**
  * All of `bytes` at `at`: a write may take only part of them (a filling disk
  * takes what fits and fails only the next write, ENOSPC), so one call is no
- * proof that the file holds them
+ * proof that the file holds them. A write that takes none (a FUSE file
+ * system may answer so) would be asked again without end: it fails
  */
 const writeAll = (fd: number, bytes: Uint8Array, at: number) => {
   let written = 0
-  while (written < bytes.length) written += nodeFs.writeSync(fd, bytes, written, bytes.length - written, at + written)
+  while (written < bytes.length) {
+    const n = nodeFs.writeSync(fd, bytes, written, bytes.length - written, at + written)
+    if (n === 0) throw new Error("the file system took none of its bytes")
+    written += n
+  }
 }
 
 /** an append under way: `.NAME.append-LENGTH` beside the file, the bytes to append, LENGTH the file's length before it */

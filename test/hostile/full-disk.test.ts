@@ -51,6 +51,18 @@ describe("a state directory that fills", () => {
       expect(instance.read("/var/lib/cloud/user-data")).toBe(new TextDecoder().decode(script(100 * KiB)))
     })
   )
+
+  it.scopedLive("a write the system takes none of (write(2) returning 0) fails in one line, not asked again without end; nothing is left", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: script(KiB) } })
+      const state = `${instance.root}/var/lib/cloud`
+      yield* fillingDisk(state, 1024 * KiB, 0)
+      const early = yield* instance.run(["early"])
+      expect(early.code).toBe(1)
+      expect(early.stderr).toContain(`save_userdata: write ${state}/user-data: the file system took none of its bytes\n`)
+      expect(readdirSync(state).filter((f) => f.includes("user-data"))).toEqual([])
+    })
+  )
 })
 
 describe("a log directory that fills", () => {
