@@ -101,8 +101,18 @@ const completeAppend = (target: string, pending: string, length: number, mode: n
     if (size > length) nodeFs.ftruncateSync(fd, length)
     // a log made shorter since (rotated, emptied) is appended to at its end, not padded out to LENGTH with zeros
     const at = Math.min(size, length)
-    writeAll(fd, nodeFs.readFileSync(pending), at)
-    nodeFs.fsyncSync(fd)
+    try {
+      writeAll(fd, nodeFs.readFileSync(pending), at)
+      nodeFs.fsyncSync(fd)
+    } catch (e) {
+      // a failure, not a crash (a full disk): what the write took is cut off, never left as a half-written append
+      try {
+        nodeFs.ftruncateSync(fd, at)
+      } catch {
+        // the failure named is the write's
+      }
+      throw e
+    }
   } finally {
     nodeFs.closeSync(fd)
   }
@@ -330,7 +340,13 @@ export const makeRootFs = (root: string) =>
             const pending = `${dir}/.${name}.append-${length}`
             nodeFs.renameSync(from, pending)
             ownTemporaries.delete(from)
-            completeAppend(target, pending, length, mode)
+            try {
+              completeAppend(target, pending, length, mode)
+            } catch (e) {
+              // its bytes given back, not kept to fill the disk that refused them (a crash's are the next append's to complete)
+              nodeFs.rmSync(pending, { force: true })
+              throw e
+            }
           })
         ),
       removeStaleTemporaries: (path) =>
