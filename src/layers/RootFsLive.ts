@@ -75,11 +75,16 @@ const removeStaleTemporaries = (dir: string, name: string) => {
 /**
  * All of `bytes` at `at`: a write may take only part of them (a filling disk
  * takes what fits and fails only the next write, ENOSPC), so one call is no
- * proof that the file holds them
+ * proof that the file holds them. A write that takes none (a FUSE file
+ * system may answer so) would be asked again without end: it fails
  */
 const writeAll = (fd: number, bytes: Uint8Array, at: number) => {
   let written = 0
-  while (written < bytes.length) written += nodeFs.writeSync(fd, bytes, written, bytes.length - written, at + written)
+  while (written < bytes.length) {
+    const n = nodeFs.writeSync(fd, bytes, written, bytes.length - written, at + written)
+    if (n === 0) throw new Error("the file system took none of its bytes")
+    written += n
+  }
 }
 
 /** an append under way: `.NAME.append-LENGTH` beside the file, the bytes to append, LENGTH the file's length before it */
@@ -96,8 +101,18 @@ const completeAppend = (target: string, pending: string, length: number, mode: n
     if (size > length) nodeFs.ftruncateSync(fd, length)
     // a log made shorter since (rotated, emptied) is appended to at its end, not padded out to LENGTH with zeros
     const at = Math.min(size, length)
-    writeAll(fd, nodeFs.readFileSync(pending), at)
-    nodeFs.fsyncSync(fd)
+    try {
+      writeAll(fd, nodeFs.readFileSync(pending), at)
+      nodeFs.fsyncSync(fd)
+    } catch (e) {
+      // a failure, not a crash (a full disk): what the write took is cut off, never left as a half-written append
+      try {
+        nodeFs.ftruncateSync(fd, at)
+      } catch {
+        // the failure named is the write's
+      }
+      throw e
+    }
   } finally {
     nodeFs.closeSync(fd)
   }
@@ -325,7 +340,13 @@ export const makeRootFs = (root: string) =>
             const pending = `${dir}/.${name}.append-${length}`
             nodeFs.renameSync(from, pending)
             ownTemporaries.delete(from)
-            completeAppend(target, pending, length, mode)
+            try {
+              completeAppend(target, pending, length, mode)
+            } catch (e) {
+              // its bytes given back, not kept to fill the disk that refused them (a crash's are the next append's to complete)
+              nodeFs.rmSync(pending, { force: true })
+              throw e
+            }
           })
         ),
       removeStaleTemporaries: (path) =>

@@ -75,7 +75,8 @@ export interface RootFsShape {
    * `path` holds: the cost is `from`'s size; an empty `from` is dropped and
    * changes nothing. Exactly once across a crash:
    * an append a killed process left half done is undone and done whole by
-   * the next `appendFrom` to `path`, never doubled or left half-written.
+   * the next `appendFrom` to `path`, never doubled or left half-written;
+   * one that fails (a full disk) leaves `path` as it was and keeps nothing of `from`.
    */
   readonly appendFrom: (path: string, from: string, options?: { readonly mode?: number }) => Effect.Effect<void, FsError>
 }

@@ -51,6 +51,18 @@ describe("a state directory that fills", () => {
       expect(instance.read("/var/lib/cloud/user-data")).toBe(new TextDecoder().decode(script(100 * KiB)))
     })
   )
+
+  it.scopedLive("a write the system takes none of (write(2) returning 0) fails in one line, not asked again without end; nothing is left", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: script(KiB) } })
+      const state = `${instance.root}/var/lib/cloud`
+      yield* fillingDisk(state, 1024 * KiB, 0)
+      const early = yield* instance.run(["early"])
+      expect(early.code).toBe(1)
+      expect(early.stderr).toContain(`save_userdata: write ${state}/user-data: the file system took none of its bytes\n`)
+      expect(readdirSync(state).filter((f) => f.includes("user-data"))).toEqual([])
+    })
+  )
 })
 
 describe("a log directory that fills", () => {
@@ -73,6 +85,25 @@ describe("a log directory that fills", () => {
       expect(fill.code).toBe(0)
       expect(instance.read("/tmp/ran")).toBe("second\n")
       expect(instance.read("/var/lib/cloud/.userdata-ran")).toMatch(/^userdata_runcmd \S+\n$/)
+    })
+  )
+
+  it.scopedLive("an append the log takes in part is cut off and its bytes given back: the log as it was, no append left pending", () =>
+    Effect.gen(function* () {
+      const doc = '#alpine-config\nruncmd:\n  - head -c 100000 /dev/zero | tr "\\\\0" a\n'
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(doc) } })
+      instance.write("/var/log/user-data.log", "earlier\n")
+      const log = `${instance.root}/var/log`
+      yield* Effect.forEach(["boot", "early", "main"], (phase) => instance.run([phase]))
+      // room for the program's output beside the log, and for half of it once more
+      const fill = yield* Effect.scoped(Effect.gen(function* () {
+        yield* fillingDisk(log, 150 * KiB)
+        return yield* instance.run(["final"])
+      }))
+      expect(fill.stderr).toContain(`userdata_runcmd: cannot keep its programs' output: append ${log}/user-data.log: no space left on device\n`)
+      expect(fill.code).toBe(0)
+      expect(readdirSync(log)).toEqual(["user-data.log"])
+      expect(instance.read("/var/log/user-data.log")).toBe("earlier\n")
     })
   )
 })

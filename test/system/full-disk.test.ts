@@ -57,6 +57,20 @@ describeSystem("a full or read-only filesystem under the built program", { root:
     expect(instance.read("/etc/hostname")).toBe("web-1\n")
   })
 
+  it("a /var/log that fills with a user program's output: the output is said not kept, and nothing of it is left (the log as it was, no append pending)", async () => {
+    const doc = '#alpine-config\nruncmd:\n  - head -c 100000 /dev/zero | tr "\\\\0" a\n  - echo second >> "$ROOT/tmp/ran"\n'
+    const instance = await newInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY], userData: new TextEncoder().encode(doc) } })
+    instance.write("/tmp/ran", "")
+    instance.write("/var/log/user-data.log", "earlier\n")
+    const r = await bootOnTmpfs(instance, "var/log", { size: "64k" })
+    expect(r.final.stderr).toContain(`userdata_runcmd: cannot keep its programs' output: append ${instance.root}/var/log/user-data.log: no space left on device\n`)
+    // its program too: tr's own output was refused
+    expect(r.final.stderr).toContain("userdata_runcmd: runcmd[0] exited with status 1\n")
+    expect(instance.read("/tmp/ran")).toBe("second\n")
+    expect(r.after.filter((f) => f.includes("user-data"))).toEqual(["user-data.log"])
+    expect(readFileSync(join(instance.dir, "out/after/user-data.log"), "utf8")).toBe("earlier\n")
+  })
+
   it("a full /run/tiny-cloud: the resident process says so in one line and does not serve, leaving no server.pid (each phase then runs in a process of its own)", async () => {
     const instance = await newInstance({ cloud: "aws" })
     const run = join(instance.root, "run/tiny-cloud")
