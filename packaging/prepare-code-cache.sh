@@ -34,6 +34,10 @@ for c in logger rc-service rc-update ifup ifdown ip udhcpc kill nvme hostname ad
 	sfdisk partx resize2fs apk setup-apkrepos lbu setup-disk reboot findfs mount umount assemble-interfaces; do
 	ln -s stand-in "$work/bin/$c" || exit 1
 done
+# a stand-in that cannot be run ($work on a file system mounted noexec, as a hardened /tmp is) is passed over
+# by the PATH search, and the system's own command runs in its place (sfdisk, adduser, ifup): then no run at all
+"$work/bin/rc-service" </dev/null >/dev/null 2>&1
+[ $? -eq 3 ] || { echo "prepare-code-cache: $work: its stand-in commands cannot be run there (mounted noexec?); no caches made" >&2; exit 1; }
 
 # each run rewrites its kind's cache, so that it holds what all of them compiled; of the
 # caller's environment only PATH: an exported TINY_CLOUD_VAR or TINY_CLOUD_LOGS (taken as

@@ -122,7 +122,14 @@ const simulate = ({ cloud, userData: userDataFile, customData: customDataFile, r
         // what a phase wrote as it was stopped stays in the temporary directory
       }
     })
-    const fake = makeFakeSystem(dir)
+    let fake: FakeSystem
+    try {
+      fake = makeFakeSystem(dir)
+    } catch (e) {
+      process.stderr.write(`tiny-cloud simulate: ${e instanceof Error ? e.message : String(e)}\n`)
+      removeTemporary()
+      return 1
+    }
     const userCommands: UserCommands = exec ? "exec" : "record"
     if (exec) {
       const reason = await confinement(fake.root)

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from "node:fs"
+import { accessSync, chmodSync, constants, mkdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from "node:fs"
 import { join } from "node:path"
 
 /**
@@ -92,6 +92,12 @@ export const makeFakeSystem = (dir: string, options: FakeSystemOptions = {}): Fa
   writeFileSync(standIn, STAND_IN)
   chmodSync(standIn, 0o755)
   for (const c of FAKE_COMMANDS) if (!existsSync(join(bin, c))) symlinkSync(".stand-in", join(bin, c))
+  // a stand-in that cannot be run (DIR on a file system mounted noexec) is passed over by the PATH search: the phases would run this system's own
+  try {
+    accessSync(standIn, constants.X_OK)
+  } catch (e) {
+    throw new Error(`${dir}: its stand-in commands cannot be run there (${(e as NodeJS.ErrnoException).code ?? e}: a file system mounted noexec?), and the phases would run this system's own sfdisk, adduser, ifup; nothing simulated`)
+  }
 
   write(join(root, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n")
   write(join(root, "etc/group"), "root:x:0:root\nwheel:x:10:root\n")

@@ -6,6 +6,7 @@ import { dirname, join, posix, resolve } from "node:path"
 import { gunzipSync } from "node:zlib"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { parseAssignments } from "../../src/domain/shell-words.js"
+import { itSystem, which } from "../support/system.js"
 
 /** a script run without blocking the thread, so that the concurrent tests that make code caches (seconds of node each) overlap */
 const runScript = (args: ReadonlyArray<string>, options: { readonly cwd?: string; readonly env: NodeJS.ProcessEnv }) =>
@@ -396,6 +397,27 @@ describe.concurrent("tiny-cloud's own install scripts", () => {
     expect(existsSync(calls) ? readFileSync(calls, "utf8") : "").toBe("")
     expect([...readdirSync(state), ...readdirSync(logs)]).toEqual([])
   })
+  itSystem(
+    "post-install where /tmp is mounted noexec (a hardened instance): no caches, and none of its system's commands run in place of the stand-ins that cannot",
+    { tools: { unshare: "util-linux", mount: "mount" }, root: true },
+    async () => {
+      const root = mkdtempSync(join(dir, "root-"))
+      cpSync(join(dir, "make-install"), root, { recursive: true, verbatimSymlinks: true })
+      // the system's own commands, recording: each a name the runs' stand-ins take, and the instance's own tiny-cloud
+      const system = mkdtempSync(join(dir, "system-"))
+      const calls = join(system, "calls")
+      const commands = ["tiny-cloud", "logger", "rc-service", "rc-update", "ifup", "ifdown", "ip", "udhcpc", "kill", "nvme", "hostname", "addgroup", "adduser", "chpasswd", "chown", "getent", "sfdisk", "partx", "resize2fs", "apk", "setup-apkrepos", "lbu", "setup-disk", "reboot", "findfs", "mount", "umount", "assemble-interfaces"]
+      for (const command of commands) writeFileSync(join(system, command), `#!/bin/sh\necho "${command} $*" >> "${calls}"\nexit 0\n`, { mode: 0o755 })
+      // TMPDIR a noexec tmpfs, in a mount namespace of the test's own (gone with it)
+      const tmp = mkdtempSync(join(dir, "noexec-"))
+      const env = { PATH: `${system}:${dirname(process.execPath)}:${process.env.PATH}`, ROOT: root, TMPDIR: tmp }
+      const inNamespace = `${which("mount")} -t tmpfs -o noexec tmpfs "$1" && exec sh "$2"`
+      await runScript(["-c", `exec ${which("unshare")} -m --propagation private sh -c '${inNamespace}' sh "$1" "$2"`, "sh", tmp, join(STARTDIR, "tiny-cloud.post-install")], { env })
+      // before: the system's tiny-cloud ran the resident boot (serve, then its phases: addgroup, adduser, chpasswd...), the hotplug run its ifup eth0
+      expect(existsSync(calls) ? readFileSync(calls, "utf8") : "").toBe("")
+      expect(existsSync(join(root, "usr/lib/tiny-cloud/code-cache"))).toBe(false)
+    }
+  )
 })
 
 describe.concurrent("make install's code caches", () => {

@@ -1,11 +1,12 @@
-import { spawn } from "node:child_process"
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { spawn, spawnSync } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { CLOUD_NAMES } from "../../src/clouds/registry.js"
 import { PROGRAM, runProgram, TEST_CODE_CACHE } from "../support/harness.js"
-import { describeSystem } from "../support/system.js"
+import { describeSystem, which } from "../support/system.js"
+import { FAKE_COMMANDS } from "../../src/sim/fake-system.js"
 
 /** user-data naming a file of the machine running the tests, in a directory the simulated instance has too */
 const outsideFile = (dir: string) => `/tmp/escaped-${dir.split("-").pop()}`
@@ -230,6 +231,32 @@ describe.concurrent("tiny-cloud simulate never runs the user's programs on the m
       } finally {
         rmSync(dir, { recursive: true, force: true })
         rmSync(target, { force: true })
+      }
+    })
+  })
+
+  describeSystem("on a file system mounted noexec", { tools: { unshare: "util-linux", mount: "mount" }, root: true }, () => {
+    it("its stand-ins cannot run there, so it simulates nothing, says why in one line, and none of the system's commands run in their place", async () => {
+      const work = mkdtempSync(join(tmpdir(), "tiny-cloud-sim-noexec-"))
+      try {
+        // the system's own commands, recording: each a name of the stand-ins, which the PATH search passes over when they cannot run
+        const system = join(work, "system")
+        mkdirSync(system)
+        const calls = join(work, "calls")
+        for (const command of FAKE_COMMANDS) writeFileSync(join(system, command), `#!/bin/sh\necho "${command} $*" >> "${calls}"\n`, { mode: 0o755 })
+        // TMPDIR a noexec tmpfs (a hardened /tmp), in a mount namespace of the test's own, gone with it
+        const tmp = join(work, "tmp")
+        mkdirSync(tmp)
+        const r = spawnSync(which("unshare")!, ["-m", "--propagation", "private", "sh", "-c", `${which("mount")} -t tmpfs -o noexec tmpfs "$1" && exec "$2" "$3" simulate`, "sh", tmp, process.execPath, PROGRAM], {
+          encoding: "utf8",
+          env: { PATH: `${system}:${process.env.PATH}`, TMPDIR: tmp, TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE }
+        })
+        // before, the simulated phases ran these: sfdisk on /dev/vda, resize2fs, ip link set dev eth0 up, addgroup, adduser, chpasswd, hostname
+        expect(existsSync(calls) ? readFileSync(calls, "utf8") : "").toBe("")
+        expect(r.stderr).toMatch(/^tiny-cloud simulate: \/\S+: its stand-in commands cannot be run there \(EACCES: a file system mounted noexec\?\), and the phases would run this system's own sfdisk, adduser, ifup; nothing simulated\n$/)
+        expect([r.status, r.stdout]).toEqual([1, ""])
+      } finally {
+        rmSync(work, { recursive: true, force: true })
       }
     })
   })
