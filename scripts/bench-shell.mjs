@@ -9,9 +9,9 @@
 //   BUSYBOX=PATH          the busybox whose applets it runs with (default: busybox on PATH)
 //   BENCH_BOOTS=N         first boots per edition and latency (default 11)
 //
-// Where the busybox is Debian's, two applets differ from Alpine's: `wget` has
-// no `--timeout` (a wrapper leaves it out) and there is no `getent` (a stand-in
-// reads ROOT's passwd and group, as the shell edition's getent reads /etc).
+// `getent` is a stand-in that reads ROOT's passwd and group (the shell
+// edition's would read this system's /etc); where the busybox is Debian's,
+// whose `wget` has no `--timeout` (Alpine's has), a wrapper leaves it out.
 // The shell edition's phases are given aws's 3.x action lists, in case its
 // tree is older than the lists (INIT_ACTIONS_*).
 import { execFileSync, spawn, spawnSync } from "node:child_process"
