@@ -7,6 +7,7 @@ import { CommandError } from "../domain/errors.js"
 import { lines, textOf } from "../domain/text.js"
 import { Commands, type CommandResult, type CommandsShape } from "../services/Commands.js"
 import { childProcess } from "./builtins.js"
+import { reasonOf } from "./regular-file.js"
 
 /** the environment programs run with: this process's, or that of the resident process's client */
 type Environment = Readonly<Record<string, string | undefined>>
@@ -169,6 +170,14 @@ const forwardSignals = (pid: number | undefined): (() => void) => {
 /** where a logged program's output is echoed: this process's stdout, or a resident process's client */
 type Echo = (chunk: Uint8Array) => void
 
+/** why the log was not opened, in the words of the other files' refusals: O_NOFOLLOW's ELOOP is a link in its place */
+const whyNotLogged = (e: unknown) => {
+  const code = (e as NodeJS.ErrnoException).code
+  if (code === "ELOOP") return "is a symbolic link; refused"
+  if (code === "EISDIR") return "not a regular file; refused"
+  return reasonOf(e)
+}
+
 /**
  * The program writes into the log itself, stdout and stderr through one file
  * description (so their order is kept), and the log is echoed as it grows.
@@ -183,7 +192,7 @@ const runLogged =
   (command, args, options) =>
     Effect.flatMap(childProcess, ({ spawn }) =>
       Effect.async<number, CommandError>((resume) => {
-        const cannot = (e: unknown) => new CommandError({ command, reason: `cannot write ${options.logFile}: ${e instanceof Error ? e.message : String(e)}` })
+        const cannot = (e: unknown) => new CommandError({ command, reason: `cannot write ${options.logFile}: ${whyNotLogged(e)}` })
         let fd: number
         try {
           // a link in the log's place is never followed

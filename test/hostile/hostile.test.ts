@@ -753,6 +753,9 @@ describe("files that are not regular, and the program's own files behind links",
       const final = yield* instance.run(["final"])
       expect(readFileSync(join(dir, "victim"), "utf8")).toBe("untouched\n")
       expect(actionLines(final.stderr)).toContain("   ++ run_userdata: failed")
+      // said as the other files' refusals are, not in the system's words (ELOOP's "too many symbolic links")
+      expect(final.stderr).toContain("/var/log/user-data.log: is a symbolic link; refused\n")
+      expect(final.stderr).not.toContain("ELOOP")
       // nor a link to a file of the instance's own: the log is no way to append to /etc/shadow
       const inside = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/sh\necho script-output\n") } })
       inside.write("/etc/victim", "untouched\n")
@@ -761,6 +764,13 @@ describe("files that are not regular, and the program's own files behind links",
       yield* inside.run(["early"])
       expect(actionLines((yield* inside.run(["final"])).stderr)).toContain("   ++ run_userdata: failed")
       expect(inside.read("/etc/victim")).toBe("untouched\n")
+      // a directory in its place: no regular file either
+      const taken = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/sh\necho script-output\n") } })
+      mkdirSync(join(taken.root, "var/log/user-data.log"), { recursive: true })
+      yield* taken.run(["early"])
+      const takenFinal = yield* taken.run(["final"])
+      expect(takenFinal.stderr).toContain("/var/log/user-data.log: not a regular file; refused\n")
+      expect(takenFinal.stderr).not.toContain("EISDIR")
       // /var/log itself a link to a directory of the host: the log goes where that path is inside ROOT
       const moved = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/sh\necho script-output\n") } })
       rmSync(join(moved.root, "var/log"), { recursive: true, force: true })
