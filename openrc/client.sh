@@ -1,7 +1,7 @@
 # Tiny Cloud: the OpenRC services' client of the resident process of a first
 # boot (`tiny-cloud serve`, which the boot service starts before the boot
 # phase; the protocol is in the program's src/domain/resident.ts). It needs a
-# POSIX sh, mkfifo and sleep: busybox has them all; on its way it starts
+# POSIX sh, mkfifo, sleep and mv: busybox has them all; on its way it starts
 # only mkfifo, so that a phase's hand-over costs little. Whenever the
 # resident process is not there or does not answer, the phase runs in a
 # process of its own, as it always could.
@@ -71,23 +71,31 @@ _tiny_cloud_ask() {
 	# the server answers A when it takes the request (N: it cannot, run it here); should it die first,
 	# or not answer within about 10 s, a watchdog answers T (through the
 	# FIFO's name, which is gone once the reply is taken)
-	(
-		exec 3>&- 4>&- </dev/null >/dev/null 2>&1
-		_tc_i=0
-		while [ "$_tc_i" -lt 50 ] && _tiny_cloud_alive "$2"; do
-			sleep 0.2 2>/dev/null || { sleep 1; _tc_i=$((_tc_i + 4)); }
-			_tc_i=$((_tc_i + 1))
-		done
-		[ -p "$_tc_reply" ] && printf 'T\n' 1<>"$_tc_reply"
-	) &
-	_tc_watchdog=$!
-	_tc_ack=
-	read -r _tc_ack <&4
-	kill "$_tc_watchdog" 2>/dev/null || :
+	_tc_round=
+	while :; do
+		(
+			exec 3>&- 4>&- </dev/null >/dev/null 2>&1
+			_tc_i=0
+			while [ "$_tc_i" -lt 50 ] && _tiny_cloud_alive "$2"; do
+				sleep 0.2 2>/dev/null || { sleep 1; _tc_i=$((_tc_i + 4)); }
+				_tc_i=$((_tc_i + 1))
+			done
+			[ -p "$_tc_reply" ] && printf 'T\n' 1<>"$_tc_reply"
+		) &
+		_tc_watchdog=$!
+		_tc_ack=
+		read -r _tc_ack <&4
+		kill "$_tc_watchdog" 2>/dev/null || :
+		# the watchdog's T withdraws the request by taking its environment, as the server takes it; a server
+		# that took it first (as the watchdog answered: a slow CPU) runs the phase, and its answer follows
+		[ "$_tc_ack" = T ] && [ -z "$_tc_round" ] || break
+		mv -f "$_tc_env" "$_tc_env.withdrawn" 2>/dev/null && break
+		_tc_round=2
+	done
 	exec 3>&-
 	if [ "$_tc_ack" != A ]; then
 		exec 4>&-
-		rm -f "$_tc_reply" "$_tc_env"
+		rm -f "$_tc_reply" "$_tc_env" "$_tc_env.withdrawn"
 		return 1
 	fi
 	# the server has the reply open now: read it alone, so its end is seen

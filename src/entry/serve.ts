@@ -11,7 +11,7 @@
  * client that gets no answer runs its phase itself.
  */
 import { spawnSync } from "node:child_process"
-import { closeSync, constants, existsSync, lstatSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { closeSync, constants, existsSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { Socket } from "node:net"
 import { createInterface } from "node:readline"
 import * as Effect from "effect/Effect"
@@ -127,10 +127,20 @@ const serveOne = async (request: Request, paths: ReturnType<typeof residentPaths
     rmSync(paths.reply(request.client), { force: true })
     return
   }
+  // the request is taken by taking its environment: a client whose watchdog gave up on it withdraws it the same way
+  // (mv), and only one of the two can; it runs the phase itself, with this server's answer unread
+  const taken = `${paths.env(request.client)}.taken`
+  try {
+    renameSync(paths.env(request.client), taken)
+  } catch {
+    closeSync(fd)
+    rmSync(paths.reply(request.client), { force: true })
+    return
+  }
   const socket = new Socket({ fd, readable: false, writable: true })
   socket.on("error", () => {})
   // a phase never runs with an environment other than its client's: without it, the client runs the phase itself
-  const { umask, env } = clientEnvironment(paths.env(request.client))
+  const { umask, env } = clientEnvironment(taken)
   if (env === undefined) return new Promise<void>((done) => socket.end("N\n", () => done()))
   socket.write("A\n")
   const reply = replyWriter(socket)
@@ -209,9 +219,9 @@ export const serve = async (): Promise<number> => {
     return refuse(`cannot write server.pid: ${reasonOf(e)}`)
   }
   rmSync(paths.starting, { force: true })
-  // what the clients of an earlier boot left, killed while they waited (a crash): their reply FIFOs and environments
+  // what the clients of an earlier boot left, killed while they waited (a crash): their reply FIFOs and environments (taken, withdrawn)
   for (const entry of readdirSync(paths.dir)) {
-    const client = /^(?:reply|env)\.(\d+)$/.exec(entry)?.[1]
+    const client = /^(?:reply|env)\.(\d+)(?:\.taken|\.withdrawn)?$/.exec(entry)?.[1]
     if (client !== undefined && !processAlive(Number(client))) rmSync(`${paths.dir}/${entry}`, { force: true })
   }
 

@@ -435,6 +435,34 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
   })
 
+  it("taking a request just as its client's watchdog gives up on it (a slow CPU), the phase runs once: by the server, for that client", async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    await bootAndServe(env, instance)
+    expect((await startService("early", env)).code).toBe(0)
+    const pid = serverPid(instance)!
+    // the server, stopped, does not take main's request; the client's watchdog waits (sleeps that return at once) and answers T.
+    // The client, slow, has read the T but not yet withdrawn the request when the server goes on and takes it: its kill of the
+    // watchdog (the next step after the read, a function here in place of the builtin) lets the server on and waits for the take
+    process.kill(pid, "SIGSTOP")
+    const quick = join(instance.dir, "quick-sleep")
+    mkdirSync(quick)
+    writeFileSync(join(quick, "sleep"), "#!/bin/sh\n", { mode: 0o755 })
+    const slowClient = [
+      "_late=",
+      `kill() { if [ "$1" != -0 ] && [ -z "$_late" ]; then _late=1; command kill -CONT ${pid}; while [ -e "$_tc_env" ]; do :; done; fi; command kill "$@"; }`
+    ].join("; ")
+    const main = await startService("main", { ...env, PATH: `${quick}:${env.PATH}` }, ["sh"], slowClient)
+    expect(main.code).toBe(0)
+    // main once: the server's run made the user, so a second run finds it
+    expect(main.stderr).not.toMatch(/already exists|another phase is running/)
+    expect((await startService("final", env)).code).toBe(0)
+    await until(() => !alive(pid), "the resident process exits after final")
+    const tags = readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ") && c.line.includes(" -t tiny-cloud/main[")).map((c) => c.line.split(" -t ")[1])
+    expect(new Set(tags)).toEqual(new Set([`tiny-cloud/main[${pid}]`]))
+    expect(readCommandLog(instance.fake).filter((c) => c.line.startsWith("adduser "))).toHaveLength(1)
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+  })
+
   it("the programs a phase runs see that phase's own environment, not the boot service's", async ({ expect }) => {
     const { instance, env } = await newInstance('#!/bin/sh\necho "service=$RC_SVCNAME only=${ONLY_FINAL-unset}"\n')
     await bootAndServe({ ...env, RC_SVCNAME: "tiny-cloud-boot" }, instance)
