@@ -4,7 +4,7 @@
 # Prepares V8 code caches for the first runs of a boot, when /run/tiny-cloud
 # has none yet: runs PROGRAM (the installed bundle) once per kind of run -
 # a simulated first boot (the phases; then one through the resident
-# process, when client.sh is beside PROGRAM), imds, --bootstrap status,
+# process, when client.sh is beside PROGRAM), imds, --bootstrap,
 # status, the network helpers - on throw-away instances, each writing into DIR what
 # it compiled. The loader reads DIR (`code-cache/` beside the program) and
 # V8 refuses a cache made by another Node, so a Node upgrade costs speed,
@@ -72,7 +72,8 @@ if [ -r "$client" ]; then
 fi
 # imds with nothing answering: its whole path but the answer
 train env CLOUD=aws IMDS_ENDPOINT=127.0.0.1:9 IMDS_DEADLINE=0.2 node "$program" imds @hostname
-train node "$program" --bootstrap status
+# --bootstrap status compiles no program (the loader's small one answers it): --bootstrap incomplete, on the throw-away ROOT
+train node "$program" --bootstrap incomplete
 train node "$program" status
 train node "$program" assemble-interfaces
 train env MDEV=eth0 ACTION=add node "$program" hotplug vnic-eth

@@ -1,5 +1,7 @@
 // Bundles the program into one CommonJS file with no runtime node_modules:
-// the bundle, as a string, inside a small loader that keeps V8's code cache.
+// the bundle, as a string, inside a small loader that keeps V8's code cache,
+// beside a small program bundled from the same sources that answers
+// `--bootstrap status` without compiling the whole one.
 import { build } from "esbuild"
 import { createHash } from "node:crypto"
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
@@ -23,8 +25,7 @@ const answeredStackProbe = {
   }
 }
 
-const result = await build({
-  entryPoints: ["src/entry/main.ts"],
+const options = {
   bundle: true,
   write: false,
   platform: "node",
@@ -35,8 +36,12 @@ const result = await build({
   define: { __VERSION__: JSON.stringify(version) },
   plugins: [answeredStackProbe],
   logLevel: "warning"
-})
-const program = result.outputFiles[0].text
+}
+const bundle = async (entry) => (await build({ ...options, entryPoints: [entry] })).outputFiles[0].text
+
+const program = await bundle("src/entry/main.ts")
+// `--bootstrap status`, answered before the whole program is compiled (src/entry/quick.ts)
+const quick = await bundle("src/entry/quick.ts")
 const hash = createHash("sha256").update(program).digest("hex").slice(0, 16)
 // the loader's one decision, kept in its own module so that tests can call it
 const codeCacheDir = readFileSync(new URL("./code-cache-dir.cjs", import.meta.url), "utf8")
@@ -45,6 +50,7 @@ const codeCacheDir = readFileSync(new URL("./code-cache-dir.cjs", import.meta.ur
   .trim()
 const loader = readFileSync(new URL("./loader.cjs", import.meta.url), "utf8")
   .replace("CODE_CACHE_DIR_FUNCTION", () => codeCacheDir)
+  .replace("QUICK_SOURCE", () => quick)
   .replace("PROGRAM_SOURCE", () => JSON.stringify(program))
   .replace("PROGRAM_HASH", hash)
 

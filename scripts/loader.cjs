@@ -11,9 +11,19 @@
 // then compiles and keeps a cache of its own in /run as before.
 // TINY_CLOUD_CODE_CACHE_GROW=1 (preparing them) rewrites the cache after
 // every run, so that it holds what all the runs of a kind compiled.
+//
+// `tiny-cloud --bootstrap status` is answered first, by a small program of
+// its own (src/entry/quick.ts), here as code, without compiling PROGRAM: it
+// compiles with the loader in a fraction of a millisecond, so it keeps no cache.
 "use strict"
 const fs = require("node:fs")
 const vm = require("node:vm")
+
+const quick = { exports: {} }
+;(function (exports, require, module, __filename, __dirname) {
+QUICK_SOURCE
+})(quick.exports, require, quick, __filename, __dirname)
+if (quick.exports.answered()) return
 
 const program = PROGRAM_SOURCE
 CODE_CACHE_DIR_FUNCTION

@@ -10,6 +10,7 @@ import { bootstrapMarker } from "../domain/bootstrap.js"
 import { settingsFromLeniently } from "../domain/settings.js"
 import { readConfText } from "../layers/conf-file.js"
 import { resolveInRoot } from "../layers/in-root.js"
+import { exitAfterOutput } from "./exit.js"
 
 /** the file's text; one that cannot be read is no file, as the lenient configuration takes it */
 const readConf = (env: Readonly<Record<string, string | undefined>>): string => {
@@ -38,3 +39,9 @@ export const bootstrapState = (env: Readonly<Record<string, string | undefined>>
 
 /** the line `--bootstrap status` prints */
 export const bootstrapStatus = (env: Readonly<Record<string, string | undefined>>): string => (bootstrapState(env).complete ? "complete\n" : "incomplete\n")
+
+/** prints the line and exits 0 once it is taken (async: a failure to read is the caller's internal error) */
+export const answerBootstrapStatus = async (): Promise<never> => {
+  process.stdout.write(bootstrapStatus(process.env))
+  return exitAfterOutput(0)
+}

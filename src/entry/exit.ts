@@ -55,3 +55,9 @@ export const exitAfterOutput = (code: number): Promise<never> =>
       void Promise.all([drained(process.stdout, outputFailed), drained(process.stderr, () => {})]).then(() => failed || process.exit(code))
     })
   })
+
+/** a failure of the program itself (never one of its inputs): one line and status 1 */
+export const internalError = (e: unknown): never => {
+  process.stderr.write(`tiny-cloud: internal error: ${e instanceof Error ? e.message : String(e)}\n`)
+  return process.exit(1)
+}

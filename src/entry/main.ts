@@ -2,34 +2,12 @@
  * The program's one entry: `tiny-cloud ...`, `imds ...` and the network
  * helpers (`vnic-eth-hotplug`...), by the name it is called by. The only
  * place that picks the live layers (in `run.ts`, loaded once a command
- * needs services).
+ * needs services). `--bootstrap status` is answered before this by the
+ * loader's small program (quick.ts), the same way as here.
  */
-import { readlinkSync } from "node:fs"
-import { dirname, resolve } from "node:path"
-import { routeHelper, routeImds, routeTinyCloud, type Route } from "../programs/cli.js"
-import { exitAfterOutput, watchOutput } from "./exit.js"
-
-const isImds = (name: string) => name === "imds" || name.startsWith("imds.")
-const KNOWN = ["tiny-cloud", "assemble-interfaces", "vnic-eth-hotplug", "nvme-ebs-links", "imds-net-sync"]
-
-/**
- * the name called by; a name the program does not know (a link of the operator's own,
- * `/usr/local/bin/metadata -> /usr/bin/imds`) is followed, link by link, to the first
- * known name on its way to the program, as a link to the shell edition's script runs that script
- */
-const nameOf = (called: string): string => {
-  let path = called
-  for (let hops = 0; hops < 40; hops++) {
-    const name = path.split("/").pop() ?? ""
-    if (isImds(name) || KNOWN.includes(name)) return name
-    try {
-      path = resolve(dirname(path), readlinkSync(path))
-    } catch {
-      break
-    }
-  }
-  return called.split("/").pop() ?? ""
-}
+import { routeCommandLine, type Route } from "../programs/cli.js"
+import { exitAfterOutput, internalError, watchOutput } from "./exit.js"
+import { nameOf } from "./invoked-as.js"
 
 const invokedAs = nameOf(process.argv[1] ?? "")
 const args = process.argv.slice(2)
@@ -43,8 +21,7 @@ const start = async (route: Route): Promise<unknown> => {
       if (route.stderr !== undefined) process.stderr.write(route.stderr)
       return exitAfterOutput(route.code)
     case "BootstrapStatus":
-      process.stdout.write((await import("./bootstrap-status.js")).bootstrapStatus(process.env))
-      return exitAfterOutput(0)
+      return (await import("./bootstrap-status.js")).answerBootstrapStatus()
     case "Resident":
       return process.exit(await (await import("./serve.js")).serve())
     case "Standalone":
@@ -56,7 +33,4 @@ const start = async (route: Route): Promise<unknown> => {
   }
 }
 
-start(isImds(invokedAs) ? routeImds(args) : (routeHelper(invokedAs, args) ?? routeTinyCloud(args))).catch((e: unknown) => {
-  process.stderr.write(`tiny-cloud: internal error: ${e instanceof Error ? e.message : String(e)}\n`)
-  process.exit(1)
-})
+start(routeCommandLine(invokedAs, args)).catch(internalError)

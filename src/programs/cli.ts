@@ -10,6 +10,7 @@ import type { LogOptions } from "../services/Log.js"
 import { COMMANDS } from "./commands.js"
 import { commandUsage, IMDS_USAGE, TINY_CLOUD_USAGE } from "./usage.js"
 import { ownEntry } from "../domain/own.js"
+import { asksBootstrapStatus, commandWords, HELPERS, isImds } from "./command-words.js"
 
 declare const __VERSION__: string
 
@@ -94,6 +95,7 @@ const netSync = (args: ReadonlyArray<string>): Route => {
 
 /** the network helpers by the names the shell edition installs them as; undefined for any other name */
 export const routeHelper = (invokedAs: string, args: ReadonlyArray<string>, cwd?: string): Route | undefined => {
+  if (!HELPERS.includes(invokedAs)) return undefined
   switch (invokedAs) {
     case "assemble-interfaces":
       return assembleInterfaces(args)
@@ -168,19 +170,8 @@ const operatorCommand = (name: string, rest: ReadonlyArray<string>): Route | und
 /** the commands whose `-h` is left to this router: the others (imds, simulate, the helpers) answer their own */
 const OWN_HELP: ReadonlySet<string> = new Set([...PHASES, "status", "analyze", "autodetect", "config", "schema", "completion", "serve", "hotplug"])
 
-/** the shell edition's short forms of its options */
-const SHORT: Readonly<Record<string, string>> = { "-b": "--bootstrap", "-E": "--enable", "-D": "--disable" }
-
-/** `--bootstrap=status` and `-bstatus`, as the shell edition's getopt takes them, spelled apart */
-const withOptionArgument = (args: ReadonlyArray<string>): ReadonlyArray<string> => {
-  const [first, ...rest] = args
-  const joined = first === undefined ? null : /^(?:--bootstrap=|-b(?=.))(.*)$/s.exec(first)
-  return joined === null ? args : ["--bootstrap", joined[1]!, ...rest]
-}
-
 export const routeTinyCloud = (args: ReadonlyArray<string>): Route => {
-  const [given, ...rest] = withOptionArgument(args)
-  const first = given !== undefined ? (ownEntry(SHORT, given) ?? given) : undefined
+  const { first, rest } = commandWords(args)
   if (first === "-h" || first === "--help") return usage(TINY_CLOUD_USAGE, 0)
   if (first === "--version") return { _tag: "Print", code: 0, stdout: `tiny-cloud ${typeof __VERSION__ === "string" ? __VERSION__ : "dev"}\n` }
   if (first === "imds") return routeImds(rest)
@@ -198,7 +189,7 @@ export const routeTinyCloud = (args: ReadonlyArray<string>): Route => {
     if (rest.length !== 1 || rest[0]!.startsWith("-")) return { _tag: "Print", code: 1, stderr: commandUsage("schema") }
     return program("tiny-cloud", "tiny-cloud schema", () => import("./schema-cli.js").then((m) => m.schemaCommand(rest[0]!)))
   }
-  if (first === "--bootstrap" && rest.length === 1 && rest[0] === "status") return { _tag: "BootstrapStatus" }
+  if (asksBootstrapStatus(first, rest)) return { _tag: "BootstrapStatus" }
   if (first === "--bootstrap" && rest.length === 1 && (rest[0] === "complete" || rest[0] === "incomplete")) {
     return program("tiny-cloud", "tiny-cloud", () => import("./admin.js").then((m) => m.bootstrapCommand(rest[0] as "complete" | "incomplete")), true)
   }
@@ -212,3 +203,7 @@ export const routeTinyCloud = (args: ReadonlyArray<string>): Route => {
   }
   return (first !== undefined ? operatorCommand(first, rest) : undefined) ?? usage(TINY_CLOUD_USAGE, 1)
 }
+
+/** what a command line asks for, by the name the program is called by */
+export const routeCommandLine = (invokedAs: string, args: ReadonlyArray<string>): Route =>
+  isImds(invokedAs) ? routeImds(args) : (routeHelper(invokedAs, args) ?? routeTinyCloud(args))

@@ -21,8 +21,9 @@ beforeAll(async () => {
 afterAll(() => instance.close())
 
 describe("a start of the built program", () => {
-  it("formats no stack trace: imds, status, a phase", async () => {
+  it("formats no stack trace: imds, status, --bootstrap status (the loader's small program), a phase", async () => {
     const env = { NODE_OPTIONS: `--require ${hook}` }
+    expect(await instance.run(["--bootstrap", "status"], env)).toEqual({ code: 0, stdout: "incomplete\n", stderr: "" })
     const imds = await instance.imds(["@hostname"], env)
     expect(imds).toEqual({ code: 0, stdout: "web-1.example.internal", stderr: "" })
     const status = await instance.run(["status"], env)

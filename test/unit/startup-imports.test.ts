@@ -51,6 +51,11 @@ describe("start-up path", () => {
     expect([...loaded].filter((m) => m === "effect/Schema" || m.startsWith("src/schema/"))).toEqual([])
   })
 
+  it("the loader's small program evaluates only the test of the command line before it knows it answers (every other run pays for it)", () => {
+    const loaded = staticClosure(graph, ["src/entry/quick.ts"])
+    expect([...loaded].filter((m) => !m.startsWith("node:")).sort()).toEqual(["src/domain/own.ts", "src/entry/invoked-as.ts", "src/entry/quick.ts", "src/programs/command-words.ts"])
+  })
+
   it("the entry loads no Effect code before it knows what to do", () => {
     const loaded = staticClosure(graph, ["src/entry/main.ts"])
     expect(loaded.has("src/programs/cli.ts")).toBe(true)
