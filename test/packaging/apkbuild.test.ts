@@ -6,7 +6,7 @@ import { dirname, join, posix, resolve } from "node:path"
 import { gunzipSync } from "node:zlib"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { parseAssignments } from "../../src/domain/shell-words.js"
-import { itSystem, which } from "../support/system.js"
+import { describeSystem, itSystem, which } from "../support/system.js"
 
 /** a script run without blocking the thread, so that the concurrent tests that make code caches (seconds of node each) overlap */
 const runScript = (args: ReadonlyArray<string>, options: { readonly cwd?: string; readonly env: NodeJS.ProcessEnv }) =>
@@ -135,362 +135,365 @@ let packages: Record<string, Map<string, Entry>> = {}
 let meta: Record<string, { depends: string; installIf: string; pkgdesc: string; provides: string }> = {}
 let installed = new Map<string, Entry>()
 
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "tiny-cloud-apkbuild-"))
-  execFileSync("make", ["-s", "dist", `DISTDIR=${dir}`], { cwd: REPO })
-  const tarball = join(dir, `tiny-cloud-${VERSION}.tar.gz`)
-  // abuild's startdir: the APKBUILD, its install scripts and the source
-  const startdir = join(dir, "startdir")
-  cpSync(STARTDIR, startdir, { recursive: true })
-  cpSync(tarball, join(startdir, `tiny-cloud-${VERSION}.tar.gz`))
-  const pkgbase = join(dir, "pkg")
-  const out = execFileSync("sh", ["-c", HARNESS, "harness", startdir, join(dir, "src"), pkgbase, tarball], {
-    encoding: "utf8",
-    env: { PATH: `${process.env.PATH}`, HOME: dir }
-  })
-  for (const line of out.split("\n").filter((l) => l.startsWith("@@pkg|"))) {
-    const [, name, depends, installIf, pkgdesc, provides] = line.split("|")
-    meta[name!] = { depends: depends!.trim(), installIf: installIf!.trim(), pkgdesc: pkgdesc!, provides: provides!.trim() }
-    packages[name!] = tree(join(pkgbase, name!))
-  }
-  // the package makes its code caches on the target (post-install), not in the package
-  execFileSync("make", ["-s", "install", `DESTDIR=${join(dir, "make-install")}`, "PREPARE_CODE_CACHE=no"], { cwd: REPO })
-  installed = tree(join(dir, "make-install"))
-}, 60_000)
+// make dist and make install build what every test here reads
+describeSystem("the package and make install", { tools: { make: "make" } }, () => {
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "tiny-cloud-apkbuild-"))
+    execFileSync("make", ["-s", "dist", `DISTDIR=${dir}`], { cwd: REPO })
+    const tarball = join(dir, `tiny-cloud-${VERSION}.tar.gz`)
+    // abuild's startdir: the APKBUILD, its install scripts and the source
+    const startdir = join(dir, "startdir")
+    cpSync(STARTDIR, startdir, { recursive: true })
+    cpSync(tarball, join(startdir, `tiny-cloud-${VERSION}.tar.gz`))
+    const pkgbase = join(dir, "pkg")
+    const out = execFileSync("sh", ["-c", HARNESS, "harness", startdir, join(dir, "src"), pkgbase, tarball], {
+      encoding: "utf8",
+      env: { PATH: `${process.env.PATH}`, HOME: dir }
+    })
+    for (const line of out.split("\n").filter((l) => l.startsWith("@@pkg|"))) {
+      const [, name, depends, installIf, pkgdesc, provides] = line.split("|")
+      meta[name!] = { depends: depends!.trim(), installIf: installIf!.trim(), pkgdesc: pkgdesc!, provides: provides!.trim() }
+      packages[name!] = tree(join(pkgbase, name!))
+    }
+    // the package makes its code caches on the target (post-install), not in the package
+    execFileSync("make", ["-s", "install", `DESTDIR=${join(dir, "make-install")}`, "PREPARE_CODE_CACHE=no"], { cwd: REPO })
+    installed = tree(join(dir, "make-install"))
+  }, 60_000)
 
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true })
-  packages = {}
-  meta = {}
-})
-
-describe("the APKBUILD", () => {
-  it("has the project's version and the shell edition's dependencies, noarch", () => {
-    const apkbuild = readFileSync(join(STARTDIR, "APKBUILD"), "utf8")
-    expect(apkbuild).toMatch(new RegExp(`^pkgver=${VERSION.replace(/\./g, "\\.")}$`, "m"))
-    expect(apkbuild).toMatch(/^arch="noarch"$/m)
-    expect(meta["tiny-cloud"]!.depends.split(/\s+/)).toEqual(["nodejs", "e2fsprogs-extra", "partx", "sfdisk", "openssh-server", "iproute2-minimal"])
-    // built from the release tarball: no npm, no build dependencies
-    expect(apkbuild).not.toMatch(/^\s*(npm|npx)\s/m)
-    expect(apkbuild).not.toMatch(/^makedepends=/m)
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true })
+    packages = {}
+    meta = {}
   })
 
-  it("stands in for the shell edition's tiny-cloud-network, whose helpers it installs, and answers to tiny-cloud-allclouds, as the shell edition's main package does", () => {
-    const out = execFileSync("sh", ["-c", '. ./APKBUILD; printf "%s|%s" "$provides" "$replaces"'], { cwd: STARTDIR, encoding: "utf8" })
-    // (apk add tiny-cloud-allclouds: the cloud detected, CLOUD left to the stock configuration's auto)
-    expect(out).toBe(`tiny-cloud-network=${VERSION}-r0 tiny-cloud-allclouds=${VERSION}-r0|tiny-cloud-network`)
-    expect(meta["tiny-cloud"]!.provides).toBe(`tiny-cloud-network=${VERSION}-r0 tiny-cloud-allclouds=${VERSION}-r0`)
-    expect(installed.get("/sbin/assemble-interfaces")?.kind).toBe("link")
-  })
+  describe("the APKBUILD", () => {
+    it("has the project's version and the shell edition's dependencies, noarch", () => {
+      const apkbuild = readFileSync(join(STARTDIR, "APKBUILD"), "utf8")
+      expect(apkbuild).toMatch(new RegExp(`^pkgver=${VERSION.replace(/\./g, "\\.")}$`, "m"))
+      expect(apkbuild).toMatch(/^arch="noarch"$/m)
+      expect(meta["tiny-cloud"]!.depends.split(/\s+/)).toEqual(["nodejs", "e2fsprogs-extra", "partx", "sfdisk", "openssh-server", "iproute2-minimal"])
+      // built from the release tarball: no npm, no build dependencies
+      expect(apkbuild).not.toMatch(/^\s*(npm|npx)\s/m)
+      expect(apkbuild).not.toMatch(/^makedepends=/m)
+    })
 
-  it("splits into the main package, -doc, -openrc, the completions and one package per cloud", () => {
-    const completions = ["bash", "zsh", "fish"].map((shell) => `tiny-cloud-${shell}-completion`)
-    expect(Object.keys(packages).sort()).toEqual(["tiny-cloud", "tiny-cloud-doc", "tiny-cloud-openrc", ...completions, ...CLOUDS.map((c) => `tiny-cloud-${c}`)].sort())
-  })
+    it("stands in for the shell edition's tiny-cloud-network, whose helpers it installs, and answers to tiny-cloud-allclouds, as the shell edition's main package does", () => {
+      const out = execFileSync("sh", ["-c", '. ./APKBUILD; printf "%s|%s" "$provides" "$replaces"'], { cwd: STARTDIR, encoding: "utf8" })
+      // (apk add tiny-cloud-allclouds: the cloud detected, CLOUD left to the stock configuration's auto)
+      expect(out).toBe(`tiny-cloud-network=${VERSION}-r0 tiny-cloud-allclouds=${VERSION}-r0|tiny-cloud-network`)
+      expect(meta["tiny-cloud"]!.provides).toBe(`tiny-cloud-network=${VERSION}-r0 tiny-cloud-allclouds=${VERSION}-r0`)
+      expect(installed.get("/sbin/assemble-interfaces")?.kind).toBe("link")
+    })
 
-  it("installs, across its packages, exactly what make install installs, each file in one package", () => {
-    const union = new Map<string, Entry>()
-    for (const [name, files] of Object.entries(packages)) {
-      for (const [path, entry] of files) {
-        expect(union.has(path), `${path} in two packages (again in ${name})`).toBe(false)
-        union.set(path, entry)
+    it("splits into the main package, -doc, -openrc, the completions and one package per cloud", () => {
+      const completions = ["bash", "zsh", "fish"].map((shell) => `tiny-cloud-${shell}-completion`)
+      expect(Object.keys(packages).sort()).toEqual(["tiny-cloud", "tiny-cloud-doc", "tiny-cloud-openrc", ...completions, ...CLOUDS.map((c) => `tiny-cloud-${c}`)].sort())
+    })
+
+    it("installs, across its packages, exactly what make install installs, each file in one package", () => {
+      const union = new Map<string, Entry>()
+      for (const [name, files] of Object.entries(packages)) {
+        for (const [path, entry] of files) {
+          expect(union.has(path), `${path} in two packages (again in ${name})`).toBe(false)
+          union.set(path, entry)
+        }
       }
-    }
-    expect(Object.fromEntries([...union].sort())).toEqual(Object.fromEntries([...installed].sort()))
-    expect(installed.get("/usr/lib/tiny-cloud/tiny-cloud.cjs")).toMatchObject({ kind: "file", mode: 0o755 })
-    expect(readlinkSync(join(dir, "make-install/usr/sbin/tiny-cloud"))).toBe("../lib/tiny-cloud/tiny-cloud.cjs")
-    expect(readlinkSync(join(dir, "make-install/usr/bin/imds"))).toBe("../lib/tiny-cloud/tiny-cloud.cjs")
-  })
+      expect(Object.fromEntries([...union].sort())).toEqual(Object.fromEntries([...installed].sort()))
+      expect(installed.get("/usr/lib/tiny-cloud/tiny-cloud.cjs")).toMatchObject({ kind: "file", mode: 0o755 })
+      expect(readlinkSync(join(dir, "make-install/usr/sbin/tiny-cloud"))).toBe("../lib/tiny-cloud/tiny-cloud.cjs")
+      expect(readlinkSync(join(dir, "make-install/usr/bin/imds"))).toBe("../lib/tiny-cloud/tiny-cloud.cjs")
+    })
 
-  it("leads every name of the program to it by an absolute link, right whether /sbin and /lib are directories or links to /usr (Alpine 3.23 on)", () => {
-    const links = [...packages["tiny-cloud"]!].filter(([, e]) => e.kind === "link").map(([path]) => path)
-    expect(links.sort()).toEqual(["/lib/mdev/nvme-ebs-links", "/lib/mdev/vnic-eth-hotplug", "/sbin/assemble-interfaces", "/sbin/imds-net-sync", "/usr/bin/imds", "/usr/sbin/tiny-cloud"])
-    for (const link of links) expect(readlinkSync(join(dir, "pkg/tiny-cloud", link)), link).toBe("/usr/lib/tiny-cloud/tiny-cloud.cjs")
-  })
+    it("leads every name of the program to it by an absolute link, right whether /sbin and /lib are directories or links to /usr (Alpine 3.23 on)", () => {
+      const links = [...packages["tiny-cloud"]!].filter(([, e]) => e.kind === "link").map(([path]) => path)
+      expect(links.sort()).toEqual(["/lib/mdev/nvme-ebs-links", "/lib/mdev/vnic-eth-hotplug", "/sbin/assemble-interfaces", "/sbin/imds-net-sync", "/usr/bin/imds", "/usr/sbin/tiny-cloud"])
+      for (const link of links) expect(readlinkSync(join(dir, "pkg/tiny-cloud", link)), link).toBe("/usr/lib/tiny-cloud/tiny-cloud.cjs")
+    })
 
-  it("README's table of what make install installs names every file and link it installs", () => {
-    const readme = readFileSync(join(REPO, "README.md"), "utf8")
-    const table = readme.slice(readme.indexOf("| path | what |")).split("\n\n")[0]!
-    const expand = (p: string): Array<string> => {
-      const m = /\{([^}]*)\}/.exec(p)
-      return m === null ? [p] : m[1]!.split(",").flatMap((alt) => expand(p.replace(m[0], alt)))
-    }
-    // a row's first cell: paths in backquotes, a name without a directory beside the path before it
-    const named = table.split("\n").flatMap((row) => {
-      let dir = ""
-      return [...(row.split("|")[1] ?? "").matchAll(/`([^`]+)`/g)].flatMap(([, token]) => {
-        const path = token!.replace(/^\$PREFIX/, "/usr")
-        const full = path.startsWith("/") ? path : `${dir}/${path}`
-        dir = full.replace(/\/[^/]*\/?$/, "")
-        return expand(full)
+    it("README's table of what make install installs names every file and link it installs", () => {
+      const readme = readFileSync(join(REPO, "README.md"), "utf8")
+      const table = readme.slice(readme.indexOf("| path | what |")).split("\n\n")[0]!
+      const expand = (p: string): Array<string> => {
+        const m = /\{([^}]*)\}/.exec(p)
+        return m === null ? [p] : m[1]!.split(",").flatMap((alt) => expand(p.replace(m[0], alt)))
+      }
+      // a row's first cell: paths in backquotes, a name without a directory beside the path before it
+      const named = table.split("\n").flatMap((row) => {
+        let dir = ""
+        return [...(row.split("|")[1] ?? "").matchAll(/`([^`]+)`/g)].flatMap(([, token]) => {
+          const path = token!.replace(/^\$PREFIX/, "/usr")
+          const full = path.startsWith("/") ? path : `${dir}/${path}`
+          dir = full.replace(/\/[^/]*\/?$/, "")
+          return expand(full)
+        })
       })
+      const covered = (file: string) => named.some((n) => (n.endsWith("/") ? file.startsWith(n) : file === n))
+      expect([...installed.keys()].filter((file) => !covered(file))).toEqual([])
     })
-    const covered = (file: string) => named.some((n) => (n.endsWith("/") ? file.startsWith(n) : file === n))
-    expect([...installed.keys()].filter((file) => !covered(file))).toEqual([])
+
+    it("runs through the installed names: imds through its symlink is the imds command", () => {
+      const root = join(dir, "make-install")
+      // run as an operator would: by path, through the symlink, #!/usr/bin/env node
+      const env = { PATH: `${dirname(process.execPath)}:${process.env.PATH}`, TINY_CLOUD_CODE_CACHE: "off" }
+      expect(execFileSync(join(root, "usr/bin/imds"), ["-h"], { encoding: "utf8", env })).toMatch(/^Usage: imds /)
+      const version = execFileSync(join(root, "usr/sbin/tiny-cloud"), ["--version"], { encoding: "utf8", env })
+      expect(version.trim()).toBe(`tiny-cloud ${VERSION}`)
+    })
+
+    it("puts the OpenRC services in -openrc (installed with openrc) and the documentation in -doc", () => {
+      expect([...packages["tiny-cloud-openrc"]!.keys()].sort()).toEqual(["boot", "early", "final", "main"].map((p) => `/etc/init.d/tiny-cloud-${p}`))
+      for (const entry of packages["tiny-cloud-openrc"]!.values()) expect(entry.mode).toBe(0o755)
+      expect(meta["tiny-cloud-openrc"]!.installIf).toBe(`openrc tiny-cloud=${VERSION}-r0`)
+      expect([...packages["tiny-cloud-doc"]!.keys()].sort()).toEqual(
+        ["/usr/share/doc/tiny-cloud/README.md", ...["man1/imds.1", "man5/alpine-config.5", "man5/cloud-config.5", "man5/tiny-cloud.conf.5", "man8/tiny-cloud.8"].map((m) => `/usr/share/man/${m}`)].sort()
+      )
+      expect([...packages["tiny-cloud-bash-completion"]!.keys()].sort()).toEqual(["imds", "tiny-cloud"].map((c) => `/usr/share/bash-completion/completions/${c}`))
+      expect([...packages["tiny-cloud-zsh-completion"]!.keys()]).toEqual(["/usr/share/zsh/site-functions/_tiny-cloud"])
+      expect([...packages["tiny-cloud-fish-completion"]!.keys()].sort()).toEqual(["imds", "tiny-cloud"].map((c) => `/usr/share/fish/vendor_completions.d/${c}.fish`))
+      expect(meta["tiny-cloud-zsh-completion"]!.installIf).toBe(`tiny-cloud=${VERSION}-r0 zsh`)
+      expect([...packages["tiny-cloud"]!.keys()].filter((p) => p.startsWith("/etc/init.d/") || p.startsWith("/usr/share/"))).toEqual([])
+    })
+
+    it("tiny-cloud-aws and tiny-cloud-nocloud answer to the older names Alpine's shell-edition packages provide (tiny-ec2-bootstrap, tiny-cloud-alpine); the other clouds to none", () => {
+      const provides = Object.fromEntries(CLOUDS.map((c) => [c, meta[`tiny-cloud-${c}`]!.provides]))
+      expect(provides).toEqual({ ...Object.fromEntries(CLOUDS.map((c) => [c, ""])), aws: `tiny-ec2-bootstrap=${VERSION}-r0`, nocloud: `tiny-cloud-alpine=${VERSION}-r0` })
+    })
+
+    it.each(CLOUDS)("tiny-cloud-%s is empty, needs this very tiny-cloud, and has a post-install script", (cloud) => {
+      expect(packages[`tiny-cloud-${cloud}`]!.size).toBe(0)
+      expect(meta[`tiny-cloud-${cloud}`]!.depends).toBe(`tiny-cloud=${VERSION}-r0`)
+      expect(meta[`tiny-cloud-${cloud}`]!.pkgdesc).toContain(cloud)
+      expect(existsSync(join(STARTDIR, `tiny-cloud-${cloud}.post-install`))).toBe(true)
+    })
   })
 
-  it("runs through the installed names: imds through its symlink is the imds command", () => {
-    const root = join(dir, "make-install")
-    // run as an operator would: by path, through the symlink, #!/usr/bin/env node
-    const env = { PATH: `${dirname(process.execPath)}:${process.env.PATH}`, TINY_CLOUD_CODE_CACHE: "off" }
-    expect(execFileSync(join(root, "usr/bin/imds"), ["-h"], { encoding: "utf8", env })).toMatch(/^Usage: imds /)
-    const version = execFileSync(join(root, "usr/sbin/tiny-cloud"), ["--version"], { encoding: "utf8", env })
-    expect(version.trim()).toBe(`tiny-cloud ${VERSION}`)
-  })
-
-  it("puts the OpenRC services in -openrc (installed with openrc) and the documentation in -doc", () => {
-    expect([...packages["tiny-cloud-openrc"]!.keys()].sort()).toEqual(["boot", "early", "final", "main"].map((p) => `/etc/init.d/tiny-cloud-${p}`))
-    for (const entry of packages["tiny-cloud-openrc"]!.values()) expect(entry.mode).toBe(0o755)
-    expect(meta["tiny-cloud-openrc"]!.installIf).toBe(`openrc tiny-cloud=${VERSION}-r0`)
-    expect([...packages["tiny-cloud-doc"]!.keys()].sort()).toEqual(
-      ["/usr/share/doc/tiny-cloud/README.md", ...["man1/imds.1", "man5/alpine-config.5", "man5/cloud-config.5", "man5/tiny-cloud.conf.5", "man8/tiny-cloud.8"].map((m) => `/usr/share/man/${m}`)].sort()
-    )
-    expect([...packages["tiny-cloud-bash-completion"]!.keys()].sort()).toEqual(["imds", "tiny-cloud"].map((c) => `/usr/share/bash-completion/completions/${c}`))
-    expect([...packages["tiny-cloud-zsh-completion"]!.keys()]).toEqual(["/usr/share/zsh/site-functions/_tiny-cloud"])
-    expect([...packages["tiny-cloud-fish-completion"]!.keys()].sort()).toEqual(["imds", "tiny-cloud"].map((c) => `/usr/share/fish/vendor_completions.d/${c}.fish`))
-    expect(meta["tiny-cloud-zsh-completion"]!.installIf).toBe(`tiny-cloud=${VERSION}-r0 zsh`)
-    expect([...packages["tiny-cloud"]!.keys()].filter((p) => p.startsWith("/etc/init.d/") || p.startsWith("/usr/share/"))).toEqual([])
-  })
-
-  it("tiny-cloud-aws and tiny-cloud-nocloud answer to the older names Alpine's shell-edition packages provide (tiny-ec2-bootstrap, tiny-cloud-alpine); the other clouds to none", () => {
-    const provides = Object.fromEntries(CLOUDS.map((c) => [c, meta[`tiny-cloud-${c}`]!.provides]))
-    expect(provides).toEqual({ ...Object.fromEntries(CLOUDS.map((c) => [c, ""])), aws: `tiny-ec2-bootstrap=${VERSION}-r0`, nocloud: `tiny-cloud-alpine=${VERSION}-r0` })
-  })
-
-  it.each(CLOUDS)("tiny-cloud-%s is empty, needs this very tiny-cloud, and has a post-install script", (cloud) => {
-    expect(packages[`tiny-cloud-${cloud}`]!.size).toBe(0)
-    expect(meta[`tiny-cloud-${cloud}`]!.depends).toBe(`tiny-cloud=${VERSION}-r0`)
-    expect(meta[`tiny-cloud-${cloud}`]!.pkgdesc).toContain(cloud)
-    expect(existsSync(join(STARTDIR, `tiny-cloud-${cloud}.post-install`))).toBe(true)
-  })
-})
-
-describe("a cloud package's post-install", () => {
-  /** runs tiny-cloud-CLOUD.post-install in a copy of the installed tree; returns /etc/tiny-cloud.conf */
-  const postInstall = (cloud: string, conf?: string | null) => {
-    const root = mkdtempSync(join(dir, "root-"))
-    cpSync(join(dir, "make-install"), root, { recursive: true, verbatimSymlinks: true })
-    if (conf === null) rmSync(join(root, "etc/tiny-cloud.conf"))
-    else if (conf !== undefined) writeFileSync(join(root, "etc/tiny-cloud.conf"), conf)
-    execFileSync("sh", [join(STARTDIR, `tiny-cloud-${cloud}.post-install`)], { env: { PATH: process.env.PATH!, ROOT: root } })
-    return readFileSync(join(root, "etc/tiny-cloud.conf"), "utf8")
-  }
-  const template = () => readFileSync(join(REPO, "conf/tiny-cloud.conf"), "utf8")
-
-  it.each(CLOUDS)("tiny-cloud-%s sets CLOUD in the stock configuration, and nothing else", (cloud) => {
-    const conf = postInstall(cloud)
-    expect(conf.match(/^\s*CLOUD=.*$/gm)).toEqual([`CLOUD=${cloud}`])
-    expect(conf).toBe(template().replace(/^#CLOUD=auto$/m, `CLOUD=${cloud}`))
-  })
-
-  it("creates /etc/tiny-cloud.conf from the template when there is none", () => {
-    expect(postInstall("gcp", null)).toBe(template().replace(/^#CLOUD=auto$/m, "CLOUD=gcp"))
-  })
-
-  it("replaces the operator's CLOUD and keeps the rest of their file", () => {
-    const conf = postInstall("aws", `# mine\nCLOUD_USER=ec2-user\nCLOUD="nocloud"\nIMDS_TIMEOUT=5\n CLOUD=azure\n`)
-    expect(conf).toBe(`# mine\nCLOUD_USER=ec2-user\nCLOUD=aws\nIMDS_TIMEOUT=5\n`)
-  })
-
-  it("replaces a CLOUD the operator exports ('export KEY=value' is a tiny-cloud.conf line), which would otherwise win over the one it sets", () => {
-    expect(postInstall("aws", "#CLOUD=auto\nCLOUD_USER=bob\n  export CLOUD=azure\n")).toBe("#CLOUD=auto\nCLOUD_USER=bob\nCLOUD=aws\n")
-    expect(postInstall("gcp", "CLOUD=aws\nexport\tCLOUD='azure'\n")).toBe("CLOUD=gcp\n")
-  })
-
-  it("keeps a line that sets CLOUD beside another assignment (which sh and tiny-cloud.conf take: CLOUD_USER set too) and sets CLOUD after it, where it wins; a second run changes nothing", () => {
-    const once = postInstall("aws", "#CLOUD=auto\nexport CLOUD_USER=ops CLOUD=azure\nIMDS_TIMEOUT=5\n")
-    expect(once).toBe("#CLOUD=auto\nexport CLOUD_USER=ops CLOUD=azure\nIMDS_TIMEOUT=5\nCLOUD=aws\n")
-    expect(postInstall("aws", once)).toBe(once)
-    expect(postInstall("gcp", "CLOUD=oci\nCLOUD=azure CLOUD_USER=ops\n")).toBe("CLOUD=azure CLOUD_USER=ops\nCLOUD=gcp\n")
-    expect(postInstall("oci", "CLOUD_USER=ops;CLOUD=azure\nCLOUD=oci\n")).toBe("CLOUD_USER=ops;CLOUD=azure\nCLOUD=oci\n")
-    // a CLOUD= in a comment after a value is no assignment
-    expect(postInstall("aws", "CLOUD=azure # CLOUD_USER=ops\n")).toBe("CLOUD=aws\n")
-  })
-
-  it("keeps a line that sets CLOUD after names it exports ('export CLOUD_USER CLOUD=azure', which sh and tiny-cloud.conf take) and sets CLOUD after it: set at the template's line above it, the line's azure won", () => {
-    const once = postInstall("aws", "#CLOUD=auto\nexport CLOUD_USER DEBUG CLOUD=azure\n")
-    expect(once).toBe("#CLOUD=auto\nexport CLOUD_USER DEBUG CLOUD=azure\nCLOUD=aws\n")
-    expect(postInstall("aws", once)).toBe(once)
-    expect(parseAssignments(once).values["CLOUD"]).toBe("aws")
-    // a command of its own after the names: the same
-    const apart = postInstall("gcp", "#CLOUD=auto\nexport CLOUD_USER; export CLOUD=azure\n")
-    expect(apart).toBe("#CLOUD=auto\nexport CLOUD_USER; export CLOUD=azure\nCLOUD=gcp\n")
-    expect(parseAssignments(apart).values["CLOUD"]).toBe("gcp")
-    // names, then an assignment before CLOUD's, or a command of its own with both: the same
-    for (const line of ["export CLOUD_USER DEBUG=1 CLOUD=azure", "export CLOUD_USER; CLOUD_USER=ops CLOUD=azure"]) {
-      const conf = postInstall("oci", `#CLOUD=auto\n${line}\n`)
-      expect(conf).toBe(`#CLOUD=auto\n${line}\nCLOUD=oci\n`)
-      expect(parseAssignments(conf).values["CLOUD"]).toBe("oci")
-    }
-  })
-
-  it("adds CLOUD to a file that has no CLOUD line", () => {
-    expect(postInstall("oci", "CLOUD_USER=opc\n")).toBe("CLOUD_USER=opc\nCLOUD=oci\n")
-  })
-})
-
-describe.concurrent("tiny-cloud's own install scripts", () => {
-  /**
-   * One post-install (seconds of node making the code caches) for the two tests that read what it made, run as on a live instance
-   * whose networking is started: the system's own commands recording (rc-service says networking is started), and the instance's
-   * state and log directories exported where it runs (make install, apk --preserve-env from a phase whose user-data upgrades
-   * tiny-cloud: the simulated first boot wrote its marker, user-data and run record there, and waited for ever for the lock that
-   * phase holds). Node is this system's, from the PATH.
-   */
-  let liveInstall: Promise<{ readonly root: string; readonly calls: string; readonly state: string; readonly logs: string }> | undefined
-  const postInstalledLive = () =>
-    (liveInstall ??= (async () => {
+  describe("a cloud package's post-install", () => {
+    /** runs tiny-cloud-CLOUD.post-install in a copy of the installed tree; returns /etc/tiny-cloud.conf */
+    const postInstall = (cloud: string, conf?: string | null) => {
       const root = mkdtempSync(join(dir, "root-"))
       cpSync(join(dir, "make-install"), root, { recursive: true, verbatimSymlinks: true })
-      const system = mkdtempSync(join(dir, "system-"))
-      const calls = join(system, "calls")
-      for (const command of ["rc-service", "ifup", "logger", "ip", "udhcpc"]) {
-        writeFileSync(join(system, command), `#!/bin/sh\necho "${command} $*" >> "${calls}"\nexit 0\n`, { mode: 0o755 })
+      if (conf === null) rmSync(join(root, "etc/tiny-cloud.conf"))
+      else if (conf !== undefined) writeFileSync(join(root, "etc/tiny-cloud.conf"), conf)
+      execFileSync("sh", [join(STARTDIR, `tiny-cloud-${cloud}.post-install`)], { env: { PATH: process.env.PATH!, ROOT: root } })
+      return readFileSync(join(root, "etc/tiny-cloud.conf"), "utf8")
+    }
+    const template = () => readFileSync(join(REPO, "conf/tiny-cloud.conf"), "utf8")
+
+    it.each(CLOUDS)("tiny-cloud-%s sets CLOUD in the stock configuration, and nothing else", (cloud) => {
+      const conf = postInstall(cloud)
+      expect(conf.match(/^\s*CLOUD=.*$/gm)).toEqual([`CLOUD=${cloud}`])
+      expect(conf).toBe(template().replace(/^#CLOUD=auto$/m, `CLOUD=${cloud}`))
+    })
+
+    it("creates /etc/tiny-cloud.conf from the template when there is none", () => {
+      expect(postInstall("gcp", null)).toBe(template().replace(/^#CLOUD=auto$/m, "CLOUD=gcp"))
+    })
+
+    it("replaces the operator's CLOUD and keeps the rest of their file", () => {
+      const conf = postInstall("aws", `# mine\nCLOUD_USER=ec2-user\nCLOUD="nocloud"\nIMDS_TIMEOUT=5\n CLOUD=azure\n`)
+      expect(conf).toBe(`# mine\nCLOUD_USER=ec2-user\nCLOUD=aws\nIMDS_TIMEOUT=5\n`)
+    })
+
+    it("replaces a CLOUD the operator exports ('export KEY=value' is a tiny-cloud.conf line), which would otherwise win over the one it sets", () => {
+      expect(postInstall("aws", "#CLOUD=auto\nCLOUD_USER=bob\n  export CLOUD=azure\n")).toBe("#CLOUD=auto\nCLOUD_USER=bob\nCLOUD=aws\n")
+      expect(postInstall("gcp", "CLOUD=aws\nexport\tCLOUD='azure'\n")).toBe("CLOUD=gcp\n")
+    })
+
+    it("keeps a line that sets CLOUD beside another assignment (which sh and tiny-cloud.conf take: CLOUD_USER set too) and sets CLOUD after it, where it wins; a second run changes nothing", () => {
+      const once = postInstall("aws", "#CLOUD=auto\nexport CLOUD_USER=ops CLOUD=azure\nIMDS_TIMEOUT=5\n")
+      expect(once).toBe("#CLOUD=auto\nexport CLOUD_USER=ops CLOUD=azure\nIMDS_TIMEOUT=5\nCLOUD=aws\n")
+      expect(postInstall("aws", once)).toBe(once)
+      expect(postInstall("gcp", "CLOUD=oci\nCLOUD=azure CLOUD_USER=ops\n")).toBe("CLOUD=azure CLOUD_USER=ops\nCLOUD=gcp\n")
+      expect(postInstall("oci", "CLOUD_USER=ops;CLOUD=azure\nCLOUD=oci\n")).toBe("CLOUD_USER=ops;CLOUD=azure\nCLOUD=oci\n")
+      // a CLOUD= in a comment after a value is no assignment
+      expect(postInstall("aws", "CLOUD=azure # CLOUD_USER=ops\n")).toBe("CLOUD=aws\n")
+    })
+
+    it("keeps a line that sets CLOUD after names it exports ('export CLOUD_USER CLOUD=azure', which sh and tiny-cloud.conf take) and sets CLOUD after it: set at the template's line above it, the line's azure won", () => {
+      const once = postInstall("aws", "#CLOUD=auto\nexport CLOUD_USER DEBUG CLOUD=azure\n")
+      expect(once).toBe("#CLOUD=auto\nexport CLOUD_USER DEBUG CLOUD=azure\nCLOUD=aws\n")
+      expect(postInstall("aws", once)).toBe(once)
+      expect(parseAssignments(once).values["CLOUD"]).toBe("aws")
+      // a command of its own after the names: the same
+      const apart = postInstall("gcp", "#CLOUD=auto\nexport CLOUD_USER; export CLOUD=azure\n")
+      expect(apart).toBe("#CLOUD=auto\nexport CLOUD_USER; export CLOUD=azure\nCLOUD=gcp\n")
+      expect(parseAssignments(apart).values["CLOUD"]).toBe("gcp")
+      // names, then an assignment before CLOUD's, or a command of its own with both: the same
+      for (const line of ["export CLOUD_USER DEBUG=1 CLOUD=azure", "export CLOUD_USER; CLOUD_USER=ops CLOUD=azure"]) {
+        const conf = postInstall("oci", `#CLOUD=auto\n${line}\n`)
+        expect(conf).toBe(`#CLOUD=auto\n${line}\nCLOUD=oci\n`)
+        expect(parseAssignments(conf).values["CLOUD"]).toBe("oci")
       }
-      const state = mkdtempSync(join(dir, "state-"))
-      const logs = mkdtempSync(join(dir, "logs-"))
-      const env = { PATH: `${system}:${dirname(process.execPath)}:${process.env.PATH}`, ROOT: root, TINY_CLOUD_VAR: state, TINY_CLOUD_LOGS: logs }
-      await runScript([join(STARTDIR, "tiny-cloud.post-install")], { env })
-      return { root, calls, state, logs }
-    })())
-
-  it("post-install makes the code caches with this system's node, which then serve a boot's first run; pre-deinstall removes them", async () => {
-    const apkbuild = readFileSync(join(STARTDIR, "APKBUILD"), "utf8")
-    for (const script of ["post-install", "post-upgrade", "pre-deinstall"]) expect(apkbuild).toContain(`$pkgname.${script}`)
-    const { root } = await postInstalledLive()
-    const env = { PATH: `${dirname(process.execPath)}:${process.env.PATH}`, ROOT: root }
-    const caches = join(root, "usr/lib/tiny-cloud/code-cache")
-    expect(readdirSync(caches).map((f) => f.replace(/^code-cache-[0-9a-f]{16}-/, "")).sort()).toEqual(["bootstrap", "imds", "network", "other", "phase"])
-    for (const f of readdirSync(caches)) expect(lstatSync(join(caches, f)).mode & 0o777).toBe(0o644)
-    // the prepared cache is accepted: a boot's run directory gets none of its own
-    const run = mkdtempSync(join(dir, "run-"))
-    mkdirSync(join(root, "var/lib/cloud"), { recursive: true })
-    // --version runs the whole program (--bootstrap status compiles none)
-    const version = execFileSync(join(root, "usr/sbin/tiny-cloud"), ["--version"], { encoding: "utf8", env: { ...env, TINY_CLOUD_CODE_CACHE: run } })
-    expect(version).toMatch(/^tiny-cloud \S+\n$/)
-    expect(readdirSync(run)).toEqual([])
-    // on a copy of the instance: the other test reads this one
-    const removed = mkdtempSync(join(dir, "root-"))
-    cpSync(root, removed, { recursive: true, verbatimSymlinks: true })
-    execFileSync("sh", [join(STARTDIR, "tiny-cloud.pre-deinstall")], { env: { ...env, ROOT: removed } })
-    expect(existsSync(join(removed, "usr/lib/tiny-cloud/code-cache"))).toBe(false)
-  })
-
-  it("pre-upgrade moves the settings of the shell edition before 3.0 (/etc/conf.d/tiny-cloud) to /etc/tiny-cloud.conf, where the program reads them, unless that file is there", () => {
-    expect(readFileSync(join(STARTDIR, "APKBUILD"), "utf8")).toMatch(/^\t\$pkgname\.pre-upgrade$/m)
-    const root = mkdtempSync(join(dir, "root-"))
-    mkdirSync(join(root, "etc/conf.d"), { recursive: true })
-    writeFileSync(join(root, "etc/conf.d/tiny-cloud"), "CLOUD=aws\nCLOUD_USER=ec2-user\n")
-    execFileSync("sh", [join(STARTDIR, "tiny-cloud.pre-upgrade")], { env: { PATH: process.env.PATH!, ROOT: root } })
-    expect(existsSync(join(root, "etc/conf.d/tiny-cloud"))).toBe(false)
-    const env = { PATH: `${dirname(process.execPath)}:${process.env.PATH}`, ROOT: root, TINY_CLOUD_CODE_CACHE: "off" }
-    const config = execFileSync("node", [join(REPO, "dist/tiny-cloud.cjs"), "config"], { encoding: "utf8", env })
-    expect(config).toMatch(/^CLOUD_USER=ec2-user\b.*line 2/m)
-    // a 3.x system's own file stays the one read; the old one is left as it is
-    writeFileSync(join(root, "etc/conf.d/tiny-cloud"), "CLOUD_USER=old\n")
-    execFileSync("sh", [join(STARTDIR, "tiny-cloud.pre-upgrade")], { env: { PATH: process.env.PATH!, ROOT: root } })
-    expect([readFileSync(join(root, "etc/tiny-cloud.conf"), "utf8"), readFileSync(join(root, "etc/conf.d/tiny-cloud"), "utf8")]).toEqual(["CLOUD=aws\nCLOUD_USER=ec2-user\n", "CLOUD_USER=old\n"])
-  })
-
-  it("post-install, run on a live instance whose networking is started, runs none of its system's commands (no ifup, no syslog lines) and writes none of its state while making the code caches", async () => {
-    const { root, calls, state, logs } = await postInstalledLive()
-    expect(readdirSync(join(root, "usr/lib/tiny-cloud/code-cache")).length).toBe(5)
-    expect(existsSync(calls) ? readFileSync(calls, "utf8") : "").toBe("")
-    expect([...readdirSync(state), ...readdirSync(logs)]).toEqual([])
-  })
-  itSystem(
-    "post-install where /tmp is mounted noexec (a hardened instance): no caches, and none of its system's commands run in place of the stand-ins that cannot",
-    { tools: { unshare: "util-linux", mount: "mount" }, root: true },
-    async () => {
-      const root = mkdtempSync(join(dir, "root-"))
-      cpSync(join(dir, "make-install"), root, { recursive: true, verbatimSymlinks: true })
-      // the system's own commands, recording: each a name the runs' stand-ins take, and the instance's own tiny-cloud
-      const system = mkdtempSync(join(dir, "system-"))
-      const calls = join(system, "calls")
-      const commands = ["tiny-cloud", "logger", "rc-service", "rc-update", "ifup", "ifdown", "ip", "udhcpc", "kill", "nvme", "hostname", "addgroup", "adduser", "chpasswd", "chown", "getent", "sfdisk", "partx", "resize2fs", "apk", "setup-apkrepos", "lbu", "setup-disk", "reboot", "findfs", "mount", "umount", "assemble-interfaces"]
-      for (const command of commands) writeFileSync(join(system, command), `#!/bin/sh\necho "${command} $*" >> "${calls}"\nexit 0\n`, { mode: 0o755 })
-      // TMPDIR a noexec tmpfs, in a mount namespace of the test's own (gone with it)
-      const tmp = mkdtempSync(join(dir, "noexec-"))
-      const env = { PATH: `${system}:${dirname(process.execPath)}:${process.env.PATH}`, ROOT: root, TMPDIR: tmp }
-      const inNamespace = `${which("mount")} -t tmpfs -o noexec tmpfs "$1" && exec sh "$2"`
-      await runScript(["-c", `exec ${which("unshare")} -m --propagation private sh -c '${inNamespace}' sh "$1" "$2"`, "sh", tmp, join(STARTDIR, "tiny-cloud.post-install")], { env })
-      // before: the system's tiny-cloud ran the resident boot (serve, then its phases: addgroup, adduser, chpasswd...), the hotplug run its ifup eth0
-      expect(existsSync(calls) ? readFileSync(calls, "utf8") : "").toBe("")
-      expect(existsSync(join(root, "usr/lib/tiny-cloud/code-cache"))).toBe(false)
-    }
-  )
-})
-
-describe.concurrent("make install's code caches", () => {
-  it("are made for a DESTDIR given relative to where make runs ('make install DESTDIR=image'), as for an absolute one", async () => {
-    // make runs prepare-code-cache.sh with $(DESTDIR)$(LIBDIR): relative paths, from where it runs
-    const work = mkdtempSync(join(dir, "relative-"))
-    cpSync(join(dir, "make-install"), join(work, "image"), { recursive: true, verbatimSymlinks: true })
-    const out = await runScript([join(REPO, "packaging/prepare-code-cache.sh"), "image/usr/lib/tiny-cloud/tiny-cloud.cjs", "image/usr/lib/tiny-cloud/code-cache"], {
-      cwd: work,
-      env: { PATH: `${dirname(process.execPath)}:${process.env.PATH}` }
     })
-    expect(out).toMatch(/^prepared code caches in /)
-    expect(readdirSync(join(work, "image/usr/lib/tiny-cloud/code-cache")).length).toBe(5)
-    expect(readdirSync(work)).toEqual(["image"])
+
+    it("adds CLOUD to a file that has no CLOUD line", () => {
+      expect(postInstall("oci", "CLOUD_USER=opc\n")).toBe("CLOUD_USER=opc\nCLOUD=oci\n")
+    })
   })
 
-  it("hold the resident process's path: a first boot is made as OpenRC runs one, its phases handed to `tiny-cloud serve` by client.sh", async () => {
-    // every run of the program the script starts (by the node on PATH; the simulated boot's phases are started by the node that runs it)
-    const work = mkdtempSync(join(dir, "resident-"))
-    cpSync(join(dir, "make-install"), join(work, "image"), { recursive: true, verbatimSymlinks: true })
-    const runs = join(work, "runs")
-    mkdirSync(join(work, "bin"))
-    writeFileSync(join(work, "bin/node"), `#!/bin/sh\necho "\${*##*/}" >> "${runs}"\nexec "${process.execPath}" "$@"\n`, { mode: 0o755 })
-    const lib = join(work, "image/usr/lib/tiny-cloud")
-    await runScript([join(REPO, "packaging/prepare-code-cache.sh"), join(lib, "tiny-cloud.cjs"), join(lib, "code-cache")], { env: { PATH: `${join(work, "bin")}:${process.env.PATH}` } })
-    const started = readFileSync(runs, "utf8").split("\n").filter((l) => l !== "")
-    // served, each phase: none of them in a process of its own (the client's way when the server does not answer)
-    expect(started.filter((l) => /^tiny-cloud\.cjs (serve|boot|early|main|final)$/.test(l))).toEqual(["tiny-cloud.cjs serve"])
-    expect(readdirSync(join(lib, "code-cache")).length).toBe(5)
+  describe.concurrent("tiny-cloud's own install scripts", () => {
+    /**
+     * One post-install (seconds of node making the code caches) for the two tests that read what it made, run as on a live instance
+     * whose networking is started: the system's own commands recording (rc-service says networking is started), and the instance's
+     * state and log directories exported where it runs (make install, apk --preserve-env from a phase whose user-data upgrades
+     * tiny-cloud: the simulated first boot wrote its marker, user-data and run record there, and waited for ever for the lock that
+     * phase holds). Node is this system's, from the PATH.
+     */
+    let liveInstall: Promise<{ readonly root: string; readonly calls: string; readonly state: string; readonly logs: string }> | undefined
+    const postInstalledLive = () =>
+      (liveInstall ??= (async () => {
+        const root = mkdtempSync(join(dir, "root-"))
+        cpSync(join(dir, "make-install"), root, { recursive: true, verbatimSymlinks: true })
+        const system = mkdtempSync(join(dir, "system-"))
+        const calls = join(system, "calls")
+        for (const command of ["rc-service", "ifup", "logger", "ip", "udhcpc"]) {
+          writeFileSync(join(system, command), `#!/bin/sh\necho "${command} $*" >> "${calls}"\nexit 0\n`, { mode: 0o755 })
+        }
+        const state = mkdtempSync(join(dir, "state-"))
+        const logs = mkdtempSync(join(dir, "logs-"))
+        const env = { PATH: `${system}:${dirname(process.execPath)}:${process.env.PATH}`, ROOT: root, TINY_CLOUD_VAR: state, TINY_CLOUD_LOGS: logs }
+        await runScript([join(STARTDIR, "tiny-cloud.post-install")], { env })
+        return { root, calls, state, logs }
+      })())
+
+    it("post-install makes the code caches with this system's node, which then serve a boot's first run; pre-deinstall removes them", async () => {
+      const apkbuild = readFileSync(join(STARTDIR, "APKBUILD"), "utf8")
+      for (const script of ["post-install", "post-upgrade", "pre-deinstall"]) expect(apkbuild).toContain(`$pkgname.${script}`)
+      const { root } = await postInstalledLive()
+      const env = { PATH: `${dirname(process.execPath)}:${process.env.PATH}`, ROOT: root }
+      const caches = join(root, "usr/lib/tiny-cloud/code-cache")
+      expect(readdirSync(caches).map((f) => f.replace(/^code-cache-[0-9a-f]{16}-/, "")).sort()).toEqual(["bootstrap", "imds", "network", "other", "phase"])
+      for (const f of readdirSync(caches)) expect(lstatSync(join(caches, f)).mode & 0o777).toBe(0o644)
+      // the prepared cache is accepted: a boot's run directory gets none of its own
+      const run = mkdtempSync(join(dir, "run-"))
+      mkdirSync(join(root, "var/lib/cloud"), { recursive: true })
+      // --version runs the whole program (--bootstrap status compiles none)
+      const version = execFileSync(join(root, "usr/sbin/tiny-cloud"), ["--version"], { encoding: "utf8", env: { ...env, TINY_CLOUD_CODE_CACHE: run } })
+      expect(version).toMatch(/^tiny-cloud \S+\n$/)
+      expect(readdirSync(run)).toEqual([])
+      // on a copy of the instance: the other test reads this one
+      const removed = mkdtempSync(join(dir, "root-"))
+      cpSync(root, removed, { recursive: true, verbatimSymlinks: true })
+      execFileSync("sh", [join(STARTDIR, "tiny-cloud.pre-deinstall")], { env: { ...env, ROOT: removed } })
+      expect(existsSync(join(removed, "usr/lib/tiny-cloud/code-cache"))).toBe(false)
+    })
+
+    it("pre-upgrade moves the settings of the shell edition before 3.0 (/etc/conf.d/tiny-cloud) to /etc/tiny-cloud.conf, where the program reads them, unless that file is there", () => {
+      expect(readFileSync(join(STARTDIR, "APKBUILD"), "utf8")).toMatch(/^\t\$pkgname\.pre-upgrade$/m)
+      const root = mkdtempSync(join(dir, "root-"))
+      mkdirSync(join(root, "etc/conf.d"), { recursive: true })
+      writeFileSync(join(root, "etc/conf.d/tiny-cloud"), "CLOUD=aws\nCLOUD_USER=ec2-user\n")
+      execFileSync("sh", [join(STARTDIR, "tiny-cloud.pre-upgrade")], { env: { PATH: process.env.PATH!, ROOT: root } })
+      expect(existsSync(join(root, "etc/conf.d/tiny-cloud"))).toBe(false)
+      const env = { PATH: `${dirname(process.execPath)}:${process.env.PATH}`, ROOT: root, TINY_CLOUD_CODE_CACHE: "off" }
+      const config = execFileSync("node", [join(REPO, "dist/tiny-cloud.cjs"), "config"], { encoding: "utf8", env })
+      expect(config).toMatch(/^CLOUD_USER=ec2-user\b.*line 2/m)
+      // a 3.x system's own file stays the one read; the old one is left as it is
+      writeFileSync(join(root, "etc/conf.d/tiny-cloud"), "CLOUD_USER=old\n")
+      execFileSync("sh", [join(STARTDIR, "tiny-cloud.pre-upgrade")], { env: { PATH: process.env.PATH!, ROOT: root } })
+      expect([readFileSync(join(root, "etc/tiny-cloud.conf"), "utf8"), readFileSync(join(root, "etc/conf.d/tiny-cloud"), "utf8")]).toEqual(["CLOUD=aws\nCLOUD_USER=ec2-user\n", "CLOUD_USER=old\n"])
+    })
+
+    it("post-install, run on a live instance whose networking is started, runs none of its system's commands (no ifup, no syslog lines) and writes none of its state while making the code caches", async () => {
+      const { root, calls, state, logs } = await postInstalledLive()
+      expect(readdirSync(join(root, "usr/lib/tiny-cloud/code-cache")).length).toBe(5)
+      expect(existsSync(calls) ? readFileSync(calls, "utf8") : "").toBe("")
+      expect([...readdirSync(state), ...readdirSync(logs)]).toEqual([])
+    })
+    itSystem(
+      "post-install where /tmp is mounted noexec (a hardened instance): no caches, and none of its system's commands run in place of the stand-ins that cannot",
+      { tools: { unshare: "util-linux", mount: "mount" }, root: true },
+      async () => {
+        const root = mkdtempSync(join(dir, "root-"))
+        cpSync(join(dir, "make-install"), root, { recursive: true, verbatimSymlinks: true })
+        // the system's own commands, recording: each a name the runs' stand-ins take, and the instance's own tiny-cloud
+        const system = mkdtempSync(join(dir, "system-"))
+        const calls = join(system, "calls")
+        const commands = ["tiny-cloud", "logger", "rc-service", "rc-update", "ifup", "ifdown", "ip", "udhcpc", "kill", "nvme", "hostname", "addgroup", "adduser", "chpasswd", "chown", "getent", "sfdisk", "partx", "resize2fs", "apk", "setup-apkrepos", "lbu", "setup-disk", "reboot", "findfs", "mount", "umount", "assemble-interfaces"]
+        for (const command of commands) writeFileSync(join(system, command), `#!/bin/sh\necho "${command} $*" >> "${calls}"\nexit 0\n`, { mode: 0o755 })
+        // TMPDIR a noexec tmpfs, in a mount namespace of the test's own (gone with it)
+        const tmp = mkdtempSync(join(dir, "noexec-"))
+        const env = { PATH: `${system}:${dirname(process.execPath)}:${process.env.PATH}`, ROOT: root, TMPDIR: tmp }
+        const inNamespace = `${which("mount")} -t tmpfs -o noexec tmpfs "$1" && exec sh "$2"`
+        await runScript(["-c", `exec ${which("unshare")} -m --propagation private sh -c '${inNamespace}' sh "$1" "$2"`, "sh", tmp, join(STARTDIR, "tiny-cloud.post-install")], { env })
+        // before: the system's tiny-cloud ran the resident boot (serve, then its phases: addgroup, adduser, chpasswd...), the hotplug run its ifup eth0
+        expect(existsSync(calls) ? readFileSync(calls, "utf8") : "").toBe("")
+        expect(existsSync(join(root, "usr/lib/tiny-cloud/code-cache"))).toBe(false)
+      }
+    )
   })
-})
 
-describe("make install into a /usr-merged image (Alpine 3.23 on, Debian: /sbin and /lib links to usr/sbin and usr/lib)", () => {
-  it("leads the network helpers' names at /sbin and /lib/mdev to the program from where they land, /usr/sbin and /usr/lib/mdev", () => {
-    const image = mkdtempSync(join(dir, "merged-"))
-    for (const d of ["usr/sbin", "usr/lib", "usr/bin"]) mkdirSync(join(image, d), { recursive: true })
-    for (const d of ["sbin", "lib", "bin"]) symlinkSync(`usr/${d}`, join(image, d))
-    execFileSync("make", ["-s", "install", `DESTDIR=${image}`, "PREPARE_CODE_CACHE=no"], { cwd: REPO, stdio: "ignore" })
-    expect(readlinkSync(join(image, "usr/sbin/assemble-interfaces"))).toBe("../lib/tiny-cloud/tiny-cloud.cjs")
-    expect(readlinkSync(join(image, "usr/lib/mdev/vnic-eth-hotplug"))).toBe("../tiny-cloud/tiny-cloud.cjs")
-    // run by the names mdev rules and images give them: each is its program
-    const env = { PATH: `${dirname(process.execPath)}:${process.env.PATH}`, TINY_CLOUD_CODE_CACHE: "off" }
-    const usage = (path: string) => execFileSync(join(image, path), ["-h"], { encoding: "utf8", env })
-    expect(usage("sbin/assemble-interfaces")).toBe("Usage: assemble-interfaces\n")
-    expect(usage("lib/mdev/nvme-ebs-links")).toBe("Usage: nvme-ebs-links (MDEV=nvmeXnY[pZ] ACTION=add|remove)\n")
-    expect(usage("sbin/imds-net-sync")).toMatch(/^Usage: imds-net-sync/)
-    expect(usage("lib/mdev/vnic-eth-hotplug")).toMatch(/^Usage: vnic-eth-hotplug/)
-    expect(usage("usr/sbin/tiny-cloud")).toMatch(/^Usage: tiny-cloud /)
+  describe.concurrent("make install's code caches", () => {
+    it("are made for a DESTDIR given relative to where make runs ('make install DESTDIR=image'), as for an absolute one", async () => {
+      // make runs prepare-code-cache.sh with $(DESTDIR)$(LIBDIR): relative paths, from where it runs
+      const work = mkdtempSync(join(dir, "relative-"))
+      cpSync(join(dir, "make-install"), join(work, "image"), { recursive: true, verbatimSymlinks: true })
+      const out = await runScript([join(REPO, "packaging/prepare-code-cache.sh"), "image/usr/lib/tiny-cloud/tiny-cloud.cjs", "image/usr/lib/tiny-cloud/code-cache"], {
+        cwd: work,
+        env: { PATH: `${dirname(process.execPath)}:${process.env.PATH}` }
+      })
+      expect(out).toMatch(/^prepared code caches in /)
+      expect(readdirSync(join(work, "image/usr/lib/tiny-cloud/code-cache")).length).toBe(5)
+      expect(readdirSync(work)).toEqual(["image"])
+    })
+
+    it("hold the resident process's path: a first boot is made as OpenRC runs one, its phases handed to `tiny-cloud serve` by client.sh", async () => {
+      // every run of the program the script starts (by the node on PATH; the simulated boot's phases are started by the node that runs it)
+      const work = mkdtempSync(join(dir, "resident-"))
+      cpSync(join(dir, "make-install"), join(work, "image"), { recursive: true, verbatimSymlinks: true })
+      const runs = join(work, "runs")
+      mkdirSync(join(work, "bin"))
+      writeFileSync(join(work, "bin/node"), `#!/bin/sh\necho "\${*##*/}" >> "${runs}"\nexec "${process.execPath}" "$@"\n`, { mode: 0o755 })
+      const lib = join(work, "image/usr/lib/tiny-cloud")
+      await runScript([join(REPO, "packaging/prepare-code-cache.sh"), join(lib, "tiny-cloud.cjs"), join(lib, "code-cache")], { env: { PATH: `${join(work, "bin")}:${process.env.PATH}` } })
+      const started = readFileSync(runs, "utf8").split("\n").filter((l) => l !== "")
+      // served, each phase: none of them in a process of its own (the client's way when the server does not answer)
+      expect(started.filter((l) => /^tiny-cloud\.cjs (serve|boot|early|main|final)$/.test(l))).toEqual(["tiny-cloud.cjs serve"])
+      expect(readdirSync(join(lib, "code-cache")).length).toBe(5)
+    })
   })
-})
 
-describe("make uninstall", () => {
-  it("removes everything make install put in place, and keeps a tiny-cloud.conf the operator changed", () => {
-    /** the files and links under a directory (empty directories are not listed), relative to it */
-    const walk = (dir: string, under = ""): Array<string> =>
-      readdirSync(join(dir, under), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(dir, join(under, e.name)) : [join(under, e.name)]))
-    // what make install put in place: a copy of the beforeAll's `make install` into an empty DESTDIR (same flags), each round its own
-    const install = (image: string) => cpSync(join(dir, "make-install"), image, { recursive: true, verbatimSymlinks: true })
-    const image = mkdtempSync(join(tmpdir(), "tiny-cloud-uninstall-"))
-    try {
-      install(image)
-      execFileSync("make", ["-s", "uninstall", `DESTDIR=${image}`], { cwd: REPO, stdio: "ignore" })
-      expect(walk(image)).toEqual([])
-      expect(existsSync(join(image, "usr/share/doc/tiny-cloud"))).toBe(false)
-      expect(existsSync(join(image, "usr/lib/tiny-cloud"))).toBe(false)
+  describe("make install into a /usr-merged image (Alpine 3.23 on, Debian: /sbin and /lib links to usr/sbin and usr/lib)", () => {
+    it("leads the network helpers' names at /sbin and /lib/mdev to the program from where they land, /usr/sbin and /usr/lib/mdev", () => {
+      const image = mkdtempSync(join(dir, "merged-"))
+      for (const d of ["usr/sbin", "usr/lib", "usr/bin"]) mkdirSync(join(image, d), { recursive: true })
+      for (const d of ["sbin", "lib", "bin"]) symlinkSync(`usr/${d}`, join(image, d))
+      execFileSync("make", ["-s", "install", `DESTDIR=${image}`, "PREPARE_CODE_CACHE=no"], { cwd: REPO, stdio: "ignore" })
+      expect(readlinkSync(join(image, "usr/sbin/assemble-interfaces"))).toBe("../lib/tiny-cloud/tiny-cloud.cjs")
+      expect(readlinkSync(join(image, "usr/lib/mdev/vnic-eth-hotplug"))).toBe("../tiny-cloud/tiny-cloud.cjs")
+      // run by the names mdev rules and images give them: each is its program
+      const env = { PATH: `${dirname(process.execPath)}:${process.env.PATH}`, TINY_CLOUD_CODE_CACHE: "off" }
+      const usage = (path: string) => execFileSync(join(image, path), ["-h"], { encoding: "utf8", env })
+      expect(usage("sbin/assemble-interfaces")).toBe("Usage: assemble-interfaces\n")
+      expect(usage("lib/mdev/nvme-ebs-links")).toBe("Usage: nvme-ebs-links (MDEV=nvmeXnY[pZ] ACTION=add|remove)\n")
+      expect(usage("sbin/imds-net-sync")).toMatch(/^Usage: imds-net-sync/)
+      expect(usage("lib/mdev/vnic-eth-hotplug")).toMatch(/^Usage: vnic-eth-hotplug/)
+      expect(usage("usr/sbin/tiny-cloud")).toMatch(/^Usage: tiny-cloud /)
+    })
+  })
 
-      install(image)
-      writeFileSync(join(image, "etc/tiny-cloud.conf"), "CLOUD=aws\n")
-      execFileSync("make", ["-s", "uninstall", `DESTDIR=${image}`], { cwd: REPO, stdio: "ignore" })
-      expect(walk(image)).toEqual(["etc/tiny-cloud.conf"])
-    } finally {
-      rmSync(image, { recursive: true, force: true })
-    }
+  describe("make uninstall", () => {
+    it("removes everything make install put in place, and keeps a tiny-cloud.conf the operator changed", () => {
+      /** the files and links under a directory (empty directories are not listed), relative to it */
+      const walk = (dir: string, under = ""): Array<string> =>
+        readdirSync(join(dir, under), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(dir, join(under, e.name)) : [join(under, e.name)]))
+      // what make install put in place: a copy of the beforeAll's `make install` into an empty DESTDIR (same flags), each round its own
+      const install = (image: string) => cpSync(join(dir, "make-install"), image, { recursive: true, verbatimSymlinks: true })
+      const image = mkdtempSync(join(tmpdir(), "tiny-cloud-uninstall-"))
+      try {
+        install(image)
+        execFileSync("make", ["-s", "uninstall", `DESTDIR=${image}`], { cwd: REPO, stdio: "ignore" })
+        expect(walk(image)).toEqual([])
+        expect(existsSync(join(image, "usr/share/doc/tiny-cloud"))).toBe(false)
+        expect(existsSync(join(image, "usr/lib/tiny-cloud"))).toBe(false)
+
+        install(image)
+        writeFileSync(join(image, "etc/tiny-cloud.conf"), "CLOUD=aws\n")
+        execFileSync("make", ["-s", "uninstall", `DESTDIR=${image}`], { cwd: REPO, stdio: "ignore" })
+        expect(walk(image)).toEqual(["etc/tiny-cloud.conf"])
+      } finally {
+        rmSync(image, { recursive: true, force: true })
+      }
+    })
   })
 })

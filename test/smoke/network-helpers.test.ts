@@ -8,30 +8,24 @@ import { execFileSync, spawn } from "node:child_process"
 import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
-import { afterAll, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, expect, it } from "vitest"
 import type { RunResult } from "../support/harness.js"
+import { describeSystem } from "../support/system.js"
 
 const REPO = new URL("../../", import.meta.url).pathname
-const image = mkdtempSync(join(tmpdir(), "tiny-cloud-helpers-"))
-afterAll(() => rmSync(image, { recursive: true, force: true }))
+let image = ""
 
-// no code caches: these runs compile, as TINY_CLOUD_CODE_CACHE=off below says
-execFileSync("make", ["-s", "install", `DESTDIR=${image}`, "PREPARE_CODE_CACHE=no"], { cwd: REPO, stdio: "ignore" })
-for (const nic of ["lo", "eth0"]) {
-  mkdirSync(join(image, "sys/class/net", nic), { recursive: true })
-  writeFileSync(join(image, "sys/class/net", nic, "address"), "02:00:00:00:00:01\n")
-}
-
-const env = {
+/** the instance's environment: the image is its ROOT, its helpers first on the PATH */
+const env = () => ({
   PATH: `${join(image, "usr/sbin")}:${dirname(process.execPath)}:/usr/bin:/bin`,
   ROOT: image,
   CLOUD: "aws",
   TINY_CLOUD_CODE_CACHE: "off"
-}
+})
 
 const run = (command: string, args: ReadonlyArray<string>, extra: Record<string, string> = {}) =>
   new Promise<RunResult>((done) => {
-    const child = spawn(command, [...args], { env: { ...env, ...extra }, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(command, [...args], { env: { ...env(), ...extra }, stdio: ["ignore", "pipe", "pipe"] })
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()))
@@ -42,7 +36,19 @@ const run = (command: string, args: ReadonlyArray<string>, extra: Record<string,
 /** the program by the name of the link it is called through */
 const helper = (path: string, extra: Record<string, string> = {}, args: ReadonlyArray<string> = []) => run(process.execPath, [join(image, path), ...args], extra)
 
-describe("the network helpers by their installed names", () => {
+// make install puts the helpers in place
+describeSystem("the network helpers by their installed names", { tools: { make: "make" } }, () => {
+  beforeAll(() => {
+    image = mkdtempSync(join(tmpdir(), "tiny-cloud-helpers-"))
+    // no code caches: these runs compile, as TINY_CLOUD_CODE_CACHE=off says
+    execFileSync("make", ["-s", "install", `DESTDIR=${image}`, "PREPARE_CODE_CACHE=no"], { cwd: REPO, stdio: "ignore" })
+    for (const nic of ["lo", "eth0"]) {
+      mkdirSync(join(image, "sys/class/net", nic), { recursive: true })
+      writeFileSync(join(image, "sys/class/net", nic, "address"), "02:00:00:00:00:01\n")
+    }
+  })
+  afterAll(() => rmSync(image, { recursive: true, force: true }))
+
   it("/sbin/assemble-interfaces writes the interfaces file from the shipped stanzas", async () => {
     expect(await helper("sbin/assemble-interfaces")).toEqual({ code: 0, stdout: "", stderr: "" })
     expect(readlinkSync(join(image, "sbin/assemble-interfaces"))).toBe("../usr/lib/tiny-cloud/tiny-cloud.cjs")
@@ -77,7 +83,7 @@ describe("the network helpers by their installed names", () => {
       writeFileSync(join(bin, "rc-service"), "#!/bin/sh\nexit 0\n", { mode: 0o755 })
       writeFileSync(join(bin, "ifup"), `#!/bin/sh\necho "$* $(umask)" >> "${bin}/ifup.log"\n`, { mode: 0o755 })
       const mdev = `umask 0; exec "${process.execPath}" "${join(image, "lib/mdev/vnic-eth-hotplug")}"`
-      const r = await run("/bin/sh", ["-c", mdev], { PATH: `${bin}:${env.PATH}`, MDEV: "eth0", ACTION: "add" })
+      const r = await run("/bin/sh", ["-c", mdev], { PATH: `${bin}:${env().PATH}`, MDEV: "eth0", ACTION: "add" })
       expect(r).toEqual({ code: 0, stdout: "", stderr: "" })
       expect(readFileSync(join(bin, "ifup.log"), "utf8")).toBe("eth0 0022\n")
     } finally {
