@@ -6,7 +6,7 @@
  * resident process is not missed; it never outlives final.
  */
 import { execFileSync, spawn } from "node:child_process"
-import { chmodSync, closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, writeFileSync, writeSync } from "node:fs"
+import { chmodSync, closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, describe, it } from "vitest"
 import { ovfEnvXml } from "../../src/sim/clouds/azure.js"
@@ -462,6 +462,46 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(readCommandLog(instance.fake).filter((c) => c.line.startsWith("adduser "))).toHaveLength(1)
     expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
   })
+
+  for (const end of ["answers", "dies"] as const) {
+    it(`a server that took the request and is held there (alive, not answering) is waited for past the watchdog's second round; then it ${end}: the phase runs once, in ${end === "answers" ? "the server" : "the client"}`, async ({ expect }) => {
+      const { instance, env } = await newInstance()
+      await bootAndServe(env, instance)
+      expect((await startService("early", env)).code).toBe(0)
+      const pid = serverPid(instance)!
+      // the server, stopped, does not take main's request; the client's watchdog waits (sleeps that return at once, counted) and answers T.
+      // The client's withdrawal (a function here in place of mv) puts a FIFO in env.PID's place and lets the server on: the server takes
+      // the request (renames it) and is held reading it, alive, until the test writes the environment into it or kills it
+      process.kill(pid, "SIGSTOP")
+      const quick = join(instance.dir, "quick-sleep")
+      mkdirSync(quick)
+      const sleeps = join(instance.dir, "sleeps")
+      writeFileSync(join(quick, "sleep"), `#!/bin/sh\necho >> '${sleeps}'\n`, { mode: 0o755 })
+      const holdingServer = `mv() { command mv -f "$_tc_env" "$_tc_env.held"; mkfifo -m 600 "$_tc_env"; command kill -CONT ${pid}; while [ -e "$_tc_env" ]; do :; done; return 1; }`
+      let finished = false
+      const main = startService("main", { ...env, PATH: `${quick}:${env.PATH}` }, ["sh"], holdingServer).then((r) => ((finished = true), r))
+      // two watchdog rounds are 100 waits: past them, a client that still waits waits for the server
+      await until(() => finished || (existsSync(sleeps) && readFileSync(sleeps, "utf8").length > 120), "main's client gives up or waits past two rounds")
+      const dir = join(instance.root, "run/tiny-cloud")
+      const held = readdirSync(dir).find((f) => f.endsWith(".held"))!
+      if (end === "answers") writeFileSync(join(dir, held.replace(/\.held$/, ".taken")), readFileSync(join(dir, held)))
+      else process.kill(pid, "SIGKILL")
+      rmSync(join(dir, held))
+      const r = await main
+      expect(r.code).toBe(0)
+      expect(r.stderr).not.toMatch(/already exists|another phase is running/)
+      expect((await startService("final", env)).code).toBe(0)
+      await until(() => !alive(pid), "the resident process is gone")
+      expect(readCommandLog(instance.fake).filter((c) => c.line.startsWith("adduser "))).toHaveLength(1)
+      const tags = readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ") && c.line.includes(" -t tiny-cloud/main[")).map((c) => c.line.split(" -t ")[1])
+      expect(new Set(tags).size).toBe(1)
+      expect(tags.includes(`tiny-cloud/main[${pid}]`)).toBe(end === "answers")
+      // a server that dies leaves its request FIFO and names to the next one (as when killed between phases), nothing of the client's
+      const left = readdirSync(dir)
+      expect(end === "answers" ? left : left.filter((f) => /^(?:env|reply)\./.test(f))).toEqual([])
+      expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+    })
+  }
 
   it("the programs a phase runs see that phase's own environment, not the boot service's", async ({ expect }) => {
     const { instance, env } = await newInstance('#!/bin/sh\necho "service=$RC_SVCNAME only=${ONLY_FINAL-unset}"\n')
