@@ -77,7 +77,8 @@ _tiny_cloud_ask() {
 		(
 			exec 3>&- 4>&- </dev/null >/dev/null 2>&1
 			_tc_i=0
-			while { [ -n "$_tc_round" ] || [ "$_tc_i" -lt 50 ]; } && _tiny_cloud_alive "$2"; do
+			# ($$: the client, killed while it waits, leaves no watchdog waiting on)
+			while { [ -n "$_tc_round" ] || [ "$_tc_i" -lt 50 ]; } && _tiny_cloud_alive "$2" && _tiny_cloud_alive "$$"; do
 				sleep 0.2 2>/dev/null || { sleep 1; _tc_i=$((_tc_i + 4)); }
 				_tc_i=$((_tc_i + 1))
 			done

@@ -503,6 +503,30 @@ describe.concurrent("the resident process of a first boot", () => {
     })
   }
 
+  it("its client killed while it waits for a server that took its request, its watchdog goes too (it does not wait out the server)", async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    await bootAndServe(env, instance)
+    expect((await startService("early", env)).code).toBe(0)
+    const pid = serverPid(instance)!
+    // held as above: the server took main's request and reads a FIFO in its place; the waits (sleeps that return at once) say whose they are
+    process.kill(pid, "SIGSTOP")
+    const quick = join(instance.dir, "quick-sleep")
+    mkdirSync(quick)
+    const sleeps = join(instance.dir, "sleeps")
+    writeFileSync(join(quick, "sleep"), `#!/bin/sh\necho $PPID >> '${sleeps}'\n`, { mode: 0o755 })
+    const holdingServer = `mv() { command mv -f "$_tc_env" "$_tc_env.held"; mkfifo -m 600 "$_tc_env"; command kill -CONT ${pid}; while [ -e "$_tc_env" ]; do :; done; return 1; }`
+    const main = startService("main", { ...env, PATH: `${quick}:${env.PATH}` }, ["sh"], holdingServer)
+    const waits = () => (existsSync(sleeps) ? readFileSync(sleeps, "utf8").trim().split("\n").map(Number) : [])
+    await until(() => waits().length > 120, "main's client waits past two rounds")
+    const dir = join(instance.root, "run/tiny-cloud")
+    const client = Number(readdirSync(dir).find((f) => /^reply\.\d+$/.test(f))!.slice("reply.".length))
+    const watchdog = waits().at(-1)!
+    process.kill(client, "SIGKILL")
+    await main
+    await until(() => !alive(watchdog), "the watchdog ends with its client")
+    process.kill(pid, "SIGKILL")
+  })
+
   it("the programs a phase runs see that phase's own environment, not the boot service's", async ({ expect }) => {
     const { instance, env } = await newInstance('#!/bin/sh\necho "service=$RC_SVCNAME only=${ONLY_FINAL-unset}"\n')
     await bootAndServe({ ...env, RC_SVCNAME: "tiny-cloud-boot" }, instance)
