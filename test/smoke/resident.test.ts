@@ -527,6 +527,26 @@ describe.concurrent("the resident process of a first boot", () => {
     process.kill(pid, "SIGKILL")
   })
 
+  it("its client killed just after it withdrew its request leaves nothing behind once the server gets to it: the next phase is served", async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    await bootAndServe(env, instance)
+    expect((await startService("early", env)).code).toBe(0)
+    const pid = serverPid(instance)!
+    // the server, stopped, does not take main's request; the client's watchdog waits (sleeps that return at once) and answers T; the
+    // client withdraws the request (mv) and is killed then (a function in place of mv)
+    process.kill(pid, "SIGSTOP")
+    const quick = join(instance.dir, "quick-sleep")
+    mkdirSync(quick)
+    writeFileSync(join(quick, "sleep"), "#!/bin/sh\n", { mode: 0o755 })
+    const main = await startService("main", { ...env, PATH: `${quick}:${env.PATH}` }, ["sh"], 'mv() { command mv "$@"; command kill -KILL $$; }')
+    expect(main.code).not.toBe(0)
+    process.kill(pid, "SIGCONT")
+    expect((await startService("final", env)).code).toBe(0)
+    await until(() => !alive(pid), "the resident process exits after final")
+    expect(readCommandLog(instance.fake).some((c) => c.line.includes(` -t tiny-cloud/final[${pid}]`))).toBe(true)
+    expect(readdirSync(join(instance.root, "run/tiny-cloud"))).toEqual([])
+  })
+
   it("the programs a phase runs see that phase's own environment, not the boot service's", async ({ expect }) => {
     const { instance, env } = await newInstance('#!/bin/sh\necho "service=$RC_SVCNAME only=${ONLY_FINAL-unset}"\n')
     await bootAndServe({ ...env, RC_SVCNAME: "tiny-cloud-boot" }, instance)
