@@ -70,6 +70,28 @@ const bootBothWays = async (make: () => Promise<Booted>) => {
 const files = (instance: TestInstance) =>
   ["/etc/hostname", "/etc/hosts", "/home/alpine/.ssh/authorized_keys", "/var/lib/cloud/user-data", "/var/log/user-data.log", "/var/log/user-data.exit", "/var/lib/cloud/.bootstrap-complete"].map((p) => [p, instance.read(p)])
 
+/**
+ * An instance served up to main, its server stopped (SIGSTOP) so that main's request waits in the FIFO; main's client's watchdog
+ * waits with sleeps that return at once (PATH of `quick`), each counted by a line in `sleeps`: the watchdog's pid
+ */
+const stoppedBeforeMain = async () => {
+  const { instance, env } = await newInstance()
+  await bootAndServe(env, instance)
+  if ((await startService("early", env)).code !== 0) throw new Error("early failed")
+  const pid = serverPid(instance)!
+  process.kill(pid, "SIGSTOP")
+  const quick = join(instance.dir, "quick-sleep")
+  mkdirSync(quick)
+  const sleeps = join(instance.dir, "sleeps")
+  writeFileSync(join(quick, "sleep"), `#!/bin/sh\necho $PPID >> '${sleeps}'\n`, { mode: 0o755 })
+  const waits = () => (existsSync(sleeps) ? readFileSync(sleeps, "utf8").trim().split("\n").map(Number) : [])
+  return { instance, env, pid, quickEnv: { ...env, PATH: `${quick}:${env.PATH}` }, waits, dir: join(instance.root, "run/tiny-cloud") }
+}
+
+/** in place of the client's mv: a FIFO in env.PID's place, and the server let on, which takes the request and is held reading it */
+const holdingServer = (pid: number) =>
+  `mv() { command mv -f "$_tc_env" "$_tc_env.held"; mkfifo -m 600 "$_tc_env"; command kill -CONT ${pid}; while [ -e "$_tc_env" ]; do :; done; return 1; }`
+
 describe.concurrent("the resident process of a first boot", () => {
   it("runs the four phases for the services with the same output, files and exit codes as a process per phase, and exits after final", async ({ expect }) => {
     const { alone, separate, resident, served, pid } = await bootBothWays(() => newInstance())
@@ -436,22 +458,15 @@ describe.concurrent("the resident process of a first boot", () => {
   })
 
   it("taking a request just as its client's watchdog gives up on it (a slow CPU), the phase runs once: by the server, for that client", async ({ expect }) => {
-    const { instance, env } = await newInstance()
-    await bootAndServe(env, instance)
-    expect((await startService("early", env)).code).toBe(0)
-    const pid = serverPid(instance)!
-    // the server, stopped, does not take main's request; the client's watchdog waits (sleeps that return at once) and answers T.
+    // the server, stopped, does not take main's request; the client's watchdog answers T.
     // The client, slow, has read the T but not yet withdrawn the request when the server goes on and takes it: its kill of the
     // watchdog (the next step after the read, a function here in place of the builtin) lets the server on and waits for the take
-    process.kill(pid, "SIGSTOP")
-    const quick = join(instance.dir, "quick-sleep")
-    mkdirSync(quick)
-    writeFileSync(join(quick, "sleep"), "#!/bin/sh\n", { mode: 0o755 })
+    const { instance, env, pid, quickEnv } = await stoppedBeforeMain()
     const slowClient = [
       "_late=",
       `kill() { if [ "$1" != -0 ] && [ -z "$_late" ]; then _late=1; command kill -CONT ${pid}; while [ -e "$_tc_env" ]; do :; done; fi; command kill "$@"; }`
     ].join("; ")
-    const main = await startService("main", { ...env, PATH: `${quick}:${env.PATH}` }, ["sh"], slowClient)
+    const main = await startService("main", quickEnv, ["sh"], slowClient)
     expect(main.code).toBe(0)
     // main once: the server's run made the user, so a second run finds it
     expect(main.stderr).not.toMatch(/already exists|another phase is running/)
@@ -465,24 +480,12 @@ describe.concurrent("the resident process of a first boot", () => {
 
   for (const end of ["answers", "dies"] as const) {
     it(`a server that took the request and is held there (alive, not answering) is waited for past the watchdog's second round; then it ${end}: the phase runs once, in ${end === "answers" ? "the server" : "the client"}`, async ({ expect }) => {
-      const { instance, env } = await newInstance()
-      await bootAndServe(env, instance)
-      expect((await startService("early", env)).code).toBe(0)
-      const pid = serverPid(instance)!
-      // the server, stopped, does not take main's request; the client's watchdog waits (sleeps that return at once, counted) and answers T.
-      // The client's withdrawal (a function here in place of mv) puts a FIFO in env.PID's place and lets the server on: the server takes
-      // the request (renames it) and is held reading it, alive, until the test writes the environment into it or kills it
-      process.kill(pid, "SIGSTOP")
-      const quick = join(instance.dir, "quick-sleep")
-      mkdirSync(quick)
-      const sleeps = join(instance.dir, "sleeps")
-      writeFileSync(join(quick, "sleep"), `#!/bin/sh\necho >> '${sleeps}'\n`, { mode: 0o755 })
-      const holdingServer = `mv() { command mv -f "$_tc_env" "$_tc_env.held"; mkfifo -m 600 "$_tc_env"; command kill -CONT ${pid}; while [ -e "$_tc_env" ]; do :; done; return 1; }`
+      // the client's watchdog answers T; its withdrawal finds the request taken by the server, which is held before it answers
+      const { instance, env, pid, quickEnv, waits, dir } = await stoppedBeforeMain()
       let finished = false
-      const main = startService("main", { ...env, PATH: `${quick}:${env.PATH}` }, ["sh"], holdingServer).then((r) => ((finished = true), r))
+      const main = startService("main", quickEnv, ["sh"], holdingServer(pid)).then((r) => ((finished = true), r))
       // two watchdog rounds are 100 waits: past them, a client that still waits waits for the server
-      await until(() => finished || (existsSync(sleeps) && readFileSync(sleeps, "utf8").length > 120), "main's client gives up or waits past two rounds")
-      const dir = join(instance.root, "run/tiny-cloud")
+      await until(() => finished || waits().length > 120, "main's client gives up or waits past two rounds")
       const held = readdirSync(dir).find((f) => f.endsWith(".held"))!
       if (end === "answers") writeFileSync(join(dir, held.replace(/\.held$/, ".taken")), readFileSync(join(dir, held)))
       else process.kill(pid, "SIGKILL")
@@ -503,22 +506,10 @@ describe.concurrent("the resident process of a first boot", () => {
     })
   }
 
-  it("its client killed while it waits for a server that took its request, its watchdog goes too (it does not wait out the server)", async ({ expect }) => {
-    const { instance, env } = await newInstance()
-    await bootAndServe(env, instance)
-    expect((await startService("early", env)).code).toBe(0)
-    const pid = serverPid(instance)!
-    // held as above: the server took main's request and reads a FIFO in its place; the waits (sleeps that return at once) say whose they are
-    process.kill(pid, "SIGSTOP")
-    const quick = join(instance.dir, "quick-sleep")
-    mkdirSync(quick)
-    const sleeps = join(instance.dir, "sleeps")
-    writeFileSync(join(quick, "sleep"), `#!/bin/sh\necho $PPID >> '${sleeps}'\n`, { mode: 0o755 })
-    const holdingServer = `mv() { command mv -f "$_tc_env" "$_tc_env.held"; mkfifo -m 600 "$_tc_env"; command kill -CONT ${pid}; while [ -e "$_tc_env" ]; do :; done; return 1; }`
-    const main = startService("main", { ...env, PATH: `${quick}:${env.PATH}` }, ["sh"], holdingServer)
-    const waits = () => (existsSync(sleeps) ? readFileSync(sleeps, "utf8").trim().split("\n").map(Number) : [])
+  it("its client killed while it waits for a server that took its request, its watchdog goes too (it does not wait out the server)", async () => {
+    const { pid, quickEnv, waits, dir } = await stoppedBeforeMain()
+    const main = startService("main", quickEnv, ["sh"], holdingServer(pid))
     await until(() => waits().length > 120, "main's client waits past two rounds")
-    const dir = join(instance.root, "run/tiny-cloud")
     const client = Number(readdirSync(dir).find((f) => /^reply\.\d+$/.test(f))!.slice("reply.".length))
     const watchdog = waits().at(-1)!
     process.kill(client, "SIGKILL")
@@ -528,23 +519,15 @@ describe.concurrent("the resident process of a first boot", () => {
   })
 
   it("its client killed just after it withdrew its request leaves nothing behind once the server gets to it: the next phase is served", async ({ expect }) => {
-    const { instance, env } = await newInstance()
-    await bootAndServe(env, instance)
-    expect((await startService("early", env)).code).toBe(0)
-    const pid = serverPid(instance)!
-    // the server, stopped, does not take main's request; the client's watchdog waits (sleeps that return at once) and answers T; the
-    // client withdraws the request (mv) and is killed then (a function in place of mv)
-    process.kill(pid, "SIGSTOP")
-    const quick = join(instance.dir, "quick-sleep")
-    mkdirSync(quick)
-    writeFileSync(join(quick, "sleep"), "#!/bin/sh\n", { mode: 0o755 })
-    const main = await startService("main", { ...env, PATH: `${quick}:${env.PATH}` }, ["sh"], 'mv() { command mv "$@"; command kill -KILL $$; }')
+    // the client's watchdog answers T; the client withdraws the request (mv) and is killed then (a function in place of mv)
+    const { instance, env, pid, quickEnv, dir } = await stoppedBeforeMain()
+    const main = await startService("main", quickEnv, ["sh"], 'mv() { command mv "$@"; command kill -KILL $$; }')
     expect(main.code).not.toBe(0)
     process.kill(pid, "SIGCONT")
     expect((await startService("final", env)).code).toBe(0)
     await until(() => !alive(pid), "the resident process exits after final")
     expect(readCommandLog(instance.fake).some((c) => c.line.includes(` -t tiny-cloud/final[${pid}]`))).toBe(true)
-    expect(readdirSync(join(instance.root, "run/tiny-cloud"))).toEqual([])
+    expect(readdirSync(dir)).toEqual([])
   })
 
   it("the programs a phase runs see that phase's own environment, not the boot service's", async ({ expect }) => {
