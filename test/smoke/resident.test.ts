@@ -347,13 +347,14 @@ describe.concurrent("the resident process of a first boot", () => {
     const run = join(instance.root, "run/tiny-cloud")
     mkdirSync(run, { recursive: true, mode: 0o700 })
     execFileSync("mkfifo", ["-m", "600", join(run, `reply.${dead}`), join(run, "requests")])
-    writeFileSync(join(run, `env.${dead}`), "export SECRET='x'\n", { mode: 0o600 })
+    // and what it left taken by a server or withdrawn; a live client's (this process's pid) is not the crashed boot's
+    for (const name of [`env.${dead}`, `env.${dead}.taken`, `env.${dead}.withdrawn`, `env.${process.pid}.withdrawn`]) writeFileSync(join(run, name), "export SECRET='x'\n", { mode: 0o600 })
     writeFileSync(join(run, "server.pid"), `${dead}\n`)
     await bootAndServe(env, instance)
     const pid = serverPid(instance)!
     for (const phase of ["early", "main", "final"]) expect((await startService(phase, env)).code).toBe(0)
     await until(() => !alive(pid), "the resident process exits after final")
-    expect(readdirSync(run)).toEqual([])
+    expect(readdirSync(run)).toEqual([`env.${process.pid}.withdrawn`])
   })
 
   it("serves two clients asking at once one after the other", async ({ expect }) => {
