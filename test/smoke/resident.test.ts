@@ -20,6 +20,8 @@ const KEYS = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIResidentA a@example", "ssh-r
 const USER_DATA = "#!/bin/sh\necho hello from user-data\necho to stderr >&2\nexit 0\n"
 
 const open: Array<TestInstance> = []
+// servers a test held reading a FIFO (stoppedBeforeMain, holdingServer): one that failed before it let them go leaves them deaf to SIGTERM
+const held: Array<number> = []
 afterAll(() =>
   Promise.all(
     open.map((i) => {
@@ -27,7 +29,7 @@ afterAll(() =>
       endResident(i)
       return i.close()
     })
-  )
+  ).finally(() => held.filter(alive).forEach((pid) => process.kill(pid, "SIGKILL")))
 )
 
 const newInstance = async (userData = USER_DATA) => {
@@ -79,6 +81,7 @@ const stoppedBeforeMain = async () => {
   await bootAndServe(env, instance)
   if ((await startService("early", env)).code !== 0) throw new Error("early failed")
   const pid = serverPid(instance)!
+  held.push(pid)
   process.kill(pid, "SIGSTOP")
   const quick = join(instance.dir, "quick-sleep")
   mkdirSync(quick)
