@@ -70,13 +70,15 @@ _tiny_cloud_ask() {
 	printf '%s %s\n' "$1" "$$" >&3
 	# the server answers A when it takes the request (N: it cannot, run it here); should it die first,
 	# or not answer within about 10 s, a watchdog answers T (through the
-	# FIFO's name, which is gone once the reply is taken)
+	# FIFO's name, which is gone once the reply is taken). Once the server has taken it (round 2), only its
+	# death: a server that took it runs the phase, however late it answers, as it runs the phase itself
 	_tc_round=
 	while :; do
 		(
 			exec 3>&- 4>&- </dev/null >/dev/null 2>&1
 			_tc_i=0
-			while [ "$_tc_i" -lt 50 ] && _tiny_cloud_alive "$2"; do
+			# ($$: the client, killed while it waits, leaves no watchdog waiting on)
+			while { [ -n "$_tc_round" ] || [ "$_tc_i" -lt 50 ]; } && _tiny_cloud_alive "$2" && _tiny_cloud_alive "$$"; do
 				sleep 0.2 2>/dev/null || { sleep 1; _tc_i=$((_tc_i + 4)); }
 				_tc_i=$((_tc_i + 1))
 			done
@@ -88,6 +90,7 @@ _tiny_cloud_ask() {
 		kill "$_tc_watchdog" 2>/dev/null || :
 		# the watchdog's T withdraws the request by taking its environment, as the server takes it; a server
 		# that took it first (as the watchdog answered: a slow CPU) runs the phase, and its answer follows
+		# (or, should it die before it answers, the watchdog's T: the phase is then this client's)
 		[ "$_tc_ack" = T ] && [ -z "$_tc_round" ] || break
 		mv -f "$_tc_env" "$_tc_env.withdrawn" 2>/dev/null && break
 		_tc_round=2
@@ -95,7 +98,8 @@ _tiny_cloud_ask() {
 	exec 3>&-
 	if [ "$_tc_ack" != A ]; then
 		exec 4>&-
-		rm -f "$_tc_reply" "$_tc_env" "$_tc_env.withdrawn"
+		# (.taken: a server that took the request and died before it answered)
+		rm -f "$_tc_reply" "$_tc_env" "$_tc_env.withdrawn" "$_tc_env.taken"
 		return 1
 	fi
 	# the server has the reply open now: read it alone, so its end is seen

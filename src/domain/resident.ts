@@ -17,7 +17,8 @@
  * process of its own, as without the resident process. The server takes a
  * request by renaming `env.PID` (to `env.PID.taken`), a client that stops
  * waiting withdraws it by renaming it too (`env.PID.withdrawn`): whichever
- * renames it first has the phase, so it never runs twice. The boot script
+ * renames it first has the phase, so it never runs twice (a client that
+ * finds it taken waits for `A` until the server is gone). The boot script
  * makes `requests` and writes the starting server's pid to
  * `server.starting` (removed once the server has written `server.pid`): a
  * request made meanwhile waits in the FIFO until the server reads it. A

@@ -122,9 +122,8 @@ const serveOne = async (request: Request, paths: ReturnType<typeof residentPaths
   try {
     fd = openSync(paths.reply(request.client), constants.O_WRONLY | constants.O_NONBLOCK)
   } catch {
-    // the client is gone (killed while it waited): what it left for this request goes with it
-    rmSync(paths.env(request.client), { force: true })
-    rmSync(paths.reply(request.client), { force: true })
+    // the client is gone (killed while it waited, or after it withdrew the request): what it left for this request goes with it
+    for (const left of [paths.env(request.client), `${paths.env(request.client)}.withdrawn`, paths.reply(request.client)]) rmSync(left, { force: true })
     return
   }
   // the request is taken by taking its environment: a client whose watchdog gave up on it withdraws it the same way

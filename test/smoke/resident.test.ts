@@ -6,7 +6,7 @@
  * resident process is not missed; it never outlives final.
  */
 import { execFileSync, spawn } from "node:child_process"
-import { chmodSync, closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, writeFileSync, writeSync } from "node:fs"
+import { chmodSync, closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, describe, it } from "vitest"
 import { ovfEnvXml } from "../../src/sim/clouds/azure.js"
@@ -20,6 +20,8 @@ const KEYS = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIResidentA a@example", "ssh-r
 const USER_DATA = "#!/bin/sh\necho hello from user-data\necho to stderr >&2\nexit 0\n"
 
 const open: Array<TestInstance> = []
+// servers a test held reading a FIFO (stoppedBeforeMain, holdingServer): one that failed before it let them go leaves them deaf to SIGTERM
+const held: Array<number> = []
 afterAll(() =>
   Promise.all(
     open.map((i) => {
@@ -27,7 +29,7 @@ afterAll(() =>
       endResident(i)
       return i.close()
     })
-  )
+  ).finally(() => held.filter(alive).forEach((pid) => process.kill(pid, "SIGKILL")))
 )
 
 const newInstance = async (userData = USER_DATA) => {
@@ -69,6 +71,29 @@ const bootBothWays = async (make: () => Promise<Booted>) => {
 
 const files = (instance: TestInstance) =>
   ["/etc/hostname", "/etc/hosts", "/home/alpine/.ssh/authorized_keys", "/var/lib/cloud/user-data", "/var/log/user-data.log", "/var/log/user-data.exit", "/var/lib/cloud/.bootstrap-complete"].map((p) => [p, instance.read(p)])
+
+/**
+ * An instance served up to main, its server stopped (SIGSTOP) so that main's request waits in the FIFO; main's client's watchdog
+ * waits with sleeps that return at once (PATH of `quick`), each counted by a line in `sleeps`: the watchdog's pid
+ */
+const stoppedBeforeMain = async () => {
+  const { instance, env } = await newInstance()
+  await bootAndServe(env, instance)
+  if ((await startService("early", env)).code !== 0) throw new Error("early failed")
+  const pid = serverPid(instance)!
+  held.push(pid)
+  process.kill(pid, "SIGSTOP")
+  const quick = join(instance.dir, "quick-sleep")
+  mkdirSync(quick)
+  const sleeps = join(instance.dir, "sleeps")
+  writeFileSync(join(quick, "sleep"), `#!/bin/sh\necho $PPID >> '${sleeps}'\n`, { mode: 0o755 })
+  const waits = () => (existsSync(sleeps) ? readFileSync(sleeps, "utf8").trim().split("\n").map(Number) : [])
+  return { instance, env, pid, quickEnv: { ...env, PATH: `${quick}:${env.PATH}` }, waits, dir: join(instance.root, "run/tiny-cloud") }
+}
+
+/** in place of the client's mv: a FIFO in env.PID's place, and the server let on, which takes the request and is held reading it */
+const holdingServer = (pid: number) =>
+  `mv() { command mv -f "$_tc_env" "$_tc_env.held"; mkfifo -m 600 "$_tc_env"; command kill -CONT ${pid}; while [ -e "$_tc_env" ]; do :; done; return 1; }`
 
 describe.concurrent("the resident process of a first boot", () => {
   it("runs the four phases for the services with the same output, files and exit codes as a process per phase, and exits after final", async ({ expect }) => {
@@ -325,13 +350,14 @@ describe.concurrent("the resident process of a first boot", () => {
     const run = join(instance.root, "run/tiny-cloud")
     mkdirSync(run, { recursive: true, mode: 0o700 })
     execFileSync("mkfifo", ["-m", "600", join(run, `reply.${dead}`), join(run, "requests")])
-    writeFileSync(join(run, `env.${dead}`), "export SECRET='x'\n", { mode: 0o600 })
+    // and what it left taken by a server or withdrawn; a live client's (this process's pid) is not the crashed boot's
+    for (const name of [`env.${dead}`, `env.${dead}.taken`, `env.${dead}.withdrawn`, `env.${process.pid}.withdrawn`]) writeFileSync(join(run, name), "export SECRET='x'\n", { mode: 0o600 })
     writeFileSync(join(run, "server.pid"), `${dead}\n`)
     await bootAndServe(env, instance)
     const pid = serverPid(instance)!
     for (const phase of ["early", "main", "final"]) expect((await startService(phase, env)).code).toBe(0)
     await until(() => !alive(pid), "the resident process exits after final")
-    expect(readdirSync(run)).toEqual([])
+    expect(readdirSync(run)).toEqual([`env.${process.pid}.withdrawn`])
   })
 
   it("serves two clients asking at once one after the other", async ({ expect }) => {
@@ -436,22 +462,15 @@ describe.concurrent("the resident process of a first boot", () => {
   })
 
   it("taking a request just as its client's watchdog gives up on it (a slow CPU), the phase runs once: by the server, for that client", async ({ expect }) => {
-    const { instance, env } = await newInstance()
-    await bootAndServe(env, instance)
-    expect((await startService("early", env)).code).toBe(0)
-    const pid = serverPid(instance)!
-    // the server, stopped, does not take main's request; the client's watchdog waits (sleeps that return at once) and answers T.
+    // the server, stopped, does not take main's request; the client's watchdog answers T.
     // The client, slow, has read the T but not yet withdrawn the request when the server goes on and takes it: its kill of the
     // watchdog (the next step after the read, a function here in place of the builtin) lets the server on and waits for the take
-    process.kill(pid, "SIGSTOP")
-    const quick = join(instance.dir, "quick-sleep")
-    mkdirSync(quick)
-    writeFileSync(join(quick, "sleep"), "#!/bin/sh\n", { mode: 0o755 })
+    const { instance, env, pid, quickEnv } = await stoppedBeforeMain()
     const slowClient = [
       "_late=",
       `kill() { if [ "$1" != -0 ] && [ -z "$_late" ]; then _late=1; command kill -CONT ${pid}; while [ -e "$_tc_env" ]; do :; done; fi; command kill "$@"; }`
     ].join("; ")
-    const main = await startService("main", { ...env, PATH: `${quick}:${env.PATH}` }, ["sh"], slowClient)
+    const main = await startService("main", quickEnv, ["sh"], slowClient)
     expect(main.code).toBe(0)
     // main once: the server's run made the user, so a second run finds it
     expect(main.stderr).not.toMatch(/already exists|another phase is running/)
@@ -461,6 +480,58 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(new Set(tags)).toEqual(new Set([`tiny-cloud/main[${pid}]`]))
     expect(readCommandLog(instance.fake).filter((c) => c.line.startsWith("adduser "))).toHaveLength(1)
     expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+  })
+
+  for (const end of ["answers", "dies"] as const) {
+    it(`a server that took the request and is held there (alive, not answering) is waited for past the watchdog's second round; then it ${end}: the phase runs once, in ${end === "answers" ? "the server" : "the client"}`, async ({ expect }) => {
+      // the client's watchdog answers T; its withdrawal finds the request taken by the server, which is held before it answers
+      const { instance, env, pid, quickEnv, waits, dir } = await stoppedBeforeMain()
+      let finished = false
+      const main = startService("main", quickEnv, ["sh"], holdingServer(pid)).then((r) => ((finished = true), r))
+      // two watchdog rounds are 100 waits: past them, a client that still waits waits for the server
+      await until(() => finished || waits().length > 120, "main's client gives up or waits past two rounds")
+      const held = readdirSync(dir).find((f) => f.endsWith(".held"))!
+      if (end === "answers") writeFileSync(join(dir, held.replace(/\.held$/, ".taken")), readFileSync(join(dir, held)))
+      else process.kill(pid, "SIGKILL")
+      rmSync(join(dir, held))
+      const r = await main
+      expect(r.code).toBe(0)
+      expect(r.stderr).not.toMatch(/already exists|another phase is running/)
+      expect((await startService("final", env)).code).toBe(0)
+      await until(() => !alive(pid), "the resident process is gone")
+      expect(readCommandLog(instance.fake).filter((c) => c.line.startsWith("adduser "))).toHaveLength(1)
+      const tags = readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ") && c.line.includes(" -t tiny-cloud/main[")).map((c) => c.line.split(" -t ")[1])
+      expect(new Set(tags).size).toBe(1)
+      expect(tags.includes(`tiny-cloud/main[${pid}]`)).toBe(end === "answers")
+      // a server that dies leaves its request FIFO and names to the next one (as when killed between phases), nothing of the client's
+      const left = readdirSync(dir)
+      expect(end === "answers" ? left : left.filter((f) => /^(?:env|reply)\./.test(f))).toEqual([])
+      expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+    })
+  }
+
+  it("its client killed while it waits for a server that took its request, its watchdog goes too (it does not wait out the server)", async () => {
+    const { pid, quickEnv, waits, dir } = await stoppedBeforeMain()
+    const main = startService("main", quickEnv, ["sh"], holdingServer(pid))
+    await until(() => waits().length > 120, "main's client waits past two rounds")
+    const client = Number(readdirSync(dir).find((f) => /^reply\.\d+$/.test(f))!.slice("reply.".length))
+    const watchdog = waits().at(-1)!
+    process.kill(client, "SIGKILL")
+    await main
+    await until(() => !alive(watchdog), "the watchdog ends with its client")
+    process.kill(pid, "SIGKILL")
+  })
+
+  it("its client killed just after it withdrew its request leaves nothing behind once the server gets to it: the next phase is served", async ({ expect }) => {
+    // the client's watchdog answers T; the client withdraws the request (mv) and is killed then (a function in place of mv)
+    const { instance, env, pid, quickEnv, dir } = await stoppedBeforeMain()
+    const main = await startService("main", quickEnv, ["sh"], 'mv() { command mv "$@"; command kill -KILL $$; }')
+    expect(main.code).not.toBe(0)
+    process.kill(pid, "SIGCONT")
+    expect((await startService("final", env)).code).toBe(0)
+    await until(() => !alive(pid), "the resident process exits after final")
+    expect(readCommandLog(instance.fake).some((c) => c.line.includes(` -t tiny-cloud/final[${pid}]`))).toBe(true)
+    expect(readdirSync(dir)).toEqual([])
   })
 
   it("the programs a phase runs see that phase's own environment, not the boot service's", async ({ expect }) => {
