@@ -6,6 +6,10 @@ import { dirname, join, posix, resolve } from "node:path"
 import { gunzipSync } from "node:zlib"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { parseAssignments } from "../../src/domain/shell-words.js"
+import { readCommandLog } from "../../src/sim/fake-system.js"
+import { makeInstance } from "../support/harness.js"
+import { PATIENT_METADATA } from "../support/instance-env.js"
+import { alive, endResident, serverPid, servicesEnv, startService, until } from "../support/openrc.js"
 import { describeSystem, itSystem, which } from "../support/system.js"
 
 /** a script run without blocking the thread, so that the concurrent tests that make code caches (seconds of node each) overlap */
@@ -399,6 +403,41 @@ describeSystem("the package and make install", { tools: { make: "make" } }, () =
       expect(readdirSync(join(root, "usr/lib/tiny-cloud/code-cache")).length).toBe(5)
       expect(existsSync(calls) ? readFileSync(calls, "utf8") : "").toBe("")
       expect([...readdirSync(state), ...readdirSync(logs)]).toEqual([])
+    })
+    it("post-upgrade run by main's user-data under the resident process (tiny-cloud upgraded by its own first boot): the training boot beside it leaves it alone, final is still served by it", async () => {
+      const image = mkdtempSync(join(dir, "upgraded-"))
+      cpSync(join(dir, "make-install"), image, { recursive: true, verbatimSymlinks: true })
+      const lib = join(image, "usr/lib/tiny-cloud")
+      // what apk does in main: each file replaced by a rename, then the package's post-upgrade (ROOT: the image, where the instance has none)
+      const upgrade = `for f in tiny-cloud.cjs client.sh; do cp ${lib}/$f ${lib}/.apk.$f && mv ${lib}/.apk.$f ${lib}/$f; done; ROOT=${image} sh ${join(STARTDIR, "tiny-cloud.post-upgrade")}`
+      const instance = await makeInstance({
+        cloud: "aws",
+        env: { ...PATIENT_METADATA, IMDS_TOKEN_TTL: "21600" },
+        instance: { hostname: "upgraded-1.example.internal", sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIUpgraded a@example"], userData: new TextEncoder().encode(`#cloud-config\nbootcmd:\n  - "${upgrade}"\n`) }
+      })
+      try {
+        // the installed program first, then the harness's stand-ins (never this host's commands before them)
+        const env = { ...servicesEnv(instance), PATH: `${join(image, "usr/sbin")}:${instance.env.PATH}`, TINY_CLOUD_LIB: lib }
+        const boot = await startService("boot", env)
+        await until(() => serverPid(instance) !== undefined, "the resident process listens")
+        const server = serverPid(instance)!
+        const rest = [await startService("early", env), await startService("main", env), await startService("final", env)]
+        expect([boot, ...rest].map((r) => r.code)).toEqual([0, 0, 0, 0])
+        // the post-upgrade's caches, made while the real first boot's server ran main
+        expect(readdirSync(join(lib, "code-cache")).length).toBe(5)
+        // every phase by the one server (the training's own server and phases under its ROOT alone), which then ends, leaving nothing
+        await until(() => !alive(server), "the resident process ends after final")
+        const tags = readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => /-t tiny-cloud\/(\w+)\[(\d+)\]/.exec(c.line)?.slice(1).join(" "))
+        expect(new Set(tags)).toEqual(new Set(["boot", "early", "main", "final"].map((p) => `${p} ${server}`)))
+        expect(readCommandLog(instance.fake).filter((c) => c.line.startsWith("adduser ")).length).toBe(1)
+        expect(readdirSync(join(instance.root, "run/tiny-cloud"))).toEqual([])
+        expect(existsSync(join(instance.root, "var/lib/cloud/.bootstrap-complete"))).toBe(true)
+        expect(readFileSync(join(instance.root, "etc/hostname"), "utf8")).toBe("upgraded-1\n")
+        expect(rest[1]!.stderr).not.toMatch(/error|failed/i)
+      } finally {
+        endResident(instance)
+        await instance.close()
+      }
     })
     itSystem(
       "post-install where /tmp is mounted noexec (a hardened instance): no caches, and none of its system's commands run in place of the stand-ins that cannot",
