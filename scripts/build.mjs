@@ -1,10 +1,13 @@
 // Bundles the program into one CommonJS file with no runtime node_modules:
-// the bundle, as a string, inside a small loader that keeps V8's code cache,
+// the bundle, as a comment that ends a small loader that keeps V8's code cache,
 // beside a small program bundled from the same sources that answers
 // `--bootstrap status` without compiling the whole one.
 import { build } from "esbuild"
 import { createHash } from "node:crypto"
+import { createRequire } from "node:module"
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+
+const { heldInComment } = createRequire(import.meta.url)("./held-in-comment.cjs")
 
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"))
 
@@ -42,6 +45,7 @@ const bundle = async (entry) => (await build({ ...options, entryPoints: [entry] 
 const program = await bundle("src/entry/main.ts")
 // `--bootstrap status`, answered before the whole program is compiled (src/entry/quick.ts)
 const quick = await bundle("src/entry/quick.ts")
+const held = heldInComment(program)
 const hash = createHash("sha256").update(program).digest("hex").slice(0, 16)
 // the loader's one decision, kept in its own module so that tests can call it
 const codeCacheDir = readFileSync(new URL("./code-cache-dir.cjs", import.meta.url), "utf8")
@@ -51,7 +55,8 @@ const codeCacheDir = readFileSync(new URL("./code-cache-dir.cjs", import.meta.ur
 const loader = readFileSync(new URL("./loader.cjs", import.meta.url), "utf8")
   .replace("CODE_CACHE_DIR_FUNCTION", () => codeCacheDir)
   .replace("QUICK_SOURCE", () => quick)
-  .replace("PROGRAM_SOURCE", () => JSON.stringify(program))
+  .replace("PROGRAM_TEXT", () => held.text)
+  .replace("PROGRAM_BREAKS", () => JSON.stringify(held.breaks))
   .replace("PROGRAM_HASH", hash)
 
 // one byte outside ASCII and Node holds the whole file as two-byte text: ~15 ms more at every start

@@ -25,7 +25,19 @@ QUICK_SOURCE
 })(quick.exports, require, quick, __filename, __dirname)
 if (quick.exports.answered()) return
 
-const program = PROGRAM_SOURCE
+// The program's text, held in a comment that V8 skips far faster than it
+// parses a string literal of the same text (about 3 ms at every start), and
+// read back as the function's source; each "*/" in it is written "*~/" at the
+// offsets listed, from which the "~" is dropped again.
+const held = function () {/*PROGRAM_TEXT*/}.toString()
+const body = held.slice(held.indexOf("/*") + 2, -3)
+let program = ""
+let from = 0
+for (const at of PROGRAM_BREAKS) {
+  program += body.slice(from, at)
+  from = at + 1
+}
+program += body.slice(from)
 CODE_CACHE_DIR_FUNCTION
 const dir = codeCacheDir(process.env.TINY_CLOUD_CODE_CACHE, () => fs.readFileSync("/proc/self/mountinfo", "latin1"))
 // one cache per kind of run: each holds the functions its own path compiled

@@ -8,24 +8,25 @@
  * run it answered compiles nothing.
  */
 import { spawn } from "node:child_process"
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { PROGRAM, type RunResult } from "../support/harness.js"
+import { heldProgram } from "../support/held-program.js"
 
 let dir = ""
 /** the built file, and the whole program it holds, each as tiny-cloud.cjs (the same name) with an imds link beside it */
 const built = { quick: "", whole: "" }
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "tiny-cloud-quick-"))
-  const line = readFileSync(PROGRAM, "utf8").split("\n").find((l) => l.startsWith("const program = "))!
+  const program = heldProgram()
   for (const kind of ["quick", "whole"] as const) {
     const bin = join(dir, kind)
     mkdirSync(bin)
     built[kind] = join(bin, "tiny-cloud.cjs")
     if (kind === "quick") copyFileSync(PROGRAM, built[kind])
-    else writeFileSync(built[kind], JSON.parse(line.slice("const program = ".length)) as string)
+    else writeFileSync(built[kind], program)
     symlinkSync("tiny-cloud.cjs", join(bin, "imds"))
     symlinkSync("tiny-cloud.cjs", join(bin, "tiny-cloud"))
   }
