@@ -52,12 +52,17 @@ const codeCacheDir = readFileSync(new URL("./code-cache-dir.cjs", import.meta.ur
   .replace(/^"use strict"\n/, "")
   .replace(/^module\.exports = .*\n?/m, "")
   .trim()
+// one pass over the loader's own text: a name inside the text put in is never replaced
+const values = {
+  CODE_CACHE_DIR_FUNCTION: codeCacheDir,
+  QUICK_SOURCE: quick,
+  PROGRAM_TEXT: held.text,
+  PROGRAM_BREAKS: JSON.stringify(held.breaks),
+  PROGRAM_HELD_LENGTH: String(held.text.length),
+  PROGRAM_HASH: hash
+}
 const loader = readFileSync(new URL("./loader.cjs", import.meta.url), "utf8")
-  .replace("CODE_CACHE_DIR_FUNCTION", () => codeCacheDir)
-  .replace("QUICK_SOURCE", () => quick)
-  .replace("PROGRAM_TEXT", () => held.text)
-  .replace("PROGRAM_BREAKS", () => JSON.stringify(held.breaks))
-  .replace("PROGRAM_HASH", hash)
+  .replace(new RegExp(Object.keys(values).join("|"), "g"), (name) => values[name])
 
 // one byte outside ASCII and Node holds the whole file as two-byte text: ~15 ms more at every start
 const nonAscii = /[^\x00-\x7f]/.exec(loader)

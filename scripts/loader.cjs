@@ -31,9 +31,16 @@ if (quick.exports.answered()) return
 // offsets listed, from which the "~" is dropped again.
 const held = function () {/*PROGRAM_TEXT*/}.toString()
 const body = held.slice(held.indexOf("/*") + 2, -3)
+const breaks = PROGRAM_BREAKS
+// a copy edited after install (CRLF line ends, comments stripped) holds another text: said in one line, never compiled
+if (body.length !== PROGRAM_HELD_LENGTH || breaks.some((at) => body[at] !== "~")) {
+  process.stderr.write(`tiny-cloud: ${__filename}: the program held in this file is not the one installed (edited since?): reinstall it\n`)
+  process.exitCode = 1
+  return
+}
 let program = ""
 let from = 0
-for (const at of PROGRAM_BREAKS) {
+for (const at of breaks) {
   program += body.slice(from, at)
   from = at + 1
 }
