@@ -1,7 +1,7 @@
 /**
  * The loader's small program, run before the whole one is compiled: it
- * answers `tiny-cloud --bootstrap status` (run on every boot, in scripts,
- * from login shells) as main.ts answers it, for the command lines that
+ * answers `tiny-cloud --bootstrap status` (in scripts, from login shells)
+ * as main.ts answers it, for the command lines that
  * cli.ts routes to it (the same test, isBootstrapStatus, over the same name
  * and arguments), and declines every other one, which the whole program then
  * runs. Its answer is loaded only when asked for: a run it declines

@@ -8,18 +8,13 @@ import { READ_MAX_BYTES, type RootFsShape, type WriteOptions } from "../services
 import { resolveInRoot, type FinalLink } from "./in-root.js"
 import { programAlive } from "./alive.js"
 import { readRegularFile, reasonOf } from "./regular-file.js"
-import { mkdirs } from "./directories.js"
+import { dirname, mkdirs } from "./directories.js"
 
 
 const isNotFound = (e: unknown) => (e as NodeJS.ErrnoException).code === "ENOENT"
 
 /** one system call, its failure named as the program names it */
 const sys = <A>(op: string, path: string, f: () => A) => Effect.try({ try: f, catch: (e) => new FsError({ op, path, reason: reasonOf(e) }) })
-
-const dirname = (path: string) => {
-  const i = path.lastIndexOf("/")
-  return i <= 0 ? "/" : path.slice(0, i)
-}
 
 /** `mkdirs`, `path` naming it in a message */
 const makeDirectories = (path: string, hostPath: string, mode: number) =>

@@ -1,7 +1,8 @@
 /** Making directories without Effect, so that the resident process's start can use it too. */
 import { existsSync, mkdirSync, statSync } from "node:fs"
 
-const dirname = (path: string) => {
+/** the directory a path is in; `/` for one at the top, or a bare name */
+export const dirname = (path: string) => {
   const i = path.lastIndexOf("/")
   return i <= 0 ? "/" : path.slice(0, i)
 }

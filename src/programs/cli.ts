@@ -10,7 +10,7 @@ import type { LogOptions } from "../services/Log.js"
 import { COMMANDS } from "./commands.js"
 import { commandUsage, IMDS_USAGE, TINY_CLOUD_USAGE } from "./usage.js"
 import { ownEntry } from "../domain/own.js"
-import { asksBootstrapStatus, commandWords, HELPERS, isImds } from "./command-words.js"
+import { asksBootstrapStatus, commandWords, isImds } from "./command-words.js"
 
 declare const __VERSION__: string
 
@@ -95,7 +95,6 @@ const netSync = (args: ReadonlyArray<string>): Route => {
 
 /** the network helpers by the names the shell edition installs them as; undefined for any other name */
 export const routeHelper = (invokedAs: string, args: ReadonlyArray<string>, cwd?: string): Route | undefined => {
-  if (!HELPERS.includes(invokedAs)) return undefined
   switch (invokedAs) {
     case "assemble-interfaces":
       return assembleInterfaces(args)
