@@ -10,8 +10,11 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { execFileSync, spawn } from "node:child_process"
+import { it as itEffect } from "@effect/vitest"
+import * as Effect from "effect/Effect"
 import { describe, expect, it } from "vitest"
 import { actionLines, PROGRAM, TEST_CODE_CACHE, useInstances, type InstanceOptions } from "../support/harness.js"
+import { makeTestInstance } from "../support/instance.js"
 import { describeSystem, which } from "../support/system.js"
 
 const makeInstance = useInstances()
@@ -145,51 +148,64 @@ describe.concurrent("a final phase run again after the user's programs ran to th
   })
 })
 
+// in-process: the lock's flock is the one the phase's PATH finds, as in a process of its own
 describe.concurrent("a phase whose lock cannot be taken (flock missing or failing)", () => {
-  it("says so in one line and runs all the same: the user, keys and hostname are set up", async () => {
-    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "lock-1.example.internal", sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILock a@example"] } })
-    writeFileSync(join(instance.fake.bin, "flock"), "#!/bin/sh\necho 'flock: cannot lock: broken' >&2\nexit 64\n", { mode: 0o755 })
-    const results = await instance.boot()
-    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
-    expect(results[2]!.stderr).toContain(`cannot lock ${instance.root}/var/lib/cloud: flock: cannot lock: broken; the phase runs without the lock\n`)
-    expect(instance.read("/etc/hostname")).toBe("lock-1\n")
-    expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILock a@example\n")
-    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
-  })
-
-  it("flock not installed: says so by name in one line, and the first boot ends as it does with the lock", async () => {
-    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "lock-2.example.internal", sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINoFlock a@example"] } })
-    // every command of the machine's PATH but flock
-    const tools = join(instance.dir, "tools")
+  /** a directory on the phase's PATH with a flock that says `message` and exits with `status` */
+  const failingFlock = (dir: string, message: string, status: number) => {
+    const tools = join(dir, "flock-tools")
     mkdirSync(tools)
-    // the first of a name, as the PATH search finds it (a dangling link too: existsSync would not see the one made)
-    const linked = new Set(["flock"])
-    for (const dir of (process.env.PATH ?? "/usr/bin:/bin").split(":").filter((d) => existsSync(d)))
-      for (const name of readdirSync(dir)) {
-        if (linked.has(name)) continue
-        linked.add(name)
-        symlinkSync(join(dir, name), join(tools, name))
-      }
-    const results = await instance.boot({ PATH: `${instance.fake.bin}:${tools}` })
-    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
-    for (const r of results) expect(r.stderr).toMatch(new RegExp(`^cannot lock ${instance.root}/var/lib/cloud: flock is not installed; the phase runs without the lock\\n`))
-    expect(instance.read("/etc/hostname")).toBe("lock-2\n")
-    expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINoFlock a@example\n")
-    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
-  })
+    writeFileSync(join(tools, "flock"), `#!/bin/sh\necho '${message}' >&2\nexit ${status}\n`, { mode: 0o755 })
+    return { PATH: `${tools}:${process.env.PATH ?? "/usr/bin:/bin"}` }
+  }
 
-  it("busybox flock failing (status 1 and its message, as for anything but another holder): named, and no phase claims another is running", async () => {
-    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "lock-3.example.internal" } })
-    writeFileSync(join(instance.fake.bin, "flock"), "#!/bin/sh\necho 'flock: flock: No locks available' >&2\nexit 1\n", { mode: 0o755 })
-    const results = await instance.boot()
-    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
-    for (const r of results) {
-      expect(r.stderr).toMatch(new RegExp(`^cannot lock ${instance.root}/var/lib/cloud: flock: flock: No locks available; the phase runs without the lock\\n`))
-      expect(r.stderr).not.toContain("another phase is running")
-    }
-    expect(instance.read("/etc/hostname")).toBe("lock-3\n")
-    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
-  })
+  itEffect.scopedLive("says so in one line and runs all the same: the user, keys and hostname are set up", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "lock-1.example.internal", sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILock a@example"] } })
+      const results = yield* instance.boot(failingFlock(instance.dir, "flock: cannot lock: broken", 64))
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(results[2]!.stderr).toContain(`cannot lock ${instance.root}/var/lib/cloud: flock: cannot lock: broken; the phase runs without the lock\n`)
+      expect(instance.read("/etc/hostname")).toBe("lock-1\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILock a@example\n")
+      expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+    })
+  )
+
+  itEffect.scopedLive("flock not installed: says so by name in one line, and the first boot ends as it does with the lock", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "lock-2.example.internal", sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINoFlock a@example"] } })
+      // every command of the machine's PATH but flock
+      const tools = join(instance.dir, "tools")
+      mkdirSync(tools)
+      // the first of a name, as the PATH search finds it (a dangling link too: existsSync would not see the one made)
+      const linked = new Set(["flock"])
+      for (const dir of (process.env.PATH ?? "/usr/bin:/bin").split(":").filter((d) => existsSync(d)))
+        for (const name of readdirSync(dir)) {
+          if (linked.has(name)) continue
+          linked.add(name)
+          symlinkSync(join(dir, name), join(tools, name))
+        }
+      const results = yield* instance.boot({ PATH: tools })
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      for (const r of results) expect(r.stderr).toMatch(new RegExp(`^cannot lock ${instance.root}/var/lib/cloud: flock is not installed; the phase runs without the lock\\n`))
+      expect(instance.read("/etc/hostname")).toBe("lock-2\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINoFlock a@example\n")
+      expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+    })
+  )
+
+  itEffect.scopedLive("busybox flock failing (status 1 and its message, as for anything but another holder): named, and no phase claims another is running", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "lock-3.example.internal" } })
+      const results = yield* instance.boot(failingFlock(instance.dir, "flock: flock: No locks available", 1))
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      for (const r of results) {
+        expect(r.stderr).toMatch(new RegExp(`^cannot lock ${instance.root}/var/lib/cloud: flock: flock: No locks available; the phase runs without the lock\\n`))
+        expect(r.stderr).not.toContain("another phase is running")
+      }
+      expect(instance.read("/etc/hostname")).toBe("lock-3\n")
+      expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+    })
+  )
 })
 
 /** a shell script in a mount namespace of the test's own (its mounts go with it), as root; fd 3 is its stdout, 1 and 2 its stderr */
