@@ -238,7 +238,7 @@ describeSystem("a first boot whose state directory fills during main (its end ca
 describeSystem("a final phase whose state directory is read-only (a root remounted read-only after an error)", { tools: { unshare: "util-linux", mount: "mount" }, root: true }, () => {
   it("fails bootstrap_complete in its own lines, not after 'done'; exit 1, and no marker", async () => {
     const instance = await makeInstance({ cloud: "aws", instance: { sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIReadOnly a@example"] } })
-    for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
+    for (const phase of ["boot", "early", "main"]) expect((await instance.runHere([phase])).code).toBe(0)
     const state = `"$ROOT/var/lib/cloud"`
     const mount = `"${which("mount")}"`
     const script = `${mount} --bind ${state} ${state} && ${mount} -o remount,ro,bind ${state} || exit 1; "${process.execPath}" "${PROGRAM}" final; echo "final $?" >&3`
@@ -262,7 +262,7 @@ describeSystem("a final phase killed at any of its file replacements (bootstrap_
   it("leaves the state directory as an undisturbed boot does: the marker and the record, no temporary", async () => {
     const options: InstanceOptions = { cloud: "aws", instance: { sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIProbe a@example"] } }
     const reference = await makeInstance(options)
-    for (const phase of ["boot", "early", "main"]) expect((await reference.run([phase])).code).toBe(0)
+    for (const phase of ["boot", "early", "main"]) expect((await reference.runHere([phase])).code).toBe(0)
     // what boot, early and main left (no file of it names its ROOT): each killed final starts from a copy, owners
     // (the user's ~/.ssh), modes, links and times as they are; Node's cpSync would give every file to the test's user
     const copy = (from: string, to: string) => execFileSync("cp", ["-a", from, to])
@@ -293,7 +293,7 @@ describeSystem("a final phase killed at any of its file replacements (bootstrap_
 describeSystem("a final phase run again with the pid it had, after a power cut that left bootstrap_complete's probe", { tools: { unshare: "util-linux" }, root: true }, () => {
   it("is marked complete, and the probe is gone", async () => {
     const instance = await makeInstance({ cloud: "aws", instance: { sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIProbe a@example"] } })
-    for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
+    for (const phase of ["boot", "early", "main"]) expect((await instance.runHere([phase])).code).toBe(0)
     // the program is pid 1 of a PID namespace of its own; its counter of temporaries gives one of these
     for (let n = 0; n < 4; n++) instance.write(`/var/lib/cloud/..bootstrap-complete.tmp-1-${n}`, "")
     const code = await new Promise<number | null>((done) =>
@@ -308,7 +308,7 @@ describeSystem("a final phase run again with the pid it had, after a power cut t
 describeSystem("an early phase killed, whose pid a later 'tiny-cloud status --wait' gets", { tools: { unshare: "util-linux", strace: "strace" }, root: true }, () => {
   it("is a phase that died, not one that runs: --wait returns the failure at once, status says so", async () => {
     const instance = await makeInstance({ cloud: "aws", instance: { sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIReused a@example"] } })
-    expect((await instance.run(["boot"])).code).toBe(0)
+    expect((await instance.runHere(["boot"])).code).toBe(0)
     const program = `"${process.execPath}" "${PROGRAM}"`
     const script = [
       // killed at its second file replacement, its running entry (the first) written; its pid is that entry's
@@ -335,7 +335,7 @@ describe.concurrent("a user-data script that signals its own process group (kill
   it("ends only itself: final records its status and completes the bootstrap", async () => {
     const userData = '#!/bin/sh\necho before\nkill -TERM 0\necho after\n'
     const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(userData) } })
-    for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
+    for (const phase of ["boot", "early", "main"]) expect((await instance.runHere([phase])).code).toBe(0)
     // final in a process group of its own, as OpenRC's service runs it (not the test's, which the script would signal without the fix)
     const final = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((done) => {
       const child = spawn(process.execPath, [PROGRAM, "final"], { env: { TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE, ...instance.env }, stdio: ["ignore", "ignore", "pipe"], detached: true })
@@ -358,7 +358,7 @@ describe.concurrent("a final phase run by hand, stopped by Ctrl-C (SIGINT to the
     // the program runcmd waits on (a sleep, as a hung download would be), and runcmd's shell
     const userData = `#cloud-config\nruncmd:\n  - "sh -c 'echo $$ $PPID > ${pids}.tmp; mv ${pids}.tmp ${pids}; exec sleep 1000'; echo after"\n`
     const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(userData) } })
-    for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
+    for (const phase of ["boot", "early", "main"]) expect((await instance.runHere([phase])).code).toBe(0)
     // final leads a group of its own, as the shell that runs it by hand makes it the terminal's foreground group
     const child = spawn(process.execPath, [PROGRAM, "final"], { env: { TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE, ...instance.env }, stdio: "ignore", detached: true })
     const closed = new Promise<NodeJS.Signals | null>((done) => child.on("close", (_code, signal) => done(signal)))
