@@ -10,7 +10,7 @@ import { childProcess } from "./builtins.js"
 import { reasonOf } from "./regular-file.js"
 
 /** the environment programs run with: this process's, or that of the resident process's client */
-type Environment = Readonly<Record<string, string | undefined>>
+export type Environment = Readonly<Record<string, string | undefined>>
 
 /**
  * Where programs are looked up when the environment has no PATH: ifupdown-ng
@@ -293,10 +293,13 @@ const stream =
     )
 
 /** the system's programs; a logged program's output is also echoed to `echo` */
+/** the environment programs run with: `given`, with SYSTEM_PATH where it has no PATH */
+export const programEnvironment = (given: Environment): Environment => (given.PATH === undefined ? { ...given, PATH: SYSTEM_PATH } : given)
+
 export const makeLiveCommands = (echo: Echo, given: Environment = process.env): CommandsShape => {
   // the programs are looked up, and run, with the PATH `has` looks them up on
-  const path = given.PATH ?? SYSTEM_PATH
-  const env = given.PATH === undefined ? { ...given, PATH: path } : given
+  const env = programEnvironment(given)
+  const path = env.PATH!
   return {
     run: run(env),
     runLogged: runLogged(echo, env),

@@ -19,6 +19,7 @@ import * as Effect from "effect/Effect"
 import { LockError } from "../domain/errors.js"
 import type { LockShape } from "../services/Lock.js"
 import { childProcess } from "./builtins.js"
+import { programEnvironment, type Environment } from "./CommandsLive.js"
 
 const open = (path: string, flags: "a" | "r") =>
   Effect.try({
@@ -30,10 +31,10 @@ const open = (path: string, flags: "a" | "r") =>
 const close = (fd: number) => Effect.sync(() => closeSync(fd))
 
 /** `flock -x 0` on the descriptor: true when it exits 0; with `tryOnly` (`-n`), false at once when another holds the lock */
-const flock = (path: string, fd: number, tryOnly = false) =>
+const flock = (env: Environment, path: string, fd: number, tryOnly = false) =>
   Effect.flatMap(childProcess, ({ spawn }) =>
     Effect.async<boolean, LockError>((resume) => {
-      const child = spawn("flock", [...(tryOnly ? ["-n"] : []), "-x", "0"], { stdio: [fd, "ignore", "pipe"] })
+      const child = spawn("flock", [...(tryOnly ? ["-n"] : []), "-x", "0"], { stdio: [fd, "ignore", "pipe"], env })
       let err = ""
       child.stderr?.on("data", (chunk: Buffer) => (err += chunk.toString()))
       child.on("error", (e: NodeJS.ErrnoException) =>
@@ -73,31 +74,31 @@ const isSymlink = (path: string) =>
   })
 
 /** the descriptor holding the lock on the file `path` names; none for a symlink */
-const acquireFile = (path: string): Effect.Effect<number | undefined, LockError> =>
-  Effect.flatMap(isSymlink(path), (link) => (link ? Effect.succeed(undefined) : acquireRegular(path)))
+const acquireFile = (env: Environment, path: string): Effect.Effect<number | undefined, LockError> =>
+  Effect.flatMap(isSymlink(path), (link) => (link ? Effect.succeed(undefined) : acquireRegular(env, path)))
 
-const acquireRegular = (path: string): Effect.Effect<number | undefined, LockError> =>
+const acquireRegular = (env: Environment, path: string): Effect.Effect<number | undefined, LockError> =>
   Effect.flatMap(open(path, "a"), (fd) =>
-    flock(path, fd).pipe(
+    flock(env, path, fd).pipe(
       Effect.zipRight(stillNamed(path, fd)),
       Effect.onError(() => close(fd)),
-      Effect.flatMap((named) => (named ? Effect.succeed<number | undefined>(fd) : Effect.zipRight(close(fd), acquireFile(path))))
+      Effect.flatMap((named) => (named ? Effect.succeed<number | undefined>(fd) : Effect.zipRight(close(fd), acquireFile(env, path))))
     )
   )
 
-const acquireDirectory = (path: string): Effect.Effect<number, LockError> =>
+const acquireDirectory = (env: Environment, path: string): Effect.Effect<number, LockError> =>
   Effect.flatMap(open(path, "r"), (fd) =>
-    flock(path, fd).pipe(
+    flock(env, path, fd).pipe(
       Effect.as(fd),
       Effect.onError(() => close(fd))
     )
   )
 
 /** the directory's lock, taken at once when it is free; else `waiting`, then the wait */
-const acquireDirectoryAfter = <E, R>(path: string, waiting: Effect.Effect<void, E, R>): Effect.Effect<number, LockError | E, R> =>
+const acquireDirectoryAfter = <E, R>(env: Environment, path: string, waiting: Effect.Effect<void, E, R>): Effect.Effect<number, LockError | E, R> =>
   Effect.flatMap(open(path, "r"), (fd) =>
-    flock(path, fd, true).pipe(
-      Effect.flatMap((free) => (free ? Effect.void : Effect.zipRight(waiting, flock(path, fd)))),
+    flock(env, path, fd, true).pipe(
+      Effect.flatMap((free) => (free ? Effect.void : Effect.zipRight(waiting, flock(env, path, fd)))),
       Effect.as(fd),
       Effect.onError(() => close(fd))
     )
@@ -107,7 +108,11 @@ const acquireDirectoryAfter = <E, R>(path: string, waiting: Effect.Effect<void, 
 const held = <E, R>(acquire: Effect.Effect<number | undefined, E, R>) =>
   Effect.uninterruptibleMask((restore) => Effect.flatMap(restore(acquire), (fd) => (fd === undefined ? Effect.void : Effect.addFinalizer(() => close(fd)))))
 
-export const liveLock: LockShape = {
-  exclusive: (path) => Effect.zipRight(held(acquireDirectory(dirname(path))), held(acquireFile(path))),
-  directory: (path, waiting) => held(acquireDirectoryAfter(path, waiting))
+/** the locks of a command run with the environment `given` */
+export const makeLiveLock = (given: Environment): LockShape => {
+  const env = programEnvironment(given)
+  return {
+    exclusive: (path) => Effect.zipRight(held(acquireDirectory(env, dirname(path))), held(acquireFile(env, path))),
+    directory: (path, waiting) => held(acquireDirectoryAfter(env, path, waiting))
+  }
 }

@@ -19,7 +19,7 @@ import { makeCloud, makeMetadata } from "./CloudLive.js"
 import { CommandsLive } from "./CommandsLive.js"
 import { loadConfig } from "./ConfigLive.js"
 import { HttpLive } from "./HttpLive.js"
-import { liveLock } from "./LockLive.js"
+import { makeLiveLock } from "./LockLive.js"
 import { makeLog } from "./LogLive.js"
 import { makeNetwork } from "./NetworkLive.js"
 import { OutputLive } from "./OutputLive.js"
@@ -75,7 +75,7 @@ export const appLayer = (env: Readonly<Record<string, string | undefined>>, logT
         Effect.flatMap(then(Network, makeNetwork)),
         Effect.flatMap(then(Bootstrap, makeBootstrap)),
         Effect.flatMap(then(UserData, makeUserData)),
-        Effect.map(Context.add(Lock, liveLock))
+        Effect.map(Context.add(Lock, makeLiveLock(env)))
       )
     })
   )

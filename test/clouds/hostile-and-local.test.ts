@@ -12,16 +12,14 @@ import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import * as Effect from "effect/Effect"
 import { bytesOf } from "../../src/domain/text.js"
-import { appLayer } from "../../src/layers/live.js"
 import { routeTinyCloud } from "../../src/programs/cli.js"
-import { describeCause } from "../../src/programs/failure.js"
-import { Output } from "../../src/services/Output.js"
 import { makeFakeSystem } from "../../src/sim/fake-system.js"
 import { openstackFiles } from "../../src/sim/clouds/openstack.js"
 import { FIXTURES, fixtureHttp, type Fixture, type FixtureRoute } from "../support/fixture-http.js"
+import { onTestClock } from "../support/test-clock.js"
 import { makeInstance } from "../support/harness.js"
-import { makeTestInstance, type InstanceOptions } from "../support/instance.js"
-import { capturingOutput, recordingCommands } from "../support/layers.js"
+import { makeTestInstance, runInProcess, type InstanceOptions } from "../support/instance.js"
+import { recordingCommands } from "../support/layers.js"
 
 const tempDir = Effect.acquireRelease(
   Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-reads-"))),
@@ -41,19 +39,7 @@ const phasesOver = (cloud: string, fixture: Fixture, routes: ReadonlyArray<Fixtu
     const { layer: http } = yield* fixtureHttp(routes)
     const recorder = yield* recordingCommands({ root, missing: ["logger", "getent"] })
     const env = { ROOT: root, CLOUD: cloud, IMDS_ENDPOINT: "169.254.169.254", IMDS_DEADLINE: "1", ...fixture.env }
-    const results = yield* Effect.forEach(phases, (phase) =>
-      Effect.gen(function* () {
-        const route = routeTinyCloud([phase])
-        if (route._tag !== "Program") return yield* Effect.die(new Error(`${phase} is not a program`))
-        const { layer: output, captured } = yield* capturingOutput
-        const program = yield* Effect.promise(route.load)
-        const code = yield* Effect.scoped(Effect.provide(program, appLayer(env, route.logTag, { commands: recorder.layer, http, output }))).pipe(
-          Effect.catchAllCause((cause) => Effect.as(Effect.flatMap(Output, (o) => o.stderr(`${route.errorPrefix}: ${describeCause(cause)}\n`)), 1)),
-          Effect.provide(output)
-        )
-        return { code, stderr: captured.stderr() }
-      })
-    )
+    const results = yield* Effect.forEach(phases, (phase) => runInProcess([phase], routeTinyCloud([phase]), env, () => recorder.layer, http))
     const read = (p: string): string | undefined => {
       try {
         return readFileSync(join(root, p), "utf8")
@@ -293,7 +279,8 @@ describe("incus's vendor-data keys (LXD's cloud-init.ssh-keys.* options), beneat
           ]
         }
       })
-      const got = yield* instance.imds(["@ssh-keys"])
+      // the deadline's second on a TestClock of the read's own, not waited out
+      const got = yield* onTestClock(instance.imds(["@ssh-keys"]))
       expect(got).toEqual({ code: 0, stdout: `${others}\n`, stderr: expect.stringMatching(/^keys of vendor-data left out: incus: cannot read \S+cloud-init\.vendor-data: HTTP 503\n$/) })
     })
   )

@@ -20,9 +20,10 @@ import { expect, it } from "@effect/vitest"
 import { describe } from "vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Schedule from "effect/Schedule"
 import { CLOUD_NAMES } from "../../src/clouds/registry.js"
 import { simulatedCloud, type SimInstance } from "../../src/sim/simulator.js"
-import { actionLines, makeInstance, PROGRAM, type InstanceOptions, type TestInstance } from "../support/harness.js"
+import { actionLines, makeInstance, PROGRAM, TEST_CODE_CACHE, type InstanceOptions, type TestInstance } from "../support/harness.js"
 import { alive, endResident, PHASES, serverPid, servicesEnv, startService, until } from "../support/openrc.js"
 import { describeSystem, which } from "../support/system.js"
 import { IP, makeNamespace, run, simulatorIn, type Namespace } from "./netns.js"
@@ -117,7 +118,7 @@ describeSystem("first boot at the clouds' real addresses, without IMDS_ENDPOINT"
         }
 
         // imds by hand, inside the namespace: the cloud detection found
-        const imds = yield* ns.exec(process.execPath, [PROGRAM, "imds", "@hostname", "+n", "@ssh-keys"], { ...instance.env, TINY_CLOUD_CODE_CACHE: "off" })
+        const imds = yield* ns.exec(process.execPath, [PROGRAM, "imds", "@hostname", "+n", "@ssh-keys"], { ...instance.env, TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE })
         expect(imds).toEqual({ code: 0, stdout: `${HOST}\n${[KEY_A, KEY_B].sort().join("\n")}\n`, stderr: "" })
 
         // asked for as the cloud's own address (port 80 left out of Host); scaleway's user-data from a source port below 1024
@@ -149,7 +150,7 @@ describeSystem("an instance in an IPv6-only subnet: no IPv4 address, the metadat
         expect(instance.read("/var/lib/cloud/user-data")).toBe(USER_DATA)
         expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
         // imds by hand too
-        const imds = yield* ns.exec(process.execPath, [PROGRAM, "imds", "@hostname"], { ...instance.env, TINY_CLOUD_CODE_CACHE: "off" })
+        const imds = yield* ns.exec(process.execPath, [PROGRAM, "imds", "@hostname"], { ...instance.env, TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE })
         expect(imds).toEqual({ code: 0, stdout: HOST, stderr: "" })
         expect((yield* service.stop).requests.length).toBeGreaterThan(0)
       })
@@ -157,7 +158,16 @@ describeSystem("an instance in an IPv6-only subnet: no IPv4 address, the metadat
   })
 }, { concurrent: true })
 
-describeSystem("a dual-stack instance whose DHCP lease comes late, the IPv6 metadata address off", { tools: { ip: "iproute2" }, root: true }, () => {
+const SS = which("ss") ?? "/usr/bin/ss"
+
+/** until a connection in the namespace waits for ADDRESS's answer (SYN-SENT) */
+const waitingOn = (ns: Namespace, address: string) =>
+  Effect.repeat(ns.exec(SS, ["-Htn", "state", "syn-sent", "dst", `[${address}]`], {}), {
+    until: (r) => r.stdout.trim() !== "",
+    schedule: Schedule.spaced("20 millis")
+  })
+
+describeSystem("a dual-stack instance whose DHCP lease comes late, the IPv6 metadata address off", { tools: { ip: "iproute2", ss: "iproute2" }, root: true }, () => {
   it.scopedLive("aws: no route to 169.254.169.254 yet, [fd00:ec2::254] routed but silent (AWS's IPv6 endpoint is off unless enabled): read at 169.254.169.254 once the lease gives it a route", () =>
     Effect.gen(function* () {
       const ns = yield* makeNamespace
@@ -170,8 +180,11 @@ describeSystem("a dual-stack instance whose DHCP lease comes late, the IPv6 meta
       const instance = yield* instanceOf({}, CLOUDS.aws!.dmi)
       // listening on every address: 169.254.169.254 once it is there
       yield* simulatorIn(ns, "aws", INSTANCE, 80, { host: "0.0.0.0" })
-      const lease = Effect.delay(addresses(ns, METADATA), "3 seconds")
-      const [imds] = yield* Effect.all([ns.exec(process.execPath, [PROGRAM, "imds", "@hostname"], { ...instance.env, CLOUD: "aws", TINY_CLOUD_CODE_CACHE: "off" }), lease], { concurrency: 2 })
+      // the lease comes while the program waits on the silent IPv6 address, having found no route to 169.254.169.254
+      const lease = Effect.zipRight(waitingOn(ns, IPV6_SERVICE.aws!), addresses(ns, METADATA))
+      // each wait on the silent address is one IMDS_TIMEOUT: 1 s shows what the default 2 s shows, sooner; the deadline is not what is tested
+      const env = { ...instance.env, CLOUD: "aws", IMDS_TIMEOUT: "1", IMDS_DEADLINE: "30", TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE }
+      const [imds] = yield* Effect.all([ns.exec(process.execPath, [PROGRAM, "imds", "@hostname"], env), lease], { concurrency: 2 })
       expect(imds).toEqual({ code: 0, stdout: HOST, stderr: "" })
     })
   )
@@ -183,7 +196,7 @@ describeSystem("an instance with no network at all and IPv6 disabled", { tools: 
       const ns = yield* makeNamespace
       for (const conf of ["all", "default", "lo"]) yield* ns.exec("sh", ["-c", `echo 1 > /proc/sys/net/ipv6/conf/${conf}/disable_ipv6`], {})
       const instance = yield* instanceOf({}, CLOUDS[cloud]!.dmi)
-      const imds = yield* ns.exec(process.execPath, [PROGRAM, "imds", "@hostname"], { ...instance.env, CLOUD: cloud, IMDS_DEADLINE: "1", TINY_CLOUD_CODE_CACHE: "off" })
+      const imds = yield* ns.exec(process.execPath, [PROGRAM, "imds", "@hostname"], { ...instance.env, CLOUD: cloud, IMDS_DEADLINE: "1", TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE })
       expect(imds.code).toBe(1)
       expect(imds.stderr).toMatch(new RegExp(`^imds: ${cloud}: cannot read http://169\\.254\\.169\\.254/\\S+: no route to host\n$`))
     })
@@ -318,7 +331,7 @@ describeSystem("scaleway's metadata service behind a route that refuses it (proh
       const lift = ns.ip("rule", "del", "pref", "50")
       yield* refuse
       const instance = yield* instanceOf({}, CLOUDS.scaleway!.dmi)
-      const env = { ...instance.env, CLOUD: "scaleway", TINY_CLOUD_CODE_CACHE: "off" }
+      const env = { ...instance.env, CLOUD: "scaleway", TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE }
       const imds = (deadline: string, ...args: ReadonlyArray<string>) => ns.exec(process.execPath, [PROGRAM, "imds", ...args], { ...env, IMDS_DEADLINE: deadline })
       expect(yield* imds("1", "-e", "@userdata", "@hostname")).toEqual({
         code: 0,

@@ -10,8 +10,11 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { execFileSync, spawn } from "node:child_process"
+import { it as itEffect } from "@effect/vitest"
+import * as Effect from "effect/Effect"
 import { describe, expect, it } from "vitest"
 import { actionLines, PROGRAM, TEST_CODE_CACHE, useInstances, type InstanceOptions } from "../support/harness.js"
+import { makeTestInstance } from "../support/instance.js"
 import { describeSystem, which } from "../support/system.js"
 
 const makeInstance = useInstances()
@@ -145,51 +148,64 @@ describe.concurrent("a final phase run again after the user's programs ran to th
   })
 })
 
+// in-process: the lock's flock is the one the phase's PATH finds, as in a process of its own
 describe.concurrent("a phase whose lock cannot be taken (flock missing or failing)", () => {
-  it("says so in one line and runs all the same: the user, keys and hostname are set up", async () => {
-    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "lock-1.example.internal", sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILock a@example"] } })
-    writeFileSync(join(instance.fake.bin, "flock"), "#!/bin/sh\necho 'flock: cannot lock: broken' >&2\nexit 64\n", { mode: 0o755 })
-    const results = await instance.boot()
-    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
-    expect(results[2]!.stderr).toContain(`cannot lock ${instance.root}/var/lib/cloud: flock: cannot lock: broken; the phase runs without the lock\n`)
-    expect(instance.read("/etc/hostname")).toBe("lock-1\n")
-    expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILock a@example\n")
-    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
-  })
-
-  it("flock not installed: says so by name in one line, and the first boot ends as it does with the lock", async () => {
-    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "lock-2.example.internal", sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINoFlock a@example"] } })
-    // every command of the machine's PATH but flock
-    const tools = join(instance.dir, "tools")
+  /** a directory on the phase's PATH with a flock that says `message` and exits with `status` */
+  const failingFlock = (dir: string, message: string, status: number) => {
+    const tools = join(dir, "flock-tools")
     mkdirSync(tools)
-    // the first of a name, as the PATH search finds it (a dangling link too: existsSync would not see the one made)
-    const linked = new Set(["flock"])
-    for (const dir of (process.env.PATH ?? "/usr/bin:/bin").split(":").filter((d) => existsSync(d)))
-      for (const name of readdirSync(dir)) {
-        if (linked.has(name)) continue
-        linked.add(name)
-        symlinkSync(join(dir, name), join(tools, name))
-      }
-    const results = await instance.boot({ PATH: `${instance.fake.bin}:${tools}` })
-    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
-    for (const r of results) expect(r.stderr).toMatch(new RegExp(`^cannot lock ${instance.root}/var/lib/cloud: flock is not installed; the phase runs without the lock\\n`))
-    expect(instance.read("/etc/hostname")).toBe("lock-2\n")
-    expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINoFlock a@example\n")
-    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
-  })
+    writeFileSync(join(tools, "flock"), `#!/bin/sh\necho '${message}' >&2\nexit ${status}\n`, { mode: 0o755 })
+    return { PATH: `${tools}:${process.env.PATH ?? "/usr/bin:/bin"}` }
+  }
 
-  it("busybox flock failing (status 1 and its message, as for anything but another holder): named, and no phase claims another is running", async () => {
-    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "lock-3.example.internal" } })
-    writeFileSync(join(instance.fake.bin, "flock"), "#!/bin/sh\necho 'flock: flock: No locks available' >&2\nexit 1\n", { mode: 0o755 })
-    const results = await instance.boot()
-    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
-    for (const r of results) {
-      expect(r.stderr).toMatch(new RegExp(`^cannot lock ${instance.root}/var/lib/cloud: flock: flock: No locks available; the phase runs without the lock\\n`))
-      expect(r.stderr).not.toContain("another phase is running")
-    }
-    expect(instance.read("/etc/hostname")).toBe("lock-3\n")
-    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
-  })
+  itEffect.scopedLive("says so in one line and runs all the same: the user, keys and hostname are set up", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "lock-1.example.internal", sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILock a@example"] } })
+      const results = yield* instance.boot(failingFlock(instance.dir, "flock: cannot lock: broken", 64))
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(results[2]!.stderr).toContain(`cannot lock ${instance.root}/var/lib/cloud: flock: cannot lock: broken; the phase runs without the lock\n`)
+      expect(instance.read("/etc/hostname")).toBe("lock-1\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILock a@example\n")
+      expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+    })
+  )
+
+  itEffect.scopedLive("flock not installed: says so by name in one line, and the first boot ends as it does with the lock", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "lock-2.example.internal", sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINoFlock a@example"] } })
+      // every command of the machine's PATH but flock
+      const tools = join(instance.dir, "tools")
+      mkdirSync(tools)
+      // the first of a name, as the PATH search finds it (a dangling link too: existsSync would not see the one made)
+      const linked = new Set(["flock"])
+      for (const dir of (process.env.PATH ?? "/usr/bin:/bin").split(":").filter((d) => existsSync(d)))
+        for (const name of readdirSync(dir)) {
+          if (linked.has(name)) continue
+          linked.add(name)
+          symlinkSync(join(dir, name), join(tools, name))
+        }
+      const results = yield* instance.boot({ PATH: tools })
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      for (const r of results) expect(r.stderr).toMatch(new RegExp(`^cannot lock ${instance.root}/var/lib/cloud: flock is not installed; the phase runs without the lock\\n`))
+      expect(instance.read("/etc/hostname")).toBe("lock-2\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINoFlock a@example\n")
+      expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+    })
+  )
+
+  itEffect.scopedLive("busybox flock failing (status 1 and its message, as for anything but another holder): named, and no phase claims another is running", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "lock-3.example.internal" } })
+      const results = yield* instance.boot(failingFlock(instance.dir, "flock: flock: No locks available", 1))
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      for (const r of results) {
+        expect(r.stderr).toMatch(new RegExp(`^cannot lock ${instance.root}/var/lib/cloud: flock: flock: No locks available; the phase runs without the lock\\n`))
+        expect(r.stderr).not.toContain("another phase is running")
+      }
+      expect(instance.read("/etc/hostname")).toBe("lock-3\n")
+      expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+    })
+  )
 })
 
 /** a shell script in a mount namespace of the test's own (its mounts go with it), as root; fd 3 is its stdout, 1 and 2 its stderr */
@@ -222,7 +238,7 @@ describeSystem("a first boot whose state directory fills during main (its end ca
 describeSystem("a final phase whose state directory is read-only (a root remounted read-only after an error)", { tools: { unshare: "util-linux", mount: "mount" }, root: true }, () => {
   it("fails bootstrap_complete in its own lines, not after 'done'; exit 1, and no marker", async () => {
     const instance = await makeInstance({ cloud: "aws", instance: { sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIReadOnly a@example"] } })
-    for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
+    for (const phase of ["boot", "early", "main"]) expect((await instance.runHere([phase])).code).toBe(0)
     const state = `"$ROOT/var/lib/cloud"`
     const mount = `"${which("mount")}"`
     const script = `${mount} --bind ${state} ${state} && ${mount} -o remount,ro,bind ${state} || exit 1; "${process.execPath}" "${PROGRAM}" final; echo "final $?" >&3`
@@ -246,7 +262,7 @@ describeSystem("a final phase killed at any of its file replacements (bootstrap_
   it("leaves the state directory as an undisturbed boot does: the marker and the record, no temporary", async () => {
     const options: InstanceOptions = { cloud: "aws", instance: { sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIProbe a@example"] } }
     const reference = await makeInstance(options)
-    for (const phase of ["boot", "early", "main"]) expect((await reference.run([phase])).code).toBe(0)
+    for (const phase of ["boot", "early", "main"]) expect((await reference.runHere([phase])).code).toBe(0)
     // what boot, early and main left (no file of it names its ROOT): each killed final starts from a copy, owners
     // (the user's ~/.ssh), modes, links and times as they are; Node's cpSync would give every file to the test's user
     const copy = (from: string, to: string) => execFileSync("cp", ["-a", from, to])
@@ -277,7 +293,7 @@ describeSystem("a final phase killed at any of its file replacements (bootstrap_
 describeSystem("a final phase run again with the pid it had, after a power cut that left bootstrap_complete's probe", { tools: { unshare: "util-linux" }, root: true }, () => {
   it("is marked complete, and the probe is gone", async () => {
     const instance = await makeInstance({ cloud: "aws", instance: { sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIProbe a@example"] } })
-    for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
+    for (const phase of ["boot", "early", "main"]) expect((await instance.runHere([phase])).code).toBe(0)
     // the program is pid 1 of a PID namespace of its own; its counter of temporaries gives one of these
     for (let n = 0; n < 4; n++) instance.write(`/var/lib/cloud/..bootstrap-complete.tmp-1-${n}`, "")
     const code = await new Promise<number | null>((done) =>
@@ -292,7 +308,7 @@ describeSystem("a final phase run again with the pid it had, after a power cut t
 describeSystem("an early phase killed, whose pid a later 'tiny-cloud status --wait' gets", { tools: { unshare: "util-linux", strace: "strace" }, root: true }, () => {
   it("is a phase that died, not one that runs: --wait returns the failure at once, status says so", async () => {
     const instance = await makeInstance({ cloud: "aws", instance: { sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIReused a@example"] } })
-    expect((await instance.run(["boot"])).code).toBe(0)
+    expect((await instance.runHere(["boot"])).code).toBe(0)
     const program = `"${process.execPath}" "${PROGRAM}"`
     const script = [
       // killed at its second file replacement, its running entry (the first) written; its pid is that entry's
@@ -319,7 +335,7 @@ describe.concurrent("a user-data script that signals its own process group (kill
   it("ends only itself: final records its status and completes the bootstrap", async () => {
     const userData = '#!/bin/sh\necho before\nkill -TERM 0\necho after\n'
     const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(userData) } })
-    for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
+    for (const phase of ["boot", "early", "main"]) expect((await instance.runHere([phase])).code).toBe(0)
     // final in a process group of its own, as OpenRC's service runs it (not the test's, which the script would signal without the fix)
     const final = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((done) => {
       const child = spawn(process.execPath, [PROGRAM, "final"], { env: { TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE, ...instance.env }, stdio: ["ignore", "ignore", "pipe"], detached: true })
@@ -342,7 +358,7 @@ describe.concurrent("a final phase run by hand, stopped by Ctrl-C (SIGINT to the
     // the program runcmd waits on (a sleep, as a hung download would be), and runcmd's shell
     const userData = `#cloud-config\nruncmd:\n  - "sh -c 'echo $$ $PPID > ${pids}.tmp; mv ${pids}.tmp ${pids}; exec sleep 1000'; echo after"\n`
     const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(userData) } })
-    for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
+    for (const phase of ["boot", "early", "main"]) expect((await instance.runHere([phase])).code).toBe(0)
     // final leads a group of its own, as the shell that runs it by hand makes it the terminal's foreground group
     const child = spawn(process.execPath, [PROGRAM, "final"], { env: { TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE, ...instance.env }, stdio: "ignore", detached: true })
     const closed = new Promise<NodeJS.Signals | null>((done) => child.on("close", (_code, signal) => done(signal)))

@@ -547,6 +547,23 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(tags).toContain(`tiny-cloud/final[${pid}]`)
   })
 
+  it("a phase takes its lock with the flock its client's PATH finds, as its other programs, not the boot service's", async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    await bootAndServe(env, instance)
+    const pid = serverPid(instance)!
+    // a flock that fails, on early's PATH alone: a process of its own would run it
+    const tools = join(instance.dir, "early-tools")
+    mkdirSync(tools)
+    writeFileSync(join(tools, "flock"), "#!/bin/sh\necho \"flock: cannot lock: on early's PATH\" >&2\nexit 64\n", { mode: 0o755 })
+    const early = await startService("early", { ...env, PATH: `${tools}:${env.PATH}` })
+    expect(early.code).toBe(0)
+    expect(early.stderr).toMatch(new RegExp(`^cannot lock ${instance.root}/var/lib/cloud: flock: cannot lock: on early's PATH; the phase runs without the lock\n`))
+    // it was the resident process's run
+    await logged(instance, "early")
+    const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
+    expect(tags).toContain(`tiny-cloud/early[${pid}]`)
+  })
+
   it("a phase gets its client's umask, not the boot service's: the user's files and the program's own, as from a process of its own", async ({ expect }) => {
     const { instance, env } = await newInstance('#!/bin/sh\numask\ntouch "$ROOT/etc/from-user-data"\n')
     await bootAndServe(env, instance)

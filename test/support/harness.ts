@@ -5,7 +5,13 @@ import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { afterEach, beforeEach } from "vitest"
 import { makeFakeSystem, readCommandLog, type FakeSystem, type FakeSystemOptions } from "../../src/sim/fake-system.js"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { makeLiveCommands } from "../../src/layers/CommandsLive.js"
+import { routeTinyCloud } from "../../src/programs/cli.js"
+import { Commands } from "../../src/services/Commands.js"
 import { instanceSettings } from "./instance-env.js"
+import { runInProcess, testHttp } from "./instance.js"
 import { startSimulator, type RunningSim, type SimCloud, type SimFaults, type SimInstance } from "../../src/sim/simulator.js"
 
 export const PROGRAM = resolve(new URL("../../dist/tiny-cloud.cjs", import.meta.url).pathname)
@@ -45,6 +51,12 @@ export interface TestInstance {
   readonly sim: RunningSim | undefined
   readonly env: Record<string, string>
   readonly run: (args: ReadonlyArray<string>, extraEnv?: Record<string, string>) => Promise<RunResult>
+  /**
+   * `tiny-cloud ARGS...` in this process, as `run` runs it but for the process: the same environment, the
+   * instance's stand-ins run for real (their record is `commands()`'s). For the phases that only bring an
+   * instance to where the process a test is about starts; never one that runs a user's program that signals its parent.
+   */
+  readonly runHere: (args: ReadonlyArray<string>, extraEnv?: Record<string, string>) => Promise<RunResult>
   readonly imds: (args: ReadonlyArray<string>, extraEnv?: Record<string, string>) => Promise<RunResult>
   /** runs boot, early, main and final as four processes; stops at none */
   readonly boot: (extraEnv?: Record<string, string>) => Promise<Array<RunResult>>
@@ -91,6 +103,11 @@ export const makeInstance = async (options: InstanceOptions = {}): Promise<TestI
     sim,
     env,
     run,
+    runHere: (args, extraEnv = {}) => {
+      const runEnv = { TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE, ...env, ...extraEnv }
+      const commands = (echo: (chunk: Uint8Array) => void) => Layer.succeed(Commands, makeLiveCommands(echo, runEnv))
+      return Effect.runPromise(runInProcess(args, routeTinyCloud(args), runEnv, commands, testHttp))
+    },
     imds: (args, extraEnv = {}) => runProgram(args, { ...env, ...extraEnv }, "imds"),
     boot: async (extraEnv = {}) => {
       const results: Array<RunResult> = []

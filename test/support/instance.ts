@@ -22,6 +22,7 @@ import { Output } from "../../src/services/Output.js"
 import { makeFakeSystem, type FakeSystemOptions } from "../../src/sim/fake-system.js"
 import { startSimulator, type RunningSim, type SimFaults, type SimInstance } from "../../src/sim/simulator.js"
 import { CommandsLive } from "../../src/layers/CommandsLive.js"
+import type { Commands } from "../../src/services/Commands.js"
 import { instanceSettings } from "./instance-env.js"
 import { capturingOutput, lineOf, recordingCommands, type Invocation, type SystemOptions } from "./layers.js"
 
@@ -91,6 +92,44 @@ const unprivilegedHttp = Layer.effect(
   Effect.map(Http, (http) => ({ request: (r) => http.request({ ...r, privilegedSourcePort: false }) }))
 ).pipe(Layer.provide(HttpLive))
 
+/** the network of the tests' runs in this process: without root, no source port below 1024 */
+export const testHttp = isRoot ? HttpLive : unprivilegedHttp
+
+/**
+ * A route of the program run in this process with the environment `env`,
+ * as a process of its own would run it: its commands from `commands` (given
+ * where a logged program's output goes), its metadata through `http`, its
+ * output captured.
+ */
+export const runInProcess = (
+  args: ReadonlyArray<string>,
+  route: Route,
+  env: Readonly<Record<string, string>>,
+  commands: (echo: (chunk: Uint8Array) => void) => Layer.Layer<Commands>,
+  http: Layer.Layer<Http>
+): Effect.Effect<RunResult> =>
+  Effect.gen(function* () {
+    switch (route._tag) {
+      case "Print":
+        return { code: route.code, stdout: route.stdout ?? "", stderr: route.stderr ?? "" }
+      case "BootstrapStatus":
+        return { code: 0, stdout: bootstrapStatus(env), stderr: "" }
+      case "Standalone":
+      case "Resident":
+        return yield* Effect.die(new Error(`${args.join(" ")} does not run in-process`))
+      case "Program": {
+        const { layer: output, captured, echo } = yield* capturingOutput
+        const program = yield* Effect.promise(route.load)
+        const layer = appLayer(env, route.logTag, { commands: commands(echo), http, output }, { lenientConfig: route.lenientConfig ?? false, ...(route.log ? { log: route.log } : {}) })
+        const code = yield* Effect.scoped(Effect.provide(program, layer)).pipe(
+          Effect.catchAllCause((cause) => Effect.as(Effect.flatMap(Output, (o) => o.stderr(`${route.errorPrefix}: ${describeCause(cause)}\n`)), 1)),
+          Effect.provide(output)
+        )
+        return { code, stdout: captured.stdout(), stderr: captured.stderr() }
+      }
+    }
+  })
+
 export const makeTestInstance = (options: InstanceOptions = {}): Effect.Effect<TestInstance, never, Scope.Scope> =>
   Effect.gen(function* () {
     // on a tmpfs where there is one: the program's many fsyncs cost nothing there
@@ -130,36 +169,17 @@ export const makeTestInstance = (options: InstanceOptions = {}): Effect.Effect<T
       ...(options.answer !== undefined ? { answer: options.answer } : {}),
       ...(options.commandDelayMs !== undefined ? { delayMs: options.commandDelayMs } : {})
     })
-    const base = isRoot ? HttpLive : unprivilegedHttp
     const http =
       options.http ??
-      (options.httpsAsHttp ? Layer.effect(Http, Effect.map(Http, (h) => ({ request: (r) => h.request({ ...r, protocol: "http" }) }))).pipe(Layer.provide(base)) : base)
+      (options.httpsAsHttp ? Layer.effect(Http, Effect.map(Http, (h) => ({ request: (r) => h.request({ ...r, protocol: "http" }) }))).pipe(Layer.provide(testHttp)) : testHttp)
 
-    const runRoute = (args: ReadonlyArray<string>, route: Route, extraEnv: Readonly<Record<string, string>>) =>
-      Effect.gen(function* () {
-        switch (route._tag) {
-          case "Print":
-            return { code: route.code, stdout: route.stdout ?? "", stderr: route.stderr ?? "" }
-          case "BootstrapStatus":
-            return { code: 0, stdout: bootstrapStatus({ ...env, ...extraEnv }), stderr: "" }
-          case "Standalone":
-          case "Resident":
-            return yield* Effect.die(new Error(`${args.join(" ")} does not run in-process`))
-          case "Program": {
-            const { layer: output, captured, echo: echoed } = yield* capturingOutput
-            echo = echoed
-            runEnv = { ...env, ...extraEnv }
-            const program = yield* Effect.promise(route.load)
-            const platform = { commands: options.realCommands ? CommandsLive : recorder.layer, http, output }
-            const layer = appLayer({ ...env, ...extraEnv }, route.logTag, platform, { lenientConfig: route.lenientConfig ?? false, ...(route.log ? { log: route.log } : {}) })
-            const code = yield* Effect.scoped(Effect.provide(program, layer)).pipe(
-              Effect.catchAllCause((cause) => Effect.as(Effect.flatMap(Output, (o) => o.stderr(`${route.errorPrefix}: ${describeCause(cause)}\n`)), 1)),
-              Effect.provide(output)
-            )
-            return { code, stdout: captured.stdout(), stderr: captured.stderr() }
-          }
-        }
-      })
+    const runRoute = (args: ReadonlyArray<string>, route: Route, extraEnv: Readonly<Record<string, string>>) => {
+      runEnv = { ...env, ...extraEnv }
+      return runInProcess(args, route, runEnv, (echoed) => {
+        echo = echoed
+        return options.realCommands ? CommandsLive : recorder.layer
+      }, http)
+    }
 
     const at = (p: string) => join(fake.root, p)
     const instance: TestInstance = {
