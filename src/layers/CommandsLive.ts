@@ -292,10 +292,10 @@ const stream =
       })
     )
 
-/** the system's programs; a logged program's output is also echoed to `echo` */
 /** the environment programs run with: `given`, with SYSTEM_PATH where it has no PATH */
 export const programEnvironment = (given: Environment): Environment => (given.PATH === undefined ? { ...given, PATH: SYSTEM_PATH } : given)
 
+/** the system's programs; a logged program's output is also echoed to `echo` */
 export const makeLiveCommands = (echo: Echo, given: Environment = process.env): CommandsShape => {
   // the programs are looked up, and run, with the PATH `has` looks them up on
   const env = programEnvironment(given)
