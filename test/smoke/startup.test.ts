@@ -3,7 +3,9 @@
  * stack trace a process formats has V8 find every line of the scripts on
  * it: the whole bundle, 2 to 9 ms of a start. Nothing the program prints
  * is a stack trace, so a run that goes well formats none (Effect's own
- * probe of stack traces is answered when the bundle is built).
+ * probe of stack traces is answered when the bundle is built). Nor does it
+ * load a module of Node's that it does not use: Effect's clock looked at
+ * the global `performance`, which Node makes by loading perf_hooks.
  */
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
@@ -12,11 +14,15 @@ import { makeInstance, type TestInstance } from "../support/harness.js"
 
 let instance: TestInstance
 let hook = ""
+let modules = ""
 beforeAll(async () => {
   instance = await makeInstance({ cloud: "aws", instance: { hostname: "web-1.example.internal" } })
   hook = join(instance.dir, "stack-hook.cjs")
   // preloaded: says on stderr each stack the process formats
   writeFileSync(hook, `Error.prepareStackTrace = (error) => { require("node:fs").writeSync(2, "stack formatted\\n"); return String(error) }\n`)
+  modules = join(instance.dir, "modules-hook.cjs")
+  // preloaded: says on stderr, as the process ends, whether it loaded perf_hooks
+  writeFileSync(modules, `process.on("exit", () => process.moduleLoadList.includes("NativeModule perf_hooks") && require("node:fs").writeSync(2, "perf_hooks loaded\\n"))\n`)
 })
 afterAll(() => instance.close())
 
@@ -31,5 +37,15 @@ describe("a start of the built program", () => {
     const boot = await instance.run(["boot"], env)
     expect(boot.code).toBe(0)
     expect(boot.stderr).not.toContain("stack formatted")
+  })
+
+  it("loads no perf_hooks: imds, status, a phase", async () => {
+    const env = { NODE_OPTIONS: `--require ${modules}` }
+    expect(await instance.imds(["@hostname"], env)).toEqual({ code: 0, stdout: "web-1.example.internal", stderr: "" })
+    const status = await instance.run(["status"], env)
+    expect([status.code, status.stderr]).toEqual([0, ""])
+    const boot = await instance.run(["boot"], env)
+    expect(boot.code).toBe(0)
+    expect(boot.stderr).not.toContain("perf_hooks loaded")
   })
 })
