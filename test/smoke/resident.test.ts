@@ -281,6 +281,20 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(instance.read("/var/lib/cloud/user-data")).toBeUndefined()
   })
 
+  it("takes a request line written in pieces, after a line that is no request", async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    await bootAndServe(env, instance)
+    const run = join(instance.root, "run/tiny-cloud")
+    // as the test above, its request in three writes: the server may read each alone
+    const answer = execFileSync(
+      "sh",
+      ["-c", 'R="$RUN/reply.$$"; mkfifo -m 600 "$R"; echo "not an export" > "$RUN/env.$$"; exec 4<>"$R"; printf \'hello\\near\' > "$RUN/requests"; sleep 0.1; printf \'ly %s\' $$ > "$RUN/requests"; printf \'\\n\' > "$RUN/requests"; read -r a <&4; rm -f "$R"; echo "$a"'],
+      { env: { ...env, RUN: run }, encoding: "utf8" }
+    )
+    expect(answer).toBe("N\n")
+    expect(readdirSync(run).sort()).toEqual(["requests", "server.pid"])
+  })
+
   it("goes when tiny-cloud is disabled while it waits (tiny-cloud --disable by hand), leaving nothing behind", async ({ expect }) => {
     const { instance, env } = await newInstance()
     await bootAndServe(env, instance)
