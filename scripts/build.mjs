@@ -11,20 +11,40 @@ const { heldInComment } = createRequire(import.meta.url)("./held-in-comment.cjs"
 
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"))
 
-// Effect's Utils asks at load whether a function's name shows in a stack
-// trace, by formatting one (`new Error().stack`); the first stack a process
-// formats has V8 find every line of the scripts on it, here the whole bundle:
-// 2 to 9 ms of every start. V8 always shows the name, so the bundle holds the
-// answer. An Effect whose Utils asks otherwise fails the build here.
-const STACK_PROBE = 'standard.effect_internal_function(() => new Error().stack)?.includes("effect_internal_function") === true'
-const answeredStackProbe = {
-  name: "answered-stack-probe",
+// What Effect's modules ask at load that costs every start milliseconds, and
+// the answer the bundle holds instead. An Effect whose module asks otherwise
+// fails the build here.
+const ANSWERED = [
+  {
+    // Utils asks whether a function's name shows in a stack trace, by
+    // formatting one (`new Error().stack`); the first stack a process formats
+    // has V8 find every line of the scripts on it, here the whole bundle: 2 to
+    // 9 ms of every start. V8 always shows the name.
+    module: /[\\/]effect[\\/]dist[\\/]esm[\\/]Utils\.js$/,
+    asks: 'standard.effect_internal_function(() => new Error().stack)?.includes("effect_internal_function") === true',
+    answer: "true"
+  },
+  {
+    // the clock looks for the global `performance` only to set its
+    // process.hrtime clock to the epoch, once, with Date.now() and
+    // performance.now() read together; Node makes that global on first use,
+    // loading perf_hooks (0.7 ms of every start). Date.now() alone sets it
+    // as well (both to the millisecond): the clock keeps process.hrtime.
+    module: /[\\/]effect[\\/]dist[\\/]esm[\\/]internal[\\/]clock\.js$/,
+    asks: 'typeof performance === "undefined" || typeof performance.now !== "function"',
+    answer: "true"
+  }
+]
+const answeredAtLoad = {
+  name: "answered-at-load",
   setup(b) {
-    b.onLoad({ filter: /[\\/]effect[\\/]dist[\\/]esm[\\/]Utils\.js$/ }, ({ path }) => {
-      const text = readFileSync(path, "utf8")
-      if (!text.includes(STACK_PROBE)) throw new Error(`${path}: Effect's stack probe is not the one scripts/build.mjs answers; see there`)
-      return { contents: text.replace(STACK_PROBE, "true"), loader: "js" }
-    })
+    for (const { module, asks, answer } of ANSWERED) {
+      b.onLoad({ filter: module }, ({ path }) => {
+        const text = readFileSync(path, "utf8")
+        if (!text.includes(asks)) throw new Error(`${path}: Effect no longer asks ${JSON.stringify(asks)}, which scripts/build.mjs answers; see there`)
+        return { contents: text.replace(asks, answer), loader: "js" }
+      })
+    }
   }
 }
 
@@ -37,7 +57,7 @@ const options = {
   minify: true,
   legalComments: "none",
   define: { __VERSION__: JSON.stringify(version) },
-  plugins: [answeredStackProbe],
+  plugins: [answeredAtLoad],
   logLevel: "warning"
 }
 const bundle = async (entry) => (await build({ ...options, entryPoints: [entry] })).outputFiles[0].text

@@ -95,6 +95,13 @@ const stoppedBeforeMain = async () => {
 const holdingServer = (pid: number) =>
   `mv() { command mv -f "$_tc_env" "$_tc_env.held"; mkfifo -m 600 "$_tc_env"; command kill -CONT ${pid}; while [ -e "$_tc_env" ]; do :; done; return 1; }`
 
+/** a client as client.sh asks, with an environment that is no `export -p`, its request written to "$RUN/requests" by `write`: the server's answer */
+const unreadableClient = (env: Record<string, string>, run: string, write: string) =>
+  execFileSync("sh", ["-c", `R="$RUN/reply.$$"; mkfifo -m 600 "$R"; echo "not an export" > "$RUN/env.$$"; exec 4<>"$R"; ${write}; read -r a <&4; rm -f "$R"; echo "$a"`], {
+    env: { ...env, RUN: run },
+    encoding: "utf8"
+  })
+
 describe.concurrent("the resident process of a first boot", () => {
   it("runs the four phases for the services with the same output, files and exit codes as a process per phase, and exits after final", async ({ expect }) => {
     const { alone, separate, resident, served, pid } = await bootBothWays(() => newInstance())
@@ -270,15 +277,18 @@ describe.concurrent("the resident process of a first boot", () => {
     const { instance, env } = await newInstance()
     await bootAndServe(env, instance)
     const run = join(instance.root, "run/tiny-cloud")
-    // a client as client.sh asks, with an environment that is no `export -p`
-    const answer = execFileSync(
-      "sh",
-      ["-c", 'R="$RUN/reply.$$"; mkfifo -m 600 "$R"; echo "not an export" > "$RUN/env.$$"; exec 4<>"$R"; printf \'early %s\\n\' $$ > "$RUN/requests"; read -r a <&4; rm -f "$R"; echo "$a"'],
-      { env: { ...env, RUN: run }, encoding: "utf8" }
-    )
-    expect(answer).toBe("N\n")
+    expect(unreadableClient(env, run, `printf 'early %s\\n' $$ > "$RUN/requests"`)).toBe("N\n")
     expect(readdirSync(run).sort()).toEqual(["requests", "server.pid"])
     expect(instance.read("/var/lib/cloud/user-data")).toBeUndefined()
+  })
+
+  it("takes a request line written in pieces, after a line that is no request", async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    await bootAndServe(env, instance)
+    const run = join(instance.root, "run/tiny-cloud")
+    // its request in three writes: the server may read each alone
+    expect(unreadableClient(env, run, `printf 'hello\\near' > "$RUN/requests"; sleep 0.1; printf 'ly %s' $$ > "$RUN/requests"; printf '\\n' > "$RUN/requests"`)).toBe("N\n")
+    expect(readdirSync(run).sort()).toEqual(["requests", "server.pid"])
   })
 
   it("goes when tiny-cloud is disabled while it waits (tiny-cloud --disable by hand), leaving nothing behind", async ({ expect }) => {
