@@ -83,5 +83,11 @@ export const makeCachingHttp = (base: HttpShape): HttpShape => {
       else kept.set(key, { answer, until: keepFor === Infinity ? Infinity : (yield* monotonicMillis) + keepFor, token })
       return yield* awaited(r, entry)
     })
-  return { request }
+  /** a kept answer other than a token's: what a metadata client reads without asking for a token first */
+  const isKept = (r: HttpRequest) =>
+    Effect.map(monotonicMillis, (now) => {
+      const found = kept.get(keyOf(r))
+      return found !== undefined && !found.token && found.until > now
+    })
+  return { request, kept: isKept }
 }
