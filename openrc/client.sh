@@ -121,6 +121,7 @@ _tiny_cloud_ask() {
 		case $_tc_line in
 		"1 "*) printf '%s\n' "${_tc_line#1 }" ;;
 		"1-"*) printf '%s' "${_tc_line#1-}" ;;
+		10) printf '\000' ;;
 		"2 "*) printf '%s\n' "${_tc_line#2 }" >&2 ;;
 		"X "*) _tc_status=${_tc_line#X }; break ;;
 		esac
