@@ -31,9 +31,9 @@ export interface HttpResponse {
 export interface HttpShape {
   readonly request: (request: HttpRequest) => Effect.Effect<HttpResponse, HttpTransportError | HttpAnswerTooLarge>
   /**
-   * Whether an answer to this request is kept (or on its way) and will be
-   * given without sending it: it then needs no session token (the resident
-   * process's answers, kept between phases). Absent: every request is sent.
+   * Whether an answer to this request is kept and will be given without
+   * sending it: it then needs no session token (the resident process's
+   * answers, kept between phases). Absent: every request is sent.
    */
   readonly kept?: (request: HttpRequest) => Effect.Effect<boolean>
 }
