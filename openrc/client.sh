@@ -48,7 +48,18 @@ _tiny_cloud_phase() {
 			;;
 		esac
 	fi
-	tiny-cloud "$1"
+	tiny-cloud "$1" && _tc_status=0 || _tc_status=$?
+	[ "$1" != final ] || _tiny_cloud_forget
+	return "$_tc_status"
+}
+
+# After final run here: what a resident process killed before it (SIGKILL, which leaves it no clean-up of its own)
+# left in the run directory, its name and request FIFO, goes; none serves once the bootstrap is complete, and a
+# live one ends itself then
+_tiny_cloud_forget() {
+	_tc_pid=
+	{ read -r _tc_pid < "$_tc_run/server.pid"; } 2>/dev/null || return 0
+	if [ -n "$_tc_pid" ] && ! _tiny_cloud_alive "$_tc_pid" tiny-cloud-serv; then rm -f "$_tc_run/server.pid" "$_tc_run/requests"; fi
 }
 
 # The reply FIFO and the environment file are root's alone: the run
@@ -110,6 +121,7 @@ _tiny_cloud_ask() {
 		case $_tc_line in
 		"1 "*) printf '%s\n' "${_tc_line#1 }" ;;
 		"1-"*) printf '%s' "${_tc_line#1-}" ;;
+		10) printf '\000' ;;
 		"2 "*) printf '%s\n' "${_tc_line#2 }" >&2 ;;
 		"X "*) _tc_status=${_tc_line#X }; break ;;
 		esac

@@ -175,6 +175,16 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
     const limitName = (maxBytes: number) =>
       maxBytes === settings.imdsMaxBytes ? "IMDS_MAX_BYTES" : maxBytes === KEY_MAX_BYTES ? "the most an SSH key may be" : "USERDATA_MAX_BYTES"
 
+    /** the request as it goes to the address at `at` */
+    const wire = (r: Request, maxBytes: number, at: number): HttpRequest => ({
+      ...r,
+      ...splitEndpoint(endpoints[at]!, spec.protocol === "https" ? 443 : 80),
+      timeoutMs,
+      maxBytes,
+      ...(spec.protocol ? { protocol: spec.protocol } : {}),
+      ...(spec.socketPath ? { socketPath: spec.socketPath } : {})
+    })
+
     /**
      * one request; a transport error, a timeout and a transient answer (5xx, 429, 410) are worth another try, an answer too large is not.
      * Its failure names the address it went to, whose reason it gives; one that found no route, the cloud's own.
@@ -183,7 +193,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
       Effect.suspend(() => {
         const at = to ?? reach.at
         const url = urlAt(r.path, at)
-        return http.request({ ...r, ...splitEndpoint(endpoints[at]!, spec.protocol === "https" ? 443 : 80), timeoutMs, maxBytes, ...(spec.protocol ? { protocol: spec.protocol } : {}), ...(spec.socketPath ? { socketPath: spec.socketPath } : {}) }).pipe(
+        return http.request(wire(r, maxBytes, at)).pipe(
           Effect.timeoutFail({ duration: Duration.millis(timeoutMs + 50), onTimeout: () => new HttpTransportError({ reason: "timed out", timedOut: true }) }),
           Effect.tapBoth({
             // the address that answered, whichever the client was turned to meanwhile (a request made at the same time that failed)
@@ -317,8 +327,12 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
     const send = (r: Request, maxBytes = settings.imdsMaxBytes): Effect.Effect<HttpResponse, ImdsError> => {
       let rejected: string | null | undefined
       const attempt = Effect.gen(function* () {
-        const auth = yield* token(rejected)
-        const res = yield* once({ ...r, headers: { ...spec.headers, ...r.headers, ...auth } }, maxBytes)
+        const headers = { ...spec.headers, ...r.headers }
+        // an answer kept from an earlier phase (the resident process's) is given without a token: none is asked for it, however old
+        // the last one is (refused, it was not kept after all: the token follows)
+        const kept = rejected === undefined && http.kept !== undefined && (yield* http.kept(wire({ ...r, headers }, maxBytes, reach.at)))
+        const auth = kept ? {} : yield* token(rejected)
+        const res = yield* once({ ...r, headers: { ...headers, ...auth } }, maxBytes)
         if (res.status === 401 && spec.token !== undefined) {
           // a read without a token refused: the service wants one after all
           rejected = auth[spec.token.header] ?? null

@@ -10,7 +10,9 @@
  *   (an environment it cannot read: the client runs the phase itself), or
  *   `A` (taken), then the phase's output,
  *   one line each: `1 TEXT` (stdout), `1-TEXT` (stdout, no newline after),
- *   `2 TEXT` (stderr), and at last `X STATUS`.
+ *   `10` (a NUL byte on stdout, which no shell variable holds: a client that
+ *   does not know the line leaves it out, as `read` drops NULs), `2 TEXT`
+ *   (stderr), and at last `X STATUS`.
  *
  * A client whose server dies before it answers `A`, or that gets no `A`
  * within about 10 s, or no `X` before the reply ends, runs the phase in a
@@ -71,16 +73,24 @@ export const parseRequest = (line: string): Request | undefined => {
   return { phase: m[1] as Phase, client: Number(m[2]) }
 }
 
+/** stdout text as reply lines, its NUL bytes each a line of its own; `newline`: a newline follows it */
+const stdoutLines = (text: string, newline: boolean): string => {
+  const parts = text.split("\0")
+  const last = parts.pop()!
+  const end = newline ? `1 ${last}\n` : last === "" ? "" : `1-${last}\n`
+  return `${parts.map((p) => `${p === "" ? "" : `1-${p}\n`}10\n`).join("")}${end}`
+}
+
 /** output as reply lines: every complete line, and what is left of an unfinished one */
 export const replyLines = (stream: 1 | 2, text: string): { readonly lines: string; readonly rest: string } => {
   const parts = text.split("\n")
   const rest = parts.pop()!
-  return { lines: parts.map((l) => `${stream} ${l}\n`).join(""), rest }
+  return { lines: parts.map((l) => (stream === 1 ? stdoutLines(l, true) : `2 ${l}\n`)).join(""), rest }
 }
 
 /** the end of a reply: what was left of an unfinished stdout line, then the status */
 export const replyEnd = (restOfStdout: string, restOfStderr: string, status: number): string =>
-  `${restOfStdout === "" ? "" : `1-${restOfStdout}\n`}${restOfStderr === "" ? "" : `2 ${restOfStderr}\n`}X ${status}\n`
+  `${stdoutLines(restOfStdout, false)}${restOfStderr === "" ? "" : `2 ${restOfStderr}\n`}X ${status}\n`
 
 const EXPORT = /^(?:export|declare -[A-Za-z]*x[A-Za-z]*) ([A-Za-z_][A-Za-z0-9_]*)(=?)/
 

@@ -83,5 +83,14 @@ export const makeCachingHttp = (base: HttpShape): HttpShape => {
       else kept.set(key, { answer, until: keepFor === Infinity ? Infinity : (yield* monotonicMillis) + keepFor, token })
       return yield* awaited(r, entry)
     })
-  return { request }
+  /**
+   * a kept answer other than a token's: what a metadata client reads without asking for a token first. Not one still on its
+   * way: should its asker give it up, those waiting for it send it themselves, and one without a token would be refused
+   */
+  const isKept = (r: HttpRequest) =>
+    Effect.flatMap(monotonicMillis, (now) => {
+      const found = kept.get(keyOf(r))
+      return found !== undefined && !found.token && found.until > now ? Deferred.isDone(found.answer) : Effect.succeed(false)
+    })
+  return { request, kept: isKept }
 }

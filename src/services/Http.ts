@@ -30,6 +30,12 @@ export interface HttpResponse {
 /** One HTTP request; redirects are never followed. */
 export interface HttpShape {
   readonly request: (request: HttpRequest) => Effect.Effect<HttpResponse, HttpTransportError | HttpAnswerTooLarge>
+  /**
+   * Whether an answer to this request is kept and will be given without
+   * sending it: it then needs no session token (the resident process's
+   * answers, kept between phases). Absent: every request is sent.
+   */
+  readonly kept?: (request: HttpRequest) => Effect.Effect<boolean>
 }
 
 export class Http extends Context.Tag("tiny-cloud/Http")<Http, HttpShape>() {}

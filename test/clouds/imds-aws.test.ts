@@ -34,6 +34,32 @@ const awsInstance = makeTestInstance({
   }
 })
 
+/**
+ * The resident process's HTTP (its answers kept between phases) over aws's IMDS, whose token lasts the seconds it
+ * was asked for, on the service's own clock (the instance's steps do not move it); one past them is refused (401).
+ * `asked`: the requests that reached the service (`PUT TOKEN-N`, `GET TOKEN-N STATUS`, with the path when `paths`).
+ */
+const residentTokenService = (paths = false) => {
+  const asked: Array<string> = []
+  const expiry = new Map<string, number>()
+  const service = makeCachingHttp({
+    request: (r) =>
+      Effect.map(monotonicMillis, (now): HttpResponse => {
+        if (r.method === "PUT") {
+          const token = `TOKEN-${expiry.size + 1}`
+          expiry.set(token, now + Number(r.headers?.["X-aws-ec2-metadata-token-ttl-seconds"]) * 1000)
+          asked.push(`PUT ${token}`)
+          return { status: 200, body: new TextEncoder().encode(token) }
+        }
+        const token = r.headers?.["X-aws-ec2-metadata-token"] ?? "-"
+        const valid = (expiry.get(token) ?? 0) > now
+        asked.push(`GET ${paths ? `${r.path} ` : ""}${token} ${valid ? 200 : 401}`)
+        return valid ? { status: 200, body: new TextEncoder().encode(HOST) } : { status: 401, body: new Uint8Array() }
+      })
+  })
+  return { asked, service }
+}
+
 describe("imds on aws", () => {
   it.scopedLive("prints values as served, with separators only where asked", () =>
     Effect.gen(function* () {
@@ -143,24 +169,7 @@ describe("imds on aws", () => {
 
   it.scoped("the resident process, the wall clock stepped back an hour between two phases (NTP): the second asks for a new token when the first's 5 s are over, never sends the expired one", () =>
     Effect.gen(function* () {
-      // aws's IMDS: a token lasts the seconds it was asked for, on the service's own clock (the instance's steps do not move it); one past them is refused (401)
-      const asked: Array<string> = []
-      const expiry = new Map<string, number>()
-      const service = makeCachingHttp({
-        request: (r) =>
-          Effect.map(monotonicMillis, (now): HttpResponse => {
-            if (r.method === "PUT") {
-              const token = `TOKEN-${expiry.size + 1}`
-              expiry.set(token, now + Number(r.headers?.["X-aws-ec2-metadata-token-ttl-seconds"]) * 1000)
-              asked.push(`PUT ${token}`)
-              return { status: 200, body: new TextEncoder().encode(token) }
-            }
-            const token = r.headers?.["X-aws-ec2-metadata-token"] ?? "-"
-            const valid = (expiry.get(token) ?? 0) > now
-            asked.push(`GET ${token} ${valid ? 200 : 401}`)
-            return valid ? { status: 200, body: new TextEncoder().encode(HOST) } : { status: 401, body: new Uint8Array() }
-          })
-      })
+      const { asked, service } = residentTokenService()
       const instance = yield* makeTestInstance({ noSimulator: true, http: Layer.succeed(Http, service), env: { CLOUD: "aws", IMDS_ENDPOINT: "169.254.169.254", IMDS_TOKEN_TTL: "5" } })
       const wall = yield* steppableWallClock
       // (each phase reads a datum of its own: an answer once had is kept for good)
@@ -171,6 +180,21 @@ describe("imds on aws", () => {
       expect(yield* phase("meta-data/local-hostname")).toBe(HOST)
       // before: 'GET TOKEN-1 401', then a new token and the read again after a retry's delay
       expect(asked).toEqual(["PUT TOKEN-1", "GET TOKEN-1 200", "PUT TOKEN-2", "GET TOKEN-2 200"])
+    })
+  )
+
+  it.scoped("the resident process: a phase that reads only kept answers sends no token request once the last token has expired (main seconds after early); one that reads something new asks for a fresh token", () =>
+    Effect.gen(function* () {
+      const { asked, service } = residentTokenService(true)
+      const instance = yield* makeTestInstance({ noSimulator: true, http: Layer.succeed(Http, service), env: { CLOUD: "aws", IMDS_ENDPOINT: "169.254.169.254", IMDS_TOKEN_TTL: "5" } })
+      const phase = (path: string) => Effect.map(advancingClock(instance.imds([path])), ({ result }) => result.stdout)
+      expect(yield* phase("meta-data/hostname")).toBe(HOST)
+      yield* TestClock.adjust("6 seconds")
+      expect(yield* phase("meta-data/hostname")).toBe(HOST)
+      // before: a second PUT, whose token no request used (a round trip more before ssh-ready)
+      expect(asked).toEqual(["PUT TOKEN-1", "GET /latest/meta-data/hostname TOKEN-1 200"])
+      expect(yield* phase("meta-data/local-hostname")).toBe(HOST)
+      expect(asked.slice(2)).toEqual(["PUT TOKEN-2", "GET /latest/meta-data/local-hostname TOKEN-2 200"])
     })
   )
 
