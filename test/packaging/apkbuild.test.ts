@@ -463,32 +463,37 @@ describeSystem("the package and make install", { tools: { make: "make" } }, () =
   })
 
   describe.concurrent("make install's code caches", () => {
+    // one run of prepare-code-cache.sh, as make runs it (paths relative to where it runs), each program it starts recorded by a node
+    // first on PATH (the simulated boot's phases are started by the node that runs it): a training boot, which both tests read
+    let prepared: Promise<{ readonly work: string; readonly out: string; readonly started: ReadonlyArray<string> }> | undefined
+    const prepare = () =>
+      (prepared ??= (async () => {
+        const work = mkdtempSync(join(dir, "relative-"))
+        cpSync(join(dir, "make-install"), join(work, "image"), { recursive: true, verbatimSymlinks: true })
+        const recorder = mkdtempSync(join(dir, "recorder-"))
+        const runs = join(recorder, "runs")
+        mkdirSync(join(recorder, "bin"))
+        writeFileSync(join(recorder, "bin/node"), `#!/bin/sh\necho "\${*##*/}" >> "${runs}"\nexec "${process.execPath}" "$@"\n`, { mode: 0o755 })
+        // make runs prepare-code-cache.sh with $(DESTDIR)$(LIBDIR): relative paths, from where it runs
+        const out = await runScript([join(REPO, "packaging/prepare-code-cache.sh"), "image/usr/lib/tiny-cloud/tiny-cloud.cjs", "image/usr/lib/tiny-cloud/code-cache"], {
+          cwd: work,
+          env: { PATH: `${join(recorder, "bin")}:${dirname(process.execPath)}:${process.env.PATH}` }
+        })
+        return { work, out, started: readFileSync(runs, "utf8").split("\n").filter((l) => l !== "") }
+      })())
+
     it("are made for a DESTDIR given relative to where make runs ('make install DESTDIR=image'), as for an absolute one", async () => {
-      // make runs prepare-code-cache.sh with $(DESTDIR)$(LIBDIR): relative paths, from where it runs
-      const work = mkdtempSync(join(dir, "relative-"))
-      cpSync(join(dir, "make-install"), join(work, "image"), { recursive: true, verbatimSymlinks: true })
-      const out = await runScript([join(REPO, "packaging/prepare-code-cache.sh"), "image/usr/lib/tiny-cloud/tiny-cloud.cjs", "image/usr/lib/tiny-cloud/code-cache"], {
-        cwd: work,
-        env: { PATH: `${dirname(process.execPath)}:${process.env.PATH}` }
-      })
+      const { work, out } = await prepare()
       expect(out).toMatch(/^prepared code caches in /)
       expect(readdirSync(join(work, "image/usr/lib/tiny-cloud/code-cache")).length).toBe(5)
       expect(readdirSync(work)).toEqual(["image"])
     })
 
     it("hold the resident process's path: a first boot is made as OpenRC runs one, its phases handed to `tiny-cloud serve` by client.sh", async () => {
-      // every run of the program the script starts (by the node on PATH; the simulated boot's phases are started by the node that runs it)
-      const work = mkdtempSync(join(dir, "resident-"))
-      cpSync(join(dir, "make-install"), join(work, "image"), { recursive: true, verbatimSymlinks: true })
-      const runs = join(work, "runs")
-      mkdirSync(join(work, "bin"))
-      writeFileSync(join(work, "bin/node"), `#!/bin/sh\necho "\${*##*/}" >> "${runs}"\nexec "${process.execPath}" "$@"\n`, { mode: 0o755 })
-      const lib = join(work, "image/usr/lib/tiny-cloud")
-      await runScript([join(REPO, "packaging/prepare-code-cache.sh"), join(lib, "tiny-cloud.cjs"), join(lib, "code-cache")], { env: { PATH: `${join(work, "bin")}:${process.env.PATH}` } })
-      const started = readFileSync(runs, "utf8").split("\n").filter((l) => l !== "")
+      const { work, started } = await prepare()
       // served, each phase: none of them in a process of its own (the client's way when the server does not answer)
       expect(started.filter((l) => /^tiny-cloud\.cjs (serve|boot|early|main|final)$/.test(l))).toEqual(["tiny-cloud.cjs serve"])
-      expect(readdirSync(join(lib, "code-cache")).length).toBe(5)
+      expect(readdirSync(join(work, "image/usr/lib/tiny-cloud/code-cache")).length).toBe(5)
     })
   })
 

@@ -1,12 +1,11 @@
 import { gzipSync } from "node:zlib"
-import * as Either from "effect/Either"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { stringify } from "yaml"
 import type { UserConfig } from "../../src/domain/userdata/model.js"
 import { formatPath } from "../../src/domain/userdata/notes.js"
-import { analyseUserData, parseUserData } from "../../src/domain/userdata/parse.js"
-import { formatProblem, validateUserData } from "../../src/domain/userdata/validate.js"
+import { analyseUserData, type Analysis } from "../../src/domain/userdata/parse.js"
+import { checkAnalysis, formatProblem, validateUserData } from "../../src/domain/userdata/validate.js"
 
 const OPTIONS = { maxBytes: 1024 * 1024 }
 const encode = (text: string) => new TextEncoder().encode(text)
@@ -92,19 +91,25 @@ const documentOf = (s: Spec): Record<string, unknown> => {
   }
 }
 
-const modelOf = (source: string): UserConfig => {
-  const parsed = Either.getOrThrowWith(parseUserData(encode(source), OPTIONS), (e) => new Error(e.message))
+/** the model of an analysis that read a document */
+const configOf = (analysis: Analysis): UserConfig => {
+  const parsed = analysis.parsed
+  if (parsed === undefined) throw new Error(analysis.problems.map(formatProblem).join("\n"))
   if (parsed.kind !== "config") throw new Error(parsed.kind)
   return parsed.config
 }
+
+const modelOf = (source: string): UserConfig => configOf(analyseUserData(encode(source), OPTIONS))
 
 describe("valid #alpine-config documents", () => {
   it("have no problems, and the model holds what they say", () => {
     fc.assert(
       fc.property(spec, (s) => {
         const source = render(documentOf(s))
-        expect(validateUserData(encode(source), OPTIONS).map(formatProblem)).toEqual([])
-        const c = modelOf(source)
+        // one reading for both: what validateUserData reports of it, and its model
+        const analysis = analyseUserData(encode(source), OPTIONS)
+        expect(checkAnalysis(analysis).problems.map(formatProblem)).toEqual([])
+        const c = configOf(analysis)
         expect(c.defaultUser?.name).toBe(typeof s.user === "string" ? s.user : s.user?.name)
         expect(c.sshAuthorizedKeys).toEqual(s.ssh_authorized_keys ?? [])
         const commands = (list: Spec["bootcmd"]) =>
@@ -212,12 +217,13 @@ describe("#alpine-config documents with one wrong field", () => {
     fc.assert(
       fc.property(broken, ({ doc, path }) => {
         const source = render(replaced(doc, path, wrongFor(path)) as object)
-        const { problems } = analyseUserData(encode(source), OPTIONS)
+        const analysis = analyseUserData(encode(source), OPTIONS)
+        const { problems } = analysis
         expect(problems.map((p) => [p.path, p.line])).toEqual([[formatPath(path), keyLine(source, String(path[path.length - 1]))]])
         expect(problems[0]!.message).toMatch(/skipped$/)
         const rest = withoutUnit(doc, path)
         if (Object.keys(rest).length === 0) return
-        expect(placeless(modelOf(source))).toEqual(placeless(modelOf(render(rest))))
+        expect(placeless(configOf(analysis))).toEqual(placeless(modelOf(render(rest))))
       }),
       { numRuns: 300 }
     )
