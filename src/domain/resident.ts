@@ -66,6 +66,26 @@ export interface Request {
   readonly client: number
 }
 
+/** the longest line read as a request: `PHASE PID`, with room for a CR and spaces */
+const REQUEST_MAX = 64
+
+/**
+ * The lines a read of the requests FIFO completes, and what it leaves of the
+ * line it ends in, for the next read. That is kept only while it may still be
+ * a request (undefined once longer): bytes written with no newline, however
+ * many, are neither held nor scanned again, and the line they are in is none.
+ */
+export const requestLines = (
+  unfinished: string | undefined,
+  chunk: string
+): { readonly lines: ReadonlyArray<string>; readonly unfinished: string | undefined } => {
+  const parts: Array<string | undefined> = chunk.split("\n")
+  parts[0] = unfinished === undefined ? undefined : unfinished + parts[0]
+  const request = (line: string | undefined) => (line !== undefined && line.length <= REQUEST_MAX ? line : undefined)
+  const rest = request(parts.pop())
+  return { lines: parts.map(request).filter((line) => line !== undefined), unfinished: rest }
+}
+
 /** a request line, or undefined for anything else */
 export const parseRequest = (line: string): Request | undefined => {
   const m = /^([a-z]+) ([1-9]\d{0,9})$/.exec(line.trim())

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "node:child_process"
 import { describe, expect, it } from "vitest"
-import { parseClient, parseExports, parseRequest } from "../../src/domain/resident.js"
+import { parseClient, parseExports, parseRequest, requestLines } from "../../src/domain/resident.js"
 import { describeSystem, SHELLS } from "../support/system.js"
 
 // F: control characters, which bash quotes as $'\E\001\177'
@@ -52,5 +52,40 @@ describe("a request line", () => {
     for (const line of ["serve 123", "imds 123", "MAIN 123", "main 0", "main 0123", "main 12345678901", "main", "main 1 2", "main -1"]) {
       expect({ line, request: parseRequest(line) }).toEqual({ line, request: undefined })
     }
+  })
+})
+
+/** the requests the reads `chunks` of the requests FIFO give, one after the other, and what the last leaves unfinished */
+const readAll = (chunks: ReadonlyArray<string>) => {
+  let unfinished: string | undefined = ""
+  const requests: Array<ReturnType<typeof parseRequest>> = []
+  for (const chunk of chunks) {
+    const read = requestLines(unfinished, chunk)
+    unfinished = read.unfinished
+    requests.push(...read.lines.map(parseRequest).filter((r) => r !== undefined))
+  }
+  return { requests, unfinished }
+}
+
+describe("the requests FIFO's reads", () => {
+  it("give a line written in pieces as one request, each of several lines read at once, a CRLF line's request, nothing of bytes that are no request", () => {
+    expect(readAll(["hello\near", "ly 12", "\n"])).toEqual({ requests: [{ phase: "early", client: 12 }], unfinished: "" })
+    expect(readAll(["boot 1\nearly 2\r\nmain 3\n\xff\xfe final 4\nfin", "al 5"])).toEqual({
+      requests: [{ phase: "boot", client: 1 }, { phase: "early", client: 2 }, { phase: "main", client: 3 }],
+      unfinished: "final 5"
+    })
+  })
+
+  it("keep no more of bytes written with no newline than a request can be (a stray root writer): the request after their newline is read", () => {
+    const junk = "x".repeat(64 * 1024)
+    let unfinished: string | undefined = ""
+    for (let n = 0; n < 64; n++) {
+      unfinished = requestLines(unfinished, junk).unfinished
+      expect(unfinished).toBeUndefined()
+    }
+    const read = requestLines(unfinished, "still junk\nmain 7\n")
+    expect(read.lines).toEqual(["main 7"])
+    // a line longer than a request can be is none, within one read too
+    expect(requestLines("", `${" ".repeat(100)}main 8\nmain 9\n`).lines).toEqual(["main 9"])
   })
 })
