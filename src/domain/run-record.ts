@@ -161,6 +161,14 @@ export const currentAttempt = (runs: ReadonlyArray<PhaseRun>): ReadonlyArray<Pha
 export const isFinished = (run: PhaseRun): boolean => run.exitStatus !== undefined
 
 /**
+ * Whether the latest attempt's early phase failed to save the user-data
+ * (too large, undecodable, a full disk, a metadata service that did not
+ * answer): its `missing` type is then no user-data kept, not none given.
+ */
+export const userDataUnsaved = (runs: ReadonlyArray<PhaseRun>): boolean =>
+  currentAttempt(runs).some((run) => run.phase === "early" && run.actions.some((a) => a.name === "save_userdata" && a.result === "failed"))
+
+/**
  * For the final phase of process `pid`, running: the earlier phase of its
  * attempt whose run never ended (killed). Only a record that holds final's
  * own running entry, newest, is asked: one that could not be written (a

@@ -161,6 +161,15 @@ const serveOne = async (request: Request, paths: ReturnType<typeof residentPaths
   await reply.end(status)
 }
 
+/**
+ * One line to syslog as the phases send theirs (facility local7, `logger`
+ * fed on stdin), tagged `tiny-cloud/serve[PID]`: the resident process is no
+ * phase, and its refusal comes before any. A missing or hung `logger` costs
+ * the line alone (the boot does not wait for this process).
+ */
+const toSyslog = (line: string) =>
+  spawnSync("logger", ["-p", "local7.warning", "-t", `tiny-cloud/serve[${process.pid}]`], { input: `${line}\n`, stdio: ["pipe", "ignore", "ignore"], timeout: 5000 })
+
 /** how long to wait for a phase; undefined when there is no first boot to serve (asked every 2 s while waiting: without the Effect runtime) */
 const idleSeconds = (env: Readonly<Record<string, string | undefined>>): number | undefined => {
   const { settings, complete, disabled } = bootstrapState(env)
@@ -184,10 +193,14 @@ export const serve = async (): Promise<number> => {
     }
     return code
   }
-  // not serving is never an error of the boot's (each phase then runs in a process of its own), but it is said why
+  // not serving is never an error of the boot's (each phase then runs in a process of its own), but it is said why:
+  // the boot service sends stderr to /dev/null, so to syslog too, once the clients no longer wait for this process
   const refuse = (reason: string) => {
-    process.stderr.write(`tiny-cloud serve: ${paths.dir}: ${reason}; not serving\n`)
-    return leave(1)
+    const line = `${paths.dir}: ${reason}; not serving`
+    process.stderr.write(`tiny-cloud serve: ${line}\n`)
+    const code = leave(1)
+    toSyslog(line)
+    return code
   }
   try {
     mkdirs(paths.dir, 0o700)

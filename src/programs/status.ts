@@ -7,7 +7,7 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { describeState, formatSeconds, isFinished, statusOf, type PhaseRun, type RunRecord, type Status } from "../domain/run-record.js"
+import { describeState, formatSeconds, isFinished, statusOf, userDataUnsaved, type PhaseRun, type RunRecord, type Status } from "../domain/run-record.js"
 import { Bootstrap } from "../services/Bootstrap.js"
 import { Output, print } from "../services/Output.js"
 import { RootFs } from "../services/RootFs.js"
@@ -82,7 +82,9 @@ const render = (status: Status): string => {
   const lines = [describeState(status.state)]
   const newest = status.attempt[status.attempt.length - 1]
   if (newest !== undefined) {
-    lines.push(`cloud: ${printable(newest.cloud)} (${newest.cloudChosenBy})`, `user-data: ${newest.userDataType}`)
+    // none kept is not none given: early failed to save it
+    const userData = newest.userDataType === "missing" && userDataUnsaved(status.attempt) ? "not saved (save_userdata failed)" : newest.userDataType
+    lines.push(`cloud: ${printable(newest.cloud)} (${newest.cloudChosenBy})`, `user-data: ${userData}`)
     const took = tookOf(status)
     for (const run of status.attempt) {
       lines.push(`${run.phase}: ${took(run)}${run.exitStatus ? `, exit ${run.exitStatus}` : ""}`)

@@ -8,6 +8,7 @@ import { mkdirSync, readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { promisify } from "node:util"
 import { expect, it } from "vitest"
+import { readCommandLog } from "../../src/sim/fake-system.js"
 import { PROGRAM, TEST_CODE_CACHE, useInstances, type TestInstance } from "../support/harness.js"
 import { describeSystem, which } from "../support/system.js"
 
@@ -82,5 +83,7 @@ describeSystem("a full or read-only filesystem under the built program", { root:
     })
     expect(r.stderr).toBe(`tiny-cloud serve: ${run}: cannot write server.pid: no space left on device; not serving\n`)
     expect(r.stdout).toBe("exit 1\nfill\nrequests\n")
+    // and to syslog: the boot service sends its stderr to /dev/null
+    expect(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.stdin)).toEqual([[`${run}: cannot write server.pid: no space left on device; not serving`]])
   })
 })

@@ -9,7 +9,9 @@ import { RootFs } from "../../services/RootFs.js"
 import { UserData } from "../../services/UserData.js"
 import { PhaseContext } from "../action.js"
 import { decompress } from "../decompress.js"
+import { readRecord } from "../status-record.js"
 import { keepOrSay, missingInterpreter, oncePerFirstBoot } from "../userdata/actions/common.js"
+import { userDataUnsaved } from "../../domain/run-record.js"
 import { textOf } from "../../domain/text.js"
 import { runnableScript } from "../../domain/userdata/runnable.js"
 import { CHECKED_WORDS, userDataTypeOf, whyNotRead } from "../../domain/userdata/type.js"
@@ -54,10 +56,16 @@ const reportProblems = Effect.gen(function* () {
   yield* Effect.forEach(warnings, (w) => warn(`save_userdata: ${w}`), { discard: true })
 })
 
-/** a saved user-data that cannot be read (grown past USERDATA_MAX_BYTES, a directory in its place) is none, and said */
-export const missingUserdata = Effect.flatMap(Effect.flatMap(UserData, (u) => u.unreadable), (why) =>
-  Option.match(why, { onNone: () => notice("missing_userdata: no user-data found"), onSome: (reason) => err(`missing_userdata: ${reason}; taken as no user-data`) })
-)
+/**
+ * a saved user-data that cannot be read (grown past USERDATA_MAX_BYTES, a directory in its place) is none, and said;
+ * so is one early failed to save (its reason is early's line): the cloud may well have given some
+ */
+export const missingUserdata = Effect.gen(function* () {
+  const why = yield* Effect.flatMap(UserData, (u) => u.unreadable)
+  if (Option.isSome(why)) return yield* err(`missing_userdata: ${why.value}; taken as no user-data`)
+  if (userDataUnsaved((yield* readRecord).runs)) return yield* warn("missing_userdata: the user-data was not saved (save_userdata failed in early); taken as no user-data")
+  yield* notice("missing_userdata: no user-data found")
+})
 
 /** the shell edition's line; a jinja template (before anything but cloud-config), or UTF-16 text, also gets the reason `schema` gives */
 export const unknownUserdata = Effect.flatMap(PhaseContext, (ctx) => {
