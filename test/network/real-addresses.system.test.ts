@@ -277,7 +277,7 @@ describeSystem("a cloud detected where its metadata service is not (a route into
         expect(main!.code).toBe(1)
         expect(main!.stderr).toMatch(
           new RegExp(
-            `^\\n   \\+\\+ missing_userdata: starting\\nmissing_userdata: the user-data was not saved \\(save_userdata failed in early\\); taken as no user-data\\n   \\+\\+ missing_userdata: done\\n   \\+\\+ create_default_user: starting\\n   \\+\\+ create_default_user: done\\n   \\+\\+ set_hostname: starting\\nset_hostname: ${cloud}: ${CANNOT}\\n   \\+\\+ set_hostname: failed\\n$`
+            `^\\n   \\+\\+ missing_userdata: starting\\nmissing_userdata: no user-data found \\(save_userdata failed in early: what the cloud gave, if anything, was not saved\\)\\n   \\+\\+ missing_userdata: done\\n   \\+\\+ create_default_user: starting\\n   \\+\\+ create_default_user: done\\n   \\+\\+ set_hostname: starting\\nset_hostname: ${cloud}: ${CANNOT}\\n   \\+\\+ set_hostname: failed\\n$`
           )
         )
         // nothing is marked done on data that was never read: the next boot runs the first boot again

@@ -63,8 +63,9 @@ const reportProblems = Effect.gen(function* () {
 export const missingUserdata = Effect.gen(function* () {
   const why = yield* Effect.flatMap(UserData, (u) => u.unreadable)
   if (Option.isSome(why)) return yield* err(`missing_userdata: ${why.value}; taken as no user-data`)
-  if (userDataUnsaved((yield* readRecord).runs)) return yield* warn("missing_userdata: the user-data was not saved (save_userdata failed in early); taken as no user-data")
-  yield* notice("missing_userdata: no user-data found")
+  // the contract's line and level for no user-data, and why there is none
+  const unsaved = userDataUnsaved((yield* readRecord).runs)
+  yield* notice(`missing_userdata: no user-data found${unsaved ? " (save_userdata failed in early: what the cloud gave, if anything, was not saved)" : ""}`)
 })
 
 /** the shell edition's line; a jinja template (before anything but cloud-config), or UTF-16 text, also gets the reason `schema` gives */
