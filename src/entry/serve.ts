@@ -72,7 +72,7 @@ const replyWriter = (socket: Socket) => {
   const rest = { 1: "", 2: "" }
   const bytes = (data: string | Uint8Array) => (typeof data === "string" ? Buffer.from(data, "utf8") : Buffer.from(data)).toString("latin1")
   const write = (stream: 1 | 2, data: string | Uint8Array) => {
-    const { lines, rest: left } = replyLines(stream, rest[stream] + bytes(data))
+    const { lines, rest: left } = replyLines(stream, rest[stream], bytes(data))
     rest[stream] = left
     if (lines !== "") socket.write(lines, "latin1")
   }

@@ -5,7 +5,8 @@
  */
 import { execFileSync } from "node:child_process"
 import { describe, expect, it } from "vitest"
-import { parseClient, parseExports, parseRequest, requestLines } from "../../src/domain/resident.js"
+import { parseClient, parseExports, parseRequest, replyEnd, replyLines, requestLines } from "../../src/domain/resident.js"
+import { charactersScanned } from "../support/scanned.js"
 import { describeSystem, SHELLS } from "../support/system.js"
 
 // F: control characters, which bash quotes as $'\E\001\177'
@@ -87,5 +88,51 @@ describe("the requests FIFO's reads", () => {
     expect(read.lines).toEqual(["main 7"])
     // a line longer than a request can be is none, within one read too
     expect(requestLines("", `${" ".repeat(100)}main 8\nmain 9\n`).lines).toEqual(["main 9"])
+  })
+})
+
+/** what a client prints of reply lines (client.sh's reading): stdout and stderr */
+const printed = (reply: string) => {
+  const out = { stdout: "", stderr: "" }
+  for (const line of reply.split("\n").slice(0, -1)) {
+    if (line === "10") out.stdout += "\0"
+    else if (line.startsWith("1 ")) out.stdout += `${line.slice(2)}\n`
+    else if (line.startsWith("1-")) out.stdout += line.slice(2)
+    else if (line.startsWith("2 ")) out.stderr += `${line.slice(2)}\n`
+  }
+  return out
+}
+
+/** a phase's output, written in `chunks` of one stream, as the server replies it */
+const replied = (stream: 1 | 2, chunks: ReadonlyArray<string>) => {
+  let reply = ""
+  let rest = ""
+  let mostHeld = 0
+  for (const chunk of chunks) {
+    const next = replyLines(stream, rest, chunk)
+    reply += next.lines
+    rest = next.rest
+    mostHeld = Math.max(mostHeld, rest.length)
+  }
+  return { reply: reply + (stream === 1 ? replyEnd(rest, "", 0) : replyEnd("", rest, 0)), mostHeld }
+}
+
+describe("a phase's output through the reply", () => {
+  it("is printed by the client as written, whatever pieces it came in: lines, NULs, a line with no newline at the end", () => {
+    const text = "one\ntw\0o\n\0\nthree\0"
+    for (const chunks of [[text], text.split(""), ["one\nt", "w\0o\n\0", "\nthree\0"]]) {
+      expect(printed(replied(1, chunks).reply).stdout).toBe(text)
+      expect(printed(replied(2, chunks.map((c) => c.replaceAll("\0", ""))).reply).stderr).toBe("one\ntwo\n\nthree\n")
+    }
+  })
+
+  it("scans each byte of a long stdout line written in many pieces about once, and holds no more than 64 KiB of it", async () => {
+    const chunk = "y".repeat(64 * 1024)
+    const chunks = Array.from({ length: 64 }, () => chunk)
+    const { result, searched } = await charactersScanned(() => replied(1, [...chunks, "\n"]))
+    expect(printed(result.reply).stdout).toBe(`${chunk.repeat(64)}\n`)
+    expect(result.mostHeld).toBeLessThanOrEqual(64 * 1024)
+    // 4 MiB written; the reply's pieces split again for their NULs
+    expect(searched).toBeLessThan(3 * 4 * 1024 * 1024)
   })
 })
