@@ -221,6 +221,19 @@ describe("imds on aws", () => {
     })
   )
 
+  it.scoped("the resident process: an answer kept for an earlier phase is no larger than a later phase's IMDS_MAX_BYTES allows (its service's environment, its tiny-cloud.conf), as in a process of its own", () =>
+    Effect.gen(function* () {
+      const { asked, service } = residentTokenService(true)
+      const instance = yield* makeTestInstance({ noSimulator: true, http: Layer.succeed(Http, service), env: { CLOUD: "aws", IMDS_ENDPOINT: "169.254.169.254" } })
+      const phase = (env: Record<string, string>) => Effect.map(advancingClock(instance.imds(["meta-data/hostname"], env)), ({ result }) => result)
+      expect((yield* phase({})).stdout).toBe(HOST)
+      // before: the kept 24 bytes, exit 0
+      expect(yield* phase({ IMDS_MAX_BYTES: "10" })).toMatchObject({ code: 1, stdout: "", stderr: "imds: aws: cannot read http://169.254.169.254/latest/meta-data/hostname: answer exceeds 10 bytes (IMDS_MAX_BYTES)\n" })
+      expect((yield* phase({})).stdout).toBe(HOST)
+      expect(asked).toEqual(["PUT TOKEN-1", "GET /latest/meta-data/hostname TOKEN-1 200"])
+    })
+  )
+
   it.scopedLive("fetches the IMDSv2 token once, and a new one before the service would refuse it", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ noSimulator: true })
