@@ -323,6 +323,17 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
             })
           )
 
+    /**
+     * the address whose answer to this request is kept (the resident process's, from an earlier phase): the one asked,
+     * else, until one has answered, the other; an earlier phase may have found the IPv6 one, where a new client starts at `endpoint`
+     */
+    const keptAt = (r: Request, maxBytes: number): Effect.Effect<number | undefined> =>
+      Effect.gen(function* () {
+        if (http.kept === undefined) return undefined
+        for (const at of reach.answered ? [reach.at] : [reach.at, ...endpoints.keys()]) if (yield* http.kept(wire(r, maxBytes, at))) return at
+        return undefined
+      })
+
     /** one request with the session token, retried; the answer when its status is neither 401 (token refreshed) nor transient */
     const send = (r: Request, maxBytes = settings.imdsMaxBytes): Effect.Effect<HttpResponse, ImdsError> => {
       let rejected: string | null | undefined
@@ -330,9 +341,9 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
         const headers = { ...spec.headers, ...r.headers }
         // an answer kept from an earlier phase (the resident process's) is given without a token: none is asked for it, however old
         // the last one is (refused, it was not kept after all: the token follows)
-        const kept = rejected === undefined && http.kept !== undefined && (yield* http.kept(wire({ ...r, headers }, maxBytes, reach.at)))
-        const auth = kept ? {} : yield* token(rejected)
-        const res = yield* once({ ...r, headers: { ...headers, ...auth } }, maxBytes)
+        const at = rejected === undefined ? yield* keptAt({ ...r, headers }, maxBytes) : undefined
+        const auth = at !== undefined ? {} : yield* token(rejected)
+        const res = yield* once({ ...r, headers: { ...headers, ...auth } }, maxBytes, at)
         if (res.status === 401 && spec.token !== undefined) {
           // a read without a token refused: the service wants one after all
           rejected = auth[spec.token.header] ?? null

@@ -11,7 +11,7 @@
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import type { HttpAnswerTooLarge, HttpTransportError } from "../domain/errors.js"
+import { HttpAnswerTooLarge, type HttpTransportError } from "../domain/errors.js"
 import { monotonicMillis } from "../domain/monotonic.js"
 import { tokenLifetimeMs } from "../domain/token.js"
 import type { HttpRequest, HttpResponse, HttpShape } from "../services/Http.js"
@@ -52,9 +52,15 @@ const lifetime = (r: HttpRequest, response: HttpResponse): number => {
 
 export const makeCachingHttp = (base: HttpShape): HttpShape => {
   const kept = new Map<string, Kept>()
-  /** the kept answer; asked again when the request it waited for was given up */
+  /**
+   * the kept answer; asked again when the request it waited for was given up. No larger than this request allows: one
+   * kept for an earlier phase's larger IMDS_MAX_BYTES is refused as it would have been had it been sent
+   */
   const awaited = (r: HttpRequest, found: Kept): Answer =>
-    Effect.catchIf(Deferred.await(found.answer), (e): e is Abandoned => e instanceof Abandoned, () => request(r))
+    Deferred.await(found.answer).pipe(
+      Effect.catchIf((e): e is Abandoned => e instanceof Abandoned, () => request(r)),
+      Effect.filterOrFail((res) => res.body.length <= r.maxBytes, () => new HttpAnswerTooLarge({ limit: r.maxBytes }))
+    )
   const request = (r: HttpRequest): Answer =>
     Effect.gen(function* () {
       const key = keyOf(r)

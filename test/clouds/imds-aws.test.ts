@@ -7,6 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
+import { HttpTransportError } from "../../src/domain/errors.js"
 import { appLayer } from "../../src/layers/live.js"
 import { monotonicMillis } from "../../src/domain/monotonic.js"
 import { HttpLive } from "../../src/layers/HttpLive.js"
@@ -37,24 +38,29 @@ const awsInstance = makeTestInstance({
 /**
  * The resident process's HTTP (its answers kept between phases) over aws's IMDS, whose token lasts the seconds it
  * was asked for, on the service's own clock (the instance's steps do not move it); one past them is refused (401).
- * `asked`: the requests that reached the service (`PUT TOKEN-N`, `GET TOKEN-N STATUS`, with the path when `paths`).
+ * `asked`: the requests that reached the service (`PUT TOKEN-N`, `GET TOKEN-N STATUS`, with the path when `paths`);
+ * `unreachable`: an address whose network has no route (an IPv6-only subnet's 169.254.169.254), `METHOD HOST unreachable`.
  */
-const residentTokenService = (paths = false) => {
+const residentTokenService = (paths = false, unreachable?: string) => {
   const asked: Array<string> = []
   const expiry = new Map<string, number>()
   const service = makeCachingHttp({
     request: (r) =>
-      Effect.map(monotonicMillis, (now): HttpResponse => {
+      Effect.flatMap(monotonicMillis, (now): Effect.Effect<HttpResponse, HttpTransportError> => {
+        if (r.host === unreachable) {
+          asked.push(`${r.method} ${r.host} unreachable`)
+          return Effect.fail(new HttpTransportError({ reason: "network is unreachable", noNetwork: true }))
+        }
         if (r.method === "PUT") {
           const token = `TOKEN-${expiry.size + 1}`
           expiry.set(token, now + Number(r.headers?.["X-aws-ec2-metadata-token-ttl-seconds"]) * 1000)
           asked.push(`PUT ${token}`)
-          return { status: 200, body: new TextEncoder().encode(token) }
+          return Effect.succeed({ status: 200, body: new TextEncoder().encode(token) })
         }
         const token = r.headers?.["X-aws-ec2-metadata-token"] ?? "-"
         const valid = (expiry.get(token) ?? 0) > now
         asked.push(`GET ${paths ? `${r.path} ` : ""}${token} ${valid ? 200 : 401}`)
-        return valid ? { status: 200, body: new TextEncoder().encode(HOST) } : { status: 401, body: new Uint8Array() }
+        return Effect.succeed(valid ? { status: 200, body: new TextEncoder().encode(HOST) } : { status: 401, body: new Uint8Array() })
       })
   })
   return { asked, service }
@@ -195,6 +201,36 @@ describe("imds on aws", () => {
       expect(asked).toEqual(["PUT TOKEN-1", "GET /latest/meta-data/hostname TOKEN-1 200"])
       expect(yield* phase("meta-data/local-hostname")).toBe(HOST)
       expect(asked.slice(2)).toEqual(["PUT TOKEN-2", "GET /latest/meta-data/local-hostname TOKEN-2 200"])
+    })
+  )
+
+  it.scoped("the resident process in an IPv6-only subnet: a phase that reads only what an earlier one read at [fd00:ec2::254] sends nothing, neither to 169.254.169.254 nor a token request; one that reads something new asks for a token as before", () =>
+    Effect.gen(function* () {
+      const { asked, service } = residentTokenService(true, "169.254.169.254")
+      const instance = yield* makeTestInstance({ noSimulator: true, http: Layer.succeed(Http, service), env: { CLOUD: "aws", IMDS_TOKEN_TTL: "5" } })
+      const phase = (path: string) => Effect.map(advancingClock(instance.imds([path])), ({ result }) => result.stdout)
+      expect(yield* phase("meta-data/hostname")).toBe(HOST)
+      expect(asked).toEqual(["PUT 169.254.169.254 unreachable", "PUT TOKEN-1", "GET /latest/meta-data/hostname TOKEN-1 200"])
+      yield* TestClock.adjust("6 seconds")
+      expect(yield* phase("meta-data/hostname")).toBe(HOST)
+      // before: the kept answer looked for at 169.254.169.254 only, where a new client starts: a PUT there (no route, then a
+      // retry's delay), and at the IPv6 address a new token no request used
+      expect(asked.slice(3)).toEqual([])
+      expect(yield* phase("meta-data/local-hostname")).toBe(HOST)
+      expect(asked.slice(3)).toEqual(["PUT 169.254.169.254 unreachable", "PUT TOKEN-2", "GET /latest/meta-data/local-hostname TOKEN-2 200"])
+    })
+  )
+
+  it.scoped("the resident process: an answer kept for an earlier phase is no larger than a later phase's IMDS_MAX_BYTES allows (its service's environment, its tiny-cloud.conf), as in a process of its own", () =>
+    Effect.gen(function* () {
+      const { asked, service } = residentTokenService(true)
+      const instance = yield* makeTestInstance({ noSimulator: true, http: Layer.succeed(Http, service), env: { CLOUD: "aws", IMDS_ENDPOINT: "169.254.169.254" } })
+      const phase = (env: Record<string, string>) => Effect.map(advancingClock(instance.imds(["meta-data/hostname"], env)), ({ result }) => result)
+      expect((yield* phase({})).stdout).toBe(HOST)
+      // before: the kept 24 bytes, exit 0
+      expect(yield* phase({ IMDS_MAX_BYTES: "10" })).toMatchObject({ code: 1, stdout: "", stderr: "imds: aws: cannot read http://169.254.169.254/latest/meta-data/hostname: answer exceeds 10 bytes (IMDS_MAX_BYTES)\n" })
+      expect((yield* phase({})).stdout).toBe(HOST)
+      expect(asked).toEqual(["PUT TOKEN-1", "GET /latest/meta-data/hostname TOKEN-1 200"])
     })
   )
 
