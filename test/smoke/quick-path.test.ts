@@ -40,9 +40,12 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 /** the whole program's run of ARGS in this process (its route, then that route's answer), as `run` gives it */
-const wholeHere = (args: ReadonlyArray<string>, env: Record<string, string>) => {
+const wholeHere = (args: ReadonlyArray<string>, env: Record<string, string>): Promise<RunResult> => {
+  const route = routeTinyCloud(args)
+  // a route that runs a program is not run here, where its commands would be this machine's: it answers no --bootstrap status
+  if (route._tag !== "BootstrapStatus" && route._tag !== "Print") return Promise.resolve({ code: -1, stdout: "", stderr: `(the ${route._tag} route, not run here)` })
   const runEnv = { PATH: process.env.PATH!, TINY_CLOUD_CODE_CACHE: "off", ...env }
-  return Effect.runPromise(runInProcess(args, routeTinyCloud(args), runEnv, () => CommandsLive, testHttp))
+  return Effect.runPromise(runInProcess(args, route, runEnv, () => CommandsLive, testHttp))
 }
 
 /** a run through sh, so that stdout can be closed or /dev/full: `>&-`, `>/dev/full` */
