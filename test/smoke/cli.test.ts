@@ -28,8 +28,11 @@ describe.concurrent("tiny-cloud command line", () => {
     const instance = await noCloud()
     const help = await instance.run(["--help"])
     expect([help.code, help.stdout.startsWith("Usage: tiny-cloud"), help.stderr]).toEqual([0, true, ""])
-    for (const args of [[], ["--frobnicate"], ["reboot"], ["--bootstrap", "maybe"], ["main", "extra"]]) {
-      const r = await instance.run(args)
+    // the entry's part once, as a process; each other command line's route in this process (its answer is the route's alone)
+    const none = await instance.run([])
+    expect([none.code, none.stdout, none.stderr.startsWith("Usage: tiny-cloud")]).toEqual([1, "", true])
+    for (const args of [["--frobnicate"], ["reboot"], ["--bootstrap", "maybe"], ["main", "extra"]]) {
+      const r = await instance.runHere(args)
       expect([r.code, r.stdout, r.stderr.startsWith("Usage: tiny-cloud")]).toEqual([1, "", true])
     }
   })

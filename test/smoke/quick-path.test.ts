@@ -2,18 +2,24 @@
  * `tiny-cloud --bootstrap status` is answered by the loader's small program
  * (src/entry/quick.ts) without compiling the whole one. Its answer must be
  * the whole program's: the same command lines and environments through the
- * built file and through the whole program it holds (taken out of it and
- * run alone), compared by output and exit status. Which command lines it
- * answers shows in the code cache: a run of the whole program keeps one, a
- * run it answered compiles nothing.
+ * built file and through the whole program (its route and answer run in
+ * this process for each instance and spelling; the whole program it holds,
+ * taken out of it and run alone, where the process is the subject: a closed
+ * or full stdout, the system's own state), compared by output and exit
+ * status. Which command lines it answers shows in the code cache: a run of
+ * the whole program keeps one, a run it answered compiles nothing.
  */
 import { spawn } from "node:child_process"
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Effect from "effect/Effect"
+import { CommandsLive } from "../../src/layers/CommandsLive.js"
+import { routeTinyCloud } from "../../src/programs/cli.js"
 import { PROGRAM, type RunResult } from "../support/harness.js"
 import { heldProgram } from "../support/held-program.js"
+import { runInProcess, testHttp } from "../support/instance.js"
 
 let dir = ""
 /** the built file, and the whole program it holds, each as tiny-cloud.cjs (the same name) with an imds link beside it */
@@ -32,6 +38,15 @@ beforeAll(() => {
   }
 })
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+/** the whole program's run of ARGS in this process (its route, then that route's answer), as `run` gives it */
+const wholeHere = (args: ReadonlyArray<string>, env: Record<string, string>): Promise<RunResult> => {
+  const route = routeTinyCloud(args)
+  // a route that runs a program is not run here, where its commands would be this machine's: it answers no --bootstrap status
+  if (route._tag !== "BootstrapStatus" && route._tag !== "Print") return Promise.resolve({ code: -1, stdout: "", stderr: `(the ${route._tag} route, not run here)` })
+  const runEnv = { PATH: process.env.PATH!, TINY_CLOUD_CODE_CACHE: "off", ...env }
+  return Effect.runPromise(runInProcess(args, route, runEnv, () => CommandsLive, testHttp))
+}
 
 /** a run through sh, so that stdout can be closed or /dev/full: `>&-`, `>/dev/full` */
 const run = (script: string, name: string, args: ReadonlyArray<string>, env: Record<string, string>, stdout = "") =>
@@ -100,14 +115,18 @@ const SPELLINGS = [["--bootstrap", "status"], ["-b", "status"], ["--bootstrap=st
 
 describe("tiny-cloud --bootstrap status, answered by the loader's small program", () => {
   it("answers as the whole program: every spelling, instance, environment and standard output", async () => {
-    const cases: Array<readonly [ReadonlyArray<string>, Record<string, string>, string]> = []
-    for (const [root, env] of instances()) cases.push([SPELLINGS[0]!, { ROOT: root, ...env }, ""])
-    for (const args of SPELLINGS) cases.push([args, { ROOT: instances()[0]![0] }, ""])
-    // stdout closed, a full disk
-    for (const stdout of [">&-", ">/dev/full"]) cases.push([SPELLINGS[0]!, { ROOT: instances()[0]![0] }, stdout])
-    for (const [args, env, redirect] of cases) {
-      const [quick, whole] = await Promise.all([run(built.quick, "tiny-cloud", args, env, redirect), run(built.whole, "tiny-cloud", args, env, redirect)])
-      expect({ args, env, redirect, ...quick }).toEqual({ args, env, redirect, ...whole })
+    const cases: Array<readonly [ReadonlyArray<string>, Record<string, string>]> = []
+    for (const [root, env] of instances()) cases.push([SPELLINGS[0]!, { ROOT: root, ...env }])
+    for (const args of SPELLINGS) cases.push([args, { ROOT: instances()[0]![0] }])
+    for (const [args, env] of cases) {
+      const [quick, whole] = await Promise.all([run(built.quick, "tiny-cloud", args, env), wholeHere(args, env)])
+      expect({ args, env, ...quick }).toEqual({ args, env, ...whole })
+    }
+    // stdout closed, a full disk: the whole program's process
+    for (const redirect of [">&-", ">/dev/full"]) {
+      const env = { ROOT: instances()[0]![0] }
+      const [quick, whole] = await Promise.all([run(built.quick, "tiny-cloud", SPELLINGS[0]!, env, redirect), run(built.whole, "tiny-cloud", SPELLINGS[0]!, env, redirect)])
+      expect({ redirect, ...quick }).toEqual({ redirect, ...whole })
     }
     // without ROOT: the system's own state, read only
     const [quick, whole] = await Promise.all([run(built.quick, "tiny-cloud", SPELLINGS[0]!, {}), run(built.whole, "tiny-cloud", SPELLINGS[0]!, {})])

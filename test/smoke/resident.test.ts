@@ -50,12 +50,15 @@ const logged = (instance: TestInstance, phase: string) =>
 
 type Booted = { readonly instance: TestInstance; readonly env: Record<string, string> }
 
-/** a first boot of each of two instances `make` gives, at once: one a process per phase (no client), the other through the resident process */
+/**
+ * A first boot of each of two instances `make` gives, at once: the reference as a phase at a time, each as a process of its own runs it
+ * (in this process: its subject is what the phases do, which no process of its own changes), the other through the resident process
+ */
 const bootBothWays = async (make: () => Promise<Booted>) => {
   const bootAlone = async () => {
     const alone = await make()
     const separate: Array<RunResult> = []
-    for (const phase of ["boot", "early", "main", "final"]) separate.push(await startService(phase, { ...alone.env, TINY_CLOUD_LIB: "/nonexistent" }))
+    for (const phase of ["boot", "early", "main", "final"]) separate.push(await alone.instance.runHere([phase], alone.env))
     return { alone, separate }
   }
   const bootServed = async () => {

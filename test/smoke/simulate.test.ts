@@ -2,9 +2,9 @@ import { spawn, spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it } from "vitest"
 import { CLOUD_NAMES } from "../../src/clouds/registry.js"
-import { PROGRAM, runProgram, TEST_CODE_CACHE } from "../support/harness.js"
+import { PROGRAM, runProgram, TEST_CODE_CACHE, type RunResult } from "../support/harness.js"
 import { describeSystem, which } from "../support/system.js"
 import { FAKE_COMMANDS } from "../../src/sim/fake-system.js"
 
@@ -15,31 +15,51 @@ const HASH = "$6$CANARY-simulated-hash"
 const userData = (target: string) =>
   `#cloud-config\nusers: [default, {name: dave, lock_passwd: false, plain_text_passwd: ${PASSWORD}}, {name: erin, lock_passwd: false, hashed_passwd: "${HASH}"}]\nruncmd:\n  - echo escaped > ${target}\nbootcmd:\n  - [sh, -c, "echo boot > ${target}.boot"]\n`
 
+/**
+ * A simulation run once, for the tests that only read what it printed and left (each simulation is six program processes):
+ * its directory, removed after the file's tests
+ */
+const shared = (simulation: (dir: string) => Promise<RunResult>) => {
+  let run: Promise<{ readonly dir: string; readonly r: RunResult }> | undefined
+  afterAll(async () => {
+    if (run !== undefined) rmSync((await run).dir, { recursive: true, force: true })
+  })
+  return () => (run ??= (async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+    return { dir, r: await simulation(dir) }
+  })())
+}
+
+/** aws with the user-data of userData, in an environment that names a TINY_CLOUD_VAR and TINY_CLOUD_LOGS of the caller's */
+const awsWithUserData = shared((dir) => {
+  writeFileSync(join(dir, "user-data"), userData(outsideFile(dir)))
+  const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", TINY_CLOUD_VAR: join(dir, "host-var"), TINY_CLOUD_LOGS: join(dir, "host-logs") }
+  return runProgram(["simulate", "--cloud", "aws", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], env)
+})
+
+/** azure with custom data that writes /etc/motd */
+const azureWithCustomData = shared((dir) => {
+  writeFileSync(join(dir, "custom-data"), "#cloud-config\nwrite_files:\n  - path: /etc/motd\n    content: from custom data\n")
+  return runProgram(["simulate", "--cloud", "azure", "--custom-data", join(dir, "custom-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+})
+
 describe.concurrent("tiny-cloud simulate", () => {
   it("--cloud azure --custom-data: the custom data is on the simulated provisioning media, not in IMDS; the boot applies it", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
-    try {
-      writeFileSync(join(dir, "custom-data"), "#cloud-config\nwrite_files:\n  - path: /etc/motd\n    content: from custom data\n")
-      const r = await runProgram(["simulate", "--cloud", "azure", "--custom-data", join(dir, "custom-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
-      expect(r.code, r.stdout).toBe(0)
-      expect(readFileSync(join(dir, "instance/root/etc/motd"), "utf8")).toBe("from custom data")
-      expect(readFileSync(join(dir, "instance/root/var/lib/cloud/user-data"), "utf8")).toContain("from custom data")
-      expect(r.stdout).toMatch(/\n  mount -o ro -t udf \/dev\/sr0 \S+\/run\/tiny-cloud\/azure-media-\S+\n/)
-      expect(await runProgram(["simulate", "--custom-data", join(dir, "custom-data")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })).toEqual({
-        code: 1,
-        stdout: "",
-        stderr: "tiny-cloud simulate: --custom-data: only azure has custom data; add --cloud azure\n"
-      })
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+    const { dir, r } = await azureWithCustomData()
+    expect(r.code, r.stdout).toBe(0)
+    expect(readFileSync(join(dir, "instance/root/etc/motd"), "utf8")).toBe("from custom data")
+    expect(readFileSync(join(dir, "instance/root/var/lib/cloud/user-data"), "utf8")).toContain("from custom data")
+    expect(r.stdout).toMatch(/\n  mount -o ro -t udf \/dev\/sr0 \S+\/run\/tiny-cloud\/azure-media-\S+\n/)
+    expect(await runProgram(["simulate", "--custom-data", join(dir, "custom-data")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: "tiny-cloud simulate: --custom-data: only azure has custom data; add --cloud azure\n"
+    })
   })
 
   it("boots a simulated aws instance and reports phases, files and commands; lists the user's programs with their text and runs none", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+    const { dir, r } = await awsWithUserData()
     try {
-      writeFileSync(join(dir, "user-data"), userData(outsideFile(dir)))
-      const r = await runProgram(["simulate", "--cloud", "aws", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
       expect(r.code).toBe(0)
       for (const phase of ["boot", "early", "main", "final"]) expect(r.stdout).toContain(`== tiny-cloud ${phase} (exit 0)\n`)
       expect(r.stdout).toContain("== second boot: tiny-cloud boot (exit 0)\nalready bootstrapped\n")
@@ -61,37 +81,25 @@ describe.concurrent("tiny-cloud simulate", () => {
       expect(r.stdout).toContain("  chpasswd -e   <<< alpine:*\n")
       expect(r.stdout).not.toContain("CANARY")
     } finally {
-      rmSync(dir, { recursive: true, force: true })
       rmSync(outsideFile(dir), { force: true })
     }
   })
 
   it("keeps the state and logs in the simulated instance when the caller's environment names its own TINY_CLOUD_VAR and TINY_CLOUD_LOGS", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
-    try {
-      const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", TINY_CLOUD_VAR: join(dir, "host-var"), TINY_CLOUD_LOGS: join(dir, "host-logs") }
-      const r = await runProgram(["simulate", "--cloud", "aws", "--root", join(dir, "instance")], env)
-      expect(r.code, r.stdout).toBe(0)
-      expect(existsSync(join(dir, "instance/root/var/lib/cloud/.bootstrap-complete"))).toBe(true)
-      expect(existsSync(join(dir, "host-var"))).toBe(false)
-      expect(existsSync(join(dir, "host-logs"))).toBe(false)
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+    const { dir, r } = await awsWithUserData()
+    expect(r.code, r.stdout).toBe(0)
+    expect(existsSync(join(dir, "instance/root/var/lib/cloud/.bootstrap-complete"))).toBe(true)
+    expect(existsSync(join(dir, "host-var"))).toBe(false)
+    expect(existsSync(join(dir, "host-logs"))).toBe(false)
   })
 
   // every other cloud's first boot against the simulator is in first-boot.test.ts; azure's adds the wireserver
   it("boots a simulated azure instance, whose wireserver hears that it is ready", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
-    try {
-      const r = await runProgram(["simulate", "--cloud", "azure", "--root", dir], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
-      expect(r.code, r.stdout).toBe(0)
-      for (const phase of ["boot", "early", "main", "final"]) expect(r.stdout).toContain(`== tiny-cloud ${phase} (exit 0)\n`)
-      expect(readFileSync(join(dir, "root/etc/hostname"), "utf8")).toBe("demo-1\n")
-      expect(r.stdout).toMatch(/report_ready: Ready reported to the Azure wireserver at 127\.0\.0\.1:\d+\n/)
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+    const { dir, r } = await azureWithCustomData()
+    expect(r.code, r.stdout).toBe(0)
+    for (const phase of ["boot", "early", "main", "final"]) expect(r.stdout).toContain(`== tiny-cloud ${phase} (exit 0)\n`)
+    expect(readFileSync(join(dir, "instance/root/etc/hostname"), "utf8")).toBe("demo-1\n")
+    expect(r.stdout).toMatch(/report_ready: Ready reported to the Azure wireserver at 127\.0\.0\.1:\d+\n/)
   })
 
   it("rejects an unknown cloud or option with one line naming it", async () => {
