@@ -48,7 +48,7 @@ export interface HttpEndpoint {
      * answers to the token request that mean the service has no session
      * tokens (an IMDSv1-only service refusing the PUT with 403, 404 or 405):
      * reads go without one until the service asks for one (401); so too
-     * when the token request times out but the metadata root is answered
+     * when the token request times out once connected but the metadata root is answered
      * without one
      */
     readonly absentOn?: ReadonlyArray<number>
@@ -92,7 +92,8 @@ class Retryable {
     readonly reason: string,
     /** the URL the attempt went to, as a line names it */
     readonly url: string,
-    readonly timedOut = false,
+    /** it timed out once connected: the service is there, its answer did not come */
+    readonly answerLost = false,
     /** which of the endpoints the attempt went to */
     readonly at = 0
   ) {}
@@ -215,7 +216,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
               ? new ImdsError({ cloud: spec.cloud, url, reason: `answer exceeds ${e.limit} bytes (${limitName(maxBytes)})`, exceeded: e.limit })
               : e.final
                 ? new ImdsError({ cloud: spec.cloud, url, reason: e.reason, unusable: true })
-                : new Retryable(e.reason, e.noNetwork === true ? urlAt(r.path, 0) : url, e.timedOut === true, at)
+                : new Retryable(e.reason, e.noNetwork === true ? urlAt(r.path, 0) : url, e.timedOut === true && e.unconnected !== true, at)
           ),
           Effect.flatMap((res) => (isTransientStatus(res.status) ? Effect.fail(new Retryable(`HTTP ${res.status}`, url, false, at)) : Effect.succeed(res)))
         )
@@ -269,12 +270,15 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
     const tokenTrouble = yield* Ref.make(Option.none<ImdsError>())
 
     /**
-     * A token request that timed out, where the service may have no tokens:
+     * A token request that timed out once connected, where the service may have no tokens:
      * the metadata root read without one, at the address the token request
      * went to (the other may have been turned to since). Answered (other than 401), the
      * service is up and the token's answer is what got lost (EC2's PUT
      * response hop limit drops it, as AWS documents; its SDKs then use
      * IMDSv1): none is used. Else the token request's own failure stands.
+     * Not where no connection was made: nothing answered at that address (an
+     * IPv6 address whose service is off), and a second try there would cost a
+     * second IMDS_TIMEOUT before the other address is asked.
      */
     const answeredWithoutToken = (timedOut: Retryable) =>
       once({ method: "GET", path: spec.root }, settings.imdsMaxBytes, timedOut.at).pipe(
@@ -287,7 +291,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
         r.path,
         once(r).pipe(
           Effect.catchIf(
-            (e): e is Retryable => e._tag === "Retryable" && e.timedOut && spec.token?.absentOn !== undefined,
+            (e): e is Retryable => e._tag === "Retryable" && e.answerLost && spec.token?.absentOn !== undefined,
             answeredWithoutToken
           ),
           Effect.flatMap((res): Effect.Effect<string | null, ImdsError | Retryable> => {

@@ -50,12 +50,14 @@ export class CommandError extends Data.TaggedError("CommandError")<{
  * The request never got an HTTP answer it could use: refused, reset, timed out (`timedOut`); `final` when asking again
  * cannot change it (it could not even be sent from here, or the answer came in a content coding not read here);
  * `noNetwork` when this host has no route to the address's network at all (ENETUNREACH: an IPv4 address from an
- * instance that has none; EADDRNOTAVAIL on connect: an IPv6 address from one with IPv6 disabled).
+ * instance that has none; EADDRNOTAVAIL on connect: an IPv6 address from one with IPv6 disabled); `unconnected`
+ * when it timed out before a connection was made (nothing at the address answered, not an answer that was lost).
  */
 export class HttpTransportError extends Data.TaggedError("HttpTransportError")<{
   readonly reason: string
   readonly final?: boolean
   readonly timedOut?: boolean
+  readonly unconnected?: boolean
   readonly noNetwork?: boolean
 }> {
   override get message() {

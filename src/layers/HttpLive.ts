@@ -1,6 +1,7 @@
 import { kMaxLength } from "node:buffer"
 import { statSync } from "node:fs"
 import type { IncomingMessage } from "node:http"
+import type { Socket } from "node:net"
 import type { Duplex } from "node:stream"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -263,15 +264,19 @@ const attempt = (req: HttpRequest, localPort?: number) =>
         socket.destroy()
         settle(Effect.succeed({ status: res.statusCode ?? 101, body: new Uint8Array() }))
       })
+      /** whether a connection was made: a timeout before it is nothing at the address answering, not an answer that did not come */
+      let connected = false
+      r.on("socket", (socket: Socket) => (socket.connecting ? socket.once("connect", () => (connected = true)) : (connected = true)))
+      const timeout = () => ({ reason: "timed out", timedOut: true, ...(connected ? {} : { unconnected: true }) })
       const timedOut = () => r.destroy(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" }))
       r.on("timeout", timedOut)
       timer = setTimeout(() => {
-        settle(Effect.fail(Object.assign(new HttpTransportError({ reason: "timed out", timedOut: true }), { code: "ETIMEDOUT" })))
+        settle(Effect.fail(Object.assign(new HttpTransportError(timeout()), { code: "ETIMEDOUT" })))
         timedOut()
       }, req.timeoutMs)
       // bytes after a complete answer (its Content-Length or last chunk came) are no part of it: the answer stands, whether or not they came in the same packet
       r.on("error", (e: NodeJS.ErrnoException) =>
-        answer?.complete === true ? undefined : settle(Effect.fail(Object.assign(new HttpTransportError(e.code === "ETIMEDOUT" ? { reason: "timed out", timedOut: true } : { reason: describe(e), ...(isNoNetwork(e) ? { noNetwork: true } : {}) }), { code: e.code, syscall: e.syscall })))
+        answer?.complete === true ? undefined : settle(Effect.fail(Object.assign(new HttpTransportError(e.code === "ETIMEDOUT" ? timeout() : { reason: describe(e), ...(isNoNetwork(e) ? { noNetwork: true } : {}) }), { code: e.code, syscall: e.syscall })))
       )
       r.end(req.body)
       return Effect.sync(() => {

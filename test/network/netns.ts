@@ -60,6 +60,20 @@ export const makeNamespace: Effect.Effect<Namespace, never, Scope.Scope> = Effec
   }
 })
 
+/**
+ * An IPv6 subnet (RA's SLAAC address `own`/64 on `v6net`) whose frames to
+ * `silent` go out and are never answered: a connection to it waits for its
+ * SYN's answer until its timeout, as at a metadata address whose service is off
+ */
+export const silentIpv6Subnet = (ns: Namespace, own: string, silent: string) =>
+  Effect.gen(function* () {
+    yield* ns.ip("link", "add", "v6net", "type", "veth", "peer", "name", "v6peer")
+    yield* ns.ip("link", "set", "v6net", "up")
+    yield* ns.ip("link", "set", "v6peer", "up")
+    yield* ns.ip("-6", "addr", "add", `${own}/64`, "dev", "v6net", "nodad")
+    yield* ns.ip("-6", "neigh", "replace", silent, "lladdr", "02:00:00:00:00:01", "dev", "v6net", "nud", "permanent")
+  })
+
 let bundled: Promise<string> | undefined
 
 /** the simulator as one script for plain Node, in a directory of the scope's: its options in SIM_OPTIONS, `ready` on stdout once it listens */

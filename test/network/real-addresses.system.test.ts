@@ -26,7 +26,7 @@ import { simulatedCloud, type SimInstance } from "../../src/sim/simulator.js"
 import { actionLines, makeInstance, PROGRAM, TEST_CODE_CACHE, type InstanceOptions, type TestInstance } from "../support/harness.js"
 import { alive, endResident, PHASES, serverPid, servicesEnv, startService, until } from "../support/openrc.js"
 import { describeSystem, which } from "../support/system.js"
-import { IP, makeNamespace, run, simulatorIn, type Namespace } from "./netns.js"
+import { IP, makeNamespace, run, silentIpv6Subnet, simulatorIn, type Namespace } from "./netns.js"
 
 const HOST = "web-1.example.internal"
 const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
@@ -171,12 +171,7 @@ describeSystem("a dual-stack instance whose DHCP lease comes late, the IPv6 meta
   it.scopedLive("aws: no route to 169.254.169.254 yet, [fd00:ec2::254] routed but silent (AWS's IPv6 endpoint is off unless enabled): read at 169.254.169.254 once the lease gives it a route", () =>
     Effect.gen(function* () {
       const ns = yield* makeNamespace
-      // an IPv6 subnet (RA's SLAAC address) whose frames to the metadata address go out and are never answered
-      yield* ns.ip("link", "add", "v6net", "type", "veth", "peer", "name", "v6peer")
-      yield* ns.ip("link", "set", "v6net", "up")
-      yield* ns.ip("link", "set", "v6peer", "up")
-      yield* ns.ip("-6", "addr", "add", "fd00:ec2::10/64", "dev", "v6net", "nodad")
-      yield* ns.ip("-6", "neigh", "replace", IPV6_SERVICE.aws!, "lladdr", "02:00:00:00:00:01", "dev", "v6net", "nud", "permanent")
+      yield* silentIpv6Subnet(ns, "fd00:ec2::10", IPV6_SERVICE.aws!)
       const instance = yield* instanceOf({}, CLOUDS.aws!.dmi)
       // listening on every address: 169.254.169.254 once it is there
       yield* simulatorIn(ns, "aws", INSTANCE, 80, { host: "0.0.0.0" })
