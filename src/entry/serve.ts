@@ -10,7 +10,7 @@
  * TINY_CLOUD_RESIDENT_IDLE seconds; correctness never depends on it: a
  * client that gets no answer runs its phase itself.
  */
-import { spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import { closeSync, constants, existsSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { Socket } from "node:net"
 import * as Effect from "effect/Effect"
@@ -164,11 +164,19 @@ const serveOne = async (request: Request, paths: ReturnType<typeof residentPaths
 /**
  * One line to syslog as the phases send theirs (facility local7, `logger`
  * fed on stdin), tagged `tiny-cloud/serve[PID]`: the resident process is no
- * phase, and its refusal comes before any. A missing or hung `logger` costs
- * the line alone (the boot does not wait for this process).
+ * phase, and its refusal comes before any. Sent, not waited for: a client
+ * that read server.starting before it was gone waits while this process lives,
+ * so it ends once the line is in logger's pipe; a missing or hung `logger`
+ * costs the line alone.
  */
 const toSyslog = (line: string) =>
-  spawnSync("logger", ["-p", "local7.warning", "-t", `tiny-cloud/serve[${process.pid}]`], { input: `${line}\n`, stdio: ["pipe", "ignore", "ignore"], timeout: 5000 })
+  new Promise<void>((sent) => {
+    const logger = spawn("logger", ["-p", "local7.warning", "-t", `tiny-cloud/serve[${process.pid}]`], { stdio: ["pipe", "ignore", "ignore"], detached: true })
+    logger.on("error", () => sent())
+    logger.stdin.on("error", () => sent())
+    logger.stdin.end(`${line}\n`, () => sent())
+    logger.unref()
+  })
 
 /** how long to wait for a phase; undefined when there is no first boot to serve (asked every 2 s while waiting: without the Effect runtime) */
 const idleSeconds = (env: Readonly<Record<string, string | undefined>>): number | undefined => {
@@ -195,11 +203,11 @@ export const serve = async (): Promise<number> => {
   }
   // not serving is never an error of the boot's (each phase then runs in a process of its own), but it is said why:
   // the boot service sends stderr to /dev/null, so to syslog too, once the clients no longer wait for this process
-  const refuse = (reason: string) => {
+  const refuse = async (reason: string) => {
     const line = `${paths.dir}: ${reason}; not serving`
     process.stderr.write(`tiny-cloud serve: ${line}\n`)
     const code = leave(1)
-    toSyslog(line)
+    await toSyslog(line)
     return code
   }
   try {

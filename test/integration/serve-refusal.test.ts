@@ -3,11 +3,13 @@
  * stderr to /dev/null, and the reason was lost. A server that starts sends
  * nothing there of its own (no `logger` on a first boot's path).
  */
-import { mkdirSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
+import { processAlive } from "../../src/layers/alive.js"
 import { readCommandLog } from "../../src/sim/fake-system.js"
 import { runProgram, useInstances } from "../support/harness.js"
+import { until } from "../support/openrc.js"
 
 const newInstance = useInstances()
 
@@ -19,7 +21,10 @@ describe("tiny-cloud serve's refusal", () => {
     const r = await runProgram(["serve"], instance.env)
     const line = `${instance.root}/run/tiny-cloud: not a directory; not serving`
     expect(r).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud serve: ${line}\n` })
-    const logged = readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger "))
+    // sent as the server ends, not waited for
+    const loggerRuns = () => readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger "))
+    await until(() => loggerRuns().length > 0, "the line reaches logger")
+    const logged = loggerRuns()
     expect(logged).toHaveLength(1)
     expect(logged[0]!.line).toMatch(/^logger -p local7\.warning -t tiny-cloud\/serve\[\d+\]$/)
     expect(logged[0]!.stdin).toEqual([line])
@@ -30,5 +35,27 @@ describe("tiny-cloud serve's refusal", () => {
     const r = await runProgram(["serve"], { ...instance.env, TINY_CLOUD_RESIDENT_IDLE: "0.2" })
     expect(r).toEqual({ code: 0, stdout: "", stderr: "" })
     expect(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger "))).toEqual([])
+  })
+
+  it("a logger that does not end: the server ends without waiting for it (a client that read server.starting waits while it lives)", async () => {
+    const instance = await newInstance({ cloud: "aws" })
+    mkdirSync(join(instance.root, "run"), { recursive: true })
+    writeFileSync(join(instance.root, "run/tiny-cloud"), "")
+    // a logger that takes its line, then does not end until let go (a syslogd that does not read)
+    const bin = join(instance.root, "../hung-logger")
+    mkdirSync(bin)
+    const at = (name: string) => join(bin, name)
+    writeFileSync(
+      at("logger"),
+      `#!/bin/sh\necho $$ > "${at("pid")}"\ncat > "${at("line")}"\nwhile [ -d "${bin}" ] && ! [ -e "${at("go")}" ]; do sleep 0.05; done\n: > "${at("ended")}"\n`,
+      { mode: 0o755 }
+    )
+    const r = await runProgram(["serve"], { ...instance.env, PATH: `${bin}:${instance.env.PATH}` })
+    expect(r.code).toBe(1)
+    await until(() => existsSync(at("pid")), "logger runs")
+    expect(processAlive(Number(readFileSync(at("pid"), "utf8")))).toBe(true)
+    writeFileSync(at("go"), "")
+    await until(() => existsSync(at("ended")), "logger ends")
+    expect(readFileSync(at("line"), "utf8")).toBe(`${instance.root}/run/tiny-cloud: not a directory; not serving\n`)
   })
 })

@@ -10,6 +10,7 @@ import { promisify } from "node:util"
 import { expect, it } from "vitest"
 import { readCommandLog } from "../../src/sim/fake-system.js"
 import { PROGRAM, TEST_CODE_CACHE, useInstances, type TestInstance } from "../support/harness.js"
+import { until } from "../support/openrc.js"
 import { describeSystem, which } from "../support/system.js"
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
@@ -83,7 +84,9 @@ describeSystem("a full or read-only filesystem under the built program", { root:
     })
     expect(r.stderr).toBe(`tiny-cloud serve: ${run}: cannot write server.pid: no space left on device; not serving\n`)
     expect(r.stdout).toBe("exit 1\nfill\nrequests\n")
-    // and to syslog: the boot service sends its stderr to /dev/null
+    // and to syslog: the boot service sends its stderr to /dev/null (sent as the server ends, not waited for)
+    const loggerRuns = () => readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger "))
+    await until(() => loggerRuns().length > 0, "the line reaches logger")
     expect(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.stdin)).toEqual([[`${run}: cannot write server.pid: no space left on device; not serving`]])
   })
 })
