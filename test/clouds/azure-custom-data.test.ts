@@ -6,16 +6,16 @@
  * fails save_userdata alone, in one line: the user, keys and hostname are set.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ovfCustomData } from "../../src/domain/ovf-env.js"
 import { makeTestInstance } from "../support/instance.js"
+import { scratchDir } from "../support/scratch.js"
 
 const tempDir = Effect.acquireRelease(
-  Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-azure-media-"))),
+  Effect.sync(() => scratchDir("tiny-cloud-azure-media-")),
   (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
 )
 

@@ -8,8 +8,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -23,6 +22,7 @@ import { describeCause } from "../../src/programs/failure.js"
 import { Http } from "../../src/services/Http.js"
 import { Output } from "../../src/services/Output.js"
 import { actionLines, makeTestInstance, type RunResult, type TestInstance } from "../support/instance.js"
+import { scratchDir } from "../support/scratch.js"
 import { capturingOutput, recordingCommands } from "../support/layers.js"
 import { advancingClock } from "../support/test-clock.js"
 
@@ -168,7 +168,7 @@ describe("the wireserver's address", () => {
     }).pipe(Effect.scoped)
 
   const tempRoot = Effect.acquireRelease(
-    Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-wireserver-"))),
+    Effect.sync(() => scratchDir("tiny-cloud-wireserver-")),
     (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
   )
 

@@ -5,8 +5,7 @@
  * fake Http answering from the recording.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -16,6 +15,7 @@ import { appLayer } from "../../src/layers/live.js"
 import { Metadata } from "../../src/services/Metadata.js"
 import { Network } from "../../src/services/Network.js"
 import { FIXTURES, fixtureHttp, fixturesOf, type Fixture } from "../support/fixture-http.js"
+import { scratchDir } from "../support/scratch.js"
 import { capturingOutput, recordingCommands } from "../support/layers.js"
 
 /** a cloud's cases; none when it has no directory */
@@ -61,7 +61,7 @@ const readAsExpected = (cloud: string, fixture: Fixture) =>
 const check = (cloud: string, fixture: Fixture) =>
   Effect.gen(function* () {
     const root = yield* Effect.acquireRelease(
-      Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-fixture-"))),
+      Effect.sync(() => scratchDir("tiny-cloud-fixture-")),
       (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
     )
     const writeAll = (dir: string, files: Readonly<Record<string, string>>) => {

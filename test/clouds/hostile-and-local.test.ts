@@ -7,8 +7,7 @@
  * that share signs.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import * as Effect from "effect/Effect"
 import { bytesOf } from "../../src/domain/text.js"
@@ -16,13 +15,14 @@ import { routeTinyCloud } from "../../src/programs/cli.js"
 import { makeFakeSystem } from "../../src/sim/fake-system.js"
 import { openstackFiles } from "../../src/sim/clouds/openstack.js"
 import { FIXTURES, fixtureHttp, type Fixture, type FixtureRoute } from "../support/fixture-http.js"
+import { scratchDir } from "../support/scratch.js"
 import { onTestClock } from "../support/test-clock.js"
 import { makeInstance } from "../support/harness.js"
 import { makeTestInstance, runInProcess, type InstanceOptions } from "../support/instance.js"
 import { recordingCommands } from "../support/layers.js"
 
 const tempDir = Effect.acquireRelease(
-  Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-reads-"))),
+  Effect.sync(() => scratchDir("tiny-cloud-reads-")),
   (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
 )
 

@@ -5,8 +5,7 @@
  * `PER_CLOUD`, whose completeness the first test checks.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -19,6 +18,7 @@ import { Http } from "../../src/services/Http.js"
 import { makeFakeSystem } from "../../src/sim/fake-system.js"
 import { simulatedCloud, type SimInstance } from "../../src/sim/simulator.js"
 import { PATIENT_METADATA } from "../support/instance-env.js"
+import { scratchDir } from "../support/scratch.js"
 import { makeTestInstance, type InstanceOptions, type RunResult } from "../support/instance.js"
 import { capturingOutput, recordingCommands } from "../support/layers.js"
 
@@ -500,8 +500,8 @@ describe("detection", () => {
 
   it.scopedLive("in a container, the block devices are the host's: its cidata or config-2 volume (its own seed or config drive) makes the container neither nocloud nor openstack", () =>
     Effect.gen(function* () {
-      const seed = mkdtempSync(join(tmpdir(), "tiny-cloud-cidata-"))
-      const drive = mkdtempSync(join(tmpdir(), "tiny-cloud-config-2-"))
+      const seed = scratchDir("tiny-cloud-cidata-")
+      const drive = scratchDir("tiny-cloud-config-2-")
       writeFileSync(join(seed, "meta-data"), "instance-id: host-1\nlocal-hostname: host-1\n")
       try {
         for (const volume of [{ cidata: seed }, { configDrive: drive }]) {
@@ -623,7 +623,7 @@ const answering204 = Effect.gen(function* () {
 const imdsOver = (http: Layer.Layer<Http>, cloud: string, args: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const dir = yield* Effect.acquireRelease(
-      Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-test-"))),
+      Effect.sync(() => scratchDir("tiny-cloud-test-")),
       (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
     )
     const { root } = makeFakeSystem(dir, { interfaces: INTERFACES })

@@ -7,9 +7,7 @@
  * instance for real, in a namespace without IPv4.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { rmSync } from "node:fs"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -21,6 +19,7 @@ import { appLayer } from "../../src/layers/live.js"
 import { Http } from "../../src/services/Http.js"
 import { Metadata, type CloudMetadata } from "../../src/services/Metadata.js"
 import { capturingOutput, recordingCommands } from "../support/layers.js"
+import { scratchDir } from "../support/scratch.js"
 import { advancingClock } from "../support/test-clock.js"
 
 const V4 = "169.254.169.254"
@@ -53,7 +52,7 @@ const httpWithout = (v6: string, served: Readonly<Record<string, string>>, v4: k
 const readOn = <A, E>(cloud: string, http: Layer.Layer<Http>, env: Readonly<Record<string, string>>, read: (m: CloudMetadata) => Effect.Effect<A, E>) =>
   Effect.gen(function* () {
     const root = yield* Effect.acquireRelease(
-      Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-ipv6-"))),
+      Effect.sync(() => scratchDir("tiny-cloud-ipv6-")),
       (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
     )
     const commands = yield* recordingCommands({ root })

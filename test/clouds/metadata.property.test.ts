@@ -4,8 +4,7 @@
  * user-data bytes (decoded where the cloud encodes them). The providers run
  * in-process over the live layers, against a real simulator per sample.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { mkdirSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -20,6 +19,7 @@ import { Http } from "../../src/services/Http.js"
 import { Metadata } from "../../src/services/Metadata.js"
 import { startSimulator, type SimCloud, type SimInstance } from "../../src/sim/simulator.js"
 import { PATIENT_METADATA } from "../support/instance-env.js"
+import { scratchDir } from "../support/scratch.js"
 import { capturingOutput, recordingCommands } from "../support/layers.js"
 
 /** without root no source port below 1024 can be bound */
@@ -85,7 +85,7 @@ describe.concurrent.each(CLOUD_NAMES)("%s provider", (cloud) => {
   it("returns what the metadata service serves", async ({ expect }) => {
     await fc.assert(
       fc.asyncProperty(metadata, async (g) => {
-        const root = mkdtempSync(join(tmpdir(), "tiny-cloud-prop-"))
+        const root = scratchDir("tiny-cloud-prop-")
         mkdirSync(join(root, "proc"))
         mkdirSync(join(root, "var/lib/cloud"), { recursive: true })
         const instance = simInstanceOf(cloud, g)
