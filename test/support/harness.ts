@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process"
 import { createHash } from "node:crypto"
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { afterEach, beforeEach } from "vitest"
@@ -13,6 +13,7 @@ import { Commands } from "../../src/services/Commands.js"
 import { instanceSettings } from "./instance-env.js"
 import { runInProcess, testHttp } from "./instance.js"
 import { startSimulator, type RunningSim, type SimCloud, type SimFaults, type SimInstance } from "../../src/sim/simulator.js"
+import { scratchDir } from "./scratch.js"
 
 export const PROGRAM = resolve(new URL("../../dist/tiny-cloud.cjs", import.meta.url).pathname)
 
@@ -79,8 +80,7 @@ export interface InstanceOptions extends FakeSystemOptions {
 }
 
 export const makeInstance = async (options: InstanceOptions = {}): Promise<TestInstance> => {
-  // on a tmpfs where there is one: the program's many fsyncs cost nothing there
-  const dir = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "tiny-cloud-test-"))
+  const dir = scratchDir("tiny-cloud-test-")
   const fake = makeFakeSystem(dir, options)
   const cloud = options.cloud ?? "aws"
   const sim = options.noSimulator

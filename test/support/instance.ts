@@ -5,8 +5,7 @@
  * captured output. Each `run` is like one process: fresh configuration,
  * caches and output; the recorded commands accumulate.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -25,6 +24,7 @@ import { CommandsLive } from "../../src/layers/CommandsLive.js"
 import type { Commands } from "../../src/services/Commands.js"
 import { instanceSettings } from "./instance-env.js"
 import { capturingOutput, lineOf, recordingCommands, type Invocation, type SystemOptions } from "./layers.js"
+import { scratchDir } from "./scratch.js"
 
 export interface RunResult {
   readonly code: number
@@ -132,9 +132,8 @@ export const runInProcess = (
 
 export const makeTestInstance = (options: InstanceOptions = {}): Effect.Effect<TestInstance, never, Scope.Scope> =>
   Effect.gen(function* () {
-    // on a tmpfs where there is one: the program's many fsyncs cost nothing there
     const dir = yield* Effect.acquireRelease(
-      Effect.sync(() => mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "tiny-cloud-test-"))),
+      Effect.sync(() => scratchDir("tiny-cloud-test-")),
       (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
     )
     const fake = makeFakeSystem(dir, options)
