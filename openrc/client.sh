@@ -117,8 +117,9 @@ _tiny_cloud_ask() {
 	exec 5<"$_tc_reply" 4>&-
 	rm -f "$_tc_reply" &
 	_tc_status=
-	# (bytes, not characters: bash's read in a UTF-8 locale may take a newline into a character that is none)
-	while LC_ALL=C IFS= read -r _tc_line <&5; do
+	# (bytes, not characters: bash's read in a UTF-8 locale may take a newline into a character that is none;
+	# its stderr, where bash warns, on each line, when it puts back an LC_ALL this system has no locale of)
+	while LC_ALL=C IFS= read -r _tc_line <&5 2>/dev/null; do
 		case $_tc_line in
 		"1 "*) printf '%s\n' "${_tc_line#1 }" ;;
 		"1-"*) printf '%s' "${_tc_line#1-}" ;;

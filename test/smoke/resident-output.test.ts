@@ -18,8 +18,8 @@ const open: Array<TestInstance> = []
 const dirs: Array<string> = []
 afterAll(() => Promise.all(open.map((i) => (endResident(i), i.close()))).finally(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true }))))
 
-/** final's stdout, the services run with the client in `lib` (undefined: a process per phase), by `shell`, with `env` more */
-const finalStdout = async (lib: string | undefined, script = SCRIPT, shell = ["sh"], more: Record<string, string> = {}) => {
+/** final's output, the services run with the client in `lib` (undefined: a process per phase), by `shell`, with `env` more */
+const finalRun = async (lib: string | undefined, script = SCRIPT, shell = ["sh"], more: Record<string, string> = {}) => {
   const instance = await makeInstance({ cloud: "nocloud", env: PATIENT_METADATA, instance: { hostname: "o-1", userData: new TextEncoder().encode(script) } })
   open.push(instance)
   const env = { ...servicesEnv(instance), ...more, TINY_CLOUD_LIB: lib ?? "/nonexistent" }
@@ -28,7 +28,13 @@ const finalStdout = async (lib: string | undefined, script = SCRIPT, shell = ["s
   const pid = serverPid(instance)
   for (const phase of ["early", "main"]) await startServiceBytes(phase, env, shell)
   const final = await startServiceBytes("final", env, shell)
-  return { stdout: final.stdout, code: final.code, served: pid !== undefined }
+  return { stdout: final.stdout, code: final.code, served: pid !== undefined, stderr: final.stderr }
+}
+
+/** final's stdout and status, as finalRun */
+const finalStdout = async (...args: Parameters<typeof finalRun>) => {
+  const { stderr: _, ...rest } = await finalRun(...args)
+  return rest
 }
 
 describe("a phase's stdout through the resident process", () => {
@@ -56,5 +62,18 @@ describe("a phase's stdout through the resident process", () => {
     expect(alone.stdout.subarray(0, 10)).toEqual(Buffer.from("x\xfb\xbdy\r\n\xfc\n\xc0\xc3", "latin1"))
     expect(alone.stdout.length).toBe(9 + 80000 + 2)
     for (const shell of [["bash"], ["bash", "--posix"]]) expect(await finalStdout(SERVICES, script, shell, locale)).toEqual({ ...alone, served: true })
+  })
+
+  // the read's LC_ALL=C restores the service's LC_ALL after each line: bash (glibc) warns on each a locale it lacks
+  it.skipIf(which("bash") === undefined)("to a client run by bash with LC_ALL a locale this system lacks: no more warnings than a process of its own", async ({ expect }) => {
+    const script = "#!/bin/sh\nfor i in 1 2 3 4 5; do echo $i; done\n"
+    const locale = { LC_ALL: "xx_XX.UTF-8" }
+    const warnings = (stderr: string) => stderr.split("\n").filter((l) => l.includes("setlocale")).length
+    const alone = await finalRun(undefined, script, ["bash"], locale)
+    expect(alone.stdout.toString()).toBe("1\n2\n3\n4\n5\n")
+    for (const shell of [["bash"], ["bash", "--posix"]]) {
+      const served = await finalRun(SERVICES, script, shell, locale)
+      expect({ ...served, warnings: warnings(served.stderr), stderr: "" }).toEqual({ ...alone, warnings: warnings(alone.stderr), stderr: "", served: true })
+    }
   })
 })
