@@ -40,7 +40,7 @@ const udhcpc = (instance: TestInstance, pid: string, iface: string, args = ["-b"
 
 const pretendInstance = (networking: "started" | "stopped", extra: Partial<InstanceOptions> = {}) =>
   Effect.gen(function* () {
-    const instance = yield* makeTestInstance({ noSimulator: true, interfaces: present, answer: system(networking), ...extra })
+    const instance = yield* makeTestInstance({ noSimulator: true, realLock: true, interfaces: present, answer: system(networking), ...extra })
     instance.write("/sys/class/net/lo/address", "00:00:00:00:00:00\n")
     instance.write("/etc/network/interfaces.d/lo", "auto lo\niface lo\n  use link\n  use loopback\n")
     instance.write("/etc/network/interfaces.d/DEFAULT", DEFAULT)

@@ -160,7 +160,7 @@ describe.concurrent("a phase whose lock cannot be taken (flock missing or failin
 
   itEffect.scopedLive("says so in one line and runs all the same: the user, keys and hostname are set up", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "lock-1.example.internal", sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILock a@example"] } })
+      const instance = yield* makeTestInstance({ cloud: "aws", realLock: true, instance: { hostname: "lock-1.example.internal", sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILock a@example"] } })
       const results = yield* instance.boot(failingFlock(instance.dir, "flock: cannot lock: broken", 64))
       expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
       expect(results[2]!.stderr).toContain(`cannot lock ${instance.root}/var/lib/cloud: flock: cannot lock: broken; the phase runs without the lock\n`)
@@ -172,7 +172,7 @@ describe.concurrent("a phase whose lock cannot be taken (flock missing or failin
 
   itEffect.scopedLive("flock not installed: says so by name in one line, and the first boot ends as it does with the lock", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "lock-2.example.internal", sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINoFlock a@example"] } })
+      const instance = yield* makeTestInstance({ cloud: "aws", realLock: true, instance: { hostname: "lock-2.example.internal", sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINoFlock a@example"] } })
       // every command of the machine's PATH but flock
       const tools = join(instance.dir, "tools")
       mkdirSync(tools)
@@ -195,7 +195,7 @@ describe.concurrent("a phase whose lock cannot be taken (flock missing or failin
 
   itEffect.scopedLive("busybox flock failing (status 1 and its message, as for anything but another holder): named, and no phase claims another is running", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "lock-3.example.internal" } })
+      const instance = yield* makeTestInstance({ cloud: "aws", realLock: true, instance: { hostname: "lock-3.example.internal" } })
       const results = yield* instance.boot(failingFlock(instance.dir, "flock: flock: No locks available", 1))
       expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
       for (const r of results) {

@@ -76,8 +76,16 @@ const files = (instance: TestInstance) =>
   ["/etc/hostname", "/etc/hosts", "/home/alpine/.ssh/authorized_keys", "/var/lib/cloud/user-data", "/var/log/user-data.log", "/var/log/user-data.exit", "/var/lib/cloud/.bootstrap-complete"].map((p) => [p, instance.read(p)])
 
 /**
+ * In place of the watchdog's sleep, a shell function that returns at once and counts the round by a line in `file`: the pid of the
+ * shell that runs it, the watchdog (read from /proc/self: a builtin's redirection is its shell's own), no process started. Past
+ * `quick` rounds of one watchdog it really waits (a client held past its rounds would otherwise spin)
+ */
+const quickSleep = (file: string, quick = 100) =>
+  `sleep() { _qs_n=$((\${_qs_n:-0} + 1)); read -r _qs_stat < /proc/self/stat; echo "\${_qs_stat%% *}" >> '${file}'; [ "$_qs_n" -le ${quick} ] || command sleep "$@"; }`
+
+/**
  * An instance served up to main, its server stopped (SIGSTOP) so that main's request waits in the FIFO; main's client's watchdog
- * waits with sleeps that return at once (PATH of `quick`), each counted by a line in `sleeps`: the watchdog's pid
+ * waits with quickSleep's rounds (`quick`: the function, before the client is sourced), each counted in `sleeps`: the watchdog's pid
  */
 const stoppedBeforeMain = async () => {
   const { instance, env } = await newInstance()
@@ -86,12 +94,9 @@ const stoppedBeforeMain = async () => {
   const pid = serverPid(instance)!
   held.push(pid)
   process.kill(pid, "SIGSTOP")
-  const quick = join(instance.dir, "quick-sleep")
-  mkdirSync(quick)
   const sleeps = join(instance.dir, "sleeps")
-  writeFileSync(join(quick, "sleep"), `#!/bin/sh\necho $PPID >> '${sleeps}'\n`, { mode: 0o755 })
   const waits = () => (existsSync(sleeps) ? readFileSync(sleeps, "utf8").trim().split("\n").map(Number) : [])
-  return { instance, env, pid, quickEnv: { ...env, PATH: `${quick}:${env.PATH}` }, waits, dir: join(instance.root, "run/tiny-cloud") }
+  return { instance, env, pid, quick: quickSleep(sleeps), waits, dir: join(instance.root, "run/tiny-cloud") }
 }
 
 /** in place of the client's mv: a FIFO in env.PID's place, and the server let on, which takes the request and is held reading it */
@@ -459,11 +464,8 @@ describe.concurrent("the resident process of a first boot", () => {
     await clientGone
     // final's client gets no answer while main runs, and its watchdog answers for the server after its 50 waits (sleep 0.2 each, about
     // 10 s): here each wait is a sleep that returns at once. Then it runs final in a process of its own
-    const quick = join(instance.dir, "quick-sleep")
-    mkdirSync(quick)
-    writeFileSync(join(quick, "sleep"), "#!/bin/sh\n", { mode: 0o755 })
     let finished = false
-    const final = startService("final", { ...env, PATH: `${quick}:${env.PATH}` }).then((r) => ((finished = true), r))
+    const final = startService("final", env, ["sh"], quickSleep(join(instance.dir, "sleeps"))).then((r) => ((finished = true), r))
     const waits = () => readCommandLog(instance.fake).some((c) => c.line.includes(" -t tiny-cloud/final[") && c.stdin.includes("another phase is running; waiting for it to end"))
     await until(() => finished || waits(), "final ends or waits for main")
     writeFileSync(join(instance.root, "tmp/go"), "")
@@ -478,12 +480,12 @@ describe.concurrent("the resident process of a first boot", () => {
     // the server, stopped, does not take main's request; the client's watchdog answers T.
     // The client, slow, has read the T but not yet withdrawn the request when the server goes on and takes it: its kill of the
     // watchdog (the next step after the read, a function here in place of the builtin) lets the server on and waits for the take
-    const { instance, env, pid, quickEnv } = await stoppedBeforeMain()
+    const { instance, env, pid, quick } = await stoppedBeforeMain()
     const slowClient = [
       "_late=",
       `kill() { if [ "$1" != -0 ] && [ -z "$_late" ]; then _late=1; command kill -CONT ${pid}; while [ -e "$_tc_env" ]; do :; done; fi; command kill "$@"; }`
     ].join("; ")
-    const main = await startService("main", quickEnv, ["sh"], slowClient)
+    const main = await startService("main", env, ["sh"], `${quick}; ${slowClient}`)
     expect(main.code).toBe(0)
     // main once: the server's run made the user, so a second run finds it
     expect(main.stderr).not.toMatch(/already exists|another phase is running/)
@@ -498,9 +500,9 @@ describe.concurrent("the resident process of a first boot", () => {
   for (const end of ["answers", "dies"] as const) {
     it(`a server that took the request and is held there (alive, not answering) is waited for past the watchdog's second round; then it ${end}: the phase runs once, in ${end === "answers" ? "the server" : "the client"}`, async ({ expect }) => {
       // the client's watchdog answers T; its withdrawal finds the request taken by the server, which is held before it answers
-      const { instance, env, pid, quickEnv, waits, dir } = await stoppedBeforeMain()
+      const { instance, env, pid, quick, waits, dir } = await stoppedBeforeMain()
       let finished = false
-      const main = startService("main", quickEnv, ["sh"], holdingServer(pid)).then((r) => ((finished = true), r))
+      const main = startService("main", env, ["sh"], `${quick}; ${holdingServer(pid)}`).then((r) => ((finished = true), r))
       // two watchdog rounds are 100 waits: past them, a client that still waits waits for the server
       await until(() => finished || waits().length > 120, "main's client gives up or waits past two rounds")
       const held = readdirSync(dir).find((f) => f.endsWith(".held"))!
@@ -524,8 +526,8 @@ describe.concurrent("the resident process of a first boot", () => {
   }
 
   it("its client killed while it waits for a server that took its request, its watchdog goes too (it does not wait out the server)", async () => {
-    const { pid, quickEnv, waits, dir } = await stoppedBeforeMain()
-    const main = startService("main", quickEnv, ["sh"], holdingServer(pid))
+    const { env, pid, quick, waits, dir } = await stoppedBeforeMain()
+    const main = startService("main", env, ["sh"], `${quick}; ${holdingServer(pid)}`)
     await until(() => waits().length > 120, "main's client waits past two rounds")
     const client = Number(readdirSync(dir).find((f) => /^reply\.\d+$/.test(f))!.slice("reply.".length))
     const watchdog = waits().at(-1)!
@@ -537,8 +539,8 @@ describe.concurrent("the resident process of a first boot", () => {
 
   it("its client killed just after it withdrew its request leaves nothing behind once the server gets to it: the next phase is served", async ({ expect }) => {
     // the client's watchdog answers T; the client withdraws the request (mv) and is killed then (a function in place of mv)
-    const { instance, env, pid, quickEnv, dir } = await stoppedBeforeMain()
-    const main = await startService("main", quickEnv, ["sh"], 'mv() { command mv "$@"; command kill -KILL $$; }')
+    const { instance, env, pid, quick, dir } = await stoppedBeforeMain()
+    const main = await startService("main", env, ["sh"], `${quick}; mv() { command mv "$@"; command kill -KILL $$; }`)
     expect(main.code).not.toBe(0)
     process.kill(pid, "SIGCONT")
     expect((await startService("final", env)).code).toBe(0)

@@ -17,6 +17,7 @@ import { HttpLive } from "../../src/layers/HttpLive.js"
 import { routeTinyCloud, routeImds, type Route } from "../../src/programs/cli.js"
 import { describeCause } from "../../src/programs/failure.js"
 import { Http } from "../../src/services/Http.js"
+import { Lock, type LockShape } from "../../src/services/Lock.js"
 import { Output } from "../../src/services/Output.js"
 import { makeFakeSystem, type FakeSystemOptions } from "../../src/sim/fake-system.js"
 import { startSimulator, type RunningSim, type SimFaults, type SimInstance } from "../../src/sim/simulator.js"
@@ -24,6 +25,7 @@ import { CommandsLive } from "../../src/layers/CommandsLive.js"
 import type { Commands } from "../../src/services/Commands.js"
 import { instanceSettings } from "./instance-env.js"
 import { capturingOutput, lineOf, recordingCommands, type Invocation, type SystemOptions } from "./layers.js"
+import { makeMemoryLock } from "./memory-lock.js"
 import { scratchDir } from "./scratch.js"
 
 export interface RunResult {
@@ -60,6 +62,8 @@ export interface InstanceOptions extends FakeSystemOptions {
   readonly httpsAsHttp?: boolean
   /** the network of the test's own in place of the real one (with `noSimulator`: a metadata service answering on the Effect clock) */
   readonly http?: Layer.Layer<Http>
+  /** the program's own lock (a flock process per lock) in place of one in memory: for tests whose subject is the lock */
+  readonly realLock?: boolean
 }
 
 export interface TestInstance {
@@ -99,14 +103,15 @@ export const testHttp = isRoot ? HttpLive : unprivilegedHttp
  * A route of the program run in this process with the environment `env`,
  * as a process of its own would run it: its commands from `commands` (given
  * where a logged program's output goes), its metadata through `http`, its
- * output captured.
+ * output captured; its locks `lock`'s when given (else the program's own).
  */
 export const runInProcess = (
   args: ReadonlyArray<string>,
   route: Route,
   env: Readonly<Record<string, string>>,
   commands: (echo: (chunk: Uint8Array) => void) => Layer.Layer<Commands>,
-  http: Layer.Layer<Http>
+  http: Layer.Layer<Http>,
+  lock?: LockShape
 ): Effect.Effect<RunResult> =>
   Effect.gen(function* () {
     switch (route._tag) {
@@ -121,7 +126,7 @@ export const runInProcess = (
         const { layer: output, captured, echo } = yield* capturingOutput
         const program = yield* Effect.promise(route.load)
         const layer = appLayer(env, route.logTag, { commands: commands(echo), http, output }, { lenientConfig: route.lenientConfig ?? false, ...(route.log ? { log: route.log } : {}) })
-        const code = yield* Effect.scoped(Effect.provide(program, layer)).pipe(
+        const code = yield* Effect.scoped(Effect.provide(lock === undefined ? program : Effect.provideService(program, Lock, lock), layer)).pipe(
           Effect.catchAllCause((cause) => Effect.as(Effect.flatMap(Output, (o) => o.stderr(`${route.errorPrefix}: ${describeCause(cause)}\n`)), 1)),
           Effect.provide(output)
         )
@@ -171,13 +176,14 @@ export const makeTestInstance = (options: InstanceOptions = {}): Effect.Effect<T
     const http =
       options.http ??
       (options.httpsAsHttp ? Layer.effect(Http, Effect.map(Http, (h) => ({ request: (r) => h.request({ ...r, protocol: "http" }) }))).pipe(Layer.provide(testHttp)) : testHttp)
+    const lock = options.realLock ? undefined : makeMemoryLock()
 
     const runRoute = (args: ReadonlyArray<string>, route: Route, extraEnv: Readonly<Record<string, string>>) => {
       runEnv = { ...env, ...extraEnv }
       return runInProcess(args, route, runEnv, (echoed) => {
         echo = echoed
         return options.realCommands ? CommandsLive : recorder.layer
-      }, http)
+      }, http, lock)
     }
 
     const at = (p: string) => join(fake.root, p)
