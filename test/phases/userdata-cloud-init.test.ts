@@ -131,6 +131,12 @@ const TRIGGERS: Record<string, Trigger> = {
     says: "unsupported cloud-config keys: packages[1].apt, packages[2].snap",
     check: (i) => expect(i.commands()).toContain("apk add vim")
   },
+  // cloud-init merges an entry that names the default user with its `default` entry before it makes the account (ug_util's
+  // normalize_users_groups): the account is made with the entry's shell and comment
+  "the default user listed by its name beside default": {
+    doc: "#cloud-config\nusers:\n  - default\n  - name: alpine\n    shell: /bin/ash\n    gecos: Alpine admin\n",
+    check: (i) => expect(i.commands()).toContain("adduser -h /home/alpine -s /bin/ash -G alpine -D -g Alpine admin alpine")
+  },
   "blank lines and spaces before #cloud-config": { doc: "\n\n   #cloud-config\nhostname: spaced\n", hostname: "spaced" },
   "#Cloud-Config": { doc: "#Cloud-Config\nhostname: cased\n", hostname: "cased" },
   // as GitHub-runner recipes write it: cloud-init takes the user-data for the type its first line starts with

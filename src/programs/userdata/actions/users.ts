@@ -168,14 +168,22 @@ const withDefaultUserLogin = (user: string, account: AccountOptions) =>
     return { ...account, shell: "/bin/sh" }
   })
 
-/** the default user user-data names replaces CLOUD_USER for this run; its account options are for create_default_user */
+/**
+ * The default user user-data names replaces CLOUD_USER for this run; its
+ * account options are for create_default_user. So are those of a `users`
+ * entry that names it (`users: [default, {name: alpine, shell: ...}]`), where
+ * the default user's own entry does not say them: cloud-init merges the two
+ * before it makes the account, and the account is made here, before
+ * userdata_users would find it there.
+ */
 export const userdataUser = Effect.gen(function* () {
   const config = yield* loadUserConfig("userdata_user")
-  if (config.defaultUser === undefined) return
   const ctx = yield* PhaseContext
-  if (config.defaultUser.name !== undefined) yield* Ref.set(ctx.cloudUser, config.defaultUser.name)
+  if (config.defaultUser?.name !== undefined) yield* Ref.set(ctx.cloudUser, config.defaultUser.name)
   const user = yield* Ref.get(ctx.cloudUser)
-  const account = yield* withLoginShell("userdata_user", user, config.defaultUser.account, config.packages)
+  const { wheel: _rights, ...listed } = config.users.find((u) => u.name === user)?.account ?? {}
+  if (config.defaultUser === undefined && Object.keys(listed).length === 0) return
+  const account = yield* withLoginShell("userdata_user", user, { ...listed, ...config.defaultUser?.account }, config.packages)
   yield* Ref.set(ctx.cloudUserAccount, yield* withDefaultUserLogin(user, account))
 })
 
