@@ -69,8 +69,10 @@ _tiny_cloud_ask() {
 	_tc_env="$_tc_run/env.$$"
 	if [ -e "$_tc_reply" ] || [ -e "$_tc_env" ]; then rm -f "$_tc_reply" "$_tc_env"; fi
 	mkfifo -m 600 "$_tc_reply" 2>/dev/null || return 1
-	# (its umask first: the phase's files and programs get it, as a process of its own would)
-	if ! { umask && export -p; } > "$_tc_env"; then
+	# (its umask first: the phase's files and programs get it, as a process of its own would. The file is
+	# made 0600 whatever that umask: the environment may hold a secret, a proxy's password)
+	_tc_umask=$(umask)
+	if ! (umask 077 && { printf '%s\n' "$_tc_umask" && export -p; } > "$_tc_env"); then
 		rm -f "$_tc_reply" "$_tc_env"
 		return 1
 	fi

@@ -5,7 +5,7 @@ import { join, resolve } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { parseAssignments } from "../../src/domain/shell-words.js"
 import { until } from "../support/openrc.js"
-import { describeSystem } from "../support/system.js"
+import { describeSystem, SHELLS } from "../support/system.js"
 
 const SERVICES = resolve(new URL("../../openrc", import.meta.url).pathname)
 
@@ -356,5 +356,30 @@ describeSystem("OpenRC service scripts, under the shells OpenRC may use", { tool
         expect({ line, marked, out: decides(shell, line, marked) }).toEqual({ line, marked, out: "run\n" })
       }
     }
+  })
+})
+
+describeSystem("the resident process's client, under the shells OpenRC may use", { tools: SHELLS }, () => {
+  it.each(["dash", "busybox sh", "bash --posix", "bash"])("%s: its environment file (env.PID: the service's environment, which may hold a proxy's password) is root's alone whatever the service's umask, and names that umask", (shell) => {
+    const d = mkdtempSync(join(tmpdir(), "tiny-cloud-openrc-"))
+    dirs.push(d)
+    const root = join(d, "root")
+    mkdirSync(join(d, "bin"), { recursive: true })
+    writeFileSync(join(d, "bin/tiny-cloud"), `#!/bin/sh\necho "tiny-cloud $*" >> "${d}/calls"\n`)
+    chmodSync(join(d, "bin/tiny-cloud"), 0o755)
+    // a "server" that takes the request, notes the mode and first line of its client's env.PID, and ends without answering (not our
+    // child: init reaps it); the client, its watchdog seeing it gone, then runs the phase itself
+    const run = join(root, "run/tiny-cloud")
+    serverLeftovers(root, "server.starting", 0)
+    const take = `read -r phase client < "${run}/requests"; { stat -c %a "${run}/env.$client"; head -n 1 "${run}/env.$client"; } > "${d}/taken"`
+    writeFileSync(join(run, "server.starting"), execFileSync("sh", ["-c", `(${take}) </dev/null >/dev/null 2>&1 & echo $!`], { encoding: "utf8" }))
+    const [program, ...args] = shell.split(" ")
+    execFileSync(program!, [...args, "-c", `umask 022; ebegin() { :; }; eend() { return "$1"; }; . "${SERVICES}/tiny-cloud-main"; start`], {
+      env: { PATH: `${join(d, "bin")}:/usr/bin:/bin`, HOME: d, ROOT: root, TINY_CLOUD_LIB: SERVICES, http_proxy: "http://proxy:S3cret@10.0.0.1:3128" },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    expect(readFileSync(join(d, "taken"), "utf8")).toBe("600\n0022\n")
+    expect(readFileSync(join(d, "calls"), "utf8")).toBe("tiny-cloud main\n")
+    expect(readdirSync(run).sort()).toEqual(["requests", "server.starting"])
   })
 })
