@@ -13,11 +13,23 @@ import { execFileSync, spawn } from "node:child_process"
 import { it as itEffect } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { describe, expect, it } from "vitest"
-import { actionLines, PROGRAM, TEST_CODE_CACHE, useInstances, type InstanceOptions } from "../support/harness.js"
+import { actionLines, PROGRAM, TEST_CODE_CACHE, useInstances, type InstanceOptions, type RunResult, type TestInstance } from "../support/harness.js"
 import { makeTestInstance } from "../support/instance.js"
 import { describeSystem, which } from "../support/system.js"
 
 const makeInstance = useInstances()
+
+const PHASES = ["boot", "early", "main", "final"]
+
+/**
+ * A boot's four phases: those before `from` in this process (runHere: they only bring the instance to the phase a test is
+ * about, and run no program that signals its parent), `from` and those after it as processes of their own
+ */
+const bootFrom = async (instance: TestInstance, from: "main" | "final") => {
+  const results: Array<RunResult> = []
+  for (const phase of PHASES) results.push(await (PHASES.indexOf(phase) < PHASES.indexOf(from) ? instance.runHere([phase]) : instance.run([phase])))
+  return results
+}
 
 describe.concurrent("a final phase killed during runcmd", () => {
   it("is run again to completion, and leaves nothing beside user-data.log", async ({ onTestFinished }) => {
@@ -27,7 +39,7 @@ describe.concurrent("a final phase killed during runcmd", () => {
     // the first time, runcmd kills the phase that runs it (its parent), as a power cut would
     const userData = `#cloud-config\nruncmd:\n  - echo before\n  - "[ -e ${once} ] || { touch ${once}; kill -9 $PPID; sleep 5; }"\n  - echo after\n`
     const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(userData) } })
-    const [boot, early, main, killed] = await instance.boot()
+    const [boot, early, main, killed] = await bootFrom(instance, "final")
     expect([boot!.code, early!.code, main!.code, killed!.code]).toEqual([0, 0, 0, -1])
     expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBeUndefined()
     const again = await instance.run(["final"])
@@ -46,9 +58,9 @@ describe.concurrent("a main phase killed between writing a file and giving its n
     const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(userData) } })
     // the first chown kills the phase that runs it (its parent), as a power cut would: the file and its directories are written by then;
     // it never gets to its own work (nor to logging it, which a loaded machine would let happen during the rerun)
+    for (const phase of ["boot", "early"]) expect((await instance.runHere([phase])).code).toBe(0)
     rmSync(join(instance.fake.bin, "chown"))
     writeFileSync(join(instance.fake.bin, "chown"), `#!/bin/sh\n[ -e ${once} ] || { touch ${once}; kill -9 $PPID; sleep 5; exit 1; }\nprintf 'chown %s\\n' "$*" >> "$FAKE_COMMAND_LOG"\n`, { mode: 0o755 })
-    for (const phase of ["boot", "early"]) expect((await instance.run([phase])).code).toBe(0)
     expect((await instance.run(["main"])).code).toBe(-1)
     expect(instance.read("/home/appdata/conf/settings.conf")).toBe("x")
     expect((await instance.run(["main"])).code).toBe(0)
@@ -73,13 +85,13 @@ describe.concurrent("a main phase killed before it set up the keys, followed by 
     const userData = `#cloud-config\nbootcmd:\n  - "[ -e ${once} ] || { touch ${once}; kill -9 $PPID; sleep 5; }"\n`
     const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKilled a@example"
     const instance = await makeInstance({ cloud: "aws", instance: { hostname: "killed-1.example.internal", sshKeys: [key], userData: new TextEncoder().encode(userData) } })
-    const first = await instance.boot()
+    const first = await bootFrom(instance, "main")
     expect(first.map((r) => r.code)).toEqual([0, 0, -1, 1])
     expect(first[3]!.stderr).toContain(
       "bootstrap_complete: the main phase ended before it finished (its process is gone); not marked complete, so that the next boot runs the first boot again\n   ++ bootstrap_complete: failed\n"
     )
     expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBeUndefined()
-    const next = await instance.boot()
+    const next = await bootFrom(instance, "main")
     expect(next.map((r) => r.code)).toEqual([0, 0, 0, 0])
     expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${key}\n`)
     expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
@@ -94,9 +106,9 @@ describe.concurrent("a final phase run again after its user programs ran to thei
     const runs = join(marks, "runs")
     const userData = `#cloud-config\nbootcmd:\n  - "[ -e ${once} ] || { touch ${once}; kill -9 $PPID; sleep 5; }"\nruncmd:\n  - echo runcmd >> ${runs}\n`
     const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(userData) } })
-    expect((await instance.boot()).map((r) => r.code)).toEqual([0, 0, -1, 1])
+    expect((await bootFrom(instance, "main")).map((r) => r.code)).toEqual([0, 0, -1, 1])
     expect(readFileSync(runs, "utf8")).toBe("runcmd\n")
-    const next = await instance.boot()
+    const next = await bootFrom(instance, "main")
     expect(next.map((r) => r.code)).toEqual([0, 0, 0, 0])
     expect(next[3]!.stderr).toContain("userdata_runcmd: its programs ran to their end in this first boot already; not run again\n")
     expect(readFileSync(runs, "utf8")).toBe("runcmd\n")
@@ -114,8 +126,8 @@ describe.concurrent("a final phase run again after the user's programs ran to th
     const runs = join(marks, "runs")
     const userData = `#cloud-config\nbootcmd:\n  - "[ -e ${once} ] || { touch ${once}; kill -9 $PPID; sleep 5; }"\nruncmd:\n  - echo runcmd >> ${runs}\n  - exit 7\n`
     const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(userData) } })
-    expect((await instance.boot()).map((r) => r.code)).toEqual([0, 0, -1, 1])
-    const next = await instance.boot()
+    expect((await bootFrom(instance, "main")).map((r) => r.code)).toEqual([0, 0, -1, 1])
+    const next = await bootFrom(instance, "main")
     expect(next.map((r) => r.code)).toEqual([0, 0, 0, 1])
     expect(next[3]!.stderr).toContain(
       "userdata_runcmd: its programs ran to their end in this first boot already; not run again\nuserdata_runcmd: runcmd exited with status 7\n   ++ userdata_runcmd: failed\n"
@@ -134,10 +146,12 @@ describe.concurrent("a final phase run again after the user's programs ran to th
     const runs = join(marks, "runs")
     const instance = await makeInstance({ cloud: "aws", instance: { hostname: "killed-2.example.internal", userData: new TextEncoder().encode(`#!/bin/sh\necho script >> ${runs}\nexit 3\n`) } })
     // the first time, set_hostname's hostname kills main (its parent)
+    const first = [await instance.runHere(["boot"]), await instance.runHere(["early"])]
     rmSync(join(instance.fake.bin, "hostname"))
     writeFileSync(join(instance.fake.bin, "hostname"), `#!/bin/sh\n[ -e ${once} ] || { touch ${once}; kill -9 $PPID; sleep 5; exit 1; }\n`, { mode: 0o755 })
-    expect((await instance.boot()).map((r) => r.code)).toEqual([0, 0, -1, 1])
-    const next = await instance.boot()
+    first.push(await instance.run(["main"]), await instance.run(["final"]))
+    expect(first.map((r) => r.code)).toEqual([0, 0, -1, 1])
+    const next = await bootFrom(instance, "main")
     expect(next.map((r) => r.code)).toEqual([0, 0, 0, 1])
     expect(next[3]!.stderr).toContain(
       "run_userdata: its programs ran to their end in this first boot already; not run again\nrun_userdata: user-data script exited with status 3\n   ++ run_userdata: failed\n"

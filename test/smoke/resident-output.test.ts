@@ -18,18 +18,27 @@ const open: Array<TestInstance> = []
 const dirs: Array<string> = []
 afterAll(() => Promise.all(open.map((i) => (endResident(i), i.close()))).finally(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true }))))
 
-/** final's output, the services run with the client in `lib` (undefined: a process per phase), by `shell`, with `env` more */
+/**
+ * final's output, the services run with the client in `lib` (undefined: final a process of its own, the phases before it
+ * run in-process, as they would leave the instance: only final's output is compared), by `shell`, with `env` more
+ */
 const finalRun = async (lib: string | undefined, script = SCRIPT, shell = ["sh"], more: Record<string, string> = {}) => {
   const instance = await makeInstance({ cloud: "nocloud", env: PATIENT_METADATA, instance: { hostname: "o-1", userData: new TextEncoder().encode(script) } })
   open.push(instance)
   const env = { ...servicesEnv(instance), ...more, TINY_CLOUD_LIB: lib ?? "/nonexistent" }
-  if (lib === undefined) await startServiceBytes("boot", env, shell)
-  else await bootAndServe(env, instance)
+  if (lib === undefined) for (const phase of ["boot", "early", "main"]) await instance.runHere([phase], more)
+  else {
+    await bootAndServe(env, instance)
+    for (const phase of ["early", "main"]) await startServiceBytes(phase, env, shell)
+  }
   const pid = serverPid(instance)
-  for (const phase of ["early", "main"]) await startServiceBytes(phase, env, shell)
   const final = await startServiceBytes("final", env, shell)
   return { stdout: final.stdout, code: final.code, served: pid !== undefined, stderr: final.stderr }
 }
+
+/** final by bash as a process of its own, and through the resident process by bash and by bash --posix, at once */
+const byBash = (script: string, locale: Record<string, string>) =>
+  Promise.all([finalRun(undefined, script, ["bash"], locale), ...[["bash"], ["bash", "--posix"]].map((shell) => finalRun(SERVICES, script, shell, locale))] as const)
 
 /** final's stdout and status, as finalRun */
 const finalStdout = async (...args: Parameters<typeof finalRun>) => {
@@ -58,10 +67,10 @@ describe("a phase's stdout through the resident process", () => {
   it.skipIf(which("bash") === undefined)("to a client run by bash in a UTF-8 locale, bytes that are no UTF-8, a CR and a line over 64 KiB split in a character: as written", async ({ expect }) => {
     const script = `#!/bin/sh\nprintf 'x\\373\\275y\\r\\n\\374\\n\\300'\nhead -c 40000 /dev/zero | tr '\\0' 'a' | sed 's/a/\\xc3\\xa9/g'\nprintf 'z\\n'\n`
     const locale = { LANG: "C.UTF-8", LC_ALL: "C.UTF-8" }
-    const alone = await finalStdout(undefined, script, ["bash"], locale)
-    expect(alone.stdout.subarray(0, 10)).toEqual(Buffer.from("x\xfb\xbdy\r\n\xfc\n\xc0\xc3", "latin1"))
-    expect(alone.stdout.length).toBe(9 + 80000 + 2)
-    for (const shell of [["bash"], ["bash", "--posix"]]) expect(await finalStdout(SERVICES, script, shell, locale)).toEqual({ ...alone, served: true })
+    const [alone, ...served] = (await byBash(script, locale)).map(({ stderr: _, ...rest }) => rest)
+    expect(alone!.stdout.subarray(0, 10)).toEqual(Buffer.from("x\xfb\xbdy\r\n\xfc\n\xc0\xc3", "latin1"))
+    expect(alone!.stdout.length).toBe(9 + 80000 + 2)
+    for (const one of served) expect(one).toEqual({ ...alone!, served: true })
   })
 
   // the read's LC_ALL=C restores the service's LC_ALL after each line: bash (glibc) warns on each a locale it lacks
@@ -69,11 +78,8 @@ describe("a phase's stdout through the resident process", () => {
     const script = "#!/bin/sh\nfor i in 1 2 3 4 5; do echo $i; done\n"
     const locale = { LC_ALL: "xx_XX.UTF-8" }
     const warnings = (stderr: string) => stderr.split("\n").filter((l) => l.includes("setlocale")).length
-    const alone = await finalRun(undefined, script, ["bash"], locale)
+    const [alone, ...served] = await byBash(script, locale)
     expect(alone.stdout.toString()).toBe("1\n2\n3\n4\n5\n")
-    for (const shell of [["bash"], ["bash", "--posix"]]) {
-      const served = await finalRun(SERVICES, script, shell, locale)
-      expect({ ...served, warnings: warnings(served.stderr), stderr: "" }).toEqual({ ...alone, warnings: warnings(alone.stderr), stderr: "", served: true })
-    }
+    for (const one of served) expect({ ...one, warnings: warnings(one.stderr), stderr: "" }).toEqual({ ...alone, warnings: warnings(alone.stderr), stderr: "", served: true })
   })
 })
