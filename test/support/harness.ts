@@ -14,6 +14,7 @@ import { instanceSettings } from "./instance-env.js"
 import { runInProcess, testHttp } from "./instance.js"
 import { startSimulator, type RunningSim, type SimCloud, type SimFaults, type SimInstance } from "../../src/sim/simulator.js"
 import { scratchDir } from "./scratch.js"
+import { TEST_CODE_CACHE } from "./code-cache.js"
 
 export const PROGRAM = resolve(new URL("../../dist/tiny-cloud.cjs", import.meta.url).pathname)
 
@@ -23,8 +24,7 @@ export interface RunResult {
   readonly stderr: string
 }
 
-/** the code cache of the test runs: out of the machine's /run, and shared by them all (a plain /run has none) */
-export const TEST_CODE_CACHE = join(tmpdir(), `tiny-cloud-test-code-cache-${process.getuid?.() ?? 0}`)
+export { TEST_CODE_CACHE } from "./code-cache.js"
 
 /** runs the bundled program as its own process; `as` is the name it is invoked by */
 export const runProgram = (args: ReadonlyArray<string>, env: Record<string, string>, as: "tiny-cloud" | "imds" = "tiny-cloud") =>
