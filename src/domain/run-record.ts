@@ -169,25 +169,44 @@ export const userDataUnsaved = (runs: ReadonlyArray<PhaseRun>): boolean =>
   currentAttempt(runs).some((run) => run.phase === "early" && run.actions.some((a) => a.name === "save_userdata" && a.result === "failed"))
 
 /**
- * For the final phase of process `pid`, running: the earlier phase of its
- * attempt whose run never ended (killed). Only a record that holds final's
- * own running entry, newest, is asked: one that could not be written (a
- * full state directory) lacks the ends of phases that did end.
+ * Whether the newest run is the running entry of the final phase of process
+ * `pid`: only such a record is asked what came before final, as one that
+ * could not be written (a full state directory) lacks the ends of phases that
+ * did end, and the starts of phases that did run.
  */
-export const unfinishedBeforeFinal = (runs: ReadonlyArray<PhaseRun>, pid: number): PhaseRun | undefined => {
+const ownFinalRunning = (runs: ReadonlyArray<PhaseRun>, pid: number): boolean => {
   const newest = runs[runs.length - 1]
-  if (newest === undefined || newest.phase !== "final" || newest.pid !== pid || isFinished(newest)) return undefined
-  return currentAttempt(runs).find((run) => run.phase !== "final" && !isFinished(run))
+  return newest !== undefined && newest.phase === "final" && newest.pid === pid && !isFinished(newest)
+}
+
+/**
+ * For the final phase of process `pid`, running: the first earlier phase of
+ * its attempt that has not ended. `started` when its run never ended (killed);
+ * not when a first boot's attempt, which begins with its boot phase, has no
+ * run of it at all (killed before it recorded its start, as the resident
+ * process may be once it took the phase; or never started, as OpenRC starts
+ * neither early nor main when the network they need did not come up). An
+ * attempt without a boot run (phases run by hand) lacks no phase it did not run.
+ * Asked as `ownFinalRunning` says.
+ */
+export const unfinishedBeforeFinal = (runs: ReadonlyArray<PhaseRun>, pid: number): { readonly phase: Phase; readonly started: boolean } | undefined => {
+  if (!ownFinalRunning(runs, pid)) return undefined
+  const attempt = currentAttempt(runs)
+  const expected = attempt[0]!.phase === "boot" ? PHASES : attempt.map((r) => r.phase)
+  for (const phase of expected.filter((p) => p !== "final")) {
+    const run = attempt.find((r) => r.phase === phase)
+    if (run === undefined || !isFinished(run)) return { phase, started: run !== undefined }
+  }
+  return undefined
 }
 
 /**
  * For the final phase of process `pid`, running: the first action of an
  * earlier phase of its attempt that failed because the metadata service
- * could not be read, with its phase; asked as `unfinishedBeforeFinal` is.
+ * could not be read, with its phase; asked as `ownFinalRunning` says.
  */
 export const unreadBeforeFinal = (runs: ReadonlyArray<PhaseRun>, pid: number): { readonly phase: Phase; readonly action: string } | undefined => {
-  const newest = runs[runs.length - 1]
-  if (newest === undefined || newest.phase !== "final" || newest.pid !== pid || isFinished(newest)) return undefined
+  if (!ownFinalRunning(runs, pid)) return undefined
   for (const run of currentAttempt(runs)) {
     const action = run.phase !== "final" ? run.actions.find((a) => a.metadataUnread === true) : undefined
     if (action !== undefined) return { phase: run.phase, action: action.name }

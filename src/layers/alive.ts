@@ -31,7 +31,10 @@ export const processAlive = (pid: number) => {
   }
   if (!procShowsOurs()) return true
   try {
-    const tgid = /^Tgid:\s*(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, "latin1"))?.[1]
+    const status = readFileSync(`/proc/${pid}/status`, "latin1")
+    // a zombie has ended (its parent has not reaped it yet): it writes nothing more
+    if (/^State:\s*[ZX]/m.test(status)) return false
+    const tgid = /^Tgid:\s*(\d+)$/m.exec(status)?.[1]
     return tgid === undefined || Number(tgid) === pid
   } catch {
     return true

@@ -900,6 +900,27 @@ describe("a crash's leftovers", () => {
     })
   )
 
+  // a killed writer whose parent has not reaped it yet: the resident process killed outright, until init gets to it (on a loaded
+  // machine, or under an init that reaps late, a second or more); the phase run next may well write then
+  it.scopedLive("a killed writer's temporary is removed though its process is a zombie not reaped yet", () =>
+    Effect.gen(function* () {
+      // a process of this program's command name (node's) that has ended, under a parent that never waits for it
+      const parent = yield* Effect.acquireRelease(
+        Effect.sync(() => spawn("sh", ["-c", '"$NODE" -e 0 & echo $!; exec sleep 600'], { env: { NODE: process.execPath }, stdio: ["ignore", "pipe", "ignore"] })),
+        (child) => Effect.sync(() => child.kill())
+      )
+      const zombie = Number(yield* Effect.async<string>((resume) => void parent.stdout.once("data", (c: Buffer) => resume(Effect.succeed(c.toString())))))
+      const state = () => readFileSync(`/proc/${zombie}/stat`, "latin1").replace(/^.*\) /s, "")[0]
+      while (state() !== "Z") yield* Effect.sleep("20 millis")
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h.example" } })
+      instance.write(`/etc/.hostname.tmp-${zombie}-0`, "half")
+      expect((yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_hostname" })).code).toBe(0)
+      // before: kept, the zombie taken for a live writer
+      expect(instance.read(`/etc/.hostname.tmp-${zombie}-0`)).toBeUndefined()
+      expect(instance.read("/etc/hostname")).toBe("h\n")
+    })
+  )
+
   // after a reboot the pid of a crashed writer may be a thread's of a live process (kill(2) takes a thread's id too)
   it.scopedLive("a dead writer's temporary is removed though its pid is now a thread's id", () =>
     Effect.gen(function* () {

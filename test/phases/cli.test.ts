@@ -169,6 +169,7 @@ describe("bad input", () => {
         "IMDS_TIMEOUT: invalid value 'soon': expected a positive number of seconds; the default is used"
       ])
       expect(instance.commands()).toContain("rc-update add sshd default")
+      expect((yield* instance.run(["early"])).code).toBe(1)
       const main = yield* instance.run(["main"])
       expect(main.code).toBe(1)
       expect(instance.read("/etc/hostname")).toBe("h\n")

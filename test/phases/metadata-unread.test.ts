@@ -4,8 +4,10 @@
  * naming the phase, and the next boot, with the service back, runs the first
  * boot again, the user's commands and appends that ran not again. An absent
  * datum (404), a value read that cannot be used (an invalid host name) and a
- * user-data action's failure still end in the marker. In-process; the run
- * through the services' resident process is in test/smoke/metadata-unread.
+ * user-data action's failure still end in the marker. Nor is one whose
+ * network never came up, so that OpenRC started neither early nor main.
+ * In-process; the run through the services' resident process is in
+ * test/smoke/metadata-unread.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -179,6 +181,28 @@ describe.concurrent("a first boot whose metadata was read", () => {
       const instance = yield* makeTestInstance({ instance: { sshKeys: [KEY], userData: new TextEncoder().encode("#cloud-config\nruncmd:\n  - exit 3\n") } })
       const results = yield* instance.boot(UP)
       expect(failedLines(results[3]!)).toEqual(["   ++ userdata_runcmd: failed"])
+      expect(instance.read(MARKER)).toBe("")
+    })
+  )
+})
+
+// early and main need net: OpenRC starts neither when it did not come up (DHCP got no lease), and starts final all the same
+describe.concurrent("a first boot whose early and main phases did not run", () => {
+  it.scopedLive("is not marked complete, in one line naming early; the next boot sets it all up", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ instance: { hostname: HOST, sshKeys: [KEY] } })
+      expect((yield* instance.run(["boot"], UP)).code).toBe(0)
+      const final = yield* instance.run(["final"], UP)
+      expect(final.code).toBe(1)
+      // before: exit 0 and the marker, and no later boot set up the user, keys or hostname
+      expect(final.stderr).toContain(
+        "\nbootstrap_complete: the early phase did not run in this first boot (killed as it started, or never started); not marked complete, so that the next boot runs the first boot again\n"
+      )
+      expect(instance.read(MARKER)).toBeUndefined()
+      const next = yield* instance.boot(UP)
+      expect(codes(next), next.map((r) => r.stderr).join("")).toEqual([0, 0, 0, 0])
+      expect(instance.read("/etc/hostname")).toBe("web-1\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
       expect(instance.read(MARKER)).toBe("")
     })
   )

@@ -121,6 +121,17 @@ describe("statusOf", () => {
     expect(unfinishedBeforeFinal([run("boot"), running("early", 300), run("final", [], { pid: 400 })], 400)).toBeUndefined()
   })
 
+  it("a first boot's attempt (it begins with boot) lacking a phase before final names it, not started: killed before it recorded its start, or never started; phases run by hand without boot lack none", () => {
+    expect(unfinishedBeforeFinal([run("boot"), run("early"), running("final", 400)], 400)).toEqual({ phase: "main", started: false })
+    expect(unfinishedBeforeFinal([run("boot"), running("final", 400)], 400)).toEqual({ phase: "early", started: false })
+    expect(unfinishedBeforeFinal([run("boot"), running("early", 300), running("final", 400)], 400)).toEqual({ phase: "early", started: true })
+    // an earlier attempt's main is not this one's
+    expect(unfinishedBeforeFinal([run("boot"), run("early"), run("main"), run("boot"), run("early"), running("final", 400)], 400)).toEqual({ phase: "main", started: false })
+    expect(unfinishedBeforeFinal([run("boot"), run("early"), run("main"), running("final", 400)], 400)).toBeUndefined()
+    expect(unfinishedBeforeFinal([run("early"), running("final", 400)], 400)).toBeUndefined()
+    expect(unfinishedBeforeFinal([running("final", 400)], 400)).toBeUndefined()
+  })
+
   it("an earlier phase of final's attempt whose action could not read the metadata is named, the first; one run again by hand that read it is not", () => {
     const unread: ActionRun = { ...failed("set_hostname", "aws: cannot read URL: HTTP 500"), metadataUnread: true }
     const early: ActionRun = { ...failed("save_userdata", "aws: cannot read URL: timed out"), metadataUnread: true }

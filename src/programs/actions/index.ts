@@ -30,7 +30,9 @@ import { missingUserdata, runUserdata, saveUserdata, unknownUserdata } from "./u
  * `bootstrap_complete: done`; so does a marker path the write would refuse
  * (a symbolic link, dangling, so that the phase did not take it for the
  * marker), or a state directory that takes no file (read-only). An earlier phase of this first boot whose
- * process ended during it (killed: out of memory, its service ended) has
+ * process ended during it (killed: out of memory, its service ended), or
+ * that did not run at all (killed as it started, or not started by OpenRC
+ * for want of the network), has
  * not done all its work (the keys, perhaps): the bootstrap is not marked
  * complete then, so that the next boot runs it again, as after a power cut
  * during that phase; nor when an earlier phase could not read the metadata
@@ -54,7 +56,8 @@ const bootstrapComplete: Action<PhaseContext | Config | RootFs> = Effect.gen(fun
   const { runs } = yield* readRecord
   const unfinished = unfinishedBeforeFinal(runs, process.pid)
   if (unfinished !== undefined) {
-    return yield* Effect.fail(new ActionFailed({ reason: `the ${unfinished.phase} phase ended before it finished (its process is gone); not marked complete, so that the next boot runs the first boot again` }))
+    const what = unfinished.started ? "ended before it finished (its process is gone)" : "did not run in this first boot (killed as it started, or never started)"
+    return yield* Effect.fail(new ActionFailed({ reason: `the ${unfinished.phase} phase ${what}; not marked complete, so that the next boot runs the first boot again` }))
   }
   const unread = unreadBeforeFinal(runs, process.pid)
   if (unread !== undefined) {
