@@ -13,6 +13,7 @@
 import { spawn, spawnSync } from "node:child_process"
 import { closeSync, constants, existsSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { Socket } from "node:net"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { parseClient, parseRequest, replyEnd, replyLines, requestLines, residentPaths, SERVER_TITLE, type Request } from "../domain/resident.js"
@@ -97,15 +98,22 @@ const discard = Layer.succeed(Output, { stdout: () => Effect.void, stderr: () =>
  * it reads nothing of a cloud whose reading does more than read (a NoCloud
  * seed copied once, by the phase that loads it and says what is wrong with it),
  * nor azure's provisioning media (`readingAhead`), whose mount it would only repeat.
+ * Its services are made at once; it reads only once early has decided to run
+ * (`go`, after its checks and lock: a phase that finds the bootstrap complete asks nothing, as a process of its own),
+ * and is ended with the phase when it never did.
  */
-const prefetch = (env: Readonly<Record<string, string>>) =>
+const prefetch = (env: Readonly<Record<string, string>>) => {
+  const go = Effect.runSync(Deferred.make<boolean>())
   Effect.runFork(
-    Effect.flatMap(Cloud, (c) => c.choice).pipe(
-      Effect.flatMap((choice) =>
-        choice.readAhead
-          ? Effect.flatMap(Metadata, (md) => Effect.all([md.userData, md.hostname, md.sshKeys], { concurrency: "unbounded", mode: "either" })).pipe(Effect.locally(readingAhead, true))
-          : Effect.void
-      ),
+    Effect.flatMap(Deferred.await(go), (decided) =>
+      decided
+        ? Effect.flatMap(Effect.flatMap(Cloud, (c) => c.choice), (choice) =>
+            choice.readAhead
+              ? Effect.flatMap(Metadata, (md) => Effect.all([md.userData, md.hostname, md.sshKeys], { concurrency: "unbounded", mode: "either" })).pipe(Effect.locally(readingAhead, true))
+              : Effect.void
+          )
+        : Effect.void
+    ).pipe(
       Effect.scoped,
       // its programs (an OpenStack config drive's mount) get the client's environment, as the phase's do
       Effect.provide(
@@ -114,6 +122,8 @@ const prefetch = (env: Readonly<Record<string, string>>) =>
       Effect.ignore
     )
   )
+  return { decided: Deferred.succeed(go, true).pipe(Effect.asVoid), ended: () => Effect.runSync(Deferred.succeed(go, false)) }
+}
 
 /** one phase for one client */
 const serveOne = async (request: Request, paths: ReturnType<typeof residentPaths>) => {
@@ -146,18 +156,21 @@ const serveOne = async (request: Request, paths: ReturnType<typeof residentPaths
     stdout: (data) => Effect.sync(() => reply.stdout(data)),
     stderr: (text) => Effect.sync(() => reply.stderr(text))
   })
-  if (request.phase === "early") prefetch(env)
+  const ahead = request.phase === "early" ? prefetch(env) : undefined
   // the programs a phase runs get its client's environment, as when the phase runs on its own
   const platform = { commands: Layer.succeed(Commands, makeLiveCommands(reply.stdout, env)), http, output }
   const { runPhase } = await import("../programs/phase.js")
-  const program = runPhase(request.phase)
+  const program = runPhase(request.phase, ahead?.decided)
   // and its files and programs the client's umask, which a process of its own would inherit
   const ours = umask === undefined ? undefined : process.umask(umask)
   const status = await Effect.runPromise(
     Effect.scoped(Effect.provide(program, appLayer(env, `tiny-cloud/${request.phase}`, platform, { lenientConfig: true }))).pipe(
       Effect.catchAllCause((cause) => Effect.as(Effect.sync(() => reply.stderr(`tiny-cloud/${request.phase}: ${describeCause(cause)}\n`)), 1))
     )
-  ).finally(() => ours !== undefined && process.umask(ours))
+  ).finally(() => {
+    ahead?.ended()
+    if (ours !== undefined) process.umask(ours)
+  })
   await reply.end(status)
 }
 

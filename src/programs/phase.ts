@@ -34,8 +34,13 @@ const oneAtATime = Effect.gen(function* () {
   yield* (yield* Lock).directory(yield* fs.resolve(varDir), notice("another phase is running; waiting for it to end"))
 }).pipe(Effect.catchAll((e) => warn(`cannot lock ${e.path}: ${e.reason}; the phase runs without the lock`)))
 
-/** One phase of the first boot, as OpenRC runs it; the result is the exit status. */
-export const runPhase = (phase: Phase) =>
+/**
+ * One phase of the first boot, as OpenRC runs it; the result is the exit
+ * status. `decided` runs once the phase is known to do its work (not
+ * disabled, not complete, its lock held): the resident process's read-ahead
+ * waits for it, so that a phase that ends there asks the metadata service nothing.
+ */
+export const runPhase = (phase: Phase, decided: Effect.Effect<void> = Effect.void) =>
   Effect.scoped(Effect.gen(function* () {
     const bootstrap = yield* Bootstrap
     if (yield* bootstrap.isDisabled) {
@@ -52,6 +57,7 @@ export const runPhase = (phase: Phase) =>
       yield* info("already bootstrapped")
       return 0
     }
+    yield* decided
     const started: Started = { at: yield* Clock.currentTimeMillis, mark: yield* monotonicMillis }
     const settings = yield* Config
     yield* Effect.forEach([...fileWarnings(settings), ...settings.warnings], warn, { discard: true })

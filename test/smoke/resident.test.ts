@@ -12,7 +12,7 @@ import { afterAll, describe, it } from "vitest"
 import { ovfEnvXml } from "../../src/sim/clouds/azure.js"
 import { readCommandLog } from "../../src/sim/fake-system.js"
 import { makeInstance, runProgram, type RunResult, type TestInstance } from "../support/harness.js"
-import { describeSystem, SHELLS } from "../support/system.js"
+import { describeSystem, SHELLS, which } from "../support/system.js"
 import { PATIENT_METADATA } from "../support/instance-env.js"
 import { alive, bootAndServe, endResident, serverPid, SERVICES, servicesEnv, startService, startServiceBytes, until } from "../support/openrc.js"
 
@@ -474,6 +474,32 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(r.stderr).toMatch(/^another phase is running; waiting for it to end\n/)
     expect(instance.read("/tmp/order")).toBe("main started\nmain ended\nfinal runcmd\n")
     expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+  })
+
+  it("early waiting for the lock of a phase run by hand that completes the bootstrap asks the metadata service nothing, as a process of its own", async ({ expect }) => {
+    if (!which("flock")) return console.log("skipped: flock is not installed")
+    const { instance, env } = await newInstance()
+    await bootAndServe(env, instance)
+    const asked = () => instance.sim!.requests.map((r) => `${r.method} ${r.path}`)
+    const before = asked()
+    // another phase holds the state directory's lock (a phase run by hand) until the test lets it go
+    const go = join(instance.dir, "go")
+    const holding = join(instance.dir, "holding")
+    const holder = spawn("flock", ["-x", join(instance.root, "var/lib/cloud"), "sh", "-c", `: > "${holding}"; while [ ! -e "${go}" ]; do sleep 0.02; done`], { stdio: "ignore" })
+    const holderGone = new Promise((done) => holder.on("close", done))
+    await until(() => existsSync(holding), "the lock is held")
+    const early = startService("early", env)
+    await until(() => readCommandLog(instance.fake).some((c) => c.line.includes(" -t tiny-cloud/early[") && c.stdin.includes("another phase is running; waiting for it to end")), "early waits for the lock")
+    // what early asks while it waits
+    const waiting = asked()
+    writeFileSync(join(instance.root, "var/lib/cloud/.bootstrap-complete"), "")
+    writeFileSync(go, "")
+    await holderGone
+    const r = await early
+    expect(r.code).toBe(0)
+    expect(r.stderr).toBe("another phase is running; waiting for it to end\nalready bootstrapped\n")
+    expect(waiting).toEqual(before)
+    expect(asked()).toEqual(before)
   })
 
   it("taking a request just as its client's watchdog gives up on it (a slow CPU), the phase runs once: by the server, for that client", async ({ expect }) => {
