@@ -20,6 +20,7 @@ import { parseClient, parseRequest, replyEnd, replyLines, requestLines, resident
 import { makeCachingHttp } from "../layers/CachingHttp.js"
 import { makeLiveCommands } from "../layers/CommandsLive.js"
 import { liveHttp } from "../layers/HttpLive.js"
+import { http as httpModule } from "../layers/builtins.js"
 import { appLayer } from "../layers/live.js"
 import { describeCause } from "../programs/failure.js"
 import { Cloud } from "../services/Cloud.js"
@@ -85,9 +86,17 @@ const replyWriter = (socket: Socket) => {
 }
 
 /** what the phases of this process share: answers of the metadata service (one token, one request per datum) */
-const http = Layer.succeed(Http, makeCachingHttp(liveHttp))
+const shared = makeCachingHttp(liveHttp)
+const http = Layer.succeed(Http, shared)
 
 const discard = Layer.succeed(Output, { stdout: () => Effect.void, stderr: () => Effect.void })
+
+/**
+ * Two turns of the event loop: a request begun before has been sent. Node
+ * connects on the next tick and writes once connected, which a fiber that
+ * goes on without such a turn (status.json, the logger's start) would put off.
+ */
+const sent = Effect.promise(() => new Promise<void>((done) => setImmediate(() => setImmediate(done))))
 
 /**
  * What early and main will read, asked for at once as early starts: with
@@ -100,10 +109,14 @@ const discard = Layer.succeed(Output, { stdout: () => Effect.void, stderr: () =>
  * nor azure's provisioning media (`readingAhead`), whose mount it would only repeat.
  * Its services are made at once; it reads only once early has decided to run
  * (`go`, after its checks and lock: a phase that finds the bootstrap complete asks nothing, as a process of its own),
- * and is ended with the phase when it never did.
+ * and is ended with the phase when it never did. Early goes on once the first
+ * request is sent (`asked`, then `sent`), or the read-ahead has ended without one: the
+ * answer comes back while the phase sets up, rather than after.
  */
 const prefetch = (env: Readonly<Record<string, string>>) => {
   const go = Effect.runSync(Deferred.make<boolean>())
+  const asked = Effect.runSync(Deferred.make<void>())
+  const asking = Layer.succeed(Http, { ...shared, request: (r) => Effect.zipRight(Deferred.succeed(asked, undefined), shared.request(r)) })
   Effect.runFork(
     Effect.flatMap(Deferred.await(go), (decided) =>
       decided
@@ -117,12 +130,13 @@ const prefetch = (env: Readonly<Record<string, string>>) => {
       Effect.scoped,
       // its programs (an OpenStack config drive's mount) get the client's environment, as the phase's do
       Effect.provide(
-        appLayer(env, "tiny-cloud/early", { commands: Layer.succeed(Commands, makeLiveCommands(() => {}, env)), http, output: discard }, { lenientConfig: true, log: { syslog: false } })
+        appLayer(env, "tiny-cloud/early", { commands: Layer.succeed(Commands, makeLiveCommands(() => {}, env)), http: asking, output: discard }, { lenientConfig: true, log: { syslog: false } })
       ),
-      Effect.ignore
+      Effect.ignore,
+      Effect.ensuring(Deferred.succeed(asked, undefined))
     )
   )
-  return { decided: Deferred.succeed(go, true).pipe(Effect.asVoid), ended: () => Effect.runSync(Deferred.succeed(go, false)) }
+  return { decided: Deferred.succeed(go, true).pipe(Effect.zipRight(Deferred.await(asked)), Effect.zipRight(sent)), ended: () => Effect.runSync(Deferred.succeed(go, false)) }
 }
 
 /** one phase for one client */
@@ -313,6 +327,8 @@ export const serve = async (): Promise<number> => {
         serving = false
         if (request.phase === "final") stop(0)
         else waitIdle()
+        // while the next service starts: node:http, which early's first request would load (about 2 ms)
+        if (request.phase === "boot") Effect.runFork(httpModule)
       })
     }
     // the requests' lines, split here: node's readline took about 1.2 ms to load and set up before the first phase
