@@ -502,6 +502,28 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(asked()).toEqual(before)
   })
 
+  it("starts a phase's logger while the lock's flock runs, not once flock has ended (each a fork of the whole process)", async ({ expect }) => {
+    if (!which("flock")) return console.log("skipped: flock is not installed")
+    const { instance, env } = await newInstance()
+    await bootAndServe(env, instance)
+    // on early's PATH: a logger that says it started, and a flock that waits for one to start (at most 2000 rounds, which
+    // only a program that starts none waits out), says whether it did, and then locks
+    const tools = join(instance.dir, "early-tools")
+    const order = join(instance.dir, "order")
+    mkdirSync(tools)
+    writeFileSync(join(tools, "logger"), `#!/bin/sh\necho logger >> '${order}'\nPATH=\${PATH#*:} exec logger "$@"\n`, { mode: 0o755 })
+    writeFileSync(
+      join(tools, "flock"),
+      `#!/bin/sh\nn=0\nwhile [ $n -lt 2000 ] && ! grep -q logger '${order}' 2>/dev/null; do sleep 0.01; n=$((n + 1)); done\necho flock >> '${order}'\nPATH=\${PATH#*:} exec flock "$@"\n`,
+      { mode: 0o755 }
+    )
+    const early = await startService("early", { ...env, PATH: `${tools}:${env.PATH}` })
+    expect(early.code).toBe(0)
+    expect(early.stderr).not.toMatch(/cannot lock/)
+    expect(readFileSync(order, "utf8").split("\n").slice(0, 2)).toEqual(["logger", "flock"])
+    await logged(instance, "early")
+  })
+
   it("taking a request just as its client's watchdog gives up on it (a slow CPU), the phase runs once: by the server, for that client", async ({ expect }) => {
     // the server, stopped, does not take main's request; the client's watchdog answers T.
     // The client, slow, has read the T but not yet withdrawn the request when the server goes on and takes it: its kill of the
