@@ -13,12 +13,14 @@
 import { spawn, spawnSync } from "node:child_process"
 import { closeSync, constants, existsSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { Socket } from "node:net"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { parseClient, parseRequest, replyEnd, replyLines, requestLines, residentPaths, SERVER_TITLE, type Request } from "../domain/resident.js"
 import { makeCachingHttp } from "../layers/CachingHttp.js"
 import { makeLiveCommands } from "../layers/CommandsLive.js"
 import { liveHttp } from "../layers/HttpLive.js"
+import { http as httpModule } from "../layers/builtins.js"
 import { appLayer } from "../layers/live.js"
 import { describeCause } from "../programs/failure.js"
 import { Cloud } from "../services/Cloud.js"
@@ -84,9 +86,17 @@ const replyWriter = (socket: Socket) => {
 }
 
 /** what the phases of this process share: answers of the metadata service (one token, one request per datum) */
-const http = Layer.succeed(Http, makeCachingHttp(liveHttp))
+const shared = makeCachingHttp(liveHttp)
+const http = Layer.succeed(Http, shared)
 
 const discard = Layer.succeed(Output, { stdout: () => Effect.void, stderr: () => Effect.void })
+
+/**
+ * Two turns of the event loop: a request begun before has been sent. Node
+ * connects on the next tick and writes once connected, which a fiber that
+ * goes on without such a turn (status.json, the logger's start) would put off.
+ */
+const sent = Effect.promise(() => new Promise<void>((done) => setImmediate(() => setImmediate(done))))
 
 /**
  * What early and main will read, asked for at once as early starts: with
@@ -97,23 +107,37 @@ const discard = Layer.succeed(Output, { stdout: () => Effect.void, stderr: () =>
  * it reads nothing of a cloud whose reading does more than read (a NoCloud
  * seed copied once, by the phase that loads it and says what is wrong with it),
  * nor azure's provisioning media (`readingAhead`), whose mount it would only repeat.
+ * Its services are made at once; it reads only once early has decided to run
+ * (`go`, after its checks and lock: a phase that finds the bootstrap complete asks nothing, as a process of its own),
+ * and is ended with the phase when it never did. Early goes on once the first
+ * request is sent (`asked`, then `sent`), or the read-ahead has ended without one: the
+ * answer comes back while the phase sets up, rather than after.
  */
-const prefetch = (env: Readonly<Record<string, string>>) =>
+const prefetch = (env: Readonly<Record<string, string>>) => {
+  const go = Effect.runSync(Deferred.make<boolean>())
+  const asked = Effect.runSync(Deferred.make<void>())
+  const asking = Layer.succeed(Http, { ...shared, request: (r) => Effect.zipRight(Deferred.succeed(asked, undefined), shared.request(r)) })
   Effect.runFork(
-    Effect.flatMap(Cloud, (c) => c.choice).pipe(
-      Effect.flatMap((choice) =>
-        choice.readAhead
-          ? Effect.flatMap(Metadata, (md) => Effect.all([md.userData, md.hostname, md.sshKeys], { concurrency: "unbounded", mode: "either" })).pipe(Effect.locally(readingAhead, true))
-          : Effect.void
-      ),
+    Effect.flatMap(Deferred.await(go), (decided) =>
+      decided
+        ? Effect.flatMap(Effect.flatMap(Cloud, (c) => c.choice), (choice) =>
+            choice.readAhead
+              ? Effect.flatMap(Metadata, (md) => Effect.all([md.userData, md.hostname, md.sshKeys], { concurrency: "unbounded", mode: "either" })).pipe(Effect.locally(readingAhead, true))
+              : Effect.void
+          )
+        : Effect.void
+    ).pipe(
       Effect.scoped,
       // its programs (an OpenStack config drive's mount) get the client's environment, as the phase's do
       Effect.provide(
-        appLayer(env, "tiny-cloud/early", { commands: Layer.succeed(Commands, makeLiveCommands(() => {}, env)), http, output: discard }, { lenientConfig: true, log: { syslog: false } })
+        appLayer(env, "tiny-cloud/early", { commands: Layer.succeed(Commands, makeLiveCommands(() => {}, env)), http: asking, output: discard }, { lenientConfig: true, log: { syslog: false } })
       ),
-      Effect.ignore
+      Effect.ignore,
+      Effect.ensuring(Deferred.succeed(asked, undefined))
     )
   )
+  return { decided: Deferred.succeed(go, true).pipe(Effect.zipRight(Deferred.await(asked)), Effect.zipRight(sent)), ended: () => Effect.runSync(Deferred.succeed(go, false)) }
+}
 
 /** one phase for one client */
 const serveOne = async (request: Request, paths: ReturnType<typeof residentPaths>) => {
@@ -146,18 +170,21 @@ const serveOne = async (request: Request, paths: ReturnType<typeof residentPaths
     stdout: (data) => Effect.sync(() => reply.stdout(data)),
     stderr: (text) => Effect.sync(() => reply.stderr(text))
   })
-  if (request.phase === "early") prefetch(env)
+  const ahead = request.phase === "early" ? prefetch(env) : undefined
   // the programs a phase runs get its client's environment, as when the phase runs on its own
   const platform = { commands: Layer.succeed(Commands, makeLiveCommands(reply.stdout, env)), http, output }
   const { runPhase } = await import("../programs/phase.js")
-  const program = runPhase(request.phase)
+  const program = runPhase(request.phase, ahead?.decided)
   // and its files and programs the client's umask, which a process of its own would inherit
   const ours = umask === undefined ? undefined : process.umask(umask)
   const status = await Effect.runPromise(
     Effect.scoped(Effect.provide(program, appLayer(env, `tiny-cloud/${request.phase}`, platform, { lenientConfig: true }))).pipe(
       Effect.catchAllCause((cause) => Effect.as(Effect.sync(() => reply.stderr(`tiny-cloud/${request.phase}: ${describeCause(cause)}\n`)), 1))
     )
-  ).finally(() => ours !== undefined && process.umask(ours))
+  ).finally(() => {
+    ahead?.ended()
+    if (ours !== undefined) process.umask(ours)
+  })
   await reply.end(status)
 }
 
@@ -300,6 +327,8 @@ export const serve = async (): Promise<number> => {
         serving = false
         if (request.phase === "final") stop(0)
         else waitIdle()
+        // while the next service starts: node:http, which early's first request would load (about 2 ms)
+        if (request.phase === "boot") Effect.runFork(httpModule)
       })
     }
     // the requests' lines, split here: node's readline took about 1.2 ms to load and set up before the first phase

@@ -52,6 +52,7 @@ export const makeLog = (tag: string, options: LogOptions = {}) =>
       oneAtATime.withPermits(1)(Effect.suspend(() => (current !== undefined && Option.isSome(current.sink) ? current.sink.value.close : Effect.void)))
     )
     const service: LogShape = {
+      prepare: (level) => (hasLogger ? oneAtATime.withPermits(1)(Effect.asVoid(sinkFor(level))) : Effect.void),
       log: (level, text, prefix = "") => {
         if (level === "debug" && !settings.debug) return Effect.void
         const message = oneLine(text)

@@ -6,8 +6,13 @@
 import * as Effect from "effect/Effect"
 
 const once = <A>(load: () => Promise<A>) => {
-  let loaded: Promise<A> | undefined
-  return Effect.promise(() => (loaded ??= load()))
+  let loading: Promise<A> | undefined
+  let loaded: { readonly module: A } | undefined
+  // once loaded, given at once: a promise, even settled, would end the fiber's turn (the resident process's read-ahead
+  // gets its first request out before early's phase goes on)
+  return Effect.suspend(() =>
+    loaded !== undefined ? Effect.succeed(loaded.module) : Effect.promise(() => (loading ??= load().then((module) => ((loaded = { module }), module))))
+  )
 }
 
 // the bundle is CommonJS run by a vm.Script, where import() of Node's modules has no loader; ESM (tests) has no require

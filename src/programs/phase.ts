@@ -10,7 +10,7 @@ import { Bootstrap } from "../services/Bootstrap.js"
 import { Cloud } from "../services/Cloud.js"
 import { Config } from "../services/Config.js"
 import { Lock } from "../services/Lock.js"
-import { err, info, notice, warn } from "../services/Log.js"
+import { err, info, Log, notice, warn } from "../services/Log.js"
 import { RootFs } from "../services/RootFs.js"
 import { UserData } from "../services/UserData.js"
 import { PhaseContext } from "./action.js"
@@ -34,8 +34,21 @@ const oneAtATime = Effect.gen(function* () {
   yield* (yield* Lock).directory(yield* fs.resolve(varDir), notice("another phase is running; waiting for it to end"))
 }).pipe(Effect.catchAll((e) => warn(`cannot lock ${e.path}: ${e.reason}; the phase runs without the lock`)))
 
-/** One phase of the first boot, as OpenRC runs it; the result is the exit status. */
-export const runPhase = (phase: Phase) =>
+/**
+ * the lock, and meanwhile the logger of the phase's lines (info: its actions'), started while flock runs rather
+ * than after it, at the first line (Node forks the whole process for each)
+ */
+const lockedAndLogging = Effect.flatMap(Log, (log) =>
+  log.prepare === undefined ? oneAtATime : Effect.all([oneAtATime, log.prepare("info")], { concurrency: 2, discard: true })
+)
+
+/**
+ * One phase of the first boot, as OpenRC runs it; the result is the exit
+ * status. `decided` runs once the phase is known to do its work (not
+ * disabled, not complete, its lock held): the resident process's read-ahead
+ * waits for it, so that a phase that ends there asks the metadata service nothing.
+ */
+export const runPhase = (phase: Phase, decided: Effect.Effect<void> = Effect.void) =>
   Effect.scoped(Effect.gen(function* () {
     const bootstrap = yield* Bootstrap
     if (yield* bootstrap.isDisabled) {
@@ -46,12 +59,13 @@ export const runPhase = (phase: Phase) =>
       yield* info("already bootstrapped")
       return 0
     }
-    yield* oneAtATime
+    yield* lockedAndLogging
     // the phase waited for may have been the final one
     if (yield* bootstrap.isComplete) {
       yield* info("already bootstrapped")
       return 0
     }
+    yield* decided
     const started: Started = { at: yield* Clock.currentTimeMillis, mark: yield* monotonicMillis }
     const settings = yield* Config
     yield* Effect.forEach([...fileWarnings(settings), ...settings.warnings], warn, { discard: true })

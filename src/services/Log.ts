@@ -8,6 +8,8 @@ export type Level = "debug" | "info" | "notice" | "warn" | "err"
 export interface LogShape {
   /** one line on stderr (after `prefix`, e.g. "   ++ ") and the same message to syslog, as it happens */
   readonly log: (level: Level, message: string, prefix?: string) => Effect.Effect<void>
+  /** makes ready, before its first line, what sends lines of `level` to syslog (a process to start): said nothing yet */
+  readonly prepare?: (level: Level) => Effect.Effect<void>
 }
 
 /** Where the lines go besides syslog: every line to stderr (the phases), or only errors, as `TAG: message` (the network helpers) */

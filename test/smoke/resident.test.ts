@@ -12,7 +12,7 @@ import { afterAll, describe, it } from "vitest"
 import { ovfEnvXml } from "../../src/sim/clouds/azure.js"
 import { readCommandLog } from "../../src/sim/fake-system.js"
 import { makeInstance, runProgram, type RunResult, type TestInstance } from "../support/harness.js"
-import { describeSystem, SHELLS } from "../support/system.js"
+import { describeSystem, SHELLS, which } from "../support/system.js"
 import { PATIENT_METADATA } from "../support/instance-env.js"
 import { alive, bootAndServe, endResident, serverPid, SERVICES, servicesEnv, startService, startServiceBytes, until } from "../support/openrc.js"
 
@@ -476,6 +476,54 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(r.stderr).toMatch(/^another phase is running; waiting for it to end\n/)
     expect(instance.read("/tmp/order")).toBe("main started\nmain ended\nfinal runcmd\n")
     expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+  })
+
+  it("early waiting for the lock of a phase run by hand that completes the bootstrap asks the metadata service nothing, as a process of its own", async ({ expect }) => {
+    if (!which("flock")) return console.log("skipped: flock is not installed")
+    const { instance, env } = await newInstance()
+    await bootAndServe(env, instance)
+    const asked = () => instance.sim!.requests.map((r) => `${r.method} ${r.path}`)
+    const before = asked()
+    // another phase holds the state directory's lock (a phase run by hand) until the test lets it go
+    const go = join(instance.dir, "go")
+    const holding = join(instance.dir, "holding")
+    const holder = spawn("flock", ["-x", join(instance.root, "var/lib/cloud"), "sh", "-c", `: > "${holding}"; while [ ! -e "${go}" ]; do sleep 0.02; done`], { stdio: "ignore" })
+    const holderGone = new Promise((done) => holder.on("close", done))
+    await until(() => existsSync(holding), "the lock is held")
+    const early = startService("early", env)
+    await until(() => readCommandLog(instance.fake).some((c) => c.line.includes(" -t tiny-cloud/early[") && c.stdin.includes("another phase is running; waiting for it to end")), "early waits for the lock")
+    // what early asks while it waits
+    const waiting = asked()
+    writeFileSync(join(instance.root, "var/lib/cloud/.bootstrap-complete"), "")
+    writeFileSync(go, "")
+    await holderGone
+    const r = await early
+    expect(r.code).toBe(0)
+    expect(r.stderr).toBe("another phase is running; waiting for it to end\nalready bootstrapped\n")
+    expect(waiting).toEqual(before)
+    expect(asked()).toEqual(before)
+  })
+
+  it("starts a phase's logger while the lock's flock runs, not once flock has ended (each a fork of the whole process)", async ({ expect }) => {
+    if (!which("flock")) return console.log("skipped: flock is not installed")
+    const { instance, env } = await newInstance()
+    await bootAndServe(env, instance)
+    // on early's PATH: a logger that says it started, and a flock that waits for one to start (at most 2000 rounds, which
+    // only a program that starts none waits out), says whether it did, and then locks
+    const tools = join(instance.dir, "early-tools")
+    const order = join(instance.dir, "order")
+    mkdirSync(tools)
+    writeFileSync(join(tools, "logger"), `#!/bin/sh\necho logger >> '${order}'\nPATH=\${PATH#*:} exec logger "$@"\n`, { mode: 0o755 })
+    writeFileSync(
+      join(tools, "flock"),
+      `#!/bin/sh\nn=0\nwhile [ $n -lt 2000 ] && ! grep -q logger '${order}' 2>/dev/null; do sleep 0.01; n=$((n + 1)); done\necho flock >> '${order}'\nPATH=\${PATH#*:} exec flock "$@"\n`,
+      { mode: 0o755 }
+    )
+    const early = await startService("early", { ...env, PATH: `${tools}:${env.PATH}` })
+    expect(early.code).toBe(0)
+    expect(early.stderr).not.toMatch(/cannot lock/)
+    expect(readFileSync(order, "utf8").split("\n").slice(0, 2)).toEqual(["logger", "flock"])
+    await logged(instance, "early")
   })
 
   it("taking a request just as its client's watchdog gives up on it (a slow CPU), the phase runs once: by the server, for that client", async ({ expect }) => {
