@@ -41,10 +41,15 @@ _tiny_cloud_phase() {
 		_tiny_cloud_ask "$1" "$_tc_pid" || _tc_asked=$?
 		case $_tc_asked in
 		0) return "$_tc_status" ;;
-		# it took the phase and ended during it: as with a phase process that dies, it is not run again
+		# it took the phase and ended during it: as with a phase process that dies, it is not run again (final
+		# refuses the marker then). Except boot: nothing after it could tell that it did not run (a first boot's
+		# record starts with it), and it runs no program of the user's; it is run here, as the next boot would
 		2)
-			echo "tiny-cloud/$1: the resident process ended during the phase; it is not run again" >&2
-			return 1
+			if [ "$1" != boot ]; then
+				echo "tiny-cloud/$1: the resident process ended during the phase; it is not run again" >&2
+				return 1
+			fi
+			echo "tiny-cloud/boot: the resident process ended during the phase; it is run here" >&2
 			;;
 		esac
 	fi

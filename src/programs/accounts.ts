@@ -9,12 +9,14 @@ export interface Account {
   readonly uid: number
   readonly gid: number
   readonly home: string
+  readonly gecos: string
+  readonly shell: string
 }
 
 const parsePasswd = (text: string, name: string): Option.Option<Account> => {
   for (const line of text.split("\n")) {
     const f = line.split(":")
-    if (f[0] === name && f.length >= 7) return Option.some({ name, uid: Number(f[2]), gid: Number(f[3]), home: f[5]! })
+    if (f[0] === name && f.length >= 7) return Option.some({ name, uid: Number(f[2]), gid: Number(f[3]), gecos: f[4]!, home: f[5]!, shell: f[6]! })
   }
   return Option.none()
 }

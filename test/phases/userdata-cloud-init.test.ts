@@ -371,6 +371,21 @@ users:
     })
   )
 
+  it.scopedLive("the default user listed by its name, an account the image has: it keeps its own, and one line names what is not applied", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: alpine\n    shell: /bin/bash\n    gecos: Alpine admin\n    uid: 1500\n")
+      i.write("/etc/passwd", `${i.read("/etc/passwd") ?? ""}alpine:x:1000:1000:Linux User,,,:/home/alpine:/bin/ash\n`)
+      i.write("/etc/group", `${i.read("/etc/group") ?? ""}alpine:x:1000:\n`)
+      const { main } = yield* firstBoot(i)
+      expect(main.code, main.stderr).toBe(0)
+      expectReachable(i, "alpine")
+      expect(i.commands().filter((c) => c.startsWith("adduser"))).toEqual([])
+      // before: nothing said what was not applied, and 'shell /bin/bash is not installed ...; /bin/sh is used', which it was not
+      expect(main.stderr).toContain("\ncreate_default_user: alpine exists already and keeps its own account: user-data's shell /bin/bash, uid 1500, gecos not applied\n")
+      expect(main.stderr).not.toContain("is not installed")
+    })
+  )
+
   it.scopedLive("a user this boot made is journalled as it is made: killed between its adduser and chpasswd, main run again sets the password (keys can log in)", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance(`#cloud-config\nusers:\n  - default\n  - name: svc\n    ssh_authorized_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISvc svc@example"]\n`)

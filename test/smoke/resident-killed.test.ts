@@ -3,9 +3,10 @@
  * an operator's kill -9) cannot clean up after itself: final, run by its
  * service in a process of its own, leaves the run directory as a served
  * first boot does. Killed as it takes a phase, before that phase recorded
- * anything, the bootstrap is not marked complete: the next boot runs it.
+ * anything, the bootstrap is not marked complete: the next boot runs it;
+ * killed as it takes boot, which nothing after it could miss, its client runs it.
  */
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, describe, it } from "vitest"
 import { makeInstance, type TestInstance } from "../support/harness.js"
@@ -27,6 +28,28 @@ const finalAfterKill = async (script: string) => {
   await until(() => !alive(pid), "the resident process is gone")
   const final = await startService("final", env)
   return { instance, final, left: readdirSync(join(instance.root, "run/tiny-cloud")) }
+}
+
+/**
+ * A flock first on the PATH a phase gets, which says when it is called (`taking`) and waits to be let go (`go`):
+ * the resident process takes a phase's lock before its run is recorded. Only its first call waits
+ */
+const heldFlock = (instance: TestInstance, env: Record<string, string>) => {
+  const tools = join(instance.dir, "held-flock")
+  mkdirSync(tools)
+  const [taking, go] = [join(instance.dir, "taking"), join(instance.dir, "go")]
+  writeFileSync(join(tools, "flock"), `#!/bin/sh\nif [ ! -e '${taking}' ]; then\n  touch '${taking}'\n  while [ ! -e '${go}' ]; do sleep 0.05; done\nfi\nPATH=\${PATH#*:} exec flock "$@"\n`, { mode: 0o755 })
+  return {
+    env: { ...env, PATH: `${tools}:${env.PATH}` },
+    /** SIGKILLs the resident process once it takes the lock, then lets the flock go */
+    killAtLock: async () => {
+      await until(() => existsSync(taking), "the phase takes its lock")
+      const pid = serverPid(instance) ?? Number(readFileSync(join(instance.root, "run/tiny-cloud/server.starting"), "utf8"))
+      process.kill(pid, "SIGKILL")
+      await until(() => !alive(pid), "the resident process is gone")
+      writeFileSync(go, "")
+    }
+  }
 }
 
 describe("the resident process killed before final", () => {
@@ -56,17 +79,10 @@ describe("the resident process killed as it takes main, before main recorded its
     const env = servicesEnv(instance)
     await bootAndServe(env, instance)
     expect((await startService("early", env)).code).toBe(0)
-    // main's lock, taken before its run is recorded, with the flock of main's PATH: it says so, and waits to be let go
-    const tools = join(instance.dir, "main-tools")
-    mkdirSync(tools)
-    const [taking, go] = [join(instance.dir, "taking"), join(instance.dir, "go")]
-    writeFileSync(join(tools, "flock"), `#!/bin/sh\ntouch '${taking}'\nwhile [ ! -e '${go}' ]; do sleep 0.05; done\nPATH=\${PATH#*:} exec flock "$@"\n`, { mode: 0o755 })
-    const pid = serverPid(instance)!
-    const main = startService("main", { ...env, PATH: `${tools}:${env.PATH}` })
-    await until(() => readdirSync(instance.dir).includes("taking"), "main takes its lock")
-    process.kill(pid, "SIGKILL")
-    await until(() => !alive(pid), "the resident process is gone")
-    writeFileSync(go, "")
+    // main's lock, taken before its run is recorded
+    const held = heldFlock(instance, env)
+    const main = startService("main", held.env)
+    await held.killAtLock()
     const r = await main
     expect([r.code, r.stderr]).toEqual([1, "tiny-cloud/main: the resident process ended during the phase; it is not run again\n"])
     const final = await startService("final", env)
@@ -82,6 +98,27 @@ describe("the resident process killed as it takes main, before main recorded its
     mkdirSync(join(instance.root, "run"))
     expect((await firstBootServices(env)).map((s) => s.code)).toEqual([0, 0, 0, 0])
     expect(instance.read("/etc/hostname")).toBe("k-2\n")
+    expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${key}\n`)
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+  })
+})
+
+describe("the resident process killed as it takes boot, before boot recorded its start", () => {
+  it("the boot service runs boot in a process of its own, saying so, and the first boot ends set up and complete", async ({ expect }) => {
+    const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBootKilled k@example"
+    const instance = await makeInstance({ cloud: "aws", env: PATIENT_METADATA, instance: { hostname: "k-3", sshKeys: [key] } })
+    open.push(instance)
+    const env = servicesEnv(instance)
+    // the server, started by the boot service, has its PATH
+    const held = heldFlock(instance, env)
+    const boot = startService("boot", held.env)
+    await held.killAtLock()
+    const r = await boot
+    // before: exit 1, 'it is not run again', and final marked complete a first boot whose boot never ran: sshd never enabled
+    expect([r.code, r.stderr.split("\n")[0]]).toEqual([0, "tiny-cloud/boot: the resident process ended during the phase; it is run here"])
+    expect(instance.commands()).toContain("rc-update add sshd default")
+    expect(instance.read("/etc/network/interfaces")).toContain("auto eth0\n")
+    for (const phase of ["early", "main", "final"]) expect({ phase, code: (await startService(phase, env)).code }).toEqual({ phase, code: 0 })
     expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${key}\n`)
     expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
   })

@@ -9,7 +9,7 @@ import { info, warn } from "../../services/Log.js"
 import { Metadata } from "../../services/Metadata.js"
 import { RootFs } from "../../services/RootFs.js"
 import type { AccountOptions } from "../../domain/userdata/model.js"
-import { groups, lookupAccount, ownBy, shadowPassword } from "../accounts.js"
+import { type Account, groups, lookupAccount, ownBy, shadowPassword } from "../accounts.js"
 import { PhaseContext } from "../action.js"
 
 export const currentUser = Effect.flatMap(PhaseContext, (ctx) => Ref.get(ctx.cloudUser))
@@ -72,18 +72,31 @@ const grantWheel = (user: string, action: string) =>
     }
   })
 
+/** the account options user-data asks that an account that is there does not have, as cloud-config names them */
+const unapplied = (account: Account, options: AccountOptions): ReadonlyArray<string> => [
+  ...(options.homedir !== undefined && options.homedir !== account.home ? [`homedir ${options.homedir}`] : []),
+  ...(options.shell !== undefined && options.shell !== account.shell ? [`shell ${options.shell}`] : []),
+  ...(options.uid !== undefined && options.uid !== account.uid ? [`uid ${options.uid}`] : []),
+  ...(options.gecos !== undefined && options.gecos !== account.gecos ? ["gecos"] : [])
+]
+
 /**
  * Group, user, wheel (unless `options.wheel` is false), a password that
  * keys can log in with (`*`). Each step checks its own effect, so a run
  * killed half-way converges when run again; an account that was there
- * before keeps its password.
+ * before keeps its password, and its own home, shell, uid and comment
+ * (as cloud-init keeps them), which is said when user-data asks others.
  */
 export const createUser = (user: string, action = "create_default_user", options: AccountOptions = {}) =>
   Effect.gen(function* () {
     const c = yield* Commands
-    const existed = Option.isSome(yield* lookupAccount(user))
-    if (existed) yield* info(`${action}: already exists`)
-    else yield* addAccount(user, options)
+    const account = yield* lookupAccount(user)
+    const existed = Option.isSome(account)
+    if (existed) {
+      yield* info(`${action}: already exists`)
+      const kept = unapplied(account.value, options)
+      if (kept.length > 0) yield* warn(`${action}: ${user} exists already and keeps its own account: user-data's ${kept.join(", ")} not applied`)
+    } else yield* addAccount(user, options)
     if (options.wheel !== false) yield* grantWheel(user, action)
     // `adduser -D` leaves `!` (locked: sshd refuses even keys); `*` lets keys in. A password already set is kept.
     const password = yield* shadowPassword(user)

@@ -183,7 +183,9 @@ export const userdataUser = Effect.gen(function* () {
   const user = yield* Ref.get(ctx.cloudUser)
   const { wheel: _rights, ...listed } = config.users.find((u) => u.name === user)?.account ?? {}
   if (config.defaultUser === undefined && Object.keys(listed).length === 0) return
-  const account = yield* withLoginShell("userdata_user", user, { ...listed, ...config.defaultUser?.account }, config.packages)
+  const asked = { ...listed, ...config.defaultUser?.account }
+  // an account that is there keeps its shell (create_default_user names what it does not take)
+  const account = Option.isSome(yield* lookupAccount(user)) ? asked : yield* withLoginShell("userdata_user", user, asked, config.packages)
   yield* Ref.set(ctx.cloudUserAccount, yield* withDefaultUserLogin(user, account))
 })
 
