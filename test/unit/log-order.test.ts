@@ -17,7 +17,7 @@ import { makeLog } from "../../src/layers/LogLive.js"
 import { Commands } from "../../src/services/Commands.js"
 import { Config } from "../../src/services/Config.js"
 import { capturingOutput } from "../support/layers.js"
-import { until } from "../support/openrc.js"
+import { alive, until } from "../support/openrc.js"
 
 /**
  * a `logger` stand-in that takes `delay` seconds to send each line (-p PRIORITY -t TAG), or with "at its end"
@@ -132,6 +132,42 @@ describe("syslog lines", () => {
       // the scope ended while the logger still lives: it was not waited for to its end (that took the logger's 120 s)
       expect(loggerPid()).toBeGreaterThan(0)
       expect(() => process.kill(loggerPid()!, 0)).not.toThrow()
+    })
+  )
+  it.scopedLive("a logger made ready for a level (a phase's, while its lock is taken) and given no line is stopped when a line of another level comes, not waited for as one that holds lines", () =>
+    Effect.gen(function* () {
+      const dir = yield* Effect.acquireRelease(
+        Effect.sync(() => mkdtempSync(join(tmpdir(), "tc-log-prepared-"))),
+        (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+      )
+      const started = join(dir, "started")
+      // a logger that never exits once its input has ended (as one blocked on a syslogd that does not read): each waited for costs the bound, 250 ms
+      writeFileSync(join(dir, "logger"), `#!/bin/sh\necho "$$ $2" >> "${started}"\ncat > /dev/null\nexec sleep 120\n`)
+      chmodSync(join(dir, "logger"), 0o755)
+      const loggers = () => (existsSync(started) ? readFileSync(started, "utf8").trim().split("\n").map((l) => l.split(" ")) : [])
+      const gone = (pid: string) => !alive(Number(pid))
+      yield* Effect.addFinalizer(() => Effect.sync(() => loggers().forEach(([pid]) => gone(pid!) || process.kill(Number(pid), "SIGKILL"))))
+      const { layer: output } = yield* capturingOutput
+      const layers = Layer.mergeAll(
+        Layer.succeed(Commands, makeLiveCommands(() => {}, { PATH: `${dir}:${process.env.PATH}` })),
+        Layer.succeed(Config, settingsFromLeniently({}, "")),
+        output
+      )
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const log = yield* Effect.provide(makeLog("tiny-cloud/early"), layers)
+          yield* log.prepare!("info")
+          yield* Effect.promise(() => until(() => loggers().length === 1, "the info logger started"))
+          // a configuration warning first: the info logger goes unused
+          yield* log.log("warn", "/etc/tiny-cloud.conf line 1: unknown key FOO")
+          yield* Effect.promise(() => until(() => loggers().length === 2, "the warning's logger started"))
+        })
+      )
+      const [[prepared, preparedLevel], [warned, warnedLevel]] = loggers() as [[string, string], [string, string]]
+      expect([preparedLevel, warnedLevel]).toEqual(["local7.info", "local7.warning"])
+      // the one given no line is stopped (waited for, it would live on, past its bound); the one given a line is left after its bound
+      yield* Effect.promise(() => until(() => gone(prepared), "the unused logger is stopped"))
+      expect(gone(warned)).toBe(false)
     })
   )
 })
