@@ -286,7 +286,12 @@ const stream =
             // interruptible: a finalizer (the log's end with its scope) runs uninterruptibly, where the timeout
             // could not stop the wait, and a resident phase's answer waited for a logger that never ends
           }).pipe(Effect.interruptible, Effect.timeoutTo({ duration: "250 millis", onSuccess: () => undefined, onTimeout: () => child.unref() }))
-          return { write: (line: string) => Effect.sync(() => void (gone || child.stdin.write(`${line}\n`))), close }
+          const discard = Effect.sync(() => {
+            if (exited()) return
+            child.stdin.end()
+            child.kill("SIGTERM")
+          })
+          return { write: (line: string) => Effect.sync(() => void (gone || child.stdin.write(`${line}\n`))), close, discard }
         },
         catch: (e) => new CommandError({ command, reason: e instanceof Error ? e.message : String(e) })
       })

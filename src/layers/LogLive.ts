@@ -30,17 +30,19 @@ export const makeLog = (tag: string, options: LogOptions = {}) =>
     const output = yield* Output
     const hasLogger = options.syslog !== false && (yield* commands.has("logger"))
     const oneAtATime = yield* Effect.makeSemaphore(1)
-    let current: { readonly level: Level; readonly sink: Option.Option<LineSink> } | undefined
+    // `used`: given a line; a logger made ready (`prepare`) and given none is stopped, not waited for, when it goes
+    let current: { readonly level: Level; readonly sink: Option.Option<LineSink>; used: boolean } | undefined
+    const ended = (sink: typeof current) => (sink !== undefined && Option.isSome(sink.sink) ? (sink.used ? sink.sink.value.close : sink.sink.value.discard) : Effect.void)
     const sinkFor = (level: Level) =>
       Effect.suspend(() => {
         const previous = current
         if (previous?.level === level) return Effect.succeed(previous.sink)
         current = undefined
         return Effect.zipRight(
-          previous !== undefined && Option.isSome(previous.sink) ? previous.sink.value.close : Effect.void,
+          ended(previous),
           commands.stream("logger", ["-p", `local7.${PRIORITY[level]}`, "-t", `${tag}[${process.pid}]`]).pipe(
             Effect.option,
-            Effect.tap((sink) => Effect.sync(() => (current = { level, sink })))
+            Effect.tap((sink) => Effect.sync(() => (current = { level, sink, used: false })))
           )
         )
       })
@@ -48,9 +50,7 @@ export const makeLog = (tag: string, options: LogOptions = {}) =>
       Effect.flatMap(FiberRef.get(stderrHidden), (hidden) =>
         hidden ? Effect.void : options.stderr !== "errors" ? output.stderr(`${prefix}${message}\n`) : level === "err" ? output.stderr(`${tag}: ${message}\n`) : Effect.void
       )
-    yield* Effect.addFinalizer(() =>
-      oneAtATime.withPermits(1)(Effect.suspend(() => (current !== undefined && Option.isSome(current.sink) ? current.sink.value.close : Effect.void)))
-    )
+    yield* Effect.addFinalizer(() => oneAtATime.withPermits(1)(Effect.suspend(() => ended(current))))
     const service: LogShape = {
       prepare: (level) => (hasLogger ? oneAtATime.withPermits(1)(Effect.asVoid(sinkFor(level))) : Effect.void),
       log: (level, text, prefix = "") => {
@@ -59,7 +59,12 @@ export const makeLog = (tag: string, options: LogOptions = {}) =>
         return oneAtATime.withPermits(1)(
           Effect.zipRight(
             toStderr(level, message, prefix),
-            hasLogger ? Effect.flatMap(sinkFor(level), Option.match({ onNone: () => Effect.void, onSome: (s) => s.write(message) })) : Effect.void
+            hasLogger
+              ? sinkFor(level).pipe(
+                  Effect.tap(() => Effect.sync(() => current !== undefined && (current.used = true))),
+                  Effect.flatMap(Option.match({ onNone: () => Effect.void, onSome: (s) => s.write(message) }))
+                )
+              : Effect.void
           )
         )
       }

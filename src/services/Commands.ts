@@ -33,6 +33,8 @@ export interface LineSink {
   readonly write: (line: string) => Effect.Effect<void>
   /** ends its input and waits (a quarter of a second at most: a hung syslog must not hold a boot up) for the program to have done with every line and exited */
   readonly close: Effect.Effect<void>
+  /** ends a program given no line (started ahead of its first): it has nothing to send, so it is stopped, not waited for */
+  readonly discard: Effect.Effect<void>
 }
 
 /** External programs, looked up on PATH. */

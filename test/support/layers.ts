@@ -155,7 +155,7 @@ export const recordingCommands = (options: SystemOptions = {}) =>
       has: (command) => Effect.succeed(!(options.missing ?? []).includes(command)),
       // each line written is recorded as it is sent, with the program's arguments
       stream: (command, args) =>
-        Effect.succeed({ write: (line: string) => Ref.update(calls, (c) => [...c, { command, args: [...args], stdin: `${line}\n` }]), close: Effect.void })
+        Effect.succeed({ write: (line: string) => Ref.update(calls, (c) => [...c, { command, args: [...args], stdin: `${line}\n` }]), close: Effect.void, discard: Effect.void })
     }
     return { layer: Layer.succeed(Commands, service), calls }
   })

@@ -17,7 +17,7 @@ import { makeLog } from "../../src/layers/LogLive.js"
 import { Commands } from "../../src/services/Commands.js"
 import { Config } from "../../src/services/Config.js"
 import { capturingOutput } from "../support/layers.js"
-import { until } from "../support/openrc.js"
+import { alive, until } from "../support/openrc.js"
 
 /**
  * a `logger` stand-in that takes `delay` seconds to send each line (-p PRIORITY -t TAG), or with "at its end"
@@ -43,6 +43,30 @@ const slowLogger = (delay: number | "at its end") => Effect.gen(function* () {
     output
   )
   return { layers, sentLines: () => (existsSync(sent) ? readFileSync(sent, "utf8").trim().split("\n") : []) }
+})
+
+/**
+ * a `logger` stand-in that takes its lines and then never exits (as one blocked on a syslogd that does not read), killed with
+ * the test's scope; the services a Log needs, and the loggers started, in order
+ */
+const neverEndingLogger = Effect.gen(function* () {
+  const dir = yield* Effect.acquireRelease(
+    Effect.sync(() => mkdtempSync(join(tmpdir(), "tc-log-stuck-"))),
+    (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+  )
+  const started = join(dir, "started")
+  writeFileSync(join(dir, "logger"), `#!/bin/sh\necho "$$ $2" >> "${started}"\ncat > /dev/null\nexec sleep 120\n`)
+  chmodSync(join(dir, "logger"), 0o755)
+  const loggers = () =>
+    (existsSync(started) ? readFileSync(started, "utf8").trim().split("\n") : []).map((l) => ({ pid: Number(l.split(" ")[0]), priority: l.split(" ")[1] }))
+  yield* Effect.addFinalizer(() => Effect.sync(() => loggers().forEach(({ pid }) => alive(pid) && process.kill(pid, "SIGKILL"))))
+  const { layer: output } = yield* capturingOutput
+  const layers = Layer.mergeAll(
+    Layer.succeed(Commands, makeLiveCommands(() => {}, { PATH: `${dir}:${process.env.PATH}` })),
+    Layer.succeed(Config, settingsFromLeniently({}, "")),
+    output
+  )
+  return { layers, loggers }
 })
 
 describe("syslog lines", () => {
@@ -101,37 +125,37 @@ describe("syslog lines", () => {
 
   it.scopedLive("do not keep the program's scope from ending (a phase's exit, a resident phase's answer) when the logger never ends: it is left after its bound", () =>
     Effect.gen(function* () {
-      const dir = yield* Effect.acquireRelease(
-        Effect.sync(() => mkdtempSync(join(tmpdir(), "tc-log-stuck-"))),
-        (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-      )
-      const pidFile = join(dir, "pid")
-      // a logger that takes its lines and then never exits (as one blocked on a syslogd that does not read)
-      writeFileSync(join(dir, "logger"), `#!/bin/sh\necho $$ > "${pidFile}"\ncat > /dev/null\nexec sleep 120\n`)
-      chmodSync(join(dir, "logger"), 0o755)
-      const loggerPid = () => (existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8")) : undefined)
-      yield* Effect.addFinalizer(() =>
-        Effect.sync(() => {
-          const pid = loggerPid()
-          if (pid !== undefined) process.kill(pid, "SIGKILL")
-        })
-      )
-      const { layer: output } = yield* capturingOutput
-      const layers = Layer.mergeAll(
-        Layer.succeed(Commands, makeLiveCommands(() => {}, { PATH: `${dir}:${process.env.PATH}` })),
-        Layer.succeed(Config, settingsFromLeniently({}, "")),
-        output
-      )
+      const { layers, loggers } = yield* neverEndingLogger
       yield* Effect.scoped(
         Effect.gen(function* () {
           const log = yield* Effect.provide(makeLog("tiny-cloud/final"), layers)
           yield* log.log("info", "bootstrap_complete: done")
-          yield* Effect.promise(() => until(() => loggerPid() !== undefined, "the logger started"))
+          yield* Effect.promise(() => until(() => loggers().length === 1, "the logger started"))
         })
       )
       // the scope ended while the logger still lives: it was not waited for to its end (that took the logger's 120 s)
-      expect(loggerPid()).toBeGreaterThan(0)
-      expect(() => process.kill(loggerPid()!, 0)).not.toThrow()
+      expect(alive(loggers()[0]!.pid)).toBe(true)
+    })
+  )
+
+  it.scopedLive("a logger made ready for a level (a phase's, while its lock is taken) and given no line is stopped when a line of another level comes, not waited for as one that holds lines", () =>
+    Effect.gen(function* () {
+      const { layers, loggers } = yield* neverEndingLogger
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const log = yield* Effect.provide(makeLog("tiny-cloud/early"), layers)
+          yield* log.prepare!("info")
+          yield* Effect.promise(() => until(() => loggers().length === 1, "the info logger started"))
+          // a configuration warning first: the info logger goes unused
+          yield* log.log("warn", "/etc/tiny-cloud.conf line 1: unknown key FOO")
+          yield* Effect.promise(() => until(() => loggers().length === 2, "the warning's logger started"))
+        })
+      )
+      const [prepared, warned] = loggers()
+      expect([prepared!.priority, warned!.priority]).toEqual(["local7.info", "local7.warning"])
+      // the one given no line is stopped (waited for, each costs the bound, 250 ms, and it lives on); the one given a line is left after its bound
+      yield* Effect.promise(() => until(() => !alive(prepared!.pid), "the unused logger is stopped"))
+      expect(alive(warned!.pid)).toBe(true)
     })
   )
 })
