@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ActionFailed } from "../../domain/errors.js"
 import { DEFAULT_STANZA, INTERFACES_MAX_BYTES, interfaceOrder, interfacesText, LOOPBACK_STANZA, otherStanzas, stanzaFromDefault } from "../../domain/interfaces.js"
-import { RootFs } from "../../services/RootFs.js"
+import { RootFs, type Ownership } from "../../services/RootFs.js"
 import { helper, INTERFACES, notADirectory } from "./helper.js"
 
 /**
@@ -27,12 +27,14 @@ export const assembleInterfaces = Effect.gen(function* () {
     size += stanza.length
     return size > INTERFACES_MAX_BYTES ? Effect.fail(new ActionFailed({ reason: `${dir}: the stanzas are larger than ${INTERFACES_MAX_BYTES} bytes together` })) : Effect.void
   }
-  const created: Array<readonly [path: string, stanza: string]> = []
+  const created: Array<readonly [path: string, stanza: string, like: Option.Option<Ownership>]> = []
   for (const iface of present) {
     const path = `${dir}/${iface}`
     const own = yield* readStanza(path)
-    const stanza = Option.isSome(own) ? own.value : iface === "lo" ? LOOPBACK_STANZA : stanzaFromDefault(yield* defaultStanza(dir), bytesOf(iface))
-    if (Option.isNone(own)) created.push([path, stanza])
+    const fromDefault = Option.isNone(own) && iface !== "lo"
+    const stanza = Option.isSome(own) ? own.value : fromDefault ? stanzaFromDefault(yield* defaultStanza(dir), bytesOf(iface)) : LOOPBACK_STANZA
+    // a NIC's copy of DEFAULT gets its mode and owner: what an operator keeps from others there stays so
+    if (Option.isNone(own)) created.push([path, stanza, fromDefault ? yield* fs.ownership(`${dir}/${DEFAULT_STANZA}`) : Option.none()])
     yield* add(stanza)
   }
   for (const name of otherStanzas(files)) {
@@ -41,12 +43,13 @@ export const assembleInterfaces = Effect.gen(function* () {
   }
   const path = fs.at(INTERFACES)
   const previous = yield* fs.readFileIfExists(path)
-  if (Option.isSome(previous)) yield* fs.writeAtomic(`${path}.bak`, previous.value)
+  // the copy with the original's mode and owner, as `cp -a` makes it: a file of 0600 (wifi-psk lines) is not readable by all as interfaces.bak
+  if (Option.isSome(previous)) yield* fs.writeAtomic(`${path}.bak`, previous.value, Option.getOrUndefined(yield* fs.ownership(path)))
   // the new NICs' stanza files before the file that holds them: one killed between the two is run again with the file before it still
   // in place, which it keeps as interfaces.bak again (made after them, a rerun found every stanza there and kept its own output); after
   // interfaces.bak, so that one that cannot be written (a directory) leaves interfaces.d as it was
-  for (const [path, stanza] of created) yield* fs.writeAtomic(path, Buffer.from(stanza, "latin1"))
-  yield* fs.writeAtomic(path, Buffer.from(interfacesText(stanzas), "latin1"))
+  for (const [path, stanza, like] of created) yield* fs.writeAtomic(path, Buffer.from(stanza, "latin1"), Option.getOrUndefined(like))
+  yield* fs.writeAtomic(path, Buffer.from(interfacesText(stanzas), "latin1"), { keep: true })
 })
 
 /** a stanza file's bytes as its text, one character each: copied as they are, whatever their encoding */
