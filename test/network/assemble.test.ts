@@ -253,3 +253,25 @@ it.scopedLive("the interfaces file keeps its mode and owner, interfaces.bak gets
     expect(instance.read("/etc/network/interfaces.bak")).toBe("auto wlan0\niface wlan0\n  wifi-psk old-secret\n")
   })
 )
+
+it.scopedLive("a stanza file kept from others (a wifi-psk, 0600) keeps the interfaces file that copies it from them too, a new one or one readable by all", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, interfaces: nics("eth0") })
+    instance.write("/etc/network/interfaces.d/lo", shipped("lo"))
+    instance.write("/etc/network/interfaces.d/DEFAULT", shipped("DEFAULT"))
+    instance.write("/etc/network/interfaces.d/wlan0", "auto wlan0\niface wlan0\n  use dhcp\n  wifi-psk secret\n")
+    chmodSync(join(instance.root, "etc/network/interfaces.d/wlan0"), 0o600)
+    expect(yield* instance.run(["assemble-interfaces"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(instance.read("/etc/network/interfaces")).toContain("wifi-psk secret\n")
+    expect(instance.mode("/etc/network/interfaces")).toBe(0o600)
+    // one group may read: the file readable by all before is then its group's too, not others'
+    chmodSync(join(instance.root, "etc/network/interfaces.d/wlan0"), 0o640)
+    chmodSync(join(instance.root, "etc/network/interfaces"), 0o644)
+    expect(yield* instance.run(["assemble-interfaces"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(instance.mode("/etc/network/interfaces")).toBe(0o640)
+    // the stanzas readable by all: the file keeps its own mode, as before
+    chmodSync(join(instance.root, "etc/network/interfaces.d/wlan0"), 0o644)
+    expect(yield* instance.run(["assemble-interfaces"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(instance.mode("/etc/network/interfaces")).toBe(0o640)
+  })
+)
