@@ -197,9 +197,10 @@ export const makeRootFs = (root: string) =>
             } finally {
               nodeFs.closeSync(fd)
             }
+            // the owner first: chown clears the setuid and setgid bits of a file, even root's chown
+            if (owner !== undefined) nodeFs.chownSync(temp, owner.uid, owner.gid)
             // the umask may have narrowed `mode`
             nodeFs.chmodSync(temp, mode)
-            if (owner !== undefined) nodeFs.chownSync(temp, owner.uid, owner.gid)
             nodeFs.renameSync(temp, target)
           } catch (e) {
             nodeFs.rmSync(temp, { force: true })
