@@ -4,7 +4,7 @@ import * as Option from "effect/Option"
 import { FsError } from "../domain/errors.js"
 import { textOf } from "../domain/text.js"
 import { Config } from "../services/Config.js"
-import { READ_MAX_BYTES, type RootFsShape, type WriteOptions } from "../services/RootFs.js"
+import { READ_MAX_BYTES, type Ownership, type RootFsShape, type WriteOptions } from "../services/RootFs.js"
 import { resolveInRoot, type FinalLink } from "./in-root.js"
 import { programAlive } from "./alive.js"
 import { readRegularFile, reasonOf } from "./regular-file.js"
@@ -197,9 +197,10 @@ export const makeRootFs = (root: string) =>
             } finally {
               nodeFs.closeSync(fd)
             }
+            // the owner first: chown clears the setuid and setgid bits of a file, even root's chown
+            if (owner !== undefined) nodeFs.chownSync(temp, owner.uid, owner.gid)
             // the umask may have narrowed `mode`
             nodeFs.chmodSync(temp, mode)
-            if (owner !== undefined) nodeFs.chownSync(temp, owner.uid, owner.gid)
             nodeFs.renameSync(temp, target)
           } catch (e) {
             nodeFs.rmSync(temp, { force: true })
@@ -228,6 +229,13 @@ export const makeRootFs = (root: string) =>
           Effect.flatMap((p) => sys("stat", path, () => nodeFs.lstatSync(p).isSymbolicLink())),
           Effect.orElseSucceed(() => false)
         ),
+      ownership: (path) =>
+        Effect.flatMap(inRoot("stat", path, "follow"), (p) =>
+          sys("stat", path, () => {
+            const s = nodeFs.statSync(p, { throwIfNoEntry: false })
+            return s === undefined ? Option.none<Ownership>() : Option.some({ mode: s.mode & 0o7777, uid: s.uid, gid: s.gid })
+          })
+        ),
       writeAtomic,
       addLinesOnce: (path, lines, options) =>
         Effect.gen(function* () {
@@ -242,16 +250,7 @@ export const makeRootFs = (root: string) =>
           if (missing.length === 0) return
           const sep = text === "" || text.endsWith("\n") ? "" : "\n"
           // a file that is there keeps its mode and owner, as when appended to
-          const target = yield* inRoot("stat", path, "follow")
-          const kept = (() => {
-            try {
-              const s = nodeFs.statSync(target)
-              return { mode: s.mode & 0o7777, uid: s.uid, gid: s.gid }
-            } catch {
-              return undefined
-            }
-          })()
-          yield* writeAtomic(path, `${text}${sep}${missing.join("\n")}\n`, kept === undefined ? options : { ...options, ...kept })
+          yield* writeAtomic(path, `${text}${sep}${missing.join("\n")}\n`, { ...options, keep: true })
         }),
       makeDirectory,
       readDirectory: (path) =>

@@ -4,6 +4,13 @@ import * as Option from "effect/Option"
 import { containerOf, INIT_ENVIRON } from "../domain/container.js"
 import type { FsError } from "../domain/errors.js"
 
+/** a file's permission bits and owner */
+export interface Ownership {
+  readonly mode: number
+  readonly uid: number
+  readonly gid: number
+}
+
 export interface WriteOptions {
   /** final permission bits, applied before the file becomes visible */
   readonly mode?: number
@@ -42,6 +49,8 @@ export interface RootFsShape {
   readonly exists: (path: string) => Effect.Effect<boolean>
   readonly isDirectory: (path: string) => Effect.Effect<boolean>
   readonly isSymlink: (path: string) => Effect.Effect<boolean>
+  /** the mode and owner of the file `path` leads to; None when nothing is there */
+  readonly ownership: (path: string) => Effect.Effect<Option.Option<Ownership>, FsError>
   /** temporary file in the same directory, fsync, rename: never half-written */
   readonly writeAtomic: (path: string, data: Uint8Array | string, options?: WriteOptions) => Effect.Effect<void, FsError>
   /** appends each line not already present (whole-line match), atomically */

@@ -2,7 +2,7 @@
  * Issue 9's measured failures, each on the in-process program: hostile
  * metadata answers, planted links, device nodes, a crash's leftovers.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs"
 import { execFileSync, spawn, spawnSync } from "node:child_process"
 import { createRequire, syncBuiltinESMExports } from "node:module"
 import { createServer, type AddressInfo, type Socket } from "node:net"
@@ -857,6 +857,18 @@ describe("a crash's leftovers", () => {
       expect(readFileSync(join(dir, "victim"), "utf8")).toBe("untouched\n")
       const made = yield* Effect.either(fs.makeDirectory(join(dir, ".ssh"), { mode: 0o700, noFollow: true }))
       expect(made).toMatchObject({ _tag: "Left", left: { _tag: "FsError", reason: "is a symbolic link; refused" } })
+    })
+  )
+
+  it.scopedLive("a file replaced with its mode and owner kept keeps its setgid and setuid bits too", () =>
+    Effect.gen(function* () {
+      const root = yield* outside
+      writeFileSync(join(root, "tool"), "old\n")
+      chmodSync(join(root, "tool"), 0o6750)
+      const fs = yield* makeRootFs(root)
+      yield* fs.writeAtomic(`${root}/tool`, "new\n", { keep: true })
+      expect(readFileSync(join(root, "tool"), "utf8")).toBe("new\n")
+      expect(statSync(join(root, "tool")).mode & 0o7777).toBe(0o6750)
     })
   )
 

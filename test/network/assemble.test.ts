@@ -1,5 +1,5 @@
 /** assemble-interfaces (BEHAVIOUR.md §8): /etc/network/interfaces from interfaces.d/, on a pretend instance. */
-import { readFileSync, rmSync, truncateSync } from "node:fs"
+import { chmodSync, chownSync, readFileSync, rmSync, truncateSync } from "node:fs"
 import { join } from "node:path"
 import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -227,5 +227,51 @@ it.scopedLive("lo's stanza comes first even where sysfs does not list lo (an ima
     instance.write("/etc/network/interfaces.d/DEFAULT", shipped("DEFAULT"))
     expect(yield* instance.run(["assemble-interfaces"])).toEqual({ code: 0, stdout: "", stderr: "" })
     expect(instance.read("/etc/network/interfaces")).toBe(HEADER + shipped("lo") + "\n" + "auto eth0\niface eth0\n  use dhcp\n  use imds\n\n")
+  })
+)
+
+it.scopedLive("the interfaces file keeps its mode and owner, interfaces.bak gets them as `cp -a` gives them, a NIC's stanza made from DEFAULT gets DEFAULT's", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, interfaces: nics("eth0") })
+    // a group of its own where the test may give one (root): the owner must be kept, not only the mode
+    const group = process.getuid?.() === 0 ? 4 : (process.getgid?.() ?? 0)
+    const owned = (path: string, text: string, mode: number) => {
+      instance.write(path, text)
+      chmodSync(join(instance.root, path), mode)
+      chownSync(join(instance.root, path), process.getuid?.() ?? 0, group)
+    }
+    instance.write("/etc/network/interfaces.d/lo", shipped("lo"))
+    owned("/etc/network/interfaces.d/DEFAULT", shipped("DEFAULT"), 0o640)
+    owned("/etc/network/interfaces.d/wlan0", "auto wlan0\niface wlan0\n  use dhcp\n  wifi-ssid x\n  wifi-psk secret\n", 0o600)
+    owned("/etc/network/interfaces", "auto wlan0\niface wlan0\n  wifi-psk old-secret\n", 0o600)
+    expect(yield* instance.run(["assemble-interfaces"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    const own = { uid: process.getuid?.() ?? 0, gid: group }
+    expect(instance.stat("/etc/network/interfaces")).toEqual({ ...own, mode: 0o600 })
+    expect(instance.stat("/etc/network/interfaces.bak")).toEqual({ ...own, mode: 0o600 })
+    expect(instance.stat("/etc/network/interfaces.d/eth0")).toEqual({ ...own, mode: 0o640 })
+    expect(instance.read("/etc/network/interfaces")).toContain("wifi-psk secret\n")
+    expect(instance.read("/etc/network/interfaces.bak")).toBe("auto wlan0\niface wlan0\n  wifi-psk old-secret\n")
+  })
+)
+
+it.scopedLive("a stanza file kept from others (a wifi-psk, 0600) keeps the interfaces file that copies it from them too, a new one or one readable by all", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, interfaces: nics("eth0") })
+    instance.write("/etc/network/interfaces.d/lo", shipped("lo"))
+    instance.write("/etc/network/interfaces.d/DEFAULT", shipped("DEFAULT"))
+    instance.write("/etc/network/interfaces.d/wlan0", "auto wlan0\niface wlan0\n  use dhcp\n  wifi-psk secret\n")
+    chmodSync(join(instance.root, "etc/network/interfaces.d/wlan0"), 0o600)
+    expect(yield* instance.run(["assemble-interfaces"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(instance.read("/etc/network/interfaces")).toContain("wifi-psk secret\n")
+    expect(instance.mode("/etc/network/interfaces")).toBe(0o600)
+    // one group may read: the file readable by all before is then its group's too, not others'
+    chmodSync(join(instance.root, "etc/network/interfaces.d/wlan0"), 0o640)
+    chmodSync(join(instance.root, "etc/network/interfaces"), 0o644)
+    expect(yield* instance.run(["assemble-interfaces"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(instance.mode("/etc/network/interfaces")).toBe(0o640)
+    // the stanzas readable by all: the file keeps its own mode, as before
+    chmodSync(join(instance.root, "etc/network/interfaces.d/wlan0"), 0o644)
+    expect(yield* instance.run(["assemble-interfaces"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(instance.mode("/etc/network/interfaces")).toBe(0o640)
   })
 )

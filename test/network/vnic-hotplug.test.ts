@@ -4,7 +4,7 @@
  * answer, as real ones do: events that ran at the same time would show up
  * interleaved in the record.
  */
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from "node:fs"
+import { chmodSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from "node:fs"
 import { spawn } from "node:child_process"
 import { join } from "node:path"
 import { expect, it } from "@effect/vitest"
@@ -183,6 +183,16 @@ describeSystem("vnic-eth-hotplug", { tools: { flock: "util-linux" } }, () => {
       expect(instance.read("/run/ifstate.eth2.lock")).toBeUndefined()
       expect(instance.read("/etc/network/interfaces")).not.toContain("eth2")
       expect(instance.read("/etc/network/interfaces.bak")).toContain("auto eth3\n")
+    })
+  )
+
+  it.scopedLive("remove: /run/ifstate, ifupdown-ng's, keeps its mode and owner", () =>
+    Effect.gen(function* () {
+      const instance = yield* pretendInstance("started")
+      chmodSync(join(instance.root, "run/ifstate"), 0o600)
+      expect((yield* event(instance, "remove", "eth2")).code).toBe(0)
+      expect(instance.read("/run/ifstate")).toBe("lo=lo 1\neth1=eth1 1\n")
+      expect(instance.mode("/run/ifstate")).toBe(0o600)
     })
   )
 

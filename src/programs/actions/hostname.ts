@@ -61,7 +61,7 @@ export const applyHostname = (fqdn: string, short: string = fqdn.split(".")[0]!,
     const whole = HOST_LABEL.test(own!) && domain.every((l) => LABEL.test(l)) && fqdn.length <= 253
     const fs = yield* RootFs
     const file = fs.at("/etc/hostname")
-    yield* fs.writeAtomic(file, `${short}\n`)
+    yield* fs.writeAtomic(file, `${short}\n`, { keep: true })
     // the file as written, which a link leads to inside ROOT, never the host's own
     const written = yield* fs.realPath(file)
     yield* Effect.flatMap(Commands, (c) => c.run("hostname", ["-F", written])).pipe(

@@ -101,7 +101,7 @@ export const installHotplugs = Effect.gen(function* () {
       : yield* Effect.gen(function* () {
           const conf = Option.getOrElse(yield* fs.readTextIfExists(confPath), () => "")
           const updated = withRule(conf, module)
-          if (updated !== conf) yield* fs.writeAtomic(confPath, updated)
+          if (updated !== conf) yield* fs.writeAtomic(confPath, updated, { keep: true })
           // NICs attached at launch get no hotplug event
           if (name === "vnic_eth_hotplug" && (yield* commands.has("assemble-interfaces"))) yield* commands.run("assemble-interfaces", [])
           return undefined

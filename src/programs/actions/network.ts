@@ -87,7 +87,7 @@ export const setNetworkInterfaces = Effect.gen(function* () {
     return
   }
   const given = unreadable.right.pipe(Option.filter((s) => s.trim() !== ""))
-  if (Option.isSome(given)) yield* fs.writeAtomic(path, given.value.endsWith("\n") ? given.value : `${given.value}\n`)
+  if (Option.isSome(given)) yield* fs.writeAtomic(path, given.value.endsWith("\n") ? given.value : `${given.value}\n`, { keep: true })
   else if (!(yield* fs.exists(path))) yield* fs.writeAtomic(path, defaultInterfaces(yield* chooseInterface))
   const written = Option.getOrElse(yield* fs.readTextIfExists(path), () => "")
   const usesDhcp = written.split("\n").some((l) => /^\s*iface\s.*\sdhcp\b/.test(l) || /^\s*use\s+dhcp\b/.test(l))

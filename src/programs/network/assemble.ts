@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ActionFailed } from "../../domain/errors.js"
 import { DEFAULT_STANZA, INTERFACES_MAX_BYTES, interfaceOrder, interfacesText, LOOPBACK_STANZA, otherStanzas, stanzaFromDefault } from "../../domain/interfaces.js"
-import { RootFs } from "../../services/RootFs.js"
+import { RootFs, type Ownership } from "../../services/RootFs.js"
 import { helper, INTERFACES, notADirectory } from "./helper.js"
 
 /**
@@ -22,31 +22,41 @@ export const assembleInterfaces = Effect.gen(function* () {
   const present = interfaceOrder(yield* fs.readDirectory(fs.at("/sys/class/net")))
   const stanzas: Array<string> = []
   let size = 0
-  const add = (stanza: string) => {
+  // the bits of the classes (group, others) that some stanza file keeps from reading it: the file that copies them keeps them too
+  let hidden = 0
+  const add = (stanza: string, from: Option.Option<Ownership>) => {
     stanzas.push(stanza)
     size += stanza.length
+    if (Option.isSome(from)) hidden |= (from.value.mode & 0o040 ? 0 : 0o070) | (from.value.mode & 0o004 ? 0 : 0o007)
     return size > INTERFACES_MAX_BYTES ? Effect.fail(new ActionFailed({ reason: `${dir}: the stanzas are larger than ${INTERFACES_MAX_BYTES} bytes together` })) : Effect.void
   }
-  const created: Array<readonly [path: string, stanza: string]> = []
+  const created: Array<readonly [path: string, stanza: string, like: Option.Option<Ownership>]> = []
   for (const iface of present) {
     const path = `${dir}/${iface}`
     const own = yield* readStanza(path)
-    const stanza = Option.isSome(own) ? own.value : iface === "lo" ? LOOPBACK_STANZA : stanzaFromDefault(yield* defaultStanza(dir), bytesOf(iface))
-    if (Option.isNone(own)) created.push([path, stanza])
-    yield* add(stanza)
+    const fromDefault = Option.isNone(own) && iface !== "lo"
+    const stanza = Option.isSome(own) ? own.value : fromDefault ? stanzaFromDefault(yield* defaultStanza(dir), bytesOf(iface)) : LOOPBACK_STANZA
+    // a NIC's copy of DEFAULT gets its mode and owner: what an operator keeps from others there stays so
+    const like = Option.isSome(own) ? yield* fs.ownership(path) : fromDefault ? yield* fs.ownership(`${dir}/${DEFAULT_STANZA}`) : Option.none<Ownership>()
+    if (Option.isNone(own)) created.push([path, stanza, like])
+    yield* add(stanza, like)
   }
   for (const name of otherStanzas(files)) {
     if (yield* fs.isDirectory(`${dir}/${name}`)) continue
-    yield* add(stanzaOf(yield* fs.readFile(`${dir}/${name}`, { maxBytes: INTERFACES_MAX_BYTES })))
+    yield* add(stanzaOf(yield* fs.readFile(`${dir}/${name}`, { maxBytes: INTERFACES_MAX_BYTES })), yield* fs.ownership(`${dir}/${name}`))
   }
   const path = fs.at(INTERFACES)
   const previous = yield* fs.readFileIfExists(path)
-  if (Option.isSome(previous)) yield* fs.writeAtomic(`${path}.bak`, previous.value)
+  const before = yield* fs.ownership(path)
+  // the copy with the original's mode and owner, as `cp -a` makes it: a file of 0600 (wifi-psk lines) is not readable by all as interfaces.bak
+  if (Option.isSome(previous)) yield* fs.writeAtomic(`${path}.bak`, previous.value, Option.getOrUndefined(before))
   // the new NICs' stanza files before the file that holds them: one killed between the two is run again with the file before it still
   // in place, which it keeps as interfaces.bak again (made after them, a rerun found every stanza there and kept its own output); after
   // interfaces.bak, so that one that cannot be written (a directory) leaves interfaces.d as it was
-  for (const [path, stanza] of created) yield* fs.writeAtomic(path, Buffer.from(stanza, "latin1"))
-  yield* fs.writeAtomic(path, Buffer.from(interfacesText(stanzas), "latin1"))
+  for (const [path, stanza, like] of created) yield* fs.writeAtomic(path, Buffer.from(stanza, "latin1"), Option.getOrUndefined(like))
+  // the file's own mode and owner (0644 root's when new), less what a stanza in it keeps from others
+  const { mode, ...owner } = Option.getOrElse(before, () => ({ mode: 0o644 }))
+  yield* fs.writeAtomic(path, Buffer.from(interfacesText(stanzas), "latin1"), { mode: mode & ~hidden, ...owner })
 })
 
 /** a stanza file's bytes as its text, one character each: copied as they are, whatever their encoding */

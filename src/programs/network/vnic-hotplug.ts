@@ -63,7 +63,7 @@ const cleanUp = (iface: string) =>
     const state = yield* fs.readTextIfExists(ifstate)
     if (Option.isSome(state)) {
       const kept = state.value.split("\n").filter((l) => !l.startsWith(`${iface}=`))
-      if (kept.length !== state.value.split("\n").length) yield* fs.writeAtomic(ifstate, kept.join("\n"))
+      if (kept.length !== state.value.split("\n").length) yield* fs.writeAtomic(ifstate, kept.join("\n"), { keep: true })
     }
     yield* fs.remove(fs.at(`/run/ifstate.${iface}.lock`))
     const table = routeTableOf(iface)

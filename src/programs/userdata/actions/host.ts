@@ -42,5 +42,5 @@ export const userdataTimezone = Effect.gen(function* () {
     yield* warn("userdata_timezone: no such time zone in /usr/share/zoneinfo; /etc/localtime and /etc/timezone left alone")
     return
   } else yield* warn("userdata_timezone: no zoneinfo for the time zone after adding tzdata; /etc/localtime left alone")
-  yield* fs.writeAtomic(fs.at("/etc/timezone"), `${timezone}\n`, { mode: 0o644 })
+  yield* fs.writeAtomic(fs.at("/etc/timezone"), `${timezone}\n`, { mode: 0o644, keep: true })
 })

@@ -36,7 +36,7 @@ const withSources = (path: string, lines: ReadonlyArray<string>, source: RegExp,
       .split("\n")
       .map((l) => (namesSources && source.test(l) && !own.has(l) ? `#${l}` : l))
       .join("\n")
-    if (kept !== text) yield* fs.writeAtomic(file, kept)
+    if (kept !== text) yield* fs.writeAtomic(file, kept, { keep: true })
     yield* fs.addLinesOnce(file, lines)
     return true
   })
@@ -68,7 +68,7 @@ const ntpConfiguration = (ntp: NtpSettings) =>
         const text = Option.getOrElse(yield* fs.readTextIfExists(file), () => "")
         const line = `NTPD_OPTS="-N ${hosts.map((x) => `-p ${x}`).join(" ")}"`
         const kept = text.split("\n").filter((l) => !/^\s*NTPD_OPTS=/.test(l) && l !== "")
-        yield* fs.writeAtomic(file, [...kept, line].map((l) => `${l}\n`).join(""))
+        yield* fs.writeAtomic(file, [...kept, line].map((l) => `${l}\n`).join(""), { keep: true })
         return true
       }
     }
