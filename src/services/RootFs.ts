@@ -14,7 +14,7 @@ export interface Ownership {
 export interface WriteOptions {
   /** final permission bits, applied before the file becomes visible */
   readonly mode?: number
-  /** owner applied before the file becomes visible */
+  /** owner applied before the file becomes visible (-1: the writer's, as chown(2) leaves it) */
   readonly uid?: number
   readonly gid?: number
   /** the program's own files (keys, state): a link in the file's place is refused, not followed */

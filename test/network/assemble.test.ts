@@ -5,6 +5,7 @@ import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { routeHelper } from "../../src/programs/cli.js"
 import { makeTestInstance } from "../support/instance.js"
+import { itSystem } from "../support/system.js"
 
 const SHIPPED = new URL("../../etc/network/interfaces.d/", import.meta.url).pathname
 const shipped = (name: string) => readFileSync(`${SHIPPED}${name}`, "utf8")
@@ -274,4 +275,22 @@ it.scopedLive("a stanza file kept from others (a wifi-psk, 0600) keeps the inter
     expect(yield* instance.run(["assemble-interfaces"])).toEqual({ code: 0, stdout: "", stderr: "" })
     expect(instance.mode("/etc/network/interfaces")).toBe(0o640)
   })
+)
+
+itSystem("a DEFAULT another user owns or may write: the NIC's stanza made from it is root's, and no one else's to write, as root's ifupdown runs its lines", { root: true }, () =>
+  Effect.runPromise(
+    Effect.scoped(
+      Effect.gen(function* () {
+        const instance = yield* makeTestInstance({ noSimulator: true, interfaces: nics("eth0") })
+        instance.write("/etc/network/interfaces.d/lo", shipped("lo"))
+        instance.write("/etc/network/interfaces.d/DEFAULT", shipped("DEFAULT"))
+        chmodSync(join(instance.root, "etc/network/interfaces.d/DEFAULT"), 0o664)
+        chownSync(join(instance.root, "etc/network/interfaces.d/DEFAULT"), 1000, 1000)
+        expect(yield* instance.run(["assemble-interfaces"])).toEqual({ code: 0, stdout: "", stderr: "" })
+        // DEFAULT's group keeps the read it had
+        expect(instance.stat("/etc/network/interfaces.d/eth0")).toEqual({ uid: 0, gid: 1000, mode: 0o644 })
+        expect(instance.stat("/etc/network/interfaces")).toEqual({ uid: 0, gid: 0, mode: 0o644 })
+      })
+    )
+  )
 )

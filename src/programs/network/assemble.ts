@@ -36,8 +36,9 @@ export const assembleInterfaces = Effect.gen(function* () {
     const own = yield* readStanza(path)
     const fromDefault = Option.isNone(own) && iface !== "lo"
     const stanza = Option.isSome(own) ? own.value : fromDefault ? stanzaFromDefault(yield* defaultStanza(dir), bytesOf(iface)) : LOOPBACK_STANZA
-    // a NIC's copy of DEFAULT gets its mode and owner: what an operator keeps from others there stays so
-    const like = Option.isSome(own) ? yield* fs.ownership(path) : fromDefault ? yield* fs.ownership(`${dir}/${DEFAULT_STANZA}`) : Option.none<Ownership>()
+    // a NIC's copy of DEFAULT gets its group and who may read it (what an operator keeps from others there stays so), but stays root's
+    // alone to write: root's ifupdown runs its lines, and DEFAULT's owner or group (a user's) would edit a present NIC's for good
+    const like = Option.isSome(own) ? yield* fs.ownership(path) : fromDefault ? Option.map(yield* fs.ownership(`${dir}/${DEFAULT_STANZA}`), rootsCopy) : Option.none<Ownership>()
     if (Option.isNone(own)) created.push([path, stanza, like])
     yield* add(stanza, like)
   }
@@ -58,6 +59,9 @@ export const assembleInterfaces = Effect.gen(function* () {
   const { mode, ...owner } = Option.getOrElse(before, () => ({ mode: 0o644 }))
   yield* fs.writeAtomic(path, Buffer.from(interfacesText(stanzas), "latin1"), { mode: mode & ~hidden, ...owner })
 })
+
+/** a file's mode and group for a copy the writer (root) owns: no write, setuid or setgid for anyone else (uid -1: chown leaves the owner) */
+const rootsCopy = (o: Ownership): Ownership => ({ mode: o.mode & 0o755, uid: -1, gid: o.gid })
 
 /** a stanza file's bytes as its text, one character each: copied as they are, whatever their encoding */
 const stanzaOf = (bytes: Uint8Array): string => Buffer.from(bytes).toString("latin1")
