@@ -386,6 +386,19 @@ users:
     })
   )
 
+  it.scopedLive("an account the image has, asked for its own home with a trailing slash and its own shell: nothing named as not applied", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: alpine\n    homedir: /home/alpine/\n    shell: /bin/sh\n")
+      i.write("/etc/passwd", `${i.read("/etc/passwd") ?? ""}alpine:x:1000:1000:Linux User,,,:/home/alpine:/bin/sh\n`)
+      i.write("/etc/group", `${i.read("/etc/group") ?? ""}alpine:x:1000:\n`)
+      const { main } = yield* firstBoot(i)
+      expect(main.code, main.stderr).toBe(0)
+      // before: 'alpine exists already and keeps its own account: user-data's homedir /home/alpine/ not applied', the same directory
+      expect(main.stderr).not.toContain("not applied")
+      expectReachable(i, "alpine")
+    })
+  )
+
   it.scopedLive("the default user's shell not installed: /bin/sh is used, and main run again (killed after adduser) names nothing as not applied", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: alpine\n    shell: /bin/bash\n")
