@@ -386,6 +386,33 @@ users:
     })
   )
 
+  it.scopedLive("an account the image has, asked for its own home with a trailing slash and its own shell: nothing named as not applied", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: alpine\n    homedir: /home/alpine/\n    shell: /bin/sh\n")
+      i.write("/etc/passwd", `${i.read("/etc/passwd") ?? ""}alpine:x:1000:1000:Linux User,,,:/home/alpine:/bin/sh\n`)
+      i.write("/etc/group", `${i.read("/etc/group") ?? ""}alpine:x:1000:\n`)
+      const { main } = yield* firstBoot(i)
+      expect(main.code, main.stderr).toBe(0)
+      // before: 'alpine exists already and keeps its own account: user-data's homedir /home/alpine/ not applied', the same directory
+      expect(main.stderr).not.toContain("not applied")
+      expectReachable(i, "alpine")
+    })
+  )
+
+  it.scopedLive("the default user's shell not installed: /bin/sh is used, and main run again (killed after adduser) names nothing as not applied", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: alpine\n    shell: /bin/bash\n")
+      for (const phase of ["boot", "early", "main"]) yield* i.run([phase])
+      expect(i.commands()).toContain("adduser -h /home/alpine -s /bin/sh -G alpine -D alpine")
+      const again = yield* i.run(["main"])
+      expect(again.code, again.stderr).toBe(0)
+      // before: 'create_default_user: alpine exists already and keeps its own account: user-data's shell /bin/bash not applied', of the account this boot made
+      expect(again.stderr).not.toContain("not applied")
+      expect((yield* i.run(["final"])).code).toBe(0)
+      expectReachable(i, "alpine")
+    })
+  )
+
   it.scopedLive("a user this boot made is journalled as it is made: killed between its adduser and chpasswd, main run again sets the password (keys can log in)", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance(`#cloud-config\nusers:\n  - default\n  - name: svc\n    ssh_authorized_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISvc svc@example"]\n`)

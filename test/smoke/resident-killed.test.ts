@@ -123,3 +123,38 @@ describe("the resident process killed as it takes boot, before boot recorded its
     expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
   })
 })
+
+describe("the resident process killed while boot's resize2fs runs", () => {
+  it("the boot service's boot waits for that resize2fs, left running, rather than running a second beside it; the first boot ends set up and complete", async ({ expect }) => {
+    const instance = await makeInstance({ cloud: "aws", env: PATIENT_METADATA, instance: { hostname: "k-5", sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOrphan k@example"] } })
+    open.push(instance)
+    const env = servicesEnv(instance)
+    // a resize2fs that, the first time, is in $ROOT/proc while it runs (as the kernel's /proc has it) and waits to be let go
+    const tools = join(instance.dir, "held-resize2fs")
+    mkdirSync(tools)
+    const [taking, go, runs] = [join(instance.dir, "taking"), join(instance.dir, "go"), join(instance.dir, "runs")]
+    const proc = `'${instance.root}/proc/'$$`
+    writeFileSync(
+      join(tools, "resize2fs"),
+      `#!/bin/sh\necho "start $$" >> '${runs}'\nif [ ! -e '${taking}' ]; then\n  mkdir ${proc} && printf 'resize2fs\\0%s\\0' "$1" > ${proc}/cmdline\n  touch '${taking}'\n  while [ ! -e '${go}' ]; do sleep 0.05; done\n  rm -r ${proc}\nfi\necho "end $$" >> '${runs}'\nPATH=\${PATH#*:} exec resize2fs "$@"\n`,
+      { mode: 0o755 }
+    )
+    const boot = startService("boot", { ...env, PATH: `${tools}:${env.PATH}` })
+    await until(() => existsSync(taking), "boot runs resize2fs")
+    const pid = serverPid(instance) ?? Number(readFileSync(join(instance.root, "run/tiny-cloud/server.starting"), "utf8"))
+    process.kill(pid, "SIGKILL")
+    await until(() => !alive(pid), "the resident process is gone")
+    // before: the boot run here ran its own resize2fs at once, beside the first (on a real filesystem: busy, and boot failed)
+    await until(() => readFileSync(instance.fake.commandLog, "utf8").includes("is running already"), "the boot run here waits for the resize2fs left running")
+    writeFileSync(go, "")
+    const r = await boot
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).toMatch(/\nexpand_root: resize2fs \(pid \d+\) is running already \(left by a run that was killed\); waiting for it to end\n/)
+    const [first, second] = readFileSync(runs, "utf8").trim().split("\n").map((l) => l.split(" "))
+    expect([first![0], second![0]]).toEqual(["start", "end"])
+    expect(second![1]).toBe(first![1])
+    expect(instance.commands()).toContain("rc-update add sshd default")
+    for (const phase of ["early", "main", "final"]) expect({ phase, code: (await startService(phase, env)).code }).toEqual({ phase, code: 0 })
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+  })
+})

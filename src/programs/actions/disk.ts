@@ -1,5 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import { printable } from "../../domain/text.js"
 import { Commands } from "../../services/Commands.js"
 import { info } from "../../services/Log.js"
@@ -92,6 +93,35 @@ const diskOf = (partitionName: string) =>
     return pNumbered !== null ? pNumbered[1]! : partitionName.replace(/^(.*\D)\d+$/, "$1")
   })
 
+const DISK_TOOLS: ReadonlySet<string> = new Set(["sfdisk", "partx", "resize2fs"])
+
+/** a disk tool that runs on one of `devices`, by its command line ($ROOT/proc/PID/cmdline) */
+const diskToolRunning = (devices: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    const pids = (yield* fs.readDirectory(fs.at("/proc")).pipe(Effect.orElseSucceed(() => []))).filter((e) => /^\d+$/.test(e))
+    for (const pid of pids) {
+      const cmdline = yield* fs.readTextIfExists(fs.at(`/proc/${pid}/cmdline`)).pipe(Effect.orElseSucceed(() => Option.none<string>()))
+      const [program = "", ...args] = Option.getOrElse(cmdline, () => "").split("\0")
+      const name = program.slice(program.lastIndexOf("/") + 1)
+      if (DISK_TOOLS.has(name) && args.some((a) => devices.includes(a))) return Option.some(`${name} (pid ${pid})`)
+    }
+    return Option.none<string>()
+  })
+
+/**
+ * A run killed while its sfdisk, partx or resize2fs ran (the resident process SIGKILLed: the boot service then
+ * runs boot again at once) leaves that program running: it is waited for, not run a second time beside it
+ * (two resize2fs of one filesystem: the second fails, busy).
+ */
+const afterDiskTools = (devices: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const running = yield* diskToolRunning(devices)
+    if (Option.isNone(running)) return
+    yield* info(`expand_root: ${printable(running.value)} is running already (left by a run that was killed); waiting for it to end`)
+    yield* diskToolRunning(devices).pipe(Effect.repeat({ schedule: Schedule.spaced("200 millis"), while: Option.isSome }))
+  })
+
 export const expandRoot = Effect.gen(function* () {
   const fs = yield* RootFs
   const kind = yield* containerKind
@@ -115,8 +145,10 @@ export const expandRoot = Effect.gen(function* () {
   // the filesystem by the name it is mounted by; /dev/root, which mdev does not make, by its device's
   const filesystem = root.device === "/dev/root" ? device : root.device
   const partition = yield* fs.readTextIfExists(fs.at(`/sys/class/block/${name}/partition`))
-  if (Option.isSome(partition) && partition.value.trim() !== "") {
-    const disk = `/dev/${yield* diskOf(name)}`
+  const partitioned = Option.isSome(partition) && partition.value.trim() !== ""
+  const disk = partitioned ? `/dev/${yield* diskOf(name)}` : undefined
+  yield* afterDiskTools(disk === undefined ? [filesystem] : [disk, filesystem])
+  if (Option.isSome(partition) && disk !== undefined) {
     yield* c.run("sfdisk", ["-q", "--no-reread", "-N", partition.value.trim(), disk], { stdin: ", +\n" })
     yield* c.run("partx", ["-u", disk])
   }

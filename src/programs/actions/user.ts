@@ -1,3 +1,4 @@
+import { posix } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
@@ -72,9 +73,12 @@ const grantWheel = (user: string, action: string) =>
     }
   })
 
+/** one directory however written (`/home/alpine/`, `/home//alpine`) */
+const directoryName = (path: string) => posix.normalize(path).replace(/(.)\/$/, "$1")
+
 /** the account options user-data asks that an account that is there does not have, as cloud-config names them */
 const unapplied = (account: Account, options: AccountOptions): ReadonlyArray<string> => [
-  ...(options.homedir !== undefined && options.homedir !== account.home ? [`homedir ${options.homedir}`] : []),
+  ...(options.homedir !== undefined && directoryName(options.homedir) !== directoryName(account.home) ? [`homedir ${options.homedir}`] : []),
   ...(options.shell !== undefined && options.shell !== account.shell ? [`shell ${options.shell}`] : []),
   ...(options.uid !== undefined && options.uid !== account.uid ? [`uid ${options.uid}`] : []),
   ...(options.gecos !== undefined && options.gecos !== account.gecos ? ["gecos"] : [])

@@ -146,13 +146,19 @@ const LOGIN_SHELLS: ReadonlySet<string> = new Set(["bash", "zsh", "fish", "ksh",
  */
 const withLoginShell = (action: string, user: string, account: AccountOptions, packages: ReadonlyArray<string>) =>
   Effect.gen(function* () {
+    if (!(yield* lacksLoginShell(account, packages))) return account
+    yield* warn(`${action}: ${user}: shell ${account.shell} is not installed and not in packages; /bin/sh is used, so that ${user} can log in`)
+    return { ...account, shell: "/bin/sh" }
+  })
+
+/** the account asks for a login shell that is not installed and that `packages` does not install */
+const lacksLoginShell = (account: AccountOptions, packages: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
     const shell = account.shell
     const name = shell?.slice(shell.lastIndexOf("/") + 1)
-    if (shell === undefined || name === undefined || account.system === true || !LOGIN_SHELLS.has(name)) return account
+    if (shell === undefined || name === undefined || account.system === true || !LOGIN_SHELLS.has(name)) return false
     const fs = yield* RootFs
-    if ((yield* fs.exists(fs.at(shell))) || installs(packages, name)) return account
-    yield* warn(`${action}: ${user}: shell ${shell} is not installed and not in packages; /bin/sh is used, so that ${user} can log in`)
-    return { ...account, shell: "/bin/sh" }
+    return !((yield* fs.exists(fs.at(shell))) || installs(packages, name))
   })
 
 /**
@@ -184,8 +190,14 @@ export const userdataUser = Effect.gen(function* () {
   const { wheel: _rights, ...listed } = config.users.find((u) => u.name === user)?.account ?? {}
   if (config.defaultUser === undefined && Object.keys(listed).length === 0) return
   const asked = { ...listed, ...config.defaultUser?.account }
-  // an account that is there keeps its shell (create_default_user names what it does not take)
-  const account = Option.isSome(yield* lookupAccount(user)) ? asked : yield* withLoginShell("userdata_user", user, asked, config.packages)
+  // an account that is there keeps its shell (create_default_user names what it does not take); one with the
+  // /bin/sh given here for a shell not installed is this boot's, made before a kill: nothing to name
+  const found = yield* lookupAccount(user)
+  const account = Option.isNone(found)
+    ? yield* withLoginShell("userdata_user", user, asked, config.packages)
+    : found.value.shell === "/bin/sh" && (yield* lacksLoginShell(asked, config.packages))
+      ? { ...asked, shell: found.value.shell }
+      : asked
   yield* Ref.set(ctx.cloudUserAccount, yield* withDefaultUserLogin(user, account))
 })
 
