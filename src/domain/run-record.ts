@@ -161,6 +161,18 @@ export const currentAttempt = (runs: ReadonlyArray<PhaseRun>): ReadonlyArray<Pha
 export const isFinished = (run: PhaseRun): boolean => run.exitStatus !== undefined
 
 /**
+ * Whether the newest boot run follows a boot run that never ended (its
+ * process killed: the resident process SIGKILLed during boot, whose client
+ * runs boot again at once, or a power cut): only then can a program the
+ * killed run started still be running.
+ */
+export const followsKilledBoot = (runs: ReadonlyArray<PhaseRun>): boolean => {
+  const boots = runs.filter((r) => r.phase === "boot")
+  const before = boots[boots.length - 2]
+  return before !== undefined && !isFinished(before) && runs.indexOf(before) === runs.indexOf(boots[boots.length - 1]!) - 1
+}
+
+/**
  * Whether the latest attempt's early phase failed to save the user-data
  * (too large, undecodable, a full disk, a metadata service that did not
  * answer): its `missing` type is then no user-data kept, not none given.

@@ -5,6 +5,7 @@ import type { Phase } from "../../src/domain/phases.js"
 import {
   currentAttempt,
   describeState,
+  followsKilledBoot,
   formatRecord,
   MAX_RUNS,
   parseRecord,
@@ -130,6 +131,16 @@ describe("statusOf", () => {
     expect(unfinishedBeforeFinal([run("boot"), run("early"), run("main"), running("final", 400)], 400)).toBeUndefined()
     expect(unfinishedBeforeFinal([run("early"), running("final", 400)], 400)).toBeUndefined()
     expect(unfinishedBeforeFinal([running("final", 400)], 400)).toBeUndefined()
+  })
+
+  it("a boot run follows a killed one only when the run just before it is a boot run that never ended: expand_root then looks for the disk programs the killed run left", () => {
+    expect(followsKilledBoot([running("boot", 300), running("boot", 400)])).toBe(true)
+    expect(followsKilledBoot([run("boot"), run("early"), running("boot", 400)])).toBe(false)
+    expect(followsKilledBoot([run("boot"), running("boot", 400)])).toBe(false)
+    // a boot killed in an earlier attempt, followed by phases since
+    expect(followsKilledBoot([running("boot", 300), run("early"), running("boot", 400)])).toBe(false)
+    expect(followsKilledBoot([running("boot", 400)])).toBe(false)
+    expect(followsKilledBoot([])).toBe(false)
   })
 
   it("an earlier phase of final's attempt whose action could not read the metadata is named, the first; one run again by hand that read it is not", () => {

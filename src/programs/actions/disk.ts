@@ -1,10 +1,12 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
+import { followsKilledBoot } from "../../domain/run-record.js"
 import { printable } from "../../domain/text.js"
 import { Commands } from "../../services/Commands.js"
 import { info } from "../../services/Log.js"
 import { containerKind, RootFs } from "../../services/RootFs.js"
+import { readRecord } from "../status-record.js"
 
 /** a field of /proc/mounts: the kernel writes a space, tab, newline or backslash in it as `\040`, `\011`, `\012`, `\134` */
 const unescaped = (field: string) => field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)))
@@ -116,6 +118,8 @@ const diskToolRunning = (devices: ReadonlyArray<string>) =>
  */
 const afterDiskTools = (devices: ReadonlyArray<string>) =>
   Effect.gen(function* () {
+    // only after a boot run that never ended: every other boot would read every process's command line for nothing
+    if (!followsKilledBoot((yield* readRecord).runs)) return
     const running = yield* diskToolRunning(devices)
     if (Option.isNone(running)) return
     yield* info(`expand_root: ${printable(running.value)} is running already (left by a run that was killed); waiting for it to end`)
