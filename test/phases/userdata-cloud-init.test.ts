@@ -399,6 +399,20 @@ users:
     })
   )
 
+  it.scopedLive("an account the image has with /bin/sh, asked for a shell not installed: the shell is named as not applied", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: alpine\n    shell: /bin/bash\n")
+      i.write("/etc/passwd", `${i.read("/etc/passwd") ?? ""}alpine:x:1000:1000:Linux User,,,:/home/alpine:/bin/sh\n`)
+      i.write("/etc/group", `${i.read("/etc/group") ?? ""}alpine:x:1000:\n`)
+      const { main } = yield* firstBoot(i)
+      expect(main.code, main.stderr).toBe(0)
+      expect(i.commands().filter((c) => c.startsWith("adduser"))).toEqual([])
+      // before: nothing named, the image's /bin/sh taken for the one this boot gives for a shell not installed
+      expect(main.stderr).toContain("\ncreate_default_user: alpine exists already and keeps its own account: user-data's shell /bin/bash not applied\n")
+      expectReachable(i, "alpine")
+    })
+  )
+
   it.scopedLive("the default user's shell not installed: /bin/sh is used, and main run again (killed after adduser) names nothing as not applied", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: alpine\n    shell: /bin/bash\n")
