@@ -21,9 +21,10 @@ export const USERS_JOURNAL = ".users-created"
 
 /**
  * In `$TINY_CLOUD_VAR` too: the default user whose account create_default_user
- * makes in this first boot, written before its `adduser`. A rerun after a
- * crash knows the account is its own, not one the image had: the /bin/sh it
- * gave for a login shell not installed is not named as not applied.
+ * makes in this first boot with options user-data asks, written before its
+ * `adduser`. A rerun after a crash knows the account is its own, not one the
+ * image had: the /bin/sh it gave for a login shell not installed is not named
+ * as not applied, and options adduser refused are a refusal still.
  */
 export const DEFAULT_USER_JOURNAL = ".default-user-created"
 

@@ -513,6 +513,26 @@ users:
 })
 
 describe.concurrent("the default user's account options", () => {
+  it.scopedLive("that adduser refused, main run again (killed after the account was made with the defaults): the same lines and failure, not an account the image had", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: alpine\n    uid: 1500\n", {
+        answer: (c) => (c.command === "adduser" && c.args.includes("-u") ? { exitCode: 1 } : undefined)
+      })
+      for (const phase of ["boot", "early"]) yield* i.run([phase])
+      const first = yield* i.run(["main"])
+      expect(first.code).toBe(1)
+      const again = yield* i.run(["main"])
+      expect(again.code).toBe(1)
+      // before: 'alpine exists already and keeps its own account: user-data's uid 1500 not applied', and main ended 0 with userdata_users done
+      expect(again.stderr).not.toContain("exists already and keeps its own account")
+      expect(again.stderr).toContain("\ncreate_default_user: user-data's uid 1500 not applied; made without the account options user-data asks\n")
+      expect(again.stderr).toContain("\nuserdata_users: alpine not made as asked\n")
+      expect(i.commands().filter((c) => c.startsWith("adduser"))).toEqual(["adduser -h /home/alpine -s /bin/sh -G alpine -D -u 1500 alpine", "adduser -h /home/alpine -s /bin/sh -G alpine -D alpine"])
+      expect((yield* i.run(["final"])).code).toBe(0)
+      expectReachable(i, "alpine")
+    })
+  )
+
   it.scopedLive("that adduser refuses never keep the user from existing: it is made with the defaults, and userdata_users fails naming it (the user-data was not applied)", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance("#cloud-config\nusers:\n  - name: ops\n    primary_group: staff\n", {

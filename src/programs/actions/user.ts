@@ -110,9 +110,10 @@ export const createUser = (user: string, action = "create_default_user", options
       const kept = unapplied(account.value, options)
       if (kept.length > 0) yield* warn(`${action}: ${user} exists already and keeps its own account: user-data's ${kept.join(", ")} not applied`)
     } else {
-      // a journal that cannot be written costs a rerun only a false line: the account is made all the same
+      // recorded only when a rerun compares the account (user-data asks options of it); one that cannot be written costs a rerun
+      // only a false line: the account is made all the same
       const fs = yield* RootFs
-      yield* Effect.ignore(fs.addLinesOnce(yield* defaultUserJournal, [user], { mode: 0o600, noFollow: true }))
+      if (Object.keys(options).some((k) => k !== "wheel")) yield* Effect.ignore(fs.addLinesOnce(yield* defaultUserJournal, [user], { mode: 0o600, noFollow: true }))
       yield* addAccount(user, options)
     }
     if (options.wheel !== false) yield* grantWheel(user, action)
@@ -137,11 +138,13 @@ export const createDefaultUser = Effect.gen(function* () {
   const rights: AccountOptions = wheel === false ? { wheel } : {}
   const withDefaults = createUser(user, "create_default_user", rights)
   if (Object.keys(account).length === 0) return yield* withDefaults
-  yield* createUser(user, "create_default_user", { ...account, ...rights }).pipe(
-    Effect.catchAll((e) =>
-      Effect.all([warn(`create_default_user: ${e.message}; made without the account options user-data asks`), Ref.set(ctx.cloudUserAccountRefused, e.message), withDefaults], { discard: true })
-    )
-  )
+  const madeWithout = (reason: string) =>
+    Effect.all([warn(`create_default_user: ${reason}; made without the account options user-data asks`), Ref.set(ctx.cloudUserAccountRefused, reason), withDefaults], { discard: true })
+  // an account this boot made without them (refused, in a run killed after) is no image's own: the refusal stands
+  const found = yield* lookupAccount(user)
+  const missed = Option.isSome(found) && (yield* madeThisBoot(user)) ? unapplied(found.value, account) : []
+  if (missed.length > 0) return yield* madeWithout(`user-data's ${missed.join(", ")} not applied`)
+  yield* createUser(user, "create_default_user", { ...account, ...rights }).pipe(Effect.catchAll((e) => madeWithout(e.message)))
 })
 
 export interface KeyOptions {
