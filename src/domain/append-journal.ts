@@ -20,6 +20,15 @@ export const APPEND_JOURNAL = ".write_files-appended"
 export const USERS_JOURNAL = ".users-created"
 
 /**
+ * In `$TINY_CLOUD_VAR` too: the default user whose account create_default_user
+ * makes in this first boot with options user-data asks, written before its
+ * `adduser`. A rerun after a crash knows the account is its own, not one the
+ * image had: the /bin/sh it gave for a login shell not installed is not named
+ * as not applied, and options adduser refused are a refusal still.
+ */
+export const DEFAULT_USER_JOURNAL = ".default-user-created"
+
+/**
  * In `$TINY_CLOUD_VAR` too: the actions of the user's own programs (a
  * user-data script, `runcmd`, multipart scripts) whose programs ran to
  * their end in this first boot, one a line (`ACTION DIGEST`, the digest of

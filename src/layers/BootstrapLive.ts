@@ -1,7 +1,7 @@
 import * as Effect from "effect/Effect"
 import type { BootstrapShape } from "../services/Bootstrap.js"
 import { Config } from "../services/Config.js"
-import { APPEND_JOURNAL, DIRECTORIES_JOURNAL, RAN_JOURNAL, USERS_JOURNAL } from "../domain/append-journal.js"
+import { APPEND_JOURNAL, DEFAULT_USER_JOURNAL, DIRECTORIES_JOURNAL, RAN_JOURNAL, USERS_JOURNAL } from "../domain/append-journal.js"
 import { bootstrapMarker } from "../domain/bootstrap.js"
 import { RootFs } from "../services/RootFs.js"
 
@@ -20,6 +20,7 @@ export const makeBootstrap: Effect.Effect<BootstrapShape, never, RootFs | Config
         fs.remove(marker),
         fs.remove(`${varDir}/${APPEND_JOURNAL}`),
         fs.remove(`${varDir}/${USERS_JOURNAL}`),
+        fs.remove(`${varDir}/${DEFAULT_USER_JOURNAL}`),
         fs.remove(`${varDir}/${RAN_JOURNAL}`),
         fs.remove(`${varDir}/${DIRECTORIES_JOURNAL}`),
         fs.remove(`${varDir}/.autodetect`),

@@ -399,6 +399,20 @@ users:
     })
   )
 
+  it.scopedLive("an account the image has with /bin/sh, asked for a shell not installed: the shell is named as not applied", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: alpine\n    shell: /bin/bash\n")
+      i.write("/etc/passwd", `${i.read("/etc/passwd") ?? ""}alpine:x:1000:1000:Linux User,,,:/home/alpine:/bin/sh\n`)
+      i.write("/etc/group", `${i.read("/etc/group") ?? ""}alpine:x:1000:\n`)
+      const { main } = yield* firstBoot(i)
+      expect(main.code, main.stderr).toBe(0)
+      expect(i.commands().filter((c) => c.startsWith("adduser"))).toEqual([])
+      // before: nothing named, the image's /bin/sh taken for the one this boot gives for a shell not installed
+      expect(main.stderr).toContain("\ncreate_default_user: alpine exists already and keeps its own account: user-data's shell /bin/bash not applied\n")
+      expectReachable(i, "alpine")
+    })
+  )
+
   it.scopedLive("the default user's shell not installed: /bin/sh is used, and main run again (killed after adduser) names nothing as not applied", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: alpine\n    shell: /bin/bash\n")
@@ -499,6 +513,26 @@ users:
 })
 
 describe.concurrent("the default user's account options", () => {
+  it.scopedLive("that adduser refused, main run again (killed after the account was made with the defaults): the same lines and failure, not an account the image had", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: alpine\n    uid: 1500\n", {
+        answer: (c) => (c.command === "adduser" && c.args.includes("-u") ? { exitCode: 1 } : undefined)
+      })
+      for (const phase of ["boot", "early"]) yield* i.run([phase])
+      const first = yield* i.run(["main"])
+      expect(first.code).toBe(1)
+      const again = yield* i.run(["main"])
+      expect(again.code).toBe(1)
+      // before: 'alpine exists already and keeps its own account: user-data's uid 1500 not applied', and main ended 0 with userdata_users done
+      expect(again.stderr).not.toContain("exists already and keeps its own account")
+      expect(again.stderr).toContain("\ncreate_default_user: user-data's uid 1500 not applied; made without the account options user-data asks\n")
+      expect(again.stderr).toContain("\nuserdata_users: alpine not made as asked\n")
+      expect(i.commands().filter((c) => c.startsWith("adduser"))).toEqual(["adduser -h /home/alpine -s /bin/sh -G alpine -D -u 1500 alpine", "adduser -h /home/alpine -s /bin/sh -G alpine -D alpine"])
+      expect((yield* i.run(["final"])).code).toBe(0)
+      expectReachable(i, "alpine")
+    })
+  )
+
   it.scopedLive("that adduser refuses never keep the user from existing: it is made with the defaults, and userdata_users fails naming it (the user-data was not applied)", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance("#cloud-config\nusers:\n  - name: ops\n    primary_group: staff\n", {

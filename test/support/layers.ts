@@ -70,9 +70,12 @@ const actOut = (i: Invocation, options: SystemOptions): Partial<CommandResult> =
     case "adduser": {
       if (root === undefined) return {}
       const user = i.args[i.args.length - 1]!
-      const id = 1000 + count(`${root}/etc/passwd`, /:x:1\d{3}:/)
+      // busybox's: -h HOME, -s SHELL, -u UID, -g GECOS as given
+      const given = (flag: string) => (i.args.indexOf(flag) >= 0 ? i.args[i.args.indexOf(flag) + 1] : undefined)
+      const id = given("-u") ?? 1000 + count(`${root}/etc/passwd`, /:x:1\d{3}:/)
       const group = readFileSync(`${root}/etc/group`, "utf8").split("\n").find((l) => l.startsWith(`${user}:`))
-      appendFileSync(`${root}/etc/passwd`, `${user}:x:${id}:${group?.split(":")[2] ?? id}:Linux User,,,:/home/${user}:/bin/sh\n`)
+      const fields = [user, "x", id, group?.split(":")[2] ?? id, given("-g") ?? "Linux User,,,", given("-h") ?? `/home/${user}`, given("-s") ?? "/bin/sh"]
+      appendFileSync(`${root}/etc/passwd`, `${fields.join(":")}\n`)
       // `-D`: no password, the account locked
       appendFileSync(`${root}/etc/shadow`, `${user}:!:20000:0:99999:7:::\n`)
       mkdirSync(`${root}/home/${user}`, { recursive: true })
@@ -140,7 +143,9 @@ export const recordingCommands = (options: SystemOptions = {}) =>
         Effect.suspend(() => {
           const stdin = runOptions?.stdin === undefined ? undefined : typeof runOptions.stdin === "string" ? runOptions.stdin : textOf(runOptions.stdin)
           const invocation = { command, args: [...args], stdin, ...(runOptions?.env !== undefined ? { env: runOptions.env } : {}) }
-          const answer = { exitCode: 0, stdout: new Uint8Array(), stderr: new Uint8Array(), ...actOut(invocation, options), ...options.answer?.(invocation) }
+          // a command the test's own answer fails did nothing (an adduser refused leaves no account)
+          const own = options.answer?.(invocation)
+          const answer = { exitCode: 0, stdout: new Uint8Array(), stderr: new Uint8Array(), ...((own?.exitCode ?? 0) === 0 ? actOut(invocation, options) : {}), ...own }
           return Ref.update(calls, (c) => [...c, invocation]).pipe(
             Effect.zipRight(options.delayMs === undefined ? Effect.void : Effect.sleep(options.delayMs)),
             Effect.zipRight(

@@ -2,8 +2,10 @@ import { posix } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import { DEFAULT_USER_JOURNAL } from "../../domain/append-journal.js"
 import { ActionFailed, unusableAnswer } from "../../domain/errors.js"
 import { Commands } from "../../services/Commands.js"
+import { Config } from "../../services/Config.js"
 import { authorizedKeys } from "../../domain/ssh-keys.js"
 import { sortedUnique } from "../../domain/text.js"
 import { info, warn } from "../../services/Log.js"
@@ -12,6 +14,7 @@ import { RootFs } from "../../services/RootFs.js"
 import type { AccountOptions } from "../../domain/userdata/model.js"
 import { type Account, groups, lookupAccount, ownBy, shadowPassword } from "../accounts.js"
 import { PhaseContext } from "../action.js"
+import { readJournal } from "../userdata/actions/common.js"
 
 export const currentUser = Effect.flatMap(PhaseContext, (ctx) => Ref.get(ctx.cloudUser))
 
@@ -73,6 +76,12 @@ const grantWheel = (user: string, action: string) =>
     }
   })
 
+const defaultUserJournal = Effect.map(Config, (c) => `${c.varDir}/${DEFAULT_USER_JOURNAL}`)
+
+/** create_default_user made `user`'s account in this first boot (an account that is there may be the image's) */
+export const madeThisBoot = (user: string) =>
+  Effect.map(Effect.flatMap(defaultUserJournal, readJournal), (made) => made.split("\n").includes(user))
+
 /** one directory however written (`/home/alpine/`, `/home//alpine`) */
 const directoryName = (path: string) => posix.normalize(path).replace(/(.)\/$/, "$1")
 
@@ -100,7 +109,13 @@ export const createUser = (user: string, action = "create_default_user", options
       yield* info(`${action}: already exists`)
       const kept = unapplied(account.value, options)
       if (kept.length > 0) yield* warn(`${action}: ${user} exists already and keeps its own account: user-data's ${kept.join(", ")} not applied`)
-    } else yield* addAccount(user, options)
+    } else {
+      // recorded only when a rerun compares the account (user-data asks options of it); one that cannot be written costs a rerun
+      // only a false line: the account is made all the same
+      const fs = yield* RootFs
+      if (Object.keys(options).some((k) => k !== "wheel")) yield* Effect.ignore(fs.addLinesOnce(yield* defaultUserJournal, [user], { mode: 0o600, noFollow: true }))
+      yield* addAccount(user, options)
+    }
     if (options.wheel !== false) yield* grantWheel(user, action)
     // `adduser -D` leaves `!` (locked: sshd refuses even keys); `*` lets keys in. A password already set is kept.
     const password = yield* shadowPassword(user)
@@ -123,11 +138,13 @@ export const createDefaultUser = Effect.gen(function* () {
   const rights: AccountOptions = wheel === false ? { wheel } : {}
   const withDefaults = createUser(user, "create_default_user", rights)
   if (Object.keys(account).length === 0) return yield* withDefaults
-  yield* createUser(user, "create_default_user", { ...account, ...rights }).pipe(
-    Effect.catchAll((e) =>
-      Effect.all([warn(`create_default_user: ${e.message}; made without the account options user-data asks`), Ref.set(ctx.cloudUserAccountRefused, e.message), withDefaults], { discard: true })
-    )
-  )
+  const madeWithout = (reason: string) =>
+    Effect.all([warn(`create_default_user: ${reason}; made without the account options user-data asks`), Ref.set(ctx.cloudUserAccountRefused, reason), withDefaults], { discard: true })
+  // an account this boot made without them (refused, in a run killed after) is no image's own: the refusal stands
+  const found = yield* lookupAccount(user)
+  const missed = Option.isSome(found) && (yield* madeThisBoot(user)) ? unapplied(found.value, account) : []
+  if (missed.length > 0) return yield* madeWithout(`user-data's ${missed.join(", ")} not applied`)
+  yield* createUser(user, "create_default_user", { ...account, ...rights }).pipe(Effect.catchAll((e) => madeWithout(e.message)))
 })
 
 export interface KeyOptions {

@@ -13,7 +13,7 @@ import { err, type Log, warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
 import { groups as readGroups, lookupAccount, shadowPassword } from "../../accounts.js"
 import { PhaseContext } from "../../action.js"
-import { addAccount, currentUser, installKeys } from "../../actions/user.js"
+import { addAccount, currentUser, installKeys, madeThisBoot } from "../../actions/user.js"
 import { loadUserConfig } from "../load.js"
 import type { AccountOptions, GroupSpec, UserSettings, UserSpec } from "../../../domain/userdata/model.js"
 import { doasRuleNamesUser } from "../../../domain/userdata/doas.js"
@@ -190,12 +190,12 @@ export const userdataUser = Effect.gen(function* () {
   const { wheel: _rights, ...listed } = config.users.find((u) => u.name === user)?.account ?? {}
   if (config.defaultUser === undefined && Object.keys(listed).length === 0) return
   const asked = { ...listed, ...config.defaultUser?.account }
-  // an account that is there keeps its shell (create_default_user names what it does not take); one with the
-  // /bin/sh given here for a shell not installed is this boot's, made before a kill: nothing to name
+  // an account that is there keeps its shell (create_default_user names what it does not take); one this boot made
+  // before a kill, with the /bin/sh given here for a shell not installed, has nothing to name (an image's /bin/sh has)
   const found = yield* lookupAccount(user)
   const account = Option.isNone(found)
     ? yield* withLoginShell("userdata_user", user, asked, config.packages)
-    : found.value.shell === "/bin/sh" && (yield* lacksLoginShell(asked, config.packages))
+    : found.value.shell === "/bin/sh" && (yield* lacksLoginShell(asked, config.packages)) && (yield* madeThisBoot(user))
       ? { ...asked, shell: found.value.shell }
       : asked
   yield* Ref.set(ctx.cloudUserAccount, yield* withDefaultUserLogin(user, account))
