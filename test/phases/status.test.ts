@@ -276,6 +276,20 @@ describe("tiny-cloud status", () => {
     })
   )
 
+  it.scopedLive("user-data nothing can be used of: each user-data action fails with the one message, said in one error line; the user, keys and hostname are there", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance("#cloud-config\n- a\n- b\n")
+      yield* i.boot()
+      const failed = record(i).runs.flatMap((r) => r.actions.filter((a) => a.result === "failed"))
+      expect(failed.length).toBeGreaterThan(2)
+      const r = yield* i.run(["status"])
+      const message = "#cloud-config user-data is invalid: line 2: expected a map of #cloud-config keys, got a list"
+      expect([r.code, r.stdout.split("\n")[0]]).toEqual([2, "done with errors"])
+      expect(r.stdout.split("\n").filter((l) => l.startsWith("error: "))).toEqual([`error: main/${failed[0]!.name} and ${failed.length - 1} more actions: ${message}`])
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+    })
+  )
+
   it.scopedLive("an action of INIT_ACTIONS_* that does not exist (a typo, as config says): done with errors, naming it; exit 2", () =>
     Effect.gen(function* () {
       const i = yield* awsInstance(undefined, { conf: 'INIT_ACTIONS_MAIN="create_default_user set_hostnme set_ssh_keys"\n' })
