@@ -665,6 +665,28 @@ describe("tiny-cloud analyze", () => {
     })
   )
 
+  it.scopedLive("main still running, or killed: the span ends with early, the phase that ended last, and says so; a boot killed at once has no span", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      yield* i.run(["boot"])
+      yield* i.run(["early"])
+      const { runs } = record(i)
+      const early = runs[1]!
+      // main's running entry, started a minute after early ended (its process gone, or still working)
+      const main = { ...early, phase: "main", start: new Date(Date.parse(early.start) + early.durationMs! + 60_000).toISOString(), pid: 999_999_999, actions: [] }
+      const { durationMs: _d, exitStatus: _e, ...running } = main
+      i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs, running] }))
+      const json = JSON.parse((yield* i.run(["analyze", "--json"])).stdout) as { spanMs: number; spanEnd?: string }
+      expect(json).toMatchObject({ spanMs: Date.parse(early.start) + early.durationMs! - Date.parse(runs[0]!.start), spanEnd: "early" })
+      const text = (yield* i.run(["analyze"])).stdout
+      expect(text).toContain(`${(json.spanMs / 1000).toFixed(3)}s from the start of boot to the end of early\n`)
+      expect(text).toMatch(/^main +0\.000s +did not finish$/m)
+      const { durationMs: _b, exitStatus: _x, ...boot } = runs[0]!
+      i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [{ ...boot, pid: 999_999_999, actions: [] }] }))
+      expect((yield* i.run(["analyze"])).stdout).toMatch(/\nno phase has ended yet\n$/)
+    })
+  )
+
   it.scopedLive("before any phase: nothing to analyse", () =>
     Effect.gen(function* () {
       const i = yield* awsInstance()
