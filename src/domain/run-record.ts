@@ -270,12 +270,13 @@ const failureOf = (attempt: ReadonlyArray<PhaseRun>, live: PhaseRun | undefined)
 /**
  * `PHASE/ACTION: MESSAGE`, one line per message: user-data that cannot be
  * used at all fails every user-data action with the same message, one problem
- * (`main/userdata_user and 16 more actions: ...`)
+ * (`main/userdata_user and 16 more actions: ...`); up to three are all named
+ * (`main/set_hostname, main/set_ssh_keys: ...`, a metadata service unread)
  */
 const sayOnce = (errors: ReadonlyArray<{ readonly where: string; readonly message: string }>): ReadonlyArray<string> => {
   const byMessage = new Map<string, Array<string>>()
   for (const { where, message } of errors) byMessage.set(message, [...(byMessage.get(message) ?? []), where])
-  return [...byMessage].map(([message, [first, ...more]]) => `${first}${more.length > 0 ? ` and ${more.length} more action${more.length > 1 ? "s" : ""}` : ""}: ${message}`)
+  return [...byMessage].map(([message, where]) => `${where.length > 3 ? `${where[0]} and ${where.length - 1} more actions` : where.join(", ")}: ${message}`)
 }
 
 /** The state of the bootstrap, from the record and the marker files. */

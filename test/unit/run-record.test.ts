@@ -77,8 +77,10 @@ describe("statusOf", () => {
     expect([describeState(s.state), s.exitStatus, s.errors]).toEqual([
       "done with errors",
       2,
-      [`main/userdata_user and 2 more actions: ${message}`, "main/userdata_packages: apk add exited with status 1"]
+      [`main/userdata_user, main/userdata_hostname, final/userdata_runcmd: ${message}`, "main/userdata_packages: apk add exited with status 1"]
     ])
+    const more = full([failed("userdata_runcmd", message), done("bootstrap_complete")], [failed("userdata_user", message), failed("userdata_users", message), failed("userdata_hostname", message)])
+    expect(statusOf(record(...more), facts(true)).errors).toEqual([`main/userdata_user and 3 more actions: ${message}`])
   })
 
   it("an action done all the same after an error line (an unknown hotplug module) makes it done with errors (2), the line named; a record's errors survive a read", () => {
