@@ -244,7 +244,7 @@ export interface Status {
   readonly attempt: ReadonlyArray<PhaseRun>
   /** the phase of the attempt whose process still runs it (a failed earlier phase does not stop it) */
   readonly live?: Phase
-  /** the failed actions but the one the state names, and the error lines of actions done all the same, as `PHASE/ACTION: MESSAGE` */
+  /** the failed actions but the one the state names, and the error lines of actions done all the same, as `PHASE/ACTION: MESSAGE`, each message once */
   readonly errors: ReadonlyArray<string>
   /** the configuration's problems (an unknown action of INIT_ACTIONS_* among them) and the user-data check's warnings, as `configuration: PROBLEM` and `user-data: WARNING` */
   readonly warnings: ReadonlyArray<string>
@@ -267,6 +267,18 @@ const failureOf = (attempt: ReadonlyArray<PhaseRun>, live: PhaseRun | undefined)
   return undefined
 }
 
+/**
+ * `PHASE/ACTION: MESSAGE`, one line per message: user-data that cannot be
+ * used at all fails every user-data action with the same message, one problem
+ * (`main/userdata_user and 16 more actions: ...`); up to three are all named
+ * (`main/set_hostname, main/set_ssh_keys: ...`, a metadata service unread)
+ */
+const sayOnce = (errors: ReadonlyArray<{ readonly where: string; readonly message: string }>): ReadonlyArray<string> => {
+  const byMessage = new Map<string, Array<string>>()
+  for (const { where, message } of errors) byMessage.set(message, [...(byMessage.get(message) ?? []), where])
+  return [...byMessage].map(([message, where]) => `${where.length > 3 ? `${where[0]} and ${where.length - 1} more actions` : where.join(", ")}: ${message}`)
+}
+
 /** The state of the bootstrap, from the record and the marker files. */
 export const statusOf = (record: RunRecord, facts: Facts): Status => {
   const attempt = currentAttempt(record.runs)
@@ -278,14 +290,14 @@ export const statusOf = (record: RunRecord, facts: Facts): Status => {
   const failure = failureOf(attempt, live)
   // every other failed action: a value it cannot use fails a core action alone, and the phase goes on (a second may fail)
   const named = (phase: Phase, a: ActionRun) => failure?.state === "failed" && failure.phase === phase && failure.action === a.name
-  const errors = attempt.flatMap((r) =>
+  const errors = sayOnce(attempt.flatMap((r) =>
     r.actions.flatMap((a) => [
       ...(a.result === "failed" && !named(r.phase, a) ? [a.message ?? "failed"] : []),
       // what an action said was wrong, though it went on (an unknown hotplug module): its work is not all done;
       // save_userdata's lines of the user-data check are the run's check warnings already
       ...(a.result === "done" ? (a.errors ?? []).filter((e) => !r.userDataWarnings.includes(e)) : [])
-    ].map((m) => `${r.phase}/${a.name}: ${m}`))
-  )
+    ].map((message) => ({ where: `${r.phase}/${a.name}`, message })))
+  ))
   const lastDone = [...attempt].reverse().find(isFinished)
   // an action INIT_ACTIONS_* names that does not exist (a typo: `config` calls it invalid) is passed over by the phase, its work undone
   const unknown = attempt.flatMap((r) =>

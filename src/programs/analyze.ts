@@ -1,7 +1,7 @@
 /**
  * `tiny-cloud analyze [--json]`: where the last first boot spent its time:
  * every action, slowest first, with a proportional bar; each phase's total;
- * the time from the first phase's start to the last phase's end.
+ * the time from the first phase's start to the end of the last that ended.
  */
 import * as Effect from "effect/Effect"
 import { formatSeconds, type ActionResult, type PhaseRun } from "../domain/run-record.js"
@@ -33,11 +33,13 @@ export interface Analysis {
   /** slowest first */
   readonly actions: ReadonlyArray<TimedAction>
   readonly phases: ReadonlyArray<PhaseTotal>
-  /** from the first phase's start to the last finished phase's end */
+  /** from the first phase's start to the end of `spanEnd`, 0 while no phase has ended */
   readonly spanMs: number
+  /** the phase of the attempt that ended last: one running or killed has no end */
+  readonly spanEnd?: Phase
 }
 
-const endOf = (run: PhaseRun) => Date.parse(run.start) + (run.durationMs ?? 0)
+const endOf = (run: PhaseRun) => Date.parse(run.start) + run.durationMs!
 
 export const analyse = (attempt: ReadonlyArray<PhaseRun>): Analysis => {
   const actions = attempt
@@ -54,9 +56,9 @@ export const analyse = (attempt: ReadonlyArray<PhaseRun>): Analysis => {
       ...(run.exitStatus !== undefined ? { exitStatus: run.exitStatus } : {})
     })
   )
-  const first = attempt[0]
-  const spanMs = first === undefined ? 0 : Math.max(...attempt.map(endOf)) - Date.parse(first.start)
-  return { actions, phases, spanMs }
+  const last = attempt.filter((run) => run.durationMs !== undefined).reduce<PhaseRun | undefined>((a, b) => (a === undefined || endOf(b) >= endOf(a) ? b : a), undefined)
+  const spanMs = last === undefined ? 0 : endOf(last) - Date.parse(attempt[0]!.start)
+  return { actions, phases, spanMs, ...(last !== undefined ? { spanEnd: last.phase } : {}) }
 }
 
 const BAR_WIDTH = 30
@@ -83,7 +85,7 @@ const styleFor = (isTerminal: boolean, env: Readonly<Record<string, string>>): S
 
 const red = (text: string, style: Style) => (style.colour ? `\x1b[31m${text}\x1b[0m` : text)
 
-const render = ({ actions, phases, spanMs }: Analysis, style: Style, took: (phase: PhaseTotal) => string): string => {
+const render = ({ actions, phases, spanMs, spanEnd }: Analysis, style: Style, took: (phase: PhaseTotal) => string): string => {
   const longest = Math.max(1, ...actions.map((a) => a.durationMs))
   // a name from tiny-cloud.conf as written, on one line: an action's own name is unchanged
   const shown = actions.map((a) => printable(a.name))
@@ -103,7 +105,7 @@ const render = ({ actions, phases, spanMs }: Analysis, style: Style, took: (phas
     `PHASE  ${"ACTIONS".padStart(9)}  ${"RUN".padStart(9)}`,
     ...totals,
     "",
-    `${formatSeconds(spanMs)} from the start of ${phases[0]!.phase} to the end of ${phases[phases.length - 1]!.phase}`,
+    spanEnd !== undefined ? `${formatSeconds(spanMs)} from the start of ${phases[0]!.phase} to the end of ${spanEnd}` : "no phase has ended yet",
     ""
   ].join("\n")
 }

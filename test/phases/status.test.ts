@@ -276,6 +276,20 @@ describe("tiny-cloud status", () => {
     })
   )
 
+  it.scopedLive("user-data nothing can be used of: each user-data action fails with the one message, said in one error line; the user, keys and hostname are there", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance("#cloud-config\n- a\n- b\n")
+      yield* i.boot()
+      const failed = record(i).runs.flatMap((r) => r.actions.filter((a) => a.result === "failed"))
+      expect(failed.length).toBeGreaterThan(2)
+      const r = yield* i.run(["status"])
+      const message = "#cloud-config user-data is invalid: line 2: expected a map of #cloud-config keys, got a list"
+      expect([r.code, r.stdout.split("\n")[0]]).toEqual([2, "done with errors"])
+      expect(r.stdout.split("\n").filter((l) => l.startsWith("error: "))).toEqual([`error: main/${failed[0]!.name} and ${failed.length - 1} more actions: ${message}`])
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+    })
+  )
+
   it.scopedLive("an action of INIT_ACTIONS_* that does not exist (a typo, as config says): done with errors, naming it; exit 2", () =>
     Effect.gen(function* () {
       const i = yield* awsInstance(undefined, { conf: 'INIT_ACTIONS_MAIN="create_default_user set_hostnme set_ssh_keys"\n' })
@@ -648,6 +662,28 @@ describe("tiny-cloud analyze", () => {
       const serial = yield* onTerminal("vt220")
       expect(serial).not.toContain("\u2588")
       expect(serial).toContain("#")
+    })
+  )
+
+  it.scopedLive("main still running, or killed: the span ends with early, the phase that ended last, and says so; a boot killed at once has no span", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      yield* i.run(["boot"])
+      yield* i.run(["early"])
+      const { runs } = record(i)
+      const early = runs[1]!
+      // main's running entry, started a minute after early ended (its process gone, or still working)
+      const main = { ...early, phase: "main", start: new Date(Date.parse(early.start) + early.durationMs! + 60_000).toISOString(), pid: 999_999_999, actions: [] }
+      const { durationMs: _d, exitStatus: _e, ...running } = main
+      i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs, running] }))
+      const json = JSON.parse((yield* i.run(["analyze", "--json"])).stdout) as { spanMs: number; spanEnd?: string }
+      expect(json).toMatchObject({ spanMs: Date.parse(early.start) + early.durationMs! - Date.parse(runs[0]!.start), spanEnd: "early" })
+      const text = (yield* i.run(["analyze"])).stdout
+      expect(text).toContain(`${(json.spanMs / 1000).toFixed(3)}s from the start of boot to the end of early\n`)
+      expect(text).toMatch(/^main +0\.000s +did not finish$/m)
+      const { durationMs: _b, exitStatus: _x, ...boot } = runs[0]!
+      i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [{ ...boot, pid: 999_999_999, actions: [] }] }))
+      expect((yield* i.run(["analyze"])).stdout).toMatch(/\nno phase has ended yet\n$/)
     })
   )
 

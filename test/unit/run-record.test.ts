@@ -67,6 +67,22 @@ describe("statusOf", () => {
     expect([warned.exitStatus, warned.warnings]).toEqual([2, ["user-data: unsupported cloud-config keys: chef"]])
   })
 
+  it("user-data that cannot be used fails every user-data action with one message: said once, naming the first action and how many more", () => {
+    const message = "#cloud-config user-data is invalid: line 2: expected a map of #cloud-config keys, got a list"
+    const runs = full(
+      [failed("userdata_runcmd", message), done("bootstrap_complete")],
+      [failed("userdata_user", message), done("set_ssh_keys"), failed("userdata_hostname", message), failed("userdata_packages", "apk add exited with status 1")]
+    )
+    const s = statusOf(record(...runs), facts(true))
+    expect([describeState(s.state), s.exitStatus, s.errors]).toEqual([
+      "done with errors",
+      2,
+      [`main/userdata_user, main/userdata_hostname, final/userdata_runcmd: ${message}`, "main/userdata_packages: apk add exited with status 1"]
+    ])
+    const more = full([failed("userdata_runcmd", message), done("bootstrap_complete")], [failed("userdata_user", message), failed("userdata_users", message), failed("userdata_hostname", message)])
+    expect(statusOf(record(...more), facts(true)).errors).toEqual([`main/userdata_user and 3 more actions: ${message}`])
+  })
+
   it("an action done all the same after an error line (an unknown hotplug module) makes it done with errors (2), the line named; a record's errors survive a read", () => {
     const boot = run("boot", [{ ...done("install_hotplugs"), errors: ["vnic_eth_hotplg: unknown"] }])
     const runs = [boot, ...full().slice(1)]
