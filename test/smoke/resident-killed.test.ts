@@ -32,13 +32,14 @@ const finalAfterKill = async (script: string) => {
 
 /**
  * A flock first on the PATH a phase gets, which says when it is called (`taking`) and waits to be let go (`go`):
- * the resident process takes a phase's lock before its run is recorded. Only its first call waits
+ * the resident process takes a phase's lock before its run is recorded. Only its first call waits (and only while
+ * `taking` is there: removed with the test's directory, a failed test's flock is let go too)
  */
 const heldFlock = (instance: TestInstance, env: Record<string, string>) => {
   const tools = join(instance.dir, "held-flock")
   mkdirSync(tools)
   const [taking, go] = [join(instance.dir, "taking"), join(instance.dir, "go")]
-  writeFileSync(join(tools, "flock"), `#!/bin/sh\nif [ ! -e '${taking}' ]; then\n  touch '${taking}'\n  while [ ! -e '${go}' ]; do sleep 0.05; done\nfi\nPATH=\${PATH#*:} exec flock "$@"\n`, { mode: 0o755 })
+  writeFileSync(join(tools, "flock"), `#!/bin/sh\nif [ ! -e '${taking}' ]; then\n  touch '${taking}'\n  while [ ! -e '${go}' ] && [ -e '${taking}' ]; do sleep 0.05; done\nfi\nPATH=\${PATH#*:} exec flock "$@"\n`, { mode: 0o755 })
   return {
     env: { ...env, PATH: `${tools}:${env.PATH}` },
     /** SIGKILLs the resident process once it takes the lock, then lets the flock go */
@@ -134,9 +135,10 @@ describe("the resident process killed while boot's resize2fs runs", () => {
     mkdirSync(tools)
     const [taking, go, runs] = [join(instance.dir, "taking"), join(instance.dir, "go"), join(instance.dir, "runs")]
     const proc = `'${instance.root}/proc/'$$`
+    // (as heldFlock's, it waits only while \`taking\` is there: a failed test's directory removed, it ends)
     writeFileSync(
       join(tools, "resize2fs"),
-      `#!/bin/sh\necho "start $$" >> '${runs}'\nif [ ! -e '${taking}' ]; then\n  mkdir ${proc} && printf 'resize2fs\\0%s\\0' "$1" > ${proc}/cmdline\n  touch '${taking}'\n  while [ ! -e '${go}' ]; do sleep 0.05; done\n  rm -r ${proc}\nfi\necho "end $$" >> '${runs}'\nPATH=\${PATH#*:} exec resize2fs "$@"\n`,
+      `#!/bin/sh\necho "start $$" >> '${runs}'\nif [ ! -e '${taking}' ]; then\n  mkdir ${proc} && printf 'resize2fs\\0%s\\0' "$1" > ${proc}/cmdline\n  touch '${taking}'\n  while [ ! -e '${go}' ] && [ -e '${taking}' ]; do sleep 0.05; done\n  rm -r ${proc}\nfi\necho "end $$" >> '${runs}'\nPATH=\${PATH#*:} exec resize2fs "$@"\n`,
       { mode: 0o755 }
     )
     const boot = startService("boot", { ...env, PATH: `${tools}:${env.PATH}` })
