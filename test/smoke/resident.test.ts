@@ -268,6 +268,23 @@ describe.concurrent("the resident process of a first boot", () => {
     await until(() => !alive(pid), "the resident process exits after final")
   })
 
+  it("its boot service started again after main (rc-service tiny-cloud-boot restart before final), the first boot still completes, as with a process per phase: final marks it", async ({ expect }) => {
+    const again = async (served: boolean) => {
+      const { instance, env } = await newInstance()
+      const results: Array<RunResult> = []
+      if (served) await bootAndServe(env, instance)
+      for (const phase of served ? ["early", "main", "boot", "final"] : ["boot", "early", "main", "boot", "final"]) {
+        results.push(served ? await startService(phase, env) : await instance.runHere([phase], env))
+      }
+      return { instance, results }
+    }
+    for (const { instance, results } of await Promise.all([again(true), again(false)])) {
+      expect(results.map((r) => r.code)).toEqual(results.map(() => 0))
+      expect(results.at(-1)!.stderr).not.toContain("did not run in this first boot")
+      expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+    }
+  })
+
   it("a phase that fails gives its client the status and lines a process of its own gives: an invalid configuration value, a user-data script that fails", async ({ expect }) => {
     const failing = async () => {
       const booted = await newInstance("#!/bin/sh\necho failing\nexit 3\n")
