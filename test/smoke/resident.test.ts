@@ -339,6 +339,25 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(instance.read("/etc/hostname")).toBeUndefined()
   })
 
+  it("a client killed while its request waited behind final (an operator's rc-service tiny-cloud-main restart, then Ctrl-C) leaves nothing behind: its reply FIFO and environment go when the resident process ends after final", async ({ expect }) => {
+    const { instance, env } = await newInstance('#!/bin/sh\ntouch "$ROOT/tmp/final"\nwhile [ ! -e "$ROOT/tmp/go" ]; do sleep 0.05; done\n')
+    await bootAndServe(env, instance)
+    const pid = serverPid(instance)!
+    for (const phase of ["early", "main"]) expect((await startService(phase, env)).code).toBe(0)
+    const final = startService("final", env)
+    await until(() => instance.read("/tmp/final") !== undefined, "final's user-data script runs")
+    const run = join(instance.root, "run/tiny-cloud")
+    execFileSync("mkfifo", ["-m", "600", join(run, "reply.999999")])
+    writeFileSync(join(run, "env.999999"), `export http_proxy='http://proxy:S3cret@10.0.0.1:3128'\n`, { mode: 0o600 })
+    const fd = openSync(join(run, "requests"), constants.O_WRONLY | constants.O_NONBLOCK)
+    writeSync(fd, "main 999999\n")
+    closeSync(fd)
+    writeFileSync(join(instance.root, "tmp/go"), "")
+    expect((await final).code).toBe(0)
+    await until(() => !alive(pid), "the resident process exits after final")
+    expect(readdirSync(run)).toEqual([])
+  })
+
   it("a server.pid left by a crashed boot that names another live process does not keep it from serving", async ({ expect }) => {
     const { instance, env } = await newInstance()
     const other = Number(execFileSync("sh", ["-c", "sleep 30 </dev/null >/dev/null 2>&1 & echo $!"], { encoding: "utf8" }))
