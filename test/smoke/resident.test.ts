@@ -110,6 +110,15 @@ const unreadableClient = (env: Record<string, string>, run: string, write: strin
     encoding: "utf8"
   })
 
+/** what a client killed while its request waits leaves in the run directory `run`: its reply FIFO, nobody reading it, its environment `env`, its request */
+const deadClientAsks = (run: string, phase: string, env: string) => {
+  execFileSync("mkfifo", ["-m", "600", join(run, "reply.999999")])
+  writeFileSync(join(run, "env.999999"), env, { mode: 0o600 })
+  const fd = openSync(join(run, "requests"), constants.O_WRONLY | constants.O_NONBLOCK)
+  writeSync(fd, `${phase} 999999\n`)
+  closeSync(fd)
+}
+
 describe.concurrent("the resident process of a first boot", () => {
   it("runs the four phases for the services with the same output, files and exit codes as a process per phase, and exits after final", async ({ expect }) => {
     const { alone, separate, resident, served, pid } = await bootBothWays(() => newInstance())
@@ -329,12 +338,7 @@ describe.concurrent("the resident process of a first boot", () => {
     const { instance, env } = await newInstance()
     await bootAndServe(env, instance)
     const run = join(instance.root, "run/tiny-cloud")
-    // what such a client leaves: its reply FIFO, nobody reading it, its environment, its request
-    execFileSync("mkfifo", ["-m", "600", join(run, "reply.999999")])
-    writeFileSync(join(run, "env.999999"), `export ROOT='${instance.root}'\n`, { mode: 0o600 })
-    const fd = openSync(join(run, "requests"), constants.O_WRONLY | constants.O_NONBLOCK)
-    writeSync(fd, "main 999999\n")
-    closeSync(fd)
+    deadClientAsks(run, "main", `export ROOT='${instance.root}'\n`)
     await until(() => readdirSync(run).sort().join(" ") === "requests server.pid", "the request's files are gone")
     expect(instance.read("/etc/hostname")).toBeUndefined()
   })
@@ -347,11 +351,7 @@ describe.concurrent("the resident process of a first boot", () => {
     const final = startService("final", env)
     await until(() => instance.read("/tmp/final") !== undefined, "final's user-data script runs")
     const run = join(instance.root, "run/tiny-cloud")
-    execFileSync("mkfifo", ["-m", "600", join(run, "reply.999999")])
-    writeFileSync(join(run, "env.999999"), `export http_proxy='http://proxy:S3cret@10.0.0.1:3128'\n`, { mode: 0o600 })
-    const fd = openSync(join(run, "requests"), constants.O_WRONLY | constants.O_NONBLOCK)
-    writeSync(fd, "main 999999\n")
-    closeSync(fd)
+    deadClientAsks(run, "main", "export http_proxy='http://proxy:S3cret@10.0.0.1:3128'\n")
     writeFileSync(join(instance.root, "tmp/go"), "")
     expect((await final).code).toBe(0)
     await until(() => !alive(pid), "the resident process exits after final")
