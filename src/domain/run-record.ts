@@ -143,15 +143,28 @@ export const formatRecord = (record: RunRecord): string => `${JSON.stringify(rec
 
 const order = (phase: Phase) => PHASES.indexOf(phase)
 
+/** the kernel boot a run was made in (its pidStart's boot id), undefined where it is not known */
+const kernelBoot = (run: PhaseRun): string | undefined => {
+  const id = run.pidStart?.slice(0, Math.max(0, run.pidStart.lastIndexOf("/")))
+  return id === "" ? undefined : id
+}
+
 /**
  * The runs of the latest bootstrap attempt: the newest run of each phase
- * since the last `boot` run, in phase order. A phase run again by hand
- * replaces its earlier run; a new boot starts a new attempt.
+ * since the `boot` run that began it, in phase order. A phase run again by hand
+ * replaces its earlier run; a new boot starts a new attempt. A boot run in the
+ * same kernel boot as the attempt's, before any final run (the boot service
+ * started again by an operator, or its client running boot after the
+ * resident process died during it), is the same first boot: its early and
+ * main still count.
  */
 export const currentAttempt = (runs: ReadonlyArray<PhaseRun>): ReadonlyArray<PhaseRun> => {
   let lastBoot = -1
   runs.forEach((r, i) => {
-    if (r.phase === "boot") lastBoot = i
+    if (r.phase !== "boot") return
+    const begun = runs[lastBoot]
+    const same = begun !== undefined && kernelBoot(r) !== undefined && kernelBoot(r) === kernelBoot(begun) && !runs.slice(lastBoot, i).some((x) => x.phase === "final")
+    if (!same) lastBoot = i
   })
   const latest = new Map<Phase, PhaseRun>()
   for (const r of runs.slice(Math.max(lastBoot, 0))) latest.set(r.phase, r)

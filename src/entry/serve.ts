@@ -205,6 +205,21 @@ const toSyslog = (line: string) =>
     logger.unref()
   })
 
+/** the reply FIFOs and environments (taken, withdrawn) of clients that are gone: the environment may hold a secret */
+const forgetDeadClients = (dir: string) => {
+  let entries: Array<string>
+  try {
+    entries = readdirSync(dir)
+  } catch {
+    // gone (removed by hand): nothing of theirs is left
+    return
+  }
+  for (const entry of entries) {
+    const client = /^(?:reply|env)\.(\d+)(?:\.taken|\.withdrawn)?$/.exec(entry)?.[1]
+    if (client !== undefined && !processAlive(Number(client))) rmSync(`${dir}/${entry}`, { force: true })
+  }
+}
+
 /** how long to wait for a phase; undefined when there is no first boot to serve (asked every 2 s while waiting: without the Effect runtime) */
 const idleSeconds = (env: Readonly<Record<string, string | undefined>>): number | undefined => {
   const { settings, complete, disabled } = bootstrapState(env)
@@ -266,12 +281,11 @@ export const serve = async (): Promise<number> => {
   }
   rmSync(paths.starting, { force: true })
   // what the clients of an earlier boot left, killed while they waited (a crash): their reply FIFOs and environments (taken, withdrawn)
-  for (const entry of readdirSync(paths.dir)) {
-    const client = /^(?:reply|env)\.(\d+)(?:\.taken|\.withdrawn)?$/.exec(entry)?.[1]
-    if (client !== undefined && !processAlive(Number(client))) rmSync(`${paths.dir}/${entry}`, { force: true })
-  }
+  forgetDeadClients(paths.dir)
 
   const cleanup = () => {
+    // and, at the end, those killed while their request waited behind the last phase served, which no one takes now
+    forgetDeadClients(paths.dir)
     // the boot script may have named it after it listened (it writes server.starting once it has started it)
     leave(0)
     try {

@@ -110,6 +110,15 @@ const unreadableClient = (env: Record<string, string>, run: string, write: strin
     encoding: "utf8"
   })
 
+/** what a client killed while its request waits leaves in the run directory `run`: its reply FIFO, nobody reading it, its environment `env`, its request */
+const deadClientAsks = (run: string, phase: string, env: string) => {
+  execFileSync("mkfifo", ["-m", "600", join(run, "reply.999999")])
+  writeFileSync(join(run, "env.999999"), env, { mode: 0o600 })
+  const fd = openSync(join(run, "requests"), constants.O_WRONLY | constants.O_NONBLOCK)
+  writeSync(fd, `${phase} 999999\n`)
+  closeSync(fd)
+}
+
 describe.concurrent("the resident process of a first boot", () => {
   it("runs the four phases for the services with the same output, files and exit codes as a process per phase, and exits after final", async ({ expect }) => {
     const { alone, separate, resident, served, pid } = await bootBothWays(() => newInstance())
@@ -268,6 +277,23 @@ describe.concurrent("the resident process of a first boot", () => {
     await until(() => !alive(pid), "the resident process exits after final")
   })
 
+  it("its boot service started again after main (rc-service tiny-cloud-boot restart before final), the first boot still completes, as with a process per phase: final marks it", async ({ expect }) => {
+    const again = async (served: boolean) => {
+      const { instance, env } = await newInstance()
+      const results: Array<RunResult> = []
+      if (served) await bootAndServe(env, instance)
+      for (const phase of served ? ["early", "main", "boot", "final"] : ["boot", "early", "main", "boot", "final"]) {
+        results.push(served ? await startService(phase, env) : await instance.runHere([phase], env))
+      }
+      return { instance, results }
+    }
+    for (const { instance, results } of await Promise.all([again(true), again(false)])) {
+      expect(results.map((r) => r.code)).toEqual(results.map(() => 0))
+      expect(results.at(-1)!.stderr).not.toContain("did not run in this first boot")
+      expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+    }
+  })
+
   it("a phase that fails gives its client the status and lines a process of its own gives: an invalid configuration value, a user-data script that fails", async ({ expect }) => {
     const failing = async () => {
       const booted = await newInstance("#!/bin/sh\necho failing\nexit 3\n")
@@ -312,14 +338,24 @@ describe.concurrent("the resident process of a first boot", () => {
     const { instance, env } = await newInstance()
     await bootAndServe(env, instance)
     const run = join(instance.root, "run/tiny-cloud")
-    // what such a client leaves: its reply FIFO, nobody reading it, its environment, its request
-    execFileSync("mkfifo", ["-m", "600", join(run, "reply.999999")])
-    writeFileSync(join(run, "env.999999"), `export ROOT='${instance.root}'\n`, { mode: 0o600 })
-    const fd = openSync(join(run, "requests"), constants.O_WRONLY | constants.O_NONBLOCK)
-    writeSync(fd, "main 999999\n")
-    closeSync(fd)
+    deadClientAsks(run, "main", `export ROOT='${instance.root}'\n`)
     await until(() => readdirSync(run).sort().join(" ") === "requests server.pid", "the request's files are gone")
     expect(instance.read("/etc/hostname")).toBeUndefined()
+  })
+
+  it("a client killed while its request waited behind final (an operator's rc-service tiny-cloud-main restart, then Ctrl-C) leaves nothing behind: its reply FIFO and environment go when the resident process ends after final", async ({ expect }) => {
+    const { instance, env } = await newInstance('#!/bin/sh\ntouch "$ROOT/tmp/final"\nwhile [ ! -e "$ROOT/tmp/go" ]; do sleep 0.05; done\n')
+    await bootAndServe(env, instance)
+    const pid = serverPid(instance)!
+    for (const phase of ["early", "main"]) expect((await startService(phase, env)).code).toBe(0)
+    const final = startService("final", env)
+    await until(() => instance.read("/tmp/final") !== undefined, "final's user-data script runs")
+    const run = join(instance.root, "run/tiny-cloud")
+    deadClientAsks(run, "main", "export http_proxy='http://proxy:S3cret@10.0.0.1:3128'\n")
+    writeFileSync(join(instance.root, "tmp/go"), "")
+    expect((await final).code).toBe(0)
+    await until(() => !alive(pid), "the resident process exits after final")
+    expect(readdirSync(run)).toEqual([])
   })
 
   it("a server.pid left by a crashed boot that names another live process does not keep it from serving", async ({ expect }) => {

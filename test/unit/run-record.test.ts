@@ -149,6 +149,20 @@ describe("statusOf", () => {
     expect(unfinishedBeforeFinal([running("final", 400)], 400)).toBeUndefined()
   })
 
+  it("boot run again in the same kernel boot before final (rc-service tiny-cloud-boot restart) goes on with its first boot: its early and main count; another kernel boot's, or one after a final, does not", () => {
+    const inBoot = (id: string) => ({ pidStart: `${id}/1234` })
+    const [a, b] = ["8a1e0c6e-0b7f-4a57-9d3e-5f4a1f0f3c11", "c2d9b7a4-6f0e-4d1b-8e2a-7b3c9d1e5f20"]
+    const first = [run("boot", [], inBoot(a)), run("early", [], inBoot(a)), run("main", [], inBoot(a))]
+    expect(unfinishedBeforeFinal([...first, run("boot", [], inBoot(a)), running("final", 400)], 400)).toBeUndefined()
+    expect(currentAttempt([...first, run("boot", [], inBoot(a))]).map((r) => r.phase)).toEqual(["boot", "early", "main"])
+    // a reboot: another kernel boot
+    expect(unfinishedBeforeFinal([...first, run("boot", [], inBoot(b)), running("final", 400)], 400)).toEqual({ phase: "early", started: false })
+    // a first boot asked for again after its final, in the same kernel boot (a container restarted shares its host's)
+    expect(currentAttempt([...first, run("final", [], inBoot(a)), run("boot", [], inBoot(a))]).map((r) => r.phase)).toEqual(["boot"])
+    // a boot id not known (another PID namespace's /proc, an older record): each boot run begins an attempt, as before
+    expect(unfinishedBeforeFinal([run("boot"), run("early"), run("main"), run("boot"), running("final", 400)], 400)).toEqual({ phase: "early", started: false })
+  })
+
   it("a boot run follows a killed one only when the run just before it is a boot run that never ended: expand_root then looks for the disk programs the killed run left", () => {
     expect(followsKilledBoot([running("boot", 300), running("boot", 400)])).toBe(true)
     expect(followsKilledBoot([run("boot"), run("early"), running("boot", 400)])).toBe(false)
