@@ -533,6 +533,22 @@ describe.concurrent("the default user's account options", () => {
     })
   )
 
+  it.scopedLive("an image made from an instance whose marker was removed by hand keeps that first boot's journal: the account is the image's for other user-data", () =>
+    Effect.gen(function* () {
+      // the builder's instance: its alpine made for a shell not installed (/bin/sh), and recorded as made by that first boot
+      const builder = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: alpine\n    shell: /bin/bash\n")
+      expect((yield* firstBoot(builder)).main.code).toBe(0)
+      const i = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: alpine\n    uid: 1500\n")
+      for (const file of ["/etc/passwd", "/etc/group", "/etc/shadow", "/var/lib/cloud/.default-user-created"]) i.write(file, builder.read(file)!)
+      const { main } = yield* firstBoot(i)
+      // before: 'user-data's uid 1500 not applied; made without the account options user-data asks', and userdata_users failed (main 1)
+      expect(main.code, main.stderr).toBe(0)
+      expect(main.stderr).toContain("\ncreate_default_user: alpine exists already and keeps its own account: user-data's uid 1500 not applied\n")
+      expect(i.commands().filter((c) => c.startsWith("adduser"))).toEqual([])
+      expectReachable(i, "alpine")
+    })
+  )
+
   it.scopedLive("that adduser refuses never keep the user from existing: it is made with the defaults, and userdata_users fails naming it (the user-data was not applied)", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance("#cloud-config\nusers:\n  - name: ops\n    primary_group: staff\n", {
