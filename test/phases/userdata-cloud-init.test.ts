@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
-import { mkdirSync, readFileSync } from "node:fs"
+import { mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -530,6 +530,25 @@ describe.concurrent("the default user's account options", () => {
       expect(i.commands().filter((c) => c.startsWith("adduser"))).toEqual(["adduser -h /home/alpine -s /bin/sh -G alpine -D -u 1500 alpine", "adduser -h /home/alpine -s /bin/sh -G alpine -D alpine"])
       expect((yield* i.run(["final"])).code).toBe(0)
       expectReachable(i, "alpine")
+    })
+  )
+
+  it.scopedLive("a journal damaged to a huge file (600 MiB, more than a string holds) is replaced: main run again still knows the account as this boot's, refused as before", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: alpine\n    uid: 1500\n", {
+        answer: (c) => (c.command === "adduser" && c.args.includes("-u") ? { exitCode: 1 } : undefined)
+      })
+      const journal = join(i.root, "var/lib/cloud/.default-user-created")
+      writeFileSync(journal, "")
+      // sparse: it takes no room
+      truncateSync(journal, 600 * 1024 * 1024)
+      for (const phase of ["boot", "early"]) yield* i.run([phase])
+      expect((yield* i.run(["main"])).code).toBe(1)
+      expect(statSync(journal).size).toBeLessThan(100)
+      const again = yield* i.run(["main"])
+      // before: the journal kept its damage and no line, and the rerun took alpine for the image's ('keeps its own account', main 0)
+      expect(again.code).toBe(1)
+      expect(again.stderr).toContain("\ncreate_default_user: user-data's uid 1500 not applied; made without the account options user-data asks\n")
     })
   )
 

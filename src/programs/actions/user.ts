@@ -14,7 +14,7 @@ import { RootFs } from "../../services/RootFs.js"
 import type { AccountOptions } from "../../domain/userdata/model.js"
 import { type Account, groups, lookupAccount, ownBy, shadowPassword } from "../accounts.js"
 import { PhaseContext } from "../action.js"
-import { readJournal, userDataDigest } from "../userdata/actions/common.js"
+import { readJournal, readJournalAfresh, userDataDigest } from "../userdata/actions/common.js"
 
 export const currentUser = Effect.flatMap(PhaseContext, (ctx) => Ref.get(ctx.cloudUser))
 
@@ -119,7 +119,11 @@ export const createUser = (user: string, action = "create_default_user", options
       // recorded only when a rerun compares the account (user-data asks options of it); one that cannot be written costs a rerun
       // only a false line: the account is made all the same
       const fs = yield* RootFs
-      if (Object.keys(options).some((k) => k !== "wheel")) yield* Effect.ignore(fs.addLinesOnce(yield* defaultUserJournal, [yield* journalLine(user)], { mode: 0o600, noFollow: true }))
+      if (Object.keys(options).some((k) => k !== "wheel")) {
+        const journal = yield* defaultUserJournal
+        yield* readJournalAfresh(journal)
+        yield* Effect.ignore(fs.addLinesOnce(journal, [yield* journalLine(user)], { mode: 0o600, noFollow: true }))
+      }
       yield* addAccount(user, options)
     }
     if (options.wheel !== false) yield* grantWheel(user, action)

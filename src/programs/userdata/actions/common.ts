@@ -48,6 +48,10 @@ export const readJournal = (journal: string) =>
     Effect.orElseSucceed(() => "")
   )
 
+/** a journal's text as readJournal reads it; none, or one too damaged to read, is removed: a line is not added to the damage */
+export const readJournalAfresh = (journal: string) =>
+  Effect.tap(readJournal(journal), (text) => (text === "" ? Effect.ignore(Effect.flatMap(RootFs, (fs) => fs.remove(journal))) : Effect.void))
+
 /** the digest of the saved user-data (of none: of nothing), which a journal's line names: an image whose builder left its journals has other user-data */
 export const userDataDigest = Effect.map(Effect.flatMap(UserData, (u) => u.bytes), (bytes) => digestOf(Option.getOrElse(bytes, () => new Uint8Array())))
 
