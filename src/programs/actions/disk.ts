@@ -114,7 +114,7 @@ const diskToolRunning = (devices: ReadonlyArray<string>) =>
   })
 
 /** how long a disk program a killed run left is waited for: an online resize of a large filesystem can take minutes */
-export const DISK_TOOL_WAIT = Duration.minutes(5)
+const DISK_TOOL_WAIT = Duration.minutes(5)
 
 /**
  * A run killed while its sfdisk, partx or resize2fs ran (the resident process SIGKILLed: the boot service then
