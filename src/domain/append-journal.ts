@@ -22,9 +22,12 @@ export const USERS_JOURNAL = ".users-created"
 /**
  * In `$TINY_CLOUD_VAR` too: the default user whose account create_default_user
  * makes in this first boot with options user-data asks, written before its
- * `adduser`. A rerun after a crash knows the account is its own, not one the
- * image had: the /bin/sh it gave for a login shell not installed is not named
- * as not applied, and options adduser refused are a refusal still.
+ * `adduser` (`USER DIGEST`, the digest of the saved user-data). A rerun after
+ * a crash knows the account is its own, not one the image had: the /bin/sh it
+ * gave for a login shell not installed is not named as not applied, and
+ * options adduser refused are a refusal still. An image made from an instance
+ * whose marker was removed by hand (not `--bootstrap incomplete`) keeps the
+ * journal: its instances' other user-data finds the account the image's.
  */
 export const DEFAULT_USER_JOURNAL = ".default-user-created"
 

@@ -287,8 +287,9 @@ const failureOf = (attempt: ReadonlyArray<PhaseRun>, live: PhaseRun | undefined)
  * (`main/set_hostname, main/set_ssh_keys: ...`, a metadata service unread)
  */
 const sayOnce = (errors: ReadonlyArray<{ readonly where: string; readonly message: string }>): ReadonlyArray<string> => {
-  const byMessage = new Map<string, Array<string>>()
-  for (const { where, message } of errors) byMessage.set(message, [...(byMessage.get(message) ?? []), where])
+  // an action that said a line twice (a hotplug module listed twice) is one action
+  const byMessage = new Map<string, ReadonlyArray<string>>()
+  for (const { where, message } of errors) byMessage.set(message, [...new Set([...(byMessage.get(message) ?? []), where])])
   return [...byMessage].map(([message, where]) => `${where.length > 3 ? `${where[0]} and ${where.length - 1} more actions` : where.join(", ")}: ${message}`)
 }
 

@@ -4,7 +4,7 @@
  * the time from the first phase's start to the end of the last that ended.
  */
 import * as Effect from "effect/Effect"
-import { formatSeconds, type ActionResult, type PhaseRun } from "../domain/run-record.js"
+import { currentAttempt, formatSeconds, isFinished, type ActionResult, type PhaseRun } from "../domain/run-record.js"
 import type { Phase } from "../domain/phases.js"
 import { Config } from "../services/Config.js"
 import { Output, print } from "../services/Output.js"
@@ -33,15 +33,21 @@ export interface Analysis {
   /** slowest first */
   readonly actions: ReadonlyArray<TimedAction>
   readonly phases: ReadonlyArray<PhaseTotal>
-  /** from the first phase's start to the end of `spanEnd`, 0 while no phase has ended */
+  /** from the start of `spanStart` to the end of `spanEnd`, 0 while no phase has ended or when the clock was set back */
   readonly spanMs: number
+  /** the phase of the attempt that ran first */
+  readonly spanStart?: Phase
   /** the phase of the attempt that ended last: one running or killed has no end */
   readonly spanEnd?: Phase
+  /** the wall clock was set back between two phases of the attempt (NTP on a first boot): their dates give no span */
+  readonly clockSetBack?: true
 }
 
 const endOf = (run: PhaseRun) => Date.parse(run.start) + run.durationMs!
 
-export const analyse = (attempt: ReadonlyArray<PhaseRun>): Analysis => {
+/** the last first boot's runs (`runs`' attempt), timed; the order they ran in is the record's (one phase at a time), not their dates' */
+export const analyse = (runs: ReadonlyArray<PhaseRun>): Analysis => {
+  const attempt = currentAttempt(runs)
   const actions = attempt
     .flatMap((run) => run.actions.map((a): TimedAction => ({ phase: run.phase, ...a })))
     .map((a, i) => ({ a, i }))
@@ -56,9 +62,12 @@ export const analyse = (attempt: ReadonlyArray<PhaseRun>): Analysis => {
       ...(run.exitStatus !== undefined ? { exitStatus: run.exitStatus } : {})
     })
   )
-  const last = attempt.filter((run) => run.durationMs !== undefined).reduce<PhaseRun | undefined>((a, b) => (a === undefined || endOf(b) >= endOf(a) ? b : a), undefined)
-  const spanMs = last === undefined ? 0 : endOf(last) - Date.parse(attempt[0]!.start)
-  return { actions, phases, spanMs, ...(last !== undefined ? { spanEnd: last.phase } : {}) }
+  const ran = runs.filter((run) => attempt.includes(run))
+  const ended = ran.filter(isFinished)
+  const [first, last] = [ran[0], ended[ended.length - 1]]
+  const setBack = ran.some((run, i) => i > 0 && Date.parse(run.start) < Math.max(...ran.slice(0, i).filter(isFinished).map(endOf)))
+  const spanMs = last === undefined || setBack ? 0 : endOf(last) - Date.parse(first!.start)
+  return { actions, phases, spanMs, ...(last !== undefined ? { spanStart: first!.phase, spanEnd: last.phase } : {}), ...(setBack ? { clockSetBack: true as const } : {}) }
 }
 
 const BAR_WIDTH = 30
@@ -85,7 +94,13 @@ const styleFor = (isTerminal: boolean, env: Readonly<Record<string, string>>): S
 
 const red = (text: string, style: Style) => (style.colour ? `\x1b[31m${text}\x1b[0m` : text)
 
-const render = ({ actions, phases, spanMs, spanEnd }: Analysis, style: Style, took: (phase: PhaseTotal) => string): string => {
+const spanLine = ({ spanMs, spanStart, spanEnd, clockSetBack }: Analysis) =>
+  spanEnd === undefined
+    ? "no phase has ended yet"
+    : `${clockSetBack ? "no span" : formatSeconds(spanMs)} from the start of ${spanStart!} to the end of ${spanEnd}${clockSetBack ? ": the clock was set back between two phases" : ""}`
+
+const render = (analysis: Analysis, style: Style, took: (phase: PhaseTotal) => string): string => {
+  const { actions, phases } = analysis
   const longest = Math.max(1, ...actions.map((a) => a.durationMs))
   // a name from tiny-cloud.conf as written, on one line: an action's own name is unchanged
   const shown = actions.map((a) => printable(a.name))
@@ -105,20 +120,20 @@ const render = ({ actions, phases, spanMs, spanEnd }: Analysis, style: Style, to
     `PHASE  ${"ACTIONS".padStart(9)}  ${"RUN".padStart(9)}`,
     ...totals,
     "",
-    spanEnd !== undefined ? `${formatSeconds(spanMs)} from the start of ${phases[0]!.phase} to the end of ${spanEnd}` : "no phase has ended yet",
+    spanLine(analysis),
     ""
   ].join("\n")
 }
 
 export const analyzeCommand = (options: { readonly json: boolean }) =>
   Effect.gen(function* () {
-    const { status, unreadable } = yield* currentStatus
+    const { status, record, unreadable } = yield* currentStatus
     if (unreadable !== undefined) {
       yield* Effect.flatMap(Output, (o) => o.stderr(`tiny-cloud analyze: ${unreadable}\n`))
       return 1
     }
     const attempt = status.attempt
-    const analysis = analyse(attempt)
+    const analysis = analyse(record.runs)
     if (options.json) {
       yield* print(`${JSON.stringify(analysis, null, 2)}\n`)
       return 0

@@ -284,6 +284,62 @@ describe("boot phase actions", () => {
   )
 })
 
+/**
+ * An instance whose record's newest boot run never ended (the resident process SIGKILLed during it) and whose
+ * $ROOT/proc shows that run's resize2fs of the root (pid 4242) still running
+ */
+const afterKilledBoot = Effect.gen(function* () {
+  const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws" } })
+  const killed = { phase: "boot", start: new Date().toISOString(), pid: 999_999_999, cloud: "aws", cloudChosenBy: "configured", userDataType: "missing", userDataWarnings: [], actions: [] }
+  instance.write("/var/lib/cloud/status.json", JSON.stringify({ version: 1, runs: [killed] }))
+  instance.write("/proc/4242/cmdline", "resize2fs\0/dev/vda2\0")
+  return instance
+})
+
+const DISK_COMMANDS = /^(sfdisk|partx|resize2fs) /
+
+describe("expand_root after a boot run that was killed", () => {
+  // on the TestClock: the five minutes pass without being waited for
+  it.scoped("a resize2fs it left that never ends (stuck on a failing disk) is waited for 5 minutes, then named in one error line; the root is not grown by this run, and the boot goes on to sshd", () =>
+    Effect.gen(function* () {
+      const instance = yield* afterKilledBoot
+      // before: the wait had no end (here a TimeoutException at 10 minutes on the TestClock), and sshd was never enabled
+      const { result: r, elapsedMs } = yield* advancingClock(instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root enable_sshd" }).pipe(Effect.timeout("10 minutes")), "5 seconds")
+      expect(elapsedMs).toBeGreaterThanOrEqual(5 * 60_000)
+      expect(r.code).toBe(0)
+      expect(r.stderr).toContain(
+        "\nexpand_root: resize2fs (pid 4242) is running already (left by a run that was killed); waiting for it to end\n" +
+          "expand_root: resize2fs (pid 4242) is still running after 5 minutes (left by a run that was killed); the root filesystem is not grown by this run\n" +
+          "   ++ expand_root: done\n"
+      )
+      expect(instance.commands().filter((c) => DISK_COMMANDS.test(c))).toEqual([])
+      expect(instance.commands()).toContain("rc-update add sshd default")
+      const status = yield* instance.run(["status"])
+      expect(status.stdout).toContain("error: boot/expand_root: resize2fs (pid 4242) is still running after 5 minutes")
+    })
+  )
+
+  it.scoped("the wait ends when the program does, or when its pid is another program's: the root is grown then", () =>
+    Effect.gen(function* () {
+      const endings: ReadonlyArray<(instance: TestInstance) => void> = [
+        (instance) => rmSync(join(instance.root, "proc/4242"), { recursive: true }),
+        (instance) => instance.write("/proc/4242/cmdline", "sleep\0" + "60\0")
+      ]
+      for (const ended of endings) {
+        const instance = yield* afterKilledBoot
+        const boot = Effect.gen(function* () {
+          yield* Effect.fork(Effect.delay(Effect.sync(() => ended(instance)), "1 minute"))
+          return yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
+        })
+        const { result: r, elapsedMs } = yield* advancingClock(boot, "5 seconds")
+        expect([r.code, elapsedMs >= 60_000 && elapsedMs < 5 * 60_000]).toEqual([0, true])
+        expect(r.stderr).not.toContain("still running")
+        expect(instance.commands()).toEqual(["sfdisk -q --no-reread -N 2 /dev/vda", "partx -u /dev/vda", "resize2fs /dev/vda2"])
+      }
+    })
+  )
+})
+
 describe("main phase actions", () => {
   it.scopedLive("create_default_user keeps an existing account and its password, and only makes sure it is in wheel", () =>
     Effect.gen(function* () {

@@ -687,6 +687,38 @@ describe("tiny-cloud analyze", () => {
     })
   )
 
+  it.scopedLive("the clock set back between boot and early (NTP on a first boot): final is the phase that ended last, and no span is given from the dates", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      yield* i.boot()
+      const { runs } = record(i)
+      // boot's date an hour ahead: the clock was set back by an hour before early
+      const ahead = { ...runs[0]!, start: new Date(Date.parse(runs[0]!.start) + 3_600_000).toISOString() }
+      i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [ahead, ...runs.slice(1)] }))
+      // before: '0.010s from the start of boot to the end of boot' (boot's date the latest end), spanEnd boot
+      const json = JSON.parse((yield* i.run(["analyze", "--json"])).stdout) as { spanMs: number; spanStart?: string; spanEnd?: string; clockSetBack?: boolean }
+      expect(json).toMatchObject({ spanMs: 0, spanStart: "boot", spanEnd: "final", clockSetBack: true })
+      expect((yield* i.run(["analyze"])).stdout).toMatch(/\nno span from the start of boot to the end of final: the clock was set back between two phases\n$/)
+      // set forward, or not at all: the span from the dates
+      i.write(STATUS_FILE, JSON.stringify({ version: 1, runs }))
+      const last = runs[runs.length - 1]!
+      expect(JSON.parse((yield* i.run(["analyze", "--json"])).stdout)).toMatchObject({ spanMs: Date.parse(last.start) + last.durationMs! - Date.parse(runs[0]!.start), spanEnd: "final" })
+    })
+  )
+
+  it.scopedLive("early run again by hand after main: the span ends with early, which ended last, and starts with boot", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      for (const phase of ["boot", "early", "main", "early"]) yield* i.run([phase])
+      const { runs } = record(i)
+      const early = runs[runs.length - 1]!
+      expect(early.phase).toBe("early")
+      const json = JSON.parse((yield* i.run(["analyze", "--json"])).stdout) as { spanMs: number; spanStart?: string; spanEnd?: string; clockSetBack?: boolean }
+      expect(json).toMatchObject({ spanMs: Date.parse(early.start) + early.durationMs! - Date.parse(runs[0]!.start), spanStart: "boot", spanEnd: "early" })
+      expect(json.clockSetBack).toBeUndefined()
+    })
+  )
+
   it.scopedLive("before any phase: nothing to analyse", () =>
     Effect.gen(function* () {
       const i = yield* awsInstance()

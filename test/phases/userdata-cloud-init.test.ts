@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
-import { mkdirSync, readFileSync } from "node:fs"
+import { mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -529,6 +529,41 @@ describe.concurrent("the default user's account options", () => {
       expect(again.stderr).toContain("\nuserdata_users: alpine not made as asked\n")
       expect(i.commands().filter((c) => c.startsWith("adduser"))).toEqual(["adduser -h /home/alpine -s /bin/sh -G alpine -D -u 1500 alpine", "adduser -h /home/alpine -s /bin/sh -G alpine -D alpine"])
       expect((yield* i.run(["final"])).code).toBe(0)
+      expectReachable(i, "alpine")
+    })
+  )
+
+  it.scopedLive("a journal damaged to a huge file (600 MiB, more than a string holds) is replaced: main run again still knows the account as this boot's, refused as before", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: alpine\n    uid: 1500\n", {
+        answer: (c) => (c.command === "adduser" && c.args.includes("-u") ? { exitCode: 1 } : undefined)
+      })
+      const journal = join(i.root, "var/lib/cloud/.default-user-created")
+      writeFileSync(journal, "")
+      // sparse: it takes no room
+      truncateSync(journal, 600 * 1024 * 1024)
+      for (const phase of ["boot", "early"]) yield* i.run([phase])
+      expect((yield* i.run(["main"])).code).toBe(1)
+      expect(statSync(journal).size).toBeLessThan(100)
+      const again = yield* i.run(["main"])
+      // before: the journal kept its damage and no line, and the rerun took alpine for the image's ('keeps its own account', main 0)
+      expect(again.code).toBe(1)
+      expect(again.stderr).toContain("\ncreate_default_user: user-data's uid 1500 not applied; made without the account options user-data asks\n")
+    })
+  )
+
+  it.scopedLive("an image made from an instance whose marker was removed by hand keeps that first boot's journal: the account is the image's for other user-data", () =>
+    Effect.gen(function* () {
+      // the builder's instance: its alpine made for a shell not installed (/bin/sh), and recorded as made by that first boot
+      const builder = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: alpine\n    shell: /bin/bash\n")
+      expect((yield* firstBoot(builder)).main.code).toBe(0)
+      const i = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: alpine\n    uid: 1500\n")
+      for (const file of ["/etc/passwd", "/etc/group", "/etc/shadow", "/var/lib/cloud/.default-user-created"]) i.write(file, builder.read(file)!)
+      const { main } = yield* firstBoot(i)
+      // before: 'user-data's uid 1500 not applied; made without the account options user-data asks', and userdata_users failed (main 1)
+      expect(main.code, main.stderr).toBe(0)
+      expect(main.stderr).toContain("\ncreate_default_user: alpine exists already and keeps its own account: user-data's uid 1500 not applied\n")
+      expect(i.commands().filter((c) => c.startsWith("adduser"))).toEqual([])
       expectReachable(i, "alpine")
     })
   )

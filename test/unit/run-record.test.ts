@@ -83,6 +83,15 @@ describe("statusOf", () => {
     expect(statusOf(record(...more), facts(true)).errors).toEqual([`main/userdata_user and 3 more actions: ${message}`])
   })
 
+  it("an action that said one error line several times (a hotplug module listed twice) is named once, not as more actions", () => {
+    const unknown = (times: number): ActionRun => ({ ...done("install_hotplugs"), errors: Array<string>(times).fill("nope: unknown") })
+    const errorsOf = (...boot: ReadonlyArray<ActionRun>) => statusOf(record(run("boot", boot), ...full().slice(1)), facts(true)).errors
+    // before: 'boot/install_hotplugs, boot/install_hotplugs: nope: unknown', and with four 'boot/install_hotplugs and 3 more actions'
+    expect(errorsOf(unknown(2))).toEqual(["boot/install_hotplugs: nope: unknown"])
+    expect(errorsOf(unknown(4))).toEqual(["boot/install_hotplugs: nope: unknown"])
+    expect(errorsOf(unknown(2), unknown(1))).toEqual(["boot/install_hotplugs: nope: unknown"])
+  })
+
   it("an action done all the same after an error line (an unknown hotplug module) makes it done with errors (2), the line named; a record's errors survive a read", () => {
     const boot = run("boot", [{ ...done("install_hotplugs"), errors: ["vnic_eth_hotplg: unknown"] }])
     const runs = [boot, ...full().slice(1)]

@@ -1,10 +1,12 @@
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
+import { monotonicMillis } from "../../domain/monotonic.js"
 import { followsKilledBoot } from "../../domain/run-record.js"
 import { printable } from "../../domain/text.js"
 import { Commands } from "../../services/Commands.js"
-import { info } from "../../services/Log.js"
+import { err, info } from "../../services/Log.js"
 import { containerKind, RootFs } from "../../services/RootFs.js"
 import { readRecord } from "../status-record.js"
 
@@ -111,19 +113,35 @@ const diskToolRunning = (devices: ReadonlyArray<string>) =>
     return Option.none<string>()
   })
 
+/** how long a disk program a killed run left is waited for: an online resize of a large filesystem can take minutes */
+const DISK_TOOL_WAIT = Duration.minutes(5)
+
 /**
  * A run killed while its sfdisk, partx or resize2fs ran (the resident process SIGKILLed: the boot service then
  * runs boot again at once) leaves that program running: it is waited for, not run a second time beside it
- * (two resize2fs of one filesystem: the second fails, busy).
+ * (two resize2fs of one filesystem: the second fails, busy). Whether the root may be grown now: one still
+ * running after DISK_TOOL_WAIT (stuck on a failing disk) is an error line, and the boot goes on to networking and sshd.
  */
 const afterDiskTools = (devices: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     // only after a boot run that never ended: every other boot would read every process's command line for nothing
-    if (!followsKilledBoot((yield* readRecord).runs)) return
+    if (!followsKilledBoot((yield* readRecord).runs)) return true
     const running = yield* diskToolRunning(devices)
-    if (Option.isNone(running)) return
+    if (Option.isNone(running)) return true
     yield* info(`expand_root: ${printable(running.value)} is running already (left by a run that was killed); waiting for it to end`)
-    yield* diskToolRunning(devices).pipe(Effect.repeat({ schedule: Schedule.spaced("200 millis"), while: Option.isSome }))
+    // on the monotonic clock (Schedule.upTo counts on the wall clock, which NTP may step back meanwhile)
+    const ends = (yield* monotonicMillis) + Duration.toMillis(DISK_TOOL_WAIT)
+    const still = yield* diskToolRunning(devices).pipe(
+      Effect.repeat(
+        Schedule.recurWhile<Option.Option<string>>(Option.isSome).pipe(
+          Schedule.addDelay(() => "200 millis"),
+          Schedule.checkEffect(() => Effect.map(monotonicMillis, (now) => now < ends))
+        )
+      )
+    )
+    if (Option.isNone(still)) return true
+    yield* err(`expand_root: ${printable(still.value)} is still running after ${Duration.toMinutes(DISK_TOOL_WAIT)} minutes (left by a run that was killed); the root filesystem is not grown by this run`)
+    return false
   })
 
 export const expandRoot = Effect.gen(function* () {
@@ -151,7 +169,7 @@ export const expandRoot = Effect.gen(function* () {
   const partition = yield* fs.readTextIfExists(fs.at(`/sys/class/block/${name}/partition`))
   const partitioned = Option.isSome(partition) && partition.value.trim() !== ""
   const disk = partitioned ? `/dev/${yield* diskOf(name)}` : undefined
-  yield* afterDiskTools(disk === undefined ? [filesystem] : [disk, filesystem])
+  if (!(yield* afterDiskTools(disk === undefined ? [filesystem] : [disk, filesystem]))) return
   if (Option.isSome(partition) && disk !== undefined) {
     yield* c.run("sfdisk", ["-q", "--no-reread", "-N", partition.value.trim(), disk], { stdin: ", +\n" })
     yield* c.run("partx", ["-u", disk])

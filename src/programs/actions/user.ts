@@ -14,7 +14,7 @@ import { RootFs } from "../../services/RootFs.js"
 import type { AccountOptions } from "../../domain/userdata/model.js"
 import { type Account, groups, lookupAccount, ownBy, shadowPassword } from "../accounts.js"
 import { PhaseContext } from "../action.js"
-import { readJournal } from "../userdata/actions/common.js"
+import { readJournal, readJournalAfresh, userDataDigest } from "../userdata/actions/common.js"
 
 export const currentUser = Effect.flatMap(PhaseContext, (ctx) => Ref.get(ctx.cloudUser))
 
@@ -78,9 +78,15 @@ const grantWheel = (user: string, action: string) =>
 
 const defaultUserJournal = Effect.map(Config, (c) => `${c.varDir}/${DEFAULT_USER_JOURNAL}`)
 
+/** `USER DIGEST`: made for this user-data (an image made from an instance whose marker was removed by hand has its builder's journal) */
+const journalLine = (user: string) => Effect.map(userDataDigest, (digest) => `${user} ${digest}`)
+
 /** create_default_user made `user`'s account in this first boot (an account that is there may be the image's) */
 export const madeThisBoot = (user: string) =>
-  Effect.map(Effect.flatMap(defaultUserJournal, readJournal), (made) => made.split("\n").includes(user))
+  Effect.gen(function* () {
+    const line = yield* journalLine(user)
+    return (yield* readJournal(yield* defaultUserJournal)).split("\n").includes(line)
+  })
 
 /** one directory however written (`/home/alpine/`, `/home//alpine`) */
 const directoryName = (path: string) => posix.normalize(path).replace(/(.)\/$/, "$1")
@@ -113,7 +119,11 @@ export const createUser = (user: string, action = "create_default_user", options
       // recorded only when a rerun compares the account (user-data asks options of it); one that cannot be written costs a rerun
       // only a false line: the account is made all the same
       const fs = yield* RootFs
-      if (Object.keys(options).some((k) => k !== "wheel")) yield* Effect.ignore(fs.addLinesOnce(yield* defaultUserJournal, [user], { mode: 0o600, noFollow: true }))
+      if (Object.keys(options).some((k) => k !== "wheel")) {
+        const journal = yield* defaultUserJournal
+        yield* readJournalAfresh(journal)
+        yield* Effect.ignore(fs.addLinesOnce(journal, [yield* journalLine(user)], { mode: 0o600, noFollow: true }))
+      }
       yield* addAccount(user, options)
     }
     if (options.wheel !== false) yield* grantWheel(user, action)

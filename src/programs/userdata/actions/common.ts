@@ -48,6 +48,13 @@ export const readJournal = (journal: string) =>
     Effect.orElseSucceed(() => "")
   )
 
+/** a journal's text as readJournal reads it; none, or one too damaged to read, is removed: a line is not added to the damage */
+export const readJournalAfresh = (journal: string) =>
+  Effect.tap(readJournal(journal), (text) => (text === "" ? Effect.ignore(Effect.flatMap(RootFs, (fs) => fs.remove(journal))) : Effect.void))
+
+/** the digest of the saved user-data (of none: of nothing), which a journal's line names: an image whose builder left its journals has other user-data */
+export const userDataDigest = Effect.map(Effect.flatMap(UserData, (u) => u.bytes), (bytes) => digestOf(Option.getOrElse(bytes, () => new Uint8Array())))
+
 /**
  * What the programs of `action` leave beside them, their output in the log and their exit status: they have run,
  * so what cannot be kept (a full /var/log) is said in one line, and neither the action nor the programs after them fail
@@ -68,7 +75,7 @@ export const oncePerFirstBoot = <E, R>(action: string, run: Effect.Effect<string
   Effect.gen(function* () {
     const fs = yield* RootFs
     const journal = yield* ranJournal
-    const key = `${action} ${digestOf(Option.getOrElse(yield* Effect.flatMap(UserData, (u) => u.bytes), () => new Uint8Array()))}`
+    const key = `${action} ${yield* userDataDigest}`
     const earlier = (yield* readJournal(journal)).split("\n").find((l) => l === key || l.startsWith(`${key} `))
     if (earlier !== undefined) {
       yield* info(`${action}: its programs ran to their end in this first boot already; not run again`)

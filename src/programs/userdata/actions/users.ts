@@ -17,7 +17,7 @@ import { addAccount, currentUser, installKeys, madeThisBoot } from "../../action
 import { loadUserConfig } from "../load.js"
 import type { AccountOptions, GroupSpec, UserSettings, UserSpec } from "../../../domain/userdata/model.js"
 import { doasRuleNamesUser } from "../../../domain/userdata/doas.js"
-import { fail, readJournal, system } from "./common.js"
+import { fail, readJournalAfresh, system } from "./common.js"
 
 /** what is set on a password: `passwd` only on an account made now; an account made now gets `*` unless it gets a password */
 interface PasswordRule {
@@ -258,11 +258,9 @@ export const userdataUsers = Effect.gen(function* () {
         return Effect.as(err(`userdata_users: ${name}: ${e.message}`), false)
       })
     )
-  const fs = yield* RootFs
   const journal = `${(yield* Config).varDir}/${USERS_JOURNAL}`
-  const recorded = yield* readJournal(journal)
-  // nothing recorded, or a journal too damaged to read: it starts again, so that a name is not added to the damage
-  if (recorded === "") yield* Effect.ignore(fs.remove(journal))
+  // nothing recorded, or a journal too damaged to read: it starts again
+  const recorded = yield* readJournalAfresh(journal)
   const made = new Set(recorded.split("\n"))
   yield* confine("groups", createGroups(config.groups, made))
   const cloudUser = yield* currentUser
