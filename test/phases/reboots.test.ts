@@ -7,7 +7,8 @@ import { mkdirSync, readdirSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { makeTestInstance } from "../support/instance.js"
+import { startSimulator, type SimInstance } from "../../src/sim/simulator.js"
+import { makeTestInstance, type TestInstance } from "../support/instance.js"
 import { PATIENT_METADATA } from "../support/instance-env.js"
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIRebootKey a@example"
@@ -19,6 +20,16 @@ const instanceWith = (userData: string) =>
     mkdirSync(join(i.root, "tmp"), { recursive: true })
     return i
   })
+
+/** another instance's metadata service (the instance booted again elsewhere, or an image of it): the environment its phases reach it with */
+const elsewhere = (i: TestInstance, instance: SimInstance) =>
+  Effect.map(
+    Effect.acquireRelease(Effect.promise(() => startSimulator({ cloud: "aws", instance, root: i.root })), (sim) => Effect.promise(() => sim.close())),
+    (sim) => ({ IMDS_ENDPOINT: sim.endpoint })
+  )
+
+/** what the state directory holds of user-data and its programs */
+const userDataFiles = (i: TestInstance) => readdirSync(join(i.root, "var/lib/cloud")).filter((f) => f.startsWith("user-data")).sort()
 
 const codes = (results: ReadonlyArray<{ readonly code: number }>) => results.map((r) => r.code)
 
@@ -36,6 +47,31 @@ describe.concurrent("the marker removed by hand after a completed first boot (an
       expect(i.read("/etc/motd")).toBe("image\nadded\nadded\n")
       // a completed first boot's journals go with it
       expect(readdirSync(join(i.root, "var/lib/cloud")).filter((f) => f.startsWith("."))).toEqual([".bootstrap-complete"])
+    })
+  )
+})
+
+describe.concurrent("--bootstrap incomplete, then a first boot with another instance's user-data, or none (an image made of the instance)", () => {
+  it.scopedLive("leaves nothing of the earlier user-data's programs: each first boot's state holds what its own user-data ran from", () =>
+    Effect.gen(function* () {
+      const multipart = 'Content-Type: multipart/mixed; boundary="XX"\nMIME-Version: 1.0\n\n--XX\nContent-Type: text/x-shellscript\n\n#!/bin/sh\necho part >> "$ROOT/tmp/ran"\n--XX--\n'
+      const i = yield* instanceWith(multipart)
+      expect(codes(yield* i.boot())).toEqual([0, 0, 0, 0])
+      expect(userDataFiles(i)).toEqual(["user-data", "user-data.parts"])
+      // a script sent with CR LF line ends runs from a copy made runnable
+      const next = [
+        { userData: "#!/bin/sh\r\necho script >> \"$ROOT/tmp/ran\"\r\n", files: ["user-data", "user-data.script"] },
+        { userData: '#cloud-config\nbootcmd: [echo boot >> "$ROOT/tmp/ran"]\nruncmd: [echo run >> "$ROOT/tmp/ran"]\n', files: ["user-data", "user-data.bootcmd", "user-data.runcmd"] },
+        { userData: "#cloud-config\nhostname: web-4\n", files: ["user-data"] },
+        { userData: undefined, files: [] }
+      ]
+      for (const { userData, files } of next) {
+        expect((yield* i.run(["--bootstrap", "incomplete"])).code).toBe(0)
+        const env = yield* elsewhere(i, { hostname: "web-2.example", sshKeys: [KEY], ...(userData !== undefined ? { userData: bytes(userData) } : {}) })
+        expect(codes(yield* i.boot(env))).toEqual([0, 0, 0, 0])
+        expect(userDataFiles(i)).toEqual(files)
+      }
+      expect(i.read("/tmp/ran")).toBe("part\nscript\nboot\nrun\n")
     })
   )
 })
