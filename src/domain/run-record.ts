@@ -143,18 +143,25 @@ export const formatRecord = (record: RunRecord): string => `${JSON.stringify(rec
 
 const order = (phase: Phase) => PHASES.indexOf(phase)
 
+/** a final phase's run that completed the bootstrap (its marker written; one it could not write is recorded failed) */
+const completedBootstrap = (run: PhaseRun): boolean => run.phase === "final" && run.actions.some((a) => a.name === "bootstrap_complete" && a.result === "done")
+
 /**
  * The runs of the latest bootstrap attempt: the newest run of each phase
  * since the last `boot` run, in phase order. A phase run again by hand
- * replaces its earlier run; a new boot starts a new attempt.
+ * replaces its earlier run; a new boot starts a new attempt, and so does a
+ * phase run after one that completed the bootstrap (none runs while the
+ * marker is there: it was removed, and the phases run by hand, not from a
+ * boot), so that an earlier first boot's runs are not taken for this one's.
  */
 export const currentAttempt = (runs: ReadonlyArray<PhaseRun>): ReadonlyArray<PhaseRun> => {
-  let lastBoot = -1
+  let start = 0
   runs.forEach((r, i) => {
-    if (r.phase === "boot") lastBoot = i
+    if (r.phase === "boot") start = i
+    else if (completedBootstrap(r) && i + 1 < runs.length) start = i + 1
   })
   const latest = new Map<Phase, PhaseRun>()
-  for (const r of runs.slice(Math.max(lastBoot, 0))) latest.set(r.phase, r)
+  for (const r of runs.slice(start)) latest.set(r.phase, r)
   return [...latest.values()].sort((a, b) => order(a.phase) - order(b.phase))
 }
 

@@ -75,3 +75,28 @@ describe.concurrent("--bootstrap incomplete, then a first boot with another inst
     })
   )
 })
+
+describe.concurrent("--bootstrap incomplete, then the phases run by hand (no boot phase: the instance provisioned again without a reboot)", () => {
+  it.scopedLive("status and analyze show those runs alone, not the earlier first boot's boot phase and its failure", () =>
+    Effect.gen(function* () {
+      let resizeFails = true
+      const i = yield* makeTestInstance({
+        cloud: "aws",
+        env: PATIENT_METADATA,
+        instance: { hostname: "web-1.example", sshKeys: [KEY] },
+        answer: (c) => (c.command === "resize2fs" && resizeFails ? { exitCode: 1 } : undefined)
+      })
+      expect(codes(yield* i.boot())).toEqual([1, 0, 0, 0])
+      expect((yield* i.run(["status"])).stdout.split("\n")[0]).toMatch(/^failed at boot\/expand_root: /)
+      resizeFails = false
+      expect((yield* i.run(["--bootstrap", "incomplete"])).code).toBe(0)
+      const byHand = yield* Effect.forEach(["early", "main", "final"], (phase) => i.run([phase]))
+      expect(codes(byHand)).toEqual([0, 0, 0])
+      const status = yield* i.run(["status"])
+      expect([status.code, status.stdout.replace(/\d+\.\d{3}s/g, "Ns")]).toEqual([0, "done\ncloud: aws (configured)\nuser-data: missing\nearly: Ns\nmain: Ns\nfinal: Ns\n"])
+      const analyze = yield* i.run(["analyze"])
+      expect(analyze.stdout).not.toMatch(/ boot /)
+      expect(analyze.stdout).toMatch(/\n\d+\.\d{3}s from the start of early to the end of final\n$/)
+    })
+  )
+})
