@@ -10,7 +10,8 @@ export const makeBootstrap: Effect.Effect<BootstrapShape, never, RootFs | Config
   const fs = yield* RootFs
   const { varDir } = yield* Config
   const marker = bootstrapMarker(varDir)
-  const journals = FIRST_BOOT_JOURNALS.map((name) => fs.remove(`${varDir}/${name}`))
+  // (a directory in the place of one of these files, which the phases pass over as damage, goes as the file would)
+  const journals = FIRST_BOOT_JOURNALS.map((name) => fs.remove(`${varDir}/${name}`, { recursive: true }))
   return {
     isComplete: fs.exists(marker),
     // once it is there, the journals of the first boot it completes are of none to come: the marker removed by hand (an image
@@ -20,7 +21,7 @@ export const makeBootstrap: Effect.Effect<BootstrapShape, never, RootFs | Config
     // a first boot asked for again appends its write_files again and runs the user's programs again; it detects its cloud and reads its NoCloud seed
     // again: an image made this way must not give its instances the builder's cloud, hostname and keys
     markIncomplete: Effect.all(
-      [fs.remove(marker), ...journals, fs.remove(`${varDir}/.autodetect`), fs.remove(`${varDir}/nocloud`, { recursive: true })],
+      [fs.remove(marker, { recursive: true }), ...journals, fs.remove(`${varDir}/.autodetect`, { recursive: true }), fs.remove(`${varDir}/nocloud`, { recursive: true })],
       { discard: true }
     ),
     isDisabled: fs.exists(fs.at("/etc/tiny-cloud.disabled"))

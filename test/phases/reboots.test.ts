@@ -100,3 +100,18 @@ describe.concurrent("--bootstrap incomplete, then the phases run by hand (no boo
     })
   )
 })
+
+describe.concurrent("--bootstrap incomplete in a damaged state directory (a directory where a journal, the cloud cache or the marker is)", () => {
+  it.scopedLive("removes each of them all the same, so that the next first boot detects its cloud and reads its seed again", () =>
+    Effect.gen(function* () {
+      const i = yield* makeTestInstance({ cloud: "aws" })
+      i.write("/var/lib/cloud/.bootstrap-complete/x", "")
+      i.write("/var/lib/cloud/.userdata-ran/x", "")
+      i.write("/var/lib/cloud/.autodetect/x", "")
+      i.write("/var/lib/cloud/nocloud/meta-data", "local-hostname: builder\n")
+      i.write("/var/lib/cloud/nocloud/.nocloud_loaded", "")
+      expect(yield* i.run(["--bootstrap", "incomplete"])).toEqual({ code: 0, stdout: "", stderr: "bootstrap marked incomplete\n" })
+      expect(readdirSync(join(i.root, "var/lib/cloud"))).toEqual([])
+    })
+  )
+})
