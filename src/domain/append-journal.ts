@@ -143,3 +143,12 @@ export const withDirectories = (journal: ReadonlyArray<DirectoriesMade>, made: D
   ...journal.filter((e) => e.index !== made.index || e.path !== made.path),
   made
 ]
+
+/**
+ * The journals of this file: each is of one first boot, which a phase run again
+ * after a crash reads. A completed first boot leaves none (the marker
+ * written, they are removed), nor does `--bootstrap incomplete`: the next
+ * first boot, asked for by removing the marker in either way, does its work
+ * again, whatever user-data it has.
+ */
+export const FIRST_BOOT_JOURNALS: ReadonlyArray<string> = [APPEND_JOURNAL, USERS_JOURNAL, DEFAULT_USER_JOURNAL, RAN_JOURNAL, DIRECTORIES_JOURNAL]

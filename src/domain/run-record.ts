@@ -149,25 +149,32 @@ const kernelBoot = (run: PhaseRun): string | undefined => {
   return id === "" ? undefined : id
 }
 
+/** a final phase's run that completed the bootstrap (its marker written; one it could not write is recorded failed) */
+const completedBootstrap = (run: PhaseRun): boolean => run.phase === "final" && run.actions.some((a) => a.name === "bootstrap_complete" && a.result === "done")
+
 /**
  * The runs of the latest bootstrap attempt: the newest run of each phase
- * since the `boot` run that began it, in phase order. A phase run again by hand
- * replaces its earlier run; a new boot starts a new attempt. A boot run in the
- * same kernel boot as the attempt's, before any final run (the boot service
- * started again by an operator, or its client running boot after the
- * resident process died during it), is the same first boot: its early and
- * main still count.
+ * since the run that began it, in phase order. A phase run again by hand
+ * replaces its earlier run; a new boot starts a new attempt, and so does a
+ * phase run after one that completed the bootstrap (none runs while the
+ * marker is there: it was removed, and the phases run by hand, not from a
+ * boot), so that an earlier first boot's runs are not taken for this one's.
+ * A boot run in the same kernel boot as the attempt's first run, before any
+ * final run (the boot service started again by an operator, or its client
+ * running boot after the resident process died during it), is the same
+ * first boot: its early and main still count.
  */
 export const currentAttempt = (runs: ReadonlyArray<PhaseRun>): ReadonlyArray<PhaseRun> => {
-  let lastBoot = -1
+  let start = 0
   runs.forEach((r, i) => {
-    if (r.phase !== "boot") return
-    const begun = runs[lastBoot]
-    const same = begun !== undefined && kernelBoot(r) !== undefined && kernelBoot(r) === kernelBoot(begun) && !runs.slice(lastBoot, i).some((x) => x.phase === "final")
-    if (!same) lastBoot = i
+    if (r.phase === "boot") {
+      const begun = runs[start]
+      const same = begun !== undefined && begun !== r && kernelBoot(r) !== undefined && kernelBoot(r) === kernelBoot(begun) && !runs.slice(start, i).some((x) => x.phase === "final")
+      if (!same) start = i
+    } else if (completedBootstrap(r) && i + 1 < runs.length) start = i + 1
   })
   const latest = new Map<Phase, PhaseRun>()
-  for (const r of runs.slice(Math.max(lastBoot, 0))) latest.set(r.phase, r)
+  for (const r of runs.slice(start)) latest.set(r.phase, r)
   return [...latest.values()].sort((a, b) => order(a.phase) - order(b.phase))
 }
 

@@ -2,6 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import type { Analysis } from "../domain/userdata/parse.js"
+import { PROGRAM_FILES, programFile } from "../domain/userdata/runnable.js"
 import { userDataWord } from "../domain/userdata/type.js"
 import { Config } from "../services/Config.js"
 import { RootFs } from "../services/RootFs.js"
@@ -50,6 +51,9 @@ export const makeUserData: Effect.Effect<UserDataShape, never, RootFs | Config> 
         fs.writeAtomic(path, data, { mode: isScript(data) ? 0o700 : 0o600, noFollow: true }),
         Ref.set(known, Option.some({ bytes: Option.some(data) }))
       ),
-    remove: Effect.zipRight(fs.remove(path), Ref.set(known, Option.some({ bytes: Option.none() })))
+    // what the earlier user-data's programs ran from goes with it: user-data that has none (or none now) leaves none of them
+    remove: Effect.all([fs.remove(path), ...PROGRAM_FILES.map((name) => fs.remove(programFile(path, name), { recursive: true })), Ref.set(known, Option.some({ bytes: Option.none() }))], {
+      discard: true
+    })
   }
 })

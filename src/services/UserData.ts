@@ -20,6 +20,7 @@ export interface UserDataShape {
   readonly analysis: Effect.Effect<Analysis>
   /** stores the bytes for root only (a script owner-executable) */
   readonly save: (data: Uint8Array) => Effect.Effect<void, FsError>
+  /** removes it, and the files its programs ran from (`user-data.runcmd`...: domain/userdata/runnable.ts) */
   readonly remove: Effect.Effect<void, FsError>
 }
 

@@ -205,6 +205,16 @@ describe("statusOf", () => {
     expect(summary(record(...again), facts(false))).toEqual(["running (boot done)", 0, false])
   })
 
+  it("a phase run after a final that completed the bootstrap (the marker removed, the phases run by hand) starts a new attempt; a final that could not write it does not", () => {
+    const first = full(undefined, [failed("set_ssh_keys", "x")])
+    expect(currentAttempt([...first, run("early"), run("main")]).map((r) => r.phase)).toEqual(["early", "main"])
+    expect(summary(record(...first, run("early"), run("main"), run("final", [done("bootstrap_complete")])), facts(true))).toEqual(["done", 0, true])
+    // no run since: the attempt is still the completed one
+    expect(currentAttempt(first).map((r) => r.phase)).toEqual(["boot", "early", "main", "final"])
+    const unmarked = full([failed("bootstrap_complete", "write: read-only file system")])
+    expect(currentAttempt([...unmarked, run("final", [done("bootstrap_complete")])]).map((r) => r.phase)).toEqual(["boot", "early", "main", "final"])
+  })
+
   it("the final phase ran and the marker is gone (--bootstrap incomplete): not started; disabled then, unless a phase failed, which wins over everything", () => {
     expect(summary(record(...full()), facts(false))).toEqual(["not started", 0, false])
     expect(summary(record(...full()), facts(false, [], true))).toEqual(["disabled", 0, true])

@@ -28,3 +28,15 @@ export const runnableScript = (bytes: Uint8Array): Uint8Array => {
  */
 export const shebangProgram = (script: Uint8Array): string | undefined =>
   /^\s*#![ \t]*([^\s]+)/.exec(textOf(script.subarray(0, 4096)))?.[1]
+
+/**
+ * What the user's programs run from, beside the saved user-data and made of
+ * it: a script's runnable copy, cloud-config `bootcmd` and `runcmd` each as
+ * one script, the scripts of MIME multipart user-data (a directory).
+ */
+export type ProgramFile = "script" | "bootcmd" | "runcmd" | "parts"
+
+export const PROGRAM_FILES: ReadonlyArray<ProgramFile> = ["script", "bootcmd", "runcmd", "parts"]
+
+/** `$TINY_CLOUD_VAR/user-data.NAME`, for the saved user-data's path */
+export const programFile = (savedPath: string, name: ProgramFile): string => `${savedPath}.${name}`

@@ -13,7 +13,7 @@ import { readRecord } from "../status-record.js"
 import { keepOrSay, missingInterpreter, oncePerFirstBoot } from "../userdata/actions/common.js"
 import { userDataUnsaved } from "../../domain/run-record.js"
 import { textOf } from "../../domain/text.js"
-import { runnableScript } from "../../domain/userdata/runnable.js"
+import { programFile, runnableScript } from "../../domain/userdata/runnable.js"
 import { CHECKED_WORDS, userDataTypeOf, whyNotRead } from "../../domain/userdata/type.js"
 
 /**
@@ -106,7 +106,7 @@ export const runUserdata = Effect.gen(function* () {
   const saved = Option.getOrElse(yield* userData.bytes, () => new Uint8Array())
   const script = runnableScript(saved)
   // the saved user-data stays as it came: a script that cannot run as it is runs from a copy made runnable
-  const path = script === saved ? userData.path : `${userData.path}.script`
+  const path = script === saved ? userData.path : programFile(userData.path, "script")
   yield* oncePerFirstBoot(
     "run_userdata",
     Effect.gen(function* () {

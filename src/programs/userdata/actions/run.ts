@@ -3,9 +3,10 @@ import * as Effect from "effect/Effect"
 import { Commands } from "../../../services/Commands.js"
 import { Config } from "../../../services/Config.js"
 import { RootFs } from "../../../services/RootFs.js"
+import { UserData } from "../../../services/UserData.js"
 import { loadUserConfig, loadUserData } from "../load.js"
 import type { Command, UserConfig } from "../../../domain/userdata/model.js"
-import { runnableScript } from "../../../domain/userdata/runnable.js"
+import { programFile, runnableScript } from "../../../domain/userdata/runnable.js"
 import { commandScript } from "../../../domain/userdata/script.js"
 import { fail, keepOrSay, missingInterpreter, oncePerFirstBoot } from "./common.js"
 
@@ -38,8 +39,7 @@ const runUserProgram = (action: string, command: string, args: ReadonlyArray<str
 const runScript = (key: "bootcmd" | "runcmd", commands: ReadonlyArray<Command>) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
-    const { varDir } = yield* Config
-    const path = `${varDir}/user-data.${key}`
+    const path = programFile((yield* UserData).path, key)
     yield* fs.writeAtomic(path, commandScript(commands), { mode: 0o700, noFollow: true })
     const status = yield* runUserProgram(`userdata_${key}`, path, [])
     return status === 0 ? undefined : `${key} exited with status ${status}`
@@ -88,8 +88,8 @@ export const userdataScripts = Effect.gen(function* () {
   const parsed = yield* loadUserData("userdata_scripts")
   if (parsed.kind !== "multipart" || parsed.scripts.length === 0) return
   const fs = yield* RootFs
-  const { varDir, logDir } = yield* Config
-  const dir = `${varDir}/user-data.parts`
+  const { logDir } = yield* Config
+  const dir = programFile((yield* UserData).path, "parts")
   yield* oncePerFirstBoot(
     "userdata_scripts",
     Effect.gen(function* () {

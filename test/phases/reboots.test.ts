@@ -1,0 +1,117 @@
+/**
+ * Later first boots of one instance: the marker removed (`--bootstrap
+ * incomplete`, or by hand as an image builder removes it) and the instance
+ * booted again, with its own metadata or another instance's.
+ */
+import { mkdirSync, readdirSync, rmSync } from "node:fs"
+import { join } from "node:path"
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import { startSimulator, type SimInstance } from "../../src/sim/simulator.js"
+import { makeTestInstance, type TestInstance } from "../support/instance.js"
+import { PATIENT_METADATA } from "../support/instance-env.js"
+
+const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIRebootKey a@example"
+const bytes = (text: string) => new TextEncoder().encode(text)
+
+const instanceWith = (userData: string) =>
+  Effect.gen(function* () {
+    const i = yield* makeTestInstance({ cloud: "aws", env: PATIENT_METADATA, instance: { hostname: "web-1.example", sshKeys: [KEY], userData: bytes(userData) } })
+    mkdirSync(join(i.root, "tmp"), { recursive: true })
+    return i
+  })
+
+/** another instance's metadata service (the instance booted again elsewhere, or an image of it): the environment its phases reach it with */
+const elsewhere = (i: TestInstance, instance: SimInstance) =>
+  Effect.map(
+    Effect.acquireRelease(Effect.promise(() => startSimulator({ cloud: "aws", instance, root: i.root })), (sim) => Effect.promise(() => sim.close())),
+    (sim) => ({ IMDS_ENDPOINT: sim.endpoint })
+  )
+
+/** what the state directory holds of user-data and its programs */
+const userDataFiles = (i: TestInstance) => readdirSync(join(i.root, "var/lib/cloud")).filter((f) => f.startsWith("user-data")).sort()
+
+const codes = (results: ReadonlyArray<{ readonly code: number }>) => results.map((r) => r.code)
+
+describe.concurrent("the marker removed by hand after a completed first boot (an image builder's rm, the shell edition's --bootstrap incomplete)", () => {
+  it.scopedLive("the next boot runs the first boot again as --bootstrap incomplete asks it: the same user-data's runcmd runs and its append is made again", () =>
+    Effect.gen(function* () {
+      const i = yield* instanceWith('#cloud-config\nwrite_files:\n  - {path: /etc/motd, content: "added\\n", append: true}\nruncmd:\n  - echo ran >> "$ROOT/tmp/runcmd"\n')
+      i.write("/etc/motd", "image\n")
+      expect(codes(yield* i.boot())).toEqual([0, 0, 0, 0])
+      rmSync(join(i.root, "var/lib/cloud/.bootstrap-complete"))
+      const again = yield* i.boot()
+      expect(codes(again)).toEqual([0, 0, 0, 0])
+      expect(again[3]!.stderr).not.toContain("not run again")
+      expect(i.read("/tmp/runcmd")).toBe("ran\nran\n")
+      expect(i.read("/etc/motd")).toBe("image\nadded\nadded\n")
+      // a completed first boot's journals go with it
+      expect(readdirSync(join(i.root, "var/lib/cloud")).filter((f) => f.startsWith("."))).toEqual([".bootstrap-complete"])
+    })
+  )
+})
+
+describe.concurrent("--bootstrap incomplete, then a first boot with another instance's user-data, or none (an image made of the instance)", () => {
+  it.scopedLive("leaves nothing of the earlier user-data's programs: each first boot's state holds what its own user-data ran from", () =>
+    Effect.gen(function* () {
+      const multipart = 'Content-Type: multipart/mixed; boundary="XX"\nMIME-Version: 1.0\n\n--XX\nContent-Type: text/x-shellscript\n\n#!/bin/sh\necho part >> "$ROOT/tmp/ran"\n--XX--\n'
+      const i = yield* instanceWith(multipart)
+      expect(codes(yield* i.boot())).toEqual([0, 0, 0, 0])
+      expect(userDataFiles(i)).toEqual(["user-data", "user-data.parts"])
+      // a script sent with CR LF line ends runs from a copy made runnable
+      const next = [
+        { userData: "#!/bin/sh\r\necho script >> \"$ROOT/tmp/ran\"\r\n", files: ["user-data", "user-data.script"] },
+        { userData: '#cloud-config\nbootcmd: [echo boot >> "$ROOT/tmp/ran"]\nruncmd: [echo run >> "$ROOT/tmp/ran"]\n', files: ["user-data", "user-data.bootcmd", "user-data.runcmd"] },
+        { userData: "#cloud-config\nhostname: web-4\n", files: ["user-data"] },
+        { userData: undefined, files: [] }
+      ]
+      for (const { userData, files } of next) {
+        expect((yield* i.run(["--bootstrap", "incomplete"])).code).toBe(0)
+        const env = yield* elsewhere(i, { hostname: "web-2.example", sshKeys: [KEY], ...(userData !== undefined ? { userData: bytes(userData) } : {}) })
+        expect(codes(yield* i.boot(env))).toEqual([0, 0, 0, 0])
+        expect(userDataFiles(i)).toEqual(files)
+      }
+      expect(i.read("/tmp/ran")).toBe("part\nscript\nboot\nrun\n")
+    })
+  )
+})
+
+describe.concurrent("--bootstrap incomplete, then the phases run by hand (no boot phase: the instance provisioned again without a reboot)", () => {
+  it.scopedLive("status and analyze show those runs alone, not the earlier first boot's boot phase and its failure", () =>
+    Effect.gen(function* () {
+      let resizeFails = true
+      const i = yield* makeTestInstance({
+        cloud: "aws",
+        env: PATIENT_METADATA,
+        instance: { hostname: "web-1.example", sshKeys: [KEY] },
+        answer: (c) => (c.command === "resize2fs" && resizeFails ? { exitCode: 1 } : undefined)
+      })
+      expect(codes(yield* i.boot())).toEqual([1, 0, 0, 0])
+      expect((yield* i.run(["status"])).stdout.split("\n")[0]).toMatch(/^failed at boot\/expand_root: /)
+      resizeFails = false
+      expect((yield* i.run(["--bootstrap", "incomplete"])).code).toBe(0)
+      const byHand = yield* Effect.forEach(["early", "main", "final"], (phase) => i.run([phase]))
+      expect(codes(byHand)).toEqual([0, 0, 0])
+      const status = yield* i.run(["status"])
+      expect([status.code, status.stdout.replace(/\d+\.\d{3}s/g, "Ns")]).toEqual([0, "done\ncloud: aws (configured)\nuser-data: missing\nearly: Ns\nmain: Ns\nfinal: Ns\n"])
+      const analyze = yield* i.run(["analyze"])
+      expect(analyze.stdout).not.toMatch(/ boot /)
+      expect(analyze.stdout).toMatch(/\n\d+\.\d{3}s from the start of early to the end of final\n$/)
+    })
+  )
+})
+
+describe.concurrent("--bootstrap incomplete in a damaged state directory (a directory where a journal, the cloud cache or the marker is)", () => {
+  it.scopedLive("removes each of them all the same, so that the next first boot detects its cloud and reads its seed again", () =>
+    Effect.gen(function* () {
+      const i = yield* makeTestInstance({ cloud: "aws" })
+      i.write("/var/lib/cloud/.bootstrap-complete/x", "")
+      i.write("/var/lib/cloud/.userdata-ran/x", "")
+      i.write("/var/lib/cloud/.autodetect/x", "")
+      i.write("/var/lib/cloud/nocloud/meta-data", "local-hostname: builder\n")
+      i.write("/var/lib/cloud/nocloud/.nocloud_loaded", "")
+      expect(yield* i.run(["--bootstrap", "incomplete"])).toEqual({ code: 0, stdout: "", stderr: "bootstrap marked incomplete\n" })
+      expect(readdirSync(join(i.root, "var/lib/cloud"))).toEqual([])
+    })
+  )
+})
