@@ -22,18 +22,21 @@ _tiny_cloud_alive() {
 # _tiny_cloud_phase PHASE: the phase's output and exit status, from the resident process or its own
 _tiny_cloud_phase() {
 	_tc_run="${ROOT:-}/run/tiny-cloud"
-	# server.starting names the server while it starts (a request waits in
-	# the FIFO until it reads it); server.pid once it listens
-	# (the server's command name: src/domain/resident.ts)
-	_tc_pid=
-	_tc_name=
+	# server.pid names the server once it listens (the server's command name:
+	# src/domain/resident.ts); before, server.starting names it while it starts
+	# (a request waits in the FIFO until it reads it). A live server.pid first:
+	# a second server (the boot service started again) steps aside for it, maybe
+	# before the boot service names that one in server.starting, which then
+	# names a process that is gone
 	# (a file the server removes or has not written yet by the time it is read names
 	# nobody: its status taken with ||, so that `set -e` does not end the service here)
-	if [ -r "$_tc_run/server.starting" ]; then
+	_tc_pid=
+	_tc_name=tiny-cloud-serv
+	{ read -r _tc_pid < "$_tc_run/server.pid"; } 2>/dev/null || :
+	if [ -z "$_tc_pid" ] || ! _tiny_cloud_alive "$_tc_pid" "$_tc_name"; then
+		_tc_pid=
+		_tc_name=
 		{ read -r _tc_pid < "$_tc_run/server.starting"; } 2>/dev/null || :
-	elif [ -r "$_tc_run/server.pid" ]; then
-		{ read -r _tc_pid < "$_tc_run/server.pid"; } 2>/dev/null || :
-		_tc_name=tiny-cloud-serv
 	fi
 	if [ -n "$_tc_pid" ] && [ -p "$_tc_run/requests" ] && _tiny_cloud_alive "$_tc_pid" "$_tc_name"; then
 		# (its status taken with ||, so that `set -e`, which openrc-run allows, does not end the service here)

@@ -5,7 +5,7 @@
  * The instance ends exactly as with a process per phase; killed, the
  * resident process is not missed; it never outlives final.
  */
-import { execFileSync, spawn } from "node:child_process"
+import { execFileSync, spawn, spawnSync } from "node:child_process"
 import { chmodSync, closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, describe, it } from "vitest"
@@ -274,6 +274,20 @@ describe.concurrent("the resident process of a first boot", () => {
     await logged(instance, "final")
     const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
     expect(tags.filter((t) => t!.startsWith("tiny-cloud/final"))).toEqual([`tiny-cloud/final[${pid}]`])
+    await until(() => !alive(pid), "the resident process exits after final")
+  })
+
+  it("server.starting left naming a process that is gone (a second server, the boot service started again, that stepped aside before the service named it) does not send the clients past the live one", async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    await bootAndServe(env, instance)
+    const pid = serverPid(instance)!
+    const gone = spawnSync("true").pid!
+    writeFileSync(join(instance.root, "run/tiny-cloud/server.starting"), `${gone}\n`)
+    for (const phase of ["early", "main", "final"]) expect((await startService(phase, env)).code).toBe(0)
+    await logged(instance, "final")
+    const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
+    // before: each phase in a process of its own
+    expect(tags.filter((t) => /^tiny-cloud\/(early|main|final)\[/.test(t!))).toEqual(["early", "main", "final"].map((phase) => `tiny-cloud/${phase}[${pid}]`))
     await until(() => !alive(pid), "the resident process exits after final")
   })
 
