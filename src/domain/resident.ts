@@ -25,7 +25,9 @@
  * `server.starting` (removed once the server has written `server.pid`): a
  * request made meanwhile waits in the FIFO until the server reads it. A
  * `server.pid` counts only while it names a live process of the server's
- * command name (SERVER_TITLE).
+ * command name (SERVER_TITLE), and a client asks the server it names before
+ * one `server.starting` names (a second server, the boot service started
+ * again, steps aside for it).
  */
 import { PHASES, type Phase } from "./phases.js"
 
