@@ -3,7 +3,7 @@
  * incomplete`, or by hand as an image builder removes it) and the instance
  * booted again, with its own metadata or another instance's.
  */
-import { spawnSync } from "node:child_process"
+import { execFile, spawnSync } from "node:child_process"
 import { mkdirSync, readdirSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
@@ -146,12 +146,12 @@ describeSystem("--bootstrap incomplete on a read-only state directory", { root: 
       for (const name of [".bootstrap-complete", ".autodetect"]) i.write(`/var/lib/cloud/${name}`, "")
       const dir = join(i.root, "var/lib/cloud")
       // the built program in a mount namespace of its own, where the state directory is mounted again read-only
-      const script = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && exec "$2" "$3" --bootstrap incomplete'
-      const r = spawnSync(which("unshare")!, ["-m", "--propagation", "private", "sh", "-c", script, "sh", dir, process.execPath, PROGRAM], {
-        env: { PATH: process.env.PATH, ROOT: i.root },
-        encoding: "utf8"
+      const script = '"$4" --bind "$1" "$1" && "$4" -o remount,bind,ro "$1" && exec "$2" "$3" --bootstrap incomplete'
+      const args = ["-m", "--propagation", "private", "sh", "-c", script, "sh", dir, process.execPath, PROGRAM, which("mount")!]
+      const r = yield* Effect.async<{ readonly code: unknown; readonly stderr: string }>((resume) => {
+        execFile(which("unshare")!, args, { env: { ROOT: i.root } }, (error, _stdout, stderr) => resume(Effect.succeed({ code: error === null ? 0 : error.code, stderr })))
       })
-      expect([r.status, r.stderr]).toEqual([1, `remove ${dir}/.bootstrap-complete: read-only file system\nremove ${dir}/.autodetect: read-only file system\n`])
+      expect(r).toEqual({ code: 1, stderr: `remove ${dir}/.bootstrap-complete: read-only file system\nremove ${dir}/.autodetect: read-only file system\n` })
     })
   )
 })
