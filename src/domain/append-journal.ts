@@ -3,8 +3,9 @@
  * rerun after a crash does not append twice. Before an append the journal
  * records the length and digest the file will have after it; a rerun that
  * finds the file starting with those bytes (later appends only add to its
- * end) knows the append happened. `--bootstrap incomplete`
- * removes the journal: a first boot asked for again appends again.
+ * end) knows the append happened. The completed first boot and
+ * `--bootstrap incomplete` remove the journal (FIRST_BOOT_JOURNALS): a first
+ * boot asked for again appends again.
  */
 import { posix } from "node:path"
 
@@ -25,9 +26,10 @@ export const USERS_JOURNAL = ".users-created"
  * `adduser` (`USER DIGEST`, the digest of the saved user-data). A rerun after
  * a crash knows the account is its own, not one the image had: the /bin/sh it
  * gave for a login shell not installed is not named as not applied, and
- * options adduser refused are a refusal still. An image made from an instance
- * whose marker was removed by hand (not `--bootstrap incomplete`) keeps the
- * journal: its instances' other user-data finds the account the image's.
+ * options adduser refused are a refusal still. An image that keeps the
+ * journal all the same (its builder's first boot killed between the marker
+ * and the journals' removal, the marker then removed by hand): its
+ * instances' other user-data finds the account the image's.
  */
 export const DEFAULT_USER_JOURNAL = ".default-user-created"
 

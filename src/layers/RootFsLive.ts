@@ -266,7 +266,16 @@ export const makeRootFs = (root: string) =>
       remove: (path, options) =>
         Effect.flatMap(inRoot("remove", path, "keep"), (p) =>
           sys("remove", path, () => {
-            nodeFs.rmSync(p, { force: true, recursive: options?.recursive ?? false })
+            // what is no directory is unlinked: rmSync takes one it may not remove (immutable) for a directory, and names that
+            const stat = nodeFs.lstatSync(p, { throwIfNoEntry: false })
+            if (stat?.isDirectory() === true) nodeFs.rmSync(p, { force: true, recursive: options?.recursive ?? false })
+            else if (stat !== undefined) {
+              try {
+                nodeFs.unlinkSync(p)
+              } catch (e) {
+                if (!isNotFound(e)) throw e
+              }
+            }
             ownTemporaries.delete(p)
             ownTemporaries.delete(path)
           })

@@ -20,10 +20,13 @@ export const bootstrapCommand = (what: "complete" | "incomplete") =>
         yield* bootstrap.markComplete
         yield* notice("bootstrap marked complete")
         return 0
-      case "incomplete":
-        yield* bootstrap.markIncomplete
-        yield* warn("bootstrap marked incomplete")
-        return 0
+      case "incomplete": {
+        // each file that could not be removed is named; the line says what is so
+        const kept = yield* bootstrap.markIncomplete
+        yield* Effect.forEach(kept, (e) => err(e.message), { discard: true })
+        if (!(yield* bootstrap.isComplete)) yield* warn("bootstrap marked incomplete")
+        return kept.length === 0 ? 0 : 1
+      }
     }
   })
 

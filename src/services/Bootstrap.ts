@@ -6,7 +6,8 @@ import type { FsError } from "../domain/errors.js"
 export interface BootstrapShape {
   readonly isComplete: Effect.Effect<boolean>
   readonly markComplete: Effect.Effect<void, FsError>
-  readonly markIncomplete: Effect.Effect<void, FsError>
+  /** removes the marker, the first boot's journals, the cloud cache and the NoCloud seed copies: what could not be removed */
+  readonly markIncomplete: Effect.Effect<ReadonlyArray<FsError>>
   readonly isDisabled: Effect.Effect<boolean>
 }
 

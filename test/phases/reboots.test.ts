@@ -3,13 +3,16 @@
  * incomplete`, or by hand as an image builder removes it) and the instance
  * booted again, with its own metadata or another instance's.
  */
+import { execFile, spawnSync } from "node:child_process"
 import { mkdirSync, readdirSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { startSimulator, type SimInstance } from "../../src/sim/simulator.js"
+import { PROGRAM } from "../support/harness.js"
 import { makeTestInstance, type TestInstance } from "../support/instance.js"
 import { PATIENT_METADATA } from "../support/instance-env.js"
+import { describeSystem, which } from "../support/system.js"
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIRebootKey a@example"
 const bytes = (text: string) => new TextEncoder().encode(text)
@@ -112,6 +115,43 @@ describe.concurrent("--bootstrap incomplete in a damaged state directory (a dire
       i.write("/var/lib/cloud/nocloud/.nocloud_loaded", "")
       expect(yield* i.run(["--bootstrap", "incomplete"])).toEqual({ code: 0, stdout: "", stderr: "bootstrap marked incomplete\n" })
       expect(readdirSync(join(i.root, "var/lib/cloud"))).toEqual([])
+    })
+  )
+})
+
+/** `chattr FLAG PATH`: whether it took (root, and a file system that has the flag) */
+const chattr = (flag: string, path: string) => Effect.sync(() => spawnSync(which("chattr")!, [flag, path]).status === 0)
+
+describeSystem("--bootstrap incomplete with a file it may not remove (made immutable)", { root: true, tools: { chattr: "e2fsprogs" } }, () => {
+  it.scopedLive("names it in one line, by the kernel's reason, and exits 1; the marker, the other journals, the cloud cache and the seed go all the same", (ctx) =>
+    Effect.gen(function* () {
+      const i = yield* makeTestInstance({ cloud: "aws" })
+      for (const name of [".bootstrap-complete", ".userdata-ran", ".users-created", ".autodetect", "nocloud/meta-data"]) i.write(`/var/lib/cloud/${name}`, "")
+      const journal = join(i.root, "var/lib/cloud/.userdata-ran")
+      if (!(yield* Effect.acquireRelease(chattr("+i", journal), () => chattr("-i", journal)))) {
+        process.stderr.write(`skipped: ${i.root}: chattr +i refused (a file system without the immutable flag?)\n`)
+        return ctx.skip()
+      }
+      const r = yield* i.run(["--bootstrap", "incomplete"])
+      expect(r).toEqual({ code: 1, stdout: "", stderr: `remove ${journal}: operation not permitted\nbootstrap marked incomplete\n` })
+      expect(readdirSync(join(i.root, "var/lib/cloud"))).toEqual([".userdata-ran"])
+    })
+  )
+})
+
+describeSystem("--bootstrap incomplete on a read-only state directory", { root: true, tools: { unshare: "util-linux", mount: "mount" } }, () => {
+  it.scopedLive("names each file that is there in one line and exits 1: none that is not", () =>
+    Effect.gen(function* () {
+      const i = yield* makeTestInstance({ cloud: "aws" })
+      for (const name of [".bootstrap-complete", ".autodetect"]) i.write(`/var/lib/cloud/${name}`, "")
+      const dir = join(i.root, "var/lib/cloud")
+      // the built program in a mount namespace of its own, where the state directory is mounted again read-only
+      const script = '"$4" --bind "$1" "$1" && "$4" -o remount,bind,ro "$1" && exec "$2" "$3" --bootstrap incomplete'
+      const args = ["-m", "--propagation", "private", "sh", "-c", script, "sh", dir, process.execPath, PROGRAM, which("mount")!]
+      const r = yield* Effect.async<{ readonly code: unknown; readonly stderr: string }>((resume) => {
+        execFile(which("unshare")!, args, { env: { ROOT: i.root } }, (error, _stdout, stderr) => resume(Effect.succeed({ code: error === null ? 0 : error.code, stderr })))
+      })
+      expect(r).toEqual({ code: 1, stderr: `remove ${dir}/.bootstrap-complete: read-only file system\nremove ${dir}/.autodetect: read-only file system\n` })
     })
   )
 })

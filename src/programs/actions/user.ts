@@ -78,7 +78,7 @@ const grantWheel = (user: string, action: string) =>
 
 const defaultUserJournal = Effect.map(Config, (c) => `${c.varDir}/${DEFAULT_USER_JOURNAL}`)
 
-/** `USER DIGEST`: made for this user-data (an image made from an instance whose marker was removed by hand has its builder's journal) */
+/** `USER DIGEST`: made for this user-data (an image may keep its builder's journal: DEFAULT_USER_JOURNAL) */
 const journalLine = (user: string) => Effect.map(userDataDigest, (digest) => `${user} ${digest}`)
 
 /** create_default_user made `user`'s account in this first boot (an account that is there may be the image's) */
