@@ -159,6 +159,13 @@ const kernelBoot = (run: PhaseRun): string | undefined => {
  * main still count.
  */
 export const currentAttempt = (runs: ReadonlyArray<PhaseRun>): ReadonlyArray<PhaseRun> => {
+  const latest = new Map<Phase, PhaseRun>()
+  for (const r of runs.slice(attemptStart(runs))) latest.set(r.phase, r)
+  return [...latest.values()].sort((a, b) => order(a.phase) - order(b.phase))
+}
+
+/** where `currentAttempt`'s attempt begins in `runs`: the boot run that began it, or 0 (none: phases run by hand) */
+export const attemptStart = (runs: ReadonlyArray<PhaseRun>): number => {
   let lastBoot = -1
   runs.forEach((r, i) => {
     if (r.phase !== "boot") return
@@ -166,9 +173,7 @@ export const currentAttempt = (runs: ReadonlyArray<PhaseRun>): ReadonlyArray<Pha
     const same = begun !== undefined && kernelBoot(r) !== undefined && kernelBoot(r) === kernelBoot(begun) && !runs.slice(lastBoot, i).some((x) => x.phase === "final")
     if (!same) lastBoot = i
   })
-  const latest = new Map<Phase, PhaseRun>()
-  for (const r of runs.slice(Math.max(lastBoot, 0))) latest.set(r.phase, r)
-  return [...latest.values()].sort((a, b) => order(a.phase) - order(b.phase))
+  return Math.max(lastBoot, 0)
 }
 
 export const isFinished = (run: PhaseRun): boolean => run.exitStatus !== undefined

@@ -719,6 +719,20 @@ describe("tiny-cloud analyze", () => {
     })
   )
 
+  it.scopedLive("boot run again after main (rc-service tiny-cloud-boot restart) before final: the first boot's span starts with its first boot run, not with early", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      for (const phase of ["boot", "early", "main", "boot", "final"]) yield* i.run([phase])
+      const { runs } = record(i)
+      const final = runs[runs.length - 1]!
+      const json = JSON.parse((yield* i.run(["analyze", "--json"])).stdout) as { spanMs: number; spanStart?: string; spanEnd?: string; phases: ReadonlyArray<{ phase: string }> }
+      expect(json.phases.map((p) => p.phase)).toEqual(["boot", "early", "main", "final"])
+      // before: 'from the start of early to the end of final', the first boot run's time left out
+      expect(json).toMatchObject({ spanMs: Date.parse(final.start) + final.durationMs! - Date.parse(runs[0]!.start), spanStart: "boot", spanEnd: "final" })
+      expect((yield* i.run(["analyze"])).stdout).toMatch(/ from the start of boot to the end of final\n$/)
+    })
+  )
+
   it.scopedLive("before any phase: nothing to analyse", () =>
     Effect.gen(function* () {
       const i = yield* awsInstance()
