@@ -363,7 +363,8 @@ users:
 
   it.scopedLive("an image made from an instance whose marker was removed by hand keeps that first boot's .users-created: its deploy is the image's account for other user-data", () =>
     Effect.gen(function* () {
-      const builder = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: deploy\n")
+      // the builder's first boot not marked complete (a completed one removes its journals)
+      const builder = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: deploy\n", { env: { SKIP_INIT_ACTIONS: "bootstrap_complete" } })
       expect((yield* firstBoot(builder)).main.code).toBe(0)
       const i = yield* userDataInstance(`#cloud-config\ngroups:\n  - docker: [deploy]\nusers:\n  - default\n  - name: deploy\n    passwd: ${HASH}\n    lock_passwd: false\n`)
       for (const file of ["/etc/passwd", "/etc/group", "/var/lib/cloud/.users-created"]) i.write(file, builder.read(file)!)
