@@ -105,7 +105,7 @@ const madeInAnotherKernelBoot = (instance: TestInstance) => {
   const path = join(instance.root, "var/lib/cloud/status.json")
   if (!existsSync(path)) return
   const bootId = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim()
-  writeFileSync(path, readFileSync(path, "utf8").replaceAll(`"${bootId}/`, `"00000000-0000-4000-8000-000000000000/`))
+  writeFileSync(path, readFileSync(path, "utf8").replaceAll(`"${bootId}`, `"00000000-0000-4000-8000-000000000000`))
 }
 
 const point: fc.Arbitrary<CrashPoint> = fc.record({

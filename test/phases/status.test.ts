@@ -43,6 +43,7 @@ interface RecordedAction {
 interface RecordedRun {
   readonly phase: string
   readonly start: string
+  readonly pidStart?: string
   readonly durationMs?: number
   readonly exitStatus?: number
   readonly cloud: string
@@ -388,6 +389,20 @@ describe("tiny-cloud status", () => {
       i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs, live] }))
       expect(yield* i.run(["status"])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^running early\n(.*\n)*early: running\n/) })
       expect((yield* i.run(["analyze"])).stdout).toMatch(/\nearly +0\.000s +running\n/)
+    })
+  )
+
+  it.scopedLive("a running phase of a live process recorded by an earlier edition (the process's start in the kernel's boot id alone): running PHASE", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      yield* i.run(["boot"])
+      const { runs } = record(i)
+      expect(runs[0]!.pidStart).toMatch(/^[^/]+@\d+\/\d+$/)
+      const live = { ...runs[0]!, phase: "early", start: new Date().toISOString(), pid: process.pid, pidStart: runs[0]!.pidStart!.replace(/@\d+\//, "/"), actions: [] }
+      delete (live as { durationMs?: number }).durationMs
+      delete (live as { exitStatus?: number }).exitStatus
+      i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs, live] }))
+      expect(yield* i.run(["status"])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^running early\n/) })
     })
   )
 
