@@ -14,9 +14,12 @@ export const APPEND_JOURNAL = ".write_files-appended"
 
 /**
  * In `$TINY_CLOUD_VAR` too: the users user-data asked for that this first
- * boot is making, one a line, each written before its `adduser`. A rerun
- * after a crash between `adduser` and `chpasswd` knows the account is its
- * own, not one the image had, and sets its password.
+ * boot is making, one a line (`USER DIGEST`, the digest of the saved
+ * user-data), each written before its `adduser`. A rerun after a crash
+ * between `adduser` and `chpasswd` knows the account is its own, not one the
+ * image had, and sets its password. An image made from an instance whose
+ * marker was removed by hand keeps the journal: its instances' other
+ * user-data finds the accounts the image's.
  */
 export const USERS_JOURNAL = ".users-created"
 

@@ -119,17 +119,32 @@ export const parseRecord = (text: string): RunRecord => {
 
 /**
  * When the process of a `/proc/PID/stat` text started, in the boot of
- * `bootId` (`/proc/sys/kernel/random/boot_id`): its start time (the 22nd
+ * `bootId` (`systemBoot`): its start time (the 22nd
  * field, clock ticks since the boot) alone may well be the same in two boots
  * that start the same programs in the same order. Undefined for a zombie (a
  * process that has ended) and for a text that is no stat line. The command
  * name, in parentheses, may hold anything: the fields are counted from its last ')'.
  */
 export const processStart = (stat: string, bootId: string): string | undefined => {
+  const ticks = startTicks(stat)
+  return ticks === undefined ? undefined : `${bootId.trim()}/${ticks}`
+}
+
+const startTicks = (stat: string): string | undefined => {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
   const ticks = fields[19]
-  if (stat.lastIndexOf(")") < 0 || ticks === undefined || !/^\d+$/.test(ticks) || fields[0] === "Z") return undefined
-  return `${bootId.trim()}/${ticks}`
+  return stat.lastIndexOf(")") < 0 || ticks === undefined || !/^\d+$/.test(ticks) || fields[0] === "Z" ? undefined : ticks
+}
+
+/**
+ * The boot of the system a process runs in, as `processStart` takes it: the
+ * kernel's boot id and, where `/proc/1/stat` is read, when its init started.
+ * A container started again on the same host kernel has the host's boot id,
+ * and an init of its own each time: another boot of its own.
+ */
+export const systemBoot = (bootId: string, initStat: string | undefined): string => {
+  const init = initStat === undefined ? undefined : startTicks(initStat)
+  return init === undefined ? bootId.trim() : `${bootId.trim()}@${init}`
 }
 
 /** `run` in place of the entry of the same process, phase and start (its running entry), else appended; the newest MAX_RUNS kept */
@@ -143,7 +158,7 @@ export const formatRecord = (record: RunRecord): string => `${JSON.stringify(rec
 
 const order = (phase: Phase) => PHASES.indexOf(phase)
 
-/** the kernel boot a run was made in (its pidStart's boot id), undefined where it is not known */
+/** the boot a run was made in (its pidStart's `systemBoot`), undefined where it is not known */
 const kernelBoot = (run: PhaseRun): string | undefined => {
   const id = run.pidStart?.slice(0, Math.max(0, run.pidStart.lastIndexOf("/")))
   return id === "" ? undefined : id
@@ -159,12 +174,20 @@ const completedBootstrap = (run: PhaseRun): boolean => run.phase === "final" && 
  * phase run after one that completed the bootstrap (none runs while the
  * marker is there: it was removed, and the phases run by hand, not from a
  * boot), so that an earlier first boot's runs are not taken for this one's.
- * A boot run in the same kernel boot as the attempt's first run, before any
- * final run (the boot service started again by an operator, or its client
- * running boot after the resident process died during it), is the same
- * first boot: its early and main still count.
+ * A boot run in the same boot of the system as the attempt's first run
+ * (`systemBoot`: a container started again is another), before any final run
+ * (the boot service started again by an operator, or its client running boot
+ * after the resident process died during it), is the same first boot: its
+ * early and main still count.
  */
 export const currentAttempt = (runs: ReadonlyArray<PhaseRun>): ReadonlyArray<PhaseRun> => {
+  const latest = new Map<Phase, PhaseRun>()
+  for (const r of runs.slice(attemptStart(runs))) latest.set(r.phase, r)
+  return [...latest.values()].sort((a, b) => order(a.phase) - order(b.phase))
+}
+
+/** where `currentAttempt`'s attempt begins in `runs`: the run that began it (a boot run, or the first after a completed final), or 0 */
+export const attemptStart = (runs: ReadonlyArray<PhaseRun>): number => {
   let start = 0
   runs.forEach((r, i) => {
     if (r.phase === "boot") {
@@ -173,9 +196,7 @@ export const currentAttempt = (runs: ReadonlyArray<PhaseRun>): ReadonlyArray<Pha
       if (!same) start = i
     } else if (completedBootstrap(r) && i + 1 < runs.length) start = i + 1
   })
-  const latest = new Map<Phase, PhaseRun>()
-  for (const r of runs.slice(start)) latest.set(r.phase, r)
-  return [...latest.values()].sort((a, b) => order(a.phase) - order(b.phase))
+  return start
 }
 
 export const isFinished = (run: PhaseRun): boolean => run.exitStatus !== undefined

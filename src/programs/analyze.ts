@@ -4,7 +4,7 @@
  * the time from the first phase's start to the end of the last that ended.
  */
 import * as Effect from "effect/Effect"
-import { currentAttempt, formatSeconds, isFinished, type ActionResult, type PhaseRun } from "../domain/run-record.js"
+import { attemptStart, currentAttempt, formatSeconds, isFinished, type ActionResult, type PhaseRun } from "../domain/run-record.js"
 import type { Phase } from "../domain/phases.js"
 import { Config } from "../services/Config.js"
 import { Output, print } from "../services/Output.js"
@@ -62,7 +62,9 @@ export const analyse = (runs: ReadonlyArray<PhaseRun>): Analysis => {
       ...(run.exitStatus !== undefined ? { exitStatus: run.exitStatus } : {})
     })
   )
-  const ran = runs.filter((run) => attempt.includes(run))
+  // a boot run again before final (rc-service tiny-cloud-boot restart) replaces the one that began the first boot, whose start is the span's
+  const begun = runs[attemptStart(runs)]
+  const ran = runs.filter((run) => attempt.includes(run) || (run === begun && run.phase === "boot"))
   const ended = ran.filter(isFinished)
   const [first, last] = [ran[0], ended[ended.length - 1]]
   const setBack = ran.some((run, i) => i > 0 && Date.parse(run.start) < Math.max(...ran.slice(0, i).filter(isFinished).map(endOf)))

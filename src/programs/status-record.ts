@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { monotonicMillis } from "../domain/monotonic.js"
 import type { Phase } from "../domain/phases.js"
-import { emptyRecord, formatRecord, isDamagedRecord, parseRecord, processStart, RECORD_MAX_BYTES, withRun, type PhaseRun, type RunRecord } from "../domain/run-record.js"
+import { emptyRecord, formatRecord, isDamagedRecord, parseRecord, processStart, RECORD_MAX_BYTES, systemBoot, withRun, type PhaseRun, type RunRecord } from "../domain/run-record.js"
 import { textOf } from "../domain/text.js"
 import type { CloudChoice } from "../services/Cloud.js"
 import { Config } from "../services/Config.js"
@@ -54,7 +54,7 @@ export const processStartOf = (pid: number | "self") =>
     const stat = yield* fs.readTextIfExists(`/proc/${pid}/stat`)
     if (Option.isNone(stat) || (pid === "self" && !stat.value.startsWith(`${process.pid} `))) return undefined
     const bootId = Option.getOrElse(yield* fs.readTextIfExists("/proc/sys/kernel/random/boot_id"), () => "")
-    return processStart(stat.value, bootId)
+    return processStart(stat.value, systemBoot(bootId, Option.getOrUndefined(yield* fs.readTextIfExists("/proc/1/stat"))))
   }).pipe(Effect.orElseSucceed(() => undefined))
 
 /** the run in place of its running entry, for root only, replaced atomically; a record that cannot be written is only reported */

@@ -43,6 +43,7 @@ interface RecordedAction {
 interface RecordedRun {
   readonly phase: string
   readonly start: string
+  readonly pidStart?: string
   readonly durationMs?: number
   readonly exitStatus?: number
   readonly cloud: string
@@ -391,6 +392,20 @@ describe("tiny-cloud status", () => {
     })
   )
 
+  it.scopedLive("a running phase of a live process recorded by an earlier edition (the process's start in the kernel's boot id alone): running PHASE", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      yield* i.run(["boot"])
+      const { runs } = record(i)
+      expect(runs[0]!.pidStart).toMatch(/^[^/]+@\d+\/\d+$/)
+      const live = { ...runs[0]!, phase: "early", start: new Date().toISOString(), pid: process.pid, pidStart: runs[0]!.pidStart!.replace(/@\d+\//, "/"), actions: [] }
+      delete (live as { durationMs?: number }).durationMs
+      delete (live as { exitStatus?: number }).exitStatus
+      i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs, live] }))
+      expect(yield* i.run(["status"])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^running early\n/) })
+    })
+  )
+
   it.scopedLive("an unfinished phase whose pid another program has now (a reboot after a crash) died: disabled, --wait returns with that failure", () =>
     Effect.gen(function* () {
       const i = yield* awsInstance()
@@ -716,6 +731,20 @@ describe("tiny-cloud analyze", () => {
       const json = JSON.parse((yield* i.run(["analyze", "--json"])).stdout) as { spanMs: number; spanStart?: string; spanEnd?: string; clockSetBack?: boolean }
       expect(json).toMatchObject({ spanMs: Date.parse(early.start) + early.durationMs! - Date.parse(runs[0]!.start), spanStart: "boot", spanEnd: "early" })
       expect(json.clockSetBack).toBeUndefined()
+    })
+  )
+
+  it.scopedLive("boot run again after main (rc-service tiny-cloud-boot restart) before final: the first boot's span starts with its first boot run, not with early", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      for (const phase of ["boot", "early", "main", "boot", "final"]) yield* i.run([phase])
+      const { runs } = record(i)
+      const final = runs[runs.length - 1]!
+      const json = JSON.parse((yield* i.run(["analyze", "--json"])).stdout) as { spanMs: number; spanStart?: string; spanEnd?: string; phases: ReadonlyArray<{ phase: string }> }
+      expect(json.phases.map((p) => p.phase)).toEqual(["boot", "early", "main", "final"])
+      // before: 'from the start of early to the end of final', the first boot run's time left out
+      expect(json).toMatchObject({ spanMs: Date.parse(final.start) + final.durationMs! - Date.parse(runs[0]!.start), spanStart: "boot", spanEnd: "final" })
+      expect((yield* i.run(["analyze"])).stdout).toMatch(/ from the start of boot to the end of final\n$/)
     })
   )
 

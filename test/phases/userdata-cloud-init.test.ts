@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import { digestOf } from "../../src/domain/append-journal.js"
 import { makeTestInstance, type InstanceOptions, type RunResult, type TestInstance } from "../support/instance.js"
 import { PATIENT_METADATA } from "../support/instance-env.js"
 
@@ -352,12 +353,31 @@ users:
       const shadow = i.read("/etc/shadow") ?? ""
       i.write("/etc/passwd", `${passwd}deploy:x:1001:1001::/home/deploy:/bin/sh\nkept:x:1002:1002::/home/kept:/bin/sh\nsvc:x:1003:1003::/home/svc:/bin/sh\n`)
       i.write("/etc/shadow", `${shadow}deploy:!:20000:0:99999:7:::\nkept:$6$own$hash:20000:0:99999:7:::\nsvc:!:20000:0:99999:7:::\n`)
-      i.write("/var/lib/cloud/.users-created", "deploy\n")
+      i.write("/var/lib/cloud/.users-created", `deploy ${digestOf(bytes(doc))}\n`)
       yield* firstBoot(i)
       const shadowOf = (user: string) => (i.read("/etc/shadow") ?? "").split("\n").find((l) => l.startsWith(`${user}:`))?.split(":")[1]
       expect(shadowOf("deploy")).toBe(HASH)
       expect(shadowOf("kept")).toBe("$6$own$hash")
       expect(shadowOf("svc")).toBe("!")
+    })
+  )
+
+  it.scopedLive("an image made from an instance whose marker was removed by hand keeps that first boot's .users-created: its deploy is the image's account for other user-data", () =>
+    Effect.gen(function* () {
+      // the builder's first boot not marked complete (a completed one removes its journals)
+      const builder = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: deploy\n", { env: { SKIP_INIT_ACTIONS: "bootstrap_complete" } })
+      expect((yield* firstBoot(builder)).main.code).toBe(0)
+      const i = yield* userDataInstance(`#cloud-config\ngroups:\n  - docker: [deploy]\nusers:\n  - default\n  - name: deploy\n    passwd: ${HASH}\n    lock_passwd: false\n`)
+      for (const file of ["/etc/passwd", "/etc/group", "/var/lib/cloud/.users-created"]) i.write(file, builder.read(file)!)
+      // the image's deploy locked by its builder as adduser leaves an account (`!`)
+      i.write("/etc/shadow", (builder.read("/etc/shadow") ?? "").replace(/^deploy:[^:]*:/m, "deploy:!:"))
+      const { main } = yield* firstBoot(i)
+      // before: 'userdata_users: deploy does not exist; not added to group docker', and the image's deploy given user-data's password
+      expect(main.code, main.stderr).toBe(0)
+      expect(main.stderr).not.toContain("deploy does not exist")
+      expect(i.commands()).toContain("addgroup deploy docker")
+      expect((i.read("/etc/shadow") ?? "").split("\n").find((l) => l.startsWith("deploy:"))?.split(":")[1]).toBe("!")
+      expectReachable(i, "alpine")
     })
   )
 
@@ -459,11 +479,12 @@ users:
 
   it.scopedLive("the default user's entry that made its account (create_default_user skipped), killed between adduser and chpasswd, sets the password when run again: keys can log in", () =>
     Effect.gen(function* () {
-      const i = yield* userDataInstance(`#cloud-config\nusers:\n  - default\n  - name: alpine\n`, { env: { SKIP_INIT_ACTIONS: "create_default_user" } })
+      const doc = "#cloud-config\nusers:\n  - default\n  - name: alpine\n"
+      const i = yield* userDataInstance(doc, { env: { SKIP_INIT_ACTIONS: "create_default_user" } })
       // as the killed run left it: journalled and made by adduser (`!`: sshd refuses even keys)
       i.write("/etc/passwd", `${i.read("/etc/passwd") ?? ""}alpine:x:1001:1001::/home/alpine:/bin/sh\n`)
       i.write("/etc/shadow", `${i.read("/etc/shadow") ?? ""}alpine:!:20000:0:99999:7:::\n`)
-      i.write("/var/lib/cloud/.users-created", "alpine\n")
+      i.write("/var/lib/cloud/.users-created", `alpine ${digestOf(bytes(doc))}\n`)
       const { early, main, final } = yield* firstBoot(i)
       expect(codes({ early, main, final })).toEqual({ early: 0, main: 0, final: 0 })
       expect((i.read("/etc/shadow") ?? "").split("\n").find((l) => l.startsWith("alpine:"))?.split(":")[1]).toBe("*")

@@ -401,3 +401,39 @@ describe.concurrent("a final phase run by hand, stopped by Ctrl-C (SIGINT to the
     expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBeUndefined()
   })
 })
+
+/**
+ * A container started once (`unshare -p --mount-proc`: an init of its own, a shell that runs `phases` one after the
+ * other, as OpenRC would), on this host's kernel and boot id: each phase's exit status
+ */
+const containerStart = (instance: TestInstance, phases: ReadonlyArray<string>) => {
+  rmSync(join(instance.root, "run"), { recursive: true, force: true })
+  mkdirSync(join(instance.root, "run"))
+  const script = 'for phase in "$@"; do "$NODE" "$PROGRAM" "$phase" >/dev/null 2>&1; printf "%s " $?; done'
+  const env = { TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE, ...instance.env, NODE: process.execPath, PROGRAM }
+  // not execFileSync: the metadata simulator answers from this process
+  return new Promise<ReadonlyArray<number>>((done) => {
+    let out = ""
+    const child = spawn("unshare", ["-f", "-p", "--mount-proc", "sh", "-c", script, "sh", ...phases], { env, stdio: ["ignore", "pipe", "ignore"] })
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()))
+    child.on("close", () => done(out.trim().split(" ").map(Number)))
+  })
+}
+
+describeSystem("a container started again before its final phase, on its host's kernel (the host's boot id)", { tools: { unshare: "util-linux" }, root: true }, () => {
+  it("is another boot: the early and main of the start before do not stand for this one's, which did not run (the network not up), and final does not mark the bootstrap complete", async () => {
+    const instance = await makeInstance({ cloud: "aws" })
+    expect(await containerStart(instance, ["boot", "early", "main"])).toEqual([0, 0, 0])
+    // before: 0, and the marker written, early and main of the start before counted as this boot's
+    expect(await containerStart(instance, ["boot", "final"])).toEqual([0, 1])
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBeUndefined()
+    expect(await containerStart(instance, ["boot", "early", "main", "final"])).toEqual([0, 0, 0, 0])
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+  })
+
+  it("its boot service started again in the same start, after main (rc-service tiny-cloud-boot restart), goes on with its first boot: final marks it complete", async () => {
+    const instance = await makeInstance({ cloud: "aws" })
+    expect(await containerStart(instance, ["boot", "early", "main", "boot", "final"])).toEqual([0, 0, 0, 0, 0])
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+  })
+})

@@ -10,6 +10,7 @@ import {
   MAX_RUNS,
   parseRecord,
   processStart,
+  systemBoot,
   statusOf,
   unfinishedBeforeFinal,
   unreadBeforeFinal,
@@ -291,5 +292,12 @@ describe("processStart", () => {
     expect(processStart(stat("node", "Z"), BOOT)).toBeUndefined()
     expect(processStart("", BOOT)).toBeUndefined()
     expect(processStart("4242 (node) S 1 2", BOOT)).toBeUndefined()
+  })
+  it("in the boot systemBoot names: the kernel's boot id and its init's start, which a container started again on the same kernel has anew", () => {
+    expect(systemBoot(BOOT, stat("init", "S", "120"))).toBe("0c5e1f2a-3b4c-4d5e-8f60-718293a4b5c6@120")
+    expect(systemBoot(BOOT, stat("init", "S", "120"))).not.toBe(systemBoot(BOOT, stat("init", "S", "98000")))
+    // /proc/1/stat not read: the boot id alone
+    expect(systemBoot(BOOT, undefined)).toBe("0c5e1f2a-3b4c-4d5e-8f60-718293a4b5c6")
+    expect(systemBoot(BOOT, "")).toBe("0c5e1f2a-3b4c-4d5e-8f60-718293a4b5c6")
   })
 })

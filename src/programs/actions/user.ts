@@ -14,7 +14,7 @@ import { RootFs } from "../../services/RootFs.js"
 import type { AccountOptions } from "../../domain/userdata/model.js"
 import { type Account, groups, lookupAccount, ownBy, shadowPassword } from "../accounts.js"
 import { PhaseContext } from "../action.js"
-import { readJournal, readJournalAfresh, userDataDigest } from "../userdata/actions/common.js"
+import { journalledNames, journalLine, readJournal, readJournalAfresh } from "../userdata/actions/common.js"
 
 export const currentUser = Effect.flatMap(PhaseContext, (ctx) => Ref.get(ctx.cloudUser))
 
@@ -78,15 +78,9 @@ const grantWheel = (user: string, action: string) =>
 
 const defaultUserJournal = Effect.map(Config, (c) => `${c.varDir}/${DEFAULT_USER_JOURNAL}`)
 
-/** `USER DIGEST`: made for this user-data (an image may keep its builder's journal: DEFAULT_USER_JOURNAL) */
-const journalLine = (user: string) => Effect.map(userDataDigest, (digest) => `${user} ${digest}`)
-
 /** create_default_user made `user`'s account in this first boot (an account that is there may be the image's) */
 export const madeThisBoot = (user: string) =>
-  Effect.gen(function* () {
-    const line = yield* journalLine(user)
-    return (yield* readJournal(yield* defaultUserJournal)).split("\n").includes(line)
-  })
+  Effect.map(Effect.flatMap(Effect.flatMap(defaultUserJournal, readJournal), journalledNames), (made) => made.has(user))
 
 /** one directory however written (`/home/alpine/`, `/home//alpine`) */
 const directoryName = (path: string) => posix.normalize(path).replace(/(.)\/$/, "$1")

@@ -55,6 +55,13 @@ export const readJournalAfresh = (journal: string) =>
 /** the digest of the saved user-data (of none: of nothing), which a journal's line names: an image whose builder left its journals has other user-data */
 export const userDataDigest = Effect.map(Effect.flatMap(UserData, (u) => u.bytes), (bytes) => digestOf(Option.getOrElse(bytes, () => new Uint8Array())))
 
+/** `NAME DIGEST`: a journal's line of an account this user-data's first boot makes (an image made from an instance whose marker was removed by hand keeps its builder's) */
+export const journalLine = (name: string) => Effect.map(userDataDigest, (digest) => `${name} ${digest}`)
+
+/** the names of a journal's text whose lines are this user-data's (`journalLine`) */
+export const journalledNames = (text: string) =>
+  Effect.map(userDataDigest, (digest) => new Set(text.split("\n").filter((l) => l.endsWith(` ${digest}`)).map((l) => l.slice(0, -digest.length - 1))))
+
 /**
  * What the programs of `action` leave beside them, their output in the log and their exit status: they have run,
  * so what cannot be kept (a full /var/log) is said in one line, and neither the action nor the programs after them fail

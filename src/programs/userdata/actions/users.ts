@@ -17,7 +17,7 @@ import { addAccount, currentUser, installKeys, madeThisBoot } from "../../action
 import { loadUserConfig } from "../load.js"
 import type { AccountOptions, GroupSpec, UserSettings, UserSpec } from "../../../domain/userdata/model.js"
 import { doasRuleNamesUser } from "../../../domain/userdata/doas.js"
-import { fail, readJournalAfresh, system } from "./common.js"
+import { fail, journalledNames, journalLine, readJournalAfresh, system } from "./common.js"
 
 /** what is set on a password: `passwd` only on an account made now; an account made now gets `*` unless it gets a password */
 interface PasswordRule {
@@ -229,7 +229,7 @@ const makeUser = (user: UserSpec, cloudUser: string, packages: ReadonlyArray<str
       return
     }
     if (missing) {
-      yield* fs.addLinesOnce(journal, [user.name], { mode: 0o600, noFollow: true })
+      yield* fs.addLinesOnce(journal, [yield* journalLine(user.name)], { mode: 0o600, noFollow: true })
       if (!(yield* confine(user.name, Effect.flatMap(withLoginShell("userdata_users", user.name, user.account, packages), (account) => addAccount(user.name, account))))) return
     }
     // an account this boot made whose password was never set (adduser's `!`) is still new: a run
@@ -260,8 +260,7 @@ export const userdataUsers = Effect.gen(function* () {
     )
   const journal = `${(yield* Config).varDir}/${USERS_JOURNAL}`
   // nothing recorded, or a journal too damaged to read: it starts again
-  const recorded = yield* readJournalAfresh(journal)
-  const made = new Set(recorded.split("\n"))
+  const made = yield* Effect.flatMap(readJournalAfresh(journal), journalledNames)
   yield* confine("groups", createGroups(config.groups, made))
   const cloudUser = yield* currentUser
   const refused = yield* Ref.get((yield* PhaseContext).cloudUserAccountRefused)
