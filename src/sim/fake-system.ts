@@ -1,5 +1,5 @@
 import { accessSync, chmodSync, constants, mkdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from "node:fs"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 
 /**
  * A pretend instance for simulations and tests: a ROOT tree shaped like a
@@ -73,9 +73,25 @@ esac
 exit 0
 `
 
+/**
+ * The image's directories 0755 and files 0644, as an Alpine image has them,
+ * whatever the umask of the user making it: with Debian 13's 002 (pam_umask's
+ * usergroups) /etc, /etc/passwd or /var/lib/cloud were group-writable, and
+ * the phases, which keep a file's mode, kept that
+ */
+const makeDir = (path: string) => {
+  const first = mkdirSync(path, { recursive: true })
+  if (first === undefined) return
+  for (let d = path; ; d = dirname(d)) {
+    chmodSync(d, 0o755)
+    if (d === first) return
+  }
+}
+
 const write = (path: string, text: string) => {
-  mkdirSync(join(path, ".."), { recursive: true })
+  makeDir(dirname(path))
   writeFileSync(path, text)
+  chmodSync(path, 0o644)
 }
 
 export interface FakeSystemOptions {
@@ -105,14 +121,14 @@ export const makeFakeSystem = (dir: string, options: FakeSystemOptions = {}): Fa
   write(join(root, "etc/shadow"), "root:*:20000:0:99999:7:::\n")
   write(join(root, "etc/os-release"), 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.21.2\n')
   write(join(root, "etc/hosts"), "127.0.0.1\tlocalhost\n")
-  mkdirSync(join(root, "etc/sudoers.d"), { recursive: true })
-  mkdirSync(join(root, "etc/doas.d"), { recursive: true })
+  makeDir(join(root, "etc/sudoers.d"))
+  makeDir(join(root, "etc/doas.d"))
   write(join(root, "etc/mdev.conf"), "# fallback\n(.*)\troot:root 0660 */lib/mdev/fallback\n")
   write(join(root, "proc/mounts"), "/dev/vda2 / ext4 rw,relatime 0 0\n/dev/vda1 /boot ext4 rw 0 0\n")
   write(join(root, "proc/cmdline"), "BOOT_IMAGE=/boot/vmlinuz-virt root=/dev/vda2 quiet\n")
-  mkdirSync(join(root, "sys/devices/virtual/block/vda/vda2"), { recursive: true })
+  makeDir(join(root, "sys/devices/virtual/block/vda/vda2"))
   write(join(root, "sys/devices/virtual/block/vda/vda2/partition"), "2\n")
-  mkdirSync(join(root, "sys/class/block"), { recursive: true })
+  makeDir(join(root, "sys/class/block"))
   symlinkSync("../../devices/virtual/block/vda/vda2", join(root, "sys/class/block/vda2"))
   const ifaces = options.interfaces ?? [{ name: "eth0", mac: "02:00:00:00:00:01", up: true }]
   ifaces.forEach((iface, i) => {
@@ -123,11 +139,11 @@ export const makeFakeSystem = (dir: string, options: FakeSystemOptions = {}): Fa
   })
   // as an Alpine image has them, world-writable and sticky (mkdir's mode would lose those bits to the umask)
   for (const d of ["tmp", "var/tmp"]) {
-    mkdirSync(join(root, d), { recursive: true })
+    makeDir(join(root, d))
     chmodSync(join(root, d), 0o1777)
   }
-  mkdirSync(join(root, "var/lib/cloud"), { recursive: true })
-  mkdirSync(join(root, "var/log"), { recursive: true })
+  makeDir(join(root, "var/lib/cloud"))
+  makeDir(join(root, "var/log"))
   return { root, bin, commandLog, path: `${bin}:${process.env.PATH ?? "/usr/bin:/bin"}` }
 }
 

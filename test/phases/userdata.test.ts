@@ -7,6 +7,7 @@ import * as Effect from "effect/Effect"
 import { actionLines, makeTestInstance, type InstanceOptions, type RunResult, type TestInstance } from "../support/instance.js"
 import { lineOf } from "../support/layers.js"
 import { PATIENT_METADATA } from "../support/instance-env.js"
+import { releaseFifo } from "../support/fifo.js"
 
 const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
 const KEY_B = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQKeyB b@example"
@@ -482,7 +483,7 @@ packages: [testing-only]
       const fifo = join(i.root, "tmp/release")
       execFileSync("mkfifo", [fifo])
       // the background process waits until the test releases it, however long that takes
-      yield* Effect.addFinalizer(() => Effect.sync(() => writeFileSync(fifo, "")))
+      yield* Effect.addFinalizer(() => Effect.sync(() => releaseFifo(fifo)))
       const { early, main } = yield* phases(i, ["early", "main"])
       expectCodes({ early: early!, main: main! })
       expect(i.read("/tmp/after")).toBe("after\n")

@@ -68,12 +68,13 @@ describe("the start-up code cache", () => {
       const { root, cache } = setup()
       const lib = join(dir, "lib")
       mkdirSync(join(lib, "code-cache"), { recursive: true })
+      // before the run that fills it: made with a user's umask 002 (Debian 13's), it is group-writable, and no cache is kept there
+      chmodSync(join(lib, "code-cache"), 0o755)
       copyFileSync(PROGRAM, join(lib, "tiny-cloud.cjs"))
       const run = (cacheDir: string) =>
         spawnSync(process.execPath, [join(lib, "tiny-cloud.cjs"), "--version"], { encoding: "utf8", env: { PATH: process.env.PATH!, ROOT: root, TINY_CLOUD_CODE_CACHE: cacheDir } })
       run(join(lib, "code-cache"))
       const name = readdirSync(join(lib, "code-cache"))[0]!
-      chmodSync(join(lib, "code-cache"), 0o755)
       chmodSync(join(lib, "code-cache", name), 0o644)
       return { lib, name, cache, run }
     }

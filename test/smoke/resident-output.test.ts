@@ -9,7 +9,7 @@ import { join } from "node:path"
 import { afterAll, describe, it } from "vitest"
 import { makeInstance, type TestInstance } from "../support/harness.js"
 import { PATIENT_METADATA } from "../support/instance-env.js"
-import { which } from "../support/system.js"
+import { itSystem } from "../support/system.js"
 import { bootAndServe, endResident, SERVICES, serverPid, servicesEnv, startServiceBytes } from "../support/openrc.js"
 
 const SCRIPT = "#!/bin/sh\nprintf 'a\\000b\\n'\nprintf '\\000\\000'\nprintf 'c\\000'\n"
@@ -64,7 +64,7 @@ describe("a phase's stdout through the resident process", () => {
 
   // bash's read, in a UTF-8 locale of glibc's, takes a byte that may start a long character (0xf8 to 0xfd) and what follows,
   // the newline included, as one character: two reply lines were read as one, the second's tag printed with it
-  it.skipIf(which("bash") === undefined)("to a client run by bash in a UTF-8 locale, bytes that are no UTF-8, a CR and a line over 64 KiB split in a character: as written", async ({ expect }) => {
+  itSystem("to a client run by bash in a UTF-8 locale, bytes that are no UTF-8, a CR and a line over 64 KiB split in a character: as written", { tools: { bash: "bash" } }, async ({ expect }) => {
     const script = `#!/bin/sh\nprintf 'x\\373\\275y\\r\\n\\374\\n\\300'\nhead -c 40000 /dev/zero | tr '\\0' 'a' | sed 's/a/\\xc3\\xa9/g'\nprintf 'z\\n'\n`
     const locale = { LANG: "C.UTF-8", LC_ALL: "C.UTF-8" }
     const [alone, ...served] = (await byBash(script, locale)).map(({ stderr: _, ...rest }) => rest)
@@ -74,7 +74,7 @@ describe("a phase's stdout through the resident process", () => {
   })
 
   // the read's LC_ALL=C restores the service's LC_ALL after each line: bash (glibc) warns on each a locale it lacks
-  it.skipIf(which("bash") === undefined)("to a client run by bash with LC_ALL a locale this system lacks: no more warnings than a process of its own", async ({ expect }) => {
+  itSystem("to a client run by bash with LC_ALL a locale this system lacks: no more warnings than a process of its own", { tools: { bash: "bash" } }, async ({ expect }) => {
     const script = "#!/bin/sh\nfor i in 1 2 3 4 5; do echo $i; done\n"
     const locale = { LC_ALL: "xx_XX.UTF-8" }
     const warnings = (stderr: string) => stderr.split("\n").filter((l) => l.includes("setlocale")).length

@@ -12,7 +12,7 @@ import { afterAll, describe, it } from "vitest"
 import { ovfEnvXml } from "../../src/sim/clouds/azure.js"
 import { readCommandLog } from "../../src/sim/fake-system.js"
 import { makeInstance, runProgram, type RunResult, type TestInstance } from "../support/harness.js"
-import { describeSystem, SHELLS, which } from "../support/system.js"
+import { describeSystem, itSystem, SHELLS } from "../support/system.js"
 import { PATIENT_METADATA } from "../support/instance-env.js"
 import { alive, bootAndServe, endResident, serverPid, SERVICES, servicesEnv, startService, startServiceBytes, until } from "../support/openrc.js"
 
@@ -528,8 +528,7 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
   })
 
-  it("early waiting for the lock of a phase run by hand that completes the bootstrap asks the metadata service nothing, as a process of its own", async ({ expect }) => {
-    if (!which("flock")) return console.log("skipped: flock is not installed")
+  itSystem("early waiting for the lock of a phase run by hand that completes the bootstrap asks the metadata service nothing, as a process of its own", { tools: { flock: "util-linux" } }, async ({ expect }) => {
     const { instance, env } = await newInstance()
     await bootAndServe(env, instance)
     const asked = () => instance.sim!.requests.map((r) => `${r.method} ${r.path}`)
@@ -554,8 +553,7 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(asked()).toEqual(before)
   })
 
-  it("starts a phase's logger while the lock's flock runs, not once flock has ended (each a fork of the whole process)", async ({ expect }) => {
-    if (!which("flock")) return console.log("skipped: flock is not installed")
+  itSystem("starts a phase's logger while the lock's flock runs, not once flock has ended (each a fork of the whole process)", { tools: { flock: "util-linux" } }, async ({ expect }) => {
     const { instance, env } = await newInstance()
     await bootAndServe(env, instance)
     // on early's PATH: a logger that says it started, and a flock that waits for one to start (at most 2000 rounds, which

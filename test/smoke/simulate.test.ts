@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
@@ -150,6 +150,38 @@ describe.concurrent("tiny-cloud simulate", () => {
       expect(readdirSync(tmp)).toEqual([])
     } finally {
       rmSync(tmp, { recursive: true, force: true })
+    }
+  })
+
+  it("run by a user whose umask is 002 (Debian 13's, pam_umask's usergroups), the simulated image has an Alpine image's modes, and the report says so", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+    try {
+      const r = await new Promise<RunResult>((done) => {
+        const child = spawn("/bin/sh", ["-c", 'umask 002 && exec "$@"', "sh", process.execPath, PROGRAM, "simulate", "--root", join(dir, "instance")], {
+          env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE },
+          stdio: ["ignore", "pipe", "pipe"]
+        })
+        let [stdout, stderr] = ["", ""]
+        child.stdout.on("data", (c: Buffer) => (stdout += c.toString()))
+        child.stderr.on("data", (c: Buffer) => (stderr += c.toString()))
+        child.on("close", (code) => done({ code: code ?? -1, stdout, stderr }))
+      })
+      expect(r.code, r.stderr).toBe(0)
+      const mode = (p: string) => (statSync(join(dir, "instance/root", p)).mode & 0o7777).toString(8)
+      // before: 775 and 664, kept by the phases
+      expect(Object.fromEntries(["/etc", "/etc/passwd", "/etc/shadow", "/etc/hosts", "/var/lib/cloud", "/var/log", "/tmp"].map((p) => [p, mode(p)]))).toEqual({
+        "/etc": "755",
+        "/etc/passwd": "644",
+        "/etc/shadow": "644",
+        "/etc/hosts": "644",
+        "/var/lib/cloud": "755",
+        "/var/log": "755",
+        "/tmp": "1777"
+      })
+      expect(r.stdout).toContain("\n  /etc/hosts  (mode 644)\n")
+      expect(r.stdout).toContain("\n  /etc/passwd  (mode 644)\n")
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 })

@@ -12,6 +12,7 @@ import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { textOf } from "../../src/domain/text.js"
 import { makeLiveCommands } from "../../src/layers/CommandsLive.js"
+import { releaseFifo } from "../support/fifo.js"
 
 it.effect("without PATH in the environment, programs run with the system's PATH, the one `has` looks on", () =>
   Effect.gen(function* () {
@@ -38,7 +39,7 @@ it.scoped("runLogged is done when the program exits: a background process it sta
     const fifo = join(dir, "release")
     execFileSync("mkfifo", [fifo])
     // the background process waits until the test releases it, however long that takes
-    yield* Effect.addFinalizer(() => Effect.sync(() => writeFileSync(fifo, "")))
+    yield* Effect.addFinalizer(() => Effect.sync(() => releaseFifo(fifo)))
     const echoed: Array<Uint8Array> = []
     const commands = makeLiveCommands((chunk) => echoed.push(chunk), { PATH: process.env.PATH })
     const log = join(dir, "user-data.log")
