@@ -1,5 +1,5 @@
 /** Making directories without Effect, so that the resident process's start can use it too. */
-import { existsSync, mkdirSync, statSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, statSync } from "node:fs"
 
 /** the directory a path is in; `/` for one at the top, or a bare name */
 export const dirname = (path: string) => {
@@ -11,7 +11,9 @@ const isDirectory = (hostPath: string) => statSync(hostPath, { throwIfNoEntry: f
 
 /**
  * The directory at `hostPath` and its missing parents, one mkdir each, so that a failure is the kernel's own:
- * Node's recursive mkdir gives ENOENT ('not found') where the kernel said EROFS. A file in the way is 'not a directory'
+ * Node's recursive mkdir gives ENOENT ('not found') where the kernel said EROFS. A file in the way is 'not a directory'.
+ * Each made gets `mode` whatever the umask: a phase run with 077 made a missing /home 0700, which its user could not enter
+ * (sshd reads authorized_keys as the user)
  */
 export const mkdirs = (hostPath: string, mode: number) => {
   const missing: Array<string> = []
@@ -19,6 +21,7 @@ export const mkdirs = (hostPath: string, mode: number) => {
   for (const p of missing) {
     try {
       mkdirSync(p, mode)
+      chmodSync(p, mode)
     } catch (e) {
       // made meanwhile by another process
       if ((e as NodeJS.ErrnoException).code !== "EEXIST" || !isDirectory(p)) throw e

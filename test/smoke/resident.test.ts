@@ -730,6 +730,20 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
   })
 
+  it("a first boot whose services run with umask 077 makes the home an image's account lacks, and its parents, ones the user may enter: sshd reads authorized_keys as the user", async ({ expect }) => {
+    const { instance, env } = await newInstance("#!/bin/sh\ntrue\n")
+    // the image's alpine, whose home (and /home) the image lacks: create_default_user makes no account, set_ssh_keys makes the home
+    instance.write("/etc/passwd", `${instance.read("/etc/passwd")}alpine:x:1000:1000:Linux User,,,:/home/alpine:/bin/sh\n`)
+    instance.write("/etc/group", `${instance.read("/etc/group")}alpine:x:1000:\n`)
+    instance.write("/etc/shadow", `${instance.read("/etc/shadow")}alpine:*:20000:0:99999:7:::\n`)
+    rmSync(join(instance.root, "home"), { recursive: true, force: true })
+    for (const phase of ["boot", "early", "main", "final"]) expect((await startService(phase, env, ["sh"], "umask 077")).code).toBe(0)
+    const mode = (path: string) => (lstatSync(join(instance.root, path)).mode & 0o7777).toString(8)
+    // before: /home and /home/alpine 0700 (mkdir's 0755 less the umask), root's /home closed to alpine
+    expect(["/home", "/home/alpine", "/home/alpine/.ssh", "/home/alpine/.ssh/authorized_keys"].map(mode)).toEqual(["755", "755", "700", "600"])
+    expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(KEYS.map((k) => `${k}\n`).join(""))
+  })
+
   // the shells OpenRC's services may run under
   describeSystem("from other shells", { tools: SHELLS }, () => {
     it.for(["dash", "busybox sh", "bash --posix", "bash"])(
