@@ -27,17 +27,18 @@ _tiny_cloud_phase() {
 	# (a request waits in the FIFO until it reads it). A live server.pid first:
 	# a second server (the boot service started again) steps aside for it, maybe
 	# before the boot service names that one in server.starting, which then
-	# names a process that is gone
+	# names a process that is gone. Then server.pid again: the server writes it
+	# before it removes server.starting, so one that did both between the first
+	# two reads is found there
 	# (a file the server removes or has not written yet by the time it is read names
 	# nobody: its status taken with ||, so that `set -e` does not end the service here)
-	_tc_pid=
-	_tc_name=tiny-cloud-serv
-	{ read -r _tc_pid < "$_tc_run/server.pid"; } 2>/dev/null || :
-	if [ -z "$_tc_pid" ] || ! _tiny_cloud_alive "$_tc_pid" "$_tc_name"; then
+	for _tc_file in server.pid server.starting server.pid; do
 		_tc_pid=
-		_tc_name=
-		{ read -r _tc_pid < "$_tc_run/server.starting"; } 2>/dev/null || :
-	fi
+		_tc_name=tiny-cloud-serv
+		[ "$_tc_file" = server.pid ] || _tc_name=
+		{ read -r _tc_pid < "$_tc_run/$_tc_file"; } 2>/dev/null || :
+		[ -z "$_tc_pid" ] || ! _tiny_cloud_alive "$_tc_pid" "$_tc_name" || break
+	done
 	if [ -n "$_tc_pid" ] && [ -p "$_tc_run/requests" ] && _tiny_cloud_alive "$_tc_pid" "$_tc_name"; then
 		# (its status taken with ||, so that `set -e`, which openrc-run allows, does not end the service here)
 		_tc_asked=0

@@ -27,7 +27,8 @@
  * `server.pid` counts only while it names a live process of the server's
  * command name (SERVER_TITLE), and a client asks the server it names before
  * one `server.starting` names (a second server, the boot service started
- * again, steps aside for it).
+ * again, steps aside for it); then `server.pid` again, which the server
+ * writes before it removes `server.starting`.
  */
 import { PHASES, type Phase } from "./phases.js"
 

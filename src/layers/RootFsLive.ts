@@ -127,6 +127,34 @@ const completePendingAppends = (dir: string, name: string, mode: number) => {
   for (const { path, length } of pending) completeAppend(`${dir}/${name}`, path, length, mode)
 }
 
+const SLASH = Buffer.from("/")
+
+/**
+ * `hostPath`, and all a directory there holds, one unlink or rmdir each, so that a failure is the kernel's own and names the entry
+ * it was for: rmSync takes a file it may not unlink (immutable) for a directory, and names its scandir's 'not a directory'. What is
+ * not there is passed over (a read-only file system answers unlink of a missing file with EROFS, never met by an lstat first); every
+ * entry is tried, the first failure returned. Names are bytes: one that is no UTF-8 goes too.
+ */
+const removeTree = (hostPath: Buffer): { readonly at: Buffer; readonly error: unknown } | undefined => {
+  try {
+    const stat = nodeFs.lstatSync(hostPath, { throwIfNoEntry: false })
+    if (stat === undefined) return undefined
+    if (!stat.isDirectory()) {
+      nodeFs.unlinkSync(hostPath)
+      return undefined
+    }
+    const failed = nodeFs
+      .readdirSync(hostPath, { encoding: "buffer" })
+      .map((name) => removeTree(Buffer.concat([hostPath, SLASH, name])))
+      .find((f) => f !== undefined)
+    if (failed !== undefined) return failed
+    nodeFs.rmdirSync(hostPath)
+    return undefined
+  } catch (error) {
+    return isNotFound(error) ? undefined : { at: hostPath, error }
+  }
+}
+
 export const makeRootFs = (root: string) =>
   Effect.sync(() => {
     let tempCounter = 0
@@ -265,20 +293,21 @@ export const makeRootFs = (root: string) =>
         ),
       remove: (path, options) =>
         Effect.flatMap(inRoot("remove", path, "keep"), (p) =>
-          sys("remove", path, () => {
-            // what is no directory is unlinked: rmSync takes one it may not remove (immutable) for a directory, and names that
-            const stat = nodeFs.lstatSync(p, { throwIfNoEntry: false })
-            if (stat?.isDirectory() === true) nodeFs.rmSync(p, { force: true, recursive: options?.recursive ?? false })
-            else if (stat !== undefined) {
-              try {
-                nodeFs.unlinkSync(p)
-              } catch (e) {
-                if (!isNotFound(e)) throw e
+          Effect.flatMap(
+            sys("remove", path, () => {
+              // a directory only when asked (rmSync refuses it: 'is a directory')
+              if (options?.recursive !== true && nodeFs.lstatSync(p, { throwIfNoEntry: false })?.isDirectory() === true) nodeFs.rmSync(p)
+              return removeTree(Buffer.from(p))
+            }),
+            (failed) => {
+              if (failed !== undefined) {
+                return Effect.fail(new FsError({ op: "remove", path: `${path}${failed.at.subarray(Buffer.byteLength(p)).toString()}`, reason: reasonOf(failed.error) }))
               }
+              ownTemporaries.delete(p)
+              ownTemporaries.delete(path)
+              return Effect.void
             }
-            ownTemporaries.delete(p)
-            ownTemporaries.delete(path)
-          })
+          )
         ),
       symlink: (target, path) =>
         Effect.gen(function* () {

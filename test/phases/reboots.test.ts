@@ -137,6 +137,22 @@ describeSystem("--bootstrap incomplete with a file it may not remove (made immut
       expect(readdirSync(join(i.root, "var/lib/cloud"))).toEqual([".userdata-ran"])
     })
   )
+
+  it.scopedLive("one in the seed copies (nocloud/user-data): named by its own path and the kernel's reason, not its directory's; the rest of the seed goes", (ctx) =>
+    Effect.gen(function* () {
+      const i = yield* makeTestInstance({ cloud: "aws" })
+      for (const name of [".bootstrap-complete", "nocloud/user-data", "nocloud/meta-data", "nocloud/.nocloud_loaded"]) i.write(`/var/lib/cloud/${name}`, "")
+      const seed = join(i.root, "var/lib/cloud/nocloud")
+      if (!(yield* Effect.acquireRelease(chattr("+i", `${seed}/user-data`), () => chattr("-i", `${seed}/user-data`)))) {
+        process.stderr.write(`skipped: ${i.root}: chattr +i refused (a file system without the immutable flag?)\n`)
+        return ctx.skip()
+      }
+      const r = yield* i.run(["--bootstrap", "incomplete"])
+      // before: 'remove .../nocloud: not a directory' (rmSync's scandir of the file it could not unlink)
+      expect(r).toEqual({ code: 1, stdout: "", stderr: `remove ${seed}/user-data: operation not permitted\nbootstrap marked incomplete\n` })
+      expect([readdirSync(join(i.root, "var/lib/cloud")), readdirSync(seed)]).toEqual([["nocloud"], ["user-data"]])
+    })
+  )
 })
 
 describeSystem("--bootstrap incomplete on a read-only state directory", { root: true, tools: { unshare: "util-linux", mount: "mount" } }, () => {

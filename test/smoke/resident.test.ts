@@ -6,7 +6,7 @@
  * resident process is not missed; it never outlives final.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process"
-import { chmodSync, closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs"
+import { chmodSync, closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, writeSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, describe, it } from "vitest"
 import { ovfEnvXml } from "../../src/sim/clouds/azure.js"
@@ -289,6 +289,38 @@ describe.concurrent("the resident process of a first boot", () => {
     // before: each phase in a process of its own
     expect(tags.filter((t) => /^tiny-cloud\/(early|main|final)\[/.test(t!))).toEqual(["early", "main", "final"].map((phase) => `tiny-cloud/${phase}[${pid}]`))
     await until(() => !alive(pid), "the resident process exits after final")
+  })
+
+  it("a client that reads server.pid before a starting server writes it, and server.starting once that server has removed it, asks that server all the same (not the phase in a process of its own)", async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    await bootAndServe(env, instance)
+    // that one ended (its idle time): the next starts while early's client looks for it
+    const first = serverPid(instance)!
+    endResident(instance)
+    await until(() => !alive(first) && serverPid(instance) === undefined, "the first resident process ends")
+    // server.starting a FIFO held open here: the client's read of it waits until the test lets it end, with nothing in it (the file gone)
+    const run = join(instance.root, "run/tiny-cloud")
+    execFileSync("mkfifo", ["-m", "600", join(run, "server.starting")])
+    const holder = openSync(join(run, "server.starting"), constants.O_RDWR | constants.O_NONBLOCK)
+    const shell = join(instance.dir, "client.pid")
+    const early = startService("early", env, ["sh"], `echo $$ > '${shell}'`)
+    const reading = () => {
+      try {
+        return readlinkSync(`/proc/${readFileSync(shell, "utf8").trim()}/fd/0`) === join(run, "server.starting")
+      } catch {
+        return false
+      }
+    }
+    await until(reading, "early's client has read server.pid (none) and reads server.starting")
+    const server = spawn("tiny-cloud", ["serve"], { env, stdio: "ignore", detached: true })
+    server.unref()
+    await until(() => serverPid(instance) === server.pid && !existsSync(join(run, "server.starting")), "the second resident process listens")
+    closeSync(holder)
+    expect((await early).code).toBe(0)
+    await logged(instance, "early")
+    const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
+    // before: tiny-cloud/early[the client's own process]
+    expect(tags.filter((t) => t!.startsWith("tiny-cloud/early"))).toEqual([`tiny-cloud/early[${server.pid}]`])
   })
 
   it("its boot service started again after main (rc-service tiny-cloud-boot restart before final), the first boot still completes, as with a process per phase: final marks it", async ({ expect }) => {
