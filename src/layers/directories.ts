@@ -1,5 +1,5 @@
 /** Making directories without Effect, so that the resident process's start can use it too. */
-import { chmodSync, existsSync, mkdirSync, statSync } from "node:fs"
+import { closeSync, constants, existsSync, fchmodSync, mkdirSync, openSync, statSync } from "node:fs"
 
 /** the directory a path is in; `/` for one at the top, or a bare name */
 export const dirname = (path: string) => {
@@ -21,7 +21,13 @@ export const mkdirs = (hostPath: string, mode: number) => {
   for (const p of missing) {
     try {
       mkdirSync(p, mode)
-      chmodSync(p, mode)
+      // the directory made, not what a link put in its place meanwhile leads to (a user may rename what is made in their home)
+      const fd = openSync(p, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW)
+      try {
+        fchmodSync(fd, mode)
+      } finally {
+        closeSync(fd)
+      }
     } catch (e) {
       // made meanwhile by another process
       if ((e as NodeJS.ErrnoException).code !== "EEXIST" || !isDirectory(p)) throw e

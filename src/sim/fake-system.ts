@@ -48,7 +48,8 @@ case "$name" in
     gid=$(awk -F: -v g="$user" '$1 == g { print $3 }' "$ROOT/etc/group" 2>/dev/null)
     echo "$user:x:$id:\${gid:-$id}:Linux User,,,:/home/$user:/bin/sh" >> "$ROOT/etc/passwd"
     echo "$user:!:20000:0:99999:7:::" >> "$ROOT/etc/shadow"
-    mkdir -p "$ROOT/home/$user" ;;
+    # busybox's makes the home 0755 (and root's umask is 022): the simulating user's 002 would make it group-writable
+    (umask 022 && mkdir -p "$ROOT/home/$user") ;;
   addgroup)
     if [ $# -eq 1 ]; then
       # busybox: a group that is there already is refused
@@ -58,8 +59,8 @@ case "$name" in
     elif [ $# -eq 2 ]; then
       # busybox: no such group, no change
       grep -q "^$2:" "$ROOT/etc/group" 2>/dev/null || { echo "addgroup: unknown group $2" >&2; exit 1; }
-      # the user into the group's member list, once
-      awk -F: -v OFS=: -v u="$1" -v g="$2" '$1 == g { n = split($4, m, ","); for (i = 1; i <= n; i++) if (m[i] == u) { print; next } $4 = ($4 == "" ? u : $4 "," u) } { print }' "$ROOT/etc/group" > "$ROOT/etc/group.new" && mv "$ROOT/etc/group.new" "$ROOT/etc/group"
+      # the user into the group's member list, once; the file keeps its mode, as busybox's keeps it (a new one had the umask's)
+      awk -F: -v OFS=: -v u="$1" -v g="$2" '$1 == g { n = split($4, m, ","); for (i = 1; i <= n; i++) if (m[i] == u) { print; next } $4 = ($4 == "" ? u : $4 "," u) } { print }' "$ROOT/etc/group" > "$ROOT/etc/group.new" && cat "$ROOT/etc/group.new" > "$ROOT/etc/group" && rm "$ROOT/etc/group.new"
     fi ;;
   findfs) [ -n "$FAKE_CIDATA" ] || exit 1 ;;
   mount)
