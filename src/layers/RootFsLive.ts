@@ -8,7 +8,7 @@ import { READ_MAX_BYTES, type Ownership, type RootFsShape, type WriteOptions } f
 import { resolveInRoot, type FinalLink } from "./in-root.js"
 import { programAlive } from "./alive.js"
 import { readRegularFile, reasonOf } from "./regular-file.js"
-import { dirname, mkdirs } from "./directories.js"
+import { dirname, mkdirs, onItself } from "./directories.js"
 
 
 const isNotFound = (e: unknown) => (e as NodeJS.ErrnoException).code === "ENOENT"
@@ -328,8 +328,8 @@ export const makeRootFs = (root: string) =>
           sys("realpath", path, () => (root === "" ? nodeFs.realpathSync(p) : (nodeFs.statSync(p), p)))
         ),
       resolve: (path) => inRoot("resolve", path, "follow"),
-      chmod: (path, mode) => Effect.flatMap(inRoot("chmod", path, "follow"), (p) => sys("chmod", path, () => nodeFs.chmodSync(p, mode))),
-      chown: (path, uid, gid) => Effect.flatMap(inRoot("chown", path, "follow"), (p) => sys("chown", path, () => nodeFs.chownSync(p, uid, gid))),
+      chmod: (path, mode) => Effect.flatMap(inRoot("chmod", path, "refuse"), (p) => sys("chmod", path, () => onItself(p, (fd) => nodeFs.fchmodSync(fd, mode)))),
+      chown: (path, uid, gid) => Effect.flatMap(inRoot("chown", path, "refuse"), (p) => sys("chown", path, () => onItself(p, (fd) => nodeFs.fchownSync(fd, uid, gid)))),
       makeTempDirectory: (prefix) =>
         Effect.gen(function* () {
           const dir = yield* inRoot("mktemp", dirname(prefix), "follow")

@@ -1,4 +1,4 @@
-/** Making directories without Effect, so that the resident process's start can use it too. */
+/** Making directories, and changing a mode or owner on a file itself, without Effect, so that the resident process's start can use them too. */
 import { closeSync, constants, existsSync, fchmodSync, mkdirSync, openSync, statSync } from "node:fs"
 
 /** the directory a path is in; `/` for one at the top, or a bare name */
@@ -8,6 +8,20 @@ export const dirname = (path: string) => {
 }
 
 const isDirectory = (hostPath: string) => statSync(hostPath, { throwIfNoEntry: false })?.isDirectory() === true
+
+/**
+ * `change` on the file or directory at `hostPath` itself, through a descriptor opened without following a link: a link put in
+ * its place after the path was checked (a user renaming what is made in their home) leads nowhere, never to its target
+ * (a FIFO is opened without waiting for a writer)
+ */
+export const onItself = (hostPath: string, change: (fd: number) => void, flags = 0) => {
+  const fd = openSync(hostPath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | flags)
+  try {
+    change(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
 
 /**
  * The directory at `hostPath` and its missing parents, one mkdir each, so that a failure is the kernel's own:
@@ -22,12 +36,7 @@ export const mkdirs = (hostPath: string, mode: number) => {
     try {
       mkdirSync(p, mode)
       // the directory made, not what a link put in its place meanwhile leads to (a user may rename what is made in their home)
-      const fd = openSync(p, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW)
-      try {
-        fchmodSync(fd, mode)
-      } finally {
-        closeSync(fd)
-      }
+      onItself(p, (fd) => fchmodSync(fd, mode), constants.O_DIRECTORY)
     } catch (e) {
       // made meanwhile by another process
       if ((e as NodeJS.ErrnoException).code !== "EEXIST" || !isDirectory(p)) throw e

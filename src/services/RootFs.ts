@@ -66,7 +66,9 @@ export interface RootFsShape {
   readonly realPath: (path: string) => Effect.Effect<string, FsError>
   /** the host path `path` leads to, its links followed inside ROOT as a chroot would, whether or not anything is there */
   readonly resolve: (path: string) => Effect.Effect<string, FsError>
+  /** on the file or directory itself: a link in its place is refused, never followed */
   readonly chmod: (path: string, mode: number) => Effect.Effect<void, FsError>
+  /** on the file or directory itself: a link in its place is refused, never followed */
   readonly chown: (path: string, uid: number, gid: number) => Effect.Effect<void, FsError>
   /** a new directory `PREFIX<pid>-XXXXXX`, this process's */
   readonly makeTempDirectory: (prefix: string) => Effect.Effect<string, FsError>

@@ -860,6 +860,31 @@ describe("a crash's leftovers", () => {
     })
   )
 
+  it.scopedLive("a link in place of what a mode or owner is given to (~/.ssh renamed by its user) is refused, its target left as it was", () =>
+    Effect.gen(function* () {
+      const root = yield* outside
+      writeFileSync(join(root, "shadow"), "root:*:20000::::::\n")
+      chmodSync(join(root, "shadow"), 0o600)
+      mkdirSync(join(root, "home"))
+      symlinkSync("/shadow", join(root, "home/.ssh"))
+      const fs = yield* makeRootFs(root)
+      // before: chmod and chown followed the link, the target made 0700 and the user's
+      const r = yield* Effect.either(fs.chmod(`${root}/home/.ssh`, 0o700))
+      expect(r).toMatchObject({ _tag: "Left", left: { _tag: "FsError", op: "chmod", reason: "is a symbolic link; refused" } })
+      const o = yield* Effect.either(fs.chown(`${root}/home/.ssh`, 4321, 4321))
+      expect(o).toMatchObject({ _tag: "Left", left: { _tag: "FsError", op: "chown", reason: "is a symbolic link; refused" } })
+      expect(statSync(join(root, "shadow")).mode & 0o7777).toBe(0o600)
+      expect(statSync(join(root, "shadow")).uid).toBe(process.getuid!())
+      // what is no link is changed as before: a directory, and a FIFO (opened without waiting for a writer)
+      mkdirSync(join(root, "home/dir"))
+      yield* fs.chmod(`${root}/home/dir`, 0o700)
+      expect(statSync(join(root, "home/dir")).mode & 0o7777).toBe(0o700)
+      execFileSync("mkfifo", [join(root, "home/fifo")])
+      yield* fs.chmod(`${root}/home/fifo`, 0o600)
+      expect(statSync(join(root, "home/fifo")).mode & 0o7777).toBe(0o600)
+    })
+  )
+
   it.scopedLive("a file replaced with its mode and owner kept keeps its setgid and setuid bits too", () =>
     Effect.gen(function* () {
       const root = yield* outside
