@@ -59,8 +59,8 @@ const bootBothWays = async (make: () => Promise<Booted>) => {
   const bootAlone = async () => {
     const alone = await make()
     const separate: Array<RunResult> = []
-    // one phase after the other, its lock kept in memory: a flock descriptor of this process is held by whatever it forks
-    // meanwhile, and main then said 'another phase is running; waiting for it to end', as the served boot did not
+    // one phase after the other, its lock kept in memory: a flock descriptor of this process is held by what the other
+    // worker thread forks meanwhile, until it execs, and main then said 'another phase is running; waiting for it to end'
     const lock = makeMemoryLock()
     for (const phase of ["boot", "early", "main", "final"]) separate.push(await alone.instance.runHere([phase], alone.env, lock))
     return { alone, separate }

@@ -57,8 +57,8 @@ export interface TestInstance {
    * `tiny-cloud ARGS...` in this process, as `run` runs it but for the process: the same environment, the
    * instance's stand-ins run for real (their record is `commands()`'s). For the phases that only bring an
    * instance to where the process a test is about starts; never one that runs a user's program that signals its parent.
-   * `lock` in place of the real one (flock on a descriptor of this process, which every program this process forks
-   * meanwhile holds until it execs: the tests running beside it fork all the time)
+   * `lock` in place of the real one: flock(2) on a descriptor of this process, which a program another thread of it
+   * (vitest's other worker) forks meanwhile holds until it execs, so that a lock let go may still be held
    */
   readonly runHere: (args: ReadonlyArray<string>, extraEnv?: Record<string, string>, lock?: LockShape) => Promise<RunResult>
   readonly imds: (args: ReadonlyArray<string>, extraEnv?: Record<string, string>) => Promise<RunResult>
