@@ -14,6 +14,7 @@ import { readCommandLog } from "../../src/sim/fake-system.js"
 import { makeInstance, runProgram, type RunResult, type TestInstance } from "../support/harness.js"
 import { describeSystem, itSystem, SHELLS } from "../support/system.js"
 import { PATIENT_METADATA } from "../support/instance-env.js"
+import { makeMemoryLock } from "../support/memory-lock.js"
 import { alive, bootAndServe, endResident, serverPid, SERVICES, servicesEnv, startService, startServiceBytes, until } from "../support/openrc.js"
 
 const KEYS = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIResidentA a@example", "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQResidentB b@example"]
@@ -58,7 +59,10 @@ const bootBothWays = async (make: () => Promise<Booted>) => {
   const bootAlone = async () => {
     const alone = await make()
     const separate: Array<RunResult> = []
-    for (const phase of ["boot", "early", "main", "final"]) separate.push(await alone.instance.runHere([phase], alone.env))
+    // one phase after the other, its lock kept in memory: a flock descriptor of this process is held by what the other
+    // worker thread forks meanwhile, until it execs, and main then said 'another phase is running; waiting for it to end'
+    const lock = makeMemoryLock()
+    for (const phase of ["boot", "early", "main", "final"]) separate.push(await alone.instance.runHere([phase], alone.env, lock))
     return { alone, separate }
   }
   const bootServed = async () => {

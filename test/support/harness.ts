@@ -10,6 +10,7 @@ import * as Layer from "effect/Layer"
 import { makeLiveCommands } from "../../src/layers/CommandsLive.js"
 import { routeTinyCloud } from "../../src/programs/cli.js"
 import { Commands } from "../../src/services/Commands.js"
+import type { LockShape } from "../../src/services/Lock.js"
 import { instanceSettings } from "./instance-env.js"
 import { runInProcess, testHttp } from "./instance.js"
 import { startSimulator, type RunningSim, type SimCloud, type SimFaults, type SimInstance } from "../../src/sim/simulator.js"
@@ -56,8 +57,10 @@ export interface TestInstance {
    * `tiny-cloud ARGS...` in this process, as `run` runs it but for the process: the same environment, the
    * instance's stand-ins run for real (their record is `commands()`'s). For the phases that only bring an
    * instance to where the process a test is about starts; never one that runs a user's program that signals its parent.
+   * `lock` in place of the real one: flock(2) on a descriptor of this process, which a program another thread of it
+   * (vitest's other worker) forks meanwhile holds until it execs, so that a lock let go may still be held
    */
-  readonly runHere: (args: ReadonlyArray<string>, extraEnv?: Record<string, string>) => Promise<RunResult>
+  readonly runHere: (args: ReadonlyArray<string>, extraEnv?: Record<string, string>, lock?: LockShape) => Promise<RunResult>
   readonly imds: (args: ReadonlyArray<string>, extraEnv?: Record<string, string>) => Promise<RunResult>
   /** runs boot, early, main and final as four processes; stops at none */
   readonly boot: (extraEnv?: Record<string, string>) => Promise<Array<RunResult>>
@@ -103,10 +106,10 @@ export const makeInstance = async (options: InstanceOptions = {}): Promise<TestI
     sim,
     env,
     run,
-    runHere: (args, extraEnv = {}) => {
+    runHere: (args, extraEnv = {}, lock) => {
       const runEnv = { TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE, ...env, ...extraEnv }
       const commands = (echo: (chunk: Uint8Array) => void) => Layer.succeed(Commands, makeLiveCommands(echo, runEnv))
-      return Effect.runPromise(runInProcess(args, routeTinyCloud(args), runEnv, commands, testHttp))
+      return Effect.runPromise(runInProcess(args, routeTinyCloud(args), runEnv, commands, testHttp, lock))
     },
     imds: (args, extraEnv = {}) => runProgram(args, { ...env, ...extraEnv }, "imds"),
     boot: async (extraEnv = {}) => {
