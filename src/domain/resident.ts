@@ -104,23 +104,20 @@ const stdoutLines = (text: string, newline: boolean): string => {
   return `${parts.map((p) => `${p === "" ? "" : `1-${p}\n`}10\n`).join("")}${end}`
 }
 
-/** the most of an unfinished stdout line held for its newline: more is sent as it is (`1-`), the same bytes for the client */
-const HELD_MAX = 64 * 1024
-
 /**
  * Output as reply lines: every line `chunk` completes (the first with what
- * was left before it, `rest`), and what is left of an unfinished one. Only
- * the chunk is scanned: a line written in many chunks costs its length once.
+ * was left before it, `rest`), and what is left of an unfinished one.
+ * Stdout's unfinished line is sent at once (`1-`), as a process of its own
+ * writes it: held for its newline, it reached a console that stderr also
+ * goes to after the stderr lines written meanwhile. Only the chunk is
+ * scanned: a line written in many chunks costs its length once.
  */
 export const replyLines = (stream: 1 | 2, rest: string, chunk: string): { readonly lines: string; readonly rest: string } => {
   const parts = chunk.split("\n")
-  const left = parts.pop()!
-  if (parts.length === 0) {
-    const held = rest + left
-    return stream === 1 && held.length > HELD_MAX ? { lines: stdoutLines(held, false), rest: "" } : { lines: "", rest: held }
-  }
   parts[0] = rest + parts[0]
-  return { lines: parts.map((l) => (stream === 1 ? stdoutLines(l, true) : `2 ${l}\n`)).join(""), rest: left }
+  const left = parts.pop()!
+  if (stream === 2) return { lines: parts.map((l) => `2 ${l}\n`).join(""), rest: left }
+  return { lines: `${parts.map((l) => stdoutLines(l, true)).join("")}${stdoutLines(left, false)}`, rest: "" }
 }
 
 /** the end of a reply: what was left of an unfinished stdout line, then the status */

@@ -357,6 +357,22 @@ describe.concurrent("the resident process of a first boot", () => {
     await until(() => !alive(pid), "the resident process exits after final")
   })
 
+  it("a user-data script's output that ends with no newline reaches a console that stderr also goes to where a process of its own puts it: before the phase's line about the script", async ({ expect }) => {
+    // the services as OpenRC runs them, stderr sent to stdout (one console); without the client, each phase a process of its own
+    const console = async (served: boolean) => {
+      const { instance, env } = await newInstance("#!/bin/sh\necho done\nprintf 'no newline'\nexit 3\n")
+      const services = served ? env : { ...env, TINY_CLOUD_LIB: join(instance.dir, "no-client") }
+      const pid = served ? (await bootAndServe(services, instance, "exec 2>&1"), serverPid(instance)!) : undefined
+      const results = [...(served ? [] : [await startService("boot", services, ["sh"], "exec 2>&1")])]
+      for (const phase of ["early", "main", "final"]) results.push(await startService(phase, services, ["sh"], "exec 2>&1"))
+      if (pid !== undefined) await until(() => !alive(pid), "the resident process exits after final")
+      return results.at(-1)!
+    }
+    const [alone, served] = await Promise.all([console(false), console(true)])
+    expect(alone.stdout).toContain("done\nno newlinerun_userdata: user-data script exited with status 3\n")
+    expect(served).toEqual(alone)
+  })
+
   it("answers N to a request whose environment it cannot read, and runs nothing: its client runs the phase itself", async ({ expect }) => {
     const { instance, env } = await newInstance()
     await bootAndServe(env, instance)
