@@ -13,7 +13,7 @@ import { Lock } from "../../services/Lock.js"
 import { debug, err, info, warn } from "../../services/Log.js"
 import { RootFs } from "../../services/RootFs.js"
 import { assembleInterfaces } from "./assemble.js"
-import { envValue, failed, helper, INTERFACES, notADirectory } from "./helper.js"
+import { envValue, failed, helper, INTERFACES, interfacesLockPath, notADirectory } from "./helper.js"
 
 /** `rc-service networking status` says started (exit 0); without OpenRC it is not */
 const networkingStarted = Effect.flatMap(Commands, (c) =>
@@ -94,8 +94,7 @@ export const vnicEthHotplug = helper(
     const path = fs.at(INTERFACES)
     const unusable = yield* notADirectory(`${path}.d`)
     if (Option.isSome(unusable)) return yield* failed(unusable.value)
-    // the lock is taken on the file where it is inside ROOT: a link in its directory's path (an absolute one) leads under ROOT, never out of it
-    const locked = `${yield* fs.realPath(path.slice(0, path.lastIndexOf("/")))}/${path.slice(path.lastIndexOf("/") + 1)}`
+    const locked = yield* interfacesLockPath
     yield* Effect.scoped(
       Effect.gen(function* () {
         yield* (yield* Lock).exclusive(locked)
