@@ -313,13 +313,18 @@ export const makeRootFs = (root: string) =>
         Effect.gen(function* () {
           const p = yield* inRoot("symlink", path, "keep")
           yield* makeDirectories(dirname(path), dirname(p), DIRECTORY_MODE)
+          // made beside it and renamed over what is there, in one step: a program doing the same at the same time (two mdev
+          // events for one volume) never finds the path empty, nor fails for the other's link (unlinked, then made: EEXIST)
+          removeStaleTemporaries(dirname(p), basename(p))
+          const temp = `${dirname(p)}/.${basename(p)}.tmp-${process.pid}-${tempCounter++}`
           yield* sys("symlink", path, () => {
+            nodeFs.symlinkSync(target, temp)
             try {
-              nodeFs.unlinkSync(p)
-            } catch {
-              // nothing there
+              nodeFs.renameSync(temp, p)
+            } catch (e) {
+              nodeFs.rmSync(temp, { force: true })
+              throw e
             }
-            nodeFs.symlinkSync(target, p)
           })
         }),
       readLink: (path) => Effect.flatMap(inRoot("readlink", path, "keep"), (p) => sys("readlink", path, () => nodeFs.readlinkSync(p))),

@@ -5,6 +5,7 @@ import { Bootstrap } from "../services/Bootstrap.js"
 import { Config } from "../services/Config.js"
 import { err, info, notice, warn } from "../services/Log.js"
 import { RootFs } from "../services/RootFs.js"
+import { afterRunningPhase } from "./phase-lock.js"
 
 /**
  * `--bootstrap status` is answered by the entry (src/entry/bootstrap-status.ts).
@@ -12,9 +13,10 @@ import { RootFs } from "../services/RootFs.js"
  * problem is one line first, as a phase says it (a bad TINY_CLOUD_VAR: the default's marker)
  */
 export const bootstrapCommand = (what: "complete" | "incomplete") =>
-  Effect.gen(function* () {
+  Effect.scoped(Effect.gen(function* () {
     yield* Effect.forEach((yield* Config).problems, (p) => err(problemLine(p)), { discard: true })
     const bootstrap = yield* Bootstrap
+    yield* afterRunningPhase
     switch (what) {
       case "complete":
         yield* bootstrap.markComplete
@@ -28,7 +30,7 @@ export const bootstrapCommand = (what: "complete" | "incomplete") =>
         return kept.length === 0 ? 0 : 1
       }
     }
-  })
+  }))
 
 const SERVICES: ReadonlyArray<readonly [string, string]> = [
   ["tiny-cloud-boot", "boot"],

@@ -59,10 +59,12 @@ export const currentStatus = Effect.gen(function* () {
   const bootstrap = yield* Bootstrap
   const { record, unreadable } = yield* loadRecord
   const newest = record.runs[record.runs.length - 1]
-  // a running entry whose process is gone is a phase that died
-  const alive = newest !== undefined && !isFinished(newest) && (yield* phaseAlive(newest))
+  const complete = yield* bootstrap.isComplete
+  // a running entry whose process is gone is a phase that died; a final one recorded whose marker is not there yet is
+  // still running while its process is (it writes the marker after its record, its last write)
+  const alive = newest !== undefined && (!isFinished(newest) || (newest.phase === "final" && !complete)) && (yield* phaseAlive(newest))
   const status = statusOf(record, {
-    complete: yield* bootstrap.isComplete,
+    complete,
     disabled: yield* bootstrap.isDisabled,
     isRunning: (pid) => alive && pid === newest.pid
   })

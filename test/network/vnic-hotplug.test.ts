@@ -145,6 +145,24 @@ describeSystem("vnic-eth-hotplug", { tools: { flock: "util-linux" } }, () => {
     })
   )
 
+  it.scopedLive("assemble-interfaces run by hand while an event holds the lock waits for it, then reads the NICs anew: the event's NIC keeps its stanza", () =>
+    Effect.gen(function* () {
+      const instance = yield* pretendInstance("stopped")
+      const path = join(instance.root, "etc/network/interfaces")
+      instance.write("/etc/network/interfaces", "# ORIGINAL\n")
+      // the event of a NIC attached now (eth4), holding the lock while it assembles
+      const holder = yield* holdLock(path)
+      const byHand = yield* Effect.fork(instance.run(["assemble-interfaces"]))
+      yield* awaitingLock(path, byHand)
+      instance.write("/sys/class/net/eth4/address", "02:00:00:00:00:04\n")
+      instance.write("/etc/network/interfaces", "# THE EVENT'S, WITH eth4\n")
+      holder.stdin.end()
+      expect(yield* Fiber.join(byHand)).toEqual({ code: 0, stdout: "", stderr: "" })
+      expect(instance.read("/etc/network/interfaces")).toContain("auto eth4\n")
+      expect(instance.read("/etc/network/interfaces.bak")).toBe("# THE EVENT'S, WITH eth4\n")
+    })
+  )
+
   it.scopedLive("the file replaced by rename while the event waits for its holder, and taken by another program: the event waits for the file the path names now", () =>
     Effect.gen(function* () {
       const instance = yield* pretendInstance("started")

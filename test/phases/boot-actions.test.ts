@@ -9,7 +9,7 @@ import { routeTinyCloud } from "../../src/programs/cli.js"
 import { describeCause } from "../../src/programs/failure.js"
 import { Output } from "../../src/services/Output.js"
 import { actionLines, makeTestInstance, type RunResult, type TestInstance } from "../support/instance.js"
-import { capturingOutput, recordingCommands, type Invocation } from "../support/layers.js"
+import { capturingOutput, lineOf, recordingCommands, type Invocation } from "../support/layers.js"
 import { PATIENT_METADATA } from "../support/instance-env.js"
 import { advancingClock } from "../support/test-clock.js"
 
@@ -136,6 +136,32 @@ describe("boot phase actions", () => {
       expect(elapsedMs).toBeGreaterThanOrEqual(1000)
       expect(r.code).toBe(0)
       expect(r.stderr).toContain("\nset_ephemeral_network: no DHCP lease on eth0 within 1 s (IMDS_DEADLINE); the boot goes on without it\n")
+    })
+  )
+
+  it.scopedLive("set_default_interfaces: a NIC's hotplug event that assembles the interfaces file while the interface is chosen keeps its stanzas; nocloud's set_network_interfaces too", () =>
+    Effect.gen(function* () {
+      const assembled = "# NOTE: /sbin/assemble-interfaces rewrites this file.\n\nauto lo\niface lo\n  use link\n  use loopback\n\nauto eth0\niface eth0\n  use dhcp\n  use imds\n\nauto eth1\niface eth1\n  use dhcp\n  use imds\n\n"
+      for (const [cloud, action] of [["aws", "set_default_interfaces"], ["nocloud", "set_network_interfaces"]] as const) {
+        let instance: TestInstance | undefined
+        instance = yield* makeTestInstance({
+          cloud,
+          interfaces: [
+            { name: "eth0", mac: "02:00:00:00:00:01", up: true },
+            { name: "eth1", mac: "02:00:00:00:00:02", up: true }
+          ],
+          // vnic-eth-hotplug for eth1 (attached at launch) writes the file as the links are set up
+          answer: (i) => {
+            if (lineOf(i) === "ip link set dev eth0 up") instance!.write("/etc/network/interfaces", assembled)
+            return undefined
+          }
+        })
+        if (cloud === "nocloud") instance.write("/var/lib/cloud/seed/nocloud/meta-data", "instance-id: i-1\n")
+        const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: action })
+        expect(r.code).toBe(0)
+        expect(r.stderr).toContain(`${action}: already set up\n`)
+        expect(instance.read("/etc/network/interfaces")).toBe(assembled)
+      }
     })
   )
 

@@ -166,6 +166,8 @@ describe("the run record", () => {
       const i = yield* awsInstance()
       yield* i.boot()
       expect(yield* i.run(["--bootstrap", "incomplete"])).toMatchObject({ code: 0 })
+      // the first boot's processes are gone (its phases ran in this process here, which final's record names, and which is still there)
+      i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: record(i).runs.map((r) => ({ ...r, pid: 2 ** 22 + 1 })) }))
       expect((yield* i.run(["status"])).stdout.split("\n")[0]).toBe("not started")
       yield* i.boot()
       expect(record(i).runs.map((r) => r.phase)).toEqual(["boot", "early", "main", "final", "boot", "early", "main", "final"])
@@ -389,6 +391,19 @@ describe("tiny-cloud status", () => {
       i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs, live] }))
       expect(yield* i.run(["status"])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^running early\n(.*\n)*early: running\n/) })
       expect((yield* i.run(["analyze"])).stdout).toMatch(/\nearly +0\.000s +running\n/)
+    })
+  )
+
+  it.scopedLive("final recorded, its marker not yet written (its last write), its process still there: running final, not 'not started'", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      for (const phase of ["boot", "early", "main", "final"]) yield* i.run([phase])
+      // the moment between final's record and its marker: the phases ran in this process, which is still there
+      rmSync(join(i.root, "var/lib/cloud/.bootstrap-complete"))
+      expect(record(i).runs.map((r) => [r.phase, r.exitStatus])).toEqual([["boot", 0], ["early", 0], ["main", 0], ["final", 0]])
+      const r = yield* i.run(["status"])
+      expect(r).toMatchObject({ code: 0, stdout: expect.stringMatching(/^running final\n/) })
+      expect(JSON.parse((yield* i.run(["status", "--json"])).stdout)).toMatchObject({ state: "running", phase: "final" })
     })
   )
 

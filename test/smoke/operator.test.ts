@@ -3,11 +3,16 @@
  * boot whose phases are processes of their own, and the completion scripts
  * the bundle prints.
  */
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
+import { existsSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { completionScript } from "../../src/programs/completion.js"
+import { readCommandLog } from "../../src/sim/fake-system.js"
 import { SIM_CLOUDS } from "../../src/sim/simulator.js"
-import { runProgram, useInstances } from "../support/harness.js"
+import { PROGRAM, runProgram, useInstances } from "../support/harness.js"
+import { until } from "../support/openrc.js"
+import { itSystem } from "../support/system.js"
 
 const makeInstance = useInstances()
 
@@ -28,6 +33,38 @@ describe("tiny-cloud status --wait across processes", () => {
     const r = await waiting
     expect([r.code, r.stdout.split("\n")[0], r.stderr]).toEqual([0, "done", ""])
     expect((await instance.run(["status"])).stdout).toMatch(/^done\ncloud: aws \(configured\)\nuser-data: missing\nboot: .*\nearly: .*\nmain: .*\nfinal: .*\n$/)
+  })
+})
+
+describe("tiny-cloud --bootstrap while a phase runs", () => {
+  itSystem("incomplete waits for the phase that runs (final marks the bootstrap complete as its last write), then removes the marker", { tools: { flock: "util-linux" } }, async () => {
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "web-1.example" } })
+    for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
+    // final runs: it holds the state directory's lock until the test lets it go, having written the marker
+    const go = join(instance.dir, "go")
+    const holding = join(instance.dir, "holding")
+    const holder = spawn("flock", ["-x", join(instance.root, "var/lib/cloud"), "sh", "-c", `: > "${holding}"; while [ ! -e "${go}" ]; do sleep 0.02; done`], { stdio: "ignore" })
+    const holderGone = new Promise((done) => holder.on("close", done))
+    await until(() => existsSync(holding), "the lock is held")
+    let finished = false
+    const asked = instance.run(["--bootstrap", "incomplete"]).then((r) => ((finished = true), r))
+    const waits = () => readCommandLog(instance.fake).some((c) => c.stdin.includes("a phase is running; waiting for it to end"))
+    await until(() => finished || waits(), "--bootstrap incomplete ends or waits")
+    writeFileSync(join(instance.root, "var/lib/cloud/.bootstrap-complete"), "")
+    writeFileSync(go, "")
+    await holderGone
+    const r = await asked
+    expect([r.code, r.stderr]).toEqual([0, "a phase is running; waiting for it to end\nbootstrap marked incomplete\n"])
+    expect(existsSync(join(instance.root, "var/lib/cloud/.bootstrap-complete"))).toBe(false)
+    expect((await instance.run(["--bootstrap", "status"])).stdout).toBe("incomplete\n")
+  })
+
+  it("a user-data script that asks from inside final (which holds the lock) is not kept waiting: complete, then final ends", async () => {
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "web-1.example", userData: new TextEncoder().encode(`#!/bin/sh\n"${process.execPath}" "$TC" --bootstrap incomplete && echo asked\n`) } })
+    const r = await instance.boot({ TC: PROGRAM })
+    expect(r.map((x) => x.code)).toEqual([0, 0, 0, 0])
+    expect(r[3]!.stdout).toContain("asked\n")
+    expect((await instance.run(["--bootstrap", "status"])).stdout).toBe("complete\n")
   })
 })
 

@@ -6,11 +6,13 @@ import { ipv4, ipv6 } from "../../domain/ip.js"
 import { lines, quoted, textOf } from "../../domain/text.js"
 import { Commands } from "../../services/Commands.js"
 import { Config } from "../../services/Config.js"
+import { Lock } from "../../services/Lock.js"
 import { err, info, warn } from "../../services/Log.js"
 import { Metadata } from "../../services/Metadata.js"
 import { Network } from "../../services/Network.js"
 import { RootFs } from "../../services/RootFs.js"
 import { PhaseContext } from "../action.js"
+import { INTERFACES, interfacesLockPath } from "../network/helper.js"
 
 /**
  * `ip link set dev IFACE up|down`. One that fails (a NIC gone since the
@@ -57,7 +59,32 @@ export const chooseInterface = Effect.gen(function* () {
 export const defaultInterfaces = (iface: Option.Option<string>) =>
   "auto lo\niface lo inet loopback\n\n" + Option.match(iface, { onNone: () => "", onSome: (i) => `auto ${i}\niface ${i}\n\tuse dhcp\n\n` })
 
-const interfacesFile = Effect.map(RootFs, (fs) => fs.at("/etc/network/interfaces"))
+const interfacesFile = Effect.map(RootFs, (fs) => fs.at(INTERFACES))
+
+/**
+ * The default stanzas for `iface`, where the interfaces file is still missing once the lock vnic-eth-hotplug holds
+ * while it assembles the file is held: a NIC's event that assembled it while the interface was chosen (up to
+ * TINY_CLOUD_LINK_WAIT_MAX) keeps its stanzas. The lock taken is that of the file's directory, which the helper takes
+ * first: no file is made for it, which a crash would leave empty, to be taken for a configuration. A lock that cannot
+ * be taken (no flock) is said, and the file written without it, as it always could be.
+ */
+const defaultInterfacesUnlessWritten = (action: string, iface: Option.Option<string>) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const fs = yield* RootFs
+      const path = yield* interfacesFile
+      yield* fs.makeDirectory(path.slice(0, path.lastIndexOf("/")))
+      const locked = yield* interfacesLockPath
+      yield* (yield* Lock)
+        .directory(locked.slice(0, locked.lastIndexOf("/")), info(`${action}: ${INTERFACES} is being assembled (a NIC's hotplug event); waiting for it`))
+        .pipe(Effect.catchTag("LockError", (e) => warn(`${action}: ${e.message}; the file is written without the lock`)))
+      if (yield* fs.exists(path)) {
+        yield* info(`${action}: already set up`)
+        return
+      }
+      yield* fs.writeAtomic(path, defaultInterfaces(iface))
+    })
+  )
 
 export const setDefaultInterfaces = Effect.gen(function* () {
   const fs = yield* RootFs
@@ -66,7 +93,7 @@ export const setDefaultInterfaces = Effect.gen(function* () {
     yield* info("set_default_interfaces: already set up")
     return
   }
-  yield* fs.writeAtomic(path, defaultInterfaces(yield* chooseInterface))
+  yield* defaultInterfacesUnlessWritten("set_default_interfaces", yield* chooseInterface)
 })
 
 /**
@@ -83,12 +110,12 @@ export const setNetworkInterfaces = Effect.gen(function* () {
   const unreadable = yield* Effect.either(md.networkInterfaces)
   if (Either.isLeft(unreadable)) {
     yield* err(`set_network_interfaces: ${unreadable.left.message}; the default stanzas are used`)
-    if (!(yield* fs.exists(path))) yield* fs.writeAtomic(path, defaultInterfaces(yield* chooseInterface))
+    if (!(yield* fs.exists(path))) yield* defaultInterfacesUnlessWritten("set_network_interfaces", yield* chooseInterface)
     return
   }
   const given = unreadable.right.pipe(Option.filter((s) => s.trim() !== ""))
   if (Option.isSome(given)) yield* fs.writeAtomic(path, given.value.endsWith("\n") ? given.value : `${given.value}\n`, { keep: true })
-  else if (!(yield* fs.exists(path))) yield* fs.writeAtomic(path, defaultInterfaces(yield* chooseInterface))
+  else if (!(yield* fs.exists(path))) yield* defaultInterfacesUnlessWritten("set_network_interfaces", yield* chooseInterface)
   const written = Option.getOrElse(yield* fs.readTextIfExists(path), () => "")
   const usesDhcp = written.split("\n").some((l) => /^\s*iface\s.*\sdhcp\b/.test(l) || /^\s*use\s+dhcp\b/.test(l))
   if (usesDhcp) return

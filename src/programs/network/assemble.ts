@@ -3,8 +3,10 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ActionFailed } from "../../domain/errors.js"
 import { DEFAULT_STANZA, INTERFACES_MAX_BYTES, interfaceOrder, interfacesText, LOOPBACK_STANZA, otherStanzas, stanzaFromDefault } from "../../domain/interfaces.js"
+import { Lock } from "../../services/Lock.js"
+import { debug } from "../../services/Log.js"
 import { RootFs, type Ownership } from "../../services/RootFs.js"
-import { helper, INTERFACES, notADirectory } from "./helper.js"
+import { helper, INTERFACES, interfacesLockPath, notADirectory } from "./helper.js"
 
 /**
  * The header, the stanzas of `lo` and of each `eth*` present (one missing
@@ -83,5 +85,28 @@ const defaultStanza = (dir: string) =>
     )
   )
 
-/** `assemble-interfaces`, `tiny-cloud assemble-interfaces` */
-export const assembleCommand = helper(Effect.as(assembleInterfaces, 0))
+/**
+ * `assembleInterfaces` holding the exclusive lock on the interfaces file (where it is inside ROOT) until the scope
+ * closes: hotplug events and an operator's `assemble-interfaces` queue, never interleave (one that read sysfs before a
+ * NIC came would put its file, without that NIC, over the one its event assembled). The empty file the lock makes where
+ * there was none does not stay when the assembly fails: set_default_interfaces would take it for a configuration (a
+ * symlink in its place is the image's).
+ */
+export const assembleHoldingLock = Effect.gen(function* () {
+  const fs = yield* RootFs
+  const path = fs.at(INTERFACES)
+  yield* (yield* Lock).exclusive(yield* interfacesLockPath)
+  yield* debug(`locked ${path}`)
+  const empty = !(yield* fs.isSymlink(path)) && Option.match(yield* fs.readTextIfExists(path), { onNone: () => true, onSome: (text) => text === "" })
+  yield* Effect.tapError(assembleInterfaces, () => (empty ? fs.remove(path).pipe(Effect.ignore) : Effect.void))
+})
+
+/** `assemble-interfaces`, `tiny-cloud assemble-interfaces`: interfaces.d checked first, so that no lock makes a file beside a directory it cannot read */
+export const assembleCommand = helper(
+  Effect.gen(function* () {
+    const unusable = yield* notADirectory(`${(yield* RootFs).at(INTERFACES)}.d`)
+    if (Option.isSome(unusable)) return yield* Effect.fail(new ActionFailed({ reason: unusable.value }))
+    yield* Effect.scoped(assembleHoldingLock)
+    return 0
+  })
+)

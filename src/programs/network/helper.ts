@@ -39,6 +39,16 @@ export const helper = <E extends { readonly message: string }, R>(program: Effec
 export const INTERFACES = "/etc/network/interfaces"
 
 /**
+ * the interfaces file's path as it is locked: where its directory is inside ROOT (a link in that directory's path,
+ * an absolute one, leads under ROOT, never out of it)
+ */
+export const interfacesLockPath = Effect.gen(function* () {
+  const fs = yield* RootFs
+  const path = fs.at(INTERFACES)
+  return `${yield* fs.realPath(path.slice(0, path.lastIndexOf("/")))}/${path.slice(path.lastIndexOf("/") + 1)}`
+})
+
+/**
  * why `dir` (interfaces.d) cannot be read, or none: said as the shell
  * edition's `cd` says it (its own test looks for "No such file or directory")
  */

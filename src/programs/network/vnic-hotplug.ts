@@ -9,10 +9,9 @@ import * as Option from "effect/Option"
 import { routeTableOf } from "../../domain/net-sync.js"
 import { lines, printable, textOf } from "../../domain/text.js"
 import { Commands } from "../../services/Commands.js"
-import { Lock } from "../../services/Lock.js"
-import { debug, err, info, warn } from "../../services/Log.js"
+import { err, info, warn } from "../../services/Log.js"
 import { RootFs } from "../../services/RootFs.js"
-import { assembleInterfaces } from "./assemble.js"
+import { assembleHoldingLock } from "./assemble.js"
 import { envValue, failed, helper, INTERFACES, notADirectory } from "./helper.js"
 
 /** `rc-service networking status` says started (exit 0); without OpenRC it is not */
@@ -94,15 +93,9 @@ export const vnicEthHotplug = helper(
     const path = fs.at(INTERFACES)
     const unusable = yield* notADirectory(`${path}.d`)
     if (Option.isSome(unusable)) return yield* failed(unusable.value)
-    // the lock is taken on the file where it is inside ROOT: a link in its directory's path (an absolute one) leads under ROOT, never out of it
-    const locked = `${yield* fs.realPath(path.slice(0, path.lastIndexOf("/")))}/${path.slice(path.lastIndexOf("/") + 1)}`
     yield* Effect.scoped(
       Effect.gen(function* () {
-        yield* (yield* Lock).exclusive(locked)
-        yield* debug(`locked ${path}`)
-        // an empty file (the lock creates a missing one) must not stay: set_default_interfaces would take it for a configuration; a symlink is the image's
-        const empty = !(yield* fs.isSymlink(path)) && Option.match(yield* fs.readTextIfExists(path), { onNone: () => true, onSome: (text) => text === "" })
-        yield* Effect.tapError(assembleInterfaces, () => (empty ? fs.remove(path).pipe(Effect.ignore) : Effect.void))
+        yield* assembleHoldingLock
         if (!(yield* networkingStarted)) return
         if (action === "add") {
           yield* info(`Bringing up ${iface}`)

@@ -1,0 +1,48 @@
+/** `--bootstrap` after the phase that runs: the state directory's lock, which each phase holds (src/programs/phase.ts). */
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { isFinished } from "../domain/run-record.js"
+import { Config } from "../services/Config.js"
+import { Lock } from "../services/Lock.js"
+import { notice, warn } from "../services/Log.js"
+import { RootFs } from "../services/RootFs.js"
+import { readRecord } from "./status-record.js"
+
+/** the parent of process `pid` (`/proc/PID/stat`'s fourth field, counted from the command name's last ')'), undefined when gone */
+const parentOf = (pid: number) =>
+  Effect.flatMap(RootFs, (fs) => fs.readTextIfExists(`/proc/${pid}/stat`)).pipe(
+    Effect.map((stat) => (Option.isSome(stat) ? Number(stat.value.slice(stat.value.lastIndexOf(")") + 2).split(" ")[1]) : undefined)),
+    Effect.orElseSucceed(() => undefined)
+  )
+
+/** whether process `pid` is this process or one of its ancestors */
+const isOwnAncestor = (pid: number) =>
+  Effect.gen(function* () {
+    let p: number | undefined = process.pid
+    // (a bound: a /proc of another PID namespace may not lead to 1)
+    for (let n = 0; n < 256 && p !== undefined && p > 1; n++) {
+      if (p === pid) return true
+      p = yield* parentOf(p)
+    }
+    return false
+  })
+
+/**
+ * `--bootstrap complete|incomplete` after the phase that runs, which would
+ * otherwise undo it (final writes the marker as its last write: an
+ * `incomplete` said during it was lost): the state directory's lock, waited
+ * for as a phase waits. Not when that phase is one this process runs under
+ * (a user-data script or runcmd asking), which holds the lock until it ends;
+ * nor where there is no state directory, and nothing to wait for.
+ */
+export const afterRunningPhase = Effect.gen(function* () {
+  const fs = yield* RootFs
+  const { varDir } = yield* Config
+  if (!(yield* fs.isDirectory(varDir))) return
+  const { runs } = yield* readRecord
+  const newest = runs[runs.length - 1]
+  if (newest !== undefined && !isFinished(newest) && (yield* isOwnAncestor(newest.pid))) return
+  yield* (yield* Lock).directory(yield* fs.resolve(varDir), notice("a phase is running; waiting for it to end")).pipe(
+    Effect.catchAll((e) => warn(`cannot lock ${e.path}: ${e.reason}; going on without the lock`))
+  )
+})
