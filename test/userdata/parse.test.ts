@@ -804,6 +804,20 @@ write_files:
 })
 
 describe("#cloud-config", () => {
+  it("reads a document whose lines end in a CR alone (old Mac line ends) as PyYAML, so cloud-init, reads it: each CR ends a line", () => {
+    const source = "#cloud-config\rhostname: mac\rruncmd:\r  - echo mac\rwrite_files:\r  - path: /etc/x\r    content: |\r      a\r      b\r"
+    const c = config(source)
+    expect(c.hostname).toBe("mac")
+    expect(c.runcmd).toEqual([{ kind: "shell", script: "echo mac", index: 0 }])
+    // a block scalar's line breaks are LF, as YAML makes every one of them
+    expect(text(c.writeFiles[0]!.content)).toBe("a\nb\n")
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+    // lines are counted at each CR, as PyYAML counts them; CR LF is one line break still
+    expect(notes("#cloud-config\rhostname: mac\rtimezone: [x]\r").problems).toEqual(["line 3: timezone: expected a time zone such as Europe/Paris or UTC, got a list; skipped"])
+    expect(notes("#cloud-config\r\nhostname: mac\r\ntimezone: [x]\r\n").problems).toEqual(["line 3: timezone: expected a time zone such as Europe/Paris or UTC, got a list; skipped"])
+    expect(config("#alpine-config\rruncmd:\r  - echo alp\r").runcmd).toEqual([{ kind: "shell", script: "echo alp", index: 0 }])
+  })
+
   it("takes merge_how and merge_type out of a single document, as cloud-init pops them: no key to warn about; mergers it cannot read named", () => {
     const source = '#cloud-config\nmerge_how: "list(append)+dict(recurse_array)+str()"\npackages: [vim]\n'
     expect(notes(source)).toEqual({ problems: [], warnings: [] })
