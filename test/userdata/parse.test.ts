@@ -391,6 +391,17 @@ autoinstall: true
     expect(notes(unusable).problems).toHaveLength(1)
   })
 
+  it("refuses a repository whose base_url, version or repos hold a blank or a control character (a CR a script made on Windows left in a value): apk could not use that line", () => {
+    const source =
+      '#alpine-config\napk:\n  repositories:\n    - {base_url: "https://m.example/alpine\\r", repos: [main]}\n    - {base_url: https://m.example/alpine, version: "v3.20\\r", repos: [main]}\n    - {base_url: https://m.example/alpine, repos: ["main\\r", community]}\n    - {base_url: https://ok.example/alpine, version: edge, repos: [main]}\n'
+    expect(config(source).apk.repositories.flatMap((r) => repositoryLines(r, "v3.20"))).toEqual(["https://ok.example/alpine/edge/main"])
+    expect(notes(source).problems).toEqual([
+      "line 4: apk.repositories[0].base_url: expected a repository URL such as https://dl-cdn.alpinelinux.org/alpine (no blanks or control characters), got a string of 25 characters; apk.repositories[0] skipped",
+      "line 5: apk.repositories[1].version: expected a version string such as v3.20 or edge, got a string of 6 characters; apk.repositories[1] skipped",
+      "line 6: apk.repositories[2].repos[0]: expected a repository name such as main or community, got a string of 5 characters; apk.repositories[2] skipped"
+    ])
+  })
+
   it("treats a key with no value as absent, and passes over null entries", () => {
     const c = config("#alpine-config\nruncmd:\npackages:\nntp:\nbootcmd: [~, echo a, ~]\n")
     expect([c.runcmd, c.packages, c.ntp]).toEqual([[], [], undefined])
@@ -1808,6 +1819,18 @@ apk_repos:
       "https://mirror.example/alpine/edge/testing",
       "https://local.example/repo/v3.20"
     ])
+    // a CR (or a blank) in a part of the line is refused, not written into /etc/apk/repositories, where apk could not use it
+    const crs = '#cloud-config\napk_repos:\n  alpine_repo:\n    base_url: "https://mirror.example/alpine\\r"\n    version: v3.20\n'
+    expect(config(crs).apk).toEqual({ repositories: [], configured: false, replaceRepositories: false })
+    expect(notes(crs).problems).toEqual([
+      "line 4: apk_repos.alpine_repo.base_url: expected a repository URL such as https://dl-cdn.alpinelinux.org/alpine (no blanks or control characters), got a string of 30 characters; apk_repos skipped"
+    ])
+    expect(notes('#cloud-config\napk_repos:\n  alpine_repo:\n    version: "v3.20\\r"\n').problems).toEqual([
+      "line 4: apk_repos.alpine_repo.version: expected a version string such as v3.20 or edge, got a string of 6 characters; apk_repos skipped"
+    ])
+    expect(notes('#cloud-config\napk_repos:\n  alpine_repo:\n    version: v3.20\n  local_repo_base_url: "https://local.example/repo x"\n').problems).toHaveLength(1)
+    // an empty local_repo_base_url is none, as before
+    expect(config('#cloud-config\napk_repos:\n  alpine_repo:\n    version: v3.20\n  local_repo_base_url: ""\n').apk.repositories).toHaveLength(1)
     const kept = "#cloud-config\napk_repos:\n  preserve_repositories: true\n  alpine_repo:\n    version: edge\n"
     expect(config(kept).apk).toEqual({ repositories: [], configured: true, replaceRepositories: false })
     expect(notes(kept).warnings).toEqual(["line 2: apk_repos: preserve_repositories is true; repositories left alone"])
