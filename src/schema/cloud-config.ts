@@ -48,7 +48,7 @@ export const UserMap = Schema.Struct({
   name: opt(UserName),
   groups: opt(Groups),
   sudo: opt(Sudo),
-  doas: opt(Schema.Array(Text.pipe(Schema.pattern(/^[^\n\r]*$/))).annotations({ description: "a list of doas rules" })),
+  doas: opt(Schema.Array(Text.pipe(Schema.pattern(/^[^\n\r]*$/)).annotations({ description: "a doas rule on one line (no line break or CR)" })).annotations({ description: "a list of doas rules" })),
   shell: opt(Shell),
   homedir: opt(AbsolutePath),
   uid: opt(Uid),

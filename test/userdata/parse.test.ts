@@ -1040,6 +1040,12 @@ users:
     })
   })
 
+  it("names a doas rule holding a line break or a CR (left in a value by a script made on Windows) in words, never by the pattern it failed", () => {
+    expect(notes('#cloud-config\nusers:\n  - name: erin\n    doas: ["permit nopass erin\\r"]\n').problems).toEqual([
+      "line 4: users[0].doas[0]: expected a doas rule on one line (no line break or CR), got a string of 19 characters; users[0].doas skipped"
+    ])
+  })
+
   it("a user map's key __proto__ is named as not carried out, never taken for the map's prototype", () => {
     const source = `#cloud-config
 users:
