@@ -84,6 +84,13 @@ describe("userDataType", () => {
     expect(Either.getOrThrow(parseUserData(le, OPTIONS))).toEqual({ kind: "unknown", type: "utf-16" })
     // a UTF-8 byte-order mark is read past, as before
     expect(userDataType(bytes("\ufeff#cloud-config\n"))).toBe("cloud-config")
+    // without its byte-order mark (PowerShell's [Text.Encoding]::Unicode.GetBytes, then base64 for the cloud), either byte order
+    const bare = Buffer.from("#cloud-config\r\nhostname: x\r\n", "utf16le")
+    expect([userDataType(bare), userDataType(Buffer.from(bare).swap16())]).toEqual(["utf-16", "utf-16"])
+    expect(userDataType(Buffer.from("#!/bin/sh\necho hi\n", "utf16le"))).toBe("utf-16")
+    // a NUL elsewhere is no sign of it
+    expect(userDataType(bytes("#cloud-config\nruncmd: [\"printf '\\\\0'\"]\n"))).toBe("cloud-config")
+    expect(userDataType(Buffer.from([0x23, 0x21, 0, 0]))).toBe("script")
   })
 
   it("names base64 text of user-data or of gzip data (Terraform's cloudinit_config output on a cloud that serves it as given) base64: never decoded, as cloud-init does not decode it", () => {
