@@ -4,7 +4,7 @@ import * as Option from "effect/Option"
 import { ImdsError, type MetadataError } from "../domain/errors.js"
 import { MAX_NESTING, nestsDeeperThan, renderValue } from "../domain/render.js"
 import { bytesOf, lines, sortedUnique, textOf } from "../domain/text.js"
-import { takeTokens, YAML_MAX_NESTING, YAML_MAX_TOKENS, yamlNestsDeeperThan } from "../domain/yaml-depth.js"
+import { takeTokens, withLineFeeds, YAML_MAX_NESTING, YAML_MAX_TOKENS, yamlNestsDeeperThan } from "../domain/yaml-depth.js"
 import { yamlProblem } from "../domain/yaml-problem.js"
 import { Commands } from "../services/Commands.js"
 import { Log, warn } from "../services/Log.js"
@@ -193,8 +193,10 @@ const NUMBER_TAGS: ReadonlyArray<string> = ["tag:yaml.org,2002:int", "tag:yaml.o
  * keeps its last value; a block scalar that ends the text without a line
  * break has none, as in user-data (`loadYaml`).
  */
-export const parsedYaml = (text: string, options?: { readonly numbersAsWritten?: boolean }) =>
+export const parsedYaml = (given: string, options?: { readonly numbersAsWritten?: boolean }) =>
   Effect.gen(function* () {
+    // a CR alone ends a line, as PyYAML (cloud-init) reads a seed's meta-data
+    const text = withLineFeeds(given)
     if (yamlNestsDeeperThan(text)) return yield* Effect.fail(`nested too deeply (more than ${YAML_MAX_NESTING} levels)`)
     const { Lexer, parseDocument } = yield* Effect.promise(() => import("yaml"))
     const { aliasProblem } = yield* Effect.promise(() => import("../domain/userdata/yaml-aliases.js"))

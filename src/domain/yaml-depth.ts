@@ -11,6 +11,16 @@
  * (`|`, `>`) are passed over, so brackets in text never count.
  */
 
+/**
+ * YAML text with each line break one the parser takes for one: a CR alone
+ * (a file saved with old Mac line ends, or pasted through a console that
+ * sends them) breaks a line in YAML, and PyYAML, which cloud-init reads with,
+ * reads it so, where the yaml library takes it for a character of the line
+ * (`#cloud-config<CR>hostname: x` is one comment to it: an empty document).
+ * Made LF one for one, so every offset stays where it was; CR LF stays.
+ */
+export const withLineFeeds = (text: string): string => (text.includes("\r") ? text.replace(/\r(?!\n)/g, "\n") : text)
+
 /** the most levels a document may nest; real ones nest a handful */
 export const YAML_MAX_NESTING = 200
 

@@ -5,7 +5,7 @@
  * subset are named in one warning.
  */
 import * as Schema from "effect/Schema"
-import { AbsolutePath, Flag, GroupName, isOwnerPart, opt, PackageName, Text, TextList, UserName, writeFileFields } from "./fields.js"
+import { AbsolutePath, Flag, GroupName, isOwnerPart, LocalRepositoryUrl, opt, PackageName, RepositoryUrl, Text, TextList, UserName, Version, writeFileFields } from "./fields.js"
 
 // ---- users ---------------------------------------------------------------------------------
 
@@ -48,7 +48,7 @@ export const UserMap = Schema.Struct({
   name: opt(UserName),
   groups: opt(Groups),
   sudo: opt(Sudo),
-  doas: opt(Schema.Array(Text.pipe(Schema.pattern(/^[^\n\r]*$/))).annotations({ description: "a list of doas rules" })),
+  doas: opt(Schema.Array(Text.pipe(Schema.pattern(/^[^\n\r]*$/)).annotations({ description: "a doas rule on one line (no line break or CR)" })).annotations({ description: "a list of doas rules" })),
   shell: opt(Shell),
   homedir: opt(AbsolutePath),
   uid: opt(Uid),
@@ -148,8 +148,8 @@ export const CloudNtp = Schema.Struct({
 }).annotations({ description: "a map of ntp settings" })
 
 export const AlpineRepo = Schema.Struct({
-  base_url: opt(Text),
-  version: Text,
+  base_url: opt(RepositoryUrl),
+  version: Version,
   community_enabled: opt(Flag),
   testing_enabled: opt(Flag)
 })
@@ -158,7 +158,7 @@ export const AlpineRepo = Schema.Struct({
 export const ApkRepos = Schema.Struct({
   preserve_repositories: opt(Flag),
   alpine_repo: opt(AlpineRepo),
-  local_repo_base_url: opt(Text)
+  local_repo_base_url: opt(LocalRepositoryUrl)
 }).annotations({ description: "a map with alpine_repo" })
 
 export const SshPwauth = Schema.Union(Flag, Text, Schema.Number).annotations({ description: "true, false or unchanged" })

@@ -85,13 +85,32 @@ export const AbsolutePath = Schema.String.pipe(Schema.filter((s) => /^\/[^\0\n\r
   description: "an absolute path such as /srv/app"
 })
 
-/** `v3.20`, `edge`, `latest-stable`...: a YAML number (3.20 is 3.2) is refused. */
-export const Version = Schema.String.annotations({ description: "a version string such as v3.20 or edge" })
+/**
+ * A part of an `/etc/apk/repositories` line (a base URL, a version, a
+ * repository's name): a blank or a control character in it (a CR a file or
+ * a script made on Windows left in a value) would make the line one apk
+ * cannot use, or two lines, so it is refused, as a package name with one is.
+ */
+const isRepositoryPart = (s: string): boolean => /^[^\s\x00-\x1f\x7f]+$/.test(s)
+
+const REPOSITORY_URL = "a repository URL such as https://dl-cdn.alpinelinux.org/alpine (no blanks or control characters)"
+
+export const RepositoryUrl = Schema.String.pipe(Schema.filter(isRepositoryPart)).annotations({ description: REPOSITORY_URL })
+
+/** cloud-init's `local_repo_base_url`, which is none when empty or blank */
+export const LocalRepositoryUrl = Schema.String.pipe(Schema.filter((s) => s.trim() === "" || isRepositoryPart(s))).annotations({ description: REPOSITORY_URL })
+
+/** `v3.20`, `edge`, `latest-stable`...: a YAML number (3.20 is 3.2) is refused. Empty or blank: none (the reader says what that means). */
+export const Version = Schema.String.pipe(Schema.filter((s) => s.trim() === "" || isRepositoryPart(s))).annotations({
+  description: "a version string such as v3.20 or edge"
+})
+
+export const RepositoryName = Schema.String.pipe(Schema.filter(isRepositoryPart)).annotations({ description: "a repository name such as main or community" })
 
 export const ApkRepository = Schema.Struct({
-  base_url: Text,
+  base_url: RepositoryUrl,
   version: opt(Version),
-  repos: opt(TextList)
+  repos: opt(Schema.Array(RepositoryName).annotations({ description: "a list of repository names" }))
 }).annotations({ description: "a repository map with base_url" })
 
 const HOST_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { parseAssignments } from "../../src/domain/shell-words.js"
+import { readConfText } from "../../src/layers/conf-file.js"
 import { until } from "../support/openrc.js"
 import { describeSystem, SHELLS } from "../support/system.js"
 
@@ -346,6 +347,21 @@ describeSystem("OpenRC service scripts, under the shells OpenRC may use", { tool
       const where = parseAssignments(`${line}\n`).values.TINY_CLOUD_VAR === "/srv/state" ? "srv/state" : "var/lib/cloud"
       for (const marked of ["srv/state", "var/lib/cloud"]) {
         expect({ line, marked, out: decides(shell, line, marked) }).toEqual({ line, marked, out: marked === where ? "skip\n" : "run\n" })
+      }
+    }
+  })
+
+  it.each(["dash", "busybox sh"])("%s: a tiny-cloud.conf saved on Windows (a byte-order mark before its first line, CR LF line ends) is read as the program reads it: the marker is looked for where the program looks, never under the default path", (shell) => {
+    for (const text of ["\ufeffTINY_CLOUD_VAR=/srv/state\r", "\ufeffexport TINY_CLOUD_VAR='/srv/state' # moved\r\nCLOUD=aws\r", "\ufeff# state elsewhere\r\nTINY_CLOUD_VAR=/srv/state\r"]) {
+      // the program's reading of that file (the byte-order mark is read past)
+      const d = mkdtempSync(join(tmpdir(), "tiny-cloud-openrc-"))
+      dirs.push(d)
+      mkdirSync(join(d, "etc"))
+      writeFileSync(join(d, "etc/tiny-cloud.conf"), `${text}\n`)
+      const read = readConfText({ ROOT: d })
+      expect("text" in read && parseAssignments(read.text).values.TINY_CLOUD_VAR).toBe("/srv/state")
+      for (const marked of ["srv/state", "var/lib/cloud"]) {
+        expect({ text, marked, out: decides(shell, text, marked) }).toEqual({ text, marked, out: marked === "srv/state" ? "skip\n" : "run\n" })
       }
     }
   })

@@ -139,6 +139,17 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("a seed whose meta-data lines end in a CR alone (saved with old Mac line ends) is read as cloud-init's PyYAML reads it: host and keys set", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": META.replaceAll("\n", "\r") })
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(instance.read("/etc/hostname")).toBe("seeded\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+      expect(yield* instance.imds(["@hostname", "+n", "@ssh-keys"])).toEqual({ code: 0, stdout: `seeded.example.org\n${KEY}\n`, stderr: "" })
+    })
+  )
+
   it.scopedLive("the command line's h= names the host over a seed whose meta-data has a hostname key of its own", () =>
     Effect.gen(function* () {
       // one seed for many machines, each named on its command line; the meta-data as cloud-init's NoCloud docs write it, with

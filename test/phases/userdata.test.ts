@@ -926,6 +926,18 @@ snap: {}
     })
   )
 
+  it.scopedLive("ssh_authorized_keys adds no second line for a key the file has already with a CR or other blanks (an authorized_keys made on Windows, written by write_files), the cloud having no keys", () =>
+    Effect.gen(function* () {
+      const windows = `${KEY_B}\r\n${KEY_C.replaceAll(" ", "  ")}  \r\n`
+      const i = yield* userDataInstance(
+        `#cloud-config\nwrite_files:\n  - {path: /home/alpine/.ssh/authorized_keys, encoding: b64, content: ${b64(windows)}}\nssh_authorized_keys: [${KEY_C}, ${KEY_B}, ${KEY_A}]\n`,
+        { instance: { sshKeys: [] } }
+      )
+      expectCodes(yield* phases(i, ["early", "main"]))
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${windows}${KEY_A}\n`)
+    })
+  )
+
   it.scopedLive("ssh_pwauth replaces a `PasswordAuthentication=no` line: sshd reads KEYWORD=VALUE too, and takes the first value", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance("#cloud-config\nssh_pwauth: true\n")

@@ -84,6 +84,13 @@ describe("userDataType", () => {
     expect(Either.getOrThrow(parseUserData(le, OPTIONS))).toEqual({ kind: "unknown", type: "utf-16" })
     // a UTF-8 byte-order mark is read past, as before
     expect(userDataType(bytes("\ufeff#cloud-config\n"))).toBe("cloud-config")
+    // without its byte-order mark (PowerShell's [Text.Encoding]::Unicode.GetBytes, then base64 for the cloud), either byte order
+    const bare = Buffer.from("#cloud-config\r\nhostname: x\r\n", "utf16le")
+    expect([userDataType(bare), userDataType(Buffer.from(bare).swap16())]).toEqual(["utf-16", "utf-16"])
+    expect(userDataType(Buffer.from("#!/bin/sh\necho hi\n", "utf16le"))).toBe("utf-16")
+    // a NUL elsewhere is no sign of it
+    expect(userDataType(bytes("#cloud-config\nruncmd: [\"printf '\\\\0'\"]\n"))).toBe("cloud-config")
+    expect(userDataType(Buffer.from([0x23, 0x21, 0, 0]))).toBe("script")
   })
 
   it("names base64 text of user-data or of gzip data (Terraform's cloudinit_config output on a cloud that serves it as given) base64: never decoded, as cloud-init does not decode it", () => {
@@ -389,6 +396,17 @@ autoinstall: true
     const unusable = "#alpine-config\napk: 5\n"
     expect(config(unusable).apk).toEqual({ repositories: [], configured: true, replaceRepositories: false })
     expect(notes(unusable).problems).toHaveLength(1)
+  })
+
+  it("refuses a repository whose base_url, version or repos hold a blank or a control character (a CR a script made on Windows left in a value): apk could not use that line", () => {
+    const source =
+      '#alpine-config\napk:\n  repositories:\n    - {base_url: "https://m.example/alpine\\r", repos: [main]}\n    - {base_url: https://m.example/alpine, version: "v3.20\\r", repos: [main]}\n    - {base_url: https://m.example/alpine, repos: ["main\\r", community]}\n    - {base_url: https://ok.example/alpine, version: edge, repos: [main]}\n'
+    expect(config(source).apk.repositories.flatMap((r) => repositoryLines(r, "v3.20"))).toEqual(["https://ok.example/alpine/edge/main"])
+    expect(notes(source).problems).toEqual([
+      "line 4: apk.repositories[0].base_url: expected a repository URL such as https://dl-cdn.alpinelinux.org/alpine (no blanks or control characters), got a string of 25 characters; apk.repositories[0] skipped",
+      "line 5: apk.repositories[1].version: expected a version string such as v3.20 or edge, got a string of 6 characters; apk.repositories[1] skipped",
+      "line 6: apk.repositories[2].repos[0]: expected a repository name such as main or community, got a string of 5 characters; apk.repositories[2] skipped"
+    ])
   })
 
   it("treats a key with no value as absent, and passes over null entries", () => {
@@ -804,6 +822,20 @@ write_files:
 })
 
 describe("#cloud-config", () => {
+  it("reads a document whose lines end in a CR alone (old Mac line ends) as PyYAML, so cloud-init, reads it: each CR ends a line", () => {
+    const source = "#cloud-config\rhostname: mac\rruncmd:\r  - echo mac\rwrite_files:\r  - path: /etc/x\r    content: |\r      a\r      b\r"
+    const c = config(source)
+    expect(c.hostname).toBe("mac")
+    expect(c.runcmd).toEqual([{ kind: "shell", script: "echo mac", index: 0 }])
+    // a block scalar's line breaks are LF, as YAML makes every one of them
+    expect(text(c.writeFiles[0]!.content)).toBe("a\nb\n")
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+    // lines are counted at each CR, as PyYAML counts them; CR LF is one line break still
+    expect(notes("#cloud-config\rhostname: mac\rtimezone: [x]\r").problems).toEqual(["line 3: timezone: expected a time zone such as Europe/Paris or UTC, got a list; skipped"])
+    expect(notes("#cloud-config\r\nhostname: mac\r\ntimezone: [x]\r\n").problems).toEqual(["line 3: timezone: expected a time zone such as Europe/Paris or UTC, got a list; skipped"])
+    expect(config("#alpine-config\rruncmd:\r  - echo alp\r").runcmd).toEqual([{ kind: "shell", script: "echo alp", index: 0 }])
+  })
+
   it("takes merge_how and merge_type out of a single document, as cloud-init pops them: no key to warn about; mergers it cannot read named", () => {
     const source = '#cloud-config\nmerge_how: "list(append)+dict(recurse_array)+str()"\npackages: [vim]\n'
     expect(notes(source)).toEqual({ problems: [], warnings: [] })
@@ -1013,6 +1045,12 @@ users:
         "unsupported cloud-config keys: users[0].selinux-user, users[0].no-log-init"
       ]
     })
+  })
+
+  it("names a doas rule holding a line break or a CR (left in a value by a script made on Windows) in words, never by the pattern it failed", () => {
+    expect(notes('#cloud-config\nusers:\n  - name: erin\n    doas: ["permit nopass erin\\r"]\n').problems).toEqual([
+      "line 4: users[0].doas[0]: expected a doas rule on one line (no line break or CR), got a string of 19 characters; users[0].doas skipped"
+    ])
   })
 
   it("a user map's key __proto__ is named as not carried out, never taken for the map's prototype", () => {
@@ -1794,6 +1832,18 @@ apk_repos:
       "https://mirror.example/alpine/edge/testing",
       "https://local.example/repo/v3.20"
     ])
+    // a CR (or a blank) in a part of the line is refused, not written into /etc/apk/repositories, where apk could not use it
+    const crs = '#cloud-config\napk_repos:\n  alpine_repo:\n    base_url: "https://mirror.example/alpine\\r"\n    version: v3.20\n'
+    expect(config(crs).apk).toEqual({ repositories: [], configured: false, replaceRepositories: false })
+    expect(notes(crs).problems).toEqual([
+      "line 4: apk_repos.alpine_repo.base_url: expected a repository URL such as https://dl-cdn.alpinelinux.org/alpine (no blanks or control characters), got a string of 30 characters; apk_repos skipped"
+    ])
+    expect(notes('#cloud-config\napk_repos:\n  alpine_repo:\n    version: "v3.20\\r"\n').problems).toEqual([
+      "line 4: apk_repos.alpine_repo.version: expected a version string such as v3.20 or edge, got a string of 6 characters; apk_repos skipped"
+    ])
+    expect(notes('#cloud-config\napk_repos:\n  alpine_repo:\n    version: v3.20\n  local_repo_base_url: "https://local.example/repo x"\n').problems).toHaveLength(1)
+    // an empty local_repo_base_url is none, as before
+    expect(config('#cloud-config\napk_repos:\n  alpine_repo:\n    version: v3.20\n  local_repo_base_url: ""\n').apk.repositories).toHaveLength(1)
     const kept = "#cloud-config\napk_repos:\n  preserve_repositories: true\n  alpine_repo:\n    version: edge\n"
     expect(config(kept).apk).toEqual({ repositories: [], configured: true, replaceRepositories: false })
     expect(notes(kept).warnings).toEqual(["line 2: apk_repos: preserve_repositories is true; repositories left alone"])

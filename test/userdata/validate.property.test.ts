@@ -262,6 +262,13 @@ describe("validateUserData", () => {
     expect(problem).toBe("line 2: packages: expected a list, got a string of 53 characters; skipped")
   })
 
+  it("names the line of the first byte that is no UTF-8 (a Latin-1 é in one value), not the document's first", () => {
+    // a byte that is no UTF-8 (a Latin-1 é) is named on its own line, past a U+FFFD the text spells itself and CR LF line ends
+    const latin1 = Buffer.concat([Buffer.from("#cloud-config\r\nhostname: x\r\nruncmd:\r\n  - echo \ufffd ok\r\n  - echo caf"), Buffer.from([0xe9]), Buffer.from("\r\n")])
+    expect(validateUserData(latin1, OPTIONS).map(formatProblem)).toEqual(["line 5: user-data is not valid UTF-8 text"])
+    expect(validateUserData(Buffer.concat([Buffer.from("#alpine-config\nruncmd:\n  - echo "), Buffer.from([0xc3, 0x28])]), OPTIONS).map(formatProblem)).toEqual(["line 3: user-data is not valid UTF-8 text"])
+  })
+
   it("says when there is nothing it can check or run", () => {
     expect(check("#!/bin/sh\necho hi\n")).toEqual([])
     expect(check("just text\n")).toEqual([

@@ -144,11 +144,37 @@ const readWith = (
   }
 }
 
+/**
+ * The offset of the first byte that is no UTF-8: up to it, the decoding
+ * that replaces such bytes is exact, so it is where that decoding's first
+ * U+FFFD stands that the text does not spell itself (EF BF BD).
+ */
+const firstNotUtf8 = (bytes: Uint8Array): number => {
+  const lossy = new TextDecoder().decode(bytes)
+  let offset = 0
+  let from = 0
+  for (let at = lossy.indexOf("\ufffd"); at >= 0; at = lossy.indexOf("\ufffd", at + 1)) {
+    offset += Buffer.byteLength(lossy.slice(from, at))
+    if (bytes[offset] !== 0xef || bytes[offset + 1] !== 0xbf || bytes[offset + 2] !== 0xbd) return offset
+    offset += 3
+    from = at + 1
+  }
+  return bytes.length
+}
+
+/** the 1-based line of a byte offset, line breaks counted as YAML counts them (LF, CR LF, a CR alone) */
+const lineOfOffset = (bytes: Uint8Array, offset: number): number => {
+  let line = 1
+  for (let i = 0; i < offset; i++) if (bytes[i] === 0x0a || (bytes[i] === 0x0d && bytes[i + 1] !== 0x0a)) line++
+  return line
+}
+
+/** the text; else the line of the first byte that is no UTF-8, so that it can be found (a Latin-1 é in one value) */
 const decodeText = (bytes: Uint8Array): Either.Either<string, Array<Problem>> => {
   try {
     return Either.right(new TextDecoder("utf-8", { fatal: true }).decode(bytes))
   } catch {
-    return Either.left([{ path: "", line: 1, message: "user-data is not valid UTF-8 text" }])
+    return Either.left([{ path: "", line: lineOfOffset(bytes, firstNotUtf8(bytes)), message: "user-data is not valid UTF-8 text" }])
   }
 }
 

@@ -14,12 +14,22 @@ const HEAD_BYTES = 4096
 
 const JINJA = /^## template:\s*jinja\b/i
 
+/** an ASCII character text starts with: printable, or a blank or line break */
+const isAsciiText = (byte: number | undefined): boolean => byte !== undefined && ((byte >= 0x20 && byte < 0x7f) || byte === 0x09 || byte === 0x0a || byte === 0x0d)
+
 /**
  * Text saved as UTF-16 (Windows PowerShell 5 writes files so unless told
- * otherwise) starts with its byte-order mark, FF FE or FE FF: read as UTF-8,
- * as cloud-init reads user-data, its `#cloud-config` is no type at all.
+ * otherwise) starts with its byte-order mark, FF FE or FE FF; text made
+ * UTF-16 in memory has none (PowerShell's `[Text.Encoding]::Unicode.GetBytes`,
+ * before it is given base64 to a cloud), and is known by the NUL byte beside
+ * each of its first two ASCII characters. Read as UTF-8, as cloud-init reads
+ * user-data, its `#cloud-config` is no type at all.
  */
-const isUtf16 = (bytes: Uint8Array): boolean => (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)
+const isUtf16 = (bytes: Uint8Array): boolean =>
+  (bytes[0] === 0xff && bytes[1] === 0xfe) ||
+  (bytes[0] === 0xfe && bytes[1] === 0xff) ||
+  (isAsciiText(bytes[0]) && bytes[1] === 0 && isAsciiText(bytes[2]) && bytes[3] === 0) ||
+  (bytes[0] === 0 && isAsciiText(bytes[1]) && bytes[2] === 0 && isAsciiText(bytes[3]))
 
 /** why user-data (or a MIME part) of a word is not read, where the word alone does not say it */
 const NOT_READ: Readonly<Record<string, string>> = {

@@ -9,7 +9,7 @@ import { pythonFloat } from "./common.js"
 import { fromBase64, UndecodableBinary } from "./content.js"
 import type { Key, Note } from "./notes.js"
 import type { Problem } from "./problem.js"
-import { takeTokens, type TokenBudget, YAML_MAX_NESTING, YAML_MAX_TOKENS, yamlNestsDeeperThan } from "../yaml-depth.js"
+import { takeTokens, type TokenBudget, withLineFeeds, YAML_MAX_NESTING, YAML_MAX_TOKENS, yamlNestsDeeperThan } from "../yaml-depth.js"
 import { yamlProblem } from "../yaml-problem.js"
 import { withoutAddedLineBreak } from "../yaml-line-break.js"
 import { indentContinuations } from "./yaml-continuations.js"
@@ -274,7 +274,9 @@ const NOT_PRINTABLE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]/
 /** a fresh budget for one user-data: its parts share it */
 export const newTokenBudget = (): TokenBudget => ({ tokens: YAML_MAX_TOKENS })
 
-export const loadYaml = (text: string, lineOffset: number, asWritten: ReadonlySet<string>, budget: TokenBudget = newTokenBudget()): Either.Either<Loaded, Array<Problem>> => {
+export const loadYaml = (given: string, lineOffset: number, asWritten: ReadonlySet<string>, budget: TokenBudget = newTokenBudget()): Either.Either<Loaded, Array<Problem>> => {
+  // a CR alone ends a line, as PyYAML reads it (lines are counted so too)
+  const text = withLineFeeds(given)
   if (yamlNestsDeeperThan(text)) return Either.left([{ path: "", line: 1 + lineOffset, message: `YAML: nested too deeply (more than ${YAML_MAX_NESTING} levels)` }])
   const tooLarge = Either.left([{ path: "", line: 1 + lineOffset, message: `YAML: too large to read: more than ${YAML_MAX_TOKENS} tokens (keys, values, indicators, line breaks) in the user-data` }])
   const left = budget.tokens

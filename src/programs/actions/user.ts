@@ -199,7 +199,8 @@ export const installKeys = (user: string, entries: ReadonlyArray<string>, option
     yield* fs.chmod(dir, 0o700)
     yield* ownBy(dir, account.value)
     const existing = options.append ? Option.getOrElse(yield* fs.readTextIfExists(file), () => "") : ""
-    const present = new Set(existing.split("\n"))
+    // the keys there as they read: a line with a CR (a file made on Windows) or other blanks is the same key, not one to add again
+    const present = new Set(authorizedKeys(existing.split("\n"), { allowOptions: true }).keys)
     const added = keys.filter((k) => !present.has(k))
     const sep = existing === "" || existing.endsWith("\n") ? "" : "\n"
     yield* fs.writeAtomic(file, `${existing}${sep}${added.map((k) => `${k}\n`).join("")}`, {
