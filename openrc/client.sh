@@ -128,6 +128,10 @@ _tiny_cloud_ask() {
 	exec 5<"$_tc_reply" 4>&-
 	rm -f "$_tc_reply" &
 	_tc_status=
+	# a console whose reader is gone (a stderr pipe closed early) fails a printf below (EPIPE), and does not
+	# kill this service (SIGPIPE) before the phase's status comes: the phase goes on in the server whatever its
+	# output, as a phase run as a process of its own does
+	trap '' PIPE
 	# (bytes, not characters: bash's read in a UTF-8 locale may take a newline into a character that is none;
 	# its stderr, where bash warns, on each line, when it puts back an LC_ALL this system has no locale of)
 	while LC_ALL=C IFS= read -r _tc_line <&5 2>/dev/null; do
@@ -140,5 +144,6 @@ _tiny_cloud_ask() {
 		esac
 	done
 	exec 5<&-
+	trap - PIPE
 	[ -n "$_tc_status" ] || return 2
 }

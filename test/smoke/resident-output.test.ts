@@ -3,6 +3,7 @@
  * process of its own: the NUL bytes a user-data program prints included,
  * which no shell variable of the client can hold.
  */
+import { spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -10,7 +11,7 @@ import { afterAll, describe, it } from "vitest"
 import { makeInstance, type TestInstance } from "../support/harness.js"
 import { PATIENT_METADATA } from "../support/instance-env.js"
 import { itSystem } from "../support/system.js"
-import { bootAndServe, endResident, SERVICES, serverPid, servicesEnv, startServiceBytes } from "../support/openrc.js"
+import { bootAndServe, endResident, PHASES, SERVICES, serverPid, servicesEnv, startServiceBytes } from "../support/openrc.js"
 
 const SCRIPT = "#!/bin/sh\nprintf 'a\\000b\\n'\nprintf '\\000\\000'\nprintf 'c\\000'\n"
 
@@ -52,6 +53,27 @@ describe("a phase's stdout through the resident process", () => {
     expect(alone).toEqual({ stdout: Buffer.from("a\0b\n\0\0c\0"), code: 0, served: false })
     // before: "ab\nc", the client's read dropping them
     expect(served).toEqual({ ...alone, served: true })
+  })
+
+  it("a stderr whose reader is gone (EPIPE) kills no service: each returns its phase's status, as a phase run as a process of its own does", async ({ expect }) => {
+    const instance = await makeInstance({ cloud: "nocloud", env: PATIENT_METADATA, instance: { hostname: "o-1", userData: new TextEncoder().encode("#!/bin/sh\necho ran\n") } })
+    open.push(instance)
+    const env = servicesEnv(instance)
+    const start = (phase: string) =>
+      new Promise<number | null>((done) => {
+        const child = spawn("sh", ["-c", `ebegin() { :; }; eend() { return "$1"; }; . "${SERVICES}/tiny-cloud-${phase}"; start`], { env, stdio: ["ignore", "ignore", "pipe"] })
+        // the pipe's only reader closes before the service writes its first line
+        child.stderr.destroy()
+        child.on("close", done)
+      })
+    const codes: Array<[string, number | null]> = []
+    for (const phase of PHASES) codes.push([phase, await start(phase)])
+    // before: 141 each, the client killed by SIGPIPE at its first line while the server ran the phase on
+    expect(codes).toEqual(PHASES.map((phase) => [phase, 0]))
+    expect([instance.read("/var/log/user-data.log"), instance.read("/var/lib/cloud/.bootstrap-complete")]).toEqual(["ran\n", ""])
+    // every phase through the one resident process: their syslog lines carry its pid
+    const pids = new Set([...readFileSync(instance.fake.commandLog, "utf8").matchAll(/tiny-cloud\/(?:boot|early|main|final)\[(\d+)\]/g)].map((m) => m[1]))
+    expect(pids.size).toBe(1)
   })
 
   it("to a client that does not know the NUL line (the release before it), the rest of the output as before: the NULs left out", async ({ expect }) => {
