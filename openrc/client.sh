@@ -128,17 +128,30 @@ _tiny_cloud_ask() {
 	exec 5<"$_tc_reply" 4>&-
 	rm -f "$_tc_reply" &
 	_tc_status=
+	# a console whose reader is gone (a stderr pipe closed early) fails a printf below (EPIPE), and does not
+	# kill this service (SIGPIPE) before the phase's status comes: the phase goes on in the server whatever its
+	# output, as a phase run as a process of its own does
+	trap '' PIPE
 	# (bytes, not characters: bash's read in a UTF-8 locale may take a newline into a character that is none;
 	# its stderr, where bash warns, on each line, when it puts back an LC_ALL this system has no locale of)
+	# A stdout that cannot take the output (a full disk) is one line and status 1 at the end, as a phase of its own says
+	# it, not the shell's line at each write; one whose reader is gone (a pipe, a socket) is none, as there, and so is
+	# a closed one (which node opens on /dev/null)
+	_tc_lost=
 	while LC_ALL=C IFS= read -r _tc_line <&5 2>/dev/null; do
 		case $_tc_line in
-		"1 "*) printf '%s\n' "${_tc_line#1 }" ;;
-		"1-"*) printf '%s' "${_tc_line#1-}" ;;
-		10) printf '\000' ;;
+		"1 "*) printf '%s\n' "${_tc_line#1 }" 2>/dev/null || _tc_lost=1 ;;
+		"1-"*) printf '%s' "${_tc_line#1-}" 2>/dev/null || _tc_lost=1 ;;
+		10) printf '\000' 2>/dev/null || _tc_lost=1 ;;
 		"2 "*) printf '%s\n' "${_tc_line#2 }" >&2 ;;
 		"X "*) _tc_status=${_tc_line#X }; break ;;
 		esac
 	done
 	exec 5<&-
+	trap - PIPE
 	[ -n "$_tc_status" ] || return 2
+	if [ -n "$_tc_lost" ] && [ -e /proc/self/fd/1 ] && ! [ -p /proc/self/fd/1 ] && ! [ -S /proc/self/fd/1 ]; then
+		echo "tiny-cloud: cannot write to standard output" >&2
+		[ "$_tc_status" != 0 ] || _tc_status=1
+	fi
 }

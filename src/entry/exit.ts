@@ -7,14 +7,35 @@
 import { reasonOf } from "../layers/regular-file.js"
 
 let failed = false
+/** stdout only echoes what the user's programs print, which their log keeps (a phase): its failure ends the echo, not the command */
+let echoOnly = false
+/** such an echo failed otherwise than by its reader's going (a full disk): the command's status is 1 */
+let echoFailed = false
 
 const outputFailed = (e: NodeJS.ErrnoException): void => {
   if (failed) return
   failed = true
-  if (e.code === "EPIPE") return process.exit(0)
+  if (e.code === "EPIPE") return echoOnly ? undefined : process.exit(0)
   const program = (process.argv[1] ?? "").split("/").pop()?.startsWith("imds") ? "imds" : "tiny-cloud"
   process.stderr.write(`${program}: cannot write to standard output: ${reasonOf(e)}\n`)
+  if (echoOnly) {
+    echoFailed = true
+    return
+  }
   process.exit(1)
+}
+
+/**
+ * For a phase, whose stdout is only the echo of a user-data script's (or
+ * runcmd's) output, kept whole in user-data.log: a stdout that cannot take
+ * it (a full console, a reader that is gone) ends the echo, and the phase
+ * goes on to its end, as the shell edition's `tee` did; a process ended in
+ * the middle of final would leave the script's exit status unwritten, the
+ * bootstrap incomplete, and the script to run again. The failure is one line
+ * and status 1 (a closed pipe none, as above).
+ */
+export const stdoutIsEcho = () => {
+  echoOnly = true
 }
 
 /**
@@ -51,8 +72,11 @@ export const exitAfterOutput = (code: number): Promise<never> =>
   new Promise(() => {
     process.exitCode = code
     setImmediate(() => {
-      if (failed) return
-      void Promise.all([drained(process.stdout, outputFailed), drained(process.stderr, () => {})]).then(() => failed || process.exit(code))
+      const stopped = () => failed && !echoOnly
+      if (stopped()) return
+      void Promise.all([drained(process.stdout, outputFailed), drained(process.stderr, () => {})]).then(
+        () => stopped() || process.exit(echoFailed && code === 0 ? 1 : code)
+      )
     })
   })
 

@@ -6,7 +6,7 @@
  * loader's small program (quick.ts), the same way as here.
  */
 import { routeCommandLine, type Route } from "../programs/cli.js"
-import { exitAfterOutput, internalError, watchOutput } from "./exit.js"
+import { exitAfterOutput, internalError, stdoutIsEcho, watchOutput } from "./exit.js"
 import { nameOf } from "./invoked-as.js"
 
 const invokedAs = nameOf(process.argv[1] ?? "")
@@ -27,6 +27,7 @@ const start = async (route: Route): Promise<unknown> => {
     case "Standalone":
       return exitAfterOutput(await route.run())
     case "Program": {
+      if (route.echoOnly === true) stdoutIsEcho()
       const [{ runMain }, program] = await Promise.all([import("./run.js"), route.load()])
       return runMain(program, route)
     }

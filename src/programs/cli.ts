@@ -23,6 +23,8 @@ export interface ProgramRoute {
   readonly load: () => Promise<Program>
   readonly lenientConfig?: boolean
   readonly log?: LogOptions
+  /** stdout is only the echo of the user's programs' output (a phase): its failure does not end the command (entry/exit.ts) */
+  readonly echoOnly?: boolean
 }
 
 export type Route =
@@ -44,7 +46,7 @@ export type Route =
 
 const usage = (text: string, code: 0 | 1): Route => (code === 0 ? { _tag: "Print", code, stdout: text } : { _tag: "Print", code, stderr: text })
 
-const program = (logTag: string, errorPrefix: string, load: () => Promise<Program>, lenientConfig = false): Route => ({
+const program = (logTag: string, errorPrefix: string, load: () => Promise<Program>, lenientConfig = false): ProgramRoute => ({
   _tag: "Program",
   logTag,
   errorPrefix,
@@ -198,7 +200,7 @@ export const routeTinyCloud = (args: ReadonlyArray<string>): Route => {
   }
   if (first !== undefined && (PHASES as ReadonlyArray<string>).includes(first) && rest.length === 0) {
     // the configuration's problems are the phase's to report: they never stop a first boot
-    return program(`tiny-cloud/${first}`, `tiny-cloud/${first}`, () => import("./phase.js").then((m) => m.runPhase(first as Phase)), true)
+    return { ...program(`tiny-cloud/${first}`, `tiny-cloud/${first}`, () => import("./phase.js").then((m) => m.runPhase(first as Phase)), true), echoOnly: true }
   }
   return (first !== undefined ? operatorCommand(first, rest) : undefined) ?? usage(TINY_CLOUD_USAGE, 1)
 }

@@ -274,6 +274,51 @@ describe("first boot on aws", () => {
     })
   )
 
+  it.scopedLive("an /etc/hostname the image left as a directory fails set_hostname alone, in one line: the user and the keys are still set up", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY_A] } })
+      mkdirSync(join(instance.root, "etc/hostname"))
+      const [, , main] = yield* instance.boot()
+      expect(actionLines(main!.stderr).slice(2)).toEqual([
+        "   ++ create_default_user: starting",
+        "   ++ create_default_user: done",
+        "   ++ set_hostname: starting",
+        "   ++ set_hostname: failed",
+        "   ++ set_ssh_keys: starting",
+        "   ++ set_ssh_keys: done"
+      ])
+      expect([main!.code, main!.stderr.split("\n").filter((l) => l.startsWith("set_hostname:"))]).toEqual([1, [`set_hostname: write ${instance.root}/etc/hostname: not a regular file; refused`]])
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
+    })
+  )
+
+  it.scopedLive("a sudoers grant the image's /etc/sudoers.d cannot take (a directory in its place) fails create_default_user alone, in one line: the password that lets keys in, doas' grant, the hostname and the keys are still set", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY_A] } })
+      mkdirSync(join(instance.root, "etc/sudoers.d/wheel"))
+      const [, , main] = yield* instance.boot()
+      expect(actionLines(main!.stderr).slice(2)).toEqual([
+        "   ++ create_default_user: starting",
+        "   ++ create_default_user: failed",
+        "   ++ set_hostname: starting",
+        "   ++ set_hostname: done",
+        "   ++ set_ssh_keys: starting",
+        "   ++ set_ssh_keys: done"
+      ])
+      expect([main!.code, main!.stderr.split("\n").filter((l) => l.startsWith("create_default_user:"))]).toEqual([
+        1,
+        [`create_default_user: write ${instance.root}/etc/sudoers.d/wheel: not a regular file; refused`]
+      ])
+      // adduser -D left the password locked (!), which sshd refuses keys for
+      expect(instance.invocations().filter((c) => c.command === "chpasswd").map((c) => [c.args, c.stdin])).toEqual([[["-e"], "alpine:*\n"]])
+      expect([instance.read("/etc/doas.d/wheel.conf"), instance.read("/etc/hostname"), instance.read("/home/alpine/.ssh/authorized_keys")]).toEqual([
+        "permit nopass :wheel\n",
+        "web-1\n",
+        `${KEY_A}\n`
+      ])
+    })
+  )
+
   it.scopedLive("a saved user-data grown past USERDATA_MAX_BYTES (600 MiB, a full disk's damage) is not read: main says so in one line and goes on as without user-data", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY_A], userData: bytes("#cloud-config\nruncmd:\n  - echo ran\n") } })

@@ -48,6 +48,26 @@ describe.concurrent("tiny-cloud command line", () => {
     expect([quiet.status, quiet.stderr]).toEqual([0, "bootstrap marked complete\n"])
   })
 
+  it.skipIf(!existsSync("/dev/full"))("a phase whose stdout cannot take the user-data script's output (a full console, a reader gone) goes on to its end: the script runs once, its status is written, the bootstrap completes", async () => {
+    const script = "#!/bin/sh\necho first\nsleep 0.2\necho second\n"
+    for (const stdout of ["full", "closed pipe"] as const) {
+      const instance = await makeInstance({ cloud: "aws", instance: { hostname: "h1", userData: new TextEncoder().encode(script) } })
+      for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
+      const final = await new Promise<{ code: number | null; stderr: string }>((done) => {
+        const child = spawn(process.execPath, [PROGRAM, "final"], { env: instance.env, stdio: ["ignore", stdout === "full" ? openSync("/dev/full", "w") : "pipe", "pipe"] })
+        // the pipe's only reader closes before the script writes its first line
+        child.stdout?.destroy()
+        let stderr = ""
+        child.stderr!.setEncoding("utf8").on("data", (c: string) => (stderr += c))
+        child.on("close", (code) => done({ code, stderr }))
+      })
+      const told = final.stderr.split("\n").filter((l) => l.includes("standard output"))
+      // a full disk is a failure told in one line; a reader that is gone ends the output, as for imds
+      expect([stdout, final.code, told]).toEqual(stdout === "full" ? [stdout, 1, ["tiny-cloud: cannot write to standard output: no space left on device"]] : [stdout, 0, []])
+      expect([instance.read("/var/log/user-data.log"), instance.read("/var/log/user-data.exit"), instance.read("/var/lib/cloud/.bootstrap-complete")]).toEqual(["first\nsecond\n", "0\n", ""])
+    }
+  })
+
   it("every line reaches a slow reader of stderr before the process exits (10 000 warnings, 700 KB: more than a pipe holds)", async () => {
     const instance = await noCloud()
     instance.write("/etc/tiny-cloud.conf", Array.from({ length: 10_000 }, (_, i) => `UNKNOWN_KEY_${i}=1\n`).join(""))

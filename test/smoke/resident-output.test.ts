@@ -3,14 +3,15 @@
  * process of its own: the NUL bytes a user-data program prints included,
  * which no shell variable of the client can hold.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { spawn, type ChildProcess, type StdioOptions } from "node:child_process"
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, it } from "vitest"
 import { makeInstance, type TestInstance } from "../support/harness.js"
 import { PATIENT_METADATA } from "../support/instance-env.js"
 import { itSystem } from "../support/system.js"
-import { bootAndServe, endResident, SERVICES, serverPid, servicesEnv, startServiceBytes } from "../support/openrc.js"
+import { bootAndServe, endResident, PHASES, SERVICES, serverPid, servicesEnv, startServiceBytes } from "../support/openrc.js"
 
 const SCRIPT = "#!/bin/sh\nprintf 'a\\000b\\n'\nprintf '\\000\\000'\nprintf 'c\\000'\n"
 
@@ -46,12 +47,58 @@ const finalStdout = async (...args: Parameters<typeof finalRun>) => {
   return rest
 }
 
+/** a service's start() as OpenRC runs it, with `stdio` of the test's (`then`: on the child at once), by `shell` */
+const startWith = (phase: string, env: Record<string, string>, stdio: StdioOptions, then: (child: ChildProcess) => void = () => {}, shell = "sh", before = ":") =>
+  new Promise<{ readonly code: number | null; readonly stderr: string }>((done) => {
+    const child = spawn(shell, ["-c", `ebegin() { :; }; eend() { return "$1"; }; ${before}; . "${SERVICES}/tiny-cloud-${phase}"; start`], { env, stdio })
+    then(child)
+    let stderr = ""
+    child.stderr?.setEncoding("utf8").on("data", (c: string) => (stderr += c))
+    child.on("close", (code) => done({ code, stderr }))
+  })
+
 describe("a phase's stdout through the resident process", () => {
   it("passes a user-data program's NUL bytes as a process of its own prints them", async ({ expect }) => {
     const [alone, served] = await Promise.all([finalStdout(undefined), finalStdout(SERVICES)])
     expect(alone).toEqual({ stdout: Buffer.from("a\0b\n\0\0c\0"), code: 0, served: false })
     // before: "ab\nc", the client's read dropping them
     expect(served).toEqual({ ...alone, served: true })
+  })
+
+  it("a stderr whose reader is gone (EPIPE) kills no service: each returns its phase's status, as a phase run as a process of its own does", async ({ expect }) => {
+    const instance = await makeInstance({ cloud: "nocloud", env: PATIENT_METADATA, instance: { hostname: "o-1", userData: new TextEncoder().encode("#!/bin/sh\necho ran\n") } })
+    open.push(instance)
+    const env = servicesEnv(instance)
+    const codes: Array<[string, number | null]> = []
+    // the pipe's only reader closes before the service writes its first line
+    for (const phase of PHASES) codes.push([phase, (await startWith(phase, env, ["ignore", "ignore", "pipe"], (child) => child.stderr!.destroy())).code])
+    // before: 141 each, the client killed by SIGPIPE at its first line while the server ran the phase on
+    expect(codes).toEqual(PHASES.map((phase) => [phase, 0]))
+    expect([instance.read("/var/log/user-data.log"), instance.read("/var/lib/cloud/.bootstrap-complete")]).toEqual(["ran\n", ""])
+    // every phase through the one resident process: their syslog lines carry its pid
+    const pids = new Set([...readFileSync(instance.fake.commandLog, "utf8").matchAll(/tiny-cloud\/(?:boot|early|main|final)\[(\d+)\]/g)].map((m) => m[1]))
+    expect(pids.size).toBe(1)
+  })
+
+  it.skipIf(!existsSync("/dev/full"))("a stdout that cannot take the output (/dev/full) is one line and status 1, as from a process of its own, not the shell's line at each write; a reader gone (EPIPE) or a closed one (which a process of its own has on /dev/null) none", async ({ expect }) => {
+    const script = "#!/bin/sh\necho one\necho two\necho three\n"
+    const run = async (shell: string, stdout: "full" | "gone" | "closed") => {
+      const instance = await makeInstance({ cloud: "nocloud", env: PATIENT_METADATA, instance: { hostname: "o-1", userData: new TextEncoder().encode(script) } })
+      open.push(instance)
+      const env = servicesEnv(instance)
+      for (const phase of ["boot", "early", "main"]) await startServiceBytes(phase, env, [shell])
+      const final = await startWith("final", env, ["ignore", stdout === "full" ? openSync("/dev/full", "w") : "pipe", "pipe"], (child) => child.stdout?.destroy(), shell, stdout === "closed" ? "exec >&-" : ":")
+      return [shell, stdout, final.code, final.stderr.split("\n").filter((l) => /standard output|error/i.test(l)), instance.read("/var/lib/cloud/.bootstrap-complete")]
+    }
+    const results = await Promise.all(["sh", "bash"].flatMap((shell) => [run(shell, "full"), run(shell, "gone"), run(shell, "closed")]))
+    // before: status 0 and 'sh: 139: printf: printf: I/O error' once per line of output
+    expect(results).toEqual(
+      ["sh", "bash"].flatMap((shell) => [
+        [shell, "full", 1, ["tiny-cloud: cannot write to standard output"], ""],
+        [shell, "gone", 0, [], ""],
+        [shell, "closed", 0, [], ""]
+      ])
+    )
   })
 
   it("to a client that does not know the NUL line (the release before it), the rest of the output as before: the NULs left out", async ({ expect }) => {

@@ -1,9 +1,10 @@
 import { posix } from "node:path"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import { DEFAULT_USER_JOURNAL } from "../../domain/append-journal.js"
-import { ActionFailed, unusableAnswer } from "../../domain/errors.js"
+import { ActionFailed, UnusableValue, unusableAnswer } from "../../domain/errors.js"
 import { Commands } from "../../services/Commands.js"
 import { Config } from "../../services/Config.js"
 import { authorizedKeys } from "../../domain/ssh-keys.js"
@@ -66,14 +67,20 @@ const grantWheel = (user: string, action: string) =>
       if (problem !== undefined) yield* warn(`${action}: ${user} not added to wheel: addgroup ${user} wheel: ${problem}`)
     }
     const fs = yield* RootFs
-    if (yield* fs.isDirectory(fs.at("/etc/sudoers.d"))) {
-      yield* fs.writeAtomic(fs.at("/etc/sudoers.d/wheel"), "%wheel ALL=(ALL) NOPASSWD: ALL\n", { mode: 0o440 })
-    }
+    // each where it can be written: sudo's that cannot be still leaves doas' (and the other way round)
+    const sudo = yield* Effect.either(
+      Effect.gen(function* () {
+        if (yield* fs.isDirectory(fs.at("/etc/sudoers.d"))) {
+          yield* fs.writeAtomic(fs.at("/etc/sudoers.d/wheel"), "%wheel ALL=(ALL) NOPASSWD: ALL\n", { mode: 0o440 })
+        }
+      })
+    )
     if (yield* fs.isDirectory(fs.at("/etc/doas.d"))) {
       yield* fs.writeAtomic(fs.at("/etc/doas.d/wheel.conf"), "permit nopass :wheel\n", { mode: 0o600 })
     } else if (yield* fs.exists(fs.at("/etc/doas.conf"))) {
       yield* fs.addLinesOnce(fs.at("/etc/doas.conf"), ["permit nopass :wheel"], { mode: 0o600 })
     }
+    if (Either.isLeft(sudo)) return yield* Effect.fail(sudo.left)
   })
 
 const defaultUserJournal = Effect.map(Config, (c) => `${c.varDir}/${DEFAULT_USER_JOURNAL}`)
@@ -120,12 +127,15 @@ export const createUser = (user: string, action = "create_default_user", options
       }
       yield* addAccount(user, options)
     }
-    if (options.wheel !== false) yield* grantWheel(user, action)
+    // the grant's files are the image's: one that cannot be written (a directory in its place, a full /etc) fails this action
+    // alone, once the password that lets the keys in is set: the hostname and the keys after it are still set
+    const granted = options.wheel === false ? Either.right(undefined) : yield* Effect.either(grantWheel(user, action))
     // `adduser -D` leaves `!` (locked: sshd refuses even keys); `*` lets keys in. A password already set is kept.
     const password = yield* shadowPassword(user)
     if (Option.match(password, { onNone: () => !existed, onSome: (p) => p === "!" || p === "" })) {
       yield* c.run("chpasswd", ["-e"], { stdin: `${user}:*\n` })
     }
+    if (Either.isLeft(granted)) return yield* Effect.fail(new UnusableValue({ reason: granted.left.message }))
   })
 
 /**
@@ -148,7 +158,10 @@ export const createDefaultUser = Effect.gen(function* () {
   const found = yield* lookupAccount(user)
   const missed = Option.isSome(found) && (yield* madeThisBoot(user)) ? unapplied(found.value, account) : []
   if (missed.length > 0) return yield* madeWithout(`user-data's ${missed.join(", ")} not applied`)
-  yield* createUser(user, "create_default_user", { ...account, ...rights }).pipe(Effect.catchAll((e) => madeWithout(e.message)))
+  // (the account made, a grant that could not be written fails the action alone: the options were applied)
+  yield* createUser(user, "create_default_user", { ...account, ...rights }).pipe(
+    Effect.catchAll((e) => (e._tag === "UnusableValue" ? Effect.fail(e) : madeWithout(e.message)))
+  )
 })
 
 export interface KeyOptions {
