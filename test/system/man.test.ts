@@ -6,6 +6,7 @@ import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { CLOUD_NAMES, PROVIDERS } from "../../src/clouds/registry.js"
 import { CONFIG_KEYS } from "../../src/domain/settings.js"
+import { USERDATA_CHANGES } from "../../src/domain/userdata/type.js"
 import { COMMANDS } from "../../src/programs/commands.js"
 import { manSources } from "../../scripts/docs.js"
 import { buildPages, inline, ManSourceError, renderPage } from "../../scripts/man.js"
@@ -46,6 +47,15 @@ describe("man page sources", () => {
     const added = PROVIDERS.flatMap((p) => (p.changes ?? []).flatMap((c) => c.actions.map((action) => ({ cloud: p.name, phase: c.phase, action }))))
     expect(added.length).toBeGreaterThan(0)
     expect(added.filter(({ cloud, phase, action }) => !entryOf(phase).includes(`On ${cloud} \`${action}\``))).toEqual([])
+  })
+
+  it("each user-data page names, in its ACTIONS, every action its type adds to the phases (the names SKIP_INIT_ACTIONS takes)", () => {
+    const actionsOf = (page: string) => manSources()[page]!.split(/^## ACTIONS\n/m)[1]?.split(/^## /m)[0] ?? ""
+    const added = (...types: ReadonlyArray<keyof typeof USERDATA_CHANGES>) => [...new Set(types.flatMap((t) => USERDATA_CHANGES[t].flatMap((c) => c.actions)))]
+    const missing = (page: string, actions: ReadonlyArray<string>) => actions.filter((a) => !actionsOf(page).includes(`\`${a}\``))
+    expect(added("cloud-config").length).toBeGreaterThan(10)
+    expect(missing("alpine-config.5.md", added("alpine-config"))).toEqual([])
+    expect(missing("cloud-config.5.md", added("cloud-config", "multipart"))).toEqual([])
   })
 
   it("tiny-cloud.conf(5) names every cloud of the registry as a value of CLOUD", () => {
