@@ -1,6 +1,6 @@
 /** The man pages: built from their sources, complete, and rendered by man(1) without a warning. */
 import { execFileSync, spawnSync } from "node:child_process"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -61,6 +61,12 @@ describe("man page sources", () => {
   it("tiny-cloud.conf(5) names every cloud of the registry as a value of CLOUD", () => {
     const entry = /`CLOUD`\n: ([^\n]*)\n/.exec(manSources()["tiny-cloud.conf.5.md"]!)![1]!
     expect(CLOUD_NAMES.filter((name) => !entry.includes(`\`${name}\``))).toEqual([])
+  })
+
+  it("the stock configuration names every cloud of the registry as a value of CLOUD", () => {
+    const conf = readFileSync(new URL("../../conf/tiny-cloud.conf", import.meta.url), "utf8")
+    const comment = /^# Cloud provider: ([^]*?)\n#CLOUD=/m.exec(conf)![1]!.replace(/\n# ?/g, " ")
+    expect(CLOUD_NAMES.filter((name) => !comment.split(/[\s;,]+/).includes(name))).toEqual([])
   })
 
   it("escapes what roff would take for its own", () => {
