@@ -14,6 +14,8 @@ export interface OptionSpec {
   readonly names: ReadonlyArray<string>
   readonly arg?: { readonly name: string; readonly completes: Completes }
   readonly help: string
+  /** an option taken only with this one (`--timeout` with `--wait`): completion offers it once that one is on the line */
+  readonly needs?: string
 }
 
 export interface CommandSpec {
@@ -56,7 +58,7 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
     options: [
       json,
       { names: ["--wait"], help: "wait until the final phase has run" },
-      { names: ["--timeout"], arg: { name: "SECONDS", completes: "number" }, help: "with --wait: give up after SECONDS (exit 3)" }
+      { names: ["--timeout"], arg: { name: "SECONDS", completes: "number" }, help: "with --wait: give up after SECONDS (exit 3)", needs: "--wait" }
     ]
   },
   { name: "analyze", synopsis: "[--json]", summary: "the actions of the last first boot, slowest first", options: [json] },

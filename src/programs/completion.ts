@@ -4,7 +4,7 @@
  * with the machine's interfaces, NIC keys), made from the command table.
  */
 import { commandUsage } from "./usage.js"
-import { COMMANDS, IMDS_ALIASES, IMDS_FLAGS, IMDS_NIC_KEYS, spellings, type CommandSpec, type Completes } from "./commands.js"
+import { COMMANDS, IMDS_ALIASES, IMDS_FLAGS, IMDS_NIC_KEYS, spellings, type CommandSpec, type Completes, type OptionSpec } from "./commands.js"
 
 export const SHELLS = ["bash", "zsh", "fish"] as const
 export type Shell = (typeof SHELLS)[number]
@@ -14,6 +14,9 @@ const sq = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`
 const fishq = (text: string) => `'${text.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`
 
 const IMDS_WORDS = [...IMDS_FLAGS, ...IMDS_ALIASES].map(([w]) => w)
+/** imds takes `-h` as its first argument alone: after one, it is a usage error */
+const IMDS_HELP = "-h"
+const IMDS_LATER_WORDS = IMDS_WORDS.filter((w) => w !== IMDS_HELP)
 
 /** the bash words of a completion kind for the current word `$cur` */
 const bashCompletes = (what: Completes, clouds: ReadonlyArray<string>): string => {
@@ -25,7 +28,7 @@ const bashCompletes = (what: Completes, clouds: ReadonlyArray<string>): string =
 }
 
 const bashCommand = (c: CommandSpec, clouds: ReadonlyArray<string>): string => {
-  if (c.name === "imds") return `    imds) _tiny_cloud_imds "$cur" ;;`
+  if (c.name === "imds") return `    imds) _tiny_cloud_imds "$cur" $# ;;`
   const withArg = (c.options ?? []).filter((o) => o.arg !== undefined)
   const body: Array<string> = []
   if (withArg.length > 0) {
@@ -34,7 +37,7 @@ const bashCommand = (c: CommandSpec, clouds: ReadonlyArray<string>): string => {
     body.push(`      esac`)
   }
   if (c.operands !== undefined) body.push(`      [ $# -eq 0 ] && ${bashCompletes(c.operands, clouds)}`)
-  if ((c.options ?? []).length > 0) body.push(`      _tiny_cloud_reply "$cur" ${(c.options ?? []).flatMap((o) => o.names).join(" ")}`)
+  if ((c.options ?? []).length > 0) body.push(`      _tiny_cloud_options "$cur" ${(c.options ?? []).map((o) => sq(`${o.names.join("|")}${o.needs !== undefined ? `<${o.needs}` : ""}`)).join(" ")}`)
   return body.length === 0 ? "" : `    ${spellings(c).join("|")})\n${body.join("\n")}\n      ;;`
 }
 
@@ -60,6 +63,27 @@ _tiny_cloud_reply() {
   return 0
 }
 
+# the options (argument 2 on: each one's spellings, -v|--verbose) not on the line yet, as each is
+# taken once; one written NAME<OTHER only once OTHER is (--timeout<--wait)
+_tiny_cloud_options() {
+  local cur=$1 spec names needs word seen
+  local -a offer=() list
+  shift
+  for spec in "$@"; do
+    names=\${spec%%<*} needs=
+    [ "$names" != "$spec" ] && needs=\${spec#*<}
+    seen=
+    for word in "\${words[@]:1}"; do
+      case "|$names|" in *"|\${word%%=*}|"*) seen=1 ;; esac
+      [ -n "$needs" ] && [ "$word" = "$needs" ] && needs=
+    done
+    [ -z "$seen" ] && [ -z "$needs" ] || continue
+    IFS='|' read -r -a list <<< "$names"
+    offer+=("\${list[@]}")
+  done
+  _tiny_cloud_reply "$cur" "\${offer[@]}"
+}
+
 # files (or, with d, directories) for the current word
 _tiny_cloud_files() {
   local IFS=$'\\n'
@@ -68,6 +92,7 @@ _tiny_cloud_files() {
   return 0
 }
 
+# imds words for the current word (argument 1), after argument 2 arguments of imds
 _tiny_cloud_imds() {
   local cur=$1 iface word
   local -a words=()
@@ -77,7 +102,8 @@ _tiny_cloud_imds() {
     @nic:*)
       for iface in /sys/class/net/*; do [ -e "$iface" ] && words+=("@nic:\${iface##*/}" "@nic:\${iface##*/},"); done ;;
     *)
-      words=(${IMDS_WORDS.map(sq).join(" ")}) ;;
+      words=(${IMDS_LATER_WORDS.map(sq).join(" ")})
+      [ "$2" -eq 0 ] && words=(${sq(IMDS_HELP)} "\${words[@]}") ;;
   esac
   _tiny_cloud_reply "$cur" "\${words[@]}"
 }
@@ -90,7 +116,7 @@ _tiny_cloud() {
   cur=\${line##*[[:space:]]}
   [ -n "$cur" ] && unset 'words[\${#words[@]}-1]'
   if [ "\${words[0]##*/}" = imds ]; then
-    _tiny_cloud_imds "$cur"
+    _tiny_cloud_imds "$cur" $((\${#words[@]} - 1))
     return
   fi
   set -- "\${words[@]:1}"
@@ -126,12 +152,20 @@ const zshAction = (what: Completes, clouds: ReadonlyArray<string>): string => {
 
 const zshCommand = (c: CommandSpec, clouds: ReadonlyArray<string>): string => {
   if (c.name === "imds") return `    (imds) _tiny_cloud_imds ;;`
-  const specs = (c.options ?? []).map((o) => {
+  const spec = (o: OptionSpec) => {
     const names = o.names.length > 1 ? `{${o.names.join(",")}}` : o.names[0]!
     const exclusive = o.names.length > 1 ? `'(${o.names.join(" ")})'` : ""
     return `${exclusive}${names}${sq(`[${zdesc(o.help)}]${o.arg !== undefined ? `:${o.arg.name}:${zshAction(o.arg.completes, clouds)}` : ""}`)}`
-  })
+  }
+  // (_arguments offers an option once; one that needs another only once that one is on the line)
+  const options = c.options ?? []
+  const specs = options.filter((o) => o.needs === undefined).map(spec)
   if (c.operands !== undefined && c.operands !== "nothing") specs.push(sq(`1:${c.name} argument:${zshAction(c.operands, clouds)}`))
+  const needing = options.filter((o) => o.needs !== undefined)
+  if (needing.length > 0) {
+    const adds = needing.map((o) => `(( \${words[(I)${o.needs}]} )) && specs+=(${spec(o)}); `).join("")
+    return `    (${spellings(c).join("|")}) local -a specs; specs=(${specs.join(" ")}); ${adds}_arguments -s $specs ;;`
+  }
   return specs.length === 0 ? "" : `    (${spellings(c).join("|")}) _arguments -s ${specs.join(" ")} ;;`
 }
 
@@ -149,7 +183,9 @@ _tiny_cloud_imds() {
       ifaces=(/sys/class/net/*(N:t))
       compadd -S '' -- @nic:\${^ifaces} @nic:\${^ifaces}, ;;
     (*)
-      words=(${IMDS_WORDS.map(sq).join(" ")})
+      words=(${IMDS_LATER_WORDS.map(sq).join(" ")})
+      # (-h as the first argument alone)
+      (( CURRENT == 2 )) && words=(${sq(IMDS_HELP)} $words)
       compadd -S '' -- @nic:
       compadd -- \${words:#@nic:} ;;
   esac
@@ -197,11 +233,13 @@ const fishOption = (names: ReadonlyArray<string>) =>
   names.map((n) => (n.startsWith("--") ? `-l ${n.slice(2)}` : n.length === 2 ? `-s ${n.slice(1)}` : `-o ${n.slice(1)}`)).join(" ")
 
 const fishCommand = (c: CommandSpec, clouds: ReadonlyArray<string>): ReadonlyArray<string> => {
-  const when = `-n ${fishq(`__tiny_cloud_using ${spellings(c).join(" ")}`)}`
-  if (c.name === "imds") return [`complete -c tiny-cloud ${when} -a '(__tiny_cloud_imds_args)'`]
+  const using = `__tiny_cloud_using ${spellings(c).join(" ")}`
+  if (c.name === "imds") return [`complete -c tiny-cloud -n ${fishq(using)} -a '(__tiny_cloud_imds_args 2)'`]
+  // an option once, and one that needs another only once that one is on the line
+  const when = (o: OptionSpec) => `-n ${fishq(`${using}; and __tiny_cloud_unseen ${o.names.join(" ")}${o.needs !== undefined ? `; and __tiny_cloud_seen ${o.needs}` : ""}`)}`
   return [
     ...(c.options ?? []).map(
-      (o) => `complete -c tiny-cloud ${when} ${fishOption(o.names)} ${o.arg !== undefined ? `${fishCompletes(o.arg.completes, clouds)} ` : ""}-d ${fishq(o.help)}`
+      (o) => `complete -c tiny-cloud ${when(o)} ${fishOption(o.names)} ${o.arg !== undefined ? `${fishCompletes(o.arg.completes, clouds)} ` : ""}-d ${fishq(o.help)}`
     ),
     ...(c.operands !== undefined && c.operands !== "nothing"
       ? [`complete -c tiny-cloud -n ${fishq(`__tiny_cloud_operand ${spellings(c).join(" ")}`)} ${fishCompletes(c.operands, clouds)}`]
@@ -229,6 +267,25 @@ function __tiny_cloud_operand
     test (count $words) -eq 2; and contains -- $words[2] $argv
 end
 
+# none of the arguments is on the line yet (an option is taken once; --timeout=5 is --timeout);
+# while an option's value is completed (no - yet), that option is not counted
+function __tiny_cloud_unseen
+    set -l words (commandline -opc)[3..-1]
+    if test (count $words) -gt 0; and not string match -q -- '-*' (commandline -ct)
+        set -e words[-1]
+    end
+    for word in $words
+        contains -- (string replace -r '=.*' '' -- $word) $argv; and return 1
+    end
+    return 0
+end
+
+# the argument is on the line
+function __tiny_cloud_seen
+    contains -- $argv[1] (commandline -opc)[3..-1]
+end
+
+# imds words for the current token; argument 1: the words before imds's first argument (-h is that argument alone)
 function __tiny_cloud_imds_args
     set -l cur (commandline -ct)
     switch $cur
@@ -244,11 +301,13 @@ function __tiny_cloud_imds_args
                 echo "@nic:$name,"
             end
         case '*'
-${[...IMDS_FLAGS, ...IMDS_ALIASES].map(([w, help]) => `            printf '%s\\t%s\\n' ${fishq(w)} ${fishq(help)}`).join("\n")}
+${[...IMDS_FLAGS, ...IMDS_ALIASES]
+  .map(([w, help]) => `            ${w === IMDS_HELP ? "test (count (commandline -opc)) -eq $argv[1]; and " : ""}printf '%s\\t%s\\n' ${fishq(w)} ${fishq(help)}`)
+  .join("\n")}
     end
 end
 
-complete -c imds -f -a '(__tiny_cloud_imds_args)'
+complete -c imds -f -a '(__tiny_cloud_imds_args 1)'
 complete -c tiny-cloud -f
 ${COMMANDS.flatMap((c) => spellings(c).map((s) => `complete -c tiny-cloud -n __tiny_cloud_needs_command -a ${fishq(s)} -d ${fishq(c.summary)}`)).join("\n")}
 ${COMMANDS.flatMap((c) => fishCommand(c, clouds)).join("\n")}

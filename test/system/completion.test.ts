@@ -48,13 +48,22 @@ describeSystem("bash completion", { tools: { bash: "bash" } }, () => {
     ["tiny-cloud -", ["--bootstrap", "-b", "--enable", "-E", "--disable", "-D", "--version", "--help", "-h"]],
     ["tiny-cloud -b ", ["complete", "incomplete", "status"]],
     ["tiny-cloud --bootstrap status ", []],
-    ["tiny-cloud status --", ["--json", "--wait", "--timeout"]],
+    // an option once, and --timeout only with --wait: anything else is a usage error
+    ["tiny-cloud status --", ["--json", "--wait"]],
+    ["tiny-cloud status --wait --", ["--json", "--timeout"]],
+    ["tiny-cloud status --json --wait --timeout=5 --", []],
     ["tiny-cloud status --timeout ", []],
     ["tiny-cloud autodetect -", ["-v", "--verbose"]],
+    ["tiny-cloud autodetect -v -", []],
     ["tiny-cloud simulate --cloud a", ["aws", "azure"]],
     ["tiny-cloud completion ", ["bash", "zsh", "fish"]],
     ["imds @h", ["@hostname"]],
     ["imds +", ["+e", "+E", "+n", "+s", "+t"]],
+    // -h as the first argument alone
+    ["imds -", ["-h", "-e", "-E"]],
+    ["imds @hostname -", ["-e", "-E"]],
+    ["tiny-cloud imds -", ["-h", "-e", "-E"]],
+    ["tiny-cloud imds +n -", ["-e", "-E"]],
     ["tiny-cloud imds @ssh", ["@ssh-keys"]],
     // bash took "@nic:" as a word of its own: the replies are what follows it
     ["imds @nic:lo,@ipv4", ["lo,@ipv4", "lo,@ipv4-net", "lo,@ipv4-prefix"]]
@@ -91,11 +100,15 @@ source "$1"; service=$2; shift 2; words=("$@"); CURRENT=$#words; PREFIX=\${words
 
   it("offers the commands with their summaries, each command's options and operands, and the imds words", () => {
     expect(complete("tiny-cloud", ["tiny-cloud", ""])).toContain("status:whether the bootstrap is done, what failed, how long each phase took")
-    expect(complete("tiny-cloud", ["tiny-cloud", "status", ""])).toBe(
+    expect(complete("tiny-cloud", ["tiny-cloud", "status", ""])).toBe("arguments -s --json[print JSON] --wait[wait until the final phase has run]\n")
+    expect(complete("tiny-cloud", ["tiny-cloud", "status", "--wait", ""])).toBe(
       "arguments -s --json[print JSON] --wait[wait until the final phase has run] --timeout[with --wait - give up after SECONDS (exit 3)]:SECONDS: \n"
     )
     expect(complete("tiny-cloud", ["tiny-cloud", "-b", ""])).toBe("arguments -s 1:--bootstrap argument:(complete incomplete status)\n")
     expect(complete("imds", ["imds", "@nic:lo,@ip"])).toContain("compadd -S  -- @nic:lo,@mac @nic:lo,@ipv4")
+    expect(complete("imds", ["imds", "-"])).toContain("compadd -- -h -e")
+    expect(complete("imds", ["imds", "@hostname", "-"])).toContain("compadd -- -e +e")
+    expect(complete("tiny-cloud", ["tiny-cloud", "imds", "+n", "-"])).toContain("compadd -- -e +e")
   })
 })
 
@@ -114,10 +127,15 @@ describeSystem("fish completion", { tools: { fish: "fish" } }, () => {
     ["tiny-cloud sta", ["status"]],
     ["tiny-cloud --boot", ["--bootstrap"]],
     ["tiny-cloud -b ", ["complete", "incomplete", "status"]],
-    ["tiny-cloud status --", ["--json", "--timeout", "--wait"]],
+    ["tiny-cloud status --", ["--json", "--wait"]],
+    ["tiny-cloud status --wait --json --", ["--timeout"]],
     ["tiny-cloud autodetect -", ["-v", "--verbose"]],
+    ["tiny-cloud autodetect -v -", []],
     ["tiny-cloud simulate --cloud a", ["aws", "azure"]],
+    ["tiny-cloud simulate --cloud aws --e", ["--exec"]],
     ["imds @ni", ["@nic:", "@nics"]],
+    ["imds -", ["-E", "-e", "-h"]],
+    ["imds @hostname -", ["-E", "-e"]],
     ["imds @nic:lo,@ipv6", ["@nic:lo,@ipv6", "@nic:lo,@ipv6-net", "@nic:lo,@ipv6-prefix"]],
     ["tiny-cloud imds @h", ["@hostname"]]
   ])("%j offers %j", (line, expected) => {
