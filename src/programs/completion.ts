@@ -17,6 +17,9 @@ const IMDS_WORDS = [...IMDS_FLAGS, ...IMDS_ALIASES].map(([w]) => w)
 /** imds takes `-h` as its first argument alone: after one, it is a usage error */
 const IMDS_HELP = "-h"
 const IMDS_LATER_WORDS = IMDS_WORDS.filter((w) => w !== IMDS_HELP)
+/** the commands that print their own usage for `-h` or `--help`, their only argument */
+const OWN_HELP = COMMANDS.filter((c) => c.ownHelp === true).flatMap(spellings)
+const OWN_HELP_TEXT = "print the usage of this command"
 
 /** the bash words of a completion kind for the current word `$cur` */
 const bashCompletes = (what: Completes, clouds: ReadonlyArray<string>): string => {
@@ -127,11 +130,20 @@ _tiny_cloud() {
   local command=$1
   shift
   prev=\${words[\${#words[@]}-1]}
+  # a command's own usage: -h or --help, its only argument
+  local -a own=()
+  if [ $# -eq 0 ]; then
+    case "$command" in
+      ${OWN_HELP.join("|")})
+        case "$cur" in -*) _tiny_cloud_reply "$cur" --help -h; own=("\${COMPREPLY[@]}"); COMPREPLY=() ;; esac ;;
+    esac
+  fi
   case "$command" in
 ${COMMANDS.map((c) => bashCommand(c, clouds))
   .filter((s) => s !== "")
   .join("\n")}
   esac
+  COMPREPLY+=("\${own[@]}")
   return 0
 }
 
@@ -162,9 +174,11 @@ const zshCommand = (c: CommandSpec, clouds: ReadonlyArray<string>): string => {
   const specs = options.filter((o) => o.needs === undefined).map(spec)
   if (c.operands !== undefined && c.operands !== "nothing") specs.push(sq(`1:${c.name} argument:${zshAction(c.operands, clouds)}`))
   const needing = options.filter((o) => o.needs !== undefined)
-  if (needing.length > 0) {
+  // -h or --help as the command's only argument
+  const help = c.ownHelp === true ? `(( CURRENT == 2 )) && specs+=('(- : *)'{-h,--help}${sq(`[${OWN_HELP_TEXT}]`)}); ` : ""
+  if (needing.length > 0 || help !== "") {
     const adds = needing.map((o) => `(( \${words[(I)${o.needs}]} )) && specs+=(${spec(o)}); `).join("")
-    return `    (${spellings(c).join("|")}) local -a specs; specs=(${specs.join(" ")}); ${adds}_arguments -s $specs ;;`
+    return `    (${spellings(c).join("|")}) local -a specs; specs=(${specs.join(" ")}); ${adds}${help}_arguments -s $specs ;;`
   }
   return specs.length === 0 ? "" : `    (${spellings(c).join("|")}) _arguments -s ${specs.join(" ")} ;;`
 }
@@ -243,7 +257,8 @@ const fishCommand = (c: CommandSpec, clouds: ReadonlyArray<string>): ReadonlyArr
     ),
     ...(c.operands !== undefined && c.operands !== "nothing"
       ? [`complete -c tiny-cloud -n ${fishq(`__tiny_cloud_operand ${spellings(c).join(" ")}`)} ${fishCompletes(c.operands, clouds)}`]
-      : [])
+      : []),
+    ...(c.ownHelp === true ? [`complete -c tiny-cloud -n ${fishq(`__tiny_cloud_operand ${spellings(c).join(" ")}`)} -s h -l help -d ${fishq(OWN_HELP_TEXT)}`] : [])
   ]
 }
 
