@@ -228,7 +228,9 @@ ${COMMANDS.map((c) => zshCommand(c, clouds))
   esac
 }
 
-if [[ $funcstack[1] == _tiny_cloud ]]; then
+# autoloaded from fpath (as _tiny-cloud: compinit calls that function, whose body is this file,
+# at every completion; the first runs it as it loads it): complete; sourced (or eval'ed): register
+if [[ $zsh_eval_context[-1] == (loadautofunc|shfunc) ]]; then
   _tiny_cloud "$@"
 else
   compdef _tiny_cloud tiny-cloud imds

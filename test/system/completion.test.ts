@@ -120,6 +120,21 @@ source "$1"; service=$2; shift 2; words=("$@"); CURRENT=$#words; PREFIX=\${words
       { encoding: "utf8" }
     )
 
+  it("installed in a directory of fpath as _tiny-cloud, as compinit autoloads it: the first completion already completes, and every one after it; sourced, it registers itself", () => {
+    const fpath = mkdtempSync(join(dir, "fpath-"))
+    writeFileSync(join(fpath, "_tiny-cloud"), completionScript("zsh", SIM_CLOUDS))
+    const stubs = `_describe() { print -r -- "describe \${(P)\${@[-1]}[1]}" }; _arguments() { print -r -- "arguments $*" }; compadd() { print -r -- "compadd $*" }; compdef() { print -r -- "compdef $*" }`
+    const autoloaded = execFileSync(
+      "zsh",
+      ["-f", "-c", `fpath=("$1" $fpath); autoload -Uz _tiny-cloud; ${stubs}; service=$2; words=($2 ""); CURRENT=2; PREFIX=""; _tiny-cloud; _tiny-cloud`, "_", fpath, "tiny-cloud"],
+      { encoding: "utf8" }
+    )
+    expect(autoloaded).toBe("describe boot:run the boot phase (OpenRC tiny-cloud-boot)\n".repeat(2))
+    const imds = execFileSync("zsh", ["-f", "-c", `fpath=("$1" $fpath); autoload -Uz _tiny-cloud; ${stubs}; service=imds; words=(imds @host); CURRENT=2; PREFIX=@host; _tiny-cloud`, "_", fpath], { encoding: "utf8" })
+    expect(imds).toContain("compadd -- -h -e")
+    expect(execFileSync("zsh", ["-f", "-c", `${stubs}; source "$1"; f() { source "$1" }; f "$1"`, "_", join(fpath, "_tiny-cloud")], { encoding: "utf8" })).toBe("compdef _tiny_cloud tiny-cloud imds\n".repeat(2))
+  })
+
   it("zsh -n accepts it", () => {
     expect(execFileSync("zsh", ["-n", scriptFile("zsh")], { encoding: "utf8" })).toBe("")
   })
