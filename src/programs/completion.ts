@@ -14,8 +14,9 @@ const sq = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`
 const fishq = (text: string) => `'${text.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`
 
 const IMDS_WORDS = [...IMDS_FLAGS, ...IMDS_ALIASES].map(([w]) => w)
-/** imds takes `-h` as its first argument alone: after one, it is a usage error */
+/** imds takes `-h` (or `--help`, imds(1)) as its first argument alone: after one, it is a usage error */
 const IMDS_HELP = "-h"
+const IMDS_HELP_WORDS = [IMDS_HELP, "--help"]
 const IMDS_LATER_WORDS = IMDS_WORDS.filter((w) => w !== IMDS_HELP)
 /** the commands that print their own usage for `-h` or `--help`, their only argument */
 const OWN_HELP = COMMANDS.filter((c) => c.ownHelp === true).flatMap(spellings)
@@ -106,7 +107,7 @@ _tiny_cloud_imds() {
       for iface in /sys/class/net/*; do [ -e "$iface" ] && words+=("@nic:\${iface##*/}" "@nic:\${iface##*/},"); done ;;
     *)
       words=(${IMDS_LATER_WORDS.map(sq).join(" ")})
-      [ "$2" -eq 0 ] && words=(${sq(IMDS_HELP)} "\${words[@]}") ;;
+      [ "$2" -eq 0 ] && words=(${IMDS_HELP_WORDS.map(sq).join(" ")} "\${words[@]}") ;;
   esac
   _tiny_cloud_reply "$cur" "\${words[@]}"
 }
@@ -199,7 +200,7 @@ _tiny_cloud_imds() {
     (*)
       words=(${IMDS_LATER_WORDS.map(sq).join(" ")})
       # (-h as the first argument alone)
-      (( CURRENT == 2 )) && words=(${sq(IMDS_HELP)} $words)
+      (( CURRENT == 2 )) && words=(${IMDS_HELP_WORDS.map(sq).join(" ")} $words)
       compadd -S '' -- @nic:
       compadd -- \${words:#@nic:} ;;
   esac
@@ -319,7 +320,8 @@ function __tiny_cloud_imds_args
             end
         case '*'
 ${[...IMDS_FLAGS, ...IMDS_ALIASES]
-  .map(([w, help]) => `            ${w === IMDS_HELP ? "test (count (commandline -opc)) -eq $argv[1]; and " : ""}printf '%s\\t%s\\n' ${fishq(w)} ${fishq(help)}`)
+  .flatMap(([w, help]): ReadonlyArray<readonly [string, string]> => (w === IMDS_HELP ? IMDS_HELP_WORDS.map((h) => [h, help] as const) : [[w, help]]))
+  .map(([w, help]) => `            ${IMDS_HELP_WORDS.includes(w) ? "test (count (commandline -opc)) -eq $argv[1]; and " : ""}printf '%s\\t%s\\n' ${fishq(w)} ${fishq(help)}`)
   .join("\n")}
     end
 end

@@ -86,9 +86,10 @@ describeSystem("bash completion", { tools: { bash: "bash" } }, () => {
     ["imds @h", ["@hostname"]],
     ["imds +", ["+e", "+E", "+n", "+s", "+t"]],
     // -h as the first argument alone
-    ["imds -", ["-h", "-e", "-E"]],
+    ["imds -", ["-h", "--help", "-e", "-E"]],
     ["imds @hostname -", ["-e", "-E"]],
-    ["tiny-cloud imds -", ["-h", "-e", "-E"]],
+    ["tiny-cloud imds -", ["-h", "--help", "-e", "-E"]],
+    ["tiny-cloud imds --", ["--help"]],
     ["tiny-cloud imds +n -", ["-e", "-E"]],
     ["tiny-cloud imds @ssh", ["@ssh-keys"]],
     // bash took "@nic:" as a word of its own: the replies are what follows it
@@ -131,7 +132,7 @@ source "$1"; service=$2; shift 2; words=("$@"); CURRENT=$#words; PREFIX=\${words
     )
     expect(autoloaded).toBe("describe boot:run the boot phase (OpenRC tiny-cloud-boot)\n".repeat(2))
     const imds = execFileSync("zsh", ["-f", "-c", `fpath=("$1" $fpath); autoload -Uz _tiny-cloud; ${stubs}; service=imds; words=(imds @host); CURRENT=2; PREFIX=@host; _tiny-cloud`, "_", fpath], { encoding: "utf8" })
-    expect(imds).toContain("compadd -- -h -e")
+    expect(imds).toContain("compadd -- -h --help -e")
     expect(execFileSync("zsh", ["-f", "-c", `${stubs}; source "$1"; f() { source "$1" }; f "$1"`, "_", join(fpath, "_tiny-cloud")], { encoding: "utf8" })).toBe("compdef _tiny_cloud tiny-cloud imds\n".repeat(2))
   })
 
@@ -149,7 +150,7 @@ source "$1"; service=$2; shift 2; words=("$@"); CURRENT=$#words; PREFIX=\${words
     )
     expect(complete("tiny-cloud", ["tiny-cloud", "-b", ""])).toBe("arguments -s 1:--bootstrap argument:(complete incomplete status)\n")
     expect(complete("imds", ["imds", "@nic:lo,@ip"])).toContain("compadd -S  -- @nic:lo,@mac @nic:lo,@ipv4")
-    expect(complete("imds", ["imds", "-"])).toContain("compadd -- -h -e")
+    expect(complete("imds", ["imds", "-"])).toContain("compadd -- -h --help -e")
     expect(complete("imds", ["imds", "@hostname", "-"])).toContain("compadd -- -e +e")
     expect(complete("tiny-cloud", ["tiny-cloud", "imds", "+n", "-"])).toContain("compadd -- -e +e")
   })
@@ -179,7 +180,8 @@ describeSystem("fish completion", { tools: { fish: "fish" } }, () => {
     ["tiny-cloud simulate --cloud a", ["aws", "azure"]],
     ["tiny-cloud simulate --cloud aws --e", ["--exec"]],
     ["imds @ni", ["@nic:", "@nics"]],
-    ["imds -", ["-E", "-e", "-h"]],
+    ["imds -", ["-E", "-e", "-h", "--help"]],
+    ["imds --", ["--help"]],
     ["imds @hostname -", ["-E", "-e"]],
     ["imds @nic:lo,@ipv6", ["@nic:lo,@ipv6", "@nic:lo,@ipv6-net", "@nic:lo,@ipv6-prefix"]],
     ["tiny-cloud imds @h", ["@hostname"]]
