@@ -14,6 +14,8 @@ export interface OptionSpec {
   readonly names: ReadonlyArray<string>
   readonly arg?: { readonly name: string; readonly completes: Completes }
   readonly help: string
+  /** an option taken only with this one (`--timeout` with `--wait`): completion offers it once that one is on the line */
+  readonly needs?: string
 }
 
 export interface CommandSpec {
@@ -30,15 +32,17 @@ export interface CommandSpec {
   readonly operands?: Completes
   /** part of the shell edition's usage block, which the usage prints as it was */
   readonly shellEdition?: true
+  /** `tiny-cloud NAME -h` (or `--help`), as its only argument, prints the usage of the command alone */
+  readonly ownHelp?: true
 }
 
 const json: OptionSpec = { names: ["--json"], help: "print JSON" }
 
 export const COMMANDS: ReadonlyArray<CommandSpec> = [
-  { name: "boot", synopsis: "", summary: "run the boot phase (OpenRC tiny-cloud-boot)", shellEdition: true },
-  { name: "early", synopsis: "", summary: "run the early phase: save user-data (OpenRC tiny-cloud-early)", shellEdition: true },
-  { name: "main", synopsis: "", summary: "run the main phase: user, hostname, SSH keys (OpenRC tiny-cloud-main)", shellEdition: true },
-  { name: "final", synopsis: "", summary: "run the final phase and mark the bootstrap complete (OpenRC tiny-cloud-final)", shellEdition: true },
+  { name: "boot", synopsis: "", ownHelp: true, summary: "run the boot phase (OpenRC tiny-cloud-boot)", shellEdition: true },
+  { name: "early", synopsis: "", ownHelp: true, summary: "run the early phase: save user-data (OpenRC tiny-cloud-early)", shellEdition: true },
+  { name: "main", synopsis: "", ownHelp: true, summary: "run the main phase: user, hostname, SSH keys (OpenRC tiny-cloud-main)", shellEdition: true },
+  { name: "final", synopsis: "", ownHelp: true, summary: "run the final phase and mark the bootstrap complete (OpenRC tiny-cloud-final)", shellEdition: true },
   {
     name: "--bootstrap",
     aliases: ["-b"],
@@ -51,26 +55,29 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
   { name: "--disable", aliases: ["-D"], synopsis: "", summary: "remove the services from every runlevel", shellEdition: true },
   {
     name: "status",
+    ownHelp: true,
     synopsis: "[--json] [--wait [--timeout SECONDS]]",
     summary: "whether the bootstrap is done, what failed, how long each phase took",
     options: [
       json,
       { names: ["--wait"], help: "wait until the final phase has run" },
-      { names: ["--timeout"], arg: { name: "SECONDS", completes: "number" }, help: "with --wait: give up after SECONDS (exit 3)" }
+      { names: ["--timeout"], arg: { name: "SECONDS", completes: "number" }, help: "with --wait: give up after SECONDS (exit 3)", needs: "--wait" }
     ]
   },
-  { name: "analyze", synopsis: "[--json]", summary: "the actions of the last first boot, slowest first", options: [json] },
+  { name: "analyze", ownHelp: true, synopsis: "[--json]", summary: "the actions of the last first boot, slowest first", options: [json] },
   {
     name: "autodetect",
+    ownHelp: true,
     synopsis: "[-v]",
     summary: "the cloud offline detection finds",
     options: [{ names: ["-v", "--verbose"], help: "list every detector's verdict" }]
   },
-  { name: "config", synopsis: "[--json]", summary: "every configuration key, its value and where it came from", options: [json] },
+  { name: "config", ownHelp: true, synopsis: "[--json]", summary: "every configuration key, its value and where it came from", options: [json] },
   { name: "imds", synopsis: "[-h] { -e | +e | -E | +E | +n | +s | +t | @ALIAS | IMDS-PATH } ...", summary: "read instance metadata (as imds)", operands: "nothing" },
-  { name: "schema", synopsis: "FILE", summary: "check a user-data file as the boot would", operands: "file" },
+  { name: "schema", ownHelp: true, synopsis: "FILE", summary: "check a user-data file as the boot would", operands: "file" },
   {
     name: "simulate",
+    ownHelp: true,
     synopsis: "[--cloud CLOUD] [--user-data FILE] [--custom-data FILE] [--root DIR] [--exec]",
     summary: "boot a simulated instance on this machine",
     options: [
@@ -81,16 +88,17 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
       { names: ["--exec"], help: "run the user-data's own programs, confined to the simulated root" }
     ]
   },
-  { name: "assemble-interfaces", synopsis: "", summary: "rebuild /etc/network/interfaces from interfaces.d (as /sbin/assemble-interfaces)" },
+  { name: "assemble-interfaces", ownHelp: true, synopsis: "", summary: "rebuild /etc/network/interfaces from interfaces.d (as /sbin/assemble-interfaces)" },
   {
     name: "hotplug",
+    ownHelp: true,
     synopsis: "{vnic-eth|nvme-ebs}",
     summary: "a NIC or NVMe volume hotplug event, MDEV and ACTION from mdev (as /lib/mdev/vnic-eth-hotplug, nvme-ebs-links)",
     operands: { words: ["vnic-eth", "nvme-ebs"] }
   },
-  { name: "net-sync", synopsis: "[IFACE]", summary: "make an interface's secondary addresses match the metadata (as /sbin/imds-net-sync)", operands: "nothing" },
-  { name: "serve", synopsis: "", summary: "the resident process of a first boot (the OpenRC boot service starts it)" },
-  { name: "completion", synopsis: "{bash|zsh|fish}", summary: "print a shell completion script", operands: { words: ["bash", "zsh", "fish"] } },
+  { name: "net-sync", ownHelp: true, synopsis: "[IFACE]", summary: "make an interface's secondary addresses match the metadata (as /sbin/imds-net-sync)", operands: "nothing" },
+  { name: "serve", ownHelp: true, synopsis: "", summary: "the resident process of a first boot (the OpenRC boot service starts it)" },
+  { name: "completion", ownHelp: true, synopsis: "{bash|zsh|fish}", summary: "print a shell completion script", operands: { words: ["bash", "zsh", "fish"] } },
   { name: "--version", synopsis: "", summary: "print the version" },
   { name: "--help", aliases: ["-h"], synopsis: "", summary: "print the usage" }
 ]

@@ -4,7 +4,7 @@
  * with the machine's interfaces, NIC keys), made from the command table.
  */
 import { commandUsage } from "./usage.js"
-import { COMMANDS, IMDS_ALIASES, IMDS_FLAGS, IMDS_NIC_KEYS, spellings, type CommandSpec, type Completes } from "./commands.js"
+import { COMMANDS, IMDS_ALIASES, IMDS_FLAGS, IMDS_NIC_KEYS, spellings, type CommandSpec, type Completes, type OptionSpec } from "./commands.js"
 
 export const SHELLS = ["bash", "zsh", "fish"] as const
 export type Shell = (typeof SHELLS)[number]
@@ -14,6 +14,13 @@ const sq = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`
 const fishq = (text: string) => `'${text.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`
 
 const IMDS_WORDS = [...IMDS_FLAGS, ...IMDS_ALIASES].map(([w]) => w)
+/** imds takes `-h` (or `--help`, imds(1)) as its first argument alone: after one, it is a usage error */
+const IMDS_HELP = "-h"
+const IMDS_HELP_WORDS = [IMDS_HELP, "--help"]
+const IMDS_LATER_WORDS = IMDS_WORDS.filter((w) => w !== IMDS_HELP)
+/** the commands that print their own usage for `-h` or `--help`, their only argument */
+const OWN_HELP = COMMANDS.filter((c) => c.ownHelp === true).flatMap(spellings)
+const OWN_HELP_TEXT = "print the usage of this command"
 
 /** the bash words of a completion kind for the current word `$cur` */
 const bashCompletes = (what: Completes, clouds: ReadonlyArray<string>): string => {
@@ -25,7 +32,7 @@ const bashCompletes = (what: Completes, clouds: ReadonlyArray<string>): string =
 }
 
 const bashCommand = (c: CommandSpec, clouds: ReadonlyArray<string>): string => {
-  if (c.name === "imds") return `    imds) _tiny_cloud_imds "$cur" ;;`
+  if (c.name === "imds") return `    imds) _tiny_cloud_imds "$cur" $# ;;`
   const withArg = (c.options ?? []).filter((o) => o.arg !== undefined)
   const body: Array<string> = []
   if (withArg.length > 0) {
@@ -34,7 +41,7 @@ const bashCommand = (c: CommandSpec, clouds: ReadonlyArray<string>): string => {
     body.push(`      esac`)
   }
   if (c.operands !== undefined) body.push(`      [ $# -eq 0 ] && ${bashCompletes(c.operands, clouds)}`)
-  if ((c.options ?? []).length > 0) body.push(`      _tiny_cloud_reply "$cur" ${(c.options ?? []).flatMap((o) => o.names).join(" ")}`)
+  if ((c.options ?? []).length > 0) body.push(`      _tiny_cloud_options "$cur" ${(c.options ?? []).map((o) => sq(`${o.names.join("|")}${o.needs !== undefined ? `<${o.needs}` : ""}`)).join(" ")}`)
   return body.length === 0 ? "" : `    ${spellings(c).join("|")})\n${body.join("\n")}\n      ;;`
 }
 
@@ -60,6 +67,27 @@ _tiny_cloud_reply() {
   return 0
 }
 
+# the options (argument 2 on: each one's spellings, -v|--verbose) not on the line yet, as each is
+# taken once; one written NAME<OTHER only once OTHER is (--timeout<--wait)
+_tiny_cloud_options() {
+  local cur=$1 spec names needs word seen
+  local -a offer=() list
+  shift
+  for spec in "$@"; do
+    names=\${spec%%<*} needs=
+    [ "$names" != "$spec" ] && needs=\${spec#*<}
+    seen=
+    for word in "\${words[@]:1}"; do
+      case "|$names|" in *"|\${word%%=*}|"*) seen=1 ;; esac
+      [ -n "$needs" ] && [ "$word" = "$needs" ] && needs=
+    done
+    [ -z "$seen" ] && [ -z "$needs" ] || continue
+    IFS='|' read -r -a list <<< "$names"
+    offer+=("\${list[@]}")
+  done
+  _tiny_cloud_reply "$cur" "\${offer[@]}"
+}
+
 # files (or, with d, directories) for the current word
 _tiny_cloud_files() {
   local IFS=$'\\n'
@@ -68,6 +96,7 @@ _tiny_cloud_files() {
   return 0
 }
 
+# imds words for the current word (argument 1), after argument 2 arguments of imds
 _tiny_cloud_imds() {
   local cur=$1 iface word
   local -a words=()
@@ -77,7 +106,8 @@ _tiny_cloud_imds() {
     @nic:*)
       for iface in /sys/class/net/*; do [ -e "$iface" ] && words+=("@nic:\${iface##*/}" "@nic:\${iface##*/},"); done ;;
     *)
-      words=(${IMDS_WORDS.map(sq).join(" ")}) ;;
+      words=(${IMDS_LATER_WORDS.map(sq).join(" ")})
+      [ "$2" -eq 0 ] && words=(${IMDS_HELP_WORDS.map(sq).join(" ")} "\${words[@]}") ;;
   esac
   _tiny_cloud_reply "$cur" "\${words[@]}"
 }
@@ -90,7 +120,7 @@ _tiny_cloud() {
   cur=\${line##*[[:space:]]}
   [ -n "$cur" ] && unset 'words[\${#words[@]}-1]'
   if [ "\${words[0]##*/}" = imds ]; then
-    _tiny_cloud_imds "$cur"
+    _tiny_cloud_imds "$cur" $((\${#words[@]} - 1))
     return
   fi
   set -- "\${words[@]:1}"
@@ -101,11 +131,20 @@ _tiny_cloud() {
   local command=$1
   shift
   prev=\${words[\${#words[@]}-1]}
+  # a command's own usage: -h or --help, its only argument
+  local -a own=()
+  if [ $# -eq 0 ]; then
+    case "$command" in
+      ${OWN_HELP.join("|")})
+        case "$cur" in -*) _tiny_cloud_reply "$cur" --help -h; own=("\${COMPREPLY[@]}"); COMPREPLY=() ;; esac ;;
+    esac
+  fi
   case "$command" in
 ${COMMANDS.map((c) => bashCommand(c, clouds))
   .filter((s) => s !== "")
   .join("\n")}
   esac
+  COMPREPLY+=("\${own[@]}")
   return 0
 }
 
@@ -126,12 +165,22 @@ const zshAction = (what: Completes, clouds: ReadonlyArray<string>): string => {
 
 const zshCommand = (c: CommandSpec, clouds: ReadonlyArray<string>): string => {
   if (c.name === "imds") return `    (imds) _tiny_cloud_imds ;;`
-  const specs = (c.options ?? []).map((o) => {
+  const spec = (o: OptionSpec) => {
     const names = o.names.length > 1 ? `{${o.names.join(",")}}` : o.names[0]!
     const exclusive = o.names.length > 1 ? `'(${o.names.join(" ")})'` : ""
     return `${exclusive}${names}${sq(`[${zdesc(o.help)}]${o.arg !== undefined ? `:${o.arg.name}:${zshAction(o.arg.completes, clouds)}` : ""}`)}`
-  })
+  }
+  // (_arguments offers an option once; one that needs another only once that one is on the line)
+  const options = c.options ?? []
+  const specs = options.filter((o) => o.needs === undefined).map(spec)
   if (c.operands !== undefined && c.operands !== "nothing") specs.push(sq(`1:${c.name} argument:${zshAction(c.operands, clouds)}`))
+  const needing = options.filter((o) => o.needs !== undefined)
+  // -h or --help as the command's only argument
+  const help = c.ownHelp === true ? `(( CURRENT == 2 )) && specs+=('(- : *)'{-h,--help}${sq(`[${OWN_HELP_TEXT}]`)}); ` : ""
+  if (needing.length > 0 || help !== "") {
+    const adds = needing.map((o) => `(( \${words[(I)${o.needs}]} )) && specs+=(${spec(o)}); `).join("")
+    return `    (${spellings(c).join("|")}) local -a specs; specs=(${specs.join(" ")}); ${adds}${help}_arguments -s $specs ;;`
+  }
   return specs.length === 0 ? "" : `    (${spellings(c).join("|")}) _arguments -s ${specs.join(" ")} ;;`
 }
 
@@ -149,7 +198,9 @@ _tiny_cloud_imds() {
       ifaces=(/sys/class/net/*(N:t))
       compadd -S '' -- @nic:\${^ifaces} @nic:\${^ifaces}, ;;
     (*)
-      words=(${IMDS_WORDS.map(sq).join(" ")})
+      words=(${IMDS_LATER_WORDS.map(sq).join(" ")})
+      # (-h as the first argument alone)
+      (( CURRENT == 2 )) && words=(${IMDS_HELP_WORDS.map(sq).join(" ")} $words)
       compadd -S '' -- @nic:
       compadd -- \${words:#@nic:} ;;
   esac
@@ -178,7 +229,9 @@ ${COMMANDS.map((c) => zshCommand(c, clouds))
   esac
 }
 
-if [[ $funcstack[1] == _tiny_cloud ]]; then
+# autoloaded from fpath (as _tiny-cloud: compinit calls that function, whose body is this file,
+# at every completion; the first runs it as it loads it): complete; sourced (or eval'ed): register
+if [[ $zsh_eval_context[-1] == (loadautofunc|shfunc) ]]; then
   _tiny_cloud "$@"
 else
   compdef _tiny_cloud tiny-cloud imds
@@ -197,15 +250,18 @@ const fishOption = (names: ReadonlyArray<string>) =>
   names.map((n) => (n.startsWith("--") ? `-l ${n.slice(2)}` : n.length === 2 ? `-s ${n.slice(1)}` : `-o ${n.slice(1)}`)).join(" ")
 
 const fishCommand = (c: CommandSpec, clouds: ReadonlyArray<string>): ReadonlyArray<string> => {
-  const when = `-n ${fishq(`__tiny_cloud_using ${spellings(c).join(" ")}`)}`
-  if (c.name === "imds") return [`complete -c tiny-cloud ${when} -a '(__tiny_cloud_imds_args)'`]
+  const using = `__tiny_cloud_using ${spellings(c).join(" ")}`
+  if (c.name === "imds") return [`complete -c tiny-cloud -n ${fishq(using)} -a '(__tiny_cloud_imds_args 2)'`]
+  // an option once, and one that needs another only once that one is on the line
+  const when = (o: OptionSpec) => `-n ${fishq(`${using}; and __tiny_cloud_unseen ${o.names.join(" ")}${o.needs !== undefined ? `; and __tiny_cloud_seen ${o.needs}` : ""}`)}`
   return [
     ...(c.options ?? []).map(
-      (o) => `complete -c tiny-cloud ${when} ${fishOption(o.names)} ${o.arg !== undefined ? `${fishCompletes(o.arg.completes, clouds)} ` : ""}-d ${fishq(o.help)}`
+      (o) => `complete -c tiny-cloud ${when(o)} ${fishOption(o.names)} ${o.arg !== undefined ? `${fishCompletes(o.arg.completes, clouds)} ` : ""}-d ${fishq(o.help)}`
     ),
     ...(c.operands !== undefined && c.operands !== "nothing"
       ? [`complete -c tiny-cloud -n ${fishq(`__tiny_cloud_operand ${spellings(c).join(" ")}`)} ${fishCompletes(c.operands, clouds)}`]
-      : [])
+      : []),
+    ...(c.ownHelp === true ? [`complete -c tiny-cloud -n ${fishq(`__tiny_cloud_operand ${spellings(c).join(" ")}`)} -s h -l help -d ${fishq(OWN_HELP_TEXT)}`] : [])
   ]
 }
 
@@ -229,6 +285,25 @@ function __tiny_cloud_operand
     test (count $words) -eq 2; and contains -- $words[2] $argv
 end
 
+# none of the arguments is on the line yet (an option is taken once; --timeout=5 is --timeout);
+# while an option's value is completed (no - yet), that option is not counted
+function __tiny_cloud_unseen
+    set -l words (commandline -opc)[3..-1]
+    if test (count $words) -gt 0; and not string match -q -- '-*' (commandline -ct)
+        set -e words[-1]
+    end
+    for word in $words
+        contains -- (string replace -r '=.*' '' -- $word) $argv; and return 1
+    end
+    return 0
+end
+
+# the argument is on the line
+function __tiny_cloud_seen
+    contains -- $argv[1] (commandline -opc)[3..-1]
+end
+
+# imds words for the current token; argument 1: the words before imds's first argument (-h is that argument alone)
 function __tiny_cloud_imds_args
     set -l cur (commandline -ct)
     switch $cur
@@ -244,11 +319,14 @@ function __tiny_cloud_imds_args
                 echo "@nic:$name,"
             end
         case '*'
-${[...IMDS_FLAGS, ...IMDS_ALIASES].map(([w, help]) => `            printf '%s\\t%s\\n' ${fishq(w)} ${fishq(help)}`).join("\n")}
+${[...IMDS_FLAGS, ...IMDS_ALIASES]
+  .flatMap(([w, help]): ReadonlyArray<readonly [string, string]> => (w === IMDS_HELP ? IMDS_HELP_WORDS.map((h) => [h, help] as const) : [[w, help]]))
+  .map(([w, help]) => `            ${IMDS_HELP_WORDS.includes(w) ? "test (count (commandline -opc)) -eq $argv[1]; and " : ""}printf '%s\\t%s\\n' ${fishq(w)} ${fishq(help)}`)
+  .join("\n")}
     end
 end
 
-complete -c imds -f -a '(__tiny_cloud_imds_args)'
+complete -c imds -f -a '(__tiny_cloud_imds_args 1)'
 complete -c tiny-cloud -f
 ${COMMANDS.flatMap((c) => spellings(c).map((s) => `complete -c tiny-cloud -n __tiny_cloud_needs_command -a ${fishq(s)} -d ${fishq(c.summary)}`)).join("\n")}
 ${COMMANDS.flatMap((c) => fishCommand(c, clouds)).join("\n")}

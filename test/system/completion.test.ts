@@ -1,12 +1,14 @@
 /** The shell completions, checked and driven by the real shells. */
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawnSync } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { COMMANDS, IMDS_ALIASES, IMDS_FLAGS, spellings } from "../../src/programs/commands.js"
+import { routeTinyCloud } from "../../src/programs/cli.js"
 import { completionScript, SHELLS, type Shell } from "../../src/programs/completion.js"
 import { SIM_CLOUDS } from "../../src/sim/simulator.js"
+import { PROGRAM } from "../support/harness.js"
 import { describeSystem } from "../support/system.js"
 
 const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-completion-"))
@@ -32,6 +34,25 @@ describe("completion scripts", () => {
   })
 })
 
+describe("the -h and --help the completions offer after a command", () => {
+  it("are what the command answers with its own usage, on stdout, exit 0; a command not marked so answers them with the usage on stderr, exit 1", () => {
+    const answer = (args: ReadonlyArray<string>) => {
+      const route = routeTinyCloud(args)
+      if (route._tag === "Print") return { code: route.code, usage: (route.stdout ?? "").startsWith("Usage: ") }
+      // (simulate answers its own, as a process)
+      const r = spawnSync(process.execPath, [PROGRAM, ...args], { encoding: "utf8" })
+      return { code: r.status, usage: r.stdout.startsWith("Usage: ") }
+    }
+    const marked = COMMANDS.filter((c) => c.ownHelp === true)
+    expect(marked.length).toBeGreaterThan(10)
+    const answers = (names: ReadonlyArray<string>) => names.flatMap((name) => ["-h", "--help"].map((flag) => ({ name, flag, ...answer([name, flag]) })))
+    expect(answers(marked.flatMap(spellings)).filter((a) => a.code !== 0 || !a.usage)).toEqual([])
+    // (the shell edition's commands take no -h of their own: an argument they do not know)
+    expect(answers(["--bootstrap", "-b", "--enable", "--disable"]).filter((a) => a.code !== 1 || a.usage)).toEqual([])
+    expect(COMMANDS.filter((c) => c.shellEdition === true && c.ownHelp !== true).map((c) => c.name)).toEqual(["--bootstrap", "--enable", "--disable"])
+  })
+})
+
 describeSystem("bash completion", { tools: { bash: "bash" } }, () => {
   /** COMPREPLY for a command line, the cursor at its end */
   const complete = (line: string): ReadonlyArray<string> => {
@@ -48,13 +69,28 @@ describeSystem("bash completion", { tools: { bash: "bash" } }, () => {
     ["tiny-cloud -", ["--bootstrap", "-b", "--enable", "-E", "--disable", "-D", "--version", "--help", "-h"]],
     ["tiny-cloud -b ", ["complete", "incomplete", "status"]],
     ["tiny-cloud --bootstrap status ", []],
-    ["tiny-cloud status --", ["--json", "--wait", "--timeout"]],
+    // an option once, and --timeout only with --wait: anything else is a usage error
+    ["tiny-cloud status --", ["--json", "--wait", "--help"]],
+    ["tiny-cloud status --wait --", ["--json", "--timeout"]],
+    ["tiny-cloud status --json --wait --timeout=5 --", []],
     ["tiny-cloud status --timeout ", []],
-    ["tiny-cloud autodetect -", ["-v", "--verbose"]],
+    ["tiny-cloud autodetect -", ["-v", "--verbose", "--help", "-h"]],
+    ["tiny-cloud autodetect -v -", []],
+    // a command's own usage, as its only argument
+    ["tiny-cloud boot -", ["--help", "-h"]],
+    ["tiny-cloud hotplug -", ["--help", "-h"]],
+    ["tiny-cloud hotplug vnic-eth -", []],
+    ["tiny-cloud -b -", []],
     ["tiny-cloud simulate --cloud a", ["aws", "azure"]],
     ["tiny-cloud completion ", ["bash", "zsh", "fish"]],
     ["imds @h", ["@hostname"]],
     ["imds +", ["+e", "+E", "+n", "+s", "+t"]],
+    // -h as the first argument alone
+    ["imds -", ["-h", "--help", "-e", "-E"]],
+    ["imds @hostname -", ["-e", "-E"]],
+    ["tiny-cloud imds -", ["-h", "--help", "-e", "-E"]],
+    ["tiny-cloud imds --", ["--help"]],
+    ["tiny-cloud imds +n -", ["-e", "-E"]],
     ["tiny-cloud imds @ssh", ["@ssh-keys"]],
     // bash took "@nic:" as a word of its own: the replies are what follows it
     ["imds @nic:lo,@ipv4", ["lo,@ipv4", "lo,@ipv4-net", "lo,@ipv4-prefix"]]
@@ -85,17 +121,38 @@ source "$1"; service=$2; shift 2; words=("$@"); CURRENT=$#words; PREFIX=\${words
       { encoding: "utf8" }
     )
 
+  it("installed in a directory of fpath as _tiny-cloud, as compinit autoloads it: the first completion already completes, and every one after it; sourced, it registers itself", () => {
+    const fpath = mkdtempSync(join(dir, "fpath-"))
+    writeFileSync(join(fpath, "_tiny-cloud"), completionScript("zsh", SIM_CLOUDS))
+    const stubs = `_describe() { print -r -- "describe \${(P)\${@[-1]}[1]}" }; _arguments() { print -r -- "arguments $*" }; compadd() { print -r -- "compadd $*" }; compdef() { print -r -- "compdef $*" }`
+    const autoloaded = execFileSync(
+      "zsh",
+      ["-f", "-c", `fpath=("$1" $fpath); autoload -Uz _tiny-cloud; ${stubs}; service=$2; words=($2 ""); CURRENT=2; PREFIX=""; _tiny-cloud; _tiny-cloud`, "_", fpath, "tiny-cloud"],
+      { encoding: "utf8" }
+    )
+    expect(autoloaded).toBe("describe boot:run the boot phase (OpenRC tiny-cloud-boot)\n".repeat(2))
+    const imds = execFileSync("zsh", ["-f", "-c", `fpath=("$1" $fpath); autoload -Uz _tiny-cloud; ${stubs}; service=imds; words=(imds @host); CURRENT=2; PREFIX=@host; _tiny-cloud`, "_", fpath], { encoding: "utf8" })
+    expect(imds).toContain("compadd -- -h --help -e")
+    expect(execFileSync("zsh", ["-f", "-c", `${stubs}; source "$1"; f() { source "$1" }; f "$1"`, "_", join(fpath, "_tiny-cloud")], { encoding: "utf8" })).toBe("compdef _tiny_cloud tiny-cloud imds\n".repeat(2))
+  })
+
   it("zsh -n accepts it", () => {
     expect(execFileSync("zsh", ["-n", scriptFile("zsh")], { encoding: "utf8" })).toBe("")
   })
 
   it("offers the commands with their summaries, each command's options and operands, and the imds words", () => {
     expect(complete("tiny-cloud", ["tiny-cloud", ""])).toContain("status:whether the bootstrap is done, what failed, how long each phase took")
-    expect(complete("tiny-cloud", ["tiny-cloud", "status", ""])).toBe(
+    const help = "(- : *)-h[print the usage of this command] (- : *)--help[print the usage of this command]"
+    expect(complete("tiny-cloud", ["tiny-cloud", "status", ""])).toBe(`arguments -s --json[print JSON] --wait[wait until the final phase has run] ${help}\n`)
+    expect(complete("tiny-cloud", ["tiny-cloud", "boot", ""])).toBe(`arguments -s ${help}\n`)
+    expect(complete("tiny-cloud", ["tiny-cloud", "status", "--wait", ""])).toBe(
       "arguments -s --json[print JSON] --wait[wait until the final phase has run] --timeout[with --wait - give up after SECONDS (exit 3)]:SECONDS: \n"
     )
     expect(complete("tiny-cloud", ["tiny-cloud", "-b", ""])).toBe("arguments -s 1:--bootstrap argument:(complete incomplete status)\n")
     expect(complete("imds", ["imds", "@nic:lo,@ip"])).toContain("compadd -S  -- @nic:lo,@mac @nic:lo,@ipv4")
+    expect(complete("imds", ["imds", "-"])).toContain("compadd -- -h --help -e")
+    expect(complete("imds", ["imds", "@hostname", "-"])).toContain("compadd -- -e +e")
+    expect(complete("tiny-cloud", ["tiny-cloud", "imds", "+n", "-"])).toContain("compadd -- -e +e")
   })
 })
 
@@ -114,10 +171,18 @@ describeSystem("fish completion", { tools: { fish: "fish" } }, () => {
     ["tiny-cloud sta", ["status"]],
     ["tiny-cloud --boot", ["--bootstrap"]],
     ["tiny-cloud -b ", ["complete", "incomplete", "status"]],
-    ["tiny-cloud status --", ["--json", "--timeout", "--wait"]],
-    ["tiny-cloud autodetect -", ["-v", "--verbose"]],
+    ["tiny-cloud status --", ["--help", "--json", "--wait"]],
+    ["tiny-cloud status --wait --json --", ["--timeout"]],
+    ["tiny-cloud autodetect -", ["-h", "-v", "--help", "--verbose"]],
+    ["tiny-cloud boot -", ["-h", "--help"]],
+    ["tiny-cloud -b -", []],
+    ["tiny-cloud autodetect -v -", []],
     ["tiny-cloud simulate --cloud a", ["aws", "azure"]],
+    ["tiny-cloud simulate --cloud aws --e", ["--exec"]],
     ["imds @ni", ["@nic:", "@nics"]],
+    ["imds -", ["-E", "-e", "-h", "--help"]],
+    ["imds --", ["--help"]],
+    ["imds @hostname -", ["-E", "-e"]],
     ["imds @nic:lo,@ipv6", ["@nic:lo,@ipv6", "@nic:lo,@ipv6-net", "@nic:lo,@ipv6-prefix"]],
     ["tiny-cloud imds @h", ["@hostname"]]
   ])("%j offers %j", (line, expected) => {

@@ -1,11 +1,12 @@
 /** The man pages: built from their sources, complete, and rendered by man(1) without a warning. */
 import { execFileSync, spawnSync } from "node:child_process"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { CLOUD_NAMES, PROVIDERS } from "../../src/clouds/registry.js"
 import { CONFIG_KEYS } from "../../src/domain/settings.js"
+import { USERDATA_CHANGES } from "../../src/domain/userdata/type.js"
 import { COMMANDS } from "../../src/programs/commands.js"
 import { manSources } from "../../scripts/docs.js"
 import { buildPages, inline, ManSourceError, renderPage } from "../../scripts/man.js"
@@ -48,9 +49,24 @@ describe("man page sources", () => {
     expect(added.filter(({ cloud, phase, action }) => !entryOf(phase).includes(`On ${cloud} \`${action}\``))).toEqual([])
   })
 
+  it("each user-data page names, in its ACTIONS, every action its type adds to the phases (the names SKIP_INIT_ACTIONS takes)", () => {
+    const actionsOf = (page: string) => manSources()[page]!.split(/^## ACTIONS\n/m)[1]?.split(/^## /m)[0] ?? ""
+    const added = (...types: ReadonlyArray<keyof typeof USERDATA_CHANGES>) => [...new Set(types.flatMap((t) => USERDATA_CHANGES[t].flatMap((c) => c.actions)))]
+    const missing = (page: string, actions: ReadonlyArray<string>) => actions.filter((a) => !actionsOf(page).includes(`\`${a}\``))
+    expect(added("cloud-config").length).toBeGreaterThan(10)
+    expect(missing("alpine-config.5.md", added("alpine-config"))).toEqual([])
+    expect(missing("cloud-config.5.md", added("cloud-config", "multipart"))).toEqual([])
+  })
+
   it("tiny-cloud.conf(5) names every cloud of the registry as a value of CLOUD", () => {
     const entry = /`CLOUD`\n: ([^\n]*)\n/.exec(manSources()["tiny-cloud.conf.5.md"]!)![1]!
     expect(CLOUD_NAMES.filter((name) => !entry.includes(`\`${name}\``))).toEqual([])
+  })
+
+  it("the stock configuration names every cloud of the registry as a value of CLOUD", () => {
+    const conf = readFileSync(new URL("../../conf/tiny-cloud.conf", import.meta.url), "utf8")
+    const comment = /^# Cloud provider: ([^]*?)\n#CLOUD=/m.exec(conf)![1]!.replace(/\n# ?/g, " ")
+    expect(CLOUD_NAMES.filter((name) => !comment.split(/[\s;,]+/).includes(name))).toEqual([])
   })
 
   it("escapes what roff would take for its own", () => {
