@@ -50,16 +50,25 @@ _tiny_cloud_phase() {
 		# record starts with it), and it runs no program of the user's; it is run here, as the next boot would
 		2)
 			if [ "$1" != boot ]; then
-				echo "tiny-cloud/$1: the resident process ended during the phase; it is not run again" >&2
+				_tiny_cloud_say "tiny-cloud/$1: the resident process ended during the phase; it is not run again"
 				return 1
 			fi
-			echo "tiny-cloud/boot: the resident process ended during the phase; it is run here" >&2
+			_tiny_cloud_say "tiny-cloud/boot: the resident process ended during the phase; it is run here"
 			;;
 		esac
 	fi
 	tiny-cloud "$1" && _tc_status=0 || _tc_status=$?
 	[ "$1" != final ] || _tiny_cloud_forget
 	return "$_tc_status"
+}
+
+# _tiny_cloud_say LINE: the line on stderr, whose reader may be gone (a pipe closed early): the write fails (EPIPE)
+# and neither SIGPIPE nor `set -e` ends the service before its phase is run and its status returned, as in the
+# read loop of _tiny_cloud_ask
+_tiny_cloud_say() {
+	trap '' PIPE
+	echo "$1" >&2 || :
+	trap - PIPE
 }
 
 # After final run here: what a resident process killed before it (SIGKILL, which leaves it no clean-up of its own)
@@ -151,7 +160,7 @@ _tiny_cloud_ask() {
 	trap - PIPE
 	[ -n "$_tc_status" ] || return 2
 	if [ -n "$_tc_lost" ] && [ -e /proc/self/fd/1 ] && ! [ -p /proc/self/fd/1 ] && ! [ -S /proc/self/fd/1 ]; then
-		echo "tiny-cloud: cannot write to standard output" >&2
+		_tiny_cloud_say "tiny-cloud: cannot write to standard output"
 		[ "$_tc_status" != 0 ] || _tc_status=1
 	fi
 }

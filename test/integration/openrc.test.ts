@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
@@ -198,6 +198,28 @@ describe("OpenRC service scripts", () => {
       mkdirSync(join(root, "var/lib/cloud"), { recursive: true })
       writeFileSync(join(root, "var/lib/cloud/.bootstrap-complete"), "")
     })).toBe(skipped("main", "already bootstrapped"))
+  })
+
+  it("skip the program once the bootstrap is complete with their stderr a pipe whose reader is gone (EPIPE): no service killed by SIGPIPE, each returns 0 as the program does", async () => {
+    const root = mkdtempSync(join(tmpdir(), "tiny-cloud-openrc-"))
+    dirs.push(root)
+    mkdirSync(join(root, "var/lib/cloud"), { recursive: true })
+    writeFileSync(join(root, "var/lib/cloud/.bootstrap-complete"), "")
+    const codes: Array<[string, number | null]> = []
+    for (const phase of ["boot", "early", "main", "final"]) {
+      const code = await new Promise<number | null>((done) => {
+        const child = spawn("sh", ["-c", `ebegin() { :; }; eend() { return "$1"; }; logger() { :; }; . "${SERVICES}/tiny-cloud-${phase}"; start`], {
+          env: { PATH: "/usr/bin:/bin", ROOT: root, TINY_CLOUD_LIB: "/nonexistent" },
+          stdio: ["ignore", "ignore", "pipe"]
+        })
+        // the pipe's only reader closes before the service writes its line
+        child.stderr!.destroy()
+        child.on("close", done)
+      })
+      codes.push([phase, code])
+    }
+    // before: 141 each, killed by SIGPIPE at 'already bootstrapped'
+    expect(codes).toEqual(["boot", "early", "main", "final"].map((phase) => [phase, 0]))
   })
 
   it("skip the program when tiny-cloud is disabled, saying so", () => {

@@ -319,6 +319,24 @@ describe("first boot on aws", () => {
     })
   )
 
+  it.scopedLive("sudo's and doas' grants both refused (directories in their places) fail create_default_user with a line for each: neither is passed over unsaid", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY_A] } })
+      mkdirSync(join(instance.root, "etc/sudoers.d/wheel"))
+      mkdirSync(join(instance.root, "etc/doas.d/wheel.conf"))
+      const [, , main] = yield* instance.boot()
+      expect(actionLines(main!.stderr).slice(2, 4)).toEqual(["   ++ create_default_user: starting", "   ++ create_default_user: failed"])
+      expect([main!.code, main!.stderr.split("\n").filter((l) => l.startsWith("create_default_user:"))]).toEqual([
+        1,
+        [
+          `create_default_user: write ${instance.root}/etc/sudoers.d/wheel: not a regular file; refused`,
+          `create_default_user: write ${instance.root}/etc/doas.d/wheel.conf: not a regular file; refused`
+        ]
+      ])
+      expect([instance.read("/etc/hostname"), instance.read("/home/alpine/.ssh/authorized_keys")]).toEqual(["web-1\n", `${KEY_A}\n`])
+    })
+  )
+
   it.scopedLive("a saved user-data grown past USERDATA_MAX_BYTES (600 MiB, a full disk's damage) is not read: main says so in one line and goes on as without user-data", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY_A], userData: bytes("#cloud-config\nruncmd:\n  - echo ran\n") } })

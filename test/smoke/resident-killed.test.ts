@@ -6,12 +6,13 @@
  * anything, the bootstrap is not marked complete: the next boot runs it;
  * killed as it takes boot, which nothing after it could miss, its client runs it.
  */
+import { spawn } from "node:child_process"
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, describe, it } from "vitest"
 import { makeInstance, type TestInstance } from "../support/harness.js"
 import { PATIENT_METADATA } from "../support/instance-env.js"
-import { alive, bootAndServe, endResident, firstBootServices, serverPid, servicesEnv, startService, until } from "../support/openrc.js"
+import { alive, bootAndServe, endResident, firstBootServices, SERVICES, serverPid, servicesEnv, startService, until } from "../support/openrc.js"
 
 const open: Array<TestInstance> = []
 afterAll(() => Promise.all(open.map((i) => (endResident(i), i.close()))))
@@ -158,5 +159,38 @@ describe("the resident process killed while boot's resize2fs runs", () => {
     expect(instance.commands()).toContain("rc-update add sshd default")
     for (const phase of ["early", "main", "final"]) expect({ phase, code: (await startService(phase, env)).code }).toEqual({ phase, code: 0 })
     expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+  })
+})
+
+describe("the resident process killed as it takes a phase, the service's stderr a pipe whose reader is gone (EPIPE)", () => {
+  /** the service's start() by sh (`before` first), its stderr's only reader closed before its first line: its status */
+  const startStderrGone = (phase: string, env: Record<string, string>, before: string) =>
+    new Promise<number | null>((done) => {
+      const child = spawn("sh", ["-c", `ebegin() { :; }; eend() { return "$1"; }; ${before}; . "${SERVICES}/tiny-cloud-${phase}"; start`], { env, stdio: ["ignore", "ignore", "pipe"] })
+      child.stderr!.destroy()
+      child.on("close", (code) => done(code))
+    })
+
+  it("the boot service still runs boot in a process of its own, not killed by SIGPIPE (nor ended by set -e) as it says so; main's returns 1", async ({ expect }) => {
+    const killedAt = async (phase: "boot" | "main", before: string) => {
+      const instance = await makeInstance({ cloud: "aws", env: PATIENT_METADATA, instance: { hostname: "k-4", sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEpipe k@example"] } })
+      open.push(instance)
+      const env = servicesEnv(instance)
+      if (phase === "main") {
+        await bootAndServe(env, instance)
+        await startService("early", env)
+      }
+      const held = heldFlock(instance, env)
+      const service = startStderrGone(phase, held.env, before)
+      await held.killAtLock()
+      return { instance, code: await service }
+    }
+    for (const before of [":", "set -e"]) {
+      const { instance, code } = await killedAt("boot", before)
+      // before: 141, the service killed by SIGPIPE at its line 'it is run here': boot never ran, and the bootstrap completed without sshd enabled
+      expect({ before, code, sshd: instance.commands().includes("rc-update add sshd default") }).toEqual({ before, code: 0, sshd: true })
+    }
+    // (before: 141)
+    expect((await killedAt("main", ":")).code).toBe(1)
   })
 })

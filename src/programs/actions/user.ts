@@ -9,7 +9,7 @@ import { Commands } from "../../services/Commands.js"
 import { Config } from "../../services/Config.js"
 import { authorizedKeys } from "../../domain/ssh-keys.js"
 import { sortedUnique } from "../../domain/text.js"
-import { info, warn } from "../../services/Log.js"
+import { err, info, warn } from "../../services/Log.js"
 import { Metadata } from "../../services/Metadata.js"
 import { RootFs } from "../../services/RootFs.js"
 import type { AccountOptions } from "../../domain/userdata/model.js"
@@ -75,11 +75,14 @@ const grantWheel = (user: string, action: string) =>
         }
       })
     )
-    if (yield* fs.isDirectory(fs.at("/etc/doas.d"))) {
-      yield* fs.writeAtomic(fs.at("/etc/doas.d/wheel.conf"), "permit nopass :wheel\n", { mode: 0o600 })
-    } else if (yield* fs.exists(fs.at("/etc/doas.conf"))) {
-      yield* fs.addLinesOnce(fs.at("/etc/doas.conf"), ["permit nopass :wheel"], { mode: 0o600 })
-    }
+    yield* Effect.gen(function* () {
+      if (yield* fs.isDirectory(fs.at("/etc/doas.d"))) {
+        yield* fs.writeAtomic(fs.at("/etc/doas.d/wheel.conf"), "permit nopass :wheel\n", { mode: 0o600 })
+      } else if (yield* fs.exists(fs.at("/etc/doas.conf"))) {
+        yield* fs.addLinesOnce(fs.at("/etc/doas.conf"), ["permit nopass :wheel"], { mode: 0o600 })
+      }
+      // both failed: sudo's is its own line, doas' the action's reason
+    }).pipe(Effect.tapError(() => (Either.isLeft(sudo) ? err(`${action}: ${sudo.left.message}`) : Effect.void)))
     if (Either.isLeft(sudo)) return yield* Effect.fail(sudo.left)
   })
 
