@@ -21,10 +21,9 @@ import type { LockShape } from "../services/Lock.js"
 import { childProcess } from "./builtins.js"
 import { programEnvironment, type Environment } from "./CommandsLive.js"
 
-const open = (path: string, flags: "a" | "r") =>
+const open = (path: string, flags: "r") =>
   Effect.try({
-    // the file is opened where it is, never through a symlink: one may point out of ROOT, where opening for append would create its target
-    try: () => (flags === "r" ? openSync(path, "r") : openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o644)),
+    try: () => openSync(path, flags),
     catch: (e) => new LockError({ path, reason: (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such directory" : (e as Error).message })
   })
 
@@ -77,13 +76,34 @@ const isSymlink = (path: string) =>
 const acquireFile = (env: Environment, path: string): Effect.Effect<number | undefined, LockError> =>
   Effect.flatMap(isSymlink(path), (link) => (link ? Effect.succeed(undefined) : acquireRegular(env, path)))
 
+/**
+ * the file opened where it is, to be locked; none where it is missing: no file is made for the lock (the directory's
+ * alone keeps holders apart, as for a symlink), which a holder killed before it renamed its file into place would
+ * leave empty, an interfaces file that set_default_interfaces takes for the image's
+ */
+const openFile = (path: string) =>
+  Effect.try({
+    try: () => {
+      try {
+        // never through a symlink: one may point out of ROOT
+        return openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW)
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined
+        throw e
+      }
+    },
+    catch: (e) => new LockError({ path, reason: (e as Error).message })
+  })
+
 const acquireRegular = (env: Environment, path: string): Effect.Effect<number | undefined, LockError> =>
-  Effect.flatMap(open(path, "a"), (fd) =>
-    flock(env, path, fd).pipe(
-      Effect.zipRight(stillNamed(path, fd)),
-      Effect.onError(() => close(fd)),
-      Effect.flatMap((named) => (named ? Effect.succeed<number | undefined>(fd) : Effect.zipRight(close(fd), acquireFile(env, path))))
-    )
+  Effect.flatMap(openFile(path), (fd) =>
+    fd === undefined
+      ? Effect.succeed(undefined)
+      : flock(env, path, fd).pipe(
+          Effect.zipRight(stillNamed(path, fd)),
+          Effect.onError(() => close(fd)),
+          Effect.flatMap((named) => (named ? Effect.succeed<number | undefined>(fd) : Effect.zipRight(close(fd), acquireFile(env, path))))
+        )
   )
 
 const acquireDirectory = (env: Environment, path: string): Effect.Effect<number, LockError> =>

@@ -15,24 +15,35 @@ const parentOf = (pid: number) =>
     Effect.orElseSucceed(() => undefined)
   )
 
-/** whether process `pid` is this process or one of its ancestors */
-const isOwnAncestor = (pid: number) =>
+/** this process and its ancestors */
+const ownAncestry = Effect.gen(function* () {
+  const chain: Array<number> = []
+  let p: number | undefined = process.pid
+  // (a bound: a /proc of another PID namespace may not lead to 1)
+  for (let n = 0; n < 256 && p !== undefined && p > 1; n++) {
+    chain.push(p)
+    p = yield* parentOf(p)
+  }
+  return chain
+})
+
+/** whether process `pid` has the directory `dir` open: a phase holds the state directory's lock by such a descriptor */
+const hasOpen = (pid: number, dir: string) =>
   Effect.gen(function* () {
-    let p: number | undefined = process.pid
-    // (a bound: a /proc of another PID namespace may not lead to 1)
-    for (let n = 0; n < 256 && p !== undefined && p > 1; n++) {
-      if (p === pid) return true
-      p = yield* parentOf(p)
+    const fs = yield* RootFs
+    for (const fd of yield* fs.readDirectory(`/proc/${pid}/fd`)) {
+      if ((yield* fs.readLink(`/proc/${pid}/fd/${fd}`).pipe(Effect.orElseSucceed(() => ""))) === dir) return true
     }
     return false
-  })
+  }).pipe(Effect.orElseSucceed(() => false))
 
 /**
  * `--bootstrap complete|incomplete` after the phase that runs, which would
  * otherwise undo it (final writes the marker as its last write: an
  * `incomplete` said during it was lost): the state directory's lock, waited
  * for as a phase waits. Not when that phase is one this process runs under
- * (a user-data script or runcmd asking), which holds the lock until it ends;
+ * (a user-data script or runcmd asking), which holds the lock until it ends
+ * (its running entry names an ancestor, or an ancestor has the directory open);
  * nor where there is no state directory, and nothing to wait for.
  */
 export const afterRunningPhase = Effect.gen(function* () {
@@ -41,7 +52,12 @@ export const afterRunningPhase = Effect.gen(function* () {
   if (!(yield* fs.isDirectory(varDir))) return
   const { runs } = yield* readRecord
   const newest = runs[runs.length - 1]
-  if (newest !== undefined && !isFinished(newest) && (yield* isOwnAncestor(newest.pid))) return
+  const ancestry = yield* ownAncestry
+  if (newest !== undefined && !isFinished(newest) && ancestry.includes(newest.pid)) return
+  // a phase that could not write its running entry ('cannot write the run record': a full disk, a link in its
+  // place) is known by the state directory it holds open: waited for, it would wait for this process
+  const dir = yield* fs.realPath(varDir).pipe(Effect.orElseSucceed(() => undefined))
+  if (dir !== undefined && (yield* Effect.exists(ancestry, (pid) => hasOpen(pid, dir)))) return
   yield* (yield* Lock).directory(yield* fs.resolve(varDir), notice("a phase is running; waiting for it to end")).pipe(
     Effect.catchAll((e) => warn(`cannot lock ${e.path}: ${e.reason}; going on without the lock`))
   )

@@ -6,8 +6,10 @@ import type { LockError } from "../domain/errors.js"
 /** Exclusive locks on files, between processes (and between fibers of one). */
 export interface LockShape {
   /**
-   * Waits for the exclusive lock on the file at `path` (created when missing)
-   * and holds it until the scope closes. The lock is on the file the path
+   * Waits for the exclusive lock on the file at `path` and holds it until
+   * the scope closes; a missing file is not made (the lock of its directory,
+   * taken first, keeps holders apart: a holder killed before it put its file
+   * there leaves none, rather than an empty one). The lock is on the file the path
    * names when it is granted: a file replaced by rename while waiting is
    * locked again, so holders never overlap.
    */

@@ -4,7 +4,7 @@
  * the bundle prints.
  */
 import { execFileSync, spawn } from "node:child_process"
-import { existsSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { completionScript } from "../../src/programs/completion.js"
@@ -65,6 +65,23 @@ describe("tiny-cloud --bootstrap while a phase runs", () => {
     expect(r.map((x) => x.code)).toEqual([0, 0, 0, 0])
     expect(r[3]!.stdout).toContain("asked\n")
     expect((await instance.run(["--bootstrap", "status"])).stdout).toBe("complete\n")
+  })
+
+  it("nor when final could not write its running entry (a link in the run record's place): the process it runs under is known by the lock's directory it holds open", async () => {
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "web-1.example", userData: new TextEncoder().encode(`#!/bin/sh\necho $$ > "$ASKER"\nexec "${process.execPath}" "$TC" --bootstrap incomplete\n`) } })
+    const asker = join(instance.dir, "asker")
+    mkdirSync(join(instance.root, "var/lib/cloud"), { recursive: true })
+    symlinkSync("/nowhere", join(instance.root, "var/lib/cloud/status.json"))
+    for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
+    let finished = false
+    const final = instance.run(["final"], { TC: PROGRAM, ASKER: asker }).then((r) => ((finished = true), r))
+    const waits = () => readCommandLog(instance.fake).some((c) => c.stdin.includes("a phase is running; waiting for it to end"))
+    await until(() => finished || waits(), "final ends or --bootstrap incomplete waits")
+    const waited = waits()
+    // waiting for final, which waits for it: let final go
+    if (!finished) process.kill(Number(readFileSync(asker, "utf8")), "SIGKILL")
+    const r = await final
+    expect([waited, r.code, r.stdout, r.stderr]).toEqual([false, 0, "bootstrap marked incomplete\n", expect.stringContaining("cannot write the run record")])
   })
 })
 

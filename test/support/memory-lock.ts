@@ -4,10 +4,10 @@
  * something else sees, without its `flock` process per lock. A phase
  * excludes the others of its instance, `directory` says `waiting` when the
  * lock is another's, a missing directory fails the same way, and a locked
- * file is created where it is missing. Tests whose subject is the lock
+ * file is not created where it is missing. Tests whose subject is the lock
  * itself (flock's failures, another program's flock) take the real one.
  */
-import { closeSync, constants, lstatSync, openSync } from "node:fs"
+import { closeSync, constants, existsSync, lstatSync, openSync } from "node:fs"
 import { dirname } from "node:path"
 import * as Effect from "effect/Effect"
 import { LockError } from "../../src/domain/errors.js"
@@ -18,7 +18,8 @@ const touch = (path: string, flags: "a" | "r") =>
   Effect.try({
     try: () => {
       if (flags === "a" && lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) return
-      closeSync(flags === "r" ? openSync(path, "r") : openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o644))
+      if (flags === "a" && !existsSync(path)) return
+      closeSync(flags === "r" ? openSync(path, "r") : openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW))
     },
     catch: (e) => new LockError({ path, reason: (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such directory" : (e as Error).message })
   })

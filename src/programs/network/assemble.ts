@@ -88,9 +88,10 @@ const defaultStanza = (dir: string) =>
 /**
  * `assembleInterfaces` holding the exclusive lock on the interfaces file (where it is inside ROOT) until the scope
  * closes: hotplug events and an operator's `assemble-interfaces` queue, never interleave (one that read sysfs before a
- * NIC came would put its file, without that NIC, over the one its event assembled). The empty file the lock makes where
- * there was none does not stay when the assembly fails: set_default_interfaces would take it for a configuration (a
- * symlink in its place is the image's).
+ * NIC came would put its file, without that NIC, over the one its event assembled). The lock makes no file where there
+ * is none (one killed before its rename leaves none); an empty one there (an earlier release's lock made it) does not
+ * stay when the assembly fails: set_default_interfaces would take it for a configuration (a symlink in its place is the
+ * image's).
  */
 export const assembleHoldingLock = Effect.gen(function* () {
   const fs = yield* RootFs
