@@ -108,8 +108,17 @@ export const RepositoryUrl = Schema.String.pipe(Schema.filter(isRepositoryUrl)).
 /** cloud-init's `local_repo_base_url`, which is none when empty or blank */
 export const LocalRepositoryUrl = Schema.String.pipe(Schema.filter((s) => s.trim() === "" || isRepositoryUrl(s))).annotations({ description: REPOSITORY_URL })
 
-/** `v3.20`, `edge`, `latest-stable`...: a YAML number (3.20 is 3.2) is refused. Empty or blank: none (the reader says what that means). */
+/** `v3.20`, `edge`, `latest-stable`...: a YAML number (3.20 is 3.2) is refused. Empty or blank: none (cloud-config's reader says what that means). */
 export const Version = Schema.String.pipe(Schema.filter((s) => s.trim() === "" || isRepositoryPart(s))).annotations({
+  description: "a version string such as v3.20 or edge"
+})
+
+/**
+ * An #alpine-config repository's `version`: empty is none (`BASE/REPO`), as
+ * before; blanks alone, or a CR alone (a template's empty value on a line made
+ * on Windows), would be written into the line as any other blank would.
+ */
+const RepositoryVersion = Schema.String.pipe(Schema.filter((s) => s === "" || isRepositoryPart(s))).annotations({
   description: "a version string such as v3.20 or edge"
 })
 
@@ -117,7 +126,7 @@ export const RepositoryName = Schema.String.pipe(Schema.filter(isRepositoryPart)
 
 export const ApkRepository = Schema.Struct({
   base_url: RepositoryUrl,
-  version: opt(Version),
+  version: opt(RepositoryVersion),
   repos: opt(Schema.Array(RepositoryName).annotations({ description: "a list of repository names" }))
 }).annotations({ description: "a repository map with base_url" })
 
