@@ -80,3 +80,17 @@ export const authorizedKeys = (entries: ReadonlyArray<string>, options: { readon
   }
   return { keys: [...keys], dropped }
 }
+
+/**
+ * The keys an `authorized_keys` file already grants, as `authorizedKeys`
+ * writes them, to tell which are there: each line as sshd reads it. A line
+ * ends at LF alone; a CR ends what it holds (CR LF is a line of Windows; what
+ * follows a CR alone is the comment of the key before it, or breaks it: no key
+ * to sshd); sshd passes over spaces and tabs in front of a line and nothing
+ * else (a no-break space there makes the line no key to it).
+ */
+export const grantedKeys = (text: string): ReadonlyArray<string> =>
+  authorizedKeys(
+    text.split("\n").map((line) => line.split("\r", 1)[0]!.replace(/^[ \t]+/, "")).filter((line) => !/^\s/.test(line)),
+    { allowOptions: true }
+  ).keys

@@ -93,15 +93,32 @@ export const AbsolutePath = Schema.String.pipe(Schema.filter((s) => /^\/[^\0\n\r
  */
 const isRepositoryPart = (s: string): boolean => /^[^\s\x00-\x1f\x7f]+$/.test(s)
 
-const REPOSITORY_URL = "a repository URL such as https://dl-cdn.alpinelinux.org/alpine (no blanks or control characters)"
+/**
+ * A base URL, after an apk tag and the one space that follows it when it has
+ * one (`@testing https://dl-cdn.alpinelinux.org/alpine`: a tagged repository,
+ * whose packages apk installs only when asked for, `pkg@testing`); a tag
+ * alone is none (apk reads a line that starts with `@` as a tag).
+ */
+const isRepositoryUrl = (s: string): boolean => /^(?:@[^\s\x00-\x1f\x7f]+ )?[^@\s\x00-\x1f\x7f][^\s\x00-\x1f\x7f]*$/.test(s)
 
-export const RepositoryUrl = Schema.String.pipe(Schema.filter(isRepositoryPart)).annotations({ description: REPOSITORY_URL })
+const REPOSITORY_URL = "a repository URL such as https://dl-cdn.alpinelinux.org/alpine, after an @tag and a space if tagged (no other blanks or control characters)"
+
+export const RepositoryUrl = Schema.String.pipe(Schema.filter(isRepositoryUrl)).annotations({ description: REPOSITORY_URL })
 
 /** cloud-init's `local_repo_base_url`, which is none when empty or blank */
-export const LocalRepositoryUrl = Schema.String.pipe(Schema.filter((s) => s.trim() === "" || isRepositoryPart(s))).annotations({ description: REPOSITORY_URL })
+export const LocalRepositoryUrl = Schema.String.pipe(Schema.filter((s) => s.trim() === "" || isRepositoryUrl(s))).annotations({ description: REPOSITORY_URL })
 
-/** `v3.20`, `edge`, `latest-stable`...: a YAML number (3.20 is 3.2) is refused. Empty or blank: none (the reader says what that means). */
+/** `v3.20`, `edge`, `latest-stable`...: a YAML number (3.20 is 3.2) is refused. Empty or blank: none (cloud-config's reader says what that means). */
 export const Version = Schema.String.pipe(Schema.filter((s) => s.trim() === "" || isRepositoryPart(s))).annotations({
+  description: "a version string such as v3.20 or edge"
+})
+
+/**
+ * An #alpine-config repository's `version`: empty is none (`BASE/REPO`), as
+ * before; blanks alone, or a CR alone (a template's empty value on a line made
+ * on Windows), would be written into the line as any other blank would.
+ */
+const RepositoryVersion = Schema.String.pipe(Schema.filter((s) => s === "" || isRepositoryPart(s))).annotations({
   description: "a version string such as v3.20 or edge"
 })
 
@@ -109,7 +126,7 @@ export const RepositoryName = Schema.String.pipe(Schema.filter(isRepositoryPart)
 
 export const ApkRepository = Schema.Struct({
   base_url: RepositoryUrl,
-  version: opt(Version),
+  version: opt(RepositoryVersion),
   repos: opt(Schema.Array(RepositoryName).annotations({ description: "a list of repository names" }))
 }).annotations({ description: "a repository map with base_url" })
 

@@ -346,13 +346,13 @@ const UNREAD_LINES = [
 ]
 
 /** what tiny-cloud-main's check decides under `shell` (with set -eu, as openrc-run may run it) for a tiny-cloud.conf of `line`, a marker under `marked` */
-const decides = (shell: string, line: string, marked: string): string => {
+const decides = (shell: string, line: string | Buffer, marked: string): string => {
   const d = mkdtempSync(join(tmpdir(), "tiny-cloud-openrc-"))
   dirs.push(d)
   mkdirSync(join(d, "etc"), { recursive: true })
   mkdirSync(join(d, marked), { recursive: true })
   writeFileSync(join(d, marked, ".bootstrap-complete"), "")
-  writeFileSync(join(d, "etc/tiny-cloud.conf"), `${line}\n`)
+  writeFileSync(join(d, "etc/tiny-cloud.conf"), typeof line === "string" ? `${line}\n` : line)
   // (syslog is the stand-in's, not this machine's)
   mkdirSync(join(d, "bin"))
   writeFileSync(join(d, "bin/logger"), "#!/bin/sh\n", { mode: 0o755 })
@@ -386,6 +386,23 @@ describeSystem("OpenRC service scripts, under the shells OpenRC may use", { tool
         expect({ text, marked, out: decides(shell, text, marked) }).toEqual({ text, marked, out: marked === "srv/state" ? "skip\n" : "run\n" })
       }
     }
+  })
+
+  it.each(["dash", "busybox sh"])("%s: a first line that starts with another non-ASCII byte (a second byte-order mark, a Latin-1 or UTF-8 letter, a no-break space, a control character) is no assignment, to the program and so to the check: the marker is looked for under the default path", (shell) => {
+    for (const text of ["\ufeff\ufeffTINY_CLOUD_VAR=/srv/state", "\u00e9TINY_CLOUD_VAR=/srv/state", "\u00a0TINY_CLOUD_VAR=/srv/state", "\x01TINY_CLOUD_VAR=/srv/state"]) {
+      const d = mkdtempSync(join(tmpdir(), "tiny-cloud-openrc-"))
+      dirs.push(d)
+      mkdirSync(join(d, "etc"))
+      writeFileSync(join(d, "etc/tiny-cloud.conf"), `${text}\n`)
+      const read = readConfText({ ROOT: d })
+      expect("text" in read && parseAssignments(read.text).values.TINY_CLOUD_VAR).toBeUndefined()
+      for (const marked of ["srv/state", "var/lib/cloud"]) {
+        expect({ text, marked, out: decides(shell, text, marked) }).toEqual({ text, marked, out: marked === "var/lib/cloud" ? "skip\n" : "run\n" })
+      }
+    }
+    // a Latin-1 byte as the file has it (not UTF-8)
+    const latin1 = Buffer.concat([Buffer.from([0xe9]), Buffer.from("TINY_CLOUD_VAR=/srv/state\n")])
+    for (const marked of ["srv/state", "var/lib/cloud"]) expect({ marked, out: decides(shell, latin1, marked) }).toEqual({ marked, out: marked === "var/lib/cloud" ? "skip\n" : "run\n" })
   })
 
   it.each(["dash", "busybox sh"])("%s: a line with a backslash or a quote it does not close starts the program, which reads it, wherever a marker is (never a first boot skipped on a guess)", (shell) => {

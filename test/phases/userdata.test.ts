@@ -938,6 +938,20 @@ snap: {}
     })
   )
 
+  it.scopedLive("ssh_authorized_keys adds a key the file holds only where sshd reads no key: after a CR alone (the comment of the key before it) or after a no-break space; once, when run again", () =>
+    Effect.gen(function* () {
+      const there = `${KEY_B}\r${KEY_C}\n\u00a0${KEY_A}\n`
+      const i = yield* userDataInstance(
+        `#cloud-config\nwrite_files:\n  - {path: /home/alpine/.ssh/authorized_keys, encoding: b64, content: ${b64(there)}}\nssh_authorized_keys: [${KEY_B}, ${KEY_C}, ${KEY_A}]\n`,
+        { instance: { sshKeys: [] } }
+      )
+      expectCodes(yield* phases(i, ["early", "main"]))
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${there}${KEY_C}\n${KEY_A}\n`)
+      expect((yield* i.run(["main"])).code).toBe(0)
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${there}${KEY_C}\n${KEY_A}\n`)
+    })
+  )
+
   it.scopedLive("ssh_pwauth replaces a `PasswordAuthentication=no` line: sshd reads KEYWORD=VALUE too, and takes the first value", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance("#cloud-config\nssh_pwauth: true\n")

@@ -199,6 +199,19 @@ describe("nested multipart parts", () => {
     expect(analyse(source).problems.map(formatProblem)).toEqual(["line 11: timezone: expected a time zone such as Europe/Paris or UTC, got a list; skipped"])
   })
 
+  it("counts a part's lines that end in a CR alone as its YAML counts them, so that a later part's lines follow on from them", () => {
+    const source = multipart([part("text/cloud-config", "#cloud-config\rhostname: x\r\rtimezone: [x]"), part("text/cloud-config", "#cloud-config\npackages: 5")])
+    expect(analyse(source).problems.map(formatProblem)).toEqual([
+      "line 10: timezone: expected a time zone such as Europe/Paris or UTC, got a list; skipped",
+      "line 15: packages: expected a list, got a number; skipped"
+    ])
+    // CR LF is one line break, as before
+    expect(analyse(source.replaceAll("\r", "\r\n")).problems.map(formatProblem)).toEqual([
+      "line 10: timezone: expected a time zone such as Europe/Paris or UTC, got a list; skipped",
+      "line 15: packages: expected a list, got a number; skipped"
+    ])
+  })
+
   it(`are read ${MAX_MIME_DEPTH} levels deep, no deeper`, () => {
     const nest = (levels: number): string =>
       levels === 1 ? part("text/x-shellscript", "#!/bin/sh\necho deep") : inner(`b${levels}`, [nest(levels - 1)])

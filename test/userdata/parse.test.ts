@@ -403,10 +403,36 @@ autoinstall: true
       '#alpine-config\napk:\n  repositories:\n    - {base_url: "https://m.example/alpine\\r", repos: [main]}\n    - {base_url: https://m.example/alpine, version: "v3.20\\r", repos: [main]}\n    - {base_url: https://m.example/alpine, repos: ["main\\r", community]}\n    - {base_url: https://ok.example/alpine, version: edge, repos: [main]}\n'
     expect(config(source).apk.repositories.flatMap((r) => repositoryLines(r, "v3.20"))).toEqual(["https://ok.example/alpine/edge/main"])
     expect(notes(source).problems).toEqual([
-      "line 4: apk.repositories[0].base_url: expected a repository URL such as https://dl-cdn.alpinelinux.org/alpine (no blanks or control characters), got a string of 25 characters; apk.repositories[0] skipped",
+      "line 4: apk.repositories[0].base_url: expected a repository URL such as https://dl-cdn.alpinelinux.org/alpine, after an @tag and a space if tagged (no other blanks or control characters), got a string of 25 characters; apk.repositories[0] skipped",
       "line 5: apk.repositories[1].version: expected a version string such as v3.20 or edge, got a string of 6 characters; apk.repositories[1] skipped",
       "line 6: apk.repositories[2].repos[0]: expected a repository name such as main or community, got a string of 5 characters; apk.repositories[2] skipped"
     ])
+  })
+
+  it("refuses a repository whose version is blanks alone or a CR alone (a template's empty value on a line made on Windows): never written as BASE/ /REPO; an empty one is none, as before", () => {
+    const source =
+      '#alpine-config\napk:\n  repositories:\n    - {base_url: https://m.example/alpine, version: " ", repos: [main]}\n    - {base_url: https://m.example/alpine, version: "\\r", repos: [main]}\n    - {base_url: https://e.example/alpine, version: "", repos: [main]}\n'
+    expect(config(source).apk.repositories.flatMap((r) => repositoryLines(r, "v3.20"))).toEqual(["https://e.example/alpine/main"])
+    expect(notes(source).problems).toEqual([
+      "line 4: apk.repositories[0].version: expected a version string such as v3.20 or edge, got a string of 1 character; apk.repositories[0] skipped",
+      "line 5: apk.repositories[1].version: expected a version string such as v3.20 or edge, got a string of 1 character; apk.repositories[1] skipped"
+    ])
+  })
+
+  it("takes a tagged repository, its base_url '@tag URL' (apk's repositories syntax: the tag, one space, the URL), as #alpine-config and cloud-config's apk_repos", () => {
+    const source = '#alpine-config\napk:\n  repositories:\n    - {base_url: "@testing https://dl-cdn.alpinelinux.org/alpine/", version: edge, repos: [testing]}\n    - {base_url: "@local file:///srv/packages", repos: [main]}\n'
+    expect(notes(source).problems).toEqual([])
+    expect(config(source).apk.repositories.flatMap((r) => repositoryLines(r, "v3.20"))).toEqual([
+      "@testing https://dl-cdn.alpinelinux.org/alpine/edge/testing",
+      "@local file:///srv/packages/v3.20/main"
+    ])
+    const cloud = '#cloud-config\napk_repos:\n  alpine_repo:\n    version: v3.20\n  local_repo_base_url: "@local https://local.example/repo"\n'
+    expect(notes(cloud).problems).toEqual([])
+    expect(config(cloud).apk.repositories.flatMap((r) => repositoryLines(r, undefined))).toContain("@local https://local.example/repo/v3.20")
+    // a tag alone, two spaces, a blank in the URL after the tag: still refused
+    for (const bad of ["@testing", "@testing  https://m.example/alpine", "@testing https://m.example/al pine", "@ https://m.example/alpine"]) {
+      expect({ bad, problems: notes(`#alpine-config\napk:\n  repositories:\n    - {base_url: "${bad}", repos: [main]}\n`).problems }).toEqual({ bad, problems: [expect.stringContaining("skipped")] })
+    }
   })
 
   it("treats a key with no value as absent, and passes over null entries", () => {
@@ -1836,7 +1862,7 @@ apk_repos:
     const crs = '#cloud-config\napk_repos:\n  alpine_repo:\n    base_url: "https://mirror.example/alpine\\r"\n    version: v3.20\n'
     expect(config(crs).apk).toEqual({ repositories: [], configured: false, replaceRepositories: false })
     expect(notes(crs).problems).toEqual([
-      "line 4: apk_repos.alpine_repo.base_url: expected a repository URL such as https://dl-cdn.alpinelinux.org/alpine (no blanks or control characters), got a string of 30 characters; apk_repos skipped"
+      "line 4: apk_repos.alpine_repo.base_url: expected a repository URL such as https://dl-cdn.alpinelinux.org/alpine, after an @tag and a space if tagged (no other blanks or control characters), got a string of 30 characters; apk_repos skipped"
     ])
     expect(notes('#cloud-config\napk_repos:\n  alpine_repo:\n    version: "v3.20\\r"\n').problems).toEqual([
       "line 4: apk_repos.alpine_repo.version: expected a version string such as v3.20 or edge, got a string of 6 characters; apk_repos skipped"

@@ -269,6 +269,16 @@ describe("validateUserData", () => {
     expect(validateUserData(Buffer.concat([Buffer.from("#alpine-config\nruncmd:\n  - echo "), Buffer.from([0xc3, 0x28])]), OPTIONS).map(formatProblem)).toEqual(["line 3: user-data is not valid UTF-8 text"])
   })
 
+  it("names that line in a file that starts with a byte-order mark (saved on Windows as UTF-8 with BOM, then given a Latin-1 é): the mark is counted as the bytes it is", () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf])
+    expect(validateUserData(Buffer.concat([bom, Buffer.from("#cloud-config\nx: 1\n"), Buffer.from([0xe9]), Buffer.from(": 2\n")]), OPTIONS).map(formatProblem)).toEqual([
+      "line 3: user-data is not valid UTF-8 text"
+    ])
+    expect(validateUserData(Buffer.concat([bom, Buffer.from('#cloud-config\na: "\ufffd"\nb: 1\n'), Buffer.from([0xe9]), Buffer.from("\n")]), OPTIONS).map(formatProblem)).toEqual([
+      "line 4: user-data is not valid UTF-8 text"
+    ])
+  })
+
   it("says when there is nothing it can check or run", () => {
     expect(check("#!/bin/sh\necho hi\n")).toEqual([])
     expect(check("just text\n")).toEqual([

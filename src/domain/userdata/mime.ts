@@ -42,13 +42,18 @@ type Entry = { readonly kind: "part"; readonly part: MimePart } | { readonly kin
 /**
  * 1-based lines of offsets, counted on from the offset asked before: linear
  * over a walk through the text in order (one that goes back starts over).
+ * Line breaks are counted as a part's YAML counts them (LF, CR LF, a CR
+ * alone), so that the lines of a later part follow on from an earlier one's.
  */
 const lineCounter = (text: string) => {
   let offset = 0
   let line = 1
   return (to: number): number => {
     if (to < offset) [offset, line] = [0, 1]
-    for (let nl = text.indexOf("\n", offset); nl >= 0 && nl < to; nl = text.indexOf("\n", nl + 1)) line++
+    for (let i = offset; i < to; i++) {
+      const c = text.charCodeAt(i)
+      if (c === 0x0a || (c === 0x0d && text.charCodeAt(i + 1) !== 0x0a)) line++
+    }
     offset = to
     return line
   }

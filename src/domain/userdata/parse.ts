@@ -150,7 +150,8 @@ const readWith = (
  * U+FFFD stands that the text does not spell itself (EF BF BD).
  */
 const firstNotUtf8 = (bytes: Uint8Array): number => {
-  const lossy = new TextDecoder().decode(bytes)
+  // (a byte-order mark kept: each character of the decoding stands for the bytes it came from)
+  const lossy = new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes)
   let offset = 0
   let from = 0
   for (let at = lossy.indexOf("\ufffd"); at >= 0; at = lossy.indexOf("\ufffd", at + 1)) {

@@ -7,7 +7,7 @@ import { DEFAULT_USER_JOURNAL } from "../../domain/append-journal.js"
 import { ActionFailed, UnusableValue, unusableAnswer } from "../../domain/errors.js"
 import { Commands } from "../../services/Commands.js"
 import { Config } from "../../services/Config.js"
-import { authorizedKeys } from "../../domain/ssh-keys.js"
+import { authorizedKeys, grantedKeys } from "../../domain/ssh-keys.js"
 import { sortedUnique } from "../../domain/text.js"
 import { err, info, warn } from "../../services/Log.js"
 import { Metadata } from "../../services/Metadata.js"
@@ -215,8 +215,9 @@ export const installKeys = (user: string, entries: ReadonlyArray<string>, option
     yield* fs.chmod(dir, 0o700)
     yield* ownBy(dir, account.value)
     const existing = options.append ? Option.getOrElse(yield* fs.readTextIfExists(file), () => "") : ""
-    // the keys there as they read: a line with a CR (a file made on Windows) or other blanks is the same key, not one to add again
-    const present = new Set(authorizedKeys(existing.split("\n"), { allowOptions: true }).keys)
+    // the keys there as sshd reads them: a line with a CR (a file made on Windows) or other blanks is the same key, not one to add
+    // again; a key after a CR alone, or after a no-break space, is none sshd grants, and is added
+    const present = new Set(grantedKeys(existing))
     const added = keys.filter((k) => !present.has(k))
     const sep = existing === "" || existing.endsWith("\n") ? "" : "\n"
     yield* fs.writeAtomic(file, `${existing}${sep}${added.map((k) => `${k}\n`).join("")}`, {
