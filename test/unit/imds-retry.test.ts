@@ -101,6 +101,28 @@ describe("metadata reads on the TestClock", () => {
     })
   )
 
+  it.effect("an attempt whose transport never ends (its own timeout not kept) is given up after IMDS_TIMEOUT and tried again, not waited on until the deadline", () =>
+    Effect.gen(function* () {
+      const calls = yield* Ref.make(0)
+      const http = Layer.succeed(Http, {
+        request: () => Effect.flatMap(Ref.getAndUpdate(calls, (n) => n + 1), (n) => (n === 0 ? Effect.never : Effect.succeed(ok("host-1"))))
+      })
+      const fiber = yield* Effect.fork(
+        Effect.flatMap(client, (c) => c.text("meta-data/hostname")).pipe(
+          Effect.either,
+          Effect.provide(Layer.merge(http, settings({ IMDS_TIMEOUT: "2", IMDS_DEADLINE: "60", IMDS_RETRY_DELAY: "100", IMDS_RETRY_MAX_DELAY: "200" })))
+        )
+      )
+      // IMDS_TIMEOUT and a retry's wait, well within the deadline
+      yield* TestClock.adjust(Duration.seconds(3))
+      const result = yield* Fiber.poll(fiber)
+      expect(Option.isSome(result)).toBe(true)
+      expect(yield* Ref.get(calls)).toBe(2)
+      const read = yield* Fiber.join(fiber)
+      expect(Either.isRight(read) && Option.getOrThrow(read.right)).toBe("host-1")
+    })
+  )
+
   it.effect("no wait between two tries is longer than IMDS_RETRY_MAX_DELAY, jitter included", () =>
     Effect.gen(function* () {
       const times: Array<number> = []
@@ -355,6 +377,27 @@ describe("a service without session tokens (IMDSv1 only)", () => {
       const error = yield* Effect.flip(Effect.flatMap(tokened, (c) => c.get("meta-data/hostname")).pipe(Effect.provide(Layer.merge(layer, settings({})))))
       expect(error.message).toBe("testcloud: cannot read http://169.254.169.254/latest/api/token: token request answered HTTP 400")
       expect(asked).toEqual(["PUT - 400"])
+    })
+  )
+})
+
+describe("a cloud with an IPv6 address too", () => {
+  it.effect("once the IPv6 address has answered, a later read's failure names it, not the IPv4 address the instance has no route to", () =>
+    Effect.gen(function* () {
+      const layer = Layer.succeed(Http, {
+        request: (r) =>
+          r.host === "169.254.169.254"
+            ? Effect.fail(new HttpTransportError({ reason: "network unreachable", noNetwork: true }))
+            : Effect.succeed(r.path.endsWith("hostname") ? ok("host-1") : { status: 403, body: new Uint8Array() })
+      })
+      const pair = makeHttpMetadataClient({ cloud: "testcloud", endpoint: "169.254.169.254", ipv6Endpoint: "fd00:ec2::254", root: "/latest/" })
+      const read = yield* Effect.fork(
+        Effect.flatMap(pair, (c) => Effect.zip(c.text("meta-data/hostname"), Effect.flip(c.get("meta-data/placement")))).pipe(Effect.provide(Layer.merge(layer, settings({}))))
+      )
+      yield* TestClock.adjust(Duration.seconds(5))
+      const [hostname, error] = yield* Fiber.join(read)
+      expect(Option.getOrThrow(hostname)).toBe("host-1")
+      expect(error.message).toBe("testcloud: cannot read http://[fd00:ec2::254]/latest/meta-data/placement: HTTP 403")
     })
   )
 })
