@@ -8,7 +8,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as TestClock from "effect/TestClock"
-import { makeHttpMetadataClient } from "../../src/clouds/imds-http.js"
+import { makeHttpMetadataClient, oneRead } from "../../src/clouds/imds-http.js"
 import { resolveSettings } from "../../src/domain/settings.js"
 import { Config } from "../../src/services/Config.js"
 import { HttpTransportError } from "../../src/domain/errors.js"
@@ -167,6 +167,25 @@ describe("metadata reads on the TestClock", () => {
       const times = yield* Ref.get(http.times)
       expect(times.length).toBeGreaterThanOrEqual(2)
       expect(times.filter((t) => t - start >= 1000)).toEqual([])
+    })
+  )
+
+  it.effect("a request of a read whose deadline has passed (its listing took it all) is not sent: it fails 'timed out' at once", () =>
+    Effect.gen(function* () {
+      const asked: Array<string> = []
+      const http = Layer.succeed(Http, {
+        request: (r) => Effect.sync(() => (asked.push(r.path), { status: 503, body: new Uint8Array() }))
+      })
+      const fiber = yield* Effect.fork(
+        Effect.flatMap(client, (c) => oneRead(1)(Effect.zipRight(Effect.either(c.get("meta-data/public-keys/")), Effect.either(c.get("meta-data/public-keys/0/openssh-key"))))).pipe(
+          Effect.provide(Layer.merge(http, settings({ IMDS_DEADLINE: "1", IMDS_RETRY_DELAY: "100", IMDS_RETRY_MAX_DELAY: "200" })))
+        )
+      )
+      yield* TestClock.adjust(Duration.seconds(5))
+      const second = yield* Fiber.join(fiber)
+      expect(Either.isLeft(second) && second.left.message).toBe("testcloud: cannot read http://169.254.169.254/latest/meta-data/public-keys/0/openssh-key: timed out")
+      expect(asked.length).toBeGreaterThan(2)
+      expect(asked.filter((p) => p.endsWith("openssh-key"))).toEqual([])
     })
   )
 
