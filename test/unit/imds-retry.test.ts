@@ -189,6 +189,26 @@ describe("metadata reads on the TestClock", () => {
     })
   )
 
+  it.effect("a read inside another is part of it: the inner one gets what is left of the outer one's deadline, not a deadline of its own", () =>
+    Effect.gen(function* () {
+      const http = Layer.succeed(Http, {
+        request: (r) =>
+          Effect.map(Clock.currentTimeMillis, (now) => (r.path.endsWith("listing") && now >= 800 ? ok("a") : { status: 503, body: new Uint8Array() }))
+      })
+      const fiber = yield* Effect.fork(
+        Effect.flatMap(client, (c) => oneRead(1)(Effect.zipRight(c.get("listing"), Effect.either(oneRead(1)(c.get("entry")))))).pipe(
+          Effect.provide(Layer.merge(http, settings({ IMDS_DEADLINE: "1", IMDS_RETRY_DELAY: "50", IMDS_RETRY_MAX_DELAY: "100" })))
+        )
+      )
+      // (the listing is had after 800 ms: an inner deadline of its own would end at 1.8 s at the earliest)
+      yield* TestClock.adjust(Duration.millis(1100))
+      const done = yield* Fiber.poll(fiber)
+      expect(Option.isSome(done)).toBe(true)
+      const entry = yield* Fiber.join(fiber)
+      expect(Either.isLeft(entry) && entry.left.message).toBe("testcloud: cannot read http://169.254.169.254/latest/entry: HTTP 503")
+    })
+  )
+
   it.effect("an error page is never taken for data: a 403 fails without retrying", () =>
     Effect.gen(function* () {
       const http = yield* scriptedHttp([{ status: 403, body: new TextEncoder().encode("<html>denied</html>") }])
@@ -302,6 +322,34 @@ describe("the session token", () => {
       const host = yield* Fiber.join(read)
       expect(Option.map(host, (b) => new TextDecoder().decode(b))).toEqual(Option.some("host-1"))
       expect(asked).toEqual(["PUT token-0", "GET token-0 401", "PUT token-2", "GET token-2 200"])
+    })
+  )
+})
+
+describe("an answer kept from an earlier phase (the resident process's)", () => {
+  it.effect("is asked for without a token; refused after all (401: it was not kept), the read is sent again with the token, not again without one", () =>
+    Effect.gen(function* () {
+      const asked: Array<string> = []
+      const layer = Layer.succeed(Http, {
+        kept: (r) => Effect.succeed(r.method === "GET"),
+        request: (r) =>
+          Effect.sync(() => {
+            const token = r.headers?.["X-Token"]
+            asked.push(`${r.method} ${r.path} ${token ?? "-"}`)
+            return r.method === "PUT" ? ok("tok-1") : token === "tok-1" ? ok("host-1") : { status: 401, body: new Uint8Array() }
+          })
+      })
+      const tokened = makeHttpMetadataClient({
+        cloud: "testcloud",
+        endpoint: "169.254.169.254",
+        root: "/latest/",
+        token: { header: "X-Token", request: { method: "PUT", path: "/latest/api/token", headers: { "X-Token-Ttl-Seconds": "5" } } }
+      })
+      const fiber = yield* Effect.fork(Effect.flatMap(tokened, (c) => c.text("meta-data/hostname")).pipe(Effect.either, Effect.provide(Layer.merge(layer, settings({ IMDS_DEADLINE: "5" })))))
+      yield* TestClock.adjust(Duration.seconds(6))
+      const read = yield* Fiber.join(fiber)
+      expect(Either.isRight(read) && Option.getOrThrow(read.right)).toBe("host-1")
+      expect(asked).toEqual(["GET /latest/meta-data/hostname -", "PUT /latest/api/token -", "GET /latest/meta-data/hostname tok-1"])
     })
   )
 })
