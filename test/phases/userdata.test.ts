@@ -1016,6 +1016,8 @@ describe.concurrent("multipart user-data", () => {
       // the parts run as their path
       expect(i.commands().slice(-2)).toEqual([`${i.root}/var/lib/cloud/user-data.parts/01`, `${i.root}/var/lib/cloud/user-data.parts/02`])
       expect(i.read("/tmp/order")).toBe("runcmd\n1\n2\n")
+      // the saved user-data is no script itself: root's to read, not to run (a script alone is 0700)
+      expect(i.mode("/var/lib/cloud/user-data")).toBe(0o600)
       expect(i.mode("/var/lib/cloud/user-data.parts")).toBe(0o700)
       expect(i.mode("/var/lib/cloud/user-data.parts/01")).toBe(0o700)
       expect(i.read("/var/lib/cloud/user-data.parts/02")).toBe(`#!/bin/sh\necho two\necho 2 >> "$ROOT/tmp/order"`)
