@@ -471,6 +471,11 @@ autoinstall: true
     expect(failure(document)).toBe('#cloud-config user-data is invalid: line 8: YAML: Missing closing "quote')
   })
 
+  it("refuses a flow collection's line that starts with a tab, as PyYAML does ('while scanning for the next token'); a quoted string's such line is read", () => {
+    expect(failure("#cloud-config\npackages: [curl,\n\tjq]\n")).toMatch(/^#cloud-config user-data is invalid: line 3: YAML: /)
+    expect(config('#cloud-config\nruncmd:\n  - "a\n\tb"\n').runcmd).toEqual([{ kind: "shell", script: "a b", index: 0 }])
+  })
+
   it("gives a block scalar whose last line ends the document without a line break none at its end, as PyYAML (so cloud-init) reads it", () => {
     const contents = (document: string) => config(document).writeFiles.map((f) => text(f.content))
     // the values are PyYAML 6's (cloud-init 22.4): a document pasted without its last line break
