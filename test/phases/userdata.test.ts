@@ -1069,6 +1069,19 @@ describe.concurrent("multipart user-data", () => {
     })
   )
 
+  it.scopedLive("a user-data script's log that is there already with a mode others may read (0644) is made root's alone (0600): what the script prints may be secret", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#!/bin/sh\necho printed\n")
+      mkdirSync(join(i.root, "var/log"), { recursive: true })
+      writeFileSync(join(i.root, "var/log/user-data.log"), "old\n", { mode: 0o644 })
+      chmodSync(join(i.root, "var/log/user-data.log"), 0o644)
+      const { early, main, final } = yield* phases(i)
+      expectCodes({ early: early!, main: main!, final: final! })
+      expect(i.read("/var/log/user-data.log")).toBe("printed\n")
+      expect(i.mode("/var/log/user-data.log")).toBe(0o600)
+    })
+  )
+
   it.scopedLive("two appends a crash left are completed in the order they were made", () =>
     Effect.gen(function* () {
       const doc = mime([{ type: "text/x-shellscript", body: "#!/bin/sh\necho four" }])
