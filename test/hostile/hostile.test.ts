@@ -823,6 +823,15 @@ describe("an error page for a token", () => {
       expect(instance.sim!.requests.filter((q) => q.method === "GET")).toHaveLength(0)
     })
   )
+
+  it.scopedLive("a one-line error text with spaces (a proxy's 'Service Temporarily Unavailable' answered 200) is not taken for the token either", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h" }, faults: { overrides: [{ method: "PUT", path: "/latest/api/token", body: "Service Temporarily Unavailable" }] }, env: { IMDS_DEADLINE: "0.5" } })
+      const r = yield* instance.imds(["@hostname"])
+      expect(r).toEqual({ code: 1, stdout: "", stderr: `imds: aws: cannot read http://${instance.sim!.endpoint}/latest/api/token: the answer is not a token\n` })
+      expect(instance.sim!.requests.filter((q) => q.method === "GET")).toHaveLength(0)
+    })
+  )
 })
 
 describe("a crash's leftovers", () => {

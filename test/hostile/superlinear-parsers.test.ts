@@ -267,6 +267,13 @@ describe("a #cloud-config list whose lines go on at the start of the line", () =
       `line 1: YAML: too large to read: more than ${YAML_MAX_TOKENS} tokens (keys, values, indicators, line breaks) in the user-data`
     ])
   })
+
+  it(`is counted as PyYAML reads it on one line too: 300,000 entries on the one line that goes on are more than ${YAML_MAX_TOKENS} tokens, where the parser saw one plain scalar`, () => {
+    const text = `#cloud-config\nruncmd:\n  - [x,\n${"a,".repeat(300_000)}b]\n`
+    expect(analyseUserData(new TextEncoder().encode(text), { maxBytes: 16 * 1024 * 1024 }).problems.map(formatProblem)).toEqual([
+      `line 1: YAML: too large to read: more than ${YAML_MAX_TOKENS} tokens (keys, values, indicators, line breaks) in the user-data`
+    ])
+  })
 })
 
 describe("a jinja template whose YAML names a value again by an alias", () => {

@@ -3,13 +3,14 @@
  * stderr to /dev/null, and the reason was lost. A server that starts sends
  * nothing there of its own (no `logger` on a first boot's path).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { execFileSync } from "node:child_process"
+import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { processAlive } from "../../src/layers/alive.js"
 import { readCommandLog } from "../../src/sim/fake-system.js"
 import { runProgram, useInstances } from "../support/harness.js"
-import { until } from "../support/openrc.js"
+import { endResident, serverPid, until } from "../support/openrc.js"
 
 const newInstance = useInstances()
 
@@ -57,5 +58,25 @@ describe("tiny-cloud serve's refusal", () => {
     writeFileSync(at("go"), "")
     await until(() => existsSync(at("ended")), "logger ends")
     expect(readFileSync(at("line"), "utf8")).toBe(`${instance.root}/run/tiny-cloud: not a directory; not serving\n`)
+  })
+})
+
+describe("tiny-cloud serve's requests FIFO", () => {
+  it("a FIFO others may write to in its place (made 0666 by another hand) is not listened on: made again, this user's alone (0600)", async () => {
+    const instance = await newInstance({ cloud: "aws" })
+    const dir = join(instance.root, "run/tiny-cloud")
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    execFileSync("mkfifo", ["-m", "666", join(dir, "requests")])
+    expect(lstatSync(join(dir, "requests")).mode & 0o777).toBe(0o666)
+    const served = runProgram(["serve"], { ...instance.env, TINY_CLOUD_RESIDENT_IDLE: "30" })
+    try {
+      await until(() => serverPid(instance) !== undefined, "the server writes server.pid")
+      const fifo = lstatSync(join(dir, "requests"))
+      expect(fifo.isFIFO()).toBe(true)
+      expect(fifo.mode & 0o777).toBe(0o600)
+    } finally {
+      endResident(instance)
+    }
+    expect((await served).code).toBe(0)
   })
 })

@@ -5,7 +5,8 @@
  * another holds the lock, a missing directory named, a missing file not made.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { existsSync, mkdirSync, rmSync } from "node:fs"
+import { spawn, spawnSync } from "node:child_process"
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -85,4 +86,47 @@ describe("the in-process harness's lock (in memory)", () => {
   )
 })
 
-describeSystem("the program's lock (flock(1))", { tools: { flock: "util-linux" } }, () => contract(() => makeLiveLock(process.env)))
+describeSystem("the program's lock (flock(1))", { tools: { flock: "util-linux" } }, () => {
+  contract(() => makeLiveLock(process.env))
+
+  /** whether this process has a child `flock -x 0` (the lock's, waiting) */
+  const flockWaiting = () =>
+    readdirSync("/proc")
+      .filter((e) => /^\d+$/.test(e))
+      .some((pid) => {
+        try {
+          const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+          const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1])
+          return ppid === process.pid && readFileSync(`/proc/${pid}/cmdline`, "utf8") === ["flock", "-x", "0", ""].join("\0")
+        } catch {
+          return false
+        }
+      })
+
+  it.scopedLive("a file replaced (renamed over) by a holder of its lock while it was waited for: the lock is taken on the file the path names now", () =>
+    Effect.gen(function* () {
+      const dir = yield* Effect.acquireRelease(
+        Effect.sync(() => scratchDir("tiny-cloud-lock-")),
+        (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+      )
+      const path = join(dir, "interfaces")
+      writeFileSync(path, "old\n")
+      writeFileSync(join(dir, "new"), "new\n")
+      // another program that locks the file alone (not its directory), and replaces it before it lets go, as assemble-interfaces does
+      const holder = spawn("flock", ["-x", path, "sh", "-c", `: > ${dir}/ready; while [ ! -e ${dir}/go ]; do sleep 0.02; done; mv ${dir}/new ${path}`], { stdio: "ignore" })
+      const ended = Effect.async<void>((resume) => void holder.on("exit", () => resume(Effect.void)))
+      while (!existsSync(join(dir, "ready"))) yield* Effect.sleep("20 millis")
+      const held = yield* Scope.make()
+      const locking = yield* Effect.fork(Scope.extend(makeLiveLock(process.env).exclusive(path), held))
+      while (!flockWaiting()) yield* Effect.sleep("20 millis")
+      writeFileSync(join(dir, "go"), "")
+      yield* ended
+      yield* Fiber.join(locking)
+      expect(readFileSync(path, "utf8")).toBe("new\n")
+      // the file the path names is locked: another's try fails at once
+      expect(spawnSync("flock", ["-n", path, "true"]).status).toBe(1)
+      yield* Scope.close(held, Exit.void)
+      expect(spawnSync("flock", ["-n", path, "true"]).status).toBe(0)
+    })
+  )
+})

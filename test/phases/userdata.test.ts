@@ -1042,6 +1042,8 @@ describe.concurrent("multipart user-data", () => {
       // the parts run as their path
       expect(i.commands().slice(-2)).toEqual([`${i.root}/var/lib/cloud/user-data.parts/01`, `${i.root}/var/lib/cloud/user-data.parts/02`])
       expect(i.read("/tmp/order")).toBe("runcmd\n1\n2\n")
+      // the saved user-data is no script itself: root's to read, not to run (a script alone is 0700)
+      expect(i.mode("/var/lib/cloud/user-data")).toBe(0o600)
       expect(i.mode("/var/lib/cloud/user-data.parts")).toBe(0o700)
       expect(i.mode("/var/lib/cloud/user-data.parts/01")).toBe(0o700)
       expect(i.read("/var/lib/cloud/user-data.parts/02")).toBe(`#!/bin/sh\necho two\necho 2 >> "$ROOT/tmp/order"`)
@@ -1090,6 +1092,19 @@ describe.concurrent("multipart user-data", () => {
       const { early, main, final } = yield* phases(i)
       expectCodes({ early: early!, main: main!, final: final! })
       expect(i.read("/var/log/user-data.log")).toBe("zero\none\n")
+    })
+  )
+
+  it.scopedLive("a user-data script's log that is there already with a mode others may read (0644) is made root's alone (0600): what the script prints may be secret", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#!/bin/sh\necho printed\n")
+      mkdirSync(join(i.root, "var/log"), { recursive: true })
+      writeFileSync(join(i.root, "var/log/user-data.log"), "old\n", { mode: 0o644 })
+      chmodSync(join(i.root, "var/log/user-data.log"), 0o644)
+      const { early, main, final } = yield* phases(i)
+      expectCodes({ early: early!, main: main!, final: final! })
+      expect(i.read("/var/log/user-data.log")).toBe("printed\n")
+      expect(i.mode("/var/log/user-data.log")).toBe(0o600)
     })
   )
 

@@ -111,6 +111,16 @@ it.effect("a program that exits non-zero fails with its status and the first lin
   })
 )
 
+it.effect("a program's output past maxOutputBytes stops it, and fails naming the limit; output of exactly that many bytes is had (a decompressor's bomb: 40 MB of zeros in 51 bytes of bzip2)", () =>
+  Effect.gen(function* () {
+    const commands = makeLiveCommands(() => {}, { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+    const over = yield* Effect.either(commands.run("sh", ["-c", "head -c 200000 /dev/zero"], { maxOutputBytes: 65536 }))
+    expect(over._tag === "Left" ? over.left.reason : `had ${over.right.stdout.length} bytes`).toBe("output exceeds 65536 bytes")
+    const exact = yield* Effect.either(commands.run("sh", ["-c", "head -c 65536 /dev/zero"], { maxOutputBytes: 65536 }))
+    expect(exact._tag === "Right" ? exact.right.stdout.length : exact.left.reason).toBe(65536)
+  })
+)
+
 it.scoped("a failed program is named by the line it wrote as its own error, not by the version or the warnings before it (resize2fs, sfdisk on a grown GPT disk)", () =>
   Effect.gen(function* () {
     const dir = yield* Effect.acquireRelease(

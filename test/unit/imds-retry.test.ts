@@ -8,7 +8,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as TestClock from "effect/TestClock"
-import { makeHttpMetadataClient } from "../../src/clouds/imds-http.js"
+import { makeHttpMetadataClient, oneRead } from "../../src/clouds/imds-http.js"
 import { resolveSettings } from "../../src/domain/settings.js"
 import { Config } from "../../src/services/Config.js"
 import { HttpTransportError } from "../../src/domain/errors.js"
@@ -101,6 +101,28 @@ describe("metadata reads on the TestClock", () => {
     })
   )
 
+  it.effect("an attempt whose transport never ends (its own timeout not kept) is given up after IMDS_TIMEOUT and tried again, not waited on until the deadline", () =>
+    Effect.gen(function* () {
+      const calls = yield* Ref.make(0)
+      const http = Layer.succeed(Http, {
+        request: () => Effect.flatMap(Ref.getAndUpdate(calls, (n) => n + 1), (n) => (n === 0 ? Effect.never : Effect.succeed(ok("host-1"))))
+      })
+      const fiber = yield* Effect.fork(
+        Effect.flatMap(client, (c) => c.text("meta-data/hostname")).pipe(
+          Effect.either,
+          Effect.provide(Layer.merge(http, settings({ IMDS_TIMEOUT: "2", IMDS_DEADLINE: "60", IMDS_RETRY_DELAY: "100", IMDS_RETRY_MAX_DELAY: "200" })))
+        )
+      )
+      // IMDS_TIMEOUT and a retry's wait, well within the deadline
+      yield* TestClock.adjust(Duration.seconds(3))
+      const result = yield* Fiber.poll(fiber)
+      expect(Option.isSome(result)).toBe(true)
+      expect(yield* Ref.get(calls)).toBe(2)
+      const read = yield* Fiber.join(fiber)
+      expect(Either.isRight(read) && Option.getOrThrow(read.right)).toBe("host-1")
+    })
+  )
+
   it.effect("no wait between two tries is longer than IMDS_RETRY_MAX_DELAY, jitter included", () =>
     Effect.gen(function* () {
       const times: Array<number> = []
@@ -145,6 +167,45 @@ describe("metadata reads on the TestClock", () => {
       const times = yield* Ref.get(http.times)
       expect(times.length).toBeGreaterThanOrEqual(2)
       expect(times.filter((t) => t - start >= 1000)).toEqual([])
+    })
+  )
+
+  it.effect("a request of a read whose deadline has passed (its listing took it all) is not sent: it fails 'timed out' at once", () =>
+    Effect.gen(function* () {
+      const asked: Array<string> = []
+      const http = Layer.succeed(Http, {
+        request: (r) => Effect.sync(() => (asked.push(r.path), { status: 503, body: new Uint8Array() }))
+      })
+      const fiber = yield* Effect.fork(
+        Effect.flatMap(client, (c) => oneRead(1)(Effect.zipRight(Effect.either(c.get("meta-data/public-keys/")), Effect.either(c.get("meta-data/public-keys/0/openssh-key"))))).pipe(
+          Effect.provide(Layer.merge(http, settings({ IMDS_DEADLINE: "1", IMDS_RETRY_DELAY: "100", IMDS_RETRY_MAX_DELAY: "200" })))
+        )
+      )
+      yield* TestClock.adjust(Duration.seconds(5))
+      const second = yield* Fiber.join(fiber)
+      expect(Either.isLeft(second) && second.left.message).toBe("testcloud: cannot read http://169.254.169.254/latest/meta-data/public-keys/0/openssh-key: timed out")
+      expect(asked.length).toBeGreaterThan(2)
+      expect(asked.filter((p) => p.endsWith("openssh-key"))).toEqual([])
+    })
+  )
+
+  it.effect("a read inside another is part of it: the inner one gets what is left of the outer one's deadline, not a deadline of its own", () =>
+    Effect.gen(function* () {
+      const http = Layer.succeed(Http, {
+        request: (r) =>
+          Effect.map(Clock.currentTimeMillis, (now) => (r.path.endsWith("listing") && now >= 800 ? ok("a") : { status: 503, body: new Uint8Array() }))
+      })
+      const fiber = yield* Effect.fork(
+        Effect.flatMap(client, (c) => oneRead(1)(Effect.zipRight(c.get("listing"), Effect.either(oneRead(1)(c.get("entry")))))).pipe(
+          Effect.provide(Layer.merge(http, settings({ IMDS_DEADLINE: "1", IMDS_RETRY_DELAY: "50", IMDS_RETRY_MAX_DELAY: "100" })))
+        )
+      )
+      // (the listing is had after 800 ms: an inner deadline of its own would end at 1.8 s at the earliest)
+      yield* TestClock.adjust(Duration.millis(1100))
+      const done = yield* Fiber.poll(fiber)
+      expect(Option.isSome(done)).toBe(true)
+      const entry = yield* Fiber.join(fiber)
+      expect(Either.isLeft(entry) && entry.left.message).toBe("testcloud: cannot read http://169.254.169.254/latest/entry: HTTP 503")
     })
   )
 
@@ -265,6 +326,34 @@ describe("the session token", () => {
   )
 })
 
+describe("an answer kept from an earlier phase (the resident process's)", () => {
+  it.effect("is asked for without a token; refused after all (401: it was not kept), the read is sent again with the token, not again without one", () =>
+    Effect.gen(function* () {
+      const asked: Array<string> = []
+      const layer = Layer.succeed(Http, {
+        kept: (r) => Effect.succeed(r.method === "GET"),
+        request: (r) =>
+          Effect.sync(() => {
+            const token = r.headers?.["X-Token"]
+            asked.push(`${r.method} ${r.path} ${token ?? "-"}`)
+            return r.method === "PUT" ? ok("tok-1") : token === "tok-1" ? ok("host-1") : { status: 401, body: new Uint8Array() }
+          })
+      })
+      const tokened = makeHttpMetadataClient({
+        cloud: "testcloud",
+        endpoint: "169.254.169.254",
+        root: "/latest/",
+        token: { header: "X-Token", request: { method: "PUT", path: "/latest/api/token", headers: { "X-Token-Ttl-Seconds": "5" } } }
+      })
+      const fiber = yield* Effect.fork(Effect.flatMap(tokened, (c) => c.text("meta-data/hostname")).pipe(Effect.either, Effect.provide(Layer.merge(layer, settings({ IMDS_DEADLINE: "5" })))))
+      yield* TestClock.adjust(Duration.seconds(6))
+      const read = yield* Fiber.join(fiber)
+      expect(Either.isRight(read) && Option.getOrThrow(read.right)).toBe("host-1")
+      expect(asked).toEqual(["GET /latest/meta-data/hostname -", "PUT /latest/api/token -", "GET /latest/meta-data/hostname tok-1"])
+    })
+  )
+})
+
 describe("a service without session tokens (IMDSv1 only)", () => {
   /** a service refusing the token PUT with `refusal`, then answering reads with `read` (by whether they carry a token) */
   const refusingTokens = (refusal: number, read: (token: string | undefined) => HttpResponse) => {
@@ -355,6 +444,27 @@ describe("a service without session tokens (IMDSv1 only)", () => {
       const error = yield* Effect.flip(Effect.flatMap(tokened, (c) => c.get("meta-data/hostname")).pipe(Effect.provide(Layer.merge(layer, settings({})))))
       expect(error.message).toBe("testcloud: cannot read http://169.254.169.254/latest/api/token: token request answered HTTP 400")
       expect(asked).toEqual(["PUT - 400"])
+    })
+  )
+})
+
+describe("a cloud with an IPv6 address too", () => {
+  it.effect("once the IPv6 address has answered, a later read's failure names it, not the IPv4 address the instance has no route to", () =>
+    Effect.gen(function* () {
+      const layer = Layer.succeed(Http, {
+        request: (r) =>
+          r.host === "169.254.169.254"
+            ? Effect.fail(new HttpTransportError({ reason: "network unreachable", noNetwork: true }))
+            : Effect.succeed(r.path.endsWith("hostname") ? ok("host-1") : { status: 403, body: new Uint8Array() })
+      })
+      const pair = makeHttpMetadataClient({ cloud: "testcloud", endpoint: "169.254.169.254", ipv6Endpoint: "fd00:ec2::254", root: "/latest/" })
+      const read = yield* Effect.fork(
+        Effect.flatMap(pair, (c) => Effect.zip(c.text("meta-data/hostname"), Effect.flip(c.get("meta-data/placement")))).pipe(Effect.provide(Layer.merge(layer, settings({}))))
+      )
+      yield* TestClock.adjust(Duration.seconds(5))
+      const [hostname, error] = yield* Fiber.join(read)
+      expect(Option.getOrThrow(hostname)).toBe("host-1")
+      expect(error.message).toBe("testcloud: cannot read http://[fd00:ec2::254]/latest/meta-data/placement: HTTP 403")
     })
   )
 })

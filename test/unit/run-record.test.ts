@@ -247,6 +247,8 @@ describe("the record file", () => {
       { ...good, phase: "reboot" },
       { ...good, start: "yesterday" },
       { ...good, pid: -1 },
+      { ...good, exitStatus: "0" },
+      { ...good, exitStatus: -1 },
       { ...good, actions: [{ ...done("set_ssh_keys"), result: "maybe" }] },
       { ...good, actions: [{ ...done("set_ssh_keys"), durationMs: -5 }] },
       { ...good, actions: [{ ...done("set_ssh_keys"), durationMs: "1" }] }
@@ -270,6 +272,9 @@ describe("the record file", () => {
         expect(r.runs.map((x) => x.pid)).toEqual(phases.map((_, i) => i).slice(-MAX_RUNS))
       })
     )
+    // the figure tiny-cloud(8) gives: the newest 64 runs
+    const many = Array.from({ length: 70 }, (_, i) => run("main", [], { pid: i })).reduce(withRun, record())
+    expect(many.runs.map((x) => x.pid)).toEqual(Array.from({ length: 64 }, (_, i) => i + 6))
   })
 })
 

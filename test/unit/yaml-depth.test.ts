@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { parsedYaml } from "../../src/clouds/common.js"
-import { YAML_MAX_TOKENS, yamlNestsDeeperThan } from "../../src/domain/yaml-depth.js"
+import { YAML_MAX_NESTING, YAML_MAX_TOKENS, yamlNestsDeeperThan } from "../../src/domain/yaml-depth.js"
 
 const FIXTURES = join(import.meta.dirname, "../fixtures/cloud-config")
 
@@ -43,6 +43,12 @@ describe("a cloud's YAML (a seed's meta-data, incus user-data)", () => {
     const read = (text: string) => Effect.runPromise(Effect.either(parsedYaml(text)))
     expect(await read(`hostname: h\nlist:\n${"- a\n".repeat(YAML_MAX_TOKENS / 4)}`)).toEqual(Either.left(`too large to read (more than ${YAML_MAX_TOKENS} YAML tokens)`))
     expect(await read("instance-id: i-1\nlocal-hostname: h\n")).toEqual(Either.right({ "instance-id": "i-1", "local-hostname": "h" }))
+  })
+
+  it(`nested deeper than ${YAML_MAX_NESTING} levels is refused unparsed, in one line, within the token limit too`, async () => {
+    const read = (text: string) => Effect.runPromise(Effect.either(parsedYaml(text)))
+    // 20000 levels: 40000 tokens, well within the limit, and far past any real document
+    expect(await read(`instance-id: ${"[".repeat(20_000)}${"]".repeat(20_000)}\n`)).toEqual(Either.left(`nested too deeply (more than ${YAML_MAX_NESTING} levels)`))
   })
 
   it("with one anchor named more than a hundred times is read, as user-data is; an alias bomb is refused in one line", async () => {

@@ -515,6 +515,18 @@ autoinstall: true
     expect(failure(document)).toBe('#cloud-config user-data is invalid: line 8: YAML: Missing closing "quote')
   })
 
+  it("refuses a flow collection's line that starts with a tab, as PyYAML does ('while scanning for the next token'); a quoted string's such line is read", () => {
+    expect(failure("#cloud-config\npackages: [curl,\n\tjq]\n")).toMatch(/^#cloud-config user-data is invalid: line 3: YAML: /)
+    expect(config('#cloud-config\nruncmd:\n  - "a\n\tb"\n').runcmd).toEqual([{ kind: "shell", script: "a b", index: 0 }])
+  })
+
+  it("reads a block scalar's lines past a blank line in it as its text, where a flow collection later in the document goes on at the start of a line", () => {
+    // PyYAML 6: {'write_files': [{'path': '/x', 'content': 'a\n\n"unterminated\nb\n'}], 'packages': ['curl', 'jq']}
+    const c = config('#cloud-config\nwrite_files:\n  - path: /x\n    content: |\n      a\n\n      "unterminated\n      b\npackages: [curl,\njq]\n')
+    expect(c.writeFiles.map((f) => text(f.content))).toEqual(['a\n\n"unterminated\nb\n'])
+    expect(c.packages).toEqual(["curl", "jq"])
+  })
+
   it("gives a block scalar whose last line ends the document without a line break none at its end, as PyYAML (so cloud-init) reads it", () => {
     const contents = (document: string) => config(document).writeFiles.map((f) => text(f.content))
     // the values are PyYAML 6's (cloud-init 22.4): a document pasted without its last line break
