@@ -30,6 +30,10 @@ export const makeBootstrap: Effect.Effect<BootstrapShape, never, RootFs | Config
       Effect.forEach([marker, ...journals, `${varDir}/.autodetect`, `${varDir}/nocloud`], (path) => Effect.either(remove(path))),
       (results) => results.filter(Either.isLeft).map((r) => r.left)
     ),
+    // the marker removed by hand leaves the seed's copies and their mark (--bootstrap incomplete removes them): without the
+    // mark the seed is read again and replaces the copies, so that an image made so gives its instances their own hostname and
+    // keys, not the builder's; a boot run again in the same first boot reads the same seed once more
+    beginFirstBoot: Effect.ignore(fs.remove(`${varDir}/nocloud/.nocloud_loaded`)),
     isDisabled: fs.exists(fs.at("/etc/tiny-cloud.disabled"))
   }
 })
