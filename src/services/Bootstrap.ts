@@ -9,8 +9,8 @@ export interface BootstrapShape {
   /** removes the marker, the first boot's journals, the cloud cache and the NoCloud seed copies: what could not be removed */
   readonly markIncomplete: Effect.Effect<ReadonlyArray<FsError>>
   /**
-   * the boot phase of a first boot: the NoCloud seed read by an earlier one (its mark left when the marker was removed
-   * by hand) is not this one's, which reads its own seed again
+   * the boot phase of a first boot: the cloud detected and the NoCloud seed read by an earlier one (left when the marker
+   * was removed by hand) are not this one's, which detects its cloud and reads its own seed again
    */
   readonly beginFirstBoot: Effect.Effect<void>
   readonly isDisabled: Effect.Effect<boolean>

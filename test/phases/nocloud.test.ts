@@ -1019,6 +1019,20 @@ describe("nocloud detection (CLOUD unset)", () => {
     })
   )
 
+  it.scopedLive("a first boot asked for again by removing the marker by hand detects its cloud again: an image built on aws gives a nocloud instance its own hostname and keys", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": META }, {})
+      instance.write("/proc/cmdline", "quiet ds=nocloud\n")
+      // the builder's first boot on aws cached its detection; its marker was then removed by hand
+      instance.write("/var/lib/cloud/.autodetect", "aws\n")
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(instance.read("/var/lib/cloud/.autodetect")).toBe("nocloud\n")
+      expect(instance.read("/etc/hostname")).toBe("seeded\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+    })
+  )
+
   it.scopedLive("from ds=nocloud in the SMBIOS serial, cached in .autodetect", () =>
     Effect.gen(function* () {
       const instance = yield* localSeed("/seed/serial", { "meta-data": META }, {})
