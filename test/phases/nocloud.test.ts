@@ -80,6 +80,21 @@ describe("a first boot asked for again by removing the marker by hand (an image'
   )
 })
 
+describe("a NoCloud seed mark that is a directory (damage in the image's state directory)", () => {
+  it.scopedLive("is not taken for a seed read already: the first boot reads the seed and sets the hostname and keys", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "web.example.org", sshKeys: [KEY] } })
+      instance.write("/proc/cmdline", `root=/dev/vda2 ds=nocloud;s=${instance.sim!.seedUrl!}\n`)
+      instance.write("/var/lib/cloud/nocloud/.nocloud_loaded/x", "")
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(instance.read("/etc/hostname")).toBe("web\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+      expect(instance.read("/var/lib/cloud/nocloud/.nocloud_loaded")).toBe("")
+    })
+  )
+})
+
 describe("first boot on nocloud", () => {
   it.scopedLive.each(["", "/"])("from an http seed on the command line (URL ending %j), with an ephemeral DHCP lease first", (slash) =>
     Effect.gen(function* () {
