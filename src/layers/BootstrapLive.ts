@@ -30,6 +30,11 @@ export const makeBootstrap: Effect.Effect<BootstrapShape, never, RootFs | Config
       Effect.forEach([marker, ...journals, `${varDir}/.autodetect`, `${varDir}/nocloud`], (path) => Effect.either(remove(path))),
       (results) => results.filter(Either.isLeft).map((r) => r.left)
     ),
+    // the marker removed by hand leaves the cloud cache, the seed's copies and their mark (--bootstrap incomplete removes them):
+    // without them the cloud is detected again, and the seed read again replaces the copies, so that an image made so gives its
+    // instances their own cloud, hostname and keys, not the builder's; a boot run again in the same first boot finds the same again
+    // (a directory in the place of either, which would be taken for the mark, goes as the file would)
+    beginFirstBoot: Effect.forEach([`${varDir}/.autodetect`, `${varDir}/nocloud/.nocloud_loaded`], (path) => Effect.ignore(remove(path)), { discard: true }),
     isDisabled: fs.exists(fs.at("/etc/tiny-cloud.disabled"))
   }
 })

@@ -65,6 +65,7 @@ export const runPhase = (phase: Phase, decided: Effect.Effect<void> = Effect.voi
       yield* info("already bootstrapped")
       return 0
     }
+    if (phase === "boot") yield* bootstrap.beginFirstBoot
     yield* decided
     const started: Started = { at: yield* Clock.currentTimeMillis, mark: yield* monotonicMillis }
     const settings = yield* Config

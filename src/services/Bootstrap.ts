@@ -8,6 +8,11 @@ export interface BootstrapShape {
   readonly markComplete: Effect.Effect<void, FsError>
   /** removes the marker, the first boot's journals, the cloud cache and the NoCloud seed copies: what could not be removed */
   readonly markIncomplete: Effect.Effect<ReadonlyArray<FsError>>
+  /**
+   * the boot phase of a first boot: the cloud detected and the NoCloud seed read by an earlier one (left when the marker
+   * was removed by hand) are not this one's, which detects its cloud and reads its own seed again
+   */
+  readonly beginFirstBoot: Effect.Effect<void>
   readonly isDisabled: Effect.Effect<boolean>
 }
 

@@ -68,6 +68,23 @@ describe.concurrent("a record of user programs that ran which cannot be written 
   )
 })
 
+describe.concurrent("the journal of the users made which cannot be written (a directory in its place, as a full state directory refuses it)", () => {
+  it.scopedLive("costs one warning: the user is made with its password and keys, and userdata_users is done", () =>
+    Effect.gen(function* () {
+      const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ops"
+      const instance = yield* instanceWith(`#cloud-config\nusers:\n  - default\n  - name: ops\n    ssh_authorized_keys: ["${key}"]\n`)
+      instance.write("/var/lib/cloud/.users-created/x", "")
+      const results = yield* Effect.forEach(["boot", "early", "main"], (phase) => instance.run([phase]))
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0])
+      expect(results[2]!.stderr).toMatch(/\nuserdata_users: ops: cannot record that this first boot made it: [^\n]+\n {3}\+\+ userdata_users: done\n/)
+      expect(instance.read("/etc/passwd")).toMatch(/^ops:/m)
+      expect(instance.invocations().filter((c) => c.command === "chpasswd").map((c) => c.stdin)).toContain("ops:*\n")
+      expect(instance.read("/home/ops/.ssh/authorized_keys")).toBe(`${key}\n`)
+      expect(instance.mode("/home/ops/.ssh/authorized_keys")).toBe(0o600)
+    })
+  )
+})
+
 describe.concurrent("a record of user programs that ran, damaged to a huge file (600 MiB, more than a string holds)", () => {
   it.scopedLive("is not read: runcmd runs and its action is done; the record is replaced by one a rerun uses", () =>
     Effect.gen(function* () {

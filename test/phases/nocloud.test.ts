@@ -57,6 +57,44 @@ const mountPoint = (instance: TestInstance) => {
   return dir
 }
 
+describe("a first boot asked for again by removing the marker by hand (an image's builder's rm), on nocloud", () => {
+  it.scopedLive("reads the instance's own seed: the hostname and keys are its own, not those of the copies the builder's first boot left", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "web.example.org", sshKeys: [KEY], userData: bytes(SCRIPT) } })
+      instance.write("/proc/cmdline", `root=/dev/vda2 ds=nocloud;s=${instance.sim!.seedUrl!}\n`)
+      // what the builder's completed first boot left beside its marker, which was then removed by hand
+      const builderKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBuilderKey builder@example"
+      instance.write("/var/lib/cloud/nocloud/meta-data", `instance-id: iid-builder\nlocal-hostname: builder\npublic-keys:\n  - ${builderKey}\n`)
+      instance.write("/var/lib/cloud/nocloud/user-data", "#!/bin/sh\necho builder\n")
+      instance.write("/var/lib/cloud/nocloud/.nocloud_loaded", "")
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(instance.read("/etc/hostname")).toBe("web\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
+      expect(instance.read("/var/lib/cloud/nocloud/meta-data")).not.toContain("builder")
+      expect(instance.read("/var/lib/cloud/nocloud/.nocloud_loaded")).toBe("")
+      // read once: the later phases read the copies
+      expect(instance.sim!.requests.filter((r) => r.path.endsWith("/meta-data")).length).toBe(1)
+    })
+  )
+})
+
+describe("a NoCloud seed mark that is a directory (damage in the image's state directory)", () => {
+  it.scopedLive("is not taken for a seed read already: the first boot reads the seed and sets the hostname and keys", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "web.example.org", sshKeys: [KEY] } })
+      instance.write("/proc/cmdline", `root=/dev/vda2 ds=nocloud;s=${instance.sim!.seedUrl!}\n`)
+      instance.write("/var/lib/cloud/nocloud/.nocloud_loaded/x", "")
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(instance.read("/etc/hostname")).toBe("web\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+      expect(instance.read("/var/lib/cloud/nocloud/.nocloud_loaded")).toBe("")
+    })
+  )
+})
+
 describe("first boot on nocloud", () => {
   it.scopedLive.each(["", "/"])("from an http seed on the command line (URL ending %j), with an ephemeral DHCP lease first", (slash) =>
     Effect.gen(function* () {
@@ -993,6 +1031,20 @@ describe("nocloud detection (CLOUD unset)", () => {
       const r = yield* instance.imds(["@hostname"])
       expect(r.stdout).toBe("seeded.example.org")
       expect(instance.read("/var/lib/cloud/.autodetect")).toBe("nocloud\n")
+    })
+  )
+
+  it.scopedLive("a first boot asked for again by removing the marker by hand detects its cloud again: an image built on aws gives a nocloud instance its own hostname and keys", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": META }, {})
+      instance.write("/proc/cmdline", "quiet ds=nocloud\n")
+      // the builder's first boot on aws cached its detection; its marker was then removed by hand
+      instance.write("/var/lib/cloud/.autodetect", "aws\n")
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(instance.read("/var/lib/cloud/.autodetect")).toBe("nocloud\n")
+      expect(instance.read("/etc/hostname")).toBe("seeded\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
     })
   )
 

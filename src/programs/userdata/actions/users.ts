@@ -229,7 +229,11 @@ const makeUser = (user: UserSpec, cloudUser: string, packages: ReadonlyArray<str
       return
     }
     if (missing) {
-      yield* fs.addLinesOnce(journal, [yield* journalLine(user.name)], { mode: 0o600, noFollow: true })
+      // the record only tells a rerun after a crash that this boot made it: one that cannot be kept (a full or read-only
+      // state directory, a directory in its place) is said, and the user is made with its keys all the same
+      yield* fs
+        .addLinesOnce(journal, [yield* journalLine(user.name)], { mode: 0o600, noFollow: true })
+        .pipe(Effect.catchAll((e) => warn(`userdata_users: ${user.name}: cannot record that this first boot made it: ${e.message}`)))
       if (!(yield* confine(user.name, Effect.flatMap(withLoginShell("userdata_users", user.name, user.account, packages), (account) => addAccount(user.name, account))))) return
     }
     // an account this boot made whose password was never set (adduser's `!`) is still new: a run
