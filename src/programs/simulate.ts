@@ -80,14 +80,17 @@ const mediaDirectory = (fake: FakeSystem) => join(fake.root, "..", "media")
 /** the phase processes running now: one that outlived this process would go on writing into the instance */
 const phaseProcesses = new Set<ChildProcess>()
 
-/** one phase as OpenRC would start it: a process of its own */
+/**
+ * one phase as OpenRC would start it: a process of its own, its stdout and stderr one pipe, as they are one
+ * console on a real boot, so that its log keeps the order it was written in (two pipes, read as they come, put
+ * a script's output after the lines the phase wrote after it when this process was slow to read them)
+ */
 export const runPhaseProcess = (phase: string, env: Record<string, string>) =>
   new Promise<{ code: number; output: string }>((resolve) => {
-    const child = spawn(process.execPath, [process.argv[1]!, phase], { env, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn("/bin/sh", ["-c", 'exec "$0" "$@" 2>&1', process.execPath, process.argv[1]!, phase], { env, stdio: ["ignore", "pipe", "ignore"] })
     phaseProcesses.add(child)
     let output = ""
     child.stdout.on("data", (c: Buffer) => (output += c.toString()))
-    child.stderr.on("data", (c: Buffer) => (output += c.toString()))
     child.on("close", (code) => {
       phaseProcesses.delete(child)
       resolve({ code: code ?? 1, output })

@@ -230,9 +230,32 @@ describe.concurrent("tiny-cloud simulate never runs the user's programs on the m
       try {
         writeFileSync(join(dir, "user-data"), "#!/bin/sh\necho before\nkill -TERM $$\necho after\n")
         const r = await runProgram(["simulate", "--exec", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
-        expect(r.stdout).toContain("run_userdata: user-data script exited with status 143\n   ++ run_userdata: failed\n")
+        expect(r.stdout).toContain("   ++ run_userdata: starting\nbefore\nrun_userdata: user-data script exited with status 143\n   ++ run_userdata: failed\n")
         expect(readFileSync(join(dir, "instance/root/var/log/user-data.exit"), "utf8")).toBe("143\n")
         expect(readFileSync(join(dir, "instance/root/var/log/user-data.log"), "utf8")).toBe("before\n")
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+
+    it("a phase's log keeps the order the phase wrote it in, however late simulate reads it (its output, then the status line)", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+      try {
+        writeFileSync(join(dir, "user-data"), "#!/bin/sh\necho before\nexit 3\n")
+        // loaded with each node process simulate starts (NODE_OPTIONS): the final phase's stops simulate as it starts, and a
+        // watcher lets it go once that phase has exited, so that simulate reads all the phase wrote at once (a loaded machine)
+        const hook = join(dir, "slow-reader.cjs")
+        writeFileSync(
+          hook,
+          `if (process.argv[2] === "final") {
+  require("node:child_process").spawn("/bin/sh", ["-c", 'while s=$(cat /proc/$0/stat 2>/dev/null); do s=\${s##*) }; [ "\${s%% *}" = Z ] && break; sleep 0.02; done; kill -CONT $1', String(process.pid), String(process.ppid)], { detached: true, stdio: "ignore" }).unref()
+  process.kill(process.ppid, "SIGSTOP")
+}
+`
+        )
+        const r = await runProgram(["simulate", "--exec", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin", NODE_OPTIONS: `--require ${hook}` })
+        // before: the phase's stderr, then its stdout ('before' after 'bootstrap_complete: done'), as two pipes were read
+        expect(r.stdout).toContain("== tiny-cloud final (exit 1)\n\n   ++ run_userdata: starting\nbefore\nrun_userdata: user-data script exited with status 3\n   ++ run_userdata: failed\n")
       } finally {
         rmSync(dir, { recursive: true, force: true })
       }
