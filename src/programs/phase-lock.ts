@@ -1,4 +1,5 @@
 /** `--bootstrap` after the phase that runs: the state directory's lock, which each phase holds (src/programs/phase.ts). */
+import { realpathSync } from "node:fs"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { isFinished } from "../domain/run-record.js"
@@ -63,7 +64,12 @@ export const afterRunningPhase = Effect.gen(function* () {
   if (newest !== undefined && !isFinished(newest) && ancestry.includes(newest.pid)) return
   // a phase that could not write its running entry ('cannot write the run record': a full disk, a link in its
   // place) is known by the state directory's lock it holds: waited for, it would wait for this process
-  const dir = yield* fs.realPath(varDir).pipe(Effect.orElseSucceed(() => undefined))
+  // (by the name the kernel gives the directory there, every link of the path resolved, ROOT's own among them: a ROOT
+  // given through a link would name it otherwise, and the phase that could not say it runs would be waited for)
+  const dir = yield* fs.resolve(varDir).pipe(
+    Effect.flatMap((resolved) => Effect.try(() => realpathSync(resolved))),
+    Effect.orElseSucceed(() => undefined)
+  )
   if (dir !== undefined && (yield* Effect.exists(ancestry, (pid) => holdsLock(pid, dir)))) return
   yield* (yield* Lock).directory(yield* fs.resolve(varDir), notice("a phase is running; waiting for it to end")).pipe(
     Effect.catchAll((e) => warn(`cannot lock ${e.path}: ${e.reason}; going on without the lock`))

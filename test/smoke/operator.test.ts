@@ -87,6 +87,28 @@ describe("tiny-cloud --bootstrap while a phase runs", () => {
     }
   })
 
+  itSystem("one run under the holder of the state directory's lock goes on at once where ROOT is given through a link (the kernel names the directory by its own path)", { tools: { flock: "util-linux" } }, async () => {
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "web-1.example" } })
+    const state = join(instance.root, "var/lib/cloud")
+    mkdirSync(state, { recursive: true })
+    writeFileSync(join(state, ".bootstrap-complete"), "")
+    const link = join(instance.dir, "root-link")
+    symlinkSync(instance.root, link)
+    // as final that could not write its running entry runs a runcmd: the lock's holder is the asker's parent
+    const asker = spawn("flock", ["-x", state, process.execPath, PROGRAM, "--bootstrap", "incomplete"], { env: { ...instance.env, ROOT: link }, stdio: ["ignore", "pipe", "pipe"] })
+    let stderr = ""
+    let code: number | undefined
+    asker.stderr.on("data", (c: Buffer) => (stderr += c.toString()))
+    asker.on("close", (c) => (code = c ?? -1))
+    try {
+      await until(() => code !== undefined || stderr.includes("waiting"), "--bootstrap incomplete ends or waits")
+    } finally {
+      if (code === undefined) asker.kill("SIGKILL")
+    }
+    expect([code, stderr]).toEqual([0, "bootstrap marked incomplete\n"])
+    expect(existsSync(join(state, ".bootstrap-complete"))).toBe(false)
+  })
+
   it("a user-data script that asks from inside final (which holds the lock) is not kept waiting: complete, then final ends", async () => {
     const instance = await makeInstance({ cloud: "aws", instance: { hostname: "web-1.example", userData: new TextEncoder().encode(`#!/bin/sh\n"${process.execPath}" "$TC" --bootstrap incomplete && echo asked\n`) } })
     const r = await instance.boot({ TC: PROGRAM })
