@@ -95,7 +95,7 @@ describe("tiny-cloud --bootstrap while a phase runs", () => {
     const link = join(instance.dir, "root-link")
     symlinkSync(instance.root, link)
     // as final that could not write its running entry runs a runcmd: the lock's holder is the asker's parent
-    const asker = spawn("flock", ["-x", state, process.execPath, PROGRAM, "--bootstrap", "incomplete"], { env: { ...instance.env, ROOT: link }, stdio: ["ignore", "pipe", "pipe"] })
+    const asker = spawn("flock", ["-x", state, process.execPath, PROGRAM, "--bootstrap", "incomplete"], { env: { ...instance.env, ROOT: link }, stdio: ["ignore", "pipe", "pipe"], detached: true })
     let stderr = ""
     let code: number | undefined
     asker.stderr.on("data", (c: Buffer) => (stderr += c.toString()))
@@ -103,7 +103,8 @@ describe("tiny-cloud --bootstrap while a phase runs", () => {
     try {
       await until(() => code !== undefined || stderr.includes("waiting"), "--bootstrap incomplete ends or waits")
     } finally {
-      if (code === undefined) asker.kill("SIGKILL")
+      // flock and the command it runs, which holds the lock's descriptor too
+      if (code === undefined) process.kill(-asker.pid!, "SIGKILL")
     }
     expect([code, stderr]).toEqual([0, "bootstrap marked incomplete\n"])
     expect(existsSync(join(state, ".bootstrap-complete"))).toBe(false)
