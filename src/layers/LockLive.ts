@@ -79,21 +79,30 @@ const acquireFile = (env: Environment, path: string): Effect.Effect<number | und
 /**
  * the file opened where it is, to be locked; none where it is missing: no file is made for the lock (the directory's
  * alone keeps holders apart, as for a symlink), which a holder killed before it renamed its file into place would
- * leave empty, an interfaces file that set_default_interfaces takes for the image's
+ * leave empty, an interfaces file that set_default_interfaces takes for the image's. One that is no regular file is
+ * refused, as the file's readers and writers refuse it: a FIFO's open for writing would wait for a reader for ever
  */
 const openFile = (path: string) =>
   Effect.try({
     try: () => {
+      let fd: number
       try {
-        // never through a symlink: one may point out of ROOT
-        return openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW)
+        // never through a symlink: one may point out of ROOT; never waiting (a FIFO without a reader: ENXIO)
+        fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW | constants.O_NONBLOCK)
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined
+        const code = (e as NodeJS.ErrnoException).code
+        if (code === "ENOENT") return undefined
+        if (code === "ENXIO" || code === "EISDIR") throw new Error(NOT_REGULAR)
         throw e
       }
+      if (fstatSync(fd).isFile()) return fd
+      closeSync(fd)
+      throw new Error(NOT_REGULAR)
     },
     catch: (e) => new LockError({ path, reason: (e as Error).message })
   })
+
+const NOT_REGULAR = "not a regular file; refused"
 
 const acquireRegular = (env: Environment, path: string): Effect.Effect<number | undefined, LockError> =>
   Effect.flatMap(openFile(path), (fd) =>

@@ -1,4 +1,5 @@
 /** `--bootstrap` after the phase that runs: the state directory's lock, which each phase holds (src/programs/phase.ts). */
+import { realpathSync } from "node:fs"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { isFinished } from "../domain/run-record.js"
@@ -27,12 +28,19 @@ const ownAncestry = Effect.gen(function* () {
   return chain
 })
 
-/** whether process `pid` has the directory `dir` open: a phase holds the state directory's lock by such a descriptor */
-const hasOpen = (pid: number, dir: string) =>
+/**
+ * whether process `pid` holds the lock of the directory `dir`: a descriptor of it on which a flock(2) lock is held
+ * (its fdinfo's `lock:` line), as a phase holds the state directory's lock. One open alone is no phase: an operator's
+ * shell that keeps it open (`exec 3</var/lib/cloud`) would let its `--bootstrap incomplete` skip the wait for the
+ * final that runs, whose marker would then undo it
+ */
+const holdsLock = (pid: number, dir: string) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     for (const fd of yield* fs.readDirectory(`/proc/${pid}/fd`)) {
-      if ((yield* fs.readLink(`/proc/${pid}/fd/${fd}`).pipe(Effect.orElseSucceed(() => ""))) === dir) return true
+      if ((yield* fs.readLink(`/proc/${pid}/fd/${fd}`).pipe(Effect.orElseSucceed(() => ""))) !== dir) continue
+      const info = yield* fs.readTextIfExists(`/proc/${pid}/fdinfo/${fd}`).pipe(Effect.orElseSucceed(() => Option.none<string>()))
+      if (Option.exists(info, (text) => /^lock:\s.*\bFLOCK\b/m.test(text))) return true
     }
     return false
   }).pipe(Effect.orElseSucceed(() => false))
@@ -43,7 +51,7 @@ const hasOpen = (pid: number, dir: string) =>
  * `incomplete` said during it was lost): the state directory's lock, waited
  * for as a phase waits. Not when that phase is one this process runs under
  * (a user-data script or runcmd asking), which holds the lock until it ends
- * (its running entry names an ancestor, or an ancestor has the directory open);
+ * (its running entry names an ancestor, or an ancestor holds the directory's lock);
  * nor where there is no state directory, and nothing to wait for.
  */
 export const afterRunningPhase = Effect.gen(function* () {
@@ -55,9 +63,14 @@ export const afterRunningPhase = Effect.gen(function* () {
   const ancestry = yield* ownAncestry
   if (newest !== undefined && !isFinished(newest) && ancestry.includes(newest.pid)) return
   // a phase that could not write its running entry ('cannot write the run record': a full disk, a link in its
-  // place) is known by the state directory it holds open: waited for, it would wait for this process
-  const dir = yield* fs.realPath(varDir).pipe(Effect.orElseSucceed(() => undefined))
-  if (dir !== undefined && (yield* Effect.exists(ancestry, (pid) => hasOpen(pid, dir)))) return
+  // place) is known by the state directory's lock it holds: waited for, it would wait for this process
+  // (by the name the kernel gives the directory there, every link of the path resolved, ROOT's own among them: a ROOT
+  // given through a link would name it otherwise, and the phase that could not say it runs would be waited for)
+  const dir = yield* fs.resolve(varDir).pipe(
+    Effect.flatMap((resolved) => Effect.try(() => realpathSync(resolved))),
+    Effect.orElseSucceed(() => undefined)
+  )
+  if (dir !== undefined && (yield* Effect.exists(ancestry, (pid) => holdsLock(pid, dir)))) return
   yield* (yield* Lock).directory(yield* fs.resolve(varDir), notice("a phase is running; waiting for it to end")).pipe(
     Effect.catchAll((e) => warn(`cannot lock ${e.path}: ${e.reason}; going on without the lock`))
   )

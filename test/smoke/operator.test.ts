@@ -4,7 +4,7 @@
  * the bundle prints.
  */
 import { execFileSync, spawn } from "node:child_process"
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { completionScript } from "../../src/programs/completion.js"
@@ -57,6 +57,57 @@ describe("tiny-cloud --bootstrap while a phase runs", () => {
     expect([r.code, r.stderr]).toEqual([0, "a phase is running; waiting for it to end\nbootstrap marked incomplete\n"])
     expect(existsSync(join(instance.root, "var/lib/cloud/.bootstrap-complete"))).toBe(false)
     expect((await instance.run(["--bootstrap", "status"])).stdout).toBe("incomplete\n")
+  })
+
+  itSystem("an ancestor that has the state directory open without its lock (an operator's shell after exec 3</var/lib/cloud) is no phase: incomplete still waits for final", { tools: { flock: "util-linux" } }, async () => {
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "web-1.example" } })
+    for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
+    const state = join(instance.root, "var/lib/cloud")
+    const go = join(instance.dir, "go")
+    const holding = join(instance.dir, "holding")
+    const holder = spawn("flock", ["-x", state, "sh", "-c", `: > "${holding}"; while [ ! -e "${go}" ]; do sleep 0.02; done`], { stdio: "ignore" })
+    const holderGone = new Promise((done) => holder.on("close", done))
+    await until(() => existsSync(holding), "the lock is held")
+    // the asker's parent (this process) keeps the directory open, as a shell's descriptor 3 would
+    const open = openSync(state, "r")
+    try {
+      let finished = false
+      const asked = instance.run(["--bootstrap", "incomplete"]).then((r) => ((finished = true), r))
+      const waits = () => readCommandLog(instance.fake).some((c) => c.stdin.includes("a phase is running; waiting for it to end"))
+      await until(() => finished || waits(), "--bootstrap incomplete ends or waits")
+      // final's last write, then it ends
+      writeFileSync(join(state, ".bootstrap-complete"), "")
+      writeFileSync(go, "")
+      await holderGone
+      const r = await asked
+      expect([r.code, r.stderr]).toEqual([0, "a phase is running; waiting for it to end\nbootstrap marked incomplete\n"])
+      expect((await instance.run(["--bootstrap", "status"])).stdout).toBe("incomplete\n")
+    } finally {
+      closeSync(open)
+    }
+  })
+
+  itSystem("one run under the holder of the state directory's lock goes on at once where ROOT is given through a link (the kernel names the directory by its own path)", { tools: { flock: "util-linux" } }, async () => {
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "web-1.example" } })
+    const state = join(instance.root, "var/lib/cloud")
+    mkdirSync(state, { recursive: true })
+    writeFileSync(join(state, ".bootstrap-complete"), "")
+    const link = join(instance.dir, "root-link")
+    symlinkSync(instance.root, link)
+    // as final that could not write its running entry runs a runcmd: the lock's holder is the asker's parent
+    const asker = spawn("flock", ["-x", state, process.execPath, PROGRAM, "--bootstrap", "incomplete"], { env: { ...instance.env, ROOT: link }, stdio: ["ignore", "pipe", "pipe"], detached: true })
+    let stderr = ""
+    let code: number | undefined
+    asker.stderr.on("data", (c: Buffer) => (stderr += c.toString()))
+    asker.on("close", (c) => (code = c ?? -1))
+    try {
+      await until(() => code !== undefined || stderr.includes("waiting"), "--bootstrap incomplete ends or waits")
+    } finally {
+      // flock and the command it runs, which holds the lock's descriptor too
+      if (code === undefined) process.kill(-asker.pid!, "SIGKILL")
+    }
+    expect([code, stderr]).toEqual([0, "bootstrap marked incomplete\n"])
+    expect(existsSync(join(state, ".bootstrap-complete"))).toBe(false)
   })
 
   it("a user-data script that asks from inside final (which holds the lock) is not kept waiting: complete, then final ends", async () => {

@@ -19,7 +19,8 @@ const touch = (path: string, flags: "a" | "r") =>
     try: () => {
       if (flags === "a" && lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) return
       if (flags === "a" && !existsSync(path)) return
-      closeSync(flags === "r" ? openSync(path, "r") : openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW))
+      if (flags === "a" && !lstatSync(path).isFile()) throw new Error("not a regular file; refused")
+      closeSync(flags === "r" ? openSync(path, "r") : openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW | constants.O_NONBLOCK))
     },
     catch: (e) => new LockError({ path, reason: (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such directory" : (e as Error).message })
   })
