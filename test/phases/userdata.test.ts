@@ -952,6 +952,23 @@ snap: {}
     })
   )
 
+  it.scopedLive("ssh_authorized_keys adds a key the file holds with a no-break space between its words, where sshd splits at spaces and tabs alone and reads no key; a tab there is the key", () =>
+    Effect.gen(function* () {
+      const [type, blob, comment] = KEY_A.split(" ")
+      const [typeC, blobC] = KEY_C.split(" ")
+      // the type and the blob, or the blob and the comment, apart by a no-break space: no key to sshd (ssh-keygen -l reads none)
+      const there = `${type}\u00a0${blob} ${comment}\n${typeC} ${blobC}\u00a0${comment}\n${KEY_B.replace(/ /g, "\t")}\n`
+      const i = yield* userDataInstance(
+        `#cloud-config\nwrite_files:\n  - {path: /home/alpine/.ssh/authorized_keys, encoding: b64, content: ${b64(there)}}\nssh_authorized_keys: [${KEY_A}, ${typeC} ${blobC} ${comment}, ${KEY_B}]\n`,
+        { instance: { sshKeys: [] } }
+      )
+      expectCodes(yield* phases(i, ["early", "main"]))
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${there}${KEY_A}\n${typeC} ${blobC} ${comment}\n`)
+      expect((yield* i.run(["main"])).code).toBe(0)
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${there}${KEY_A}\n${typeC} ${blobC} ${comment}\n`)
+    })
+  )
+
   it.scopedLive("ssh_pwauth replaces a `PasswordAuthentication=no` line: sshd reads KEYWORD=VALUE too, and takes the first value", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance("#cloud-config\nssh_pwauth: true\n")
