@@ -969,6 +969,22 @@ snap: {}
     })
   )
 
+  it.scopedLive("ssh_authorized_keys keeps the file's own bytes as they are: a comment not in UTF-8, a byte-order mark (whose line is no key to sshd, so its key is added)", () =>
+    Effect.gen(function* () {
+      const there = Buffer.concat([Buffer.from(`\ufeff${KEY_A}\n${KEY_B} Ren`), Buffer.from([0xe9]), Buffer.from("\n")])
+      const i = yield* userDataInstance(
+        `#cloud-config\nwrite_files:\n  - {path: /home/alpine/.ssh/authorized_keys, encoding: b64, content: ${b64(there)}}\nssh_authorized_keys: [${KEY_A}, ${KEY_C}]\n`,
+        { instance: { sshKeys: [] } }
+      )
+      expectCodes(yield* phases(i, ["early", "main"]))
+      const file = join(i.root, "home/alpine/.ssh/authorized_keys")
+      const after = Buffer.concat([there, Buffer.from(`${KEY_A}\n${KEY_C}\n`)])
+      expect(readFileSync(file)).toEqual(after)
+      expect((yield* i.run(["main"])).code).toBe(0)
+      expect(readFileSync(file)).toEqual(after)
+    })
+  )
+
   it.scopedLive("ssh_pwauth replaces a `PasswordAuthentication=no` line: sshd reads KEYWORD=VALUE too, and takes the first value", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance("#cloud-config\nssh_pwauth: true\n")
