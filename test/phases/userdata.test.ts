@@ -985,6 +985,20 @@ snap: {}
     })
   )
 
+  it.scopedLive("ssh_authorized_keys does not add again a key the file holds before a NUL, which sshd reads as the line's end (ssh-keygen -l reads the key)", () =>
+    Effect.gen(function* () {
+      const there = `${KEY_A}\u0000junk\n${KEY_B}\n`
+      const i = yield* userDataInstance(
+        `#cloud-config\nwrite_files:\n  - {path: /home/alpine/.ssh/authorized_keys, encoding: b64, content: ${b64(there)}}\nssh_authorized_keys: [${KEY_A}, ${KEY_C}]\n`,
+        { instance: { sshKeys: [] } }
+      )
+      expectCodes(yield* phases(i, ["early", "main"]))
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${there}${KEY_C}\n`)
+      expect((yield* i.run(["main"])).code).toBe(0)
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${there}${KEY_C}\n`)
+    })
+  )
+
   it.scopedLive("ssh_pwauth replaces a `PasswordAuthentication=no` line: sshd reads KEYWORD=VALUE too, and takes the first value", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance("#cloud-config\nssh_pwauth: true\n")
