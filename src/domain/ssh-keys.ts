@@ -86,11 +86,27 @@ export const authorizedKeys = (entries: ReadonlyArray<string>, options: { readon
  * writes them, to tell which are there: each line as sshd reads it. A line
  * ends at LF alone; a CR ends what it holds (CR LF is a line of Windows; what
  * follows a CR alone is the comment of the key before it, or breaks it: no key
- * to sshd); sshd passes over spaces and tabs in front of a line and nothing
- * else (a no-break space there makes the line no key to it).
+ * to sshd), and so does a NUL (sshd reads each line as a C string); sshd
+ * passes over spaces and tabs in front of a line and nothing
+ * else (a no-break space there makes the line no key to it), and splits the
+ * type from the blob, and the blob from the comment, at spaces and tabs alone.
  */
 export const grantedKeys = (text: string): ReadonlyArray<string> =>
   authorizedKeys(
-    text.split("\n").map((line) => line.split("\r", 1)[0]!.replace(/^[ \t]+/, "")).filter((line) => !/^\s/.test(line)),
+    text.split("\n").map((line) => line.split(/[\r\0]/, 1)[0]!.replace(/^[ \t]+/, "")).filter(sshdReadsKey),
     { allowOptions: true }
   ).keys
+
+/** a key's type and blob where sshd finds them: each ends at a space or a tab (any other blank is part of the word to it) */
+const sshdKeyAt = (text: string): boolean => {
+  const m = /^([^ \t]+)[ \t]+([^ \t]+)(?:[ \t]|$)/.exec(text)
+  return m !== null && isKeyType(m[1]!) && BLOB.test(m[2]!)
+}
+
+/** a line (spaces and tabs in front passed over) that sshd reads as a key, with or without options in front */
+const sshdReadsKey = (line: string): boolean => {
+  if (/^\s/.test(line)) return false
+  if (sshdKeyAt(line)) return true
+  const split = splitOptions(line)
+  return split !== undefined && sshdKeyAt(line.slice(split[0].length).replace(/^[ \t]+/, ""))
+}

@@ -131,14 +131,16 @@ _tiny_cloud() {
   local command=$1
   shift
   prev=\${words[\${#words[@]}-1]}
-  # a command's own usage: -h or --help, its only argument
+  # a command's own usage: -h or --help, its only argument (nothing after it)
   local -a own=()
-  if [ $# -eq 0 ]; then
-    case "$command" in
-      ${OWN_HELP.join("|")})
-        case "$cur" in -*) _tiny_cloud_reply "$cur" --help -h; own=("\${COMPREPLY[@]}"); COMPREPLY=() ;; esac ;;
-    esac
-  fi
+  case "$command" in
+    ${OWN_HELP.join("|")})
+      if [ $# -eq 0 ]; then
+        case "$cur" in -*) _tiny_cloud_reply "$cur" --help -h; own=("\${COMPREPLY[@]}"); COMPREPLY=() ;; esac
+      else
+        case "$1" in -h|--help) COMPREPLY=(); return 0 ;; esac
+      fi ;;
+  esac
   case "$command" in
 ${COMMANDS.map((c) => bashCommand(c, clouds))
   .filter((s) => s !== "")
@@ -176,7 +178,9 @@ const zshCommand = (c: CommandSpec, clouds: ReadonlyArray<string>): string => {
   if (c.operands !== undefined && c.operands !== "nothing") specs.push(sq(`1:${c.name} argument:${zshAction(c.operands, clouds)}`))
   const needing = options.filter((o) => o.needs !== undefined)
   // -h or --help as the command's only argument
-  const help = c.ownHelp === true ? `(( CURRENT == 2 )) && specs+=('(- : *)'{-h,--help}${sq(`[${OWN_HELP_TEXT}]`)}); ` : ""
+  // (nothing after it: `_arguments` sees it only as the first argument)
+  const help =
+    c.ownHelp === true ? `(( CURRENT == 2 )) && specs+=('(- : *)'{-h,--help}${sq(`[${OWN_HELP_TEXT}]`)}); (( CURRENT > 2 )) && [[ $words[2] == (-h|--help) ]] && return 1; ` : ""
   if (needing.length > 0 || help !== "") {
     const adds = needing.map((o) => `(( \${words[(I)${o.needs}]} )) && specs+=(${spec(o)}); `).join("")
     return `    (${spellings(c).join("|")}) local -a specs; specs=(${specs.join(" ")}); ${adds}${help}_arguments -s $specs ;;`
@@ -253,7 +257,10 @@ const fishCommand = (c: CommandSpec, clouds: ReadonlyArray<string>): ReadonlyArr
   const using = `__tiny_cloud_using ${spellings(c).join(" ")}`
   if (c.name === "imds") return [`complete -c tiny-cloud -n ${fishq(using)} -a '(__tiny_cloud_imds_args 2)'`]
   // an option once, and one that needs another only once that one is on the line
-  const when = (o: OptionSpec) => `-n ${fishq(`${using}; and __tiny_cloud_unseen ${o.names.join(" ")}${o.needs !== undefined ? `; and __tiny_cloud_seen ${o.needs}` : ""}`)}`
+  // (none after the command's own -h or --help, its only argument)
+  const help = c.ownHelp === true ? "; and not __tiny_cloud_own_help" : ""
+  const when = (o: OptionSpec) =>
+    `-n ${fishq(`${using}${help}; and __tiny_cloud_unseen ${o.names.join(" ")}${o.needs !== undefined ? `; and __tiny_cloud_seen ${o.needs}` : ""}`)}`
   return [
     ...(c.options ?? []).map(
       (o) => `complete -c tiny-cloud ${when(o)} ${fishOption(o.names)} ${o.arg !== undefined ? `${fishCompletes(o.arg.completes, clouds)} ` : ""}-d ${fishq(o.help)}`
@@ -296,6 +303,12 @@ function __tiny_cloud_unseen
         contains -- (string replace -r '=.*' '' -- $word) $argv; and return 1
     end
     return 0
+end
+
+# the command's first argument is -h or --help (its own usage, its only argument)
+function __tiny_cloud_own_help
+    set -l words (commandline -opc)
+    test (count $words) -ge 3; and contains -- $words[3] -h --help
 end
 
 # the argument is on the line

@@ -97,9 +97,10 @@ const isRepositoryPart = (s: string): boolean => /^[^\s\x00-\x1f\x7f]+$/.test(s)
  * A base URL, after an apk tag and the one space that follows it when it has
  * one (`@testing https://dl-cdn.alpinelinux.org/alpine`: a tagged repository,
  * whose packages apk installs only when asked for, `pkg@testing`); a tag
- * alone is none (apk reads a line that starts with `@` as a tag).
+ * alone is none (apk reads a line that starts with `@` as a tag), nor is a
+ * URL that starts with `#` (apk passes over a line that starts so, a comment).
  */
-const isRepositoryUrl = (s: string): boolean => /^(?:@[^\s\x00-\x1f\x7f]+ )?[^@\s\x00-\x1f\x7f][^\s\x00-\x1f\x7f]*$/.test(s)
+const isRepositoryUrl = (s: string): boolean => /^(?:@[^\s\x00-\x1f\x7f]+ )?[^@#\s\x00-\x1f\x7f][^\s\x00-\x1f\x7f]*$/.test(s)
 
 const REPOSITORY_URL = "a repository URL such as https://dl-cdn.alpinelinux.org/alpine, after an @tag and a space if tagged (no other blanks or control characters)"
 

@@ -952,6 +952,53 @@ snap: {}
     })
   )
 
+  it.scopedLive("ssh_authorized_keys adds a key the file holds with a no-break space between its words, where sshd splits at spaces and tabs alone and reads no key; a tab there is the key", () =>
+    Effect.gen(function* () {
+      const [type, blob, comment] = KEY_A.split(" ")
+      const [typeC, blobC] = KEY_C.split(" ")
+      // the type and the blob, or the blob and the comment, apart by a no-break space: no key to sshd (ssh-keygen -l reads none)
+      const there = `${type}\u00a0${blob} ${comment}\n${typeC} ${blobC}\u00a0${comment}\n${KEY_B.replace(/ /g, "\t")}\n`
+      const i = yield* userDataInstance(
+        `#cloud-config\nwrite_files:\n  - {path: /home/alpine/.ssh/authorized_keys, encoding: b64, content: ${b64(there)}}\nssh_authorized_keys: [${KEY_A}, ${typeC} ${blobC} ${comment}, ${KEY_B}]\n`,
+        { instance: { sshKeys: [] } }
+      )
+      expectCodes(yield* phases(i, ["early", "main"]))
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${there}${KEY_A}\n${typeC} ${blobC} ${comment}\n`)
+      expect((yield* i.run(["main"])).code).toBe(0)
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${there}${KEY_A}\n${typeC} ${blobC} ${comment}\n`)
+    })
+  )
+
+  it.scopedLive("ssh_authorized_keys keeps the file's own bytes as they are: a comment not in UTF-8, a byte-order mark (whose line is no key to sshd, so its key is added)", () =>
+    Effect.gen(function* () {
+      const there = Buffer.concat([Buffer.from(`\ufeff${KEY_A}\n${KEY_B} Ren`), Buffer.from([0xe9]), Buffer.from("\n")])
+      const i = yield* userDataInstance(
+        `#cloud-config\nwrite_files:\n  - {path: /home/alpine/.ssh/authorized_keys, encoding: b64, content: ${b64(there)}}\nssh_authorized_keys: [${KEY_A}, ${KEY_C}]\n`,
+        { instance: { sshKeys: [] } }
+      )
+      expectCodes(yield* phases(i, ["early", "main"]))
+      const file = join(i.root, "home/alpine/.ssh/authorized_keys")
+      const after = Buffer.concat([there, Buffer.from(`${KEY_A}\n${KEY_C}\n`)])
+      expect(readFileSync(file)).toEqual(after)
+      expect((yield* i.run(["main"])).code).toBe(0)
+      expect(readFileSync(file)).toEqual(after)
+    })
+  )
+
+  it.scopedLive("ssh_authorized_keys does not add again a key the file holds before a NUL, which sshd reads as the line's end (ssh-keygen -l reads the key)", () =>
+    Effect.gen(function* () {
+      const there = `${KEY_A}\u0000junk\n${KEY_B}\n`
+      const i = yield* userDataInstance(
+        `#cloud-config\nwrite_files:\n  - {path: /home/alpine/.ssh/authorized_keys, encoding: b64, content: ${b64(there)}}\nssh_authorized_keys: [${KEY_A}, ${KEY_C}]\n`,
+        { instance: { sshKeys: [] } }
+      )
+      expectCodes(yield* phases(i, ["early", "main"]))
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${there}${KEY_C}\n`)
+      expect((yield* i.run(["main"])).code).toBe(0)
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${there}${KEY_C}\n`)
+    })
+  )
+
   it.scopedLive("ssh_pwauth replaces a `PasswordAuthentication=no` line: sshd reads KEYWORD=VALUE too, and takes the first value", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance("#cloud-config\nssh_pwauth: true\n")

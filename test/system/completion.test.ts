@@ -80,6 +80,10 @@ describeSystem("bash completion", { tools: { bash: "bash" } }, () => {
     ["tiny-cloud boot -", ["--help", "-h"]],
     ["tiny-cloud hotplug -", ["--help", "-h"]],
     ["tiny-cloud hotplug vnic-eth -", []],
+    // nothing after it ('status --help --json': the usage on stderr, exit 1)
+    ["tiny-cloud status --help -", []],
+    ["tiny-cloud autodetect -h -", []],
+    ["tiny-cloud simulate -h --", []],
     ["tiny-cloud -b -", []],
     ["tiny-cloud simulate --cloud a", ["aws", "azure"]],
     ["tiny-cloud completion ", ["bash", "zsh", "fish"]],
@@ -149,6 +153,18 @@ source "$1"; service=$2; shift 2; words=("$@"); CURRENT=$#words; PREFIX=\${words
       "arguments -s --json[print JSON] --wait[wait until the final phase has run] --timeout[with --wait - give up after SECONDS (exit 3)]:SECONDS: \n"
     )
     expect(complete("tiny-cloud", ["tiny-cloud", "-b", ""])).toBe("arguments -s 1:--bootstrap argument:(complete incomplete status)\n")
+    // nothing after a command's own -h or --help ('status --help --json': the usage on stderr, exit 1)
+    for (const words of [["status", "--help", "-"], ["autodetect", "-h", "-"], ["simulate", "-h", "--"], ["hotplug", "--help", ""]]) {
+      const offered = (() => {
+        try {
+          return complete("tiny-cloud", ["tiny-cloud", ...words])
+        } catch (e) {
+          // (no matches: the completion function returns 1)
+          return (e as { stdout: string }).stdout
+        }
+      })()
+      expect({ words, offered }).toEqual({ words, offered: "" })
+    }
     expect(complete("imds", ["imds", "@nic:lo,@ip"])).toContain("compadd -S  -- @nic:lo,@mac @nic:lo,@ipv4")
     expect(complete("imds", ["imds", "-"])).toContain("compadd -- -h --help -e")
     expect(complete("imds", ["imds", "@hostname", "-"])).toContain("compadd -- -e +e")
@@ -175,6 +191,9 @@ describeSystem("fish completion", { tools: { fish: "fish" } }, () => {
     ["tiny-cloud status --wait --json --", ["--timeout"]],
     ["tiny-cloud autodetect -", ["-h", "-v", "--help", "--verbose"]],
     ["tiny-cloud boot -", ["-h", "--help"]],
+    ["tiny-cloud status --help -", []],
+    ["tiny-cloud autodetect -h -", []],
+    ["tiny-cloud simulate -h --", []],
     ["tiny-cloud -b -", []],
     ["tiny-cloud autodetect -v -", []],
     ["tiny-cloud simulate --cloud a", ["aws", "azure"]],

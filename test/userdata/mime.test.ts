@@ -212,6 +212,17 @@ describe("nested multipart parts", () => {
     ])
   })
 
+  it("reads a message whose lines all end in a CR alone as Python's email (so cloud-init) reads it: its headers, parts and lines as with LF", () => {
+    const source = multipart([part("text/cloud-config", "#cloud-config\nhostname: x\n\ntimezone: [x]"), part("text/x-shellscript", "#!/bin/sh\necho 2"), part("text/cloud-config", "#cloud-config\npackages: 5")])
+    const problems = ["line 10: timezone: expected a time zone such as Europe/Paris or UTC, got a list; skipped", "line 20: packages: expected a list, got a number; skipped"]
+    expect(analyse(source).problems.map(formatProblem)).toEqual(problems)
+    for (const mac of [source.replaceAll("\n", "\r"), source.replaceAll("\n", "\r\n")]) {
+      const read = analyse(mac)
+      expect([read.problems.map(formatProblem), read.warnings]).toEqual([problems, []])
+      expect(scriptsOf(mac)).toEqual([["part-2", mac.includes("\r\n") ? "#!/bin/sh\r\necho 2" : "#!/bin/sh\recho 2"]])
+    }
+  })
+
   it(`are read ${MAX_MIME_DEPTH} levels deep, no deeper`, () => {
     const nest = (levels: number): string =>
       levels === 1 ? part("text/x-shellscript", "#!/bin/sh\necho deep") : inner(`b${levels}`, [nest(levels - 1)])

@@ -435,6 +435,25 @@ autoinstall: true
     }
   })
 
+  it("refuses a repository base_url that starts with '#', a line apk passes over as a comment, tagged or not, as #alpine-config and cloud-config's apk_repos", () => {
+    for (const bad of ["#https://m.example/alpine", "@testing #https://m.example/alpine"]) {
+      expect({ bad, problems: notes(`#alpine-config\napk:\n  repositories:\n    - {base_url: "${bad}", version: edge, repos: [main]}\n`).problems }).toEqual({
+        bad,
+        problems: [expect.stringContaining("base_url: expected a repository URL")]
+      })
+      expect({ bad, problems: notes(`#cloud-config\napk_repos:\n  alpine_repo:\n    base_url: "${bad}"\n    version: v3.20\n`).problems }).toEqual({
+        bad,
+        problems: [expect.stringContaining("base_url: expected a repository URL")]
+      })
+      expect({ bad, problems: notes(`#cloud-config\napk_repos:\n  alpine_repo:\n    version: v3.20\n  local_repo_base_url: "${bad}"\n`).problems }).toEqual({
+        bad,
+        problems: [expect.stringContaining("local_repo_base_url: expected a repository URL")]
+      })
+    }
+    // a '#' further on is part of the URL, as apk reads it
+    expect(notes('#alpine-config\napk:\n  repositories:\n    - {base_url: "https://m.example/al#pine", repos: [main]}\n').problems).toEqual([])
+  })
+
   it("treats a key with no value as absent, and passes over null entries", () => {
     const c = config("#alpine-config\nruncmd:\npackages:\nntp:\nbootcmd: [~, echo a, ~]\n")
     expect([c.runcmd, c.packages, c.ntp]).toEqual([[], [], undefined])

@@ -72,10 +72,13 @@ const readHeaders = (text: string, start: number, end = text.length): { headers:
   const lines: Array<string> = []
   let at = start
   let bodyStart = end
+  // a line ends at LF, CR LF or a CR alone, as Python's email (so cloud-init) reads a message
+  const lineBreak = /\r\n?|\n/g
   while (at < end) {
-    const nl = text.indexOf("\n", at)
-    const next = nl < 0 || nl >= end ? end : nl + 1
-    const line = text.slice(at, next).replace(/\r?\n$/, "")
+    lineBreak.lastIndex = at
+    const found = lineBreak.exec(text)
+    const next = found === null || found.index >= end ? end : Math.min(end, found.index + found[0].length)
+    const line = text.slice(at, found === null || found.index >= end ? end : found.index)
     if (!HEADER_LINE.test(line)) {
       bodyStart = line === "" ? next : at
       break
@@ -141,7 +144,9 @@ const partRegions = (text: string, from: number, to: number, boundary: string): 
   }
   const regions: Array<{ start: number; end: number }> = []
   for (let i = 0; i < marks.length && !marks[i]!.close; i++) {
-    const start = Math.min(to, marks[i]!.end + (text[marks[i]!.end] === "\n" ? 1 : 0))
+    // (the delimiter's line break: LF, CR LF, or a CR alone)
+    const after = marks[i]!.end
+    const start = Math.min(to, after + (text.startsWith("\r\n", after) ? 2 : text[after] === "\n" || text[after] === "\r" ? 1 : 0))
     let end = marks[i + 1]?.index ?? to
     const ownLineBreak = marks[i + 1] !== undefined || to === text.length
     if (ownLineBreak && end > start && text[end - 1] === "\n") end--

@@ -214,13 +214,14 @@ export const installKeys = (user: string, entries: ReadonlyArray<string>, option
     yield* fs.makeDirectory(dir, { mode: 0o700, noFollow: true })
     yield* fs.chmod(dir, 0o700)
     yield* ownBy(dir, account.value)
-    const existing = options.append ? Option.getOrElse(yield* fs.readTextIfExists(file), () => "") : ""
+    // the file's own bytes are kept as they are (a comment not in UTF-8, a byte-order mark), the keys added after them
+    const existing = options.append ? Option.getOrElse(yield* fs.readFileIfExists(file), () => new Uint8Array(0)) : new Uint8Array(0)
     // the keys there as sshd reads them: a line with a CR (a file made on Windows) or other blanks is the same key, not one to add
-    // again; a key after a CR alone, or after a no-break space, is none sshd grants, and is added
-    const present = new Set(grantedKeys(existing))
+    // again; a key after a CR alone, or after a no-break space or a byte-order mark, is none sshd grants, and is added
+    const present = new Set(grantedKeys(new TextDecoder("utf-8", { ignoreBOM: true }).decode(existing)))
     const added = keys.filter((k) => !present.has(k))
-    const sep = existing === "" || existing.endsWith("\n") ? "" : "\n"
-    yield* fs.writeAtomic(file, `${existing}${sep}${added.map((k) => `${k}\n`).join("")}`, {
+    const sep = existing.length === 0 || existing[existing.length - 1] === 0x0a ? "" : "\n"
+    yield* fs.writeAtomic(file, Buffer.concat([existing, Buffer.from(`${sep}${added.map((k) => `${k}\n`).join("")}`)]), {
       mode: 0o600,
       noFollow: true,
       ...(process.getuid?.() === 0 ? { uid: account.value.uid, gid: account.value.gid } : {})
