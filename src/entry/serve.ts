@@ -226,6 +226,8 @@ const idleSeconds = (env: Readonly<Record<string, string | undefined>>): number 
   return disabled || complete ? undefined : settings.residentIdle
 }
 
+const STOP_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const
+
 export const serve = async (): Promise<number> => {
   const root = (process.env.ROOT ?? "").replace(/\/+$/, "")
   const paths = residentPaths(root)
@@ -272,11 +274,16 @@ export const serve = async (): Promise<number> => {
     // the boot script may make it at the same moment
     if (spawnSync("mkfifo", ["-m", "600", paths.requests]).status !== 0 && !ownFifo(paths.requests)) return refuse("cannot make its request FIFO")
   }
+  // from the moment server.pid names it, a signal is an end with its clean-up, never the default death that leaves
+  // server.pid and the FIFO behind: held until the handlers below are in place (Node delivers it on a later turn)
+  const held = () => {}
+  for (const signal of STOP_SIGNALS) process.on(signal, held)
   try {
     writeFileSync(paths.pid, `${process.pid}\n`, { mode: 0o600 })
   } catch (e) {
     // a full or read-only /run: no name half-written, the clients run their phases themselves
     rmSync(paths.pid, { force: true })
+    for (const signal of STOP_SIGNALS) process.off(signal, held)
     return refuse(`cannot write server.pid: ${reasonOf(e)}`)
   }
   rmSync(paths.starting, { force: true })
@@ -327,7 +334,10 @@ export const serve = async (): Promise<number> => {
     const watch = setInterval(() => {
       if (!serving && idleSeconds(process.env) === undefined) stop(0)
     }, 2000)
-    for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.once(signal, () => stop(0))
+    for (const signal of STOP_SIGNALS) {
+      process.once(signal, () => stop(0))
+      process.off(signal, held)
+    }
     let queue = Promise.resolve()
     const take = (line: string) => {
       const request = parseRequest(line)

@@ -3,14 +3,15 @@
  * stderr to /dev/null, and the reason was lost. A server that starts sends
  * nothing there of its own (no `logger` on a first boot's path).
  */
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { processAlive } from "../../src/layers/alive.js"
 import { readCommandLog } from "../../src/sim/fake-system.js"
-import { runProgram, useInstances } from "../support/harness.js"
+import { PROGRAM, runProgram, TEST_CODE_CACHE, useInstances } from "../support/harness.js"
 import { endResident, serverPid, until } from "../support/openrc.js"
+import { itSystem, which } from "../support/system.js"
 
 const newInstance = useInstances()
 
@@ -78,5 +79,24 @@ describe("tiny-cloud serve's requests FIFO", () => {
       endResident(instance)
     }
     expect((await served).code).toBe(0)
+  })
+})
+
+describe("tiny-cloud serve's end", () => {
+  // strace holds the server in the removal of server.starting, its first unlink, just after it wrote server.pid and
+  // before its own signal handlers are in place: a SIGTERM then (the boot service stopped) must still end it with its clean-up
+  itSystem("a SIGTERM the moment server.pid names it ends it with its clean-up: no server.pid, no FIFO left", { tools: { strace: "strace" } }, async () => {
+    const instance = await newInstance({ cloud: "aws" })
+    const dir = join(instance.root, "run/tiny-cloud")
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    writeFileSync(join(dir, "server.starting"), "1\n")
+    const args = ["-f", "-qq", "-o", "/dev/null", "-e", "trace=unlink,unlinkat", "-e", "inject=unlink,unlinkat:delay_enter=1500000:when=1", process.execPath, PROGRAM, "serve"]
+    const traced = spawn(which("strace")!, args, { env: { TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE, ...instance.env, TINY_CLOUD_RESIDENT_IDLE: "30" }, stdio: "ignore" })
+    const ended = new Promise<void>((done) => traced.on("close", () => done()))
+    await until(() => serverPid(instance) !== undefined, "the server writes server.pid")
+    process.kill(serverPid(instance)!, "SIGTERM")
+    await ended
+    expect(existsSync(join(dir, "server.pid"))).toBe(false)
+    expect(existsSync(join(dir, "requests"))).toBe(false)
   })
 })
