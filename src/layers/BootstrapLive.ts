@@ -1,5 +1,7 @@
 import * as Effect from "effect/Effect"
+import * as Arr from "effect/Array"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import type { BootstrapShape } from "../services/Bootstrap.js"
 import { Config } from "../services/Config.js"
 import { FIRST_BOOT_JOURNALS } from "../domain/append-journal.js"
@@ -9,7 +11,7 @@ import { RootFs } from "../services/RootFs.js"
 /** the marker in `$TINY_CLOUD_VAR`, the disabled file in `$ROOT/etc` */
 export const makeBootstrap: Effect.Effect<BootstrapShape, never, RootFs | Config> = Effect.gen(function* () {
   const fs = yield* RootFs
-  const { varDir } = yield* Config
+  const { varDir, cloud } = yield* Config
   const marker = bootstrapMarker(varDir)
   const journals = FIRST_BOOT_JOURNALS.map((name) => `${varDir}/${name}`)
   // (a directory in the place of one of these files, which the phases pass over as damage, goes as the file would)
@@ -33,8 +35,25 @@ export const makeBootstrap: Effect.Effect<BootstrapShape, never, RootFs | Config
     // the marker removed by hand leaves the cloud cache, the seed's copies and their mark (--bootstrap incomplete removes them):
     // without them the cloud is detected again, and the seed read again replaces the copies, so that an image made so gives its
     // instances their own cloud, hostname and keys, not the builder's; a boot run again in the same first boot finds the same again
-    // (a directory in the place of either, which would be taken for the mark, goes as the file would)
-    beginFirstBoot: Effect.forEach([`${varDir}/.autodetect`, `${varDir}/nocloud/.nocloud_loaded`], (path) => Effect.ignore(remove(path)), { discard: true }),
+    // (a directory in the place of either, which would be taken for the mark, goes as the file would). One that cannot go
+    // (a file made immutable) and is still there is the caller's to say: the later phases take it, the earlier boot's
+    beginFirstBoot: Effect.map(
+      Effect.forEach(
+        [
+          // (a CLOUD configured takes no cache: one left costs nothing)
+          { path: `${varDir}/.autodetect`, kept: "the cloud an earlier first boot detected is used", taken: cloud === "auto" },
+          { path: `${varDir}/nocloud/.nocloud_loaded`, kept: "the NoCloud seed copies of an earlier first boot are used", taken: true, cloud: "nocloud" }
+        ],
+        ({ path, kept, taken, cloud }) =>
+          remove(path).pipe(
+            Effect.as(Option.none()),
+            Effect.catchAll((error) =>
+              Effect.map(fs.exists(path), (there) => (there && taken ? Option.some({ error, kept, ...(cloud !== undefined ? { cloud } : {}) }) : Option.none()))
+            )
+          )
+      ),
+      Arr.getSomes
+    ),
     isDisabled: fs.exists(fs.at("/etc/tiny-cloud.disabled"))
   }
 })

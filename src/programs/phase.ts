@@ -65,7 +65,9 @@ export const runPhase = (phase: Phase, decided: Effect.Effect<void> = Effect.voi
       yield* info("already bootstrapped")
       return 0
     }
-    if (phase === "boot") yield* bootstrap.beginFirstBoot
+    // what an earlier first boot left that cannot be removed is taken by this one's phases: said once the cloud is known (the
+    // seed's mark costs only nocloud's), the phase goes on
+    const leftOver = phase === "boot" ? yield* bootstrap.beginFirstBoot : []
     yield* decided
     const started: Started = { at: yield* Clock.currentTimeMillis, mark: yield* monotonicMillis }
     const settings = yield* Config
@@ -73,6 +75,7 @@ export const runPhase = (phase: Phase, decided: Effect.Effect<void> = Effect.voi
     // a bad value costs only its own key: the first boot goes on, and the phase exits 1
     yield* Effect.forEach(settings.problems, (p) => err(problemLine(p)), { discard: true })
     const cloud = yield* Effect.flatMap(Cloud, (c) => c.choice)
+    for (const left of leftOver) if (left.cloud === undefined || left.cloud === cloud.name) yield* warn(`${left.error.message}; ${left.kept}`)
     const word = yield* Effect.flatMap(UserData, (u) => u.word)
     const plan = planPhase(phase, settings.initActions[phase], cloud.changes, USERDATA_CHANGES[userDataTypeOf(word)])
     const context = PhaseContext.of({

@@ -10,9 +10,10 @@ export interface BootstrapShape {
   readonly markIncomplete: Effect.Effect<ReadonlyArray<FsError>>
   /**
    * the boot phase of a first boot: the cloud detected and the NoCloud seed read by an earlier one (left when the marker
-   * was removed by hand) are not this one's, which detects its cloud and reads its own seed again
+   * was removed by hand) are not this one's, which detects its cloud and reads its own seed again. What could not be removed
+   * and is still there (the later phases take it), with what that costs, and the cloud whose phases alone take it
    */
-  readonly beginFirstBoot: Effect.Effect<void>
+  readonly beginFirstBoot: Effect.Effect<ReadonlyArray<{ readonly error: FsError; readonly kept: string; readonly cloud?: string }>>
   readonly isDisabled: Effect.Effect<boolean>
 }
 

@@ -17,6 +17,8 @@ import { makeTestInstance } from "../support/instance.js"
 /** a final phase that does its work but does not mark the bootstrap complete, as one killed just before the marker: the first boot's journals stay */
 const NO_MARKER = { SKIP_INIT_ACTIONS: "bootstrap_complete" }
 
+const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl cloud"
+
 const instanceWith = (userData: string) => makeTestInstance({ cloud: "aws", env: PATIENT_METADATA, instance: { userData: new TextEncoder().encode(userData) } })
 
 const marks = Effect.acquireRelease(
@@ -81,6 +83,26 @@ describe.concurrent("the journal of the users made which cannot be written (a di
       expect(instance.invocations().filter((c) => c.command === "chpasswd").map((c) => c.stdin)).toContain("ops:*\n")
       expect(instance.read("/home/ops/.ssh/authorized_keys")).toBe(`${key}\n`)
       expect(instance.mode("/home/ops/.ssh/authorized_keys")).toBe(0o600)
+    })
+  )
+})
+
+describe.concurrent("the journal of the default user made which cannot be written (a directory in its place, as a full state directory refuses it)", () => {
+  it.scopedLive("costs one warning, as userdata_users' does: the default user is made with the options user-data asks, its password and keys", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "aws",
+        env: PATIENT_METADATA,
+        instance: { sshKeys: [KEY], userData: new TextEncoder().encode("#cloud-config\nusers:\n  - default\n  - name: alpine\n    gecos: Ops Team\n") }
+      })
+      instance.write("/var/lib/cloud/.default-user-created/x", "")
+      const results = yield* Effect.forEach(["boot", "early", "main"], (phase) => instance.run([phase]))
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0])
+      // before: nothing said; a rerun after a kill then took the account for the image's own, its options 'not applied'
+      expect(results[2]!.stderr).toMatch(/\ncreate_default_user: alpine: cannot record that this first boot made it: [^\n]+\n {3}\+\+ create_default_user: done\n/)
+      expect(instance.commands()).toContain("adduser -h /home/alpine -s /bin/sh -G alpine -D -g Ops Team alpine")
+      expect(instance.invocations().filter((c) => c.command === "chpasswd").map((c) => c.stdin)).toContain("alpine:*\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
     })
   )
 })

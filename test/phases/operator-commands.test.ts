@@ -223,10 +223,28 @@ describe("tiny-cloud autodetect", () => {
       expect(yield* i.run(["autodetect"])).toEqual({ code: 0, stdout: "unknown\n", stderr: "" })
       i.write("/var/lib/cloud/.autodetect", "gcp\n")
       i.write("/sys/class/dmi/id/sys_vendor", "Hetzner\n")
+      // the first boot's boot phase has run: the later phases take the cache it made
+      expect((yield* i.run(["boot"])).code).toBe(0)
+      i.write("/var/lib/cloud/.autodetect", "gcp\n")
       const r = yield* i.run(["autodetect", "--verbose"])
       expect(r.stdout.split("\n")[0]).toBe("hetzner")
       expect(r.stdout).toContain(`${verdict("hetzner", "priority 50")}\n`)
       expect(r.stdout).toContain(`the phases use the cached detection: gcp (${i.root}/var/lib/cloud/.autodetect)\n`)
+    })
+  )
+
+  it.scopedLive("-v before a first boot's boot phase (an image's builder's cache left, the marker removed by hand): the cache is not what the phases use, the boot phase detects again", () =>
+    Effect.gen(function* () {
+      const i = yield* image()
+      i.write("/var/lib/cloud/.autodetect", "gcp\n")
+      i.write("/sys/class/dmi/id/sys_vendor", "Hetzner\n")
+      const r = yield* i.run(["autodetect", "-v"])
+      expect([r.code, r.stderr]).toEqual([0, ""])
+      expect(r.stdout).not.toContain("the phases use the cached detection")
+      expect(r.stdout).toContain(`the phases detect again: the boot phase of a first boot removes the cached detection, gcp (${i.root}/var/lib/cloud/.autodetect)\n`)
+      // as they do
+      expect((yield* i.run(["boot"])).code).toBe(0)
+      expect(i.read("/var/lib/cloud/.autodetect")).toBe("hetzner\n")
     })
   )
 

@@ -155,6 +155,39 @@ describeSystem("--bootstrap incomplete with a file it may not remove (made immut
   )
 })
 
+describeSystem("the boot phase of a first boot with the cloud cache and the NoCloud seed's mark it may not remove (made immutable)", { root: true, tools: { chattr: "e2fsprogs" } }, () => {
+  it.scopedLive("names each in one line, by the kernel's reason and what the phases then take (the earlier first boot's), and goes on", (ctx) =>
+    Effect.gen(function* () {
+      const i = yield* makeTestInstance({ cloud: "nocloud", env: { CLOUD: "auto" }, instance: { hostname: "web.example.org", sshKeys: [KEY] } })
+      i.write("/proc/cmdline", `root=/dev/vda2 ds=nocloud;s=${i.sim!.seedUrl!}\n`)
+      // what a builder's first boot left, its marker removed by hand
+      i.write("/var/lib/cloud/.autodetect", "aws\n")
+      i.write("/var/lib/cloud/nocloud/meta-data", "local-hostname: builder\n")
+      i.write("/var/lib/cloud/nocloud/.nocloud_loaded", "")
+      const dir = join(i.root, "var/lib/cloud")
+      const kept = [`${dir}/.autodetect`, `${dir}/nocloud/.nocloud_loaded`]
+      for (const path of kept) {
+        if (!(yield* Effect.acquireRelease(chattr("+i", path), () => chattr("-i", path)))) {
+          process.stderr.write(`skipped: ${i.root}: chattr +i refused (a file system without the immutable flag?)\n`)
+          return ctx.skip()
+        }
+      }
+      // before: nothing said, and the phases went on with what the builder's first boot left
+      const boot = yield* i.run(["boot"])
+      expect(boot.code).toBe(0)
+      // the cache names aws: the phases take it, and read no NoCloud seed, whose mark costs nothing then
+      expect(boot.stderr.split("\n")).toContain(`remove ${dir}/.autodetect: operation not permitted; the cloud an earlier first boot detected is used`)
+      expect(boot.stderr).not.toContain(".nocloud_loaded")
+      // a CLOUD configured takes no cache: the one left is not named; on nocloud the seed's mark is (the builder's hostname is read from the copies)
+      const configured = yield* i.run(["boot"], { CLOUD: "nocloud" })
+      expect(configured.stderr).not.toContain(".autodetect")
+      expect(configured.stderr.split("\n")).toContain(`remove ${dir}/nocloud/.nocloud_loaded: operation not permitted; the NoCloud seed copies of an earlier first boot are used`)
+      const aws = yield* i.run(["boot"], { CLOUD: "aws" })
+      expect(aws.stderr).not.toContain("remove ")
+    })
+  )
+})
+
 describeSystem("--bootstrap incomplete on a read-only state directory", { root: true, tools: { unshare: "util-linux", mount: "mount" } }, () => {
   it.scopedLive("names each file that is there in one line and exits 1: none that is not", () =>
     Effect.gen(function* () {

@@ -120,13 +120,16 @@ export const createUser = (user: string, action = "create_default_user", options
       const kept = unapplied(account.value, options)
       if (kept.length > 0) yield* warn(`${action}: ${user} exists already and keeps its own account: user-data's ${kept.join(", ")} not applied`)
     } else {
-      // recorded only when a rerun compares the account (user-data asks options of it); one that cannot be written costs a rerun
-      // only a false line: the account is made all the same
+      // recorded only when a rerun compares the account (user-data asks options of it); one that cannot be written (a full or
+      // read-only state directory, a directory in its place) is said, as userdata_users says its own: it costs a rerun only a
+      // false line, and the account is made all the same
       const fs = yield* RootFs
       if (Object.keys(options).some((k) => k !== "wheel")) {
         const journal = yield* defaultUserJournal
         yield* readJournalAfresh(journal)
-        yield* Effect.ignore(fs.addLinesOnce(journal, [yield* journalLine(user)], { mode: 0o600, noFollow: true }))
+        yield* fs
+          .addLinesOnce(journal, [yield* journalLine(user)], { mode: 0o600, noFollow: true })
+          .pipe(Effect.catchAll((e) => warn(`${action}: ${user}: cannot record that this first boot made it: ${e.message}`)))
       }
       yield* addAccount(user, options)
     }
