@@ -7,7 +7,7 @@ import { basicAuthorization, printable, textOf, withoutSecrets } from "../domain
 import type { Commands } from "../services/Commands.js"
 import { Config } from "../services/Config.js"
 import type { Http } from "../services/Http.js"
-import { warn, type Log } from "../services/Log.js"
+import { info, warn, type Log } from "../services/Log.js"
 import { containerKind, RootFs } from "../services/RootFs.js"
 import { commandLineOf, INIT_CMDLINE } from "../domain/container.js"
 import { ownEntry } from "../domain/own.js"
@@ -316,7 +316,16 @@ export const loadSeed = (
     if (Option.isNone(seed) && Option.isSome(params) && (params.value.localHostname || params.value.instanceId)) {
       seed = Option.some({ files: {}, refused: {} })
     }
-    if (Option.isNone(seed)) return yield* Effect.fail(new SeedError({ reason: "Unable to load NoCloud datasource" }))
+    if (Option.isNone(seed)) {
+      // no seed to read but the copies of one read before (the boot phase of a first boot forgets their mark, so that an
+      // instance's own seed replaces an earlier first boot's; an image whose builder left only the copies has none): those
+      if (yield* fs.exists(`${dir}/meta-data`)) {
+        yield* info(`no NoCloud seed found; the seed copies in ${dir} are used`)
+        yield* fs.writeAtomic(`${dir}/.nocloud_loaded`, "", { mode: 0o600, noFollow: true }).pipe(Effect.ignore)
+        return { refused: {} }
+      }
+      return yield* Effect.fail(new SeedError({ reason: "Unable to load NoCloud datasource" }))
+    }
     const { files, refused } = seed.value
     const copied = yield* Effect.either(
       Effect.gen(function* () {

@@ -37,12 +37,12 @@ export const makeBootstrap: Effect.Effect<BootstrapShape, never, RootFs | Config
     // instances their own cloud, hostname and keys, not the builder's; a boot run again in the same first boot finds the same again
     // (a directory in the place of either, which would be taken for the mark, goes as the file would). One that cannot go
     // (a file made immutable) and is still there is the caller's to say: the later phases take it, the earlier boot's
-    beginFirstBoot: Effect.map(
+    beginFirstBoot: ({ forgetDetection }) => Effect.map(
       Effect.forEach(
         [
           // (a CLOUD configured takes no cache: one left costs nothing)
-          { path: `${varDir}/.autodetect`, kept: "the cloud an earlier first boot detected is used", taken: cloud === "auto" },
-          { path: `${varDir}/nocloud/.nocloud_loaded`, kept: "the NoCloud seed copies of an earlier first boot are used", taken: true, cloud: "nocloud" }
+          ...(forgetDetection ? [{ path: `${varDir}/.autodetect`, kept: "the cloud an earlier first boot detected is used", taken: cloud === "auto" }] : []),
+          { path: `${varDir}/nocloud/.nocloud_loaded`, kept: "the NoCloud seed copies of an earlier first boot are used", taken: true, cloud: "nocloud" as string | undefined }
         ],
         ({ path, kept, taken, cloud }) =>
           remove(path).pipe(

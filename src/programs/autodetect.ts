@@ -10,6 +10,7 @@ import { Config } from "../services/Config.js"
 import { print } from "../services/Output.js"
 import { containerKind } from "../services/RootFs.js"
 import { printable } from "../domain/text.js"
+import { detectionOutdated } from "../domain/bootstrap.js"
 import { currentStatus } from "./status.js"
 
 export const autodetectCommand = (options: { readonly verbose: boolean }) =>
@@ -31,11 +32,12 @@ export const autodetectCommand = (options: { readonly verbose: boolean }) =>
     const cached = yield* service.cached
     if (settings.cloud !== "auto") yield* print(`CLOUD=${printable(settings.cloud)} is configured: the phases use it, not detection\n`)
     else if (Option.isSome(cached)) {
-      // a first boot not started yet (an image, the marker removed by hand) has its boot phase remove the cache: it detects again
+      // a first boot not started yet (an image, the marker removed by hand) whose signs name another cloud has its boot phase
+      // remove the cache: it detects again
       const { status } = yield* currentStatus
       yield* print(
-        status.state.state === "not started"
-          ? `the phases detect again: the boot phase of a first boot removes the cached detection, ${cached.value} (${settings.varDir}/.autodetect)\n`
+        status.state.state === "not started" && detectionOutdated(cached.value, cloud)
+          ? `the phases detect again: the boot phase of a first boot removes the cached detection, ${cached.value} (${settings.varDir}/.autodetect), which this machine's signs contradict\n`
           : `the phases use the cached detection: ${cached.value} (${settings.varDir}/.autodetect)\n`
       )
     }

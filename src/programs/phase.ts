@@ -1,6 +1,8 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import { detectionOutdated } from "../domain/bootstrap.js"
 import type { Phase } from "../domain/phases.js"
 import { monotonicMillis } from "../domain/monotonic.js"
 import { planPhase } from "../domain/plan.js"
@@ -42,6 +44,15 @@ const lockedAndLogging = Effect.flatMap(Log, (log) =>
   log.prepare === undefined ? oneAtATime : Effect.all([oneAtATime, log.prepare("info")], { concurrency: 2, discard: true })
 )
 
+/** `CLOUD=auto` and `.autodetect` naming a cloud this machine's signs contradict (see detectionOutdated): detected again */
+const cachedDetectionOutdated = Effect.gen(function* () {
+  if ((yield* Config).cloud !== "auto") return false
+  const cloud = yield* Cloud
+  const cached = yield* cloud.cached
+  if (Option.isNone(cached)) return false
+  return detectionOutdated(cached.value, (yield* cloud.detect).cloud)
+})
+
 /**
  * One phase of the first boot, as OpenRC runs it; the result is the exit
  * status. `decided` runs once the phase is known to do its work (not
@@ -67,7 +78,7 @@ export const runPhase = (phase: Phase, decided: Effect.Effect<void> = Effect.voi
     }
     // what an earlier first boot left that cannot be removed is taken by this one's phases: said once the cloud is known (the
     // seed's mark costs only nocloud's), the phase goes on
-    const leftOver = phase === "boot" ? yield* bootstrap.beginFirstBoot : []
+    const leftOver = phase === "boot" ? yield* bootstrap.beginFirstBoot({ forgetDetection: yield* cachedDetectionOutdated }) : []
     yield* decided
     const started: Started = { at: yield* Clock.currentTimeMillis, mark: yield* monotonicMillis }
     const settings = yield* Config

@@ -80,6 +80,21 @@ describe("a first boot asked for again by removing the marker by hand (an image'
   )
 })
 
+describe("NoCloud seed copies an image holds with no seed to read (its builder left only the copies and their mark)", () => {
+  it.scopedLive("are read: the boot phase forgets their mark, finds no seed, and takes the copies again", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
+      instance.write("/var/lib/cloud/nocloud/meta-data", `instance-id: iid-image\nlocal-hostname: copied\npublic-keys:\n  - ${KEY}\n`)
+      instance.write("/var/lib/cloud/nocloud/.nocloud_loaded", "")
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(instance.read("/etc/hostname")).toBe("copied\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+      expect(instance.read("/var/lib/cloud/nocloud/.nocloud_loaded")).toBe("")
+    })
+  )
+})
+
 describe("a NoCloud seed mark that is a directory (damage in the image's state directory)", () => {
   it.scopedLive("is not taken for a seed read already: the first boot reads the seed and sets the hostname and keys", () =>
     Effect.gen(function* () {
@@ -1040,6 +1055,19 @@ describe("nocloud detection (CLOUD unset)", () => {
       instance.write("/proc/cmdline", "quiet ds=nocloud\n")
       // the builder's first boot on aws cached its detection; its marker was then removed by hand
       instance.write("/var/lib/cloud/.autodetect", "aws\n")
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(instance.read("/var/lib/cloud/.autodetect")).toBe("nocloud\n")
+      expect(instance.read("/etc/hostname")).toBe("seeded\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+    })
+  )
+
+  it.scopedLive("a cached detection no sign of the machine contradicts (placed by the image's builder, nothing recognised) is kept by the first boot's boot phase and used", () =>
+    Effect.gen(function* () {
+      // a seed directory alone is no sign of nocloud to detection: the builder chose the cloud by its cache
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": META }, {})
+      instance.write("/var/lib/cloud/.autodetect", "nocloud\n")
       const results = yield* instance.boot()
       expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
       expect(instance.read("/var/lib/cloud/.autodetect")).toBe("nocloud\n")

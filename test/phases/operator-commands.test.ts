@@ -241,10 +241,21 @@ describe("tiny-cloud autodetect", () => {
       const r = yield* i.run(["autodetect", "-v"])
       expect([r.code, r.stderr]).toEqual([0, ""])
       expect(r.stdout).not.toContain("the phases use the cached detection")
-      expect(r.stdout).toContain(`the phases detect again: the boot phase of a first boot removes the cached detection, gcp (${i.root}/var/lib/cloud/.autodetect)\n`)
+      expect(r.stdout).toContain(`the phases detect again: the boot phase of a first boot removes the cached detection, gcp (${i.root}/var/lib/cloud/.autodetect), which this machine's signs contradict\n`)
       // as they do
       expect((yield* i.run(["boot"])).code).toBe(0)
       expect(i.read("/var/lib/cloud/.autodetect")).toBe("hetzner\n")
+    })
+  )
+
+  it.scopedLive("-v before a first boot's boot phase with a cache nothing on the machine contradicts (nothing recognised: placed by the image's builder): the phases use it, as they do", () =>
+    Effect.gen(function* () {
+      const i = yield* image()
+      i.write("/var/lib/cloud/.autodetect", "gcp\n")
+      const r = yield* i.run(["autodetect", "-v"])
+      expect(r.stdout).toContain(`the phases use the cached detection: gcp (${i.root}/var/lib/cloud/.autodetect)\n`)
+      yield* i.run(["boot"])
+      expect(i.read("/var/lib/cloud/.autodetect")).toBe("gcp\n")
     })
   )
 
