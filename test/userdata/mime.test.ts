@@ -223,6 +223,18 @@ describe("nested multipart parts", () => {
     }
   })
 
+  it("tells a message whose lines end in a CR alone for MIME by all its headers, as with LF: another header first, an mbox From line; a header run into a script is none", () => {
+    const source = `From nobody\nSubject: x\n${multipart([part("text/cloud-config", "#cloud-config\nhostname: x\ntimezone: [x]")])}`
+    const problems = ["line 11: timezone: expected a time zone such as Europe/Paris or UTC, got a list; skipped"]
+    for (const lines of [source, source.replaceAll("\n", "\r"), source.replaceAll("\n", "\r\n")]) {
+      expect(analyse(lines).problems.map(formatProblem)).toEqual(problems)
+      expect(analyse(lines.slice(lines.indexOf("S"))).problems.map(formatProblem)).toEqual(problems.map((p) => p.replace("line 11", "line 10")))
+      // no MIME-Version: cloud-init does not hand it to Python's email, and runs nothing
+      const script = "Content-Type: text/x-shellscript\n#!/bin/sh\necho hi\n"
+      expect(analyse(lines.includes("\r\n") ? script.replaceAll("\n", "\r\n") : lines.includes("\r") ? script.replaceAll("\n", "\r") : script).parsed?.kind).toEqual("unknown")
+    }
+  })
+
   it(`are read ${MAX_MIME_DEPTH} levels deep, no deeper`, () => {
     const nest = (levels: number): string =>
       levels === 1 ? part("text/x-shellscript", "#!/bin/sh\necho deep") : inner(`b${levels}`, [nest(levels - 1)])

@@ -187,7 +187,9 @@ const walkMultipart = (walk: Walk, from: number, to: number, boundary: string, p
 
 /** The message's parts, nested ones walked into; a MIME message that is not multipart is its own single part. */
 const mimeEntries = (text: string): Either.Either<Array<Entry>, Array<Problem>> => {
-  const start = text.startsWith("From ") ? text.indexOf("\n") + 1 || text.length : 0
+  // (the mbox line ends at LF, CR LF or a CR alone, as the headers' lines do)
+  const fromLine = text.startsWith("From ") ? /\r\n?|\n/.exec(text) : null
+  const start = text.startsWith("From ") ? (fromLine === null ? text.length : fromLine.index + fromLine[0].length) : 0
   const { headers, bodyStart } = readHeaders(text, start)
   const walk: Walk = { text, lineAt: lineCounter(text), entries: [] }
   const contentType = parseContentType(headers.get("content-type"))
