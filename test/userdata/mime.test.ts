@@ -235,6 +235,15 @@ describe("nested multipart parts", () => {
     }
   })
 
+  it("keeps the blank line of a part without headers in a message whose lines end in a CR alone: its body's first line is no header there either", () => {
+    const source = "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"B\"\n\n--B\n\nX-Note: y\n#!/bin/sh\necho ran\n--B \n\n#!/bin/sh\necho 2\n--B--\n"
+    for (const lines of [source, source.replaceAll("\n", "\r"), source.replaceAll("\n", "\r\n")]) {
+      const read = analyse(lines)
+      expect(read.warnings).toEqual(["part 1 (line 6): text/plain parts are not supported; part ignored"])
+      expect(scriptsOf(lines).map(([name]) => name)).toEqual(["part-2"])
+    }
+  })
+
   it(`are read ${MAX_MIME_DEPTH} levels deep, no deeper`, () => {
     const nest = (levels: number): string =>
       levels === 1 ? part("text/x-shellscript", "#!/bin/sh\necho deep") : inner(`b${levels}`, [nest(levels - 1)])
