@@ -102,7 +102,7 @@ const isRepositoryPart = (s: string): boolean => /^[^\s\x00-\x1f\x7f]+$/.test(s)
  */
 const isRepositoryUrl = (s: string): boolean => /^(?:@[^\s\x00-\x1f\x7f]+ )?[^@#\s\x00-\x1f\x7f][^\s\x00-\x1f\x7f]*$/.test(s)
 
-const REPOSITORY_URL = "a repository URL such as https://dl-cdn.alpinelinux.org/alpine, after an @tag and a space if tagged (no other blanks or control characters)"
+const REPOSITORY_URL = "a repository URL such as https://dl-cdn.alpinelinux.org/alpine, after an @tag and a space if tagged (not starting with #, which apk reads as a comment; no other blanks or control characters)"
 
 export const RepositoryUrl = Schema.String.pipe(Schema.filter(isRepositoryUrl)).annotations({ description: REPOSITORY_URL })
 

@@ -223,6 +223,27 @@ describe("nested multipart parts", () => {
     }
   })
 
+  it("tells a message whose lines end in a CR alone for MIME by all its headers, as with LF: another header first, an mbox From line; a header run into a script is none", () => {
+    const source = `From nobody\nSubject: x\n${multipart([part("text/cloud-config", "#cloud-config\nhostname: x\ntimezone: [x]")])}`
+    const problems = ["line 11: timezone: expected a time zone such as Europe/Paris or UTC, got a list; skipped"]
+    for (const lines of [source, source.replaceAll("\n", "\r"), source.replaceAll("\n", "\r\n")]) {
+      expect(analyse(lines).problems.map(formatProblem)).toEqual(problems)
+      expect(analyse(lines.slice(lines.indexOf("S"))).problems.map(formatProblem)).toEqual(problems.map((p) => p.replace("line 11", "line 10")))
+      // no MIME-Version: cloud-init does not hand it to Python's email, and runs nothing
+      const script = "Content-Type: text/x-shellscript\n#!/bin/sh\necho hi\n"
+      expect(analyse(lines.includes("\r\n") ? script.replaceAll("\n", "\r\n") : lines.includes("\r") ? script.replaceAll("\n", "\r") : script).parsed?.kind).toEqual("unknown")
+    }
+  })
+
+  it("keeps the blank line of a part without headers in a message whose lines end in a CR alone: its body's first line is no header there either", () => {
+    const source = "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"B\"\n\n--B\n\nX-Note: y\n#!/bin/sh\necho ran\n--B \n\n#!/bin/sh\necho 2\n--B--\n"
+    for (const lines of [source, source.replaceAll("\n", "\r"), source.replaceAll("\n", "\r\n")]) {
+      const read = analyse(lines)
+      expect(read.warnings).toEqual(["part 1 (line 6): text/plain parts are not supported; part ignored"])
+      expect(scriptsOf(lines).map(([name]) => name)).toEqual(["part-2"])
+    }
+  })
+
   it(`are read ${MAX_MIME_DEPTH} levels deep, no deeper`, () => {
     const nest = (levels: number): string =>
       levels === 1 ? part("text/x-shellscript", "#!/bin/sh\necho deep") : inner(`b${levels}`, [nest(levels - 1)])

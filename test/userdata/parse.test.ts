@@ -403,7 +403,7 @@ autoinstall: true
       '#alpine-config\napk:\n  repositories:\n    - {base_url: "https://m.example/alpine\\r", repos: [main]}\n    - {base_url: https://m.example/alpine, version: "v3.20\\r", repos: [main]}\n    - {base_url: https://m.example/alpine, repos: ["main\\r", community]}\n    - {base_url: https://ok.example/alpine, version: edge, repos: [main]}\n'
     expect(config(source).apk.repositories.flatMap((r) => repositoryLines(r, "v3.20"))).toEqual(["https://ok.example/alpine/edge/main"])
     expect(notes(source).problems).toEqual([
-      "line 4: apk.repositories[0].base_url: expected a repository URL such as https://dl-cdn.alpinelinux.org/alpine, after an @tag and a space if tagged (no other blanks or control characters), got a string of 25 characters; apk.repositories[0] skipped",
+      "line 4: apk.repositories[0].base_url: expected a repository URL such as https://dl-cdn.alpinelinux.org/alpine, after an @tag and a space if tagged (not starting with #, which apk reads as a comment; no other blanks or control characters), got a string of 25 characters; apk.repositories[0] skipped",
       "line 5: apk.repositories[1].version: expected a version string such as v3.20 or edge, got a string of 6 characters; apk.repositories[1] skipped",
       "line 6: apk.repositories[2].repos[0]: expected a repository name such as main or community, got a string of 5 characters; apk.repositories[2] skipped"
     ])
@@ -439,15 +439,15 @@ autoinstall: true
     for (const bad of ["#https://m.example/alpine", "@testing #https://m.example/alpine"]) {
       expect({ bad, problems: notes(`#alpine-config\napk:\n  repositories:\n    - {base_url: "${bad}", version: edge, repos: [main]}\n`).problems }).toEqual({
         bad,
-        problems: [expect.stringContaining("base_url: expected a repository URL")]
+        problems: [expect.stringContaining("base_url: expected a repository URL such as https://dl-cdn.alpinelinux.org/alpine, after an @tag and a space if tagged (not starting with #, which apk reads as a comment;")]
       })
       expect({ bad, problems: notes(`#cloud-config\napk_repos:\n  alpine_repo:\n    base_url: "${bad}"\n    version: v3.20\n`).problems }).toEqual({
         bad,
-        problems: [expect.stringContaining("base_url: expected a repository URL")]
+        problems: [expect.stringContaining("base_url: expected a repository URL such as https://dl-cdn.alpinelinux.org/alpine, after an @tag and a space if tagged (not starting with #, which apk reads as a comment;")]
       })
       expect({ bad, problems: notes(`#cloud-config\napk_repos:\n  alpine_repo:\n    version: v3.20\n  local_repo_base_url: "${bad}"\n`).problems }).toEqual({
         bad,
-        problems: [expect.stringContaining("local_repo_base_url: expected a repository URL")]
+        problems: [expect.stringContaining("local_repo_base_url: expected a repository URL such as https://dl-cdn.alpinelinux.org/alpine, after an @tag and a space if tagged (not starting with #, which apk reads as a comment;")]
       })
     }
     // a '#' further on is part of the URL, as apk reads it
@@ -1893,7 +1893,7 @@ apk_repos:
     const crs = '#cloud-config\napk_repos:\n  alpine_repo:\n    base_url: "https://mirror.example/alpine\\r"\n    version: v3.20\n'
     expect(config(crs).apk).toEqual({ repositories: [], configured: false, replaceRepositories: false })
     expect(notes(crs).problems).toEqual([
-      "line 4: apk_repos.alpine_repo.base_url: expected a repository URL such as https://dl-cdn.alpinelinux.org/alpine, after an @tag and a space if tagged (no other blanks or control characters), got a string of 30 characters; apk_repos skipped"
+      "line 4: apk_repos.alpine_repo.base_url: expected a repository URL such as https://dl-cdn.alpinelinux.org/alpine, after an @tag and a space if tagged (not starting with #, which apk reads as a comment; no other blanks or control characters), got a string of 30 characters; apk_repos skipped"
     ])
     expect(notes('#cloud-config\napk_repos:\n  alpine_repo:\n    version: "v3.20\\r"\n').problems).toEqual([
       "line 4: apk_repos.alpine_repo.version: expected a version string such as v3.20 or edge, got a string of 6 characters; apk_repos skipped"

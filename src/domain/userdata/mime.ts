@@ -133,7 +133,9 @@ const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
  * reads it.
  */
 const partRegions = (text: string, from: number, to: number, boundary: string): Array<{ start: number; end: number }> => {
-  const delimiter = new RegExp(`^--${escapeRegExp(boundary)}(--)?[ \\t]*\\r?$`, "gm")
+  // (up to its line break, which is not taken: `$` is before a CR too, and a CR taken here and a CR alone after it
+  // taken for the line break would leave a part without headers none of its blank line)
+  const delimiter = new RegExp(`^--${escapeRegExp(boundary)}(--)?[ \\t]*$`, "gm")
   // searched for in the body alone (which starts on a line of its own): a search of the whole text from `from` would go on to its end
   // for each nested multipart part whose boundary is not there, 100 000 of them over megabytes of text
   const body = text.slice(from, to)
@@ -187,7 +189,9 @@ const walkMultipart = (walk: Walk, from: number, to: number, boundary: string, p
 
 /** The message's parts, nested ones walked into; a MIME message that is not multipart is its own single part. */
 const mimeEntries = (text: string): Either.Either<Array<Entry>, Array<Problem>> => {
-  const start = text.startsWith("From ") ? text.indexOf("\n") + 1 || text.length : 0
+  // (the mbox line ends at LF, CR LF or a CR alone, as the headers' lines do)
+  const fromLine = text.startsWith("From ") ? /\r\n?|\n/.exec(text) : null
+  const start = text.startsWith("From ") ? (fromLine === null ? text.length : fromLine.index + fromLine[0].length) : 0
   const { headers, bodyStart } = readHeaders(text, start)
   const walk: Walk = { text, lineAt: lineCounter(text), entries: [] }
   const contentType = parseContentType(headers.get("content-type"))

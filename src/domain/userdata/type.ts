@@ -50,10 +50,11 @@ export const whyNotRead = (word: string): string | undefined => (Object.hasOwn(N
  * headers run into a line that is no header are MIME only with it
  * (`Content-Type: text/x-shellscript` followed by a script is no type to
  * cloud-init, which runs nothing), or when that line is the half line the
- * 4 KiB mark cut.
+ * 4 KiB mark cut. Its lines end at LF, CR LF or a CR alone, as Python's email
+ * reads them (src/domain/userdata/mime.ts splits them so).
  */
 export const isMime = (head: string): boolean => {
-  const lines = head.split(/\r?\n/)
+  const lines = head.split(/\r\n?|\n/)
   let i = lines[0]?.startsWith("From ") ? 1 : 0
   let type = false
   let version = false
