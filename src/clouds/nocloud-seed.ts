@@ -313,19 +313,20 @@ export const loadSeed = (
       const net = holdsNone ? yield* fromDirectory(`${varDir}/seed/nocloud-net`) : Option.none<Seed>()
       seed = Option.orElse(net, () => own)
     }
-    if (Option.isNone(seed) && Option.isSome(params) && (params.value.localHostname || params.value.instanceId)) {
-      seed = Option.some({ files: {}, refused: {} })
-    }
     if (Option.isNone(seed)) {
       // no seed to read but the copies of one read before (the boot phase of a first boot forgets their mark, so that an
-      // instance's own seed replaces an earlier first boot's; an image whose builder left only the copies has none): those
+      // instance's own seed replaces an earlier first boot's; an image whose builder left only the copies has none): those,
+      // under the command line's h= and i= too (which replace their values as they would a seed's, never the copies' keys)
       if (yield* fs.exists(`${dir}/meta-data`)) {
         yield* info(`no NoCloud seed found; the seed copies in ${dir} are used`)
         yield* fs.writeAtomic(`${dir}/.nocloud_loaded`, "", { mode: 0o600, noFollow: true }).pipe(Effect.ignore)
         return { refused: {} }
       }
-      return yield* Effect.fail(new SeedError({ reason: "Unable to load NoCloud datasource" }))
     }
+    if (Option.isNone(seed) && Option.isSome(params) && (params.value.localHostname || params.value.instanceId)) {
+      seed = Option.some({ files: {}, refused: {} })
+    }
+    if (Option.isNone(seed)) return yield* Effect.fail(new SeedError({ reason: "Unable to load NoCloud datasource" }))
     const { files, refused } = seed.value
     const copied = yield* Effect.either(
       Effect.gen(function* () {

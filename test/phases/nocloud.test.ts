@@ -93,6 +93,20 @@ describe("NoCloud seed copies an image holds with no seed to read (its builder l
       expect(instance.read("/var/lib/cloud/nocloud/.nocloud_loaded")).toBe("")
     })
   )
+  it.scopedLive("are read under the command line's h= too: its hostname, the copies' keys (they are not removed)", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
+      instance.write("/var/lib/cloud/nocloud/meta-data", `instance-id: iid-image\nlocal-hostname: copied\npublic-keys:\n  - ${KEY}\n`)
+      instance.write("/var/lib/cloud/nocloud/.nocloud_loaded", "")
+      instance.write("/proc/cmdline", "root=/dev/vda2 ds=nocloud;h=fromcmd\n")
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(results[0]!.stderr).toContain("no NoCloud seed found; the seed copies in")
+      expect(instance.read("/etc/hostname")).toBe("fromcmd\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+      expect(instance.read("/var/lib/cloud/nocloud/meta-data")).toContain("local-hostname: copied")
+    })
+  )
 })
 
 describe("a NoCloud seed mark that is a directory (damage in the image's state directory)", () => {
