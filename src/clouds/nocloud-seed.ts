@@ -11,7 +11,7 @@ import { info, warn, type Log } from "../services/Log.js"
 import { containerKind, RootFs } from "../services/RootFs.js"
 import { commandLineOf, INIT_CMDLINE } from "../domain/container.js"
 import { ownEntry } from "../domain/own.js"
-import { dmi, parsedYaml } from "./common.js"
+import { dmi, hasLabelledFilesystem, parsedYaml } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient, oneRead } from "./imds-http.js"
 import { readVolume } from "./volume.js"
 
@@ -318,7 +318,10 @@ export const loadSeed = (
       // instance's own seed replaces an earlier first boot's; an image whose builder left only the copies has none): those,
       // under the command line's h= and i= too (which replace their values as they would a seed's, never the copies' keys)
       if (yield* fs.exists(`${dir}/meta-data`)) {
-        yield* info(`no NoCloud seed found; the seed copies in ${dir} are used`)
+        // a cidata volume there (detection's sign of nocloud) that did not mount is this instance's seed not read: said as such
+        const found = (yield* hasLabelledFilesystem("cidata")) ? "cidata" : (yield* hasLabelledFilesystem("CIDATA")) ? "CIDATA" : undefined
+        if (found !== undefined) yield* warn(`a NoCloud seed volume (LABEL=${found}) is there but could not be mounted read-only as vfat or iso9660; the seed copies in ${dir} are used`)
+        else yield* info(`no NoCloud seed found; the seed copies in ${dir} are used`)
         yield* fs.writeAtomic(`${dir}/.nocloud_loaded`, "", { mode: 0o600, noFollow: true }).pipe(Effect.ignore)
         return { refused: {} }
       }
