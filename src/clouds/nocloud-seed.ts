@@ -318,9 +318,12 @@ export const loadSeed = (
       // instance's own seed replaces an earlier first boot's; an image whose builder left only the copies has none): those,
       // under the command line's h= and i= too (which replace their values as they would a seed's, never the copies' keys)
       if (yield* fs.exists(`${dir}/meta-data`)) {
-        // a cidata volume there (detection's sign of nocloud) that did not mount is this instance's seed not read: said as such
-        const found = (yield* hasLabelledFilesystem("cidata")) ? "cidata" : (yield* hasLabelledFilesystem("CIDATA")) ? "CIDATA" : undefined
-        if (found !== undefined) yield* warn(`a NoCloud seed volume (LABEL=${found}) is there but could not be mounted read-only as vfat or iso9660; the seed copies in ${dir} are used`)
+        // a seed the command line names as a directory that is not there, or a cidata volume there (detection's sign of
+        // nocloud) that did not mount, is this instance's seed not read: said as such
+        const named = Option.isSome(params) && params.value.seedFrom !== undefined && /^(?:file:\/\/)?\//.test(params.value.seedFrom) ? params.value.seedFrom : undefined
+        const found = named !== undefined ? undefined : (yield* hasLabelledFilesystem("cidata")) ? "cidata" : (yield* hasLabelledFilesystem("CIDATA")) ? "CIDATA" : undefined
+        if (named !== undefined) yield* warn(`NoCloud seedfrom '${printable(withoutSecrets(named))}' is no directory; the seed copies in ${dir} are used`)
+        else if (found !== undefined) yield* warn(`a NoCloud seed volume (LABEL=${found}) is there but could not be mounted read-only as vfat or iso9660; the seed copies in ${dir} are used`)
         else yield* info(`no NoCloud seed found; the seed copies in ${dir} are used`)
         yield* fs.writeAtomic(`${dir}/.nocloud_loaded`, "", { mode: 0o600, noFollow: true }).pipe(Effect.ignore)
         return { refused: {} }

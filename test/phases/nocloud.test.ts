@@ -107,6 +107,20 @@ describe("NoCloud seed copies an image holds with no seed to read (its builder l
       expect(instance.read("/var/lib/cloud/nocloud/meta-data")).toContain("local-hostname: copied")
     })
   )
+  it.scopedLive("are read where the command line's seedfrom names a directory that is not there, which is said: not 'no NoCloud seed found'", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
+      instance.write("/var/lib/cloud/nocloud/meta-data", `instance-id: iid-image\nlocal-hostname: copied\npublic-keys:\n  - ${KEY}\n`)
+      instance.write("/var/lib/cloud/nocloud/.nocloud_loaded", "")
+      instance.write("/proc/cmdline", "root=/dev/vda2 ds=nocloud;s=/seed/missing/\n")
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(results[0]!.stderr).not.toContain("no NoCloud seed found")
+      expect(results[0]!.stderr).toContain(`NoCloud seedfrom '/seed/missing/' is no directory; the seed copies in ${instance.root}/var/lib/cloud/nocloud are used\n`)
+      expect(instance.read("/etc/hostname")).toBe("copied\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+    })
+  )
   it.scopedLive("are read where a cidata volume is there but does not mount, which is said: not 'no NoCloud seed found'", () =>
     Effect.gen(function* () {
       const unmountable = (i: Invocation) =>
