@@ -11,7 +11,7 @@ import { info, warn, type Log } from "../services/Log.js"
 import { containerKind, RootFs } from "../services/RootFs.js"
 import { commandLineOf, INIT_CMDLINE } from "../domain/container.js"
 import { ownEntry } from "../domain/own.js"
-import { dmi, parsedYaml } from "./common.js"
+import { dmi, hasLabelledFilesystem, parsedYaml } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient, oneRead } from "./imds-http.js"
 import { readVolume } from "./volume.js"
 
@@ -313,19 +313,26 @@ export const loadSeed = (
       const net = holdsNone ? yield* fromDirectory(`${varDir}/seed/nocloud-net`) : Option.none<Seed>()
       seed = Option.orElse(net, () => own)
     }
-    if (Option.isNone(seed) && Option.isSome(params) && (params.value.localHostname || params.value.instanceId)) {
-      seed = Option.some({ files: {}, refused: {} })
-    }
     if (Option.isNone(seed)) {
       // no seed to read but the copies of one read before (the boot phase of a first boot forgets their mark, so that an
-      // instance's own seed replaces an earlier first boot's; an image whose builder left only the copies has none): those
+      // instance's own seed replaces an earlier first boot's; an image whose builder left only the copies has none): those,
+      // under the command line's h= and i= too (which replace their values as they would a seed's, never the copies' keys)
       if (yield* fs.exists(`${dir}/meta-data`)) {
-        yield* info(`no NoCloud seed found; the seed copies in ${dir} are used`)
+        // a seed the command line names as a directory that is not there, or a cidata volume there (detection's sign of
+        // nocloud) that did not mount, is this instance's seed not read: said as such
+        const named = Option.isSome(params) && params.value.seedFrom !== undefined && /^(?:file:\/\/)?\//.test(params.value.seedFrom) ? params.value.seedFrom : undefined
+        const found = named !== undefined ? undefined : (yield* hasLabelledFilesystem("cidata")) ? "cidata" : (yield* hasLabelledFilesystem("CIDATA")) ? "CIDATA" : undefined
+        if (named !== undefined) yield* warn(`NoCloud seedfrom '${printable(withoutSecrets(named))}' is no directory; the seed copies in ${dir} are used`)
+        else if (found !== undefined) yield* warn(`a NoCloud seed volume (LABEL=${found}) is there but could not be mounted read-only as vfat or iso9660; the seed copies in ${dir} are used`)
+        else yield* info(`no NoCloud seed found; the seed copies in ${dir} are used`)
         yield* fs.writeAtomic(`${dir}/.nocloud_loaded`, "", { mode: 0o600, noFollow: true }).pipe(Effect.ignore)
         return { refused: {} }
       }
-      return yield* Effect.fail(new SeedError({ reason: "Unable to load NoCloud datasource" }))
     }
+    if (Option.isNone(seed) && Option.isSome(params) && (params.value.localHostname || params.value.instanceId)) {
+      seed = Option.some({ files: {}, refused: {} })
+    }
+    if (Option.isNone(seed)) return yield* Effect.fail(new SeedError({ reason: "Unable to load NoCloud datasource" }))
     const { files, refused } = seed.value
     const copied = yield* Effect.either(
       Effect.gen(function* () {

@@ -5,12 +5,14 @@
  */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { Bootstrap } from "../services/Bootstrap.js"
 import { Cloud } from "../services/Cloud.js"
 import { Config } from "../services/Config.js"
 import { print } from "../services/Output.js"
 import { containerKind } from "../services/RootFs.js"
 import { printable } from "../domain/text.js"
 import { detectionOutdated } from "../domain/bootstrap.js"
+import { isFinished } from "../domain/run-record.js"
 import { currentStatus } from "./status.js"
 
 export const autodetectCommand = (options: { readonly verbose: boolean }) =>
@@ -33,10 +35,16 @@ export const autodetectCommand = (options: { readonly verbose: boolean }) =>
     if (settings.cloud !== "auto") yield* print(`CLOUD=${printable(settings.cloud)} is configured: the phases use it, not detection\n`)
     else if (Option.isSome(cached)) {
       // a first boot not started yet (an image, the marker removed by hand) whose signs name another cloud has its boot phase
-      // remove the cache: it detects again
+      // remove the cache: it detects again. Not started: neither complete nor disabled, and no phase recorded, or only an
+      // earlier first boot's, its final phase finished (whatever failed in it: the state names that failure instead)
       const { status } = yield* currentStatus
+      const bootstrap = yield* Bootstrap
+      const notStarted =
+        !(yield* bootstrap.isComplete) &&
+        !(yield* bootstrap.isDisabled) &&
+        (status.attempt.length === 0 || status.attempt.some((r) => r.phase === "final" && isFinished(r)))
       yield* print(
-        status.state.state === "not started" && detectionOutdated(cached.value, cloud)
+        notStarted && detectionOutdated(cached.value, cloud)
           ? `the phases detect again: the boot phase of a first boot removes the cached detection, ${cached.value} (${settings.varDir}/.autodetect), which this machine's signs contradict\n`
           : `the phases use the cached detection: ${cached.value} (${settings.varDir}/.autodetect)\n`
       )

@@ -93,6 +93,51 @@ describe("NoCloud seed copies an image holds with no seed to read (its builder l
       expect(instance.read("/var/lib/cloud/nocloud/.nocloud_loaded")).toBe("")
     })
   )
+  it.scopedLive("are read under the command line's h= too: its hostname, the copies' keys (they are not removed)", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
+      instance.write("/var/lib/cloud/nocloud/meta-data", `instance-id: iid-image\nlocal-hostname: copied\npublic-keys:\n  - ${KEY}\n`)
+      instance.write("/var/lib/cloud/nocloud/.nocloud_loaded", "")
+      instance.write("/proc/cmdline", "root=/dev/vda2 ds=nocloud;h=fromcmd\n")
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(results[0]!.stderr).toContain("no NoCloud seed found; the seed copies in")
+      expect(instance.read("/etc/hostname")).toBe("fromcmd\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+      expect(instance.read("/var/lib/cloud/nocloud/meta-data")).toContain("local-hostname: copied")
+    })
+  )
+  it.scopedLive("are read where the command line's seedfrom names a directory that is not there, which is said: not 'no NoCloud seed found'", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
+      instance.write("/var/lib/cloud/nocloud/meta-data", `instance-id: iid-image\nlocal-hostname: copied\npublic-keys:\n  - ${KEY}\n`)
+      instance.write("/var/lib/cloud/nocloud/.nocloud_loaded", "")
+      instance.write("/proc/cmdline", "root=/dev/vda2 ds=nocloud;s=/seed/missing/\n")
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(results[0]!.stderr).not.toContain("no NoCloud seed found")
+      expect(results[0]!.stderr).toContain(`NoCloud seedfrom '/seed/missing/' is no directory; the seed copies in ${instance.root}/var/lib/cloud/nocloud are used\n`)
+      expect(instance.read("/etc/hostname")).toBe("copied\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+    })
+  )
+  it.scopedLive("are read where a cidata volume is there but does not mount, which is said: not 'no NoCloud seed found'", () =>
+    Effect.gen(function* () {
+      const unmountable = (i: Invocation) =>
+        i.command === "findfs" ? { exitCode: i.args[0] === "LABEL=cidata" ? 0 : 1 } : i.command === "mount" ? { exitCode: 32 } : undefined
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" }, answer: unmountable })
+      instance.write("/var/lib/cloud/nocloud/meta-data", `instance-id: iid-image\nlocal-hostname: copied\npublic-keys:\n  - ${KEY}\n`)
+      instance.write("/var/lib/cloud/nocloud/.nocloud_loaded", "")
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(results[0]!.stderr).not.toContain("no NoCloud seed found")
+      expect(results[0]!.stderr).toContain(
+        `a NoCloud seed volume (LABEL=cidata) is there but could not be mounted read-only as vfat or iso9660; the seed copies in ${instance.root}/var/lib/cloud/nocloud are used\n`
+      )
+      expect(instance.read("/etc/hostname")).toBe("copied\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+    })
+  )
 })
 
 describe("a NoCloud seed mark that is a directory (damage in the image's state directory)", () => {

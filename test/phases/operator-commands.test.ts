@@ -248,6 +248,25 @@ describe("tiny-cloud autodetect", () => {
     })
   )
 
+  it.scopedLive("-v before a first boot's boot phase where an earlier first boot's record is left (it ran to its final phase, an action failed, the marker removed by hand): the boot phase detects again, as -v says", () =>
+    Effect.gen(function* () {
+      const i = yield* image()
+      i.write("/var/lib/cloud/seed/nocloud/meta-data", "instance-id: iid-image\nlocal-hostname: builder\n")
+      i.write("/var/lib/cloud/seed/nocloud/user-data", "#!/bin/sh\nexit 3\n")
+      i.write("/var/lib/cloud/.autodetect", "nocloud\n")
+      // the image's builder's first boot: its script failed in the final phase
+      expect((yield* i.boot()).map((r) => r.code)).toEqual([0, 0, 0, 1])
+      rmSync(`${i.root}/var/lib/cloud/.bootstrap-complete`)
+      i.write("/sys/class/dmi/id/sys_vendor", "Hetzner\n")
+      const r = yield* i.run(["autodetect", "-v"])
+      expect(r.stdout).toContain(`the phases detect again: the boot phase of a first boot removes the cached detection, nocloud (${i.root}/var/lib/cloud/.autodetect), which this machine's signs contradict\n`)
+      yield* i.run(["boot"])
+      expect(i.read("/var/lib/cloud/.autodetect")).toBe("hetzner\n")
+      // the boot phase of this first boot has run: the later phases take the cache it made
+      expect((yield* i.run(["autodetect", "-v"])).stdout).toContain(`the phases use the cached detection: hetzner (${i.root}/var/lib/cloud/.autodetect)\n`)
+    })
+  )
+
   it.scopedLive("-v before a first boot's boot phase with a cache nothing on the machine contradicts (nothing recognised: placed by the image's builder): the phases use it, as they do", () =>
     Effect.gen(function* () {
       const i = yield* image()
