@@ -7,6 +7,15 @@ export const textOf = (bytes: Uint8Array): string => decoder.decode(bytes)
 /** text as UTF-8 bytes */
 export const bytesOf = (text: string): Uint8Array => encoder.encode(text)
 
+/**
+ * A line break as YAML (PyYAML), Python's email and so cloud-init read one:
+ * LF, CR LF, or a CR alone (old Mac line ends). `LINE_BREAK` finds one;
+ * `endsLine` says whether the character (or byte) `code`, followed by `next`,
+ * ends a line, for counting lines over text or bytes alike.
+ */
+export const LINE_BREAK = /\r\n?|\n/
+export const endsLine = (code: number | undefined, next: number | undefined): boolean => code === 0x0a || (code === 0x0d && next !== 0x0a)
+
 /** non-empty trimmed lines */
 export const lines = (text: string): Array<string> =>
   text

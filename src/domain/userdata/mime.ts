@@ -10,6 +10,7 @@
 import * as Either from "effect/Either"
 import { type Budget, type Decoded, fromBase64, gunzipWithin } from "./content.js"
 import type { Problem } from "./problem.js"
+import { endsLine, LINE_BREAK } from "../text.js"
 import { isJinja, OTHER_TYPE_WORDS, userDataWord, whyNotRead } from "./type.js"
 
 export const JINJA_WARNING = "jinja templates are not supported; the rest is read as plain cloud-config"
@@ -51,8 +52,7 @@ const lineCounter = (text: string) => {
   return (to: number): number => {
     if (to < offset) [offset, line] = [0, 1]
     for (let i = offset; i < to; i++) {
-      const c = text.charCodeAt(i)
-      if (c === 0x0a || (c === 0x0d && text.charCodeAt(i + 1) !== 0x0a)) line++
+      if (endsLine(text.charCodeAt(i), text.charCodeAt(i + 1))) line++
     }
     offset = to
     return line
@@ -73,7 +73,7 @@ const readHeaders = (text: string, start: number, end = text.length): { headers:
   let at = start
   let bodyStart = end
   // a line ends at LF, CR LF or a CR alone, as Python's email (so cloud-init) reads a message
-  const lineBreak = /\r\n?|\n/g
+  const lineBreak = new RegExp(LINE_BREAK.source, "g")
   while (at < end) {
     lineBreak.lastIndex = at
     const found = lineBreak.exec(text)
@@ -190,7 +190,7 @@ const walkMultipart = (walk: Walk, from: number, to: number, boundary: string, p
 /** The message's parts, nested ones walked into; a MIME message that is not multipart is its own single part. */
 const mimeEntries = (text: string): Either.Either<Array<Entry>, Array<Problem>> => {
   // (the mbox line ends at LF, CR LF or a CR alone, as the headers' lines do)
-  const fromLine = text.startsWith("From ") ? /\r\n?|\n/.exec(text) : null
+  const fromLine = text.startsWith("From ") ? LINE_BREAK.exec(text) : null
   const start = text.startsWith("From ") ? (fromLine === null ? text.length : fromLine.index + fromLine[0].length) : 0
   const { headers, bodyStart } = readHeaders(text, start)
   const walk: Walk = { text, lineAt: lineCounter(text), entries: [] }

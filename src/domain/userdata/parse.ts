@@ -25,6 +25,7 @@ import { emptyUserConfig, type UserConfig } from "./model.js"
 import { asMap, formatPath, type Key, type Note, Notes } from "./notes.js"
 import { formatProblem, type Problem, UserDataError } from "./problem.js"
 import { isJinja, userDataWord } from "./type.js"
+import { endsLine } from "../text.js"
 import type { TokenBudget } from "../yaml-depth.js"
 import { lineIn, loadYaml, newTokenBudget, type Source } from "./yaml.js"
 
@@ -166,7 +167,7 @@ const firstNotUtf8 = (bytes: Uint8Array): number => {
 /** the 1-based line of a byte offset, line breaks counted as YAML counts them (LF, CR LF, a CR alone) */
 const lineOfOffset = (bytes: Uint8Array, offset: number): number => {
   let line = 1
-  for (let i = 0; i < offset; i++) if (bytes[i] === 0x0a || (bytes[i] === 0x0d && bytes[i + 1] !== 0x0a)) line++
+  for (let i = 0; i < offset; i++) if (endsLine(bytes[i], bytes[i + 1])) line++
   return line
 }
 

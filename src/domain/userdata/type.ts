@@ -4,7 +4,7 @@
  * The one list of types.
  */
 import type { ActionChange } from "../plan.js"
-import { printable } from "../text.js"
+import { LINE_BREAK, printable } from "../text.js"
 
 export const USERDATA_TYPES = ["missing", "unknown", "script", "alpine-config", "cloud-config", "multipart"] as const
 export type UserDataType = (typeof USERDATA_TYPES)[number]
@@ -54,7 +54,7 @@ export const whyNotRead = (word: string): string | undefined => (Object.hasOwn(N
  * reads them (src/domain/userdata/mime.ts splits them so).
  */
 export const isMime = (head: string): boolean => {
-  const lines = head.split(/\r\n?|\n/)
+  const lines = head.split(LINE_BREAK)
   let i = lines[0]?.startsWith("From ") ? 1 : 0
   let type = false
   let version = false
