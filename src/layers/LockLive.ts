@@ -21,9 +21,10 @@ import type { LockShape } from "../services/Lock.js"
 import { childProcess } from "./builtins.js"
 import { programEnvironment, type Environment } from "./CommandsLive.js"
 
-const open = (path: string, flags: "r") =>
+/** a directory opened to be locked (its file's lock: openFile below) */
+const openDirectory = (path: string) =>
   Effect.try({
-    try: () => openSync(path, flags),
+    try: () => openSync(path, "r"),
     catch: (e) => new LockError({ path, reason: (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such directory" : (e as Error).message })
   })
 
@@ -116,7 +117,7 @@ const acquireRegular = (env: Environment, path: string): Effect.Effect<number | 
   )
 
 const acquireDirectory = (env: Environment, path: string): Effect.Effect<number, LockError> =>
-  Effect.flatMap(open(path, "r"), (fd) =>
+  Effect.flatMap(openDirectory(path), (fd) =>
     flock(env, path, fd).pipe(
       Effect.as(fd),
       Effect.onError(() => close(fd))
@@ -125,7 +126,7 @@ const acquireDirectory = (env: Environment, path: string): Effect.Effect<number,
 
 /** the directory's lock, taken at once when it is free; else `waiting`, then the wait */
 const acquireDirectoryAfter = <E, R>(env: Environment, path: string, waiting: Effect.Effect<void, E, R>): Effect.Effect<number, LockError | E, R> =>
-  Effect.flatMap(open(path, "r"), (fd) =>
+  Effect.flatMap(openDirectory(path), (fd) =>
     flock(env, path, fd, true).pipe(
       Effect.flatMap((free) => (free ? Effect.void : Effect.zipRight(waiting, flock(env, path, fd)))),
       Effect.as(fd),
