@@ -22,7 +22,13 @@ export interface SeedParams {
   readonly localHostname?: string
   readonly instanceId?: string
   readonly seedFrom?: string
+  /** the keys read nothing (neither h, i, s nor their long names), and where they were given: said by the phase that loads the seed */
+  readonly unknownKeys?: ReadonlyArray<{ readonly key: string; readonly where: string }>
 }
+
+/** where a `ds=nocloud` word was read, as its line names it */
+export const KERNEL_CMDLINE = "kernel cmdline"
+export const SMBIOS_SERIAL = "SMBIOS serial"
 
 const DS = /^(?:.*=)?ds=nocloud(?:-net)?(?:;(.*))?$/
 
@@ -31,19 +37,24 @@ const DS = /^(?:.*=)?ds=nocloud(?:-net)?(?:;(.*))?$/
  * `ds=nocloud;s=URL` appended at the boot prompt to an image's bare `ds=nocloud` is the seed (as cloud-init, which
  * reads the last word, and the shell edition, which reads the first with keys, both take it)
  */
-export const parseDs = (text: string): Option.Option<SeedParams> => {
-  let found: { localHostname?: string; instanceId?: string; seedFrom?: string } | undefined
+export const parseDs = (text: string, where: string = KERNEL_CMDLINE): Option.Option<SeedParams> => {
+  let found: { localHostname?: string; instanceId?: string; seedFrom?: string; unknownKeys?: Array<{ key: string; where: string }> } | undefined
   for (const word of text.trim().split(/\s+/)) {
     const m = DS.exec(word)
     if (!m) continue
-    const params: { localHostname?: string; instanceId?: string; seedFrom?: string } = found ?? {}
+    const params: NonNullable<typeof found> = found ?? {}
     for (const kv of (m[1] ?? "").split(";")) {
+      if (kv === "") continue
       const eq = kv.indexOf("=")
-      if (eq < 0) continue
-      const [k, v] = [kv.slice(0, eq), kv.slice(eq + 1)]
-      if (k === "h" || k === "local-hostname") params.localHostname = v
-      else if (k === "i" || k === "instance-id") params.instanceId = v
-      else if (k === "s" || k === "seedfrom") params.seedFrom = v
+      // a key without a value is a key too, as the shell edition reads it (`cut -d= -f1`)
+      const [k, v] = eq < 0 ? [kv, undefined] : [kv.slice(0, eq), kv.slice(eq + 1)]
+      const known = ["h", "local-hostname", "i", "instance-id", "s", "seedfrom"].includes(k)
+      if (known && v === undefined) continue
+      if (k === "h" || k === "local-hostname") params.localHostname = v!
+      else if (k === "i" || k === "instance-id") params.instanceId = v!
+      else if (k === "s" || k === "seedfrom") params.seedFrom = v!
+      // read nothing from, so named (the shell edition's 'Unknown NoCloud kernel cmdline key'): `hostname=` for `h=` is no silent no-op
+      else (params.unknownKeys ??= []).push({ key: k, where })
     }
     found = params
   }
@@ -69,9 +80,13 @@ const commandLine = Effect.gen(function* () {
  */
 export const seedParams = Effect.gen(function* () {
   let found = Option.none<SeedParams>()
-  for (const text of [Option.some(yield* dmi("product_serial")), yield* commandLine]) {
-    const params = Option.flatMap(text, parseDs)
-    if (Option.isSome(params)) found = Option.some({ ...Option.getOrElse(found, () => ({})), ...params.value })
+  for (const [text, where] of [[Option.some(yield* dmi("product_serial")), SMBIOS_SERIAL], [yield* commandLine, KERNEL_CMDLINE]] as const) {
+    const params = Option.flatMap(text, (t) => parseDs(t, where))
+    if (Option.isSome(params)) {
+      const before = Option.getOrElse(found, (): SeedParams => ({}))
+      const unknownKeys = [...(before.unknownKeys ?? []), ...(params.value.unknownKeys ?? [])]
+      found = Option.some({ ...before, ...params.value, ...(unknownKeys.length > 0 ? { unknownKeys } : {}) })
+    }
   }
   return found
 })
@@ -301,6 +316,10 @@ export const loadSeed = (
     const dir = yield* seedDir
     if (yield* fs.exists(`${dir}/.nocloud_loaded`)) return { refused: {} }
     const { varDir } = yield* Config
+    // as the shell edition says it while it loads the seed; the key alone (a word meant as `s=URL` may hold a password)
+    for (const { key, where } of Option.getOrElse(Option.map(params, (p) => p.unknownKeys ?? []), () => [])) {
+      yield* warn(`Unknown NoCloud ${where} key '${printable(withoutSecrets(key))}'`)
+    }
     let seed = Option.none<Seed>()
     if (Option.isSome(params) && params.value.seedFrom) seed = yield* fromSeedFrom(params.value.seedFrom)
     const followed = Option.isSome(seed)

@@ -402,6 +402,26 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("a ds=nocloud key it reads nothing from (hostname= for h=) is named once, by the phase that loads the seed, as the shell edition names it; the known keys still apply", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/seed/typo", { "meta-data": META })
+      instance.write("/proc/cmdline", "root=/dev/vda2 ds=nocloud;s=/seed/typo;hostname=typo;i=iid-cmdline;http://user:secret@10.0.0.1/seed/\n")
+      instance.write("/sys/class/dmi/id/product_serial", "ds=nocloud;vendor=x\n")
+      const boot = yield* instance.run(["boot"])
+      expect(boot.code).toBe(0)
+      expect(boot.stderr.split("\n").filter((l) => l.startsWith("Unknown NoCloud"))).toEqual([
+        "Unknown NoCloud SMBIOS serial key 'vendor'",
+        "Unknown NoCloud kernel cmdline key 'hostname'",
+        "Unknown NoCloud kernel cmdline key 'http://***@10.0.0.1/seed/'"
+      ])
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(0)
+      expect(main.stderr).not.toContain("Unknown NoCloud")
+      expect(instance.read("/etc/hostname")).toBe("seeded\n")
+      expect((yield* instance.imds(["meta-data/instance-id"])).stdout).toBe("iid-cmdline")
+    })
+  )
+
   it.scopedLive("from the SMBIOS serial", () =>
     Effect.gen(function* () {
       const instance = yield* localSeed("/seed/serial", { "meta-data": META })
