@@ -11,7 +11,12 @@ import { describeCause } from "./failure.js"
 import { ownEntry } from "../domain/own.js"
 import { oneLine, printable } from "../domain/text.js"
 
-const unusableValue = (cause: Cause.Cause<ActionError>) => Option.exists(Cause.failureOption(cause), (e) => e._tag === "UnusableValue")
+/**
+ * a failure that costs its action alone: a value it cannot use, or no cloud to read (`unknown`, or a CLOUD naming
+ * none: BEHAVIOUR.md §4.6, the actions that need no metadata still run, after it as before it)
+ */
+const confined = (cause: Cause.Cause<ActionError>) =>
+  Option.exists(Cause.failureOption(cause), (e) => e._tag === "UnusableValue" || e._tag === "NoCloud")
 const metadataUnread = (cause: Cause.Cause<ActionError>) => Option.exists(Cause.failureOption(cause), isMetadataUnread)
 
 export type ActionResult = "done" | "failed" | "skipped" | "unknown"
@@ -40,7 +45,8 @@ export interface PhaseOutcome {
  * failed user-data action is logged and the phase goes on, ending with exit
  * status 1, so the user's own commands never stop the bootstrap; so does an
  * action failed by a value it cannot use (an invalid host name, a key list
- * past IMDS_MAX_KEYS), which keeps no other action from its work; an unknown action is logged and
+ * past IMDS_MAX_KEYS), which keeps no other action from its work, and one that
+ * needs metadata where there is no cloud to read; an unknown action is logged and
  * passed over. An action done after error lines of its own (an unknown hotplug module) is
  * recorded with them, so that the record says what its lines said.
  */
@@ -97,7 +103,7 @@ export const runActions = <R>(
       yield* log.log("err", `${name}: failed`, "   ++ ")
       yield* record("failed", message, [], !isUserDataAction(name) && metadataUnread(exit.cause))
       exitCode = 1
-      if (!isUserDataAction(name) && !unusableValue(exit.cause)) break
+      if (!isUserDataAction(name) && !confined(exit.cause)) break
     }
     return { exitCode, actions }
   })

@@ -250,6 +250,29 @@ describe("bad input", () => {
     })
   )
 
+  it.scopedLive("no cloud to read costs each metadata action alone: the actions after it that need none still run, the phase exits 1", () =>
+    Effect.gen(function* () {
+      for (const env of [{}, { CLOUD: "frobcloud" }] as ReadonlyArray<Record<string, string>>) {
+        const instance = yield* makeTestInstance({ noSimulator: true, env })
+        const main = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_hostname create_default_user set_ssh_keys" })
+        expect(main.code).toBe(1)
+        expect(actionLines(main.stderr)).toEqual([
+          "   ++ missing_userdata: starting",
+          "   ++ missing_userdata: done",
+          "   ++ set_hostname: starting",
+          "   ++ set_hostname: failed",
+          "   ++ create_default_user: starting",
+          "   ++ create_default_user: done",
+          "   ++ set_ssh_keys: starting",
+          "   ++ set_ssh_keys: failed"
+        ])
+        const named = "CLOUD" in env ? "unknown cloud 'frobcloud'" : "no cloud detected"
+        expect(main.stderr.split("\n")).toContain(`set_ssh_keys: ${named}: set CLOUD in /etc/tiny-cloud.conf`)
+        expect(instance.read("/etc/passwd")).toContain("\nalpine:")
+      }
+    })
+  )
+
   it.scopedLive("an unknown CLOUD value is named in the failure", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "frobcloud" } })
