@@ -51,3 +51,19 @@ export const planPhase = (
   for (const changes of changeSets) for (const c of changes ?? []) if (c.phase === phase) list = applyChange(list, c)
   return phase === "final" ? [...list.filter((a) => a !== FINAL_ACTION), FINAL_ACTION] : list
 }
+
+/**
+ * The actions `changes` would add to a phase that its plan does not hold: those of a change whose anchor the list
+ * lacks (INIT_ACTIONS_MAIN without set_hostname), which adds nothing, as in the shell edition. By anchor, so that the
+ * phase can say which actions are not run and why: user-data the user wrote is never dropped without a word.
+ */
+export const unplacedActions = (
+  phase: Phase,
+  plan: ReadonlyArray<string>,
+  changes: ReadonlyArray<ActionChange>
+): ReadonlyArray<{ readonly op: "before" | "after" | "replace"; readonly anchor: ActionName; readonly actions: ReadonlyArray<ActionName> }> =>
+  changes.flatMap((c) => {
+    if (c.phase !== phase || !("anchor" in c)) return []
+    const actions = c.actions.filter((a) => !plan.includes(a))
+    return actions.length === 0 ? [] : [{ op: c.op, anchor: c.anchor, actions }]
+  })

@@ -5,7 +5,7 @@ import * as Ref from "effect/Ref"
 import { detectionOutdated } from "../domain/bootstrap.js"
 import type { Phase } from "../domain/phases.js"
 import { monotonicMillis } from "../domain/monotonic.js"
-import { planPhase } from "../domain/plan.js"
+import { planPhase, unplacedActions } from "../domain/plan.js"
 import { fileWarnings, problemLine } from "../domain/settings.js"
 import { USERDATA_CHANGES, userDataTypeOf } from "../domain/userdata/type.js"
 import { Bootstrap } from "../services/Bootstrap.js"
@@ -88,7 +88,13 @@ export const runPhase = (phase: Phase, decided: Effect.Effect<void> = Effect.voi
     const cloud = yield* Effect.flatMap(Cloud, (c) => c.choice)
     for (const left of leftOver) if (left.cloud === undefined || left.cloud === cloud.name) yield* warn(`${left.error.message}; ${left.kept}`)
     const word = yield* Effect.flatMap(UserData, (u) => u.word)
-    const plan = planPhase(phase, settings.initActions[phase], cloud.changes, USERDATA_CHANGES[userDataTypeOf(word)])
+    const userDataChanges = USERDATA_CHANGES[userDataTypeOf(word)]
+    const plan = planPhase(phase, settings.initActions[phase], cloud.changes, userDataChanges)
+    // the user-data's actions whose place the phase's list lacks: not run, and said so
+    for (const left of unplacedActions(phase, plan, userDataChanges)) {
+      const where = left.op === "replace" ? "in place of" : left.op
+      yield* warn(`user-data actions not run: ${left.actions.join(" ")}: the ${phase} phase's actions (INIT_ACTIONS_${phase.toUpperCase()}) have no ${left.anchor} to run them ${where}`)
+    }
     const context = PhaseContext.of({
       phase,
       cloudUser: yield* Ref.make(settings.cloudUser),

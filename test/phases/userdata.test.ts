@@ -458,6 +458,26 @@ packages: [testing-only]
     })
   )
 
+  it.scopedLive("INIT_ACTIONS_MAIN without the place of some of its actions (no set_hostname): those are not run, as in the shell edition, and a warning names them", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance(`#alpine-config\nuser: bob\nssh_authorized_keys: [${KEY_B}]\npackages: [vim]\nwrite_files: [{path: /etc/motd, content: hi}]\n`)
+      expect((yield* i.run(["early"])).code).toBe(0)
+      const main = yield* i.run(["main"], { INIT_ACTIONS_MAIN: "create_default_user set_ssh_keys" })
+      expect(main.code, main.stderr).toBe(0)
+      expect(started(main.stderr)).toEqual(["userdata_user", "create_default_user", "set_ssh_keys", "ssh_authorized_keys"])
+      expect(main.stderr).toContain(
+        "user-data actions not run: userdata_bootcmd userdata_write_files userdata_ntp userdata_apk_cache userdata_apk_repositories userdata_package_update userdata_package_upgrade userdata_packages: the main phase's actions (INIT_ACTIONS_MAIN) have no set_hostname to run them after\n"
+      )
+      expect(i.commands()).not.toContain("apk add vim")
+      expect(i.read("/home/bob/.ssh/authorized_keys")).toBe(`${KEY_A}\n${KEY_B}\n`)
+      // an action the list names itself runs where it stands, and is not named
+      const again = yield* i.run(["main"], { INIT_ACTIONS_MAIN: "create_default_user userdata_packages set_ssh_keys" })
+      expect(again.stderr).toMatch(/user-data actions not run: userdata_bootcmd .*userdata_package_upgrade: /)
+      expect(again.stderr).not.toMatch(/not run: .*userdata_packages/)
+      expect(i.commands()).toContain("apk add vim")
+    })
+  )
+
   it.scopedLive("bootcmd runs every entry with sh -c, as the shell edition; the failures are named by index, never by text; the phase goes on", () =>
     Effect.gen(function* () {
       const doc = `#alpine-config\nbootcmd:\n  - "true"\n  - echo TOPSECRET-OUTPUT; exit 3\n  - cd /tmp\n  - pwd >> "$ROOT/tmp/after"\n  - [sh, -c, 'exit 5']\n  -\npackages: [vim]\n`
