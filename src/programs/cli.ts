@@ -77,9 +77,18 @@ const mdevHelper = (text: string, args: ReadonlyArray<string>): Route | undefine
 
 const HOTPLUGS: Readonly<Record<string, string>> = { "vnic-eth": "vnic-eth-hotplug", "nvme-ebs": "nvme-ebs-links" }
 
+/** the usage of each mdev helper, by its name: the same whether it is called by that name or as `tiny-cloud hotplug KIND` */
+const HOTPLUG_USAGE: Readonly<Record<string, string>> = {
+  "vnic-eth-hotplug": "vnic-eth-hotplug (MDEV=ethN ACTION=add|remove)",
+  "nvme-ebs-links": "nvme-ebs-links (MDEV=nvmeXnY[pZ] ACTION=add|remove)"
+}
+
 /** MDEV and ACTION come from mdev's environment; nvme-ebs-links makes its links in `cwd` (mdev runs it in /dev) */
 const hotplug = (kind: string, args: ReadonlyArray<string>, cwd?: string): Route => {
   const name = ownEntry(HOTPLUGS, kind)
+  // `tiny-cloud hotplug vnic-eth -h` is the helper's `-h`, as `tiny-cloud net-sync -h` is imds-net-sync's
+  const help = name === undefined || args.length !== 1 ? undefined : helperUsage(HOTPLUG_USAGE[name]!, args)
+  if (help !== undefined) return help
   if (name === undefined || args.length > 0) return usage(`Usage: tiny-cloud hotplug { ${Object.keys(HOTPLUGS).join(" | ")} }\n`, 1)
   return kind === "vnic-eth"
     ? helper(name, () => import("./network/vnic-hotplug.js").then((m) => m.vnicEthHotplug))
@@ -101,9 +110,9 @@ export const routeHelper = (invokedAs: string, args: ReadonlyArray<string>, cwd?
     case "assemble-interfaces":
       return assembleInterfaces(args)
     case "vnic-eth-hotplug":
-      return mdevHelper("vnic-eth-hotplug (MDEV=ethN ACTION=add|remove)", args) ?? hotplug("vnic-eth", args, cwd)
+      return mdevHelper(HOTPLUG_USAGE[invokedAs]!, args) ?? hotplug("vnic-eth", args, cwd)
     case "nvme-ebs-links":
-      return mdevHelper("nvme-ebs-links (MDEV=nvmeXnY[pZ] ACTION=add|remove)", args) ?? hotplug("nvme-ebs", args, cwd)
+      return mdevHelper(HOTPLUG_USAGE[invokedAs]!, args) ?? hotplug("nvme-ebs", args, cwd)
     case "imds-net-sync":
       return netSync(args)
   }

@@ -10,7 +10,7 @@ import { join } from "node:path"
 import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import { routeHelper } from "../../src/programs/cli.js"
+import { routeHelper, routeTinyCloud } from "../../src/programs/cli.js"
 import type { Invocation } from "../support/layers.js"
 import { lineOf } from "../support/layers.js"
 import { makeTestInstance, type InstanceOptions, type TestInstance } from "../support/instance.js"
@@ -349,4 +349,15 @@ it("the mdev helpers take no arguments: -h prints their usage, anything else is 
     expect(routeHelper(name, ["-h"])).toEqual({ _tag: "Print", code: 0, stdout: text })
     expect(routeHelper(name, ["eth1"])).toEqual({ _tag: "Print", code: 1, stderr: text })
   }
+})
+
+it("tiny-cloud hotplug KIND -h is the helper's own -h (the README: the same as /lib/mdev/vnic-eth-hotplug, nvme-ebs-links), as net-sync -h is imds-net-sync's", () => {
+  for (const [kind, name] of [
+    ["vnic-eth", "vnic-eth-hotplug"],
+    ["nvme-ebs", "nvme-ebs-links"]
+  ] as const) {
+    for (const help of ["-h", "--help"]) expect(routeTinyCloud(["hotplug", kind, help])).toEqual(routeHelper(name, [help]))
+    expect(routeTinyCloud(["hotplug", kind, "eth1"])).toEqual({ _tag: "Print", code: 1, stderr: "Usage: tiny-cloud hotplug { vnic-eth | nvme-ebs }\n" })
+  }
+  expect(routeTinyCloud(["net-sync", "-h"])).toEqual(routeHelper("imds-net-sync", ["-h"]))
 })

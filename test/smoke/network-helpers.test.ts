@@ -10,7 +10,7 @@ import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import type { RunResult } from "../support/harness.js"
-import { describeSystem } from "../support/system.js"
+import { describeSystem, itSystem, which } from "../support/system.js"
 
 const REPO = new URL("../../", import.meta.url).pathname
 let image = ""
@@ -96,6 +96,27 @@ describeSystem("the network helpers by their installed names", { tools: { make: 
     expect(await run("/bin/sh", [executor], { IFACE: "eth0", PHASE: "pre-down" })).toEqual({ code: 0, stdout: "", stderr: "" })
     expect(await run("/bin/sh", [executor], { PHASE: "post-up" })).toEqual({ code: 1, stdout: "", stderr: "imds-net-sync: IFACE not set, aborting\n" })
   })
+
+  itSystem(
+    "the ifupdown-ng executor run as ifupdown-ng runs it, with a PATH of ifupdown-ng's (or none, before 2023: busybox sh's own) that has no tiny-cloud PREFIX=/usr/local installed: it runs /sbin/imds-net-sync",
+    { root: true, tools: { unshare: "util-linux", busybox: "busybox" } },
+    async () => {
+      const sbin = mkdtempSync(join(tmpdir(), "tiny-cloud-helpers-sbin-"))
+      try {
+        // /sbin/imds-net-sync as make install puts it, whatever PREFIX: the program by that name (run with this node, wherever it is)
+        writeFileSync(join(sbin, "imds-net-sync"), `#!/bin/sh\nexec "${process.execPath}" "${join(image, "sbin/imds-net-sync")}" "$@"\n`, { mode: 0o755 })
+        // a private mount namespace whose /sbin (and /usr/sbin, where /sbin is a link to it) holds only that: no tiny-cloud on the shell's PATH
+        // ifupdown-ng's executors' PATH, then none (as before 2023)
+        const script =
+          'mount --make-rprivate / && mount --bind "$1" /sbin || exit 9; for p in /usr/bin:/bin:/usr/sbin:/sbin ""; do env -i ${p:+PATH=$p} PHASE=post-up TINY_CLOUD_CODE_CACHE=off "$2" sh "$3"; echo "exit $?"; done'
+        const executor = join(image, "usr/libexec/ifupdown-ng/imds")
+        const r = await run(which("unshare")!, ["-m", "sh", "-c", script, "sh", sbin, which("busybox")!, executor])
+        expect(r).toEqual({ code: 0, stdout: "exit 1\nexit 1\n", stderr: "imds-net-sync: IFACE not set, aborting\n".repeat(2) })
+      } finally {
+        rmSync(sbin, { recursive: true, force: true })
+      }
+    }
+  )
 
   it("the ifupdown-ng executor starts no program in the phases other than post-up (ifupdown-ng runs it in each of every ifup and ifdown)", async () => {
     const executor = join(image, "usr/libexec/ifupdown-ng/imds")
