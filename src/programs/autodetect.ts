@@ -2,21 +2,27 @@
  * `tiny-cloud autodetect [-v]`: the cloud offline detection finds now, or
  * `unknown`; `-v` adds every detector's verdict, in a container what is not
  * read there, and what the phases would use instead (`CLOUD`, the cached detection).
+ * The configuration is read as the phases read it: a problem in it is one line
+ * on stderr, and the answer is still given (issue 14: exit 0).
  */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { Bootstrap } from "../services/Bootstrap.js"
 import { Cloud } from "../services/Cloud.js"
 import { Config } from "../services/Config.js"
-import { print } from "../services/Output.js"
+import { Output, print } from "../services/Output.js"
 import { containerKind } from "../services/RootFs.js"
 import { printable } from "../domain/text.js"
 import { detectionOutdated } from "../domain/bootstrap.js"
+import { problemLine } from "../domain/settings.js"
 import { isFinished } from "../domain/run-record.js"
 import { currentStatus } from "./status.js"
 
 export const autodetectCommand = (options: { readonly verbose: boolean }) =>
   Effect.gen(function* () {
+    const settings = yield* Config
+    // each problem of tiny-cloud.conf in one line, as a phase says it (the phases go on with the key's default, as this does)
+    yield* Effect.forEach(settings.problems, (p) => Effect.flatMap(Output, (o) => o.stderr(`${problemLine(p)}\n`)), { discard: true })
     const service = yield* Cloud
     const { cloud, verdicts } = yield* service.detect
     yield* print(`${cloud}\n`)
@@ -30,7 +36,6 @@ export const autodetectCommand = (options: { readonly verbose: boolean }) =>
     if (container !== undefined) {
       yield* print(`in a container (${printable(container)}): the host's DMI strings, kernel command line and filesystem labels are not read; the command line is init's arguments (/proc/1/cmdline)\n`)
     }
-    const settings = yield* Config
     const cached = yield* service.cached
     if (settings.cloud !== "auto") yield* print(`CLOUD=${printable(settings.cloud)} is configured: the phases use it, not detection\n`)
     else if (Option.isSome(cached)) {

@@ -170,7 +170,8 @@ const operatorCommand = (name: string, rest: ReadonlyArray<string>): Route | und
     case "analyze":
       return program("tiny-cloud", "tiny-cloud analyze", () => import("./analyze.js").then((m) => m.analyzeCommand({ json })), true)
     case "autodetect":
-      return program("tiny-cloud", "tiny-cloud autodetect", () => import("./autodetect.js").then((m) => m.autodetectCommand({ verbose: o["--verbose"] === true })))
+      // detection reads no key of tiny-cloud.conf: the cloud is told, and what -v says the phases use is what they take, whatever else the file gets wrong
+      return program("tiny-cloud", "tiny-cloud autodetect", () => import("./autodetect.js").then((m) => m.autodetectCommand({ verbose: o["--verbose"] === true })), true)
     case "config":
       return program("tiny-cloud", "tiny-cloud config", () => import("./config-cli.js").then((m) => m.configCommand({ json })), true)
   }

@@ -217,6 +217,26 @@ describe("tiny-cloud autodetect", () => {
     })
   )
 
+  it.scopedLive("a tiny-cloud.conf with an invalid value or line still gets the answer, exit 0, each problem named as a phase names it; -v says what the phases take", () =>
+    Effect.gen(function* () {
+      // the phases read such a file leniently (the key's default, the line ignored) and detect all the same
+      const i = yield* image("IMDS_TIMEOUT=2s\nCLOUD=gcp junk\n")
+      i.write("/sys/class/dmi/id/sys_vendor", "Amazon EC2\n")
+      const problems = [
+        "tiny-cloud.conf:2: unexpected 'junk' after CLOUD=...; quote values with spaces; the line is ignored",
+        "IMDS_TIMEOUT: invalid value '2s': expected a positive number of seconds; the default is used",
+        ""
+      ]
+      const r = yield* i.run(["autodetect"])
+      expect([r.code, r.stdout, r.stderr.split("\n")]).toEqual([0, "aws\n", problems])
+      const verbose = yield* i.run(["autodetect", "-v"])
+      expect([verbose.code, verbose.stderr.split("\n")]).toEqual([0, problems])
+      // the line is ignored, so CLOUD is auto: nothing configured is named
+      expect(verbose.stdout.split("\n")).toEqual(["aws", ...CLOUD_NAMES.map((c) => verdict(c, c === "aws" ? "priority 50" : "not recognised")), ""])
+      expect(i.read("/var/lib/cloud/.autodetect")).toBeUndefined()
+    })
+  )
+
   it.scopedLive("nothing recognised: unknown, exit 0; -v names a cached detection the phases would use", () =>
     Effect.gen(function* () {
       const i = yield* image()
