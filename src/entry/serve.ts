@@ -13,6 +13,7 @@
 import { spawn, spawnSync } from "node:child_process"
 import { closeSync, constants, existsSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { Socket } from "node:net"
+import { resolve } from "node:path"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -177,6 +178,10 @@ const serveOne = async (request: Request, paths: ReturnType<typeof residentPaths
   const program = runPhase(request.phase, ahead?.decided)
   // and its files and programs the client's umask, which a process of its own would inherit
   const ours = umask === undefined ? undefined : process.umask(umask)
+  // and its client's working directory, where a process of its own would start (a user-data script's `pwd`, a relative
+  // path in the environment); a client gone already leaves the server's
+  const home = ownDirectory()
+  const moved = enterDirectoryOf(request.client)
   const status = await Effect.runPromise(
     Effect.scoped(Effect.provide(program, appLayer(env, `tiny-cloud/${request.phase}`, platform, { lenientConfig: true }))).pipe(
       Effect.catchAllCause((cause) => Effect.as(Effect.sync(() => reply.stderr(`tiny-cloud/${request.phase}: ${describeCause(cause)}\n`)), 1))
@@ -184,8 +189,37 @@ const serveOne = async (request: Request, paths: ReturnType<typeof residentPaths
   ).finally(() => {
     ahead?.ended()
     if (ours !== undefined) process.umask(ours)
+    if (moved) leaveFor(home)
   })
   await reply.end(status)
+}
+
+/** the working directory of process `pid` (a client: the service's shell) made this process's; false when it cannot be */
+const enterDirectoryOf = (pid: number) => {
+  try {
+    process.chdir(`/proc/${pid}/cwd`)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** this process's working directory (`/` when it is gone, removed while it waited) */
+const ownDirectory = () => {
+  try {
+    return process.cwd()
+  } catch {
+    return "/"
+  }
+}
+
+/** back to the server's own working directory after a phase (`/` should it be gone meanwhile) */
+const leaveFor = (dir: string) => {
+  try {
+    process.chdir(dir)
+  } catch {
+    process.chdir("/")
+  }
 }
 
 /**
@@ -230,7 +264,8 @@ const STOP_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const
 
 export const serve = async (): Promise<number> => {
   const root = (process.env.ROOT ?? "").replace(/\/+$/, "")
-  const paths = residentPaths(root)
+  // (a relative ROOT from where it started: a phase runs in its client's working directory)
+  const paths = residentPaths(root === "" || root.startsWith("/") ? root : resolve(root))
   const idle = idleSeconds(process.env)
   if (idle === undefined) {
     rmSync(paths.starting, { force: true })

@@ -745,6 +745,22 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(tags).toContain(`tiny-cloud/final[${pid}]`)
   })
 
+  it("a phase runs in its client's working directory, not the boot service's: a user-data script's pwd, as from a process of its own; then the server's own again", async ({ expect }) => {
+    const { instance, env } = await newInstance("#!/bin/sh\npwd\n")
+    const [started, asked] = ["boot-cwd", "final-cwd"].map((d) => join(instance.dir, d))
+    for (const d of [started, asked]) mkdirSync(d)
+    await bootAndServe(env, instance, `cd '${started}'`)
+    const pid = serverPid(instance)!
+    for (const phase of ["early", "main"]) expect((await startService(phase, env, ["sh"], `cd '${asked}'`)).code).toBe(0)
+    // between the phases, where it started
+    expect(readlinkSync(`/proc/${pid}/cwd`)).toBe(started)
+    const final = await startService("final", env, ["sh"], `cd '${asked}'`)
+    expect([final.code, final.stdout]).toEqual([0, `${asked}\n`])
+    await logged(instance, "final")
+    const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
+    expect(tags).toContain(`tiny-cloud/final[${pid}]`)
+  })
+
   it("puts its own umask back after each phase: a client that writes none (an older client.sh) after one with 077 gets the server's, not 077", async ({ expect }) => {
     const { instance, env } = await newInstance("#!/bin/sh\numask\n")
     // the server's: the boot service's, which starts it
