@@ -13,7 +13,7 @@
 import { spawn, spawnSync } from "node:child_process"
 import { closeSync, constants, existsSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { Socket } from "node:net"
-import { resolve } from "node:path"
+import { dirname, resolve } from "node:path"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -41,6 +41,15 @@ const commandName = (pid: number | "self") => {
     return readFileSync(`/proc/${pid}/comm`, "utf8").trim()
   } catch {
     return undefined
+  }
+}
+
+/** a symbolic link (an absent path is none) */
+const isLink = (path: string) => {
+  try {
+    return lstatSync(path).isSymbolicLink()
+  } catch {
+    return false
   }
 }
 
@@ -267,8 +276,10 @@ export const serve = async (): Promise<number> => {
   // (a relative ROOT from where it started: a phase runs in its client's working directory)
   const paths = residentPaths(root === "" || root.startsWith("/") ? root : resolve(root))
   const idle = idleSeconds(process.env)
+  // a symbolic link for /run or /run/tiny-cloud may lead out of ROOT (planted in an image): nothing is made or removed through it
+  const linked = [dirname(paths.dir), paths.dir].some(isLink)
   if (idle === undefined) {
-    rmSync(paths.starting, { force: true })
+    if (!linked) rmSync(paths.starting, { force: true })
     return 0
   }
   // a server that does not serve leaves no name behind: server.starting naming it would send the clients past a server that does
@@ -282,13 +293,15 @@ export const serve = async (): Promise<number> => {
   }
   // not serving is never an error of the boot's (each phase then runs in a process of its own), but it is said why:
   // the boot service sends stderr to /dev/null, so to syslog too, once the clients no longer wait for this process
-  const refuse = async (reason: string) => {
+  // (`inside`: its server.starting may be looked at, the run directory is ROOT's own)
+  const refuse = async (reason: string, inside = true) => {
     const line = `${paths.dir}: ${reason}; not serving`
     process.stderr.write(`tiny-cloud serve: ${line}\n`)
-    const code = leave(1)
+    const code = inside ? leave(1) : 1
     await toSyslog(line)
     return code
   }
+  if (linked) return refuse("reached through a symbolic link", false)
   try {
     mkdirs(paths.dir, 0o700)
   } catch (e) {

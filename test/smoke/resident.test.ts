@@ -6,7 +6,7 @@
  * resident process is not missed; it never outlives final.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process"
-import { chmodSync, closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, writeSync } from "node:fs"
+import { chmodSync, closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, writeSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, describe, it } from "vitest"
 import { ovfEnvXml } from "../../src/sim/clouds/azure.js"
@@ -862,6 +862,21 @@ describe.concurrent("the resident process of a first boot", () => {
     // (were it to serve, it would not wait long)
     expect(await runProgram(["serve"], { ...instance.env, TINY_CLOUD_RESIDENT_IDLE: "0.5" })).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud serve: ${instance.root}/run/tiny-cloud: not this user's alone; not serving\n` })
     expect(readdirSync(join(instance.root, "run/tiny-cloud"))).toEqual([])
+  })
+
+  it.for(["/run/tiny-cloud", "/run"])("%s a symbolic link out of ROOT (planted in an image): nothing is made through it, by the boot service or the server; the services run each phase in a process of their own", async (link, { expect }) => {
+    const { instance, env } = await newInstance()
+    const outside = join(instance.dir, "outside")
+    mkdirSync(outside, { mode: 0o700 })
+    mkdirSync(join(instance.root, link, ".."), { recursive: true })
+    symlinkSync(outside, join(instance.root, link))
+    // by hand: one line (were it to serve, it would not wait long)
+    expect(await runProgram(["serve"], { ...instance.env, TINY_CLOUD_RESIDENT_IDLE: "0.5" })).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud serve: ${instance.root}/run/tiny-cloud: reached through a symbolic link; not serving\n` })
+    const results = []
+    for (const phase of ["boot", "early", "main", "final"]) results.push(await startService(phase, env))
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+    expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${[...KEYS].sort().join("\n")}\n`)
+    expect(readdirSync(outside)).toEqual([])
   })
 
   it("where its run directory cannot be its own, it says so in one line and does not serve: the services run each phase in a process of their own", async ({ expect }) => {
