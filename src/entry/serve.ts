@@ -13,6 +13,7 @@
 import { spawn, spawnSync } from "node:child_process"
 import { closeSync, constants, existsSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { Socket } from "node:net"
+import { dirname, resolve } from "node:path"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -40,6 +41,15 @@ const commandName = (pid: number | "self") => {
     return readFileSync(`/proc/${pid}/comm`, "utf8").trim()
   } catch {
     return undefined
+  }
+}
+
+/** a symbolic link (an absent path is none) */
+const isLink = (path: string) => {
+  try {
+    return lstatSync(path).isSymbolicLink()
+  } catch {
+    return false
   }
 }
 
@@ -177,6 +187,10 @@ const serveOne = async (request: Request, paths: ReturnType<typeof residentPaths
   const program = runPhase(request.phase, ahead?.decided)
   // and its files and programs the client's umask, which a process of its own would inherit
   const ours = umask === undefined ? undefined : process.umask(umask)
+  // and its client's working directory, where a process of its own would start (a user-data script's `pwd`, a relative
+  // path in the environment); a client gone already leaves the server's
+  const home = ownDirectory()
+  const moved = enterDirectoryOf(request.client)
   const status = await Effect.runPromise(
     Effect.scoped(Effect.provide(program, appLayer(env, `tiny-cloud/${request.phase}`, platform, { lenientConfig: true }))).pipe(
       Effect.catchAllCause((cause) => Effect.as(Effect.sync(() => reply.stderr(`tiny-cloud/${request.phase}: ${describeCause(cause)}\n`)), 1))
@@ -184,8 +198,37 @@ const serveOne = async (request: Request, paths: ReturnType<typeof residentPaths
   ).finally(() => {
     ahead?.ended()
     if (ours !== undefined) process.umask(ours)
+    if (moved) leaveFor(home)
   })
   await reply.end(status)
+}
+
+/** the working directory of process `pid` (a client: the service's shell) made this process's; false when it cannot be */
+const enterDirectoryOf = (pid: number) => {
+  try {
+    process.chdir(`/proc/${pid}/cwd`)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** this process's working directory (`/` when it is gone, removed while it waited) */
+const ownDirectory = () => {
+  try {
+    return process.cwd()
+  } catch {
+    return "/"
+  }
+}
+
+/** back to the server's own working directory after a phase (`/` should it be gone meanwhile) */
+const leaveFor = (dir: string) => {
+  try {
+    process.chdir(dir)
+  } catch {
+    process.chdir("/")
+  }
 }
 
 /**
@@ -230,10 +273,13 @@ const STOP_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const
 
 export const serve = async (): Promise<number> => {
   const root = (process.env.ROOT ?? "").replace(/\/+$/, "")
-  const paths = residentPaths(root)
+  // (a relative ROOT from where it started: a phase runs in its client's working directory)
+  const paths = residentPaths(root === "" || root.startsWith("/") ? root : resolve(root))
   const idle = idleSeconds(process.env)
+  // a symbolic link for /run or /run/tiny-cloud may lead out of ROOT (planted in an image): nothing is made or removed through it
+  const linked = [dirname(paths.dir), paths.dir].some(isLink)
   if (idle === undefined) {
-    rmSync(paths.starting, { force: true })
+    if (!linked) rmSync(paths.starting, { force: true })
     return 0
   }
   // a server that does not serve leaves no name behind: server.starting naming it would send the clients past a server that does
@@ -247,13 +293,15 @@ export const serve = async (): Promise<number> => {
   }
   // not serving is never an error of the boot's (each phase then runs in a process of its own), but it is said why:
   // the boot service sends stderr to /dev/null, so to syslog too, once the clients no longer wait for this process
-  const refuse = async (reason: string) => {
+  // (`inside`: its server.starting may be looked at, the run directory is ROOT's own)
+  const refuse = async (reason: string, inside = true) => {
     const line = `${paths.dir}: ${reason}; not serving`
     process.stderr.write(`tiny-cloud serve: ${line}\n`)
-    const code = leave(1)
+    const code = inside ? leave(1) : 1
     await toSyslog(line)
     return code
   }
+  if (linked) return refuse("reached through a symbolic link", false)
   try {
     mkdirs(paths.dir, 0o700)
   } catch (e) {

@@ -6,7 +6,7 @@
  * resident process is not missed; it never outlives final.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process"
-import { chmodSync, closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, writeSync } from "node:fs"
+import { chmodSync, closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, writeSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, describe, it } from "vitest"
 import { ovfEnvXml } from "../../src/sim/clouds/azure.js"
@@ -745,6 +745,22 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(tags).toContain(`tiny-cloud/final[${pid}]`)
   })
 
+  it("a phase runs in its client's working directory, not the boot service's: a user-data script's pwd, as from a process of its own; then the server's own again", async ({ expect }) => {
+    const { instance, env } = await newInstance("#!/bin/sh\npwd\n")
+    const [started, asked] = ["boot-cwd", "final-cwd"].map((d) => join(instance.dir, d))
+    for (const d of [started, asked]) mkdirSync(d)
+    await bootAndServe(env, instance, `cd '${started}'`)
+    const pid = serverPid(instance)!
+    for (const phase of ["early", "main"]) expect((await startService(phase, env, ["sh"], `cd '${asked}'`)).code).toBe(0)
+    // between the phases, where it started
+    expect(readlinkSync(`/proc/${pid}/cwd`)).toBe(started)
+    const final = await startService("final", env, ["sh"], `cd '${asked}'`)
+    expect([final.code, final.stdout]).toEqual([0, `${asked}\n`])
+    await logged(instance, "final")
+    const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
+    expect(tags).toContain(`tiny-cloud/final[${pid}]`)
+  })
+
   it("puts its own umask back after each phase: a client that writes none (an older client.sh) after one with 077 gets the server's, not 077", async ({ expect }) => {
     const { instance, env } = await newInstance("#!/bin/sh\numask\n")
     // the server's: the boot service's, which starts it
@@ -846,6 +862,21 @@ describe.concurrent("the resident process of a first boot", () => {
     // (were it to serve, it would not wait long)
     expect(await runProgram(["serve"], { ...instance.env, TINY_CLOUD_RESIDENT_IDLE: "0.5" })).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud serve: ${instance.root}/run/tiny-cloud: not this user's alone; not serving\n` })
     expect(readdirSync(join(instance.root, "run/tiny-cloud"))).toEqual([])
+  })
+
+  it.for(["/run/tiny-cloud", "/run"])("%s a symbolic link out of ROOT (planted in an image): nothing is made through it, by the boot service or the server; the services run each phase in a process of their own", async (link, { expect }) => {
+    const { instance, env } = await newInstance()
+    const outside = join(instance.dir, "outside")
+    mkdirSync(outside, { mode: 0o700 })
+    mkdirSync(join(instance.root, link, ".."), { recursive: true })
+    symlinkSync(outside, join(instance.root, link))
+    // by hand: one line (were it to serve, it would not wait long)
+    expect(await runProgram(["serve"], { ...instance.env, TINY_CLOUD_RESIDENT_IDLE: "0.5" })).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud serve: ${instance.root}/run/tiny-cloud: reached through a symbolic link; not serving\n` })
+    const results = []
+    for (const phase of ["boot", "early", "main", "final"]) results.push(await startService(phase, env))
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+    expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${[...KEYS].sort().join("\n")}\n`)
+    expect(readdirSync(outside)).toEqual([])
   })
 
   it("where its run directory cannot be its own, it says so in one line and does not serve: the services run each phase in a process of their own", async ({ expect }) => {
