@@ -299,6 +299,25 @@ describe("boot phase actions", () => {
     })
   )
 
+  it.scopedLive("install_hotplugs: nvme_ebs_links without nvme-cli installs its rule (it works once nvme-cli is there) and says in a warning that its links wait for it; the boot goes on", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", env: { HOTPLUG_MODULES: "nvme_ebs_links" }, missing: ["nvme"] })
+      instance.write("/lib/mdev/nvme-ebs-links", "#!/bin/sh\n")
+      const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "install_hotplugs enable_sshd" })
+      expect(r.code).toBe(0)
+      expect(r.stderr).toContain(
+        "\t  >> nvme_ebs_links: installed\ninstall_hotplugs: nvme_ebs_links: nvme is not installed (nvme-cli): /lib/mdev/nvme-ebs-links does nothing until it is\n"
+      )
+      expect(actionLines(r.stderr)).toEqual(["   ++ install_hotplugs: starting", "   ++ install_hotplugs: done", "   ++ enable_sshd: starting", "   ++ enable_sshd: done"])
+      expect(instance.read("/etc/mdev.conf")).toContain("*/lib/mdev/nvme-ebs-links")
+      // with nvme-cli there, nothing more is said
+      const other = yield* makeTestInstance({ cloud: "aws", env: { HOTPLUG_MODULES: "nvme_ebs_links" } })
+      other.write("/lib/mdev/nvme-ebs-links", "#!/bin/sh\n")
+      const quiet = yield* other.run(["boot"], { INIT_ACTIONS_BOOT: "install_hotplugs" })
+      expect(quiet.stderr).not.toContain("is not installed")
+    })
+  )
+
   it.scopedLive("install_hotplugs: a HOTPLUG_TYPE or module name with control characters is named escaped, on its one line", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws", env: { HOTPLUG_MODULES: "vnic\u001b[2J", HOTPLUG_TYPE: "mdev\u009b2J" } })

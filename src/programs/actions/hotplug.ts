@@ -19,6 +19,12 @@ interface HotplugModule {
   readonly replaces?: string
   /** the clouds it is for (the shell edition defines it in their files only); on any other it is `unknown` */
   readonly clouds?: ReadonlyArray<string>
+  /**
+   * a program the helper runs, from a package the image may lack: the shell edition failed the module without it; here
+   * the rule is installed all the same (it works once the package is, user-data's `packages` included, and a failed
+   * core action would stop the boot phase before the network and sshd), and a warning says what is missing
+   */
+  readonly uses?: { readonly command: string; readonly pkg: string }
 }
 
 export const HOTPLUG_MODULES: Readonly<Record<string, HotplugModule>> = {
@@ -29,7 +35,13 @@ export const HOTPLUG_MODULES: Readonly<Record<string, HotplugModule>> = {
     rule: "eth[0-9]+\troot:root 0644 */lib/mdev/vnic-eth-hotplug",
     replaces: "eth[0-9]"
   },
-  nvme_ebs_links: { helper: "/lib/mdev/nvme-ebs-links", before: /^nvme\.\*/, rule: "nvme[0-9]+n.*\troot:disk 0660 */lib/mdev/nvme-ebs-links", clouds: ["aws"] }
+  nvme_ebs_links: {
+    helper: "/lib/mdev/nvme-ebs-links",
+    before: /^nvme\.\*/,
+    rule: "nvme[0-9]+n.*\troot:disk 0660 */lib/mdev/nvme-ebs-links",
+    clouds: ["aws"],
+    uses: { command: "nvme", pkg: "nvme-cli" }
+  }
 }
 
 /**
@@ -108,6 +120,10 @@ export const installHotplugs = Effect.gen(function* () {
         }).pipe(Effect.catchAll((e) => Effect.succeed(`${name}: ${e.message}`)))
     yield* log.log(failure === undefined ? "info" : "err", `${name}: ${failure === undefined ? "installed" : "failed"}`, "\t  >> ")
     if (failure !== undefined) failures.push(failure)
+    else if (module.uses !== undefined && !(yield* commands.has(module.uses.command))) {
+      const { command, pkg } = module.uses
+      yield* log.log("warn", `install_hotplugs: ${name}: ${command} is not installed (${pkg}): ${module.helper} does nothing until it is`)
+    }
   }
   if (failures.length > 0) return yield* Effect.fail(new ActionFailed({ reason: failures.join("; ") }))
 })
