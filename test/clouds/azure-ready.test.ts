@@ -172,6 +172,28 @@ describe("azure's ready report", () => {
       expect(main.stderr).toContain("report_ready: a ready report is not available on this cloud (aws)\n")
     })
   )
+
+  it.scopedLive("named before set_hostname and set_ssh_keys on a cloud that has none (one image for azure and aws), it fails alone: the hostname and keys are still set", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: HOST, sshKeys: [KEY] } })
+      const main = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "create_default_user report_ready set_hostname set_ssh_keys" })
+      expect(main.code).toBe(1)
+      expect(actionLines(main.stderr)).toEqual([
+        "   ++ missing_userdata: starting",
+        "   ++ missing_userdata: done",
+        "   ++ create_default_user: starting",
+        "   ++ create_default_user: done",
+        "   ++ report_ready: starting",
+        "   ++ report_ready: failed",
+        "   ++ set_hostname: starting",
+        "   ++ set_hostname: done",
+        "   ++ set_ssh_keys: starting",
+        "   ++ set_ssh_keys: done"
+      ])
+      expect(instance.read("/etc/hostname")).toBe("vm-1\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+    })
+  )
 })
 
 describe("the wireserver's address", () => {
