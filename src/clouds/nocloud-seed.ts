@@ -53,8 +53,9 @@ export const parseDs = (text: string, where: string = KERNEL_CMDLINE): Option.Op
       if (k === "h" || k === "local-hostname") params.localHostname = v!
       else if (k === "i" || k === "instance-id") params.instanceId = v!
       else if (k === "s" || k === "seedfrom") params.seedFrom = v!
-      // read nothing from, so named (the shell edition's 'Unknown NoCloud kernel cmdline key'): `hostname=` for `h=` is no silent no-op
-      else (params.unknownKeys ??= []).push({ key: k, where })
+      // read nothing from, so named (the shell edition's 'Unknown NoCloud kernel cmdline key'): `hostname=` for `h=` is no silent no-op;
+      // once, however often the words name it (an image's `ds=nocloud;foo=1` and a `ds=nocloud;foo=2;s=URL` added at the prompt)
+      else if (!params.unknownKeys?.some((u) => u.key === k)) (params.unknownKeys ??= []).push({ key: k, where })
     }
     found = params
   }

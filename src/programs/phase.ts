@@ -90,10 +90,15 @@ export const runPhase = (phase: Phase, decided: Effect.Effect<void> = Effect.voi
     const word = yield* Effect.flatMap(UserData, (u) => u.word)
     const userDataChanges = USERDATA_CHANGES[userDataTypeOf(word)]
     const plan = planPhase(phase, settings.initActions[phase], cloud.changes, userDataChanges)
-    // the user-data's actions whose place the phase's list lacks: not run, and said so
-    for (const left of unplacedActions(phase, plan, userDataChanges)) {
-      const where = left.op === "replace" ? "in place of" : left.op
-      yield* warn(`user-data actions not run: ${left.actions.join(" ")}: the ${phase} phase's actions (INIT_ACTIONS_${phase.toUpperCase()}) have no ${left.anchor} to run them ${where}`)
+    // the cloud's and the user-data's actions whose place the phase's list lacks (azure's report_ready without set_ssh_keys:
+    // a provisioning Azure counts as failed): not run, and said so; but those SKIP_INIT_ACTIONS leaves out anyway
+    for (const [whose, changes] of [[`${cloud.name}'s`, cloud.changes], ["user-data", userDataChanges]] as const) {
+      for (const left of unplacedActions(phase, plan, changes)) {
+        const actions = left.actions.filter((a) => !settings.skipActions.includes(a))
+        if (actions.length === 0) continue
+        const where = left.op === "replace" ? "in place of" : left.op
+        yield* warn(`${whose} actions not run: ${actions.join(" ")}: the ${phase} phase's actions (INIT_ACTIONS_${phase.toUpperCase()}) have no ${left.anchor} to run them ${where}`)
+      }
     }
     const context = PhaseContext.of({
       phase,

@@ -88,6 +88,23 @@ describe("azure's ready report", () => {
     })
   )
 
+  it.scopedLive("an INIT_ACTIONS_MAIN without set_ssh_keys has no place for it: not run, and a warning says so (none when SKIP_INIT_ACTIONS leaves it out, nor by default)", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance(AZURE)
+      const main = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "create_default_user set_hostname" })
+      expect(main.code, main.stderr).toBe(0)
+      expect(main.stderr).toContain(
+        "azure's actions not run: report_ready: the main phase's actions (INIT_ACTIONS_MAIN) have no set_ssh_keys to run them after\n"
+      )
+      expect(instance.sim!.reports).toEqual([])
+      const skipped = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "create_default_user set_hostname", SKIP_INIT_ACTIONS: "report_ready" })
+      expect(skipped.stderr).not.toContain("not run")
+      const byDefault = yield* instance.run(["main"])
+      expect(byDefault.stderr).not.toContain("not run")
+      expect(instance.sim!.reports).toHaveLength(1)
+    })
+  )
+
   it.scopedLive("is retried like a metadata read: a wireserver answering 503 at first still gets one report", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance(AZURE)
@@ -153,6 +170,28 @@ describe("azure's ready report", () => {
       const main = yield* instance.run(["main"])
       expect(main.code).toBe(1)
       expect(main.stderr).toContain("report_ready: a ready report is not available on this cloud (aws)\n")
+    })
+  )
+
+  it.scopedLive("named before set_hostname and set_ssh_keys on a cloud that has none (one image for azure and aws), it fails alone: the hostname and keys are still set", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: HOST, sshKeys: [KEY] } })
+      const main = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "create_default_user report_ready set_hostname set_ssh_keys" })
+      expect(main.code).toBe(1)
+      expect(actionLines(main.stderr)).toEqual([
+        "   ++ missing_userdata: starting",
+        "   ++ missing_userdata: done",
+        "   ++ create_default_user: starting",
+        "   ++ create_default_user: done",
+        "   ++ report_ready: starting",
+        "   ++ report_ready: failed",
+        "   ++ set_hostname: starting",
+        "   ++ set_hostname: done",
+        "   ++ set_ssh_keys: starting",
+        "   ++ set_ssh_keys: done"
+      ])
+      expect(instance.read("/etc/hostname")).toBe("vm-1\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
     })
   )
 })

@@ -422,6 +422,21 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("a ds=nocloud key it reads nothing from, named by several words or twice in one, is named once for each of the command line and the serial", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/seed/twice", { "meta-data": META })
+      instance.write("/proc/cmdline", "root=/dev/vda2 ds=nocloud;hostname=a;x=1;x=2 quiet ds=nocloud;s=/seed/twice;hostname=b;\n")
+      instance.write("/sys/class/dmi/id/product_serial", "ds=nocloud;x=3;x=4\n")
+      const boot = yield* instance.run(["boot"])
+      expect(boot.code).toBe(0)
+      expect(boot.stderr.split("\n").filter((l) => l.startsWith("Unknown NoCloud"))).toEqual([
+        "Unknown NoCloud SMBIOS serial key 'x'",
+        "Unknown NoCloud kernel cmdline key 'hostname'",
+        "Unknown NoCloud kernel cmdline key 'x'"
+      ])
+    })
+  )
+
   it.scopedLive("from the SMBIOS serial", () =>
     Effect.gen(function* () {
       const instance = yield* localSeed("/seed/serial", { "meta-data": META })
