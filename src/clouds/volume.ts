@@ -2,7 +2,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { Commands } from "../services/Commands.js"
-import { RootFs } from "../services/RootFs.js"
+import { containerKind, RootFs } from "../services/RootFs.js"
 
 /** what `mount` is given: a device (or `LABEL=...`) and its filesystem type */
 export type MediumAttempt = { readonly source: string; readonly fstype: string }
@@ -41,10 +41,17 @@ export const readMedia = <A, E, R>(attempts: ReadonlyArray<MediumAttempt>, name:
     return Option.none<A>()
   })
 
-/** `read` over the first of `labels` that mounts (vfat, then iso9660); None when no volume mounts */
+/**
+ * `read` over the first of `labels` that mounts (vfat, then iso9660); None when no volume mounts, and in a container,
+ * whose block devices are the host's: its cidata or config-2 volume is the host's seed, never the container's
+ */
 export const readVolume = <A, E, R>(labels: ReadonlyArray<string>, name: string, read: (dir: string) => Effect.Effect<A, E, R>) =>
-  readMedia(
-    ["vfat", "iso9660"].flatMap((fstype) => labels.map((label) => ({ source: `LABEL=${label}`, fstype }))),
-    name,
-    (dir) => Effect.map(read(dir), Option.some)
+  Effect.flatMap(containerKind, (kind) =>
+    kind !== undefined
+      ? Effect.succeed(Option.none<A>())
+      : readMedia(
+          ["vfat", "iso9660"].flatMap((fstype) => labels.map((label) => ({ source: `LABEL=${label}`, fstype }))),
+          name,
+          (dir) => Effect.map(read(dir), Option.some)
+        )
   )

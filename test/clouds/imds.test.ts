@@ -518,6 +518,29 @@ describe("detection", () => {
     })
   )
 
+  it.scopedLive("in a container with CLOUD set, the host's cidata or config-2 volume is still not mounted: the container's own seed directory or metadata service is read", () =>
+    Effect.gen(function* () {
+      const hostSeed = scratchDir("tiny-cloud-cidata-")
+      const drive = scratchDir("tiny-cloud-config-2-")
+      writeFileSync(join(hostSeed, "meta-data"), "instance-id: host-1\nlocal-hostname: host-1\n")
+      mkdirSync(join(drive, "openstack/latest"), { recursive: true })
+      writeFileSync(join(drive, "openstack/latest/meta_data.json"), JSON.stringify({ uuid: "host-1", hostname: "host-1.novalocal" }))
+      try {
+        const seeded = yield* makeTestInstance({ noSimulator: true, cidata: hostSeed, env: { CLOUD: "nocloud" } })
+        seeded.write("/proc/1/environ", "container=lxc\0")
+        seeded.write("/var/lib/cloud/seed/nocloud/meta-data", "instance-id: ct-1\nlocal-hostname: ct-1\n")
+        expect(yield* seeded.imds(["@hostname"])).toEqual(ok("ct-1"))
+        const served = yield* patientInstance({ cloud: "openstack", configDrive: drive, instance: { hostname: HOST } })
+        served.write("/proc/1/environ", "container=lxc\0")
+        expect(yield* served.imds(["@hostname"])).toEqual(ok(HOST))
+        for (const instance of [seeded, served]) expect(instance.commands().filter((c) => c.startsWith("mount "))).toEqual([])
+      } finally {
+        rmSync(hostSeed, { recursive: true, force: true })
+        rmSync(drive, { recursive: true, force: true })
+      }
+    })
+  )
+
   it.scopedLive("an Incus container is incus, whatever the host's SMBIOS strings", () =>
     Effect.gen(function* () {
       const instance = yield* patientInstance({ cloud: "incus", instance: { hostname: HOST }, env: { CLOUD: "" } })
