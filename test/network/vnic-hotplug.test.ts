@@ -341,6 +341,19 @@ it.scopedLive("missing MDEV or ACTION, an unknown ACTION, a name that is no ethN
   })
 )
 
+it.scopedLive("MDEV and ACTION are the event's, from the environment: tiny-cloud.conf's, keys config calls unknown, are no event", () =>
+  Effect.gen(function* () {
+    const instance = yield* pretendInstance("started")
+    instance.write("/etc/tiny-cloud.conf", "MDEV=eth1\nACTION=add\nIFACE=eth1\nPHASE=pre-up\n")
+    expect(yield* instance.run(["hotplug", "vnic-eth"])).toEqual({ code: 1, stdout: "", stderr: "vnic-eth-hotplug: MDEV or ACTION undefined, aborting\n" })
+    expect(yield* instance.run(["hotplug", "nvme-ebs"])).toEqual({ code: 1, stdout: "", stderr: "nvme-ebs-links: MDEV undefined, aborting\n" })
+    // ifupdown-ng's PHASE of the file would make every sync a quiet no-op; its IFACE, a sync of an interface nobody named
+    expect(yield* instance.run(["net-sync"])).toEqual({ code: 1, stdout: "", stderr: "imds-net-sync: IFACE not set, aborting\n" })
+    expect(instance.commands()).toEqual([])
+    expect(instance.read("/etc/network/interfaces")).toBeUndefined()
+  })
+)
+
 it("the mdev helpers take no arguments: -h prints their usage, anything else is that usage on stderr with exit 1", () => {
   for (const [name, text] of [
     ["vnic-eth-hotplug", "Usage: vnic-eth-hotplug (MDEV=ethN ACTION=add|remove)\n"],

@@ -1674,6 +1674,29 @@ ntp:
     expect(notes(source).warnings).toEqual([])
   })
 
+  it("names no INSTANCE_ID in a here-document's body, the file's text (cloud-config(5)): a line after its delimiter, or a list's sh -c line, is a use of it", () => {
+    const source = [
+      "#cloud-config",
+      "bootcmd:",
+      "  - |",
+      "    cat > /usr/local/bin/whoami-instance <<'EOF'",
+      "    #!/bin/sh",
+      "    INSTANCE_ID=$(wget -qO- http://169.254.169.254/latest/meta-data/instance-id)",
+      "    echo \"$INSTANCE_ID\"",
+      "    EOF",
+      "  - |",
+      "    cat > /etc/motd <<EOF",
+      "    text",
+      "    EOF",
+      "    echo $INSTANCE_ID > /run/id",
+      '  - [sh, -c, "cat > /etc/x <<EOF\\n$INSTANCE_ID\\nEOF"]',
+      '  - [sh, -c, "echo $INSTANCE_ID"]',
+      ""
+    ].join("\n")
+    const named = "uses INSTANCE_ID, which cloud-init sets for bootcmd and Tiny Cloud does not: it is empty"
+    expect(notes(source).warnings).toEqual([`line 9: bootcmd[1]: ${named}`, `line 15: bootcmd[3]: ${named}`])
+  })
+
   it("reads a list's sh -c script as a string's: a here-document's body in it is no use of cloud-init-per, a line after it is", () => {
     const source = [
       "#cloud-config",

@@ -200,6 +200,9 @@ const heredocLines = (script: string): Array<{ readonly line: string; readonly b
   })
 }
 
+/** whether a script uses INSTANCE_ID in a line of its own: a here-document's body is a file's text, left as written, never named */
+const scriptUsesInstanceId = (script: string): boolean => heredocLines(script).some(({ line, body }) => !body && INSTANCE_ID.test(line))
+
 /** whether a script runs cloud-init-per in a line of its own, not in a here-document's body */
 const scriptRunsCloudInitPer = (script: string): boolean => heredocLines(script).some(({ line, body }) => !body && CLOUD_INIT_PER.test(line))
 
@@ -376,7 +379,9 @@ const READERS: Readonly<Record<string, Reader>> = {
     const bootcmd = withoutCloudInitPer(commandsReader("bootcmd", pythonText)(value, path, context)?.bootcmd, path, context.notes)
     // cloud-init runs bootcmd with INSTANCE_ID set to the instance's id; this edition sets none, so a command that uses it is told
     for (const c of bootcmd ?? []) {
-      if ((c.kind === "shell" ? [c.script] : c.argv).some((text) => INSTANCE_ID.test(text))) {
+      // [sh, -c, SCRIPT] as a string's script
+      const uses = c.kind === "shell" ? scriptUsesInstanceId(c.script) : c.argv.some((arg, i) => (isScriptArgument(c.argv, i) ? scriptUsesInstanceId(arg) : INSTANCE_ID.test(arg)))
+      if (uses) {
         context.notes.warn([...path, c.index], "uses INSTANCE_ID, which cloud-init sets for bootcmd and Tiny Cloud does not: it is empty")
       }
     }

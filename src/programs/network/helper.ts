@@ -11,10 +11,13 @@ import { Config } from "../../services/Config.js"
 import { err } from "../../services/Log.js"
 import { RootFs } from "../../services/RootFs.js"
 
-/** a variable of the helper's environment (MDEV, ACTION, IFACE, PHASE); empty is unset */
+/**
+ * a variable of the helper's environment (MDEV, ACTION, IFACE, PHASE); empty is unset. The event's own: never
+ * tiny-cloud.conf's, where such a key is one this program does not use (`config` names it so), not an event
+ */
 export const envValue = (key: string) =>
   Effect.map(Config, (settings): string | undefined => {
-    const value = settings.values[key]
+    const value = settings.sources[key]?.from === "environment" ? settings.values[key] : undefined
     return value === undefined || value === "" ? undefined : value
   })
 
