@@ -1674,7 +1674,7 @@ ntp:
     expect(notes(source).warnings).toEqual([])
   })
 
-  it("names no INSTANCE_ID in a here-document's body, the file's text (cloud-config(5)): a line after its delimiter, or a list's sh -c line, is a use of it", () => {
+  it("names no INSTANCE_ID in a quoted here-document's body, the file's text (cloud-config(5)); an unquoted one's (expanded, empty here), a line after its delimiter, or a list's sh -c line, is a use of it", () => {
     const source = [
       "#cloud-config",
       "bootcmd:",
@@ -1691,10 +1691,15 @@ ntp:
       "    echo $INSTANCE_ID > /run/id",
       '  - [sh, -c, "cat > /etc/x <<EOF\\n$INSTANCE_ID\\nEOF"]',
       '  - [sh, -c, "echo $INSTANCE_ID"]',
+      "  - |",
+      "    cat > /etc/y <<\\EOF",
+      "    $INSTANCE_ID",
+      "    EOF",
+      '  - [sh, -c, "cat > /etc/z <<\'EOF\'\\n$INSTANCE_ID\\nEOF"]',
       ""
     ].join("\n")
     const named = "uses INSTANCE_ID, which cloud-init sets for bootcmd and Tiny Cloud does not: it is empty"
-    expect(notes(source).warnings).toEqual([`line 9: bootcmd[1]: ${named}`, `line 15: bootcmd[3]: ${named}`])
+    expect(notes(source).warnings).toEqual([`line 9: bootcmd[1]: ${named}`, `line 14: bootcmd[2]: ${named}`, `line 15: bootcmd[3]: ${named}`])
   })
 
   it("reads a list's sh -c script as a string's: a here-document's body in it is no use of cloud-init-per, a line after it is", () => {

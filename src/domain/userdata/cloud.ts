@@ -169,14 +169,18 @@ const QUOTE_END = { "'": /^[^']*'/, "$'": /^(?:[^'\\]|\\[^])*'/, '"': /^(?:[^"\\
  * <<EOF`), never a command of its own, so never read or rewritten as one;
  * so is a line that starts in a quoted string an earlier line opened.
  */
-const heredocLines = (script: string): Array<{ readonly line: string; readonly body: boolean }> => {
-  const pending: Array<{ readonly delimiter: string; readonly tabs: boolean }> = []
+const heredocLines = (script: string): Array<{ readonly line: string; readonly body: boolean; readonly expands?: boolean }> => {
+  const pending: Array<{ readonly delimiter: string; readonly tabs: boolean; readonly quoted: boolean }> = []
   let quote: keyof typeof QUOTE_END | undefined
   return script.split("\n").map((line) => {
     const open = pending[0]
     if (open !== undefined) {
-      if ((open.tabs ? line.replace(/^\t+/, "") : line) === open.delimiter) pending.shift()
-      return { line, body: true }
+      if ((open.tabs ? line.replace(/^\t+/, "") : line) === open.delimiter) {
+        pending.shift()
+        return { line, body: true }
+      }
+      // the shell expands `$NAME` in the body of a here-document whose delimiter is not quoted
+      return { line, body: true, expands: !open.quoted }
     }
     const inString = quote !== undefined
     let scan = HEREDOC
@@ -189,7 +193,7 @@ const heredocLines = (script: string): Array<{ readonly line: string; readonly b
       quote = undefined
     }
     for (const m of line.matchAll(scan)) {
-      if (m[1] !== undefined) pending.push({ delimiter: (m[2] ?? m[3] ?? m[4]!) + m[5], tabs: m[1] === "-" })
+      if (m[1] !== undefined) pending.push({ delimiter: (m[2] ?? m[3] ?? m[4]!) + m[5], tabs: m[1] === "-", quoted: m[4] === undefined || /<<-?[ \t]*\\/.test(m[0]) })
       else if (m[6] !== undefined && m[6] !== "'") quote = "$'"
       else if (m[7] === "") quote = "'"
       else if (m[8] !== undefined && m[8] !== '"') quote = '"'
@@ -200,8 +204,13 @@ const heredocLines = (script: string): Array<{ readonly line: string; readonly b
   })
 }
 
-/** whether a script uses INSTANCE_ID in a line of its own: a here-document's body is a file's text, left as written, never named */
-const scriptUsesInstanceId = (script: string): boolean => heredocLines(script).some(({ line, body }) => !body && INSTANCE_ID.test(line))
+/**
+ * whether a script uses INSTANCE_ID where the shell expands it: a line of its own, or the body of a here-document
+ * whose delimiter is not quoted (`<<EOF`: empty here, the id under cloud-init); a quoted one's (`<<'EOF'`) is a file's
+ * text, left as written, the same under both, never named
+ */
+const scriptUsesInstanceId = (script: string): boolean =>
+  heredocLines(script).some(({ line, body, expands }) => (!body || expands === true) && INSTANCE_ID.test(line))
 
 /** whether a script runs cloud-init-per in a line of its own, not in a here-document's body */
 const scriptRunsCloudInitPer = (script: string): boolean => heredocLines(script).some(({ line, body }) => !body && CLOUD_INIT_PER.test(line))
