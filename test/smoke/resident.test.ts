@@ -879,6 +879,31 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(readdirSync(outside)).toEqual([])
   })
 
+  it.for(["a crashed server's leftovers", "a live server"])("/run/tiny-cloud a symbolic link to another ROOT's run directory, holding %s: the clients ask nobody and remove nothing through it", async (held, { expect }) => {
+    const { instance, env } = await newInstance()
+    const other = await newInstance()
+    const outside = join(other.instance.root, "run/tiny-cloud")
+    if (held === "a live server") await bootAndServe(other.env, other.instance)
+    else {
+      mkdirSync(outside, { recursive: true, mode: 0o700 })
+      execFileSync("mkfifo", ["-m", "600", join(outside, "requests")])
+      writeFileSync(join(outside, "server.pid"), "999999\n", { mode: 0o600 })
+    }
+    const before = readdirSync(outside).sort()
+    const otherPid = serverPid(other.instance)
+    mkdirSync(join(instance.root, "run"), { recursive: true })
+    symlinkSync(outside, join(instance.root, "run/tiny-cloud"))
+    const results = []
+    for (const phase of ["boot", "early", "main", "final"]) results.push(await startService(phase, env))
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+    expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${[...KEYS].sort().join("\n")}\n`)
+    await logged(instance, "final")
+    // each phase a process of its own: none by the other ROOT's server, and its run directory as it was
+    const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
+    expect(tags.filter((t) => otherPid !== undefined && t!.endsWith(`[${otherPid}]`))).toEqual([])
+    expect(readdirSync(outside).sort()).toEqual(before)
+  })
+
   it("where its run directory cannot be its own, it says so in one line and does not serve: the services run each phase in a process of their own", async ({ expect }) => {
     const { instance, env } = await newInstance()
     instance.write("/run/tiny-cloud", "not a directory")
