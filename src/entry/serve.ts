@@ -180,17 +180,18 @@ const serveOne = async (request: Request, paths: ReturnType<typeof residentPaths
     stdout: (data) => Effect.sync(() => reply.stdout(data)),
     stderr: (text) => Effect.sync(() => reply.stderr(text))
   })
-  const ahead = request.phase === "early" ? prefetch(env) : undefined
   // the programs a phase runs get its client's environment, as when the phase runs on its own
   const platform = { commands: Layer.succeed(Commands, makeLiveCommands(reply.stdout, env)), http, output }
   const { runPhase } = await import("../programs/phase.js")
-  const program = runPhase(request.phase, ahead?.decided)
   // and its files and programs the client's umask, which a process of its own would inherit
   const ours = umask === undefined ? undefined : process.umask(umask)
   // and its client's working directory, where a process of its own would start (a user-data script's `pwd`, a relative
-  // path in the environment); a client gone already leaves the server's
+  // path in the environment); a client gone already leaves the server's. The read-ahead is set up there too: its
+  // configuration is the phase's, read from a relative ROOT as the phase reads it
   const home = ownDirectory()
   const moved = enterDirectoryOf(request.client)
+  const ahead = request.phase === "early" ? prefetch(env) : undefined
+  const program = runPhase(request.phase, ahead?.decided)
   const status = await Effect.runPromise(
     Effect.scoped(Effect.provide(program, appLayer(env, `tiny-cloud/${request.phase}`, platform, { lenientConfig: true }))).pipe(
       Effect.catchAllCause((cause) => Effect.as(Effect.sync(() => reply.stderr(`tiny-cloud/${request.phase}: ${describeCause(cause)}\n`)), 1))

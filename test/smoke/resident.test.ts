@@ -761,6 +761,29 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(tags).toContain(`tiny-cloud/final[${pid}]`)
   })
 
+  it("a relative ROOT: what early reads ahead is read as the phase reads it, from its client's working directory, not the server's (its tiny-cloud.conf, the endpoint there)", async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    // another tree, where the server's working directory takes the same relative ROOT: its tiny-cloud.conf names another service
+    const other = await newInstance()
+    const started = join(instance.dir, "started")
+    mkdirSync(join(started, "root/etc"), { recursive: true })
+    writeFileSync(join(started, "root/etc/tiny-cloud.conf"), `CLOUD=aws\nIMDS_ENDPOINT=${other.instance.env.IMDS_ENDPOINT}\n`)
+    instance.write("/etc/tiny-cloud.conf", `CLOUD=aws\nIMDS_ENDPOINT=${instance.env.IMDS_ENDPOINT}\n`)
+    const { CLOUD: _cloud, IMDS_ENDPOINT: _endpoint, ...rest } = env
+    expect(instance.root).toBe(join(instance.dir, "root"))
+    // the boot service in `started` (ROOT ../root), the other services in the instance's directory (ROOT root): the same tree
+    await bootAndServe({ ...rest, ROOT: "../root" }, instance, `cd '${started}'`)
+    const pid = serverPid(instance)!
+    const results = []
+    for (const phase of ["early", "main", "final"]) results.push(await startService(phase, { ...rest, ROOT: "root" }, ["sh"], `cd '${instance.dir}'`))
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0])
+    expect(instance.read("/var/lib/cloud/user-data")).toBe(USER_DATA)
+    await logged(instance, "final")
+    const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
+    expect(tags).toContain(`tiny-cloud/early[${pid}]`)
+    expect(other.instance.sim!.requests.map((r) => r.path)).toEqual([])
+  })
+
   it("puts its own umask back after each phase: a client that writes none (an older client.sh) after one with 077 gets the server's, not 077", async ({ expect }) => {
     const { instance, env } = await newInstance("#!/bin/sh\numask\n")
     // the server's: the boot service's, which starts it
