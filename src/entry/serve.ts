@@ -13,7 +13,7 @@
 import { spawn, spawnSync } from "node:child_process"
 import { closeSync, constants, existsSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { Socket } from "node:net"
-import { dirname, resolve } from "node:path"
+import { dirname } from "node:path"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -272,10 +272,24 @@ const idleSeconds = (env: Readonly<Record<string, string | undefined>>): number 
 
 const STOP_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const
 
+/**
+ * A relative ROOT made absolute from this process's working directory, as the kernel resolves it, never normalised
+ * (`link/../root` is the link target's parent's `root`, where the boot service and the clients find it, not `./root`);
+ * as given where that directory is gone (removed: then it names nothing, and making the run directory says so)
+ */
+const fromHere = (root: string) => {
+  if (root === "" || root.startsWith("/")) return root
+  try {
+    return `${process.cwd().replace(/\/$/, "")}/${root}`
+  } catch {
+    return root
+  }
+}
+
 export const serve = async (): Promise<number> => {
   const root = (process.env.ROOT ?? "").replace(/\/+$/, "")
   // (a relative ROOT from where it started: a phase runs in its client's working directory)
-  const paths = residentPaths(root === "" || root.startsWith("/") ? root : resolve(root))
+  const paths = residentPaths(fromHere(root))
   const idle = idleSeconds(process.env)
   // a symbolic link for /run or /run/tiny-cloud may lead out of ROOT (planted in an image): nothing is made or removed through it
   const linked = [dirname(paths.dir), paths.dir].some(isLink)

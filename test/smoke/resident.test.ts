@@ -784,6 +784,26 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(other.instance.sim!.requests.map((r) => r.path)).toEqual([])
   })
 
+  it("a relative ROOT with '..' after a symbolic link (link/../root) is where the kernel finds it, as for the boot service and the clients: it serves there, and makes nothing where the text alone would lead", async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    // from `started`, link/../root is the link target's parent's root: the instance's; read as text, started/root
+    const started = join(instance.dir, "started")
+    mkdirSync(join(instance.dir, "target"))
+    mkdirSync(started)
+    symlinkSync(join(instance.dir, "target"), join(started, "link"))
+    const relative = { ...env, ROOT: "link/../root" }
+    const cd = `cd '${started}'`
+    expect((await startService("boot", relative, ["sh"], cd)).code).toBe(0)
+    const pid = serverPid(instance)
+    expect(pid).toBeDefined()
+    expect((await startService("early", relative, ["sh"], cd)).code).toBe(0)
+    expect(instance.read("/var/lib/cloud/user-data")).toBe(USER_DATA)
+    await logged(instance, "early")
+    const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
+    expect(tags).toEqual([`tiny-cloud/boot[${pid}]`, `tiny-cloud/early[${pid}]`])
+    expect(existsSync(join(started, "root"))).toBe(false)
+  })
+
   it("puts its own umask back after each phase: a client that writes none (an older client.sh) after one with 077 gets the server's, not 077", async ({ expect }) => {
     const { instance, env } = await newInstance("#!/bin/sh\numask\n")
     // the server's: the boot service's, which starts it
