@@ -22,6 +22,12 @@ _tiny_cloud_alive() {
 # _tiny_cloud_phase PHASE: the phase's output and exit status, from the resident process or its own
 _tiny_cloud_phase() {
 	_tc_run="${ROOT:-}/run/tiny-cloud"
+	# where /run or /run/tiny-cloud is a symbolic link, which may lead out of ROOT (planted in an image, as the boot
+	# service sees it, which starts no server then), no server is looked for through it, nor asked, nor its leftovers
+	# removed after final: another ROOT's run directory is not this one's. The phase runs in a process of its own
+	if [ -L "${ROOT:-}/run" ] || [ -L "$_tc_run" ]; then
+		tiny-cloud "$1" && return 0 || return $?
+	fi
 	# server.pid names the server once it listens (the server's command name:
 	# src/domain/resident.ts); before, server.starting names it while it starts
 	# (a request waits in the FIFO until it reads it). A live server.pid first:

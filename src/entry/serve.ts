@@ -13,7 +13,7 @@
 import { spawn, spawnSync } from "node:child_process"
 import { closeSync, constants, existsSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { Socket } from "node:net"
-import { dirname, resolve } from "node:path"
+import { dirname } from "node:path"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -180,17 +180,18 @@ const serveOne = async (request: Request, paths: ReturnType<typeof residentPaths
     stdout: (data) => Effect.sync(() => reply.stdout(data)),
     stderr: (text) => Effect.sync(() => reply.stderr(text))
   })
-  const ahead = request.phase === "early" ? prefetch(env) : undefined
   // the programs a phase runs get its client's environment, as when the phase runs on its own
   const platform = { commands: Layer.succeed(Commands, makeLiveCommands(reply.stdout, env)), http, output }
   const { runPhase } = await import("../programs/phase.js")
-  const program = runPhase(request.phase, ahead?.decided)
   // and its files and programs the client's umask, which a process of its own would inherit
   const ours = umask === undefined ? undefined : process.umask(umask)
   // and its client's working directory, where a process of its own would start (a user-data script's `pwd`, a relative
-  // path in the environment); a client gone already leaves the server's
+  // path in the environment); a client gone already leaves the server's. The read-ahead is set up there too: its
+  // configuration is the phase's, read from a relative ROOT as the phase reads it
   const home = ownDirectory()
   const moved = enterDirectoryOf(request.client)
+  const ahead = request.phase === "early" ? prefetch(env) : undefined
+  const program = runPhase(request.phase, ahead?.decided)
   const status = await Effect.runPromise(
     Effect.scoped(Effect.provide(program, appLayer(env, `tiny-cloud/${request.phase}`, platform, { lenientConfig: true }))).pipe(
       Effect.catchAllCause((cause) => Effect.as(Effect.sync(() => reply.stderr(`tiny-cloud/${request.phase}: ${describeCause(cause)}\n`)), 1))
@@ -271,10 +272,24 @@ const idleSeconds = (env: Readonly<Record<string, string | undefined>>): number 
 
 const STOP_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const
 
+/**
+ * A relative ROOT made absolute from this process's working directory, as the kernel resolves it, never normalised
+ * (`link/../root` is the link target's parent's `root`, where the boot service and the clients find it, not `./root`);
+ * as given where that directory is gone (removed: then it names nothing, and making the run directory says so)
+ */
+const fromHere = (root: string) => {
+  if (root === "" || root.startsWith("/")) return root
+  try {
+    return `${process.cwd().replace(/\/$/, "")}/${root}`
+  } catch {
+    return root
+  }
+}
+
 export const serve = async (): Promise<number> => {
   const root = (process.env.ROOT ?? "").replace(/\/+$/, "")
   // (a relative ROOT from where it started: a phase runs in its client's working directory)
-  const paths = residentPaths(root === "" || root.startsWith("/") ? root : resolve(root))
+  const paths = residentPaths(fromHere(root))
   const idle = idleSeconds(process.env)
   // a symbolic link for /run or /run/tiny-cloud may lead out of ROOT (planted in an image): nothing is made or removed through it
   const linked = [dirname(paths.dir), paths.dir].some(isLink)

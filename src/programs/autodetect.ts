@@ -24,6 +24,11 @@ export const autodetectCommand = (options: { readonly verbose: boolean }) =>
     // each problem of tiny-cloud.conf in one line, as a phase says it (the phases go on with the key's default, as this does)
     yield* Effect.forEach(settings.problems, (p) => Effect.flatMap(Output, (o) => o.stderr(`${problemLine(p)}\n`)), { discard: true })
     const service = yield* Cloud
+    // and a CLOUD that names no cloud (`config` calls it invalid), which the phases take all the same: each of their actions
+    // that needs metadata fails with this line (CLOUD=unknown too, which they word as nothing detected)
+    if (settings.cloud !== "auto" && !(yield* service.choice).known) {
+      yield* Effect.flatMap(Output, (o) => o.stderr(`unknown cloud '${printable(settings.cloud)}': set CLOUD in /etc/tiny-cloud.conf\n`))
+    }
     const { cloud, verdicts } = yield* service.detect
     yield* print(`${cloud}\n`)
     if (!options.verbose) return 0

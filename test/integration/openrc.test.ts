@@ -258,6 +258,29 @@ describe("OpenRC service scripts", () => {
     })).toBe(skipped("main", "already bootstrapped"))
   })
 
+  it.each(["boot", "early", "main", "final"])("tiny-cloud-%s with a tiny-cloud.conf that is a FIFO (planted in an image) is not held reading it: the program, which refuses such a file, runs and decides", async (phase) => {
+    const d = mkdtempSync(join(tmpdir(), "tiny-cloud-openrc-"))
+    dirs.push(d)
+    mkdirSync(join(d, "root/etc"), { recursive: true })
+    mkdirSync(join(d, "bin"))
+    execFileSync("mkfifo", [join(d, "root/etc/tiny-cloud.conf")])
+    writeFileSync(join(d, "bin/tiny-cloud"), `#!/bin/sh\necho "tiny-cloud $*" >> "${d}/calls"\n`)
+    chmodSync(join(d, "bin/tiny-cloud"), 0o755)
+    const child = spawn("sh", ["-c", `ebegin() { :; }; eend() { return "$1"; }; . "${SERVICES}/tiny-cloud-${phase}"; start`], {
+      env: { PATH: `${join(d, "bin")}:/usr/bin:/bin`, ROOT: join(d, "root"), TINY_CLOUD_LIB: "/nonexistent" },
+      stdio: "ignore"
+    })
+    let code: number | null | undefined
+    child.on("close", (c) => (code = c))
+    try {
+      // (before: never, the service held opening the FIFO for reading)
+      await until(() => code !== undefined, `tiny-cloud-${phase} ends`)
+    } finally {
+      if (code === undefined) child.kill("SIGKILL")
+    }
+    expect([code, readFileSync(join(d, "calls"), "utf8")]).toEqual([0, `tiny-cloud ${phase}\n`])
+  })
+
   it("an empty TINY_CLOUD_VAR in the environment wins over tiny-cloud.conf and means the default, as in the program", () => {
     const setup = (root: string) => {
       mkdirSync(join(root, "var/lib/cloud"), { recursive: true })

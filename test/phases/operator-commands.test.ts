@@ -237,6 +237,20 @@ describe("tiny-cloud autodetect", () => {
     })
   )
 
+  it.scopedLive("a CLOUD that names no cloud (CLOUD=frob, config's 'invalid') is named on stderr as the phases' actions name it; stdout is still the cloud detection finds, exit 0", () =>
+    Effect.gen(function* () {
+      const i = yield* image("CLOUD=frob\n")
+      i.write("/sys/class/dmi/id/sys_vendor", "Amazon EC2\n")
+      const line = "unknown cloud 'frob': set CLOUD in /etc/tiny-cloud.conf"
+      expect(yield* i.run(["autodetect"])).toEqual({ code: 0, stdout: "aws\n", stderr: `${line}\n` })
+      const main = yield* i.run(["main"], { INIT_ACTIONS_MAIN: "set_hostname" })
+      expect(main.stderr.split("\n")).toContain(`set_hostname: ${line}`)
+      // a cloud it knows, or auto, is none
+      for (const cloud of ["gcp", "auto"]) expect((yield* i.run(["autodetect"], { CLOUD: cloud })).stderr).toBe("")
+      expect(i.read("/var/lib/cloud/.autodetect")).toBeUndefined()
+    })
+  )
+
   it.scopedLive("nothing recognised: unknown, exit 0; -v names a cached detection the phases would use", () =>
     Effect.gen(function* () {
       const i = yield* image()

@@ -762,6 +762,49 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(tags).toContain(`tiny-cloud/final[${pid}]`)
   })
 
+  it("a relative ROOT: what early reads ahead is read as the phase reads it, from its client's working directory, not the server's (its tiny-cloud.conf, the endpoint there)", async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    // another tree, where the server's working directory takes the same relative ROOT: its tiny-cloud.conf names another service
+    const other = await newInstance()
+    const started = join(instance.dir, "started")
+    mkdirSync(join(started, "root/etc"), { recursive: true })
+    writeFileSync(join(started, "root/etc/tiny-cloud.conf"), `CLOUD=aws\nIMDS_ENDPOINT=${other.instance.env.IMDS_ENDPOINT}\n`)
+    instance.write("/etc/tiny-cloud.conf", `CLOUD=aws\nIMDS_ENDPOINT=${instance.env.IMDS_ENDPOINT}\n`)
+    const { CLOUD: _cloud, IMDS_ENDPOINT: _endpoint, ...rest } = env
+    expect(instance.root).toBe(join(instance.dir, "root"))
+    // the boot service in `started` (ROOT ../root), the other services in the instance's directory (ROOT root): the same tree
+    await bootAndServe({ ...rest, ROOT: "../root" }, instance, `cd '${started}'`)
+    const pid = serverPid(instance)!
+    const results = []
+    for (const phase of ["early", "main", "final"]) results.push(await startService(phase, { ...rest, ROOT: "root" }, ["sh"], `cd '${instance.dir}'`))
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0])
+    expect(instance.read("/var/lib/cloud/user-data")).toBe(USER_DATA)
+    await logged(instance, "final")
+    const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
+    expect(tags).toContain(`tiny-cloud/early[${pid}]`)
+    expect(other.instance.sim!.requests.map((r) => r.path)).toEqual([])
+  })
+
+  it("a relative ROOT with '..' after a symbolic link (link/../root) is where the kernel finds it, as for the boot service and the clients: it serves there, and makes nothing where the text alone would lead", async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    // from `started`, link/../root is the link target's parent's root: the instance's; read as text, started/root
+    const started = join(instance.dir, "started")
+    mkdirSync(join(instance.dir, "target"))
+    mkdirSync(started)
+    symlinkSync(join(instance.dir, "target"), join(started, "link"))
+    const relative = { ...env, ROOT: "link/../root" }
+    const cd = `cd '${started}'`
+    expect((await startService("boot", relative, ["sh"], cd)).code).toBe(0)
+    const pid = serverPid(instance)
+    expect(pid).toBeDefined()
+    expect((await startService("early", relative, ["sh"], cd)).code).toBe(0)
+    expect(instance.read("/var/lib/cloud/user-data")).toBe(USER_DATA)
+    await logged(instance, "early")
+    const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
+    expect(tags).toEqual([`tiny-cloud/boot[${pid}]`, `tiny-cloud/early[${pid}]`])
+    expect(existsSync(join(started, "root"))).toBe(false)
+  })
+
   it("puts its own umask back after each phase: a client that writes none (an older client.sh) after one with 077 gets the server's, not 077", async ({ expect }) => {
     const { instance, env } = await newInstance("#!/bin/sh\numask\n")
     // the server's: the boot service's, which starts it
@@ -878,6 +921,31 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
     expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${[...KEYS].sort().join("\n")}\n`)
     expect(readdirSync(outside)).toEqual([])
+  })
+
+  it.for(["a crashed server's leftovers", "a live server"])("/run/tiny-cloud a symbolic link to another ROOT's run directory, holding %s: the clients ask nobody and remove nothing through it", async (held, { expect }) => {
+    const { instance, env } = await newInstance()
+    const other = await newInstance()
+    const outside = join(other.instance.root, "run/tiny-cloud")
+    if (held === "a live server") await bootAndServe(other.env, other.instance)
+    else {
+      mkdirSync(outside, { recursive: true, mode: 0o700 })
+      execFileSync("mkfifo", ["-m", "600", join(outside, "requests")])
+      writeFileSync(join(outside, "server.pid"), "999999\n", { mode: 0o600 })
+    }
+    const before = readdirSync(outside).sort()
+    const otherPid = serverPid(other.instance)
+    mkdirSync(join(instance.root, "run"), { recursive: true })
+    symlinkSync(outside, join(instance.root, "run/tiny-cloud"))
+    const results = []
+    for (const phase of ["boot", "early", "main", "final"]) results.push(await startService(phase, env))
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+    expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${[...KEYS].sort().join("\n")}\n`)
+    await logged(instance, "final")
+    // each phase a process of its own: none by the other ROOT's server, and its run directory as it was
+    const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
+    expect(tags.filter((t) => otherPid !== undefined && t!.endsWith(`[${otherPid}]`))).toEqual([])
+    expect(readdirSync(outside).sort()).toEqual(before)
   })
 
   it("where its run directory cannot be its own, it says so in one line and does not serve: the services run each phase in a process of their own", async ({ expect }) => {
