@@ -168,6 +168,8 @@ const QUOTE_END = { "'": /^[^']*'/, "$'": /^(?:[^'\\]|\\[^])*'/, '"': /^(?:[^"\\
  * delimiter that ends it: data the shell feeds a command (`cat > FILE
  * <<EOF`), never a command of its own, so never read or rewritten as one;
  * so is a line that starts in a quoted string an earlier line opened.
+ * `expands`: whether the shell expands `$NAME` in such a line (an unquoted
+ * delimiter's body, a double-quoted string's text, a string's last line).
  */
 const heredocLines = (script: string): Array<{ readonly line: string; readonly body: boolean; readonly expands?: boolean }> => {
   const pending: Array<{ readonly delimiter: string; readonly tabs: boolean; readonly quoted: boolean }> = []
@@ -186,7 +188,8 @@ const heredocLines = (script: string): Array<{ readonly line: string; readonly b
     let scan = HEREDOC
     if (quote !== undefined) {
       const end = QUOTE_END[quote].exec(line)
-      if (end === null) return { line, body: true }
+      // the shell expands `$NAME` in a double-quoted string's text, and on the line the string ends on in what follows it
+      if (end === null) return { line, body: true, expands: quote === '"' }
       // from the string's end on, with the line before it to look behind at
       scan = new RegExp(HEREDOC)
       scan.lastIndex = end[0].length
@@ -200,14 +203,15 @@ const heredocLines = (script: string): Array<{ readonly line: string; readonly b
     }
     // a here-document's body comes first; a string opened on its operator's line is not followed
     if (pending.length > 0) quote = undefined
-    return { line, body: inString }
+    return inString ? { line, body: true, expands: true } : { line, body: false }
   })
 }
 
 /**
- * whether a script uses INSTANCE_ID where the shell expands it: a line of its own, or the body of a here-document
- * whose delimiter is not quoted (`<<EOF`: empty here, the id under cloud-init); a quoted one's (`<<'EOF'`) is a file's
- * text, left as written, the same under both, never named
+ * whether a script uses INSTANCE_ID where the shell expands it: a line of its own, a line of a string an earlier line
+ * opened that expands it (`echo "id:` then `$INSTANCE_ID"`), or the body of a here-document whose delimiter is not
+ * quoted (`<<EOF`: empty here, the id under cloud-init); a quoted one's (`<<'EOF'`) is a file's text, left as written,
+ * the same under both, never named
  */
 const scriptUsesInstanceId = (script: string): boolean =>
   heredocLines(script).some(({ line, body, expands }) => (!body || expands === true) && INSTANCE_ID.test(line))
