@@ -157,9 +157,12 @@ const listRunsCloudInitPer = (argv: ReadonlyArray<string>): boolean => {
  * a quoted string (`"a\"b"` and `$'a\'b'` with their escapes), an escaped character, an arithmetic expansion (one level of parentheses in it), a parameter expansion and a
  * comment (a `#` that starts a word, after a blank or an operator; after a subshell's `)`, not a `$(...)`'s, which the word goes on after) are passed over whole, so that the `<<` in
  * `sed 's/<<HOST>>/web1/'`, `echo "<<EOF"`, `$(((x << y)))`, `${x#<<}` or `a;# <<EOF` opens none. A carriage return is no blank to the shell:
- * `<<EOF\r` ends at `EOF\r` (a string of CRLF lines). A string the line does not close goes on on the next line
+ * `<<EOF\r` ends at `EOF\r` (a string of CRLF lines). A string the line does not close goes on on the next line.
+ * The delimiter is one word however its parts are quoted (`<<"E"OF`, `<<E\OF`, `<<'EOF'\r`): the word without its quotes
  */
-const HEREDOC = /(?<![<0-9])<<(?!<)(-?)[ \t]*(?:'([^'\n]*)'|"([^"\n]*)"|\\?([^ \t\n;&|<>()'"`0-9][^ \t\n;&|<>()'"`]*))(\r?)|\$'(?:[^'\\\n]|\\.)*('|\\?$)|'[^'\n]*('|$)|"(?:[^"\\\n]|\\.)*("|\\?$)|\\.|\$\(\((?:[^()\n]|\([^()\n]*\))*\)\)|\$\{[^{}$\n]*\}|(?:^|(?<=[ \t;&|(])|(?<=(?:^|[^)])\))(?<!\$\([^()\n]*\)))#.*/g
+/** a delimiter's word without its quotes and escapes, as the shell ends the here-document at it */
+const DELIMITER_QUOTES = /'([^'\n]*)'|"([^"\n]*)"|\\(.)/g
+const HEREDOC = /(?<![<0-9])<<(?!<)(-?)[ \t]*((?:'[^'\n]*'|"[^"\n]*"|\\.|[^ \t\n;&|<>()'"`\\0-9])(?:'[^'\n]*'|"[^"\n]*"|\\.|[^ \t\n;&|<>()'"`\\])*)|\$'(?:[^'\\\n]|\\.)*('|\\?$)|'[^'\n]*('|$)|"(?:[^"\\\n]|\\.)*("|\\?$)|\\.|\$\(\((?:[^()\n]|\([^()\n]*\))*\)\)|\$\{[^{}$\n]*\}|(?:^|(?<=[ \t;&|(])|(?<=(?:^|[^)])\))(?<!\$\([^()\n]*\)))#.*/g
 /** where a string a line left open ends on a later line: its closing quote, after the escapes `"..."` and `$'...'` have */
 const QUOTE_END = { "'": /^[^']*'/, "$'": /^(?:[^'\\]|\\[^])*'/, '"': /^(?:[^"\\]|\\[^])*"/ }
 
@@ -196,10 +199,11 @@ const heredocLines = (script: string): Array<{ readonly line: string; readonly b
       quote = undefined
     }
     for (const m of line.matchAll(scan)) {
-      if (m[1] !== undefined) pending.push({ delimiter: (m[2] ?? m[3] ?? m[4]!) + m[5], tabs: m[1] === "-", quoted: m[4] === undefined || /<<-?[ \t]*\\/.test(m[0]) })
-      else if (m[6] !== undefined && m[6] !== "'") quote = "$'"
-      else if (m[7] === "") quote = "'"
-      else if (m[8] !== undefined && m[8] !== '"') quote = '"'
+      // any part of the word quoted (`<<E"OF"`), its body is the file's text, unexpanded
+      if (m[1] !== undefined) pending.push({ delimiter: m[2]!.replace(DELIMITER_QUOTES, (_, s, d, e) => s ?? d ?? e), tabs: m[1] === "-", quoted: /['"\\]/.test(m[2]!) })
+      else if (m[3] !== undefined && m[3] !== "'") quote = "$'"
+      else if (m[4] === "") quote = "'"
+      else if (m[5] !== undefined && m[5] !== '"') quote = '"'
     }
     // a here-document's body comes first; a string opened on its operator's line is not followed
     if (pending.length > 0) quote = undefined
