@@ -1702,6 +1702,56 @@ ntp:
     expect(notes(source).warnings).toEqual([`line 9: bootcmd[1]: ${named}`, `line 14: bootcmd[2]: ${named}`, `line 15: bootcmd[3]: ${named}`])
   })
 
+  it("names INSTANCE_ID in a line of a string an earlier line opened where the shell expands it: a double-quoted string's text, what follows a string's end; not a single-quoted string's text", () => {
+    const source = [
+      "#cloud-config",
+      "bootcmd:",
+      "  - |",
+      '    echo "instance:',
+      '    $INSTANCE_ID" > /etc/instance',
+      "  - |",
+      "    printf '%s\\n' 'first",
+      "    second' $INSTANCE_ID > /etc/instance",
+      "  - |",
+      "    echo 'a note:",
+      "    $INSTANCE_ID is set by cloud-init",
+      "    ' > /etc/note",
+      '  - [sh, -c, "echo \\"id:\\n$INSTANCE_ID\\" > /etc/instance"]',
+      ""
+    ].join("\n")
+    const named = "uses INSTANCE_ID, which cloud-init sets for bootcmd and Tiny Cloud does not: it is empty"
+    expect(notes(source).warnings).toEqual([`line 3: bootcmd[0]: ${named}`, `line 6: bootcmd[1]: ${named}`, `line 13: bootcmd[3]: ${named}`])
+  })
+
+  it("ends a here-document at its delimiter's whole word however its parts are quoted (<<\"E\"OF, <<E\\OF), as the shell does: its body is the file's text, unexpanded; the lines after it are the script's", () => {
+    const source = [
+      "#cloud-config",
+      "bootcmd:",
+      "  - |",
+      '    cat > /etc/a <<"E"OF',
+      "    $INSTANCE_ID",
+      "    EOF",
+      "    echo $INSTANCE_ID > /run/id",
+      "  - |",
+      "    cat > /etc/b <<E\\OF",
+      "    $INSTANCE_ID",
+      "    EOF",
+      "  - |",
+      "    cat > /etc/c <<'E'OF",
+      "    $INSTANCE_ID",
+      "    EOF",
+      "runcmd:",
+      "  - |",
+      '    cat > /etc/motd <<E"OF"',
+      "    cloud-init-per once is the text",
+      "    EOF",
+      "    cloud-init-per once a touch /a",
+      ""
+    ].join("\n")
+    expect(config(source).runcmd).toEqual([{ kind: "shell", script: 'cat > /etc/motd <<E"OF"\ncloud-init-per once is the text\nEOF\ntouch /a\n', index: 0 }])
+    expect(notes(source).warnings).toEqual(["line 3: bootcmd[0]: uses INSTANCE_ID, which cloud-init sets for bootcmd and Tiny Cloud does not: it is empty"])
+  })
+
   it("reads a list's sh -c script as a string's: a here-document's body in it is no use of cloud-init-per, a line after it is", () => {
     const source = [
       "#cloud-config",

@@ -157,9 +157,12 @@ const listRunsCloudInitPer = (argv: ReadonlyArray<string>): boolean => {
  * a quoted string (`"a\"b"` and `$'a\'b'` with their escapes), an escaped character, an arithmetic expansion (one level of parentheses in it), a parameter expansion and a
  * comment (a `#` that starts a word, after a blank or an operator; after a subshell's `)`, not a `$(...)`'s, which the word goes on after) are passed over whole, so that the `<<` in
  * `sed 's/<<HOST>>/web1/'`, `echo "<<EOF"`, `$(((x << y)))`, `${x#<<}` or `a;# <<EOF` opens none. A carriage return is no blank to the shell:
- * `<<EOF\r` ends at `EOF\r` (a string of CRLF lines). A string the line does not close goes on on the next line
+ * `<<EOF\r` ends at `EOF\r` (a string of CRLF lines). A string the line does not close goes on on the next line.
+ * The delimiter is one word however its parts are quoted (`<<"E"OF`, `<<E\OF`, `<<'EOF'\r`): the word without its quotes
  */
-const HEREDOC = /(?<![<0-9])<<(?!<)(-?)[ \t]*(?:'([^'\n]*)'|"([^"\n]*)"|\\?([^ \t\n;&|<>()'"`0-9][^ \t\n;&|<>()'"`]*))(\r?)|\$'(?:[^'\\\n]|\\.)*('|\\?$)|'[^'\n]*('|$)|"(?:[^"\\\n]|\\.)*("|\\?$)|\\.|\$\(\((?:[^()\n]|\([^()\n]*\))*\)\)|\$\{[^{}$\n]*\}|(?:^|(?<=[ \t;&|(])|(?<=(?:^|[^)])\))(?<!\$\([^()\n]*\)))#.*/g
+/** a delimiter's word without its quotes and escapes, as the shell ends the here-document at it */
+const DELIMITER_QUOTES = /'([^'\n]*)'|"([^"\n]*)"|\\(.)/g
+const HEREDOC = /(?<![<0-9])<<(?!<)(-?)[ \t]*((?:'[^'\n]*'|"[^"\n]*"|\\.|[^ \t\n;&|<>()'"`\\0-9])(?:'[^'\n]*'|"[^"\n]*"|\\.|[^ \t\n;&|<>()'"`\\])*)|\$'(?:[^'\\\n]|\\.)*('|\\?$)|'[^'\n]*('|$)|"(?:[^"\\\n]|\\.)*("|\\?$)|\\.|\$\(\((?:[^()\n]|\([^()\n]*\))*\)\)|\$\{[^{}$\n]*\}|(?:^|(?<=[ \t;&|(])|(?<=(?:^|[^)])\))(?<!\$\([^()\n]*\)))#.*/g
 /** where a string a line left open ends on a later line: its closing quote, after the escapes `"..."` and `$'...'` have */
 const QUOTE_END = { "'": /^[^']*'/, "$'": /^(?:[^'\\]|\\[^])*'/, '"': /^(?:[^"\\]|\\[^])*"/ }
 
@@ -168,6 +171,8 @@ const QUOTE_END = { "'": /^[^']*'/, "$'": /^(?:[^'\\]|\\[^])*'/, '"': /^(?:[^"\\
  * delimiter that ends it: data the shell feeds a command (`cat > FILE
  * <<EOF`), never a command of its own, so never read or rewritten as one;
  * so is a line that starts in a quoted string an earlier line opened.
+ * `expands`: whether the shell expands `$NAME` in such a line (an unquoted
+ * delimiter's body, a double-quoted string's text, a string's last line).
  */
 const heredocLines = (script: string): Array<{ readonly line: string; readonly body: boolean; readonly expands?: boolean }> => {
   const pending: Array<{ readonly delimiter: string; readonly tabs: boolean; readonly quoted: boolean }> = []
@@ -186,28 +191,31 @@ const heredocLines = (script: string): Array<{ readonly line: string; readonly b
     let scan = HEREDOC
     if (quote !== undefined) {
       const end = QUOTE_END[quote].exec(line)
-      if (end === null) return { line, body: true }
+      // the shell expands `$NAME` in a double-quoted string's text, and on the line the string ends on in what follows it
+      if (end === null) return { line, body: true, expands: quote === '"' }
       // from the string's end on, with the line before it to look behind at
       scan = new RegExp(HEREDOC)
       scan.lastIndex = end[0].length
       quote = undefined
     }
     for (const m of line.matchAll(scan)) {
-      if (m[1] !== undefined) pending.push({ delimiter: (m[2] ?? m[3] ?? m[4]!) + m[5], tabs: m[1] === "-", quoted: m[4] === undefined || /<<-?[ \t]*\\/.test(m[0]) })
-      else if (m[6] !== undefined && m[6] !== "'") quote = "$'"
-      else if (m[7] === "") quote = "'"
-      else if (m[8] !== undefined && m[8] !== '"') quote = '"'
+      // any part of the word quoted (`<<E"OF"`), its body is the file's text, unexpanded
+      if (m[1] !== undefined) pending.push({ delimiter: m[2]!.replace(DELIMITER_QUOTES, (_, s, d, e) => s ?? d ?? e), tabs: m[1] === "-", quoted: /['"\\]/.test(m[2]!) })
+      else if (m[3] !== undefined && m[3] !== "'") quote = "$'"
+      else if (m[4] === "") quote = "'"
+      else if (m[5] !== undefined && m[5] !== '"') quote = '"'
     }
     // a here-document's body comes first; a string opened on its operator's line is not followed
     if (pending.length > 0) quote = undefined
-    return { line, body: inString }
+    return inString ? { line, body: true, expands: true } : { line, body: false }
   })
 }
 
 /**
- * whether a script uses INSTANCE_ID where the shell expands it: a line of its own, or the body of a here-document
- * whose delimiter is not quoted (`<<EOF`: empty here, the id under cloud-init); a quoted one's (`<<'EOF'`) is a file's
- * text, left as written, the same under both, never named
+ * whether a script uses INSTANCE_ID where the shell expands it: a line of its own, a line of a string an earlier line
+ * opened that expands it (`echo "id:` then `$INSTANCE_ID"`), or the body of a here-document whose delimiter is not
+ * quoted (`<<EOF`: empty here, the id under cloud-init); a quoted one's (`<<'EOF'`) is a file's text, left as written,
+ * the same under both, never named
  */
 const scriptUsesInstanceId = (script: string): boolean =>
   heredocLines(script).some(({ line, body, expands }) => (!body || expands === true) && INSTANCE_ID.test(line))
