@@ -11,10 +11,13 @@ export type MediumAttempt = { readonly source: string; readonly fstype: string }
  * `read` over each of `attempts` in turn that mounts, read-only, under
  * `$ROOT/run/tiny-cloud/NAME-PID-*`, until one gives a value; each unmounted
  * whatever `read` did, the mount point removed at the end, and those a
- * crashed run left too. None when nothing mounts or no medium gives a value.
+ * crashed run left too. None when nothing mounts or no medium gives a value,
+ * and in a container, whose block devices are the host's: its cidata or
+ * config-2 volume, or Azure's provisioning media, is the host's, never the container's.
  */
 export const readMedia = <A, E, R>(attempts: ReadonlyArray<MediumAttempt>, name: string, read: (dir: string) => Effect.Effect<Option.Option<A>, E, R>) =>
   Effect.gen(function* () {
+    if ((yield* containerKind) !== undefined) return Option.none<A>()
     const fs = yield* RootFs
     const commands = yield* Commands
     const prefix = fs.at(`/run/tiny-cloud/${name}-`)
@@ -41,17 +44,10 @@ export const readMedia = <A, E, R>(attempts: ReadonlyArray<MediumAttempt>, name:
     return Option.none<A>()
   })
 
-/**
- * `read` over the first of `labels` that mounts (vfat, then iso9660); None when no volume mounts, and in a container,
- * whose block devices are the host's: its cidata or config-2 volume is the host's seed, never the container's
- */
+/** `read` over the first of `labels` that mounts (vfat, then iso9660); None when no volume mounts, and in a container */
 export const readVolume = <A, E, R>(labels: ReadonlyArray<string>, name: string, read: (dir: string) => Effect.Effect<A, E, R>) =>
-  Effect.flatMap(containerKind, (kind) =>
-    kind !== undefined
-      ? Effect.succeed(Option.none<A>())
-      : readMedia(
-          ["vfat", "iso9660"].flatMap((fstype) => labels.map((label) => ({ source: `LABEL=${label}`, fstype }))),
-          name,
-          (dir) => Effect.map(read(dir), Option.some)
-        )
+  readMedia(
+    ["vfat", "iso9660"].flatMap((fstype) => labels.map((label) => ({ source: `LABEL=${label}`, fstype }))),
+    name,
+    (dir) => Effect.map(read(dir), Option.some)
   )

@@ -133,6 +133,18 @@ describe("azure custom data on the provisioning media", () => {
     })
   )
 
+  it.scopedLive("in a container with CLOUD=azure, /dev/sr0 is the host's provisioning media: not mounted, its CustomData not applied; IMDS's userData is read as where there is no media", () =>
+    Effect.gen(function* () {
+      const instance = yield* instanceWith(yield* mediaWith(ovfEnv(b64(CLOUD_CONFIG))), { userData: "#!/bin/sh\necho from imds\n" })
+      instance.write("/proc/1/environ", "container=lxc\0")
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code), results.map((r) => r.stderr).join("")).toEqual([0, 0, 0, 0])
+      expect(instance.read("/var/lib/cloud/user-data")).toBe("#!/bin/sh\necho from imds\n")
+      expect(instance.read("/etc/motd")).toBeUndefined()
+      expect(instance.commands().filter((c) => c.startsWith("mount ") || c.startsWith("umount "))).toEqual([])
+    })
+  )
+
   const hostile: ReadonlyArray<{ readonly what: string; readonly media: (dir: string) => void; readonly env?: Record<string, string>; readonly line: string }> = [
     {
       what: "an ovf-env.xml past its bound",
