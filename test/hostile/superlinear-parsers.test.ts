@@ -379,7 +379,7 @@ describe("runcmd lines of half a MiB built to make cloud-init-per's detection ba
   // each shape repeated to 512 KiB on one line: blanks, assignments, quotes, a runner's options and values, a shell's words before -c, here-documents;
   // enough for the test's timeout: with SCRIPT_OPTION's {0,3}? made *? (quadratic) this entry's 'sh x x x -c ' lines take some 140 s (9 s at 128 KiB),
   // with RUNNER_ARG's {1,4} made + 'sudo -' takes minutes at 16 KiB
-  const shapes = ["A=A= ", `"' `, "sudo -u a ", "sudo -iu a ", "sudo -", "sh x x x -c ", `sh -c "x `, `<<'<<" `, "<<A ", " #<< ", "$((<<x ", "$(( (<<x ", "$(( (a) ", "${<<x ", "${$<<x ", ";#<< ", `"\\"<<x `, `$'\\'<<x `, `"\\`, `$'\\`, "'<<x ", "\\<<x "]
+  const shapes = ["A=A= ", `"' `, "sudo -u a ", "sudo -iu a ", "sudo -", "sh x x x -c ", `sh -c "x `, `<<'<<" `, "<<A ", " #<< ", "$((<<x ", "$(( (<<x ", "$(( (a) ", "${<<x ", "${$<<x ", ";#<< ", `"\\"<<x `, `$'\\'<<x `, `"\\`, `$'\\`, "'<<x ", "\\<<x ", `<<$'\\' `, `<<x$'\\'<<$' `]
   it.each(shapes)("'%s' many times over is read promptly, and names nothing", (shape) => {
     const line = `x ${shape.repeat(Math.floor((512 * 1024) / shape.length))}`
     // one entry of two such lines: the first read as a line of its own, the second after it (a string the first leaves open goes on into it);

@@ -1752,6 +1752,35 @@ ntp:
     expect(notes(source).warnings).toEqual(["line 3: bootcmd[0]: uses INSTANCE_ID, which cloud-init sets for bootcmd and Tiny Cloud does not: it is empty"])
   })
 
+  it("ends a here-document at a delimiter quoted with $'...' (<<$'EOF', <<E$'OF', <<-$'E\\x4fF') where busybox ash does, at EOF: its body is the file's text, unexpanded; the lines after it are the script's", () => {
+    const source = [
+      "#cloud-config",
+      "bootcmd:",
+      "  - |",
+      "    cat > /etc/a <<$'EOF'",
+      "    $INSTANCE_ID",
+      "    EOF",
+      "    echo $INSTANCE_ID > /run/id",
+      "  - |",
+      "    cat > /etc/b <<E$'OF'",
+      "    $INSTANCE_ID",
+      "    EOF",
+      "runcmd:",
+      "  - |",
+      "    cat > /etc/motd <<$'EOF'",
+      "    cloud-init-per once is the text",
+      "    EOF",
+      "    cloud-init-per once a touch /a",
+      "  - \"cat > /etc/issue <<-$'E\\\\x4fF'\\n\\tcloud-init-per once is the text\\n\\tEOF\\ncloud-init-per once b touch /b\\n\"",
+      ""
+    ].join("\n")
+    expect(config(source).runcmd).toEqual([
+      { kind: "shell", script: "cat > /etc/motd <<$'EOF'\ncloud-init-per once is the text\nEOF\ntouch /a\n", index: 0 },
+      { kind: "shell", script: "cat > /etc/issue <<-$'E\\x4fF'\n\tcloud-init-per once is the text\n\tEOF\ntouch /b\n", index: 1 }
+    ])
+    expect(notes(source).warnings).toEqual(["line 3: bootcmd[0]: uses INSTANCE_ID, which cloud-init sets for bootcmd and Tiny Cloud does not: it is empty"])
+  })
+
   it("reads a list's sh -c script as a string's: a here-document's body in it is no use of cloud-init-per, a line after it is", () => {
     const source = [
       "#cloud-config",
