@@ -1723,6 +1723,24 @@ ntp:
     expect(notes(source).warnings).toEqual([`line 3: bootcmd[0]: ${named}`, `line 6: bootcmd[1]: ${named}`, `line 13: bootcmd[3]: ${named}`])
   })
 
+  it("names no INSTANCE_ID on the line a single-quoted or $'...' string ends on, inside the string (the file's text under both shells); what follows its end is read", () => {
+    const source = [
+      "#cloud-config",
+      "bootcmd:",
+      "  - |",
+      "    echo 'the id is",
+      "    $INSTANCE_ID' > /etc/template",
+      "  - |",
+      "    echo $'a\\'",
+      "    $INSTANCE_ID' > /etc/t2",
+      "  - |",
+      "    echo 'a",
+      "    $INSTANCE_ID' $INSTANCE_ID > /etc/t3",
+      ""
+    ].join("\n")
+    expect(notes(source).warnings).toEqual(["line 9: bootcmd[2]: uses INSTANCE_ID, which cloud-init sets for bootcmd and Tiny Cloud does not: it is empty"])
+  })
+
   it("ends a here-document at its delimiter's whole word however its parts are quoted (<<\"E\"OF, <<E\\OF), as the shell does: its body is the file's text, unexpanded; the lines after it are the script's", () => {
     const source = [
       "#cloud-config",

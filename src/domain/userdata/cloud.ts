@@ -179,9 +179,10 @@ const QUOTE_END = { "'": /^[^']*'/, "$'": /^(?:[^'\\]|\\[^])*'/, '"': /^(?:[^"\\
  * <<EOF`), never a command of its own, so never read or rewritten as one;
  * so is a line that starts in a quoted string an earlier line opened.
  * `expands`: whether the shell expands `$NAME` in such a line (an unquoted
- * delimiter's body, a double-quoted string's text, a string's last line).
+ * delimiter's body, a double-quoted string's text, a string's last line:
+ * from `from` on, after a single-quoted or `$'...'` string's end).
  */
-const heredocLines = (script: string): Array<{ readonly line: string; readonly body: boolean; readonly expands?: boolean }> => {
+const heredocLines = (script: string): Array<{ readonly line: string; readonly body: boolean; readonly expands?: boolean; readonly from?: number }> => {
   const pending: Array<{ readonly delimiter: string; readonly tabs: boolean; readonly quoted: boolean }> = []
   let quote: keyof typeof QUOTE_END | undefined
   return script.split("\n").map((line) => {
@@ -195,6 +196,8 @@ const heredocLines = (script: string): Array<{ readonly line: string; readonly b
       return { line, body: true, expands: !open.quoted }
     }
     const inString = quote !== undefined
+    // where the shell's expansion starts on the line a string ends on: its start in a double-quoted string, else after it
+    let from = 0
     let scan = HEREDOC
     if (quote !== undefined) {
       const end = QUOTE_END[quote].exec(line)
@@ -203,6 +206,7 @@ const heredocLines = (script: string): Array<{ readonly line: string; readonly b
       // from the string's end on, with the line before it to look behind at
       scan = new RegExp(HEREDOC)
       scan.lastIndex = end[0].length
+      if (quote !== '"') from = end[0].length
       quote = undefined
     }
     for (const m of line.matchAll(scan)) {
@@ -214,7 +218,7 @@ const heredocLines = (script: string): Array<{ readonly line: string; readonly b
     }
     // a here-document's body comes first; a string opened on its operator's line is not followed
     if (pending.length > 0) quote = undefined
-    return inString ? { line, body: true, expands: true } : { line, body: false }
+    return inString ? { line, body: true, expands: true, from } : { line, body: false }
   })
 }
 
@@ -225,7 +229,7 @@ const heredocLines = (script: string): Array<{ readonly line: string; readonly b
  * the same under both, never named
  */
 const scriptUsesInstanceId = (script: string): boolean =>
-  heredocLines(script).some(({ line, body, expands }) => (!body || expands === true) && INSTANCE_ID.test(line))
+  heredocLines(script).some(({ line, body, expands, from }) => (!body || expands === true) && INSTANCE_ID.test(line.slice(from ?? 0)))
 
 /** whether a script runs cloud-init-per in a line of its own, not in a here-document's body */
 const scriptRunsCloudInitPer = (script: string): boolean => heredocLines(script).some(({ line, body }) => !body && CLOUD_INIT_PER.test(line))
