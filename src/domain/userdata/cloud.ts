@@ -183,13 +183,15 @@ const QUOTE_END = { "'": /^[^']*'/, "$'": /^(?:[^'\\]|\\[^])*'/, '"': /^(?:[^"\\
  * from `from` on, after a single-quoted or `$'...'` string's end).
  */
 const heredocLines = (script: string): Array<{ readonly line: string; readonly body: boolean; readonly expands?: boolean; readonly from?: number }> => {
+  // the here-documents opened and not ended yet: from `next` on (an index, not shift(), which copies a long list)
   const pending: Array<{ readonly delimiter: string; readonly tabs: boolean; readonly quoted: boolean }> = []
+  let next = 0
   let quote: keyof typeof QUOTE_END | undefined
   return script.split("\n").map((line) => {
-    const open = pending[0]
+    const open = pending[next]
     if (open !== undefined) {
       if ((open.tabs ? line.replace(/^\t+/, "") : line) === open.delimiter) {
-        pending.shift()
+        next++
         return { line, body: true }
       }
       // the shell expands `$NAME` in the body of a here-document whose delimiter is not quoted
@@ -217,7 +219,7 @@ const heredocLines = (script: string): Array<{ readonly line: string; readonly b
       else if (m[5] !== undefined && m[5] !== '"') quote = '"'
     }
     // a here-document's body comes first; a string opened on its operator's line is not followed
-    if (pending.length > 0) quote = undefined
+    if (pending.length > next) quote = undefined
     return inString ? { line, body: true, expands: true, from } : { line, body: false }
   })
 }
