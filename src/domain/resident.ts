@@ -127,7 +127,7 @@ export const replyEnd = (restOfStdout: string, restOfStderr: string, status: num
 const EXPORT = /^(?:export|declare -[A-Za-z]*x[A-Za-z]*) ([A-Za-z_][A-Za-z0-9_]*)(=?)/
 
 /** bash's `$'...'` escapes, from just after the opening quote; the value's bytes (one char each) and where the text goes on */
-const ansiC = (text: string, from: number): { readonly bytes: string; readonly end: number } | undefined => {
+export const ansiC = (text: string, from: number): { readonly bytes: string; readonly end: number } | undefined => {
   const simple: Readonly<Record<string, string>> = { a: "\x07", b: "\b", e: "\x1b", E: "\x1b", f: "\f", n: "\n", r: "\r", t: "\t", v: "\v", "\\": "\\", "'": "'", '"': '"', "?": "?" }
   let bytes = ""
   let i = from

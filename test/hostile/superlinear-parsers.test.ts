@@ -379,13 +379,26 @@ describe("runcmd lines of half a MiB built to make cloud-init-per's detection ba
   // each shape repeated to 512 KiB on one line: blanks, assignments, quotes, a runner's options and values, a shell's words before -c, here-documents;
   // enough for the test's timeout: with SCRIPT_OPTION's {0,3}? made *? (quadratic) this entry's 'sh x x x -c ' lines take some 140 s (9 s at 128 KiB),
   // with RUNNER_ARG's {1,4} made + 'sudo -' takes minutes at 16 KiB
-  const shapes = ["A=A= ", `"' `, "sudo -u a ", "sudo -iu a ", "sudo -", "sh x x x -c ", `sh -c "x `, `<<'<<" `, "<<A ", " #<< ", "$((<<x ", "$(( (<<x ", "$(( (a) ", "${<<x ", "${$<<x ", ";#<< ", `"\\"<<x `, `$'\\'<<x `, `"\\`, `$'\\`, "'<<x ", "\\<<x "]
+  const shapes = ["A=A= ", `"' `, "sudo -u a ", "sudo -iu a ", "sudo -", "sh x x x -c ", `sh -c "x `, `<<'<<" `, "<<A ", " #<< ", "$((<<x ", "$(( (<<x ", "$(( (a) ", "${<<x ", "${$<<x ", ";#<< ", `"\\"<<x `, `$'\\'<<x `, `"\\`, `$'\\`, "'<<x ", "\\<<x ", `<<$'\\' `, `<<x$'\\'<<$' `]
   it.each(shapes)("'%s' many times over is read promptly, and names nothing", (shape) => {
     const line = `x ${shape.repeat(Math.floor((512 * 1024) / shape.length))}`
     // one entry of two such lines: the first read as a line of its own, the second after it (a string the first leaves open goes on into it);
     // read as the YAML gives it (the subject is the detection, not the YAML reading of a 1 MiB string, which is linear)
     const notes = new Notes()
     fromCloudConfig({ runcmd: [`${line}\n${line}`] }, { notes, budget: newBudget() })
+    expect(notes.problems).toEqual([])
+    expect(notes.warnings).toEqual([])
+  })
+})
+
+describe("a runcmd line of half a million here-documents, then their delimiters' lines", () => {
+  it("is read promptly (as each line ended the first here-document with shift(), 67 s at 256 Ki of them, 112 s at 320,000), and the line after them is the script's", () => {
+    // (3 MiB; a script of 16 MiB, USERDATA_MAX_BYTES's default, would take hours so)
+    const many = 512 * 1024
+    const script = `cat ${"<<A ".repeat(many)}\n${"A\n".repeat(many)}cloud-init-per once a touch /a\n`
+    const notes = new Notes()
+    const { config } = fromCloudConfig({ runcmd: [script] }, { notes, budget: newBudget() })
+    expect(config.runcmd?.[0]).toEqual({ kind: "shell", script: `cat ${"<<A ".repeat(many)}\n${"A\n".repeat(many)}touch /a\n`, index: 0 })
     expect(notes.problems).toEqual([])
     expect(notes.warnings).toEqual([])
   })

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from "node:child_process"
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
@@ -258,7 +258,24 @@ describe("OpenRC service scripts", () => {
     })).toBe(skipped("main", "already bootstrapped"))
   })
 
-  it.each(["boot", "early", "main", "final"])("tiny-cloud-%s with a tiny-cloud.conf that is a FIFO (planted in an image) is not held reading it: the program, which refuses such a file, runs and decides", async (phase) => {
+  it.each([
+    ["a directory", (conf: string) => mkdirSync(conf)],
+    ["a link to a device (/dev/null)", (conf: string) => symlinkSync("/dev/null", conf)],
+    ["a link to a directory", (conf: string) => (mkdirSync(`${conf}.d`), symlinkSync("tiny-cloud.conf.d", conf))]
+  ])("skip the program once the bootstrap is complete with a tiny-cloud.conf that is %s, as the program does, which refuses it and reads the defaults", (_, plant) => {
+    for (const phase of ["boot", "early", "main", "final"]) {
+      expect(start(phase, (root) => {
+        mkdirSync(join(root, "var/lib/cloud"), { recursive: true })
+        writeFileSync(join(root, "var/lib/cloud/.bootstrap-complete"), "")
+        plant(join(root, "etc/tiny-cloud.conf"))
+        // (the program reads no setting from it, refused or not found inside ROOT: the defaults, TINY_CLOUD_VAR's among them)
+        const read = readConfText({ ROOT: root })
+        expect("text" in read ? read.text : "").toBe("")
+      })).toBe(skipped(phase, "already bootstrapped"))
+    }
+  })
+
+  it.each(["boot", "early", "main", "final"])("tiny-cloud-%s with a tiny-cloud.conf that is a FIFO (planted in an image) is not held reading it: it is not read, and the first boot's phase runs", async (phase) => {
     const d = mkdtempSync(join(tmpdir(), "tiny-cloud-openrc-"))
     dirs.push(d)
     mkdirSync(join(d, "root/etc"), { recursive: true })

@@ -1723,6 +1723,24 @@ ntp:
     expect(notes(source).warnings).toEqual([`line 3: bootcmd[0]: ${named}`, `line 6: bootcmd[1]: ${named}`, `line 13: bootcmd[3]: ${named}`])
   })
 
+  it("names no INSTANCE_ID on the line a single-quoted or $'...' string ends on, inside the string (the file's text under both shells); what follows its end is read", () => {
+    const source = [
+      "#cloud-config",
+      "bootcmd:",
+      "  - |",
+      "    echo 'the id is",
+      "    $INSTANCE_ID' > /etc/template",
+      "  - |",
+      "    echo $'a\\'",
+      "    $INSTANCE_ID' > /etc/t2",
+      "  - |",
+      "    echo 'a",
+      "    $INSTANCE_ID' $INSTANCE_ID > /etc/t3",
+      ""
+    ].join("\n")
+    expect(notes(source).warnings).toEqual(["line 9: bootcmd[2]: uses INSTANCE_ID, which cloud-init sets for bootcmd and Tiny Cloud does not: it is empty"])
+  })
+
   it("ends a here-document at its delimiter's whole word however its parts are quoted (<<\"E\"OF, <<E\\OF), as the shell does: its body is the file's text, unexpanded; the lines after it are the script's", () => {
     const source = [
       "#cloud-config",
@@ -1749,6 +1767,35 @@ ntp:
       ""
     ].join("\n")
     expect(config(source).runcmd).toEqual([{ kind: "shell", script: 'cat > /etc/motd <<E"OF"\ncloud-init-per once is the text\nEOF\ntouch /a\n', index: 0 }])
+    expect(notes(source).warnings).toEqual(["line 3: bootcmd[0]: uses INSTANCE_ID, which cloud-init sets for bootcmd and Tiny Cloud does not: it is empty"])
+  })
+
+  it("ends a here-document at a delimiter quoted with $'...' (<<$'EOF', <<E$'OF', <<-$'E\\x4fF') where busybox ash does, at EOF: its body is the file's text, unexpanded; the lines after it are the script's", () => {
+    const source = [
+      "#cloud-config",
+      "bootcmd:",
+      "  - |",
+      "    cat > /etc/a <<$'EOF'",
+      "    $INSTANCE_ID",
+      "    EOF",
+      "    echo $INSTANCE_ID > /run/id",
+      "  - |",
+      "    cat > /etc/b <<E$'OF'",
+      "    $INSTANCE_ID",
+      "    EOF",
+      "runcmd:",
+      "  - |",
+      "    cat > /etc/motd <<$'EOF'",
+      "    cloud-init-per once is the text",
+      "    EOF",
+      "    cloud-init-per once a touch /a",
+      "  - \"cat > /etc/issue <<-$'E\\\\x4fF'\\n\\tcloud-init-per once is the text\\n\\tEOF\\ncloud-init-per once b touch /b\\n\"",
+      ""
+    ].join("\n")
+    expect(config(source).runcmd).toEqual([
+      { kind: "shell", script: "cat > /etc/motd <<$'EOF'\ncloud-init-per once is the text\nEOF\ntouch /a\n", index: 0 },
+      { kind: "shell", script: "cat > /etc/issue <<-$'E\\x4fF'\n\tcloud-init-per once is the text\n\tEOF\ntouch /b\n", index: 1 }
+    ])
     expect(notes(source).warnings).toEqual(["line 3: bootcmd[0]: uses INSTANCE_ID, which cloud-init sets for bootcmd and Tiny Cloud does not: it is empty"])
   })
 

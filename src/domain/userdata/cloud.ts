@@ -3,6 +3,7 @@ import { posix } from "node:path"
 import * as Schema from "effect/Schema"
 import { AlpineRepo, ApkRepos, CloudNtp, CloudPackage, CloudPermissions, CloudWriteFile, keepsOwnerSide, ownerSides, SshPwauth } from "../../schema/cloud-config.js"
 import { isHostName, PackageName, Text, TimeZone } from "../../schema/fields.js"
+import { ansiC } from "../resident.js"
 import { truthOf } from "../truth.js"
 import { commandsReader, flagReader, ignoreOthers, nonEmpty, ntpClientOf, pythonText, readSshKeys, toFile, type ReadContext } from "./common.js"
 import { cloudMode } from "./content.js"
@@ -158,11 +159,17 @@ const listRunsCloudInitPer = (argv: ReadonlyArray<string>): boolean => {
  * comment (a `#` that starts a word, after a blank or an operator; after a subshell's `)`, not a `$(...)`'s, which the word goes on after) are passed over whole, so that the `<<` in
  * `sed 's/<<HOST>>/web1/'`, `echo "<<EOF"`, `$(((x << y)))`, `${x#<<}` or `a;# <<EOF` opens none. A carriage return is no blank to the shell:
  * `<<EOF\r` ends at `EOF\r` (a string of CRLF lines). A string the line does not close goes on on the next line.
- * The delimiter is one word however its parts are quoted (`<<"E"OF`, `<<E\OF`, `<<'EOF'\r`): the word without its quotes
+ * The delimiter is one word however its parts are quoted (`<<"E"OF`, `<<E\OF`, `<<'EOF'\r`, `<<$'EOF'`): the word without its quotes
+ * (a `$'...'` part with its escapes decoded, as busybox ash and bash end the here-document at `EOF`; one the line does not close runs to its end)
  */
 /** a delimiter's word without its quotes and escapes, as the shell ends the here-document at it */
-const DELIMITER_QUOTES = /'([^'\n]*)'|"([^"\n]*)"|\\(.)/g
-const HEREDOC = /(?<![<0-9])<<(?!<)(-?)[ \t]*((?:'[^'\n]*'|"[^"\n]*"|\\.|[^ \t\n;&|<>()'"`\\0-9])(?:'[^'\n]*'|"[^"\n]*"|\\.|[^ \t\n;&|<>()'"`\\])*)|\$'(?:[^'\\\n]|\\.)*('|\\?$)|'[^'\n]*('|$)|"(?:[^"\\\n]|\\.)*("|\\?$)|\\.|\$\(\((?:[^()\n]|\([^()\n]*\))*\)\)|\$\{[^{}$\n]*\}|(?:^|(?<=[ \t;&|(])|(?<=(?:^|[^)])\))(?<!\$\([^()\n]*\)))#.*/g
+const DELIMITER_QUOTES = /\$'((?:[^'\\\n]|\\.)*)'|'([^'\n]*)'|"([^"\n]*)"|\\(.)/g
+const HEREDOC = /(?<![<0-9])<<(?!<)(-?)[ \t]*((?:\$'(?:[^'\\\n]|\\.)*(?:'|\\?$)|'[^'\n]*'|"[^"\n]*"|\\.|[^ \t\n;&|<>()'"`\\0-9])(?:\$'(?:[^'\\\n]|\\.)*(?:'|\\?$)|'[^'\n]*'|"[^"\n]*"|\\.|[^ \t\n;&|<>()'"`\\])*)|\$'(?:[^'\\\n]|\\.)*('|\\?$)|'[^'\n]*('|$)|"(?:[^"\\\n]|\\.)*("|\\?$)|\\.|\$\(\((?:[^()\n]|\([^()\n]*\))*\)\)|\$\{[^{}$\n]*\}|(?:^|(?<=[ \t;&|(])|(?<=(?:^|[^)])\))(?<!\$\([^()\n]*\)))#.*/g
+/** a `$'...'` part's text (between its quotes) with its escapes decoded: ansiC reads and gives bytes, the line is text */
+const ansiCText = (text: string): string => {
+  const bytes = ansiC(`${Array.from(new TextEncoder().encode(text), (b) => String.fromCharCode(b)).join("")}'`, 0)?.bytes
+  return bytes === undefined ? text : new TextDecoder().decode(Uint8Array.from(bytes, (c) => c.charCodeAt(0)))
+}
 /** where a string a line left open ends on a later line: its closing quote, after the escapes `"..."` and `$'...'` have */
 const QUOTE_END = { "'": /^[^']*'/, "$'": /^(?:[^'\\]|\\[^])*'/, '"': /^(?:[^"\\]|\\[^])*"/ }
 
@@ -172,22 +179,27 @@ const QUOTE_END = { "'": /^[^']*'/, "$'": /^(?:[^'\\]|\\[^])*'/, '"': /^(?:[^"\\
  * <<EOF`), never a command of its own, so never read or rewritten as one;
  * so is a line that starts in a quoted string an earlier line opened.
  * `expands`: whether the shell expands `$NAME` in such a line (an unquoted
- * delimiter's body, a double-quoted string's text, a string's last line).
+ * delimiter's body, a double-quoted string's text, a string's last line:
+ * from `from` on, after a single-quoted or `$'...'` string's end).
  */
-const heredocLines = (script: string): Array<{ readonly line: string; readonly body: boolean; readonly expands?: boolean }> => {
+const heredocLines = (script: string): Array<{ readonly line: string; readonly body: boolean; readonly expands?: boolean; readonly from?: number }> => {
+  // the here-documents opened and not ended yet: from `next` on (an index, not shift(), which copies a long list)
   const pending: Array<{ readonly delimiter: string; readonly tabs: boolean; readonly quoted: boolean }> = []
+  let next = 0
   let quote: keyof typeof QUOTE_END | undefined
   return script.split("\n").map((line) => {
-    const open = pending[0]
+    const open = pending[next]
     if (open !== undefined) {
       if ((open.tabs ? line.replace(/^\t+/, "") : line) === open.delimiter) {
-        pending.shift()
+        next++
         return { line, body: true }
       }
       // the shell expands `$NAME` in the body of a here-document whose delimiter is not quoted
       return { line, body: true, expands: !open.quoted }
     }
     const inString = quote !== undefined
+    // where the shell's expansion starts on the line a string ends on: its start in a double-quoted string, else after it
+    let from = 0
     let scan = HEREDOC
     if (quote !== undefined) {
       const end = QUOTE_END[quote].exec(line)
@@ -196,18 +208,19 @@ const heredocLines = (script: string): Array<{ readonly line: string; readonly b
       // from the string's end on, with the line before it to look behind at
       scan = new RegExp(HEREDOC)
       scan.lastIndex = end[0].length
+      if (quote !== '"') from = end[0].length
       quote = undefined
     }
     for (const m of line.matchAll(scan)) {
       // any part of the word quoted (`<<E"OF"`), its body is the file's text, unexpanded
-      if (m[1] !== undefined) pending.push({ delimiter: m[2]!.replace(DELIMITER_QUOTES, (_, s, d, e) => s ?? d ?? e), tabs: m[1] === "-", quoted: /['"\\]/.test(m[2]!) })
+      if (m[1] !== undefined) pending.push({ delimiter: m[2]!.replace(DELIMITER_QUOTES, (_, c, s, d, e) => (c === undefined ? (s ?? d ?? e) : ansiCText(c))), tabs: m[1] === "-", quoted: /['"\\]/.test(m[2]!) })
       else if (m[3] !== undefined && m[3] !== "'") quote = "$'"
       else if (m[4] === "") quote = "'"
       else if (m[5] !== undefined && m[5] !== '"') quote = '"'
     }
     // a here-document's body comes first; a string opened on its operator's line is not followed
-    if (pending.length > 0) quote = undefined
-    return inString ? { line, body: true, expands: true } : { line, body: false }
+    if (pending.length > next) quote = undefined
+    return inString ? { line, body: true, expands: true, from } : { line, body: false }
   })
 }
 
@@ -218,7 +231,7 @@ const heredocLines = (script: string): Array<{ readonly line: string; readonly b
  * the same under both, never named
  */
 const scriptUsesInstanceId = (script: string): boolean =>
-  heredocLines(script).some(({ line, body, expands }) => (!body || expands === true) && INSTANCE_ID.test(line))
+  heredocLines(script).some(({ line, body, expands, from }) => (!body || expands === true) && INSTANCE_ID.test(line.slice(from ?? 0)))
 
 /** whether a script runs cloud-init-per in a line of its own, not in a here-document's body */
 const scriptRunsCloudInitPer = (script: string): boolean => heredocLines(script).some(({ line, body }) => !body && CLOUD_INIT_PER.test(line))
