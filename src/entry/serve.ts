@@ -74,11 +74,16 @@ const clientEnvironment = (file: string): ReturnType<typeof parseClient> => {
   }
 }
 
+/** the reply a client has not read yet past which a logged program's output waits in its log (a slow client: its shell reads a byte at a time) */
+const REPLY_HELD = 1024 * 1024
+
 /**
  * The phase's output for the client, as reply lines. Bytes pass as they are
  * (one char each, latin1), as through a phase's own stdout: a program's
  * output that is not UTF-8, or a character that two chunks split, arrives
- * unchanged.
+ * unchanged. Stdout says whether the client may take more now: a program's
+ * output does not pile up in this process faster than its client reads it
+ * (a process of its own waits on its stdout); a client gone takes anything.
  */
 const replyWriter = (socket: Socket) => {
   const rest = { 1: "", 2: "" }
@@ -87,6 +92,7 @@ const replyWriter = (socket: Socket) => {
     const { lines, rest: left } = replyLines(stream, rest[stream], bytes(data))
     rest[stream] = left
     if (lines !== "") socket.write(lines, "latin1")
+    return socket.destroyed || socket.writableLength < REPLY_HELD
   }
   return {
     stdout: (data: string | Uint8Array) => write(1, data),

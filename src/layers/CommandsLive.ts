@@ -167,8 +167,14 @@ const forwardSignals = (pid: number | undefined): (() => void) => {
   return unforward
 }
 
-/** where a logged program's output is echoed: this process's stdout, or a resident process's client */
-type Echo = (chunk: Uint8Array) => void
+/**
+ * where a logged program's output is echoed: this process's stdout, or a resident process's client; `false` when
+ * its reader holds enough for now (a client that reads slower than the program writes): the rest waits in the log,
+ * as a process of its own waits on its stdout, rather than in memory (an empty chunk asks whether it takes more now)
+ */
+type Echo = (chunk: Uint8Array) => unknown
+
+const NOTHING = new Uint8Array(0)
 
 /** why the log was not opened, in the words of the other files' refusals: O_NOFOLLOW's ELOOP is a link in its place */
 const whyNotLogged = (e: unknown) => {
@@ -211,36 +217,62 @@ const runLogged =
         }
         // what the program has written so far and is not echoed yet (read at its place: the program's offset is left alone);
         // up to the log's size as the pump starts, so that a background process writing without end (`yes &`) cannot keep it going
+        // (`upTo`: the size the program left at its exit); true once all there is has been echoed, or cannot be
         let echoed = 0
-        const pump = () => {
-          if (!options.echo) return
+        let held = false
+        const pump = (upTo?: number) => {
+          if (!options.echo) return true
+          // a reader that held enough is asked with an empty chunk whether it takes more now
+          if (held && echo(NOTHING) === false) return false
+          held = false
           try {
-            const size = fstatSync(fd).size
+            const size = upTo ?? fstatSync(fd).size
             while (echoed < size) {
               const chunk = Buffer.alloc(Math.min(64 * 1024, size - echoed))
               const n = readSync(fd, chunk, 0, chunk.length, echoed)
-              if (n <= 0) return
+              if (n <= 0) return true
               echoed += n
-              echo(chunk.subarray(0, n))
+              if (echo(chunk.subarray(0, n)) === false) {
+                held = true
+                return false
+              }
             }
           } catch {
             // the log cannot be read back: it is written all the same
           }
+          return true
         }
         const timer = options.echo ? setInterval(pump, 50) : undefined
         let settled = false
+        let draining: NodeJS.Timeout | undefined
         let unforward = () => {}
         const end = () => {
           settled = true
           unforward()
           if (timer !== undefined) clearInterval(timer)
+          clearTimeout(draining)
           closeSync(fd)
         }
+        // what the program wrote before it exited is echoed before it is done, as fast as the reader takes it
         const finish = (effect: Effect.Effect<number, CommandError>) => {
-          if (settled) return
-          pump()
-          end()
-          resume(effect)
+          if (settled || draining !== undefined) return
+          let upTo: number | undefined
+          try {
+            upTo = fstatSync(fd).size
+          } catch {
+            upTo = echoed
+          }
+          const drain = () => {
+            if (settled) return
+            if (!pump(upTo)) {
+              draining = setTimeout(drain, 50)
+              return
+            }
+            end()
+            resume(effect)
+          }
+          if (timer !== undefined) clearInterval(timer)
+          drain()
         }
         let child: ReturnType<typeof spawn>
         try {

@@ -373,6 +373,28 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(served).toEqual(alone)
   })
 
+  it("a user-data script that writes faster than its client reads (the client's shell reads a byte at a time) does not pile its output up in the resident process: as a process of its own, the phase goes on once its client has taken most of the output (all but less than 4 MiB)", async ({ expect }) => {
+    const size = 16 * 1024 * 1024
+    const { instance, env } = await newInstance(`#!/bin/sh\nhead -c ${size} /dev/zero | tr '\\0' x | fold -w 99\n`)
+    await bootAndServe(env, instance)
+    for (const phase of ["early", "main"]) expect((await startService(phase, env)).code).toBe(0)
+    // final as startServiceBytes runs it, noting how much of the output its client had printed when the phase marked the bootstrap complete
+    const marker = join(instance.root, "var/lib/cloud/.bootstrap-complete")
+    let printed = 0
+    let whenMarked: number | undefined
+    const code = await new Promise<number>((done) => {
+      const child = spawn("sh", ["-c", `ebegin() { :; }; eend() { return "$1"; }; . "${SERVICES}/tiny-cloud-final"; start`], { env, stdio: ["ignore", "pipe", "ignore"] })
+      child.stdout.on("data", (c: Buffer) => {
+        if (whenMarked === undefined && existsSync(marker)) whenMarked = printed
+        printed += c.length
+      })
+      child.on("close", (status) => done(status ?? -1))
+    })
+    expect(code).toBe(0)
+    expect(printed).toBe(size + Math.floor(size / 99))
+    expect(whenMarked).toBeGreaterThan(printed - 4 * 1024 * 1024)
+  })
+
   it("answers N to a request whose environment it cannot read, and runs nothing: its client runs the phase itself", async ({ expect }) => {
     const { instance, env } = await newInstance()
     await bootAndServe(env, instance)

@@ -50,6 +50,34 @@ it.scoped("runLogged is done when the program exits: a background process it sta
   })
 )
 
+it.scoped("runLogged echoes no more while its reader holds enough (a resident process's client that reads slower than the program writes): the rest waits in the log, not in memory, and all the program wrote is echoed before it is done", () =>
+  Effect.gen(function* () {
+    const dir = yield* Effect.acquireRelease(
+      Effect.sync(() => mkdtempSync(join(tmpdir(), "tc-run-logged-"))),
+      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+    )
+    // an echo whose reader holds enough after each chunk until it is asked again (an empty chunk): a chunk given while it holds enough is one too many
+    const echoed: Array<Uint8Array> = []
+    let ready = true
+    let pushed = 0
+    const commands = makeLiveCommands(
+      (chunk) => {
+        if (chunk.length === 0) return (ready = true)
+        if (!ready) pushed++
+        ready = false
+        echoed.push(chunk)
+        return false
+      },
+      { PATH: process.env.PATH }
+    )
+    const log = join(dir, "user-data.log")
+    const status = yield* commands.runLogged("sh", ["-c", "head -c 1048576 /dev/zero | tr '\\0' x"], { logFile: log, echo: true })
+    expect(status).toBe(0)
+    expect(pushed).toBe(0)
+    expect(Buffer.concat(echoed).toString()).toBe("x".repeat(1048576))
+  })
+)
+
 it.scoped("runLogged refuses a log that is not a regular file: a FIFO in its place would swallow the output, or hold the program, and the phase, once full", () =>
   Effect.gen(function* () {
     const dir = yield* Effect.acquireRelease(
