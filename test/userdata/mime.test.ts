@@ -199,6 +199,25 @@ describe("nested multipart parts", () => {
     expect(analyse(source).problems.map(formatProblem)).toEqual(["line 11: timezone: expected a time zone such as Europe/Paris or UTC, got a list; skipped"])
   })
 
+  it("places the problems of a part of base64 or gzip data (cloud-init devel make-mime writes base64) on the part's first line: the lines of its decoded text are none of the user-data's", () => {
+    const base64 = (body: string) => Buffer.from(body).toString("base64")
+    const source = multipart([
+      part("text/cloud-config", base64("#cloud-config\n# a comment\n\ntimezone: [x]\n"), ["Content-Transfer-Encoding: base64"]),
+      gzipPart("#cloud-config\n\n\n\npackages: 5\n"),
+      part("text/cloud-config", base64("#cloud-config\n\n\nntp: [\n"), ["Content-Transfer-Encoding: base64"]),
+      part("text/cloud-config-archive", base64("#cloud-config-archive\n- |\n  #cloud-config\n\n  users: 5\n"), ["Content-Transfer-Encoding: base64"]),
+      part("text/cloud-config", "#cloud-config\nhostname: [x]")
+    ])
+    expect(analyse(source).problems.map(formatProblem)).toEqual([
+      "line 8: timezone: expected a time zone such as Europe/Paris or UTC, got a list; skipped",
+      "line 13: packages: expected a list, got a number; skipped",
+      "line 18: YAML: Flow sequence in block collection must be sufficiently indented and end with a ]; part skipped",
+      "line 23: users: expected a list of users, got a number; skipped",
+      // a part of text after them: its lines are the user-data's
+      "line 28: hostname: expected a host name such as web-1 or web-1.example.com, got a list; skipped"
+    ])
+  })
+
   it("counts a part's lines that end in a CR alone as its YAML counts them, so that a later part's lines follow on from them", () => {
     const source = multipart([part("text/cloud-config", "#cloud-config\rhostname: x\r\rtimezone: [x]"), part("text/cloud-config", "#cloud-config\npackages: 5")])
     expect(analyse(source).problems.map(formatProblem)).toEqual([

@@ -15,7 +15,7 @@ import { asMap, formatPath } from "./notes.js"
 import { formatProblem, type Problem } from "./problem.js"
 import { OTHER_TYPE_WORDS, userDataWord } from "./type.js"
 import type { TokenBudget } from "../yaml-depth.js"
-import { loadYaml, newTokenBudget, type Source } from "./yaml.js"
+import { lineOfText, loadYaml, newTokenBudget, type Source } from "./yaml.js"
 
 /** the keys that are not headers of their own, as cloud-init leaves them out (its `launch-index` becomes the part's Launch-Index header) */
 const NOT_HEADERS = new Set(["content", "filename", "type", "content-disposition", "content-type"])
@@ -38,7 +38,7 @@ const lineOf = (source: Source, path: ReadonlyArray<string | number>): number | 
   const pos = isNode(node) ? node.range?.[0] : undefined
   if (pos === undefined) return undefined
   const block = isScalar(node) && (node.type === Scalar.BLOCK_LITERAL || node.type === Scalar.BLOCK_FOLDED)
-  return source.lineCounter.linePos(pos).line + source.lineOffset + (block ? 1 : 0)
+  return lineOfText(source, source.lineCounter.linePos(pos).line + (block ? 1 : 0))
 }
 
 /**
@@ -50,10 +50,10 @@ export const splitArchive = (
   text: string,
   maxBytes: number,
   budget: TokenBudget = newTokenBudget(),
-  within?: { readonly label: string; readonly lineOffset: number; readonly budget: Budget }
+  within?: { readonly label: string; readonly lineOffset: number; readonly pinned: boolean; readonly budget: Budget }
 ): Either.Either<Parts, Array<Problem>> => {
   const lineOffset = within?.lineOffset ?? 0
-  const loaded = loadYaml(text, lineOffset, new Set(), budget)
+  const loaded = loadYaml(text, lineOffset, new Set(), budget, within?.pinned)
   if (Either.isLeft(loaded)) return Either.left(loaded.left)
   const { source } = loaded.right
   // nothing under the first line (or a null) is no parts, as cloud-init reads an empty list
@@ -94,7 +94,8 @@ export const splitArchive = (
         return bytesOf().toString("latin1")
       },
       bodyLine: (typeof entry === "string" ? undefined : lineOf(source, [index, "content"])) ?? line,
-      label
+      label,
+      pinned: within?.pinned === true
     }
   })
   // a part of MIME user-data: its warnings name it, as those of the parts it lists do (`part 2.1 (line 9): ...`)

@@ -108,8 +108,11 @@ const statementOutside = (text: string, constructs: ReadonlyArray<Construct>): n
   return -1
 }
 
-/** the template's text as plain YAML; left, a statement at its line (after `lineOffset` lines of the user-data), or more expressions and comments than the budget has left */
-export const maskJinja = (text: string, lineOffset: number, budget: JinjaBudget = newJinjaBudget()): Either.Either<Masked, Array<Problem>> => {
+/**
+ * the template's text as plain YAML; left, a statement at its line (after `lineOffset` lines of the user-data; on the
+ * line after them when `pinned`, the text decoded from a MIME part's body), or more expressions and comments than the budget has left
+ */
+export const maskJinja = (text: string, lineOffset: number, budget: JinjaBudget = newJinjaBudget(), pinned = false): Either.Either<Masked, Array<Problem>> => {
   const constructs = constructsOf(text, budget.remaining)
   if (constructs.length > budget.remaining) {
     return Either.left([{ path: "", line: 1 + lineOffset, message: `too large to read: more than ${MAX_CONSTRUCTS} jinja expressions and comments in the user-data` }])
@@ -120,7 +123,7 @@ export const maskJinja = (text: string, lineOffset: number, budget: JinjaBudget 
     return Either.left([
       {
         path: "",
-        line: lineAt(text, statement) + lineOffset,
+        line: (pinned ? 1 : lineAt(text, statement)) + lineOffset,
         message: "a jinja statement ({% ... %}) decides what this template holds, and jinja templates are not rendered; nothing of it is applied"
       }
     ])

@@ -31,6 +31,8 @@ export interface MimePart {
   readonly bodyLine: number
   /** the part's number: `2`, or `2.1` for the first part of multipart part 2 */
   readonly label: string
+  /** its body is an entry of a #cloud-config-archive decoded from a part's base64 or gzip data: its lines are none of the user-data's (yaml.ts Source) */
+  readonly pinned?: boolean
 }
 
 /** `part 2.1 (line 18)` */
@@ -356,6 +358,8 @@ export interface ConfigPart {
   readonly lineOffset: number
   /** `part 2 (line 9)`, for warnings */
   readonly where: string
+  /** the text is decoded from base64 or gzip data, its lines none of the user-data's: all of it is placed on the body's first line (yaml.ts Source) */
+  readonly pinned: boolean
   /** the `Merge-Type` (or `X-Merge-Type`) header; a gunzipped part's is lost, as in cloud-init */
   readonly mergeType: string | undefined
 }
@@ -372,7 +376,10 @@ export interface Parts {
  * parts' byte budget (`archive.ts`, given by the caller: it reads its parts
  * with this module).
  */
-export type ArchiveReader = (text: string, at: { readonly label: string; readonly lineOffset: number; readonly budget: Budget }) => Either.Either<Parts, Array<Problem>>
+export type ArchiveReader = (
+  text: string,
+  at: { readonly label: string; readonly lineOffset: number; readonly pinned: boolean; readonly budget: Budget }
+) => Either.Either<Parts, Array<Problem>>
 
 const mergeTypeOf = (part: MimePart): string | undefined =>
   [part.headers.get("merge-type"), part.headers.get("x-merge-type")].find((h) => h !== undefined && h !== "")
@@ -399,6 +406,8 @@ const partText = (bytes: Uint8Array, charset: string | undefined): string | unde
 const sortPart = (sorted: Parts, part: MimePart, content: Content, budget: Budget, readArchive: ArchiveReader | undefined) => {
   const { type, bytes } = content
   const where = whereOf(part)
+  // base64 or gzip data has lines of its own, none of the user-data's (quoted-printable keeps them, but for its soft line breaks)
+  const pinned = part.pinned === true || content.gunzipped || encodingOf(part) === "base64"
   const found = partUse(type, bytes)
   // the parts an archive lists are not archives in their turn, as in cloud-init
   const use = found.kind === "archive" && readArchive === undefined ? ignored("#cloud-config-archive parts are not read inside a #cloud-config-archive") : found
@@ -425,7 +434,7 @@ const sortPart = (sorted: Parts, part: MimePart, content: Content, budget: Budge
         return
       }
       if (isJinja(text)) sorted.warnings.push(`${where}: ${JINJA_WARNING}`)
-      sorted.configs.push({ text, lineOffset: part.bodyLine - 1, where, mergeType: content.gunzipped ? undefined : mergeTypeOf(part) })
+      sorted.configs.push({ text, lineOffset: part.bodyLine - 1, where, pinned, mergeType: content.gunzipped ? undefined : mergeTypeOf(part) })
       return
     }
     case "archive": {
@@ -436,7 +445,7 @@ const sortPart = (sorted: Parts, part: MimePart, content: Content, budget: Budge
       }
       // the archive's own bytes were counted; the parts it lists are counted instead
       budget.remaining += bytes.length
-      const listed = readArchive!(text, { label: part.label, lineOffset: part.bodyLine - 1, budget })
+      const listed = readArchive!(text, { label: part.label, lineOffset: part.bodyLine - 1, pinned, budget })
       if (Either.isLeft(listed)) {
         budget.remaining -= bytes.length
         sorted.warnings.push(...listed.left.map((p) => `${where}: #cloud-config-archive: line ${p.line}: ${p.message}; part ignored`))

@@ -260,14 +260,14 @@ const analyseParts = (
   const problems: Array<Problem> = []
   const notes: Array<Note> = []
   const jinjaBudget = newJinjaBudget()
-  const loaded = configs.flatMap(({ text, lineOffset, where, mergeType }): Array<LoadedPart> => {
+  const loaded = configs.flatMap(({ text, lineOffset, where, pinned, mergeType }): Array<LoadedPart> => {
     const skipped = (left: ReadonlyArray<Problem>) => problems.push(...left.map((p) => ({ ...p, message: `${p.message}; part skipped` })))
-    const masked = isJinja(text) ? maskJinja(text, lineOffset, jinjaBudget) : Either.right({ text, restore: (raw: unknown) => raw })
+    const masked = isJinja(text) ? maskJinja(text, lineOffset, jinjaBudget, pinned) : Either.right({ text, restore: (raw: unknown) => raw })
     if (Either.isLeft(masked)) {
       skipped(masked.left)
       return []
     }
-    const yaml = loadYaml(masked.right.text, lineOffset, CLOUD.asWritten, budget)
+    const yaml = loadYaml(masked.right.text, lineOffset, CLOUD.asWritten, budget, pinned)
     if (Either.isLeft(yaml)) {
       skipped(yaml.left)
       return []

@@ -21,7 +21,12 @@ export interface Source {
   readonly lineCounter: LineCounter
   /** lines before the text in the whole user-data */
   readonly lineOffset: number
+  /** the text is decoded from a MIME part's body (base64, gzip), whose lines are none of the user-data's: all of it is placed on the body's first line, the one after `lineOffset` */
+  readonly pinned?: boolean
 }
+
+/** the user-data's line of a line of a source's text */
+export const lineOfText = (source: Pick<Source, "lineOffset" | "pinned">, line: number): number => (source.pinned === true ? 1 : line) + source.lineOffset
 
 const isNode = (value: unknown): value is Node => isMap(value) || isSeq(value) || isScalar(value)
 
@@ -42,7 +47,7 @@ export const lineIn = (source: Source, path: ReadonlyArray<Key>): number => {
       node = item
     } else break
   }
-  return source.lineCounter.linePos(pos).line + source.lineOffset
+  return lineOfText(source, source.lineCounter.linePos(pos).line)
 }
 
 /**
@@ -274,7 +279,8 @@ const NOT_PRINTABLE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]/
 /** a fresh budget for one user-data: its parts share it */
 export const newTokenBudget = (): TokenBudget => ({ tokens: YAML_MAX_TOKENS })
 
-export const loadYaml = (given: string, lineOffset: number, asWritten: ReadonlySet<string>, budget: TokenBudget = newTokenBudget()): Either.Either<Loaded, Array<Problem>> => {
+/** `pinned`: the text is decoded from a MIME part's body, its lines none of the user-data's (Source) */
+export const loadYaml = (given: string, lineOffset: number, asWritten: ReadonlySet<string>, budget: TokenBudget = newTokenBudget(), pinned = false): Either.Either<Loaded, Array<Problem>> => {
   // a CR alone ends a line, as PyYAML reads it (lines are counted so too)
   const text = withLineFeeds(given)
   if (yamlNestsDeeperThan(text)) return Either.left([{ path: "", line: 1 + lineOffset, message: `YAML: nested too deeply (more than ${YAML_MAX_NESTING} levels)` }])
@@ -299,7 +305,7 @@ export const loadYaml = (given: string, lineOffset: number, asWritten: ReadonlyS
     ;({ doc, lineCounter } = parse(indented))
     read = indented
   }
-  const at = (pos: number) => lineCounter.linePos(pos).line + lineOffset
+  const at = (pos: number) => lineOfText({ lineOffset, pinned }, lineCounter.linePos(pos).line)
   // the first error, as PyYAML stops at it: the parser's later ones mostly follow from it
   const [error] = doc.errors
   if (error !== undefined) {
@@ -326,7 +332,7 @@ export const loadYaml = (given: string, lineOffset: number, asWritten: ReadonlyS
     const aliases = aliasProblem(doc)
     if (aliases !== undefined) return Either.left([{ path: "", line: 1 + lineOffset, message: ALIAS_PROBLEMS[aliases] }])
     // bounded above, by what the aliases add rather than by how often one anchor is named (the parser's 100)
-    return Either.right({ raw: doc.toJS({ maxAliasCount: -1 }) ?? {}, source: { doc, lineCounter, lineOffset }, warnings })
+    return Either.right({ raw: doc.toJS({ maxAliasCount: -1 }) ?? {}, source: { doc, lineCounter, lineOffset, pinned }, warnings })
   } catch (e) {
     const alias = unresolvedAlias(doc)
     if (alias !== undefined) return Either.left([{ path: "", line: at(alias.range?.[0] ?? 0), message: "YAML: an alias whose anchor is not set before it" }])
