@@ -1,8 +1,8 @@
 /**
  * The metadata service's IPv6 address (aws `[fd00:ec2::254]`, gcp
- * `[fd20:ce::254]`, oci `[fd00:c1::a9fe:a9fe]`), for an instance in an
- * IPv6-only subnet, which has no route to 169.254.169.254: cloud-init's
- * DataSourceEc2 and DataSourceOracle ask both. In-process, over an Http that cannot reach the
+ * `[fd20:ce::254]`, oci `[fd00:c1::a9fe:a9fe]`, scaleway `[fd00:42::42]`), for an instance in an
+ * IPv6-only subnet, which has no route to 169.254.169.254 (scaleway's 169.254.42.42): cloud-init's
+ * DataSourceEc2, DataSourceOracle and DataSourceScaleway ask both. In-process, over an Http that cannot reach the
  * IPv4 address; test/network/real-addresses.system.test.ts boots such an
  * instance for real, in a namespace without IPv4.
  */
@@ -144,6 +144,37 @@ describe("gcp's metadata service at its IPv6 address, read as a phase reads it",
         Either.right(Option.some(bytesOf("#!/bin/sh\necho hello\n"))),
         Either.right(Option.some("v6-only-1.us-west1-a.c.example-project.internal"))
       ])
+    })
+  )
+})
+
+describe("scaleway's metadata service at its IPv6 address", () => {
+  it.scoped("no route to 169.254.42.42's network (an IPv6-only instance): [fd00:42::42] is asked, for /conf and for the user-data from a privileged source port", () =>
+    Effect.gen(function* () {
+      const asked: Array<string> = []
+      const served: Readonly<Record<string, string>> = {
+        "/conf": "HOSTNAME=scw-v6-only\nSSH_PUBLIC_KEYS=1\nSSH_PUBLIC_KEYS_0=KEY FINGERPRINT\nSSH_PUBLIC_KEYS_0_KEY='ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDnIdtiCc5G2Uy0PEojDqAvDAfcZhhN7439vzJwfCKyF ops@v6'\n",
+        "/user_data/cloud-init": "#!/bin/sh\necho hello\n"
+      }
+      const http = Layer.succeed(Http, {
+        request: (r) =>
+          Effect.suspend(() => {
+            asked.push(`${r.host} ${r.path}${r.privilegedSourcePort ? " privileged" : ""}`)
+            if (r.host === "169.254.42.42") return Effect.delay(Effect.fail(V4_FAILS["no network"]), "5 millis")
+            if (r.host !== "fd00:42::42") return Effect.fail(new HttpTransportError({ reason: "connection refused" }))
+            const body = served[r.path]
+            return Effect.succeed(body === undefined ? { status: 404, body: new Uint8Array() } : { status: 200, body: bytesOf(body) })
+          })
+      })
+      const got = yield* readOn("scaleway", http, { IMDS_DEADLINE: "1", IMDS_RETRY_DELAY: "10" }, (m) => Effect.all([m.hostname, m.sshKeys, m.userData]))
+      expect(got).toEqual([
+        Option.some("scw-v6-only"),
+        ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDnIdtiCc5G2Uy0PEojDqAvDAfcZhhN7439vzJwfCKyF ops@v6"],
+        Option.some(bytesOf("#!/bin/sh\necho hello\n"))
+      ])
+      expect(asked[0]).toBe("169.254.42.42 /conf")
+      expect(asked.slice(1)).toContain("fd00:42::42 /user_data/cloud-init privileged")
+      expect(asked.slice(1).every((a) => a.startsWith("fd00:42::42 "))).toBe(true)
     })
   )
 })

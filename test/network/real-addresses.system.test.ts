@@ -130,8 +130,8 @@ describeSystem("first boot at the clouds' real addresses, without IMDS_ENDPOINT"
   })
 }, { concurrent: true })
 
-/** where the clouds that have one serve their metadata over IPv6 (cloud-init's DataSourceEc2 and DataSourceOracle ask both addresses; GCE's IPv6-only instances have fd20:ce::254) */
-const IPV6_SERVICE: Readonly<Record<string, string>> = { aws: "fd00:ec2::254", gcp: "fd20:ce::254", oci: "fd00:c1::a9fe:a9fe" }
+/** where the clouds that have one serve their metadata over IPv6 (cloud-init's DataSourceEc2, DataSourceOracle and DataSourceScaleway ask both addresses; GCE's IPv6-only instances have fd20:ce::254) */
+const IPV6_SERVICE: Readonly<Record<string, string>> = { aws: "fd00:ec2::254", gcp: "fd20:ce::254", oci: "fd00:c1::a9fe:a9fe", scaleway: "fd00:42::42" }
 
 describeSystem("an instance in an IPv6-only subnet: no IPv4 address, the metadata service at its IPv6 address alone", { tools: { ip: "iproute2" }, root: true }, () => {
   describe.concurrent.each(Object.keys(IPV6_SERVICE))("%s", (cloud) => {
