@@ -186,14 +186,14 @@ describeSystem("a dual-stack instance whose DHCP lease comes late, the IPv6 meta
 })
 
 describeSystem("an instance with no network at all and IPv6 disabled", { tools: { ip: "iproute2" }, root: true }, () => {
-  it.scopedLive.each(Object.keys(IPV6_SERVICE))("%s: the line names 169.254.169.254 and no route, as with IPv6 enabled (not connect's EADDRNOTAVAIL at the IPv6 address)", (cloud) =>
+  it.scopedLive.each(Object.keys(IPV6_SERVICE))("%s: the line names the service's IPv4 address (169.254.169.254, scaleway's 169.254.42.42) and no route, as with IPv6 enabled (not connect's EADDRNOTAVAIL at the IPv6 address)", (cloud) =>
     Effect.gen(function* () {
       const ns = yield* makeNamespace
       for (const conf of ["all", "default", "lo"]) yield* ns.exec("sh", ["-c", `echo 1 > /proc/sys/net/ipv6/conf/${conf}/disable_ipv6`], {})
       const instance = yield* instanceOf({}, CLOUDS[cloud]!.dmi)
       const imds = yield* ns.exec(process.execPath, [PROGRAM, "imds", "@hostname"], { ...instance.env, CLOUD: cloud, IMDS_DEADLINE: "1", TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE })
       expect(imds.code).toBe(1)
-      expect(imds.stderr).toMatch(new RegExp(`^imds: ${cloud}: cannot read http://169\\.254\\.169\\.254/\\S+: no route to host\n$`))
+      expect(imds.stderr).toMatch(new RegExp(`^imds: ${cloud}: cannot read http://${CLOUDS[cloud]!.address!.replaceAll(".", "\\.")}/\\S+: no route to host\n$`))
     })
   )
 }, { concurrent: true })
