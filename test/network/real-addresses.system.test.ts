@@ -158,6 +158,30 @@ describeSystem("an instance in an IPv6-only subnet: no IPv4 address, the metadat
   })
 }, { concurrent: true })
 
+describeSystem("an OpenStack instance on an IPv6-only network without a config drive: Nova's metadata service at fe80::a9fe:a9fe alone", { tools: { ip: "iproute2" }, root: true }, () => {
+  it.scopedLive("169.254.169.254 is unreachable, fe80::a9fe:a9fe answers through eth0 (%eth0): hostname, keys, user-data, marker; exit 0", () =>
+    Effect.gen(function* () {
+      const ns = yield* makeNamespace
+      // no IPv4 address but the loopback's; the service on eth0's link
+      yield* ns.ip("link", "add", "eth0", "type", "veth", "peer", "name", "eth0p")
+      yield* ns.ip("link", "set", "eth0", "up")
+      yield* ns.ip("link", "set", "eth0p", "up")
+      yield* ns.ip("-6", "addr", "add", "fe80::a9fe:a9fe/64", "dev", "eth0", "nodad")
+      const instance = yield* instanceOf({}, CLOUDS.openstack!.dmi)
+      instance.write("/sys/class/net/eth0/ifindex", "2\n")
+      instance.write("/sys/class/net/eth0/operstate", "up\n")
+      const service = yield* simulatorIn(ns, "openstack", INSTANCE, 80, { host: "fe80::a9fe:a9fe%eth0" })
+      const results = yield* firstBoot(ns, instance)
+      expect(results.map((r) => r.code), results.map((r) => r.stderr).join("")).toEqual([0, 0, 0, 0])
+      expect(instance.read("/etc/hostname")).toBe("web-1\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${[KEY_A, KEY_B].sort().join("\n")}\n`)
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(USER_DATA)
+      expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+      expect((yield* service.stop).requests.length).toBeGreaterThan(0)
+    })
+  )
+})
+
 const SS = which("ss") ?? "/usr/bin/ss"
 
 /** until a connection in the namespace waits for ADDRESS's answer (SYN-SENT) */
