@@ -61,6 +61,27 @@ const fromDrive = readVolume(DRIVE_LABELS, "config-2", (dir) =>
   })
 )
 
+/**
+ * The metadata service at its IPv6 address, for an instance on an IPv6-only
+ * network (Neutron serves it there too): a link-local address, reached only
+ * through an interface named with it (`%eth0`), as cloud-init names it; the
+ * first `eth*` interface, by ifindex. None where there is no such interface.
+ */
+const LINK_LOCAL = "fe80::a9fe:a9fe"
+const linkLocalEndpoint = Effect.gen(function* () {
+  const fs = yield* RootFs
+  const dir = fs.at("/sys/class/net")
+  const names = (yield* fs.readDirectory(dir).pipe(Effect.orElseSucceed(() => [] as ReadonlyArray<string>))).filter((n) => /^eth\d+$/.test(n))
+  const indexed = yield* Effect.forEach(names, (name) =>
+    Effect.map(fs.readTextIfExists(`${dir}/${name}/ifindex`).pipe(Effect.orElseSucceed(() => Option.none<string>())), (i) => ({
+      name,
+      index: Number(Option.getOrElse(i, () => "").trim()) || Number.MAX_SAFE_INTEGER
+    }))
+  )
+  const first = indexed.sort((a, b) => a.index - b.index || a.name.localeCompare(b.name))[0]
+  return first === undefined ? undefined : `[${LINK_LOCAL}%${first.name}]`
+})
+
 /** a network's address, without the `/BITS` it may carry (its prefix is that, else `netmask`) */
 const addressOf = (network: unknown): unknown => {
   const ip = field(network, "ip_address")
@@ -94,7 +115,7 @@ export const openstack: CloudProvider = {
   }),
   metadata: Effect.gen(function* () {
     const env = yield* Effect.context<MetadataDeps>()
-    const client = yield* makeHttpMetadataClient({ cloud: "openstack", endpoint: "169.254.169.254", root: `/${LATEST}` })
+    const client = yield* makeHttpMetadataClient({ cloud: "openstack", endpoint: "169.254.169.254", ipv6Endpoint: yield* linkLocalEndpoint, root: `/${LATEST}` })
     // the config drive first, looked for once
     const source = yield* memoizeSuccess(
       fromDrive.pipe(

@@ -80,7 +80,13 @@ export const scaleway: CloudProvider = {
   name: "scaleway",
   detect: dmiIs("sys_vendor", (vendor) => vendor === "Scaleway"),
   metadata: Effect.gen(function* () {
-    const client = yield* makeHttpMetadataClient({ cloud: "scaleway", endpoint: "169.254.42.42", root: "/" })
+    const client = yield* makeHttpMetadataClient({
+      cloud: "scaleway",
+      endpoint: "169.254.42.42",
+      // an IPv6-only instance's, the only one it reaches (cloud-init's DataSourceScaleway asks both)
+      ipv6Endpoint: "[fd00:42::42]",
+      root: "/"
+    })
     const conf = Effect.map(client.text(CONF), (t) => parseConf(Option.getOrElse(t, () => "")))
     const value = (key: string) => Effect.map(conf, (c) => Option.fromNullable(c.get(key)).pipe(Option.filter((v) => v !== "")))
     const hostname = Effect.map(value("HOSTNAME"), Option.flatMap((h) => (h.trim() === "" ? Option.none<string>() : Option.some(h.trim()))))

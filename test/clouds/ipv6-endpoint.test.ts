@@ -1,13 +1,14 @@
 /**
  * The metadata service's IPv6 address (aws `[fd00:ec2::254]`, gcp
- * `[fd20:ce::254]`, oci `[fd00:c1::a9fe:a9fe]`), for an instance in an
- * IPv6-only subnet, which has no route to 169.254.169.254: cloud-init's
- * DataSourceEc2 and DataSourceOracle ask both. In-process, over an Http that cannot reach the
+ * `[fd20:ce::254]`, oci `[fd00:c1::a9fe:a9fe]`, scaleway `[fd00:42::42]`, openstack `[fe80::a9fe:a9fe%eth0]`), for an instance in an
+ * IPv6-only subnet, which has no route to 169.254.169.254 (scaleway's 169.254.42.42): cloud-init's
+ * DataSourceEc2, DataSourceOracle and DataSourceScaleway ask both. In-process, over an Http that cannot reach the
  * IPv4 address; test/network/real-addresses.system.test.ts boots such an
  * instance for real, in a namespace without IPv4.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { rmSync } from "node:fs"
+import { mkdirSync, rmSync, writeFileSync } from "node:fs"
+import { dirname, join } from "node:path"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -48,13 +49,23 @@ const httpWithout = (v6: string, served: Readonly<Record<string, string>>, v4: k
   return { layer, asked }
 }
 
-/** `read` over the program's own services for `cloud`, with `http` as its network and a temporary ROOT; its deadlines, retries and the stand-ins' delays on the TestClock */
-const readOn = <A, E>(cloud: string, http: Layer.Layer<Http>, env: Readonly<Record<string, string>>, read: (m: CloudMetadata) => Effect.Effect<A, E>) =>
+/** `read` over the program's own services for `cloud`, with `http` as its network and a temporary ROOT holding `files`; its deadlines, retries and the stand-ins' delays on the TestClock */
+const readOn = <A, E>(
+  cloud: string,
+  http: Layer.Layer<Http>,
+  env: Readonly<Record<string, string>>,
+  read: (m: CloudMetadata) => Effect.Effect<A, E>,
+  files: Readonly<Record<string, string>> = {}
+) =>
   Effect.gen(function* () {
     const root = yield* Effect.acquireRelease(
       Effect.sync(() => scratchDir("tiny-cloud-ipv6-")),
       (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
     )
+    for (const [path, content] of Object.entries(files)) {
+      mkdirSync(dirname(join(root, path)), { recursive: true })
+      writeFileSync(join(root, path), content)
+    }
     const commands = yield* recordingCommands({ root })
     const { layer: output } = yield* capturingOutput
     const { result } = yield* advancingClock(Effect.flatMap(Metadata, read).pipe(Effect.provide(appLayer({ ROOT: root, CLOUD: cloud, ...env }, "test", { commands: commands.layer, http, output }))), "100 millis")
@@ -144,6 +155,85 @@ describe("gcp's metadata service at its IPv6 address, read as a phase reads it",
         Either.right(Option.some(bytesOf("#!/bin/sh\necho hello\n"))),
         Either.right(Option.some("v6-only-1.us-west1-a.c.example-project.internal"))
       ])
+    })
+  )
+})
+
+describe("scaleway's metadata service at its IPv6 address", () => {
+  it.scoped("no route to 169.254.42.42's network (an IPv6-only instance): [fd00:42::42] is asked, for /conf and for the user-data from a privileged source port", () =>
+    Effect.gen(function* () {
+      const asked: Array<string> = []
+      const served: Readonly<Record<string, string>> = {
+        "/conf": "HOSTNAME=scw-v6-only\nSSH_PUBLIC_KEYS=1\nSSH_PUBLIC_KEYS_0=KEY FINGERPRINT\nSSH_PUBLIC_KEYS_0_KEY='ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDnIdtiCc5G2Uy0PEojDqAvDAfcZhhN7439vzJwfCKyF ops@v6'\n",
+        "/user_data/cloud-init": "#!/bin/sh\necho hello\n"
+      }
+      const http = Layer.succeed(Http, {
+        request: (r) =>
+          Effect.suspend(() => {
+            asked.push(`${r.host} ${r.path}${r.privilegedSourcePort ? " privileged" : ""}`)
+            if (r.host === "169.254.42.42") return Effect.delay(Effect.fail(V4_FAILS["no network"]), "5 millis")
+            if (r.host !== "fd00:42::42") return Effect.fail(new HttpTransportError({ reason: "connection refused" }))
+            const body = served[r.path]
+            return Effect.succeed(body === undefined ? { status: 404, body: new Uint8Array() } : { status: 200, body: bytesOf(body) })
+          })
+      })
+      const got = yield* readOn("scaleway", http, { IMDS_DEADLINE: "1", IMDS_RETRY_DELAY: "10" }, (m) => Effect.all([m.hostname, m.sshKeys, m.userData]))
+      expect(got).toEqual([
+        Option.some("scw-v6-only"),
+        ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDnIdtiCc5G2Uy0PEojDqAvDAfcZhhN7439vzJwfCKyF ops@v6"],
+        Option.some(bytesOf("#!/bin/sh\necho hello\n"))
+      ])
+      expect(asked[0]).toBe("169.254.42.42 /conf")
+      expect(asked.slice(1)).toContain("fd00:42::42 /user_data/cloud-init privileged")
+      expect(asked.slice(1).every((a) => a.startsWith("fd00:42::42 "))).toBe(true)
+    })
+  )
+})
+
+describe("openstack's metadata service at its IPv6 link-local address", () => {
+  /** a Nova instance on an IPv6-only network, without a config drive: its NICs as sysfs shows them */
+  const NICS = { "sys/class/net/eth1/ifindex": "3\n", "sys/class/net/eth0/ifindex": "2\n", "sys/class/net/lo/ifindex": "1\n" }
+  const META_DATA = JSON.stringify({ uuid: "d8e02d56-2648-49a3-bf97-6be8f1204f38", hostname: "v6-only-1.novalocal", name: "v6-only-1", public_keys: { mykey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDnIdtiCc5G2Uy0PEojDqAvDAfcZhhN7439vzJwfCKyF ops@v6\n" } })
+
+  it.scoped("no route to 169.254.169.254's network (an IPv6-only network): fe80::a9fe:a9fe is asked through the first eth* interface (%eth0), as cloud-init asks it", () =>
+    Effect.gen(function* () {
+      const asked: Array<string> = []
+      const served: Readonly<Record<string, string>> = { "/openstack/latest/meta_data.json": META_DATA, "/openstack/latest/user_data": "#!/bin/sh\necho hello\n" }
+      const http = Layer.succeed(Http, {
+        request: (r) =>
+          Effect.suspend(() => {
+            asked.push(`${r.host} ${r.path}`)
+            if (r.host === V4) return Effect.delay(Effect.fail(V4_FAILS["no network"]), "5 millis")
+            // a link-local address without its interface is no address to connect to (EINVAL)
+            if (r.host !== "fe80::a9fe:a9fe%eth0") return Effect.fail(new HttpTransportError({ reason: "invalid argument" }))
+            const body = served[r.path]
+            return Effect.succeed(body === undefined ? { status: 404, body: new Uint8Array() } : { status: 200, body: bytesOf(body) })
+          })
+      })
+      const got = yield* readOn("openstack", http, { IMDS_DEADLINE: "1", IMDS_RETRY_DELAY: "10" }, (m) => Effect.all([m.hostname, m.sshKeys, m.userData]), NICS)
+      expect(got).toEqual([
+        Option.some("v6-only-1.novalocal"),
+        ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDnIdtiCc5G2Uy0PEojDqAvDAfcZhhN7439vzJwfCKyF ops@v6"],
+        Option.some(bytesOf("#!/bin/sh\necho hello\n"))
+      ])
+      expect(asked[0]).toBe(`${V4} /openstack/latest/meta_data.json`)
+      expect(asked.slice(1).every((a) => a.startsWith("fe80::a9fe:a9fe%eth0 "))).toBe(true)
+    })
+  )
+
+  it.scoped("no eth* interface to reach it through: 169.254.169.254 alone, and the read names it", () =>
+    Effect.gen(function* () {
+      const asked: Array<string> = []
+      const http = Layer.succeed(Http, {
+        request: (r) =>
+          Effect.suspend(() => {
+            asked.push(r.host)
+            return Effect.fail(V4_FAILS["no network"])
+          })
+      })
+      const got = yield* readOn("openstack", http, { IMDS_DEADLINE: "0.3", IMDS_RETRY_DELAY: "10" }, (m) => Effect.either(m.hostname), { "sys/class/net/lo/ifindex": "1\n" })
+      expect(got._tag === "Left" ? got.left.message : got).toBe("openstack: cannot read http://169.254.169.254/openstack/latest/meta_data.json: no route to host")
+      expect(new Set(asked)).toEqual(new Set([V4]))
     })
   )
 })

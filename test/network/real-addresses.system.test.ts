@@ -130,8 +130,8 @@ describeSystem("first boot at the clouds' real addresses, without IMDS_ENDPOINT"
   })
 }, { concurrent: true })
 
-/** where the clouds that have one serve their metadata over IPv6 (cloud-init's DataSourceEc2 and DataSourceOracle ask both addresses; GCE's IPv6-only instances have fd20:ce::254) */
-const IPV6_SERVICE: Readonly<Record<string, string>> = { aws: "fd00:ec2::254", gcp: "fd20:ce::254", oci: "fd00:c1::a9fe:a9fe" }
+/** where the clouds that have one serve their metadata over IPv6 (cloud-init's DataSourceEc2, DataSourceOracle and DataSourceScaleway ask both addresses; GCE's IPv6-only instances have fd20:ce::254) */
+const IPV6_SERVICE: Readonly<Record<string, string>> = { aws: "fd00:ec2::254", gcp: "fd20:ce::254", oci: "fd00:c1::a9fe:a9fe", scaleway: "fd00:42::42" }
 
 describeSystem("an instance in an IPv6-only subnet: no IPv4 address, the metadata service at its IPv6 address alone", { tools: { ip: "iproute2" }, root: true }, () => {
   describe.concurrent.each(Object.keys(IPV6_SERVICE))("%s", (cloud) => {
@@ -157,6 +157,30 @@ describeSystem("an instance in an IPv6-only subnet: no IPv4 address, the metadat
     )
   })
 }, { concurrent: true })
+
+describeSystem("an OpenStack instance on an IPv6-only network without a config drive: Nova's metadata service at fe80::a9fe:a9fe alone", { tools: { ip: "iproute2" }, root: true }, () => {
+  it.scopedLive("169.254.169.254 is unreachable, fe80::a9fe:a9fe answers through eth0 (%eth0): hostname, keys, user-data, marker; exit 0", () =>
+    Effect.gen(function* () {
+      const ns = yield* makeNamespace
+      // no IPv4 address but the loopback's; the service on eth0's link
+      yield* ns.ip("link", "add", "eth0", "type", "veth", "peer", "name", "eth0p")
+      yield* ns.ip("link", "set", "eth0", "up")
+      yield* ns.ip("link", "set", "eth0p", "up")
+      yield* ns.ip("-6", "addr", "add", "fe80::a9fe:a9fe/64", "dev", "eth0", "nodad")
+      const instance = yield* instanceOf({}, CLOUDS.openstack!.dmi)
+      instance.write("/sys/class/net/eth0/ifindex", "2\n")
+      instance.write("/sys/class/net/eth0/operstate", "up\n")
+      const service = yield* simulatorIn(ns, "openstack", INSTANCE, 80, { host: "fe80::a9fe:a9fe%eth0" })
+      const results = yield* firstBoot(ns, instance)
+      expect(results.map((r) => r.code), results.map((r) => r.stderr).join("")).toEqual([0, 0, 0, 0])
+      expect(instance.read("/etc/hostname")).toBe("web-1\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${[KEY_A, KEY_B].sort().join("\n")}\n`)
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(USER_DATA)
+      expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+      expect((yield* service.stop).requests.length).toBeGreaterThan(0)
+    })
+  )
+})
 
 const SS = which("ss") ?? "/usr/bin/ss"
 
@@ -186,14 +210,14 @@ describeSystem("a dual-stack instance whose DHCP lease comes late, the IPv6 meta
 })
 
 describeSystem("an instance with no network at all and IPv6 disabled", { tools: { ip: "iproute2" }, root: true }, () => {
-  it.scopedLive.each(Object.keys(IPV6_SERVICE))("%s: the line names 169.254.169.254 and no route, as with IPv6 enabled (not connect's EADDRNOTAVAIL at the IPv6 address)", (cloud) =>
+  it.scopedLive.each(Object.keys(IPV6_SERVICE))("%s: the line names the service's IPv4 address (169.254.169.254, scaleway's 169.254.42.42) and no route, as with IPv6 enabled (not connect's EADDRNOTAVAIL at the IPv6 address)", (cloud) =>
     Effect.gen(function* () {
       const ns = yield* makeNamespace
       for (const conf of ["all", "default", "lo"]) yield* ns.exec("sh", ["-c", `echo 1 > /proc/sys/net/ipv6/conf/${conf}/disable_ipv6`], {})
       const instance = yield* instanceOf({}, CLOUDS[cloud]!.dmi)
       const imds = yield* ns.exec(process.execPath, [PROGRAM, "imds", "@hostname"], { ...instance.env, CLOUD: cloud, IMDS_DEADLINE: "1", TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE })
       expect(imds.code).toBe(1)
-      expect(imds.stderr).toMatch(new RegExp(`^imds: ${cloud}: cannot read http://169\\.254\\.169\\.254/\\S+: no route to host\n$`))
+      expect(imds.stderr).toMatch(new RegExp(`^imds: ${cloud}: cannot read http://${CLOUDS[cloud]!.address!.replaceAll(".", "\\.")}/\\S+: no route to host\n$`))
     })
   )
 }, { concurrent: true })
