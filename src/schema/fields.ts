@@ -29,14 +29,18 @@ export const TextList = Schema.Array(Text).annotations({ description: "a list of
 /**
  * A user name as busybox `adduser` takes it (and so cloud-init on Alpine):
  * letters, digits and `_`, `.`/`-` after the first character, an optional
- * final `$`; at most 32 characters. Never `/`, `:` or a leading `.`.
+ * final `$`; shorter than LOGIN_NAME_MAX (256, its NUL included), as busybox
+ * checks it, not shadow's 32. Never `/`, `:` or a leading `.`.
  */
+const NAME_MAX_LENGTH = 255
+
 export const UserName = Schema.String.pipe(
-  Schema.filter((s) => s.length <= 32 && /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/.test(s))
+  Schema.filter((s) => s.length <= NAME_MAX_LENGTH && /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/.test(s))
 ).annotations({ description: "a user name (letters, digits, _ . -; not starting with . or -)" })
 
+/** a group name as busybox `addgroup` takes it: checked as a user name is, without the final `$` */
 export const GroupName = Schema.String.pipe(
-  Schema.filter((s) => s.length <= 32 && /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(s))
+  Schema.filter((s) => s.length <= NAME_MAX_LENGTH && /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(s))
 ).annotations({ description: "a group name (letters, digits, _ . -; not starting with . or -)" })
 
 export const PackageName = Schema.String.pipe(Schema.pattern(/^[^\s-]\S*$/)).annotations({

@@ -57,7 +57,12 @@ describe("cloud-init's documents", () => {
         "line 9: write_files[1].path: cloud-init runs the programs in /var/lib/cloud/scripts/per-instance/; Tiny Cloud writes the file but does not run it"
       ]
     ],
-    ["users-every-option.yaml", ["unsupported cloud-config keys: users[1].expiredate, users[3].inactive, users[4].no_log_init, users[4].no_user_group"]]
+    ["users-every-option.yaml", ["unsupported cloud-config keys: users[1].expiredate, users[3].inactive, users[4].no_log_init, users[4].no_user_group"]],
+    // an older cloud-init example's compression and perms, which cloud-init passes over too
+    [
+      "write-files-legacy-keys.yaml",
+      ["unsupported cloud-config keys: write_files[0].compression, write_files[0].perms, write_files[2].compression, write_files[2].perms"]
+    ]
   ])("%s names what it does not carry out", (name, warnings) => {
     expect(check(name).warnings).toEqual(warnings)
   })

@@ -1268,6 +1268,18 @@ users:
     expect(notes(source).problems).toEqual([`line 5: users[1].groups[1]: ${bad}; skipped`, `line 7: users[2].groups: ${bad}; users[2].groups[1] skipped`, `line 9: users[3].groups.my group: ${bad}; skipped`])
   })
 
+  // busybox adduser and addgroup (which cloud-init runs on Alpine) take a name shorter than LOGIN_NAME_MAX, 256: not shadow's 32
+  it("a user or group name past 32 characters is still one, as busybox takes it; past 255 it is skipped", () => {
+    const [user, group] = ["u".repeat(40), "g".repeat(255)]
+    const source = `#cloud-config\nusers:\n  - default\n  - name: ${user}\n    groups: [${group}]\ngroups: [${group}]\n`
+    expect(config(source).users.map((u) => [u.name, u.groups])).toEqual([[user, [group]]])
+    expect(config(source).groups.map((g) => g.name)).toEqual([group])
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+    const tooLong = `#cloud-config\nusers:\n  - default\n  - name: ${"u".repeat(256)}\n  - alice\n`
+    expect(config(tooLong).users.map((u) => u.name)).toEqual(["alice"])
+    expect(notes(tooLong).problems).toHaveLength(1)
+  })
+
   it("a group name of a user's list or map is stripped of its spaces, as cloud-init strips each before it joins them", () => {
     const source = `#cloud-config\nusers:\n  - default\n  - name: bob\n    groups: [" docker", "adm "]\n  - name: carol\n    groups: {" docker": null, "adm ": true}\n`
     expect(config(source).users.map((u) => [u.name, u.groups])).toEqual([
