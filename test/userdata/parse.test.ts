@@ -2107,6 +2107,14 @@ apk_repos:
     })
   })
 
+  it("says an empty hostname or fqdn keeps the cloud's name only when the other gives none", () => {
+    expect(notes("#cloud-config\nhostname: ''\n")).toEqual({ problems: [], warnings: ["line 2: hostname: empty; the cloud's host name is kept"] })
+    expect(notes("#cloud-config\nhostname: ''\nfqdn: web.example.com\n")).toEqual({ problems: [], warnings: ["line 2: hostname: empty; the host is named by fqdn"] })
+    expect(notes("#cloud-config\nhostname: web\nfqdn: '  '\n")).toEqual({ problems: [], warnings: ["line 3: fqdn: empty; the host is named by hostname"] })
+    // the other skipped (no host name): the cloud's is kept
+    expect(notes("#cloud-config\nhostname: ''\nfqdn: 'a b'\n").warnings).toEqual(["line 2: hostname: empty; the cloud's host name is kept"])
+  })
+
   it("keeps a name whose own label is one though its domain is not, for set_hostname to name the host by that label; a bad own label is still skipped", () => {
     const name = `web-1.${"a".repeat(64)}.lan`
     const source = `#cloud-config\nhostname: ${name}\nfqdn: web-1..lan\n`
