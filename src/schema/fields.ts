@@ -33,11 +33,11 @@ export const TextList = Schema.Array(Text).annotations({ description: "a list of
  */
 export const UserName = Schema.String.pipe(
   Schema.filter((s) => s.length <= 32 && /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/.test(s))
-).annotations({ description: "a user name (letters, digits, _ . -; not starting with . or -)" })
+).annotations({ description: "a user name (at most 32 characters: letters, digits, _ . -; not starting with . or -)" })
 
 export const GroupName = Schema.String.pipe(
   Schema.filter((s) => s.length <= 32 && /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(s))
-).annotations({ description: "a group name (letters, digits, _ . -; not starting with . or -)" })
+).annotations({ description: "a group name (at most 32 characters: letters, digits, _ . -; not starting with . or -)" })
 
 export const PackageName = Schema.String.pipe(Schema.pattern(/^[^\s-]\S*$/)).annotations({
   description: "a package name (no spaces, not starting with -)"

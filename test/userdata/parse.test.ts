@@ -1210,8 +1210,12 @@ users:
     const c = config(source)
     expect(c.defaultUser).toBeUndefined()
     expect(c.users.map((u) => u.name)).toEqual(["alice"])
-    expect(notes(source).problems).toEqual(["line 3: users[0].name: expected a user name (letters, digits, _ . -; not starting with . or -), got a string of 8 characters; users[0] skipped"])
+    expect(notes(source).problems).toEqual(["line 3: users[0].name: expected a user name (at most 32 characters: letters, digits, _ . -; not starting with . or -), got a string of 8 characters; users[0] skipped"])
     expect(config("#cloud-config\nuser: {name: 'bad name'}\npackages: [vim]\n").defaultUser).toBeUndefined()
+    // a name of letters alone that is too long is told as such
+    expect(notes(`#cloud-config\nusers:\n  - name: ${"a".repeat(33)}\n  - name: ${"b".repeat(32)}\n`).problems).toEqual([
+      "line 3: users[0].name: expected a user name (at most 32 characters: letters, digits, _ . -; not starting with . or -), got a string of 33 characters; users[0] skipped"
+    ])
     expect(config("#cloud-config\nusers: [5, bob]\n").defaultUser?.name).toBe("bob")
   })
 
@@ -1264,7 +1268,7 @@ users:
       ["carol", ["docker", "adm"]],
       ["dave", ["docker", "adm"]]
     ])
-    const bad = "expected a group name (letters, digits, _ . -; not starting with . or -), got a string of 8 characters"
+    const bad = "expected a group name (at most 32 characters: letters, digits, _ . -; not starting with . or -), got a string of 8 characters"
     expect(notes(source).problems).toEqual([`line 5: users[1].groups[1]: ${bad}; skipped`, `line 7: users[2].groups: ${bad}; users[2].groups[1] skipped`, `line 9: users[3].groups.my group: ${bad}; skipped`])
   })
 
