@@ -412,6 +412,20 @@ describe("main phase actions", () => {
     })
   )
 
+  it.scopedLive("create_default_user gives an existing account whose password is locked (`!!`, passwd -l's `!HASH`) `*`: sshd without PAM refuses a locked account's keys", () =>
+    Effect.gen(function* () {
+      for (const locked of ["!!", "!$6$salt$hash", "!*"]) {
+        const instance = yield* makeTestInstance({ cloud: "aws" })
+        instance.write("/etc/group", "root:x:0:root\nwheel:x:10:root,alpine\nalpine:x:1000:\n")
+        instance.write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nalpine:x:1000:1000::/home/alpine:/bin/sh\n")
+        instance.write("/etc/shadow", `root:*:1::::::\nalpine:${locked}:1::::::\n`)
+        expect((yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "create_default_user" })).code).toBe(0)
+        expect(instance.commands()).toEqual(["chpasswd -e"])
+        expect(instance.read("/etc/shadow")).toBe("root:*:1::::::\nalpine:*:1::::::\n")
+      }
+    })
+  )
+
   it.scopedLive("create_default_user killed after adduser converges when run again: wheel, the password for keys, sudo and doas", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws" })

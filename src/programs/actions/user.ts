@@ -136,9 +136,11 @@ export const createUser = (user: string, action = "create_default_user", options
     // the grant's files are the image's: one that cannot be written (a directory in its place, a full /etc) fails this action
     // alone, once the password that lets the keys in is set: the hostname and the keys after it are still set
     const granted = options.wheel === false ? Either.right(undefined) : yield* Effect.either(grantWheel(user, action))
-    // `adduser -D` leaves `!` (locked: sshd refuses even keys); `*` lets keys in. A password already set is kept.
+    // `adduser -D` leaves `!` (locked: sshd refuses even keys); `*` lets keys in. A password already set is kept, but not
+    // a locked one: sshd without PAM (Alpine's) refuses the keys of any account whose password starts with `!` (`!!`,
+    // or `passwd -l`'s `!HASH`), which no password logs in to either, as with `*`
     const password = yield* shadowPassword(user)
-    if (Option.match(password, { onNone: () => !existed, onSome: (p) => p === "!" || p === "" })) {
+    if (Option.match(password, { onNone: () => !existed, onSome: (p) => p.startsWith("!") || p === "" })) {
       yield* c.run("chpasswd", ["-e"], { stdin: `${user}:*\n` })
     }
     if (Either.isLeft(granted)) return yield* Effect.fail(new UnusableValue({ reason: granted.left.message }))
