@@ -36,12 +36,12 @@ const NAME_MAX_LENGTH = 255
 
 export const UserName = Schema.String.pipe(
   Schema.filter((s) => s.length <= NAME_MAX_LENGTH && /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/.test(s))
-).annotations({ description: "a user name (letters, digits, _ . -; not starting with . or -)" })
+).annotations({ description: "a user name (at most 255 characters: letters, digits, _ . -; not starting with . or -)" })
 
 /** a group name as busybox `addgroup` takes it: checked as a user name is, without the final `$` */
 export const GroupName = Schema.String.pipe(
   Schema.filter((s) => s.length <= NAME_MAX_LENGTH && /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(s))
-).annotations({ description: "a group name (letters, digits, _ . -; not starting with . or -)" })
+).annotations({ description: "a group name (at most 255 characters: letters, digits, _ . -; not starting with . or -)" })
 
 export const PackageName = Schema.String.pipe(Schema.pattern(/^[^\s-]\S*$/)).annotations({
   description: "a package name (no spaces, not starting with -)"

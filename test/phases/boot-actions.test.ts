@@ -412,6 +412,41 @@ describe("main phase actions", () => {
     })
   )
 
+  it.scopedLive("create_default_user gives an existing account whose password is locked (`!!`, passwd -l's `!HASH`) `*`: sshd without PAM refuses a locked account's keys", () =>
+    Effect.gen(function* () {
+      for (const locked of ["!!", "!$6$salt$hash", "!*"]) {
+        const instance = yield* makeTestInstance({ cloud: "aws" })
+        instance.write("/etc/group", "root:x:0:root\nwheel:x:10:root,alpine\nalpine:x:1000:\n")
+        instance.write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nalpine:x:1000:1000::/home/alpine:/bin/sh\n")
+        instance.write("/etc/shadow", `root:*:1::::::\nalpine:${locked}:1::::::\n`)
+        expect((yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "create_default_user" })).code).toBe(0)
+        expect(instance.commands()).toEqual(["chpasswd -e"])
+        expect(instance.read("/etc/shadow")).toBe("root:*:1::::::\nalpine:*:1::::::\n")
+      }
+    })
+  )
+
+  it.scopedLive("create_default_user says so when the cloud user is an account the image has whose shell logs no one in (user: daemon)", () =>
+    Effect.gen(function* () {
+      const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDaemon d@example"
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "web-1.example.internal", sshKeys: [key], userData: new TextEncoder().encode("#alpine-config\nuser: daemon\n") } })
+      instance.write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\ndaemon:x:2:2:daemon:/sbin:/sbin/nologin\nnobody:x:65534:65534:nobody:/:/bin/false\n")
+      instance.write("/etc/shadow", "root:*:1::::::\ndaemon:!::0:::::\nnobody:!::0:::::\n")
+      expect((yield* instance.run(["early"])).code).toBe(0)
+      const r = yield* instance.run(["main"])
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.stderr).toContain("create_default_user: daemon exists already with the shell /sbin/nologin, which logs no one in: the cloud's keys get no shell as daemon\n")
+      // the account kept as it is, and the keys and the hostname set all the same
+      expect(instance.read("/etc/passwd")).toContain("daemon:x:2:2:daemon:/sbin:/sbin/nologin\n")
+      expect(instance.read("/sbin/.ssh/authorized_keys")).toBe(`${key}\n`)
+      expect(instance.read("/etc/hostname")).toBe("web-1\n")
+      // an account with a shell is no such account
+      const plain = yield* makeTestInstance({ cloud: "aws" })
+      plain.write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nalpine:x:1000:1000::/home/alpine:/bin/ash\n")
+      expect((yield* plain.run(["main"], { INIT_ACTIONS_MAIN: "create_default_user" })).stderr).not.toContain("logs no one in")
+    })
+  )
+
   it.scopedLive("create_default_user killed after adduser converges when run again: wheel, the password for keys, sudo and doas", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws" })

@@ -83,7 +83,7 @@ describe("set_hostname", () => {
       writeFileSync(join(root, "etc/hosts"), "127.0.0.1\tlocalhost\n")
       for (const [name, shown] of [
         ["$(reboot);`id`.example.com", "$(reboot);`id`.example.com"],
-        ["host\nforged log line", "host\\x0aforged"],
+        ["host\nforged log line", "host\\x0aforged log line"],
         ["\u001b[31mred.example.com", "\\x1b[31mred.example.com"],
         [".example.com", ".example.com"],
         ["-web-.example.com", "-web-.example.com"]
@@ -112,6 +112,19 @@ describe("set_hostname", () => {
       expect(calls).toEqual([{ command: "hostname", args: ["-F", `${root}/etc/hostname`], stdin: undefined }])
       expect(readFileSync(join(root, "etc/hostname"), "utf8")).toBe("web-1\n")
       expect(readFileSync(join(root, "etc/hosts"), "utf8")).toBe("127.0.0.1\tlocalhost\n127.0.1.1\tweb-1 web-1\n")
+    })
+  )
+
+  it.each([
+    ["a name with a blank in it (NoCloud's local-hostname: my server)", "my server"],
+    ["a name with a blank before its domain", "web-1 example.com"]
+  ])("refuses %s in one line naming it, never naming the host by its first word", (_, served) =>
+    withHosts(async (root) => {
+      const { exit, calls } = await run(root, served)
+      expect(exit._tag === "Failure" && String(exit.cause)).toContain(`invalid hostname '${served}'`)
+      expect(calls).toEqual([])
+      expect(existsSync(join(root, "etc/hostname"))).toBe(false)
+      expect(readFileSync(join(root, "etc/hosts"), "utf8")).toBe("127.0.0.1\tlocalhost\n")
     })
   )
 

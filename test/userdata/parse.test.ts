@@ -1210,8 +1210,12 @@ users:
     const c = config(source)
     expect(c.defaultUser).toBeUndefined()
     expect(c.users.map((u) => u.name)).toEqual(["alice"])
-    expect(notes(source).problems).toEqual(["line 3: users[0].name: expected a user name (letters, digits, _ . -; not starting with . or -), got a string of 8 characters; users[0] skipped"])
+    expect(notes(source).problems).toEqual(["line 3: users[0].name: expected a user name (at most 255 characters: letters, digits, _ . -; not starting with . or -), got a string of 8 characters; users[0] skipped"])
     expect(config("#cloud-config\nuser: {name: 'bad name'}\npackages: [vim]\n").defaultUser).toBeUndefined()
+    // a name of letters alone that is too long is told as such
+    expect(notes(`#cloud-config\nusers:\n  - name: ${"a".repeat(256)}\n  - name: ${"b".repeat(255)}\n`).problems).toEqual([
+      "line 3: users[0].name: expected a user name (at most 255 characters: letters, digits, _ . -; not starting with . or -), got a string of 256 characters; users[0] skipped"
+    ])
     expect(config("#cloud-config\nusers: [5, bob]\n").defaultUser?.name).toBe("bob")
   })
 
@@ -1264,7 +1268,7 @@ users:
       ["carol", ["docker", "adm"]],
       ["dave", ["docker", "adm"]]
     ])
-    const bad = "expected a group name (letters, digits, _ . -; not starting with . or -), got a string of 8 characters"
+    const bad = "expected a group name (at most 255 characters: letters, digits, _ . -; not starting with . or -), got a string of 8 characters"
     expect(notes(source).problems).toEqual([`line 5: users[1].groups[1]: ${bad}; skipped`, `line 7: users[2].groups: ${bad}; users[2].groups[1] skipped`, `line 9: users[3].groups.my group: ${bad}; skipped`])
   })
 
@@ -2117,6 +2121,14 @@ apk_repos:
       problems: ['line 3: fqdn: expected a host name such as web-1 or web-1.example.com, got a string of 11 characters; skipped'],
       warnings: ["line 2: hostname: not a valid host name; it is used with each '_' made '-'"]
     })
+  })
+
+  it("says an empty hostname or fqdn keeps the cloud's name only when the other gives none", () => {
+    expect(notes("#cloud-config\nhostname: ''\n")).toEqual({ problems: [], warnings: ["line 2: hostname: empty; the cloud's host name is kept"] })
+    expect(notes("#cloud-config\nhostname: ''\nfqdn: web.example.com\n")).toEqual({ problems: [], warnings: ["line 2: hostname: empty; the host is named by fqdn"] })
+    expect(notes("#cloud-config\nhostname: web\nfqdn: '  '\n")).toEqual({ problems: [], warnings: ["line 3: fqdn: empty; the host is named by hostname"] })
+    // the other skipped (no host name): the cloud's is kept
+    expect(notes("#cloud-config\nhostname: ''\nfqdn: 'a b'\n").warnings).toEqual(["line 2: hostname: empty; the cloud's host name is kept"])
   })
 
   it("keeps a name whose own label is one though its domain is not, for set_hostname to name the host by that label; a bad own label is still skipped", () => {

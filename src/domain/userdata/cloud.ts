@@ -21,10 +21,8 @@ const FILE_SOURCE_KEYS: ReadonlySet<string> = new Set(["uri", "headers"])
 const HostNameText = Text.annotations({ description: "a host name such as web-1 or web-1.example.com" })
 
 const hostName = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): string | undefined => {
-  if (typeof value === "string" && value.trim() === "") {
-    notes.warn(path, "empty; the cloud's host name is kept")
-    return undefined
-  }
+  // said by fromCloudConfig, which knows whether the other of hostname and fqdn names the host
+  if (typeof value === "string" && value.trim() === "") return undefined
   // a number (`hostname: 1042`, a template's index) is its text, as cloud-init's str() makes it: digits are a name
   const text = typeof value === "number" ? pythonText(value) : decodeOr(HostNameText, value, path, notes)
   if (text === undefined) return undefined
@@ -460,6 +458,12 @@ export const fromCloudConfig = (raw: unknown, context: ReadContext): DocumentRea
   const read = readDocument(raw, READERS, context, "#cloud-config", { nullMeans: new Set(["ntp"]), elsewhere: USER_KEYS })
   const doc = asMap(raw) ?? {}
   const users = readUsers(doc["user"], doc["users"], context, systemDefaultUser(doc["system_info"], context.notes))
+  // an empty hostname or fqdn (a template's unset variable) is left out: the other names the host where it gives a name
+  for (const [key, other] of [["hostname", "fqdn"], ["fqdn", "hostname"]] as const) {
+    const value = doc[key]
+    if (typeof value !== "string" || value.trim() !== "") continue
+    context.notes.warn([key], read.config[other] !== undefined ? `empty; the host is named by ${other}` : "empty; the cloud's host name is kept")
+  }
   const config: UserConfig = withSourcesRefreshed({
     ...emptyUserConfig,
     ...read.config,

@@ -16,14 +16,21 @@ const HOST_LABEL = /^[A-Za-z0-9]([A-Za-z0-9_-]{0,62}[A-Za-z0-9])?$/
 /** a name in DNS's absolute form (one trailing dot, as some metadata serves it) is the same name without the dot */
 export const withoutRootDot = (name: string) => (/[^.]\.$/.test(name) ? name.slice(0, -1) : name)
 
+/** a domain name as DNS writes it, in its absolute form too (`example.com.`) */
+const isDomain = (word: string) => withoutRootDot(word).split(".").every((l) => LABEL.test(l))
+
 /**
  * The cloud's name for the host: the first of several (AWS serves
- * `NAME.DOMAIN1. DOMAIN2` when a VPC's DHCP options list two domains); an
- * IPv4 address in its place names the host `ip-A-B-C-D`, as cloud-init
- * names it.
+ * `NAME.DOMAIN1. DOMAIN2` when a VPC's DHCP options list two domains), only
+ * in that form: a full name, then domains. Any other value with a blank in it
+ * (a NoCloud `local-hostname: my server`) is no name, refused as it is, never
+ * cut to its first word. An IPv4 address in its place names the host
+ * `ip-A-B-C-D`, as cloud-init names it.
  */
 const hostnameOf = (served: string) => {
-  const name = withoutRootDot(served.trim().split(" ")[0]!)
+  const [first, ...domains] = served.trim().split(/ +/)
+  const several = first!.includes(".") && domains.length > 0 && domains.every(isDomain)
+  const name = withoutRootDot(several ? first! : served.trim())
   const address = ipv4(name)
   return address === undefined ? name : `ip-${address.replaceAll(".", "-")}`
 }

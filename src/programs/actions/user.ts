@@ -8,7 +8,7 @@ import { ActionFailed, UnusableValue, unusableAnswer } from "../../domain/errors
 import { Commands } from "../../services/Commands.js"
 import { Config } from "../../services/Config.js"
 import { authorizedKeys, grantedKeys } from "../../domain/ssh-keys.js"
-import { sortedUnique } from "../../domain/text.js"
+import { printable, sortedUnique } from "../../domain/text.js"
 import { err, info, warn } from "../../services/Log.js"
 import { Metadata } from "../../services/Metadata.js"
 import { RootFs } from "../../services/RootFs.js"
@@ -92,6 +92,9 @@ const defaultUserJournal = Effect.map(Config, (c) => `${c.varDir}/${DEFAULT_USER
 export const madeThisBoot = (user: string) =>
   Effect.map(Effect.flatMap(Effect.flatMap(defaultUserJournal, readJournal), journalledNames), (made) => made.has(user))
 
+/** the shells of accounts no one logs in to: each ends the session it is given */
+const NO_LOGIN_SHELLS: ReadonlySet<string> = new Set(["nologin", "false"])
+
 /** one directory however written (`/home/alpine/`, `/home//alpine`) */
 const directoryName = (path: string) => posix.normalize(path).replace(/(.)\/$/, "$1")
 
@@ -119,6 +122,10 @@ export const createUser = (user: string, action = "create_default_user", options
       yield* info(`${action}: already exists`)
       const kept = unapplied(account.value, options)
       if (kept.length > 0) yield* warn(`${action}: ${user} exists already and keeps its own account: user-data's ${kept.join(", ")} not applied`)
+      // a system account named as the cloud user (`user: daemon`): sshd takes its keys, and its shell ends the session at once
+      if (NO_LOGIN_SHELLS.has(posix.basename(account.value.shell))) {
+        yield* warn(`${action}: ${user} exists already with the shell ${printable(account.value.shell)}, which logs no one in: the cloud's keys get no shell as ${user}`)
+      }
     } else {
       // recorded only when a rerun compares the account (user-data asks options of it); one that cannot be written (a full or
       // read-only state directory, a directory in its place) is said, as userdata_users says its own: it costs a rerun only a
@@ -136,9 +143,11 @@ export const createUser = (user: string, action = "create_default_user", options
     // the grant's files are the image's: one that cannot be written (a directory in its place, a full /etc) fails this action
     // alone, once the password that lets the keys in is set: the hostname and the keys after it are still set
     const granted = options.wheel === false ? Either.right(undefined) : yield* Effect.either(grantWheel(user, action))
-    // `adduser -D` leaves `!` (locked: sshd refuses even keys); `*` lets keys in. A password already set is kept.
+    // `adduser -D` leaves `!` (locked: sshd refuses even keys); `*` lets keys in. A password already set is kept, but not
+    // a locked one: sshd without PAM (Alpine's) refuses the keys of any account whose password starts with `!` (`!!`,
+    // or `passwd -l`'s `!HASH`), which no password logs in to either, as with `*`
     const password = yield* shadowPassword(user)
-    if (Option.match(password, { onNone: () => !existed, onSome: (p) => p === "!" || p === "" })) {
+    if (Option.match(password, { onNone: () => !existed, onSome: (p) => p.startsWith("!") || p === "" })) {
       yield* c.run("chpasswd", ["-e"], { stdin: `${user}:*\n` })
     }
     if (Either.isLeft(granted)) return yield* Effect.fail(new UnusableValue({ reason: granted.left.message }))
