@@ -345,8 +345,10 @@ export const makeRootFs = (root: string) =>
             return nodeFs.mkdtempSync(`${dir}/${basename(prefix)}${process.pid}-`)
           })
         }),
+      // beside the path itself, as without ROOT: a link in its place (a log's, planted) is the append's to refuse, and never
+      // takes the temporary, the program's own output, to where it leads (a directory there or not)
       temporaryOf: (path) =>
-        Effect.map(inRoot("write", path, "follow"), (target) => {
+        Effect.map(inRoot("write", path, "keep"), (target) => {
           const temp = `${dirname(target)}/.${basename(target)}.tmp-${process.pid}-${tempCounter++}`
           ownTemporaries.add(temp)
           return temp
@@ -387,7 +389,7 @@ export const makeRootFs = (root: string) =>
           })
         ),
       removeStaleTemporaries: (path) =>
-        inRoot("write", path, "follow").pipe(
+        inRoot("write", path, "keep").pipe(
           Effect.map((target) => removeStaleTemporaries(dirname(target), basename(target))),
           Effect.ignore
         ),

@@ -782,6 +782,29 @@ describe("files that are not regular, and the program's own files behind links",
     })
   )
 
+  it.scopedLive("user-data.log a link to where nothing is inside ROOT: bootcmd and runcmd run all the same, their output not kept, one line naming the log", () =>
+    Effect.gen(function* () {
+      const away = yield* outside
+      const doc = `#cloud-config\nbootcmd:\n  - touch "$ROOT/tmp/booted"; echo boot-output\nruncmd:\n  - touch "$ROOT/tmp/ran"; echo run-output\n`
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(doc) } })
+      mkdirSync(join(instance.root, "var/log"), { recursive: true })
+      // its target's directory is the host's (inside ROOT, nothing): the output's temporary was made there, and the program not run
+      symlinkSync(join(away, "user-data.log"), join(instance.root, "var/log/user-data.log"))
+      yield* instance.run(["early"])
+      const main = yield* instance.run(["main"])
+      const final = yield* instance.run(["final"])
+      const log = `${instance.root}/var/log/user-data.log`
+      expect(main.stderr).toContain(`userdata_bootcmd: cannot keep its programs' output: append ${log}: is a symbolic link; refused\n`)
+      expect(final.stderr).toContain(`userdata_runcmd: cannot keep its programs' output: append ${log}: is a symbolic link; refused\n`)
+      expect(actionLines(main.stderr)).toContain("   ++ userdata_bootcmd: done")
+      expect(actionLines(final.stderr)).toContain("   ++ userdata_runcmd: done")
+      expect([instance.read("/tmp/booted"), instance.read("/tmp/ran")]).toEqual(["", ""])
+      expect(existsSync(join(instance.root, away))).toBe(false)
+      expect(readdirSync(away)).toEqual([])
+      expect(readdirSync(join(instance.root, "var/log"))).toEqual(["user-data.log"])
+    })
+  )
+
   it.scopedLive("the NoCloud seed's copies behind links: each link is removed, never the file it names", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
