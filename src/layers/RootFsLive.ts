@@ -87,7 +87,10 @@ const PENDING = /^\.(.+)\.append-(\d+)$/
 
 /** appends `pending`'s bytes to `target`, which had `length` bytes before (more is a half-done append of them: cut), then drops `pending` */
 const completeAppend = (target: string, pending: string, length: number, mode: number) => {
-  const fd = nodeFs.openSync(target, nodeFs.constants.O_WRONLY | nodeFs.constants.O_CREAT | nodeFs.constants.O_NOFOLLOW, mode)
+  // what is no regular file is refused before it is opened: a FIFO's open for writing would wait for a reader for ever (and,
+  // non-blocking, one put there since fails with ENXIO), a directory's says EISDIR's words
+  if (nodeFs.lstatSync(target, { throwIfNoEntry: false })?.isFile() === false) throw new Error("not a regular file; refused")
+  const fd = nodeFs.openSync(target, nodeFs.constants.O_WRONLY | nodeFs.constants.O_CREAT | nodeFs.constants.O_NOFOLLOW | nodeFs.constants.O_NONBLOCK, mode)
   try {
     if (!nodeFs.fstatSync(fd).isFile()) throw new Error("not a regular file; refused")
     // the program's own file: its mode whatever it had (a log a world could read may hold what the user's programs printed)
