@@ -412,6 +412,8 @@ export const makeRootFs = (root: string) =>
                 return pid !== undefined && !programAlive(Number(pid))
               })
               .map((e) => `${dir}/${e}`)
+              // a directory itself, as mkdtemp made it: a link of the name (planted) is none, and umount would follow it out of ROOT
+              .filter((p) => nodeFs.lstatSync(p, { throwIfNoEntry: false })?.isDirectory() === true)
           }),
           Effect.orElseSucceed(() => [])
         )
