@@ -613,6 +613,26 @@ describe("links planted in the image", () => {
     })
   )
 
+  it.scopedLive.each([
+    ["bootcmd and runcmd", "#cloud-config\nbootcmd:\n  - touch \"$ROOT/tmp/bootcmd\"\nruncmd:\n  - touch \"$ROOT/tmp/runcmd\"\n", ["bootcmd", "runcmd"], ["user-data.bootcmd", "user-data.runcmd"]],
+    ["a user-data script", "#!/bin/sh\ntouch \"$ROOT/tmp/script\"\n", ["script"], ["user-data"]],
+    ["multipart scripts", 'Content-Type: multipart/mixed; boundary="B"\n\n--B\nContent-Type: text/x-shellscript\n\n#!/bin/sh\ntouch "$ROOT/tmp/part"\n--B--\n', ["part"], ["user-data.parts/01"]]
+  ] as const)("%s: the state directory a link out of ROOT, the programs run are those written inside ROOT, never the host's files where the link leads", ([, doc, marks, programs]) =>
+    Effect.gen(function* () {
+      const away = yield* outside
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(doc) } })
+      // the host's files at the link's target, which a kernel following the link would run
+      mkdirSync(join(away, "user-data.parts"))
+      for (const program of programs) writeFileSync(join(away, program), `#!/bin/sh\ntouch "${away}/host-program-ran"\n`, { mode: 0o700 })
+      rmSync(join(instance.root, "var/lib/cloud"), { recursive: true, force: true })
+      symlinkSync(away, join(instance.root, "var/lib/cloud"))
+      for (const phase of ["early", "main", "final"]) expect((yield* instance.run([phase])).code).toBe(0)
+      expect(existsSync(join(away, "host-program-ran"))).toBe(false)
+      for (const mark of marks) expect(instance.read(`/tmp/${mark}`)).toBe("")
+      expect(instance.read(`${away}/.bootstrap-complete`)).toBe("")
+    })
+  )
+
   it.scopedLive("a linked ~/.ssh is refused: nothing is made, changed or written outside ROOT", () =>
     Effect.gen(function* () {
       const away = yield* outside
