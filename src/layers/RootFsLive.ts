@@ -87,7 +87,10 @@ const PENDING = /^\.(.+)\.append-(\d+)$/
 
 /** appends `pending`'s bytes to `target`, which had `length` bytes before (more is a half-done append of them: cut), then drops `pending` */
 const completeAppend = (target: string, pending: string, length: number, mode: number) => {
-  const fd = nodeFs.openSync(target, nodeFs.constants.O_WRONLY | nodeFs.constants.O_CREAT | nodeFs.constants.O_NOFOLLOW, mode)
+  // what is no regular file is refused before it is opened: a FIFO's open for writing would wait for a reader for ever (and,
+  // non-blocking, one put there since fails with ENXIO), a directory's says EISDIR's words
+  if (nodeFs.lstatSync(target, { throwIfNoEntry: false })?.isFile() === false) throw new Error("not a regular file; refused")
+  const fd = nodeFs.openSync(target, nodeFs.constants.O_WRONLY | nodeFs.constants.O_CREAT | nodeFs.constants.O_NOFOLLOW | nodeFs.constants.O_NONBLOCK, mode)
   try {
     if (!nodeFs.fstatSync(fd).isFile()) throw new Error("not a regular file; refused")
     // the program's own file: its mode whatever it had (a log a world could read may hold what the user's programs printed)
@@ -345,8 +348,10 @@ export const makeRootFs = (root: string) =>
             return nodeFs.mkdtempSync(`${dir}/${basename(prefix)}${process.pid}-`)
           })
         }),
+      // beside the path itself, as without ROOT: a link in its place (a log's, planted) is the append's to refuse, and never
+      // takes the temporary, the program's own output, to where it leads (a directory there or not)
       temporaryOf: (path) =>
-        Effect.map(inRoot("write", path, "follow"), (target) => {
+        Effect.map(inRoot("write", path, "keep"), (target) => {
           const temp = `${dirname(target)}/.${basename(target)}.tmp-${process.pid}-${tempCounter++}`
           ownTemporaries.add(temp)
           return temp
@@ -387,7 +392,7 @@ export const makeRootFs = (root: string) =>
           })
         ),
       removeStaleTemporaries: (path) =>
-        inRoot("write", path, "follow").pipe(
+        inRoot("write", path, "keep").pipe(
           Effect.map((target) => removeStaleTemporaries(dirname(target), basename(target))),
           Effect.ignore
         ),
@@ -407,6 +412,8 @@ export const makeRootFs = (root: string) =>
                 return pid !== undefined && !programAlive(Number(pid))
               })
               .map((e) => `${dir}/${e}`)
+              // a directory itself, as mkdtemp made it: a link of the name (planted) is none, and umount would follow it out of ROOT
+              .filter((p) => nodeFs.lstatSync(p, { throwIfNoEntry: false })?.isDirectory() === true)
           }),
           Effect.orElseSucceed(() => [])
         )

@@ -72,7 +72,7 @@ export interface RootFsShape {
   readonly chown: (path: string, uid: number, gid: number) => Effect.Effect<void, FsError>
   /** a new directory `PREFIX<pid>-XXXXXX`, this process's */
   readonly makeTempDirectory: (prefix: string) => Effect.Effect<string, FsError>
-  /** the directories `makeTempDirectory(prefix)` made for processes that are gone (a crash's leftovers) */
+  /** the directories `makeTempDirectory(prefix)` made for processes that are gone (a crash's leftovers); a link of such a name is none */
   readonly staleTempDirectories: (prefix: string) => Effect.Effect<ReadonlyArray<string>>
   /** `.NAME.tmp-PID-N` beside `path`, a temporary of its own for this process (what a crash leaves of it is removed by the next write, or `removeStaleTemporaries`) */
   readonly temporaryOf: (path: string) => Effect.Effect<string, FsError>

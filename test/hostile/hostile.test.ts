@@ -613,6 +613,26 @@ describe("links planted in the image", () => {
     })
   )
 
+  it.scopedLive.each([
+    ["bootcmd and runcmd", "#cloud-config\nbootcmd:\n  - touch \"$ROOT/tmp/bootcmd\"\nruncmd:\n  - touch \"$ROOT/tmp/runcmd\"\n", ["bootcmd", "runcmd"], ["user-data.bootcmd", "user-data.runcmd"]],
+    ["a user-data script", "#!/bin/sh\ntouch \"$ROOT/tmp/script\"\n", ["script"], ["user-data"]],
+    ["multipart scripts", 'Content-Type: multipart/mixed; boundary="B"\n\n--B\nContent-Type: text/x-shellscript\n\n#!/bin/sh\ntouch "$ROOT/tmp/part"\n--B--\n', ["part"], ["user-data.parts/01"]]
+  ] as const)("%s: the state directory a link out of ROOT, the programs run are those written inside ROOT, never the host's files where the link leads", ([, doc, marks, programs]) =>
+    Effect.gen(function* () {
+      const away = yield* outside
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(doc) } })
+      // the host's files at the link's target, which a kernel following the link would run
+      mkdirSync(join(away, "user-data.parts"))
+      for (const program of programs) writeFileSync(join(away, program), `#!/bin/sh\ntouch "${away}/host-program-ran"\n`, { mode: 0o700 })
+      rmSync(join(instance.root, "var/lib/cloud"), { recursive: true, force: true })
+      symlinkSync(away, join(instance.root, "var/lib/cloud"))
+      for (const phase of ["early", "main", "final"]) expect((yield* instance.run([phase])).code).toBe(0)
+      expect(existsSync(join(away, "host-program-ran"))).toBe(false)
+      for (const mark of marks) expect(instance.read(`/tmp/${mark}`)).toBe("")
+      expect(instance.read(`${away}/.bootstrap-complete`)).toBe("")
+    })
+  )
+
   it.scopedLive("a linked ~/.ssh is refused: nothing is made, changed or written outside ROOT", () =>
     Effect.gen(function* () {
       const away = yield* outside
@@ -779,6 +799,29 @@ describe("files that are not regular, and the program's own files behind links",
       expect((yield* moved.run(["final"])).code).toBe(0)
       expect(existsSync(join(dir, "user-data.log"))).toBe(false)
       expect(readFileSync(join(moved.root, dir, "user-data.log"), "utf8")).toBe("script-output\n")
+    })
+  )
+
+  it.scopedLive("user-data.log a link to where nothing is inside ROOT: bootcmd and runcmd run all the same, their output not kept, one line naming the log", () =>
+    Effect.gen(function* () {
+      const away = yield* outside
+      const doc = `#cloud-config\nbootcmd:\n  - touch "$ROOT/tmp/booted"; echo boot-output\nruncmd:\n  - touch "$ROOT/tmp/ran"; echo run-output\n`
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(doc) } })
+      mkdirSync(join(instance.root, "var/log"), { recursive: true })
+      // its target's directory is the host's (inside ROOT, nothing): the output's temporary was made there, and the program not run
+      symlinkSync(join(away, "user-data.log"), join(instance.root, "var/log/user-data.log"))
+      yield* instance.run(["early"])
+      const main = yield* instance.run(["main"])
+      const final = yield* instance.run(["final"])
+      const log = `${instance.root}/var/log/user-data.log`
+      expect(main.stderr).toContain(`userdata_bootcmd: cannot keep its programs' output: append ${log}: is a symbolic link; refused\n`)
+      expect(final.stderr).toContain(`userdata_runcmd: cannot keep its programs' output: append ${log}: is a symbolic link; refused\n`)
+      expect(actionLines(main.stderr)).toContain("   ++ userdata_bootcmd: done")
+      expect(actionLines(final.stderr)).toContain("   ++ userdata_runcmd: done")
+      expect([instance.read("/tmp/booted"), instance.read("/tmp/ran")]).toEqual(["", ""])
+      expect(existsSync(join(instance.root, away))).toBe(false)
+      expect(readdirSync(away)).toEqual([])
+      expect(readdirSync(join(instance.root, "var/log"))).toEqual(["user-data.log"])
     })
   )
 

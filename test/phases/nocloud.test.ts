@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { spawn } from "node:child_process"
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
@@ -505,6 +505,24 @@ describe("first boot on nocloud", () => {
       expect(existsSync(taken)).toBe(false)
       expect(existsSync(live)).toBe(true)
       expect(mountPoint(instance).startsWith(`${instance.root}/run/tiny-cloud/cidata-${process.pid}-`)).toBe(true)
+    })
+  )
+
+  it.scopedLive("a link (or a file) with a crashed run's mount point's name is none: never given to umount, which would follow it out of ROOT", () =>
+    Effect.gen(function* () {
+      const volume = yield* volumeDir({ "meta-data": META, "user-data": SCRIPT })
+      // a directory outside ROOT, as a host's mount point would be
+      const away = yield* volumeDir({})
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" }, cidata: volume })
+      const link = `${instance.root}/run/tiny-cloud/cidata-4194305-AbCdEf`
+      const file = `${instance.root}/run/tiny-cloud/cidata-4194306-GhIjKl`
+      mkdirSync(`${instance.root}/run/tiny-cloud`, { recursive: true })
+      symlinkSync(away, link)
+      writeFileSync(file, "")
+      expect((yield* instance.run(["boot"])).code).toBe(0)
+      const dir = mountPoint(instance)
+      expect(mountsOf(instance.commands())).toEqual([`mount -o ro -t vfat LABEL=cidata ${dir}`, `umount ${dir}`])
+      expect(readdirSync(away)).toEqual([])
     })
   )
 

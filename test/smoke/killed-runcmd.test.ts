@@ -16,6 +16,7 @@ import { describe, expect, it } from "vitest"
 import { actionLines, PROGRAM, TEST_CODE_CACHE, useInstances, type InstanceOptions, type RunResult, type TestInstance } from "../support/harness.js"
 import { makeTestInstance } from "../support/instance.js"
 import { describeSystem, which } from "../support/system.js"
+import { until } from "../support/openrc.js"
 
 const makeInstance = useInstances()
 
@@ -46,6 +47,32 @@ describe.concurrent("a final phase killed during runcmd", () => {
     expect(again.code).toBe(0)
     expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
     expect(readdirSync(join(instance.root, "var/log")).filter((f) => f.startsWith("."))).toEqual([])
+  })
+})
+
+describe.concurrent("an append a crash left beside a user-data.log that is a FIFO, or a directory (an image's)", () => {
+  it.each(["a FIFO", "a directory"])("%s: the next program's output is refused in one line at once, never waited on; the program runs", async (what) => {
+    const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode('#cloud-config\nbootcmd:\n  - touch "$ROOT/tmp/booted"\n') } })
+    for (const phase of ["boot", "early"]) expect((await instance.runHere([phase])).code).toBe(0)
+    const log = join(instance.root, "var/log/user-data.log")
+    mkdirSync(join(instance.root, "var/log"), { recursive: true })
+    writeFileSync(join(instance.root, "var/log/.user-data.log.append-0"), "the killed run's output\n")
+    if (what === "a FIFO") execFileSync("mkfifo", [log])
+    else mkdirSync(log)
+    // a process of its own: an open that waits for the FIFO's reader holds its whole process, where no timeout can end it
+    const child = spawn(process.execPath, [PROGRAM, "main"], { env: { TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE, ...instance.env }, stdio: ["ignore", "ignore", "pipe"] })
+    let stderr = ""
+    let code: number | undefined
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()))
+    child.on("close", (c) => (code = c ?? -1))
+    try {
+      await until(() => code !== undefined, "main ends")
+    } finally {
+      if (code === undefined) child.kill("SIGKILL")
+    }
+    expect(code).toBe(0)
+    expect(stderr).toContain(`userdata_bootcmd: cannot keep its programs' output: append ${log}: not a regular file; refused\n`)
+    expect(instance.read("/tmp/booted")).toBe("")
   })
 })
 

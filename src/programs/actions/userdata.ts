@@ -113,7 +113,8 @@ export const runUserdata = Effect.gen(function* () {
       if (script !== saved) yield* fs.writeAtomic(path, script, { mode: 0o700, noFollow: true })
       yield* fs.chmod(path, 0o700)
       yield* fs.makeDirectory(logDir)
-      const [command, ...args] = [...interpreterOf(script), path]
+      // the script as written, which a link leads to inside ROOT, never a file of the host's where it leads out of it
+      const [command, ...args] = [...interpreterOf(script), yield* fs.resolve(path)]
       // the log's directory as it is inside ROOT, whatever links lead to it
       const logFile = `${yield* fs.realPath(logDir)}/user-data.log`
       const status = yield* Effect.flatMap(Commands, (c) => c.runLogged(command!, args, { logFile, echo: true }))

@@ -5,6 +5,7 @@ import * as Option from "effect/Option"
 import { Commands } from "../../../services/Commands.js"
 import { lookupAccount } from "../../accounts.js"
 import { currentUser } from "../../actions/user.js"
+import { FsError } from "../../../domain/errors.js"
 import { Config } from "../../../services/Config.js"
 import { err, warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
@@ -34,7 +35,10 @@ const contentOf = (action: string, file: FileToWrite) =>
     return file.content
   })
 
-/** the journal first, then the file: a crash between the two leaves a record the file does not match, and the rerun appends */
+/**
+ * the journal first, then the file: a crash between the two leaves a record the file does not match, and the rerun appends.
+ * An append whose record cannot be written is not made (no rerun makes it twice), and the line names the record, not the file
+ */
 const appendOnce = (index: number, path: string, target: string, content: Uint8Array, mode: number | undefined) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
@@ -45,7 +49,9 @@ const appendOnce = (index: number, path: string, target: string, content: Uint8A
     const before = Option.getOrElse(yield* fs.readFileIfExists(target, { maxBytes: Number.POSITIVE_INFINITY }), () => new Uint8Array())
     if (isDone(journal, index, path, before)) return
     const after = concat(before, content)
-    yield* fs.writeAtomic(journalPath, formatJournal(withAppend(journal, appendDone(index, path, after))), { mode: 0o600, noFollow: true })
+    yield* fs
+      .writeAtomic(journalPath, formatJournal(withAppend(journal, appendDone(index, path, after))), { mode: 0o600, noFollow: true })
+      .pipe(Effect.mapError((e) => new FsError({ op: e.op, path: e.path, reason: `the append's record: ${e.message}` })))
     yield* fs.writeAtomic(target, after, { mode })
   })
 
@@ -53,9 +59,10 @@ const appendOnce = (index: number, path: string, target: string, content: Uint8A
  * The directories above `path` (an instance path) that this first boot makes
  * for the entry, outermost first: those not there yet, recorded in the
  * journal before they are made, and those a run killed before their `chown`
- * recorded (they are there now)
+ * recorded (they are there now). A record that cannot be kept is said: it costs a rerun after a crash their owner, not the
+ * file, nor the files after it
  */
-const newDirectories = (index: number, path: string) =>
+const newDirectories = (action: string, index: number, path: string) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     const { varDir } = yield* Config
@@ -65,7 +72,9 @@ const newDirectories = (index: number, path: string) =>
     const journal = parseDirectoriesJournal(yield* readJournal(journalPath))
     const directories = directoriesOf(journal, index, path, missing)
     if (directories.length > directoriesOf(journal, index, path, []).length) {
-      yield* fs.writeAtomic(journalPath, formatJournal(withDirectories(journal, { index, path, directories })), { mode: 0o600, noFollow: true })
+      yield* fs
+        .writeAtomic(journalPath, formatJournal(withDirectories(journal, { index, path, directories })), { mode: 0o600, noFollow: true })
+        .pipe(Effect.catchAll((e) => warn(`${action}: write_files[${index}]: cannot record the directories this first boot makes for it: ${e.message}`)))
     }
     return directories
   })
@@ -91,7 +100,7 @@ const writeFiles = (action: string, files: ReadonlyArray<FileToWrite>) =>
         continue
       }
       // cloud-init gives the directories it makes for a file the file's owner (root's own need no chown)
-      const madeDirectories = file.ownsNewDirectories === true && file.owner !== "" && file.owner !== "root:root" ? yield* newDirectories(file.index, path) : []
+      const madeDirectories = file.ownsNewDirectories === true && file.owner !== "" && file.owner !== "root:root" ? yield* newDirectories(action, file.index, path) : []
       const written = yield* Effect.gen(function* () {
         if (file.append) yield* appendOnce(file.index, path, target, content, file.mode)
         else yield* fs.writeAtomic(target, content, { mode: file.mode })

@@ -41,7 +41,8 @@ const runScript = (key: "bootcmd" | "runcmd", commands: ReadonlyArray<Command>) 
     const fs = yield* RootFs
     const path = programFile((yield* UserData).path, key)
     yield* fs.writeAtomic(path, commandScript(commands), { mode: 0o700, noFollow: true })
-    const status = yield* runUserProgram(`userdata_${key}`, path, [])
+    // the script as written, which a link leads to inside ROOT, never a file of the host's where it leads out of it
+    const status = yield* runUserProgram(`userdata_${key}`, yield* fs.resolve(path), [])
     return status === 0 ? undefined : `${key} exited with status ${status}`
   })
 
@@ -103,7 +104,7 @@ export const userdataScripts = Effect.gen(function* () {
         const path = `${dir}/${String(i + 1).padStart(2, "0")}`
         const script = runnableScript(part.content)
         yield* fs.writeAtomic(path, script, { mode: 0o700, noFollow: true })
-        const code = yield* runUserProgram("userdata_scripts", path, [])
+        const code = yield* runUserProgram("userdata_scripts", yield* fs.resolve(path), [])
         if (code !== 0) {
           failed.push(i + 1)
           status = code
