@@ -74,6 +74,16 @@ describe("unbounded answers", () => {
     })
   )
 
+  it.scopedLive("user-data refused at a USERDATA_MAX_BYTES equal to IMDS_MAX_BYTES (1 MiB) or to a key's limit (16 KiB) names USERDATA_MAX_BYTES, the key that raises it", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h" }, faults: { overrides: [{ path: "/latest/user-data", fill: 2 * MiB }] } })
+      for (const limit of [1048576, 16384]) {
+        const r = yield* instance.imds(["@userdata"], { USERDATA_MAX_BYTES: String(limit) })
+        expect(r).toEqual({ code: 1, stdout: "", stderr: `imds: aws: cannot read http://${instance.sim!.endpoint}/latest/user-data: answer exceeds ${limit} bytes (USERDATA_MAX_BYTES)\n` })
+      }
+    })
+  )
+
   it.scopedLive("a seed file past USERDATA_MAX_BYTES is not read", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud", USERDATA_MAX_BYTES: "1000" } })
