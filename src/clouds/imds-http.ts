@@ -57,6 +57,12 @@ export interface HttpEndpoint {
 
 type Request = Omit<HttpRequest, "host" | "port" | "timeoutMs" | "maxBytes">
 
+/** the most an answer may be, in bytes, and the name a line gives that limit */
+interface Limit {
+  readonly bytes: number
+  readonly name: string
+}
+
 export interface GetOptions {
   readonly privilegedSourcePort?: boolean
   /** the datum is user-data (or a seed file): it may be as large as USERDATA_MAX_BYTES, not IMDS_MAX_BYTES */
@@ -173,8 +179,18 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
     /** the address that answered, else the cloud's own (an instance that reaches neither is told of that one, as before there were two) */
     const urlOf = (path: string) => urlAt(path, reach.answered ? reach.at : 0)
 
-    const limitName = (maxBytes: number) =>
-      maxBytes === settings.imdsMaxBytes ? "IMDS_MAX_BYTES" : maxBytes === KEY_MAX_BYTES ? "the most an SSH key may be" : "USERDATA_MAX_BYTES"
+    /** the most a metadata answer may be */
+    const IMDS_LIMIT: Limit = { bytes: settings.imdsMaxBytes, name: "IMDS_MAX_BYTES" }
+    /**
+     * a read's limit, named by what is read, not by its number: user-data refused at a USERDATA_MAX_BYTES equal to
+     * IMDS_MAX_BYTES (1048576) or to a key's limit is still refused at USERDATA_MAX_BYTES
+     */
+    const limitOf = (options?: GetOptions): Limit =>
+      options?.userData
+        ? { bytes: settings.userDataMaxBytes, name: "USERDATA_MAX_BYTES" }
+        : options?.sshKey && KEY_MAX_BYTES < settings.imdsMaxBytes
+          ? { bytes: KEY_MAX_BYTES, name: "the most an SSH key may be" }
+          : IMDS_LIMIT
 
     /** the request as it goes to the address at `at` */
     const wire = (r: Request, maxBytes: number, at: number): HttpRequest => ({
@@ -190,11 +206,11 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
      * one request; a transport error, a timeout and a transient answer (5xx, 429, 410) are worth another try, an answer too large is not.
      * Its failure names the address it went to, whose reason it gives; one that found no route, the cloud's own.
      */
-    const once = (r: Request, maxBytes = settings.imdsMaxBytes, to?: number) =>
+    const once = (r: Request, limit = IMDS_LIMIT, to?: number) =>
       Effect.suspend(() => {
         const at = to ?? reach.at
         const url = urlAt(r.path, at)
-        return http.request(wire(r, maxBytes, at)).pipe(
+        return http.request(wire(r, limit.bytes, at)).pipe(
           Effect.timeoutFail({ duration: Duration.millis(timeoutMs + 50), onTimeout: () => new HttpTransportError({ reason: "timed out", timedOut: true }) }),
           Effect.tapBoth({
             // the address that answered, whichever the client was turned to meanwhile (a request made at the same time that failed)
@@ -213,7 +229,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
           }),
           Effect.mapError((e) =>
             e._tag === "HttpAnswerTooLarge"
-              ? new ImdsError({ cloud: spec.cloud, url, reason: `answer exceeds ${e.limit} bytes (${limitName(maxBytes)})`, exceeded: e.limit })
+              ? new ImdsError({ cloud: spec.cloud, url, reason: `answer exceeds ${e.limit} bytes (${limit.name})`, exceeded: e.limit })
               : e.final
                 ? new ImdsError({ cloud: spec.cloud, url, reason: e.reason, unusable: true })
                 : new Retryable(e.reason, e.noNetwork === true ? urlAt(r.path, 0) : url, e.timedOut === true && e.unconnected !== true, at)
@@ -281,7 +297,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
      * second IMDS_TIMEOUT before the other address is asked.
      */
     const answeredWithoutToken = (timedOut: Retryable) =>
-      once({ method: "GET", path: spec.root }, settings.imdsMaxBytes, timedOut.at).pipe(
+      once({ method: "GET", path: spec.root }, IMDS_LIMIT, timedOut.at).pipe(
         Effect.flatMap((res) => (res.status === 401 ? Effect.fail(timedOut) : Effect.succeed(null))),
         Effect.catchAll(() => Effect.fail(timedOut))
       )
@@ -339,15 +355,15 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
       })
 
     /** one request with the session token, retried; the answer when its status is neither 401 (token refreshed) nor transient */
-    const send = (r: Request, maxBytes = settings.imdsMaxBytes): Effect.Effect<HttpResponse, ImdsError> => {
+    const send = (r: Request, limit = IMDS_LIMIT): Effect.Effect<HttpResponse, ImdsError> => {
       let rejected: string | null | undefined
       const attempt = Effect.gen(function* () {
         const headers = { ...spec.headers, ...r.headers }
         // an answer kept from an earlier phase (the resident process's) is given without a token: none is asked for it, however old
         // the last one is (refused, it was not kept after all: the token follows)
-        const at = rejected === undefined ? yield* keptAt({ ...r, headers }, maxBytes) : undefined
+        const at = rejected === undefined ? yield* keptAt({ ...r, headers }, limit.bytes) : undefined
         const auth = at !== undefined ? {} : yield* token(rejected)
-        const res = yield* once({ ...r, headers: { ...headers, ...auth } }, maxBytes, at)
+        const res = yield* once({ ...r, headers: { ...headers, ...auth } }, limit, at)
         if (res.status === 401 && spec.token !== undefined) {
           // a read without a token refused: the service wants one after all
           rejected = auth[spec.token.header] ?? null
@@ -360,10 +376,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
 
     const get = (path: string, options?: GetOptions): Effect.Effect<Option.Option<Uint8Array>, ImdsError> =>
       Effect.flatMap(
-        send(
-          { method: "GET", path: pathOf(path), ...(options?.privilegedSourcePort ? { privilegedSourcePort: true } : {}) },
-          options?.userData ? settings.userDataMaxBytes : options?.sshKey ? Math.min(KEY_MAX_BYTES, settings.imdsMaxBytes) : settings.imdsMaxBytes
-        ),
+        send({ method: "GET", path: pathOf(path), ...(options?.privilegedSourcePort ? { privilegedSourcePort: true } : {}) }, limitOf(options)),
         (res) => {
           if (res.status === 404 || res.status === 204 || (res.status === 403 && options?.forbiddenIsAbsent)) return Effect.succeed(Option.none<Uint8Array>())
           if (res.status >= 200 && res.status < 300) return Effect.succeed(Option.some(res.body))

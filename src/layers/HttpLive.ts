@@ -286,15 +286,17 @@ const attempt = (req: HttpRequest, localPort?: number) =>
     })
   )
 
-/** A source port below 1024, as scaleway wants for user-data; busy ports are skipped. */
+/**
+ * A source port below 1024, as scaleway wants for user-data; busy ports are skipped: one a socket listens on (the bind's
+ * EADDRINUSE), and one already connected from to the same address and port (the connect's EADDRNOTAVAIL: libuv binds
+ * with SO_REUSEADDR, so the bind succeeds and the kernel refuses the connection's four numbers, taken), which is no
+ * missing route; a host with no address to send from refuses every port so, and the last one's failure stands.
+ */
 const privileged = (req: HttpRequest) => {
   const start = 512 + Math.floor(Math.random() * 400)
+  const busy = (e: AttemptError) => e._tag === "HttpTransportError" && (e.code === "EADDRINUSE" || (e.code === "EADDRNOTAVAIL" && e.syscall === "connect"))
   const tryFrom = (port: number, left: number): Effect.Effect<Coded, AttemptError> =>
-    attempt(req, port).pipe(
-      Effect.catchAll((e) =>
-        e._tag === "HttpTransportError" && e.code === "EADDRINUSE" && left > 0 ? tryFrom(port >= 1023 ? 512 : port + 1, left - 1) : Effect.fail(e)
-      )
-    )
+    attempt(req, port).pipe(Effect.catchAll((e) => (busy(e) && left > 0 ? tryFrom(port >= 1023 ? 512 : port + 1, left - 1) : Effect.fail(e))))
   return tryFrom(start, 50)
 }
 

@@ -5,11 +5,11 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs"
 import { execFileSync, spawn, spawnSync } from "node:child_process"
 import { createRequire, syncBuiltinESMExports } from "node:module"
-import { createServer, type AddressInfo, type Socket } from "node:net"
+import { connect, createServer, type AddressInfo, type Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from "node:zlib"
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it, vi } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import fc from "fast-check"
@@ -74,6 +74,16 @@ describe("unbounded answers", () => {
     })
   )
 
+  it.scopedLive("user-data refused at a USERDATA_MAX_BYTES equal to IMDS_MAX_BYTES (1 MiB) or to a key's limit (16 KiB) names USERDATA_MAX_BYTES, the key that raises it", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h" }, faults: { overrides: [{ path: "/latest/user-data", fill: 2 * MiB }] } })
+      for (const limit of [1048576, 16384]) {
+        const r = yield* instance.imds(["@userdata"], { USERDATA_MAX_BYTES: String(limit) })
+        expect(r).toEqual({ code: 1, stdout: "", stderr: `imds: aws: cannot read http://${instance.sim!.endpoint}/latest/user-data: answer exceeds ${limit} bytes (USERDATA_MAX_BYTES)\n` })
+      }
+    })
+  )
+
   it.scopedLive("a seed file past USERDATA_MAX_BYTES is not read", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud", USERDATA_MAX_BYTES: "1000" } })
@@ -129,6 +139,27 @@ const rawServer = (answer: (socket: Socket) => void) =>
     }),
     (s) => Effect.sync(() => s.close())
   )
+
+describeSystem("a source port below 1024 (scaleway's user-data) already connected from to the same service", { root: true }, () => {
+  it.scopedLive("is skipped as a port a socket listens on is: the next port is asked from, not 'no route to host' (connect's EADDRNOTAVAIL, the four numbers taken)", () =>
+    Effect.gen(function* () {
+      const server = yield* rawServer((socket) => socket.end("HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nuserdata"))
+      // the port the request starts from (512 + 200), held by a connection of its own to the same service that asks nothing
+      yield* Effect.acquireRelease(
+        Effect.sync(() => vi.spyOn(Math, "random").mockReturnValue(0.5)),
+        (spy) => Effect.sync(() => spy.mockRestore())
+      )
+      yield* Effect.acquireRelease(
+        Effect.async<Socket>((resume) => {
+          const held = connect({ host: "127.0.0.1", port: server.port, localPort: 712 }, () => resume(Effect.succeed(held)))
+        }),
+        (held) => Effect.sync(() => held.destroy())
+      )
+      const r = yield* Effect.either(liveHttp.request({ method: "GET", host: "127.0.0.1", port: server.port, path: "/user_data/cloud-init", timeoutMs: 5000, maxBytes: 1000, privilegedSourcePort: true }))
+      expect(r).toMatchObject({ _tag: "Right", right: { status: 200 } })
+    })
+  )
+})
 
 describe("error pages of any size", () => {
   it.scopedLive("only a 2xx answer's body is read: a large 404 page is 'not there', a large 503 page is asked again", () =>
