@@ -1,6 +1,7 @@
 import * as nodeFs from "node:fs"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { digestOf } from "../domain/append-journal.js"
 import { FsError } from "../domain/errors.js"
 import { textOf } from "../domain/text.js"
 import { Config } from "../services/Config.js"
@@ -37,6 +38,27 @@ const DIRECTORY_MODE = 0o755
 /** the temporary files of writes: `.NAME.tmp-PID-N` beside the file */
 const TEMP = /^\.(.+)\.tmp-(\d+)-\d+$/
 
+/** the longest name of a file, in bytes */
+const NAME_MAX = 255
+/** what a temporary's name adds to its file's: `.`, `.tmp-`, a pid and a counter (10 digits each at most) */
+const TEMP_EXTRA = 1 + 5 + 10 + 1 + 10
+
+/**
+ * The file's name as its temporaries carry it: whole where theirs still fits in NAME_MAX bytes; else its start (cut
+ * between characters) and a digest of it, so that a file whose name is near the limit (a 250-character user's doas
+ * rules, a write_files path) is still written, and a crashed run's temporaries are still known as its own.
+ */
+const tempStem = (name: string) => {
+  const bytes = Buffer.from(name)
+  if (bytes.length + TEMP_EXTRA <= NAME_MAX) return name
+  let keep = NAME_MAX - TEMP_EXTRA - 17
+  while (keep > 0 && (bytes[keep]! & 0xc0) === 0x80) keep--
+  return `${bytes.subarray(0, keep).toString("utf8")}~${digestOf(bytes)}`
+}
+
+/** the `n`th temporary of this process for the file `name` in `dir` */
+const temporaryIn = (dir: string, name: string, n: number) => `${dir}/.${tempStem(name)}.tmp-${process.pid}-${n}`
+
 /**
  * The `temporaryOf` files this process has in use. Another temporary named
  * with this process's pid is a crashed run's: after a reboot a phase may well
@@ -47,6 +69,7 @@ const ownTemporaries = new Set<string>()
 
 /** temporaries of this file left by a writer that is gone (a crash; after a reboot, its pid may be another program's) */
 const removeStaleTemporaries = (dir: string, name: string) => {
+  const stem = tempStem(name)
   let entries: Array<string> = []
   try {
     entries = nodeFs.readdirSync(dir)
@@ -55,7 +78,7 @@ const removeStaleTemporaries = (dir: string, name: string) => {
   }
   for (const entry of entries) {
     const m = TEMP.exec(entry)
-    if (m === null || m[1] !== name) continue
+    if (m === null || m[1] !== stem) continue
     const pid = Number(m[2])
     if (pid === process.pid ? !ownTemporaries.has(`${dir}/${entry}`) : !programAlive(pid)) {
       try {
@@ -218,7 +241,7 @@ export const makeRootFs = (root: string) =>
         const dir = dirname(target)
         yield* makeDirectories(dirname(path), dir, DIRECTORY_MODE)
         removeStaleTemporaries(dir, basename(target))
-        const temp = `${dir}/.${basename(target)}.tmp-${process.pid}-${tempCounter++}`
+        const temp = temporaryIn(dir, basename(target), tempCounter++)
         yield* sys("write", path, () => {
           try {
             const fd = nodeFs.openSync(temp, "wx", mode)
@@ -319,7 +342,7 @@ export const makeRootFs = (root: string) =>
           // made beside it and renamed over what is there, in one step: a program doing the same at the same time (two mdev
           // events for one volume) never finds the path empty, nor fails for the other's link (unlinked, then made: EEXIST)
           removeStaleTemporaries(dirname(p), basename(p))
-          const temp = `${dirname(p)}/.${basename(p)}.tmp-${process.pid}-${tempCounter++}`
+          const temp = temporaryIn(dirname(p), basename(p), tempCounter++)
           yield* sys("symlink", path, () => {
             nodeFs.symlinkSync(target, temp)
             try {
@@ -352,7 +375,7 @@ export const makeRootFs = (root: string) =>
       // takes the temporary, the program's own output, to where it leads (a directory there or not)
       temporaryOf: (path) =>
         Effect.map(inRoot("write", path, "keep"), (target) => {
-          const temp = `${dirname(target)}/.${basename(target)}.tmp-${process.pid}-${tempCounter++}`
+          const temp = temporaryIn(dirname(target), basename(target), tempCounter++)
           ownTemporaries.add(temp)
           return temp
         }),

@@ -604,6 +604,26 @@ describe("authorized_keys", () => {
   )
 })
 
+describe("files whose names are near the 255-byte limit", () => {
+  // a temporary's name adds about 20 bytes to its file's, and a file name is at most 255: busybox takes user names up to 255
+  it.scopedLive("a file whose name is near the 255-byte limit is written: a 245-character user's doas rules, write_files paths of 250 bytes (in letters and in 2-byte characters)", () =>
+    Effect.gen(function* () {
+      const user = "u".repeat(245)
+      const [ascii, wide] = ["f".repeat(250), "é".repeat(125)]
+      const doc = `#cloud-config\nusers:\n  - default\n  - name: ${user}\n    doas: ["permit nopass ${user}"]\nwrite_files:\n  - {path: /srv/${ascii}, content: a}\n  - {path: /srv/${wide}, content: w}\n`
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(doc) } })
+      instance.write("/etc/doas.d/keep", "")
+      expect((yield* instance.run(["early"])).code).toBe(0)
+      const main = yield* instance.run(["main"])
+      expect(main.stderr).not.toContain("too long")
+      expect(main.code).toBe(0)
+      expect(instance.read(`/etc/doas.d/${user}.conf`)).toContain(`permit nopass ${user}`)
+      expect([instance.read(`/srv/${ascii}`), instance.read(`/srv/${wide}`)]).toEqual(["a", "w"])
+      expect(readdirSync(join(instance.root, "srv")).sort()).toEqual([ascii, wide].sort())
+    })
+  )
+})
+
 describe("links planted in the image", () => {
   it.scopedLive("write_files through directory links (absolute and relative) stays inside ROOT, its chown too", () =>
     Effect.gen(function* () {
