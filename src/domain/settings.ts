@@ -150,8 +150,11 @@ const numeric = {
   TINY_CLOUD_RESIDENT_IDLE: positive("a positive number of seconds", TIMER_MAX_SECONDS)
 } as const
 
-/** `HOST` or `HOST:PORT`, as IMDS_ENDPOINT (and AZURE_WIRESERVER) are written; an IPv6 address is bracketed to be given a port */
-const ENDPOINT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::([0-9]{1,5}))?$/
+/**
+ * `HOST` or `HOST:PORT`, as IMDS_ENDPOINT (and AZURE_WIRESERVER) are written; an IPv6 address is bracketed to be given a
+ * port, or an interface: a link-local one is reached through one (`[fe80::a9fe:a9fe%eth1]`, as openstack's default)
+ */
+const ENDPOINT = /^(\[[0-9A-Fa-f:.]+(?:%[A-Za-z0-9_.-]{1,15})?\]|[A-Za-z0-9.-]+)(?::([0-9]{1,5}))?$/
 
 const IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/
 

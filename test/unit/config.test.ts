@@ -176,6 +176,16 @@ describe("tiny-cloud.conf", () => {
     }
   })
 
+  it("takes a bracketed link-local IPv6 endpoint with its interface (openstack's default's form), and refuses a zone that is no interface name", () => {
+    for (const given of ["[fe80::a9fe:a9fe%eth1]", "[fe80::a9fe:a9fe%eth1]:8080"]) {
+      const s = settingsFromLeniently({ IMDS_ENDPOINT: given }, "")
+      expect([s.problems, s.imdsEndpoint]).toEqual([[], given])
+    }
+    for (const typo of ["[fe80::1%]", "[fe80::1%eth 1]", "[fe80::1%a/b]", `[fe80::1%${"e".repeat(16)}]`]) {
+      expect(settingsFromLeniently({ IMDS_ENDPOINT: typo }, "").problems.map((p) => p.message)).toEqual([`IMDS_ENDPOINT: expected HOST or HOST:PORT, got '${typo}'`])
+    }
+  })
+
   it("lets the environment win over the file", () => {
     const s = Either.getOrThrow(settings({ CLOUD: "nocloud", IMDS_TIMEOUT: "0.5" }, "CLOUD=aws\nIMDS_TIMEOUT=3\nCLOUD_USER=ops\n"))
     expect([s.cloud, s.imdsTimeout, s.cloudUser]).toEqual(["nocloud", 0.5, "ops"])
