@@ -4,7 +4,8 @@ import { ImdsError, SeedError, type MetadataError } from "../domain/errors.js"
 import { memoizeSuccess } from "../domain/memo.js"
 import { ownEntry } from "../domain/own.js"
 import { renderValue } from "../domain/render.js"
-import { bytesOf, sortedUnique, textOf } from "../domain/text.js"
+import { staticAddresses } from "../domain/network-config.js"
+import { bytesOf, quoted, sortedUnique, textOf } from "../domain/text.js"
 import { warn } from "../services/Log.js"
 import { Config } from "../services/Config.js"
 import { RootFs } from "../services/RootFs.js"
@@ -14,6 +15,9 @@ import { orElseHostname, type CloudProvider, type MetadataDeps } from "./provide
 
 /** a seed's values as the file writes them: `local-hostname: 007` is 007, an `instance-id` of 20 digits all of them */
 const AS_WRITTEN = { numbersAsWritten: true } as const
+
+/** how many of network-config's static addresses its warning names */
+const STATIC_LISTED = 10
 
 const metadata = Effect.gen(function* () {
   const dir = yield* seedDir
@@ -90,6 +94,23 @@ const metadata = Effect.gen(function* () {
     const value = name === "meta-data" ? metaValue(rest) : Effect.map(seedDocument(name), (document) => valueAt(document, rest))
     return Effect.map(value, (v) => Option.map(renderValue(v), bytesOf))
   }
+  /**
+   * the static addresses of the seed's network-config (cloud-init's version 1 or 2), which is not applied: said, as
+   * the interface they are for does not get them (the default stanzas configure it by DHCP). A network-config that
+   * cannot be read says nothing here
+   */
+  const networkConfigNotApplied = Effect.gen(function* () {
+    const given = staticAddresses(yield* seedDocument("network-config"))
+    if (given.length === 0) return
+    const named = given.slice(0, STATIC_LISTED).map((a) => `${quoted(a.address, 60)} for ${quoted(a.iface, 60)}`)
+    const more = given.length > STATIC_LISTED ? ` and ${given.length - STATIC_LISTED} more` : ""
+    yield* Effect.provide(
+      warn(
+        `NoCloud 'network-config' is not applied (meta-data 'network-interfaces', an interfaces file, is read instead): its static ${given.length === 1 ? "address" : "addresses"} ${named.join(", ")}${more} ${given.length === 1 ? "is" : "are"} not configured`
+      ),
+      env
+    )
+  }).pipe(Effect.catchAll(() => Effect.void))
   const localHostname = text("local-hostname")
   // `h=` names this machine over whatever a seed shared by many says, its `hostname` too (cloud-init names the host by
   // local-hostname alone, which h= replaces)
@@ -120,6 +141,10 @@ const metadata = Effect.gen(function* () {
             })
           )
         : Effect.succeed(renderValue(v))
+    ).pipe(
+      // where no interfaces file is given, the default stanzas (DHCP) stand for the seed's network-config, which is not read
+      Effect.tap((text) => (Option.exists(text, (t) => t.trim() !== "") ? Effect.void : networkConfigNotApplied)),
+      Effect.tapError(() => networkConfigNotApplied)
     )
   }
 })

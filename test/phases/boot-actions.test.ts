@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { chmodSync, mkdirSync, rmSync } from "node:fs"
+import { chmodSync, mkdirSync, rmSync, symlinkSync } from "node:fs"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
@@ -64,6 +64,24 @@ describe("boot phase actions", () => {
         "ip link set dev eth0 down",
         "ip link set dev eth2 down"
       ])
+    })
+  )
+
+  it.scopedLive("set_default_interfaces: a port of another interface (Azure's accelerated-networking VF, eth0 its master) is neither chosen, though its link is up first, nor set down", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "azure",
+        interfaces: [
+          { name: "eth0", mac: "00:0d:3a:8c:6f:21", up: false },
+          { name: "eth1", mac: "00:0d:3a:8c:6f:21", up: true },
+          { name: "eth2", mac: "00:0d:3a:8c:7a:90", up: false }
+        ]
+      })
+      // hv_netvsc enslaves the VF to the synthetic NIC of its MAC
+      symlinkSync("../eth0", join(instance.root, "sys/class/net/eth1/master"))
+      expect((yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "set_default_interfaces", TINY_CLOUD_LINK_WAIT_MAX: "0" })).code).toBe(0)
+      expect(instance.read("/etc/network/interfaces")).toBe("auto lo\niface lo inet loopback\n\nauto eth0\niface eth0\n\tuse dhcp\n\n")
+      expect(instance.commands()).toEqual(["ip link set dev eth0 up", "ip link set dev eth1 up", "ip link set dev eth2 up", "ip link set dev eth2 down"])
     })
   )
 

@@ -849,6 +849,45 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  // Proxmox VE's cloud-init drive (PVE/QemuServer/Cloudinit.pm): a static address in network-config version 1, nothing in meta-data
+  const PROXMOX_NETWORK =
+    "version: 1\nconfig:\n    - type: physical\n      name: eth0\n      mac_address: 'bc:24:11:5e:7a:02'\n      subnets:\n      - type: static\n" +
+    "        address: '192.168.50.21'\n        netmask: '255.255.255.0'\n        gateway: '192.168.50.1'\n    - type: nameserver\n      address:\n      - '192.168.50.1'\n"
+  const NOT_APPLIED = "NoCloud 'network-config' is not applied (meta-data 'network-interfaces', an interfaces file, is read instead): its static"
+
+  it.scopedLive.each([
+    ["version 1 (Proxmox VE's)", PROXMOX_NETWORK, `address "192.168.50.21" for "eth0" is`],
+    [
+      "version 2, wrapped in network:",
+      "network:\n  version: 2\n  ethernets:\n    id0:\n      match: {macaddress: 'bc:24:11:5e:7a:02'}\n      addresses: [192.168.50.21/24, '2001:db8::21/64']\n      gateway4: 192.168.50.1\n",
+      `addresses "192.168.50.21/24" for "id0", "2001:db8::21/64" for "id0" are`
+    ]
+  ])("a seed whose network-config %s gives a static address, and no network-interfaces: the default stanzas, and one warning naming what is not applied", ([, network, said]) =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": "instance-id: 15a9919c\n", "network-config": network })
+      const boot = yield* instance.run(["boot"])
+      expect(boot.code).toBe(0)
+      expect(instance.read("/etc/network/interfaces")).toBe("auto lo\niface lo inet loopback\n\nauto eth0\niface eth0\n\tuse dhcp\n\n")
+      expect(boot.stderr.split("\n").filter((l) => l.includes("network-config"))).toEqual([`${NOT_APPLIED} ${said} not configured`])
+    })
+  )
+
+  it.scopedLive("a network-config by DHCP alone, or one beside a network-interfaces, or one that is no YAML: nothing said of it", () =>
+    Effect.gen(function* () {
+      for (const [meta, network] of [
+        ["instance-id: n1\n", "version: 2\nethernets:\n  eth0:\n    dhcp4: true\n"],
+        ["instance-id: n1\n", "version: 1\nconfig:\n  - type: physical\n    name: eth0\n    subnets:\n      - type: dhcp\n"],
+        ["instance-id: n1\nnetwork-interfaces: |\n  auto eth0\n  iface eth0 inet static\n    address 192.168.50.21/24\n", PROXMOX_NETWORK],
+        ["instance-id: n1\n", "version: [1\n"]
+      ]) {
+        const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": meta!, "network-config": network! })
+        const boot = yield* instance.run(["boot"])
+        expect(boot.code).toBe(0)
+        expect(boot.stderr).not.toContain("network-config")
+      }
+    })
+  )
+
   it.scopedLive.each([
     ["a mapping (network-config v2 put under the key)", "network-interfaces:\n  version: 2\n  ethernets:\n    eth0:\n      dhcp4: true\n", "a mapping"],
     ["a list of lines", "network-interfaces:\n  - auto eth0\n  - iface eth0 inet dhcp\n", "a list"],

@@ -29,14 +29,21 @@ const link = (iface: string, state: "up" | "down") =>
 /**
  * The interface to configure: `eth*` by ifindex, all set up, the first whose
  * link comes up within TINY_CLOUD_LINK_WAIT_MAX tenths of a second, else the
- * first; the others are set down again.
+ * first; the others are set down again. A port of another interface (sysfs
+ * `master`: Azure's accelerated-networking VF, which hv_netvsc enslaves to
+ * the synthetic NIC of its MAC, a bond's or a bridge's port) is neither
+ * chosen nor set down: its master carries its traffic, and a VF set down
+ * turns the accelerated path off (hv_netvsc does not bring it up again)
  */
 export const chooseInterface = Effect.gen(function* () {
   const net = yield* Network
   const { linkWaitMax } = yield* Config
-  const ifaces = yield* net.ethernets
-  if (ifaces.length === 0) return Option.none<string>()
-  yield* Effect.forEach(ifaces, (i) => link(i, "up"), { discard: true })
+  const all = yield* net.ethernets
+  if (all.length === 0) return Option.none<string>()
+  yield* Effect.forEach(all, (i) => link(i, "up"), { discard: true })
+  const ports = yield* Effect.filter(all, (i) => Effect.map(net.master(i), Option.isSome))
+  // where every one is a port, they are all there is to choose from
+  const ifaces = ports.length < all.length ? all.filter((i) => !ports.includes(i)) : all
   let chosen: string | undefined
   for (let n = 0; n <= linkWaitMax && chosen === undefined; n++) {
     for (const i of ifaces) {
