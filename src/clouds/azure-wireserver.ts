@@ -157,15 +157,17 @@ export const healthDocument = (goal: GoalState): string =>
 
 const GOAL_STATE = "/machine/?comp=goalstate"
 const HEALTH = "/machine/?comp=health"
+const NO_GOAL_STATE = "no goal state with an incarnation, a container and a role instance"
 
 /** GET the goal state, POST Health saying Ready; each request retried like a metadata read. The result names the wireserver. */
 export const reportReady = Effect.gen(function* () {
   const address = yield* wireserverAddress
   const client = yield* makeHttpMetadataClient({ cloud: "azure", endpoint: address, fixedEndpoint: true, root: "/machine/", headers: AGENT_HEADERS })
-  const answer = yield* client.get(GOAL_STATE)
+  // early in a boot the wireserver may give a goal state without its role instance yet (WALinuxAgent asks again): asked again until the deadline
+  const answer = yield* client.get(GOAL_STATE, { incomplete: (body) => (parseGoalState(textOf(body)) === undefined ? NO_GOAL_STATE : undefined) })
   const goal = Option.flatMap(answer, (body) => Option.fromNullable(parseGoalState(textOf(body))))
   if (Option.isNone(goal)) {
-    return yield* Effect.fail(new ImdsError({ cloud: "azure", url: client.urlOf(GOAL_STATE), reason: "no goal state with an incarnation, a container and a role instance", unusable: true }))
+    return yield* Effect.fail(new ImdsError({ cloud: "azure", url: client.urlOf(GOAL_STATE), reason: NO_GOAL_STATE, unusable: true }))
   }
   yield* client.post(HEALTH, healthDocument(goal.value), { "Content-Type": "text/xml; charset=utf-8" })
   return `the Azure wireserver at ${address}`

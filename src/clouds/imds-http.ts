@@ -71,6 +71,12 @@ export interface GetOptions {
   readonly sshKey?: boolean
   /** a 403 is None too: the service refuses a name it does not offer (LXD's guest API before `cloud-init.*` keys) */
   readonly forbiddenIsAbsent?: boolean
+  /**
+   * why a 2xx answer is not whole yet (undefined: it is): such an answer is
+   * asked for again, as a transient one is, until the deadline (Azure's
+   * wireserver gives a goal state without its role instance for a while)
+   */
+  readonly incomplete?: (body: Uint8Array) => string | undefined
 }
 
 /**
@@ -355,7 +361,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
       })
 
     /** one request with the session token, retried; the answer when its status is neither 401 (token refreshed) nor transient */
-    const send = (r: Request, limit = IMDS_LIMIT): Effect.Effect<HttpResponse, ImdsError> => {
+    const send = (r: Request, limit = IMDS_LIMIT, incomplete?: (body: Uint8Array) => string | undefined): Effect.Effect<HttpResponse, ImdsError> => {
       let rejected: string | null | undefined
       const attempt = Effect.gen(function* () {
         const headers = { ...spec.headers, ...r.headers }
@@ -369,6 +375,8 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
           rejected = auth[spec.token.header] ?? null
           return yield* Effect.fail(new TokenRejected())
         }
+        const notYet = res.status >= 200 && res.status < 300 ? incomplete?.(res.body) : undefined
+        if (notYet !== undefined) return yield* Effect.fail(new Retryable(notYet, urlOf(r.path)))
         return res
       })
       return withRetry(r.path, attempt, Ref.get(tokenTrouble))
@@ -376,7 +384,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
 
     const get = (path: string, options?: GetOptions): Effect.Effect<Option.Option<Uint8Array>, ImdsError> =>
       Effect.flatMap(
-        send({ method: "GET", path: pathOf(path), ...(options?.privilegedSourcePort ? { privilegedSourcePort: true } : {}) }, limitOf(options)),
+        send({ method: "GET", path: pathOf(path), ...(options?.privilegedSourcePort ? { privilegedSourcePort: true } : {}) }, limitOf(options), options?.incomplete),
         (res) => {
           if (res.status === 404 || res.status === 204 || (res.status === 403 && options?.forbiddenIsAbsent)) return Effect.succeed(Option.none<Uint8Array>())
           if (res.status >= 200 && res.status < 300) return Effect.succeed(Option.some(res.body))

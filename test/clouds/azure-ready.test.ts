@@ -127,6 +127,40 @@ describe("azure's ready report", () => {
     })
   )
 
+  // WALinuxAgent#2016: early on, the wireserver may answer a goal state that has no RoleInstance yet; the agent asks again
+  it.scopedLive("a goal state without its role instance yet is asked for again: the Ready report is made once it comes whole", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance(AZURE)
+      const incomplete = yield* Ref.make(2)
+      const noRoleYet = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<GoalState xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:noNamespaceSchemaLocation="goalstate10.xsd">',
+        "  <Version>2012-11-30</Version>",
+        "  <Incarnation>1</Incarnation>",
+        "  <Container>",
+        "    <ContainerId>c6d5fe1a-3c2b-4b8e-9a51-5e0f7c1d2b34</ContainerId>",
+        "    <RoleInstanceList />",
+        "  </Container>",
+        "</GoalState>",
+        ""
+      ].join("\n")
+      const early = Layer.effect(
+        Http,
+        Effect.map(Http, (http) => ({
+          request: (r) =>
+            r.method === "GET" && r.path === "/machine/?comp=goalstate"
+              ? Effect.flatMap(Ref.getAndUpdate(incomplete, (n) => n - 1), (left) => (left > 0 ? Effect.succeed({ status: 200, body: bytesOf(noRoleYet) }) : http.request(r)))
+              : http.request(r)
+        }))
+      ).pipe(Layer.provide(HttpLive))
+      const main = yield* runOver(instance, early, ["main"])
+      expect(main.code, main.stderr).toBe(0)
+      expect(yield* Ref.get(incomplete)).toBe(-1)
+      expect(instance.sim!.reports).toHaveLength(1)
+      expect(healthPosts(instance)).toHaveLength(1)
+    })
+  )
+
   // on the TestClock: the deadline's second passes without being waited for
   it.scoped("a wireserver that cannot be reached fails the action with one line naming the URL, after the keys are in place", () =>
     Effect.gen(function* () {
