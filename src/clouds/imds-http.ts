@@ -79,6 +79,15 @@ export interface GetOptions {
   readonly incomplete?: (body: Uint8Array) => string | undefined
 }
 
+export interface PostOptions {
+  /**
+   * answers that say the document posted is out of date (Azure's wireserver: 410 to a Health report of an
+   * incarnation that is no longer the goal state's): not asked again with the same document, but failed at once,
+   * `stale`, for the caller to make it anew
+   */
+  readonly staleOn?: ReadonlyArray<number>
+}
+
 /**
  * The most one SSH public key may be: an OpenSSH key line is a few KiB at
  * most (a 16384-bit RSA key is under 3 KiB), options and comment included.
@@ -92,7 +101,7 @@ export interface HttpMetadataClient {
   readonly get: (path: string, options?: GetOptions) => Effect.Effect<Option.Option<Uint8Array>, ImdsError>
   readonly text: (path: string, options?: GetOptions) => Effect.Effect<Option.Option<string>, ImdsError>
   /** 2xx → the answer's body; anything else is retried (as `get` is) or fails */
-  readonly post: (path: string, body: string, headers?: Readonly<Record<string, string>>) => Effect.Effect<Uint8Array, ImdsError>
+  readonly post: (path: string, body: string, headers?: Readonly<Record<string, string>>, options?: PostOptions) => Effect.Effect<Uint8Array, ImdsError>
   readonly urlOf: (path: string) => string
   /** IMDS_MAX_KEYS: the most entries a key listing may have */
   readonly maxKeys: number
@@ -212,7 +221,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
      * one request; a transport error, a timeout and a transient answer (5xx, 429, 410) are worth another try, an answer too large is not.
      * Its failure names the address it went to, whose reason it gives; one that found no route, the cloud's own.
      */
-    const once = (r: Request, limit = IMDS_LIMIT, to?: number) =>
+    const once = (r: Request, limit = IMDS_LIMIT, to?: number, answered: ReadonlyArray<number> = []) =>
       Effect.suspend(() => {
         const at = to ?? reach.at
         const url = urlAt(r.path, at)
@@ -240,7 +249,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
                 ? new ImdsError({ cloud: spec.cloud, url, reason: e.reason, unusable: true })
                 : new Retryable(e.reason, e.noNetwork === true ? urlAt(r.path, 0) : url, e.timedOut === true && e.unconnected !== true, at)
           ),
-          Effect.flatMap((res) => (isTransientStatus(res.status) ? Effect.fail(new Retryable(`HTTP ${res.status}`, url, false, at)) : Effect.succeed(res)))
+          Effect.flatMap((res) => (isTransientStatus(res.status) && !answered.includes(res.status) ? Effect.fail(new Retryable(`HTTP ${res.status}`, url, false, at)) : Effect.succeed(res)))
         )
       })
 
@@ -361,7 +370,11 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
       })
 
     /** one request with the session token, retried; the answer when its status is neither 401 (token refreshed) nor transient */
-    const send = (r: Request, limit = IMDS_LIMIT, incomplete?: (body: Uint8Array) => string | undefined): Effect.Effect<HttpResponse, ImdsError> => {
+    const send = (
+      r: Request,
+      limit = IMDS_LIMIT,
+      how: { readonly incomplete?: (body: Uint8Array) => string | undefined; readonly answered?: ReadonlyArray<number> } = {}
+    ): Effect.Effect<HttpResponse, ImdsError> => {
       let rejected: string | null | undefined
       const attempt = Effect.gen(function* () {
         const headers = { ...spec.headers, ...r.headers }
@@ -369,13 +382,13 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
         // the last one is (refused, it was not kept after all: the token follows)
         const at = rejected === undefined ? yield* keptAt({ ...r, headers }, limit.bytes) : undefined
         const auth = at !== undefined ? {} : yield* token(rejected)
-        const res = yield* once({ ...r, headers: { ...headers, ...auth } }, limit, at)
+        const res = yield* once({ ...r, headers: { ...headers, ...auth } }, limit, at, how.answered)
         if (res.status === 401 && spec.token !== undefined) {
           // a read without a token refused: the service wants one after all
           rejected = auth[spec.token.header] ?? null
           return yield* Effect.fail(new TokenRejected())
         }
-        const notYet = res.status >= 200 && res.status < 300 ? incomplete?.(res.body) : undefined
+        const notYet = res.status >= 200 && res.status < 300 ? how.incomplete?.(res.body) : undefined
         if (notYet !== undefined) return yield* Effect.fail(new Retryable(notYet, urlOf(r.path)))
         return res
       })
@@ -384,7 +397,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
 
     const get = (path: string, options?: GetOptions): Effect.Effect<Option.Option<Uint8Array>, ImdsError> =>
       Effect.flatMap(
-        send({ method: "GET", path: pathOf(path), ...(options?.privilegedSourcePort ? { privilegedSourcePort: true } : {}) }, limitOf(options), options?.incomplete),
+        send({ method: "GET", path: pathOf(path), ...(options?.privilegedSourcePort ? { privilegedSourcePort: true } : {}) }, limitOf(options), options?.incomplete ? { incomplete: options.incomplete } : {}),
         (res) => {
           if (res.status === 404 || res.status === 204 || (res.status === 403 && options?.forbiddenIsAbsent)) return Effect.succeed(Option.none<Uint8Array>())
           if (res.status >= 200 && res.status < 300) return Effect.succeed(Option.some(res.body))
@@ -394,11 +407,13 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
         }
       )
 
-    const post = (path: string, body: string, headers?: Readonly<Record<string, string>>): Effect.Effect<Uint8Array, ImdsError> =>
-      Effect.flatMap(send({ method: "POST", path: pathOf(path), body, ...(headers ? { headers: { ...headers } } : {}) }), (res) =>
+    const post = (path: string, body: string, headers?: Readonly<Record<string, string>>, options?: PostOptions): Effect.Effect<Uint8Array, ImdsError> =>
+      Effect.flatMap(send({ method: "POST", path: pathOf(path), body, ...(headers ? { headers: { ...headers } } : {}) }, IMDS_LIMIT, options?.staleOn ? { answered: options.staleOn } : {}), (res) =>
         res.status >= 200 && res.status < 300
           ? Effect.succeed(res.body)
-          : Effect.fail(new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: `HTTP ${res.status}`, unusable: true }))
+          : options?.staleOn?.includes(res.status)
+            ? Effect.fail(new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: `HTTP ${res.status}`, stale: true }))
+            : Effect.fail(new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: `HTTP ${res.status}`, unusable: true }))
       )
 
     const client: HttpMetadataClient = {

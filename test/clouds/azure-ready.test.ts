@@ -161,6 +161,39 @@ describe("azure's ready report", () => {
     })
   )
 
+  // coreos/afterburn#461: boot diagnostics turned on during the boot move the incarnation on; the wireserver answers
+  // 410 to every Health report of the old one, so posting the same document again never succeeds
+  it.scopedLive("a Health report refused as stale (410: the incarnation moved on) is made anew from the goal state asked for again", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ ...AZURE, env: { IMDS_DEADLINE: "2" } })
+      const moved = yield* Ref.make(false)
+      const posted = yield* Ref.make<ReadonlyArray<string>>([])
+      const text = (body: string | Uint8Array | undefined) => (typeof body === "string" ? body : new TextDecoder().decode(body))
+      // the wireserver's incarnation is 2 from the first Health post on: the simulator's 1 stands for it
+      const movingOn = Layer.effect(
+        Http,
+        Effect.map(Http, (http) => ({
+          request: (r) =>
+            Effect.gen(function* () {
+              if (r.method === "GET" && r.path === "/machine/?comp=goalstate") {
+                const res = yield* http.request(r)
+                return (yield* Ref.get(moved)) ? { ...res, body: bytesOf(text(res.body).replace("<Incarnation>1<", "<Incarnation>2<")) } : res
+              }
+              if (r.method !== "POST") return yield* http.request(r)
+              const incarnation = /<GoalStateIncarnation>([^<]*)</.exec(text(r.body))?.[1] ?? ""
+              yield* Ref.update(posted, (all) => [...all, incarnation])
+              if (incarnation !== "2") return yield* Effect.as(Ref.set(moved, true), { status: 410, body: new Uint8Array() })
+              return yield* http.request({ ...r, body: text(r.body).replace("<GoalStateIncarnation>2<", "<GoalStateIncarnation>1<") })
+            })
+        }))
+      ).pipe(Layer.provide(HttpLive))
+      const main = yield* runOver(instance, movingOn, ["main"])
+      expect(main.code, main.stderr).toBe(0)
+      expect(yield* Ref.get(posted)).toEqual(["1", "2"])
+      expect(instance.sim!.reports).toHaveLength(1)
+    })
+  )
+
   // on the TestClock: the deadline's second passes without being waited for
   it.scoped("a wireserver that cannot be reached fails the action with one line naming the URL, after the keys are in place", () =>
     Effect.gen(function* () {
