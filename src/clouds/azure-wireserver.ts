@@ -185,7 +185,8 @@ const report = (client: HttpMetadataClient) =>
 export const reportReady = Effect.gen(function* () {
   const address = yield* wireserverAddress
   const settings = yield* Config
-  const client = yield* makeHttpMetadataClient({ cloud: "azure", endpoint: address, fixedEndpoint: true, root: "/machine/", headers: AGENT_HEADERS })
+  // the goal state moves on: asked again, it is asked anew, never given from the answers the resident process keeps
+  const client = yield* makeHttpMetadataClient({ cloud: "azure", endpoint: address, fixedEndpoint: true, fresh: true, root: "/machine/", headers: AGENT_HEADERS })
   yield* report(client).pipe(Effect.retry({ schedule: retrySchedule(settings), times: STALE_TRIES, while: (e) => e.stale === true }))
   return `the Azure wireserver at ${address}`
 })

@@ -40,6 +40,8 @@ export interface HttpEndpoint {
   readonly fixedEndpoint?: boolean
   /** HTTP over this unix socket instead of TCP */
   readonly socketPath?: string
+  /** every request asked anew, never answered from those kept (the resident process's): a service whose answers move on */
+  readonly fresh?: boolean
   /** a session token sent as a header, fetched once and refreshed on 401; the answer's body is the token */
   readonly token?: {
     readonly header: string
@@ -214,7 +216,8 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
       timeoutMs,
       maxBytes,
       ...(spec.protocol ? { protocol: spec.protocol } : {}),
-      ...(spec.socketPath ? { socketPath: spec.socketPath } : {})
+      ...(spec.socketPath ? { socketPath: spec.socketPath } : {}),
+      ...(spec.fresh ? { fresh: true } : {})
     })
 
     /**
