@@ -201,6 +201,21 @@ describe("azure's ready report", () => {
     )
   }
 
+  it.scopedLive("a wireserver that refuses every report as stale is asked six times, then the action fails in one line", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ ...AZURE, env: { IMDS_RETRY_DELAY: "1", IMDS_RETRY_MAX_DELAY: "5" } })
+      const gone = Layer.effect(
+        Http,
+        Effect.map(Http, (http) => ({ request: (r) => (r.method === "POST" ? Effect.succeed({ status: 410, body: new Uint8Array() }) : http.request(r)) }))
+      ).pipe(Layer.provide(HttpLive))
+      const main = yield* runOver(instance, gone, ["main"])
+      expect(main.code).toBe(1)
+      expect(main.stderr).toContain(`report_ready: azure: cannot read http://${instance.sim!.endpoint}/machine/?comp=health: HTTP 410\n`)
+      expect(instance.sim!.requests.filter((r) => r.path === "/machine/?comp=goalstate")).toHaveLength(6)
+      expect(instance.sim!.reports).toEqual([])
+    })
+  )
+
   // on the TestClock: the deadline's second passes without being waited for
   it.scoped("a wireserver that cannot be reached fails the action with one line naming the URL, after the keys are in place", () =>
     Effect.gen(function* () {
