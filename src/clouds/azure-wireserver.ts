@@ -9,7 +9,7 @@ import { ImdsError } from "../domain/errors.js"
 import { textOf } from "../domain/text.js"
 import { Config } from "../services/Config.js"
 import { RootFs } from "../services/RootFs.js"
-import { makeHttpMetadataClient } from "./imds-http.js"
+import { type HttpMetadataClient, makeHttpMetadataClient, retrySchedule } from "./imds-http.js"
 
 /** the address every Azure VM reaches its wireserver at, when DHCP named no other */
 export const WIRESERVER = "168.63.129.16"
@@ -157,16 +157,36 @@ export const healthDocument = (goal: GoalState): string =>
 
 const GOAL_STATE = "/machine/?comp=goalstate"
 const HEALTH = "/machine/?comp=health"
+const NO_GOAL_STATE = "no goal state with an incarnation, a container and a role instance"
 
-/** GET the goal state, POST Health saying Ready; each request retried like a metadata read. The result names the wireserver. */
+/**
+ * How many times a Health report the wireserver refuses as stale (410: the goal state's incarnation moved on
+ * between the two requests, as when boot diagnostics are turned on during the boot, coreos/afterburn#461) is
+ * made anew from a goal state asked for again (afterburn tries 5 times)
+ */
+const STALE_TRIES = 5
+
+/** one goal state and the Health document of its incarnation */
+const report = (client: HttpMetadataClient) =>
+  Effect.gen(function* () {
+    // early in a boot the wireserver may give a goal state without its role instance yet (WALinuxAgent asks again): asked again until the deadline
+    const answer = yield* client.get(GOAL_STATE, { incomplete: (body) => (parseGoalState(textOf(body)) === undefined ? NO_GOAL_STATE : undefined) })
+    const goal = Option.flatMap(answer, (body) => Option.fromNullable(parseGoalState(textOf(body))))
+    if (Option.isNone(goal)) {
+      return yield* Effect.fail(new ImdsError({ cloud: "azure", url: client.urlOf(GOAL_STATE), reason: NO_GOAL_STATE, unusable: true }))
+    }
+    yield* client.post(HEALTH, healthDocument(goal.value), { "Content-Type": "text/xml; charset=utf-8" }, { staleOn: [410] })
+  })
+
+/**
+ * GET the goal state, POST Health saying Ready; each request retried like a metadata read, and both made
+ * anew when the wireserver says the report is of an incarnation that is no longer current. The result names the wireserver.
+ */
 export const reportReady = Effect.gen(function* () {
   const address = yield* wireserverAddress
-  const client = yield* makeHttpMetadataClient({ cloud: "azure", endpoint: address, fixedEndpoint: true, root: "/machine/", headers: AGENT_HEADERS })
-  const answer = yield* client.get(GOAL_STATE)
-  const goal = Option.flatMap(answer, (body) => Option.fromNullable(parseGoalState(textOf(body))))
-  if (Option.isNone(goal)) {
-    return yield* Effect.fail(new ImdsError({ cloud: "azure", url: client.urlOf(GOAL_STATE), reason: "no goal state with an incarnation, a container and a role instance", unusable: true }))
-  }
-  yield* client.post(HEALTH, healthDocument(goal.value), { "Content-Type": "text/xml; charset=utf-8" })
+  const settings = yield* Config
+  // the goal state moves on: asked again, it is asked anew, never given from the answers the resident process keeps
+  const client = yield* makeHttpMetadataClient({ cloud: "azure", endpoint: address, fixedEndpoint: true, fresh: true, root: "/machine/", headers: AGENT_HEADERS })
+  yield* report(client).pipe(Effect.retry({ schedule: retrySchedule(settings), times: STALE_TRIES, while: (e) => e.stale === true }))
   return `the Azure wireserver at ${address}`
 })

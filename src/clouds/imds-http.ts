@@ -40,6 +40,8 @@ export interface HttpEndpoint {
   readonly fixedEndpoint?: boolean
   /** HTTP over this unix socket instead of TCP */
   readonly socketPath?: string
+  /** every request asked anew, never answered from those kept (the resident process's): a service whose answers move on */
+  readonly fresh?: boolean
   /** a session token sent as a header, fetched once and refreshed on 401; the answer's body is the token */
   readonly token?: {
     readonly header: string
@@ -71,6 +73,21 @@ export interface GetOptions {
   readonly sshKey?: boolean
   /** a 403 is None too: the service refuses a name it does not offer (LXD's guest API before `cloud-init.*` keys) */
   readonly forbiddenIsAbsent?: boolean
+  /**
+   * why a 2xx answer is not whole yet (undefined: it is): such an answer is
+   * asked for again, as a transient one is, until the deadline (Azure's
+   * wireserver gives a goal state without its role instance for a while)
+   */
+  readonly incomplete?: (body: Uint8Array) => string | undefined
+}
+
+export interface PostOptions {
+  /**
+   * answers that say the document posted is out of date (Azure's wireserver: 410 to a Health report of an
+   * incarnation that is no longer the goal state's): not asked again with the same document, but failed at once,
+   * `stale`, for the caller to make it anew
+   */
+  readonly staleOn?: ReadonlyArray<number>
 }
 
 /**
@@ -86,7 +103,7 @@ export interface HttpMetadataClient {
   readonly get: (path: string, options?: GetOptions) => Effect.Effect<Option.Option<Uint8Array>, ImdsError>
   readonly text: (path: string, options?: GetOptions) => Effect.Effect<Option.Option<string>, ImdsError>
   /** 2xx → the answer's body; anything else is retried (as `get` is) or fails */
-  readonly post: (path: string, body: string, headers?: Readonly<Record<string, string>>) => Effect.Effect<Uint8Array, ImdsError>
+  readonly post: (path: string, body: string, headers?: Readonly<Record<string, string>>, options?: PostOptions) => Effect.Effect<Uint8Array, ImdsError>
   readonly urlOf: (path: string) => string
   /** IMDS_MAX_KEYS: the most entries a key listing may have */
   readonly maxKeys: number
@@ -199,14 +216,15 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
       timeoutMs,
       maxBytes,
       ...(spec.protocol ? { protocol: spec.protocol } : {}),
-      ...(spec.socketPath ? { socketPath: spec.socketPath } : {})
+      ...(spec.socketPath ? { socketPath: spec.socketPath } : {}),
+      ...(spec.fresh ? { fresh: true } : {})
     })
 
     /**
      * one request; a transport error, a timeout and a transient answer (5xx, 429, 410) are worth another try, an answer too large is not.
      * Its failure names the address it went to, whose reason it gives; one that found no route, the cloud's own.
      */
-    const once = (r: Request, limit = IMDS_LIMIT, to?: number) =>
+    const once = (r: Request, limit = IMDS_LIMIT, to?: number, answered: ReadonlyArray<number> = []) =>
       Effect.suspend(() => {
         const at = to ?? reach.at
         const url = urlAt(r.path, at)
@@ -234,7 +252,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
                 ? new ImdsError({ cloud: spec.cloud, url, reason: e.reason, unusable: true })
                 : new Retryable(e.reason, e.noNetwork === true ? urlAt(r.path, 0) : url, e.timedOut === true && e.unconnected !== true, at)
           ),
-          Effect.flatMap((res) => (isTransientStatus(res.status) ? Effect.fail(new Retryable(`HTTP ${res.status}`, url, false, at)) : Effect.succeed(res)))
+          Effect.flatMap((res) => (isTransientStatus(res.status) && !answered.includes(res.status) ? Effect.fail(new Retryable(`HTTP ${res.status}`, url, false, at)) : Effect.succeed(res)))
         )
       })
 
@@ -355,7 +373,11 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
       })
 
     /** one request with the session token, retried; the answer when its status is neither 401 (token refreshed) nor transient */
-    const send = (r: Request, limit = IMDS_LIMIT): Effect.Effect<HttpResponse, ImdsError> => {
+    const send = (
+      r: Request,
+      limit = IMDS_LIMIT,
+      how: { readonly incomplete?: (body: Uint8Array) => string | undefined; readonly answered?: ReadonlyArray<number> } = {}
+    ): Effect.Effect<HttpResponse, ImdsError> => {
       let rejected: string | null | undefined
       const attempt = Effect.gen(function* () {
         const headers = { ...spec.headers, ...r.headers }
@@ -363,12 +385,14 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
         // the last one is (refused, it was not kept after all: the token follows)
         const at = rejected === undefined ? yield* keptAt({ ...r, headers }, limit.bytes) : undefined
         const auth = at !== undefined ? {} : yield* token(rejected)
-        const res = yield* once({ ...r, headers: { ...headers, ...auth } }, limit, at)
+        const res = yield* once({ ...r, headers: { ...headers, ...auth } }, limit, at, how.answered)
         if (res.status === 401 && spec.token !== undefined) {
           // a read without a token refused: the service wants one after all
           rejected = auth[spec.token.header] ?? null
           return yield* Effect.fail(new TokenRejected())
         }
+        const notYet = res.status >= 200 && res.status < 300 ? how.incomplete?.(res.body) : undefined
+        if (notYet !== undefined) return yield* Effect.fail(new Retryable(notYet, urlOf(r.path)))
         return res
       })
       return withRetry(r.path, attempt, Ref.get(tokenTrouble))
@@ -376,7 +400,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
 
     const get = (path: string, options?: GetOptions): Effect.Effect<Option.Option<Uint8Array>, ImdsError> =>
       Effect.flatMap(
-        send({ method: "GET", path: pathOf(path), ...(options?.privilegedSourcePort ? { privilegedSourcePort: true } : {}) }, limitOf(options)),
+        send({ method: "GET", path: pathOf(path), ...(options?.privilegedSourcePort ? { privilegedSourcePort: true } : {}) }, limitOf(options), options?.incomplete ? { incomplete: options.incomplete } : {}),
         (res) => {
           if (res.status === 404 || res.status === 204 || (res.status === 403 && options?.forbiddenIsAbsent)) return Effect.succeed(Option.none<Uint8Array>())
           if (res.status >= 200 && res.status < 300) return Effect.succeed(Option.some(res.body))
@@ -386,11 +410,13 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
         }
       )
 
-    const post = (path: string, body: string, headers?: Readonly<Record<string, string>>): Effect.Effect<Uint8Array, ImdsError> =>
-      Effect.flatMap(send({ method: "POST", path: pathOf(path), body, ...(headers ? { headers: { ...headers } } : {}) }), (res) =>
+    const post = (path: string, body: string, headers?: Readonly<Record<string, string>>, options?: PostOptions): Effect.Effect<Uint8Array, ImdsError> =>
+      Effect.flatMap(send({ method: "POST", path: pathOf(path), body, ...(headers ? { headers: { ...headers } } : {}) }, IMDS_LIMIT, options?.staleOn ? { answered: options.staleOn } : {}), (res) =>
         res.status >= 200 && res.status < 300
           ? Effect.succeed(res.body)
-          : Effect.fail(new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: `HTTP ${res.status}`, unusable: true }))
+          : options?.staleOn?.includes(res.status)
+            ? Effect.fail(new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: `HTTP ${res.status}`, stale: true }))
+            : Effect.fail(new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: `HTTP ${res.status}`, unusable: true }))
       )
 
     const client: HttpMetadataClient = {

@@ -87,6 +87,8 @@ export class ImdsError extends Data.TaggedError("ImdsError")<{
   readonly unusable?: true
   /** the answer was a redirect (301, 302, 303, 307, 308) to this `Location`, as sent: never part of the message (NoCloud seed reads follow it) */
   readonly redirect?: string
+  /** the answer said what was posted is out of date (PostOptions.staleOn): made anew, it may be taken */
+  readonly stale?: true
 }> {
   override get message() {
     return `${this.cloud}: cannot read ${this.url}: ${this.reason}`

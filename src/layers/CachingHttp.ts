@@ -7,7 +7,8 @@
  * service answers 401 (it no longer knows the token: restarted): the next
  * asker gets a fresh one. A failed request is never kept. A request whose
  * asker gives up on it (its timeout or deadline came) is sent again by those
- * who were waiting for it, each within its own time.
+ * who were waiting for it, each within its own time. A request marked
+ * `fresh` (azure's wireserver, whose goal state moves on) is always sent.
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -63,6 +64,7 @@ export const makeCachingHttp = (base: HttpShape): HttpShape => {
     )
   const request = (r: HttpRequest): Answer =>
     Effect.gen(function* () {
+      if (r.fresh === true) return yield* base.request(r)
       const key = keyOf(r)
       const now = yield* monotonicMillis
       const found = kept.get(key)
@@ -95,6 +97,7 @@ export const makeCachingHttp = (base: HttpShape): HttpShape => {
    */
   const isKept = (r: HttpRequest) =>
     Effect.flatMap(monotonicMillis, (now) => {
+      if (r.fresh === true) return Effect.succeed(false)
       const found = kept.get(keyOf(r))
       return found !== undefined && !found.token && found.until > now ? Deferred.isDone(found.answer) : Effect.succeed(false)
     })

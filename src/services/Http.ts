@@ -14,6 +14,8 @@ export interface HttpRequest {
   readonly socketPath?: string
   /** bind the client to a privileged source port (scaleway user-data) */
   readonly privilegedSourcePort?: boolean
+  /** asked anew each time: an answer is never kept for it (azure's wireserver, whose goal state moves on) */
+  readonly fresh?: boolean
   readonly timeoutMs: number
   /** the answer's body may have at most this many bytes: the connection is dropped as soon as it has more */
   readonly maxBytes: number

@@ -16,6 +16,7 @@ import * as Ref from "effect/Ref"
 import { healthDocument, parseGoalState, wireserverAddress } from "../../src/clouds/azure-wireserver.js"
 import { bytesOf } from "../../src/domain/text.js"
 import { appLayer } from "../../src/layers/live.js"
+import { makeCachingHttp } from "../../src/layers/CachingHttp.js"
 import { HttpLive } from "../../src/layers/HttpLive.js"
 import { routeTinyCloud } from "../../src/programs/cli.js"
 import { describeCause } from "../../src/programs/failure.js"
@@ -124,6 +125,94 @@ describe("azure's ready report", () => {
       expect(yield* Ref.get(failures)).toBe(-1)
       expect(instance.sim!.reports).toHaveLength(1)
       expect(healthPosts(instance)).toHaveLength(1)
+    })
+  )
+
+  // the resident process keeps the answers it got for the phases that follow: a goal state asked for again is asked anew there too
+  for (const [where, over] of [
+    ["a process of its own", (layer: Layer.Layer<Http>) => layer],
+    ["the resident process, which keeps answers", (layer: Layer.Layer<Http>) => Layer.effect(Http, Effect.map(Http, makeCachingHttp)).pipe(Layer.provide(layer))]
+  ] as const) {
+    // WALinuxAgent#2016: early on, the wireserver may answer a goal state that has no RoleInstance yet; the agent asks again
+    it.scopedLive(`a goal state without its role instance yet is asked for again: the Ready report is made once it comes whole (${where})`, () =>
+      Effect.gen(function* () {
+        const instance = yield* makeTestInstance({ ...AZURE, env: { IMDS_DEADLINE: "2" } })
+        const incomplete = yield* Ref.make(2)
+        const noRoleYet = [
+          '<?xml version="1.0" encoding="utf-8"?>',
+          '<GoalState xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:noNamespaceSchemaLocation="goalstate10.xsd">',
+          "  <Version>2012-11-30</Version>",
+          "  <Incarnation>1</Incarnation>",
+          "  <Container>",
+          "    <ContainerId>c6d5fe1a-3c2b-4b8e-9a51-5e0f7c1d2b34</ContainerId>",
+          "    <RoleInstanceList />",
+          "  </Container>",
+          "</GoalState>",
+          ""
+        ].join("\n")
+        const early = Layer.effect(
+          Http,
+          Effect.map(Http, (http) => ({
+            request: (r) =>
+              r.method === "GET" && r.path === "/machine/?comp=goalstate"
+                ? Effect.flatMap(Ref.getAndUpdate(incomplete, (n) => n - 1), (left) => (left > 0 ? Effect.succeed({ status: 200, body: bytesOf(noRoleYet) }) : http.request(r)))
+                : http.request(r)
+          }))
+        ).pipe(Layer.provide(HttpLive))
+        const main = yield* runOver(instance, over(early), ["main"])
+        expect(main.code, main.stderr).toBe(0)
+        expect(yield* Ref.get(incomplete)).toBe(-1)
+        expect(instance.sim!.reports).toHaveLength(1)
+        expect(healthPosts(instance)).toHaveLength(1)
+      })
+    )
+
+    // coreos/afterburn#461: boot diagnostics turned on during the boot move the incarnation on; the wireserver answers
+    // 410 to every Health report of the old one, so posting the same document again never succeeds
+    it.scopedLive(`a Health report refused as stale (410: the incarnation moved on) is made anew from the goal state asked for again (${where})`, () =>
+      Effect.gen(function* () {
+        const instance = yield* makeTestInstance({ ...AZURE, env: { IMDS_DEADLINE: "2" } })
+        const moved = yield* Ref.make(false)
+        const posted = yield* Ref.make<ReadonlyArray<string>>([])
+        const text = (body: string | Uint8Array | undefined) => (typeof body === "string" ? body : new TextDecoder().decode(body))
+        // the wireserver's incarnation is 2 from the first Health post on: the simulator's 1 stands for it
+        const movingOn = Layer.effect(
+          Http,
+          Effect.map(Http, (http) => ({
+            request: (r) =>
+              Effect.gen(function* () {
+                if (r.method === "GET" && r.path === "/machine/?comp=goalstate") {
+                  const res = yield* http.request(r)
+                  return (yield* Ref.get(moved)) ? { ...res, body: bytesOf(text(res.body).replace("<Incarnation>1<", "<Incarnation>2<")) } : res
+                }
+                if (r.method !== "POST") return yield* http.request(r)
+                const incarnation = /<GoalStateIncarnation>([^<]*)</.exec(text(r.body))?.[1] ?? ""
+                yield* Ref.update(posted, (all) => [...all, incarnation])
+                if (incarnation !== "2") return yield* Effect.as(Ref.set(moved, true), { status: 410, body: new Uint8Array() })
+                return yield* http.request({ ...r, body: text(r.body).replace("<GoalStateIncarnation>2<", "<GoalStateIncarnation>1<") })
+              })
+          }))
+        ).pipe(Layer.provide(HttpLive))
+        const main = yield* runOver(instance, over(movingOn), ["main"])
+        expect(main.code, main.stderr).toBe(0)
+        expect(yield* Ref.get(posted)).toEqual(["1", "2"])
+        expect(instance.sim!.reports).toHaveLength(1)
+      })
+    )
+  }
+
+  it.scopedLive("a wireserver that refuses every report as stale is asked six times, then the action fails in one line", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ ...AZURE, env: { IMDS_RETRY_DELAY: "1", IMDS_RETRY_MAX_DELAY: "5" } })
+      const gone = Layer.effect(
+        Http,
+        Effect.map(Http, (http) => ({ request: (r) => (r.method === "POST" ? Effect.succeed({ status: 410, body: new Uint8Array() }) : http.request(r)) }))
+      ).pipe(Layer.provide(HttpLive))
+      const main = yield* runOver(instance, gone, ["main"])
+      expect(main.code).toBe(1)
+      expect(main.stderr).toContain(`report_ready: azure: cannot read http://${instance.sim!.endpoint}/machine/?comp=health: HTTP 410\n`)
+      expect(instance.sim!.requests.filter((r) => r.path === "/machine/?comp=goalstate")).toHaveLength(6)
+      expect(instance.sim!.reports).toEqual([])
     })
   )
 

@@ -38,6 +38,7 @@ import { RootFs } from "../../src/services/RootFs.js"
 import { actionLines, makeTestInstance } from "../support/instance.js"
 import { capturingLog, recordingCommands } from "../support/layers.js"
 import { charactersScanned, elementsSearched } from "../support/scanned.js"
+import { advancingClock } from "../support/test-clock.js"
 
 // a few thousand: each bad line's search of the rest of the text (text.slice(i).split("\n"), 2aa75d3) scans millions of characters, counted
 const LINES = 3000
@@ -136,14 +137,16 @@ describe("Azure's goal state with open tags that never close", () => {
     )
   })
 
-  it.scopedLive("the ready report fails with one line naming the goal state's URL", () =>
+  // asked again as a goal state not whole yet is, until the deadline: on the TestClock, its second passes without being waited for
+  it.scoped("the ready report fails with one line naming the goal state's URL", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({
         cloud: "azure",
         instance: { hostname: "vm-1" },
+        env: { IMDS_DEADLINE: "1" },
         faults: { overrides: [{ method: "GET", path: "/machine/", body: "<Incarnation>".repeat(80_000) }] }
       })
-      const main = yield* instance.run(["main"])
+      const { result: main } = yield* advancingClock(instance.run(["main"]))
       expect(main.code).toBe(1)
       expect(main.stderr).toContain(
         `report_ready: azure: cannot read http://${instance.sim!.endpoint}/machine/?comp=goalstate: no goal state with an incarnation, a container and a role instance\n`

@@ -33,6 +33,18 @@ describe("the resident process's HTTP", () => {
     })
   )
 
+  it.effect("a request marked fresh (azure's wireserver, whose goal state moves on) is always sent, and is never kept", () =>
+    Effect.gen(function* () {
+      const s = service((_, n) => Effect.succeed(answer(200, `goal state ${n}`)))
+      const http = makeCachingHttp(s.shape)
+      const goalState = { ...request("GET", "/machine/?comp=goalstate"), fresh: true }
+      const texts = [yield* http.request(goalState), yield* http.request(goalState)].map((r) => new TextDecoder().decode(r.body))
+      expect(texts).toEqual(["goal state 1", "goal state 2"])
+      expect(yield* http.kept!(goalState)).toBe(false)
+      expect(s.asked).toEqual(["GET /machine/?comp=goalstate", "GET /machine/?comp=goalstate"])
+    })
+  )
+
   it.effect("a request on its way is waited for, not sent twice", () =>
     Effect.gen(function* () {
       const s = service(() => Effect.as(Effect.sleep(Duration.millis(100)), answer(200, "slow")))
