@@ -131,6 +131,8 @@ export const makeFakeSystem = (dir: string, options: FakeSystemOptions = {}): Fa
   write(join(root, "etc/shadow"), "root:*:20000:0:99999:7:::\n")
   write(join(root, "etc/os-release"), 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.21.2\n')
   write(join(root, "etc/hosts"), "127.0.0.1\tlocalhost\n")
+  // openssh-server's stock file, which tiny-cloud's package depends on (its settings; its comments left out): ssh_pwauth edits it
+  write(join(root, "etc/ssh/sshd_config"), "Include /etc/ssh/sshd_config.d/*.conf\n\n#PasswordAuthentication yes\nAuthorizedKeysFile\t.ssh/authorized_keys\nAllowTcpForwarding no\nGatewayPorts no\nX11Forwarding no\nSubsystem\tsftp\tinternal-sftp\n")
   makeDir(join(root, "etc/sudoers.d"))
   makeDir(join(root, "etc/doas.d"))
   write(join(root, "etc/mdev.conf"), "# fallback\n(.*)\troot:root 0660 */lib/mdev/fallback\n")

@@ -126,6 +126,19 @@ describe("the simulated image", () => {
     }
   })
 
+  // without it simulate said `userdata_ssh_pwauth: no /etc/ssh/sshd_config; left alone` for every document with ssh_pwauth
+  it("has openssh-server's sshd_config, as tiny-cloud's package brings it, including sshd_config.d at its top", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-image-"))
+    try {
+      const { root } = makeFakeSystem(dir)
+      const sshd = readFileSync(join(root, "etc/ssh/sshd_config"), "utf8")
+      expect(sshd.split("\n")[0]).toBe("Include /etc/ssh/sshd_config.d/*.conf")
+      expect(sshd).toContain("\n#PasswordAuthentication yes\n")
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   // cloud-config's homedir, shell, uid and gecos (Lima's `homedir: /home/me.linux`, `uid: "501"`): simulate showed the keys in
   // /home/me, while the account, as busybox's adduser makes it, has its home where -h says, and set_ssh_keys writes them there
   it("has an adduser that makes the account as busybox's does: the home, shell, uid, comment and group it is given", () => {
