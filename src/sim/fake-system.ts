@@ -43,13 +43,22 @@ case "$stdin" in
 esac
 case "$name" in
   adduser)
-    for user; do :; done
-    n=$(grep -c ':x:1[0-9][0-9][0-9]:' "$ROOT/etc/passwd" 2>/dev/null); id=$(( 1000 + \${n:-0} ))
-    gid=$(awk -F: -v g="$user" '$1 == g { print $3 }' "$ROOT/etc/group" 2>/dev/null)
-    echo "$user:x:$id:\${gid:-$id}:Linux User,,,:/home/$user:/bin/sh" >> "$ROOT/etc/passwd"
+    # as busybox's reads them: -h HOME, -s SHELL, -u UID, -g GECOS, -G GROUP as given; -H makes no home
+    home= shell=/bin/sh uid= gecos='Linux User,,,' group= nohome=
+    while [ $# -gt 1 ]; do
+      case "$1" in
+        -h) home=$2; shift ;; -s) shell=$2; shift ;; -u) uid=$2; shift ;; -g) gecos=$2; shift ;; -G) group=$2; shift ;;
+        -H) nohome=1 ;;
+      esac
+      shift
+    done
+    user=$1
+    n=$(grep -c ':x:1[0-9][0-9][0-9]:' "$ROOT/etc/passwd" 2>/dev/null); id=\${uid:-$(( 1000 + \${n:-0} ))}
+    gid=$(awk -F: -v g="\${group:-$user}" '$1 == g { print $3 }' "$ROOT/etc/group" 2>/dev/null)
+    echo "$user:x:$id:\${gid:-$id}:$gecos:\${home:-/home/$user}:$shell" >> "$ROOT/etc/passwd"
     echo "$user:!:20000:0:99999:7:::" >> "$ROOT/etc/shadow"
     # busybox's makes the home 0755 (and root's umask is 022): the simulating user's 002 would make it group-writable
-    (umask 022 && mkdir -p "$ROOT/home/$user") ;;
+    [ -n "$nohome" ] || (umask 022 && mkdir -p "$ROOT\${home:-/home/$user}") ;;
   addgroup)
     if [ $# -eq 1 ]; then
       # busybox: a group that is there already is refused
@@ -122,6 +131,8 @@ export const makeFakeSystem = (dir: string, options: FakeSystemOptions = {}): Fa
   write(join(root, "etc/shadow"), "root:*:20000:0:99999:7:::\n")
   write(join(root, "etc/os-release"), 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.21.2\n')
   write(join(root, "etc/hosts"), "127.0.0.1\tlocalhost\n")
+  // openssh-server's stock file, which tiny-cloud's package depends on (its settings; its comments left out): ssh_pwauth edits it
+  write(join(root, "etc/ssh/sshd_config"), "Include /etc/ssh/sshd_config.d/*.conf\n\n#PasswordAuthentication yes\nAuthorizedKeysFile\t.ssh/authorized_keys\nAllowTcpForwarding no\nGatewayPorts no\nX11Forwarding no\nSubsystem\tsftp\tinternal-sftp\n")
   makeDir(join(root, "etc/sudoers.d"))
   makeDir(join(root, "etc/doas.d"))
   write(join(root, "etc/mdev.conf"), "# fallback\n(.*)\troot:root 0660 */lib/mdev/fallback\n")

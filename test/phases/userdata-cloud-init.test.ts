@@ -729,6 +729,19 @@ describe.concurrent("a system account as the default user", () => {
       expect(asked.commands().filter((c) => c.startsWith("adduser"))).toEqual(["adduser -s /sbin/nologin -D -S -H svc"])
     })
   )
+
+  // a service account first in `users` (prometheus, node_exporter) takes CLOUD_USER's place: the cloud's keys go to it
+  it.scopedLive("asking for a shell that logs no one in keeps it, and says that the cloud's keys get no shell", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nusers:\n  - name: prometheus\n    system: true\n    shell: /sbin/nologin\n  - name: admin\n    groups: wheel\n")
+      const { main } = yield* firstBoot(i)
+      expect(main.code).toBe(0)
+      expect(i.commands().filter((c) => c.startsWith("adduser"))).toEqual(["adduser -s /sbin/nologin -D -S -H prometheus", "adduser -h /home/admin -s /bin/sh -G admin -D admin"])
+      expect(main.stderr.split("\n").filter((l) => l.includes("logs no one in"))).toEqual([
+        "create_default_user: prometheus is made with the shell /sbin/nologin, which logs no one in: the cloud's keys get no shell as prometheus"
+      ])
+    })
+  )
 })
 
 describe.concurrent("write_files owner", () => {

@@ -1,4 +1,5 @@
-import { mkdtempSync, existsSync, rmSync, statSync } from "node:fs"
+import { mkdtempSync, existsSync, readFileSync, rmSync, statSync } from "node:fs"
+import { execFileSync } from "node:child_process"
 import { request as httpRequest, type OutgoingHttpHeaders } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -120,6 +121,39 @@ describe("the simulated image", () => {
       const { root } = makeFakeSystem(dir)
       const modes = ["tmp", "var/tmp"].map((d) => statSync(join(root, d)).mode & 0o7777)
       expect(modes).toEqual([0o1777, 0o1777])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  // without it simulate said `userdata_ssh_pwauth: no /etc/ssh/sshd_config; left alone` for every document with ssh_pwauth
+  it("has openssh-server's sshd_config, as tiny-cloud's package brings it, including sshd_config.d at its top", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-image-"))
+    try {
+      const { root } = makeFakeSystem(dir)
+      const sshd = readFileSync(join(root, "etc/ssh/sshd_config"), "utf8")
+      expect(sshd.split("\n")[0]).toBe("Include /etc/ssh/sshd_config.d/*.conf")
+      expect(sshd).toContain("\n#PasswordAuthentication yes\n")
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  // cloud-config's homedir, shell, uid and gecos (Lima's `homedir: /home/me.linux`, `uid: "501"`): simulate showed the keys in
+  // /home/me, while the account, as busybox's adduser makes it, has its home where -h says, and set_ssh_keys writes them there
+  it("has an adduser that makes the account as busybox's does: the home, shell, uid, comment and group it is given", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-image-"))
+    try {
+      const fake = makeFakeSystem(dir)
+      const env = { ...process.env, ROOT: fake.root, FAKE_COMMAND_LOG: fake.commandLog }
+      const adduser = (...args: Array<string>) => execFileSync(join(fake.bin, "adduser"), args, { env, input: "" })
+      execFileSync(join(fake.bin, "addgroup"), ["staff"], { env, input: "" })
+      adduser("-h", "/home/me.linux", "-s", "/bin/ash", "-G", "staff", "-D", "-u", "501", "-g", "Me Myself", "me")
+      adduser("-h", "/var/lib/svc", "-s", "/sbin/nologin", "-D", "-S", "-H", "svc")
+      adduser("-h", "/home/plain", "-s", "/bin/sh", "-G", "staff", "-D", "plain")
+      const passwd = readFileSync(join(fake.root, "etc/passwd"), "utf8").split("\n").slice(1, -1)
+      expect(passwd).toEqual(["me:x:501:1000:Me Myself:/home/me.linux:/bin/ash", "svc:x:1000:1000:Linux User,,,:/var/lib/svc:/sbin/nologin", "plain:x:1001:1000:Linux User,,,:/home/plain:/bin/sh"])
+      expect([existsSync(join(fake.root, "home/me.linux")), existsSync(join(fake.root, "home/me")), existsSync(join(fake.root, "var/lib/svc"))]).toEqual([true, false, false])
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

@@ -79,9 +79,11 @@ describe("cloud-init's documents", () => {
 })
 
 describe("users' documents", () => {
+  // alpine-config-*.yaml are #alpine-config documents, the shell edition's own form
   it.each(REAL_DOCUMENTS)("%s: no problem, something applied", (name) => {
     const { type, problems, usable } = check(name, REAL_DIR)
-    expect({ type, problems, usable }).toEqual({ type: "cloud-config", problems: [], usable: true })
+    const expected = name.startsWith("alpine-config-") ? "alpine-config" : "cloud-config"
+    expect({ type, problems, usable }).toEqual({ type: expected, problems: [], usable: true })
   })
 
   it.each([
@@ -97,6 +99,28 @@ describe("users' documents", () => {
       ]
     ],
     ["pulibrary-packer-duplicate-runcmd.yaml", ["line 44: runcmd: duplicate key; the last one is used, as cloud-init does", "unsupported cloud-config keys: chpasswd, locale, keyboard"]],
+    [
+      "wsl-alpine-apk-repos.yaml",
+      ["unsupported cloud-config keys: debug, growpart, ssh_fp_console_blacklist, ssh_key_console_blacklist, locale, locale_configfile, package_reboot_if_required"]
+    ],
+    ["alpine-k8s-append-repositories.yaml", ["unsupported cloud-config keys: package_reboot_if_required"]],
+    ["wireguard-server-scripts.yaml", []],
+    // system_info's default_user is read (its groups), a key beside it is not
+    ["aws-wireguard-groups-system-info.yaml", ["unsupported cloud-config keys: apt, system_info.wguser"]],
+    ["incus-profile-timezone.yaml", []],
+    ["rpi-imager-tailscale.yaml", ["unsupported cloud-config keys: manage_etc_hosts, apt"]],
+    ["hcloud-k3s-bashrc.yaml", []],
+    ["vsphere-ssh-import-id-none.yaml", ["unsupported cloud-config keys: users[0].ssh_import_id"]],
+    ["docker-version-pairs-apt-sources.yaml", ["unsupported cloud-config keys: manage_etc_hosts, apt_sources"]],
+    // `newgrp docker << END` and `END` as two entries: one here-document in the script, as cloud-init writes it
+    ["runcmd-heredoc-across-entries.yaml", []],
+    ["final-message-resolv-conf.yaml", ["unsupported cloud-config keys: package_reboot_if_required, manage-resolv-conf, resolv_conf, final_message"]],
+    ["docker-b64-write-files.yaml", ["line 3: apt_update: deprecated; read as package_update, as cloud-init does"]],
+    ["terraform-yamlencode-quoted-keys.yaml", []],
+    ["terraform-jsonencode.yaml", []],
+    ["alpine-config-mirror-agetty.yaml", []],
+    ["alpine-config-virt-install-setup-disk.yaml", []],
+    ["alpine-config-hostname-key.yaml", ["unknown #alpine-config keys ignored: hostname"]],
     [
       "lima-user-data.yaml",
       [

@@ -2123,6 +2123,15 @@ apk_repos:
     })
   })
 
+  // cloud-init passes over a false `user` (`if cfg.get("user")`): a template's unset `user: "${user}"` is not a user name to refuse
+  it("says an empty user keeps the default user, the image's or system_info's, as cloud-init reads it", () => {
+    expect(notes("#cloud-config\nuser: ''\n")).toEqual({ problems: [], warnings: ["line 2: user: empty; the default user is kept"] })
+    expect(config("#cloud-config\nuser: ''\n").defaultUser).toBeUndefined()
+    expect(config("#cloud-config\nuser: ''\nsystem_info: {default_user: {name: ops}}\n").defaultUser?.name).toBe("ops")
+    // a blank is a name, and no user's: refused, as before
+    expect(notes("#cloud-config\nuser: ' '\n").problems).toHaveLength(1)
+  })
+
   it("says an empty hostname or fqdn keeps the cloud's name only when the other gives none", () => {
     expect(notes("#cloud-config\nhostname: ''\n")).toEqual({ problems: [], warnings: ["line 2: hostname: empty; the cloud's host name is kept"] })
     expect(notes("#cloud-config\nhostname: ''\nfqdn: web.example.com\n")).toEqual({ problems: [], warnings: ["line 2: hostname: empty; the host is named by fqdn"] })

@@ -139,6 +139,11 @@ export const createUser = (user: string, action = "create_default_user", options
           .pipe(Effect.catchAll((e) => warn(`${action}: ${user}: cannot record that this first boot made it: ${e.message}`)))
       }
       yield* addAccount(user, options)
+      // user-data's default user asked with such a shell (`users: [{name: svc, system: true, shell: /sbin/nologin}, ...]`, whose
+      // first entry takes CLOUD_USER's place): made as asked, and said as for an image's account
+      if (options.shell !== undefined && NO_LOGIN_SHELLS.has(posix.basename(options.shell))) {
+        yield* warn(`${action}: ${user} is made with the shell ${printable(options.shell)}, which logs no one in: the cloud's keys get no shell as ${user}`)
+      }
     }
     // the grant's files are the image's: one that cannot be written (a directory in its place, a full /etc) fails this action
     // alone, once the password that lets the keys in is set: the hostname and the keys after it are still set
