@@ -110,6 +110,14 @@ _tiny_cloud_ask() {
 	# FIFO stays open until the server has taken the request, as a FIFO that
 	# nobody holds open drops what it holds (the server may be starting)
 	exec 4<>"$_tc_reply" 3<>"$_tc_run/requests"
+	# a server that ended as it was asked (its idle time out, a signal) took its FIFO with it: the open made a file in
+	# its place, which nobody reads. It goes (the server makes a FIFO, never such a file: none is there now, so none
+	# is asked), and the phase is run here
+	if ! [ -p "$_tc_run/requests" ]; then
+		exec 3>&- 4>&-
+		rm -f "$_tc_run/requests" "$_tc_reply" "$_tc_env"
+		return 1
+	fi
 	printf '%s %s\n' "$1" "$$" >&3
 	# the server answers A when it takes the request (N: it cannot, run it here); should it die first,
 	# or not answer within about 10 s, a watchdog answers T (through the

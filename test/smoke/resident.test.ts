@@ -525,6 +525,25 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(instance.read("/var/lib/cloud/user-data")).toBe(USER_DATA)
   })
 
+  it("ending (its idle time out, a signal) just as a client asks, after the client found its FIFO, it leaves no file in the FIFO's place: the phase runs in a process of its own, and the run directory is empty after final", async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    await bootAndServe(env, instance)
+    expect((await startService("early", env)).code).toBe(0)
+    const pid = serverPid(instance)!
+    const run = join(instance.root, "run/tiny-cloud")
+    // main's client, once it has found the server and its FIFO, reads its umask (the step before it opens the FIFO): here a function
+    // that ends the server first and waits until its FIFO is gone
+    const ending = `umask() { if [ $# = 0 ]; then command kill -TERM ${pid}; while [ -p '${run}/requests' ]; do :; done; fi; command umask "$@"; }`
+    const main = await startService("main", env, ["sh"], ending)
+    expect(main.code).toBe(0)
+    expect(main.stderr).toBe("\n   ++ create_default_user: starting\n   ++ create_default_user: done\n   ++ set_hostname: starting\n   ++ set_hostname: done\n   ++ set_ssh_keys: starting\n   ++ set_ssh_keys: done\n")
+    await until(() => !alive(pid), "the resident process exits")
+    expect(readdirSync(run)).toEqual([])
+    expect((await startService("final", env)).code).toBe(0)
+    expect(readdirSync(run)).toEqual([])
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+  })
+
   it("ended by a signal while it waits (SIGTERM, SIGINT, SIGHUP: a shutdown during the first boot), it leaves nothing behind, and the phases still run", async ({ expect }) => {
     for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
       const { instance, env } = await newInstance()
