@@ -80,15 +80,19 @@ _tiny_cloud_say() {
 # After final run here: what a resident process killed before it (SIGKILL, which leaves it no clean-up of its own)
 # left in the run directory, its name and request FIFO, goes; none serves once the bootstrap is complete, and a
 # live one ends itself then. So does server.starting when it names that server: the boot service, slower than the
-# server it started (a loaded machine), named it there after it had listened, which only its own end removes
+# server it started (a loaded machine), named it there after it had listened, which only its own end removes. So do
+# the request FIFO and server.starting of a server that ended before it listened (it found the bootstrap complete,
+# a tiny-cloud.conf the boot service could not read for itself; it could not serve), which the boot service made
+# or wrote once it had started it. A server that is starting (named in server.starting alone) keeps them
 _tiny_cloud_forget() {
 	_tc_pid=
-	{ read -r _tc_pid < "$_tc_run/server.pid"; } 2>/dev/null || return 0
-	if [ -n "$_tc_pid" ] && ! _tiny_cloud_alive "$_tc_pid" tiny-cloud-serv; then
-		_tc_named=
-		{ read -r _tc_named < "$_tc_run/server.starting"; } 2>/dev/null || :
-		[ "$_tc_named" = "$_tc_pid" ] && _tc_named="$_tc_run/server.starting" || _tc_named=
-		rm -f "$_tc_run/server.pid" "$_tc_run/requests" ${_tc_named:+"$_tc_named"}
+	{ read -r _tc_pid < "$_tc_run/server.pid"; } 2>/dev/null || :
+	[ -z "$_tc_pid" ] || ! _tiny_cloud_alive "$_tc_pid" tiny-cloud-serv || return 0
+	_tc_named=
+	{ read -r _tc_named < "$_tc_run/server.starting"; } 2>/dev/null || :
+	[ -z "$_tc_named" ] || [ "$_tc_named" = "$_tc_pid" ] || ! _tiny_cloud_alive "$_tc_named" || return 0
+	if [ -n "$_tc_pid$_tc_named" ] || [ -e "$_tc_run/requests" ]; then
+		rm -f "$_tc_run/server.pid" "$_tc_run/requests" "$_tc_run/server.starting"
 	fi
 }
 

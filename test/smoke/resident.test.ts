@@ -478,6 +478,22 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(readdirSync(join(instance.root, "run/tiny-cloud"))).toEqual([])
   })
 
+  it("a later boot whose tiny-cloud.conf the services leave to the program (a backslash) starts one that finds the bootstrap complete and ends at once: the run directory is empty after final", async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    instance.write("/etc/tiny-cloud.conf", 'CLOUD=aws\nIMDS_ENDPOINT="a\\b"\n')
+    instance.write("/var/lib/cloud/.bootstrap-complete", "")
+    // the boot service's server, through a program that says when it has ended (its pid, that of the process server.starting names)
+    const ended = join(instance.dir, "ended")
+    const wrapper = join(instance.dir, "serve-wrapper")
+    mkdirSync(wrapper)
+    writeFileSync(join(wrapper, "tiny-cloud"), `#!/bin/sh\n[ "$1" = serve ] || exec '${join(instance.dir, "program/tiny-cloud")}' "$@"\n'${join(instance.dir, "program/tiny-cloud")}' "$@"\necho $$ > '${ended}'\n`, { mode: 0o755 })
+    const boot = await startService("boot", { ...env, PATH: `${wrapper}:${env.PATH}` })
+    expect(boot).toEqual({ code: 0, stdout: "", stderr: "already bootstrapped\n" })
+    await until(() => existsSync(ended) && readFileSync(ended, "utf8").endsWith("\n") && !alive(Number(readFileSync(ended, "utf8"))), "the resident process ends")
+    for (const phase of ["early", "main", "final"]) expect(await startService(phase, env)).toEqual({ code: 0, stdout: "", stderr: "already bootstrapped\n" })
+    expect(readdirSync(join(instance.root, "run/tiny-cloud"))).toEqual([])
+  })
+
   it("named in server.starting only after it listened (the boot script was slower than it), it leaves no server.starting behind", async ({ expect }) => {
     const { instance, env } = await newInstance()
     await bootAndServe(env, instance)
