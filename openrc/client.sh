@@ -53,10 +53,20 @@ _tiny_cloud_phase() {
 		0) return "$_tc_status" ;;
 		# it took the phase and ended during it: as with a phase process that dies, it is not run again (final
 		# refuses the marker then). Except boot: nothing after it could tell that it did not run (a first boot's
-		# record starts with it), and it runs no program of the user's; it is run here, as the next boot would
+		# record starts with it), and it runs no program of the user's; it is run here, as the next boot would. A
+		# server that ended during final (killed) leaves its name and FIFO, which no later service removes: they go
+		# here, once it is gone (its end closes the reply a moment before; waited for as the watchdog waits)
 		2)
 			if [ "$1" != boot ]; then
 				_tiny_cloud_say "tiny-cloud/$1: the resident process ended during the phase; it is not run again"
+				if [ "$1" = final ]; then
+					_tc_i=0
+					while [ "$_tc_i" -lt 50 ] && _tiny_cloud_alive "$_tc_pid" "$_tc_name"; do
+						sleep 0.2 2>/dev/null || { sleep 1; _tc_i=$((_tc_i + 4)); }
+						_tc_i=$((_tc_i + 1))
+					done
+					_tiny_cloud_forget
+				fi
 				return 1
 			fi
 			_tiny_cloud_say "tiny-cloud/boot: the resident process ended during the phase; it is run here"

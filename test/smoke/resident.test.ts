@@ -585,6 +585,8 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(r.code).toBe(1)
     expect(r.stderr).toContain("tiny-cloud/final: the resident process ended during the phase; it is not run again\n")
     expect(instance.read("/tmp/runs")).toBe("run\n")
+    // nothing of it is left after the boot: its name and request FIFO go with its last phase, as when final runs in a process of its own
+    expect(readdirSync(join(instance.root, "run/tiny-cloud"))).toEqual([])
   })
 
   it("stopped (SIGTERM) during a phase's user-data script, the signal is passed on to the script: it and what it waits on end with the phase, not after it", async ({ expect }) => {
