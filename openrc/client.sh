@@ -53,10 +53,20 @@ _tiny_cloud_phase() {
 		0) return "$_tc_status" ;;
 		# it took the phase and ended during it: as with a phase process that dies, it is not run again (final
 		# refuses the marker then). Except boot: nothing after it could tell that it did not run (a first boot's
-		# record starts with it), and it runs no program of the user's; it is run here, as the next boot would
+		# record starts with it), and it runs no program of the user's; it is run here, as the next boot would. A
+		# server that ended during final (killed) leaves its name and FIFO, which no later service removes: they go
+		# here, once it is gone (its end closes the reply a moment before; waited for as the watchdog waits)
 		2)
 			if [ "$1" != boot ]; then
 				_tiny_cloud_say "tiny-cloud/$1: the resident process ended during the phase; it is not run again"
+				if [ "$1" = final ]; then
+					_tc_i=0
+					while [ "$_tc_i" -lt 50 ] && _tiny_cloud_alive "$_tc_pid" "$_tc_name"; do
+						sleep 0.2 2>/dev/null || { sleep 1; _tc_i=$((_tc_i + 4)); }
+						_tc_i=$((_tc_i + 1))
+					done
+					_tiny_cloud_forget
+				fi
 				return 1
 			fi
 			_tiny_cloud_say "tiny-cloud/boot: the resident process ended during the phase; it is run here"
@@ -80,15 +90,19 @@ _tiny_cloud_say() {
 # After final run here: what a resident process killed before it (SIGKILL, which leaves it no clean-up of its own)
 # left in the run directory, its name and request FIFO, goes; none serves once the bootstrap is complete, and a
 # live one ends itself then. So does server.starting when it names that server: the boot service, slower than the
-# server it started (a loaded machine), named it there after it had listened, which only its own end removes
+# server it started (a loaded machine), named it there after it had listened, which only its own end removes. So do
+# the request FIFO and server.starting of a server that ended before it listened (it found the bootstrap complete,
+# a tiny-cloud.conf the boot service could not read for itself; it could not serve), which the boot service made
+# or wrote once it had started it. A server that is starting (named in server.starting alone) keeps them
 _tiny_cloud_forget() {
 	_tc_pid=
-	{ read -r _tc_pid < "$_tc_run/server.pid"; } 2>/dev/null || return 0
-	if [ -n "$_tc_pid" ] && ! _tiny_cloud_alive "$_tc_pid" tiny-cloud-serv; then
-		_tc_named=
-		{ read -r _tc_named < "$_tc_run/server.starting"; } 2>/dev/null || :
-		[ "$_tc_named" = "$_tc_pid" ] && _tc_named="$_tc_run/server.starting" || _tc_named=
-		rm -f "$_tc_run/server.pid" "$_tc_run/requests" ${_tc_named:+"$_tc_named"}
+	{ read -r _tc_pid < "$_tc_run/server.pid"; } 2>/dev/null || :
+	[ -z "$_tc_pid" ] || ! _tiny_cloud_alive "$_tc_pid" tiny-cloud-serv || return 0
+	_tc_named=
+	{ read -r _tc_named < "$_tc_run/server.starting"; } 2>/dev/null || :
+	[ -z "$_tc_named" ] || [ "$_tc_named" = "$_tc_pid" ] || ! _tiny_cloud_alive "$_tc_named" || return 0
+	if [ -n "$_tc_pid$_tc_named" ] || [ -e "$_tc_run/requests" ]; then
+		rm -f "$_tc_run/server.pid" "$_tc_run/requests" "$_tc_run/server.starting"
 	fi
 }
 
@@ -110,6 +124,14 @@ _tiny_cloud_ask() {
 	# FIFO stays open until the server has taken the request, as a FIFO that
 	# nobody holds open drops what it holds (the server may be starting)
 	exec 4<>"$_tc_reply" 3<>"$_tc_run/requests"
+	# a server that ended as it was asked (its idle time out, a signal) took its FIFO with it: the open made a file in
+	# its place, which nobody reads. It goes (the server makes a FIFO, never such a file: none is there now, so none
+	# is asked), and the phase is run here
+	if ! [ -p "$_tc_run/requests" ]; then
+		exec 3>&- 4>&-
+		rm -f "$_tc_run/requests" "$_tc_reply" "$_tc_env"
+		return 1
+	fi
 	printf '%s %s\n' "$1" "$$" >&3
 	# the server answers A when it takes the request (N: it cannot, run it here); should it die first,
 	# or not answer within about 10 s, a watchdog answers T (through the

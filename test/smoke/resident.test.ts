@@ -478,6 +478,22 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(readdirSync(join(instance.root, "run/tiny-cloud"))).toEqual([])
   })
 
+  it("a later boot whose tiny-cloud.conf the services leave to the program (a backslash) starts one that finds the bootstrap complete and ends at once: the run directory is empty after final", async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    instance.write("/etc/tiny-cloud.conf", 'CLOUD=aws\nIMDS_ENDPOINT="a\\b"\n')
+    instance.write("/var/lib/cloud/.bootstrap-complete", "")
+    // the boot service's server, through a program that says when it has ended (its pid, that of the process server.starting names)
+    const ended = join(instance.dir, "ended")
+    const wrapper = join(instance.dir, "serve-wrapper")
+    mkdirSync(wrapper)
+    writeFileSync(join(wrapper, "tiny-cloud"), `#!/bin/sh\n[ "$1" = serve ] || exec '${join(instance.dir, "program/tiny-cloud")}' "$@"\n'${join(instance.dir, "program/tiny-cloud")}' "$@"\necho $$ > '${ended}'\n`, { mode: 0o755 })
+    const boot = await startService("boot", { ...env, PATH: `${wrapper}:${env.PATH}` })
+    expect(boot).toEqual({ code: 0, stdout: "", stderr: "already bootstrapped\n" })
+    await until(() => existsSync(ended) && readFileSync(ended, "utf8").endsWith("\n") && !alive(Number(readFileSync(ended, "utf8"))), "the resident process ends")
+    for (const phase of ["early", "main", "final"]) expect(await startService(phase, env)).toEqual({ code: 0, stdout: "", stderr: "already bootstrapped\n" })
+    expect(readdirSync(join(instance.root, "run/tiny-cloud"))).toEqual([])
+  })
+
   it("named in server.starting only after it listened (the boot script was slower than it), it leaves no server.starting behind", async ({ expect }) => {
     const { instance, env } = await newInstance()
     await bootAndServe(env, instance)
@@ -525,6 +541,25 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(instance.read("/var/lib/cloud/user-data")).toBe(USER_DATA)
   })
 
+  it("ending (its idle time out, a signal) just as a client asks, after the client found its FIFO, it leaves no file in the FIFO's place: the phase runs in a process of its own, and the run directory is empty after final", async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    await bootAndServe(env, instance)
+    expect((await startService("early", env)).code).toBe(0)
+    const pid = serverPid(instance)!
+    const run = join(instance.root, "run/tiny-cloud")
+    // main's client, once it has found the server and its FIFO, reads its umask (the step before it opens the FIFO): here a function
+    // that ends the server first and waits until its FIFO is gone
+    const ending = `umask() { if [ $# = 0 ]; then command kill -TERM ${pid}; while [ -p '${run}/requests' ]; do :; done; fi; command umask "$@"; }`
+    const main = await startService("main", env, ["sh"], ending)
+    expect(main.code).toBe(0)
+    expect(main.stderr).toBe("\n   ++ create_default_user: starting\n   ++ create_default_user: done\n   ++ set_hostname: starting\n   ++ set_hostname: done\n   ++ set_ssh_keys: starting\n   ++ set_ssh_keys: done\n")
+    await until(() => !alive(pid), "the resident process exits")
+    expect(readdirSync(run)).toEqual([])
+    expect((await startService("final", env)).code).toBe(0)
+    expect(readdirSync(run)).toEqual([])
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+  })
+
   it("ended by a signal while it waits (SIGTERM, SIGINT, SIGHUP: a shutdown during the first boot), it leaves nothing behind, and the phases still run", async ({ expect }) => {
     for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
       const { instance, env } = await newInstance()
@@ -550,6 +585,8 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(r.code).toBe(1)
     expect(r.stderr).toContain("tiny-cloud/final: the resident process ended during the phase; it is not run again\n")
     expect(instance.read("/tmp/runs")).toBe("run\n")
+    // nothing of it is left after the boot: its name and request FIFO go with its last phase, as when final runs in a process of its own
+    expect(readdirSync(join(instance.root, "run/tiny-cloud"))).toEqual([])
   })
 
   it("stopped (SIGTERM) during a phase's user-data script, the signal is passed on to the script: it and what it waits on end with the phase, not after it", async ({ expect }) => {
