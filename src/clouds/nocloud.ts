@@ -144,7 +144,8 @@ const metadata = Effect.gen(function* () {
     ).pipe(
       // where no interfaces file is given, the default stanzas (DHCP) stand for the seed's network-config, which is not read
       Effect.tap((text) => (Option.exists(text, (t) => t.trim() !== "") ? Effect.void : networkConfigNotApplied)),
-      Effect.tapError(() => networkConfigNotApplied)
+      // a seed that could not be loaded at all is not loaded again for it (its lines said twice, a volume looked for twice)
+      Effect.tapError((e) => (e._tag === "SeedError" ? Effect.void : networkConfigNotApplied))
     )
   }
 })

@@ -40,6 +40,9 @@ const describe = (e: NodeJS.ErrnoException): string => {
       return e.syscall === "connect" ? "no route to host" : e.message
     case "ENOENT":
       return "no such socket"
+    // a link-local IPv6 address through no interface that is there (IMDS_ENDPOINT's `[fe80::...%IFACE]` naming none, or none given)
+    case "EINVAL":
+      return e.syscall === "connect" ? "the address is refused: a link-local one needs the name of an interface that is there" : e.message
     // a connection a route (`prohibit`) or a firewall of this instance's refuses
     case "EACCES":
       return "permission denied"

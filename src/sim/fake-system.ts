@@ -43,16 +43,18 @@ case "$stdin" in
 esac
 case "$name" in
   adduser)
-    # as busybox's reads them: -h HOME, -s SHELL, -u UID, -g GECOS, -G GROUP as given; -H makes no home
-    home= shell=/bin/sh uid= gecos='Linux User,,,' group= nohome=
+    # as busybox's reads them: -h HOME, -s SHELL, -u UID, -g GECOS, -G GROUP as given; -H makes no home; -S a system
+    # account, whose shell is /bin/false unless -s gives one
+    home= shell= uid= gecos='Linux User,,,' group= nohome= system=
     while [ $# -gt 1 ]; do
       case "$1" in
         -h) home=$2; shift ;; -s) shell=$2; shift ;; -u) uid=$2; shift ;; -g) gecos=$2; shift ;; -G) group=$2; shift ;;
-        -H) nohome=1 ;;
+        -H) nohome=1 ;; -S) system=1 ;; -k) shift ;;
       esac
       shift
     done
     user=$1
+    [ -n "$shell" ] || { [ -n "$system" ] && shell=/bin/false || shell=/bin/sh; }
     n=$(grep -c ':x:1[0-9][0-9][0-9]:' "$ROOT/etc/passwd" 2>/dev/null); id=\${uid:-$(( 1000 + \${n:-0} ))}
     gid=$(awk -F: -v g="\${group:-$user}" '$1 == g { print $3 }' "$ROOT/etc/group" 2>/dev/null)
     echo "$user:x:$id:\${gid:-$id}:$gecos:\${home:-/home/$user}:$shell" >> "$ROOT/etc/passwd"

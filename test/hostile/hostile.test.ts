@@ -161,6 +161,15 @@ describeSystem("a source port below 1024 (scaleway's user-data) already connecte
   )
 })
 
+describe("a link-local metadata address through an interface that is not there (IMDS_ENDPOINT=[fe80::a9fe:a9fe%eth1] on an instance without eth1)", () => {
+  it.scopedLive("fails in one line saying so, not with Node's 'connect EINVAL ... - Local (:::0)'", () =>
+    Effect.gen(function* () {
+      const r = yield* Effect.either(liveHttp.request({ method: "GET", host: "fe80::a9fe:a9fe%nosuchif9", port: 80, path: "/", timeoutMs: 5000, maxBytes: 1000 }))
+      expect(r).toMatchObject({ _tag: "Left", left: { _tag: "HttpTransportError", reason: "the address is refused: a link-local one needs the name of an interface that is there" } })
+    })
+  )
+})
+
 describe("error pages of any size", () => {
   it.scopedLive("only a 2xx answer's body is read: a large 404 page is 'not there', a large 503 page is asked again", () =>
     Effect.gen(function* () {

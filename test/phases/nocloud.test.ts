@@ -888,6 +888,20 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("no seed at all: the seed is looked for once in the boot phase, its lines said once, and nothing said of network-config", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
+      instance.write("/proc/cmdline", "ds=nocloud;xyz=1\n")
+      const boot = yield* instance.run(["boot"])
+      expect(boot.code).toBe(0)
+      expect(boot.stderr.split("\n").filter((l) => l.startsWith("Unknown NoCloud"))).toEqual(["Unknown NoCloud kernel cmdline key 'xyz'"])
+      expect(boot.stderr).toContain("set_network_interfaces: Unable to load NoCloud datasource; the default stanzas are used\n")
+      expect(boot.stderr).not.toContain("network-config")
+      // one look for a volume: vfat and iso9660, each label
+      expect(instance.commands().filter((c) => c.startsWith("mount "))).toHaveLength(4)
+    })
+  )
+
   it.scopedLive.each([
     ["a mapping (network-config v2 put under the key)", "network-interfaces:\n  version: 2\n  ethernets:\n    eth0:\n      dhcp4: true\n", "a mapping"],
     ["a list of lines", "network-interfaces:\n  - auto eth0\n  - iface eth0 inet dhcp\n", "a list"],

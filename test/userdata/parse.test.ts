@@ -2124,9 +2124,12 @@ apk_repos:
   })
 
   // cloud-init passes over a false `user` (`if cfg.get("user")`): a template's unset `user: "${user}"` is not a user name to refuse
-  it("says an empty user keeps the default user, the image's or system_info's, as cloud-init reads it", () => {
-    expect(notes("#cloud-config\nuser: ''\n")).toEqual({ problems: [], warnings: ["line 2: user: empty; the default user is kept"] })
+  it("says an empty user is passed over: the default user is the image's, system_info's or users' first named entry, as cloud-init reads it", () => {
+    expect(notes("#cloud-config\nuser: ''\n")).toEqual({ problems: [], warnings: ["line 2: user: empty; passed over, as cloud-init passes over it"] })
     expect(config("#cloud-config\nuser: ''\n").defaultUser).toBeUndefined()
+    // nor does it keep the default user where users' first named entry takes its place: said so, that line would be false
+    expect(notes("#cloud-config\nuser: ''\nusers: [{name: bob}]\n").warnings).toEqual(["line 2: user: empty; passed over, as cloud-init passes over it"])
+    expect(config("#cloud-config\nuser: ''\nusers: [{name: bob}]\n").defaultUser?.name).toBe("bob")
     expect(config("#cloud-config\nuser: ''\nsystem_info: {default_user: {name: ops}}\n").defaultUser?.name).toBe("ops")
     // a blank is a name, and no user's: refused, as before
     expect(notes("#cloud-config\nuser: ' '\n").problems).toHaveLength(1)

@@ -347,7 +347,7 @@ export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext,
   let hasDefault = false
   // an empty name (a template's unset variable, `user: "${user}"`) is no user to cloud-init, which passes over a false `user`
   const blank = user === ""
-  if (blank) notes.warn(["user"], "empty; the default user is kept")
+  if (blank) notes.warn(["user"], "empty; passed over, as cloud-init passes over it")
   const [given, at] = user !== undefined && user !== null && !blank ? [user, ["user"]] : [systemDefault, ["system_info", "default_user"]]
   // `user` wins: the image's description of the default user is then not used, and so named
   if (given === user && systemDefault !== undefined && systemDefault !== null) notes.ignore(["system_info", "default_user"])
