@@ -97,6 +97,17 @@ describe("first boot on aws", () => {
     })
   )
 
+  it.scopedLive("save_userdata stores user-data root's alone, a script owner-executable already as early leaves it (0700), other user-data 0600", () =>
+    Effect.gen(function* () {
+      const script = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/sh\necho hi\n") } })
+      expect((yield* script.run(["early"])).code).toBe(0)
+      expect(script.mode("/var/lib/cloud/user-data")).toBe(0o700)
+      const config = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#alpine-config\npackages: [jq]\n") } })
+      expect((yield* config.run(["early"])).code).toBe(0)
+      expect(config.mode("/var/lib/cloud/user-data")).toBe(0o600)
+    })
+  )
+
   it.scopedLive("missing user-data: no file, main starts with missing_userdata", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h" } })

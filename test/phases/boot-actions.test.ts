@@ -67,6 +67,23 @@ describe("boot phase actions", () => {
     })
   )
 
+  it.scopedLive("set_default_interfaces orders by ifindex, not by name: eth1 before eth0 when the kernel numbered it first; none up, the first is chosen", () =>
+    Effect.gen(function* () {
+      // the fake sysfs numbers them in the order given: eth1 ifindex 2, eth0 ifindex 3
+      const instance = yield* makeTestInstance({
+        cloud: "aws",
+        interfaces: [
+          { name: "eth1", mac: "02:00:00:00:00:02", up: false },
+          { name: "eth0", mac: "02:00:00:00:00:01", up: false }
+        ]
+      })
+      expect(instance.read("/sys/class/net/eth1/ifindex")).toBe("2\n")
+      expect((yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "set_default_interfaces", TINY_CLOUD_LINK_WAIT_MAX: "0" })).code).toBe(0)
+      expect(instance.read("/etc/network/interfaces")).toBe("auto lo\niface lo inet loopback\n\nauto eth1\niface eth1\n\tuse dhcp\n\n")
+      expect(instance.commands()).toEqual(["ip link set dev eth1 up", "ip link set dev eth0 up", "ip link set dev eth0 down"])
+    })
+  )
+
   it.scopedLive("set_default_interfaces: a port of another interface (Azure's accelerated-networking VF, eth0 its master) is neither chosen, though its link is up first, nor set down", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({

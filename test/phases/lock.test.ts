@@ -86,6 +86,19 @@ describe("the in-process harness's lock (in memory)", () => {
   )
 })
 
+describe("a later boot (the bootstrap complete)", () => {
+  // BEHAVIOUR.md §4: the marker there, the phase says `already bootstrapped` and ends: it waits for no lock, and says nothing of one
+  it.scopedLive("takes no lock: with the program's own lock and no flock to take it with, each phase says `already bootstrapped` alone", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "lock-5.example.internal" }, realLock: true })
+      instance.write("/var/lib/cloud/.bootstrap-complete", "")
+      const results = yield* instance.boot({ PATH: join(instance.dir, "no-tools") })
+      expect(results).toEqual([0, 1, 2, 3].map(() => ({ code: 0, stdout: "", stderr: "already bootstrapped\n" })))
+      expect(instance.commands()).toEqual([])
+    })
+  )
+})
+
 describeSystem("the program's lock (flock(1))", { tools: { flock: "util-linux" } }, () => {
   contract(() => makeLiveLock(process.env))
 

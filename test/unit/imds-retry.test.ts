@@ -50,6 +50,24 @@ describe("metadata reads on the TestClock", () => {
     })
   )
 
+  it.effect("the wait before each retry starts at IMDS_RETRY_DELAY and doubles, jitter (0.8 to 1.2) aside", () =>
+    Effect.gen(function* () {
+      const http = yield* scriptedHttp(["connection refused", "connection refused", "connection refused", "connection refused", "connection refused", ok("host-1")])
+      const fiber = yield* Effect.fork(Effect.flatMap(client, (c) => c.text("meta-data/hostname")).pipe(Effect.provide(Layer.merge(http.layer, settings({ IMDS_RETRY_DELAY: "1000", IMDS_RETRY_MAX_DELAY: "60000" })))))
+      // 1 + 2 + 4 + 8 + 16 s at most 1.2 times each: done well within 40 s
+      yield* TestClock.adjust(Duration.seconds(40))
+      expect(Option.isSome(yield* Fiber.poll(fiber))).toBe(true)
+      expect(Option.getOrThrow(yield* Fiber.join(fiber))).toBe("host-1")
+      const times = yield* Ref.get(http.times)
+      const waits = times.slice(1).map((t, i) => t - times[i]!)
+      expect(waits.length).toBe(5)
+      waits.forEach((w, i) => {
+        expect(w).toBeGreaterThanOrEqual(0.8 * 1000 * 2 ** i - 0.001)
+        expect(w).toBeLessThanOrEqual(1.2 * 1000 * 2 ** i + 0.001)
+      })
+    })
+  )
+
   it.effect("retry the answers of a service not ready yet (410, as Azure's early in a boot) or throttling (429)", () =>
     Effect.gen(function* () {
       const http = yield* scriptedHttp([{ status: 410, body: new Uint8Array() }, { status: 429, body: new Uint8Array() }, ok("host-1")])
