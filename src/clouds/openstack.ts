@@ -1,6 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ImdsError, SeedError, type MetadataError } from "../domain/errors.js"
+import { byIfindex, isEthName } from "../domain/interfaces.js"
 import { memoizeSuccess } from "../domain/memo.js"
 import { printable, sortedUnique } from "../domain/text.js"
 import { Config } from "../services/Config.js"
@@ -71,15 +72,12 @@ const LINK_LOCAL = "fe80::a9fe:a9fe"
 const linkLocalEndpoint = Effect.gen(function* () {
   const fs = yield* RootFs
   const dir = fs.at("/sys/class/net")
-  const names = (yield* fs.readDirectory(dir).pipe(Effect.orElseSucceed(() => [] as ReadonlyArray<string>))).filter((n) => /^eth\d+$/.test(n))
-  const indexed = yield* Effect.forEach(names, (name) =>
-    Effect.map(fs.readTextIfExists(`${dir}/${name}/ifindex`).pipe(Effect.orElseSucceed(() => Option.none<string>())), (i) => ({
-      name,
-      index: Number(Option.getOrElse(i, () => "").trim()) || Number.MAX_SAFE_INTEGER
-    }))
+  const names = (yield* fs.readDirectory(dir).pipe(Effect.orElseSucceed(() => [] as ReadonlyArray<string>))).filter(isEthName)
+  const found = yield* Effect.forEach(names, (name) =>
+    Effect.map(fs.readTextIfExists(`${dir}/${name}/ifindex`).pipe(Effect.orElseSucceed(() => Option.none<string>())), (i) => ({ name, ifindex: Option.getOrUndefined(i) }))
   )
-  const first = indexed.sort((a, b) => a.index - b.index || a.name.localeCompare(b.name))[0]
-  return first === undefined ? undefined : `[${LINK_LOCAL}%${first.name}]`
+  const first = byIfindex(found)[0]
+  return first === undefined ? undefined : `[${LINK_LOCAL}%${first}]`
 })
 
 /** a network's address, without the `/BITS` it may carry (its prefix is that, else `netmask`) */

@@ -16,6 +16,13 @@ export const LOOPBACK_STANZA = "auto lo\niface lo\n  use link\n  use loopback\n"
 
 export const isEthName = (name: string): boolean => name.startsWith("eth")
 
+/** interface names by their sysfs `ifindex` (one that is no number last), then by name: the kernel's order of the NICs */
+export const byIfindex = (found: ReadonlyArray<{ readonly name: string; readonly ifindex: string | undefined }>): ReadonlyArray<string> =>
+  found
+    .map(({ name, ifindex }) => ({ name, index: Number(ifindex?.trim() ?? "") || Number.MAX_SAFE_INTEGER }))
+    .sort((a, b) => a.index - b.index || a.name.localeCompare(b.name))
+    .map((e) => e.name)
+
 const numberOf = (name: string): number => {
   const m = /^eth(\d+)/.exec(name)
   return m ? Number(m[1]) : Number.MAX_SAFE_INTEGER

@@ -1,5 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { byIfindex, isEthName } from "../domain/interfaces.js"
 import type { NetworkShape } from "../services/Network.js"
 import { RootFs } from "../services/RootFs.js"
 
@@ -21,11 +22,8 @@ export const makeNetwork: Effect.Effect<NetworkShape, never, RootFs> = Effect.ge
     )
   return {
     ethernets: Effect.gen(function* () {
-      const names = (yield* fs.readDirectory(sysNet).pipe(Effect.orElseSucceed(() => []))).filter((n) => n.startsWith("eth"))
-      const indexed = yield* Effect.forEach(names, (name) =>
-        Effect.map(read(`${sysNet}/${name}/ifindex`), (i) => ({ name, index: Number(Option.getOrElse(i, () => "")) || Number.MAX_SAFE_INTEGER }))
-      )
-      return indexed.sort((a, b) => a.index - b.index || a.name.localeCompare(b.name)).map((e) => e.name)
+      const names = (yield* fs.readDirectory(sysNet).pipe(Effect.orElseSucceed(() => []))).filter(isEthName)
+      return byIfindex(yield* Effect.forEach(names, (name) => Effect.map(read(`${sysNet}/${name}/ifindex`), (i) => ({ name, ifindex: Option.getOrUndefined(i) }))))
     }),
     operstate: (iface) => Effect.map(read(`${sysNet}/${iface}/operstate`), Option.getOrElse(() => "unknown")),
     macAddress: (iface) =>

@@ -95,6 +95,12 @@ export const madeThisBoot = (user: string) =>
 /** the shells of accounts no one logs in to: each ends the session it is given */
 const NO_LOGIN_SHELLS: ReadonlySet<string> = new Set(["nologin", "false"])
 
+/** said of the cloud user whose shell (`how`: it exists already with it, or is made with it) logs no one in: sshd takes its keys, the shell ends the session */
+const sayNoLogin = (action: string, user: string, shell: string | undefined, how: string) =>
+  shell !== undefined && NO_LOGIN_SHELLS.has(posix.basename(shell))
+    ? warn(`${action}: ${user} ${how} the shell ${printable(shell)}, which logs no one in: the cloud's keys get no shell as ${user}`)
+    : Effect.void
+
 /** one directory however written (`/home/alpine/`, `/home//alpine`) */
 const directoryName = (path: string) => posix.normalize(path).replace(/(.)\/$/, "$1")
 
@@ -122,10 +128,8 @@ export const createUser = (user: string, action = "create_default_user", options
       yield* info(`${action}: already exists`)
       const kept = unapplied(account.value, options)
       if (kept.length > 0) yield* warn(`${action}: ${user} exists already and keeps its own account: user-data's ${kept.join(", ")} not applied`)
-      // a system account named as the cloud user (`user: daemon`): sshd takes its keys, and its shell ends the session at once
-      if (NO_LOGIN_SHELLS.has(posix.basename(account.value.shell))) {
-        yield* warn(`${action}: ${user} exists already with the shell ${printable(account.value.shell)}, which logs no one in: the cloud's keys get no shell as ${user}`)
-      }
+      // a system account named as the cloud user (`user: daemon`)
+      yield* sayNoLogin(action, user, account.value.shell, "exists already with")
     } else {
       // recorded only when a rerun compares the account (user-data asks options of it); one that cannot be written (a full or
       // read-only state directory, a directory in its place) is said, as userdata_users says its own: it costs a rerun only a
@@ -141,9 +145,7 @@ export const createUser = (user: string, action = "create_default_user", options
       yield* addAccount(user, options)
       // user-data's default user asked with such a shell (`users: [{name: svc, system: true, shell: /sbin/nologin}, ...]`, whose
       // first entry takes CLOUD_USER's place): made as asked, and said as for an image's account
-      if (options.shell !== undefined && NO_LOGIN_SHELLS.has(posix.basename(options.shell))) {
-        yield* warn(`${action}: ${user} is made with the shell ${printable(options.shell)}, which logs no one in: the cloud's keys get no shell as ${user}`)
-      }
+      yield* sayNoLogin(action, user, options.shell, "is made with")
     }
     // the grant's files are the image's: one that cannot be written (a directory in its place, a full /etc) fails this action
     // alone, once the password that lets the keys in is set: the hostname and the keys after it are still set
