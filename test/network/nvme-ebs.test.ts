@@ -81,6 +81,19 @@ it.scopedLive("links sdF and xvdF, with the partition number, to the device; rem
   })
 )
 
+it.scopedLive("an EBS volume grown (modify-volume: mdev runs the rule's program with ACTION=change, as for every uevent): its links stay, nothing said, exit 0", () =>
+  Effect.gen(function* () {
+    const { instance, dev, event } = yield* setUp()
+    expect(yield* event("nvme1n1", "add")).toEqual({ code: 0, stdout: "", stderr: "" })
+    for (const action of ["change", "move", "online", "offline", "bind", "unbind"]) {
+      expect(yield* event("nvme1n1", action)).toEqual({ code: 0, stdout: "", stderr: "" })
+    }
+    expect(links(dev)).toEqual({ sdf: "nvme1n1", xvdf: "nvme1n1" })
+    // nothing read again: the name of a volume does not change with its size
+    expect(instance.commands()).toEqual(["nvme id-ctrl /dev/nvme1n1 -b"])
+  })
+)
+
 it.scopedLive("instance-store volumes (mdev's rule matches every NVMe namespace): linked at once by the name their controller gives, or left alone without one; never waited for", () =>
   Effect.gen(function* () {
     const { instance, dev, event } = yield* setUp()
@@ -168,7 +181,7 @@ it.scopedLive("nvme not installed, no MDEV, a name that is no NVMe namespace: an
     const { event, instance } = yield* setUp()
     expect(yield* instance.run(["hotplug", "nvme-ebs"], { ACTION: "add" })).toEqual({ code: 1, stdout: "", stderr: "nvme-ebs-links: MDEV undefined, aborting\n" })
     expect(yield* event("../nvme1n1", "add")).toEqual({ code: 1, stdout: "", stderr: "nvme-ebs-links: MDEV '../nvme1n1' is not an NVMe namespace\n" })
-    expect(yield* event("nvme1n1", "change")).toEqual({ code: 1, stdout: "", stderr: "nvme-ebs-links: Unknown action 'change'\n" })
+    expect(yield* event("nvme1n1", "frobnicate")).toEqual({ code: 1, stdout: "", stderr: "nvme-ebs-links: Unknown action 'frobnicate'\n" })
     // what the environment holds is named on one line, control characters escaped
     expect(yield* event("nvme1n1\u001b[2J\nx", "add")).toEqual({ code: 1, stdout: "", stderr: "nvme-ebs-links: MDEV 'nvme1n1\\x1b[2J\\x0ax' is not an NVMe namespace\n" })
     expect(yield* event("nvme1n1", "add\u009b2J")).toEqual({ code: 1, stdout: "", stderr: "nvme-ebs-links: Unknown action 'add\\x9b2J'\n" })

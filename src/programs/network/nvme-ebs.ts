@@ -96,6 +96,13 @@ const remove = (dir: string, device: string) =>
     return 0
   })
 
+/**
+ * the kernel's other uevent actions: mdev runs a `*` rule's program for each of them too, as `change` when an EBS
+ * volume is grown (modify-volume: the kernel tells of the new size so); the links stay as they are, and nothing is
+ * said, as the shell edition does nothing for them
+ */
+const OTHER_UEVENTS: ReadonlySet<string> = new Set(["change", "move", "online", "offline", "bind", "unbind"])
+
 /** `nvme-ebs-links` with the links in `dir` (mdev runs it in /dev: the current directory); ACTION unset (`mdev -s` at boot) is add */
 export const nvmeEbsLinks = (dir: string) =>
   helper(
@@ -110,6 +117,7 @@ export const nvmeEbsLinks = (dir: string) =>
       }
       // a remove reads no controller: without nvme (removed since the add) it still takes the links away, or they would name the next volume given that device
       if (action === "remove") return yield* remove(dir, device)
+      if (OTHER_UEVENTS.has(action)) return 0
       return yield* failed(`Unknown action '${printable(action)}'`)
     })
   )
