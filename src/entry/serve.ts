@@ -304,9 +304,11 @@ export const serve = async (): Promise<number> => {
     return 0
   }
   // a server that does not serve leaves no name behind: server.starting naming it would send the clients past a server that does
-  const leave = (code: number) => {
+  // (`orGone`: nor one naming a process that has ended, which no server starts under)
+  const leave = (code: number, orGone = false) => {
     try {
-      if (readFileSync(paths.starting, "utf8").trim() === String(process.pid)) rmSync(paths.starting, { force: true })
+      const named = readFileSync(paths.starting, "utf8").trim()
+      if (named === String(process.pid) || (orGone && /^\d+$/.test(named) && !processAlive(Number(named)))) rmSync(paths.starting, { force: true })
     } catch {
       // none
     }
@@ -362,8 +364,9 @@ export const serve = async (): Promise<number> => {
   const cleanup = () => {
     // and, at the end, those killed while their request waited behind the last phase served, which no one takes now
     forgetDeadClients(paths.dir)
-    // the boot script may have named it after it listened (it writes server.starting once it has started it)
-    leave(0)
+    // the boot script may have named it after it listened (it writes server.starting once it has started it), or named a
+    // second server (the boot service started again, slower than that server) that stepped aside for this one and ended
+    leave(0, true)
     try {
       if (readFileSync(paths.pid, "utf8").trim() === String(process.pid)) {
         rmSync(paths.pid, { force: true })

@@ -281,7 +281,7 @@ describe.concurrent("the resident process of a first boot", () => {
     await until(() => !alive(pid), "the resident process exits after final")
   })
 
-  it("server.starting left naming a process that is gone (a second server, the boot service started again, that stepped aside before the service named it) does not send the clients past the live one", async ({ expect }) => {
+  it("server.starting left naming a process that is gone (a second server, the boot service started again, that stepped aside before the service named it) does not send the clients past the live one, nor stays after the boot", async ({ expect }) => {
     const { instance, env } = await newInstance()
     await bootAndServe(env, instance)
     const pid = serverPid(instance)!
@@ -293,6 +293,8 @@ describe.concurrent("the resident process of a first boot", () => {
     // before: each phase in a process of its own
     expect(tags.filter((t) => /^tiny-cloud\/(early|main|final)\[/.test(t!))).toEqual(["early", "main", "final"].map((phase) => `tiny-cloud/${phase}[${pid}]`))
     await until(() => !alive(pid), "the resident process exits after final")
+    // before: [ 'server.starting' ], naming the second server, which no service after final removes
+    expect(readdirSync(join(instance.root, "run/tiny-cloud"))).toEqual([])
   })
 
   it("a client that reads server.pid before a starting server writes it, and server.starting once that server has removed it, asks that server all the same (not the phase in a process of its own)", async ({ expect }) => {
