@@ -108,6 +108,16 @@ const configDocOf = (bytes: Uint8Array, url: string, what: "user-data" | "vendor
   })
 
 /**
+ * a `users` entry's keys: its `ssh_authorized_keys`, also written
+ * `ssh-authorized-keys` (LXD's docs and profiles write it so), as cloud-init
+ * reads a user's options with `-` as `_`; of both, the one written last
+ */
+const userKeysOf = (user: Readonly<Record<string, unknown>>): Array<string> => {
+  const written = Object.keys(user).filter((k) => k.replace(/-/g, "_").trim() === "ssh_authorized_keys")
+  return written.length === 0 ? [] : keysOf(user[written[written.length - 1]!])
+}
+
+/**
  * The default user's keys in a configuration: the top-level
  * `ssh_authorized_keys`, and those of the `users` entry that is the default
  * user (named CLOUD_USER, or, where `standIn`, the first named one when the
@@ -119,7 +129,7 @@ const defaultUserKeys = (config: ConfigDoc, cloudUser: string, standIn: boolean)
   const named = users.filter((u): u is Record<string, unknown> => u !== null && typeof u === "object" && typeof (u as Record<string, unknown>)["name"] === "string")
   const stands = standIn && config["user"] === undefined && !users.includes("default") ? named[0] : undefined
   const own = named.filter((u) => u["name"] === cloudUser || u === stands)
-  return [...keysOf(config["ssh_authorized_keys"]), ...own.flatMap((u) => keysOf(u["ssh_authorized_keys"]))]
+  return [...keysOf(config["ssh_authorized_keys"]), ...own.flatMap(userKeysOf)]
 }
 
 /**

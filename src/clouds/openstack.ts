@@ -36,29 +36,44 @@ const ASSET_TAGS = [...PRODUCTS, "OpenTelekomCloud", "HUAWEICLOUD", "SAP CCloud 
  * (those over their limit left out: each fails only its own reads), or the
  * metadata service
  */
-type Drive = { readonly files: ReadonlyMap<string, Uint8Array>; readonly refused: ReadonlyMap<string, ImdsError> }
+type Drive = { readonly files: ReadonlyMap<string, Uint8Array>; readonly refused: ReadonlyMap<string, ImdsError>; readonly at: string }
 type Source = { readonly drive: Drive } | { readonly service: true }
+
+/**
+ * the drive's directory of files: `openstack/latest/`, else the newest dated
+ * version that has a `meta_data.json` (a drive made by hand holds only
+ * `openstack/2012-08-10/`), as cloud-init reads a drive without `latest`
+ */
+const driveVersion = (dir: string) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    if (yield* fs.exists(`${dir}/${LATEST}meta_data.json`)) return LATEST
+    const dated = (yield* fs.readDirectory(`${dir}/openstack`).pipe(Effect.orElseSucceed(() => [] as ReadonlyArray<string>))).filter((v) => /^\d{4}-\d{2}-\d{2}$/.test(v))
+    const found = yield* Effect.findFirst([...dated].sort().reverse(), (v) => fs.exists(`${dir}/openstack/${v}/meta_data.json`))
+    return Option.match(found, { onNone: () => LATEST, onSome: (v) => `openstack/${v}/` })
+  })
 
 const fromDrive = readVolume(DRIVE_LABELS, "config-2", (dir) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     const { userDataMaxBytes, imdsMaxBytes } = yield* Config
+    const at = yield* driveVersion(dir)
     const files = new Map<string, Uint8Array>()
     const refused = new Map<string, ImdsError>()
     for (const name of FILES) {
       const [limit, limitName] = name === "user_data" ? [userDataMaxBytes, "USERDATA_MAX_BYTES"] : [imdsMaxBytes, "IMDS_MAX_BYTES"]
-      const data = yield* fs.readFileIfExists(`${dir}/${LATEST}${name}`, { maxBytes: limit }).pipe(
+      const data = yield* fs.readFileIfExists(`${dir}/${at}${name}`, { maxBytes: limit }).pipe(
         Effect.catchIf(
           (e) => e.exceeded !== undefined,
           () => {
-            refused.set(name, new ImdsError({ cloud: "openstack", url: `config-2:${LATEST}${name}`, reason: `larger than ${limit} bytes (${limitName})`, exceeded: limit }))
+            refused.set(name, new ImdsError({ cloud: "openstack", url: `config-2:${at}${name}`, reason: `larger than ${limit} bytes (${limitName})`, exceeded: limit }))
             return Effect.succeed(Option.none<Uint8Array>())
           }
         )
       )
       Option.map(data, (d) => files.set(name, d))
     }
-    return { files, refused }
+    return { files, refused, at }
   })
 )
 
@@ -130,7 +145,7 @@ export const openstack: CloudProvider = {
         const tooLarge = s.drive.refused.get(name)
         return tooLarge !== undefined ? Effect.fail(tooLarge) : Effect.succeed(Option.fromNullable(s.drive.files.get(name)))
       })
-    const urlOf = (name: string) => Effect.map(source, (s) => ("drive" in s ? `config-2:${LATEST}${name}` : client.urlOf(name)))
+    const urlOf = (name: string) => Effect.map(source, (s) => ("drive" in s ? `config-2:${s.drive.at}${name}` : client.urlOf(name)))
     const json = (name: string) => Effect.flatMap(Effect.zip(read(name), urlOf(name)), ([body, url]) => parsedJson("openstack", url, body))
     const metaData = yield* memoizeSuccess(json("meta_data.json"))
     const networkData = yield* memoizeSuccess(json("network_data.json"))
