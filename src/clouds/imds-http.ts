@@ -409,7 +409,13 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
         if (notYet !== undefined) return yield* Effect.fail(new Retryable(notYet, urlOf(r.path)))
         return res
       })
-      return withRetry(r.path, attempt, Ref.get(tokenTrouble))
+      return withRetry(r.path, attempt, Ref.get(tokenTrouble)).pipe(
+        // the read's deadline came while a 404 was to be asked again: the 404 stands, as a datum the cloud does not have
+        Effect.catchIf(
+          (e) => notFound > 0 && e.reason === "HTTP 404",
+          () => Effect.succeed<HttpResponse>({ status: 404, body: new Uint8Array() })
+        )
+      )
     }
 
     const get = (path: string, options?: GetOptions): Effect.Effect<Option.Option<Uint8Array>, ImdsError> =>

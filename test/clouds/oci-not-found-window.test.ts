@@ -44,7 +44,7 @@ const updatingService = (notFound: number) => {
 }
 
 /** the hostname, the keys and the user-data as a phase reads them, over `http`; twice where `twice` (a later phase of the resident process) */
-const readAll = (http: HttpShape, twice = false) =>
+const readAll = (http: HttpShape, twice = false, settings: Readonly<Record<string, string>> = {}) =>
   Effect.gen(function* () {
     const root = yield* Effect.acquireRelease(
       Effect.sync(() => scratchDir("tiny-cloud-oci-404-")),
@@ -52,7 +52,7 @@ const readAll = (http: HttpShape, twice = false) =>
     )
     const commands = yield* recordingCommands({ root })
     const { layer: output } = yield* capturingOutput
-    const env = { ROOT: root, CLOUD: "oci", IMDS_DEADLINE: "5", IMDS_RETRY_DELAY: "10", IMDS_RETRY_MAX_DELAY: "50" }
+    const env = { ROOT: root, CLOUD: "oci", IMDS_DEADLINE: "5", IMDS_RETRY_DELAY: "10", IMDS_RETRY_MAX_DELAY: "50", ...settings }
     const read = Effect.flatMap(Metadata, (m) =>
       Effect.all({ hostname: m.hostname, sshKeys: m.sshKeys, userData: Effect.map(m.userData, Option.map(textOf)) })
     )
@@ -87,6 +87,14 @@ describe("oci: a 404 while the metadata service is updated", () => {
       const service = updatingService(Infinity)
       expect(yield* readAll(service.http)).toEqual({ hostname: Option.none(), sshKeys: [], userData: Option.none() })
       for (const path of Object.keys(SERVED)) expect(service.asked.filter((p) => p === path).length).toBe(3)
+    })
+  )
+
+  it.scoped("absent for good, the read's deadline coming before the 404 is asked again: absent, not an error", () =>
+    Effect.gen(function* () {
+      const service = updatingService(Infinity)
+      const tight = { IMDS_DEADLINE: "1", IMDS_RETRY_DELAY: "2000", IMDS_RETRY_MAX_DELAY: "2000" }
+      expect(yield* readAll(service.http, false, tight)).toEqual({ hostname: Option.none(), sshKeys: [], userData: Option.none() })
     })
   )
 })
