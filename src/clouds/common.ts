@@ -10,7 +10,7 @@ import { Commands } from "../services/Commands.js"
 import { Log, warn } from "../services/Log.js"
 import { isNicAlias, type NicAlias } from "../services/Metadata.js"
 import { containerKind, RootFs } from "../services/RootFs.js"
-import type { HttpMetadataClient } from "./imds-http.js"
+import type { GetOptions, HttpMetadataClient } from "./imds-http.js"
 import { unsupported } from "./provider.js"
 
 /** the AWS-style NIC sub-paths the `@nic:` aliases stand for */
@@ -35,9 +35,9 @@ export const sayLeftOut = <A>(leftOut: ReadonlyArray<A>, line: (entry: A) => str
   })
 
 /** a text datum, trimmed; empty is absent */
-export const textValue = (client: HttpMetadataClient, path: string) =>
+export const textValue = (client: HttpMetadataClient, path: string, options?: GetOptions) =>
   Effect.map(
-    client.get(path),
+    client.get(path, options),
     Option.flatMap((b) => {
       const t = textOf(b).trim()
       return t === "" ? Option.none() : Option.some(t)

@@ -79,6 +79,13 @@ export interface GetOptions {
    * wireserver gives a goal state without its role instance for a while)
    */
   readonly incomplete?: (body: Uint8Array) => string | undefined
+  /**
+   * a 404 is asked again this many times, after the retry delay, before the
+   * datum is taken as absent; never answered again from the answers kept
+   * (the resident process's): OCI's service answers 404 for a few
+   * milliseconds while it is updated, as Oracle told cloud-init
+   */
+  readonly notFoundAskedAgain?: number
 }
 
 export interface PostOptions {
@@ -376,31 +383,47 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
     const send = (
       r: Request,
       limit = IMDS_LIMIT,
-      how: { readonly incomplete?: (body: Uint8Array) => string | undefined; readonly answered?: ReadonlyArray<number> } = {}
+      how: { readonly incomplete?: (body: Uint8Array) => string | undefined; readonly answered?: ReadonlyArray<number>; readonly notFoundAskedAgain?: number } = {}
     ): Effect.Effect<HttpResponse, ImdsError> => {
       let rejected: string | null | undefined
+      /** the 404s this request has had: one asked again goes to the service, never to the answers kept */
+      let notFound = 0
       const attempt = Effect.gen(function* () {
-        const headers = { ...spec.headers, ...r.headers }
+        const asked = notFound > 0 ? { ...r, fresh: true } : r
+        const headers = { ...spec.headers, ...asked.headers }
         // an answer kept from an earlier phase (the resident process's) is given without a token: none is asked for it, however old
         // the last one is (refused, it was not kept after all: the token follows)
-        const at = rejected === undefined ? yield* keptAt({ ...r, headers }, limit.bytes) : undefined
+        const at = rejected === undefined ? yield* keptAt({ ...asked, headers }, limit.bytes) : undefined
         const auth = at !== undefined ? {} : yield* token(rejected)
-        const res = yield* once({ ...r, headers: { ...headers, ...auth } }, limit, at, how.answered)
+        const res = yield* once({ ...asked, headers: { ...headers, ...auth } }, limit, at, how.answered)
         if (res.status === 401 && spec.token !== undefined) {
           // a read without a token refused: the service wants one after all
           rejected = auth[spec.token.header] ?? null
           return yield* Effect.fail(new TokenRejected())
         }
+        if (res.status === 404 && notFound < (how.notFoundAskedAgain ?? 0)) {
+          notFound++
+          return yield* Effect.fail(new Retryable("HTTP 404", urlOf(r.path)))
+        }
         const notYet = res.status >= 200 && res.status < 300 ? how.incomplete?.(res.body) : undefined
         if (notYet !== undefined) return yield* Effect.fail(new Retryable(notYet, urlOf(r.path)))
         return res
       })
-      return withRetry(r.path, attempt, Ref.get(tokenTrouble))
+      return withRetry(r.path, attempt, Ref.get(tokenTrouble)).pipe(
+        // the read's deadline came while a 404 was to be asked again: the 404 stands, as a datum the cloud does not have
+        Effect.catchIf(
+          (e) => notFound > 0 && e.reason === "HTTP 404",
+          () => Effect.succeed<HttpResponse>({ status: 404, body: new Uint8Array() })
+        )
+      )
     }
 
     const get = (path: string, options?: GetOptions): Effect.Effect<Option.Option<Uint8Array>, ImdsError> =>
       Effect.flatMap(
-        send({ method: "GET", path: pathOf(path), ...(options?.privilegedSourcePort ? { privilegedSourcePort: true } : {}) }, limitOf(options), options?.incomplete ? { incomplete: options.incomplete } : {}),
+        send({ method: "GET", path: pathOf(path), ...(options?.privilegedSourcePort ? { privilegedSourcePort: true } : {}) }, limitOf(options), {
+          ...(options?.incomplete ? { incomplete: options.incomplete } : {}),
+          ...(options?.notFoundAskedAgain ? { notFoundAskedAgain: options.notFoundAskedAgain } : {})
+        }),
         (res) => {
           if (res.status === 404 || res.status === 204 || (res.status === 403 && options?.forbiddenIsAbsent)) return Effect.succeed(Option.none<Uint8Array>())
           if (res.status >= 200 && res.status < 300) return Effect.succeed(Option.some(res.body))

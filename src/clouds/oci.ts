@@ -2,11 +2,16 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { lines, sortedUnique, textOf } from "../domain/text.js"
 import { base64Datum, dmiIs, jsonNicLookup, jsonValue, nonEmpty, textValue } from "./common.js"
-import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
+import { AS_USER_DATA, type GetOptions, makeHttpMetadataClient } from "./imds-http.js"
 import type { CloudProvider } from "./provider.js"
 
 const NICS = "vnics/"
 const USER_DATA = "instance/metadata/user_data"
+/**
+ * the service answers 404 for a few milliseconds while it is updated, as Oracle told cloud-init (DataSourceOracle asks
+ * again twice): a datum is absent only when it is still 404 when asked twice more, never for want of the keys
+ */
+const UPDATING: GetOptions = { notFoundAskedAgain: 2 }
 
 /** a VNIC's field; OCI writes one it has no value for as the string `<null>` (an IPv6-only subnet's `subnetCidrBlock`) */
 const vnicField = (vnic: Readonly<Record<string, unknown>>, name: string): unknown => (vnic[name] === "<null>" ? undefined : vnic[name])
@@ -25,9 +30,9 @@ export const oci: CloudProvider = {
     })
     return {
       get: client.get,
-      hostname: textValue(client, "instance/hostname"),
-      sshKeys: Effect.map(client.text("instance/metadata/ssh_authorized_keys"), (k) => sortedUnique(Option.isSome(k) ? lines(k.value) : [])),
-      userData: Effect.flatMap(client.get(USER_DATA, AS_USER_DATA), (body) => base64Datum(client, USER_DATA, body)),
+      hostname: textValue(client, "instance/hostname", UPDATING),
+      sshKeys: Effect.map(client.text("instance/metadata/ssh_authorized_keys", UPDATING), (k) => sortedUnique(Option.isSome(k) ? lines(k.value) : [])),
+      userData: Effect.flatMap(client.get(USER_DATA, { ...AS_USER_DATA, ...UPDATING }), (body) => base64Datum(client, USER_DATA, body)),
       // a JSON list; an empty one is no NICs (trimmed first: \s* beside \s* backtracks quadratically on a long blank answer)
       nics: Effect.map(
         client.get(NICS),
