@@ -1,7 +1,8 @@
 /**
  * `KEY=value` assignments as a POSIX shell reads them, without evaluating
  * anything: `tiny-cloud.conf` and Scaleway's `/conf`. Values end at an
- * unquoted blank or `;`; `'...'` is literal; `"..."` honours `\\ \" \$ \``
+ * unquoted blank or `;` (an unquoted `| & < > ( )`, which sh reads as an
+ * operator, outside a `$(...)`, is a problem); `'...'` is literal; `"..."` honours `\\ \" \$ \``
  * and a backslash-newline; an unquoted `\x` is `x`. Quoted values may span
  * lines. `#` starts a comment where a word may start; `export ` is allowed,
  * and a name it exports without a value (`export NAME...`, `export A B=1`,
@@ -39,6 +40,9 @@ export interface Unexpanded {
 const DOLLAR = /\$(?:\\\n)*(?:\{[^}\n]{0,30}\}?|\(\(?|[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])/y
 /** the home directory's tilde, which sh expands at the start of an assignment's value and after an unquoted `:` in it (a backslash-newline is nothing) */
 const TILDE = /~(?=(?:\\\n)*(?:[/:\s;]|$))/y
+
+/** what ends a word for sh where it stands unquoted: `;` aside, its control and redirection operators */
+const OPERATORS = "|&<>()"
 
 const NAME = /^(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)=/
 /** a name and its `=` with blanks around it (`NAME = value`), which sh does not read as an assignment */
@@ -145,6 +149,9 @@ export const parseAssignments = (text: string): Assignments => {
       if (length > 0) expansion = { text: text.slice(j, j + length), at: value.length + pending }
     }
     const valueStart = i
+    /** where the value's last unquoted `$` stands, and how many parentheses of a `$(...)` it opened are open: sh's operators inside are the command's */
+    let dollar = -1
+    let nested = 0
     while (i < text.length && !/[\s;]/.test(text[i]!)) {
       const q = text[i]!
       if (q === "'") {
@@ -183,7 +190,13 @@ export const parseAssignments = (text: string): Assignments => {
         if (text[i + 1] === "\n") line++
         else value += text[i + 1]
         i += 2
+      } else if (OPERATORS.includes(q) && nested === 0 && !(q === "(" && dollar === i - 1)) {
+        // the word ends here for sh too: `CLOUD=aws|gcp` is a pipeline, which sets nothing here
+        break
       } else {
+        if (q === "$") dollar = i
+        else if (q === "(") nested++
+        else if (q === ")") nested--
         noteExpansion(i, i === valueStart || text[i - 1] === ":")
         value += q
         i++
@@ -203,7 +216,7 @@ export const parseAssignments = (text: string): Assignments => {
     const another = /^[A-Za-z_][A-Za-z0-9_]*=/.test(text.slice(i, i + 300))
     continuing = another
     if (i < text.length && !"\r\n#;".includes(text[i]!) && !another) {
-      problems.push({ line, reason: `unexpected '${restOfLine(text, i, 40)}' after ${key}=...; quote values with spaces` })
+      problems.push({ line, reason: `unexpected '${restOfLine(text, i, 40)}' after ${key}=...; quote values with ${OPERATORS.includes(text[i]!) ? "| & < > ( )" : "spaces"}` })
       skipLine()
       continue
     }

@@ -364,6 +364,11 @@ const CONF_LINES = [
   "A=1 junk TINY_CLOUD_VAR=/srv/state",
   "A=1 export TINY_CLOUD_VAR=/srv/state",
   "echo TINY_CLOUD_VAR=/srv/state",
+  // an operator ends the word: a pipeline, a redirection, a background command, as sh reads them
+  "TINY_CLOUD_VAR=/srv/state|cat",
+  "TINY_CLOUD_VAR=/srv/state>x",
+  "TINY_CLOUD_VAR=/srv/state&",
+  "TINY_CLOUD_VAR=/srv/(state)",
   "XTINY_CLOUD_VAR=/srv/state",
   // quotes and a backslash in comments open nothing
   "CLOUD=aws # it's\nTINY_CLOUD_VAR=/srv/state",
@@ -382,7 +387,10 @@ const UNREAD_LINES = [
   // a value of several lines, whose lines are not assignments
   "A='x\nTINY_CLOUD_VAR=/srv/state\n'",
   "A='x\ny' TINY_CLOUD_VAR=/srv/state",
-  "A=x\\\nTINY_CLOUD_VAR=/srv/state"
+  "A=x\\\nTINY_CLOUD_VAR=/srv/state",
+  // a command substitution, which the program keeps in the value as written
+  "TINY_CLOUD_VAR=/srv/$(echo state)",
+  "TINY_CLOUD_VAR=/srv/$((1))"
 ]
 
 /** what tiny-cloud-main's check decides under `shell` (with set -eu, as openrc-run may run it) for a tiny-cloud.conf of `line`, a marker under `marked` */

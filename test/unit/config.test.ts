@@ -17,6 +17,18 @@ describe("tiny-cloud.conf", () => {
     expect(parseAssignments("CLOUD=aws reboot\n").problems).toEqual([{ line: 1, reason: "unexpected 'reboot' after CLOUD=...; quote values with spaces" }])
   })
 
+  it("ends a value at an unquoted | & < > ( ), which sh reads as operators (CLOUD=aws|gcp, a pipeline that sets nothing, was the cloud 'aws|gcp'), not inside $(...) nor quoted", () => {
+    const conf = parseAssignments("CLOUD=aws|gcp\nCLOUD_USER=ops&\nDEBUG=a&&HOTPLUG_TYPE=mdev\nX=(a)\nY=a>b\nIMDS_ENDPOINT=$(hostname)\nZ=$((1+2))'|'\"<>\"\\&\n")
+    expect({ ...conf.values }).toEqual({ IMDS_ENDPOINT: "$(hostname)", Z: "$((1+2))|<>&" })
+    expect(conf.problems).toEqual([
+      { line: 1, reason: "unexpected '|gcp' after CLOUD=...; quote values with | & < > ( )" },
+      { line: 2, reason: "unexpected '&' after CLOUD_USER=...; quote values with | & < > ( )" },
+      { line: 3, reason: "unexpected '&&HOTPLUG_TYPE=mdev' after DEBUG=...; quote values with | & < > ( )" },
+      { line: 4, reason: "unexpected '(a)' after X=...; quote values with | & < > ( )" },
+      { line: 5, reason: "unexpected '>b' after Y=...; quote values with | & < > ( )" }
+    ])
+  })
+
   it("takes `export NAME...` without a value, as sh does after NAME=value, for a line that assigns nothing", () => {
     const conf = parseAssignments("CLOUD=aws\nexport CLOUD\nCLOUD_USER=ops; export CLOUD_USER DEBUG # both\n\texport\tCLOUD \r\nexport CLOUD#x\n")
     expect({ ...conf.values }).toEqual({ CLOUD: "aws", CLOUD_USER: "ops" })
