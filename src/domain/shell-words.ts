@@ -6,7 +6,8 @@
  * and a backslash-newline; an unquoted `\x` is `x`. Quoted values may span
  * lines. `#` starts a comment where a word may start; `export ` is allowed,
  * and a name it exports without a value (`export NAME...`, `export A B=1`,
- * `export A=1 B`) assigns nothing. Nothing is expanded: an expansion sh
+ * `export A=1 B`) assigns nothing. A command refused (`A=1 B=2 reboot`)
+ * sets none of its assignments, as sh sets none. Nothing is expanded: an expansion sh
  * would make (`$NAME`, `${...}`, `$(...)`, a backquote, a leading `~`) is
  * kept as written and noted, so that it can be named.
  */
@@ -93,6 +94,8 @@ export const parseAssignments = (text: string): Assignments => {
   let exporting = false
   /** the assignment being read follows another of the same command */
   let continuing = false
+  /** the assignments of the command being read, set once it ends well: sh sets none of `A=1 B=2 reboot` (they are reboot's environment) */
+  const command: Array<{ readonly key: string; readonly value: string; readonly line: number; readonly expansion: Unexpanded | undefined }> = []
   const skipLine = () => {
     while (i < text.length && text[i] !== "\n") i++
   }
@@ -206,6 +209,7 @@ export const parseAssignments = (text: string): Assignments => {
       // only its line is ignored: the lines after it cannot be in the quote, as none closes it (and
       // none of them opens a quote of its kind, which would close it: the text is scanned to its end once a kind)
       problems.push({ line: startLine, reason: `unterminated quote in value of ${key}` })
+      command.length = 0
       skipLine()
       continue
     }
@@ -217,13 +221,19 @@ export const parseAssignments = (text: string): Assignments => {
     continuing = another
     if (i < text.length && !"\r\n#;".includes(text[i]!) && !another) {
       problems.push({ line, reason: `unexpected '${restOfLine(text, i, 40)}' after ${key}=...; quote values with ${OPERATORS.includes(text[i]!) ? "| & < > ( )" : "spaces"}` })
+      command.length = 0
       skipLine()
       continue
     }
-    values[key] = value
-    lines[key] = startLine
-    if (expansion === undefined) delete unexpanded[key]
-    else unexpanded[key] = expansion
+    command.push({ key, value, line: startLine, expansion })
+    if (another) continue
+    for (const a of command) {
+      values[a.key] = a.value
+      lines[a.key] = a.line
+      if (a.expansion === undefined) delete unexpanded[a.key]
+      else unexpanded[a.key] = a.expansion
+    }
+    command.length = 0
   }
   return { values, lines, problems, unexpanded }
 }

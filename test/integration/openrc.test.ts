@@ -356,12 +356,17 @@ const CONF_LINES = [
   "export A=1 B TINY_CLOUD_VAR=/srv/state",
   "B=2; TINY_CLOUD_VAR=/srv/state",
   "TINY_CLOUD_VAR=/srv/state; B=2",
+  "TINY_CLOUD_VAR=/srv/state; B=2 junk",
+  "TINY_CLOUD_VAR=/srv/other A=1 junk; TINY_CLOUD_VAR=/srv/state B=2 # x",
   "A='a b' TINY_CLOUD_VAR=/srv/state C=3",
   'TINY_CLOUD_VAR="/srv/st"ate',
   "export TINY_CLOUD_VAR=/srv/state A B; C=1",
   // not assignments of TINY_CLOUD_VAR: the default stays
   "TINY_CLOUD_VAR=/srv/state junk",
   "A=1 junk TINY_CLOUD_VAR=/srv/state",
+  "TINY_CLOUD_VAR=/srv/state A=1 junk",
+  "TINY_CLOUD_VAR=/srv/state A=a|b",
+  "export TINY_CLOUD_VAR=/srv/state A B=1 junk",
   "A=1 export TINY_CLOUD_VAR=/srv/state",
   "echo TINY_CLOUD_VAR=/srv/state",
   // an operator ends the word: a pipeline, a redirection, a background command, as sh reads them
