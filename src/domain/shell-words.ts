@@ -4,7 +4,8 @@
  * unquoted blank or `;` (an unquoted `| & < > ( )`, which sh reads as an
  * operator, outside a `$(...)`, is a problem); `'...'` is literal; `"..."` honours `\\ \" \$ \``
  * and a backslash-newline; an unquoted `\x` is `x`. Quoted values may span
- * lines. `#` starts a comment where a word may start; `export ` is allowed,
+ * lines, and a backslash-newline between words joins two lines into one
+ * command. `#` starts a comment where a word may start; `export ` is allowed,
  * and a name it exports without a value (`export NAME...`, `export A B=1`,
  * `export A=1 B`) assigns nothing. A command refused (`A=1 B=2 reboot`)
  * sets none of its assignments, as sh sets none. Nothing is expanded: an expansion sh
@@ -110,6 +111,12 @@ export const parseAssignments = (text: string): Assignments => {
       i++
       continue
     }
+    // a backslash-newline, which sh removes before it reads a word
+    if (c === "\\" && text[i + 1] === "\n") {
+      line++
+      i += 2
+      continue
+    }
     if (c === "#") {
       skipLine()
       continue
@@ -213,7 +220,14 @@ export const parseAssignments = (text: string): Assignments => {
       skipLine()
       continue
     }
-    while (i < text.length && (text[i] === " " || text[i] === "\t")) i++
+    // blanks, and backslash-newlines: `A=1 \<newline>B=2` is one command to sh, as if on one line
+    for (;;) {
+      if (text[i] === " " || text[i] === "\t") i++
+      else if (text[i] === "\\" && text[i + 1] === "\n") {
+        line++
+        i += 2
+      } else break
+    }
     // `export A=1 B` exports B as well, which assigns nothing
     if (exporting) i += matchAt(BARE_NAMES, text, i)
     // `A=1 B=2` sets both, as sh does; the loop reads the next one

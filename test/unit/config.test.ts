@@ -17,6 +17,13 @@ describe("tiny-cloud.conf", () => {
     expect(parseAssignments("CLOUD=aws reboot\n").problems).toEqual([{ line: 1, reason: "unexpected 'reboot' after CLOUD=...; quote values with spaces" }])
   })
 
+  it("joins lines a backslash-newline between words continues, as sh does (CLOUD=aws \\<newline>CLOUD_USER=ops was refused, CLOUD lost)", () => {
+    const conf = parseAssignments("CLOUD=aws \\\nCLOUD_USER=ops\nexport DEBUG=1\t\\\n\tHOTPLUG_TYPE='mdev' \\\n# done\n\\\nIMDS_TIMEOUT=3\nSKIP_INIT_ACTIONS=set_hostname \\\n  junk\nX=1\n")
+    expect({ ...conf.values }).toEqual({ CLOUD: "aws", CLOUD_USER: "ops", DEBUG: "1", HOTPLUG_TYPE: "mdev", IMDS_TIMEOUT: "3", X: "1" })
+    expect(conf.lines).toEqual({ CLOUD: 1, CLOUD_USER: 2, DEBUG: 3, HOTPLUG_TYPE: 4, IMDS_TIMEOUT: 7, X: 10 })
+    expect(conf.problems).toEqual([{ line: 9, reason: "unexpected 'junk' after SKIP_INIT_ACTIONS=...; quote values with spaces" }])
+  })
+
   it("sets none of a line's assignments when the line is refused, as sh sets none of `A=1 B=2 reboot` (CLOUD_USER=ops was set by a line said to be ignored)", () => {
     const conf = parseAssignments("CLOUD_USER=ops CLOUD=aws reboot\nDEBUG=1 IMDS_TIMEOUT='3\n4' HOTPLUG_TYPE=\"x\nexport SKIP_INIT_ACTIONS=set_hostname X HOTPLUG_MODULES=a|b\nCLOUD=gcp CLOUD_USER=me\n")
     expect({ ...conf.values }).toEqual({ CLOUD: "gcp", CLOUD_USER: "me" })
