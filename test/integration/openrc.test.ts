@@ -393,9 +393,10 @@ const UNREAD_LINES = [
   "A='x\nTINY_CLOUD_VAR=/srv/state\n'",
   "A='x\ny' TINY_CLOUD_VAR=/srv/state",
   "A=x\\\nTINY_CLOUD_VAR=/srv/state",
-  // a command substitution, which the program keeps in the value as written
+  // a command substitution or parameter expansion, which the program keeps in the value as written
   "TINY_CLOUD_VAR=/srv/$(echo state)",
-  "TINY_CLOUD_VAR=/srv/$((1))"
+  "TINY_CLOUD_VAR=/srv/$((1))",
+  "TINY_CLOUD_VAR=/srv/${X:-a|b}"
 ]
 
 /** what tiny-cloud-main's check decides under `shell` (with set -eu, as openrc-run may run it) for a tiny-cloud.conf of `line`, a marker under `marked` */
