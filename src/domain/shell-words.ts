@@ -2,7 +2,7 @@
  * `KEY=value` assignments as a POSIX shell reads them, without evaluating
  * anything: `tiny-cloud.conf` and Scaleway's `/conf`. Values end at an
  * unquoted blank or `;` (an unquoted `| & < > ( )`, which sh reads as an
- * operator, outside a `$(...)` or `${...}`, is a problem); `'...'` is literal; `"..."` honours `\\ \" \$ \``
+ * operator, outside a `$(...)`, `${...}` or backquotes, is a problem); `'...'` is literal; `"..."` honours `\\ \" \$ \``
  * and a backslash-newline; an unquoted `\x` is `x`. Quoted values may span
  * lines, and a backslash-newline between words joins two lines into one
  * command. `#` starts a comment where a word may start; `export ` is allowed,
@@ -159,7 +159,7 @@ export const parseAssignments = (text: string): Assignments => {
       if (length > 0) expansion = { text: text.slice(j, j + length), at: value.length + pending }
     }
     const valueStart = i
-    /** where the value's last unquoted `$` stands, and the closers of the `$(...)` and `${...}` it opened that are open, innermost last: sh's operators inside are the command's, or the expansion's word */
+    /** where the value's last unquoted `$` stands, and the closers of the `$(...)`, `${...}` and backquotes it opened that are open, innermost last: sh's operators inside are the command's, or the expansion's word */
     let dollar = -1
     let open = ""
     while (i < text.length && !/[\s;]/.test(text[i]!)) {
@@ -208,6 +208,7 @@ export const parseAssignments = (text: string): Assignments => {
         else if (q === "(") open += ")"
         else if (q === "{" && dollar === i - 1) open += "}"
         else if (q === open[open.length - 1]) open = open.slice(0, -1)
+        else if (q === "`") open += "`"
         noteExpansion(i, i === valueStart || text[i - 1] === ":")
         value += q
         i++

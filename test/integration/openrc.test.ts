@@ -396,7 +396,8 @@ const UNREAD_LINES = [
   // a command substitution or parameter expansion, which the program keeps in the value as written
   "TINY_CLOUD_VAR=/srv/$(echo state)",
   "TINY_CLOUD_VAR=/srv/$((1))",
-  "TINY_CLOUD_VAR=/srv/${X:-a|b}"
+  "TINY_CLOUD_VAR=/srv/${X:-a|b}",
+  "TINY_CLOUD_VAR=/srv/`echo a|cat`"
 ]
 
 /** what tiny-cloud-main's check decides under `shell` (with set -eu, as openrc-run may run it) for a tiny-cloud.conf of `line`, a marker under `marked` */

@@ -31,9 +31,9 @@ describe("tiny-cloud.conf", () => {
     expect(conf.problems.map((p) => p.line)).toEqual([1, 3, 4])
   })
 
-  it("ends a value at an unquoted | & < > ( ), which sh reads as operators (CLOUD=aws|gcp, a pipeline that sets nothing, was the cloud 'aws|gcp'), not inside $(...) or ${...} nor quoted", () => {
-    const conf = parseAssignments("CLOUD=aws|gcp\nCLOUD_USER=ops&\nDEBUG=a&&HOTPLUG_TYPE=mdev\nX=(a)\nY=a>b\nIMDS_ENDPOINT=$(hostname)\nZ=$((1+2))'|'\"<>\"\\&\nW=${X:-a|(b)}\n")
-    expect({ ...conf.values }).toEqual({ IMDS_ENDPOINT: "$(hostname)", Z: "$((1+2))|<>&", W: "${X:-a|(b)}" })
+  it("ends a value at an unquoted | & < > ( ), which sh reads as operators (CLOUD=aws|gcp, a pipeline that sets nothing, was the cloud 'aws|gcp'), not inside $(...), ${...} or backquotes, nor quoted", () => {
+    const conf = parseAssignments("CLOUD=aws|gcp\nCLOUD_USER=ops&\nDEBUG=a&&HOTPLUG_TYPE=mdev\nX=(a)\nY=a>b\nIMDS_ENDPOINT=$(hostname)\nZ=$((1+2))'|'\"<>\"\\&\nW=${X:-a|(b)}\nV=`a|b`$(c)\n")
+    expect({ ...conf.values }).toEqual({ IMDS_ENDPOINT: "$(hostname)", Z: "$((1+2))|<>&", W: "${X:-a|(b)}", V: "`a|b`$(c)" })
     expect(conf.problems).toEqual([
       { line: 1, reason: "unexpected '|gcp' after CLOUD=...; quote values with | & < > ( )" },
       { line: 2, reason: "unexpected '&' after CLOUD_USER=...; quote values with | & < > ( )" },
