@@ -1,11 +1,14 @@
 /**
  * `KEY=value` assignments as a POSIX shell reads them, without evaluating
  * anything: `tiny-cloud.conf` and Scaleway's `/conf`. Values end at an
- * unquoted blank or `;`; `'...'` is literal; `"..."` honours `\\ \" \$ \``
+ * unquoted blank or `;` (an unquoted `| & < > ( )`, which sh reads as an
+ * operator, outside a `$(...)`, `${...}` or backquotes, is a problem); `'...'` is literal; `"..."` honours `\\ \" \$ \``
  * and a backslash-newline; an unquoted `\x` is `x`. Quoted values may span
- * lines. `#` starts a comment where a word may start; `export ` is allowed,
+ * lines, and a backslash-newline between words joins two lines into one
+ * command. `#` starts a comment where a word may start; `export ` is allowed,
  * and a name it exports without a value (`export NAME...`, `export A B=1`,
- * `export A=1 B`) assigns nothing. Nothing is expanded: an expansion sh
+ * `export A=1 B`) assigns nothing. A command refused (`A=1 B=2 reboot`)
+ * sets none of its assignments, as sh sets none. Nothing is expanded: an expansion sh
  * would make (`$NAME`, `${...}`, `$(...)`, a backquote, a leading `~`) is
  * kept as written and noted, so that it can be named.
  */
@@ -39,6 +42,9 @@ export interface Unexpanded {
 const DOLLAR = /\$(?:\\\n)*(?:\{[^}\n]{0,30}\}?|\(\(?|[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])/y
 /** the home directory's tilde, which sh expands at the start of an assignment's value and after an unquoted `:` in it (a backslash-newline is nothing) */
 const TILDE = /~(?=(?:\\\n)*(?:[/:\s;]|$))/y
+
+/** what ends a word for sh where it stands unquoted: `;` aside, its control and redirection operators */
+const OPERATORS = "|&<>()"
 
 const NAME = /^(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)=/
 /** a name and its `=` with blanks around it (`NAME = value`), which sh does not read as an assignment */
@@ -89,6 +95,8 @@ export const parseAssignments = (text: string): Assignments => {
   let exporting = false
   /** the assignment being read follows another of the same command */
   let continuing = false
+  /** the assignments of the command being read, set once it ends well: sh sets none of `A=1 B=2 reboot` (they are reboot's environment) */
+  const command: Array<{ readonly key: string; readonly value: string; readonly line: number; readonly expansion: Unexpanded | undefined }> = []
   const skipLine = () => {
     while (i < text.length && text[i] !== "\n") i++
   }
@@ -101,6 +109,12 @@ export const parseAssignments = (text: string): Assignments => {
     }
     if (c === " " || c === "\t" || c === "\r" || c === ";") {
       i++
+      continue
+    }
+    // a backslash-newline, which sh removes before it reads a word
+    if (c === "\\" && text[i + 1] === "\n") {
+      line++
+      i += 2
       continue
     }
     if (c === "#") {
@@ -145,6 +159,9 @@ export const parseAssignments = (text: string): Assignments => {
       if (length > 0) expansion = { text: text.slice(j, j + length), at: value.length + pending }
     }
     const valueStart = i
+    /** where the value's last unquoted `$` stands, and the closers of the `$(...)`, `${...}` and backquotes it opened that are open, innermost last: sh's operators inside are the command's, or the expansion's word */
+    let dollar = -1
+    let open = ""
     while (i < text.length && !/[\s;]/.test(text[i]!)) {
       const q = text[i]!
       if (q === "'") {
@@ -183,7 +200,15 @@ export const parseAssignments = (text: string): Assignments => {
         if (text[i + 1] === "\n") line++
         else value += text[i + 1]
         i += 2
+      } else if (OPERATORS.includes(q) && open === "" && !(q === "(" && dollar === i - 1)) {
+        // the word ends here for sh too: `CLOUD=aws|gcp` is a pipeline, which sets nothing here
+        break
       } else {
+        if (q === "$") dollar = i
+        else if (q === "(") open += ")"
+        else if (q === "{" && dollar === i - 1) open += "}"
+        else if (q === open[open.length - 1]) open = open.slice(0, -1)
+        else if (q === "`") open += "`"
         noteExpansion(i, i === valueStart || text[i - 1] === ":")
         value += q
         i++
@@ -193,24 +218,38 @@ export const parseAssignments = (text: string): Assignments => {
       // only its line is ignored: the lines after it cannot be in the quote, as none closes it (and
       // none of them opens a quote of its kind, which would close it: the text is scanned to its end once a kind)
       problems.push({ line: startLine, reason: `unterminated quote in value of ${key}` })
+      command.length = 0
       skipLine()
       continue
     }
-    while (i < text.length && (text[i] === " " || text[i] === "\t")) i++
+    // blanks, and backslash-newlines: `A=1 \<newline>B=2` is one command to sh, as if on one line
+    for (;;) {
+      if (text[i] === " " || text[i] === "\t") i++
+      else if (text[i] === "\\" && text[i + 1] === "\n") {
+        line++
+        i += 2
+      } else break
+    }
     // `export A=1 B` exports B as well, which assigns nothing
     if (exporting) i += matchAt(BARE_NAMES, text, i)
     // `A=1 B=2` sets both, as sh does; the loop reads the next one
     const another = /^[A-Za-z_][A-Za-z0-9_]*=/.test(text.slice(i, i + 300))
     continuing = another
     if (i < text.length && !"\r\n#;".includes(text[i]!) && !another) {
-      problems.push({ line, reason: `unexpected '${restOfLine(text, i, 40)}' after ${key}=...; quote values with spaces` })
+      problems.push({ line, reason: `unexpected '${restOfLine(text, i, 40)}' after ${key}=...; quote values with ${OPERATORS.includes(text[i]!) ? "| & < > ( )" : "spaces"}` })
+      command.length = 0
       skipLine()
       continue
     }
-    values[key] = value
-    lines[key] = startLine
-    if (expansion === undefined) delete unexpanded[key]
-    else unexpanded[key] = expansion
+    command.push({ key, value, line: startLine, expansion })
+    if (another) continue
+    for (const a of command) {
+      values[a.key] = a.value
+      lines[a.key] = a.line
+      if (a.expansion === undefined) delete unexpanded[a.key]
+      else unexpanded[a.key] = a.expansion
+    }
+    command.length = 0
   }
   return { values, lines, problems, unexpanded }
 }

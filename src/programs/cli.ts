@@ -184,7 +184,7 @@ const OWN_HELP: ReadonlySet<string> = new Set([...PHASES, "status", "analyze", "
 export const routeTinyCloud = (args: ReadonlyArray<string>): Route => {
   const { first, rest } = commandWords(args)
   if (first === "-h" || first === "--help") return usage(TINY_CLOUD_USAGE, 0)
-  if (first === "--version") return { _tag: "Print", code: 0, stdout: `tiny-cloud ${typeof __VERSION__ === "string" ? __VERSION__ : "dev"}\n` }
+  if (first === "--version") return rest.length === 0 ? { _tag: "Print", code: 0, stdout: `tiny-cloud ${typeof __VERSION__ === "string" ? __VERSION__ : "dev"}\n` } : usage(TINY_CLOUD_USAGE, 1)
   if (first === "imds") return routeImds(rest)
   if (first !== undefined && OWN_HELP.has(first) && rest.length === 1 && (rest[0] === "-h" || rest[0] === "--help")) return usage(commandUsage(first), 0)
   if (first === "assemble-interfaces") return assembleInterfaces(rest)

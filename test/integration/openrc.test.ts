@@ -356,14 +356,24 @@ const CONF_LINES = [
   "export A=1 B TINY_CLOUD_VAR=/srv/state",
   "B=2; TINY_CLOUD_VAR=/srv/state",
   "TINY_CLOUD_VAR=/srv/state; B=2",
+  "TINY_CLOUD_VAR=/srv/state; B=2 junk",
+  "TINY_CLOUD_VAR=/srv/other A=1 junk; TINY_CLOUD_VAR=/srv/state B=2 # x",
   "A='a b' TINY_CLOUD_VAR=/srv/state C=3",
   'TINY_CLOUD_VAR="/srv/st"ate',
   "export TINY_CLOUD_VAR=/srv/state A B; C=1",
   // not assignments of TINY_CLOUD_VAR: the default stays
   "TINY_CLOUD_VAR=/srv/state junk",
   "A=1 junk TINY_CLOUD_VAR=/srv/state",
+  "TINY_CLOUD_VAR=/srv/state A=1 junk",
+  "TINY_CLOUD_VAR=/srv/state A=a|b",
+  "export TINY_CLOUD_VAR=/srv/state A B=1 junk",
   "A=1 export TINY_CLOUD_VAR=/srv/state",
   "echo TINY_CLOUD_VAR=/srv/state",
+  // an operator ends the word: a pipeline, a redirection, a background command, as sh reads them
+  "TINY_CLOUD_VAR=/srv/state|cat",
+  "TINY_CLOUD_VAR=/srv/state>x",
+  "TINY_CLOUD_VAR=/srv/state&",
+  "TINY_CLOUD_VAR=/srv/(state)",
   "XTINY_CLOUD_VAR=/srv/state",
   // quotes and a backslash in comments open nothing
   "CLOUD=aws # it's\nTINY_CLOUD_VAR=/srv/state",
@@ -382,7 +392,12 @@ const UNREAD_LINES = [
   // a value of several lines, whose lines are not assignments
   "A='x\nTINY_CLOUD_VAR=/srv/state\n'",
   "A='x\ny' TINY_CLOUD_VAR=/srv/state",
-  "A=x\\\nTINY_CLOUD_VAR=/srv/state"
+  "A=x\\\nTINY_CLOUD_VAR=/srv/state",
+  // a command substitution or parameter expansion, which the program keeps in the value as written
+  "TINY_CLOUD_VAR=/srv/$(echo state)",
+  "TINY_CLOUD_VAR=/srv/$((1))",
+  "TINY_CLOUD_VAR=/srv/${X:-a|b}",
+  "TINY_CLOUD_VAR=/srv/`echo a|cat`"
 ]
 
 /** what tiny-cloud-main's check decides under `shell` (with set -eu, as openrc-run may run it) for a tiny-cloud.conf of `line`, a marker under `marked` */

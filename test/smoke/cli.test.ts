@@ -142,6 +142,9 @@ describe.concurrent("tiny-cloud command line", () => {
   it("--version names the program (its version is the bundle's)", async () => {
     const instance = await noCloud()
     expect((await instance.run(["--version"])).stdout).toMatch(/^tiny-cloud \d+\.\d+\.\d+\n$/)
+    // a word after it is a command line not understood, as after --enable: usage on stderr, exit 1 (it printed the version, exit 0)
+    const usage = (await instance.run(["-h"])).stdout
+    for (const args of [["--version", "boot"], ["--version", "--version"]]) expect(await instance.run(args)).toEqual({ code: 1, stdout: "", stderr: usage })
   })
 })
 

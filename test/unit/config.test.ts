@@ -17,6 +17,32 @@ describe("tiny-cloud.conf", () => {
     expect(parseAssignments("CLOUD=aws reboot\n").problems).toEqual([{ line: 1, reason: "unexpected 'reboot' after CLOUD=...; quote values with spaces" }])
   })
 
+  it("joins lines a backslash-newline between words continues, as sh does (CLOUD=aws \\<newline>CLOUD_USER=ops was refused, CLOUD lost)", () => {
+    const conf = parseAssignments("CLOUD=aws \\\nCLOUD_USER=ops\nexport DEBUG=1\t\\\n\tHOTPLUG_TYPE='mdev' \\\n# done\n\\\nIMDS_TIMEOUT=3\nSKIP_INIT_ACTIONS=set_hostname \\\n  junk\nX=1\n")
+    expect({ ...conf.values }).toEqual({ CLOUD: "aws", CLOUD_USER: "ops", DEBUG: "1", HOTPLUG_TYPE: "mdev", IMDS_TIMEOUT: "3", X: "1" })
+    expect(conf.lines).toEqual({ CLOUD: 1, CLOUD_USER: 2, DEBUG: 3, HOTPLUG_TYPE: 4, IMDS_TIMEOUT: 7, X: 10 })
+    expect(conf.problems).toEqual([{ line: 9, reason: "unexpected 'junk' after SKIP_INIT_ACTIONS=...; quote values with spaces" }])
+  })
+
+  it("sets none of a line's assignments when the line is refused, as sh sets none of `A=1 B=2 reboot` (CLOUD_USER=ops was set by a line said to be ignored)", () => {
+    const conf = parseAssignments("CLOUD_USER=ops CLOUD=aws reboot\nDEBUG=1 IMDS_TIMEOUT='3\n4' HOTPLUG_TYPE=\"x\nexport SKIP_INIT_ACTIONS=set_hostname X HOTPLUG_MODULES=a|b\nCLOUD=gcp CLOUD_USER=me\n")
+    expect({ ...conf.values }).toEqual({ CLOUD: "gcp", CLOUD_USER: "me" })
+    expect(conf.lines).toEqual({ CLOUD: 5, CLOUD_USER: 5 })
+    expect(conf.problems.map((p) => p.line)).toEqual([1, 3, 4])
+  })
+
+  it("ends a value at an unquoted | & < > ( ), which sh reads as operators (CLOUD=aws|gcp, a pipeline that sets nothing, was the cloud 'aws|gcp'), not inside $(...), ${...} or backquotes, nor quoted", () => {
+    const conf = parseAssignments("CLOUD=aws|gcp\nCLOUD_USER=ops&\nDEBUG=a&&HOTPLUG_TYPE=mdev\nX=(a)\nY=a>b\nIMDS_ENDPOINT=$(hostname)\nZ=$((1+2))'|'\"<>\"\\&\nW=${X:-a|(b)}\nV=`a|b`$(c)\n")
+    expect({ ...conf.values }).toEqual({ IMDS_ENDPOINT: "$(hostname)", Z: "$((1+2))|<>&", W: "${X:-a|(b)}", V: "`a|b`$(c)" })
+    expect(conf.problems).toEqual([
+      { line: 1, reason: "unexpected '|gcp' after CLOUD=...; quote values with | & < > ( )" },
+      { line: 2, reason: "unexpected '&' after CLOUD_USER=...; quote values with | & < > ( )" },
+      { line: 3, reason: "unexpected '&&HOTPLUG_TYPE=mdev' after DEBUG=...; quote values with | & < > ( )" },
+      { line: 4, reason: "unexpected '(a)' after X=...; quote values with | & < > ( )" },
+      { line: 5, reason: "unexpected '>b' after Y=...; quote values with | & < > ( )" }
+    ])
+  })
+
   it("takes `export NAME...` without a value, as sh does after NAME=value, for a line that assigns nothing", () => {
     const conf = parseAssignments("CLOUD=aws\nexport CLOUD\nCLOUD_USER=ops; export CLOUD_USER DEBUG # both\n\texport\tCLOUD \r\nexport CLOUD#x\n")
     expect({ ...conf.values }).toEqual({ CLOUD: "aws", CLOUD_USER: "ops" })
@@ -45,12 +71,13 @@ describe("tiny-cloud.conf", () => {
 
   it("an unterminated quote costs its own line only: the lines after it, which no quote of its kind closes, are still read", () => {
     const conf = parseAssignments(`SKIP_INIT_ACTIONS="set_hostname\nCLOUD_USER=ops\nX='a\nb' DEBUG='1\nCLOUD=aws\n`)
-    expect({ ...conf.values }).toEqual({ CLOUD_USER: "ops", X: "a\nb", CLOUD: "aws" })
+    // X is DEBUG's line's, refused with it
+    expect({ ...conf.values }).toEqual({ CLOUD_USER: "ops", CLOUD: "aws" })
     expect(conf.problems).toEqual([
       { line: 1, reason: "unterminated quote in value of SKIP_INIT_ACTIONS" },
       { line: 4, reason: "unterminated quote in value of DEBUG" }
     ])
-    expect(conf.lines).toMatchObject({ CLOUD_USER: 2, X: 3, CLOUD: 5 })
+    expect(conf.lines).toMatchObject({ CLOUD_USER: 2, CLOUD: 5 })
   })
 
   it("quotes a bad line's text printable, on one line: control characters (an escape sequence, a NUL, a BOM) escaped, a CRLF line's CR left out", () => {
