@@ -2047,6 +2047,16 @@ apk_repos:
     expect(notes(kept).warnings).toEqual(["line 2: apk_repos: preserve_repositories is true; repositories left alone"])
   })
 
+  it("reads an apk_repos or ntp flag left empty (a template's value) as the key's default, as cloud-init does, not as a problem that skips the key", () => {
+    // cloud-init: get_cfg_option_bool('') and the repositories template's `if ''` are false, is_false('') is not false
+    const repos = '#cloud-config\napk_repos:\n  preserve_repositories: ""\n  alpine_repo:\n    version: v3.20\n    community_enabled: ""\n    testing_enabled: ""\n'
+    expect(notes(repos)).toEqual({ problems: [], warnings: [] })
+    expect(config(repos).apk.repositories.flatMap((r) => repositoryLines(r, undefined))).toEqual(["https://dl-cdn.alpinelinux.org/alpine/v3.20/main"])
+    const ntp = '#cloud-config\nntp:\n  enabled: ""\n  servers: [ntp.example]\n'
+    expect(notes(ntp)).toEqual({ problems: [], warnings: [] })
+    expect(config(ntp).ntp?.servers).toEqual(["ntp.example"])
+  })
+
   it("names every key it does not carry out in one warning", () => {
     const source =
       "#cloud-config\nchpasswd: {expire: false}\nhostname: h\nmounts: []\npackages: [vim, {apt: [x], snap: [y]}]\napk_repos: {alpine_repo: {version: edge, mirror: x}}\nwrite_files:\n  - {path: /a, source: {uri: 'http://x/a', retries: 3}, mode: 1}\n"
