@@ -2057,6 +2057,20 @@ apk_repos:
     expect(config(ntp).ntp?.servers).toEqual(["ntp.example"])
   })
 
+  it("names a quoted false word in community_enabled or testing_enabled, which cloud-init's template takes as true", () => {
+    const source = '#cloud-config\napk_repos:\n  alpine_repo:\n    version: v3.20\n    community_enabled: "false"\n    testing_enabled: "no"\n'
+    expect(config(source).apk.repositories.flatMap((r) => repositoryLines(r, undefined))).toEqual(["https://dl-cdn.alpinelinux.org/alpine/v3.20/main"])
+    expect(notes(source)).toEqual({
+      problems: [],
+      warnings: [
+        "line 5: apk_repos.alpine_repo.community_enabled: a string, read as false; cloud-init's template takes any string that is not empty as true, and adds the repository",
+        "line 6: apk_repos.alpine_repo.testing_enabled: a string, read as false; cloud-init's template takes any string that is not empty as true, and adds the repository"
+      ]
+    })
+    // the words cloud-init's template and this reading agree on are not named
+    expect(notes('#cloud-config\napk_repos:\n  alpine_repo:\n    version: v3.20\n    community_enabled: "yes"\n    testing_enabled: false\n')).toEqual({ problems: [], warnings: [] })
+  })
+
   it("names every key it does not carry out in one warning", () => {
     const source =
       "#cloud-config\nchpasswd: {expire: false}\nhostname: h\nmounts: []\npackages: [vim, {apt: [x], snap: [y]}]\napk_repos: {alpine_repo: {version: edge, mirror: x}}\nwrite_files:\n  - {path: /a, source: {uri: 'http://x/a', retries: 3}, mode: 1}\n"

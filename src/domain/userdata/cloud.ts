@@ -360,6 +360,13 @@ const readApkRepos: Reader = (value, path, { notes }) => {
     notes.warn([...path, "alpine_repo", "version"], "empty; repositories left alone, as cloud-init leaves them")
     return none
   }
+  // cloud-init's template takes a string that is not empty as true ("false" adds the repository): read by its word here, said
+  for (const key of ["community_enabled", "testing_enabled"]) {
+    const flag = asMap(alpineRepo)?.[key]
+    if (typeof flag === "string" && truthOf(flag) === false) {
+      notes.warn([...path, "alpine_repo", key], "a string, read as false; cloud-init's template takes any string that is not empty as true, and adds the repository")
+    }
+  }
   const baseUrl = repo.base_url ?? DEFAULT_ALPINE_MIRROR
   const repositories: Array<ApkRepository> = [{ baseUrl, version: repo.version, repos: repo.community_enabled === true ? ["main", "community"] : ["main"] }]
   // edge's testing as a repository like the others, as cloud-init writes it: its packages install by their names
