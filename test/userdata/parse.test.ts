@@ -1422,6 +1422,22 @@ ntp:
     expect(config("#cloud-config\npackages:\n  - [tool, .inf]\n").packages).toEqual(["tool=inf"])
   })
 
+  it("writes a timestamp with a time of day in an argument list as Python's str() writes the datetime PyYAML makes of it; a date, a quoted one, a !!str one and a line stay as written", () => {
+    const source =
+      "#cloud-config\nruncmd:\n  - [touch, -d, 2024-01-01T10:00:00Z, 2024-1-2 9:05:00.5, 2001-12-14 21:59:43.10 -5, 2002-12-14t21:59:43 +01:30, 2002-12-14 21:59:43.0-00:30]\n" +
+      "  - [echo, 2024-01-01, '2024-01-01T10:00:00Z', !!str 2024-01-01 10:00:00Z, 2024-02-30 10:00:00]\n  - echo 2024-01-01T10:00:00Z\n"
+    expect(config(source).runcmd).toEqual([
+      {
+        kind: "argv",
+        argv: ["touch", "-d", "2024-01-01 10:00:00+00:00", "2024-01-02 09:05:00.500000", "2001-12-14 21:59:43.100000-05:00", "2002-12-14 21:59:43+01:30", "2002-12-14 21:59:43-00:30"],
+        index: 0
+      },
+      { kind: "argv", argv: ["echo", "2024-01-01", "2024-01-01T10:00:00Z", "2024-01-01 10:00:00Z", "2024-02-30 10:00:00"], index: 1 },
+      { kind: "shell", script: "echo 2024-01-01T10:00:00Z", index: 2 }
+    ])
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+  })
+
   it("writes a whole float of an argument list or a package pair as Python's str() does: with its .0, and from 1e16 in exponent form", () => {
     expect(config("#cloud-config\nruncmd:\n  - [sleep, 1.0, 9., -0.0, 0.0, 1_0.0, 1.0e+3, 10000000000000000.0, 123456789012345678.0, 9999999999999998.0]\n").runcmd).toEqual([
       { kind: "argv", argv: ["sleep", "1.0", "9.0", "-0.0", "0.0", "10.0", "1000.0", "1e+16", "1.2345678901234568e+17", "9999999999999998.0"], index: 0 }
@@ -2045,6 +2061,30 @@ apk_repos:
     const kept = "#cloud-config\napk_repos:\n  preserve_repositories: true\n  alpine_repo:\n    version: edge\n"
     expect(config(kept).apk).toEqual({ repositories: [], configured: true, replaceRepositories: false })
     expect(notes(kept).warnings).toEqual(["line 2: apk_repos: preserve_repositories is true; repositories left alone"])
+  })
+
+  it("reads an apk_repos or ntp flag left empty (a template's value) as the key's default, as cloud-init does, not as a problem that skips the key", () => {
+    // cloud-init: get_cfg_option_bool('') and the repositories template's `if ''` are false, is_false('') is not false
+    const repos = '#cloud-config\napk_repos:\n  preserve_repositories: ""\n  alpine_repo:\n    version: v3.20\n    community_enabled: ""\n    testing_enabled: ""\n'
+    expect(notes(repos)).toEqual({ problems: [], warnings: [] })
+    expect(config(repos).apk.repositories.flatMap((r) => repositoryLines(r, undefined))).toEqual(["https://dl-cdn.alpinelinux.org/alpine/v3.20/main"])
+    const ntp = '#cloud-config\nntp:\n  enabled: ""\n  servers: [ntp.example]\n'
+    expect(notes(ntp)).toEqual({ problems: [], warnings: [] })
+    expect(config(ntp).ntp?.servers).toEqual(["ntp.example"])
+  })
+
+  it("names a quoted false word in community_enabled or testing_enabled, which cloud-init's template takes as true", () => {
+    const source = '#cloud-config\napk_repos:\n  alpine_repo:\n    version: v3.20\n    community_enabled: "false"\n    testing_enabled: "no"\n'
+    expect(config(source).apk.repositories.flatMap((r) => repositoryLines(r, undefined))).toEqual(["https://dl-cdn.alpinelinux.org/alpine/v3.20/main"])
+    expect(notes(source)).toEqual({
+      problems: [],
+      warnings: [
+        "line 5: apk_repos.alpine_repo.community_enabled: a string, read as false; cloud-init's template takes any string that is not empty as true, and adds the repository",
+        "line 6: apk_repos.alpine_repo.testing_enabled: a string, read as false; cloud-init's template takes any string that is not empty as true, and adds the repository"
+      ]
+    })
+    // the words cloud-init's template and this reading agree on are not named
+    expect(notes('#cloud-config\napk_repos:\n  alpine_repo:\n    version: v3.20\n    community_enabled: "yes"\n    testing_enabled: false\n')).toEqual({ problems: [], warnings: [] })
   })
 
   it("names every key it does not carry out in one warning", () => {

@@ -308,9 +308,19 @@ const readPackages: Reader = (value, path, { notes }) => {
   return { packages }
 }
 
+/**
+ * The map without the flags among `keys` written as an empty string (a
+ * template's value left empty), which cloud-init reads as the key's default:
+ * `get_cfg_option_bool` and a template's `if` as false, `is_false` as not false.
+ */
+const withoutEmptyFlags = (value: unknown, keys: ReadonlyArray<string>): unknown => {
+  const map = asMap(value)
+  return map === undefined ? value : Object.fromEntries(Object.entries(map).filter(([key, flag]) => !(keys.includes(key) && flag === "")))
+}
+
 /** cloud-init enables NTP when the key is there, even empty, unless `enabled: false` */
 const readNtp: Reader = (value, path, { notes }) => {
-  const ntp = value === null ? {} : decodeOr(CloudNtp, value, path, notes)
+  const ntp = value === null ? {} : decodeOr(CloudNtp, withoutEmptyFlags(value, ["enabled"]), path, notes)
   if (ntp === undefined) return undefined
   ignoreOthers(value, path, CloudNtp, notes)
   if (ntp.enabled === false) return {}
@@ -328,7 +338,10 @@ const readNtp: Reader = (value, path, { notes }) => {
 }
 
 const readApkRepos: Reader = (value, path, { notes }) => {
-  const apk = decodeOr(ApkRepos, value, path, notes)
+  const map = asMap(value)
+  const alpineRepo = map?.["alpine_repo"]
+  const flags = alpineRepo === undefined ? {} : { alpine_repo: withoutEmptyFlags(alpineRepo, ["community_enabled", "testing_enabled"]) }
+  const apk = decodeOr(ApkRepos, map === undefined ? value : { ...asMap(withoutEmptyFlags(map, ["preserve_repositories"])), ...flags }, path, notes)
   if (apk === undefined) return undefined
   ignoreOthers(value, path, ApkRepos, notes)
   ignoreOthers(asMap(value)?.["alpine_repo"], [...path, "alpine_repo"], AlpineRepo, notes)
@@ -346,6 +359,13 @@ const readApkRepos: Reader = (value, path, { notes }) => {
   if (repo.version.trim() === "") {
     notes.warn([...path, "alpine_repo", "version"], "empty; repositories left alone, as cloud-init leaves them")
     return none
+  }
+  // cloud-init's template takes a string that is not empty as true ("false" adds the repository): read by its word here, said
+  for (const key of ["community_enabled", "testing_enabled"]) {
+    const flag = asMap(alpineRepo)?.[key]
+    if (typeof flag === "string" && truthOf(flag) === false) {
+      notes.warn([...path, "alpine_repo", key], "a string, read as false; cloud-init's template takes any string that is not empty as true, and adds the repository")
+    }
   }
   const baseUrl = repo.base_url ?? DEFAULT_ALPINE_MIRROR
   const repositories: Array<ApkRepository> = [{ baseUrl, version: repo.version, repos: repo.community_enabled === true ? ["main", "community"] : ["main"] }]

@@ -99,6 +99,45 @@ const pythonNumbers = (resolve: Resolve, list: unknown, zeroFloats: boolean) => 
   })
 }
 
+/** PyYAML's timestamp with a time of day, which it makes a datetime (a date alone it makes a date, whose text is the same) */
+const PYYAML_DATETIME = /^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[Tt]|[ \t]+)([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]*))?(?:[ \t]*(Z|([-+])([0-9]{1,2})(?::([0-9]{2}))?))?$/
+
+/**
+ * A timestamp with a time of day as Python's `str()` writes the datetime
+ * PyYAML makes of it: `2024-01-01T10:00:00Z` is `2024-01-01 10:00:00+00:00`,
+ * `2024-1-1 9:00:00.5` is `2024-01-01 09:00:00.500000`. Undefined for any
+ * other text, and for a time Python's datetime refuses (PyYAML reads no such
+ * document, nor does cloud-init: it is left as written).
+ */
+export const pythonDatetime = (text: string): string | undefined => {
+  const m = PYYAML_DATETIME.exec(text)
+  if (m === null) return undefined
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number]
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+  const offset = m[8] === undefined || m[8] === "Z" ? 0 : (m[9] === "-" ? -1 : 1) * (Number(m[10]) * 60 + Number(m[11] ?? 0))
+  if (year < 1 || days === undefined || day < 1 || day > days || hour > 23 || minute > 59 || second > 59 || Math.abs(offset) >= 24 * 60) return undefined
+  const two = (n: number) => String(n).padStart(2, "0")
+  const micro = Number((m[7] ?? "").slice(0, 6).padEnd(6, "0"))
+  const fraction = micro > 0 ? `.${String(micro).padStart(6, "0")}` : ""
+  const zone = m[8] === undefined ? "" : `${offset < 0 ? "-" : "+"}${two(Math.floor(Math.abs(offset) / 60))}:${two(Math.abs(offset) % 60)}`
+  return `${m[1]}-${two(month)}-${two(day)} ${two(hour)}:${two(minute)}:${two(second)}${fraction}${zone}`
+}
+
+/** an argument list's plain timestamps with a time of day as Python writes them (an alias's, here alone, as pythonNumbers writes its numbers) */
+const pythonDatetimes = (resolve: Resolve, list: unknown) => {
+  const seq = resolve(list)
+  if (!isSeq(seq)) return
+  seq.items.forEach((entry, i) => {
+    const item = resolve(entry)
+    if (!isScalar(item) || item.type !== "PLAIN" || item.tag !== undefined || typeof item.value !== "string") return
+    const text = pythonDatetime(item.value)
+    if (text === undefined) return
+    if (item === entry) item.value = text
+    else seq.items[i] = new Scalar(text)
+  })
+}
+
 const keepAsWritten = (doc: Document, resolve: Resolve, keys: ReadonlySet<string>) =>
   visit(doc, {
     Pair(_, pair) {
@@ -113,7 +152,10 @@ const keepAsWritten = (doc: Document, resolve: Resolve, keys: ReadonlySet<string
       if (COMMAND_LISTS.has(key) && isSeq(list)) {
         for (const item of list.items) {
           if (isScalar(item) && item.value !== null && typeof item.value !== "string" && item.source !== undefined) item.value = item.source
-          else pythonNumbers(resolve, item, true)
+          else {
+            pythonNumbers(resolve, item, true)
+            pythonDatetimes(resolve, item)
+          }
         }
       }
       // a [name, version] pair's version, as Python writes it
@@ -265,8 +307,9 @@ const pyyamlInts = (tags: Tags): Tags =>
 
 /**
  * Dates stay their text: PyYAML makes them dates, which cloud-init writes
- * back as the same text where it takes a string (a runcmd argument); no key
- * wants a date.
+ * back as the same text where it takes a string (a runcmd argument), and
+ * datetimes, which an argument list has as Python writes them (pythonDatetimes);
+ * no key wants a date.
  */
 const withoutDates = (tags: Tags): Tags => tags.filter((t) => typeof t !== "object" || t.tag !== "tag:yaml.org,2002:timestamp")
 
