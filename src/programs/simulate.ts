@@ -143,7 +143,8 @@ const simulate = ({ cloud, userData: userDataFile, customData: customDataFile, r
       }
     }
     const record = join(dir, "user-programs.log")
-    writeFileSync(record, "")
+    // the user's programs' text, which may carry a token, as the saved user-data (0600) does
+    writeFileSync(record, "", { mode: 0o600 })
     const customData = Option.map(customDataFile, (f) => new Uint8Array(readFileSync(f)))
     // custom data alone is the instance's user-data: no demo script beside it
     const userData = Option.match(userDataFile, {
@@ -153,8 +154,9 @@ const simulate = ({ cloud, userData: userDataFile, customData: customDataFile, r
     const sim = await startSimulator({ cloud, instance: demoInstance(userData, Option.getOrUndefined(customData)), root: fake.root })
     for (const [path, content] of Object.entries(sim.instanceFiles)) writeFileSync(join(fake.root, path), content)
     if (sim.media !== undefined) {
-      mkdirSync(mediaDirectory(fake), { recursive: true })
-      for (const [path, content] of Object.entries(sim.media.files)) writeFileSync(join(mediaDirectory(fake), path), content)
+      // the custom data, no one else's to read (cloud-init keeps its copy of ovf-env.xml 0600)
+      mkdirSync(mediaDirectory(fake), { recursive: true, mode: 0o700 })
+      for (const [path, content] of Object.entries(sim.media.files)) writeFileSync(join(mediaDirectory(fake), path), content, { mode: 0o600 })
     }
     const env = { ...simulationEnv(fake, cloud, sim), [SIMULATION_ENV.mode]: userCommands, [SIMULATION_ENV.record]: record }
     const before = snapshot(fake.root)

@@ -353,6 +353,44 @@ packages: [tmux]
     })
   )
 
+  it.scopedLive("a repository whose URL carries a user and password (a private mirror's) makes /etc/apk/repositories root's alone, added to or replaced", () =>
+    Effect.gen(function* () {
+      // added to the image's file (0644) by #alpine-config
+      const added = yield* userDataInstance(`#alpine-config
+apk:
+  repositories:
+    - base_url: https://deploy:S3CRET-MIRROR@mirror.example/alpine
+      version: v3.21
+      repos: [main]
+`)
+      added.write("/etc/apk/repositories", "https://dl-cdn.alpinelinux.org/alpine/v3.21/main\n")
+      expectCodes(yield* phases(added, ["early", "main"]))
+      expect(added.read("/etc/apk/repositories")).toBe("https://dl-cdn.alpinelinux.org/alpine/v3.21/main\nhttps://deploy:S3CRET-MIRROR@mirror.example/alpine/v3.21/main\n")
+      expect(added.mode("/etc/apk/repositories")).toBe(0o600)
+      // replaced (cloud-config apk_repos), and made where there was none
+      const doc = `#cloud-config
+apk_repos:
+  alpine_repo:
+    base_url: https://deploy:S3CRET-MIRROR@mirror.example/alpine
+    version: v3.21
+`
+      const replaced = yield* userDataInstance(doc)
+      replaced.write("/etc/apk/repositories", "https://dl-cdn.alpinelinux.org/alpine/v3.21/main\n")
+      chmodSync(join(replaced.root, "etc/apk/repositories"), 0o640)
+      expectCodes(yield* phases(replaced, ["early", "main"]))
+      expect(replaced.read("/etc/apk/repositories")).toBe("https://deploy:S3CRET-MIRROR@mirror.example/alpine/v3.21/main\n")
+      expect(replaced.mode("/etc/apk/repositories")).toBe(0o600)
+      const made = yield* userDataInstance("#alpine-config\napk:\n  repositories:\n    - {base_url: 'https://:S3CRET-TOKEN@mirror.example/alpine', version: v3.21, repos: [main]}\n")
+      expectCodes(yield* phases(made, ["early", "main"]))
+      expect(made.mode("/etc/apk/repositories")).toBe(0o600)
+      // nor is a line without credentials any other's business: the image's mode is kept
+      const plain = yield* userDataInstance("#alpine-config\napk:\n  repositories:\n    - {base_url: 'https://mirror.example/alpine/@edge', version: v3.21, repos: [main]}\n")
+      plain.write("/etc/apk/repositories", "https://dl-cdn.alpinelinux.org/alpine/v3.21/main\n")
+      expectCodes(yield* phases(plain, ["early", "main"]))
+      expect(plain.mode("/etc/apk/repositories")).toBe(0o644)
+    })
+  )
+
   it.scopedLive("cloud-config apk_repos: edge's testing written as cloud-init writes it, so that its packages install by name; the file's mode and owner kept", () =>
     Effect.gen(function* () {
       const doc = `#cloud-config

@@ -85,6 +85,27 @@ describe.concurrent("tiny-cloud simulate", () => {
     }
   })
 
+  it("--root DIR keeps no file of the user-data's secrets that others may read: the stand-ins' record (a chpasswd -e hash), the user's programs, azure's media", async () => {
+    const { dir, r } = await awsWithUserData()
+    expect(r.code, r.stdout).toBe(0)
+    const holding = (at: string): Array<string> =>
+      readdirSync(at, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? holding(join(at, e.name)) : e.isFile() && readFileSync(join(at, e.name), "latin1").includes("CANARY") ? [join(at, e.name)] : []
+      )
+    const instance = join(dir, "instance")
+    const found = holding(instance)
+    expect(found).toContain(join(instance, "commands.log"))
+    const othersMay = (path: string) => `${path.slice(instance.length)} ${(statSync(path).mode & 0o077).toString(8)}`
+    expect(found.map(othersMay)).toEqual(found.map((path) => `${path.slice(instance.length)} 0`))
+    // the user's programs, whose commands may carry a token (runcmd's curl -H 'Authorization: ...')
+    expect(othersMay(join(instance, "user-programs.log"))).toBe("/user-programs.log 0")
+    // the custom data on azure's provisioning media (root's alone on an instance, as cloud-init keeps its copy)
+    const azure = await azureWithCustomData()
+    expect(azure.r.code, azure.r.stdout).toBe(0)
+    const media = join(azure.dir, "instance/media")
+    expect([media, join(media, "ovf-env.xml")].map((p) => (statSync(p).mode & 0o077).toString(8))).toEqual(["0", "0"])
+  })
+
   it("keeps the state and logs in the simulated instance when the caller's environment names its own TINY_CLOUD_VAR and TINY_CLOUD_LOGS", async () => {
     const { dir, r } = await awsWithUserData()
     expect(r.code, r.stdout).toBe(0)

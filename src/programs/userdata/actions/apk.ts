@@ -82,6 +82,17 @@ export const userdataApkCache = Effect.gen(function* () {
   yield* fs.symlink(`../..${dir}`, link)
 })
 
+/** a repository line whose URL carries a user or password (`https://user:pass@mirror.example/alpine`, a private mirror's) */
+const carriesCredentials = (line: string) => /:\/\/[^/\s]*@/.test(line)
+
+/** `file` (when there) kept from its group and others, before a secret goes into it: never readable by them with it */
+const rootsAlone = (file: string) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    const owned = yield* fs.ownership(file)
+    if (Option.isSome(owned) && (owned.value.mode & 0o077) !== 0) yield* fs.chmod(yield* fs.resolve(file), owned.value.mode & ~0o077)
+  })
+
 export const userdataApkRepositories = Effect.gen(function* () {
   const { apk } = yield* loadUserConfig("userdata_apk_repositories")
   const fs = yield* RootFs
@@ -95,8 +106,12 @@ export const userdataApkRepositories = Effect.gen(function* () {
   const version = apkVersion(yield* osVersionId)
   const lines = apk.repositories.flatMap((r) => repositoryLines(r, version))
   yield* repositoriesChanged
-  if (apk.replaceRepositories) yield* fs.writeAtomic(file, lines.map((l) => `${l}\n`).join(""), { mode: 0o644, keep: true })
-  else yield* fs.addLinesOnce(file, lines)
+  // a private mirror's user and password are a secret (rule 3): the file root's alone, as status.json is, whatever it was
+  const secret = lines.some(carriesCredentials)
+  if (secret) yield* rootsAlone(file)
+  const mode = secret ? 0o600 : 0o644
+  if (apk.replaceRepositories) yield* fs.writeAtomic(file, lines.map((l) => `${l}\n`).join(""), { mode, keep: true })
+  else yield* fs.addLinesOnce(file, lines, { mode })
   // with no release to default to, BASE/REPO is added, as the shell edition adds it (a local repository, /srv/packages/main,
   // may have no version in its path); said, as a mirror's such line is no repository (cloud-config's alpine_repo has its version)
   const unversioned = version === undefined ? apk.repositories.filter((r) => r.version === undefined).length : 0
