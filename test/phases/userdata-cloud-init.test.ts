@@ -407,6 +407,24 @@ users:
     })
   )
 
+  it.scopedLive("a further user the image has already: its account and passwd are kept, as cloud-init keeps them, and one line names what is not applied", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance(
+        '#cloud-config\nusers:\n  - default\n  - name: deploy\n    shell: /bin/ash\n    homedir: /srv/deploy\n    passwd: "$6$salt$hashOfDeploy"\n    lock_passwd: false\n    groups: [adm]\n'
+      )
+      i.write("/etc/passwd", `${i.read("/etc/passwd") ?? ""}deploy:x:1100:1100:Linux User,,,:/home/deploy:/bin/sh\n`)
+      i.write("/etc/group", `${i.read("/etc/group") ?? ""}deploy:x:1100:\n`)
+      const { main } = yield* firstBoot(i)
+      expect(main.code, main.stderr).toBe(0)
+      expect(i.commands().filter((c) => c.startsWith("adduser") && c.endsWith(" deploy"))).toEqual([])
+      expect(i.commands()).toContain("addgroup deploy adm")
+      // before: nothing said; the shell, home and password asked were dropped without a word
+      expect(main.stderr).toContain("\nuserdata_users: deploy exists already and keeps its own account: user-data's homedir /srv/deploy, shell /bin/ash, passwd not applied\n")
+      expect(main.stderr).not.toContain("hashOfDeploy")
+      expectReachable(i, "alpine")
+    })
+  )
+
   it.scopedLive("an account the image has, asked for its own home with a trailing slash and its own shell: nothing named as not applied", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: alpine\n    homedir: /home/alpine/\n    shell: /bin/sh\n")
