@@ -1025,6 +1025,22 @@ users:
     expect(notes(pasted)).toEqual({ problems: [], warnings: [`line 5: users[1].sudo: ${skipped}`] })
   })
 
+  it("skips a sudo rule ending in a backslash, which sudoers continues with the next line of the file (the next user's rule) into a syntax error; an escaped one is kept", () => {
+    const source = String.raw`#cloud-config
+users:
+  - default
+  - name: fay
+    sudo: ['ALL=(ALL) /usr/bin/id \', 'ALL=(ALL) /bin/ls\  ', 'ALL=(ALL) /bin/echo \\']
+  - name: gus
+    sudo: ALL=(ALL) NOPASSWD:ALL
+`
+    expect(config(source).users.map((u) => [u.name, u.sudo])).toEqual([
+      ["fay", [String.raw`ALL=(ALL) /bin/echo \\`]],
+      ["gus", ["ALL=(ALL) NOPASSWD:ALL"]]
+    ])
+    expect(notes(source)).toEqual({ problems: [], warnings: ["line 5: users[1].sudo: not a sudo rule (HOSTS=(USERS) COMMANDS, on one line), which would break sudo for every user; that rule skipped"] })
+  })
+
   it("a default user whose sudo rules are all skipped (a template's quoted 'False') has no rights, as with sudo: false: no wheel", () => {
     for (const sudo of ["'False'", "['']", "[]", "''"]) {
       expect(config(`#cloud-config\nuser:\n  name: ops\n  sudo: ${sudo}\n`).defaultUser?.account.wheel).toBe(false)

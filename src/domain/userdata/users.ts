@@ -129,6 +129,9 @@ const FULL_SUDO = "ALL=(ALL) NOPASSWD:ALL"
 /** what sudoers takes after a user's name: a host list (`ALL`, `web1, !web2`), `=`, then the rest, on one line */
 const SUDO_RULE = /^\s*(?:!\s*)*[^\s,=!]+(?:\s*,\s*(?:!\s*)*[^\s,=!]+)*\s*=[^\r\n]*$/
 
+/** a line sudoers continues on the next: its last backslash (blanks may follow) not itself escaped (`\\`) */
+const SUDO_CONTINUED = /(?<!\\)(?:\\\\)*\\[ \t]*$/
+
 /**
  * A user's groups (at `path`) with each name that cannot be a group's
  * skipped on its own: the others are still joined, as cloud-init joins them
@@ -185,8 +188,9 @@ const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes, place
   } else if (typeof user.sudo === "string") sudo = user.sudo === "" ? [] : [user.sudo]
   else if (Array.isArray(user.sudo)) sudo = user.sudo.filter((r): r is string => r !== null)
   // a sudoers user rule is `HOSTS = COMMANDS` on one line, HOSTS a list separated by commas: a line without '=' (a quoted
-  // "false"), or one that names the user again ('bob ALL=(ALL) ALL' is written 'bob bob ALL=...'), is a syntax error
-  const oneLine = sudo.filter((r) => SUDO_RULE.test(r))
+  // "false"), or one that names the user again ('bob ALL=(ALL) ALL' is written 'bob bob ALL=...'), is a syntax error; so is one
+  // ending in a backslash, which sudoers continues with the line after it in the file, the next rule (another user's too)
+  const oneLine = sudo.filter((r) => SUDO_RULE.test(r) && !SUDO_CONTINUED.test(r))
   if (oneLine.length < sudo.length) notes.warn(place([...path, "sudo"]), "not a sudo rule (HOSTS=(USERS) COMMANDS, on one line), which would break sudo for every user; that rule skipped")
   const password = passwordOf(user)
   const lockPasswd = user.lock_passwd === undefined ? true : Boolean(user.lock_passwd)
