@@ -940,6 +940,14 @@ describe("#cloud-config", () => {
     ])
   })
 
+  it("merges two maps without a name (or named default), both the default user's, as a repeated user: the first one's keys win, its keys alone are installed", () => {
+    const source =
+      "#cloud-config\nusers:\n  - gecos: First\n    ssh_authorized_keys: [ssh-ed25519 AAAA first]\n  - name: default\n    gecos: Second\n    shell: /bin/ash\n    ssh_authorized_keys: [ssh-ed25519 AAAA second]\n"
+    const c = config(source)
+    expect([c.defaultUser?.account.gecos, c.defaultUser?.account.shell, c.defaultUser?.sshAuthorizedKeys]).toEqual(["First", "/bin/ash", ["ssh-ed25519 AAAA first"]])
+    expect(notes(source).warnings).toEqual(["line 5: users[1]: the same user as an earlier entry; what that entry does not say is taken from this one, as cloud-init merges them"])
+  })
+
   it("names a repeated user's keys where that entry wrote them, not in the first entry it is merged into", () => {
     const source = "#cloud-config\nusers:\n  - default\n  - bob\n  - name: bob\n    shell: 12\n    lock-passwd: 'false'\n    selinux-user: x\n  - name: bob\n    sudo: true\n    shell: /bin/ash\n"
     expect(notes(source)).toEqual({

@@ -298,16 +298,20 @@ const readUserKey = (user: unknown, at: ReadonlyArray<Key>, notes: Notes): UserR
 
 const entryName = (e: Entry): string | undefined => (e.kind === "name" ? e.name : e.kind === "map" && typeof e.map["name"] === "string" ? e.map["name"] : undefined)
 
+/** the entries of one user: its name, or, for a map without one (the default user's, as cloud-init names it `default`), none that a name can be */
+const sameUserKey = (e: Entry): string | undefined => (e.kind === "map" && e.map["name"] === undefined ? "\0default" : entryName(e))
+
 /**
  * A user listed again is merged into its first entry as cloud-init merges
  * them: the first entry's keys win, the keys only the later one has are
- * added.
+ * added. So are two maps without a name (or named `default`), both the
+ * default user's.
  */
 const combineRepeated = (entries: ReadonlyArray<Entry>, notes: Notes): ReadonlyArray<Entry> => {
   const firstOf = new Map<string, number>()
   const combined: Array<Entry> = []
   for (const entry of entries) {
-    const name = entryName(entry)
+    const name = sameUserKey(entry)
     const at = name === undefined ? undefined : firstOf.get(name)
     if (name === undefined || at === undefined) {
       if (name !== undefined) firstOf.set(name, combined.length)
