@@ -407,6 +407,21 @@ users:
     })
   )
 
+  it.scopedLive("write_files writing a further user's authorized_keys keeps that user's ssh_authorized_keys, added after the file's, as cloud-init (files first, then users) has them", () =>
+    Effect.gen(function* () {
+      const fromFile = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBobFile bob-file@example"
+      const fromUsers = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBobUsers bob-users@example"
+      const i = yield* userDataInstance(
+        `#cloud-config\nusers:\n  - default\n  - name: bob\n    ssh_authorized_keys: ["${fromUsers}"]\nwrite_files:\n  - path: /home/bob/.ssh/authorized_keys\n    content: "${fromFile}\\n"\n    permissions: '0600'\n`
+      )
+      const { main } = yield* firstBoot(i)
+      expect(main.code, main.stderr).toBe(0)
+      // before: the file as written alone, bob's key from users dropped without a word
+      expect(i.read("/home/bob/.ssh/authorized_keys")).toBe(`${fromFile}\n${fromUsers}\n`)
+      expectReachable(i, "alpine")
+    })
+  )
+
   it.scopedLive("a further user the image has already: its account and passwd are kept, as cloud-init keeps them, and one line names what is not applied", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance(
