@@ -929,6 +929,14 @@ describe("#cloud-config", () => {
     ])
   })
 
+  it("reads a fractional permissions number as cloud-init does, made an integer before chmod (384.9 is 0600), without a warning; one that is no mode then still gets 0644", () => {
+    const source = "#cloud-config\nwrite_files:\n  - {path: /a, permissions: 384.9}\n  - {path: /b, permissions: 493.0}\n  - {path: /c, permissions: 4096.5}\n"
+    expect(config(source).writeFiles.map((f) => [f.path, f.mode])).toEqual([["/a", 0o600], ["/b", 0o755], ["/c", 0o644]])
+    expect(notes(source).warnings).toEqual([
+      "line 5: write_files[2].permissions: not a file mode (an integer from 0 to 0o7777); the file gets 0644, where cloud-init would give the number to chmod as it is"
+    ])
+  })
+
   it("merges a user listed again into its first entry as cloud-init does: the first entry's keys win, the later one's others are added", () => {
     const source = "#cloud-config\nusers:\n  - default\n  - name: bob\n    groups: [audio]\n  - name: bob\n    shell: /bin/ash\n    groups: [video]\n  - bob\n"
     const bobs = config(source).users.filter((u) => u.name === "bob")

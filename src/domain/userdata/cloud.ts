@@ -40,8 +40,8 @@ const hostName = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): strin
 /**
  * cloud-init writes a file whose permissions it cannot read as octal with its
  * default mode, saying so; so does this reading. A number (a boolean is one to
- * Python) it gives chmod as it is, whatever it is (-1 makes 07777): here one
- * that is no mode gets the default too, said as what it is.
+ * Python) it gives chmod as it is, whatever it is (-1 makes 07777), a fraction
+ * made an integer first: here one that is no mode gets the default too, said as what it is.
  */
 const withoutUnreadableModes = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): unknown =>
   Array.isArray(value)
@@ -49,6 +49,8 @@ const withoutUnreadableModes = (value: unknown, path: ReadonlyArray<Key>, notes:
         const entry = asMap(raw)
         const mode = entry?.["permissions"]
         if (entry === undefined || mode === undefined || mode === null || Schema.is(CloudPermissions)(mode)) return raw
+        // a fraction (`384.9`, a float to YAML) cloud-init makes an integer (`int(perm)`) before chmod: 384, 0600
+        if (typeof mode === "number" && Number.isFinite(mode) && Schema.is(CloudPermissions)(Math.trunc(mode))) return { ...entry, permissions: Math.trunc(mode) }
         const message =
           typeof mode === "number" || typeof mode === "boolean"
             ? "not a file mode (an integer from 0 to 0o7777); the file gets 0644, where cloud-init would give the number to chmod as it is"
