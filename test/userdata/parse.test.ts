@@ -868,6 +868,15 @@ write_files:
     ])
   })
 
+  it("#cloud-config: a source without a uri (or a null one) is no source, as cloud-init reads it (`source.get('uri')`): the content is written, empty when there is none", () => {
+    const source = '#cloud-config\nwrite_files:\n  - {path: /etc/a, source: {headers: {X-Token: t}}, content: local}\n  - {path: /etc/b, source: {uri: null}}\n'
+    expect(config(source).writeFiles.map((f) => [f.path, f.source, f.content === undefined ? undefined : text(f.content)])).toEqual([
+      ["/etc/a", undefined, "local"],
+      ["/etc/b", undefined, ""]
+    ])
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+  })
+
   it("#cloud-config: an empty source uri is no source, as cloud-init reads it: the content is written, empty when there is none", () => {
     const source = '#cloud-config\nwrite_files:\n  - {path: /etc/a, source: {uri: ""}, content: local}\n  - {path: /etc/b, source: {uri: ""}}\n'
     expect(config(source).writeFiles.map((f) => [f.path, f.source, f.content === undefined ? undefined : text(f.content)])).toEqual([

@@ -268,8 +268,8 @@ const readFiles: Reader = (value, path, context) => {
   }
   const files = entries.flatMap(({ index, value: f }) => {
     const at = [...path, index]
-    let source = f.source === undefined ? undefined : typeof f.source === "string" ? { uri: f.source, headers: {} } : { uri: f.source.uri, headers: f.source.headers ?? {} }
-    // an empty uri (a template's value left empty) is no source to cloud-init: the content is written, empty when there is none
+    let source = f.source === undefined ? undefined : typeof f.source === "string" ? { uri: f.source, headers: {} } : { uri: f.source.uri ?? "", headers: f.source.headers ?? {} }
+    // an empty or absent uri (a template's value left empty) is no source to cloud-init: the content is written, empty when there is none
     if (source?.uri === "") source = undefined
     if (source !== undefined && !/^https?:\/\/[^/?#]/i.test(source.uri)) {
       context.notes.warn([...at, "source", "uri"], "only http and https sources are fetched; content is used")
