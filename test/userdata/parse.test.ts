@@ -877,6 +877,16 @@ write_files:
     expect(notes(source)).toEqual({ problems: [], warnings: [] })
   })
 
+  it("#cloud-config: a source whose headers cloud-init cannot send (a number) fails its fetch there, so the content is used, said; without content the entry is skipped", () => {
+    const source =
+      '#cloud-config\nwrite_files:\n  - {path: /etc/a, source: {uri: "https://files.example/a", headers: {X-Num: 1}}, content: local}\n  - {path: /etc/b, source: {uri: "https://files.example/b", headers: {X-Num: 1}}}\n'
+    expect(config(source).writeFiles.map((f) => [f.path, f.source, f.content === undefined ? undefined : text(f.content)])).toEqual([["/etc/a", undefined, "local"]])
+    expect(notes(source)).toEqual({
+      problems: ["line 4: write_files[1].source.headers.X-Num: expected a header value on one line, got a number; write_files[1] skipped"],
+      warnings: ["line 3: write_files[0].source.headers: not headers cloud-init can send (each a name and a value on one line, as strings): its fetch fails, and the content is used"]
+    })
+  })
+
   it("#cloud-config: an empty source uri is no source, as cloud-init reads it: the content is written, empty when there is none", () => {
     const source = '#cloud-config\nwrite_files:\n  - {path: /etc/a, source: {uri: ""}, content: local}\n  - {path: /etc/b, source: {uri: ""}}\n'
     expect(config(source).writeFiles.map((f) => [f.path, f.source, f.content === undefined ? undefined : text(f.content)])).toEqual([

@@ -1,7 +1,7 @@
 /** `#cloud-config` onto the model, key by key, as cloud-init reads it (BEHAVIOUR.md §6). */
 import { posix } from "node:path"
 import * as Schema from "effect/Schema"
-import { AlpineRepo, ApkRepos, CloudNtp, CloudPackage, CloudPermissions, CloudWriteFile, keepsOwnerSide, ownerSides, SshPwauth } from "../../schema/cloud-config.js"
+import { AlpineRepo, ApkRepos, CloudNtp, CloudPackage, CloudPermissions, CloudWriteFile, FileSource, keepsOwnerSide, ownerSides, SshPwauth } from "../../schema/cloud-config.js"
 import { isHostName, PackageName, Text, TimeZone } from "../../schema/fields.js"
 import { ansiC } from "../resident.js"
 import { truthOf } from "../truth.js"
@@ -57,6 +57,27 @@ const withoutUnreadableModes = (value: unknown, path: ReadonlyArray<Key>, notes:
             : "not a mode cloud-init can read; the file gets 0644, as with cloud-init"
         notes.warn([...path, i, "permissions"], message)
         const { permissions: _unreadable, ...rest } = entry
+        return rest
+      })
+    : value
+
+/**
+ * A `source` whose headers cloud-init's fetch refuses (a value that is no
+ * string, such as a number, or not on one line; a name that is no token)
+ * fails there, and cloud-init writes the content instead: so does this
+ * reading, saying so. One without content is left as it is, to be skipped
+ * with the header named, as cloud-init skips an entry with nothing to write.
+ */
+const withoutUnusableHeaders = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): unknown =>
+  Array.isArray(value)
+    ? value.map((raw: unknown, i) => {
+        const entry = asMap(raw)
+        const source = asMap(entry?.["source"])
+        if (entry === undefined || source === undefined || source["headers"] === undefined || source["headers"] === null || Schema.is(FileSource)(source)) return raw
+        const { headers: _refused, ...withoutHeaders } = source
+        if (!Schema.is(FileSource)(withoutHeaders) || entry["content"] === undefined || entry["content"] === null) return raw
+        notes.warn([...path, i, "source", "headers"], "not headers cloud-init can send (each a name and a value on one line, as strings): its fetch fails, and the content is used")
+        const { source: _unused, ...rest } = entry
         return rest
       })
     : value
@@ -259,7 +280,7 @@ const withoutCloudInitPer = (commands: ReadonlyArray<Command> | undefined, path:
 const CLOUD_INIT_SCRIPTS = /^\/var\/lib\/cloud\/scripts\/per-(?:boot|instance|once)\/(?=[^/])/
 
 const readFiles: Reader = (value, path, context) => {
-  const entries = decodeEach(CloudWriteFile, withoutUnreadableModes(value, path, context.notes), path, context.notes)
+  const entries = decodeEach(CloudWriteFile, withoutUnusableHeaders(withoutUnreadableModes(value, path, context.notes), path, context.notes), path, context.notes)
   if (Array.isArray(value)) {
     value.forEach((raw: unknown, i) => {
       ignoreOthers(raw, [...path, i], CloudWriteFile, context.notes)
