@@ -440,6 +440,23 @@ users:
     })
   )
 
+  it.scopedLive("a further user the image has with a password: lock_passwd (cloud-init's default, true) does not lock it here, said in the same line; a locked one is nothing to name", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: ops\n    groups: [adm]\n  - name: svc\n    groups: [adm]\n")
+      i.write("/etc/passwd", `${i.read("/etc/passwd") ?? ""}ops:x:1100:1100:Linux User,,,:/home/ops:/bin/sh\nsvc:x:1101:1101:Linux User,,,:/home/svc:/bin/sh\n`)
+      i.write("/etc/group", `${i.read("/etc/group") ?? ""}ops:x:1100:\nsvc:x:1101:\n`)
+      i.write("/etc/shadow", `${i.read("/etc/shadow") ?? ""}ops:$6$salt$opsHash:20000:0:99999:7:::\nsvc:*:20000:0:99999:7:::\n`)
+      const { main } = yield* firstBoot(i)
+      expect(main.code, main.stderr).toBe(0)
+      // before: nothing said; cloud-init would have locked ops's password
+      expect(main.stderr).toContain("\nuserdata_users: ops exists already and keeps its own account: user-data's lock_passwd not applied\n")
+      expect(main.stderr).not.toContain("svc exists already")
+      expect(main.stderr).not.toContain("opsHash")
+      expect(i.read("/etc/shadow")).toContain("\nops:$6$salt$opsHash:")
+      expectReachable(i, "alpine")
+    })
+  )
+
   it.scopedLive("an account the image has, asked for its own home with a trailing slash and its own shell: nothing named as not applied", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: alpine\n    homedir: /home/alpine/\n    shell: /bin/sh\n")

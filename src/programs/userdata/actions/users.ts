@@ -231,8 +231,14 @@ const makeUser = (user: UserSpec, cloudUser: string, packages: ReadonlyArray<str
     }
     // an account that was there before this boot (root, an image's) keeps its home, shell, uid, comment and password (`passwd`
     // sets only a new account's; a locked one is said at reading), as cloud-init keeps them: said, as create_default_user says it of the default user
+    // and a password it has that lock_passwd (true unless given false) would lock, where cloud-init locks it (`passwd -l`)
     if (Option.isSome(found) && !made.has(user.name)) {
-      const kept = [...unapplied(found.value, user.account), ...(user.password?.onlyNewUser === true && !user.lockPasswd ? ["passwd"] : [])]
+      const usable = Option.exists(yield* shadowPassword(user.name), (p) => p !== "" && !p.startsWith("!") && !p.startsWith("*"))
+      const kept = [
+        ...unapplied(found.value, user.account),
+        ...(user.password?.onlyNewUser === true && !user.lockPasswd ? ["passwd"] : []),
+        ...(user.lockPasswd && user.password === undefined && usable ? ["lock_passwd"] : [])
+      ]
       if (kept.length > 0) yield* warn(`userdata_users: ${user.name} exists already and keeps its own account: user-data's ${kept.join(", ")} not applied`)
     }
     if (missing) {
