@@ -1420,6 +1420,18 @@ users:
     expect(notes(source)).toEqual({ problems: [], warnings: [] })
   })
 
+  it("skips a group member that cannot be a user's name alone, as cloud-init makes the group and leaves out a member that is no user: the group and its other members stay", () => {
+    const source = "#cloud-config\ngroups:\n  - admins: [root, 5]\n  - ops: 'root, bad name'\n"
+    expect(config(source).groups).toEqual([
+      { name: "admins", members: ["root"] },
+      { name: "ops", members: ["root"] }
+    ])
+    expect(notes(source).problems).toEqual([
+      "line 3: groups[0].admins[1]: expected a user name (at most 255 characters: letters, digits, _ . -; not starting with . or -), got a number; skipped",
+      "line 4: groups[1].ops: expected a user name (at most 255 characters: letters, digits, _ . -; not starting with . or -), got a string of 8 characters; groups[1].ops[1] skipped"
+    ])
+  })
+
   it("maps the top-level keys", () => {
     const source = `#cloud-config
 hostname: web-1

@@ -400,7 +400,14 @@ export const readGroups = (value: unknown, path: ReadonlyArray<Key>, { notes }: 
     if (decodeOr(GroupName, name, at, notes) === undefined) return
     // "alice, bob": cloud-init splits a group's member string at its commas
     const given = typeof members === "string" ? members.split(",").map((m) => m.trim()).filter((m) => m !== "") : members
-    const list = given === null || given === undefined ? [] : decodeOr(GroupMembers, given, at, notes)
+    // a member that cannot be a user's name is skipped alone: cloud-init makes the group, and leaves out a member that is no
+    // user (the names of "a, b" have no path of their own: the one skipped is named by its place in the list)
+    const list =
+      given === null || given === undefined
+        ? []
+        : Array.isArray(given)
+          ? given.filter((m: unknown, j): m is string => decodeOr(UserName, m, typeof members === "string" ? at : [...at, j], notes, [...at, j]) !== undefined)
+          : decodeOr(GroupMembers, given, at, notes)
     if (list === undefined) return
     groups.push({ name, members: list })
   }
