@@ -1076,6 +1076,14 @@ users:
     expect(notes(source)).toEqual({ problems: [], warnings: ["line 5: users[1].sudo: not a sudo rule (HOSTS=(USERS) COMMANDS, on one line), which would break sudo for every user; that rule skipped"] })
   })
 
+  it("skips a sudo rule that is no string (a number) alone: the user's other rules are kept, as for a rule sudoers cannot parse", () => {
+    const source = "#cloud-config\nusers:\n  - default\n  - name: sn\n    sudo: ['ALL=(ALL) ALL', 5, ~]\n"
+    expect(config(source).users.map((u) => [u.name, u.sudo])).toEqual([["sn", ["ALL=(ALL) ALL"]]])
+    expect(notes(source)).toEqual({ problems: ["line 5: users[1].sudo[1]: expected a string, got a number; skipped"], warnings: [] })
+    // a default user's rules all skipped so still gives it no wheel
+    expect(config("#cloud-config\nusers:\n  - name: ops\n    sudo: [5]\n").defaultUser?.account.wheel).toBe(false)
+  })
+
   it("a default user whose sudo rules are all skipped (a template's quoted 'False') has no rights, as with sudo: false: no wheel", () => {
     for (const sudo of ["'False'", "['']", "[]", "''"]) {
       expect(config(`#cloud-config\nuser:\n  name: ops\n  sudo: ${sudo}\n`).defaultUser?.account.wheel).toBe(false)

@@ -15,12 +15,12 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { GroupMembers, UserMap, USER_KEYS } from "../../schema/cloud-config.js"
-import { GroupName, UserName } from "../../schema/fields.js"
+import { GroupName, Text, UserName } from "../../schema/fields.js"
 import { truthOf } from "../truth.js"
 import { keyEntries, type ReadContext } from "./common.js"
 import { doasRuleNamesUser } from "./doas.js"
 import { defaultSettings, type DefaultUser, type GroupSpec, type Password, type UserSettings, type UserSpec } from "./model.js"
-import { asMap, decodeOr, issuesOf, type Key, type Notes, show } from "./notes.js"
+import { asMap, decodeEach, decodeOr, issuesOf, type Key, type Notes, show } from "./notes.js"
 
 type Entry =
   | { readonly kind: "default"; readonly path: ReadonlyArray<Key> }
@@ -233,6 +233,9 @@ const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: 
   const keys = value["ssh_authorized_keys"]
   if (keys !== undefined && keys !== null) value["ssh_authorized_keys"] = keyEntries(keys, place([...path, "ssh_authorized_keys"]), notes).map((e) => e.value)
   if (Object.hasOwn(value, "groups")) value["groups"] = validGroups(value["groups"], place([...path, "groups"]), notes)
+  // each sudo rule on its own: one that is no string (a number) is skipped alone, as a rule sudoers cannot parse is
+  const sudo = value["sudo"]
+  if (Array.isArray(sudo)) value["sudo"] = decodeEach(Schema.NullOr(Text), sudo, place([...path, "sudo"]), notes).map((e) => e.value)
   for (const key of Object.keys(value)) if (!USER_KEYS.has(key)) notes.ignore(place([...path, key]))
   // doas rules of its own, or sudo given as none (null, false, "") or as nothing we can read (a value that does not fit,
   // or rules all skipped: a template's quoted "False"): no wheel; a sudo rule still comes with wheel, which is what
