@@ -155,6 +155,7 @@ const warnCloudKeysFile = (files: ReadonlyArray<FileToWrite>) =>
 const keepUsersKeys = (files: ReadonlyArray<FileToWrite>, users: ReadonlyArray<UserSpec>) =>
   Effect.gen(function* () {
     const cloudUser = yield* currentUser
+    let kept = true
     for (const user of users) {
       if (user.name === cloudUser || user.sshAuthorizedKeys.length === 0) continue
       const account = yield* lookupAccount(user.name).pipe(Effect.orElseSucceed(() => Option.none()))
@@ -162,9 +163,13 @@ const keepUsersKeys = (files: ReadonlyArray<FileToWrite>, users: ReadonlyArray<U
       const keysFile = instancePath(`${account.value.home}/.ssh/authorized_keys`)
       if (!files.some((f) => instancePath(f.path) === keysFile)) continue
       yield* installKeys(user.name, user.sshAuthorizedKeys, { append: true, fromUserData: true, action: "userdata_write_files" }).pipe(
-        Effect.catchAll((e) => err(`userdata_write_files: ${user.name}: its ssh_authorized_keys not added to ${printable(keysFile, 4096)}: ${e.message}`))
+        Effect.catchAll((e) => {
+          kept = false
+          return err(`userdata_write_files: ${user.name}: its ssh_authorized_keys not added to ${printable(keysFile, 4096)}: ${e.message}`)
+        })
       )
     }
+    return kept
   })
 
 export const userdataWriteFiles = Effect.flatMap(loadUserConfig("userdata_write_files"), (c) => {
@@ -172,8 +177,9 @@ export const userdataWriteFiles = Effect.flatMap(loadUserConfig("userdata_write_
   return Effect.gen(function* () {
     yield* warnCloudKeysFile(files)
     const written = yield* Effect.either(writeFiles("userdata_write_files", files))
-    yield* keepUsersKeys(files, c.users)
+    const kept = yield* keepUsersKeys(files, c.users)
     if (written._tag === "Left") return yield* Effect.fail(written.left)
+    if (!kept) return yield* fail("a user's ssh_authorized_keys not added to the file written over them")
   })
 })
 
