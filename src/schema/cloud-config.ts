@@ -100,7 +100,8 @@ const HeaderValue = Schema.String.pipe(Schema.pattern(/^[\t\x20-\x7e\x80-\xff]*$
 /** `{uri, headers}`; a bare URI (as an older cloud-init example writes it) is taken as `{uri}` */
 export const FileSource = Schema.Union(
   Schema.Struct({
-    uri: Text,
+    // none (or null), as an empty one, is no source to cloud-init (`bool(source.get("uri"))`): the content is written
+    uri: opt(Text),
     headers: opt(Schema.Record({ key: HeaderName, value: HeaderValue }).annotations({ description: "a map of HTTP headers" }))
   }),
   Text

@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
-import { mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs"
+import { mkdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -244,7 +244,7 @@ describe.concurrent("cloud-config bootcmd and runcmd", () => {
       const { main, final } = yield* firstBoot(i)
       expect(i.read("/var/lib/cloud/user-data.bootcmd")).toBe(`#!/bin/sh\ncd "$ROOT/tmp"\n'sh' '-c' 'echo "it'\\''s $0" > quoted' 'one arg'\nexit 3\n`)
       expect(i.read("/tmp/quoted")).toBe("it's one arg\n")
-      expect(main.code).toBe(1)
+      expect(main.code, main.stderr).toBe(1)
       expect(main.stderr).toContain("userdata_bootcmd: bootcmd exited with status 3\n   ++ userdata_bootcmd: failed\n")
       // the failure is the user's: everything else goes on, and the first boot is not run again
       expect(main.stderr).toContain("   ++ set_ssh_keys: done\n")
@@ -404,6 +404,73 @@ users:
       // before: nothing said what was not applied, and 'shell /bin/bash is not installed ...; /bin/sh is used', which it was not
       expect(main.stderr).toContain("\ncreate_default_user: alpine exists already and keeps its own account: user-data's shell /bin/bash, uid 1500, gecos not applied\n")
       expect(main.stderr).not.toContain("is not installed")
+    })
+  )
+
+  it.scopedLive("write_files writing a further user's authorized_keys keeps that user's ssh_authorized_keys, added after the file's, as cloud-init (files first, then users) has them", () =>
+    Effect.gen(function* () {
+      const fromFile = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBobFile bob-file@example"
+      const fromUsers = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBobUsers bob-users@example"
+      const i = yield* userDataInstance(
+        `#cloud-config\nusers:\n  - default\n  - name: bob\n    ssh_authorized_keys: ["${fromUsers}"]\nwrite_files:\n  - path: /home/bob/.ssh/authorized_keys\n    content: "${fromFile}\\n"\n    permissions: '0600'\n`
+      )
+      const { main } = yield* firstBoot(i)
+      expect(main.code, main.stderr).toBe(0)
+      // before: the file as written alone, bob's key from users dropped without a word
+      expect(i.read("/home/bob/.ssh/authorized_keys")).toBe(`${fromFile}\n${fromUsers}\n`)
+      expectReachable(i, "alpine")
+    })
+  )
+
+  it.scopedLive("write_files writing a further user's authorized_keys whose keys cannot be added again (a link in place of ~/.ssh): said, and userdata_write_files fails", () =>
+    Effect.gen(function* () {
+      const fromUsers = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBobUsers bob-users@example"
+      const i = yield* userDataInstance(
+        `#cloud-config\nusers:\n  - default\n  - name: bob\n    ssh_authorized_keys: ["${fromUsers}"]\nwrite_files:\n  - path: /home/bob/.ssh/authorized_keys\n    content: "# none\\n"\n`
+      )
+      mkdirSync(join(i.root, "home/bob"), { recursive: true })
+      mkdirSync(join(i.root, "srv/elsewhere"), { recursive: true })
+      symlinkSync("../../srv/elsewhere", join(i.root, "home/bob/.ssh"))
+      const { main } = yield* firstBoot(i)
+      expect(main.code, main.stderr).toBe(1)
+      expect(main.stderr).toMatch(/\nuserdata_write_files: bob: its ssh_authorized_keys not added to \/home\/bob\/\.ssh\/authorized_keys: [^\n]+\n/)
+      expect(main.stderr).toContain("userdata_write_files: a user's ssh_authorized_keys not added to the file written over them")
+      expectReachable(i, "alpine")
+    })
+  )
+
+  it.scopedLive("a further user the image has already: its account and passwd are kept, as cloud-init keeps them, and one line names what is not applied", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance(
+        '#cloud-config\nusers:\n  - default\n  - name: deploy\n    shell: /bin/ash\n    homedir: /srv/deploy\n    passwd: "$6$salt$hashOfDeploy"\n    lock_passwd: false\n    groups: [adm]\n'
+      )
+      i.write("/etc/passwd", `${i.read("/etc/passwd") ?? ""}deploy:x:1100:1100:Linux User,,,:/home/deploy:/bin/sh\n`)
+      i.write("/etc/group", `${i.read("/etc/group") ?? ""}deploy:x:1100:\n`)
+      const { main } = yield* firstBoot(i)
+      expect(main.code, main.stderr).toBe(0)
+      expect(i.commands().filter((c) => c.startsWith("adduser") && c.endsWith(" deploy"))).toEqual([])
+      expect(i.commands()).toContain("addgroup deploy adm")
+      // before: nothing said; the shell, home and password asked were dropped without a word
+      expect(main.stderr).toContain("\nuserdata_users: deploy exists already and keeps its own account: user-data's homedir /srv/deploy, shell /bin/ash, passwd not applied\n")
+      expect(main.stderr).not.toContain("hashOfDeploy")
+      expectReachable(i, "alpine")
+    })
+  )
+
+  it.scopedLive("a further user the image has with a password: lock_passwd (cloud-init's default, true) does not lock it here, said in the same line; a locked one is nothing to name", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: ops\n    groups: [adm]\n  - name: svc\n    groups: [adm]\n")
+      i.write("/etc/passwd", `${i.read("/etc/passwd") ?? ""}ops:x:1100:1100:Linux User,,,:/home/ops:/bin/sh\nsvc:x:1101:1101:Linux User,,,:/home/svc:/bin/sh\n`)
+      i.write("/etc/group", `${i.read("/etc/group") ?? ""}ops:x:1100:\nsvc:x:1101:\n`)
+      i.write("/etc/shadow", `${i.read("/etc/shadow") ?? ""}ops:$6$salt$opsHash:20000:0:99999:7:::\nsvc:*:20000:0:99999:7:::\n`)
+      const { main } = yield* firstBoot(i)
+      expect(main.code, main.stderr).toBe(0)
+      // before: nothing said; cloud-init would have locked ops's password
+      expect(main.stderr).toContain("\nuserdata_users: ops exists already and keeps its own account: user-data's lock_passwd not applied\n")
+      expect(main.stderr).not.toContain("svc exists already")
+      expect(main.stderr).not.toContain("opsHash")
+      expect(i.read("/etc/shadow")).toContain("\nops:$6$salt$opsHash:")
+      expectReachable(i, "alpine")
     })
   )
 
@@ -597,7 +664,7 @@ describe.concurrent("the default user's account options", () => {
         answer: (c) => (c.command === "addgroup" && c.args.join(" ") === "staff" ? { exitCode: 1 } : undefined)
       })
       const { main } = yield* firstBoot(i)
-      expect(main.code).toBe(1)
+      expect(main.code, main.stderr).toBe(1)
       expect(main.stderr).toContain("create_default_user: addgroup: exited with status 1; made without the account options user-data asks\n   ++ create_default_user: done\n")
       expect(main.stderr).toContain(
         "   ++ userdata_users: starting\nuserdata_users: ops: addgroup: exited with status 1; made without the account options user-data asks\nuserdata_users: ops not made as asked\n   ++ userdata_users: failed\n"
@@ -656,7 +723,7 @@ describe.concurrent("further users", () => {
         answer: (c) => (c.command === "adduser" && c.args.includes("deploy") ? { exitCode: 1 } : undefined)
       })
       const { main, final } = yield* firstBoot(i)
-      expect(main.code).toBe(1)
+      expect(main.code, main.stderr).toBe(1)
       expect(main.stderr).toContain("\n   ++ userdata_users: failed\n")
       expect(main.stderr).toContain("\nuserdata_users: deploy: adduser: exited with status 1\nuserdata_users: deploy not made as asked\n")
       expect(i.commands()).toEqual(expect.arrayContaining(["adduser -h /home/ops -s /bin/sh -G ops -D ops", "addgroup ops adm"]))
@@ -673,7 +740,7 @@ describe.concurrent("further users", () => {
         answer: (c) => (c.command === "addgroup" && c.args.join(" ") === "ops adm" ? { exitCode: 1 } : undefined)
       })
       const { main } = yield* firstBoot(i)
-      expect(main.code).toBe(1)
+      expect(main.code, main.stderr).toBe(1)
       expect(main.stderr).toContain("\nuserdata_users: ops: addgroup exited with status 1\n")
       expect(main.stderr).toContain("\nuserdata_users: ops not made as asked\n")
       expect(i.read("/home/ops/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
@@ -815,7 +882,7 @@ write_files:
       expect(i.read("/srv/big")).toBe("small")
       expect(main.stderr).toContain("userdata_write_files: write_files[3]: cannot fetch its source (more than 2048 bytes); its content is written instead\n")
       expect(main.stderr).toContain("userdata_write_files: 1 of 4 files not written as asked\n")
-      expect(main.code).toBe(1)
+      expect(main.code, main.stderr).toBe(1)
       expect(main.stderr).not.toContain("sesame")
       expect(final.code).toBe(0)
       expectReachable(i, "alpine")

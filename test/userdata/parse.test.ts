@@ -868,6 +868,25 @@ write_files:
     ])
   })
 
+  it("#cloud-config: a source without a uri (or a null one) is no source, as cloud-init reads it (`source.get('uri')`): the content is written, empty when there is none", () => {
+    const source = '#cloud-config\nwrite_files:\n  - {path: /etc/a, source: {headers: {X-Token: t}}, content: local}\n  - {path: /etc/b, source: {uri: null}}\n'
+    expect(config(source).writeFiles.map((f) => [f.path, f.source, f.content === undefined ? undefined : text(f.content)])).toEqual([
+      ["/etc/a", undefined, "local"],
+      ["/etc/b", undefined, ""]
+    ])
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+  })
+
+  it("#cloud-config: a source whose headers cloud-init cannot send (a number) fails its fetch there, so the content is used, said; without content the entry is skipped", () => {
+    const source =
+      '#cloud-config\nwrite_files:\n  - {path: /etc/a, source: {uri: "https://files.example/a", headers: {X-Num: 1}}, content: local}\n  - {path: /etc/b, source: {uri: "https://files.example/b", headers: {X-Num: 1}}}\n'
+    expect(config(source).writeFiles.map((f) => [f.path, f.source, f.content === undefined ? undefined : text(f.content)])).toEqual([["/etc/a", undefined, "local"]])
+    expect(notes(source)).toEqual({
+      problems: ["line 4: write_files[1].source.headers.X-Num: expected a header value on one line, got a number; write_files[1] skipped"],
+      warnings: ["line 3: write_files[0].source.headers: not headers cloud-init can send (each a name and a value on one line, as strings): its fetch fails, and the content is used"]
+    })
+  })
+
   it("#cloud-config: an empty source uri is no source, as cloud-init reads it: the content is written, empty when there is none", () => {
     const source = '#cloud-config\nwrite_files:\n  - {path: /etc/a, source: {uri: ""}, content: local}\n  - {path: /etc/b, source: {uri: ""}}\n'
     expect(config(source).writeFiles.map((f) => [f.path, f.source, f.content === undefined ? undefined : text(f.content)])).toEqual([
@@ -929,6 +948,14 @@ describe("#cloud-config", () => {
     ])
   })
 
+  it("reads a fractional permissions number as cloud-init does, made an integer before chmod (384.9 is 0600), without a warning; one that is no mode then still gets 0644", () => {
+    const source = "#cloud-config\nwrite_files:\n  - {path: /a, permissions: 384.9}\n  - {path: /b, permissions: 493.0}\n  - {path: /c, permissions: 4096.5}\n"
+    expect(config(source).writeFiles.map((f) => [f.path, f.mode])).toEqual([["/a", 0o600], ["/b", 0o755], ["/c", 0o644]])
+    expect(notes(source).warnings).toEqual([
+      "line 5: write_files[2].permissions: not a file mode (an integer from 0 to 0o7777); the file gets 0644, where cloud-init would give the number to chmod as it is"
+    ])
+  })
+
   it("merges a user listed again into its first entry as cloud-init does: the first entry's keys win, the later one's others are added", () => {
     const source = "#cloud-config\nusers:\n  - default\n  - name: bob\n    groups: [audio]\n  - name: bob\n    shell: /bin/ash\n    groups: [video]\n  - bob\n"
     const bobs = config(source).users.filter((u) => u.name === "bob")
@@ -938,6 +965,14 @@ describe("#cloud-config", () => {
       "line 6: users[2]: the same user as an earlier entry; what that entry does not say is taken from this one, as cloud-init merges them",
       "line 9: users[3]: the same user as an earlier entry; what that entry does not say is taken from this one, as cloud-init merges them"
     ])
+  })
+
+  it("merges two maps without a name (or named default), both the default user's, as a repeated user: the first one's keys win, its keys alone are installed", () => {
+    const source =
+      "#cloud-config\nusers:\n  - gecos: First\n    ssh_authorized_keys: [ssh-ed25519 AAAA first]\n  - name: default\n    gecos: Second\n    shell: /bin/ash\n    ssh_authorized_keys: [ssh-ed25519 AAAA second]\n"
+    const c = config(source)
+    expect([c.defaultUser?.account.gecos, c.defaultUser?.account.shell, c.defaultUser?.sshAuthorizedKeys]).toEqual(["First", "/bin/ash", ["ssh-ed25519 AAAA first"]])
+    expect(notes(source).warnings).toEqual(["line 5: users[1]: the same user as an earlier entry; what that entry does not say is taken from this one, as cloud-init merges them"])
   })
 
   it("names a repeated user's keys where that entry wrote them, not in the first entry it is merged into", () => {
@@ -1023,6 +1058,30 @@ users:
     const pasted = "#cloud-config\nusers:\n  - default\n  - name: dan\n    sudo: ['dan ALL=(ALL) NOPASSWD: /sbin/reboot', '%wheel ALL=(ALL) ALL', 'web1, !web2 = (root) /bin/ls']\n"
     expect(config(pasted).users.map((u) => [u.name, u.sudo])).toEqual([["dan", ["web1, !web2 = (root) /bin/ls"]]])
     expect(notes(pasted)).toEqual({ problems: [], warnings: [`line 5: users[1].sudo: ${skipped}`] })
+  })
+
+  it("skips a sudo rule ending in a backslash, which sudoers continues with the next line of the file (the next user's rule) into a syntax error; an escaped one is kept", () => {
+    const source = String.raw`#cloud-config
+users:
+  - default
+  - name: fay
+    sudo: ['ALL=(ALL) /usr/bin/id \', 'ALL=(ALL) /bin/ls\  ', 'ALL=(ALL) /bin/echo \\']
+  - name: gus
+    sudo: ALL=(ALL) NOPASSWD:ALL
+`
+    expect(config(source).users.map((u) => [u.name, u.sudo])).toEqual([
+      ["fay", [String.raw`ALL=(ALL) /bin/echo \\`]],
+      ["gus", ["ALL=(ALL) NOPASSWD:ALL"]]
+    ])
+    expect(notes(source)).toEqual({ problems: [], warnings: ["line 5: users[1].sudo: not a sudo rule (HOSTS=(USERS) COMMANDS, on one line), which would break sudo for every user; that rule skipped"] })
+  })
+
+  it("skips a sudo rule that is no string (a number) alone: the user's other rules are kept, as for a rule sudoers cannot parse", () => {
+    const source = "#cloud-config\nusers:\n  - default\n  - name: sn\n    sudo: ['ALL=(ALL) ALL', 5, ~]\n"
+    expect(config(source).users.map((u) => [u.name, u.sudo])).toEqual([["sn", ["ALL=(ALL) ALL"]]])
+    expect(notes(source)).toEqual({ problems: ["line 5: users[1].sudo[1]: expected a string, got a number; skipped"], warnings: [] })
+    // a default user's rules all skipped so still gives it no wheel
+    expect(config("#cloud-config\nusers:\n  - name: ops\n    sudo: [5]\n").defaultUser?.account.wheel).toBe(false)
   })
 
   it("a default user whose sudo rules are all skipped (a template's quoted 'False') has no rights, as with sudo: false: no wheel", () => {
@@ -1367,6 +1426,18 @@ users:
       { name: "ops", members: ["carol"] }
     ])
     expect(notes(source)).toEqual({ problems: [], warnings: [] })
+  })
+
+  it("skips a group member that cannot be a user's name alone, as cloud-init makes the group and leaves out a member that is no user: the group and its other members stay", () => {
+    const source = "#cloud-config\ngroups:\n  - admins: [root, 5]\n  - ops: 'root, bad name'\n"
+    expect(config(source).groups).toEqual([
+      { name: "admins", members: ["root"] },
+      { name: "ops", members: ["root"] }
+    ])
+    expect(notes(source).problems).toEqual([
+      "line 3: groups[0].admins[1]: expected a user name (at most 255 characters: letters, digits, _ . -; not starting with . or -), got a number; skipped",
+      "line 4: groups[1].ops: expected a user name (at most 255 characters: letters, digits, _ . -; not starting with . or -), got a string of 8 characters; groups[1].ops[1] skipped"
+    ])
   })
 
   it("maps the top-level keys", () => {

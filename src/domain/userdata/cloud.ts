@@ -1,7 +1,7 @@
 /** `#cloud-config` onto the model, key by key, as cloud-init reads it (BEHAVIOUR.md §6). */
 import { posix } from "node:path"
 import * as Schema from "effect/Schema"
-import { AlpineRepo, ApkRepos, CloudNtp, CloudPackage, CloudPermissions, CloudWriteFile, keepsOwnerSide, ownerSides, SshPwauth } from "../../schema/cloud-config.js"
+import { AlpineRepo, ApkRepos, CloudNtp, CloudPackage, CloudPermissions, CloudWriteFile, FileSource, keepsOwnerSide, ownerSides, SshPwauth } from "../../schema/cloud-config.js"
 import { isHostName, PackageName, Text, TimeZone } from "../../schema/fields.js"
 import { ansiC } from "../resident.js"
 import { truthOf } from "../truth.js"
@@ -40,8 +40,8 @@ const hostName = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): strin
 /**
  * cloud-init writes a file whose permissions it cannot read as octal with its
  * default mode, saying so; so does this reading. A number (a boolean is one to
- * Python) it gives chmod as it is, whatever it is (-1 makes 07777): here one
- * that is no mode gets the default too, said as what it is.
+ * Python) it gives chmod as it is, whatever it is (-1 makes 07777), a fraction
+ * made an integer first: here one that is no mode gets the default too, said as what it is.
  */
 const withoutUnreadableModes = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): unknown =>
   Array.isArray(value)
@@ -49,12 +49,35 @@ const withoutUnreadableModes = (value: unknown, path: ReadonlyArray<Key>, notes:
         const entry = asMap(raw)
         const mode = entry?.["permissions"]
         if (entry === undefined || mode === undefined || mode === null || Schema.is(CloudPermissions)(mode)) return raw
+        // a fraction (`384.9`, a float to YAML) cloud-init makes an integer (`int(perm)`) before chmod: 384, 0600
+        if (typeof mode === "number" && Number.isFinite(mode) && Schema.is(CloudPermissions)(Math.trunc(mode))) return { ...entry, permissions: Math.trunc(mode) }
         const message =
           typeof mode === "number" || typeof mode === "boolean"
             ? "not a file mode (an integer from 0 to 0o7777); the file gets 0644, where cloud-init would give the number to chmod as it is"
             : "not a mode cloud-init can read; the file gets 0644, as with cloud-init"
         notes.warn([...path, i, "permissions"], message)
         const { permissions: _unreadable, ...rest } = entry
+        return rest
+      })
+    : value
+
+/**
+ * A `source` whose headers cloud-init's fetch refuses (a value that is no
+ * string, such as a number, or not on one line; a name that is no token)
+ * fails there, and cloud-init writes the content instead: so does this
+ * reading, saying so. One without content is left as it is, to be skipped
+ * with the header named, as cloud-init skips an entry with nothing to write.
+ */
+const withoutUnusableHeaders = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): unknown =>
+  Array.isArray(value)
+    ? value.map((raw: unknown, i) => {
+        const entry = asMap(raw)
+        const source = asMap(entry?.["source"])
+        if (entry === undefined || source === undefined || source["headers"] === undefined || source["headers"] === null || Schema.is(FileSource)(source)) return raw
+        const { headers: _refused, ...withoutHeaders } = source
+        if (!Schema.is(FileSource)(withoutHeaders) || entry["content"] === undefined || entry["content"] === null) return raw
+        notes.warn([...path, i, "source", "headers"], "not headers cloud-init can send (each a name and a value on one line, as strings): its fetch fails, and the content is used")
+        const { source: _unused, ...rest } = entry
         return rest
       })
     : value
@@ -257,7 +280,7 @@ const withoutCloudInitPer = (commands: ReadonlyArray<Command> | undefined, path:
 const CLOUD_INIT_SCRIPTS = /^\/var\/lib\/cloud\/scripts\/per-(?:boot|instance|once)\/(?=[^/])/
 
 const readFiles: Reader = (value, path, context) => {
-  const entries = decodeEach(CloudWriteFile, withoutUnreadableModes(value, path, context.notes), path, context.notes)
+  const entries = decodeEach(CloudWriteFile, withoutUnusableHeaders(withoutUnreadableModes(value, path, context.notes), path, context.notes), path, context.notes)
   if (Array.isArray(value)) {
     value.forEach((raw: unknown, i) => {
       ignoreOthers(raw, [...path, i], CloudWriteFile, context.notes)
@@ -266,8 +289,8 @@ const readFiles: Reader = (value, path, context) => {
   }
   const files = entries.flatMap(({ index, value: f }) => {
     const at = [...path, index]
-    let source = f.source === undefined ? undefined : typeof f.source === "string" ? { uri: f.source, headers: {} } : { uri: f.source.uri, headers: f.source.headers ?? {} }
-    // an empty uri (a template's value left empty) is no source to cloud-init: the content is written, empty when there is none
+    let source = f.source === undefined ? undefined : typeof f.source === "string" ? { uri: f.source, headers: {} } : { uri: f.source.uri ?? "", headers: f.source.headers ?? {} }
+    // an empty or absent uri (a template's value left empty) is no source to cloud-init: the content is written, empty when there is none
     if (source?.uri === "") source = undefined
     if (source !== undefined && !/^https?:\/\/[^/?#]/i.test(source.uri)) {
       context.notes.warn([...at, "source", "uri"], "only http and https sources are fetched; content is used")

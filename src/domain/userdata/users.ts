@@ -15,12 +15,12 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { GroupMembers, UserMap, USER_KEYS } from "../../schema/cloud-config.js"
-import { GroupName, UserName } from "../../schema/fields.js"
+import { GroupName, Text, UserName } from "../../schema/fields.js"
 import { truthOf } from "../truth.js"
 import { keyEntries, type ReadContext } from "./common.js"
 import { doasRuleNamesUser } from "./doas.js"
 import { defaultSettings, type DefaultUser, type GroupSpec, type Password, type UserSettings, type UserSpec } from "./model.js"
-import { asMap, decodeOr, issuesOf, type Key, type Notes, show } from "./notes.js"
+import { asMap, decodeEach, decodeOr, issuesOf, type Key, type Notes, show } from "./notes.js"
 
 type Entry =
   | { readonly kind: "default"; readonly path: ReadonlyArray<Key> }
@@ -129,6 +129,9 @@ const FULL_SUDO = "ALL=(ALL) NOPASSWD:ALL"
 /** what sudoers takes after a user's name: a host list (`ALL`, `web1, !web2`), `=`, then the rest, on one line */
 const SUDO_RULE = /^\s*(?:!\s*)*[^\s,=!]+(?:\s*,\s*(?:!\s*)*[^\s,=!]+)*\s*=[^\r\n]*$/
 
+/** a line sudoers continues on the next: its last backslash (blanks may follow) not itself escaped (`\\`) */
+const SUDO_CONTINUED = /(?<!\\)(?:\\\\)*\\[ \t]*$/
+
 /**
  * A user's groups (at `path`) with each name that cannot be a group's
  * skipped on its own: the others are still joined, as cloud-init joins them
@@ -185,8 +188,9 @@ const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes, place
   } else if (typeof user.sudo === "string") sudo = user.sudo === "" ? [] : [user.sudo]
   else if (Array.isArray(user.sudo)) sudo = user.sudo.filter((r): r is string => r !== null)
   // a sudoers user rule is `HOSTS = COMMANDS` on one line, HOSTS a list separated by commas: a line without '=' (a quoted
-  // "false"), or one that names the user again ('bob ALL=(ALL) ALL' is written 'bob bob ALL=...'), is a syntax error
-  const oneLine = sudo.filter((r) => SUDO_RULE.test(r))
+  // "false"), or one that names the user again ('bob ALL=(ALL) ALL' is written 'bob bob ALL=...'), is a syntax error; so is one
+  // ending in a backslash, which sudoers continues with the line after it in the file, the next rule (another user's too)
+  const oneLine = sudo.filter((r) => SUDO_RULE.test(r) && !SUDO_CONTINUED.test(r))
   if (oneLine.length < sudo.length) notes.warn(place([...path, "sudo"]), "not a sudo rule (HOSTS=(USERS) COMMANDS, on one line), which would break sudo for every user; that rule skipped")
   const password = passwordOf(user)
   const lockPasswd = user.lock_passwd === undefined ? true : Boolean(user.lock_passwd)
@@ -229,6 +233,9 @@ const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: 
   const keys = value["ssh_authorized_keys"]
   if (keys !== undefined && keys !== null) value["ssh_authorized_keys"] = keyEntries(keys, place([...path, "ssh_authorized_keys"]), notes).map((e) => e.value)
   if (Object.hasOwn(value, "groups")) value["groups"] = validGroups(value["groups"], place([...path, "groups"]), notes)
+  // each sudo rule on its own: one that is no string (a number) is skipped alone, as a rule sudoers cannot parse is
+  const sudo = value["sudo"]
+  if (Array.isArray(sudo)) value["sudo"] = decodeEach(Schema.NullOr(Text), sudo, place([...path, "sudo"]), notes).map((e) => e.value)
   for (const key of Object.keys(value)) if (!USER_KEYS.has(key)) notes.ignore(place([...path, key]))
   // doas rules of its own, or sudo given as none (null, false, "") or as nothing we can read (a value that does not fit,
   // or rules all skipped: a template's quoted "False"): no wheel; a sudo rule still comes with wheel, which is what
@@ -294,16 +301,20 @@ const readUserKey = (user: unknown, at: ReadonlyArray<Key>, notes: Notes): UserR
 
 const entryName = (e: Entry): string | undefined => (e.kind === "name" ? e.name : e.kind === "map" && typeof e.map["name"] === "string" ? e.map["name"] : undefined)
 
+/** the entries of one user: its name, or, for a map without one (the default user's, as cloud-init names it `default`), none that a name can be */
+const sameUserKey = (e: Entry): string | undefined => (e.kind === "map" && e.map["name"] === undefined ? "\0default" : entryName(e))
+
 /**
  * A user listed again is merged into its first entry as cloud-init merges
  * them: the first entry's keys win, the keys only the later one has are
- * added.
+ * added. So are two maps without a name (or named `default`), both the
+ * default user's.
  */
 const combineRepeated = (entries: ReadonlyArray<Entry>, notes: Notes): ReadonlyArray<Entry> => {
   const firstOf = new Map<string, number>()
   const combined: Array<Entry> = []
   for (const entry of entries) {
-    const name = entryName(entry)
+    const name = sameUserKey(entry)
     const at = name === undefined ? undefined : firstOf.get(name)
     if (name === undefined || at === undefined) {
       if (name !== undefined) firstOf.set(name, combined.length)
@@ -392,7 +403,14 @@ export const readGroups = (value: unknown, path: ReadonlyArray<Key>, { notes }: 
     if (decodeOr(GroupName, name, at, notes) === undefined) return
     // "alice, bob": cloud-init splits a group's member string at its commas
     const given = typeof members === "string" ? members.split(",").map((m) => m.trim()).filter((m) => m !== "") : members
-    const list = given === null || given === undefined ? [] : decodeOr(GroupMembers, given, at, notes)
+    // a member that cannot be a user's name is skipped alone: cloud-init makes the group, and leaves out a member that is no
+    // user (the names of "a, b" have no path of their own: the one skipped is named by its place in the list)
+    const list =
+      given === null || given === undefined
+        ? []
+        : Array.isArray(given)
+          ? given.filter((m: unknown, j): m is string => decodeOr(UserName, m, typeof members === "string" ? at : [...at, j], notes, [...at, j]) !== undefined)
+          : decodeOr(GroupMembers, given, at, notes)
     if (list === undefined) return
     groups.push({ name, members: list })
   }

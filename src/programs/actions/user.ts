@@ -105,7 +105,7 @@ const sayNoLogin = (action: string, user: string, shell: string | undefined, how
 const directoryName = (path: string) => posix.normalize(path).replace(/(.)\/$/, "$1")
 
 /** the account options user-data asks that an account that is there does not have, as cloud-config names them */
-const unapplied = (account: Account, options: AccountOptions): ReadonlyArray<string> => [
+export const unapplied = (account: Account, options: AccountOptions): ReadonlyArray<string> => [
   ...(options.homedir !== undefined && directoryName(options.homedir) !== directoryName(account.home) ? [`homedir ${options.homedir}`] : []),
   ...(options.shell !== undefined && options.shell !== account.shell ? [`shell ${options.shell}`] : []),
   ...(options.uid !== undefined && options.uid !== account.uid ? [`uid ${options.uid}`] : []),

@@ -4,14 +4,14 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { Commands } from "../../../services/Commands.js"
 import { lookupAccount } from "../../accounts.js"
-import { currentUser } from "../../actions/user.js"
+import { currentUser, installKeys } from "../../actions/user.js"
 import { FsError } from "../../../domain/errors.js"
 import { Config } from "../../../services/Config.js"
 import { err, warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
 import { fetchSource } from "../fetch.js"
 import { loadUserConfig } from "../load.js"
-import type { FileToWrite } from "../../../domain/userdata/model.js"
+import type { FileToWrite, UserSpec } from "../../../domain/userdata/model.js"
 import { APPEND_JOURNAL, appendDone, DIRECTORIES_JOURNAL, directoriesOf, formatJournal, isDone, parseDirectoriesJournal, parseJournal, withAppend, withDirectories } from "../../../domain/append-journal.js"
 import { printable } from "../../../domain/text.js"
 import { concat, fail, instancePath, readJournal } from "./common.js"
@@ -146,9 +146,41 @@ const warnCloudKeysFile = (files: ReadonlyArray<FileToWrite>) =>
     }
   })
 
+/**
+ * A further user's `~/.ssh/authorized_keys` written here gets that user's
+ * `ssh_authorized_keys` again, after what was written: cloud-init writes
+ * files before it makes the users, and adds their keys to the file.
+ * (The default user's are added by ssh_authorized_keys, after set_ssh_keys.)
+ */
+const keepUsersKeys = (files: ReadonlyArray<FileToWrite>, users: ReadonlyArray<UserSpec>) =>
+  Effect.gen(function* () {
+    const cloudUser = yield* currentUser
+    let kept = true
+    for (const user of users) {
+      if (user.name === cloudUser || user.sshAuthorizedKeys.length === 0) continue
+      const account = yield* lookupAccount(user.name).pipe(Effect.orElseSucceed(() => Option.none()))
+      if (Option.isNone(account)) continue
+      const keysFile = instancePath(`${account.value.home}/.ssh/authorized_keys`)
+      if (!files.some((f) => instancePath(f.path) === keysFile)) continue
+      yield* installKeys(user.name, user.sshAuthorizedKeys, { append: true, fromUserData: true, action: "userdata_write_files" }).pipe(
+        Effect.catchAll((e) => {
+          kept = false
+          return err(`userdata_write_files: ${user.name}: its ssh_authorized_keys not added to ${printable(keysFile, 4096)}: ${e.message}`)
+        })
+      )
+    }
+    return kept
+  })
+
 export const userdataWriteFiles = Effect.flatMap(loadUserConfig("userdata_write_files"), (c) => {
   const files = c.writeFiles.filter((f) => !f.defer)
-  return Effect.zipRight(warnCloudKeysFile(files), writeFiles("userdata_write_files", files))
+  return Effect.gen(function* () {
+    yield* warnCloudKeysFile(files)
+    const written = yield* Effect.either(writeFiles("userdata_write_files", files))
+    const kept = yield* keepUsersKeys(files, c.users)
+    if (written._tag === "Left") return yield* Effect.fail(written.left)
+    if (!kept) return yield* fail("a user's ssh_authorized_keys not added to the file written over them")
+  })
 })
 
 /** cloud-config `defer: true` files, in the final phase, once packages and users exist */

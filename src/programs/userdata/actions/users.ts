@@ -13,7 +13,7 @@ import { err, type Log, warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
 import { groups as readGroups, lookupAccount, shadowPassword } from "../../accounts.js"
 import { PhaseContext } from "../../action.js"
-import { addAccount, currentUser, installKeys, madeThisBoot } from "../../actions/user.js"
+import { addAccount, currentUser, installKeys, madeThisBoot, unapplied } from "../../actions/user.js"
 import { loadUserConfig } from "../load.js"
 import type { AccountOptions, GroupSpec, UserSettings, UserSpec } from "../../../domain/userdata/model.js"
 import { doasRuleNamesUser } from "../../../domain/userdata/doas.js"
@@ -219,7 +219,8 @@ const sudoWithoutSudo = (user: UserSpec, packages: ReadonlyArray<string>) =>
 const makeUser = (user: UserSpec, cloudUser: string, packages: ReadonlyArray<string>, made: ReadonlySet<string>, journal: string, confine: Confine) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
-    const missing = Option.isNone(yield* lookupAccount(user.name))
+    const found = yield* lookupAccount(user.name)
+    const missing = Option.isNone(found)
     // the default user listed by its name too (`default` or `user` beside it): more settings of the default user, as cloud-init
     // merges the two; its keys are added after the cloud's by ssh_authorized_keys, as set_ssh_keys replaces the file. When
     // create_default_user made no account (skipped), this entry makes it, as for any user, and (journalled) finishes it as
@@ -227,6 +228,18 @@ const makeUser = (user: UserSpec, cloudUser: string, packages: ReadonlyArray<str
     if (user.name === cloudUser && !missing && !made.has(user.name)) {
       yield* applySettings(user.name, user, { passwdApplies: true, created: false }, confine)
       return
+    }
+    // an account that was there before this boot (root, an image's) keeps its home, shell, uid, comment and password (`passwd`
+    // sets only a new account's; a locked one is said at reading), as cloud-init keeps them: said, as create_default_user says it of the default user
+    // and a password it has that lock_passwd (true unless given false) would lock, where cloud-init locks it (`passwd -l`)
+    if (Option.isSome(found) && !made.has(user.name)) {
+      const usable = Option.exists(yield* shadowPassword(user.name), (p) => p !== "" && !p.startsWith("!") && !p.startsWith("*"))
+      const kept = [
+        ...unapplied(found.value, user.account),
+        ...(user.password?.onlyNewUser === true && !user.lockPasswd ? ["passwd"] : []),
+        ...(user.lockPasswd && user.password === undefined && usable ? ["lock_passwd"] : [])
+      ]
+      if (kept.length > 0) yield* warn(`userdata_users: ${user.name} exists already and keeps its own account: user-data's ${kept.join(", ")} not applied`)
     }
     if (missing) {
       // the record only tells a rerun after a crash that this boot made it: one that cannot be kept (a full or read-only
