@@ -685,6 +685,27 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("a vendor-data (a Proxmox VE cicustom vendor= snippet) is said not to be applied, naming its type and a cloud-config's keys, never their values; once, as the seed is loaded", () =>
+    Effect.gen(function* () {
+      const vendor = "#cloud-config\npackages:\n  - qemu-guest-agent\nruncmd:\n  - [rc-update, add, qemu-guest-agent, SECRET-CANARY]\n"
+      const volume = yield* volumeDir({ "meta-data": META, "user-data": SCRIPT, "vendor-data": vendor })
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" }, cidata: volume })
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      const said = results.flatMap((r) => r.stderr.split("\n").filter((l) => l.includes("vendor-data")))
+      expect(said).toEqual(["NoCloud 'vendor-data' (cloud-config) is not applied: its keys packages, runcmd are ignored"])
+      expect(results.map((r) => r.stderr).join("")).not.toContain("SECRET-CANARY")
+      expect(instance.read("/var/lib/cloud/nocloud/vendor-data")).toBe(vendor)
+      expect(instance.read("/etc/hostname")).toBe("seeded\n")
+      // a script is named as one; an empty one (as Proxmox VE writes where none is given) is nothing to say
+      for (const [content, line] of [["#!/bin/sh\necho vendor\n", "NoCloud 'vendor-data' (script) is not applied"], ["\n", undefined]] as const) {
+        const other = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": META, "vendor-data": content })
+        const boot = yield* other.run(["boot"])
+        expect(boot.stderr.split("\n").filter((l) => l.includes("vendor-data"))).toEqual(line === undefined ? [] : [line])
+      }
+    })
+  )
+
   it.scopedLive("a seedfrom in the meta-data (a volume pointing at a seed server) is said not to be followed, in one line that never quotes it; the seed's own keys are set", () =>
     Effect.gen(function* () {
       const meta = `instance-id: iid-1\nseedfrom: http://user:secret@10.0.2.2:8000/\npublic-keys: [${KEY}]\n`
