@@ -296,6 +296,10 @@ const fromSeedFrom = (written: string) =>
     return Option.none<Seed>()
   })
 
+/** no seed, or one that holds no seed file at all (none read, none left out) */
+const holdsNone = (seed: Option.Option<Seed>): boolean =>
+  Option.match(seed, { onNone: () => true, onSome: (s) => Object.keys(s.files).length === 0 && Object.keys(s.refused).length === 0 })
+
 /** how many of a vendor-data's keys its warning names */
 const VENDOR_KEYS_LISTED = 10
 
@@ -345,14 +349,20 @@ export const loadSeed = (
     let seed = Option.none<Seed>()
     if (Option.isSome(params) && params.value.seedFrom) seed = yield* fromSeedFrom(params.value.seedFrom)
     const followed = Option.isSome(seed)
-    if (Option.isNone(seed)) seed = yield* fromVolume
     if (Option.isNone(seed)) {
+      seed = yield* fromVolume
+      // a volume that holds no seed file is no seed to cloud-init, which goes on to the image's: said (an iso9660 image made
+      // without Rock Ridge or Joliet shows its files by their ISO 9660 names), and the image's seed directory read in its place
+      if (Option.isSome(seed) && holdsNone(seed))
+        yield* warn(`the NoCloud seed volume (cidata) holds none of the seed files ${SEED_FILES.join(", ")} (an iso9660 image made without Rock Ridge or Joliet names them user_dat, meta_dat: genisoimage -rock -joliet)`)
+    }
+    if (!followed && holdsNone(seed)) {
       const own = yield* fromDirectory(`${varDir}/seed/nocloud`)
       // the name cloud-init also reads, which older image-building guides use; read too where seed/nocloud holds no
       // seed file at all (a directory made, the files put beside it), as cloud-init goes on past a seed directory without them
-      const holdsNone = Option.match(own, { onNone: () => true, onSome: (s) => Object.keys(s.files).length === 0 && Object.keys(s.refused).length === 0 })
-      const net = holdsNone ? yield* fromDirectory(`${varDir}/seed/nocloud-net`) : Option.none<Seed>()
-      seed = Option.orElse(net, () => own)
+      const net = holdsNone(own) ? yield* fromDirectory(`${varDir}/seed/nocloud-net`) : Option.none<Seed>()
+      // a volume without seed files, where the image has no seed directory either, is read as it is (its meta-data empty)
+      seed = Option.orElse(Option.orElse(net, () => own), () => seed)
     }
     if (Option.isNone(seed)) {
       // no seed to read but the copies of one read before (the boot phase of a first boot forgets their mark, so that an

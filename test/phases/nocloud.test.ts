@@ -571,6 +571,30 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("a volume that holds no seed file (an iso9660 image made without Rock Ridge or Joliet: user_dat, meta_dat) is said, and the image's seed directory read in its place, as cloud-init does", () =>
+    Effect.gen(function* () {
+      const SAID = "the NoCloud seed volume (cidata) holds none of the seed files meta-data, user-data, vendor-data, network-config (an iso9660 image made without Rock Ridge or Joliet names them user_dat, meta_dat: genisoimage -rock -joliet)"
+      const volume = yield* volumeDir({ meta_dat: META, user_dat: SCRIPT })
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" }, answer: onlyVolume({ dir: volume, fstype: "iso9660", label: "cidata" }) })
+      instance.write("/var/lib/cloud/seed/nocloud/meta-data", META)
+      instance.write("/var/lib/cloud/seed/nocloud/user-data", SCRIPT)
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(results.flatMap((r) => r.stderr.split("\n").filter((l) => l.includes("seed")))).toEqual([SAID])
+      expect(instance.read("/etc/hostname")).toBe("seeded\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
+      // the volume was unmounted, its mount point removed
+      expect(mountsOf(instance.commands()).at(-1)).toMatch(/^umount /)
+      expect(readdirSync(join(instance.root, "run/tiny-cloud")).filter((n) => n.startsWith("cidata-"))).toEqual([])
+      // without a seed directory, the volume is read as it is: said, and its meta-data empty
+      const alone = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" }, answer: onlyVolume({ dir: volume, fstype: "iso9660", label: "cidata" }) })
+      const boot = yield* alone.run(["boot"])
+      expect(boot.code).toBe(0)
+      expect(boot.stderr.split("\n").filter((l) => l.includes("NoCloud"))).toEqual([SAID, "NoCloud 'meta-data' is empty"])
+    })
+  )
+
   it.scopedLive("from the image's seed directory", () =>
     Effect.gen(function* () {
       const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": META, "user-data": SCRIPT })
