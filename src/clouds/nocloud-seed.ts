@@ -164,6 +164,13 @@ const seedFileUrl = (seedFrom: string, name: SeedFile): URL | undefined => {
  */
 export const MAX_SEED_REDIRECTS = 5
 
+/**
+ * The seed files a seed URL need not have, which cloud-init's read_seeded takes as none whatever the answer: for them a
+ * 403 is none too, as a 404 is. An S3 bucket answers 403 for a key it does not hold to a reader that may not list it (a
+ * seed of public objects); read as refused, the seed was never marked loaded and every phase fetched it again
+ */
+const OPTIONAL_FILES: ReadonlySet<SeedFile> = new Set(["vendor-data", "network-config"])
+
 /** an http(s) seed: `u` is its seedfrom, `seedFrom` as written (its `%s`, its query) */
 const fromUrl = (u: URL, seedFrom: string) =>
   Effect.gen(function* () {
@@ -203,7 +210,7 @@ const fromUrl = (u: URL, seedFrom: string) =>
           let hop = authorized ? client : yield* clientAt(at, false)
           const seen = new Set([at.href])
           for (let redirects = 0; ; redirects++) {
-            const answer = yield* Effect.either(hop.get(`${at.pathname}${at.search}`, AS_USER_DATA))
+            const answer = yield* Effect.either(hop.get(`${at.pathname}${at.search}`, OPTIONAL_FILES.has(name) ? { ...AS_USER_DATA, forbiddenIsAbsent: true } : AS_USER_DATA))
             if (Either.isRight(answer)) return answer.right
             const e = answer.left
             const after = redirects === 0 ? "" : `, after ${redirects} redirect${redirects === 1 ? "" : "s"}`

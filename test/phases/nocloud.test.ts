@@ -1232,6 +1232,31 @@ describe("NoCloud http seeds whose seedfrom has a %s or a query (cloud-init's re
       expect(seed.asked.map((a) => a.path)).toContain("/meta-data?token=SECRET-CANARY-3")
     })
   )
+
+  it.scopedLive("a seed of public S3 objects, whose bucket answers 403 for the optional vendor-data and network-config it does not hold: none, as cloud-init takes them; the seed is read once and marked loaded", () =>
+    Effect.gen(function* () {
+      const seed = yield* seedServer((asked) =>
+        asked === "/seed/meta-data" ? { status: 200, body: META }
+        : asked === "/seed/user-data" ? { status: 200, body: SCRIPT }
+        : { status: 403, body: "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>" }
+      )
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
+      instance.write("/proc/cmdline", `root=/dev/vda2 ds=nocloud;s=http://${seed.origin}/seed/\n`)
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(instance.read("/etc/hostname")).toBe("seeded\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
+      expect(instance.read("/var/lib/cloud/nocloud/.nocloud_loaded")).toBe("")
+      expect(seed.asked.map((a) => a.path).sort()).toEqual(["/seed/meta-data", "/seed/network-config", "/seed/user-data", "/seed/vendor-data"])
+      expect(yield* instance.imds(["vendor-data"])).toEqual({ code: 1, stdout: "", stderr: "imds: vendor-data: not found\n" })
+      // a 403 for the meta-data is a seed that cannot be read (a private bucket), as before
+      const private_ = yield* seedServer(() => ({ status: 403 }))
+      const other = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
+      other.write("/proc/cmdline", `ds=nocloud;s=http://${private_.origin}/seed/\n`)
+      expect(yield* other.imds(["@hostname"])).toEqual({ code: 1, stdout: "", stderr: `imds: nocloud: cannot read http://${private_.origin}/seed/meta-data: HTTP 403\n` })
+    })
+  )
 })
 
 describe("nocloud detection (CLOUD unset)", () => {
