@@ -165,9 +165,9 @@ const seedFileUrl = (seedFrom: string, name: SeedFile): URL | undefined => {
 export const MAX_SEED_REDIRECTS = 5
 
 /**
- * The seed files a seed URL need not have, which cloud-init's read_seeded takes as none whatever the answer: for them a
- * 403 is none too, as a 404 is. An S3 bucket answers 403 for a key it does not hold to a reader that may not list it (a
- * seed of public objects); read as refused, the seed was never marked loaded and every phase fetched it again
+ * The seed files a seed need not have, which cloud-init's read_seeded takes as none whatever the answer: for them a 403
+ * is none too, as a 404 is (an S3 bucket answers 403 for a key it does not hold to a reader that may not list it: a seed
+ * of public objects), and any other failure is said and left out (loadSeed), never read again by each phase
  */
 const OPTIONAL_FILES: ReadonlySet<SeedFile> = new Set(["vendor-data", "network-config"])
 
@@ -391,7 +391,16 @@ export const loadSeed = (
       seed = Option.some({ files: {}, refused: {} })
     }
     if (Option.isNone(seed)) return yield* Effect.fail(new SeedError({ reason: "Unable to load NoCloud datasource" }))
-    const { files, refused } = seed.value
+    const { files } = seed.value
+    // an optional file that cannot be read (cloud-init takes any failure of it as none) is said and left out: the seed is then
+    // marked loaded, and no later phase waits for it again (a seed server answering it 500 cost each phase IMDS_DEADLINE, unsaid)
+    const refused = { ...seed.value.refused }
+    for (const name of OPTIONAL_FILES) {
+      const leftOut = refused[name]
+      if (leftOut === undefined) continue
+      delete refused[name]
+      yield* warn(`${leftOut.message}; left out`)
+    }
     const copied = yield* Effect.either(
       Effect.gen(function* () {
         for (const name of SEED_FILES) yield* fs.remove(`${dir}/${name}`)

@@ -1189,10 +1189,12 @@ describe("NoCloud http seeds that answer with a redirect (followed, as cloud-ini
       const early = yield* instance.run(["early"])
       expect(early.stderr).toContain(`save_userdata: nocloud: cannot read https://${seed.origin}/s/user-data: HTTP 301 from https to http, not followed\n`)
       expect(instance.sim!.requests.filter((r) => SEED_FILE.test(r.path))).toEqual([])
+      // an optional file: said as the seed is loaded, and left out
+      expect(early.stderr).toContain(`nocloud: cannot read https://${seed.origin}/s/network-config: HTTP 302 to a file: URL, not followed; left out\n`)
       expect(yield* instance.imds(["network-config"])).toEqual({
         code: 1,
         stdout: "",
-        stderr: `imds: nocloud: cannot read https://${seed.origin}/s/network-config: HTTP 302 to a file: URL, not followed\n`
+        stderr: `nocloud: cannot read https://${seed.origin}/s/network-config: HTTP 302 to a file: URL, not followed; left out\nimds: network-config: not found\n`
       })
       expect(instance.read("/var/lib/cloud/nocloud/meta-data")).toBe(META)
       expect(instance.read("/var/lib/cloud/user-data")).toBeUndefined()
@@ -1255,6 +1257,28 @@ describe("NoCloud http seeds whose seedfrom has a %s or a query (cloud-init's re
       const other = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
       other.write("/proc/cmdline", `ds=nocloud;s=http://${private_.origin}/seed/\n`)
       expect(yield* other.imds(["@hostname"])).toEqual({ code: 1, stdout: "", stderr: `imds: nocloud: cannot read http://${private_.origin}/seed/meta-data: HTTP 403\n` })
+    })
+  )
+
+  it.scopedLive("an optional vendor-data or network-config the seed server fails (HTTP 500 until IMDS_DEADLINE) is said once and left out: the seed is marked loaded, no later phase waits for it again", () =>
+    Effect.gen(function* () {
+      const seed = yield* seedServer((asked) =>
+        asked === "/seed/meta-data" ? { status: 200, body: META } : asked === "/seed/user-data" ? { status: 200, body: SCRIPT } : { status: 500 }
+      )
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud", IMDS_DEADLINE: "1" } })
+      instance.write("/proc/cmdline", `root=/dev/vda2 ds=nocloud;s=http://${seed.origin}/seed/\n`)
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      const said = results.flatMap((r) => r.stderr.split("\n").filter((l) => l.includes("left out")))
+      expect(said).toEqual([
+        `nocloud: cannot read http://${seed.origin}/seed/vendor-data: HTTP 500; left out`,
+        `nocloud: cannot read http://${seed.origin}/seed/network-config: HTTP 500; left out`
+      ])
+      expect(instance.read("/var/lib/cloud/nocloud/.nocloud_loaded")).toBe("")
+      expect(seed.asked.filter((a) => a.path === "/seed/meta-data")).toHaveLength(1)
+      expect(instance.read("/etc/hostname")).toBe("seeded\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
     })
   )
 })
