@@ -11,6 +11,7 @@ import { info, warn, type Log } from "../services/Log.js"
 import { containerKind, RootFs } from "../services/RootFs.js"
 import { commandLineOf, INIT_CMDLINE } from "../domain/container.js"
 import { ownEntry } from "../domain/own.js"
+import { userDataWord } from "../domain/userdata/type.js"
 import { dmi, hasLabelledFilesystem, parsedYaml } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient, oneRead } from "./imds-http.js"
 import { readVolume } from "./volume.js"
@@ -163,6 +164,13 @@ const seedFileUrl = (seedFrom: string, name: SeedFile): URL | undefined => {
  */
 export const MAX_SEED_REDIRECTS = 5
 
+/**
+ * The seed files a seed need not have, which cloud-init's read_seeded takes as none whatever the answer: for them a 403
+ * is none too, as a 404 is (an S3 bucket answers 403 for a key it does not hold to a reader that may not list it: a seed
+ * of public objects), and any other failure is said and left out (loadSeed), never read again by each phase
+ */
+const OPTIONAL_FILES: ReadonlySet<SeedFile> = new Set(["vendor-data", "network-config"])
+
 /** an http(s) seed: `u` is its seedfrom, `seedFrom` as written (its `%s`, its query) */
 const fromUrl = (u: URL, seedFrom: string) =>
   Effect.gen(function* () {
@@ -202,7 +210,7 @@ const fromUrl = (u: URL, seedFrom: string) =>
           let hop = authorized ? client : yield* clientAt(at, false)
           const seen = new Set([at.href])
           for (let redirects = 0; ; redirects++) {
-            const answer = yield* Effect.either(hop.get(`${at.pathname}${at.search}`, AS_USER_DATA))
+            const answer = yield* Effect.either(hop.get(`${at.pathname}${at.search}`, OPTIONAL_FILES.has(name) ? { ...AS_USER_DATA, forbiddenIsAbsent: true } : AS_USER_DATA))
             if (Either.isRight(answer)) return answer.right
             const e = answer.left
             const after = redirects === 0 ? "" : `, after ${redirects} redirect${redirects === 1 ? "" : "s"}`
@@ -295,6 +303,30 @@ const fromSeedFrom = (written: string) =>
     return Option.none<Seed>()
   })
 
+/** no seed, or one that holds no seed file at all (none read, none left out) */
+const holdsNone = (seed: Option.Option<Seed>): boolean =>
+  Option.match(seed, { onNone: () => true, onSome: (s) => Object.keys(s.files).length === 0 && Object.keys(s.refused).length === 0 })
+
+/** how many of a vendor-data's keys its warning names */
+const VENDOR_KEYS_LISTED = 10
+
+/**
+ * The line that says the seed's vendor-data is not applied (cloud-init applies it beneath the user-data: a Proxmox VE
+ * `cicustom vendor=` snippet installing its guest agent): its type, and a cloud-config's top-level keys, never their values
+ */
+const vendorDataNotApplied = (bytes: Uint8Array) =>
+  Effect.gen(function* () {
+    const word = userDataWord(bytes)
+    const said = `NoCloud 'vendor-data' (${word}) is not applied`
+    if (word !== "cloud-config") return said
+    const doc = yield* Effect.option(parsedYaml(textOf(bytes)))
+    const keys = Option.match(doc, { onNone: () => [], onSome: (d) => (d !== null && typeof d === "object" && !Array.isArray(d) ? Object.keys(d) : []) })
+    if (keys.length === 0) return said
+    const named = keys.slice(0, VENDOR_KEYS_LISTED).map((k) => printable(k, 60))
+    const more = keys.length > VENDOR_KEYS_LISTED ? ` and ${keys.length - VENDOR_KEYS_LISTED} more` : ""
+    return `${said}: its ${keys.length === 1 ? "key" : "keys"} ${named.join(", ")}${more} ${keys.length === 1 ? "is" : "are"} ignored`
+  })
+
 /** the seed as a phase reads it: the files left out, and the files themselves where they could not be copied (else the copies are read) */
 export interface LoadedSeed {
   readonly refused: Seed["refused"]
@@ -324,14 +356,20 @@ export const loadSeed = (
     let seed = Option.none<Seed>()
     if (Option.isSome(params) && params.value.seedFrom) seed = yield* fromSeedFrom(params.value.seedFrom)
     const followed = Option.isSome(seed)
-    if (Option.isNone(seed)) seed = yield* fromVolume
     if (Option.isNone(seed)) {
+      seed = yield* fromVolume
+      // a volume that holds no seed file is no seed to cloud-init, which goes on to the image's: said (an iso9660 image made
+      // without Rock Ridge or Joliet shows its files by their ISO 9660 names), and the image's seed directory read in its place
+      if (Option.isSome(seed) && holdsNone(seed))
+        yield* warn(`the NoCloud seed volume (cidata) holds none of the seed files ${SEED_FILES.join(", ")} (an iso9660 image made without Rock Ridge or Joliet names them user_dat, meta_dat: genisoimage -rock -joliet)`)
+    }
+    if (!followed && holdsNone(seed)) {
       const own = yield* fromDirectory(`${varDir}/seed/nocloud`)
       // the name cloud-init also reads, which older image-building guides use; read too where seed/nocloud holds no
       // seed file at all (a directory made, the files put beside it), as cloud-init goes on past a seed directory without them
-      const holdsNone = Option.match(own, { onNone: () => true, onSome: (s) => Object.keys(s.files).length === 0 && Object.keys(s.refused).length === 0 })
-      const net = holdsNone ? yield* fromDirectory(`${varDir}/seed/nocloud-net`) : Option.none<Seed>()
-      seed = Option.orElse(net, () => own)
+      const net = holdsNone(own) ? yield* fromDirectory(`${varDir}/seed/nocloud-net`) : Option.none<Seed>()
+      // a volume without seed files, where the image has no seed directory either, is read as it is (its meta-data empty)
+      seed = Option.orElse(Option.orElse(net, () => own), () => seed)
     }
     if (Option.isNone(seed)) {
       // no seed to read but the copies of one read before (the boot phase of a first boot forgets their mark, so that an
@@ -353,7 +391,16 @@ export const loadSeed = (
       seed = Option.some({ files: {}, refused: {} })
     }
     if (Option.isNone(seed)) return yield* Effect.fail(new SeedError({ reason: "Unable to load NoCloud datasource" }))
-    const { files, refused } = seed.value
+    const { files } = seed.value
+    // an optional file that cannot be read (cloud-init takes any failure of it as none) is said and left out: the seed is then
+    // marked loaded, and no later phase waits for it again (a seed server answering it 500 cost each phase IMDS_DEADLINE, unsaid)
+    const refused = { ...seed.value.refused }
+    for (const name of OPTIONAL_FILES) {
+      const leftOut = refused[name]
+      if (leftOut === undefined) continue
+      delete refused[name]
+      yield* warn(`${leftOut.message}; left out`)
+    }
     const copied = yield* Effect.either(
       Effect.gen(function* () {
         for (const name of SEED_FILES) yield* fs.remove(`${dir}/${name}`)
@@ -375,5 +422,8 @@ export const loadSeed = (
       else if (!followed && Option.exists(doc, (d) => d !== null && Object.hasOwn(d as object, "seedfrom")))
         yield* warn("NoCloud meta-data 'seedfrom' is not followed; give it as s= in ds=nocloud on the kernel command line or the SMBIOS serial")
     }
+    // said once, as the seed is loaded: never dropped silently (Proxmox VE writes an empty one where none is given)
+    const vendor = files["vendor-data"]
+    if (vendor !== undefined && textOf(vendor).trim() !== "") yield* warn(yield* vendorDataNotApplied(vendor))
     return Either.isLeft(copied) ? { refused, held: files } : { refused }
   })

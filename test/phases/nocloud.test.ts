@@ -571,6 +571,30 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("a volume that holds no seed file (an iso9660 image made without Rock Ridge or Joliet: user_dat, meta_dat) is said, and the image's seed directory read in its place, as cloud-init does", () =>
+    Effect.gen(function* () {
+      const SAID = "the NoCloud seed volume (cidata) holds none of the seed files meta-data, user-data, vendor-data, network-config (an iso9660 image made without Rock Ridge or Joliet names them user_dat, meta_dat: genisoimage -rock -joliet)"
+      const volume = yield* volumeDir({ meta_dat: META, user_dat: SCRIPT })
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" }, answer: onlyVolume({ dir: volume, fstype: "iso9660", label: "cidata" }) })
+      instance.write("/var/lib/cloud/seed/nocloud/meta-data", META)
+      instance.write("/var/lib/cloud/seed/nocloud/user-data", SCRIPT)
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(results.flatMap((r) => r.stderr.split("\n").filter((l) => l.includes("seed")))).toEqual([SAID])
+      expect(instance.read("/etc/hostname")).toBe("seeded\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
+      // the volume was unmounted, its mount point removed
+      expect(mountsOf(instance.commands()).at(-1)).toMatch(/^umount /)
+      expect(readdirSync(join(instance.root, "run/tiny-cloud")).filter((n) => n.startsWith("cidata-"))).toEqual([])
+      // without a seed directory, the volume is read as it is: said, and its meta-data empty
+      const alone = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" }, answer: onlyVolume({ dir: volume, fstype: "iso9660", label: "cidata" }) })
+      const boot = yield* alone.run(["boot"])
+      expect(boot.code).toBe(0)
+      expect(boot.stderr.split("\n").filter((l) => l.includes("NoCloud"))).toEqual([SAID, "NoCloud 'meta-data' is empty"])
+    })
+  )
+
   it.scopedLive("from the image's seed directory", () =>
     Effect.gen(function* () {
       const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": META, "user-data": SCRIPT })
@@ -682,6 +706,27 @@ describe("first boot on nocloud", () => {
       const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": "", "user-data": SCRIPT })
       const early = yield* instance.run(["early"])
       expect(early.stderr).toContain("NoCloud 'meta-data' is empty\n")
+    })
+  )
+
+  it.scopedLive("a vendor-data (a Proxmox VE cicustom vendor= snippet) is said not to be applied, naming its type and a cloud-config's keys, never their values; once, as the seed is loaded", () =>
+    Effect.gen(function* () {
+      const vendor = "#cloud-config\npackages:\n  - qemu-guest-agent\nruncmd:\n  - [rc-update, add, qemu-guest-agent, SECRET-CANARY]\n"
+      const volume = yield* volumeDir({ "meta-data": META, "user-data": SCRIPT, "vendor-data": vendor })
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" }, cidata: volume })
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      const said = results.flatMap((r) => r.stderr.split("\n").filter((l) => l.includes("vendor-data")))
+      expect(said).toEqual(["NoCloud 'vendor-data' (cloud-config) is not applied: its keys packages, runcmd are ignored"])
+      expect(results.map((r) => r.stderr).join("")).not.toContain("SECRET-CANARY")
+      expect(instance.read("/var/lib/cloud/nocloud/vendor-data")).toBe(vendor)
+      expect(instance.read("/etc/hostname")).toBe("seeded\n")
+      // a script is named as one; an empty one (as Proxmox VE writes where none is given) is nothing to say
+      for (const [content, line] of [["#!/bin/sh\necho vendor\n", "NoCloud 'vendor-data' (script) is not applied"], ["\n", undefined]] as const) {
+        const other = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": META, "vendor-data": content })
+        const boot = yield* other.run(["boot"])
+        expect(boot.stderr.split("\n").filter((l) => l.includes("vendor-data"))).toEqual(line === undefined ? [] : [line])
+      }
     })
   )
 
@@ -1144,10 +1189,12 @@ describe("NoCloud http seeds that answer with a redirect (followed, as cloud-ini
       const early = yield* instance.run(["early"])
       expect(early.stderr).toContain(`save_userdata: nocloud: cannot read https://${seed.origin}/s/user-data: HTTP 301 from https to http, not followed\n`)
       expect(instance.sim!.requests.filter((r) => SEED_FILE.test(r.path))).toEqual([])
+      // an optional file: said as the seed is loaded, and left out
+      expect(early.stderr).toContain(`nocloud: cannot read https://${seed.origin}/s/network-config: HTTP 302 to a file: URL, not followed; left out\n`)
       expect(yield* instance.imds(["network-config"])).toEqual({
         code: 1,
         stdout: "",
-        stderr: `imds: nocloud: cannot read https://${seed.origin}/s/network-config: HTTP 302 to a file: URL, not followed\n`
+        stderr: `nocloud: cannot read https://${seed.origin}/s/network-config: HTTP 302 to a file: URL, not followed; left out\nimds: network-config: not found\n`
       })
       expect(instance.read("/var/lib/cloud/nocloud/meta-data")).toBe(META)
       expect(instance.read("/var/lib/cloud/user-data")).toBeUndefined()
@@ -1185,6 +1232,53 @@ describe("NoCloud http seeds whose seedfrom has a %s or a query (cloud-init's re
       instance.write("/proc/cmdline", `ds=nocloud;s=http://${seed.origin}/%s?token=SECRET-CANARY-3\n`)
       expect(yield* instance.imds(["@hostname"])).toEqual({ code: 1, stdout: "", stderr: `imds: nocloud: cannot read http://${seed.origin}/meta-data?***: HTTP 403\n` })
       expect(seed.asked.map((a) => a.path)).toContain("/meta-data?token=SECRET-CANARY-3")
+    })
+  )
+
+  it.scopedLive("a seed of public S3 objects, whose bucket answers 403 for the optional vendor-data and network-config it does not hold: none, as cloud-init takes them; the seed is read once and marked loaded", () =>
+    Effect.gen(function* () {
+      const seed = yield* seedServer((asked) =>
+        asked === "/seed/meta-data" ? { status: 200, body: META }
+        : asked === "/seed/user-data" ? { status: 200, body: SCRIPT }
+        : { status: 403, body: "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>" }
+      )
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
+      instance.write("/proc/cmdline", `root=/dev/vda2 ds=nocloud;s=http://${seed.origin}/seed/\n`)
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      expect(instance.read("/etc/hostname")).toBe("seeded\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
+      expect(instance.read("/var/lib/cloud/nocloud/.nocloud_loaded")).toBe("")
+      expect(seed.asked.map((a) => a.path).sort()).toEqual(["/seed/meta-data", "/seed/network-config", "/seed/user-data", "/seed/vendor-data"])
+      expect(yield* instance.imds(["vendor-data"])).toEqual({ code: 1, stdout: "", stderr: "imds: vendor-data: not found\n" })
+      // a 403 for the meta-data is a seed that cannot be read (a private bucket), as before
+      const private_ = yield* seedServer(() => ({ status: 403 }))
+      const other = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" } })
+      other.write("/proc/cmdline", `ds=nocloud;s=http://${private_.origin}/seed/\n`)
+      expect(yield* other.imds(["@hostname"])).toEqual({ code: 1, stdout: "", stderr: `imds: nocloud: cannot read http://${private_.origin}/seed/meta-data: HTTP 403\n` })
+    })
+  )
+
+  it.scopedLive("an optional vendor-data or network-config the seed server fails (HTTP 500 until IMDS_DEADLINE) is said once and left out: the seed is marked loaded, no later phase waits for it again", () =>
+    Effect.gen(function* () {
+      const seed = yield* seedServer((asked) =>
+        asked === "/seed/meta-data" ? { status: 200, body: META } : asked === "/seed/user-data" ? { status: 200, body: SCRIPT } : { status: 500 }
+      )
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud", IMDS_DEADLINE: "1" } })
+      instance.write("/proc/cmdline", `root=/dev/vda2 ds=nocloud;s=http://${seed.origin}/seed/\n`)
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      const said = results.flatMap((r) => r.stderr.split("\n").filter((l) => l.includes("left out")))
+      expect(said).toEqual([
+        `nocloud: cannot read http://${seed.origin}/seed/vendor-data: HTTP 500; left out`,
+        `nocloud: cannot read http://${seed.origin}/seed/network-config: HTTP 500; left out`
+      ])
+      expect(instance.read("/var/lib/cloud/nocloud/.nocloud_loaded")).toBe("")
+      expect(seed.asked.filter((a) => a.path === "/seed/meta-data")).toHaveLength(1)
+      expect(instance.read("/etc/hostname")).toBe("seeded\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+      expect(instance.read("/var/lib/cloud/user-data")).toBe(SCRIPT)
     })
   )
 })
