@@ -298,6 +298,30 @@ describe("answers HTTP does not allow", () => {
     })
   )
 
+  it.scopedLive("a transfer coding other than one last 'chunked' is refused in one line, not its bytes or the chunks' framing taken for the datum", () =>
+    Effect.gen(function* () {
+      const ask = (answer: Buffer) =>
+        Effect.flatMap(rawServer((socket) => socket.end(answer)), (server) =>
+          Effect.either(Effect.map(liveHttp.request({ method: "GET", host: "127.0.0.1", port: server.port, path: "/h", timeoutMs: 5000, maxBytes: 1000 }), (r) => Buffer.from(r.body).toString("latin1")))
+        )
+      const gzipped = gzipSync("host1")
+      // node reads these to the connection's end: the gzip bytes, or '5\r\nhost1\r\n0\r\n\r\n', were the hostname
+      for (const [answer, coding] of [
+        [Buffer.concat([Buffer.from("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n"), gzipped]), "gzip"],
+        [Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n${gzipped.length.toString(16)}\r\n`), gzipped, Buffer.from("\r\n0\r\n\r\n")]), "gzip, chunked"],
+        [Buffer.from("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n5\r\nhost1\r\n0\r\n\r\n"), "chunked, gzip"],
+        [Buffer.from("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhost1\r\n0\r\n\r\n"), "chunked, chunked"]
+      ] as const) {
+        expect(yield* ask(answer)).toMatchObject({ _tag: "Left", left: { _tag: "HttpTransportError", reason: `answered in Transfer-Encoding '${coding}', which is not read here`, final: true } })
+      }
+      // chunked alone, in any case, and identity are read
+      for (const te of ["chunked", "Chunked", "identity, chunked"]) {
+        expect(yield* ask(Buffer.from(`HTTP/1.1 200 OK\r\nTransfer-Encoding: ${te}\r\n\r\n5\r\nhost1\r\n0\r\n\r\n`))).toEqual(Either.right("host1"))
+      }
+      expect(yield* ask(Buffer.from("HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\n\r\nhost1"))).toEqual(Either.right("host1"))
+    })
+  )
+
   it.scopedLive("a plain HTTP answer to an https request is named by OpenSSL's reason in one line, not the library's whole line (write EPROTO 80EC...:error:0A00010B:SSL routines:...:ssl3_record.c:350: and a newline)", () =>
     Effect.gen(function* () {
       const server = yield* rawServer((socket) => socket.end("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"))
