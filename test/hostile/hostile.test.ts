@@ -195,6 +195,25 @@ describe("error pages of any size", () => {
   )
 })
 
+describe("a status no HTTP class has", () => {
+  it.scopedLive("an answer of 600 to 999 is not a server error (5xx) asked again until IMDS_DEADLINE, which stopped main before the keys: it fails set_hostname alone, at once", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "aws",
+        instance: { hostname: "h", sshKeys: [KEY_A] },
+        faults: { overrides: [{ path: "/latest/meta-data/hostname", status: 999 }] },
+        env: { IMDS_DEADLINE: "1" }
+      })
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(1)
+      expect(actionLines(main.stderr).slice(-4)).toEqual(["   ++ set_hostname: starting", "   ++ set_hostname: failed", "   ++ set_ssh_keys: starting", "   ++ set_ssh_keys: done"])
+      expect(main.stderr).toContain(`\nset_hostname: aws: cannot read http://${instance.sim!.endpoint}/latest/meta-data/hostname: HTTP 999\n`)
+      expect(instance.sim!.requests.filter((q) => q.path === "/latest/meta-data/hostname")).toHaveLength(1)
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
+    })
+  )
+})
+
 describe("trickled answers", () => {
   it.scopedLive("an answer that comes a byte at a time, never silent for long, is cut off at the request's timeout", () =>
     Effect.gen(function* () {
