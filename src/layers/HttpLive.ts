@@ -241,6 +241,13 @@ const attempt = (req: HttpRequest, localPort?: number) =>
             used = 0
           }
           if (Number(res.headers["content-length"]) > req.maxBytes) return tooLarge()
+          // node takes off a last `chunked` alone: any other transfer coding (gzip, chunked not last) would leave its bytes, or the chunks' framing, as the datum
+          const transfer = codingsOf(res.headers["transfer-encoding"])
+          if (transfer.length > 1 || (transfer.length === 1 && transfer[0] !== "chunked")) {
+            settle(Effect.fail(new HttpTransportError({ reason: `answered in Transfer-Encoding '${printable(transfer.join(", "))}', which is not read here`, final: true })))
+            r.destroy()
+            return
+          }
           res.on("data", (c: Buffer) => {
             size += c.length
             if (size > req.maxBytes) return tooLarge()

@@ -195,6 +195,25 @@ describe("error pages of any size", () => {
   )
 })
 
+describe("a status no HTTP class has", () => {
+  it.scopedLive("an answer of 600 to 999 is not a server error (5xx) asked again until IMDS_DEADLINE, which stopped main before the keys: it fails set_hostname alone, at once", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "aws",
+        instance: { hostname: "h", sshKeys: [KEY_A] },
+        faults: { overrides: [{ path: "/latest/meta-data/hostname", status: 999 }] },
+        env: { IMDS_DEADLINE: "1" }
+      })
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(1)
+      expect(actionLines(main.stderr).slice(-4)).toEqual(["   ++ set_hostname: starting", "   ++ set_hostname: failed", "   ++ set_ssh_keys: starting", "   ++ set_ssh_keys: done"])
+      expect(main.stderr).toContain(`\nset_hostname: aws: cannot read http://${instance.sim!.endpoint}/latest/meta-data/hostname: HTTP 999\n`)
+      expect(instance.sim!.requests.filter((q) => q.path === "/latest/meta-data/hostname")).toHaveLength(1)
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
+    })
+  )
+})
+
 describe("trickled answers", () => {
   it.scopedLive("an answer that comes a byte at a time, never silent for long, is cut off at the request's timeout", () =>
     Effect.gen(function* () {
@@ -295,6 +314,30 @@ describe("answers HTTP does not allow", () => {
         const r = yield* Effect.either(liveHttp.request({ method: "GET", host: "127.0.0.1", port: server.port, path: "/h", timeoutMs: 5000, maxBytes: 1000 }))
         expect(r).toMatchObject({ _tag: "Left", left: { _tag: "HttpTransportError", reason } })
       }
+    })
+  )
+
+  it.scopedLive("a transfer coding other than one last 'chunked' is refused in one line, not its bytes or the chunks' framing taken for the datum", () =>
+    Effect.gen(function* () {
+      const ask = (answer: Buffer) =>
+        Effect.flatMap(rawServer((socket) => socket.end(answer)), (server) =>
+          Effect.either(Effect.map(liveHttp.request({ method: "GET", host: "127.0.0.1", port: server.port, path: "/h", timeoutMs: 5000, maxBytes: 1000 }), (r) => Buffer.from(r.body).toString("latin1")))
+        )
+      const gzipped = gzipSync("host1")
+      // node reads these to the connection's end: the gzip bytes, or '5\r\nhost1\r\n0\r\n\r\n', were the hostname
+      for (const [answer, coding] of [
+        [Buffer.concat([Buffer.from("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n"), gzipped]), "gzip"],
+        [Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n${gzipped.length.toString(16)}\r\n`), gzipped, Buffer.from("\r\n0\r\n\r\n")]), "gzip, chunked"],
+        [Buffer.from("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n5\r\nhost1\r\n0\r\n\r\n"), "chunked, gzip"],
+        [Buffer.from("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhost1\r\n0\r\n\r\n"), "chunked, chunked"]
+      ] as const) {
+        expect(yield* ask(answer)).toMatchObject({ _tag: "Left", left: { _tag: "HttpTransportError", reason: `answered in Transfer-Encoding '${coding}', which is not read here`, final: true } })
+      }
+      // chunked alone, in any case, and identity are read
+      for (const te of ["chunked", "Chunked", "identity, chunked"]) {
+        expect(yield* ask(Buffer.from(`HTTP/1.1 200 OK\r\nTransfer-Encoding: ${te}\r\n\r\n5\r\nhost1\r\n0\r\n\r\n`))).toEqual(Either.right("host1"))
+      }
+      expect(yield* ask(Buffer.from("HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\n\r\nhost1"))).toEqual(Either.right("host1"))
     })
   )
 
