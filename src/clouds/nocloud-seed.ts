@@ -394,8 +394,9 @@ export const loadSeed = (
     const { files } = seed.value
     // an optional file that cannot be read (cloud-init takes any failure of it as none) is said and left out: the seed is then
     // marked loaded, and no later phase waits for it again (a seed server answering it 500 cost each phase IMDS_DEADLINE, unsaid)
+    // (once its meta-data is read: a seed server out of reach, whose every file fails, is said by the reads of the files that count)
     const refused = { ...seed.value.refused }
-    for (const name of OPTIONAL_FILES) {
+    for (const name of refused["meta-data"] === undefined ? OPTIONAL_FILES : []) {
       const leftOut = refused[name]
       if (leftOut === undefined) continue
       delete refused[name]
