@@ -22,10 +22,11 @@ const USER_DATA_ENCODING = "instance/attributes/user-data-encoding"
  * The login a key line is for, and the key; a line without a `login:` prefix
  * is for no one in particular. Blanks after the colon (`bob: ssh-ed25519 ...`,
  * as a hand-edited list has them) still make it bob's line, as cloud-init and
- * Google's guest agent split it at the colon.
+ * Google's guest agent split it at the colon; so does nothing after it
+ * (`bob:`): bob's line, with no key.
  */
 export const splitLogin = (line: string): { readonly login?: string; readonly key: string } => {
-  const m = /^([^\s:"=]+):\s*(\S.*)$/.exec(line)
+  const m = /^([^\s:"=]+):\s*(.*)$/.exec(line)
   return m === null ? { key: line } : { login: m[1]!, key: m[2]! }
 }
 
@@ -43,11 +44,15 @@ export const hasExpired = (key: string, now: number): boolean => {
   }
 }
 
-/** the keys of `ssh-keys` lines that are the cloud user's: their login is CLOUD_USER or `cloudinit`, or they name none; expired ones dropped */
+/**
+ * the keys of `ssh-keys` lines that are the cloud user's: their login is CLOUD_USER or `cloudinit`, or they name none;
+ * expired ones dropped. Such a line without a key (`alpine:`) is kept whole, a line that is no key, counted among those
+ * left out; another user's (`bob:`) is not the cloud user's, keyed or not
+ */
 export const instanceKeys = (text: string, cloudUser: string, now: number): ReadonlyArray<string> =>
   lines(text).flatMap((line) => {
     const { login, key } = splitLogin(line)
-    return (login === undefined || login === cloudUser || login === "cloudinit") && !hasExpired(key, now) ? [key] : []
+    return (login === undefined || login === cloudUser || login === "cloudinit") && !hasExpired(key, now) ? [key === "" ? line : key] : []
   })
 
 /**

@@ -44,6 +44,8 @@ export interface PhaseRun {
   readonly userDataWarnings: ReadonlyArray<string>
   /** the configuration's invalid values and lines the phase reported (their keys kept their defaults) */
   readonly configProblems?: ReadonlyArray<string>
+  /** what the configuration asks that the phase could not do, though nothing in it is invalid for the phase (SKIP_INIT_ACTIONS naming no action) */
+  readonly configWarnings?: ReadonlyArray<string>
   readonly actions: ReadonlyArray<ActionRun>
 }
 
@@ -93,6 +95,7 @@ const isPhaseRun = (v: unknown): v is PhaseRun =>
   typeof v.userDataType === "string" &&
   isStrings(v.userDataWarnings) &&
   (v.configProblems === undefined || isStrings(v.configProblems)) &&
+  (v.configWarnings === undefined || isStrings(v.configWarnings)) &&
   Array.isArray(v.actions) &&
   v.actions.every(isActionRun)
 
@@ -287,7 +290,7 @@ export interface Status {
   readonly live?: Phase
   /** the failed actions but the one the state names, and the error lines of actions done all the same, as `PHASE/ACTION: MESSAGE`, each message once */
   readonly errors: ReadonlyArray<string>
-  /** the configuration's problems (an unknown action of INIT_ACTIONS_* among them) and the user-data check's warnings, as `configuration: PROBLEM` and `user-data: WARNING` */
+  /** the configuration's problems (an unknown action of INIT_ACTIONS_* or SKIP_INIT_ACTIONS among them) and the user-data check's warnings, as `configuration: PROBLEM` and `user-data: WARNING` */
   readonly warnings: ReadonlyArray<string>
 }
 
@@ -346,7 +349,7 @@ export const statusOf = (record: RunRecord, facts: Facts): Status => {
     r.actions.filter((a) => a.result === "unknown").map((a) => `INIT_ACTIONS_${r.phase.toUpperCase()}: unknown action '${a.name}', passed over`)
   )
   const warnings = [
-    ...[...(lastDone?.configProblems ?? []), ...unknown].map((p) => `configuration: ${p}`),
+    ...[...(lastDone?.configProblems ?? []), ...unknown, ...(lastDone?.configWarnings ?? [])].map((p) => `configuration: ${p}`),
     ...(lastDone?.userDataWarnings ?? []).map((w) => `user-data: ${w}`)
   ]
   const status = (state: State, exitStatus: 0 | 1 | 2, settled: boolean): Status => ({

@@ -3,6 +3,7 @@
  * the environment, which wins, over the contract's defaults.
  */
 import * as Either from "effect/Either"
+import { isActionName } from "./actions.js"
 import { PHASES, type Phase } from "./phases.js"
 import { parseAssignments, type BadLine, type Unexpanded } from "./shell-words.js"
 import { printable, withoutCredentials } from "./text.js"
@@ -337,6 +338,19 @@ export const fileWarnings = (s: Settings): ReadonlyArray<string> =>
     const near = nearestKey(key)
     return [`${where}: unknown key ${printable(key)}${near !== undefined ? `; did you mean ${near}?` : ""}`]
   })
+
+/**
+ * The names of SKIP_INIT_ACTIONS no action has (`expand-root`, a comma list `set_hostname,set_ssh_keys`): they skip
+ * nothing, where an unknown name of INIT_ACTIONS_* has its `unknown` line. Every phase warns of them in one line
+ * (`tiny-cloud config` calls them invalid); undefined when every name is an action's.
+ */
+export const unknownSkipsWarning = (s: Settings): string | undefined => {
+  const unknown = [...new Set(s.skipActions.filter((n) => !isActionName(n)))]
+  if (unknown.length === 0) return undefined
+  const one = unknown.length === 1
+  const commas = unknown.some((n) => n.includes(",")) ? " (names are separated by blanks)" : ""
+  return `SKIP_INIT_ACTIONS: unknown action${one ? "" : "s"} ${unknown.map((n) => `'${printable(n)}'`).join(", ")}: ${one ? "it skips" : "they skip"} nothing${commas}`
+}
 
 /** `CLOUD_USR` → `CLOUD_USER`: the known key a few typing slips away, if any */
 export const nearestKey = (key: string): ConfigKey | undefined => {

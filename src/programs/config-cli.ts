@@ -14,7 +14,7 @@ import { Config } from "../services/Config.js"
 import { Output, print } from "../services/Output.js"
 import { HOTPLUG_MODULES } from "./actions/hotplug.js"
 import { ownEntry } from "../domain/own.js"
-import { printable } from "../domain/text.js"
+import { printable, withoutCredentials } from "../domain/text.js"
 
 const CONF = "/etc/tiny-cloud.conf"
 
@@ -101,6 +101,15 @@ const boundsProblem = (s: Settings, key: ConfigKey): string | undefined => {
   }
 }
 
+/**
+ * the keys whose value may be a URL with a user and password (`IMDS_ENDPOINT=https://user:pass@host`, which is no
+ * HOST:PORT): an invalid one is shown as its problem names it, the credentials hidden (a valid one holds no `@`)
+ */
+const URL_LIKE: ReadonlySet<ConfigKey> = new Set<ConfigKey>(["IMDS_ENDPOINT", "AZURE_WIRESERVER"])
+
+/** a value as written, as the report shows it */
+const shownValue = (key: ConfigKey, value: string): string => (URL_LIKE.has(key) ? withoutCredentials(value) : value)
+
 export const configReport = (s: Settings, cloudKnown: boolean): ConfigReport => {
   const problemOf = (key: ConfigKey): string | undefined =>
     key === "CLOUD" && !cloudKnown ? `CLOUD: unknown cloud '${printable(s.cloud)}'` : (s.problems.find((p) => p.key === key)?.message ?? boundsProblem(s, key))
@@ -109,7 +118,7 @@ export const configReport = (s: Settings, cloudKnown: boolean): ConfigReport => 
     const problem = problemOf(key)
     return {
       key,
-      value: problem !== undefined && key !== "CLOUD" ? s.values[key]! : EFFECTIVE[key](s),
+      value: problem !== undefined && key !== "CLOUD" ? shownValue(key, s.values[key]!) : EFFECTIVE[key](s),
       source: source.from,
       ...(source.from === "file" ? { line: source.line } : {}),
       ...(problem !== undefined ? { problem } : {})

@@ -6,7 +6,7 @@ import { detectionOutdated } from "../domain/bootstrap.js"
 import type { Phase } from "../domain/phases.js"
 import { monotonicMillis } from "../domain/monotonic.js"
 import { planPhase, unplacedActions } from "../domain/plan.js"
-import { fileWarnings, problemLine } from "../domain/settings.js"
+import { fileWarnings, problemLine, unknownSkipsWarning } from "../domain/settings.js"
 import { USERDATA_CHANGES, userDataTypeOf } from "../domain/userdata/type.js"
 import { Bootstrap } from "../services/Bootstrap.js"
 import { Cloud } from "../services/Cloud.js"
@@ -83,6 +83,9 @@ export const runPhase = (phase: Phase, decided: Effect.Effect<void> = Effect.voi
     const started: Started = { at: yield* Clock.currentTimeMillis, mark: yield* monotonicMillis }
     const settings = yield* Config
     yield* Effect.forEach([...fileWarnings(settings), ...settings.warnings], warn, { discard: true })
+    // a name of SKIP_INIT_ACTIONS no action has skips nothing: the operator who meant it sees that action run
+    const unknownSkips = unknownSkipsWarning(settings)
+    if (unknownSkips !== undefined) yield* warn(unknownSkips)
     // a bad value costs only its own key: the first boot goes on, and the phase exits 1
     yield* Effect.forEach(settings.problems, (p) => err(problemLine(p)), { discard: true })
     const cloud = yield* Effect.flatMap(Cloud, (c) => c.choice)

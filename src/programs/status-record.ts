@@ -4,6 +4,7 @@ import * as Option from "effect/Option"
 import { monotonicMillis } from "../domain/monotonic.js"
 import type { Phase } from "../domain/phases.js"
 import { emptyRecord, formatRecord, isDamagedRecord, parseRecord, processStart, RECORD_MAX_BYTES, systemBoot, withRun, type PhaseRun, type RunRecord } from "../domain/run-record.js"
+import { unknownSkipsWarning } from "../domain/settings.js"
 import { textOf } from "../domain/text.js"
 import type { CloudChoice } from "../services/Cloud.js"
 import { Config } from "../services/Config.js"
@@ -123,10 +124,13 @@ export const startRun = (phase: Phase, started: Started, cloud: CloudChoice, use
     const finish = (outcome: PhaseOutcome) =>
       Effect.gen(function* () {
         const type = yield* Effect.flatMap(UserData, (u) => u.word)
-        const configProblems = (yield* Config).problems.map((p) => p.message)
+        const settings = yield* Config
+        const configProblems = settings.problems.map((p) => p.message)
+        const configWarnings = [unknownSkipsWarning(settings)].filter((w): w is string => w !== undefined)
         yield* saveRun({
           ...running,
           ...(configProblems.length > 0 ? { configProblems } : {}),
+          ...(configWarnings.length > 0 ? { configWarnings } : {}),
           durationMs: (yield* monotonicMillis) - started.mark,
           exitStatus: outcome.exitCode,
           userDataType: type,

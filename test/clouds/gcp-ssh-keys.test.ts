@@ -137,3 +137,26 @@ describe("gcp ssh keys: the cloud user of this run", () => {
     })
   )
 })
+
+describe("gcp ssh keys: lines that are not keys", () => {
+  it.scopedLive("another user's line without a key (bob:) is another user's line, not counted among the lines left out; the cloud user's key-less line is", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "gcp",
+        instance: { hostname: "vm-1.c.example.internal" },
+        faults: { overrides: [{ path: `/computeMetadata/v1/${SSH_KEYS}`, status: 200, body: `alpine:${OWN}\nbob:\ncarol:  \nbob:${LEGACY}\nalpine:\n` }] },
+        env: ENV
+      })
+      expect(yield* instance.imds(["@ssh-keys"])).toEqual({
+        code: 0,
+        stdout: `${OWN}\n`,
+        stderr: "imds: @ssh-keys: 1 line that is not an OpenSSH public key, or has options in front of it, left out\n"
+      })
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(0)
+      expect(main.stderr).toContain("   ++ set_ssh_keys: done\n")
+      expect(main.stderr).toContain("\nset_ssh_keys: 1 line that is not an OpenSSH public key, or has options in front of it dropped\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${OWN}\n`)
+    })
+  )
+})

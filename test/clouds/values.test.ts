@@ -89,6 +89,12 @@ describe("gcp's ssh-keys lines", () => {
     expect(instanceKeys([`bob: ${K} b`, `alpine:\t${K} a`].join("\n"), "alpine", NOW)).toEqual([`${K} a`])
   })
 
+  it("a login with no key (bob:) is that login's line: another user's is not the cloud user's, the cloud user's is kept whole as a line that is no key", () => {
+    expect(splitLogin("bob:")).toEqual({ login: "bob", key: "" })
+    expect(instanceKeys(["bob:", "carol:  ", `alpine:${K} a`].join("\n"), "alpine", NOW)).toEqual([`${K} a`])
+    expect(instanceKeys("alpine:", "alpine", NOW)).toEqual(["alpine:"])
+  })
+
   it("keeps the cloud user's, cloudinit's and login-less keys, not others' nor expired ones", () => {
     const text = [`alpine:${K} a`, `cloudinit:${K} c`, `${K} none`, `bob:${K} b`, `alpine:${K} google-ssh {"userName":"x","expireOn":"2024-12-31T23:59:59+0000"}`].join("\n")
     expect(instanceKeys(text, "alpine", NOW)).toEqual([`${K} a`, `${K} c`, `${K} none`])

@@ -158,6 +158,20 @@ describe("tiny-cloud config", () => {
     })
   )
 
+  it.scopedLive("an endpoint written as a URL with a user and password is printed with them hidden, as its problem names it (--json too)", () =>
+    Effect.gen(function* () {
+      const i = yield* image("IMDS_ENDPOINT=https://user:pass@host\n", { AZURE_WIRESERVER: "http://u:s3cret@10.0.0.1:80" })
+      const r = yield* i.run(["config"])
+      expect(r.code).toBe(1)
+      expect(lineOf(r.stdout, "IMDS_ENDPOINT")).toMatch(/^IMDS_ENDPOINT='https:\/\/\*\*\*@host' +# \/etc\/tiny-cloud\.conf line 1 \(invalid\)$/)
+      expect(lineOf(r.stdout, "AZURE_WIRESERVER")).toMatch(/^AZURE_WIRESERVER='http:\/\/\*\*\*@10\.0\.0\.1:80' +# environment \(invalid\)$/)
+      expect(r.stderr).toContain("IMDS_ENDPOINT: expected HOST or HOST:PORT, got 'https://***@host'")
+      const json = yield* i.run(["config", "--json"])
+      expect(json.stdout).toContain('"value": "https://***@host"')
+      for (const out of [r.stdout, r.stderr, json.stdout]) expect(out).not.toMatch(/pass|s3cret/)
+    })
+  )
+
   it.scopedLive("names an unknown action or hotplug module, or another hotplug system, escaped: control characters of tiny-cloud.conf never reach the terminal", () =>
     Effect.gen(function* () {
       const i = yield* image('INIT_ACTIONS_BOOT="x\u001b[2Jy"\nHOTPLUG_TYPE="m\u009bd"\nHOTPLUG_MODULES="a\u001b]0;t\u0007b"\n')

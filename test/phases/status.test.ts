@@ -23,7 +23,7 @@ import { RootFs } from "../../src/services/RootFs.js"
 import { UserData } from "../../src/services/UserData.js"
 import { capturingLog } from "../support/layers.js"
 import { Output } from "../../src/services/Output.js"
-import { makeTestInstance, type TestInstance } from "../support/instance.js"
+import { actionLines, makeTestInstance, type TestInstance } from "../support/instance.js"
 import { advancingClock, passTime } from "../support/test-clock.js"
 import { steppableWallClock } from "../support/wall-clock.js"
 
@@ -301,6 +301,23 @@ describe("tiny-cloud status", () => {
       const r = yield* i.run(["status"])
       expect([r.code, r.stdout.split("\n")[0]]).toEqual([2, "done with errors"])
       expect(r.stdout).toContain("warning: configuration: INIT_ACTIONS_MAIN: unknown action 'set_hostnme', passed over\n")
+    })
+  )
+
+  it.scopedLive("a name of SKIP_INIT_ACTIONS no action has (expand-root, a comma list) skips nothing: every phase warns in one line naming them, status too; the action lines are unchanged", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance(undefined, { conf: 'SKIP_INIT_ACTIONS="expand-root set_hostname,set_ssh_keys enable_sshd"\n' })
+      const runs = yield* i.boot()
+      const line = "SKIP_INIT_ACTIONS: unknown actions 'expand-root', 'set_hostname,set_ssh_keys': they skip nothing (names are separated by blanks)"
+      for (const r of runs) expect([r.code, r.stderr.split("\n").filter((l) => l.startsWith("SKIP_INIT_ACTIONS"))]).toEqual([0, [line]])
+      expect(actionLines(runs[0]!.stderr).slice(0, 2)).toEqual(["   ++ expand_root: starting", "   ++ expand_root: done"])
+      expect(actionLines(runs[0]!.stderr)).toContain("   -- enable_sshd: skipped")
+      const r = yield* i.run(["status"])
+      expect([r.code, r.stdout.split("\n")[0]]).toEqual([2, "done with errors"])
+      expect(r.stdout).toContain(`warning: configuration: ${line}\n`)
+      // one name alone, said as one
+      const one = yield* awsInstance(undefined, { conf: "SKIP_INIT_ACTIONS=expand-root\n" })
+      expect((yield* one.run(["boot"])).stderr.split("\n")[0]).toBe("SKIP_INIT_ACTIONS: unknown action 'expand-root': it skips nothing")
     })
   )
 
