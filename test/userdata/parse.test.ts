@@ -1360,6 +1360,18 @@ users:
     ])
   })
 
+  it("skips a package name or version holding a NUL, another control character or a blank, alone: apk add takes the others (a NUL failed the whole command)", () => {
+    const source = '#cloud-config\npackages: ["curl\\0x", git, [vim, "1.0\\0"], [nano, 7.2-r1], [htop, 3.3], [less, "1 2"], "a\\x1bb"]\n'
+    expect(config(source).packages).toEqual(["git", "nano=7.2-r1", "htop=3.3"])
+    expect(notes(source).problems).toEqual([
+      "line 2: packages[0]: expected a package name (no spaces, not starting with -), got a string of 6 characters; skipped",
+      "line 2: packages[2][1]: expected a package version (no spaces), got a string of 4 characters; packages[2] skipped",
+      "line 2: packages[5][1]: expected a package version (no spaces), got a string of 3 characters; packages[5] skipped",
+      "line 2: packages[6]: expected a package name (no spaces, not starting with -), got a string of 3 characters; skipped"
+    ])
+    expect(config('#alpine-config\npackages: ["curl\\0x", "a\\x7fb", git]\n').packages).toEqual(["git"])
+  })
+
   it("reads a group's member string as cloud-init does: names separated by commas", () => {
     const source = "#cloud-config\ngroups:\n  devs: 'alice, bob'\n  ops: carol\n"
     expect(config(source).groups).toEqual([
