@@ -18,7 +18,7 @@ import { GroupMembers, UserMap, USER_KEYS } from "../../schema/cloud-config.js"
 import { GroupName, UserName } from "../../schema/fields.js"
 import { truthOf } from "../truth.js"
 import { keyEntries, type ReadContext } from "./common.js"
-import { doasRuleNamesUser } from "./doas.js"
+import { doasRuleNamesUser, doasUnreadable } from "./doas.js"
 import { defaultSettings, type DefaultUser, type GroupSpec, type Password, type UserSettings, type UserSpec } from "./model.js"
 import { asMap, decodeOr, issuesOf, type Key, type Notes, show } from "./notes.js"
 
@@ -150,6 +150,11 @@ const validGroups = (groups: unknown, path: ReadonlyArray<Key>, notes: Notes): u
 
 /** the rules (at `path`) when each names the user; otherwise none, as cloud-init writes none then */
 const doasRulesOf = (name: string, rules: ReadonlyArray<string>, path: ReadonlyArray<Key>, notes: Notes): ReadonlyArray<string> => {
+  const unreadable = rules.findIndex((rule) => doasUnreadable(rule) !== undefined)
+  if (unreadable >= 0) {
+    notes.warn([...path, unreadable], `${doasUnreadable(rules[unreadable]!)}, which doas cannot read and which would stop doas for every user; none of its doas rules are written`)
+    return []
+  }
   const other = rules.findIndex((rule) => !doasRuleNamesUser(rule, name))
   if (other < 0) return rules
   notes.warn([...path, other], "not a doas rule for this user (permit or deny, options, then the user's name); none of its doas rules are written, as cloud-init does")
