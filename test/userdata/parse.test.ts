@@ -868,6 +868,18 @@ write_files:
     ])
   })
 
+  it("#cloud-config: a source header whose name no request can carry is named in a warning, never left out unsaid; the others are sent", () => {
+    const source = '#cloud-config\nwrite_files:\n  - path: /etc/a\n    source:\n      uri: https://files.example/a\n      headers: {"Bad Name": v, "X-Ok": "1", "X\\u0000": w}\n    content: local\n'
+    expect(config(source).writeFiles.map((f) => f.source)).toEqual([{ uri: "https://files.example/a", headers: { "X-Ok": "1" } }])
+    expect(notes(source)).toEqual({
+      problems: [],
+      warnings: [
+        "line 6: write_files[0].source.headers.Bad Name: not a header name; that header is not sent",
+        "line 6: write_files[0].source.headers.X\\x00: not a header name; that header is not sent"
+      ]
+    })
+  })
+
   it("#cloud-config: an empty source uri is no source, as cloud-init reads it: the content is written, empty when there is none", () => {
     const source = '#cloud-config\nwrite_files:\n  - {path: /etc/a, source: {uri: ""}, content: local}\n  - {path: /etc/b, source: {uri: ""}}\n'
     expect(config(source).writeFiles.map((f) => [f.path, f.source, f.content === undefined ? undefined : text(f.content)])).toEqual([
