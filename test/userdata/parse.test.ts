@@ -1037,6 +1037,25 @@ users:
     expect(notes(pasted)).toEqual({ problems: [], warnings: [`line 5: users[1].sudo: ${skipped}`] })
   })
 
+  it("skips a sudo rule that would not stay one line of sudoers: a \\ at its end (sudoers continues it onto the next rule, another user's) or a control character (a NUL)", () => {
+    const source = [
+      "#cloud-config",
+      "users:",
+      "  - default",
+      "  - name: bob",
+      "    sudo: ['ALL=(ALL) /bin/ls \\', 'ALL=(ALL) NOPASSWD: /sbin/reboot', 'ALL=(ALL) /bin/echo \\\\  ']",
+      "  - name: carol",
+      '    sudo: ["ALL=(ALL) ALL\\0", "ALL=(ALL)\\tALL", "ALL=(ALL) /bin/x \\e[31m"]',
+      ""
+    ].join("\n")
+    expect(config(source).users.map((u) => [u.name, u.sudo])).toEqual([
+      ["bob", ["ALL=(ALL) NOPASSWD: /sbin/reboot", "ALL=(ALL) /bin/echo \\\\"]],
+      ["carol", ["ALL=(ALL)\tALL"]]
+    ])
+    const skipped = "not a sudo rule (HOSTS=(USERS) COMMANDS, on one line), which would break sudo for every user; that rule skipped"
+    expect(notes(source)).toEqual({ problems: [], warnings: [`line 5: users[1].sudo: ${skipped}`, `line 7: users[2].sudo: ${skipped}`] })
+  })
+
   it("a default user whose sudo rules are all skipped (a template's quoted 'False') has no rights, as with sudo: false: no wheel", () => {
     for (const sudo of ["'False'", "['']", "[]", "''"]) {
       expect(config(`#cloud-config\nuser:\n  name: ops\n  sudo: ${sudo}\n`).defaultUser?.account.wheel).toBe(false)

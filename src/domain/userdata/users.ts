@@ -130,6 +130,12 @@ const FULL_SUDO = "ALL=(ALL) NOPASSWD:ALL"
 const SUDO_RULE = /^\s*(?:!\s*)*[^\s,=!]+(?:\s*,\s*(?:!\s*)*[^\s,=!]+)*\s*=[^\r\n]*$/
 
 /**
+ * a rule sudoers cannot read as one line of its own: a control character (a NUL) other than a tab, or a `\` at its
+ * end that is not an escaped one, which continues it onto the next line of the file, the next rule
+ */
+const breaksLine = (rule: string) => /[\x00-\x08\x0a-\x1f\x7f]/.test(rule) || /(?:^|[^\\])(?:\\\\)*\\$/.test(rule.trim())
+
+/**
  * A user's groups (at `path`) with each name that cannot be a group's
  * skipped on its own: the others are still joined, as cloud-init joins them
  * one by one. A value of another kind is left to the schema.
@@ -191,7 +197,7 @@ const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes, place
   else if (Array.isArray(user.sudo)) sudo = user.sudo.filter((r): r is string => r !== null)
   // a sudoers user rule is `HOSTS = COMMANDS` on one line, HOSTS a list separated by commas: a line without '=' (a quoted
   // "false"), or one that names the user again ('bob ALL=(ALL) ALL' is written 'bob bob ALL=...'), is a syntax error
-  const oneLine = sudo.filter((r) => SUDO_RULE.test(r))
+  const oneLine = sudo.filter((r) => SUDO_RULE.test(r) && !breaksLine(r))
   if (oneLine.length < sudo.length) notes.warn(place([...path, "sudo"]), "not a sudo rule (HOSTS=(USERS) COMMANDS, on one line), which would break sudo for every user; that rule skipped")
   const password = passwordOf(user)
   const lockPasswd = user.lock_passwd === undefined ? true : Boolean(user.lock_passwd)
