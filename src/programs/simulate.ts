@@ -43,7 +43,14 @@ const snapshot = (root: string): Snapshot => {
       const p = join(dir, entry.name)
       if (entry.isDirectory()) walk(p)
       else if (entry.isFile() || entry.isSymbolicLink()) {
-        const s = statSync(p, { throwIfNoEntry: false })
+        // a link that leads nowhere, or round to itself (ELOOP: the user's `ln -s loop loop`), is a link
+        const s = (() => {
+          try {
+            return statSync(p, { throwIfNoEntry: false })
+          } catch {
+            return undefined
+          }
+        })()
         files[`/${relative(root, p)}`] = s ? `${s.size}:${s.mtimeMs}:${(s.mode & 0o7777).toString(8)}` : "link"
       }
     }

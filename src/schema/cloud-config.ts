@@ -5,7 +5,7 @@
  * subset are named in one warning.
  */
 import * as Schema from "effect/Schema"
-import { AbsolutePath, Flag, GroupName, isOwnerPart, LocalRepositoryUrl, opt, PackageName, RepositoryUrl, Text, TextList, UserName, Version, writeFileFields } from "./fields.js"
+import { AbsolutePath, Flag, GroupName, isOwnerPart, LocalRepositoryUrl, opt, PackageName, PackageVersion, RepositoryUrl, Text, TextList, UserName, Version, writeFileFields } from "./fields.js"
 
 // ---- users ---------------------------------------------------------------------------------
 
@@ -135,7 +135,7 @@ export type CloudWriteFile = typeof CloudWriteFile.Type
 /** a name, a [name, version] pair (or [name], or a null version, which cloud-init takes as the name alone), or a map by package manager (apt, snap: not on Alpine) */
 export const CloudPackage = Schema.Union(
   PackageName,
-  Schema.Tuple(PackageName, Schema.optionalElement(Schema.Union(Text, Schema.Number, Flag, Schema.Null))),
+  Schema.Tuple(PackageName, Schema.optionalElement(Schema.Union(PackageVersion, Schema.Number, Flag, Schema.Null))),
   Schema.Record({ key: Schema.String, value: Schema.Unknown })
 ).annotations({ description: "a package name or a [name, version] pair" })
 

@@ -43,8 +43,14 @@ export const GroupName = Schema.String.pipe(
   Schema.filter((s) => s.length <= NAME_MAX_LENGTH && /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(s))
 ).annotations({ description: "a group name (at most 255 characters: letters, digits, _ . -; not starting with . or -)" })
 
-export const PackageName = Schema.String.pipe(Schema.pattern(/^[^\s-]\S*$/)).annotations({
+/** one argument of `apk add`: a blank or a control character (a NUL, which no argument can hold) would fail the whole command, every package with it */
+export const PackageName = Schema.String.pipe(Schema.pattern(/^[^\s\x00-\x1f\x7f-][^\s\x00-\x1f\x7f]*$/)).annotations({
   description: "a package name (no spaces, not starting with -)"
+})
+
+/** a `[name, version]` pair's version, which becomes `NAME=VERSION`: checked as a package name is (empty is none) */
+export const PackageVersion = Schema.String.pipe(Schema.filter((s) => s === "" || /^[^\s\x00-\x1f\x7f]+$/.test(s))).annotations({
+  description: "a package version (no spaces)"
 })
 
 /** One argument of a command given as a list; numbers, booleans and null are taken as their text, as cloud-init does. */

@@ -599,6 +599,49 @@ users:
       expect(i.mode("/etc/doas.d/ops.conf")).toBe(0o600)
     })
   )
+
+  it.scopedLive("a doas rule doas cannot read (quotes left open, a brace outside setenv, a \\ at its end) is not written: doas would refuse every user, the default user's wheel too", () =>
+    Effect.gen(function* () {
+      const doc = `#cloud-config
+users:
+  - default
+  - name: bob
+    doas: ['permit nopass bob cmd "/bin/sh']
+  - name: carl
+    doas: ['permit nopass carl cmd /usr/bin/find args -exec {} ;']
+  - name: dan
+    doas: ['permit nopass dan cmd /bin/ls \\']
+  - name: eve
+    doas: ['permit setenv { FOO=1 } eve', 'permit nopass eve cmd /bin/find args "{}" x\\ y']
+`
+      const i = yield* userDataInstance(doc)
+      i.write("/etc/doas.d/.keep", "")
+      const { early, main } = yield* firstBoot(i)
+      expect(codes({ early, main })).toEqual({ early: 0, main: 0 })
+      const why = ", which doas cannot read and which would stop doas for every user; none of its doas rules are written\n"
+      expect(early.stderr).toContain(`save_userdata: line 5: users[1].doas[0]: leaves its quotes open${why}`)
+      expect(early.stderr).toContain(`save_userdata: line 7: users[2].doas[0]: has a { that is not setenv's (quote it: "{}")${why}`)
+      expect(early.stderr).toContain(`save_userdata: line 9: users[3].doas[0]: ends with a \\${why}`)
+      for (const user of ["bob", "carl", "dan"]) expect(i.read(`/etc/doas.d/${user}.conf`)).toBeUndefined()
+      expect(i.read("/etc/doas.d/wheel.conf")).toBe("permit nopass :wheel\n")
+      expect(i.read("/etc/doas.d/eve.conf")).toBe('permit setenv { FOO=1 } eve\npermit nopass eve cmd /bin/find args "{}" x\\ y\n')
+      expectReachable(i, "alpine")
+    })
+  )
+
+  it.scopedLive("the default user's doas rule that doas cannot read is not written, in one warning", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance('#cloud-config\nuser:\n  doas: [\'permit nopass alpine cmd "/bin/sh\']\n')
+      i.write("/etc/doas.d/.keep", "")
+      const { main } = yield* firstBoot(i)
+      expect(main.code).toBe(0)
+      expect(main.stderr).toContain(
+        "userdata_users: a doas rule of the default user leaves its quotes open, which doas cannot read and which would stop doas for every user; none of its doas rules written\n"
+      )
+      expect(i.read("/etc/doas.d/alpine.conf")).toBeUndefined()
+      expectReachable(i, "alpine")
+    })
+  )
 })
 
 describe.concurrent("the default user's account options", () => {

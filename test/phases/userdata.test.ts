@@ -748,6 +748,17 @@ describe.concurrent("#alpine-config apk cache", () => {
     })
   )
 
+  it.scopedLive("a cache named as /etc/apk/cache itself is that directory, never a link to itself (apk could not use it)", () =>
+    Effect.gen(function* () {
+      for (const cache of ["/etc/apk/cache", "/etc/apk/cache/", "/etc/./apk//cache"]) {
+        const i = yield* userDataInstance(`#alpine-config\napk:\n  cache: ${cache}\n`)
+        yield* i.run(["early"])
+        expect((yield* i.run(["main"])).code).toBe(0)
+        expect(lstatSync(join(i.root, "etc/apk/cache")).isDirectory()).toBe(true)
+      }
+    })
+  )
+
   it.scopedLive("an empty or blank cache is no cache: no /etc/apk/cache link to the root directory", () =>
     Effect.gen(function* () {
       for (const cache of ['""', '"  "']) {

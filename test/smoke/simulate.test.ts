@@ -232,6 +232,20 @@ describe.concurrent("tiny-cloud simulate never runs the user's programs on the m
       }
     })
 
+    it("a link the user's program leaves that leads round to itself (ln -s loop loop) is listed as a link: the report is whole, not an internal error", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+      try {
+        writeFileSync(join(dir, "user-data"), "#cloud-config\nruncmd:\n  - ln -s loop /tmp/loop\n")
+        const r = await runProgram(["simulate", "--exec", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+        expect(r.stderr).toBe("")
+        expect(r.code).toBe(0)
+        expect(r.stdout).toContain("\n  /tmp/loop  (mode ?)\n")
+        expect(r.stdout).toContain("== the user's programs (run confined to ROOT)\n")
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+
     it("cloud-init's own runcmd test document, which writes into /var/tmp as an Alpine image has it, runs", async () => {
       const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
       try {

@@ -887,6 +887,18 @@ write_files:
     })
   })
 
+  it("#cloud-config: a source header whose name no request can carry is named in a warning, never left out unsaid; the others are sent", () => {
+    const source = '#cloud-config\nwrite_files:\n  - path: /etc/a\n    source:\n      uri: https://files.example/a\n      headers: {"Bad Name": v, "X-Ok": "1", "X\\u0000": w}\n    content: local\n'
+    expect(config(source).writeFiles.map((f) => f.source)).toEqual([{ uri: "https://files.example/a", headers: { "X-Ok": "1" } }])
+    expect(notes(source)).toEqual({
+      problems: [],
+      warnings: [
+        "line 6: write_files[0].source.headers.Bad Name: not a header name; that header is not sent",
+        "line 6: write_files[0].source.headers.X\\x00: not a header name; that header is not sent"
+      ]
+    })
+  })
+
   it("#cloud-config: an empty source uri is no source, as cloud-init reads it: the content is written, empty when there is none", () => {
     const source = '#cloud-config\nwrite_files:\n  - {path: /etc/a, source: {uri: ""}, content: local}\n  - {path: /etc/b, source: {uri: ""}}\n'
     expect(config(source).writeFiles.map((f) => [f.path, f.source, f.content === undefined ? undefined : text(f.content)])).toEqual([
@@ -1082,6 +1094,25 @@ users:
     expect(notes(source)).toEqual({ problems: ["line 5: users[1].sudo[1]: expected a string, got a number; skipped"], warnings: [] })
     // a default user's rules all skipped so still gives it no wheel
     expect(config("#cloud-config\nusers:\n  - name: ops\n    sudo: [5]\n").defaultUser?.account.wheel).toBe(false)
+  })
+
+  it("skips a sudo rule that would not stay one line of sudoers: a \\ at its end (sudoers continues it onto the next rule, another user's) or a control character (a NUL)", () => {
+    const source = [
+      "#cloud-config",
+      "users:",
+      "  - default",
+      "  - name: bob",
+      "    sudo: ['ALL=(ALL) /bin/ls \\', 'ALL=(ALL) NOPASSWD: /sbin/reboot', 'ALL=(ALL) /bin/echo \\\\  ']",
+      "  - name: carol",
+      '    sudo: ["ALL=(ALL) ALL\\0", "ALL=(ALL)\\tALL", "ALL=(ALL) /bin/x \\e[31m"]',
+      ""
+    ].join("\n")
+    expect(config(source).users.map((u) => [u.name, u.sudo])).toEqual([
+      ["bob", ["ALL=(ALL) NOPASSWD: /sbin/reboot", "ALL=(ALL) /bin/echo \\\\"]],
+      ["carol", ["ALL=(ALL)\tALL"]]
+    ])
+    const skipped = "not a sudo rule (HOSTS=(USERS) COMMANDS, on one line), which would break sudo for every user; that rule skipped"
+    expect(notes(source)).toEqual({ problems: [], warnings: [`line 5: users[1].sudo: ${skipped}`, `line 7: users[2].sudo: ${skipped}`] })
   })
 
   it("a default user whose sudo rules are all skipped (a template's quoted 'False') has no rights, as with sudo: false: no wheel", () => {
@@ -1417,6 +1448,18 @@ users:
     expect(notes("#cloud-config\npackages: nginx curl\n").problems).toEqual([
       "line 2: packages: expected a package name (no spaces, not starting with -), got a string of 10 characters; skipped"
     ])
+  })
+
+  it("skips a package name or version holding a NUL, another control character or a blank, alone: apk add takes the others (a NUL failed the whole command)", () => {
+    const source = '#cloud-config\npackages: ["curl\\0x", git, [vim, "1.0\\0"], [nano, 7.2-r1], [htop, 3.3], [less, "1 2"], "a\\x1bb"]\n'
+    expect(config(source).packages).toEqual(["git", "nano=7.2-r1", "htop=3.3"])
+    expect(notes(source).problems).toEqual([
+      "line 2: packages[0]: expected a package name (no spaces, not starting with -), got a string of 6 characters; skipped",
+      "line 2: packages[2][1]: expected a package version (no spaces), got a string of 4 characters; packages[2] skipped",
+      "line 2: packages[5][1]: expected a package version (no spaces), got a string of 3 characters; packages[5] skipped",
+      "line 2: packages[6]: expected a package name (no spaces, not starting with -), got a string of 3 characters; skipped"
+    ])
+    expect(config('#alpine-config\npackages: ["curl\\0x", "a\\x7fb", git]\n').packages).toEqual(["git"])
   })
 
   it("reads a group's member string as cloud-init does: names separated by commas", () => {

@@ -290,6 +290,11 @@ const readFiles: Reader = (value, path, context) => {
   const files = entries.flatMap(({ index, value: f }) => {
     const at = [...path, index]
     let source = f.source === undefined ? undefined : typeof f.source === "string" ? { uri: f.source, headers: {} } : { uri: f.source.uri ?? "", headers: f.source.headers ?? {} }
+    // a header whose name no request can carry (a blank in it, empty) is left out of the record as it is read: said, never dropped unseen
+    const rawHeaders = asMap(asMap(asMap((value as ReadonlyArray<unknown>)[index])?.["source"])?.["headers"])
+    for (const name of Object.keys(rawHeaders ?? {})) {
+      if (source !== undefined && !Object.hasOwn(source.headers, name)) context.notes.warn([...at, "source", "headers", name], "not a header name; that header is not sent")
+    }
     // an empty or absent uri (a template's value left empty) is no source to cloud-init: the content is written, empty when there is none
     if (source?.uri === "") source = undefined
     if (source !== undefined && !/^https?:\/\/[^/?#]/i.test(source.uri)) {

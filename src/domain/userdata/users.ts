@@ -18,7 +18,7 @@ import { GroupMembers, UserMap, USER_KEYS } from "../../schema/cloud-config.js"
 import { GroupName, Text, UserName } from "../../schema/fields.js"
 import { truthOf } from "../truth.js"
 import { keyEntries, type ReadContext } from "./common.js"
-import { doasRuleNamesUser } from "./doas.js"
+import { doasRuleNamesUser, doasUnreadable } from "./doas.js"
 import { defaultSettings, type DefaultUser, type GroupSpec, type Password, type UserSettings, type UserSpec } from "./model.js"
 import { asMap, decodeEach, decodeOr, issuesOf, type Key, type Notes, show } from "./notes.js"
 
@@ -129,8 +129,11 @@ const FULL_SUDO = "ALL=(ALL) NOPASSWD:ALL"
 /** what sudoers takes after a user's name: a host list (`ALL`, `web1, !web2`), `=`, then the rest, on one line */
 const SUDO_RULE = /^\s*(?:!\s*)*[^\s,=!]+(?:\s*,\s*(?:!\s*)*[^\s,=!]+)*\s*=[^\r\n]*$/
 
-/** a line sudoers continues on the next: its last backslash (blanks may follow) not itself escaped (`\\`) */
-const SUDO_CONTINUED = /(?<!\\)(?:\\\\)*\\[ \t]*$/
+/**
+ * a rule sudoers cannot read as one line of its own: a control character (a NUL) other than a tab, or a `\` at its
+ * end that is not an escaped one, which continues it onto the next line of the file, the next rule
+ */
+const breaksLine = (rule: string) => /[\x00-\x08\x0a-\x1f\x7f]/.test(rule) || /(?:^|[^\\])(?:\\\\)*\\$/.test(rule.trim())
 
 /**
  * A user's groups (at `path`) with each name that cannot be a group's
@@ -153,6 +156,11 @@ const validGroups = (groups: unknown, path: ReadonlyArray<Key>, notes: Notes): u
 
 /** the rules (at `path`) when each names the user; otherwise none, as cloud-init writes none then */
 const doasRulesOf = (name: string, rules: ReadonlyArray<string>, path: ReadonlyArray<Key>, notes: Notes): ReadonlyArray<string> => {
+  const unreadable = rules.findIndex((rule) => doasUnreadable(rule) !== undefined)
+  if (unreadable >= 0) {
+    notes.warn([...path, unreadable], `${doasUnreadable(rules[unreadable]!)}, which doas cannot read and which would stop doas for every user; none of its doas rules are written`)
+    return []
+  }
   const other = rules.findIndex((rule) => !doasRuleNamesUser(rule, name))
   if (other < 0) return rules
   notes.warn([...path, other], "not a doas rule for this user (permit or deny, options, then the user's name); none of its doas rules are written, as cloud-init does")
@@ -190,7 +198,7 @@ const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes, place
   // a sudoers user rule is `HOSTS = COMMANDS` on one line, HOSTS a list separated by commas: a line without '=' (a quoted
   // "false"), or one that names the user again ('bob ALL=(ALL) ALL' is written 'bob bob ALL=...'), is a syntax error; so is one
   // ending in a backslash, which sudoers continues with the line after it in the file, the next rule (another user's too)
-  const oneLine = sudo.filter((r) => SUDO_RULE.test(r) && !SUDO_CONTINUED.test(r))
+  const oneLine = sudo.filter((r) => SUDO_RULE.test(r) && !breaksLine(r))
   if (oneLine.length < sudo.length) notes.warn(place([...path, "sudo"]), "not a sudo rule (HOSTS=(USERS) COMMANDS, on one line), which would break sudo for every user; that rule skipped")
   const password = passwordOf(user)
   const lockPasswd = user.lock_passwd === undefined ? true : Boolean(user.lock_passwd)

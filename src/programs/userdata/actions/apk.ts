@@ -74,6 +74,8 @@ export const userdataApkCache = Effect.gen(function* () {
   const dir = instancePath(apk.cache)
   const link = fs.at("/etc/apk/cache")
   yield* fs.makeDirectory(fs.at(dir))
+  // the cache named as /etc/apk/cache itself: the directory made is the cache (a link there would lead to itself)
+  if (dir.replace(/\/+$/, "") === "/etc/apk/cache") return
   // an empty directory in the link's place (an image's) makes way for it; one with files is left alone
   if (!(yield* fs.isSymlink(link)) && (yield* fs.isDirectory(link))) {
     if ((yield* fs.readDirectory(link)).length > 0) return yield* fail("/etc/apk/cache is a directory with files in it; left alone")

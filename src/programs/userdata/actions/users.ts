@@ -16,7 +16,7 @@ import { PhaseContext } from "../../action.js"
 import { addAccount, currentUser, installKeys, madeThisBoot, unapplied } from "../../actions/user.js"
 import { loadUserConfig } from "../load.js"
 import type { AccountOptions, GroupSpec, UserSettings, UserSpec } from "../../../domain/userdata/model.js"
-import { doasRuleNamesUser } from "../../../domain/userdata/doas.js"
+import { doasRuleNamesUser, doasUnreadable } from "../../../domain/userdata/doas.js"
 import { fail, journalledNames, journalLine, readJournalAfresh, system } from "./common.js"
 
 /** what is set on a password: `passwd` only on an account made now; an account made now gets `*` unless it gets a password */
@@ -50,6 +50,11 @@ const setPassword = (name: string, settings: UserSettings, rule: PasswordRule) =
  */
 const writeDoasRules = (name: string, rules: ReadonlyArray<string>) =>
   Effect.gen(function* () {
+    const unreadable = rules.map(doasUnreadable).find((why) => why !== undefined)
+    if (unreadable !== undefined) {
+      yield* warn(`userdata_users: a doas rule of the default user ${unreadable}, which doas cannot read and which would stop doas for every user; none of its doas rules written`)
+      return
+    }
     if (!rules.every((rule) => doasRuleNamesUser(rule, name))) {
       yield* warn("userdata_users: a doas rule of the default user does not name that user; none of its doas rules written, as cloud-init does")
       return
