@@ -25,11 +25,12 @@ export const USERS_JOURNAL = ".users-created"
 
 /**
  * In `$TINY_CLOUD_VAR` too: the default user whose account create_default_user
- * makes in this first boot with options user-data asks, written before its
- * `adduser` (`USER DIGEST`, the digest of the saved user-data). A rerun after
- * a crash knows the account is its own, not one the image had: the /bin/sh it
- * gave for a login shell not installed is not named as not applied, and
- * options adduser refused are a refusal still. An image that keeps the
+ * makes in this first boot, written before its `adduser` (`USER DIGEST`, the
+ * digest of the saved user-data). userdata_users sets user-data's `passwd` on
+ * such an account alone, as cloud-init sets it only on an account it makes. A
+ * rerun after a crash knows the account is its own, not one the image had: the
+ * /bin/sh it gave for a login shell not installed is not named as not applied,
+ * and options adduser refused are a refusal still. An image that keeps the
  * journal all the same (its builder's first boot killed between the marker
  * and the journals' removal, the marker then removed by hand): its
  * instances' other user-data finds the account the image's.

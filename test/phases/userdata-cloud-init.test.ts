@@ -407,6 +407,30 @@ users:
     })
   )
 
+  it.scopedLive("the default user an account the image has: user-data's passwd is not set, as cloud-init sets it only on an account it makes, and said; hashed_passwd is", () =>
+    Effect.gen(function* () {
+      const byUser = yield* userDataInstance(`#cloud-config\nuser: {name: alpine, passwd: "${HASH}", lock_passwd: false}\n`)
+      const byName = yield* userDataInstance(`#cloud-config\nusers:\n  - default\n  - {name: alpine, passwd: "${HASH}", lock_passwd: false}\n`)
+      const hashed = yield* userDataInstance(`#cloud-config\nuser: {name: alpine, hashed_passwd: "${HASH}", lock_passwd: false}\n`)
+      for (const i of [byUser, byName, hashed]) {
+        i.write("/etc/passwd", `${i.read("/etc/passwd") ?? ""}alpine:x:1000:1000:Linux User,,,:/home/alpine:/bin/sh\n`)
+        i.write("/etc/group", `${i.read("/etc/group") ?? ""}alpine:x:1000:\n`)
+        i.write("/etc/shadow", `${i.read("/etc/shadow") ?? ""}alpine:$6$own$imageHash:20000:0:99999:7:::\n`)
+      }
+      for (const i of [byUser, byName]) {
+        const { main } = yield* firstBoot(i)
+        expect(main.code, main.stderr).toBe(0)
+        // before: chpasswd -e fed user-data's hash, the image's password replaced without a word
+        expect(i.invocations().filter((c) => c.command === "chpasswd").map((c) => c.stdin)).toEqual([])
+        expect(main.stderr).toContain("\nuserdata_users: alpine exists already and keeps its own account: user-data's passwd not applied\n")
+        expect(main.stderr).not.toContain(HASH)
+        expectReachable(i, "alpine")
+      }
+      expect((yield* firstBoot(hashed)).main.code).toBe(0)
+      expect(hashed.invocations().filter((c) => c.command === "chpasswd").map((c) => c.stdin)).toEqual([`alpine:${HASH}\n`])
+    })
+  )
+
   it.scopedLive("write_files writing a further user's authorized_keys keeps that user's ssh_authorized_keys, added after the file's, as cloud-init (files first, then users) has them", () =>
     Effect.gen(function* () {
       const fromFile = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBobFile bob-file@example"

@@ -987,6 +987,29 @@ snap: {}
     })
   )
 
+  it.scopedLive("a deferred write_files entry over the default user's authorized_keys replaces the keys there, as cloud-init's does: named in the final phase, as is a mode sshd refuses", () =>
+    Effect.gen(function* () {
+      const replaced = yield* userDataInstance(
+        `#cloud-config\nuser: ops\nssh_authorized_keys: [${KEY_C}]\nwrite_files:\n  - {path: /home/ops/.ssh/authorized_keys, content: "${KEY_B}\\n", defer: true}\n`
+      )
+      const { early, main, final } = yield* phases(replaced)
+      expectCodes({ early: early!, main: main!, final: final! })
+      // before: the cloud's key and ssh_authorized_keys' gone without a word
+      expect(final!.stderr.split("\n").filter((l) => l.startsWith("userdata_write_deferred_files:"))).toEqual([
+        "userdata_write_deferred_files: write_files[0]: /home/ops/.ssh/authorized_keys replaces the cloud's keys and ssh_authorized_keys' there, as cloud-init does: only its own keys log in as ops (append: true adds to them)"
+      ])
+      expect(replaced.read("/home/ops/.ssh/authorized_keys")).toBe(`${KEY_B}\n`)
+      const writable = yield* userDataInstance(
+        `#cloud-config\nwrite_files:\n  - {path: /home/alpine/.ssh/authorized_keys, content: "${KEY_B}\\n", append: true, permissions: '0664', defer: true}\n`
+      )
+      const again = yield* phases(writable)
+      expect(again.final!.stderr.split("\n").filter((l) => l.startsWith("userdata_write_deferred_files:"))).toEqual([
+        "userdata_write_deferred_files: write_files[0]: /home/alpine/.ssh/authorized_keys gets mode 0664, which group or others may write: sshd (StrictModes) refuses every key in it"
+      ])
+      expect(writable.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n${KEY_B}\n`)
+    })
+  )
+
   it.scopedLive("ssh_authorized_keys starts its keys on a line of their own after an authorized_keys written without a final newline (write_files' plain content), the cloud having no keys", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance(`#cloud-config\nwrite_files:\n  - {path: /home/alpine/.ssh/authorized_keys, content: "${KEY_B}"}\nssh_authorized_keys: [${KEY_C}]\n`, { instance: { sshKeys: [] } })

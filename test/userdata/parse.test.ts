@@ -1291,8 +1291,30 @@ users:
       { kind: "hash", value: "$6$s$h", onlyNewUser: false },
       ["docker"]
     ])
-    // a later map that gives them still has the last word
-    expect(config("#cloud-config\nuser: {name: bob, lock_passwd: false}\nusers:\n  - {lock_passwd: true}\n").defaultUser?.lockPasswd).toBe(true)
+    // a map that gives them too does not undo them either: `user` wins, as cloud-init merges the two (`user` first)
+    expect(config("#cloud-config\nuser: {name: bob, lock_passwd: false}\nusers:\n  - {lock_passwd: true}\n").defaultUser?.lockPasswd).toBe(false)
+  })
+
+  // cloud-init (ug_util.normalize_users_groups) adds a `default` entry for `user`, and makes the default user of
+  // mergemanydict([user, the `default` entries, the entry naming it]): the first one giving a key wins, lists are not joined;
+  // the default user's groups are taken out of `user` first, so a `default` entry's groups replace them
+  it("`user` and a map without a name in `users`: `user`'s keys win, its lists too (not joined), the map's groups replace user's; said", () => {
+    const k1 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyOne k1@example"
+    const k2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyTwo k2@example"
+    const source = `#cloud-config\nuser:\n  gecos: A\n  groups: [adm]\n  ssh_authorized_keys: [${k1}]\nusers:\n  - gecos: B\n    shell: /bin/ash\n    groups: [docker]\n    ssh_authorized_keys: [${k2}]\n`
+    const c = config(source)
+    // before: gecos B and both keys
+    expect([c.defaultUser?.name, c.defaultUser?.account, c.defaultUser?.groups, c.defaultUser?.sshAuthorizedKeys]).toEqual([undefined, { gecos: "A", shell: "/bin/ash" }, ["docker"], [k1]])
+    expect(notes(source).warnings).toEqual([
+      "line 7: users[0]: the default user, as user is: its gecos, ssh_authorized_keys not used, as cloud-init takes user's; user's groups replaced by its own, as cloud-init merges them"
+    ])
+    // the same for the image's description of it
+    const image = config(`#cloud-config\nsystem_info:\n  default_user: {name: ops, gecos: A}\nusers:\n  - {gecos: B, ssh_authorized_keys: [${k2}]}\n`)
+    expect([image.defaultUser?.name, image.defaultUser?.account.gecos, image.defaultUser?.sshAuthorizedKeys]).toEqual(["ops", "A", [k2]])
+    // what `user` does not give is the map's, without a word
+    const named = `#cloud-config\nuser: bob\nusers:\n  - {gecos: B, ssh_authorized_keys: [${k2}]}\n`
+    expect([config(named).defaultUser?.name, config(named).defaultUser?.account.gecos, config(named).defaultUser?.sshAuthorizedKeys]).toEqual(["bob", "B", [k2]])
+    expect(notes(named).warnings).toEqual([])
   })
 
   it("an invalid user entry is skipped and keeps CLOUD_USER: no later entry takes its place", () => {

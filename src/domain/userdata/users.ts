@@ -37,9 +37,9 @@ type Entry =
 
 /**
  * a user map read: its name (none for the default user), what it asks, whether it gives its own rights (`sudo`, `doas`),
- * and the flags it gives (`lock_passwd`, `create_groups`), which its settings otherwise hold at their defaults
+ * and the keys it gives (`lock_passwd`, `ssh_authorized_keys`...), which its settings otherwise hold at their defaults
  */
-type UserRead = { readonly name?: string; readonly settings: UserSettings; readonly ownRights: boolean; readonly flags?: ReadonlySet<string> }
+type UserRead = { readonly name?: string; readonly settings: UserSettings; readonly ownRights: boolean; readonly given?: ReadonlySet<string> }
 
 /** what a read gives the default user: no wheel when the entry gives the user its own rights, even none */
 const asDefaultUser = (read: UserRead): UserSettings =>
@@ -281,22 +281,37 @@ const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: 
     ...(decoded.right.name !== undefined ? { name: decoded.right.name } : {}),
     settings,
     ownRights: gaveRights(dropped, settings),
-    flags: new Set(["lock_passwd", "create_groups"].filter((k) => Object.hasOwn(decoded.right, k)))
+    given: new Set(Object.keys(decoded.right))
   }
 }
 
-/** a later map's settings added to an earlier one's (lists joined, values replaced; a flag the later one does not give is kept) */
-const merged = (a: UserSettings, b: UserSettings, flags: ReadonlySet<string> = new Set()): UserSettings => ({
-  ...a,
-  ...b,
-  lockPasswd: flags.has("lock_passwd") ? b.lockPasswd : a.lockPasswd,
-  createGroups: flags.has("create_groups") ? b.createGroups : a.createGroups,
-  account: { ...a.account, ...b.account },
-  groups: [...new Set([...a.groups, ...b.groups])],
-  sudo: [...a.sudo, ...b.sudo],
-  doas: [...a.doas, ...b.doas],
-  sshAuthorizedKeys: [...a.sshAuthorizedKeys, ...b.sshAuthorizedKeys]
-})
+const PASSWORD_KEYS = ["hashed_passwd", "plain_text_passwd", "passwd"]
+
+/**
+ * The default user's settings as `user` (or `system_info.default_user`) gives them (`base`, with the keys it gives), and a
+ * map for the default user in `users` (`read`), as cloud-init merges them: a key `base` gives wins, a list too (not joined),
+ * and the map gives what `base` does not; but the map's `groups` replace base's, as cloud-init takes the default user's
+ * groups out of `user` before it merges the two. `unused`: the keys both give (for `groups`, base's are the ones not used).
+ */
+const merged = (base: UserSettings, baseGiven: ReadonlySet<string>, read: UserSettings, readGiven: ReadonlySet<string>) => {
+  const first = <T>(keys: ReadonlyArray<string>, a: T, b: T) => (keys.some((k) => baseGiven.has(k)) ? a : b)
+  const { wheel: baseWheel, ...baseAccount } = base.account
+  const { wheel: readWheel, ...readAccount } = read.account
+  const wheel = first(["sudo", "doas"], baseWheel, readWheel)
+  const password = first(PASSWORD_KEYS, base.password, read.password)
+  const settings: UserSettings = {
+    account: { ...readAccount, ...baseAccount, ...(wheel !== undefined ? { wheel } : {}) },
+    groups: readGiven.has("groups") ? read.groups : base.groups,
+    createGroups: first(["create_groups"], base.createGroups, read.createGroups),
+    sudo: first(["sudo"], base.sudo, read.sudo),
+    doas: first(["doas"], base.doas, read.doas),
+    lockPasswd: first(["lock_passwd"], base.lockPasswd, read.lockPasswd),
+    ...(password !== undefined ? { password } : {}),
+    sshAuthorizedKeys: first(["ssh_authorized_keys"], base.sshAuthorizedKeys, read.sshAuthorizedKeys)
+  }
+  const unused = [...readGiven].filter((k) => k !== "name" && baseGiven.has(k)).sort()
+  return { settings, unused }
+}
 
 /** cloud-config `user` (or `system_info.default_user`): the default user's name, or its map */
 const readUserKey = (user: unknown, at: ReadonlyArray<Key>, notes: Notes): UserRead | undefined => {
@@ -363,6 +378,8 @@ const namesNoUser = (users: unknown): boolean => {
 export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext, systemDefault?: unknown): UsersRead => {
   let applied = false
   let defaultUser: DefaultUser | undefined
+  /** the keys `user` (or system_info's default_user) gives the default user, which win over a map for it in `users` */
+  let defaultGiven: ReadonlySet<string> = new Set()
   let hasDefault = false
   // an empty name (a template's unset variable, `user: "${user}"`) is no user to cloud-init, which passes over a false `user`
   const blank = user === ""
@@ -375,6 +392,7 @@ export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext,
     const read = readUserKey(given, at, notes)
     if (read !== undefined) {
       defaultUser = { ...asDefaultUser(read), ...(read.name !== undefined ? { name: read.name } : {}) }
+      defaultGiven = read.given ?? new Set(["name"])
       applied = true
     }
   }
@@ -396,7 +414,17 @@ export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext,
     applied = true
     if (read.name === undefined || entry === firstNamed) {
       const base: DefaultUser = defaultUser ?? defaultSettings
-      defaultUser = { ...merged(base, asDefaultUser(read), read.flags), ...(read.name !== undefined ? { name: read.name } : base.name !== undefined ? { name: base.name } : {}) }
+      const { settings, unused } = merged(base, defaultGiven, asDefaultUser(read), read.given ?? new Set())
+      if (unused.length > 0) {
+        const from = at.join(".")
+        const own = unused.filter((k) => k !== "groups")
+        const said = [
+          ...(own.length > 0 ? [`its ${own.join(", ")} not used, as cloud-init takes ${from}'s`] : []),
+          ...(unused.includes("groups") ? [`${from}'s groups replaced by its own, as cloud-init merges them`] : [])
+        ]
+        notes.warn(entry.path, `the default user, as ${from} is: ${said.join("; ")}`)
+      }
+      defaultUser = { ...settings, ...(read.name !== undefined ? { name: read.name } : base.name !== undefined ? { name: base.name } : {}) }
       continue
     }
     further.push({ name: read.name, ...read.settings })

@@ -131,17 +131,16 @@ export const createUser = (user: string, action = "create_default_user", options
       // a system account named as the cloud user (`user: daemon`)
       yield* sayNoLogin(action, user, account.value.shell, "exists already with")
     } else {
-      // recorded only when a rerun compares the account (user-data asks options of it); one that cannot be written (a full or
-      // read-only state directory, a directory in its place) is said, as userdata_users says its own: it costs a rerun only a
-      // false line, and the account is made all the same
+      // recorded for a rerun, which compares the account (user-data asks options of it), and for userdata_users, which sets
+      // user-data's `passwd` on an account this boot made alone; one that cannot be written (a full or read-only state
+      // directory, a directory in its place) is said, as userdata_users says its own: it costs a rerun only a false line,
+      // and the account is made all the same
       const fs = yield* RootFs
-      if (Object.keys(options).some((k) => k !== "wheel")) {
-        const journal = yield* defaultUserJournal
-        yield* readJournalAfresh(journal)
-        yield* fs
-          .addLinesOnce(journal, [yield* journalLine(user)], { mode: 0o600, noFollow: true })
-          .pipe(Effect.catchAll((e) => warn(`${action}: ${user}: cannot record that this first boot made it: ${e.message}`)))
-      }
+      const journal = yield* defaultUserJournal
+      yield* readJournalAfresh(journal)
+      yield* fs
+        .addLinesOnce(journal, [yield* journalLine(user)], { mode: 0o600, noFollow: true })
+        .pipe(Effect.catchAll((e) => warn(`${action}: ${user}: cannot record that this first boot made it: ${e.message}`)))
       yield* addAccount(user, options)
       // user-data's default user asked with such a shell (`users: [{name: svc, system: true, shell: /sbin/nologin}, ...]`, whose
       // first entry takes CLOUD_USER's place): made as asked, and said as for an image's account

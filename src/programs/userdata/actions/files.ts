@@ -183,7 +183,36 @@ export const userdataWriteFiles = Effect.flatMap(loadUserConfig("userdata_write_
   })
 })
 
+/**
+ * A deferred file written over the default user's `~/.ssh/authorized_keys`
+ * (`user`, known here from user-data: this phase did not run userdata_user)
+ * replaces, in the final phase, the keys set_ssh_keys and ssh_authorized_keys
+ * put there, as cloud-init's does: named, as its own keys are then the only
+ * ones that log in. One that group or others may write (an append too) is
+ * refused by sshd, whose StrictModes is on by default: named as well.
+ */
+const warnDeferredKeysFile = (files: ReadonlyArray<FileToWrite>, user: string) =>
+  Effect.gen(function* () {
+    const account = yield* lookupAccount(user).pipe(Effect.orElseSucceed(() => Option.none()))
+    if (Option.isNone(account)) return
+    const keysFile = instancePath(`${account.value.home}/.ssh/authorized_keys`)
+    for (const file of files) {
+      if (instancePath(file.path) !== keysFile) continue
+      const where = `userdata_write_deferred_files: write_files[${file.index}]: ${printable(keysFile, 4096)}`
+      if (!file.append) {
+        yield* warn(`${where} replaces the cloud's keys and ssh_authorized_keys' there, as cloud-init does: only its own keys log in as ${user} (append: true adds to them)`)
+      }
+      if ((file.mode & 0o022) !== 0) {
+        yield* warn(`${where} gets mode ${file.mode.toString(8).padStart(4, "0")}, which group or others may write: sshd (StrictModes) refuses every key in it`)
+      }
+    }
+  })
+
 /** cloud-config `defer: true` files, in the final phase, once packages and users exist */
 export const userdataWriteDeferredFiles = Effect.flatMap(loadUserConfig("userdata_write_deferred_files"), (c) =>
-  writeFiles("userdata_write_deferred_files", c.writeFiles.filter((f) => f.defer))
+  Effect.gen(function* () {
+    const files = c.writeFiles.filter((f) => f.defer)
+    yield* warnDeferredKeysFile(files, c.defaultUser?.name ?? (yield* currentUser))
+    yield* writeFiles("userdata_write_deferred_files", files)
+  })
 )

@@ -220,6 +220,21 @@ const sudoWithoutSudo = (user: UserSpec, packages: ReadonlyArray<string>) =>
     yield* warn(`userdata_users: ${user.name}: sudo is not installed and not in packages; its sudo rules give it nothing (a doas rule or the group wheel would)`)
   })
 
+/**
+ * What is set on the default user's password: `passwd` only when the account
+ * is this first boot's (create_default_user's, or userdata_users' own), as
+ * cloud-init sets it only on an account it creates; an image's account keeps
+ * its own, which is said. (One that is missing is left to the steps that fail for it.)
+ */
+const defaultUserPassword = (name: string, settings: UserSettings, made: ReadonlySet<string>) =>
+  Effect.gen(function* () {
+    const applies = made.has(name) || Option.isNone(yield* lookupAccount(name)) || (yield* madeThisBoot(name))
+    if (!applies && settings.password?.onlyNewUser === true && !settings.lockPasswd) {
+      yield* warn(`userdata_users: ${name} exists already and keeps its own account: user-data's passwd not applied`)
+    }
+    return { passwdApplies: applies, created: false }
+  })
+
 /** one user of `users`: made when missing (journalled), then its settings and keys, each whatever the others do */
 const makeUser = (user: UserSpec, cloudUser: string, packages: ReadonlyArray<string>, made: ReadonlySet<string>, journal: string, confine: Confine) =>
   Effect.gen(function* () {
@@ -231,7 +246,7 @@ const makeUser = (user: UserSpec, cloudUser: string, packages: ReadonlyArray<str
     // create_default_user made no account (skipped), this entry makes it, as for any user, and (journalled) finishes it as
     // any user's when a run killed after adduser is run again
     if (user.name === cloudUser && !missing && !made.has(user.name)) {
-      yield* applySettings(user.name, user, { passwdApplies: true, created: false }, confine)
+      yield* applySettings(user.name, user, yield* defaultUserPassword(user.name, user, made), confine)
       return
     }
     // an account that was there before this boot (root, an image's) keeps its home, shell, uid, comment and password (`passwd`
@@ -287,7 +302,7 @@ export const userdataUsers = Effect.gen(function* () {
   const cloudUser = yield* currentUser
   const refused = yield* Ref.get((yield* PhaseContext).cloudUserAccountRefused)
   if (refused !== undefined) yield* confine(cloudUser, fail(`${refused}; made without the account options user-data asks`))
-  if (config.defaultUser !== undefined) yield* applySettings(cloudUser, config.defaultUser, { passwdApplies: true, created: false }, confine)
+  if (config.defaultUser !== undefined) yield* applySettings(cloudUser, config.defaultUser, yield* defaultUserPassword(cloudUser, config.defaultUser, made), confine)
   for (const user of config.users) yield* confine(user.name, makeUser(user, cloudUser, config.packages, made, journal, confine))
   if (failed.size > 0) return yield* fail(`${[...failed].join(", ")} not made as asked`)
 })
