@@ -13,6 +13,7 @@ import { tokenLifetimeMs } from "../domain/token.js"
 import { textOf } from "../domain/text.js"
 import { Config } from "../services/Config.js"
 import { Http, type HttpRequest, type HttpResponse } from "../services/Http.js"
+import { readingAhead } from "../services/Metadata.js"
 
 /** How a cloud's metadata service is reached over HTTP. */
 export interface HttpEndpoint {
@@ -83,7 +84,9 @@ export interface GetOptions {
    * a 404 is asked again this many times, after the retry delay, before the
    * datum is taken as absent; never answered again from the answers kept
    * (the resident process's): OCI's service answers 404 for a few
-   * milliseconds while it is updated, as Oracle told cloud-init
+   * milliseconds while it is updated, as Oracle told cloud-init. The
+   * resident process's read-ahead takes the 404 as it comes (it is kept):
+   * the phase that reads the datum asks again
    */
   readonly notFoundAskedAgain?: number
 }
@@ -401,7 +404,9 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
           rejected = auth[spec.token.header] ?? null
           return yield* Effect.fail(new TokenRejected())
         }
-        if (res.status === 404 && notFound < (how.notFoundAskedAgain ?? 0)) {
+        // (not by the resident process's read-ahead: its 404 is kept, and the phase that reads the datum asks again after it;
+        // asked again by both, an absent datum was asked five times, two more than a phase of its own asks)
+        if (res.status === 404 && notFound < (how.notFoundAskedAgain ?? 0) && !(yield* FiberRef.get(readingAhead))) {
           notFound++
           return yield* Effect.fail(new Retryable("HTTP 404", urlOf(r.path)))
         }

@@ -15,7 +15,7 @@ import { bytesOf, textOf } from "../../src/domain/text.js"
 import { makeCachingHttp } from "../../src/layers/CachingHttp.js"
 import { appLayer } from "../../src/layers/live.js"
 import { Http, type HttpShape } from "../../src/services/Http.js"
-import { Metadata } from "../../src/services/Metadata.js"
+import { Metadata, readingAhead } from "../../src/services/Metadata.js"
 import { capturingOutput, recordingCommands } from "../support/layers.js"
 import { scratchDir } from "../support/scratch.js"
 import { advancingClock } from "../support/test-clock.js"
@@ -43,8 +43,11 @@ const updatingService = (notFound: number) => {
   return { http, asked }
 }
 
-/** the hostname, the keys and the user-data as a phase reads them, over `http`; twice where `twice` (a later phase of the resident process) */
-const readAll = (http: HttpShape, twice = false, settings: Readonly<Record<string, string>> = {}) =>
+/**
+ * the hostname, the keys and the user-data as a phase reads them, over `http`; twice where `twice` (a later phase of the
+ * resident process), the first time as the resident process's read-ahead reads them where `twice` is `"ahead"`
+ */
+const readAll = (http: HttpShape, twice: boolean | "ahead" = false, settings: Readonly<Record<string, string>> = {}) =>
   Effect.gen(function* () {
     const root = yield* Effect.acquireRelease(
       Effect.sync(() => scratchDir("tiny-cloud-oci-404-")),
@@ -58,7 +61,9 @@ const readAll = (http: HttpShape, twice = false, settings: Readonly<Record<strin
     )
     const layer = appLayer(env, "test", { commands: commands.layer, http: Layer.succeed(Http, http), output })
     const { result } = yield* advancingClock(
-      twice ? Effect.zipRight(read.pipe(Effect.provide(layer)), read.pipe(Effect.provide(layer))) : read.pipe(Effect.provide(layer)),
+      twice
+        ? Effect.zipRight(read.pipe(Effect.provide(layer), Effect.locally(readingAhead, twice === "ahead")), read.pipe(Effect.provide(layer)))
+        : read.pipe(Effect.provide(layer)),
       "10 millis"
     )
     return result
@@ -79,6 +84,21 @@ describe("oci: a 404 while the metadata service is updated", () => {
     Effect.gen(function* () {
       const service = updatingService(1)
       expect(yield* readAll(makeCachingHttp(service.http), true)).toEqual(WHOLE)
+    })
+  )
+
+  it.scoped("absent for good, read ahead by the resident process, then by the phase: asked three times in all, as by a phase of its own (the read-ahead's 404 kept, the phase asks again)", () =>
+    Effect.gen(function* () {
+      const service = updatingService(Infinity)
+      expect(yield* readAll(makeCachingHttp(service.http), "ahead")).toEqual({ hostname: Option.none(), sshKeys: [], userData: Option.none() })
+      for (const path of Object.keys(SERVED)) expect({ path, asked: service.asked.filter((p) => p === path).length }).toEqual({ path, asked: 3 })
+    })
+  )
+
+  it.scoped("a 404 read ahead by the resident process, served by the time the phase asks again: the phase reads the datum", () =>
+    Effect.gen(function* () {
+      const service = updatingService(1)
+      expect(yield* readAll(makeCachingHttp(service.http), "ahead")).toEqual(WHOLE)
     })
   )
 

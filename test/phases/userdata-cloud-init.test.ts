@@ -446,6 +446,21 @@ users:
     })
   )
 
+  it.scopedLive("write_files writing a further user's authorized_keys, that user's keys holding a line that is no key: the line is named once, by userdata_users, not again by userdata_write_files", () =>
+    Effect.gen(function* () {
+      const fromFile = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBobFile bob-file@example"
+      const fromUsers = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBobUsers bob-users@example"
+      const i = yield* userDataInstance(
+        `#cloud-config\nusers:\n  - default\n  - name: bob\n    ssh_authorized_keys: ["${fromUsers}", "not a key at all"]\nwrite_files:\n  - path: /home/bob/.ssh/authorized_keys\n    content: "${fromFile}\\n"\n    permissions: '0600'\n`
+      )
+      const { main } = yield* firstBoot(i)
+      expect(main.code, main.stderr).toBe(0)
+      expect(i.read("/home/bob/.ssh/authorized_keys")).toBe(`${fromFile}\n${fromUsers}\n`)
+      // before: said a second time, by userdata_write_files, of the same line
+      expect(main.stderr.split("\n").filter((l) => l.endsWith("1 line that is not an OpenSSH public key dropped"))).toEqual(["userdata_users: 1 line that is not an OpenSSH public key dropped"])
+    })
+  )
+
   it.scopedLive("write_files writing a further user's authorized_keys whose keys cannot be added again (a link in place of ~/.ssh): said, and userdata_write_files fails", () =>
     Effect.gen(function* () {
       const fromUsers = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBobUsers bob-users@example"

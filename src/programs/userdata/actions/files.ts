@@ -13,6 +13,7 @@ import { fetchSource } from "../fetch.js"
 import { loadUserConfig } from "../load.js"
 import type { FileToWrite, UserSpec } from "../../../domain/userdata/model.js"
 import { APPEND_JOURNAL, appendDone, DIRECTORIES_JOURNAL, directoriesOf, formatJournal, isDone, parseDirectoriesJournal, parseJournal, withAppend, withDirectories } from "../../../domain/append-journal.js"
+import { authorizedKeys } from "../../../domain/ssh-keys.js"
 import { printable } from "../../../domain/text.js"
 import { concat, fail, instancePath, readJournal } from "./common.js"
 
@@ -162,7 +163,10 @@ const keepUsersKeys = (files: ReadonlyArray<FileToWrite>, users: ReadonlyArray<U
       if (Option.isNone(account)) continue
       const keysFile = instancePath(`${account.value.home}/.ssh/authorized_keys`)
       if (!files.some((f) => instancePath(f.path) === keysFile)) continue
-      yield* installKeys(user.name, user.sshAuthorizedKeys, { append: true, fromUserData: true, action: "userdata_write_files" }).pipe(
+      // its keys alone: the lines that are none userdata_users names (dropped), once
+      const keys = authorizedKeys(user.sshAuthorizedKeys, { allowOptions: true }).keys
+      if (keys.length === 0) continue
+      yield* installKeys(user.name, keys, { append: true, fromUserData: true, action: "userdata_write_files" }).pipe(
         Effect.catchAll((e) => {
           kept = false
           return err(`userdata_write_files: ${user.name}: its ssh_authorized_keys not added to ${printable(keysFile, 4096)}: ${e.message}`)
