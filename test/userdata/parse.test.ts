@@ -951,7 +951,8 @@ describe("#cloud-config", () => {
       "growpart: {mode: auto, devices: ['/'], ignore_growroot_disabled: false}",
       "package_reboot_if_required: false",
       "ssh_deletekeys: false",
-      "manage_resolv_conf: false"
+      "manage_resolv_conf: false",
+      "chpasswd: {expire: False}"
     ]
     expect(notes(`#cloud-config\nhostname: web-1\n${asked.join("\n")}\n`)).toEqual({ problems: [], warnings: [] })
     // flags as cloud-init's get_cfg_option_bool reads them; noblock grows the root in the background; cc_growpart's defaults left out
@@ -967,7 +968,9 @@ describe("#cloud-config", () => {
       "growpart: {mode: auto, devices: [/dev/vdb1]}",
       "package_reboot_if_required: true",
       "ssh_deletekeys: true",
-      "manage_resolv_conf: true"
+      "manage_resolv_conf: true",
+      // cloud-init sets (and does not expire) these passwords: named
+      "chpasswd: {expire: false, list: [alpine:RANDOM]}"
     ]
     const keys = other.map((line) => line.split(":")[0]).join(", ")
     expect(notes(`#cloud-config\n${other.join("\n")}\n`)).toEqual({ problems: [], warnings: [`unsupported cloud-config keys: ${keys}`] })
@@ -2258,7 +2261,7 @@ apk_repos:
 
   it("names every key it does not carry out in one warning", () => {
     const source =
-      "#cloud-config\nchpasswd: {expire: false}\nhostname: h\nmounts: []\npackages: [vim, {apt: [x], snap: [y]}]\napk_repos: {alpine_repo: {version: edge, mirror: x}}\nwrite_files:\n  - {path: /a, source: {uri: 'http://x/a', retries: 3}, mode: 1}\n"
+      "#cloud-config\nchpasswd: {expire: true}\nhostname: h\nmounts: []\npackages: [vim, {apt: [x], snap: [y]}]\napk_repos: {alpine_repo: {version: edge, mirror: x}}\nwrite_files:\n  - {path: /a, source: {uri: 'http://x/a', retries: 3}, mode: 1}\n"
     expect(config(source).hostname).toBe("h")
     expect(config(source).packages).toEqual(["vim"])
     expect(notes(source).warnings).toEqual([

@@ -41,7 +41,9 @@ const DONE_ANYWAY: ReadonlyArray<readonly [string, (value: unknown) => boolean]>
   // cc_ssh: the image's host keys kept
   ["ssh_deletekeys", (v) => truthOf(v) === false],
   // cc_resolv_conf: /etc/resolv.conf left alone
-  ["manage_resolv_conf", (v) => truthOf(v) === false]
+  ["manage_resolv_conf", (v) => truthOf(v) === false],
+  // cc_set_passwords expires only the passwords it sets: `expire: false` alone (Proxmox writes it for every instance) sets and expires none
+  ["chpasswd", (v) => Object.keys(asMap(v) ?? {}).join() === "expire" && truthOf(asMap(v)?.["expire"]) === false]
 ]
 
 export const DONE_ANYWAY_READERS: Readonly<Record<string, Reader>> = Object.fromEntries(
