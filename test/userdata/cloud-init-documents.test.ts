@@ -110,6 +110,11 @@ describe("users' documents", () => {
     ["incus-profile-timezone.yaml", []],
     ["rpi-imager-tailscale.yaml", ["unsupported cloud-config keys: manage_etc_hosts, apt"]],
     ["hcloud-k3s-bashrc.yaml", []],
+    // resize_rootfs: noblock grows the root as expand_root does; chpasswd's expire: false alone expires nothing (Proxmox VE's own document);
+    // manage_etc_hosts: true (cloud-init's whole template file), preserve_hostname: true and ssh_genkeytypes are not carried out
+    ["alpine-cubic-doas.yaml", ["unsupported cloud-config keys: ssh_genkeytypes"]],
+    ["proxmox-user-and-default.yaml", ["unsupported cloud-config keys: manage_etc_hosts"]],
+    ["callysto-system-info.yaml", ["unsupported cloud-config keys: preserve_hostname"]],
     ["vsphere-ssh-import-id-none.yaml", ["unsupported cloud-config keys: users[0].ssh_import_id"]],
     ["docker-version-pairs-apt-sources.yaml", ["unsupported cloud-config keys: manage_etc_hosts, apt_sources"]],
     // `newgrp docker << END` and `END` as two entries: one here-document in the script, as cloud-init writes it
