@@ -941,6 +941,42 @@ describe("#cloud-config", () => {
     expect(notes("#alpine-config\nmerge_how: x\n").warnings).toEqual(["unknown #alpine-config keys ignored: merge_how"])
   })
 
+  it("accepts, with no warning, the keys whose value asks what Tiny Cloud does anyway (cloud-init's defaults, set_hostname's and expand_root's effect); another value is named", () => {
+    const asked = [
+      "preserve_hostname: false",
+      "create_hostname_file: true",
+      "prefer_fqdn_over_hostname: false",
+      "manage_etc_hosts: localhost",
+      "resize_rootfs: true",
+      "growpart: {mode: auto, devices: ['/'], ignore_growroot_disabled: false}",
+      "package_reboot_if_required: false",
+      "ssh_deletekeys: false",
+      "manage_resolv_conf: false",
+      "chpasswd: {expire: False}"
+    ]
+    expect(notes(`#cloud-config\nhostname: web-1\n${asked.join("\n")}\n`)).toEqual({ problems: [], warnings: [] })
+    // flags as cloud-init's get_cfg_option_bool reads them; noblock grows the root in the background; cc_growpart's defaults left out
+    expect(notes("#cloud-config\npreserve_hostname: 'no'\nssh_deletekeys: 0\nresize_rootfs: noblock\ngrowpart: {mode: auto}\n")).toEqual({ problems: [], warnings: [] })
+    const other = [
+      "preserve_hostname: true",
+      "create_hostname_file: false",
+      // Python's truth: a quoted "false" prefers the FQDN
+      'prefer_fqdn_over_hostname: "false"',
+      // the whole file from cloud-init's template, at every boot
+      "manage_etc_hosts: true",
+      "resize_rootfs: false",
+      "growpart: {mode: auto, devices: [/dev/vdb1]}",
+      "package_reboot_if_required: true",
+      "ssh_deletekeys: true",
+      "manage_resolv_conf: true",
+      // cloud-init sets (and does not expire) these passwords: named
+      "chpasswd: {expire: false, list: [alpine:RANDOM]}"
+    ]
+    const keys = other.map((line) => line.split(":")[0]).join(", ")
+    expect(notes(`#cloud-config\n${other.join("\n")}\n`)).toEqual({ problems: [], warnings: [`unsupported cloud-config keys: ${keys}`] })
+    expect(notes("#cloud-config\ngrowpart: {mode: growpart}\nmanage_etc_hosts: template\n").warnings).toEqual(["unsupported cloud-config keys: growpart, manage_etc_hosts"])
+  })
+
   it("applies what cloud-init's schema lets through: a mode it cannot read gives 0644, an empty shell is adduser's, an empty time zone or host name is none", () => {
     const c = config("#cloud-config\nwrite_files:\n  - {path: /etc/x, content: x, permissions: rwxr-xr-x}\n  - {path: /etc/y, content: y, permissions: 99999}\ntimezone: ''\nhostname: ' '\nusers: [default, {name: bob, shell: ''}]\n")
     expect(c.writeFiles.map((f) => [f.path, f.mode])).toEqual([["/etc/x", 0o644], ["/etc/y", 0o644]])
@@ -2225,7 +2261,7 @@ apk_repos:
 
   it("names every key it does not carry out in one warning", () => {
     const source =
-      "#cloud-config\nchpasswd: {expire: false}\nhostname: h\nmounts: []\npackages: [vim, {apt: [x], snap: [y]}]\napk_repos: {alpine_repo: {version: edge, mirror: x}}\nwrite_files:\n  - {path: /a, source: {uri: 'http://x/a', retries: 3}, mode: 1}\n"
+      "#cloud-config\nchpasswd: {expire: true}\nhostname: h\nmounts: []\npackages: [vim, {apt: [x], snap: [y]}]\napk_repos: {alpine_repo: {version: edge, mirror: x}}\nwrite_files:\n  - {path: /a, source: {uri: 'http://x/a', retries: 3}, mode: 1}\n"
     expect(config(source).hostname).toBe("h")
     expect(config(source).packages).toEqual(["vim"])
     expect(notes(source).warnings).toEqual([

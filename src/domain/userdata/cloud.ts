@@ -8,6 +8,7 @@ import { truthOf } from "../truth.js"
 import { commandsReader, flagReader, ignoreOthers, nonEmpty, ntpClientOf, pythonText, readSshKeys, toFile, type ReadContext } from "./common.js"
 import { cloudMode } from "./content.js"
 import { readDocument, type DocumentRead, type Reader } from "./document.js"
+import { DONE_ANYWAY_READERS } from "./done-anyway.js"
 import { DEFAULT_ALPINE_MIRROR, emptyUserConfig, type ApkRepository, type Command, type UserConfig } from "./model.js"
 import { asMap, decodeEach, decodeOr, type Key, type Notes, show } from "./notes.js"
 import { readGroups, readUsers } from "./users.js"
@@ -482,7 +483,8 @@ const READERS: Readonly<Record<string, Reader>> = {
     const timezone = decodeOr(TimeZone, value, path, notes)
     return timezone === undefined ? undefined : { timezone }
   },
-  ssh_pwauth: readSshPwauth
+  ssh_pwauth: readSshPwauth,
+  ...DONE_ANYWAY_READERS
 }
 
 const USER_KEYS: ReadonlySet<string> = new Set(["user", "users", "system_info"])
