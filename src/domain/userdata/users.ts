@@ -285,7 +285,12 @@ const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: 
   }
 }
 
-const PASSWORD_KEYS = ["hashed_passwd", "plain_text_passwd", "passwd"]
+/**
+ * The key a password was given by: cloud-init sets `passwd` as it makes the account, then `plain_text_passwd`, then
+ * `hashed_passwd`, so that of two keys given the later one wins (passwordOf reads one map so)
+ */
+const passwordKey = (p: Password): string => (p.kind === "plain" ? "plain_text_passwd" : p.onlyNewUser ? "passwd" : "hashed_passwd")
+const PASSWORD_ORDER = ["passwd", "plain_text_passwd", "hashed_passwd"]
 
 /**
  * The default user's settings as `user` (or `system_info.default_user`) gives them (`base`, with the keys it gives), and a
@@ -298,7 +303,10 @@ const merged = (base: UserSettings, baseGiven: ReadonlySet<string>, read: UserSe
   const { wheel: baseWheel, ...baseAccount } = base.account
   const { wheel: readWheel, ...readAccount } = read.account
   const wheel = first(["sudo", "doas"], baseWheel, readWheel)
-  const password = first(PASSWORD_KEYS, base.password, read.password)
+  // each password key as any other (base's wins); of those left, the one cloud-init sets last: user's plain_text_passwd and
+  // the map's hashed_passwd are both set, the hash last
+  const rank = (p: Password | undefined) => (p === undefined ? -1 : PASSWORD_ORDER.indexOf(passwordKey(p)))
+  const password = rank(read.password) > rank(base.password) && !baseGiven.has(passwordKey(read.password!)) ? read.password : base.password
   const settings: UserSettings = {
     account: { ...readAccount, ...baseAccount, ...(wheel !== undefined ? { wheel } : {}) },
     groups: readGiven.has("groups") ? read.groups : base.groups,
