@@ -1331,6 +1331,21 @@ users:
     )
   })
 
+  it("`user` and a map without a name: whether the password stays locked is said of the two merged, as cloud-init locks the merged entry", () => {
+    const LOCKED = "a password is given but lock_passwd is true (cloud-init's default): password login stays locked (*), keys work"
+    const said = (user: string, map: string) => {
+      const source = `#cloud-config\nuser: {name: bob, ${user}}\nusers:\n  - {${map}}\n`
+      return [config(source).defaultUser?.lockPasswd, notes(source).warnings.filter((w) => w.endsWith(LOCKED))]
+    }
+    // before: each said its password stays locked, where user's lock_passwd: false (or the map's) unlocks it
+    expect(said("lock_passwd: false", "plain_text_passwd: pw")).toEqual([false, []])
+    expect(said("plain_text_passwd: pw", "lock_passwd: false")).toEqual([false, []])
+    // before: neither said it, where user's lock_passwd: true locks the map's password
+    expect(said("lock_passwd: true", "plain_text_passwd: pw, lock_passwd: false")).toEqual([true, [`line 4: users[0]: ${LOCKED}`]])
+    // locked all the same: said where it was
+    expect(said("plain_text_passwd: pw", "gecos: B")).toEqual([true, [`line 2: user: ${LOCKED}`]])
+  })
+
   it("an invalid user entry is skipped and keeps CLOUD_USER: no later entry takes its place", () => {
     const source = "#cloud-config\nusers:\n  - name: bad name\n    uid: 1001\n  - alice\n"
     const c = config(source)

@@ -181,6 +181,8 @@ const passwordOf = (user: UserMap): Password | undefined => {
   return undefined
 }
 
+const PASSWORD_LOCKED = "a password is given but lock_passwd is true (cloud-init's default): password login stays locked (*), keys work"
+
 /** what a user map asks for, with warnings where the input is odd (at `place` of a key's path, where it was written) */
 const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes, place: (at: ReadonlyArray<Key>) => ReadonlyArray<Key>): UserSettings => {
   // an empty shell is left out, as cloud-init does on Alpine
@@ -205,9 +207,7 @@ const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes, place
   if (typeof user.lock_passwd === "string" && truthOf(user.lock_passwd) === false) {
     notes.warn(place([...path, "lock_passwd"]), "a string, which cloud-init takes as true whatever it says: the password stays locked (write false without quotes to unlock it)")
   }
-  if (password !== undefined && lockPasswd) {
-    notes.warn(path, "a password is given but lock_passwd is true (cloud-init's default): password login stays locked (*), keys work")
-  }
+  if (password !== undefined && lockPasswd) notes.warn(path, PASSWORD_LOCKED)
   return {
     account: {
       ...(user.homedir !== undefined ? { homedir: user.homedir } : {}),
@@ -423,6 +423,10 @@ export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext,
     if (read.name === undefined || entry === firstNamed) {
       const base: DefaultUser = defaultUser ?? defaultSettings
       const { settings, unused } = merged(base, defaultGiven, asDefaultUser(read), read.given ?? new Set())
+      // each of the two said whether its own password stays locked; the default user has what the two give merged: `user`'s
+      // lock_passwd: false unlocks the map's password (and the map's `user`'s), `user`'s lock_passwd: true locks it
+      if (settings.password === undefined || !settings.lockPasswd) [at, entry.path].forEach((p) => notes.withdraw(p, PASSWORD_LOCKED))
+      else if (!notes.said(at, PASSWORD_LOCKED) && !notes.said(entry.path, PASSWORD_LOCKED)) notes.warn(entry.path, PASSWORD_LOCKED)
       if (unused.length > 0) {
         const from = at.join(".")
         const own = unused.filter((k) => k !== "groups")
