@@ -1353,6 +1353,35 @@ users:
     expect(notes(named).warnings).toEqual([])
   })
 
+  // cloud-init sets the merged entry's passwd as it makes the account, then its plain_text_passwd, then its hashed_passwd
+  it("`user` and a map without a name giving passwords by different keys: both are given, and the one cloud-init sets last wins (the hash over the plain text over passwd)", () => {
+    const password = (user: string, map: string) => config(`#cloud-config\nuser: {name: bob, lock_passwd: false, ${user}}\nusers:\n  - {${map}}\n`).defaultUser?.password
+    // before: user's plain text, the map's hash dropped without a word
+    expect(password("plain_text_passwd: pw", 'hashed_passwd: "$6$map"')).toEqual({ kind: "hash", value: "$6$map", onlyNewUser: false })
+    expect(password('passwd: "$6$user"', "plain_text_passwd: pw")).toEqual({ kind: "plain", value: "pw", onlyNewUser: false })
+    expect(password('hashed_passwd: "$6$user"', "plain_text_passwd: pw")).toEqual({ kind: "hash", value: "$6$user", onlyNewUser: false })
+    // the same key: user's, the map's named as not used
+    expect(password('passwd: "$6$user"', 'passwd: "$6$map"')).toEqual({ kind: "hash", value: "$6$user", onlyNewUser: true })
+    expect(notes(`#cloud-config\nuser: {name: bob, lock_passwd: false, passwd: "$6$user"}\nusers:\n  - {passwd: "$6$map"}\n`).warnings).toContain(
+      "line 4: users[0]: the default user, as user is: its passwd not used, as cloud-init takes user's"
+    )
+  })
+
+  it("`user` and a map without a name: whether the password stays locked is said of the two merged, as cloud-init locks the merged entry", () => {
+    const LOCKED = "a password is given but lock_passwd is true (cloud-init's default): password login stays locked (*), keys work"
+    const said = (user: string, map: string) => {
+      const source = `#cloud-config\nuser: {name: bob, ${user}}\nusers:\n  - {${map}}\n`
+      return [config(source).defaultUser?.lockPasswd, notes(source).warnings.filter((w) => w.endsWith(LOCKED))]
+    }
+    // before: each said its password stays locked, where user's lock_passwd: false (or the map's) unlocks it
+    expect(said("lock_passwd: false", "plain_text_passwd: pw")).toEqual([false, []])
+    expect(said("plain_text_passwd: pw", "lock_passwd: false")).toEqual([false, []])
+    // before: neither said it, where user's lock_passwd: true locks the map's password
+    expect(said("lock_passwd: true", "plain_text_passwd: pw, lock_passwd: false")).toEqual([true, [`line 4: users[0]: ${LOCKED}`]])
+    // locked all the same: said where it was
+    expect(said("plain_text_passwd: pw", "gecos: B")).toEqual([true, [`line 2: user: ${LOCKED}`]])
+  })
+
   it("an invalid user entry is skipped and keeps CLOUD_USER: no later entry takes its place", () => {
     const source = "#cloud-config\nusers:\n  - name: bad name\n    uid: 1001\n  - alice\n"
     const c = config(source)

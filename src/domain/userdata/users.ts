@@ -181,6 +181,8 @@ const passwordOf = (user: UserMap): Password | undefined => {
   return undefined
 }
 
+const PASSWORD_LOCKED = "a password is given but lock_passwd is true (cloud-init's default): password login stays locked (*), keys work"
+
 /** what a user map asks for, with warnings where the input is odd (at `place` of a key's path, where it was written) */
 const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes, place: (at: ReadonlyArray<Key>) => ReadonlyArray<Key>): UserSettings => {
   // an empty shell is left out, as cloud-init does on Alpine
@@ -205,9 +207,7 @@ const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes, place
   if (typeof user.lock_passwd === "string" && truthOf(user.lock_passwd) === false) {
     notes.warn(place([...path, "lock_passwd"]), "a string, which cloud-init takes as true whatever it says: the password stays locked (write false without quotes to unlock it)")
   }
-  if (password !== undefined && lockPasswd) {
-    notes.warn(path, "a password is given but lock_passwd is true (cloud-init's default): password login stays locked (*), keys work")
-  }
+  if (password !== undefined && lockPasswd) notes.warn(path, PASSWORD_LOCKED)
   return {
     account: {
       ...(user.homedir !== undefined ? { homedir: user.homedir } : {}),
@@ -285,7 +285,12 @@ const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: 
   }
 }
 
-const PASSWORD_KEYS = ["hashed_passwd", "plain_text_passwd", "passwd"]
+/**
+ * The key a password was given by: cloud-init sets `passwd` as it makes the account, then `plain_text_passwd`, then
+ * `hashed_passwd`, so that of two keys given the later one wins (passwordOf reads one map so)
+ */
+const passwordKey = (p: Password): string => (p.kind === "plain" ? "plain_text_passwd" : p.onlyNewUser ? "passwd" : "hashed_passwd")
+const PASSWORD_ORDER = ["passwd", "plain_text_passwd", "hashed_passwd"]
 
 /**
  * The default user's settings as `user` (or `system_info.default_user`) gives them (`base`, with the keys it gives), and a
@@ -298,7 +303,10 @@ const merged = (base: UserSettings, baseGiven: ReadonlySet<string>, read: UserSe
   const { wheel: baseWheel, ...baseAccount } = base.account
   const { wheel: readWheel, ...readAccount } = read.account
   const wheel = first(["sudo", "doas"], baseWheel, readWheel)
-  const password = first(PASSWORD_KEYS, base.password, read.password)
+  // each password key as any other (base's wins); of those left, the one cloud-init sets last: user's plain_text_passwd and
+  // the map's hashed_passwd are both set, the hash last
+  const rank = (p: Password | undefined) => (p === undefined ? -1 : PASSWORD_ORDER.indexOf(passwordKey(p)))
+  const password = rank(read.password) > rank(base.password) && !baseGiven.has(passwordKey(read.password!)) ? read.password : base.password
   const settings: UserSettings = {
     account: { ...readAccount, ...baseAccount, ...(wheel !== undefined ? { wheel } : {}) },
     groups: readGiven.has("groups") ? read.groups : base.groups,
@@ -415,6 +423,10 @@ export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext,
     if (read.name === undefined || entry === firstNamed) {
       const base: DefaultUser = defaultUser ?? defaultSettings
       const { settings, unused } = merged(base, defaultGiven, asDefaultUser(read), read.given ?? new Set())
+      // each of the two said whether its own password stays locked; the default user has what the two give merged: `user`'s
+      // lock_passwd: false unlocks the map's password (and the map's `user`'s), `user`'s lock_passwd: true locks it
+      if (settings.password === undefined || !settings.lockPasswd) [at, entry.path].forEach((p) => notes.withdraw(p, PASSWORD_LOCKED))
+      else if (!notes.said(at, PASSWORD_LOCKED) && !notes.said(entry.path, PASSWORD_LOCKED)) notes.warn(entry.path, PASSWORD_LOCKED)
       if (unused.length > 0) {
         const from = at.join(".")
         const own = unused.filter((k) => k !== "groups")
