@@ -125,9 +125,10 @@ export const Version = Schema.String.pipe(Schema.filter((s) => s.trim() === "" |
 })
 
 /**
- * An #alpine-config repository's `version`: empty is none (`BASE/REPO`), as
- * before; blanks alone, or a CR alone (a template's empty value on a line made
- * on Windows), would be written into the line as any other blank would.
+ * An #alpine-config repository's `version`: empty is none given (the
+ * release's, as the shell edition reads it); blanks alone, or a CR alone (a
+ * template's empty value on a line made on Windows), would be written into the
+ * line as any other blank would.
  */
 const RepositoryVersion = Schema.String.pipe(Schema.filter((s) => s === "" || isRepositoryPart(s))).annotations({
   description: "a version string such as v3.20 or edge"

@@ -409,10 +409,10 @@ autoinstall: true
     ])
   })
 
-  it("refuses a repository whose version is blanks alone or a CR alone (a template's empty value on a line made on Windows): never written as BASE/ /REPO; an empty one is none, as before", () => {
+  it("refuses a repository whose version is blanks alone or a CR alone (a template's empty value on a line made on Windows): never written as BASE/ /REPO; an empty one is the release's, as the shell edition reads it ('.' is none)", () => {
     const source =
-      '#alpine-config\napk:\n  repositories:\n    - {base_url: https://m.example/alpine, version: " ", repos: [main]}\n    - {base_url: https://m.example/alpine, version: "\\r", repos: [main]}\n    - {base_url: https://e.example/alpine, version: "", repos: [main]}\n'
-    expect(config(source).apk.repositories.flatMap((r) => repositoryLines(r, "v3.20"))).toEqual(["https://e.example/alpine/main"])
+      '#alpine-config\napk:\n  repositories:\n    - {base_url: https://m.example/alpine, version: " ", repos: [main]}\n    - {base_url: https://m.example/alpine, version: "\\r", repos: [main]}\n    - {base_url: https://e.example/alpine, version: "", repos: [main]}\n    - {base_url: /srv/packages, version: ., repos: [main]}\n'
+    expect(config(source).apk.repositories.flatMap((r) => repositoryLines(r, "v3.20"))).toEqual(["https://e.example/alpine/v3.20/main", "/srv/packages/main"])
     expect(notes(source).problems).toEqual([
       "line 4: apk.repositories[0].version: expected a version string such as v3.20 or edge, got a string of 1 character; apk.repositories[0] skipped",
       "line 5: apk.repositories[1].version: expected a version string such as v3.20 or edge, got a string of 1 character; apk.repositories[1] skipped"
