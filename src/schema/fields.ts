@@ -16,7 +16,8 @@ export const opt = <S extends Schema.Schema.All>(schema: S) => Schema.optionalWi
 
 export const Text = Schema.String.annotations({ description: "a string" })
 /** true or false, also written as cloud-init reads a flag (`"true"`, `"no"`, `1`...), as templates often quote them */
-export const Flag = Schema.transformOrFail(Schema.Union(Schema.Boolean, Schema.String, Schema.Number), Schema.Boolean, {
+// (the words and numbers it reads are no other kind of value: a list or a map is told it wants true or false, never "a string")
+export const Flag = Schema.transformOrFail(Schema.Union(Schema.Boolean, Schema.String, Schema.Number).annotations({ description: "true or false" }), Schema.Boolean, {
   strict: true,
   decode: (value, _, ast) => {
     const truth = truthOf(value)

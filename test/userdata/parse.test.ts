@@ -512,6 +512,16 @@ autoinstall: true
     ])
   })
 
+  it("tells a flag given as a list or a map that it wants true or false, as it tells one given an unknown word: never that a string would do", () => {
+    const source = "#alpine-config\npackage_update: [true]\npackage_upgrade: {a: 1}\nautoinstall: maybe\nwrite_files:\n  - {path: /x, append: [yes]}\n"
+    expect(notes(source).problems).toEqual([
+      "line 2: package_update: expected true or false, got a list; skipped",
+      "line 3: package_upgrade: expected true or false, got a map; skipped",
+      "line 4: autoinstall: expected true or false, got a string of 5 characters; skipped",
+      "line 6: write_files[0].append: expected true or false, got a list; write_files[0] skipped"
+    ])
+  })
+
   it("refuses YAML syntax errors with their line, without quoting the document", () => {
     const message = failure("#alpine-config\npackages: [a\nruncmd:\n  - secret-token\n")
     expect(message).toMatch(/^#alpine-config user-data is invalid: line \d+: YAML: /)
