@@ -16,7 +16,8 @@ export const opt = <S extends Schema.Schema.All>(schema: S) => Schema.optionalWi
 
 export const Text = Schema.String.annotations({ description: "a string" })
 /** true or false, also written as cloud-init reads a flag (`"true"`, `"no"`, `1`...), as templates often quote them */
-export const Flag = Schema.transformOrFail(Schema.Union(Schema.Boolean, Schema.String, Schema.Number), Schema.Boolean, {
+// (the words and numbers it reads are no other kind of value: a list or a map is told it wants true or false, never "a string")
+export const Flag = Schema.transformOrFail(Schema.Union(Schema.Boolean, Schema.String, Schema.Number).annotations({ description: "true or false" }), Schema.Boolean, {
   strict: true,
   decode: (value, _, ast) => {
     const truth = truthOf(value)
@@ -125,9 +126,10 @@ export const Version = Schema.String.pipe(Schema.filter((s) => s.trim() === "" |
 })
 
 /**
- * An #alpine-config repository's `version`: empty is none (`BASE/REPO`), as
- * before; blanks alone, or a CR alone (a template's empty value on a line made
- * on Windows), would be written into the line as any other blank would.
+ * An #alpine-config repository's `version`: empty is none given (the
+ * release's, as the shell edition reads it); blanks alone, or a CR alone (a
+ * template's empty value on a line made on Windows), would be written into the
+ * line as any other blank would.
  */
 const RepositoryVersion = Schema.String.pipe(Schema.filter((s) => s === "" || isRepositoryPart(s))).annotations({
   description: "a version string such as v3.20 or edge"

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process"
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { gzipSync } from "node:zlib"
 import { describe, expect, it } from "@effect/vitest"
@@ -224,6 +224,26 @@ write_files:
       expectCodes(yield* phases(i, ["early", "main"]))
       expect([...readFileSync(join(i.root, "srv/raw.bin"))]).toEqual([...data])
       expect([...readFileSync(join(i.root, "srv/gz.bin"))]).toEqual([...data])
+    })
+  )
+
+  it.scopedLive("a set-user-ID or set-group-ID mode is the file's after its chown, which clears those bits on Linux (root's chown to the same owner too)", () =>
+    Effect.gen(function* () {
+      const doc = `#alpine-config\nwrite_files:\n  - {path: /usr/local/bin/suid, content: x, permissions: '4755'}\n  - {path: /usr/local/bin/sgid, content: x, permissions: '2755', owner: 'root:wheel'}\n  - {path: /srv/plain, content: x, permissions: '0750'}\n`
+      const i = yield* userDataInstance(doc, {
+        // the kernel's part of a chown: S_ISUID always goes, S_ISGID with group execution
+        answer: (c) => {
+          if (c.command !== "chown") return undefined
+          const path = c.args[c.args.length - 1]!
+          const mode = statSync(path).mode & 0o7777
+          chmodSync(path, mode & ~(0o4000 | (mode & 0o010 ? 0o2000 : 0)))
+          return undefined
+        }
+      })
+      expectCodes(yield* phases(i, ["early", "main"]))
+      expect(i.mode("/usr/local/bin/suid")).toBe(0o4755)
+      expect(i.mode("/usr/local/bin/sgid")).toBe(0o2755)
+      expect(i.mode("/srv/plain")).toBe(0o750)
     })
   )
 

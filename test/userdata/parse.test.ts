@@ -409,10 +409,10 @@ autoinstall: true
     ])
   })
 
-  it("refuses a repository whose version is blanks alone or a CR alone (a template's empty value on a line made on Windows): never written as BASE/ /REPO; an empty one is none, as before", () => {
+  it("refuses a repository whose version is blanks alone or a CR alone (a template's empty value on a line made on Windows): never written as BASE/ /REPO; an empty one is the release's, as the shell edition reads it ('.' is none)", () => {
     const source =
-      '#alpine-config\napk:\n  repositories:\n    - {base_url: https://m.example/alpine, version: " ", repos: [main]}\n    - {base_url: https://m.example/alpine, version: "\\r", repos: [main]}\n    - {base_url: https://e.example/alpine, version: "", repos: [main]}\n'
-    expect(config(source).apk.repositories.flatMap((r) => repositoryLines(r, "v3.20"))).toEqual(["https://e.example/alpine/main"])
+      '#alpine-config\napk:\n  repositories:\n    - {base_url: https://m.example/alpine, version: " ", repos: [main]}\n    - {base_url: https://m.example/alpine, version: "\\r", repos: [main]}\n    - {base_url: https://e.example/alpine, version: "", repos: [main]}\n    - {base_url: /srv/packages, version: ., repos: [main]}\n'
+    expect(config(source).apk.repositories.flatMap((r) => repositoryLines(r, "v3.20"))).toEqual(["https://e.example/alpine/v3.20/main", "/srv/packages/main"])
     expect(notes(source).problems).toEqual([
       "line 4: apk.repositories[0].version: expected a version string such as v3.20 or edge, got a string of 1 character; apk.repositories[0] skipped",
       "line 5: apk.repositories[1].version: expected a version string such as v3.20 or edge, got a string of 1 character; apk.repositories[1] skipped"
@@ -509,6 +509,16 @@ autoinstall: true
       'line 2: packages[1]: expected a package name (no spaces, not starting with -), got a string of 3 characters; skipped',
       'line 5: write_files[0].permissions: expected an octal mode such as 0644, got a string of 3 characters; write_files[0] skipped',
       'line 7: autoinstall: expected true or false, got a string of 5 characters; skipped'
+    ])
+  })
+
+  it("tells a flag given as a list or a map that it wants true or false, as it tells one given an unknown word: never that a string would do", () => {
+    const source = "#alpine-config\npackage_update: [true]\npackage_upgrade: {a: 1}\nautoinstall: maybe\nwrite_files:\n  - {path: /x, append: [yes]}\n"
+    expect(notes(source).problems).toEqual([
+      "line 2: package_update: expected true or false, got a list; skipped",
+      "line 3: package_upgrade: expected true or false, got a map; skipped",
+      "line 4: autoinstall: expected true or false, got a string of 5 characters; skipped",
+      "line 6: write_files[0].append: expected true or false, got a list; write_files[0] skipped"
     ])
   })
 

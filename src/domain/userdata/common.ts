@@ -209,5 +209,6 @@ export const readApkRepositories = (value: unknown, path: ReadonlyArray<Key>, no
   decodeEach(ApkRepositorySchema, value, path, notes).map(({ index, value: r }) => {
     ignoreOthers((value as Array<unknown>)[index], [...path, index], ApkRepositorySchema, notes)
     if ((r.repos ?? []).length === 0) notes.warn([...path, index], "no repos listed; nothing added")
-    return { baseUrl: r.base_url, version: r.version, repos: r.repos ?? [] }
+    // an empty version is none given, the release's, as the shell edition reads it (`[ -z "$version" ]`): `.` or `/` is no version
+    return { baseUrl: r.base_url, version: r.version === "" ? undefined : r.version, repos: r.repos ?? [] }
   })

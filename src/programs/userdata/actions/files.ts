@@ -118,13 +118,25 @@ const writeFiles = (action: string, files: ReadonlyArray<FileToWrite>) =>
           Effect.map((r) => r.exitCode),
           Effect.catchAll(() => Effect.succeed(127))
         )
+      let owned = true
       for (const at of [...madeDirectories, path]) {
         const status = yield* chown(at)
         if (status !== 0) {
           yield* err(`write_files: chown of ${printable(at, 4096)} exited with status ${status}`)
           failed.push(path)
+          owned = false
           break
         }
+      }
+      // Linux clears a file's set-user-ID (and set-group-ID) bit at a chown, root's and to the same owner too: set again, so
+      // that `permissions: '4755'` ends 4755, not 0755, as cloud-init keeps them since its fix of canonical/cloud-init#6225
+      if (owned && (file.mode & 0o6000) !== 0) {
+        const kept = yield* fs.resolve(target).pipe(
+          Effect.flatMap((resolved) => fs.chmod(resolved, file.mode)),
+          Effect.as(true),
+          Effect.catchAll((e) => Effect.as(err(`write_files: cannot set the mode of ${printable(path, 4096)} again after chown: ${e.reason}`), false))
+        )
+        if (!kept) failed.push(path)
       }
     }
     if (failed.length > 0) return yield* fail(`${failed.length} of ${files.length} files not written as asked`)
