@@ -315,6 +315,24 @@ users:
     })
   )
 
+  // cloud-init merges the entry naming the default user last (ug_util._normalize_users): `user`'s keys and rules win, groups are joined
+  it.scopedLive("`user` and a `users` entry naming the same user: user's keys and sudo rule alone are set, the groups of both; said", () =>
+    Effect.gen(function* () {
+      const K1 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyOne k1@example"
+      const K2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyTwo k2@example"
+      const i = yield* userDataInstance(
+        `#cloud-config\nuser:\n  name: ops\n  ssh_authorized_keys: [${K1}]\n  sudo: "ALL=(ALL) NOPASSWD:/bin/true"\n  groups: [adm]\nusers:\n  - name: ops\n    ssh_authorized_keys: [${K2}]\n    sudo: "ALL=(ALL) ALL"\n    groups: [docker]\n`
+      )
+      const { early, main, final } = yield* firstBoot(i)
+      expect(codes({ early, main, final })).toEqual({ early: 0, main: 0, final: 0 })
+      expect(early.stderr).toContain("save_userdata: line 8: users[0]: the default user, as user names it: its ssh_authorized_keys, sudo not used, as cloud-init takes user's\n")
+      // before: K2 and `ops ALL=(ALL) ALL` too
+      expect(i.read("/home/ops/.ssh/authorized_keys")).toBe(`${KEY_A}\n${K1}\n`)
+      expect(i.read("/etc/sudoers.d/90-tiny-cloud-users")).toBe("ops ALL=(ALL) NOPASSWD:/bin/true\n")
+      expect(i.commands()).toEqual(expect.arrayContaining(["addgroup ops adm", "addgroup ops docker"]))
+    })
+  )
+
   it.scopedLive("the default user listed by name while create_default_user is skipped and made no account: its entry makes it, as any user's", () =>
     Effect.gen(function* () {
       const OWN = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOwnKey own@example"

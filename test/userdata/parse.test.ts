@@ -1317,6 +1317,39 @@ users:
     expect(notes(named).warnings).toEqual([])
   })
 
+  // cloud-init (ug_util._normalize_users) makes the default user of mergemanydict([user, the `default` entries, the entry
+  // naming it]): that entry is merged last, so what `user` (or a map without a name) gives wins, lists too; only the groups
+  // are joined (uniq_merge_sorted of the entry's and user's), unless a `default` entry gives its own
+  it("`user` and a `users` entry naming the same user: `user`'s keys and rules win (not joined), the entry gives the rest, the groups are joined; said", () => {
+    const k1 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyOne k1@example"
+    const k2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyTwo k2@example"
+    const entry = `  - name: ops\n    ssh_authorized_keys: [${k2}]\n    sudo: "ALL=(ALL) ALL"\n    groups: [docker]\n    gecos: B\n`
+    const source = `#cloud-config\nuser:\n  name: ops\n  ssh_authorized_keys: [${k1}]\n  sudo: "ALL=(ALL) NOPASSWD:/bin/true"\n  groups: [adm]\nusers:\n${entry}`
+    const c = config(source)
+    const ops = c.users.find((u) => u.name === "ops")
+    // before: k2 and ALL=(ALL) ALL too
+    expect([c.defaultUser?.sshAuthorizedKeys, c.defaultUser?.sudo, c.defaultUser?.groups]).toEqual([[k1], ["ALL=(ALL) NOPASSWD:/bin/true"], ["adm"]])
+    expect([ops?.sshAuthorizedKeys, ops?.sudo, ops?.groups, ops?.account]).toEqual([[], [], ["docker"], { gecos: "B" }])
+    expect(notes(source).warnings).toEqual(["line 8: users[0]: the default user, as user names it: its ssh_authorized_keys, sudo not used, as cloud-init takes user's"])
+    // `default` beside it changes nothing; a map without a name gives the default user's keys before the entry naming it does
+    const withDefault = config(`#cloud-config\nuser: {name: ops, ssh_authorized_keys: [${k1}]}\nusers:\n  - default\n${entry}`)
+    expect(withDefault.users.find((u) => u.name === "ops")?.sshAuthorizedKeys).toEqual([])
+    const map = `#cloud-config\nuser: ops\nusers:\n${entry}  - {groups: [wheel], ssh_authorized_keys: [${k1}]}\n`
+    const byMap = config(map)
+    expect([byMap.defaultUser?.sshAuthorizedKeys, byMap.defaultUser?.groups, byMap.users.find((u) => u.name === "ops")?.sshAuthorizedKeys, byMap.users.find((u) => u.name === "ops")?.groups]).toEqual([[k1], ["wheel"], [], []])
+    expect(notes(map).warnings).toEqual(["line 4: users[0]: the default user, as user names it: its groups, ssh_authorized_keys not used, as cloud-init takes users[1]'s"])
+    // the password and lock_passwd `user` gives are set, by the default user's settings, once: not the entry's
+    const passwordSource = `#cloud-config\nuser: {name: ops, hashed_passwd: "$6$s$h", lock_passwd: false}\nusers:\n  - {name: ops, lock_passwd: false, passwd: "$6$o$x"}\n`
+    const password = config(passwordSource)
+    expect([password.defaultUser?.password, password.defaultUser?.lockPasswd, password.users[0]?.password, password.users[0]?.lockPasswd]).toEqual([
+      { kind: "hash", value: "$6$s$h", onlyNewUser: false },
+      false,
+      undefined,
+      true
+    ])
+    expect(notes(passwordSource).warnings).toEqual(["line 4: users[0]: the default user, as user names it: its lock_passwd, passwd not used, as cloud-init takes user's"])
+  })
+
   it("an invalid user entry is skipped and keeps CLOUD_USER: no later entry takes its place", () => {
     const source = "#cloud-config\nusers:\n  - name: bad name\n    uid: 1001\n  - alice\n"
     const c = config(source)

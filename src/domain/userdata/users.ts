@@ -20,7 +20,7 @@ import { truthOf } from "../truth.js"
 import { keyEntries, type ReadContext } from "./common.js"
 import { doasRuleNamesUser, doasUnreadable } from "./doas.js"
 import { defaultSettings, type DefaultUser, type GroupSpec, type Password, type UserSettings, type UserSpec } from "./model.js"
-import { asMap, decodeEach, decodeOr, issuesOf, type Key, type Notes, show } from "./notes.js"
+import { asMap, decodeEach, decodeOr, formatPath, issuesOf, type Key, type Notes, show } from "./notes.js"
 
 type Entry =
   | { readonly kind: "default"; readonly path: ReadonlyArray<Key> }
@@ -313,6 +313,45 @@ const merged = (base: UserSettings, baseGiven: ReadonlySet<string>, read: UserSe
   return { settings, unused }
 }
 
+/**
+ * A `users` entry naming the default user that `user` (or `system_info.default_user`) names, as cloud-init merges it: last,
+ * after `user` and the maps without a name, so a key those give wins (a list too: not joined) and the entry gives the rest;
+ * its groups are joined to user's, but a map without a name that gives groups has the last word. `own`: where each key the
+ * default user's own entries give was given (`user`'s groups left out: they are joined). The entry keeps what is its alone
+ * (and makes the account with the default user's account options when create_default_user made none); the password and
+ * lock_passwd, set as one, go to the default user when its own entries give either. `unused`: the entry's keys not used,
+ * each with where the one used was given.
+ */
+const listedDefault = (user: UserSpec, given: ReadonlySet<string>, own: ReadonlyMap<string, string>, defaultUser: DefaultUser) => {
+  const has = (keys: ReadonlyArray<string>) => keys.some((k) => own.has(k))
+  const { wheel: _rights, ...account } = defaultUser.account
+  const createGroups = has(["create_groups"]) || !given.has("create_groups") ? defaultUser.createGroups : user.createGroups
+  const ownPassword = has([...PASSWORD_KEYS, "lock_passwd"])
+  const password = has(PASSWORD_KEYS) ? defaultUser.password : user.password
+  const spec: UserSpec = {
+    name: user.name,
+    account: { ...user.account, ...account },
+    groups: has(["groups"]) ? [] : user.groups,
+    createGroups,
+    sudo: has(["sudo"]) ? [] : user.sudo,
+    doas: has(["doas"]) ? [] : user.doas,
+    lockPasswd: ownPassword ? true : user.lockPasswd,
+    ...(!ownPassword && user.password !== undefined ? { password: user.password } : {}),
+    sshAuthorizedKeys: has(["ssh_authorized_keys"]) ? [] : user.sshAuthorizedKeys
+  }
+  const { password: _password, ...rest } = defaultUser
+  const settings: DefaultUser = ownPassword
+    ? { ...rest, createGroups, lockPasswd: has(["lock_passwd"]) ? defaultUser.lockPasswd : user.lockPasswd, ...(password !== undefined ? { password } : {}) }
+    : { ...defaultUser, createGroups }
+  // a password of another key (`passwd` beside user's `hashed_passwd`) is not used either: the default user's is set
+  const passwordFrom = PASSWORD_KEYS.map((k) => own.get(k)).find((from) => from !== undefined)
+  const unused = new Map([...given].sort().flatMap((k) => {
+    const from = own.get(k) ?? (PASSWORD_KEYS.includes(k) ? passwordFrom : undefined)
+    return from === undefined ? [] : [[k, from] as const]
+  }))
+  return { spec, defaultUser: settings, unused }
+}
+
 /** cloud-config `user` (or `system_info.default_user`): the default user's name, or its map */
 const readUserKey = (user: unknown, at: ReadonlyArray<Key>, notes: Notes): UserRead | undefined => {
   if (typeof user === "string") return decodeOr(UserName, user, at, notes) === undefined ? undefined : { name: user, settings: defaultSettings, ownRights: false }
@@ -380,6 +419,8 @@ export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext,
   let defaultUser: DefaultUser | undefined
   /** the keys `user` (or system_info's default_user) gives the default user, which win over a map for it in `users` */
   let defaultGiven: ReadonlySet<string> = new Set()
+  /** where each key the default user's own entries (`user`, maps without a name) give was given: they win over an entry naming it */
+  const own = new Map<string, string>()
   let hasDefault = false
   // an empty name (a template's unset variable, `user: "${user}"`) is no user to cloud-init, which passes over a false `user`
   const blank = user === ""
@@ -393,6 +434,7 @@ export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext,
     if (read !== undefined) {
       defaultUser = { ...asDefaultUser(read), ...(read.name !== undefined ? { name: read.name } : {}) }
       defaultGiven = read.given ?? new Set(["name"])
+      for (const k of defaultGiven) if (k !== "name" && k !== "groups") own.set(k, formatPath(at))
       applied = true
     }
   }
@@ -403,6 +445,9 @@ export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext,
   if (entries.some((e) => e.kind === "default" || (e.kind === "map" && e.map["name"] === undefined))) hasDefault = true
   const firstNamed = hasDefault ? undefined : entries.find((e) => e.kind === "name" || e.kind === "badName" || (e.kind === "map" && e.map["name"] !== undefined))
   const further: Array<UserSpec> = []
+  // the entries naming the default user that `user` names: merged last, once every map without a name is
+  const namingDefault: Array<{ readonly at: number; readonly given: ReadonlySet<string>; readonly path: ReadonlyArray<Key> }> = []
+  const defaultName = defaultUser?.name
   for (const entry of entries) {
     if (entry.kind === "badName") continue
     if (entry.kind === "default") {
@@ -425,9 +470,22 @@ export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext,
         notes.warn(entry.path, `the default user, as ${from} is: ${said.join("; ")}`)
       }
       defaultUser = { ...settings, ...(read.name !== undefined ? { name: read.name } : base.name !== undefined ? { name: base.name } : {}) }
+      if (read.name === undefined) for (const k of read.given ?? []) if (!own.has(k)) own.set(k, formatPath(entry.path))
       continue
     }
+    if (read.name === defaultName) namingDefault.push({ at: further.length, given: read.given ?? new Set(), path: entry.path })
     further.push({ name: read.name, ...read.settings })
+  }
+  for (const { at: i, given: keys, path } of namingDefault) {
+    if (defaultUser === undefined || own.size === 0) break
+    const { spec, defaultUser: settings, unused } = listedDefault(further[i]!, keys, own, defaultUser)
+    further[i] = spec
+    defaultUser = settings
+    if (unused.size === 0) continue
+    const bySource = new Map<string, Array<string>>()
+    for (const [k, from] of unused) bySource.set(from, [...(bySource.get(from) ?? []), k])
+    const said = [...bySource].map(([from, ks]) => `its ${ks.join(", ")} not used, as cloud-init takes ${from}'s`)
+    notes.warn(path, `the default user, as ${at.join(".")} names it: ${said.join("; ")}`)
   }
   return { ...(defaultUser !== undefined ? { defaultUser } : {}), users: further, applied }
 }
