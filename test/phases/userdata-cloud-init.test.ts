@@ -464,18 +464,37 @@ users:
     })
   )
 
-  it.scopedLive("write_files writing a further user's authorized_keys, that user's keys holding a line that is no key: the line is named once, by userdata_users, not again by userdata_write_files", () =>
+  it.scopedLive("a line of ssh_authorized_keys that is no key is named once, when read (save_userdata), not again by ssh_authorized_keys or userdata_users", () =>
+    Effect.gen(function* () {
+      const OWN = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOwnKey own@example"
+      const BOB = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBobUsers bob-users@example"
+      const i = yield* userDataInstance(`#cloud-config\nssh_authorized_keys:\n  - not a key at all\n  - ${OWN}\nusers:\n  - default\n  - name: bob\n    ssh_authorized_keys: [bogus line, ${BOB}]\n`)
+      const { early, main } = yield* firstBoot(i)
+      expect(main.code, main.stderr).toBe(0)
+      expect(early.stderr.split("\n").filter((l) => l.includes("not an OpenSSH public key"))).toEqual([
+        "save_userdata: line 3: ssh_authorized_keys[0]: not an OpenSSH public key; left out",
+        "save_userdata: line 8: users[1].ssh_authorized_keys[0]: not an OpenSSH public key; left out"
+      ])
+      // before: "ssh_authorized_keys: 1 line that is not an OpenSSH public key dropped", and userdata_users' of bob's
+      expect(main.stderr).not.toContain("not an OpenSSH public key")
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n${OWN}\n`)
+      expect(i.read("/home/bob/.ssh/authorized_keys")).toBe(`${BOB}\n`)
+    })
+  )
+
+  it.scopedLive("write_files writing a further user's authorized_keys, that user's keys holding a line that is no key: the line is named once, when read, not again by userdata_users or userdata_write_files", () =>
     Effect.gen(function* () {
       const fromFile = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBobFile bob-file@example"
       const fromUsers = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBobUsers bob-users@example"
       const i = yield* userDataInstance(
         `#cloud-config\nusers:\n  - default\n  - name: bob\n    ssh_authorized_keys: ["${fromUsers}", "not a key at all"]\nwrite_files:\n  - path: /home/bob/.ssh/authorized_keys\n    content: "${fromFile}\\n"\n    permissions: '0600'\n`
       )
-      const { main } = yield* firstBoot(i)
+      const { early, main } = yield* firstBoot(i)
       expect(main.code, main.stderr).toBe(0)
       expect(i.read("/home/bob/.ssh/authorized_keys")).toBe(`${fromFile}\n${fromUsers}\n`)
-      // before: said a second time, by userdata_write_files, of the same line
-      expect(main.stderr.split("\n").filter((l) => l.endsWith("1 line that is not an OpenSSH public key dropped"))).toEqual(["userdata_users: 1 line that is not an OpenSSH public key dropped"])
+      // before: said again by userdata_users, and before that by userdata_write_files too, of the same line
+      expect(early.stderr.split("\n").filter((l) => l.includes("not an OpenSSH public key"))).toEqual(["save_userdata: line 5: users[1].ssh_authorized_keys[1]: not an OpenSSH public key; left out"])
+      expect(main.stderr).not.toContain("not an OpenSSH public key")
     })
   )
 
