@@ -333,6 +333,20 @@ users:
     })
   )
 
+  it.scopedLive("`user` without a name and a `users` entry naming CLOUD_USER: user's keys alone are set; said", () =>
+    Effect.gen(function* () {
+      const K1 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyOne k1@example"
+      const K2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyTwo k2@example"
+      const i = yield* userDataInstance(`#cloud-config\nuser: {ssh_authorized_keys: [${K1}]}\nusers:\n  - {name: alpine, ssh_authorized_keys: [${K2}], groups: [docker]}\n`)
+      const { early, main, final } = yield* firstBoot(i)
+      expect(codes({ early, main, final })).toEqual({ early: 0, main: 0, final: 0 })
+      expect(early.stderr).toContain("save_userdata: line 4: users[0]: the default user, as CLOUD_USER names it: its ssh_authorized_keys not used, as cloud-init takes user's\n")
+      // before: K2 too
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n${K1}\n`)
+      expect(i.commands()).toContain("addgroup alpine docker")
+    })
+  )
+
   it.scopedLive("the default user listed by name while create_default_user is skipped and made no account: its entry makes it, as any user's", () =>
     Effect.gen(function* () {
       const OWN = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOwnKey own@example"

@@ -1350,6 +1350,23 @@ users:
     expect(notes(passwordSource).warnings).toEqual(["line 4: users[0]: the default user, as user names it: its lock_passwd, passwd not used, as cloud-init takes user's"])
   })
 
+  it("a `users` entry naming CLOUD_USER beside `user` without a name, or a map without a name: merged last, as an entry naming the user `user` names", () => {
+    const k1 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyOne k1@example"
+    const k2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyTwo k2@example"
+    const withCloudUser = { ...OPTIONS, cloudUser: "alpine" }
+    const byUser = `#cloud-config\nuser: {ssh_authorized_keys: [${k1}]}\nusers:\n  - {name: alpine, ssh_authorized_keys: [${k2}], groups: [docker]}\n`
+    const c = config(byUser, withCloudUser)
+    // before: k2 kept beside k1
+    expect([c.defaultUser?.sshAuthorizedKeys, c.users[0]?.name, c.users[0]?.sshAuthorizedKeys, c.users[0]?.groups]).toEqual([[k1], "alpine", [], ["docker"]])
+    expect(notes(byUser, withCloudUser).warnings).toEqual(["line 4: users[0]: the default user, as CLOUD_USER names it: its ssh_authorized_keys not used, as cloud-init takes user's"])
+    const byMap = `#cloud-config\nusers:\n  - {ssh_authorized_keys: [${k1}]}\n  - {name: alpine, ssh_authorized_keys: [${k2}]}\n`
+    expect(config(byMap, withCloudUser).users[0]?.sshAuthorizedKeys).toEqual([])
+    expect(notes(byMap, withCloudUser).warnings).toEqual(["line 4: users[1]: the default user, as CLOUD_USER names it: its ssh_authorized_keys not used, as cloud-init takes users[0]'s"])
+    // another user, or `default` alone beside it, keeps its own
+    expect(config(byUser.replace("name: alpine", "name: bob"), withCloudUser).users[0]?.sshAuthorizedKeys).toEqual([k2])
+    expect(config(`#cloud-config\nusers:\n  - default\n  - {name: alpine, ssh_authorized_keys: [${k2}]}\n`, withCloudUser).users[0]?.sshAuthorizedKeys).toEqual([k2])
+  })
+
   it("an invalid user entry is skipped and keeps CLOUD_USER: no later entry takes its place", () => {
     const source = "#cloud-config\nusers:\n  - name: bad name\n    uid: 1001\n  - alice\n"
     const c = config(source)

@@ -314,7 +314,7 @@ const merged = (base: UserSettings, baseGiven: ReadonlySet<string>, read: UserSe
 }
 
 /**
- * A `users` entry naming the default user that `user` (or `system_info.default_user`) names, as cloud-init merges it: last,
+ * A `users` entry naming the default user (that `user` or `system_info.default_user` names, else CLOUD_USER), as cloud-init merges it: last,
  * after `user` and the maps without a name, so a key those give wins (a list too: not joined) and the entry gives the rest;
  * its groups are joined to user's, but a map without a name that gives groups has the last word. `own`: where each key the
  * default user's own entries give was given (`user`'s groups left out: they are joined). The entry keeps what is its alone
@@ -414,7 +414,7 @@ const namesNoUser = (users: unknown): boolean => {
  * `user` names or describes the default user; without it, the image's
  * description of it in `system_info.default_user`, as cloud-init reads that.
  */
-export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext, systemDefault?: unknown): UsersRead => {
+export const readUsers = (user: unknown, users: unknown, { notes, cloudUser }: ReadContext, systemDefault?: unknown): UsersRead => {
   let applied = false
   let defaultUser: DefaultUser | undefined
   /** the keys `user` (or system_info's default_user) gives the default user, which win over a map for it in `users` */
@@ -445,9 +445,11 @@ export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext,
   if (entries.some((e) => e.kind === "default" || (e.kind === "map" && e.map["name"] === undefined))) hasDefault = true
   const firstNamed = hasDefault ? undefined : entries.find((e) => e.kind === "name" || e.kind === "badName" || (e.kind === "map" && e.map["name"] !== undefined))
   const further: Array<UserSpec> = []
-  // the entries naming the default user that `user` names: merged last, once every map without a name is
+  // the entries naming the default user (the one `user` names, else CLOUD_USER beside `user` or `default`): merged last, once every
+  // map without a name is
   const namingDefault: Array<{ readonly at: number; readonly given: ReadonlySet<string>; readonly path: ReadonlyArray<Key> }> = []
-  const defaultName = defaultUser?.name
+  const defaultName = defaultUser?.name ?? (hasDefault ? cloudUser : undefined)
+  const namedBy = defaultUser?.name !== undefined ? `${at.join(".")} names it` : "CLOUD_USER names it"
   for (const entry of entries) {
     if (entry.kind === "badName") continue
     if (entry.kind === "default") {
@@ -485,7 +487,7 @@ export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext,
     const bySource = new Map<string, Array<string>>()
     for (const [k, from] of unused) bySource.set(from, [...(bySource.get(from) ?? []), k])
     const said = [...bySource].map(([from, ks]) => `its ${ks.join(", ")} not used, as cloud-init takes ${from}'s`)
-    notes.warn(path, `the default user, as ${at.join(".")} names it: ${said.join("; ")}`)
+    notes.warn(path, `the default user, as ${namedBy}: ${said.join("; ")}`)
   }
   return { ...(defaultUser !== undefined ? { defaultUser } : {}), users: further, applied }
 }
