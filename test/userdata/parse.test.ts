@@ -1350,6 +1350,23 @@ users:
     expect(notes(passwordSource).warnings).toEqual(["line 4: users[0]: the default user, as user names it: its lock_passwd, passwd not used, as cloud-init takes user's"])
   })
 
+  it("the default user's password said to stay locked only when it does once its entries are merged: one may unlock another's", () => {
+    const locked = (line: number, at: string) => `line ${line}: ${at}: a password is given but lock_passwd is true (cloud-init's default): password login stays locked (*), keys work`
+    const hash = `"$6$s$h"`
+    // before: said of `user` (or of the entry) though the merged default user's password is set unlocked
+    for (const source of [
+      `#cloud-config\nuser: {name: ops, hashed_passwd: ${hash}}\nusers:\n  - {name: ops, lock_passwd: false}\n`,
+      `#cloud-config\nuser: {name: ops, hashed_passwd: ${hash}}\nusers:\n  - {lock_passwd: false}\n`,
+      `#cloud-config\nuser: {name: ops, lock_passwd: false}\nusers:\n  - {name: ops, hashed_passwd: ${hash}}\n`
+    ]) {
+      expect([config(source).defaultUser?.lockPasswd, config(source).defaultUser?.password?.value, notes(source).warnings]).toEqual([false, "$6$s$h", []])
+    }
+    // still said where it stays locked, once, where the password is given
+    expect(notes(`#cloud-config\nuser: {name: ops, hashed_passwd: ${hash}}\n`).warnings).toEqual([locked(2, "user")])
+    expect(notes(`#cloud-config\nuser: {name: ops, gecos: A}\nusers:\n  - {name: ops, hashed_passwd: ${hash}}\n`).warnings).toEqual([locked(4, "users[0]")])
+    expect(notes(`#cloud-config\nusers:\n  - {hashed_passwd: ${hash}}\n  - {name: bob, hashed_passwd: ${hash}}\n`).warnings).toEqual([locked(3, "users[0]"), locked(4, "users[1]")])
+  })
+
   it("a `users` entry naming CLOUD_USER beside `user` without a name, or a map without a name: merged last, as an entry naming the user `user` names", () => {
     const k1 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyOne k1@example"
     const k2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyTwo k2@example"

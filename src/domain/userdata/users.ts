@@ -181,8 +181,13 @@ const passwordOf = (user: UserMap): Password | undefined => {
   return undefined
 }
 
-/** what a user map asks for, with warnings where the input is odd (at `place` of a key's path, where it was written) */
-const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes, place: (at: ReadonlyArray<Key>) => ReadonlyArray<Key>): UserSettings => {
+const LOCKED = "a password is given but lock_passwd is true (cloud-init's default): password login stays locked (*), keys work"
+
+/**
+ * what a user map asks for, with warnings where the input is odd (at `place` of a key's path, where it was written); a
+ * password locked is said where `lockNote`, else once the default user's entries are merged (another may unlock it)
+ */
+const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes, place: (at: ReadonlyArray<Key>) => ReadonlyArray<Key>, lockNote = true): UserSettings => {
   // an empty shell is left out, as cloud-init does on Alpine
   let shell = user.shell === "" ? undefined : user.shell
   if (shell !== undefined && !shell.startsWith("/")) {
@@ -205,9 +210,7 @@ const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes, place
   if (typeof user.lock_passwd === "string" && truthOf(user.lock_passwd) === false) {
     notes.warn(place([...path, "lock_passwd"]), "a string, which cloud-init takes as true whatever it says: the password stays locked (write false without quotes to unlock it)")
   }
-  if (password !== undefined && lockPasswd) {
-    notes.warn(path, "a password is given but lock_passwd is true (cloud-init's default): password login stays locked (*), keys work")
-  }
+  if (lockNote && password !== undefined && lockPasswd) notes.warn(path, LOCKED)
   return {
     account: {
       ...(user.homedir !== undefined ? { homedir: user.homedir } : {}),
@@ -234,7 +237,7 @@ const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes, place
  * does not fit skips its key, as cloud-init creates the user whatever else
  * is wrong; only a name that cannot be one skips the entry.
  */
-const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: Notes, from?: ReadonlyMap<string, ReadonlyArray<Key>>): UserRead | undefined => {
+const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: Notes, from?: ReadonlyMap<string, ReadonlyArray<Key>>, lockNote = true): UserRead | undefined => {
   const { value, place } = normalised(map, path, from)
   const needHome = NEED_HOME.filter((k) => given(value[k]))
   // each key on its own, as the top-level keys are: an empty entry (a template's unset variable) costs no other key
@@ -276,7 +279,7 @@ const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: 
     notes.skip({ path, message: `${needHome.join(", ")} cannot be given with ${noHome.join(", ")}: the user would have no home for its keys, and cloud-init makes no such user` }, path)
     return undefined
   }
-  const settings = settingsOf(decoded.right, path, notes, place)
+  const settings = settingsOf(decoded.right, path, notes, place, lockNote)
   return {
     ...(decoded.right.name !== undefined ? { name: decoded.right.name } : {}),
     settings,
@@ -356,7 +359,7 @@ const listedDefault = (user: UserSpec, given: ReadonlySet<string>, own: Readonly
 const readUserKey = (user: unknown, at: ReadonlyArray<Key>, notes: Notes): UserRead | undefined => {
   if (typeof user === "string") return decodeOr(UserName, user, at, notes) === undefined ? undefined : { name: user, settings: defaultSettings, ownRights: false }
   const map = asMap(user)
-  if (map !== undefined) return readMap(map, at, notes)
+  if (map !== undefined) return readMap(map, at, notes, undefined, false)
   notes.skip({ path: at, message: `expected a user name or a user map, got ${show(user)}` }, at)
   return undefined
 }
@@ -421,6 +424,8 @@ export const readUsers = (user: unknown, users: unknown, { notes, cloudUser }: R
   let defaultGiven: ReadonlySet<string> = new Set()
   /** where each key the default user's own entries (`user`, maps without a name) give was given: they win over an entry naming it */
   const own = new Map<string, string>()
+  /** where the default user's password was given, by `user` or a `users` entry merged into it: said there if it stays locked */
+  let passwordAt: ReadonlyArray<Key> | undefined
   let hasDefault = false
   // an empty name (a template's unset variable, `user: "${user}"`) is no user to cloud-init, which passes over a false `user`
   const blank = user === ""
@@ -435,6 +440,7 @@ export const readUsers = (user: unknown, users: unknown, { notes, cloudUser }: R
       defaultUser = { ...asDefaultUser(read), ...(read.name !== undefined ? { name: read.name } : {}) }
       defaultGiven = read.given ?? new Set(["name"])
       for (const k of defaultGiven) if (k !== "name" && k !== "groups") own.set(k, formatPath(at))
+      if (PASSWORD_KEYS.some((k) => defaultGiven.has(k))) passwordAt = at
       applied = true
     }
   }
@@ -456,7 +462,11 @@ export const readUsers = (user: unknown, users: unknown, { notes, cloudUser }: R
       applied = true
       continue
     }
-    const read = entry.kind === "name" ? { name: entry.name, settings: defaultSettings, ownRights: false } : readMap(entry.map, entry.path, notes, entry.from)
+    // the default user's entries (a map without a name, one naming it) say a locked password once merged
+    const read =
+      entry.kind === "name"
+        ? { name: entry.name, settings: defaultSettings, ownRights: false }
+        : readMap(entry.map, entry.path, notes, entry.from, entry === firstNamed || (entry.map["name"] !== undefined && entry.map["name"] !== defaultName))
     if (read === undefined) continue
     applied = true
     if (read.name === undefined || entry === firstNamed) {
@@ -473,22 +483,29 @@ export const readUsers = (user: unknown, users: unknown, { notes, cloudUser }: R
       }
       defaultUser = { ...settings, ...(read.name !== undefined ? { name: read.name } : base.name !== undefined ? { name: base.name } : {}) }
       if (read.name === undefined) for (const k of read.given ?? []) if (!own.has(k)) own.set(k, formatPath(entry.path))
+      if (read.name === undefined && passwordAt === undefined && PASSWORD_KEYS.some((k) => read.given?.has(k))) passwordAt = entry.path
       continue
     }
     if (read.name === defaultName) namingDefault.push({ at: further.length, given: read.given ?? new Set(), path: entry.path })
     further.push({ name: read.name, ...read.settings })
   }
   for (const { at: i, given: keys, path } of namingDefault) {
-    if (defaultUser === undefined || own.size === 0) break
+    if (defaultUser === undefined || own.size === 0) {
+      if (further[i]!.password !== undefined && further[i]!.lockPasswd) notes.warn(path, LOCKED)
+      continue
+    }
     const { spec, defaultUser: settings, unused } = listedDefault(further[i]!, keys, own, defaultUser)
+    if (passwordAt === undefined && settings.password !== undefined) passwordAt = path
     further[i] = spec
     defaultUser = settings
+    if (spec.password !== undefined && spec.lockPasswd) notes.warn(path, LOCKED)
     if (unused.size === 0) continue
     const bySource = new Map<string, Array<string>>()
     for (const [k, from] of unused) bySource.set(from, [...(bySource.get(from) ?? []), k])
     const said = [...bySource].map(([from, ks]) => `its ${ks.join(", ")} not used, as cloud-init takes ${from}'s`)
     notes.warn(path, `the default user, as ${namedBy}: ${said.join("; ")}`)
   }
+  if (passwordAt !== undefined && defaultUser?.password !== undefined && defaultUser.lockPasswd) notes.warn(passwordAt, LOCKED)
   return { ...(defaultUser !== undefined ? { defaultUser } : {}), users: further, applied }
 }
 
