@@ -56,7 +56,9 @@ export const aws: CloudProvider = {
         request: { method: "PUT", path: "/latest/api/token", headers: { "X-aws-ec2-metadata-token-ttl-seconds": String(imdsTokenTtl) } },
         // an IMDSv1-only service (EC2-compatible clouds, IMDS emulators) refuses the PUT, or its answer is lost (the PUT response hop limit):
         // read without a token, as the AWS SDKs and afterburn do
-        absentOn: [403, 404, 405]
+        absentOn: [403, 404, 405],
+        // a service turned off (HttpEndpoint=disabled) refuses the PUT and every read with 403, as AWS documents; cloud-init says so
+        refusedBoth: "the instance metadata service is turned off?"
       }
     })
     return {

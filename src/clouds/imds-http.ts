@@ -55,6 +55,12 @@ export interface HttpEndpoint {
      * without one
      */
     readonly absentOn?: ReadonlyArray<number>
+    /**
+     * what a read refused (403) without a token, the token request refused
+     * (403) too, says of the service, after the status on the read's line:
+     * AWS's IMDS turned off (`HttpEndpoint=disabled`) answers every request so
+     */
+    readonly refusedBoth?: string
   }
 }
 
@@ -312,6 +318,8 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
 
     /** the last failure of the token's attempts since one last succeeded: what a read that never got past the token fails with */
     const tokenTrouble = yield* Ref.make(Option.none<ImdsError>())
+    /** the status the token request was last refused with (one of `absentOn`): reads go without a token since */
+    let tokenRefused: number | undefined
 
     /**
      * A token request that timed out once connected, where the service may have no tokens:
@@ -339,8 +347,9 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
             answeredWithoutToken
           ),
           Effect.flatMap((res): Effect.Effect<string | null, ImdsError | Retryable> => {
+            tokenRefused = res !== null && spec.token?.absentOn?.includes(res.status) ? res.status : undefined
             if (res === null) return Effect.succeed(null)
-            if (spec.token?.absentOn?.includes(res.status)) return Effect.succeed(null)
+            if (tokenRefused !== undefined) return Effect.succeed(null)
             if (res.status < 200 || res.status >= 300) return Effect.fail(new ImdsError({ cloud: spec.cloud, url: urlOf(r.path), reason: `token request answered HTTP ${res.status}`, unusable: true }))
             const token = textOf(res.body).trim()
             return TOKEN.test(token) ? Effect.succeed(token) : Effect.fail(new Retryable("the answer is not a token", urlOf(r.path)))
@@ -434,7 +443,9 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
           if (res.status >= 200 && res.status < 300) return Effect.succeed(Option.some(res.body))
           // a redirect is not followed here: its Location goes with the error, for a reader that follows it (NoCloud seeds)
           const redirect = isRedirectStatus(res.status) ? res.location : undefined
-          return Effect.fail(new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: `HTTP ${res.status}`, unusable: true, ...(redirect !== undefined ? { redirect } : {}) }))
+          // refused without a token as the token request was: the service refuses everything (turned off)
+          const why = res.status === 403 && tokenRefused === 403 && spec.token?.refusedBoth !== undefined ? ` (${spec.token.refusedBoth})` : ""
+          return Effect.fail(new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: `HTTP ${res.status}${why}`, unusable: true, ...(redirect !== undefined ? { redirect } : {}) }))
         }
       )
 

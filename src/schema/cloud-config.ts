@@ -132,7 +132,7 @@ export type CloudWriteFile = typeof CloudWriteFile.Type
 
 // ---- packages, ntp, apk --------------------------------------------------------------------
 
-/** a name, a [name, version] pair (or [name], or a null version, which cloud-init takes as the name alone), or a map by package manager (apt, snap: not on Alpine) */
+/** a name, a [name, version] pair (a null version is the name alone; so is [name], as older cloud-init releases read it: a warning says so), or a map by package manager (apt, snap: not on Alpine) */
 export const CloudPackage = Schema.Union(
   PackageName,
   Schema.Tuple(PackageName, Schema.optionalElement(Schema.Union(PackageVersion, Schema.Number, Flag, Schema.Null))),

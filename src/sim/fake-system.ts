@@ -23,11 +23,23 @@ export const FAKE_COMMANDS = [
 const STAND_IN = `#!/bin/sh
 name=\${0##*/}
 line=$name
-for a in "$@"; do line="$line $a"; done
 case "$name" in
-  # a long-lived logger: each line it is given is an entry of its own, written in one piece
-  logger) while IFS= read -r l; do printf '%s\\n< %s\\n' "$line" "$l" >> "$FAKE_COMMAND_LOG"; done; exit 0 ;;
+  # a long-lived logger: each line it is given is an entry of its own, written in one piece (its tag as it is: only counted)
+  logger) for a in "$@"; do line="$line $a"; done; while IFS= read -r l; do printf '%s\\n< %s\\n' "$line" "$l" >> "$FAKE_COMMAND_LOG"; done; exit 0 ;;
 esac
+# each argument as sh would need it written, so that the line is one unambiguous command line (a gecos
+# "Ivy -G wheel" is one argument, not an option): one that is empty or holds anything but letters, digits
+# and _ @ % + = : , . / - in single quotes, a ' in it as '\\''
+sq="'"
+for a in "$@"; do
+  case "$a" in
+    '' | *[!A-Za-z0-9_@%+=:,./-]*)
+      q= r=$a
+      while :; do case "$r" in *"$sq"*) q="$q\${r%%$sq*}$sq\\\\$sq$sq"; r=\${r#*$sq} ;; *) break ;; esac; done
+      line="$line $sq$q$r$sq" ;;
+    *) line="$line $a" ;;
+  esac
+done
 # an entry with its stdin is written in one piece: a long-lived logger's entries never come between them
 case "$name" in
   # a clear-text password (chpasswd without -e) is never recorded

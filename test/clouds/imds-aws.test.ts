@@ -164,6 +164,21 @@ describe("imds on aws", () => {
     })
   )
 
+  it.scopedLive("a metadata service turned off (HttpEndpoint=disabled: 403 to the token request and to every read) is named as the likely cause on the read's one line; a 403 after a token was given, or on another cloud, is not", () =>
+    Effect.gen(function* () {
+      const off = { failFirst: 1000, failStatus: 403 }
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: HOST }, faults: off })
+      const url = `http://${instance.sim!.endpoint}/latest`
+      expect(yield* instance.imds(["@hostname"])).toEqual({ code: 1, stdout: "", stderr: `imds: aws: cannot read ${url}/meta-data/hostname: HTTP 403 (the instance metadata service is turned off?)\n` })
+      expect(yield* instance.imds(["@ssh-keys"])).toEqual({ code: 1, stdout: "", stderr: `imds: aws: cannot read ${url}/meta-data/public-keys/: HTTP 403 (the instance metadata service is turned off?)\n` })
+      // the token given, a read refused is only that read's refusal
+      const refused = yield* makeTestInstance({ cloud: "aws", instance: { hostname: HOST }, faults: { overrides: [{ method: "GET", path: "/latest/meta-data/hostname", status: 403 }] } })
+      expect((yield* refused.imds(["@hostname"])).stderr).toBe(`imds: aws: cannot read http://${refused.sim!.endpoint}/latest/meta-data/hostname: HTTP 403\n`)
+      const gcp = yield* makeTestInstance({ cloud: "gcp", instance: { hostname: HOST }, faults: off })
+      expect((yield* gcp.imds(["@hostname"])).stderr).toBe(`imds: gcp: cannot read http://${gcp.sim!.endpoint}/computeMetadata/v1/instance/hostname: HTTP 403\n`)
+    })
+  )
+
   it.scopedLive("tiny-cloud imds behaves the same; -h prints usage", () =>
     Effect.gen(function* () {
       const instance = yield* awsInstance

@@ -13,7 +13,7 @@ const outsideFile = (dir: string) => `/tmp/escaped-${dir.split("-").pop()}`
 const PASSWORD = "s3cret-Simulated"
 const HASH = "$6$CANARY-simulated-hash"
 const userData = (target: string) =>
-  `#cloud-config\nusers: [default, {name: dave, lock_passwd: false, plain_text_passwd: ${PASSWORD}}, {name: erin, lock_passwd: false, hashed_passwd: "${HASH}"}]\nruncmd:\n  - echo escaped > ${target}\nbootcmd:\n  - [sh, -c, "echo boot > ${target}.boot"]\n`
+  `#cloud-config\nusers: [default, {name: dave, lock_passwd: false, plain_text_passwd: ${PASSWORD}}, {name: erin, lock_passwd: false, hashed_passwd: "${HASH}", gecos: "Erin's -G wheel"}]\nruncmd:\n  - echo escaped > ${target}\nbootcmd:\n  - [sh, -c, "echo boot > ${target}.boot"]\n`
 
 /**
  * A simulation run once, for the tests that only read what it printed and left (each simulation is six program processes):
@@ -79,6 +79,8 @@ describe.concurrent("tiny-cloud simulate", () => {
       // nor a password hash (BEHAVIOUR.md 4.5), which chpasswd -e gets on its stdin too; a lock is shown as it is
       expect(r.stdout).toContain("  chpasswd -e   <<< erin:(hash not shown)\n")
       expect(r.stdout).toContain("  chpasswd -e   <<< alpine:*\n")
+      // each argument as sh would need it: a gecos with blanks and a quote is one argument, not an option "-G wheel"
+      expect(r.stdout).toContain("  adduser -h /home/erin -s /bin/sh -G erin -D -g 'Erin'\\''s -G wheel' erin\n")
       expect(r.stdout).not.toContain("CANARY")
     } finally {
       rmSync(outsideFile(dir), { force: true })

@@ -941,6 +941,42 @@ describe("#cloud-config", () => {
     expect(notes("#alpine-config\nmerge_how: x\n").warnings).toEqual(["unknown #alpine-config keys ignored: merge_how"])
   })
 
+  it("accepts, with no warning, the keys whose value asks what Tiny Cloud does anyway (cloud-init's defaults, set_hostname's and expand_root's effect); another value is named", () => {
+    const asked = [
+      "preserve_hostname: false",
+      "create_hostname_file: true",
+      "prefer_fqdn_over_hostname: false",
+      "manage_etc_hosts: localhost",
+      "resize_rootfs: true",
+      "growpart: {mode: auto, devices: ['/'], ignore_growroot_disabled: false}",
+      "package_reboot_if_required: false",
+      "ssh_deletekeys: false",
+      "manage_resolv_conf: false",
+      "chpasswd: {expire: False}"
+    ]
+    expect(notes(`#cloud-config\nhostname: web-1\n${asked.join("\n")}\n`)).toEqual({ problems: [], warnings: [] })
+    // flags as cloud-init's get_cfg_option_bool reads them; noblock grows the root in the background; cc_growpart's defaults left out
+    expect(notes("#cloud-config\npreserve_hostname: 'no'\nssh_deletekeys: 0\nresize_rootfs: noblock\ngrowpart: {mode: auto}\n")).toEqual({ problems: [], warnings: [] })
+    const other = [
+      "preserve_hostname: true",
+      "create_hostname_file: false",
+      // Python's truth: a quoted "false" prefers the FQDN
+      'prefer_fqdn_over_hostname: "false"',
+      // the whole file from cloud-init's template, at every boot
+      "manage_etc_hosts: true",
+      "resize_rootfs: false",
+      "growpart: {mode: auto, devices: [/dev/vdb1]}",
+      "package_reboot_if_required: true",
+      "ssh_deletekeys: true",
+      "manage_resolv_conf: true",
+      // cloud-init sets (and does not expire) these passwords: named
+      "chpasswd: {expire: false, list: [alpine:RANDOM]}"
+    ]
+    const keys = other.map((line) => line.split(":")[0]).join(", ")
+    expect(notes(`#cloud-config\n${other.join("\n")}\n`)).toEqual({ problems: [], warnings: [`unsupported cloud-config keys: ${keys}`] })
+    expect(notes("#cloud-config\ngrowpart: {mode: growpart}\nmanage_etc_hosts: template\n").warnings).toEqual(["unsupported cloud-config keys: growpart, manage_etc_hosts"])
+  })
+
   it("applies what cloud-init's schema lets through: a mode it cannot read gives 0644, an empty shell is adduser's, an empty time zone or host name is none", () => {
     const c = config("#cloud-config\nwrite_files:\n  - {path: /etc/x, content: x, permissions: rwxr-xr-x}\n  - {path: /etc/y, content: y, permissions: 99999}\ntimezone: ''\nhostname: ' '\nusers: [default, {name: bob, shell: ''}]\n")
     expect(c.writeFiles.map((f) => [f.path, f.mode])).toEqual([["/etc/x", 0o644], ["/etc/y", 0o644]])
@@ -1338,7 +1374,8 @@ users:
     const byMap = config(map)
     expect([byMap.defaultUser?.sshAuthorizedKeys, byMap.defaultUser?.groups, byMap.users.find((u) => u.name === "ops")?.sshAuthorizedKeys, byMap.users.find((u) => u.name === "ops")?.groups]).toEqual([[k1], ["wheel"], [], []])
     expect(notes(map).warnings).toEqual(["line 4: users[0]: the default user, as user names it: its groups, ssh_authorized_keys not used, as cloud-init takes users[1]'s"])
-    // the password and lock_passwd `user` gives are set, by the default user's settings, once: not the entry's
+    // the password and lock_passwd `user` gives are set, by the default user's settings, once: not the entry's (its passwd,
+    // another key, is set by cloud-init as it makes the account, before user's hashed_passwd replaces it)
     const passwordSource = `#cloud-config\nuser: {name: ops, hashed_passwd: "$6$s$h", lock_passwd: false}\nusers:\n  - {name: ops, lock_passwd: false, passwd: "$6$o$x"}\n`
     const password = config(passwordSource)
     expect([password.defaultUser?.password, password.defaultUser?.lockPasswd, password.users[0]?.password, password.users[0]?.lockPasswd]).toEqual([
@@ -1347,7 +1384,9 @@ users:
       undefined,
       true
     ])
-    expect(notes(passwordSource).warnings).toEqual(["line 4: users[0]: the default user, as user names it: its lock_passwd, passwd not used, as cloud-init takes user's"])
+    const hashLast = config(`#cloud-config\nuser: {name: ops, plain_text_passwd: pw, lock_passwd: false}\nusers:\n  - {name: ops, hashed_passwd: "$6$o$x"}\n`)
+    expect([hashLast.defaultUser?.password, hashLast.defaultUser?.lockPasswd, hashLast.users[0]?.password]).toEqual([{ kind: "hash", value: "$6$o$x", onlyNewUser: false }, false, undefined])
+    expect(notes(passwordSource).warnings).toEqual(["line 4: users[0]: the default user, as user names it: its lock_passwd not used, as cloud-init takes user's"])
   })
 
   it("the default user's password said to stay locked only when it does once its entries are merged: one may unlock another's", () => {
@@ -1382,6 +1421,35 @@ users:
     // another user, or `default` alone beside it, keeps its own
     expect(config(byUser.replace("name: alpine", "name: bob"), withCloudUser).users[0]?.sshAuthorizedKeys).toEqual([k2])
     expect(config(`#cloud-config\nusers:\n  - default\n  - {name: alpine, ssh_authorized_keys: [${k2}]}\n`, withCloudUser).users[0]?.sshAuthorizedKeys).toEqual([k2])
+  })
+
+  // cloud-init sets the merged entry's passwd as it makes the account, then its plain_text_passwd, then its hashed_passwd
+  it("`user` and a map without a name giving passwords by different keys: both are given, and the one cloud-init sets last wins (the hash over the plain text over passwd)", () => {
+    const password = (user: string, map: string) => config(`#cloud-config\nuser: {name: bob, lock_passwd: false, ${user}}\nusers:\n  - {${map}}\n`).defaultUser?.password
+    // before: user's plain text, the map's hash dropped without a word
+    expect(password("plain_text_passwd: pw", 'hashed_passwd: "$6$map"')).toEqual({ kind: "hash", value: "$6$map", onlyNewUser: false })
+    expect(password('passwd: "$6$user"', "plain_text_passwd: pw")).toEqual({ kind: "plain", value: "pw", onlyNewUser: false })
+    expect(password('hashed_passwd: "$6$user"', "plain_text_passwd: pw")).toEqual({ kind: "hash", value: "$6$user", onlyNewUser: false })
+    // the same key: user's, the map's named as not used
+    expect(password('passwd: "$6$user"', 'passwd: "$6$map"')).toEqual({ kind: "hash", value: "$6$user", onlyNewUser: true })
+    expect(notes(`#cloud-config\nuser: {name: bob, lock_passwd: false, passwd: "$6$user"}\nusers:\n  - {passwd: "$6$map"}\n`).warnings).toContain(
+      "line 4: users[0]: the default user, as user is: its passwd not used, as cloud-init takes user's"
+    )
+  })
+
+  it("`user` and a map without a name: whether the password stays locked is said of the two merged, as cloud-init locks the merged entry", () => {
+    const LOCKED = "a password is given but lock_passwd is true (cloud-init's default): password login stays locked (*), keys work"
+    const said = (user: string, map: string) => {
+      const source = `#cloud-config\nuser: {name: bob, ${user}}\nusers:\n  - {${map}}\n`
+      return [config(source).defaultUser?.lockPasswd, notes(source).warnings.filter((w) => w.endsWith(LOCKED))]
+    }
+    // before: each said its password stays locked, where user's lock_passwd: false (or the map's) unlocks it
+    expect(said("lock_passwd: false", "plain_text_passwd: pw")).toEqual([false, []])
+    expect(said("plain_text_passwd: pw", "lock_passwd: false")).toEqual([false, []])
+    // before: neither said it, where user's lock_passwd: true locks the map's password
+    expect(said("lock_passwd: true", "plain_text_passwd: pw, lock_passwd: false")).toEqual([true, [`line 4: users[0]: ${LOCKED}`]])
+    // locked all the same: said where it was
+    expect(said("plain_text_passwd: pw", "gecos: B")).toEqual([true, [`line 2: user: ${LOCKED}`]])
   })
 
   it("an invalid user entry is skipped and keeps CLOUD_USER: no later entry takes its place", () => {
@@ -2292,7 +2360,7 @@ apk_repos:
 
   it("names every key it does not carry out in one warning", () => {
     const source =
-      "#cloud-config\nchpasswd: {expire: false}\nhostname: h\nmounts: []\npackages: [vim, {apt: [x], snap: [y]}]\napk_repos: {alpine_repo: {version: edge, mirror: x}}\nwrite_files:\n  - {path: /a, source: {uri: 'http://x/a', retries: 3}, mode: 1}\n"
+      "#cloud-config\nchpasswd: {expire: true}\nhostname: h\nmounts: []\npackages: [vim, {apt: [x], snap: [y]}]\napk_repos: {alpine_repo: {version: edge, mirror: x}}\nwrite_files:\n  - {path: /a, source: {uri: 'http://x/a', retries: 3}, mode: 1}\n"
     expect(config(source).hostname).toBe("h")
     expect(config(source).packages).toEqual(["vim"])
     expect(notes(source).warnings).toEqual([

@@ -8,6 +8,7 @@ import { truthOf } from "../truth.js"
 import { commandsReader, flagReader, ignoreOthers, nonEmpty, ntpClientOf, pythonText, readSshKeys, toFile, type ReadContext } from "./common.js"
 import { cloudMode } from "./content.js"
 import { readDocument, type DocumentRead, type Reader } from "./document.js"
+import { DONE_ANYWAY_READERS } from "./done-anyway.js"
 import { DEFAULT_ALPINE_MIRROR, emptyUserConfig, type ApkRepository, type Command, type UserConfig } from "./model.js"
 import { asMap, decodeEach, decodeOr, type Key, type Notes, show } from "./notes.js"
 import { readGroups, readUsers } from "./users.js"
@@ -328,8 +329,12 @@ const readPackages: Reader = (value, path, { notes }) => {
   if (entries.length === 0 && !(Array.isArray(value) && value.length === 0)) return undefined
   const packages = entries.flatMap(({ index, value: p }) => {
     if (typeof p === "string") return [p]
-    // cloud-init writes a pair as NAME=VERSION with Python's str(), and a pair without a version (none, null, false, 0, "") as the name
-    if (Array.isArray(p)) return [p[1] === undefined || p[1] === null || p[1] === false || p[1] === 0 || p[1] === "" ? p[0] : `${p[0]}=${pythonText(p[1])}`]
+    // cloud-init writes a pair as NAME=VERSION with Python's str(), and a pair without a version (null, false, 0, "") as the name
+    if (Array.isArray(p)) {
+      // a one-item list: older cloud-init installed its name, the current one (Distro._validate_entry) refuses it, and every package with it
+      if (p.length === 1) notes.warn([...path, index], "a one-item list, not a [name, version] pair: installed as the name alone, as older cloud-init releases read it; the current cloud-init refuses it and installs none of the packages")
+      return [p[1] === undefined || p[1] === null || p[1] === false || p[1] === 0 || p[1] === "" ? p[0] : `${p[0]}=${pythonText(p[1])}`]
+    }
     for (const manager of Object.keys(p)) notes.ignore([...path, index, manager])
     return []
   })
@@ -482,7 +487,8 @@ const READERS: Readonly<Record<string, Reader>> = {
     const timezone = decodeOr(TimeZone, value, path, notes)
     return timezone === undefined ? undefined : { timezone }
   },
-  ssh_pwauth: readSshPwauth
+  ssh_pwauth: readSshPwauth,
+  ...DONE_ANYWAY_READERS
 }
 
 const USER_KEYS: ReadonlySet<string> = new Set(["user", "users", "system_info"])

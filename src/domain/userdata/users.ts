@@ -181,7 +181,7 @@ const passwordOf = (user: UserMap): Password | undefined => {
   return undefined
 }
 
-const LOCKED = "a password is given but lock_passwd is true (cloud-init's default): password login stays locked (*), keys work"
+const PASSWORD_LOCKED = "a password is given but lock_passwd is true (cloud-init's default): password login stays locked (*), keys work"
 
 /**
  * what a user map asks for, with warnings where the input is odd (at `place` of a key's path, where it was written); a
@@ -210,7 +210,7 @@ const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes, place
   if (typeof user.lock_passwd === "string" && truthOf(user.lock_passwd) === false) {
     notes.warn(place([...path, "lock_passwd"]), "a string, which cloud-init takes as true whatever it says: the password stays locked (write false without quotes to unlock it)")
   }
-  if (lockNote && password !== undefined && lockPasswd) notes.warn(path, LOCKED)
+  if (lockNote && password !== undefined && lockPasswd) notes.warn(path, PASSWORD_LOCKED)
   return {
     account: {
       ...(user.homedir !== undefined ? { homedir: user.homedir } : {}),
@@ -288,7 +288,12 @@ const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: 
   }
 }
 
-const PASSWORD_KEYS = ["hashed_passwd", "plain_text_passwd", "passwd"]
+/**
+ * The key a password was given by: cloud-init sets `passwd` as it makes the account, then `plain_text_passwd`, then
+ * `hashed_passwd`, so that of two keys given the later one wins (passwordOf reads one map so)
+ */
+const passwordKey = (p: Password): string => (p.kind === "plain" ? "plain_text_passwd" : p.onlyNewUser ? "passwd" : "hashed_passwd")
+const PASSWORD_ORDER = ["passwd", "plain_text_passwd", "hashed_passwd"]
 
 /**
  * The default user's settings as `user` (or `system_info.default_user`) gives them (`base`, with the keys it gives), and a
@@ -301,7 +306,10 @@ const merged = (base: UserSettings, baseGiven: ReadonlySet<string>, read: UserSe
   const { wheel: baseWheel, ...baseAccount } = base.account
   const { wheel: readWheel, ...readAccount } = read.account
   const wheel = first(["sudo", "doas"], baseWheel, readWheel)
-  const password = first(PASSWORD_KEYS, base.password, read.password)
+  // each password key as any other (base's wins); of those left, the one cloud-init sets last: user's plain_text_passwd and
+  // the map's hashed_passwd are both set, the hash last
+  const rank = (p: Password | undefined) => (p === undefined ? -1 : PASSWORD_ORDER.indexOf(passwordKey(p)))
+  const password = rank(read.password) > rank(base.password) && !baseGiven.has(passwordKey(read.password!)) ? read.password : base.password
   const settings: UserSettings = {
     account: { ...readAccount, ...baseAccount, ...(wheel !== undefined ? { wheel } : {}) },
     groups: readGiven.has("groups") ? read.groups : base.groups,
@@ -329,8 +337,10 @@ const listedDefault = (user: UserSpec, given: ReadonlySet<string>, own: Readonly
   const has = (keys: ReadonlyArray<string>) => keys.some((k) => own.has(k))
   const { wheel: _rights, ...account } = defaultUser.account
   const createGroups = has(["create_groups"]) || !given.has("create_groups") ? defaultUser.createGroups : user.createGroups
-  const ownPassword = has([...PASSWORD_KEYS, "lock_passwd"])
-  const password = has(PASSWORD_KEYS) ? defaultUser.password : user.password
+  const ownPassword = has([...PASSWORD_ORDER, "lock_passwd"])
+  // each password key as any other (the default user's wins); of those left, the one cloud-init sets last, as merged() does
+  const rank = (p: Password | undefined) => (p === undefined ? -1 : PASSWORD_ORDER.indexOf(passwordKey(p)))
+  const password = rank(user.password) > rank(defaultUser.password) && !own.has(passwordKey(user.password!)) ? user.password : defaultUser.password
   const spec: UserSpec = {
     name: user.name,
     account: { ...user.account, ...account },
@@ -346,12 +356,7 @@ const listedDefault = (user: UserSpec, given: ReadonlySet<string>, own: Readonly
   const settings: DefaultUser = ownPassword
     ? { ...rest, createGroups, lockPasswd: has(["lock_passwd"]) ? defaultUser.lockPasswd : user.lockPasswd, ...(password !== undefined ? { password } : {}) }
     : { ...defaultUser, createGroups }
-  // a password of another key (`passwd` beside user's `hashed_passwd`) is not used either: the default user's is set
-  const passwordFrom = PASSWORD_KEYS.map((k) => own.get(k)).find((from) => from !== undefined)
-  const unused = new Map([...given].sort().flatMap((k) => {
-    const from = own.get(k) ?? (PASSWORD_KEYS.includes(k) ? passwordFrom : undefined)
-    return from === undefined ? [] : [[k, from] as const]
-  }))
+  const unused = new Map([...given].sort().flatMap((k) => (own.has(k) ? [[k, own.get(k)!] as const] : [])))
   return { spec, defaultUser: settings, unused }
 }
 
@@ -440,7 +445,7 @@ export const readUsers = (user: unknown, users: unknown, { notes, cloudUser }: R
       defaultUser = { ...asDefaultUser(read), ...(read.name !== undefined ? { name: read.name } : {}) }
       defaultGiven = read.given ?? new Set(["name"])
       for (const k of defaultGiven) if (k !== "name" && k !== "groups") own.set(k, formatPath(at))
-      if (PASSWORD_KEYS.some((k) => defaultGiven.has(k))) passwordAt = at
+      if (PASSWORD_ORDER.some((k) => defaultGiven.has(k))) passwordAt = at
       applied = true
     }
   }
@@ -483,7 +488,8 @@ export const readUsers = (user: unknown, users: unknown, { notes, cloudUser }: R
       }
       defaultUser = { ...settings, ...(read.name !== undefined ? { name: read.name } : base.name !== undefined ? { name: base.name } : {}) }
       if (read.name === undefined) for (const k of read.given ?? []) if (!own.has(k)) own.set(k, formatPath(entry.path))
-      if (read.name === undefined && passwordAt === undefined && PASSWORD_KEYS.some((k) => read.given?.has(k))) passwordAt = entry.path
+      // whether its password stays locked is said of the merged default user, where its password was given
+      if (read.name === undefined && settings.password !== undefined && settings.password === read.settings.password) passwordAt = entry.path
       continue
     }
     if (read.name === defaultName) namingDefault.push({ at: further.length, given: read.given ?? new Set(), path: entry.path })
@@ -491,21 +497,21 @@ export const readUsers = (user: unknown, users: unknown, { notes, cloudUser }: R
   }
   for (const { at: i, given: keys, path } of namingDefault) {
     if (defaultUser === undefined || own.size === 0) {
-      if (further[i]!.password !== undefined && further[i]!.lockPasswd) notes.warn(path, LOCKED)
+      if (further[i]!.password !== undefined && further[i]!.lockPasswd) notes.warn(path, PASSWORD_LOCKED)
       continue
     }
     const { spec, defaultUser: settings, unused } = listedDefault(further[i]!, keys, own, defaultUser)
-    if (passwordAt === undefined && settings.password !== undefined) passwordAt = path
+    if (settings.password !== undefined && settings.password === further[i]!.password) passwordAt = path
     further[i] = spec
     defaultUser = settings
-    if (spec.password !== undefined && spec.lockPasswd) notes.warn(path, LOCKED)
+    if (spec.password !== undefined && spec.lockPasswd) notes.warn(path, PASSWORD_LOCKED)
     if (unused.size === 0) continue
     const bySource = new Map<string, Array<string>>()
     for (const [k, from] of unused) bySource.set(from, [...(bySource.get(from) ?? []), k])
     const said = [...bySource].map(([from, ks]) => `its ${ks.join(", ")} not used, as cloud-init takes ${from}'s`)
     notes.warn(path, `the default user, as ${namedBy}: ${said.join("; ")}`)
   }
-  if (passwordAt !== undefined && defaultUser?.password !== undefined && defaultUser.lockPasswd) notes.warn(passwordAt, LOCKED)
+  if (passwordAt !== undefined && defaultUser?.password !== undefined && defaultUser.lockPasswd) notes.warn(passwordAt, PASSWORD_LOCKED)
   return { ...(defaultUser !== undefined ? { defaultUser } : {}), users: further, applied }
 }
 

@@ -1,0 +1,58 @@
+/**
+ * cloud-config keys whose value asks what this edition does anyway on
+ * Alpine: cloud-init's default, or its module's effect on the same files
+ * (cloud-config(5), "accepted"). Such a value is taken, never named as not
+ * carried out (a warning makes the run `done with errors`); any other value
+ * of the key is named, as a key outside the subset is.
+ */
+import { truthOf } from "../truth.js"
+import type { Reader } from "./common.js"
+import { asMap } from "./notes.js"
+
+/** cc_growpart's own settings: mode `auto`, the root filesystem's device; a `/etc/growroot-disabled` is not looked at */
+const growsRoot = (value: unknown): boolean => {
+  const map = asMap(value)
+  if (map === undefined) return false
+  const { mode, devices, ignore_growroot_disabled: ignore, ...others } = map
+  return (
+    Object.keys(others).length === 0 &&
+    (mode === undefined || mode === "auto") &&
+    (devices === undefined || (Array.isArray(devices) && devices.length === 1 && devices[0] === "/")) &&
+    (ignore === undefined || typeof ignore === "boolean")
+  )
+}
+
+/** each key, with the values (as cloud-init reads them) that ask what the action named does */
+const DONE_ANYWAY: ReadonlyArray<readonly [string, (value: unknown) => boolean]> = [
+  // cc_set_hostname: false sets the host name, as set_hostname and userdata_hostname do
+  ["preserve_hostname", (v) => truthOf(v) === false],
+  // Alpine's cloud-init writes /etc/hostname, as set_hostname does
+  ["create_hostname_file", (v) => truthOf(v) === true],
+  // the host named by hostname, not by the whole fqdn (read by Python's truth: a quoted "false" prefers the fqdn)
+  ["prefer_fqdn_over_hostname", (v) => v === false],
+  // cc_update_etc_hosts: the 127.0.1.1 line names the host, the other lines left, as set_hostname writes it (true renders its own whole file)
+  ["manage_etc_hosts", (v) => v === "localhost"],
+  // cc_resizefs: the root filesystem grown (noblock: in the background), as expand_root grows it
+  ["resize_rootfs", (v) => truthOf(v) === true || v === "noblock"],
+  // cc_growpart: the root partition grown to the end of its disk, as expand_root grows it
+  ["growpart", growsRoot],
+  // cc_package_update_upgrade_install: no reboot after the packages
+  ["package_reboot_if_required", (v) => truthOf(v) === false],
+  // cc_ssh: the image's host keys kept
+  ["ssh_deletekeys", (v) => truthOf(v) === false],
+  // cc_resolv_conf: /etc/resolv.conf left alone
+  ["manage_resolv_conf", (v) => truthOf(v) === false],
+  // cc_set_passwords expires only the passwords it sets: `expire: false` alone (Proxmox writes it for every instance) sets and expires none
+  ["chpasswd", (v) => Object.keys(asMap(v) ?? {}).join() === "expire" && truthOf(asMap(v)?.["expire"]) === false]
+]
+
+export const DONE_ANYWAY_READERS: Readonly<Record<string, Reader>> = Object.fromEntries(
+  DONE_ANYWAY.map(([key, asked]): [string, Reader] => [
+    key,
+    (value, path, { notes }) => {
+      if (asked(value)) return {}
+      notes.ignore(path)
+      return undefined
+    }
+  ])
+)
