@@ -19,7 +19,7 @@ const isScript = (data: Uint8Array) => data[0] === 0x23 && data[1] === 0x21
 /** `$TINY_CLOUD_VAR/user-data`, read once and kept until it is saved again or removed */
 export const makeUserData: Effect.Effect<UserDataShape, never, RootFs | Config> = Effect.gen(function* () {
   const fs = yield* RootFs
-  const { varDir, userDataMaxBytes } = yield* Config
+  const { varDir, userDataMaxBytes, cloudUser } = yield* Config
   const path = `${varDir}/user-data`
   const known = yield* Ref.make(Option.none<Known>())
   const current = Effect.flatMap(Ref.get(known), (k) =>
@@ -43,7 +43,7 @@ export const makeUserData: Effect.Effect<UserDataShape, never, RootFs | Config> 
       const bytes = Option.getOrElse(k.bytes, () => new Uint8Array())
       return Effect.map(
         Effect.promise(() => import("../domain/userdata/parse.js")),
-        ({ analyseUserData }) => (k.analysis = analyseUserData(bytes, { maxBytes: userDataMaxBytes, maxDecompressedBytes: userDataMaxBytes }))
+        ({ analyseUserData }) => (k.analysis = analyseUserData(bytes, { maxBytes: userDataMaxBytes, maxDecompressedBytes: userDataMaxBytes, cloudUser }))
       )
     }),
     save: (data) =>

@@ -41,7 +41,7 @@ const readStdin = Effect.async<Uint8Array, FsError>((resume) => {
 export const schemaCommand = (file: string) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
-    const { userDataMaxBytes } = yield* Config
+    const { userDataMaxBytes, cloudUser } = yield* Config
     // a pipe (`curl ... | tiny-cloud schema /dev/stdin`, `<(...)`) is the operator's own: read to its end, as simulate --user-data reads one
     const pipe = pipeOf(file)
     const raw =
@@ -57,7 +57,7 @@ export const schemaCommand = (file: string) =>
       yield* print(`${file}: ${decompressed.left.message}\n`)
       return 1
     }
-    const { problems, warnings, usable } = checkUserData(decompressed.right, { maxBytes: userDataMaxBytes, maxDecompressedBytes: userDataMaxBytes })
+    const { problems, warnings, usable } = checkUserData(decompressed.right, { maxBytes: userDataMaxBytes, maxDecompressedBytes: userDataMaxBytes, cloudUser })
     for (const w of warnings) yield* print(`${file}: warning: ${w}\n`)
     for (const p of problems) yield* print(`${file}: ${formatProblem(p)}\n`)
     if (problems.length === 0) yield* print(`${file}: valid\n`)

@@ -651,7 +651,8 @@ describe("authorized_keys", () => {
       expect(early.stderr).toContain("save_userdata: line 4: ssh_authorized_keys[1]: not an OpenSSH public key; left out\n")
       const main = yield* instance.run(["main"])
       expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`from="10.0.0.0/8",no-pty ${KEY_B}\n${KEY_A}\n`)
-      expect(main.stderr).toContain("ssh_authorized_keys: 1 line that is not an OpenSSH public key dropped\n")
+      // said once: not again when the keys are installed
+      expect(main.stderr).not.toContain("not an OpenSSH public key")
     })
   )
 })

@@ -315,6 +315,38 @@ users:
     })
   )
 
+  // cloud-init merges the entry naming the default user last (ug_util._normalize_users): `user`'s keys and rules win, groups are joined
+  it.scopedLive("`user` and a `users` entry naming the same user: user's keys and sudo rule alone are set, the groups of both; said", () =>
+    Effect.gen(function* () {
+      const K1 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyOne k1@example"
+      const K2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyTwo k2@example"
+      const i = yield* userDataInstance(
+        `#cloud-config\nuser:\n  name: ops\n  ssh_authorized_keys: [${K1}]\n  sudo: "ALL=(ALL) NOPASSWD:/bin/true"\n  groups: [adm]\nusers:\n  - name: ops\n    ssh_authorized_keys: [${K2}]\n    sudo: "ALL=(ALL) ALL"\n    groups: [docker]\n`
+      )
+      const { early, main, final } = yield* firstBoot(i)
+      expect(codes({ early, main, final })).toEqual({ early: 0, main: 0, final: 0 })
+      expect(early.stderr).toContain("save_userdata: line 8: users[0]: the default user, as user names it: its ssh_authorized_keys, sudo not used, as cloud-init takes user's\n")
+      // before: K2 and `ops ALL=(ALL) ALL` too
+      expect(i.read("/home/ops/.ssh/authorized_keys")).toBe(`${KEY_A}\n${K1}\n`)
+      expect(i.read("/etc/sudoers.d/90-tiny-cloud-users")).toBe("ops ALL=(ALL) NOPASSWD:/bin/true\n")
+      expect(i.commands()).toEqual(expect.arrayContaining(["addgroup ops adm", "addgroup ops docker"]))
+    })
+  )
+
+  it.scopedLive("`user` without a name and a `users` entry naming CLOUD_USER: user's keys alone are set; said", () =>
+    Effect.gen(function* () {
+      const K1 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyOne k1@example"
+      const K2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyTwo k2@example"
+      const i = yield* userDataInstance(`#cloud-config\nuser: {ssh_authorized_keys: [${K1}]}\nusers:\n  - {name: alpine, ssh_authorized_keys: [${K2}], groups: [docker]}\n`)
+      const { early, main, final } = yield* firstBoot(i)
+      expect(codes({ early, main, final })).toEqual({ early: 0, main: 0, final: 0 })
+      expect(early.stderr).toContain("save_userdata: line 4: users[0]: the default user, as CLOUD_USER names it: its ssh_authorized_keys not used, as cloud-init takes user's\n")
+      // before: K2 too
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n${K1}\n`)
+      expect(i.commands()).toContain("addgroup alpine docker")
+    })
+  )
+
   it.scopedLive("the default user listed by name while create_default_user is skipped and made no account: its entry makes it, as any user's", () =>
     Effect.gen(function* () {
       const OWN = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOwnKey own@example"
@@ -446,18 +478,37 @@ users:
     })
   )
 
-  it.scopedLive("write_files writing a further user's authorized_keys, that user's keys holding a line that is no key: the line is named once, by userdata_users, not again by userdata_write_files", () =>
+  it.scopedLive("a line of ssh_authorized_keys that is no key is named once, when read (save_userdata), not again by ssh_authorized_keys or userdata_users", () =>
+    Effect.gen(function* () {
+      const OWN = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOwnKey own@example"
+      const BOB = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBobUsers bob-users@example"
+      const i = yield* userDataInstance(`#cloud-config\nssh_authorized_keys:\n  - not a key at all\n  - ${OWN}\nusers:\n  - default\n  - name: bob\n    ssh_authorized_keys: [bogus line, ${BOB}]\n`)
+      const { early, main } = yield* firstBoot(i)
+      expect(main.code, main.stderr).toBe(0)
+      expect(early.stderr.split("\n").filter((l) => l.includes("not an OpenSSH public key"))).toEqual([
+        "save_userdata: line 3: ssh_authorized_keys[0]: not an OpenSSH public key; left out",
+        "save_userdata: line 8: users[1].ssh_authorized_keys[0]: not an OpenSSH public key; left out"
+      ])
+      // before: "ssh_authorized_keys: 1 line that is not an OpenSSH public key dropped", and userdata_users' of bob's
+      expect(main.stderr).not.toContain("not an OpenSSH public key")
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n${OWN}\n`)
+      expect(i.read("/home/bob/.ssh/authorized_keys")).toBe(`${BOB}\n`)
+    })
+  )
+
+  it.scopedLive("write_files writing a further user's authorized_keys, that user's keys holding a line that is no key: the line is named once, when read, not again by userdata_users or userdata_write_files", () =>
     Effect.gen(function* () {
       const fromFile = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBobFile bob-file@example"
       const fromUsers = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBobUsers bob-users@example"
       const i = yield* userDataInstance(
         `#cloud-config\nusers:\n  - default\n  - name: bob\n    ssh_authorized_keys: ["${fromUsers}", "not a key at all"]\nwrite_files:\n  - path: /home/bob/.ssh/authorized_keys\n    content: "${fromFile}\\n"\n    permissions: '0600'\n`
       )
-      const { main } = yield* firstBoot(i)
+      const { early, main } = yield* firstBoot(i)
       expect(main.code, main.stderr).toBe(0)
       expect(i.read("/home/bob/.ssh/authorized_keys")).toBe(`${fromFile}\n${fromUsers}\n`)
-      // before: said a second time, by userdata_write_files, of the same line
-      expect(main.stderr.split("\n").filter((l) => l.endsWith("1 line that is not an OpenSSH public key dropped"))).toEqual(["userdata_users: 1 line that is not an OpenSSH public key dropped"])
+      // before: said again by userdata_users, and before that by userdata_write_files too, of the same line
+      expect(early.stderr.split("\n").filter((l) => l.includes("not an OpenSSH public key"))).toEqual(["save_userdata: line 5: users[1].ssh_authorized_keys[1]: not an OpenSSH public key; left out"])
+      expect(main.stderr).not.toContain("not an OpenSSH public key")
     })
   )
 

@@ -1363,6 +1363,76 @@ users:
     expect(notes(named).warnings).toEqual([])
   })
 
+  // cloud-init (ug_util._normalize_users) makes the default user of mergemanydict([user, the `default` entries, the entry
+  // naming it]): that entry is merged last, so what `user` (or a map without a name) gives wins, lists too; only the groups
+  // are joined (uniq_merge_sorted of the entry's and user's), unless a `default` entry gives its own
+  it("`user` and a `users` entry naming the same user: `user`'s keys and rules win (not joined), the entry gives the rest, the groups are joined; said", () => {
+    const k1 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyOne k1@example"
+    const k2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyTwo k2@example"
+    const entry = `  - name: ops\n    ssh_authorized_keys: [${k2}]\n    sudo: "ALL=(ALL) ALL"\n    groups: [docker]\n    gecos: B\n`
+    const source = `#cloud-config\nuser:\n  name: ops\n  ssh_authorized_keys: [${k1}]\n  sudo: "ALL=(ALL) NOPASSWD:/bin/true"\n  groups: [adm]\nusers:\n${entry}`
+    const c = config(source)
+    const ops = c.users.find((u) => u.name === "ops")
+    // before: k2 and ALL=(ALL) ALL too
+    expect([c.defaultUser?.sshAuthorizedKeys, c.defaultUser?.sudo, c.defaultUser?.groups]).toEqual([[k1], ["ALL=(ALL) NOPASSWD:/bin/true"], ["adm"]])
+    expect([ops?.sshAuthorizedKeys, ops?.sudo, ops?.groups, ops?.account]).toEqual([[], [], ["docker"], { gecos: "B" }])
+    expect(notes(source).warnings).toEqual(["line 8: users[0]: the default user, as user names it: its ssh_authorized_keys, sudo not used, as cloud-init takes user's"])
+    // `default` beside it changes nothing; a map without a name gives the default user's keys before the entry naming it does
+    const withDefault = config(`#cloud-config\nuser: {name: ops, ssh_authorized_keys: [${k1}]}\nusers:\n  - default\n${entry}`)
+    expect(withDefault.users.find((u) => u.name === "ops")?.sshAuthorizedKeys).toEqual([])
+    const map = `#cloud-config\nuser: ops\nusers:\n${entry}  - {groups: [wheel], ssh_authorized_keys: [${k1}]}\n`
+    const byMap = config(map)
+    expect([byMap.defaultUser?.sshAuthorizedKeys, byMap.defaultUser?.groups, byMap.users.find((u) => u.name === "ops")?.sshAuthorizedKeys, byMap.users.find((u) => u.name === "ops")?.groups]).toEqual([[k1], ["wheel"], [], []])
+    expect(notes(map).warnings).toEqual(["line 4: users[0]: the default user, as user names it: its groups, ssh_authorized_keys not used, as cloud-init takes users[1]'s"])
+    // the password and lock_passwd `user` gives are set, by the default user's settings, once: not the entry's (its passwd,
+    // another key, is set by cloud-init as it makes the account, before user's hashed_passwd replaces it)
+    const passwordSource = `#cloud-config\nuser: {name: ops, hashed_passwd: "$6$s$h", lock_passwd: false}\nusers:\n  - {name: ops, lock_passwd: false, passwd: "$6$o$x"}\n`
+    const password = config(passwordSource)
+    expect([password.defaultUser?.password, password.defaultUser?.lockPasswd, password.users[0]?.password, password.users[0]?.lockPasswd]).toEqual([
+      { kind: "hash", value: "$6$s$h", onlyNewUser: false },
+      false,
+      undefined,
+      true
+    ])
+    const hashLast = config(`#cloud-config\nuser: {name: ops, plain_text_passwd: pw, lock_passwd: false}\nusers:\n  - {name: ops, hashed_passwd: "$6$o$x"}\n`)
+    expect([hashLast.defaultUser?.password, hashLast.defaultUser?.lockPasswd, hashLast.users[0]?.password]).toEqual([{ kind: "hash", value: "$6$o$x", onlyNewUser: false }, false, undefined])
+    expect(notes(passwordSource).warnings).toEqual(["line 4: users[0]: the default user, as user names it: its lock_passwd not used, as cloud-init takes user's"])
+  })
+
+  it("the default user's password said to stay locked only when it does once its entries are merged: one may unlock another's", () => {
+    const locked = (line: number, at: string) => `line ${line}: ${at}: a password is given but lock_passwd is true (cloud-init's default): password login stays locked (*), keys work`
+    const hash = `"$6$s$h"`
+    // before: said of `user` (or of the entry) though the merged default user's password is set unlocked
+    for (const source of [
+      `#cloud-config\nuser: {name: ops, hashed_passwd: ${hash}}\nusers:\n  - {name: ops, lock_passwd: false}\n`,
+      `#cloud-config\nuser: {name: ops, hashed_passwd: ${hash}}\nusers:\n  - {lock_passwd: false}\n`,
+      `#cloud-config\nuser: {name: ops, lock_passwd: false}\nusers:\n  - {name: ops, hashed_passwd: ${hash}}\n`
+    ]) {
+      expect([config(source).defaultUser?.lockPasswd, config(source).defaultUser?.password?.value, notes(source).warnings]).toEqual([false, "$6$s$h", []])
+    }
+    // still said where it stays locked, once, where the password is given
+    expect(notes(`#cloud-config\nuser: {name: ops, hashed_passwd: ${hash}}\n`).warnings).toEqual([locked(2, "user")])
+    expect(notes(`#cloud-config\nuser: {name: ops, gecos: A}\nusers:\n  - {name: ops, hashed_passwd: ${hash}}\n`).warnings).toEqual([locked(4, "users[0]")])
+    expect(notes(`#cloud-config\nusers:\n  - {hashed_passwd: ${hash}}\n  - {name: bob, hashed_passwd: ${hash}}\n`).warnings).toEqual([locked(3, "users[0]"), locked(4, "users[1]")])
+  })
+
+  it("a `users` entry naming CLOUD_USER beside `user` without a name, or a map without a name: merged last, as an entry naming the user `user` names", () => {
+    const k1 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyOne k1@example"
+    const k2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyTwo k2@example"
+    const withCloudUser = { ...OPTIONS, cloudUser: "alpine" }
+    const byUser = `#cloud-config\nuser: {ssh_authorized_keys: [${k1}]}\nusers:\n  - {name: alpine, ssh_authorized_keys: [${k2}], groups: [docker]}\n`
+    const c = config(byUser, withCloudUser)
+    // before: k2 kept beside k1
+    expect([c.defaultUser?.sshAuthorizedKeys, c.users[0]?.name, c.users[0]?.sshAuthorizedKeys, c.users[0]?.groups]).toEqual([[k1], "alpine", [], ["docker"]])
+    expect(notes(byUser, withCloudUser).warnings).toEqual(["line 4: users[0]: the default user, as CLOUD_USER names it: its ssh_authorized_keys not used, as cloud-init takes user's"])
+    const byMap = `#cloud-config\nusers:\n  - {ssh_authorized_keys: [${k1}]}\n  - {name: alpine, ssh_authorized_keys: [${k2}]}\n`
+    expect(config(byMap, withCloudUser).users[0]?.sshAuthorizedKeys).toEqual([])
+    expect(notes(byMap, withCloudUser).warnings).toEqual(["line 4: users[1]: the default user, as CLOUD_USER names it: its ssh_authorized_keys not used, as cloud-init takes users[0]'s"])
+    // another user, or `default` alone beside it, keeps its own
+    expect(config(byUser.replace("name: alpine", "name: bob"), withCloudUser).users[0]?.sshAuthorizedKeys).toEqual([k2])
+    expect(config(`#cloud-config\nusers:\n  - default\n  - {name: alpine, ssh_authorized_keys: [${k2}]}\n`, withCloudUser).users[0]?.sshAuthorizedKeys).toEqual([k2])
+  })
+
   // cloud-init sets the merged entry's passwd as it makes the account, then its plain_text_passwd, then its hashed_passwd
   it("`user` and a map without a name giving passwords by different keys: both are given, and the one cloud-init sets last wins (the hash over the plain text over passwd)", () => {
     const password = (user: string, map: string) => config(`#cloud-config\nuser: {name: bob, lock_passwd: false, ${user}}\nusers:\n  - {${map}}\n`).defaultUser?.password

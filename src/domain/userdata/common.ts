@@ -12,6 +12,8 @@ export interface ReadContext {
   readonly notes: Notes
   /** bytes the content of all `write_files` (gzip content as it expands) may still take */
   readonly budget: Budget
+  /** CLOUD_USER, the default user where user-data names none (unknown to `tiny-cloud schema` without a configuration) */
+  readonly cloudUser?: string
 }
 
 /** what one top-level key gives; undefined when nothing of it can be used */

@@ -54,15 +54,6 @@ export class Notes {
   warn(path: ReadonlyArray<Key>, message: string) {
     this.warnings.push({ path, message })
   }
-  /** whether `message` was said of `path` */
-  said(path: ReadonlyArray<Key>, message: string): boolean {
-    return this.warnings.some((w) => w.message === message && formatPath(w.path) === formatPath(path))
-  }
-  /** `message` said of `path` taken back: what it said no longer holds (a map merged with another, which changes it) */
-  withdraw(path: ReadonlyArray<Key>, message: string) {
-    const at = this.warnings.findIndex((w) => w.message === message && formatPath(w.path) === formatPath(path))
-    if (at >= 0) this.warnings.splice(at, 1)
-  }
   ignore(path: ReadonlyArray<Key>) {
     this.unsupported.push(formatPath(path))
   }

@@ -51,6 +51,8 @@ export interface ParseOptions {
   readonly maxBytes: number
   /** total bytes the content of all `write_files` may take (gzip content as it expands); default 16 MiB */
   readonly maxDecompressedBytes?: number
+  /** CLOUD_USER: the default user where user-data names none, for the `users` entry that names it */
+  readonly cloudUser?: string
 }
 
 /** Everything found, each problem and warning placed on its line. */
@@ -127,7 +129,7 @@ const readWith = (
   template = false
 ): Read => {
   const notes = new Notes()
-  const { config, applied } = format.read(raw, { notes, budget: newBudget(options.maxDecompressedBytes) })
+  const { config, applied } = format.read(raw, { notes, budget: newBudget(options.maxDecompressedBytes), ...(options.cloudUser !== undefined ? { cloudUser: options.cloudUser } : {}) })
   if (template) notes.problems.splice(0, notes.problems.length, ...notes.problems.map(explainJinja(raw)))
   const unsupported = [...new Set(notes.unsupported)]
   const named = unsupported.length <= MAX_NOTES ? unsupported.join(", ") : `${unsupported.slice(0, MAX_NOTES).join(", ")} and ${unsupported.length - MAX_NOTES} more`

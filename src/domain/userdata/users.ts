@@ -20,7 +20,7 @@ import { truthOf } from "../truth.js"
 import { keyEntries, type ReadContext } from "./common.js"
 import { doasRuleNamesUser, doasUnreadable } from "./doas.js"
 import { defaultSettings, type DefaultUser, type GroupSpec, type Password, type UserSettings, type UserSpec } from "./model.js"
-import { asMap, decodeEach, decodeOr, issuesOf, type Key, type Notes, show } from "./notes.js"
+import { asMap, decodeEach, decodeOr, formatPath, issuesOf, type Key, type Notes, show } from "./notes.js"
 
 type Entry =
   | { readonly kind: "default"; readonly path: ReadonlyArray<Key> }
@@ -183,8 +183,11 @@ const passwordOf = (user: UserMap): Password | undefined => {
 
 const PASSWORD_LOCKED = "a password is given but lock_passwd is true (cloud-init's default): password login stays locked (*), keys work"
 
-/** what a user map asks for, with warnings where the input is odd (at `place` of a key's path, where it was written) */
-const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes, place: (at: ReadonlyArray<Key>) => ReadonlyArray<Key>): UserSettings => {
+/**
+ * what a user map asks for, with warnings where the input is odd (at `place` of a key's path, where it was written); a
+ * password locked is said where `lockNote`, else once the default user's entries are merged (another may unlock it)
+ */
+const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes, place: (at: ReadonlyArray<Key>) => ReadonlyArray<Key>, lockNote = true): UserSettings => {
   // an empty shell is left out, as cloud-init does on Alpine
   let shell = user.shell === "" ? undefined : user.shell
   if (shell !== undefined && !shell.startsWith("/")) {
@@ -207,7 +210,7 @@ const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes, place
   if (typeof user.lock_passwd === "string" && truthOf(user.lock_passwd) === false) {
     notes.warn(place([...path, "lock_passwd"]), "a string, which cloud-init takes as true whatever it says: the password stays locked (write false without quotes to unlock it)")
   }
-  if (password !== undefined && lockPasswd) notes.warn(path, PASSWORD_LOCKED)
+  if (lockNote && password !== undefined && lockPasswd) notes.warn(path, PASSWORD_LOCKED)
   return {
     account: {
       ...(user.homedir !== undefined ? { homedir: user.homedir } : {}),
@@ -234,7 +237,7 @@ const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes, place
  * does not fit skips its key, as cloud-init creates the user whatever else
  * is wrong; only a name that cannot be one skips the entry.
  */
-const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: Notes, from?: ReadonlyMap<string, ReadonlyArray<Key>>): UserRead | undefined => {
+const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: Notes, from?: ReadonlyMap<string, ReadonlyArray<Key>>, lockNote = true): UserRead | undefined => {
   const { value, place } = normalised(map, path, from)
   const needHome = NEED_HOME.filter((k) => given(value[k]))
   // each key on its own, as the top-level keys are: an empty entry (a template's unset variable) costs no other key
@@ -276,7 +279,7 @@ const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: 
     notes.skip({ path, message: `${needHome.join(", ")} cannot be given with ${noHome.join(", ")}: the user would have no home for its keys, and cloud-init makes no such user` }, path)
     return undefined
   }
-  const settings = settingsOf(decoded.right, path, notes, place)
+  const settings = settingsOf(decoded.right, path, notes, place, lockNote)
   return {
     ...(decoded.right.name !== undefined ? { name: decoded.right.name } : {}),
     settings,
@@ -321,11 +324,47 @@ const merged = (base: UserSettings, baseGiven: ReadonlySet<string>, read: UserSe
   return { settings, unused }
 }
 
+/**
+ * A `users` entry naming the default user (that `user` or `system_info.default_user` names, else CLOUD_USER), as cloud-init merges it: last,
+ * after `user` and the maps without a name, so a key those give wins (a list too: not joined) and the entry gives the rest;
+ * its groups are joined to user's, but a map without a name that gives groups has the last word. `own`: where each key the
+ * default user's own entries give was given (`user`'s groups left out: they are joined). The entry keeps what is its alone
+ * (and makes the account with the default user's account options when create_default_user made none); the password and
+ * lock_passwd, set as one, go to the default user when its own entries give either. `unused`: the entry's keys not used,
+ * each with where the one used was given.
+ */
+const listedDefault = (user: UserSpec, given: ReadonlySet<string>, own: ReadonlyMap<string, string>, defaultUser: DefaultUser) => {
+  const has = (keys: ReadonlyArray<string>) => keys.some((k) => own.has(k))
+  const { wheel: _rights, ...account } = defaultUser.account
+  const createGroups = has(["create_groups"]) || !given.has("create_groups") ? defaultUser.createGroups : user.createGroups
+  const ownPassword = has([...PASSWORD_ORDER, "lock_passwd"])
+  // each password key as any other (the default user's wins); of those left, the one cloud-init sets last, as merged() does
+  const rank = (p: Password | undefined) => (p === undefined ? -1 : PASSWORD_ORDER.indexOf(passwordKey(p)))
+  const password = rank(user.password) > rank(defaultUser.password) && !own.has(passwordKey(user.password!)) ? user.password : defaultUser.password
+  const spec: UserSpec = {
+    name: user.name,
+    account: { ...user.account, ...account },
+    groups: has(["groups"]) ? [] : user.groups,
+    createGroups,
+    sudo: has(["sudo"]) ? [] : user.sudo,
+    doas: has(["doas"]) ? [] : user.doas,
+    lockPasswd: ownPassword ? true : user.lockPasswd,
+    ...(!ownPassword && user.password !== undefined ? { password: user.password } : {}),
+    sshAuthorizedKeys: has(["ssh_authorized_keys"]) ? [] : user.sshAuthorizedKeys
+  }
+  const { password: _password, ...rest } = defaultUser
+  const settings: DefaultUser = ownPassword
+    ? { ...rest, createGroups, lockPasswd: has(["lock_passwd"]) ? defaultUser.lockPasswd : user.lockPasswd, ...(password !== undefined ? { password } : {}) }
+    : { ...defaultUser, createGroups }
+  const unused = new Map([...given].sort().flatMap((k) => (own.has(k) ? [[k, own.get(k)!] as const] : [])))
+  return { spec, defaultUser: settings, unused }
+}
+
 /** cloud-config `user` (or `system_info.default_user`): the default user's name, or its map */
 const readUserKey = (user: unknown, at: ReadonlyArray<Key>, notes: Notes): UserRead | undefined => {
   if (typeof user === "string") return decodeOr(UserName, user, at, notes) === undefined ? undefined : { name: user, settings: defaultSettings, ownRights: false }
   const map = asMap(user)
-  if (map !== undefined) return readMap(map, at, notes)
+  if (map !== undefined) return readMap(map, at, notes, undefined, false)
   notes.skip({ path: at, message: `expected a user name or a user map, got ${show(user)}` }, at)
   return undefined
 }
@@ -383,11 +422,15 @@ const namesNoUser = (users: unknown): boolean => {
  * `user` names or describes the default user; without it, the image's
  * description of it in `system_info.default_user`, as cloud-init reads that.
  */
-export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext, systemDefault?: unknown): UsersRead => {
+export const readUsers = (user: unknown, users: unknown, { notes, cloudUser }: ReadContext, systemDefault?: unknown): UsersRead => {
   let applied = false
   let defaultUser: DefaultUser | undefined
   /** the keys `user` (or system_info's default_user) gives the default user, which win over a map for it in `users` */
   let defaultGiven: ReadonlySet<string> = new Set()
+  /** where each key the default user's own entries (`user`, maps without a name) give was given: they win over an entry naming it */
+  const own = new Map<string, string>()
+  /** where the default user's password was given, by `user` or a `users` entry merged into it: said there if it stays locked */
+  let passwordAt: ReadonlyArray<Key> | undefined
   let hasDefault = false
   // an empty name (a template's unset variable, `user: "${user}"`) is no user to cloud-init, which passes over a false `user`
   const blank = user === ""
@@ -401,6 +444,8 @@ export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext,
     if (read !== undefined) {
       defaultUser = { ...asDefaultUser(read), ...(read.name !== undefined ? { name: read.name } : {}) }
       defaultGiven = read.given ?? new Set(["name"])
+      for (const k of defaultGiven) if (k !== "name" && k !== "groups") own.set(k, formatPath(at))
+      if (PASSWORD_ORDER.some((k) => defaultGiven.has(k))) passwordAt = at
       applied = true
     }
   }
@@ -411,22 +456,27 @@ export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext,
   if (entries.some((e) => e.kind === "default" || (e.kind === "map" && e.map["name"] === undefined))) hasDefault = true
   const firstNamed = hasDefault ? undefined : entries.find((e) => e.kind === "name" || e.kind === "badName" || (e.kind === "map" && e.map["name"] !== undefined))
   const further: Array<UserSpec> = []
+  // the entries naming the default user (the one `user` names, else CLOUD_USER beside `user` or `default`): merged last, once every
+  // map without a name is
+  const namingDefault: Array<{ readonly at: number; readonly given: ReadonlySet<string>; readonly path: ReadonlyArray<Key> }> = []
+  const defaultName = defaultUser?.name ?? (hasDefault ? cloudUser : undefined)
+  const namedBy = defaultUser?.name !== undefined ? `${at.join(".")} names it` : "CLOUD_USER names it"
   for (const entry of entries) {
     if (entry.kind === "badName") continue
     if (entry.kind === "default") {
       applied = true
       continue
     }
-    const read = entry.kind === "name" ? { name: entry.name, settings: defaultSettings, ownRights: false } : readMap(entry.map, entry.path, notes, entry.from)
+    // the default user's entries (a map without a name, one naming it) say a locked password once merged
+    const read =
+      entry.kind === "name"
+        ? { name: entry.name, settings: defaultSettings, ownRights: false }
+        : readMap(entry.map, entry.path, notes, entry.from, entry === firstNamed || (entry.map["name"] !== undefined && entry.map["name"] !== defaultName))
     if (read === undefined) continue
     applied = true
     if (read.name === undefined || entry === firstNamed) {
       const base: DefaultUser = defaultUser ?? defaultSettings
       const { settings, unused } = merged(base, defaultGiven, asDefaultUser(read), read.given ?? new Set())
-      // each of the two said whether its own password stays locked; the default user has what the two give merged: `user`'s
-      // lock_passwd: false unlocks the map's password (and the map's `user`'s), `user`'s lock_passwd: true locks it
-      if (settings.password === undefined || !settings.lockPasswd) [at, entry.path].forEach((p) => notes.withdraw(p, PASSWORD_LOCKED))
-      else if (!notes.said(at, PASSWORD_LOCKED) && !notes.said(entry.path, PASSWORD_LOCKED)) notes.warn(entry.path, PASSWORD_LOCKED)
       if (unused.length > 0) {
         const from = at.join(".")
         const own = unused.filter((k) => k !== "groups")
@@ -437,10 +487,31 @@ export const readUsers = (user: unknown, users: unknown, { notes }: ReadContext,
         notes.warn(entry.path, `the default user, as ${from} is: ${said.join("; ")}`)
       }
       defaultUser = { ...settings, ...(read.name !== undefined ? { name: read.name } : base.name !== undefined ? { name: base.name } : {}) }
+      if (read.name === undefined) for (const k of read.given ?? []) if (!own.has(k)) own.set(k, formatPath(entry.path))
+      // whether its password stays locked is said of the merged default user, where its password was given
+      if (read.name === undefined && settings.password !== undefined && settings.password === read.settings.password) passwordAt = entry.path
       continue
     }
+    if (read.name === defaultName) namingDefault.push({ at: further.length, given: read.given ?? new Set(), path: entry.path })
     further.push({ name: read.name, ...read.settings })
   }
+  for (const { at: i, given: keys, path } of namingDefault) {
+    if (defaultUser === undefined || own.size === 0) {
+      if (further[i]!.password !== undefined && further[i]!.lockPasswd) notes.warn(path, PASSWORD_LOCKED)
+      continue
+    }
+    const { spec, defaultUser: settings, unused } = listedDefault(further[i]!, keys, own, defaultUser)
+    if (settings.password !== undefined && settings.password === further[i]!.password) passwordAt = path
+    further[i] = spec
+    defaultUser = settings
+    if (spec.password !== undefined && spec.lockPasswd) notes.warn(path, PASSWORD_LOCKED)
+    if (unused.size === 0) continue
+    const bySource = new Map<string, Array<string>>()
+    for (const [k, from] of unused) bySource.set(from, [...(bySource.get(from) ?? []), k])
+    const said = [...bySource].map(([from, ks]) => `its ${ks.join(", ")} not used, as cloud-init takes ${from}'s`)
+    notes.warn(path, `the default user, as ${namedBy}: ${said.join("; ")}`)
+  }
+  if (passwordAt !== undefined && defaultUser?.password !== undefined && defaultUser.lockPasswd) notes.warn(passwordAt, PASSWORD_LOCKED)
   return { ...(defaultUser !== undefined ? { defaultUser } : {}), users: further, applied }
 }
 

@@ -188,7 +188,7 @@ export const createDefaultUser = Effect.gen(function* () {
 export interface KeyOptions {
   /** keep what is there */
   readonly append: boolean
-  /** the keys come from the user's own user-data, so options in front of a key are kept */
+  /** the keys come from the user's own user-data, so options in front of a key are kept (and a line that is no key was named when it was read) */
   readonly fromUserData: boolean
   /** names the action in the warning about dropped lines */
   readonly action: string
@@ -197,8 +197,8 @@ export interface KeyOptions {
 /**
  * Writes keys to the user's `~/.ssh/authorized_keys` (700/600, owned by the
  * user). Only OpenSSH public keys go in, one a line; anything else is
- * dropped with a warning that never quotes it. A link in place of `~/.ssh`
- * or of the file is refused.
+ * dropped with a warning that never quotes it (user-data's, by the reading of
+ * it). A link in place of `~/.ssh` or of the file is refused.
  */
 export const installKeys = (user: string, entries: ReadonlyArray<string>, options: KeyOptions) =>
   Effect.gen(function* () {
@@ -208,12 +208,11 @@ export const installKeys = (user: string, entries: ReadonlyArray<string>, option
     // the cloud's keys sorted as written, as `imds @ssh-keys` prints them (a key's blanks made one may sort elsewhere); the user's in their order
     const keys = options.fromUserData ? read.keys : sortedUnique(read.keys)
     const dropped = read.dropped
-    if (dropped > 0) {
-      const one = dropped === 1
-      const what = options.fromUserData
-        ? one ? "that is not an OpenSSH public key" : "that are not OpenSSH public keys"
-        : one ? "that is not an OpenSSH public key, or has options in front of it" : "that are not OpenSSH public keys, or have options in front of them"
-      yield* warn(`${options.action}: ${dropped} line${one ? "" : "s"} ${what} dropped`)
+    // user-data's own lines that are no key were each named, with their place, when it was read (save_userdata, as
+    // `tiny-cloud schema` names them): not said again here
+    if (dropped > 0 && !options.fromUserData) {
+      const what = dropped === 1 ? "line that is not an OpenSSH public key, or has options in front of it" : "lines that are not OpenSSH public keys, or have options in front of them"
+      yield* warn(`${options.action}: ${dropped} ${what} dropped`)
     }
     // nothing left to install: the keys there are kept, as when the cloud has none
     if (keys.length === 0 && !options.append) {

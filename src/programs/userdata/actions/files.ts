@@ -175,7 +175,7 @@ const keepUsersKeys = (files: ReadonlyArray<FileToWrite>, users: ReadonlyArray<U
       if (Option.isNone(account)) continue
       const keysFile = instancePath(`${account.value.home}/.ssh/authorized_keys`)
       if (!files.some((f) => instancePath(f.path) === keysFile)) continue
-      // its keys alone: the lines that are none userdata_users names (dropped), once
+      // its keys alone: the lines that are none save_userdata named when it read them
       const keys = authorizedKeys(user.sshAuthorizedKeys, { allowOptions: true }).keys
       if (keys.length === 0) continue
       yield* installKeys(user.name, keys, { append: true, fromUserData: true, action: "userdata_write_files" }).pipe(
