@@ -16,7 +16,9 @@ export interface FakeSystem {
 
 export const FAKE_COMMANDS = [
   "sfdisk", "partx", "resize2fs", "ip", "udhcpc", "rc-update", "rc-service", "addgroup", "adduser", "chpasswd",
-  "hostname", "apk", "setup-apkrepos", "lbu", "setup-disk", "reboot", "findfs", "mount", "umount", "logger", "chown"
+  "hostname", "apk", "setup-apkrepos", "lbu", "setup-disk", "reboot", "findfs", "mount", "umount", "logger", "chown",
+  // autoinstall's look at a candidate disk: as busybox's answers for a blank one, nothing (never this machine's blkid on its own /dev)
+  "blkid"
 ] as const
 
 // A stand-in logs its name, arguments and stdin; a few also act on ROOT so later steps see the effect.

@@ -638,6 +638,51 @@ packages: [testing-only]
     })
   )
 
+  // blkid: a line naming what it recognises on the device (busybox's a TYPE, util-linux's also a partition table's PTTYPE), nothing for a blank disk
+  const blkidSays = (said: Record<string, string>) => (c: { command: string; args: ReadonlyArray<string> }) =>
+    c.command === "blkid" && said[c.args[0] ?? ""] !== undefined ? { stdout: bytes(`${c.args[0]}: ${said[c.args[0]!]}\n`) } : undefined
+  const installs = (i: TestInstance) => i.commands().filter((c) => /^(lbu|setup-disk|reboot)\b/.test(c))
+
+  it.scopedLive("autoinstall passes over a whole disk blkid finds a signature on (a volume formatted unpartitioned, swap, LVM, a cidata seed): the largest blank one is installed to", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#alpine-config\nautoinstall: true\n", { answer: blkidSays({ "/dev/vdb": 'UUID="0b6f0c1e" TYPE="ext4"', "/dev/vdc": 'UUID="Ab3kPq" TYPE="LVM2_member"', "/dev/vde": 'PTUUID="7d1c" PTTYPE="gpt"' }) })
+      i.write("/sys/class/block/vdb/size", "9000000\n")
+      i.write("/sys/class/block/vdc/size", "8000000\n")
+      i.write("/sys/class/block/vde/size", "5000000\n")
+      i.write("/sys/class/block/vdd/size", "2000000\n")
+      const { final } = yield* phases(i)
+      expectCodes({ final: final! })
+      expect(final!.stderr).toContain("userdata_autoinstall: passed over, not empty: /dev/vdb holds ext4, /dev/vdc holds LVM2_member, /dev/vde holds gpt\n")
+      expect(final!.stderr).toContain("userdata_autoinstall: installing to /dev/vdd\n")
+      expect(installs(i)).toEqual(["lbu include /root/.ssh /home", "setup-disk -m sys /dev/vdd", "reboot"])
+    })
+  )
+
+  it.scopedLive("autoinstall with every disk holding a signature installs nothing and says so in one line", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#alpine-config\nautoinstall: true\n", { answer: blkidSays({ "/dev/vdb": 'UUID="5e2a" TYPE="swap"', "/dev/vdc": 'LABEL="cidata" UUID="1234-ABCD" TYPE="vfat"' }) })
+      i.write("/sys/class/block/vdb/size", "9000000\n")
+      i.write("/sys/class/block/vdc/size", "2000000\n")
+      const { final } = yield* phases(i)
+      expectCodes({ final: final! })
+      expect(final!.stderr.split("\n").filter((l) => l.includes("userdata_autoinstall: ") && !actionLines(l).length)).toEqual([
+        "userdata_autoinstall: no empty disk found (/dev/vdb holds swap, /dev/vdc holds vfat); not installed"
+      ])
+      expect(installs(i)).toEqual([])
+    })
+  )
+
+  it.scopedLive("autoinstall when blkid fails installs nothing: a disk it cannot tell about is never erased on a guess", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#alpine-config\nautoinstall: true\n", { answer: (c) => (c.command === "blkid" ? { exitCode: 4 } : undefined) })
+      i.write("/sys/class/block/vdb/size", "9000000\n")
+      const { final } = yield* phases(i)
+      expectCodes({ final: final! })
+      expect(final!.stderr).toContain("userdata_autoinstall: blkid /dev/vdb exited with status 4: cannot tell whether /dev/vdb holds data; not installed\n")
+      expect(installs(i)).toEqual([])
+    })
+  )
+
   it.scopedLive("autoinstall without an empty disk logs it and succeeds", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance("#alpine-config\nautoinstall: true\n")

@@ -165,6 +165,19 @@ describe("the simulated image", () => {
       rmSync(dir, { recursive: true, force: true })
     }
   })
+
+  // autoinstall asks blkid whether a disk holds a signature: without a stand-in simulate ran this machine's own on its /dev
+  it("has a blkid that answers for a disk as busybox's does for a blank one: nothing, status 0", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-image-"))
+    try {
+      const fake = makeFakeSystem(dir)
+      const env = { ...process.env, ROOT: fake.root, FAKE_COMMAND_LOG: fake.commandLog }
+      expect(execFileSync(join(fake.bin, "blkid"), ["/dev/vdb"], { env, input: "" }).toString()).toBe("")
+      expect(readFileSync(fake.commandLog, "utf8")).toBe("blkid /dev/vdb\n")
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
 })
 
 describe("aws", () => {
