@@ -985,6 +985,8 @@ describe("#cloud-config", () => {
     const keys = other.map((line) => line.split(":")[0]).join(", ")
     expect(notes(`#cloud-config\n${other.join("\n")}\n`)).toEqual({ problems: [], warnings: [`unsupported cloud-config keys: ${keys}`] })
     expect(notes("#cloud-config\ngrowpart: {mode: growpart}\nmanage_etc_hosts: template\n").warnings).toEqual(["unsupported cloud-config keys: growpart, manage_etc_hosts"])
+    // cc_ssh reads ssh_deletekeys by Python's truth (cfg.get): a quoted "false" or "no" deletes the host keys
+    for (const v of ['"false"', "'no'"]) expect(notes(`#cloud-config\nssh_deletekeys: ${v}\n`).warnings).toEqual(["unsupported cloud-config keys: ssh_deletekeys"])
   })
 
   it("applies what cloud-init's schema lets through: a mode it cannot read gives 0644, an empty shell is adduser's, an empty time zone or host name is none", () => {
