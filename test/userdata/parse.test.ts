@@ -522,6 +522,15 @@ autoinstall: true
     ])
   })
 
+  it("tells a value that takes a flag among other kinds (sudo, ssh_pwauth, a package's version) given a list or a map what it takes, not that it wants true or false", () => {
+    const source = "#cloud-config\nusers:\n  - {name: bob, sudo: {a: 1}}\nssh_pwauth: [x]\npackages: [[vim, {a: 1}]]\n"
+    expect(notes(source).problems).toEqual([
+      "line 3: users[0].sudo: expected sudo rules (a string or a list of strings), true or false, got a map; skipped",
+      "line 4: ssh_pwauth: expected true, false or unchanged, got a list; skipped",
+      "line 5: packages[0][1]: expected a package version (no spaces) or a number or true or false, got a map; packages[0] skipped"
+    ])
+  })
+
   it("refuses YAML syntax errors with their line, without quoting the document", () => {
     const message = failure("#alpine-config\npackages: [a\nruncmd:\n  - secret-token\n")
     expect(message).toMatch(/^#alpine-config user-data is invalid: line \d+: YAML: /)
