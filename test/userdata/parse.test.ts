@@ -1583,6 +1583,15 @@ users:
     expect(config(source).users.map((u) => [u.name, u.sshAuthorizedKeys])).toEqual([["lima", ["ssh-ed25519 ...", "ssh-ed25519 AAAA lima"]]])
   })
 
+  it("names the lines of a key entry of several lines that are no key, not the entry, whose keys are installed: the boot says nothing more of them", () => {
+    const source = "#cloud-config\nssh_authorized_keys:\n  - |\n    ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGk1 k1\n    not a key\n  - \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGk2 k2\\nbogus\\nbogus again\"\n  - \"bogus\\n# a comment\"\n"
+    expect(notes(source).warnings).toEqual([
+      "line 3: ssh_authorized_keys[0]: 1 of its lines is not an OpenSSH public key; that line left out, its keys kept",
+      "line 6: ssh_authorized_keys[1]: 2 of its lines are not OpenSSH public keys; those lines left out, its keys kept",
+      "line 7: ssh_authorized_keys[2]: not an OpenSSH public key; left out"
+    ])
+  })
+
   it("takes a user's keys as cloud-init does: one key as a string, or a map whose values are the keys", () => {
     expect(config("#cloud-config\nusers:\n  - name: bob\n    ssh_authorized_keys: ssh-ed25519 AAAA bob\n").defaultUser?.sshAuthorizedKeys).toEqual(["ssh-ed25519 AAAA bob"])
     expect(config("#cloud-config\nusers:\n  - name: bob\n    ssh-authorized-keys: {laptop: ssh-ed25519 AAAA l, desk: ssh-rsa BBBB d}\n").defaultUser?.sshAuthorizedKeys).toEqual(["ssh-ed25519 AAAA l", "ssh-rsa BBBB d"])
