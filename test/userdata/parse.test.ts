@@ -529,6 +529,8 @@ autoinstall: true
       "line 4: ssh_pwauth: expected true, false or unchanged, got a list; skipped",
       "line 5: packages[0][1]: expected a package version (no spaces) or a number or true or false, got a map; packages[0] skipped"
     ])
+    // #alpine-config's ntp.enabled takes any word (only yes and true turn it on): a flag, as it says
+    expect(notes("#alpine-config\nntp: {enabled: [x]}\n").problems).toEqual(["line 2: ntp.enabled: expected true or false, got a list; ntp skipped"])
   })
 
   it("refuses YAML syntax errors with their line, without quoting the document", () => {
