@@ -1441,6 +1441,12 @@ users:
     const byMap = `#cloud-config\nusers:\n  - {ssh_authorized_keys: [${k1}]}\n  - {name: alpine, ssh_authorized_keys: [${k2}]}\n`
     expect(config(byMap, withCloudUser).users[0]?.sshAuthorizedKeys).toEqual([])
     expect(notes(byMap, withCloudUser).warnings).toEqual(["line 4: users[1]: the default user, as CLOUD_USER names it: its ssh_authorized_keys not used, as cloud-init takes users[0]'s"])
+    // two maps without a name merged into the first: the keys used named where they were written
+    const byTwoMaps = `#cloud-config\nusers:\n  - {sudo: "ALL=(ALL) ALL"}\n  - {ssh-authorized-keys: [${k1}]}\n  - {name: alpine, ssh_authorized_keys: [${k2}], sudo: "ALL=(ALL) NOPASSWD:ALL"}\n`
+    expect(notes(byTwoMaps, withCloudUser).warnings).toEqual([
+      "line 4: users[1]: the same user as an earlier entry; what that entry does not say is taken from this one, as cloud-init merges them",
+      "line 5: users[2]: the default user, as CLOUD_USER names it: its ssh_authorized_keys not used, as cloud-init takes users[1]'s; its sudo not used, as cloud-init takes users[0]'s"
+    ])
     // another user, or `default` alone beside it, keeps its own
     expect(config(byUser.replace("name: alpine", "name: bob"), withCloudUser).users[0]?.sshAuthorizedKeys).toEqual([k2])
     expect(config(`#cloud-config\nusers:\n  - default\n  - {name: alpine, ssh_authorized_keys: [${k2}]}\n`, withCloudUser).users[0]?.sshAuthorizedKeys).toEqual([k2])
