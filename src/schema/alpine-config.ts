@@ -26,7 +26,7 @@ export const AlpineUser = Schema.Union(UserName, Schema.Struct({ name: opt(UserN
 })
 
 /** `enabled`: true or false, or as the shell edition reads it, the words `yes` and `true` (any other word is off) */
-export const AlpineNtp = Schema.Struct({ enabled: opt(Schema.Union(Flag, Text)), ntp_client: opt(Text) }).annotations({
+export const AlpineNtp = Schema.Struct({ enabled: opt(Schema.Union(Flag, Text).annotations({ description: "true or false" })), ntp_client: opt(Text) }).annotations({
   description: "a map with enabled and ntp_client"
 })
 

@@ -647,8 +647,8 @@ describe("authorized_keys", () => {
       const doc = `#cloud-config\nssh_authorized_keys:\n  - 'from="10.0.0.0/8",no-pty ${KEY_B}'\n  - "${KEY_A}\\nbogus line"\n`
       const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(doc) } })
       const early = yield* instance.run(["early"])
-      // said when the document is checked, as tiny-cloud schema says it
-      expect(early.stderr).toContain("save_userdata: line 4: ssh_authorized_keys[1]: not an OpenSSH public key; left out\n")
+      // said when the document is checked, as tiny-cloud schema says it: the line, not the entry, whose key is installed
+      expect(early.stderr).toContain("save_userdata: line 4: ssh_authorized_keys[1]: 1 of its lines is not an OpenSSH public key; that line left out, its keys kept\n")
       const main = yield* instance.run(["main"])
       expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`from="10.0.0.0/8",no-pty ${KEY_B}\n${KEY_A}\n`)
       // said once: not again when the keys are installed

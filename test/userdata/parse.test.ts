@@ -522,6 +522,17 @@ autoinstall: true
     ])
   })
 
+  it("tells a value that takes a flag among other kinds (sudo, ssh_pwauth, a package's version) given a list or a map what it takes, not that it wants true or false", () => {
+    const source = "#cloud-config\nusers:\n  - {name: bob, sudo: {a: 1}}\nssh_pwauth: [x]\npackages: [[vim, {a: 1}]]\n"
+    expect(notes(source).problems).toEqual([
+      "line 3: users[0].sudo: expected sudo rules (a string or a list of strings), true or false, got a map; skipped",
+      "line 4: ssh_pwauth: expected true, false or unchanged, got a list; skipped",
+      "line 5: packages[0][1]: expected a package version (no spaces) or a number or true or false, got a map; packages[0] skipped"
+    ])
+    // #alpine-config's ntp.enabled takes any word (only yes and true turn it on): a flag, as it says
+    expect(notes("#alpine-config\nntp: {enabled: [x]}\n").problems).toEqual(["line 2: ntp.enabled: expected true or false, got a list; ntp skipped"])
+  })
+
   it("refuses YAML syntax errors with their line, without quoting the document", () => {
     const message = failure("#alpine-config\npackages: [a\nruncmd:\n  - secret-token\n")
     expect(message).toMatch(/^#alpine-config user-data is invalid: line \d+: YAML: /)
@@ -985,6 +996,8 @@ describe("#cloud-config", () => {
     const keys = other.map((line) => line.split(":")[0]).join(", ")
     expect(notes(`#cloud-config\n${other.join("\n")}\n`)).toEqual({ problems: [], warnings: [`unsupported cloud-config keys: ${keys}`] })
     expect(notes("#cloud-config\ngrowpart: {mode: growpart}\nmanage_etc_hosts: template\n").warnings).toEqual(["unsupported cloud-config keys: growpart, manage_etc_hosts"])
+    // cc_ssh reads ssh_deletekeys by Python's truth (cfg.get): a quoted "false" or "no" deletes the host keys
+    for (const v of ['"false"', "'no'"]) expect(notes(`#cloud-config\nssh_deletekeys: ${v}\n`).warnings).toEqual(["unsupported cloud-config keys: ssh_deletekeys"])
   })
 
   it("applies what cloud-init's schema lets through: a mode it cannot read gives 0644, an empty shell is adduser's, an empty time zone or host name is none", () => {
@@ -1428,6 +1441,12 @@ users:
     const byMap = `#cloud-config\nusers:\n  - {ssh_authorized_keys: [${k1}]}\n  - {name: alpine, ssh_authorized_keys: [${k2}]}\n`
     expect(config(byMap, withCloudUser).users[0]?.sshAuthorizedKeys).toEqual([])
     expect(notes(byMap, withCloudUser).warnings).toEqual(["line 4: users[1]: the default user, as CLOUD_USER names it: its ssh_authorized_keys not used, as cloud-init takes users[0]'s"])
+    // two maps without a name merged into the first: the keys used named where they were written
+    const byTwoMaps = `#cloud-config\nusers:\n  - {sudo: "ALL=(ALL) ALL"}\n  - {ssh-authorized-keys: [${k1}]}\n  - {name: alpine, ssh_authorized_keys: [${k2}], sudo: "ALL=(ALL) NOPASSWD:ALL"}\n`
+    expect(notes(byTwoMaps, withCloudUser).warnings).toEqual([
+      "line 4: users[1]: the same user as an earlier entry; what that entry does not say is taken from this one, as cloud-init merges them",
+      "line 5: users[2]: the default user, as CLOUD_USER names it: its ssh_authorized_keys not used, as cloud-init takes users[1]'s; its sudo not used, as cloud-init takes users[0]'s"
+    ])
     // another user, or `default` alone beside it, keeps its own
     expect(config(byUser.replace("name: alpine", "name: bob"), withCloudUser).users[0]?.sshAuthorizedKeys).toEqual([k2])
     expect(config(`#cloud-config\nusers:\n  - default\n  - {name: alpine, ssh_authorized_keys: [${k2}]}\n`, withCloudUser).users[0]?.sshAuthorizedKeys).toEqual([k2])
@@ -1570,6 +1589,15 @@ users:
       "line 7: users[1].ssh-authorized-keys[0]: not an OpenSSH public key; left out"
     ])
     expect(config(source).users.map((u) => [u.name, u.sshAuthorizedKeys])).toEqual([["lima", ["ssh-ed25519 ...", "ssh-ed25519 AAAA lima"]]])
+  })
+
+  it("names the lines of a key entry of several lines that are no key, not the entry, whose keys are installed: the boot says nothing more of them", () => {
+    const source = "#cloud-config\nssh_authorized_keys:\n  - |\n    ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGk1 k1\n    not a key\n  - \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGk2 k2\\nbogus\\nbogus again\"\n  - \"bogus\\n# a comment\"\n"
+    expect(notes(source).warnings).toEqual([
+      "line 3: ssh_authorized_keys[0]: 1 of its lines is not an OpenSSH public key; that line left out, its keys kept",
+      "line 6: ssh_authorized_keys[1]: 2 of its lines are not OpenSSH public keys; those lines left out, its keys kept",
+      "line 7: ssh_authorized_keys[2]: not an OpenSSH public key; left out"
+    ])
   })
 
   it("takes a user's keys as cloud-init does: one key as a string, or a map whose values are the keys", () => {

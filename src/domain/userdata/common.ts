@@ -96,7 +96,10 @@ const keyListOf = (value: unknown): unknown => {
 export const keyEntries = (value: unknown, path: ReadonlyArray<Key>, notes: Notes) => {
   const entries = decodeEach(TextList.value, keyListOf(value), path, notes)
   for (const { index, value: entry } of entries) {
-    if (authorizedKeys([entry], { allowOptions: true }).dropped > 0) notes.warn([...path, index], "not an OpenSSH public key; left out")
+    // an entry of several lines (a block scalar of keys) loses only its lines that are none: said so, its keys being installed
+    const { keys, dropped } = authorizedKeys([entry], { allowOptions: true })
+    if (dropped > 0 && keys.length === 0) notes.warn([...path, index], "not an OpenSSH public key; left out")
+    else if (dropped > 0) notes.warn([...path, index], `${dropped} of its lines ${dropped === 1 ? "is not an OpenSSH public key" : "are not OpenSSH public keys"}; ${dropped === 1 ? "that line" : "those lines"} left out, its keys kept`)
   }
   return entries
 }

@@ -38,8 +38,8 @@ const DONE_ANYWAY: ReadonlyArray<readonly [string, (value: unknown) => boolean]>
   ["growpart", growsRoot],
   // cc_package_update_upgrade_install: no reboot after the packages
   ["package_reboot_if_required", (v) => truthOf(v) === false],
-  // cc_ssh: the image's host keys kept
-  ["ssh_deletekeys", (v) => truthOf(v) === false],
+  // cc_ssh: the image's host keys kept (read by Python's truth: a quoted "false" deletes them)
+  ["ssh_deletekeys", (v) => v === false || v === 0],
   // cc_resolv_conf: /etc/resolv.conf left alone
   ["manage_resolv_conf", (v) => truthOf(v) === false],
   // cc_set_passwords expires only the passwords it sets: `expire: false` alone (Proxmox writes it for every instance) sets and expires none

@@ -113,6 +113,7 @@ const expected = (ast: SchemaAST.AST, actual: unknown, path: ReadonlyArray<Key>)
 const isShallow = (issue: ParseResult.ParseIssue): boolean =>
   issue._tag === "Type" ||
   (issue._tag === "Composite" && SchemaAST.isTupleType(issue.ast) && Array.isArray(issue.actual) && issue.actual.length === 0) ||
+  (issue._tag === "Composite" && SchemaAST.isUnion(issue.ast) && asArray(issue.issues).every(isShallow)) ||
   (((issue._tag === "Refinement" && issue.kind === "From") || (issue._tag === "Transformation" && issue.kind === "Encoded")) && isShallow(issue.issue))
 
 const asArray = <A>(x: A | ReadonlyArray<A>): ReadonlyArray<A> => (Array.isArray(x) ? (x as ReadonlyArray<A>) : [x as A])

@@ -403,6 +403,10 @@ const combineRepeated = (entries: ReadonlyArray<Entry>, notes: Notes): ReadonlyA
   return combined
 }
 
+/** where a key (as read: `-` as `_`) of an entry was written: the repeated entry merged into it that gave it (`from`), else its own */
+const givenAt = (entry: Entry, key: string): ReadonlyArray<Key> =>
+  (entry.kind === "map" ? [...(entry.from ?? [])].find(([written]) => written.replace(/-/g, "_").trim() === key)?.[1] : undefined) ?? entry.path
+
 export interface UsersRead {
   readonly defaultUser?: DefaultUser
   readonly users: ReadonlyArray<UserSpec>
@@ -487,7 +491,7 @@ export const readUsers = (user: unknown, users: unknown, { notes, cloudUser }: R
         notes.warn(entry.path, `the default user, as ${from} is: ${said.join("; ")}`)
       }
       defaultUser = { ...settings, ...(read.name !== undefined ? { name: read.name } : base.name !== undefined ? { name: base.name } : {}) }
-      if (read.name === undefined) for (const k of read.given ?? []) if (!own.has(k)) own.set(k, formatPath(entry.path))
+      if (read.name === undefined) for (const k of read.given ?? []) if (!own.has(k)) own.set(k, formatPath(givenAt(entry, k)))
       // whether its password stays locked is said of the merged default user, where its password was given
       if (read.name === undefined && settings.password !== undefined && settings.password === read.settings.password) passwordAt = entry.path
       continue
