@@ -6,9 +6,13 @@
  * cloud-init reads the same documents, gives up far earlier.
  *
  * Counted in one pass: flow collections (`[`, `{`) opened where a value
- * starts or inside another one, and block sequences opened on one line
- * (`- - - x`). Quoted scalars, comments, tags, anchors and block scalars
- * (`|`, `>`) are passed over, so brackets in text never count.
+ * starts or inside another one, block sequences opened on one line
+ * (`- - - x`), and block collections nested by indentation (each line
+ * indented deeper than the lines it is under: the parser recurses for those
+ * as for brackets, and overflows its stack a thousand levels down, where
+ * the problem it names is no problem of the document). Quoted scalars,
+ * comments, tags, anchors and block scalars (`|`, `>`) are passed over, so
+ * brackets in text never count.
  */
 
 /**
@@ -35,6 +39,8 @@ export const yamlNestsDeeperThan = (text: string, limit: number = YAML_MAX_NESTI
   let lineStart = true
   // a block scalar's lines are those indented more than the line that opened it
   let scalarIndent = -1
+  // the indentations of the block lines the current one is under (the first, the top level's, is no level)
+  const indents: Array<number> = []
 
   const skipQuoted = (quote: string) => {
     i++
@@ -71,15 +77,22 @@ export const yamlNestsDeeperThan = (text: string, limit: number = YAML_MAX_NESTI
         scalarIndent = -1
       }
       i = j
+      // a block line with content (not in a flow collection, not blank, not a comment): deeper than the last is a level more
+      if (flow === 0 && j < n && text[j] !== "\n" && text[j] !== "\r" && text[j] !== "#") {
+        while (indents.length > 0 && indents[indents.length - 1]! > indent) indents.pop()
+        if (indents.length === 0 || indents[indents.length - 1]! < indent) indents.push(indent)
+        if (indents.length - 1 > limit) return true
+      }
       continue
     }
+    const levels = Math.max(0, indents.length - 1)
     if (flow > 0) {
       if (c === '"' || c === "'") skipQuoted(c)
       else if (c === "#" && /\s/.test(text[i - 1] ?? " ")) skipLine()
       else {
         if (c === "[" || c === "{") flow++
         else if (c === "]" || c === "}") flow--
-        if (flow > limit) return true
+        if (levels + flow > limit) return true
         i++
       }
       continue
@@ -99,7 +112,7 @@ export const yamlNestsDeeperThan = (text: string, limit: number = YAML_MAX_NESTI
         continue
       }
       if (c === "-" && /[ \t]/.test(text[i + 1] ?? "")) {
-        if (++sequences > limit) return true
+        if (levels + ++sequences > limit) return true
         i += 2
         continue
       }
