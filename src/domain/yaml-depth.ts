@@ -147,10 +147,25 @@ export const yamlNestsDeeperThan = (text: string, limit: number = YAML_MAX_NESTI
  * breaks, comments) the YAML of one user-data may hold, all its parts
  * together: the parser's time and memory grow with them (a million short
  * list items took seconds and a gigabyte), and every phase reads the
- * document. A block scalar (`content: |`) is one token however long; real
- * documents hold a few thousand.
+ * document. A block scalar (`content: |`) is one token however long its
+ * lines, and each `SCALAR_LINES_PER_TOKEN` of its lines (of any scalar
+ * written over several lines) one more: the parser keeps a piece for each
+ * line as it builds the value (16 MiB of blank lines in one block scalar
+ * took 10 s and 2.5 GB). Real documents hold a few thousand; 16 MiB of
+ * content in lines of 80 characters is some 50 000.
  */
 export const YAML_MAX_TOKENS = 200_000
+
+/** the lines of a scalar that count as one token more */
+export const SCALAR_LINES_PER_TOKEN = 4
+
+/** the line breaks in a token of the lexer's: a scalar's source spans them */
+const lineBreaks = (token: unknown): number => {
+  if (typeof token !== "string" || token.length < 2) return 0
+  let count = 0
+  for (let at = token.indexOf("\n"); at >= 0; at = token.indexOf("\n", at + 1)) count++
+  return count
+}
 
 /** what is left of a user-data's YAML tokens, shared by its parts */
 export interface TokenBudget {
@@ -159,6 +174,6 @@ export interface TokenBudget {
 
 /** takes `tokens` (the lexer's, read lazily) from the budget; false, with the budget spent, when there are more than it has */
 export const takeTokens = (tokens: Iterable<unknown>, budget: TokenBudget): boolean => {
-  for (const _ of tokens) if (--budget.tokens < 0) return false
+  for (const token of tokens) if ((budget.tokens -= 1 + lineBreaks(token) / SCALAR_LINES_PER_TOKEN) < 0) return false
   return true
 }

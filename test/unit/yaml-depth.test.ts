@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { parsedYaml } from "../../src/clouds/common.js"
-import { YAML_MAX_NESTING, YAML_MAX_TOKENS, yamlNestsDeeperThan } from "../../src/domain/yaml-depth.js"
+import { Lexer } from "yaml"
+import { SCALAR_LINES_PER_TOKEN, takeTokens, YAML_MAX_NESTING, YAML_MAX_TOKENS, yamlNestsDeeperThan } from "../../src/domain/yaml-depth.js"
 import { analyseUserData } from "../../src/domain/userdata/parse.js"
 import { formatProblem } from "../../src/domain/userdata/problem.js"
 
@@ -54,6 +55,26 @@ describe("yamlNestsDeeperThan", () => {
 
   it("passes every cloud-config document of the fixtures at the real limit", () => {
     for (const name of readdirSync(FIXTURES)) expect([name, yamlNestsDeeperThan(readFileSync(join(FIXTURES, name), "utf8"))]).toEqual([name, false])
+  })
+})
+
+describe("the lines of a scalar written over several", () => {
+  const problems = (text: string) => analyseUserData(new TextEncoder().encode(text), { maxBytes: 16 * 1024 * 1024 }).problems.map(formatProblem)
+  const tooLarge = `line 1: YAML: too large to read: more than ${YAML_MAX_TOKENS} tokens (keys, values, indicators, line breaks) in the user-data`
+
+  it("count 4 a token: a block scalar of blank lines past that is refused in one line (16 MiB of them took 10 s and 2.5 GB), so are short lines and a plain scalar's", () => {
+    // a line more than the limit allows, whatever the rest of the document
+    const lines = 4 * YAML_MAX_TOKENS + 4
+    expect(problems(`#cloud-config\nx-notes: |\n x\n${"\n".repeat(lines)} x\n`)).toEqual([tooLarge])
+    expect(problems(`#cloud-config\nruncmd:\n  - |\n${"    x\n".repeat(lines)}`)).toEqual([tooLarge])
+    expect(problems(`#cloud-config\nhostname: a\n${" b\n".repeat(lines)}`)).toEqual([tooLarge])
+    expect(SCALAR_LINES_PER_TOKEN).toBe(4)
+  })
+
+  it("leave 16 MiB of content in lines of 76 characters well within the limit, ", () => {
+    const budget = { tokens: YAML_MAX_TOKENS }
+    expect(takeTokens(new Lexer().lex(`write_files:\n  - path: /x\n    content: |\n${`      ${"A".repeat(76)}\n`.repeat(200_000)}`), budget)).toBe(true)
+    expect(budget.tokens).toBeGreaterThan(YAML_MAX_TOKENS / 2)
   })
 })
 
