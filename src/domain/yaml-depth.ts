@@ -6,9 +6,13 @@
  * cloud-init reads the same documents, gives up far earlier.
  *
  * Counted in one pass: flow collections (`[`, `{`) opened where a value
- * starts or inside another one, and block sequences opened on one line
- * (`- - - x`). Quoted scalars, comments, tags, anchors and block scalars
- * (`|`, `>`) are passed over, so brackets in text never count.
+ * starts or inside another one, block sequences opened on one line
+ * (`- - - x`), and block collections nested by indentation (each line
+ * indented deeper than the lines it is under: the parser recurses for those
+ * as for brackets, and overflows its stack a thousand levels down, where
+ * the problem it names is no problem of the document). Quoted scalars,
+ * comments, tags, anchors and block scalars (`|`, `>`) are passed over, so
+ * brackets in text never count.
  */
 
 /**
@@ -35,6 +39,8 @@ export const yamlNestsDeeperThan = (text: string, limit: number = YAML_MAX_NESTI
   let lineStart = true
   // a block scalar's lines are those indented more than the line that opened it
   let scalarIndent = -1
+  // the indentations of the block lines the current one is under (the first, the top level's, is no level)
+  const indents: Array<number> = []
 
   const skipQuoted = (quote: string) => {
     i++
@@ -71,15 +77,22 @@ export const yamlNestsDeeperThan = (text: string, limit: number = YAML_MAX_NESTI
         scalarIndent = -1
       }
       i = j
+      // a block line with content (not in a flow collection, not blank, not a comment): deeper than the last is a level more
+      if (flow === 0 && j < n && text[j] !== "\n" && text[j] !== "\r" && text[j] !== "#") {
+        while (indents.length > 0 && indents[indents.length - 1]! > indent) indents.pop()
+        if (indents.length === 0 || indents[indents.length - 1]! < indent) indents.push(indent)
+        if (indents.length - 1 > limit) return true
+      }
       continue
     }
+    const levels = Math.max(0, indents.length - 1)
     if (flow > 0) {
       if (c === '"' || c === "'") skipQuoted(c)
       else if (c === "#" && /\s/.test(text[i - 1] ?? " ")) skipLine()
       else {
         if (c === "[" || c === "{") flow++
         else if (c === "]" || c === "}") flow--
-        if (flow > limit) return true
+        if (levels + flow > limit) return true
         i++
       }
       continue
@@ -99,7 +112,7 @@ export const yamlNestsDeeperThan = (text: string, limit: number = YAML_MAX_NESTI
         continue
       }
       if (c === "-" && /[ \t]/.test(text[i + 1] ?? "")) {
-        if (++sequences > limit) return true
+        if (levels + ++sequences > limit) return true
         i += 2
         continue
       }
@@ -134,10 +147,25 @@ export const yamlNestsDeeperThan = (text: string, limit: number = YAML_MAX_NESTI
  * breaks, comments) the YAML of one user-data may hold, all its parts
  * together: the parser's time and memory grow with them (a million short
  * list items took seconds and a gigabyte), and every phase reads the
- * document. A block scalar (`content: |`) is one token however long; real
- * documents hold a few thousand.
+ * document. A block scalar (`content: |`) is one token however long its
+ * lines, and each `SCALAR_LINES_PER_TOKEN` of its lines (of any scalar
+ * written over several lines) one more: the parser keeps a piece for each
+ * line as it builds the value (16 MiB of blank lines in one block scalar
+ * took 10 s and 2.5 GB). Real documents hold a few thousand; 16 MiB of
+ * content in lines of 80 characters is some 50 000.
  */
 export const YAML_MAX_TOKENS = 200_000
+
+/** the lines of a scalar that count as one token more */
+export const SCALAR_LINES_PER_TOKEN = 4
+
+/** the line breaks in a token of the lexer's: a scalar's source spans them */
+const lineBreaks = (token: unknown): number => {
+  if (typeof token !== "string" || token.length < 2) return 0
+  let count = 0
+  for (let at = token.indexOf("\n"); at >= 0; at = token.indexOf("\n", at + 1)) count++
+  return count
+}
 
 /** what is left of a user-data's YAML tokens, shared by its parts */
 export interface TokenBudget {
@@ -146,6 +174,6 @@ export interface TokenBudget {
 
 /** takes `tokens` (the lexer's, read lazily) from the budget; false, with the budget spent, when there are more than it has */
 export const takeTokens = (tokens: Iterable<unknown>, budget: TokenBudget): boolean => {
-  for (const _ of tokens) if (--budget.tokens < 0) return false
+  for (const token of tokens) if ((budget.tokens -= 1 + lineBreaks(token) / SCALAR_LINES_PER_TOKEN) < 0) return false
   return true
 }

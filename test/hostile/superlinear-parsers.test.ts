@@ -116,6 +116,21 @@ describe("a user-data key list of many keys, written as one block", () => {
   )
 })
 
+describe("a #cloud-config of many bad entries beside many keys", () => {
+  it("places each problem on its line without a search of the keys of its map (10,000 problems beside 10,000 keys took 5 s in every phase that read it)", async () => {
+    // a few thousand of each: a search of the top-level keys per problem goes over millions of them, counted
+    const n = 3000
+    const text = `#cloud-config\nwrite_files:\n${"  - 1\n".repeat(n)}${Array.from({ length: n }, (_, i) => `k${i}: 1\n`).join("")}hostname: h\n`
+    const { result: read, searched } = await elementsSearched(() => analyseUserData(new TextEncoder().encode(text), { maxBytes: 16 * 1024 * 1024 }))
+    expect(searched).toBeLessThan(100 * n)
+    expect(read.problems.map(formatProblem).slice(0, 1)).toEqual(["line 3: write_files[0]: expected a file map with path and content, got a number; skipped"])
+    expect(read.problems.map(formatProblem).slice(-2)).toEqual([
+      "line 102: write_files[99]: expected a file map with path and content, got a number; skipped",
+      `line 103: ${n - 100} more problems are not listed`
+    ])
+  })
+})
+
 describe("Azure's goal state with open tags that never close", () => {
   it("80,000 of them, bare, with attributes, or unfinished, are no goal state", () => {
     expect(parseGoalState("<Incarnation>".repeat(80_000))).toBeUndefined()

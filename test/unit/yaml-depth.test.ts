@@ -4,7 +4,10 @@ import { describe, expect, it } from "vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { parsedYaml } from "../../src/clouds/common.js"
-import { YAML_MAX_NESTING, YAML_MAX_TOKENS, yamlNestsDeeperThan } from "../../src/domain/yaml-depth.js"
+import { Lexer } from "yaml"
+import { SCALAR_LINES_PER_TOKEN, takeTokens, YAML_MAX_NESTING, YAML_MAX_TOKENS, yamlNestsDeeperThan } from "../../src/domain/yaml-depth.js"
+import { analyseUserData } from "../../src/domain/userdata/parse.js"
+import { formatProblem } from "../../src/domain/userdata/problem.js"
 
 const FIXTURES = join(import.meta.dirname, "../fixtures/cloud-config")
 
@@ -16,6 +19,23 @@ describe("yamlNestsDeeperThan", () => {
     expect(yamlNestsDeeperThan(`${"- ".repeat(4)}x\n`, 3)).toBe(true)
     expect(yamlNestsDeeperThan(`a:\n  - [\n    [\n      [\n        [x]]]]\n`, 3)).toBe(true)
     expect(yamlNestsDeeperThan(`a: !!seq &x [[[[x]]]]\n`, 3)).toBe(true)
+  })
+
+  it("counts block collections nested by indentation, each line deeper than the lines it is under, with what it opens on its line", () => {
+    expect(yamlNestsDeeperThan("a:\n b:\n  c:\n   d: x\n", 3)).toBe(false)
+    expect(yamlNestsDeeperThan("a:\n b:\n  c:\n   d:\n    e: x\n", 3)).toBe(true)
+    expect(yamlNestsDeeperThan("a:\n b:\n  - - x\n", 3)).toBe(true)
+    expect(yamlNestsDeeperThan("a:\n b:\n  c: [[x]]\n", 3)).toBe(true)
+    // siblings, lines back out, blank lines and comments are no level
+    expect(yamlNestsDeeperThan("a:\n  b:\n    c: 1\n  d:\n    e: 1\nf:\n  g:\n\n        # x\n    h: 1\n", 2)).toBe(false)
+  })
+
+  it(`refuses a user-data nested by indentation past ${YAML_MAX_NESTING} levels in one line naming it, before the parser overflows its stack (1000 levels were 'YAML: unreadable' on line 969)`, () => {
+    const staircase = (depth: number) => `#cloud-config\nruncmd:\n${Array.from({ length: depth }, (_, i) => `${" ".repeat(i + 1)}- \n`).join("")}`
+    const problems = (text: string) => analyseUserData(new TextEncoder().encode(text), { maxBytes: 16 * 1024 * 1024 }).problems.map(formatProblem)
+    expect(problems(staircase(1000))).toEqual([`line 1: YAML: nested too deeply (more than ${YAML_MAX_NESTING} levels)`])
+    expect(problems(staircase(YAML_MAX_NESTING + 1))).toEqual([`line 1: YAML: nested too deeply (more than ${YAML_MAX_NESTING} levels)`])
+    expect(problems(staircase(YAML_MAX_NESTING - 1))).toEqual([`line 5: runcmd[0][0]: expected a string, got a list; runcmd[0] skipped`])
   })
 
   it("never counts brackets in text: plain and quoted scalars, comments, block scalars", () => {
@@ -38,6 +58,26 @@ describe("yamlNestsDeeperThan", () => {
   })
 })
 
+describe("the lines of a scalar written over several", () => {
+  const problems = (text: string) => analyseUserData(new TextEncoder().encode(text), { maxBytes: 16 * 1024 * 1024 }).problems.map(formatProblem)
+  const tooLarge = `line 1: YAML: too large to read: more than ${YAML_MAX_TOKENS} tokens (keys, values, indicators, line breaks) in the user-data`
+
+  it("count 4 a token: a block scalar of blank lines past that is refused in one line (16 MiB of them took 10 s and 2.5 GB), so are short lines and a plain scalar's", () => {
+    // a line more than the limit allows, whatever the rest of the document
+    const lines = 4 * YAML_MAX_TOKENS + 4
+    expect(problems(`#cloud-config\nx-notes: |\n x\n${"\n".repeat(lines)} x\n`)).toEqual([tooLarge])
+    expect(problems(`#cloud-config\nruncmd:\n  - |\n${"    x\n".repeat(lines)}`)).toEqual([tooLarge])
+    expect(problems(`#cloud-config\nhostname: a\n${" b\n".repeat(lines)}`)).toEqual([tooLarge])
+    expect(SCALAR_LINES_PER_TOKEN).toBe(4)
+  })
+
+  it("leave 16 MiB of content in lines of 76 characters well within the limit, ", () => {
+    const budget = { tokens: YAML_MAX_TOKENS }
+    expect(takeTokens(new Lexer().lex(`write_files:\n  - path: /x\n    content: |\n${`      ${"A".repeat(76)}\n`.repeat(200_000)}`), budget)).toBe(true)
+    expect(budget.tokens).toBeGreaterThan(YAML_MAX_TOKENS / 2)
+  })
+})
+
 describe("a cloud's YAML (a seed's meta-data, incus user-data)", () => {
   it(`of more than ${YAML_MAX_TOKENS} tokens is refused unparsed, in one line; a real one is read`, async () => {
     const read = (text: string) => Effect.runPromise(Effect.either(parsedYaml(text)))
@@ -49,6 +89,8 @@ describe("a cloud's YAML (a seed's meta-data, incus user-data)", () => {
     const read = (text: string) => Effect.runPromise(Effect.either(parsedYaml(text)))
     // 20000 levels: 40000 tokens, well within the limit, and far past any real document
     expect(await read(`instance-id: ${"[".repeat(20_000)}${"]".repeat(20_000)}\n`)).toEqual(Either.left(`nested too deeply (more than ${YAML_MAX_NESTING} levels)`))
+    // and by indentation: 2000 maps, one a line
+    expect(await read(`instance-id: i-1\nx:\n${Array.from({ length: 2000 }, (_, i) => `${" ".repeat(i + 1)}a:\n`).join("")}`)).toEqual(Either.left(`nested too deeply (more than ${YAML_MAX_NESTING} levels)`))
   })
 
   it("with one anchor named more than a hundred times is read, as user-data is; an alias bomb is refused in one line", async () => {

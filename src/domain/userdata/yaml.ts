@@ -4,7 +4,7 @@
  * warning), and where each path of it sits in the user-data.
  */
 import * as Either from "effect/Either"
-import { type Alias, type Document, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, type Node, parseDocument, Scalar, type Tags, visit, type YAMLError } from "yaml"
+import { type Alias, type Document, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, type Node, type Pair, parseDocument, Scalar, type Tags, visit, type YAMLError, type YAMLMap } from "yaml"
 import { pythonFloat } from "./common.js"
 import { fromBase64, UndecodableBinary } from "./content.js"
 import type { Key, Note } from "./notes.js"
@@ -30,13 +30,29 @@ export const lineOfText = (source: Pick<Source, "lineOffset" | "pinned">, line: 
 
 const isNode = (value: unknown): value is Node => isMap(value) || isSeq(value) || isScalar(value)
 
+/**
+ * A map's pairs by their key's text, a key given twice by its last one, made
+ * once per map: a document's notes are each placed by a lookup (a search of
+ * the map for each took seconds for 10 000 notes beside 10 000 keys).
+ */
+const pairsByKey = new WeakMap<YAMLMap, Map<string, Pair>>()
+const pairOf = (map: YAMLMap, key: Key): Pair | undefined => {
+  let pairs = pairsByKey.get(map)
+  if (pairs === undefined) {
+    pairs = new Map()
+    for (const p of map.items) pairs.set(String(isScalar(p.key) ? p.key.value : p.key), p)
+    pairsByKey.set(map, pairs)
+  }
+  return pairs.get(String(key))
+}
+
 /** Line of the deepest node the path reaches: the key's line for a map entry (its last one), the item's for a list entry. */
 export const lineIn = (source: Source, path: ReadonlyArray<Key>): number => {
   let node: unknown = source.doc.contents
   let pos = isNode(node) ? (node.range?.[0] ?? 0) : 0
   for (const key of path) {
     if (isMap(node)) {
-      const pair = [...node.items].reverse().find((p) => String(isScalar(p.key) ? p.key.value : p.key) === String(key))
+      const pair = pairOf(node, key)
       if (pair === undefined) break
       pos = isNode(pair.key) ? (pair.key.range?.[0] ?? pos) : pos
       node = pair.value
