@@ -67,27 +67,44 @@ const temporaryIn = (dir: string, name: string, n: number) => `${dir}/.${tempSte
  */
 const ownTemporaries = new Set<string>()
 
-/** temporaries of this file left by a writer that is gone (a crash; after a reboot, its pid may be another program's) */
-const removeStaleTemporaries = (dir: string, name: string) => {
-  const stem = tempStem(name)
-  let entries: Array<string> = []
+/** a directory's temporaries (`TEMP` names) by the stem they carry, as one reading of it found them */
+type TemporariesSeen = Map<string, Array<string>>
+
+const readTemporaries = (dir: string): TemporariesSeen | undefined => {
+  let entries: Array<string>
   try {
     entries = nodeFs.readdirSync(dir)
   } catch {
-    return
+    return undefined
   }
+  const seen: TemporariesSeen = new Map()
   for (const entry of entries) {
     const m = TEMP.exec(entry)
-    if (m === null || m[1] !== stem) continue
-    const pid = Number(m[2])
+    if (m === null) continue
+    seen.set(m[1]!, [...(seen.get(m[1]!) ?? []), entry])
+  }
+  return seen
+}
+
+/**
+ * temporaries of this file left by a writer that is gone (a crash; after a reboot, its pid may be another program's),
+ * among those `seen` in its directory; those of a writer still at work stay there, to be asked about again
+ */
+const removeStaleTemporaries = (dir: string, name: string, seen: TemporariesSeen) => {
+  const stem = tempStem(name)
+  const left: Array<string> = []
+  for (const entry of seen.get(stem) ?? []) {
+    const pid = Number(TEMP.exec(entry)![2])
     if (pid === process.pid ? !ownTemporaries.has(`${dir}/${entry}`) : !programAlive(pid)) {
       try {
         nodeFs.unlinkSync(`${dir}/${entry}`)
       } catch {
         // gone already
       }
-    }
+    } else left.push(entry)
   }
+  if (left.length > 0) seen.set(stem, left)
+  else seen.delete(stem)
 }
 
 /**
@@ -184,6 +201,18 @@ const removeTree = (hostPath: Buffer): { readonly at: Buffer; readonly error: un
 export const makeRootFs = (root: string) =>
   Effect.sync(() => {
     let tempCounter = 0
+    /**
+     * each directory's temporaries, read at its first write: a crash leaves them before this run, which makes none that
+     * outlive it but its own (reading the directory at every write made thousands of write_files into one directory,
+     * or a MIME document's thousands of parts, quadratic: minutes before set_ssh_keys)
+     */
+    const temporariesSeen = new Map<string, TemporariesSeen>()
+    const removeStaleBeside = (dir: string, name: string, fresh = false) => {
+      const seen = (fresh ? undefined : temporariesSeen.get(dir)) ?? readTemporaries(dir)
+      if (seen === undefined) return
+      temporariesSeen.set(dir, seen)
+      removeStaleTemporaries(dir, name, seen)
+    }
 
     /** the host path an operation works on: under ROOT, links resolved inside it */
     const inRoot = (op: string, path: string, final: FinalLink) =>
@@ -240,7 +269,7 @@ export const makeRootFs = (root: string) =>
         const owner = kept ?? (options?.uid !== undefined ? { uid: options.uid, gid: options.gid ?? options.uid } : undefined)
         const dir = dirname(target)
         yield* makeDirectories(dirname(path), dir, DIRECTORY_MODE)
-        removeStaleTemporaries(dir, basename(target))
+        removeStaleBeside(dir, basename(target))
         const temp = temporaryIn(dir, basename(target), tempCounter++)
         yield* sys("write", path, () => {
           try {
@@ -341,7 +370,7 @@ export const makeRootFs = (root: string) =>
           yield* makeDirectories(dirname(path), dirname(p), DIRECTORY_MODE)
           // made beside it and renamed over what is there, in one step: a program doing the same at the same time (two mdev
           // events for one volume) never finds the path empty, nor fails for the other's link (unlinked, then made: EEXIST)
-          removeStaleTemporaries(dirname(p), basename(p))
+          removeStaleBeside(dirname(p), basename(p))
           const temp = temporaryIn(dirname(p), basename(p), tempCounter++)
           yield* sys("symlink", path, () => {
             nodeFs.symlinkSync(target, temp)
@@ -416,7 +445,7 @@ export const makeRootFs = (root: string) =>
         ),
       removeStaleTemporaries: (path) =>
         inRoot("write", path, "keep").pipe(
-          Effect.map((target) => removeStaleTemporaries(dirname(target), basename(target))),
+          Effect.map((target) => removeStaleBeside(dirname(target), basename(target), true)),
           Effect.ignore
         ),
       staleTempDirectories: (prefix) =>

@@ -74,7 +74,7 @@ export interface RootFsShape {
   readonly makeTempDirectory: (prefix: string) => Effect.Effect<string, FsError>
   /** the directories `makeTempDirectory(prefix)` made for processes that are gone (a crash's leftovers); a link of such a name is none */
   readonly staleTempDirectories: (prefix: string) => Effect.Effect<ReadonlyArray<string>>
-  /** `.NAME.tmp-PID-N` beside `path`, a temporary of its own for this process (what a crash leaves of it is removed by the next write, or `removeStaleTemporaries`) */
+  /** `.NAME.tmp-PID-N` beside `path`, a temporary of its own for this process (what a crash leaves of it is removed by the next write, the directory being read for them at this run's first write into it, or by `removeStaleTemporaries`, which reads it again) */
   readonly temporaryOf: (path: string) => Effect.Effect<string, FsError>
   /** an empty file made where nothing is (a link or anything else there is refused, not followed) */
   readonly createFile: (path: string) => Effect.Effect<void, FsError>
