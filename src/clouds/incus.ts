@@ -2,6 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { ImdsError } from "../domain/errors.js"
+import { authorizedKeys } from "../domain/ssh-keys.js"
 import { truthOf } from "../domain/truth.js"
 import { userDataWord } from "../domain/userdata/type.js"
 import { bytesOf, lines, sortedUnique, textOf } from "../domain/text.js"
@@ -132,6 +133,19 @@ const defaultUserKeys = (config: ConfigDoc, cloudUser: string, standIn: boolean)
   return [...keysOf(config["ssh_authorized_keys"]), ...own.flatMap(userKeysOf)]
 }
 
+/** each line of these entries, as authorized_keys reads them (an entry may hold several) */
+const keyLines = (entries: ReadonlyArray<string>): Array<string> =>
+  entries.flatMap((e) => e.split(/\r?\n|\r/)).map((l) => l.trim()).filter((l) => l !== "")
+
+/**
+ * the lines of the user-data's own keys that set_ssh_keys would drop: no
+ * OpenSSH public key (save_userdata named each, with its line), or one with
+ * options in front (ssh_authorized_keys installs it as written). They are the
+ * user-data's actions' own: left out of the instance's keys, never named twice
+ */
+const userDataOnlyLines = (own: ReadonlyArray<string>): ReadonlySet<string> =>
+  new Set(keyLines(own).filter((line) => authorizedKeys([line], { allowOptions: false }).dropped > 0))
+
 /**
  * whether the user-data lets the vendor-data apply, as cloud-init decides:
  * unless it says `vendor_data: {enabled: ...}` with anything but true (a
@@ -232,7 +246,11 @@ export const incus: CloudProvider = {
       // user-data's own list. In the vendor-data's nothing creates it (LXD's `cloud-init.ssh-keys.K: bob:KEY`): bob's key is not CLOUD_USER's
       const standIn = Option.exists(user, (u) => Object.hasOwn(u, "users"))
       const own = Option.match(user, { onNone: () => [], onSome: (u) => defaultUserKeys(u, cloudUser, standIn) })
-      return { own, merged: effective === undefined ? [] : defaultUserKeys(effective, cloudUser, standIn) }
+      const merged = effective === undefined ? [] : defaultUserKeys(effective, cloudUser, standIn)
+      // the vendor-data's and user.meta-data's lines save_userdata never saw are still set_ssh_keys's to name
+      const userDataOnly = userDataOnlyLines(own)
+      const cloudKeys = (entries: ReadonlyArray<string>) => keyLines(entries).filter((line) => !userDataOnly.has(line))
+      return { own: cloudKeys(own), merged: cloudKeys(merged) }
     })
     const withinMaxKeys = (keys: ReadonlyArray<string>) => sortedUnique(keys).length <= client.maxKeys
     const pastMaxKeys = (what: string) => warn(`${what} left out: more than ${client.maxKeys} keys (IMDS_MAX_KEYS)`)

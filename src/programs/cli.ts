@@ -198,7 +198,8 @@ export const routeTinyCloud = (args: ReadonlyArray<string>): Route => {
   }
   if (first === "schema") {
     if (rest.length !== 1 || rest[0]!.startsWith("-")) return { _tag: "Print", code: 1, stderr: commandUsage("schema") }
-    return program("tiny-cloud", "tiny-cloud schema", () => import("./schema-cli.js").then((m) => m.schemaCommand(rest[0]!)))
+    // the configuration as the early phase reads it: a bad value of tiny-cloud.conf is named and its default used, the file still checked
+    return program("tiny-cloud", "tiny-cloud schema", () => import("./schema-cli.js").then((m) => m.schemaCommand(rest[0]!)), true)
   }
   if (asksBootstrapStatus(first, rest)) return { _tag: "BootstrapStatus" }
   if (first === "--bootstrap" && rest.length === 1 && (rest[0] === "complete" || rest[0] === "incomplete")) {

@@ -1,7 +1,10 @@
 /**
  * `tiny-cloud schema FILE`: the problems and warnings the boot would report
  * for this user-data (decompressed as save_userdata does), in the same
- * words; exit 1 only when nothing of it can be applied.
+ * words; exit 1 only when nothing of it can be applied. The configuration is
+ * read as the phases read it: each problem of tiny-cloud.conf is one line on
+ * stderr, as a phase says it, the key's default used; the file is still
+ * checked, and the exit status is 1, as a phase's and `config`'s are.
  */
 import { readFileSync, statSync } from "node:fs"
 import * as Effect from "effect/Effect"
@@ -9,9 +12,10 @@ import * as Either from "effect/Either"
 import { FsError } from "../domain/errors.js"
 import { checkUserData } from "../domain/userdata/validate.js"
 import { formatProblem } from "../domain/userdata/problem.js"
+import { problemLine } from "../domain/settings.js"
 import { Config } from "../services/Config.js"
 import { decompress } from "./decompress.js"
-import { print } from "../services/Output.js"
+import { Output, print } from "../services/Output.js"
 import { RootFs } from "../services/RootFs.js"
 
 /**
@@ -41,7 +45,8 @@ const readStdin = Effect.async<Uint8Array, FsError>((resume) => {
 export const schemaCommand = (file: string) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
-    const { userDataMaxBytes, cloudUser } = yield* Config
+    const { userDataMaxBytes, cloudUser, problems: confProblems } = yield* Config
+    yield* Effect.forEach(confProblems, (p) => Effect.flatMap(Output, (o) => o.stderr(`${problemLine(p)}\n`)), { discard: true })
     // a pipe (`curl ... | tiny-cloud schema /dev/stdin`, `<(...)`) is the operator's own: read to its end, as simulate --user-data reads one
     const pipe = pipeOf(file)
     const raw =
@@ -61,5 +66,6 @@ export const schemaCommand = (file: string) =>
     for (const w of warnings) yield* print(`${file}: warning: ${w}\n`)
     for (const p of problems) yield* print(`${file}: ${formatProblem(p)}\n`)
     if (problems.length === 0) yield* print(`${file}: valid\n`)
-    return usable ? 0 : 1
+    // an invalid configuration is reported as the phases and `config` report it: exit 1, the document checked all the same
+    return usable && confProblems.length === 0 ? 0 : 1
   })

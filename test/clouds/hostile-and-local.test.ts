@@ -176,6 +176,41 @@ describe("incus's user-data keys", () => {
   )
 })
 
+describe("incus's keys from the user-data: each line named once", () => {
+  const [own, vendors, others] = ["Own", "Vendor", "Other"].map((k) => `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${k} ${k.toLowerCase()}@example`)
+  it.scopedLive("a user-data line that is no key is named by save_userdata alone, one with options installed by ssh_authorized_keys: set_ssh_keys counts only the vendor-data's lines", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "incus",
+        instance: {
+          hostname: "c1",
+          userData: bytesOf(`#cloud-config\nssh_authorized_keys: ["not a key", "${own}", "no-pty ${others}"]\n`),
+          vendorData: bytesOf(`#cloud-config\nusers:\n- name: alpine\n  ssh_authorized_keys: ["${vendors}", "vendor junk"]\n`)
+        }
+      })
+      const dropped = "1 line that is not an OpenSSH public key, or has options in front of it"
+      expect(yield* instance.imds(["@ssh-keys"])).toEqual({ code: 0, stdout: `${own}\n${vendors}\n`, stderr: `imds: @ssh-keys: ${dropped}, left out\n` })
+      const early = yield* instance.run(["early"])
+      expect(early.code).toBe(0)
+      expect(early.stderr).toContain("save_userdata: line 2: ssh_authorized_keys[0]: not an OpenSSH public key; left out\n")
+      const main = yield* instance.run(["main"])
+      expect(main.code).toBe(0)
+      expect(main.stderr.split("\n").filter((l) => l.startsWith("set_ssh_keys:"))).toEqual([`set_ssh_keys: ${dropped} dropped`])
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${own}\n${vendors}\nno-pty ${others}\n`)
+      // without the vendor-data's line, set_ssh_keys has none to name
+      const alone = yield* makeTestInstance({
+        cloud: "incus",
+        instance: { hostname: "c1", userData: bytesOf(`#cloud-config\nssh_authorized_keys: ["not a key", "${own}", "no-pty ${others}"]\n`) }
+      })
+      expect(yield* alone.imds(["@ssh-keys"])).toEqual({ code: 0, stdout: `${own}\n`, stderr: "" })
+      expect((yield* alone.run(["early"])).code).toBe(0)
+      const quiet = yield* alone.run(["main"])
+      expect(quiet.stderr.split("\n").filter((l) => l.startsWith("set_ssh_keys:"))).toEqual([])
+      expect(alone.read("/home/alpine/.ssh/authorized_keys")).toBe(`${own}\nno-pty ${others}\n`)
+    })
+  )
+})
+
 describe("incus's vendor-data keys (LXD's cloud-init.ssh-keys.* options), beneath the user-data's as cloud-init merges them", () => {
   const [own, vendors, others] = ["Own", "Vendor", "Other"].map((k) => `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${k} ${k.toLowerCase()}@example`)
   /** a users entry as LXD merges a `cloud-init.ssh-keys.NAME: USER:KEY` option into the vendor-data it serves */

@@ -1405,6 +1405,35 @@ describe.concurrent("tiny-cloud schema FILE", () => {
     })
   )
 
+  it.scopedLive("reads tiny-cloud.conf as the early phase does: each invalid value or line is one line on stderr, as a phase says it, its default used; the file is still checked; exit 1, as a phase's and config's", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true, conf: 'CLOUD_USER="Bad User"\nIMDS_MAX_KEYS=abc\nnot an assignment\n' })
+      instance.write("/tmp/good", "#cloud-config\npackages: [vim]\n")
+      instance.write("/tmp/bad", "#alpine-config\npackages:\n  - [nested]\n")
+      const good = `${instance.root}/tmp/good`
+      const bad = `${instance.root}/tmp/bad`
+      const conf = [
+        "tiny-cloud.conf:3: expected KEY=value, got 'not an assignment'; the line is ignored",
+        "CLOUD_USER: invalid user name 'Bad User'; the default is used",
+        "IMDS_MAX_KEYS: invalid value 'abc': expected a positive whole number; the default is used",
+        ""
+      ].join("\n")
+      expect(yield* instance.run(["schema", good])).toEqual({ code: 1, stdout: `${good}: valid\n`, stderr: conf })
+      expect(yield* instance.run(["schema", bad])).toEqual({
+        code: 1,
+        stdout: `${bad}: line 3: packages[0]: expected a package name (no spaces, not starting with -), got a list; skipped\n`,
+        stderr: conf
+      })
+      // the limit of an invalid USERDATA_MAX_BYTES is the default's, from the environment as from the file
+      instance.write("/etc/tiny-cloud.conf", "")
+      expect(yield* instance.run(["schema", good], { USERDATA_MAX_BYTES: "lots" })).toEqual({
+        code: 1,
+        stdout: `${good}: valid\n`,
+        stderr: "USERDATA_MAX_BYTES: invalid value 'lots': expected a whole number of bytes; the default is used\n"
+      })
+    })
+  )
+
   it.scopedLive("reads compressed user-data as save_userdata does: decompressed first; a corrupt file is one line, exit 1", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ noSimulator: true })
