@@ -22,6 +22,12 @@ import { PATIENT_METADATA } from "../support/instance-env.js"
 import { scratchDir } from "../support/scratch.js"
 import { capturingOutput, recordingCommands } from "../support/layers.js"
 
+/** one base64 token, as hetzner's user-data is read (maybeBase64 in src/clouds/common.ts) */
+const isBase64Token = (bytes: Uint8Array) => {
+  const text = Buffer.from(bytes).toString("latin1")
+  return text.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(text)
+}
+
 /** without root no source port below 1024 can be bound */
 const http = Layer.effect(Http, Effect.map(Http, (h) => ({ request: (r) => h.request({ ...r, privilegedSourcePort: false }) }))).pipe(Layer.provide(HttpLive))
 
@@ -85,6 +91,9 @@ describe.concurrent.each(CLOUD_NAMES)("%s provider", (cloud) => {
   it("returns what the metadata service serves", async ({ expect }) => {
     await fc.assert(
       fc.asyncProperty(metadata, async (g) => {
+        // hetzner's user-data that is one base64 token is decoded, as cloud-init decodes it (test/fixtures/clouds/hetzner
+        // has that case): bytes drawn so (`+//+`) are the user's base64, not what this property serves
+        fc.pre(cloud !== "hetzner" || g.userData === undefined || !isBase64Token(g.userData))
         const root = scratchDir("tiny-cloud-prop-")
         mkdirSync(join(root, "proc"))
         mkdirSync(join(root, "var/lib/cloud"), { recursive: true })
