@@ -88,10 +88,13 @@ export const base64Datum = (client: HttpMetadataClient, path: string, body: Opti
  * maybe_b64decode reads a cloud's user-data; anything else as it is.
  */
 export const maybeBase64 = (body: Option.Option<Uint8Array>): Option.Option<Uint8Array> =>
-  Option.map(body, (bytes) => {
-    const text = textOf(bytes)
-    return text.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(text) ? new Uint8Array(Buffer.from(text, "base64")) : bytes
-  })
+  Option.map(body, (bytes) => (isBase64Token(bytes) ? new Uint8Array(Buffer.from(textOf(bytes), "base64")) : bytes))
+
+/** bytes that are exactly one base64 token, which `maybeBase64` decodes */
+export const isBase64Token = (bytes: Uint8Array): boolean => {
+  const text = textOf(bytes)
+  return text.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(text)
+}
 
 /**
  * reads a string the machine's firmware or hypervisor gives in sysfs, `$ROOT/PATH`, trimmed; empty when missing or

@@ -12,6 +12,7 @@ import * as Option from "effect/Option"
 import fc from "fast-check"
 import { describe, it } from "vitest"
 import { stringify } from "yaml"
+import { isBase64Token } from "../../src/clouds/common.js"
 import { CLOUD_NAMES } from "../../src/clouds/registry.js"
 import { appLayer } from "../../src/layers/live.js"
 import { HttpLive } from "../../src/layers/HttpLive.js"
@@ -21,12 +22,6 @@ import { startSimulator, type SimCloud, type SimInstance } from "../../src/sim/s
 import { PATIENT_METADATA } from "../support/instance-env.js"
 import { scratchDir } from "../support/scratch.js"
 import { capturingOutput, recordingCommands } from "../support/layers.js"
-
-/** one base64 token, as hetzner's user-data is read (maybeBase64 in src/clouds/common.ts) */
-const isBase64Token = (bytes: Uint8Array) => {
-  const text = Buffer.from(bytes).toString("latin1")
-  return text.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(text)
-}
 
 /** without root no source port below 1024 can be bound */
 const http = Layer.effect(Http, Effect.map(Http, (h) => ({ request: (r) => h.request({ ...r, privilegedSourcePort: false }) }))).pipe(Layer.provide(HttpLive))
