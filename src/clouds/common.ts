@@ -242,8 +242,8 @@ export const followingDirectoryRedirect = (client: HttpMetadataClient) => (path:
   )
 
 /** a datum served as JSON */
-export const jsonValue = (client: HttpMetadataClient, path: string) =>
-  Effect.flatMap(client.get(path), (body) => parsedJson(client.cloud, client.urlOf(path), body))
+export const jsonValue = (client: HttpMetadataClient, path: string, options?: GetOptions) =>
+  Effect.flatMap(client.get(path, options), (body) => parsedJson(client.cloud, client.urlOf(path), body))
 
 /**
  * The entries of a key listing (`0=name`, `0/`...), each once, at most

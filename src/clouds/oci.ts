@@ -1,5 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { memoizeSuccess } from "../domain/memo.js"
 import { lines, sortedUnique, textOf } from "../domain/text.js"
 import { base64Datum, dmiIs, jsonNicLookup, jsonValue, nonEmpty, textValue } from "./common.js"
 import { AS_USER_DATA, type GetOptions, makeHttpMetadataClient } from "./imds-http.js"
@@ -28,6 +29,7 @@ export const oci: CloudProvider = {
       root: "/opc/v2/",
       headers: { Authorization: "Bearer Oracle" }
     })
+    const vnics = yield* memoizeSuccess(jsonValue(client, NICS, UPDATING))
     return {
       get: client.get,
       hostname: textValue(client, "instance/hostname", UPDATING),
@@ -35,12 +37,14 @@ export const oci: CloudProvider = {
       userData: Effect.flatMap(client.get(USER_DATA, { ...AS_USER_DATA, ...UPDATING }), (body) => base64Datum(client, USER_DATA, body)),
       // a JSON list; an empty one is no NICs (trimmed first: \s* beside \s* backtracks quadratically on a long blank answer)
       nics: Effect.map(
-        client.get(NICS),
+        client.get(NICS, UPDATING),
         Option.filter((b) => !/^(\[\s*\])?$/.test(textOf(b).trim()))
       ),
       nic: jsonNicLookup({
         cloud: "oci",
-        list: jsonValue(client, NICS),
+        // read once for all of a VNIC's keys: net-sync's @mac, @ipv4 and @ipv6 from one answer, never @mac from one before an
+        // update and its addresses from a 404 during it (which would take them for gone)
+        list: vnics,
         // OCI writes MACs upper-case
         macOf: (vnic) => vnic["macAddr"],
         aliases: {

@@ -10,6 +10,8 @@ import { readFileSync, symlinkSync } from "node:fs"
 import { join } from "node:path"
 import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { Http } from "../../src/services/Http.js"
 import { FIXTURES, fixtureHttp, type Fixture } from "../support/fixture-http.js"
 import { makeTestInstance } from "../support/instance.js"
 import { fakeIp, type FakeIp } from "./fake-ip.js"
@@ -103,5 +105,33 @@ it.scopedLive("gcp, alias IP ranges and a forwarded IP: no address is added (the
     expect(ip.calls().filter((c) => CHANGES.test(c))).toEqual([])
     expect(ip.addresses("eth0")).toEqual(["10.128.0.7/32", "fe80::4001:aff:fe80:7/64"])
     expect(ip.addresses("eth1")).toEqual(["192.168.40.3/32", "fe80::4001:c0ff:fea8:2803/64"])
+  })
+)
+
+it.scopedLive("oci, the service being updated (vnics/ answered 404 for a moment, as Oracle's every datum is): a sync never takes a VNIC's addresses for gone, and asks a 404 again", () =>
+  Effect.gen(function* () {
+    const fixture = recorded("oci/bare-metal-dual-stack-vnics.json")
+    const { layer } = yield* fixtureHttp(fixture.routes ?? [])
+    const recordedHttp = yield* Effect.provide(Http, layer)
+    // which of vnics/'s requests (counted from 1) the update answers 404
+    let asked = 0
+    let updating = (_n: number) => false
+    const http = Layer.succeed(Http, {
+      request: (r) =>
+        r.path.startsWith("/opc/v2/vnics/") && updating(++asked) ? Effect.succeed({ status: 404, body: new Uint8Array() }) : recordedHttp.request(r)
+    })
+    const ip = fakeIp({ eth0: ["10.0.0.52/24", "fe80::17ff:fe00:a1b2/64"], eth1: ["10.0.4.17/24", "fe80::17ff:fe00:c3d4/64"] }, "fe80::200:17ff:fe00:c3d4")
+    const instance = yield* makeTestInstance({ cloud: "oci", noSimulator: true, http, env: { CLOUD: "oci", IMDS_ENDPOINT: "169.254.169.254" }, interfaces: interfacesOf(fixture), answer: ip.answer })
+    const synced = ["10.0.4.17/24", "fe80::17ff:fe00:c3d4/64", "2603:c020:4005:9e04::11/128", "2603:c020:4005:9e04:7d1e:2a90:b3c4:5e6f/128"]
+    // under way when the sync begins: its first two reads are 404, the third the list
+    updating = (n) => n <= 2
+    expect(yield* instance.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(ip.addresses("eth1")).toEqual(synced)
+    // begun just after the sync's first read: every later read is 404 for a while
+    asked = 0
+    updating = (n) => n > 1
+    expect(yield* instance.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(ip.addresses("eth1")).toEqual(synced)
+    expect(ip.calls().filter((c) => CHANGES.test(c) && / del /.test(c))).toEqual([])
   })
 )

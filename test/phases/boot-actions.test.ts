@@ -290,6 +290,27 @@ describe("boot phase actions", () => {
     })
   )
 
+  it.scopedLive("install_hotplugs: vnic_eth_hotplug's assembly failing (an image without interfaces.d) is its error line; the rule is installed and the boot goes on to the interfaces file and sshd", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "aws",
+        env: { HOTPLUG_MODULES: "vnic_eth_hotplug" },
+        interfaces: [{ name: "eth0", mac: "02:00:00:00:00:01", up: true }],
+        answer: (i) => (i.command === "assemble-interfaces" ? { exitCode: 1 } : undefined)
+      })
+      instance.write("/lib/mdev/vnic-eth-hotplug", "#!/bin/sh\n")
+      const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "install_hotplugs set_default_interfaces enable_sshd" })
+      expect(r.code).toBe(0)
+      expect(r.stderr).toContain(
+"\ninstall_hotplugs: vnic_eth_hotplug: assemble-interfaces: exited with status 1\n\t  >> vnic_eth_hotplug: installed\n"
+      )
+      expect(actionLines(r.stderr).filter((l) => l.endsWith(": done"))).toEqual(["install_hotplugs", "set_default_interfaces", "enable_sshd"].map((a) => `   ++ ${a}: done`))
+      expect(instance.read("/etc/mdev.conf")).toContain("eth[0-9]+\troot:root 0644 */lib/mdev/vnic-eth-hotplug\n")
+      expect(instance.read("/etc/network/interfaces")).toBe("auto lo\niface lo inet loopback\n\nauto eth0\niface eth0\n\tuse dhcp\n\n")
+      expect(instance.commands()).toContain("rc-update add sshd default")
+    })
+  )
+
   it.scopedLive("install_hotplugs on a HOTPLUG_TYPE other than mdev: one line naming it, every module unknown, mdev.conf alone; the boot goes on", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws", env: { HOTPLUG_MODULES: "nvme_ebs_links", HOTPLUG_TYPE: "udev" } })

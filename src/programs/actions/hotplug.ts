@@ -114,8 +114,11 @@ export const installHotplugs = Effect.gen(function* () {
           const conf = Option.getOrElse(yield* fs.readTextIfExists(confPath), () => "")
           const updated = withRule(conf, module)
           if (updated !== conf) yield* fs.writeAtomic(confPath, updated, { keep: true })
-          // NICs attached at launch get no hotplug event
-          if (name === "vnic_eth_hotplug" && (yield* commands.has("assemble-interfaces"))) yield* commands.run("assemble-interfaces", [])
+          // NICs attached at launch get no hotplug event. The rule is in place: an assembly that fails (an image without
+          // interfaces.d or its DEFAULT) is its error line, and the boot goes on to set_default_interfaces and sshd
+          if (name === "vnic_eth_hotplug" && (yield* commands.has("assemble-interfaces"))) {
+            yield* commands.run("assemble-interfaces", []).pipe(Effect.catchAll((e) => log.log("err", `install_hotplugs: ${name}: ${e.message}`)))
+          }
           return undefined
         }).pipe(Effect.catchAll((e) => Effect.succeed(`${name}: ${e.message}`)))
     yield* log.log(failure === undefined ? "info" : "err", `${name}: ${failure === undefined ? "installed" : "failed"}`, "\t  >> ")
