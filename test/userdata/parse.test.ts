@@ -1205,7 +1205,8 @@ users:
     expect(notes(source)).toEqual({ problems: [], warnings: [] })
   })
 
-  it.each(["[]", "''", "{}"])("keeps the default user for users written as %s, and says so", (users) => {
+  // `users:` with no value: cloud-init's normalization finds no list (the system's `users: [default]` does not replace a key the user-data has) and makes no user
+  it.each(["[]", "''", "{}", "", "~", "null"])("keeps the default user for users written as %s, and says so", (users) => {
     const source = `#cloud-config\nusers: ${users}\n`
     expect(config(source).defaultUser).toBeUndefined()
     expect(notes(source)).toEqual({

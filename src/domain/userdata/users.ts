@@ -414,8 +414,12 @@ export interface UsersRead {
   readonly applied: boolean
 }
 
-/** `users: []`, `""` or `{}`: cloud-init's way to ask for no default user */
+/**
+ * `users: []`, `""`, `{}` or no value: cloud-init's way to ask for no default user (`users:` with no value is
+ * no list to its normalization, which warns and makes no user: the system's `users: [default]` does not replace it)
+ */
 const namesNoUser = (users: unknown): boolean => {
+  if (users === null) return true
   if (Array.isArray(users)) return users.length === 0
   if (typeof users === "string") return users.trim() === ""
   const map = asMap(users)
