@@ -414,14 +414,17 @@ export interface UsersRead {
   readonly applied: boolean
 }
 
+/** names as cloud-init splits them (at `,`, the empty ones left out), or a list of such, in which it finds no name: `""`, `[""]`, `[[]]`, `","` */
+const namesNobody = (value: unknown): boolean =>
+  typeof value === "string" ? value.split(",").every((n) => n.trim() === "") : Array.isArray(value) && value.every(namesNobody)
+
 /**
- * `users: []`, `""`, `{}` or no value: cloud-init's way to ask for no default user (`users:` with no value is
+ * `users: []`, `""`, `{}`, a list of names that names none (`[""]`) or no value: cloud-init's way to ask for no default user (`users:` with no value is
  * no list to its normalization, which warns and makes no user: the system's `users: [default]` does not replace it)
  */
 const namesNoUser = (users: unknown): boolean => {
   if (users === null) return true
-  if (Array.isArray(users)) return users.length === 0
-  if (typeof users === "string") return users.trim() === ""
+  if (Array.isArray(users) || typeof users === "string") return namesNobody(users)
   const map = asMap(users)
   return map !== undefined && Object.keys(map).length === 0
 }
