@@ -1206,7 +1206,7 @@ users:
   })
 
   // `users:` with no value: cloud-init's normalization finds no list (the system's `users: [default]` does not replace a key the user-data has) and makes no user
-  it.each(["[]", "''", "{}", "", "~", "null", '[""]', "[[]]", "','", '[", "]'])("keeps the default user for users written as %s, and says so", (users) => {
+  it.each(["[]", "''", "{}", "", "~", "null", '[""]', "[[]]", "','", '[", "]', "{default: false}", "{bob: false, alice: 'no'}"])("keeps the default user for users written as %s, and says so", (users) => {
     const source = `#cloud-config\nusers: ${users}\n`
     expect(config(source).defaultUser).toBeUndefined()
     expect(notes(source)).toEqual({

@@ -419,14 +419,15 @@ const namesNobody = (value: unknown): boolean =>
   typeof value === "string" ? value.split(",").every((n) => n.trim() === "") : Array.isArray(value) && value.every(namesNobody)
 
 /**
- * `users: []`, `""`, `{}`, a list of names that names none (`[""]`) or no value: cloud-init's way to ask for no default user (`users:` with no value is
+ * `users: []`, `""`, `{}`, a list of names that names none (`[""]`), a map by name that wants none (`{default: false}`) or no value: cloud-init's way to ask for no default user (`users:` with no value is
  * no list to its normalization, which warns and makes no user: the system's `users: [default]` does not replace it)
  */
 const namesNoUser = (users: unknown): boolean => {
   if (users === null) return true
   if (Array.isArray(users) || typeof users === "string") return namesNobody(users)
+  // a map by name adds the names whose value is true: `{default: false}` adds none
   const map = asMap(users)
-  return map !== undefined && Object.keys(map).length === 0
+  return map !== undefined && Object.values(map).every((v) => asMap(v) === undefined && truthOf(v) === false)
 }
 
 /**
