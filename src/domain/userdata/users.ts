@@ -461,7 +461,8 @@ export const readUsers = (user: unknown, users: unknown, { notes, cloudUser }: R
       applied = true
     }
   }
-  if (!hasDefault && namesNoUser(users)) {
+  // only `user` makes cloud-init add the default user to `users`: system_info's default_user describes it, and does not
+  if (!(hasDefault && given === user) && namesNoUser(users)) {
     notes.warn(["users"], "empty: cloud-init would create no default user; the default user is kept so that the instance stays reachable")
   }
   const entries = users === undefined || users === null ? [] : combineRepeated(entriesOf(users, ["users"], notes), notes)
