@@ -58,6 +58,8 @@ describe("cloud-init's documents", () => {
         "line 9: write_files[1].path: cloud-init runs the programs in /var/lib/cloud/scripts/per-instance/; Tiny Cloud writes the file but does not run it"
       ]
     ],
+    // every name mapped to false: cloud-init makes no user, not even the default one
+    ["users-map-wanting-none.yaml", ["line 4: users: empty: cloud-init would create no default user; the default user is kept so that the instance stays reachable"]],
     ["users-every-option.yaml", ["unsupported cloud-config keys: users[1].expiredate, users[3].inactive, users[4].no_log_init, users[4].no_user_group"]],
     // an older cloud-init example's compression and perms, which cloud-init passes over too
     [

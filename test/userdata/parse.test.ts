@@ -1205,13 +1205,23 @@ users:
     expect(notes(source)).toEqual({ problems: [], warnings: [] })
   })
 
-  it.each(["[]", "''", "{}"])("keeps the default user for users written as %s, and says so", (users) => {
+  // `users:` with no value: cloud-init's normalization finds no list (the system's `users: [default]` does not replace a key the user-data has) and makes no user
+  it.each(["[]", "''", "{}", "", "~", "null", '[""]', "[[]]", "','", '[", "]', "{default: false}", "{bob: false, alice: 'no'}"])("keeps the default user for users written as %s, and says so", (users) => {
     const source = `#cloud-config\nusers: ${users}\n`
     expect(config(source).defaultUser).toBeUndefined()
     expect(notes(source)).toEqual({
       problems: [],
       warnings: ["line 2: users: empty: cloud-init would create no default user; the default user is kept so that the instance stays reachable"]
     })
+  })
+
+  // system_info's default_user describes the default user; only `user` makes cloud-init add it to the users it makes
+  it("says so when system_info describes the default user and users is empty, and not when user names it", () => {
+    const warning = "line 5: users: empty: cloud-init would create no default user; the default user is kept so that the instance stays reachable"
+    const described = "#cloud-config\nsystem_info:\n  default_user:\n    name: ops\nusers: []\n"
+    expect(config(described).defaultUser?.name).toBe("ops")
+    expect(notes(described)).toEqual({ problems: [], warnings: [warning] })
+    expect(notes("#cloud-config\nuser: ops\n\n\nusers: []\n")).toEqual({ problems: [], warnings: [] })
   })
 
   it("reads a user map as cloud-init does: `-` in keys, sudo true, groups as a map, a bare shell, uid as text", () => {

@@ -414,12 +414,20 @@ export interface UsersRead {
   readonly applied: boolean
 }
 
-/** `users: []`, `""` or `{}`: cloud-init's way to ask for no default user */
+/** names as cloud-init splits them (at `,`, the empty ones left out), or a list of such, in which it finds no name: `""`, `[""]`, `[[]]`, `","` */
+const namesNobody = (value: unknown): boolean =>
+  typeof value === "string" ? value.split(",").every((n) => n.trim() === "") : Array.isArray(value) && value.every(namesNobody)
+
+/**
+ * `users: []`, `""`, `{}`, a list of names that names none (`[""]`), a map by name that wants none (`{default: false}`) or no value: cloud-init's way to ask for no default user (`users:` with no value is
+ * no list to its normalization, which warns and makes no user: the system's `users: [default]` does not replace it)
+ */
 const namesNoUser = (users: unknown): boolean => {
-  if (Array.isArray(users)) return users.length === 0
-  if (typeof users === "string") return users.trim() === ""
+  if (users === null) return true
+  if (Array.isArray(users) || typeof users === "string") return namesNobody(users)
+  // a map by name adds the names whose value is true: `{default: false}` adds none
   const map = asMap(users)
-  return map !== undefined && Object.keys(map).length === 0
+  return map !== undefined && Object.values(map).every((v) => asMap(v) === undefined && truthOf(v) === false)
 }
 
 /**
@@ -453,7 +461,8 @@ export const readUsers = (user: unknown, users: unknown, { notes, cloudUser }: R
       applied = true
     }
   }
-  if (!hasDefault && namesNoUser(users)) {
+  // only `user` makes cloud-init add the default user to `users`: system_info's default_user describes it, and does not
+  if (!(hasDefault && given === user) && namesNoUser(users)) {
     notes.warn(["users"], "empty: cloud-init would create no default user; the default user is kept so that the instance stays reachable")
   }
   const entries = users === undefined || users === null ? [] : combineRepeated(entriesOf(users, ["users"], notes), notes)
