@@ -104,7 +104,8 @@ check-bundle:
 
 install: check-bundle
 	install -d "$(DESTDIR)$(LIBDIR)"
-	install -m 0755 $(BUNDLE) "$(DESTDIR)$(PROGRAM)"
+	install -m 0755 $(BUNDLE) "$(DESTDIR)$(LIBDIR)/.tiny-cloud.cjs.new"
+	mv -f "$(DESTDIR)$(LIBDIR)/.tiny-cloud.cjs.new" "$(DESTDIR)$(PROGRAM)"
 	@$(RELPATH); set -e; root=$$(cd -P "$(DESTDIR)/" && pwd -P); root=$${root%/}; for link in $(LINKS); do \
 		install -d "$(DESTDIR)$${link%/*}"; \
 		dir=$$(cd -P "$(DESTDIR)$${link%/*}" && pwd -P); \
@@ -117,7 +118,8 @@ install: check-bundle
 		src=$${f%%:*}; rest=$${f#*:}; dest=$${rest%:*}; mode=$${rest##*:}; \
 		echo "install -m $$mode $$src $(DESTDIR)$$dest"; \
 		install -d "$(DESTDIR)$${dest%/*}"; \
-		install -m $$mode "$$src" "$(DESTDIR)$$dest"; \
+		install -m $$mode "$$src" "$(DESTDIR)$${dest%/*}/.$${dest##*/}.new"; \
+		mv -f "$(DESTDIR)$${dest%/*}/.$${dest##*/}.new" "$(DESTDIR)$$dest"; \
 	done
 # (after the files: the phases' cache is made through the resident process, with the client.sh installed beside the program)
 	@if [ "$(PREPARE_CODE_CACHE)" = yes ]; then \
