@@ -112,7 +112,8 @@ install: check-bundle
 		case $$dir in "$$root"/*) dir=$${dir#"$$root"} ;; *) dir=$${link%/*} ;; esac; \
 		if [ "$(LINK_TARGETS)" = absolute ]; then target=$(PROGRAM); else target=$$(relpath $(PROGRAM) "$$dir/$${link##*/}"); fi; \
 		echo "ln -sfn $$target $(DESTDIR)$$link"; \
-		ln -sfn "$$target" "$(DESTDIR)$$link"; \
+		ln -sfn "$$target" "$(DESTDIR)$${link%/*}/.$${link##*/}.new"; \
+		mv -f "$(DESTDIR)$${link%/*}/.$${link##*/}.new" "$(DESTDIR)$$link"; \
 	done
 	@set -e; for f in $(FILES); do \
 		src=$${f%%:*}; rest=$${f#*:}; dest=$${rest%:*}; mode=$${rest##*:}; \

@@ -525,9 +525,11 @@ describeSystem("the package and make install", { tools: { make: "make" } }, () =
       try {
         cpSync(join(dir, "make-install"), image, { recursive: true, verbatimSymlinks: true })
         // `install` given an installed file as its destination removes it and writes the new one where it was (GNU's),
-        // or writes it over (busybox's): a run started between finds no program, or one cut short (a stack trace)
-        const real = which("install")!
-        writeFileSync(join(bin, "install"), `#!/bin/sh\nfor last; do :; done\n[ -f "$last" ] && echo "\${last#"$IMAGE"}" >> "$OVER"\nexec "${real}" "$@"\n`, { mode: 0o755 })
+        // or writes it over (busybox's): a run started between finds no program, or one cut short (a stack trace);
+        // busybox's `ln -sf` removes an installed name before it makes the link again
+        for (const tool of ["install", "ln"]) {
+          writeFileSync(join(bin, tool), `#!/bin/sh\nfor last; do :; done\n{ [ -f "$last" ] || [ -L "$last" ]; } && echo "\${last#"$IMAGE"}" >> "$OVER"\nexec "${which(tool)!}" "$@"\n`, { mode: 0o755 })
+        }
         execFileSync("make", ["-s", "install", `DESTDIR=${image}`, "PREPARE_CODE_CACHE=no"], {
           cwd: REPO,
           stdio: "ignore",
