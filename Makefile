@@ -104,20 +104,23 @@ check-bundle:
 
 install: check-bundle
 	install -d "$(DESTDIR)$(LIBDIR)"
-	install -m 0755 $(BUNDLE) "$(DESTDIR)$(PROGRAM)"
+	install -m 0755 $(BUNDLE) "$(DESTDIR)$(LIBDIR)/.tiny-cloud.cjs.new"
+	mv -f "$(DESTDIR)$(LIBDIR)/.tiny-cloud.cjs.new" "$(DESTDIR)$(PROGRAM)"
 	@$(RELPATH); set -e; root=$$(cd -P "$(DESTDIR)/" && pwd -P); root=$${root%/}; for link in $(LINKS); do \
 		install -d "$(DESTDIR)$${link%/*}"; \
 		dir=$$(cd -P "$(DESTDIR)$${link%/*}" && pwd -P); \
 		case $$dir in "$$root"/*) dir=$${dir#"$$root"} ;; *) dir=$${link%/*} ;; esac; \
 		if [ "$(LINK_TARGETS)" = absolute ]; then target=$(PROGRAM); else target=$$(relpath $(PROGRAM) "$$dir/$${link##*/}"); fi; \
 		echo "ln -sfn $$target $(DESTDIR)$$link"; \
-		ln -sfn "$$target" "$(DESTDIR)$$link"; \
+		ln -sfn "$$target" "$(DESTDIR)$${link%/*}/.$${link##*/}.new"; \
+		mv -f "$(DESTDIR)$${link%/*}/.$${link##*/}.new" "$(DESTDIR)$$link"; \
 	done
 	@set -e; for f in $(FILES); do \
 		src=$${f%%:*}; rest=$${f#*:}; dest=$${rest%:*}; mode=$${rest##*:}; \
 		echo "install -m $$mode $$src $(DESTDIR)$$dest"; \
 		install -d "$(DESTDIR)$${dest%/*}"; \
-		install -m $$mode "$$src" "$(DESTDIR)$$dest"; \
+		install -m $$mode "$$src" "$(DESTDIR)$${dest%/*}/.$${dest##*/}.new"; \
+		mv -f "$(DESTDIR)$${dest%/*}/.$${dest##*/}.new" "$(DESTDIR)$$dest"; \
 	done
 # (after the files: the phases' cache is made through the resident process, with the client.sh installed beside the program)
 	@if [ "$(PREPARE_CODE_CACHE)" = yes ]; then \

@@ -518,6 +518,33 @@ describeSystem("the package and make install", { tools: { make: "make" } }, () =
     })
   })
 
+  describe("make install over an earlier install (an upgrade on a running instance)", () => {
+    it("puts each file in place by a rename: a program started meanwhile (a phase, imds, a hotplug helper, a service) finds the old file or the new one, never none or half of one", () => {
+      const image = mkdtempSync(join(tmpdir(), "tiny-cloud-reinstall-"))
+      const bin = mkdtempSync(join(tmpdir(), "tiny-cloud-reinstall-bin-"))
+      try {
+        cpSync(join(dir, "make-install"), image, { recursive: true, verbatimSymlinks: true })
+        // `install` given an installed file as its destination removes it and writes the new one where it was (GNU's),
+        // or writes it over (busybox's): a run started between finds no program, or one cut short (a stack trace);
+        // busybox's `ln -sf` removes an installed name before it makes the link again
+        for (const tool of ["install", "ln"]) {
+          writeFileSync(join(bin, tool), `#!/bin/sh\nfor last; do :; done\n{ [ -f "$last" ] || [ -L "$last" ]; } && echo "\${last#"$IMAGE"}" >> "$OVER"\nexec "${which(tool)!}" "$@"\n`, { mode: 0o755 })
+        }
+        execFileSync("make", ["-s", "install", `DESTDIR=${image}`, "PREPARE_CODE_CACHE=no"], {
+          cwd: REPO,
+          stdio: "ignore",
+          env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, IMAGE: image, OVER: join(bin, "over") }
+        })
+        expect(existsSync(join(bin, "over")) ? readFileSync(join(bin, "over"), "utf8").split("\n").filter((l) => l !== "") : []).toEqual([])
+        // the same files as a first install, nothing left beside them
+        expect(tree(image)).toEqual(installed)
+      } finally {
+        rmSync(image, { recursive: true, force: true })
+        rmSync(bin, { recursive: true, force: true })
+      }
+    })
+  })
+
   describe("make uninstall", () => {
     it("removes everything make install put in place, and keeps a tiny-cloud.conf the operator changed", () => {
       /** the files and links under a directory (empty directories are not listed), relative to it */
