@@ -7,6 +7,8 @@
 import { reasonOf } from "../layers/regular-file.js"
 
 let failed = false
+/** the command whose output it is, as its lines name it: imds by either spelling (set by watchOutput) */
+let program = "tiny-cloud"
 /** stdout only echoes what the user's programs print, which their log keeps (a phase): its failure ends the echo, not the command */
 let echoOnly = false
 /** such an echo failed otherwise than by its reader's going (a full disk): the command's status is 1 */
@@ -16,7 +18,6 @@ const outputFailed = (e: NodeJS.ErrnoException): void => {
   if (failed) return
   failed = true
   if (e.code === "EPIPE") return echoOnly ? undefined : process.exit(0)
-  const program = (process.argv[1] ?? "").split("/").pop()?.startsWith("imds") ? "imds" : "tiny-cloud"
   process.stderr.write(`${program}: cannot write to standard output: ${reasonOf(e)}\n`)
   if (echoOnly) {
     echoFailed = true
@@ -39,13 +40,15 @@ export const stdoutIsEcho = () => {
 }
 
 /**
- * stdout's failures handled as above; the entry calls it first. Stderr's own
+ * stdout's failures handled as above, named after `name`'s command (`imds`,
+ * whether called so or as `tiny-cloud imds`); the entry calls it first. Stderr's own
  * failure (its reader gone: EPIPE) has nowhere to be told and is no reason to
  * stop: the lines still go to syslog, and the command goes on to its own end
  * and status. Unwatched, the failed write is an uncaught error that ends the
  * process with status 1 at once (a phase before its first action).
  */
-export const watchOutput = () => {
+export const watchOutput = (name = "tiny-cloud") => {
+  program = name
   process.stdout.on("error", outputFailed)
   process.stderr.on("error", () => {})
 }

@@ -32,6 +32,10 @@ export const commandWords = (args: ReadonlyArray<string>): { readonly first: str
 export const asksBootstrapStatus = (first: string | undefined, rest: ReadonlyArray<string>): boolean =>
   first === "--bootstrap" && rest.length === 1 && rest[0] === "status"
 
+/** the command line of a program called INVOKEDAS is imds's: `imds ...` or `tiny-cloud imds ...` (cli.ts's routeImds) */
+export const isImdsCommand = (invokedAs: string, args: ReadonlyArray<string>): boolean =>
+  isImds(invokedAs) || (!HELPERS.includes(invokedAs) && commandWords(args).first === "imds")
+
 /** the command line of a program called INVOKEDAS is `tiny-cloud --bootstrap status` (cli.ts's BootstrapStatus route) */
 export const isBootstrapStatus = (invokedAs: string, args: ReadonlyArray<string>): boolean => {
   if (isImds(invokedAs) || HELPERS.includes(invokedAs)) return false

@@ -1,9 +1,9 @@
 /** `imds` as scripts call it: the bundled program by that name, its switches and exit status. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { spawn } from "node:child_process"
-import { symlinkSync } from "node:fs"
+import { closeSync, existsSync, openSync, symlinkSync } from "node:fs"
 import { join } from "node:path"
-import { makeInstance, PROGRAM, type TestInstance } from "../support/harness.js"
+import { makeInstance, PROGRAM, TEST_CODE_CACHE, type TestInstance } from "../support/harness.js"
 
 const HOST = "web-1.example.internal"
 const KEYS = ["ssh-ed25519 AAAA first", "ssh-ed25519 BBBB second"]
@@ -47,6 +47,23 @@ describe.concurrent("imds", () => {
     for (const args of [["-x"], ["@hostname", "-x"], ["--json", "@hostname"], ["imds", "@hostname", "+n", "-", "@hostname"]]) {
       const r = args[0] === "imds" ? await instance.run(args) : await instance.imds(args)
       expect(r).toEqual({ code: 1, stdout: "", stderr: help1 })
+    }
+  })
+
+  it.skipIf(!existsSync("/dev/full"))("output that cannot be written is imds's one line and exit 1 by either spelling, `imds` and `tiny-cloud imds`", async () => {
+    const full = (command: ReadonlyArray<string>) =>
+      new Promise<{ code: number | null; stderr: string }>((done) => {
+        const fd = openSync("/dev/full", "w")
+        const child = spawn(process.execPath, [...command], { env: { TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE, ...instance.env }, stdio: ["ignore", fd, "pipe"] })
+        closeSync(fd)
+        let stderr = ""
+        child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()))
+        child.on("close", (code) => done({ code, stderr }))
+      })
+    const told = { code: 1, stderr: "imds: cannot write to standard output: no space left on device\n" }
+    for (const args of [["@hostname", "+n"], ["-h"]]) {
+      expect(await full([join(instance.dir, "imds"), ...args])).toEqual(told)
+      expect(await full([PROGRAM, "imds", ...args])).toEqual(told)
     }
   })
 
