@@ -51,11 +51,10 @@ const PREDEFINED: Readonly<Record<string, string>> = { lt: "<", gt: ">", amp: "&
  */
 const characterData = (name: string, content: string): { readonly text: string } | { readonly invalid: string } => {
   let text = ""
-  for (const [i, part] of content.split(/<!\[CDATA\[([\s\S]*?)\]\]>/).entries()) {
-    if (i % 2 === 1) {
-      text += part
-      continue
-    }
+  // found with indexOf, not a lazy regular expression, which scans to the end again for every unclosed `<![CDATA[`
+  for (let at = 0; ; ) {
+    const open = content.indexOf("<![CDATA[", at)
+    const part = content.slice(at, open === -1 ? content.length : open)
     if (part.includes("<")) return { invalid: `${name} holds markup, not base64 text` }
     let unknown = false
     text += part.replace(/&(#x[0-9A-Fa-f]{1,6}|#[0-9]{1,7}|[A-Za-z_][\w.-]*);/g, (whole, ref: string) => {
@@ -65,6 +64,11 @@ const characterData = (name: string, content: string): { readonly text: string }
       return character ?? whole
     })
     if (unknown) return { invalid: `${name} refers to an entity or character XML does not define` }
+    if (open === -1) break
+    const close = content.indexOf("]]>", open + 9)
+    if (close === -1) return { invalid: `${name} holds markup, not base64 text` }
+    text += content.slice(open + 9, close)
+    at = close + 3
   }
   return { text }
 }
