@@ -40,6 +40,39 @@ const contentOf = (xml: string, prefixes: ReadonlyArray<string>, name: string): 
   return { text: Option.some(xml.slice(element.end, end)) }
 }
 
+/** the entities XML itself defines: the only ones a document without a document type can refer to */
+const PREDEFINED: Readonly<Record<string, string>> = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" }
+
+/**
+ * The character data of an element's content as an XML reader gives it (as
+ * cloud-init's ElementTree reads `CustomData`): CDATA sections as they are,
+ * XML's own entities and character references (`&amp;`, `&#13;`, `&#xD;`)
+ * decoded; or why it cannot be read (an element in it, another reference).
+ */
+const characterData = (name: string, content: string): { readonly text: string } | { readonly invalid: string } => {
+  let text = ""
+  // found with indexOf, not a lazy regular expression, which scans to the end again for every unclosed `<![CDATA[`
+  for (let at = 0; ; ) {
+    const open = content.indexOf("<![CDATA[", at)
+    const part = content.slice(at, open === -1 ? content.length : open)
+    if (part.includes("<")) return { invalid: `${name} holds markup, not base64 text` }
+    let unknown = false
+    text += part.replace(/&(#x[0-9A-Fa-f]{1,6}|#[0-9]{1,7}|[A-Za-z_][\w.-]*);/g, (whole, ref: string) => {
+      const code = ref.startsWith("#x") ? parseInt(ref.slice(2), 16) : ref.startsWith("#") ? parseInt(ref.slice(1), 10) : undefined
+      const character = code === undefined ? PREDEFINED[ref] : code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : undefined
+      if (character === undefined) unknown = true
+      return character ?? whole
+    })
+    if (unknown) return { invalid: `${name} refers to an entity or character XML does not define` }
+    if (open === -1) break
+    const close = content.indexOf("]]>", open + 9)
+    if (close === -1) return { invalid: `${name} holds markup, not base64 text` }
+    text += content.slice(open + 9, close)
+    at = close + 3
+  }
+  return { text }
+}
+
 /**
  * The base64 text of `CustomData` (None when there is none, or it is empty),
  * or why the document cannot be read.
@@ -55,7 +88,7 @@ export const ovfCustomData = (document: string): { readonly base64: Option.Optio
   const data = contentOf(set.text.value, prefixes, "CustomData")
   if ("invalid" in data) return data
   if (Option.isNone(data.text)) return { base64: Option.none() }
-  const text = data.text.value
-  if (text.includes("<")) return { invalid: "CustomData holds markup, not base64 text" }
-  return { base64: text.trim() === "" ? Option.none() : Option.some(text) }
+  const content = characterData("CustomData", data.text.value)
+  if ("invalid" in content) return content
+  return { base64: content.text.trim() === "" ? Option.none() : Option.some(content.text) }
 }

@@ -59,6 +59,14 @@ describe("ovfCustomData", () => {
     expect(ovfCustomData(plain)).toEqual({ base64: Option.some("QUJD") })
   })
 
+  // an XML reader (cloud-init's ElementTree) gives CDATA sections and XML's own references as the text they stand for
+  it("reads CustomData's CDATA sections, XML's own entities and character references as an XML reader does", () => {
+    expect(ovfCustomData(ovfEnv("<![CDATA[QUJD\nREVG]]>"))).toEqual({ base64: Option.some("QUJD\nREVG") })
+    expect(ovfCustomData(ovfEnv("QUJD&#13;&#10;REVG&#xD;&#xa;"))).toEqual({ base64: Option.some("QUJD\r\nREVG\r\n") })
+    expect(ovfCustomData(ovfEnv("<![CDATA[QUJD]]>&#10;<![CDATA[REVG]]>"))).toEqual({ base64: Option.some("QUJD\nREVG") })
+    expect(ovfCustomData(ovfEnv("<![CDATA[ ]]>&#32;"))).toEqual({ base64: Option.none() })
+  })
+
   it("none when CustomData is absent, empty, or outside the provisioning set; a commented one is no element", () => {
     expect(ovfCustomData(ovfEnv(""))).toEqual({ base64: Option.none() })
     expect(ovfCustomData(ovfEnv("QUJD").replace(/<ns1:CustomData>.*<\/ns1:CustomData>/, "<ns1:CustomData />"))).toEqual({ base64: Option.none() })
@@ -70,7 +78,9 @@ describe("ovfCustomData", () => {
   it("refuses a document type (no entity is expanded), markup in CustomData, two of them, another namespace", () => {
     const bomb = `<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>\n${ovfEnv("&lol2;").replace(/^<\?xml[^>]*>\n/, "")}`
     expect(ovfCustomData(bomb)).toEqual({ invalid: "a document type declaration (DOCTYPE, ENTITY) is not read" })
-    expect(ovfCustomData(ovfEnv("<![CDATA[QUJD]]>"))).toEqual({ invalid: "CustomData holds markup, not base64 text" })
+    expect(ovfCustomData(ovfEnv("<ns1:Value>QUJD</ns1:Value>"))).toEqual({ invalid: "CustomData holds markup, not base64 text" })
+    expect(ovfCustomData(ovfEnv("QUJD&lol;"))).toEqual({ invalid: "CustomData refers to an entity or character XML does not define" })
+    expect(ovfCustomData(ovfEnv("QUJD&#0;"))).toEqual({ invalid: "CustomData refers to an entity or character XML does not define" })
     expect(ovfCustomData(ovfEnv("QUJD</ns1:CustomData><ns1:CustomData>QUJD"))).toEqual({ invalid: "more than one CustomData" })
     // an element left open (a document cut short) is no value up to wherever the text ends
     expect(ovfCustomData(ovfEnv("QUJDQUJD").replace("</ns1:CustomData>", ""))).toEqual({ invalid: "CustomData is not closed" })
@@ -97,6 +107,19 @@ describe("azure custom data on the provisioning media", () => {
       for (const m of mounts) expect(m).toMatch(new RegExp(`^mount -o ro -t udf /dev/sr0 ${instance.root}/run/tiny-cloud/azure-media-\\S+$`))
       expect(instance.commands().filter((c) => c.startsWith("umount ")).map((c) => c.split(" ")[1])).toEqual(mounts.map((m) => m.split(" ").pop()))
       expect(readdirSync(join(instance.root, "run/tiny-cloud")).filter((d) => d.startsWith("azure-media-"))).toEqual([])
+    })
+  )
+
+  it.scopedLive("CustomData written in a CDATA section, or with its line breaks as character references (&#13;&#10;), is the user-data, as cloud-init reads it", () =>
+    Effect.gen(function* () {
+      const wrapped = b64(CLOUD_CONFIG).replace(/.{20}/g, "$&&#13;&#10;")
+      for (const customData of [`<![CDATA[${b64(CLOUD_CONFIG)}]]>`, wrapped]) {
+        const instance = yield* instanceWith(yield* mediaWith(ovfEnv(customData)))
+        const results = yield* instance.boot()
+        expect(results.map((r) => r.code), results.map((r) => r.stderr).join("")).toEqual([0, 0, 0, 0])
+        expect(instance.read("/var/lib/cloud/user-data")).toBe(CLOUD_CONFIG)
+        expect(instance.read("/etc/motd")).toBe("from custom data")
+      }
     })
   )
 

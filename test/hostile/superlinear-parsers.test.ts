@@ -13,10 +13,12 @@ import { vi } from "vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import fc from "fast-check"
 import { Alias } from "yaml"
 import { element, parseGoalState } from "../../src/clouds/azure-wireserver.js"
+import { ovfCustomData } from "../../src/domain/ovf-env.js"
 import { parseConf } from "../../src/clouds/scaleway.js"
 import { MAX_NESTING, nestsDeeperThan } from "../../src/domain/render.js"
 import { splitArchive } from "../../src/domain/userdata/archive.js"
@@ -322,6 +324,15 @@ describe("a jinja template of millions of expressions", () => {
     const mime = ["Content-Type: multipart/mixed; boundary=B", "", part, part, "--B--", ""].join("\n")
     const read = analyseUserData(new TextEncoder().encode(mime), { maxBytes: 16 * 1024 * 1024, maxDecompressedBytes: 16 * 1024 * 1024 })
     expect(read.problems.map(formatProblem)).toEqual([`line 13: too large to read: more than ${YAML_MAX_TOKENS} jinja expressions and comments in the user-data; part skipped`])
+  })
+})
+
+describe("Azure's CustomData with CDATA sections that never close", () => {
+  it("400,000 openings (3.6 MB, within USERDATA_MAX_BYTES; a lazy regular expression took minutes) are refused as markup in one line, and a closed section after many openings' worth of text is read", () => {
+    const ovf = (content: string) =>
+      `<ns0:Environment xmlns:ns0="http://schemas.dmtf.org/ovf/environment/1" xmlns:ns1="http://schemas.microsoft.com/windowsazure"><ns1:ProvisioningSection><ns1:LinuxProvisioningConfigurationSet><ns1:CustomData>${content}</ns1:CustomData></ns1:LinuxProvisioningConfigurationSet></ns1:ProvisioningSection></ns0:Environment>`
+    expect(ovfCustomData(ovf("<![CDATA[".repeat(400_000)))).toEqual({ invalid: "CustomData holds markup, not base64 text" })
+    expect(ovfCustomData(ovf(`${"&#32;".repeat(200_000)}<![CDATA[QUJD]]>`))).toEqual({ base64: Option.some(`${" ".repeat(200_000)}QUJD`) })
   })
 })
 
