@@ -1,5 +1,5 @@
 import { gzipSync } from "node:zlib"
-import { describe, expect, it } from "vitest"
+import { describe, expect, it, vi } from "vitest"
 import { MAX_BOUNDARY, MAX_MIME_DEPTH, splitMime } from "../../src/domain/userdata/mime.js"
 import { analyseUserData, MAX_PART_NOTES } from "../../src/domain/userdata/parse.js"
 import { formatProblem } from "../../src/domain/userdata/problem.js"
@@ -120,6 +120,27 @@ describe("a large number of parts", () => {
     const split = splitMime(source, 64 * 1024 * 1024)
     expect(split._tag === "Right" && split.right.scripts.length).toBe(4000)
   }, 120_000)
+
+  // one part at a time: the walk had split the whole message into a list of parts before the first was read, 16 MiB of
+  // empty parts 4 million of them held at once (a phase's peak RSS 1.6 GB); counted rather than measured, by the parts
+  // it looks for once the limit is reached, where nothing after that part is read
+  it("are split one at a time as they are read: once a part passes the size limit, the parts after it are not even looked for", () => {
+    const source = bytes(multipart([part("text/x-shellscript", `#!/bin/sh\n${"#".repeat(2000)}`), ...Array.from({ length: 5000 }, () => part("text/x-unknown", "x"))]))
+    let searches = 0
+    const exec = RegExp.prototype.exec
+    const spy = vi.spyOn(RegExp.prototype, "exec").mockImplementation(function (this: RegExp, input: string) {
+      if (this.source.startsWith("^--")) searches++
+      return exec.call(this, input)
+    })
+    let split: ReturnType<typeof splitMime>
+    try {
+      split = splitMime(source, 1000)
+    } finally {
+      spy.mockRestore()
+    }
+    expect(split._tag === "Right" && [split.right.scripts.length, split.right.warnings.length]).toEqual([0, 1])
+    expect(searches).toBeLessThan(10)
+  })
 
   it("still places the last part on its line", () => {
     const parts = Array.from({ length: 50 }, (_, i) => part("text/x-unknown", `x${i}`))

@@ -127,75 +127,79 @@ const NAMEABLE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}(?:\/[a-z0-9][a-z0-9!#$&^_.+-
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 
 /**
- * Where each part between `--BOUNDARY` lines in [from, to) lies; the line
- * break before a delimiter belongs to it, as does the text's last one. A
- * nested multipart written without its closing delimiter ends where the
- * part that holds it ends, whose own line break was taken already: its last
- * part keeps the line break before that, as Python's email (so cloud-init)
- * reads it.
+ * Where each part between `--BOUNDARY` lines in [from, to) lies, one at a
+ * time as the delimiters are found; the line break before a delimiter
+ * belongs to it, as does the text's last one. A nested multipart written
+ * without its closing delimiter ends where the part that holds it ends, whose
+ * own line break was taken already: its last part keeps the line break before
+ * that, as Python's email (so cloud-init) reads it.
  */
-const partRegions = (text: string, from: number, to: number, boundary: string): Array<{ start: number; end: number }> => {
+function* partRegions(text: string, from: number, to: number, boundary: string): Generator<{ start: number; end: number }> {
   // (up to its line break, which is not taken: `$` is before a CR too, and a CR taken here and a CR alone after it
   // taken for the line break would leave a part without headers none of its blank line)
   const delimiter = new RegExp(`^--${escapeRegExp(boundary)}(--)?[ \\t]*$`, "gm")
   // searched for in the body alone (which starts on a line of its own): a search of the whole text from `from` would go on to its end
   // for each nested multipart part whose boundary is not there, 100 000 of them over megabytes of text
   const body = text.slice(from, to)
-  const marks: Array<{ index: number; end: number; close: boolean }> = []
-  for (let m = delimiter.exec(body); m !== null; m = delimiter.exec(body)) {
-    marks.push({ index: from + m.index, end: from + m.index + m[0].length, close: m[1] === "--" })
-    if (m[1] === "--") break
+  let previous: { index: number; end: number } | undefined
+  for (;;) {
+    const m = delimiter.exec(body)
+    const mark = m === null ? undefined : { index: from + m.index, end: from + m.index + m[0].length }
+    if (previous !== undefined) {
+      // (the delimiter's line break: LF, CR LF, or a CR alone)
+      const after = previous.end
+      const start = Math.min(to, after + (text.startsWith("\r\n", after) ? 2 : text[after] === "\n" || text[after] === "\r" ? 1 : 0))
+      let end = mark?.index ?? to
+      const ownLineBreak = mark !== undefined || to === text.length
+      if (ownLineBreak && end > start && text[end - 1] === "\n") end--
+      if (ownLineBreak && end > start && text[end - 1] === "\r") end--
+      yield { start, end: Math.max(start, end) }
+    }
+    if (m === null || m[1] === "--") return
+    previous = mark
   }
-  const regions: Array<{ start: number; end: number }> = []
-  for (let i = 0; i < marks.length && !marks[i]!.close; i++) {
-    // (the delimiter's line break: LF, CR LF, or a CR alone)
-    const after = marks[i]!.end
-    const start = Math.min(to, after + (text.startsWith("\r\n", after) ? 2 : text[after] === "\n" || text[after] === "\r" ? 1 : 0))
-    let end = marks[i + 1]?.index ?? to
-    const ownLineBreak = marks[i + 1] !== undefined || to === text.length
-    if (ownLineBreak && end > start && text[end - 1] === "\n") end--
-    if (ownLineBreak && end > start && text[end - 1] === "\r") end--
-    regions.push({ start, end: Math.max(start, end) })
-  }
-  return regions
 }
 
 interface Walk {
   readonly text: string
   readonly lineAt: (offset: number) => number
-  readonly entries: Array<Entry>
 }
 
-/** The parts of the multipart body in [from, to), in order; multipart parts are walked into, `depth` being this body's level. */
-const walkMultipart = (walk: Walk, from: number, to: number, boundary: string, prefix: string, depth: number): number => {
-  const regions = partRegions(walk.text, from, to, boundary)
-  regions.forEach((region, i) => {
-    const label = `${prefix}${i + 1}`
+/**
+ * The parts of the multipart body in [from, to), in order, one at a time (a
+ * part that is read, or passed over, is not kept: 16 MiB of empty parts are
+ * 4 million of them); multipart parts are walked into, `depth` being this
+ * body's level. Returns how many parts the body has.
+ */
+function* walkMultipart(walk: Walk, from: number, to: number, boundary: string, prefix: string, depth: number): Generator<Entry, number> {
+  let count = 0
+  for (const region of partRegions(walk.text, from, to, boundary)) {
+    const label = `${prefix}${++count}`
     const { headers, bodyStart } = readHeaders(walk.text, region.start, region.end)
     const bodyLine = walk.lineAt(bodyStart)
     const contentType = parseContentType(headers.get("content-type"))
     if (!contentType.type.startsWith("multipart/")) {
-      walk.entries.push({ kind: "part", part: { headers, body: walk.text.slice(bodyStart, region.end), bodyLine, label } })
-      return
+      yield { kind: "part", part: { headers, body: walk.text.slice(bodyStart, region.end), bodyLine, label } }
+      continue
     }
     const where = placeOf(label, bodyLine)
     const inner = contentType.params.get("boundary")
-    const ignored = (reason: string) => walk.entries.push({ kind: "ignored", warning: `${where}: ${reason}; part ignored` })
-    if (inner === undefined || inner === "") ignored("multipart part without a boundary in its Content-Type")
-    else if (inner.length > MAX_BOUNDARY) ignored(`multipart part with ${boundaryTooLong(inner)}`)
-    else if (depth >= MAX_MIME_DEPTH) ignored(`multipart parts nested more than ${MAX_MIME_DEPTH} levels deep are not read`)
-    else if (walkMultipart(walk, bodyStart, region.end, inner, `${label}.`, depth + 1) === 0) ignored("multipart part without parts")
-  })
-  return regions.length
+    const ignored = (reason: string): Entry => ({ kind: "ignored", warning: `${where}: ${reason}; part ignored` })
+    if (inner === undefined || inner === "") yield ignored("multipart part without a boundary in its Content-Type")
+    else if (inner.length > MAX_BOUNDARY) yield ignored(`multipart part with ${boundaryTooLong(inner)}`)
+    else if (depth >= MAX_MIME_DEPTH) yield ignored(`multipart parts nested more than ${MAX_MIME_DEPTH} levels deep are not read`)
+    else if ((yield* walkMultipart(walk, bodyStart, region.end, inner, `${label}.`, depth + 1)) === 0) yield ignored("multipart part without parts")
+  }
+  return count
 }
 
-/** The message's parts, nested ones walked into; a MIME message that is not multipart is its own single part. */
-const mimeEntries = (text: string): Either.Either<Array<Entry>, Array<Problem>> => {
+/** The message's parts, nested ones walked into as they are read; a MIME message that is not multipart is its own single part. */
+const mimeEntries = (text: string): Either.Either<Iterable<Entry>, Array<Problem>> => {
   // (the mbox line ends at LF, CR LF or a CR alone, as the headers' lines do)
   const fromLine = text.startsWith("From ") ? LINE_BREAK.exec(text) : null
   const start = text.startsWith("From ") ? (fromLine === null ? text.length : fromLine.index + fromLine[0].length) : 0
   const { headers, bodyStart } = readHeaders(text, start)
-  const walk: Walk = { text, lineAt: lineCounter(text), entries: [] }
+  const walk: Walk = { text, lineAt: lineCounter(text) }
   const contentType = parseContentType(headers.get("content-type"))
   if (!contentType.type.startsWith("multipart/")) {
     return Either.right([{ kind: "part", part: { headers, body: text.slice(bodyStart), bodyLine: walk.lineAt(bodyStart), label: "1" } }])
@@ -205,8 +209,7 @@ const mimeEntries = (text: string): Either.Either<Array<Entry>, Array<Problem>> 
     return Either.left([{ path: "", line: 1, message: "multipart user-data has no boundary in its Content-Type" }])
   }
   if (boundary.length > MAX_BOUNDARY) return Either.left([{ path: "", line: 1, message: `multipart user-data has ${boundaryTooLong(boundary)}` }])
-  walkMultipart(walk, bodyStart, text.length, boundary, "", 1)
-  return Either.right(walk.entries)
+  return Either.right(walkMultipart(walk, bodyStart, text.length, boundary, "", 1))
 }
 
 /**
@@ -463,10 +466,11 @@ const sortPart = (sorted: Parts, part: MimePart, content: Content, budget: Budge
 }
 
 /** The parts sorted into scripts and cloud-config texts, the others named in warnings; all of them within `maxBytes` together. */
-const sortEntries = (entries: ReadonlyArray<Entry>, budget: Budget, none: string, readArchive: ArchiveReader | undefined): Parts => {
+const sortEntries = (entries: Iterable<Entry>, budget: Budget, none: string, readArchive: ArchiveReader | undefined): Parts => {
   const sorted: Parts = { scripts: [], configs: [], warnings: [] }
-  if (entries.length === 0) sorted.warnings.push(none)
+  let count = 0
   for (const entry of entries) {
+    count++
     if (entry.kind === "ignored") {
       sorted.warnings.push(entry.warning)
       continue
@@ -489,6 +493,7 @@ const sortEntries = (entries: ReadonlyArray<Entry>, budget: Budget, none: string
       }
     }
   }
+  if (count === 0) sorted.warnings.push(none)
   return sorted
 }
 
