@@ -405,6 +405,18 @@ const decodeAs = (label: string, bytes: Uint8Array): string | undefined => {
 const partText = (bytes: Uint8Array, charset: string | undefined): string | undefined =>
   decodeAs("utf-8", bytes) ?? (charset === undefined ? undefined : decodeAs(charset, bytes))
 
+/**
+ * How many warnings about parts are kept word for word: the ones after them
+ * are only counted (parse.ts lists the first MAX_PART_NOTES and counts the
+ * others), each kept as one same line, never a string of its own (660,000
+ * parts of a type not read held 660,000 lines until they were counted).
+ */
+export const KEPT_PART_WARNINGS = 1000
+
+const NOT_LISTED = "a warning about a part, counted and not listed"
+
+const warn = (sorted: Parts, line: string) => void sorted.warnings.push(sorted.warnings.length < KEPT_PART_WARNINGS ? line : NOT_LISTED)
+
 /** one part into its list, or a warning why not; an archive part's parts into theirs, when there is a reader for it */
 const sortPart = (sorted: Parts, part: MimePart, content: Content, budget: Budget, readArchive: ArchiveReader | undefined) => {
   const { type, bytes } = content
@@ -416,7 +428,7 @@ const sortPart = (sorted: Parts, part: MimePart, content: Content, budget: Budge
   const use = found.kind === "archive" && readArchive === undefined ? ignored("#cloud-config-archive parts are not read inside a #cloud-config-archive") : found
   // cloud-init uses such a part only on the instance of that launch index (EC2's ami-launch-index), which is not read here
   if (use.kind !== "ignored" && part.headers.has("launch-index")) {
-    sorted.warnings.push(`${where}: Launch-Index is not supported; the part is used whatever the instance's launch index`)
+    warn(sorted, `${where}: Launch-Index is not supported; the part is used whatever the instance's launch index`)
   }
   switch (use.kind) {
     case "script": {
@@ -426,24 +438,24 @@ const sortPart = (sorted: Parts, part: MimePart, content: Content, budget: Budge
       sorted.scripts.push({ name: scriptName(part), content: shebang || !SCRIPT_TYPES.has(type) ? trimmed : bytes })
       // nothing runs on later boots; per-instance and per-once are the same as once on a first boot
       if (type === "text/x-shellscript-per-boot") {
-        sorted.warnings.push(`${where}: text/x-shellscript-per-boot parts run at the first boot only`)
+        warn(sorted, `${where}: text/x-shellscript-per-boot parts run at the first boot only`)
       }
       return
     }
     case "cloud-config": {
       const text = partText(bytes, content.gunzipped ? undefined : parseContentType(part.headers.get("content-type")).params.get("charset"))
       if (text === undefined) {
-        sorted.warnings.push(`${where}: not valid UTF-8 text, nor text in a charset its Content-Type names; part ignored`)
+        warn(sorted, `${where}: not valid UTF-8 text, nor text in a charset its Content-Type names; part ignored`)
         return
       }
-      if (isJinja(text)) sorted.warnings.push(`${where}: ${JINJA_WARNING}`)
+      if (isJinja(text)) warn(sorted, `${where}: ${JINJA_WARNING}`)
       sorted.configs.push({ text, lineOffset: part.bodyLine - 1, where, pinned, mergeType: content.gunzipped ? undefined : mergeTypeOf(part) })
       return
     }
     case "archive": {
       const text = partText(bytes, content.gunzipped ? undefined : parseContentType(part.headers.get("content-type")).params.get("charset"))
       if (text === undefined) {
-        sorted.warnings.push(`${where}: not valid UTF-8 text, nor text in a charset its Content-Type names; part ignored`)
+        warn(sorted, `${where}: not valid UTF-8 text, nor text in a charset its Content-Type names; part ignored`)
         return
       }
       // the archive's own bytes were counted; the parts it lists are counted instead
@@ -451,17 +463,17 @@ const sortPart = (sorted: Parts, part: MimePart, content: Content, budget: Budge
       const listed = readArchive!(text, { label: part.label, lineOffset: part.bodyLine - 1, pinned, budget })
       if (Either.isLeft(listed)) {
         budget.remaining -= bytes.length
-        sorted.warnings.push(...listed.left.map((p) => `${where}: #cloud-config-archive: line ${p.line}: ${p.message}; part ignored`))
+        for (const p of listed.left) warn(sorted, `${where}: #cloud-config-archive: line ${p.line}: ${p.message}; part ignored`)
         return
       }
       sorted.scripts.push(...listed.right.scripts)
       sorted.configs.push(...listed.right.configs)
-      sorted.warnings.push(...listed.right.warnings)
+      for (const w of listed.right.warnings) warn(sorted, w)
       return
     }
     case "ignored":
       // an empty part holds nothing to ignore: the one after a last `--BOUNDARY` with no closing `--`, which cloud-init passes over in silence
-      if (bytes.length > 0) sorted.warnings.push(`${where}: ${use.reason}; part ignored`)
+      if (bytes.length > 0) warn(sorted, `${where}: ${use.reason}; part ignored`)
   }
 }
 
@@ -472,28 +484,28 @@ const sortEntries = (entries: Iterable<Entry>, budget: Budget, none: string, rea
   for (const entry of entries) {
     count++
     if (entry.kind === "ignored") {
-      sorted.warnings.push(entry.warning)
+      warn(sorted, entry.warning)
       continue
     }
     const content = partContent(entry.part, budget)
     if (Either.isRight(content)) {
       if (content.right.dropped > 0) {
-        sorted.warnings.push(`${whereOf(entry.part)}: ${content.right.dropped} characters outside the base64 alphabet were dropped, as cloud-init drops them`)
+        warn(sorted, `${whereOf(entry.part)}: ${content.right.dropped} characters outside the base64 alphabet were dropped, as cloud-init drops them`)
       }
       const unknown = unknownEncodingWarning(entry.part)
-      if (unknown !== undefined) sorted.warnings.push(`${whereOf(entry.part)}: ${unknown}`)
+      if (unknown !== undefined) warn(sorted, `${whereOf(entry.part)}: ${unknown}`)
       sortPart(sorted, entry.part, content.right, budget, readArchive)
       // the limit was reached among the parts an archive part lists: the parts after it are not read either
       if (budget.remaining < 0) break
     } else {
-      sorted.warnings.push(`${whereOf(entry.part)}: ${content.left.reason}`)
+      warn(sorted, `${whereOf(entry.part)}: ${content.left.reason}`)
       if (content.left.stop) {
         budget.remaining = -1
         break
       }
     }
   }
-  if (count === 0) sorted.warnings.push(none)
+  if (count === 0) warn(sorted, none)
   return sorted
 }
 
