@@ -1,5 +1,6 @@
 import { gzipSync } from "node:zlib"
 import { describe, expect, it, vi } from "vitest"
+import { Lexer } from "yaml"
 import { KEPT_PART_WARNINGS, MAX_BOUNDARY, MAX_MIME_DEPTH, splitMime } from "../../src/domain/userdata/mime.js"
 import { analyseUserData, MAX_PART_NOTES } from "../../src/domain/userdata/parse.js"
 import { formatProblem } from "../../src/domain/userdata/problem.js"
@@ -607,6 +608,34 @@ describe("text/x-shellscript-per-* parts", () => {
 })
 
 describe("merging cloud-config parts", () => {
+  // one part at a time: every part's YAML document (its nodes and lines, some kilobytes each) was loaded before the
+  // first was merged, 850,000 parts of a bare #cloud-config (the YAML's token limit reads 200,000) held at once, 900 MB
+  it("loads each part as it merges it, never every part's YAML document at once", () => {
+    const events: Array<string> = []
+    const { lex } = Lexer.prototype
+    const { entries } = Object
+    const spies = [
+      vi.spyOn(Lexer.prototype, "lex").mockImplementation(function (this: Lexer, source: string, incomplete?: boolean) {
+        const key = /^k(\d+):/m.exec(source)?.[1]
+        if (key !== undefined && events.at(-1) !== `load ${key}`) events.push(`load ${key}`)
+        return lex.call(this, source, incomplete)
+      }),
+      vi.spyOn(Object, "entries").mockImplementation((o: object) => {
+        const keys = Object.keys(o)
+        if (keys.length === 1 && /^k\d+$/.test(keys[0]!)) events.push(`merge ${keys[0]!.slice(1)}`)
+        return entries(o)
+      })
+    ]
+    let config: unknown
+    try {
+      config = multipartOf(multipart([1, 2, 3].map((i) => part("text/cloud-config", `#cloud-config\nk${i}: ${i}`)))).config
+    } finally {
+      spies.forEach((spy) => spy.mockRestore())
+    }
+    expect(events).toEqual(["load 1", "merge 1", "load 2", "merge 2", "load 3", "merge 3"])
+    expect(config).toBeDefined()
+  })
+
   const first = "#cloud-config\nhostname: one\npackages: [a]\nruncmd: [echo first]\nwrite_files:\n  - path: /a\n    content: x"
   const second = "#cloud-config\nhostname: two\npackages: [b]\nruncmd: [echo second]"
 
