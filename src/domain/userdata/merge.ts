@@ -160,7 +160,12 @@ export const partMergers = (raw: Record<string, unknown>, header: string | undef
 export interface Origin<S> {
   readonly source: S
   readonly path: ReadonlyArray<Key>
-  readonly entries?: ReadonlyMap<Key, Origin<S>>
+  readonly entries?: Entries<S>
+}
+
+/** a merged map's or list's entries' origins, by key or index */
+export interface Entries<S> {
+  get(key: Key): Origin<S> | undefined
 }
 
 export interface Traced<S> {
@@ -185,25 +190,53 @@ const entryOf = <S>(t: Traced<S>, key: Key): Origin<S> => t.origin.entries?.get(
 const at = <S>(t: Traced<S>, key: Key, value: unknown): Traced<S> => ({ value, origin: entryOf(t, key) })
 
 /**
+ * A list's entries' origins, in the list's order: `list(prepend)` moves them
+ * along with its items, by one move of each array, where a map by index had
+ * every one of them set again for each part that prepends.
+ */
+class ListEntries<S> implements Entries<S> {
+  constructor(readonly origins: Array<Origin<S>>) {}
+  get(key: Key): Origin<S> | undefined {
+    return typeof key === "number" ? this.origins[key] : undefined
+  }
+}
+
+/**
  * The maps and lists a merge built, with their entries' origins: they are
  * changed in place by later merges, so many parts merge in linear time. A
  * part's own maps and lists are copied first (YAML aliases may share them).
  */
-export type Built<S> = WeakMap<object, Map<Key, Origin<S>>>
+export type Built<S> = WeakMap<object, Map<Key, Origin<S>> | ListEntries<S>>
 
-/** the earlier map or list to change in place, and its entries' origins: itself when built here, else a copy */
-const owned = <S, V extends object>(built: Built<S>, earlier: Traced<S>, copy: (v: V) => V): { value: V; entries: Map<Key, Origin<S>> } => {
+/** the earlier map or list to change in place, and its entries' origins: itself when built here, else a copy and `entriesOf` it */
+const owned = <S, V extends object, E extends Map<Key, Origin<S>> | ListEntries<S>>(
+  built: Built<S>,
+  earlier: Traced<S>,
+  copy: (v: V) => V,
+  entriesOf: (fresh: V) => E
+): { value: V; entries: E } => {
   const value = earlier.value as V
   const entries = built.get(value)
-  if (entries !== undefined) return { value, entries }
+  if (entries !== undefined) return { value, entries: entries as E }
   const fresh = copy(value)
-  const freshEntries = new Map<Key, Origin<S>>(Object.keys(fresh).map((k) => (Array.isArray(fresh) ? Number(k) : k)).map((k) => [k, entryOf(earlier, k)]))
+  const freshEntries = entriesOf(fresh)
   built.set(fresh, freshEntries)
   return { value: fresh, entries: freshEntries }
 }
 
+/** `items` put before the list's own, in place: one move of its items (a long list of them not spread into arguments, which have a limit) */
+const putBefore = <T>(list: Array<T>, items: ReadonlyArray<T>) => {
+  if (items.length <= 8192) {
+    list.unshift(...items)
+    return
+  }
+  const own = list.splice(0)
+  for (const item of items) list.push(item)
+  for (const item of own) list.push(item)
+}
+
 /** the merged value, placed where the later part's node is */
-const result = <S>(value: unknown, later: Traced<S>, entries: Map<Key, Origin<S>>): Traced<S> => ({
+const result = <S>(value: unknown, later: Traced<S>, entries: Entries<S>): Traced<S> => ({
   value,
   origin: { source: later.origin.source, path: later.origin.path, entries }
 })
@@ -233,7 +266,12 @@ const ownKey = (map: Record<string, unknown>, key: string, v: unknown) =>
 const mergeDict = <S>(c: Context<S>, d: DictMerger, earlier: Traced<S>, later: Traced<S>): Traced<S> => {
   const neu = asMap(later.value)
   if (neu === undefined) return earlier
-  const { value, entries } = owned<S, Record<string, unknown>>(c.built, earlier, (v) => ({ ...v }))
+  const { value, entries } = owned(
+    c.built,
+    earlier,
+    (v: Record<string, unknown>) => ({ ...v }),
+    (fresh) => new Map<Key, Origin<S>>(Object.keys(fresh).map((k) => [k, entryOf(earlier, k)]))
+  )
   for (const [k, v] of Object.entries(neu)) {
     if (!Object.hasOwn(value, k)) {
       ownKey(value, k, v)
@@ -254,20 +292,29 @@ const mergeDict = <S>(c: Context<S>, d: DictMerger, earlier: Traced<S>, later: T
 const mergeList = <S>(c: Context<S>, l: ListMerger, earlier: Traced<S>, later: Traced<S>): Traced<S> => {
   const neu = later.value
   if (!Array.isArray(neu)) return l.method === "replace" ? later : earlier
-  const { value, entries } = owned<S, Array<unknown>>(c.built, earlier, (v) => [...v])
+  const { value, entries } = owned(
+    c.built,
+    earlier,
+    (v: Array<unknown>) => [...v],
+    (fresh) => new ListEntries(fresh.map((_, i) => entryOf(earlier, i)))
+  )
+  const { origins } = entries
   const added = neu.map((v: unknown, i): Traced<S> => at(later, i, v))
   const put = (items: ReadonlyArray<Traced<S>>, from: number) =>
     items.forEach((t, i) => {
       value[from + i] = t.value
-      entries.set(from + i, t.origin)
+      origins[from + i] = t.origin
     })
   if (l.method === "append") put(added, value.length)
-  else if (l.method === "prepend") put([...added, ...value.map((v, i) => ({ value: v, origin: entries.get(i)! }))], 0)
-  else if (l.method === "replace") {
+  else if (l.method === "prepend") {
+    // the earlier items and their origins are moved along by one unshift each, never set again one by one (n²/2 of them for n parts)
+    putBefore(value, neu)
+    putBefore(origins, added.map((t) => t.origin))
+  } else if (l.method === "replace") {
     // only the indexes both have: a longer later list's extra items are dropped, as in cloud-init
     const common = added.slice(0, value.length)
     const flags = { array: l.recurseArray, str: l.recurseStr, dict: l.recurseDict }
-    put(common.map((b, i) => recursed(c, { value: value[i], origin: entries.get(i)! }, b, flags, b)), 0)
+    put(common.map((b, i) => recursed(c, { value: value[i], origin: origins[i]! }, b, flags, b)), 0)
   }
   return result(value, later, entries)
 }

@@ -127,75 +127,79 @@ const NAMEABLE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}(?:\/[a-z0-9][a-z0-9!#$&^_.+-
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 
 /**
- * Where each part between `--BOUNDARY` lines in [from, to) lies; the line
- * break before a delimiter belongs to it, as does the text's last one. A
- * nested multipart written without its closing delimiter ends where the
- * part that holds it ends, whose own line break was taken already: its last
- * part keeps the line break before that, as Python's email (so cloud-init)
- * reads it.
+ * Where each part between `--BOUNDARY` lines in [from, to) lies, one at a
+ * time as the delimiters are found; the line break before a delimiter
+ * belongs to it, as does the text's last one. A nested multipart written
+ * without its closing delimiter ends where the part that holds it ends, whose
+ * own line break was taken already: its last part keeps the line break before
+ * that, as Python's email (so cloud-init) reads it.
  */
-const partRegions = (text: string, from: number, to: number, boundary: string): Array<{ start: number; end: number }> => {
+function* partRegions(text: string, from: number, to: number, boundary: string): Generator<{ start: number; end: number }> {
   // (up to its line break, which is not taken: `$` is before a CR too, and a CR taken here and a CR alone after it
   // taken for the line break would leave a part without headers none of its blank line)
   const delimiter = new RegExp(`^--${escapeRegExp(boundary)}(--)?[ \\t]*$`, "gm")
   // searched for in the body alone (which starts on a line of its own): a search of the whole text from `from` would go on to its end
   // for each nested multipart part whose boundary is not there, 100 000 of them over megabytes of text
   const body = text.slice(from, to)
-  const marks: Array<{ index: number; end: number; close: boolean }> = []
-  for (let m = delimiter.exec(body); m !== null; m = delimiter.exec(body)) {
-    marks.push({ index: from + m.index, end: from + m.index + m[0].length, close: m[1] === "--" })
-    if (m[1] === "--") break
+  let previous: { index: number; end: number } | undefined
+  for (;;) {
+    const m = delimiter.exec(body)
+    const mark = m === null ? undefined : { index: from + m.index, end: from + m.index + m[0].length }
+    if (previous !== undefined) {
+      // (the delimiter's line break: LF, CR LF, or a CR alone)
+      const after = previous.end
+      const start = Math.min(to, after + (text.startsWith("\r\n", after) ? 2 : text[after] === "\n" || text[after] === "\r" ? 1 : 0))
+      let end = mark?.index ?? to
+      const ownLineBreak = mark !== undefined || to === text.length
+      if (ownLineBreak && end > start && text[end - 1] === "\n") end--
+      if (ownLineBreak && end > start && text[end - 1] === "\r") end--
+      yield { start, end: Math.max(start, end) }
+    }
+    if (m === null || m[1] === "--") return
+    previous = mark
   }
-  const regions: Array<{ start: number; end: number }> = []
-  for (let i = 0; i < marks.length && !marks[i]!.close; i++) {
-    // (the delimiter's line break: LF, CR LF, or a CR alone)
-    const after = marks[i]!.end
-    const start = Math.min(to, after + (text.startsWith("\r\n", after) ? 2 : text[after] === "\n" || text[after] === "\r" ? 1 : 0))
-    let end = marks[i + 1]?.index ?? to
-    const ownLineBreak = marks[i + 1] !== undefined || to === text.length
-    if (ownLineBreak && end > start && text[end - 1] === "\n") end--
-    if (ownLineBreak && end > start && text[end - 1] === "\r") end--
-    regions.push({ start, end: Math.max(start, end) })
-  }
-  return regions
 }
 
 interface Walk {
   readonly text: string
   readonly lineAt: (offset: number) => number
-  readonly entries: Array<Entry>
 }
 
-/** The parts of the multipart body in [from, to), in order; multipart parts are walked into, `depth` being this body's level. */
-const walkMultipart = (walk: Walk, from: number, to: number, boundary: string, prefix: string, depth: number): number => {
-  const regions = partRegions(walk.text, from, to, boundary)
-  regions.forEach((region, i) => {
-    const label = `${prefix}${i + 1}`
+/**
+ * The parts of the multipart body in [from, to), in order, one at a time (a
+ * part that is read, or passed over, is not kept: 16 MiB of empty parts are
+ * 4 million of them); multipart parts are walked into, `depth` being this
+ * body's level. Returns how many parts the body has.
+ */
+function* walkMultipart(walk: Walk, from: number, to: number, boundary: string, prefix: string, depth: number): Generator<Entry, number> {
+  let count = 0
+  for (const region of partRegions(walk.text, from, to, boundary)) {
+    const label = `${prefix}${++count}`
     const { headers, bodyStart } = readHeaders(walk.text, region.start, region.end)
     const bodyLine = walk.lineAt(bodyStart)
     const contentType = parseContentType(headers.get("content-type"))
     if (!contentType.type.startsWith("multipart/")) {
-      walk.entries.push({ kind: "part", part: { headers, body: walk.text.slice(bodyStart, region.end), bodyLine, label } })
-      return
+      yield { kind: "part", part: { headers, body: walk.text.slice(bodyStart, region.end), bodyLine, label } }
+      continue
     }
     const where = placeOf(label, bodyLine)
     const inner = contentType.params.get("boundary")
-    const ignored = (reason: string) => walk.entries.push({ kind: "ignored", warning: `${where}: ${reason}; part ignored` })
-    if (inner === undefined || inner === "") ignored("multipart part without a boundary in its Content-Type")
-    else if (inner.length > MAX_BOUNDARY) ignored(`multipart part with ${boundaryTooLong(inner)}`)
-    else if (depth >= MAX_MIME_DEPTH) ignored(`multipart parts nested more than ${MAX_MIME_DEPTH} levels deep are not read`)
-    else if (walkMultipart(walk, bodyStart, region.end, inner, `${label}.`, depth + 1) === 0) ignored("multipart part without parts")
-  })
-  return regions.length
+    const ignored = (reason: string): Entry => ({ kind: "ignored", warning: `${where}: ${reason}; part ignored` })
+    if (inner === undefined || inner === "") yield ignored("multipart part without a boundary in its Content-Type")
+    else if (inner.length > MAX_BOUNDARY) yield ignored(`multipart part with ${boundaryTooLong(inner)}`)
+    else if (depth >= MAX_MIME_DEPTH) yield ignored(`multipart parts nested more than ${MAX_MIME_DEPTH} levels deep are not read`)
+    else if ((yield* walkMultipart(walk, bodyStart, region.end, inner, `${label}.`, depth + 1)) === 0) yield ignored("multipart part without parts")
+  }
+  return count
 }
 
-/** The message's parts, nested ones walked into; a MIME message that is not multipart is its own single part. */
-const mimeEntries = (text: string): Either.Either<Array<Entry>, Array<Problem>> => {
+/** The message's parts, nested ones walked into as they are read; a MIME message that is not multipart is its own single part. */
+const mimeEntries = (text: string): Either.Either<Iterable<Entry>, Array<Problem>> => {
   // (the mbox line ends at LF, CR LF or a CR alone, as the headers' lines do)
   const fromLine = text.startsWith("From ") ? LINE_BREAK.exec(text) : null
   const start = text.startsWith("From ") ? (fromLine === null ? text.length : fromLine.index + fromLine[0].length) : 0
   const { headers, bodyStart } = readHeaders(text, start)
-  const walk: Walk = { text, lineAt: lineCounter(text), entries: [] }
+  const walk: Walk = { text, lineAt: lineCounter(text) }
   const contentType = parseContentType(headers.get("content-type"))
   if (!contentType.type.startsWith("multipart/")) {
     return Either.right([{ kind: "part", part: { headers, body: text.slice(bodyStart), bodyLine: walk.lineAt(bodyStart), label: "1" } }])
@@ -205,8 +209,7 @@ const mimeEntries = (text: string): Either.Either<Array<Entry>, Array<Problem>> 
     return Either.left([{ path: "", line: 1, message: "multipart user-data has no boundary in its Content-Type" }])
   }
   if (boundary.length > MAX_BOUNDARY) return Either.left([{ path: "", line: 1, message: `multipart user-data has ${boundaryTooLong(boundary)}` }])
-  walkMultipart(walk, bodyStart, text.length, boundary, "", 1)
-  return Either.right(walk.entries)
+  return Either.right(walkMultipart(walk, bodyStart, text.length, boundary, "", 1))
 }
 
 /**
@@ -402,6 +405,18 @@ const decodeAs = (label: string, bytes: Uint8Array): string | undefined => {
 const partText = (bytes: Uint8Array, charset: string | undefined): string | undefined =>
   decodeAs("utf-8", bytes) ?? (charset === undefined ? undefined : decodeAs(charset, bytes))
 
+/**
+ * How many warnings about parts are kept word for word: the ones after them
+ * are only counted (parse.ts lists the first MAX_PART_NOTES and counts the
+ * others), each kept as one same line, never a string of its own (660,000
+ * parts of a type not read held 660,000 lines until they were counted).
+ */
+export const KEPT_PART_WARNINGS = 1000
+
+const NOT_LISTED = "a warning about a part, counted and not listed"
+
+const warn = (sorted: Parts, line: string) => void sorted.warnings.push(sorted.warnings.length < KEPT_PART_WARNINGS ? line : NOT_LISTED)
+
 /** one part into its list, or a warning why not; an archive part's parts into theirs, when there is a reader for it */
 const sortPart = (sorted: Parts, part: MimePart, content: Content, budget: Budget, readArchive: ArchiveReader | undefined) => {
   const { type, bytes } = content
@@ -413,7 +428,7 @@ const sortPart = (sorted: Parts, part: MimePart, content: Content, budget: Budge
   const use = found.kind === "archive" && readArchive === undefined ? ignored("#cloud-config-archive parts are not read inside a #cloud-config-archive") : found
   // cloud-init uses such a part only on the instance of that launch index (EC2's ami-launch-index), which is not read here
   if (use.kind !== "ignored" && part.headers.has("launch-index")) {
-    sorted.warnings.push(`${where}: Launch-Index is not supported; the part is used whatever the instance's launch index`)
+    warn(sorted, `${where}: Launch-Index is not supported; the part is used whatever the instance's launch index`)
   }
   switch (use.kind) {
     case "script": {
@@ -423,24 +438,24 @@ const sortPart = (sorted: Parts, part: MimePart, content: Content, budget: Budge
       sorted.scripts.push({ name: scriptName(part), content: shebang || !SCRIPT_TYPES.has(type) ? trimmed : bytes })
       // nothing runs on later boots; per-instance and per-once are the same as once on a first boot
       if (type === "text/x-shellscript-per-boot") {
-        sorted.warnings.push(`${where}: text/x-shellscript-per-boot parts run at the first boot only`)
+        warn(sorted, `${where}: text/x-shellscript-per-boot parts run at the first boot only`)
       }
       return
     }
     case "cloud-config": {
       const text = partText(bytes, content.gunzipped ? undefined : parseContentType(part.headers.get("content-type")).params.get("charset"))
       if (text === undefined) {
-        sorted.warnings.push(`${where}: not valid UTF-8 text, nor text in a charset its Content-Type names; part ignored`)
+        warn(sorted, `${where}: not valid UTF-8 text, nor text in a charset its Content-Type names; part ignored`)
         return
       }
-      if (isJinja(text)) sorted.warnings.push(`${where}: ${JINJA_WARNING}`)
+      if (isJinja(text)) warn(sorted, `${where}: ${JINJA_WARNING}`)
       sorted.configs.push({ text, lineOffset: part.bodyLine - 1, where, pinned, mergeType: content.gunzipped ? undefined : mergeTypeOf(part) })
       return
     }
     case "archive": {
       const text = partText(bytes, content.gunzipped ? undefined : parseContentType(part.headers.get("content-type")).params.get("charset"))
       if (text === undefined) {
-        sorted.warnings.push(`${where}: not valid UTF-8 text, nor text in a charset its Content-Type names; part ignored`)
+        warn(sorted, `${where}: not valid UTF-8 text, nor text in a charset its Content-Type names; part ignored`)
         return
       }
       // the archive's own bytes were counted; the parts it lists are counted instead
@@ -448,47 +463,49 @@ const sortPart = (sorted: Parts, part: MimePart, content: Content, budget: Budge
       const listed = readArchive!(text, { label: part.label, lineOffset: part.bodyLine - 1, pinned, budget })
       if (Either.isLeft(listed)) {
         budget.remaining -= bytes.length
-        sorted.warnings.push(...listed.left.map((p) => `${where}: #cloud-config-archive: line ${p.line}: ${p.message}; part ignored`))
+        for (const p of listed.left) warn(sorted, `${where}: #cloud-config-archive: line ${p.line}: ${p.message}; part ignored`)
         return
       }
       sorted.scripts.push(...listed.right.scripts)
       sorted.configs.push(...listed.right.configs)
-      sorted.warnings.push(...listed.right.warnings)
+      for (const w of listed.right.warnings) warn(sorted, w)
       return
     }
     case "ignored":
       // an empty part holds nothing to ignore: the one after a last `--BOUNDARY` with no closing `--`, which cloud-init passes over in silence
-      if (bytes.length > 0) sorted.warnings.push(`${where}: ${use.reason}; part ignored`)
+      if (bytes.length > 0) warn(sorted, `${where}: ${use.reason}; part ignored`)
   }
 }
 
 /** The parts sorted into scripts and cloud-config texts, the others named in warnings; all of them within `maxBytes` together. */
-const sortEntries = (entries: ReadonlyArray<Entry>, budget: Budget, none: string, readArchive: ArchiveReader | undefined): Parts => {
+const sortEntries = (entries: Iterable<Entry>, budget: Budget, none: string, readArchive: ArchiveReader | undefined): Parts => {
   const sorted: Parts = { scripts: [], configs: [], warnings: [] }
-  if (entries.length === 0) sorted.warnings.push(none)
+  let count = 0
   for (const entry of entries) {
+    count++
     if (entry.kind === "ignored") {
-      sorted.warnings.push(entry.warning)
+      warn(sorted, entry.warning)
       continue
     }
     const content = partContent(entry.part, budget)
     if (Either.isRight(content)) {
       if (content.right.dropped > 0) {
-        sorted.warnings.push(`${whereOf(entry.part)}: ${content.right.dropped} characters outside the base64 alphabet were dropped, as cloud-init drops them`)
+        warn(sorted, `${whereOf(entry.part)}: ${content.right.dropped} characters outside the base64 alphabet were dropped, as cloud-init drops them`)
       }
       const unknown = unknownEncodingWarning(entry.part)
-      if (unknown !== undefined) sorted.warnings.push(`${whereOf(entry.part)}: ${unknown}`)
+      if (unknown !== undefined) warn(sorted, `${whereOf(entry.part)}: ${unknown}`)
       sortPart(sorted, entry.part, content.right, budget, readArchive)
       // the limit was reached among the parts an archive part lists: the parts after it are not read either
       if (budget.remaining < 0) break
     } else {
-      sorted.warnings.push(`${whereOf(entry.part)}: ${content.left.reason}`)
+      warn(sorted, `${whereOf(entry.part)}: ${content.left.reason}`)
       if (content.left.stop) {
         budget.remaining = -1
         break
       }
     }
   }
+  if (count === 0) warn(sorted, none)
   return sorted
 }
 

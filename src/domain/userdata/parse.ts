@@ -227,7 +227,7 @@ interface LoadedPart {
  * The parts merged in order by the mergers each names (`merge.ts`); each
  * value remembers the part and line it came from.
  */
-const mergeParts = (parts: ReadonlyArray<LoadedPart>) => {
+const mergeParts = (parts: Iterable<LoadedPart>) => {
   const warnings: Array<string> = []
   let merged: Traced<Source> | undefined
   const built: Built<Source> = new WeakMap()
@@ -262,7 +262,7 @@ const analyseParts = (
   const problems: Array<Problem> = []
   const notes: Array<Note> = []
   const jinjaBudget = newJinjaBudget()
-  const loaded = configs.flatMap(({ text, lineOffset, where, pinned, mergeType }): Array<LoadedPart> => {
+  const load = ({ text, lineOffset, where, pinned, mergeType }: (typeof configs)[number]): Array<LoadedPart> => {
     const skipped = (left: ReadonlyArray<Problem>) => problems.push(...left.map((p) => ({ ...p, message: `${p.message}; part skipped` })))
     const masked = isJinja(text) ? maskJinja(text, lineOffset, jinjaBudget, pinned) : Either.right({ text, restore: (raw: unknown) => raw })
     if (Either.isLeft(masked)) {
@@ -281,8 +281,13 @@ const analyseParts = (
       return []
     }
     return [{ raw, source: yaml.right.source, where, mergeType }]
-  })
-  const { merged, lineOf, warnings: mergeWarnings } = mergeParts(loaded)
+  }
+  // each part loaded as it is merged: a part's YAML document (its nodes and lines, some kilobytes) stays only while a
+  // merged value came from it, never all of them at once (200,000 empty parts held 800 MB)
+  const loaded = function* () {
+    for (const config of configs) yield* load(config)
+  }
+  const { merged, lineOf, warnings: mergeWarnings } = mergeParts(loaded())
   const read: Read =
     merged === undefined ? { config: emptyUserConfig, applied: 0, problems: [], warnings: [] } : readWith(CLOUD, merged, lineOf, notes, options, configs.some((c) => isJinja(c.text)))
   const partProblems = listed(problems, (count, first) => ({ path: "", line: first.line, message: `${count} more parts with problems are skipped, not listed` }))
