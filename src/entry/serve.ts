@@ -401,8 +401,10 @@ export const serve = async (): Promise<number> => {
     }
     const waitIdle = () => {
       clearTimeout(timer)
-      // setTimeout takes at most 2^31-1 ms (about 24 days); more would fire at once
-      timer = setTimeout(() => stop(0), Math.min(idle * 1000, 2 ** 31 - 1))
+      // setTimeout takes at most 2^31-1 ms (about 24 days); more would fire at once. Decided a turn later, once the
+      // requests that came meanwhile have been read: a process stopped or starved of the CPU past its idle time finds the
+      // timer due before a request its client made in time (Node runs timers before it polls), which it then serves
+      timer = setTimeout(() => setImmediate(() => serving || stopped || stop(0)), Math.min(idle * 1000, 2 ** 31 - 1))
     }
     waitIdle()
     // the first boot may end without it (final run by hand, or by a client that could not wait for it): then it goes too
