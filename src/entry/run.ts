@@ -3,6 +3,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import { SIMULATION_ENV } from "../domain/confine.js"
 import { liveCommands } from "../layers/CommandsLive.js"
+import { liveClock } from "../layers/ClockLive.js"
 import { appLayer, livePlatform, type Platform } from "../layers/live.js"
 import { SimulationCommands } from "../layers/SimulationCommands.js"
 import type { Program, ProgramRoute } from "../programs/cli.js"
@@ -27,7 +28,7 @@ export const runMain = (program: Program, route: ProgramRoute): Promise<never> =
       Layer.build(appLayer(process.env, route.logTag, platform(), { lenientConfig: route.lenientConfig ?? false, ...(route.log ? { log: route.log } : {}) })).pipe(
         Effect.flatMap((ctx) => Effect.provide(program, ctx))
       )
-    )
+    ).pipe(Effect.withClock(liveClock))
   ).then(
     (exit) => {
       if (Exit.isSuccess(exit)) return exitAfterOutput(exit.value)

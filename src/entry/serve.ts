@@ -19,6 +19,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { parseClient, parseRequest, replyEnd, replyLines, requestLines, residentPaths, SERVER_TITLE, type Request } from "../domain/resident.js"
 import { makeCachingHttp } from "../layers/CachingHttp.js"
+import { liveClock } from "../layers/ClockLive.js"
 import { makeLiveCommands } from "../layers/CommandsLive.js"
 import { liveHttp } from "../layers/HttpLive.js"
 import { http as httpModule } from "../layers/builtins.js"
@@ -149,7 +150,8 @@ const prefetch = (env: Readonly<Record<string, string>>) => {
         appLayer(env, "tiny-cloud/early", { commands: Layer.succeed(Commands, makeLiveCommands(() => {}, env)), http: asking, output: discard }, { lenientConfig: true, log: { syslog: false } })
       ),
       Effect.ignore,
-      Effect.ensuring(Deferred.succeed(asked, undefined))
+      Effect.ensuring(Deferred.succeed(asked, undefined)),
+      Effect.withClock(liveClock)
     )
   )
   return { decided: Deferred.succeed(go, true).pipe(Effect.zipRight(Deferred.await(asked)), Effect.zipRight(sent)), ended: () => Effect.runSync(Deferred.succeed(go, false)) }
@@ -200,7 +202,8 @@ const serveOne = async (request: Request, paths: ReturnType<typeof residentPaths
   const program = runPhase(request.phase, ahead?.decided)
   const status = await Effect.runPromise(
     Effect.scoped(Effect.provide(program, appLayer(env, `tiny-cloud/${request.phase}`, platform, { lenientConfig: true }))).pipe(
-      Effect.catchAllCause((cause) => Effect.as(Effect.sync(() => reply.stderr(`tiny-cloud/${request.phase}: ${describeCause(cause)}\n`)), 1))
+      Effect.catchAllCause((cause) => Effect.as(Effect.sync(() => reply.stderr(`tiny-cloud/${request.phase}: ${describeCause(cause)}\n`)), 1)),
+      Effect.withClock(liveClock)
     )
   ).finally(() => {
     ahead?.ended()
@@ -398,8 +401,10 @@ export const serve = async (): Promise<number> => {
     }
     const waitIdle = () => {
       clearTimeout(timer)
-      // setTimeout takes at most 2^31-1 ms (about 24 days); more would fire at once
-      timer = setTimeout(() => stop(0), Math.min(idle * 1000, 2 ** 31 - 1))
+      // setTimeout takes at most 2^31-1 ms (about 24 days); more would fire at once. Decided a turn later, once the
+      // requests that came meanwhile have been read: a process stopped or starved of the CPU past its idle time finds the
+      // timer due before a request its client made in time (Node runs timers before it polls), which it then serves
+      timer = setTimeout(() => setImmediate(() => serving || stopped || stop(0)), Math.min(idle * 1000, 2 ** 31 - 1))
     }
     waitIdle()
     // the first boot may end without it (final run by hand, or by a client that could not wait for it): then it goes too

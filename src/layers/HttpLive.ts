@@ -279,11 +279,19 @@ const attempt = (req: HttpRequest, localPort?: number) =>
       r.on("socket", (socket: Socket) => (socket.connecting ? socket.once("connect", () => (connected = true)) : (connected = true)))
       const timeout = () => ({ reason: "timed out", timedOut: true, ...(connected ? {} : { unconnected: true }) })
       const timedOut = () => r.destroy(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" }))
-      r.on("timeout", timedOut)
-      timer = setTimeout(() => {
-        settle(Effect.fail(Object.assign(new HttpTransportError(timeout()), { code: "ETIMEDOUT" })))
-        timedOut()
-      }, req.timeoutMs)
+      // decided a turn later, once the socket's data that came meanwhile has been read: a process stopped or starved of the
+      // CPU past the timeout finds its timers due before that data (Node runs them before it polls), an answer in time
+      const late: Array<ReturnType<typeof setImmediate>> = []
+      const afterPoll = (f: () => void) => () => void late.push(setImmediate(f))
+      r.on("timeout", afterPoll(timedOut))
+      timer = setTimeout(
+        afterPoll(() => {
+          if (settled) return
+          settle(Effect.fail(Object.assign(new HttpTransportError(timeout()), { code: "ETIMEDOUT" })))
+          timedOut()
+        }),
+        req.timeoutMs
+      )
       // bytes after a complete answer (its Content-Length or last chunk came) are no part of it: the answer stands, whether or not they came in the same packet
       r.on("error", (e: NodeJS.ErrnoException) =>
         answer?.complete === true ? undefined : settle(Effect.fail(Object.assign(new HttpTransportError(e.code === "ETIMEDOUT" ? timeout() : { reason: describe(e), ...(isNoNetwork(e) ? { noNetwork: true } : {}) }), { code: e.code, syscall: e.syscall })))
@@ -291,6 +299,7 @@ const attempt = (req: HttpRequest, localPort?: number) =>
       r.end(req.body)
       return Effect.sync(() => {
         clearTimeout(timer)
+        late.forEach(clearImmediate)
         r.destroy()
       })
     })

@@ -543,6 +543,27 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(instance.read("/var/lib/cloud/user-data")).toBe(USER_DATA)
   })
 
+  it("stopped (SIGSTOP, a slow CPU) past its idle time while a client asked, it serves the request that came in time rather than ending", async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    // idle long enough that a loaded machine still stops it before it ends (as in the test above)
+    await bootAndServe({ ...env, TINY_CLOUD_RESIDENT_IDLE: "2" }, instance)
+    const pid = serverPid(instance)!
+    held.push(pid)
+    process.kill(pid, "SIGSTOP")
+    const run = join(instance.root, "run/tiny-cloud")
+    const early = startService("early", env)
+    // the request is in its FIFO once the client's reply FIFO is there (it asks at once after): then the server is kept stopped past its idle time
+    await until(() => readdirSync(run).some((f) => /^reply\.\d+$/.test(f)), "early's client asks")
+    await new Promise((r) => setTimeout(r, 2500))
+    process.kill(pid, "SIGCONT")
+    const r = await early
+    expect(r.code).toBe(0)
+    await logged(instance, "early")
+    const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
+    // before: tiny-cloud/early[the client's own process], the server ended by its idle time before it read the request
+    expect(tags.filter((t) => t!.startsWith("tiny-cloud/early"))).toEqual([`tiny-cloud/early[${pid}]`])
+  })
+
   it("ending (its idle time out, a signal) just as a client asks, after the client found its FIFO, it leaves no file in the FIFO's place: the phase runs in a process of its own, and the run directory is empty after final", async ({ expect }) => {
     const { instance, env } = await newInstance()
     await bootAndServe(env, instance)
