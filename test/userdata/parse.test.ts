@@ -1068,6 +1068,14 @@ describe("#cloud-config", () => {
     expect(c.runcmd).toEqual([{ kind: "argv", argv: ["echo", "y", "n", "Y", "N"], index: 0 }])
   })
 
+  it("reads a document under a `%YAML 1.2` directive as PyYAML reads any version 1 document: with YAML 1.1's booleans and integers", () => {
+    const c = config("#cloud-config\n%YAML 1.2\n---\npackage_update: yes\nusers:\n  - default\n  - name: ops\n    lock_passwd: false\nwrite_files:\n  - path: /etc/a\n    permissions: 0640\nruncmd:\n  - [echo, on, off, 0o14, 014, 1:30]\n")
+    expect(c.packageUpdate).toBe(true)
+    expect(c.users.map((u) => u.lockPasswd)).toEqual([false])
+    expect(c.writeFiles[0]?.mode).toBe(0o640)
+    expect(c.runcmd).toEqual([{ kind: "argv", argv: ["echo", "True", "False", "0o14", "12", "90"], index: 0 }])
+  })
+
   it("reads floats as PyYAML does: a dot always and a signed exponent, so `.`, `-.5` and `1e3` are words", () => {
     const c = config("#cloud-config\nruncmd:\n  - [echo, ., -.5, 1e3, 1.0e3, 2.5, 1.5e+3, .5]\n")
     expect(c.runcmd).toEqual([{ kind: "argv", argv: ["echo", ".", "-.5", "1e3", "1.0e3", "2.5", "1500.0", "0.5"], index: 0 }])

@@ -349,7 +349,11 @@ export const loadYaml = (given: string, lineOffset: number, asWritten: ReadonlyS
   if (!takeTokens(new Lexer().lex(text), budget)) return tooLarge
   const parse = (yaml: string) => {
     const lineCounter = new LineCounter()
-    return { lineCounter, doc: parseDocument(yaml, { lineCounter, version: "1.1", customTags: pyyamlScalars, prettyErrors: false, uniqueKeys: false, logLevel: "error" }) }
+    // the schema named as well as the version: a `%YAML 1.2` directive would otherwise switch to YAML 1.2's core schema (`yes` a string, `0644` 644), where PyYAML reads every version 1 document with its YAML 1.1 resolver
+    return {
+      lineCounter,
+      doc: parseDocument(yaml, { lineCounter, version: "1.1", schema: "yaml-1.1", resolveKnownTags: false, customTags: pyyamlScalars, prettyErrors: false, uniqueKeys: false, logLevel: "error" })
+    }
   }
   let { doc, lineCounter } = parse(text)
   let read = text
