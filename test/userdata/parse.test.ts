@@ -560,6 +560,22 @@ autoinstall: true
     expect(config('#cloud-config\nruncmd:\n  - "a\n\tb"\n').runcmd).toEqual([{ kind: "shell", script: "a b", index: 0 }])
   })
 
+  it("refuses a #cloud-config with a tab outside a quoted or block scalar (after a key's colon, after a value, in a plain one), at its line, as PyYAML refuses it whole; a tab in quotes, a block scalar or a comment is read", () => {
+    const refused = "line 3: YAML: a tab outside a quoted or block scalar, which cloud-init's PyYAML refuses (only spaces separate YAML's tokens)"
+    for (const document of ["#cloud-config\nhostname: web\npackages:\tvim\n", "#cloud-config\npackages:\n  - vim\t\n", "#cloud-config\nruncmd:\n  - echo a\tb\n", "#cloud-config\nruncmd: [a,\n  \tb]\n", "#cloud-config\nruncmd:\n\t\n"]) {
+      expect(failure(document)).toBe(`#cloud-config user-data is invalid: ${refused}`)
+    }
+    expect(notes("Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/cloud-config\n\n#cloud-config\nhostname:\tweb\n--b--\n").problems).toEqual([`line 7: ${refused.slice("line 3: ".length)}; part skipped`])
+    const c = config("#cloud-config\t# a comment\t\nruncmd:\n  - 'a\tb'\n  - \"c\n\td\"\nwrite_files:\n  - path: /etc/x\n    content: |\n      \tindented\n")
+    expect(c.runcmd).toEqual([
+      { kind: "shell", script: "a\tb", index: 0 },
+      { kind: "shell", script: "c d", index: 1 }
+    ])
+    expect(text(c.writeFiles[0]?.content)).toBe("\tindented\n")
+    // an #alpine-config is read as the shell edition's libyaml read it, which takes a tab after a value
+    expect(config("#alpine-config\npackages: [vim,\tcurl]\t\n").packages).toEqual(["vim", "curl"])
+  })
+
   it("reads a block scalar's lines past a blank line in it as its text, where a flow collection later in the document goes on at the start of a line", () => {
     // PyYAML 6: {'write_files': [{'path': '/x', 'content': 'a\n\n"unterminated\nb\n'}], 'packages': ['curl', 'jq']}
     const c = config('#cloud-config\nwrite_files:\n  - path: /x\n    content: |\n      a\n\n      "unterminated\n      b\npackages: [curl,\njq]\n')

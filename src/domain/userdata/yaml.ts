@@ -335,11 +335,60 @@ const pyyamlScalars = (tags: Tags): Tags => withoutDates(pyyamlInts(pyyamlFloats
 /** the first character outside YAML's printable set (tab, line breaks, and text without C0 and C1 controls) */
 const NOT_PRINTABLE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]/
 
+/**
+ * The first tab PyYAML refuses ('while scanning for the next token'): its
+ * scanner takes spaces alone between tokens and within a plain scalar, so a
+ * tab is text only inside a quoted or block scalar, or a comment
+ * (`key:<TAB>value`, a tab after a value, on a blank line or in a plain
+ * `echo a<TAB>b` fail the whole document); the library takes them all.
+ */
+const refusedTab = (doc: Document, text: string): number | undefined => {
+  if (!text.includes("\t")) return undefined
+  const scalars: Array<readonly [number, number]> = []
+  visit(doc, {
+    Scalar(_, node) {
+      if (node.type === "PLAIN" || !node.range) return
+      // a block scalar's text, from the line after its header (`|<TAB>` is refused too)
+      const block = node.type === "BLOCK_LITERAL" || node.type === "BLOCK_FOLDED"
+      const from = block ? text.indexOf("\n", node.range[0]) : node.range[0]
+      if (from >= 0) scalars.push([from, node.range[1]])
+    }
+  })
+  // the scalars in the text's order, each passed once as the tabs come (no scan of them all per tab)
+  scalars.sort((a, b) => a[0] - b[0])
+  let next = 0
+  let offset = 0
+  for (const token of new Lexer().lex(text)) {
+    // the lexer's marks of a document, a flow's end and a scalar are none of the text
+    if (token === "\x02" || token === "\x18" || token === "\x1f") continue
+    const start = offset
+    offset += token.length
+    if (token.startsWith("#")) continue
+    for (let i = token.indexOf("\t"); i >= 0; i = token.indexOf("\t", i + 1)) {
+      const at = start + i
+      while (next < scalars.length && scalars[next]![1] <= at) next++
+      const scalar = scalars[next]
+      if (scalar === undefined || at < scalar[0]) return at
+    }
+  }
+  return undefined
+}
+
 /** a fresh budget for one user-data: its parts share it */
 export const newTokenBudget = (): TokenBudget => ({ tokens: YAML_MAX_TOKENS })
 
-/** `pinned`: the text is decoded from a MIME part's body, its lines none of the user-data's (Source) */
-export const loadYaml = (given: string, lineOffset: number, asWritten: ReadonlySet<string>, budget: TokenBudget = newTokenBudget(), pinned = false): Either.Either<Loaded, Array<Problem>> => {
+/**
+ * `pinned`: the text is decoded from a MIME part's body, its lines none of the user-data's (Source);
+ * `pyyamlTabs`: a tab PyYAML refuses refuses the document (cloud-init's documents; an #alpine-config, which the shell edition's libyaml read, takes them)
+ */
+export const loadYaml = (
+  given: string,
+  lineOffset: number,
+  asWritten: ReadonlySet<string>,
+  budget: TokenBudget = newTokenBudget(),
+  pinned = false,
+  pyyamlTabs = true
+): Either.Either<Loaded, Array<Problem>> => {
   // a CR alone ends a line, as PyYAML reads it (lines are counted so too)
   const text = withLineFeeds(given)
   if (yamlNestsDeeperThan(text)) return Either.left([{ path: "", line: 1 + lineOffset, message: `YAML: nested too deeply (more than ${YAML_MAX_NESTING} levels)` }])
@@ -380,6 +429,8 @@ export const loadYaml = (given: string, lineOffset: number, asWritten: ReadonlyS
     }
     return Either.left([{ path: "", line: at(error.pos[0]), message: `YAML: ${errorMessage(error)}` }])
   }
+  const tab = pyyamlTabs ? refusedTab(doc, read) : undefined
+  if (tab !== undefined) return Either.left([{ path: "", line: at(tab), message: "YAML: a tab outside a quoted or block scalar, which cloud-init's PyYAML refuses (only spaces separate YAML's tokens)" }])
   const resolve = aliasResolver(doc)
   keepAsWritten(doc, resolve, asWritten)
   markUndecodableBinary(doc)
