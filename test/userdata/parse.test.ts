@@ -542,7 +542,26 @@ autoinstall: true
   it("never quotes the document in a YAML error or warning whose parser message would (a block scalar header, an escape, a tag)", () => {
     expect(failure("#cloud-config\nhostname: h1\npassword: |Sup3rSecret\n")).toBe("#cloud-config user-data is invalid: line 3: YAML: unexpected characters")
     expect(failure('#cloud-config\nhostname: h1\npassword: "x\\uSup3rSecret"\n')).toBe("#cloud-config user-data is invalid: line 3: YAML: an invalid escape sequence")
-    expect(notes("#cloud-config\nhostname: h1\nruncmd: [!Sup3rSecret x]\n").warnings).toContain("line 3: YAML: a tag it cannot resolve")
+    expect(notes("#alpine-config\nruncmd: [!Sup3rSecret x]\n").warnings).toContain("line 2: YAML: a tag it cannot resolve")
+    expect(failure("#cloud-config\nhostname: h1\nruncmd: [!Sup3rSecret x]\n")).not.toContain("Sup3rSecret")
+  })
+
+  it("refuses a #cloud-config holding a tag PyYAML's safe_load cannot construct (`!vault`, `!!python/object`, a %TAG prefix's), at its line, as cloud-init applies none of it; YAML's own tags are read", () => {
+    const refused = "YAML: a tag other than YAML's own (!!str, !!binary...), which cloud-init's PyYAML (safe_load) cannot construct: it refuses the document"
+    for (const [document, line] of [
+      ["#cloud-config\nhostname: h1\nusers:\n  - name: ops\n    plain_text_passwd: !vault |\n      $ANSIBLE_VAULT;1.1;AES256\n", 5],
+      ["#cloud-config\nhostname: h1\nruncmd: [!!python/object/apply:os.system [reboot]]\n", 3],
+      ["#cloud-config\nhostname: h1\nbootcmd: !cmds [[echo, x]]\n", 3],
+      ["#cloud-config\n%TAG !e! tag:example.com,2000:\n---\nruncmd: [!e!x echo]\n", 4]
+    ] as const) {
+      expect(failure(document)).toBe(`#cloud-config user-data is invalid: line ${line}: ${refused}`)
+    }
+    const c = config("#cloud-config\nruncmd:\n  - !!str 1\n  - ! echo\nwrite_files:\n  - {path: /etc/x, content: !!binary aGk=}\nx-set: !!set {a}\nx-omap: !!omap [a: 1]\nx-date: !!timestamp 2001-01-01\n")
+    expect(c.runcmd).toEqual([
+      { kind: "shell", script: "1", index: 0 },
+      { kind: "shell", script: "echo", index: 1 }
+    ])
+    expect(text(c.writeFiles[0]?.content)).toBe("hi")
   })
 
   it("keeps the parser's message where it is a fixed text that quotes nothing (a block collection inside a flow one)", () => {

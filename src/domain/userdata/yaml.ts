@@ -374,12 +374,33 @@ const refusedTab = (doc: Document, text: string): number | undefined => {
   return undefined
 }
 
+/** the tags PyYAML's safe_load constructs (its SafeConstructor's): YAML's own */
+const PYYAML_SAFE_TAGS = new Set(["null", "bool", "int", "float", "binary", "timestamp", "omap", "pairs", "set", "str", "seq", "map"].map((t) => `tag:yaml.org,2002:${t}`))
+
+/**
+ * The first node whose tag safe_load cannot construct (`!vault`, `!!python/object:...`,
+ * a `%TAG` prefix's): PyYAML fails the whole document on it, so cloud-init
+ * applies none of it; the library reads it as if untagged, with a warning.
+ * `!` alone is a plain scalar's, resolved as one.
+ */
+const unconstructedTag = (doc: Document): Node | undefined => {
+  let found: Node | undefined
+  visit(doc, {
+    Node(_, node) {
+      if (node.tag === undefined || node.tag === "!" || PYYAML_SAFE_TAGS.has(node.tag)) return
+      found = node
+      return visit.BREAK
+    }
+  })
+  return found
+}
+
 /** a fresh budget for one user-data: its parts share it */
 export const newTokenBudget = (): TokenBudget => ({ tokens: YAML_MAX_TOKENS })
 
 /**
  * `pinned`: the text is decoded from a MIME part's body, its lines none of the user-data's (Source);
- * `pyyamlTabs`: a tab PyYAML refuses refuses the document (cloud-init's documents; an #alpine-config, which the shell edition's libyaml read, takes them)
+ * `pyyamlRefusals`: a tab or a tag PyYAML refuses refuses the document (cloud-init's documents; an #alpine-config, which the shell edition's libyaml read, takes them, an unknown tag named in a warning)
  */
 export const loadYaml = (
   given: string,
@@ -387,7 +408,7 @@ export const loadYaml = (
   asWritten: ReadonlySet<string>,
   budget: TokenBudget = newTokenBudget(),
   pinned = false,
-  pyyamlTabs = true
+  pyyamlRefusals = true
 ): Either.Either<Loaded, Array<Problem>> => {
   // a CR alone ends a line, as PyYAML reads it (lines are counted so too)
   const text = withLineFeeds(given)
@@ -429,8 +450,12 @@ export const loadYaml = (
     }
     return Either.left([{ path: "", line: at(error.pos[0]), message: `YAML: ${errorMessage(error)}` }])
   }
-  const tab = pyyamlTabs ? refusedTab(doc, read) : undefined
+  const tab = pyyamlRefusals ? refusedTab(doc, read) : undefined
   if (tab !== undefined) return Either.left([{ path: "", line: at(tab), message: "YAML: a tab outside a quoted or block scalar, which cloud-init's PyYAML refuses (only spaces separate YAML's tokens)" }])
+  const tagged = pyyamlRefusals ? unconstructedTag(doc) : undefined
+  if (tagged !== undefined) {
+    return Either.left([{ path: "", line: at(tagged.range?.[0] ?? 0), message: "YAML: a tag other than YAML's own (!!str, !!binary...), which cloud-init's PyYAML (safe_load) cannot construct: it refuses the document" }])
+  }
   const resolve = aliasResolver(doc)
   keepAsWritten(doc, resolve, asWritten)
   markUndecodableBinary(doc)
