@@ -546,6 +546,17 @@ autoinstall: true
     expect(failure("#cloud-config\nhostname: h1\nruncmd: [!Sup3rSecret x]\n")).not.toContain("Sup3rSecret")
   })
 
+  it("refuses a #cloud-config holding a plain `=` as a value, which PyYAML resolves to YAML 1.1's value type and safe_load cannot construct; as a key, quoted or in a longer text it is read", () => {
+    const refused = "YAML: a plain = (YAML 1.1's value key), which cloud-init's PyYAML (safe_load) cannot construct: it refuses the document (quote it: '=')"
+    expect(failure("#cloud-config\nhostname: h1\nruncmd:\n  - [test, a, =, b]\n")).toBe(`#cloud-config user-data is invalid: line 4: ${refused}`)
+    expect(failure("#cloud-config\nhostname: h1\nx-sep: ! =\n")).toBe(`#cloud-config user-data is invalid: line 3: ${refused}`)
+    const c = config("#cloud-config\nruncmd:\n  - [test, a, '=', b]\n  - = x\nx-map: {=: 1}\n")
+    expect(c.runcmd).toEqual([
+      { kind: "argv", argv: ["test", "a", "=", "b"], index: 0 },
+      { kind: "shell", script: "= x", index: 1 }
+    ])
+  })
+
   it("refuses a #cloud-config holding a tag PyYAML's safe_load cannot construct (`!vault`, `!!python/object`, a %TAG prefix's), at its line, as cloud-init applies none of it; YAML's own tags are read", () => {
     const refused = "YAML: a tag other than YAML's own (!!str, !!binary...), which cloud-init's PyYAML (safe_load) cannot construct: it refuses the document"
     for (const [document, line] of [

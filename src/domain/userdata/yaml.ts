@@ -395,12 +395,29 @@ const unconstructedTag = (doc: Document): Node | undefined => {
   return found
 }
 
+/**
+ * The first plain `=` that is no key: PyYAML resolves it to YAML 1.1's value
+ * type, which safe_load cannot construct (as a key it is made a string), so
+ * the whole document fails; the library reads the text `=`.
+ */
+const valueKeyScalar = (doc: Document): Node | undefined => {
+  let found: Node | undefined
+  visit(doc, {
+    Scalar(key, node) {
+      if (key === "key" || node.type !== "PLAIN" || (node.tag !== undefined && node.tag !== "!") || node.value !== "=") return
+      found = node
+      return visit.BREAK
+    }
+  })
+  return found
+}
+
 /** a fresh budget for one user-data: its parts share it */
 export const newTokenBudget = (): TokenBudget => ({ tokens: YAML_MAX_TOKENS })
 
 /**
  * `pinned`: the text is decoded from a MIME part's body, its lines none of the user-data's (Source);
- * `pyyamlRefusals`: a tab or a tag PyYAML refuses refuses the document (cloud-init's documents; an #alpine-config, which the shell edition's libyaml read, takes them, an unknown tag named in a warning)
+ * `pyyamlRefusals`: a tab, a tag or a plain `=` PyYAML refuses refuses the document (cloud-init's documents; an #alpine-config, which the shell edition's libyaml read, takes them, an unknown tag named in a warning)
  */
 export const loadYaml = (
   given: string,
@@ -455,6 +472,10 @@ export const loadYaml = (
   const tagged = pyyamlRefusals ? unconstructedTag(doc) : undefined
   if (tagged !== undefined) {
     return Either.left([{ path: "", line: at(tagged.range?.[0] ?? 0), message: "YAML: a tag other than YAML's own (!!str, !!binary...), which cloud-init's PyYAML (safe_load) cannot construct: it refuses the document" }])
+  }
+  const valueKey = pyyamlRefusals ? valueKeyScalar(doc) : undefined
+  if (valueKey !== undefined) {
+    return Either.left([{ path: "", line: at(valueKey.range?.[0] ?? 0), message: "YAML: a plain = (YAML 1.1's value key), which cloud-init's PyYAML (safe_load) cannot construct: it refuses the document (quote it: '=')" }])
   }
   const resolve = aliasResolver(doc)
   keepAsWritten(doc, resolve, asWritten)
