@@ -1106,6 +1106,12 @@ describe("#cloud-config", () => {
     })
   })
 
+  it("merges two merge keys (`<<`) of one map as PyYAML does: the later one's values over the earlier one's, an earlier map's of one list over a later's", () => {
+    const source = "#cloud-config\nx-base: &base {permissions: '0600', owner: 'root:root', append: true}\nx-web: &web {permissions: '0644', owner: 'nginx:nginx'}\nx-log: &log {permissions: '0640', append: false}\nwrite_files:\n  - <<: *base\n    <<: [*web, *log]\n    path: /etc/x\n    content: hi\n"
+    const c = config(source)
+    expect(c.writeFiles.map((f) => [f.mode, f.owner, f.append])).toEqual([[0o644, "nginx:nginx", false]])
+  })
+
   it("reads booleans as cloud-init's PyYAML does: yes/no/on/off/true/false, but y and n are strings", () => {
     const c = config("#cloud-config\npackage_upgrade: on\npackages: [n, y, N]\nwrite_files:\n  - path: /etc/answer\n    content: y\nruncmd:\n  - [echo, y, n, Y, N]\n")
     expect(c.packageUpgrade).toBe(true)

@@ -4,7 +4,7 @@
  * warning), and where each path of it sits in the user-data.
  */
 import * as Either from "effect/Either"
-import { type Alias, type Document, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, type Node, type Pair, parseDocument, Scalar, type Tags, visit, type YAMLError, type YAMLMap } from "yaml"
+import { type Alias, type Document, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, type Node, type Pair, parseDocument, Scalar, type Tags, visit, type YAMLError, type YAMLMap, YAMLSeq } from "yaml"
 import { pythonFloat } from "./common.js"
 import { fromBase64, UndecodableBinary } from "./content.js"
 import type { Key, Note } from "./notes.js"
@@ -196,6 +196,28 @@ const nameCollectionKeys = (doc: Document, resolve: Resolve) =>
 
 /** a merge key (`<<`), which the library reads as a symbol */
 const isMergeKey = (key: unknown): boolean => isScalar(key) && typeof key.value === "symbol"
+
+/**
+ * Two or more merge keys in one map (`<<: *a`, then `<<: *b`) made one, in
+ * PyYAML's order: it merges each in turn, a later one's values over an
+ * earlier one's (within one list, an earlier map's over a later's), where the
+ * library keeps the first value it meets. Its list lists the later keys' maps first.
+ */
+const mergeKeysInPyyamlOrder = (doc: Document, resolve: Resolve) =>
+  visit(doc, {
+    Map(_, map) {
+      const merges = map.items.filter((pair) => isMergeKey(pair.key))
+      const [first] = merges
+      if (first === undefined || merges.length < 2) return
+      const sources = new YAMLSeq()
+      sources.items = merges.reverse().flatMap((pair) => {
+        const value = resolve(pair.value)
+        return isSeq(value) ? value.items : [pair.value]
+      })
+      first.value = sources
+      map.items = map.items.filter((pair) => pair === first || !isMergeKey(pair.key))
+    }
+  })
 
 /** a key's text as written: a merge key is `<<` */
 const keyText = (key: Scalar): string => (isMergeKey(key) ? "<<" : String(key.value))
@@ -480,6 +502,7 @@ export const loadYaml = (
   const resolve = aliasResolver(doc)
   keepAsWritten(doc, resolve, asWritten)
   markUndecodableBinary(doc)
+  mergeKeysInPyyamlOrder(doc, resolve)
   withoutAddedLineBreak(doc, read)
   // (before they are named: two different maps as keys are not the same key written twice)
   const duplicates = duplicateKeys(doc, resolve, at)
