@@ -546,6 +546,14 @@ autoinstall: true
     expect(failure("#cloud-config\nhostname: h1\nruncmd: [!Sup3rSecret x]\n")).not.toContain("Sup3rSecret")
   })
 
+  it("refuses a #cloud-config holding an unquoted date Python's datetime refuses (2024-02-30, a 25th hour), on which PyYAML's safe_load fails; a real date, a quoted one or one PyYAML takes for text is read", () => {
+    const refused = "YAML: a date that is no day of the calendar (or a time of day past 23:59:59), which cloud-init's PyYAML cannot construct: it refuses the document (quote it)"
+    expect(failure("#cloud-config\nhostname: h1\nruncmd:\n  - [echo, 2024-02-30]\n")).toBe(`#cloud-config user-data is invalid: line 4: ${refused}`)
+    expect(failure("#cloud-config\nhostname: h1\nwrite_files:\n  - {path: /etc/stamp, content: 2024-01-01 25:00:00}\n")).toBe(`#cloud-config user-data is invalid: line 4: ${refused}`)
+    const c = config("#cloud-config\nruncmd:\n  - [echo, 2024-02-29, '2024-02-30', 2024-2-30, 2024-02-30x]\n")
+    expect(c.runcmd).toEqual([{ kind: "argv", argv: ["echo", "2024-02-29", "2024-02-30", "2024-2-30", "2024-02-30x"], index: 0 }])
+  })
+
   it("refuses a #cloud-config holding a plain `=` as a value, which PyYAML resolves to YAML 1.1's value type and safe_load cannot construct; as a key, quoted or in a longer text it is read", () => {
     const refused = "YAML: a plain = (YAML 1.1's value key), which cloud-init's PyYAML (safe_load) cannot construct: it refuses the document (quote it: '=')"
     expect(failure("#cloud-config\nhostname: h1\nruncmd:\n  - [test, a, =, b]\n")).toBe(`#cloud-config user-data is invalid: line 4: ${refused}`)
@@ -1794,7 +1802,7 @@ ntp:
   it("writes a timestamp with a time of day in an argument list as Python's str() writes the datetime PyYAML makes of it; a date, a quoted one, a !!str one and a line stay as written", () => {
     const source =
       "#cloud-config\nruncmd:\n  - [touch, -d, 2024-01-01T10:00:00Z, 2024-1-2 9:05:00.5, 2001-12-14 21:59:43.10 -5, 2002-12-14t21:59:43 +01:30, 2002-12-14 21:59:43.0-00:30]\n" +
-      "  - [echo, 2024-01-01, '2024-01-01T10:00:00Z', !!str 2024-01-01 10:00:00Z, 2024-02-30 10:00:00]\n  - echo 2024-01-01T10:00:00Z\n"
+      "  - [echo, 2024-01-01, '2024-01-01T10:00:00Z', !!str 2024-01-01 10:00:00Z, '2024-02-30 10:00:00']\n  - echo 2024-01-01T10:00:00Z\n"
     expect(config(source).runcmd).toEqual([
       {
         kind: "argv",

@@ -123,7 +123,7 @@ const PYYAML_DATETIME = /^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[Tt]|[ \t]+)([0
  * PyYAML makes of it: `2024-01-01T10:00:00Z` is `2024-01-01 10:00:00+00:00`,
  * `2024-1-1 9:00:00.5` is `2024-01-01 09:00:00.500000`. Undefined for any
  * other text, and for a time Python's datetime refuses (PyYAML reads no such
- * document, nor does cloud-init: it is left as written).
+ * document, nor does cloud-init: a #cloud-config holding one is refused, refusedTimestamp).
  */
 export const pythonDatetime = (text: string): string | undefined => {
   const m = PYYAML_DATETIME.exec(text)
@@ -138,6 +138,31 @@ export const pythonDatetime = (text: string): string | undefined => {
   const fraction = micro > 0 ? `.${String(micro).padStart(6, "0")}` : ""
   const zone = m[8] === undefined ? "" : `${offset < 0 ? "-" : "+"}${two(Math.floor(Math.abs(offset) / 60))}:${two(Math.abs(offset) % 60)}`
   return `${m[1]}-${two(month)}-${two(day)} ${two(hour)}:${two(minute)}:${two(second)}${fraction}${zone}`
+}
+
+/** PyYAML's date alone: four digits of year, two of month and of day (`2001-1-1` is text) */
+const PYYAML_DATE = /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/
+
+/**
+ * A plain scalar PyYAML takes for a timestamp that Python's datetime refuses
+ * (`2001-02-30`, `2001-13-01`, a 25th hour): safe_load fails on it with a
+ * ValueError, and cloud-init reads none of the document.
+ */
+const refusedTimestamp = (text: string): boolean =>
+  PYYAML_DATE.test(text) ? pythonDatetime(`${text} 00:00:00`) === undefined : PYYAML_DATETIME.test(text) && pythonDatetime(text) === undefined
+
+/** the first plain scalar (a key too) that is a timestamp Python's datetime refuses */
+const refusedTimestampScalar = (doc: Document): Node | undefined => {
+  let found: Node | undefined
+  visit(doc, {
+    Scalar(_, node) {
+      const resolved = node.type === "PLAIN" && (node.tag === undefined || node.tag === "!" || node.tag === "tag:yaml.org,2002:timestamp")
+      if (!resolved || typeof node.value !== "string" || !refusedTimestamp(node.value)) return
+      found = node
+      return visit.BREAK
+    }
+  })
+  return found
 }
 
 /** an argument list's plain timestamps with a time of day as Python writes them (an alias's, here alone, as pythonNumbers writes its numbers) */
@@ -439,7 +464,7 @@ export const newTokenBudget = (): TokenBudget => ({ tokens: YAML_MAX_TOKENS })
 
 /**
  * `pinned`: the text is decoded from a MIME part's body, its lines none of the user-data's (Source);
- * `pyyamlRefusals`: a tab, a tag or a plain `=` PyYAML refuses refuses the document (cloud-init's documents; an #alpine-config, which the shell edition's libyaml read, takes them, an unknown tag named in a warning)
+ * `pyyamlRefusals`: a tab, a tag, a date or a plain `=` PyYAML refuses refuses the document (cloud-init's documents; an #alpine-config, which the shell edition's libyaml read, takes them, an unknown tag named in a warning)
  */
 export const loadYaml = (
   given: string,
@@ -494,6 +519,12 @@ export const loadYaml = (
   const tagged = pyyamlRefusals ? unconstructedTag(doc) : undefined
   if (tagged !== undefined) {
     return Either.left([{ path: "", line: at(tagged.range?.[0] ?? 0), message: "YAML: a tag other than YAML's own (!!str, !!binary...), which cloud-init's PyYAML (safe_load) cannot construct: it refuses the document" }])
+  }
+  const timestamp = pyyamlRefusals ? refusedTimestampScalar(doc) : undefined
+  if (timestamp !== undefined) {
+    return Either.left([
+      { path: "", line: at(timestamp.range?.[0] ?? 0), message: "YAML: a date that is no day of the calendar (or a time of day past 23:59:59), which cloud-init's PyYAML cannot construct: it refuses the document (quote it)" }
+    ])
   }
   const valueKey = pyyamlRefusals ? valueKeyScalar(doc) : undefined
   if (valueKey !== undefined) {
