@@ -1872,6 +1872,13 @@ ntp:
     expect([c.runcmd, c.packages]).toEqual([[{ kind: "argv", argv: ["echo", "5.0", "123456789012345678901"], index: 0 }], ["py=3.0"]])
   })
 
+  it("reads an alias or an anchor written against a key's colon (`*r: ...`, `{*k: 1}`) as PyYAML does: its name ends at the colon", () => {
+    const source = "#cloud-config\nx-keys: [&r runcmd, &h hostname]\n*r: [echo a]\nx-map: {*h: web}\n&t timezone: UTC\n"
+    const c = config(source)
+    expect([c.runcmd, c.timezone]).toEqual([[{ kind: "shell", script: "echo a", index: 0 }], "UTC"])
+    expect(notes(source).problems).toEqual([])
+  })
+
   it("writes an integer of an argument list with all its digits, as Python does, however large", () => {
     expect(config("#cloud-config\nbootcmd:\n  - [echo, 12345678901234567890, -1_234_567_890_123_456_789_0, +99999999999999999999, 9007199254740991]\n").bootcmd).toEqual([
       { kind: "argv", argv: ["echo", "12345678901234567890", "-12345678901234567890", "99999999999999999999", "9007199254740991"], index: 0 }

@@ -459,6 +459,31 @@ const valueKeyScalar = (doc: Document): Node | undefined => {
   return found
 }
 
+/**
+ * An alias or an anchor written against a key's colon (`*base: x`, `{*k: 1}`)
+ * spaced from it: PyYAML's names are letters, digits, `-` and `_`, so the
+ * colon is the key's, where the library takes it for part of the name (an
+ * alias of `base:`, and no value). The lines keep their numbers.
+ */
+const spacedNameColons = (text: string): string => {
+  if (!/[*&][0-9A-Za-z_-]+:/.test(text)) return text
+  const colons: Array<number> = []
+  let offset = 0
+  for (const token of new Lexer().lex(text)) {
+    // the lexer's marks of a document, a flow's end and a scalar are none of the text
+    if (token === "\x02" || token === "\x18" || token === "\x1f") continue
+    if (/^[*&][0-9A-Za-z_-]+:$/.test(token)) colons.push(offset + token.length - 1)
+    offset += token.length
+  }
+  let spaced = ""
+  let from = 0
+  for (const colon of colons) {
+    spaced += `${text.slice(from, colon)} `
+    from = colon
+  }
+  return spaced + text.slice(from)
+}
+
 /** a fresh budget for one user-data: its parts share it */
 export const newTokenBudget = (): TokenBudget => ({ tokens: YAML_MAX_TOKENS })
 
@@ -481,6 +506,7 @@ export const loadYaml = (
   const left = budget.tokens
   // counted before it is parsed, which costs far more time and memory per token than counting
   if (!takeTokens(new Lexer().lex(text), budget)) return tooLarge
+  const spaced = spacedNameColons(text)
   const parse = (yaml: string) => {
     const lineCounter = new LineCounter()
     // the schema named as well as the version: a `%YAML 1.2` directive would otherwise switch to YAML 1.2's core schema (`yes` a string, `0644` 644), where PyYAML reads every version 1 document with its YAML 1.1 resolver
@@ -489,10 +515,10 @@ export const loadYaml = (
       doc: parseDocument(yaml, { lineCounter, version: "1.1", schema: "yaml-1.1", resolveKnownTags: false, customTags: pyyamlScalars, prettyErrors: false, uniqueKeys: false, logLevel: "error" })
     }
   }
-  let { doc, lineCounter } = parse(text)
-  let read = text
+  let { doc, lineCounter } = parse(spaced)
+  let read = spaced
   // a string or a flow collection whose lines go on less indented than the parser wants, which PyYAML reads (the lines keep their numbers)
-  const indented = doc.errors.length > 0 ? indentContinuations(text, left) : undefined
+  const indented = doc.errors.length > 0 ? indentContinuations(spaced, left) : undefined
   if (indented === "too many") return tooLarge
   if (indented !== undefined) {
     // counted again: the lines the parser gave up at hold what PyYAML reads
