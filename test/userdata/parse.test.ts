@@ -554,6 +554,16 @@ autoinstall: true
     expect(c.runcmd).toEqual([{ kind: "argv", argv: ["echo", "2024-02-29", "2024-02-30", "2024-2-30", "2024-02-30x"], index: 0 }])
   })
 
+  it("refuses a #cloud-config with a ':' that has no key before it (after a flow list, at a line's start), as PyYAML refuses it; an explicit empty key (`?`) is read", () => {
+    const refused = "YAML: a ':' with no key before it (after a list's ']', at a line's start), which cloud-init's PyYAML refuses: it refuses the document"
+    expect(failure("#cloud-config\nhostname: h1\npackages: [vim, curl]: x\n")).toBe(`#cloud-config user-data is invalid: line 3: ${refused}`)
+    expect(failure("#cloud-config\nruncmd:\n  - echo a\n: echo b\n")).toBe(`#cloud-config user-data is invalid: line 4: ${refused}`)
+    expect(failure("#cloud-config\nhostname: h1\ntimezone: UTC\n  : Europe/Paris\n")).toBe(`#cloud-config user-data is invalid: line 4: ${refused}`)
+    expect(config("#cloud-config\nx-anchored: {&k : 1}\nhostname: h1\n").hostname).toBe("h1")
+    expect(config("#cloud-config\nx-odd:\n  ?\n  : c\nhostname: h1\n").hostname).toBe("h1")
+    expect(config("#cloud-config\nx-odd: [? : b, {? : c}]\nhostname: h1\n").hostname).toBe("h1")
+  })
+
   it("refuses a #cloud-config holding a plain `=` as a value, which PyYAML resolves to YAML 1.1's value type and safe_load cannot construct; as a key, quoted or in a longer text it is read", () => {
     const refused = "YAML: a plain = (YAML 1.1's value key), which cloud-init's PyYAML (safe_load) cannot construct: it refuses the document (quote it: '=')"
     expect(failure("#cloud-config\nhostname: h1\nruncmd:\n  - [test, a, =, b]\n")).toBe(`#cloud-config user-data is invalid: line 4: ${refused}`)

@@ -484,12 +484,39 @@ const spacedNameColons = (text: string): string => {
   return spaced + text.slice(from)
 }
 
+/**
+ * The first key the library makes empty for a `:` with nothing before it
+ * (`packages: [vim]: x`, a line starting `: x`): PyYAML takes a key only
+ * from a text before the colon or after `?`, and refuses the document
+ * ('mapping values are not allowed here'). Such a key is empty, at the colon.
+ */
+const keylessColon = (doc: Document, text: string): Node | undefined => {
+  let found: Node | undefined
+  visit(doc, {
+    Pair(_, pair) {
+      const key = pair.key
+      if (!isScalar(key) || key.value !== null || key.range === undefined || key.range === null) return
+      // (the library's empty key may start at the colon's indentation)
+      let colon = key.range[0]
+      while (text[colon] === " " || text[colon] === "\t") colon++
+      if (text[colon] !== ":") return
+      // keyless where the colon starts a line (past its indentation) or follows a flow collection's bracket or comma; after `?`, an anchor or a tag (`[? : b]`, `&a :`) the key is an empty one, which PyYAML reads
+      let before = key.range[0] - 1
+      while (before >= 0 && (text[before] === " " || text[before] === "\t")) before--
+      if (before >= 0 && !"\n\r[]{},".includes(text[before]!)) return
+      found = key
+      return visit.BREAK
+    }
+  })
+  return found
+}
+
 /** a fresh budget for one user-data: its parts share it */
 export const newTokenBudget = (): TokenBudget => ({ tokens: YAML_MAX_TOKENS })
 
 /**
  * `pinned`: the text is decoded from a MIME part's body, its lines none of the user-data's (Source);
- * `pyyamlRefusals`: a tab, a tag, a date or a plain `=` PyYAML refuses refuses the document (cloud-init's documents; an #alpine-config, which the shell edition's libyaml read, takes them, an unknown tag named in a warning)
+ * `pyyamlRefusals`: a tab, a tag, a date, a keyless `:` or a plain `=` PyYAML refuses refuses the document (cloud-init's documents; an #alpine-config, which the shell edition's libyaml read, takes them, an unknown tag named in a warning)
  */
 export const loadYaml = (
   given: string,
@@ -551,6 +578,10 @@ export const loadYaml = (
     return Either.left([
       { path: "", line: at(timestamp.range?.[0] ?? 0), message: "YAML: a date that is no day of the calendar (or a time of day past 23:59:59), which cloud-init's PyYAML cannot construct: it refuses the document (quote it)" }
     ])
+  }
+  const keyless = pyyamlRefusals ? keylessColon(doc, read) : undefined
+  if (keyless !== undefined) {
+    return Either.left([{ path: "", line: at(keyless.range?.[0] ?? 0), message: "YAML: a ':' with no key before it (after a list's ']', at a line's start), which cloud-init's PyYAML refuses: it refuses the document" }])
   }
   const valueKey = pyyamlRefusals ? valueKeyScalar(doc) : undefined
   if (valueKey !== undefined) {
