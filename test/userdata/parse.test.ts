@@ -564,6 +564,13 @@ autoinstall: true
     expect(config("#cloud-config\nx-odd: [? : b, {? : c}]\nhostname: h1\n").hostname).toBe("h1")
   })
 
+  it("refuses a #cloud-config that sets one anchor twice, as PyYAML's composer refuses it ('found duplicate anchor'); an anchor named by many aliases is read", () => {
+    const refused = "YAML: an anchor set a second time, which cloud-init's PyYAML refuses: it refuses the document (give each anchor its own name)"
+    expect(failure("#cloud-config\nhostname: h1\nx-a: &owner root:root\nx-b: &owner nginx:nginx\nwrite_files:\n  - {path: /etc/x, owner: *owner}\n")).toBe(`#cloud-config user-data is invalid: line 4: ${refused}`)
+    const c = config("#cloud-config\nx-a: &owner nginx:nginx\nwrite_files:\n  - {path: /etc/x, owner: *owner}\n  - {path: /etc/y, owner: *owner}\n")
+    expect(c.writeFiles.map((f) => f.owner)).toEqual(["nginx:nginx", "nginx:nginx"])
+  })
+
   it("refuses a #cloud-config holding a plain `=` as a value, which PyYAML resolves to YAML 1.1's value type and safe_load cannot construct; as a key, quoted or in a longer text it is read", () => {
     const refused = "YAML: a plain = (YAML 1.1's value key), which cloud-init's PyYAML (safe_load) cannot construct: it refuses the document (quote it: '=')"
     expect(failure("#cloud-config\nhostname: h1\nruncmd:\n  - [test, a, =, b]\n")).toBe(`#cloud-config user-data is invalid: line 4: ${refused}`)

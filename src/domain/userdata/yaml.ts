@@ -511,12 +511,29 @@ const keylessColon = (doc: Document, text: string): Node | undefined => {
   return found
 }
 
+/** the second node given an anchor already set (`&base` twice): PyYAML's composer refuses the document ('found duplicate anchor'); the library lets the later one replace it */
+const repeatedAnchor = (doc: Document): Node | undefined => {
+  const anchors = new Set<string>()
+  let found: Node | undefined
+  visit(doc, {
+    Node(_, node) {
+      if (node.anchor === undefined) return
+      if (anchors.has(node.anchor)) {
+        found = node
+        return visit.BREAK
+      }
+      anchors.add(node.anchor)
+    }
+  })
+  return found
+}
+
 /** a fresh budget for one user-data: its parts share it */
 export const newTokenBudget = (): TokenBudget => ({ tokens: YAML_MAX_TOKENS })
 
 /**
  * `pinned`: the text is decoded from a MIME part's body, its lines none of the user-data's (Source);
- * `pyyamlRefusals`: a tab, a tag, a date, a keyless `:` or a plain `=` PyYAML refuses refuses the document (cloud-init's documents; an #alpine-config, which the shell edition's libyaml read, takes them, an unknown tag named in a warning)
+ * `pyyamlRefusals`: a tab, a tag, a date, an anchor set twice, a keyless `:` or a plain `=` PyYAML refuses refuses the document (cloud-init's documents; an #alpine-config, which the shell edition's libyaml read, takes them, an unknown tag named in a warning)
  */
 export const loadYaml = (
   given: string,
@@ -578,6 +595,10 @@ export const loadYaml = (
     return Either.left([
       { path: "", line: at(timestamp.range?.[0] ?? 0), message: "YAML: a date that is no day of the calendar (or a time of day past 23:59:59), which cloud-init's PyYAML cannot construct: it refuses the document (quote it)" }
     ])
+  }
+  const anchored = pyyamlRefusals ? repeatedAnchor(doc) : undefined
+  if (anchored !== undefined) {
+    return Either.left([{ path: "", line: at(anchored.range?.[0] ?? 0), message: "YAML: an anchor set a second time, which cloud-init's PyYAML refuses: it refuses the document (give each anchor its own name)" }])
   }
   const keyless = pyyamlRefusals ? keylessColon(doc, read) : undefined
   if (keyless !== undefined) {
