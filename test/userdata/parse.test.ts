@@ -1145,6 +1145,12 @@ describe("#cloud-config", () => {
     expect(c.runcmd).toEqual([{ kind: "argv", argv: ["echo", "y", "n", "Y", "N"], index: 0 }])
   })
 
+  it("reads a scalar under the non-specific tag `!` as PyYAML does, resolved as an untagged plain one even when quoted: `! yes` is true, `! '0644'` 420", () => {
+    const c = config("#cloud-config\npackage_update: ! yes\nruncmd:\n  - [echo, ! 12, ! yes, ! '0644', ! x]\n")
+    expect(c.packageUpdate).toBe(true)
+    expect(c.runcmd).toEqual([{ kind: "argv", argv: ["echo", "12", "True", "420", "x"], index: 0 }])
+  })
+
   it("reads a document under a `%YAML 1.2` directive as PyYAML reads any version 1 document: with YAML 1.1's booleans and integers", () => {
     const c = config("#cloud-config\n%YAML 1.2\n---\npackage_update: yes\nusers:\n  - default\n  - name: ops\n    lock_passwd: false\nwrite_files:\n  - path: /etc/a\n    permissions: 0640\nruncmd:\n  - [echo, on, off, 0o14, 014, 1:30]\n")
     expect(c.packageUpdate).toBe(true)

@@ -4,7 +4,7 @@
  * warning), and where each path of it sits in the user-data.
  */
 import * as Either from "effect/Either"
-import { type Alias, type Document, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, type Node, type Pair, parseDocument, Scalar, type Tags, visit, type YAMLError, type YAMLMap, YAMLSeq } from "yaml"
+import { type Alias, type Document, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, type Node, type Pair, parseDocument, Scalar, type ScalarTag, type Tags, visit, type YAMLError, type YAMLMap, YAMLSeq } from "yaml"
 import { pythonFloat } from "./common.js"
 import { fromBase64, UndecodableBinary } from "./content.js"
 import type { Key, Note } from "./notes.js"
@@ -156,7 +156,8 @@ const refusedTimestampScalar = (doc: Document): Node | undefined => {
   let found: Node | undefined
   visit(doc, {
     Scalar(_, node) {
-      const resolved = node.type === "PLAIN" && (node.tag === undefined || node.tag === "!" || node.tag === "tag:yaml.org,2002:timestamp")
+      // (`!` resolves a quoted one as plain too, resolveNonSpecific)
+      const resolved = node.tag === "!" || (node.type === "PLAIN" && (node.tag === undefined || node.tag === "tag:yaml.org,2002:timestamp"))
       if (!resolved || typeof node.value !== "string" || !refusedTimestamp(node.value)) return
       found = node
       return visit.BREAK
@@ -241,6 +242,24 @@ const mergeKeysInPyyamlOrder = (doc: Document, resolve: Resolve) =>
       })
       first.value = sources
       map.items = map.items.filter((pair) => pair === first || !isMergeKey(pair.key))
+    }
+  })
+
+/**
+ * A scalar under the non-specific tag `!` (`! 12`, `! yes`, `! '12'`) resolved
+ * as a plain untagged one, as PyYAML resolves it (its parser takes `!` for no
+ * tag, quoted or not), where the library makes it a string.
+ */
+const resolveNonSpecific = (doc: Document) =>
+  visit(doc, {
+    Scalar(_, node) {
+      if (node.tag !== "!" || typeof node.value !== "string") return
+      const text = node.value
+      node.tag = undefined
+      const tag = doc.schema.tags.find((t): t is ScalarTag => t.default === true && "test" in t && t.test instanceof RegExp && t.test.test(text))
+      if (tag === undefined) return
+      const value = tag.resolve(text, () => {}, doc.options)
+      node.value = isScalar(value) ? value.value : value
     }
   })
 
@@ -451,7 +470,7 @@ const valueKeyScalar = (doc: Document): Node | undefined => {
   let found: Node | undefined
   visit(doc, {
     Scalar(key, node) {
-      if (key === "key" || node.type !== "PLAIN" || (node.tag !== undefined && node.tag !== "!") || node.value !== "=") return
+      if (key === "key" || !(node.tag === "!" || (node.type === "PLAIN" && node.tag === undefined)) || node.value !== "=") return
       found = node
       return visit.BREAK
     }
@@ -608,6 +627,7 @@ export const loadYaml = (
   if (valueKey !== undefined) {
     return Either.left([{ path: "", line: at(valueKey.range?.[0] ?? 0), message: "YAML: a plain = (YAML 1.1's value key), which cloud-init's PyYAML (safe_load) cannot construct: it refuses the document (quote it: '=')" }])
   }
+  resolveNonSpecific(doc)
   const resolve = aliasResolver(doc)
   keepAsWritten(doc, resolve, asWritten)
   markUndecodableBinary(doc)
