@@ -600,6 +600,14 @@ autoinstall: true
     expect(text(c.writeFiles[0]?.content)).toBe("hi")
   })
 
+  it("reads `!!python/unicode`, which cloud-init's YAML loader adds to safe_load's tags, as a string, with no warning, in #cloud-config and #alpine-config", () => {
+    const c = config('#cloud-config\nhostname: !!python/unicode web-1\nruncmd:\n  - !!python/unicode "echo hi"\n')
+    expect(c.hostname).toBe("web-1")
+    expect(c.runcmd).toEqual([{ kind: "shell", script: "echo hi", index: 0 }])
+    expect(notes('#cloud-config\nhostname: !!python/unicode web-1\n')).toEqual({ problems: [], warnings: [] })
+    expect(notes('#alpine-config\nruncmd:\n  - !!python/unicode "echo hi"\n')).toEqual({ problems: [], warnings: [] })
+  })
+
   it("keeps the parser's message where it is a fixed text that quotes nothing (a block collection inside a flow one)", () => {
     expect(failure("#cloud-config\npackages: [\n  - a\n]\n")).toBe("#cloud-config user-data is invalid: line 3: YAML: Block collections are not allowed within flow collections")
     expect(failure("#cloud-config\nruncmd: [ a: b: c ]\n")).toBe("#cloud-config user-data is invalid: line 2: YAML: Block collections are not allowed within flow collections")

@@ -395,8 +395,15 @@ const pyyamlInts = (tags: Tags): Tags =>
  */
 const withoutDates = (tags: Tags): Tags => tags.filter((t) => typeof t !== "object" || t.tag !== "tag:yaml.org,2002:timestamp")
 
+/**
+ * `!!python/unicode`, which cloud-init's loader adds to safe_load's tags (a
+ * string, as some producers of cloud-config wrote theirs): a string here too
+ */
+const PYTHON_UNICODE = "tag:yaml.org,2002:python/unicode"
+const pythonUnicode: ScalarTag = { tag: PYTHON_UNICODE, default: false, identify: () => false, resolve: (text: string) => text }
+
 /** the scalars as PyYAML resolves them, where YAML 1.1 as the library reads it differs */
-const pyyamlScalars = (tags: Tags): Tags => withoutDates(pyyamlInts(pyyamlFloats(pyyamlBooleans(tags))))
+const pyyamlScalars = (tags: Tags): Tags => [...withoutDates(pyyamlInts(pyyamlFloats(pyyamlBooleans(tags)))), pythonUnicode]
 
 /** the first character outside YAML's printable set (tab, line breaks, and text without C0 and C1 controls) */
 const NOT_PRINTABLE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]/
@@ -440,8 +447,8 @@ const refusedTab = (doc: Document, text: string): number | undefined => {
   return undefined
 }
 
-/** the tags PyYAML's safe_load constructs (its SafeConstructor's): YAML's own */
-const PYYAML_SAFE_TAGS = new Set(["null", "bool", "int", "float", "binary", "timestamp", "omap", "pairs", "set", "str", "seq", "map"].map((t) => `tag:yaml.org,2002:${t}`))
+/** the tags cloud-init's loader constructs: safe_load's (its SafeConstructor's, YAML's own) and `!!python/unicode` */
+const PYYAML_SAFE_TAGS = new Set([...["null", "bool", "int", "float", "binary", "timestamp", "omap", "pairs", "set", "str", "seq", "map"].map((t) => `tag:yaml.org,2002:${t}`), PYTHON_UNICODE])
 
 /**
  * The first node whose tag safe_load cannot construct (`!vault`, `!!python/object:...`,
