@@ -542,7 +542,70 @@ autoinstall: true
   it("never quotes the document in a YAML error or warning whose parser message would (a block scalar header, an escape, a tag)", () => {
     expect(failure("#cloud-config\nhostname: h1\npassword: |Sup3rSecret\n")).toBe("#cloud-config user-data is invalid: line 3: YAML: unexpected characters")
     expect(failure('#cloud-config\nhostname: h1\npassword: "x\\uSup3rSecret"\n')).toBe("#cloud-config user-data is invalid: line 3: YAML: an invalid escape sequence")
-    expect(notes("#cloud-config\nhostname: h1\nruncmd: [!Sup3rSecret x]\n").warnings).toContain("line 3: YAML: a tag it cannot resolve")
+    expect(notes("#alpine-config\nruncmd: [!Sup3rSecret x]\n").warnings).toContain("line 2: YAML: a tag it cannot resolve")
+    expect(failure("#cloud-config\nhostname: h1\nruncmd: [!Sup3rSecret x]\n")).not.toContain("Sup3rSecret")
+  })
+
+  it("refuses a #cloud-config holding an unquoted date Python's datetime refuses (2024-02-30, a 25th hour), on which PyYAML's safe_load fails; a real date, a quoted one or one PyYAML takes for text is read", () => {
+    const refused = "YAML: a date that is no day of the calendar (or a time of day past 23:59:59), which cloud-init's PyYAML cannot construct: it refuses the document (quote it)"
+    expect(failure("#cloud-config\nhostname: h1\nruncmd:\n  - [echo, 2024-02-30]\n")).toBe(`#cloud-config user-data is invalid: line 4: ${refused}`)
+    expect(failure("#cloud-config\nhostname: h1\nwrite_files:\n  - {path: /etc/stamp, content: 2024-01-01 25:00:00}\n")).toBe(`#cloud-config user-data is invalid: line 4: ${refused}`)
+    const c = config("#cloud-config\nruncmd:\n  - [echo, 2024-02-29, '2024-02-30', 2024-2-30, 2024-02-30x]\n")
+    expect(c.runcmd).toEqual([{ kind: "argv", argv: ["echo", "2024-02-29", "2024-02-30", "2024-2-30", "2024-02-30x"], index: 0 }])
+  })
+
+  it("refuses a #cloud-config with a ':' that has no key before it (after a flow list, at a line's start), as PyYAML refuses it; an explicit empty key (`?`) is read", () => {
+    const refused = "YAML: a ':' with no key before it (after a list's ']', at a line's start), which cloud-init's PyYAML refuses: it refuses the document"
+    expect(failure("#cloud-config\nhostname: h1\npackages: [vim, curl]: x\n")).toBe(`#cloud-config user-data is invalid: line 3: ${refused}`)
+    expect(failure("#cloud-config\nruncmd:\n  - echo a\n: echo b\n")).toBe(`#cloud-config user-data is invalid: line 4: ${refused}`)
+    expect(failure("#cloud-config\nhostname: h1\ntimezone: UTC\n  : Europe/Paris\n")).toBe(`#cloud-config user-data is invalid: line 4: ${refused}`)
+    expect(config("#cloud-config\nx-anchored: {&k : 1}\nhostname: h1\n").hostname).toBe("h1")
+    expect(config("#cloud-config\nx-odd:\n  ?\n  : c\nhostname: h1\n").hostname).toBe("h1")
+    expect(config("#cloud-config\nx-odd: [? : b, {? : c}]\nhostname: h1\n").hostname).toBe("h1")
+  })
+
+  it("refuses a #cloud-config that sets one anchor twice, as PyYAML's composer refuses it ('found duplicate anchor'); an anchor named by many aliases is read", () => {
+    const refused = "YAML: an anchor set a second time, which cloud-init's PyYAML refuses: it refuses the document (give each anchor its own name)"
+    expect(failure("#cloud-config\nhostname: h1\nx-a: &owner root:root\nx-b: &owner nginx:nginx\nwrite_files:\n  - {path: /etc/x, owner: *owner}\n")).toBe(`#cloud-config user-data is invalid: line 4: ${refused}`)
+    const c = config("#cloud-config\nx-a: &owner nginx:nginx\nwrite_files:\n  - {path: /etc/x, owner: *owner}\n  - {path: /etc/y, owner: *owner}\n")
+    expect(c.writeFiles.map((f) => f.owner)).toEqual(["nginx:nginx", "nginx:nginx"])
+  })
+
+  it("refuses a #cloud-config holding a plain `=` as a value, which PyYAML resolves to YAML 1.1's value type and safe_load cannot construct; as a key, quoted or in a longer text it is read", () => {
+    const refused = "YAML: a plain = (YAML 1.1's value key), which cloud-init's PyYAML (safe_load) cannot construct: it refuses the document (quote it: '=')"
+    expect(failure("#cloud-config\nhostname: h1\nruncmd:\n  - [test, a, =, b]\n")).toBe(`#cloud-config user-data is invalid: line 4: ${refused}`)
+    expect(failure("#cloud-config\nhostname: h1\nx-sep: ! =\n")).toBe(`#cloud-config user-data is invalid: line 3: ${refused}`)
+    const c = config("#cloud-config\nruncmd:\n  - [test, a, '=', b]\n  - = x\nx-map: {=: 1}\n")
+    expect(c.runcmd).toEqual([
+      { kind: "argv", argv: ["test", "a", "=", "b"], index: 0 },
+      { kind: "shell", script: "= x", index: 1 }
+    ])
+  })
+
+  it("refuses a #cloud-config holding a tag PyYAML's safe_load cannot construct (`!vault`, `!!python/object`, a %TAG prefix's), at its line, as cloud-init applies none of it; YAML's own tags are read", () => {
+    const refused = "YAML: a tag other than YAML's own (!!str, !!binary...), which cloud-init's PyYAML (safe_load) cannot construct: it refuses the document"
+    for (const [document, line] of [
+      ["#cloud-config\nhostname: h1\nusers:\n  - name: ops\n    plain_text_passwd: !vault |\n      $ANSIBLE_VAULT;1.1;AES256\n", 5],
+      ["#cloud-config\nhostname: h1\nruncmd: [!!python/object/apply:os.system [reboot]]\n", 3],
+      ["#cloud-config\nhostname: h1\nbootcmd: !cmds [[echo, x]]\n", 3],
+      ["#cloud-config\n%TAG !e! tag:example.com,2000:\n---\nruncmd: [!e!x echo]\n", 4]
+    ] as const) {
+      expect(failure(document)).toBe(`#cloud-config user-data is invalid: line ${line}: ${refused}`)
+    }
+    const c = config("#cloud-config\nruncmd:\n  - !!str 1\n  - ! echo\nwrite_files:\n  - {path: /etc/x, content: !!binary aGk=}\nx-set: !!set {a}\nx-omap: !!omap [a: 1]\nx-date: !!timestamp 2001-01-01\n")
+    expect(c.runcmd).toEqual([
+      { kind: "shell", script: "1", index: 0 },
+      { kind: "shell", script: "echo", index: 1 }
+    ])
+    expect(text(c.writeFiles[0]?.content)).toBe("hi")
+  })
+
+  it("reads `!!python/unicode`, which cloud-init's YAML loader adds to safe_load's tags, as a string, with no warning, in #cloud-config and #alpine-config", () => {
+    const c = config('#cloud-config\nhostname: !!python/unicode web-1\nruncmd:\n  - !!python/unicode "echo hi"\n')
+    expect(c.hostname).toBe("web-1")
+    expect(c.runcmd).toEqual([{ kind: "shell", script: "echo hi", index: 0 }])
+    expect(notes('#cloud-config\nhostname: !!python/unicode web-1\n')).toEqual({ problems: [], warnings: [] })
+    expect(notes('#alpine-config\nruncmd:\n  - !!python/unicode "echo hi"\n')).toEqual({ problems: [], warnings: [] })
   })
 
   it("keeps the parser's message where it is a fixed text that quotes nothing (a block collection inside a flow one)", () => {
@@ -558,6 +621,22 @@ autoinstall: true
   it("refuses a flow collection's line that starts with a tab, as PyYAML does ('while scanning for the next token'); a quoted string's such line is read", () => {
     expect(failure("#cloud-config\npackages: [curl,\n\tjq]\n")).toMatch(/^#cloud-config user-data is invalid: line 3: YAML: /)
     expect(config('#cloud-config\nruncmd:\n  - "a\n\tb"\n').runcmd).toEqual([{ kind: "shell", script: "a b", index: 0 }])
+  })
+
+  it("refuses a #cloud-config with a tab outside a quoted or block scalar (after a key's colon, after a value, in a plain one), at its line, as PyYAML refuses it whole; a tab in quotes, a block scalar or a comment is read", () => {
+    const refused = "line 3: YAML: a tab outside a quoted or block scalar, which cloud-init's PyYAML refuses (only spaces separate YAML's tokens)"
+    for (const document of ["#cloud-config\nhostname: web\npackages:\tvim\n", "#cloud-config\npackages:\n  - vim\t\n", "#cloud-config\nruncmd:\n  - echo a\tb\n", "#cloud-config\nruncmd: [a,\n  \tb]\n", "#cloud-config\nruncmd:\n\t\n"]) {
+      expect(failure(document)).toBe(`#cloud-config user-data is invalid: ${refused}`)
+    }
+    expect(notes("Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/cloud-config\n\n#cloud-config\nhostname:\tweb\n--b--\n").problems).toEqual([`line 7: ${refused.slice("line 3: ".length)}; part skipped`])
+    const c = config("#cloud-config\t# a comment\t\nruncmd:\n  - 'a\tb'\n  - \"c\n\td\"\nwrite_files:\n  - path: /etc/x\n    content: |\n      \tindented\n")
+    expect(c.runcmd).toEqual([
+      { kind: "shell", script: "a\tb", index: 0 },
+      { kind: "shell", script: "c d", index: 1 }
+    ])
+    expect(text(c.writeFiles[0]?.content)).toBe("\tindented\n")
+    // an #alpine-config is read as the shell edition's libyaml read it, which takes a tab after a value
+    expect(config("#alpine-config\npackages: [vim,\tcurl]\t\n").packages).toEqual(["vim", "curl"])
   })
 
   it("reads a block scalar's lines past a blank line in it as its text, where a flow collection later in the document goes on at the start of a line", () => {
@@ -1060,12 +1139,32 @@ describe("#cloud-config", () => {
     })
   })
 
+  it("merges two merge keys (`<<`) of one map as PyYAML does: the later one's values over the earlier one's, an earlier map's of one list over a later's", () => {
+    const source = "#cloud-config\nx-base: &base {permissions: '0600', owner: 'root:root', append: true}\nx-web: &web {permissions: '0644', owner: 'nginx:nginx'}\nx-log: &log {permissions: '0640', append: false}\nwrite_files:\n  - <<: *base\n    <<: [*web, *log]\n    path: /etc/x\n    content: hi\n"
+    const c = config(source)
+    expect(c.writeFiles.map((f) => [f.mode, f.owner, f.append])).toEqual([[0o644, "nginx:nginx", false]])
+  })
+
   it("reads booleans as cloud-init's PyYAML does: yes/no/on/off/true/false, but y and n are strings", () => {
     const c = config("#cloud-config\npackage_upgrade: on\npackages: [n, y, N]\nwrite_files:\n  - path: /etc/answer\n    content: y\nruncmd:\n  - [echo, y, n, Y, N]\n")
     expect(c.packageUpgrade).toBe(true)
     expect(c.packages).toEqual(["n", "y", "N"])
     expect(text(c.writeFiles[0]?.content)).toBe("y")
     expect(c.runcmd).toEqual([{ kind: "argv", argv: ["echo", "y", "n", "Y", "N"], index: 0 }])
+  })
+
+  it("reads a scalar under the non-specific tag `!` as PyYAML does, resolved as an untagged plain one even when quoted: `! yes` is true, `! '0644'` 420", () => {
+    const c = config("#cloud-config\npackage_update: ! yes\nruncmd:\n  - [echo, ! 12, ! yes, ! '0644', ! x]\n")
+    expect(c.packageUpdate).toBe(true)
+    expect(c.runcmd).toEqual([{ kind: "argv", argv: ["echo", "12", "True", "420", "x"], index: 0 }])
+  })
+
+  it("reads a document under a `%YAML 1.2` directive as PyYAML reads any version 1 document: with YAML 1.1's booleans and integers", () => {
+    const c = config("#cloud-config\n%YAML 1.2\n---\npackage_update: yes\nusers:\n  - default\n  - name: ops\n    lock_passwd: false\nwrite_files:\n  - path: /etc/a\n    permissions: 0640\nruncmd:\n  - [echo, on, off, 0o14, 014, 1:30]\n")
+    expect(c.packageUpdate).toBe(true)
+    expect(c.users.map((u) => u.lockPasswd)).toEqual([false])
+    expect(c.writeFiles[0]?.mode).toBe(0o640)
+    expect(c.runcmd).toEqual([{ kind: "argv", argv: ["echo", "True", "False", "0o14", "12", "90"], index: 0 }])
   })
 
   it("reads floats as PyYAML does: a dot always and a signed exponent, so `.`, `-.5` and `1e3` are words", () => {
@@ -1744,7 +1843,7 @@ ntp:
   it("writes a timestamp with a time of day in an argument list as Python's str() writes the datetime PyYAML makes of it; a date, a quoted one, a !!str one and a line stay as written", () => {
     const source =
       "#cloud-config\nruncmd:\n  - [touch, -d, 2024-01-01T10:00:00Z, 2024-1-2 9:05:00.5, 2001-12-14 21:59:43.10 -5, 2002-12-14t21:59:43 +01:30, 2002-12-14 21:59:43.0-00:30]\n" +
-      "  - [echo, 2024-01-01, '2024-01-01T10:00:00Z', !!str 2024-01-01 10:00:00Z, 2024-02-30 10:00:00]\n  - echo 2024-01-01T10:00:00Z\n"
+      "  - [echo, 2024-01-01, '2024-01-01T10:00:00Z', !!str 2024-01-01 10:00:00Z, '2024-02-30 10:00:00']\n  - echo 2024-01-01T10:00:00Z\n"
     expect(config(source).runcmd).toEqual([
       {
         kind: "argv",
@@ -1812,6 +1911,13 @@ ntp:
     const source = ["#cloud-config", "x-keys: [&r runcmd, &p packages]", "*r : [[echo, 5.0, 123456789012345678901]]", "*p : [[py, 3.0]]", ""].join("\n")
     const c = config(source)
     expect([c.runcmd, c.packages]).toEqual([[{ kind: "argv", argv: ["echo", "5.0", "123456789012345678901"], index: 0 }], ["py=3.0"]])
+  })
+
+  it("reads an alias or an anchor written against a key's colon (`*r: ...`, `{*k: 1}`) as PyYAML does: its name ends at the colon", () => {
+    const source = "#cloud-config\nx-keys: [&r runcmd, &h hostname]\n*r: [echo a]\nx-map: {*h: web}\n&t timezone: UTC\n"
+    const c = config(source)
+    expect([c.runcmd, c.timezone]).toEqual([[{ kind: "shell", script: "echo a", index: 0 }], "UTC"])
+    expect(notes(source).problems).toEqual([])
   })
 
   it("writes an integer of an argument list with all its digits, as Python does, however large", () => {

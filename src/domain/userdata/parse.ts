@@ -98,18 +98,22 @@ interface Format {
   readonly unsupportedLabel: string
   /** `merge_how`/`merge_type` are cloud-init's, taken out of the document */
   readonly mergeKeys?: boolean
+  /** what PyYAML refuses (a tab as `key:<TAB>value`, a tag such as `!vault`) refuses the document, as in cloud-init (loadYaml) */
+  readonly pyyamlRefusals: boolean
 }
 
 const ALPINE: Format = {
   read: fromAlpineConfig,
   asWritten: new Set(["permissions", "owner"]),
-  unsupportedLabel: "unknown #alpine-config keys ignored"
+  unsupportedLabel: "unknown #alpine-config keys ignored",
+  pyyamlRefusals: false
 }
 const CLOUD: Format = {
   read: fromCloudConfig,
   asWritten: new Set(["owner"]),
   unsupportedLabel: "unsupported cloud-config keys",
-  mergeKeys: true
+  mergeKeys: true,
+  pyyamlRefusals: true
 }
 
 interface Read {
@@ -207,7 +211,7 @@ const analyseConfig = (format: Format, type: "alpine-config" | "cloud-config", b
   const template = isJinja(text.right)
   const masked = template ? maskJinja(text.right, 0) : Either.right({ text: text.right, restore: (raw: unknown) => raw })
   if (Either.isLeft(masked)) return unreadable(type, masked.left)
-  const loaded = loadYaml(masked.right.text, 0, format.asWritten)
+  const loaded = loadYaml(masked.right.text, 0, format.asWritten, undefined, false, format.pyyamlRefusals)
   if (Either.isLeft(loaded)) return unreadable(type, loaded.left)
   const { raw, source, warnings } = loaded.right
   const jinja: Array<Note> = template ? [{ path: [], line: 1, message: JINJA_WARNING }] : []

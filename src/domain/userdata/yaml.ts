@@ -4,7 +4,7 @@
  * warning), and where each path of it sits in the user-data.
  */
 import * as Either from "effect/Either"
-import { type Alias, type Document, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, type Node, type Pair, parseDocument, Scalar, type Tags, visit, type YAMLError, type YAMLMap } from "yaml"
+import { type Alias, type Document, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, type Node, type Pair, parseDocument, Scalar, type ScalarTag, type Tags, visit, type YAMLError, type YAMLMap, YAMLSeq } from "yaml"
 import { pythonFloat } from "./common.js"
 import { fromBase64, UndecodableBinary } from "./content.js"
 import type { Key, Note } from "./notes.js"
@@ -123,7 +123,7 @@ const PYYAML_DATETIME = /^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[Tt]|[ \t]+)([0
  * PyYAML makes of it: `2024-01-01T10:00:00Z` is `2024-01-01 10:00:00+00:00`,
  * `2024-1-1 9:00:00.5` is `2024-01-01 09:00:00.500000`. Undefined for any
  * other text, and for a time Python's datetime refuses (PyYAML reads no such
- * document, nor does cloud-init: it is left as written).
+ * document, nor does cloud-init: a #cloud-config holding one is refused, refusedTimestamp).
  */
 export const pythonDatetime = (text: string): string | undefined => {
   const m = PYYAML_DATETIME.exec(text)
@@ -138,6 +138,32 @@ export const pythonDatetime = (text: string): string | undefined => {
   const fraction = micro > 0 ? `.${String(micro).padStart(6, "0")}` : ""
   const zone = m[8] === undefined ? "" : `${offset < 0 ? "-" : "+"}${two(Math.floor(Math.abs(offset) / 60))}:${two(Math.abs(offset) % 60)}`
   return `${m[1]}-${two(month)}-${two(day)} ${two(hour)}:${two(minute)}:${two(second)}${fraction}${zone}`
+}
+
+/** PyYAML's date alone: four digits of year, two of month and of day (`2001-1-1` is text) */
+const PYYAML_DATE = /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/
+
+/**
+ * A plain scalar PyYAML takes for a timestamp that Python's datetime refuses
+ * (`2001-02-30`, `2001-13-01`, a 25th hour): safe_load fails on it with a
+ * ValueError, and cloud-init reads none of the document.
+ */
+const refusedTimestamp = (text: string): boolean =>
+  PYYAML_DATE.test(text) ? pythonDatetime(`${text} 00:00:00`) === undefined : PYYAML_DATETIME.test(text) && pythonDatetime(text) === undefined
+
+/** the first plain scalar (a key too) that is a timestamp Python's datetime refuses */
+const refusedTimestampScalar = (doc: Document): Node | undefined => {
+  let found: Node | undefined
+  visit(doc, {
+    Scalar(_, node) {
+      // (`!` resolves a quoted one as plain too, resolveNonSpecific)
+      const resolved = node.tag === "!" || (node.type === "PLAIN" && (node.tag === undefined || node.tag === "tag:yaml.org,2002:timestamp"))
+      if (!resolved || typeof node.value !== "string" || !refusedTimestamp(node.value)) return
+      found = node
+      return visit.BREAK
+    }
+  })
+  return found
 }
 
 /** an argument list's plain timestamps with a time of day as Python writes them (an alias's, here alone, as pythonNumbers writes its numbers) */
@@ -196,6 +222,46 @@ const nameCollectionKeys = (doc: Document, resolve: Resolve) =>
 
 /** a merge key (`<<`), which the library reads as a symbol */
 const isMergeKey = (key: unknown): boolean => isScalar(key) && typeof key.value === "symbol"
+
+/**
+ * Two or more merge keys in one map (`<<: *a`, then `<<: *b`) made one, in
+ * PyYAML's order: it merges each in turn, a later one's values over an
+ * earlier one's (within one list, an earlier map's over a later's), where the
+ * library keeps the first value it meets. Its list lists the later keys' maps first.
+ */
+const mergeKeysInPyyamlOrder = (doc: Document, resolve: Resolve) =>
+  visit(doc, {
+    Map(_, map) {
+      const merges = map.items.filter((pair) => isMergeKey(pair.key))
+      const [first] = merges
+      if (first === undefined || merges.length < 2) return
+      const sources = new YAMLSeq()
+      sources.items = merges.reverse().flatMap((pair) => {
+        const value = resolve(pair.value)
+        return isSeq(value) ? value.items : [pair.value]
+      })
+      first.value = sources
+      map.items = map.items.filter((pair) => pair === first || !isMergeKey(pair.key))
+    }
+  })
+
+/**
+ * A scalar under the non-specific tag `!` (`! 12`, `! yes`, `! '12'`) resolved
+ * as a plain untagged one, as PyYAML resolves it (its parser takes `!` for no
+ * tag, quoted or not), where the library makes it a string.
+ */
+const resolveNonSpecific = (doc: Document) =>
+  visit(doc, {
+    Scalar(_, node) {
+      if (node.tag !== "!" || typeof node.value !== "string") return
+      const text = node.value
+      node.tag = undefined
+      const tag = doc.schema.tags.find((t): t is ScalarTag => t.default === true && "test" in t && t.test instanceof RegExp && t.test.test(text))
+      if (tag === undefined) return
+      const value = tag.resolve(text, () => {}, doc.options)
+      node.value = isScalar(value) ? value.value : value
+    }
+  })
 
 /** a key's text as written: a merge key is `<<` */
 const keyText = (key: Scalar): string => (isMergeKey(key) ? "<<" : String(key.value))
@@ -329,17 +395,180 @@ const pyyamlInts = (tags: Tags): Tags =>
  */
 const withoutDates = (tags: Tags): Tags => tags.filter((t) => typeof t !== "object" || t.tag !== "tag:yaml.org,2002:timestamp")
 
+/**
+ * `!!python/unicode`, which cloud-init's loader adds to safe_load's tags (a
+ * string, as some producers of cloud-config wrote theirs): a string here too
+ */
+const PYTHON_UNICODE = "tag:yaml.org,2002:python/unicode"
+const pythonUnicode: ScalarTag = { tag: PYTHON_UNICODE, default: false, identify: () => false, resolve: (text: string) => text }
+
 /** the scalars as PyYAML resolves them, where YAML 1.1 as the library reads it differs */
-const pyyamlScalars = (tags: Tags): Tags => withoutDates(pyyamlInts(pyyamlFloats(pyyamlBooleans(tags))))
+const pyyamlScalars = (tags: Tags): Tags => [...withoutDates(pyyamlInts(pyyamlFloats(pyyamlBooleans(tags)))), pythonUnicode]
 
 /** the first character outside YAML's printable set (tab, line breaks, and text without C0 and C1 controls) */
 const NOT_PRINTABLE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]/
 
+/**
+ * The first tab PyYAML refuses ('while scanning for the next token'): its
+ * scanner takes spaces alone between tokens and within a plain scalar, so a
+ * tab is text only inside a quoted or block scalar, or a comment
+ * (`key:<TAB>value`, a tab after a value, on a blank line or in a plain
+ * `echo a<TAB>b` fail the whole document); the library takes them all.
+ */
+const refusedTab = (doc: Document, text: string): number | undefined => {
+  if (!text.includes("\t")) return undefined
+  const scalars: Array<readonly [number, number]> = []
+  visit(doc, {
+    Scalar(_, node) {
+      if (node.type === "PLAIN" || !node.range) return
+      // a block scalar's text, from the line after its header (`|<TAB>` is refused too)
+      const block = node.type === "BLOCK_LITERAL" || node.type === "BLOCK_FOLDED"
+      const from = block ? text.indexOf("\n", node.range[0]) : node.range[0]
+      if (from >= 0) scalars.push([from, node.range[1]])
+    }
+  })
+  // the scalars in the text's order, each passed once as the tabs come (no scan of them all per tab)
+  scalars.sort((a, b) => a[0] - b[0])
+  let next = 0
+  let offset = 0
+  for (const token of new Lexer().lex(text)) {
+    // the lexer's marks of a document, a flow's end and a scalar are none of the text
+    if (token === "\x02" || token === "\x18" || token === "\x1f") continue
+    const start = offset
+    offset += token.length
+    if (token.startsWith("#")) continue
+    for (let i = token.indexOf("\t"); i >= 0; i = token.indexOf("\t", i + 1)) {
+      const at = start + i
+      while (next < scalars.length && scalars[next]![1] <= at) next++
+      const scalar = scalars[next]
+      if (scalar === undefined || at < scalar[0]) return at
+    }
+  }
+  return undefined
+}
+
+/** the tags cloud-init's loader constructs: safe_load's (its SafeConstructor's, YAML's own) and `!!python/unicode` */
+const PYYAML_SAFE_TAGS = new Set([...["null", "bool", "int", "float", "binary", "timestamp", "omap", "pairs", "set", "str", "seq", "map"].map((t) => `tag:yaml.org,2002:${t}`), PYTHON_UNICODE])
+
+/**
+ * The first node whose tag safe_load cannot construct (`!vault`, `!!python/object:...`,
+ * a `%TAG` prefix's): PyYAML fails the whole document on it, so cloud-init
+ * applies none of it; the library reads it as if untagged, with a warning.
+ * `!` alone is a plain scalar's, resolved as one.
+ */
+const unconstructedTag = (doc: Document): Node | undefined => {
+  let found: Node | undefined
+  visit(doc, {
+    Node(_, node) {
+      if (node.tag === undefined || node.tag === "!" || PYYAML_SAFE_TAGS.has(node.tag)) return
+      found = node
+      return visit.BREAK
+    }
+  })
+  return found
+}
+
+/**
+ * The first plain `=` that is no key: PyYAML resolves it to YAML 1.1's value
+ * type, which safe_load cannot construct (as a key it is made a string), so
+ * the whole document fails; the library reads the text `=`.
+ */
+const valueKeyScalar = (doc: Document): Node | undefined => {
+  let found: Node | undefined
+  visit(doc, {
+    Scalar(key, node) {
+      if (key === "key" || !(node.tag === "!" || (node.type === "PLAIN" && node.tag === undefined)) || node.value !== "=") return
+      found = node
+      return visit.BREAK
+    }
+  })
+  return found
+}
+
+/**
+ * An alias or an anchor written against a key's colon (`*base: x`, `{*k: 1}`)
+ * spaced from it: PyYAML's names are letters, digits, `-` and `_`, so the
+ * colon is the key's, where the library takes it for part of the name (an
+ * alias of `base:`, and no value). The lines keep their numbers.
+ */
+const spacedNameColons = (text: string): string => {
+  if (!/[*&][0-9A-Za-z_-]+:/.test(text)) return text
+  const colons: Array<number> = []
+  let offset = 0
+  for (const token of new Lexer().lex(text)) {
+    // the lexer's marks of a document, a flow's end and a scalar are none of the text
+    if (token === "\x02" || token === "\x18" || token === "\x1f") continue
+    if (/^[*&][0-9A-Za-z_-]+:$/.test(token)) colons.push(offset + token.length - 1)
+    offset += token.length
+  }
+  let spaced = ""
+  let from = 0
+  for (const colon of colons) {
+    spaced += `${text.slice(from, colon)} `
+    from = colon
+  }
+  return spaced + text.slice(from)
+}
+
+/**
+ * The first key the library makes empty for a `:` with nothing before it
+ * (`packages: [vim]: x`, a line starting `: x`): PyYAML takes a key only
+ * from a text before the colon or after `?`, and refuses the document
+ * ('mapping values are not allowed here'). Such a key is empty, at the colon.
+ */
+const keylessColon = (doc: Document, text: string): Node | undefined => {
+  let found: Node | undefined
+  visit(doc, {
+    Pair(_, pair) {
+      const key = pair.key
+      if (!isScalar(key) || key.value !== null || key.range === undefined || key.range === null) return
+      // (the library's empty key may start at the colon's indentation)
+      let colon = key.range[0]
+      while (text[colon] === " " || text[colon] === "\t") colon++
+      if (text[colon] !== ":") return
+      // keyless where the colon starts a line (past its indentation) or follows a flow collection's bracket or comma; after `?`, an anchor or a tag (`[? : b]`, `&a :`) the key is an empty one, which PyYAML reads
+      let before = key.range[0] - 1
+      while (before >= 0 && (text[before] === " " || text[before] === "\t")) before--
+      if (before >= 0 && !"\n\r[]{},".includes(text[before]!)) return
+      found = key
+      return visit.BREAK
+    }
+  })
+  return found
+}
+
+/** the second node given an anchor already set (`&base` twice): PyYAML's composer refuses the document ('found duplicate anchor'); the library lets the later one replace it */
+const repeatedAnchor = (doc: Document): Node | undefined => {
+  const anchors = new Set<string>()
+  let found: Node | undefined
+  visit(doc, {
+    Node(_, node) {
+      if (node.anchor === undefined) return
+      if (anchors.has(node.anchor)) {
+        found = node
+        return visit.BREAK
+      }
+      anchors.add(node.anchor)
+    }
+  })
+  return found
+}
+
 /** a fresh budget for one user-data: its parts share it */
 export const newTokenBudget = (): TokenBudget => ({ tokens: YAML_MAX_TOKENS })
 
-/** `pinned`: the text is decoded from a MIME part's body, its lines none of the user-data's (Source) */
-export const loadYaml = (given: string, lineOffset: number, asWritten: ReadonlySet<string>, budget: TokenBudget = newTokenBudget(), pinned = false): Either.Either<Loaded, Array<Problem>> => {
+/**
+ * `pinned`: the text is decoded from a MIME part's body, its lines none of the user-data's (Source);
+ * `pyyamlRefusals`: a tab, a tag, a date, an anchor set twice, a keyless `:` or a plain `=` PyYAML refuses refuses the document (cloud-init's documents; an #alpine-config, which the shell edition's libyaml read, takes them, an unknown tag named in a warning)
+ */
+export const loadYaml = (
+  given: string,
+  lineOffset: number,
+  asWritten: ReadonlySet<string>,
+  budget: TokenBudget = newTokenBudget(),
+  pinned = false,
+  pyyamlRefusals = true
+): Either.Either<Loaded, Array<Problem>> => {
   // a CR alone ends a line, as PyYAML reads it (lines are counted so too)
   const text = withLineFeeds(given)
   if (yamlNestsDeeperThan(text)) return Either.left([{ path: "", line: 1 + lineOffset, message: `YAML: nested too deeply (more than ${YAML_MAX_NESTING} levels)` }])
@@ -347,14 +576,19 @@ export const loadYaml = (given: string, lineOffset: number, asWritten: ReadonlyS
   const left = budget.tokens
   // counted before it is parsed, which costs far more time and memory per token than counting
   if (!takeTokens(new Lexer().lex(text), budget)) return tooLarge
+  const spaced = spacedNameColons(text)
   const parse = (yaml: string) => {
     const lineCounter = new LineCounter()
-    return { lineCounter, doc: parseDocument(yaml, { lineCounter, version: "1.1", customTags: pyyamlScalars, prettyErrors: false, uniqueKeys: false, logLevel: "error" }) }
+    // the schema named as well as the version: a `%YAML 1.2` directive would otherwise switch to YAML 1.2's core schema (`yes` a string, `0644` 644), where PyYAML reads every version 1 document with its YAML 1.1 resolver
+    return {
+      lineCounter,
+      doc: parseDocument(yaml, { lineCounter, version: "1.1", schema: "yaml-1.1", resolveKnownTags: false, customTags: pyyamlScalars, prettyErrors: false, uniqueKeys: false, logLevel: "error" })
+    }
   }
-  let { doc, lineCounter } = parse(text)
-  let read = text
+  let { doc, lineCounter } = parse(spaced)
+  let read = spaced
   // a string or a flow collection whose lines go on less indented than the parser wants, which PyYAML reads (the lines keep their numbers)
-  const indented = doc.errors.length > 0 ? indentContinuations(text, left) : undefined
+  const indented = doc.errors.length > 0 ? indentContinuations(spaced, left) : undefined
   if (indented === "too many") return tooLarge
   if (indented !== undefined) {
     // counted again: the lines the parser gave up at hold what PyYAML reads
@@ -376,9 +610,35 @@ export const loadYaml = (given: string, lineOffset: number, asWritten: ReadonlyS
     }
     return Either.left([{ path: "", line: at(error.pos[0]), message: `YAML: ${errorMessage(error)}` }])
   }
+  const tab = pyyamlRefusals ? refusedTab(doc, read) : undefined
+  if (tab !== undefined) return Either.left([{ path: "", line: at(tab), message: "YAML: a tab outside a quoted or block scalar, which cloud-init's PyYAML refuses (only spaces separate YAML's tokens)" }])
+  const tagged = pyyamlRefusals ? unconstructedTag(doc) : undefined
+  if (tagged !== undefined) {
+    return Either.left([{ path: "", line: at(tagged.range?.[0] ?? 0), message: "YAML: a tag other than YAML's own (!!str, !!binary...), which cloud-init's PyYAML (safe_load) cannot construct: it refuses the document" }])
+  }
+  const timestamp = pyyamlRefusals ? refusedTimestampScalar(doc) : undefined
+  if (timestamp !== undefined) {
+    return Either.left([
+      { path: "", line: at(timestamp.range?.[0] ?? 0), message: "YAML: a date that is no day of the calendar (or a time of day past 23:59:59), which cloud-init's PyYAML cannot construct: it refuses the document (quote it)" }
+    ])
+  }
+  const anchored = pyyamlRefusals ? repeatedAnchor(doc) : undefined
+  if (anchored !== undefined) {
+    return Either.left([{ path: "", line: at(anchored.range?.[0] ?? 0), message: "YAML: an anchor set a second time, which cloud-init's PyYAML refuses: it refuses the document (give each anchor its own name)" }])
+  }
+  const keyless = pyyamlRefusals ? keylessColon(doc, read) : undefined
+  if (keyless !== undefined) {
+    return Either.left([{ path: "", line: at(keyless.range?.[0] ?? 0), message: "YAML: a ':' with no key before it (after a list's ']', at a line's start), which cloud-init's PyYAML refuses: it refuses the document" }])
+  }
+  const valueKey = pyyamlRefusals ? valueKeyScalar(doc) : undefined
+  if (valueKey !== undefined) {
+    return Either.left([{ path: "", line: at(valueKey.range?.[0] ?? 0), message: "YAML: a plain = (YAML 1.1's value key), which cloud-init's PyYAML (safe_load) cannot construct: it refuses the document (quote it: '=')" }])
+  }
+  resolveNonSpecific(doc)
   const resolve = aliasResolver(doc)
   keepAsWritten(doc, resolve, asWritten)
   markUndecodableBinary(doc)
+  mergeKeysInPyyamlOrder(doc, resolve)
   withoutAddedLineBreak(doc, read)
   // (before they are named: two different maps as keys are not the same key written twice)
   const duplicates = duplicateKeys(doc, resolve, at)
