@@ -113,6 +113,7 @@ install: check-bundle
 		if [ "$(LINK_TARGETS)" = absolute ]; then target=$(PROGRAM); else target=$$(relpath $(PROGRAM) "$$dir/$${link##*/}"); fi; \
 		echo "ln -sfn $$target $(DESTDIR)$$link"; \
 		ln -sfn "$$target" "$(DESTDIR)$${link%/*}/.$${link##*/}.new"; \
+		{ [ ! -L "$(DESTDIR)$$link" ] || [ ! -d "$(DESTDIR)$$link" ]; } || rm -f "$(DESTDIR)$$link"; \
 		mv -f "$(DESTDIR)$${link%/*}/.$${link##*/}.new" "$(DESTDIR)$$link"; \
 	done
 	@set -e; for f in $(FILES); do \

@@ -545,6 +545,24 @@ describeSystem("the package and make install", { tools: { make: "make" } }, () =
     })
   })
 
+  describe("make install over a name that is a link to a directory", () => {
+    // `ln -sfn` replaced such a name; `mv` renames into the directory it leads to, and the name would stay the directory's
+    it("replaces the name by the program's link, and puts nothing in the directory", () => {
+      const image = mkdtempSync(join(tmpdir(), "tiny-cloud-reinstall-dir-"))
+      try {
+        cpSync(join(dir, "make-install"), image, { recursive: true, verbatimSymlinks: true })
+        mkdirSync(join(image, "old-imds"))
+        rmSync(join(image, "usr/bin/imds"))
+        symlinkSync("../../old-imds", join(image, "usr/bin/imds"))
+        execFileSync("make", ["-s", "install", `DESTDIR=${image}`, "PREPARE_CODE_CACHE=no"], { cwd: REPO, stdio: "ignore" })
+        expect(readlinkSync(join(image, "usr/bin/imds"))).toBe("../lib/tiny-cloud/tiny-cloud.cjs")
+        expect(readdirSync(join(image, "old-imds"))).toEqual([])
+      } finally {
+        rmSync(image, { recursive: true, force: true })
+      }
+    })
+  })
+
   describe("make uninstall", () => {
     it("removes everything make install put in place, and keeps a tiny-cloud.conf the operator changed", () => {
       /** the files and links under a directory (empty directories are not listed), relative to it */
