@@ -586,5 +586,24 @@ describeSystem("the package and make install", { tools: { make: "make" } }, () =
         rmSync(image, { recursive: true, force: true })
       }
     })
+
+    // `make install` makes each file and name beside its place, `.NAME.new`, and renames it in: one stopped between the two
+    // (a full disk, ^C) leaves it, and the program's directory then stayed behind too
+    it("removes what an install stopped before its renames left beside the files and names", () => {
+      const walk = (dir: string, under = ""): Array<string> =>
+        readdirSync(join(dir, under), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(dir, join(under, e.name)) : [join(under, e.name)]))
+      const image = mkdtempSync(join(tmpdir(), "tiny-cloud-uninstall-left-"))
+      try {
+        cpSync(join(dir, "make-install"), image, { recursive: true, verbatimSymlinks: true })
+        writeFileSync(join(image, "usr/lib/tiny-cloud/.tiny-cloud.cjs.new"), "half of a program")
+        writeFileSync(join(image, "etc/init.d/.tiny-cloud-boot.new"), "#!/sbin/openrc-run\n")
+        symlinkSync("../lib/tiny-cloud/tiny-cloud.cjs", join(image, "usr/bin/.imds.new"))
+        execFileSync("make", ["-s", "uninstall", `DESTDIR=${image}`], { cwd: REPO, stdio: "ignore" })
+        expect(walk(image)).toEqual([])
+        expect(existsSync(join(image, "usr/lib/tiny-cloud"))).toBe(false)
+      } finally {
+        rmSync(image, { recursive: true, force: true })
+      }
+    })
   })
 })
