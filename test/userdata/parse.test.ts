@@ -1233,6 +1233,14 @@ users:
     expect(notes("#cloud-config\nuser: ops\nusers: {bob: false}\n")).toEqual({ problems: [], warnings: [] })
   })
 
+  // cloud-init adds `user` only when it is true to Python: an empty map is not
+  it("says so when user is an empty map and users is empty", () => {
+    expect(notes("#cloud-config\nuser: {}\nusers: []\n")).toEqual({
+      problems: [],
+      warnings: ["line 3: users: empty: cloud-init would create no default user; the default user is kept so that the instance stays reachable"]
+    })
+  })
+
   it("reads a user map as cloud-init does: `-` in keys, sudo true, groups as a map, a bare shell, uid as text", () => {
     const source = `#cloud-config
 users:

@@ -462,8 +462,9 @@ export const readUsers = (user: unknown, users: unknown, { notes, cloudUser }: R
     }
   }
   // only `user` makes cloud-init add the default user to `users`: system_info's default_user describes it, and does not; to a map
-  // by name `user` adds `default` only where the map does not say already (`{default: false}` stays false)
-  const userAdds = hasDefault && given === user && !Object.hasOwn(asMap(users) ?? {}, "default")
+  // by name `user` adds `default` only where the map does not say already (`{default: false}` stays false); an empty `user: {}`, false
+  // to cloud-init, adds nothing
+  const userAdds = hasDefault && given === user && Object.keys(asMap(user) ?? { name: user }).length > 0 && !Object.hasOwn(asMap(users) ?? {}, "default")
   if (!userAdds && namesNoUser(users)) {
     notes.warn(["users"], "empty: cloud-init would create no default user; the default user is kept so that the instance stays reachable")
   }
