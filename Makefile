@@ -113,6 +113,7 @@ install: check-bundle
 		if [ "$(LINK_TARGETS)" = absolute ]; then target=$(PROGRAM); else target=$$(relpath $(PROGRAM) "$$dir/$${link##*/}"); fi; \
 		echo "ln -sfn $$target $(DESTDIR)$$link"; \
 		ln -sfn "$$target" "$(DESTDIR)$${link%/*}/.$${link##*/}.new"; \
+		{ [ ! -L "$(DESTDIR)$$link" ] || [ ! -d "$(DESTDIR)$$link" ]; } || rm -f "$(DESTDIR)$$link"; \
 		mv -f "$(DESTDIR)$${link%/*}/.$${link##*/}.new" "$(DESTDIR)$$link"; \
 	done
 	@set -e; for f in $(FILES); do \
@@ -138,13 +139,13 @@ install: check-bundle
 # Removes what install installed, the services' runlevel links (they would
 # dangle), and /etc/tiny-cloud.conf only while it equals the template.
 uninstall:
-	@for link in $(LINKS) $(PROGRAM); do echo "rm -f $(DESTDIR)$$link"; rm -f "$(DESTDIR)$$link"; done
+	@for link in $(LINKS) $(PROGRAM); do echo "rm -f $(DESTDIR)$$link"; rm -f "$(DESTDIR)$$link" "$(DESTDIR)$${link%/*}/.$${link##*/}.new"; done
 	@echo "rm -rf $(DESTDIR)$(LIBDIR)/code-cache"; rm -rf "$(DESTDIR)$(LIBDIR)/code-cache"
 	@for f in $(FILES); do rest=$${f#*:}; dest=$${rest%:*}; \
 		if [ "$$dest" = "$(LIBDIR)/tiny-cloud.conf" ] && [ -f "$(DESTDIR)$(CONF)" ] && cmp -s "$(DESTDIR)$$dest" "$(DESTDIR)$(CONF)"; then \
 			echo "rm -f $(DESTDIR)$(CONF)"; rm -f "$(DESTDIR)$(CONF)"; \
 		fi; \
-		echo "rm -f $(DESTDIR)$$dest"; rm -f "$(DESTDIR)$$dest"; \
+		echo "rm -f $(DESTDIR)$$dest"; rm -f "$(DESTDIR)$$dest" "$(DESTDIR)$${dest%/*}/.$${dest##*/}.new"; \
 	done
 	@if [ -e "$(DESTDIR)$(CONF)" ]; then echo "keeping $(DESTDIR)$(CONF): it differs from the stock template (remove it by hand)"; fi
 	@for svc in boot early main final; do for l in "$(DESTDIR)$(SYSCONFDIR)"/runlevels/*/tiny-cloud-$$svc; do \

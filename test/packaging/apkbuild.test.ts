@@ -545,6 +545,24 @@ describeSystem("the package and make install", { tools: { make: "make" } }, () =
     })
   })
 
+  describe("make install over a name that is a link to a directory", () => {
+    // `ln -sfn` replaced such a name; `mv` renames into the directory it leads to, and the name would stay the directory's
+    it("replaces the name by the program's link, and puts nothing in the directory", () => {
+      const image = mkdtempSync(join(tmpdir(), "tiny-cloud-reinstall-dir-"))
+      try {
+        cpSync(join(dir, "make-install"), image, { recursive: true, verbatimSymlinks: true })
+        mkdirSync(join(image, "old-imds"))
+        rmSync(join(image, "usr/bin/imds"))
+        symlinkSync("../../old-imds", join(image, "usr/bin/imds"))
+        execFileSync("make", ["-s", "install", `DESTDIR=${image}`, "PREPARE_CODE_CACHE=no"], { cwd: REPO, stdio: "ignore" })
+        expect(readlinkSync(join(image, "usr/bin/imds"))).toBe("../lib/tiny-cloud/tiny-cloud.cjs")
+        expect(readdirSync(join(image, "old-imds"))).toEqual([])
+      } finally {
+        rmSync(image, { recursive: true, force: true })
+      }
+    })
+  })
+
   describe("make uninstall", () => {
     it("removes everything make install put in place, and keeps a tiny-cloud.conf the operator changed", () => {
       /** the files and links under a directory (empty directories are not listed), relative to it */
@@ -564,6 +582,25 @@ describeSystem("the package and make install", { tools: { make: "make" } }, () =
         writeFileSync(join(image, "etc/tiny-cloud.conf"), "CLOUD=aws\n")
         execFileSync("make", ["-s", "uninstall", `DESTDIR=${image}`], { cwd: REPO, stdio: "ignore" })
         expect(walk(image)).toEqual(["etc/tiny-cloud.conf"])
+      } finally {
+        rmSync(image, { recursive: true, force: true })
+      }
+    })
+
+    // `make install` makes each file and name beside its place, `.NAME.new`, and renames it in: one stopped between the two
+    // (a full disk, ^C) leaves it, and the program's directory then stayed behind too
+    it("removes what an install stopped before its renames left beside the files and names", () => {
+      const walk = (dir: string, under = ""): Array<string> =>
+        readdirSync(join(dir, under), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(dir, join(under, e.name)) : [join(under, e.name)]))
+      const image = mkdtempSync(join(tmpdir(), "tiny-cloud-uninstall-left-"))
+      try {
+        cpSync(join(dir, "make-install"), image, { recursive: true, verbatimSymlinks: true })
+        writeFileSync(join(image, "usr/lib/tiny-cloud/.tiny-cloud.cjs.new"), "half of a program")
+        writeFileSync(join(image, "etc/init.d/.tiny-cloud-boot.new"), "#!/sbin/openrc-run\n")
+        symlinkSync("../lib/tiny-cloud/tiny-cloud.cjs", join(image, "usr/bin/.imds.new"))
+        execFileSync("make", ["-s", "uninstall", `DESTDIR=${image}`], { cwd: REPO, stdio: "ignore" })
+        expect(walk(image)).toEqual([])
+        expect(existsSync(join(image, "usr/lib/tiny-cloud"))).toBe(false)
       } finally {
         rmSync(image, { recursive: true, force: true })
       }

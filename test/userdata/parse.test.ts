@@ -1323,6 +1323,23 @@ users:
     expect(notes("#cloud-config\nuser: ops\n\n\nusers: []\n")).toEqual({ problems: [], warnings: [] })
   })
 
+  // cloud-init adds `user` to a map by name as `default: map.get("default", True)`: a `default: false` there still asks for no one
+  it("says so when user names the default user and users is a map by name that says default: false", () => {
+    const warning = "line 3: users: empty: cloud-init would create no default user; the default user is kept so that the instance stays reachable"
+    const source = "#cloud-config\nuser: ops\nusers: {default: false, bob: 'no'}\n"
+    expect(config(source).defaultUser?.name).toBe("ops")
+    expect(notes(source)).toEqual({ problems: [], warnings: [warning] })
+    expect(notes("#cloud-config\nuser: ops\nusers: {bob: false}\n")).toEqual({ problems: [], warnings: [] })
+  })
+
+  // cloud-init adds `user` only when it is true to Python: an empty map is not
+  it("says so when user is an empty map and users is empty", () => {
+    expect(notes("#cloud-config\nuser: {}\nusers: []\n")).toEqual({
+      problems: [],
+      warnings: ["line 3: users: empty: cloud-init would create no default user; the default user is kept so that the instance stays reachable"]
+    })
+  })
+
   it("reads a user map as cloud-init does: `-` in keys, sudo true, groups as a map, a bare shell, uid as text", () => {
     const source = `#cloud-config
 users:

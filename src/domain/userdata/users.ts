@@ -461,8 +461,11 @@ export const readUsers = (user: unknown, users: unknown, { notes, cloudUser }: R
       applied = true
     }
   }
-  // only `user` makes cloud-init add the default user to `users`: system_info's default_user describes it, and does not
-  if (!(hasDefault && given === user) && namesNoUser(users)) {
+  // only `user` makes cloud-init add the default user to `users`: system_info's default_user describes it, and does not; to a map
+  // by name `user` adds `default` only where the map does not say already (`{default: false}` stays false); an empty `user: {}`, false
+  // to cloud-init, adds nothing
+  const userAdds = hasDefault && given === user && Object.keys(asMap(user) ?? { name: user }).length > 0 && !Object.hasOwn(asMap(users) ?? {}, "default")
+  if (!userAdds && namesNoUser(users)) {
     notes.warn(["users"], "empty: cloud-init would create no default user; the default user is kept so that the instance stays reachable")
   }
   const entries = users === undefined || users === null ? [] : combineRepeated(entriesOf(users, ["users"], notes), notes)
