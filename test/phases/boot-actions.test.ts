@@ -598,6 +598,26 @@ describe("main phase actions", () => {
     })
   )
 
+  it.scopedLive("set_ssh_keys says so when sshd reads its keys elsewhere: an image's drop-in setting AuthorizedKeysFile before sshd_config's own line", () =>
+    Effect.gen(function* () {
+      const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIElsewhere e@example"
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: [key] } })
+      instance.write("/etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\nAuthorizedKeysFile .ssh/authorized_keys\n")
+      instance.write("/etc/ssh/sshd_config.d/40-hardening.conf", "AuthorizedKeysFile /etc/ssh/authorized_keys/%u\n")
+      const r = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "create_default_user set_ssh_keys" })
+      expect(r.code, r.stderr).toBe(0)
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${key}\n`)
+      expect(r.stderr).toContain(
+        "set_ssh_keys: sshd reads the keys of AuthorizedKeysFile /etc/ssh/authorized_keys/%u, not /home/alpine/.ssh/authorized_keys: the keys written there log no one in as alpine\n"
+      )
+      // one that names the home's file among others says nothing
+      instance.write("/etc/ssh/sshd_config.d/40-hardening.conf", "AuthorizedKeysFile /etc/ssh/authorized_keys/%u %h/.ssh/authorized_keys\n")
+      const again = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_ssh_keys" })
+      expect(again.code, again.stderr).toBe(0)
+      expect(again.stderr).not.toContain("AuthorizedKeysFile")
+    })
+  )
+
   it.scopedLive("under a ROOT, an account of this machine's (getent) is not the instance's: CLOUD_USER is created in ROOT and gets the keys there", () =>
     Effect.gen(function* () {
       const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostAccount h@example"

@@ -8,6 +8,7 @@ import { ActionFailed, UnusableValue, unusableAnswer } from "../../domain/errors
 import { Commands } from "../../services/Commands.js"
 import { Config } from "../../services/Config.js"
 import { authorizedKeys, grantedKeys } from "../../domain/ssh-keys.js"
+import { dropInsRead, firstValue, readsHomeKeys, SSHD_CONFIG, SSHD_DROP_INS } from "../../domain/sshd-config.js"
 import { printable, sortedUnique } from "../../domain/text.js"
 import { err, info, warn } from "../../services/Log.js"
 import { Metadata } from "../../services/Metadata.js"
@@ -185,6 +186,30 @@ export const createDefaultUser = Effect.gen(function* () {
   )
 })
 
+/**
+ * Said when sshd, as the image's sshd_config (or a drop-in it includes) sets
+ * `AuthorizedKeysFile`, reads no `~/.ssh/authorized_keys` of the account:
+ * the keys written there log no one in. A file that cannot be read says nothing.
+ */
+const sayKeysUnread = (account: Account, action: string) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    const main = yield* fs.readTextIfExists(fs.at(SSHD_CONFIG))
+    if (Option.isNone(main)) return
+    const dir = fs.at(SSHD_DROP_INS)
+    const names = (yield* fs.isDirectory(dir)) ? dropInsRead(yield* fs.readDirectory(dir)) : []
+    const dropIns = yield* Effect.forEach(names, (name) =>
+      fs.readTextIfExists(`${dir}/${name}`).pipe(
+        Effect.map(Option.getOrElse(() => "")),
+        Effect.orElseSucceed(() => "")
+      )
+    )
+    const value = firstValue(main.value, dropIns, "AuthorizedKeysFile")
+    if (value !== undefined && !readsHomeKeys(value, account)) {
+      yield* warn(`${action}: sshd reads the keys of AuthorizedKeysFile ${printable(value)}, not ${printable(account.home)}/.ssh/authorized_keys: the keys written there log no one in as ${account.name}`)
+    }
+  }).pipe(Effect.catchAll(() => Effect.void))
+
 export interface KeyOptions {
   /** keep what is there */
   readonly append: boolean
@@ -243,6 +268,7 @@ export const installKeys = (user: string, entries: ReadonlyArray<string>, option
       noFollow: true,
       ...(process.getuid?.() === 0 ? { uid: account.value.uid, gid: account.value.gid } : {})
     })
+    yield* sayKeysUnread(account.value, options.action)
   })
 
 export const setSshKeys = Effect.gen(function* () {
