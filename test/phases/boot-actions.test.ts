@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { chmodSync, mkdirSync, rmSync, symlinkSync } from "node:fs"
+import { chmodSync, chownSync, mkdirSync, rmSync, symlinkSync } from "node:fs"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
@@ -584,6 +584,37 @@ describe("main phase actions", () => {
       expect(r.code, r.stderr).toBe(0)
       expect([instance.mode("/home/alpine/.ssh"), instance.mode("/home/alpine/.ssh/authorized_keys")]).toEqual([0o700, 0o600])
       expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${key}\n`)
+    })
+  )
+
+  it.scopedLive("set_ssh_keys says so when the image's home is one group or others may write, whose keys sshd's StrictModes refuses; not where sshd_config turns StrictModes off", () =>
+    Effect.gen(function* () {
+      const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHomeMode h@example"
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: [key] } })
+      instance.write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nalpine:x:1000:1000:Linux User,,,:/home/alpine:/bin/sh\n")
+      instance.write("/etc/group", "root:x:0:root\nalpine:x:1000:\n")
+      mkdirSync(join(instance.root, "home/alpine"), { recursive: true })
+      chmodSync(join(instance.root, "home/alpine"), 0o775)
+      if (process.getuid?.() === 0) chownSync(join(instance.root, "home/alpine"), 1000, 1000)
+      const r = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_ssh_keys" })
+      expect(r.code, r.stderr).toBe(0)
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${key}\n`)
+      // the image's home is left as it is
+      expect(instance.mode("/home/alpine")).toBe(0o775)
+      expect(r.stderr).toContain("\nset_ssh_keys: the home /home/alpine may be written by group or others (mode 0775): sshd (StrictModes) refuses alpine's keys\n")
+      instance.write("/etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\n")
+      instance.write("/etc/ssh/sshd_config.d/10-lax.conf", "StrictModes no\n")
+      const lax = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_ssh_keys" })
+      expect(lax.code, lax.stderr).toBe(0)
+      expect(lax.stderr).not.toContain("StrictModes")
+      // a home of another account's (sshd takes the user's or root's alone)
+      if (process.getuid?.() !== 0) return
+      rmSync(join(instance.root, "etc/ssh/sshd_config.d/10-lax.conf"))
+      chmodSync(join(instance.root, "home/alpine"), 0o755)
+      chownSync(join(instance.root, "home/alpine"), 2000, 2000)
+      const other = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_ssh_keys" })
+      expect(other.code, other.stderr).toBe(0)
+      expect(other.stderr).toContain("\nset_ssh_keys: the home /home/alpine is owned by uid 2000, neither alpine nor root: sshd (StrictModes) refuses alpine's keys\n")
     })
   )
 
