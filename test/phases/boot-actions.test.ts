@@ -618,6 +618,26 @@ describe("main phase actions", () => {
     })
   )
 
+  it.scopedLive("set_ssh_keys says so when sshd takes no key (PubkeyAuthentication no), or none of root's (PermitRootLogin no) and root is the cloud user", () =>
+    Effect.gen(function* () {
+      const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIRootLogin r@example"
+      const instance = yield* makeTestInstance({ cloud: "aws", conf: "CLOUD_USER=root\n", instance: { sshKeys: [key] } })
+      instance.write("/etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin prohibit-password\n")
+      instance.write("/etc/ssh/sshd_config.d/40-hardening.conf", "PermitRootLogin no\n")
+      const r = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_ssh_keys" })
+      expect(r.code, r.stderr).toBe(0)
+      expect(instance.read("/root/.ssh/authorized_keys")).toBe(`${key}\n`)
+      expect(r.stderr).toContain("\nset_ssh_keys: sshd's PermitRootLogin is no: the keys written log no one in as root\n")
+      expect(r.stderr).not.toContain("PubkeyAuthentication")
+      instance.write("/etc/ssh/sshd_config.d/40-hardening.conf", "PubkeyAuthentication no\n")
+      const noKeys = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_ssh_keys" })
+      expect(noKeys.code, noKeys.stderr).toBe(0)
+      expect(noKeys.stderr).toContain("\nset_ssh_keys: sshd's PubkeyAuthentication is no: the keys written log no one in as root\n")
+      // prohibit-password, sshd's default, takes root's keys
+      expect(noKeys.stderr).not.toContain("PermitRootLogin")
+    })
+  )
+
   it.scopedLive("set_ssh_keys writes the cloud's keys each once, sorted as imds @ssh-keys prints them, a key served with a doubled blank as the one it is", () =>
     Effect.gen(function* () {
       const a = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITwiceA a@example"

@@ -204,7 +204,8 @@ const sshdSetting = Effect.gen(function* () {
 /**
  * Said when sshd would refuse the keys just written: it reads its keys
  * elsewhere (`AuthorizedKeysFile`, as the image's sshd_config or a drop-in it
- * includes sets it), or, with `StrictModes` (sshd's default), the home is one
+ * includes sets it), takes none (`PubkeyAuthentication no`; root's with
+ * `PermitRootLogin no`), or, with `StrictModes` (sshd's default), the home is one
  * group or others may write, or is owned by neither the user nor root (the
  * home is the image's or user-data's: it is left as it is).
  */
@@ -214,6 +215,12 @@ const sayKeysRefused = (account: Account, action: string) =>
     const value = setting("AuthorizedKeysFile")
     if (value !== undefined && !readsHomeKeys(value, account)) {
       yield* warn(`${action}: sshd reads the keys of AuthorizedKeysFile ${printable(value)}, not ${printable(account.home)}/.ssh/authorized_keys: the keys written there log no one in as ${account.name}`)
+    }
+    if (setting("PubkeyAuthentication")?.toLowerCase() === "no") yield* warn(`${action}: sshd's PubkeyAuthentication is no: the keys written log no one in as ${account.name}`)
+    // root's keys: refused with `no`, and but for those with a command= option with `forced-commands-only`
+    const rootLogin = setting("PermitRootLogin")?.toLowerCase()
+    if (account.uid === 0 && (rootLogin === "no" || rootLogin === "forced-commands-only")) {
+      yield* warn(`${action}: sshd's PermitRootLogin is ${rootLogin}: the keys written log no one in as ${account.name}${rootLogin === "no" ? "" : " but those with a command= option"}`)
     }
     if (setting("StrictModes")?.toLowerCase() === "no") return
     const fs = yield* RootFs
