@@ -587,6 +587,19 @@ users:
     })
   )
 
+  it.scopedLive("a default user given a locked hash (`!`, a shadow file's `!$6$...`) with lock_passwd: false gets it, and a warning says sshd without PAM refuses its keys", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance('#cloud-config\nusers:\n  - name: ops\n    lock_passwd: false\n    hashed_passwd: "!$6$salt$lockedHash"\n  - name: svc\n    lock_passwd: false\n    hashed_passwd: "$6$salt$svcHash"\n')
+      const { main } = yield* firstBoot(i)
+      expect(main.code, main.stderr).toBe(0)
+      expect(i.read("/home/ops/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
+      // before: the cloud's key written beside a locked password, which sshd (Alpine's, without PAM) refuses it for, and nothing said
+      expect(main.stderr).toContain("\nuserdata_users: ops: its password is set to a locked one (!), with which sshd without PAM (Alpine's) refuses its keys too\n")
+      expect(main.stderr).not.toContain("svc: its password")
+      expect(main.stderr).not.toContain("lockedHash")
+    })
+  )
+
   it.scopedLive("an account the image has, asked for its own home with a trailing slash and its own shell: nothing named as not applied", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: alpine\n    homedir: /home/alpine/\n    shell: /bin/sh\n")

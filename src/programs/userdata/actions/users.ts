@@ -38,6 +38,10 @@ const setPassword = (name: string, settings: UserSettings, rule: PasswordRule) =
     const applies = password !== undefined && (rule.passwdApplies || !password.onlyNewUser)
     if (applies && !settings.lockPasswd) {
       yield* system("chpasswd", password.kind === "hash" ? ["-e"] : [], "chpasswd", { stdin: `${name}:${password.value}\n` })
+      // a hash that is a locked one (`!`, a shadow file's `!$6$...`): sshd without PAM refuses the account's keys too
+      if (password.kind === "hash" && password.value.startsWith("!")) {
+        yield* warn(`userdata_users: ${name}: its password is set to a locked one (!), with which sshd without PAM (Alpine's) refuses its keys too`)
+      }
       return
     }
     if (rule.created || applies) yield* system("chpasswd", ["-e"], "chpasswd", { stdin: `${name}:*\n` })
