@@ -4,6 +4,8 @@
  * `Include` read where it stands, its files in their name's order.
  */
 
+import { posix } from "node:path"
+
 export const SSHD_CONFIG = "/etc/ssh/sshd_config"
 export const SSHD_DROP_INS = "/etc/ssh/sshd_config.d"
 /** before the `60-...` an image or a package ships, as cloud-init's `50-cloud-init.conf` */
@@ -59,3 +61,42 @@ export const withPasswordAuthentication = (config: string, allow: boolean): stri
 /** the drop-ins sshd reads before `name`: what `*.conf` matches (not a dot file), in the byte order of their names */
 export const dropInsBefore = (entries: ReadonlyArray<string>, name: string): ReadonlyArray<string> =>
   entries.filter((e) => e.endsWith(".conf") && !e.startsWith(".") && e < name).sort()
+
+/** the drop-ins sshd reads where sshd_config includes them: what `*.conf` matches (not a dot file), in the byte order of their names */
+export const dropInsRead = (entries: ReadonlyArray<string>): ReadonlyArray<string> => entries.filter((e) => e.endsWith(".conf") && !e.startsWith(".")).sort()
+
+/**
+ * The value sshd takes for `keyword` (outside `Match` blocks): the first, in
+ * sshd_config with the drop-ins' texts (in the order sshd reads them) read
+ * where its `Include` of sshd_config.d stands; undefined when none sets it.
+ */
+export const firstValue = (config: string, dropIns: ReadonlyArray<string>, keyword: string): string | undefined => {
+  const setting = new RegExp(`^\\s*${keyword}\\s*[\\s=]\\s*(.*?)\\s*$`, "i")
+  for (const line of globalLines(config)) {
+    const value = setting.exec(line)?.[1]
+    if (value !== undefined) return value
+    if (!includesDropIns(line)) continue
+    for (const text of dropIns) {
+      const found = globalLines(text).map((l) => setting.exec(l)?.[1]).find((v) => v !== undefined)
+      if (found !== undefined) return found
+    }
+  }
+  return undefined
+}
+
+/**
+ * Whether an `AuthorizedKeysFile` value (sshd's default when undefined)
+ * names `~/.ssh/authorized_keys` of this account: each path with `%h`, `%u`,
+ * `%U` and `%%` expanded, a relative one under the home; `none` names none.
+ */
+export const readsHomeKeys = (value: string | undefined, account: { readonly name: string; readonly uid: number; readonly home: string }): boolean => {
+  if (value === undefined) return true
+  const home = posix.normalize(`${account.home}/`)
+  const wanted = posix.normalize(`${home}.ssh/authorized_keys`)
+  return value
+    .split(/\s+/)
+    .map((w) => w.replace(/^"(.*)"$/, "$1"))
+    .filter((w) => w !== "" && w !== "none")
+    .map((w) => w.replace(/%([%hUu])/g, (_, c: string) => (c === "%" ? "%" : c === "h" ? account.home : c === "u" ? account.name : String(account.uid))))
+    .some((path) => posix.normalize(path.startsWith("/") ? path : `${home}${path}`) === wanted)
+}

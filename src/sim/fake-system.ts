@@ -87,6 +87,17 @@ case "$name" in
       # the user into the group's member list, once; the file keeps its mode, as busybox's keeps it (a new one had the umask's)
       awk -F: -v OFS=: -v u="$1" -v g="$2" '$1 == g { n = split($4, m, ","); for (i = 1; i <= n; i++) if (m[i] == u) { print; next } $4 = ($4 == "" ? u : $4 "," u) } { print }' "$ROOT/etc/group" > "$ROOT/etc/group.new" && cat "$ROOT/etc/group.new" > "$ROOT/etc/group" && rm "$ROOT/etc/group.new"
     fi ;;
+  chpasswd)
+    # each USER:HASH (-e; without it a clear-text password, which busybox's hashes) becomes the account's password in
+    # /etc/shadow, as busybox's sets it: sshd reads the account there (adduser's ! locks its keys out, * lets them in).
+    # A hash is not shown there, as the report does not show it (the file is the simulated image's, 0644), but a locked
+    # one stays locked
+    if [ -f "$ROOT/etc/shadow" ]; then
+      printf '%s\n' "$stdin" | sed 's/^< //' | awk -F: -v OFS=: '
+        NR == FNR { i = index($0, ":"); if (i > 1) h[substr($0, 1, i - 1)] = substr($0, i + 1); next }
+        ($1 in h) { v = h[$1]; if (v != "*" && v != "!") v = (substr(v, 1, 1) == "!" ? "!" : "") "(hash not shown)"; $2 = v }
+        { print }' - "$ROOT/etc/shadow" > "$ROOT/etc/shadow.new" && cat "$ROOT/etc/shadow.new" > "$ROOT/etc/shadow" && rm "$ROOT/etc/shadow.new"
+    fi ;;
   findfs) [ -n "$FAKE_CIDATA" ] || exit 1 ;;
   mount)
     # a medium attached by its device (azure's provisioning media), else the cidata volume

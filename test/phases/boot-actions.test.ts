@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { chmodSync, mkdirSync, rmSync, symlinkSync } from "node:fs"
+import { chmodSync, chownSync, mkdirSync, rmSync, symlinkSync } from "node:fs"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
@@ -587,6 +587,57 @@ describe("main phase actions", () => {
     })
   )
 
+  it.scopedLive("set_ssh_keys says so when the image's home is one group or others may write, whose keys sshd's StrictModes refuses; not where sshd_config turns StrictModes off", () =>
+    Effect.gen(function* () {
+      const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHomeMode h@example"
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: [key] } })
+      instance.write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nalpine:x:1000:1000:Linux User,,,:/home/alpine:/bin/sh\n")
+      instance.write("/etc/group", "root:x:0:root\nalpine:x:1000:\n")
+      mkdirSync(join(instance.root, "home/alpine"), { recursive: true })
+      chmodSync(join(instance.root, "home/alpine"), 0o775)
+      if (process.getuid?.() === 0) chownSync(join(instance.root, "home/alpine"), 1000, 1000)
+      const r = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_ssh_keys" })
+      expect(r.code, r.stderr).toBe(0)
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${key}\n`)
+      // the image's home is left as it is
+      expect(instance.mode("/home/alpine")).toBe(0o775)
+      expect(r.stderr).toContain("\nset_ssh_keys: the home /home/alpine may be written by group or others (mode 0775): sshd (StrictModes) refuses alpine's keys\n")
+      instance.write("/etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\n")
+      instance.write("/etc/ssh/sshd_config.d/10-lax.conf", "StrictModes no\n")
+      const lax = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_ssh_keys" })
+      expect(lax.code, lax.stderr).toBe(0)
+      expect(lax.stderr).not.toContain("StrictModes")
+      // a home of another account's (sshd takes the user's or root's alone)
+      if (process.getuid?.() !== 0) return
+      rmSync(join(instance.root, "etc/ssh/sshd_config.d/10-lax.conf"))
+      chmodSync(join(instance.root, "home/alpine"), 0o755)
+      chownSync(join(instance.root, "home/alpine"), 2000, 2000)
+      const other = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_ssh_keys" })
+      expect(other.code, other.stderr).toBe(0)
+      expect(other.stderr).toContain("\nset_ssh_keys: the home /home/alpine is owned by uid 2000, neither alpine nor root: sshd (StrictModes) refuses alpine's keys\n")
+    })
+  )
+
+  it.scopedLive("set_ssh_keys says so when sshd takes no key (PubkeyAuthentication no), or none of root's (PermitRootLogin no) and root is the cloud user", () =>
+    Effect.gen(function* () {
+      const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIRootLogin r@example"
+      const instance = yield* makeTestInstance({ cloud: "aws", conf: "CLOUD_USER=root\n", instance: { sshKeys: [key] } })
+      instance.write("/etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin prohibit-password\n")
+      instance.write("/etc/ssh/sshd_config.d/40-hardening.conf", "PermitRootLogin no\n")
+      const r = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_ssh_keys" })
+      expect(r.code, r.stderr).toBe(0)
+      expect(instance.read("/root/.ssh/authorized_keys")).toBe(`${key}\n`)
+      expect(r.stderr).toContain("\nset_ssh_keys: sshd's PermitRootLogin is no: the keys written log no one in as root\n")
+      expect(r.stderr).not.toContain("PubkeyAuthentication")
+      instance.write("/etc/ssh/sshd_config.d/40-hardening.conf", "PubkeyAuthentication no\n")
+      const noKeys = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_ssh_keys" })
+      expect(noKeys.code, noKeys.stderr).toBe(0)
+      expect(noKeys.stderr).toContain("\nset_ssh_keys: sshd's PubkeyAuthentication is no: the keys written log no one in as root\n")
+      // prohibit-password, sshd's default, takes root's keys
+      expect(noKeys.stderr).not.toContain("PermitRootLogin")
+    })
+  )
+
   it.scopedLive("set_ssh_keys writes the cloud's keys each once, sorted as imds @ssh-keys prints them, a key served with a doubled blank as the one it is", () =>
     Effect.gen(function* () {
       const a = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITwiceA a@example"
@@ -595,6 +646,26 @@ describe("main phase actions", () => {
       const r = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "create_default_user set_ssh_keys" })
       expect(r.code, r.stderr).toBe(0)
       expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${a}\n${b}\n`)
+    })
+  )
+
+  it.scopedLive("set_ssh_keys says so when sshd reads its keys elsewhere: an image's drop-in setting AuthorizedKeysFile before sshd_config's own line", () =>
+    Effect.gen(function* () {
+      const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIElsewhere e@example"
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: [key] } })
+      instance.write("/etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\nAuthorizedKeysFile .ssh/authorized_keys\n")
+      instance.write("/etc/ssh/sshd_config.d/40-hardening.conf", "AuthorizedKeysFile /etc/ssh/authorized_keys/%u\n")
+      const r = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "create_default_user set_ssh_keys" })
+      expect(r.code, r.stderr).toBe(0)
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${key}\n`)
+      expect(r.stderr).toContain(
+        "set_ssh_keys: sshd reads the keys of AuthorizedKeysFile /etc/ssh/authorized_keys/%u, not /home/alpine/.ssh/authorized_keys: the keys written there log no one in as alpine\n"
+      )
+      // one that names the home's file among others says nothing
+      instance.write("/etc/ssh/sshd_config.d/40-hardening.conf", "AuthorizedKeysFile /etc/ssh/authorized_keys/%u %h/.ssh/authorized_keys\n")
+      const again = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_ssh_keys" })
+      expect(again.code, again.stderr).toBe(0)
+      expect(again.stderr).not.toContain("AuthorizedKeysFile")
     })
   )
 

@@ -564,6 +564,42 @@ users:
     })
   )
 
+  it.scopedLive("a further user the image has whose password is locked (`!`, `passwd -l`'s `!HASH`), given keys: it keeps it, and a warning says sshd without PAM refuses its keys; one without keys is nothing to name", () =>
+    Effect.gen(function* () {
+      const ops = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOpsKey o@example"
+      const i = yield* userDataInstance(
+        `#cloud-config\nusers:\n  - default\n  - name: ops\n    ssh_authorized_keys: [${ops}]\n  - name: root\n    ssh_authorized_keys: [${ops}]\n  - name: svc\n    groups: [adm]\n`
+      )
+      i.write("/etc/passwd", `${i.read("/etc/passwd") ?? ""}ops:x:1100:1100:Linux User,,,:/home/ops:/bin/sh\nsvc:x:1101:1101:Linux User,,,:/home/svc:/bin/sh\n`)
+      i.write("/etc/group", `${i.read("/etc/group") ?? ""}ops:x:1100:\nsvc:x:1101:\n`)
+      i.write("/etc/shadow", `root:*::0:::::\nops:!$6$salt$opsHash:20000:0:99999:7:::\nsvc:!:20000:0:99999:7:::\n`)
+      const { main } = yield* firstBoot(i)
+      expect(main.code, main.stderr).toBe(0)
+      expect(i.read("/home/ops/.ssh/authorized_keys")).toBe(`${ops}\n`)
+      expect(i.read("/root/.ssh/authorized_keys")).toBe(`${ops}\n`)
+      expect(i.read("/etc/shadow")).toMatch(/^ops:!\$6\$salt\$opsHash:/m)
+      // before: the keys written beside a locked password, which sshd (Alpine's, without PAM) refuses them for, and nothing said
+      expect(main.stderr).toContain("\nuserdata_users: ops exists already with a locked password (!), which it keeps: sshd without PAM (Alpine's) refuses its keys\n")
+      expect(main.stderr).not.toContain("root exists already with a locked password")
+      expect(main.stderr).not.toContain("svc exists already with a locked password")
+      expect(main.stderr).not.toContain("opsHash")
+      expectReachable(i, "alpine")
+    })
+  )
+
+  it.scopedLive("a default user given a locked hash (`!`, a shadow file's `!$6$...`) with lock_passwd: false gets it, and a warning says sshd without PAM refuses its keys", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance('#cloud-config\nusers:\n  - name: ops\n    lock_passwd: false\n    hashed_passwd: "!$6$salt$lockedHash"\n  - name: svc\n    lock_passwd: false\n    hashed_passwd: "$6$salt$svcHash"\n')
+      const { main } = yield* firstBoot(i)
+      expect(main.code, main.stderr).toBe(0)
+      expect(i.read("/home/ops/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
+      // before: the cloud's key written beside a locked password, which sshd (Alpine's, without PAM) refuses it for, and nothing said
+      expect(main.stderr).toContain("\nuserdata_users: ops: its password is set to a locked one (!), with which sshd without PAM (Alpine's) refuses its keys too\n")
+      expect(main.stderr).not.toContain("svc: its password")
+      expect(main.stderr).not.toContain("lockedHash")
+    })
+  )
+
   it.scopedLive("an account the image has, asked for its own home with a trailing slash and its own shell: nothing named as not applied", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: alpine\n    homedir: /home/alpine/\n    shell: /bin/sh\n")

@@ -108,6 +108,14 @@ describe.concurrent("tiny-cloud simulate", () => {
     expect([media, join(media, "ovf-env.xml")].map((p) => (statSync(p).mode & 0o077).toString(8))).toEqual(["0", "0"])
   })
 
+  it("--root DIR keeps the accounts as sshd would read them: the cloud user's password `*` (adduser's `!` refuses its keys), a password set not shown", async () => {
+    const { dir, r } = await awsWithUserData()
+    expect(r.code, r.stdout).toBe(0)
+    const shadow = readFileSync(join(dir, "instance/root/etc/shadow"), "utf8")
+    // before: alpine:! (and dave, erin), as adduser's stand-in left them: chpasswd's stand-in recorded `alpine:*` and set nothing
+    expect(shadow.split("\n").map((l) => l.split(":").slice(0, 2).join(":"))).toEqual(["root:*", "alpine:*", "dave:(hash not shown)", "erin:(hash not shown)", ""])
+  })
+
   it("keeps the state and logs in the simulated instance when the caller's environment names its own TINY_CLOUD_VAR and TINY_CLOUD_LOGS", async () => {
     const { dir, r } = await awsWithUserData()
     expect(r.code, r.stdout).toBe(0)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { dropInsBefore, pwauthPlace } from "../../src/domain/sshd-config.js"
+import { dropInsBefore, firstValue, pwauthPlace, readsHomeKeys } from "../../src/domain/sshd-config.js"
 
 describe("where sshd reads PasswordAuthentication first", () => {
   it.each([
@@ -17,5 +17,31 @@ describe("where sshd reads PasswordAuthentication first", () => {
 
   it("the drop-ins read before ours are those `*.conf` matches, in their name's byte order", () => {
     expect(dropInsBefore(["60-image.conf", "10-b.conf", "05-A.conf", ".00.conf", "00-x.conf.bak", "50-tiny-cloud.conf", "49Z.conf"], "50-tiny-cloud.conf")).toEqual(["05-A.conf", "10-b.conf", "49Z.conf"])
+  })
+})
+
+describe("the AuthorizedKeysFile sshd takes, and whether it reads ~/.ssh/authorized_keys", () => {
+  const include = "Include /etc/ssh/sshd_config.d/*.conf\n"
+  it.each([
+    [`${include}AuthorizedKeysFile .ssh/authorized_keys\n`, ["AuthorizedKeysFile /etc/ssh/keys/%u\n"], "/etc/ssh/keys/%u"],
+    [`AuthorizedKeysFile=.ssh/authorized_keys .ssh/authorized_keys2\n${include}`, ["AuthorizedKeysFile /etc/ssh/keys/%u\n"], ".ssh/authorized_keys .ssh/authorized_keys2"],
+    [`${include}#AuthorizedKeysFile /x\nMatch User bob\n  AuthorizedKeysFile /y\n`, ["Match Group g\nAuthorizedKeysFile /z\n"], undefined],
+    ["AuthorizedKeysFile  /etc/ssh/keys/%u  \n", [], "/etc/ssh/keys/%u"]
+  ])("%j with drop-ins %j: %s", (config, dropIns, value) => {
+    expect(firstValue(config, dropIns, "AuthorizedKeysFile")).toBe(value)
+  })
+
+  const alpine = { name: "alpine", uid: 1000, home: "/home/alpine" }
+  it.each([
+    [".ssh/authorized_keys .ssh/authorized_keys2", true],
+    ["%h/.ssh/authorized_keys", true],
+    ["/home/%u/.ssh/authorized_keys", true],
+    ['".ssh/authorized_keys"', true],
+    ["/etc/ssh/keys/%u", false],
+    ["/etc/ssh/keys/%U .ssh/other", false],
+    [".ssh/authorized_keys2", false],
+    ["none", false]
+  ])("%j: %s", (value, reads) => {
+    expect(readsHomeKeys(value, alpine)).toBe(reads)
   })
 })

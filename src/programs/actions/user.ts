@@ -8,6 +8,7 @@ import { ActionFailed, UnusableValue, unusableAnswer } from "../../domain/errors
 import { Commands } from "../../services/Commands.js"
 import { Config } from "../../services/Config.js"
 import { authorizedKeys, grantedKeys } from "../../domain/ssh-keys.js"
+import { dropInsRead, firstValue, readsHomeKeys, SSHD_CONFIG, SSHD_DROP_INS } from "../../domain/sshd-config.js"
 import { printable, sortedUnique } from "../../domain/text.js"
 import { err, info, warn } from "../../services/Log.js"
 import { Metadata } from "../../services/Metadata.js"
@@ -185,6 +186,52 @@ export const createDefaultUser = Effect.gen(function* () {
   )
 })
 
+/** the value sshd takes for a keyword of the image's sshd_config (or a drop-in it includes); undefined where none sets it, or it cannot be read */
+const sshdSetting = Effect.gen(function* () {
+  const fs = yield* RootFs
+  const main = yield* fs.readTextIfExists(fs.at(SSHD_CONFIG))
+  const dir = fs.at(SSHD_DROP_INS)
+  const names = Option.isSome(main) && (yield* fs.isDirectory(dir)) ? dropInsRead(yield* fs.readDirectory(dir)) : []
+  const dropIns = yield* Effect.forEach(names, (name) =>
+    fs.readTextIfExists(`${dir}/${name}`).pipe(
+      Effect.map(Option.getOrElse(() => "")),
+      Effect.orElseSucceed(() => "")
+    )
+  )
+  return (keyword: string) => (Option.isSome(main) ? firstValue(main.value, dropIns, keyword) : undefined)
+}).pipe(Effect.orElseSucceed(() => (_: string): string | undefined => undefined))
+
+/**
+ * Said when sshd would refuse the keys just written: it reads its keys
+ * elsewhere (`AuthorizedKeysFile`, as the image's sshd_config or a drop-in it
+ * includes sets it), takes none (`PubkeyAuthentication no`; root's with
+ * `PermitRootLogin no`), or, with `StrictModes` (sshd's default), the home is one
+ * group or others may write, or is owned by neither the user nor root (the
+ * home is the image's or user-data's: it is left as it is).
+ */
+const sayKeysRefused = (account: Account, action: string) =>
+  Effect.gen(function* () {
+    const setting = yield* sshdSetting
+    const value = setting("AuthorizedKeysFile")
+    if (value !== undefined && !readsHomeKeys(value, account)) {
+      yield* warn(`${action}: sshd reads the keys of AuthorizedKeysFile ${printable(value)}, not ${printable(account.home)}/.ssh/authorized_keys: the keys written there log no one in as ${account.name}`)
+    }
+    if (setting("PubkeyAuthentication")?.toLowerCase() === "no") yield* warn(`${action}: sshd's PubkeyAuthentication is no: the keys written log no one in as ${account.name}`)
+    // root's keys: refused with `no`, and but for those with a command= option with `forced-commands-only`
+    const rootLogin = setting("PermitRootLogin")?.toLowerCase()
+    if (account.uid === 0 && (rootLogin === "no" || rootLogin === "forced-commands-only")) {
+      yield* warn(`${action}: sshd's PermitRootLogin is ${rootLogin}: the keys written log no one in as ${account.name}${rootLogin === "no" ? "" : " but those with a command= option"}`)
+    }
+    if (setting("StrictModes")?.toLowerCase() === "no") return
+    const fs = yield* RootFs
+    const home = yield* fs.ownership(fs.at(account.home))
+    if (Option.isNone(home)) return
+    // without root rights (a simulation) nothing is owned by the account
+    const owner = process.getuid?.() === 0 && home.value.uid !== 0 && home.value.uid !== account.uid ? `is owned by uid ${home.value.uid}, neither ${account.name} nor root` : undefined
+    const why = (home.value.mode & 0o022) !== 0 ? `may be written by group or others (mode ${(home.value.mode & 0o7777).toString(8).padStart(4, "0")})` : owner
+    if (why !== undefined) yield* warn(`${action}: the home ${printable(account.home)} ${why}: sshd (StrictModes) refuses ${account.name}'s keys`)
+  }).pipe(Effect.catchAll(() => Effect.void))
+
 export interface KeyOptions {
   /** keep what is there */
   readonly append: boolean
@@ -243,6 +290,7 @@ export const installKeys = (user: string, entries: ReadonlyArray<string>, option
       noFollow: true,
       ...(process.getuid?.() === 0 ? { uid: account.value.uid, gid: account.value.gid } : {})
     })
+    yield* sayKeysRefused(account.value, options.action)
   })
 
 export const setSshKeys = Effect.gen(function* () {

@@ -38,6 +38,10 @@ const setPassword = (name: string, settings: UserSettings, rule: PasswordRule) =
     const applies = password !== undefined && (rule.passwdApplies || !password.onlyNewUser)
     if (applies && !settings.lockPasswd) {
       yield* system("chpasswd", password.kind === "hash" ? ["-e"] : [], "chpasswd", { stdin: `${name}:${password.value}\n` })
+      // a hash that is a locked one (`!`, a shadow file's `!$6$...`): sshd without PAM refuses the account's keys too
+      if (password.kind === "hash" && password.value.startsWith("!")) {
+        yield* warn(`userdata_users: ${name}: its password is set to a locked one (!), with which sshd without PAM (Alpine's) refuses its keys too`)
+      }
       return
     }
     if (rule.created || applies) yield* system("chpasswd", ["-e"], "chpasswd", { stdin: `${name}:*\n` })
@@ -274,7 +278,22 @@ const makeUser = (user: UserSpec, cloudUser: string, packages: ReadonlyArray<str
     const created = missing || (made.has(user.name) && Option.match(yield* shadowPassword(user.name), { onNone: () => true, onSome: (p) => p === "!" || p === "" }))
     yield* applySettings(user.name, user, { passwdApplies: created, created }, confine)
     yield* sudoWithoutSudo(user, packages)
-    if (user.sshAuthorizedKeys.length > 0) yield* confine(user.name, installKeys(user.name, user.sshAuthorizedKeys, { append: true, fromUserData: true, action: "userdata_users" }))
+    if (user.sshAuthorizedKeys.length > 0) {
+      yield* confine(user.name, installKeys(user.name, user.sshAuthorizedKeys, { append: true, fromUserData: true, action: "userdata_users" }))
+      if (Option.isSome(found) && !made.has(user.name)) yield* sayLocked(user.name)
+    }
+  })
+
+/**
+ * An image's account given keys whose password is locked (`!`, `!!`,
+ * `passwd -l`'s `!HASH`) keeps it, as an image's account keeps its password;
+ * but sshd without PAM (Alpine's) refuses a locked account's keys too, which
+ * is said: the keys written log no one in.
+ */
+const sayLocked = (name: string) =>
+  Effect.gen(function* () {
+    if (!Option.exists(yield* shadowPassword(name), (p) => p.startsWith("!"))) return
+    yield* warn(`userdata_users: ${name} exists already with a locked password (!), which it keeps: sshd without PAM (Alpine's) refuses its keys`)
   })
 
 /**
