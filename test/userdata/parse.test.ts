@@ -618,6 +618,12 @@ autoinstall: true
     expect(failure(document)).toBe('#cloud-config user-data is invalid: line 8: YAML: Missing closing "quote')
   })
 
+  it("reads a string that goes on at the list's column after a block scalar of the same entry ('- content: |'), as PyYAML does: that scalar's lines end at the entry's next key", () => {
+    const c = config('#cloud-config\nwrite_files:\n- content: |\n    Welcome\n  path: "/etc/\\\nmotd"\n  permissions: "0644"\nruncmd:\n- echo done\n')
+    expect(c.writeFiles.map((f) => [f.path, text(f.content)])).toEqual([["/etc/motd", "Welcome\n"]])
+    expect(c.runcmd).toEqual([{ kind: "shell", script: "echo done", index: 0 }])
+  })
+
   it("refuses a flow collection's line that starts with a tab, as PyYAML does ('while scanning for the next token'); a quoted string's such line is read", () => {
     expect(failure("#cloud-config\npackages: [curl,\n\tjq]\n")).toMatch(/^#cloud-config user-data is invalid: line 3: YAML: /)
     expect(config('#cloud-config\nruncmd:\n  - "a\n\tb"\n').runcmd).toEqual([{ kind: "shell", script: "a b", index: 0 }])

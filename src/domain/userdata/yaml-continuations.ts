@@ -28,8 +28,11 @@ export const indentContinuations = (text: string, most: number): string | undefi
   let required = 0
   // block context: at the start of a value (a line's start, after `- `, `? `, `: `); in flow: after `[`, `{`, `,`
   let atValue = true
-  // a block scalar's lines are those indented more than the line that opened it
+  // a block scalar's lines are those indented more than the line that opened it, and as far in as its first line
+  // (`- key: |` opens its lines at column 0: a key of that entry at column 2 ends them, as PyYAML reads them)
   let scalarIndent = -1
+  // the column of that first line; a header's indentation indicator (`|2`), counted from the block the scalar is in, leaves it to that line
+  let scalarContent = -1
   // a plain scalar's lines are those indented past this column (its key's, its `- `'s), where a quote or a bracket is its text
   let plainIndent = -1
   // in block context: the column of the entry a value on this line belongs to; where the node being read starts
@@ -62,7 +65,8 @@ export const indentContinuations = (text: string, most: number): string | undefi
       while (j < n && text[j] === " ") j++
       indent = j - i
       if (scalarIndent >= 0) {
-        if (blank(j) || indent > scalarIndent) {
+        if (blank(j) || (indent > scalarIndent && indent >= scalarContent)) {
+          if (scalarContent < 0 && !blank(j)) scalarContent = indent
           i = nextLine
           continue
         }
@@ -152,6 +156,7 @@ export const indentContinuations = (text: string, most: number): string | undefi
     } else if ((c === "|" || c === ">") && atValue) {
       pending = false
       scalarIndent = indent
+      scalarContent = /^[|>][-+]?[1-9]/.test(text.slice(i, i + 3)) ? indent + 1 : -1
       while (i < n && text[i] !== "\n") i++
       continue
     } else {
