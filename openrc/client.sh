@@ -58,7 +58,7 @@ _tiny_cloud_phase() {
 		# here, once it is gone (its end closes the reply a moment before; waited for as the watchdog waits)
 		2)
 			if [ "$1" != boot ]; then
-				_tiny_cloud_say "tiny-cloud/$1: the resident process ended during the phase; it is not run again"
+				_tiny_cloud_report "$1" err "the resident process ended during the phase; it is not run again"
 				if [ "$1" = final ]; then
 					_tc_i=0
 					while [ "$_tc_i" -lt 50 ] && _tiny_cloud_alive "$_tc_pid" "$_tc_name"; do
@@ -69,7 +69,7 @@ _tiny_cloud_phase() {
 				fi
 				return 1
 			fi
-			_tiny_cloud_say "tiny-cloud/boot: the resident process ended during the phase; it is run here"
+			_tiny_cloud_report boot warning "the resident process ended during the phase; it is run here"
 			;;
 		esac
 	fi
@@ -85,6 +85,14 @@ _tiny_cloud_say() {
 	trap '' PIPE
 	echo "$1" >&2 || :
 	trap - PIPE
+}
+
+# _tiny_cloud_report PHASE LEVEL MESSAGE: the client's own line of the phase, `tiny-cloud/PHASE: MESSAGE` on stderr, and
+# MESSAGE to syslog as the services log theirs (facility local7, tag tiny-cloud/PHASE[PID], where logger is installed):
+# the phase's lines there end, or start again from another process, and syslog says why
+_tiny_cloud_report() {
+	_tiny_cloud_say "tiny-cloud/$1: $3"
+	logger -p "local7.$2" -t "tiny-cloud/$1[$$]" "$3" 2>/dev/null || :
 }
 
 # After final run here: what a resident process killed before it (SIGKILL, which leaves it no clean-up of its own)

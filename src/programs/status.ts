@@ -13,7 +13,7 @@ import { Output, print } from "../services/Output.js"
 import { RootFs } from "../services/RootFs.js"
 import { loadRecord, processStartOf } from "./status-record.js"
 import { SERVER_TITLE } from "../domain/resident.js"
-import { printable } from "../domain/text.js"
+import { oneLine, printable } from "../domain/text.js"
 
 export interface StatusOptions {
   readonly json: boolean
@@ -97,7 +97,9 @@ const render = (status: Status): string => {
     }
   }
   lines.push(...status.errors.map((e) => `error: ${e}`), ...status.warnings.map((w) => `warning: ${w}`))
-  return `${lines.join("\n")}\n`
+  // what the record says (edited by hand, or another edition's: a message, a type, a warning) on its one line of
+  // printable text, as the phases wrote it, never raw on a terminal
+  return `${lines.map(oneLine).join("\n")}\n`
 }
 
 /** the record with the derived state */

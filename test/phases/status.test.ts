@@ -397,6 +397,34 @@ describe("tiny-cloud status", () => {
     })
   )
 
+  it.scopedLive("status: a message, a type or a warning with control characters in the record (edited by hand, or another edition's) is shown escaped, never sent to the terminal", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      yield* i.run(["boot"])
+      const { runs } = record(i)
+      const edited = {
+        ...runs[0]!,
+        userDataType: "scr\x1b]0;title\x07ipt",
+        userDataWarnings: ["warn\x1b[2Jclear"],
+        configProblems: ["conf\x1b[1mbold"],
+        actions: runs[0]!.actions.map((a, n) => (n === 0 ? { ...a, result: "failed", message: "evil\x1b[31mred" } : n === 1 ? { ...a, result: "failed", message: "more\x9bred" } : a))
+      }
+      i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [edited] }))
+      const r = yield* i.run(["status"])
+      expect(r.code).toBe(1)
+      expect(r.stdout.split("\n")).toEqual(
+        expect.arrayContaining([
+          "failed at boot/expand_root: evil\\x1b[31mred",
+          "user-data: scr\\x1b]0;title\\x07ipt",
+          "error: boot/install_hotplugs: more\\x9bred",
+          "warning: configuration: conf\\x1b[1mbold",
+          "warning: user-data: warn\\x1b[2Jclear"
+        ])
+      )
+      expect(r.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\uffff]/)
+    })
+  )
+
   it.scopedLive("a running phase of a live process: running PHASE", () =>
     Effect.gen(function* () {
       const i = yield* awsInstance()

@@ -76,6 +76,18 @@ const heldFlock = (instance: TestInstance, env: Record<string, string>) => {
   }
 }
 
+/**
+ * A logger first on the PATH a service gets, which records the lines given to it on its command line (the
+ * client's own) in `logged`, one per call, and reads its stdin (the program's lines) as a logger does
+ */
+const recordingLogger = (instance: TestInstance, env: Record<string, string>) => {
+  const tools = join(instance.dir, "recording-logger")
+  const logged = join(instance.dir, "logged")
+  mkdirSync(tools)
+  writeFileSync(join(tools, "logger"), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${logged}'\nwhile IFS= read -r _; do :; done\n`, { mode: 0o755 })
+  return { env: { ...env, PATH: `${tools}:${env.PATH}` }, logged: () => (existsSync(logged) ? readFileSync(logged, "utf8") : "") }
+}
+
 describe("the resident process killed before final", () => {
   it("SIGKILLed between main and final, final runs in a process of its own and leaves neither its server.pid nor its request FIFO behind", async ({ expect }) => {
     const { instance, final, left } = await finalAfterKill("#!/bin/sh\necho ran\n")
@@ -114,10 +126,15 @@ describe("the resident process killed as it takes main, before main recorded its
     expect((await startService("early", env)).code).toBe(0)
     // main's lock, taken before its run is recorded
     const held = heldFlock(instance, env)
-    const main = startService("main", held.env)
+    const syslog = recordingLogger(instance, held.env)
+    const main = startService("main", syslog.env)
     await held.killAtLock()
     const r = await main
     expect([r.code, r.stderr]).toEqual([1, "tiny-cloud/main: the resident process ended during the phase; it is not run again\n"])
+    // the line goes to syslog too, where main's own lines stop (before: on stderr alone)
+    expect(syslog.logged().split("\n").filter((l) => l.includes("resident"))).toEqual([
+      expect.stringMatching(/^-p local7\.err -t tiny-cloud\/main\[\d+\] the resident process ended during the phase; it is not run again$/)
+    ])
     const final = await startService("final", env)
     expect(final.code).toBe(1)
     // before: exit 0 and the marker, with no user, keys or hostname, which no later boot would set up
@@ -144,11 +161,16 @@ describe("the resident process killed as it takes boot, before boot recorded its
     const env = servicesEnv(instance)
     // the server, started by the boot service, has its PATH
     const held = heldFlock(instance, env)
-    const boot = startService("boot", held.env)
+    const syslog = recordingLogger(instance, held.env)
+    const boot = startService("boot", syslog.env)
     await held.killAtLock()
     const r = await boot
     // before: exit 1, 'it is not run again', and final marked complete a first boot whose boot never ran: sshd never enabled
     expect([r.code, r.stderr.split("\n")[0]]).toEqual([0, "tiny-cloud/boot: the resident process ended during the phase; it is run here"])
+    // and to syslog, where boot's lines start again from another process (before: on stderr alone)
+    expect(syslog.logged().split("\n").filter((l) => l.includes("resident"))).toEqual([
+      expect.stringMatching(/^-p local7\.warning -t tiny-cloud\/boot\[\d+\] the resident process ended during the phase; it is run here$/)
+    ])
     expect(instance.commands()).toContain("rc-update add sshd default")
     expect(instance.read("/etc/network/interfaces")).toContain("auto eth0\n")
     for (const phase of ["early", "main", "final"]) expect({ phase, code: (await startService(phase, env)).code }).toEqual({ phase, code: 0 })
