@@ -2,6 +2,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
+import { RootNotGrown } from "../../domain/errors.js"
 import { monotonicMillis } from "../../domain/monotonic.js"
 import { followsKilledBoot } from "../../domain/run-record.js"
 import { printable } from "../../domain/text.js"
@@ -175,4 +176,5 @@ export const expandRoot = Effect.gen(function* () {
     yield* c.run("partx", ["-u", disk])
   }
   yield* c.run("resize2fs", [filesystem])
-})
+  // a root not grown costs nothing but its room: the boot goes on to networking and sshd (rule 1)
+}).pipe(Effect.mapError((e) => new RootNotGrown({ reason: e.message })))
