@@ -265,6 +265,29 @@ it.scopedLive("expand_root: /dev/root by the mounted root's number is the last n
   })
 )
 
+it.scopedLive("expand_root: a root partition sfdisk cannot take to the end of its disk (a partition after it, a logical one at the end of its extended one) is named in one line, with the room left; one that reaches it is not", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws" } })
+    // the kernel's sizes after partx, in 512-byte sectors: a 64 MiB disk, vda2 of 4 MiB at 5 MiB, a swap partition vda3 right after it
+    instance.write("/sys/class/block/vda/size", "131072\n")
+    instance.write("/sys/class/block/vda2/start", "10240\n")
+    instance.write("/sys/class/block/vda2/size", "8192\n")
+    instance.write("/sys/class/block/vda/vda1/start", "2048\n")
+    instance.write("/sys/class/block/vda/vda3/start", "18432\n")
+    const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
+    expect(r).toEqual({ code: 0, stdout: "", stderr: "\n   ++ expand_root: starting\nexpand_root: /dev/vda2 cannot grow to the end of /dev/vda: /dev/vda3 follows it (55 MiB left unused)\n   ++ expand_root: done\n" })
+    expect(instance.commands()).toEqual(["sfdisk -q --no-reread -N 2 /dev/vda", "partx -u /dev/vda", "resize2fs /dev/vda2"])
+    // nothing after it, and still short: the end of its extended partition
+    rmSync(join(instance.root, "sys/class/block/vda/vda3"), { recursive: true })
+    const logical = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
+    expect(logical.stderr).toContain("\nexpand_root: /dev/vda2 cannot grow to the end of /dev/vda: sfdisk finds no room after it (the end of its extended partition, or of what an MBR table can address) (55 MiB left unused)\n")
+    // to the end, but for a GPT's backup (33 sectors) and its alignment: grown as it can be, nothing said
+    instance.write("/sys/class/block/vda2/size", `${131072 - 10240 - 33 - 2047}\n`)
+    const grown = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
+    expect(grown.stderr).toBe("\n   ++ expand_root: starting\n   ++ expand_root: done\n")
+  })
+)
+
 it.scopedLive("expand_root: without sysfs's link to the disk, nvme0n1p2's disk is nvme0n1 and mmcblk0p2's mmcblk0 (the p comes off, the disk's own digit stays)", () =>
   Effect.gen(function* () {
     const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws" } })

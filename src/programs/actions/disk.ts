@@ -98,6 +98,40 @@ const diskOf = (partitionName: string) =>
     return pNumbered !== null ? pNumbered[1]! : partitionName.replace(/^(.*\D)\d+$/, "$1")
   })
 
+/** a number of 512-byte sectors sysfs gives (`start`, `size`), or undefined where it gives none */
+const sectors = (path: string) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    const text = Option.getOrElse(yield* fs.readTextIfExists(fs.at(path)).pipe(Effect.orElseSucceed(() => Option.none<string>())), () => "").trim()
+    return /^\d+$/.test(text) ? Number(text) : undefined
+  })
+
+/** how much room sfdisk may leave at the end: the backup GPT's 33 sectors, and a MiB of alignment */
+const END_SLACK = 33 + 2048
+
+/**
+ * Why the partition, once grown, still ends short of its disk's end (by the kernel's sizes in sysfs, as partx left
+ * them), and the room left there: sfdisk's `+` takes the free room after it alone, so a partition after it (a swap
+ * partition) keeps it where it is, as does the end of a logical partition's extended one. Undefined when it reaches
+ * the end, or where sysfs does not say.
+ */
+const shortOfTheEnd = (diskName: string, partitionName: string) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    const [start, size, diskSize] = [yield* sectors(`/sys/class/block/${partitionName}/start`), yield* sectors(`/sys/class/block/${partitionName}/size`), yield* sectors(`/sys/class/block/${diskName}/size`)]
+    if (start === undefined || size === undefined || diskSize === undefined || start + size + END_SLACK >= diskSize) return undefined
+    // the disk's other partitions, as sysfs lists them under it: the first that starts after ours ends its room
+    let next: { readonly name: string; readonly start: number } | undefined
+    for (const entry of yield* fs.readDirectory(fs.at(`/sys/class/block/${diskName}`)).pipe(Effect.orElseSucceed(() => []))) {
+      const other = entry === partitionName ? undefined : yield* sectors(`/sys/class/block/${diskName}/${entry}/start`)
+      if (other !== undefined && other >= start + size && (next === undefined || other < next.start)) next = { name: entry, start: other }
+    }
+    return {
+      why: next !== undefined ? `/dev/${printable(next.name)} follows it` : "sfdisk finds no room after it (the end of its extended partition, or of what an MBR table can address)",
+      mib: Math.floor(((diskSize - start - size) * 512) / 1048576)
+    }
+  })
+
 const DISK_TOOLS: ReadonlySet<string> = new Set(["sfdisk", "partx", "resize2fs"])
 
 /** a disk tool that runs on one of `devices`, by its command line ($ROOT/proc/PID/cmdline) */
@@ -174,6 +208,8 @@ export const expandRoot = Effect.gen(function* () {
   if (Option.isSome(partition) && disk !== undefined) {
     yield* c.run("sfdisk", ["-q", "--no-reread", "-N", partition.value.trim(), disk], { stdin: ", +\n" })
     yield* c.run("partx", ["-u", disk])
+    const short = yield* shortOfTheEnd(disk.slice("/dev/".length), name)
+    if (short !== undefined) yield* info(`expand_root: ${printable(device)} cannot grow to the end of ${printable(disk)}: ${short.why} (${short.mib} MiB left unused)`)
   }
   yield* c.run("resize2fs", [filesystem])
   // a root not grown costs nothing but its room: the boot goes on to networking and sshd (rule 1)
