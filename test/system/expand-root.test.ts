@@ -288,6 +288,26 @@ it.scopedLive("expand_root: a root partition sfdisk cannot take to the end of it
   })
 )
 
+it.scopedLive("expand_root: a root on a device-mapper volume (LVM: a /dev/mapper node as lvm makes it under mdev, or a link to dm-0) is said to be one, not a partition: only its filesystem is grown", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws" } })
+    instance.write("/proc/mounts", "/dev/mapper/vg0-root / ext4 rw,relatime 0 0\n")
+    instance.write("/sys/class/block/dm-0/dm/name", "vg0-root\n")
+    const line = "\nexpand_root: /dev/mapper/vg0-root is a device-mapper volume, not a partition: neither it nor its disk is grown, only its filesystem to the volume's size\n   ++ expand_root: done\n"
+    const node = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
+    expect([node.code, node.stderr]).toEqual([0, `\n   ++ expand_root: starting${line}`])
+    mkdirSync(join(instance.root, "dev/mapper"), { recursive: true })
+    symlinkSync("../dm-0", join(instance.root, "dev/mapper/vg0-root"))
+    const linked = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
+    expect([linked.code, linked.stderr]).toEqual([0, `\n   ++ expand_root: starting${line}`])
+    expect(instance.commands()).toEqual(["resize2fs /dev/mapper/vg0-root", "resize2fs /dev/mapper/vg0-root"])
+    // a whole disk (no partition table) is no volume: nothing said
+    instance.write("/proc/mounts", "/dev/vdb / ext4 rw 0 0\n")
+    mkdirSync(join(instance.root, "sys/class/block/vdb"), { recursive: true })
+    expect((yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })).stderr).toBe("\n   ++ expand_root: starting\n   ++ expand_root: done\n")
+  })
+)
+
 it.scopedLive("expand_root: without sysfs's link to the disk, nvme0n1p2's disk is nvme0n1 and mmcblk0p2's mmcblk0 (the p comes off, the disk's own digit stays)", () =>
   Effect.gen(function* () {
     const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws" } })

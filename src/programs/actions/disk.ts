@@ -211,6 +211,9 @@ export const expandRoot = Effect.gen(function* () {
     const short = yield* shortOfTheEnd(disk.slice("/dev/".length), name)
     if (short !== undefined) yield* info(`expand_root: ${printable(device)} cannot grow to the end of ${printable(disk)}: ${short.why} (${short.mib} MiB left unused)`)
   }
+  // LVM or LUKS: what holds the volume is not grown here, nor the volume; resize2fs takes the filesystem to the volume's size
+  if (!partitioned && (device.startsWith("/dev/mapper/") || /^dm-\d+$/.test(name) || (yield* fs.exists(fs.at(`/sys/class/block/${name}/dm`)))))
+    yield* info(`expand_root: ${printable(filesystem)} is a device-mapper volume, not a partition: neither it nor its disk is grown, only its filesystem to the volume's size`)
   yield* c.run("resize2fs", [filesystem])
   // a root not grown costs nothing but its room: the boot goes on to networking and sshd (rule 1)
 }).pipe(Effect.mapError((e) => new RootNotGrown({ reason: e.message })))
