@@ -288,6 +288,44 @@ it.scopedLive("expand_root: a root partition sfdisk cannot take to the end of it
   })
 )
 
+it.scopedLive("expand_root: on an MBR disk past 2 TiB (2^32 sectors), where sfdisk's `+` wraps and would shrink the root under its filesystem, the partition is grown to the table's end, never shrunk, and it is said", () =>
+  Effect.gen(function* () {
+    const lines: Array<string> = []
+    let dump = "label: dos\nunit: sectors\n\n/dev/vda1 : start=2048, size=129024, type=83\n"
+    const instance = yield* makeTestInstance({
+      noSimulator: true,
+      env: { CLOUD: "aws" },
+      answer: (i) => {
+        if (i.command !== "sfdisk") return undefined
+        if (i.args[0] === "-d") return { exitCode: 0, stdout: new TextEncoder().encode(dump) }
+        lines.push(i.stdin ?? "")
+        return undefined
+      }
+    })
+    // a 64 MiB image's root, vda1 to its end, on a volume of 2 TiB + 16 MiB: sfdisk 2.38's `+` made it 15 MiB
+    instance.write("/proc/mounts", "/dev/vda1 / ext4 rw 0 0\n")
+    instance.write("/sys/class/block/vda1/partition", "1\n")
+    instance.write("/sys/class/block/vda1/start", "2048\n")
+    instance.write("/sys/class/block/vda1/size", "129024\n")
+    instance.write("/sys/class/block/vda/size", `${2 ** 32 + 32768}\n`)
+    const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
+    expect([r.code, r.stderr]).toEqual([0, "\n   ++ expand_root: starting\nexpand_root: /dev/vda is larger than its MBR partition table can address (2^32 sectors): /dev/vda1 is grown to the table's end, not the disk's\n   ++ expand_root: done\n"])
+    expect(instance.commands()).toEqual(["sfdisk -d /dev/vda", "sfdisk -q --no-reread -N 1 /dev/vda", "partx -u /dev/vda", "resize2fs /dev/vda1"])
+    expect(lines).toEqual([`, ${2 ** 32 - 2048}\n`])
+    // run again, the partition at the table's end: nothing for sfdisk to do
+    instance.write("/sys/class/block/vda1/size", `${2 ** 32 - 2048}\n`)
+    const again = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
+    expect(again.stderr).toContain("\nexpand_root: /dev/vda is larger than its MBR partition table can address (2^32 sectors): /dev/vda1 is not grown past the table's end\n   ++ expand_root: done\n")
+    expect(instance.commands().slice(4)).toEqual(["sfdisk -d /dev/vda", "resize2fs /dev/vda1"])
+    // a GPT disk of that size is grown with `+` as any other
+    dump = "label: gpt\nunit: sectors\n\n/dev/vda1 : start=2048, size=129024\n"
+    instance.write("/sys/class/block/vda1/size", "129024\n")
+    expect((yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })).code).toBe(0)
+    expect(instance.commands().slice(6)).toEqual(["sfdisk -d /dev/vda", "sfdisk -q --no-reread -N 1 /dev/vda", "partx -u /dev/vda", "resize2fs /dev/vda1"])
+    expect(lines.slice(1)).toEqual([", +\n"])
+  })
+)
+
 it.scopedLive("expand_root: a root on a device-mapper volume (LVM: a /dev/mapper node as lvm makes it under mdev, or a link to dm-0) is said to be one, not a partition: only its filesystem is grown", () =>
   Effect.gen(function* () {
     const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws" } })

@@ -132,6 +132,28 @@ const shortOfTheEnd = (diskName: string, partitionName: string) =>
     }
   })
 
+/** an MBR (dos) table addresses 2^32 logical sectors: a partition ends there at most */
+const MBR_SECTORS = 2 ** 32
+
+/**
+ * sfdisk's line for the root partition: `, +`, the free room after it; but on a disk past what an MBR table
+ * addresses, sfdisk's `+` wraps around 2^32 sectors (util-linux 2.38: a 63 MiB root on a 2 TiB + 16 MiB disk became
+ * 15 MiB, under its filesystem), so there the size that ends it at the table's end is given, or undefined when that
+ * would not grow it. Which table the disk has is asked of sfdisk only then.
+ */
+const growLine = (disk: string, diskName: string, partitionName: string) =>
+  Effect.gen(function* () {
+    const sectorBytes = (yield* sectors(`/sys/class/block/${diskName}/queue/logical_block_size`)) ?? 512
+    const diskSize = yield* sectors(`/sys/class/block/${diskName}/size`)
+    if (diskSize === undefined || (diskSize * 512) / sectorBytes <= MBR_SECTORS) return ", +\n"
+    const dump = yield* Effect.flatMap(Commands, (c) => c.run("sfdisk", ["-d", disk], { maxOutputBytes: 1048576 }))
+    if (!/^label: dos$/m.test(new TextDecoder().decode(dump.stdout))) return ", +\n"
+    const [start, size] = [yield* sectors(`/sys/class/block/${partitionName}/start`), yield* sectors(`/sys/class/block/${partitionName}/size`)]
+    if (start === undefined || size === undefined) return undefined
+    const largest = MBR_SECTORS - (start * 512) / sectorBytes
+    return largest > (size * 512) / sectorBytes ? `, ${largest}\n` : undefined
+  })
+
 const DISK_TOOLS: ReadonlySet<string> = new Set(["sfdisk", "partx", "resize2fs"])
 
 /** a disk tool that runs on one of `devices`, by its command line ($ROOT/proc/PID/cmdline) */
@@ -206,10 +228,19 @@ export const expandRoot = Effect.gen(function* () {
   const disk = partitioned ? `/dev/${yield* diskOf(name)}` : undefined
   if (!(yield* afterDiskTools(disk === undefined ? [filesystem] : [disk, filesystem]))) return
   if (Option.isSome(partition) && disk !== undefined) {
-    yield* c.run("sfdisk", ["-q", "--no-reread", "-N", partition.value.trim(), disk], { stdin: ", +\n" })
-    yield* c.run("partx", ["-u", disk])
-    const short = yield* shortOfTheEnd(disk.slice("/dev/".length), name)
-    if (short !== undefined) yield* info(`expand_root: ${printable(device)} cannot grow to the end of ${printable(disk)}: ${short.why} (${short.mib} MiB left unused)`)
+    const line = yield* growLine(disk, disk.slice("/dev/".length), name)
+    if (line === ", +\n") {
+      yield* c.run("sfdisk", ["-q", "--no-reread", "-N", partition.value.trim(), disk], { stdin: line })
+      yield* c.run("partx", ["-u", disk])
+      const short = yield* shortOfTheEnd(disk.slice("/dev/".length), name)
+      if (short !== undefined) yield* info(`expand_root: ${printable(device)} cannot grow to the end of ${printable(disk)}: ${short.why} (${short.mib} MiB left unused)`)
+    } else {
+      yield* info(`expand_root: ${printable(disk)} is larger than its MBR partition table can address (2^32 sectors): ${printable(device)} ${line === undefined ? "is not grown past the table's end" : "is grown to the table's end, not the disk's"}`)
+      if (line !== undefined) {
+        yield* c.run("sfdisk", ["-q", "--no-reread", "-N", partition.value.trim(), disk], { stdin: line })
+        yield* c.run("partx", ["-u", disk])
+      }
+    }
   }
   // LVM or LUKS: what holds the volume is not grown here, nor the volume; resize2fs takes the filesystem to the volume's size
   if (!partitioned && (device.startsWith("/dev/mapper/") || /^dm-\d+$/.test(name) || (yield* fs.exists(fs.at(`/sys/class/block/${name}/dm`)))))
