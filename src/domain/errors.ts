@@ -24,16 +24,6 @@ export class UnusableValue extends Data.TaggedError("UnusableValue")<{ readonly 
   }
 }
 
-/**
- * The root's partition or filesystem could not be grown (a disk program that failed, a /proc/mounts that cannot be
- * read): the instance boots on the size it has, so expand_root fails alone and the boot goes on to networking and sshd.
- */
-export class RootNotGrown extends Data.TaggedError("RootNotGrown")<{ readonly reason: string }> {
-  override get message() {
-    return this.reason
-  }
-}
-
 export class FsError extends Data.TaggedError("FsError")<{
   readonly op: string
   readonly path: string

@@ -14,11 +14,10 @@ import { oneLine, printable } from "../domain/text.js"
 /**
  * a failure that costs its action alone: a value it cannot use, or no cloud to read (`unknown`, or a CLOUD naming
  * none: BEHAVIOUR.md §4.6, the actions that need no metadata still run, after it as before it), or what the cloud
- * does not have at all (`report_ready` named in INIT_ACTIONS_MAIN of an image that also boots on aws), or a root
- * that could not be grown (the instance boots on the size it has: networking and sshd still come up)
+ * does not have at all (`report_ready` named in INIT_ACTIONS_MAIN of an image that also boots on aws)
  */
 const confined = (cause: Cause.Cause<ActionError>) =>
-  Option.exists(Cause.failureOption(cause), (e) => e._tag === "UnusableValue" || e._tag === "NoCloud" || e._tag === "MetadataUnsupported" || e._tag === "RootNotGrown")
+  Option.exists(Cause.failureOption(cause), (e) => e._tag === "UnusableValue" || e._tag === "NoCloud" || e._tag === "MetadataUnsupported")
 const metadataUnread = (cause: Cause.Cause<ActionError>) => Option.exists(Cause.failureOption(cause), isMetadataUnread)
 
 export type ActionResult = "done" | "failed" | "skipped" | "unknown"
@@ -48,8 +47,7 @@ export interface PhaseOutcome {
  * status 1, so the user's own commands never stop the bootstrap; so does an
  * action failed by a value it cannot use (an invalid host name, a key list
  * past IMDS_MAX_KEYS), which keeps no other action from its work, and one that
- * needs metadata where there is no cloud to read, or what its cloud does not have, and expand_root when the root
- * could not be grown (the boot goes on to networking and sshd); an unknown action is logged and
+ * needs metadata where there is no cloud to read, or what its cloud does not have; an unknown action is logged and
  * passed over. An action done after error lines of its own (an unknown hotplug module) is
  * recorded with them, so that the record says what its lines said.
  */

@@ -385,27 +385,6 @@ describe("boot phase actions", () => {
   )
 })
 
-describe("expand_root that fails", () => {
-  it.scopedLive("a disk program that fails (a table sfdisk refuses, a resize the kernel refuses) fails expand_root alone: the boot goes on to the network and sshd, and exits 1", () =>
-    Effect.gen(function* () {
-      for (const tool of ["sfdisk", "partx", "resize2fs"]) {
-        const instance = yield* makeTestInstance({
-          cloud: "aws",
-          interfaces: [{ name: "eth0", mac: "02:00:00:00:00:01", up: true }],
-          answer: (i) => (i.command === tool ? { exitCode: 1 } : undefined)
-        })
-        // before: a failed core action, the phase stopped there: no interfaces file, sshd never enabled (the instance unreachable)
-        const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root set_default_interfaces enable_sshd" })
-        expect(r.code).toBe(1)
-        expect(r.stderr).toContain(`\nexpand_root: ${tool}: exited with status 1\n   ++ expand_root: failed\n`)
-        expect(actionLines(r.stderr).slice(2)).toEqual(["   ++ set_default_interfaces: starting", "   ++ set_default_interfaces: done", "   ++ enable_sshd: starting", "   ++ enable_sshd: done"])
-        expect(instance.read("/etc/network/interfaces")).toBe("auto lo\niface lo inet loopback\n\nauto eth0\niface eth0\n\tuse dhcp\n\n")
-        expect(instance.commands()).toContain("rc-update add sshd default")
-      }
-    })
-  )
-})
-
 /**
  * An instance whose record's newest boot run never ended (the resident process SIGKILLed during it) and whose
  * $ROOT/proc shows that run's resize2fs of the root (pid 4242) still running
