@@ -265,6 +265,87 @@ it.scopedLive("expand_root: /dev/root by the mounted root's number is the last n
   })
 )
 
+it.scopedLive("expand_root: a root partition sfdisk cannot take to the end of its disk (a partition after it, a logical one at the end of its extended one) is named in one line, with the room left; one that reaches it is not", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws" } })
+    // the kernel's sizes after partx, in 512-byte sectors: a 64 MiB disk, vda2 of 4 MiB at 5 MiB, a swap partition vda3 right after it
+    instance.write("/sys/class/block/vda/size", "131072\n")
+    instance.write("/sys/class/block/vda2/start", "10240\n")
+    instance.write("/sys/class/block/vda2/size", "8192\n")
+    instance.write("/sys/class/block/vda/vda1/start", "2048\n")
+    instance.write("/sys/class/block/vda/vda3/start", "18432\n")
+    const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
+    expect(r).toEqual({ code: 0, stdout: "", stderr: "\n   ++ expand_root: starting\nexpand_root: /dev/vda2 cannot grow to the end of /dev/vda: /dev/vda3 follows it (55 MiB left unused)\n   ++ expand_root: done\n" })
+    expect(instance.commands()).toEqual(["sfdisk -q --no-reread -N 2 /dev/vda", "partx -u /dev/vda", "resize2fs /dev/vda2"])
+    // nothing after it, and still short: the end of its extended partition
+    rmSync(join(instance.root, "sys/class/block/vda/vda3"), { recursive: true })
+    const logical = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
+    expect(logical.stderr).toContain("\nexpand_root: /dev/vda2 cannot grow to the end of /dev/vda: sfdisk finds no room after it (the end of its extended partition, or of what an MBR table can address) (55 MiB left unused)\n")
+    // to the end, but for a GPT's backup (33 sectors) and its alignment: grown as it can be, nothing said
+    instance.write("/sys/class/block/vda2/size", `${131072 - 10240 - 33 - 2047}\n`)
+    const grown = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
+    expect(grown.stderr).toBe("\n   ++ expand_root: starting\n   ++ expand_root: done\n")
+  })
+)
+
+it.scopedLive("expand_root: on an MBR disk past 2 TiB (2^32 sectors), where sfdisk's `+` wraps and would shrink the root under its filesystem, the partition is grown to the table's end, never shrunk, and it is said", () =>
+  Effect.gen(function* () {
+    const lines: Array<string> = []
+    let dump = "label: dos\nunit: sectors\n\n/dev/vda1 : start=2048, size=129024, type=83\n"
+    const instance = yield* makeTestInstance({
+      noSimulator: true,
+      env: { CLOUD: "aws" },
+      answer: (i) => {
+        if (i.command !== "sfdisk") return undefined
+        if (i.args[0] === "-d") return { exitCode: 0, stdout: new TextEncoder().encode(dump) }
+        lines.push(i.stdin ?? "")
+        return undefined
+      }
+    })
+    // a 64 MiB image's root, vda1 to its end, on a volume of 2 TiB + 16 MiB: sfdisk 2.38's `+` made it 15 MiB
+    instance.write("/proc/mounts", "/dev/vda1 / ext4 rw 0 0\n")
+    instance.write("/sys/class/block/vda1/partition", "1\n")
+    instance.write("/sys/class/block/vda1/start", "2048\n")
+    instance.write("/sys/class/block/vda1/size", "129024\n")
+    instance.write("/sys/class/block/vda/size", `${2 ** 32 + 32768}\n`)
+    const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
+    expect([r.code, r.stderr]).toEqual([0, "\n   ++ expand_root: starting\nexpand_root: /dev/vda is larger than its MBR partition table can address (2^32 sectors): /dev/vda1 is grown to the table's end, not the disk's\n   ++ expand_root: done\n"])
+    expect(instance.commands()).toEqual(["sfdisk -d /dev/vda", "sfdisk -q --no-reread -N 1 /dev/vda", "partx -u /dev/vda", "resize2fs /dev/vda1"])
+    expect(lines).toEqual([`, ${2 ** 32 - 2048}\n`])
+    // run again, the partition at the table's end: nothing for sfdisk to do
+    instance.write("/sys/class/block/vda1/size", `${2 ** 32 - 2048}\n`)
+    const again = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
+    expect(again.stderr).toContain("\nexpand_root: /dev/vda is larger than its MBR partition table can address (2^32 sectors): /dev/vda1 is not grown past the table's end\n   ++ expand_root: done\n")
+    expect(instance.commands().slice(4)).toEqual(["sfdisk -d /dev/vda", "resize2fs /dev/vda1"])
+    // a GPT disk of that size is grown with `+` as any other
+    dump = "label: gpt\nunit: sectors\n\n/dev/vda1 : start=2048, size=129024\n"
+    instance.write("/sys/class/block/vda1/size", "129024\n")
+    expect((yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })).code).toBe(0)
+    expect(instance.commands().slice(6)).toEqual(["sfdisk -d /dev/vda", "sfdisk -q --no-reread -N 1 /dev/vda", "partx -u /dev/vda", "resize2fs /dev/vda1"])
+    expect(lines.slice(1)).toEqual([", +\n"])
+  })
+)
+
+it.scopedLive("expand_root: a root on a device-mapper volume (LVM: a /dev/mapper node as lvm makes it under mdev, or a link to dm-0) is said to be one, not a partition: only its filesystem is grown", () =>
+  Effect.gen(function* () {
+    const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws" } })
+    instance.write("/proc/mounts", "/dev/mapper/vg0-root / ext4 rw,relatime 0 0\n")
+    instance.write("/sys/class/block/dm-0/dm/name", "vg0-root\n")
+    const line = "\nexpand_root: /dev/mapper/vg0-root is a device-mapper volume, not a partition: neither it nor its disk is grown, only its filesystem to the volume's size\n   ++ expand_root: done\n"
+    const node = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
+    expect([node.code, node.stderr]).toEqual([0, `\n   ++ expand_root: starting${line}`])
+    mkdirSync(join(instance.root, "dev/mapper"), { recursive: true })
+    symlinkSync("../dm-0", join(instance.root, "dev/mapper/vg0-root"))
+    const linked = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
+    expect([linked.code, linked.stderr]).toEqual([0, `\n   ++ expand_root: starting${line}`])
+    expect(instance.commands()).toEqual(["resize2fs /dev/mapper/vg0-root", "resize2fs /dev/mapper/vg0-root"])
+    // a whole disk (no partition table) is no volume: nothing said
+    instance.write("/proc/mounts", "/dev/vdb / ext4 rw 0 0\n")
+    mkdirSync(join(instance.root, "sys/class/block/vdb"), { recursive: true })
+    expect((yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })).stderr).toBe("\n   ++ expand_root: starting\n   ++ expand_root: done\n")
+  })
+)
+
 it.scopedLive("expand_root: without sysfs's link to the disk, nvme0n1p2's disk is nvme0n1 and mmcblk0p2's mmcblk0 (the p comes off, the disk's own digit stays)", () =>
   Effect.gen(function* () {
     const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws" } })

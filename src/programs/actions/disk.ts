@@ -97,6 +97,62 @@ const diskOf = (partitionName: string) =>
     return pNumbered !== null ? pNumbered[1]! : partitionName.replace(/^(.*\D)\d+$/, "$1")
   })
 
+/** a number of 512-byte sectors sysfs gives (`start`, `size`), or undefined where it gives none */
+const sectors = (path: string) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    const text = Option.getOrElse(yield* fs.readTextIfExists(fs.at(path)).pipe(Effect.orElseSucceed(() => Option.none<string>())), () => "").trim()
+    return /^\d+$/.test(text) ? Number(text) : undefined
+  })
+
+/** how much room sfdisk may leave at the end: the backup GPT's 33 sectors, and a MiB of alignment */
+const END_SLACK = 33 + 2048
+
+/**
+ * Why the partition, once grown, still ends short of its disk's end (by the kernel's sizes in sysfs, as partx left
+ * them), and the room left there: sfdisk's `+` takes the free room after it alone, so a partition after it (a swap
+ * partition) keeps it where it is, as does the end of a logical partition's extended one. Undefined when it reaches
+ * the end, or where sysfs does not say.
+ */
+const shortOfTheEnd = (diskName: string, partitionName: string) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    const [start, size, diskSize] = [yield* sectors(`/sys/class/block/${partitionName}/start`), yield* sectors(`/sys/class/block/${partitionName}/size`), yield* sectors(`/sys/class/block/${diskName}/size`)]
+    if (start === undefined || size === undefined || diskSize === undefined || start + size + END_SLACK >= diskSize) return undefined
+    // the disk's other partitions, as sysfs lists them under it: the first that starts after ours ends its room
+    let next: { readonly name: string; readonly start: number } | undefined
+    for (const entry of yield* fs.readDirectory(fs.at(`/sys/class/block/${diskName}`)).pipe(Effect.orElseSucceed(() => []))) {
+      const other = entry === partitionName ? undefined : yield* sectors(`/sys/class/block/${diskName}/${entry}/start`)
+      if (other !== undefined && other >= start + size && (next === undefined || other < next.start)) next = { name: entry, start: other }
+    }
+    return {
+      why: next !== undefined ? `/dev/${printable(next.name)} follows it` : "sfdisk finds no room after it (the end of its extended partition, or of what an MBR table can address)",
+      mib: Math.floor(((diskSize - start - size) * 512) / 1048576)
+    }
+  })
+
+/** an MBR (dos) table addresses 2^32 logical sectors: a partition ends there at most */
+const MBR_SECTORS = 2 ** 32
+
+/**
+ * sfdisk's line for the root partition: `, +`, the free room after it; but on a disk past what an MBR table
+ * addresses, sfdisk's `+` wraps around 2^32 sectors (util-linux 2.38: a 63 MiB root on a 2 TiB + 16 MiB disk became
+ * 15 MiB, under its filesystem), so there the size that ends it at the table's end is given, or undefined when that
+ * would not grow it. Which table the disk has is asked of sfdisk only then.
+ */
+const growLine = (disk: string, diskName: string, partitionName: string) =>
+  Effect.gen(function* () {
+    const sectorBytes = (yield* sectors(`/sys/class/block/${diskName}/queue/logical_block_size`)) ?? 512
+    const diskSize = yield* sectors(`/sys/class/block/${diskName}/size`)
+    if (diskSize === undefined || (diskSize * 512) / sectorBytes <= MBR_SECTORS) return ", +\n"
+    const dump = yield* Effect.flatMap(Commands, (c) => c.run("sfdisk", ["-d", disk], { maxOutputBytes: 1048576 }))
+    if (!/^label: dos$/m.test(new TextDecoder().decode(dump.stdout))) return ", +\n"
+    const [start, size] = [yield* sectors(`/sys/class/block/${partitionName}/start`), yield* sectors(`/sys/class/block/${partitionName}/size`)]
+    if (start === undefined || size === undefined) return undefined
+    const largest = MBR_SECTORS - (start * 512) / sectorBytes
+    return largest > (size * 512) / sectorBytes ? `, ${largest}\n` : undefined
+  })
+
 const DISK_TOOLS: ReadonlySet<string> = new Set(["sfdisk", "partx", "resize2fs"])
 
 /** a disk tool that runs on one of `devices`, by its command line ($ROOT/proc/PID/cmdline) */
@@ -171,8 +227,22 @@ export const expandRoot = Effect.gen(function* () {
   const disk = partitioned ? `/dev/${yield* diskOf(name)}` : undefined
   if (!(yield* afterDiskTools(disk === undefined ? [filesystem] : [disk, filesystem]))) return
   if (Option.isSome(partition) && disk !== undefined) {
-    yield* c.run("sfdisk", ["-q", "--no-reread", "-N", partition.value.trim(), disk], { stdin: ", +\n" })
-    yield* c.run("partx", ["-u", disk])
+    const line = yield* growLine(disk, disk.slice("/dev/".length), name)
+    if (line === ", +\n") {
+      yield* c.run("sfdisk", ["-q", "--no-reread", "-N", partition.value.trim(), disk], { stdin: line })
+      yield* c.run("partx", ["-u", disk])
+      const short = yield* shortOfTheEnd(disk.slice("/dev/".length), name)
+      if (short !== undefined) yield* info(`expand_root: ${printable(device)} cannot grow to the end of ${printable(disk)}: ${short.why} (${short.mib} MiB left unused)`)
+    } else {
+      yield* info(`expand_root: ${printable(disk)} is larger than its MBR partition table can address (2^32 sectors): ${printable(device)} ${line === undefined ? "is not grown past the table's end" : "is grown to the table's end, not the disk's"}`)
+      if (line !== undefined) {
+        yield* c.run("sfdisk", ["-q", "--no-reread", "-N", partition.value.trim(), disk], { stdin: line })
+        yield* c.run("partx", ["-u", disk])
+      }
+    }
   }
+  // LVM or LUKS: what holds the volume is not grown here, nor the volume; resize2fs takes the filesystem to the volume's size
+  if (!partitioned && (device.startsWith("/dev/mapper/") || /^dm-\d+$/.test(name) || (yield* fs.exists(fs.at(`/sys/class/block/${name}/dm`)))))
+    yield* info(`expand_root: ${printable(filesystem)} is a device-mapper volume, not a partition: neither it nor its disk is grown, only its filesystem to the volume's size`)
   yield* c.run("resize2fs", [filesystem])
 })
