@@ -71,13 +71,15 @@ export const dropInsRead = (entries: ReadonlyArray<string>): ReadonlyArray<strin
  * where its `Include` of sshd_config.d stands; undefined when none sets it.
  */
 export const firstValue = (config: string, dropIns: ReadonlyArray<string>, keyword: string): string | undefined => {
-  const setting = new RegExp(`^\\s*${keyword}\\s*[\\s=]\\s*(.*?)\\s*$`, "i")
+  // the value's blanks taken off its end by trimEnd: a lazy `(.*?)\s*$` costs the square of a run of blanks (a 1 MiB line, hours)
+  const setting = new RegExp(`^\\s*${keyword}(?:\\s*=|\\s)\\s*(.*)$`, "is")
+  const valueOf = (line: string) => setting.exec(line)?.[1]?.trimEnd()
   for (const line of globalLines(config)) {
-    const value = setting.exec(line)?.[1]
+    const value = valueOf(line)
     if (value !== undefined) return value
     if (!includesDropIns(line)) continue
     for (const text of dropIns) {
-      const found = globalLines(text).map((l) => setting.exec(l)?.[1]).find((v) => v !== undefined)
+      const found = globalLines(text).map(valueOf).find((v) => v !== undefined)
       if (found !== undefined) return found
     }
   }

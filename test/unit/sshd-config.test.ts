@@ -31,6 +31,12 @@ describe("the AuthorizedKeysFile sshd takes, and whether it reads ~/.ssh/authori
     expect(firstValue(config, dropIns, "AuthorizedKeysFile")).toBe(value)
   })
 
+  it("a 1 MiB line with a long run of blanks inside its value is read at once (its blanks cost no square of their run)", () => {
+    const blanks = " ".repeat(1 << 20)
+    expect(firstValue(`AuthorizedKeysFile a${blanks}b${blanks}\nStrictModes${blanks}no${blanks}\n`, [], "AuthorizedKeysFile")).toBe(`a${blanks}b`)
+    expect(firstValue(`StrictModes${blanks}no${blanks}\n`, [], "StrictModes")).toBe("no")
+  })
+
   const alpine = { name: "alpine", uid: 1000, home: "/home/alpine" }
   it.each([
     [".ssh/authorized_keys .ssh/authorized_keys2", true],
