@@ -87,6 +87,33 @@ export const firstValue = (config: string, dropIns: ReadonlyArray<string>, keywo
 }
 
 /**
+ * A value's words as sshd splits them: at blanks (spaces, tabs), but not
+ * inside `"..."` or `'...'`, which it takes off; a `#` that starts a word
+ * starts a comment, the rest of the line (`StrictModes no # lax` is `no`).
+ */
+export const sshdWords = (value: string): ReadonlyArray<string> => {
+  const words: Array<string> = []
+  let i = 0
+  while (i < value.length) {
+    if (value[i] === " " || value[i] === "\t") {
+      i++
+      continue
+    }
+    if (value[i] === "#") break
+    let word = ""
+    let quote = ""
+    for (; i < value.length && (quote !== "" || (value[i] !== " " && value[i] !== "\t")); i++) {
+      const c = value[i]!
+      if (quote === "" && (c === '"' || c === "'")) quote = c
+      else if (c === quote) quote = ""
+      else word += c
+    }
+    words.push(word)
+  }
+  return words
+}
+
+/**
  * Whether an `AuthorizedKeysFile` value (sshd's default when undefined)
  * names `~/.ssh/authorized_keys` of this account: each path with `%h`, `%u`,
  * `%U` and `%%` expanded, a relative one under the home; `none` names none.
@@ -95,9 +122,7 @@ export const readsHomeKeys = (value: string | undefined, account: { readonly nam
   if (value === undefined) return true
   const home = posix.normalize(`${account.home}/`)
   const wanted = posix.normalize(`${home}.ssh/authorized_keys`)
-  return value
-    .split(/\s+/)
-    .map((w) => w.replace(/^"(.*)"$/, "$1"))
+  return sshdWords(value)
     .filter((w) => w !== "" && w !== "none")
     .map((w) => w.replace(/%([%hUu])/g, (_, c: string) => (c === "%" ? "%" : c === "h" ? account.home : c === "u" ? account.name : String(account.uid))))
     .some((path) => posix.normalize(path.startsWith("/") ? path : `${home}${path}`) === wanted)

@@ -43,6 +43,8 @@ describe("the AuthorizedKeysFile sshd takes, and whether it reads ~/.ssh/authori
     ["%h/.ssh/authorized_keys", true],
     ["/home/%u/.ssh/authorized_keys", true],
     ['".ssh/authorized_keys"', true],
+    ["'.ssh/authorized_keys' # the stock file", true],
+    ['/etc/ssh/keys/%u #.ssh/authorized_keys', false],
     ["/etc/ssh/keys/%u", false],
     ["/etc/ssh/keys/%U .ssh/other", false],
     [".ssh/authorized_keys2", false],
