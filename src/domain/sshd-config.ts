@@ -16,9 +16,10 @@ const isMatch = (line: string) => /^\s*Match\s/i.test(line)
 const isPasswordAuthentication = (line: string) => /^\s*PasswordAuthentication\s*[\s=]/i.test(line)
 /** `Include /etc/ssh/sshd_config.d/*.conf`, the stock file's, among its arguments (a relative path is under /etc/ssh) */
 const includesDropIns = (line: string) => {
-  const words = /^\s*Include\s*[\s=]\s*(.*)$/i.exec(line)?.[1]?.split(/\s+/) ?? []
-  // an argument may be in double quotes
-  return words.map((w) => w.replace(/^"(.*)"$/, "$1")).some((w) => w === `${SSHD_DROP_INS}/*.conf` || w === "sshd_config.d/*.conf")
+  // the whole rest of the line, a CR at its end (a file made on Windows) too, which sshd takes off with the other blanks there
+  const value = /^\s*Include(?:\s*=|\s)\s*(.*)$/is.exec(line)?.[1]?.trimEnd()
+  // an argument may be in quotes
+  return sshdWords(value ?? "").some((w) => w === `${SSHD_DROP_INS}/*.conf` || w === "sshd_config.d/*.conf")
 }
 
 /** the global part: the lines before the first `Match` */

@@ -10,7 +10,9 @@ describe("where sshd reads PasswordAuthentication first", () => {
     ["Port 22\nMatch User x\n  Include /etc/ssh/sshd_config.d/*.conf\n", "main"],
     ['Include "/etc/ssh/sshd_config.d/*.conf"\n', "drop-ins"],
     ["#Include /etc/ssh/sshd_config.d/*.conf\n", "main"],
-    ["Include /etc/ssh/other.d/*.conf\n", "main"]
+    ["Include /etc/ssh/other.d/*.conf\n", "main"],
+    ["Include /etc/ssh/sshd_config.d/*.conf\r\nPasswordAuthentication no\r\n", "drop-ins"],
+    ["Include '/etc/ssh/sshd_config.d/*.conf' # the drop-ins\n", "drop-ins"]
   ])("%j: %s", (config, place) => {
     expect(pwauthPlace(config)).toBe(place)
   })
