@@ -16,9 +16,10 @@ const isMatch = (line: string) => /^\s*Match\s/i.test(line)
 const isPasswordAuthentication = (line: string) => /^\s*PasswordAuthentication\s*[\s=]/i.test(line)
 /** `Include /etc/ssh/sshd_config.d/*.conf`, the stock file's, among its arguments (a relative path is under /etc/ssh) */
 const includesDropIns = (line: string) => {
-  const words = /^\s*Include\s*[\s=]\s*(.*)$/i.exec(line)?.[1]?.split(/\s+/) ?? []
-  // an argument may be in double quotes
-  return words.map((w) => w.replace(/^"(.*)"$/, "$1")).some((w) => w === `${SSHD_DROP_INS}/*.conf` || w === "sshd_config.d/*.conf")
+  // the whole rest of the line, a CR at its end (a file made on Windows) too, which sshd takes off with the other blanks there
+  const value = /^\s*Include(?:\s*=|\s)\s*(.*)$/is.exec(line)?.[1]?.trimEnd()
+  // an argument may be in quotes
+  return sshdWords(value ?? "").some((w) => w === `${SSHD_DROP_INS}/*.conf` || w === "sshd_config.d/*.conf")
 }
 
 /** the global part: the lines before the first `Match` */
@@ -71,17 +72,46 @@ export const dropInsRead = (entries: ReadonlyArray<string>): ReadonlyArray<strin
  * where its `Include` of sshd_config.d stands; undefined when none sets it.
  */
 export const firstValue = (config: string, dropIns: ReadonlyArray<string>, keyword: string): string | undefined => {
-  const setting = new RegExp(`^\\s*${keyword}\\s*[\\s=]\\s*(.*?)\\s*$`, "i")
+  // the value's blanks taken off its end by trimEnd: a lazy `(.*?)\s*$` costs the square of a run of blanks (a 1 MiB line, hours)
+  const setting = new RegExp(`^\\s*${keyword}(?:\\s*=|\\s)\\s*(.*)$`, "is")
+  const valueOf = (line: string) => setting.exec(line)?.[1]?.trimEnd()
   for (const line of globalLines(config)) {
-    const value = setting.exec(line)?.[1]
+    const value = valueOf(line)
     if (value !== undefined) return value
     if (!includesDropIns(line)) continue
     for (const text of dropIns) {
-      const found = globalLines(text).map((l) => setting.exec(l)?.[1]).find((v) => v !== undefined)
+      const found = globalLines(text).map(valueOf).find((v) => v !== undefined)
       if (found !== undefined) return found
     }
   }
   return undefined
+}
+
+/**
+ * A value's words as sshd splits them: at blanks (spaces, tabs), but not
+ * inside `"..."` or `'...'`, which it takes off; a `#` that starts a word
+ * starts a comment, the rest of the line (`StrictModes no # lax` is `no`).
+ */
+export const sshdWords = (value: string): ReadonlyArray<string> => {
+  const words: Array<string> = []
+  let i = 0
+  while (i < value.length) {
+    if (value[i] === " " || value[i] === "\t") {
+      i++
+      continue
+    }
+    if (value[i] === "#") break
+    let word = ""
+    let quote = ""
+    for (; i < value.length && (quote !== "" || (value[i] !== " " && value[i] !== "\t")); i++) {
+      const c = value[i]!
+      if (quote === "" && (c === '"' || c === "'")) quote = c
+      else if (c === quote) quote = ""
+      else word += c
+    }
+    words.push(word)
+  }
+  return words
 }
 
 /**
@@ -93,9 +123,7 @@ export const readsHomeKeys = (value: string | undefined, account: { readonly nam
   if (value === undefined) return true
   const home = posix.normalize(`${account.home}/`)
   const wanted = posix.normalize(`${home}.ssh/authorized_keys`)
-  return value
-    .split(/\s+/)
-    .map((w) => w.replace(/^"(.*)"$/, "$1"))
+  return sshdWords(value)
     .filter((w) => w !== "" && w !== "none")
     .map((w) => w.replace(/%([%hUu])/g, (_, c: string) => (c === "%" ? "%" : c === "h" ? account.home : c === "u" ? account.name : String(account.uid))))
     .some((path) => posix.normalize(path.startsWith("/") ? path : `${home}${path}`) === wanted)

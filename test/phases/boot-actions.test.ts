@@ -618,6 +618,47 @@ describe("main phase actions", () => {
     })
   )
 
+  it.scopedLive("set_ssh_keys reads sshd's settings as sshd does: a quoted value, a comment after it (StrictModes \"no\" # lax is no, no false word of the home)", () =>
+    Effect.gen(function* () {
+      const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIQuotedValue q@example"
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: [key] } })
+      instance.write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nalpine:x:1000:1000:Linux User,,,:/home/alpine:/bin/sh\n")
+      instance.write("/etc/group", "root:x:0:root\nalpine:x:1000:\n")
+      mkdirSync(join(instance.root, "home/alpine"), { recursive: true })
+      chmodSync(join(instance.root, "home/alpine"), 0o775)
+      if (process.getuid?.() === 0) chownSync(join(instance.root, "home/alpine"), 1000, 1000)
+      instance.write("/etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\nAuthorizedKeysFile '.ssh/authorized_keys' # the stock one\n")
+      instance.write("/etc/ssh/sshd_config.d/10-lax.conf", 'StrictModes "no" # a shared home\n')
+      const lax = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_ssh_keys" })
+      expect(lax.code, lax.stderr).toBe(0)
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${key}\n`)
+      expect(lax.stderr).not.toContain("StrictModes")
+      expect(lax.stderr).not.toContain("AuthorizedKeysFile")
+      instance.write("/etc/ssh/sshd_config.d/10-lax.conf", "StrictModes no\nPubkeyAuthentication no # passwords only\n")
+      const off = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_ssh_keys" })
+      expect(off.code, off.stderr).toBe(0)
+      expect(off.stderr).toContain("\nset_ssh_keys: sshd's PubkeyAuthentication is no: the keys written log no one in as alpine\n")
+    })
+  )
+
+  it.scopedLive("set_ssh_keys reads the drop-ins an sshd_config with CRLF line ends includes, as sshd does: their StrictModes no, no false word of the home", () =>
+    Effect.gen(function* () {
+      const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICrlfConfig c@example"
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: [key] } })
+      instance.write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nalpine:x:1000:1000:Linux User,,,:/home/alpine:/bin/sh\n")
+      instance.write("/etc/group", "root:x:0:root\nalpine:x:1000:\n")
+      mkdirSync(join(instance.root, "home/alpine"), { recursive: true })
+      chmodSync(join(instance.root, "home/alpine"), 0o775)
+      if (process.getuid?.() === 0) chownSync(join(instance.root, "home/alpine"), 1000, 1000)
+      instance.write("/etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\r\n\r\nAuthorizedKeysFile\t.ssh/authorized_keys\r\n")
+      instance.write("/etc/ssh/sshd_config.d/10-lax.conf", "StrictModes no\r\n")
+      const r = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_ssh_keys" })
+      expect(r.code, r.stderr).toBe(0)
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${key}\n`)
+      expect(r.stderr).not.toContain("StrictModes")
+    })
+  )
+
   it.scopedLive("set_ssh_keys says so when sshd takes no key (PubkeyAuthentication no), or none of root's (PermitRootLogin no) and root is the cloud user", () =>
     Effect.gen(function* () {
       const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIRootLogin r@example"

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, expect, it } from "vitest"
-import { dropInsRead, firstValue } from "../../src/domain/sshd-config.js"
+import { dropInsRead, firstValue, sshdWords } from "../../src/domain/sshd-config.js"
 import { describeSystem, which } from "../support/system.js"
 
 const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-sshd-keys-"))
@@ -36,12 +36,16 @@ describeSystem("the key settings as sshd -T reads them", { tools: { sshd: "opens
     ["keys-main", `AuthorizedKeysFile=/srv/keys/%u\n${STOCK}`, { "40-hardening.conf": "AuthorizedKeysFile .ssh/x\n" }, "AuthorizedKeysFile", "/srv/keys/%u"],
     ["root-dropin", `${STOCK}PermitRootLogin prohibit-password\n`, { "10-a.conf": "Match User bob\n  PermitRootLogin yes\n", "20-b.conf": "permitrootlogin no\n" }, "PermitRootLogin", "no"],
     ["pubkey", STOCK, { "50-x.conf": "PubkeyAuthentication no\n", "x.conf.bak": "PubkeyAuthentication yes\n" }, "PubkeyAuthentication", "no"],
-    ["strict", STOCK, { "99-lax.conf": "StrictModes no\n" }, "StrictModes", "no"]
+    ["strict", STOCK, { "99-lax.conf": "StrictModes no\n" }, "StrictModes", "no"],
+    ["strict-quoted", STOCK, { "99-lax.conf": 'StrictModes "no" # a shared home\n' }, "StrictModes", "no"],
+    ["strict-crlf", STOCK.replaceAll("\n", "\r\n"), { "10-lax.conf": "StrictModes no\r\n" }, "StrictModes", "no"],
+    ["keys-quoted", STOCK, { "10-k.conf": "AuthorizedKeysFile '.ssh/authorized_keys' /etc/keys/%u # two\n" }, "AuthorizedKeysFile", ".ssh/authorized_keys /etc/keys/%u"]
   ]
   for (const [name, config, dropIns, keyword, expected] of cases)
     it(`${keyword}: ${name}`, () => {
       const texts = dropInsRead(Object.keys(dropIns)).map((file) => dropIns[file]!)
-      expect(firstValue(config, texts, keyword)).toBe(expected)
+      // the value's words as sshd splits them (quotes off, a comment dropped), as sshd -T prints them
+      expect(sshdWords(firstValue(config, texts, keyword) ?? "").join(" ")).toBe(expected)
       expect(sshdTakes(name, config, dropIns, keyword)).toBe(expected)
     })
 })

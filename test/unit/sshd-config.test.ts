@@ -10,7 +10,9 @@ describe("where sshd reads PasswordAuthentication first", () => {
     ["Port 22\nMatch User x\n  Include /etc/ssh/sshd_config.d/*.conf\n", "main"],
     ['Include "/etc/ssh/sshd_config.d/*.conf"\n', "drop-ins"],
     ["#Include /etc/ssh/sshd_config.d/*.conf\n", "main"],
-    ["Include /etc/ssh/other.d/*.conf\n", "main"]
+    ["Include /etc/ssh/other.d/*.conf\n", "main"],
+    ["Include /etc/ssh/sshd_config.d/*.conf\r\nPasswordAuthentication no\r\n", "drop-ins"],
+    ["Include '/etc/ssh/sshd_config.d/*.conf' # the drop-ins\n", "drop-ins"]
   ])("%j: %s", (config, place) => {
     expect(pwauthPlace(config)).toBe(place)
   })
@@ -31,12 +33,20 @@ describe("the AuthorizedKeysFile sshd takes, and whether it reads ~/.ssh/authori
     expect(firstValue(config, dropIns, "AuthorizedKeysFile")).toBe(value)
   })
 
+  it("a 1 MiB line with a long run of blanks inside its value is read at once (its blanks cost no square of their run)", () => {
+    const blanks = " ".repeat(1 << 20)
+    expect(firstValue(`AuthorizedKeysFile a${blanks}b${blanks}\nStrictModes${blanks}no${blanks}\n`, [], "AuthorizedKeysFile")).toBe(`a${blanks}b`)
+    expect(firstValue(`StrictModes${blanks}no${blanks}\n`, [], "StrictModes")).toBe("no")
+  })
+
   const alpine = { name: "alpine", uid: 1000, home: "/home/alpine" }
   it.each([
     [".ssh/authorized_keys .ssh/authorized_keys2", true],
     ["%h/.ssh/authorized_keys", true],
     ["/home/%u/.ssh/authorized_keys", true],
     ['".ssh/authorized_keys"', true],
+    ["'.ssh/authorized_keys' # the stock file", true],
+    ['/etc/ssh/keys/%u #.ssh/authorized_keys', false],
     ["/etc/ssh/keys/%u", false],
     ["/etc/ssh/keys/%U .ssh/other", false],
     [".ssh/authorized_keys2", false],

@@ -8,7 +8,7 @@ import { ActionFailed, UnusableValue, unusableAnswer } from "../../domain/errors
 import { Commands } from "../../services/Commands.js"
 import { Config } from "../../services/Config.js"
 import { authorizedKeys, grantedKeys } from "../../domain/ssh-keys.js"
-import { dropInsRead, firstValue, readsHomeKeys, SSHD_CONFIG, SSHD_DROP_INS } from "../../domain/sshd-config.js"
+import { dropInsRead, firstValue, readsHomeKeys, SSHD_CONFIG, SSHD_DROP_INS, sshdWords } from "../../domain/sshd-config.js"
 import { printable, sortedUnique } from "../../domain/text.js"
 import { err, info, warn } from "../../services/Log.js"
 import { Metadata } from "../../services/Metadata.js"
@@ -212,17 +212,19 @@ const sshdSetting = Effect.gen(function* () {
 const sayKeysRefused = (account: Account, action: string) =>
   Effect.gen(function* () {
     const setting = yield* sshdSetting
+    // a yes/no or a choice: its first word, as sshd reads it (`"no"`, `no # lax`), in any case
+    const choice = (keyword: string) => sshdWords(setting(keyword) ?? "")[0]?.toLowerCase()
     const value = setting("AuthorizedKeysFile")
     if (value !== undefined && !readsHomeKeys(value, account)) {
       yield* warn(`${action}: sshd reads the keys of AuthorizedKeysFile ${printable(value)}, not ${printable(account.home)}/.ssh/authorized_keys: the keys written there log no one in as ${account.name}`)
     }
-    if (setting("PubkeyAuthentication")?.toLowerCase() === "no") yield* warn(`${action}: sshd's PubkeyAuthentication is no: the keys written log no one in as ${account.name}`)
+    if (choice("PubkeyAuthentication") === "no") yield* warn(`${action}: sshd's PubkeyAuthentication is no: the keys written log no one in as ${account.name}`)
     // root's keys: refused with `no`, and but for those with a command= option with `forced-commands-only`
-    const rootLogin = setting("PermitRootLogin")?.toLowerCase()
+    const rootLogin = choice("PermitRootLogin")
     if (account.uid === 0 && (rootLogin === "no" || rootLogin === "forced-commands-only")) {
       yield* warn(`${action}: sshd's PermitRootLogin is ${rootLogin}: the keys written log no one in as ${account.name}${rootLogin === "no" ? "" : " but those with a command= option"}`)
     }
-    if (setting("StrictModes")?.toLowerCase() === "no") return
+    if (choice("StrictModes") === "no") return
     const fs = yield* RootFs
     const home = yield* fs.ownership(fs.at(account.home))
     if (Option.isNone(home)) return
