@@ -30,6 +30,17 @@ export const shebangProgram = (script: Uint8Array): string | undefined =>
   /^\s*#![ \t]*([^\s]+)/.exec(textOf(script.subarray(0, 4096)))?.[1]
 
 /**
+ * The program `#!/usr/bin/env NAME` has env look up on PATH (`#!/usr/bin/env
+ * bash`, `#!/usr/bin/env -S bash -e`): the first of env's words that is no
+ * option nor `VAR=VALUE`; undefined when the `#!` line names no `env`.
+ */
+export const envProgram = (script: Uint8Array): string | undefined => {
+  const words = /^\s*#![ \t]*([^\n]*)/.exec(textOf(script.subarray(0, 4096)))?.[1]?.trim().split(/\s+/) ?? []
+  if (words[0] === undefined || words[0].split("/").pop() !== "env") return undefined
+  return words.slice(1).find((w) => !w.startsWith("-") && !w.includes("="))
+}
+
+/**
  * What the user's programs run from, beside the saved user-data and made of
  * it: a script's runnable copy, cloud-config `bootcmd` and `runcmd` each as
  * one script, the scripts of MIME multipart user-data (a directory).

@@ -17,7 +17,7 @@ import { UserData } from "../../../services/UserData.js"
 import { ActionFailed, type FsError } from "../../../domain/errors.js"
 import { digestOf, JOURNAL_MAX_BYTES, RAN_JOURNAL } from "../../../domain/append-journal.js"
 import { textOf } from "../../../domain/text.js"
-import { shebangProgram } from "../../../domain/userdata/runnable.js"
+import { envProgram, shebangProgram } from "../../../domain/userdata/runnable.js"
 
 export const fail = (reason: string) => Effect.fail(new ActionFailed({ reason }))
 
@@ -111,5 +111,8 @@ export const missingInterpreter = (script: Uint8Array, status: number) =>
     const program = shebangProgram(script)
     if ((status !== 126 && status !== 127) || program === undefined || !program.startsWith("/")) return undefined
     const fs = yield* RootFs
-    return (yield* fs.exists(program)) ? undefined : program
+    if (!(yield* fs.exists(program))) return program
+    // `#!/usr/bin/env bash` without bash: env is there, the program it looks up on PATH is not
+    const looked = envProgram(script)
+    return looked === undefined || (yield* Effect.flatMap(Commands, (c) => c.has(looked))) ? undefined : looked
   })
