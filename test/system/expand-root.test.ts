@@ -326,6 +326,44 @@ it.scopedLive("expand_root: on an MBR disk past 2 TiB (2^32 sectors), where sfdi
   })
 )
 
+it.scopedLive("expand_root: on an MBR disk past 2 TiB, a root partition with another after it, or a logical one in its extended one, is grown with `+` into its own room (the table's end would overlap the next: sfdisk refuses it), and the boot goes on", () =>
+  Effect.gen(function* () {
+    const lines: Array<string> = []
+    // sfdisk 2.38 on such a disk: `, 4294965248` for vda1 fails ("Failed to resize partition #1"), `, +` leaves it as it is
+    let dump = "label: dos\nunit: sectors\n\n/dev/vda1 : start=        2048, size=      129024, type=83\n/dev/vda2 : start=      131072, size=       20480, type=82\n"
+    const instance = yield* makeTestInstance({
+      noSimulator: true,
+      env: { CLOUD: "aws" },
+      answer: (i) => {
+        if (i.command !== "sfdisk") return undefined
+        if (i.args[0] === "-d") return { exitCode: 0, stdout: new TextEncoder().encode(dump) }
+        lines.push(i.stdin ?? "")
+        return i.stdin === ", +\n" ? undefined : { exitCode: 1, stderr: new TextEncoder().encode("Failed to resize partition.\n") }
+      }
+    })
+    instance.write("/proc/mounts", "/dev/vda1 / ext4 rw 0 0\n")
+    instance.write("/sys/class/block/vda1/partition", "1\n")
+    instance.write("/sys/class/block/vda1/start", "2048\n")
+    instance.write("/sys/class/block/vda1/size", "129024\n")
+    instance.write("/sys/class/block/vda/vda2/start", "131072\n")
+    instance.write("/sys/class/block/vda/size", `${2 ** 32 + 32768}\n`)
+    const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root enable_sshd" })
+    expect([r.code, r.stderr]).toEqual([0, expect.stringContaining("\nexpand_root: /dev/vda1 cannot grow to the end of /dev/vda: /dev/vda2 follows it (")])
+    expect(instance.commands()).toEqual(["sfdisk -d /dev/vda", "sfdisk -q --no-reread -N 1 /dev/vda", "partx -u /dev/vda", "resize2fs /dev/vda1", "rc-update add sshd default", "rc-update --update"])
+    // a logical root (vda5) at the end of its extended partition (vda2), nothing after it
+    dump = "label: dos\nunit: sectors\n\n/dev/vda1 : start=        2048, size=       20480, type=83\n/dev/vda2 : start=       22528, size=      239616, type=5\n/dev/vda5 : start=       24576, size=      237568, type=83\n"
+    instance.write("/proc/mounts", "/dev/vda5 / ext4 rw 0 0\n")
+    instance.write("/sys/class/block/vda5/partition", "5\n")
+    instance.write("/sys/class/block/vda5/start", "24576\n")
+    instance.write("/sys/class/block/vda5/size", "237568\n")
+    rmSync(join(instance.root, "sys/class/block/vda/vda2"), { recursive: true })
+    const logical = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
+    expect([logical.code, logical.stderr]).toEqual([0, expect.stringContaining("\nexpand_root: /dev/vda5 cannot grow to the end of /dev/vda: sfdisk finds no room after it")])
+    expect(instance.commands().slice(6)).toEqual(["sfdisk -d /dev/vda", "sfdisk -q --no-reread -N 5 /dev/vda", "partx -u /dev/vda", "resize2fs /dev/vda5"])
+    expect(lines).toEqual([", +\n", ", +\n"])
+  })
+)
+
 it.scopedLive("expand_root: a root on a device-mapper volume (LVM: a /dev/mapper node as lvm makes it under mdev, or a link to dm-0) is said to be one, not a partition: only its filesystem is grown", () =>
   Effect.gen(function* () {
     const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws" } })

@@ -138,7 +138,9 @@ const MBR_SECTORS = 2 ** 32
  * sfdisk's line for the root partition: `, +`, the free room after it; but on a disk past what an MBR table
  * addresses, sfdisk's `+` wraps around 2^32 sectors (util-linux 2.38: a 63 MiB root on a 2 TiB + 16 MiB disk became
  * 15 MiB, under its filesystem), so there the size that ends it at the table's end is given, or undefined when that
- * would not grow it. Which table the disk has is asked of sfdisk only then.
+ * would not grow it. Which table the disk has is asked of sfdisk only then. A root partition with another after it,
+ * or inside another (a logical one in its extended one), has its room end before the table's: `+` takes that room
+ * without wrapping, where the table's end would overlap the next partition (sfdisk refuses it, and the boot stops).
  */
 const growLine = (disk: string, diskName: string, partitionName: string) =>
   Effect.gen(function* () {
@@ -146,10 +148,15 @@ const growLine = (disk: string, diskName: string, partitionName: string) =>
     const diskSize = yield* sectors(`/sys/class/block/${diskName}/size`)
     if (diskSize === undefined || (diskSize * 512) / sectorBytes <= MBR_SECTORS) return ", +\n"
     const dump = yield* Effect.flatMap(Commands, (c) => c.run("sfdisk", ["-d", disk], { maxOutputBytes: 1048576 }))
-    if (!/^label: dos$/m.test(new TextDecoder().decode(dump.stdout))) return ", +\n"
+    const table = new TextDecoder().decode(dump.stdout)
+    if (!/^label: dos$/m.test(table)) return ", +\n"
     const [start, size] = [yield* sectors(`/sys/class/block/${partitionName}/start`), yield* sectors(`/sys/class/block/${partitionName}/size`)]
     if (start === undefined || size === undefined) return undefined
-    const largest = MBR_SECTORS - (start * 512) / sectorBytes
+    // the table's partitions, in its sectors: `NAME : start=  2048, size=  129024, type=83`
+    const own = (start * 512) / sectorBytes
+    const others = [...table.matchAll(/ : start=\s*(\d+), size=\s*(\d+)/g)].map((m) => ({ start: Number(m[1]), end: Number(m[1]) + Number(m[2]) }))
+    if (others.some((p) => p.start > own || (p.start < own && p.end > own))) return ", +\n"
+    const largest = MBR_SECTORS - own
     return largest > (size * 512) / sectorBytes ? `, ${largest}\n` : undefined
   })
 
