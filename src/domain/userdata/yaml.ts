@@ -514,23 +514,28 @@ const spacedNameColons = (text: string): string => {
  * The first key the library makes empty for a `:` with nothing before it
  * (`packages: [vim]: x`, a line starting `: x`): PyYAML takes a key only
  * from a text before the colon or after `?`, and refuses the document
- * ('mapping values are not allowed here'). Such a key is empty, at the colon.
+ * ('mapping values are not allowed here'). Such a key is empty: the colon's
+ * offset in the text.
  */
-const keylessColon = (doc: Document, text: string): Node | undefined => {
-  let found: Node | undefined
+const keylessColon = (doc: Document, text: string): number | undefined => {
+  let found: number | undefined
   visit(doc, {
     Pair(_, pair) {
       const key = pair.key
       if (!isScalar(key) || key.value !== null || key.range === undefined || key.range === null) return
-      // (the library's empty key may start at the colon's indentation)
+      // (the library's empty key may start at the colon's indentation, or at the end of the line before, after a key with no value)
       let colon = key.range[0]
-      while (text[colon] === " " || text[colon] === "\t") colon++
+      while (colon < text.length && " \t\r\n".includes(text[colon]!)) colon++
       if (text[colon] !== ":") return
       // keyless where the colon starts a line (past its indentation) or follows a flow collection's bracket or comma; after `?`, an anchor or a tag (`[? : b]`, `&a :`) the key is an empty one, which PyYAML reads
-      let before = key.range[0] - 1
+      let before = colon - 1
       while (before >= 0 && (text[before] === " " || text[before] === "\t")) before--
       if (before >= 0 && !"\n\r[]{},".includes(text[before]!)) return
-      found = key
+      // an explicit key (`?`) on a line before the colon's
+      let explicit = before
+      while (explicit >= 0 && " \t\r\n".includes(text[explicit]!)) explicit--
+      if (text[explicit] === "?") return
+      found = colon
       return visit.BREAK
     }
   })
@@ -628,7 +633,7 @@ export const loadYaml = (
   }
   const keyless = pyyamlRefusals ? keylessColon(doc, read) : undefined
   if (keyless !== undefined) {
-    return Either.left([{ path: "", line: at(keyless.range?.[0] ?? 0), message: "YAML: a ':' with no key before it (after a list's ']', at a line's start), which cloud-init's PyYAML refuses: it refuses the document" }])
+    return Either.left([{ path: "", line: at(keyless), message: "YAML: a ':' with no key before it (after a list's ']', at a line's start), which cloud-init's PyYAML refuses: it refuses the document" }])
   }
   const valueKey = pyyamlRefusals ? valueKeyScalar(doc) : undefined
   if (valueKey !== undefined) {
