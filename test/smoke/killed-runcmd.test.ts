@@ -401,6 +401,17 @@ describe.concurrent("a user-data script whose #! is `/usr/bin/env NAME` (#!/usr/
     expect(instance.read("/var/log/user-data.exit")).toBe("127\n")
     expect(final!.stderr).toContain("run_userdata: user-data script exited with status 127: its interpreter tiny-cloud-no-such-shell is not installed\n")
   })
+
+  it("names no program where NAME is an option's argument (`-S -u NAME sh`) and the interpreter is there: the script's own 127", async () => {
+    const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode("#!/usr/bin/env -S -u TINY_CLOUD_UNSET sh\nexit 127\n") } })
+    mkdirSync(join(instance.root, "usr/bin"), { recursive: true })
+    if (!existsSync(join(instance.root, "usr/bin/env"))) writeFileSync(join(instance.root, "usr/bin/env"), "")
+    const [, , , final] = await bootFrom(instance, "final")
+    expect(final!.code).toBe(1)
+    expect(instance.read("/var/log/user-data.exit")).toBe("127\n")
+    expect(final!.stderr).toContain("run_userdata: user-data script exited with status 127\n")
+    expect(final!.stderr).not.toContain("is not installed")
+  })
 })
 
 describe.concurrent("a user-data script that signals its own process group (kill 0)", () => {

@@ -30,14 +30,26 @@ export const shebangProgram = (script: Uint8Array): string | undefined =>
   /^\s*#![ \t]*([^\s]+)/.exec(textOf(script.subarray(0, 4096)))?.[1]
 
 /**
+ * env's options whose argument is the next word (`-u NAME`, `-C DIR`, `-a ARG`, alone or
+ * last of a group: `-iu NAME`; their long names): that word is no program
+ */
+const takesNextWord = (word: string): boolean => {
+  if (/^--(unset|chdir|argv0)$/.test(word)) return true
+  const letters = /^-([^-].*)$/.exec(word)?.[1] ?? ""
+  const at = letters.search(/[uCaS]/)
+  return at >= 0 && at === letters.length - 1 && letters[at] !== "S"
+}
+
+/**
  * The program `#!/usr/bin/env NAME` has env look up on PATH (`#!/usr/bin/env
  * bash`, `#!/usr/bin/env -S bash -e`): the first of env's words that is no
- * option nor `VAR=VALUE`; undefined when the `#!` line names no `env`.
+ * option, option's argument (`-S -u NAME bash`) nor `VAR=VALUE`; undefined
+ * when the `#!` line names no `env`.
  */
 export const envProgram = (script: Uint8Array): string | undefined => {
   const words = /^\s*#![ \t]*([^\n]*)/.exec(textOf(script.subarray(0, 4096)))?.[1]?.trim().split(/\s+/) ?? []
   if (words[0] === undefined || words[0].split("/").pop() !== "env") return undefined
-  return words.slice(1).find((w) => !w.startsWith("-") && !w.includes("="))
+  return words.slice(1).find((w, i, rest) => !w.startsWith("-") && !w.includes("=") && (i === 0 || !takesNextWord(rest[i - 1]!)))
 }
 
 /**
