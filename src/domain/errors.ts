@@ -40,8 +40,6 @@ export class CommandError extends Data.TaggedError("CommandError")<{
   readonly command: string
   readonly reason: string
   readonly exitCode?: number
-  /** the log a logged program was to write, which refused it (a FIFO, a link in its place): the program did not start */
-  readonly log?: string
 }> {
   override get message() {
     return `${this.command}: ${this.reason}`

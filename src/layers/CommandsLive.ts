@@ -198,11 +198,11 @@ const runLogged =
   (command, args, options) =>
     Effect.flatMap(childProcess, ({ spawn }) =>
       Effect.async<number, CommandError>((resume) => {
-        const cannot = (e: unknown) => new CommandError({ command, reason: `cannot write ${options.logFile}: ${whyNotLogged(e)}`, log: options.logFile })
+        const cannot = (e: unknown) => new CommandError({ command, reason: `cannot write ${options.logFile}: ${whyNotLogged(e)}` })
         let fd: number
         try {
           // a link in the log's place is never followed
-          fd = openSync(options.logFile, constants.O_RDWR | constants.O_CREAT | (options.append === true ? constants.O_APPEND : constants.O_TRUNC) | constants.O_NOFOLLOW, 0o600)
+          fd = openSync(options.logFile, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600)
         } catch (e) {
           return resume(Effect.fail(cannot(e)))
         }
@@ -218,8 +218,7 @@ const runLogged =
         // what the program has written so far and is not echoed yet (read at its place: the program's offset is left alone);
         // up to the log's size as the pump starts, so that a background process writing without end (`yes &`) cannot keep it going
         // (`upTo`: the size the program left at its exit); true once all there is has been echoed, or cannot be
-        // (appended: from where the log ended as the program starts)
-        let echoed = options.append === true ? fstatSync(fd).size : 0
+        let echoed = 0
         let held = false
         const pump = (upTo?: number) => {
           if (!options.echo) return true

@@ -25,8 +25,6 @@ export interface ScriptOptions {
   readonly logFile: string
   /** also copy the output to our stdout */
   readonly echo: boolean
-  /** onto the log's end, what it holds kept (only the program's own output is echoed); else the log is begun anew */
-  readonly append?: boolean
 }
 
 /** A long-lived program fed one line at a time on its stdin (syslog's `logger`). */

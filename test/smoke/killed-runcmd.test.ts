@@ -372,24 +372,6 @@ describeSystem("an early phase killed, whose pid a later 'tiny-cloud status --wa
   })
 }, { concurrent: true })
 
-describe.concurrent("a runcmd that leaves a program in the background (`daemon &`) writing to its output", () => {
-  it("has what that program writes after runcmd ended land in user-data.log, as a user-data script's does", async ({ onTestFinished }) => {
-    const marks = mkdtempSync(join(tmpdir(), "tiny-cloud-daemon-"))
-    const go = join(marks, "go")
-    const wrote = join(marks, "wrote")
-    // the background program waits for the test, however long that takes, and ends once its directory is gone
-    onTestFinished(() => rmSync(marks, { recursive: true, force: true }))
-    const userData = `#cloud-config\nruncmd:\n  - "(while [ ! -e ${go} ] && [ -d ${marks} ]; do sleep 0.05; done; echo late; touch ${wrote}) &"\n  - echo early\n`
-    const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(userData) } })
-    const [, , , final] = await bootFrom(instance, "final")
-    expect(final!.code).toBe(0)
-    expect(final!.stdout).toBe("early\n")
-    writeFileSync(go, "")
-    await until(() => existsSync(wrote), "the background program has written")
-    expect(instance.read("/var/log/user-data.log")).toBe("early\nlate\n")
-  })
-})
-
 describe.concurrent("a user-data script whose #! is `/usr/bin/env NAME` (#!/usr/bin/env bash), NAME not installed", () => {
   it("fails run_userdata naming NAME, as a #! naming a program the image lacks names it", async () => {
     const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode("#!/usr/bin/env -S tiny-cloud-no-such-shell -e\necho hi\n") } })

@@ -1,5 +1,4 @@
 /** User programs: `bootcmd` and `runcmd`, and the shell-script parts of multipart user-data. */
-import { posix } from "node:path"
 import * as Effect from "effect/Effect"
 import { Commands } from "../../../services/Commands.js"
 import { Config } from "../../../services/Config.js"
@@ -14,10 +13,6 @@ import { fail, keepOrSay, missingInterpreter, oncePerFirstBoot } from "./common.
 /**
  * Runs a user program with its combined output appended to `user-data.log`
  * (and copied to stdout, as run_userdata does); returns its exit status.
- * The program writes onto the log's end itself, so that what it leaves in
- * the background (`daemon &`) and writes after it exited lands there too, as
- * a script's does (cloud-init's output log gets it); a log that refuses it
- * (a FIFO, a link in its place) is said once the program has run.
  */
 const runUserProgram = (action: string, command: string, args: ReadonlyArray<string>) =>
   Effect.gen(function* () {
@@ -27,22 +22,10 @@ const runUserProgram = (action: string, command: string, args: ReadonlyArray<str
     // the log as it is inside ROOT, whatever links lead to it; what a run killed half-way left beside it goes
     const log = `${yield* fs.realPath(logDir)}/user-data.log`
     yield* fs.removeStaleTemporaries(log)
-    // an append a killed run left half done (`.user-data.log.append-LENGTH`) is completed by appendFrom, before this output
-    const pending = (yield* fs.readDirectory(posix.dirname(log)).pipe(Effect.orElseSucceed(() => []))).some((f) => f.startsWith(".user-data.log.append-"))
-    if (pending) return yield* throughTemporary(action, log, command, args)
-    const commands = yield* Commands
-    return yield* commands.runLogged(command, args, { logFile: log, echo: true, append: true }).pipe(
-      Effect.catchTag("CommandError", (e) => (e.log === undefined ? Effect.fail(e) : throughTemporary(action, log, command, args)))
-    )
-  })
-
-/** the program run with its output in a temporary, moved onto the log's end once it has ended (where the log refuses it, said in one line) */
-const throughTemporary = (action: string, log: string, command: string, args: ReadonlyArray<string>) =>
-  Effect.gen(function* () {
-    const fs = yield* RootFs
     const temp = yield* fs.temporaryOf(log)
     return yield* Effect.gen(function* () {
       const status = yield* Effect.flatMap(Commands, (c) => c.runLogged(command, args, { logFile: temp, echo: true }))
+      // appended, not rewritten: 10 000 programs cost their output's size, not 10 000 copies of the log
       if (yield* fs.exists(temp)) yield* keepOrSay(action, "its programs' output", fs.appendFrom(log, temp, { mode: 0o600 }))
       return status
     }).pipe(Effect.ensuring(fs.remove(temp).pipe(Effect.ignore)))
