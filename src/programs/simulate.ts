@@ -158,7 +158,14 @@ const simulate = ({ cloud, userData: userDataFile, customData: customDataFile, r
       onNone: () => (Option.isSome(customData) ? undefined : new TextEncoder().encode(DEMO_USER_DATA)),
       onSome: (f) => new Uint8Array(readFileSync(f))
     })
-    const sim = await startSimulator({ cloud, instance: demoInstance(userData, Option.getOrUndefined(customData)), root: fake.root })
+    let sim: RunningSim
+    try {
+      sim = await startSimulator({ cloud, instance: demoInstance(userData, Option.getOrUndefined(customData)), root: fake.root })
+    } catch (e) {
+      process.stderr.write(`tiny-cloud simulate: ${e instanceof Error ? e.message : String(e)}\n`)
+      removeTemporary()
+      return 1
+    }
     for (const [path, content] of Object.entries(sim.instanceFiles)) writeFileSync(join(fake.root, path), content)
     if (sim.media !== undefined) {
       // the custom data, no one else's to read (cloud-init keeps its copy of ovf-env.xml 0600)

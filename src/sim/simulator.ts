@@ -270,6 +270,10 @@ export async function startSimulator(options: SimOptions): Promise<RunningSim> {
 
   if (simulated.socket !== undefined && options.root === undefined) throw new Error(`${options.cloud} is served on a unix socket under ROOT: name the root`)
   const socketPath = simulated.socket === undefined ? undefined : `${options.root}${simulated.socket}`
+  // a unix socket's path holds at most 107 bytes (sun_path): a longer one is cut short, the socket bound at another name
+  // (or refused as in use, where the cut lands on ROOT's own dev directory)
+  if (socketPath !== undefined && Buffer.byteLength(socketPath) > 107)
+    throw new Error(`ROOT ${options.root} is too long: ${options.cloud}'s socket ${socketPath} is ${Buffer.byteLength(socketPath)} bytes, a unix socket's path at most 107`)
   if (socketPath !== undefined) {
     mkdirSync(dirname(socketPath), { recursive: true })
     rmSync(socketPath, { force: true })

@@ -155,6 +155,22 @@ describe.concurrent("tiny-cloud simulate", () => {
     }
   })
 
+  it("--cloud incus with a ROOT too long for a unix socket's path (107 bytes) says so in one line, never binds the socket at a name cut short", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+    try {
+      // DIR/root/dev is 107 bytes: the socket's path cut there was ROOT's own dev directory, "internal error: listen EADDRINUSE"
+      const long = join(dir, "x".repeat(98 - dir.length - 1))
+      const socket = `${long}/root/dev/incus/sock`
+      expect(await runProgram(["simulate", "--cloud", "incus", "--root", long], { PATH: process.env.PATH ?? "/usr/bin:/bin" })).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: `tiny-cloud simulate: ROOT ${long}/root is too long: incus's socket ${socket} is ${socket.length} bytes, a unix socket's path at most 107\n`
+      })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it("removes its temporary instance when its reader goes away before the end (`simulate | head -1`)", async () => {
     // TMPDIR: where the temporary instance is made, this test's own
     const tmp = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
