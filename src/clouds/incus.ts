@@ -28,9 +28,15 @@ const SOCKETS = ["/dev/incus/sock", "/dev/lxd/sock"] as const
 const socketPath = Effect.gen(function* () {
   const fs = yield* RootFs
   const socket = (yield* Effect.findFirst(SOCKETS, (s) => fs.exists(fs.at(s)))).pipe(Option.getOrElse(() => SOCKETS[0]))
-  return yield* fs.resolve(fs.at(socket)).pipe(
+  const path = yield* fs.resolve(fs.at(socket)).pipe(
     Effect.mapError((e) => new ImdsError({ cloud: "incus", url: `unix:${fs.at(socket)}`, reason: e.reason }))
   )
+  // a unix socket's path holds at most 107 bytes (sun_path): a longer one (a long ROOT) is cut short, and the connection goes to no socket
+  const bytes = Buffer.byteLength(path)
+  if (bytes > 107) {
+    return yield* new ImdsError({ cloud: "incus", url: `unix:${path}`, reason: `its path is ${bytes} bytes, a unix socket's at most 107 (ROOT is too long)`, unusable: true })
+  }
+  return path
 })
 const META_DATA = "/1.0/meta-data"
 const USER_META_DATA = "/1.0/config/user.meta-data"

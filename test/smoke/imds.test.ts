@@ -1,7 +1,9 @@
 /** `imds` as scripts call it: the bundled program by that name, its switches and exit status. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { spawn } from "node:child_process"
-import { closeSync, existsSync, openSync, symlinkSync } from "node:fs"
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { makeInstance, PROGRAM, TEST_CODE_CACHE, type TestInstance } from "../support/harness.js"
 
@@ -87,6 +89,35 @@ describe("YAML a cloud serves", () => {
       expect(await incus.imds(["@ssh-keys"])).toEqual({ code: 0, stdout: `${key}\n`, stderr: "" })
     } finally {
       await incus.close()
+    }
+  })
+})
+
+describe("imds on incus under a ROOT too long for a unix socket's path", () => {
+  it("names the socket's path as too long at once, where the connection went to a name cut short", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-long-root-"))
+    const root = join(dir, "r".repeat(120))
+    mkdirSync(join(root, "dev/incus"), { recursive: true })
+    mkdirSync(join(root, "etc"))
+    writeFileSync(join(root, "etc/tiny-cloud.conf"), "CLOUD=incus\n")
+    // the guest API's socket, bound at a short name and moved under ROOT (a path past 107 bytes cannot be bound)
+    const server = createServer((c) => c.end("HTTP/1.0 200 OK\r\n\r\nc1"))
+    await new Promise<void>((done) => server.listen(join(dir, "sock"), done))
+    renameSync(join(dir, "sock"), join(root, "dev/incus/sock"))
+    try {
+      const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
+        const child = spawn(process.execPath, [PROGRAM, "imds", "@hostname"], { env: { PATH: process.env.PATH, ROOT: root, TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE } })
+        let stdout = ""
+        let stderr = ""
+        child.stdout.on("data", (c: Buffer) => (stdout += c.toString()))
+        child.stderr.on("data", (c: Buffer) => (stderr += c.toString()))
+        child.on("close", (code) => done({ code, stdout, stderr }))
+      })
+      const socket = join(root, "dev/incus/sock")
+      expect(r).toEqual({ code: 1, stdout: "", stderr: `imds: incus: cannot read unix:${socket}: its path is ${Buffer.byteLength(socket)} bytes, a unix socket's at most 107 (ROOT is too long)\n` })
+    } finally {
+      server.close()
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 })

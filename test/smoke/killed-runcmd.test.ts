@@ -394,6 +394,17 @@ describe.concurrent("a user-data script whose #! is `/usr/bin/env NAME` (#!/usr/
     expect(final!.stderr).toContain("run_userdata: user-data script exited with status 127\n")
     expect(final!.stderr).not.toContain("is not installed")
   })
+
+  it("names no program where the interpreter is there in quotes (`-S 'sh' -e`, as env -S reads it): the script's own 127", async () => {
+    const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode("#!/usr/bin/env -S 'sh' -e\nexit 127\n") } })
+    mkdirSync(join(instance.root, "usr/bin"), { recursive: true })
+    if (!existsSync(join(instance.root, "usr/bin/env"))) writeFileSync(join(instance.root, "usr/bin/env"), "")
+    const [, , , final] = await bootFrom(instance, "final")
+    expect(final!.code).toBe(1)
+    expect(instance.read("/var/log/user-data.exit")).toBe("127\n")
+    expect(final!.stderr).toContain("run_userdata: user-data script exited with status 127\n")
+    expect(final!.stderr).not.toContain("is not installed")
+  })
 })
 
 describe.concurrent("a user-data script that signals its own process group (kill 0)", () => {

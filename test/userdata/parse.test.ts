@@ -567,6 +567,15 @@ autoinstall: true
     expect(config("#cloud-config\nx-odd: [? : b, {? : c}]\nhostname: h1\n").hostname).toBe("h1")
   })
 
+  it("reads a #cloud-config whose explicit key (`?`) carries an anchor or a tag with its ':' on a line below, as PyYAML reads it; the same anchor or tag without `?` is refused", () => {
+    const refused = "YAML: a ':' with no key before it (after a list's ']', at a line's start), which cloud-init's PyYAML refuses: it refuses the document"
+    expect(config("#cloud-config\nx-odd:\n  ? &k\n  : c\nhostname: h1\n").hostname).toBe("h1")
+    expect(config("#cloud-config\nx-odd:\n  ? !!str # the key\n\n  : c\nhostname: h1\n").hostname).toBe("h1")
+    expect(config("#cloud-config\r\nx-odd: [? &k\r\n  : c]\r\nhostname: h1\r\n").hostname).toBe("h1")
+    expect(failure("#cloud-config\nx-odd: &k\n: c\nhostname: h1\n")).toBe(`#cloud-config user-data is invalid: line 3: ${refused}`)
+    expect(failure("#cloud-config\nx-odd: [&k\n  : c]\nhostname: h1\n")).toBe(`#cloud-config user-data is invalid: line 3: ${refused}`)
+  })
+
   it("refuses a #cloud-config that sets one anchor twice, as PyYAML's composer refuses it ('found duplicate anchor'); an anchor named by many aliases is read", () => {
     const refused = "YAML: an anchor set a second time, which cloud-init's PyYAML refuses: it refuses the document (give each anchor its own name)"
     expect(failure("#cloud-config\nhostname: h1\nx-a: &owner root:root\nx-b: &owner nginx:nginx\nwrite_files:\n  - {path: /etc/x, owner: *owner}\n")).toBe(`#cloud-config user-data is invalid: line 4: ${refused}`)

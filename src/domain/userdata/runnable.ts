@@ -49,7 +49,10 @@ const takesNextWord = (word: string): boolean => {
 export const envProgram = (script: Uint8Array): string | undefined => {
   const words = /^\s*#![ \t]*([^\n]*)/.exec(textOf(script.subarray(0, 4096)))?.[1]?.trim().split(/\s+/) ?? []
   if (words[0] === undefined || words[0].split("/").pop() !== "env") return undefined
-  return words.slice(1).find((w, i, rest) => !w.startsWith("-") && !w.includes("=") && (i === 0 || !takesNextWord(rest[i - 1]!)))
+  const program = words.slice(1).find((w, i, rest) => !w.startsWith("-") && !w.includes("=") && (i === 0 || !takesNextWord(rest[i - 1]!)))
+  // `-S`'s string is read as sh reads its words: a program in quotes (`-S 'bash' -e`) is the text inside; one with other quoting or `$` is not told
+  const quoted = /^(['"])([^'"\\$]+)\1$/.exec(program ?? "")
+  return quoted !== null ? quoted[2] : program !== undefined && /['"\\$]/.test(program) ? undefined : program
 }
 
 /**

@@ -511,6 +511,22 @@ const spacedNameColons = (text: string): string => {
 }
 
 /**
+ * Whether the lines before offset `end` end with an explicit key's `?`, past
+ * blank lines, comments and the key's anchor or tag (`? &a`, `? !!str # c`),
+ * which PyYAML reads as the key of the `:` at `end`'s next line.
+ */
+const explicitKeyBefore = (text: string, end: number): boolean => {
+  while (end > 0) {
+    const start = Math.max(text.lastIndexOf("\n", end - 1), text.lastIndexOf("\r", end - 1)) + 1
+    const words = text.slice(start, end).replace(/(^|[ \t])#.*$/, "").split(/[ \t]+/).filter((word) => word !== "")
+    while (words.length > 0 && /^[&!]/.test(words[words.length - 1]!)) words.pop()
+    if (words.length > 0) return /(^|[[{,])\?$/.test(words[words.length - 1]!)
+    end = start - 1
+  }
+  return false
+}
+
+/**
  * The first key the library makes empty for a `:` with nothing before it
  * (`packages: [vim]: x`, a line starting `: x`): PyYAML takes a key only
  * from a text before the colon or after `?`, and refuses the document
@@ -532,9 +548,7 @@ const keylessColon = (doc: Document, text: string): number | undefined => {
       while (before >= 0 && (text[before] === " " || text[before] === "\t")) before--
       if (before >= 0 && !"\n\r[]{},".includes(text[before]!)) return
       // an explicit key (`?`) on a line before the colon's
-      let explicit = before
-      while (explicit >= 0 && " \t\r\n".includes(text[explicit]!)) explicit--
-      if (text[explicit] === "?") return
+      if (before >= 0 && "\n\r".includes(text[before]!) && explicitKeyBefore(text, before)) return
       found = colon
       return visit.BREAK
     }
