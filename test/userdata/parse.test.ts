@@ -574,6 +574,14 @@ autoinstall: true
     expect(c.writeFiles.map((f) => f.owner)).toEqual(["nginx:nginx", "nginx:nginx"])
   })
 
+  it("refuses a #cloud-config with a plain value starting with ':' inside brackets ([::1]), as PyYAML refuses it ('while parsing a flow node'); quoted, outside brackets or an empty key it is read", () => {
+    const refused = "YAML: a plain value starting with ':' inside brackets ([::1]), which cloud-init's PyYAML refuses: it refuses the document (quote it: '::1')"
+    expect(failure("#cloud-config\nhostname: h1\nruncmd: [::1]\n")).toBe(`#cloud-config user-data is invalid: line 3: ${refused}`)
+    expect(failure("#cloud-config\nhostname: h1\nx-a:\n  b: {c: ::1}\n")).toBe(`#cloud-config user-data is invalid: line 4: ${refused}`)
+    const c = config("#cloud-config\nruncmd:\n  - [ping, '::1']\n  - ping ::1\n  - [ping, a::1]\nx-a: {? : x}\n")
+    expect(c.runcmd.map((r) => (r.kind === "argv" ? r.argv : r.script))).toEqual([["ping", "::1"], "ping ::1", ["ping", "a::1"]])
+  })
+
   it("refuses a #cloud-config holding a plain `=` as a value, which PyYAML resolves to YAML 1.1's value type and safe_load cannot construct; as a key, quoted or in a longer text it is read", () => {
     const refused = "YAML: a plain = (YAML 1.1's value key), which cloud-init's PyYAML (safe_load) cannot construct: it refuses the document (quote it: '=')"
     expect(failure("#cloud-config\nhostname: h1\nruncmd:\n  - [test, a, =, b]\n")).toBe(`#cloud-config user-data is invalid: line 4: ${refused}`)

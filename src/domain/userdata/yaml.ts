@@ -559,12 +559,32 @@ const repeatedAnchor = (doc: Document): Node | undefined => {
   return found
 }
 
+/**
+ * The first plain scalar in a flow collection that starts with `:` (`[::1]`,
+ * `{a: ::1}`): PyYAML's scanner starts no plain scalar with `:` inside
+ * brackets and refuses the document ('while parsing a flow node'); the
+ * library reads the text. (A flow's depth is bounded, YAML_MAX_NESTING.)
+ */
+const flowColonScalar = (doc: Document, text: string): Node | undefined => {
+  let found: Node | undefined
+  visit(doc, {
+    Scalar(_, node, ancestry) {
+      // (an empty value, `{? : x}`, may start at a colon)
+      if (node.type !== "PLAIN" || !node.range || node.range[1] === node.range[0] || text[node.range[0]] !== ":") return
+      if (!ancestry.some((a) => (isMap(a) || isSeq(a)) && a.flow === true)) return
+      found = node
+      return visit.BREAK
+    }
+  })
+  return found
+}
+
 /** a fresh budget for one user-data: its parts share it */
 export const newTokenBudget = (): TokenBudget => ({ tokens: YAML_MAX_TOKENS })
 
 /**
  * `pinned`: the text is decoded from a MIME part's body, its lines none of the user-data's (Source);
- * `pyyamlRefusals`: a tab, a tag, a date, an anchor set twice, a keyless `:` or a plain `=` PyYAML refuses refuses the document (cloud-init's documents; an #alpine-config, which the shell edition's libyaml read, takes them, an unknown tag named in a warning)
+ * `pyyamlRefusals`: a tab, a tag, a date, an anchor set twice, a keyless `:`, a plain `=` or a flow's plain value starting with `:` PyYAML refuses refuses the document (cloud-init's documents; an #alpine-config, which the shell edition's libyaml read, takes them, an unknown tag named in a warning)
  */
 export const loadYaml = (
   given: string,
@@ -638,6 +658,10 @@ export const loadYaml = (
   const valueKey = pyyamlRefusals ? valueKeyScalar(doc) : undefined
   if (valueKey !== undefined) {
     return Either.left([{ path: "", line: at(valueKey.range?.[0] ?? 0), message: "YAML: a plain = (YAML 1.1's value key), which cloud-init's PyYAML (safe_load) cannot construct: it refuses the document (quote it: '=')" }])
+  }
+  const flowColon = pyyamlRefusals ? flowColonScalar(doc, read) : undefined
+  if (flowColon !== undefined) {
+    return Either.left([{ path: "", line: at(flowColon.range?.[0] ?? 0), message: "YAML: a plain value starting with ':' inside brackets ([::1]), which cloud-init's PyYAML refuses: it refuses the document (quote it: '::1')" }])
   }
   resolveNonSpecific(doc)
   const resolve = aliasResolver(doc)
