@@ -574,6 +574,13 @@ autoinstall: true
     expect(c.writeFiles.map((f) => f.owner)).toEqual(["nginx:nginx", "nginx:nginx"])
   })
 
+  it("refuses a #cloud-config under a %YAML directive of a version other than 1.x, or a second one, as PyYAML refuses it; %YAML 1.2 and 1.1 are read", () => {
+    const refused = "YAML: a %YAML directive of a version other than 1.x, or a second one, which cloud-init's PyYAML refuses: it refuses the document"
+    expect(failure("#cloud-config\n%YAML 2.0\n---\nhostname: h1\n")).toBe(`#cloud-config user-data is invalid: line 2: ${refused}`)
+    expect(failure("#cloud-config\n%YAML 1.1\n# c\n%YAML 1.1\n---\nhostname: h1\n")).toBe(`#cloud-config user-data is invalid: line 4: ${refused}`)
+    expect(config("#cloud-config\n%YAML 1.2\n%TAG !x! tag:example.com,2000:\n---\nhostname: h1\nx-a: |\n  %YAML 2.0\n").hostname).toBe("h1")
+  })
+
   it("refuses a #cloud-config with a plain value starting with ':' inside brackets ([::1]), as PyYAML refuses it ('while parsing a flow node'); quoted, outside brackets or an empty key it is read", () => {
     const refused = "YAML: a plain value starting with ':' inside brackets ([::1]), which cloud-init's PyYAML refuses: it refuses the document (quote it: '::1')"
     expect(failure("#cloud-config\nhostname: h1\nruncmd: [::1]\n")).toBe(`#cloud-config user-data is invalid: line 3: ${refused}`)

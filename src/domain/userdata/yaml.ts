@@ -579,12 +579,30 @@ const flowColonScalar = (doc: Document, text: string): Node | undefined => {
   return found
 }
 
+/**
+ * The offset of a `%YAML` directive PyYAML refuses: a version other than 1.x
+ * ('found incompatible YAML document') or a second one ('found duplicate
+ * YAML directive'); the library reads the document. Directives come before
+ * the first `---`, among comments and blank lines alone.
+ */
+const refusedYamlDirective = (text: string): number | undefined => {
+  let seen = false
+  for (const line of text.matchAll(/^.*$/gm)) {
+    if (line[0].startsWith("---") || !/^(?:%|[ \t]*(?:#|$))/.test(line[0])) return undefined
+    const version = /^%YAML[ \t]+([0-9]+)\./.exec(line[0])
+    if (version === null) continue
+    if (seen || Number(version[1]) !== 1) return line.index
+    seen = true
+  }
+  return undefined
+}
+
 /** a fresh budget for one user-data: its parts share it */
 export const newTokenBudget = (): TokenBudget => ({ tokens: YAML_MAX_TOKENS })
 
 /**
  * `pinned`: the text is decoded from a MIME part's body, its lines none of the user-data's (Source);
- * `pyyamlRefusals`: a tab, a tag, a date, an anchor set twice, a keyless `:`, a plain `=` or a flow's plain value starting with `:` PyYAML refuses refuses the document (cloud-init's documents; an #alpine-config, which the shell edition's libyaml read, takes them, an unknown tag named in a warning)
+ * `pyyamlRefusals`: a %YAML directive, a tab, a tag, a date, an anchor set twice, a keyless `:`, a plain `=` or a flow's plain value starting with `:` PyYAML refuses refuses the document (cloud-init's documents; an #alpine-config, which the shell edition's libyaml read, takes them, an unknown tag named in a warning)
  */
 export const loadYaml = (
   given: string,
@@ -634,6 +652,10 @@ export const loadYaml = (
       return Either.left([{ path: "", line: at(forbidden.index), message: `YAML: a control character (\\x${code}), which YAML does not allow` }])
     }
     return Either.left([{ path: "", line: at(error.pos[0]), message: `YAML: ${errorMessage(error)}` }])
+  }
+  const directive = pyyamlRefusals ? refusedYamlDirective(read) : undefined
+  if (directive !== undefined) {
+    return Either.left([{ path: "", line: at(directive), message: "YAML: a %YAML directive of a version other than 1.x, or a second one, which cloud-init's PyYAML refuses: it refuses the document" }])
   }
   const tab = pyyamlRefusals ? refusedTab(doc, read) : undefined
   if (tab !== undefined) return Either.left([{ path: "", line: at(tab), message: "YAML: a tab outside a quoted or block scalar, which cloud-init's PyYAML refuses (only spaces separate YAML's tokens)" }])
