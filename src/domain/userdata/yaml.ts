@@ -597,12 +597,34 @@ const refusedYamlDirective = (text: string): number | undefined => {
   return undefined
 }
 
+/**
+ * The first key that is a map or a list, or an alias of one (`? [a, b]`,
+ * `{[a]: b}`): PyYAML cannot construct it (a Python dict's key must be
+ * hashable) and refuses the document; the library reads it (named by its
+ * kind, nameCollectionKeys). An `!!omap` or `!!pairs` entry's key is kept in
+ * a list of pairs, which PyYAML constructs.
+ */
+const collectionKeyNode = (doc: Document, resolve: Resolve): Node | undefined => {
+  let found: Node | undefined
+  visit(doc, {
+    Pair(_, pair, ancestry) {
+      if (collectionKey(resolve, pair.key) === undefined) return
+      // (the library makes an omap a map of its pairs; a pairs list keeps its one-pair maps)
+      const list = ancestry.slice(-2).find((node) => isNode(node) && (node.tag === "tag:yaml.org,2002:omap" || node.tag === "tag:yaml.org,2002:pairs"))
+      if (list !== undefined) return
+      found = pair.key as Node
+      return visit.BREAK
+    }
+  })
+  return found
+}
+
 /** a fresh budget for one user-data: its parts share it */
 export const newTokenBudget = (): TokenBudget => ({ tokens: YAML_MAX_TOKENS })
 
 /**
  * `pinned`: the text is decoded from a MIME part's body, its lines none of the user-data's (Source);
- * `pyyamlRefusals`: a %YAML directive, a tab, a tag, a date, an anchor set twice, a keyless `:`, a plain `=` or a flow's plain value starting with `:` PyYAML refuses refuses the document (cloud-init's documents; an #alpine-config, which the shell edition's libyaml read, takes them, an unknown tag named in a warning)
+ * `pyyamlRefusals`: a %YAML directive, a tab, a tag, a date, a list or a map as a key, an anchor set twice, a keyless `:`, a plain `=` or a flow's plain value starting with `:` PyYAML refuses refuses the document (cloud-init's documents; an #alpine-config, which the shell edition's libyaml read, takes them, an unknown tag named in a warning)
  */
 export const loadYaml = (
   given: string,
@@ -687,6 +709,10 @@ export const loadYaml = (
   }
   resolveNonSpecific(doc)
   const resolve = aliasResolver(doc)
+  const collection = pyyamlRefusals ? collectionKeyNode(doc, resolve) : undefined
+  if (collection !== undefined) {
+    return Either.left([{ path: "", line: at(collection.range?.[0] ?? 0), message: "YAML: a list or a map as a key, which cloud-init's PyYAML cannot construct (unhashable): it refuses the document" }])
+  }
   keepAsWritten(doc, resolve, asWritten)
   markUndecodableBinary(doc)
   mergeKeysInPyyamlOrder(doc, resolve)
