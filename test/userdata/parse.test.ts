@@ -574,6 +574,14 @@ autoinstall: true
     expect(c.writeFiles.map((f) => f.owner)).toEqual(["nginx:nginx", "nginx:nginx"])
   })
 
+  it("refuses a #cloud-config that is a document end (...) alone, as PyYAML refuses it ('expected the node content'); one after a document or after '---' is read", () => {
+    const refused = "YAML: a document end (...) before any content, which cloud-init's PyYAML refuses: it refuses the document"
+    expect(failure("#cloud-config\n...\n")).toBe(`#cloud-config user-data is invalid: line 2: ${refused}`)
+    expect(failure("#cloud-config\n# c\n\n... # end\n")).toBe(`#cloud-config user-data is invalid: line 4: ${refused}`)
+    expect(config("#cloud-config\nhostname: h1\n...\n").hostname).toBe("h1")
+    expect(notes("#cloud-config\n---\n...\n").problems).toEqual([])
+  })
+
   it("refuses a #cloud-config under a %YAML directive of a version other than 1.x, or a second one, as PyYAML refuses it; %YAML 1.2 and 1.1 are read", () => {
     const refused = "YAML: a %YAML directive of a version other than 1.x, or a second one, which cloud-init's PyYAML refuses: it refuses the document"
     expect(failure("#cloud-config\n%YAML 2.0\n---\nhostname: h1\n")).toBe(`#cloud-config user-data is invalid: line 2: ${refused}`)

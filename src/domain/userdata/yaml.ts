@@ -619,12 +619,26 @@ const collectionKeyNode = (doc: Document, resolve: Resolve): Node | undefined =>
   return found
 }
 
+/**
+ * The offset of a document end (`...`) that comes before any content, a
+ * directive or `---` (a document that is `...` alone, after comments):
+ * PyYAML starts an implicit document there and finds no node ('expected the
+ * node content, but found <document end>'); the library reads an empty one.
+ */
+const bareDocumentEnd = (text: string): number | undefined => {
+  for (const line of text.matchAll(/^.*$/gm)) {
+    if (/^\.\.\.(?:[ \t]|$)/.test(line[0])) return line.index
+    if (!/^[ \t]*(?:#|$)/.test(line[0])) return undefined
+  }
+  return undefined
+}
+
 /** a fresh budget for one user-data: its parts share it */
 export const newTokenBudget = (): TokenBudget => ({ tokens: YAML_MAX_TOKENS })
 
 /**
  * `pinned`: the text is decoded from a MIME part's body, its lines none of the user-data's (Source);
- * `pyyamlRefusals`: a %YAML directive, a tab, a tag, a date, a list or a map as a key, an anchor set twice, a keyless `:`, a plain `=` or a flow's plain value starting with `:` PyYAML refuses refuses the document (cloud-init's documents; an #alpine-config, which the shell edition's libyaml read, takes them, an unknown tag named in a warning)
+ * `pyyamlRefusals`: a %YAML directive, a `...` before any content, a tab, a tag, a date, a list or a map as a key, an anchor set twice, a keyless `:`, a plain `=` or a flow's plain value starting with `:` PyYAML refuses refuses the document (cloud-init's documents; an #alpine-config, which the shell edition's libyaml read, takes them, an unknown tag named in a warning)
  */
 export const loadYaml = (
   given: string,
@@ -674,6 +688,10 @@ export const loadYaml = (
       return Either.left([{ path: "", line: at(forbidden.index), message: `YAML: a control character (\\x${code}), which YAML does not allow` }])
     }
     return Either.left([{ path: "", line: at(error.pos[0]), message: `YAML: ${errorMessage(error)}` }])
+  }
+  const documentEnd = pyyamlRefusals ? bareDocumentEnd(read) : undefined
+  if (documentEnd !== undefined) {
+    return Either.left([{ path: "", line: at(documentEnd), message: "YAML: a document end (...) before any content, which cloud-init's PyYAML refuses: it refuses the document" }])
   }
   const directive = pyyamlRefusals ? refusedYamlDirective(read) : undefined
   if (directive !== undefined) {
