@@ -574,6 +574,15 @@ autoinstall: true
     expect(c.writeFiles.map((f) => f.owner)).toEqual(["nginx:nginx", "nginx:nginx"])
   })
 
+  it("refuses a #cloud-config with a value its YAML tag does not fit (!!int x, !!set [x], !!omap {x: 1}, !!str {a: 1}, !!timestamp x), which PyYAML cannot construct; values that fit are read", () => {
+    const refused = "YAML: a value its tag does not fit (!!int x, !!set [x], !!str {a: 1}), which cloud-init's PyYAML cannot construct: it refuses the document"
+    for (const value of ["!!int x", "!!bool maybe", "!!float x", "!!timestamp x", "!!timestamp 2024-02-30", "!!set [x]", "!!map [x]", "!!omap {x: 1}", "!!pairs {x: 1}", "!!seq {x: 1}", "!!str {a: 1}"]) {
+      expect(failure(`#cloud-config\nhostname: h1\nx-a: ${value}\n`)).toBe(`#cloud-config user-data is invalid: line 3: ${refused}`)
+    }
+    const fits = ["!!int 0o17", "!!int 0x1F", "!!int 1:30", "!!bool tRuE", "!!float 1", "!!float .inf", "!!float 1e5", "!!timestamp 2024-1-1", "!!set {x}", "!!omap [x: 1]", "!!pairs [x: 1, x: 2]", "!!str 12", "!!null x"]
+    expect(config(`#cloud-config\nhostname: h1\n${fits.map((v, i) => `x-${i}: ${v}\n`).join("")}`).hostname).toBe("h1")
+  })
+
   it("refuses a #cloud-config that is a document end (...) alone, as PyYAML refuses it ('expected the node content'); one after a document or after '---' is read", () => {
     const refused = "YAML: a document end (...) before any content, which cloud-init's PyYAML refuses: it refuses the document"
     expect(failure("#cloud-config\n...\n")).toBe(`#cloud-config user-data is invalid: line 2: ${refused}`)

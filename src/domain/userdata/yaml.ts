@@ -633,12 +633,66 @@ const bareDocumentEnd = (text: string): number | undefined => {
   return undefined
 }
 
+const YAML_TAG = "tag:yaml.org,2002:"
+/** the tags whose node PyYAML constructs from a map, from a list; the others it constructs from a scalar */
+const MAP_TAGS = new Set(["map", "set"].map((t) => YAML_TAG + t))
+const SEQ_TAGS = new Set(["seq", "omap", "pairs"].map((t) => YAML_TAG + t))
+
+/** a scalar's text PyYAML's constructor for its tag takes (its int, float, bool, timestamp), as Python's int() and float() read the text */
+const constructible = (tag: string, text: string): boolean => {
+  if (tag === `${YAML_TAG}bool`) return PYYAML_TRUE.test(text) || PYYAML_FALSE.test(text) || /^(?:yes|no|true|false|on|off)$/.test(text.toLowerCase())
+  if (tag === `${YAML_TAG}int`) {
+    const v = text.replace(/_/g, "").replace(/^[-+]/, "")
+    // (Python's int() takes the base's own prefix too: int("0o7", 8))
+    if (v.startsWith("0b")) return /^0b\s*(?:0[bB])?[01]+\s*$/.test(v)
+    if (v.startsWith("0x")) return /^0x\s*(?:0[xX])?[0-9a-fA-F]+\s*$/.test(v)
+    if (v.startsWith("0")) return /^0(?:[oO][0-7]+|[0-7]*)\s*$/.test(v)
+    return v.includes(":") ? v.split(":").every((part) => /^\s*\p{Nd}+\s*$/u.test(part)) : /^\s*\p{Nd}+\s*$/u.test(v)
+  }
+  if (tag === `${YAML_TAG}float`) {
+    const v = text.replace(/_/g, "").toLowerCase().replace(/^[-+]/, "")
+    const float = /^\s*[-+]?(?:(?:\p{Nd}+\.?\p{Nd}*|\.\p{Nd}+)(?:e[-+]?\p{Nd}+)?|inf|infinity|nan)\s*$/u
+    return v === ".inf" || v === ".nan" || (v.includes(":") ? v.split(":").every((part) => float.test(part)) : float.test(v))
+  }
+  if (tag === `${YAML_TAG}timestamp`) return pythonDatetime(/^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}$/.test(text) ? `${text} 00:00:00` : text) !== undefined
+  return true
+}
+
+/**
+ * The first node whose YAML tag PyYAML's constructor cannot make of it: a
+ * scalar's tag on a map or a list (`!!str {a: 1}`), a map's on a list or a
+ * scalar (`!!set [x]`, `!!map [x]`), a list's on a map or a scalar (`!!omap
+ * {x: 1}`), an `!!omap`/`!!pairs` entry that is no map of one pair, a text
+ * that is no value of its tag (`!!int x`, `!!bool maybe`, `!!timestamp x`):
+ * safe_load fails on it, and cloud-init applies none of the document; the
+ * library reads it with a warning, or as its text.
+ */
+const unconstructibleTagged = (doc: Document): Node | undefined => {
+  let found: Node | undefined
+  visit(doc, {
+    Node(_, node) {
+      const tag = node.tag
+      if (tag === undefined || !tag.startsWith(YAML_TAG)) return
+      const fits = MAP_TAGS.has(tag)
+        ? isMap(node)
+        : SEQ_TAGS.has(tag)
+          ? // (the library makes an omap's entries pairs)
+            isSeq(node) && (tag === `${YAML_TAG}seq` || node.items.every((item) => isPair(item) || (isMap(item) && item.items.length === 1)))
+          : isScalar(node) && (typeof node.source !== "string" || constructible(tag, node.source))
+      if (fits) return
+      found = node
+      return visit.BREAK
+    }
+  })
+  return found
+}
+
 /** a fresh budget for one user-data: its parts share it */
 export const newTokenBudget = (): TokenBudget => ({ tokens: YAML_MAX_TOKENS })
 
 /**
  * `pinned`: the text is decoded from a MIME part's body, its lines none of the user-data's (Source);
- * `pyyamlRefusals`: a %YAML directive, a `...` before any content, a tab, a tag, a date, a list or a map as a key, an anchor set twice, a keyless `:`, a plain `=` or a flow's plain value starting with `:` PyYAML refuses refuses the document (cloud-init's documents; an #alpine-config, which the shell edition's libyaml read, takes them, an unknown tag named in a warning)
+ * `pyyamlRefusals`: a %YAML directive, a `...` before any content, a tab, a tag, a value its tag does not fit, a date, a list or a map as a key, an anchor set twice, a keyless `:`, a plain `=` or a flow's plain value starting with `:` PyYAML refuses refuses the document (cloud-init's documents; an #alpine-config, which the shell edition's libyaml read, takes them, an unknown tag named in a warning)
  */
 export const loadYaml = (
   given: string,
@@ -702,6 +756,12 @@ export const loadYaml = (
   const tagged = pyyamlRefusals ? unconstructedTag(doc) : undefined
   if (tagged !== undefined) {
     return Either.left([{ path: "", line: at(tagged.range?.[0] ?? 0), message: "YAML: a tag other than YAML's own (!!str, !!binary...), which cloud-init's PyYAML (safe_load) cannot construct: it refuses the document" }])
+  }
+  const misTagged = pyyamlRefusals ? unconstructibleTagged(doc) : undefined
+  if (misTagged !== undefined) {
+    return Either.left([
+      { path: "", line: at(misTagged.range?.[0] ?? 0), message: "YAML: a value its tag does not fit (!!int x, !!set [x], !!str {a: 1}), which cloud-init's PyYAML cannot construct: it refuses the document" }
+    ])
   }
   const timestamp = pyyamlRefusals ? refusedTimestampScalar(doc) : undefined
   if (timestamp !== undefined) {
