@@ -574,6 +574,12 @@ autoinstall: true
     expect(c.writeFiles.map((f) => f.owner)).toEqual(["nginx:nginx", "nginx:nginx"])
   })
 
+  it("reads a NEL (U+0085) in a #cloud-config as a line break, as PyYAML reads it: a plain value broken by one is refused, a quoted one folds it to a space, a comment ends at it", () => {
+    expect(failure("#cloud-config\nhostname: h1\nx-a: x\u0085y\n")).toMatch(/^#cloud-config user-data is invalid: line 4: YAML: /)
+    const c = config('#cloud-config\nruncmd:\n  - "echo x\u0085y"\n  - echo a # c\u0085  - echo b\n')
+    expect(c.runcmd.map((r) => (r.kind === "shell" ? r.script : r.argv))).toEqual(["echo x y", "echo a", "echo b"])
+  })
+
   it("refuses a #cloud-config with a value its YAML tag does not fit (!!int x, !!set [x], !!omap {x: 1}, !!str {a: 1}, !!timestamp x), which PyYAML cannot construct; values that fit are read", () => {
     const refused = "YAML: a value its tag does not fit (!!int x, !!set [x], !!str {a: 1}), which cloud-init's PyYAML cannot construct: it refuses the document"
     for (const value of ["!!int x", "!!bool maybe", "!!float x", "!!timestamp x", "!!timestamp 2024-02-30", "!!set [x]", "!!map [x]", "!!omap {x: 1}", "!!pairs {x: 1}", "!!seq {x: 1}", "!!str {a: 1}"]) {

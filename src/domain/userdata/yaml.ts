@@ -702,8 +702,8 @@ export const loadYaml = (
   pinned = false,
   pyyamlRefusals = true
 ): Either.Either<Loaded, Array<Problem>> => {
-  // a CR alone ends a line, as PyYAML reads it (lines are counted so too)
-  const text = withLineFeeds(given)
+  // a CR alone ends a line, as PyYAML reads it (lines are counted so too); so does a NEL (U+0085) to PyYAML, in a value, a quoted one or a comment
+  const text = pyyamlRefusals && given.includes("\u0085") ? withLineFeeds(given).replace(/\u0085/g, "\n") : withLineFeeds(given)
   if (yamlNestsDeeperThan(text)) return Either.left([{ path: "", line: 1 + lineOffset, message: `YAML: nested too deeply (more than ${YAML_MAX_NESTING} levels)` }])
   const tooLarge = Either.left([{ path: "", line: 1 + lineOffset, message: `YAML: too large to read: more than ${YAML_MAX_TOKENS} tokens (keys, values, indicators, line breaks) in the user-data` }])
   const left = budget.tokens
