@@ -583,6 +583,44 @@ autoinstall: true
     expect(c.writeFiles.map((f) => f.owner)).toEqual(["nginx:nginx", "nginx:nginx"])
   })
 
+  it("reads a NEL (U+0085) in a #cloud-config as a line break, as PyYAML reads it: a plain value broken by one is refused, a quoted one folds it to a space, a comment ends at it", () => {
+    expect(failure("#cloud-config\nhostname: h1\nx-a: x\u0085y\n")).toMatch(/^#cloud-config user-data is invalid: line 4: YAML: /)
+    const c = config('#cloud-config\nruncmd:\n  - "echo x\u0085y"\n  - echo a # c\u0085  - echo b\n')
+    expect(c.runcmd.map((r) => (r.kind === "shell" ? r.script : r.argv))).toEqual(["echo x y", "echo a", "echo b"])
+  })
+
+  it("refuses a #cloud-config with a value its YAML tag does not fit (!!int x, !!set [x], !!omap {x: 1}, !!str {a: 1}, !!timestamp x), which PyYAML cannot construct; values that fit are read", () => {
+    const refused = "YAML: a value its tag does not fit (!!int x, !!set [x], !!str {a: 1}), which cloud-init's PyYAML cannot construct: it refuses the document"
+    for (const value of ["!!int x", "!!bool maybe", "!!float x", "!!timestamp x", "!!timestamp 2024-02-30", "!!set [x]", "!!map [x]", "!!omap {x: 1}", "!!pairs {x: 1}", "!!seq {x: 1}", "!!str {a: 1}"]) {
+      expect(failure(`#cloud-config\nhostname: h1\nx-a: ${value}\n`)).toBe(`#cloud-config user-data is invalid: line 3: ${refused}`)
+    }
+    const fits = ["!!int 0o17", "!!int 0x1F", "!!int 1:30", "!!bool tRuE", "!!float 1", "!!float .inf", "!!float 1e5", "!!timestamp 2024-1-1", "!!set {x}", "!!omap [x: 1]", "!!pairs [x: 1, x: 2]", "!!str 12", "!!null x"]
+    expect(config(`#cloud-config\nhostname: h1\n${fits.map((v, i) => `x-${i}: ${v}\n`).join("")}`).hostname).toBe("h1")
+  })
+
+  it("refuses a #cloud-config that is a document end (...) alone, as PyYAML refuses it ('expected the node content'); one after a document or after '---' is read", () => {
+    const refused = "YAML: a document end (...) before any content, which cloud-init's PyYAML refuses: it refuses the document"
+    expect(failure("#cloud-config\n...\n")).toBe(`#cloud-config user-data is invalid: line 2: ${refused}`)
+    expect(failure("#cloud-config\n# c\n\n... # end\n")).toBe(`#cloud-config user-data is invalid: line 4: ${refused}`)
+    expect(config("#cloud-config\nhostname: h1\n...\n").hostname).toBe("h1")
+    expect(notes("#cloud-config\n---\n...\n").problems).toEqual([])
+  })
+
+  it("refuses a #cloud-config under a %YAML directive of a version other than 1.x, or a second one, as PyYAML refuses it; %YAML 1.2 and 1.1 are read", () => {
+    const refused = "YAML: a %YAML directive of a version other than 1.x, or a second one, which cloud-init's PyYAML refuses: it refuses the document"
+    expect(failure("#cloud-config\n%YAML 2.0\n---\nhostname: h1\n")).toBe(`#cloud-config user-data is invalid: line 2: ${refused}`)
+    expect(failure("#cloud-config\n%YAML 1.1\n# c\n%YAML 1.1\n---\nhostname: h1\n")).toBe(`#cloud-config user-data is invalid: line 4: ${refused}`)
+    expect(config("#cloud-config\n%YAML 1.2\n%TAG !x! tag:example.com,2000:\n---\nhostname: h1\nx-a: |\n  %YAML 2.0\n").hostname).toBe("h1")
+  })
+
+  it("refuses a #cloud-config with a plain value starting with ':' inside brackets ([::1]), as PyYAML refuses it ('while parsing a flow node'); quoted, outside brackets or an empty key it is read", () => {
+    const refused = "YAML: a plain value starting with ':' inside brackets ([::1]), which cloud-init's PyYAML refuses: it refuses the document (quote it: '::1')"
+    expect(failure("#cloud-config\nhostname: h1\nruncmd: [::1]\n")).toBe(`#cloud-config user-data is invalid: line 3: ${refused}`)
+    expect(failure("#cloud-config\nhostname: h1\nx-a:\n  b: {c: ::1}\n")).toBe(`#cloud-config user-data is invalid: line 4: ${refused}`)
+    const c = config("#cloud-config\nruncmd:\n  - [ping, '::1']\n  - ping ::1\n  - [ping, a::1]\nx-a: {? : x}\n")
+    expect(c.runcmd.map((r) => (r.kind === "argv" ? r.argv : r.script))).toEqual([["ping", "::1"], "ping ::1", ["ping", "a::1"]])
+  })
+
   it("refuses a #cloud-config holding a plain `=` as a value, which PyYAML resolves to YAML 1.1's value type and safe_load cannot construct; as a key, quoted or in a longer text it is read", () => {
     const refused = "YAML: a plain = (YAML 1.1's value key), which cloud-init's PyYAML (safe_load) cannot construct: it refuses the document (quote it: '=')"
     expect(failure("#cloud-config\nhostname: h1\nruncmd:\n  - [test, a, =, b]\n")).toBe(`#cloud-config user-data is invalid: line 4: ${refused}`)
@@ -1422,20 +1460,24 @@ users:
     })
   })
 
-  it("a key that is a map or a list (or an alias of one) is named by its kind among the keys not carried out, never by its content (BEHAVIOUR.md 4.5)", () => {
+  it("a key that is a map or a list (or an alias of one) refuses a #cloud-config, as PyYAML cannot construct it (unhashable), never naming its content; an #alpine-config names it by its kind among the keys not carried out (BEHAVIOUR.md 4.5)", () => {
     const source = "#cloud-config\n? {password: SECRET-CANARY-1}\n: x\n[SECRET-CANARY-2]: y\nanchor: &k {token: SECRET-CANARY-3}\nusers:\n  - name: bob\n    *k : 1\n"
-    const { problems, warnings } = notes(source)
+    const refused = "YAML: a list or a map as a key, which cloud-init's PyYAML cannot construct (unhashable): it refuses the document"
+    expect(failure(source)).toBe(`#cloud-config user-data is invalid: line 2: ${refused}`)
+    expect(failure("#cloud-config\nhostname: h1\nx-a:\n  [SECRET-CANARY-2]: y\n")).toBe(`#cloud-config user-data is invalid: line 4: ${refused}`)
+    expect(failure("#cloud-config\nm: &m {a: SECRET-CANARY-1}\nx-a: {*m : 1}\n")).toBe(`#cloud-config user-data is invalid: line 3: ${refused}`)
+    // an !!omap's keys are kept in a list of pairs, which PyYAML constructs
+    expect(config("#cloud-config\nhostname: h1\nx-a: !!omap [[k]: 1]\n").hostname).toBe("h1")
+    const { problems, warnings } = notes(source.replace("#cloud-config", "#alpine-config"))
     expect(problems).toEqual([])
-    expect(warnings).toEqual(["unsupported cloud-config keys: (a map as a key), (a list as a key), anchor, users[0].(a map as a key)"])
-    expect(config(source).defaultUser).toMatchObject({ name: "bob" })
-    // two different ones are not one key written twice
-    expect(notes("#cloud-config\n? {a: SECRET-CANARY-1}\n: 1\n? {b: SECRET-CANARY-2}\n: 2\n")).toEqual({ problems: [], warnings: ["unsupported cloud-config keys: (a map as a key)"] })
+    expect(warnings).toEqual(["unknown #alpine-config keys ignored: (a map as a key), (a list as a key), anchor, users"])
+        // two different ones are not one key written twice
+    expect(notes("#alpine-config\n? {a: SECRET-CANARY-1}\n: 1\n? {b: SECRET-CANARY-2}\n: 2\n")).toEqual({ problems: [], warnings: ["unknown #alpine-config keys ignored: (a map as a key)"] })
     // what is inside such a key is its content: a key written twice in it is not named; a duplicate under one is not named
     // either, as the key is not carried out (the one line naming it says all)
-    expect(notes("#cloud-config\n? {SECRET-CANARY-1: 1, SECRET-CANARY-1: 2}\n: 1\n")).toEqual({ problems: [], warnings: ["unsupported cloud-config keys: (a map as a key)"] })
-    expect(notes("#cloud-config\nusers:\n  - ? [k]\n    : {name: 1, name: 2}\n").warnings).toEqual(["unsupported cloud-config keys: users[0].(a list as a key)"])
+    expect(notes("#alpine-config\n? {SECRET-CANARY-1: 1, SECRET-CANARY-1: 2}\n: 1\n")).toEqual({ problems: [], warnings: ["unknown #alpine-config keys ignored: (a map as a key)"] })
     // one map given twice as a key (an alias of it) is one key written twice: as it is not carried out, it is named once
-    expect(notes("#cloud-config\nm: &m {a: SECRET-CANARY-1}\n? *m\n: 1\n? *m\n: 2\n").warnings).toEqual(["unsupported cloud-config keys: m, (a map as a key)"])
+    expect(notes("#alpine-config\nm: &m {a: SECRET-CANARY-1}\n? *m\n: 1\n? *m\n: 2\n").warnings).toEqual(["unknown #alpine-config keys ignored: m, (a map as a key)"])
   })
 
   it("reads passwords: hashed_passwd over plain_text_passwd over passwd, never quoting one", () => {

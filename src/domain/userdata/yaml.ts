@@ -573,12 +573,140 @@ const repeatedAnchor = (doc: Document): Node | undefined => {
   return found
 }
 
+/**
+ * The first plain scalar in a flow collection that starts with `:` (`[::1]`,
+ * `{a: ::1}`): PyYAML's scanner starts no plain scalar with `:` inside
+ * brackets and refuses the document ('while parsing a flow node'); the
+ * library reads the text. (A flow's depth is bounded, YAML_MAX_NESTING.)
+ */
+const flowColonScalar = (doc: Document, text: string): Node | undefined => {
+  let found: Node | undefined
+  visit(doc, {
+    Scalar(_, node, ancestry) {
+      // (an empty value, `{? : x}`, may start at a colon)
+      if (node.type !== "PLAIN" || !node.range || node.range[1] === node.range[0] || text[node.range[0]] !== ":") return
+      if (!ancestry.some((a) => (isMap(a) || isSeq(a)) && a.flow === true)) return
+      found = node
+      return visit.BREAK
+    }
+  })
+  return found
+}
+
+/**
+ * The offset of a `%YAML` directive PyYAML refuses: a version other than 1.x
+ * ('found incompatible YAML document') or a second one ('found duplicate
+ * YAML directive'); the library reads the document. Directives come before
+ * the first `---`, among comments and blank lines alone.
+ */
+const refusedYamlDirective = (text: string): number | undefined => {
+  let seen = false
+  for (const line of text.matchAll(/^.*$/gm)) {
+    if (line[0].startsWith("---") || !/^(?:%|[ \t]*(?:#|$))/.test(line[0])) return undefined
+    const version = /^%YAML[ \t]+([0-9]+)\./.exec(line[0])
+    if (version === null) continue
+    if (seen || Number(version[1]) !== 1) return line.index
+    seen = true
+  }
+  return undefined
+}
+
+/**
+ * The first key that is a map or a list, or an alias of one (`? [a, b]`,
+ * `{[a]: b}`): PyYAML cannot construct it (a Python dict's key must be
+ * hashable) and refuses the document; the library reads it (named by its
+ * kind, nameCollectionKeys). An `!!omap` or `!!pairs` entry's key is kept in
+ * a list of pairs, which PyYAML constructs.
+ */
+const collectionKeyNode = (doc: Document, resolve: Resolve): Node | undefined => {
+  let found: Node | undefined
+  visit(doc, {
+    Pair(_, pair, ancestry) {
+      if (collectionKey(resolve, pair.key) === undefined) return
+      // (the library makes an omap a map of its pairs; a pairs list keeps its one-pair maps)
+      const list = ancestry.slice(-2).find((node) => isNode(node) && (node.tag === "tag:yaml.org,2002:omap" || node.tag === "tag:yaml.org,2002:pairs"))
+      if (list !== undefined) return
+      found = pair.key as Node
+      return visit.BREAK
+    }
+  })
+  return found
+}
+
+/**
+ * The offset of a document end (`...`) that comes before any content, a
+ * directive or `---` (a document that is `...` alone, after comments):
+ * PyYAML starts an implicit document there and finds no node ('expected the
+ * node content, but found <document end>'); the library reads an empty one.
+ */
+const bareDocumentEnd = (text: string): number | undefined => {
+  for (const line of text.matchAll(/^.*$/gm)) {
+    if (/^\.\.\.(?:[ \t]|$)/.test(line[0])) return line.index
+    if (!/^[ \t]*(?:#|$)/.test(line[0])) return undefined
+  }
+  return undefined
+}
+
+const YAML_TAG = "tag:yaml.org,2002:"
+/** the tags whose node PyYAML constructs from a map, from a list; the others it constructs from a scalar */
+const MAP_TAGS = new Set(["map", "set"].map((t) => YAML_TAG + t))
+const SEQ_TAGS = new Set(["seq", "omap", "pairs"].map((t) => YAML_TAG + t))
+
+/** a scalar's text PyYAML's constructor for its tag takes (its int, float, bool, timestamp), as Python's int() and float() read the text */
+const constructible = (tag: string, text: string): boolean => {
+  if (tag === `${YAML_TAG}bool`) return PYYAML_TRUE.test(text) || PYYAML_FALSE.test(text) || /^(?:yes|no|true|false|on|off)$/.test(text.toLowerCase())
+  if (tag === `${YAML_TAG}int`) {
+    const v = text.replace(/_/g, "").replace(/^[-+]/, "")
+    // (Python's int() takes the base's own prefix too: int("0o7", 8))
+    if (v.startsWith("0b")) return /^0b\s*(?:0[bB])?[01]+\s*$/.test(v)
+    if (v.startsWith("0x")) return /^0x\s*(?:0[xX])?[0-9a-fA-F]+\s*$/.test(v)
+    if (v.startsWith("0")) return /^0(?:[oO][0-7]+|[0-7]*)\s*$/.test(v)
+    return v.includes(":") ? v.split(":").every((part) => /^\s*\p{Nd}+\s*$/u.test(part)) : /^\s*\p{Nd}+\s*$/u.test(v)
+  }
+  if (tag === `${YAML_TAG}float`) {
+    const v = text.replace(/_/g, "").toLowerCase().replace(/^[-+]/, "")
+    const float = /^\s*[-+]?(?:(?:\p{Nd}+\.?\p{Nd}*|\.\p{Nd}+)(?:e[-+]?\p{Nd}+)?|inf|infinity|nan)\s*$/u
+    return v === ".inf" || v === ".nan" || (v.includes(":") ? v.split(":").every((part) => float.test(part)) : float.test(v))
+  }
+  if (tag === `${YAML_TAG}timestamp`) return pythonDatetime(/^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}$/.test(text) ? `${text} 00:00:00` : text) !== undefined
+  return true
+}
+
+/**
+ * The first node whose YAML tag PyYAML's constructor cannot make of it: a
+ * scalar's tag on a map or a list (`!!str {a: 1}`), a map's on a list or a
+ * scalar (`!!set [x]`, `!!map [x]`), a list's on a map or a scalar (`!!omap
+ * {x: 1}`), an `!!omap`/`!!pairs` entry that is no map of one pair, a text
+ * that is no value of its tag (`!!int x`, `!!bool maybe`, `!!timestamp x`):
+ * safe_load fails on it, and cloud-init applies none of the document; the
+ * library reads it with a warning, or as its text.
+ */
+const unconstructibleTagged = (doc: Document): Node | undefined => {
+  let found: Node | undefined
+  visit(doc, {
+    Node(_, node) {
+      const tag = node.tag
+      if (tag === undefined || !tag.startsWith(YAML_TAG)) return
+      const fits = MAP_TAGS.has(tag)
+        ? isMap(node)
+        : SEQ_TAGS.has(tag)
+          ? // (the library makes an omap's entries pairs)
+            isSeq(node) && (tag === `${YAML_TAG}seq` || node.items.every((item) => isPair(item) || (isMap(item) && item.items.length === 1)))
+          : isScalar(node) && (typeof node.source !== "string" || constructible(tag, node.source))
+      if (fits) return
+      found = node
+      return visit.BREAK
+    }
+  })
+  return found
+}
+
 /** a fresh budget for one user-data: its parts share it */
 export const newTokenBudget = (): TokenBudget => ({ tokens: YAML_MAX_TOKENS })
 
 /**
  * `pinned`: the text is decoded from a MIME part's body, its lines none of the user-data's (Source);
- * `pyyamlRefusals`: a tab, a tag, a date, an anchor set twice, a keyless `:` or a plain `=` PyYAML refuses refuses the document (cloud-init's documents; an #alpine-config, which the shell edition's libyaml read, takes them, an unknown tag named in a warning)
+ * `pyyamlRefusals`: a %YAML directive, a `...` before any content, a tab, a tag, a value its tag does not fit, a date, a list or a map as a key, an anchor set twice, a keyless `:`, a plain `=` or a flow's plain value starting with `:` PyYAML refuses refuses the document (cloud-init's documents; an #alpine-config, which the shell edition's libyaml read, takes them, an unknown tag named in a warning)
  */
 export const loadYaml = (
   given: string,
@@ -588,8 +716,8 @@ export const loadYaml = (
   pinned = false,
   pyyamlRefusals = true
 ): Either.Either<Loaded, Array<Problem>> => {
-  // a CR alone ends a line, as PyYAML reads it (lines are counted so too)
-  const text = withLineFeeds(given)
+  // a CR alone ends a line, as PyYAML reads it (lines are counted so too); so does a NEL (U+0085) to PyYAML, in a value, a quoted one or a comment
+  const text = pyyamlRefusals && given.includes("\u0085") ? withLineFeeds(given).replace(/\u0085/g, "\n") : withLineFeeds(given)
   if (yamlNestsDeeperThan(text)) return Either.left([{ path: "", line: 1 + lineOffset, message: `YAML: nested too deeply (more than ${YAML_MAX_NESTING} levels)` }])
   const tooLarge = Either.left([{ path: "", line: 1 + lineOffset, message: `YAML: too large to read: more than ${YAML_MAX_TOKENS} tokens (keys, values, indicators, line breaks) in the user-data` }])
   const left = budget.tokens
@@ -629,11 +757,25 @@ export const loadYaml = (
     }
     return Either.left([{ path: "", line: at(error.pos[0]), message: `YAML: ${errorMessage(error)}` }])
   }
+  const documentEnd = pyyamlRefusals ? bareDocumentEnd(read) : undefined
+  if (documentEnd !== undefined) {
+    return Either.left([{ path: "", line: at(documentEnd), message: "YAML: a document end (...) before any content, which cloud-init's PyYAML refuses: it refuses the document" }])
+  }
+  const directive = pyyamlRefusals ? refusedYamlDirective(read) : undefined
+  if (directive !== undefined) {
+    return Either.left([{ path: "", line: at(directive), message: "YAML: a %YAML directive of a version other than 1.x, or a second one, which cloud-init's PyYAML refuses: it refuses the document" }])
+  }
   const tab = pyyamlRefusals ? refusedTab(doc, read) : undefined
   if (tab !== undefined) return Either.left([{ path: "", line: at(tab), message: "YAML: a tab outside a quoted or block scalar, which cloud-init's PyYAML refuses (only spaces separate YAML's tokens)" }])
   const tagged = pyyamlRefusals ? unconstructedTag(doc) : undefined
   if (tagged !== undefined) {
     return Either.left([{ path: "", line: at(tagged.range?.[0] ?? 0), message: "YAML: a tag other than YAML's own (!!str, !!binary...), which cloud-init's PyYAML (safe_load) cannot construct: it refuses the document" }])
+  }
+  const misTagged = pyyamlRefusals ? unconstructibleTagged(doc) : undefined
+  if (misTagged !== undefined) {
+    return Either.left([
+      { path: "", line: at(misTagged.range?.[0] ?? 0), message: "YAML: a value its tag does not fit (!!int x, !!set [x], !!str {a: 1}), which cloud-init's PyYAML cannot construct: it refuses the document" }
+    ])
   }
   const timestamp = pyyamlRefusals ? refusedTimestampScalar(doc) : undefined
   if (timestamp !== undefined) {
@@ -653,8 +795,16 @@ export const loadYaml = (
   if (valueKey !== undefined) {
     return Either.left([{ path: "", line: at(valueKey.range?.[0] ?? 0), message: "YAML: a plain = (YAML 1.1's value key), which cloud-init's PyYAML (safe_load) cannot construct: it refuses the document (quote it: '=')" }])
   }
+  const flowColon = pyyamlRefusals ? flowColonScalar(doc, read) : undefined
+  if (flowColon !== undefined) {
+    return Either.left([{ path: "", line: at(flowColon.range?.[0] ?? 0), message: "YAML: a plain value starting with ':' inside brackets ([::1]), which cloud-init's PyYAML refuses: it refuses the document (quote it: '::1')" }])
+  }
   resolveNonSpecific(doc)
   const resolve = aliasResolver(doc)
+  const collection = pyyamlRefusals ? collectionKeyNode(doc, resolve) : undefined
+  if (collection !== undefined) {
+    return Either.left([{ path: "", line: at(collection.range?.[0] ?? 0), message: "YAML: a list or a map as a key, which cloud-init's PyYAML cannot construct (unhashable): it refuses the document" }])
+  }
   keepAsWritten(doc, resolve, asWritten)
   markUndecodableBinary(doc)
   mergeKeysInPyyamlOrder(doc, resolve)
