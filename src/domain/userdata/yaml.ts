@@ -701,6 +701,37 @@ const unconstructibleTagged = (doc: Document): Node | undefined => {
   return found
 }
 
+/** where a document PyYAML refuses is refused (an offset in its text), and the line that says why */
+type Refusal = { readonly at: number; readonly message: string } | undefined
+
+const offsetRefused = (offset: number | undefined, message: string): Refusal => (offset === undefined ? undefined : { at: offset, message })
+const nodeRefused = (node: Node | undefined, message: string): Refusal => (node === undefined ? undefined : { at: node.range?.[0] ?? 0, message })
+
+/**
+ * The first thing of a parsed document that cloud-init's loader (PyYAML's
+ * safe_load, with `!!python/unicode`) refuses, so that cloud-init applies
+ * none of the document; each check a pass of its own, in this order.
+ */
+const pyyamlRefusal = (doc: Document, read: string): Refusal => {
+  const checks: ReadonlyArray<() => Refusal> = [
+    () => offsetRefused(bareDocumentEnd(read), "YAML: a document end (...) before any content, which cloud-init's PyYAML refuses: it refuses the document"),
+    () => offsetRefused(refusedYamlDirective(read), "YAML: a %YAML directive of a version other than 1.x, or a second one, which cloud-init's PyYAML refuses: it refuses the document"),
+    () => offsetRefused(refusedTab(doc, read), "YAML: a tab outside a quoted or block scalar, which cloud-init's PyYAML refuses (only spaces separate YAML's tokens)"),
+    () => nodeRefused(unconstructedTag(doc), "YAML: a tag other than YAML's own (!!str, !!binary...), which cloud-init's PyYAML (safe_load) cannot construct: it refuses the document"),
+    () => nodeRefused(unconstructibleTagged(doc), "YAML: a value its tag does not fit (!!int x, !!set [x], !!str {a: 1}), which cloud-init's PyYAML cannot construct: it refuses the document"),
+    () => nodeRefused(refusedTimestampScalar(doc), "YAML: a date that is no day of the calendar (or a time of day past 23:59:59), which cloud-init's PyYAML cannot construct: it refuses the document (quote it)"),
+    () => nodeRefused(repeatedAnchor(doc), "YAML: an anchor set a second time, which cloud-init's PyYAML refuses: it refuses the document (give each anchor its own name)"),
+    () => offsetRefused(keylessColon(doc, read), "YAML: a ':' with no key before it (after a list's ']', at a line's start), which cloud-init's PyYAML refuses: it refuses the document"),
+    () => nodeRefused(valueKeyScalar(doc), "YAML: a plain = (YAML 1.1's value key), which cloud-init's PyYAML (safe_load) cannot construct: it refuses the document (quote it: '=')"),
+    () => nodeRefused(flowColonScalar(doc, read), "YAML: a plain value starting with ':' inside brackets ([::1]), which cloud-init's PyYAML refuses: it refuses the document (quote it: '::1')")
+  ]
+  for (const check of checks) {
+    const refusal = check()
+    if (refusal !== undefined) return refusal
+  }
+  return undefined
+}
+
 /** a fresh budget for one user-data: its parts share it */
 export const newTokenBudget = (): TokenBudget => ({ tokens: YAML_MAX_TOKENS })
 
@@ -757,54 +788,12 @@ export const loadYaml = (
     }
     return Either.left([{ path: "", line: at(error.pos[0]), message: `YAML: ${errorMessage(error)}` }])
   }
-  const documentEnd = pyyamlRefusals ? bareDocumentEnd(read) : undefined
-  if (documentEnd !== undefined) {
-    return Either.left([{ path: "", line: at(documentEnd), message: "YAML: a document end (...) before any content, which cloud-init's PyYAML refuses: it refuses the document" }])
-  }
-  const directive = pyyamlRefusals ? refusedYamlDirective(read) : undefined
-  if (directive !== undefined) {
-    return Either.left([{ path: "", line: at(directive), message: "YAML: a %YAML directive of a version other than 1.x, or a second one, which cloud-init's PyYAML refuses: it refuses the document" }])
-  }
-  const tab = pyyamlRefusals ? refusedTab(doc, read) : undefined
-  if (tab !== undefined) return Either.left([{ path: "", line: at(tab), message: "YAML: a tab outside a quoted or block scalar, which cloud-init's PyYAML refuses (only spaces separate YAML's tokens)" }])
-  const tagged = pyyamlRefusals ? unconstructedTag(doc) : undefined
-  if (tagged !== undefined) {
-    return Either.left([{ path: "", line: at(tagged.range?.[0] ?? 0), message: "YAML: a tag other than YAML's own (!!str, !!binary...), which cloud-init's PyYAML (safe_load) cannot construct: it refuses the document" }])
-  }
-  const misTagged = pyyamlRefusals ? unconstructibleTagged(doc) : undefined
-  if (misTagged !== undefined) {
-    return Either.left([
-      { path: "", line: at(misTagged.range?.[0] ?? 0), message: "YAML: a value its tag does not fit (!!int x, !!set [x], !!str {a: 1}), which cloud-init's PyYAML cannot construct: it refuses the document" }
-    ])
-  }
-  const timestamp = pyyamlRefusals ? refusedTimestampScalar(doc) : undefined
-  if (timestamp !== undefined) {
-    return Either.left([
-      { path: "", line: at(timestamp.range?.[0] ?? 0), message: "YAML: a date that is no day of the calendar (or a time of day past 23:59:59), which cloud-init's PyYAML cannot construct: it refuses the document (quote it)" }
-    ])
-  }
-  const anchored = pyyamlRefusals ? repeatedAnchor(doc) : undefined
-  if (anchored !== undefined) {
-    return Either.left([{ path: "", line: at(anchored.range?.[0] ?? 0), message: "YAML: an anchor set a second time, which cloud-init's PyYAML refuses: it refuses the document (give each anchor its own name)" }])
-  }
-  const keyless = pyyamlRefusals ? keylessColon(doc, read) : undefined
-  if (keyless !== undefined) {
-    return Either.left([{ path: "", line: at(keyless), message: "YAML: a ':' with no key before it (after a list's ']', at a line's start), which cloud-init's PyYAML refuses: it refuses the document" }])
-  }
-  const valueKey = pyyamlRefusals ? valueKeyScalar(doc) : undefined
-  if (valueKey !== undefined) {
-    return Either.left([{ path: "", line: at(valueKey.range?.[0] ?? 0), message: "YAML: a plain = (YAML 1.1's value key), which cloud-init's PyYAML (safe_load) cannot construct: it refuses the document (quote it: '=')" }])
-  }
-  const flowColon = pyyamlRefusals ? flowColonScalar(doc, read) : undefined
-  if (flowColon !== undefined) {
-    return Either.left([{ path: "", line: at(flowColon.range?.[0] ?? 0), message: "YAML: a plain value starting with ':' inside brackets ([::1]), which cloud-init's PyYAML refuses: it refuses the document (quote it: '::1')" }])
-  }
+  const refused = pyyamlRefusals ? pyyamlRefusal(doc, read) : undefined
+  if (refused !== undefined) return Either.left([{ path: "", line: at(refused.at), message: refused.message }])
   resolveNonSpecific(doc)
   const resolve = aliasResolver(doc)
-  const collection = pyyamlRefusals ? collectionKeyNode(doc, resolve) : undefined
-  if (collection !== undefined) {
-    return Either.left([{ path: "", line: at(collection.range?.[0] ?? 0), message: "YAML: a list or a map as a key, which cloud-init's PyYAML cannot construct (unhashable): it refuses the document" }])
-  }
+  const unhashable = pyyamlRefusals ? nodeRefused(collectionKeyNode(doc, resolve), "YAML: a list or a map as a key, which cloud-init's PyYAML cannot construct (unhashable): it refuses the document") : undefined
+  if (unhashable !== undefined) return Either.left([{ path: "", line: at(unhashable.at), message: unhashable.message }])
   keepAsWritten(doc, resolve, asWritten)
   markUndecodableBinary(doc)
   mergeKeysInPyyamlOrder(doc, resolve)
