@@ -38,6 +38,15 @@ const withLogger = (instance: TestInstance, answer?: (i: Invocation) => { readon
   })
 
 /** the lines one `logger` invocation sends: its stdin lines, else the message on its command line */
+/** the image's own alpine (uid 1000), whose home group members may write (0775), owned by it where the test may chown */
+const withGroupWritableHome = (instance: TestInstance) => {
+  instance.write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nalpine:x:1000:1000:Linux User,,,:/home/alpine:/bin/sh\n")
+  instance.write("/etc/group", "root:x:0:root\nalpine:x:1000:\n")
+  mkdirSync(join(instance.root, "home/alpine"), { recursive: true })
+  chmodSync(join(instance.root, "home/alpine"), 0o775)
+  if (process.getuid?.() === 0) chownSync(join(instance.root, "home/alpine"), 1000, 1000)
+}
+
 const sent = (i: Invocation): ReadonlyArray<string> => {
   if (i.stdin !== undefined) return i.stdin.split("\n").filter((l) => l !== "")
   const tag = i.args.indexOf("-t")
@@ -591,11 +600,7 @@ describe("main phase actions", () => {
     Effect.gen(function* () {
       const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHomeMode h@example"
       const instance = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: [key] } })
-      instance.write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nalpine:x:1000:1000:Linux User,,,:/home/alpine:/bin/sh\n")
-      instance.write("/etc/group", "root:x:0:root\nalpine:x:1000:\n")
-      mkdirSync(join(instance.root, "home/alpine"), { recursive: true })
-      chmodSync(join(instance.root, "home/alpine"), 0o775)
-      if (process.getuid?.() === 0) chownSync(join(instance.root, "home/alpine"), 1000, 1000)
+      withGroupWritableHome(instance)
       const r = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_ssh_keys" })
       expect(r.code, r.stderr).toBe(0)
       expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${key}\n`)
@@ -622,11 +627,7 @@ describe("main phase actions", () => {
     Effect.gen(function* () {
       const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIQuotedValue q@example"
       const instance = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: [key] } })
-      instance.write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nalpine:x:1000:1000:Linux User,,,:/home/alpine:/bin/sh\n")
-      instance.write("/etc/group", "root:x:0:root\nalpine:x:1000:\n")
-      mkdirSync(join(instance.root, "home/alpine"), { recursive: true })
-      chmodSync(join(instance.root, "home/alpine"), 0o775)
-      if (process.getuid?.() === 0) chownSync(join(instance.root, "home/alpine"), 1000, 1000)
+      withGroupWritableHome(instance)
       instance.write("/etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\nAuthorizedKeysFile '.ssh/authorized_keys' # the stock one\n")
       instance.write("/etc/ssh/sshd_config.d/10-lax.conf", 'StrictModes "no" # a shared home\n')
       const lax = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_ssh_keys" })
@@ -645,11 +646,7 @@ describe("main phase actions", () => {
     Effect.gen(function* () {
       const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICrlfConfig c@example"
       const instance = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: [key] } })
-      instance.write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nalpine:x:1000:1000:Linux User,,,:/home/alpine:/bin/sh\n")
-      instance.write("/etc/group", "root:x:0:root\nalpine:x:1000:\n")
-      mkdirSync(join(instance.root, "home/alpine"), { recursive: true })
-      chmodSync(join(instance.root, "home/alpine"), 0o775)
-      if (process.getuid?.() === 0) chownSync(join(instance.root, "home/alpine"), 1000, 1000)
+      withGroupWritableHome(instance)
       instance.write("/etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\r\n\r\nAuthorizedKeysFile\t.ssh/authorized_keys\r\n")
       instance.write("/etc/ssh/sshd_config.d/10-lax.conf", "StrictModes no\r\n")
       const r = yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "set_ssh_keys" })
