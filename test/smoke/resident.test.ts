@@ -376,7 +376,7 @@ describe.concurrent("the resident process of a first boot", () => {
   })
 
   it("a user-data script that writes faster than its client reads (the client's shell reads a byte at a time) does not pile its output up in the resident process: as a process of its own, the phase goes on once its client has taken most of the output (all but less than 4 MiB)", async ({ expect }) => {
-    const size = 16 * 1024 * 1024
+    const size = 8 * 1024 * 1024
     const { instance, env } = await newInstance(`#!/bin/sh\nhead -c ${size} /dev/zero | tr '\\0' x | fold -w 99\n`)
     await bootAndServe(env, instance)
     for (const phase of ["early", "main"]) expect((await startService(phase, env)).code).toBe(0)
