@@ -28,8 +28,8 @@ const DONE_ANYWAY: ReadonlyArray<readonly [string, (value: unknown) => boolean]>
   ["preserve_hostname", (v) => truthOf(v) === false],
   // Alpine's cloud-init writes /etc/hostname, as set_hostname does
   ["create_hostname_file", (v) => truthOf(v) === true],
-  // the host named by hostname, not by the whole fqdn (read by Python's truth: a quoted "false" prefers the fqdn)
-  ["prefer_fqdn_over_hostname", (v) => v === false],
+  // the host named by hostname, not by the whole fqdn (cc_set_hostname reads it with get_cfg_option_bool: a quoted "false" is false)
+  ["prefer_fqdn_over_hostname", (v) => truthOf(v) === false],
   // cc_update_etc_hosts: the 127.0.1.1 line names the host, the other lines left, as set_hostname writes it (true renders its own whole file)
   ["manage_etc_hosts", (v) => v === "localhost"],
   // cc_resizefs: the root filesystem grown (noblock: in the background), as expand_root grows it
