@@ -146,6 +146,21 @@ it.scoped("vendor data that never comes: retried for 3 s, then the error line an
   })
 )
 
+it.scoped("an nvme id-ctrl that hangs (a controller not answering yet): stopped when the 3 s are up, then the error line and exit 1", () =>
+  Effect.gen(function* () {
+    // every nvme answers only after a minute, the kernel's admin command timeout
+    const instance = yield* makeTestInstance({ noSimulator: true, answer: nvme, commandDelayMs: 60_000 })
+    const dev = join(instance.dir, "dev")
+    mkdirSync(dev)
+    const running = yield* Effect.fork(instance.runRoute(routeHelper("nvme-ebs-links", [], dev)!, { MDEV: "nvme1n1", ACTION: "add" }))
+    while (instance.commands().length === 0) yield* Effect.promise(() => new Promise((r) => setTimeout(r, 5)))
+    yield* passTime("3200 millis", "50 millis")
+    const done = yield* Fiber.poll(running)
+    expect(Option.map(done, Exit.getOrElse(() => undefined))).toEqual(Option.some({ code: 1, stdout: "", stderr: "nvme-ebs-links: Failed to get EBS volume alias for nvme1n1 after 3 s\n" }))
+    expect(links(dev)).toEqual({})
+  })
+)
+
 it.scoped("vendor data that never comes, the wall clock stepped back an hour during the wait (NTP at boot): retried for 3 s all the same", () =>
   Effect.gen(function* () {
     const { instance, event } = yield* setUp()

@@ -316,6 +316,14 @@ describeSystem("vnic-eth-hotplug", { tools: { flock: "util-linux" } }, () => {
       expect(instance.commands()).toEqual(["rc-service networking status", "ifup eth1"])
     })
   )
+
+  it.scopedLive("no rc-service on the PATH: networking's state is asked of `service`, as the shell edition asks it; started, the NIC is brought up", () =>
+    Effect.gen(function* () {
+      const instance = yield* pretendInstance("stopped", { missing: ["rc-service"] })
+      expect(yield* event(instance, "add", "eth1")).toEqual({ code: 0, stdout: "", stderr: "" })
+      expect(instance.commands()).toEqual(["service networking status", "ifup eth1"])
+    })
+  )
 })
 
 it.scopedLive("missing MDEV or ACTION, an unknown ACTION, a name that is no ethN: an error line, exit 1, nothing done", () =>

@@ -59,7 +59,12 @@ const add = (dir: string, device: string, base: string, partition: string) =>
   Effect.gen(function* () {
     // VENDOR_DATA_WAIT on the monotonic clock (Schedule.upTo counts on the wall clock, which NTP may step back meanwhile: an hour's retries)
     const ends = (yield* monotonicMillis) + Duration.toMillis(VENDOR_DATA_WAIT)
-    const name = yield* readName(base).pipe(
+    // each attempt within the time left: an `nvme id-ctrl` that hangs (a controller not answering its admin commands
+    // yet, whose kernel timeout is a minute) is stopped there, as mdev waits for this program before its next event
+    const attempt = Effect.flatMap(monotonicMillis, (now) =>
+      readName(base).pipe(Effect.timeoutFail({ duration: Duration.millis(Math.max(0, ends - now)), onTimeout: () => new NotYet() }))
+    )
+    const name = yield* attempt.pipe(
       Effect.retry(Schedule.spaced(RETRY_EVERY).pipe(Schedule.checkEffect(() => Effect.map(monotonicMillis, (now) => now < ends)))),
       Effect.option
     )

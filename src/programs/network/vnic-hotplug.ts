@@ -14,9 +14,12 @@ import { RootFs } from "../../services/RootFs.js"
 import { assembleHoldingLock } from "./assemble.js"
 import { envValue, failed, helper, INTERFACES, notADirectory } from "./helper.js"
 
-/** `rc-service networking status` says started (exit 0); without OpenRC it is not */
+/**
+ * `rc-service networking status` says started (exit 0); `service networking status`, the shell edition's question,
+ * where there is no rc-service on the PATH; without OpenRC it is not
+ */
 const networkingStarted = Effect.flatMap(Commands, (c) =>
-  c.run("rc-service", ["networking", "status"], { allowFailure: true }).pipe(
+  Effect.flatMap(c.has("rc-service"), (rc) => c.run(rc ? "rc-service" : "service", ["networking", "status"], { allowFailure: true })).pipe(
     Effect.map((r) => r.exitCode === 0),
     Effect.orElseSucceed(() => false)
   )
