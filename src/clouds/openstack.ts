@@ -53,11 +53,19 @@ const driveVersion = (dir: string) =>
     return Option.match(found, { onNone: () => LATEST, onSome: (v) => `openstack/${v}/` })
   })
 
-const fromDrive = readVolume(DRIVE_LABELS, "config-2", (dir) =>
+/**
+ * the drive's files, mounted at `dir`; none where it holds no `meta_data.json`: cloud-init's read_v2 requires it, and a
+ * config-2 volume without it is no config drive to cloud-init, which reads the metadata service then (said here)
+ */
+const driveAt = (dir: string) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     const { userDataMaxBytes, imdsMaxBytes } = yield* Config
     const at = yield* driveVersion(dir)
+    if (!(yield* fs.exists(`${dir}/${at}meta_data.json`))) {
+      yield* warn(`openstack: the config-2 volume holds no ${at}meta_data.json (nor a dated version's): it is no config drive, the metadata service is read`)
+      return Option.none<Drive>()
+    }
     const files = new Map<string, Uint8Array>()
     const refused = new Map<string, ImdsError>()
     for (const name of FILES) {
@@ -73,9 +81,10 @@ const fromDrive = readVolume(DRIVE_LABELS, "config-2", (dir) =>
       )
       Option.map(data, (d) => files.set(name, d))
     }
-    return { files, refused, at }
+    return Option.some<Drive>({ files, refused, at })
   })
-)
+
+const fromDrive = Effect.map(readVolume(DRIVE_LABELS, "config-2", driveAt), Option.flatten)
 
 /**
  * The metadata service at its IPv6 address, for an instance on an IPv6-only

@@ -493,6 +493,21 @@ describe("openstack", () => {
     })
   )
 
+  it.scopedLive("a config-2 volume without meta_data.json is no config drive (cloud-init's read_v2 requires it): said in one line, and the metadata service read", () =>
+    Effect.gen(function* () {
+      const volume = yield* tempDir
+      mkdirSync(join(volume, "ec2/latest"), { recursive: true })
+      writeFileSync(join(volume, "ec2/latest/meta-data.json"), JSON.stringify({ hostname: "stale.novalocal" }))
+      const instance = yield* makeTestInstance({ cloud: "openstack", configDrive: volume, instance: { hostname: "from-service.novalocal" } })
+      const said = "openstack: the config-2 volume holds no openstack/latest/meta_data.json (nor a dated version's): it is no config drive, the metadata service is read\n"
+      expect(yield* instance.imds(["@hostname"])).toEqual({ code: 0, stdout: "from-service.novalocal", stderr: said })
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code), results.map((r) => r.stderr).join("")).toEqual([0, 0, 0, 0])
+      expect(instance.read("/etc/hostname")).toBe("from-service\n")
+      expect(results[2]!.stderr).toContain(said)
+    })
+  )
+
   it.scopedLive("a drive's file over its limit fails only its own reads, naming the drive and the limit; the hostname and keys are set", () =>
     Effect.gen(function* () {
       const drive = driveOf(yield* tempDir, "from-drive.novalocal")
