@@ -116,11 +116,13 @@ install: check-bundle
 		{ [ ! -L "$(DESTDIR)$$link" ] || [ ! -d "$(DESTDIR)$$link" ]; } || rm -f "$(DESTDIR)$$link"; \
 		mv -f "$(DESTDIR)$${link%/*}/.$${link##*/}.new" "$(DESTDIR)$$link"; \
 	done
+# (the OpenRC services look for the client of the resident process where it is installed, $(LIBDIR), not in /usr/lib alone)
 	@set -e; for f in $(FILES); do \
 		src=$${f%%:*}; rest=$${f#*:}; dest=$${rest%:*}; mode=$${rest##*:}; \
 		echo "install -m $$mode $$src $(DESTDIR)$$dest"; \
 		install -d "$(DESTDIR)$${dest%/*}"; \
 		install -m $$mode "$$src" "$(DESTDIR)$${dest%/*}/.$${dest##*/}.new"; \
+		case $$src in openrc/tiny-cloud-*) sed 's|TINY_CLOUD_LIB:-/usr/lib/tiny-cloud}|TINY_CLOUD_LIB:-$(LIBDIR)}|' "$$src" > "$(DESTDIR)$${dest%/*}/.$${dest##*/}.new" ;; esac; \
 		mv -f "$(DESTDIR)$${dest%/*}/.$${dest##*/}.new" "$(DESTDIR)$$dest"; \
 	done
 # (after the files: the phases' cache is made through the resident process, with the client.sh installed beside the program)

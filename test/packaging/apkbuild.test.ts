@@ -518,6 +518,21 @@ describeSystem("the package and make install", { tools: { make: "make" } }, () =
     })
   })
 
+  describe("make install with PREFIX=/usr/local", () => {
+    it("the OpenRC services look for the client of the resident process where it installs it, $PREFIX/lib/tiny-cloud, not in /usr/lib", () => {
+      const image = mkdtempSync(join(dir, "local-"))
+      execFileSync("make", ["-s", "install", `DESTDIR=${image}`, "PREFIX=/usr/local", "PREPARE_CODE_CACHE=no"], { cwd: REPO, stdio: "ignore" })
+      expect(existsSync(join(image, "usr/local/lib/tiny-cloud/client.sh"))).toBe(true)
+      for (const phase of ["boot", "early", "main", "final"]) {
+        const service = readFileSync(join(image, "etc/init.d", `tiny-cloud-${phase}`), "utf8")
+        const looked = [...service.matchAll(/"\$\{TINY_CLOUD_LIB:-([^}]*)\}\/client\.sh"/g)].map((m) => m[1])
+        expect([phase, looked]).toEqual([phase, ["/usr/local/lib/tiny-cloud", "/usr/local/lib/tiny-cloud"]])
+        // nothing else of the service changed
+        expect(service.replaceAll("TINY_CLOUD_LIB:-/usr/local/lib/tiny-cloud}", "TINY_CLOUD_LIB:-/usr/lib/tiny-cloud}")).toBe(readFileSync(join(REPO, "openrc", `tiny-cloud-${phase}`), "utf8"))
+      }
+    })
+  })
+
   describe("make install over an earlier install (an upgrade on a running instance)", () => {
     it("puts each file in place by a rename: a program started meanwhile (a phase, imds, a hotplug helper, a service) finds the old file or the new one, never none or half of one", () => {
       const image = mkdtempSync(join(tmpdir(), "tiny-cloud-reinstall-"))
