@@ -1,8 +1,8 @@
 # Tiny Cloud: the OpenRC services' client of the resident process of a first
 # boot (`tiny-cloud serve`, which the boot service starts before the boot
 # phase; the protocol is in the program's src/domain/resident.ts). It needs a
-# POSIX sh, mkfifo, sleep and mv: busybox has them all; on its way it starts
-# only mkfifo, so that a phase's hand-over costs little. Whenever the
+# POSIX sh, mkfifo, sleep, mv and rm: busybox has them all; on its way it starts
+# only mkfifo (and rm, not waited for), so that a phase's hand-over costs little. Whenever the
 # resident process is not there or does not answer, the phase runs in a
 # process of its own, as it always could.
 
