@@ -896,6 +896,18 @@ describe("write_files", () => {
     expect(notes(source).warnings).toEqual(["line 5: write_files[0].content: 6 characters outside the base64 alphabet were dropped, as cloud-init drops them"])
   })
 
+  it("writes #cloud-config base64 whose closing '=' padding is missing (cloud-init's b64decode refuses it: 'Incorrect padding'), and says so: never silently", () => {
+    const source = "#cloud-config\nwrite_files:\n  - {path: /a, encoding: b64, content: aGk}\n  - {path: /b, encoding: base64, content: aGVsbA=}\n  - {path: /c, encoding: b64, content: aGk=}\n  - {path: /d, encoding: b64, content: aGVsbA==}\n"
+    expect(config(source).writeFiles.map((f) => [f.path, text(f.content)])).toEqual([["/a", "hi"], ["/b", "hell"], ["/c", "hi"], ["/d", "hell"]])
+    expect(notes(source)).toEqual({
+      problems: [],
+      warnings: [
+        "line 3: write_files[0].content: base64 without its closing '=' padding, which cloud-init refuses ('Incorrect padding'); decoded as if padded",
+        "line 4: write_files[1].content: base64 without its closing '=' padding, which cloud-init refuses ('Incorrect padding'); decoded as if padded"
+      ]
+    })
+  })
+
   it("counts the characters it drops from base64 as the text has them: a pair of surrogates is one, two lone ones the alphabet separates are two", () => {
     const source = '#alpine-config\nwrite_files:\n  - path: /a\n    encoding: b64\n    content: "aGVs\\ud800bG8g\\udc00d29ybGQ=\\ud83d\\ude00"\n'
     expect(config(source).writeFiles.map((f) => text(f.content))).toEqual(["hello world"])
