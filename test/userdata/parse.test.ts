@@ -890,6 +890,14 @@ describe("write_files", () => {
     expect(notes(archive).warnings).toEqual(["part 1 (line 2): content: !!binary data that is not valid base64; part ignored"])
   })
 
+  it("skips a #cloud-config entry whose !!binary text lacks its closing '=' padding, which PyYAML refuses ('Incorrect padding'), saying so; #alpine-config takes it", () => {
+    const source = "#cloud-config\nwrite_files:\n  - {path: /bad, content: !!binary aGk}\n  - {path: /good, content: !!binary aGk=}\n"
+    expect(config(source).writeFiles.map((f) => [f.path, text(f.content)])).toEqual([["/good", "hi"]])
+    expect(notes(source).problems).toEqual(["line 3: write_files[0].content: !!binary data that is not valid base64; write_files[0] skipped"])
+    const alpine = "#alpine-config\nwrite_files:\n  - {path: /taken, content: !!binary aGk}\n"
+    expect(config(alpine).writeFiles.map((f) => [f.path, text(f.content)])).toEqual([["/taken", "hi"]])
+  })
+
   it("drops characters outside the base64 alphabet as cloud-init does, and says so", () => {
     const source = "#alpine-config\nwrite_files:\n  - path: /a\n    encoding: b64\n    content: aGVs!bG8g*d29y.bGQ=...\n"
     expect(config(source).writeFiles.map((f) => text(f.content))).toEqual(["hello world"])
