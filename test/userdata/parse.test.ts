@@ -890,10 +890,30 @@ describe("write_files", () => {
     expect(notes(archive).warnings).toEqual(["part 1 (line 2): content: !!binary data that is not valid base64; part ignored"])
   })
 
+  it("skips a #cloud-config entry whose !!binary text lacks its closing '=' padding, which PyYAML refuses ('Incorrect padding'), saying so; #alpine-config takes it", () => {
+    const source = "#cloud-config\nwrite_files:\n  - {path: /bad, content: !!binary aGk}\n  - {path: /good, content: !!binary aGk=}\n"
+    expect(config(source).writeFiles.map((f) => [f.path, text(f.content)])).toEqual([["/good", "hi"]])
+    expect(notes(source).problems).toEqual(["line 3: write_files[0].content: !!binary data that is not valid base64; write_files[0] skipped"])
+    const alpine = "#alpine-config\nwrite_files:\n  - {path: /taken, content: !!binary aGk}\n"
+    expect(config(alpine).writeFiles.map((f) => [f.path, text(f.content)])).toEqual([["/taken", "hi"]])
+  })
+
   it("drops characters outside the base64 alphabet as cloud-init does, and says so", () => {
     const source = "#alpine-config\nwrite_files:\n  - path: /a\n    encoding: b64\n    content: aGVs!bG8g*d29y.bGQ=...\n"
     expect(config(source).writeFiles.map((f) => text(f.content))).toEqual(["hello world"])
     expect(notes(source).warnings).toEqual(["line 5: write_files[0].content: 6 characters outside the base64 alphabet were dropped, as cloud-init drops them"])
+  })
+
+  it("writes #cloud-config base64 whose closing '=' padding is missing (cloud-init's b64decode refuses it: 'Incorrect padding'), and says so: never silently", () => {
+    const source = "#cloud-config\nwrite_files:\n  - {path: /a, encoding: b64, content: aGk}\n  - {path: /b, encoding: base64, content: aGVsbA=}\n  - {path: /c, encoding: b64, content: aGk=}\n  - {path: /d, encoding: b64, content: aGVsbA==}\n"
+    expect(config(source).writeFiles.map((f) => [f.path, text(f.content)])).toEqual([["/a", "hi"], ["/b", "hell"], ["/c", "hi"], ["/d", "hell"]])
+    expect(notes(source)).toEqual({
+      problems: [],
+      warnings: [
+        "line 3: write_files[0].content: base64 without its closing '=' padding, which cloud-init refuses ('Incorrect padding'); decoded as if padded",
+        "line 4: write_files[1].content: base64 without its closing '=' padding, which cloud-init refuses ('Incorrect padding'); decoded as if padded"
+      ]
+    })
   })
 
   it("counts the characters it drops from base64 as the text has them: a pair of surrogates is one, two lone ones the alphabet separates are two", () => {

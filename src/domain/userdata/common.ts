@@ -3,7 +3,7 @@ import * as Either from "effect/Either"
 import { ApkRepository as ApkRepositorySchema, Command as CommandSchema, Flag, TextList } from "../../schema/fields.js"
 import { DEFAULT_USERDATA_MAX_BYTES } from "../settings.js"
 import { authorizedKeys } from "../ssh-keys.js"
-import { canonicalEncoding, decodeContent, type Budget } from "./content.js"
+import { canonicalEncoding, decodeContent, lacksPadding, namesBase64, type Budget } from "./content.js"
 import type { ApkRepository, Command, FileSource, FileToWrite, NtpClient, UserConfig } from "./model.js"
 import { asMap, decodeEach, decodeOr, type Key, type Notes } from "./notes.js"
 
@@ -170,6 +170,9 @@ export const toFile = (entry: FileEntry, at: ReadonlyArray<Key>, index: number, 
     }
     if (decoded.right.dropped > 0) {
       notes.warn([...at, "content"], `${decoded.right.dropped} characters outside the base64 alphabet were dropped, as cloud-init drops them`)
+    }
+    if (binaryOnceMore && typeof entry.content === "string" && namesBase64(encoding) && lacksPadding(entry.content)) {
+      notes.warn([...at, "content"], "base64 without its closing '=' padding, which cloud-init refuses ('Incorrect padding'); decoded as if padded")
     }
     content = decoded.right.bytes
   }

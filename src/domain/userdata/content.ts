@@ -52,6 +52,18 @@ export const fromBase64 = (text: string): Either.Either<Decoded, string> => {
   return Either.right({ bytes: Buffer.from(data, "base64"), dropped })
 }
 
+/**
+ * base64 text whose last quad lacks the `=` that Python's b64decode wants
+ * (`aGk` for `hi`): cloud-init's write_files fails on it ('Incorrect
+ * padding'), where `fromBase64` decodes it as if padded.
+ */
+export const lacksPadding = (text: string): boolean => {
+  const kept = text.replace(/[^A-Za-z0-9+/=]+/g, "")
+  const data = withoutTrailing(kept, "=")
+  const rest = data.length % 4
+  return (rest === 2 || rest === 3) && kept.length - data.length < 4 - rest
+}
+
 /** gzip data expanded within what the budget has left, which it then spends; why not, when it cannot */
 export const gunzipWithin = (data: Uint8Array, budget: Budget): Either.Either<Uint8Array, "too large" | "not gzip"> => {
   if (budget.remaining <= 0) return Either.left("too large")
@@ -78,7 +90,7 @@ const gunzip = (data: Uint8Array, budget: Budget): Either.Either<Uint8Array, str
 export class UndecodableBinary extends Uint8Array {}
 
 /** the encodings that name a base64 step (`b64`, `gz+base64`, ...) */
-const namesBase64 = (encoding: Encoding): boolean => encoding.includes("64")
+export const namesBase64 = (encoding: Encoding): boolean => encoding.includes("64")
 
 /**
  * `!!binary` bytes under an encoding that names base64, in a `#cloud-config`

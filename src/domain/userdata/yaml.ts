@@ -6,7 +6,7 @@
 import * as Either from "effect/Either"
 import { type Alias, type Document, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, type Node, type Pair, parseDocument, Scalar, type ScalarTag, type Tags, visit, type YAMLError, type YAMLMap, YAMLSeq } from "yaml"
 import { pythonFloat } from "./common.js"
-import { fromBase64, UndecodableBinary } from "./content.js"
+import { fromBase64, lacksPadding, UndecodableBinary } from "./content.js"
 import type { Key, Note } from "./notes.js"
 import type { Problem } from "./problem.js"
 import { takeTokens, type TokenBudget, withLineFeeds, YAML_MAX_NESTING, YAML_MAX_TOKENS, yamlNestsDeeperThan } from "../yaml-depth.js"
@@ -268,12 +268,15 @@ const keyText = (key: Scalar): string => (isMergeKey(key) ? "<<" : String(key.va
 
 /**
  * `!!binary` scalars whose text is not base64, marked: the library decodes
- * any text to some bytes (`a$$=b` to none), which would be written as if given
+ * any text to some bytes (`a$$=b` to none), which would be written as if given.
+ * `padded`: so is text without its closing `=` (`aGk`), which PyYAML's
+ * decoder refuses ('Incorrect padding')
  */
-const markUndecodableBinary = (doc: Document) =>
+const markUndecodableBinary = (doc: Document, padded: boolean) =>
   visit(doc, {
     Scalar(_, node) {
-      if (node.tag === "tag:yaml.org,2002:binary" && typeof node.source === "string" && Either.isLeft(fromBase64(node.source))) node.value = new UndecodableBinary()
+      if (node.tag !== "tag:yaml.org,2002:binary" || typeof node.source !== "string") return
+      if (Either.isLeft(fromBase64(node.source)) || (padded && lacksPadding(node.source))) node.value = new UndecodableBinary()
     }
   })
 
@@ -795,7 +798,7 @@ export const loadYaml = (
   const unhashable = pyyamlRefusals ? nodeRefused(collectionKeyNode(doc, resolve), "YAML: a list or a map as a key, which cloud-init's PyYAML cannot construct (unhashable): it refuses the document") : undefined
   if (unhashable !== undefined) return Either.left([{ path: "", line: at(unhashable.at), message: unhashable.message }])
   keepAsWritten(doc, resolve, asWritten)
-  markUndecodableBinary(doc)
+  markUndecodableBinary(doc, pyyamlRefusals)
   mergeKeysInPyyamlOrder(doc, resolve)
   withoutAddedLineBreak(doc, read)
   // (before they are named: two different maps as keys are not the same key written twice)
