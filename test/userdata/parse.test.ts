@@ -2497,6 +2497,20 @@ ntp:
     ])
   })
 
+  it("names a bootcmd or runcmd entry that is a number or a boolean, which cloud-init's shellify refuses, and with it the whole key", () => {
+    const source = "#cloud-config\nbootcmd:\n  - yes\nruncmd: [cd /tmp, false, 5, ~, [sleep, 1], 1.5]\nother: {runcmd: [3]}\n"
+    const said = (kind: string, key: string) => `${kind}, not a command (a string or a list): cloud-init refuses it and runs none of ${key}; here it runs as the command written`
+    expect(notes(source).warnings).toEqual([
+      `line 3: bootcmd[0]: ${said("a boolean", "bootcmd")}`,
+      `line 4: runcmd[1]: ${said("a boolean", "runcmd")}`,
+      `line 4: runcmd[2]: ${said("a number", "runcmd")}`,
+      `line 4: runcmd[5]: ${said("a number", "runcmd")}`,
+      "unsupported cloud-config keys: other"
+    ])
+    // the shell edition's #alpine-config reads them as commands, as its YAML reader gives text
+    expect(notes("#alpine-config\nruncmd: [false, 5]\n").warnings).toEqual([])
+  })
+
   it("enables ntp as cloud-init does: an empty ntp key too, unless enabled is false; ntp and ntpdate are busybox's ntpd", () => {
     expect(config("#cloud-config\nntp:\n").ntp).toEqual({ client: "chrony", servers: [], pools: [], peers: [], allow: [], install: "cloud-init" })
     expect(config("#cloud-config\nntp: {enabled: false}\n").ntp).toBeUndefined()
