@@ -840,6 +840,22 @@ describe("write_files", () => {
     expect(config(source).writeFiles.map((f) => [f.path, text(f.content)])).toEqual(["/a", "/b", "/c", "/d", "/e", "/f", "/g", "/h"].map((p) => [p, payload]))
   })
 
+  it("#cloud-config names gz or gzip text content, which cloud-init gunzips as it is and fails on, and writes it as base64 of gzip data", () => {
+    const payload = "line one\n"
+    const gz = gzipSync(Buffer.from(payload)).toString("base64")
+    const source = `#cloud-config\nwrite_files:\n${[
+      `  - {path: /a, encoding: gz, content: ${gz}}\n`,
+      `  - {path: /b, encoding: GZIP, content: ${gz}}\n`,
+      `  - {path: /c, encoding: gzip, content: !!binary ${gz}}\n`,
+      `  - {path: /d, encoding: gz+b64, content: ${gz}}\n`,
+      `  - {path: /e, encoding: gz, content: ""}\n`
+    ].join("")}`
+    const said = (encoding: string) =>
+      `${encoding} with text content, which cloud-init gunzips as it is and fails on (it writes neither this file nor those after it): read as base64 of gzip data, as gz+base64 is`
+    expect(notes(source)).toEqual({ problems: [], warnings: [`line 3: write_files[0].encoding: ${said("gz")}`, `line 4: write_files[1].encoding: ${said("gzip")}`] })
+    expect(config(source).writeFiles.map((f) => [f.path, text(f.content)])).toEqual([...["/a", "/b", "/c", "/d"].map((p) => [p, payload]), ["/e", ""]])
+  })
+
   it("decodes !!binary content under an encoding that names base64 once more, as cloud-init does; bytes that are no base64 text are taken as they are", () => {
     const payload = "line one\n"
     const b64 = Buffer.from(payload).toString("base64")
@@ -2515,6 +2531,20 @@ ntp:
       { kind: "shell", script: "5", index: 2 },
       { kind: "argv", argv: ["sleep", "1"], index: 4 }
     ])
+  })
+
+  it("names a bootcmd or runcmd entry that is a number or a boolean, which cloud-init's shellify refuses, and with it the whole key", () => {
+    const source = "#cloud-config\nbootcmd:\n  - yes\nruncmd: [cd /tmp, false, 5, ~, [sleep, 1], 1.5]\nother: {runcmd: [3]}\n"
+    const said = (kind: string, key: string) => `${kind}, not a command (a string or a list): cloud-init refuses it and runs none of ${key}; here it runs as the command written`
+    expect(notes(source).warnings).toEqual([
+      `line 3: bootcmd[0]: ${said("a boolean", "bootcmd")}`,
+      `line 4: runcmd[1]: ${said("a boolean", "runcmd")}`,
+      `line 4: runcmd[2]: ${said("a number", "runcmd")}`,
+      `line 4: runcmd[5]: ${said("a number", "runcmd")}`,
+      "unsupported cloud-config keys: other"
+    ])
+    // the shell edition's #alpine-config reads them as commands, as its YAML reader gives text
+    expect(notes("#alpine-config\nruncmd: [false, 5]\n").warnings).toEqual([])
   })
 
   it("enables ntp as cloud-init does: an empty ntp key too, unless enabled is false; ntp and ntpdate are busybox's ntpd", () => {

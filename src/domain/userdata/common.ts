@@ -139,7 +139,7 @@ export interface FileEntry {
 
 /**
  * The file an entry asks for, or undefined when it is skipped (no path, undecodable content); the reasons are noted.
- * `binaryOnceMore`: `!!binary` content under a base64 encoding is decoded again, as cloud-init does (`#cloud-config`).
+ * `binaryOnceMore` (`#cloud-config`): `!!binary` content under a base64 encoding is decoded again, as cloud-init does; `gz` text, which cloud-init cannot read, is named.
  */
 export const toFile = (entry: FileEntry, at: ReadonlyArray<Key>, index: number, context: ReadContext, binaryOnceMore: boolean): FileToWrite | undefined => {
   const { notes } = context
@@ -173,6 +173,10 @@ export const toFile = (entry: FileEntry, at: ReadonlyArray<Key>, index: number, 
     }
     if (binaryOnceMore && typeof entry.content === "string" && namesBase64(encoding) && lacksPadding(entry.content)) {
       notes.warn([...at, "content"], "base64 without its closing '=' padding, which cloud-init refuses ('Incorrect padding'); decoded as if padded")
+    }
+    // cloud-init gunzips `gz` text as it is (its decomp_gzip), which fails: it writes neither this file nor the ones after it
+    if (binaryOnceMore && (encoding === "gz" || encoding === "gzip") && typeof entry.content === "string" && entry.content.length > 0) {
+      notes.warn([...at, "encoding"], `${encoding} with text content, which cloud-init gunzips as it is and fails on (it writes neither this file nor those after it): read as base64 of gzip data, as gz+base64 is`)
     }
     content = decoded.right.bytes
   }

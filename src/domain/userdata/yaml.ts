@@ -180,9 +180,14 @@ const pythonDatetimes = (resolve: Resolve, list: unknown) => {
   })
 }
 
-const keepAsWritten = (doc: Document, resolve: Resolve, keys: ReadonlySet<string>) =>
+/**
+ * `at` (a #cloud-config's): the top-level bootcmd/runcmd entries that are a number or a boolean are named, as
+ * cloud-init's shellify takes a string, a list or null alone and refuses the key whole (it runs none of it)
+ */
+const keepAsWritten = (doc: Document, resolve: Resolve, keys: ReadonlySet<string>, at?: (pos: number) => number): Array<Note> => {
+  const notes: Array<Note> = []
   visit(doc, {
-    Pair(_, pair) {
+    Pair(_, pair, ancestry) {
       // a key given by an alias (`*k : [...]`) is its anchor's text, as PyYAML reads it
       const keyNode = resolve(pair.key)
       if (!isScalar(keyNode)) return
@@ -192,9 +197,15 @@ const keepAsWritten = (doc: Document, resolve: Resolve, keys: ReadonlySet<string
       // a whole list given by an alias (`runcmd: *cmds`) is its anchor's: made its text where it is, as an aliased argument list is
       const list = resolve(value)
       if (COMMAND_LISTS.has(key) && isSeq(list)) {
-        for (const item of list.items) {
-          if (isScalar(item) && item.value !== null && typeof item.value !== "string" && item.source !== undefined) item.value = item.source
-          else {
+        for (const [index, item] of list.items.entries()) {
+          if (isScalar(item) && item.value !== null && typeof item.value !== "string" && item.source !== undefined) {
+            if (at !== undefined && ancestry.length === 2 && (typeof item.value === "number" || typeof item.value === "boolean")) {
+              const kind = typeof item.value === "number" ? "a number" : "a boolean"
+              const message = `${kind}, not a command (a string or a list): cloud-init refuses it and runs none of ${key}; here it runs as the command written`
+              notes.push({ path: [key, index], line: at(item.range?.[0] ?? 0), message })
+            }
+            item.value = item.source
+          } else {
             pythonNumbers(resolve, item, true)
             pythonDatetimes(resolve, item)
           }
@@ -204,6 +215,8 @@ const keepAsWritten = (doc: Document, resolve: Resolve, keys: ReadonlySet<string
       if (key === "packages" && isSeq(list)) for (const item of list.items) pythonNumbers(resolve, item, false)
     }
   })
+  return notes
+}
 
 /**
  * A key that is a map or a list (`? {password: x}`, `[a, b]: 1`), or an alias
@@ -797,7 +810,7 @@ export const loadYaml = (
   const resolve = aliasResolver(doc)
   const unhashable = pyyamlRefusals ? nodeRefused(collectionKeyNode(doc, resolve), "YAML: a list or a map as a key, which cloud-init's PyYAML cannot construct (unhashable): it refuses the document") : undefined
   if (unhashable !== undefined) return Either.left([{ path: "", line: at(unhashable.at), message: unhashable.message }])
-  keepAsWritten(doc, resolve, asWritten)
+  const scalarCommands = keepAsWritten(doc, resolve, asWritten, pyyamlRefusals ? at : undefined)
   markUndecodableBinary(doc, pyyamlRefusals)
   mergeKeysInPyyamlOrder(doc, resolve)
   withoutAddedLineBreak(doc, read)
@@ -806,7 +819,8 @@ export const loadYaml = (
   nameCollectionKeys(doc, resolve)
   const warnings: Array<Note> = [
     ...doc.warnings.map((w) => ({ path: [], line: at(w.pos[0]), message: `YAML: ${yamlProblem(w.code, yamlMessage(w.message))}` })),
-    ...duplicates
+    ...duplicates,
+    ...scalarCommands
   ]
   try {
     const aliases = aliasProblem(doc)
