@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process"
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join, relative } from "node:path"
+import { dirname, join, relative } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { makeFakeSystem, readCommandLog, type FakeSystem } from "../sim/fake-system.js"
@@ -115,10 +115,34 @@ const confinement = (root: string) =>
     child.on("close", (code) => done(code === 0 ? undefined : err.trim().split("\n")[0] || `exit status ${code}`))
   })
 
+/**
+ * `mkdir -p DIR`, a directory at a time: Node's recursive mkdir never returns
+ * where the system refuses a directory with ENOENT though its parent is there
+ * (`/proc/x`); what the system says otherwise is thrown
+ */
+const makeDirectories = (dir: string): void => {
+  try {
+    mkdirSync(dir)
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === "EEXIST" && statSync(dir).isDirectory()) return
+    if (code !== "ENOENT" || dirname(dir) === dir) throw e
+    makeDirectories(dirname(dir))
+    mkdirSync(dir)
+  }
+}
+
 const simulate = ({ cloud, userData: userDataFile, customData: customDataFile, root: rootDir, exec }: SimulateOptions) =>
   Effect.promise(async () => {
     const dir = Option.getOrElse(rootDir, () => mkdtempSync(join(tmpdir(), "tiny-cloud-sim-")))
-    mkdirSync(dir, { recursive: true })
+    try {
+      makeDirectories(dir)
+    } catch (e) {
+      // `not a directory`, `permission denied`...: the system's words, without the path the line names already
+      const message = e instanceof Error ? e.message : String(e)
+      process.stderr.write(`tiny-cloud simulate: --root ${dir}: cannot make it: ${/^[A-Z0-9]+: ([^,]+)/.exec(message)?.[1] ?? message}\n`)
+      return 1
+    }
     const removeTemporary = () => {
       if (Option.isNone(rootDir)) rmSync(dir, { recursive: true, force: true })
     }

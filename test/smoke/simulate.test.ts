@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
@@ -150,6 +150,10 @@ describe.concurrent("tiny-cloud simulate", () => {
       // a directory that holds something (an earlier simulation's instance, anyone's files) is neither reused nor overwritten
       expect(await runProgram(["simulate", "--root", dir], env)).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud simulate: --root ${dir}: not empty; give a new or empty directory\n` })
       expect(readdirSync(dir)).toEqual(["file"])
+      // a ROOT that cannot be made is one line naming why, not an internal error: under a file, under a link that leads nowhere
+      expect(await runProgram(["simulate", "--root", join(dir, "file/instance")], env)).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud simulate: --root ${join(dir, "file/instance")}: cannot make it: not a directory\n` })
+      symlinkSync(join(dir, "gone"), join(dir, "link"))
+      expect(await runProgram(["simulate", "--root", join(dir, "link/instance")], env)).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud simulate: --root ${join(dir, "link/instance")}: cannot make it: no such file or directory\n` })
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
