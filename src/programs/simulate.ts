@@ -115,6 +115,15 @@ const confinement = (root: string) =>
     child.on("close", (code) => done(code === 0 ? undefined : err.trim().split("\n")[0] || `exit status ${code}`))
   })
 
+/** `mkdir DIR`, where a directory already there is made (`new/..` once `new` is, as mkdir -p takes it) */
+const makeDirectory = (dir: string): void => {
+  try {
+    mkdirSync(dir)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST" || !statSync(dir).isDirectory()) throw e
+  }
+}
+
 /**
  * `mkdir -p DIR`, a directory at a time: Node's recursive mkdir never returns
  * where the system refuses a directory with ENOENT though its parent is there
@@ -122,13 +131,11 @@ const confinement = (root: string) =>
  */
 const makeDirectories = (dir: string): void => {
   try {
-    mkdirSync(dir)
+    makeDirectory(dir)
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code
-    if (code === "EEXIST" && statSync(dir).isDirectory()) return
-    if (code !== "ENOENT" || dirname(dir) === dir) throw e
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT" || dirname(dir) === dir) throw e
     makeDirectories(dirname(dir))
-    mkdirSync(dir)
+    makeDirectory(dir)
   }
 }
 

@@ -159,6 +159,19 @@ describe.concurrent("tiny-cloud simulate", () => {
     }
   })
 
+  it("--root through a directory it makes and `..` (`new/../instance`), as mkdir -p takes it: the instance is made there, not refused as 'file already exists'", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+    try {
+      // written out: join() would take the `..` away before the program sees it
+      const r = await runProgram(["simulate", "--cloud", "nocloud", "--root", `${dir}/new/../instance`], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+      expect([r.code, r.stderr]).toEqual([0, ""])
+      expect(readFileSync(join(dir, "instance/root/etc/hostname"), "utf8")).not.toBe("")
+      expect(readdirSync(dir).sort()).toEqual(["instance", "new"])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it("--cloud incus with a ROOT too long for a unix socket's path (107 bytes) says so in one line, never binds the socket at a name cut short", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
     try {
