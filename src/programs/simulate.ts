@@ -141,13 +141,23 @@ const makeDirectories = (dir: string): void => {
 
 const simulate = ({ cloud, userData: userDataFile, customData: customDataFile, root: rootDir, exec }: SimulateOptions) =>
   Effect.promise(async () => {
-    const dir = Option.getOrElse(rootDir, () => mkdtempSync(join(tmpdir(), "tiny-cloud-sim-")))
+    // `not a directory`, `permission denied`...: the system's words, without the path the line names already
+    const systemWords = (e: unknown) => {
+      const message = e instanceof Error ? e.message : String(e)
+      return /^[A-Z0-9]+: ([^,]+)/.exec(message)?.[1] ?? message
+    }
+    let dir: string
+    try {
+      dir = Option.getOrElse(rootDir, () => mkdtempSync(join(tmpdir(), "tiny-cloud-sim-")))
+    } catch (e) {
+      // without --root: TMPDIR names a directory that is not there, or not this user's to write in
+      process.stderr.write(`tiny-cloud simulate: cannot make a temporary instance in ${tmpdir()} (TMPDIR): ${systemWords(e)}\n`)
+      return 1
+    }
     try {
       makeDirectories(dir)
     } catch (e) {
-      // `not a directory`, `permission denied`...: the system's words, without the path the line names already
-      const message = e instanceof Error ? e.message : String(e)
-      process.stderr.write(`tiny-cloud simulate: --root ${dir}: cannot make it: ${/^[A-Z0-9]+: ([^,]+)/.exec(message)?.[1] ?? message}\n`)
+      process.stderr.write(`tiny-cloud simulate: --root ${dir}: cannot make it: ${systemWords(e)}\n`)
       return 1
     }
     const removeTemporary = () => {

@@ -154,6 +154,12 @@ describe.concurrent("tiny-cloud simulate", () => {
       expect(await runProgram(["simulate", "--root", join(dir, "file/instance")], env)).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud simulate: --root ${join(dir, "file/instance")}: cannot make it: not a directory\n` })
       symlinkSync(join(dir, "gone"), join(dir, "link"))
       expect(await runProgram(["simulate", "--root", join(dir, "link/instance")], env)).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud simulate: --root ${join(dir, "link/instance")}: cannot make it: no such file or directory\n` })
+      // without --root, a TMPDIR that is not there: one line naming it, not an internal error
+      expect(await runProgram(["simulate"], { ...env, TMPDIR: join(dir, "gone") })).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: `tiny-cloud simulate: cannot make a temporary instance in ${join(dir, "gone")} (TMPDIR): no such file or directory\n`
+      })
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
