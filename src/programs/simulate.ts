@@ -134,7 +134,8 @@ const simulate = ({ cloud, userData: userDataFile, customData: customDataFile, r
     })
     let fake: FakeSystem
     try {
-      fake = makeFakeSystem(dir)
+      // an image with tiny-cloud installed, as a package installs it: the network helpers HOTPLUG_MODULES names are there
+      fake = makeFakeSystem(dir, { program: process.argv[1]! })
     } catch (e) {
       process.stderr.write(`tiny-cloud simulate: ${e instanceof Error ? e.message : String(e)}\n`)
       removeTemporary()
