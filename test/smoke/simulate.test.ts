@@ -122,6 +122,26 @@ describe.concurrent("tiny-cloud simulate", () => {
     expect(existsSync(join(dir, "instance/root/var/lib/cloud/.bootstrap-complete"))).toBe(true)
     expect(existsSync(join(dir, "host-var"))).toBe(false)
     expect(existsSync(join(dir, "host-logs"))).toBe(false)
+    expect(r.stderr).toBe("tiny-cloud simulate: TINY_CLOUD_VAR, TINY_CLOUD_LOGS of the environment are not used: the simulated instance has its own\n")
+  })
+
+  it("the caller's IMDS_DEADLINE and TINY_CLOUD_LINK_WAIT_MAX are the instance's, as on an instance (a bad one named by each phase); an IMDS_ENDPOINT it cannot use is named", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+    try {
+      const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", IMDS_DEADLINE: "0", TINY_CLOUD_LINK_WAIT_MAX: "soon", IMDS_ENDPOINT: "bad/host", CLOUD: "aws" }
+      const r = await runProgram(["simulate", "--cloud", "aws", "--root", join(dir, "instance")], env)
+      // before: replaced by the simulation's 10 and 1 without a word, and the boot exited 0
+      expect(r.stdout).toContain(
+        "== tiny-cloud boot (exit 1)\nIMDS_DEADLINE: invalid value '0': expected a positive number of seconds; the default is used\nTINY_CLOUD_LINK_WAIT_MAX: invalid value 'soon': expected a whole number of tenths of a second; the default is used\n"
+      )
+      expect(r.stdout).toContain("== tiny-cloud main (exit 1)\n")
+      expect(readFileSync(join(dir, "instance/root/etc/hostname"), "utf8")).toBe("demo-1\n")
+      // the metadata service is the simulator's: the caller's address is not used, and said so (CLOUD, the --cloud's, is not named)
+      expect(r.stderr).toBe("tiny-cloud simulate: IMDS_ENDPOINT of the environment is not used: the simulated instance has its own\n")
+      expect(r.code).toBe(1)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it("HOTPLUG_MODULES boots as on an instance with tiny-cloud installed: its network helpers and interfaces.d are in the image, the NICs at launch assembled", async () => {
