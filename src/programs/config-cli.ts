@@ -95,7 +95,15 @@ const boundsProblem = (s: Settings, key: ConfigKey): string | undefined => {
     case "HOTPLUG_TYPE":
       return s.hotplugType === "mdev" ? undefined : `HOTPLUG_TYPE: unsupported '${printable(s.hotplugType)}'; mdev is the one with modules`
     case "HOTPLUG_MODULES":
-      return unknownNames(s.hotplugModules, (n) => ownEntry(HOTPLUG_MODULES, n) !== undefined, "module")
+      // as install_hotplugs takes them: a module of other clouds is unknown on a configured cloud (`auto` is detected at boot)
+      return unknownNames(
+        s.hotplugModules,
+        (n) => {
+          const clouds = ownEntry(HOTPLUG_MODULES, n)?.clouds
+          return ownEntry(HOTPLUG_MODULES, n) !== undefined && (clouds === undefined || s.cloud === "auto" || clouds.includes(s.cloud))
+        },
+        "module"
+      )
     default:
       return undefined
   }
