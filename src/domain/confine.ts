@@ -17,7 +17,8 @@ root=$1; shift
 # a mount point of its own, for pivot_root; the mounts below go onto it
 mount --bind "$root" "$root"
 for d in ${BOUND.join(" ")}; do
-  if [ -L "/$d" ]; then
+  # a directory of ROOT's own (the image's /lib, which holds /lib/mdev) gets the host's bound over it, as where /$d is a directory
+  if [ -L "/$d" ] && { [ -L "$root/$d" ] || [ ! -d "$root/$d" ]; }; then
     [ -e "$root/$d" ] || [ -L "$root/$d" ] || ln -s "$(readlink "/$d")" "$root/$d"
     continue
   fi
