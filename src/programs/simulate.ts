@@ -136,14 +136,23 @@ const makeDirectories = (dir: string): void => {
 
 const simulate = ({ cloud, userData: userDataFile, customData: customDataFile, root: rootDir, exec }: SimulateOptions) =>
   Effect.promise(async () => {
-    const dir = Option.getOrElse(rootDir, () => mkdtempSync(join(tmpdir(), "tiny-cloud-sim-")))
+    // `not a directory`, `permission denied`...: the system's words, without the path the line names already
+    const cannot = (what: string, e: unknown) => {
+      const message = e instanceof Error ? e.message : String(e)
+      process.stderr.write(`tiny-cloud simulate: ${what}: cannot make it: ${/^[A-Z0-9]+: ([^,]+)/.exec(message)?.[1] ?? message}\n`)
+      return 1
+    }
+    let dir: string
+    try {
+      dir = Option.getOrElse(rootDir, () => mkdtempSync(join(tmpdir(), "tiny-cloud-sim-")))
+    } catch (e) {
+      // (a TMPDIR that names no directory)
+      return cannot(`a temporary directory in ${tmpdir()}`, e)
+    }
     try {
       makeDirectories(dir)
     } catch (e) {
-      // `not a directory`, `permission denied`...: the system's words, without the path the line names already
-      const message = e instanceof Error ? e.message : String(e)
-      process.stderr.write(`tiny-cloud simulate: --root ${dir}: cannot make it: ${/^[A-Z0-9]+: ([^,]+)/.exec(message)?.[1] ?? message}\n`)
-      return 1
+      return cannot(`--root ${dir}`, e)
     }
     const removeTemporary = () => {
       if (Option.isNone(rootDir)) rmSync(dir, { recursive: true, force: true })

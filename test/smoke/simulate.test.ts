@@ -197,6 +197,8 @@ describe.concurrent("tiny-cloud simulate", () => {
       expect(await runProgram(["simulate", "--root", join(dir, "file/instance")], env)).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud simulate: --root ${join(dir, "file/instance")}: cannot make it: not a directory\n` })
       symlinkSync(join(dir, "gone"), join(dir, "link"))
       expect(await runProgram(["simulate", "--root", join(dir, "link/instance")], env)).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud simulate: --root ${join(dir, "link/instance")}: cannot make it: no such file or directory\n` })
+      // with no --root, a TMPDIR that names no directory is one line naming it too
+      expect(await runProgram(["simulate"], { ...env, TMPDIR: join(dir, "gone") })).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud simulate: a temporary directory in ${join(dir, "gone")}: cannot make it: no such file or directory\n` })
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
