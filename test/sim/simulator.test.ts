@@ -174,7 +174,9 @@ describe("the simulated image", () => {
       const links = /^LINKS := \\\n((?:\t.*\n)+)/m.exec(makefile)![1]!.split("\n").map((l) => l.replace(/[\t \\]/g, "").replace("$(PREFIX)", "/usr")).filter((l) => l !== "")
       expect([...INSTALLED.links].sort()).toEqual(links.sort())
       const fake = makeFakeSystem(dir, { program: PROGRAM })
-      for (const link of links) expect(readFileSync(join(fake.root, link))).toEqual(readFileSync(PROGRAM))
+      // (Buffer.equals: the matcher's deep equality over 700 KB, byte by byte, takes seconds a link)
+      const program = readFileSync(PROGRAM)
+      expect(links.filter((link) => !readFileSync(join(fake.root, link)).equals(program))).toEqual([])
       for (const name of ["lo", "DEFAULT"]) {
         const shipped = readFileSync(new URL(`../../etc/network/interfaces.d/${name}`, import.meta.url), "utf8")
         expect([INSTALLED.files[`/etc/network/interfaces.d/${name}`], readFileSync(join(fake.root, "etc/network/interfaces.d", name), "utf8")]).toEqual([shipped, shipped])
