@@ -914,6 +914,15 @@ describe("write_files", () => {
     expect(config(alpine).writeFiles.map((f) => [f.path, text(f.content)])).toEqual([["/taken", "hi"]])
   })
 
+  it("#cloud-config names base64 content with characters outside ASCII, which cloud-init's decoder refuses (not 'as cloud-init drops them'); #alpine-config drops them as before", () => {
+    const body = "write_files:\n  - path: /a\n    encoding: b64\n    content: aGVsbG8g\u00e9d29ybGQ=\n"
+    expect(config(`#cloud-config\n${body}`).writeFiles.map((f) => text(f.content))).toEqual(["hello world"])
+    expect(notes(`#cloud-config\n${body}`).warnings).toEqual([
+      "line 5: write_files[0].content: base64 with characters outside ASCII, which cloud-init refuses (it writes neither this file nor those after it); decoded without them"
+    ])
+    expect(notes(`#alpine-config\n${body}`).warnings).toEqual(["line 5: write_files[0].content: 1 characters outside the base64 alphabet were dropped, as cloud-init drops them"])
+  })
+
   it("drops characters outside the base64 alphabet as cloud-init does, and says so", () => {
     const source = "#alpine-config\nwrite_files:\n  - path: /a\n    encoding: b64\n    content: aGVs!bG8g*d29y.bGQ=...\n"
     expect(config(source).writeFiles.map((f) => text(f.content))).toEqual(["hello world"])

@@ -171,11 +171,14 @@ export const toFile = (entry: FileEntry, at: ReadonlyArray<Key>, index: number, 
       notes.skip({ path: [...at, "content"], message: decoded.left }, at)
       return undefined
     } else {
-      if (decoded.right.dropped > 0) {
-        notes.warn([...at, "content"], `${decoded.right.dropped} characters outside the base64 alphabet were dropped, as cloud-init drops them`)
-      }
       // with a source, cloud-init decodes the content only when the fetch fails, which is said then (files.ts): never named here
       const decodedByCloudInit = binaryOnceMore && entry.source === undefined
+      // (Python's base64 decoder drops ASCII outside the alphabet, but refuses a text that is not ASCII)
+      if (decodedByCloudInit && typeof entry.content === "string" && namesBase64(encoding) && /[^\x00-\x7f]/.test(entry.content)) {
+        notes.warn([...at, "content"], "base64 with characters outside ASCII, which cloud-init refuses (it writes neither this file nor those after it); decoded without them")
+      } else if (decoded.right.dropped > 0) {
+        notes.warn([...at, "content"], `${decoded.right.dropped} characters outside the base64 alphabet were dropped, as cloud-init drops them`)
+      }
       if (decodedByCloudInit && typeof entry.content === "string" && namesBase64(encoding) && lacksPadding(entry.content)) {
         notes.warn([...at, "content"], "base64 without its closing '=' padding, which cloud-init refuses ('Incorrect padding'); decoded as if padded")
       }
