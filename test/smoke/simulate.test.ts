@@ -413,6 +413,25 @@ describe.concurrent("tiny-cloud simulate never runs the user's programs on the m
     })
   })
 
+  describeSystem("with --exec, run by root", { tools: { unshare: "util-linux", pivot_root: "util-linux", mount: "mount" }, root: true }, () => {
+    it("the user's programs have none of root's power over the machine: a /proc they mount cannot lead to its files through /proc/PID/root", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+      const target = outsideFile(dir)
+      try {
+        // the machine's root as seen from a process outside the confinement (simulate's own): its DIR is there, and not in ROOT
+        const escape = `mkdir -p /p && mount -t proc proc /p && for p in /p/[0-9]*; do if [ -d "$p/root${dir}" ]; then echo escaped > "$p/root${target}"; break; fi; done`
+        writeFileSync(join(dir, "user-data"), `#cloud-config\nruncmd:\n  - ${JSON.stringify(escape)}\n`)
+        const r = await runProgram(["simulate", "--exec", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+        expect(r.stdout).toContain("== the user's programs (run confined to ROOT)\n")
+        expect(existsSync(target)).toBe(false)
+        expect(readFileSync(join(dir, "instance/root/var/log/user-data.log"), "utf8")).toMatch(/^mount: /)
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+        rmSync(target, { force: true })
+      }
+    })
+  })
+
   describeSystem("on a file system mounted noexec", { tools: { unshare: "util-linux", mount: "mount" }, root: true }, () => {
     it("its stand-ins cannot run there, so it simulates nothing, says why in one line, and none of the system's commands run in their place", async () => {
       const work = mkdtempSync(join(tmpdir(), "tiny-cloud-sim-noexec-"))
