@@ -91,8 +91,9 @@ export const gcp: CloudProvider = {
           { concurrency: 2 }
         )
         // as GCE's guest environment: the project's keys are blocked by the flag, and by the instance's legacy sshKeys
+        // whenever it is not empty, a blank one too (the guest environment's `!= ""`, cloud-init's truth of the string)
         const legacy = instance[INSTANCE_KEYS.indexOf(LEGACY_INSTANCE_KEYS)]!
-        const blocked = Option.exists(flag, blocksProjectKeys) || Option.exists(legacy, (l) => l.trim() !== "")
+        const blocked = Option.exists(flag, blocksProjectKeys) || Option.exists(legacy, (l) => l !== "")
         // read only where they are used: a project list that cannot be read never fails an instance that blocks it
         const project = blocked ? [] : yield* Effect.forEach(PROJECT_KEYS, (path) => client.text(path), { concurrency: 2 })
         const now = yield* Clock.currentTimeMillis

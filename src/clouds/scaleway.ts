@@ -1,5 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { memoizeSuccess } from "../domain/memo.js"
 import { parseAssignments } from "../domain/shell-words.js"
 import { bytesOf, sortedUnique } from "../domain/text.js"
 import { dmiIs, nonEmpty } from "./common.js"
@@ -87,7 +88,8 @@ export const scaleway: CloudProvider = {
       ipv6Endpoint: "[fd00:42::42]",
       root: "/"
     })
-    const conf = Effect.map(client.text(CONF), (t) => parseConf(Option.getOrElse(t, () => "")))
+    // read once: the hostname, the keys and each key asked of it come from it
+    const conf = yield* memoizeSuccess(Effect.map(client.text(CONF), (t) => parseConf(Option.getOrElse(t, () => ""))))
     const value = (key: string) => Effect.map(conf, (c) => Option.fromNullable(c.get(key)).pipe(Option.filter((v) => v !== "")))
     const hostname = Effect.map(value("HOSTNAME"), Option.flatMap((h) => (h.trim() === "" ? Option.none<string>() : Option.some(h.trim()))))
     /** user-data and vendor-data are only served to a client whose source port is below 1024 */

@@ -1,6 +1,9 @@
 /**
  * How a simulation runs the user's programs with `--exec`: a new private
- * mount namespace (mapping root when not root), the host's programs bound
+ * mount namespace, owned by a user namespace of its own in which the
+ * simulating user is root (whoever runs it, root too: with the machine's root
+ * and its capabilities, a program could mount /proc and reach the machine's
+ * files through /proc/PID/root, set its hostname, reboot it), the host's programs bound
  * read-only into the simulated ROOT, then ROOT made the namespace's root
  * (`pivot_root`, the host's root unmounted): no path, not even a nested
  * chroot's `..`, leads out of it. Writes can only land in ROOT.
@@ -17,7 +20,8 @@ root=$1; shift
 # a mount point of its own, for pivot_root; the mounts below go onto it
 mount --bind "$root" "$root"
 for d in ${BOUND.join(" ")}; do
-  if [ -L "/$d" ]; then
+  # a directory of ROOT's own (the image's /lib, which holds /lib/mdev) gets the host's bound over it, as where /$d is a directory
+  if [ -L "/$d" ] && { [ -L "$root/$d" ] || [ ! -d "$root/$d" ]; }; then
     [ -e "$root/$d" ] || [ -L "$root/$d" ] || ln -s "$(readlink "/$d")" "$root/$d"
     continue
   fi
@@ -52,9 +56,9 @@ export const CONFINED_ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/roo
  * host paths under `root` (a script run by its interpreter) are given as
  * the instance sees them
  */
-export const confinedCommand = (root: string, command: string, args: ReadonlyArray<string>, asRoot: boolean): readonly [string, ReadonlyArray<string>] => {
+export const confinedCommand = (root: string, command: string, args: ReadonlyArray<string>): readonly [string, ReadonlyArray<string>] => {
   const inside = (path: string) => (path.startsWith(`${root}/`) ? path.slice(root.length) : path)
-  return ["unshare", ["--mount", "--propagation", "private", ...(asRoot ? [] : ["--map-root-user"]), "/bin/sh", "-c", CONFINE, "confine", root, inside(command), ...args.map(inside)]]
+  return ["unshare", ["--mount", "--propagation", "private", "--map-root-user", "/bin/sh", "-c", CONFINE, "confine", root, inside(command), ...args.map(inside)]]
 }
 
 /** how a simulation treats the user's programs */

@@ -11,6 +11,9 @@ import { printable, withoutCredentials } from "./text.js"
 /** where the configuration file is: under ROOT, which only the environment sets */
 export const confPath = (env: Readonly<Record<string, string | undefined>>): string => `${(env.ROOT ?? "").replace(/\/+$/, "")}/etc/tiny-cloud.conf`
 
+/** the longest user name busybox adduser takes: shorter than LOGIN_NAME_MAX (256, its NUL included); CLOUD_USER's and user-data's */
+export const USER_NAME_MAX_LENGTH = 255
+
 /** largest user-data (and write_files content) accepted after decompression: the one default */
 export const DEFAULT_USERDATA_MAX_BYTES = 16 * 1024 * 1024
 
@@ -248,7 +251,11 @@ const resolve = (
   }
   const userName = values.CLOUD_USER || "alpine"
   // as busybox adduser takes a name, and user-data's `user:` (schema/fields.ts UserName): a digit may come first
-  const cloudUser = /^[a-z0-9_][a-z0-9_.-]*\$?$/i.test(userName) ? userName : invalid("CLOUD_USER", `CLOUD_USER: invalid user name '${printable(userName)}'`, "alpine")
+  const cloudUser = !/^[a-z0-9_][a-z0-9_.-]*\$?$/i.test(userName)
+    ? invalid("CLOUD_USER", `CLOUD_USER: invalid user name '${printable(userName)}'`, "alpine")
+    : userName.length > USER_NAME_MAX_LENGTH
+      ? invalid("CLOUD_USER", `CLOUD_USER: invalid user name '${printable(userName)}': longer than ${USER_NAME_MAX_LENGTH} characters`, "alpine")
+      : userName
   const endpoint = (key: "IMDS_ENDPOINT" | "AZURE_WIRESERVER", given: string | undefined): string | undefined =>
     given === undefined || isEndpoint(given) ? given : invalid(key, `${key}: expected HOST or HOST:PORT, got '${printable(withoutCredentials(given))}'`, undefined)
   const initActions: Partial<Record<Phase, ReadonlyArray<string>>> = {}

@@ -25,8 +25,6 @@ const describe = (command: string, args: ReadonlyArray<string>): string => {
   return line
 }
 
-const confined = (root: string, command: string, args: ReadonlyArray<string>) => confinedCommand(root, command, args, process.getuid?.() === 0)
-
 export const SimulationCommands = (base: CommandsShape, mode: UserCommands, root: string, record: string) =>
   Layer.succeed(Commands, {
     ...base,
@@ -39,7 +37,7 @@ export const SimulationCommands = (base: CommandsShape, mode: UserCommands, root
           })
         : Effect.suspend(() => {
             appendFileSync(record, `${describe(command, args)}\n`)
-            const [program, argv] = confined(root, command, args)
+            const [program, argv] = confinedCommand(root, command, args)
             // as on a real boot: the program writes into the log itself, and is done when it exits, whatever it left in the background ('daemon &')
             return makeLiveCommands((chunk) => void process.stdout.write(chunk), CONFINED_ENV).runLogged(program, argv, options).pipe(
               Effect.mapError((e) => new CommandError({ command, reason: e.reason }))

@@ -93,9 +93,18 @@ const boundsProblem = (s: Settings, key: ConfigKey): string | undefined => {
     case "INIT_ACTIONS_FINAL":
       return unknownNames(s.initActions[key.slice("INIT_ACTIONS_".length).toLowerCase() as Phase] ?? [], isActionName, "action")
     case "HOTPLUG_TYPE":
-      return s.hotplugType === "mdev" ? undefined : `HOTPLUG_TYPE: unsupported '${printable(s.hotplugType)}'; mdev is the one with modules`
+      // as install_hotplugs takes it: another system is said only of the modules it cannot install
+      return s.hotplugType === "mdev" || s.hotplugModules.length === 0 ? undefined : `HOTPLUG_TYPE: unsupported '${printable(s.hotplugType)}'; mdev is the one with modules`
     case "HOTPLUG_MODULES":
-      return unknownNames(s.hotplugModules, (n) => ownEntry(HOTPLUG_MODULES, n) !== undefined, "module")
+      // as install_hotplugs takes them: a module of other clouds is unknown on a configured cloud (`auto` is detected at boot)
+      return unknownNames(
+        s.hotplugModules,
+        (n) => {
+          const clouds = ownEntry(HOTPLUG_MODULES, n)?.clouds
+          return ownEntry(HOTPLUG_MODULES, n) !== undefined && (clouds === undefined || s.cloud === "auto" || clouds.includes(s.cloud))
+        },
+        "module"
+      )
     default:
       return undefined
   }

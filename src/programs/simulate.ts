@@ -8,6 +8,7 @@ import { makeFakeSystem, readCommandLog, type FakeSystem } from "../sim/fake-sys
 import { SIM_CLOUDS, startSimulator, type RunningSim, type SimCloud, type SimInstance } from "../sim/simulator.js"
 import { CONFINED_ENV, confinedCommand, SIMULATION_ENV, type UserCommands } from "../domain/confine.js"
 import { PHASES } from "../domain/phases.js"
+import { CONFIG_KEYS } from "../domain/settings.js"
 
 const DEMO_USER_DATA = "#!/bin/sh\necho \"hello from user-data on $(cat /etc/hostname)\"\n"
 
@@ -68,13 +69,14 @@ const HOST_DIRECTORIES = ["TINY_CLOUD_VAR", "TINY_CLOUD_LOGS"]
 
 /** the environment a simulated instance's phases run with */
 export const simulationEnv = (fake: FakeSystem, cloud: SimCloud, sim: RunningSim): Record<string, string> => ({
+  // a simulated instance's, whose link is up and whose simulator answers at once; the caller's own settings win, as on an instance
+  TINY_CLOUD_LINK_WAIT_MAX: "1",
+  IMDS_DEADLINE: "10",
   ...(Object.fromEntries(Object.entries(process.env).filter(([key]) => !HOST_DIRECTORIES.includes(key))) as Record<string, string>),
   ROOT: fake.root,
   PATH: fake.path,
   FAKE_COMMAND_LOG: fake.commandLog,
   CLOUD: cloud,
-  TINY_CLOUD_LINK_WAIT_MAX: "1",
-  IMDS_DEADLINE: "10",
   ...(sim.endpoint ? { IMDS_ENDPOINT: sim.endpoint } : {}),
   ...sim.settings,
   // the stand-in `mount` presents the medium's files for its device
@@ -107,7 +109,7 @@ export const runPhaseProcess = (phase: string, env: Record<string, string>) =>
 /** why the user's programs cannot be confined here, or undefined when they can */
 const confinement = (root: string) =>
   new Promise<string | undefined>((done) => {
-    const [program, argv] = confinedCommand(root, "/bin/true", [], process.getuid?.() === 0)
+    const [program, argv] = confinedCommand(root, "/bin/true", [])
     const child = spawn(program, [...argv], { env: CONFINED_ENV, stdio: ["ignore", "ignore", "pipe"] })
     let err = ""
     child.stderr.on("data", (c: Buffer) => (err += c.toString()))
@@ -175,7 +177,8 @@ const simulate = ({ cloud, userData: userDataFile, customData: customDataFile, r
     })
     let fake: FakeSystem
     try {
-      fake = makeFakeSystem(dir)
+      // an image with tiny-cloud installed, as a package installs it: the network helpers HOTPLUG_MODULES names are there
+      fake = makeFakeSystem(dir, { program: process.argv[1]! })
     } catch (e) {
       process.stderr.write(`tiny-cloud simulate: ${e instanceof Error ? e.message : String(e)}\n`)
       removeTemporary()
@@ -213,7 +216,10 @@ const simulate = ({ cloud, userData: userDataFile, customData: customDataFile, r
       mkdirSync(mediaDirectory(fake), { recursive: true, mode: 0o700 })
       for (const [path, content] of Object.entries(sim.media.files)) writeFileSync(join(mediaDirectory(fake), path), content, { mode: 0o600 })
     }
-    const env = { ...simulationEnv(fake, cloud, sim), [SIMULATION_ENV.mode]: userCommands, [SIMULATION_ENV.record]: record }
+    const env: Record<string, string> = { ...simulationEnv(fake, cloud, sim), [SIMULATION_ENV.mode]: userCommands, [SIMULATION_ENV.record]: record }
+    // the settings the simulation gives the instance itself (its ROOT, --cloud, its metadata service's address): the caller's are not used
+    const replaced = CONFIG_KEYS.filter((key) => process.env[key] !== undefined && process.env[key] !== env[key])
+    if (replaced.length > 0) process.stderr.write(`tiny-cloud simulate: ${replaced.join(", ")} of the environment ${replaced.length === 1 ? "is" : "are"} not used: the simulated instance has its own\n`)
     const before = snapshot(fake.root)
     const out = process.stdout
     out.write(`Simulated ${cloud} instance: ROOT=${fake.root}\nmetadata service: ${sim.endpoint || sim.socketPath}\n`)

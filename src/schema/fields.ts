@@ -9,6 +9,7 @@
  */
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { USER_NAME_MAX_LENGTH } from "../domain/settings.js"
 import { truthOf } from "../domain/truth.js"
 
 /** An optional key of a map; YAML null counts as absent. */
@@ -33,7 +34,7 @@ export const TextList = Schema.Array(Text).annotations({ description: "a list of
  * final `$`; shorter than LOGIN_NAME_MAX (256, its NUL included), as busybox
  * checks it, not shadow's 32. Never `/`, `:` or a leading `.`.
  */
-const NAME_MAX_LENGTH = 255
+const NAME_MAX_LENGTH = USER_NAME_MAX_LENGTH
 
 export const UserName = Schema.String.pipe(
   Schema.filter((s) => s.length <= NAME_MAX_LENGTH && /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/.test(s))

@@ -1,5 +1,6 @@
-import { accessSync, chmodSync, constants, mkdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from "node:fs"
-import { dirname, join } from "node:path"
+import { accessSync, chmodSync, constants, copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from "node:fs"
+import { dirname, join, relative } from "node:path"
+import { LOOPBACK_STANZA } from "../domain/interfaces.js"
 
 /**
  * A pretend instance for simulations and tests: a ROOT tree shaped like a
@@ -134,6 +135,49 @@ const write = (path: string, text: string) => {
 export interface FakeSystemOptions {
   /** eth* interfaces: name → whether its link comes up */
   readonly interfaces?: ReadonlyArray<{ readonly name: string; readonly mac: string; readonly up: boolean }>
+  /**
+   * the bundled program (its host path), installed in the image as `make install` lays it out (INSTALLED): an image
+   * with tiny-cloud installed, as `simulate` boots; without it the image has none of its files
+   */
+  readonly program?: string
+}
+
+/** where `make install` puts the program in an image (PREFIX=/usr) */
+const INSTALLED_PROGRAM = "/usr/lib/tiny-cloud/tiny-cloud.cjs"
+
+/**
+ * What `make install` (and the Alpine package) puts in an image that the phases and the network helpers look for
+ * (README "Install on an image"): the program's names (the network helpers at the shell edition's paths, as an image
+ * before Alpine 3.23, not /usr-merged, has them), and the stanza files `assemble-interfaces` starts from
+ * (etc/network/interfaces.d/ of this tree)
+ */
+export const INSTALLED = {
+  links: ["/usr/sbin/tiny-cloud", "/usr/bin/imds", "/sbin/assemble-interfaces", "/sbin/imds-net-sync", "/lib/mdev/vnic-eth-hotplug", "/lib/mdev/nvme-ebs-links"],
+  files: {
+    "/etc/network/interfaces.d/lo": LOOPBACK_STANZA,
+    "/etc/network/interfaces.d/DEFAULT": "auto %%\niface %%\n  use dhcp\n  use imds\n"
+  } as Readonly<Record<string, string>>
+} as const
+
+/** a word as sh reads it back: in single quotes, a ' in it as '\'' */
+const shellWord = (word: string) => `'${word.replace(/'/g, "'\\''")}'`
+
+/**
+ * tiny-cloud installed in the image: the program, its names as relative links (as `make install` makes them), the
+ * stanza files; and on the phases' PATH, as /sbin is on an instance's, `assemble-interfaces` (which install_hotplugs
+ * runs for vnic_eth_hotplug), this program on the image's ROOT
+ */
+const install = (root: string, bin: string, program: string) => {
+  makeDir(dirname(join(root, INSTALLED_PROGRAM)))
+  copyFileSync(program, join(root, INSTALLED_PROGRAM))
+  chmodSync(join(root, INSTALLED_PROGRAM), 0o755)
+  for (const link of INSTALLED.links) {
+    makeDir(dirname(join(root, link)))
+    symlinkSync(relative(dirname(link), INSTALLED_PROGRAM), join(root, link))
+  }
+  for (const [path, text] of Object.entries(INSTALLED.files)) write(join(root, path), text)
+  writeFileSync(join(bin, "assemble-interfaces"), `#!/bin/sh\nexec ${shellWord(process.execPath)} ${shellWord(program)} assemble-interfaces "$@"\n`)
+  chmodSync(join(bin, "assemble-interfaces"), 0o755)
 }
 
 export const makeFakeSystem = (dir: string, options: FakeSystemOptions = {}): FakeSystem => {
@@ -184,6 +228,7 @@ export const makeFakeSystem = (dir: string, options: FakeSystemOptions = {}): Fa
   }
   makeDir(join(root, "var/lib/cloud"))
   makeDir(join(root, "var/log"))
+  if (options.program !== undefined) install(root, bin, options.program)
   return { root, bin, commandLog, path: `${bin}:${process.env.PATH ?? "/usr/bin:/bin"}` }
 }
 

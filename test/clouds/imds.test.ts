@@ -244,6 +244,17 @@ describe.concurrent.each(HTTP_CLOUDS)("%s", (cloud) => {
     })
   )
 
+  it.scopedLive("main as a process of its own asks each of its data once (issue 13: no repeated request)", () =>
+    Effect.gen(function* () {
+      const instance = yield* patientInstance({ cloud, interfaces: INTERFACES, instance: instanceFor(cloud) })
+      for (const phase of ["boot", "early"]) expect((yield* instance.run([phase])).code).toBe(0)
+      const before = instance.sim!.requests.length
+      expect((yield* instance.run(["main"])).code).toBe(0)
+      const asked = instance.sim!.requests.slice(before).map((r) => `${r.method} ${r.path}`)
+      expect(asked.filter((r, i) => asked.indexOf(r) !== i)).toEqual([])
+    })
+  )
+
   it.scopedLive("imds aliases, separators and error switches", () =>
     Effect.gen(function* () {
       const instance = yield* patientInstance({ cloud, interfaces: INTERFACES, instance: instanceFor(cloud) })

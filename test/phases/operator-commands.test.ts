@@ -158,6 +158,29 @@ describe("tiny-cloud config", () => {
     })
   )
 
+  it.scopedLive("a hotplug module of another cloud (nvme_ebs_links, aws's) is unknown to config as to install_hotplugs on the configured cloud; with auto, detected at boot, it is not", () =>
+    Effect.gen(function* () {
+      const i = yield* image("CLOUD=gcp\nHOTPLUG_MODULES='vnic_eth_hotplug nvme_ebs_links'\n")
+      const r = yield* i.run(["config"])
+      // before: exit 0, nothing said, while the boot phase logs `>> nvme_ebs_links: unknown`
+      expect([r.code, r.stderr]).toEqual([1, "invalid: /etc/tiny-cloud.conf line 2: HOTPLUG_MODULES: unknown module 'nvme_ebs_links'\n"])
+      for (const cloud of ["aws", "auto"]) {
+        const ok = yield* (yield* image(`CLOUD=${cloud}\nHOTPLUG_MODULES='vnic_eth_hotplug nvme_ebs_links'\n`)).run(["config"])
+        expect([ok.code, ok.stderr]).toEqual([0, ""])
+      }
+    })
+  )
+
+  it.scopedLive("another HOTPLUG_TYPE with no module to install is valid to config, as the boot phase takes it without a word", () =>
+    Effect.gen(function* () {
+      const i = yield* image("HOTPLUG_TYPE=udev\n")
+      const r = yield* i.run(["config"])
+      // before: exit 1, "invalid: ... HOTPLUG_TYPE: unsupported 'udev'; mdev is the one with modules", while install_hotplugs, with nothing to install, says nothing
+      expect([r.code, r.stderr]).toEqual([0, ""])
+      expect(lineOf(r.stdout, "HOTPLUG_TYPE")).toMatch(/^HOTPLUG_TYPE=udev +# \/etc\/tiny-cloud\.conf line 1$/)
+    })
+  )
+
   it.scopedLive("an endpoint written as a URL with a user and password is printed with them hidden, as its problem names it (--json too)", () =>
     Effect.gen(function* () {
       const i = yield* image("IMDS_ENDPOINT=https://user:pass@host\n", { AZURE_WIRESERVER: "http://u:s3cret@10.0.0.1:80" })

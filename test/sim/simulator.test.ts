@@ -8,9 +8,10 @@ import { CLOUD_NAMES } from "../../src/clouds/registry.js"
 import { GCP_OTHER_KEYS } from "../../src/sim/clouds/gcp.js"
 import { nocloudSeedFiles } from "../../src/sim/clouds/nocloud.js"
 import { openstackFiles } from "../../src/sim/clouds/openstack.js"
-import { makeFakeSystem } from "../../src/sim/fake-system.js"
+import { INSTALLED, makeFakeSystem } from "../../src/sim/fake-system.js"
 import { SIM_CLOUDS, simulatedCloud, startSimulator, type RunningSim, type SimOptions } from "../../src/sim/simulator.js"
 import { describeSystem } from "../support/system.js"
+import { PROGRAM } from "../support/harness.js"
 
 interface Answer {
   status: number
@@ -161,6 +162,25 @@ describe("the simulated image", () => {
         "daemon2:x:1002:1002:Linux User,,,:/home/daemon2:/bin/false"
       ])
       expect([existsSync(join(fake.root, "home/me.linux")), existsSync(join(fake.root, "home/me")), existsSync(join(fake.root, "var/lib/svc"))]).toEqual([true, false, false])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("with tiny-cloud installed, holds what make install puts there: the Makefile's LINKS (PREFIX=/usr) as links to the program, the shipped interfaces.d", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-image-"))
+    try {
+      const makefile = readFileSync(new URL("../../Makefile", import.meta.url), "utf8")
+      const links = /^LINKS := \\\n((?:\t.*\n)+)/m.exec(makefile)![1]!.split("\n").map((l) => l.replace(/[\t \\]/g, "").replace("$(PREFIX)", "/usr")).filter((l) => l !== "")
+      expect([...INSTALLED.links].sort()).toEqual(links.sort())
+      const fake = makeFakeSystem(dir, { program: PROGRAM })
+      // (Buffer.equals: the matcher's deep equality over 700 KB, byte by byte, takes seconds a link)
+      const program = readFileSync(PROGRAM)
+      expect(links.filter((link) => !readFileSync(join(fake.root, link)).equals(program))).toEqual([])
+      for (const name of ["lo", "DEFAULT"]) {
+        const shipped = readFileSync(new URL(`../../etc/network/interfaces.d/${name}`, import.meta.url), "utf8")
+        expect([INSTALLED.files[`/etc/network/interfaces.d/${name}`], readFileSync(join(fake.root, "etc/network/interfaces.d", name), "utf8")]).toEqual([shipped, shipped])
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

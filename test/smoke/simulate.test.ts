@@ -122,6 +122,49 @@ describe.concurrent("tiny-cloud simulate", () => {
     expect(existsSync(join(dir, "instance/root/var/lib/cloud/.bootstrap-complete"))).toBe(true)
     expect(existsSync(join(dir, "host-var"))).toBe(false)
     expect(existsSync(join(dir, "host-logs"))).toBe(false)
+    expect(r.stderr).toBe("tiny-cloud simulate: TINY_CLOUD_VAR, TINY_CLOUD_LOGS of the environment are not used: the simulated instance has its own\n")
+  })
+
+  it("the caller's IMDS_DEADLINE and TINY_CLOUD_LINK_WAIT_MAX are the instance's, as on an instance (a bad one named by each phase); an IMDS_ENDPOINT it cannot use is named", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+    try {
+      const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", IMDS_DEADLINE: "0", TINY_CLOUD_LINK_WAIT_MAX: "soon", IMDS_ENDPOINT: "bad/host", CLOUD: "aws" }
+      const r = await runProgram(["simulate", "--cloud", "aws", "--root", join(dir, "instance")], env)
+      // before: replaced by the simulation's 10 and 1 without a word, and the boot exited 0
+      expect(r.stdout).toContain(
+        "== tiny-cloud boot (exit 1)\nIMDS_DEADLINE: invalid value '0': expected a positive number of seconds; the default is used\nTINY_CLOUD_LINK_WAIT_MAX: invalid value 'soon': expected a whole number of tenths of a second; the default is used\n"
+      )
+      expect(r.stdout).toContain("== tiny-cloud main (exit 1)\n")
+      expect(readFileSync(join(dir, "instance/root/etc/hostname"), "utf8")).toBe("demo-1\n")
+      // the metadata service is the simulator's: the caller's address is not used, and said so (CLOUD, the --cloud's, is not named)
+      expect(r.stderr).toBe("tiny-cloud simulate: IMDS_ENDPOINT of the environment is not used: the simulated instance has its own\n")
+      expect(r.code).toBe(1)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("HOTPLUG_MODULES boots as on an instance with tiny-cloud installed: its network helpers and interfaces.d are in the image, the NICs at launch assembled", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+    try {
+      const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOTPLUG_MODULES: "vnic_eth_hotplug nvme_ebs_links" }
+      const r = await runProgram(["simulate", "--cloud", "aws", "--root", join(dir, "instance")], env)
+      // before: install_hotplugs: vnic_eth_hotplug: /lib/mdev/vnic-eth-hotplug is missing; nvme_ebs_links: ..., and the boot phase exited 1
+      expect(r.stdout).toContain("\t  >> vnic_eth_hotplug: installed\n\t  >> nvme_ebs_links: installing\n\t  >> nvme_ebs_links: installed\n")
+      expect(r.stdout).toContain("== tiny-cloud boot (exit 0)\n")
+      expect(r.code, r.stdout).toBe(0)
+      const root = join(dir, "instance/root")
+      expect(readFileSync(join(root, "etc/mdev.conf"), "utf8")).toContain("eth[0-9]+\troot:root 0644 */lib/mdev/vnic-eth-hotplug\n")
+      expect(readFileSync(join(root, "etc/mdev.conf"), "utf8")).toContain("nvme[0-9]+n.*\troot:disk 0660 */lib/mdev/nvme-ebs-links\n")
+      // the shipped stanza files, as make install puts them; eth0's made from DEFAULT by assemble-interfaces
+      for (const f of ["lo", "DEFAULT"]) expect(readFileSync(join(root, "etc/network/interfaces.d", f), "utf8")).toBe(readFileSync(new URL(`../../etc/network/interfaces.d/${f}`, import.meta.url), "utf8"))
+      expect(readFileSync(join(root, "etc/network/interfaces"), "utf8")).toContain("\nauto eth0\niface eth0\n  use dhcp\n  use imds\n")
+      expect(r.stdout).toContain("\n  /etc/network/interfaces  (mode 644)\n")
+      // the helpers at the shell edition's paths lead to the program, as make install's relative links do
+      expect(readFileSync(join(root, "lib/mdev/vnic-eth-hotplug"))).toEqual(readFileSync(PROGRAM))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   // every other cloud's first boot against the simulator is in first-boot.test.ts; azure's adds the wireserver
@@ -380,6 +423,25 @@ describe.concurrent("tiny-cloud simulate never runs the user's programs on the m
         expect(r.code).toBe(0)
         expect(existsSync(target)).toBe(false)
         expect(readFileSync(join(dir, "instance/root", target), "utf8")).toBe("escaped\n")
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+        rmSync(target, { force: true })
+      }
+    })
+  })
+
+  describeSystem("with --exec, run by root", { tools: { unshare: "util-linux", pivot_root: "util-linux", mount: "mount" }, root: true }, () => {
+    it("the user's programs have none of root's power over the machine: a /proc they mount cannot lead to its files through /proc/PID/root", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+      const target = outsideFile(dir)
+      try {
+        // the machine's root as seen from a process outside the confinement (simulate's own): its DIR is there, and not in ROOT
+        const escape = `mkdir -p /p && mount -t proc proc /p && for p in /p/[0-9]*; do if [ -d "$p/root${dir}" ]; then echo escaped > "$p/root${target}"; break; fi; done`
+        writeFileSync(join(dir, "user-data"), `#cloud-config\nruncmd:\n  - ${JSON.stringify(escape)}\n`)
+        const r = await runProgram(["simulate", "--exec", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+        expect(r.stdout).toContain("== the user's programs (run confined to ROOT)\n")
+        expect(existsSync(target)).toBe(false)
+        expect(readFileSync(join(dir, "instance/root/var/log/user-data.log"), "utf8")).toMatch(/^mount: /)
       } finally {
         rmSync(dir, { recursive: true, force: true })
         rmSync(target, { force: true })

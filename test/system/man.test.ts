@@ -98,7 +98,7 @@ describeSystem("man pages rendered by man(1)", { tools: { man: "man-db", groff: 
 
   it("the text reads as written: options, keys and literal blocks", () => {
     const text = execFileSync("man", ["-l", join(dir, "tiny-cloud.conf.5")], { encoding: "utf8", env: { ...process.env, MANWIDTH: "80", LC_ALL: "C.UTF-8" } })
-    expect(text).toContain("       CLOUD_USER\n              The account that receives the SSH keys. Default alpine.\n")
+    expect(text).toContain("       CLOUD_USER\n              The account that receives the SSH keys. Default alpine. A name\n")
     expect(text).toContain("           HOTPLUG_MODULES=\"vnic_eth_hotplug nvme_ebs_links\"\n")
   })
 })

@@ -197,6 +197,15 @@ describe("tiny-cloud.conf", () => {
     }
   })
 
+  it("refuses a CLOUD_USER longer than busybox adduser takes (255 characters, as user-data's names), where the default user would not be made and the main phase would stop", () => {
+    const longest = "u".repeat(255)
+    expect(settingsFromLeniently({}, `CLOUD_USER=${longest}\n`).cloudUser).toBe(longest)
+    // before: taken, and on an instance adduser said "name is too long": create_default_user failed, no hostname, no keys
+    const s = settingsFromLeniently({ CLOUD_USER: `${longest}u` }, "")
+    expect([s.cloudUser, s.problems.map((p) => p.key)]).toEqual(["alpine", ["CLOUD_USER"]])
+    expect(s.problems[0]!.message).toMatch(/^CLOUD_USER: invalid user name 'u+\.\.\.': longer than 255 characters$/)
+  })
+
   it("refuses an unbracketed IPv6 endpoint whose IPv4 tail is no address", () => {
     for (const typo of ["fd00::1.2.3.999", "::ffff:169.254.169", "::ffff:1.2.3.4.5"]) {
       expect(settingsFromLeniently({ IMDS_ENDPOINT: typo }, "").problems.map((p) => p.message)).toEqual([`IMDS_ENDPOINT: expected HOST or HOST:PORT, got '${typo}'`])

@@ -914,6 +914,15 @@ describe("write_files", () => {
     expect(config(alpine).writeFiles.map((f) => [f.path, text(f.content)])).toEqual([["/taken", "hi"]])
   })
 
+  it("#cloud-config names base64 content with characters outside ASCII, which cloud-init's decoder refuses (not 'as cloud-init drops them'); #alpine-config drops them as before", () => {
+    const body = "write_files:\n  - path: /a\n    encoding: b64\n    content: aGVsbG8g\u00e9d29ybGQ=\n"
+    expect(config(`#cloud-config\n${body}`).writeFiles.map((f) => text(f.content))).toEqual(["hello world"])
+    expect(notes(`#cloud-config\n${body}`).warnings).toEqual([
+      "line 5: write_files[0].content: base64 with characters outside ASCII, which cloud-init refuses (it writes neither this file nor those after it); decoded without them"
+    ])
+    expect(notes(`#alpine-config\n${body}`).warnings).toEqual(["line 5: write_files[0].content: 1 characters outside the base64 alphabet were dropped, as cloud-init drops them"])
+  })
+
   it("drops characters outside the base64 alphabet as cloud-init does, and says so", () => {
     const source = "#alpine-config\nwrite_files:\n  - path: /a\n    encoding: b64\n    content: aGVs!bG8g*d29y.bGQ=...\n"
     expect(config(source).writeFiles.map((f) => text(f.content))).toEqual(["hello world"])
@@ -928,6 +937,45 @@ describe("write_files", () => {
       warnings: [
         "line 3: write_files[0].content: base64 without its closing '=' padding, which cloud-init refuses ('Incorrect padding'); decoded as if padded",
         "line 4: write_files[1].content: base64 without its closing '=' padding, which cloud-init refuses ('Incorrect padding'); decoded as if padded"
+      ]
+    })
+  })
+
+  it("#cloud-config names no unpadded base64 or gz text content beside a source: cloud-init fetches the source and decodes the content only when that fails", () => {
+    const gz = gzipSync(Buffer.from("hi")).toString("base64")
+    const source = `#cloud-config\nwrite_files:\n${[
+      "  - {path: /a, encoding: b64, content: aGk, source: {uri: 'http://example.com/a'}}\n",
+      `  - {path: /b, encoding: gz, content: ${gz}, source: {uri: 'https://example.com/b'}}\n`,
+      // an empty uri is no source to cloud-init: its content is decoded, and named
+      "  - {path: /c, encoding: b64, content: aGk, source: {uri: ''}}\n"
+    ].join("")}`
+    expect(config(source).writeFiles.map((f) => [f.path, text(f.content), f.source?.uri])).toEqual([
+      ["/a", "hi", "http://example.com/a"],
+      ["/b", "hi", "https://example.com/b"],
+      ["/c", "hi", undefined]
+    ])
+    expect(notes(source)).toEqual({
+      problems: [],
+      warnings: ["line 5: write_files[2].content: base64 without its closing '=' padding, which cloud-init refuses ('Incorrect padding'); decoded as if padded"]
+    })
+  })
+
+  it("#cloud-config keeps an entry with a source whose content cannot be decoded: cloud-init fetches the source and decodes the content only when that fails", () => {
+    const source = `#cloud-config\nwrite_files:\n${[
+      "  - {path: /a, encoding: b64, content: 'a$$=b', source: {uri: 'http://example.com/a'}}\n",
+      "  - {path: /b, encoding: gz, content: aGk=, source: {uri: 'http://example.com/b'}}\n",
+      // with no source (an empty uri is none), the entry is skipped, as before
+      "  - {path: /c, encoding: b64, content: 'a$$=b', source: {uri: ''}}\n"
+    ].join("")}`
+    expect(config(source).writeFiles.map((f) => [f.path, f.content, f.source?.uri])).toEqual([
+      ["/a", undefined, "http://example.com/a"],
+      ["/b", undefined, "http://example.com/b"]
+    ])
+    expect(notes(source)).toEqual({
+      problems: ["line 5: write_files[2].content: content is not valid base64; write_files[2] skipped"],
+      warnings: [
+        "line 3: write_files[0].content: content is not valid base64: only its source is written (cloud-init decodes the content only when the fetch fails)",
+        "line 4: write_files[1].content: content is not valid gzip data: only its source is written (cloud-init decodes the content only when the fetch fails)"
       ]
     })
   })

@@ -164,21 +164,30 @@ export const toFile = (entry: FileEntry, at: ReadonlyArray<Key>, index: number, 
   let content: Uint8Array | undefined
   if (hasContent || entry.source === undefined) {
     const decoded = decodeContent(entry.content, encoding, context.budget, binaryOnceMore)
-    if (Either.isLeft(decoded)) {
+    if (Either.isLeft(decoded) && entry.source !== undefined && typeof entry.content === "string") {
+      // cloud-init decodes the content only when the fetch fails: content that cannot be decoded leaves the source, never skips the file
+      notes.warn([...at, "content"], `${decoded.left}: only its source is written (cloud-init decodes the content only when the fetch fails)`)
+    } else if (Either.isLeft(decoded)) {
       notes.skip({ path: [...at, "content"], message: decoded.left }, at)
       return undefined
+    } else {
+      // with a source, cloud-init decodes the content only when the fetch fails, which is said then (files.ts): never named here
+      const decodedByCloudInit = binaryOnceMore && entry.source === undefined
+      // (Python's base64 decoder drops ASCII outside the alphabet, but refuses a text that is not ASCII)
+      if (decodedByCloudInit && typeof entry.content === "string" && namesBase64(encoding) && /[^\x00-\x7f]/.test(entry.content)) {
+        notes.warn([...at, "content"], "base64 with characters outside ASCII, which cloud-init refuses (it writes neither this file nor those after it); decoded without them")
+      } else if (decoded.right.dropped > 0) {
+        notes.warn([...at, "content"], `${decoded.right.dropped} characters outside the base64 alphabet were dropped, as cloud-init drops them`)
+      }
+      if (decodedByCloudInit && typeof entry.content === "string" && namesBase64(encoding) && lacksPadding(entry.content)) {
+        notes.warn([...at, "content"], "base64 without its closing '=' padding, which cloud-init refuses ('Incorrect padding'); decoded as if padded")
+      }
+      // cloud-init gunzips `gz` text as it is (its decomp_gzip), which fails: it writes neither this file nor the ones after it
+      if (decodedByCloudInit && (encoding === "gz" || encoding === "gzip") && typeof entry.content === "string" && entry.content.length > 0) {
+        notes.warn([...at, "encoding"], `${encoding} with text content, which cloud-init gunzips as it is and fails on (it writes neither this file nor those after it): read as base64 of gzip data, as gz+base64 is`)
+      }
+      content = decoded.right.bytes
     }
-    if (decoded.right.dropped > 0) {
-      notes.warn([...at, "content"], `${decoded.right.dropped} characters outside the base64 alphabet were dropped, as cloud-init drops them`)
-    }
-    if (binaryOnceMore && typeof entry.content === "string" && namesBase64(encoding) && lacksPadding(entry.content)) {
-      notes.warn([...at, "content"], "base64 without its closing '=' padding, which cloud-init refuses ('Incorrect padding'); decoded as if padded")
-    }
-    // cloud-init gunzips `gz` text as it is (its decomp_gzip), which fails: it writes neither this file nor the ones after it
-    if (binaryOnceMore && (encoding === "gz" || encoding === "gzip") && typeof entry.content === "string" && entry.content.length > 0) {
-      notes.warn([...at, "encoding"], `${encoding} with text content, which cloud-init gunzips as it is and fails on (it writes neither this file nor those after it): read as base64 of gzip data, as gz+base64 is`)
-    }
-    content = decoded.right.bytes
   }
   return {
     path: entry.path.startsWith("/") ? entry.path : `/${entry.path}`,
