@@ -54,8 +54,9 @@ const driveVersion = (dir: string) =>
   })
 
 /**
- * the drive's files, mounted at `dir`; none where it holds no `meta_data.json`: cloud-init's read_v2 requires it, and a
- * config-2 volume without it is no config drive to cloud-init, which reads the metadata service then (said here)
+ * the drive's files, mounted at `dir`; none where it holds no `meta_data.json`, or one that is no JSON object: cloud-init's
+ * read_v2 requires it, and a config-2 volume without it is no config drive to cloud-init, which reads the metadata
+ * service then (said here)
  */
 const driveAt = (dir: string) =>
   Effect.gen(function* () {
@@ -80,6 +81,16 @@ const driveAt = (dir: string) =>
         )
       )
       Option.map(data, (d) => files.set(name, d))
+    }
+    // one that is not a JSON object (empty, cut short) is none either: cloud-init's read_v2 fails it (BrokenMetadata),
+    // and passes the volume over for the metadata service
+    const broken = yield* parsedJson("openstack", `config-2:${at}meta_data.json`, Option.fromNullable(files.get("meta_data.json"))).pipe(
+      Effect.map(Option.flatMap((md) => (md !== null && typeof md === "object" && !Array.isArray(md) ? Option.none<string>() : Option.some("not a JSON object")))),
+      Effect.catchTag("ImdsError", (e) => Effect.succeed(Option.some(e.reason)))
+    )
+    if (Option.isSome(broken)) {
+      yield* warn(`openstack: the config-2 volume's ${at}meta_data.json is unusable (${broken.value}): it is no config drive, the metadata service is read`)
+      return Option.none<Drive>()
     }
     return Option.some<Drive>({ files, refused, at })
   })

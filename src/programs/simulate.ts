@@ -117,6 +117,15 @@ const confinement = (root: string) =>
     child.on("close", (code) => done(code === 0 ? undefined : err.trim().split("\n")[0] || `exit status ${code}`))
   })
 
+/** `mkdir DIR`, where a directory already there is made (`new/..` once `new` is, as mkdir -p takes it) */
+const makeDirectory = (dir: string): void => {
+  try {
+    mkdirSync(dir)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST" || !statSync(dir).isDirectory()) throw e
+  }
+}
+
 /**
  * `mkdir -p DIR`, a directory at a time: Node's recursive mkdir never returns
  * where the system refuses a directory with ENOENT though its parent is there
@@ -124,35 +133,34 @@ const confinement = (root: string) =>
  */
 const makeDirectories = (dir: string): void => {
   try {
-    mkdirSync(dir)
+    makeDirectory(dir)
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code
-    if (code === "EEXIST" && statSync(dir).isDirectory()) return
-    if (code !== "ENOENT" || dirname(dir) === dir) throw e
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT" || dirname(dir) === dir) throw e
     makeDirectories(dirname(dir))
-    mkdirSync(dir)
+    makeDirectory(dir)
   }
 }
 
 const simulate = ({ cloud, userData: userDataFile, customData: customDataFile, root: rootDir, exec }: SimulateOptions) =>
   Effect.promise(async () => {
     // `not a directory`, `permission denied`...: the system's words, without the path the line names already
-    const cannot = (what: string, e: unknown) => {
+    const systemWords = (e: unknown) => {
       const message = e instanceof Error ? e.message : String(e)
-      process.stderr.write(`tiny-cloud simulate: ${what}: cannot make it: ${/^[A-Z0-9]+: ([^,]+)/.exec(message)?.[1] ?? message}\n`)
-      return 1
+      return /^[A-Z0-9]+: ([^,]+)/.exec(message)?.[1] ?? message
     }
     let dir: string
     try {
       dir = Option.getOrElse(rootDir, () => mkdtempSync(join(tmpdir(), "tiny-cloud-sim-")))
     } catch (e) {
-      // (a TMPDIR that names no directory)
-      return cannot(`a temporary directory in ${tmpdir()}`, e)
+      // without --root: TMPDIR names a directory that is not there, or not this user's to write in
+      process.stderr.write(`tiny-cloud simulate: cannot make a temporary instance in ${tmpdir()} (TMPDIR): ${systemWords(e)}\n`)
+      return 1
     }
     try {
       makeDirectories(dir)
     } catch (e) {
-      return cannot(`--root ${dir}`, e)
+      process.stderr.write(`tiny-cloud simulate: --root ${dir}: cannot make it: ${systemWords(e)}\n`)
+      return 1
     }
     const removeTemporary = () => {
       if (Option.isNone(rootDir)) rmSync(dir, { recursive: true, force: true })

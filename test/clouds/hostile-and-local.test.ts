@@ -508,6 +508,27 @@ describe("openstack", () => {
     })
   )
 
+  it.scopedLive("a config-2 volume whose meta_data.json is no JSON object (empty, cut short, a list) is no config drive either (cloud-init's read_v2: BrokenMetadata): said in one line, and the metadata service read", () =>
+    Effect.gen(function* () {
+      for (const [document, why] of [
+        ["", "invalid JSON: Unexpected end of JSON input"],
+        ['{"hostname": "stale.novalocal", "admin_pass": Secret', "invalid JSON"],
+        ['["stale.novalocal"]', "not a JSON object"]
+      ] as const) {
+        const volume = driveOf(yield* tempDir, "stale.novalocal")
+        writeFileSync(join(volume, "openstack/latest/meta_data.json"), document)
+        const instance = yield* makeTestInstance({ cloud: "openstack", configDrive: volume, instance: { hostname: "from-service.novalocal" } })
+        const said = `openstack: the config-2 volume's openstack/latest/meta_data.json is unusable (${why}): it is no config drive, the metadata service is read\n`
+        expect(yield* instance.imds(["@hostname"])).toEqual({ code: 0, stdout: "from-service.novalocal", stderr: said })
+        const results = yield* instance.boot()
+        expect(results.map((r) => r.code), results.map((r) => r.stderr).join("")).toEqual([0, 0, 0, 0])
+        expect(instance.read("/etc/hostname")).toBe("from-service\n")
+        expect(results[2]!.stderr).toContain(said)
+        expect((yield* instance.run(["status"])).stdout).toMatch(/^done\n/)
+      }
+    })
+  )
+
   it.scopedLive("a drive's file over its limit fails only its own reads, naming the drive and the limit; the hostname and keys are set", () =>
     Effect.gen(function* () {
       const drive = driveOf(yield* tempDir, "from-drive.novalocal")

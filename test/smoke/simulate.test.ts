@@ -197,8 +197,25 @@ describe.concurrent("tiny-cloud simulate", () => {
       expect(await runProgram(["simulate", "--root", join(dir, "file/instance")], env)).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud simulate: --root ${join(dir, "file/instance")}: cannot make it: not a directory\n` })
       symlinkSync(join(dir, "gone"), join(dir, "link"))
       expect(await runProgram(["simulate", "--root", join(dir, "link/instance")], env)).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud simulate: --root ${join(dir, "link/instance")}: cannot make it: no such file or directory\n` })
-      // with no --root, a TMPDIR that names no directory is one line naming it too
-      expect(await runProgram(["simulate"], { ...env, TMPDIR: join(dir, "gone") })).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud simulate: a temporary directory in ${join(dir, "gone")}: cannot make it: no such file or directory\n` })
+      // without --root, a TMPDIR that is not there: one line naming it, not an internal error
+      expect(await runProgram(["simulate"], { ...env, TMPDIR: join(dir, "gone") })).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: `tiny-cloud simulate: cannot make a temporary instance in ${join(dir, "gone")} (TMPDIR): no such file or directory\n`
+      })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("--root through a directory it makes and `..` (`new/../instance`), as mkdir -p takes it: the instance is made there, not refused as 'file already exists'", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+    try {
+      // written out: join() would take the `..` away before the program sees it
+      const r = await runProgram(["simulate", "--cloud", "nocloud", "--root", `${dir}/new/../instance`], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+      expect([r.code, r.stderr]).toEqual([0, ""])
+      expect(readFileSync(join(dir, "instance/root/etc/hostname"), "utf8")).not.toBe("")
+      expect(readdirSync(dir).sort()).toEqual(["instance", "new"])
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
