@@ -69,9 +69,10 @@ const driveAt = (dir: string) =>
     }
     const files = new Map<string, Uint8Array>()
     const refused = new Map<string, ImdsError>()
+    let unreadable = Option.none<string>()
     for (const name of FILES) {
       const [limit, limitName] = name === "user_data" ? [userDataMaxBytes, "USERDATA_MAX_BYTES"] : [imdsMaxBytes, "IMDS_MAX_BYTES"]
-      const data = yield* fs.readFileIfExists(`${dir}/${at}${name}`, { maxBytes: limit }).pipe(
+      const read = fs.readFileIfExists(`${dir}/${at}${name}`, { maxBytes: limit }).pipe(
         Effect.catchIf(
           (e) => e.exceeded !== undefined,
           () => {
@@ -80,14 +81,21 @@ const driveAt = (dir: string) =>
           }
         )
       )
+      // a meta_data.json that cannot be read at all (a directory, a FIFO) is broken as one that is no JSON (below)
+      const data =
+        name === "meta_data.json"
+          ? yield* Effect.catchTag(read, "FsError", (e) => Effect.as(Effect.sync(() => (unreadable = Option.some(e.reason))), Option.none<Uint8Array>()))
+          : yield* read
       Option.map(data, (d) => files.set(name, d))
     }
     // one that is not a JSON object (empty, cut short) is none either: cloud-init's read_v2 fails it (BrokenMetadata),
     // and passes the volume over for the metadata service
-    const broken = yield* parsedJson("openstack", `config-2:${at}meta_data.json`, Option.fromNullable(files.get("meta_data.json"))).pipe(
-      Effect.map(Option.flatMap((md) => (md !== null && typeof md === "object" && !Array.isArray(md) ? Option.none<string>() : Option.some("not a JSON object")))),
-      Effect.catchTag("ImdsError", (e) => Effect.succeed(Option.some(e.reason)))
-    )
+    const broken = Option.isSome(unreadable)
+      ? unreadable
+      : yield* parsedJson("openstack", `config-2:${at}meta_data.json`, Option.fromNullable(files.get("meta_data.json"))).pipe(
+          Effect.map(Option.flatMap((md) => (md !== null && typeof md === "object" && !Array.isArray(md) ? Option.none<string>() : Option.some("not a JSON object")))),
+          Effect.catchTag("ImdsError", (e) => Effect.succeed(Option.some(e.reason)))
+        )
     if (Option.isSome(broken)) {
       yield* warn(`openstack: the config-2 volume's ${at}meta_data.json is unusable (${broken.value}): it is no config drive, the metadata service is read`)
       return Option.none<Drive>()

@@ -526,6 +526,16 @@ describe("openstack", () => {
         expect(results[2]!.stderr).toContain(said)
         expect((yield* instance.run(["status"])).stdout).toMatch(/^done\n/)
       }
+      // nor one that cannot be read at all: a directory in its place (before: the drive's read failed, the service never asked)
+      const volume = driveOf(yield* tempDir, "stale.novalocal")
+      rmSync(join(volume, "openstack/latest/meta_data.json"))
+      mkdirSync(join(volume, "openstack/latest/meta_data.json"))
+      const instance = yield* makeTestInstance({ cloud: "openstack", configDrive: volume, instance: { hostname: "from-service.novalocal" } })
+      const said = "openstack: the config-2 volume's openstack/latest/meta_data.json is unusable (not a regular file; refused): it is no config drive, the metadata service is read\n"
+      expect(yield* instance.imds(["@hostname"])).toEqual({ code: 0, stdout: "from-service.novalocal", stderr: said })
+      const results = yield* instance.boot()
+      expect(results.map((r) => r.code), results.map((r) => r.stderr).join("")).toEqual([0, 0, 0, 0])
+      expect(instance.read("/etc/hostname")).toBe("from-service\n")
     })
   )
 
