@@ -95,14 +95,18 @@ RELPATH = relpath() { t=$$1; d=$${2%/*}; d=$${d:-/}; up=; \
 	while [ "$$d" != / ] && case "$$t" in "$$d"/*) false ;; *) true ;; esac; do d=$${d%/*}; d=$${d:-/}; up="../$$up"; done; \
 	if [ "$$d" = / ]; then echo "$$up$${t\#/}"; else echo "$$up$${t\#$$d/}"; fi; }
 
-.PHONY: all install uninstall dist check-bundle
+.PHONY: all install uninstall dist check-bundle check-paths
 all: check-bundle
+
+# the names and files are listed as words (LINKS, FILES): a blank in PREFIX or LIBDIR cuts a path into pieces
+check-paths:
+	@case "$(PREFIX)$(LIBDIR)" in *[[:space:]]*) echo "make: PREFIX and LIBDIR may hold no blank: '$(PREFIX)', '$(LIBDIR)'" >&2; exit 1 ;; esac
 
 check-bundle:
 	@test -f $(BUNDLE) || { echo "make: $(BUNDLE) is missing: run 'npm run build' first (a release tarball from 'make dist' holds it)" >&2; exit 1; }
 	@test -f dist/man/tiny-cloud.8 || { echo "make: dist/man is missing: run 'npm run build' first (a release tarball from 'make dist' holds it)" >&2; exit 1; }
 
-install: check-bundle
+install: check-paths check-bundle
 	install -d "$(DESTDIR)$(LIBDIR)"
 	install -m 0755 $(BUNDLE) "$(DESTDIR)$(LIBDIR)/.tiny-cloud.cjs.new"
 	mv -f "$(DESTDIR)$(LIBDIR)/.tiny-cloud.cjs.new" "$(DESTDIR)$(PROGRAM)"
@@ -140,7 +144,7 @@ install: check-bundle
 
 # Removes what install installed, the services' runlevel links (they would
 # dangle), and /etc/tiny-cloud.conf only while it equals the template.
-uninstall:
+uninstall: check-paths
 	@for link in $(LINKS) $(PROGRAM); do echo "rm -f $(DESTDIR)$$link"; rm -f "$(DESTDIR)$$link" "$(DESTDIR)$${link%/*}/.$${link##*/}.new"; done
 	@echo "rm -rf $(DESTDIR)$(LIBDIR)/code-cache"; rm -rf "$(DESTDIR)$(LIBDIR)/code-cache"
 	@for f in $(FILES); do rest=$${f#*:}; dest=$${rest%:*}; \

@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from "node:child_process"
+import { execFile, execFileSync, spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -529,6 +529,17 @@ describeSystem("the package and make install", { tools: { make: "make" } }, () =
         expect([phase, looked]).toEqual([phase, ["/usr/local/lib/tiny-cloud", "/usr/local/lib/tiny-cloud"]])
         // nothing else of the service changed
         expect(service.replaceAll("TINY_CLOUD_LIB:-/usr/local/lib/tiny-cloud}", "TINY_CLOUD_LIB:-/usr/lib/tiny-cloud}")).toBe(readFileSync(join(REPO, "openrc", `tiny-cloud-${phase}`), "utf8"))
+      }
+    })
+  })
+
+  describe("make install with a blank in LIBDIR or PREFIX", () => {
+    it("refuses it in one line and installs nothing (before: relpath, given the path in pieces, looped for ever)", () => {
+      const image = mkdtempSync(join(dir, "blank-"))
+      for (const setting of ["LIBDIR=/opt/tc lib", "PREFIX=/usr/my local"]) {
+        const r = spawnSync("make", ["-s", "install", `DESTDIR=${image}`, setting, "PREPARE_CODE_CACHE=no"], { cwd: REPO, encoding: "utf8", timeout: 60_000 })
+        expect([setting, r.status, r.stderr.split("\n")[0]]).toEqual([setting, 2, expect.stringMatching(/^make: PREFIX and LIBDIR may hold no blank: '/)])
+        expect(readdirSync(image)).toEqual([])
       }
     })
   })
