@@ -6,7 +6,10 @@
  * files through /proc/PID/root, set its hostname, reboot it), the host's programs bound
  * read-only into the simulated ROOT, then ROOT made the namespace's root
  * (`pivot_root`, the host's root unmounted): no path, not even a nested
- * chroot's `..`, leads out of it. Writes can only land in ROOT.
+ * chroot's `..`, leads out of it. Writes can only land in ROOT. In a process
+ * namespace of its own, a program sees and signals only the programs of the
+ * same command (`kill -9 -1` ends them alone), which end with it: a program
+ * left in the background does not outlive its command, as it would on an instance.
  */
 
 /** host directories the user's programs need */
@@ -41,7 +44,11 @@ mkdir -p "$old"
 pivot_root . "$old"
 umount -l "/$old"
 rmdir "/$old"
-exec chroot / /bin/sh -c 'cd / && exec "$@"' sh "$@"`
+# not exec'd: this shell is the namespace's first process, to which a signal without a handler never comes (a
+# program that kills itself with SIGTERM would go on); the program is its child, its status this shell's (a signal's
+# 128 + N), and this shell's own stderr, where it would say so ("Terminated"), goes nowhere; the program's is the caller's
+exec 3>&2 2>/dev/null
+chroot / /bin/sh -c 'exec 2>&3 3>&-; cd / && exec "$@"' sh "$@"`
 
 /**
  * the environment the confinement and the programs in it start with, whatever
@@ -58,7 +65,8 @@ export const CONFINED_ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/roo
  */
 export const confinedCommand = (root: string, command: string, args: ReadonlyArray<string>): readonly [string, ReadonlyArray<string>] => {
   const inside = (path: string) => (path.startsWith(`${root}/`) ? path.slice(root.length) : path)
-  return ["unshare", ["--mount", "--propagation", "private", "--map-root-user", "/bin/sh", "-c", CONFINE, "confine", root, inside(command), ...args.map(inside)]]
+  // (--pid --fork: a process namespace of its own, whose programs end with it; --kill-child: and with unshare, when the phase ends it)
+  return ["unshare", ["--mount", "--propagation", "private", "--map-root-user", "--pid", "--fork", "--kill-child", "/bin/sh", "-c", CONFINE, "confine", root, inside(command), ...args.map(inside)]]
 }
 
 /** how a simulation treats the user's programs */

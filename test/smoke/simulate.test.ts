@@ -390,22 +390,34 @@ describe.concurrent("tiny-cloud simulate never runs the user's programs on the m
   })
 
   describeSystem("with --exec, a program left in the background", { tools: { unshare: "util-linux", pivot_root: "util-linux", chroot: "coreutils" } }, () => {
-    it("does not hold the simulated phase up until it exits, as on a real boot (bootcmd 'daemon &')", async () => {
+    it("does not hold the simulated phase up until it exits, as on a real boot (bootcmd 'daemon &'); in the confinement's process namespace, it ends with its command rather than outlive the simulation", async () => {
       const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
-      const pidFile = join(dir, "instance/root/tmp/background.pid")
+      // a number of this test's own, to find the program by (its pid is the namespace's, not the machine's)
+      const seconds = 100000 + (process.pid % 50000)
+      const left = () => spawnSync("pgrep", ["-f", `^sleep ${seconds}$`], { encoding: "utf8" }).stdout.trim()
       try {
-        writeFileSync(join(dir, "user-data"), "#cloud-config\nbootcmd:\n  - mkdir -p /tmp; sleep 100000 & echo $! > /tmp/background.pid\n  - echo after\n")
+        writeFileSync(join(dir, "user-data"), `#cloud-config\nbootcmd:\n  - sleep ${seconds} &\n  - echo after\n`)
         const r = await runProgram(["simulate", "--exec", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
         expect(r.code).toBe(0)
         expect(readFileSync(join(dir, "instance/root/var/log/user-data.log"), "utf8")).toBe("after\n")
+        expect(left()).toBe("")
       } finally {
-        if (existsSync(pidFile)) {
-          try {
-            process.kill(Number(readFileSync(pidFile, "utf8")))
-          } catch {
-            // gone already
-          }
-        }
+        if (left() !== "") spawnSync("pkill", ["-f", `^sleep ${seconds}$`])
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+
+    it("cannot signal a program of the machine's (it sees only its own command's): `kill` of one outside fails, and that program goes on", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+      const outside = spawn("sleep", ["600"], { stdio: "ignore" })
+      try {
+        writeFileSync(join(dir, "user-data"), `#cloud-config\nruncmd:\n  - kill -9 ${outside.pid} && echo reached || echo refused\n`)
+        const r = await runProgram(["simulate", "--exec", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+        expect(r.code).toBe(0)
+        expect(readFileSync(join(dir, "instance/root/var/log/user-data.log"), "utf8")).toMatch(/refused\n$/)
+        expect([outside.exitCode, outside.signalCode]).toEqual([null, null])
+      } finally {
+        outside.kill()
         rmSync(dir, { recursive: true, force: true })
       }
     })
