@@ -70,7 +70,23 @@ export const decodeBase64 = (bytes: Uint8Array): { readonly decoded: Option.Opti
   return { decoded: decoded.length === 0 ? Option.none() : Option.some(new Uint8Array(decoded)) }
 }
 
-/** a datum served base64-encoded, decoded; invalid base64 is an ImdsError naming the cloud and the datum's URL */
+/**
+ * user-data read within USERDATA_MAX_BYTES in base64 (`AS_BASE64_USER_DATA`) held to USERDATA_MAX_BYTES, as it was
+ * decoded or used as it came: past it, an ImdsError naming the cloud and the datum's URL, as an answer too large is
+ */
+export const userDataWithin = (client: HttpMetadataClient, path: string, decoded: boolean) => (body: Option.Option<Uint8Array>) =>
+  Option.exists(body, (bytes) => bytes.length > client.userDataMaxBytes)
+    ? Effect.fail(
+        new ImdsError({
+          cloud: client.cloud,
+          url: client.urlOf(path),
+          reason: `${decoded ? "decodes to more than" : "answer exceeds"} ${client.userDataMaxBytes} bytes (USERDATA_MAX_BYTES)`,
+          exceeded: client.userDataMaxBytes
+        })
+      )
+    : Effect.succeed(body)
+
+/** user-data served base64-encoded, decoded, within USERDATA_MAX_BYTES; invalid base64 is an ImdsError naming the cloud and the datum's URL */
 export const base64Datum = (client: HttpMetadataClient, path: string, body: Option.Option<Uint8Array>) =>
   Option.match(body, {
     onNone: () => Effect.succeed(Option.none<Uint8Array>()),
@@ -78,7 +94,7 @@ export const base64Datum = (client: HttpMetadataClient, path: string, body: Opti
       const result = decodeBase64(bytes)
       return "invalid" in result
         ? Effect.fail(new ImdsError({ cloud: client.cloud, url: client.urlOf(path), reason: result.invalid, unusable: true }))
-        : Effect.succeed(result.decoded)
+        : userDataWithin(client, path, true)(result.decoded)
     }
   })
 

@@ -3,8 +3,8 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { lines, sortedUnique } from "../domain/text.js"
 import { Config } from "../services/Config.js"
-import { base64Datum, dmi, DMI_PRIORITY, followingDirectoryRedirect, jsonNicLookup, jsonValue, nonEmpty, textValue, whenTrue } from "./common.js"
-import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
+import { base64Datum, dmi, DMI_PRIORITY, followingDirectoryRedirect, jsonNicLookup, jsonValue, nonEmpty, textValue, userDataWithin, whenTrue } from "./common.js"
+import { AS_BASE64_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import { ipv4Network } from "./ip.js"
 import type { CloudProvider } from "./provider.js"
 
@@ -108,10 +108,12 @@ export const gcp: CloudProvider = {
       sshKeysFor,
       // base64 when the user-data-encoding attribute says so
       userData: Effect.gen(function* () {
-        const body = nonEmpty(yield* client.get(USER_DATA, AS_USER_DATA))
+        const body = nonEmpty(yield* client.get(USER_DATA, AS_BASE64_USER_DATA))
         if (Option.isNone(body)) return body
         const encoding = yield* client.text(USER_DATA_ENCODING)
-        return Option.exists(encoding, (e) => e.trim().toLowerCase() === "base64") ? yield* base64Datum(client, USER_DATA, body) : body
+        return Option.exists(encoding, (e) => e.trim().toLowerCase() === "base64")
+          ? yield* base64Datum(client, USER_DATA, body)
+          : yield* userDataWithin(client, USER_DATA, false)(body)
       }),
       nics: Effect.map(client.get(NICS), nonEmpty),
       nic: jsonNicLookup({
