@@ -103,6 +103,20 @@ describe("user-data the cloud serves as base64 and that is not", () => {
     })
   )
 
+  it.scopedLive("gcp: a user-data-encoding other than base64 is named in a warning, and the user-data taken as it is, as cloud-init takes it", () =>
+    Effect.gen(function* () {
+      const recording = recorded("gcp/user-data-base64.json")
+      const routes = answering(recording.routes ?? [], "/computeMetadata/v1/instance/attributes/user-data-encoding", "gzip")
+      const served = routes.find((r) => r.path.endsWith("/attributes/user-data"))!.body
+      const { results, read } = yield* phasesOver("gcp", recording, routes, ["early"])
+      expect(results[0]!.code).toBe(0)
+      expect(results[0]!.stderr).toContain(
+        "gcp: http://169.254.169.254/computeMetadata/v1/instance/attributes/user-data-encoding: 'gzip' is no encoding cloud-init knows (base64); the user-data is used as it is\n"
+      )
+      expect(read("/var/lib/cloud/user-data")).toBe(served)
+    })
+  )
+
   it.scopedLive("gcp: user-data without user-data-encoding is taken as it is, whatever it looks like", () =>
     Effect.gen(function* () {
       const recording = recorded("gcp/user-data-base64.json")
