@@ -51,23 +51,39 @@ export const firstPresent = <A, E, R>(...reads: ReadonlyArray<Effect.Effect<Opti
     Effect.succeed(Option.none())
   )
 
-// padding past the quad's end is dropped, as Python's b64decode (cloud-init) drops it: `aGVsbG8===` is `hello`
-const BASE64 = /^[A-Za-z0-9+/]*=*$/
+/** a byte of the base64 alphabet (`=` aside) */
+const isBase64Digit = (b: number): boolean => (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || (b >= 0x30 && b <= 0x39) || b === 0x2b || b === 0x2f
+
+/** the blanks `base64` and the clouds put in base64 text: space, tab, CR, LF, FF, VT */
+const isBase64Blank = (b: number): boolean => b === 0x20 || (b >= 0x09 && b <= 0x0d)
 
 /**
  * Base64 text as the clouds serve it: whitespace (the line breaks `base64`
  * writes) is allowed, anything else outside the alphabet is an error; the
- * reason names where, never the data. Empty after decoding is None.
+ * reason names where, never the data. Padding past the quad's end is
+ * dropped, as Python's b64decode (cloud-init) drops it: `aGVsbG8===` is
+ * `hello`. Empty after decoding is None. Read in one pass over the bytes, and
+ * decoded from one string of them: user-data of USERDATA_MAX_BYTES comes as
+ * a third more, and each copy of it counts.
  */
 export const decodeBase64 = (bytes: Uint8Array): { readonly decoded: Option.Option<Uint8Array> } | { readonly invalid: string } => {
-  const text = textOf(bytes)
-  const bad = /[^A-Za-z0-9+/= \t\r\n\f\v]/.exec(text)
-  if (bad !== null) return { invalid: `invalid base64: character ${bad.index + 1} is outside the base64 alphabet` }
-  const compact = text.replace(/[ \t\r\n\f\v]+/g, "")
-  if (!BASE64.test(compact)) return { invalid: "invalid base64: '=' before the end" }
-  if (compact.replace(/=+$/, "").length % 4 === 1) return { invalid: "invalid base64: truncated" }
-  const decoded = Buffer.from(compact, "base64")
-  return { decoded: decoded.length === 0 ? Option.none() : Option.some(new Uint8Array(decoded)) }
+  let digits = 0
+  let padded = false
+  let padBeforeEnd = false
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!
+    if (isBase64Digit(b)) {
+      digits++
+      if (padded) padBeforeEnd = true
+    } else if (b === 0x3d) padded = true
+    // (every byte before it is ASCII: its index is the character's in the text)
+    else if (!isBase64Blank(b)) return { invalid: `invalid base64: character ${i + 1} is outside the base64 alphabet` }
+  }
+  if (padBeforeEnd) return { invalid: "invalid base64: '=' before the end" }
+  if (digits % 4 === 1) return { invalid: "invalid base64: truncated" }
+  // Node's decoder passes over the blanks
+  const decoded = Buffer.from(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1"), "base64")
+  return { decoded: decoded.length === 0 ? Option.none() : Option.some(new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.length)) }
 }
 
 /**
