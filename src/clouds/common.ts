@@ -81,9 +81,8 @@ export const decodeBase64 = (bytes: Uint8Array): { readonly decoded: Option.Opti
   }
   if (padBeforeEnd) return { invalid: "invalid base64: '=' before the end" }
   if (digits % 4 === 1) return { invalid: "invalid base64: truncated" }
-  // Node's decoder passes over the blanks
-  const decoded = Buffer.from(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1"), "base64")
-  return { decoded: decoded.length === 0 ? Option.none() : Option.some(new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.length)) }
+  const decoded = decodedBase64(bytes)
+  return { decoded: decoded.length === 0 ? Option.none() : Option.some(decoded) }
 }
 
 /**
@@ -114,18 +113,28 @@ export const base64Datum = (client: HttpMetadataClient, path: string, body: Opti
     }
   })
 
+/** base64 text's bytes decoded, from one latin1 string of them (Node's decoder passes over blanks), as a view of the result */
+const decodedBase64 = (bytes: Uint8Array): Uint8Array => {
+  const decoded = Buffer.from(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1"), "base64")
+  return new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.length)
+}
+
 /**
  * A datum that may be base64: decoded when it is exactly one base64 token
  * (the alphabet, correct padding, nothing else), as cloud-init's
  * maybe_b64decode reads a cloud's user-data; anything else as it is.
  */
 export const maybeBase64 = (body: Option.Option<Uint8Array>): Option.Option<Uint8Array> =>
-  Option.map(body, (bytes) => (isBase64Token(bytes) ? new Uint8Array(Buffer.from(textOf(bytes), "base64")) : bytes))
+  Option.map(body, (bytes) => (isBase64Token(bytes) ? decodedBase64(bytes) : bytes))
 
-/** bytes that are exactly one base64 token, which `maybeBase64` decodes */
+/** bytes that are exactly one base64 token, which `maybeBase64` decodes: read in one pass, never made text (user-data of USERDATA_MAX_BYTES comes so) */
 export const isBase64Token = (bytes: Uint8Array): boolean => {
-  const text = textOf(bytes)
-  return text.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(text)
+  if (bytes.length === 0 || bytes.length % 4 !== 0) return false
+  let end = bytes.length
+  while (end > bytes.length - 2 && bytes[end - 1] === 0x3d) end--
+  if (end === 0) return false
+  for (let i = 0; i < end; i++) if (!isBase64Digit(bytes[i]!)) return false
+  return true
 }
 
 /**

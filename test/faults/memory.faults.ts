@@ -98,3 +98,16 @@ it("fault: user-data of USERDATA_MAX_BYTES served base64 (oci, in lines as `base
   expect(instance.read("/var/lib/cloud/user-data")?.length).toBe(16 * MiB)
   expect(mb).toBeLessThan(175)
 })
+
+it("fault: user-data of USERDATA_MAX_BYTES given to hetzner as one base64 token is decoded in little more than its size and its answer", async () => {
+  // the token was made text twice, to be told one and to be decoded: 210 MB
+  const userData = Buffer.alloc(16 * MiB, "#")
+  userData.write("#!/bin/sh\n")
+  const instance = await makeInstance({ cloud: "hetzner", instance: { hostname: "h", userData: new TextEncoder().encode(userData.toString("base64")) } })
+  open.push(instance)
+  const { mb, code } = await peakRss(instance, "early")
+  process.stdout.write(`memory: 16 MiB user-data as a base64 token on hetzner: peak RSS ${mb} MB\n`)
+  expect(code).toBe(0)
+  expect(instance.read("/var/lib/cloud/user-data")?.length).toBe(16 * MiB)
+  expect(mb).toBeLessThan(175)
+})
