@@ -3,7 +3,7 @@ import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import { readingAhead } from "../services/Metadata.js"
 import { base64Datum, dmiIs, field, firstPresent, jsonNicLookup, jsonValue, listedIndexes, listedKeys, nonEmpty, textValue, type JsonObject } from "./common.js"
-import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
+import { AS_BASE64_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import type { CloudProvider, MetadataDeps } from "./provider.js"
 
 const API_VERSION = "2021-05-01"
@@ -80,7 +80,7 @@ export const azure: CloudProvider = {
       headers: { Metadata: "true" },
       query: `?format=text&api-version=${API_VERSION}`
     })
-    const fromImds = Effect.flatMap(client.get(USER_DATA, AS_USER_DATA), (body) => base64Datum(client, USER_DATA, body))
+    const fromImds = Effect.flatMap(client.get(USER_DATA, AS_BASE64_USER_DATA), (body) => base64Datum(client, USER_DATA, body))
     const customData = Effect.flatMap(Effect.promise(() => import("./azure-ovf.js")), (m) => m.customData).pipe(Effect.provide(env))
     return {
       get: client.get,

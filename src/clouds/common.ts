@@ -51,26 +51,57 @@ export const firstPresent = <A, E, R>(...reads: ReadonlyArray<Effect.Effect<Opti
     Effect.succeed(Option.none())
   )
 
-// padding past the quad's end is dropped, as Python's b64decode (cloud-init) drops it: `aGVsbG8===` is `hello`
-const BASE64 = /^[A-Za-z0-9+/]*=*$/
+/** a byte of the base64 alphabet (`=` aside) */
+const isBase64Digit = (b: number): boolean => (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || (b >= 0x30 && b <= 0x39) || b === 0x2b || b === 0x2f
+
+/** the blanks `base64` and the clouds put in base64 text: space, tab, CR, LF, FF, VT */
+const isBase64Blank = (b: number): boolean => b === 0x20 || (b >= 0x09 && b <= 0x0d)
 
 /**
  * Base64 text as the clouds serve it: whitespace (the line breaks `base64`
  * writes) is allowed, anything else outside the alphabet is an error; the
- * reason names where, never the data. Empty after decoding is None.
+ * reason names where, never the data. Padding past the quad's end is
+ * dropped, as Python's b64decode (cloud-init) drops it: `aGVsbG8===` is
+ * `hello`. Empty after decoding is None. Read in one pass over the bytes, and
+ * decoded from one string of them: user-data of USERDATA_MAX_BYTES comes as
+ * a third more, and each copy of it counts.
  */
 export const decodeBase64 = (bytes: Uint8Array): { readonly decoded: Option.Option<Uint8Array> } | { readonly invalid: string } => {
-  const text = textOf(bytes)
-  const bad = /[^A-Za-z0-9+/= \t\r\n\f\v]/.exec(text)
-  if (bad !== null) return { invalid: `invalid base64: character ${bad.index + 1} is outside the base64 alphabet` }
-  const compact = text.replace(/[ \t\r\n\f\v]+/g, "")
-  if (!BASE64.test(compact)) return { invalid: "invalid base64: '=' before the end" }
-  if (compact.replace(/=+$/, "").length % 4 === 1) return { invalid: "invalid base64: truncated" }
-  const decoded = Buffer.from(compact, "base64")
-  return { decoded: decoded.length === 0 ? Option.none() : Option.some(new Uint8Array(decoded)) }
+  let digits = 0
+  let padded = false
+  let padBeforeEnd = false
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!
+    if (isBase64Digit(b)) {
+      digits++
+      if (padded) padBeforeEnd = true
+    } else if (b === 0x3d) padded = true
+    // (every byte before it is ASCII: its index is the character's in the text)
+    else if (!isBase64Blank(b)) return { invalid: `invalid base64: character ${i + 1} is outside the base64 alphabet` }
+  }
+  if (padBeforeEnd) return { invalid: "invalid base64: '=' before the end" }
+  if (digits % 4 === 1) return { invalid: "invalid base64: truncated" }
+  const decoded = decodedBase64(bytes)
+  return { decoded: decoded.length === 0 ? Option.none() : Option.some(decoded) }
 }
 
-/** a datum served base64-encoded, decoded; invalid base64 is an ImdsError naming the cloud and the datum's URL */
+/**
+ * user-data read within USERDATA_MAX_BYTES in base64 (`AS_BASE64_USER_DATA`) held to USERDATA_MAX_BYTES, as it was
+ * decoded or used as it came: past it, an ImdsError naming the cloud and the datum's URL, as an answer too large is
+ */
+export const userDataWithin = (client: HttpMetadataClient, path: string, decoded: boolean) => (body: Option.Option<Uint8Array>) =>
+  Option.exists(body, (bytes) => bytes.length > client.userDataMaxBytes)
+    ? Effect.fail(
+        new ImdsError({
+          cloud: client.cloud,
+          url: client.urlOf(path),
+          reason: `${decoded ? "decodes to more than" : "answer exceeds"} ${client.userDataMaxBytes} bytes (USERDATA_MAX_BYTES)`,
+          exceeded: client.userDataMaxBytes
+        })
+      )
+    : Effect.succeed(body)
+
+/** user-data served base64-encoded, decoded, within USERDATA_MAX_BYTES; invalid base64 is an ImdsError naming the cloud and the datum's URL */
 export const base64Datum = (client: HttpMetadataClient, path: string, body: Option.Option<Uint8Array>) =>
   Option.match(body, {
     onNone: () => Effect.succeed(Option.none<Uint8Array>()),
@@ -78,9 +109,15 @@ export const base64Datum = (client: HttpMetadataClient, path: string, body: Opti
       const result = decodeBase64(bytes)
       return "invalid" in result
         ? Effect.fail(new ImdsError({ cloud: client.cloud, url: client.urlOf(path), reason: result.invalid, unusable: true }))
-        : Effect.succeed(result.decoded)
+        : userDataWithin(client, path, true)(result.decoded)
     }
   })
+
+/** base64 text's bytes decoded, from one latin1 string of them (Node's decoder passes over blanks), as a view of the result */
+const decodedBase64 = (bytes: Uint8Array): Uint8Array => {
+  const decoded = Buffer.from(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1"), "base64")
+  return new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.length)
+}
 
 /**
  * A datum that may be base64: decoded when it is exactly one base64 token
@@ -88,12 +125,16 @@ export const base64Datum = (client: HttpMetadataClient, path: string, body: Opti
  * maybe_b64decode reads a cloud's user-data; anything else as it is.
  */
 export const maybeBase64 = (body: Option.Option<Uint8Array>): Option.Option<Uint8Array> =>
-  Option.map(body, (bytes) => (isBase64Token(bytes) ? new Uint8Array(Buffer.from(textOf(bytes), "base64")) : bytes))
+  Option.map(body, (bytes) => (isBase64Token(bytes) ? decodedBase64(bytes) : bytes))
 
-/** bytes that are exactly one base64 token, which `maybeBase64` decodes */
+/** bytes that are exactly one base64 token, which `maybeBase64` decodes: read in one pass, never made text (user-data of USERDATA_MAX_BYTES comes so) */
 export const isBase64Token = (bytes: Uint8Array): boolean => {
-  const text = textOf(bytes)
-  return text.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(text)
+  if (bytes.length === 0 || bytes.length % 4 !== 0) return false
+  let end = bytes.length
+  while (end > bytes.length - 2 && bytes[end - 1] === 0x3d) end--
+  if (end === 0) return false
+  for (let i = 0; i < end; i++) if (!isBase64Digit(bytes[i]!)) return false
+  return true
 }
 
 /**

@@ -1,10 +1,11 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { lines, sortedUnique } from "../domain/text.js"
+import { lines, printable, sortedUnique } from "../domain/text.js"
 import { Config } from "../services/Config.js"
-import { base64Datum, dmi, DMI_PRIORITY, followingDirectoryRedirect, jsonNicLookup, jsonValue, nonEmpty, textValue, whenTrue } from "./common.js"
-import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
+import { warn, type Log } from "../services/Log.js"
+import { base64Datum, dmi, DMI_PRIORITY, followingDirectoryRedirect, jsonNicLookup, jsonValue, nonEmpty, textValue, userDataWithin, whenTrue } from "./common.js"
+import { AS_BASE64_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import { ipv4Network } from "./ip.js"
 import type { CloudProvider } from "./provider.js"
 
@@ -82,6 +83,7 @@ export const gcp: CloudProvider = {
       headers: { "Metadata-Flavor": "Google" }
     })
     const { cloudUser } = yield* Config
+    const log = yield* Effect.context<Log>()
     /** the keys of `user`'s lines (and of lines for no one in particular) */
     const sshKeysFor = (user: string) =>
       Effect.gen(function* () {
@@ -106,12 +108,17 @@ export const gcp: CloudProvider = {
       hostname: textValue(client, "instance/hostname"),
       sshKeys: sshKeysFor(cloudUser),
       sshKeysFor,
-      // base64 when the user-data-encoding attribute says so
+      // base64 when the user-data-encoding attribute says so; another encoding is named, and the user-data used as it
+      // is, as cloud-init does ("unknown user-data-encoding")
       userData: Effect.gen(function* () {
-        const body = nonEmpty(yield* client.get(USER_DATA, AS_USER_DATA))
+        const body = nonEmpty(yield* client.get(USER_DATA, AS_BASE64_USER_DATA))
         if (Option.isNone(body)) return body
-        const encoding = yield* client.text(USER_DATA_ENCODING)
-        return Option.exists(encoding, (e) => e.trim().toLowerCase() === "base64") ? yield* base64Datum(client, USER_DATA, body) : body
+        const encoding = Option.getOrElse(Option.map(yield* client.text(USER_DATA_ENCODING), (e) => e.trim()), () => "")
+        if (encoding.toLowerCase() === "base64") return yield* base64Datum(client, USER_DATA, body)
+        if (encoding !== "") {
+          yield* Effect.provide(warn(`gcp: ${client.urlOf(USER_DATA_ENCODING)}: '${printable(encoding)}' is no encoding cloud-init knows (base64); the user-data is used as it is`), log)
+        }
+        return yield* userDataWithin(client, USER_DATA, false)(body)
       }),
       nics: Effect.map(client.get(NICS), nonEmpty),
       nic: jsonNicLookup({

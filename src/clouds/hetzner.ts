@@ -3,11 +3,12 @@ import * as Option from "effect/Option"
 import { ImdsError } from "../domain/errors.js"
 import { lines, sortedUnique } from "../domain/text.js"
 import type { Log } from "../services/Log.js"
-import { dmiIs, jsonValue, maybeBase64, nonEmpty, sayLeftOut, textValue } from "./common.js"
-import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
+import { dmiIs, isBase64Token, jsonValue, maybeBase64, nonEmpty, sayLeftOut, textValue, userDataWithin } from "./common.js"
+import { AS_BASE64_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import type { CloudProvider } from "./provider.js"
 
 const KEYS = "public-keys"
+const USER_DATA = "/hetzner/v1/userdata"
 
 /**
  * `public-keys`, a JSON list of strings: its keys, and the items that are no
@@ -46,7 +47,9 @@ export const hetzner: CloudProvider = {
       }),
       // outside the metadata root; an empty answer is no user-data. Hetzner keeps it as text, so users give
       // binary user-data (gzip) in base64, which is decoded as cloud-init does
-      userData: Effect.map(client.get("/hetzner/v1/userdata", AS_USER_DATA), (body) => maybeBase64(nonEmpty(body)))
+      userData: Effect.flatMap(client.get(USER_DATA, AS_BASE64_USER_DATA), (body) =>
+        userDataWithin(client, USER_DATA, Option.exists(body, isBase64Token))(maybeBase64(nonEmpty(body)))
+      )
     }
   })
 }

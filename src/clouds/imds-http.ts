@@ -76,6 +76,13 @@ export interface GetOptions {
   readonly privilegedSourcePort?: boolean
   /** the datum is user-data (or a seed file): it may be as large as USERDATA_MAX_BYTES, not IMDS_MAX_BYTES */
   readonly userData?: boolean
+  /**
+   * with `userData`: the user-data may come base64-encoded (azure, oci, gcp's `user-data-encoding`, hetzner's one
+   * token), so its answer may be USERDATA_MAX_BYTES in base64, and IMDS_MAX_BYTES for the line breaks base64 may
+   * carry: user-data of USERDATA_MAX_BYTES is read. What it decodes to, or the answer used as it is, is held to
+   * USERDATA_MAX_BYTES by its reader (`userDataWithin`)
+   */
+  readonly base64?: boolean
   /** the datum is one SSH public key: at most KEY_MAX_BYTES */
   readonly sshKey?: boolean
   /** a 403 is None too: the service refuses a name it does not offer (LXD's guest API before `cloud-init.*` keys) */
@@ -123,6 +130,8 @@ export interface HttpMetadataClient {
   readonly urlOf: (path: string) => string
   /** IMDS_MAX_KEYS: the most entries a key listing may have */
   readonly maxKeys: number
+  /** USERDATA_MAX_BYTES: the most user-data may be, once decoded */
+  readonly userDataMaxBytes: number
 }
 
 class Retryable {
@@ -220,7 +229,9 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
      */
     const limitOf = (options?: GetOptions): Limit =>
       options?.userData
-        ? { bytes: settings.userDataMaxBytes, name: "USERDATA_MAX_BYTES" }
+        ? options.base64
+          ? { bytes: Math.ceil(settings.userDataMaxBytes / 3) * 4 + settings.imdsMaxBytes, name: "USERDATA_MAX_BYTES in base64, and IMDS_MAX_BYTES" }
+          : { bytes: settings.userDataMaxBytes, name: "USERDATA_MAX_BYTES" }
         : options?.sshKey && KEY_MAX_BYTES < settings.imdsMaxBytes
           ? { bytes: KEY_MAX_BYTES, name: "the most an SSH key may be" }
           : IMDS_LIMIT
@@ -464,10 +475,14 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
       text: (path, options) => Effect.map(get(path, options), Option.map(textOf)),
       post,
       urlOf,
-      maxKeys: settings.imdsMaxKeys
+      maxKeys: settings.imdsMaxKeys,
+      userDataMaxBytes: settings.userDataMaxBytes
     }
     return client
   })
 
 /** options of a user-data read (or a seed file): USERDATA_MAX_BYTES is its limit */
 export const AS_USER_DATA: GetOptions = { userData: true }
+
+/** options of a read of user-data the cloud may serve base64-encoded: USERDATA_MAX_BYTES in base64 is its limit */
+export const AS_BASE64_USER_DATA: GetOptions = { userData: true, base64: true }

@@ -3,7 +3,7 @@ import * as Option from "effect/Option"
 import { memoizeSuccess } from "../domain/memo.js"
 import { lines, sortedUnique, textOf } from "../domain/text.js"
 import { base64Datum, dmiIs, jsonNicLookup, jsonValue, nonEmpty, textValue } from "./common.js"
-import { AS_USER_DATA, type GetOptions, makeHttpMetadataClient } from "./imds-http.js"
+import { AS_BASE64_USER_DATA, type GetOptions, makeHttpMetadataClient } from "./imds-http.js"
 import type { CloudProvider } from "./provider.js"
 
 const NICS = "vnics/"
@@ -34,7 +34,7 @@ export const oci: CloudProvider = {
       get: client.get,
       hostname: textValue(client, "instance/hostname", UPDATING),
       sshKeys: Effect.map(client.text("instance/metadata/ssh_authorized_keys", UPDATING), (k) => sortedUnique(Option.isSome(k) ? lines(k.value) : [])),
-      userData: Effect.flatMap(client.get(USER_DATA, { ...AS_USER_DATA, ...UPDATING }), (body) => base64Datum(client, USER_DATA, body)),
+      userData: Effect.flatMap(client.get(USER_DATA, { ...AS_BASE64_USER_DATA, ...UPDATING }), (body) => base64Datum(client, USER_DATA, body)),
       // a JSON list; an empty one is no NICs (trimmed first: \s* beside \s* backtracks quadratically on a long blank answer)
       nics: Effect.map(
         client.get(NICS, UPDATING),

@@ -103,6 +103,20 @@ describe("user-data the cloud serves as base64 and that is not", () => {
     })
   )
 
+  it.scopedLive("gcp: a user-data-encoding other than base64 is named in a warning, and the user-data taken as it is, as cloud-init takes it", () =>
+    Effect.gen(function* () {
+      const recording = recorded("gcp/user-data-base64.json")
+      const routes = answering(recording.routes ?? [], "/computeMetadata/v1/instance/attributes/user-data-encoding", "gzip")
+      const served = routes.find((r) => r.path.endsWith("/attributes/user-data"))!.body
+      const { results, read } = yield* phasesOver("gcp", recording, routes, ["early"])
+      expect(results[0]!.code).toBe(0)
+      expect(results[0]!.stderr).toContain(
+        "gcp: http://169.254.169.254/computeMetadata/v1/instance/attributes/user-data-encoding: 'gzip' is no encoding cloud-init knows (base64); the user-data is used as it is\n"
+      )
+      expect(read("/var/lib/cloud/user-data")).toBe(served)
+    })
+  )
+
   it.scopedLive("gcp: user-data without user-data-encoding is taken as it is, whatever it looks like", () =>
     Effect.gen(function* () {
       const recording = recorded("gcp/user-data-base64.json")
@@ -112,6 +126,46 @@ describe("user-data the cloud serves as base64 and that is not", () => {
       const { results, read } = yield* phasesOver("gcp", recording, routes, ["early"])
       expect(results[0]!.code).toBe(0)
       expect(read("/var/lib/cloud/user-data")).toBe(NOT_BASE64)
+    })
+  )
+})
+
+describe("user-data the cloud serves as base64, of USERDATA_MAX_BYTES once decoded", () => {
+  /** a script of `size` bytes (comments alone: early only saves it) */
+  const script = (size: number) => `#!/bin/sh\n#${"x".repeat(size - 12)}\n`
+  /** the simulated instance serving `userData` as the cloud does: base64 on azure and oci, on gcp with user-data-encoding; hetzner keeps text, so its users give the base64 themselves */
+  const serving = (cloud: string, userData: string, base64: boolean) =>
+    cloud === "hetzner"
+      ? { hostname: "h1", userData: bytesOf(base64 ? Buffer.from(userData).toString("base64") : userData) }
+      : { hostname: "h1", userData: bytesOf(userData), ...(cloud === "gcp" ? { userDataBase64: base64 } : {}) }
+  const early = (cloud: string, userData: string, base64: boolean) =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud, instance: serving(cloud, userData, base64), env: { USERDATA_MAX_BYTES: "1000" } })
+      return { ...(yield* instance.run(["early"])), saved: instance.read("/var/lib/cloud/user-data") }
+    })
+  it.scopedLive.each(["azure", "oci", "gcp", "hetzner"])(
+    "%s: saved whole (its base64 answer, a third larger, was refused as past USERDATA_MAX_BYTES); a byte more fails naming the limit",
+    (cloud) =>
+      Effect.gen(function* () {
+        const atLimit = yield* early(cloud, script(1000), true)
+        expect(atLimit.code, atLimit.stderr).toBe(0)
+        expect(atLimit.saved).toBe(script(1000))
+        const over = yield* early(cloud, script(1001), true)
+        expect(over.code).toBe(1)
+        expect(over.stderr).toMatch(new RegExp(`\nsave_userdata: ${cloud}: cannot read http://\\S+: decodes to more than 1000 bytes \\(USERDATA_MAX_BYTES\\)\n`))
+        expect(over.saved).toBeUndefined()
+      })
+  )
+
+  it.scopedLive.each(["gcp", "hetzner"])("%s: user-data taken as it is (no base64 there) is held to USERDATA_MAX_BYTES still", (cloud) =>
+    Effect.gen(function* () {
+      const atLimit = yield* early(cloud, script(1000), false)
+      expect(atLimit.code, atLimit.stderr).toBe(0)
+      expect(atLimit.saved).toBe(script(1000))
+      const over = yield* early(cloud, script(1001), false)
+      expect(over.code).toBe(1)
+      expect(over.stderr).toMatch(new RegExp(`\nsave_userdata: ${cloud}: cannot read http://\\S+: answer exceeds 1000 bytes \\(USERDATA_MAX_BYTES\\)\n`))
+      expect(over.saved).toBeUndefined()
     })
   )
 })

@@ -83,3 +83,31 @@ it("fault: user-data of 16 MB sent as a byte before each 16 KiB chunk is held in
   expect(code).toBe(0)
   expect(mb).toBeLessThan(135)
 })
+
+it("fault: user-data of USERDATA_MAX_BYTES served base64 (oci, in lines as `base64` writes them) is decoded in little more than its size and its answer", async () => {
+  // the answer is a third larger than the user-data: each copy of it made while decoding (the text, the text without
+  // its line breaks, the text without its padding) cost 22 MB, 216 MB in all
+  const userData = Buffer.alloc(16 * MiB, "#")
+  userData.write("#!/bin/sh\n")
+  const body = `${userData.toString("base64").replace(/.{76}/g, "$&\n")}\n`
+  const instance = await makeInstance({ cloud: "oci", instance: { hostname: "h" }, faults: { overrides: [{ path: "/opc/v2/instance/metadata/user_data", body }] } })
+  open.push(instance)
+  const { mb, code } = await peakRss(instance, "early")
+  process.stdout.write(`memory: 16 MiB user-data served base64: peak RSS ${mb} MB\n`)
+  expect(code).toBe(0)
+  expect(instance.read("/var/lib/cloud/user-data")?.length).toBe(16 * MiB)
+  expect(mb).toBeLessThan(175)
+})
+
+it("fault: user-data of USERDATA_MAX_BYTES given to hetzner as one base64 token is decoded in little more than its size and its answer", async () => {
+  // the token was made text twice, to be told one and to be decoded: 210 MB
+  const userData = Buffer.alloc(16 * MiB, "#")
+  userData.write("#!/bin/sh\n")
+  const instance = await makeInstance({ cloud: "hetzner", instance: { hostname: "h", userData: new TextEncoder().encode(userData.toString("base64")) } })
+  open.push(instance)
+  const { mb, code } = await peakRss(instance, "early")
+  process.stdout.write(`memory: 16 MiB user-data as a base64 token on hetzner: peak RSS ${mb} MB\n`)
+  expect(code).toBe(0)
+  expect(instance.read("/var/lib/cloud/user-data")?.length).toBe(16 * MiB)
+  expect(mb).toBeLessThan(175)
+})
