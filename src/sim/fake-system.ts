@@ -205,6 +205,9 @@ export const makeFakeSystem = (dir: string, options: FakeSystemOptions = {}): Fa
   write(join(root, "etc/hosts"), "127.0.0.1\tlocalhost\n")
   // openssh-server's stock file, which tiny-cloud's package depends on (its settings; its comments left out): ssh_pwauth edits it
   write(join(root, "etc/ssh/sshd_config"), "Include /etc/ssh/sshd_config.d/*.conf\n\n#PasswordAuthentication yes\nAuthorizedKeysFile\t.ssh/authorized_keys\nAllowTcpForwarding no\nGatewayPorts no\nX11Forwarding no\nSubsystem\tsftp\tinternal-sftp\n")
+  // root's home, root's alone, as an Alpine image has it: user-data writes there (cloud-init's own runcmd example lists it)
+  makeDir(join(root, "root"))
+  chmodSync(join(root, "root"), 0o700)
   makeDir(join(root, "etc/sudoers.d"))
   makeDir(join(root, "etc/doas.d"))
   write(join(root, "etc/mdev.conf"), "# fallback\n(.*)\troot:root 0660 */lib/mdev/fallback\n")

@@ -187,6 +187,16 @@ describe("the simulated image", () => {
   })
 
   // autoinstall asks blkid whether a disk holds a signature: without a stand-in simulate ran this machine's own on its /dev
+  it("has root's home, /root, 0700, as an Alpine image has it (user-data writes there: cloud-init's runcmd example lists it)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-image-"))
+    try {
+      const fake = makeFakeSystem(dir)
+      expect(statSync(join(fake.root, "root")).mode & 0o7777).toBe(0o700)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it("has a blkid that answers for a disk as busybox's does for a blank one: nothing, status 0", () => {
     const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-image-"))
     try {
