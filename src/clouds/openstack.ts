@@ -33,7 +33,7 @@ const ASSET_TAGS = [...PRODUCTS, "OpenTelekomCloud", "HUAWEICLOUD", "SAP CCloud 
 
 /**
  * where the metadata is read from: the config drive's files, copied at once
- * (those over their limit left out: each fails only its own reads), or the
+ * (those over their limit or unreadable left out: each fails only its own reads), or the
  * metadata service
  */
 type Drive = { readonly files: ReadonlyMap<string, Uint8Array>; readonly refused: ReadonlyMap<string, ImdsError>; readonly at: string }
@@ -81,11 +81,18 @@ const driveAt = (dir: string) =>
           }
         )
       )
-      // a meta_data.json that cannot be read at all (a directory, a FIFO) is broken as one that is no JSON (below)
-      const data =
-        name === "meta_data.json"
-          ? yield* Effect.catchTag(read, "FsError", (e) => Effect.as(Effect.sync(() => (unreadable = Option.some(e.reason))), Option.none<Uint8Array>()))
-          : yield* read
+      // a meta_data.json that cannot be read at all (a directory, a FIFO) is broken as one that is no JSON (below); another
+      // file fails its own reads alone, as one over its limit (cloud-init's read_v2 passes over an optional file it cannot read)
+      const data = yield* Effect.catchTag(read, "FsError", (e) =>
+        Effect.as(
+          Effect.sync(() =>
+            name === "meta_data.json"
+              ? (unreadable = Option.some(e.reason))
+              : refused.set(name, new ImdsError({ cloud: "openstack", url: `config-2:${at}${name}`, reason: e.reason, unusable: true }))
+          ),
+          Option.none<Uint8Array>()
+        )
+      )
       Option.map(data, (d) => files.set(name, d))
     }
     // one that is not a JSON object (empty, cut short) is none either: cloud-init's read_v2 fails it (BrokenMetadata),

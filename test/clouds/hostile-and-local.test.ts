@@ -613,6 +613,24 @@ describe("openstack", () => {
     })
   )
 
+  it.scopedLive("a drive's other file that cannot be read (a directory in user_data's or network_data.json's place) fails only its own reads, named; the hostname and keys are set from the drive", () =>
+    Effect.gen(function* () {
+      for (const name of ["user_data", "vendor_data.json", "network_data.json"]) {
+        const drive = driveOf(yield* tempDir, "from-drive.novalocal")
+        rmSync(join(drive, "openstack/latest", name), { force: true })
+        mkdirSync(join(drive, "openstack/latest", name))
+        const instance = yield* makeTestInstance({ cloud: "openstack", configDrive: drive, instance: { hostname: "from-service.novalocal" } })
+        expect(yield* instance.imds(["@hostname"])).toEqual({ code: 0, stdout: "from-drive.novalocal", stderr: "" })
+        const results = yield* instance.boot()
+        expect(instance.read("/etc/hostname"), name).toBe("from-drive\n")
+        expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDrive drive@example\n")
+        if (name === "user_data") {
+          expect(results[1]!.stderr).toContain("save_userdata: openstack: cannot read config-2:openstack/latest/user_data: not a regular file; refused\n")
+        }
+      }
+    })
+  )
+
   it.scopedLive("a meta_data.json that is not JSON fails naming the cloud and the URL, never quoting the document (it may hold admin_pass)", () =>
     Effect.gen(function* () {
       const document = '{"hostname": "os-1", "admin_pass": Sup3rSecretPass}'

@@ -2,7 +2,7 @@ import { execFile, execFileSync, spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { dirname, join, posix, resolve } from "node:path"
+import { basename, dirname, join, posix, resolve } from "node:path"
 import { gunzipSync } from "node:zlib"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { CLOUD_NAMES } from "../../src/clouds/registry.js"
@@ -539,6 +539,18 @@ describeSystem("the package and make install", { tools: { make: "make" } }, () =
       for (const setting of ["LIBDIR=/opt/tc lib", "PREFIX=/usr/my local"]) {
         const r = spawnSync("make", ["-s", "install", `DESTDIR=${image}`, setting, "PREPARE_CODE_CACHE=no"], { cwd: REPO, encoding: "utf8", timeout: 60_000 })
         expect([setting, r.status, r.stderr.split("\n")[0]]).toEqual([setting, 2, expect.stringMatching(/^make: PREFIX and LIBDIR may hold no blank: '/)])
+        expect(readdirSync(image)).toEqual([])
+      }
+    })
+  })
+
+  describe("make install with a relative PREFIX or LIBDIR", () => {
+    it("refuses it in one line and installs nothing (before: PREFIX=usr LIBDIR=opt/tc, relpath climbed usr/sbin for ever)", () => {
+      const image = mkdtempSync(join(dir, "relative-"))
+      for (const settings of [["PREFIX=usr", "LIBDIR=opt/tc"], ["PREFIX=usr"], ["LIBDIR=opt/tc"]]) {
+        const r = spawnSync("make", ["-s", "install", `DESTDIR=${image}`, ...settings, "PREPARE_CODE_CACHE=no"], { cwd: REPO, encoding: "utf8", timeout: 60_000 })
+        expect([settings, r.status, r.stderr.split("\n")[0]]).toEqual([settings, 2, expect.stringMatching(/^make: PREFIX and LIBDIR must be absolute paths: '/)])
+        expect(readdirSync(dir).filter((name) => name.startsWith(basename(image)) && name !== basename(image))).toEqual([])
         expect(readdirSync(image)).toEqual([])
       }
     })
