@@ -2595,6 +2595,15 @@ ntp:
     expect(notes("#alpine-config\nruncmd: [false, 5]\n").warnings).toEqual([])
   })
 
+  it("names a bootcmd or runcmd entry that is a date, which PyYAML makes a date and cloud-init's shellify refuses, and with it the whole key", () => {
+    const source = '#cloud-config\nbootcmd:\n  - 2024-01-01\nruncmd:\n  - echo 2024-01-01\n  - "2024-01-01"\n  - [date, -d, 2024-01-01]\n  - 2024-01-01 10:00:00\n  - 2024-1-1\n'
+    const said = (key: string) => `a date, not a command (a string or a list): cloud-init refuses it and runs none of ${key}; here it runs as the command written`
+    expect(notes(source).warnings).toEqual([`line 3: bootcmd[0]: ${said("bootcmd")}`, `line 8: runcmd[3]: ${said("runcmd")}`])
+    // still run as written, as a number or a boolean is
+    expect(config(source).bootcmd).toEqual([{ kind: "shell", script: "2024-01-01", index: 0 }])
+    expect(notes("#alpine-config\nruncmd: [2024-01-01]\n").warnings).toEqual([])
+  })
+
   it("enables ntp as cloud-init does: an empty ntp key too, unless enabled is false; ntp and ntpdate are busybox's ntpd", () => {
     expect(config("#cloud-config\nntp:\n").ntp).toEqual({ client: "chrony", servers: [], pools: [], peers: [], allow: [], install: "cloud-init" })
     expect(config("#cloud-config\nntp: {enabled: false}\n").ntp).toBeUndefined()
