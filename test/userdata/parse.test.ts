@@ -914,6 +914,14 @@ describe("write_files", () => {
     expect(config(alpine).writeFiles.map((f) => [f.path, text(f.content)])).toEqual([["/taken", "hi"]])
   })
 
+  it("skips a #cloud-config entry whose !!binary text holds a character outside ASCII, which PyYAML refuses ('failed to convert base64 data into ascii'), saying so; #alpine-config takes it", () => {
+    const source = "#cloud-config\nwrite_files:\n  - {path: /bad, content: !!binary aGk=\u00e9}\n  - {path: /good, content: !!binary aGk=}\n"
+    expect(config(source).writeFiles.map((f) => [f.path, text(f.content)])).toEqual([["/good", "hi"]])
+    expect(notes(source).problems).toEqual(["line 3: write_files[0].content: !!binary data that is not valid base64; write_files[0] skipped"])
+    const alpine = "#alpine-config\nwrite_files:\n  - {path: /taken, content: !!binary aGk=\u00e9}\n"
+    expect(config(alpine).writeFiles.map((f) => [f.path, text(f.content)])).toEqual([["/taken", "hi"]])
+  })
+
   it("#cloud-config names base64 content with characters outside ASCII, which cloud-init's decoder refuses (not 'as cloud-init drops them'); #alpine-config drops them as before", () => {
     const body = "write_files:\n  - path: /a\n    encoding: b64\n    content: aGVsbG8g\u00e9d29ybGQ=\n"
     expect(config(`#cloud-config\n${body}`).writeFiles.map((f) => text(f.content))).toEqual(["hello world"])

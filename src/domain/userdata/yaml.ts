@@ -288,13 +288,15 @@ const keyText = (key: Scalar): string => (isMergeKey(key) ? "<<" : String(key.va
  * `!!binary` scalars whose text is not base64, marked: the library decodes
  * any text to some bytes (`a$$=b` to none), which would be written as if given.
  * `padded`: so is text without its closing `=` (`aGk`), which PyYAML's
- * decoder refuses ('Incorrect padding')
+ * decoder refuses ('Incorrect padding'), and text with a character outside
+ * ASCII, which PyYAML refuses before it decodes ('failed to convert base64
+ * data into ascii')
  */
 const markUndecodableBinary = (doc: Document, padded: boolean) =>
   visit(doc, {
     Scalar(_, node) {
       if (node.tag !== "tag:yaml.org,2002:binary" || typeof node.source !== "string") return
-      if (Either.isLeft(fromBase64(node.source)) || (padded && lacksPadding(node.source))) node.value = new UndecodableBinary()
+      if (Either.isLeft(fromBase64(node.source)) || (padded && (lacksPadding(node.source) || /[^\x00-\x7f]/.test(node.source)))) node.value = new UndecodableBinary()
     }
   })
 
