@@ -914,6 +914,14 @@ describe("write_files", () => {
     expect(config(alpine).writeFiles.map((f) => [f.path, text(f.content)])).toEqual([["/taken", "hi"]])
   })
 
+  it("skips a #cloud-config entry whose !!binary text holds a character outside ASCII, which PyYAML refuses ('failed to convert base64 data into ascii'), saying so; #alpine-config takes it", () => {
+    const source = "#cloud-config\nwrite_files:\n  - {path: /bad, content: !!binary aGk=\u00e9}\n  - {path: /good, content: !!binary aGk=}\n"
+    expect(config(source).writeFiles.map((f) => [f.path, text(f.content)])).toEqual([["/good", "hi"]])
+    expect(notes(source).problems).toEqual(["line 3: write_files[0].content: !!binary data that is not valid base64; write_files[0] skipped"])
+    const alpine = "#alpine-config\nwrite_files:\n  - {path: /taken, content: !!binary aGk=\u00e9}\n"
+    expect(config(alpine).writeFiles.map((f) => [f.path, text(f.content)])).toEqual([["/taken", "hi"]])
+  })
+
   it("#cloud-config names base64 content with characters outside ASCII, which cloud-init's decoder refuses (not 'as cloud-init drops them'); #alpine-config drops them as before", () => {
     const body = "write_files:\n  - path: /a\n    encoding: b64\n    content: aGVsbG8g\u00e9d29ybGQ=\n"
     expect(config(`#cloud-config\n${body}`).writeFiles.map((f) => text(f.content))).toEqual(["hello world"])
@@ -2593,6 +2601,15 @@ ntp:
     ])
     // the shell edition's #alpine-config reads them as commands, as its YAML reader gives text
     expect(notes("#alpine-config\nruncmd: [false, 5]\n").warnings).toEqual([])
+  })
+
+  it("names a bootcmd or runcmd entry that is a date, which PyYAML makes a date and cloud-init's shellify refuses, and with it the whole key", () => {
+    const source = '#cloud-config\nbootcmd:\n  - 2024-01-01\nruncmd:\n  - echo 2024-01-01\n  - "2024-01-01"\n  - [date, -d, 2024-01-01]\n  - 2024-01-01 10:00:00\n  - 2024-1-1\n'
+    const said = (key: string) => `a date, not a command (a string or a list): cloud-init refuses it and runs none of ${key}; here it runs as the command written`
+    expect(notes(source).warnings).toEqual([`line 3: bootcmd[0]: ${said("bootcmd")}`, `line 8: runcmd[3]: ${said("runcmd")}`])
+    // still run as written, as a number or a boolean is
+    expect(config(source).bootcmd).toEqual([{ kind: "shell", script: "2024-01-01", index: 0 }])
+    expect(notes("#alpine-config\nruncmd: [2024-01-01]\n").warnings).toEqual([])
   })
 
   it("enables ntp as cloud-init does: an empty ntp key too, unless enabled is false; ntp and ntpdate are busybox's ntpd", () => {

@@ -181,7 +181,7 @@ const pythonDatetimes = (resolve: Resolve, list: unknown) => {
 }
 
 /**
- * `at` (a #cloud-config's): the top-level bootcmd/runcmd entries that are a number or a boolean are named, as
+ * `at` (a #cloud-config's): the top-level bootcmd/runcmd entries that are a number, a boolean or a date are named, as
  * cloud-init's shellify takes a string, a list or null alone and refuses the key whole (it runs none of it)
  */
 const keepAsWritten = (doc: Document, resolve: Resolve, keys: ReadonlySet<string>, at?: (pos: number) => number): Array<Note> => {
@@ -206,6 +206,11 @@ const keepAsWritten = (doc: Document, resolve: Resolve, keys: ReadonlySet<string
             }
             item.value = item.source
           } else {
+            // a plain timestamp is a date (or a datetime) to PyYAML: no string either
+            if (at !== undefined && ancestry.length === 2 && isScalar(item) && item.type === "PLAIN" && item.tag === undefined && typeof item.value === "string" && (PYYAML_DATE.test(item.value) || pythonDatetime(item.value) !== undefined)) {
+              const message = `a date, not a command (a string or a list): cloud-init refuses it and runs none of ${key}; here it runs as the command written`
+              notes.push({ path: [key, index], line: at(item.range?.[0] ?? 0), message })
+            }
             pythonNumbers(resolve, item, true)
             pythonDatetimes(resolve, item)
           }
@@ -283,13 +288,15 @@ const keyText = (key: Scalar): string => (isMergeKey(key) ? "<<" : String(key.va
  * `!!binary` scalars whose text is not base64, marked: the library decodes
  * any text to some bytes (`a$$=b` to none), which would be written as if given.
  * `padded`: so is text without its closing `=` (`aGk`), which PyYAML's
- * decoder refuses ('Incorrect padding')
+ * decoder refuses ('Incorrect padding'), and text with a character outside
+ * ASCII, which PyYAML refuses before it decodes ('failed to convert base64
+ * data into ascii')
  */
 const markUndecodableBinary = (doc: Document, padded: boolean) =>
   visit(doc, {
     Scalar(_, node) {
       if (node.tag !== "tag:yaml.org,2002:binary" || typeof node.source !== "string") return
-      if (Either.isLeft(fromBase64(node.source)) || (padded && lacksPadding(node.source))) node.value = new UndecodableBinary()
+      if (Either.isLeft(fromBase64(node.source)) || (padded && (lacksPadding(node.source) || /[^\x00-\x7f]/.test(node.source)))) node.value = new UndecodableBinary()
     }
   })
 
