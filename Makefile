@@ -99,10 +99,11 @@ RELPATH = relpath() { t=$$1; d=$${2%/*}; d=$${d:-/}; up=; \
 all: check-bundle
 
 # the names and files are listed as words (LINKS, FILES): a blank in PREFIX or LIBDIR cuts a path into pieces;
-# relpath takes absolute paths (a relative one, where the link's directory is none under DESTDIR, is climbed for ever)
+# relpath takes absolute paths (a relative one, where the link's directory is none under DESTDIR, is climbed for ever);
+# an empty PREFIX is the root (its paths, $(PREFIX)/sbin..., are absolute)
 check-paths:
 	@case "$(PREFIX)$(LIBDIR)" in *[[:space:]]*) echo "make: PREFIX and LIBDIR may hold no blank: '$(PREFIX)', '$(LIBDIR)'" >&2; exit 1 ;; esac
-	@case "$(PREFIX):$(LIBDIR)" in /*:/*) ;; *) echo "make: PREFIX and LIBDIR must be absolute paths: '$(PREFIX)', '$(LIBDIR)'" >&2; exit 1 ;; esac
+	@case "$(PREFIX)/:$(LIBDIR)" in /*:/*) ;; *) echo "make: PREFIX and LIBDIR must be absolute paths: '$(PREFIX)', '$(LIBDIR)'" >&2; exit 1 ;; esac
 
 check-bundle:
 	@test -f $(BUNDLE) || { echo "make: $(BUNDLE) is missing: run 'npm run build' first (a release tarball from 'make dist' holds it)" >&2; exit 1; }

@@ -554,6 +554,17 @@ describeSystem("the package and make install", { tools: { make: "make" } }, () =
         expect(readdirSync(image)).toEqual([])
       }
     })
+
+    it("takes an empty PREFIX, the root: its paths ($PREFIX/sbin...) are absolute, and install and uninstall run", () => {
+      const image = mkdtempSync(join(dir, "empty-prefix-"))
+      const install = spawnSync("make", ["-s", "install", `DESTDIR=${image}`, "PREFIX=", "PREPARE_CODE_CACHE=no"], { cwd: REPO, encoding: "utf8", timeout: 60_000 })
+      expect([install.status, install.stderr]).toEqual([0, ""])
+      expect(readlinkSync(join(image, "sbin/tiny-cloud"))).toBe("../lib/tiny-cloud/tiny-cloud.cjs")
+      expect(existsSync(join(image, "sbin/tiny-cloud"))).toBe(true)
+      const uninstall = spawnSync("make", ["-s", "uninstall", `DESTDIR=${image}`, "PREFIX="], { cwd: REPO, encoding: "utf8", timeout: 60_000 })
+      expect([uninstall.status, uninstall.stderr]).toEqual([0, ""])
+      expect(existsSync(join(image, "lib/tiny-cloud/tiny-cloud.cjs"))).toBe(false)
+    })
   })
 
   describe("make install over an earlier install (an upgrade on a running instance)", () => {
