@@ -15,6 +15,12 @@
 
 import { printable, withoutCredentials } from "./text.js"
 
+/** a word as sh reads it back: between single quotes, each ' in it written '\'' */
+export const singleQuoted = (word: string): string => `'${word.replace(/'/g, "'\\''")}'`
+
+/** a word as sh reads it back, quoted only where it holds more than letters, digits and `_ . / : @ % + , = -` (an empty one as '') */
+export const shellWord = (word: string): string => (/^[A-Za-z0-9_.\/:@%+,=-]+$/.test(word) ? word : singleQuoted(word))
+
 export interface BadLine {
   /** 1-based line of the problem */
   readonly line: number

@@ -5,12 +5,13 @@
  */
 import { commandUsage } from "./usage.js"
 import { COMMANDS, IMDS_ALIASES, IMDS_FLAGS, IMDS_NIC_KEYS, spellings, type CommandSpec, type Completes, type OptionSpec } from "./commands.js"
+import { singleQuoted } from "../domain/shell-words.js"
 
 export const SHELLS = ["bash", "zsh", "fish"] as const
 export type Shell = (typeof SHELLS)[number]
 
 /** a word between single quotes, for any of the three shells' `'...'` (fish: `\'`) */
-const sq = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`
+const sq = singleQuoted
 const fishq = (text: string) => `'${text.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`
 
 const IMDS_WORDS = [...IMDS_FLAGS, ...IMDS_ALIASES].map(([w]) => w)

@@ -15,6 +15,7 @@ import { Output, print } from "../services/Output.js"
 import { HOTPLUG_MODULES } from "./actions/hotplug.js"
 import { ownEntry } from "../domain/own.js"
 import { printable, withoutCredentials } from "../domain/text.js"
+import { shellWord } from "../domain/shell-words.js"
 
 const CONF = "/etc/tiny-cloud.conf"
 
@@ -141,7 +142,7 @@ export const configReport = (s: Settings, cloudKnown: boolean): ConfigReport => 
 }
 
 /** a value as tiny-cloud.conf may hold it */
-const quoted = (value: string): string => (/^[A-Za-z0-9_.\/:@%+,=-]+$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`)
+const quoted = shellWord
 
 /** every key as an assignment; those read from the environment only are comments, so that the output read back as tiny-cloud.conf warns of nothing */
 const render = (report: ConfigReport): string => {

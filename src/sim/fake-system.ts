@@ -1,6 +1,7 @@
 import { accessSync, chmodSync, constants, copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from "node:fs"
 import { dirname, join, relative } from "node:path"
 import { LOOPBACK_STANZA } from "../domain/interfaces.js"
+import { singleQuoted } from "../domain/shell-words.js"
 
 /**
  * A pretend instance for simulations and tests: a ROOT tree shaped like a
@@ -159,8 +160,6 @@ export const INSTALLED = {
   } as Readonly<Record<string, string>>
 } as const
 
-/** a word as sh reads it back: in single quotes, a ' in it as '\'' */
-const shellWord = (word: string) => `'${word.replace(/'/g, "'\\''")}'`
 
 /**
  * tiny-cloud installed in the image: the program, its names as relative links (as `make install` makes them), the
@@ -176,7 +175,7 @@ const install = (root: string, bin: string, program: string) => {
     symlinkSync(relative(dirname(link), INSTALLED_PROGRAM), join(root, link))
   }
   for (const [path, text] of Object.entries(INSTALLED.files)) write(join(root, path), text)
-  writeFileSync(join(bin, "assemble-interfaces"), `#!/bin/sh\nexec ${shellWord(process.execPath)} ${shellWord(program)} assemble-interfaces "$@"\n`)
+  writeFileSync(join(bin, "assemble-interfaces"), `#!/bin/sh\nexec ${singleQuoted(process.execPath)} ${singleQuoted(program)} assemble-interfaces "$@"\n`)
   chmodSync(join(bin, "assemble-interfaces"), 0o755)
 }
 

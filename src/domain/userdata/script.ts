@@ -1,8 +1,9 @@
 /** cloud-config `bootcmd`/`runcmd` as the one shell script cloud-init writes for them. */
 import type { Command } from "./model.js"
+import { singleQuoted } from "../shell-words.js"
 
 /** one argument for `sh`, in single quotes */
-const quoted = (arg: string) => `'${arg.replace(/'/g, `'\\''`)}'`
+const quoted = singleQuoted
 
 /**
  * `#!/bin/sh`, then each entry on its own line in order: a string as

@@ -10,6 +10,7 @@
  * (a tag has no spaces: `_`).
  */
 import { createHash } from "node:crypto"
+import { shellWord } from "../../domain/shell-words.js"
 import {
   type CloudHandler,
   type CloudHandlerOptions,
@@ -33,8 +34,7 @@ export const scalewayFingerprint = (key: string): string => {
 }
 
 /** shell-style quoting as the `/conf` text uses it */
-export const scalewayQuote = (value: string): string =>
-  /^[A-Za-z0-9_.:\/@%+,=-]*$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`
+export const scalewayQuote = (value: string): string => (value === "" ? "" : shellWord(value))
 
 /** the instance's tags: a plain one, and its tag keys as `AUTHORIZED_KEY=` tags */
 const tagsOf = (instance: CloudHandlerOptions["instance"]): string[] => [
