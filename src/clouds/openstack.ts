@@ -72,26 +72,17 @@ const driveAt = (dir: string) =>
     let unreadable = Option.none<string>()
     for (const name of FILES) {
       const [limit, limitName] = name === "user_data" ? [userDataMaxBytes, "USERDATA_MAX_BYTES"] : [imdsMaxBytes, "IMDS_MAX_BYTES"]
-      const read = fs.readFileIfExists(`${dir}/${at}${name}`, { maxBytes: limit }).pipe(
-        Effect.catchIf(
-          (e) => e.exceeded !== undefined,
-          () => {
-            refused.set(name, new ImdsError({ cloud: "openstack", url: `config-2:${at}${name}`, reason: `larger than ${limit} bytes (${limitName})`, exceeded: limit }))
-            return Effect.succeed(Option.none<Uint8Array>())
+      const data = yield* fs.readFileIfExists(`${dir}/${at}${name}`, { maxBytes: limit }).pipe(
+        Effect.catchTag("FsError", (e) => {
+          // a meta_data.json that cannot be read at all (a directory, a FIFO) is broken as one that is no JSON (below); one
+          // over its limit, or another file, fails its own reads alone (cloud-init's read_v2 passes over an optional file it cannot read)
+          if (name === "meta_data.json" && e.exceeded === undefined) unreadable = Option.some(e.reason)
+          else {
+            const why = e.exceeded !== undefined ? { reason: `larger than ${limit} bytes (${limitName})`, exceeded: limit } : { reason: e.reason, unusable: true as const }
+            refused.set(name, new ImdsError({ cloud: "openstack", url: `config-2:${at}${name}`, ...why }))
           }
-        )
-      )
-      // a meta_data.json that cannot be read at all (a directory, a FIFO) is broken as one that is no JSON (below); another
-      // file fails its own reads alone, as one over its limit (cloud-init's read_v2 passes over an optional file it cannot read)
-      const data = yield* Effect.catchTag(read, "FsError", (e) =>
-        Effect.as(
-          Effect.sync(() =>
-            name === "meta_data.json"
-              ? (unreadable = Option.some(e.reason))
-              : refused.set(name, new ImdsError({ cloud: "openstack", url: `config-2:${at}${name}`, reason: e.reason, unusable: true }))
-          ),
-          Option.none<Uint8Array>()
-        )
+          return Effect.succeed(Option.none<Uint8Array>())
+        })
       )
       Option.map(data, (d) => files.set(name, d))
     }
