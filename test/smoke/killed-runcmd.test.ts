@@ -372,12 +372,17 @@ describeSystem("an early phase killed, whose pid a later 'tiny-cloud status --wa
   })
 }, { concurrent: true })
 
+/** an aws instance whose user-data is `script`, its image holding /usr/bin/env (the script runs with the host's) */
+const withImageEnv = async (script: string) => {
+  const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(script) } })
+  mkdirSync(join(instance.root, "usr/bin"), { recursive: true })
+  if (!existsSync(join(instance.root, "usr/bin/env"))) writeFileSync(join(instance.root, "usr/bin/env"), "")
+  return instance
+}
+
 describe.concurrent("a user-data script whose #! is `/usr/bin/env NAME` (#!/usr/bin/env bash), NAME not installed", () => {
   it("fails run_userdata naming NAME, as a #! naming a program the image lacks names it", async () => {
-    const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode("#!/usr/bin/env -S tiny-cloud-no-such-shell -e\necho hi\n") } })
-    // the image's env (the script runs with the host's)
-    mkdirSync(join(instance.root, "usr/bin"), { recursive: true })
-    if (!existsSync(join(instance.root, "usr/bin/env"))) writeFileSync(join(instance.root, "usr/bin/env"), "")
+    const instance = await withImageEnv("#!/usr/bin/env -S tiny-cloud-no-such-shell -e\necho hi\n")
     const [, , , final] = await bootFrom(instance, "final")
     expect(final!.code).toBe(1)
     expect(instance.read("/var/log/user-data.exit")).toBe("127\n")
@@ -385,9 +390,7 @@ describe.concurrent("a user-data script whose #! is `/usr/bin/env NAME` (#!/usr/
   })
 
   it("names no program where NAME is an option's argument (`-S -u NAME sh`) and the interpreter is there: the script's own 127", async () => {
-    const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode("#!/usr/bin/env -S -u TINY_CLOUD_UNSET sh\nexit 127\n") } })
-    mkdirSync(join(instance.root, "usr/bin"), { recursive: true })
-    if (!existsSync(join(instance.root, "usr/bin/env"))) writeFileSync(join(instance.root, "usr/bin/env"), "")
+    const instance = await withImageEnv("#!/usr/bin/env -S -u TINY_CLOUD_UNSET sh\nexit 127\n")
     const [, , , final] = await bootFrom(instance, "final")
     expect(final!.code).toBe(1)
     expect(instance.read("/var/log/user-data.exit")).toBe("127\n")
@@ -396,9 +399,7 @@ describe.concurrent("a user-data script whose #! is `/usr/bin/env NAME` (#!/usr/
   })
 
   it("names no program where the interpreter is there in quotes (`-S 'sh' -e`, as env -S reads it): the script's own 127", async () => {
-    const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode("#!/usr/bin/env -S 'sh' -e\nexit 127\n") } })
-    mkdirSync(join(instance.root, "usr/bin"), { recursive: true })
-    if (!existsSync(join(instance.root, "usr/bin/env"))) writeFileSync(join(instance.root, "usr/bin/env"), "")
+    const instance = await withImageEnv("#!/usr/bin/env -S 'sh' -e\nexit 127\n")
     const [, , , final] = await bootFrom(instance, "final")
     expect(final!.code).toBe(1)
     expect(instance.read("/var/log/user-data.exit")).toBe("127\n")
