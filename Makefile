@@ -123,13 +123,15 @@ install: check-paths check-bundle
 		{ [ ! -L "$(DESTDIR)$$link" ] || [ ! -d "$(DESTDIR)$$link" ]; } || rm -f "$(DESTDIR)$$link"; \
 		mv -f "$(DESTDIR)$${link%/*}/.$${link##*/}.new" "$(DESTDIR)$$link"; \
 	done
-# (the OpenRC services look for the client of the resident process where it is installed, $(LIBDIR), not in /usr/lib alone)
+# (the OpenRC services look for the client of the resident process where it is installed, $(LIBDIR), not in /usr/lib alone;
+# the configuration names its stock copy there)
 	@set -e; for f in $(FILES); do \
 		src=$${f%%:*}; rest=$${f#*:}; dest=$${rest%:*}; mode=$${rest##*:}; \
 		echo "install -m $$mode $$src $(DESTDIR)$$dest"; \
 		install -d "$(DESTDIR)$${dest%/*}"; \
 		install -m $$mode "$$src" "$(DESTDIR)$${dest%/*}/.$${dest##*/}.new"; \
 		case $$src in openrc/tiny-cloud-*) sed 's|TINY_CLOUD_LIB:-/usr/lib/tiny-cloud}|TINY_CLOUD_LIB:-$(LIBDIR)}|' "$$src" > "$(DESTDIR)$${dest%/*}/.$${dest##*/}.new" ;; esac; \
+		case $$src in conf/tiny-cloud.conf) sed 's|^# The stock copy of this file is /usr/lib/tiny-cloud/tiny-cloud.conf\.$$|# The stock copy of this file is $(LIBDIR)/tiny-cloud.conf.|' "$$src" > "$(DESTDIR)$${dest%/*}/.$${dest##*/}.new" ;; esac; \
 		mv -f "$(DESTDIR)$${dest%/*}/.$${dest##*/}.new" "$(DESTDIR)$$dest"; \
 	done
 # (after the files: the phases' cache is made through the resident process, with the client.sh installed beside the program)
@@ -140,9 +142,9 @@ install: check-paths check-bundle
 	@if [ -e "$(DESTDIR)$(CONF)" ]; then \
 		echo "keeping $(DESTDIR)$(CONF)"; \
 	else \
-		echo "install -m 0644 conf/tiny-cloud.conf $(DESTDIR)$(CONF)"; \
+		echo "install -m 0644 $(DESTDIR)$(LIBDIR)/tiny-cloud.conf $(DESTDIR)$(CONF)"; \
 		install -d "$(DESTDIR)$(SYSCONFDIR)"; \
-		install -m 0644 conf/tiny-cloud.conf "$(DESTDIR)$(CONF)"; \
+		install -m 0644 "$(DESTDIR)$(LIBDIR)/tiny-cloud.conf" "$(DESTDIR)$(CONF)"; \
 	fi
 
 # Removes what install installed, the services' runlevel links (they would

@@ -531,6 +531,20 @@ describeSystem("the package and make install", { tools: { make: "make" } }, () =
         expect(service.replaceAll("TINY_CLOUD_LIB:-/usr/local/lib/tiny-cloud}", "TINY_CLOUD_LIB:-/usr/lib/tiny-cloud}")).toBe(readFileSync(join(REPO, "openrc", `tiny-cloud-${phase}`), "utf8"))
       }
     })
+
+    it("the configuration, stock and /etc's copy, names the stock copy where it installs it; uninstall takes the unchanged copy away", () => {
+      const template = readFileSync(join(REPO, "conf/tiny-cloud.conf"), "utf8")
+      for (const [prefix, lib] of [["/usr/local", "/usr/local/lib/tiny-cloud"], ["", "/lib/tiny-cloud"], ["/usr", "/usr/lib/tiny-cloud"]] as const) {
+        const image = mkdtempSync(join(dir, "conf-"))
+        execFileSync("make", ["-s", "install", `DESTDIR=${image}`, `PREFIX=${prefix}`, "PREPARE_CODE_CACHE=no"], { cwd: REPO, stdio: "ignore" })
+        const expected = template.replace("# The stock copy of this file is /usr/lib/tiny-cloud/tiny-cloud.conf.\n", `# The stock copy of this file is ${lib}/tiny-cloud.conf.\n`)
+        expect([prefix, readFileSync(join(image, lib.slice(1), "tiny-cloud.conf"), "utf8")]).toEqual([prefix, expected])
+        expect([prefix, readFileSync(join(image, "etc/tiny-cloud.conf"), "utf8")]).toEqual([prefix, expected])
+        execFileSync("make", ["-s", "uninstall", `DESTDIR=${image}`, `PREFIX=${prefix}`], { cwd: REPO, stdio: "ignore" })
+        expect([prefix, existsSync(join(image, "etc/tiny-cloud.conf"))]).toEqual([prefix, false])
+      }
+      expect(template).toContain("# The stock copy of this file is /usr/lib/tiny-cloud/tiny-cloud.conf.\n")
+    })
   })
 
   describe("make install with a blank in LIBDIR or PREFIX", () => {
