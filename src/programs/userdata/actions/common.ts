@@ -17,7 +17,7 @@ import { UserData } from "../../../services/UserData.js"
 import { ActionFailed, type FsError } from "../../../domain/errors.js"
 import { digestOf, JOURNAL_MAX_BYTES, RAN_JOURNAL } from "../../../domain/append-journal.js"
 import { textOf } from "../../../domain/text.js"
-import { envProgram, shebangProgram } from "../../../domain/userdata/runnable.js"
+import { envProgram, SHEBANG_CR, shebangHoldsCr, shebangProgram } from "../../../domain/userdata/runnable.js"
 
 export const fail = (reason: string) => Effect.fail(new ActionFailed({ reason }))
 
@@ -112,9 +112,7 @@ export const oncePerFirstBoot = <E, R>(action: string, run: Effect.Effect<string
 export const whyNotStarted = (script: Uint8Array, status: number) =>
   Effect.gen(function* () {
     if (status !== 126 && status !== 127) return undefined
-    if (/^\s*#![^\n]*\r/.test(textOf(script.subarray(0, 4096)))) {
-      return "#! line holds a carriage return (CR line ends, which the kernel does not read as a line's end): save the script with LF line ends"
-    }
+    if (shebangHoldsCr(script)) return `${SHEBANG_CR}: save the script with LF line ends`
     const program = shebangProgram(script)
     if (program === undefined || !program.startsWith("/")) return undefined
     const fs = yield* RootFs
