@@ -190,6 +190,20 @@ describe("first boot on aws", () => {
     })
   )
 
+  it.scopedLive("a script whose lines end in a CR alone (#!/bin/sh then CR, as old Mac editors save it) fails run_userdata saying so, not as a script that is not found", () =>
+    Effect.gen(function* () {
+      // the kernel ends the #! line at LF alone: it looks for the program '/bin/sh<CR>:<CR>', and sh says only "exec: /var/lib/cloud/user-data: not found"
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/sh\r:\r") } })
+      yield* instance.run(["early"])
+      const final = yield* instance.run(["final"])
+      expect(final.code).toBe(1)
+      expect(instance.read("/var/log/user-data.exit")).toBe("127\n")
+      expect(final.stderr).toContain(
+        "run_userdata: user-data script exited with status 127: its #! line holds a carriage return (CR line ends, which the kernel does not read as a line's end): save the script with LF line ends\n"
+      )
+    })
+  )
+
   it.scopedLive("run_userdata named in INIT_ACTIONS_FINAL, which a script's type appends too, runs the user's script once", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes('#!/bin/sh\necho run >> "$ROOT/tmp/runs"\n') } })

@@ -1358,6 +1358,22 @@ describe.concurrent("multipart user-data", () => {
     })
   )
 
+  it.scopedLive("a part whose lines end in a CR alone fails the action saying its #! line holds a carriage return; the next part still runs", () =>
+    Effect.gen(function* () {
+      const doc = mime([
+        { type: "text/x-shellscript", body: "#!/bin/sh\r:\r" },
+        { type: "text/x-shellscript", body: '#!/bin/sh\ntouch "$ROOT/tmp/second-ran"' }
+      ])
+      const i = yield* userDataInstance(doc)
+      const { final } = yield* phases(i)
+      expect(final!.code).toBe(1)
+      expect(final!.stderr).toContain(
+        "userdata_scripts: script part 1 exited with a non-zero status (last: 127); part 1's #! line holds a carriage return (CR line ends, which the kernel does not read as a line's end): save the script with LF line ends\n"
+      )
+      expect(i.read("/tmp/second-ran")).toBe("")
+    })
+  )
+
   it.scopedLive("a failing part fails the action after every part ran; its status goes to user-data.exit", () =>
     Effect.gen(function* () {
       const doc = mime([

@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from "vitest"
 import { Lexer } from "yaml"
 import { KEPT_PART_WARNINGS, MAX_BOUNDARY, MAX_MIME_DEPTH, splitMime } from "../../src/domain/userdata/mime.js"
 import { analyseUserData, MAX_PART_NOTES } from "../../src/domain/userdata/parse.js"
+import { SHEBANG_CR } from "../../src/domain/userdata/runnable.js"
 import { formatProblem } from "../../src/domain/userdata/problem.js"
 
 const bytes = (text: string) => new TextEncoder().encode(text)
@@ -269,7 +270,9 @@ describe("nested multipart parts", () => {
     expect(analyse(source).problems.map(formatProblem)).toEqual(problems)
     for (const mac of [source.replaceAll("\n", "\r"), source.replaceAll("\n", "\r\n")]) {
       const read = analyse(mac)
-      expect([read.problems.map(formatProblem), read.warnings]).toEqual([problems, []])
+      // the script part's #! line ends in a CR alone there: it will not start, as under cloud-init, and is warned of
+      const warnings = mac.includes("\r\n") ? [] : [`part 2 (line 14): its ${SHEBANG_CR}: the part will not start; save it with LF line ends`]
+      expect([read.problems.map(formatProblem), read.warnings]).toEqual([problems, warnings])
       expect(scriptsOf(mac)).toEqual([["part-2", mac.includes("\r\n") ? "#!/bin/sh\r\necho 2" : "#!/bin/sh\recho 2"]])
     }
   })
@@ -290,7 +293,8 @@ describe("nested multipart parts", () => {
     const source = "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"B\"\n\n--B\n\nX-Note: y\n#!/bin/sh\necho ran\n--B \n\n#!/bin/sh\necho 2\n--B--\n"
     for (const lines of [source, source.replaceAll("\n", "\r"), source.replaceAll("\n", "\r\n")]) {
       const read = analyse(lines)
-      expect(read.warnings).toEqual(["part 1 (line 6): text/plain parts are not supported; part ignored"])
+      const notStarting = lines.includes("\r") && !lines.includes("\r\n") ? [`part 2 (line 11): its ${SHEBANG_CR}: the part will not start; save it with LF line ends`] : []
+      expect(read.warnings).toEqual(["part 1 (line 6): text/plain parts are not supported; part ignored", ...notStarting])
       expect(scriptsOf(lines).map(([name]) => name)).toEqual(["part-2"])
     }
   })
@@ -604,6 +608,14 @@ describe("text/x-shellscript-per-* parts", () => {
     )
     expect(scriptsOf(source).map(([, body]) => body)).toEqual(["#!/bin/sh\necho per-boot", "#!/bin/sh\necho per-instance", "#!/bin/sh\necho per-once"])
     expect(analyse(source).warnings).toEqual(["part 1 (line 7): text/x-shellscript-per-boot parts run at the first boot only"])
+  })
+
+  it("a part whose lines end in a CR alone is kept, with a warning that it will not start; one in CR LF runs and is not warned of", () => {
+    const source = multipart([part("text/x-shellscript", "#!/bin/sh\recho cr"), part("text/x-shellscript", "#!/bin/sh\r\necho crlf")])
+    expect(scriptsOf(source).map(([, body]) => body)).toEqual(["#!/bin/sh\recho cr", "#!/bin/sh\r\necho crlf"])
+    expect(analyse(source).warnings).toEqual([
+      "part 1 (line 7): its #! line holds a carriage return (CR line ends, which the kernel does not read as a line's end): the part will not start; save it with LF line ends"
+    ])
   })
 })
 

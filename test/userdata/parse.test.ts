@@ -161,6 +161,15 @@ describe("userDataType", () => {
     expect(parsed("plain text\n")).toEqual({ kind: "unknown", type: "unknown" })
   })
 
+  it("warns of a script whose lines end in a CR alone, which does not start (the kernel ends its #! line at LF); a CR LF first line or a byte-order mark is no matter", () => {
+    const warning = "line 1: the #! line holds a carriage return (CR line ends, which the kernel does not read as a line's end): the script will not start; save it with LF line ends"
+    expect(analyseUserData(bytes("#!/bin/sh\recho hi\r"), OPTIONS)).toMatchObject({ type: "script", problems: [], warnings: [warning], usable: true })
+    expect(analyseUserData(bytes("\ufeff#!/usr/bin/env sh\recho hi\r"), OPTIONS).warnings).toEqual([warning])
+    for (const runs of ["#!/bin/sh\r\necho hi\r\n", "\ufeff#!/bin/sh\r\necho hi\r\n", "#!/bin/sh\necho a\rb\n"]) {
+      expect(analyseUserData(bytes(runs), OPTIONS).warnings).toEqual([])
+    }
+  })
+
   it("refuses user-data over maxBytes", () => {
     expect(Either.isLeft(parseUserData(bytes("#alpine-config\npackages: [a]\n"), { maxBytes: 10 }))).toBe(true)
   })

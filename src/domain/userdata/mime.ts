@@ -12,6 +12,7 @@ import { type Budget, type Decoded, fromBase64, gunzipWithin } from "./content.j
 import type { Problem } from "./problem.js"
 import { endsLine, LINE_BREAK } from "../text.js"
 import { isJinja, OTHER_TYPE_WORDS, userDataWord, whyNotRead } from "./type.js"
+import { SHEBANG_CR, shebangHoldsCr } from "./runnable.js"
 
 export const JINJA_WARNING = "jinja templates are not supported; the rest is read as plain cloud-config"
 
@@ -436,6 +437,7 @@ const sortPart = (sorted: Parts, part: MimePart, content: Content, budget: Budge
       const trimmed = withoutLeadingSpace(bytes)
       const shebang = trimmed[0] === 0x23 && trimmed[1] === 0x21
       sorted.scripts.push({ name: scriptName(part), content: shebang || !SCRIPT_TYPES.has(type) ? trimmed : bytes })
+      if (shebangHoldsCr(trimmed)) warn(sorted, `${where}: its ${SHEBANG_CR}: the part will not start; save it with LF line ends`)
       // nothing runs on later boots; per-instance and per-once are the same as once on a first boot
       if (type === "text/x-shellscript-per-boot") {
         warn(sorted, `${where}: text/x-shellscript-per-boot parts run at the first boot only`)

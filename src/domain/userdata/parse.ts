@@ -28,6 +28,7 @@ import { isJinja, userDataWord } from "./type.js"
 import { endsLine } from "../text.js"
 import type { TokenBudget } from "../yaml-depth.js"
 import { lineIn, loadYaml, newTokenBudget, type Source } from "./yaml.js"
+import { SHEBANG_CR, shebangHoldsCr } from "./runnable.js"
 
 export type { ScriptPart }
 
@@ -315,8 +316,10 @@ export const analyseUserData = (bytes: Uint8Array, options: ParseOptions): Analy
     return unreadable(type, [{ path: "", line: 1, message: `user-data is ${bytes.length} bytes, more than the limit of ${options.maxBytes}` }])
   }
   switch (type) {
-    case "script":
-      return { type, parsed: { kind: "script", type, script: bytes }, problems: [], warnings: [], usable: true }
+    case "script": {
+      const warnings = shebangHoldsCr(bytes) ? [`line 1: the ${SHEBANG_CR}: the script will not start; save it with LF line ends`] : []
+      return { type, parsed: { kind: "script", type, script: bytes }, problems: [], warnings, usable: true }
+    }
     case "alpine-config":
       return analyseConfig(ALPINE, type, bytes, options)
     case "cloud-config":

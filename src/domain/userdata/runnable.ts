@@ -23,6 +23,17 @@ export const runnableScript = (bytes: Uint8Array): Uint8Array => {
 }
 
 /**
+ * The `#!` line of a script as it runs (runnableScript's) holds a carriage
+ * return: its lines end in a CR alone (old Mac line ends), which the kernel
+ * does not end a line at, so it looks for a program such as `/bin/sh<CR>echo`
+ * and the script does not start (as under cloud-init, which runs it as it is).
+ */
+export const shebangHoldsCr = (script: Uint8Array): boolean => /^\s*#![^\n]*\r/.test(textOf(runnableScript(script.subarray(0, 4096))))
+
+/** what is said of such a script: it does not start, and why */
+export const SHEBANG_CR = "#! line holds a carriage return (CR line ends, which the kernel does not read as a line's end)"
+
+/**
  * The program a script's `#!` line names, as the kernel reads it (blanks
  * after `#!` skipped, up to the next blank or the line's end), or undefined.
  */

@@ -10,7 +10,7 @@ import { UserData } from "../../services/UserData.js"
 import { PhaseContext } from "../action.js"
 import { decompress } from "../decompress.js"
 import { readRecord } from "../status-record.js"
-import { keepOrSay, missingInterpreter, oncePerFirstBoot } from "../userdata/actions/common.js"
+import { keepOrSay, whyNotStarted, oncePerFirstBoot } from "../userdata/actions/common.js"
 import { userDataUnsaved } from "../../domain/run-record.js"
 import { textOf } from "../../domain/text.js"
 import { programFile, runnableScript } from "../../domain/userdata/runnable.js"
@@ -120,8 +120,8 @@ export const runUserdata = Effect.gen(function* () {
       const status = yield* Effect.flatMap(Commands, (c) => c.runLogged(command!, args, { logFile, echo: true }))
       yield* keepOrSay("run_userdata", "its program's exit status", fs.writeAtomic(`${logDir}/user-data.exit`, `${status}\n`, { noFollow: true }))
       if (status === 0) return undefined
-      const missing = yield* missingInterpreter(script, status)
-      return `user-data script exited with status ${status}${missing === undefined ? "" : `: its interpreter ${missing} is not installed`}`
+      const notStarted = yield* whyNotStarted(script, status)
+      return `user-data script exited with status ${status}${notStarted === undefined ? "" : `: its ${notStarted}`}`
     })
   )
 })

@@ -17,7 +17,7 @@ import { UserData } from "../../../services/UserData.js"
 import { ActionFailed, type FsError } from "../../../domain/errors.js"
 import { digestOf, JOURNAL_MAX_BYTES, RAN_JOURNAL } from "../../../domain/append-journal.js"
 import { textOf } from "../../../domain/text.js"
-import { envProgram, shebangProgram } from "../../../domain/userdata/runnable.js"
+import { envProgram, SHEBANG_CR, shebangHoldsCr, shebangProgram } from "../../../domain/userdata/runnable.js"
 
 export const fail = (reason: string) => Effect.fail(new ActionFailed({ reason }))
 
@@ -101,18 +101,23 @@ export const oncePerFirstBoot = <E, R>(action: string, run: Effect.Effect<string
   })
 
 /**
- * The program a script's `#!` names that the image lacks (`#!/bin/bash`
- * without bash), when the script ended with 126 or 127 (it did not start):
- * sh's own line names only the script ("exec: /var/lib/cloud/user-data: not
- * found"). Undefined otherwise.
+ * Why a script that ended with 126 or 127 did not start, where sh's own line
+ * names only the script ("exec: /var/lib/cloud/user-data: not found"), as
+ * what follows "its" or "part N's": a carriage return in its `#!` line (a
+ * file saved with CR line ends, which the kernel does not end a line at: it
+ * looks for the program `/bin/sh\recho`; a first line ending in CR LF was made
+ * LF before, see runnableScript), or the program its `#!` names that the
+ * image lacks (`#!/bin/bash` without bash). Undefined otherwise.
  */
-export const missingInterpreter = (script: Uint8Array, status: number) =>
+export const whyNotStarted = (script: Uint8Array, status: number) =>
   Effect.gen(function* () {
+    if (status !== 126 && status !== 127) return undefined
+    if (shebangHoldsCr(script)) return `${SHEBANG_CR}: save the script with LF line ends`
     const program = shebangProgram(script)
-    if ((status !== 126 && status !== 127) || program === undefined || !program.startsWith("/")) return undefined
+    if (program === undefined || !program.startsWith("/")) return undefined
     const fs = yield* RootFs
-    if (!(yield* fs.exists(program))) return program
+    if (!(yield* fs.exists(program))) return `interpreter ${program} is not installed`
     // `#!/usr/bin/env bash` without bash: env is there, the program it looks up on PATH is not
     const looked = envProgram(script)
-    return looked === undefined || (yield* Effect.flatMap(Commands, (c) => c.has(looked))) ? undefined : looked
+    return looked === undefined || (yield* Effect.flatMap(Commands, (c) => c.has(looked))) ? undefined : `interpreter ${looked} is not installed`
   })

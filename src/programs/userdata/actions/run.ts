@@ -8,7 +8,7 @@ import { loadUserConfig, loadUserData } from "../load.js"
 import type { Command, UserConfig } from "../../../domain/userdata/model.js"
 import { programFile, runnableScript } from "../../../domain/userdata/runnable.js"
 import { commandScript } from "../../../domain/userdata/script.js"
-import { fail, keepOrSay, missingInterpreter, oncePerFirstBoot } from "./common.js"
+import { fail, keepOrSay, whyNotStarted, oncePerFirstBoot } from "./common.js"
 
 /**
  * Runs a user program with its combined output appended to `user-data.log`
@@ -108,8 +108,8 @@ export const userdataScripts = Effect.gen(function* () {
         if (code !== 0) {
           failed.push(i + 1)
           status = code
-          const missing = yield* missingInterpreter(script, code)
-          if (missing !== undefined) why.push(`part ${i + 1}'s interpreter ${missing} is not installed`)
+          const notStarted = yield* whyNotStarted(script, code)
+          if (notStarted !== undefined) why.push(`part ${i + 1}'s ${notStarted}`)
         }
       }
       yield* keepOrSay("userdata_scripts", "its programs' exit status", fs.writeAtomic(`${logDir}/user-data.exit`, `${status}\n`, { noFollow: true }))
