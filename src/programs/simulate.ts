@@ -285,6 +285,8 @@ export const parseSimulateArgs = (args: ReadonlyArray<string>): SimulateOptions 
       continue
     }
     const [flag, inline] = args[i]!.startsWith("--") && args[i]!.includes("=") ? [args[i]!.slice(0, args[i]!.indexOf("=")), args[i]!.slice(args[i]!.indexOf("=") + 1)] : [args[i]!, undefined]
+    // (`--exec=yes`: the option is known, its value is what is wrong)
+    if (flag === "--exec") return "--exec takes no value"
     if (!["--cloud", "--user-data", "--custom-data", "--root"].includes(flag)) return `unknown option '${flag}'`
     const value = inline ?? args[++i]
     if (value === undefined || value === "") return `${flag} needs a value`
