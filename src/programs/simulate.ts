@@ -279,8 +279,11 @@ export const parseSimulateArgs = (args: ReadonlyArray<string>): SimulateOptions 
   let customData = Option.none<string>()
   let root = Option.none<string>()
   let exec = false
+  /** each option once, as the other commands take theirs: of two `--root`s, neither is silently the one */
+  const given = new Set<string>()
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--exec") {
+      if (exec) return "--exec given twice"
       exec = true
       continue
     }
@@ -288,6 +291,8 @@ export const parseSimulateArgs = (args: ReadonlyArray<string>): SimulateOptions 
     // (`--exec=yes`: the option is known, its value is what is wrong)
     if (flag === "--exec") return "--exec takes no value"
     if (!["--cloud", "--user-data", "--custom-data", "--root"].includes(flag)) return `unknown option '${flag}'`
+    if (given.has(flag)) return `${flag} given twice`
+    given.add(flag)
     const value = inline ?? args[++i]
     if (value === undefined || value === "") return `${flag} needs a value`
     if (flag === "--cloud") {
