@@ -89,7 +89,8 @@ const isPhaseRun = (v: unknown): v is PhaseRun =>
   isCount(v.pid) &&
   (v.pidStart === undefined || typeof v.pidStart === "string") &&
   (v.durationMs === undefined || isCount(v.durationMs)) &&
-  (v.exitStatus === undefined || isCount(v.exitStatus)) &&
+  // a run that ended has its duration (the phase writes both at once): analyze's span ends there
+  (v.exitStatus === undefined || (isCount(v.exitStatus) && v.durationMs !== undefined)) &&
   typeof v.cloud === "string" &&
   (v.cloudChosenBy === "configured" || v.cloudChosenBy === "detected") &&
   typeof v.userDataType === "string" &&

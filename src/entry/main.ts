@@ -6,15 +6,15 @@
  * loader's small program (quick.ts), the same way as here.
  */
 import { routeCommandLine, type Route } from "../programs/cli.js"
-import { isImdsCommand } from "../programs/command-words.js"
+import { HELPERS, isImdsCommand } from "../programs/command-words.js"
 import { exitAfterOutput, internalError, stdoutIsEcho, watchOutput } from "./exit.js"
 import { nameOf } from "./invoked-as.js"
 
 const invokedAs = nameOf(process.argv[1] ?? "")
 const args = process.argv.slice(2)
 
-// imds's lines are imds's by either spelling (BEHAVIOUR.md §1: both behave the same)
-watchOutput(isImdsCommand(invokedAs, args) ? "imds" : "tiny-cloud")
+// imds's lines are imds's by either spelling (BEHAVIOUR.md §1: both behave the same); a network helper's its own, as its other lines are (§8)
+watchOutput(isImdsCommand(invokedAs, args) ? "imds" : HELPERS.includes(invokedAs) ? invokedAs : "tiny-cloud")
 
 const start = async (route: Route): Promise<unknown> => {
   switch (route._tag) {

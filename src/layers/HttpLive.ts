@@ -40,6 +40,12 @@ const describe = (e: NodeJS.ErrnoException): string => {
       return e.syscall === "connect" ? "no route to host" : e.message
     case "ENOENT":
       return "no such socket"
+    // a host name (IMDS_ENDPOINT, AZURE_WIRESERVER, a NoCloud seed's) the resolver does not know, or cannot ask yet (no DNS server
+    // reached on a first boot): its own words (gai_strerror's), not node's `getaddrinfo ENOTFOUND NAME`; the URL names the host
+    case "ENOTFOUND":
+      return "name or service not known"
+    case "EAI_AGAIN":
+      return "temporary failure in name resolution"
     // a link-local IPv6 address through no interface that is there (IMDS_ENDPOINT's `[fe80::...%IFACE]` naming none, or none given)
     case "EINVAL":
       return e.syscall === "connect" ? "the address is refused: a link-local one needs the name of an interface that is there" : e.message

@@ -279,13 +279,20 @@ export const parseSimulateArgs = (args: ReadonlyArray<string>): SimulateOptions 
   let customData = Option.none<string>()
   let root = Option.none<string>()
   let exec = false
+  /** each option once, as the other commands take theirs: of two `--root`s, neither is silently the one */
+  const given = new Set<string>()
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--exec") {
+      if (exec) return "--exec given twice"
       exec = true
       continue
     }
     const [flag, inline] = args[i]!.startsWith("--") && args[i]!.includes("=") ? [args[i]!.slice(0, args[i]!.indexOf("=")), args[i]!.slice(args[i]!.indexOf("=") + 1)] : [args[i]!, undefined]
+    // (`--exec=yes`: the option is known, its value is what is wrong)
+    if (flag === "--exec") return "--exec takes no value"
     if (!["--cloud", "--user-data", "--custom-data", "--root"].includes(flag)) return `unknown option '${flag}'`
+    if (given.has(flag)) return `${flag} given twice`
+    given.add(flag)
     const value = inline ?? args[++i]
     if (value === undefined || value === "") return `${flag} needs a value`
     if (flag === "--cloud") {

@@ -170,6 +170,16 @@ describe("a link-local metadata address through an interface that is not there (
   )
 })
 
+describe("a metadata host name the resolver does not know (IMDS_ENDPOINT=metadata.invalid, a seed's host before DNS is up)", () => {
+  it.scopedLive("fails in one line in the resolver's words, not with Node's 'getaddrinfo ENOTFOUND NAME'", () =>
+    Effect.gen(function* () {
+      // `.invalid` is a name no resolver knows (RFC 2606); one that reaches no DNS server at all cannot ask
+      const r = yield* Effect.either(liveHttp.request({ method: "GET", host: "metadata.invalid", port: 80, path: "/", timeoutMs: 20_000, maxBytes: 1000 }))
+      expect(["name or service not known", "temporary failure in name resolution"]).toContain(r._tag === "Left" && r.left._tag === "HttpTransportError" ? r.left.reason : r)
+    })
+  )
+})
+
 describe("error pages of any size", () => {
   it.scopedLive("only a 2xx answer's body is read: a large 404 page is 'not there', a large 503 page is asked again", () =>
     Effect.gen(function* () {

@@ -5,7 +5,7 @@
  * The image is the instance's ROOT. Each run is a process.
  */
 import { execFileSync, spawn } from "node:child_process"
-import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { afterAll, beforeAll, expect, it } from "vitest"
@@ -74,6 +74,19 @@ describeSystem("the network helpers by their installed names", { tools: { make: 
     expect(await helper("lib/mdev/vnic-eth-hotplug")).toEqual({ code: 1, stdout: "", stderr: "vnic-eth-hotplug: MDEV or ACTION undefined, aborting\n" })
     expect(await helper("sbin/imds-net-sync")).toEqual({ code: 1, stdout: "", stderr: "imds-net-sync: IFACE not set, aborting\n" })
     expect((await helper("lib/mdev/nvme-ebs-links", {}, ["-h"])).stdout).toBe("Usage: nvme-ebs-links (MDEV=nvmeXnY[pZ] ACTION=add|remove)\n")
+  })
+
+  it.skipIf(!existsSync("/dev/full"))("a helper's usage that cannot be written is one line under the helper's own name, as its other lines are, and exit 1", async () => {
+    for (const path of ["sbin/assemble-interfaces", "sbin/imds-net-sync", "lib/mdev/vnic-eth-hotplug", "lib/mdev/nvme-ebs-links"]) {
+      const name = path.split("/").pop()!
+      const fd = openSync("/dev/full", "w")
+      const child = spawn(process.execPath, [join(image, path), "-h"], { env: env(), stdio: ["ignore", fd, "pipe"] })
+      closeSync(fd)
+      let stderr = ""
+      child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()))
+      const code = await new Promise((done) => child.on("close", done))
+      expect([path, code, stderr]).toEqual([path, 1, `${name}: cannot write to standard output: no space left on device\n`])
+    }
   })
 
   it("/lib/mdev/vnic-eth-hotplug run as mdev runs it (umask 0) brings the NIC up with umask 022, as the shell edition does", async () => {

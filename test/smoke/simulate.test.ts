@@ -184,6 +184,11 @@ describe.concurrent("tiny-cloud simulate", () => {
       stderr: `tiny-cloud simulate: unknown cloud 'nimbus'; expected one of ${CLOUD_NAMES.join(", ")}\n`
     })
     expect(await runProgram(["simulate", "--frobnicate"], env)).toEqual({ code: 1, stdout: "", stderr: "tiny-cloud simulate: unknown option '--frobnicate'\n" })
+    // a known option given a value it does not take is not called unknown
+    expect(await runProgram(["simulate", "--exec=yes"], env)).toEqual({ code: 1, stdout: "", stderr: "tiny-cloud simulate: --exec takes no value\n" })
+    // an option given twice is refused, as the other commands refuse it, not the last one silently taken (a ROOT kept elsewhere)
+    expect(await runProgram(["simulate", "--cloud", "aws", "--cloud=gcp"], env)).toEqual({ code: 1, stdout: "", stderr: "tiny-cloud simulate: --cloud given twice\n" })
+    expect(await runProgram(["simulate", "--exec", "--exec"], env)).toEqual({ code: 1, stdout: "", stderr: "tiny-cloud simulate: --exec given twice\n" })
     expect(await runProgram(["simulate", "--user-data", "/no/such/file"], env)).toEqual({ code: 1, stdout: "", stderr: "tiny-cloud simulate: cannot read /no/such/file: no such file\n" })
     const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
     try {

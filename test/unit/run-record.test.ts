@@ -249,6 +249,8 @@ describe("the record file", () => {
       { ...good, pid: -1 },
       { ...good, exitStatus: "0" },
       { ...good, exitStatus: -1 },
+      // ended without its duration: analyze had no end for it ("NaNs from the start of boot to the end of main")
+      { ...good, durationMs: undefined },
       { ...good, actions: [{ ...done("set_ssh_keys"), result: "maybe" }] },
       { ...good, actions: [{ ...done("set_ssh_keys"), durationMs: -5 }] },
       { ...good, actions: [{ ...done("set_ssh_keys"), durationMs: "1" }] }
