@@ -10,7 +10,7 @@ import { promisify } from "node:util"
 import { expect, it } from "vitest"
 import { readCommandLog } from "../../src/sim/fake-system.js"
 import { PROGRAM, TEST_CODE_CACHE, useInstances, type TestInstance } from "../support/harness.js"
-import { until } from "../support/openrc.js"
+import { SERVICES, servicesEnv, until } from "../support/openrc.js"
 import { describeSystem, which } from "../support/system.js"
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
@@ -88,5 +88,36 @@ describeSystem("a full or read-only filesystem under the built program", { root:
     const loggerRuns = () => readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger "))
     await until(() => loggerRuns().length > 0, "the line reaches logger")
     expect(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.stdin)).toEqual([[`${run}: cannot write server.pid: no space left on device; not serving`]])
+  })
+
+  it.each([
+    ["full", "no space left on device", "cannot write", "env"],
+    ["read-only", "read-only file system", "cannot make", "reply"]
+  ])("a /run/tiny-cloud %s once the resident process listens: the services' client says so in one line naming the file, not the shell's words, and runs the phase itself", async (state, reason, what, file) => {
+    const userData = "#!/bin/sh\necho ran\n"
+    const instance = await newInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY], userData: new TextEncoder().encode(userData) } })
+    const run = join(instance.root, "run/tiny-cloud")
+    mkdirSync(run, { recursive: true })
+    const out = join(instance.dir, "out")
+    mkdirSync(out)
+    // the boot service starts the resident process; once it listens, its run directory fills (or is made read-only), and the early service asks it
+    const script = [
+      'svc() { sh -c \'ebegin() { :; }; eend() { return "$1"; }; . "$0/tiny-cloud-$1"; start\' "$SERVICES" "$1" < /dev/null; }',
+      '"$1" -t tmpfs -o size=16k,mode=700 tmpfs "$2" || exit 1',
+      'svc boot > "$3/boot.out" 2>&1',
+      'i=0; until { [ -p "$2/requests" ] && [ -s "$2/server.pid" ]; } || [ $i -ge 2000 ]; do sleep 0.02; i=$((i + 1)); done',
+      'if [ "$4" = read-only ]; then "$1" -o remount,ro "$2"; else head -c 16384 /dev/zero > "$2/fill" 2> /dev/null; fi',
+      'svc early > /dev/null 2> "$3/early.err"; echo $? > "$3/early.code"',
+      'kill "$(cat "$2/server.pid")"'
+    ].join("\n")
+    await promisify(execFile)(which("unshare")!, ["-m", "--propagation", "private", "sh", "-c", script, "sh", which("mount")!, run, out, state], {
+      env: { ...servicesEnv(instance), SERVICES }
+    })
+    const stderr = readFileSync(join(out, "early.err"), "utf8")
+    expect(stderr.split("\n")[0]).toMatch(new RegExp(`^tiny-cloud/early: ${what} ${run}/${file}\\.\\d+: ${reason}; the phase is run here$`))
+    // then the phase's own lines, as a process of its own prints them
+    expect(stderr.slice(stderr.indexOf("\n") + 1)).toBe("\n   ++ save_userdata: starting\n   ++ save_userdata: done\n")
+    expect(readFileSync(join(out, "early.code"), "utf8")).toBe("0\n")
+    expect(instance.read("/var/lib/cloud/user-data")).toBe(userData)
   })
 })
