@@ -73,6 +73,21 @@ describeSystem("a full or read-only filesystem under the built program", { root:
     expect(readFileSync(join(instance.dir, "out/after/user-data.log"), "utf8")).toBe("earlier\n")
   })
 
+  it.each([
+    ["a runcmd", "#alpine-config\nruncmd:\n  - echo said\n  - echo ran >> \"$ROOT/tmp/ran\"\n", "userdata_runcmd: cannot keep its programs' output"],
+    ["a user-data script", '#!/bin/sh\necho said\necho ran >> "$ROOT/tmp/ran"\n', "run_userdata: cannot keep its program's output"]
+  ])("a read-only /var/log: %s still runs, its output echoed and said not kept in one line, nothing of it left", async (_, doc, line) => {
+    const instance = await newInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY], userData: new TextEncoder().encode(doc) } })
+    instance.write("/tmp/ran", "")
+    const r = await bootOnTmpfs(instance, "var/log", { size: "64k", ro: true })
+    expect(r.final.stderr).toContain(`${line}: write ${instance.root}/var/log/user-data.log: read-only file system\n`)
+    expect(readFileSync(join(instance.dir, "out/final.out"), "utf8")).toContain("said\n")
+    expect(instance.read("/tmp/ran")).toBe("ran\n")
+    expect(r.final.stderr).not.toMatch(/userdata_runcmd: failed|run_userdata: failed/)
+    expect(r.after).toEqual([])
+    expect(readdirSync(join(instance.root, "run/tiny-cloud"))).toEqual([])
+  })
+
   it("a full /run/tiny-cloud: the resident process says so in one line and does not serve, leaving no server.pid (each phase then runs in a process of its own)", async () => {
     const instance = await newInstance({ cloud: "aws" })
     const run = join(instance.root, "run/tiny-cloud")
