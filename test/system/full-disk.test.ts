@@ -88,6 +88,18 @@ describeSystem("a full or read-only filesystem under the built program", { root:
     expect(readdirSync(join(instance.root, "run/tiny-cloud"))).toEqual([])
   })
 
+  it("--bootstrap complete on a state directory that takes no file (read-only), the marker there already: says so and exits 0, the marker as it was", async () => {
+    const instance = await newInstance({ cloud: "aws" })
+    instance.write("/var/lib/cloud/.bootstrap-complete", "")
+    const state = join(instance.root, "var/lib/cloud")
+    const script = 'cp -a "$2" "$2.before" && "$1" -t tmpfs -o size=64k tmpfs "$2" && cp -a "$2.before/." "$2/" && "$1" -o remount,ro "$2" && shift 2 && "$@"; echo "exit $?"; ls -A "$ROOT/var/lib/cloud"'
+    const r = await promisify(execFile)(which("unshare")!, ["-m", "--propagation", "private", "sh", "-c", script, "sh", which("mount")!, state, process.execPath, PROGRAM, "--bootstrap", "complete"], {
+      env: { ...instance.env, TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE }
+    })
+    expect(r.stderr).toBe("bootstrap marked complete\n")
+    expect(r.stdout).toBe("exit 0\n.bootstrap-complete\n")
+  })
+
   it("a full /run/tiny-cloud: the resident process says so in one line and does not serve, leaving no server.pid (each phase then runs in a process of its own)", async () => {
     const instance = await newInstance({ cloud: "aws" })
     const run = join(instance.root, "run/tiny-cloud")
