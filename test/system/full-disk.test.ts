@@ -117,28 +117,35 @@ describeSystem("a full or read-only filesystem under the built program", { root:
     expect(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.stdin)).toEqual([[`${run}: cannot write server.pid: no space left on device; not serving`]])
   })
 
-  it.each([
-    ["full", "no space left on device", "cannot write", "env"],
-    ["read-only", "read-only file system", "cannot make", "reply"]
-  ])("a /run/tiny-cloud %s once the resident process listens: the services' client says so in one line naming the file, not the shell's words, and runs the phase itself", async (state, reason, what, file) => {
+  // under each sh the services may run under that is here (busybox's `test -w` tells root it may write on a read-only file system)
+  const shells = [["dash"], ["busybox", "sh"]].filter(([s]) => which(s!) !== undefined)
+  it.each(
+    shells.flatMap((shell) => [
+      ["full", shell.join(" "), "no space left on device", "cannot write", "env"] as const,
+      ["read-only", shell.join(" "), "read-only file system", "cannot make", "reply"] as const,
+      ["with no inode left", shell.join(" "), "no space left on device", "cannot make", "reply"] as const
+    ])
+  )("a /run/tiny-cloud %s once the resident process listens (%s): the services' client says so in one line naming the file, not the shell's words, and runs the phase itself", async (state, shell, reason, what, file) => {
     const userData = "#!/bin/sh\necho ran\n"
     const instance = await newInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY], userData: new TextEncoder().encode(userData) } })
     const run = join(instance.root, "run/tiny-cloud")
     mkdirSync(run, { recursive: true })
     const out = join(instance.dir, "out")
     mkdirSync(out)
-    // the boot service starts the resident process; once it listens, its run directory fills (or is made read-only), and the early service asks it
+    // the boot service starts the resident process; once it listens, its run directory fills (or is made read-only, once the boot
+    // client's reply FIFO, removed while the server still holds it, is let go: the kernel refuses a remount then), and the early service asks it
     const script = [
-      'svc() { sh -c \'ebegin() { :; }; eend() { return "$1"; }; . "$0/tiny-cloud-$1"; start\' "$SERVICES" "$1" < /dev/null; }',
-      '"$1" -t tmpfs -o size=16k,mode=700 tmpfs "$2" || exit 1',
+      'svc() { $SVC_SHELL -c \'ebegin() { :; }; eend() { return "$1"; }; . "$0/tiny-cloud-$1"; start\' "$SERVICES" "$1" < /dev/null; }',
+      'opts=size=16k; if [ "$4" = "with no inode left" ]; then opts=nr_inodes=4; fi',
+      '"$1" -t tmpfs -o "$opts,mode=700" tmpfs "$2" || exit 1',
       'svc boot > "$3/boot.out" 2>&1',
       'i=0; until { [ -p "$2/requests" ] && [ -s "$2/server.pid" ]; } || [ $i -ge 2000 ]; do sleep 0.02; i=$((i + 1)); done',
-      'if [ "$4" = read-only ]; then "$1" -o remount,ro "$2"; else head -c 16384 /dev/zero > "$2/fill" 2> /dev/null; fi',
+      'case $4 in read-only) i=0; until "$1" -o remount,ro "$2" 2> /dev/null || [ $i -ge 2000 ]; do sleep 0.02; i=$((i + 1)); done ;; full) head -c 16384 /dev/zero > "$2/fill" 2> /dev/null ;; *) i=0; while [ $i -lt 10 ] && touch "$2/.fill$i" 2> /dev/null; do i=$((i + 1)); done ;; esac',
       'svc early > /dev/null 2> "$3/early.err"; echo $? > "$3/early.code"',
       'kill "$(cat "$2/server.pid")"'
     ].join("\n")
     await promisify(execFile)(which("unshare")!, ["-m", "--propagation", "private", "sh", "-c", script, "sh", which("mount")!, run, out, state], {
-      env: { ...servicesEnv(instance), SERVICES }
+      env: { ...servicesEnv(instance), SERVICES, SVC_SHELL: shell }
     })
     const stderr = readFileSync(join(out, "early.err"), "utf8")
     expect(stderr.split("\n")[0]).toMatch(new RegExp(`^tiny-cloud/early: ${what} ${run}/${file}\\.\\d+: ${reason}; the phase is run here$`))
