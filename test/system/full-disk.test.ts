@@ -79,6 +79,8 @@ describeSystem("a full or read-only filesystem under the built program", { root:
   ])("a read-only /var/log: %s still runs, its output echoed and said not kept in one line, nothing of it left", async (_, doc, line) => {
     const instance = await newInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY], userData: new TextEncoder().encode(doc) } })
     instance.write("/tmp/ran", "")
+    // a spare a run killed while its programs ran left behind (its process gone)
+    instance.write("/run/tiny-cloud/.user-data.log.tmp-4194304-0", "earlier\n")
     const r = await bootOnTmpfs(instance, "var/log", { size: "64k", ro: true })
     expect(r.final.stderr).toContain(`${line}: write ${instance.root}/var/log/user-data.log: read-only file system\n`)
     expect(readFileSync(join(instance.dir, "out/final.out"), "utf8")).toContain("said\n")

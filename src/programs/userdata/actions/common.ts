@@ -81,7 +81,10 @@ export const spareOutput = (action: string, what: string, log: string, refused: 
     yield* warn(`${action}: cannot keep ${what}: write ${log}: ${refused.reason}`)
     const fs = yield* RootFs
     yield* fs.makeDirectory(fs.at(RUN_DIR), { mode: 0o700 })
-    return yield* fs.temporaryOf(fs.at(`${RUN_DIR}/user-data.log`))
+    const spare = fs.at(`${RUN_DIR}/user-data.log`)
+    // (what a run killed while its programs ran left there goes)
+    yield* fs.removeStaleTemporaries(spare)
+    return yield* fs.temporaryOf(spare)
   })
 
 /**
