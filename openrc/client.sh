@@ -120,12 +120,28 @@ _tiny_cloud_ask() {
 	_tc_reply="$_tc_run/reply.$$"
 	_tc_env="$_tc_run/env.$$"
 	if [ -e "$_tc_reply" ] || [ -e "$_tc_env" ]; then rm -f "$_tc_reply" "$_tc_env"; fi
-	mkfifo -m 600 "$_tc_reply" 2>/dev/null || return 1
+	# a run directory that takes no file (full, read-only) is one line naming the file and why, not the shell's own
+	# words (dash says 'printf: I/O error' of a full disk): the phase is run here. Why the FIFO was refused is the end
+	# of mkfifo's line (busybox's and coreutils' alike), asked for again (`test -w` is no help: busybox's tells root
+	# it may write on a read-only file system); a write refused once the FIFO was made is one on a full one
+	if ! mkfifo -m 600 "$_tc_reply" 2>/dev/null; then
+		_tc_why=$(mkfifo -m 600 "$_tc_reply" 2>&1) || :
+		rm -f "$_tc_reply"
+		case $_tc_why in
+		*": Read-only file system") _tc_why="read-only file system" ;;
+		*": No space left on device") _tc_why="no space left on device" ;;
+		*": "*) _tc_why=${_tc_why##*: } ;;
+		*) _tc_why="refused" ;;
+		esac
+		_tiny_cloud_report "$1" warning "cannot make $_tc_reply: $_tc_why; the phase is run here"
+		return 1
+	fi
 	# (its umask first: the phase's files and programs get it, as a process of its own would. The file is
 	# made 0600 whatever that umask: the environment may hold a secret, a proxy's password)
 	_tc_umask=$(umask)
-	if ! (umask 077 && { printf '%s\n' "$_tc_umask" && export -p; } > "$_tc_env"); then
+	if ! (umask 077 && { printf '%s\n' "$_tc_umask" && export -p; } > "$_tc_env") 2>/dev/null; then
 		rm -f "$_tc_reply" "$_tc_env"
+		_tiny_cloud_report "$1" warning "cannot write $_tc_env: no space left on device; the phase is run here"
 		return 1
 	fi
 	# read-write opens of a FIFO never wait for the other end; the request

@@ -10,7 +10,7 @@ import { promisify } from "node:util"
 import { expect, it } from "vitest"
 import { readCommandLog } from "../../src/sim/fake-system.js"
 import { PROGRAM, TEST_CODE_CACHE, useInstances, type TestInstance } from "../support/harness.js"
-import { until } from "../support/openrc.js"
+import { SERVICES, servicesEnv, until } from "../support/openrc.js"
 import { describeSystem, which } from "../support/system.js"
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
@@ -73,6 +73,35 @@ describeSystem("a full or read-only filesystem under the built program", { root:
     expect(readFileSync(join(instance.dir, "out/after/user-data.log"), "utf8")).toBe("earlier\n")
   })
 
+  it.each([
+    ["a runcmd", "#alpine-config\nruncmd:\n  - echo said\n  - echo ran >> \"$ROOT/tmp/ran\"\n", "userdata_runcmd: cannot keep its programs' output"],
+    ["a user-data script", '#!/bin/sh\necho said\necho ran >> "$ROOT/tmp/ran"\n', "run_userdata: cannot keep its program's output"]
+  ])("a read-only /var/log: %s still runs, its output echoed and said not kept in one line, nothing of it left", async (_, doc, line) => {
+    const instance = await newInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY], userData: new TextEncoder().encode(doc) } })
+    instance.write("/tmp/ran", "")
+    // a spare a run killed while its programs ran left behind (its process gone)
+    instance.write("/run/tiny-cloud/.user-data.log.tmp-4194304-0", "earlier\n")
+    const r = await bootOnTmpfs(instance, "var/log", { size: "64k", ro: true })
+    expect(r.final.stderr).toContain(`${line}: write ${instance.root}/var/log/user-data.log: read-only file system\n`)
+    expect(readFileSync(join(instance.dir, "out/final.out"), "utf8")).toContain("said\n")
+    expect(instance.read("/tmp/ran")).toBe("ran\n")
+    expect(r.final.stderr).not.toMatch(/userdata_runcmd: failed|run_userdata: failed/)
+    expect(r.after).toEqual([])
+    expect(readdirSync(join(instance.root, "run/tiny-cloud"))).toEqual([])
+  })
+
+  it("--bootstrap complete on a state directory that takes no file (read-only), the marker there already: says so and exits 0, the marker as it was", async () => {
+    const instance = await newInstance({ cloud: "aws" })
+    instance.write("/var/lib/cloud/.bootstrap-complete", "")
+    const state = join(instance.root, "var/lib/cloud")
+    const script = 'cp -a "$2" "$2.before" && "$1" -t tmpfs -o size=64k tmpfs "$2" && cp -a "$2.before/." "$2/" && "$1" -o remount,ro "$2" && shift 2 && "$@"; echo "exit $?"; ls -A "$ROOT/var/lib/cloud"'
+    const r = await promisify(execFile)(which("unshare")!, ["-m", "--propagation", "private", "sh", "-c", script, "sh", which("mount")!, state, process.execPath, PROGRAM, "--bootstrap", "complete"], {
+      env: { ...instance.env, TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE }
+    })
+    expect(r.stderr).toBe("bootstrap marked complete\n")
+    expect(r.stdout).toBe("exit 0\n.bootstrap-complete\n")
+  })
+
   it("a full /run/tiny-cloud: the resident process says so in one line and does not serve, leaving no server.pid (each phase then runs in a process of its own)", async () => {
     const instance = await newInstance({ cloud: "aws" })
     const run = join(instance.root, "run/tiny-cloud")
@@ -88,5 +117,43 @@ describeSystem("a full or read-only filesystem under the built program", { root:
     const loggerRuns = () => readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger "))
     await until(() => loggerRuns().length > 0, "the line reaches logger")
     expect(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.stdin)).toEqual([[`${run}: cannot write server.pid: no space left on device; not serving`]])
+  })
+
+  // under each sh the services may run under that is here (busybox's `test -w` tells root it may write on a read-only file system)
+  const shells = [["dash"], ["busybox", "sh"]].filter(([s]) => which(s!) !== undefined)
+  it.each(
+    shells.flatMap((shell) => [
+      ["full", shell.join(" "), "no space left on device", "cannot write", "env"] as const,
+      ["read-only", shell.join(" "), "read-only file system", "cannot make", "reply"] as const,
+      ["with no inode left", shell.join(" "), "no space left on device", "cannot make", "reply"] as const
+    ])
+  )("a /run/tiny-cloud %s once the resident process listens (%s): the services' client says so in one line naming the file, not the shell's words, and runs the phase itself", async (state, shell, reason, what, file) => {
+    const userData = "#!/bin/sh\necho ran\n"
+    const instance = await newInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY], userData: new TextEncoder().encode(userData) } })
+    const run = join(instance.root, "run/tiny-cloud")
+    mkdirSync(run, { recursive: true })
+    const out = join(instance.dir, "out")
+    mkdirSync(out)
+    // the boot service starts the resident process; once it listens, its run directory fills (or is made read-only, once the boot
+    // client's reply FIFO, removed while the server still holds it, is let go: the kernel refuses a remount then), and the early service asks it
+    const script = [
+      'svc() { $SVC_SHELL -c \'ebegin() { :; }; eend() { return "$1"; }; . "$0/tiny-cloud-$1"; start\' "$SERVICES" "$1" < /dev/null; }',
+      'opts=size=16k; if [ "$4" = "with no inode left" ]; then opts=nr_inodes=4; fi',
+      '"$1" -t tmpfs -o "$opts,mode=700" tmpfs "$2" || exit 1',
+      'svc boot > "$3/boot.out" 2>&1',
+      'i=0; until { [ -p "$2/requests" ] && [ -s "$2/server.pid" ]; } || [ $i -ge 2000 ]; do sleep 0.02; i=$((i + 1)); done',
+      'case $4 in read-only) i=0; until "$1" -o remount,ro "$2" 2> /dev/null || [ $i -ge 2000 ]; do sleep 0.02; i=$((i + 1)); done ;; full) head -c 16384 /dev/zero > "$2/fill" 2> /dev/null ;; *) i=0; while [ $i -lt 10 ] && touch "$2/.fill$i" 2> /dev/null; do i=$((i + 1)); done ;; esac',
+      'svc early > /dev/null 2> "$3/early.err"; echo $? > "$3/early.code"',
+      'kill "$(cat "$2/server.pid")"'
+    ].join("\n")
+    await promisify(execFile)(which("unshare")!, ["-m", "--propagation", "private", "sh", "-c", script, "sh", which("mount")!, run, out, state], {
+      env: { ...servicesEnv(instance), SERVICES, SVC_SHELL: shell }
+    })
+    const stderr = readFileSync(join(out, "early.err"), "utf8")
+    expect(stderr.split("\n")[0]).toMatch(new RegExp(`^tiny-cloud/early: ${what} ${run}/${file}\\.\\d+: ${reason}; the phase is run here$`))
+    // then the phase's own lines, as a process of its own prints them
+    expect(stderr.slice(stderr.indexOf("\n") + 1)).toBe("\n   ++ save_userdata: starting\n   ++ save_userdata: done\n")
+    expect(readFileSync(join(out, "early.code"), "utf8")).toBe("0\n")
+    expect(instance.read("/var/lib/cloud/user-data")).toBe(userData)
   })
 })

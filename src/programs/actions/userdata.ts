@@ -10,7 +10,7 @@ import { UserData } from "../../services/UserData.js"
 import { PhaseContext } from "../action.js"
 import { decompress } from "../decompress.js"
 import { readRecord } from "../status-record.js"
-import { keepOrSay, whyNotStarted, oncePerFirstBoot } from "../userdata/actions/common.js"
+import { keepOrSay, whyNotStarted, oncePerFirstBoot, spareOutput } from "../userdata/actions/common.js"
 import { userDataUnsaved } from "../../domain/run-record.js"
 import { textOf } from "../../domain/text.js"
 import { programFile, runnableScript } from "../../domain/userdata/runnable.js"
@@ -117,7 +117,16 @@ export const runUserdata = Effect.gen(function* () {
       const [command, ...args] = [...interpreterOf(script), yield* fs.resolve(path)]
       // the log's directory as it is inside ROOT, whatever links lead to it
       const logFile = `${yield* fs.realPath(logDir)}/user-data.log`
-      const status = yield* Effect.flatMap(Commands, (c) => c.runLogged(command!, args, { logFile, echo: true }))
+      // a file beside it, as the log is made: where none can be (read-only, no inode left), a spare that is not kept
+      const probe = yield* fs.temporaryOf(logFile)
+      const output = yield* fs.createFile(probe).pipe(
+        Effect.zipRight(fs.remove(probe)),
+        Effect.as(logFile),
+        Effect.catchAll((e) => spareOutput("run_userdata", "its program's output", logFile, e))
+      )
+      const status = yield* Effect.flatMap(Commands, (c) => c.runLogged(command!, args, { logFile: output, echo: true })).pipe(
+        Effect.ensuring(output === logFile ? Effect.void : fs.remove(output).pipe(Effect.ignore))
+      )
       yield* keepOrSay("run_userdata", "its program's exit status", fs.writeAtomic(`${logDir}/user-data.exit`, `${status}\n`, { noFollow: true }))
       if (status === 0) return undefined
       const notStarted = yield* whyNotStarted(script, status)

@@ -16,6 +16,7 @@ import { RootFs } from "../../../services/RootFs.js"
 import { UserData } from "../../../services/UserData.js"
 import { ActionFailed, type FsError } from "../../../domain/errors.js"
 import { digestOf, JOURNAL_MAX_BYTES, RAN_JOURNAL } from "../../../domain/append-journal.js"
+import { RUN_DIR } from "../../../domain/resident.js"
 import { textOf } from "../../../domain/text.js"
 import { envProgram, SHEBANG_CR, shebangHoldsCr, shebangProgram } from "../../../domain/userdata/runnable.js"
 
@@ -68,6 +69,23 @@ export const journalledNames = (text: string) =>
  */
 export const keepOrSay = <R>(action: string, what: string, write: Effect.Effect<void, FsError, R>) =>
   write.pipe(Effect.catchAll((e) => warn(`${action}: cannot keep ${what}: ${e.message}`)))
+
+/**
+ * Where the programs of `action` write their output when `log` cannot be made, `refused` saying why (a read-only
+ * /var/log, one with no inode left): a file of this process in the run directory, echoed and then removed. That is
+ * said in one line naming the log, and the programs still run, as the shell edition's `tee` runs them with a log it
+ * cannot open: the log is not what they are there for
+ */
+export const spareOutput = (action: string, what: string, log: string, refused: FsError) =>
+  Effect.gen(function* () {
+    yield* warn(`${action}: cannot keep ${what}: write ${log}: ${refused.reason}`)
+    const fs = yield* RootFs
+    yield* fs.makeDirectory(fs.at(RUN_DIR), { mode: 0o700 })
+    const spare = fs.at(`${RUN_DIR}/user-data.log`)
+    // (what a run killed while its programs ran left there goes)
+    yield* fs.removeStaleTemporaries(spare)
+    return yield* fs.temporaryOf(spare)
+  })
 
 /**
  * The user's programs of `action` once per first boot: `run` (which

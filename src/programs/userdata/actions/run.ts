@@ -8,7 +8,7 @@ import { loadUserConfig, loadUserData } from "../load.js"
 import type { Command, UserConfig } from "../../../domain/userdata/model.js"
 import { programFile, runnableScript } from "../../../domain/userdata/runnable.js"
 import { commandScript } from "../../../domain/userdata/script.js"
-import { fail, keepOrSay, whyNotStarted, oncePerFirstBoot } from "./common.js"
+import { fail, keepOrSay, whyNotStarted, oncePerFirstBoot, spareOutput } from "./common.js"
 
 /**
  * Runs a user program with its combined output appended to `user-data.log`
@@ -23,12 +23,17 @@ const runUserProgram = (action: string, command: string, args: ReadonlyArray<str
     const log = `${yield* fs.realPath(logDir)}/user-data.log`
     yield* fs.removeStaleTemporaries(log)
     const temp = yield* fs.temporaryOf(log)
+    // beside the log, or, where none can be made there, a spare that is not kept
+    const output = yield* fs.createFile(temp).pipe(
+      Effect.as(temp),
+      Effect.catchAll((e) => spareOutput(action, "its programs' output", log, e))
+    )
     return yield* Effect.gen(function* () {
-      const status = yield* Effect.flatMap(Commands, (c) => c.runLogged(command, args, { logFile: temp, echo: true }))
+      const status = yield* Effect.flatMap(Commands, (c) => c.runLogged(command, args, { logFile: output, echo: true }))
       // appended, not rewritten: 10 000 programs cost their output's size, not 10 000 copies of the log
-      if (yield* fs.exists(temp)) yield* keepOrSay(action, "its programs' output", fs.appendFrom(log, temp, { mode: 0o600 }))
+      if (output === temp && (yield* fs.exists(temp))) yield* keepOrSay(action, "its programs' output", fs.appendFrom(log, temp, { mode: 0o600 }))
       return status
-    }).pipe(Effect.ensuring(fs.remove(temp).pipe(Effect.ignore)))
+    }).pipe(Effect.ensuring(fs.remove(output).pipe(Effect.ignore)))
   })
 
 /**
