@@ -1898,6 +1898,27 @@ users:
     )
   })
 
+  // cloud-init's Alpine add_user (`if kwargs.get("no_create_home") or kwargs.get("system")`, `if create_groups and groups`) and
+  // cc_users_groups' check of a user given keys without a home read these as Python conditions, not as words
+  it("reads system, no_create_home and create_groups as cloud-init does: a quoted \"false\" is true to it, so here, with a warning; with keys, no user", () => {
+    const source =
+      "#cloud-config\nusers:\n  - default\n  - {name: svc, system: 'false'}\n  - {name: app, no_create_home: 'no', groups: [extra], create_groups: 'false'}\n  - {name: dave, system: 'False', ssh_authorized_keys: ['ssh-ed25519 AAAA dave']}\n  - {name: erin, system: false, no_create_home: 0, create_groups: true}\n"
+    const c = config(source)
+    expect(c.users.map((u) => [u.name, u.account.system, u.account.noCreateHome, u.createGroups])).toEqual([
+      ["svc", true, undefined, true],
+      ["app", undefined, true, true],
+      ["erin", undefined, undefined, true]
+    ])
+    expect(notes(source)).toEqual({
+      problems: ["line 6: users[3]: ssh_authorized_keys cannot be given with system: the user would have no home for its keys, and cloud-init makes no such user; skipped"],
+      warnings: [
+        "line 4: users[1].system: a string, which cloud-init takes as true whatever it says: a system account is made, without a home (write false without quotes for an account of its own)",
+        "line 5: users[2].no_create_home: a string, which cloud-init takes as true whatever it says: no home is made (write false without quotes to make one)",
+        "line 5: users[2].create_groups: a string, which cloud-init takes as true whatever it says: its groups that are missing are created (write false without quotes to leave them out)"
+      ]
+    })
+  })
+
   it("takes system_info.default_user as the default user when there is no user key; the rest of system_info is named as ignored", () => {
     const source = "#cloud-config\nsystem_info:\n  distro: alpine\n  default_user:\n    name: ops\n    groups: [adm]\n    ssh_authorized_keys: [ssh-ed25519 AAAA ops]\n"
     expect(config(source).defaultUser).toMatchObject({ name: "ops", groups: ["adm"], sshAuthorizedKeys: ["ssh-ed25519 AAAA ops"] })
