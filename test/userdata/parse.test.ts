@@ -1229,6 +1229,21 @@ describe("#cloud-config", () => {
     for (const v of ['"false"', "'no'"]) expect(notes(`#cloud-config\nssh_deletekeys: ${v}\n`).warnings).toEqual(["unsupported cloud-config keys: ssh_deletekeys"])
   })
 
+  // cc_resizefs: get_cfg_option_str(cfg, "resize_rootfs", True) gives "None", which translate_bool reads as false (no
+  // resize); cc_growpart: "'growpart' in config was not a dict", and no growpart; create_hostname_file: get_cfg_option_bool
+  // reads None as false. Those whose null is cloud-init's default (preserve_hostname...) are still accepted
+  it("names resize_rootfs, growpart and create_hostname_file with no value, which cloud-init reads as false (no resize, no growpart, no file), as their false is named", () => {
+    expect(notes("#cloud-config\nhostname: web-1\nresize_rootfs:\ngrowpart:\ncreate_hostname_file:\n")).toEqual({
+      problems: [],
+      warnings: ["unsupported cloud-config keys: resize_rootfs, growpart, create_hostname_file"]
+    })
+    expect(notes("#cloud-config\npreserve_hostname:\nprefer_fqdn_over_hostname:\nmanage_etc_hosts:\npackage_reboot_if_required:\nssh_deletekeys:\nmanage_resolv_conf:\n")).toEqual({
+      problems: [],
+      warnings: []
+    })
+    expect(config("#cloud-config\nhostname: web-1\nresize_rootfs:\n").hostname).toBe("web-1")
+  })
+
   it("applies what cloud-init's schema lets through: a mode it cannot read gives 0644, an empty shell is adduser's, an empty time zone or host name is none", () => {
     const c = config("#cloud-config\nwrite_files:\n  - {path: /etc/x, content: x, permissions: rwxr-xr-x}\n  - {path: /etc/y, content: y, permissions: 99999}\ntimezone: ''\nhostname: ' '\nusers: [default, {name: bob, shell: ''}]\n")
     expect(c.writeFiles.map((f) => [f.path, f.mode])).toEqual([["/etc/x", 0o644], ["/etc/y", 0o644]])

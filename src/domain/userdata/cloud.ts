@@ -8,7 +8,7 @@ import { truthOf } from "../truth.js"
 import { commandsReader, flagReader, ignoreOthers, nonEmpty, ntpClientOf, pythonText, readSshKeys, toFile, type ReadContext } from "./common.js"
 import { cloudMode } from "./content.js"
 import { readDocument, type DocumentRead, type Reader } from "./document.js"
-import { DONE_ANYWAY_READERS } from "./done-anyway.js"
+import { DONE_ANYWAY_NULL_READ, DONE_ANYWAY_READERS } from "./done-anyway.js"
 import { DEFAULT_ALPINE_MIRROR, emptyUserConfig, type ApkRepository, type Command, type UserConfig } from "./model.js"
 import { asMap, decodeEach, decodeOr, type Key, type Notes, show } from "./notes.js"
 import { readGroups, readUsers } from "./users.js"
@@ -509,7 +509,7 @@ const systemDefaultUser = (systemInfo: unknown, notes: Notes): unknown => {
 }
 
 export const fromCloudConfig = (raw: unknown, context: ReadContext): DocumentRead & { readonly config: UserConfig } => {
-  const read = readDocument(raw, READERS, context, "#cloud-config", { nullMeans: new Set(["ntp"]), elsewhere: USER_KEYS })
+  const read = readDocument(raw, READERS, context, "#cloud-config", { nullMeans: new Set(["ntp", ...DONE_ANYWAY_NULL_READ]), elsewhere: USER_KEYS })
   const doc = asMap(raw) ?? {}
   const users = readUsers(doc["user"], doc["users"], context, systemDefaultUser(doc["system_info"], context.notes))
   // an empty hostname or fqdn (a template's unset variable) is left out: the other names the host where it gives a name

@@ -46,6 +46,13 @@ const DONE_ANYWAY: ReadonlyArray<readonly [string, (value: unknown) => boolean]>
   ["chpasswd", (v) => Object.keys(asMap(v) ?? {}).join() === "expire" && truthOf(asMap(v)?.["expire"]) === false]
 ]
 
+/**
+ * Keys whose YAML null (`resize_rootfs:` with no value, a template's value left empty) cloud-init does not read as
+ * absent, so their readers take it: `get_cfg_option_str` makes it "None" and `get_cfg_option_bool` false (no resize, no
+ * hostname file), and cc_growpart leaves the partition alone when its settings are no map ("'growpart' in config was not a dict")
+ */
+export const DONE_ANYWAY_NULL_READ: ReadonlySet<string> = new Set(["resize_rootfs", "growpart", "create_hostname_file"])
+
 export const DONE_ANYWAY_READERS: Readonly<Record<string, Reader>> = Object.fromEntries(
   DONE_ANYWAY.map(([key, asked]): [string, Reader] => [
     key,
