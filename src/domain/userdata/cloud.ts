@@ -331,8 +331,9 @@ const readPackages: Reader = (value, path, { notes }) => {
     if (typeof p === "string") return [p]
     // cloud-init writes a pair as NAME=VERSION with Python's str(), and a pair without a version (null, false, 0, "") as the name
     if (Array.isArray(p)) {
-      // a one-item list: older cloud-init installed its name, the current one (Distro._validate_entry) refuses it, and every package with it
-      if (p.length === 1) notes.warn([...path, index], "a one-item list, not a [name, version] pair: installed as the name alone, as older cloud-init releases read it; the current cloud-init refuses it and installs none of the packages")
+      // a one-item list: Alpine's install_packages gives it to expand_package_list, which installs its name (the generic
+      // Distro._validate_entry, which refuses it and every package with it, is not Alpine's); cloud-init's schema wants a pair
+      if (p.length === 1) notes.warn([...path, index], "a one-item list, not the [name, version] pair cloud-init's schema asks for: installed as the name alone, as cloud-init installs it on Alpine")
       return [p[1] === undefined || p[1] === null || p[1] === false || p[1] === 0 || p[1] === "" ? p[0] : `${p[0]}=${pythonText(p[1])}`]
     }
     for (const manager of Object.keys(p)) notes.ignore([...path, index, manager])
