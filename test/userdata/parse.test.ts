@@ -1982,6 +1982,21 @@ users:
     expect(notes(source)).toEqual({ problems: [], warnings: [] })
   })
 
+  // cloud-init's _normalize_groups: a map's null members go to uniq_merge_sorted (extend(None)), a list's map raises "Bad group
+  // member type NoneType": a TypeError that fails cc_users_groups (no group, no user) and cc_ssh's keys
+  it("makes a group written with no members (docker: with no value), which cloud-init cannot read, and says so", () => {
+    const source = "#cloud-config\ngroups:\n  docker:\n  admins: [root]\n  empty: []\n"
+    expect(config(source).groups).toEqual([
+      { name: "docker", members: [] },
+      { name: "admins", members: ["root"] },
+      { name: "empty", members: [] }
+    ])
+    const warning = (line: number, path: string) =>
+      `line ${line}: ${path}: no members (null), which cloud-init cannot read (a name, names separated by commas, or a list; [] for none): it makes none of the groups and users, nor installs any key; the group is made here without members`
+    expect(notes(source)).toEqual({ problems: [], warnings: [warning(3, "groups.docker")] })
+    expect(notes("#cloud-config\ngroups:\n  - docker:\n  - cloud-users\n")).toEqual({ problems: [], warnings: [warning(3, "groups[0].docker")] })
+  })
+
   it("skips a group member that cannot be a user's name alone, as cloud-init makes the group and leaves out a member that is no user: the group and its other members stay", () => {
     const source = "#cloud-config\ngroups:\n  - admins: [root, 5]\n  - ops: 'root, bad name'\n"
     expect(config(source).groups).toEqual([

@@ -541,10 +541,16 @@ export const readUsers = (user: unknown, users: unknown, { notes, cloudUser }: R
 }
 
 /** cloud-config top-level `groups`: "a, b", a list of names and `{group: members}` maps, or one such map */
+const NULL_MEMBERS =
+  "no members (null), which cloud-init cannot read (a name, names separated by commas, or a list; [] for none): it makes none of the groups and users, nor installs any key; the group is made here without members"
+
 export const readGroups = (value: unknown, path: ReadonlyArray<Key>, { notes }: ReadContext): ReadonlyArray<GroupSpec> | undefined => {
   const groups: Array<GroupSpec> = []
   const add = (name: string, members: unknown, at: ReadonlyArray<Key>) => {
     if (decodeOr(GroupName, name, at, notes) === undefined) return
+    // `docker:` with no value: cloud-init's _normalize_groups cannot read it (TypeError), which fails its users and groups
+    // module and cc_ssh's keys; the group is made here all the same, said
+    if (members === null) notes.warn(at, NULL_MEMBERS)
     // "alice, bob": cloud-init splits a group's member string at its commas
     const given = typeof members === "string" ? members.split(",").map((m) => m.trim()).filter((m) => m !== "") : members
     // a member that cannot be a user's name is skipped alone: cloud-init makes the group, and leaves out a member that is no
