@@ -1229,6 +1229,15 @@ describe("#cloud-config", () => {
     for (const v of ['"false"', "'no'"]) expect(notes(`#cloud-config\nssh_deletekeys: ${v}\n`).warnings).toEqual(["unsupported cloud-config keys: ssh_deletekeys"])
   })
 
+  // cc_package_update_upgrade_install: _multi_cfg_bool_get(cfg, "apt_reboot_if_required", "package_reboot_if_required"); the schema
+  // names apt_reboot_if_required deprecated (22.2), and its own test takes `apt_reboot_if_required: false` as valid
+  it("reads apt_reboot_if_required, cloud-init's deprecated name, as package_reboot_if_required: false is accepted, true named; the deprecation said", () => {
+    const deprecated = "line 2: apt_reboot_if_required: deprecated; read as package_reboot_if_required, as cloud-init does"
+    expect(notes("#cloud-config\napt_reboot_if_required: false\n")).toEqual({ problems: [], warnings: [deprecated] })
+    expect(notes("#cloud-config\napt_reboot_if_required: 'no'\n")).toEqual({ problems: [], warnings: [deprecated] })
+    expect(notes("#cloud-config\napt_reboot_if_required: true\n")).toEqual({ problems: [], warnings: [deprecated, "unsupported cloud-config keys: apt_reboot_if_required"] })
+  })
+
   // cc_resizefs: get_cfg_option_str(cfg, "resize_rootfs", True) gives "None", which translate_bool reads as false (no
   // resize); cc_growpart: "'growpart' in config was not a dict", and no growpart; create_hostname_file: get_cfg_option_bool
   // reads None as false. Those whose null is cloud-init's default (preserve_hostname...) are still accepted

@@ -478,6 +478,11 @@ const READERS: Readonly<Record<string, Reader>> = {
   package_upgrade: packageFlag("packageUpgrade"),
   apt_update: packageFlag("packageUpdate", "package_update"),
   apt_upgrade: packageFlag("packageUpgrade", "package_upgrade"),
+  // cloud-init's deprecated name of package_reboot_if_required (either one true reboots): read as that key is
+  apt_reboot_if_required: (value, path, context) => {
+    context.notes.warn(path, "deprecated; read as package_reboot_if_required, as cloud-init does")
+    return DONE_ANYWAY_READERS["package_reboot_if_required"]!(value, path, context)
+  },
   ntp: readNtp,
   apk_repos: readApkRepos,
   timezone: (value, path, { notes }) => {
