@@ -1205,6 +1205,8 @@ describe("#cloud-config", () => {
     expect(notes(`#cloud-config\nhostname: web-1\n${asked.join("\n")}\n`)).toEqual({ problems: [], warnings: [] })
     // flags as cloud-init's get_cfg_option_bool reads them; noblock grows the root in the background; cc_growpart's defaults left out
     expect(notes("#cloud-config\npreserve_hostname: 'no'\nssh_deletekeys: 0\nresize_rootfs: noblock\ngrowpart: {mode: auto}\n")).toEqual({ problems: [], warnings: [] })
+    // cc_resizefs: translate_bool(value, addons=["noblock"]) compares str(value).lower().strip(): these grow the root too
+    for (const v of ["NoBlock", "' noblock '", "'YES'", "1"]) expect(notes(`#cloud-config\nresize_rootfs: ${v}\n`)).toEqual({ problems: [], warnings: [] })
     // cc_set_hostname reads prefer_fqdn_over_hostname with get_cfg_option_bool too: a quoted "false", "no" or 0 names the host by its short name
     for (const v of ['"false"', "'no'", "off", "0"]) expect(notes(`#cloud-config\nprefer_fqdn_over_hostname: ${v}\n`)).toEqual({ problems: [], warnings: [] })
     const other = [

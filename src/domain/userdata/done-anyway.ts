@@ -32,8 +32,9 @@ const DONE_ANYWAY: ReadonlyArray<readonly [string, (value: unknown) => boolean]>
   ["prefer_fqdn_over_hostname", (v) => truthOf(v) === false],
   // cc_update_etc_hosts: the 127.0.1.1 line names the host, the other lines left, as set_hostname writes it (true renders its own whole file)
   ["manage_etc_hosts", (v) => v === "localhost"],
-  // cc_resizefs: the root filesystem grown (noblock: in the background), as expand_root grows it
-  ["resize_rootfs", (v) => truthOf(v) === true || v === "noblock"],
+  // cc_resizefs: the root filesystem grown (noblock: in the background), as expand_root grows it; translate_bool reads the
+  // value stripped and lowercased, its added word noblock too ("NoBlock" grows it, in the foreground)
+  ["resize_rootfs", (v) => truthOf(v) === true || (typeof v === "string" && v.trim().toLowerCase() === "noblock")],
   // cc_growpart: the root partition grown to the end of its disk, as expand_root grows it
   ["growpart", growsRoot],
   // cc_package_update_upgrade_install: no reboot after the packages
