@@ -1945,6 +1945,13 @@ users:
     })
   })
 
+  // cloud-init's create_user: `if kwargs.get("lock_passwd", True): self.lock_passwd(name)`, None being a value the key has
+  it("leaves the password unlocked for lock_passwd with no value, which cloud-init reads as None, not as its default", () => {
+    const source = "#cloud-config\nusers:\n  - default\n  - name: ops\n    hashed_passwd: $6$x\n    lock_passwd:\n"
+    expect(config(source).users.find((u) => u.name === "ops")).toMatchObject({ lockPasswd: false, password: { kind: "hash", value: "$6$x" } })
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+  })
+
   it("takes system_info.default_user as the default user when there is no user key; the rest of system_info is named as ignored", () => {
     const source = "#cloud-config\nsystem_info:\n  distro: alpine\n  default_user:\n    name: ops\n    groups: [adm]\n    ssh_authorized_keys: [ssh-ed25519 AAAA ops]\n"
     expect(config(source).defaultUser).toMatchObject({ name: "ops", groups: ["adm"], sshAuthorizedKeys: ["ssh-ed25519 AAAA ops"] })

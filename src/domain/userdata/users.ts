@@ -249,6 +249,9 @@ const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes, place
 const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: Notes, from?: ReadonlyMap<string, ReadonlyArray<Key>>, lockNote = true): UserRead | undefined => {
   const { value, place } = normalised(map, path, from)
   const needHome = NEED_HOME.filter((k) => given(value[k]))
+  // `lock_passwd:` with no value (a template's unset variable) is no default to cloud-init: `if kwargs.get("lock_passwd", True)`
+  // finds None, and the password is not locked
+  if (value["lock_passwd"] === null) value["lock_passwd"] = false
   // each key on its own, as the top-level keys are: an empty entry (a template's unset variable) costs no other key
   const keys = value["ssh_authorized_keys"]
   if (keys !== undefined && keys !== null) value["ssh_authorized_keys"] = keyEntries(keys, place([...path, "ssh_authorized_keys"]), notes).map((e) => e.value)
