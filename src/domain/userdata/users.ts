@@ -543,10 +543,10 @@ export const readUsers = (user: unknown, users: unknown, { notes, cloudUser }: R
   return { ...(defaultUser !== undefined ? { defaultUser } : {}), users: further, applied }
 }
 
-/** cloud-config top-level `groups`: "a, b", a list of names and `{group: members}` maps, or one such map */
 const NULL_MEMBERS =
   "no members (null), which cloud-init cannot read (a name, names separated by commas, or a list; [] for none): it makes none of the groups and users, nor installs any key; the group is made here without members"
 
+/** cloud-config top-level `groups`: "a, b", a list of names and `{group: members}` maps, or one such map */
 export const readGroups = (value: unknown, path: ReadonlyArray<Key>, { notes }: ReadContext): ReadonlyArray<GroupSpec> | undefined => {
   const groups: Array<GroupSpec> = []
   const add = (name: string, members: unknown, at: ReadonlyArray<Key>) => {
