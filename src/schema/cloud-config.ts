@@ -43,6 +43,12 @@ export const PasswordHash = Schema.String.pipe(Schema.pattern(/^[^:\n\r\0]*$/)).
 /** a password in clear text, for chpasswd to hash: one line */
 export const PlainPassword = Schema.String.pipe(Schema.pattern(/^[^\n\r\0]*$/)).annotations({ description: "a password on one line" })
 
+/**
+ * A flag cloud-init reads as a Python condition (`if kwargs.get(KEY)`), not as a word: any string that is not empty is
+ * true to it, a quoted "false" included
+ */
+const Condition = Schema.Union(Schema.Boolean, Schema.String, Schema.Number).annotations({ description: "true or false" })
+
 /** the keys of a user map that are carried out (after `-` in a key name is read as `_`, as cloud-init does) */
 export const UserMap = Schema.Struct({
   name: opt(UserName),
@@ -53,12 +59,13 @@ export const UserMap = Schema.Struct({
   homedir: opt(AbsolutePath),
   uid: opt(Uid),
   primary_group: opt(GroupName),
-  system: opt(Flag),
-  no_create_home: opt(Flag),
-  create_groups: opt(Flag),
+  // cloud-init makes a system account, makes no home, creates the missing groups and locks the password when these are
+  // truthy in Python's sense: any non-empty string, "false" included
+  system: opt(Condition),
+  no_create_home: opt(Condition),
+  create_groups: opt(Condition),
   gecos: opt(Gecos),
-  // cloud-init locks the password when this is truthy in Python's sense: any non-empty string, "false" included
-  lock_passwd: opt(Schema.Union(Schema.Boolean, Schema.String, Schema.Number).annotations({ description: "true or false" })),
+  lock_passwd: opt(Condition),
   passwd: opt(PasswordHash),
   hashed_passwd: opt(PasswordHash),
   plain_text_passwd: opt(PlainPassword),

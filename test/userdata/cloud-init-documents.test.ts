@@ -121,7 +121,7 @@ describe("users' documents", () => {
     [
       "docker-version-pairs-apt-sources.yaml",
       [
-        "line 16: packages[1]: a one-item list, not a [name, version] pair: installed as the name alone, as older cloud-init releases read it; the current cloud-init refuses it and installs none of the packages",
+        "line 16: packages[1]: a one-item list, not the [name, version] pair cloud-init's schema asks for: installed as the name alone, as cloud-init installs it on Alpine",
         "unsupported cloud-config keys: manage_etc_hosts, apt_sources"
       ]
     ],

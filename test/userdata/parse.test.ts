@@ -1214,6 +1214,8 @@ describe("#cloud-config", () => {
     expect(notes(`#cloud-config\nhostname: web-1\n${asked.join("\n")}\n`)).toEqual({ problems: [], warnings: [] })
     // flags as cloud-init's get_cfg_option_bool reads them; noblock grows the root in the background; cc_growpart's defaults left out
     expect(notes("#cloud-config\npreserve_hostname: 'no'\nssh_deletekeys: 0\nresize_rootfs: noblock\ngrowpart: {mode: auto}\n")).toEqual({ problems: [], warnings: [] })
+    // cc_resizefs: translate_bool(value, addons=["noblock"]) compares str(value).lower().strip(): these grow the root too
+    for (const v of ["NoBlock", "' noblock '", "'YES'", "1"]) expect(notes(`#cloud-config\nresize_rootfs: ${v}\n`)).toEqual({ problems: [], warnings: [] })
     // cc_set_hostname reads prefer_fqdn_over_hostname with get_cfg_option_bool too: a quoted "false", "no" or 0 names the host by its short name
     for (const v of ['"false"', "'no'", "off", "0"]) expect(notes(`#cloud-config\nprefer_fqdn_over_hostname: ${v}\n`)).toEqual({ problems: [], warnings: [] })
     const other = [
@@ -1236,6 +1238,30 @@ describe("#cloud-config", () => {
     expect(notes("#cloud-config\ngrowpart: {mode: growpart}\nmanage_etc_hosts: template\n").warnings).toEqual(["unsupported cloud-config keys: growpart, manage_etc_hosts"])
     // cc_ssh reads ssh_deletekeys by Python's truth (cfg.get): a quoted "false" or "no" deletes the host keys
     for (const v of ['"false"', "'no'"]) expect(notes(`#cloud-config\nssh_deletekeys: ${v}\n`).warnings).toEqual(["unsupported cloud-config keys: ssh_deletekeys"])
+  })
+
+  // cc_package_update_upgrade_install: _multi_cfg_bool_get(cfg, "apt_reboot_if_required", "package_reboot_if_required"); the schema
+  // names apt_reboot_if_required deprecated (22.2), and its own test takes `apt_reboot_if_required: false` as valid
+  it("reads apt_reboot_if_required, cloud-init's deprecated name, as package_reboot_if_required: false is accepted, true named; the deprecation said", () => {
+    const deprecated = "line 2: apt_reboot_if_required: deprecated; read as package_reboot_if_required, as cloud-init does"
+    expect(notes("#cloud-config\napt_reboot_if_required: false\n")).toEqual({ problems: [], warnings: [deprecated] })
+    expect(notes("#cloud-config\napt_reboot_if_required: 'no'\n")).toEqual({ problems: [], warnings: [deprecated] })
+    expect(notes("#cloud-config\napt_reboot_if_required: true\n")).toEqual({ problems: [], warnings: [deprecated, "unsupported cloud-config keys: apt_reboot_if_required"] })
+  })
+
+  // cc_resizefs: get_cfg_option_str(cfg, "resize_rootfs", True) gives "None", which translate_bool reads as false (no
+  // resize); cc_growpart: "'growpart' in config was not a dict", and no growpart; create_hostname_file: get_cfg_option_bool
+  // reads None as false. Those whose null is cloud-init's default (preserve_hostname...) are still accepted
+  it("names resize_rootfs, growpart and create_hostname_file with no value, which cloud-init reads as false (no resize, no growpart, no file), as their false is named", () => {
+    expect(notes("#cloud-config\nhostname: web-1\nresize_rootfs:\ngrowpart:\ncreate_hostname_file:\n")).toEqual({
+      problems: [],
+      warnings: ["unsupported cloud-config keys: resize_rootfs, growpart, create_hostname_file"]
+    })
+    expect(notes("#cloud-config\npreserve_hostname:\nprefer_fqdn_over_hostname:\nmanage_etc_hosts:\npackage_reboot_if_required:\nssh_deletekeys:\nmanage_resolv_conf:\n")).toEqual({
+      problems: [],
+      warnings: []
+    })
+    expect(config("#cloud-config\nhostname: web-1\nresize_rootfs:\n").hostname).toBe("web-1")
   })
 
   it("applies what cloud-init's schema lets through: a mode it cannot read gives 0644, an empty shell is adduser's, an empty time zone or host name is none", () => {
@@ -1907,6 +1933,34 @@ users:
     )
   })
 
+  // cloud-init's Alpine add_user (`if kwargs.get("no_create_home") or kwargs.get("system")`, `if create_groups and groups`) and
+  // cc_users_groups' check of a user given keys without a home read these as Python conditions, not as words
+  it("reads system, no_create_home and create_groups as cloud-init does: a quoted \"false\" is true to it, so here, with a warning; with keys, no user", () => {
+    const source =
+      "#cloud-config\nusers:\n  - default\n  - {name: svc, system: 'false'}\n  - {name: app, no_create_home: 'no', groups: [extra], create_groups: 'false'}\n  - {name: dave, system: 'False', ssh_authorized_keys: ['ssh-ed25519 AAAA dave']}\n  - {name: erin, system: false, no_create_home: 0, create_groups: true}\n"
+    const c = config(source)
+    expect(c.users.map((u) => [u.name, u.account.system, u.account.noCreateHome, u.createGroups])).toEqual([
+      ["svc", true, undefined, true],
+      ["app", undefined, true, true],
+      ["erin", undefined, undefined, true]
+    ])
+    expect(notes(source)).toEqual({
+      problems: ["line 6: users[3]: ssh_authorized_keys cannot be given with system: the user would have no home for its keys, and cloud-init makes no such user; skipped"],
+      warnings: [
+        "line 4: users[1].system: a string, which cloud-init takes as true whatever it says: a system account is made, without a home (write false without quotes for an account of its own)",
+        "line 5: users[2].no_create_home: a string, which cloud-init takes as true whatever it says: no home is made (write false without quotes to make one)",
+        "line 5: users[2].create_groups: a string, which cloud-init takes as true whatever it says: its groups that are missing are created (write false without quotes to leave them out)"
+      ]
+    })
+  })
+
+  // cloud-init's create_user: `if kwargs.get("lock_passwd", True): self.lock_passwd(name)`, None being a value the key has
+  it("leaves the password unlocked for lock_passwd with no value, which cloud-init reads as None, not as its default", () => {
+    const source = "#cloud-config\nusers:\n  - default\n  - name: ops\n    hashed_passwd: $6$x\n    lock_passwd:\n"
+    expect(config(source).users.find((u) => u.name === "ops")).toMatchObject({ lockPasswd: false, password: { kind: "hash", value: "$6$x" } })
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+  })
+
   it("takes system_info.default_user as the default user when there is no user key; the rest of system_info is named as ignored", () => {
     const source = "#cloud-config\nsystem_info:\n  distro: alpine\n  default_user:\n    name: ops\n    groups: [adm]\n    ssh_authorized_keys: [ssh-ed25519 AAAA ops]\n"
     expect(config(source).defaultUser).toMatchObject({ name: "ops", groups: ["adm"], sshAuthorizedKeys: ["ssh-ed25519 AAAA ops"] })
@@ -1953,6 +2007,21 @@ users:
       { name: "ops", members: ["carol"] }
     ])
     expect(notes(source)).toEqual({ problems: [], warnings: [] })
+  })
+
+  // cloud-init's _normalize_groups: a map's null members go to uniq_merge_sorted (extend(None)), a list's map raises "Bad group
+  // member type NoneType": a TypeError that fails cc_users_groups (no group, no user) and cc_ssh's keys
+  it("makes a group written with no members (docker: with no value), which cloud-init cannot read, and says so", () => {
+    const source = "#cloud-config\ngroups:\n  docker:\n  admins: [root]\n  empty: []\n"
+    expect(config(source).groups).toEqual([
+      { name: "docker", members: [] },
+      { name: "admins", members: ["root"] },
+      { name: "empty", members: [] }
+    ])
+    const warning = (line: number, path: string) =>
+      `line ${line}: ${path}: no members (null), which cloud-init cannot read (a name, names separated by commas, or a list; [] for none): it makes none of the groups and users, nor installs any key; the group is made here without members`
+    expect(notes(source)).toEqual({ problems: [], warnings: [warning(3, "groups.docker")] })
+    expect(notes("#cloud-config\ngroups:\n  - docker:\n  - cloud-users\n")).toEqual({ problems: [], warnings: [warning(3, "groups[0].docker")] })
   })
 
   it("skips a group member that cannot be a user's name alone, as cloud-init makes the group and leaves out a member that is no user: the group and its other members stay", () => {

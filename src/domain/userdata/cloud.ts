@@ -8,7 +8,7 @@ import { truthOf } from "../truth.js"
 import { commandsReader, flagReader, ignoreOthers, nonEmpty, ntpClientOf, pythonText, readSshKeys, toFile, type ReadContext } from "./common.js"
 import { cloudMode } from "./content.js"
 import { readDocument, type DocumentRead, type Reader } from "./document.js"
-import { DONE_ANYWAY_READERS } from "./done-anyway.js"
+import { DONE_ANYWAY_NULL_READ, DONE_ANYWAY_READERS } from "./done-anyway.js"
 import { DEFAULT_ALPINE_MIRROR, emptyUserConfig, type ApkRepository, type Command, type UserConfig } from "./model.js"
 import { asMap, decodeEach, decodeOr, type Key, type Notes, show } from "./notes.js"
 import { readGroups, readUsers } from "./users.js"
@@ -331,8 +331,9 @@ const readPackages: Reader = (value, path, { notes }) => {
     if (typeof p === "string") return [p]
     // cloud-init writes a pair as NAME=VERSION with Python's str(), and a pair without a version (null, false, 0, "") as the name
     if (Array.isArray(p)) {
-      // a one-item list: older cloud-init installed its name, the current one (Distro._validate_entry) refuses it, and every package with it
-      if (p.length === 1) notes.warn([...path, index], "a one-item list, not a [name, version] pair: installed as the name alone, as older cloud-init releases read it; the current cloud-init refuses it and installs none of the packages")
+      // a one-item list: Alpine's install_packages gives it to expand_package_list, which installs its name (the generic
+      // Distro._validate_entry, which refuses it and every package with it, is not Alpine's); cloud-init's schema wants a pair
+      if (p.length === 1) notes.warn([...path, index], "a one-item list, not the [name, version] pair cloud-init's schema asks for: installed as the name alone, as cloud-init installs it on Alpine")
       return [p[1] === undefined || p[1] === null || p[1] === false || p[1] === 0 || p[1] === "" ? p[0] : `${p[0]}=${pythonText(p[1])}`]
     }
     for (const manager of Object.keys(p)) notes.ignore([...path, index, manager])
@@ -477,6 +478,11 @@ const READERS: Readonly<Record<string, Reader>> = {
   package_upgrade: packageFlag("packageUpgrade"),
   apt_update: packageFlag("packageUpdate", "package_update"),
   apt_upgrade: packageFlag("packageUpgrade", "package_upgrade"),
+  // cloud-init's deprecated name of package_reboot_if_required (either one true reboots): read as that key is
+  apt_reboot_if_required: (value, path, context) => {
+    context.notes.warn(path, "deprecated; read as package_reboot_if_required, as cloud-init does")
+    return DONE_ANYWAY_READERS["package_reboot_if_required"]!(value, path, context)
+  },
   ntp: readNtp,
   apk_repos: readApkRepos,
   timezone: (value, path, { notes }) => {
@@ -509,7 +515,7 @@ const systemDefaultUser = (systemInfo: unknown, notes: Notes): unknown => {
 }
 
 export const fromCloudConfig = (raw: unknown, context: ReadContext): DocumentRead & { readonly config: UserConfig } => {
-  const read = readDocument(raw, READERS, context, "#cloud-config", { nullMeans: new Set(["ntp"]), elsewhere: USER_KEYS })
+  const read = readDocument(raw, READERS, context, "#cloud-config", { nullMeans: new Set(["ntp", ...DONE_ANYWAY_NULL_READ]), elsewhere: USER_KEYS })
   const doc = asMap(raw) ?? {}
   const users = readUsers(doc["user"], doc["users"], context, systemDefaultUser(doc["system_info"], context.notes))
   // an empty hostname or fqdn (a template's unset variable) is left out: the other names the host where it gives a name

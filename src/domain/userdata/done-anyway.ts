@@ -32,8 +32,9 @@ const DONE_ANYWAY: ReadonlyArray<readonly [string, (value: unknown) => boolean]>
   ["prefer_fqdn_over_hostname", (v) => truthOf(v) === false],
   // cc_update_etc_hosts: the 127.0.1.1 line names the host, the other lines left, as set_hostname writes it (true renders its own whole file)
   ["manage_etc_hosts", (v) => v === "localhost"],
-  // cc_resizefs: the root filesystem grown (noblock: in the background), as expand_root grows it
-  ["resize_rootfs", (v) => truthOf(v) === true || v === "noblock"],
+  // cc_resizefs: the root filesystem grown (noblock: in the background), as expand_root grows it; translate_bool reads the
+  // value stripped and lowercased, its added word noblock too ("NoBlock" grows it, in the foreground)
+  ["resize_rootfs", (v) => truthOf(v) === true || (typeof v === "string" && v.trim().toLowerCase() === "noblock")],
   // cc_growpart: the root partition grown to the end of its disk, as expand_root grows it
   ["growpart", growsRoot],
   // cc_package_update_upgrade_install: no reboot after the packages
@@ -45,6 +46,13 @@ const DONE_ANYWAY: ReadonlyArray<readonly [string, (value: unknown) => boolean]>
   // cc_set_passwords expires only the passwords it sets: `expire: false` alone (Proxmox writes it for every instance) sets and expires none
   ["chpasswd", (v) => Object.keys(asMap(v) ?? {}).join() === "expire" && truthOf(asMap(v)?.["expire"]) === false]
 ]
+
+/**
+ * Keys whose YAML null (`resize_rootfs:` with no value, a template's value left empty) cloud-init does not read as
+ * absent, so their readers take it: `get_cfg_option_str` makes it "None" and `get_cfg_option_bool` false (no resize, no
+ * hostname file), and cc_growpart leaves the partition alone when its settings are no map ("'growpart' in config was not a dict")
+ */
+export const DONE_ANYWAY_NULL_READ: ReadonlySet<string> = new Set(["resize_rootfs", "growpart", "create_hostname_file"])
 
 export const DONE_ANYWAY_READERS: Readonly<Record<string, Reader>> = Object.fromEntries(
   DONE_ANYWAY.map(([key, asked]): [string, Reader] => [

@@ -183,6 +183,14 @@ const passwordOf = (user: UserMap): Password | undefined => {
 
 const PASSWORD_LOCKED = "a password is given but lock_passwd is true (cloud-init's default): password login stays locked (*), keys work"
 
+/** the flags cloud-init reads as a Python condition (UserMap), and what a quoted "false" in one does to cloud-init, and so here */
+const QUOTED_FALSE: ReadonlyArray<readonly [keyof UserMap, string]> = [
+  ["lock_passwd", "the password stays locked (write false without quotes to unlock it)"],
+  ["system", "a system account is made, without a home (write false without quotes for an account of its own)"],
+  ["no_create_home", "no home is made (write false without quotes to make one)"],
+  ["create_groups", "its groups that are missing are created (write false without quotes to leave them out)"]
+]
+
 /**
  * what a user map asks for, with warnings where the input is odd (at `place` of a key's path, where it was written); a
  * password locked is said where `lockNote`, else once the default user's entries are merged (another may unlock it)
@@ -206,9 +214,10 @@ const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes, place
   const oneLine = sudo.filter((r) => SUDO_RULE.test(r) && !breaksLine(r))
   if (oneLine.length < sudo.length) notes.warn(place([...path, "sudo"]), "not a sudo rule (HOSTS=(USERS) COMMANDS, on one line), which would break sudo for every user; that rule skipped")
   const password = passwordOf(user)
-  const lockPasswd = user.lock_passwd === undefined ? true : Boolean(user.lock_passwd)
-  if (typeof user.lock_passwd === "string" && truthOf(user.lock_passwd) === false) {
-    notes.warn(place([...path, "lock_passwd"]), "a string, which cloud-init takes as true whatever it says: the password stays locked (write false without quotes to unlock it)")
+  const lockPasswd = user.lock_passwd === undefined ? true : given(user.lock_passwd)
+  for (const [key, what] of QUOTED_FALSE) {
+    const flag = user[key]
+    if (typeof flag === "string" && truthOf(flag) === false) notes.warn(place([...path, key]), `a string, which cloud-init takes as true whatever it says: ${what}`)
   }
   if (lockNote && password !== undefined && lockPasswd) notes.warn(path, PASSWORD_LOCKED)
   return {
@@ -218,11 +227,11 @@ const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes, place
       ...(user.uid !== undefined ? { uid: Number(user.uid) } : {}),
       ...(user.primary_group !== undefined ? { primaryGroup: user.primary_group } : {}),
       ...(user.gecos !== undefined ? { gecos: user.gecos } : {}),
-      ...(user.system === true ? { system: true } : {}),
-      ...(user.no_create_home === true ? { noCreateHome: true } : {})
+      ...(given(user.system) ? { system: true } : {}),
+      ...(given(user.no_create_home) ? { noCreateHome: true } : {})
     },
     groups: groupsOf(user.groups),
-    createGroups: user.create_groups ?? true,
+    createGroups: user.create_groups === undefined ? true : given(user.create_groups),
     sudo: oneLine.map((r) => r.trim()),
     // a map without a name is the default user, whose name is known when the rules are written
     doas: user.name === undefined ? (user.doas ?? []) : doasRulesOf(user.name, user.doas ?? [], place([...path, "doas"]), notes),
@@ -240,6 +249,9 @@ const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes, place
 const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: Notes, from?: ReadonlyMap<string, ReadonlyArray<Key>>, lockNote = true): UserRead | undefined => {
   const { value, place } = normalised(map, path, from)
   const needHome = NEED_HOME.filter((k) => given(value[k]))
+  // `lock_passwd:` with no value (a template's unset variable) is no default to cloud-init: `if kwargs.get("lock_passwd", True)`
+  // finds None, and the password is not locked
+  if (value["lock_passwd"] === null) value["lock_passwd"] = false
   // each key on its own, as the top-level keys are: an empty entry (a template's unset variable) costs no other key
   const keys = value["ssh_authorized_keys"]
   if (keys !== undefined && keys !== null) value["ssh_authorized_keys"] = keyEntries(keys, place([...path, "ssh_authorized_keys"]), notes).map((e) => e.value)
@@ -274,7 +286,7 @@ const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: 
       return undefined
     }
   }
-  const noHome = NO_HOME.filter((k) => decoded.right[k] === true)
+  const noHome = NO_HOME.filter((k) => given(decoded.right[k]))
   if (noHome.length > 0 && needHome.length > 0) {
     notes.skip({ path, message: `${needHome.join(", ")} cannot be given with ${noHome.join(", ")}: the user would have no home for its keys, and cloud-init makes no such user` }, path)
     return undefined
@@ -531,11 +543,17 @@ export const readUsers = (user: unknown, users: unknown, { notes, cloudUser }: R
   return { ...(defaultUser !== undefined ? { defaultUser } : {}), users: further, applied }
 }
 
+const NULL_MEMBERS =
+  "no members (null), which cloud-init cannot read (a name, names separated by commas, or a list; [] for none): it makes none of the groups and users, nor installs any key; the group is made here without members"
+
 /** cloud-config top-level `groups`: "a, b", a list of names and `{group: members}` maps, or one such map */
 export const readGroups = (value: unknown, path: ReadonlyArray<Key>, { notes }: ReadContext): ReadonlyArray<GroupSpec> | undefined => {
   const groups: Array<GroupSpec> = []
   const add = (name: string, members: unknown, at: ReadonlyArray<Key>) => {
     if (decodeOr(GroupName, name, at, notes) === undefined) return
+    // `docker:` with no value: cloud-init's _normalize_groups cannot read it (TypeError), which fails its users and groups
+    // module and cc_ssh's keys; the group is made here all the same, said
+    if (members === null) notes.warn(at, NULL_MEMBERS)
     // "alice, bob": cloud-init splits a group's member string at its commas
     const given = typeof members === "string" ? members.split(",").map((m) => m.trim()).filter((m) => m !== "") : members
     // a member that cannot be a user's name is skipped alone: cloud-init makes the group, and leaves out a member that is no
