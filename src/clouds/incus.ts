@@ -52,7 +52,8 @@ const COMPANIONS = [
 /**
  * A YAML scalar as the meta-data writes it: plain, `"..."` (JSON-style) or
  * `'...'`, and a ` # comment` after it left out, as YAML reads it (the
- * operator's `user.meta-data`, which LXD and Incus append, may have one)
+ * operator's `user.meta-data`, which LXD and Incus append, may have one);
+ * a plain null (`~`, `null`) is no value
  */
 const unquote = (raw: string): string => {
   const v = raw.trim()
@@ -66,7 +67,9 @@ const unquote = (raw: string): string => {
   }
   const single = /^'(?:[^']|'')*'/.exec(v)?.[0]
   if (single !== undefined && withoutComment(v.slice(single.length)) === "") return single.slice(1, -1).replace(/''/g, "'")
-  return withoutComment(v)
+  const plain = withoutComment(v)
+  // YAML's null (`~`, `null`): no value, as cloud-init reads the meta-data, never a name `~`
+  return /^(?:~|null|Null|NULL)$/.test(plain) ? "" : plain
 }
 
 /** a plain scalar up to a comment: `#` first or after a blank (`key: # ...` is no value, as YAML reads it; found without backtracking, whatever the line) */
