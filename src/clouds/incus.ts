@@ -20,14 +20,16 @@ import type { CloudProvider } from "./provider.js"
  */
 const SOCKETS = ["/dev/incus/sock", "/dev/lxd/sock"] as const
 
+/** the first socket of SOCKETS under ROOT that exists */
+const presentSocket = Effect.flatMap(RootFs, (fs) => Effect.findFirst(SOCKETS, (s) => fs.exists(fs.at(s))))
+
 /**
- * the first socket of SOCKETS under ROOT that exists; Incus's when none does (its error names it). Found as a
- * chroot finds it: a link in the image (dangling, or to a socket outside ROOT) never leads the connection out of ROOT;
- * links no chroot could follow (a loop, `/dev -> /dev`) fail, as the kernel would follow them out of ROOT
+ * the socket's path under ROOT, found as a chroot finds it: a link in the image (dangling, or to a socket outside
+ * ROOT) never leads the connection out of ROOT; links no chroot could follow (a loop, `/dev -> /dev`) fail, as the
+ * kernel would follow them out of ROOT
  */
-const socketPath = Effect.gen(function* () {
+const socketPath = (socket: string) => Effect.gen(function* () {
   const fs = yield* RootFs
-  const socket = (yield* Effect.findFirst(SOCKETS, (s) => fs.exists(fs.at(s)))).pipe(Option.getOrElse(() => SOCKETS[0]))
   const path = yield* fs.resolve(fs.at(socket)).pipe(
     Effect.mapError((e) => new ImdsError({ cloud: "incus", url: `unix:${fs.at(socket)}`, reason: e.reason }))
   )
@@ -38,6 +40,12 @@ const socketPath = Effect.gen(function* () {
   }
   return path
 })
+/** the socket of SOCKETS there now; `fallback` while none is (or the one there cannot be used) */
+const socketNow = (fallback: string) =>
+  presentSocket.pipe(
+    Effect.flatMap(Option.match({ onNone: () => Effect.succeed(fallback), onSome: socketPath })),
+    Effect.orElseSucceed(() => fallback)
+  )
 const META_DATA = "/1.0/meta-data"
 const USER_META_DATA = "/1.0/config/user.meta-data"
 /** each datum under its current config key first (`cloud-init.*`), then its older one (`user.*`) */
@@ -188,7 +196,9 @@ export const incus: CloudProvider = {
     const fs = yield* RootFs
     const { varDir, cloudUser } = yield* Config
     const log = yield* Effect.context<Log>()
-    const socket = yield* Effect.either(socketPath)
+    const present = yield* presentSocket
+    // Incus's when none is there (its error names it)
+    const socket = yield* Effect.either(socketPath(Option.getOrElse(present, () => SOCKETS[0])))
     // no socket can be reached: every read fails with that, at once (asking again cannot change it)
     if (Either.isLeft(socket)) {
       const unreachable = Effect.fail(socket.left)
@@ -199,6 +209,8 @@ export const incus: CloudProvider = {
       endpoint: "localhost",
       fixedEndpoint: true,
       socketPath: socket.right,
+      // none there yet: a VM's guest agent, started after this, makes Incus's or LXD's (/dev/lxd/sock), found at each request
+      ...(Option.isNone(present) ? { findSocket: socketNow(socket.right).pipe(Effect.provideService(RootFs, fs)) } : {}),
       root: "/1.0/"
     })
     const metaData = Effect.map(client.text(META_DATA), (t) => parseMetaData(Option.getOrElse(t, () => "")))
