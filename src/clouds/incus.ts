@@ -9,7 +9,7 @@ import { bytesOf, lines, sortedUnique, textOf } from "../domain/text.js"
 import { Config } from "../services/Config.js"
 import { warn, type Log } from "../services/Log.js"
 import { RootFs } from "../services/RootFs.js"
-import { field, firstPresent, nonEmpty, parsedYaml, publicKeysOf, whenTrue } from "./common.js"
+import { field, firstPresent, machineString, nonEmpty, parsedYaml, publicKeysOf, whenTrue } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import type { CloudProvider } from "./provider.js"
 
@@ -19,6 +19,21 @@ import type { CloudProvider } from "./provider.js"
  * LXD datasource reads it)
  */
 const SOCKETS = ["/dev/incus/sock", "/dev/lxd/sock"] as const
+
+/**
+ * the names of an Incus VM's agent serial port (virtio-serial), in sysfs from the start of the boot, before the agent
+ * that makes the socket has started: Incus's, and the one LXD named it by, which Incus keeps for older agent loaders
+ */
+const AGENT_PORTS: ReadonlyArray<string> = ["org.linuxcontainers.incus", "org.linuxcontainers.lxd"]
+const VIRTIO_PORTS = "/sys/class/virtio-ports"
+
+/** whether the machine has the agent's serial port: never in a container, whose sysfs is the host's */
+const agentPort = Effect.gen(function* () {
+  const fs = yield* RootFs
+  const ports = yield* fs.readDirectory(fs.at(VIRTIO_PORTS)).pipe(Effect.orElseSucceed((): ReadonlyArray<string> => []))
+  // (a VM has a handful: a directory of thousands is no VM's, and is not read whole)
+  return yield* Effect.exists(ports.slice(0, 64), (port) => Effect.map(machineString(`${VIRTIO_PORTS}/${port}/name`), (name) => AGENT_PORTS.includes(name)))
+})
 
 /** the first socket of SOCKETS under ROOT that exists */
 const presentSocket = Effect.flatMap(RootFs, (fs) => Effect.findFirst(SOCKETS, (s) => fs.exists(fs.at(s))))
@@ -190,8 +205,8 @@ const effectiveConfig = (user: Option.Option<ConfigDoc>, vendor: Option.Option<C
 
 export const incus: CloudProvider = {
   name: "incus",
-  // the guest API socket; more specific than a NoCloud seed
-  detect: Effect.flatMap(RootFs, (fs) => Effect.exists(SOCKETS, (socket) => fs.exists(fs.at(socket)))).pipe(Effect.map(whenTrue(5))),
+  // the guest API socket, or in a VM whose agent has not made it yet the agent's serial port; more specific than a NoCloud seed
+  detect: Effect.flatMap(presentSocket, (socket) => (Option.isSome(socket) ? Effect.succeed(true) : agentPort)).pipe(Effect.map(whenTrue(5))),
   metadata: Effect.gen(function* () {
     const fs = yield* RootFs
     const { varDir, cloudUser } = yield* Config
