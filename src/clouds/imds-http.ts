@@ -41,6 +41,12 @@ export interface HttpEndpoint {
   readonly fixedEndpoint?: boolean
   /** HTTP over this unix socket instead of TCP */
   readonly socketPath?: string
+  /**
+   * the socket found anew before each request, in place of `socketPath`
+   * (which names it until then): where a guest agent that has not started yet
+   * will make it is not known before it does
+   */
+  readonly findSocket?: Effect.Effect<string>
   /** every request asked anew, never answered from those kept (the resident process's): a service whose answers move on */
   readonly fresh?: boolean
   /** a session token sent as a header, fetched once and refreshed on 401; the answer's body is the token */
@@ -199,6 +205,9 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
     const endpoints = spec.fixedEndpoint || settings.imdsEndpoint !== undefined || spec.ipv6Endpoint === undefined ? [given] : [spec.endpoint, spec.ipv6Endpoint]
     /** which of `endpoints` is asked, and whether it has answered (then it is kept): the client's, as its session token is */
     const reach = { at: 0, answered: false }
+    /** the unix socket the requests go to: `socketPath`, or the one `findSocket` found last */
+    const socket = { path: spec.socketPath }
+    const findSocket = spec.findSocket === undefined ? Effect.void : Effect.map(spec.findSocket, (path) => void (socket.path = path))
     const timeoutMs = settings.imdsTimeout * 1000
     /** the session token and until when it is used; `null`: the service has none (IMDSv1), reads go without */
     const tokenRef = yield* Ref.make(Option.none<{ readonly token: string | null; readonly until: number }>())
@@ -216,7 +225,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
     const pathOf = (path: string) => (path.startsWith("/") ? path : `${spec.root}${withQuery(path)}`)
     const urlAt = (path: string, at: number) => {
       const host = endpoints[at]!
-      return spec.socketPath ? `unix:${spec.socketPath}:${pathOf(path)}` : `${spec.protocol ?? "http"}://${isBareIpv6(host) ? `[${host}]` : host}${pathOf(path)}`
+      return socket.path ? `unix:${socket.path}:${pathOf(path)}` : `${spec.protocol ?? "http"}://${isBareIpv6(host) ? `[${host}]` : host}${pathOf(path)}`
     }
     /** the address that answered, else the cloud's own (an instance that reaches neither is told of that one, as before there were two) */
     const urlOf = (path: string) => urlAt(path, reach.answered ? reach.at : 0)
@@ -243,7 +252,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
       timeoutMs,
       maxBytes,
       ...(spec.protocol ? { protocol: spec.protocol } : {}),
-      ...(spec.socketPath ? { socketPath: spec.socketPath } : {}),
+      ...(socket.path ? { socketPath: socket.path } : {}),
       ...(spec.fresh ? { fresh: true } : {})
     })
 
@@ -252,7 +261,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
      * Its failure names the address it went to, whose reason it gives; one that found no route, the cloud's own.
      */
     const once = (r: Request, limit = IMDS_LIMIT, to?: number, answered: ReadonlyArray<number> = []) =>
-      Effect.suspend(() => {
+      Effect.zipRight(findSocket, Effect.suspend(() => {
         const at = to ?? reach.at
         const url = urlAt(r.path, at)
         return http.request(wire(r, limit.bytes, at)).pipe(
@@ -281,7 +290,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
           ),
           Effect.flatMap((res) => (isTransientStatus(res.status) && !answered.includes(res.status) ? Effect.fail(new Retryable(`HTTP ${res.status}`, url, false, at)) : Effect.succeed(res)))
         )
-      })
+      }))
 
     /**
      * Retried until the deadline, which bounds the whole read: a wait or an

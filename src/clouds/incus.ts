@@ -9,7 +9,7 @@ import { bytesOf, lines, sortedUnique, textOf } from "../domain/text.js"
 import { Config } from "../services/Config.js"
 import { warn, type Log } from "../services/Log.js"
 import { RootFs } from "../services/RootFs.js"
-import { field, firstPresent, nonEmpty, parsedYaml, publicKeysOf, whenTrue } from "./common.js"
+import { field, firstPresent, machineString, nonEmpty, parsedYaml, publicKeysOf, whenTrue } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import type { CloudProvider } from "./provider.js"
 
@@ -21,13 +21,30 @@ import type { CloudProvider } from "./provider.js"
 const SOCKETS = ["/dev/incus/sock", "/dev/lxd/sock"] as const
 
 /**
- * the first socket of SOCKETS under ROOT that exists; Incus's when none does (its error names it). Found as a
- * chroot finds it: a link in the image (dangling, or to a socket outside ROOT) never leads the connection out of ROOT;
- * links no chroot could follow (a loop, `/dev -> /dev`) fail, as the kernel would follow them out of ROOT
+ * the names of an Incus VM's agent serial port (virtio-serial), in sysfs from the start of the boot, before the agent
+ * that makes the socket has started: Incus's, and the one LXD named it by, which Incus keeps for older agent loaders
  */
-const socketPath = Effect.gen(function* () {
+const AGENT_PORTS: ReadonlyArray<string> = ["org.linuxcontainers.incus", "org.linuxcontainers.lxd"]
+const VIRTIO_PORTS = "/sys/class/virtio-ports"
+
+/** whether the machine has the agent's serial port: never in a container, whose sysfs is the host's */
+const agentPort = Effect.gen(function* () {
   const fs = yield* RootFs
-  const socket = (yield* Effect.findFirst(SOCKETS, (s) => fs.exists(fs.at(s)))).pipe(Option.getOrElse(() => SOCKETS[0]))
+  const ports = yield* fs.readDirectory(fs.at(VIRTIO_PORTS)).pipe(Effect.orElseSucceed((): ReadonlyArray<string> => []))
+  // (a VM has a handful: a directory of thousands is no VM's, and is not read whole)
+  return yield* Effect.exists(ports.slice(0, 64), (port) => Effect.map(machineString(`${VIRTIO_PORTS}/${port}/name`), (name) => AGENT_PORTS.includes(name)))
+})
+
+/** the first socket of SOCKETS under ROOT that exists */
+const presentSocket = Effect.flatMap(RootFs, (fs) => Effect.findFirst(SOCKETS, (s) => fs.exists(fs.at(s))))
+
+/**
+ * the socket's path under ROOT, found as a chroot finds it: a link in the image (dangling, or to a socket outside
+ * ROOT) never leads the connection out of ROOT; links no chroot could follow (a loop, `/dev -> /dev`) fail, as the
+ * kernel would follow them out of ROOT
+ */
+const socketPath = (socket: string) => Effect.gen(function* () {
+  const fs = yield* RootFs
   const path = yield* fs.resolve(fs.at(socket)).pipe(
     Effect.mapError((e) => new ImdsError({ cloud: "incus", url: `unix:${fs.at(socket)}`, reason: e.reason }))
   )
@@ -38,6 +55,12 @@ const socketPath = Effect.gen(function* () {
   }
   return path
 })
+/** the socket of SOCKETS there now; `fallback` while none is (or the one there cannot be used) */
+const socketNow = (fallback: string) =>
+  presentSocket.pipe(
+    Effect.flatMap(Option.match({ onNone: () => Effect.succeed(fallback), onSome: socketPath })),
+    Effect.orElseSucceed(() => fallback)
+  )
 const META_DATA = "/1.0/meta-data"
 const USER_META_DATA = "/1.0/config/user.meta-data"
 /** each datum under its current config key first (`cloud-init.*`), then its older one (`user.*`) */
@@ -52,7 +75,8 @@ const COMPANIONS = [
 /**
  * A YAML scalar as the meta-data writes it: plain, `"..."` (JSON-style) or
  * `'...'`, and a ` # comment` after it left out, as YAML reads it (the
- * operator's `user.meta-data`, which LXD and Incus append, may have one)
+ * operator's `user.meta-data`, which LXD and Incus append, may have one);
+ * a plain null (`~`, `null`) is no value
  */
 const unquote = (raw: string): string => {
   const v = raw.trim()
@@ -66,7 +90,9 @@ const unquote = (raw: string): string => {
   }
   const single = /^'(?:[^']|'')*'/.exec(v)?.[0]
   if (single !== undefined && withoutComment(v.slice(single.length)) === "") return single.slice(1, -1).replace(/''/g, "'")
-  return withoutComment(v)
+  const plain = withoutComment(v)
+  // YAML's null (`~`, `null`): no value, as cloud-init reads the meta-data, never a name `~`
+  return /^(?:~|null|Null|NULL)$/.test(plain) ? "" : plain
 }
 
 /** a plain scalar up to a comment: `#` first or after a blank (`key: # ...` is no value, as YAML reads it; found without backtracking, whatever the line) */
@@ -179,13 +205,15 @@ const effectiveConfig = (user: Option.Option<ConfigDoc>, vendor: Option.Option<C
 
 export const incus: CloudProvider = {
   name: "incus",
-  // the guest API socket; more specific than a NoCloud seed
-  detect: Effect.flatMap(RootFs, (fs) => Effect.exists(SOCKETS, (socket) => fs.exists(fs.at(socket)))).pipe(Effect.map(whenTrue(5))),
+  // the guest API socket, or in a VM whose agent has not made it yet the agent's serial port; more specific than a NoCloud seed
+  detect: Effect.flatMap(presentSocket, (socket) => (Option.isSome(socket) ? Effect.succeed(true) : agentPort)).pipe(Effect.map(whenTrue(5))),
   metadata: Effect.gen(function* () {
     const fs = yield* RootFs
     const { varDir, cloudUser } = yield* Config
     const log = yield* Effect.context<Log>()
-    const socket = yield* Effect.either(socketPath)
+    const present = yield* presentSocket
+    // Incus's when none is there (its error names it)
+    const socket = yield* Effect.either(socketPath(Option.getOrElse(present, () => SOCKETS[0])))
     // no socket can be reached: every read fails with that, at once (asking again cannot change it)
     if (Either.isLeft(socket)) {
       const unreachable = Effect.fail(socket.left)
@@ -196,6 +224,8 @@ export const incus: CloudProvider = {
       endpoint: "localhost",
       fixedEndpoint: true,
       socketPath: socket.right,
+      // none there yet: a VM's guest agent, started after this, makes Incus's or LXD's (/dev/lxd/sock), found at each request
+      ...(Option.isNone(present) ? { findSocket: socketNow(socket.right).pipe(Effect.provideService(RootFs, fs)) } : {}),
       root: "/1.0/"
     })
     const metaData = Effect.map(client.text(META_DATA), (t) => parseMetaData(Option.getOrElse(t, () => "")))

@@ -7,18 +7,20 @@
  * that share signs.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { bytesOf } from "../../src/domain/text.js"
 import { routeTinyCloud } from "../../src/programs/cli.js"
 import { makeFakeSystem } from "../../src/sim/fake-system.js"
 import { openstackFiles } from "../../src/sim/clouds/openstack.js"
+import { Http } from "../../src/services/Http.js"
 import { FIXTURES, fixtureHttp, type Fixture, type FixtureRoute } from "../support/fixture-http.js"
 import { scratchDir } from "../support/scratch.js"
 import { onTestClock } from "../support/test-clock.js"
 import { makeInstance } from "../support/harness.js"
-import { makeTestInstance, runInProcess, type InstanceOptions } from "../support/instance.js"
+import { makeTestInstance, runInProcess, testHttp, type InstanceOptions } from "../support/instance.js"
 import { recordingCommands } from "../support/layers.js"
 
 const tempDir = Effect.acquireRelease(
@@ -226,6 +228,32 @@ describe("incus's user-data keys", () => {
       expect(early.code).toBe(1)
       expect(early.stderr).toMatch(/\nsave_userdata: incus: cannot read \S+\/1\.0\/config\/user\.user-data: HTTP 403\n/)
       expect(refused.read("/var/lib/cloud/user-data")).toBeUndefined()
+    })
+  )
+})
+
+describe("incus's guest API socket made after the read began (a VM's agent starting)", () => {
+  it.scopedLive("LXD's /dev/lxd/sock, made while the read waited at Incus's: the next request goes to it (it kept asking at /dev/incus/sock until IMDS_DEADLINE)", () =>
+    Effect.gen(function* () {
+      const sockets: Array<string | undefined> = []
+      /** the agent makes its socket once the first request has found none */
+      const agent = { start: () => {} }
+      const http = Layer.effect(
+        Http,
+        Effect.map(Http, (h) => ({
+          request: (r) => Effect.ensuring(h.request(r), Effect.sync(() => (sockets.push(r.socketPath), agent.start())))
+        }))
+      ).pipe(Layer.provide(testHttp))
+      const instance = yield* makeTestInstance({ cloud: "incus", instance: { hostname: "c1" }, http, env: { IMDS_DEADLINE: "3" } })
+      const at = (path: string) => join(instance.root, path)
+      renameSync(at("/dev/incus/sock"), at("/dev/agent.sock"))
+      mkdirSync(at("/dev/lxd"))
+      agent.start = () => {
+        renameSync(at("/dev/agent.sock"), at("/dev/lxd/sock"))
+        agent.start = () => {}
+      }
+      expect(yield* instance.imds(["@hostname"])).toEqual({ code: 0, stdout: "c1", stderr: "" })
+      expect(sockets).toEqual([at("/dev/incus/sock"), at("/dev/lxd/sock")])
     })
   )
 })

@@ -562,6 +562,26 @@ describe("detection", () => {
     })
   )
 
+  it.scopedLive("an Incus VM whose agent has not made the socket yet (the boot phase): incus by the agent's serial port in sysfs, read once the agent made it; never in a container, whose sysfs is the host's", () =>
+    Effect.gen(function* () {
+      const vm = yield* patientInstance({ cloud: "incus", instance: { hostname: HOST }, env: { CLOUD: "" } })
+      const [socket, later] = [join(vm.root, "dev/incus/sock"), join(vm.root, "dev/agent.sock")]
+      renameSync(socket, later)
+      vm.write("/sys/class/virtio-ports/vport2p1/name", "com.redhat.spice.0\n")
+      vm.write("/sys/class/virtio-ports/vport2p2/name", "org.linuxcontainers.incus\n")
+      expect((yield* vm.run(["boot"])).code).toBe(0)
+      expect(vm.read("/var/lib/cloud/.autodetect")).toBe("incus\n")
+      renameSync(later, socket)
+      expect(yield* vm.imds(["@hostname"])).toEqual(ok(HOST))
+
+      const container = yield* patientInstance({ cloud: "incus", instance: { hostname: HOST }, env: { CLOUD: "" } })
+      rmSync(join(container.root, "dev/incus"), { recursive: true })
+      container.write("/sys/class/virtio-ports/vport2p2/name", "org.linuxcontainers.lxd\n")
+      container.write("/proc/1/environ", "container=lxc\0")
+      expect((yield* container.run(["autodetect"])).stdout).toBe("unknown\n")
+    })
+  )
+
   it.scopedLive("LXD's guest API socket, /dev/lxd/sock (the same API as Incus's): detected as incus and read there", () =>
     Effect.gen(function* () {
       const instance = yield* patientInstance({ cloud: "incus", instance: { hostname: HOST }, env: { CLOUD: "" } })

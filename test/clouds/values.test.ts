@@ -182,6 +182,11 @@ describe("incus's meta-data lines", () => {
     const md = parseMetaData("#cloud-config\nlocal-hostname: c1\nlocal-hostname:   # set by the operator later\ninstance-id: #\n")
     expect(Object.fromEntries(md)).toEqual({ "local-hostname": "", "instance-id": "" })
   })
+
+  it("YAML's null (a user.meta-data's 'local-hostname: ~' appended after Incus's own line) is no value, as cloud-init reads it: never the name '~'; a quoted one is a string", () => {
+    const md = parseMetaData("#cloud-config\ninstance-id: abc\nlocal-hostname: c1\nlocal-hostname: ~\nname: null  # none\nNull: Null\nquoted: '~'\nword: nullable\n")
+    expect(Object.fromEntries(md)).toEqual({ "instance-id": "abc", "local-hostname": "", name: "", Null: "", quoted: "~", word: "nullable" })
+  })
 })
 
 describe("azure keyData", () => {

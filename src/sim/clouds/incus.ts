@@ -5,8 +5,10 @@
  * (`instance-id`, `local-hostname`); user-data is the config key
  * `cloud-init.user-data` (the older `user.user-data` when the instance says
  * so), vendor-data `cloud-init.vendor-data`, network configuration
- * `cloud-init.network-config`; a key that is not set is 404, and
- * `/1.0/config` lists the keys that are; `/1.0/devices` gives the devices.
+ * `cloud-init.network-config`; a key that is not set is 404 (`not found`,
+ * plain text, as Incus's guest API answers), one outside `cloud-init.*` and
+ * `user.*` 403 (`not authorized`), and `/1.0/config` lists the keys that
+ * are; `/1.0/devices` gives the devices.
  */
 import {
   type CloudHandler,
@@ -20,7 +22,8 @@ import {
   yamlScalar
 } from "../instance.js"
 
-const notFound = (): CloudReply => reply(404, JSON.stringify({ type: "error", error: "not found", error_code: 404 }), JSON_TYPE)
+/** the guest API's errors are plain text, as Go's http.Error writes them: `not found`, `not authorized` */
+const failure = (status: number, text: string): CloudReply => reply(status, `${text}\n`)
 
 export const incusMetaData = (options: CloudHandlerOptions): string => {
   const instance = options.instance
@@ -69,8 +72,10 @@ const handler = (options: CloudHandlerOptions): CloudHandler => {
         return reply(200, JSON.stringify(Object.keys(config).map((k) => `/1.0/config/${k}`)), JSON_TYPE)
       default: {
         const key = /^\/1\.0\/config\/([^/]+)$/.exec(path)?.[1]
+        // only the `cloud-init.*` and `user.*` keys are the instance's to read: another is refused, set or not
+        if (key !== undefined && !key.startsWith("user.") && !key.startsWith("cloud-init.")) return failure(403, "not authorized")
         const value = key === undefined || !Object.hasOwn(config, key) ? undefined : config[key]
-        return value === undefined ? notFound() : reply(200, value, OCTETS)
+        return value === undefined ? failure(404, "not found") : reply(200, value, OCTETS)
       }
     }
   }
