@@ -204,6 +204,18 @@ describe("first boot on aws", () => {
     })
   )
 
+  it.scopedLive("a script that starts (its #! after a blank line, its lines in CR LF) and ends with 127 is not said to hold a carriage return in its #! line", () =>
+    Effect.gen(function* () {
+      // run_userdata reads such a #! itself (a CR as a blank): the script runs, its last command (with its CR) is not found
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("\n#!/bin/sh\r\n:\r\nno_such_command_of_this_test\r\n") } })
+      yield* instance.run(["early"])
+      const final = yield* instance.run(["final"])
+      expect(instance.read("/var/log/user-data.exit")).toBe("127\n")
+      expect(final.stderr).toContain("run_userdata: user-data script exited with status 127\n")
+      expect(final.stderr).not.toContain("carriage return")
+    })
+  )
+
   it.scopedLive("run_userdata named in INIT_ACTIONS_FINAL, which a script's type appends too, runs the user's script once", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes('#!/bin/sh\necho run >> "$ROOT/tmp/runs"\n') } })

@@ -170,6 +170,15 @@ describe("userDataType", () => {
     }
   })
 
+  it("does not warn of a script whose #! comes after a blank line and ends in CR LF: run_userdata runs its interpreter itself, and it starts", () => {
+    // its first line (blank) ends in LF alone, so its CR LFs stay; the kernel does not read that #! line, run_userdata does, a CR as a blank
+    for (const runs of ["\n#!/bin/sh\r\necho hi\r\n", "\n\n#!/bin/sh -e\r\necho hi\r\n", "  \n#!/bin/sh\r\n"]) {
+      expect(analyseUserData(bytes(runs), OPTIONS)).toMatchObject({ type: "script", warnings: [] })
+    }
+    // its lines ending in a CR alone, the words after the CR are the interpreter's argument: still said
+    expect(analyseUserData(bytes("\n#!/bin/sh\recho hi\r"), OPTIONS).warnings).toHaveLength(1)
+  })
+
   it("refuses user-data over maxBytes", () => {
     expect(Either.isLeft(parseUserData(bytes("#alpine-config\npackages: [a]\n"), { maxBytes: 10 }))).toBe(true)
   })

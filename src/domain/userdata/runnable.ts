@@ -27,8 +27,14 @@ export const runnableScript = (bytes: Uint8Array): Uint8Array => {
  * return: its lines end in a CR alone (old Mac line ends), which the kernel
  * does not end a line at, so it looks for a program such as `/bin/sh<CR>echo`
  * and the script does not start (as under cloud-init, which runs it as it is).
+ * A `#!` after blank lines is not the kernel's to read: run_userdata runs its
+ * interpreter itself, a CR taken as a blank, so only a CR with more words after
+ * it on the line (CR line ends) is one; a CR LF line's end there is no matter.
  */
-export const shebangHoldsCr = (script: Uint8Array): boolean => /^\s*#![^\n]*\r/.test(textOf(runnableScript(script.subarray(0, 4096))))
+export const shebangHoldsCr = (script: Uint8Array): boolean => {
+  const text = textOf(runnableScript(script.subarray(0, 4096)))
+  return /^#![^\n]*\r/.test(text) || /^\s+#![^\n]*\r[^\n]*\S/.test(text)
+}
 
 /** what is said of such a script: it does not start, and why */
 export const SHEBANG_CR = "#! line holds a carriage return (CR line ends, which the kernel does not read as a line's end)"
