@@ -449,6 +449,11 @@ describe("hetzner", () => {
     expect((await ask(sim, { path: "/hetzner/v1/metadata/hostname" })).status).toBe(404)
     expect((await ask(sim, { path: "/hetzner/v1/metadata/public-keys" })).body).toBe("[]")
   })
+
+  it("answers private-networks, a YAML list, empty for a server on no private network (afterburn fails on a 404 there)", async () => {
+    const sim = await start({ cloud: "hetzner", instance })
+    expect(await ask(sim, { path: "/hetzner/v1/metadata/private-networks" })).toMatchObject({ status: 200, body: "[]\n" })
+  })
 })
 
 describe("scaleway", () => {
