@@ -9,6 +9,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
+import { gzipSync } from "node:zlib"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { bytesOf } from "../../src/domain/text.js"
@@ -168,6 +169,29 @@ describe("user-data the cloud serves as base64, of USERDATA_MAX_BYTES once decod
       expect(over.code).toBe(1)
       expect(over.stderr).toMatch(new RegExp(`\nsave_userdata: ${cloud}: cannot read http://\\S+: answer exceeds 1000 bytes \\(USERDATA_MAX_BYTES\\)\n`))
       expect(over.saved).toBeUndefined()
+    })
+  )
+})
+
+describe("hetzner: gzip user-data given as base64, the only way its text-only user-data takes binary data", () => {
+  const config = "#cloud-config\nhostname: from-gzip\n" + "# padding to wrap the base64 past one line\n".repeat(8)
+  const boot = (userData: string) =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "hetzner", instance: { hostname: "h1", userData: bytesOf(userData) } })
+      yield* instance.run(["early"])
+      return { main: yield* instance.run(["main"]), hostname: instance.read("/etc/hostname") }
+    })
+  it.scopedLive("one base64 word is decoded and applied; wrapped in lines (base64's default), as cloud-init it is not, and the line says how to give it", () =>
+    Effect.gen(function* () {
+      const gzipped = gzipSync(config).toString("base64")
+      const word = yield* boot(gzipped)
+      expect(word.main.code, word.main.stderr).toBe(0)
+      expect(word.hostname).toBe("from-gzip\n")
+      const wrapped = yield* boot(`${gzipped.replace(/.{76}/g, "$&\n")}\n`)
+      expect(wrapped.hostname).toBe("h1\n")
+      expect(wrapped.main.stderr).toContain(
+        "unknown_userdata: unable to process 'base64' user-data: base64 text is not decoded, as cloud-init does not decode it either: give the cloud the user-data itself (on gcp, or set user-data-encoding to base64; on hetzner, which keeps user-data as text, binary user-data as one base64 word without line breaks, as base64 -w0 writes it)\n"
+      )
     })
   )
 })

@@ -139,7 +139,7 @@ describe("first boot on aws", () => {
       const b64 = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(gzipSync(mime).toString("base64")) } })
       yield* b64.run(["early"])
       expect((yield* b64.run(["main"])).stderr).toContain(
-        "unknown_userdata: unable to process 'base64' user-data: base64 text is not decoded, as cloud-init does not decode it either: give the cloud the user-data itself (on gcp, or set user-data-encoding to base64)\n"
+        "unknown_userdata: unable to process 'base64' user-data: base64 text is not decoded, as cloud-init does not decode it either: give the cloud the user-data itself (on gcp, or set user-data-encoding to base64; on hetzner, which keeps user-data as text, binary user-data as one base64 word without line breaks, as base64 -w0 writes it)\n"
       )
       // a #cloud-config saved as UTF-16 (Windows PowerShell 5's Out-File): not read, as cloud-init does not read it, and said why
       const utf16 = yield* makeTestInstance({ cloud: "aws", instance: { userData: new Uint8Array(Buffer.from("\ufeff#cloud-config\r\nhostname: x\r\n", "utf16le")) } })

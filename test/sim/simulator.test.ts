@@ -449,6 +449,11 @@ describe("hetzner", () => {
     expect((await ask(sim, { path: "/hetzner/v1/metadata/hostname" })).status).toBe(404)
     expect((await ask(sim, { path: "/hetzner/v1/metadata/public-keys" })).body).toBe("[]")
   })
+
+  it("answers private-networks, a YAML list, empty for a server on no private network (afterburn fails on a 404 there)", async () => {
+    const sim = await start({ cloud: "hetzner", instance })
+    expect(await ask(sim, { path: "/hetzner/v1/metadata/private-networks" })).toMatchObject({ status: 200, body: "[]\n" })
+  })
 })
 
 describe("scaleway", () => {
@@ -470,6 +475,23 @@ describe("scaleway", () => {
     expect(conf).toEqual(expect.arrayContaining(["TAGS=2", "TAGS_0=sim", `TAGS_1=AUTHORIZED_KEY=${KEY2.replace(/ /g, "_")}`]))
   })
 
+  it("serves /conf?format=json with the fields afterburn and cloud-init read (location.zone_id, public_ip, public_ips), as the text says them", async () => {
+    const sim = await start({ cloud: "scaleway", instance: { ...instance, tagKeys: [KEY2] } })
+    const res = await ask(sim, { path: "/conf?format=json" })
+    expect(res.headers["content-type"]).toContain("application/json")
+    const json = JSON.parse(res.body)
+    const conf = new Map((await ask(sim, { path: "/conf" })).body.split("\n").filter((l) => l !== "").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]))
+    expect(json).toMatchObject({
+      id: conf.get("ID"),
+      hostname: "web1.example.com",
+      commercial_type: conf.get("COMMERCIAL_TYPE"),
+      location: { zone_id: conf.get("LOCATION_ZONE_ID") },
+      public_ip: null,
+      public_ips: [],
+      ssh_public_keys: [{ key: KEY1 }, { key: KEY2 }],
+      tags: ["sim", `AUTHORIZED_KEY=${KEY2.replace(/ /g, "_")}`]
+    })
+  })
 })
 
 describeSystem("scaleway's privileged source port", { root: true }, () => {

@@ -288,7 +288,7 @@ describe("validateUserData", () => {
       "line 1: user-data type #cloud-boothook is not supported; expected #alpine-config, #cloud-config, #cloud-config-archive, a #! script or MIME multipart"
     ])
     expect(check(Buffer.from("#cloud-config\nhostname: x\n").toString("base64"))).toEqual([
-      "line 1: base64 text is not decoded, as cloud-init does not decode it either: give the cloud the user-data itself (on gcp, or set user-data-encoding to base64)"
+      "line 1: base64 text is not decoded, as cloud-init does not decode it either: give the cloud the user-data itself (on gcp, or set user-data-encoding to base64; on hetzner, which keeps user-data as text, binary user-data as one base64 word without line breaks, as base64 -w0 writes it)"
     ])
     // saved as UTF-16: its #cloud-config is no type until it is saved as UTF-8, which the problem says
     expect(validateUserData(Buffer.from("\ufeff#cloud-config\r\nhostname: x\r\n", "utf16le"), OPTIONS).map(formatProblem)).toEqual([

@@ -35,7 +35,7 @@ const isUtf16 = (bytes: Uint8Array): boolean =>
 const NOT_READ: Readonly<Record<string, string>> = {
   jinja: "jinja templates are not supported",
   "utf-16": "UTF-16 text is not read, as cloud-init does not read it either: save the user-data as UTF-8",
-  base64: "base64 text is not decoded, as cloud-init does not decode it either: give the cloud the user-data itself (on gcp, or set user-data-encoding to base64)"
+  base64: "base64 text is not decoded, as cloud-init does not decode it either: give the cloud the user-data itself (on gcp, or set user-data-encoding to base64; on hetzner, which keeps user-data as text, binary user-data as one base64 word without line breaks, as base64 -w0 writes it)"
 }
 
 export const whyNotRead = (word: string): string | undefined => (Object.hasOwn(NOT_READ, word) ? NOT_READ[word] : undefined)

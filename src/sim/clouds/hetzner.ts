@@ -2,7 +2,8 @@
  * Hetzner Cloud metadata service. No header is required.
  *
  * `/hetzner/v1/metadata` answers everything as YAML, `/hetzner/v1/metadata/KEY`
- * one value (`public-keys` is a JSON list of strings); user-data is at
+ * one value (`public-keys` is a JSON list of strings, `private-networks` a YAML
+ * list, empty here: the simulated server is on no private network); user-data is at
  * `/hetzner/v1/userdata`, an empty 200 answer when there is none.
  */
 import {
@@ -60,6 +61,8 @@ const handler = (options: CloudHandlerOptions): CloudHandler => {
     if (path === "/hetzner/v1/metadata") return reply(200, metadataYaml(options))
     if (!path.startsWith("/hetzner/v1/metadata/")) return notFound()
     const key = path.slice("/hetzner/v1/metadata/".length)
+    // a YAML list of the private networks the server is attached to, an empty one when none (never 404: afterburn reads it on every server)
+    if (key === "private-networks") return reply(200, "[]\n")
     if (!Object.prototype.hasOwnProperty.call(values, key)) return notFound()
     const value = values[key]
     if (value === undefined) return notFound()

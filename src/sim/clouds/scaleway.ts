@@ -81,6 +81,11 @@ const confText = (conf: Record<string, string>): string =>
     .map((k) => `${k}=${scalewayQuote(conf[k]!)}\n`)
     .join("")
 
+/**
+ * `/conf?format=json`: the same data as the text, as the JSON afterburn and cloud-init read it (afterburn needs
+ * `commercial_type`, `hostname`, `id`, `location.zone_id` and `ssh_public_keys`; cloud-init's network config reads
+ * `private_ip`, and `public_ips` when that is null); no public address here
+ */
 const confJson = (options: CloudHandlerOptions): string => {
   const instance = options.instance
   const nic = nicsOf(instance)[0]
@@ -89,10 +94,15 @@ const confJson = (options: CloudHandlerOptions): string => {
     name: instance.hostname?.split(".")[0],
     hostname: instance.hostname,
     commercial_type: "DEV1-S",
+    organization: "00000000-0000-0000-0000-000000000000",
+    location: { zone_id: "sim-1" },
     private_ip: nic === undefined ? null : present(nic.ipv4)[0] ?? null,
+    public_ip: null,
+    public_ips: [],
     ipv6: nic === undefined || present(nic.ipv6).length === 0 ? null : { address: present(nic.ipv6)[0] },
     ssh_public_keys: present(instance.sshKeys).map((key) => ({ key, fingerprint: scalewayFingerprint(key) })),
-    tags: tagsOf(instance)
+    tags: tagsOf(instance),
+    state_detail: "booted"
   })
 }
 
