@@ -90,13 +90,16 @@ export const scaleway: CloudProvider = {
     })
     // read once: the hostname, the keys and each key asked of it come from it
     const conf = yield* memoizeSuccess(Effect.map(client.text(CONF), (t) => parseConf(Option.getOrElse(t, () => ""))))
-    const value = (key: string) => Effect.map(conf, (c) => Option.fromNullable(c.get(key)).pipe(Option.filter((v) => v !== "")))
+    // a key /conf writes with nothing after its `=` (PRIVATE_IP on an instance without one) is served, empty, as a text datum
+    // another cloud answers empty; only a key it does not write is not there
+    const served = (key: string) => Effect.map(conf, (c) => Option.fromNullable(c.get(key)))
+    const value = (key: string) => Effect.map(served(key), Option.filter((v) => v !== ""))
     const hostname = Effect.map(value("HOSTNAME"), Option.flatMap((h) => (h.trim() === "" ? Option.none<string>() : Option.some(h.trim()))))
     /** user-data and vendor-data are only served to a client whose source port is below 1024 */
     const options = (path: string): GetOptions | undefined => (/^\/(?:user|vendor)_data(\/|\?|$)/.test(path) ? { privilegedSourcePort: true } : undefined)
     return {
       // an absolute path is fetched as it is; anything else is a key of `/conf`
-      get: (path: string) => (path.startsWith("/") ? client.get(path, options(path)) : Effect.map(value(path), Option.map(bytesOf))),
+      get: (path: string) => (path.startsWith("/") ? client.get(path, options(path)) : Effect.map(served(path), Option.map(bytesOf))),
       hostname,
       sshKeys: Effect.map(conf, scalewayKeys),
       userData: Effect.map(client.get(USER_DATA, { privilegedSourcePort: true, userData: true }), nonEmpty)

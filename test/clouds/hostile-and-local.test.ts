@@ -555,6 +555,14 @@ describe("scaleway", () => {
     })
   )
 
+  it.scopedLive("a key /conf writes with an empty value (PUBLIC_IP= on an instance without one) is read as empty, exit 0; a key it does not write is not found", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "scaleway", instance: { hostname: "web-1" } })
+      expect(yield* instance.imds(["PUBLIC_IP", "+n"])).toEqual({ code: 0, stdout: "\n", stderr: "" })
+      expect(yield* instance.imds(["NO_SUCH_KEY"])).toMatchObject({ code: 1, stdout: "" })
+    })
+  )
+
   it.scopedLive("a HOSTNAME /conf writes with blanks around it is the name without them, as every cloud's text datum", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "scaleway", instance: { hostname: "  web-1  " } })
