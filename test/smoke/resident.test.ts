@@ -1005,7 +1005,12 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(readdirSync(outside)).toEqual([])
   })
 
-  it.for(["a crashed server's leftovers", "a live server"])("/run/tiny-cloud a symbolic link to another ROOT's run directory, holding %s: the clients ask nobody and remove nothing through it", async (held, { expect }) => {
+  it.for([
+    ["/run/tiny-cloud", "a crashed server's leftovers"],
+    ["/run/tiny-cloud", "a live server"],
+    ["/run", "a crashed server's leftovers"],
+    ["/run", "a live server"]
+  ] as const)("%s a symbolic link to another ROOT's run directory, holding %s: the clients ask nobody and remove nothing through it", async ([link, held], { expect }) => {
     const { instance, env } = await newInstance()
     const other = await newInstance()
     const outside = join(other.instance.root, "run/tiny-cloud")
@@ -1017,8 +1022,14 @@ describe.concurrent("the resident process of a first boot", () => {
     }
     const before = readdirSync(outside).sort()
     const otherPid = serverPid(other.instance)
-    mkdirSync(join(instance.root, "run"), { recursive: true })
-    symlinkSync(outside, join(instance.root, "run/tiny-cloud"))
+    if (link === "/run") {
+      // the image's /run a link to the other ROOT's: $ROOT/run/tiny-cloud is then a directory reached through it
+      rmSync(join(instance.root, "run"), { recursive: true, force: true })
+      symlinkSync(join(other.instance.root, "run"), join(instance.root, "run"))
+    } else {
+      mkdirSync(join(instance.root, "run"), { recursive: true })
+      symlinkSync(outside, join(instance.root, "run/tiny-cloud"))
+    }
     const results = []
     for (const phase of ["boot", "early", "main", "final"]) results.push(await startService(phase, env))
     expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
