@@ -496,6 +496,26 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(readdirSync(join(instance.root, "run/tiny-cloud"))).toEqual([])
   })
 
+  it("a server still starting (named in server.starting alone, no server.pid or FIFO yet) keeps its name after final, run in a process of its own; once it is gone, final removes it", async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    const run = join(instance.root, "run/tiny-cloud")
+    mkdirSync(run, { recursive: true, mode: 0o700 })
+    // a live process the boot service named while it starts (any command name: server.starting is written before it is the server)
+    const starting = spawn("sleep", ["60"], { stdio: "ignore" })
+    try {
+      writeFileSync(join(run, "server.starting"), `${starting.pid}\n`)
+      expect((await startService("final", env)).code).toBe(0)
+      expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBeDefined()
+      expect(readdirSync(run)).toEqual(["server.starting"])
+    } finally {
+      starting.kill("SIGKILL")
+    }
+    await until(() => !alive(starting.pid!), "the starting process ends")
+    rmSync(join(instance.root, "var/lib/cloud/.bootstrap-complete"))
+    expect((await startService("final", env)).code).toBe(0)
+    expect(readdirSync(run)).toEqual([])
+  })
+
   it("named in server.starting only after it listened (the boot script was slower than it), it leaves no server.starting behind", async ({ expect }) => {
     const { instance, env } = await newInstance()
     await bootAndServe(env, instance)
