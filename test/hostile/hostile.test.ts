@@ -597,6 +597,21 @@ describe("unbounded keys", () => {
       expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
     })
   )
+
+  it.scopedLive("under an IMDS_MAX_BYTES below the most an SSH key may be, a key past IMDS_MAX_BYTES is left out, the line naming IMDS_MAX_BYTES: every answer is held to it", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "aws",
+        instance: { hostname: "h", sshKeys: [KEY_A, KEY_B] },
+        env: { IMDS_MAX_BYTES: "8192" },
+        faults: { overrides: [{ path: "/latest/meta-data/public-keys/1/openssh-key", fill: 10000 }] }
+      })
+      const r = yield* instance.imds(["@ssh-keys"])
+      expect(r.stdout).toBe(`${KEY_A}\n`)
+      expect(r.stderr).toBe(`aws: cannot read http://${instance.sim!.endpoint}/latest/meta-data/public-keys/1/openssh-key: answer exceeds 8192 bytes (IMDS_MAX_BYTES); the key is left out\n`)
+      expect(r.code).toBe(0)
+    })
+  )
 })
 
 describe("authorized_keys", () => {

@@ -556,6 +556,17 @@ describeSystem("the package and make install", { tools: { make: "make" } }, () =
         expect(readdirSync(image)).toEqual([])
       }
     })
+
+    it("make uninstall refuses it in one line too, and removes nothing the path's pieces name (LIBDIR=/opt/tc lib: DESTDIR/opt/tc)", () => {
+      const image = mkdtempSync(join(dir, "blank-uninstall-"))
+      mkdirSync(join(image, "opt"))
+      writeFileSync(join(image, "opt/tc"), "an operator's file\n")
+      for (const setting of ["LIBDIR=/opt/tc lib", "PREFIX=/opt/tc local"]) {
+        const r = spawnSync("make", ["-s", "uninstall", `DESTDIR=${image}`, setting], { cwd: REPO, encoding: "utf8", timeout: 60_000 })
+        expect([setting, r.status, r.stderr.split("\n")[0]]).toEqual([setting, 2, expect.stringMatching(/^make: PREFIX and LIBDIR may hold no blank: '/)])
+        expect([setting, readFileSync(join(image, "opt/tc"), "utf8")]).toEqual([setting, "an operator's file\n"])
+      }
+    })
   })
 
   describe("make install with a relative PREFIX or LIBDIR", () => {

@@ -497,6 +497,26 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(readdirSync(join(instance.root, "run/tiny-cloud"))).toEqual([])
   })
 
+  it("a server still starting (named in server.starting alone, no server.pid or FIFO yet) keeps its name after final, run in a process of its own; once it is gone, final removes it", async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    const run = join(instance.root, "run/tiny-cloud")
+    mkdirSync(run, { recursive: true, mode: 0o700 })
+    // a live process the boot service named while it starts (any command name: server.starting is written before it is the server)
+    const starting = spawn("sleep", ["60"], { stdio: "ignore" })
+    try {
+      writeFileSync(join(run, "server.starting"), `${starting.pid}\n`)
+      expect((await startService("final", env)).code).toBe(0)
+      expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBeDefined()
+      expect(readdirSync(run)).toEqual(["server.starting"])
+    } finally {
+      starting.kill("SIGKILL")
+    }
+    await until(() => !alive(starting.pid!), "the starting process ends")
+    rmSync(join(instance.root, "var/lib/cloud/.bootstrap-complete"))
+    expect((await startService("final", env)).code).toBe(0)
+    expect(readdirSync(run)).toEqual([])
+  })
+
   it("named in server.starting only after it listened (the boot script was slower than it), it leaves no server.starting behind", async ({ expect }) => {
     const { instance, env } = await newInstance()
     await bootAndServe(env, instance)
@@ -1006,7 +1026,12 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(readdirSync(outside)).toEqual([])
   })
 
-  it.for(["a crashed server's leftovers", "a live server"])("/run/tiny-cloud a symbolic link to another ROOT's run directory, holding %s: the clients ask nobody and remove nothing through it", async (held, { expect }) => {
+  it.for([
+    ["/run/tiny-cloud", "a crashed server's leftovers"],
+    ["/run/tiny-cloud", "a live server"],
+    ["/run", "a crashed server's leftovers"],
+    ["/run", "a live server"]
+  ] as const)("%s a symbolic link to another ROOT's run directory, holding %s: the clients ask nobody and remove nothing through it", async ([link, held], { expect }) => {
     const { instance, env } = await newInstance()
     const other = await newInstance()
     const outside = join(other.instance.root, "run/tiny-cloud")
@@ -1018,8 +1043,14 @@ describe.concurrent("the resident process of a first boot", () => {
     }
     const before = readdirSync(outside).sort()
     const otherPid = serverPid(other.instance)
-    mkdirSync(join(instance.root, "run"), { recursive: true })
-    symlinkSync(outside, join(instance.root, "run/tiny-cloud"))
+    if (link === "/run") {
+      // the image's /run a link to the other ROOT's: $ROOT/run/tiny-cloud is then a directory reached through it
+      rmSync(join(instance.root, "run"), { recursive: true, force: true })
+      symlinkSync(join(other.instance.root, "run"), join(instance.root, "run"))
+    } else {
+      mkdirSync(join(instance.root, "run"), { recursive: true })
+      symlinkSync(outside, join(instance.root, "run/tiny-cloud"))
+    }
     const results = []
     for (const phase of ["boot", "early", "main", "final"]) results.push(await startService(phase, env))
     expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from "vitest"
 import { CLOUD_NAMES } from "../../src/clouds/registry.js"
 import { PROGRAM, runProgram, TEST_CODE_CACHE, type RunResult } from "../support/harness.js"
 import { describeSystem, which } from "../support/system.js"
+import { until } from "../support/openrc.js"
 import { FAKE_COMMANDS } from "../../src/sim/fake-system.js"
 
 /** user-data naming a file of the machine running the tests, in a directory the simulated instance has too */
@@ -405,6 +406,26 @@ describe.concurrent("tiny-cloud simulate never runs the user's programs on the m
         const r = await runProgram(["simulate", "--exec", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
         expect(r.code).toBe(0)
         expect(readFileSync(join(dir, "instance/root/var/log/user-data.log"), "utf8")).toBe("after\n")
+        expect(left()).toBe("")
+      } finally {
+        if (left() !== "") spawnSync("pkill", ["-f", `^sleep ${seconds}$`])
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+
+    it("a program of the user's ends with its confinement when that is ended (its unshare SIGKILLed, as the phase kills an interrupted command): none goes on unseen", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+      // a number of this test's own, to find the program by (its pid is the namespace's, not the machine's)
+      const seconds = 150000 + (process.pid % 50000)
+      const left = () => spawnSync("pgrep", ["-f", `^sleep ${seconds}$`], { encoding: "utf8" }).stdout.trim()
+      const confinement = () => spawnSync("pgrep", ["-f", `^unshare .* confine ${join(dir, "instance/root")} `], { encoding: "utf8" }).stdout.trim()
+      try {
+        writeFileSync(join(dir, "user-data"), `#cloud-config\nbootcmd:\n  - sleep ${seconds}\n  - echo after\n`)
+        const simulation = runProgram(["simulate", "--exec", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+        await until(() => left() !== "" && confinement() !== "", "the user's program runs")
+        for (const pid of confinement().split("\n")) process.kill(Number(pid), "SIGKILL")
+        // ended with it, before the phase goes on (the confinement's end ends its process namespace's programs)
+        await simulation
         expect(left()).toBe("")
       } finally {
         if (left() !== "") spawnSync("pkill", ["-f", `^sleep ${seconds}$`])

@@ -1,13 +1,15 @@
 /**
  * Metadata recorded as the clouds really serve it: one JSON file per case
  * under `test/fixtures/clouds/CLOUD/`, served by a fake HTTP layer that
- * answers each request from the case's routes (404 for anything else).
+ * answers each request from the case's routes (404 for anything else), and
+ * refuses an answer past the request's limit as the live Http does.
  */
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
+import { HttpAnswerTooLarge } from "../../src/domain/errors.js"
 import { bytesOf } from "../../src/domain/text.js"
 import { Http, type HttpRequest } from "../../src/services/Http.js"
 
@@ -97,7 +99,10 @@ export const fixtureHttp = (routes: ReadonlyArray<FixtureRoute>) =>
                     status: route.status ?? 200,
                     body: route.bodyBase64 !== undefined ? new Uint8Array(Buffer.from(route.bodyBase64, "base64")) : bytesOf(route.body ?? "")
                   }
-          return Ref.update(served, (s) => [...s, { method: request.method, path: request.path, headers, status: answer.status }]).pipe(Effect.as(answer))
+          return Ref.update(served, (s) => [...s, { method: request.method, path: request.path, headers, status: answer.status }]).pipe(
+            // as the live Http reads it: an answer past the request's limit (USERDATA_MAX_BYTES, IMDS_MAX_BYTES...) is refused
+            Effect.zipRight(answer.body.length > request.maxBytes ? Effect.fail(new HttpAnswerTooLarge({ limit: request.maxBytes })) : Effect.succeed(answer))
+          )
         })
     })
     return { layer, served }
