@@ -42,10 +42,11 @@ _tiny_cloud_phase() {
 		_tc_pid=
 		_tc_name=tiny-cloud-serv
 		[ "$_tc_file" = server.pid ] || _tc_name=
-		{ read -r _tc_pid < "$_tc_run/$_tc_file"; } 2>/dev/null || :
+		_tiny_cloud_read_pid _tc_pid "$_tc_run/$_tc_file"
 		[ -z "$_tc_pid" ] || ! _tiny_cloud_alive "$_tc_pid" "$_tc_name" || break
 	done
-	if [ -n "$_tc_pid" ] && [ -p "$_tc_run/requests" ] && _tiny_cloud_alive "$_tc_pid" "$_tc_name"; then
+	# (the requests FIFO itself: a link in its place, planted, would take the request where it leads)
+	if [ -n "$_tc_pid" ] && [ -p "$_tc_run/requests" ] && ! [ -L "$_tc_run/requests" ] && _tiny_cloud_alive "$_tc_pid" "$_tc_name"; then
 		# (its status taken with ||, so that `set -e`, which openrc-run allows, does not end the service here)
 		_tc_asked=0
 		_tiny_cloud_ask "$1" "$_tc_pid" || _tc_asked=$?
@@ -78,6 +79,16 @@ _tiny_cloud_phase() {
 	return "$_tc_status"
 }
 
+# _tiny_cloud_read_pid VAR FILE: VAR set to the first line of FILE, server.pid or server.starting, as the server and
+# the boot service write them: a regular file. Anything else in its place (planted in an image) names nobody and is not
+# read (VAR left as it is): a FIFO would hold the read, and the service, for ever, a device never end it, a link lead
+# out of ROOT
+_tiny_cloud_read_pid() {
+	if [ -f "$2" ] && ! [ -L "$2" ]; then
+		{ read -r "$1" < "$2"; } 2>/dev/null || :
+	fi
+}
+
 # _tiny_cloud_say LINE: the line on stderr, whose reader may be gone (a pipe closed early): the write fails (EPIPE)
 # and neither SIGPIPE nor `set -e` ends the service before its phase is run and its status returned, as in the
 # read loop of _tiny_cloud_ask
@@ -104,13 +115,14 @@ _tiny_cloud_report() {
 # or wrote once it had started it. A server that is starting (named in server.starting alone) keeps them
 _tiny_cloud_forget() {
 	_tc_pid=
-	{ read -r _tc_pid < "$_tc_run/server.pid"; } 2>/dev/null || :
+	_tiny_cloud_read_pid _tc_pid "$_tc_run/server.pid"
 	[ -z "$_tc_pid" ] || ! _tiny_cloud_alive "$_tc_pid" tiny-cloud-serv || return 0
 	_tc_named=
-	{ read -r _tc_named < "$_tc_run/server.starting"; } 2>/dev/null || :
+	_tiny_cloud_read_pid _tc_named "$_tc_run/server.starting"
 	[ -z "$_tc_named" ] || [ "$_tc_named" = "$_tc_pid" ] || ! _tiny_cloud_alive "$_tc_named" || return 0
 	if [ -n "$_tc_pid$_tc_named" ] || [ -e "$_tc_run/requests" ]; then
-		rm -f "$_tc_run/server.pid" "$_tc_run/requests" "$_tc_run/server.starting"
+		# (a directory in a file's place, planted, stays: said by nobody here, nor failing the service under set -e)
+		rm -f "$_tc_run/server.pid" "$_tc_run/requests" "$_tc_run/server.starting" 2>/dev/null || :
 	fi
 }
 
@@ -119,7 +131,8 @@ _tiny_cloud_forget() {
 _tiny_cloud_ask() {
 	_tc_reply="$_tc_run/reply.$$"
 	_tc_env="$_tc_run/env.$$"
-	if [ -e "$_tc_reply" ] || [ -e "$_tc_env" ]; then rm -f "$_tc_reply" "$_tc_env"; fi
+	# (a link there too, which -e follows: one leading nowhere, planted, would take the environment where it leads)
+	if [ -e "$_tc_reply" ] || [ -e "$_tc_env" ] || [ -L "$_tc_reply" ] || [ -L "$_tc_env" ]; then rm -f "$_tc_reply" "$_tc_env"; fi
 	# a run directory that takes no file (full, read-only) is one line naming the file and why, not the shell's own
 	# words (dash says 'printf: I/O error' of a full disk): the phase is run here. Why the FIFO was refused is the end
 	# of mkfifo's line (busybox's and coreutils' alike), asked for again (`test -w` is no help: busybox's tells root

@@ -11,7 +11,7 @@
  * client that gets no answer runs its phase itself.
  */
 import { spawn, spawnSync } from "node:child_process"
-import { closeSync, constants, existsSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs"
 import { Socket } from "node:net"
 import { dirname } from "node:path"
 import * as Deferred from "effect/Deferred"
@@ -51,6 +51,36 @@ const isLink = (path: string) => {
     return lstatSync(path).isSymbolicLink()
   } catch {
     return false
+  }
+}
+
+/**
+ * The text of server.pid or server.starting as this program and the boot script write them: a regular file, never a
+ * link (planted in an image, it may lead out of ROOT) nor a FIFO or a device (a read would wait for a writer for ever, or
+ * never end), which name no process; undefined then, or where there is none
+ */
+const ownText = (path: string): string | undefined => {
+  let fd: number
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
+  } catch {
+    return undefined
+  }
+  try {
+    return fstatSync(fd).isFile() ? readFileSync(fd, "utf8") : undefined
+  } catch {
+    return undefined
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** what is at `path` removed, a link itself (never what it leads to); a directory stays, as it is no file of this program's */
+const drop = (path: string) => {
+  try {
+    unlinkSync(path)
+  } catch {
+    // none there, or a directory
   }
 }
 
@@ -269,7 +299,7 @@ const forgetDeadClients = (dir: string) => {
   }
   for (const entry of entries) {
     const client = /^(?:reply|env)\.(\d+)(?:\.taken|\.withdrawn)?$/.exec(entry)?.[1]
-    if (client !== undefined && !processAlive(Number(client))) rmSync(`${dir}/${entry}`, { force: true })
+    if (client !== undefined && !processAlive(Number(client))) drop(`${dir}/${entry}`)
   }
 }
 
@@ -303,18 +333,14 @@ export const serve = async (): Promise<number> => {
   // a symbolic link for /run or /run/tiny-cloud may lead out of ROOT (planted in an image): nothing is made or removed through it
   const linked = [dirname(paths.dir), paths.dir].some(isLink)
   if (idle === undefined) {
-    if (!linked) rmSync(paths.starting, { force: true })
+    if (!linked) drop(paths.starting)
     return 0
   }
   // a server that does not serve leaves no name behind: server.starting naming it would send the clients past a server that does
   // (`orGone`: nor one naming a process that has ended, which no server starts under)
   const leave = (code: number, orGone = false) => {
-    try {
-      const named = readFileSync(paths.starting, "utf8").trim()
-      if (named === String(process.pid) || (orGone && /^\d+$/.test(named) && !processAlive(Number(named)))) rmSync(paths.starting, { force: true })
-    } catch {
-      // none
-    }
+    const named = ownText(paths.starting)?.trim()
+    if (named !== undefined && (named === String(process.pid) || (orGone && /^\d+$/.test(named) && !processAlive(Number(named))))) drop(paths.starting)
     return code
   }
   // not serving is never an error of the boot's (each phase then runs in a process of its own), but it is said why:
@@ -339,12 +365,13 @@ export const serve = async (): Promise<number> => {
   // the name ps shows, and what tells a server from a process that got a dead server's pid
   process.title = SERVER_TITLE
   // one server per ROOT: a live one keeps its place
-  if (existsSync(paths.pid)) {
-    const other = Number(readFileSync(paths.pid, "utf8"))
+  const named = ownText(paths.pid)
+  if (named !== undefined) {
+    const other = Number(named)
     if (other !== process.pid && processAlive(other) && commandName(other) === commandName("self")) return leave(0)
   }
   if (!ownFifo(paths.requests)) {
-    rmSync(paths.requests, { force: true })
+    drop(paths.requests)
     // the boot script may make it at the same moment
     if (spawnSync("mkfifo", ["-m", "600", paths.requests]).status !== 0 && !ownFifo(paths.requests)) return refuse("cannot make its request FIFO")
   }
@@ -353,14 +380,22 @@ export const serve = async (): Promise<number> => {
   const held = () => {}
   for (const signal of STOP_SIGNALS) process.on(signal, held)
   try {
-    writeFileSync(paths.pid, `${process.pid}\n`, { mode: 0o600 })
+    // what is there names no live server (above): a link, a FIFO or a device in its place goes, never written through or
+    // waited on (planted in an image: a link may lead out of ROOT, a FIFO would hold the write for ever)
+    if (lstatSync(paths.pid, { throwIfNoEntry: false })?.isFile() === false) drop(paths.pid)
+    const fd = openSync(paths.pid, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600)
+    try {
+      writeFileSync(fd, `${process.pid}\n`)
+    } finally {
+      closeSync(fd)
+    }
   } catch (e) {
     // a full or read-only /run: no name half-written, the clients run their phases themselves
-    rmSync(paths.pid, { force: true })
+    drop(paths.pid)
     for (const signal of STOP_SIGNALS) process.off(signal, held)
     return refuse(`cannot write server.pid: ${reasonOf(e)}`)
   }
-  rmSync(paths.starting, { force: true })
+  drop(paths.starting)
   // what the clients of an earlier boot left, killed while they waited (a crash): their reply FIFOs and environments (taken, withdrawn)
   forgetDeadClients(paths.dir)
 
@@ -370,13 +405,9 @@ export const serve = async (): Promise<number> => {
     // the boot script may have named it after it listened (it writes server.starting once it has started it), or named a
     // second server (the boot service started again, slower than that server) that stepped aside for this one and ended
     leave(0, true)
-    try {
-      if (readFileSync(paths.pid, "utf8").trim() === String(process.pid)) {
-        rmSync(paths.pid, { force: true })
-        rmSync(paths.requests, { force: true })
-      }
-    } catch {
-      // gone already
+    if (ownText(paths.pid)?.trim() === String(process.pid)) {
+      drop(paths.pid)
+      drop(paths.requests)
     }
   }
   return new Promise<number>((finish) => {

@@ -1,5 +1,5 @@
 import type { ChildProcessWithoutNullStreams } from "node:child_process"
-import { accessSync, closeSync, constants, fchmodSync, fstatSync, openSync, readSync } from "node:fs"
+import { accessSync, closeSync, constants, fchmodSync, fstatSync, ftruncateSync, openSync, readSync } from "node:fs"
 import { constants as osConstants } from "node:os"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -7,7 +7,7 @@ import { CommandError } from "../domain/errors.js"
 import { lines, textOf } from "../domain/text.js"
 import { Commands, type CommandResult, type CommandsShape } from "../services/Commands.js"
 import { childProcess } from "./builtins.js"
-import { reasonOf } from "./regular-file.js"
+import { HARD_LINK, reasonOf } from "./regular-file.js"
 
 /** the environment programs run with: this process's, or that of the resident process's client */
 export type Environment = Readonly<Record<string, string | undefined>>
@@ -201,14 +201,18 @@ const runLogged =
         const cannot = (e: unknown) => new CommandError({ command, reason: `cannot write ${options.logFile}: ${whyNotLogged(e)}` })
         let fd: number
         try {
-          // a link in the log's place is never followed
-          fd = openSync(options.logFile, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600)
+          // a link in the log's place is never followed; emptied below, once it is known to be the log alone
+          fd = openSync(options.logFile, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600)
         } catch (e) {
           return resume(Effect.fail(cannot(e)))
         }
         try {
           // a FIFO (which O_RDWR opens without a reader) would swallow the output, or block the program once it is full, and the phase with it
-          if (!fstatSync(fd).isFile()) throw new Error("not a regular file; refused")
+          const stat = fstatSync(fd)
+          if (!stat.isFile()) throw new Error("not a regular file; refused")
+          // a hard link (left in an image) is another file's name too: emptied, written and made root's alone, it would be that file
+          if (stat.nlink > 1) throw new Error(HARD_LINK)
+          ftruncateSync(fd, 0)
           // root's alone whatever mode a log already there had, as user-data.log's appends leave it: what the programs print may be secret
           fchmodSync(fd, 0o600)
         } catch (e) {

@@ -8,7 +8,7 @@ import { Config } from "../services/Config.js"
 import { READ_MAX_BYTES, type Ownership, type RootFsShape, type WriteOptions } from "../services/RootFs.js"
 import { resolveInRoot, type FinalLink } from "./in-root.js"
 import { programAlive } from "./alive.js"
-import { readRegularFile, reasonOf } from "./regular-file.js"
+import { HARD_LINK, readRegularFile, reasonOf } from "./regular-file.js"
 import { dirname, mkdirs, onItself } from "./directories.js"
 
 
@@ -132,7 +132,11 @@ const completeAppend = (target: string, pending: string, length: number, mode: n
   if (nodeFs.lstatSync(target, { throwIfNoEntry: false })?.isFile() === false) throw new Error("not a regular file; refused")
   const fd = nodeFs.openSync(target, nodeFs.constants.O_WRONLY | nodeFs.constants.O_CREAT | nodeFs.constants.O_NOFOLLOW | nodeFs.constants.O_NONBLOCK, mode)
   try {
-    if (!nodeFs.fstatSync(fd).isFile()) throw new Error("not a regular file; refused")
+    const stat = nodeFs.fstatSync(fd)
+    if (!stat.isFile()) throw new Error("not a regular file; refused")
+    // a hard link (left in an image: user-data.log another name of /etc/passwd) is another file's name too, which the append
+    // and the mode below would change
+    if (stat.nlink > 1) throw new Error(HARD_LINK)
     // the program's own file: its mode whatever it had (a log a world could read may hold what the user's programs printed)
     nodeFs.fchmodSync(fd, mode)
     const size = nodeFs.fstatSync(fd).size

@@ -13,6 +13,9 @@ export const reasonOf = (e: unknown): string => {
   return /^[A-Z0-9]+: ([^,]+)/.exec(error.message ?? "")?.[1] ?? String(error.message ?? e)
 }
 
+/** a file of the program's own written where it is (a log) that has other names: a hard link, left in an image, to another file, which the write would change */
+export const HARD_LINK = "is a hard link; refused"
+
 /** why a file was not read, though it could be opened */
 export interface Refusal {
   readonly refused: string

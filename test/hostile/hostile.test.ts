@@ -2,7 +2,7 @@
  * Issue 9's measured failures, each on the in-process program: hostile
  * metadata answers, planted links, device nodes, a crash's leftovers.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs"
 import { execFileSync, spawn, spawnSync } from "node:child_process"
 import { createRequire, syncBuiltinESMExports } from "node:module"
 import { connect, createServer, type AddressInfo, type Socket } from "node:net"
@@ -928,6 +928,35 @@ describe("files that are not regular, and the program's own files behind links",
       expect((yield* moved.run(["final"])).code).toBe(0)
       expect(existsSync(join(dir, "user-data.log"))).toBe(false)
       expect(readFileSync(join(moved.root, dir, "user-data.log"), "utf8")).toBe("script-output\n")
+    })
+  )
+
+  it.scopedLive("user-data.log a hard link to a file outside it (left in an image): neither a script's run nor runcmd's append empties, writes or chmods that file; one line naming the log", () =>
+    Effect.gen(function* () {
+      const plant = (instance: { readonly root: string }) => {
+        // beside ROOT, on its file system (a hard link needs one): the host's file, readable by all
+        const victim = join(instance.root, "..", "victim")
+        writeFileSync(victim, "untouched\n", { mode: 0o644 })
+        chmodSync(victim, 0o644)
+        mkdirSync(join(instance.root, "var/log"), { recursive: true })
+        linkSync(victim, join(instance.root, "var/log/user-data.log"))
+        return victim
+      }
+      const script = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/sh\necho script-output\n") } })
+      const victim = plant(script)
+      yield* script.run(["early"])
+      const final = yield* script.run(["final"])
+      expect([readFileSync(victim, "utf8"), statSync(victim).mode & 0o777]).toEqual(["untouched\n", 0o644])
+      // (as for a symbolic link there: the script is not run without its log)
+      expect(final.stderr).toContain(`: cannot write ${script.root}/var/log/user-data.log: is a hard link; refused\n`)
+      expect(actionLines(final.stderr)).toContain("   ++ run_userdata: failed")
+      const runcmd = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#cloud-config\nruncmd:\n  - echo run-output\n") } })
+      const other = plant(runcmd)
+      yield* runcmd.run(["early"])
+      const ran = yield* runcmd.run(["final"])
+      expect([readFileSync(other, "utf8"), statSync(other).mode & 0o777]).toEqual(["untouched\n", 0o644])
+      expect(ran.stderr).toContain(`userdata_runcmd: cannot keep its programs' output: append ${runcmd.root}/var/log/user-data.log: is a hard link; refused\n`)
+      expect(actionLines(ran.stderr)).toContain("   ++ userdata_runcmd: done")
     })
   )
 

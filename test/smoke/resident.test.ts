@@ -304,15 +304,23 @@ describe.concurrent("the resident process of a first boot", () => {
     const first = serverPid(instance)!
     endResident(instance)
     await until(() => !alive(first) && serverPid(instance) === undefined, "the first resident process ends")
-    // server.starting a FIFO held open here: the client's read of it waits until the test lets it end, with nothing in it (the file gone)
+    // the client held as it reads server.starting, which it reads only as a regular file (a FIFO there, planted, names nobody):
+    // its reading of it (the client's own, with a read of a FIFO held open here first) waits until the test lets it end
     const run = join(instance.root, "run/tiny-cloud")
-    execFileSync("mkfifo", ["-m", "600", join(run, "server.starting")])
-    const holder = openSync(join(run, "server.starting"), constants.O_RDWR | constants.O_NONBLOCK)
+    const hold = join(instance.dir, "hold")
+    execFileSync("mkfifo", ["-m", "600", hold])
+    const holder = openSync(hold, constants.O_RDWR | constants.O_NONBLOCK)
+    const lib = join(instance.dir, "lib")
+    mkdirSync(lib)
+    writeFileSync(
+      join(lib, "client.sh"),
+      `. '${SERVICES}/client.sh'\n_tiny_cloud_read_pid() {\n\tcase $2 in */server.starting) read -r _ < '${hold}' ;; esac\n\tif [ -f "$2" ] && ! [ -L "$2" ]; then { read -r "$1" < "$2"; } 2>/dev/null || :; fi\n}\n`
+    )
     const shell = join(instance.dir, "client.pid")
-    const early = startService("early", env, ["sh"], `echo $$ > '${shell}'`)
+    const early = startService("early", { ...env, TINY_CLOUD_LIB: lib }, ["sh"], `echo $$ > '${shell}'`)
     const reading = () => {
       try {
-        return readlinkSync(`/proc/${readFileSync(shell, "utf8").trim()}/fd/0`) === join(run, "server.starting")
+        return readlinkSync(`/proc/${readFileSync(shell, "utf8").trim()}/fd/0`) === hold
       } catch {
         return false
       }
@@ -1024,6 +1032,33 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
     expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${[...KEYS].sort().join("\n")}\n`)
     expect(readdirSync(outside)).toEqual([])
+  })
+
+  it.for([
+    ["server.pid", "a FIFO"],
+    ["server.pid", "a link out of ROOT"],
+    ["server.pid", "a directory"],
+    ["server.starting", "a FIFO"],
+    ["server.starting", "a link out of ROOT"]
+  ])("/run/tiny-cloud/%s %s (planted in an image): no service or server waits on it, reads or writes through it, or stops on it; the phases are served", async ([name, planted], { expect }) => {
+    const { instance, env } = await newInstance()
+    const run = join(instance.root, "run/tiny-cloud")
+    mkdirSync(run, { recursive: true, mode: 0o700 })
+    chmodSync(run, 0o700)
+    const outside = join(instance.dir, "outside")
+    writeFileSync(outside, "the host's file\n")
+    if (planted === "a FIFO") execFileSync("mkfifo", ["-m", "600", join(run, name!)])
+    else if (planted === "a directory") mkdirSync(join(run, name!))
+    else symlinkSync(outside, join(run, name!))
+    const results = []
+    for (const phase of ["boot", "early", "main", "final"]) results.push(await startService(phase, env))
+    expect(results.map((r) => [r.code, r.stderr.split("\n").filter((l) => l !== "" && !/^ {3}(\+\+|--) /.test(l) && !l.startsWith("hello") && !l.startsWith("to stderr"))])).toEqual([[0, []], [0, []], [0, []], [0, []]])
+    expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${[...KEYS].sort().join("\n")}\n`)
+    expect(readFileSync(outside, "utf8")).toBe("the host's file\n")
+    await logged(instance, "final")
+    // the resident process served them, where it can write its name (not in a directory's place: each phase a process of its own)
+    const pids = new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ") && / -t tiny-cloud\/(early|main|final)\[/.test(c.line)).map((c) => c.line.split("[")[1]))
+    expect(pids.size).toBe(planted === "a directory" ? 3 : 1)
   })
 
   it.for([
