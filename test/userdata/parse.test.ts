@@ -2113,6 +2113,13 @@ ntp:
     expect(config("#cloud-config\npackages:\n  - [python3, 3.0]\n  - [zero, 0.0]\n").packages).toEqual(["python3=3.0", "zero"])
   })
 
+  it("reads an argument tagged !!float or !!int as PyYAML constructs it, written as Python's str() writes it, with no warning", () => {
+    const source = "#cloud-config\nruncmd:\n  - [echo, !!float 1, !!float 1e5, !!float 1:30, !!float .5, !!float -.NaN, !!float '3', !!int 0o17, !!int 1:70, !!int ' 12 ', !!int 0x10, !!str 1.0, !!bool yes]\n"
+    // python3 -c 'import yaml; print([str(x) for x in yaml.safe_load(open("f"))["runcmd"][0]])' (PyYAML 6)
+    expect(config(source).runcmd).toEqual([{ kind: "argv", argv: ["echo", "1.0", "100000.0", "90.0", "0.5", "nan", "3.0", "15", "130", "12", "16", "1.0", "True"], index: 0 }])
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+  })
+
   it("writes a number reached through an alias as Python does, wherever its anchor is; the anchor's own value is left as it is", () => {
     const source = [
       "#cloud-config",
