@@ -1961,6 +1961,20 @@ users:
     expect(notes(source)).toEqual({ problems: [], warnings: [] })
   })
 
+  it("names uid and create_groups with no value, on which cloud-init's Alpine add_user fails; the user is made, its groups created", () => {
+    const source = "#cloud-config\nusers:\n  - default\n  - name: u1\n    uid:\n  - name: u2\n    groups: [g1]\n    create_groups:\n"
+    const users = config(source).users
+    expect(users.find((u) => u.name === "u1")?.account).toEqual({})
+    expect(users.find((u) => u.name === "u2")).toMatchObject({ groups: ["g1"], createGroups: true })
+    expect(notes(source)).toEqual({
+      problems: [],
+      warnings: [
+        "line 5: users[1].uid: no value: cloud-init runs adduser -u None, which fails, and makes neither this user nor those after it; here the user is made with the uid adduser picks",
+        "line 8: users[2].create_groups: no value, which cloud-init reads as false: it creates none of the user's missing groups, and adding the user to one fails and stops its users module; here the missing groups are created"
+      ]
+    })
+  })
+
   it("takes system_info.default_user as the default user when there is no user key; the rest of system_info is named as ignored", () => {
     const source = "#cloud-config\nsystem_info:\n  distro: alpine\n  default_user:\n    name: ops\n    groups: [adm]\n    ssh_authorized_keys: [ssh-ed25519 AAAA ops]\n"
     expect(config(source).defaultUser).toMatchObject({ name: "ops", groups: ["adm"], sshAuthorizedKeys: ["ssh-ed25519 AAAA ops"] })
