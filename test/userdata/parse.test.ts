@@ -1961,6 +1961,18 @@ users:
     expect(notes(source)).toEqual({ problems: [], warnings: [] })
   })
 
+  it("takes a float 1.0 or 0.0 for no flag, as cloud-init compares str(1.0), '1.0', with its words: sshd unchanged, nothing upgraded", () => {
+    const source = "#cloud-config\nssh_pwauth: 1.0\npackage_upgrade: 1.0\npackage_update: !!float 0\n"
+    const c = config(source)
+    expect([c.sshPwauth, c.packageUpgrade, c.packageUpdate]).toEqual([undefined, false, false])
+    expect(notes(source)).toEqual({
+      problems: ["line 3: package_upgrade: expected true or false, got a number; skipped", "line 4: package_update: expected true or false, got a number; skipped"],
+      warnings: ["line 2: ssh_pwauth: not true or false; PasswordAuthentication left unchanged"]
+    })
+    // an integer is read by its digits: 1 is true
+    expect(config("#cloud-config\nssh_pwauth: 1\npackage_upgrade: 0x1\n")).toMatchObject({ sshPwauth: true, packageUpgrade: true })
+  })
+
   it("names uid and create_groups with no value, on which cloud-init's Alpine add_user fails; the user is made, its groups created", () => {
     const source = "#cloud-config\nusers:\n  - default\n  - name: u1\n    uid:\n  - name: u2\n    groups: [g1]\n    create_groups:\n"
     const users = config(source).users

@@ -114,6 +114,19 @@ const exactInteger = (source: string): string => {
   return value === undefined ? source : (negative ? -value : value).toString()
 }
 
+/** whether a number's scalar is an integer to PyYAML (`!!float 1` is a float: 1.0; `!!int 0o17` an integer) */
+const isInteger = (tag: string | undefined, source: string): boolean => tag === INT_TAG || (tag !== FLOAT_TAG && YAML11_INTEGER.test(source))
+
+/**
+ * The top-level flags cloud-init reads by their text, `str(value)`, against
+ * its words (util.is_true/is_false, translate_bool): a float's text is never
+ * one of them (`1.0` is no `1`), so cloud-init leaves sshd's setting as it is
+ * and upgrades nothing. A float 1.0 or 0.0 there, which the readers would take
+ * for 1 or 0, is made NaN: a number, which none of them takes for true or
+ * false (the others they take for neither already), and which they name.
+ */
+const TEXT_FLAGS: ReadonlySet<string> = new Set(["ssh_pwauth", "package_update", "package_upgrade", "apt_update", "apt_upgrade"])
+
 /**
  * An argument list's (or a package pair's) numbers as Python writes them,
  * where their value alone would not say it: an integer too large for a
@@ -128,8 +141,7 @@ const pythonNumbers = (resolve: Resolve, list: unknown, zeroFloats: boolean) => 
   seq.items.forEach((entry, i) => {
     const item = resolve(entry)
     if (!isScalar(item) || typeof item.value !== "number" || item.source === undefined) return
-    // (`!!float 1` is a float: 1.0; `!!int 0o17` an integer)
-    const integer = item.tag === INT_TAG || (item.tag !== FLOAT_TAG && YAML11_INTEGER.test(item.source))
+    const integer = isInteger(item.tag, item.source)
     if (integer ? Number.isSafeInteger(item.value) : !zeroFloats && item.value === 0) return
     const text = integer ? exactInteger(item.source) : pythonFloat(item.value)
     // an alias's number is written here as its text; its anchor, set elsewhere (`version: &v 3.0`), keeps its value there
@@ -217,6 +229,9 @@ const keepAsWritten = (doc: Document, resolve: Resolve, keys: ReadonlySet<string
       const key = String(keyNode.value)
       const value = pair.value
       if (keys.has(key) && isScalar(value) && typeof value.value === "number" && value.source !== undefined) value.value = value.source
+      if (at !== undefined && ancestry.length === 2 && TEXT_FLAGS.has(key) && isScalar(value) && (value.value === 0 || value.value === 1) && value.source !== undefined && !isInteger(value.tag, value.source)) {
+        value.value = NaN
+      }
       // a whole list given by an alias (`runcmd: *cmds`) is its anchor's: made its text where it is, as an aliased argument list is
       const list = resolve(value)
       if (COMMAND_LISTS.has(key) && isSeq(list)) {
