@@ -1,7 +1,7 @@
 /**
  * `KEY=value` assignments as a POSIX shell reads them, without evaluating
  * anything: `tiny-cloud.conf` and Scaleway's `/conf`. Values end at an
- * unquoted blank or `;` (an unquoted `| & < > ( )`, which sh reads as an
+ * unquoted blank or `;` outside a `$(...)`, `${...}` or backquotes (an unquoted `| & < > ( )`, which sh reads as an
  * operator, outside a `$(...)`, `${...}` or backquotes, is a problem); `'...'` is literal; `"..."` honours `\\ \" \$ \``
  * and a backslash-newline; an unquoted `\x` is `x`. Quoted values may span
  * lines, and a backslash-newline between words joins two lines into one
@@ -168,7 +168,8 @@ export const parseAssignments = (text: string): Assignments => {
     /** where the value's last unquoted `$` stands, and the closers of the `$(...)`, `${...}` and backquotes it opened that are open, innermost last: sh's operators inside are the command's, or the expansion's word */
     let dollar = -1
     let open = ""
-    while (i < text.length && !/[\s;]/.test(text[i]!)) {
+    // blanks and `;` inside a `$(...)`, `${...}` or backquotes are the expansion's, part of the word to sh (`$(echo x)`); a line's end still ends it here
+    while (i < text.length && (open !== "" ? text[i] !== "\n" && text[i] !== "\r" : !/[\s;]/.test(text[i]!))) {
       const q = text[i]!
       if (q === "'") {
         const end = text.indexOf("'", i + 1)

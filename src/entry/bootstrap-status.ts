@@ -1,11 +1,11 @@
 /**
  * `tiny-cloud --bootstrap status`, answered without the Effect runtime: it
  * runs in scripts, from login shells and on every boot, and its whole answer
- * is whether one file exists (the Bootstrap service's `isComplete`, read the
+ * is whether one file exists, a regular one (the Bootstrap service's `isComplete`, read the
  * same way: the configuration taken leniently, links resolved inside ROOT).
  * The resident process asks it too, at its start and while it waits.
  */
-import { existsSync } from "node:fs"
+import { existsSync, statSync } from "node:fs"
 import { bootstrapMarker } from "../domain/bootstrap.js"
 import { settingsFromLeniently } from "../domain/settings.js"
 import { readConfText } from "../layers/conf-file.js"
@@ -27,12 +27,21 @@ const present = (root: string, path: string): boolean => {
   }
 }
 
+/** the file is there and a regular file, links resolved inside ROOT (the Bootstrap service's `isFile`, sh's `test -f`) */
+const regularFile = (root: string, path: string): boolean => {
+  try {
+    return statSync(resolveInRoot(root, path, "follow"), { throwIfNoEntry: false })?.isFile() === true
+  } catch {
+    return false
+  }
+}
+
 /** the Bootstrap service's isComplete and isDisabled, and the settings they were read with */
 export const bootstrapState = (env: Readonly<Record<string, string | undefined>>) => {
   const settings = settingsFromLeniently(env, readConf(env))
   return {
     settings,
-    complete: present(settings.root, bootstrapMarker(settings.varDir)),
+    complete: regularFile(settings.root, bootstrapMarker(settings.varDir)),
     disabled: present(settings.root, `${settings.root}/etc/tiny-cloud.disabled`)
   }
 }

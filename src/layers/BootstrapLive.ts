@@ -17,13 +17,14 @@ export const makeBootstrap: Effect.Effect<BootstrapShape, never, RootFs | Config
   // (a directory in the place of one of these files, which the phases pass over as damage, goes as the file would)
   const remove = (path: string) => fs.remove(path, { recursive: true })
   return {
-    isComplete: fs.exists(marker),
+    // a regular file, as the shell edition tests it (`[ -f ]`): a directory in its place (a `mkdir` by mistake) is no marker
+    isComplete: fs.isFile(marker),
     // once it is there, the journals of the first boot it completes are of none to come: the marker removed by hand (an image
     // builder's `rm`, as the shell edition's --bootstrap incomplete does) asks for a first boot that runs the user's programs again;
     // one that cannot go is left, as --bootstrap incomplete removes them too
     // (a marker there already is kept as it is: a state directory that takes no file now, full or read-only, has what was asked)
     markComplete: Effect.zipRight(
-      Effect.flatMap(Effect.zip(fs.exists(marker), fs.isSymlink(marker)), ([there, link]) =>
+      Effect.flatMap(Effect.zip(fs.isFile(marker), fs.isSymlink(marker)), ([there, link]) =>
         there && !link ? Effect.void : fs.writeAtomic(marker, "", { noFollow: true })
       ),
       Effect.forEach(journals, (path) => Effect.ignore(remove(path)), { discard: true })

@@ -311,6 +311,11 @@ export const makeRootFs = (root: string) =>
           Effect.flatMap((p) => sys("stat", path, () => nodeFs.statSync(p).isDirectory())),
           Effect.orElseSucceed(() => false)
         ),
+      isFile: (path) =>
+        inRoot("stat", path, "follow").pipe(
+          Effect.flatMap((p) => sys("stat", path, () => nodeFs.statSync(p).isFile())),
+          Effect.orElseSucceed(() => false)
+        ),
       isSymlink: (path) =>
         inRoot("stat", path, "keep").pipe(
           Effect.flatMap((p) => sys("stat", path, () => nodeFs.lstatSync(p).isSymbolicLink())),

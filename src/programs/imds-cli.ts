@@ -86,7 +86,8 @@ const processKeys = (
   Effect.gen(function* () {
     for (const key of keys) {
       if (key === "-e" || key === "+e") state.ignoreErrors = key === "-e"
-      else if (key === "-E" || key === "+E") state.hideStderr = key === "-E"
+      // (in a `@nic:` list, as in the shell edition's, `-E`/`+E` are no switches: a verbatim sub-path, BEHAVIOUR.md §1)
+      else if (nic === undefined && (key === "-E" || key === "+E")) state.hideStderr = key === "-E"
       else if (SEPARATORS.has(key)) yield* write(SEPARATORS.get(key)!)
       else {
         const run: Effect.Effect<boolean, KeyError, Network | Output> =
@@ -107,8 +108,9 @@ const processKeys = (
 /**
  * `@nic:IFACE[,KEY...]`: the NIC is found by IFACE's MAC address. Its list
  * is a run of its own, as the shell edition's nested `imds` call: it starts
- * stopping at errors, its `-e`/`+e` and `-E`/`+E` end with it, and to the
- * keys around it it is one key that failed when an error stopped it.
+ * stopping at errors, its `-e`/`+e` end with it (`-E`/`+E` are sub-paths
+ * there; the outer `-E` holds in it), and to the keys around it it is one
+ * key that failed when an error stopped it.
  */
 const nicKeys = (md: CloudMetadata, spec: string, state: State): Effect.Effect<boolean, KeyError, Network | Output> =>
   Effect.gen(function* () {

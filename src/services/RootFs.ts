@@ -48,6 +48,8 @@ export interface RootFsShape {
   readonly readFileIfExists: (path: string, options?: { readonly maxBytes?: number }) => Effect.Effect<Option.Option<Uint8Array>, FsError>
   readonly exists: (path: string) => Effect.Effect<boolean>
   readonly isDirectory: (path: string) => Effect.Effect<boolean>
+  /** a regular file, links followed (sh's `test -f`) */
+  readonly isFile: (path: string) => Effect.Effect<boolean>
   readonly isSymlink: (path: string) => Effect.Effect<boolean>
   /** the mode and owner of the file `path` leads to; None when nothing is there */
   readonly ownership: (path: string) => Effect.Effect<Option.Option<Ownership>, FsError>

@@ -322,6 +322,19 @@ describe.concurrent.each(HTTP_CLOUDS)("%s", (cloud) => {
     })
   )
 
+  it.scopedLive("-E and +E inside a @nic: list are verbatim sub-paths, as the contract lists only -e, +e, +n, +s, +t there (the list stops at them)", () =>
+    Effect.gen(function* () {
+      const instance = yield* patientInstance({ cloud, interfaces: INTERFACES, instance: instanceFor(cloud) })
+      const [hide, show] = yield* Effect.all([instance.imds(["@nic:eth0,-E,@mac"]), instance.imds(["@nic:eth0,+E,@mac"])], { concurrency: "unbounded" })
+      for (const [r, key] of [[hide, "-E"], [show, "+E"]] as const) {
+        expect(r.code).toBe(1)
+        expect(r.stdout).toBe("")
+        // (a cloud without NICs names the list's first key)
+        expect(r.stderr).toContain("error" in caseOf(cloud).nic ? "@nic" : `@nic:eth0,${key}`)
+      }
+    })
+  )
+
   it.scopedLive("@nic:IFACE whose address file spells the MAC in upper case is the same NIC", () =>
     Effect.gen(function* () {
       const instance = yield* patientInstance({ cloud, interfaces: [{ name: "eth0", mac: MAC.toUpperCase(), up: true }], instance: instanceFor(cloud) })

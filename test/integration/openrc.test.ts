@@ -200,6 +200,12 @@ describe("OpenRC service scripts", () => {
     })).toBe(skipped("main", "already bootstrapped"))
   })
 
+  it("run the program where a directory stands in the marker's place, which is no marker: the shell edition tests -f, as the program does", () => {
+    expect(start("main", (root) => mkdirSync(join(root, "var/lib/cloud/.bootstrap-complete"), { recursive: true }))).toBe(
+      "ebegin Tiny Cloud - main phase\ntiny-cloud main\neend 0\n"
+    )
+  })
+
   it("skip the program once the bootstrap is complete with their stderr a pipe whose reader is gone (EPIPE): no service killed by SIGPIPE, each returns 0 as the program does", async () => {
     const root = mkdtempSync(join(tmpdir(), "tiny-cloud-openrc-"))
     dirs.push(root)

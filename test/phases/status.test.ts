@@ -227,6 +227,21 @@ describe("tiny-cloud status", () => {
     })
   )
 
+  it.scopedLive("a directory in the marker's place is no marker, as the shell edition tests -f: status says incomplete, the phases run, --bootstrap complete refuses it in one line", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      mkdirSync(join(i.root, "var/lib/cloud/.bootstrap-complete"), { recursive: true })
+      expect((yield* i.run(["--bootstrap", "status"])).stdout).toBe("incomplete\n")
+      const boot = yield* i.run(["boot"])
+      expect(boot.stderr).not.toContain("already bootstrapped")
+      expect(boot.stderr).toContain("expand_root: starting")
+      const complete = yield* i.run(["--bootstrap", "complete"])
+      expect(complete.code).toBe(1)
+      expect(complete.stderr).toMatch(/^[^\n]*\.bootstrap-complete: not a regular file; refused\n$/)
+      expect((yield* i.run(["--bootstrap", "status"])).stdout).toBe("incomplete\n")
+    })
+  )
+
   it.scopedLive("a failed core action: failed at main/set_ssh_keys with its message; exit 1, even though final completed", () =>
     Effect.gen(function* () {
       const i = yield* awsInstance("#!/bin/sh\nexit 1\n", { conf: 'SKIP_INIT_ACTIONS="create_default_user"\n' })

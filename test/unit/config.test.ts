@@ -43,6 +43,14 @@ describe("tiny-cloud.conf", () => {
     ])
   })
 
+  it("reads blanks and ; inside $(...), ${...} or backquotes as part of the word, as sh does (CLOUD=$(echo x) was refused as 'unexpected x)'), named as an expansion not run", () => {
+    const conf = parseAssignments("CLOUD=$(echo x)\nCLOUD_USER=${A:-b c}\nDEBUG=`echo a;echo b`x\nIMDS_TIMEOUT=$(echo 1) 2\n")
+    expect({ ...conf.values }).toEqual({ CLOUD: "$(echo x)", CLOUD_USER: "${A:-b c}", DEBUG: "`echo a;echo b`x" })
+    expect({ ...conf.unexpanded }).toEqual({ CLOUD: { text: "$(", at: 0 }, CLOUD_USER: { text: "${A:-b c}", at: 0 }, DEBUG: { text: "`", at: 0 } })
+    // a word after the expansion's word is still one sh runs as a command
+    expect(conf.problems).toEqual([{ line: 4, reason: "unexpected '2' after IMDS_TIMEOUT=...; quote values with spaces" }])
+  })
+
   it("takes `export NAME...` without a value, as sh does after NAME=value, for a line that assigns nothing", () => {
     const conf = parseAssignments("CLOUD=aws\nexport CLOUD\nCLOUD_USER=ops; export CLOUD_USER DEBUG # both\n\texport\tCLOUD \r\nexport CLOUD#x\n")
     expect({ ...conf.values }).toEqual({ CLOUD: "aws", CLOUD_USER: "ops" })

@@ -1970,6 +1970,32 @@ users:
     expect(notes(source)).toEqual({ problems: [], warnings: [] })
   })
 
+  it("takes a float 1.0 or 0.0 for no flag, as cloud-init compares str(1.0), '1.0', with its words: sshd unchanged, nothing upgraded", () => {
+    const source = "#cloud-config\nssh_pwauth: 1.0\npackage_upgrade: 1.0\npackage_update: !!float 0\n"
+    const c = config(source)
+    expect([c.sshPwauth, c.packageUpgrade, c.packageUpdate]).toEqual([undefined, false, false])
+    expect(notes(source)).toEqual({
+      problems: ["line 3: package_upgrade: expected true or false, got a number; skipped", "line 4: package_update: expected true or false, got a number; skipped"],
+      warnings: ["line 2: ssh_pwauth: not true or false; PasswordAuthentication left unchanged"]
+    })
+    // an integer is read by its digits: 1 is true
+    expect(config("#cloud-config\nssh_pwauth: 1\npackage_upgrade: 0x1\n")).toMatchObject({ sshPwauth: true, packageUpgrade: true })
+  })
+
+  it("names uid and create_groups with no value, on which cloud-init's Alpine add_user fails; the user is made, its groups created", () => {
+    const source = "#cloud-config\nusers:\n  - default\n  - name: u1\n    uid:\n  - name: u2\n    groups: [g1]\n    create_groups:\n"
+    const users = config(source).users
+    expect(users.find((u) => u.name === "u1")?.account).toEqual({})
+    expect(users.find((u) => u.name === "u2")).toMatchObject({ groups: ["g1"], createGroups: true })
+    expect(notes(source)).toEqual({
+      problems: [],
+      warnings: [
+        "line 5: users[1].uid: no value: cloud-init runs adduser -u None, which fails, and makes neither this user nor those after it; here the user is made with the uid adduser picks",
+        "line 8: users[2].create_groups: no value, which cloud-init reads as false: it creates none of the user's missing groups, and adding the user to one fails and stops its users module; here the missing groups are created"
+      ]
+    })
+  })
+
   it("takes system_info.default_user as the default user when there is no user key; the rest of system_info is named as ignored", () => {
     const source = "#cloud-config\nsystem_info:\n  distro: alpine\n  default_user:\n    name: ops\n    groups: [adm]\n    ssh_authorized_keys: [ssh-ed25519 AAAA ops]\n"
     expect(config(source).defaultUser).toMatchObject({ name: "ops", groups: ["adm"], sshAuthorizedKeys: ["ssh-ed25519 AAAA ops"] })
@@ -2120,6 +2146,13 @@ ntp:
     ])
     // a zero float version is none, as cloud-init reads a pair ('and pkg[1]')
     expect(config("#cloud-config\npackages:\n  - [python3, 3.0]\n  - [zero, 0.0]\n").packages).toEqual(["python3=3.0", "zero"])
+  })
+
+  it("reads an argument tagged !!float or !!int as PyYAML constructs it, written as Python's str() writes it, with no warning", () => {
+    const source = "#cloud-config\nruncmd:\n  - [echo, !!float 1, !!float 1e5, !!float 1:30, !!float .5, !!float -.NaN, !!float '3', !!int 0o17, !!int 1:70, !!int ' 12 ', !!int 0x10, !!str 1.0, !!bool yes]\n"
+    // python3 -c 'import yaml; print([str(x) for x in yaml.safe_load(open("f"))["runcmd"][0]])' (PyYAML 6)
+    expect(config(source).runcmd).toEqual([{ kind: "argv", argv: ["echo", "1.0", "100000.0", "90.0", "0.5", "nan", "3.0", "15", "130", "12", "16", "1.0", "True"], index: 0 }])
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
   })
 
   it("writes a number reached through an alias as Python does, wherever its anchor is; the anchor's own value is left as it is", () => {

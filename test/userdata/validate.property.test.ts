@@ -242,6 +242,13 @@ describe("validateUserData", () => {
     )
   })
 
+  it("names a jinja template whose lines end in a CR alone by its line ends, which cloud-init cannot read (it splits the template line at a line feed); LF and CR LF are read", () => {
+    expect(check("## template: jinja\r#cloud-config\rhostname: x\r")).toEqual([
+      "line 1: a jinja template whose lines end in a CR alone, which cloud-init cannot read: it ends the template's first line at a line feed, takes the whole text for it, and applies none of it; save it with LF line ends"
+    ])
+    expect([check("## template: jinja\n#cloud-config\nhostname: x\n"), check("## template: jinja\r\n#cloud-config\r\nhostname: x\r\n")]).toEqual([[], []])
+  })
+
   it("reports every skipped key or entry, in line order", () => {
     expect(check("#alpine-config\nautoinstall: maybe\nntp:\n  enabled: true\n  ntp_client: [ntpd]\npackages: [vim, -rf]\n")).toEqual([
       'line 2: autoinstall: expected true or false, got a string of 5 characters; skipped',

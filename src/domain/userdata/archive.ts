@@ -28,7 +28,7 @@ const NOT_HEADERS = new Set(["content", "filename", "type", "content-disposition
 const typeOf = (head: Uint8Array, binary: Uint8Array | undefined): string => {
   if (binary !== undefined && !isUtf8(binary)) return "application/octet-stream"
   const word = userDataWord(head)
-  if (word === "script" || word === "cloud-config" || word === "jinja" || OTHER_TYPE_WORDS.has(word)) return "text/plain"
+  if (word === "script" || word === "cloud-config" || word === "jinja" || word === "jinja-cr" || OTHER_TYPE_WORDS.has(word)) return "text/plain"
   return binary !== undefined ? "application/octet-stream" : "text/cloud-config"
 }
 

@@ -34,6 +34,8 @@ const isUtf16 = (bytes: Uint8Array): boolean =>
 /** why user-data (or a MIME part) of a word is not read, where the word alone does not say it */
 const NOT_READ: Readonly<Record<string, string>> = {
   jinja: "jinja templates are not supported",
+  "jinja-cr":
+    "a jinja template whose lines end in a CR alone, which cloud-init cannot read: it ends the template's first line at a line feed, takes the whole text for it, and applies none of it; save it with LF line ends",
   "utf-16": "UTF-16 text is not read, as cloud-init does not read it either: save the user-data as UTF-8",
   base64: "base64 text is not decoded, as cloud-init does not decode it either: give the cloud the user-data itself (on gcp, or set user-data-encoding to base64; on hetzner, which keeps user-data as text, binary user-data as one base64 word without line breaks, as base64 -w0 writes it)"
 }
@@ -111,7 +113,7 @@ const wordOf = (text: string): string => {
  * MIME headers `multipart`, nothing `missing`, anything else `unknown`. A
  * `## template: jinja` line before `#cloud-config` gives `cloud-config` (the
  * template is not rendered, a warning says so); before anything else,
- * `jinja`. Text that starts with a UTF-16 byte-order mark, `utf-16`; base64
+ * `jinja`; with lines that end in a CR alone, `jinja-cr`. Text that starts with a UTF-16 byte-order mark, `utf-16`; base64
  * text of user-data (or of gzip data), `base64`. A WORD this program has no
  * handler for (`cloud-boothook`...) is kept, so messages can name it:
  * printable, as every message, status.json and `status` show it (control
@@ -125,7 +127,10 @@ export const userDataWord = (bytes: Uint8Array): string => {
   if (isMime(head)) return "multipart"
   const text = head.replace(/^\s+/, "")
   if (JINJA.test(text)) {
-    const rest = text.slice(firstLineOf(text).length).replace(/^\s+/, "")
+    const first = firstLineOf(text)
+    // text after a CR alone is on the template's line to cloud-init, which splits at a line feed: its type is no `jinja` then
+    if (/\r\s*\S/.test(first)) return "jinja-cr"
+    const rest = text.slice(first.length).replace(/^\s+/, "")
     return rest.startsWith("#") && wordOf(rest.slice(1)) === "cloud-config" ? "cloud-config" : "jinja"
   }
   if (text.startsWith("#!")) return "script"

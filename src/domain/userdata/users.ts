@@ -252,6 +252,10 @@ const readMap = (map: Record<string, unknown>, path: ReadonlyArray<Key>, notes: 
   // `lock_passwd:` with no value (a template's unset variable) is no default to cloud-init: `if kwargs.get("lock_passwd", True)`
   // finds None, and the password is not locked
   if (value["lock_passwd"] === null) value["lock_passwd"] = false
+  // `uid:` with no value: cloud-init's Alpine add_user writes str(None), `adduser -u None`, which fails, and its users module stops
+  if (value["uid"] === null) notes.warn(place([...path, "uid"]), "no value: cloud-init runs adduser -u None, which fails, and makes neither this user nor those after it; here the user is made with the uid adduser picks")
+  // `create_groups:` with no value: cloud-init's Alpine add_user pops None, creates none of the groups, and `addgroup USER GROUP` then fails on a missing one
+  if (value["create_groups"] === null) notes.warn(place([...path, "create_groups"]), "no value, which cloud-init reads as false: it creates none of the user's missing groups, and adding the user to one fails and stops its users module; here the missing groups are created")
   // each key on its own, as the top-level keys are: an empty entry (a template's unset variable) costs no other key
   const keys = value["ssh_authorized_keys"]
   if (keys !== undefined && keys !== null) value["ssh_authorized_keys"] = keyEntries(keys, place([...path, "ssh_authorized_keys"]), notes).map((e) => e.value)

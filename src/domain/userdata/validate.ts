@@ -26,7 +26,7 @@ const KNOWN = "#alpine-config, #cloud-config, #cloud-config-archive, a #! script
 const typeProblems = (type: string): ReadonlyArray<Problem> => {
   if (type === "missing") return [{ path: "", line: 1, message: "user-data is empty" }]
   if (type === "jinja") return [{ path: "", line: 1, message: `${whyNotRead(type)}; expected ${KNOWN}` }]
-  if (type === "utf-16" || type === "base64") return [{ path: "", line: 1, message: whyNotRead(type)! }]
+  if (type === "utf-16" || type === "base64" || type === "jinja-cr") return [{ path: "", line: 1, message: whyNotRead(type)! }]
   return type === "script" || CHECKED_WORDS.has(type)
     ? []
     : [{ path: "", line: 1, message: `user-data type ${type === "unknown" ? "is unknown" : `#${type} is not supported`}; expected ${KNOWN}` }]

@@ -77,20 +77,55 @@ const COMMAND_LISTS = new Set(["bootcmd", "runcmd"])
 /** an integer as YAML 1.1 writes one: binary, octal (a leading 0), decimal, hex, base 60 */
 const YAML11_INTEGER = /^[-+]?(?:0b[01_]+|0[0-7_]+|0|[1-9][0-9_]*|0x[0-9a-fA-F_]+|[1-9][0-9_]*(?::[0-5]?[0-9])+)$/
 
-/** its value with every digit, as PyYAML reads it */
-const exactInteger = (source: string): string => {
-  const text = source.replace(/_/g, "")
-  const negative = text.startsWith("-")
-  const digits = text.replace(/^[-+]/, "")
-  const value = digits.startsWith("0b")
-    ? BigInt(digits)
-    : digits.startsWith("0x")
-      ? BigInt(digits)
-      : digits.startsWith("0") && digits !== "0"
-        ? BigInt(`0o${digits.slice(1)}`)
-        : digits.split(":").reduce((sum, part) => sum * 60n + BigInt(part), 0n)
-  return (negative ? -value : value).toString()
+/** a text as Python's int(text, base) reads it: spaces around it, a sign, the base's own prefix (`0o17` in base 8) */
+const pythonIntOf = (text: string, base: 2 | 8 | 10 | 16): bigint | undefined => {
+  const m = /^\s*([-+]?)(0[bBoOxX])?([0-9a-fA-F]+)\s*$/.exec(text)
+  const prefix = { 2: "0b", 8: "0o", 10: "", 16: "0x" }[base]
+  if (m === null || (m[2] !== undefined && m[2].toLowerCase() !== prefix)) return undefined
+  try {
+    const value = BigInt(`${prefix}${m[3]}`)
+    return m[1] === "-" ? -value : value
+  } catch {
+    return undefined
+  }
 }
+
+/** an integer's text (`!!int` any PyYAML's constructor takes: `0o17`, `1:70`) with every digit, as PyYAML reads it */
+const exactInteger = (source: string): string => {
+  let v = source.replace(/_/g, "")
+  const negative = v.startsWith("-")
+  if (v.startsWith("-") || v.startsWith("+")) v = v.slice(1)
+  const value =
+    v === "0"
+      ? 0n
+      : v.startsWith("0b")
+        ? pythonIntOf(v.slice(2), 2)
+        : v.startsWith("0x")
+          ? pythonIntOf(v.slice(2), 16)
+          : v.startsWith("0")
+            ? pythonIntOf(v, 8)
+            : v.includes(":")
+              ? v.split(":").reduce<bigint | undefined>((sum, part) => {
+                  const digit = pythonIntOf(part, 10)
+                  return sum === undefined || digit === undefined ? undefined : sum * 60n + digit
+                }, 0n)
+              : pythonIntOf(v, 10)
+  // (a text no integer is refused before it is read: unconstructibleTagged)
+  return value === undefined ? source : (negative ? -value : value).toString()
+}
+
+/** whether a number's scalar is an integer to PyYAML (`!!float 1` is a float: 1.0; `!!int 0o17` an integer) */
+const isInteger = (tag: string | undefined, source: string): boolean => tag === INT_TAG || (tag !== FLOAT_TAG && YAML11_INTEGER.test(source))
+
+/**
+ * The top-level flags cloud-init reads by their text, `str(value)`, against
+ * its words (util.is_true/is_false, translate_bool): a float's text is never
+ * one of them (`1.0` is no `1`), so cloud-init leaves sshd's setting as it is
+ * and upgrades nothing. A float 1.0 or 0.0 there, which the readers would take
+ * for 1 or 0, is made NaN: a number, which none of them takes for true or
+ * false (the others they take for neither already), and which they name.
+ */
+const TEXT_FLAGS: ReadonlySet<string> = new Set(["ssh_pwauth", "package_update", "package_upgrade", "apt_update", "apt_upgrade"])
 
 /**
  * An argument list's (or a package pair's) numbers as Python writes them,
@@ -106,7 +141,7 @@ const pythonNumbers = (resolve: Resolve, list: unknown, zeroFloats: boolean) => 
   seq.items.forEach((entry, i) => {
     const item = resolve(entry)
     if (!isScalar(item) || typeof item.value !== "number" || item.source === undefined) return
-    const integer = YAML11_INTEGER.test(item.source)
+    const integer = isInteger(item.tag, item.source)
     if (integer ? Number.isSafeInteger(item.value) : !zeroFloats && item.value === 0) return
     const text = integer ? exactInteger(item.source) : pythonFloat(item.value)
     // an alias's number is written here as its text; its anchor, set elsewhere (`version: &v 3.0`), keeps its value there
@@ -194,6 +229,9 @@ const keepAsWritten = (doc: Document, resolve: Resolve, keys: ReadonlySet<string
       const key = String(keyNode.value)
       const value = pair.value
       if (keys.has(key) && isScalar(value) && typeof value.value === "number" && value.source !== undefined) value.value = value.source
+      if (at !== undefined && ancestry.length === 2 && TEXT_FLAGS.has(key) && isScalar(value) && (value.value === 0 || value.value === 1) && value.source !== undefined && !isInteger(value.tag, value.source)) {
+        value.value = NaN
+      }
       // a whole list given by an alias (`runcmd: *cmds`) is its anchor's: made its text where it is, as an aliased argument list is
       const list = resolve(value)
       if (COMMAND_LISTS.has(key) && isSeq(list)) {
@@ -425,8 +463,51 @@ const withoutDates = (tags: Tags): Tags => tags.filter((t) => typeof t !== "obje
 const PYTHON_UNICODE = "tag:yaml.org,2002:python/unicode"
 const pythonUnicode: ScalarTag = { tag: PYTHON_UNICODE, default: false, identify: () => false, resolve: (text: string) => text }
 
-/** the scalars as PyYAML resolves them, where YAML 1.1 as the library reads it differs */
-const pyyamlScalars = (tags: Tags): Tags => [...withoutDates(pyyamlInts(pyyamlFloats(pyyamlBooleans(tags)))), pythonUnicode]
+const FLOAT_TAG = "tag:yaml.org,2002:float"
+
+/** a text as Python's float() reads it: spaces around it, a sign, `inf`, `infinity`, `nan` in any case; NaN for none */
+const pythonFloatOf = (text: string): number => {
+  const v = text.trim().toLowerCase()
+  const special = /^([-+]?)(inf|infinity|nan)$/.exec(v)
+  if (special !== null) return special[2] === "nan" ? NaN : special[1] === "-" ? -Infinity : Infinity
+  return /^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[-+]?[0-9]+)?$/.test(v) ? Number(v) : NaN
+}
+
+/**
+ * A scalar tagged `!!float` as PyYAML's constructor makes it of any text
+ * (`!!float 1` is 1.0, `1e5` 100000.0, `1:30` base 60's 90.0, `-.NaN` nan),
+ * where the library resolves an explicit tag only for the text its plain
+ * floats match and leaves other text a string, with a warning. (A text that
+ * is no float is refused before it is read: unconstructibleTagged.)
+ */
+const pyyamlTaggedFloat: ScalarTag = {
+  tag: FLOAT_TAG,
+  default: false,
+  resolve: (text: string) => {
+    let v = text.replace(/_/g, "").toLowerCase()
+    const sign = v.startsWith("-") ? -1 : 1
+    if (v.startsWith("-") || v.startsWith("+")) v = v.slice(1)
+    if (v === ".inf") return sign * Infinity
+    if (v === ".nan") return NaN
+    // base 60, from its last part: each part a float, as PyYAML sums them
+    if (v.includes(":")) return sign * v.split(":").reverse().reduce((sum, part, i) => sum + pythonFloatOf(part) * 60 ** i, 0)
+    return sign * pythonFloatOf(v)
+  },
+  stringify: ({ value }) => pythonFloat(Number(value))
+}
+
+const INT_TAG = "tag:yaml.org,2002:int"
+
+/** a scalar tagged `!!int` as PyYAML's constructor makes it of any text (`!!int 0o17` is 15, `1:70` 130), as pyyamlTaggedFloat */
+const pyyamlTaggedInt: ScalarTag = {
+  tag: INT_TAG,
+  default: false,
+  resolve: (text: string) => Number(exactInteger(text)),
+  stringify: ({ value }) => String(value)
+}
+
+/** the scalars as PyYAML resolves them, where YAML 1.1 as the library reads it differs; an explicit `!!float` or `!!int` takes pyyamlTaggedFloat or pyyamlTaggedInt (the library takes a tag that is no default at once) */
+const pyyamlScalars = (tags: Tags): Tags => [...withoutDates(pyyamlInts(pyyamlFloats(pyyamlBooleans(tags)))), pythonUnicode, pyyamlTaggedFloat, pyyamlTaggedInt]
 
 /** the first character outside YAML's printable set (tab, line breaks, and text without C0 and C1 controls) */
 const NOT_PRINTABLE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]/
