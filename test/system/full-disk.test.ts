@@ -4,7 +4,7 @@
  * read-only) stands in place of one of the instance's directories.
  */
 import { execFile } from "node:child_process"
-import { mkdirSync, readdirSync, readFileSync } from "node:fs"
+import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { promisify } from "node:util"
 import { expect, it } from "vitest"
@@ -88,6 +88,18 @@ describeSystem("a full or read-only filesystem under the built program", { root:
     expect(r.final.stderr).not.toMatch(/userdata_runcmd: failed|run_userdata: failed/)
     expect(r.after).toEqual([])
     expect(readdirSync(join(instance.root, "run/tiny-cloud"))).toEqual([])
+  })
+
+  it("a /var/log with no inode left, user-data.log there already: a user-data script's output is kept in it, as it was before any probe (only the exit status, a new file, is said not kept)", async () => {
+    const instance = await newInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY], userData: new TextEncoder().encode("#!/bin/sh\necho said\n") } })
+    instance.write("/var/log/user-data.log", "earlier\n")
+    // two inodes: the directory's and the log's
+    const r = await bootOnTmpfs(instance, "var/log", { size: "64k,nr_inodes=2" })
+    expect(r.final.stderr).toContain(`run_userdata: cannot keep its program's exit status: write ${instance.root}/var/log/user-data.exit: no space left on device\n`)
+    expect(r.final.stderr).not.toContain("cannot keep its program's output")
+    expect(r.after).toEqual(["user-data.log"])
+    expect(readFileSync(join(instance.dir, "out/after/user-data.log"), "utf8")).toBe("said\n")
+    expect(statSync(join(instance.dir, "out/after/user-data.log")).mode & 0o777).toBe(0o600)
   })
 
   it("--bootstrap complete on a state directory that takes no file (read-only), the marker there already: says so and exits 0, the marker as it was", async () => {
