@@ -55,9 +55,9 @@ const isLink = (path: string) => {
 }
 
 /**
- * The text of server.pid or server.starting as this program and the boot script write them: a regular file, never a
- * link (planted in an image, it may lead out of ROOT) nor a FIFO or a device (a read would wait for a writer for ever, or
- * never end), which name no process; undefined then, or where there is none
+ * The text of server.pid or server.starting as this program and the boot script write them: a regular file of that one
+ * name, never a link (planted in an image, it may lead out of ROOT; a hard link is another file's name too) nor a FIFO or a
+ * device (a read would wait for a writer for ever, or never end), which name no process; undefined then, or where there is none
  */
 const ownText = (path: string): string | undefined => {
   let fd: number
@@ -67,7 +67,8 @@ const ownText = (path: string): string | undefined => {
     return undefined
   }
   try {
-    return fstatSync(fd).isFile() ? readFileSync(fd, "utf8") : undefined
+    const stat = fstatSync(fd)
+    return stat.isFile() && stat.nlink === 1 ? readFileSync(fd, "utf8") : undefined
   } catch {
     return undefined
   } finally {
@@ -381,8 +382,10 @@ export const serve = async (): Promise<number> => {
   for (const signal of STOP_SIGNALS) process.on(signal, held)
   try {
     // what is there names no live server (above): a link, a FIFO or a device in its place goes, never written through or
-    // waited on (planted in an image: a link may lead out of ROOT, a FIFO would hold the write for ever)
-    if (lstatSync(paths.pid, { throwIfNoEntry: false })?.isFile() === false) drop(paths.pid)
+    // waited on (planted in an image: a link may lead out of ROOT, a FIFO would hold the write for ever), and so does a hard
+    // link (a regular file with another name: an image's /etc/passwd, where /run is no tmpfs), never emptied and written
+    const there = lstatSync(paths.pid, { throwIfNoEntry: false })
+    if (there !== undefined && (!there.isFile() || there.nlink > 1)) drop(paths.pid)
     const fd = openSync(paths.pid, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600)
     try {
       writeFileSync(fd, `${process.pid}\n`)

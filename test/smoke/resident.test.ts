@@ -6,7 +6,7 @@
  * resident process is not missed; it never outlives final.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process"
-import { chmodSync, closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, writeSync } from "node:fs"
+import { chmodSync, closeSync, constants, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, writeSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, describe, it } from "vitest"
 import { ovfEnvXml } from "../../src/sim/clouds/azure.js"
@@ -1038,8 +1038,10 @@ describe.concurrent("the resident process of a first boot", () => {
     ["server.pid", "a FIFO"],
     ["server.pid", "a link out of ROOT"],
     ["server.pid", "a directory"],
+    ["server.pid", "a hard link to a file out of ROOT"],
     ["server.starting", "a FIFO"],
-    ["server.starting", "a link out of ROOT"]
+    ["server.starting", "a link out of ROOT"],
+    ["server.starting", "a hard link to a file out of ROOT"]
   ])("/run/tiny-cloud/%s %s (planted in an image): no service or server waits on it, reads or writes through it, or stops on it; the phases are served", async ([name, planted], { expect }) => {
     const { instance, env } = await newInstance()
     const run = join(instance.root, "run/tiny-cloud")
@@ -1049,6 +1051,8 @@ describe.concurrent("the resident process of a first boot", () => {
     writeFileSync(outside, "the host's file\n")
     if (planted === "a FIFO") execFileSync("mkfifo", ["-m", "600", join(run, name!)])
     else if (planted === "a directory") mkdirSync(join(run, name!))
+    // (another name of that file, on the same file system: where /run is no tmpfs, an image's /etc/passwd)
+    else if (planted === "a hard link to a file out of ROOT") linkSync(outside, join(run, name!))
     else symlinkSync(outside, join(run, name!))
     const results = []
     for (const phase of ["boot", "early", "main", "final"]) results.push(await startService(phase, env))
