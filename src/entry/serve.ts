@@ -381,20 +381,23 @@ export const serve = async (): Promise<number> => {
   const held = () => {}
   for (const signal of STOP_SIGNALS) process.on(signal, held)
   try {
-    // what is there names no live server (above): a link, a FIFO or a device in its place goes, never written through or
-    // waited on (planted in an image: a link may lead out of ROOT, a FIFO would hold the write for ever), and so does a hard
-    // link (a regular file with another name: an image's /etc/passwd, where /run is no tmpfs), never emptied and written
-    const there = lstatSync(paths.pid, { throwIfNoEntry: false })
-    if (there !== undefined && (!there.isFile() || there.nlink > 1)) drop(paths.pid)
-    const fd = openSync(paths.pid, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600)
+    // what is there names no live server (above). Written beside and renamed over it: a client or a second server reading
+    // it meanwhile finds the old text or this one, never an empty file (which named no live server: both would serve); and
+    // the rename replaces the name alone, whatever it is (planted in an image: a link out of ROOT, a FIFO a write would
+    // wait on for ever, a hard link to an image's /etc/passwd where /run is no tmpfs), never writing through it. A directory
+    // in its place refuses it
+    const beside = `${paths.pid}.new`
+    drop(beside)
+    const fd = openSync(beside, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600)
     try {
       writeFileSync(fd, `${process.pid}\n`)
     } finally {
       closeSync(fd)
     }
+    renameSync(beside, paths.pid)
   } catch (e) {
     // a full or read-only /run: no name half-written, the clients run their phases themselves
-    drop(paths.pid)
+    drop(`${paths.pid}.new`)
     for (const signal of STOP_SIGNALS) process.off(signal, held)
     return refuse(`cannot write server.pid: ${reasonOf(e)}`)
   }

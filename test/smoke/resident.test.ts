@@ -465,9 +465,14 @@ describe.concurrent("the resident process of a first boot", () => {
       mkdirSync(run, { recursive: true, mode: 0o700 })
       execFileSync("mkfifo", ["-m", "600", join(run, "requests")])
       writeFileSync(join(run, "server.pid"), `${other}\n`)
+      const stale = lstatSync(join(run, "server.pid")).ino
       expect((await startService("boot", env)).code).toBe(0)
       await until(() => serverPid(instance) !== other, "the resident process takes its place")
       const pid = serverPid(instance)!
+      // its name written beside and renamed over the stale one, never emptied and rewritten in place, where a client or a
+      // second server reading it meanwhile would find an empty file naming no server
+      expect(lstatSync(join(run, "server.pid")).ino).not.toBe(stale)
+      expect(existsSync(join(run, "server.pid.new"))).toBe(false)
       for (const phase of ["early", "main", "final"]) expect((await startService(phase, env)).code).toBe(0)
       await logged(instance, "final")
       const tags = [...new Set(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.line.split(" -t ")[1]))]
