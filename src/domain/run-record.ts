@@ -6,6 +6,7 @@
  */
 import { isUserDataAction } from "./actions.js"
 import { PHASES, type Phase } from "./phases.js"
+import { RUN_DIR } from "./resident.js"
 
 export type ActionResult = "done" | "failed" | "skipped" | "unknown"
 
@@ -224,6 +225,13 @@ export const followsKilledBoot = (runs: ReadonlyArray<PhaseRun>): boolean => {
  */
 export const userDataUnsaved = (runs: ReadonlyArray<PhaseRun>): boolean =>
   currentAttempt(runs).some((run) => run.phase === "early" && run.actions.some((a) => a.name === "save_userdata" && a.result === "failed"))
+
+/**
+ * The mark early leaves when save_userdata failed this boot, in the run directory (emptied at each boot), not in
+ * the state directory: where the user-data could not be saved, replaced or removed there (read-only, immutable, full),
+ * neither can the record be written, and an earlier instance's user-data left there must not count as this one's
+ */
+export const USERDATA_UNSAVED = `${RUN_DIR}/user-data.unsaved`
 
 /**
  * Whether the newest run is the running entry of the final phase of process

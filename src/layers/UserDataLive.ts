@@ -4,6 +4,7 @@ import * as Ref from "effect/Ref"
 import type { Analysis } from "../domain/userdata/parse.js"
 import { PROGRAM_FILES, programFile } from "../domain/userdata/runnable.js"
 import { userDataWord } from "../domain/userdata/type.js"
+import { USERDATA_UNSAVED } from "../domain/run-record.js"
 import { Config } from "../services/Config.js"
 import { RootFs } from "../services/RootFs.js"
 import type { UserDataShape } from "../services/UserData.js"
@@ -22,7 +23,8 @@ export const makeUserData: Effect.Effect<UserDataShape, never, RootFs | Config> 
   const { varDir, userDataMaxBytes, cloudUser } = yield* Config
   const path = `${varDir}/user-data`
   const known = yield* Ref.make(Option.none<Known>())
-  const current = Effect.flatMap(Ref.get(known), (k) =>
+  const unsaved = fs.at(USERDATA_UNSAVED)
+  const saved = Effect.flatMap(Ref.get(known), (k) =>
     Option.match(k, {
       onSome: Effect.succeed,
       onNone: () =>
@@ -33,6 +35,8 @@ export const makeUserData: Effect.Effect<UserDataShape, never, RootFs | Config> 
         )
     })
   )
+  // what early failed to save this boot is none: a user-data still there (one it could not remove) is an earlier instance's
+  const current = Effect.flatMap(fs.exists(unsaved), (failed) => (failed ? Effect.succeed<Known>({ bytes: Option.none() }) : saved))
   return {
     path,
     bytes: Effect.map(current, (k) => k.bytes),

@@ -89,6 +89,12 @@ const mediaDirectory = (fake: FakeSystem) => join(fake.root, "..", "media")
 /** the phase processes running now: one that outlived this process would go on writing into the instance */
 const phaseProcesses = new Set<ChildProcess>()
 
+/** what ends a simulation as it ends a program run from a shell: Ctrl-C, a hangup, `kill` */
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const
+
+/** the signal that is ending the simulation: no phase starts after it */
+let stoppedBy: NodeJS.Signals | undefined
+
 /**
  * one phase as OpenRC would start it: a process of its own, its stdout and stderr one pipe, as they are one
  * console on a real boot, so that its log keeps the order it was written in (two pipes, read as they come, put
@@ -96,15 +102,45 @@ const phaseProcesses = new Set<ChildProcess>()
  */
 export const runPhaseProcess = (phase: string, env: Record<string, string>) =>
   new Promise<{ code: number; output: string }>((resolve) => {
+    // stopped by a signal: this process is about to die of it, and reports nothing more
+    if (stoppedBy !== undefined) return
     const child = spawn("/bin/sh", ["-c", 'exec "$0" "$@" 2>&1', process.execPath, process.argv[1]!, phase], { env, stdio: ["ignore", "pipe", "ignore"] })
     phaseProcesses.add(child)
     let output = ""
     child.stdout.on("data", (c: Buffer) => (output += c.toString()))
     child.on("close", (code) => {
       phaseProcesses.delete(child)
-      resolve({ code: code ?? 1, output })
+      if (stoppedBy === undefined) resolve({ code: code ?? 1, output })
     })
   })
+
+/**
+ * A signal that ends the simulation (`kill PID`, a hangup, a Ctrl-C to it alone) ends it as it would a boot: each
+ * phase running gets it, and passes it on to the user's programs (a phase killed otherwise could not: they and
+ * their confinement would go on unseen); once the phases have ended, `done` (the temporary instance removed), and this
+ * process dies of the signal, the status a shell expects of it (128 + N), not an exit that skips the phases
+ */
+const stopOnSignals = (done: () => void) => {
+  const handlers = STOP_SIGNALS.map((signal) => {
+    const handler = () => {
+      if (stoppedBy !== undefined) return
+      stoppedBy = signal
+      const ended = [...phaseProcesses].map((child) => new Promise((gone) => (child.exitCode !== null || child.signalCode !== null ? gone(undefined) : child.once("exit", gone))))
+      for (const child of phaseProcesses) child.kill(signal)
+      void Promise.all(ended).then(() => {
+        try {
+          done()
+        } catch {
+          // what cannot be removed stays in the temporary directory
+        }
+        for (const off of handlers) off()
+        process.kill(process.pid, signal)
+      })
+    }
+    process.on(signal, handler)
+    return () => void process.off(signal, handler)
+  })
+}
 
 /** why the user's programs cannot be confined here, or undefined when they can */
 const confinement = (root: string) =>
@@ -175,6 +211,7 @@ const simulate = ({ cloud, userData: userDataFile, customData: customDataFile, r
         // what a phase wrote as it was stopped stays in the temporary directory
       }
     })
+    stopOnSignals(removeTemporary)
     let fake: FakeSystem
     try {
       // an image with tiny-cloud installed, as a package installs it: the network helpers HOTPLUG_MODULES names are there

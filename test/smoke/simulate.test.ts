@@ -9,6 +9,25 @@ import { describeSystem, which } from "../support/system.js"
 import { until } from "../support/openrc.js"
 import { FAKE_COMMANDS } from "../../src/sim/fake-system.js"
 
+/** the pids of the processes (a simulation's phases) whose ROOT is under `prefix` */
+const processesUnder = (prefix: string) =>
+  readdirSync("/proc").filter((pid) => {
+    try {
+      return /^\d+$/.test(pid) && `\0${readFileSync(`/proc/${pid}/environ`, "latin1")}`.includes(`\0ROOT=${prefix}`)
+    } catch {
+      return false
+    }
+  })
+
+/** a simulation started with `env`, its stderr read, and how it ended: its exit status or the signal it died of */
+const startSimulation = (args: ReadonlyArray<string>, env: Record<string, string>) => {
+  const child = spawn(process.execPath, [PROGRAM, "simulate", ...args], { env: { TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE, ...env }, stdio: ["ignore", "ignore", "pipe"] })
+  let stderr = ""
+  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()))
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((done) => child.on("close", (code, signal) => done({ code, signal, stderr })))
+  return { child, ended }
+}
+
 /** user-data naming a file of the machine running the tests, in a directory the simulated instance has too */
 const outsideFile = (dir: string) => `/tmp/escaped-${dir.split("-").pop()}`
 const PASSWORD = "s3cret-Simulated"
@@ -272,6 +291,34 @@ describe.concurrent("tiny-cloud simulate", () => {
     }
   })
 
+  it("ended by a signal to it alone (kill, a hangup) while a phase runs: the phase ends with it, a temporary instance is removed, --root kept, and it dies of the signal (128 + N), no stack trace", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+    const tmp = join(dir, "tmp")
+    mkdirSync(tmp)
+    // loaded with each node process simulate starts (NODE_OPTIONS): main says it runs, then never ends by itself
+    const hook = join(dir, "stuck-main.cjs")
+    writeFileSync(hook, `if (process.argv[2] === "main") {\n  require("node:fs").writeFileSync(process.env.ROOT + "/main-runs", "")\n  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0)\n}\n`)
+    const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", TMPDIR: tmp, NODE_OPTIONS: `--require ${hook}` }
+    try {
+      for (const [signal, root] of [["SIGTERM", undefined], ["SIGHUP", join(dir, "instance")]] as const) {
+        const { child, ended } = startSimulation(root === undefined ? [] : ["--root", root], env)
+        const instance = root ?? tmp
+        const made = () => root ?? readdirSync(tmp).map((name) => join(tmp, name))[0]
+        await until(() => made() !== undefined && existsSync(join(made()!, "root/main-runs")), "main runs")
+        expect(processesUnder(instance)).toHaveLength(1)
+        child.kill(signal)
+        expect(await ended).toEqual({ code: null, signal, stderr: "" })
+        // its phase is gone, not left writing into the instance
+        expect(processesUnder(instance)).toEqual([])
+        if (root === undefined) expect(readdirSync(tmp)).toEqual([])
+        else expect(existsSync(join(root, "root/main-runs"))).toBe(true)
+      }
+    } finally {
+      for (const pid of processesUnder(dir)) process.kill(Number(pid), "SIGKILL")
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it("run by a user whose umask is 002 (Debian 13's, pam_umask's usergroups), the simulated image has an Alpine image's modes, and the report says so", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
     try {
@@ -428,6 +475,31 @@ describe.concurrent("tiny-cloud simulate never runs the user's programs on the m
         await simulation
         expect(left()).toBe("")
       } finally {
+        if (left() !== "") spawnSync("pkill", ["-f", `^sleep ${seconds}$`])
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+
+    it("a SIGTERM or a Ctrl-C to simulate alone ends the user's program with the phase running it (none goes on unseen), and the temporary instance is removed", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+      // a number of this test's own, to find the program by (its pid is the namespace's, not the machine's)
+      const seconds = 200000 + (process.pid % 50000)
+      const left = () => spawnSync("pgrep", ["-f", `^sleep ${seconds}$`], { encoding: "utf8" }).stdout.trim()
+      const tmp = join(dir, "tmp")
+      mkdirSync(tmp)
+      try {
+        writeFileSync(join(dir, "user-data"), `#cloud-config\nbootcmd:\n  - sleep ${seconds}\n`)
+        for (const signal of ["SIGTERM", "SIGINT"] as const) {
+          const { child, ended } = startSimulation(["--exec", "--user-data", join(dir, "user-data")], { PATH: process.env.PATH ?? "/usr/bin:/bin", TMPDIR: tmp })
+          await until(() => left() !== "", "the user's program runs")
+          child.kill(signal)
+          expect(await ended).toEqual({ code: null, signal, stderr: "" })
+          expect(processesUnder(tmp)).toEqual([])
+          await until(() => left() === "", "the user's program has ended")
+          expect(readdirSync(tmp)).toEqual([])
+        }
+      } finally {
+        for (const pid of processesUnder(tmp)) process.kill(Number(pid), "SIGKILL")
         if (left() !== "") spawnSync("pkill", ["-f", `^sleep ${seconds}$`])
         rmSync(dir, { recursive: true, force: true })
       }

@@ -4,7 +4,7 @@
  * read-only) stands in place of one of the instance's directories.
  */
 import { execFile } from "node:child_process"
-import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { promisify } from "node:util"
 import { expect, it } from "vitest"
@@ -47,6 +47,22 @@ describeSystem("a full or read-only filesystem under the built program", { root:
     expect(r.early.stderr).toContain(`save_userdata: write ${instance.root}/var/lib/cloud/user-data: no space left on device\n`)
     expect(r.after.filter((f) => f.includes("user-data"))).toEqual([])
     expect(r.final.stderr).not.toContain("run_userdata")
+    expect(instance.read("/etc/hostname")).toBe("web-1\n")
+    expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+  })
+
+  it("an earlier instance's user-data that early can neither replace nor remove (a read-only /var/lib/cloud) is not run: main and final take it as none, the user, keys and hostname are set", async () => {
+    const userData = "#cloud-config\nruncmd:\n  - echo NEW-USERDATA-RAN\n"
+    const instance = await newInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY], userData: new TextEncoder().encode(userData) } })
+    instance.write("/var/lib/cloud/user-data", "#!/bin/sh\necho OLD-USERDATA-RAN\n")
+    chmodSync(join(instance.root, "var/lib/cloud/user-data"), 0o700)
+    const r = await bootOnTmpfs(instance, "var/lib/cloud", { size: "1m", ro: true })
+    expect(r.early.code).toBe(1)
+    expect(r.early.stderr).toContain(`save_userdata: remove ${instance.root}/var/lib/cloud/user-data: read-only file system\n`)
+    expect(r.main.stderr).not.toContain("unknown_userdata")
+    expect(r.final.stderr).not.toContain("run_userdata")
+    const log = join(instance.root, "var/log/user-data.log")
+    expect(existsSync(log) ? readFileSync(log, "utf8") : "").not.toContain("OLD-USERDATA-RAN")
     expect(instance.read("/etc/hostname")).toBe("web-1\n")
     expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
   })

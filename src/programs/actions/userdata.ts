@@ -11,7 +11,8 @@ import { PhaseContext } from "../action.js"
 import { decompress } from "../decompress.js"
 import { readRecord } from "../status-record.js"
 import { keepOrSay, whyNotStarted, oncePerFirstBoot, spareOutput } from "../userdata/actions/common.js"
-import { userDataUnsaved } from "../../domain/run-record.js"
+import { userDataUnsaved, USERDATA_UNSAVED } from "../../domain/run-record.js"
+import { RUN_DIR } from "../../domain/resident.js"
 import { textOf } from "../../domain/text.js"
 import { programFile, runnableScript } from "../../domain/userdata/runnable.js"
 import { CHECKED_WORDS, userDataTypeOf, whyNotRead } from "../../domain/userdata/type.js"
@@ -20,7 +21,7 @@ import { CHECKED_WORDS, userDataTypeOf, whyNotRead } from "../../domain/userdata
  * fetch, decompress, store byte-exact for root only; absent or empty user-data leaves no file. An earlier
  * bootstrap's copy goes first: user-data that cannot be read now leaves none for main and final to run
  */
-export const saveUserdata = Effect.gen(function* () {
+const save = Effect.gen(function* () {
   const userData = yield* UserData
   yield* userData.remove
   const metadata = yield* Metadata
@@ -36,6 +37,22 @@ export const saveUserdata = Effect.gen(function* () {
   if (data.length === 0) return yield* userData.remove
   yield* userData.save(data)
   yield* reportProblems
+})
+
+/**
+ * save_userdata: what early could not save (a state directory that takes neither the new user-data nor the
+ * earlier one's removal) is marked in the run directory, which main and final read, not in the state directory
+ */
+export const saveUserdata = Effect.gen(function* () {
+  const fs = yield* RootFs
+  const unsaved = fs.at(USERDATA_UNSAVED)
+  yield* fs.remove(unsaved).pipe(Effect.ignore)
+  // failed, said so: main and final take the user-data as none, even where an earlier one stays (see USERDATA_UNSAVED)
+  yield* save.pipe(
+    Effect.tapError(() =>
+      fs.makeDirectory(fs.at(RUN_DIR), { mode: 0o700 }).pipe(Effect.zipRight(fs.writeAtomic(unsaved, "", { mode: 0o600, noFollow: true })), Effect.ignore)
+    )
+  )
 })
 
 /**
@@ -64,7 +81,7 @@ export const missingUserdata = Effect.gen(function* () {
   const why = yield* Effect.flatMap(UserData, (u) => u.unreadable)
   if (Option.isSome(why)) return yield* err(`missing_userdata: ${why.value}; taken as no user-data`)
   // the contract's line and level for no user-data, and why there is none
-  const unsaved = userDataUnsaved((yield* readRecord).runs)
+  const unsaved = userDataUnsaved((yield* readRecord).runs) || (yield* Effect.flatMap(RootFs, (fs) => fs.exists(fs.at(USERDATA_UNSAVED))))
   yield* notice(`missing_userdata: no user-data found${unsaved ? " (save_userdata failed in early: what the cloud gave, if anything, was not saved)" : ""}`)
 })
 
