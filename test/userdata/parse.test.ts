@@ -1982,6 +1982,19 @@ users:
     expect(config("#cloud-config\nssh_pwauth: 1\npackage_upgrade: 0x1\n")).toMatchObject({ sshPwauth: true, packageUpgrade: true })
   })
 
+  it("names a float uid (1000.0, !!float 1000), which cloud-init's Alpine add_user passes as adduser -u 1000.0 and fails on; the user is made without it", () => {
+    const source = "#cloud-config\nusers:\n  - default\n  - name: u1\n    uid: 1000.0\n  - name: u2\n    uid: !!float 1001\n  - name: u3\n    uid: 1002\n  - name: u4\n    uid: !!int 0o1753\n"
+    const users = config(source).users
+    expect(users.find((u) => u.name === "u1")?.account).toEqual({})
+    expect(users.find((u) => u.name === "u2")?.account).toEqual({})
+    expect(users.find((u) => u.name === "u3")?.account).toEqual({ uid: 1002 })
+    expect(users.find((u) => u.name === "u4")?.account).toEqual({ uid: 1003 })
+    expect(notes(source).problems).toEqual([
+      "line 5: users[1].uid: expected a user id such as 1001, got a number; skipped",
+      "line 7: users[2].uid: expected a user id such as 1001, got a number; skipped"
+    ])
+  })
+
   it("names uid and create_groups with no value, on which cloud-init's Alpine add_user fails; the user is made, its groups created", () => {
     const source = "#cloud-config\nusers:\n  - default\n  - name: u1\n    uid:\n  - name: u2\n    groups: [g1]\n    create_groups:\n"
     const users = config(source).users

@@ -232,6 +232,11 @@ const keepAsWritten = (doc: Document, resolve: Resolve, keys: ReadonlySet<string
       if (at !== undefined && ancestry.length === 2 && TEXT_FLAGS.has(key) && isScalar(value) && (value.value === 0 || value.value === 1) && value.source !== undefined && !isInteger(value.tag, value.source)) {
         value.value = NaN
       }
+      // a user's `uid: 1000.0` (or `!!float 1000`): cloud-init's Alpine add_user runs `adduser -u 1000.0`, str() of the float, which
+      // fails and stops its users module; NaN, a number no user id is, names it and skips the uid alone (the user is made)
+      if (at !== undefined && key === "uid" && isScalar(value) && typeof value.value === "number" && value.source !== undefined && !isInteger(value.tag, value.source)) {
+        value.value = NaN
+      }
       // a whole list given by an alias (`runcmd: *cmds`) is its anchor's: made its text where it is, as an aliased argument list is
       const list = resolve(value)
       if (COMMAND_LISTS.has(key) && isSeq(list)) {
