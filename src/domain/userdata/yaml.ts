@@ -127,6 +127,15 @@ const isInteger = (tag: string | undefined, source: string): boolean => tag === 
  */
 const TEXT_FLAGS: ReadonlySet<string> = new Set(["ssh_pwauth", "package_update", "package_upgrade", "apt_update", "apt_upgrade"])
 
+/** a write_files entry's flags, which cloud-init reads the same way (get_cfg_option_bool): `append: 1.0` overwrites, `defer: 1.0` does not defer */
+const WRITE_FILE_FLAGS: ReadonlySet<string> = new Set(["append", "defer"])
+
+/** whether a pair's ancestry is a top-level write_files entry's (document, map, the write_files pair, its list, the entry) */
+const inWriteFilesEntry = (ancestry: ReadonlyArray<unknown>): boolean => {
+  const owner = ancestry[2]
+  return ancestry.length === 5 && isPair(owner) && isScalar(owner.key) && owner.key.value === "write_files"
+}
+
 /**
  * An argument list's (or a package pair's) numbers as Python writes them,
  * where their value alone would not say it: an integer too large for a
@@ -231,6 +240,13 @@ const keepAsWritten = (doc: Document, resolve: Resolve, keys: ReadonlySet<string
       if (keys.has(key) && isScalar(value) && typeof value.value === "number" && value.source !== undefined) value.value = value.source
       if (at !== undefined && ancestry.length === 2 && TEXT_FLAGS.has(key) && isScalar(value) && (value.value === 0 || value.value === 1) && value.source !== undefined && !isInteger(value.tag, value.source)) {
         value.value = NaN
+      }
+      // a write_files entry's `append: 1.0` or `defer: 1.0` is false to cloud-init (its file overwritten, or written at once): so here, named
+      if (at !== undefined && WRITE_FILE_FLAGS.has(key) && inWriteFilesEntry(ancestry) && isScalar(value) && value.value === 1 && value.source !== undefined && !isInteger(value.tag, value.source)) {
+        value.value = false
+        const index = (ancestry[3] as YAMLSeq).items.indexOf(ancestry[4])
+        const message = `a float, 1.0, which cloud-init takes for false (str(1.0), '1.0', is none of its true words): taken as false`
+        notes.push({ path: ["write_files", index, key], line: at(value.range?.[0] ?? 0), message })
       }
       // a user's `uid: 1000.0` (or `!!float 1000`): cloud-init's Alpine add_user runs `adduser -u 1000.0`, str() of the float, which
       // fails and stops its users module; NaN, a number no user id is, names it and skips the uid alone (the user is made)
