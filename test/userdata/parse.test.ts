@@ -1998,6 +1998,13 @@ users:
     })
   })
 
+  it("takes resize_rootfs, preserve_hostname and create_hostname_file of 1.0 for false, as cloud-init compares str(1.0) with its words: no resize named", () => {
+    const source = "#cloud-config\nresize_rootfs: 1.0\npreserve_hostname: 1.0\ncreate_hostname_file: !!float 1\nprefer_fqdn_over_hostname: 1.0\n"
+    expect(notes(source).warnings).toEqual(["unsupported cloud-config keys: resize_rootfs, create_hostname_file"])
+    // an integer 1 is true, as before: the root grown, the host named by its fqdn (named)
+    expect(notes("#cloud-config\nresize_rootfs: 1\nprefer_fqdn_over_hostname: 1\n").warnings).toEqual(["unsupported cloud-config keys: prefer_fqdn_over_hostname"])
+  })
+
   it("names a float uid (1000.0, !!float 1000), which cloud-init's Alpine add_user passes as adduser -u 1000.0 and fails on; the user is made without it", () => {
     const source = "#cloud-config\nusers:\n  - default\n  - name: u1\n    uid: 1000.0\n  - name: u2\n    uid: !!float 1001\n  - name: u3\n    uid: 1002\n  - name: u4\n    uid: !!int 0o1753\n"
     const users = config(source).users

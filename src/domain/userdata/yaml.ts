@@ -127,6 +127,19 @@ const isInteger = (tag: string | undefined, source: string): boolean => tag === 
  */
 const TEXT_FLAGS: ReadonlySet<string> = new Set(["ssh_pwauth", "package_update", "package_upgrade", "apt_update", "apt_upgrade"])
 
+/**
+ * The top-level keys this edition does anyway (done-anyway.ts) that cloud-init reads by text too (get_cfg_option_bool,
+ * translate_bool): a float 1.0 is false to it (`resize_rootfs: 1.0` grows nothing), so here, and named as their false is
+ */
+const DONE_ANYWAY_TEXT_FLAGS: ReadonlySet<string> = new Set([
+  "preserve_hostname",
+  "create_hostname_file",
+  "prefer_fqdn_over_hostname",
+  "resize_rootfs",
+  "package_reboot_if_required",
+  "manage_resolv_conf"
+])
+
 /** a write_files entry's flags, which cloud-init reads the same way (get_cfg_option_bool): `append: 1.0` overwrites, `defer: 1.0` does not defer */
 const WRITE_FILE_FLAGS: ReadonlySet<string> = new Set(["append", "defer"])
 
@@ -240,6 +253,9 @@ const keepAsWritten = (doc: Document, resolve: Resolve, keys: ReadonlySet<string
       if (keys.has(key) && isScalar(value) && typeof value.value === "number" && value.source !== undefined) value.value = value.source
       if (at !== undefined && ancestry.length === 2 && TEXT_FLAGS.has(key) && isScalar(value) && (value.value === 0 || value.value === 1) && value.source !== undefined && !isInteger(value.tag, value.source)) {
         value.value = NaN
+      }
+      if (at !== undefined && ancestry.length === 2 && DONE_ANYWAY_TEXT_FLAGS.has(key) && isScalar(value) && value.value === 1 && value.source !== undefined && !isInteger(value.tag, value.source)) {
+        value.value = false
       }
       // a write_files entry's `append: 1.0` or `defer: 1.0` is false to cloud-init (its file overwritten, or written at once): so here, named
       if (at !== undefined && WRITE_FILE_FLAGS.has(key) && inWriteFilesEntry(ancestry) && isScalar(value) && value.value === 1 && value.source !== undefined && !isInteger(value.tag, value.source)) {
