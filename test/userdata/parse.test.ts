@@ -1982,6 +1982,42 @@ users:
     expect(config("#cloud-config\nssh_pwauth: 1\npackage_upgrade: 0x1\n")).toMatchObject({ sshPwauth: true, packageUpgrade: true })
   })
 
+  it("takes a write_files entry's append or defer of 1.0 for no flag, as cloud-init's get_cfg_option_bool compares str(1.0) with its words: overwritten, not deferred", () => {
+    const source = "#cloud-config\nwrite_files:\n  - path: /a\n    content: x\n    append: 1.0\n  - path: /b\n    content: y\n    defer: !!float 1\n  - path: /c\n    content: z\n    append: 1\n    defer: true\n"
+    expect(config(source).writeFiles.map((f) => [f.path, f.append, f.defer])).toEqual([
+      ["/a", false, false],
+      ["/b", false, false],
+      ["/c", true, true]
+    ])
+    expect(notes(source)).toEqual({
+      problems: [],
+      warnings: [
+        "line 5: write_files[0].append: a float, 1.0, which cloud-init takes for false (str(1.0), '1.0', is none of its true words): taken as false",
+        "line 8: write_files[1].defer: a float, 1.0, which cloud-init takes for false (str(1.0), '1.0', is none of its true words): taken as false"
+      ]
+    })
+  })
+
+  it("takes resize_rootfs, preserve_hostname and create_hostname_file of 1.0 for false, as cloud-init compares str(1.0) with its words: no resize named", () => {
+    const source = "#cloud-config\nresize_rootfs: 1.0\npreserve_hostname: 1.0\ncreate_hostname_file: !!float 1\nprefer_fqdn_over_hostname: 1.0\n"
+    expect(notes(source).warnings).toEqual(["unsupported cloud-config keys: resize_rootfs, create_hostname_file"])
+    // an integer 1 is true, as before: the root grown, the host named by its fqdn (named)
+    expect(notes("#cloud-config\nresize_rootfs: 1\nprefer_fqdn_over_hostname: 1\n").warnings).toEqual(["unsupported cloud-config keys: prefer_fqdn_over_hostname"])
+  })
+
+  it("names a float uid (1000.0, !!float 1000), which cloud-init's Alpine add_user passes as adduser -u 1000.0 and fails on; the user is made without it", () => {
+    const source = "#cloud-config\nusers:\n  - default\n  - name: u1\n    uid: 1000.0\n  - name: u2\n    uid: !!float 1001\n  - name: u3\n    uid: 1002\n  - name: u4\n    uid: !!int 0o1753\n"
+    const users = config(source).users
+    expect(users.find((u) => u.name === "u1")?.account).toEqual({})
+    expect(users.find((u) => u.name === "u2")?.account).toEqual({})
+    expect(users.find((u) => u.name === "u3")?.account).toEqual({ uid: 1002 })
+    expect(users.find((u) => u.name === "u4")?.account).toEqual({ uid: 1003 })
+    expect(notes(source).problems).toEqual([
+      "line 5: users[1].uid: expected a user id such as 1001, got a number; skipped",
+      "line 7: users[2].uid: expected a user id such as 1001, got a number; skipped"
+    ])
+  })
+
   it("names uid and create_groups with no value, on which cloud-init's Alpine add_user fails; the user is made, its groups created", () => {
     const source = "#cloud-config\nusers:\n  - default\n  - name: u1\n    uid:\n  - name: u2\n    groups: [g1]\n    create_groups:\n"
     const users = config(source).users

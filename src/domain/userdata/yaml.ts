@@ -128,6 +128,28 @@ const isInteger = (tag: string | undefined, source: string): boolean => tag === 
 const TEXT_FLAGS: ReadonlySet<string> = new Set(["ssh_pwauth", "package_update", "package_upgrade", "apt_update", "apt_upgrade"])
 
 /**
+ * The top-level keys this edition does anyway (done-anyway.ts) that cloud-init reads by text too (get_cfg_option_bool,
+ * translate_bool): a float 1.0 is false to it (`resize_rootfs: 1.0` grows nothing), so here, and named as their false is
+ */
+const DONE_ANYWAY_TEXT_FLAGS: ReadonlySet<string> = new Set([
+  "preserve_hostname",
+  "create_hostname_file",
+  "prefer_fqdn_over_hostname",
+  "resize_rootfs",
+  "package_reboot_if_required",
+  "manage_resolv_conf"
+])
+
+/** a write_files entry's flags, which cloud-init reads the same way (get_cfg_option_bool): `append: 1.0` overwrites, `defer: 1.0` does not defer */
+const WRITE_FILE_FLAGS: ReadonlySet<string> = new Set(["append", "defer"])
+
+/** whether a pair's ancestry is a top-level write_files entry's (document, map, the write_files pair, its list, the entry) */
+const inWriteFilesEntry = (ancestry: ReadonlyArray<unknown>): boolean => {
+  const owner = ancestry[2]
+  return ancestry.length === 5 && isPair(owner) && isScalar(owner.key) && owner.key.value === "write_files"
+}
+
+/**
  * An argument list's (or a package pair's) numbers as Python writes them,
  * where their value alone would not say it: an integer too large for a
  * JavaScript number as its exact digits (Python, and so cloud-init, writes an
@@ -230,6 +252,21 @@ const keepAsWritten = (doc: Document, resolve: Resolve, keys: ReadonlySet<string
       const value = pair.value
       if (keys.has(key) && isScalar(value) && typeof value.value === "number" && value.source !== undefined) value.value = value.source
       if (at !== undefined && ancestry.length === 2 && TEXT_FLAGS.has(key) && isScalar(value) && (value.value === 0 || value.value === 1) && value.source !== undefined && !isInteger(value.tag, value.source)) {
+        value.value = NaN
+      }
+      if (at !== undefined && ancestry.length === 2 && DONE_ANYWAY_TEXT_FLAGS.has(key) && isScalar(value) && value.value === 1 && value.source !== undefined && !isInteger(value.tag, value.source)) {
+        value.value = false
+      }
+      // a write_files entry's `append: 1.0` or `defer: 1.0` is false to cloud-init (its file overwritten, or written at once): so here, named
+      if (at !== undefined && WRITE_FILE_FLAGS.has(key) && inWriteFilesEntry(ancestry) && isScalar(value) && value.value === 1 && value.source !== undefined && !isInteger(value.tag, value.source)) {
+        value.value = false
+        const index = (ancestry[3] as YAMLSeq).items.indexOf(ancestry[4])
+        const message = `a float, 1.0, which cloud-init takes for false (str(1.0), '1.0', is none of its true words): taken as false`
+        notes.push({ path: ["write_files", index, key], line: at(value.range?.[0] ?? 0), message })
+      }
+      // a user's `uid: 1000.0` (or `!!float 1000`): cloud-init's Alpine add_user runs `adduser -u 1000.0`, str() of the float, which
+      // fails and stops its users module; NaN, a number no user id is, names it and skips the uid alone (the user is made)
+      if (at !== undefined && key === "uid" && isScalar(value) && typeof value.value === "number" && value.source !== undefined && !isInteger(value.tag, value.source)) {
         value.value = NaN
       }
       // a whole list given by an alias (`runcmd: *cmds`) is its anchor's: made its text where it is, as an aliased argument list is
