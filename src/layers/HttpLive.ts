@@ -24,6 +24,12 @@ const OPENSSL_REASON = /:error:[0-9A-Fa-f]+:[^:\n]*:[^:\n]*:([^:\n]+)/
 /** this host has no route to the address's network, or no address of its family to send from (IPv6 disabled) */
 const isNoNetwork = (e: NodeJS.ErrnoException) => e.code === "ENETUNREACH" || (e.code === "EADDRNOTAVAIL" && e.syscall === "connect")
 
+/** `NAME: ` of a resolver's failure, the name it was asked for (getaddrinfo's errors carry it) */
+const resolved = (e: NodeJS.ErrnoException): string => {
+  const name = (e as { hostname?: unknown }).hostname
+  return typeof name === "string" && name !== "" ? `${printable(name)}: ` : ""
+}
+
 const describe = (e: NodeJS.ErrnoException): string => {
   if (e.code?.startsWith("HPE_") === true) return refusedAnswer(e)
   switch (e.code) {
@@ -42,10 +48,11 @@ const describe = (e: NodeJS.ErrnoException): string => {
       return "no such socket"
     // a host name (IMDS_ENDPOINT, AZURE_WIRESERVER, a NoCloud seed's) the resolver does not know, or cannot ask yet (no DNS server
     // reached on a first boot): its own words (gai_strerror's), not node's `getaddrinfo ENOTFOUND NAME`; the URL names the host
+    // (the name first, as ping and getent say it: a write_files source's line names no URL)
     case "ENOTFOUND":
-      return "name or service not known"
+      return `${resolved(e)}name or service not known`
     case "EAI_AGAIN":
-      return "temporary failure in name resolution"
+      return `${resolved(e)}temporary failure in name resolution`
     // a link-local IPv6 address through no interface that is there (IMDS_ENDPOINT's `[fe80::...%IFACE]` naming none, or none given)
     case "EINVAL":
       return e.syscall === "connect" ? "the address is refused: a link-local one needs the name of an interface that is there" : e.message

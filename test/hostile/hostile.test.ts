@@ -175,7 +175,7 @@ describe("a metadata host name the resolver does not know (IMDS_ENDPOINT=metadat
     Effect.gen(function* () {
       // `.invalid` is a name no resolver knows (RFC 2606); one that reaches no DNS server at all cannot ask
       const r = yield* Effect.either(liveHttp.request({ method: "GET", host: "metadata.invalid", port: 80, path: "/", timeoutMs: 20_000, maxBytes: 1000 }))
-      expect(["name or service not known", "temporary failure in name resolution"]).toContain(r._tag === "Left" && r.left._tag === "HttpTransportError" ? r.left.reason : r)
+      expect(["metadata.invalid: name or service not known", "metadata.invalid: temporary failure in name resolution"]).toContain(r._tag === "Left" && r.left._tag === "HttpTransportError" ? r.left.reason : r)
     })
   )
 })
