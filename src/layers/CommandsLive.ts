@@ -147,15 +147,20 @@ const signalGroup = (pid: number | undefined, signal: NodeJS.Signals) => {
  * a hangup or a SIGTERM that ends the phase is passed on to it, as it reached
  * it in the phase's group, so that it does not go on unseen after the phase.
  * A process with a handler of its own (the resident process) keeps it; any
- * other dies of the signal, as before.
+ * other dies of the signal, as before. A confined program (`confined`: its
+ * group's leader is the unshare of `simulate --exec`, which blocks SIGINT and
+ * SIGTERM, its namespace's first process ignoring them too) ends with this
+ * process whatever it does with the signal: its unshare is killed, and the
+ * namespace with it (--kill-child), as it would be were the command interrupted.
  */
 const forwarders = new WeakSet<object>()
-const forwardSignals = (pid: number | undefined): (() => void) => {
+const forwardSignals = (pid: number | undefined, confined: boolean): (() => void) => {
   const handlers = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((signal) => {
     const alone = process.listeners(signal).every((l) => forwarders.has(l))
     const handler = () => {
       signalGroup(pid, signal)
       if (!alone) return
+      if (confined) signalGroup(pid, "SIGKILL")
       unforward()
       process.kill(process.pid, signal)
     }
@@ -194,7 +199,7 @@ const whyNotLogged = (e: unknown) => {
  * on into the log. Everything the program wrote before it exited is echoed.
  */
 const runLogged =
-  (echo: Echo, env: Environment): CommandsShape["runLogged"] =>
+  (echo: Echo, env: Environment, confined: boolean): CommandsShape["runLogged"] =>
   (command, args, options) =>
     Effect.flatMap(childProcess, ({ spawn }) =>
       Effect.async<number, CommandError>((resume) => {
@@ -287,7 +292,7 @@ const runLogged =
           finish(Effect.fail(new CommandError({ command, reason: `cannot be started: ${notStarted(e)}` })))
           return
         }
-        unforward = forwardSignals(child.pid)
+        unforward = forwardSignals(child.pid, confined)
         child.on("error", (e) => finish(Effect.fail(new CommandError({ command, reason: e.message }))))
         child.on("exit", (code, signal) => finish(Effect.succeed(exitStatus(code, signal))))
         return Effect.sync(() => {
@@ -336,14 +341,14 @@ const stream =
 /** the environment programs run with: `given`, with SYSTEM_PATH where it has no PATH */
 export const programEnvironment = (given: Environment): Environment => (given.PATH === undefined ? { ...given, PATH: SYSTEM_PATH } : given)
 
-/** the system's programs; a logged program's output is also echoed to `echo` */
-export const makeLiveCommands = (echo: Echo, given: Environment = process.env): CommandsShape => {
+/** the system's programs; a logged program's output is also echoed to `echo`; `confined`: each is a confinement (src/domain/confine.ts) */
+export const makeLiveCommands = (echo: Echo, given: Environment = process.env, confined = false): CommandsShape => {
   // the programs are looked up, and run, with the PATH `has` looks them up on
   const env = programEnvironment(given)
   const path = env.PATH!
   return {
     run: run(env),
-    runLogged: runLogged(echo, env),
+    runLogged: runLogged(echo, env, confined),
     has: (command) => Effect.sync(() => onPath(path, command)),
     stream: stream(env)
   }

@@ -39,7 +39,7 @@ export const SimulationCommands = (base: CommandsShape, mode: UserCommands, root
             appendFileSync(record, `${describe(command, args)}\n`)
             const [program, argv] = confinedCommand(root, command, args)
             // as on a real boot: the program writes into the log itself, and is done when it exits, whatever it left in the background ('daemon &')
-            return makeLiveCommands((chunk) => void process.stdout.write(chunk), CONFINED_ENV).runLogged(program, argv, options).pipe(
+            return makeLiveCommands((chunk) => void process.stdout.write(chunk), CONFINED_ENV, true).runLogged(program, argv, options).pipe(
               Effect.mapError((e) => new CommandError({ command, reason: e.reason }))
             )
           })

@@ -505,6 +505,33 @@ describe.concurrent("tiny-cloud simulate never runs the user's programs on the m
       }
     })
 
+    it("a SIGTERM or a Ctrl-C to simulate ends a user's program that ignores both with the phase running it, and its confinement (unshare blocks them, the namespace's first process ignores them)", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+      // a number of this test's own, to find the program by (its pid is the namespace's, not the machine's)
+      const seconds = 250000 + (process.pid % 50000)
+      const left = () => spawnSync("pgrep", ["-f", `^sleep ${seconds}$`], { encoding: "utf8" }).stdout.trim()
+      const confinement = (root: string) => spawnSync("pgrep", ["-f", `^unshare .* confine ${root} `], { encoding: "utf8" }).stdout.trim()
+      const roots: string[] = []
+      try {
+        writeFileSync(join(dir, "user-data"), `#cloud-config\nbootcmd:\n  - trap "" TERM INT; sleep ${seconds}\n`)
+        for (const signal of ["SIGTERM", "SIGINT"] as const) {
+          const instance = join(dir, `instance-${signal}`)
+          roots.push(join(instance, "root"))
+          const { child, ended } = startSimulation(["--exec", "--user-data", join(dir, "user-data"), "--root", instance], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+          await until(() => left() !== "", "the user's program runs")
+          child.kill(signal)
+          expect(await ended).toEqual({ code: null, signal, stderr: "" })
+          expect(processesUnder(instance)).toEqual([])
+          await until(() => left() === "" && confinement(join(instance, "root")) === "", "the user's program and its confinement have ended")
+        }
+      } finally {
+        for (const pid of processesUnder(dir)) process.kill(Number(pid), "SIGKILL")
+        for (const root of roots) for (const pid of confinement(root).split("\n").filter(Boolean)) process.kill(Number(pid), "SIGKILL")
+        if (left() !== "") spawnSync("pkill", ["-f", `^sleep ${seconds}$`])
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+
     it("cannot signal a program of the machine's (it sees only its own command's): `kill` of one outside fails, and that program goes on", async () => {
       const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
       const outside = spawn("sleep", ["600"], { stdio: "ignore" })
