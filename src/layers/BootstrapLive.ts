@@ -22,11 +22,10 @@ export const makeBootstrap: Effect.Effect<BootstrapShape, never, RootFs | Config
     // once it is there, the journals of the first boot it completes are of none to come: the marker removed by hand (an image
     // builder's `rm`, as the shell edition's --bootstrap incomplete does) asks for a first boot that runs the user's programs again;
     // one that cannot go is left, as --bootstrap incomplete removes them too
-    // (a marker there already is kept as it is: a state directory that takes no file now, full or read-only, has what was asked)
+    // (a marker there already is kept as it is: a state directory that takes no file now, full or read-only, has what was asked;
+    // and a link to a regular file, which isComplete takes as the marker as the shell edition's `[ -f ]` and `touch` do)
     markComplete: Effect.zipRight(
-      Effect.flatMap(Effect.zip(fs.isFile(marker), fs.isSymlink(marker)), ([there, link]) =>
-        there && !link ? Effect.void : fs.writeAtomic(marker, "", { noFollow: true })
-      ),
+      Effect.flatMap(fs.isFile(marker), (there) => (there ? Effect.void : fs.writeAtomic(marker, "", { noFollow: true }))),
       Effect.forEach(journals, (path) => Effect.ignore(remove(path)), { discard: true })
     ),
     // a first boot asked for again appends its write_files again and runs the user's programs again; it detects its cloud and reads its NoCloud seed

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { spawn } from "node:child_process"
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
@@ -239,6 +239,18 @@ describe("tiny-cloud status", () => {
       expect(complete.code).toBe(1)
       expect(complete.stderr).toMatch(/^[^\n]*\.bootstrap-complete: not a regular file; refused\n$/)
       expect((yield* i.run(["--bootstrap", "status"])).stdout).toBe("incomplete\n")
+    })
+  )
+
+  it.scopedLive("a link to a regular file in the marker's place is the marker, as the shell edition's -f and touch take it: --bootstrap complete keeps it, exit 0", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      mkdirSync(join(i.root, "var/lib/cloud"), { recursive: true })
+      writeFileSync(join(i.root, "var/lib/cloud/done"), "")
+      symlinkSync("done", join(i.root, "var/lib/cloud/.bootstrap-complete"))
+      expect((yield* i.run(["--bootstrap", "status"])).stdout).toBe("complete\n")
+      expect((yield* i.run(["--bootstrap", "complete"])).code).toBe(0)
+      expect(readlinkSync(join(i.root, "var/lib/cloud/.bootstrap-complete"))).toBe("done")
     })
   )
 
