@@ -4,7 +4,7 @@
  * read-only) stands in place of one of the instance's directories.
  */
 import { execFile } from "node:child_process"
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs"
+import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { promisify } from "node:util"
 import { expect, it } from "vitest"
@@ -116,6 +116,27 @@ describeSystem("a full or read-only filesystem under the built program", { root:
     expect(r.after).toEqual(["user-data.log"])
     expect(readFileSync(join(instance.dir, "out/after/user-data.log"), "utf8")).toBe("said\n")
     expect(statSync(join(instance.dir, "out/after/user-data.log")).mode & 0o777).toBe(0o600)
+  })
+
+  it("a /var/log with no inode left, user-data.log there a hard link to another log (left in an image): that file is neither written nor made 0600, and the log is refused in one line", async () => {
+    const instance = await newInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY], userData: new TextEncoder().encode("#!/bin/sh\necho said\n") } })
+    instance.write("/var/log/messages", "system log\n")
+    chmodSync(join(instance.root, "var/log/messages"), 0o644)
+    linkSync(join(instance.root, "var/log/messages"), join(instance.root, "var/log/user-data.log"))
+    // none left once the directory and the one file with its two names are there (tmpfs counts a hard link as one)
+    const r = await bootOnTmpfs(instance, "var/log", { size: "64k,nr_inodes=3" })
+    expect(r.final.stderr).toContain(`${instance.root}/var/log/user-data.log: is a hard link; refused`)
+    expect(readFileSync(join(instance.dir, "out/after/messages"), "utf8")).toBe("system log\n")
+    expect(statSync(join(instance.dir, "out/after/messages")).mode & 0o777).toBe(0o644)
+  })
+
+  it("a read-only /var/log, user-data.log there already: the script's output is echoed from a spare and said not kept, the log as it was", async () => {
+    const instance = await newInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY], userData: new TextEncoder().encode("#!/bin/sh\necho said\n") } })
+    instance.write("/var/log/user-data.log", "earlier\n")
+    const r = await bootOnTmpfs(instance, "var/log", { size: "64k", ro: true })
+    expect(r.final.stderr).toContain(`run_userdata: cannot keep its program's output: write ${instance.root}/var/log/user-data.log: read-only file system\n`)
+    expect(readFileSync(join(instance.dir, "out/final.out"), "utf8")).toContain("said\n")
+    expect(readFileSync(join(instance.dir, "out/after/user-data.log"), "utf8")).toBe("earlier\n")
   })
 
   it("--bootstrap complete on a state directory that takes no file (read-only), the marker there already: says so and exits 0, the marker as it was", async () => {

@@ -135,11 +135,16 @@ export const runUserdata = Effect.gen(function* () {
       // the log's directory as it is inside ROOT, whatever links lead to it
       const logFile = `${yield* fs.realPath(logDir)}/user-data.log`
       // a file beside it, as the log is made: where none can be (read-only, no inode left), a spare that is not kept;
-      // but a log there already takes the output without a new inode (none left): it is written, if its mode can be
+      // but a log there already takes the output without a new inode (none left): it is written, if its mode can be set
+      // (set to what it is: a hard link in its place, which the write refuses, is another file's name, not made 0600 here)
       const probe = yield* fs.temporaryOf(logFile)
       const output = yield* fs.createFile(probe).pipe(
         Effect.zipRight(fs.remove(probe)),
-        Effect.catchAll((e) => Effect.flatMap(fs.exists(logFile), (there) => (there ? Effect.mapError(fs.chmod(logFile, 0o600), () => e) : Effect.fail(e)))),
+        Effect.catchAll((e) =>
+          Effect.flatMap(Effect.orElseSucceed(fs.ownership(logFile), () => Option.none()), (there) =>
+            Option.match(there, { onNone: () => Effect.fail(e), onSome: ({ mode }) => Effect.mapError(fs.chmod(logFile, mode), () => e) })
+          )
+        ),
         Effect.as(logFile),
         Effect.catchAll((e) => spareOutput("run_userdata", "its program's output", logFile, e))
       )
