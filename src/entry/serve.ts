@@ -289,7 +289,7 @@ const toSyslog = (line: string) =>
     logger.unref()
   })
 
-/** the reply FIFOs and environments (taken, withdrawn) of clients that are gone: the environment may hold a secret */
+/** the reply FIFOs and environments (taken, withdrawn) of clients that are gone (the environment may hold a secret), and the server.pid a gone server was writing */
 const forgetDeadClients = (dir: string) => {
   let entries: Array<string>
   try {
@@ -299,7 +299,8 @@ const forgetDeadClients = (dir: string) => {
     return
   }
   for (const entry of entries) {
-    const client = /^(?:reply|env)\.(\d+)(?:\.taken|\.withdrawn)?$/.exec(entry)?.[1]
+    // (and the name a server killed while it wrote it left beside server.pid)
+    const client = /^(?:(?:reply|env)\.(\d+)(?:\.taken|\.withdrawn)?|server\.pid\.(\d+)\.new)$/.exec(entry)?.slice(1).find((n) => n !== undefined)
     if (client !== undefined && !processAlive(Number(client))) drop(`${dir}/${entry}`)
   }
 }
@@ -386,7 +387,8 @@ export const serve = async (): Promise<number> => {
     // the rename replaces the name alone, whatever it is (planted in an image: a link out of ROOT, a FIFO a write would
     // wait on for ever, a hard link to an image's /etc/passwd where /run is no tmpfs), never writing through it. A directory
     // in its place refuses it
-    const beside = `${paths.pid}.new`
+    // (a name of this process's own: a second server started at the same moment writes its own, never this one's)
+    const beside = `${paths.pid}.${process.pid}.new`
     drop(beside)
     const fd = openSync(beside, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600)
     try {
@@ -397,7 +399,7 @@ export const serve = async (): Promise<number> => {
     renameSync(beside, paths.pid)
   } catch (e) {
     // a full or read-only /run: no name half-written, the clients run their phases themselves
-    drop(`${paths.pid}.new`)
+    drop(`${paths.pid}.${process.pid}.new`)
     for (const signal of STOP_SIGNALS) process.off(signal, held)
     return refuse(`cannot write server.pid: ${reasonOf(e)}`)
   }
