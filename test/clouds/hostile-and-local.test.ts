@@ -730,6 +730,33 @@ describe("openstack", () => {
     })
   )
 
+  it.scopedLive("hetzner: a public-keys of null, {} or an empty body is no keys, as cloud-init reads it: set_ssh_keys says no key found, main ends well; a string is still refused in one line", () =>
+    Effect.gen(function* () {
+      for (const body of ["null", "{}", ""]) {
+        const instance = yield* makeTestInstance({
+          cloud: "hetzner",
+          faults: { overrides: [{ path: "/hetzner/v1/metadata/public-keys", status: 200, body }] }
+        })
+        expect(yield* instance.imds(["@ssh-keys"]), body).toEqual({ code: 0, stdout: "", stderr: "" })
+        const early = yield* instance.run(["early"])
+        expect(early.code, body).toBe(0)
+        const main = yield* instance.run(["main"])
+        expect(main.stderr, body).not.toContain("expected a JSON list")
+        expect(main.stderr, body).toContain("\nset_ssh_keys: no ssh key found\n")
+        expect(main.code, body).toBe(0)
+      }
+      const text = yield* makeTestInstance({
+        cloud: "hetzner",
+        faults: { overrides: [{ path: "/hetzner/v1/metadata/public-keys", status: 200, body: '"ssh-rsa X"' }] }
+      })
+      expect(yield* text.imds(["@ssh-keys"])).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: `imds: hetzner: cannot read http://${text.sim!.endpoint}/hetzner/v1/metadata/public-keys: expected a JSON list of strings\n`
+      })
+    })
+  )
+
   it.scopedLive("a public-keys list of thousands of items that are no string (hetzner), or public_keys entries (openstack), is said in at most 101 lines, not in a line per item", () =>
     Effect.gen(function* () {
       const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHzKey many@example"
