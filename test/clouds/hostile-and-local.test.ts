@@ -250,8 +250,32 @@ describe("incus's user-data keys", () => {
       })
       const early = yield* refused.run(["early"])
       expect(early.code).toBe(1)
-      expect(early.stderr).toMatch(/\nsave_userdata: incus: cannot read \S+\/1\.0\/config\/user\.user-data: HTTP 403\n/)
+      expect(early.stderr).toMatch(/\nsave_userdata: incus: cannot read \S+\/1\.0\/config\/user\.user-data: HTTP 403 \(the guest API refuses this instance: security\.guestapi \(LXD's security\.devlxd\) is false\?\)\n/)
       expect(refused.read("/var/lib/cloud/user-data")).toBeUndefined()
+    })
+  )
+})
+
+describe("incus's guest API turned off (security.guestapi=false; LXD: security.devlxd=false)", () => {
+  it.scopedLive("every read answered 403 'not authorized', as Incus answers then: each line says why, never a bare HTTP 403", () =>
+    Effect.gen(function* () {
+      const refused = { status: 403, body: "not authorized\n" }
+      const instance = yield* makeTestInstance({
+        cloud: "incus",
+        instance: { hostname: "c1" },
+        faults: {
+          overrides: ["/1.0/meta-data", "/1.0/config/cloud-init.user-data", "/1.0/config/user.user-data", "/1.0/config/user.meta-data", "/1.0/config/cloud-init.vendor-data", "/1.0/config/user.vendor-data"].map(
+            (path) => ({ path, ...refused })
+          )
+        }
+      })
+      const why = "HTTP 403 (the guest API refuses this instance: security.guestapi (LXD's security.devlxd) is false?)"
+      const hostname = yield* instance.imds(["@hostname"])
+      expect(hostname.code).toBe(1)
+      expect(hostname.stderr).toMatch(/^imds: incus: cannot read \S+\/1\.0\/meta-data: (.*)\n$/)
+      expect(hostname.stderr).toContain(`/1.0/meta-data: ${why}\n`)
+      const early = yield* instance.run(["early"])
+      expect(early.stderr).toContain(`/1.0/config/user.user-data: ${why}\n`)
     })
   )
 })
@@ -403,7 +427,7 @@ describe("incus's vendor-data keys (LXD's cloud-init.ssh-keys.* options), beneat
           { path: "/1.0/config/user.vendor-data", status: 403 }
         ]
       })
-      expect(refused).toEqual({ code: 0, stdout: `${own}\n`, stderr: expect.stringMatching(/^keys of vendor-data left out: incus: cannot read \S+\/1\.0\/config\/user\.vendor-data: HTTP 403\n$/) })
+      expect(refused).toEqual({ code: 0, stdout: `${own}\n`, stderr: expect.stringMatching(/^keys of vendor-data left out: incus: cannot read \S+\/1\.0\/config\/user\.vendor-data: HTTP 403 \(the guest API refuses this instance: security\.guestapi \(LXD's security\.devlxd\) is false\?\)\n$/) })
     })
   )
 
