@@ -3,7 +3,7 @@ import * as Option from "effect/Option"
 import { ImdsError } from "../domain/errors.js"
 import { lines, sortedUnique } from "../domain/text.js"
 import type { Log } from "../services/Log.js"
-import { dmiIs, isBase64Token, jsonValue, maybeBase64, nonEmpty, sayLeftOut, textValue, userDataWithin } from "./common.js"
+import { dmiIs, isBase64Token, maybeBase64, nonEmpty, parsedJson, sayLeftOut, textValue, userDataWithin } from "./common.js"
 import { AS_BASE64_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import type { CloudProvider } from "./provider.js"
 
@@ -13,9 +13,11 @@ const USER_DATA = "/hetzner/v1/userdata"
 /**
  * `public-keys`, a JSON list of strings: its keys, and the items that are no
  * string (a number, an object), left out so that the others are still the
- * instance's; undefined when it is no list at all
+ * instance's; `null` or `{}` is no keys, as cloud-init reads an empty
+ * public-keys; undefined when it is no list at all
  */
 export const hetznerKeys = (value: unknown): { readonly keys: ReadonlyArray<string>; readonly leftOut: ReadonlyArray<number> } | undefined => {
+  if (value === null || (typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 0)) return { keys: [], leftOut: [] }
   if (!Array.isArray(value)) return undefined
   const leftOut = value.flatMap((k, i) => (typeof k === "string" ? [] : [i]))
   return { keys: sortedUnique(value.flatMap((k) => (typeof k === "string" ? lines(k) : []))), leftOut }
@@ -34,8 +36,8 @@ export const hetzner: CloudProvider = {
     return {
       get: client.get,
       hostname: textValue(client, "hostname"),
-      // a JSON list of strings
-      sshKeys: Effect.flatMap(jsonValue(client, KEYS), (value) => {
+      // a JSON list of strings; an empty body is no keys
+      sshKeys: Effect.flatMap(Effect.flatMap(client.get(KEYS), (body) => parsedJson("hetzner", client.urlOf(KEYS), nonEmpty(body))), (value) => {
         const read = hetznerKeys(Option.getOrElse(value, () => [] as unknown))
         if (read === undefined) return Effect.fail(new ImdsError({ cloud: "hetzner", url: client.urlOf(KEYS), reason: "expected a JSON list of strings", unusable: true }))
         const said = sayLeftOut(

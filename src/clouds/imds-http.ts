@@ -49,6 +49,11 @@ export interface HttpEndpoint {
   readonly findSocket?: Effect.Effect<string>
   /** every request asked anew, never answered from those kept (the resident process's): a service whose answers move on */
   readonly fresh?: boolean
+  /**
+   * what a read refused (403) says of the service, after the status on the read's line (a read taken as absent on
+   * 403, `forbiddenIsAbsent`, says nothing): Incus's guest API turned off for the instance refuses every read so
+   */
+  readonly forbidden?: string
   /** a session token sent as a header, fetched once and refreshed on 401; the answer's body is the token */
   readonly token?: {
     readonly header: string
@@ -464,7 +469,14 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
           // a redirect is not followed here: its Location goes with the error, for a reader that follows it (NoCloud seeds)
           const redirect = isRedirectStatus(res.status) ? res.location : undefined
           // refused without a token as the token request was: the service refuses everything (turned off)
-          const why = res.status === 403 && tokenRefused === 403 && spec.token?.refusedBoth !== undefined ? ` (${spec.token.refusedBoth})` : ""
+          const why =
+            res.status !== 403
+              ? ""
+              : tokenRefused === 403 && spec.token?.refusedBoth !== undefined
+                ? ` (${spec.token.refusedBoth})`
+                : spec.forbidden !== undefined
+                  ? ` (${spec.forbidden})`
+                  : ""
           return Effect.fail(new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: `HTTP ${res.status}${why}`, unusable: true, ...(redirect !== undefined ? { redirect } : {}) }))
         }
       )

@@ -226,7 +226,9 @@ export const incus: CloudProvider = {
       socketPath: socket.right,
       // none there yet: a VM's guest agent, started after this, makes Incus's or LXD's (/dev/lxd/sock), found at each request
       ...(Option.isNone(present) ? { findSocket: socketNow(socket.right).pipe(Effect.provideService(RootFs, fs)) } : {}),
-      root: "/1.0/"
+      root: "/1.0/",
+      // Incus with `security.guestapi=false` (LXD: `security.devlxd=false`) answers every read 403 "not authorized"
+      forbidden: "the guest API refuses this instance: security.guestapi (LXD's security.devlxd) is false?"
     })
     const metaData = Effect.map(client.text(META_DATA), (t) => parseMetaData(Option.getOrElse(t, () => "")))
     const value = (key: string) => Effect.map(metaData, (m) => Option.fromNullable(m.get(key)).pipe(Option.filter((v) => v.trim() !== "")))

@@ -9,7 +9,9 @@ export type MediumAttempt = { readonly source: string; readonly fstype: string }
 
 /**
  * `read` over each of `attempts` in turn that mounts, read-only, under
- * `$ROOT/run/tiny-cloud/NAME-PID-*`, until one gives a value; each unmounted
+ * `$ROOT/run/tiny-cloud/NAME-PID-*` (where that takes no directory, read-only,
+ * full or out of inodes: `$ROOT/tmp/tiny-cloud-NAME-PID-*`, so that the
+ * medium is still read), until one gives a value; each unmounted
  * whatever `read` did, the mount point removed at the end, and those a
  * crashed run left too. None when nothing mounts or no medium gives a value,
  * and in a container, whose block devices are the host's: its cidata or
@@ -20,13 +22,14 @@ export const readMedia = <A, E, R>(attempts: ReadonlyArray<MediumAttempt>, name:
     if ((yield* containerKind) !== undefined) return Option.none<A>()
     const fs = yield* RootFs
     const commands = yield* Commands
-    const prefix = fs.at(`/run/tiny-cloud/${name}-`)
+    const [prefix, spare] = [fs.at(`/run/tiny-cloud/${name}-`), fs.at(`/tmp/tiny-cloud-${name}-`)]
     // a crashed run's mount point: unmounted, then removed
-    for (const stale of yield* fs.staleTempDirectories(prefix)) {
+    for (const stale of [...(yield* fs.staleTempDirectories(prefix)), ...(yield* fs.staleTempDirectories(spare))]) {
       yield* commands.run("umount", [stale], { allowFailure: true }).pipe(Effect.ignore)
       yield* fs.remove(stale, { recursive: true }).pipe(Effect.ignore)
     }
-    const mnt = yield* fs.makeTempDirectory(prefix)
+    // (both refused: the run directory's reason is said)
+    const mnt = yield* fs.makeTempDirectory(prefix).pipe(Effect.catchAll((e) => Effect.mapError(fs.makeTempDirectory(spare), () => e)))
     const removeMountPoint = fs.remove(mnt, { recursive: true }).pipe(Effect.ignore)
     for (const { source, fstype } of attempts) {
       const mounted = yield* commands.run("mount", ["-o", "ro", "-t", fstype, source, mnt], { allowFailure: true }).pipe(

@@ -129,6 +129,9 @@ describe("azure custom data on the provisioning media", () => {
       rmSync(join(instance.root, "run/tiny-cloud"), { recursive: true, force: true })
       mkdirSync(join(instance.root, "run"), { recursive: true })
       writeFileSync(join(instance.root, "run/tiny-cloud"), "not a directory\n")
+      // nor under /tmp, where one is made when /run/tiny-cloud takes none
+      rmSync(join(instance.root, "tmp"), { recursive: true, force: true })
+      writeFileSync(join(instance.root, "tmp"), "not a directory\n")
       expect(yield* instance.run(["imds", "@userdata"])).toMatchObject({ code: 0, stdout: "", stderr: "" })
     })
   )

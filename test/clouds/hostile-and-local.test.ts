@@ -250,8 +250,32 @@ describe("incus's user-data keys", () => {
       })
       const early = yield* refused.run(["early"])
       expect(early.code).toBe(1)
-      expect(early.stderr).toMatch(/\nsave_userdata: incus: cannot read \S+\/1\.0\/config\/user\.user-data: HTTP 403\n/)
+      expect(early.stderr).toMatch(/\nsave_userdata: incus: cannot read \S+\/1\.0\/config\/user\.user-data: HTTP 403 \(the guest API refuses this instance: security\.guestapi \(LXD's security\.devlxd\) is false\?\)\n/)
       expect(refused.read("/var/lib/cloud/user-data")).toBeUndefined()
+    })
+  )
+})
+
+describe("incus's guest API turned off (security.guestapi=false; LXD: security.devlxd=false)", () => {
+  it.scopedLive("every read answered 403 'not authorized', as Incus answers then: each line says why, never a bare HTTP 403", () =>
+    Effect.gen(function* () {
+      const refused = { status: 403, body: "not authorized\n" }
+      const instance = yield* makeTestInstance({
+        cloud: "incus",
+        instance: { hostname: "c1" },
+        faults: {
+          overrides: ["/1.0/meta-data", "/1.0/config/cloud-init.user-data", "/1.0/config/user.user-data", "/1.0/config/user.meta-data", "/1.0/config/cloud-init.vendor-data", "/1.0/config/user.vendor-data"].map(
+            (path) => ({ path, ...refused })
+          )
+        }
+      })
+      const why = "HTTP 403 (the guest API refuses this instance: security.guestapi (LXD's security.devlxd) is false?)"
+      const hostname = yield* instance.imds(["@hostname"])
+      expect(hostname.code).toBe(1)
+      expect(hostname.stderr).toMatch(/^imds: incus: cannot read \S+\/1\.0\/meta-data: (.*)\n$/)
+      expect(hostname.stderr).toContain(`/1.0/meta-data: ${why}\n`)
+      const early = yield* instance.run(["early"])
+      expect(early.stderr).toContain(`/1.0/config/user.user-data: ${why}\n`)
     })
   )
 })
@@ -403,7 +427,7 @@ describe("incus's vendor-data keys (LXD's cloud-init.ssh-keys.* options), beneat
           { path: "/1.0/config/user.vendor-data", status: 403 }
         ]
       })
-      expect(refused).toEqual({ code: 0, stdout: `${own}\n`, stderr: expect.stringMatching(/^keys of vendor-data left out: incus: cannot read \S+\/1\.0\/config\/user\.vendor-data: HTTP 403\n$/) })
+      expect(refused).toEqual({ code: 0, stdout: `${own}\n`, stderr: expect.stringMatching(/^keys of vendor-data left out: incus: cannot read \S+\/1\.0\/config\/user\.vendor-data: HTTP 403 \(the guest API refuses this instance: security\.guestapi \(LXD's security\.devlxd\) is false\?\)\n$/) })
     })
   )
 
@@ -726,6 +750,33 @@ describe("openstack", () => {
         code: 0,
         stdout: `${key}\n`,
         stderr: `hetzner: http://${instance.sim!.endpoint}/hetzner/v1/metadata/public-keys: item 1 is not a string; it is left out\n`
+      })
+    })
+  )
+
+  it.scopedLive("hetzner: a public-keys of null, {} or an empty body is no keys, as cloud-init reads it: set_ssh_keys says no key found, main ends well; a string is still refused in one line", () =>
+    Effect.gen(function* () {
+      for (const body of ["null", "{}", ""]) {
+        const instance = yield* makeTestInstance({
+          cloud: "hetzner",
+          faults: { overrides: [{ path: "/hetzner/v1/metadata/public-keys", status: 200, body }] }
+        })
+        expect(yield* instance.imds(["@ssh-keys"]), body).toEqual({ code: 0, stdout: "", stderr: "" })
+        const early = yield* instance.run(["early"])
+        expect(early.code, body).toBe(0)
+        const main = yield* instance.run(["main"])
+        expect(main.stderr, body).not.toContain("expected a JSON list")
+        expect(main.stderr, body).toContain("\nset_ssh_keys: no ssh key found\n")
+        expect(main.code, body).toBe(0)
+      }
+      const text = yield* makeTestInstance({
+        cloud: "hetzner",
+        faults: { overrides: [{ path: "/hetzner/v1/metadata/public-keys", status: 200, body: '"ssh-rsa X"' }] }
+      })
+      expect(yield* text.imds(["@ssh-keys"])).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: `imds: hetzner: cannot read http://${text.sim!.endpoint}/hetzner/v1/metadata/public-keys: expected a JSON list of strings\n`
       })
     })
   )

@@ -166,6 +166,11 @@ describe("hetzner's public-keys", () => {
     })
   })
 
+  it("null or an empty object is no keys, as cloud-init reads an empty public-keys", () => {
+    expect(hetznerKeys(null)).toEqual({ keys: [], leftOut: [] })
+    expect(hetznerKeys({})).toEqual({ keys: [], leftOut: [] })
+  })
+
   it("what is no list at all is none", () => {
     expect(hetznerKeys({ a: "ssh-rsa X" })).toBeUndefined()
     expect(hetznerKeys("ssh-rsa X")).toBeUndefined()

@@ -4,7 +4,7 @@
  * read-only) stands in place of one of the instance's directories.
  */
 import { execFile } from "node:child_process"
-import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs"
+import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { promisify } from "node:util"
 import { expect, it } from "vitest"
@@ -20,7 +20,7 @@ const newInstance = useInstances()
  * The phases run, one process each, with `$ROOT/DIR` a tmpfs of `size` (its files copied in; `ro`: then remounted
  * read-only); what they printed and what the tmpfs held at the end, copied out before the namespace goes
  */
-const bootOnTmpfs = async (instance: TestInstance, dir: string, options: { readonly size: string; readonly ro?: boolean }) => {
+const bootOnTmpfs = async (instance: TestInstance, dir: string, options: { readonly size: string; readonly ro?: boolean }, extraEnv: Record<string, string> = {}) => {
   // the real mount: the instance's PATH has the recording stand-ins first
   const out = join(instance.dir, "out")
   mkdirSync(join(out, "after"), { recursive: true })
@@ -32,7 +32,7 @@ const bootOnTmpfs = async (instance: TestInstance, dir: string, options: { reado
     'cp -a "$m/." "$2/after/"'
   ].join("\n")
   await promisify(execFile)(which("unshare")!, ["-m", "--propagation", "private", "sh", "-c", script, "sh", dir, out, options.size, options.ro ? "ro" : "rw", process.execPath, PROGRAM, which("mount")!], {
-    env: { ...instance.env, TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE }
+    env: { ...instance.env, TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE, ...extraEnv }
   })
   const phase = (p: string) => ({ code: Number(readFileSync(join(out, `${p}.code`), "utf8")), stderr: readFileSync(join(out, `${p}.err`), "utf8") })
   return { boot: phase("boot"), early: phase("early"), main: phase("main"), final: phase("final"), after: readdirSync(join(out, "after")) }
@@ -166,6 +166,22 @@ describeSystem("a full or read-only filesystem under the built program", { root:
     const loggerRuns = () => readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger "))
     await until(() => loggerRuns().length > 0, "the line reaches logger")
     expect(readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).map((c) => c.stdin)).toEqual([[`${run}: cannot write server.pid: no space left on device; not serving`]])
+  })
+
+  it("a read-only /run/tiny-cloud on a NoCloud instance with a cidata volume: the volume is mounted under $ROOT/tmp instead and read, the user, keys and hostname are set", async () => {
+    const instance = await newInstance({ cloud: "nocloud", noSimulator: true, env: { CLOUD: "nocloud" } })
+    const volume = join(instance.dir, "cidata")
+    mkdirSync(volume)
+    writeFileSync(join(volume, "meta-data"), `instance-id: i-1\nlocal-hostname: seed-box\npublic-keys:\n  - ${KEY}\n`)
+    writeFileSync(join(volume, "user-data"), "#cloud-config\n")
+    const r = await bootOnTmpfs(instance, "run/tiny-cloud", { size: "1m", ro: true }, { FAKE_CIDATA: volume })
+    expect(r.main.stderr).not.toContain("cannot copy the NoCloud seed")
+    expect(r.main.code).toBe(0)
+    expect(instance.read("/etc/hostname")).toBe("seed-box\n")
+    expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+    expect(instance.commands().filter((l) => l.startsWith("mount "))).toEqual([expect.stringMatching(new RegExp(`^mount -o ro -t vfat LABEL=cidata ${instance.root}/tmp/tiny-cloud-cidata-\\S+$`))])
+    // the mount point made there is gone again
+    expect(readdirSync(join(instance.root, "tmp")).filter((f) => f.startsWith("tiny-cloud-"))).toEqual([])
   })
 
   // under each sh the services may run under that is here (busybox's `test -w` tells root it may write on a read-only file system)

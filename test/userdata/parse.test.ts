@@ -1982,6 +1982,21 @@ users:
     expect(config("#cloud-config\nssh_pwauth: 1\npackage_upgrade: 0x1\n")).toMatchObject({ sshPwauth: true, packageUpgrade: true })
   })
 
+  it("takes a flag given by an alias of a float 1.0 as the float written there: no flag, and the anchored value, with its other aliases, stays 1.0", () => {
+    const source = "#cloud-config\nx: &a 1.0\npackage_upgrade: *a\nssh_pwauth: *a\nresize_rootfs: *a\npackages:\n  - [foo, *a]\nwrite_files:\n  - path: /a\n    content: x\n    append: *a\n"
+    const c = config(source)
+    expect([c.sshPwauth, c.packageUpgrade, c.writeFiles.map((f) => f.append)]).toEqual([undefined, false, [false]])
+    expect(c.packages).toEqual(config("#cloud-config\npackages:\n  - [foo, 1.0]\n").packages)
+    expect(notes(source)).toEqual({
+      problems: ["line 3: package_upgrade: expected true or false, got a number; skipped"],
+      warnings: [
+        "line 4: ssh_pwauth: not true or false; PasswordAuthentication left unchanged",
+        "line 11: write_files[0].append: a float, 1.0, which cloud-init takes for false (str(1.0), '1.0', is none of its true words): taken as false",
+        "unsupported cloud-config keys: x, resize_rootfs"
+      ]
+    })
+  })
+
   it("takes a write_files entry's append or defer of 1.0 for no flag, as cloud-init's get_cfg_option_bool compares str(1.0) with its words: overwritten, not deferred", () => {
     const source = "#cloud-config\nwrite_files:\n  - path: /a\n    content: x\n    append: 1.0\n  - path: /b\n    content: y\n    defer: !!float 1\n  - path: /c\n    content: z\n    append: 1\n    defer: true\n"
     expect(config(source).writeFiles.map((f) => [f.path, f.append, f.defer])).toEqual([

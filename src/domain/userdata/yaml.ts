@@ -249,6 +249,15 @@ const keepAsWritten = (doc: Document, resolve: Resolve, keys: ReadonlySet<string
       const keyNode = resolve(pair.key)
       if (!isScalar(keyNode)) return
       const key = String(keyNode.value)
+      // a flag given by an alias (`x: &a 1.0`, `ssh_pwauth: *a`) is its anchor's float, read as written below: on a copy of
+      // the anchor's scalar, its own, so that the anchored value (`x`) and its other aliases stay as they are
+      const flag = at !== undefined && ((ancestry.length === 2 && (TEXT_FLAGS.has(key) || DONE_ANYWAY_TEXT_FLAGS.has(key))) || (WRITE_FILE_FLAGS.has(key) && inWriteFilesEntry(ancestry)))
+      const aliased = flag ? resolve(pair.value) : undefined
+      if (aliased !== pair.value && isScalar(aliased) && typeof aliased.value === "number") {
+        const copy = new Scalar(aliased.value)
+        Object.assign(copy, { source: aliased.source, tag: aliased.tag, range: (pair.value as Alias).range })
+        pair.value = copy
+      }
       const value = pair.value
       if (keys.has(key) && isScalar(value) && typeof value.value === "number" && value.source !== undefined) value.value = value.source
       if (at !== undefined && ancestry.length === 2 && TEXT_FLAGS.has(key) && isScalar(value) && (value.value === 0 || value.value === 1) && value.source !== undefined && !isInteger(value.tag, value.source)) {
