@@ -4,7 +4,7 @@
  * warning), and where each path of it sits in the user-data.
  */
 import * as Either from "effect/Either"
-import { type Alias, type Document, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, type Node, type Pair, parseDocument, Scalar, type ScalarTag, type Tags, visit, type YAMLError, type YAMLMap, YAMLSeq } from "yaml"
+import { type Alias, type Document, isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, type Node, type Pair, parseDocument, Scalar, type ScalarTag, type Tags, visit, type YAMLError, type YAMLMap, YAMLSeq } from "yaml"
 import { pythonFloat } from "./common.js"
 import { fromBase64, lacksPadding, UndecodableBinary } from "./content.js"
 import type { Key, Note } from "./notes.js"
@@ -249,6 +249,15 @@ const keepAsWritten = (doc: Document, resolve: Resolve, keys: ReadonlySet<string
       const keyNode = resolve(pair.key)
       if (!isScalar(keyNode)) return
       const key = String(keyNode.value)
+      // a flag or uid given by an alias (`append: *one`, `one: &one 1.0`) is read as its anchor is, as PyYAML reads it: a copy
+      // of the anchor's scalar in its place, so that the readings below leave the anchor's other uses as written
+      const flag = (ancestry.length === 2 && DONE_ANYWAY_TEXT_FLAGS.has(key)) || (WRITE_FILE_FLAGS.has(key) && inWriteFilesEntry(ancestry)) || key === "uid"
+      const anchored = flag && isAlias(pair.value) ? resolve(pair.value) : undefined
+      if (isScalar(anchored) && typeof anchored.value === "number") {
+        const copy = anchored.clone()
+        copy.range = (pair.value as Alias).range
+        pair.value = copy
+      }
       const value = pair.value
       if (keys.has(key) && isScalar(value) && typeof value.value === "number" && value.source !== undefined) value.value = value.source
       if (at !== undefined && ancestry.length === 2 && TEXT_FLAGS.has(key) && isScalar(value) && (value.value === 0 || value.value === 1) && value.source !== undefined && !isInteger(value.tag, value.source)) {
