@@ -2033,6 +2033,21 @@ users:
     ])
   })
 
+  it("reads a flag or a uid given by an alias of 1.0 as its anchor (PyYAML's float): false, named, the user made without it; the anchor's other uses as written", () => {
+    const source =
+      "#cloud-config\nx-one: &one 1.0\nx-id: &id 1000.0\nresize_rootfs: *one\nwrite_files:\n  - path: /a\n    content: x\n    append: *one\nusers:\n  - default\n  - name: u1\n    uid: *id\nruncmd:\n  - [echo, *one]\n"
+    expect(config(source).writeFiles.map((f) => [f.path, f.append])).toEqual([["/a", false]])
+    expect(config(source).users.find((u) => u.name === "u1")?.account).toEqual({})
+    expect(config(source).runcmd).toEqual([{ kind: "argv", argv: ["echo", "1.0"], index: 0 }])
+    expect(notes(source)).toEqual({
+      problems: ["line 12: users[1].uid: expected a user id such as 1001, got a number; skipped"],
+      warnings: [
+        "line 8: write_files[0].append: a float, 1.0, which cloud-init takes for false (str(1.0), '1.0', is none of its true words): taken as false",
+        "unsupported cloud-config keys: x-one, x-id, resize_rootfs"
+      ]
+    })
+  })
+
   it("names uid and create_groups with no value, on which cloud-init's Alpine add_user fails; the user is made, its groups created", () => {
     const source = "#cloud-config\nusers:\n  - default\n  - name: u1\n    uid:\n  - name: u2\n    groups: [g1]\n    create_groups:\n"
     const users = config(source).users

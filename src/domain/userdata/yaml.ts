@@ -4,7 +4,7 @@
  * warning), and where each path of it sits in the user-data.
  */
 import * as Either from "effect/Either"
-import { type Alias, type Document, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, type Node, type Pair, parseDocument, Scalar, type ScalarTag, type Tags, visit, type YAMLError, type YAMLMap, YAMLSeq } from "yaml"
+import { type Alias, type Document, isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, type Node, type Pair, parseDocument, Scalar, type ScalarTag, type Tags, visit, type YAMLError, type YAMLMap, YAMLSeq } from "yaml"
 import { pythonFloat } from "./common.js"
 import { fromBase64, lacksPadding, UndecodableBinary } from "./content.js"
 import type { Key, Note } from "./notes.js"
@@ -249,13 +249,16 @@ const keepAsWritten = (doc: Document, resolve: Resolve, keys: ReadonlySet<string
       const keyNode = resolve(pair.key)
       if (!isScalar(keyNode)) return
       const key = String(keyNode.value)
-      // a flag given by an alias (`x: &a 1.0`, `ssh_pwauth: *a`) is its anchor's float, read as written below: on a copy of
-      // the anchor's scalar, its own, so that the anchored value (`x`) and its other aliases stay as they are
-      const flag = at !== undefined && ((ancestry.length === 2 && (TEXT_FLAGS.has(key) || DONE_ANYWAY_TEXT_FLAGS.has(key))) || (WRITE_FILE_FLAGS.has(key) && inWriteFilesEntry(ancestry)))
-      const aliased = flag ? resolve(pair.value) : undefined
-      if (aliased !== pair.value && isScalar(aliased) && typeof aliased.value === "number") {
-        const copy = new Scalar(aliased.value)
-        Object.assign(copy, { source: aliased.source, tag: aliased.tag, range: (pair.value as Alias).range })
+      // a flag or uid given by an alias (`x: &a 1.0`, `ssh_pwauth: *a`, `append: *a`, `uid: *id`) is its anchor's number, read as
+      // written below, as PyYAML reads it: on a copy of the anchor's scalar in its place, its own, so that the anchored value (`x`)
+      // and its other uses (a runcmd argument) stay as written
+      const flag =
+        (at !== undefined && ((ancestry.length === 2 && (TEXT_FLAGS.has(key) || DONE_ANYWAY_TEXT_FLAGS.has(key))) || (WRITE_FILE_FLAGS.has(key) && inWriteFilesEntry(ancestry)))) ||
+        key === "uid"
+      const anchored = flag && isAlias(pair.value) ? resolve(pair.value) : undefined
+      if (isScalar(anchored) && typeof anchored.value === "number") {
+        const copy = anchored.clone()
+        copy.range = (pair.value as Alias).range
         pair.value = copy
       }
       const value = pair.value
