@@ -526,6 +526,18 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("a crashed run's mount point under $ROOT/tmp (its medium mounted one level down, in the private directory) is unmounted there and removed", () =>
+    Effect.gen(function* () {
+      const volume = yield* volumeDir({ "meta-data": META, "user-data": SCRIPT })
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" }, cidata: volume })
+      const dead = `${instance.root}/tmp/tiny-cloud-cidata-4194305-AbCdEf`
+      mkdirSync(`${dead}/medium`, { recursive: true })
+      expect((yield* instance.run(["boot"])).code).toBe(0)
+      expect(mountsOf(instance.commands()).filter((l) => l.includes("/tmp/"))).toEqual([`umount ${dead}/medium`])
+      expect(existsSync(dead)).toBe(false)
+    })
+  )
+
   it.scopedLive("another user's directory with a crashed run's mount point's name in $ROOT/tmp (all may write there) is theirs: never given to umount nor removed", () =>
     Effect.gen(function* () {
       if (process.getuid?.() !== 0) return
