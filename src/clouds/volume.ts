@@ -1,8 +1,12 @@
 /** Local media (NoCloud's `cidata`, OpenStack's `config-2`, Azure's provisioning media): mounted read-only, read, unmounted. */
+import { dirname } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { Commands } from "../services/Commands.js"
 import { containerKind, RootFs } from "../services/RootFs.js"
+
+/** the mount point inside a private `$ROOT/tmp/tiny-cloud-NAME-PID-*` directory */
+const SPARE_MOUNT = "medium"
 
 /** what `mount` is given: a device (or `LABEL=...`) and its filesystem type */
 export type MediumAttempt = { readonly source: string; readonly fstype: string }
@@ -24,13 +28,22 @@ export const readMedia = <A, E, R>(attempts: ReadonlyArray<MediumAttempt>, name:
     const commands = yield* Commands
     const [prefix, spare] = [fs.at(`/run/tiny-cloud/${name}-`), fs.at(`/tmp/tiny-cloud-${name}-`)]
     // a crashed run's mount point: unmounted, then removed
-    for (const stale of [...(yield* fs.staleTempDirectories(prefix)), ...(yield* fs.staleTempDirectories(spare))]) {
+    for (const stale of [...(yield* fs.staleTempDirectories(prefix)), ...(yield* fs.staleTempDirectories(spare)).map((d) => `${d}/${SPARE_MOUNT}`)]) {
       yield* commands.run("umount", [stale], { allowFailure: true }).pipe(Effect.ignore)
-      yield* fs.remove(stale, { recursive: true }).pipe(Effect.ignore)
+      yield* fs.remove(stale.endsWith(`/${SPARE_MOUNT}`) ? dirname(stale) : stale, { recursive: true }).pipe(Effect.ignore)
     }
-    // (both refused: the run directory's reason is said)
-    const mnt = yield* fs.makeTempDirectory(prefix).pipe(Effect.catchAll((e) => Effect.mapError(fs.makeTempDirectory(spare), () => e)))
-    const removeMountPoint = fs.remove(mnt, { recursive: true }).pipe(Effect.ignore)
+    // (both refused: the run directory's reason is said); under $ROOT/tmp, which all may pass through, the medium is mounted
+    // one level down, in the private directory: a mounted volume shows its own modes (vfat's, iso9660's: readable by all)
+    const [mnt, made] = yield* fs.makeTempDirectory(prefix).pipe(
+      Effect.map((dir) => [dir, dir] as const),
+      Effect.catchAll((e) =>
+        Effect.mapError(
+          Effect.flatMap(fs.makeTempDirectory(spare), (dir) => Effect.as(fs.makeDirectory(`${dir}/${SPARE_MOUNT}`, { mode: 0o700, noFollow: true }), [`${dir}/${SPARE_MOUNT}`, dir] as const)),
+          () => e
+        )
+      )
+    )
+    const removeMountPoint = fs.remove(made, { recursive: true }).pipe(Effect.ignore)
     for (const { source, fstype } of attempts) {
       const mounted = yield* commands.run("mount", ["-o", "ro", "-t", fstype, source, mnt], { allowFailure: true }).pipe(
         Effect.map((r) => r.exitCode === 0),

@@ -473,8 +473,13 @@ export const makeRootFs = (root: string) =>
                 return pid !== undefined && !programAlive(Number(pid))
               })
               .map((e) => `${dir}/${e}`)
-              // a directory itself, as mkdtemp made it: a link of the name (planted) is none, and umount would follow it out of ROOT
-              .filter((p) => nodeFs.lstatSync(p, { throwIfNoEntry: false })?.isDirectory() === true)
+              // a directory itself, as mkdtemp made it: a link of the name (planted) is none, and umount would follow it out of ROOT;
+              // and ours (this user's): in a directory all may write to ($ROOT/tmp) another user's of the name is theirs, which
+              // they could turn into a link between this look and umount or the removal
+              .filter((p) => {
+                const st = nodeFs.lstatSync(p, { throwIfNoEntry: false })
+                return st?.isDirectory() === true && (process.getuid === undefined || st.uid === process.getuid())
+              })
           }),
           Effect.orElseSucceed(() => [])
         )

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { spawn } from "node:child_process"
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
@@ -523,6 +523,34 @@ describe("first boot on nocloud", () => {
       const dir = mountPoint(instance)
       expect(mountsOf(instance.commands())).toEqual([`mount -o ro -t vfat LABEL=cidata ${dir}`, `umount ${dir}`])
       expect(readdirSync(away)).toEqual([])
+    })
+  )
+
+  it.scopedLive("a crashed run's mount point under $ROOT/tmp (its medium mounted one level down, in the private directory) is unmounted there and removed", () =>
+    Effect.gen(function* () {
+      const volume = yield* volumeDir({ "meta-data": META, "user-data": SCRIPT })
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" }, cidata: volume })
+      const dead = `${instance.root}/tmp/tiny-cloud-cidata-4194305-AbCdEf`
+      mkdirSync(`${dead}/medium`, { recursive: true })
+      expect((yield* instance.run(["boot"])).code).toBe(0)
+      expect(mountsOf(instance.commands()).filter((l) => l.includes("/tmp/"))).toEqual([`umount ${dead}/medium`])
+      expect(existsSync(dead)).toBe(false)
+    })
+  )
+
+  it.scopedLive("another user's directory with a crashed run's mount point's name in $ROOT/tmp (all may write there) is theirs: never given to umount nor removed", () =>
+    Effect.gen(function* () {
+      if (process.getuid?.() !== 0) return
+      const volume = yield* volumeDir({ "meta-data": META, "user-data": SCRIPT })
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" }, cidata: volume })
+      const theirs = `${instance.root}/tmp/tiny-cloud-cidata-4194305-AbCdEf`
+      mkdirSync(theirs, { recursive: true })
+      writeFileSync(`${theirs}/notes`, "mine\n")
+      chownSync(`${theirs}/notes`, 65534, 65534)
+      chownSync(theirs, 65534, 65534)
+      expect((yield* instance.run(["boot"])).code).toBe(0)
+      expect(mountsOf(instance.commands()).filter((l) => l.includes("/tmp/"))).toEqual([])
+      expect(readdirSync(theirs)).toEqual(["notes"])
     })
   )
 
