@@ -237,12 +237,29 @@ const pythonDatetimes = (resolve: Resolve, list: unknown) => {
   })
 }
 
+/** the longest number or boolean an alias of which keepAsWritten makes a copy */
+const COPIED_SCALAR_CHARACTERS = 32
+
 /**
  * `at` (a #cloud-config's): the top-level bootcmd/runcmd entries that are a number, a boolean or a date are named, as
  * cloud-init's shellify takes a string, a list or null alone and refuses the key whole (it runs none of it)
  */
 const keepAsWritten = (doc: Document, resolve: Resolve, keys: ReadonlySet<string>, at?: (pos: number) => number): Array<Note> => {
   const notes: Array<Note> = []
+  // a number or a boolean with an anchor is read below in its place (a flag's `resize_rootfs: &a 1.0` made false or NaN, an
+  // argument's `[echo, &a 1.0]` or a command's `- &a 42` made text): each alias of it elsewhere (`ssh_pwauth: *a`, `append: *a`,
+  // `uid: *a`) a copy of it as written, read where it is, as PyYAML gives each the value. (A short one's: the copies are
+  // aliases no more, so what they repeat is not counted by aliasProblem)
+  visit(doc, {
+    Alias(_, alias) {
+      const anchored = resolve(alias)
+      if (!isScalar(anchored) || (typeof anchored.value !== "number" && typeof anchored.value !== "boolean") || (anchored.source?.length ?? Infinity) > COPIED_SCALAR_CHARACTERS) return
+      const copy = anchored.clone() as Scalar
+      copy.anchor = undefined
+      copy.range = alias.range
+      return copy
+    }
+  })
   visit(doc, {
     Map(_, map, ancestry) {
       // a flag or uid brought in by a merge key (`f: &f {append: 1.0}`, `write_files: [{<<: *f}]`) is the map's own to PyYAML (it
