@@ -2048,6 +2048,50 @@ users:
     })
   })
 
+  it("reads an alias of a flag's or a uid's own anchored 1.0 (`resize_rootfs: &a 1.0`, `ssh_pwauth: *a`) as the float written: the flag named, the file written, the argument 1.0", () => {
+    const source =
+      "#cloud-config\nresize_rootfs: &a 1.0\nssh_pwauth: *a\nwrite_files:\n  - {path: /a, content: x, append: *a}\nusers:\n  - default\n  - {name: u1, uid: &i 1000.0}\n  - {name: u2, uid: *i}\nruncmd:\n  - [echo, *a, *i]\n"
+    const c = config(source)
+    expect(c.sshPwauth).toBeUndefined()
+    expect(c.writeFiles.map((f) => [f.path, f.append])).toEqual([["/a", false]])
+    expect(c.users.filter((u) => u.name === "u1" || u.name === "u2").map((u) => u.account)).toEqual([{}, {}])
+    // an argument's own anchored 1.0 (`[echo, &v 1.0]`), made text there, is still the float where an alias of it is a flag
+    const argument = "#cloud-config\nruncmd:\n  - [echo, &v 1.0]\nwrite_files:\n  - {path: /a, content: x, append: *v}\n"
+    expect(config(argument).writeFiles.map((f) => [f.path, f.append])).toEqual([["/a", false]])
+    expect(config(argument).runcmd).toEqual([{ kind: "argv", argv: ["echo", "1.0"], index: 0 }])
+    expect(c.runcmd).toEqual([{ kind: "argv", argv: ["echo", "1.0", "1000.0"], index: 0 }])
+    expect(notes(source)).toEqual({
+      problems: ["line 8: users[1].uid: expected a user id such as 1001, got a number; skipped", "line 9: users[2].uid: expected a user id such as 1001, got a number; skipped"],
+      warnings: [
+        "line 3: ssh_pwauth: not true or false; PasswordAuthentication left unchanged",
+        "line 5: write_files[0].append: a float, 1.0, which cloud-init takes for false (str(1.0), '1.0', is none of its true words): taken as false",
+        "unsupported cloud-config keys: resize_rootfs"
+      ]
+    })
+  })
+
+  it("reads a flag or a uid brought in by a merge key (`<<: *f`) of 1.0 as the direct form: false, named; the merged mapping's other uses as written", () => {
+    const source =
+      "#cloud-config\nx-f: &f {path: /a, content: x, append: &one 1.0, defer: *one}\nx-t: &t {append: true}\nx-u: &u {uid: 1000.0}\nwrite_files:\n  - {<<: *f}\n  - {<<: [*t, *f], path: /b}\n  - {<<: *f, path: /c, append: true}\nusers:\n  - default\n  - {<<: *u, name: u1}\nruncmd:\n  - [echo, *one]\n"
+    expect(config(source).writeFiles.map((f) => [f.path, f.append, f.defer])).toEqual([
+      ["/a", false, false],
+      ["/b", true, false],
+      ["/c", true, false]
+    ])
+    expect(config(source).users.find((u) => u.name === "u1")?.account).toEqual({})
+    expect(config(source).runcmd).toEqual([{ kind: "argv", argv: ["echo", "1.0"], index: 0 }])
+    expect(notes(source)).toEqual({
+      problems: ["line 11: users[1].uid: expected a user id such as 1001, got a number; skipped"],
+      warnings: [
+        "line 6: write_files[0].append: a float, 1.0, which cloud-init takes for false (str(1.0), '1.0', is none of its true words): taken as false",
+        "line 6: write_files[0].defer: a float, 1.0, which cloud-init takes for false (str(1.0), '1.0', is none of its true words): taken as false",
+        "line 7: write_files[1].defer: a float, 1.0, which cloud-init takes for false (str(1.0), '1.0', is none of its true words): taken as false",
+        "line 8: write_files[2].defer: a float, 1.0, which cloud-init takes for false (str(1.0), '1.0', is none of its true words): taken as false",
+        "unsupported cloud-config keys: x-f, x-t, x-u"
+      ]
+    })
+  })
+
   it("names uid and create_groups with no value, on which cloud-init's Alpine add_user fails; the user is made, its groups created", () => {
     const source = "#cloud-config\nusers:\n  - default\n  - name: u1\n    uid:\n  - name: u2\n    groups: [g1]\n    create_groups:\n"
     const users = config(source).users

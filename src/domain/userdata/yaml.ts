@@ -4,7 +4,7 @@
  * warning), and where each path of it sits in the user-data.
  */
 import * as Either from "effect/Either"
-import { type Alias, type Document, isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, type Node, type Pair, parseDocument, Scalar, type ScalarTag, type Tags, visit, type YAMLError, type YAMLMap, YAMLSeq } from "yaml"
+import { type Alias, type Document, isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, type Node, Pair, parseDocument, Scalar, type ScalarTag, type Tags, visit, type YAMLError, type YAMLMap, YAMLSeq } from "yaml"
 import { pythonFloat } from "./common.js"
 import { fromBase64, lacksPadding, UndecodableBinary } from "./content.js"
 import type { Key, Note } from "./notes.js"
@@ -237,13 +237,47 @@ const pythonDatetimes = (resolve: Resolve, list: unknown) => {
   })
 }
 
+/** the longest number or boolean an alias of which keepAsWritten makes a copy */
+const COPIED_SCALAR_CHARACTERS = 32
+
 /**
  * `at` (a #cloud-config's): the top-level bootcmd/runcmd entries that are a number, a boolean or a date are named, as
  * cloud-init's shellify takes a string, a list or null alone and refuses the key whole (it runs none of it)
  */
 const keepAsWritten = (doc: Document, resolve: Resolve, keys: ReadonlySet<string>, at?: (pos: number) => number): Array<Note> => {
   const notes: Array<Note> = []
+  // a number or a boolean with an anchor is read below in its place (a flag's `resize_rootfs: &a 1.0` made false or NaN, an
+  // argument's `[echo, &a 1.0]` or a command's `- &a 42` made text): each alias of it elsewhere (`ssh_pwauth: *a`, `append: *a`,
+  // `uid: *a`) a copy of it as written, read where it is, as PyYAML gives each the value. (A short one's: the copies are
+  // aliases no more, so what they repeat is not counted by aliasProblem)
   visit(doc, {
+    Alias(_, alias) {
+      const anchored = resolve(alias)
+      if (!isScalar(anchored) || (typeof anchored.value !== "number" && typeof anchored.value !== "boolean") || (anchored.source?.length ?? Infinity) > COPIED_SCALAR_CHARACTERS) return
+      const copy = anchored.clone() as Scalar
+      copy.anchor = undefined
+      copy.range = alias.range
+      return copy
+    }
+  })
+  visit(doc, {
+    Map(_, map, ancestry) {
+      // a flag or uid brought in by a merge key (`f: &f {append: 1.0}`, `write_files: [{<<: *f}]`) is the map's own to PyYAML (it
+      // merges the mapping): a copy of its scalar made the map's own pair, read as written below as the direct form is, so that the
+      // merged mapping and its other uses stay as written
+      const merges = map.items.filter((pair) => isMergeKey(pair.key))
+      const last = merges[merges.length - 1]
+      if (at === undefined || last === undefined) return
+      const flags = ancestry.length === 1 ? [...TEXT_FLAGS, ...DONE_ANYWAY_TEXT_FLAGS] : inWriteFilesEntry([...ancestry, map]) ? [...WRITE_FILE_FLAGS] : []
+      for (const key of [...flags, "uid"]) {
+        if (ownPair(resolve, map, key) !== undefined) continue
+        const merged = resolve(mergedValue(resolve, map, key, new Set()))
+        if (!isScalar(merged) || typeof merged.value !== "number") continue
+        const copy = merged.clone()
+        copy.range = (last.value as Node | null)?.range ?? null
+        map.items.push(new Pair(new Scalar(key), copy))
+      }
+    },
     Pair(_, pair, ancestry) {
       // a key given by an alias (`*k : [...]`) is its anchor's text, as PyYAML reads it
       const keyNode = resolve(pair.key)
@@ -327,6 +361,33 @@ const nameCollectionKeys = (doc: Document, resolve: Resolve) =>
 
 /** a merge key (`<<`), which the library reads as a symbol */
 const isMergeKey = (key: unknown): boolean => isScalar(key) && typeof key.value === "symbol"
+
+/** a map's own pair of `key` (not one a merge key brings), the last one written as PyYAML keeps it */
+const ownPair = (resolve: Resolve, map: YAMLMap, key: string): Pair | undefined =>
+  [...map.items].reverse().find((pair) => {
+    const k = resolve(pair.key)
+    return !isMergeKey(k) && isScalar(k) && String(k.value) === key
+  })
+
+/**
+ * The value a map's merge keys give `key`, as PyYAML merges them: a later
+ * merge key's over an earlier's, within one list an earlier map's over a
+ * later's, and a merged map's own value over what it merges in turn
+ */
+const mergedValue = (resolve: Resolve, map: YAMLMap, key: string, seen: Set<YAMLMap>): unknown => {
+  if (seen.has(map)) return undefined
+  seen.add(map)
+  for (const merge of map.items.filter((pair) => isMergeKey(pair.key)).reverse()) {
+    const value = resolve(merge.value)
+    for (const source of isSeq(value) ? value.items.map(resolve) : [value]) {
+      if (!isMap(source)) continue
+      const own = ownPair(resolve, source, key)
+      const found = own !== undefined ? own.value : mergedValue(resolve, source, key, seen)
+      if (found !== undefined) return found
+    }
+  }
+  return undefined
+}
 
 /**
  * Two or more merge keys in one map (`<<: *a`, then `<<: *b`) made one, in
