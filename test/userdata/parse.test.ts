@@ -210,6 +210,14 @@ describe("userDataType", () => {
     ])
   })
 
+  it("says a user or group name that holds a jinja expression as what it is, whole: the ';' in the name's description is not where its consequence starts", () => {
+    const source = "## template: jinja\n#cloud-config\nusers:\n  - default\n  - name: {{ ds.meta_data.admin }}\n    groups: ['{{ v1.region }}']\n"
+    expect(notes(source).problems).toEqual([
+      "line 5: users[1].name: holds a jinja expression, which is not rendered; users[1] skipped",
+      "line 6: users[1].groups[0]: holds a jinja expression, which is not rendered; skipped"
+    ])
+  })
+
   it("leaves out a jinja comment that goes on over several lines, as jinja does, and keeps the lines after it where they are", () => {
     const source = "## template: jinja\n#cloud-config\n{#\n  a note: {x\n#}\npackages: [vim]\nhostname: {{ v1.local_hostname }}\n"
     expect(config(source).packages).toEqual(["vim"])
