@@ -218,6 +218,18 @@ describe("userDataType", () => {
     ])
   })
 
+  it("names each ntp source that is no host name or network it skips, at its own place, and one holding a jinja expression as what it is", () => {
+    const source = "#cloud-config\nntp:\n  servers:\n    - ntp1.example\n    - 0.pool.ntp.org iburst\n    - ntp2.example\n  pools: ['a b', 'c d']\n"
+    expect(config(source).ntp).toMatchObject({ servers: ["ntp1.example", "ntp2.example"], pools: [] })
+    expect(notes(source).problems).toEqual([
+      "line 5: ntp.servers[1]: not a host name or network; skipped",
+      "line 7: ntp.pools[0]: not a host name or network; skipped",
+      "line 7: ntp.pools[1]: not a host name or network; skipped"
+    ])
+    const template = "## template: jinja\n#cloud-config\nntp:\n  servers: ['{{ ds.meta_data.ntp }}', ntp1.example]\n"
+    expect(notes(template).problems).toEqual(["line 4: ntp.servers[0]: holds a jinja expression, which is not rendered; skipped"])
+  })
+
   it("leaves out a jinja comment that goes on over several lines, as jinja does, and keeps the lines after it where they are", () => {
     const source = "## template: jinja\n#cloud-config\n{#\n  a note: {x\n#}\npackages: [vim]\nhostname: {{ v1.local_hostname }}\n"
     expect(config(source).packages).toEqual(["vim"])
