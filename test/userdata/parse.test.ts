@@ -218,6 +218,19 @@ describe("userDataType", () => {
     ])
   })
 
+  it("says a key left out because it holds a jinja expression as what it is, not as a line that is no OpenSSH key; a key that is none, as before", () => {
+    const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGNsb3VkLWluaXQtamluamEta2V5LWZvci10ZXN0 ops@example"
+    const source = `## template: jinja\n#cloud-config\nssh_authorized_keys:\n  - ${key}\n  - {{ ds.meta_data.public_keys[0] }}\n  - not a key\nusers:\n  - default\n  - name: ops\n    ssh_authorized_keys:\n      - |\n        ${key}\n        {{ ds.meta_data.ops_key }}\n`
+    expect(notes(source).warnings).toEqual([
+      "line 1: jinja templates are not supported; the rest is read as plain cloud-config",
+      "line 5: ssh_authorized_keys[1]: holds a jinja expression, which is not rendered; left out",
+      "line 6: ssh_authorized_keys[2]: not an OpenSSH public key; left out",
+      "line 11: users[1].ssh_authorized_keys[0]: holds a jinja expression, which is not rendered; that line left out, its keys kept"
+    ])
+    // outside a template, braces are text like any other
+    expect(notes(`#cloud-config\nssh_authorized_keys:\n  - '{{ x }}'\n`).warnings).toEqual(["line 3: ssh_authorized_keys[0]: not an OpenSSH public key; left out"])
+  })
+
   it("names each ntp source that is no host name or network it skips, at its own place, and one holding a jinja expression as what it is", () => {
     const source = "#cloud-config\nntp:\n  servers:\n    - ntp1.example\n    - 0.pool.ntp.org iburst\n    - ntp2.example\n  pools: ['a b', 'c d']\n"
     expect(config(source).ntp).toMatchObject({ servers: ["ntp1.example", "ntp2.example"], pools: [] })
