@@ -134,6 +134,43 @@ describe("users' documents", () => {
     ["alpine-config-mirror-agetty.yaml", []],
     ["alpine-config-virt-install-setup-disk.yaml", []],
     ["alpine-config-hostname-key.yaml", ["unknown #alpine-config keys ignored: hostname"]],
+    // documents users pasted into bug reports, tutorials and Q&A pages, and the odd YAML they carry
+    // hyphenated user keys (primary-group, ssh-authorized-keys), groups as one string, a chpasswd inside a user entry (not cloud-init's either)
+    ["hypriot-rpi-hyphenated-user.yaml", ["unsupported cloud-config keys: manage_etc_hosts, apt_preserve_sources_list, users[0].chpasswd"]],
+    ["virtlet-pwauth-primary-group.yaml", []],
+    // root as the first user (an account the image has), passwords left locked by lock_passwd's default; the header's trailing space
+    [
+      "elemental-root-first-user.yaml",
+      [
+        "line 4: users[0]: a password is given but lock_passwd is true (cloud-init's default): password login stays locked (*), keys work",
+        "line 10: users[1]: a password is given but lock_passwd is true (cloud-init's default): password login stays locked (*), keys work"
+      ]
+    ],
+    // chpasswd.list as a string (deprecated in 22.2): named, not carried out; ssh_pwauth is
+    ["chpasswd-list-string.yaml", ["unsupported cloud-config keys: chpasswd"]],
+    // sudo: true, which cloud-init's write_sudo_rules refuses (a TypeError), is read as the full rule; sudo: false writes none
+    ["sudo-true-and-false.yaml", ["line 6: users[1].sudo: true is not a sudo rule; ALL=(ALL) NOPASSWD:ALL is used"]],
+    ["azure-notepad-crlf.yaml", []],
+    ["terraform-document-markers.yaml", []],
+    ["tabs-in-block-scalars.yaml", []],
+    ["hetzner-header-comment.yaml", []],
+    ["duplicate-users-key.yaml", ["line 7: users: duplicate key; the last one is used, as cloud-init does"]],
+    [
+      "nocloud-system-info-same-user.yaml",
+      ["line 8: users[0]: the default user, as system_info.default_user names it: its sudo not used, as cloud-init takes system_info.default_user's"]
+    ],
+    // `home` is no key of cloud-init's (homedir is): it ignores it, and it is named
+    ["lxd-vagrant-profile.yaml", ["unsupported cloud-config keys: disable_root, disable_root_opts, apt, users[1].home"]],
+    ["azure-tutorial-apt-upgrade.yaml", ["line 4: apt_upgrade: deprecated; read as package_upgrade, as cloud-init does"]],
+    ["qa-runcmd-under-user-data.yaml", ["unsupported cloud-config keys: user-data"]],
+    [
+      "scaleway-user-key-string.yaml",
+      ["line 9: users[1].lock_passwd: a string, which cloud-init takes as true whatever it says: the password stays locked (write false without quotes to unlock it)"]
+    ],
+    ["yaml11-values.yaml", []],
+    ["almalinux-user-and-root.yaml", []],
+    ["terraform-keys-block.yaml", []],
+    ["groups-as-map-deprecated.yaml", []],
     [
       "lima-user-data.yaml",
       [

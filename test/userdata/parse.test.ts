@@ -210,6 +210,39 @@ describe("userDataType", () => {
     ])
   })
 
+  it("says a user or group name that holds a jinja expression as what it is, whole: the ';' in the name's description is not where its consequence starts", () => {
+    const source = "## template: jinja\n#cloud-config\nusers:\n  - default\n  - name: {{ ds.meta_data.admin }}\n    groups: ['{{ v1.region }}']\n"
+    expect(notes(source).problems).toEqual([
+      "line 5: users[1].name: holds a jinja expression, which is not rendered; users[1] skipped",
+      "line 6: users[1].groups[0]: holds a jinja expression, which is not rendered; skipped"
+    ])
+  })
+
+  it("says a key left out because it holds a jinja expression as what it is, not as a line that is no OpenSSH key; a key that is none, as before", () => {
+    const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGNsb3VkLWluaXQtamluamEta2V5LWZvci10ZXN0 ops@example"
+    const source = `## template: jinja\n#cloud-config\nssh_authorized_keys:\n  - ${key}\n  - {{ ds.meta_data.public_keys[0] }}\n  - not a key\nusers:\n  - default\n  - name: ops\n    ssh_authorized_keys:\n      - |\n        ${key}\n        {{ ds.meta_data.ops_key }}\n`
+    expect(notes(source).warnings).toEqual([
+      "line 1: jinja templates are not supported; the rest is read as plain cloud-config",
+      "line 5: ssh_authorized_keys[1]: holds a jinja expression, which is not rendered; left out",
+      "line 6: ssh_authorized_keys[2]: not an OpenSSH public key; left out",
+      "line 11: users[1].ssh_authorized_keys[0]: holds a jinja expression, which is not rendered; that line left out, its keys kept"
+    ])
+    // outside a template, braces are text like any other
+    expect(notes(`#cloud-config\nssh_authorized_keys:\n  - '{{ x }}'\n`).warnings).toEqual(["line 3: ssh_authorized_keys[0]: not an OpenSSH public key; left out"])
+  })
+
+  it("names each ntp source that is no host name or network it skips, at its own place, and one holding a jinja expression as what it is", () => {
+    const source = "#cloud-config\nntp:\n  servers:\n    - ntp1.example\n    - 0.pool.ntp.org iburst\n    - ntp2.example\n  pools: ['a b', 'c d']\n"
+    expect(config(source).ntp).toMatchObject({ servers: ["ntp1.example", "ntp2.example"], pools: [] })
+    expect(notes(source).problems).toEqual([
+      "line 5: ntp.servers[1]: not a host name or network; skipped",
+      "line 7: ntp.pools[0]: not a host name or network; skipped",
+      "line 7: ntp.pools[1]: not a host name or network; skipped"
+    ])
+    const template = "## template: jinja\n#cloud-config\nntp:\n  servers: ['{{ ds.meta_data.ntp }}', ntp1.example]\n"
+    expect(notes(template).problems).toEqual(["line 4: ntp.servers[0]: holds a jinja expression, which is not rendered; skipped"])
+  })
+
   it("leaves out a jinja comment that goes on over several lines, as jinja does, and keeps the lines after it where they are", () => {
     const source = "## template: jinja\n#cloud-config\n{#\n  a note: {x\n#}\npackages: [vim]\nhostname: {{ v1.local_hostname }}\n"
     expect(config(source).packages).toEqual(["vim"])

@@ -359,12 +359,13 @@ const readNtp: Reader = (value, path, { notes }) => {
   ignoreOthers(value, path, CloudNtp, notes)
   if (ntp.enabled === false) return {}
   const client = ntpClientOf(ntp.ntp_client, [...path, "ntp_client"], notes)
-  const names = (list: ReadonlyArray<string> | undefined, key: string) => {
-    const all = list ?? []
-    const kept = all.filter((name) => /^[A-Za-z0-9.:_[\]/-]+$/.test(name))
-    if (kept.length < all.length) notes.problem([...path, key], "an entry that is not a host name or network; that entry skipped")
-    return kept
-  }
+  // each entry skipped is named at its own place (a jinja expression in it then said as what it is)
+  const names = (list: ReadonlyArray<string> | undefined, key: string) =>
+    (list ?? []).filter((name, index) => {
+      const usable = /^[A-Za-z0-9.:_[\]/-]+$/.test(name)
+      if (!usable) notes.problem([...path, key, index], "not a host name or network; skipped")
+      return usable
+    })
   const settings = { client, servers: names(ntp.servers, "servers"), pools: names(ntp.pools, "pools"), peers: names(ntp.peers, "peers"), allow: names(ntp.allow, "allow"), install: "cloud-init" as const }
   if (client !== "chrony" && settings.allow.length > 0) notes.ignore([...path, "allow"])
   if (client === "openntpd" && settings.peers.length > 0) notes.ignore([...path, "peers"])

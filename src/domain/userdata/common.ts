@@ -98,8 +98,8 @@ export const keyEntries = (value: unknown, path: ReadonlyArray<Key>, notes: Note
   for (const { index, value: entry } of entries) {
     // an entry of several lines (a block scalar of keys) loses only its lines that are none: said so, its keys being installed
     const { keys, dropped } = authorizedKeys([entry], { allowOptions: true })
-    if (dropped > 0 && keys.length === 0) notes.warn([...path, index], "not an OpenSSH public key; left out")
-    else if (dropped > 0) notes.warn([...path, index], `${dropped} of its lines ${dropped === 1 ? "is not an OpenSSH public key" : "are not OpenSSH public keys"}; ${dropped === 1 ? "that line" : "those lines"} left out, its keys kept`)
+    if (dropped > 0 && keys.length === 0) notes.unusable([...path, index], "not an OpenSSH public key; left out")
+    else if (dropped > 0) notes.unusable([...path, index], `${dropped} of its lines ${dropped === 1 ? "is not an OpenSSH public key" : "are not OpenSSH public keys"}; ${dropped === 1 ? "that line" : "those lines"} left out, its keys kept`)
   }
   return entries
 }

@@ -181,6 +181,22 @@ const valueAt = (raw: unknown, path: ReadonlyArray<string | number>): unknown =>
   path.reduce<unknown>((value, key) => (value !== null && typeof value === "object" && Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined), raw)
 
 /**
+ * Where a problem's message says what was skipped: its first `;` outside
+ * parentheses (what a value was expected to be may hold one: "a user name
+ * (... _ . -; not starting with . or -)").
+ */
+const consequenceAt = (message: string): number => {
+  let depth = 0
+  for (let i = 0; i < message.length; i++) {
+    const c = message[i]
+    if (c === "(") depth++
+    else if (c === ")") depth = Math.max(0, depth - 1)
+    else if (c === ";" && depth === 0) return i
+  }
+  return -1
+}
+
+/**
  * A problem with a value that holds an expression, said as what it is: the
  * expression is not rendered (not, say, "expected a host name, got a string
  * of 23 characters"); what was skipped is kept from the message.
@@ -190,6 +206,6 @@ export const explainJinja =
   <N extends { readonly path: ReadonlyArray<string | number>; readonly message: string }>(note: N): N => {
     const value = valueAt(raw, note.path)
     if (typeof value !== "string" || !constructsOf(value).some((c) => !c.comment)) return note
-    const consequence = note.message.indexOf(";")
+    const consequence = consequenceAt(note.message)
     return { ...note, message: `holds a jinja expression, which is not rendered${consequence < 0 ? "" : note.message.slice(consequence)}` }
   }

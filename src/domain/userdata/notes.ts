@@ -25,6 +25,8 @@ export interface Note {
   readonly line?: number
   /** logged at error level even when the rest is applied (`Problem.error`) */
   readonly error?: boolean
+  /** a warning that the value itself cannot be used (in a jinja template, an expression in it is why: parse.ts says so) */
+  readonly unusable?: boolean
 }
 
 /** `write_files[0].permissions`; each key printable (a key is the document's: its control characters escaped, a long one cut) */
@@ -53,6 +55,10 @@ export class Notes {
   }
   warn(path: ReadonlyArray<Key>, message: string) {
     this.warnings.push({ path, message })
+  }
+  /** a value left out, applied without it, because it cannot be used as it is written */
+  unusable(path: ReadonlyArray<Key>, message: string) {
+    this.warnings.push({ path, message, unusable: true })
   }
   ignore(path: ReadonlyArray<Key>) {
     this.unsupported.push(formatPath(path))

@@ -135,7 +135,10 @@ const readWith = (
 ): Read => {
   const notes = new Notes()
   const { config, applied } = format.read(raw, { notes, budget: newBudget(options.maxDecompressedBytes), ...(options.cloudUser !== undefined ? { cloudUser: options.cloudUser } : {}) })
-  if (template) notes.problems.splice(0, notes.problems.length, ...notes.problems.map(explainJinja(raw)))
+  if (template) {
+    notes.problems.splice(0, notes.problems.length, ...notes.problems.map(explainJinja(raw)))
+    notes.warnings.splice(0, notes.warnings.length, ...notes.warnings.map((w) => (w.unusable === true ? explainJinja(raw)(w) : w)))
+  }
   const unsupported = [...new Set(notes.unsupported)]
   const named = unsupported.length <= MAX_NOTES ? unsupported.join(", ") : `${unsupported.slice(0, MAX_NOTES).join(", ")} and ${unsupported.length - MAX_NOTES} more`
   // a key not carried out is named once, in the line below: what its YAML has odd (a duplicate key in it) would only contradict it
