@@ -1480,7 +1480,7 @@ describe.concurrent("tiny-cloud schema FILE", () => {
       expect(some.code).toBe(0)
       // what cloud-init's schema lets through (a mode it cannot read, an empty time zone or shell) is a warning at most
       expect(some.stdout.split("\n").filter(Boolean)).toEqual([
-        `${partly}: warning: line 5: write_files[0].permissions: not a mode cloud-init can read; the file gets 0644, as with cloud-init`,
+        `${partly}: warning: line 5: write_files[0].permissions: not a mode cloud-init can read (it gives the file its default 0644 too); the file gets 0644`,
         `${partly}: warning: line 7: timezone: empty; the time zone is left alone`,
         `${partly}: warning: unsupported cloud-config keys: snap`,
         `${partly}: line 2: packages[1]: expected a package name (no spaces, not starting with -), got a string of 3 characters; skipped`

@@ -231,6 +231,15 @@ describe("userDataType", () => {
     expect(notes(`#cloud-config\nssh_authorized_keys:\n  - '{{ x }}'\n`).warnings).toEqual(["line 3: ssh_authorized_keys[0]: not an OpenSSH public key; left out"])
   })
 
+  it("says a write_files permissions that holds a jinja expression as what it is (cloud-init renders it), not as a mode cloud-init cannot read", () => {
+    const source = "## template: jinja\n#cloud-config\nwrite_files:\n  - path: /etc/a\n    permissions: '{{ ds.meta_data.mode }}'\n  - path: /etc/b\n    permissions: rwxr-xr-x\n"
+    expect(notes(source).warnings).toEqual([
+      "line 1: jinja templates are not supported; the rest is read as plain cloud-config",
+      "line 5: write_files[0].permissions: holds a jinja expression, which is not rendered; the file gets 0644",
+      "line 7: write_files[1].permissions: not a mode cloud-init can read (it gives the file its default 0644 too); the file gets 0644"
+    ])
+  })
+
   it("names each ntp source that is no host name or network it skips, at its own place, and one holding a jinja expression as what it is", () => {
     const source = "#cloud-config\nntp:\n  servers:\n    - ntp1.example\n    - 0.pool.ntp.org iburst\n    - ntp2.example\n  pools: ['a b', 'c d']\n"
     expect(config(source).ntp).toMatchObject({ servers: ["ntp1.example", "ntp2.example"], pools: [] })
@@ -1313,12 +1322,12 @@ describe("#cloud-config", () => {
     expect(c.users.find((u) => u.name === "bob")?.account.shell).toBeUndefined()
     expect(notes("#cloud-config\nwrite_files:\n  - {path: /etc/x, content: x, permissions: u+x}\ntimezone: ''\nusers: [default, {name: bob, shell: ''}]\n")).toEqual({
       problems: [],
-      warnings: ["line 3: write_files[0].permissions: not a mode cloud-init can read; the file gets 0644, as with cloud-init", "line 4: timezone: empty; the time zone is left alone"]
+      warnings: ["line 3: write_files[0].permissions: not a mode cloud-init can read (it gives the file its default 0644 too); the file gets 0644", "line 4: timezone: empty; the time zone is left alone"]
     })
     // cloud-init (22.4.2, run on this document) reads no octal in these and writes 0644, but gives a number to chmod as it
     // is: -1 made 07777, 99999 03237, true 01; the warning says what each is, never that cloud-init does the same
     expect(notes("#cloud-config\nwrite_files:\n  - {path: /a, permissions: '0x1ed'}\n  - {path: /b, permissions: -1}\n  - {path: /c, permissions: 99999}\n  - {path: /d, permissions: true}\n").warnings).toEqual([
-      "line 3: write_files[0].permissions: not a mode cloud-init can read; the file gets 0644, as with cloud-init",
+      "line 3: write_files[0].permissions: not a mode cloud-init can read (it gives the file its default 0644 too); the file gets 0644",
       ...["4: write_files[1]", "5: write_files[2]", "6: write_files[3]"].map(
         (at) => `line ${at}.permissions: not a file mode (an integer from 0 to 0o7777); the file gets 0644, where cloud-init would give the number to chmod as it is`
       )

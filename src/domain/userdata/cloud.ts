@@ -55,8 +55,9 @@ const withoutUnreadableModes = (value: unknown, path: ReadonlyArray<Key>, notes:
         const message =
           typeof mode === "number" || typeof mode === "boolean"
             ? "not a file mode (an integer from 0 to 0o7777); the file gets 0644, where cloud-init would give the number to chmod as it is"
-            : "not a mode cloud-init can read; the file gets 0644, as with cloud-init"
-        notes.warn([...path, i, "permissions"], message)
+            : "not a mode cloud-init can read (it gives the file its default 0644 too); the file gets 0644"
+        // unusable: in a jinja template, an expression that cloud-init would render is why (parse.ts says so)
+        notes.unusable([...path, i, "permissions"], message)
         const { permissions: _unreadable, ...rest } = entry
         return rest
       })
