@@ -179,6 +179,17 @@ describe("userDataType", () => {
     expect(analyseUserData(bytes("\n#!/bin/sh\recho hi\r"), OPTIONS).warnings).toHaveLength(1)
   })
 
+  it("applies a #cloud-config saved with a UTF-8 byte-order mark, and says cloud-init would apply none of it; an #alpine-config's is left out unsaid", () => {
+    const source = "\ufeff#cloud-config\nhostname: bom-host\n"
+    expect(config(source).hostname).toBe("bom-host")
+    expect(notes(source)).toEqual({
+      problems: [],
+      warnings: ["line 1: starts with a byte-order mark, after which cloud-init finds no #cloud-config and applies nothing; applied here as if it were not there"]
+    })
+    expect(notes("#cloud-config\nhostname: plain\n").warnings).toEqual([])
+    expect(notes("\ufeff#alpine-config\nbootcmd: [\"true\"]\n")).toEqual({ problems: [], warnings: [] })
+  })
+
   it("refuses user-data over maxBytes", () => {
     expect(Either.isLeft(parseUserData(bytes("#alpine-config\npackages: [a]\n"), { maxBytes: 10 }))).toBe(true)
   })

@@ -209,6 +209,17 @@ const withoutMergeKeys = (format: Format, raw: unknown): { readonly doc: unknown
   return { doc, notes: Either.isLeft(mergers) ? [{ path: [key], message: `${mergers.left}; it says how MIME parts merge, so it changes nothing here` }] : [] }
 }
 
+/**
+ * A UTF-8 byte-order mark before `#cloud-config` (an editor on Windows saves
+ * one): the decoding leaves it out and the document is applied, but cloud-init
+ * reads the mark as part of the first line, finds no type there and applies
+ * nothing, which the user is told.
+ */
+const byteOrderMark = (format: Format, bytes: Uint8Array): Array<Note> =>
+  format === CLOUD && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf
+    ? [{ path: [], line: 1, message: "starts with a byte-order mark, after which cloud-init finds no #cloud-config and applies nothing; applied here as if it were not there" }]
+    : []
+
 const analyseConfig = (format: Format, type: "alpine-config" | "cloud-config", bytes: Uint8Array, options: ParseOptions): Analysis => {
   const text = decodeText(bytes)
   if (Either.isLeft(text)) return unreadable(type, text.left)
@@ -220,7 +231,7 @@ const analyseConfig = (format: Format, type: "alpine-config" | "cloud-config", b
   const { raw, source, warnings } = loaded.right
   const jinja: Array<Note> = template ? [{ path: [], line: 1, message: JINJA_WARNING }] : []
   const { doc, notes } = withoutMergeKeys(format, masked.right.restore(raw))
-  const read = readWith(format, doc, (path) => lineIn(source, path), [...jinja, ...warnings, ...notes], options, template)
+  const read = readWith(format, doc, (path) => lineIn(source, path), [...byteOrderMark(format, bytes), ...jinja, ...warnings, ...notes], options, template)
   return { type, parsed: { kind: "config", type, config: read.config }, problems: read.problems, warnings: read.warnings, usable: usable(read) }
 }
 
