@@ -136,6 +136,26 @@ describe("tiny-cloud --bootstrap while a phase runs", () => {
   })
 })
 
+describe("a phase run by a program of the phase that runs", () => {
+  it("is not run, in one line, rather than waiting for the end of the phase that waits for it: final goes on and completes the bootstrap", async () => {
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "web-1.example", userData: new TextEncoder().encode(`#!/bin/sh\necho $$ > "$ASKER"\nexec "${process.execPath}" "$TC" main\n`) } })
+    const asker = join(instance.dir, "asker")
+    for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
+    let finished = false
+    const final = instance.run(["final"], { TC: PROGRAM, ASKER: asker }).then((r) => ((finished = true), r))
+    const waits = () => readCommandLog(instance.fake).some((c) => c.stdin.includes("another phase is running; waiting for it to end"))
+    await until(() => finished || waits(), "final ends or the main it runs waits")
+    const waited = waits()
+    // main waiting for final, which waits for it: let final go
+    if (!finished) process.kill(Number(readFileSync(asker, "utf8")), "SIGKILL")
+    const r = await final
+    expect([waited, r.code]).toEqual([false, 1])
+    expect(r.stdout).toBe("another phase is running: the one this command runs under (a program of it, a user-data script or runcmd), which would wait for it while it waits for that phase's end; not run\n")
+    expect(r.stderr).toContain("   ++ run_userdata: failed\n   ++ bootstrap_complete: starting\n   ++ bootstrap_complete: done\n")
+    expect((await instance.run(["--bootstrap", "status"])).stdout).toBe("complete\n")
+  })
+})
+
 describe("tiny-cloud completion", () => {
   it("prints the scripts for bash, zsh and fish; bash -n accepts the bash one", async () => {
     for (const shell of ["bash", "zsh", "fish"] as const) {
