@@ -36,6 +36,27 @@ describe("tiny-cloud status --wait across processes", () => {
   })
 })
 
+describe("tiny-cloud status --wait from a program of the phase that runs", () => {
+  it("does not wait for the end of the phase that waits for it: one line, the status now, exit 3; final then ends", async () => {
+    const script = `#!/bin/sh\necho $$ > "$ASKER"\nexec "${process.execPath}" "$TC" status --wait\n`
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "web-1.example", userData: new TextEncoder().encode(script) } })
+    const asker = join(instance.dir, "asker")
+    for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
+    let finished = false
+    const final = instance.run(["final"], { TC: PROGRAM, ASKER: asker }).then((r) => ((finished = true), r))
+    try {
+      await until(() => finished, "final ends")
+    } finally {
+      // status waiting for final, which waits for it: let final go
+      if (!finished) process.kill(Number(readFileSync(asker, "utf8")), "SIGKILL")
+    }
+    const r = await final
+    expect(r.stdout).toMatch(/^tiny-cloud status: not waiting: this command runs under the phase that runs \(a program of it, a user-data script or runcmd\), whose end would wait for it\nrunning final\n/)
+    expect([r.code, instance.read("/var/log/user-data.exit")]).toEqual([1, "3\n"])
+    expect((await instance.run(["--bootstrap", "status"])).stdout).toBe("complete\n")
+  })
+})
+
 describe("tiny-cloud --bootstrap while a phase runs", () => {
   itSystem("incomplete waits for the phase that runs (final marks the bootstrap complete as its last write), then removes the marker", { tools: { flock: "util-linux" } }, async () => {
     const instance = await makeInstance({ cloud: "aws", instance: { hostname: "web-1.example" } })
