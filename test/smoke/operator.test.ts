@@ -177,6 +177,39 @@ describe("a phase run by a program of the phase that runs", () => {
   })
 })
 
+describe("a phase run by hand while another holds the lock", () => {
+  itSystem("waits for it where a running entry left by a killed phase names a process that has its pid since, its shell (no phase it runs under)", { tools: { flock: "util-linux" } }, async () => {
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "web-1.example" } })
+    for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
+    const state = join(instance.root, "var/lib/cloud")
+    const go = join(instance.dir, "go")
+    const holding = join(instance.dir, "holding")
+    const holder = spawn("flock", ["-x", state, "sh", "-c", `: > "${holding}"; while [ ! -e "${go}" ]; do sleep 0.02; done`], { stdio: "ignore" })
+    const holderGone = new Promise((done) => holder.on("close", done))
+    await until(() => existsSync(holding), "the lock is held")
+    // the operator's shell, which runs main once the record names it
+    const shell = join(instance.dir, "shell")
+    const named = join(instance.dir, "named")
+    let finished = false
+    let stderr = ""
+    const asker = spawn("sh", ["-c", `echo $$ > "${shell}"; while [ ! -e "${named}" ]; do sleep 0.02; done; "${process.execPath}" "${PROGRAM}" main`], { env: instance.env, stdio: ["ignore", "ignore", "pipe"] })
+    asker.stderr.on("data", (c: Buffer) => (stderr += c.toString()))
+    const code = new Promise<number>((done) => asker.on("close", (c) => ((finished = true), done(c ?? -1))))
+    await until(() => existsSync(shell) && readFileSync(shell, "utf8").endsWith("\n"), "the shell runs")
+    // a final killed in an earlier boot, whose pid the shell has now: its start is another process's
+    const record = JSON.parse(readFileSync(join(state, "status.json"), "utf8"))
+    const last = record.runs[record.runs.length - 1]
+    record.runs.push({ ...last, phase: "final", pid: Number(readFileSync(shell, "utf8")), pidStart: "00000000-0000-0000-0000-000000000000@1/1", exitStatus: undefined, durationMs: undefined, actions: [] })
+    writeFileSync(join(state, "status.json"), JSON.stringify(record))
+    writeFileSync(named, "")
+    await until(() => finished || stderr.includes("waiting"), "main ends or waits")
+    const waited = stderr.includes("another phase is running; waiting for it to end")
+    writeFileSync(go, "")
+    await holderGone
+    expect([waited, await code]).toEqual([true, 0])
+  })
+})
+
 describe("tiny-cloud completion", () => {
   it("prints the scripts for bash, zsh and fish; bash -n accepts the bash one", async () => {
     for (const shell of ["bash", "zsh", "fish"] as const) {
