@@ -156,3 +156,13 @@ export class LockError extends Data.TaggedError("LockError")<{ readonly path: st
     return `cannot lock ${this.path}: ${this.reason}`
   }
 }
+
+/**
+ * A phase run by a program of the phase that holds the state directory's lock (a user-data script, runcmd): waiting
+ * for that phase's end, which waits for this program, neither would ever end.
+ */
+export class LockHeldByCaller extends Data.TaggedError("LockHeldByCaller")<{ readonly path: string }> {
+  override get message() {
+    return `another phase is running: the one this command runs under (a program of it, a user-data script or runcmd), which would wait for it while it waits for that phase's end; not run`
+  }
+}

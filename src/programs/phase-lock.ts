@@ -7,7 +7,7 @@ import { Config } from "../services/Config.js"
 import { Lock } from "../services/Lock.js"
 import { notice, warn } from "../services/Log.js"
 import { RootFs } from "../services/RootFs.js"
-import { readRecord } from "./status-record.js"
+import { processStartOf, readRecord } from "./status-record.js"
 
 /** the parent of process `pid` (`/proc/PID/stat`'s fourth field, counted from the command name's last ')'), undefined when gone */
 const parentOf = (pid: number) =>
@@ -46,6 +46,37 @@ const holdsLock = (pid: number, dir: string) =>
   }).pipe(Effect.orElseSucceed(() => false))
 
 /**
+ * Whether the phase that holds the state directory's lock is one that a process of `ancestry` runs (this process is
+ * a program of it: a user-data script, runcmd): its running entry names one of them, or one of them holds the lock
+ */
+const runsUnderLockHolder = (ancestry: ReadonlyArray<number>) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    const { varDir } = yield* Config
+    const { runs } = yield* readRecord
+    const newest = runs[runs.length - 1]
+    // (the process that wrote it, not one that has its pid since: a phase killed in an earlier boot, its pid an operator's shell's now)
+    if (newest !== undefined && !isFinished(newest) && ancestry.includes(newest.pid)) {
+      if (newest.pidStart === undefined || (yield* processStartOf(newest.pid)) === newest.pidStart) return true
+    }
+    // a phase that could not write its running entry ('cannot write the run record': a full disk, a link in its
+    // place) is known by the state directory's lock it holds: waited for, it would wait for this process
+    // (by the name the kernel gives the directory there, every link of the path resolved, ROOT's own among them: a ROOT
+    // given through a link would name it otherwise, and the phase that could not say it runs would be waited for)
+    const dir = yield* fs.resolve(varDir).pipe(
+      Effect.flatMap((resolved) => Effect.try(() => realpathSync(resolved))),
+      Effect.orElseSucceed(() => undefined)
+    )
+    return dir !== undefined && (yield* Effect.exists(ancestry, (pid) => holdsLock(pid, dir)))
+  })
+
+/**
+ * For a phase that finds the state directory's lock taken: whether a phase it runs under holds it (run from a
+ * user-data script or runcmd), whose end, waited for, would wait for its own. This process itself holds no lock yet.
+ */
+export const underLockHolder = Effect.flatMap(ownAncestry, (chain) => runsUnderLockHolder(chain.filter((pid) => pid !== process.pid)))
+
+/**
  * `--bootstrap complete|incomplete` after the phase that runs, which would
  * otherwise undo it (final writes the marker as its last write: an
  * `incomplete` said during it was lost): the state directory's lock, waited
@@ -58,19 +89,7 @@ export const afterRunningPhase = Effect.gen(function* () {
   const fs = yield* RootFs
   const { varDir } = yield* Config
   if (!(yield* fs.isDirectory(varDir))) return
-  const { runs } = yield* readRecord
-  const newest = runs[runs.length - 1]
-  const ancestry = yield* ownAncestry
-  if (newest !== undefined && !isFinished(newest) && ancestry.includes(newest.pid)) return
-  // a phase that could not write its running entry ('cannot write the run record': a full disk, a link in its
-  // place) is known by the state directory's lock it holds: waited for, it would wait for this process
-  // (by the name the kernel gives the directory there, every link of the path resolved, ROOT's own among them: a ROOT
-  // given through a link would name it otherwise, and the phase that could not say it runs would be waited for)
-  const dir = yield* fs.resolve(varDir).pipe(
-    Effect.flatMap((resolved) => Effect.try(() => realpathSync(resolved))),
-    Effect.orElseSucceed(() => undefined)
-  )
-  if (dir !== undefined && (yield* Effect.exists(ancestry, (pid) => holdsLock(pid, dir)))) return
+  if (yield* runsUnderLockHolder(yield* ownAncestry)) return
   yield* (yield* Lock).directory(yield* fs.resolve(varDir), notice("a phase is running; waiting for it to end")).pipe(
     Effect.catchAll((e) => warn(`cannot lock ${e.path}: ${e.reason}; going on without the lock`))
   )

@@ -20,6 +20,8 @@ import { ACTIONS, type ActionServices } from "./actions/index.js"
 import { runActions } from "./engine.js"
 import { startRun, type Started } from "./status-record.js"
 import { oneLine } from "../domain/text.js"
+import { LockHeldByCaller } from "../domain/errors.js"
+import { underLockHolder } from "./phase-lock.js"
 
 /**
  * One phase at a time: the state directory's lock, held until the phase
@@ -27,21 +29,31 @@ import { oneLine } from "../domain/text.js"
  * resident process runs it, the next service then running its own; a phase
  * run by hand) waits for it, so that final never marks the bootstrap
  * complete while main still works. A lock that cannot be taken (no flock)
- * is said, and the phase runs without it, as it always could.
+ * is said, and the phase runs without it, as it always could. One run by a
+ * program of the phase that holds it (a user-data script, runcmd) would wait
+ * for its own caller's end: it is not run, said in one line (false).
  */
 const oneAtATime = Effect.gen(function* () {
   const fs = yield* RootFs
   const { varDir } = yield* Config
   yield* fs.makeDirectory(varDir)
-  yield* (yield* Lock).directory(yield* fs.resolve(varDir), notice("another phase is running; waiting for it to end"))
-}).pipe(Effect.catchAll((e) => warn(`cannot lock ${e.path}: ${e.reason}; the phase runs without the lock`)))
+  const path = yield* fs.resolve(varDir)
+  const waiting = Effect.flatMap(underLockHolder, (under) =>
+    under ? Effect.fail(new LockHeldByCaller({ path })) : notice("another phase is running; waiting for it to end")
+  )
+  yield* (yield* Lock).directory(path, waiting)
+  return true
+}).pipe(
+  Effect.catchTag("LockHeldByCaller", (e) => Effect.as(err(e.message), false)),
+  Effect.catchAll((e) => Effect.as(warn(`cannot lock ${e.path}: ${e.reason}; the phase runs without the lock`), true))
+)
 
 /**
- * the lock, and meanwhile the logger of the phase's lines (info: its actions'), started while flock runs rather
- * than after it, at the first line (Node forks the whole process for each)
+ * the lock (whether the phase may run: oneAtATime), and meanwhile the logger of the phase's lines (info: its
+ * actions'), started while flock runs rather than after it, at the first line (Node forks the whole process for each)
  */
 const lockedAndLogging = Effect.flatMap(Log, (log) =>
-  log.prepare === undefined ? oneAtATime : Effect.all([oneAtATime, log.prepare("info")], { concurrency: 2, discard: true })
+  log.prepare === undefined ? oneAtATime : Effect.map(Effect.all([oneAtATime, log.prepare("info")], { concurrency: 2 }), ([go]) => go)
 )
 
 /** `CLOUD=auto` and `.autodetect` naming a cloud this machine's signs contradict (see detectionOutdated): detected again */
@@ -70,7 +82,7 @@ export const runPhase = (phase: Phase, decided: Effect.Effect<void> = Effect.voi
       yield* info("already bootstrapped")
       return 0
     }
-    yield* lockedAndLogging
+    if (!(yield* lockedAndLogging)) return 1
     // the phase waited for may have been the final one
     if (yield* bootstrap.isComplete) {
       yield* info("already bootstrapped")

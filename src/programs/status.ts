@@ -11,6 +11,7 @@ import { describeState, formatSeconds, isFinished, statusOf, userDataUnsaved, ty
 import { Bootstrap } from "../services/Bootstrap.js"
 import { Output, print } from "../services/Output.js"
 import { RootFs } from "../services/RootFs.js"
+import { underLockHolder } from "./phase-lock.js"
 import { loadRecord, processStartOf } from "./status-record.js"
 import { SERVER_TITLE } from "../domain/resident.js"
 import { oneLine, printable } from "../domain/text.js"
@@ -27,6 +28,9 @@ export const POLL_INTERVAL = Duration.millis(500)
 
 /** exit status of `--wait` when the timeout passed first */
 export const TIMED_OUT = 3
+
+/** `--wait` run by a program of the phase that runs */
+const NOT_WAITED = "not waiting: this command runs under the phase that runs (a program of it, a user-data script or runcmd), whose end would wait for it"
 
 /** a process's command name (`/proc/PID/comm`), undefined without one */
 const commandName = (pid: number | "self") =>
@@ -109,7 +113,12 @@ const renderJson = (status: Status, record: RunRecord): string =>
 export const statusCommand = (options: StatusOptions) =>
   Effect.gen(function* () {
     let timedOut = false
-    if (options.wait) {
+    // asked by a program of the phase that runs (a user-data script, runcmd, bootcmd), the wait would be for its own
+    // caller's end, which waits for it: not waited, said, and the status now, with the exit status of a wait given up
+    if (options.wait && !(yield* currentStatus).status.settled && (yield* underLockHolder)) {
+      yield* Effect.flatMap(Output, (o) => o.stderr(`tiny-cloud status: ${NOT_WAITED}\n`))
+      timedOut = true
+    } else if (options.wait) {
       const waited = options.timeoutSeconds === undefined ? Effect.asSome(waitUntilSettled) : Effect.timeoutOption(waitUntilSettled, Duration.seconds(options.timeoutSeconds))
       timedOut = Option.isNone(yield* waited)
     }

@@ -36,6 +36,27 @@ describe("tiny-cloud status --wait across processes", () => {
   })
 })
 
+describe("tiny-cloud status --wait from a program of the phase that runs", () => {
+  it("does not wait for the end of the phase that waits for it: one line, the status now, exit 3; final then ends", async () => {
+    const script = `#!/bin/sh\necho $$ > "$ASKER"\nexec "${process.execPath}" "$TC" status --wait\n`
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "web-1.example", userData: new TextEncoder().encode(script) } })
+    const asker = join(instance.dir, "asker")
+    for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
+    let finished = false
+    const final = instance.run(["final"], { TC: PROGRAM, ASKER: asker }).then((r) => ((finished = true), r))
+    try {
+      await until(() => finished, "final ends")
+    } finally {
+      // status waiting for final, which waits for it: let final go
+      if (!finished) process.kill(Number(readFileSync(asker, "utf8")), "SIGKILL")
+    }
+    const r = await final
+    expect(r.stdout).toMatch(/^tiny-cloud status: not waiting: this command runs under the phase that runs \(a program of it, a user-data script or runcmd\), whose end would wait for it\nrunning final\n/)
+    expect([r.code, instance.read("/var/log/user-data.exit")]).toEqual([1, "3\n"])
+    expect((await instance.run(["--bootstrap", "status"])).stdout).toBe("complete\n")
+  })
+})
+
 describe("tiny-cloud --bootstrap while a phase runs", () => {
   itSystem("incomplete waits for the phase that runs (final marks the bootstrap complete as its last write), then removes the marker", { tools: { flock: "util-linux" } }, async () => {
     const instance = await makeInstance({ cloud: "aws", instance: { hostname: "web-1.example" } })
@@ -133,6 +154,59 @@ describe("tiny-cloud --bootstrap while a phase runs", () => {
     if (!finished) process.kill(Number(readFileSync(asker, "utf8")), "SIGKILL")
     const r = await final
     expect([waited, r.code, r.stdout, r.stderr]).toEqual([false, 0, "bootstrap marked incomplete\n", expect.stringContaining("cannot write the run record")])
+  })
+})
+
+describe("a phase run by a program of the phase that runs", () => {
+  it("is not run, in one line, rather than waiting for the end of the phase that waits for it: final goes on and completes the bootstrap", async () => {
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "web-1.example", userData: new TextEncoder().encode(`#!/bin/sh\necho $$ > "$ASKER"\nexec "${process.execPath}" "$TC" main\n`) } })
+    const asker = join(instance.dir, "asker")
+    for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
+    let finished = false
+    const final = instance.run(["final"], { TC: PROGRAM, ASKER: asker }).then((r) => ((finished = true), r))
+    const waits = () => readCommandLog(instance.fake).some((c) => c.stdin.includes("another phase is running; waiting for it to end"))
+    await until(() => finished || waits(), "final ends or the main it runs waits")
+    const waited = waits()
+    // main waiting for final, which waits for it: let final go
+    if (!finished) process.kill(Number(readFileSync(asker, "utf8")), "SIGKILL")
+    const r = await final
+    expect([waited, r.code]).toEqual([false, 1])
+    expect(r.stdout).toBe("another phase is running: the one this command runs under (a program of it, a user-data script or runcmd), which would wait for it while it waits for that phase's end; not run\n")
+    expect(r.stderr).toContain("   ++ run_userdata: failed\n   ++ bootstrap_complete: starting\n   ++ bootstrap_complete: done\n")
+    expect((await instance.run(["--bootstrap", "status"])).stdout).toBe("complete\n")
+  })
+})
+
+describe("a phase run by hand while another holds the lock", () => {
+  itSystem("waits for it where a running entry left by a killed phase names a process that has its pid since, its shell (no phase it runs under)", { tools: { flock: "util-linux" } }, async () => {
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "web-1.example" } })
+    for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
+    const state = join(instance.root, "var/lib/cloud")
+    const go = join(instance.dir, "go")
+    const holding = join(instance.dir, "holding")
+    const holder = spawn("flock", ["-x", state, "sh", "-c", `: > "${holding}"; while [ ! -e "${go}" ]; do sleep 0.02; done`], { stdio: "ignore" })
+    const holderGone = new Promise((done) => holder.on("close", done))
+    await until(() => existsSync(holding), "the lock is held")
+    // the operator's shell, which runs main once the record names it
+    const shell = join(instance.dir, "shell")
+    const named = join(instance.dir, "named")
+    let finished = false
+    let stderr = ""
+    const asker = spawn("sh", ["-c", `echo $$ > "${shell}"; while [ ! -e "${named}" ]; do sleep 0.02; done; "${process.execPath}" "${PROGRAM}" main`], { env: instance.env, stdio: ["ignore", "ignore", "pipe"] })
+    asker.stderr.on("data", (c: Buffer) => (stderr += c.toString()))
+    const code = new Promise<number>((done) => asker.on("close", (c) => ((finished = true), done(c ?? -1))))
+    await until(() => existsSync(shell) && readFileSync(shell, "utf8").endsWith("\n"), "the shell runs")
+    // a final killed in an earlier boot, whose pid the shell has now: its start is another process's
+    const record = JSON.parse(readFileSync(join(state, "status.json"), "utf8"))
+    const last = record.runs[record.runs.length - 1]
+    record.runs.push({ ...last, phase: "final", pid: Number(readFileSync(shell, "utf8")), pidStart: "00000000-0000-0000-0000-000000000000@1/1", exitStatus: undefined, durationMs: undefined, actions: [] })
+    writeFileSync(join(state, "status.json"), JSON.stringify(record))
+    writeFileSync(named, "")
+    await until(() => finished || stderr.includes("waiting"), "main ends or waits")
+    const waited = stderr.includes("another phase is running; waiting for it to end")
+    writeFileSync(go, "")
+    await holderGone
+    expect([waited, await code]).toEqual([true, 0])
   })
 })
 
