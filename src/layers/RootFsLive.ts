@@ -241,7 +241,7 @@ export const makeRootFs = (root: string) =>
     const readRegular = (p: string, path: string, maxBytes: number): Uint8Array => {
       const read = readRegularFile(p, maxBytes)
       if (read instanceof Uint8Array) return read
-      throw new FsError({ op: "read", path, reason: read.refused, ...(read.exceeded !== undefined ? { exceeded: read.exceeded } : {}) })
+      throw new FsError({ op: "read", path, reason: read.refused, ...(read.exceeded !== undefined ? { exceeded: read.exceeded, size: read.size } : {}) })
     }
 
     const readFileIfExists: RootFsShape["readFileIfExists"] = (path, options) =>

@@ -21,6 +21,8 @@ export interface Refusal {
   readonly refused: string
   /** the file was larger than this many bytes */
   readonly exceeded?: number
+  /** its size, when it was */
+  readonly size?: number
 }
 
 /**
@@ -33,7 +35,7 @@ export const readRegularFile = (hostPath: string, maxBytes: number | undefined):
   try {
     const stat = fstatSync(fd)
     if (!stat.isFile()) return { refused: "not a regular file; refused" }
-    if (maxBytes !== undefined && stat.size > maxBytes) return { refused: `larger than ${maxBytes} bytes`, exceeded: maxBytes }
+    if (maxBytes !== undefined && stat.size > maxBytes) return { refused: `larger than ${maxBytes} bytes`, exceeded: maxBytes, size: stat.size }
     return readFileSync(fd)
   } finally {
     closeSync(fd)
