@@ -40,6 +40,9 @@ const DS = /^(?:.*=)?ds=nocloud(?:-net)?(?:;(.*))?$/
  */
 export const parseDs = (text: string, where: string = KERNEL_CMDLINE): Option.Option<SeedParams> => {
   let found: { localHostname?: string; instanceId?: string; seedFrom?: string; unknownKeys?: Array<{ key: string; where: string }> } | undefined
+  // the unknown keys named so far, looked up at once: a list searched for each key took minutes for a container's init
+  // arguments of a few thousand (`ds=nocloud;a;b;...`, words of up to 128 KiB)
+  const named = new Set<string>()
   for (const word of text.trim().split(/\s+/)) {
     const m = DS.exec(word)
     if (!m) continue
@@ -56,7 +59,10 @@ export const parseDs = (text: string, where: string = KERNEL_CMDLINE): Option.Op
       else if (k === "s" || k === "seedfrom") params.seedFrom = v!
       // read nothing from, so named (the shell edition's 'Unknown NoCloud kernel cmdline key'): `hostname=` for `h=` is no silent no-op;
       // once, however often the words name it (an image's `ds=nocloud;foo=1` and a `ds=nocloud;foo=2;s=URL` added at the prompt)
-      else if (!params.unknownKeys?.some((u) => u.key === k)) (params.unknownKeys ??= []).push({ key: k, where })
+      else if (!named.has(k)) {
+        named.add(k)
+        ;(params.unknownKeys ??= []).push({ key: k, where })
+      }
     }
     found = params
   }

@@ -30,6 +30,8 @@ export class FsError extends Data.TaggedError("FsError")<{
   readonly reason: string
   /** the file was larger than this many bytes, the limit it was read with */
   readonly exceeded?: number
+  /** the size of the file refused for it */
+  readonly size?: number
 }> {
   override get message() {
     return `${this.op} ${this.path}: ${this.reason}`

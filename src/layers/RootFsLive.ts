@@ -5,10 +5,10 @@ import { digestOf } from "../domain/append-journal.js"
 import { FsError } from "../domain/errors.js"
 import { textOf } from "../domain/text.js"
 import { Config } from "../services/Config.js"
-import { READ_MAX_BYTES, type Ownership, type RootFsShape, type WriteOptions } from "../services/RootFs.js"
+import { LINE_MAX_BYTES, READ_MAX_BYTES, type Ownership, type RootFsShape, type WriteOptions } from "../services/RootFs.js"
 import { resolveInRoot, type FinalLink } from "./in-root.js"
 import { programAlive } from "./alive.js"
-import { HARD_LINK, readRegularFile, reasonOf } from "./regular-file.js"
+import { HARD_LINK, readRegularFile, reasonOf, scanRegularFileLines } from "./regular-file.js"
 import { dirname, mkdirs, onItself } from "./directories.js"
 
 
@@ -241,7 +241,7 @@ export const makeRootFs = (root: string) =>
     const readRegular = (p: string, path: string, maxBytes: number): Uint8Array => {
       const read = readRegularFile(p, maxBytes)
       if (read instanceof Uint8Array) return read
-      throw new FsError({ op: "read", path, reason: read.refused, ...(read.exceeded !== undefined ? { exceeded: read.exceeded } : {}) })
+      throw new FsError({ op: "read", path, reason: read.refused, ...(read.exceeded !== undefined ? { exceeded: read.exceeded, size: read.size } : {}) })
     }
 
     const readFileIfExists: RootFsShape["readFileIfExists"] = (path, options) =>
@@ -305,6 +305,17 @@ export const makeRootFs = (root: string) =>
         Effect.flatMap(readFileIfExists(path), Option.match({ onNone: () => Effect.fail(new FsError({ op: "read", path, reason: "not found" })), onSome: (b) => Effect.succeed(textOf(b)) })),
       readFileIfExists,
       readTextIfExists: (path) => readFileIfExists(path).pipe(Effect.map(Option.map(textOf))),
+      scanLines: (path, visit, options) =>
+        Effect.flatMap(inRoot("read", path, "follow"), (p) =>
+          Effect.suspend(() => {
+            try {
+              const refusal = scanRegularFileLines(p, visit, options?.maxLineBytes ?? LINE_MAX_BYTES)
+              return refusal === undefined ? Effect.succeed(true) : Effect.fail(new FsError({ op: "read", path, reason: refusal.refused }))
+            } catch (e) {
+              return isNotFound(e) ? Effect.succeed(false) : Effect.fail(new FsError({ op: "read", path, reason: reasonOf(e) }))
+            }
+          })
+        ),
       exists,
       isDirectory: (path) =>
         inRoot("stat", path, "follow").pipe(

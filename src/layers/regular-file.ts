@@ -3,7 +3,7 @@
  * made anything: without Effect, so that the entry's `--bootstrap status`
  * can use it too.
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs"
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from "node:fs"
 
 /** `not found`, `permission denied`, `is a directory`...: the system's words without the path (the message names it) */
 export const reasonOf = (e: unknown): string => {
@@ -21,6 +21,8 @@ export interface Refusal {
   readonly refused: string
   /** the file was larger than this many bytes */
   readonly exceeded?: number
+  /** its size, when it was */
+  readonly size?: number
 }
 
 /**
@@ -33,8 +35,56 @@ export const readRegularFile = (hostPath: string, maxBytes: number | undefined):
   try {
     const stat = fstatSync(fd)
     if (!stat.isFile()) return { refused: "not a regular file; refused" }
-    if (maxBytes !== undefined && stat.size > maxBytes) return { refused: `larger than ${maxBytes} bytes`, exceeded: maxBytes }
+    if (maxBytes !== undefined && stat.size > maxBytes) return { refused: `larger than ${maxBytes} bytes`, exceeded: maxBytes, size: stat.size }
     return readFileSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/**
+ * Each line of the regular file at `hostPath` (its `\n` left out), in order, read a block at a time: the memory it
+ * takes is a block and a line, whatever the file's size (an image's /etc/passwd of many accounts, or a line of
+ * gigabytes). A line longer than `maxLineBytes` is passed over unread; `visit` returning true ends the read. Opened and
+ * refused as `readRegularFile` does. Throws what the system throws on opening or reading.
+ */
+export const scanRegularFileLines = (hostPath: string, visit: (line: string) => boolean | void, maxLineBytes: number): undefined | Refusal => {
+  const fd = openSync(hostPath, constants.O_RDONLY | constants.O_NONBLOCK)
+  try {
+    if (!fstatSync(fd).isFile()) return { refused: "not a regular file; refused" }
+    const block = Buffer.alloc(1024 * 1024)
+    const decoder = new TextDecoder()
+    let line: Array<Buffer> = []
+    let length = 0
+    let overlong = false
+    const take = (part: Buffer) => {
+      if (overlong) return
+      length += part.length
+      if (length > maxLineBytes) {
+        overlong = true
+        line = []
+      } else if (part.length > 0) line.push(Buffer.from(part))
+    }
+    const end = (): boolean => {
+      const stop = !overlong && visit(decoder.decode(Buffer.concat(line, length))) === true
+      line = []
+      length = 0
+      overlong = false
+      return stop
+    }
+    for (;;) {
+      const n = readSync(fd, block, 0, block.length, null)
+      if (n === 0) break
+      let from = 0
+      for (let at = block.indexOf(0x0a, 0); at !== -1 && at < n; at = block.indexOf(0x0a, from)) {
+        take(block.subarray(from, at))
+        from = at + 1
+        if (end()) return undefined
+      }
+      take(block.subarray(from, n))
+    }
+    if (length > 0 || overlong) end()
+    return undefined
   } finally {
     closeSync(fd)
   }

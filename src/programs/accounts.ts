@@ -13,20 +13,42 @@ export interface Account {
   readonly shell: string
 }
 
+const accountOf = (line: string, name: string): Option.Option<Account> => {
+  const f = line.split(":")
+  return f[0] === name && f.length >= 7 ? Option.some({ name, uid: Number(f[2]), gid: Number(f[3]), gecos: f[4]!, home: f[5]!, shell: f[6]! }) : Option.none()
+}
+
 const parsePasswd = (text: string, name: string): Option.Option<Account> => {
   for (const line of text.split("\n")) {
-    const f = line.split(":")
-    if (f[0] === name && f.length >= 7) return Option.some({ name, uid: Number(f[2]), gid: Number(f[3]), gecos: f[4]!, home: f[5]!, shell: f[6]! })
+    const account = accountOf(line, name)
+    if (Option.isSome(account)) return account
   }
   return Option.none()
 }
+
+/**
+ * The first line of the image's file `path` (/etc/passwd, /etc/shadow) that `pick` takes, read a line at a time: an
+ * image's file of many accounts, past what a whole read takes (READ_MAX_BYTES), still has the cloud user's; None
+ * when there is none, or the file cannot be read
+ */
+const findLine = <A>(path: string, pick: (line: string) => Option.Option<A>) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    let found = Option.none<A>()
+    yield* fs
+      .scanLines(fs.at(path), (line) => {
+        found = pick(line)
+        return Option.isSome(found)
+      })
+      .pipe(Effect.orElseSucceed(() => false))
+    return found
+  })
 
 /** the account from `$ROOT/etc/passwd`, else, when the instance is this machine (no ROOT), from `getent passwd` (NSS) */
 export const lookupAccount = (name: string) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
-    const passwd = yield* fs.readTextIfExists(fs.at("/etc/passwd")).pipe(Effect.orElseSucceed(() => Option.none<string>()))
-    const local = Option.flatMap(passwd, (t) => parsePasswd(t, name))
+    const local = yield* findLine("/etc/passwd", (line) => accountOf(line, name))
     // under a ROOT, getent would answer with this machine's accounts, not the instance's
     if (Option.isSome(local) || fs.root !== "") return local
     const commands = yield* Commands
@@ -49,20 +71,20 @@ export const ownBy = (path: string, account: Account) =>
 /** `$ROOT/etc/group`: each group's members, by name */
 export const groups = Effect.gen(function* () {
   const fs = yield* RootFs
-  const text = Option.getOrElse(yield* fs.readTextIfExists(fs.at("/etc/group")).pipe(Effect.orElseSucceed(() => Option.none<string>())), () => "")
-  return new Map(
-    text
-      .split("\n")
-      .map((l) => l.split(":"))
-      .filter((f) => f.length >= 3 && f[0] !== "")
-      .map((f) => [f[0]!, (f[3] ?? "").split(",").filter((m) => m !== "")] as const)
-  )
+  const table = new Map<string, Array<string>>()
+  // a line at a time, as the accounts are read
+  yield* fs
+    .scanLines(fs.at("/etc/group"), (line) => {
+      const f = line.split(":")
+      if (f.length >= 3 && f[0] !== "") table.set(f[0]!, (f[3] ?? "").split(",").filter((m) => m !== ""))
+    })
+    .pipe(Effect.orElseSucceed(() => false))
+  return table
 })
 
 /** the user's password field in `$ROOT/etc/shadow`; None without a shadow file or entry */
 export const shadowPassword = (name: string) =>
-  Effect.gen(function* () {
-    const fs = yield* RootFs
-    const text = yield* fs.readTextIfExists(fs.at("/etc/shadow")).pipe(Effect.orElseSucceed(() => Option.none<string>()))
-    return Option.flatMap(text, (t) => Option.fromNullable(t.split("\n").map((l) => l.split(":")).find((f) => f[0] === name && f.length >= 2)?.[1]))
+  findLine("/etc/shadow", (line) => {
+    const f = line.split(":")
+    return f[0] === name && f.length >= 2 ? Option.some(f[1]!) : Option.none()
   })

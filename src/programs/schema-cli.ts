@@ -10,6 +10,7 @@ import { readFileSync, statSync } from "node:fs"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { FsError } from "../domain/errors.js"
+import { tooLarge } from "../domain/userdata/parse.js"
 import { checkUserData } from "../domain/userdata/validate.js"
 import { formatProblem } from "../domain/userdata/problem.js"
 import { problemLine } from "../domain/settings.js"
@@ -54,8 +55,14 @@ export const schemaCommand = (file: string) =>
         ? yield* readStdin
         : pipe === "fifo"
           ? yield* Effect.try({ try: () => new Uint8Array(readFileSync(file)), catch: readError(file) })
-          : // whatever its size: a file past USERDATA_MAX_BYTES gets the boot's own words for it
-            yield* fs.readFile(file, { maxBytes: Number.POSITIVE_INFINITY })
+          : // a file past USERDATA_MAX_BYTES is not read (its size is enough), and gets the boot's own words for it
+            yield* fs.readFile(file, { maxBytes: userDataMaxBytes }).pipe(
+              Effect.catchIf(
+                (e) => e.size !== undefined,
+                (e) => Effect.as(print(`${file}: ${formatProblem(tooLarge(e.size!, userDataMaxBytes))}\n`), undefined)
+              )
+            )
+    if (raw === undefined) return 1
     // compressed as save_userdata finds it: its size is checked as it is, its content once decompressed
     const decompressed = raw.length > userDataMaxBytes ? Either.right(raw) : yield* Effect.either(decompress(raw, userDataMaxBytes))
     if (Either.isLeft(decompressed)) {

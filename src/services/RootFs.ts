@@ -31,6 +31,9 @@ export interface WriteOptions {
  */
 export const READ_MAX_BYTES = 16 * 1024 * 1024
 
+/** the longest line `scanLines` reads: an account's line in /etc/passwd, /etc/group or /etc/shadow is far shorter */
+export const LINE_MAX_BYTES = 1024 * 1024
+
 /**
  * The instance's filesystem. Every path is a host path; `at` maps an
  * instance path ("/etc/hostname") under `ROOT`. A path under ROOT is
@@ -46,6 +49,12 @@ export interface RootFsShape {
   /** None when the file does not exist */
   readonly readTextIfExists: (path: string) => Effect.Effect<Option.Option<string>, FsError>
   readonly readFileIfExists: (path: string, options?: { readonly maxBytes?: number }) => Effect.Effect<Option.Option<Uint8Array>, FsError>
+  /**
+   * Each line of the file, in order, read a block at a time (whatever its size: no READ_MAX_BYTES), a line longer
+   * than `maxLineBytes` (default LINE_MAX_BYTES) passed over; `visit` returning true ends the read. False when the
+   * file does not exist; anything but a regular file is refused as `readFile` refuses it
+   */
+  readonly scanLines: (path: string, visit: (line: string) => boolean | void, options?: { readonly maxLineBytes?: number }) => Effect.Effect<boolean, FsError>
   readonly exists: (path: string) => Effect.Effect<boolean>
   readonly isDirectory: (path: string) => Effect.Effect<boolean>
   /** a regular file, links followed (sh's `test -f`) */

@@ -2,7 +2,7 @@
  * Issue 9's measured failures, each on the in-process program: hostile
  * metadata answers, planted links, device nodes, a crash's leftovers.
  */
-import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs"
 import { execFileSync, spawn, spawnSync } from "node:child_process"
 import { createRequire, syncBuiltinESMExports } from "node:module"
 import { connect, createServer, type AddressInfo, type Socket } from "node:net"
@@ -15,6 +15,7 @@ import * as Either from "effect/Either"
 import fc from "fast-check"
 import { liveHttp } from "../../src/layers/HttpLive.js"
 import { makeRootFs } from "../../src/layers/RootFsLive.js"
+import { READ_MAX_BYTES } from "../../src/services/RootFs.js"
 import { PROGRAM } from "../support/harness.js"
 import { actionLines, makeTestInstance } from "../support/instance.js"
 import { describeSystem } from "../support/system.js"
@@ -176,6 +177,29 @@ describe("a metadata host name the resolver does not know (IMDS_ENDPOINT=metadat
       // `.invalid` is a name no resolver knows (RFC 2606); one that reaches no DNS server at all cannot ask
       const r = yield* Effect.either(liveHttp.request({ method: "GET", host: "metadata.invalid", port: 80, path: "/", timeoutMs: 20_000, maxBytes: 1000 }))
       expect(["metadata.invalid: name or service not known", "metadata.invalid: temporary failure in name resolution"]).toContain(r._tag === "Left" && r.left._tag === "HttpTransportError" ? r.left.reason : r)
+    })
+  )
+})
+
+describe("an image's account files of any size", () => {
+  it.scopedLive("an /etc/passwd, /etc/group and /etc/shadow past READ_MAX_BYTES, a line of megabytes in them, are read a line at a time: the image's user is found and gets its keys, not made again", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h", sshKeys: [KEY_A] } })
+      const files = [
+        ["/etc/passwd", "root:x:0:0:root:/root:/bin/sh", "alpine:x:1000:1000:Linux User,,,:/home/alpine:/bin/sh"],
+        ["/etc/group", "root:x:0:root\nwheel:x:10:root,alpine", "alpine:x:1000:"],
+        ["/etc/shadow", "root:*:19000:0:::::", "alpine:*:19000:0:99999:7:::"]
+      ] as const
+      for (const [file, head, own] of files) {
+        // a line of 2 MiB before the user's, and a file made sparse past the limit: a line of NUL bytes after it
+        instance.write(file, `${head}\n${"#".repeat(2 * MiB)}\n${own}\n`)
+        truncateSync(join(instance.root, file), READ_MAX_BYTES + 1)
+      }
+      const main = yield* instance.run(["main"])
+      expect(main.stderr).not.toContain("failed to find user")
+      expect(main.code).toBe(0)
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
+      expect(instance.commands().filter((c) => /^(adduser|addgroup) /.test(c))).toEqual([])
     })
   )
 })

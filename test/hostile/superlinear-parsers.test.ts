@@ -20,6 +20,7 @@ import { Alias } from "yaml"
 import { element, parseGoalState } from "../../src/clouds/azure-wireserver.js"
 import { ovfCustomData } from "../../src/domain/ovf-env.js"
 import { parseConf } from "../../src/clouds/scaleway.js"
+import { KERNEL_CMDLINE, parseDs } from "../../src/clouds/nocloud-seed.js"
 import { MAX_NESTING, nestsDeeperThan } from "../../src/domain/render.js"
 import { splitArchive } from "../../src/domain/userdata/archive.js"
 import { maskJinja } from "../../src/domain/userdata/jinja.js"
@@ -488,4 +489,16 @@ describe("thousands of files written into one directory (write_files, a MIME doc
       expect(() => readFileSync(join(root, "srv/.f399.tmp-999999999-0"))).toThrow()
     })
   )
+})
+
+describe("a ds=nocloud word of thousands of unknown keys (a container's init arguments, words of up to 128 KiB)", () => {
+  it("each key is named once, found without a search of those named before it", async () => {
+    const keys = Array.from({ length: 3000 }, (_, i) => `k${i}`)
+    const text = `ds=nocloud;${keys.join(";")};h=host ds=nocloud;${keys.join(";")}`
+    const { result, searched } = await elementsSearched(() => parseDs(text))
+    expect(searched).toBeLessThan(20 * keys.length)
+    const params = Option.getOrThrow(result)
+    expect(params.localHostname).toBe("host")
+    expect(params.unknownKeys).toEqual(keys.map((key) => ({ key, where: KERNEL_CMDLINE })))
+  })
 })

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process"
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs"
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { gzipSync } from "node:zlib"
 import { describe, expect, it } from "@effect/vitest"
@@ -1417,6 +1417,12 @@ describe.concurrent("tiny-cloud schema FILE", () => {
       expect(yield* instance.run(["schema", warned])).toEqual({ code: 0, stdout: `${warned}: warning: unsupported cloud-config keys: apt\n${warned}: valid\n`, stderr: "" })
       instance.write("/etc/tiny-cloud.conf", "USERDATA_MAX_BYTES=10\n")
       expect(yield* instance.run(["schema", good])).toEqual({ code: 1, stdout: `${good}: line 1: user-data is 30 bytes, more than the limit of 10\n`, stderr: "" })
+      // a file past the limit is not read: its size names it, whatever it is (3 GiB, sparse: more than Node reads into one buffer)
+      const huge = `${instance.root}/tmp/huge`
+      instance.write("/tmp/huge", "#cloud-config\n")
+      truncateSync(huge, 3 * 1024 ** 3)
+      expect(yield* instance.run(["schema", huge])).toEqual({ code: 1, stdout: `${huge}: line 1: user-data is 3221225472 bytes, more than the limit of 10\n`, stderr: "" })
+      rmSync(huge)
       expect(yield* instance.run(["schema", `${instance.root}/tmp/none`])).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud schema: read ${instance.root}/tmp/none: not found\n` })
     })
   )

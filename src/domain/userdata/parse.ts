@@ -322,12 +322,15 @@ const analyseParts = (
 
 // ---- entry points --------------------------------------------------------------------------
 
+/** the problem of user-data of `size` bytes past `maxBytes`, which is not read */
+export const tooLarge = (size: number, maxBytes: number): Problem => ({ path: "", line: 1, message: `user-data is ${size} bytes, more than the limit of ${maxBytes}` })
+
 /** Everything about the user-data: the parsed form (unless nothing of it can be used), its problems and warnings. */
 export const analyseUserData = (bytes: Uint8Array, options: ParseOptions): Analysis => {
   const type = userDataWord(bytes)
   if (type === "missing") return { type, parsed: { kind: "missing", type }, problems: [], warnings: [], usable: true }
   if (bytes.length > options.maxBytes) {
-    return unreadable(type, [{ path: "", line: 1, message: `user-data is ${bytes.length} bytes, more than the limit of ${options.maxBytes}` }])
+    return unreadable(type, [tooLarge(bytes.length, options.maxBytes)])
   }
   switch (type) {
     case "script": {
