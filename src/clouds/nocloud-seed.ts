@@ -347,6 +347,9 @@ export interface LoadedSeed {
  * read-only) are said, and the seed as read is held for this process instead, not marked loaded either: a user-data
  * too large for the disk costs its own copy, not the meta-data's hostname and keys.
  */
+/** the unknown `ds=nocloud` keys named one by one; the others are counted in one line */
+export const MAX_UNKNOWN_KEYS_NAMED = 100
+
 export const loadSeed = (
   params: Option.Option<SeedParams>
 ): Effect.Effect<LoadedSeed, SeedError | ImdsError | FsError, RootFs | Commands | Config | Http | Log> =>
@@ -356,9 +359,12 @@ export const loadSeed = (
     if (yield* fs.exists(`${dir}/.nocloud_loaded`)) return { refused: {} }
     const { varDir } = yield* Config
     // as the shell edition says it while it loads the seed; the key alone (a word meant as `s=URL` may hold a password)
-    for (const { key, where } of Option.getOrElse(Option.map(params, (p) => p.unknownKeys ?? []), () => [])) {
+    const unknownKeys = Option.getOrElse(Option.map(params, (p) => p.unknownKeys ?? []), () => [])
+    for (const { key, where } of unknownKeys.slice(0, MAX_UNKNOWN_KEYS_NAMED)) {
       yield* warn(`Unknown NoCloud ${where} key '${printable(withoutSecrets(key))}'`)
     }
+    // a command line of thousands of keys (a container's init arguments) would be as many lines in syslog
+    if (unknownKeys.length > MAX_UNKNOWN_KEYS_NAMED) yield* warn(`${unknownKeys.length - MAX_UNKNOWN_KEYS_NAMED} more unknown NoCloud keys are not named`)
     let seed = Option.none<Seed>()
     if (Option.isSome(params) && params.value.seedFrom) seed = yield* fromSeedFrom(params.value.seedFrom)
     const followed = Option.isSome(seed)

@@ -437,6 +437,21 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("of a command line with more unknown ds=nocloud keys than it names (a container's init arguments), the first 100 are named and the rest counted in one line", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/seed/many", { "meta-data": META })
+      const keys = Array.from({ length: 250 }, (_, i) => `k${i}=1`).join(";")
+      instance.write("/proc/cmdline", `ds=nocloud;s=/seed/many;${keys}\n`)
+      const boot = yield* instance.run(["boot"])
+      expect(boot.code).toBe(0)
+      const named = boot.stderr.split("\n").filter((l) => l.startsWith("Unknown NoCloud"))
+      expect(named).toEqual(Array.from({ length: 100 }, (_, i) => `Unknown NoCloud kernel cmdline key 'k${i}'`))
+      expect(boot.stderr).toContain("150 more unknown NoCloud keys are not named\n")
+      expect((yield* instance.run(["main"])).code).toBe(0)
+      expect(instance.read("/etc/hostname")).toBe("seeded\n")
+    })
+  )
+
   it.scopedLive("from the SMBIOS serial", () =>
     Effect.gen(function* () {
       const instance = yield* localSeed("/seed/serial", { "meta-data": META })
