@@ -30,7 +30,8 @@ export const POLL_INTERVAL = Duration.millis(500)
 export const TIMED_OUT = 3
 
 /** `--wait` run by a program of the phase that runs */
-const NOT_WAITED = "not waiting: this command runs under the phase that runs (a program of it, a user-data script or runcmd), whose end would wait for it"
+const UNDER_PHASE =
+  "waiting for the end of the phase this command runs under (a user-data script, runcmd): run in the foreground, it waits for ever; start it in the background (&) or give --timeout"
 
 /** a process's command name (`/proc/PID/comm`), undefined without one */
 const commandName = (pid: number | "self") =>
@@ -113,12 +114,11 @@ const renderJson = (status: Status, record: RunRecord): string =>
 export const statusCommand = (options: StatusOptions) =>
   Effect.gen(function* () {
     let timedOut = false
-    // asked by a program of the phase that runs (a user-data script, runcmd, bootcmd), the wait would be for its own
-    // caller's end, which waits for it: not waited, said, and the status now, with the exit status of a wait given up
-    if (options.wait && !(yield* currentStatus).status.settled && (yield* underLockHolder)) {
-      yield* Effect.flatMap(Output, (o) => o.stderr(`tiny-cloud status: ${NOT_WAITED}\n`))
-      timedOut = true
-    } else if (options.wait) {
+    if (options.wait) {
+      // asked by a program of the phase that runs (a user-data script, runcmd, bootcmd), the wait is for its own caller's
+      // end: in the background (`status --wait && ... &`, as cloud-init's users write it) it ends with the phase; in the
+      // foreground the phase waits for it in turn, which no process can tell from outside: said, and waited as asked
+      if (!(yield* currentStatus).status.settled && (yield* underLockHolder)) yield* Effect.flatMap(Output, (o) => o.stderr(`tiny-cloud status: ${UNDER_PHASE}\n`))
       const waited = options.timeoutSeconds === undefined ? Effect.asSome(waitUntilSettled) : Effect.timeoutOption(waitUntilSettled, Duration.seconds(options.timeoutSeconds))
       timedOut = Option.isNone(yield* waited)
     }

@@ -37,21 +37,27 @@ describe("tiny-cloud status --wait across processes", () => {
 })
 
 describe("tiny-cloud status --wait from a program of the phase that runs", () => {
-  it("does not wait for the end of the phase that waits for it: one line, the status now, exit 3; final then ends", async () => {
-    const script = `#!/bin/sh\necho $$ > "$ASKER"\nexec "${process.execPath}" "$TC" status --wait\n`
+  const UNDER_PHASE =
+    "tiny-cloud status: waiting for the end of the phase this command runs under (a user-data script, runcmd): run in the foreground, it waits for ever; start it in the background (&) or give --timeout\n"
+
+  it("in the background (as cloud-init's users start it), waits for the phase to end and says done; the phase is not held", async () => {
+    // the script ends once the background status has asked (its first line), so that it asks while final runs
+    const script = `#!/bin/sh\n( "${process.execPath}" "$TC" status --wait > "$OUT" 2>&1; echo "exit $?" >> "$OUT" ) &\nuntil grep -q "tiny-cloud status" "$OUT" 2>/dev/null; do sleep 0.05; done\n`
     const instance = await makeInstance({ cloud: "aws", instance: { hostname: "web-1.example", userData: new TextEncoder().encode(script) } })
-    const asker = join(instance.dir, "asker")
+    const out = join(instance.dir, "status.out")
     for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
-    let finished = false
-    const final = instance.run(["final"], { TC: PROGRAM, ASKER: asker }).then((r) => ((finished = true), r))
-    try {
-      await until(() => finished, "final ends")
-    } finally {
-      // status waiting for final, which waits for it: let final go
-      if (!finished) process.kill(Number(readFileSync(asker, "utf8")), "SIGKILL")
-    }
-    const r = await final
-    expect(r.stdout).toMatch(/^tiny-cloud status: not waiting: this command runs under the phase that runs \(a program of it, a user-data script or runcmd\), whose end would wait for it\nrunning final\n/)
+    const final = await instance.run(["final"], { TC: PROGRAM, OUT: out })
+    expect([final.code, instance.read("/var/log/user-data.exit")]).toEqual([0, "0\n"])
+    await until(() => existsSync(out) && readFileSync(out, "utf8").includes("exit "), "the background status ends")
+    expect(readFileSync(out, "utf8")).toMatch(new RegExp(`^${UNDER_PHASE.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}done\n(?:.*\n)*exit 0\n$`))
+  })
+
+  it("in the foreground, says it waits for its own caller's end, and ends at its --timeout (exit 3) with the status then; final then ends", async () => {
+    const script = `#!/bin/sh\nexec "${process.execPath}" "$TC" status --wait --timeout 1\n`
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "web-1.example", userData: new TextEncoder().encode(script) } })
+    for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
+    const r = await instance.run(["final"], { TC: PROGRAM })
+    expect(r.stdout.startsWith(`${UNDER_PHASE}running final\n`)).toBe(true)
     expect([r.code, instance.read("/var/log/user-data.exit")]).toEqual([1, "3\n"])
     expect((await instance.run(["--bootstrap", "status"])).stdout).toBe("complete\n")
   })
