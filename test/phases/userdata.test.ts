@@ -1075,6 +1075,14 @@ snap: {}
     })
   )
 
+  it.scopedLive("ssh_authorized_keys writes a key user-data lists twice (or the cloud gave already) once", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance(`#cloud-config\nssh_authorized_keys: [${KEY_B}, ${KEY_A}, ${KEY_B}]\n`, { instance: { sshKeys: [KEY_A] } })
+      expectCodes(yield* phases(i, ["early", "main"]))
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n${KEY_B}\n`)
+    })
+  )
+
   it.scopedLive("ssh_authorized_keys starts its keys on a line of their own after an authorized_keys written without a final newline (write_files' plain content), the cloud having no keys", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance(`#cloud-config\nwrite_files:\n  - {path: /home/alpine/.ssh/authorized_keys, content: "${KEY_B}"}\nssh_authorized_keys: [${KEY_C}]\n`, { instance: { sshKeys: [] } })
