@@ -308,6 +308,20 @@ describe("incus's guest API socket made after the read began (a VM's agent start
 
 describe("incus's keys from the user-data: each line named once", () => {
   const [own, vendors, others] = ["Own", "Vendor", "Other"].map((k) => `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${k} ${k.toLowerCase()}@example`)
+  const keysOf = (userData: string) =>
+    Effect.flatMap(makeTestInstance({ cloud: "incus", instance: { hostname: "c1", userData: bytesOf(userData) } }), (instance) => instance.imds(["@ssh-keys"]))
+
+  it.scopedLive("the default user's keys: a users entry written with both ssh_authorized_keys and ssh-authorized-keys gives the one written last; the first named entry stands in only where no `user` key names the default user", () =>
+    Effect.gen(function* () {
+      const both = (first: string, last: string) => `#cloud-config\nusers:\n  - name: alpine\n    ssh-authorized-keys: ["${first}"]\n    ssh_authorized_keys: ["${last}"]\n`
+      expect(yield* keysOf(both(others, own))).toEqual({ code: 0, stdout: `${own}\n`, stderr: "" })
+      // ops is the default user where no `user` key names another; with `user: alpine`, ops is a user of its own, and so are his keys
+      const ops = `users:\n  - name: ops\n    ssh_authorized_keys: ["${own}"]\n`
+      expect(yield* keysOf(`#cloud-config\n${ops}`)).toEqual({ code: 0, stdout: `${own}\n`, stderr: "" })
+      expect(yield* keysOf(`#cloud-config\nuser: alpine\n${ops}`)).toEqual({ code: 0, stdout: "", stderr: "" })
+    })
+  )
+
   it.scopedLive("a user-data line that is no key is named by save_userdata alone, one with options installed by ssh_authorized_keys: set_ssh_keys counts only the vendor-data's lines", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({

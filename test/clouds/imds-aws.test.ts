@@ -82,6 +82,18 @@ describe("imds on aws", () => {
     })
   )
 
+  it.scopedLive("@ssh-keys: a key the listing names twice (0 and 00) is asked for once", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "aws",
+        instance: { sshKeys: ["ssh-ed25519 AAAA first"] },
+        faults: { overrides: [{ method: "GET", path: "/latest/meta-data/public-keys/", status: 200, body: "0=first\n00=first\n" }] }
+      })
+      expect(yield* instance.imds(["@ssh-keys"])).toEqual({ code: 0, stdout: "ssh-ed25519 AAAA first\n", stderr: "" })
+      expect(instance.sim!.requests.filter((r) => r.path.endsWith("/openssh-key")).map((r) => r.path)).toEqual(["/latest/meta-data/public-keys/0/openssh-key"])
+    })
+  )
+
   it.scopedLive("@ssh-keys (and authorized_keys): sorted as printed, when the cloud's lines had other blanks (a tab, two spaces before the comment)", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({

@@ -658,15 +658,15 @@ describe("authorized_keys", () => {
     })
   )
 
-  it.scopedLive("a key holding a NUL or another control character is dropped with a warning: authorized_keys stays text", () =>
+  it.scopedLive("a key holding a NUL or another control character (DEL too) is dropped with a warning: authorized_keys stays text", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: [`${KEY_A}\0evil`, `${KEY_B} b\x1b[2Jx`, KEY_C] } })
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: [`${KEY_A}\0evil`, `${KEY_B} b\x1b[2Jx`, `${KEY_A} rub\x7fout`, KEY_C] } })
       const main = yield* instance.run(["main"])
       expect(main.code).toBe(0)
       // before, the first two were written as served, the NUL and the escape sequence with them
       expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_C}\n`)
-      expect(main.stderr).toContain("set_ssh_keys: 2 lines that are not OpenSSH public keys, or have options in front of them dropped\n")
-      expect(yield* instance.imds(["@ssh-keys"])).toEqual({ code: 0, stdout: `${KEY_C}\n`, stderr: "imds: @ssh-keys: 2 lines that are not OpenSSH public keys, or have options in front of them, left out\n" })
+      expect(main.stderr).toContain("set_ssh_keys: 3 lines that are not OpenSSH public keys, or have options in front of them dropped\n")
+      expect(yield* instance.imds(["@ssh-keys"])).toEqual({ code: 0, stdout: `${KEY_C}\n`, stderr: "imds: @ssh-keys: 3 lines that are not OpenSSH public keys, or have options in front of them, left out\n" })
     })
   )
 

@@ -19,7 +19,7 @@ it("the shipped stanzas are those the contract names", () => {
   expect(shipped("DEFAULT")).toBe("auto %%\niface %%\n  use dhcp\n  use imds\n")
 })
 
-it.scopedLive("lo, then eth* by number, then the other stanzas by name; missing stanzas made from DEFAULT; a gone NIC's left out", () =>
+it.scopedLive("lo, then eth* by number, then the other stanzas by name; missing stanzas made from DEFAULT; a gone NIC's and hidden files left out", () =>
   Effect.gen(function* () {
     const instance = yield* makeTestInstance({ noSimulator: true, interfaces: nics("eth10", "eth0", "eth2") })
     instance.write("/sys/class/net/lo/address", "00:00:00:00:00:00\n")
@@ -32,6 +32,9 @@ it.scopedLive("lo, then eth* by number, then the other stanzas by name; missing 
     instance.write("/etc/network/interfaces", "auto lo\niface lo inet loopback\n")
     // a directory there (an operator's old stanzas put aside) is no stanza
     instance.write("/etc/network/interfaces.d/old/eth0", "auto eth0\niface eth0 inet static\n")
+    // nor is a hidden file, which the shell edition's `interfaces.d/*` never lists: an editor's swap file, a write a killed run left
+    instance.write("/etc/network/interfaces.d/.wg0.swp", "auto wg1\n")
+    instance.write("/etc/network/interfaces.d/.eth0.tmp-123-1", "auto eth9\n")
 
     const r = yield* instance.run(["assemble-interfaces"])
 

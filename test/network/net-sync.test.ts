@@ -102,6 +102,18 @@ it.scopedLive("the ifupdown-ng executor: IFACE and PHASE from the environment; p
   })
 )
 
+it.scopedLive("addresses no interface holds as global unicast ones (0.0.0.0, loopback, multicast, ::1, link-local, site-local) are left out of eth1's addresses, without an error", () =>
+  Effect.gen(function* () {
+    const ip = machine()
+    const instance = yield* setUp(ip, {
+      instance: metadata({ ipv4: ["10.0.1.20", "10.0.1.21", "0.0.0.0", "127.0.0.5", "224.0.0.5"], ipv6: ["::1", "fe80::99", "fec0::5", "2001:db8:1::5"] })
+    })
+    const r = yield* instance.run(["net-sync", "eth1"])
+    expect(r).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(ip.addresses("eth1")).toEqual(["10.0.1.20/24", "fe80::2:1/64", "10.0.1.21/32", "2001:db8:1::5/128"])
+  })
+)
+
 it.scopedLive("a bad line of tiny-cloud.conf: a phase other than post-up still does nothing, not even name it (ifupdown-ng runs the executor in every phase); post-up names it, syncs, exits 1", () =>
   Effect.gen(function* () {
     const ip = machine()

@@ -194,10 +194,12 @@ describeSystem("vnic-eth-hotplug", { tools: { flock: "util-linux" } }, () => {
       expect(instance.commands()).toEqual(["rc-service networking status", "ifup eth3"])
       expect(instance.read("/etc/network/interfaces")).toContain("auto eth3\niface eth3\n  use dhcp\n  use imds\n\n")
 
+      // eth20's state is its own, though its name starts with eth2's
+      instance.write("/run/ifstate", "lo=lo 1\neth1=eth1 1\neth2=eth2 1\neth20=eth20 1\n")
       const removed = yield* event(instance, "remove", "eth2")
       expect(removed).toEqual({ code: 0, stdout: "", stderr: "" })
       expect(instance.commands().slice(2)).toEqual(commandsOf("remove", "eth2"))
-      expect(instance.read("/run/ifstate")).toBe("lo=lo 1\neth1=eth1 1\n")
+      expect(instance.read("/run/ifstate")).toBe("lo=lo 1\neth1=eth1 1\neth20=eth20 1\n")
       expect(instance.read("/run/ifstate.eth2.lock")).toBeUndefined()
       expect(instance.read("/etc/network/interfaces")).not.toContain("eth2")
       expect(instance.read("/etc/network/interfaces.bak")).toContain("auto eth3\n")

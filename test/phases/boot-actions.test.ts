@@ -505,6 +505,12 @@ describe("main phase actions", () => {
       expect(instance.read("/etc/passwd")).toContain("daemon:x:2:2:daemon:/sbin:/sbin/nologin\n")
       expect(instance.read("/sbin/.ssh/authorized_keys")).toBe(`${key}\n`)
       expect(instance.read("/etc/hostname")).toBe("web-1\n")
+      // /bin/false, adduser's shell for a system account, logs no one in either (CLOUD_USER=nobody)
+      const nobody = yield* makeTestInstance({ cloud: "aws" })
+      nobody.write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n")
+      expect((yield* nobody.run(["main"], { INIT_ACTIONS_MAIN: "create_default_user", CLOUD_USER: "nobody" })).stderr).toContain(
+        "create_default_user: nobody exists already with the shell /bin/false, which logs no one in: the cloud's keys get no shell as nobody\n"
+      )
       // an account with a shell is no such account
       const plain = yield* makeTestInstance({ cloud: "aws" })
       plain.write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nalpine:x:1000:1000::/home/alpine:/bin/ash\n")

@@ -759,6 +759,16 @@ packages: [testing-only]
     })
   )
 
+  it.scopedLive("user-data that starts with gzip's two magic bytes but no deflate method (1f 8b 08) is no gzip data: saved as it is", () =>
+    Effect.gen(function* () {
+      const data = new Uint8Array([0x1f, 0x8b, 0x00, 0x41, 0x42, 0x0a])
+      const i = yield* userDataInstance(data)
+      const { early } = yield* phases(i, ["early"])
+      expect(early!.stderr).toBe("\n   ++ save_userdata: starting\n   ++ save_userdata: done\n")
+      expect(readFileSync(join(i.root, "var/lib/cloud/user-data"))).toEqual(Buffer.from(data))
+    })
+  )
+
   it.scopedLive("a write_files entry that cannot be written fails the action after the others are written", () =>
     Effect.gen(function* () {
       const doc = "#alpine-config\nwrite_files:\n  - path: /srv/dir\n    content: x\n  - path: /srv/ok\n    content: ok\n    owner: nobody\n"
@@ -1072,6 +1082,14 @@ snap: {}
         "userdata_write_deferred_files: write_files[0]: /home/alpine/.ssh/authorized_keys gets mode 0664, which group or others may write: sshd (StrictModes) refuses every key in it"
       ])
       expect(writable.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n${KEY_B}\n`)
+    })
+  )
+
+  it.scopedLive("ssh_authorized_keys writes a key user-data lists twice (or the cloud gave already) once", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance(`#cloud-config\nssh_authorized_keys: [${KEY_B}, ${KEY_A}, ${KEY_B}]\n`, { instance: { sshKeys: [KEY_A] } })
+      expectCodes(yield* phases(i, ["early", "main"]))
+      expect(i.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n${KEY_B}\n`)
     })
   )
 

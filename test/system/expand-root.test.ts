@@ -172,6 +172,18 @@ it.scopedLive("expand_root leaves filesystems other than ext2/3/4 alone", () =>
   })
 )
 
+it.scopedLive("expand_root grows an ext2 or ext3 root as it grows ext4: resize2fs takes each", () =>
+  Effect.gen(function* () {
+    for (const fstype of ["ext2", "ext3"]) {
+      const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws" } })
+      instance.write("/proc/mounts", `/dev/vda2 / ${fstype} rw 0 0\n`)
+      const r = yield* instance.run(["boot"], { INIT_ACTIONS_BOOT: "expand_root" })
+      expect(r).toEqual({ code: 0, stdout: "", stderr: "\n   ++ expand_root: starting\n   ++ expand_root: done\n" })
+      expect(instance.commands()).toEqual(["sfdisk -q --no-reread -N 2 /dev/vda", "partx -u /dev/vda", "resize2fs /dev/vda2"])
+    }
+  })
+)
+
 it.scopedLive("expand_root follows a root device named by a link (its escaped space read as /proc/mounts writes it) to the partition, and grows it", () =>
   Effect.gen(function* () {
     const instance = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "aws" } })

@@ -103,7 +103,12 @@ describe("the bootstrap's state as the resident process reads it", () => {
         rmSync(join(root, "etc"), { recursive: true })
         symlinkSync(host, join(root, "etc"))
       },
-      () => touch(join(root, host, "tiny-cloud.disabled"))
+      () => touch(join(root, host, "tiny-cloud.disabled")),
+      // a directory of that name disables too, as the services' `[ -e ]` takes it
+      () => {
+        rmSync(join(root, host, "tiny-cloud.disabled"))
+        mkdirSync(join(root, host, "tiny-cloud.disabled"))
+      }
     ]
     mkdirSync(join(root, "etc"), { recursive: true })
     const seen = []

@@ -104,6 +104,7 @@ describe("set_hostname", () => {
     ["its domain has a control character", "web-1.\u001b[31mred", "web-1.\\x1b[31mred"],
     ["its domain has an empty label", "web-1..example.com", "web-1..example.com"],
     ["a label of its domain is over 63", `web-1.${"a".repeat(64)}.com`, `web-1.${"a".repeat(64)}.com`],
+    ["a label past the first of its domain is not one", "web-1.example.-bad-", "web-1.example.-bad-"],
     ["its domain is unicode", "web-1.b\u00fccher.example", "web-1.b\\xfccher.example"]
   ])("names the host by its own label when %s, and fails in one line naming the name", (_, name, shown) =>
     withHosts(async (root) => {
@@ -189,6 +190,14 @@ describe("set_hostname", () => {
       for (let i = 0; i < 2; i++) expect((await run(root, "web-1.example.com")).exit._tag).toBe("Success")
       expect(readFileSync(join(root, "etc/hosts"), "utf8")).toBe("127.0.0.1\tlocalhost\n127.0.1.1\tweb-1.example.com web-1\n::1\tlocalhost\n")
       expect(statSync(join(root, "etc/hosts")).mode & 0o7777).toBe(0o444)
+    })
+  )
+
+  it("puts the host's line on a line of its own when the image's /etc/hosts does not end in a line break", () =>
+    withHosts(async (root) => {
+      writeFileSync(join(root, "etc/hosts"), "127.0.0.1\tlocalhost\n::1\tlocalhost")
+      expect((await run(root, "web-1.example.com")).exit._tag).toBe("Success")
+      expect(readFileSync(join(root, "etc/hosts"), "utf8")).toBe("127.0.0.1\tlocalhost\n::1\tlocalhost\n127.0.1.1\tweb-1.example.com web-1\n")
     })
   )
 

@@ -113,6 +113,8 @@ describe("userDataType", () => {
     const padding = `X-Padding: ${"a".repeat(5000)}\n`
     expect(userDataType(bytes(`Subject: x\n${padding}MIME-Version: 1.0\n\n`))).toBe("unknown")
     expect(userDataType(bytes(`MIME-Version: 1.0\n${padding}\n`))).toBe("multipart")
+    // all of them: a MIME-Version after 3 KiB of other headers (a long Subject, a DKIM signature) is found
+    expect(userDataType(bytes(`Subject: x\nX-Padding: ${"a".repeat(3000)}\nMIME-Version: 1.0\n\n`))).toBe("multipart")
   })
 
   it("reads MIME whose headers run into its first boundary without a blank line, as Python's email (so cloud-init) reads it: the parts apply", () => {
