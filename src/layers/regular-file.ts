@@ -51,8 +51,11 @@ export const readRegularFile = (hostPath: string, maxBytes: number | undefined):
 export const scanRegularFileLines = (hostPath: string, visit: (line: string) => boolean | void, maxLineBytes: number): undefined | Refusal => {
   const fd = openSync(hostPath, constants.O_RDONLY | constants.O_NONBLOCK)
   try {
-    if (!fstatSync(fd).isFile()) return { refused: "not a regular file; refused" }
-    const block = Buffer.alloc(1024 * 1024)
+    const stat = fstatSync(fd)
+    if (!stat.isFile()) return { refused: "not a regular file; refused" }
+    // no larger than the file (and one byte, to find its end): an image's /etc/passwd of a few lines, looked up several
+    // times a phase, costs its size, as a whole read did, not 1 MiB made and zeroed each time
+    const block = Buffer.alloc(Math.min(1024 * 1024, stat.size + 1))
     const decoder = new TextDecoder()
     let line: Array<Buffer> = []
     let length = 0

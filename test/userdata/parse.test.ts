@@ -192,6 +192,23 @@ describe("userDataType", () => {
     expect(notes("\ufeff#alpine-config\nbootcmd: [\"true\"]\n")).toEqual({ problems: [], warnings: [] })
   })
 
+  it("says the same of a #cloud-config-archive, MIME user-data or a sniffed MIME part behind a byte-order mark, which cloud-init leaves unused; not of a part whose type says cloud-config, nor an archive entry without a type (cloud-init's YAML reader skips the mark)", () => {
+    const bom = "\ufeff"
+    const said = (found: string) => `starts with a byte-order mark, after which cloud-init finds no ${found} and applies nothing; applied here as if it were not there`
+    const archive = `${bom}#cloud-config-archive\n- type: text/cloud-config\n  content: |\n    hostname: archived\n`
+    expect(config(archive).hostname).toBe("archived")
+    expect(notes(archive)).toEqual({ problems: [], warnings: [`line 1: ${said("#cloud-config-archive")}`] })
+    const mime = (type: string, body: string) => `Content-Type: multipart/mixed; boundary="XX"\nMIME-Version: 1.0\n\n--XX\nContent-Type: ${type}\n\n${body}#cloud-config\nhostname: parted\n--XX--\n`
+    expect(config(`${bom}${mime("text/cloud-config", "")}`).hostname).toBe("parted")
+    expect(notes(`${bom}${mime("text/cloud-config", "")}`)).toEqual({ problems: [], warnings: [`line 1: ${said("MIME headers")}`] })
+    expect(config(mime("text/plain", bom)).hostname).toBe("parted")
+    expect(notes(mime("text/plain", bom))).toEqual({ problems: [], warnings: [`part 1 (line 7): ${said("#cloud-config")}`] })
+    expect(notes(mime("text/cloud-config", bom))).toEqual({ problems: [], warnings: [] })
+    const untyped = `#cloud-config-archive\n- content: "${bom}#cloud-config\\nhostname: untyped\\n"\n`
+    expect(config(untyped).hostname).toBe("untyped")
+    expect(notes(untyped)).toEqual({ problems: [], warnings: [] })
+  })
+
   it("refuses user-data over maxBytes", () => {
     expect(Either.isLeft(parseUserData(bytes("#alpine-config\npackages: [a]\n"), { maxBytes: 10 }))).toBe(true)
   })

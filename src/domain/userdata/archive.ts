@@ -13,7 +13,7 @@ import { type Budget, UndecodableBinary } from "./content.js"
 import { type MimePart, type Parts, sortParts } from "./mime.js"
 import { asMap, formatPath } from "./notes.js"
 import { formatProblem, type Problem } from "./problem.js"
-import { OTHER_TYPE_WORDS, userDataWord } from "./type.js"
+import { OTHER_TYPE_WORDS, startsWithByteOrderMark, userDataWord } from "./type.js"
 import type { TokenBudget } from "../yaml-depth.js"
 import { lineOfText, loadYaml, newTokenBudget, type Source } from "./yaml.js"
 
@@ -28,6 +28,8 @@ const NOT_HEADERS = new Set(["content", "filename", "type", "content-disposition
 const typeOf = (head: Uint8Array, binary: Uint8Array | undefined): string => {
   if (binary !== undefined && !isUtf8(binary)) return "application/octet-stream"
   const word = userDataWord(head)
+  // behind a byte-order mark cloud-init finds no type (its default then, read by its YAML reader, which skips the mark)
+  if (word === "cloud-config" && startsWithByteOrderMark(head)) return "text/cloud-config"
   if (word === "script" || word === "cloud-config" || word === "jinja" || word === "jinja-cr" || OTHER_TYPE_WORDS.has(word)) return "text/plain"
   return binary !== undefined ? "application/octet-stream" : "text/cloud-config"
 }

@@ -11,7 +11,7 @@ import * as Either from "effect/Either"
 import { type Budget, type Decoded, fromBase64, gunzipWithin } from "./content.js"
 import type { Problem } from "./problem.js"
 import { endsLine, LINE_BREAK } from "../text.js"
-import { isJinja, OTHER_TYPE_WORDS, userDataWord, whyNotRead } from "./type.js"
+import { byteOrderMarkWarning, isJinja, OTHER_TYPE_WORDS, startsWithByteOrderMark, userDataWord, whyNotRead } from "./type.js"
 import { SHEBANG_CR, shebangHoldsCr } from "./runnable.js"
 
 export const JINJA_WARNING = "jinja templates are not supported; the rest is read as plain cloud-config"
@@ -430,6 +430,11 @@ const sortPart = (sorted: Parts, part: MimePart, content: Content, budget: Budge
   // cloud-init uses such a part only on the instance of that launch index (EC2's ami-launch-index), which is not read here
   if (use.kind !== "ignored" && part.headers.has("launch-index")) {
     warn(sorted, `${where}: Launch-Index is not supported; the part is used whatever the instance's launch index`)
+  }
+  // a part whose type its first line names, behind a byte-order mark: cloud-init finds none there and leaves it unused
+  // (a text/cloud-config part's mark is skipped by its YAML reader, and the part applied)
+  if ((use.kind === "cloud-config" || use.kind === "archive") && SNIFFED_TYPES.has(type) && startsWithByteOrderMark(bytes)) {
+    warn(sorted, `${where}: ${byteOrderMarkWarning(use.kind === "archive" ? "#cloud-config-archive" : "#cloud-config")}`)
   }
   switch (use.kind) {
     case "script": {

@@ -24,7 +24,7 @@ import { JINJA_WARNING, type Parts, splitMime, type ScriptPart } from "./mime.js
 import { emptyUserConfig, type UserConfig } from "./model.js"
 import { asMap, formatPath, type Key, type Note, Notes } from "./notes.js"
 import { formatProblem, type Problem, UserDataError } from "./problem.js"
-import { isJinja, userDataWord } from "./type.js"
+import { byteOrderMarkWarning, isJinja, startsWithByteOrderMark, userDataWord } from "./type.js"
 import { endsLine } from "../text.js"
 import type { TokenBudget } from "../yaml-depth.js"
 import { lineIn, loadYaml, newTokenBudget, type Source } from "./yaml.js"
@@ -216,9 +216,11 @@ const withoutMergeKeys = (format: Format, raw: unknown): { readonly doc: unknown
  * nothing, which the user is told.
  */
 const byteOrderMark = (format: Format, bytes: Uint8Array): Array<Note> =>
-  format === CLOUD && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf
-    ? [{ path: [], line: 1, message: "starts with a byte-order mark, after which cloud-init finds no #cloud-config and applies nothing; applied here as if it were not there" }]
-    : []
+  format === CLOUD && startsWithByteOrderMark(bytes) ? [{ path: [], line: 1, message: byteOrderMarkWarning("#cloud-config") }] : []
+
+/** the same for MIME user-data or a `#cloud-config-archive` (`found`, what cloud-init finds no more), read past the mark: said first */
+const afterByteOrderMark = (found: string, bytes: Uint8Array, analysis: Analysis): Analysis =>
+  startsWithByteOrderMark(bytes) && analysis.parsed !== undefined ? { ...analysis, warnings: [`line 1: ${byteOrderMarkWarning(found)}`, ...analysis.warnings] } : analysis
 
 const analyseConfig = (format: Format, type: "alpine-config" | "cloud-config", bytes: Uint8Array, options: ParseOptions): Analysis => {
   const text = decodeText(bytes)
@@ -345,13 +347,13 @@ export const analyseUserData = (bytes: Uint8Array, options: ParseOptions): Analy
       // its #cloud-config-archive parts, read as cloud-init explodes them, share one budget with the cloud-config parts
       const budget = newTokenBudget()
       const split = splitMime(bytes, options.maxBytes, (text, within) => splitArchive(text, options.maxBytes, budget, within))
-      return analyseParts(type, split, options, budget)
+      return afterByteOrderMark("MIME headers", bytes, analyseParts(type, split, options, budget))
     }
     case "cloud-config-archive": {
       const text = decodeText(bytes)
       // the list and its parts share one budget: one user-data never costs more than the cap
       const budget = newTokenBudget()
-      return Either.isLeft(text) ? unreadable(type, text.left) : analyseParts(type, splitArchive(text.right, options.maxBytes, budget), options, budget)
+      return Either.isLeft(text) ? unreadable(type, text.left) : afterByteOrderMark("#cloud-config-archive", bytes, analyseParts(type, splitArchive(text.right, options.maxBytes, budget), options, budget))
     }
     default:
       return { type, parsed: { kind: "unknown", type }, problems: [], warnings: [], usable: true }

@@ -157,6 +157,17 @@ export const OTHER_TYPE_WORDS: ReadonlySet<string> = new Set([
 /** the words of the user-data types that are documents of keys, which are checked (problems and warnings) before they are applied */
 export const CHECKED_WORDS: ReadonlySet<string> = new Set(["alpine-config", "cloud-config", "multipart", "cloud-config-archive"])
 
+/**
+ * User-data (or a part cloud-init sniffs) that starts with a UTF-8 byte-order mark (an editor on Windows saves one):
+ * cloud-init decodes it keeping U+FEFF, which its type search does not skip, finds no type and applies nothing; read
+ * here past the mark, and said
+ */
+export const startsWithByteOrderMark = (bytes: Uint8Array): boolean => bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf
+
+/** the warning for user-data (or a part) of type `found` behind a byte-order mark */
+export const byteOrderMarkWarning = (found: string): string =>
+  `starts with a byte-order mark, after which cloud-init finds no ${found} and applies nothing; applied here as if it were not there`
+
 /** the user-data starts with a jinja template line (after whitespace) */
 export const isJinja = (text: string): boolean => JINJA.test(text.replace(/^\s+/, ""))
 
