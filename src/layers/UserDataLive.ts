@@ -58,6 +58,7 @@ export const makeUserData: Effect.Effect<UserDataShape, never, RootFs | Config> 
     // what the earlier user-data's programs ran from goes with it: user-data that has none (or none now) leaves none of them
     remove: Effect.all([fs.remove(path), ...PROGRAM_FILES.map((name) => fs.remove(programFile(path, name), { recursive: true })), Ref.set(known, Option.some({ bytes: Option.none() }))], {
       discard: true
-    })
+    }),
+    removeSaved: Effect.all([fs.remove(path), Ref.set(known, Option.some({ bytes: Option.none() }))], { discard: true })
   }
 })

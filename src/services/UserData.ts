@@ -22,6 +22,8 @@ export interface UserDataShape {
   readonly save: (data: Uint8Array) => Effect.Effect<void, FsError>
   /** removes it, and the files its programs ran from (`user-data.runcmd`...: domain/userdata/runnable.ts) */
   readonly remove: Effect.Effect<void, FsError>
+  /** removes it alone: the files its programs ran from stay, for the same user-data saved again (see save_userdata) */
+  readonly removeSaved: Effect.Effect<void, FsError>
 }
 
 export class UserData extends Context.Tag("tiny-cloud/UserData")<UserData, UserDataShape>() {}

@@ -156,6 +156,22 @@ describeSystem(`crash points (seed ${SEED})`, { tools: { strace: "strace" } }, (
     expect(tree(instance)).toEqual(reference.get(cloud))
   })
 
+  // killed there by a power cut: runcmd ran to its end, the marker not written; the reboot's early saves the same user-data
+  // again and its final passes over runcmd, which writes its program file no more (before: user-data.runcmd gone)
+  it.concurrent.each(["aws", "nocloud"] as const)("crash point: %s final killed at its last file write, then a reboot, ends as an undisturbed boot", async (cloud) => {
+    const last = await writesOf(cloud, "final")
+    const instance = await newInstance(cloud)
+    open.push(instance)
+    for (const phase of PHASES.slice(0, 3)) await runKilled(instance, phase, undefined)
+    await runKilled(instance, "final", { atWrite: last })
+    rmSync(join(instance.root, "run"), { recursive: true, force: true })
+    mkdirSync(join(instance.root, "run"))
+    madeInAnotherKernelBoot(instance)
+    for (const phase of PHASES) await runKilled(instance, phase, undefined)
+    expect(tree(instance)).toEqual(reference.get(cloud))
+    expect(instance.read("/srv/ran/marker")).toBe("done\n")
+  })
+
   /** an instance whose phases before the point's ran, then the point's phase killed as it says */
   const killedAt = async (p: CrashPoint) => {
     const instance = await newInstance(p.cloud)

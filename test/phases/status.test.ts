@@ -149,7 +149,8 @@ describe("the run record", () => {
         word: Effect.succeed("script"),
         analysis: Effect.dieMessage("a script was parsed"),
         save: () => Effect.void,
-        remove: Effect.void
+        remove: Effect.void,
+        removeSaved: Effect.void
       })
       const layers = Layer.mergeAll(userData, log.layer, Layer.succeed(Config, settingsFromLeniently({ ROOT: root }, "")), Layer.effect(RootFs, makeRootFs(root)))
       const cloud = { name: "aws", known: true, chosenBy: "configured" as const, changes: [], ephemeralNetwork: Effect.succeed(false), readAhead: true, reportReady: Effect.succeed("") }

@@ -19,11 +19,15 @@ import { CHECKED_WORDS, userDataTypeOf, whyNotRead } from "../../domain/userdata
 
 /**
  * fetch, decompress, store byte-exact for root only; absent or empty user-data leaves no file. An earlier
- * bootstrap's copy goes first: user-data that cannot be read now leaves none for main and final to run
+ * bootstrap's copy goes first: user-data that cannot be read now leaves none for main and final to run.
+ * The files its programs ran from go with it, unless the same user-data is saved again: a first boot
+ * run again after a crash (a reboot) passes over the programs that ran to their end, which write them
+ * no more, and keeps them as an undisturbed first boot leaves them
  */
 const save = Effect.gen(function* () {
   const userData = yield* UserData
-  yield* userData.remove
+  const earlier = yield* userData.bytes
+  yield* userData.removeSaved
   const metadata = yield* Metadata
   const fetched = yield* metadata.userData
   yield* metadata.keepWithUserData
@@ -35,6 +39,7 @@ const save = Effect.gen(function* () {
   }
   const data = yield* decompress(raw.value, userDataMaxBytes)
   if (data.length === 0) return yield* userData.remove
+  if (Option.isNone(earlier) || Buffer.compare(earlier.value, data) !== 0) yield* userData.remove
   yield* userData.save(data)
   yield* reportProblems
 })
@@ -49,6 +54,8 @@ export const saveUserdata = Effect.gen(function* () {
   yield* fs.remove(unsaved).pipe(Effect.ignore)
   // failed, said so: main and final take the user-data as none, even where an earlier one stays (see USERDATA_UNSAVED)
   yield* save.pipe(
+    // nor do the files of the earlier user-data's programs stay
+    Effect.tapError(() => Effect.flatMap(UserData, (u) => u.remove).pipe(Effect.ignore)),
     Effect.tapError(() =>
       fs.makeDirectory(fs.at(RUN_DIR), { mode: 0o700 }).pipe(Effect.zipRight(fs.writeAtomic(unsaved, "", { mode: 0o600, noFollow: true })), Effect.ignore)
     )
