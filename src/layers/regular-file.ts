@@ -58,7 +58,8 @@ export const scanRegularFileLines = (hostPath: string, visit: (line: string) => 
     // no larger than the file (and one byte, to find its end): an image's /etc/passwd of a few lines, looked up several
     // times a phase, costs its size, as a whole read did, not 1 MiB made and zeroed each time
     const block = Buffer.alloc(Math.min(1024 * 1024, size + 1))
-    const decoder = new TextDecoder()
+    // a byte-order mark is kept, as the system's getpwnam reads it (the default decoder drops one at each line's start)
+    const decoder = new TextDecoder("utf-8", { ignoreBOM: true })
     let line: Array<Buffer> = []
     let length = 0
     let overlong = false
