@@ -339,6 +339,9 @@ export interface LoadedSeed {
   readonly held?: Seed["files"]
 }
 
+/** the unknown `ds=nocloud` keys named one by one; the others are counted in one line */
+export const MAX_UNKNOWN_KEYS_NAMED = 100
+
 /**
  * Copies the seed byte-exact into `$TINY_CLOUD_VAR/nocloud/` once: from the
  * command line's seedfrom, else a cidata volume, else the image's seed
@@ -347,9 +350,6 @@ export interface LoadedSeed {
  * read-only) are said, and the seed as read is held for this process instead, not marked loaded either: a user-data
  * too large for the disk costs its own copy, not the meta-data's hostname and keys.
  */
-/** the unknown `ds=nocloud` keys named one by one; the others are counted in one line */
-export const MAX_UNKNOWN_KEYS_NAMED = 100
-
 export const loadSeed = (
   params: Option.Option<SeedParams>
 ): Effect.Effect<LoadedSeed, SeedError | ImdsError | FsError, RootFs | Commands | Config | Http | Log> =>

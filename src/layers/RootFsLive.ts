@@ -305,11 +305,11 @@ export const makeRootFs = (root: string) =>
         Effect.flatMap(readFileIfExists(path), Option.match({ onNone: () => Effect.fail(new FsError({ op: "read", path, reason: "not found" })), onSome: (b) => Effect.succeed(textOf(b)) })),
       readFileIfExists,
       readTextIfExists: (path) => readFileIfExists(path).pipe(Effect.map(Option.map(textOf))),
-      scanLines: (path, visit, options) =>
+      scanLines: (path, visit) =>
         Effect.flatMap(inRoot("read", path, "follow"), (p) =>
           Effect.suspend(() => {
             try {
-              const refusal = scanRegularFileLines(p, visit, options?.maxLineBytes ?? LINE_MAX_BYTES)
+              const refusal = scanRegularFileLines(p, visit, LINE_MAX_BYTES)
               return refusal === undefined ? Effect.succeed(true) : Effect.fail(new FsError({ op: "read", path, reason: refusal.refused }))
             } catch (e) {
               return isNotFound(e) ? Effect.succeed(false) : Effect.fail(new FsError({ op: "read", path, reason: reasonOf(e) }))

@@ -37,6 +37,7 @@ export const makeUserData: Effect.Effect<UserDataShape, never, RootFs | Config> 
   )
   // what early failed to save this boot is none: a user-data still there (one it could not remove) is an earlier instance's
   const current = Effect.flatMap(fs.exists(unsaved), (failed) => (failed ? Effect.succeed<Known>({ bytes: Option.none() }) : saved))
+  const removeSaved = Effect.all([fs.remove(path), Ref.set(known, Option.some({ bytes: Option.none() }))], { discard: true })
   return {
     path,
     bytes: Effect.map(current, (k) => k.bytes),
@@ -56,9 +57,7 @@ export const makeUserData: Effect.Effect<UserDataShape, never, RootFs | Config> 
         Ref.set(known, Option.some({ bytes: Option.some(data) }))
       ),
     // what the earlier user-data's programs ran from goes with it: user-data that has none (or none now) leaves none of them
-    remove: Effect.all([fs.remove(path), ...PROGRAM_FILES.map((name) => fs.remove(programFile(path, name), { recursive: true })), Ref.set(known, Option.some({ bytes: Option.none() }))], {
-      discard: true
-    }),
-    removeSaved: Effect.all([fs.remove(path), Ref.set(known, Option.some({ bytes: Option.none() }))], { discard: true })
+    remove: Effect.zipRight(removeSaved, Effect.forEach(PROGRAM_FILES, (name) => fs.remove(programFile(path, name), { recursive: true }), { discard: true })),
+    removeSaved
   }
 })

@@ -26,21 +26,26 @@ export interface Refusal {
 }
 
 /**
- * The bytes of the regular file at `hostPath`, at most `maxBytes`: opened
+ * `use` of the regular file at `hostPath` (its descriptor and size): opened
  * without waiting (a FIFO would block the open) and refused unless regular
- * (a device reads without end). Throws what the system throws on opening.
+ * (a device reads without end); closed after. Throws what the system throws on opening.
  */
-export const readRegularFile = (hostPath: string, maxBytes: number | undefined): Uint8Array | Refusal => {
+const withRegularFile = <A>(hostPath: string, use: (fd: number, size: number) => A | Refusal): A | Refusal => {
   const fd = openSync(hostPath, constants.O_RDONLY | constants.O_NONBLOCK)
   try {
     const stat = fstatSync(fd)
     if (!stat.isFile()) return { refused: "not a regular file; refused" }
-    if (maxBytes !== undefined && stat.size > maxBytes) return { refused: `larger than ${maxBytes} bytes`, exceeded: maxBytes, size: stat.size }
-    return readFileSync(fd)
+    return use(fd, stat.size)
   } finally {
     closeSync(fd)
   }
 }
+
+/** The bytes of the regular file at `hostPath` (withRegularFile), at most `maxBytes` */
+export const readRegularFile = (hostPath: string, maxBytes: number | undefined): Uint8Array | Refusal =>
+  withRegularFile(hostPath, (fd, size): Uint8Array | Refusal =>
+    maxBytes !== undefined && size > maxBytes ? { refused: `larger than ${maxBytes} bytes`, exceeded: maxBytes, size } : readFileSync(fd)
+  )
 
 /**
  * Each line of the regular file at `hostPath` (its `\n` left out), in order, read a block at a time: the memory it
@@ -48,15 +53,13 @@ export const readRegularFile = (hostPath: string, maxBytes: number | undefined):
  * gigabytes). A line longer than `maxLineBytes` is passed over unread; `visit` returning true ends the read. Opened and
  * refused as `readRegularFile` does. Throws what the system throws on opening or reading.
  */
-export const scanRegularFileLines = (hostPath: string, visit: (line: string) => boolean | void, maxLineBytes: number): undefined | Refusal => {
-  const fd = openSync(hostPath, constants.O_RDONLY | constants.O_NONBLOCK)
-  try {
-    const stat = fstatSync(fd)
-    if (!stat.isFile()) return { refused: "not a regular file; refused" }
+export const scanRegularFileLines = (hostPath: string, visit: (line: string) => boolean | void, maxLineBytes: number): undefined | Refusal =>
+  withRegularFile(hostPath, (fd, size) => {
     // no larger than the file (and one byte, to find its end): an image's /etc/passwd of a few lines, looked up several
     // times a phase, costs its size, as a whole read did, not 1 MiB made and zeroed each time
-    const block = Buffer.alloc(Math.min(1024 * 1024, stat.size + 1))
-    const decoder = new TextDecoder()
+    const block = Buffer.alloc(Math.min(1024 * 1024, size + 1))
+    // a byte-order mark is kept, as the system's getpwnam reads it (the default decoder drops one at each line's start)
+    const decoder = new TextDecoder("utf-8", { ignoreBOM: true })
     let line: Array<Buffer> = []
     let length = 0
     let overlong = false
@@ -88,7 +91,4 @@ export const scanRegularFileLines = (hostPath: string, visit: (line: string) => 
     }
     if (length > 0 || overlong) end()
     return undefined
-  } finally {
-    closeSync(fd)
-  }
-}
+  })

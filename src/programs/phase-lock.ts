@@ -7,7 +7,7 @@ import { Config } from "../services/Config.js"
 import { Lock } from "../services/Lock.js"
 import { notice, warn } from "../services/Log.js"
 import { RootFs } from "../services/RootFs.js"
-import { processStartOf, readRecord } from "./status-record.js"
+import { readRecord, startedAt } from "./status-record.js"
 
 /** the parent of process `pid` (`/proc/PID/stat`'s fourth field, counted from the command name's last ')'), undefined when gone */
 const parentOf = (pid: number) =>
@@ -57,7 +57,7 @@ const runsUnderLockHolder = (ancestry: ReadonlyArray<number>) =>
     const newest = runs[runs.length - 1]
     // (the process that wrote it, not one that has its pid since: a phase killed in an earlier boot, its pid an operator's shell's now)
     if (newest !== undefined && !isFinished(newest) && ancestry.includes(newest.pid)) {
-      if (newest.pidStart === undefined || (yield* processStartOf(newest.pid)) === newest.pidStart) return true
+      if (newest.pidStart === undefined || (yield* startedAt(newest.pid, newest.pidStart))) return true
     }
     // a phase that could not write its running entry ('cannot write the run record': a full disk, a link in its
     // place) is known by the state directory's lock it holds: waited for, it would wait for this process

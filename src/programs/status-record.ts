@@ -58,6 +58,13 @@ export const processStartOf = (pid: number | "self") =>
     return processStart(stat.value, systemBoot(bootId, Option.getOrUndefined(yield* fs.readTextIfExists("/proc/1/stat"))))
   }).pipe(Effect.orElseSucceed(() => undefined))
 
+/**
+ * whether the process `pid` is the one that started at `pidStart` (a run's), not one that has its pid since; an earlier
+ * edition's names the kernel's boot id alone, not its init's start (a phase it runs while this one is installed)
+ */
+export const startedAt = (pid: number, pidStart: string) =>
+  Effect.map(processStartOf(pid), (now) => now === pidStart || now?.replace(/@\d+\//, "/") === pidStart)
+
 /** the run in place of its running entry, for root only, replaced atomically; a record that cannot be written is only reported */
 const saveRun = (run: PhaseRun) =>
   Effect.gen(function* () {

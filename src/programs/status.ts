@@ -12,7 +12,7 @@ import { Bootstrap } from "../services/Bootstrap.js"
 import { Output, print } from "../services/Output.js"
 import { RootFs } from "../services/RootFs.js"
 import { underLockHolder } from "./phase-lock.js"
-import { loadRecord, processStartOf } from "./status-record.js"
+import { loadRecord, startedAt } from "./status-record.js"
 import { SERVER_TITLE } from "../domain/resident.js"
 import { oneLine, printable } from "../domain/text.js"
 
@@ -50,11 +50,7 @@ const commandName = (pid: number | "self") =>
  */
 const phaseAlive = (run: PhaseRun) =>
   Effect.gen(function* () {
-    if (run.pidStart !== undefined) {
-      const now = yield* processStartOf(run.pid)
-      // an earlier edition's names the kernel's boot id alone, not its init's start (a phase it runs while this one is installed)
-      return now === run.pidStart || now?.replace(/@\d+\//, "/") === run.pidStart
-    }
+    if (run.pidStart !== undefined) return yield* startedAt(run.pid, run.pidStart)
     if (!(yield* Effect.flatMap(RootFs, (fs) => fs.exists(`/proc/${run.pid}`)))) return false
     const name = yield* commandName(run.pid)
     return name === undefined || name === (yield* commandName("self")) || name === SERVER_TITLE.slice(0, 15)

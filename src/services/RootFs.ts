@@ -51,10 +51,10 @@ export interface RootFsShape {
   readonly readFileIfExists: (path: string, options?: { readonly maxBytes?: number }) => Effect.Effect<Option.Option<Uint8Array>, FsError>
   /**
    * Each line of the file, in order, read a block at a time (whatever its size: no READ_MAX_BYTES), a line longer
-   * than `maxLineBytes` (default LINE_MAX_BYTES) passed over; `visit` returning true ends the read. False when the
+   * than LINE_MAX_BYTES passed over; `visit` returning true ends the read. False when the
    * file does not exist; anything but a regular file is refused as `readFile` refuses it
    */
-  readonly scanLines: (path: string, visit: (line: string) => boolean | void, options?: { readonly maxLineBytes?: number }) => Effect.Effect<boolean, FsError>
+  readonly scanLines: (path: string, visit: (line: string) => boolean | void) => Effect.Effect<boolean, FsError>
   readonly exists: (path: string) => Effect.Effect<boolean>
   readonly isDirectory: (path: string) => Effect.Effect<boolean>
   /** a regular file, links followed (sh's `test -f`) */

@@ -214,6 +214,50 @@ describe("a phase run by hand while another holds the lock", () => {
     await holderGone
     expect([waited, await code]).toEqual([true, 0])
   })
+
+  itSystem("is not run where the running entry is an earlier edition's (its pidStart the kernel's boot id alone) and names a process it runs under, as status reads that entry", { tools: { flock: "util-linux" } }, async () => {
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "web-1.example" } })
+    for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
+    const state = join(instance.root, "var/lib/cloud")
+    const go = join(instance.dir, "go")
+    const holding = join(instance.dir, "holding")
+    // the lock held by no process main runs under: the running entry alone says the phase is its caller
+    const holder = spawn("flock", ["-x", state, "sh", "-c", `: > "${holding}"; while [ ! -e "${go}" ]; do sleep 0.02; done`], { stdio: "ignore" })
+    const holderGone = new Promise((done) => holder.on("close", done))
+    await until(() => existsSync(holding), "the lock is held")
+    // the earlier edition's final (installed over by apk upgrade in bootcmd), which runs main in runcmd
+    const caller = join(instance.dir, "caller")
+    const named = join(instance.dir, "named")
+    let finished = false
+    let stdout = ""
+    let stderr = ""
+    const asker = spawn("sh", ["-c", `echo $$ > "${caller}"; while [ ! -e "${named}" ]; do sleep 0.02; done; "${process.execPath}" "${PROGRAM}" main`], { env: instance.env, stdio: ["ignore", "pipe", "pipe"] })
+    asker.stdout.on("data", (c: Buffer) => (stdout += c.toString()))
+    asker.stderr.on("data", (c: Buffer) => (stderr += c.toString()))
+    const code = new Promise<number>((done) => asker.on("close", (c) => ((finished = true), done(c ?? -1))))
+    try {
+      await until(() => existsSync(caller) && readFileSync(caller, "utf8").endsWith("\n"), "the caller runs")
+      const pid = Number(readFileSync(caller, "utf8"))
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+      const ticks = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]
+      const record = JSON.parse(readFileSync(join(state, "status.json"), "utf8"))
+      const last = record.runs[record.runs.length - 1]
+      const pidStart = `${readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim()}/${ticks}`
+      record.runs.push({ ...last, phase: "final", pid, pidStart, exitStatus: undefined, durationMs: undefined, actions: [] })
+      writeFileSync(join(state, "status.json"), JSON.stringify(record))
+      writeFileSync(named, "")
+      await until(() => finished || stderr.includes("waiting"), "main ends or waits")
+    } finally {
+      writeFileSync(go, "")
+      await holderGone
+    }
+    expect([stderr.includes("waiting"), await code, stdout, stderr]).toEqual([
+      false,
+      1,
+      "",
+      "another phase is running: the one this command runs under (a program of it, a user-data script or runcmd), which would wait for it while it waits for that phase's end; not run\n"
+    ])
+  })
 })
 
 describe("tiny-cloud completion", () => {

@@ -39,4 +39,12 @@ describe("scanRegularFileLines", () => {
     expect(linesOf(fileOf(`ab\n${"é".repeat(big / 2 - 1)}x\nafter\n`)).map((l) => [l.length, l.includes("\ufffd")])).toEqual([[2, false], [big / 2, false], [5, false]])
     expect(linesOf(fileOf(""))).toEqual([])
   })
+
+  it("keeps a byte-order mark at a line's start, as the system's getpwnam reads the line: '\\ufeffalpine' is no account alpine", () => {
+    const bom = "\ufeff"
+    expect(linesOf(fileOf(`${bom}root:x:0:0:root:/root:/bin/sh\n${bom}alpine:x:1000:1000::/home/alpine:/bin/sh\n`))).toEqual([
+      `${bom}root:x:0:0:root:/root:/bin/sh`,
+      `${bom}alpine:x:1000:1000::/home/alpine:/bin/sh`
+    ])
+  })
 })
