@@ -163,13 +163,15 @@ describe("userDataType", () => {
     expect(parsed("plain text\n")).toEqual({ kind: "unknown", type: "unknown" })
   })
 
-  it("warns of a script whose lines end in a CR alone, which does not start (the kernel ends its #! line at LF); a CR LF first line or a byte-order mark is no matter", () => {
+  it("warns of a script whose lines end in a CR alone, which does not start (the kernel ends its #! line at LF); a CR LF first line is no matter, a byte-order mark its own warning", () => {
     const warning = "line 1: the #! line holds a carriage return (CR line ends, which the kernel does not read as a line's end): the script will not start; save it with LF line ends"
+    const mark = "line 1: starts with a byte-order mark, after which cloud-init finds no #! and applies nothing; applied here as if it were not there"
     expect(analyseUserData(bytes("#!/bin/sh\recho hi\r"), OPTIONS)).toMatchObject({ type: "script", problems: [], warnings: [warning], usable: true })
-    expect(analyseUserData(bytes("\ufeff#!/usr/bin/env sh\recho hi\r"), OPTIONS).warnings).toEqual([warning])
-    for (const runs of ["#!/bin/sh\r\necho hi\r\n", "\ufeff#!/bin/sh\r\necho hi\r\n", "#!/bin/sh\necho a\rb\n"]) {
+    expect(analyseUserData(bytes("\ufeff#!/usr/bin/env sh\recho hi\r"), OPTIONS).warnings).toEqual([mark, warning])
+    for (const runs of ["#!/bin/sh\r\necho hi\r\n", "#!/bin/sh\necho a\rb\n"]) {
       expect(analyseUserData(bytes(runs), OPTIONS).warnings).toEqual([])
     }
+    expect(analyseUserData(bytes("\ufeff#!/bin/sh\r\necho hi\r\n"), OPTIONS).warnings).toEqual([mark])
   })
 
   it("does not warn of a script whose #! comes after a blank line and ends in CR LF: run_userdata runs its interpreter itself, and it starts", () => {
@@ -207,6 +209,14 @@ describe("userDataType", () => {
     const untyped = `#cloud-config-archive\n- content: "${bom}#cloud-config\\nhostname: untyped\\n"\n`
     expect(config(untyped).hostname).toBe("untyped")
     expect(notes(untyped)).toEqual({ problems: [], warnings: [] })
+  })
+
+  it("runs a script saved with a UTF-8 byte-order mark, and says cloud-init finds no #! behind the mark", () => {
+    expect(notes("\ufeff#!/bin/sh\necho hi\n")).toEqual({
+      problems: [],
+      warnings: ["line 1: starts with a byte-order mark, after which cloud-init finds no #! and applies nothing; applied here as if it were not there"]
+    })
+    expect(notes("#!/bin/sh\necho hi\n")).toEqual({ problems: [], warnings: [] })
   })
 
   it("refuses user-data over maxBytes", () => {

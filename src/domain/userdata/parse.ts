@@ -337,7 +337,7 @@ export const analyseUserData = (bytes: Uint8Array, options: ParseOptions): Analy
   switch (type) {
     case "script": {
       const warnings = shebangHoldsCr(bytes) ? [`line 1: the ${SHEBANG_CR}: the script will not start; save it with LF line ends`] : []
-      return { type, parsed: { kind: "script", type, script: bytes }, problems: [], warnings, usable: true }
+      return afterByteOrderMark("#!", bytes, { type, parsed: { kind: "script", type, script: bytes }, problems: [], warnings, usable: true })
     }
     case "alpine-config":
       return analyseConfig(ALPINE, type, bytes, options)

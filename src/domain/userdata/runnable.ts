@@ -1,8 +1,9 @@
 import { textOf } from "../text.js"
 
 /**
- * A user-data script as cloud-init runs it: a leading byte-order mark left
- * out, and when its first line ends in CR LF (a file saved on Windows, or
+ * A user-data script as it runs: a leading byte-order mark left out (behind
+ * one, cloud-init finds no `#!` and runs nothing: `schema` and save_userdata
+ * say so), and when its first line ends in CR LF (a file saved on Windows, or
  * sent as MIME), every CR LF made LF, so that its `#!` names the interpreter
  * and its lines run as written. A script that runs as it is, binary payload
  * and all, stays byte for byte.
