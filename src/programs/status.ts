@@ -30,8 +30,10 @@ export const POLL_INTERVAL = Duration.millis(500)
 export const TIMED_OUT = 3
 
 /** `--wait` run by a program of the phase that runs */
-const UNDER_PHASE =
-  "waiting for the end of the phase this command runs under (a user-data script, runcmd): run in the foreground, it waits for ever; start it in the background (&) or give --timeout"
+const underPhase = (timeoutSeconds: number | undefined) =>
+  `waiting for the end of the phase this command runs under (a user-data script, runcmd): run in the foreground, it waits ${
+    timeoutSeconds === undefined ? "for ever; start it in the background (&) or give --timeout" : "until --timeout passes; start it in the background (&)"
+  }`
 
 /** a process's command name (`/proc/PID/comm`), undefined without one */
 const commandName = (pid: number | "self") =>
@@ -114,7 +116,7 @@ export const statusCommand = (options: StatusOptions) =>
       // asked by a program of the phase that runs (a user-data script, runcmd, bootcmd), the wait is for its own caller's
       // end: in the background (`status --wait && ... &`, as cloud-init's users write it) it ends with the phase; in the
       // foreground the phase waits for it in turn, which no process can tell from outside: said, and waited as asked
-      if (!(yield* currentStatus).status.settled && (yield* underLockHolder)) yield* Effect.flatMap(Output, (o) => o.stderr(`tiny-cloud status: ${UNDER_PHASE}\n`))
+      if (!(yield* currentStatus).status.settled && (yield* underLockHolder)) yield* Effect.flatMap(Output, (o) => o.stderr(`tiny-cloud status: ${underPhase(options.timeoutSeconds)}\n`))
       const waited = options.timeoutSeconds === undefined ? Effect.asSome(waitUntilSettled) : Effect.timeoutOption(waitUntilSettled, Duration.seconds(options.timeoutSeconds))
       timedOut = Option.isNone(yield* waited)
     }

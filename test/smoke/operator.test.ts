@@ -57,7 +57,11 @@ describe("tiny-cloud status --wait from a program of the phase that runs", () =>
     const instance = await makeInstance({ cloud: "aws", instance: { hostname: "web-1.example", userData: new TextEncoder().encode(script) } })
     for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
     const r = await instance.run(["final"], { TC: PROGRAM })
-    expect(r.stdout.startsWith(`${UNDER_PHASE}running final\n`)).toBe(true)
+    expect(
+      r.stdout.startsWith(
+        "tiny-cloud status: waiting for the end of the phase this command runs under (a user-data script, runcmd): run in the foreground, it waits until --timeout passes; start it in the background (&)\nrunning final\n"
+      )
+    ).toBe(true)
     expect([r.code, instance.read("/var/log/user-data.exit")]).toEqual([1, "3\n"])
     expect((await instance.run(["--bootstrap", "status"])).stdout).toBe("complete\n")
   })
