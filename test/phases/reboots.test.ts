@@ -4,8 +4,8 @@
  * booted again, with its own metadata or another instance's.
  */
 import { execFile, spawnSync } from "node:child_process"
-import { mkdirSync, readdirSync, rmSync } from "node:fs"
-import { join } from "node:path"
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs"
+import { join, relative } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { startSimulator, type SimInstance } from "../../src/sim/simulator.js"
@@ -75,6 +75,50 @@ describe.concurrent("--bootstrap incomplete, then a first boot with another inst
         expect(userDataFiles(i)).toEqual(files)
       }
       expect(i.read("/tmp/ran")).toBe("part\nscript\nboot\nrun\n")
+    })
+  )
+})
+
+/** the user-data files of the state directory, each with its mode and content (a directory: its files') */
+const userDataTree = (i: TestInstance): Record<string, string> => {
+  const out: Record<string, string> = {}
+  const walk = (dir: string, names: ReadonlyArray<string>) => {
+    for (const name of names) {
+      const path = join(dir, name)
+      const s = statSync(path)
+      if (s.isDirectory()) walk(path, readdirSync(path))
+      else out[relative(join(i.root, "var/lib/cloud"), path)] = `${(s.mode & 0o7777).toString(8)} ${readFileSync(path, "latin1")}`
+    }
+  }
+  walk(join(i.root, "var/lib/cloud"), userDataFiles(i))
+  return out
+}
+
+describe.concurrent("a first boot left incomplete after the user's programs ran (main killed), then booted again without the saved user-data", () => {
+  // what a kill in early between its removal of the earlier copy and its save of the new one leaves (or a save a full disk refused)
+  it.scopedLive.each([
+    { kind: "runcmd", userData: '#cloud-config\nruncmd:\n  - echo run >> "$ROOT/tmp/ran"\n' },
+    { kind: "a script sent with CR LF line ends", userData: '#!/bin/sh\r\necho script >> "$ROOT/tmp/ran"\r\n' },
+    { kind: "a script whose #! follows a blank line", userData: '\n#!/bin/sh\necho script >> "$ROOT/tmp/ran"\n' },
+    {
+      kind: "multipart scripts",
+      userData:
+        'Content-Type: multipart/mixed; boundary="XX"\nMIME-Version: 1.0\n\n--XX\nContent-Type: text/x-shellscript\n\n#!/bin/sh\necho one >> "$ROOT/tmp/ran"\n--XX\nContent-Type: text/x-shellscript\n\n#!/bin/sh\necho two >> "$ROOT/tmp/ran"\n--XX--\n'
+    }
+  ])("$kind: the programs are passed over, and what they ran from is there as an undisturbed first boot leaves it", ({ userData }) =>
+    Effect.gen(function* () {
+      const undisturbed = yield* instanceWith(userData)
+      expect(codes(yield* undisturbed.boot())).toEqual([0, 0, 0, 0])
+      const i = yield* instanceWith(userData)
+      expect(codes(yield* Effect.forEach(["boot", "early", "final"], (phase) => i.run([phase])))).toEqual([0, 0, 1])
+      const ran = i.read("/tmp/ran")
+      rmSync(join(i.root, "var/lib/cloud/user-data"))
+      const again = yield* i.boot()
+      expect(codes(again)).toEqual([0, 0, 0, 0])
+      expect(again[3]!.stderr).toContain("its programs ran to their end in this first boot already; not run again\n")
+      expect(i.read("/tmp/ran")).toBe(ran)
+      // before: user-data.runcmd, user-data.script, user-data.parts/ gone, a blank-line script's user-data 0600
+      expect(userDataTree(i)).toEqual(userDataTree(undisturbed))
     })
   )
 })

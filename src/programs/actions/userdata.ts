@@ -131,11 +131,12 @@ export const runUserdata = Effect.gen(function* () {
   const script = runnableScript(saved)
   // the saved user-data stays as it came: a script that cannot run as it is runs from a copy made runnable
   const path = script === saved ? userData.path : programFile(userData.path, "script")
+  // what it runs from (made again when it is passed over, as its run leaves it)
+  const place = Effect.zipRight(script !== saved ? fs.writeAtomic(path, script, { mode: 0o700, noFollow: true }) : Effect.void, fs.chmod(path, 0o700))
   yield* oncePerFirstBoot(
     "run_userdata",
     Effect.gen(function* () {
-      if (script !== saved) yield* fs.writeAtomic(path, script, { mode: 0o700, noFollow: true })
-      yield* fs.chmod(path, 0o700)
+      yield* place
       yield* fs.makeDirectory(logDir)
       // the script as written, which a link leads to inside ROOT, never a file of the host's where it leads out of it
       const [command, ...args] = [...interpreterOf(script), yield* fs.resolve(path)]
@@ -162,6 +163,7 @@ export const runUserdata = Effect.gen(function* () {
       if (status === 0) return undefined
       const notStarted = yield* whyNotStarted(script, status)
       return `user-data script exited with status ${status}${notStarted === undefined ? "" : `: its ${notStarted}`}`
-    })
+    }),
+    place
   )
 })

@@ -95,8 +95,12 @@ export const spareOutput = (action: string, what: string, log: string, refused: 
  * changed since, or an image whose builder left the record, runs its own.
  * The action fails with the programs' failure, the recorded one when they
  * are passed over: a rerun does not turn a failed runcmd into a done one.
+ * Passed over, the files they ran from are made again (`again`), as their run
+ * leaves them: save_userdata removes them with user-data it could not tell
+ * was the same (a save a crash or a full disk cut short, other user-data saved
+ * between), and the first boot ends as an undisturbed one.
  */
-export const oncePerFirstBoot = <E, R>(action: string, run: Effect.Effect<string | undefined, E, R>) =>
+export const oncePerFirstBoot = <E, R, R2 = never>(action: string, run: Effect.Effect<string | undefined, E, R>, again: Effect.Effect<void, FsError, R2> = Effect.void) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     const journal = yield* ranJournal
@@ -104,6 +108,7 @@ export const oncePerFirstBoot = <E, R>(action: string, run: Effect.Effect<string
     const earlier = (yield* readJournal(journal)).split("\n").find((l) => l === key || l.startsWith(`${key} `))
     if (earlier !== undefined) {
       yield* info(`${action}: its programs ran to their end in this first boot already; not run again`)
+      yield* keepOrSay(action, "what its programs ran from", again)
       const failure = earlier.slice(key.length + 1)
       return failure === "" ? undefined : yield* fail(failure)
     }

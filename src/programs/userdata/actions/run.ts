@@ -41,11 +41,18 @@ const runUserProgram = (action: string, command: string, args: ReadonlyArray<str
  * saved as `$TINY_CLOUD_VAR/user-data.KEY` (0700) and run once; its status
  * is the last command's. Its failure, once it has ended.
  */
-const runScript = (key: "bootcmd" | "runcmd", commands: ReadonlyArray<Command>) =>
+const writeScript = (key: "bootcmd" | "runcmd", commands: ReadonlyArray<Command>) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     const path = programFile((yield* UserData).path, key)
     yield* fs.writeAtomic(path, commandScript(commands), { mode: 0o700, noFollow: true })
+    return path
+  })
+
+const runScript = (key: "bootcmd" | "runcmd", commands: ReadonlyArray<Command>) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    const path = yield* writeScript(key, commands)
     // the script as written, which a link leads to inside ROOT, never a file of the host's where it leads out of it
     const status = yield* runUserProgram(`userdata_${key}`, yield* fs.resolve(path), [])
     return status === 0 ? undefined : `${key} exited with status ${status}`
@@ -79,8 +86,21 @@ export const userdataBootcmd = Effect.flatMap(loadUserConfig("userdata_bootcmd")
 )
 
 export const userdataRuncmd = Effect.flatMap(loadUserConfig("userdata_runcmd"), (c) =>
-  c.runcmd.length === 0 ? Effect.void : oncePerFirstBoot("userdata_runcmd", runCommands("runcmd", c))
+  c.runcmd.length === 0
+    ? Effect.void
+    : oncePerFirstBoot("userdata_runcmd", runCommands("runcmd", c), c.commandStyle === "script" ? Effect.asVoid(writeScript("runcmd", c.runcmd)) : Effect.void)
 )
+
+/** the directory the parts run from, made afresh: what an earlier run left there goes */
+const freshParts = (dir: string) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    yield* fs.remove(dir, { recursive: true })
+    yield* fs.makeDirectory(dir, { mode: 0o700 })
+    yield* fs.chmod(dir, 0o700)
+  })
+
+const partPath = (dir: string, i: number) => `${dir}/${String(i + 1).padStart(2, "0")}`
 
 /**
  * Multipart `text/x-shellscript` parts, in order: each saved as
@@ -99,14 +119,12 @@ export const userdataScripts = Effect.gen(function* () {
   yield* oncePerFirstBoot(
     "userdata_scripts",
     Effect.gen(function* () {
-      yield* fs.remove(dir, { recursive: true })
-      yield* fs.makeDirectory(dir, { mode: 0o700 })
-      yield* fs.chmod(dir, 0o700)
+      yield* freshParts(dir)
       const failed: Array<number> = []
       const why: Array<string> = []
       let status = 0
       for (const [i, part] of parsed.scripts.entries()) {
-        const path = `${dir}/${String(i + 1).padStart(2, "0")}`
+        const path = partPath(dir, i)
         const script = runnableScript(part.content)
         yield* fs.writeAtomic(path, script, { mode: 0o700, noFollow: true })
         const code = yield* runUserProgram("userdata_scripts", yield* fs.resolve(path), [])
@@ -119,6 +137,10 @@ export const userdataScripts = Effect.gen(function* () {
       }
       yield* keepOrSay("userdata_scripts", "its programs' exit status", fs.writeAtomic(`${logDir}/user-data.exit`, `${status}\n`, { noFollow: true }))
       return failed.length > 0 ? `script part ${failed.join(", ")} exited with a non-zero status (last: ${status})${why.map((w) => `; ${w}`).join("")}` : undefined
-    })
+    }),
+    Effect.zipRight(
+      freshParts(dir),
+      Effect.forEach(parsed.scripts, (part, i) => fs.writeAtomic(partPath(dir, i), runnableScript(part.content), { mode: 0o700, noFollow: true }), { discard: true })
+    )
   )
 })
