@@ -4,6 +4,7 @@ import * as Option from "effect/Option"
 import { isUserDataAction } from "../domain/actions.js"
 import { isMetadataUnread } from "../domain/errors.js"
 import { monotonicMillis } from "../domain/monotonic.js"
+import type { ActionResult, ActionRun } from "../domain/run-record.js"
 import { Log, type LogShape } from "../services/Log.js"
 import { Output } from "../services/Output.js"
 import type { ActionError } from "./action.js"
@@ -20,20 +21,8 @@ const confined = (cause: Cause.Cause<ActionError>) =>
   Option.exists(Cause.failureOption(cause), (e) => e._tag === "UnusableValue" || e._tag === "NoCloud" || e._tag === "MetadataUnsupported")
 const metadataUnread = (cause: Cause.Cause<ActionError>) => Option.exists(Cause.failureOption(cause), isMetadataUnread)
 
-export type ActionResult = "done" | "failed" | "skipped" | "unknown"
-
-/** what became of one action of the plan */
-export interface ActionOutcome {
-  readonly name: string
-  readonly result: ActionResult
-  readonly durationMs: number
-  /** the one-line reason of a failure */
-  readonly message?: string
-  /** the error lines of an action that went on to its end (an unknown hotplug module): `done`, but not all it was asked */
-  readonly errors?: ReadonlyArray<string>
-  /** a program's own action failed because the metadata service could not be read: its work waits for the next first boot */
-  readonly metadataUnread?: true
-}
+/** what became of one action of the plan: what the run record keeps of it */
+export type ActionOutcome = ActionRun
 
 export interface PhaseOutcome {
   readonly exitCode: 0 | 1
