@@ -436,6 +436,12 @@ const sortPart = (sorted: Parts, part: MimePart, content: Content, budget: Budge
   if ((use.kind === "cloud-config" || use.kind === "archive") && SNIFFED_TYPES.has(type) && startsWithByteOrderMark(bytes)) {
     warn(sorted, `${where}: ${byteOrderMarkWarning(use.kind === "archive" ? "#cloud-config-archive" : "#cloud-config")}`)
   }
+  // a cloud-config or archive part's text, or a warning that it has none
+  const textOf = (): string | undefined => {
+    const text = partText(bytes, content.gunzipped ? undefined : parseContentType(part.headers.get("content-type")).params.get("charset"))
+    if (text === undefined) warn(sorted, `${where}: not valid UTF-8 text, nor text in a charset its Content-Type names; part ignored`)
+    return text
+  }
   switch (use.kind) {
     case "script": {
       // a script may start with blank lines before its `#!` (a sniffed one, or a text/x-shellscript part); the kernel wants `#!` first
@@ -450,21 +456,15 @@ const sortPart = (sorted: Parts, part: MimePart, content: Content, budget: Budge
       return
     }
     case "cloud-config": {
-      const text = partText(bytes, content.gunzipped ? undefined : parseContentType(part.headers.get("content-type")).params.get("charset"))
-      if (text === undefined) {
-        warn(sorted, `${where}: not valid UTF-8 text, nor text in a charset its Content-Type names; part ignored`)
-        return
-      }
+      const text = textOf()
+      if (text === undefined) return
       if (isJinja(text)) warn(sorted, `${where}: ${JINJA_WARNING}`)
       sorted.configs.push({ text, lineOffset: part.bodyLine - 1, where, pinned, mergeType: content.gunzipped ? undefined : mergeTypeOf(part) })
       return
     }
     case "archive": {
-      const text = partText(bytes, content.gunzipped ? undefined : parseContentType(part.headers.get("content-type")).params.get("charset"))
-      if (text === undefined) {
-        warn(sorted, `${where}: not valid UTF-8 text, nor text in a charset its Content-Type names; part ignored`)
-        return
-      }
+      const text = textOf()
+      if (text === undefined) return
       // the archive's own bytes were counted; the parts it lists are counted instead
       budget.remaining += bytes.length
       const listed = readArchive!(text, { label: part.label, lineOffset: part.bodyLine - 1, pinned, budget })
