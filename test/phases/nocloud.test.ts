@@ -823,8 +823,10 @@ describe("first boot on nocloud", () => {
 
   it.scopedLive("imds -E hides the lines the program logs while it reads the key, as the rest of the key's stderr (syslog still gets them)", () =>
     Effect.gen(function* () {
-      const hidden = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": "" })
+      const hidden = yield* makeTestInstance({ noSimulator: true, env: { CLOUD: "nocloud" }, syslog: true })
+      hidden.write("/var/lib/cloud/seed/nocloud/meta-data", "")
       expect(yield* hidden.imds(["-E", "@hostname"])).toEqual({ code: 1, stdout: "", stderr: "" })
+      expect(hidden.invocations().filter((i) => i.command === "logger").map((i) => i.stdin)).toEqual(["NoCloud 'meta-data' is empty\n"])
       const shown = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": "" })
       expect(yield* shown.imds(["@hostname"])).toEqual({ code: 1, stdout: "", stderr: "NoCloud 'meta-data' is empty\nimds: @hostname: not found\n" })
     })
