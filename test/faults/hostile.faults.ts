@@ -59,6 +59,9 @@ describe("aws", () => {
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h" }, env: { IMDS_DEADLINE: "0.5" }, faults: { overrides: [{ method: "PUT", path: "/latest/api/token", body: "<html>\n<body>portal</body>\n</html>\n" }] } })
       expect((yield* instance.imds(["@hostname"])).stderr).toBe(`imds: aws: cannot read http://${instance.sim!.endpoint}/latest/api/token: the answer is not a token\n`)
+      // retried until IMDS_DEADLINE, never used for a read
+      expect(instance.sim!.requests.filter((q) => q.method === "PUT").length).toBeGreaterThan(1)
+      expect(instance.sim!.requests.filter((q) => q.method === "GET")).toHaveLength(0)
     })
   )
 })

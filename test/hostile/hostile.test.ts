@@ -32,6 +32,33 @@ const outside = Effect.acquireRelease(
   (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
 )
 
+/**
+ * An answer of 100 MiB, chunked (no Content-Length to refuse it by), its chunks written as the reader takes them, read under
+ * `limit`: refused, and the connection dropped where it passed the limit, not the whole answer read and held before it is
+ * refused. What the server wrote by then is the limit and what the sockets' buffers took, far short of the whole
+ */
+const cutOffAt = (limit: number) =>
+  Effect.gen(function* () {
+    const total = 100 * MiB
+    let written = 0
+    const server = yield* rawServer((socket) => {
+      socket.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+      const piece = Buffer.alloc(64 * 1024, "x")
+      const frame = Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from("\r\n")])
+      const more = () => {
+        while (written < total && !socket.destroyed) {
+          written += piece.length
+          if (!socket.write(frame)) return void socket.once("drain", more)
+        }
+        if (!socket.destroyed) socket.end("0\r\n\r\n")
+      }
+      more()
+    })
+    const r = yield* Effect.either(liveHttp.request({ method: "GET", host: "127.0.0.1", port: server.port, path: "/h", timeoutMs: 60_000, maxBytes: limit }))
+    expect(r).toMatchObject({ _tag: "Left", left: { _tag: "HttpAnswerTooLarge", limit } })
+    expect(written).toBeLessThan(total)
+  })
+
 describe("unbounded answers", () => {
   it.scopedLive("a metadata answer past IMDS_MAX_BYTES is cut off at the limit and named: cloud, URL, limit", () =>
     Effect.gen(function* () {
@@ -42,6 +69,8 @@ describe("unbounded answers", () => {
       expect(smaller.stderr).toBe(`imds: aws: cannot read http://${instance.sim!.endpoint}/latest/meta-data/hostname: answer exceeds 1000 bytes (IMDS_MAX_BYTES)\n`)
       // refused at the limit, not retried until the deadline
       expect(instance.sim!.requests.filter((q) => q.path === "/latest/meta-data/hostname")).toHaveLength(2)
+      // cut off there: the rest of the answer is never read
+      yield* cutOffAt(MiB)
     })
   )
 
@@ -619,6 +648,8 @@ describe("unbounded keys", () => {
       expect(main.code).toBe(0)
       expect(main.stderr).toContain("/latest/meta-data/public-keys/1/openssh-key: answer exceeds 16384 bytes (the most an SSH key may be); the key is left out\n")
       expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
+      // memory bounded: an answer is read no further than the limit a read gives it
+      yield* cutOffAt(16384)
     })
   )
 

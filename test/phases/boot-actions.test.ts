@@ -11,6 +11,7 @@ import { Output } from "../../src/services/Output.js"
 import { actionLines, makeTestInstance, type RunResult, type TestInstance } from "../support/instance.js"
 import { capturingOutput, lineOf, recordingCommands, type Invocation } from "../support/layers.js"
 import { PATIENT_METADATA } from "../support/instance-env.js"
+import { skipAtRun } from "../support/system.js"
 import { advancingClock } from "../support/test-clock.js"
 
 /**
@@ -602,7 +603,7 @@ describe("main phase actions", () => {
     })
   )
 
-  it.scopedLive("set_ssh_keys says so when the image's home is one group or others may write, whose keys sshd's StrictModes refuses; not where sshd_config turns StrictModes off", () =>
+  it.scopedLive("set_ssh_keys says so when the image's home is one group or others may write, whose keys sshd's StrictModes refuses; not where sshd_config turns StrictModes off", (ctx) =>
     Effect.gen(function* () {
       const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHomeMode h@example"
       const instance = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: [key] } })
@@ -619,7 +620,7 @@ describe("main phase actions", () => {
       expect(lax.code, lax.stderr).toBe(0)
       expect(lax.stderr).not.toContain("StrictModes")
       // a home of another account's (sshd takes the user's or root's alone)
-      if (process.getuid?.() !== 0) return
+      if (process.getuid?.() !== 0) return skipAtRun(ctx, "needs root (chown to another uid)")
       rmSync(join(instance.root, "etc/ssh/sshd_config.d/10-lax.conf"))
       chmodSync(join(instance.root, "home/alpine"), 0o755)
       chownSync(join(instance.root, "home/alpine"), 2000, 2000)

@@ -32,9 +32,12 @@ describe("action lists", () => {
   it.scopedLive("an action name of INIT_ACTIONS_* with control characters is named escaped on its lines (stderr and syslog say the same) and in analyze; a long one is cut", () =>
     Effect.gen(function* () {
       const long = `a${"x".repeat(5000)}`
-      const instance = yield* makeTestInstance({ noSimulator: true, conf: `INIT_ACTIONS_FINAL="run\x1b[2Jaway x\x01y ${long}"\nSKIP_INIT_ACTIONS="x\x01y"\n` })
+      const instance = yield* makeTestInstance({ noSimulator: true, conf: `INIT_ACTIONS_FINAL="run\x1b[2Jaway x\x01y ${long}"\nSKIP_INIT_ACTIONS="x\x01y"\n`, syslog: true })
       const r = yield* instance.run(["final"])
       expect(r.code).toBe(0)
+      // syslog gets each line as stderr has it, without the action lines' marks
+      const syslog = instance.invocations().filter((i) => i.command === "logger").map((i) => i.stdin)
+      expect(syslog).toEqual(r.stderr.split("\n").filter((l) => l !== "").map((l) => `${l.replace(/^ {3}(\+\+|--) /, "")}\n`))
       const cut = `${long.slice(0, 80)}...`
       expect(actionLines(r.stderr)).toEqual([
         "   ++ run\\x1b[2Jaway: starting",

@@ -12,7 +12,7 @@ import { startSimulator, type SimInstance } from "../../src/sim/simulator.js"
 import { PROGRAM } from "../support/harness.js"
 import { makeTestInstance, type TestInstance } from "../support/instance.js"
 import { PATIENT_METADATA } from "../support/instance-env.js"
-import { describeSystem, which } from "../support/system.js"
+import { describeSystem, skipAtRun, which } from "../support/system.js"
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIRebootKey a@example"
 const bytes = (text: string) => new TextEncoder().encode(text)
@@ -173,8 +173,7 @@ describeSystem("--bootstrap incomplete with a file it may not remove (made immut
       for (const name of [".bootstrap-complete", ".userdata-ran", ".users-created", ".autodetect", "nocloud/meta-data"]) i.write(`/var/lib/cloud/${name}`, "")
       const journal = join(i.root, "var/lib/cloud/.userdata-ran")
       if (!(yield* Effect.acquireRelease(chattr("+i", journal), () => chattr("-i", journal)))) {
-        process.stderr.write(`skipped: ${i.root}: chattr +i refused (a file system without the immutable flag?)\n`)
-        return ctx.skip()
+        return skipAtRun(ctx, `${i.root}: chattr +i refused (a file system without the immutable flag?)`)
       }
       const r = yield* i.run(["--bootstrap", "incomplete"])
       expect(r).toEqual({ code: 1, stdout: "", stderr: `remove ${journal}: operation not permitted\nbootstrap marked incomplete\n` })
@@ -188,8 +187,7 @@ describeSystem("--bootstrap incomplete with a file it may not remove (made immut
       for (const name of [".bootstrap-complete", "nocloud/user-data", "nocloud/meta-data", "nocloud/.nocloud_loaded"]) i.write(`/var/lib/cloud/${name}`, "")
       const seed = join(i.root, "var/lib/cloud/nocloud")
       if (!(yield* Effect.acquireRelease(chattr("+i", `${seed}/user-data`), () => chattr("-i", `${seed}/user-data`)))) {
-        process.stderr.write(`skipped: ${i.root}: chattr +i refused (a file system without the immutable flag?)\n`)
-        return ctx.skip()
+        return skipAtRun(ctx, `${i.root}: chattr +i refused (a file system without the immutable flag?)`)
       }
       const r = yield* i.run(["--bootstrap", "incomplete"])
       // before: 'remove .../nocloud: not a directory' (rmSync's scandir of the file it could not unlink)
@@ -212,8 +210,7 @@ describeSystem("the boot phase of a first boot with the cloud cache and the NoCl
       const kept = [`${dir}/.autodetect`, `${dir}/nocloud/.nocloud_loaded`]
       for (const path of kept) {
         if (!(yield* Effect.acquireRelease(chattr("+i", path), () => chattr("-i", path)))) {
-          process.stderr.write(`skipped: ${i.root}: chattr +i refused (a file system without the immutable flag?)\n`)
-          return ctx.skip()
+          return skipAtRun(ctx, `${i.root}: chattr +i refused (a file system without the immutable flag?)`)
         }
       }
       // before: nothing said, and the phases went on with what the builder's first boot left

@@ -1,9 +1,9 @@
 import { spawn, type StdioOptions } from "node:child_process"
-import { existsSync, openSync, rmSync } from "node:fs"
+import { openSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { PROGRAM, useInstances } from "../support/harness.js"
-import { describeSystem } from "../support/system.js"
+import { describeSystem, itSystem } from "../support/system.js"
 
 const makeInstance = useInstances()
 
@@ -37,7 +37,7 @@ describe.concurrent("tiny-cloud command line", () => {
     }
   })
 
-  it.skipIf(!existsSync("/dev/full"))("output that cannot be written is one line and exit 1, whichever way the command answers; a command that prints nothing does not fail", async () => {
+  itSystem("output that cannot be written is one line and exit 1, whichever way the command answers; a command that prints nothing does not fail", { files: ["/dev/full"] }, async () => {
     const instance = await noCloud()
     for (const args of [["--help"], ["--bootstrap", "status"], ["config"]]) {
       const r = await spawnAsync(process.execPath, [PROGRAM, ...args], { env: instance.env, stdio: ["ignore", openSync("/dev/full", "w"), "pipe"] })
@@ -48,7 +48,7 @@ describe.concurrent("tiny-cloud command line", () => {
     expect([quiet.status, quiet.stderr]).toEqual([0, "bootstrap marked complete\n"])
   })
 
-  it.skipIf(!existsSync("/dev/full"))("a phase whose stdout cannot take the user-data script's output (a full console, a reader gone) goes on to its end: the script runs once, its status is written, the bootstrap completes", async () => {
+  itSystem("a phase whose stdout cannot take the user-data script's output (a full console, a reader gone) goes on to its end: the script runs once, its status is written, the bootstrap completes", { files: ["/dev/full"] }, async () => {
     const script = "#!/bin/sh\necho first\nsleep 0.2\necho second\n"
     for (const stdout of ["full", "closed pipe"] as const) {
       const instance = await makeInstance({ cloud: "aws", instance: { hostname: "h1", userData: new TextEncoder().encode(script) } })

@@ -1,11 +1,12 @@
 /** `imds` as scripts call it: the bundled program by that name, its switches and exit status. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { spawn } from "node:child_process"
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { closeSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { makeInstance, PROGRAM, TEST_CODE_CACHE, type TestInstance } from "../support/harness.js"
+import { itSystem } from "../support/system.js"
 
 const HOST = "web-1.example.internal"
 const KEYS = ["ssh-ed25519 AAAA first", "ssh-ed25519 BBBB second"]
@@ -52,7 +53,7 @@ describe.concurrent("imds", () => {
     }
   })
 
-  it.skipIf(!existsSync("/dev/full"))("output that cannot be written is imds's one line and exit 1 by either spelling, `imds` and `tiny-cloud imds`", async () => {
+  itSystem("output that cannot be written is imds's one line and exit 1 by either spelling, `imds` and `tiny-cloud imds`", { files: ["/dev/full"] }, async () => {
     const full = (command: ReadonlyArray<string>) =>
       new Promise<{ code: number | null; stderr: string }>((done) => {
         const fd = openSync("/dev/full", "w")

@@ -5,7 +5,7 @@
  * The image is the instance's ROOT. Each run is a process.
  */
 import { execFileSync, spawn } from "node:child_process"
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { afterAll, beforeAll, expect, it } from "vitest"
@@ -76,7 +76,7 @@ describeSystem("the network helpers by their installed names", { tools: { make: 
     expect((await helper("lib/mdev/nvme-ebs-links", {}, ["-h"])).stdout).toBe("Usage: nvme-ebs-links (MDEV=nvmeXnY[pZ] ACTION=add|remove)\n")
   })
 
-  it.skipIf(!existsSync("/dev/full"))("a helper's usage that cannot be written is one line under the helper's own name, as its other lines are, and exit 1", async () => {
+  itSystem("a helper's usage that cannot be written is one line under the helper's own name, as its other lines are, and exit 1", { files: ["/dev/full"] }, async () => {
     for (const path of ["sbin/assemble-interfaces", "sbin/imds-net-sync", "lib/mdev/vnic-eth-hotplug", "lib/mdev/nvme-ebs-links"]) {
       const name = path.split("/").pop()!
       const fd = openSync("/dev/full", "w")

@@ -4,7 +4,7 @@
  * which no shell variable of the client can hold.
  */
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process"
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, it } from "vitest"
@@ -80,7 +80,7 @@ describe("a phase's stdout through the resident process", () => {
     expect(pids.size).toBe(1)
   })
 
-  it.skipIf(!existsSync("/dev/full"))("a stdout that cannot take the output (/dev/full) is one line and status 1, as from a process of its own, not the shell's line at each write; a reader gone (EPIPE) or a closed one (which a process of its own has on /dev/null) none", async ({ expect }) => {
+  itSystem("a stdout that cannot take the output (/dev/full) is one line and status 1, as from a process of its own, not the shell's line at each write; a reader gone (EPIPE) or a closed one (which a process of its own has on /dev/null) none", { files: ["/dev/full"] }, async ({ expect }) => {
     const script = "#!/bin/sh\necho one\necho two\necho three\n"
     const run = async (shell: string, stdout: "full" | "gone" | "closed") => {
       const instance = await makeInstance({ cloud: "nocloud", env: PATIENT_METADATA, instance: { hostname: "o-1", userData: new TextEncoder().encode(script) } })

@@ -52,6 +52,8 @@ export interface InstanceOptions extends FakeSystemOptions {
   readonly azureMedia?: string
   /** commands that are not installed */
   readonly missing?: ReadonlyArray<string>
+  /** a `logger` installed: the lines sent to syslog are recorded, each as an invocation of it with the line as its stdin */
+  readonly syslog?: boolean
   /** an answer of its own for a recorded command (exit status, output; it may run the real tool) */
   readonly answer?: SystemOptions["answer"]
   /** each recorded command takes this long to answer (concurrent runs interleave as real programs would) */
@@ -164,7 +166,7 @@ export const makeTestInstance = (options: InstanceOptions = {}): Effect.Effect<T
     let runEnv: Readonly<Record<string, string>> = env
     const recorder = yield* recordingCommands({
       root: fake.root,
-      missing: ["logger", "getent", ...(options.missing ?? [])],
+      missing: [...(options.syslog ? [] : ["logger"]), "getent", ...(options.missing ?? [])],
       echo: (chunk) => echo(chunk),
       env: () => runEnv,
       ...(options.cidata !== undefined ? { cidata: options.cidata } : {}),

@@ -5,7 +5,7 @@
  * set by `.ci/run`, which installs the tools) a missing requirement fails.
  */
 import { spawnSync } from "node:child_process"
-import { accessSync, constants } from "node:fs"
+import { accessSync, constants, existsSync } from "node:fs"
 import { describe, it, type TestFunction } from "vitest"
 
 export interface Requirements {
@@ -14,6 +14,8 @@ export interface Requirements {
   /** Python module → the Debian package that brings it (python3 itself is needed too) */
   readonly pythonModules?: Readonly<Record<string, string>>
   readonly root?: boolean
+  /** files the machine must have (a device such as /dev/full) */
+  readonly files?: ReadonlyArray<string>
 }
 
 const PATH = `${process.env.PATH ?? ""}:/usr/sbin:/sbin`
@@ -52,7 +54,8 @@ export const unmet = (needs: Requirements): string | undefined => {
   ]
   const reasons = [
     ...(missing.length > 0 ? [`needs ${missing.map(([t]) => t).join(", ")} (apt-get install ${[...new Set(missing.map(([, p]) => p))].join(" ")})`] : []),
-    ...(needs.root && process.getuid?.() !== 0 ? ["needs root"] : [])
+    ...(needs.root && process.getuid?.() !== 0 ? ["needs root"] : []),
+    ...(needs.files ?? []).filter((f) => !existsSync(f)).map((f) => `needs ${f}`)
   ]
   return reasons.length === 0 ? undefined : reasons.join("; ")
 }
@@ -78,4 +81,14 @@ export const itSystem = (name: string, needs: Requirements, body: TestFunction) 
   if (required) return it(name, () => { throw new Error(`${name}: ${reason}`) })
   process.stderr.write(`skipped: ${name}: ${reason}\n`)
   return it.skip(`${name} (skipped: ${reason})`, body)
+}
+
+/**
+ * a requirement a test finds unmet only as it runs (a file system that refuses a flag): the test is skipped with
+ * the reason printed, as describeSystem skips, and under CI it fails
+ */
+export const skipAtRun = (ctx: { readonly skip: (note?: string) => void }, reason: string): void => {
+  if (required) throw new Error(reason)
+  process.stderr.write(`skipped: ${reason}\n`)
+  ctx.skip()
 }
