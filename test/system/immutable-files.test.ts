@@ -1,0 +1,59 @@
+/**
+ * Files of the image that refuse writes as operators make them (`chattr +i /etc/resolv.conf`, an append-only log),
+ * under the built program, each phase a process of its own: what the refusal touches fails in one line naming the file
+ * and the kernel's reason; what it does not touch (sshd, the keys, the user's programs) is still done.
+ */
+import { spawnSync } from "node:child_process"
+import { mkdirSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { expect, it } from "vitest"
+import { actionLines, useInstances, type TestInstance } from "../support/harness.js"
+import { describeSystem, which } from "../support/system.js"
+
+const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
+const newInstance = useInstances()
+
+/**
+ * `body` with the instance's files made `chattr FLAG` (+i, +a), the flag taken off again after it, whatever it did (the
+ * instance's directory is removed then); false, the test skipped with the reason printed, where the file system has no such flag
+ */
+const withFlag = async (instance: TestInstance, flag: string, paths: ReadonlyArray<string>, body: () => Promise<void>): Promise<boolean> => {
+  const hostPaths = paths.map((p) => join(instance.root, p))
+  const set = hostPaths.filter((p) => spawnSync(which("chattr")!, [flag, p]).status === 0)
+  try {
+    if (set.length < hostPaths.length) {
+      process.stderr.write(`skipped: ${instance.root}: chattr ${flag} refused (a file system without the flag?)\n`)
+      return false
+    }
+    await body()
+    return true
+  } finally {
+    for (const p of set) spawnSync(which("chattr")!, [flag.replace("+", "-"), p])
+  }
+}
+
+describeSystem("files of the image that refuse writes (chattr +i, +a) under the built program", { root: true, tools: { chattr: "e2fsprogs" } }, () => {
+  it("an immutable /etc/resolv.conf on a NoCloud instance with static interfaces and nameservers: set_network_interfaces fails in one line, the boot phase still enables sshd", async (ctx) => {
+    const instance = await newInstance({ cloud: "nocloud", noSimulator: true, env: { CLOUD: "nocloud" } })
+    const seed = join(instance.root, "var/lib/cloud/seed/nocloud")
+    mkdirSync(seed, { recursive: true })
+    writeFileSync(
+      join(seed, "meta-data"),
+      `instance-id: i-1\nlocal-hostname: seed-box\npublic-keys:\n  - ${KEY}\nnetwork-interfaces: |\n  auto eth0\n  iface eth0 inet static\n    address 10.0.0.5/24\nresolv_conf:\n  nameservers: [10.0.0.2]\n`
+    )
+    instance.write("/etc/resolv.conf", "nameserver 192.0.2.53\n")
+    const ran = await withFlag(instance, "+i", ["etc/resolv.conf"], async () => {
+      const [boot, , main] = await instance.boot()
+      expect(boot!.code).toBe(1)
+      expect(boot!.stderr).toContain(`set_network_interfaces: write ${instance.root}/etc/resolv.conf: operation not permitted\n`)
+      expect(actionLines(boot!.stderr).slice(-4)).toEqual(["   ++ set_network_interfaces: starting", "   ++ set_network_interfaces: failed", "   ++ enable_sshd: starting", "   ++ enable_sshd: done"])
+      expect(instance.commands()).toContain("rc-update add sshd default")
+      expect(instance.read("/etc/network/interfaces")).toContain("iface eth0 inet static\n")
+      expect(instance.read("/etc/resolv.conf")).toBe("nameserver 192.0.2.53\n")
+      expect(main!.code).toBe(0)
+      expect(instance.read("/etc/hostname")).toBe("seed-box\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+    })
+    if (!ran) ctx.skip()
+  })
+})
