@@ -56,4 +56,30 @@ describeSystem("files of the image that refuse writes (chattr +i, +a) under the 
     })
     if (!ran) ctx.skip()
   })
+
+  it("an immutable /etc/mdev.conf with HOTPLUG_MODULES: install_hotplugs fails in one line naming it, the boot phase still writes the interfaces and enables sshd", async (ctx) => {
+    const instance = await newInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY] } })
+    // the helper the image has (an image with tiny-cloud installed): only the rule is refused
+    instance.write("/lib/mdev/vnic-eth-hotplug", "")
+    const ran = await withFlag(instance, "+i", ["etc/mdev.conf"], async () => {
+      const boot = await instance.run(["boot"], { HOTPLUG_MODULES: "vnic_eth_hotplug" })
+      expect(boot.code).toBe(1)
+      expect(boot.stderr).toContain(`install_hotplugs: vnic_eth_hotplug: write ${instance.root}/etc/mdev.conf: operation not permitted\n`)
+      const lines = actionLines(boot.stderr)
+      expect(lines.slice(lines.indexOf("   ++ install_hotplugs: failed"))).toEqual([
+        "   ++ install_hotplugs: failed",
+        "   ++ set_ephemeral_network: starting",
+        "   ++ set_ephemeral_network: done",
+        "   ++ set_default_interfaces: starting",
+        "   ++ set_default_interfaces: done",
+        "   ++ enable_sshd: starting",
+        "   ++ enable_sshd: done"
+      ])
+      expect(instance.commands()).toContain("rc-update add sshd default")
+      expect(instance.read("/etc/network/interfaces")).toContain("iface eth0")
+      expect(instance.read("/etc/mdev.conf")).not.toContain("vnic-eth-hotplug")
+      expect((await instance.run(["status"])).stdout).toMatch(/^failed at boot\/install_hotplugs: vnic_eth_hotplug: write .*\/etc\/mdev.conf: operation not permitted\n/)
+    })
+    if (!ran) ctx.skip()
+  })
 })
