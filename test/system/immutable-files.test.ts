@@ -4,7 +4,7 @@
  * and the kernel's reason; what it does not touch (sshd, the keys, the user's programs) is still done.
  */
 import { spawnSync } from "node:child_process"
-import { mkdirSync, writeFileSync } from "node:fs"
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { expect, it } from "vitest"
 import { actionLines, useInstances, type TestInstance } from "../support/harness.js"
@@ -79,6 +79,34 @@ describeSystem("files of the image that refuse writes (chattr +i, +a) under the 
       expect(instance.read("/etc/network/interfaces")).toContain("iface eth0")
       expect(instance.read("/etc/mdev.conf")).not.toContain("vnic-eth-hotplug")
       expect((await instance.run(["status"])).stdout).toMatch(/^failed at boot\/install_hotplugs: vnic_eth_hotplug: write .*\/etc\/mdev.conf: operation not permitted\n/)
+    })
+    if (!ran) ctx.skip()
+  })
+
+  it("an immutable authorized_keys (keys pinned by the operator) on azure: set_ssh_keys fails in one line naming it, what main does after it still comes (ssh_pwauth, report_ready)", async (ctx) => {
+    const userData = new TextEncoder().encode("#cloud-config\nssh_pwauth: false\n")
+    const instance = await newInstance({ cloud: "azure", instance: { hostname: "vm-1", sshKeys: [KEY], userData } })
+    instance.write("/home/alpine/.ssh/authorized_keys", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPinned op@example\n")
+    const ran = await withFlag(instance, "+i", ["home/alpine/.ssh/authorized_keys"], async () => {
+      const [, , main] = await instance.boot()
+      const keys = `${instance.root}/home/alpine/.ssh/authorized_keys`
+      expect(main!.code).toBe(1)
+      expect(main!.stderr).toContain(`set_ssh_keys: write ${keys}: operation not permitted\n`)
+      const lines = actionLines(main!.stderr)
+      expect(lines.slice(lines.indexOf("   ++ set_ssh_keys: failed"))).toEqual([
+        "   ++ set_ssh_keys: failed",
+        "   ++ ssh_authorized_keys: starting",
+        "   ++ ssh_authorized_keys: done",
+        "   ++ userdata_ssh_pwauth: starting",
+        "   ++ userdata_ssh_pwauth: done",
+        "   ++ report_ready: starting",
+        "   ++ report_ready: done"
+      ])
+      expect(instance.sim!.reports.map((r) => r.state)).toEqual(["Ready"])
+      expect(instance.read("/etc/ssh/sshd_config.d/50-tiny-cloud.conf")).toBe("PasswordAuthentication no\n")
+      expect(instance.read("/etc/hostname")).toBe("vm-1\n")
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPinned op@example\n")
+      expect(readdirSync(join(instance.root, "home/alpine/.ssh"))).toEqual(["authorized_keys"])
     })
     if (!ran) ctx.skip()
   })
