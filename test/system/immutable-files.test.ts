@@ -110,4 +110,21 @@ describeSystem("files of the image that refuse writes (chattr +i, +a) under the 
     })
     if (!ran) ctx.skip()
   })
+
+  it.for([["immutable", "+i"], ["append-only", "+a"]] as const)("an %s user-data.log: the user-data script still runs, its output echoed and said not kept in one line, the log as it was", async ([, flag], ctx) => {
+    const instance = await newInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY], userData: new TextEncoder().encode('#!/bin/sh\necho said\necho ran >> "$ROOT/tmp/ran"\n') } })
+    instance.write("/tmp/ran", "")
+    instance.write("/var/log/user-data.log", "earlier\n")
+    const ran = await withFlag(instance, flag, ["var/log/user-data.log"], async () => {
+      const [, , , final] = await instance.boot()
+      expect(final!.stderr).toContain(`run_userdata: cannot keep its program's output: write ${instance.root}/var/log/user-data.log: operation not permitted\n`)
+      expect(final!.stdout).toContain("said\n")
+      expect(actionLines(final!.stderr)).toContain("   ++ run_userdata: done")
+      expect(instance.read("/tmp/ran")).toBe("ran\n")
+      expect(instance.read("/var/log/user-data.log")).toBe("earlier\n")
+      expect(readdirSync(join(instance.root, "var/log")).sort()).toEqual(["user-data.exit", "user-data.log"])
+      expect(readdirSync(join(instance.root, "run/tiny-cloud"))).toEqual([])
+    })
+    if (!ran) ctx.skip()
+  })
 })
