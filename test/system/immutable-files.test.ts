@@ -127,4 +127,18 @@ describeSystem("files of the image that refuse writes (chattr +i, +a) under the 
     })
     if (!ran) ctx.skip()
   })
+
+  it("an immutable /etc/network/interfaces: assemble-interfaces says in one line, in the kernel's words, that it cannot lock it, and leaves it and its directory as they were", async (ctx) => {
+    const instance = await newInstance({ cloud: "aws", noSimulator: true })
+    instance.write("/etc/network/interfaces.d/lo", "auto lo\niface lo\n  use loopback\n")
+    instance.write("/etc/network/interfaces", "auto lo\niface lo inet loopback\n")
+    const ran = await withFlag(instance, "+i", ["etc/network/interfaces"], async () => {
+      const r = await instance.run(["assemble-interfaces"])
+      // before: '... cannot lock PATH: EPERM: operation not permitted, open 'PATH''
+      expect([r.code, r.stderr]).toEqual([1, `assemble-interfaces: cannot lock ${instance.root}/etc/network/interfaces: operation not permitted\n`])
+      expect(instance.read("/etc/network/interfaces")).toBe("auto lo\niface lo inet loopback\n")
+      expect(readdirSync(join(instance.root, "etc/network")).sort()).toEqual(["interfaces", "interfaces.d"])
+    })
+    if (!ran) ctx.skip()
+  })
 })
