@@ -141,4 +141,17 @@ describeSystem("files of the image that refuse writes (chattr +i, +a) under the 
     })
     if (!ran) ctx.skip()
   })
+
+  it("an append-only /etc (chattr +a on the directory: nothing there is renamed over or removed): set_hostname names the kernel's refusal of /etc/hostname, not 'not a directory'", async (ctx) => {
+    const instance = await newInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY] } })
+    instance.write("/etc/hostname", "image\n")
+    const ran = await withFlag(instance, "+a", ["etc"], async () => {
+      const main = await instance.run(["main"], { INIT_ACTIONS_MAIN: "set_hostname" })
+      expect(main.code).toBe(1)
+      // before: 'write .../etc/hostname: not a directory' (rmSync's words for the temporary it could not unlink)
+      expect(main.stderr).toContain(`set_hostname: write ${instance.root}/etc/hostname: operation not permitted\n`)
+      expect(instance.read("/etc/hostname")).toBe("image\n")
+    })
+    if (!ran) ctx.skip()
+  })
 })
