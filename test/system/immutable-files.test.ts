@@ -154,4 +154,17 @@ describeSystem("files of the image that refuse writes (chattr +i, +a) under the 
     })
     if (!ran) ctx.skip()
   })
+
+  it("an immutable /etc/hostname that names the host already (the operator's pin): set_hostname is done, the host named from it, /etc/hosts written", async (ctx) => {
+    const instance = await newInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY] } })
+    instance.write("/etc/hostname", "web-1\n")
+    const ran = await withFlag(instance, "+i", ["etc/hostname"], async () => {
+      const main = await instance.run(["main"])
+      // before: 'set_hostname: write .../etc/hostname: operation not permitted', failed, for a file that needed no change
+      expect([main.code, main.stderr]).toEqual([0, expect.not.stringContaining("set_hostname: write")])
+      expect(instance.commands()).toContain(`hostname -F ${instance.root}/etc/hostname`)
+      expect(instance.read("/etc/hosts")).toBe("127.0.0.1\tlocalhost\n127.0.1.1\tweb-1.example web-1\n")
+    })
+    if (!ran) ctx.skip()
+  })
 })
