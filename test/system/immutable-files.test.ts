@@ -167,4 +167,19 @@ describeSystem("files of the image that refuse writes (chattr +i, +a) under the 
     })
     if (!ran) ctx.skip()
   })
+
+  it("an immutable interfaces file that holds the NoCloud meta-data's network-interfaces already: set_network_interfaces is done, the nameservers written", async (ctx) => {
+    const instance = await newInstance({ cloud: "nocloud", noSimulator: true, env: { CLOUD: "nocloud" } })
+    const stanzas = "auto eth0\niface eth0 inet static\n  address 10.0.0.5/24\n"
+    instance.write("/var/lib/cloud/seed/nocloud/meta-data", `instance-id: i-1\nlocal-hostname: seed-box\nnetwork-interfaces: |\n${stanzas.replace(/^/gm, "  ").trimEnd()}\nresolv_conf:\n  nameservers: [10.0.0.2]\n`)
+    instance.write("/etc/network/interfaces", stanzas)
+    instance.write("/etc/resolv.conf", "")
+    const ran = await withFlag(instance, "+i", ["etc/network/interfaces"], async () => {
+      const boot = await instance.run(["boot"])
+      // before: 'set_network_interfaces: write .../etc/network/interfaces: operation not permitted', failed
+      expect([boot.code, actionLines(boot.stderr)]).toEqual([0, expect.arrayContaining(["   ++ set_network_interfaces: done", "   ++ enable_sshd: done"])])
+      expect(instance.read("/etc/resolv.conf")).toBe("nameserver 10.0.0.2\n")
+    })
+    if (!ran) ctx.skip()
+  })
 })
