@@ -19,13 +19,14 @@ import * as Effect from "effect/Effect"
 import { LockError } from "../domain/errors.js"
 import type { LockShape } from "../services/Lock.js"
 import { childProcess } from "./builtins.js"
+import { reasonOf } from "./regular-file.js"
 import { programEnvironment, type Environment } from "./CommandsLive.js"
 
 /** a directory opened to be locked (its file's lock: openFile below) */
 const openDirectory = (path: string) =>
   Effect.try({
     try: () => openSync(path, "r"),
-    catch: (e) => new LockError({ path, reason: (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such directory" : (e as Error).message })
+    catch: (e) => new LockError({ path, reason: (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such directory" : reasonOf(e) })
   })
 
 const close = (fd: number) => Effect.sync(() => closeSync(fd))
@@ -100,7 +101,9 @@ const openFile = (path: string) =>
       closeSync(fd)
       throw new Error(NOT_REGULAR)
     },
-    catch: (e) => new LockError({ path, reason: (e as Error).message })
+    // in the kernel's words alone, as the file's writers say them ('operation not permitted' for one made immutable), not Node's
+    // 'EPERM: ..., open PATH'
+    catch: (e) => new LockError({ path, reason: reasonOf(e) })
   })
 
 const NOT_REGULAR = "not a regular file; refused"

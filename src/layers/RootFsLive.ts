@@ -174,6 +174,19 @@ const completePendingAppends = (dir: string, name: string, mode: number) => {
   for (const { path, length } of pending) completeAppend(`${dir}/${name}`, path, length, mode)
 }
 
+/**
+ * A failed write's own temporary removed where it can be, the write's failure still the one named: in an append-only
+ * directory (`chattr +a`) nothing is unlinked, and rmSync takes a file it may not unlink for a directory, naming its
+ * scandir's 'not a directory' in place of the refusal (the temporary stays there then, as everything does)
+ */
+const discard = (temp: string) => {
+  try {
+    nodeFs.unlinkSync(temp)
+  } catch {
+    // gone already, or kept by its directory
+  }
+}
+
 const SLASH = Buffer.from("/")
 
 /**
@@ -290,7 +303,7 @@ export const makeRootFs = (root: string) =>
             nodeFs.chmodSync(temp, mode)
             nodeFs.renameSync(temp, target)
           } catch (e) {
-            nodeFs.rmSync(temp, { force: true })
+            discard(temp)
             throw e
           }
         })
@@ -397,7 +410,7 @@ export const makeRootFs = (root: string) =>
             try {
               nodeFs.renameSync(temp, p)
             } catch (e) {
-              nodeFs.rmSync(temp, { force: true })
+              discard(temp)
               throw e
             }
           })
@@ -458,7 +471,7 @@ export const makeRootFs = (root: string) =>
               completeAppend(target, pending, length, mode)
             } catch (e) {
               // its bytes given back, not kept to fill the disk that refused them (a crash's are the next append's to complete)
-              nodeFs.rmSync(pending, { force: true })
+              discard(pending)
               throw e
             }
           })

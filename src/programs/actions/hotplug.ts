@@ -1,6 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { ActionFailed } from "../../domain/errors.js"
+import { ActionFailed, UnusableValue } from "../../domain/errors.js"
 import { Commands } from "../../services/Commands.js"
 import { Config } from "../../services/Config.js"
 import { Log } from "../../services/Log.js"
@@ -97,6 +97,10 @@ export const installHotplugs = Effect.gen(function* () {
   const confPath = fs.at("/etc/mdev.conf")
   // why each module failed, for the action's one line
   const failures: Array<string> = []
+  // a module whose helper is missing fails the action as the contract says; one whose rule /etc/mdev.conf refused alone
+  // (made immutable, a read-only /etc) fails it alone, as set_hostname's /etc/hostname does: the boot phase still goes on
+  // to the network and sshd, which need no rule
+  let helperMissing = false
   for (const name of hotplugModules) {
     // the operator's word as written, on one line: a known module's name is unchanged
     const shown = printable(name)
@@ -108,7 +112,9 @@ export const installHotplugs = Effect.gen(function* () {
       yield* log.log("err", `${shown}: unknown`, "\t  >> ")
       continue
     }
-    const failure = !(yield* fs.exists(fs.at(module.helper)))
+    const missing = !(yield* fs.exists(fs.at(module.helper)))
+    helperMissing ||= missing
+    const failure = missing
       ? `${name}: ${module.helper} is missing`
       : yield* Effect.gen(function* () {
           const conf = Option.getOrElse(yield* fs.readTextIfExists(confPath), () => "")
@@ -128,5 +134,8 @@ export const installHotplugs = Effect.gen(function* () {
       yield* log.log("warn", `install_hotplugs: ${name}: ${command} is not installed (${pkg}): ${module.helper} does nothing until it is`)
     }
   }
-  if (failures.length > 0) return yield* Effect.fail(new ActionFailed({ reason: failures.join("; ") }))
+  if (failures.length > 0) {
+    const reason = failures.join("; ")
+    return yield* Effect.fail(helperMissing ? new ActionFailed({ reason }) : new UnusableValue({ reason }))
+  }
 })

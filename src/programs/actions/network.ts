@@ -2,6 +2,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import { UnusableValue, type FsError } from "../../domain/errors.js"
 import { ipv4, ipv6 } from "../../domain/ip.js"
 import { lines, quoted, textOf } from "../../domain/text.js"
 import { Commands } from "../../services/Commands.js"
@@ -69,6 +70,13 @@ export const defaultInterfaces = (iface: Option.Option<string>) =>
 const interfacesFile = Effect.map(RootFs, (fs) => fs.at(INTERFACES))
 
 /**
+ * A write of the image's network files (the interfaces file, resolv.conf): one the file or its directory refuses (made
+ * immutable, as operators pin resolv.conf with `chattr +i`; a read-only /etc) fails this action alone, as set_hostname's
+ * /etc/hostname does: the boot phase still goes on to enable sshd, which needs neither
+ */
+const imageFile = <A, R>(write: Effect.Effect<A, FsError, R>) => write.pipe(Effect.mapError((e) => new UnusableValue({ reason: e.message })))
+
+/**
  * The default stanzas for `iface`, where the interfaces file is still missing once the lock vnic-eth-hotplug holds
  * while it assembles the file is held: a NIC's event that assembled it while the interface was chosen (up to
  * TINY_CLOUD_LINK_WAIT_MAX) keeps its stanzas. The lock taken is that of the file's directory, which the helper takes
@@ -100,7 +108,7 @@ export const setDefaultInterfaces = Effect.gen(function* () {
     yield* info("set_default_interfaces: already set up")
     return
   }
-  yield* defaultInterfacesUnlessWritten("set_default_interfaces", yield* chooseInterface)
+  yield* imageFile(defaultInterfacesUnlessWritten("set_default_interfaces", yield* chooseInterface))
 })
 
 /**
@@ -117,12 +125,16 @@ export const setNetworkInterfaces = Effect.gen(function* () {
   const unreadable = yield* Effect.either(md.networkInterfaces)
   if (Either.isLeft(unreadable)) {
     yield* err(`set_network_interfaces: ${unreadable.left.message}; the default stanzas are used`)
-    if (!(yield* fs.exists(path))) yield* defaultInterfacesUnlessWritten("set_network_interfaces", yield* chooseInterface)
+    if (!(yield* fs.exists(path))) yield* imageFile(defaultInterfacesUnlessWritten("set_network_interfaces", yield* chooseInterface))
     return
   }
   const given = unreadable.right.pipe(Option.filter((s) => s.trim() !== ""))
-  if (Option.isSome(given)) yield* fs.writeAtomic(path, given.value.endsWith("\n") ? given.value : `${given.value}\n`, { keep: true })
-  else if (!(yield* fs.exists(path))) yield* defaultInterfacesUnlessWritten("set_network_interfaces", yield* chooseInterface)
+  if (Option.isSome(given)) {
+    const wanted = given.value.endsWith("\n") ? given.value : `${given.value}\n`
+    // one that holds it already is left as it is (the operator's, made immutable with it: nothing to refuse)
+    const there = Option.getOrUndefined(yield* Effect.orElseSucceed(fs.readTextIfExists(path), () => Option.none()))
+    if (there !== wanted) yield* imageFile(fs.writeAtomic(path, wanted, { keep: true }))
+  } else if (!(yield* fs.exists(path))) yield* imageFile(defaultInterfacesUnlessWritten("set_network_interfaces", yield* chooseInterface))
   const written = Option.getOrElse(yield* fs.readTextIfExists(path), () => "")
   const usesDhcp = written.split("\n").some((l) => /^\s*iface\s.*\sdhcp\b/.test(l) || /^\s*use\s+dhcp\b/.test(l))
   if (usesDhcp) return
@@ -132,7 +144,7 @@ export const setNetworkInterfaces = Effect.gen(function* () {
     if (isNameserver(server)) servers.push(server)
     else yield* warn(`set_network_interfaces: ignoring nameserver ${quoted(server, 60)}: not an IP address`)
   }
-  if (servers.length > 0) yield* fs.addLinesOnce(fs.at("/etc/resolv.conf"), servers.map((s) => `nameserver ${s}`))
+  if (servers.length > 0) yield* imageFile(fs.addLinesOnce(fs.at("/etc/resolv.conf"), servers.map((s) => `nameserver ${s}`)))
 })
 
 /** what resolv.conf takes after `nameserver`: an IPv4 or IPv6 address, the latter with a `%zone` for a link-local one */

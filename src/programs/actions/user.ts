@@ -304,5 +304,9 @@ export const setSshKeys = Effect.gen(function* () {
     yield* info("set_ssh_keys: no ssh key found")
     return
   }
-  yield* installKeys(user, keys, { append: false, fromUserData: false, action: "set_ssh_keys" })
+  // a home, ~/.ssh or authorized_keys that refuses them (made immutable to pin the keys, a read-only /home) fails this
+  // action alone too: what comes after touches none of them (user-data's ssh_pwauth, report_ready) and still comes
+  yield* installKeys(user, keys, { append: false, fromUserData: false, action: "set_ssh_keys" }).pipe(
+    Effect.catchTag("FsError", (e) => Effect.fail(new UnusableValue({ reason: e.message })))
+  )
 })

@@ -146,8 +146,17 @@ export const runUserdata = Effect.gen(function* () {
       // but a log there already takes the output without a new inode (none left): it is written, if its mode can be set
       // (set to what it is: a hard link in its place, which the write refuses, is another file's name, not made 0600 here)
       const probe = yield* fs.temporaryOf(logFile)
+      // and a log there already takes it only where its mode can be set again (a link in its place is the run's to refuse):
+      // one made immutable or append-only refuses that, as it would refuse the program's writes, and the program runs with
+      // a spare, as where the directory takes no file
+      const takesOutput = Effect.flatMap(fs.isSymlink(logFile), (link) =>
+        link
+          ? Effect.void
+          : Effect.flatMap(fs.ownership(logFile), Option.match({ onNone: () => Effect.void, onSome: ({ mode }) => fs.chmod(logFile, mode) }))
+      )
       const output = yield* fs.createFile(probe).pipe(
         Effect.zipRight(fs.remove(probe)),
+        Effect.zipRight(takesOutput),
         Effect.catchAll((e) =>
           Effect.flatMap(Effect.orElseSucceed(fs.ownership(logFile), () => Option.none()), (there) =>
             Option.match(there, { onNone: () => Effect.fail(e), onSome: ({ mode }) => Effect.mapError(fs.chmod(logFile, mode), () => e) })
