@@ -1123,6 +1123,15 @@ describe("write_files", () => {
     }
   })
 
+  it("reads a relative write_files path from the root, as the file is written: one in cloud-init's per-boot scripts is named as such too", () => {
+    const source = "#cloud-config\nwrite_files:\n  - path: etc/motd\n    content: hi\n  - path: var/lib/cloud/scripts/per-boot/tick\n    content: x\n"
+    expect(config(source).writeFiles.map((f) => f.path)).toEqual(["/etc/motd", "/var/lib/cloud/scripts/per-boot/tick"])
+    expect(notes(source)).toEqual({
+      problems: [],
+      warnings: ["line 5: write_files[1].path: cloud-init runs the programs in /var/lib/cloud/scripts/per-boot/; Tiny Cloud writes the file but does not run it"]
+    })
+  })
+
   it("reports content that cannot be decoded and writes the others", () => {
     const source = "#alpine-config\nwrite_files:\n  - path: /bad\n    encoding: b64\n    content: 'aGVsb'\n  - path: /bad2\n    encoding: gzip+base64\n    content: aGVsbG8=\n  - path: /ok\n"
     expect(config(source).writeFiles.map((f) => f.path)).toEqual(["/ok"])
