@@ -980,6 +980,8 @@ snap: {}
       expect(i.read("/etc/hosts")).toBe("127.0.0.1\tlocalhost\n127.0.1.1\tweb.example.com web\n")
       expect(readlinkSync(join(i.root, "etc/localtime"))).toBe("/usr/share/zoneinfo/Europe/Paris")
       expect(i.read("/etc/timezone")).toBe("Europe/Paris\n")
+      // everyone reads the zone's name, as setup-timezone leaves it
+      expect(i.mode("/etc/timezone")).toBe(0o644)
       expect(cmds).not.toContain("apk add tzdata")
       expect(i.read("/etc/ssh/sshd_config")).toBe("Port 22\n#PasswordAuthentication yes\nPasswordAuthentication no\nMatch User x\n  PasswordAuthentication yes\n")
       // deferred files wait for the final phase
