@@ -859,6 +859,9 @@ autoinstall: true
     const keys = Array.from({ length: MAX_NOTES }, (_, i) => `k${i}`).join(", ")
     expect(a.warnings.at(-1)).toBe(`unsupported cloud-config keys: ${keys} and 400 more`)
     expect(a.parsed?.kind === "config" && a.parsed.config.writeFiles.map((f) => f.path)).toEqual(["/ok"])
+    // exactly as many keys as are listed: all named, none counted
+    const exactly = analyseUserData(bytes(`#cloud-config\n${Array.from({ length: MAX_NOTES }, (_, i) => `k${i}: 1\n`).join("")}hostname: h\n`), OPTIONS)
+    expect(exactly.warnings).toEqual([`unsupported cloud-config keys: ${keys}`])
   })
 
   it("applies nothing of a document that is not a map, or whose every key is broken, and says so", () => {
@@ -2936,6 +2939,8 @@ ntp:
   it("enables ntp as cloud-init does: an empty ntp key too, unless enabled is false; ntp and ntpdate are busybox's ntpd", () => {
     expect(config("#cloud-config\nntp:\n").ntp).toEqual({ client: "chrony", servers: [], pools: [], peers: [], allow: [], install: "cloud-init" })
     expect(config("#cloud-config\nntp: {enabled: false}\n").ntp).toBeUndefined()
+    // servers given beside it do not turn it on: cloud-init's module does nothing when enabled is false
+    expect(config("#cloud-config\nntp: {enabled: false, servers: [time.example.com], ntp_client: chrony}\n").ntp).toBeUndefined()
     expect(config("#cloud-config\nntp: {ntp_client: ntp}\n").ntp?.client).toBe("busybox")
     expect(config("#cloud-config\nntp: {ntp_client: ntpdate}\n").ntp?.client).toBe("busybox")
     const other = "#cloud-config\nntp:\n  ntp_client: systemd-timesyncd\n  allow: [10.0.0.0/8]\n  config: {confpath: /x}\n"
