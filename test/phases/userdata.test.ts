@@ -683,6 +683,17 @@ packages: [testing-only]
     })
   )
 
+  it.scopedLive("autoinstall to a blank disk of which util-linux's blkid says nothing, with its status 2: installed to, as busybox's answer (nothing, 0) is", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#alpine-config\nautoinstall: true\n", { answer: (c) => (c.command === "blkid" ? { exitCode: 2 } : undefined) })
+      i.write("/sys/class/block/vdb/size", "9000000\n")
+      const { final } = yield* phases(i)
+      expectCodes({ final: final! })
+      expect(final!.stderr).toContain("userdata_autoinstall: installing to /dev/vdb\n")
+      expect(installs(i)).toEqual(["lbu include /root/.ssh /home", "setup-disk -m sys /dev/vdb", "reboot"])
+    })
+  )
+
   it.scopedLive("autoinstall without an empty disk logs it and succeeds", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance("#alpine-config\nautoinstall: true\n")
