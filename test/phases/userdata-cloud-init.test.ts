@@ -571,6 +571,22 @@ users:
     })
   )
 
+  it.scopedLive("a further user the image has with a password, given a passwd too: lock_passwd (true by default), which cloud-init applies to it, not applied here is said, as without a passwd", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance('#cloud-config\nusers:\n  - default\n  - name: ops\n    passwd: "$6$salt$newHash"\n    groups: [adm]\n')
+      i.write("/etc/passwd", `${i.read("/etc/passwd") ?? ""}ops:x:1100:1100:Linux User,,,:/home/ops:/bin/sh\n`)
+      i.write("/etc/group", `${i.read("/etc/group") ?? ""}ops:x:1100:\n`)
+      i.write("/etc/shadow", `${i.read("/etc/shadow") ?? ""}ops:$6$salt$opsHash:20000:0:99999:7:::\n`)
+      const { main } = yield* firstBoot(i)
+      expect(main.code, main.stderr).toBe(0)
+      // before: nothing said, and the image's password still logs ops in, where cloud-init locks it
+      expect(main.stderr).toContain("\nuserdata_users: ops exists already and keeps its own account: user-data's lock_passwd not applied\n")
+      expect(main.stderr).not.toContain("Hash")
+      expect(i.read("/etc/shadow")).toContain("\nops:$6$salt$opsHash:")
+      expectReachable(i, "alpine")
+    })
+  )
+
   it.scopedLive("a further user the image has, given a passwd that lock_passwd (true by default) locks: the reading's line says it, and no second line names that passwd", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance('#cloud-config\nusers:\n  - default\n  - name: svc\n    passwd: "$6$salt$svcHash"\n    groups: [adm]\n')
