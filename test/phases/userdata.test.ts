@@ -1446,6 +1446,10 @@ describe.concurrent("tiny-cloud schema FILE", () => {
       instance.write("/tmp/warned", "#cloud-config\npackages: [vim]\napt: {preserve_sources_list: true}\n")
       const warned = `${instance.root}/tmp/warned`
       expect(yield* instance.run(["schema", warned])).toEqual({ code: 0, stdout: `${warned}: warning: unsupported cloud-config keys: apt\n${warned}: valid\n`, stderr: "" })
+      // an empty file is nothing to apply: said, exit 1
+      instance.write("/tmp/empty", "")
+      const empty = `${instance.root}/tmp/empty`
+      expect(yield* instance.run(["schema", empty])).toEqual({ code: 1, stdout: `${empty}: line 1: user-data is empty\n`, stderr: "" })
       instance.write("/etc/tiny-cloud.conf", "USERDATA_MAX_BYTES=10\n")
       expect(yield* instance.run(["schema", good])).toEqual({ code: 1, stdout: `${good}: line 1: user-data is 30 bytes, more than the limit of 10\n`, stderr: "" })
       // a file past the limit is not read: its size names it, whatever it is (3 GiB, sparse: more than Node reads into one buffer)
