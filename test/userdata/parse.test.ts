@@ -1052,6 +1052,18 @@ describe("write_files", () => {
     })
   })
 
+  it("#cloud-config fetches only http and https sources: another's content is written, said; one without content is skipped, no empty file written", () => {
+    const source = "#cloud-config\nwrite_files:\n  - {path: /a, content: kept, source: {uri: 'ftp://example.com/a'}}\n  - {path: /b, source: {uri: 'file:///etc/shadow'}}\n"
+    expect(config(source).writeFiles.map((f) => [f.path, text(f.content), f.source?.uri])).toEqual([["/a", "kept", undefined]])
+    expect(notes(source)).toEqual({
+      problems: ["line 4: write_files[1].source.uri: no source to fetch and no content; write_files[1] skipped"],
+      warnings: [
+        "line 3: write_files[0].source.uri: only http and https sources are fetched; content is used",
+        "line 4: write_files[1].source.uri: only http and https sources are fetched; content is used"
+      ]
+    })
+  })
+
   it("#cloud-config names no unpadded base64 or gz text content beside a source: cloud-init fetches the source and decodes the content only when that fails", () => {
     const gz = gzipSync(Buffer.from("hi")).toString("base64")
     const source = `#cloud-config\nwrite_files:\n${[
