@@ -118,6 +118,13 @@ const TRIGGERS: Record<string, Trigger> = {
       expect(main).toContain("userdata_user: ops: shell /bin/bash is not installed and not in packages; /bin/sh is used, so that ops can log in\n")
     }
   },
+  "a further system account's shell the image lacks: made as asked, as cloud-init makes it (no one logs in as it)": {
+    doc: "#cloud-config\nusers:\n  - default\n  - name: worker\n    system: true\n    shell: /bin/bash\n",
+    check: (i, _, main) => {
+      expect(i.commands()).toContain("adduser -s /bin/bash -D -S -H worker")
+      expect(main).not.toContain("worker: shell")
+    }
+  },
   "permissions: 493": {
     doc: "#cloud-config\nwrite_files:\n  - path: /usr/local/bin/tool\n    content: '#!/bin/sh'\n    permissions: 493\n",
     check: (i) => expect(i.mode("/usr/local/bin/tool")).toBe(0o755)
@@ -560,6 +567,38 @@ users:
       expect(main.stderr).not.toContain("svc exists already")
       expect(main.stderr).not.toContain("opsHash")
       expect(i.read("/etc/shadow")).toContain("\nops:$6$salt$opsHash:")
+      expectReachable(i, "alpine")
+    })
+  )
+
+  it.scopedLive("a further user the image has with a password, given a passwd too: lock_passwd (true by default), which cloud-init applies to it, not applied here is said, as without a passwd", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance('#cloud-config\nusers:\n  - default\n  - name: ops\n    passwd: "$6$salt$newHash"\n    groups: [adm]\n')
+      i.write("/etc/passwd", `${i.read("/etc/passwd") ?? ""}ops:x:1100:1100:Linux User,,,:/home/ops:/bin/sh\n`)
+      i.write("/etc/group", `${i.read("/etc/group") ?? ""}ops:x:1100:\n`)
+      i.write("/etc/shadow", `${i.read("/etc/shadow") ?? ""}ops:$6$salt$opsHash:20000:0:99999:7:::\n`)
+      const { main } = yield* firstBoot(i)
+      expect(main.code, main.stderr).toBe(0)
+      // before: nothing said, and the image's password still logs ops in, where cloud-init locks it
+      expect(main.stderr).toContain("\nuserdata_users: ops exists already and keeps its own account: user-data's lock_passwd not applied\n")
+      expect(main.stderr).not.toContain("Hash")
+      expect(i.read("/etc/shadow")).toContain("\nops:$6$salt$opsHash:")
+      expectReachable(i, "alpine")
+    })
+  )
+
+  it.scopedLive("a further user the image has, given a passwd that lock_passwd (true by default) locks: the reading's line says it, and no second line names that passwd", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance('#cloud-config\nusers:\n  - default\n  - name: svc\n    passwd: "$6$salt$svcHash"\n    groups: [adm]\n')
+      i.write("/etc/passwd", `${i.read("/etc/passwd") ?? ""}svc:x:1101:1101:Linux User,,,:/home/svc:/bin/sh\n`)
+      i.write("/etc/group", `${i.read("/etc/group") ?? ""}svc:x:1101:\n`)
+      i.write("/etc/shadow", `${i.read("/etc/shadow") ?? ""}svc:*:20000:0:99999:7:::\n`)
+      const { early, main } = yield* firstBoot(i)
+      expect(main.code, main.stderr).toBe(0)
+      expect(early.stderr).toContain("users[1]: a password is given but lock_passwd is true (cloud-init's default): password login stays locked (*), keys work\n")
+      expect(main.stderr).not.toContain("svc exists already")
+      expect(main.stderr).not.toContain("svcHash")
+      expect(i.read("/etc/shadow")).toContain("\nsvc:*:")
       expectReachable(i, "alpine")
     })
   )
@@ -1071,6 +1110,9 @@ describe.concurrent("write_files source in a content coding not read here", () =
       )
       expect(i.read("/srv/coded")).toBe("fallback")
       expect(server.seen.length).toBe(1)
+      // a warning, not an error: the file is written as cloud-init writes it, and the run records no error of it
+      const status = yield* i.run(["status"])
+      expect(status.stdout).not.toContain("userdata_write_files")
     })
   )
 })

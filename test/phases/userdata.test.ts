@@ -684,6 +684,17 @@ packages: [testing-only]
     })
   )
 
+  it.scopedLive("autoinstall to a blank disk of which util-linux's blkid says nothing, with its status 2: installed to, as busybox's answer (nothing, 0) is", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#alpine-config\nautoinstall: true\n", { answer: (c) => (c.command === "blkid" ? { exitCode: 2 } : undefined) })
+      i.write("/sys/class/block/vdb/size", "9000000\n")
+      const { final } = yield* phases(i)
+      expectCodes({ final: final! })
+      expect(final!.stderr).toContain("userdata_autoinstall: installing to /dev/vdb\n")
+      expect(installs(i)).toEqual(["lbu include /root/.ssh /home", "setup-disk -m sys /dev/vdb", "reboot"])
+    })
+  )
+
   it.scopedLive("autoinstall without an empty disk logs it and succeeds", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance("#alpine-config\nautoinstall: true\n")
@@ -998,6 +1009,8 @@ snap: {}
       expect(i.read("/etc/hosts")).toBe("127.0.0.1\tlocalhost\n127.0.1.1\tweb.example.com web\n")
       expect(readlinkSync(join(i.root, "etc/localtime"))).toBe("/usr/share/zoneinfo/Europe/Paris")
       expect(i.read("/etc/timezone")).toBe("Europe/Paris\n")
+      // everyone reads the zone's name, as setup-timezone leaves it
+      expect(i.mode("/etc/timezone")).toBe(0o644)
       expect(cmds).not.toContain("apk add tzdata")
       expect(i.read("/etc/ssh/sshd_config")).toBe("Port 22\n#PasswordAuthentication yes\nPasswordAuthentication no\nMatch User x\n  PasswordAuthentication yes\n")
       // deferred files wait for the final phase
@@ -1451,6 +1464,10 @@ describe.concurrent("tiny-cloud schema FILE", () => {
       instance.write("/tmp/warned", "#cloud-config\npackages: [vim]\napt: {preserve_sources_list: true}\n")
       const warned = `${instance.root}/tmp/warned`
       expect(yield* instance.run(["schema", warned])).toEqual({ code: 0, stdout: `${warned}: warning: unsupported cloud-config keys: apt\n${warned}: valid\n`, stderr: "" })
+      // an empty file is nothing to apply: said, exit 1
+      instance.write("/tmp/empty", "")
+      const empty = `${instance.root}/tmp/empty`
+      expect(yield* instance.run(["schema", empty])).toEqual({ code: 1, stdout: `${empty}: line 1: user-data is empty\n`, stderr: "" })
       instance.write("/etc/tiny-cloud.conf", "USERDATA_MAX_BYTES=10\n")
       expect(yield* instance.run(["schema", good])).toEqual({ code: 1, stdout: `${good}: line 1: user-data is 30 bytes, more than the limit of 10\n`, stderr: "" })
       // a file past the limit is not read: its size names it, whatever it is (3 GiB, sparse: more than Node reads into one buffer)

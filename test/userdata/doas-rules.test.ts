@@ -16,6 +16,8 @@ describe("a doas rule names its user", () => {
 
   it.each([
     ["another user", "permit nopass bob"],
+    ["another user whose name starts with the user's", "permit nopass alicex"],
+    ["another user whose name the user's starts with", "permit nopass alic"],
     ["a group", "permit nopass :wheel"],
     ["the user only as the target", "permit bob as alice"],
     ["no identity", "permit nopass"],

@@ -603,6 +603,22 @@ describe("#cloud-config-archive parts", () => {
   })
 })
 
+describe("a part with a Launch-Index header", () => {
+  it("is used whatever the instance's launch index, a script or a cloud-config, and said of each; an ignored part is not", () => {
+    const source = multipart([
+      part("text/x-shellscript", "#!/bin/sh\necho one", ["Launch-Index: 1"]),
+      part("text/cloud-config", "#cloud-config\nruncmd: [echo two]", ["Launch-Index: 0"]),
+      part("application/x-unknown", "data", ["Launch-Index: 2"])
+    ])
+    expect(scriptsOf(source).map(([, body]) => body)).toEqual(["#!/bin/sh\necho one"])
+    expect(multipartOf(source).config.runcmd).toEqual([{ kind: "shell", script: "echo two", index: 0 }])
+    expect(analyse(source).warnings.filter((w) => w.includes("Launch-Index"))).toEqual([
+      "part 1 (line 8): Launch-Index is not supported; the part is used whatever the instance's launch index",
+      "part 2 (line 14): Launch-Index is not supported; the part is used whatever the instance's launch index"
+    ])
+  })
+})
+
 describe("text/x-shellscript-per-* parts", () => {
   it("run once at the first boot; per-boot says it runs at the first boot only", () => {
     const source = multipart(

@@ -859,6 +859,9 @@ autoinstall: true
     const keys = Array.from({ length: MAX_NOTES }, (_, i) => `k${i}`).join(", ")
     expect(a.warnings.at(-1)).toBe(`unsupported cloud-config keys: ${keys} and 400 more`)
     expect(a.parsed?.kind === "config" && a.parsed.config.writeFiles.map((f) => f.path)).toEqual(["/ok"])
+    // exactly as many keys as are listed: all named, none counted
+    const exactly = analyseUserData(bytes(`#cloud-config\n${Array.from({ length: MAX_NOTES }, (_, i) => `k${i}: 1\n`).join("")}hostname: h\n`), OPTIONS)
+    expect(exactly.warnings).toEqual([`unsupported cloud-config keys: ${keys}`])
   })
 
   it("applies nothing of a document that is not a map, or whose every key is broken, and says so", () => {
@@ -1049,6 +1052,18 @@ describe("write_files", () => {
     })
   })
 
+  it("#cloud-config fetches only http and https sources: another's content is written, said; one without content is skipped, no empty file written", () => {
+    const source = "#cloud-config\nwrite_files:\n  - {path: /a, content: kept, source: {uri: 'ftp://example.com/a'}}\n  - {path: /b, source: {uri: 'file:///etc/shadow'}}\n"
+    expect(config(source).writeFiles.map((f) => [f.path, text(f.content), f.source?.uri])).toEqual([["/a", "kept", undefined]])
+    expect(notes(source)).toEqual({
+      problems: ["line 4: write_files[1].source.uri: no source to fetch and no content; write_files[1] skipped"],
+      warnings: [
+        "line 3: write_files[0].source.uri: only http and https sources are fetched; content is used",
+        "line 4: write_files[1].source.uri: only http and https sources are fetched; content is used"
+      ]
+    })
+  })
+
   it("#cloud-config names no unpadded base64 or gz text content beside a source: cloud-init fetches the source and decodes the content only when that fails", () => {
     const gz = gzipSync(Buffer.from("hi")).toString("base64")
     const source = `#cloud-config\nwrite_files:\n${[
@@ -1121,6 +1136,15 @@ describe("write_files", () => {
         "line 5: write_files[1].path: holds a NUL byte, which no file name can; write_files[1] skipped"
       ])
     }
+  })
+
+  it("reads a relative write_files path from the root, as the file is written: one in cloud-init's per-boot scripts is named as such too", () => {
+    const source = "#cloud-config\nwrite_files:\n  - path: etc/motd\n    content: hi\n  - path: var/lib/cloud/scripts/per-boot/tick\n    content: x\n"
+    expect(config(source).writeFiles.map((f) => f.path)).toEqual(["/etc/motd", "/var/lib/cloud/scripts/per-boot/tick"])
+    expect(notes(source)).toEqual({
+      problems: [],
+      warnings: ["line 5: write_files[1].path: cloud-init runs the programs in /var/lib/cloud/scripts/per-boot/; Tiny Cloud writes the file but does not run it"]
+    })
   })
 
   it("reports content that cannot be decoded and writes the others", () => {
@@ -2927,6 +2951,8 @@ ntp:
   it("enables ntp as cloud-init does: an empty ntp key too, unless enabled is false; ntp and ntpdate are busybox's ntpd", () => {
     expect(config("#cloud-config\nntp:\n").ntp).toEqual({ client: "chrony", servers: [], pools: [], peers: [], allow: [], install: "cloud-init" })
     expect(config("#cloud-config\nntp: {enabled: false}\n").ntp).toBeUndefined()
+    // servers given beside it do not turn it on: cloud-init's module does nothing when enabled is false
+    expect(config("#cloud-config\nntp: {enabled: false, servers: [time.example.com], ntp_client: chrony}\n").ntp).toBeUndefined()
     expect(config("#cloud-config\nntp: {ntp_client: ntp}\n").ntp?.client).toBe("busybox")
     expect(config("#cloud-config\nntp: {ntp_client: ntpdate}\n").ntp?.client).toBe("busybox")
     const other = "#cloud-config\nntp:\n  ntp_client: systemd-timesyncd\n  allow: [10.0.0.0/8]\n  config: {confpath: /x}\n"

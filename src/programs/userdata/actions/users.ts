@@ -261,7 +261,8 @@ const makeUser = (user: UserSpec, cloudUser: string, packages: ReadonlyArray<str
       const kept = [
         ...unapplied(found.value, user.account),
         ...(user.password?.onlyNewUser === true && !user.lockPasswd ? ["passwd"] : []),
-        ...(user.lockPasswd && user.password === undefined && usable ? ["lock_passwd"] : [])
+        // (a `passwd` is not set on it either: only hashed_passwd and plain_text_passwd replace, and so lock, its password)
+        ...(user.lockPasswd && (user.password === undefined || user.password.onlyNewUser) && usable ? ["lock_passwd"] : [])
       ]
       if (kept.length > 0) yield* warn(`userdata_users: ${user.name} exists already and keeps its own account: user-data's ${kept.join(", ")} not applied`)
     }
