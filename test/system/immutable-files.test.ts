@@ -4,7 +4,7 @@
  * and the kernel's reason; what it does not touch (sshd, the keys, the user's programs) is still done.
  */
 import { spawnSync } from "node:child_process"
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs"
+import { mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { expect, it } from "vitest"
 import { actionLines, useInstances, type TestInstance } from "../support/harness.js"
@@ -179,6 +179,23 @@ describeSystem("files of the image that refuse writes (chattr +i, +a) under the 
       // before: 'set_network_interfaces: write .../etc/network/interfaces: operation not permitted', failed
       expect([boot.code, actionLines(boot.stderr)]).toEqual([0, expect.arrayContaining(["   ++ set_network_interfaces: done", "   ++ enable_sshd: done"])])
       expect(instance.read("/etc/resolv.conf")).toBe("nameserver 10.0.0.2\n")
+    })
+    if (!ran) ctx.skip()
+  })
+
+  it("an immutable /etc/timezone: userdata_timezone fails in one line naming it, /etc/localtime left as it was (cloud-init writes /etc/timezone first)", async (ctx) => {
+    const instance = await newInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY], userData: new TextEncoder().encode("#cloud-config\ntimezone: Europe/Paris\n") } })
+    instance.write("/usr/share/zoneinfo/Europe/Paris", "TZif-paris")
+    instance.write("/usr/share/zoneinfo/UTC", "TZif-utc")
+    instance.write("/etc/timezone", "UTC\n")
+    symlinkSync("/usr/share/zoneinfo/UTC", join(instance.root, "etc/localtime"))
+    const ran = await withFlag(instance, "+i", ["etc/timezone"], async () => {
+      const [, , main] = await instance.boot()
+      expect(main!.code).toBe(1)
+      expect(main!.stderr).toContain(`userdata_timezone: write ${instance.root}/etc/timezone: operation not permitted\n`)
+      // before: /etc/localtime led to Europe/Paris already, /etc/timezone still said UTC
+      expect(readlinkSync(join(instance.root, "etc/localtime"))).toBe("/usr/share/zoneinfo/UTC")
+      expect(instance.read("/etc/timezone")).toBe("UTC\n")
     })
     if (!ran) ctx.skip()
   })
