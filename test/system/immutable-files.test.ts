@@ -199,4 +199,16 @@ describeSystem("files of the image that refuse writes (chattr +i, +a) under the 
     })
     if (!ran) ctx.skip()
   })
+
+  it("an immutable authorized_keys and ~/.ssh that hold the cloud's keys already, as set_ssh_keys makes them (the operator's pin): set_ssh_keys is done", async (ctx) => {
+    const instance = await newInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY] } })
+    expect((await instance.run(["main"])).code).toBe(0)
+    const ran = await withFlag(instance, "+i", ["home/alpine/.ssh/authorized_keys", "home/alpine/.ssh"], async () => {
+      const main = await instance.run(["main"])
+      // before: set_ssh_keys failed ('operation not permitted': ~/.ssh's chmod, then the file's write), for files that needed no change
+      expect([main.code, actionLines(main.stderr)]).toEqual([0, expect.arrayContaining(["   ++ set_ssh_keys: done"])])
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+    })
+    if (!ran) ctx.skip()
+  })
 })
