@@ -211,4 +211,21 @@ describeSystem("files of the image that refuse writes (chattr +i, +a) under the 
     })
     if (!ran) ctx.skip()
   })
+
+  it("an immutable $ROOT/run/tiny-cloud and $ROOT/tmp on a NoCloud instance with a cidata volume: one line names both places a mount point was refused", async (ctx) => {
+    const instance = await newInstance({ cloud: "nocloud", noSimulator: true, env: { CLOUD: "nocloud" } })
+    const volume = join(instance.dir, "cidata")
+    mkdirSync(volume)
+    writeFileSync(join(volume, "meta-data"), `instance-id: i-1\nlocal-hostname: seed-box\npublic-keys:\n  - ${KEY}\n`)
+    mkdirSync(join(instance.root, "run/tiny-cloud"), { recursive: true })
+    mkdirSync(join(instance.root, "tmp"), { recursive: true })
+    const ran = await withFlag(instance, "+i", ["run/tiny-cloud", "tmp"], async () => {
+      const [, early] = await instance.boot({ FAKE_CIDATA: volume })
+      const [run, tmp] = [join(instance.root, "run/tiny-cloud"), join(instance.root, "tmp")]
+      // before: '... mktemp RUN/cidata-: operation not permitted', $ROOT/tmp's refusal unsaid
+      expect(early!.stderr).toContain(`save_userdata: cannot copy the NoCloud seed: mktemp ${run}/cidata-: operation not permitted, nor mktemp ${tmp}/tiny-cloud-cidata-: operation not permitted\n`)
+      expect(instance.commands().filter((l) => l.startsWith("mount "))).toEqual([])
+    })
+    if (!ran) ctx.skip()
+  })
 })
