@@ -228,4 +228,22 @@ describeSystem("files of the image that refuse writes (chattr +i, +a) under the 
     })
     if (!ran) ctx.skip()
   })
+
+  it("an immutable state directory ($ROOT/var/lib/cloud) through the four phases: status says bootstrap_complete failed, exit 1, and --wait returns", async (ctx) => {
+    const instance = await newInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY] } })
+    mkdirSync(join(instance.root, "var/lib/cloud"), { recursive: true })
+    const ran = await withFlag(instance, "+i", ["var/lib/cloud"], async () => {
+      const [, , main, final] = await instance.boot()
+      expect(main!.stderr).toContain(`cannot write the run record: write ${instance.root}/var/lib/cloud/status.json: operation not permitted\n`)
+      expect(final!.code).toBe(1)
+      const said = `failed at final/bootstrap_complete: write ${instance.root}/var/lib/cloud/.bootstrap-complete: operation not permitted\n`
+      // before: 'not started', exit 0; and --wait waited for ever (exit 3 with --timeout)
+      const status = await instance.run(["status"])
+      expect([status.code, status.stdout.split("\n")[0] + "\n"]).toEqual([1, said])
+      expect(status.stdout).toContain("\nmain: ")
+      const waited = await instance.run(["status", "--wait"])
+      expect([waited.code, waited.stdout.split("\n")[0] + "\n"]).toEqual([1, said])
+    })
+    if (!ran) ctx.skip()
+  })
 })
