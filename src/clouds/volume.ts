@@ -2,6 +2,7 @@
 import { dirname } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { FsError } from "../domain/errors.js"
 import { Commands } from "../services/Commands.js"
 import { containerKind, RootFs } from "../services/RootFs.js"
 
@@ -32,14 +33,14 @@ export const readMedia = <A, E, R>(attempts: ReadonlyArray<MediumAttempt>, name:
       yield* commands.run("umount", [stale], { allowFailure: true }).pipe(Effect.ignore)
       yield* fs.remove(stale.endsWith(`/${SPARE_MOUNT}`) ? dirname(stale) : stale, { recursive: true }).pipe(Effect.ignore)
     }
-    // (both refused: the run directory's reason is said); under $ROOT/tmp, which all may pass through, the medium is mounted
+    // (both refused: one line names each place and its reason); under $ROOT/tmp, which all may pass through, the medium is mounted
     // one level down, in the private directory: a mounted volume shows its own modes (vfat's, iso9660's: readable by all)
     const [mnt, made] = yield* fs.makeTempDirectory(prefix).pipe(
       Effect.map((dir) => [dir, dir] as const),
       Effect.catchAll((e) =>
         Effect.mapError(
           Effect.flatMap(fs.makeTempDirectory(spare), (dir) => Effect.as(fs.makeDirectory(`${dir}/${SPARE_MOUNT}`, { mode: 0o700, noFollow: true }), [`${dir}/${SPARE_MOUNT}`, dir] as const)),
-          () => e
+          (spareError) => new FsError({ op: e.op, path: e.path, reason: `${e.reason}, nor ${spareError.message}` })
         )
       )
     )

@@ -2,6 +2,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { monotonicMillis } from "../domain/monotonic.js"
+import { RUN_DIR } from "../domain/resident.js"
 import type { Phase } from "../domain/phases.js"
 import { emptyRecord, formatRecord, isDamagedRecord, parseRecord, processStart, RECORD_MAX_BYTES, systemBoot, withRun, type PhaseRun, type RunRecord } from "../domain/run-record.js"
 import { unknownSkipsWarning } from "../domain/settings.js"
@@ -17,6 +18,13 @@ import { describeCause } from "./failure.js"
 const recordPath = Effect.map(Config, (s) => `${s.varDir}/status.json`)
 
 /**
+ * The record of this boot where the state directory refuses it (read-only, made immutable, full): in the run directory,
+ * root's, emptied at each boot, so that `status` still tells the phases that ran (a failed bootstrap_complete among them)
+ * and `--wait` ends; read in place of the state directory's while it is there, removed once that takes the record again
+ */
+const spareRecordPath = Effect.map(RootFs, (fs) => fs.at(`${RUN_DIR}/status.json`))
+
+/**
  * The record as it is (none yet is empty), or why it cannot be used: it is
  * root's only, or damaged (then `damaged` holds its text, which the next
  * phase keeps aside before it starts a new record; `oversized`, when it is
@@ -28,7 +36,8 @@ export const loadRecord: Effect.Effect<
   Config | RootFs
 > = Effect.gen(function* () {
   const fs = yield* RootFs
-  const path = yield* recordPath
+  const spare = yield* spareRecordPath
+  const path = (yield* fs.isFile(spare)) && !(yield* fs.isSymlink(spare)) ? spare : yield* recordPath
   // the program's own file: a link in its place is never followed
   if (yield* fs.isSymlink(path)) return { record: emptyRecord, unreadable: `${path} is a symbolic link; refused` }
   return yield* fs.readFileIfExists(path, { maxBytes: RECORD_MAX_BYTES }).pipe(
@@ -76,7 +85,14 @@ const saveRun = (run: PhaseRun) =>
       yield* warn(`the run record ${path} was damaged: kept as ${path}.damaged, a new one started`)
     }
     if (oversized) yield* warn(`the run record ${path} was damaged (larger than ${RECORD_MAX_BYTES} bytes): a new one started`)
-    yield* fs.writeAtomic(path, formatRecord(withRun(record, run)), { mode: 0o600, noFollow: true })
+    const text = formatRecord(withRun(record, run))
+    const spare = yield* spareRecordPath
+    yield* fs.writeAtomic(path, text, { mode: 0o600, noFollow: true }).pipe(
+      Effect.zipRight(Effect.flatMap(fs.exists(spare), (there) => (there ? fs.remove(spare).pipe(Effect.ignore) : Effect.void))),
+      Effect.tapError(() =>
+        fs.makeDirectory(fs.at(RUN_DIR), { mode: 0o700 }).pipe(Effect.zipRight(fs.writeAtomic(spare, text, { mode: 0o600, noFollow: true })), Effect.ignore)
+      )
+    )
   }).pipe(Effect.catchAll((e) => warn(`cannot write the run record: ${e.message}`)))
 
 /**

@@ -4,7 +4,7 @@
  * and the kernel's reason; what it does not touch (sshd, the keys, the user's programs) is still done.
  */
 import { spawnSync } from "node:child_process"
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs"
+import { mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { expect, it } from "vitest"
 import { actionLines, useInstances, type TestInstance } from "../support/harness.js"
@@ -179,6 +179,70 @@ describeSystem("files of the image that refuse writes (chattr +i, +a) under the 
       // before: 'set_network_interfaces: write .../etc/network/interfaces: operation not permitted', failed
       expect([boot.code, actionLines(boot.stderr)]).toEqual([0, expect.arrayContaining(["   ++ set_network_interfaces: done", "   ++ enable_sshd: done"])])
       expect(instance.read("/etc/resolv.conf")).toBe("nameserver 10.0.0.2\n")
+    })
+    if (!ran) ctx.skip()
+  })
+
+  it("an immutable /etc/timezone: userdata_timezone fails in one line naming it, /etc/localtime left as it was (cloud-init writes /etc/timezone first)", async (ctx) => {
+    const instance = await newInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY], userData: new TextEncoder().encode("#cloud-config\ntimezone: Europe/Paris\n") } })
+    instance.write("/usr/share/zoneinfo/Europe/Paris", "TZif-paris")
+    instance.write("/usr/share/zoneinfo/UTC", "TZif-utc")
+    instance.write("/etc/timezone", "UTC\n")
+    symlinkSync("/usr/share/zoneinfo/UTC", join(instance.root, "etc/localtime"))
+    const ran = await withFlag(instance, "+i", ["etc/timezone"], async () => {
+      const [, , main] = await instance.boot()
+      expect(main!.code).toBe(1)
+      expect(main!.stderr).toContain(`userdata_timezone: write ${instance.root}/etc/timezone: operation not permitted\n`)
+      // before: /etc/localtime led to Europe/Paris already, /etc/timezone still said UTC
+      expect(readlinkSync(join(instance.root, "etc/localtime"))).toBe("/usr/share/zoneinfo/UTC")
+      expect(instance.read("/etc/timezone")).toBe("UTC\n")
+    })
+    if (!ran) ctx.skip()
+  })
+
+  it("an immutable authorized_keys and ~/.ssh that hold the cloud's keys already, as set_ssh_keys makes them (the operator's pin): set_ssh_keys is done", async (ctx) => {
+    const instance = await newInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY] } })
+    expect((await instance.run(["main"])).code).toBe(0)
+    const ran = await withFlag(instance, "+i", ["home/alpine/.ssh/authorized_keys", "home/alpine/.ssh"], async () => {
+      const main = await instance.run(["main"])
+      // before: set_ssh_keys failed ('operation not permitted': ~/.ssh's chmod, then the file's write), for files that needed no change
+      expect([main.code, actionLines(main.stderr)]).toEqual([0, expect.arrayContaining(["   ++ set_ssh_keys: done"])])
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+    })
+    if (!ran) ctx.skip()
+  })
+
+  it("an immutable $ROOT/run/tiny-cloud and $ROOT/tmp on a NoCloud instance with a cidata volume: one line names both places a mount point was refused", async (ctx) => {
+    const instance = await newInstance({ cloud: "nocloud", noSimulator: true, env: { CLOUD: "nocloud" } })
+    const volume = join(instance.dir, "cidata")
+    mkdirSync(volume)
+    writeFileSync(join(volume, "meta-data"), `instance-id: i-1\nlocal-hostname: seed-box\npublic-keys:\n  - ${KEY}\n`)
+    mkdirSync(join(instance.root, "run/tiny-cloud"), { recursive: true })
+    mkdirSync(join(instance.root, "tmp"), { recursive: true })
+    const ran = await withFlag(instance, "+i", ["run/tiny-cloud", "tmp"], async () => {
+      const [, early] = await instance.boot({ FAKE_CIDATA: volume })
+      const [run, tmp] = [join(instance.root, "run/tiny-cloud"), join(instance.root, "tmp")]
+      // before: '... mktemp RUN/cidata-: operation not permitted', $ROOT/tmp's refusal unsaid
+      expect(early!.stderr).toContain(`save_userdata: cannot copy the NoCloud seed: mktemp ${run}/cidata-: operation not permitted, nor mktemp ${tmp}/tiny-cloud-cidata-: operation not permitted\n`)
+      expect(instance.commands().filter((l) => l.startsWith("mount "))).toEqual([])
+    })
+    if (!ran) ctx.skip()
+  })
+
+  it("an immutable state directory ($ROOT/var/lib/cloud) through the four phases: status says bootstrap_complete failed, exit 1, and --wait returns", async (ctx) => {
+    const instance = await newInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY] } })
+    mkdirSync(join(instance.root, "var/lib/cloud"), { recursive: true })
+    const ran = await withFlag(instance, "+i", ["var/lib/cloud"], async () => {
+      const [, , main, final] = await instance.boot()
+      expect(main!.stderr).toContain(`cannot write the run record: write ${instance.root}/var/lib/cloud/status.json: operation not permitted\n`)
+      expect(final!.code).toBe(1)
+      const said = `failed at final/bootstrap_complete: write ${instance.root}/var/lib/cloud/.bootstrap-complete: operation not permitted\n`
+      // before: 'not started', exit 0; and --wait waited for ever (exit 3 with --timeout)
+      const status = await instance.run(["status"])
+      expect([status.code, status.stdout.split("\n")[0] + "\n"]).toEqual([1, said])
+      expect(status.stdout).toContain("\nmain: ")
+      const waited = await instance.run(["status", "--wait"])
+      expect([waited.code, waited.stdout.split("\n")[0] + "\n"]).toEqual([1, said])
     })
     if (!ran) ctx.skip()
   })

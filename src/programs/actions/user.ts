@@ -277,9 +277,18 @@ export const installKeys = (user: string, entries: ReadonlyArray<string>, option
       yield* fs.makeDirectory(home, { mode: 0o755, noFollow: true })
       yield* ownBy(home, account.value)
     }
+    // a directory, or the file below, already as it would be made (an operator's, made immutable with the keys: nothing
+    // to refuse) is left as it is: its owner is checked only where this process can set one (root)
+    const owner = process.getuid?.() === 0 ? { uid: account.value.uid, gid: account.value.gid } : undefined
+    const made = (path: string, mode: number) =>
+      Effect.map(fs.ownership(path), Option.exists((o) => o.mode === mode && (owner === undefined || (o.uid === owner.uid && o.gid === owner.gid)))).pipe(
+        Effect.orElseSucceed(() => false)
+      )
     yield* fs.makeDirectory(dir, { mode: 0o700, noFollow: true })
-    yield* fs.chmod(dir, 0o700)
-    yield* ownBy(dir, account.value)
+    if (!(yield* made(dir, 0o700))) {
+      yield* fs.chmod(dir, 0o700)
+      yield* ownBy(dir, account.value)
+    }
     // the file's own bytes are kept as they are (a comment not in UTF-8, a byte-order mark), the keys added after them
     const existing = options.append ? Option.getOrElse(yield* fs.readFileIfExists(file), () => new Uint8Array(0)) : new Uint8Array(0)
     // the keys there as sshd reads them: a line with a CR (a file made on Windows) or other blanks is the same key, not one to add
@@ -287,11 +296,10 @@ export const installKeys = (user: string, entries: ReadonlyArray<string>, option
     const present = new Set(grantedKeys(new TextDecoder("utf-8", { ignoreBOM: true }).decode(existing)))
     const added = keys.filter((k) => !present.has(k))
     const sep = existing.length === 0 || existing[existing.length - 1] === 0x0a ? "" : "\n"
-    yield* fs.writeAtomic(file, Buffer.concat([existing, Buffer.from(`${sep}${added.map((k) => `${k}\n`).join("")}`)]), {
-      mode: 0o600,
-      noFollow: true,
-      ...(process.getuid?.() === 0 ? { uid: account.value.uid, gid: account.value.gid } : {})
-    })
+    const wanted = Buffer.concat([existing, Buffer.from(`${sep}${added.map((k) => `${k}\n`).join("")}`)])
+    const there = yield* Effect.orElseSucceed(fs.readFileIfExists(file), () => Option.none())
+    const same = Option.exists(there, (bytes) => wanted.equals(bytes)) && !(yield* fs.isSymlink(file)) && (yield* made(file, 0o600))
+    if (!same) yield* fs.writeAtomic(file, wanted, { mode: 0o600, noFollow: true, ...(owner ?? {}) })
     yield* sayKeysRefused(account.value, options.action)
   })
 

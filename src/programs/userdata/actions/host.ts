@@ -36,11 +36,17 @@ export const userdataTimezone = Effect.gen(function* () {
   // a zone is a file: `Europe` is a directory of zones
   const isZone = Effect.zipWith(fs.exists(fs.at(zone)), fs.isDirectory(fs.at(zone)), (there, directory) => there && !directory)
   if (!(yield* isZone)) yield* apkInstall("tzdata")
-  if (yield* isZone) yield* fs.symlink(zone, fs.at("/etc/localtime"))
-  else if (yield* fs.isDirectory(fs.at("/usr/share/zoneinfo"))) {
-    // tzdata is there and has no such zone: the name is none, which setup-timezone and cloud-init refuse too
-    yield* warn("userdata_timezone: no such time zone in /usr/share/zoneinfo; /etc/localtime and /etc/timezone left alone")
-    return
-  } else yield* warn("userdata_timezone: no zoneinfo for the time zone after adding tzdata; /etc/localtime left alone")
+  const linked = yield* isZone
+  if (!linked) {
+    if (yield* fs.isDirectory(fs.at("/usr/share/zoneinfo"))) {
+      // tzdata is there and has no such zone: the name is none, which setup-timezone and cloud-init refuse too
+      yield* warn("userdata_timezone: no such time zone in /usr/share/zoneinfo; /etc/localtime and /etc/timezone left alone")
+      return
+    }
+    yield* warn("userdata_timezone: no zoneinfo for the time zone after adding tzdata; /etc/localtime left alone")
+  }
+  // /etc/timezone first, as cloud-init writes it: one that refuses the name (made immutable) fails the action with
+  // /etc/localtime still leading where it did, not the host half moved to the new zone
   yield* fs.writeAtomic(fs.at("/etc/timezone"), `${timezone}\n`, { mode: 0o644, keep: true })
+  if (linked) yield* fs.symlink(zone, fs.at("/etc/localtime"))
 })
