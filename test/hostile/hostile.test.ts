@@ -2,7 +2,7 @@
  * Issue 9's measured failures, each on the in-process program: hostile
  * metadata answers, planted links, device nodes, a crash's leftovers.
  */
-import { chmodSync, existsSync, fchmodSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, fchmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs"
 import { execFileSync, spawn, spawnSync } from "node:child_process"
 import { createRequire, syncBuiltinESMExports } from "node:module"
 import { connect, createServer, type AddressInfo, type Socket } from "node:net"
@@ -1264,4 +1264,40 @@ describe("modes the program gives what it makes", () => {
       rmSync(dir, { recursive: true, force: true })
     }
   })
+})
+
+describe("the saved user-data", () => {
+  it.scopedLive("a link in its place (left in the image, to /etc/shadow) is never written through: the link goes, the user-data is saved in a file of its own, the file the link named is untouched", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h.example", userData: bytes("#cloud-config\n{}\n") } })
+      instance.write("/etc/shadow", "root:*:1::::::\n")
+      mkdirSync(join(instance.root, "var/lib/cloud"), { recursive: true })
+      symlinkSync("/etc/shadow", join(instance.root, "var/lib/cloud/user-data"))
+      expect((yield* instance.run(["early"])).code).toBe(0)
+      expect(instance.read("/etc/shadow")).toBe("root:*:1::::::\n")
+      expect(lstatSync(join(instance.root, "var/lib/cloud/user-data")).isFile()).toBe(true)
+      expect(instance.read("/var/lib/cloud/user-data")).toBe("#cloud-config\n{}\n")
+    })
+  )
+
+  it.scopedLive("one grown past USERDATA_MAX_BYTES since it was saved is not read: taken as no user-data, in one line", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h.example" }, env: { USERDATA_MAX_BYTES: "16" } })
+      instance.write("/var/lib/cloud/user-data", "#cloud-config\nhostname: from-the-saved-one\n")
+      const main = yield* instance.run(["main"])
+      expect(main.stderr).toContain(`\nmissing_userdata: read ${instance.root}/var/lib/cloud/user-data: larger than 16 bytes; taken as no user-data\n`)
+      expect(instance.read("/etc/hostname")).toBe("h\n")
+    })
+  )
+
+  it.scopedLive("one left by an earlier instance, which early failed to replace (its mark in the run directory), is not this boot's: main says no user-data was saved", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h.example" } })
+      instance.write("/var/lib/cloud/user-data", "#cloud-config\nhostname: from-the-earlier-instance\n")
+      instance.write("/run/tiny-cloud/user-data.unsaved", "")
+      const main = yield* instance.run(["main"])
+      expect(main.stderr).toContain("missing_userdata: no user-data found (save_userdata failed in early: what the cloud gave, if anything, was not saved)\n")
+      expect(instance.read("/etc/hostname")).toBe("h\n")
+    })
+  )
 })
