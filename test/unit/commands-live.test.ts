@@ -261,3 +261,18 @@ it.scoped("runLogged's log is root's alone (0600), made so or already there with
     expect(readFileSync(there, "utf8")).toBe("secret\n")
   })
 )
+
+it.scoped("runLogged starts the program in a process group of its own: a program that signals its group (`kill 0`) reaches its own processes, never the phase", () =>
+  Effect.gen(function* () {
+    const dir = yield* Effect.acquireRelease(
+      Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-group-"))),
+      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+    )
+    const commands = makeLiveCommands(() => {}, { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+    // /proc/PID/stat: pid (comm) state ppid pgrp ...
+    yield* commands.runLogged("sh", ["-c", "echo $$; cut -d ' ' -f 5 /proc/$$/stat"], { logFile: join(dir, "log"), echo: false })
+    const [pid, group] = readFileSync(join(dir, "log"), "utf8").trim().split("\n")
+    expect(group).toBe(pid)
+    expect(Number(group)).not.toBe(process.pid)
+  })
+)
