@@ -1301,3 +1301,20 @@ describe("the saved user-data", () => {
     })
   )
 })
+
+describe("appends to the program's own logs", () => {
+  it.scopedLive("a log already there with a wider mode is given the append's mode (user-data.log's 0600): what the user's programs printed may be secret", () =>
+    Effect.gen(function* () {
+      const root = yield* outside
+      writeFileSync(join(root, "user-data.log"), "before\n")
+      chmodSync(join(root, "user-data.log"), 0o644)
+      const fs = yield* makeRootFs(root)
+      const from = yield* fs.temporaryOf(`${root}/user-data.log`)
+      writeFileSync(from, "secret\n")
+      yield* fs.appendFrom(`${root}/user-data.log`, from, { mode: 0o600 })
+      expect(readFileSync(join(root, "user-data.log"), "utf8")).toBe("before\nsecret\n")
+      expect(statSync(join(root, "user-data.log")).mode & 0o7777).toBe(0o600)
+      expect(readdirSync(root)).toEqual(["user-data.log"])
+    })
+  )
+})
