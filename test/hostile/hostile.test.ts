@@ -2,7 +2,7 @@
  * Issue 9's measured failures, each on the in-process program: hostile
  * metadata answers, planted links, device nodes, a crash's leftovers.
  */
-import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, fchmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs"
 import { execFileSync, spawn, spawnSync } from "node:child_process"
 import { createRequire, syncBuiltinESMExports } from "node:module"
 import { connect, createServer, type AddressInfo, type Socket } from "node:net"
@@ -14,6 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import fc from "fast-check"
 import { liveHttp } from "../../src/layers/HttpLive.js"
+import { onItself } from "../../src/layers/directories.js"
 import { makeRootFs } from "../../src/layers/RootFsLive.js"
 import { READ_MAX_BYTES } from "../../src/services/RootFs.js"
 import { PROGRAM } from "../support/harness.js"
@@ -1254,6 +1255,97 @@ describeSystem("a crash's leftovers, in a PID namespace whose /proc is the host'
       expect(spawnSync("unshare", ["-f", "-p", "-u", "sh", "-c", script], { env, stdio: "ignore" }).status).toBe(0)
       expect(instance.read("/etc/hostname")).toBe("h\n")
       expect(instance.read(`/etc/.hostname.tmp-${thread}-0`)).toBe("someone else's, still writing")
+    })
+  )
+})
+
+// (a worker's umask cannot be set: the test process's own, 022, narrows none of these modes)
+describe("modes the program gives what it makes", () => {
+  it.scopedLive("directories made for a file are 0755: others may enter them, never write in them ($TINY_CLOUD_VAR world-writable would let anyone replace the user-data root runs)", () =>
+    Effect.gen(function* () {
+      const root = yield* outside
+      const fs = yield* makeRootFs(root)
+      yield* fs.writeAtomic(`${root}/var/lib/cloud/user-data`, "x", { mode: 0o600 })
+      expect(["var", "var/lib", "var/lib/cloud"].map((d) => (statSync(join(root, d)).mode & 0o7777).toString(8))).toEqual(["755", "755", "755"])
+      expect(statSync(join(root, "var/lib/cloud/user-data")).mode & 0o7777).toBe(0o600)
+    })
+  )
+
+  it.scopedLive("a file made to take a program's output (createFile) is root's alone (0600); a temporary directory and the directory made for it are 0700", () =>
+    Effect.gen(function* () {
+      const root = yield* outside
+      const fs = yield* makeRootFs(root)
+      mkdirSync(join(root, "var"))
+      yield* fs.createFile(`${root}/var/.user-data.log.tmp-1-0`)
+      expect(statSync(join(root, "var/.user-data.log.tmp-1-0")).mode & 0o7777).toBe(0o600)
+      const made = yield* fs.makeTempDirectory(`${root}/run/tiny-cloud/mnt-`)
+      expect(statSync(join(root, "run/tiny-cloud")).mode & 0o7777).toBe(0o700)
+      expect(statSync(made).mode & 0o7777).toBe(0o700)
+    })
+  )
+
+  it("a mode or owner given to a file itself is never given through a link put in its place after the path was checked: it fails", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-on-itself-"))
+    try {
+      writeFileSync(join(dir, "shadow"), "root:*:20000::::::\n", { mode: 0o600 })
+      symlinkSync(join(dir, "shadow"), join(dir, "link"))
+      expect(() => onItself(join(dir, "link"), (fd) => fchmodSync(fd, 0o644))).toThrow(expect.objectContaining({ code: "ELOOP" }))
+      expect(statSync(join(dir, "shadow")).mode & 0o7777).toBe(0o600)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe("the saved user-data", () => {
+  it.scopedLive("a link in its place (left in the image, to /etc/shadow) is never written through: the link goes, the user-data is saved in a file of its own, the file the link named is untouched", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h.example", userData: bytes("#cloud-config\n{}\n") } })
+      instance.write("/etc/shadow", "root:*:1::::::\n")
+      mkdirSync(join(instance.root, "var/lib/cloud"), { recursive: true })
+      symlinkSync("/etc/shadow", join(instance.root, "var/lib/cloud/user-data"))
+      expect((yield* instance.run(["early"])).code).toBe(0)
+      expect(instance.read("/etc/shadow")).toBe("root:*:1::::::\n")
+      expect(lstatSync(join(instance.root, "var/lib/cloud/user-data")).isFile()).toBe(true)
+      expect(instance.read("/var/lib/cloud/user-data")).toBe("#cloud-config\n{}\n")
+    })
+  )
+
+  it.scopedLive("one grown past USERDATA_MAX_BYTES since it was saved is not read: taken as no user-data, in one line", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h.example" }, env: { USERDATA_MAX_BYTES: "16" } })
+      instance.write("/var/lib/cloud/user-data", "#cloud-config\nhostname: from-the-saved-one\n")
+      const main = yield* instance.run(["main"])
+      expect(main.stderr).toContain(`\nmissing_userdata: read ${instance.root}/var/lib/cloud/user-data: larger than 16 bytes; taken as no user-data\n`)
+      expect(instance.read("/etc/hostname")).toBe("h\n")
+    })
+  )
+
+  it.scopedLive("one left by an earlier instance, which early failed to replace (its mark in the run directory), is not this boot's: main says no user-data was saved", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h.example" } })
+      instance.write("/var/lib/cloud/user-data", "#cloud-config\nhostname: from-the-earlier-instance\n")
+      instance.write("/run/tiny-cloud/user-data.unsaved", "")
+      const main = yield* instance.run(["main"])
+      expect(main.stderr).toContain("missing_userdata: no user-data found (save_userdata failed in early: what the cloud gave, if anything, was not saved)\n")
+      expect(instance.read("/etc/hostname")).toBe("h\n")
+    })
+  )
+})
+
+describe("appends to the program's own logs", () => {
+  it.scopedLive("a log already there with a wider mode is given the append's mode (user-data.log's 0600): what the user's programs printed may be secret", () =>
+    Effect.gen(function* () {
+      const root = yield* outside
+      writeFileSync(join(root, "user-data.log"), "before\n")
+      chmodSync(join(root, "user-data.log"), 0o644)
+      const fs = yield* makeRootFs(root)
+      const from = yield* fs.temporaryOf(`${root}/user-data.log`)
+      writeFileSync(from, "secret\n")
+      yield* fs.appendFrom(`${root}/user-data.log`, from, { mode: 0o600 })
+      expect(readFileSync(join(root, "user-data.log"), "utf8")).toBe("before\nsecret\n")
+      expect(statSync(join(root, "user-data.log")).mode & 0o7777).toBe(0o600)
+      expect(readdirSync(root)).toEqual(["user-data.log"])
     })
   )
 })

@@ -401,6 +401,18 @@ describe("configuration keys", () => {
     })
   )
 
+  it.scopedLive("--bootstrap complete never writes through a marker that is a link to nothing (planted, to /etc/tiny-cloud.disabled): it fails, nothing is made where the link leads", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true })
+      instance.write("/var/lib/cloud/.keep", "")
+      symlinkSync("/etc/tiny-cloud.disabled", join(instance.root, "var/lib/cloud/.bootstrap-complete"))
+      const r = yield* instance.run(["--bootstrap", "complete"])
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain("is a symbolic link; refused")
+      expect(existsSync(join(instance.root, "etc/tiny-cloud.disabled"))).toBe(false)
+    })
+  )
+
   it.scopedLive("--bootstrap complete logs that it marked the bootstrap complete", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ noSimulator: true })

@@ -116,6 +116,24 @@ describeSystem("the program's lock (flock(1))", { tools: { flock: "util-linux" }
         }
       })
 
+  it.scopedLive("a wait for a lock that is interrupted (a phase's timeout, its end) leaves no flock waiting: its place in the queue goes with it", () =>
+    Effect.gen(function* () {
+      const path = yield* Effect.acquireRelease(
+        Effect.sync(() => scratchDir("tiny-cloud-lock-")),
+        (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+      )
+      const lock = makeLiveLock(process.env)
+      const first = yield* Scope.make()
+      yield* Effect.addFinalizer(() => Scope.close(first, Exit.void))
+      yield* Scope.extend(lock.directory(path, Effect.void), first)
+      const waiting = yield* Effect.fork(Effect.scoped(lock.directory(path, Effect.void)))
+      while (!flockWaiting()) yield* Effect.sleep("20 millis")
+      yield* Fiber.interrupt(waiting)
+      // killed, not left to take the lock once the first lets go: a flock left waiting holds this loop until the test's timeout
+      while (flockWaiting()) yield* Effect.sleep("20 millis")
+    })
+  )
+
   it.scopedLive("a file replaced (renamed over) by a holder of its lock while it was waited for: the lock is taken on the file the path names now", () =>
     Effect.gen(function* () {
       const dir = yield* Effect.acquireRelease(

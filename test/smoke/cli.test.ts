@@ -112,6 +112,19 @@ describe.concurrent("tiny-cloud command line", () => {
     expect(["/var/lib/cloud", "/srv", "/srv/app"].map((d) => [d, instance.mode(d)])).toEqual(["/var/lib/cloud", "/srv", "/srv/app"].map((d) => [d, 0o755]))
   })
 
+  it("directories it makes are 0755 under umask 077 too (a phase run from a root shell with it): one made 0700 on the way to ~/.ssh would keep its user out (sshd reads authorized_keys as the user)", async () => {
+    const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode("#cloud-config\nwrite_files:\n  - {path: /srv/app/x.conf, content: x}\n") } })
+    rmSync(join(instance.root, "var/lib/cloud"), { recursive: true })
+    for (const phase of ["early", "main"]) {
+      const code = await new Promise((done) =>
+        spawn("/bin/sh", ["-c", 'umask 077 && exec "$@"', "sh", process.execPath, PROGRAM, phase], { env: instance.env, stdio: "ignore" }).on("close", done)
+      )
+      expect(code).toBe(0)
+    }
+    expect(instance.read("/srv/app/x.conf")).toBe("x")
+    expect(["/var/lib/cloud", "/srv", "/srv/app"].map((d) => [d, instance.mode(d)])).toEqual(["/var/lib/cloud", "/srv", "/srv/app"].map((d) => [d, 0o755]))
+  })
+
   it("imds with an invalid value in tiny-cloud.conf: one line naming the key, exit 1, and nothing asked of the metadata service (the program as installed, not only its in-process layers)", async () => {
     const instance = await makeInstance({ cloud: "aws", instance: { hostname: "h" }, conf: "CLOUD=aws\nIMDS_TIMEOUT=abc\n" })
     const r = await instance.imds(["@hostname"])

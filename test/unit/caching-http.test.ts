@@ -117,6 +117,41 @@ describe("the resident process's HTTP", () => {
     })
   )
 
+  it.effect("never keeps a failed answer: a server error (500, 503) is asked again, as a transport failure is", () =>
+    Effect.gen(function* () {
+      const s = service((_, n) => Effect.succeed(answer(n === 1 ? 500 : n === 2 ? 503 : 200, "x")))
+      const http = makeCachingHttp(s.shape)
+      expect((yield* http.request(request("GET", "/user-data"))).status).toBe(500)
+      expect((yield* http.request(request("GET", "/user-data"))).status).toBe(503)
+      expect((yield* http.request(request("GET", "/user-data"))).status).toBe(200)
+      expect((yield* http.request(request("GET", "/user-data"))).status).toBe(200)
+      expect(s.asked).toEqual(["GET /user-data", "GET /user-data", "GET /user-data"])
+    })
+  )
+
+  it.effect("keeps no token whose request names no lifetime (no *-ttl-seconds header): it is asked for each time", () =>
+    Effect.gen(function* () {
+      const s = service((_, n) => Effect.succeed(answer(200, `token-${n}`)))
+      const http = makeCachingHttp(s.shape)
+      const token = request("PUT", "/latest/api/token")
+      expect(new TextDecoder().decode((yield* http.request(token)).body)).toBe("token-1")
+      expect(new TextDecoder().decode((yield* http.request(token)).body)).toBe("token-2")
+      expect(s.asked).toEqual(["PUT /latest/api/token", "PUT /latest/api/token"])
+    })
+  )
+
+  it.effect("a kept answer larger than a later request's maxBytes (an earlier phase's larger IMDS_MAX_BYTES) is refused to it, as it would have been had it been sent", () =>
+    Effect.gen(function* () {
+      const s = service(() => Effect.succeed(answer(200, "x".repeat(600))))
+      const http = makeCachingHttp(s.shape)
+      expect((yield* http.request(request("GET", "/user-data"))).body.length).toBe(600)
+      const smaller = yield* Effect.either(http.request({ ...request("GET", "/user-data"), maxBytes: 599 }))
+      expect(smaller).toMatchObject({ _tag: "Left", left: { _tag: "HttpAnswerTooLarge", limit: 599 } })
+      expect((yield* http.request({ ...request("GET", "/user-data"), maxBytes: 600 })).body.length).toBe(600)
+      expect(s.asked).toEqual(["GET /user-data"])
+    })
+  )
+
   it.effect("forgets the tokens it keeps when a service answers 401 (it no longer knows them): the next asker gets a fresh one", () =>
     Effect.gen(function* () {
       // the service restarted after the first token: it refuses that one

@@ -5,11 +5,12 @@
  * no `ip` (/sbin/ip); they are looked up, and run, on the system's PATH.
  */
 import { execFileSync } from "node:child_process"
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs"
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import { textOf } from "../../src/domain/text.js"
 import { makeLiveCommands } from "../../src/layers/CommandsLive.js"
 import { releaseFifo } from "../support/fifo.js"
@@ -181,5 +182,97 @@ it.scoped("runLogged: a program killed by a signal has the status sh gives it, 1
     const status = yield* commands.runLogged("sh", ["-c", "echo before; kill -KILL $$"], { logFile: join(dir, "log"), echo: false })
     expect(status).toBe(137)
     expect(readFileSync(join(dir, "log"), "utf8")).toBe("before\n")
+  })
+)
+
+it.effect("a program runs with the variables given for it (options.env) on top of the environment", () =>
+  Effect.gen(function* () {
+    const commands = makeLiveCommands(() => {}, { PATH: process.env.PATH ?? "/usr/bin:/bin", KEPT: "kept" })
+    const r = yield* commands.run("sh", ["-c", 'printf "%s %s" "$KEPT" "$GIVEN"'], { env: { GIVEN: "given" } })
+    expect(textOf(r.stdout)).toBe("kept given")
+  })
+)
+
+it.scoped("a program whose output passes maxOutputBytes is killed then, not waited for until it ends of itself", () =>
+  Effect.gen(function* () {
+    const commands = makeLiveCommands(() => {}, { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+    // were it not killed, it would sleep on after its output: the run would end only with the test's timeout
+    const over = yield* Effect.either(commands.run("sh", ["-c", "head -c 200000 /dev/zero; exec sleep 120"], { maxOutputBytes: 65536 }))
+    expect(over._tag === "Left" ? over.left.reason : "not stopped").toBe("output exceeds 65536 bytes")
+  })
+)
+
+/** the process whose pid `file` gets, waited for; killed (it sleeps) when the test ends, whatever happened */
+const startedPid = (file: string) =>
+  Effect.gen(function* () {
+    let text = ""
+    while ((text = (() => { try { return readFileSync(file, "utf8") } catch { return "" } })()).endsWith("\n") === false) yield* Effect.sleep("10 millis")
+    const pid = Number(text)
+    yield* Effect.addFinalizer(() => Effect.sync(() => { try { process.kill(pid, "SIGKILL") } catch { /* gone */ } }))
+    return pid
+  })
+
+/** `pid` gone (killed and reaped), asked until it is */
+const gone = (pid: number) =>
+  Effect.gen(function* () {
+    for (;;) {
+      try {
+        process.kill(pid, 0)
+      } catch {
+        return true
+      }
+      yield* Effect.sleep("10 millis")
+    }
+  })
+
+it.scopedLive("a program whose run is interrupted (its step's timeout, the phase's end) is killed, not left running", () =>
+  Effect.gen(function* () {
+    const dir = yield* Effect.acquireRelease(
+      Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-interrupted-"))),
+      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+    )
+    const commands = makeLiveCommands(() => {}, { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+    const run = yield* Effect.fork(commands.run("sh", ["-c", `echo $$ > ${dir}/pid; exec sleep 120`]))
+    const pid = yield* startedPid(join(dir, "pid"))
+    yield* Fiber.interrupt(run)
+    expect(yield* gone(pid)).toBe(true)
+    const logged = yield* Effect.fork(commands.runLogged("sh", ["-c", `echo $$ > ${dir}/pid2; exec sleep 120`], { logFile: join(dir, "log"), echo: false }))
+    const pid2 = yield* startedPid(join(dir, "pid2"))
+    yield* Fiber.interrupt(logged)
+    expect(yield* gone(pid2)).toBe(true)
+  })
+)
+
+it.scoped("runLogged's log is root's alone (0600), made so or already there with a wider mode: what the programs print may be secret", () =>
+  Effect.gen(function* () {
+    const dir = yield* Effect.acquireRelease(
+      Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-log-mode-"))),
+      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+    )
+    const commands = makeLiveCommands(() => {}, { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+    const made = join(dir, "made.log")
+    yield* commands.runLogged("sh", ["-c", "echo secret"], { logFile: made, echo: false })
+    expect(statSync(made).mode & 0o7777).toBe(0o600)
+    const there = join(dir, "there.log")
+    writeFileSync(there, "old\n", { mode: 0o644 })
+    chmodSync(there, 0o644)
+    yield* commands.runLogged("sh", ["-c", "echo secret"], { logFile: there, echo: false })
+    expect(statSync(there).mode & 0o7777).toBe(0o600)
+    expect(readFileSync(there, "utf8")).toBe("secret\n")
+  })
+)
+
+it.scoped("runLogged starts the program in a process group of its own: a program that signals its group (`kill 0`) reaches its own processes, never the phase", () =>
+  Effect.gen(function* () {
+    const dir = yield* Effect.acquireRelease(
+      Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-group-"))),
+      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+    )
+    const commands = makeLiveCommands(() => {}, { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+    // /proc/PID/stat: pid (comm) state ppid pgrp ...
+    yield* commands.runLogged("sh", ["-c", "echo $$; cut -d ' ' -f 5 /proc/$$/stat"], { logFile: join(dir, "log"), echo: false })
+    const [pid, group] = readFileSync(join(dir, "log"), "utf8").trim().split("\n")
+    expect(group).toBe(pid)
+    expect(Number(group)).not.toBe(process.pid)
   })
 )

@@ -166,3 +166,20 @@ describe("syslog lines", () => {
     })
   )
 })
+
+describe("stderr lines", () => {
+  it.scopedLive("with stderr: 'errors' (a helper run by ifupdown-ng, imds), only errors reach stderr, each named by the program's tag; syslog still gets every line", () =>
+    Effect.gen(function* () {
+      const { layers, sentLines } = yield* slowLogger(0)
+      const { layer: output, captured } = yield* capturingOutput
+      const log = yield* Effect.provide(makeLog("tiny-cloud/net-sync", { stderr: "errors" }), Layer.merge(layers, output))
+      yield* log.log("info", "eth1: up")
+      yield* log.log("notice", "eth1: no address")
+      yield* log.log("warn", "eth1: slow")
+      yield* log.log("err", "eth1: failed")
+      yield* Effect.promise(() => until(() => sentLines().length >= 4, "every line is sent"))
+      expect(captured.stderr()).toBe("tiny-cloud/net-sync: eth1: failed\n")
+      expect(sentLines()).toEqual(["local7.info eth1: up", "local7.notice eth1: no address", "local7.warning eth1: slow", "local7.err eth1: failed"])
+    })
+  )
+})

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it, vi } from "vitest"
-import { scanRegularFileLines } from "../../src/layers/regular-file.js"
+import { readRegularFile, scanRegularFileLines } from "../../src/layers/regular-file.js"
 
 const dirs: Array<string> = []
 afterEach(() => {
@@ -46,5 +46,12 @@ describe("scanRegularFileLines", () => {
       `${bom}root:x:0:0:root:/root:/bin/sh`,
       `${bom}alpine:x:1000:1000::/home/alpine:/bin/sh`
     ])
+  })
+})
+
+describe("readRegularFile", () => {
+  it("reads a file of exactly maxBytes whole; one byte more is refused, naming the limit and the size", () => {
+    expect(Buffer.from(readRegularFile(fileOf("x".repeat(16)), 16) as Uint8Array).toString()).toBe("x".repeat(16))
+    expect(readRegularFile(fileOf("x".repeat(17)), 16)).toEqual({ refused: "larger than 16 bytes", exceeded: 16, size: 17 })
   })
 })
