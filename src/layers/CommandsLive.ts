@@ -66,6 +66,20 @@ const notStarted = (e: unknown): string => {
   return code === "ERR_INVALID_ARG_VALUE" ? "an argument contains a NUL byte" : code === "E2BIG" ? "its arguments are too long (E2BIG)" : e instanceof Error ? e.message : String(e)
 }
 
+/**
+ * what is kept of a program's stderr (the line that names its problem is among its first) and, where no
+ * maxOutputBytes is given, of its stdout: the rest is read and dropped, the program left to run, so that one that
+ * floods them (100 MB of warnings) costs no more memory than this
+ */
+export const STDERR_KEPT_BYTES = 64 * 1024
+export const STDOUT_KEPT_BYTES = 1024 * 1024
+
+/** `chunk` added to `kept` (of `size` bytes so far) up to `limit` bytes; the new size */
+const keep = (kept: Array<Buffer>, size: number, chunk: Buffer, limit: number): number => {
+  if (size < limit) kept.push(size + chunk.length <= limit ? chunk : chunk.subarray(0, limit - size))
+  return Math.min(limit, size + chunk.length)
+}
+
 const run =
   (env: Environment): CommandsShape["run"] =>
   (command, args, options = {}) =>
@@ -85,6 +99,8 @@ const run =
         }
         const out: Array<Buffer> = []
         const errs: Array<Buffer> = []
+        let errBytes = 0
+        let outKept = 0
         let outBytes = 0
         let overflow = false
         let settled = false
@@ -101,9 +117,9 @@ const run =
             child.kill("SIGKILL")
             return
           }
-          out.push(chunk)
+          outKept = keep(out, outKept, chunk, options.maxOutputBytes ?? STDOUT_KEPT_BYTES)
         })
-        child.stderr.on("data", (chunk: Buffer) => errs.push(chunk))
+        child.stderr.on("data", (chunk: Buffer) => (errBytes = keep(errs, errBytes, chunk, STDERR_KEPT_BYTES)))
         child.on("error", (e: NodeJS.ErrnoException) =>
           settle(Effect.fail(new CommandError({ command, reason: e.code === "ENOENT" ? "command not found" : e.message })))
         )

@@ -11,7 +11,7 @@ import { join } from "node:path"
 import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { textOf } from "../../src/domain/text.js"
-import { makeLiveCommands } from "../../src/layers/CommandsLive.js"
+import { makeLiveCommands, STDERR_KEPT_BYTES, STDOUT_KEPT_BYTES } from "../../src/layers/CommandsLive.js"
 import { releaseFifo } from "../support/fifo.js"
 
 it.effect("without PATH in the environment, programs run with the system's PATH, the one `has` looks on", () =>
@@ -181,5 +181,16 @@ it.scoped("runLogged: a program killed by a signal has the status sh gives it, 1
     const status = yield* commands.runLogged("sh", ["-c", "echo before; kill -KILL $$"], { logFile: join(dir, "log"), echo: false })
     expect(status).toBe(137)
     expect(readFileSync(join(dir, "log"), "utf8")).toBe("before\n")
+  })
+)
+
+it.effect("a program that floods its stdout and stderr (20 MB each, an apk or a hostname gone wrong) costs bounded memory: 1 MiB of stdout and 64 KiB of stderr are kept, the rest dropped, the program not stopped; its failure is still named by its first line", () =>
+  Effect.gen(function* () {
+    const commands = makeLiveCommands(() => {}, { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+    const flood = "head -c 20000000 /dev/zero | tr '\\0' x"
+    const r = yield* commands.run("sh", ["-c", `${flood}; ${flood} >&2; echo done`], { allowFailure: true })
+    expect([r.exitCode, r.stdout.length, r.stderr.length]).toEqual([0, STDOUT_KEPT_BYTES, STDERR_KEPT_BYTES])
+    const failed = yield* Effect.flip(commands.run("sh", ["-c", `echo 'sh: no space left on device' >&2; ${flood} >&2; exit 1`]))
+    expect(failed.reason).toBe("exited with status 1: sh: no space left on device")
   })
 )
