@@ -145,3 +145,32 @@ describeSystem("the program's lock (flock(1))", { tools: { flock: "util-linux" }
     })
   )
 })
+
+describe("a flock(1) that misbehaves", () => {
+  const withFlock = (script: string) =>
+    Effect.acquireRelease(
+      Effect.sync(() => {
+        const dir = scratchDir("tiny-cloud-lock-")
+        mkdirSync(join(dir, "bin"))
+        writeFileSync(join(dir, "bin", "flock"), `#!/bin/sh\n${script}\n`, { mode: 0o755 })
+        return dir
+      }),
+      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+    )
+  const failure = (dir: string) =>
+    Effect.flip(Effect.scoped(makeLiveLock({ PATH: `${join(dir, "bin")}:${process.env.PATH ?? "/usr/bin:/bin"}` }).directory(dir, Effect.void)))
+
+  it.scopedLive("killed by a signal: the lock's line names the signal, not a status `null`", () =>
+    Effect.gen(function* () {
+      const dir = yield* withFlock("kill -KILL $$")
+      expect((yield* failure(dir)).reason).toBe("flock killed by SIGKILL")
+    })
+  )
+
+  it.scopedLive("flooding its stderr (20 MB on one line): the lock's line holds 200 characters of it, and no more is kept", () =>
+    Effect.gen(function* () {
+      const dir = yield* withFlock("head -c 20000000 /dev/zero | tr '\\0' x >&2; exit 1")
+      expect((yield* failure(dir)).reason).toBe("x".repeat(200))
+    })
+  )
+})
