@@ -370,6 +370,23 @@ export const makeLiveCommands = (echo: Echo, given: Environment = process.env, c
   }
 }
 
-export const liveCommands: CommandsShape = makeLiveCommands((chunk) => void process.stdout.write(chunk))
+/** what a stream echoing a logged program has not written yet past which the rest waits in the log (as a resident process's reply) */
+const ECHO_HELD = 1024 * 1024
+
+/**
+ * a stream (this process's stdout) as a logged program's echo: it holds enough once 1 MiB waits in it (a console or a
+ * pipe read slower than the program writes: OpenRC's logger, `simulate`'s reader), so that the rest waits in the log,
+ * not in this process's memory; one that failed (its reader gone, a full disk: entry/exit.ts says so) takes
+ * everything, which goes nowhere, and the program's end is not held up by it
+ */
+export const streamEcho =
+  (out: NodeJS.WritableStream & { readonly destroyed: boolean; readonly writableLength: number }): Echo =>
+  (chunk) => {
+    if (out.destroyed) return true
+    if (chunk.length > 0) out.write(chunk)
+    return out.destroyed || out.writableLength < ECHO_HELD
+  }
+
+export const liveCommands: CommandsShape = makeLiveCommands(streamEcho(process.stdout))
 
 export const CommandsLive = Layer.succeed(Commands, liveCommands)

@@ -8,10 +8,11 @@ import { execFileSync } from "node:child_process"
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { Writable } from "node:stream"
 import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { textOf } from "../../src/domain/text.js"
-import { makeLiveCommands, STDERR_KEPT_BYTES, STDOUT_KEPT_BYTES } from "../../src/layers/CommandsLive.js"
+import { makeLiveCommands, STDERR_KEPT_BYTES, STDOUT_KEPT_BYTES, streamEcho } from "../../src/layers/CommandsLive.js"
 import { releaseFifo } from "../support/fifo.js"
 
 it.effect("without PATH in the environment, programs run with the system's PATH, the one `has` looks on", () =>
@@ -192,5 +193,39 @@ it.effect("a program that floods its stdout and stderr (20 MB each, an apk or a 
     expect([r.exitCode, r.stdout.length, r.stderr.length]).toEqual([0, STDOUT_KEPT_BYTES, STDERR_KEPT_BYTES])
     const failed = yield* Effect.flip(commands.run("sh", ["-c", `echo 'sh: no space left on device' >&2; ${flood} >&2; exit 1`]))
     expect(failed.reason).toBe("exited with status 1: sh: no space left on device")
+  })
+)
+
+it.scoped("runLogged echoing to a stream (the phase's stdout, a pipe its reader empties slower than the program writes: OpenRC's logger) holds no more than 1 MiB and a chunk in it: the rest waits in the log, not in memory; all of it is echoed", () =>
+  Effect.gen(function* () {
+    const dir = yield* Effect.acquireRelease(
+      Effect.sync(() => mkdtempSync(join(tmpdir(), "tc-run-logged-"))),
+      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+    )
+    // a reader that takes each chunk on a later turn; what it has not taken yet is the stream's buffer
+    let taken = 0
+    let mostBuffered = 0
+    const reader = new Writable({
+      highWaterMark: 16 * 1024,
+      write: (chunk: Buffer, _encoding, done) =>
+        setImmediate(() => {
+          taken += chunk.length
+          done()
+        })
+    })
+    const echo = streamEcho(reader)
+    const commands = makeLiveCommands(
+      (chunk) => {
+        const more = echo(chunk)
+        mostBuffered = Math.max(mostBuffered, reader.writableLength)
+        return more
+      },
+      { PATH: process.env.PATH }
+    )
+    // 16 MB at once (made first, then copied in big writes): the echo finds much more in the log than its reader takes
+    const status = yield* commands.runLogged("sh", ["-c", `head -c 16777216 /dev/zero > "${dir}/big"; cat "${dir}/big"`], { logFile: join(dir, "user-data.log"), echo: true })
+    yield* Effect.async<void>((resume) => void reader.end(() => resume(Effect.void)))
+    expect([status, taken]).toEqual([0, 16777216])
+    expect(mostBuffered).toBeLessThanOrEqual(1024 * 1024 + 64 * 1024)
   })
 )
