@@ -80,6 +80,13 @@ const keep = (kept: Array<Buffer>, size: number, chunk: Buffer, limit: number): 
   return Math.min(limit, size + chunk.length)
 }
 
+/**
+ * why a program found no start (spawn's error event), in words rather than Node's (`spawn rc-update EACCES`): a file
+ * by its name on PATH that may not be run (mode 0644, a directory in its place) is EACCES
+ */
+export const whyNotSpawned = (e: NodeJS.ErrnoException): string =>
+  e.code === "ENOENT" ? "command not found" : e.code === "EACCES" ? "cannot be started: permission denied" : `cannot be started: ${e.code ?? e.message}`
+
 const run =
   (env: Environment): CommandsShape["run"] =>
   (command, args, options = {}) =>
@@ -121,7 +128,7 @@ const run =
         })
         child.stderr.on("data", (chunk: Buffer) => (errBytes = keep(errs, errBytes, chunk, STDERR_KEPT_BYTES)))
         child.on("error", (e: NodeJS.ErrnoException) =>
-          settle(Effect.fail(new CommandError({ command, reason: e.code === "ENOENT" ? "command not found" : e.message })))
+          settle(Effect.fail(new CommandError({ command, reason: whyNotSpawned(e) })))
         )
         child.on("close", (code, signal) => {
           const result = { exitCode: code ?? 128, stdout: Buffer.concat(out), stderr: Buffer.concat(errs) }

@@ -20,7 +20,7 @@ import { LockError } from "../domain/errors.js"
 import type { LockShape } from "../services/Lock.js"
 import { childProcess } from "./builtins.js"
 import { reasonOf } from "./regular-file.js"
-import { programEnvironment, STDERR_KEPT_BYTES, type Environment } from "./CommandsLive.js"
+import { programEnvironment, STDERR_KEPT_BYTES, whyNotSpawned, type Environment } from "./CommandsLive.js"
 
 /** a directory opened to be locked (its file's lock: openFile below) */
 const openDirectory = (path: string) =>
@@ -42,7 +42,7 @@ const flock = (env: Environment, path: string, fd: number, tryOnly = false) =>
         if (err.length < STDERR_KEPT_BYTES) err += chunk.toString().slice(0, STDERR_KEPT_BYTES - err.length)
       })
       child.on("error", (e: NodeJS.ErrnoException) =>
-        resume(Effect.fail(new LockError({ path, reason: e.code === "ENOENT" ? "flock is not installed" : e.message })))
+        resume(Effect.fail(new LockError({ path, reason: e.code === "ENOENT" ? "flock is not installed" : `flock ${whyNotSpawned(e)}` })))
       )
       child.on("close", (code, signal) => {
         if (code === 0) return resume(Effect.succeed(true))

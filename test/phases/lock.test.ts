@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { spawn, spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -164,6 +164,15 @@ describe("a flock(1) that misbehaves", () => {
     Effect.gen(function* () {
       const dir = yield* withFlock("kill -KILL $$")
       expect((yield* failure(dir)).reason).toBe("flock killed by SIGKILL")
+    })
+  )
+
+  it.scopedLive("one that may not be run (without its x bit): the lock's line says so in words, not Node's `spawn flock EACCES`", () =>
+    Effect.gen(function* () {
+      const dir = yield* withFlock("exit 0")
+      chmodSync(join(dir, "bin", "flock"), 0o644)
+      const error = yield* Effect.flip(Effect.scoped(makeLiveLock({ PATH: join(dir, "bin") }).directory(dir, Effect.void)))
+      expect(error.reason).toBe("flock cannot be started: permission denied")
     })
   )
 

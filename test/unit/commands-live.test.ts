@@ -5,7 +5,7 @@
  * no `ip` (/sbin/ip); they are looked up, and run, on the system's PATH.
  */
 import { execFileSync } from "node:child_process"
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Writable } from "node:stream"
@@ -227,5 +227,23 @@ it.scoped("runLogged echoing to a stream (the phase's stdout, a pipe its reader 
     yield* Effect.async<void>((resume) => void reader.end(() => resume(Effect.void)))
     expect([status, taken]).toEqual([0, 16777216])
     expect(mostBuffered).toBeLessThanOrEqual(1024 * 1024 + 64 * 1024)
+  })
+)
+
+it.scoped("a program on PATH that may not be run (an image's file without its x bit, a directory by its name) fails in words, not Node's `spawn NAME EACCES`", () =>
+  Effect.gen(function* () {
+    const dir = yield* Effect.acquireRelease(
+      Effect.sync(() => mkdtempSync(join(tmpdir(), "tc-not-runnable-"))),
+      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+    )
+    writeFileSync(join(dir, "rc-update"), "#!/bin/sh\nexit 0\n", { mode: 0o644 })
+    mkdirSync(join(dir, "hostname"))
+    const commands = makeLiveCommands(() => {}, { PATH: dir })
+    const reason = (command: string) => Effect.map(Effect.flip(commands.run(command, [])), (e) => e.message)
+    expect([yield* reason("rc-update"), yield* reason("hostname"), yield* reason("adduser")]).toEqual([
+      "rc-update: cannot be started: permission denied",
+      "hostname: cannot be started: permission denied",
+      "adduser: command not found"
+    ])
   })
 )
