@@ -66,6 +66,27 @@ const notStarted = (e: unknown): string => {
   return code === "ERR_INVALID_ARG_VALUE" ? "an argument contains a NUL byte" : code === "E2BIG" ? "its arguments are too long (E2BIG)" : e instanceof Error ? e.message : String(e)
 }
 
+/**
+ * what is kept of a program's stderr (the line that names its problem is among its first) and, where no
+ * maxOutputBytes is given, of its stdout: the rest is read and dropped, the program left to run, so that one that
+ * floods them (100 MB of warnings) costs no more memory than this
+ */
+export const STDERR_KEPT_BYTES = 64 * 1024
+export const STDOUT_KEPT_BYTES = 1024 * 1024
+
+/** `chunk` added to `kept` (of `size` bytes so far) up to `limit` bytes; the new size */
+const keep = (kept: Array<Buffer>, size: number, chunk: Buffer, limit: number): number => {
+  if (size < limit) kept.push(size + chunk.length <= limit ? chunk : chunk.subarray(0, limit - size))
+  return Math.min(limit, size + chunk.length)
+}
+
+/**
+ * why a program found no start (spawn's error event), in words rather than Node's (`spawn rc-update EACCES`): a file
+ * by its name on PATH that may not be run (mode 0644, a directory in its place) is EACCES
+ */
+export const whyNotSpawned = (e: NodeJS.ErrnoException): string =>
+  e.code === "ENOENT" ? "command not found" : e.code === "EACCES" ? "cannot be started: permission denied" : `cannot be started: ${e.code ?? e.message}`
+
 const run =
   (env: Environment): CommandsShape["run"] =>
   (command, args, options = {}) =>
@@ -85,6 +106,8 @@ const run =
         }
         const out: Array<Buffer> = []
         const errs: Array<Buffer> = []
+        let errBytes = 0
+        let outKept = 0
         let outBytes = 0
         let overflow = false
         let settled = false
@@ -101,11 +124,11 @@ const run =
             child.kill("SIGKILL")
             return
           }
-          out.push(chunk)
+          outKept = keep(out, outKept, chunk, options.maxOutputBytes ?? STDOUT_KEPT_BYTES)
         })
-        child.stderr.on("data", (chunk: Buffer) => errs.push(chunk))
+        child.stderr.on("data", (chunk: Buffer) => (errBytes = keep(errs, errBytes, chunk, STDERR_KEPT_BYTES)))
         child.on("error", (e: NodeJS.ErrnoException) =>
-          settle(Effect.fail(new CommandError({ command, reason: e.code === "ENOENT" ? "command not found" : e.message })))
+          settle(Effect.fail(new CommandError({ command, reason: whyNotSpawned(e) })))
         )
         child.on("close", (code, signal) => {
           const result = { exitCode: code ?? 128, stdout: Buffer.concat(out), stderr: Buffer.concat(errs) }
@@ -354,6 +377,23 @@ export const makeLiveCommands = (echo: Echo, given: Environment = process.env, c
   }
 }
 
-export const liveCommands: CommandsShape = makeLiveCommands((chunk) => void process.stdout.write(chunk))
+/** what a stream echoing a logged program has not written yet past which the rest waits in the log (as a resident process's reply) */
+const ECHO_HELD = 1024 * 1024
+
+/**
+ * a stream (this process's stdout) as a logged program's echo: it holds enough once 1 MiB waits in it (a console or a
+ * pipe read slower than the program writes: OpenRC's logger, `simulate`'s reader), so that the rest waits in the log,
+ * not in this process's memory; one that failed (its reader gone, a full disk: entry/exit.ts says so) takes
+ * everything, which goes nowhere, and the program's end is not held up by it
+ */
+export const streamEcho =
+  (out: NodeJS.WritableStream & { readonly destroyed: boolean; readonly writableLength: number }): Echo =>
+  (chunk) => {
+    if (out.destroyed) return true
+    if (chunk.length > 0) out.write(chunk)
+    return out.destroyed || out.writableLength < ECHO_HELD
+  }
+
+export const liveCommands: CommandsShape = makeLiveCommands(streamEcho(process.stdout))
 
 export const CommandsLive = Layer.succeed(Commands, liveCommands)

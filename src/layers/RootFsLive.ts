@@ -122,6 +122,22 @@ const writeAll = (fd: number, bytes: Uint8Array, at: number) => {
   }
 }
 
+/** `from`'s bytes written into `fd` from `at` on, a chunk at a time: a user program's output of gigabytes costs no more memory than a chunk */
+const copyAll = (fd: number, from: string, at: number) => {
+  const source = nodeFs.openSync(from, "r")
+  try {
+    const chunk = Buffer.alloc(1024 * 1024)
+    for (let offset = 0; ; ) {
+      const n = nodeFs.readSync(source, chunk, 0, chunk.length, offset)
+      if (n === 0) return
+      writeAll(fd, chunk.subarray(0, n), at + offset)
+      offset += n
+    }
+  } finally {
+    nodeFs.closeSync(source)
+  }
+}
+
 /** an append under way: `.NAME.append-LENGTH` beside the file, the bytes to append, LENGTH the file's length before it */
 const PENDING = /^\.(.+)\.append-(\d+)$/
 
@@ -144,7 +160,7 @@ const completeAppend = (target: string, pending: string, length: number, mode: n
     // a log made shorter since (rotated, emptied) is appended to at its end, not padded out to LENGTH with zeros
     const at = Math.min(size, length)
     try {
-      writeAll(fd, nodeFs.readFileSync(pending), at)
+      copyAll(fd, pending, at)
       nodeFs.fsyncSync(fd)
     } catch (e) {
       // a failure, not a crash (a full disk): what the write took is cut off, never left as a half-written append

@@ -12,7 +12,7 @@ import * as Layer from "effect/Layer"
 import { CONFINED_ENV, confinedCommand, type UserCommands } from "../domain/confine.js"
 import { CommandError } from "../domain/errors.js"
 import { Commands, type CommandsShape } from "../services/Commands.js"
-import { makeLiveCommands } from "./CommandsLive.js"
+import { makeLiveCommands, streamEcho } from "./CommandsLive.js"
 
 /** what a user program is, for the record: its command line, and its text when it is a script of the instance */
 const describe = (command: string, args: ReadonlyArray<string>): string => {
@@ -39,7 +39,7 @@ export const SimulationCommands = (base: CommandsShape, mode: UserCommands, root
             appendFileSync(record, `${describe(command, args)}\n`)
             const [program, argv] = confinedCommand(root, command, args)
             // as on a real boot: the program writes into the log itself, and is done when it exits, whatever it left in the background ('daemon &')
-            return makeLiveCommands((chunk) => void process.stdout.write(chunk), CONFINED_ENV, true).runLogged(program, argv, options).pipe(
+            return makeLiveCommands(streamEcho(process.stdout), CONFINED_ENV, true).runLogged(program, argv, options).pipe(
               Effect.mapError((e) => new CommandError({ command, reason: e.reason }))
             )
           })

@@ -8,7 +8,7 @@ export interface RunOptions {
   readonly env?: Record<string, string>
   /** a non-zero exit is returned instead of failing */
   readonly allowFailure?: boolean
-  /** stdout beyond this many bytes fails the command (output limit) */
+  /** stdout beyond this many bytes fails the command (output limit); without it, stdout past 1 MiB (and stderr past 64 KiB, always) is read and dropped, the program left to run */
   readonly maxOutputBytes?: number
   /** the file mode creation mask the program starts with, instead of ours (mdev runs its helpers with 0) */
   readonly umask?: number

@@ -1,6 +1,6 @@
 /** The memory a phase needs against a flood: the answer is cut at its limit, never held whole. */
 import { spawn } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { createServer, type AddressInfo } from "node:net"
 import { join } from "node:path"
 import { afterAll, expect, it } from "vitest"
@@ -10,13 +10,46 @@ const MiB = 1024 * 1024
 const open: Array<TestInstance> = []
 afterAll(() => Promise.all(open.map((i) => i.close())))
 
-/** the program as its own process (a phase, or `imds KEY`); its peak RSS in MB and its exit code */
-const peakRss = (instance: TestInstance, ...args: Array<string>) =>
-  new Promise<{ readonly mb: number; readonly code: number | null }>((done) => {
+/**
+ * the program as its own process (a phase, or `imds KEY`); its peak RSS in MB and its exit code; `piped`: its stdout a
+ * pipe this process empties (OpenRC's logger, as a phase's console may be), not /dev/null, which takes every write at once
+ */
+const peakRss = (instance: TestInstance, ...args: Array<string>) => peakRssOf(instance, false, args)
+
+const peakRssOf = (instance: TestInstance, piped: boolean, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  new Promise<{ readonly mb: number; readonly code: number | null; readonly stdout: number }>((done) => {
     const report = join(instance.dir, "rss")
-    const child = spawn(process.execPath, ["--require", new URL("./rss.cjs", import.meta.url).pathname, PROGRAM, ...args], { env: { ...instance.env, RSS_REPORT: report }, stdio: "ignore" })
-    child.on("close", (code) => done({ mb: Math.round(Number(readFileSync(report, "utf8")) / 1024), code }))
+    const child = spawn(process.execPath, ["--require", new URL("./rss.cjs", import.meta.url).pathname, PROGRAM, ...args], {
+      env: { ...instance.env, ...env, RSS_REPORT: report },
+      stdio: ["ignore", piped ? "pipe" : "ignore", "ignore"]
+    })
+    let stdout = 0
+    child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.length))
+    child.on("close", (code) => done({ mb: Math.round(Number(readFileSync(report, "utf8")) / 1024), code, stdout }))
   })
+
+it("fault: a final phase whose runcmd prints 256 MiB, echoed to a pipe, stays under 150 MB of memory; all of it is echoed and logged", async () => {
+  const userData = new TextEncoder().encode("#cloud-config\nruncmd:\n - head -c 268435456 /dev/zero\n")
+  const instance = await makeInstance({ cloud: "aws", instance: { hostname: "h", userData } })
+  open.push(instance)
+  for (const phase of ["boot", "early", "main"]) await instance.run([phase])
+  const { mb, code, stdout } = await peakRssOf(instance, true, ["final"])
+  process.stdout.write(`memory: final with a runcmd of 256 MiB output: peak RSS ${mb} MB\n`)
+  expect([code, stdout, statSync(join(instance.root, "var/log/user-data.log")).size]).toEqual([0, 256 * MiB, 256 * MiB])
+  expect(mb).toBeLessThan(150)
+})
+
+it("fault: a system command that floods its stderr (hostname, 100 MiB) costs the main phase no more memory", async () => {
+  const instance = await makeInstance({ cloud: "aws", instance: { hostname: "h" } })
+  open.push(instance)
+  // in place of the stand-in's link (written through, it would be every stand-in)
+  rmSync(join(instance.fake.bin, "hostname"))
+  writeFileSync(join(instance.fake.bin, "hostname"), "#!/bin/sh\nhead -c 104857600 /dev/zero | tr '\\0' x >&2\nexit 1\n", { mode: 0o755 })
+  for (const phase of ["boot", "early"]) await instance.run([phase])
+  const { mb } = await peakRssOf(instance, false, ["main"])
+  process.stdout.write(`memory: main with a hostname flooding its stderr: peak RSS ${mb} MB\n`)
+  expect(mb).toBeLessThan(100)
+})
 
 const FLOODED = {
   early: ["/latest/user-data"],

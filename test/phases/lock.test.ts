@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { spawn, spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -160,6 +160,44 @@ describeSystem("the program's lock (flock(1))", { tools: { flock: "util-linux" }
       // and free once it is let go: at once but for a program another test's thread forked as it let go, which holds a
       // copy of the descriptor until it execs (a moment, longer under load)
       while (spawnSync("flock", ["-n", path, "true"]).status !== 0) yield* Effect.sleep("20 millis")
+    })
+  )
+})
+
+describe("a flock(1) that misbehaves", () => {
+  const withFlock = (script: string) =>
+    Effect.acquireRelease(
+      Effect.sync(() => {
+        const dir = scratchDir("tiny-cloud-lock-")
+        mkdirSync(join(dir, "bin"))
+        writeFileSync(join(dir, "bin", "flock"), `#!/bin/sh\n${script}\n`, { mode: 0o755 })
+        return dir
+      }),
+      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+    )
+  const failure = (dir: string) =>
+    Effect.flip(Effect.scoped(makeLiveLock({ PATH: `${join(dir, "bin")}:${process.env.PATH ?? "/usr/bin:/bin"}` }).directory(dir, Effect.void)))
+
+  it.scopedLive("killed by a signal: the lock's line names the signal, not a status `null`", () =>
+    Effect.gen(function* () {
+      const dir = yield* withFlock("kill -KILL $$")
+      expect((yield* failure(dir)).reason).toBe("flock killed by SIGKILL")
+    })
+  )
+
+  it.scopedLive("one that may not be run (without its x bit): the lock's line says so in words, not Node's `spawn flock EACCES`", () =>
+    Effect.gen(function* () {
+      const dir = yield* withFlock("exit 0")
+      chmodSync(join(dir, "bin", "flock"), 0o644)
+      const error = yield* Effect.flip(Effect.scoped(makeLiveLock({ PATH: join(dir, "bin") }).directory(dir, Effect.void)))
+      expect(error.reason).toBe("flock cannot be started: permission denied")
+    })
+  )
+
+  it.scopedLive("flooding its stderr (20 MB on one line): the lock's line holds 200 characters of it, and no more is kept", () =>
+    Effect.gen(function* () {
+      const dir = yield* withFlock("head -c 20000000 /dev/zero | tr '\\0' x >&2; exit 1")
+      expect((yield* failure(dir)).reason).toBe("x".repeat(200))
     })
   )
 })

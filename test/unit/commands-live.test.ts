@@ -5,14 +5,15 @@
  * no `ip` (/sbin/ip); they are looked up, and run, on the system's PATH.
  */
 import { execFileSync } from "node:child_process"
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { Writable } from "node:stream"
 import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import { textOf } from "../../src/domain/text.js"
-import { makeLiveCommands } from "../../src/layers/CommandsLive.js"
+import { makeLiveCommands, STDERR_KEPT_BYTES, STDOUT_KEPT_BYTES, streamEcho } from "../../src/layers/CommandsLive.js"
 import { releaseFifo } from "../support/fifo.js"
 
 it.effect("without PATH in the environment, programs run with the system's PATH, the one `has` looks on", () =>
@@ -274,5 +275,68 @@ it.scoped("runLogged starts the program in a process group of its own: a program
     const [pid, group] = readFileSync(join(dir, "log"), "utf8").trim().split("\n")
     expect(group).toBe(pid)
     expect(Number(group)).not.toBe(process.pid)
+  })
+)
+
+it.effect("a program that floods its stdout and stderr (20 MB each, an apk or a hostname gone wrong) costs bounded memory: 1 MiB of stdout and 64 KiB of stderr are kept, the rest dropped, the program not stopped; its failure is still named by its first line", () =>
+  Effect.gen(function* () {
+    const commands = makeLiveCommands(() => {}, { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+    const flood = "head -c 20000000 /dev/zero | tr '\\0' x"
+    const r = yield* commands.run("sh", ["-c", `${flood}; ${flood} >&2; echo done`], { allowFailure: true })
+    expect([r.exitCode, r.stdout.length, r.stderr.length]).toEqual([0, STDOUT_KEPT_BYTES, STDERR_KEPT_BYTES])
+    const failed = yield* Effect.flip(commands.run("sh", ["-c", `echo 'sh: no space left on device' >&2; ${flood} >&2; exit 1`]))
+    expect(failed.reason).toBe("exited with status 1: sh: no space left on device")
+  })
+)
+
+it.scoped("runLogged echoing to a stream (the phase's stdout, a pipe its reader empties slower than the program writes: OpenRC's logger) holds no more than 1 MiB and a chunk in it: the rest waits in the log, not in memory; all of it is echoed", () =>
+  Effect.gen(function* () {
+    const dir = yield* Effect.acquireRelease(
+      Effect.sync(() => mkdtempSync(join(tmpdir(), "tc-run-logged-"))),
+      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+    )
+    // a reader that takes each chunk on a later turn; what it has not taken yet is the stream's buffer
+    let taken = 0
+    let mostBuffered = 0
+    const reader = new Writable({
+      highWaterMark: 16 * 1024,
+      write: (chunk: Buffer, _encoding, done) =>
+        setImmediate(() => {
+          taken += chunk.length
+          done()
+        })
+    })
+    const echo = streamEcho(reader)
+    const commands = makeLiveCommands(
+      (chunk) => {
+        const more = echo(chunk)
+        mostBuffered = Math.max(mostBuffered, reader.writableLength)
+        return more
+      },
+      { PATH: process.env.PATH }
+    )
+    // 16 MB at once (made first, then copied in big writes): the echo finds much more in the log than its reader takes
+    const status = yield* commands.runLogged("sh", ["-c", `head -c 16777216 /dev/zero > "${dir}/big"; cat "${dir}/big"`], { logFile: join(dir, "user-data.log"), echo: true })
+    yield* Effect.async<void>((resume) => void reader.end(() => resume(Effect.void)))
+    expect([status, taken]).toEqual([0, 16777216])
+    expect(mostBuffered).toBeLessThanOrEqual(1024 * 1024 + 64 * 1024)
+  })
+)
+
+it.scoped("a program on PATH that may not be run (an image's file without its x bit, a directory by its name) fails in words, not Node's `spawn NAME EACCES`", () =>
+  Effect.gen(function* () {
+    const dir = yield* Effect.acquireRelease(
+      Effect.sync(() => mkdtempSync(join(tmpdir(), "tc-not-runnable-"))),
+      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+    )
+    writeFileSync(join(dir, "rc-update"), "#!/bin/sh\nexit 0\n", { mode: 0o644 })
+    mkdirSync(join(dir, "hostname"))
+    const commands = makeLiveCommands(() => {}, { PATH: dir })
+    const reason = (command: string) => Effect.map(Effect.flip(commands.run(command, [])), (e) => e.message)
+    expect([yield* reason("rc-update"), yield* reason("hostname"), yield* reason("adduser")]).toEqual([
+      "rc-update: cannot be started: permission denied",
+      "hostname: cannot be started: permission denied",
+      "adduser: command not found"
+    ])
   })
 )
