@@ -4,10 +4,10 @@
  * and the kernel's reason; what it does not touch (sshd, the keys, the user's programs) is still done.
  */
 import { spawnSync } from "node:child_process"
-import { mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs"
+import { chmodSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { expect, it } from "vitest"
-import { actionLines, useInstances, type TestInstance } from "../support/harness.js"
+import { actionLines, PROGRAM, useInstances, type TestInstance } from "../support/harness.js"
 import { describeSystem, which } from "../support/system.js"
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
@@ -245,5 +245,20 @@ describeSystem("files of the image that refuse writes (chattr +i, +a) under the 
       expect([waited.code, waited.stdout.split("\n")[0] + "\n"]).toEqual([1, said])
     })
     if (!ran) ctx.skip()
+  })
+
+  it("an immutable state directory through the four phases, then `status` as another user (nobody): the record is said unreadable on stderr, not taken for none", async (ctx) => {
+    const instance = await newInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY] } })
+    mkdirSync(join(instance.root, "var/lib/cloud"), { recursive: true })
+    const ran = await withFlag(instance, "+i", ["var/lib/cloud"], async () => {
+      await instance.boot()
+    })
+    if (!ran) return ctx.skip()
+    // the instance's directory open to all, as / is; the run directory stays root's alone (0700), as the phases made it
+    chmodSync(instance.dir, 0o755)
+    const asNobody = spawnSync(process.execPath, [PROGRAM, "status"], { env: instance.env, uid: 65534, gid: 65534, encoding: "utf8" })
+    // before: 'not started' and nothing on stderr, as if no phase had run (man: for another user a line says so)
+    expect(asNobody.stdout).toBe("not started\n")
+    expect(asNobody.stderr).toBe(`tiny-cloud status: stat ${instance.root}/run/tiny-cloud/status.json: permission denied; the state comes from the marker files alone\n`)
   })
 })
