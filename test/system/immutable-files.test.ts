@@ -4,7 +4,7 @@
  * and the kernel's reason; what it does not touch (sshd, the keys, the user's programs) is still done.
  */
 import { spawnSync } from "node:child_process"
-import { chmodSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs"
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { expect, it } from "vitest"
 import { actionLines, PROGRAM, useInstances, type TestInstance } from "../support/harness.js"
@@ -196,6 +196,23 @@ describeSystem("files of the image that refuse writes (chattr +i, +a) under the 
       // before: /etc/localtime led to Europe/Paris already, /etc/timezone still said UTC
       expect(readlinkSync(join(instance.root, "etc/localtime"))).toBe("/usr/share/zoneinfo/UTC")
       expect(instance.read("/etc/timezone")).toBe("UTC\n")
+    })
+    if (!ran) ctx.skip()
+  })
+
+  it("an immutable /etc/timezone that names the zone already, /etc/localtime leading to it (the operator's pin): userdata_timezone is done, neither rewritten", async (ctx) => {
+    const instance = await newInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY], userData: new TextEncoder().encode("#cloud-config\ntimezone: Europe/Paris\n") } })
+    instance.write("/usr/share/zoneinfo/Europe/Paris", "TZif-paris")
+    instance.write("/etc/timezone", "Europe/Paris\n")
+    symlinkSync("/usr/share/zoneinfo/Europe/Paris", join(instance.root, "etc/localtime"))
+    const link = lstatSync(join(instance.root, "etc/localtime")).ino
+    const ran = await withFlag(instance, "+i", ["etc/timezone"], async () => {
+      const [, , main] = await instance.boot()
+      // before: userdata_timezone failed ('write .../etc/timezone: operation not permitted'), main exited 1, nothing to change
+      expect(main!.stderr).not.toContain("userdata_timezone: write")
+      expect(main!.code).toBe(0)
+      expect(lstatSync(join(instance.root, "etc/localtime")).ino).toBe(link)
+      expect(instance.read("/etc/timezone")).toBe("Europe/Paris\n")
     })
     if (!ran) ctx.skip()
   })
