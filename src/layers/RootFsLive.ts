@@ -365,7 +365,7 @@ export const makeRootFs = (root: string) =>
         Effect.flatMap(inRoot("stat", path, "follow"), (p) =>
           sys("stat", path, () => {
             const s = nodeFs.statSync(p, { throwIfNoEntry: false })
-            return s === undefined ? Option.none<Ownership>() : Option.some({ mode: s.mode & 0o7777, uid: s.uid, gid: s.gid })
+            return s === undefined ? Option.none<Ownership>() : Option.some({ mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, links: s.nlink })
           })
         ),
       writeAtomic,

@@ -37,9 +37,16 @@ export const loadRecord: Effect.Effect<
 > = Effect.gen(function* () {
   const fs = yield* RootFs
   const spare = yield* spareRecordPath
-  const path = (yield* fs.isFile(spare)) && !(yield* fs.isSymlink(spare)) ? spare : yield* recordPath
+  const spareThere = (yield* fs.isFile(spare)) && !(yield* fs.isSymlink(spare))
+  const path = spareThere ? spare : yield* recordPath
   // the program's own file: a link in its place is never followed
   if (yield* fs.isSymlink(path)) return { record: emptyRecord, unreadable: `${path} is a symbolic link; refused` }
+  // none in the state directory, and another user cannot tell whether the run directory (root's alone) holds this boot's:
+  // the record is unreadable to them, said as the state directory's would be, not taken for none (`not started`)
+  if (!spareThere && !(yield* fs.exists(path))) {
+    const unseen = yield* Effect.option(Effect.flip(fs.ownership(spare)))
+    if (Option.isSome(unseen)) return { record: emptyRecord, unreadable: unseen.value.message }
+  }
   return yield* fs.readFileIfExists(path, { maxBytes: RECORD_MAX_BYTES }).pipe(
     Effect.map(Option.map(textOf)),
     Effect.map((text) =>

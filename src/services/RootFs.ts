@@ -9,6 +9,8 @@ export interface Ownership {
   readonly mode: number
   readonly uid: number
   readonly gid: number
+  /** how many names the file has (a hard link: more than one), where it was looked at */
+  readonly links?: number
 }
 
 export interface WriteOptions {

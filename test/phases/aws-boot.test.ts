@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { chmodSync, mkdirSync, truncateSync, writeFileSync } from "node:fs"
+import { chmodSync, chownSync, linkSync, mkdirSync, statSync, truncateSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { gzipSync } from "node:zlib"
 import * as Effect from "effect/Effect"
@@ -413,6 +413,24 @@ describeSystem("keys given to their user", { root: true }, () => {
       expect((yield* instance.run(["main"])).code).toBe(0)
       expect(instance.stat("/home/alpine/.ssh")).toMatchObject({ uid: 1234, gid: 2345, mode: 0o700 })
       expect(instance.stat("/home/alpine/.ssh/authorized_keys")).toMatchObject({ uid: 1234, gid: 2345, mode: 0o600 })
+    })
+  )
+
+  it.scopedLive("an authorized_keys that holds the keys already, 0600 and the user's, but is a hard link (root's keys another name of it): replaced, the other name left to root", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { sshKeys: [KEY_A] } })
+      instance.write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nalpine:x:1234:2345:Linux User,,,:/home/alpine:/bin/sh\n")
+      instance.write("/root/.ssh/authorized_keys", `${KEY_A}\n`)
+      mkdirSync(join(instance.root, "home/alpine/.ssh"), { recursive: true, mode: 0o700 })
+      linkSync(join(instance.root, "root/.ssh/authorized_keys"), join(instance.root, "home/alpine/.ssh/authorized_keys"))
+      for (const p of ["home/alpine/.ssh", "home/alpine/.ssh/authorized_keys"]) chownSync(join(instance.root, p), 1234, 2345)
+      chmodSync(join(instance.root, "home/alpine/.ssh/authorized_keys"), 0o600)
+      expect((yield* instance.run(["main"])).code).toBe(0)
+      // before: left as it was, so that the user's edit of their keys was root's too
+      expect(statSync(join(instance.root, "home/alpine/.ssh/authorized_keys")).nlink).toBe(1)
+      expect(instance.stat("/home/alpine/.ssh/authorized_keys")).toMatchObject({ uid: 1234, gid: 2345, mode: 0o600 })
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY_A}\n`)
+      expect(statSync(join(instance.root, "root/.ssh/authorized_keys")).nlink).toBe(1)
     })
   )
 })

@@ -4,10 +4,10 @@
  * and the kernel's reason; what it does not touch (sshd, the keys, the user's programs) is still done.
  */
 import { spawnSync } from "node:child_process"
-import { mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs"
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { expect, it } from "vitest"
-import { actionLines, useInstances, type TestInstance } from "../support/harness.js"
+import { actionLines, PROGRAM, useInstances, type TestInstance } from "../support/harness.js"
 import { describeSystem, which } from "../support/system.js"
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
@@ -200,6 +200,23 @@ describeSystem("files of the image that refuse writes (chattr +i, +a) under the 
     if (!ran) ctx.skip()
   })
 
+  it("an immutable /etc/timezone that names the zone already, /etc/localtime leading to it (the operator's pin): userdata_timezone is done, neither rewritten", async (ctx) => {
+    const instance = await newInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY], userData: new TextEncoder().encode("#cloud-config\ntimezone: Europe/Paris\n") } })
+    instance.write("/usr/share/zoneinfo/Europe/Paris", "TZif-paris")
+    instance.write("/etc/timezone", "Europe/Paris\n")
+    symlinkSync("/usr/share/zoneinfo/Europe/Paris", join(instance.root, "etc/localtime"))
+    const link = lstatSync(join(instance.root, "etc/localtime")).ino
+    const ran = await withFlag(instance, "+i", ["etc/timezone"], async () => {
+      const [, , main] = await instance.boot()
+      // before: userdata_timezone failed ('write .../etc/timezone: operation not permitted'), main exited 1, nothing to change
+      expect(main!.stderr).not.toContain("userdata_timezone: write")
+      expect(main!.code).toBe(0)
+      expect(lstatSync(join(instance.root, "etc/localtime")).ino).toBe(link)
+      expect(instance.read("/etc/timezone")).toBe("Europe/Paris\n")
+    })
+    if (!ran) ctx.skip()
+  })
+
   it("an immutable authorized_keys and ~/.ssh that hold the cloud's keys already, as set_ssh_keys makes them (the operator's pin): set_ssh_keys is done", async (ctx) => {
     const instance = await newInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY] } })
     expect((await instance.run(["main"])).code).toBe(0)
@@ -245,5 +262,20 @@ describeSystem("files of the image that refuse writes (chattr +i, +a) under the 
       expect([waited.code, waited.stdout.split("\n")[0] + "\n"]).toEqual([1, said])
     })
     if (!ran) ctx.skip()
+  })
+
+  it("an immutable state directory through the four phases, then `status` as another user (nobody): the record is said unreadable on stderr, not taken for none", async (ctx) => {
+    const instance = await newInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY] } })
+    mkdirSync(join(instance.root, "var/lib/cloud"), { recursive: true })
+    const ran = await withFlag(instance, "+i", ["var/lib/cloud"], async () => {
+      await instance.boot()
+    })
+    if (!ran) return ctx.skip()
+    // the instance's directory open to all, as / is; the run directory stays root's alone (0700), as the phases made it
+    chmodSync(instance.dir, 0o755)
+    const asNobody = spawnSync(process.execPath, [PROGRAM, "status"], { env: instance.env, uid: 65534, gid: 65534, encoding: "utf8" })
+    // before: 'not started' and nothing on stderr, as if no phase had run (man: for another user a line says so)
+    expect(asNobody.stdout).toBe("not started\n")
+    expect(asNobody.stderr).toBe(`tiny-cloud status: stat ${instance.root}/run/tiny-cloud/status.json: permission denied; the state comes from the marker files alone\n`)
   })
 })

@@ -278,12 +278,15 @@ export const installKeys = (user: string, entries: ReadonlyArray<string>, option
       yield* ownBy(home, account.value)
     }
     // a directory, or the file below, already as it would be made (an operator's, made immutable with the keys: nothing
-    // to refuse) is left as it is: its owner is checked only where this process can set one (root)
+    // to refuse) is left as it is: its owner is checked only where this process can set one (root); a file with other names
+    // (a hard link left in an image: root's authorized_keys another name of it) is replaced, as before, so that no edit of
+    // the user's reaches the other
     const owner = process.getuid?.() === 0 ? { uid: account.value.uid, gid: account.value.gid } : undefined
-    const made = (path: string, mode: number) =>
-      Effect.map(fs.ownership(path), Option.exists((o) => o.mode === mode && (owner === undefined || (o.uid === owner.uid && o.gid === owner.gid)))).pipe(
-        Effect.orElseSucceed(() => false)
-      )
+    const made = (path: string, mode: number, oneName = false) =>
+      Effect.map(
+        fs.ownership(path),
+        Option.exists((o) => o.mode === mode && (owner === undefined || (o.uid === owner.uid && o.gid === owner.gid)) && (!oneName || o.links === 1))
+      ).pipe(Effect.orElseSucceed(() => false))
     yield* fs.makeDirectory(dir, { mode: 0o700, noFollow: true })
     if (!(yield* made(dir, 0o700))) {
       yield* fs.chmod(dir, 0o700)
@@ -298,7 +301,7 @@ export const installKeys = (user: string, entries: ReadonlyArray<string>, option
     const sep = existing.length === 0 || existing[existing.length - 1] === 0x0a ? "" : "\n"
     const wanted = Buffer.concat([existing, Buffer.from(`${sep}${added.map((k) => `${k}\n`).join("")}`)])
     const there = yield* Effect.orElseSucceed(fs.readFileIfExists(file), () => Option.none())
-    const same = Option.exists(there, (bytes) => wanted.equals(bytes)) && !(yield* fs.isSymlink(file)) && (yield* made(file, 0o600))
+    const same = Option.exists(there, (bytes) => wanted.equals(bytes)) && !(yield* fs.isSymlink(file)) && (yield* made(file, 0o600, true))
     if (!same) yield* fs.writeAtomic(file, wanted, { mode: 0o600, noFollow: true, ...(owner ?? {}) })
     yield* sayKeysRefused(account.value, options.action)
   })
