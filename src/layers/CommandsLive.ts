@@ -296,7 +296,9 @@ const runLogged =
           }
           const drain = () => {
             if (settled) return
-            if (!pump(upTo)) {
+            // and the echo has let it all out (an empty chunk: a stream has nothing left unwritten), so that the phase's
+            // next line, on the console its stderr shares with it (OpenRC's), comes after the program's output, not amid it
+            if (!pump(upTo) || (options.echo && echo(NOTHING) === false)) {
               draining = setTimeout(drain, 50)
               return
             }
@@ -390,7 +392,9 @@ export const streamEcho =
   (out: NodeJS.WritableStream & { readonly destroyed: boolean; readonly writableLength: number }): Echo =>
   (chunk) => {
     if (out.destroyed) return true
-    if (chunk.length > 0) out.write(chunk)
+    // an empty chunk (the program has exited, or its echo held): whether all written so far has gone out
+    if (chunk.length === 0) return out.writableLength === 0
+    out.write(chunk)
     return out.destroyed || out.writableLength < ECHO_HELD
   }
 

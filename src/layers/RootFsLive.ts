@@ -122,13 +122,18 @@ const writeAll = (fd: number, bytes: Uint8Array, at: number) => {
   }
 }
 
-/** `from`'s bytes written into `fd` from `at` on, a chunk at a time: a user program's output of gigabytes costs no more memory than a chunk */
+/**
+ * `from`'s bytes written into `fd` from `at` on, a chunk at a time: a user program's output of gigabytes costs no more memory than a chunk.
+ * As many as it holds as it is opened: a background process of the user's still writing into it faster than they are copied
+ * (`yes &` in a runcmd) would otherwise keep the copy, and the phase, going until the disk is full
+ */
 const copyAll = (fd: number, from: string, at: number) => {
   const source = nodeFs.openSync(from, "r")
   try {
+    const size = nodeFs.fstatSync(source).size
     const chunk = Buffer.alloc(1024 * 1024)
-    for (let offset = 0; ; ) {
-      const n = nodeFs.readSync(source, chunk, 0, chunk.length, offset)
+    for (let offset = 0; offset < size; ) {
+      const n = nodeFs.readSync(source, chunk, 0, Math.min(chunk.length, size - offset), offset)
       if (n === 0) return
       writeAll(fd, chunk.subarray(0, n), at + offset)
       offset += n

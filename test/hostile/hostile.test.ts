@@ -1348,4 +1348,37 @@ describe("appends to the program's own logs", () => {
       expect(readdirSync(root)).toEqual(["user-data.log"])
     })
   )
+
+  it.scopedLive("an append whose output a background process goes on writing into faster than it is copied (`yes &` in a runcmd) copies what the output held as it began, and ends", () =>
+    Effect.gen(function* () {
+      const root = yield* outside
+      writeFileSync(join(root, "user-data.log"), "before\n")
+      const fs = yield* makeRootFs(root)
+      const from = yield* fs.temporaryOf(`${root}/user-data.log`)
+      writeFileSync(from, Buffer.alloc(3 * MiB + 1, "y"))
+      // the background process: each read of the output finds a MiB more written into it (bounded, so that without the bound the test ends)
+      const fsModule = createRequire(import.meta.url)("node:fs") as typeof import("node:fs")
+      const writer = fsModule.openSync(from, "a")
+      const ino = fsModule.fstatSync(writer).ino
+      let grown = 0
+      yield* Effect.acquireRelease(
+        Effect.sync(() => {
+          const original = fsModule.readSync
+          fsModule.readSync = ((fd: number, ...rest: Array<unknown>) => {
+            if (grown < 64 && fsModule.fstatSync(fd).ino === ino) {
+              grown++
+              fsModule.writeSync(writer, Buffer.alloc(MiB, "n"))
+            }
+            return (original as (...a: Array<unknown>) => number)(fd, ...rest)
+          }) as typeof fsModule.readSync
+          syncBuiltinESMExports()
+          return original
+        }),
+        (original) => Effect.sync(() => ((fsModule.readSync = original), syncBuiltinESMExports(), fsModule.closeSync(writer)))
+      )
+      yield* fs.appendFrom(`${root}/user-data.log`, from, { mode: 0o600 })
+      const log = readFileSync(join(root, "user-data.log"))
+      expect([log.length, log.includes("n")]).toEqual([7 + 3 * MiB + 1, false])
+    })
+  )
 })

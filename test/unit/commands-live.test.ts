@@ -323,6 +323,28 @@ it.scoped("runLogged echoing to a stream (the phase's stdout, a pipe its reader 
   })
 )
 
+it.scoped("runLogged echoing to a stream is done once the stream has let out all the program wrote: the phase's next line, on the console its stderr shares (OpenRC's), comes after the output, not amid it", () =>
+  Effect.gen(function* () {
+    const dir = yield* Effect.acquireRelease(
+      Effect.sync(() => mkdtempSync(join(tmpdir(), "tc-run-logged-"))),
+      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+    )
+    // a reader that takes each chunk on a later turn, as a pipe its reader empties slower than the program writes
+    let taken = 0
+    const reader = new Writable({
+      highWaterMark: 16 * 1024,
+      write: (chunk: Buffer, _encoding, done) =>
+        setImmediate(() => {
+          taken += chunk.length
+          done()
+        })
+    })
+    const commands = makeLiveCommands(streamEcho(reader), { PATH: process.env.PATH })
+    const status = yield* commands.runLogged("sh", ["-c", `head -c 4296704 /dev/zero > "${dir}/big"; cat "${dir}/big"`], { logFile: join(dir, "user-data.log"), echo: true })
+    expect([status, taken, reader.writableLength]).toEqual([0, 4296704, 0])
+  })
+)
+
 it.scoped("a program on PATH that may not be run (an image's file without its x bit, a directory by its name) fails in words, not Node's `spawn NAME EACCES`", () =>
   Effect.gen(function* () {
     const dir = yield* Effect.acquireRelease(
