@@ -212,6 +212,20 @@ describeSystem("files of the image that refuse writes (chattr +i, +a) under the 
     if (!ran) ctx.skip()
   })
 
+  it("an immutable /etc/timezone that names the zone already, /etc/localtime leading to it (the operator's pin): userdata_timezone is done", async (ctx) => {
+    const instance = await newInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY], userData: new TextEncoder().encode("#cloud-config\ntimezone: Europe/Paris\n") } })
+    instance.write("/usr/share/zoneinfo/Europe/Paris", "TZif-paris")
+    instance.write("/etc/timezone", "Europe/Paris\n")
+    symlinkSync("/usr/share/zoneinfo/Europe/Paris", join(instance.root, "etc/localtime"))
+    const ran = await withFlag(instance, "+i", ["etc/timezone"], async () => {
+      const [, , main] = await instance.boot()
+      // before: 'userdata_timezone: write .../etc/timezone: operation not permitted', for a file that needed no change
+      expect([main!.code, actionLines(main!.stderr)]).toEqual([0, expect.arrayContaining(["   ++ userdata_timezone: done"])])
+      expect(readlinkSync(join(instance.root, "etc/localtime"))).toBe("/usr/share/zoneinfo/Europe/Paris")
+    })
+    if (!ran) ctx.skip()
+  })
+
   it("an immutable authorized_keys and ~/.ssh that hold the cloud's keys already, as set_ssh_keys makes them (the operator's pin): set_ssh_keys is done", async (ctx) => {
     const instance = await newInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY] } })
     expect((await instance.run(["main"])).code).toBe(0)

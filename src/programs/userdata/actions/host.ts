@@ -1,5 +1,6 @@
 /** The host's identity from cloud-config: `hostname`/`fqdn` and `timezone`. */
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
 import { applyHostname, withoutRootDot } from "../../actions/hostname.js"
@@ -46,7 +47,9 @@ export const userdataTimezone = Effect.gen(function* () {
     yield* warn("userdata_timezone: no zoneinfo for the time zone after adding tzdata; /etc/localtime left alone")
   }
   // /etc/timezone first, as cloud-init writes it: one that refuses the name (made immutable) fails the action with
-  // /etc/localtime still leading where it did, not the host half moved to the new zone
-  yield* fs.writeAtomic(fs.at("/etc/timezone"), `${timezone}\n`, { mode: 0o644, keep: true })
+  // /etc/localtime still leading where it did, not the host half moved to the new zone; one that names it already (an
+  // operator's pin) is left as it is, as set_hostname leaves /etc/hostname
+  const named = yield* fs.readTextIfExists(fs.at("/etc/timezone")).pipe(Effect.orElseSucceed(() => Option.none<string>()))
+  if (!Option.contains(named, `${timezone}\n`)) yield* fs.writeAtomic(fs.at("/etc/timezone"), `${timezone}\n`, { mode: 0o644, keep: true })
   if (linked) yield* fs.symlink(zone, fs.at("/etc/localtime"))
 })
