@@ -83,6 +83,18 @@ describeSystem("files of the image that refuse writes (chattr +i, +a) under the 
     if (!ran) ctx.skip()
   })
 
+  it("an immutable /etc/mdev.conf that holds the hotplug rule already: install_hotplugs is done, as tiny-cloud(8) says", async (ctx) => {
+    const instance = await newInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY] } })
+    instance.write("/lib/mdev/vnic-eth-hotplug", "")
+    instance.write("/etc/mdev.conf", "-eth[0-9]+\troot:root 0600 */lib/mdev/vnic-eth-hotplug\n")
+    const ran = await withFlag(instance, "+i", ["etc/mdev.conf"], async () => {
+      const boot = await instance.run(["boot"], { HOTPLUG_MODULES: "vnic_eth_hotplug" })
+      expect(boot.code, boot.stderr).toBe(0)
+      expect(actionLines(boot.stderr)).toContain("   ++ install_hotplugs: done")
+    })
+    if (!ran) ctx.skip()
+  })
+
   it("an immutable authorized_keys (keys pinned by the operator) on azure: set_ssh_keys fails in one line naming it, what main does after it still comes (ssh_pwauth, report_ready)", async (ctx) => {
     const userData = new TextEncoder().encode("#cloud-config\nssh_pwauth: false\n")
     const instance = await newInstance({ cloud: "azure", instance: { hostname: "vm-1", sshKeys: [KEY], userData } })
