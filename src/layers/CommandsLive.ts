@@ -1,5 +1,5 @@
 import type { ChildProcessWithoutNullStreams } from "node:child_process"
-import { accessSync, closeSync, constants, fchmodSync, fstatSync, ftruncateSync, openSync, readSync } from "node:fs"
+import { accessSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, openSync, readSync } from "node:fs"
 import { constants as osConstants } from "node:os"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -241,7 +241,9 @@ const runLogged =
           // a hard link (left in an image) is another file's name too: emptied, written and made root's alone, it would be that file
           if (stat.nlink > 1) throw new Error(HARD_LINK)
           ftruncateSync(fd, 0)
-          // root's alone whatever mode a log already there had, as user-data.log's appends leave it: what the programs print may be secret
+          // root's alone whatever mode and owner a log already there had (an image's leftover another user owns), as
+          // user-data.log's appends leave it: what the programs print may be secret (the owner first: chown clears setuid bits)
+          if (stat.uid !== 0 && process.getuid?.() === 0) fchownSync(fd, 0, 0)
           fchmodSync(fd, 0o600)
         } catch (e) {
           closeSync(fd)

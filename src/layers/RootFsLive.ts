@@ -158,7 +158,9 @@ const completeAppend = (target: string, pending: string, length: number, mode: n
     // a hard link (left in an image: user-data.log another name of /etc/passwd) is another file's name too, which the append
     // and the mode below would change
     if (stat.nlink > 1) throw new Error(HARD_LINK)
-    // the program's own file: its mode whatever it had (a log a world could read may hold what the user's programs printed)
+    // the program's own file: its mode whatever it had (a log a world could read may hold what the user's programs printed),
+    // and root's whatever owner it had (an image's leftover another user owns; the owner first: chown clears setuid bits)
+    if (stat.uid !== 0 && process.getuid?.() === 0) nodeFs.fchownSync(fd, 0, 0)
     nodeFs.fchmodSync(fd, mode)
     const size = nodeFs.fstatSync(fd).size
     if (size > length) nodeFs.ftruncateSync(fd, length)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { spawn } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import { chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
@@ -1009,6 +1009,22 @@ describe("first boot on nocloud", () => {
       )
       // rendered as imds prints it, the file held its keys (`version`, `ethernets`), which ifupdown-ng reads as no interface at all
       expect(instance.read("/etc/network/interfaces")).toBe("auto lo\niface lo inet loopback\n\nauto eth0\niface eth0\n\tuse dhcp\n\n")
+    })
+  )
+
+  it.scopedLive.each(["a directory", "a FIFO"])("an interfaces file that is %s (planted in the image) and no network-interfaces: set_network_interfaces fails in one line, the boot phase still enables sshd", (kind) =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/var/lib/cloud/seed/nocloud", { "meta-data": "local-hostname: n1\nresolv_conf:\n  nameservers: [10.0.0.2]\n" })
+      const path = join(instance.root, "etc/network/interfaces")
+      mkdirSync(join(instance.root, "etc/network"), { recursive: true })
+      if (kind === "a directory") mkdirSync(path)
+      else execFileSync("mkfifo", [path])
+      const boot = yield* instance.run(["boot"])
+      expect(boot.code).toBe(1)
+      expect(boot.stderr).toContain(`set_network_interfaces: read ${path}: not a regular file; refused\n`)
+      // before: the phase stopped there, sshd never enabled
+      expect(actionLines(boot.stderr).slice(-4)).toEqual(["   ++ set_network_interfaces: starting", "   ++ set_network_interfaces: failed", "   ++ enable_sshd: starting", "   ++ enable_sshd: done"])
+      expect(instance.read("/etc/resolv.conf")).toBeUndefined()
     })
   )
 

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process"
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs"
+import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs"
 import { createRequire, syncBuiltinESMExports } from "node:module"
 import { join } from "node:path"
 import { gzipSync } from "node:zlib"
@@ -9,6 +9,7 @@ import { actionLines, makeTestInstance, type InstanceOptions, type RunResult, ty
 import { lineOf } from "../support/layers.js"
 import { PATIENT_METADATA } from "../support/instance-env.js"
 import { releaseFifo } from "../support/fifo.js"
+import { skipAtRun } from "../support/system.js"
 
 const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
 const KEY_B = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQKeyB b@example"
@@ -1358,6 +1359,24 @@ describe.concurrent("multipart user-data", () => {
       expectCodes({ early: early!, main: main!, final: final! })
       expect(i.read("/var/log/user-data.log")).toBe("printed\n")
       expect(i.mode("/var/log/user-data.log")).toBe(0o600)
+    })
+  )
+
+  it.scopedLive("a log there already that another user owns (an image's leftover) is made root's, as a script's and as runcmd's: what the programs print may be secret", (ctx) =>
+    Effect.gen(function* () {
+      if (process.getuid?.() !== 0) return skipAtRun(ctx, "needs root (chown to another uid)")
+      for (const doc of ["#!/bin/sh\necho printed\n", "#cloud-config\nruncmd:\n  - echo printed\n"]) {
+        const i = yield* userDataInstance(doc)
+        const log = join(i.root, "var/log/user-data.log")
+        mkdirSync(join(i.root, "var/log"), { recursive: true })
+        writeFileSync(log, "", { mode: 0o600 })
+        chownSync(log, 1234, 1234)
+        const { early, main, final } = yield* phases(i)
+        expectCodes({ early: early!, main: main!, final: final! })
+        expect(i.read("/var/log/user-data.log")).toBe("printed\n")
+        // before: still uid 1234's, who read what root's programs printed
+        expect([statSync(log).uid, i.mode("/var/log/user-data.log")]).toEqual([0, 0o600])
+      }
     })
   )
 

@@ -135,7 +135,8 @@ export const setNetworkInterfaces = Effect.gen(function* () {
     const there = Option.getOrUndefined(yield* Effect.orElseSucceed(fs.readTextIfExists(path), () => Option.none()))
     if (there !== wanted) yield* imageFile(fs.writeAtomic(path, wanted, { keep: true }))
   } else if (!(yield* fs.exists(path))) yield* imageFile(defaultInterfacesUnlessWritten("set_network_interfaces", yield* chooseInterface))
-  const written = Option.getOrElse(yield* fs.readTextIfExists(path), () => "")
+  // the image's file, which may be anything (a directory, a FIFO planted there): one that cannot be read fails this action alone too
+  const written = Option.getOrElse(yield* imageFile(fs.readTextIfExists(path)), () => "")
   const usesDhcp = written.split("\n").some((l) => /^\s*iface\s.*\sdhcp\b/.test(l) || /^\s*use\s+dhcp\b/.test(l))
   if (usesDhcp) return
   const listed = Option.match(yield* md.get("meta-data/resolv_conf/nameservers"), { onNone: () => [], onSome: (b) => lines(textOf(b)) })
