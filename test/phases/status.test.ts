@@ -187,6 +187,19 @@ describe("tiny-cloud status", () => {
     })
   )
 
+  it.scopedLive("before any phase, a run directory that holds no record (a file in its place, a link loop for the spare record): not started, nothing on stderr", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      i.write("/run/tiny-cloud", "not a directory\n")
+      // before: "tiny-cloud status: stat $ROOT/run/tiny-cloud/status.json: not a directory; the state comes from the marker files alone"
+      expect(yield* i.run(["status"])).toEqual({ code: 0, stdout: "not started\n", stderr: "" })
+      rmSync(join(i.root, "run/tiny-cloud"))
+      mkdirSync(join(i.root, "run/tiny-cloud"), { recursive: true })
+      symlinkSync("status.json", join(i.root, "run/tiny-cloud/status.json"))
+      expect(yield* i.run(["status"])).toEqual({ code: 0, stdout: "not started\n", stderr: "" })
+    })
+  )
+
   it.scopedLive("a first boot where all went well: done, the cloud, the user-data type, each phase's duration; exit 0", () =>
     Effect.gen(function* () {
       const i = yield* awsInstance("#!/bin/sh\nexit 0\n")
