@@ -570,6 +570,22 @@ users:
     })
   )
 
+  it.scopedLive("the default user an account the image has with a password, given lock_passwd and no passwd: not applied here is said, as of a further user", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nuser: {name: alpine, lock_passwd: true}\n")
+      i.write("/etc/passwd", `${i.read("/etc/passwd") ?? ""}alpine:x:1000:1000:Linux User,,,:/home/alpine:/bin/sh\n`)
+      i.write("/etc/group", `${i.read("/etc/group") ?? ""}alpine:x:1000:\n`)
+      i.write("/etc/shadow", `${i.read("/etc/shadow") ?? ""}alpine:$6$own$imageHash:20000:0:99999:7:::\n`)
+      const { main } = yield* firstBoot(i)
+      expect(main.code, main.stderr).toBe(0)
+      // before: nothing said, and the image's password still logs alpine in, where cloud-init locks it (`passwd -l`)
+      expect(main.stderr).toContain("\nuserdata_users: alpine exists already and keeps its own account: user-data's lock_passwd not applied\n")
+      expect(main.stderr).not.toContain("imageHash")
+      expect(i.read("/etc/shadow")).toContain("\nalpine:$6$own$imageHash:")
+      expectReachable(i, "alpine")
+    })
+  )
+
   it.scopedLive("a further user the image has with a password: lock_passwd (cloud-init's default, true) does not lock it here, said in the same line; a locked one is nothing to name", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: ops\n    groups: [adm]\n  - name: svc\n    groups: [adm]\n")

@@ -236,9 +236,9 @@ const defaultUserPassword = (name: string, settings: UserSettings, made: Readonl
     if (!applies && settings.password?.onlyNewUser === true && !settings.lockPasswd) {
       yield* warn(`userdata_users: ${name} exists already and keeps its own account: user-data's passwd not applied`)
     }
-    // a passwd with lock_passwd (true by default), which cloud-init applies to the account it keeps (`passwd -l`): the
-    // password that still logs in is said, as of a further user (the reading said it stays locked)
-    if (!applies && settings.password?.onlyNewUser === true && settings.lockPasswd) {
+    // lock_passwd (true by default), with a passwd or none, which cloud-init applies to the account it keeps (`passwd -l`):
+    // the password that still logs in is said, as of a further user (the reading said a passwd stays locked)
+    if (!applies && settings.lockPasswd && (settings.password === undefined || settings.password.onlyNewUser === true)) {
       const usable = Option.exists(yield* shadowPassword(name), (p) => p !== "" && !p.startsWith("!") && !p.startsWith("*"))
       if (usable) yield* warn(`userdata_users: ${name} exists already and keeps its own account: user-data's lock_passwd not applied`)
     }
