@@ -370,8 +370,15 @@ const stream =
       })
     )
 
-/** the environment programs run with: `given`, with SYSTEM_PATH where it has no PATH */
-export const programEnvironment = (given: Environment): Environment => (given.PATH === undefined ? { ...given, PATH: SYSTEM_PATH } : given)
+/**
+ * the environment programs run with: `given`, with SYSTEM_PATH where it has no PATH. A PATH's empty or relative entries
+ * (`PATH=:/usr/bin:.`, an operator's own) are left out: they name the working directory, whatever is there, and this
+ * process is root's (a `flock` or `addgroup` there would be run in the system's stead); SYSTEM_PATH where none is left
+ */
+export const programEnvironment = (given: Environment): Environment => {
+  const absolute = given.PATH?.split(":").filter((dir) => dir.startsWith("/")).join(":")
+  return absolute === given.PATH && absolute !== undefined ? given : { ...given, PATH: absolute || SYSTEM_PATH }
+}
 
 /** the system's programs; a logged program's output is also echoed to `echo`; `confined`: each is a confinement (src/domain/confine.ts) */
 export const makeLiveCommands = (echo: Echo, given: Environment = process.env, confined = false): CommandsShape => {
