@@ -152,9 +152,13 @@ _tiny_cloud_ask() {
 	# (its umask first: the phase's files and programs get it, as a process of its own would. The file is
 	# made 0600 whatever that umask: the environment may hold a secret, a proxy's password)
 	_tc_umask=$(umask)
-	if ! (umask 077 && { printf '%s\n' "$_tc_umask" && export -p; } > "$_tc_env") 2>/dev/null; then
+	# (a write past the service's file size limit, rc_ulimit's -f, fails as one on a full disk does: SIGXFSZ, ignored here,
+	# would end the subshell and the shell print its own line, `File size limit exceeded`)
+	if ! (umask 077 && trap '' XFSZ && { printf '%s\n' "$_tc_umask" && export -p; } > "$_tc_env") 2>/dev/null; then
 		rm -f "$_tc_reply" "$_tc_env"
-		_tiny_cloud_report "$1" warning "cannot write $_tc_env: no space left on device; the phase is run here"
+		_tc_why="no space left on device"
+		[ "$(ulimit -f 2>/dev/null)" = unlimited ] || _tc_why="file too large (the file size limit, ulimit -f)"
+		_tiny_cloud_report "$1" warning "cannot write $_tc_env: $_tc_why; the phase is run here"
 		return 1
 	fi
 	# read-write opens of a FIFO never wait for the other end; the request

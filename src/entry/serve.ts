@@ -284,6 +284,8 @@ const toSyslog = (line: string) =>
   new Promise<void>((sent) => {
     const logger = spawn("logger", ["-p", "local7.warning", "-t", `tiny-cloud/serve[${process.pid}]`], { stdio: ["pipe", "ignore", "ignore"], detached: true })
     logger.on("error", () => sent())
+    // (no descriptor left for its pipe, EMFILE: Node gives it no stdin, and says so in the error event)
+    if (!logger.stdin) return
     logger.stdin.on("error", () => sent())
     logger.stdin.end(`${line}\n`, () => sent())
     logger.unref()

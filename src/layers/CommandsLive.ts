@@ -117,6 +117,12 @@ const run =
             resume(effect)
           }
         }
+        child.on("error", (e: NodeJS.ErrnoException) =>
+          settle(Effect.fail(new CommandError({ command, reason: whyNotSpawned(e) })))
+        )
+        // no descriptor left for its pipes (EMFILE, ENFILE: a low RLIMIT_NOFILE): Node gives it none, and says so in the
+        // error event alone
+        if (!child.stdout || !child.stderr || !child.stdin) return
         child.stdout.on("data", (chunk: Buffer) => {
           outBytes += chunk.length
           if (options.maxOutputBytes !== undefined && outBytes > options.maxOutputBytes) {
@@ -127,9 +133,6 @@ const run =
           outKept = keep(out, outKept, chunk, options.maxOutputBytes ?? STDOUT_KEPT_BYTES)
         })
         child.stderr.on("data", (chunk: Buffer) => (errBytes = keep(errs, errBytes, chunk, STDERR_KEPT_BYTES)))
-        child.on("error", (e: NodeJS.ErrnoException) =>
-          settle(Effect.fail(new CommandError({ command, reason: whyNotSpawned(e) })))
-        )
         child.on("close", (code, signal) => {
           const result = { exitCode: code ?? 128, stdout: Buffer.concat(out), stderr: Buffer.concat(errs) }
           if (overflow) {
@@ -320,7 +323,7 @@ const runLogged =
           return
         }
         unforward = forwardSignals(child.pid, confined)
-        child.on("error", (e) => finish(Effect.fail(new CommandError({ command, reason: e.message }))))
+        child.on("error", (e: NodeJS.ErrnoException) => finish(Effect.fail(new CommandError({ command, reason: whyNotSpawned(e) }))))
         child.on("exit", (code, signal) => finish(Effect.succeed(exitStatus(code, signal))))
         return Effect.sync(() => {
           if (settled) return
@@ -339,10 +342,12 @@ const stream =
           const child = spawn(command, [...args], { stdio: ["pipe", "ignore", "ignore"], env })
           let gone = false
           child.on("error", () => (gone = true))
-          child.stdin.on("error", () => (gone = true))
+          // (no descriptor left for its pipe, EMFILE: Node gives it no stdin, and says so in the error event)
+          if (!child.stdin) gone = true
+          else child.stdin.on("error", () => (gone = true))
           // neither keeps this process alive; what was written stays in the pipe for the program to read
           child.unref()
-          ;(child.stdin as unknown as { unref?: () => void }).unref?.()
+          ;(child.stdin as unknown as { unref?: () => void } | null)?.unref?.()
           const exited = () => gone || child.exitCode !== null || child.signalCode !== null
           const close = Effect.async<void>((resume) => {
             if (exited()) return resume(Effect.void)
@@ -365,8 +370,15 @@ const stream =
       })
     )
 
-/** the environment programs run with: `given`, with SYSTEM_PATH where it has no PATH */
-export const programEnvironment = (given: Environment): Environment => (given.PATH === undefined ? { ...given, PATH: SYSTEM_PATH } : given)
+/**
+ * the environment programs run with: `given`, with SYSTEM_PATH where it has no PATH. A PATH's empty or relative entries
+ * (`PATH=:/usr/bin:.`, an operator's own) are left out: they name the working directory, whatever is there, and this
+ * process is root's (a `flock` or `addgroup` there would be run in the system's stead); SYSTEM_PATH where none is left
+ */
+export const programEnvironment = (given: Environment): Environment => {
+  const absolute = given.PATH?.split(":").filter((dir) => dir.startsWith("/")).join(":")
+  return absolute === given.PATH && absolute !== undefined ? given : { ...given, PATH: absolute || SYSTEM_PATH }
+}
 
 /** the system's programs; a logged program's output is also echoed to `echo`; `confined`: each is a confinement (src/domain/confine.ts) */
 export const makeLiveCommands = (echo: Echo, given: Environment = process.env, confined = false): CommandsShape => {

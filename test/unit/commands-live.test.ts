@@ -362,3 +362,15 @@ it.scoped("a program on PATH that may not be run (an image's file without its x 
     ])
   })
 )
+
+it.effect("a PATH's empty and relative entries (`PATH=:/usr/bin:.`) are left out: a program in the working directory is never looked up, nor run, in the system's stead", () =>
+  Effect.gen(function* () {
+    // the tests run in the worktree, whose node_modules/.bin has vitest
+    expect(yield* makeLiveCommands(() => {}, { PATH: "node_modules/.bin:/usr/bin" }).has("vitest")).toBe(false)
+    const r = yield* makeLiveCommands(() => {}, { PATH: ":/usr/bin:.:node_modules/.bin:/bin:" }).run("env", [])
+    expect(textOf(r.stdout).split("\n")).toContain("PATH=/usr/bin:/bin")
+    // none left: the system's
+    const none = yield* makeLiveCommands(() => {}, { PATH: ".:" }).run("env", [])
+    expect(textOf(none.stdout).split("\n")).toContain("PATH=/usr/sbin:/usr/bin:/sbin:/bin")
+  })
+)
