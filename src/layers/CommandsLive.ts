@@ -377,7 +377,8 @@ const stream =
  */
 export const programEnvironment = (given: Environment): Environment => {
   const absolute = given.PATH?.split(":").filter((dir) => dir.startsWith("/")).join(":")
-  return absolute === given.PATH && absolute !== undefined ? given : { ...given, PATH: absolute || SYSTEM_PATH }
+  // (an empty PATH, `PATH=`, is one empty entry to spawn as to execvp: the working directory)
+  return absolute && absolute === given.PATH ? given : { ...given, PATH: absolute || SYSTEM_PATH }
 }
 
 /** the system's programs; a logged program's output is also echoed to `echo`; `confined`: each is a confinement (src/domain/confine.ts) */

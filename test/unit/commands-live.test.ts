@@ -372,5 +372,9 @@ it.effect("a PATH's empty and relative entries (`PATH=:/usr/bin:.`) are left out
     // none left: the system's
     const none = yield* makeLiveCommands(() => {}, { PATH: ".:" }).run("env", [])
     expect(textOf(none.stdout).split("\n")).toContain("PATH=/usr/sbin:/usr/bin:/sbin:/bin")
+    // an empty one (`PATH=`), which spawn reads as the working directory alone: the system's
+    const empty = yield* makeLiveCommands(() => {}, { PATH: "" }).run("env", [])
+    expect(textOf(empty.stdout).split("\n")).toContain("PATH=/usr/sbin:/usr/bin:/sbin:/bin")
+    expect(yield* makeLiveCommands(() => {}, { PATH: "" }).has("env")).toBe(true)
   })
 )
