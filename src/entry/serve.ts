@@ -20,7 +20,7 @@ import * as Layer from "effect/Layer"
 import { parseClient, parseRequest, replyEnd, replyLines, requestLines, residentPaths, SERVER_TITLE, type Request } from "../domain/resident.js"
 import { makeCachingHttp } from "../layers/CachingHttp.js"
 import { liveClock } from "../layers/ClockLive.js"
-import { makeLiveCommands } from "../layers/CommandsLive.js"
+import { makeLiveCommands, programEnvironment } from "../layers/CommandsLive.js"
 import { liveHttp } from "../layers/HttpLive.js"
 import { http as httpModule } from "../layers/builtins.js"
 import { appLayer } from "../layers/live.js"
@@ -282,7 +282,7 @@ const leaveFor = (dir: string) => {
  */
 const toSyslog = (line: string) =>
   new Promise<void>((sent) => {
-    const logger = spawn("logger", ["-p", "local7.warning", "-t", `tiny-cloud/serve[${process.pid}]`], { stdio: ["pipe", "ignore", "ignore"], detached: true })
+    const logger = spawn("logger", ["-p", "local7.warning", "-t", `tiny-cloud/serve[${process.pid}]`], { stdio: ["pipe", "ignore", "ignore"], detached: true, env: programEnvironment(process.env) })
     logger.on("error", () => sent())
     // (no descriptor left for its pipe, EMFILE: Node gives it no stdin, and says so in the error event)
     if (!logger.stdin) return
@@ -377,7 +377,7 @@ export const serve = async (): Promise<number> => {
   if (!ownFifo(paths.requests)) {
     drop(paths.requests)
     // the boot script may make it at the same moment
-    if (spawnSync("mkfifo", ["-m", "600", paths.requests]).status !== 0 && !ownFifo(paths.requests)) return refuse("cannot make its request FIFO")
+    if (spawnSync("mkfifo", ["-m", "600", paths.requests], { env: programEnvironment(process.env) }).status !== 0 && !ownFifo(paths.requests)) return refuse("cannot make its request FIFO")
   }
   // from the moment server.pid names it, a signal is an end with its clean-up, never the default death that leaves
   // server.pid and the FIFO behind: held until the handlers below are in place (Node delivers it on a later turn)
