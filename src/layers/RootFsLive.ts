@@ -305,6 +305,7 @@ export const makeRootFs = (root: string) =>
         if (present !== undefined && !present.isFile()) return yield* Effect.fail(new FsError({ op: "write", path, reason: "not a regular file; refused" }))
         const bytes = typeof data === "string" ? encoder.encode(data) : data
         const kept = options?.keep === true && present !== undefined ? { mode: present.mode & 0o7777, uid: present.uid, gid: present.gid } : undefined
+        if (kept !== undefined && present!.size === bytes.length && (yield* sys("write", path, () => nodeFs.readFileSync(target).equals(bytes)))) return
         const mode = kept?.mode ?? options?.mode ?? 0o644
         const owner = kept ?? (options?.uid !== undefined ? { uid: options.uid, gid: options.gid ?? options.uid } : undefined)
         const dir = dirname(target)

@@ -21,7 +21,11 @@ export interface WriteOptions {
   readonly gid?: number
   /** the program's own files (keys, state): a link in the file's place is refused, not followed */
   readonly noFollow?: boolean
-  /** a file that is there keeps its mode and owner (an edit of the image's file); these options are for a new one */
+  /**
+   * a file that is there keeps its mode and owner (an edit of the image's file); these options are for a new one. One
+   * that holds these bytes already is left as it is: an edit that changes nothing (an operator's file, made immutable
+   * with what the action writes, is nothing to refuse)
+   */
   readonly keep?: boolean
 }
 

@@ -1163,6 +1163,21 @@ describe("a crash's leftovers", () => {
     })
   )
 
+  it.scopedLive("a file edited with its mode and owner kept that holds the bytes already is left as it is: the same file, not a temporary renamed over it (an operator's, made immutable with them, is nothing to refuse)", () =>
+    Effect.gen(function* () {
+      const root = yield* outside
+      writeFileSync(join(root, "hostname"), "web-1\n")
+      const before = statSync(join(root, "hostname")).ino
+      const fs = yield* makeRootFs(root)
+      yield* fs.writeAtomic(`${root}/hostname`, "web-1\n", { keep: true })
+      // the same inode: not replaced by a temporary renamed over it (test/system/immutable-files.test.ts: one made immutable)
+      expect(statSync(join(root, "hostname")).ino).toBe(before)
+      // other bytes are written as before
+      yield* fs.writeAtomic(`${root}/hostname`, "web-2\n", { keep: true })
+      expect([readFileSync(join(root, "hostname"), "utf8"), statSync(join(root, "hostname")).ino === before]).toEqual(["web-2\n", false])
+    })
+  )
+
   it.scopedLive("a write that fails after its temporary is made leaves the file as it was and no temporary beside it", () =>
     Effect.gen(function* () {
       const root = yield* outside

@@ -69,11 +69,8 @@ export const applyHostname = (fqdn: string, short: string = fqdn.split(".")[0]!,
     const fs = yield* RootFs
     const file = fs.at("/etc/hostname")
     // the image's file, as /etc/hosts below: one that cannot be replaced (a directory in its place, a read-only /etc) fails this action alone, the keys after it are still set;
-    // one that names the host already is left as it is (an operator's, made immutable with that name: nothing to refuse)
-    yield* Effect.gen(function* () {
-      const named = Option.getOrUndefined(yield* Effect.orElseSucceed(fs.readTextIfExists(file), () => Option.none())) === `${short}\n`
-      if (!named) yield* fs.writeAtomic(file, `${short}\n`, { keep: true })
-    }).pipe(Effect.mapError((e) => new UnusableValue({ reason: e.message })))
+    // one that names the host already is left as it is (keep: an operator's, made immutable with that name, is nothing to refuse)
+    yield* fs.writeAtomic(file, `${short}\n`, { keep: true }).pipe(Effect.mapError((e) => new UnusableValue({ reason: e.message })))
     // the file as written, which a link leads to inside ROOT, never the host's own
     const written = yield* fs.realPath(file)
     yield* Effect.flatMap(Commands, (c) => c.run("hostname", ["-F", written])).pipe(

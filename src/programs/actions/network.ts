@@ -129,12 +129,9 @@ export const setNetworkInterfaces = Effect.gen(function* () {
     return
   }
   const given = unreadable.right.pipe(Option.filter((s) => s.trim() !== ""))
-  if (Option.isSome(given)) {
-    const wanted = given.value.endsWith("\n") ? given.value : `${given.value}\n`
-    // one that holds it already is left as it is (the operator's, made immutable with it: nothing to refuse)
-    const there = Option.getOrUndefined(yield* Effect.orElseSucceed(fs.readTextIfExists(path), () => Option.none()))
-    if (there !== wanted) yield* imageFile(fs.writeAtomic(path, wanted, { keep: true }))
-  } else if (!(yield* fs.exists(path))) yield* imageFile(defaultInterfacesUnlessWritten("set_network_interfaces", yield* chooseInterface))
+  // (keep: one that holds it already is left as it is, the operator's, made immutable with it, nothing to refuse)
+  if (Option.isSome(given)) yield* imageFile(fs.writeAtomic(path, given.value.endsWith("\n") ? given.value : `${given.value}\n`, { keep: true }))
+  else if (!(yield* fs.exists(path))) yield* imageFile(defaultInterfacesUnlessWritten("set_network_interfaces", yield* chooseInterface))
   // the image's file, which may be anything (a directory, a FIFO planted there): one that cannot be read fails this action alone too
   const written = Option.getOrElse(yield* imageFile(fs.readTextIfExists(path)), () => "")
   const usesDhcp = written.split("\n").some((l) => /^\s*iface\s.*\sdhcp\b/.test(l) || /^\s*use\s+dhcp\b/.test(l))

@@ -1,6 +1,5 @@
 /** The host's identity from cloud-config: `hostname`/`fqdn` and `timezone`. */
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import { warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
 import { applyHostname, withoutRootDot } from "../../actions/hostname.js"
@@ -49,8 +48,7 @@ export const userdataTimezone = Effect.gen(function* () {
   // /etc/timezone first, as cloud-init writes it: one that refuses the name (made immutable) fails the action with
   // /etc/localtime still leading where it did, not the host half moved to the new zone. Each that is so already is left
   // as it is (an operator's, made immutable with that zone: nothing to refuse), as set_hostname leaves /etc/hostname
-  const named = Option.getOrUndefined(yield* Effect.orElseSucceed(fs.readTextIfExists(fs.at("/etc/timezone")), () => Option.none())) === `${timezone}\n`
-  if (!named) yield* fs.writeAtomic(fs.at("/etc/timezone"), `${timezone}\n`, { mode: 0o644, keep: true })
+  yield* fs.writeAtomic(fs.at("/etc/timezone"), `${timezone}\n`, { mode: 0o644, keep: true })
   const leads = (yield* fs.isSymlink(fs.at("/etc/localtime"))) && (yield* Effect.orElseSucceed(fs.readLink(fs.at("/etc/localtime")), () => "")) === zone
   if (linked && !leads) yield* fs.symlink(zone, fs.at("/etc/localtime"))
 })
