@@ -1,5 +1,5 @@
 import type { ChildProcessWithoutNullStreams } from "node:child_process"
-import { accessSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, openSync, readSync } from "node:fs"
+import { accessSync, closeSync, constants, fstatSync, ftruncateSync, openSync, readSync } from "node:fs"
 import { constants as osConstants } from "node:os"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -7,7 +7,7 @@ import { CommandError } from "../domain/errors.js"
 import { lines, textOf } from "../domain/text.js"
 import { Commands, type CommandResult, type CommandsShape } from "../services/Commands.js"
 import { childProcess } from "./builtins.js"
-import { HARD_LINK, reasonOf } from "./regular-file.js"
+import { claimLog, reasonOf } from "./regular-file.js"
 
 /** the environment programs run with: this process's, or that of the resident process's client */
 export type Environment = Readonly<Record<string, string | undefined>>
@@ -39,7 +39,7 @@ const isExecutable = (path: string): boolean => {
  * util-linux, e2fsprogs and busybox write their errors (resize2fs opens with its version, sfdisk on a grown GPT
  * disk with the warnings of what it will correct); else its first line that is not its version.
  */
-const problemLine = (command: string, bytes: Uint8Array) => {
+export const problemLine = (command: string, bytes: Uint8Array) => {
   const name = command.split("/").pop() ?? command
   const version = (l: string) => l.startsWith(`${name} `) && /^\d\S* \([^)]*\)$/.test(l.slice(name.length + 1))
   const said = lines(textOf(bytes)).filter((l) => !version(l))
@@ -75,7 +75,7 @@ export const STDERR_KEPT_BYTES = 64 * 1024
 export const STDOUT_KEPT_BYTES = 1024 * 1024
 
 /** `chunk` added to `kept` (of `size` bytes so far) up to `limit` bytes; the new size */
-const keep = (kept: Array<Buffer>, size: number, chunk: Buffer, limit: number): number => {
+export const keep = (kept: Array<Buffer>, size: number, chunk: Buffer, limit: number): number => {
   if (size < limit) kept.push(size + chunk.length <= limit ? chunk : chunk.subarray(0, limit - size))
   return Math.min(limit, size + chunk.length)
 }
@@ -238,16 +238,10 @@ const runLogged =
           return resume(Effect.fail(cannot(e)))
         }
         try {
-          // a FIFO (which O_RDWR opens without a reader) would swallow the output, or block the program once it is full, and the phase with it
-          const stat = fstatSync(fd)
-          if (!stat.isFile()) throw new Error("not a regular file; refused")
-          // a hard link (left in an image) is another file's name too: emptied, written and made root's alone, it would be that file
-          if (stat.nlink > 1) throw new Error(HARD_LINK)
+          // a FIFO (which O_RDWR opens without a reader) would block the program once it is full, and the phase with it; a
+          // hard link, emptied and written, would be another file: refused, then root's alone, as user-data.log's appends leave it
+          claimLog(fd, 0o600)
           ftruncateSync(fd, 0)
-          // root's alone whatever mode and owner a log already there had (an image's leftover another user owns), as
-          // user-data.log's appends leave it: what the programs print may be secret (the owner first: chown clears setuid bits)
-          if (stat.uid !== 0 && process.getuid?.() === 0) fchownSync(fd, 0, 0)
-          fchmodSync(fd, 0o600)
         } catch (e) {
           closeSync(fd)
           return resume(Effect.fail(cannot(e)))

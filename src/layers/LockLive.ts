@@ -20,7 +20,7 @@ import { LockError } from "../domain/errors.js"
 import type { LockShape } from "../services/Lock.js"
 import { childProcess } from "./builtins.js"
 import { reasonOf } from "./regular-file.js"
-import { programEnvironment, STDERR_KEPT_BYTES, whyNotSpawned, type Environment } from "./CommandsLive.js"
+import { keep, problemLine, programEnvironment, STDERR_KEPT_BYTES, whyNotSpawned, type Environment } from "./CommandsLive.js"
 
 /** a directory opened to be locked (its file's lock: openFile below) */
 const openDirectory = (path: string) =>
@@ -36,20 +36,21 @@ const flock = (env: Environment, path: string, fd: number, tryOnly = false) =>
   Effect.flatMap(childProcess, ({ spawn }) =>
     Effect.async<boolean, LockError>((resume) => {
       const child = spawn("flock", [...(tryOnly ? ["-n"] : []), "-x", "0"], { stdio: [fd, "ignore", "pipe"], env })
-      // what it says, up to its first STDERR_KEPT_BYTES: one that floods its stderr costs no more memory, and no longer a line
-      let err = ""
-      child.stderr?.on("data", (chunk: Buffer) => {
-        if (err.length < STDERR_KEPT_BYTES) err += chunk.toString().slice(0, STDERR_KEPT_BYTES - err.length)
-      })
+      // what it says, up to its first STDERR_KEPT_BYTES as of any command: one that floods its stderr costs no more memory
+      const errs: Array<Buffer> = []
+      let errBytes = 0
+      child.stderr?.on("data", (chunk: Buffer) => (errBytes = keep(errs, errBytes, chunk, STDERR_KEPT_BYTES)))
       child.on("error", (e: NodeJS.ErrnoException) =>
         resume(Effect.fail(new LockError({ path, reason: e.code === "ENOENT" ? "flock is not installed" : `flock ${whyNotSpawned(e)}` })))
       )
       child.on("close", (code, signal) => {
         if (code === 0) return resume(Effect.succeed(true))
         if (signal !== null) return resume(Effect.fail(new LockError({ path, reason: `flock killed by ${signal}` })))
-        // busybox's and util-linux's flock -n say nothing when the lock is another's
-        if (tryOnly && code === 1 && err.trim() === "") return resume(Effect.succeed(false))
-        resume(Effect.fail(new LockError({ path, reason: err.trim().split("\n").pop()?.slice(0, 200) || `flock exited with status ${code}` })))
+        // the line that names its problem, as of any command that fails; busybox's and util-linux's flock -n say nothing
+        // when the lock is another's
+        const said = problemLine("flock", Buffer.concat(errs))
+        if (tryOnly && code === 1 && said === "") return resume(Effect.succeed(false))
+        resume(Effect.fail(new LockError({ path, reason: said || `flock exited with status ${code}` })))
       })
       // interrupted while waiting: it goes, and its place in the queue with it
       return Effect.sync(() => child.kill("SIGKILL"))

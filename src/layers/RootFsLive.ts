@@ -8,7 +8,7 @@ import { Config } from "../services/Config.js"
 import { LINE_MAX_BYTES, READ_MAX_BYTES, type Ownership, type RootFsShape, type WriteOptions } from "../services/RootFs.js"
 import { resolveInRoot, type FinalLink } from "./in-root.js"
 import { programAlive } from "./alive.js"
-import { HARD_LINK, readRegularFile, reasonOf, scanRegularFileLines } from "./regular-file.js"
+import { claimLog, readRegularFile, reasonOf, scanRegularFileLines } from "./regular-file.js"
 import { dirname, mkdirs, onItself } from "./directories.js"
 
 
@@ -95,13 +95,8 @@ const removeStaleTemporaries = (dir: string, name: string, seen: TemporariesSeen
   const left: Array<string> = []
   for (const entry of seen.get(stem) ?? []) {
     const pid = Number(TEMP.exec(entry)![2])
-    if (pid === process.pid ? !ownTemporaries.has(`${dir}/${entry}`) : !programAlive(pid)) {
-      try {
-        nodeFs.unlinkSync(`${dir}/${entry}`)
-      } catch {
-        // gone already
-      }
-    } else left.push(entry)
+    if (pid === process.pid ? !ownTemporaries.has(`${dir}/${entry}`) : !programAlive(pid)) discard(`${dir}/${entry}`)
+    else left.push(entry)
   }
   if (left.length > 0) seen.set(stem, left)
   else seen.delete(stem)
@@ -153,15 +148,8 @@ const completeAppend = (target: string, pending: string, length: number, mode: n
   if (nodeFs.lstatSync(target, { throwIfNoEntry: false })?.isFile() === false) throw new Error("not a regular file; refused")
   const fd = nodeFs.openSync(target, nodeFs.constants.O_WRONLY | nodeFs.constants.O_CREAT | nodeFs.constants.O_NOFOLLOW | nodeFs.constants.O_NONBLOCK, mode)
   try {
-    const stat = nodeFs.fstatSync(fd)
-    if (!stat.isFile()) throw new Error("not a regular file; refused")
-    // a hard link (left in an image: user-data.log another name of /etc/passwd) is another file's name too, which the append
-    // and the mode below would change
-    if (stat.nlink > 1) throw new Error(HARD_LINK)
-    // the program's own file: its mode whatever it had (a log a world could read may hold what the user's programs printed),
-    // and root's whatever owner it had (an image's leftover another user owns; the owner first: chown clears setuid bits)
-    if (stat.uid !== 0 && process.getuid?.() === 0) nodeFs.fchownSync(fd, 0, 0)
-    nodeFs.fchmodSync(fd, mode)
+    // the program's own file (a hard link, user-data.log another name of /etc/passwd, refused): its mode and owner whatever it had
+    claimLog(fd, mode)
     const size = nodeFs.fstatSync(fd).size
     if (size > length) nodeFs.ftruncateSync(fd, length)
     // a log made shorter since (rotated, emptied) is appended to at its end, not padded out to LENGTH with zeros
@@ -198,7 +186,7 @@ const completePendingAppends = (dir: string, name: string, mode: number) => {
 }
 
 /**
- * A failed write's own temporary removed where it can be, the write's failure still the one named: in an append-only
+ * A temporary removed where it can be (a failed write's own, the write's failure still the one named; a dead writer's): in an append-only
  * directory (`chattr +a`) nothing is unlinked, and rmSync takes a file it may not unlink for a directory, naming its
  * scandir's 'not a directory' in place of the refusal (the temporary stays there then, as everything does)
  */

@@ -3,7 +3,7 @@
  * made anything: without Effect, so that the entry's `--bootstrap status`
  * can use it too.
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from "node:fs"
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, openSync, readFileSync, readSync } from "node:fs"
 
 /** `not found`, `permission denied`, `is a directory`...: the system's words without the path (the message names it) */
 export const reasonOf = (e: unknown): string => {
@@ -15,6 +15,20 @@ export const reasonOf = (e: unknown): string => {
 
 /** a file of the program's own written where it is (a log) that has other names: a hard link, left in an image, to another file, which the write would change */
 export const HARD_LINK = "is a hard link; refused"
+
+/**
+ * A log of the program's own, opened as `fd` to be written where it is (user-data.log): a regular file (a FIFO would
+ * swallow the output, or block its writer once full) with this one name (HARD_LINK), made root's alone with `mode`
+ * whatever mode and owner it had (an image's leftover another user owns: what the user's programs print may be secret;
+ * the owner first: chown clears the setuid bits). Throws otherwise.
+ */
+export const claimLog = (fd: number, mode: number): void => {
+  const stat = fstatSync(fd)
+  if (!stat.isFile()) throw new Error("not a regular file; refused")
+  if (stat.nlink > 1) throw new Error(HARD_LINK)
+  if (stat.uid !== 0 && process.getuid?.() === 0) fchownSync(fd, 0, 0)
+  fchmodSync(fd, mode)
+}
 
 /** why a file was not read, though it could be opened */
 export interface Refusal {
