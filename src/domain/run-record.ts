@@ -34,6 +34,13 @@ export interface PhaseRun {
    * from records of earlier editions, and where /proc is another PID namespace's
    */
   readonly pidStart?: string
+  /**
+   * the start on the monotonic clock of the process that ran it (ms): the kernel's
+   * CLOCK_MONOTONIC, from its boot, which NTP never steps. Within one boot (`pidStart`'s)
+   * it gives the time between two phases, their dates only where the clock was not stepped.
+   * Absent from records of earlier editions
+   */
+  readonly startMark?: number
   /** absent while the phase runs */
   readonly durationMs?: number
   readonly exitStatus?: number
@@ -89,6 +96,7 @@ const isPhaseRun = (v: unknown): v is PhaseRun =>
   !Number.isNaN(Date.parse(v.start)) &&
   isCount(v.pid) &&
   (v.pidStart === undefined || typeof v.pidStart === "string") &&
+  (v.startMark === undefined || isCount(v.startMark)) &&
   (v.durationMs === undefined || isCount(v.durationMs)) &&
   // a run that ended has its duration (the phase writes both at once): analyze's span ends there
   (v.exitStatus === undefined || (isCount(v.exitStatus) && v.durationMs !== undefined)) &&
@@ -164,7 +172,7 @@ export const formatRecord = (record: RunRecord): string => `${JSON.stringify(rec
 const order = (phase: Phase) => PHASES.indexOf(phase)
 
 /** the boot a run was made in (its pidStart's `systemBoot`), undefined where it is not known */
-const kernelBoot = (run: PhaseRun): string | undefined => {
+export const kernelBoot = (run: PhaseRun): string | undefined => {
   const id = run.pidStart?.slice(0, Math.max(0, run.pidStart.lastIndexOf("/")))
   return id === "" ? undefined : id
 }

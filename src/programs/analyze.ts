@@ -4,7 +4,7 @@
  * the time from the first phase's start to the end of the last that ended.
  */
 import * as Effect from "effect/Effect"
-import { attemptStart, currentAttempt, formatSeconds, isFinished, type ActionResult, type PhaseRun } from "../domain/run-record.js"
+import { attemptStart, currentAttempt, formatSeconds, isFinished, kernelBoot, type ActionResult, type PhaseRun } from "../domain/run-record.js"
 import type { Phase } from "../domain/phases.js"
 import { Config } from "../services/Config.js"
 import { Output, print } from "../services/Output.js"
@@ -39,11 +39,21 @@ export interface Analysis {
   readonly spanStart?: Phase
   /** the phase of the attempt that ended last: one running or killed has no end */
   readonly spanEnd?: Phase
-  /** the wall clock was set back between two phases of the attempt (NTP on a first boot): their dates give no span */
+  /** the wall clock was set back between two phases of the attempt (NTP on a first boot): their dates give no span, nor did the clock their starts were marked on (another boot's, an earlier edition's record) */
   readonly clockSetBack?: true
 }
 
 const endOf = (run: PhaseRun) => Date.parse(run.start) + run.durationMs!
+
+/**
+ * the time from `first`'s start to `last`'s end on the monotonic clock their starts were marked on, where both were
+ * in one boot of the kernel: the wall clock's dates include whatever NTP stepped it by meanwhile (a clock at 1970 set
+ * right between boot and early made it 56 years)
+ */
+const monotonicSpan = (first: PhaseRun, last: PhaseRun): number | undefined =>
+  first.startMark !== undefined && last.startMark !== undefined && kernelBoot(first) !== undefined && kernelBoot(first) === kernelBoot(last)
+    ? Math.max(0, last.startMark + last.durationMs! - first.startMark)
+    : undefined
 
 /** the last first boot's runs (`runs`' attempt), timed; the order they ran in is the record's (one phase at a time), not their dates' */
 export const analyse = (runs: ReadonlyArray<PhaseRun>): Analysis => {
@@ -67,8 +77,9 @@ export const analyse = (runs: ReadonlyArray<PhaseRun>): Analysis => {
   const ran = runs.filter((run) => attempt.includes(run) || (run === begun && run.phase === "boot"))
   const ended = ran.filter(isFinished)
   const [first, last] = [ran[0], ended[ended.length - 1]]
-  const setBack = ran.some((run, i) => i > 0 && Date.parse(run.start) < Math.max(...ran.slice(0, i).filter(isFinished).map(endOf)))
-  const spanMs = last === undefined || setBack ? 0 : endOf(last) - Date.parse(first!.start)
+  const marked = last === undefined ? undefined : monotonicSpan(first!, last)
+  const setBack = marked === undefined && ran.some((run, i) => i > 0 && Date.parse(run.start) < Math.max(...ran.slice(0, i).filter(isFinished).map(endOf)))
+  const spanMs = last === undefined || setBack ? 0 : (marked ?? endOf(last) - Date.parse(first!.start))
   return { actions, phases, spanMs, ...(last !== undefined ? { spanStart: first!.phase, spanEnd: last.phase } : {}), ...(setBack ? { clockSetBack: true as const } : {}) }
 }
 

@@ -144,6 +144,7 @@ export const startRun = (phase: Phase, started: Started, cloud: CloudChoice, use
       start: new Date(started.at).toISOString(),
       pid: process.pid,
       ...(pidStart !== undefined ? { pidStart } : {}),
+      startMark: started.mark,
       cloud: cloud.name,
       cloudChosenBy: cloud.chosenBy,
       userDataType,

@@ -44,6 +44,7 @@ interface RecordedRun {
   readonly phase: string
   readonly start: string
   readonly pidStart?: string
+  readonly startMark?: number
   readonly durationMs?: number
   readonly exitStatus?: number
   readonly cloud: string
@@ -718,6 +719,9 @@ describe("tiny-cloud status", () => {
   )
 })
 
+/** from `first`'s start to `last`'s end on the monotonic clock their starts were marked on */
+const spanOf = (first: RecordedRun, last: RecordedRun) => last.startMark! + last.durationMs! - first.startMark!
+
 const timed = (runs: ReadonlyArray<RecordedRun>) => runs.flatMap((r) => r.actions.map((a) => ({ phase: r.phase, name: a.name, result: a.result, durationMs: a.durationMs })))
 
 describe("tiny-cloud analyze", () => {
@@ -746,7 +750,7 @@ describe("tiny-cloud analyze", () => {
         expect(p.durationMs).toBe(runs.find((run) => run.phase === p.phase)!.durationMs)
       }
       const last = runs[runs.length - 1]!
-      expect(analysis.spanMs).toBe(Date.parse(last.start) + last.durationMs! - Date.parse(runs[0]!.start))
+      expect(analysis.spanMs).toBe(spanOf(runs[0]!, last))
 
       const text = yield* i.run(["analyze"])
       const rows = text.stdout.split("\n")
@@ -793,7 +797,7 @@ describe("tiny-cloud analyze", () => {
       const { durationMs: _d, exitStatus: _e, ...running } = main
       i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs, running] }))
       const json = JSON.parse((yield* i.run(["analyze", "--json"])).stdout) as { spanMs: number; spanEnd?: string }
-      expect(json).toMatchObject({ spanMs: Date.parse(early.start) + early.durationMs! - Date.parse(runs[0]!.start), spanEnd: "early" })
+      expect(json).toMatchObject({ spanMs: spanOf(runs[0]!, early), spanEnd: "early" })
       const text = (yield* i.run(["analyze"])).stdout
       expect(text).toContain(`${(json.spanMs / 1000).toFixed(3)}s from the start of boot to the end of early\n`)
       expect(text).toMatch(/^main +0\.000s +did not finish$/m)
@@ -803,22 +807,45 @@ describe("tiny-cloud analyze", () => {
     })
   )
 
-  it.scopedLive("the clock set back between boot and early (NTP on a first boot): final is the phase that ended last, and no span is given from the dates", () =>
+  it.scopedLive("the clock set back between boot and early (NTP on a first boot): the span from the starts' marks; without them (an earlier edition's record) no span is given from the dates", () =>
     Effect.gen(function* () {
       const i = yield* awsInstance()
       yield* i.boot()
       const { runs } = record(i)
+      const last = runs[runs.length - 1]!
       // boot's date an hour ahead: the clock was set back by an hour before early
       const ahead = { ...runs[0]!, start: new Date(Date.parse(runs[0]!.start) + 3_600_000).toISOString() }
       i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [ahead, ...runs.slice(1)] }))
+      const marked = JSON.parse((yield* i.run(["analyze", "--json"])).stdout) as { spanMs: number; spanStart?: string; spanEnd?: string; clockSetBack?: boolean }
+      expect(marked).toMatchObject({ spanMs: spanOf(runs[0]!, last), spanStart: "boot", spanEnd: "final" })
+      expect(marked.clockSetBack).toBeUndefined()
+      const unmarked = [ahead, ...runs.slice(1)].map(({ startMark: _m, ...run }) => run)
+      i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: unmarked }))
       // before: '0.010s from the start of boot to the end of boot' (boot's date the latest end), spanEnd boot
       const json = JSON.parse((yield* i.run(["analyze", "--json"])).stdout) as { spanMs: number; spanStart?: string; spanEnd?: string; clockSetBack?: boolean }
       expect(json).toMatchObject({ spanMs: 0, spanStart: "boot", spanEnd: "final", clockSetBack: true })
       expect((yield* i.run(["analyze"])).stdout).toMatch(/\nno span from the start of boot to the end of final: the clock was set back between two phases\n$/)
       // set forward, or not at all: the span from the dates
-      i.write(STATUS_FILE, JSON.stringify({ version: 1, runs }))
-      const last = runs[runs.length - 1]!
+      i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: runs.map(({ startMark: _m, ...run }) => run) }))
       expect(JSON.parse((yield* i.run(["analyze", "--json"])).stdout)).toMatchObject({ spanMs: Date.parse(last.start) + last.durationMs! - Date.parse(runs[0]!.start), spanEnd: "final" })
+    })
+  )
+
+  it.scopedLive("the wall clock at 1970 set right during main (NTP on a VM without a clock of its own): the span is the boot's time, not 56 years; each start is marked on the monotonic clock", () =>
+    Effect.gen(function* () {
+      const wall = yield* steppableWallClock
+      const years = 56 * 365 * 86_400_000
+      wall.step(-years)
+      const i = yield* awsInstance(undefined, { answer: (c) => (c.command === "hostname" ? void wall.step(years) : undefined) })
+      yield* i.boot().pipe(Effect.withClock(wall.clock))
+      const { runs } = record(i)
+      expect(runs.map((r) => new Date(r.start).getUTCFullYear() < 2000)).toEqual([true, true, true, false])
+      for (const run of runs) expect(run.startMark).toSatisfy(Number.isInteger)
+      const json = JSON.parse((yield* i.run(["analyze", "--json"])).stdout) as { spanMs: number; spanStart?: string; spanEnd?: string; clockSetBack?: boolean }
+      // before: the dates' span, the step's 56 years and the boot's time
+      expect(json).toMatchObject({ spanMs: spanOf(runs[0]!, runs[3]!), spanStart: "boot", spanEnd: "final" })
+      expect(json.spanMs).toBeLessThan(3_600_000)
+      expect((yield* i.run(["analyze"])).stdout).toMatch(/\n\d+\.\d{3}s from the start of boot to the end of final\n$/)
     })
   )
 
@@ -830,7 +857,7 @@ describe("tiny-cloud analyze", () => {
       const early = runs[runs.length - 1]!
       expect(early.phase).toBe("early")
       const json = JSON.parse((yield* i.run(["analyze", "--json"])).stdout) as { spanMs: number; spanStart?: string; spanEnd?: string; clockSetBack?: boolean }
-      expect(json).toMatchObject({ spanMs: Date.parse(early.start) + early.durationMs! - Date.parse(runs[0]!.start), spanStart: "boot", spanEnd: "early" })
+      expect(json).toMatchObject({ spanMs: spanOf(runs[0]!, early), spanStart: "boot", spanEnd: "early" })
       expect(json.clockSetBack).toBeUndefined()
     })
   )
@@ -844,7 +871,7 @@ describe("tiny-cloud analyze", () => {
       const json = JSON.parse((yield* i.run(["analyze", "--json"])).stdout) as { spanMs: number; spanStart?: string; spanEnd?: string; phases: ReadonlyArray<{ phase: string }> }
       expect(json.phases.map((p) => p.phase)).toEqual(["boot", "early", "main", "final"])
       // before: 'from the start of early to the end of final', the first boot run's time left out
-      expect(json).toMatchObject({ spanMs: Date.parse(final.start) + final.durationMs! - Date.parse(runs[0]!.start), spanStart: "boot", spanEnd: "final" })
+      expect(json).toMatchObject({ spanMs: spanOf(runs[0]!, final), spanStart: "boot", spanEnd: "final" })
       expect((yield* i.run(["analyze"])).stdout).toMatch(/ from the start of boot to the end of final\n$/)
     })
   )
