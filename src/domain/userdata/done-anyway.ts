@@ -43,6 +43,11 @@ const DONE_ANYWAY: ReadonlyArray<readonly [string, (value: unknown) => boolean]>
   ["ssh_deletekeys", (v) => v === false || v === 0],
   // cc_resolv_conf: /etc/resolv.conf left alone
   ["manage_resolv_conf", (v) => truthOf(v) === false],
+  // cc_ssh_authkey_fingerprints: true (util.is_true: a float 1.0 is no true word) logs no fingerprints of the users' keys, and none are logged here
+  ["no_ssh_fingerprints", (v) => truthOf(v) === true],
+  // cc_keys_to_console: emit_keys_to_console false (get_cfg_option_bool: anything that is not a true word) writes no host keys to the
+  // console, and none are written here
+  ["ssh", (v) => Object.keys(asMap(v) ?? {}).join() === "emit_keys_to_console" && truthOf(asMap(v)?.["emit_keys_to_console"]) !== true],
   // cc_set_passwords expires only the passwords it sets: `expire: false` alone (Proxmox writes it for every instance) sets and expires none
   ["chpasswd", (v) => Object.keys(asMap(v) ?? {}).join() === "expire" && truthOf(asMap(v)?.["expire"]) === false]
 ]
