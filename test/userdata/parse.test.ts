@@ -1365,6 +1365,17 @@ describe("#cloud-config", () => {
     expect(notes("#cloud-config\nno_ssh_fingerprints: 1.0\nssh: {emit_keys_to_console: false, other: 1}\n").warnings).toEqual(["unsupported cloud-config keys: no_ssh_fingerprints, ssh"])
   })
 
+  // cc_ssh: the cloud's keys installed unless allow_public_ssh_keys is false to get_cfg_option_bool (no value, a float 1.0
+  // too); host keys published unless ssh_publish_hostkeys' `enabled` is (and it fails on one that is no map)
+  it("accepts allow_public_ssh_keys: true and ssh_publish_hostkeys: {enabled: false}, which ask what Tiny Cloud does anyway; no value and their other values are named", () => {
+    expect(notes("#cloud-config\nallow_public_ssh_keys: true\nssh_publish_hostkeys:\n  enabled: false\n  blacklist: [rsa]\n")).toEqual({ problems: [], warnings: [] })
+    expect(notes("#cloud-config\nallow_public_ssh_keys: 'yes'\nssh_publish_hostkeys: {enabled: 'off'}\n")).toEqual({ problems: [], warnings: [] })
+    const named = ["unsupported cloud-config keys: allow_public_ssh_keys, ssh_publish_hostkeys"]
+    expect(notes("#cloud-config\nallow_public_ssh_keys:\nssh_publish_hostkeys:\n").warnings).toEqual(named)
+    expect(notes("#cloud-config\nallow_public_ssh_keys: false\nssh_publish_hostkeys: {blacklist: [rsa]}\n").warnings).toEqual(named)
+    expect(notes("#cloud-config\nallow_public_ssh_keys: 1.0\nssh_publish_hostkeys: {enabled: true}\n").warnings).toEqual(named)
+  })
+
   // cc_package_update_upgrade_install: _multi_cfg_bool_get(cfg, "apt_reboot_if_required", "package_reboot_if_required"); the schema
   // names apt_reboot_if_required deprecated (22.2), and its own test takes `apt_reboot_if_required: false` as valid
   it("reads apt_reboot_if_required, cloud-init's deprecated name, as package_reboot_if_required: false is accepted, true named; the deprecation said", () => {
