@@ -367,6 +367,26 @@ users:
     })
   )
 
+  // cloud-init's integration test test_users_groups.py: a new user with lock_passwd: false and no password
+  // ("nopassworduser") boots with the warning 'Not unlocking password for user nopassworduser', its account left locked
+  it.scopedLive("lock_passwd: false with no password: the account made now stays locked (`*`), and a warning says there is none to unlock", () =>
+    Effect.gen(function* () {
+      const doc = `#cloud-config\nusers:\n  - default\n  - name: nopw\n    gecos: No password here\n    lock_passwd: false\n  - name: withpw\n    lock_passwd: false\n    hashed_passwd: "$6$salt$withHash"\n  - name: locked\n`
+      const i = yield* userDataInstance(doc)
+      const { main } = yield* firstBoot(i)
+      expect(main.code, main.stderr).toBe(0)
+      expect(i.read("/etc/shadow")).toMatch(/^nopw:\*:/m)
+      // before: nothing said, the lock_passwd: false passed over
+      expect(main.stderr).toContain(
+        "\nuserdata_users: nopw: lock_passwd is false but no password is given (passwd, hashed_passwd or plain_text_passwd, not empty): there is none to unlock; the password stays locked (*), keys work\n"
+      )
+      expect(main.stderr).not.toContain("withpw: lock_passwd")
+      expect(main.stderr).not.toContain("locked: lock_passwd")
+      expect(main.stderr).not.toContain("alpine: lock_passwd")
+      expectReachable(i, "alpine")
+    })
+  )
+
   it.scopedLive("an empty password (a template's empty variable) sets none: the account is locked with `*`, never left without a password", () =>
     Effect.gen(function* () {
       const doc = `#cloud-config\nusers:\n  - default\n  - {name: ann, plain_text_passwd: "", lock_passwd: false}\n  - {name: ben, hashed_passwd: "", lock_passwd: false}\n  - {name: cid, passwd: "", lock_passwd: false}\n`

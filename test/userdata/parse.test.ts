@@ -1355,6 +1355,27 @@ describe("#cloud-config", () => {
     for (const v of ['"false"', "'no'"]) expect(notes(`#cloud-config\nssh_deletekeys: ${v}\n`).warnings).toEqual(["unsupported cloud-config keys: ssh_deletekeys"])
   })
 
+  // cloud-init's integration tests test_keys_to_console.py and test_ssh_auth_key_fingerprints.py turn the console output off:
+  // cc_keys_to_console reads emit_keys_to_console with get_cfg_option_bool (anything but a true word is false), and
+  // cc_ssh_authkey_fingerprints no_ssh_fingerprints with util.is_true (a float 1.0 is no true word); Tiny Cloud writes neither
+  it("accepts no_ssh_fingerprints: true and ssh: {emit_keys_to_console: false}, which ask what Tiny Cloud does anyway; their other values are named", () => {
+    expect(notes("#cloud-config\nssh:\n  emit_keys_to_console: false\nno_ssh_fingerprints: true\n")).toEqual({ problems: [], warnings: [] })
+    expect(notes("#cloud-config\nssh: {emit_keys_to_console: 'no'}\nno_ssh_fingerprints: 'yes'\n")).toEqual({ problems: [], warnings: [] })
+    expect(notes("#cloud-config\nno_ssh_fingerprints: false\nssh: {emit_keys_to_console: true}\n").warnings).toEqual(["unsupported cloud-config keys: no_ssh_fingerprints, ssh"])
+    expect(notes("#cloud-config\nno_ssh_fingerprints: 1.0\nssh: {emit_keys_to_console: false, other: 1}\n").warnings).toEqual(["unsupported cloud-config keys: no_ssh_fingerprints, ssh"])
+  })
+
+  // cc_ssh: the cloud's keys installed unless allow_public_ssh_keys is false to get_cfg_option_bool (no value, a float 1.0
+  // too); host keys published unless ssh_publish_hostkeys' `enabled` is (and it fails on one that is no map)
+  it("accepts allow_public_ssh_keys: true and ssh_publish_hostkeys: {enabled: false}, which ask what Tiny Cloud does anyway; no value and their other values are named", () => {
+    expect(notes("#cloud-config\nallow_public_ssh_keys: true\nssh_publish_hostkeys:\n  enabled: false\n  blacklist: [rsa]\n")).toEqual({ problems: [], warnings: [] })
+    expect(notes("#cloud-config\nallow_public_ssh_keys: 'yes'\nssh_publish_hostkeys: {enabled: 'off'}\n")).toEqual({ problems: [], warnings: [] })
+    const named = ["unsupported cloud-config keys: allow_public_ssh_keys, ssh_publish_hostkeys"]
+    expect(notes("#cloud-config\nallow_public_ssh_keys:\nssh_publish_hostkeys:\n").warnings).toEqual(named)
+    expect(notes("#cloud-config\nallow_public_ssh_keys: false\nssh_publish_hostkeys: {blacklist: [rsa]}\n").warnings).toEqual(named)
+    expect(notes("#cloud-config\nallow_public_ssh_keys: 1.0\nssh_publish_hostkeys: {enabled: true}\n").warnings).toEqual(named)
+  })
+
   // cc_package_update_upgrade_install: _multi_cfg_bool_get(cfg, "apt_reboot_if_required", "package_reboot_if_required"); the schema
   // names apt_reboot_if_required deprecated (22.2), and its own test takes `apt_reboot_if_required: false` as valid
   it("reads apt_reboot_if_required, cloud-init's deprecated name, as package_reboot_if_required: false is accepted, true named; the deprecation said", () => {

@@ -22,6 +22,14 @@ const growsRoot = (value: unknown): boolean => {
   )
 }
 
+/** cc_ssh's ssh_publish_hostkeys with `enabled` not true (its blacklist, of keys not published, changes nothing then) */
+const publishesNone = (value: unknown): boolean => {
+  const map = asMap(value)
+  if (map === undefined || !Object.hasOwn(map, "enabled")) return false
+  const { enabled, blacklist, ...others } = map
+  return Object.keys(others).length === 0 && truthOf(enabled) !== true && (blacklist === undefined || blacklist === null || Array.isArray(blacklist))
+}
+
 /** each key, with the values (as cloud-init reads them) that ask what the action named does */
 const DONE_ANYWAY: ReadonlyArray<readonly [string, (value: unknown) => boolean]> = [
   // cc_set_hostname: false sets the host name, as set_hostname and userdata_hostname do
@@ -43,6 +51,15 @@ const DONE_ANYWAY: ReadonlyArray<readonly [string, (value: unknown) => boolean]>
   ["ssh_deletekeys", (v) => v === false || v === 0],
   // cc_resolv_conf: /etc/resolv.conf left alone
   ["manage_resolv_conf", (v) => truthOf(v) === false],
+  // cc_ssh_authkey_fingerprints: true (util.is_true: a float 1.0 is no true word) logs no fingerprints of the users' keys, and none are logged here
+  ["no_ssh_fingerprints", (v) => truthOf(v) === true],
+  // cc_keys_to_console: emit_keys_to_console false (get_cfg_option_bool: anything that is not a true word) writes no host keys to the
+  // console, and none are written here
+  ["ssh", (v) => Object.keys(asMap(v) ?? {}).join() === "emit_keys_to_console" && truthOf(asMap(v)?.["emit_keys_to_console"]) !== true],
+  // cc_ssh: the cloud's keys installed for the default user (get_cfg_option_bool: a true word), as set_ssh_keys installs them
+  ["allow_public_ssh_keys", (v) => truthOf(v) === true],
+  // cc_ssh: no host keys published to the cloud (`enabled` read by get_cfg_option_bool: anything but a true word), which this edition never does
+  ["ssh_publish_hostkeys", publishesNone],
   // cc_set_passwords expires only the passwords it sets: `expire: false` alone (Proxmox writes it for every instance) sets and expires none
   ["chpasswd", (v) => Object.keys(asMap(v) ?? {}).join() === "expire" && truthOf(asMap(v)?.["expire"]) === false]
 ]
@@ -50,9 +67,10 @@ const DONE_ANYWAY: ReadonlyArray<readonly [string, (value: unknown) => boolean]>
 /**
  * Keys whose YAML null (`resize_rootfs:` with no value, a template's value left empty) cloud-init does not read as
  * absent, so their readers take it: `get_cfg_option_str` makes it "None" and `get_cfg_option_bool` false (no resize, no
- * hostname file), and cc_growpart leaves the partition alone when its settings are no map ("'growpart' in config was not a dict")
+ * hostname file, none of the cloud's keys), cc_growpart leaves the partition alone when its settings are no map ("'growpart'
+ * in config was not a dict"), and cc_ssh fails on ssh_publish_hostkeys that is no map
  */
-export const DONE_ANYWAY_NULL_READ: ReadonlySet<string> = new Set(["resize_rootfs", "growpart", "create_hostname_file"])
+export const DONE_ANYWAY_NULL_READ: ReadonlySet<string> = new Set(["resize_rootfs", "growpart", "create_hostname_file", "allow_public_ssh_keys", "ssh_publish_hostkeys"])
 
 export const DONE_ANYWAY_READERS: Readonly<Record<string, Reader>> = Object.fromEntries(
   DONE_ANYWAY.map(([key, asked]): [string, Reader] => [

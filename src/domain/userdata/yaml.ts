@@ -137,7 +137,9 @@ const DONE_ANYWAY_TEXT_FLAGS: ReadonlySet<string> = new Set([
   "prefer_fqdn_over_hostname",
   "resize_rootfs",
   "package_reboot_if_required",
-  "manage_resolv_conf"
+  "manage_resolv_conf",
+  "no_ssh_fingerprints",
+  "allow_public_ssh_keys"
 ])
 
 /** a write_files entry's flags, which cloud-init reads the same way (get_cfg_option_bool): `append: 1.0` overwrites, `defer: 1.0` does not defer */

@@ -44,6 +44,11 @@ const setPassword = (name: string, settings: UserSettings, rule: PasswordRule) =
       }
       return
     }
+    // lock_passwd: false and no password for an account made now: nothing to unlock, which cloud-init warns of too ('Not
+    // unlocking password for user NAME'), leaving the account locked; an empty password is none, as the reading takes it
+    if (password === undefined && !settings.lockPasswd && rule.passwdApplies) {
+      yield* warn(`userdata_users: ${name}: lock_passwd is false but no password is given (passwd, hashed_passwd or plain_text_passwd, not empty): there is none to unlock; the password stays locked (*), keys work`)
+    }
     if (rule.created || applies) yield* system("chpasswd", ["-e"], "chpasswd", { stdin: `${name}:*\n` })
   })
 
