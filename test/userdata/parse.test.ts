@@ -1365,6 +1365,16 @@ describe("#cloud-config", () => {
     expect(notes("#cloud-config\nno_ssh_fingerprints: 1.0\nssh: {emit_keys_to_console: false, other: 1}\n").warnings).toEqual(["unsupported cloud-config keys: no_ssh_fingerprints, ssh"])
   })
 
+  // cc_keys_to_console skips only when util.is_false(cfg.get("ssh", {}).get("emit_keys_to_console", True)): a false word (str()
+  // of the value), so no value, another word or a float 0.0 (str: "0.0") writes the host keys; `ssh:` with no value has no .get
+  it("names ssh: with no value, and emit_keys_to_console with no value, a word that is not false or a float 0.0: cloud-init writes the host keys to the console then, or fails", () => {
+    const named = { problems: [], warnings: ["unsupported cloud-config keys: ssh"] }
+    for (const value of ["", "~", "maybe", "0.0", "!!float 0", "1.0"]) expect(notes(`#cloud-config\nssh: {emit_keys_to_console: ${value}}\n`)).toEqual(named)
+    expect(notes("#cloud-config\nzero: &z 0.0\nssh: {emit_keys_to_console: *z}\n").warnings).toEqual(["unsupported cloud-config keys: zero, ssh"])
+    expect(notes("#cloud-config\nssh:\n")).toEqual(named)
+    for (const value of ["0", "off", "' No '", "FALSE"]) expect(notes(`#cloud-config\nssh: {emit_keys_to_console: ${value}}\n`)).toEqual({ problems: [], warnings: [] })
+  })
+
   // cc_ssh: the cloud's keys installed unless allow_public_ssh_keys is false to get_cfg_option_bool (no value, a float 1.0
   // too); host keys published unless ssh_publish_hostkeys' `enabled` is (and it fails on one that is no map)
   it("accepts allow_public_ssh_keys: true and ssh_publish_hostkeys: {enabled: false}, which ask what Tiny Cloud does anyway; no value and their other values are named", () => {
