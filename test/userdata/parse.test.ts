@@ -1386,6 +1386,15 @@ describe("#cloud-config", () => {
     expect(notes("#cloud-config\nallow_public_ssh_keys: 1.0\nssh_publish_hostkeys: {enabled: true}\n").warnings).toEqual(named)
   })
 
+  // cc_ssh: get_cfg_option_list(cfg["ssh_publish_hostkeys"], "blacklist", ...) takes any value (a text is a list of it), and
+  // get_cfg_option_bool(..., "enabled", True) a float 1.0 as false (str: "1.0"): no host key is published
+  it("accepts ssh_publish_hostkeys: {enabled: false} beside a blacklist that is no list, and {enabled: 1.0}: cloud-init publishes no host key", () => {
+    for (const value of ["{enabled: false, blacklist: x}", "{enabled: false, blacklist: 5}", "{enabled: 1.0}", "{enabled: !!float 1}", "{enabled: 0.0}"]) {
+      expect(notes(`#cloud-config\nssh_publish_hostkeys: ${value}\n`)).toEqual({ problems: [], warnings: [] })
+    }
+    expect(notes("#cloud-config\nssh_publish_hostkeys: {enabled: 1, blacklist: x}\n").warnings).toEqual(["unsupported cloud-config keys: ssh_publish_hostkeys"])
+  })
+
   // cc_package_update_upgrade_install: _multi_cfg_bool_get(cfg, "apt_reboot_if_required", "package_reboot_if_required"); the schema
   // names apt_reboot_if_required deprecated (22.2), and its own test takes `apt_reboot_if_required: false` as valid
   it("reads apt_reboot_if_required, cloud-init's deprecated name, as package_reboot_if_required: false is accepted, true named; the deprecation said", () => {

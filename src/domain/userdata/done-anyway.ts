@@ -22,12 +22,15 @@ const growsRoot = (value: unknown): boolean => {
   )
 }
 
-/** cc_ssh's ssh_publish_hostkeys with `enabled` not true (its blacklist, of keys not published, changes nothing then) */
+/**
+ * cc_ssh's ssh_publish_hostkeys with `enabled` not true (its blacklist, of keys not published, changes nothing then: any
+ * value, which get_cfg_option_list makes a list of its text)
+ */
 const publishesNone = (value: unknown): boolean => {
   const map = asMap(value)
   if (map === undefined || !Object.hasOwn(map, "enabled")) return false
-  const { enabled, blacklist, ...others } = map
-  return Object.keys(others).length === 0 && truthOf(enabled) !== true && (blacklist === undefined || blacklist === null || Array.isArray(blacklist))
+  const { enabled, blacklist: _blacklist, ...others } = map
+  return Object.keys(others).length === 0 && truthOf(enabled) !== true
 }
 
 /** each key, with the values (as cloud-init reads them) that ask what the action named does */

@@ -144,9 +144,13 @@ const DONE_ANYWAY_TEXT_FLAGS: ReadonlySet<string> = new Set([
 
 /**
  * The flags of a top-level map cloud-init reads by their text too (done-anyway.ts), as the map's key and the flag's: a float
- * 0.0 or 1.0 is none of its words (`ssh: {emit_keys_to_console: 0.0}` writes the host keys to the console), so NaN here
+ * 0.0 or 1.0 is none of its words (`ssh: {emit_keys_to_console: 0.0}` writes the host keys to the console,
+ * `ssh_publish_hostkeys: {enabled: 1.0}` publishes none), so NaN here
  */
-const NESTED_TEXT_FLAGS: ReadonlyMap<string, string> = new Map([["ssh", "emit_keys_to_console"]])
+const NESTED_TEXT_FLAGS: ReadonlyMap<string, string> = new Map([
+  ["ssh", "emit_keys_to_console"],
+  ["ssh_publish_hostkeys", "enabled"]
+])
 
 /** whether a pair's ancestry (document, map, a top-level pair, its map) makes its key one of NESTED_TEXT_FLAGS */
 const isNestedTextFlag = (ancestry: ReadonlyArray<unknown>, key: string): boolean => {
