@@ -1365,6 +1365,16 @@ describe("#cloud-config", () => {
     expect(notes("#cloud-config\nno_ssh_fingerprints: 1.0\nssh: {emit_keys_to_console: false, other: 1}\n").warnings).toEqual(["unsupported cloud-config keys: no_ssh_fingerprints, ssh"])
   })
 
+  // cc_keys_to_console skips only when util.is_false(cfg.get("ssh", {}).get("emit_keys_to_console", True)): a false word (str()
+  // of the value), so no value, another word or a float 0.0 (str: "0.0") writes the host keys; `ssh:` with no value has no .get
+  it("names ssh: with no value, and emit_keys_to_console with no value, a word that is not false or a float 0.0: cloud-init writes the host keys to the console then, or fails", () => {
+    const named = { problems: [], warnings: ["unsupported cloud-config keys: ssh"] }
+    for (const value of ["", "~", "maybe", "0.0", "!!float 0", "1.0"]) expect(notes(`#cloud-config\nssh: {emit_keys_to_console: ${value}}\n`)).toEqual(named)
+    expect(notes("#cloud-config\nzero: &z 0.0\nssh: {emit_keys_to_console: *z}\n").warnings).toEqual(["unsupported cloud-config keys: zero, ssh"])
+    expect(notes("#cloud-config\nssh:\n")).toEqual(named)
+    for (const value of ["0", "off", "' No '", "FALSE"]) expect(notes(`#cloud-config\nssh: {emit_keys_to_console: ${value}}\n`)).toEqual({ problems: [], warnings: [] })
+  })
+
   // cc_ssh: the cloud's keys installed unless allow_public_ssh_keys is false to get_cfg_option_bool (no value, a float 1.0
   // too); host keys published unless ssh_publish_hostkeys' `enabled` is (and it fails on one that is no map)
   it("accepts allow_public_ssh_keys: true and ssh_publish_hostkeys: {enabled: false}, which ask what Tiny Cloud does anyway; no value and their other values are named", () => {
@@ -1374,6 +1384,15 @@ describe("#cloud-config", () => {
     expect(notes("#cloud-config\nallow_public_ssh_keys:\nssh_publish_hostkeys:\n").warnings).toEqual(named)
     expect(notes("#cloud-config\nallow_public_ssh_keys: false\nssh_publish_hostkeys: {blacklist: [rsa]}\n").warnings).toEqual(named)
     expect(notes("#cloud-config\nallow_public_ssh_keys: 1.0\nssh_publish_hostkeys: {enabled: true}\n").warnings).toEqual(named)
+  })
+
+  // cc_ssh: get_cfg_option_list(cfg["ssh_publish_hostkeys"], "blacklist", ...) takes any value (a text is a list of it), and
+  // get_cfg_option_bool(..., "enabled", True) a float 1.0 as false (str: "1.0"): no host key is published
+  it("accepts ssh_publish_hostkeys: {enabled: false} beside a blacklist that is no list, and {enabled: 1.0}: cloud-init publishes no host key", () => {
+    for (const value of ["{enabled: false, blacklist: x}", "{enabled: false, blacklist: 5}", "{enabled: 1.0}", "{enabled: !!float 1}", "{enabled: 0.0}"]) {
+      expect(notes(`#cloud-config\nssh_publish_hostkeys: ${value}\n`)).toEqual({ problems: [], warnings: [] })
+    }
+    expect(notes("#cloud-config\nssh_publish_hostkeys: {enabled: 1, blacklist: x}\n").warnings).toEqual(["unsupported cloud-config keys: ssh_publish_hostkeys"])
   })
 
   // cc_package_update_upgrade_install: _multi_cfg_bool_get(cfg, "apt_reboot_if_required", "package_reboot_if_required"); the schema

@@ -22,12 +22,15 @@ const growsRoot = (value: unknown): boolean => {
   )
 }
 
-/** cc_ssh's ssh_publish_hostkeys with `enabled` not true (its blacklist, of keys not published, changes nothing then) */
+/**
+ * cc_ssh's ssh_publish_hostkeys with `enabled` not true (its blacklist, of keys not published, changes nothing then: any
+ * value, which get_cfg_option_list makes a list of its text)
+ */
 const publishesNone = (value: unknown): boolean => {
   const map = asMap(value)
   if (map === undefined || !Object.hasOwn(map, "enabled")) return false
-  const { enabled, blacklist, ...others } = map
-  return Object.keys(others).length === 0 && truthOf(enabled) !== true && (blacklist === undefined || blacklist === null || Array.isArray(blacklist))
+  const { enabled, blacklist: _blacklist, ...others } = map
+  return Object.keys(others).length === 0 && truthOf(enabled) !== true
 }
 
 /** each key, with the values (as cloud-init reads them) that ask what the action named does */
@@ -53,9 +56,9 @@ const DONE_ANYWAY: ReadonlyArray<readonly [string, (value: unknown) => boolean]>
   ["manage_resolv_conf", (v) => truthOf(v) === false],
   // cc_ssh_authkey_fingerprints: true (util.is_true: a float 1.0 is no true word) logs no fingerprints of the users' keys, and none are logged here
   ["no_ssh_fingerprints", (v) => truthOf(v) === true],
-  // cc_keys_to_console: emit_keys_to_console false (get_cfg_option_bool: anything that is not a true word) writes no host keys to the
-  // console, and none are written here
-  ["ssh", (v) => Object.keys(asMap(v) ?? {}).join() === "emit_keys_to_console" && truthOf(asMap(v)?.["emit_keys_to_console"]) !== true],
+  // cc_keys_to_console: emit_keys_to_console false (util.is_false: a false word; no value, another word or a float 0.0 writes
+  // them) writes no host keys to the console, and none are written here
+  ["ssh", (v) => Object.keys(asMap(v) ?? {}).join() === "emit_keys_to_console" && truthOf(asMap(v)?.["emit_keys_to_console"]) === false],
   // cc_ssh: the cloud's keys installed for the default user (get_cfg_option_bool: a true word), as set_ssh_keys installs them
   ["allow_public_ssh_keys", (v) => truthOf(v) === true],
   // cc_ssh: no host keys published to the cloud (`enabled` read by get_cfg_option_bool: anything but a true word), which this edition never does
@@ -68,9 +71,10 @@ const DONE_ANYWAY: ReadonlyArray<readonly [string, (value: unknown) => boolean]>
  * Keys whose YAML null (`resize_rootfs:` with no value, a template's value left empty) cloud-init does not read as
  * absent, so their readers take it: `get_cfg_option_str` makes it "None" and `get_cfg_option_bool` false (no resize, no
  * hostname file, none of the cloud's keys), cc_growpart leaves the partition alone when its settings are no map ("'growpart'
- * in config was not a dict"), and cc_ssh fails on ssh_publish_hostkeys that is no map
+ * in config was not a dict"), cc_ssh fails on ssh_publish_hostkeys that is no map, and cc_keys_to_console on an `ssh:`
+ * with no value (`cfg.get("ssh", {})` is None, which has no `.get`)
  */
-export const DONE_ANYWAY_NULL_READ: ReadonlySet<string> = new Set(["resize_rootfs", "growpart", "create_hostname_file", "allow_public_ssh_keys", "ssh_publish_hostkeys"])
+export const DONE_ANYWAY_NULL_READ: ReadonlySet<string> = new Set(["resize_rootfs", "growpart", "create_hostname_file", "allow_public_ssh_keys", "ssh_publish_hostkeys", "ssh"])
 
 export const DONE_ANYWAY_READERS: Readonly<Record<string, Reader>> = Object.fromEntries(
   DONE_ANYWAY.map(([key, asked]): [string, Reader] => [

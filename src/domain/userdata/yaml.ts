@@ -142,6 +142,22 @@ const DONE_ANYWAY_TEXT_FLAGS: ReadonlySet<string> = new Set([
   "allow_public_ssh_keys"
 ])
 
+/**
+ * The flags of a top-level map cloud-init reads by their text too (done-anyway.ts), as the map's key and the flag's: a float
+ * 0.0 or 1.0 is none of its words (`ssh: {emit_keys_to_console: 0.0}` writes the host keys to the console,
+ * `ssh_publish_hostkeys: {enabled: 1.0}` publishes none), so NaN here
+ */
+const NESTED_TEXT_FLAGS: ReadonlyMap<string, string> = new Map([
+  ["ssh", "emit_keys_to_console"],
+  ["ssh_publish_hostkeys", "enabled"]
+])
+
+/** whether a pair's ancestry (document, map, a top-level pair, its map) makes its key one of NESTED_TEXT_FLAGS */
+const isNestedTextFlag = (ancestry: ReadonlyArray<unknown>, key: string): boolean => {
+  const owner = ancestry[2]
+  return ancestry.length === 4 && isPair(owner) && isScalar(owner.key) && NESTED_TEXT_FLAGS.get(String(owner.key.value)) === key
+}
+
 /** a write_files entry's flags, which cloud-init reads the same way (get_cfg_option_bool): `append: 1.0` overwrites, `defer: 1.0` does not defer */
 const WRITE_FILE_FLAGS: ReadonlySet<string> = new Set(["append", "defer"])
 
@@ -289,7 +305,7 @@ const keepAsWritten = (doc: Document, resolve: Resolve, keys: ReadonlySet<string
       // written below, as PyYAML reads it: on a copy of the anchor's scalar in its place, its own, so that the anchored value (`x`)
       // and its other uses (a runcmd argument) stay as written
       const flag =
-        (at !== undefined && ((ancestry.length === 2 && (TEXT_FLAGS.has(key) || DONE_ANYWAY_TEXT_FLAGS.has(key))) || (WRITE_FILE_FLAGS.has(key) && inWriteFilesEntry(ancestry)))) ||
+        (at !== undefined && ((ancestry.length === 2 && (TEXT_FLAGS.has(key) || DONE_ANYWAY_TEXT_FLAGS.has(key))) || (WRITE_FILE_FLAGS.has(key) && inWriteFilesEntry(ancestry)) || isNestedTextFlag(ancestry, key))) ||
         key === "uid"
       const anchored = flag && isAlias(pair.value) ? resolve(pair.value) : undefined
       if (isScalar(anchored) && typeof anchored.value === "number") {
@@ -304,6 +320,9 @@ const keepAsWritten = (doc: Document, resolve: Resolve, keys: ReadonlySet<string
       }
       if (at !== undefined && ancestry.length === 2 && DONE_ANYWAY_TEXT_FLAGS.has(key) && isScalar(value) && value.value === 1 && value.source !== undefined && !isInteger(value.tag, value.source)) {
         value.value = false
+      }
+      if (at !== undefined && isNestedTextFlag(ancestry, key) && isScalar(value) && (value.value === 0 || value.value === 1) && value.source !== undefined && !isInteger(value.tag, value.source)) {
+        value.value = NaN
       }
       // a write_files entry's `append: 1.0` or `defer: 1.0` is false to cloud-init (its file overwritten, or written at once): so here, named
       if (at !== undefined && WRITE_FILE_FLAGS.has(key) && inWriteFilesEntry(ancestry) && isScalar(value) && value.value === 1 && value.source !== undefined && !isInteger(value.tag, value.source)) {
