@@ -78,7 +78,8 @@ const RESULTS: ReadonlyArray<string> = ["done", "failed", "skipped", "unknown"]
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v)
 const isStrings = (v: unknown): v is ReadonlyArray<string> => Array.isArray(v) && v.every((s) => typeof s === "string")
-const isCount = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0
+// past 2^53 a number is no count a run could have written (a mark of 1e300 made a span of 1e297 s)
+const isCount = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0
 
 const isActionRun = (v: unknown): v is ActionRun =>
   isObject(v) &&

@@ -50,10 +50,12 @@ const endOf = (run: PhaseRun) => Date.parse(run.start) + run.durationMs!
  * in one boot of the kernel: the wall clock's dates include whatever NTP stepped it by meanwhile (a clock at 1970 set
  * right between boot and early made it 56 years)
  */
-const monotonicSpan = (first: PhaseRun, last: PhaseRun): number | undefined =>
-  first.startMark !== undefined && last.startMark !== undefined && kernelBoot(first) !== undefined && kernelBoot(first) === kernelBoot(last)
-    ? Math.max(0, last.startMark + last.durationMs! - first.startMark)
-    : undefined
+const monotonicSpan = (first: PhaseRun, last: PhaseRun): number | undefined => {
+  if (first.startMark === undefined || last.startMark === undefined || kernelBoot(first) === undefined || kernelBoot(first) !== kernelBoot(last)) return undefined
+  const span = last.startMark + last.durationMs! - first.startMark
+  // marks that contradict the record's order (a record edited or damaged) give no span: the dates do
+  return span >= 0 ? span : undefined
+}
 
 /** the last first boot's runs (`runs`' attempt), timed; the order they ran in is the record's (one phase at a time), not their dates' */
 export const analyse = (runs: ReadonlyArray<PhaseRun>): Analysis => {

@@ -831,6 +831,23 @@ describe("tiny-cloud analyze", () => {
     })
   )
 
+  it.scopedLive("marks that contradict the record (final's before boot's) give the span from the dates; a mark past 2^53 is a damaged run, left out as one", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      yield* i.boot()
+      const { runs } = record(i)
+      const last = runs[runs.length - 1]!
+      const before = { ...last, startMark: runs[0]!.startMark! - last.durationMs! - 10_000 }
+      i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs.slice(0, -1), before] }))
+      // before: '0.000s from the start of boot to the end of final'
+      expect(JSON.parse((yield* i.run(["analyze", "--json"])).stdout)).toMatchObject({ spanMs: Date.parse(last.start) + last.durationMs! - Date.parse(runs[0]!.start), spanEnd: "final" })
+      i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs.slice(0, -1), { ...last, startMark: 2 ** 53 + 10 }] }))
+      // before: '9007199184349.008s from the start of boot to the end of final'
+      const json = JSON.parse((yield* i.run(["analyze", "--json"])).stdout) as { spanMs: number; spanEnd?: string }
+      expect(json).toMatchObject({ spanMs: spanOf(runs[0]!, runs[2]!), spanEnd: "main" })
+    })
+  )
+
   it.scopedLive("the wall clock at 1970 set right during main (NTP on a VM without a clock of its own): the span is the boot's time, not 56 years; each start is marked on the monotonic clock", () =>
     Effect.gen(function* () {
       const wall = yield* steppableWallClock
