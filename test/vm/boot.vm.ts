@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { AZURE_ASSET_TAG } from "../../src/clouds/azure.js"
 import { startSimulator, type RunningSim } from "../../src/sim/simulator.js"
 import {
-  boot, buildCdrom, buildImage, buildSeed, cacheRoot, checkFileSystem, DISK_BYTES, describeBoot, ensureBase, fileSystem,
+  boot, buildCdrom, buildConfigDrive, buildImage, buildSeed, cacheRoot, checkFileSystem, DISK_BYTES, describeBoot, ensureBase, fileSystem,
   guestRequests, listGuestDirectory, partitionTable, readGuestFile, statGuestFile, unmetRequirements, type Base, type Boot, type Image
 } from "./guest.js"
 
@@ -551,6 +551,58 @@ if (unmet !== undefined) {
       for (const r of asked) expect(r.headers["authorization"]).toBe("Bearer Oracle")
       expect(sim.requests.some((r) => r.path.startsWith("/opc/v2/instance/metadata/ssh_authorized_keys") && r.status === 200)).toBe(true)
       expect(sim.requests.some((r) => r.path.startsWith("/opc/v2/instance/metadata/user_data") && r.status === 200)).toBe(true)
+    })
+  })
+
+  describe("OpenStack, a config drive (iso9660 config-2) and no metadata service, DMI product_name OpenStack Nova", () => {
+    let image: Image
+    let first: Boot
+
+    beforeAll(async () => {
+      image = await buildImage(base, join(work, "openstack"))
+      // Nova's files (in the shape of its config drive's), under openstack/latest/ and a dated version
+      const metaData = JSON.stringify({
+        uuid: "3f5e1b2a-9c4d-4e8f-a1b2-c3d4e5f60718",
+        public_keys: { "key-0": KEYS[0], "key-1": KEYS[1] },
+        keys: KEYS.map((data, i) => ({ name: `key-${i}`, type: "ssh", data })),
+        hostname: "vm-openstack.novalocal",
+        name: "vm-openstack",
+        launch_index: 0,
+        availability_zone: "nova",
+        meta: {},
+        project_id: "6d1e3f0b2a9c4e7d8f1a2b3c4d5e6f70",
+        devices: []
+      })
+      const networkData = JSON.stringify({
+        links: [{ id: "tap0c1d2e3f-4a", vif_id: "0c1d2e3f-4a5b-6c7d-8e9f-0a1b2c3d4e5f", type: "ovs", mtu: 1450, ethernet_mac_address: "52:54:00:12:34:56" }],
+        networks: [{ id: "network0", type: "ipv4_dhcp", link: "tap0c1d2e3f-4a", network_id: "9a8b7c6d-5e4f-3a2b-1c0d-e9f8a7b6c5d4" }],
+        services: []
+      })
+      const files: Record<string, string> = {}
+      for (const version of ["2012-08-10", "latest"]) {
+        files[`openstack/${version}/meta_data.json`] = metaData
+        files[`openstack/${version}/user_data`] = userData("openstack")
+        files[`openstack/${version}/network_data.json`] = networkData
+        files[`openstack/${version}/vendor_data.json`] = "{}"
+      }
+      const seed = buildConfigDrive(join(work, "openstack"), files)
+      first = await boot({
+        base,
+        disk: image.disk,
+        seed,
+        manufacturer: "OpenStack Foundation",
+        product: "OpenStack Nova",
+        log: join(work, "openstack/console-1.log")
+      })
+      recordTimings("openstack, first boot", first)
+    }, 600_000)
+
+    firstBootChecks(() => ({ image, boot: first }), { cloud: "openstack", hostname: "vm-openstack", fqdn: "vm-openstack.novalocal", tag: "openstack" })
+
+    it("read the config drive (no metadata service is there to read) and left no mount point", () => {
+      expect(readGuestFile(image.disk, "/var/lib/cloud/user-data")).toBe(userData("openstack"))
+      expect(first.console).not.toMatch(/config-2|metadata service/)
+      expect(listGuestDirectory(image.disk, "/tmp")).not.toContainEqual(expect.stringMatching(/^tiny-cloud-/))
     })
   })
 }

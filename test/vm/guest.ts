@@ -207,6 +207,19 @@ export const buildCdrom = (work: string, label: string, files: Record<string, st
   return image
 }
 
+/** an OpenStack config drive as Nova makes it: iso9660 labelled config-2 (genisoimage -J -r), `files` by their paths in it */
+export const buildConfigDrive = (work: string, files: Record<string, string>): string => {
+  const dir = join(work, "config-drive")
+  rmSync(dir, { recursive: true, force: true })
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(join(dir, dirname(name)), { recursive: true })
+    writeFileSync(join(dir, name), content)
+  }
+  const image = join(work, "config-drive.iso")
+  run("genisoimage", ["-quiet", "-output", image, "-volid", "config-2", "-ldots", "-allow-lowercase", "-allow-multidot", "-l", "-J", "-r", dir])
+  return image
+}
+
 // ------------------------------------------------------------------ boots
 
 export interface ConsoleLine {
