@@ -605,4 +605,33 @@ if (unmet !== undefined) {
       expect(listGuestDirectory(image.disk, "/tmp")).not.toContainEqual(expect.stringMatching(/^tiny-cloud-/))
     })
   })
+
+  describe("DigitalOcean, the metadata simulator at 169.254.169.254 and a config-2 drive beside it, DMI sys_vendor DigitalOcean", () => {
+    let image: Image
+    let first: Boot
+    let sim: RunningSim
+
+    beforeAll(async () => {
+      image = await buildImage(base, join(work, "digitalocean"))
+      sim = await startSimulator({ cloud: "digitalocean", instance: { hostname: "vm-droplet", sshKeys: KEYS, userData: new TextEncoder().encode(userData("digitalocean")) } })
+      const port = Number(sim.endpoint.split(":").pop())
+      // a droplet carries a config drive too: the DMI sign must win over it, and the metadata service be read
+      const seed = buildConfigDrive(join(work, "digitalocean"), {
+        "openstack/latest/meta_data.json": JSON.stringify({ uuid: "0", hostname: "not-the-droplet", public_keys: {} })
+      })
+      first = await boot({ base, disk: image.disk, seed, manufacturer: "DigitalOcean", product: "Droplet", metadataPort: port, log: join(work, "digitalocean/console-1.log") })
+      recordTimings("digitalocean, first boot", first)
+    }, 600_000)
+
+    afterAll(async () => {
+      await sim?.close()
+    })
+
+    firstBootChecks(() => ({ image, boot: first }), { cloud: "digitalocean", hostname: "vm-droplet", fqdn: "vm-droplet", tag: "digitalocean" })
+
+    it("read the keys and the user-data from /metadata/v1/", () => {
+      expect(sim.requests.some((r) => r.path.startsWith("/metadata/v1/public-keys") && r.status === 200)).toBe(true)
+      expect(sim.requests.some((r) => r.path.startsWith("/metadata/v1/user-data") && r.status === 200)).toBe(true)
+    })
+  })
 }
