@@ -554,7 +554,7 @@ if (unmet !== undefined) {
     })
   })
 
-  describe("OpenStack, a config drive (iso9660 config-2) and no metadata service, DMI product_name OpenStack Nova", () => {
+  describe("OpenStack, a config drive (iso9660 config-2 on a CD-ROM) and no metadata service, DMI product_name OpenStack Nova", () => {
     let image: Image
     let first: Boot
 
@@ -585,11 +585,12 @@ if (unmet !== undefined) {
         files[`openstack/${version}/network_data.json`] = networkData
         files[`openstack/${version}/vendor_data.json`] = "{}"
       }
-      const seed = buildConfigDrive(join(work, "openstack"), files)
+      // (Nova's libvirt driver attaches an iso9660 config drive as a CD-ROM: the guest's /dev/sr0)
+      const cdrom = buildConfigDrive(join(work, "openstack"), files)
       first = await boot({
         base,
         disk: image.disk,
-        seed,
+        cdrom,
         manufacturer: "OpenStack Foundation",
         product: "OpenStack Nova",
         log: join(work, "openstack/console-1.log")
@@ -603,6 +604,7 @@ if (unmet !== undefined) {
       expect(readGuestFile(image.disk, "/var/lib/cloud/user-data")).toBe(userData("openstack"))
       expect(first.console).not.toMatch(/config-2|metadata service/)
       expect(listGuestDirectory(image.disk, "/tmp")).not.toContainEqual(expect.stringMatching(/^tiny-cloud-/))
+      expect(readGuestFile(image.disk, "/var/log/vm-finish.log")).toContain("media: \n")
     })
   })
 
