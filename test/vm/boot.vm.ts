@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { AZURE_ASSET_TAG } from "../../src/clouds/azure.js"
 import { startSimulator, type RunningSim } from "../../src/sim/simulator.js"
 import {
-  boot, buildCdrom, buildImage, buildSeed, cacheRoot, checkFileSystem, DISK_BYTES, describeBoot, ensureBase, fileSystem,
-  listGuestDirectory, partitionTable, readGuestFile, statGuestFile, unmetRequirements, type Base, type Boot, type Image
+  boot, buildCdrom, buildConfigDrive, buildImage, buildSeed, cacheRoot, checkFileSystem, DISK_BYTES, describeBoot, ensureBase, fileSystem,
+  guestRequests, listGuestDirectory, partitionTable, readGuestFile, statGuestFile, unmetRequirements, type Base, type Boot, type Image
 } from "./guest.js"
 
 const unmet = unmetRequirements()
@@ -405,6 +405,235 @@ if (unmet !== undefined) {
       expect(sim.requests.some((r) => r.path.startsWith("/metadata/instance/compute/userData") && r.status === 200)).toBe(true)
       expect(sim.reports).toContainEqual(expect.objectContaining({ kind: "health", state: "Ready" }))
       expect(first.console).toContain("report_ready: Ready reported to the Azure wireserver at 168.63.129.16")
+    })
+  })
+
+  describe("GCP, the metadata simulator at 169.254.169.254 asked with Metadata-Flavor, DMI product_name and bios_vendor Google", () => {
+    let image: Image
+    let first: Boot
+    let sim: RunningSim
+
+    beforeAll(async () => {
+      image = await buildImage(base, join(work, "gcp"))
+      sim = await startSimulator({
+        cloud: "gcp",
+        instance: { hostname: "vm-gcp.c.tiny-cloud-test.internal", sshKeys: KEYS, userData: new TextEncoder().encode(userData("gcp")) }
+      })
+      const port = Number(sim.endpoint.split(":").pop())
+      // as a GCE instance's SMBIOS has them
+      first = await boot({
+        base,
+        disk: image.disk,
+        manufacturer: "Google",
+        product: "Google Compute Engine",
+        serial: "GoogleCloud-0123456789ABCDEF0123456789ABCDEF",
+        biosVendor: "Google",
+        metadataPort: port,
+        log: join(work, "gcp/console-1.log")
+      })
+      recordTimings("gcp, first boot", first)
+    }, 600_000)
+
+    afterAll(async () => {
+      await sim?.close()
+    })
+
+    firstBootChecks(() => ({ image, boot: first }), { cloud: "gcp", hostname: "vm-gcp", fqdn: "vm-gcp.c.tiny-cloud-test.internal", tag: "gcp" })
+
+    it("asked with Metadata-Flavor: Google, read the instance's ssh-keys and user-data, and installed no other user's key nor an expired one", () => {
+      const asked = sim.requests.filter((r) => r.path.startsWith("/computeMetadata/"))
+      expect(asked.length).toBeGreaterThan(0)
+      for (const r of asked) expect(r.headers["metadata-flavor"]).toBe("Google")
+      expect(sim.requests.some((r) => r.path.startsWith("/computeMetadata/v1/instance/attributes/ssh-keys") && r.status === 200)).toBe(true)
+      expect(sim.requests.some((r) => r.path.startsWith("/computeMetadata/v1/instance/attributes/user-data") && r.status === 200)).toBe(true)
+      const keys = readGuestFile(image.disk, "/home/alpine/.ssh/authorized_keys")!
+      expect(keys).not.toContain("someone-else")
+      expect(keys).not.toContain("google-ssh")
+    })
+  })
+
+  describe("Scaleway, the metadata simulator at 169.254.42.42, user-data asked from a source port below 1024, DMI sys_vendor Scaleway", () => {
+    let image: Image
+    let first: Boot
+    let sim: RunningSim
+    let pcap: string
+
+    beforeAll(async () => {
+      image = await buildImage(base, join(work, "scaleway"))
+      // the relay behind qemu's guestfwd connects from a port of its own: the simulator cannot see the guest's, which
+      // the guest's traffic (filter-dump) shows instead
+      sim = await startSimulator({
+        cloud: "scaleway",
+        instance: { hostname: "vm-scw", sshKeys: KEYS, userData: new TextEncoder().encode(userData("scaleway")) },
+        privilegedPortEnforced: false
+      })
+      const port = Number(sim.endpoint.split(":").pop())
+      pcap = join(work, "scaleway/guest.pcap")
+      first = await boot({
+        base,
+        disk: image.disk,
+        manufacturer: "Scaleway",
+        product: "SCW-DEV1-S",
+        metadataAddress: "169.254.42.42",
+        metadataPort: port,
+        pcap,
+        log: join(work, "scaleway/console-1.log")
+      })
+      recordTimings("scaleway, first boot", first)
+    }, 600_000)
+
+    afterAll(async () => {
+      await sim?.close()
+    })
+
+    firstBootChecks(() => ({ image, boot: first }), { cloud: "scaleway", hostname: "vm-scw", fqdn: "vm-scw", tag: "scaleway" })
+
+    it("read /conf, and asked 169.254.42.42:80 for the user-data from a source port below 1024, as the real service wants", () => {
+      expect(sim.requests.some((r) => r.path.startsWith("/conf") && r.status === 200)).toBe(true)
+      expect(sim.requests.some((r) => r.path.startsWith("/user_data/cloud-init") && r.status === 200)).toBe(true)
+      const sent = guestRequests(pcap).filter((r) => r.destination === "169.254.42.42" && r.destinationPort === 80)
+      expect(sent.some((r) => r.line.startsWith("GET /conf"))).toBe(true)
+      const userDataRequests = sent.filter((r) => /^GET \/(?:user|vendor)_data/.test(r.line))
+      expect(userDataRequests.map((r) => r.line)).toContainEqual(expect.stringMatching(/^GET \/user_data\/cloud-init /))
+      for (const r of userDataRequests) expect(r.sourcePort, r.line).toBeLessThan(1024)
+    })
+  })
+
+  describe("Hetzner, the metadata simulator at 169.254.169.254, DMI sys_vendor Hetzner", () => {
+    let image: Image
+    let first: Boot
+    let sim: RunningSim
+
+    beforeAll(async () => {
+      image = await buildImage(base, join(work, "hetzner"))
+      sim = await startSimulator({ cloud: "hetzner", instance: { hostname: "vm-hetzner", sshKeys: KEYS, userData: new TextEncoder().encode(userData("hetzner")) } })
+      const port = Number(sim.endpoint.split(":").pop())
+      // as a Hetzner Cloud server's SMBIOS has them
+      first = await boot({ base, disk: image.disk, manufacturer: "Hetzner", product: "vServer", metadataPort: port, log: join(work, "hetzner/console-1.log") })
+      recordTimings("hetzner, first boot", first)
+    }, 600_000)
+
+    afterAll(async () => {
+      await sim?.close()
+    })
+
+    firstBootChecks(() => ({ image, boot: first }), { cloud: "hetzner", hostname: "vm-hetzner", fqdn: "vm-hetzner", tag: "hetzner" })
+
+    it("read the keys and the user-data from /hetzner/v1/", () => {
+      expect(sim.requests.some((r) => r.path.startsWith("/hetzner/v1/metadata/public-keys") && r.status === 200)).toBe(true)
+      expect(sim.requests.some((r) => r.path.startsWith("/hetzner/v1/userdata") && r.status === 200)).toBe(true)
+    })
+  })
+
+  describe("OCI, the metadata simulator at 169.254.169.254 asked with Authorization: Bearer Oracle, DMI chassis_asset_tag OracleCloud.com", () => {
+    let image: Image
+    let first: Boot
+    let sim: RunningSim
+
+    beforeAll(async () => {
+      image = await buildImage(base, join(work, "oci"))
+      sim = await startSimulator({ cloud: "oci", instance: { hostname: "vm-oci", sshKeys: KEYS, userData: new TextEncoder().encode(userData("oci")) } })
+      const port = Number(sim.endpoint.split(":").pop())
+      // an OCI VM's SMBIOS: qemu's own strings, and Oracle's asset tag
+      first = await boot({ base, disk: image.disk, assetTag: "OracleCloud.com", metadataPort: port, log: join(work, "oci/console-1.log") })
+      recordTimings("oci, first boot", first)
+    }, 600_000)
+
+    afterAll(async () => {
+      await sim?.close()
+    })
+
+    firstBootChecks(() => ({ image, boot: first }), { cloud: "oci", hostname: "vm-oci", fqdn: "vm-oci", tag: "oci" })
+
+    it("asked /opc/v2/ with Authorization: Bearer Oracle, and read the keys and the user-data", () => {
+      const asked = sim.requests.filter((r) => r.path.startsWith("/opc/"))
+      expect(asked.length).toBeGreaterThan(0)
+      for (const r of asked) expect(r.headers["authorization"]).toBe("Bearer Oracle")
+      expect(sim.requests.some((r) => r.path.startsWith("/opc/v2/instance/metadata/ssh_authorized_keys") && r.status === 200)).toBe(true)
+      expect(sim.requests.some((r) => r.path.startsWith("/opc/v2/instance/metadata/user_data") && r.status === 200)).toBe(true)
+    })
+  })
+
+  describe("OpenStack, a config drive (iso9660 config-2 on a CD-ROM) and no metadata service, DMI product_name OpenStack Nova", () => {
+    let image: Image
+    let first: Boot
+
+    beforeAll(async () => {
+      image = await buildImage(base, join(work, "openstack"))
+      // Nova's files (in the shape of its config drive's), under openstack/latest/ and a dated version
+      const metaData = JSON.stringify({
+        uuid: "3f5e1b2a-9c4d-4e8f-a1b2-c3d4e5f60718",
+        public_keys: { "key-0": KEYS[0], "key-1": KEYS[1] },
+        keys: KEYS.map((data, i) => ({ name: `key-${i}`, type: "ssh", data })),
+        hostname: "vm-openstack.novalocal",
+        name: "vm-openstack",
+        launch_index: 0,
+        availability_zone: "nova",
+        meta: {},
+        project_id: "6d1e3f0b2a9c4e7d8f1a2b3c4d5e6f70",
+        devices: []
+      })
+      const networkData = JSON.stringify({
+        links: [{ id: "tap0c1d2e3f-4a", vif_id: "0c1d2e3f-4a5b-6c7d-8e9f-0a1b2c3d4e5f", type: "ovs", mtu: 1450, ethernet_mac_address: "52:54:00:12:34:56" }],
+        networks: [{ id: "network0", type: "ipv4_dhcp", link: "tap0c1d2e3f-4a", network_id: "9a8b7c6d-5e4f-3a2b-1c0d-e9f8a7b6c5d4" }],
+        services: []
+      })
+      const files: Record<string, string> = {}
+      for (const version of ["2012-08-10", "latest"]) {
+        files[`openstack/${version}/meta_data.json`] = metaData
+        files[`openstack/${version}/user_data`] = userData("openstack")
+        files[`openstack/${version}/network_data.json`] = networkData
+        files[`openstack/${version}/vendor_data.json`] = "{}"
+      }
+      // (Nova's libvirt driver attaches an iso9660 config drive as a CD-ROM: the guest's /dev/sr0)
+      const cdrom = buildConfigDrive(join(work, "openstack"), files)
+      first = await boot({
+        base,
+        disk: image.disk,
+        cdrom,
+        manufacturer: "OpenStack Foundation",
+        product: "OpenStack Nova",
+        log: join(work, "openstack/console-1.log")
+      })
+      recordTimings("openstack, first boot", first)
+    }, 600_000)
+
+    firstBootChecks(() => ({ image, boot: first }), { cloud: "openstack", hostname: "vm-openstack", fqdn: "vm-openstack.novalocal", tag: "openstack" })
+
+    it("read the config drive (no metadata service is there to read) and left no mount point", () => {
+      expect(readGuestFile(image.disk, "/var/lib/cloud/user-data")).toBe(userData("openstack"))
+      expect(first.console).not.toMatch(/config-2|metadata service/)
+      expect(listGuestDirectory(image.disk, "/tmp")).not.toContainEqual(expect.stringMatching(/^tiny-cloud-/))
+      expect(readGuestFile(image.disk, "/var/log/vm-finish.log")).toContain("media: \n")
+    })
+  })
+
+  describe("DigitalOcean, the metadata simulator at 169.254.169.254 and a config-2 drive beside it, DMI sys_vendor DigitalOcean", () => {
+    let image: Image
+    let first: Boot
+    let sim: RunningSim
+
+    beforeAll(async () => {
+      image = await buildImage(base, join(work, "digitalocean"))
+      sim = await startSimulator({ cloud: "digitalocean", instance: { hostname: "vm-droplet", sshKeys: KEYS, userData: new TextEncoder().encode(userData("digitalocean")) } })
+      const port = Number(sim.endpoint.split(":").pop())
+      // a droplet carries a config drive too: the DMI sign must win over it, and the metadata service be read
+      const seed = buildConfigDrive(join(work, "digitalocean"), {
+        "openstack/latest/meta_data.json": JSON.stringify({ uuid: "0", hostname: "not-the-droplet", public_keys: {} })
+      })
+      first = await boot({ base, disk: image.disk, seed, manufacturer: "DigitalOcean", product: "Droplet", metadataPort: port, log: join(work, "digitalocean/console-1.log") })
+      recordTimings("digitalocean, first boot", first)
+    }, 600_000)
+
+    afterAll(async () => {
+      await sim?.close()
+    })
+
+    firstBootChecks(() => ({ image, boot: first }), { cloud: "digitalocean", hostname: "vm-droplet", fqdn: "vm-droplet", tag: "digitalocean" })
+
+    it("read the keys and the user-data from /metadata/v1/", () => {
+      expect(sim.requests.some((r) => r.path.startsWith("/metadata/v1/public-keys") && r.status === 200)).toBe(true)
+      expect(sim.requests.some((r) => r.path.startsWith("/metadata/v1/user-data") && r.status === 200)).toBe(true)
     })
   })
 }

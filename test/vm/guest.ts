@@ -207,6 +207,19 @@ export const buildCdrom = (work: string, label: string, files: Record<string, st
   return image
 }
 
+/** an OpenStack config drive as Nova makes it: iso9660 labelled config-2 (genisoimage -J -r), `files` by their paths in it */
+export const buildConfigDrive = (work: string, files: Record<string, string>): string => {
+  const dir = join(work, "config-drive")
+  rmSync(dir, { recursive: true, force: true })
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(join(dir, dirname(name)), { recursive: true })
+    writeFileSync(join(dir, name), content)
+  }
+  const image = join(work, "config-drive.iso")
+  run("genisoimage", ["-quiet", "-output", image, "-volid", "config-2", "-ldots", "-allow-lowercase", "-allow-multidot", "-l", "-J", "-r", dir])
+  return image
+}
+
 // ------------------------------------------------------------------ boots
 
 export interface ConsoleLine {
@@ -232,10 +245,19 @@ export interface BootOptions {
   readonly cdrom?: string
   /** SMBIOS system manufacturer (DMI sys_vendor) */
   readonly manufacturer?: string
+  /** SMBIOS system product name and serial number (DMI product_name, product_serial) */
+  readonly product?: string
+  readonly serial?: string
+  /** SMBIOS BIOS vendor (DMI bios_vendor) */
+  readonly biosVendor?: string
   /** SMBIOS chassis asset tag (DMI chassis_asset_tag) */
   readonly assetTag?: string
-  /** forward the guest's 169.254.169.254:80 to this port on 127.0.0.1 */
+  /** forward the guest's metadataAddress:80 to this port on 127.0.0.1 */
   readonly metadataPort?: number
+  /** the metadata service's address in the guest's link-local network; default 169.254.169.254 */
+  readonly metadataAddress?: string
+  /** the guest's network traffic is written here (qemu's filter-dump, pcap): what the guest sent, its source ports too */
+  readonly pcap?: string
   /** forward the guest's 168.63.129.16:80 (Azure's wireserver) to this port on 127.0.0.1 (with metadataPort) */
   readonly wireserverPort?: number
   readonly timeoutSeconds?: number
@@ -279,6 +301,9 @@ const accelFor = (kernel: string): Promise<string> =>
         probe.on("close", () => decide(seen.includes("Linux version") ? "kvm" : "tcg"))
       }))
 
+/** a value in qemu's option syntax: a comma doubled */
+const smbios = (value: string) => value.replace(/,/g, ",,")
+
 /** boots the image until it powers itself off (or the timeout) */
 export const boot = async (options: BootOptions): Promise<Boot> => {
   const accel = await accelFor(options.base.kernel)
@@ -288,7 +313,7 @@ export const boot = async (options: BootOptions): Promise<Boot> => {
   const netdev = options.metadataPort === undefined
     ? "user,id=n0,restrict=on"
     : `user,id=n0,restrict=on,net=${options.wireserverPort === undefined ? "169.254.0.0/16" : "168.0.0.0/7"},host=169.254.0.2,dhcpstart=169.254.0.15` +
-      forward("169.254.169.254", options.metadataPort) +
+      forward(options.metadataAddress ?? "169.254.169.254", options.metadataPort) +
       (options.wireserverPort === undefined ? "" : forward("168.63.129.16", options.wireserverPort))
   const args = [
     "-accel", accel, "-smp", "2", "-m", "1024",
@@ -300,7 +325,12 @@ export const boot = async (options: BootOptions): Promise<Boot> => {
     ...(options.cdrom ? ["-cdrom", options.cdrom] : []),
     "-netdev", netdev, "-device", "virtio-net-pci,netdev=n0",
     "-device", "virtio-rng-pci",
-    ...(options.manufacturer ? ["-smbios", `type=1,manufacturer=${options.manufacturer}`] : []),
+    ...(options.pcap ? ["-object", `filter-dump,id=dump0,netdev=n0,file=${options.pcap}`] : []),
+    ...(options.biosVendor ? ["-smbios", `type=0,vendor=${smbios(options.biosVendor)}`] : []),
+    ...(options.manufacturer || options.product || options.serial
+      ? ["-smbios", ["type=1", ...(Object.entries({ manufacturer: options.manufacturer, product: options.product, serial: options.serial })
+          .flatMap(([k, v]) => (v ? [`${k}=${smbios(v)}`] : [])))].join(",")]
+      : []),
     ...(options.assetTag ? ["-smbios", `type=3,asset=${options.assetTag}`] : [])
   ]
   const started = Date.now()
@@ -408,4 +438,49 @@ export const fileSystem = (disk: string) => {
 export const checkFileSystem = (disk: string) => {
   const r = spawnSync("e2fsck", ["-fn", fsSpec(disk)], { encoding: "utf8", env: { PATH: SYSTEM_PATH } })
   return { code: r.status, output: `${r.stdout}${r.stderr}` }
+}
+
+// ------------------------------------------------------------------ the guest's traffic
+
+export interface GuestRequest {
+  /** the guest's source address and port, as it sent them */
+  readonly source: string
+  readonly sourcePort: number
+  readonly destination: string
+  readonly destinationPort: number
+  /** the HTTP request's first line (`GET /path HTTP/1.1`) */
+  readonly line: string
+}
+
+/**
+ * The HTTP requests the guest sent over IPv4, from qemu's filter-dump (a pcap of Ethernet frames): each TCP segment
+ * whose data begins with a method, with the source port the guest's kernel gave it. The relay behind qemu's guestfwd
+ * sees only its own connection, whose port is its own: this is where the guest's port shows.
+ */
+export const guestRequests = (pcap: string): ReadonlyArray<GuestRequest> => {
+  const bytes = readFileSync(pcap)
+  const little = bytes.readUInt32LE(0) === 0xa1b2c3d4
+  const u32 = (at: number) => (little ? bytes.readUInt32LE(at) : bytes.readUInt32BE(at))
+  const out: Array<GuestRequest> = []
+  for (let at = 24; at + 16 <= bytes.length; ) {
+    const length = u32(at + 8)
+    const frame = bytes.subarray(at + 16, at + 16 + length)
+    at += 16 + length
+    if (frame.length < 34 || frame.readUInt16BE(12) !== 0x0800) continue
+    const ip = frame.subarray(14)
+    if (ip[9] !== 6) continue
+    const tcp = ip.subarray((ip[0]! & 0x0f) * 4, ip.readUInt16BE(2))
+    if (tcp.length < 20) continue
+    const data = tcp.subarray((tcp[12]! >> 4) * 4).toString("latin1")
+    const line = /^(?:GET|PUT|POST|HEAD) [^\r\n]*/.exec(data)?.[0]
+    if (line === undefined) continue
+    out.push({
+      source: [...ip.subarray(12, 16)].join("."),
+      sourcePort: tcp.readUInt16BE(0),
+      destination: [...ip.subarray(16, 20)].join("."),
+      destinationPort: tcp.readUInt16BE(2),
+      line
+    })
+  }
+  return out
 }
