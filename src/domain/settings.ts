@@ -6,7 +6,7 @@ import * as Either from "effect/Either"
 import { isActionName } from "./actions.js"
 import { PHASES, type Phase } from "./phases.js"
 import { parseAssignments, type BadLine, type Unexpanded } from "./shell-words.js"
-import { printable, withoutCredentials } from "./text.js"
+import { printable, withoutSecrets } from "./text.js"
 
 /** where the configuration file is: under ROOT, which only the environment sets */
 export const confPath = (env: Readonly<Record<string, string | undefined>>): string => `${(env.ROOT ?? "").replace(/\/+$/, "")}/etc/tiny-cloud.conf`
@@ -257,7 +257,7 @@ const resolve = (
       ? invalid("CLOUD_USER", `CLOUD_USER: invalid user name '${printable(userName)}': longer than ${USER_NAME_MAX_LENGTH} characters`, "alpine")
       : userName
   const endpoint = (key: "IMDS_ENDPOINT" | "AZURE_WIRESERVER", given: string | undefined): string | undefined =>
-    given === undefined || isEndpoint(given) ? given : invalid(key, `${key}: expected HOST or HOST:PORT, got '${printable(withoutCredentials(given))}'`, undefined)
+    given === undefined || isEndpoint(given) ? given : invalid(key, `${key}: expected HOST or HOST:PORT, got '${printable(withoutSecrets(given))}'`, undefined)
   const initActions: Partial<Record<Phase, ReadonlyArray<string>>> = {}
   for (const phase of PHASES) {
     const key = `INIT_ACTIONS_${phase.toUpperCase()}`

@@ -342,14 +342,17 @@ describe("where each value came from", () => {
     expect(settingsFromLeniently({ IMDS_TIMEOUT: "2147482", IMDS_ENDPOINT: "[fd00:ec2::254]:65535" }, "").problems).toEqual([])
   })
 
-  it("an IMDS_ENDPOINT it refuses is named without the user and password written before its host (BEHAVIOUR.md 4.5: never a secret in a log)", () => {
+  it("an IMDS_ENDPOINT it refuses is named without the user and password written before its host, nor its query (BEHAVIOUR.md 4.5: never a secret in a log)", () => {
     for (const [given, shown] of [
       ["metadata:SECRET-CANARY-1@127.0.0.1:8080", "***@127.0.0.1:8080"],
       ["http://metadata:SECRET-CANARY-1@169.254.169.254/", "http://***@169.254.169.254/"],
       // a password with '?' or '#' in it, written as it is
       ["metadata:SECRET?CANARY#1@127.0.0.1:8080", "***@127.0.0.1:8080"],
       // or with '/' (a base64 token): without a scheme, no '/' starts a path
-      ["metadata:SECRET/CANARY+1==@127.0.0.1:8080", "***@127.0.0.1:8080"]
+      ["metadata:SECRET/CANARY+1==@127.0.0.1:8080", "***@127.0.0.1:8080"],
+      // a token in its query, as a seed URL's is hidden
+      ["http://169.254.169.254/?token=SECRET-CANARY-1", "http://169.254.169.254/?***"],
+      ["http://metadata:SECRET-CANARY-1@10.0.0.1:80/latest?X-Amz-Signature=SECRET-CANARY-2", "http://***@10.0.0.1:80/latest?***"]
     ]) {
       const s = settingsFromLeniently({ IMDS_ENDPOINT: given! }, "")
       expect(s.problems.map((p) => p.message)).toEqual([`IMDS_ENDPOINT: expected HOST or HOST:PORT, got '${shown}'`])
