@@ -109,6 +109,17 @@ describe("tiny-cloud.conf", () => {
     expect(JSON.stringify(problems)).not.toContain("CANARY")
   })
 
+  it("quotes a bad line without the query of a URL in it, which may carry a token (BEHAVIOUR.md 4.5: no token in a log)", () => {
+    const problems = parseAssignments(
+      "IMDS_ENDPOINT = http://u:CANARY-CONF-5@h/?token=CANARY-CONF-6\nIMDS_ENDPOINT=h x/?token=CANARY-CONF-7\n"
+    ).problems
+    expect(problems).toEqual([
+      { line: 1, reason: "expected KEY=value, got 'IMDS_ENDPOINT = http://***@h/?***'" },
+      { line: 2, reason: "unexpected 'x/?***' after IMDS_ENDPOINT=...; quote values with spaces" }
+    ])
+    expect(JSON.stringify(problems)).not.toContain("CANARY")
+  })
+
   it("keeps the name of a line with blanks around its '=' in sight, the mistake it names, when its value holds an '@' (CLOUD_USER = me@x gave only '***@x')", () => {
     const problems = parseAssignments("CLOUD_USER = me@example.org\nexport IMDS_ENDPOINT =metadata:CANARY-CONF-4@127.0.0.1\n").problems
     expect(problems).toEqual([
