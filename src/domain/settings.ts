@@ -325,8 +325,14 @@ export const settingsFromLeniently = (env: Readonly<Record<string, string | unde
   return { ...settings, problems: [...conf.problems.map((p) => lineProblem(p, "tiny-cloud.conf")), ...settings.problems] }
 }
 
-/** an expansion kept as written, as a message shows it: only its first character where it stands in a value's user and password */
-const shownExpansion = (e: Unexpanded, value: string): string => (e.at < value.lastIndexOf("@") ? `${e.text[0]}...` : printable(e.text, 40))
+/**
+ * an expansion kept as written, as a message shows it: only its first character where it stands in a value's user and
+ * password or in its query (a token's place); else a query it holds (`${T:-http://host/?token=...}`) hidden as a URL's is
+ */
+const shownExpansion = (e: Unexpanded, value: string): string => {
+  const query = value.indexOf("?")
+  return e.at < value.lastIndexOf("@") || (query >= 0 && e.at > query) ? `${e.text[0]}...` : printable(withoutSecrets(e.text), 40)
+}
 
 /**
  * What the file says that this program does not use: a key it does not know

@@ -152,6 +152,9 @@ describe("tiny-cloud.conf", () => {
     ])
     expect(s.varDir).toBe("/r/var/lib/cloud$SUFFIX")
     expect(fileWarnings(settingsFromLeniently({}, 'IMDS_ENDPOINT="user:pw@$HOST"\n'))).toEqual([warned(1, "IMDS_ENDPOINT", "$HOST")])
+    // nor a token in a query: one in the expansion, or the expansion in the query
+    expect(fileWarnings(settingsFromLeniently({}, "IMDS_ENDPOINT=${T:-http://h/?token=CANARY-CONF-8}\n"))).toEqual([warned(1, "IMDS_ENDPOINT", "${T:-http://h/?***")])
+    expect(fileWarnings(settingsFromLeniently({}, "IMDS_ENDPOINT=http://h/?token=${T:-CANARY-CONF-9}\n"))).toEqual([warned(1, "IMDS_ENDPOINT", "$...")])
     // the winning assignment's
     expect(fileWarnings(settingsFromLeniently({}, "DEBUG=$X\nDEBUG=1\n"))).toEqual([])
     // a backslash-newline is nothing to sh, in a name too; a tilde sh leaves (`~x`, `~"/"`) is none
