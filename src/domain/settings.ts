@@ -6,7 +6,7 @@ import * as Either from "effect/Either"
 import { isActionName } from "./actions.js"
 import { PHASES, type Phase } from "./phases.js"
 import { parseAssignments, type BadLine, type Unexpanded } from "./shell-words.js"
-import { printable, withoutCredentials } from "./text.js"
+import { printable, withoutSecrets } from "./text.js"
 
 /** where the configuration file is: under ROOT, which only the environment sets */
 export const confPath = (env: Readonly<Record<string, string | undefined>>): string => `${(env.ROOT ?? "").replace(/\/+$/, "")}/etc/tiny-cloud.conf`
@@ -257,7 +257,7 @@ const resolve = (
       ? invalid("CLOUD_USER", `CLOUD_USER: invalid user name '${printable(userName)}': longer than ${USER_NAME_MAX_LENGTH} characters`, "alpine")
       : userName
   const endpoint = (key: "IMDS_ENDPOINT" | "AZURE_WIRESERVER", given: string | undefined): string | undefined =>
-    given === undefined || isEndpoint(given) ? given : invalid(key, `${key}: expected HOST or HOST:PORT, got '${printable(withoutCredentials(given))}'`, undefined)
+    given === undefined || isEndpoint(given) ? given : invalid(key, `${key}: expected HOST or HOST:PORT, got '${printable(withoutSecrets(given))}'`, undefined)
   const initActions: Partial<Record<Phase, ReadonlyArray<string>>> = {}
   for (const phase of PHASES) {
     const key = `INIT_ACTIONS_${phase.toUpperCase()}`
@@ -325,8 +325,14 @@ export const settingsFromLeniently = (env: Readonly<Record<string, string | unde
   return { ...settings, problems: [...conf.problems.map((p) => lineProblem(p, "tiny-cloud.conf")), ...settings.problems] }
 }
 
-/** an expansion kept as written, as a message shows it: only its first character where it stands in a value's user and password */
-const shownExpansion = (e: Unexpanded, value: string): string => (e.at < value.lastIndexOf("@") ? `${e.text[0]}...` : printable(e.text, 40))
+/**
+ * an expansion kept as written, as a message shows it: only its first character where it stands in a value's user and
+ * password or in its query (a token's place); else a query it holds (`${T:-http://host/?token=...}`) hidden as a URL's is
+ */
+const shownExpansion = (e: Unexpanded, value: string): string => {
+  const query = value.indexOf("?")
+  return e.at < value.lastIndexOf("@") || (query >= 0 && e.at > query) ? `${e.text[0]}...` : printable(withoutSecrets(e.text), 40)
+}
 
 /**
  * What the file says that this program does not use: a key it does not know

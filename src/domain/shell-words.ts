@@ -13,7 +13,7 @@
  * kept as written and noted, so that it can be named.
  */
 
-import { printable, withoutCredentials } from "./text.js"
+import { printable, withoutSecrets } from "./text.js"
 
 /** a word as sh reads it back: between single quotes, each ' in it written '\'' */
 export const singleQuoted = (word: string): string => `'${word.replace(/'/g, "'\\''")}'`
@@ -79,13 +79,13 @@ const matchAt = (pattern: RegExp, text: string, i: number): number => {
 /**
  * the text from `i` to the end of its line (its CR aside), at most `max` characters of it, to quote in a
  * problem: printable, as a message is one line of text (only this line is scanned, so many bad lines stay linear);
- * a user and password before an `@` hidden, as in the line of a refused value (`IMDS_ENDPOINT = user:pass@host`), in what follows
- * its first `shown` characters (a name that is no credential)
+ * a user and password before an `@` hidden, as in the line of a refused value (`IMDS_ENDPOINT = user:pass@host`), and a query
+ * after a `?` (`IMDS_ENDPOINT = http://host/?token=...`), in what follows its first `shown` characters (a name that is no credential)
  */
 const restOfLine = (text: string, i: number, max: number, shown = 0): string => {
   const end = text.indexOf("\n", i)
   const rest = text.slice(i, end < 0 ? text.length : end).replace(/\r$/, "")
-  return printable((rest.slice(0, shown) + withoutCredentials(rest.slice(shown))).slice(0, max))
+  return printable((rest.slice(0, shown) + withoutSecrets(rest.slice(shown))).slice(0, max))
 }
 
 /** every assignment; a line that is not one is noted in `problems` and skipped */

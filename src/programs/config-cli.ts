@@ -14,7 +14,7 @@ import { Config } from "../services/Config.js"
 import { Output, print } from "../services/Output.js"
 import { HOTPLUG_MODULES } from "./actions/hotplug.js"
 import { ownEntry } from "../domain/own.js"
-import { printable, withoutCredentials } from "../domain/text.js"
+import { printable, withoutSecrets } from "../domain/text.js"
 import { shellWord } from "../domain/shell-words.js"
 
 const CONF = "/etc/tiny-cloud.conf"
@@ -112,13 +112,14 @@ const boundsProblem = (s: Settings, key: ConfigKey): string | undefined => {
 }
 
 /**
- * the keys whose value may be a URL with a user and password (`IMDS_ENDPOINT=https://user:pass@host`, which is no
- * HOST:PORT): an invalid one is shown as its problem names it, the credentials hidden (a valid one holds no `@`)
+ * the keys whose value may be a URL with a user and password or a token in its query (`IMDS_ENDPOINT=https://user:pass@host`,
+ * `http://host/?token=...`, which are no HOST:PORT): an invalid one is shown as its problem names it, the credentials
+ * and the query hidden (a valid one holds no `@` nor `?`)
  */
 const URL_LIKE: ReadonlySet<ConfigKey> = new Set<ConfigKey>(["IMDS_ENDPOINT", "AZURE_WIRESERVER"])
 
 /** a value as written, as the report shows it */
-const shownValue = (key: ConfigKey, value: string): string => (URL_LIKE.has(key) ? withoutCredentials(value) : value)
+const shownValue = (key: ConfigKey, value: string): string => (URL_LIKE.has(key) ? withoutSecrets(value) : value)
 
 export const configReport = (s: Settings, cloudKnown: boolean): ConfigReport => {
   const problemOf = (key: ConfigKey): string | undefined =>

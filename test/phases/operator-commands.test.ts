@@ -192,6 +192,12 @@ describe("tiny-cloud config", () => {
       const json = yield* i.run(["config", "--json"])
       expect(json.stdout).toContain('"value": "https://***@host"')
       for (const out of [r.stdout, r.stderr, json.stdout]) expect(out).not.toMatch(/pass|s3cret/)
+      // a token in its query, as a seed URL's: hidden in the report, its problem, and the phases' and imds' lines
+      const token = yield* image("", { IMDS_ENDPOINT: "http://169.254.169.254/latest?token=SECRET-CANARY-1" })
+      const t = yield* token.run(["config"])
+      expect(lineOf(t.stdout, "IMDS_ENDPOINT")).toMatch(/^IMDS_ENDPOINT='http:\/\/169\.254\.169\.254\/latest\?\*\*\*' +# environment \(invalid\)$/)
+      expect(t.stderr).toContain("IMDS_ENDPOINT: expected HOST or HOST:PORT, got 'http://169.254.169.254/latest?***'")
+      for (const out of [t.stdout, t.stderr, (yield* token.run(["config", "--json"])).stdout, (yield* token.imds(["@hostname"])).stderr]) expect(out).not.toContain("SECRET-CANARY")
     })
   )
 

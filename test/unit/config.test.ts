@@ -109,6 +109,17 @@ describe("tiny-cloud.conf", () => {
     expect(JSON.stringify(problems)).not.toContain("CANARY")
   })
 
+  it("quotes a bad line without the query of a URL in it, which may carry a token (BEHAVIOUR.md 4.5: no token in a log)", () => {
+    const problems = parseAssignments(
+      "IMDS_ENDPOINT = http://u:CANARY-CONF-5@h/?token=CANARY-CONF-6\nIMDS_ENDPOINT=h x/?token=CANARY-CONF-7\n"
+    ).problems
+    expect(problems).toEqual([
+      { line: 1, reason: "expected KEY=value, got 'IMDS_ENDPOINT = http://***@h/?***'" },
+      { line: 2, reason: "unexpected 'x/?***' after IMDS_ENDPOINT=...; quote values with spaces" }
+    ])
+    expect(JSON.stringify(problems)).not.toContain("CANARY")
+  })
+
   it("keeps the name of a line with blanks around its '=' in sight, the mistake it names, when its value holds an '@' (CLOUD_USER = me@x gave only '***@x')", () => {
     const problems = parseAssignments("CLOUD_USER = me@example.org\nexport IMDS_ENDPOINT =metadata:CANARY-CONF-4@127.0.0.1\n").problems
     expect(problems).toEqual([
@@ -141,6 +152,9 @@ describe("tiny-cloud.conf", () => {
     ])
     expect(s.varDir).toBe("/r/var/lib/cloud$SUFFIX")
     expect(fileWarnings(settingsFromLeniently({}, 'IMDS_ENDPOINT="user:pw@$HOST"\n'))).toEqual([warned(1, "IMDS_ENDPOINT", "$HOST")])
+    // nor a token in a query: one in the expansion, or the expansion in the query
+    expect(fileWarnings(settingsFromLeniently({}, "IMDS_ENDPOINT=${T:-http://h/?token=CANARY-CONF-8}\n"))).toEqual([warned(1, "IMDS_ENDPOINT", "${T:-http://h/?***")])
+    expect(fileWarnings(settingsFromLeniently({}, "IMDS_ENDPOINT=http://h/?token=${T:-CANARY-CONF-9}\n"))).toEqual([warned(1, "IMDS_ENDPOINT", "$...")])
     // the winning assignment's
     expect(fileWarnings(settingsFromLeniently({}, "DEBUG=$X\nDEBUG=1\n"))).toEqual([])
     // a backslash-newline is nothing to sh, in a name too; a tilde sh leaves (`~x`, `~"/"`) is none
@@ -342,14 +356,17 @@ describe("where each value came from", () => {
     expect(settingsFromLeniently({ IMDS_TIMEOUT: "2147482", IMDS_ENDPOINT: "[fd00:ec2::254]:65535" }, "").problems).toEqual([])
   })
 
-  it("an IMDS_ENDPOINT it refuses is named without the user and password written before its host (BEHAVIOUR.md 4.5: never a secret in a log)", () => {
+  it("an IMDS_ENDPOINT it refuses is named without the user and password written before its host, nor its query (BEHAVIOUR.md 4.5: never a secret in a log)", () => {
     for (const [given, shown] of [
       ["metadata:SECRET-CANARY-1@127.0.0.1:8080", "***@127.0.0.1:8080"],
       ["http://metadata:SECRET-CANARY-1@169.254.169.254/", "http://***@169.254.169.254/"],
       // a password with '?' or '#' in it, written as it is
       ["metadata:SECRET?CANARY#1@127.0.0.1:8080", "***@127.0.0.1:8080"],
       // or with '/' (a base64 token): without a scheme, no '/' starts a path
-      ["metadata:SECRET/CANARY+1==@127.0.0.1:8080", "***@127.0.0.1:8080"]
+      ["metadata:SECRET/CANARY+1==@127.0.0.1:8080", "***@127.0.0.1:8080"],
+      // a token in its query, as a seed URL's is hidden
+      ["http://169.254.169.254/?token=SECRET-CANARY-1", "http://169.254.169.254/?***"],
+      ["http://metadata:SECRET-CANARY-1@10.0.0.1:80/latest?X-Amz-Signature=SECRET-CANARY-2", "http://***@10.0.0.1:80/latest?***"]
     ]) {
       const s = settingsFromLeniently({ IMDS_ENDPOINT: given! }, "")
       expect(s.problems.map((p) => p.message)).toEqual([`IMDS_ENDPOINT: expected HOST or HOST:PORT, got '${shown}'`])
