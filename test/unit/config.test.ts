@@ -126,6 +126,16 @@ describe("tiny-cloud.conf", () => {
     expect(JSON.stringify(problems)).not.toContain("CANARY")
   })
 
+  it("quotes what ends an unquoted URL's word in its query (?a=1&token=..., a blank) without the rest of the query", () => {
+    const problems = parseAssignments("IMDS_ENDPOINT=http://h/?a=1&token=CANARY-CONF-9\nIMDS_ENDPOINT=http://h/?a=1 CANARY-CONF-10\nCLOUD_USER=al?ine x\n").problems
+    expect(problems).toEqual([
+      { line: 1, reason: "unexpected '&***' after IMDS_ENDPOINT=...; quote values with | & < > ( )" },
+      { line: 2, reason: "unexpected '***' after IMDS_ENDPOINT=...; quote values with spaces" },
+      { line: 3, reason: "unexpected '***' after CLOUD_USER=...; quote values with spaces" }
+    ])
+    expect(JSON.stringify(problems)).not.toContain("CANARY")
+  })
+
   it("keeps the name of a line with blanks around its '=' in sight, the mistake it names, when its value holds an '@' (CLOUD_USER = me@x gave only '***@x')", () => {
     const problems = parseAssignments("CLOUD_USER = me@example.org\nexport IMDS_ENDPOINT =metadata:CANARY-CONF-4@127.0.0.1\n").problems
     expect(problems).toEqual([
