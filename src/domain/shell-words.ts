@@ -243,7 +243,9 @@ export const parseAssignments = (text: string): Assignments => {
     const another = /^[A-Za-z_][A-Za-z0-9_]*=/.test(text.slice(i, i + 300))
     continuing = another
     if (i < text.length && !"\r\n#;".includes(text[i]!) && !another) {
-      problems.push({ line, reason: `unexpected '${restOfLine(text, i, 40)}' after ${key}=...; quote values with ${OPERATORS.includes(text[i]!) ? "| & < > ( )" : "spaces"}` })
+      // after a word holding a query (`IMDS_ENDPOINT=http://h/?a=1&token=...`) the rest is the query's still: only the operator that ended the word is shown
+      const unexpected = !text.slice(valueStart, i).includes("?") ? restOfLine(text, i, 40) : OPERATORS.includes(text[i]!) ? `${text[i]}***` : "***"
+      problems.push({ line, reason: `unexpected '${unexpected}' after ${key}=...; quote values with ${OPERATORS.includes(text[i]!) ? "| & < > ( )" : "spaces"}` })
       command.length = 0
       skipLine()
       continue

@@ -58,9 +58,11 @@ export const withoutCredentials = (text: string): string => {
   // that backtracks over every split of a run of '/' (100 KB of them: seconds, 1 MB: minutes)
   const at = text.lastIndexOf("@")
   if (at < 0) return text
-  const scheme = /^(?:[A-Za-z][A-Za-z0-9+.-]*:)?[/\\]+/.exec(text)?.[0] ?? ""
-  return `${scheme}***${text.slice(at)}`
+  return `${schemeOf(text)}***${text.slice(at)}`
 }
+
+/** the scheme and the slashes after it, as withoutCredentials keeps them (`http://`, `//`, or none) */
+const schemeOf = (text: string): string => /^(?:[A-Za-z][A-Za-z0-9+.-]*:)?[/\\]+/.exec(text)?.[0] ?? ""
 
 /**
  * A URL that is named as written (one no URL parser took): its credentials hidden as withoutCredentials hides them,
@@ -68,9 +70,14 @@ export const withoutCredentials = (text: string): string => {
  * asked show it
  */
 export const withoutSecrets = (text: string): string => {
-  const shown = withoutCredentials(text)
-  const query = shown.indexOf("?")
-  return query < 0 ? shown : `${shown.slice(0, query)}?***`
+  const query = text.indexOf("?")
+  if (query < 0) return withoutCredentials(text)
+  const at = text.lastIndexOf("@")
+  if (at < query) return `${withoutCredentials(text.slice(0, query))}?***`
+  // an `@` after the `?` ends a password that holds a `?` (`user:pa?ss@host:8080/seed/`: the host and path are shown) or
+  // stands in the query (`?email=me@example.org&token=...`), which withoutCredentials would show from it on: no host or
+  // path holds a `=`, `&` or `;`, and all after the scheme is hidden then
+  return /^@[\w.~%:[\]/-]*$/.test(text.slice(at)) ? withoutCredentials(text) : `${schemeOf(text)}***?***`
 }
 
 /**

@@ -120,6 +120,22 @@ describe("tiny-cloud.conf", () => {
     expect(JSON.stringify(problems)).not.toContain("CANARY")
   })
 
+  it("quotes a bad line without the query of a URL in it when the query holds an '@' (?email=me@example.org&token=...)", () => {
+    const problems = parseAssignments('IMDS_ENDPOINT = "http://h/?email=me@example.org&token=CANARY-CONF-8"\n').problems
+    expect(problems).toEqual([{ line: 1, reason: "expected KEY=value, got 'IMDS_ENDPOINT = ***?***'" }])
+    expect(JSON.stringify(problems)).not.toContain("CANARY")
+  })
+
+  it("quotes what ends an unquoted URL's word in its query (?a=1&token=..., a blank) without the rest of the query", () => {
+    const problems = parseAssignments("IMDS_ENDPOINT=http://h/?a=1&token=CANARY-CONF-9\nIMDS_ENDPOINT=http://h/?a=1 CANARY-CONF-10\nCLOUD_USER=al?ine x\n").problems
+    expect(problems).toEqual([
+      { line: 1, reason: "unexpected '&***' after IMDS_ENDPOINT=...; quote values with | & < > ( )" },
+      { line: 2, reason: "unexpected '***' after IMDS_ENDPOINT=...; quote values with spaces" },
+      { line: 3, reason: "unexpected '***' after CLOUD_USER=...; quote values with spaces" }
+    ])
+    expect(JSON.stringify(problems)).not.toContain("CANARY")
+  })
+
   it("keeps the name of a line with blanks around its '=' in sight, the mistake it names, when its value holds an '@' (CLOUD_USER = me@x gave only '***@x')", () => {
     const problems = parseAssignments("CLOUD_USER = me@example.org\nexport IMDS_ENDPOINT =metadata:CANARY-CONF-4@127.0.0.1\n").problems
     expect(problems).toEqual([
@@ -366,7 +382,11 @@ describe("where each value came from", () => {
       ["metadata:SECRET/CANARY+1==@127.0.0.1:8080", "***@127.0.0.1:8080"],
       // a token in its query, as a seed URL's is hidden
       ["http://169.254.169.254/?token=SECRET-CANARY-1", "http://169.254.169.254/?***"],
-      ["http://metadata:SECRET-CANARY-1@10.0.0.1:80/latest?X-Amz-Signature=SECRET-CANARY-2", "http://***@10.0.0.1:80/latest?***"]
+      ["http://metadata:SECRET-CANARY-1@10.0.0.1:80/latest?X-Amz-Signature=SECRET-CANARY-2", "http://***@10.0.0.1:80/latest?***"],
+      // a query holding an '@' (an address, a URL) before or after its token: nothing of it after that '@' either
+      ["http://169.254.169.254/?email=me@example.org&token=SECRET-CANARY-1", "http://***?***"],
+      ["http://169.254.169.254/?next=http://a@b/&token=SECRET-CANARY-1", "http://***?***"],
+      ["http://169.254.169.254/?token=SECRET-CANARY-1&email=me@example.org", "http://***@example.org"]
     ]) {
       const s = settingsFromLeniently({ IMDS_ENDPOINT: given! }, "")
       expect(s.problems.map((p) => p.message)).toEqual([`IMDS_ENDPOINT: expected HOST or HOST:PORT, got '${shown}'`])
