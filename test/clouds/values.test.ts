@@ -156,6 +156,17 @@ describe("scaleway's keys", () => {
     expect(conf.get("SSH_PUBLIC_KEYS_0_KEY")).toBe('ssh-ed25519 AAAAOne one\ncommand="/bin/sh -c evil" ssh-rsa AAAAEvil e@x')
     expect(conf.get("TAGS")).toBe("0")
   })
+
+  it("a value double-quoted across lines is one value too, as a shell reads it", () => {
+    const conf = parseConf('NAME=box\nSSH_PUBLIC_KEYS_0_KEY="ssh-ed25519 AAAAOne one\nssh-rsa AAAATwo two"\nTAGS=0\n')
+    expect(conf.get("SSH_PUBLIC_KEYS_0_KEY")).toBe("ssh-ed25519 AAAAOne one\nssh-rsa AAAATwo two")
+    expect(conf.get("TAGS")).toBe("0")
+  })
+
+  it("only a tag that starts with AUTHORIZED_KEY= is a key, as cloud-init's DataSourceScaleway reads tags: one that merely holds it is none", () => {
+    const conf = parseConf("TAGS=2\nTAGS_0=NOT_AUTHORIZED_KEY=ssh-rsa_AAAATwo_two@host\nTAGS_1=web,AUTHORIZED_KEY=ssh-ed25519_AAAAOne_one\n")
+    expect(scalewayKeys(conf)).toEqual([])
+  })
 })
 
 describe("hetzner's public-keys", () => {
@@ -206,5 +217,10 @@ describe("azure keyData", () => {
     expect(oneKey(`${ED} a@b\ncommand="evil" ssh-rsa AAAAB3 e@x`)).toEqual([`${ED} a@b`, 'command="evil" ssh-rsa AAAAB3 e@x'])
     expect(oneKey(`${ED}\nrestrict ssh-rsa AAAAB3 e@x`)).toEqual([ED, "restrict ssh-rsa AAAAB3 e@x"])
     expect(oneKey(`${ED}\r\n`)).toEqual([ED])
+  })
+
+  it("a wrapping whose blob holds only its type's name is no whole key: its lines stay lines", () => {
+    // AAAAB3NzaC1yc2E= is the one field `ssh-rsa`, with no key material after it
+    expect(oneKey("ssh-rsa AAAAB3Nza\r\nC1yc2E=\r\n")).toEqual(["ssh-rsa AAAAB3Nza", "C1yc2E="])
   })
 })

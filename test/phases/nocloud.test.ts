@@ -403,6 +403,14 @@ describe("first boot on nocloud", () => {
     })
   )
 
+  it.scopedLive("local-hostname= and seedfrom= (the long keys) are h= and s=", () =>
+    Effect.gen(function* () {
+      const instance = yield* localSeed("/seed/longer", { "meta-data": META })
+      instance.write("/proc/cmdline", "ds=nocloud;local-hostname=named-long;seedfrom=/seed/longer\n")
+      expect(yield* instance.imds(["@local-hostname", "+n", "meta-data/instance-id"])).toEqual({ code: 0, stdout: "named-long\niid-local01", stderr: "" })
+    })
+  )
+
   it.scopedLive("a ds=nocloud key it reads nothing from (hostname= for h=) is named once, by the phase that loads the seed, as the shell edition names it; the known keys still apply", () =>
     Effect.gen(function* () {
       const instance = yield* localSeed("/seed/typo", { "meta-data": META })
