@@ -28,6 +28,8 @@ export class FsError extends Data.TaggedError("FsError")<{
   readonly op: string
   readonly path: string
   readonly reason: string
+  /** the system's code where the system refused (`EACCES`...): what a program matches, never the reason's words */
+  readonly code?: string
   /** the file was larger than this many bytes, the limit it was read with */
   readonly exceeded?: number
   /** the size of the file refused for it */

@@ -14,8 +14,14 @@ import { dirname, mkdirs, onItself } from "./directories.js"
 
 const isNotFound = (e: unknown) => (e as NodeJS.ErrnoException).code === "ENOENT"
 
+/** a system call's failure, named as the program names it, with the system's code */
+const failure = (op: string, path: string, e: unknown): FsError => {
+  const code = (e as NodeJS.ErrnoException).code
+  return new FsError({ op, path, reason: reasonOf(e), ...(typeof code === "string" ? { code } : {}) })
+}
+
 /** one system call, its failure named as the program names it */
-const sys = <A>(op: string, path: string, f: () => A) => Effect.try({ try: f, catch: (e) => new FsError({ op, path, reason: reasonOf(e) }) })
+const sys = <A>(op: string, path: string, f: () => A) => Effect.try({ try: f, catch: (e) => failure(op, path, e) })
 
 /** `mkdirs`, `path` naming it in a message */
 const makeDirectories = (path: string, hostPath: string, mode: number) =>
@@ -275,7 +281,7 @@ export const makeRootFs = (root: string) =>
             return Effect.succeed(Option.some<Uint8Array>(readRegular(p, path, options?.maxBytes ?? READ_MAX_BYTES)))
           } catch (e) {
             if (e instanceof FsError) return Effect.fail(e)
-            return isNotFound(e) ? Effect.succeed(Option.none<Uint8Array>()) : Effect.fail(new FsError({ op: "read", path, reason: reasonOf(e) }))
+            return isNotFound(e) ? Effect.succeed(Option.none<Uint8Array>()) : Effect.fail(failure("read", path, e))
           }
         })
       )
@@ -337,7 +343,7 @@ export const makeRootFs = (root: string) =>
               const refusal = scanRegularFileLines(p, visit, LINE_MAX_BYTES)
               return refusal === undefined ? Effect.succeed(true) : Effect.fail(new FsError({ op: "read", path, reason: refusal.refused }))
             } catch (e) {
-              return isNotFound(e) ? Effect.succeed(false) : Effect.fail(new FsError({ op: "read", path, reason: reasonOf(e) }))
+              return isNotFound(e) ? Effect.succeed(false) : Effect.fail(failure("read", path, e))
             }
           })
         ),
@@ -387,7 +393,7 @@ export const makeRootFs = (root: string) =>
             try {
               return Effect.succeed(nodeFs.readdirSync(p).sort())
             } catch (e) {
-              return isNotFound(e) ? Effect.succeed([]) : Effect.fail(new FsError({ op: "list", path, reason: reasonOf(e) }))
+              return isNotFound(e) ? Effect.succeed([]) : Effect.fail(failure("list", path, e))
             }
           })
         ),
@@ -401,7 +407,7 @@ export const makeRootFs = (root: string) =>
             }),
             (failed) => {
               if (failed !== undefined) {
-                return Effect.fail(new FsError({ op: "remove", path: `${path}${failed.at.subarray(Buffer.byteLength(p)).toString()}`, reason: reasonOf(failed.error) }))
+                return Effect.fail(failure("remove", `${path}${failed.at.subarray(Buffer.byteLength(p)).toString()}`, failed.error))
               }
               ownTemporaries.delete(p)
               ownTemporaries.delete(path)

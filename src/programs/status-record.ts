@@ -46,7 +46,7 @@ export const loadRecord: Effect.Effect<
   if (!spareThere && !(yield* fs.exists(path))) {
     // (only where it is refused: a link loop or a file in the run directory's place holds no record for anyone, root included)
     const unseen = yield* Effect.option(Effect.flip(fs.ownership(spare)))
-    if (Option.isSome(unseen) && unseen.value.reason === "permission denied") return { record: emptyRecord, unreadable: unseen.value.message }
+    if (Option.isSome(unseen) && unseen.value.code === "EACCES") return { record: emptyRecord, unreadable: unseen.value.message }
   }
   return yield* fs.readFileIfExists(path, { maxBytes: RECORD_MAX_BYTES }).pipe(
     Effect.map(Option.map(textOf)),
