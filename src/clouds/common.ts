@@ -277,7 +277,7 @@ export const parsedYaml = (given: string, options?: { readonly numbersAsWritten?
 export const followingDirectoryRedirect = (client: HttpMetadataClient) => (path: string) =>
   client.get(path).pipe(
     Effect.catchIf(
-      (e) => e.reason === "HTTP 301" && !/\/(\?.*)?$/.test(path),
+      (e) => e.status === 301 && !/\/(\?.*)?$/.test(path),
       () => client.get(path.replace(/^([^?]*)/, "$1/"))
     )
   )

@@ -154,7 +154,9 @@ class Retryable {
     /** it timed out once connected: the service is there, its answer did not come */
     readonly answerLost = false,
     /** which of the endpoints the attempt went to */
-    readonly at = 0
+    readonly at = 0,
+    /** the HTTP status of the answer, where one came */
+    readonly status?: number
   ) {}
 }
 class TokenRejected {
@@ -293,7 +295,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
                 ? new ImdsError({ cloud: spec.cloud, url, reason: e.reason, unusable: true })
                 : new Retryable(e.reason, e.noNetwork === true ? urlAt(r.path, 0) : url, e.timedOut === true && e.unconnected !== true, at)
           ),
-          Effect.flatMap((res) => (isTransientStatus(res.status) && !answered.includes(res.status) ? Effect.fail(new Retryable(`HTTP ${res.status}`, url, false, at)) : Effect.succeed(res)))
+          Effect.flatMap((res) => (isTransientStatus(res.status) && !answered.includes(res.status) ? Effect.fail(new Retryable(`HTTP ${res.status}`, url, false, at, res.status)) : Effect.succeed(res)))
         )
       }))
 
@@ -303,6 +305,9 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
      * cloud, URL and last error; a read none of whose attempts failed (cut
      * short while it waited for the session token) fails with the token's.
      */
+    /** an attempt's failure as the read's */
+    const readFailure = (e: Retryable) => new ImdsError({ cloud: spec.cloud, url: e.url, reason: e.reason, ...(e.status !== undefined ? { status: e.status } : {}) })
+
     const withRetry = <A>(path: string, effect: Effect.Effect<A, Retryable | ImdsError | TokenRejected>, waitedFor?: Effect.Effect<Option.Option<ImdsError>>) =>
       Effect.gen(function* () {
         // IMDS_DEADLINE, or what is left of it where this request is one of a read's several
@@ -312,7 +317,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
         /** the last attempt's failure, as its line gives it */
         const last = yield* Ref.make(Option.none<ImdsError>())
         const failure = (e: Retryable | TokenRejected) =>
-          e._tag === "TokenRejected" ? new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: "token rejected (HTTP 401)" }) : new ImdsError({ cloud: spec.cloud, url: e.url, reason: e.reason })
+          e._tag === "TokenRejected" ? new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: "token rejected (HTTP 401)" }) : readFailure(e)
         const timedOut = Effect.gen(function* () {
           const own = yield* Ref.get(last)
           if (Option.isSome(own)) return own.value
@@ -380,7 +385,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
             return TOKEN.test(token) ? Effect.succeed(token) : Effect.fail(new Retryable("the answer is not a token", urlOf(r.path)))
           }),
           Effect.tapBoth({
-            onFailure: (e) => Ref.set(tokenTrouble, Option.some(e._tag === "ImdsError" ? e : new ImdsError({ cloud: spec.cloud, url: e.url, reason: e.reason }))),
+            onFailure: (e) => Ref.set(tokenTrouble, Option.some(e._tag === "ImdsError" ? e : readFailure(e))),
             onSuccess: () => Ref.set(tokenTrouble, Option.none())
           })
         )
@@ -442,7 +447,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
         // asked again by both, an absent datum was asked five times, two more than a phase of its own asks)
         if (res.status === 404 && notFound < (how.notFoundAskedAgain ?? 0) && !(yield* FiberRef.get(readingAhead))) {
           notFound++
-          return yield* Effect.fail(new Retryable("HTTP 404", urlOf(r.path)))
+          return yield* Effect.fail(new Retryable("HTTP 404", urlOf(r.path), false, 0, 404))
         }
         const notYet = res.status >= 200 && res.status < 300 ? how.incomplete?.(res.body) : undefined
         if (notYet !== undefined) return yield* Effect.fail(new Retryable(notYet, urlOf(r.path)))
@@ -451,7 +456,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
       return withRetry(r.path, attempt, Ref.get(tokenTrouble)).pipe(
         // the read's deadline came while a 404 was to be asked again: the 404 stands, as a datum the cloud does not have
         Effect.catchIf(
-          (e) => notFound > 0 && e.reason === "HTTP 404",
+          (e) => notFound > 0 && e.status === 404,
           () => Effect.succeed<HttpResponse>({ status: 404, body: new Uint8Array() })
         )
       )
@@ -477,7 +482,7 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
                 : spec.forbidden !== undefined
                   ? ` (${spec.forbidden})`
                   : ""
-          return Effect.fail(new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: `HTTP ${res.status}${why}`, unusable: true, ...(redirect !== undefined ? { redirect } : {}) }))
+          return Effect.fail(new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: `HTTP ${res.status}${why}`, status: res.status, unusable: true, ...(redirect !== undefined ? { redirect } : {}) }))
         }
       )
 
@@ -486,8 +491,8 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
         res.status >= 200 && res.status < 300
           ? Effect.succeed(res.body)
           : options?.staleOn?.includes(res.status)
-            ? Effect.fail(new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: `HTTP ${res.status}`, stale: true }))
-            : Effect.fail(new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: `HTTP ${res.status}`, unusable: true }))
+            ? Effect.fail(new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: `HTTP ${res.status}`, status: res.status, stale: true }))
+            : Effect.fail(new ImdsError({ cloud: spec.cloud, url: urlOf(path), reason: `HTTP ${res.status}`, status: res.status, unusable: true }))
       )
 
     const client: HttpMetadataClient = {

@@ -81,6 +81,8 @@ export class ImdsError extends Data.TaggedError("ImdsError")<{
   readonly cloud: string
   readonly url: string
   readonly reason: string
+  /** the HTTP status of the answer that failed the read (its reason names it too): what a program matches */
+  readonly status?: number
   /** the answer was larger than this many bytes, the limit of its kind */
   readonly exceeded?: number
   /**
