@@ -299,15 +299,15 @@ export const makeHttpMetadataClient = (spec: HttpEndpoint) =>
         )
       }))
 
+    /** an attempt's failure as the read's */
+    const readFailure = (e: Retryable) => new ImdsError({ cloud: spec.cloud, url: e.url, reason: e.reason, ...(e.status !== undefined ? { status: e.status } : {}) })
+
     /**
      * Retried until the deadline, which bounds the whole read: a wait or an
      * attempt the deadline comes in is cut short. The final error names the
      * cloud, URL and last error; a read none of whose attempts failed (cut
      * short while it waited for the session token) fails with the token's.
      */
-    /** an attempt's failure as the read's */
-    const readFailure = (e: Retryable) => new ImdsError({ cloud: spec.cloud, url: e.url, reason: e.reason, ...(e.status !== undefined ? { status: e.status } : {}) })
-
     const withRetry = <A>(path: string, effect: Effect.Effect<A, Retryable | ImdsError | TokenRejected>, waitedFor?: Effect.Effect<Option.Option<ImdsError>>) =>
       Effect.gen(function* () {
         // IMDS_DEADLINE, or what is left of it where this request is one of a read's several
