@@ -293,7 +293,7 @@ it.scopedLive("openstack: on eth1, an IPv6 address held from SLAAC keeps its rul
 it.scoped("no IPv6 router on the link within 10 s: the addresses and their rules still, no default route in the table", () =>
   Effect.gen(function* () {
     const ip = fakeIp({ eth1: ["10.0.1.20/24", "fe80::2:1/64"] })
-    const instance = yield* setUp(ip, { instance: metadata({ ipv4: ["10.0.1.20"], ipv6: ["2001:db8:1::5"] }) })
+    const instance = yield* setUp(ip, { instance: metadata({ ipv4: ["10.0.1.20"], ipv6: ["2001:db8:1::5"] }), syslog: true })
     const running = yield* Effect.fork(instance.run(["net-sync", "eth1"]))
     const asked = () => ip.calls().filter((c) => c === "ip -6 route show dev eth1 default").length
     while (asked() === 0) yield* Effect.promise(() => new Promise((r) => setTimeout(r, 5)))
@@ -305,6 +305,9 @@ it.scoped("no IPv6 router on the link within 10 s: the addresses and their rules
     expect(ip.routes(6, 10001)).toEqual([])
     expect(ip.addresses("eth1")).toEqual(["10.0.1.20/24", "fe80::2:1/64", "2001:db8:1::5/128"])
     expect(ip.rules(6)).toEqual(["from 2001:db8:1::5 lookup 10001", "from all to 2001:db8:1::5 lookup 10001"])
+    // the shell edition's warning, in syslog as a warning (the only sign that the table has no IPv6 route)
+    const logged = instance.invocations().filter((i) => i.command === "logger")
+    expect(logged.filter((i) => i.stdin === "Unable to get IPv6 gateway RA after 10s\n").map((i) => i.args[1])).toEqual(["local7.warning"])
   })
 )
 
