@@ -768,11 +768,11 @@ describe("tiny-cloud analyze", () => {
     Effect.gen(function* () {
       const i = yield* awsInstance(SCRIPT)
       yield* i.boot()
-      const onTerminal = (term: string) =>
+      const onTerminal = (term: string, env: Record<string, string> = {}) =>
         Effect.gen(function* () {
           let out = ""
           const output = Layer.succeed(Output, { stdout: (d) => Effect.sync(() => void (out += String(d))), stderr: () => Effect.void, isTerminal: true })
-          const layer = appLayer({ ...i.env, TERM: term, LANG: "C.UTF-8" }, "tiny-cloud", { commands: CommandsLive, http: HttpLive, output })
+          const layer = appLayer({ ...i.env, TERM: term, LANG: "C.UTF-8", ...env }, "tiny-cloud", { commands: CommandsLive, http: HttpLive, output })
           yield* Effect.scoped(Effect.provide(analyzeCommand({ json: false }), layer))
           return out
         })
@@ -782,6 +782,13 @@ describe("tiny-cloud analyze", () => {
       const serial = yield* onTerminal("vt220")
       expect(serial).not.toContain("\u2588")
       expect(serial).toContain("#")
+      // the virtual console (TERM=linux) is no UTF-8 terminal either; colour stays on both
+      const console = yield* onTerminal("linux")
+      expect([console.includes("\u2588"), console.includes("\x1b[31m")]).toEqual([false, true])
+      // never colour with NO_COLOR set (the bars stay), nor on a dumb terminal
+      const noColour = yield* onTerminal("xterm-256color", { NO_COLOR: "1" })
+      expect([noColour.includes("\u2588"), noColour.includes("\x1b")]).toEqual([true, false])
+      expect((yield* onTerminal("dumb")).includes("\x1b")).toBe(false)
     })
   )
 
