@@ -351,6 +351,21 @@ it.scopedLive.each(["192.168.5.0/24", "0.0.0.0/0", "10.0.1.20/32"])("@ipv4-net %
   })
 )
 
+it.scopedLive("a table 10001 that has routes already (an operator's) is not said to get none when @ipv4-net gives no gateway or is missing", () =>
+  Effect.gen(function* () {
+    for (const ipv4Net of [["10.0.1.20/32"], []]) {
+      const ip = fakeIp({ eth1: ["10.0.1.20/24", "fe80::2:1/64"] })
+      ip.answer({ command: "ip", args: ["-4", "route", "add", "default", "via", "10.0.1.254", "dev", "eth1", "table", "10001"], stdin: undefined })
+      const instance = yield* setUp(ip, { instance: { nics: [{ mac: ETH1, ipv4: ["10.0.1.20", "10.0.1.21"], ipv4Net }] }, syslog: true })
+      expect(yield* instance.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
+      expect(ip.routes(4, 10001)).toEqual(["default via 10.0.1.254 dev eth1"])
+      const logged = instance.invocations().filter((i) => i.command === "logger").map((i) => i.stdin ?? "")
+      expect(logged.join("")).toContain("OK: ip -4 addr add 10.0.1.21/32 dev eth1")
+      expect(logged.filter((l) => l.includes("no routes in table"))).toEqual([])
+    }
+  })
+)
+
 it.scopedLive("an IPv6 address the interface has with another prefix (DHCPv6's, a static /64) is not added again as /128: its rules only; the second run only looks", () =>
   Effect.gen(function* () {
     const ip = fakeIp({ eth1: ["10.0.1.20/24", "2001:db8:1::5/64", "fe80::2:1/64"] }, "fe80::1")
