@@ -21,6 +21,7 @@ import { makeRootFs } from "../../src/layers/RootFsLive.js"
 import { Config } from "../../src/services/Config.js"
 import { RootFs } from "../../src/services/RootFs.js"
 import { UserData } from "../../src/services/UserData.js"
+import { SERVER_TITLE } from "../../src/domain/resident.js"
 import { capturingLog } from "../support/layers.js"
 import { Output } from "../../src/services/Output.js"
 import { actionLines, makeTestInstance, type TestInstance } from "../support/instance.js"
@@ -528,6 +529,32 @@ describe("tiny-cloud status", () => {
       expect(yield* i.run(["status"])).toEqual(failed)
       // settled: it returns at once (the timeout, which it would otherwise wait out, is exit 3)
       expect(yield* i.run(["status", "--wait", "--timeout", "600"])).toEqual(failed)
+    })
+  )
+
+  it.scopedLive("an unfinished phase of an earlier edition's record whose pid is the resident process's (tiny-cloud-serve, which runs the phases): running PHASE", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      yield* i.run(["boot"])
+      const { runs } = record(i)
+      const resident = yield* Effect.acquireRelease(
+        Effect.sync(() => spawn(process.execPath, ["-e", `process.title = "${SERVER_TITLE}"; setInterval(() => {}, 1000)`], { stdio: "ignore" })),
+        (child) => Effect.sync(() => child.kill())
+      )
+      const comm = () => {
+        try {
+          return readFileSync(`/proc/${resident.pid}/comm`, "utf8").trim()
+        } catch {
+          return ""
+        }
+      }
+      while (comm() !== SERVER_TITLE.slice(0, 15)) yield* Effect.promise(() => new Promise((r) => setTimeout(r, 10)))
+      const live = { ...runs[0]!, phase: "early", start: new Date().toISOString(), pid: resident.pid!, actions: [] }
+      delete (live as { pidStart?: string }).pidStart
+      delete (live as { durationMs?: number }).durationMs
+      delete (live as { exitStatus?: number }).exitStatus
+      i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs, live] }))
+      expect(yield* i.run(["status"])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^running early\n(.*\n)*early: running\n/) })
     })
   )
 
