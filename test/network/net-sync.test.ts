@@ -139,7 +139,27 @@ it.scopedLive("IFACE unset, or no such interface: an error line, exit 1", () =>
     expect(yield* instance.run(["net-sync", "eth7"])).toEqual({ code: 1, stdout: "", stderr: "imds-net-sync: eth7: no such interface\n" })
     // the name as given, control characters escaped, on one line
     expect(yield* instance.run(["net-sync"], { IFACE: "eth1\u001b[2J\nx" })).toEqual({ code: 1, stdout: "", stderr: "imds-net-sync: eth1\\x1b[2J\\x0ax: no such interface\n" })
+    // empty is unset: IFACE= is none, and PHASE= is no phase of ifupdown-ng's (the sync runs, as by hand)
+    expect(yield* instance.run(["net-sync"], { IFACE: "", PHASE: "" })).toEqual({ code: 1, stdout: "", stderr: "imds-net-sync: IFACE not set, aborting\n" })
     expect(ip.calls()).toEqual([])
+  })
+)
+
+it.scopedLive("the argument names the interface before IFACE does; PHASE= empty syncs as by hand", () =>
+  Effect.gen(function* () {
+    const ip = machine()
+    const instance = yield* setUp(ip, { instance: metadata({ ipv4: ["10.0.1.20", "10.0.1.21"] }) })
+    expect(yield* instance.run(["net-sync", "eth1"], { IFACE: "eth7", PHASE: "" })).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(ip.addresses("eth1")).toContain("10.0.1.21/32")
+  })
+)
+
+it.scopedLive("@ipv4-net of more than one line: the first is the subnet of table 10001's routes", () =>
+  Effect.gen(function* () {
+    const ip = fakeIp({ eth1: ["10.0.1.20/24", "fe80::2:1/64"] })
+    const instance = yield* setUp(ip, { instance: { nics: [{ mac: ETH1, ipv4: ["10.0.1.20", "10.0.1.21"], ipv4Net: ["10.0.1.0/24", "10.0.9.0/24"] }] } })
+    expect(yield* instance.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(ip.routes(4, 10001)).toEqual(["default via 10.0.1.1 dev eth1", "10.0.1.0/24 dev eth1 proto kernel scope link src 10.0.1.20"])
   })
 )
 
