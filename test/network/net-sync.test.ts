@@ -139,7 +139,27 @@ it.scopedLive("IFACE unset, or no such interface: an error line, exit 1", () =>
     expect(yield* instance.run(["net-sync", "eth7"])).toEqual({ code: 1, stdout: "", stderr: "imds-net-sync: eth7: no such interface\n" })
     // the name as given, control characters escaped, on one line
     expect(yield* instance.run(["net-sync"], { IFACE: "eth1\u001b[2J\nx" })).toEqual({ code: 1, stdout: "", stderr: "imds-net-sync: eth1\\x1b[2J\\x0ax: no such interface\n" })
+    // empty is unset: IFACE= is none, and PHASE= is no phase of ifupdown-ng's (the sync runs, as by hand)
+    expect(yield* instance.run(["net-sync"], { IFACE: "", PHASE: "" })).toEqual({ code: 1, stdout: "", stderr: "imds-net-sync: IFACE not set, aborting\n" })
     expect(ip.calls()).toEqual([])
+  })
+)
+
+it.scopedLive("the argument names the interface before IFACE does; PHASE= empty syncs as by hand", () =>
+  Effect.gen(function* () {
+    const ip = machine()
+    const instance = yield* setUp(ip, { instance: metadata({ ipv4: ["10.0.1.20", "10.0.1.21"] }) })
+    expect(yield* instance.run(["net-sync", "eth1"], { IFACE: "eth7", PHASE: "" })).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(ip.addresses("eth1")).toContain("10.0.1.21/32")
+  })
+)
+
+it.scopedLive("@ipv4-net of more than one line: the first is the subnet of table 10001's routes", () =>
+  Effect.gen(function* () {
+    const ip = fakeIp({ eth1: ["10.0.1.20/24", "fe80::2:1/64"] })
+    const instance = yield* setUp(ip, { instance: { nics: [{ mac: ETH1, ipv4: ["10.0.1.20", "10.0.1.21"], ipv4Net: ["10.0.1.0/24", "10.0.9.0/24"] }] } })
+    expect(yield* instance.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
+    expect(ip.routes(4, 10001)).toEqual(["default via 10.0.1.1 dev eth1", "10.0.1.0/24 dev eth1 proto kernel scope link src 10.0.1.20"])
   })
 )
 
@@ -293,7 +313,7 @@ it.scopedLive("openstack: on eth1, an IPv6 address held from SLAAC keeps its rul
 it.scoped("no IPv6 router on the link within 10 s: the addresses and their rules still, no default route in the table", () =>
   Effect.gen(function* () {
     const ip = fakeIp({ eth1: ["10.0.1.20/24", "fe80::2:1/64"] })
-    const instance = yield* setUp(ip, { instance: metadata({ ipv4: ["10.0.1.20"], ipv6: ["2001:db8:1::5"] }) })
+    const instance = yield* setUp(ip, { instance: metadata({ ipv4: ["10.0.1.20"], ipv6: ["2001:db8:1::5"] }), syslog: true })
     const running = yield* Effect.fork(instance.run(["net-sync", "eth1"]))
     const asked = () => ip.calls().filter((c) => c === "ip -6 route show dev eth1 default").length
     while (asked() === 0) yield* Effect.promise(() => new Promise((r) => setTimeout(r, 5)))
@@ -305,6 +325,9 @@ it.scoped("no IPv6 router on the link within 10 s: the addresses and their rules
     expect(ip.routes(6, 10001)).toEqual([])
     expect(ip.addresses("eth1")).toEqual(["10.0.1.20/24", "fe80::2:1/64", "2001:db8:1::5/128"])
     expect(ip.rules(6)).toEqual(["from 2001:db8:1::5 lookup 10001", "from all to 2001:db8:1::5 lookup 10001"])
+    // the shell edition's warning, in syslog as a warning (the only sign that the table has no IPv6 route)
+    const logged = instance.invocations().filter((i) => i.command === "logger")
+    expect(logged.filter((i) => i.stdin === "Unable to get IPv6 gateway RA after 10s\n").map((i) => i.args[1])).toEqual(["local7.warning"])
   })
 )
 
@@ -345,6 +368,21 @@ it.scopedLive.each(["192.168.5.0/24", "0.0.0.0/0", "10.0.1.20/32"])("@ipv4-net %
     expect(ip.calls().filter((c) => / route add /.test(c))).toEqual([])
     expect(ip.addresses("eth1")).toEqual(["10.0.1.20/24", "fe80::2:1/64", "10.0.1.21/32"])
     expect(ip.rules(4)).toEqual(["from 10.0.1.21 lookup 10001", "from all to 10.0.1.21 lookup 10001"])
+  })
+)
+
+it.scopedLive("a table 10001 that has routes already (an operator's) is not said to get none when @ipv4-net gives no gateway or is missing", () =>
+  Effect.gen(function* () {
+    for (const ipv4Net of [["10.0.1.20/32"], []]) {
+      const ip = fakeIp({ eth1: ["10.0.1.20/24", "fe80::2:1/64"] })
+      ip.answer({ command: "ip", args: ["-4", "route", "add", "default", "via", "10.0.1.254", "dev", "eth1", "table", "10001"], stdin: undefined })
+      const instance = yield* setUp(ip, { instance: { nics: [{ mac: ETH1, ipv4: ["10.0.1.20", "10.0.1.21"], ipv4Net }] }, syslog: true })
+      expect(yield* instance.run(["net-sync", "eth1"])).toEqual({ code: 0, stdout: "", stderr: "" })
+      expect(ip.routes(4, 10001)).toEqual(["default via 10.0.1.254 dev eth1"])
+      const logged = instance.invocations().filter((i) => i.command === "logger").map((i) => i.stdin ?? "")
+      expect(logged.join("")).toContain("OK: ip -4 addr add 10.0.1.21/32 dev eth1")
+      expect(logged.filter((l) => l.includes("no routes in table"))).toEqual([])
+    }
   })
 )
 

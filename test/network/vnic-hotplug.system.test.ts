@@ -120,3 +120,17 @@ describeSystem("the vnic_eth_hotplug mdev rule as busybox mdev reads it", { tool
     })
   )
 })
+
+describeSystem("vnic-eth-hotplug add as mdev runs it", { tools: { flock: "util-linux" } }, () => {
+  it.scopedLive("run with umask 0, as mdev runs its programs: ifup runs with umask 022 (udhcpc's pid file and ifupdown-ng's state not writable by all)", () =>
+    Effect.gen(function* () {
+      const { dir, root, bin } = yield* instance
+      mkdirSync(join(root, "sys/class/net/eth3"))
+      writeFileSync(join(bin, "ifup"), `#!/bin/sh\necho "$1 $(umask)" >> ${dir}/ifup\n`)
+      chmodSync(join(bin, "ifup"), 0o755)
+      const env = { PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, ROOT: root, MDEV: "eth3", ACTION: "add", TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE }
+      expect(yield* run("sh", ["-c", `umask 0 && exec "${process.execPath}" "${PROGRAM}" hotplug vnic-eth`], env)).toEqual({ code: 0, stdout: "", stderr: "" })
+      expect(readFileSync(join(dir, "ifup"), "utf8")).toBe("eth3 0022\n")
+    })
+  )
+})

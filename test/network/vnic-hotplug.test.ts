@@ -260,6 +260,13 @@ describeSystem("vnic-eth-hotplug", { tools: { flock: "util-linux" } }, () => {
       rmSync(join(instance.root, "etc/network/interfaces.d/DEFAULT"))
       expect((yield* event(instance, "add", "eth3")).code).toBe(1)
       expect(instance.read("/etc/network/interfaces")).toBeUndefined()
+      // an empty one there (an earlier release's lock made it) does not stay either; a file with stanzas does
+      instance.write("/etc/network/interfaces", "")
+      expect((yield* event(instance, "add", "eth3")).code).toBe(1)
+      expect(instance.read("/etc/network/interfaces")).toBeUndefined()
+      instance.write("/etc/network/interfaces", "auto lo\niface lo inet loopback\n")
+      expect((yield* event(instance, "add", "eth3")).code).toBe(1)
+      expect(instance.read("/etc/network/interfaces")).toBe("auto lo\niface lo inet loopback\n")
     })
   )
 

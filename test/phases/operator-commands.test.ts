@@ -527,6 +527,16 @@ describe("command lines", () => {
         expect(lines).toContain(`+ ${service} service added to ${level} runlevel`)
         expect(readlinkSync(join(i.root, `etc/runlevels/${level}/${service}`))).toBe(`/etc/init.d/${service}`)
       }
+      // --disable says the same of them, and exits 1 too
+      const disabled = yield* i.run(["--disable"])
+      expect([disabled.code, disabled.stderr.trimEnd().split("\n")]).toEqual([
+        1,
+        [
+          `remove ${i.root}/etc/runlevels/default/tiny-cloud-main: is a directory`,
+          `remove ${i.root}/etc/runlevels/default/tiny-cloud-zdir: is a directory`,
+          "- tiny-cloud* services removed from all runlevels, but for the entries named"
+        ]
+      ])
     })
   )
 

@@ -21,6 +21,7 @@ import { makeRootFs } from "../../src/layers/RootFsLive.js"
 import { Config } from "../../src/services/Config.js"
 import { RootFs } from "../../src/services/RootFs.js"
 import { UserData } from "../../src/services/UserData.js"
+import { SERVER_TITLE } from "../../src/domain/resident.js"
 import { capturingLog } from "../support/layers.js"
 import { Output } from "../../src/services/Output.js"
 import { actionLines, makeTestInstance, type TestInstance } from "../support/instance.js"
@@ -531,6 +532,32 @@ describe("tiny-cloud status", () => {
     })
   )
 
+  it.scopedLive("an unfinished phase of an earlier edition's record whose pid is the resident process's (tiny-cloud-serve, which runs the phases): running PHASE", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance()
+      yield* i.run(["boot"])
+      const { runs } = record(i)
+      const resident = yield* Effect.acquireRelease(
+        Effect.sync(() => spawn(process.execPath, ["-e", `process.title = "${SERVER_TITLE}"; setInterval(() => {}, 1000)`], { stdio: "ignore" })),
+        (child) => Effect.sync(() => child.kill())
+      )
+      const comm = () => {
+        try {
+          return readFileSync(`/proc/${resident.pid}/comm`, "utf8").trim()
+        } catch {
+          return ""
+        }
+      }
+      while (comm() !== SERVER_TITLE.slice(0, 15)) yield* Effect.promise(() => new Promise((r) => setTimeout(r, 10)))
+      const live = { ...runs[0]!, phase: "early", start: new Date().toISOString(), pid: resident.pid!, actions: [] }
+      delete (live as { pidStart?: string }).pidStart
+      delete (live as { durationMs?: number }).durationMs
+      delete (live as { exitStatus?: number }).exitStatus
+      i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs, live] }))
+      expect(yield* i.run(["status"])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^running early\n(.*\n)*early: running\n/) })
+    })
+  )
+
   it.scopedLive("a phase of a live process after an earlier phase failed: the state is the failure, the phase's line says running (status and analyze)", () =>
     Effect.gen(function* () {
       const i = yield* awsInstance()
@@ -768,11 +795,11 @@ describe("tiny-cloud analyze", () => {
     Effect.gen(function* () {
       const i = yield* awsInstance(SCRIPT)
       yield* i.boot()
-      const onTerminal = (term: string) =>
+      const onTerminal = (term: string, env: Record<string, string> = {}) =>
         Effect.gen(function* () {
           let out = ""
           const output = Layer.succeed(Output, { stdout: (d) => Effect.sync(() => void (out += String(d))), stderr: () => Effect.void, isTerminal: true })
-          const layer = appLayer({ ...i.env, TERM: term, LANG: "C.UTF-8" }, "tiny-cloud", { commands: CommandsLive, http: HttpLive, output })
+          const layer = appLayer({ ...i.env, TERM: term, LANG: "C.UTF-8", ...env }, "tiny-cloud", { commands: CommandsLive, http: HttpLive, output })
           yield* Effect.scoped(Effect.provide(analyzeCommand({ json: false }), layer))
           return out
         })
@@ -782,6 +809,13 @@ describe("tiny-cloud analyze", () => {
       const serial = yield* onTerminal("vt220")
       expect(serial).not.toContain("\u2588")
       expect(serial).toContain("#")
+      // the virtual console (TERM=linux) is no UTF-8 terminal either; colour stays on both
+      const console = yield* onTerminal("linux")
+      expect([console.includes("\u2588"), console.includes("\x1b[31m")]).toEqual([false, true])
+      // never colour with NO_COLOR set (the bars stay), nor on a dumb terminal
+      const noColour = yield* onTerminal("xterm-256color", { NO_COLOR: "1" })
+      expect([noColour.includes("\u2588"), noColour.includes("\x1b")]).toEqual([true, false])
+      expect((yield* onTerminal("dumb")).includes("\x1b")).toBe(false)
     })
   )
 

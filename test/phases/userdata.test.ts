@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs"
 import { createRequire, syncBuiltinESMExports } from "node:module"
 import { join } from "node:path"
@@ -1539,6 +1539,28 @@ describe.concurrent("tiny-cloud schema FILE", () => {
       const ko = yield* instance.run(["schema", broken])
       expect(ko.code).toBe(1)
       expect(ko.stdout).toMatch(new RegExp(`^${broken}: cannot decompress gzip data: [^\n]+\n$`))
+    })
+  )
+
+  it.scopedLive("compressed user-data from a pipe larger than USERDATA_MAX_BYTES: its size as it is, in the boot's words, never decompressed", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ noSimulator: true })
+      const zipped = join(instance.dir, "big.gz")
+      // random words: the gzip data is larger than the limit itself
+      const words = Array.from({ length: 400 }, (_, n) => `  - echo ${(n * 2654435761 % 4294967296).toString(36)}${(n * 40503 % 65536).toString(36)}\n`).join("")
+      const bytes = gzipSync(`#cloud-config\nruncmd:\n${words}`)
+      expect(bytes.length).toBeGreaterThan(1000)
+      writeFileSync(zipped, bytes)
+      const fifo = join(instance.dir, "user-data.pipe")
+      execFileSync("mkfifo", [fifo])
+      yield* Effect.addFinalizer(() => Effect.sync(() => releaseFifo(fifo)))
+      const writer = spawn("sh", ["-c", `cat "${zipped}" > "${fifo}"`], { stdio: "ignore" })
+      yield* Effect.addFinalizer(() => Effect.sync(() => writer.kill()))
+      expect(yield* instance.run(["schema", fifo], { USERDATA_MAX_BYTES: "1000" })).toEqual({
+        code: 1,
+        stdout: `${fifo}: line 1: user-data is ${bytes.length} bytes, more than the limit of 1000\n`,
+        stderr: ""
+      })
     })
   )
 
