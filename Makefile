@@ -23,10 +23,16 @@ DESTDIR ?=
 SYSCONFDIR ?= /etc
 PREPARE_CODE_CACHE ?= yes
 # The names of the program are relative links, made from the directory each
-# really lands in (see relpath below); LINK_TARGETS=absolute makes them lead to
+# really lands in (see relpath below); LINK_TARGETS=absolute makes those
+# outside $(PREFIX) (the network helpers at /sbin and /lib/mdev) lead to
 # $(PREFIX)/lib/tiny-cloud/tiny-cloud.cjs as it is, for a package, which apk
 # unpacks onto an image whose /sbin and /lib may be directories or links to
-# /usr: only such a target is right from both.
+# /usr: only such a target is right from both. $(PREFIX)/sbin/tiny-cloud and
+# $(PREFIX)/bin/imds stay relative (their directories are directories):
+# image builders test the image's /usr/sbin/tiny-cloud from outside it
+# (alpine-cloud-images: [ -f "$TARGET/usr/sbin/tiny-cloud" ], then chroot
+# "$TARGET" /usr/sbin/tiny-cloud --enable), where an absolute link would
+# lead to the builder's own /usr, which has none.
 LINK_TARGETS ?= relative
 
 VERSION := $(shell sed -n 's/^[[:space:]]*"version":[[:space:]]*"\([^"]*\)".*/\1/p' package.json | head -n 1)
@@ -117,7 +123,8 @@ install: check-paths check-bundle
 		install -d "$(DESTDIR)$${link%/*}"; \
 		dir=$$(cd -P "$(DESTDIR)$${link%/*}" && pwd -P); \
 		case $$dir in "$$root"/*) dir=$${dir#"$$root"} ;; *) dir=$${link%/*} ;; esac; \
-		if [ "$(LINK_TARGETS)" = absolute ]; then target=$(PROGRAM); else target=$$(relpath $(PROGRAM) "$$dir/$${link##*/}"); fi; \
+		if [ "$(LINK_TARGETS)" = absolute ] && case $$link in "$(PREFIX)"/*) [ -z "$(PREFIX)" ] || [ "$(PREFIX)" = / ] ;; *) true ;; esac; then \
+			target=$(PROGRAM); else target=$$(relpath $(PROGRAM) "$$dir/$${link##*/}"); fi; \
 		echo "ln -sfn $$target $(DESTDIR)$$link"; \
 		ln -sfn "$$target" "$(DESTDIR)$${link%/*}/.$${link##*/}.new"; \
 		{ [ ! -L "$(DESTDIR)$$link" ] || [ ! -d "$(DESTDIR)$$link" ]; } || rm -f "$(DESTDIR)$$link"; \
