@@ -300,7 +300,8 @@ export const installKeys = (user: string, entries: ReadonlyArray<string>, option
     const added = keys.filter((k) => !present.has(k))
     const sep = existing.length === 0 || existing[existing.length - 1] === 0x0a ? "" : "\n"
     const wanted = Buffer.concat([existing, Buffer.from(`${sep}${added.map((k) => `${k}\n`).join("")}`)])
-    const there = yield* Effect.orElseSucceed(fs.readFileIfExists(file), () => Option.none())
+    // (the file as read above where the keys are appended to it: not read twice)
+    const there = options.append ? Option.some(existing) : yield* Effect.orElseSucceed(fs.readFileIfExists(file), () => Option.none())
     const same = Option.exists(there, (bytes) => wanted.equals(bytes)) && !(yield* fs.isSymlink(file)) && (yield* made(file, 0o600, true))
     if (!same) yield* fs.writeAtomic(file, wanted, { mode: 0o600, noFollow: true, ...(owner ?? {}) })
     yield* sayKeysRefused(account.value, options.action)
