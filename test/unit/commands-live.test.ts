@@ -16,6 +16,27 @@ import { textOf } from "../../src/domain/text.js"
 import { makeLiveCommands, STDERR_KEPT_BYTES, STDOUT_KEPT_BYTES, streamEcho } from "../../src/layers/CommandsLive.js"
 import { releaseFifo } from "../support/fifo.js"
 
+/** a directory of the test's own, removed with its scope */
+const temporaryDirectory = (prefix: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => mkdtempSync(join(tmpdir(), prefix))),
+    (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+  )
+
+/** a stream whose reader takes each chunk on a later turn (a pipe emptied slower than a program writes), and how much it has taken */
+const slowReader = () => {
+  let taken = 0
+  const reader = new Writable({
+    highWaterMark: 16 * 1024,
+    write: (chunk: Buffer, _encoding, done) =>
+      setImmediate(() => {
+        taken += chunk.length
+        done()
+      })
+  })
+  return { reader, taken: () => taken }
+}
+
 it.effect("without PATH in the environment, programs run with the system's PATH, the one `has` looks on", () =>
   Effect.gen(function* () {
     const commands = makeLiveCommands(() => {}, { IFACE: "eth1", PHASE: "post-up" })
@@ -34,10 +55,7 @@ it.effect("a PATH of the environment is kept", () =>
 
 it.scoped("runLogged is done when the program exits: a background process it started (`daemon &`) that keeps the log open does not hold it up; all the program wrote is logged and echoed, in order", () =>
   Effect.gen(function* () {
-    const dir = yield* Effect.acquireRelease(
-      Effect.sync(() => mkdtempSync(join(tmpdir(), "tc-run-logged-"))),
-      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-    )
+    const dir = yield* temporaryDirectory("tc-run-logged-")
     const fifo = join(dir, "release")
     execFileSync("mkfifo", [fifo])
     // the background process waits until the test releases it, however long that takes
@@ -54,10 +72,7 @@ it.scoped("runLogged is done when the program exits: a background process it sta
 
 it.scoped("runLogged echoes no more while its reader holds enough (a resident process's client that reads slower than the program writes): the rest waits in the log, not in memory, and all the program wrote is echoed before it is done", () =>
   Effect.gen(function* () {
-    const dir = yield* Effect.acquireRelease(
-      Effect.sync(() => mkdtempSync(join(tmpdir(), "tc-run-logged-"))),
-      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-    )
+    const dir = yield* temporaryDirectory("tc-run-logged-")
     // an echo whose reader holds enough after each chunk until it is asked again (an empty chunk): a chunk given while it holds enough is one too many
     const echoed: Array<Uint8Array> = []
     let ready = true
@@ -82,10 +97,7 @@ it.scoped("runLogged echoes no more while its reader holds enough (a resident pr
 
 it.scoped("runLogged refuses a log that is not a regular file: a FIFO in its place would swallow the output, or hold the program, and the phase, once full", () =>
   Effect.gen(function* () {
-    const dir = yield* Effect.acquireRelease(
-      Effect.sync(() => mkdtempSync(join(tmpdir(), "tc-run-logged-"))),
-      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-    )
+    const dir = yield* temporaryDirectory("tc-run-logged-")
     const log = join(dir, "user-data.log")
     execFileSync("mkfifo", [log])
     const commands = makeLiveCommands(() => {}, { PATH: process.env.PATH })
@@ -153,10 +165,7 @@ it.effect("a program's output past maxOutputBytes stops it, and fails naming the
 
 it.scoped("a failed program is named by the line it wrote as its own error, not by the version or the warnings before it (resize2fs, sfdisk on a grown GPT disk)", () =>
   Effect.gen(function* () {
-    const dir = yield* Effect.acquireRelease(
-      Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-problem-"))),
-      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-    )
+    const dir = yield* temporaryDirectory("tiny-cloud-problem-")
     // what the real tools print to stderr (e2fsprogs 1.47, util-linux 2.38)
     const tool = (name: string, stderr: string) => writeFileSync(join(dir, name), `#!/bin/sh\nprintf '%s' '${stderr}' >&2\nexit 1\n`, { mode: 0o755 })
     const commands = makeLiveCommands(() => {}, { PATH: `${dir}:${process.env.PATH ?? "/usr/bin:/bin"}` })
@@ -175,10 +184,7 @@ it.scoped("a failed program is named by the line it wrote as its own error, not 
 
 it.scoped("runLogged: a program killed by a signal has the status sh gives it, 128 and the signal's number (SIGKILL 137)", () =>
   Effect.gen(function* () {
-    const dir = yield* Effect.acquireRelease(
-      Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-logged-"))),
-      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-    )
+    const dir = yield* temporaryDirectory("tiny-cloud-logged-")
     const commands = makeLiveCommands(() => {}, { PATH: process.env.PATH ?? "/usr/bin:/bin" })
     const status = yield* commands.runLogged("sh", ["-c", "echo before; kill -KILL $$"], { logFile: join(dir, "log"), echo: false })
     expect(status).toBe(137)
@@ -228,10 +234,7 @@ const gone = (pid: number) =>
 
 it.scopedLive("a program whose run is interrupted (its step's timeout, the phase's end) is killed, not left running", () =>
   Effect.gen(function* () {
-    const dir = yield* Effect.acquireRelease(
-      Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-interrupted-"))),
-      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-    )
+    const dir = yield* temporaryDirectory("tiny-cloud-interrupted-")
     const commands = makeLiveCommands(() => {}, { PATH: process.env.PATH ?? "/usr/bin:/bin" })
     const run = yield* Effect.fork(commands.run("sh", ["-c", `echo $$ > ${dir}/pid; exec sleep 120`]))
     const pid = yield* startedPid(join(dir, "pid"))
@@ -246,10 +249,7 @@ it.scopedLive("a program whose run is interrupted (its step's timeout, the phase
 
 it.scoped("runLogged's log is root's alone (0600), made so or already there with a wider mode: what the programs print may be secret", () =>
   Effect.gen(function* () {
-    const dir = yield* Effect.acquireRelease(
-      Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-log-mode-"))),
-      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-    )
+    const dir = yield* temporaryDirectory("tiny-cloud-log-mode-")
     const commands = makeLiveCommands(() => {}, { PATH: process.env.PATH ?? "/usr/bin:/bin" })
     const made = join(dir, "made.log")
     yield* commands.runLogged("sh", ["-c", "echo secret"], { logFile: made, echo: false })
@@ -265,10 +265,7 @@ it.scoped("runLogged's log is root's alone (0600), made so or already there with
 
 it.scoped("runLogged starts the program in a process group of its own: a program that signals its group (`kill 0`) reaches its own processes, never the phase", () =>
   Effect.gen(function* () {
-    const dir = yield* Effect.acquireRelease(
-      Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-group-"))),
-      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-    )
+    const dir = yield* temporaryDirectory("tiny-cloud-group-")
     const commands = makeLiveCommands(() => {}, { PATH: process.env.PATH ?? "/usr/bin:/bin" })
     // /proc/PID/stat: pid (comm) state ppid pgrp ...
     yield* commands.runLogged("sh", ["-c", "echo $$; cut -d ' ' -f 5 /proc/$$/stat"], { logFile: join(dir, "log"), echo: false })
@@ -291,21 +288,10 @@ it.effect("a program that floods its stdout and stderr (20 MB each, an apk or a 
 
 it.scoped("runLogged echoing to a stream (the phase's stdout, a pipe its reader empties slower than the program writes: OpenRC's logger) holds no more than 1 MiB and a chunk in it: the rest waits in the log, not in memory; all of it is echoed", () =>
   Effect.gen(function* () {
-    const dir = yield* Effect.acquireRelease(
-      Effect.sync(() => mkdtempSync(join(tmpdir(), "tc-run-logged-"))),
-      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-    )
+    const dir = yield* temporaryDirectory("tc-run-logged-")
     // a reader that takes each chunk on a later turn; what it has not taken yet is the stream's buffer
-    let taken = 0
+    const { reader, taken } = slowReader()
     let mostBuffered = 0
-    const reader = new Writable({
-      highWaterMark: 16 * 1024,
-      write: (chunk: Buffer, _encoding, done) =>
-        setImmediate(() => {
-          taken += chunk.length
-          done()
-        })
-    })
     const echo = streamEcho(reader)
     const commands = makeLiveCommands(
       (chunk) => {
@@ -318,39 +304,25 @@ it.scoped("runLogged echoing to a stream (the phase's stdout, a pipe its reader 
     // 16 MB at once (made first, then copied in big writes): the echo finds much more in the log than its reader takes
     const status = yield* commands.runLogged("sh", ["-c", `head -c 16777216 /dev/zero > "${dir}/big"; cat "${dir}/big"`], { logFile: join(dir, "user-data.log"), echo: true })
     yield* Effect.async<void>((resume) => void reader.end(() => resume(Effect.void)))
-    expect([status, taken]).toEqual([0, 16777216])
+    expect([status, taken()]).toEqual([0, 16777216])
     expect(mostBuffered).toBeLessThanOrEqual(1024 * 1024 + 64 * 1024)
   })
 )
 
 it.scoped("runLogged echoing to a stream is done once the stream has let out all the program wrote: the phase's next line, on the console its stderr shares (OpenRC's), comes after the output, not amid it", () =>
   Effect.gen(function* () {
-    const dir = yield* Effect.acquireRelease(
-      Effect.sync(() => mkdtempSync(join(tmpdir(), "tc-run-logged-"))),
-      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-    )
+    const dir = yield* temporaryDirectory("tc-run-logged-")
     // a reader that takes each chunk on a later turn, as a pipe its reader empties slower than the program writes
-    let taken = 0
-    const reader = new Writable({
-      highWaterMark: 16 * 1024,
-      write: (chunk: Buffer, _encoding, done) =>
-        setImmediate(() => {
-          taken += chunk.length
-          done()
-        })
-    })
+    const { reader, taken } = slowReader()
     const commands = makeLiveCommands(streamEcho(reader), { PATH: process.env.PATH })
     const status = yield* commands.runLogged("sh", ["-c", `head -c 4296704 /dev/zero > "${dir}/big"; cat "${dir}/big"`], { logFile: join(dir, "user-data.log"), echo: true })
-    expect([status, taken, reader.writableLength]).toEqual([0, 4296704, 0])
+    expect([status, taken(), reader.writableLength]).toEqual([0, 4296704, 0])
   })
 )
 
 it.scoped("a program on PATH that may not be run (an image's file without its x bit, a directory by its name) fails in words, not Node's `spawn NAME EACCES`", () =>
   Effect.gen(function* () {
-    const dir = yield* Effect.acquireRelease(
-      Effect.sync(() => mkdtempSync(join(tmpdir(), "tc-not-runnable-"))),
-      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-    )
+    const dir = yield* temporaryDirectory("tc-not-runnable-")
     writeFileSync(join(dir, "rc-update"), "#!/bin/sh\nexit 0\n", { mode: 0o644 })
     mkdirSync(join(dir, "hostname"))
     const commands = makeLiveCommands(() => {}, { PATH: dir })
