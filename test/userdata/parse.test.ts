@@ -2380,6 +2380,18 @@ ntp:
     expect(config("#cloud-config\npackages:\n  - [tool, .inf]\n").packages).toEqual(["tool=inf"])
   })
 
+  // EC2's user guide (its LAMP example): `[ find, /var/www, -type, f, -exec, chmod, 0664, {}, \; ]`, where YAML's `{}` is an empty map
+  it("writes a map or a list in an argument list as Python's str() does, as cloud-init's shellify writes it: `{}` is an empty map", () => {
+    const source = "#cloud-config\nruncmd:\n  - [find, /var/www, -type, f, -exec, chmod, 0664, {}, +]\n  - [echo, {a: \"it's\", b: [1, true, null, 2.5, 'x\\ty']}, []]\n"
+    expect(config(source).runcmd).toEqual([
+      { kind: "argv", argv: ["find", "/var/www", "-type", "f", "-exec", "chmod", "436", "{}", "+"], index: 0 },
+      { kind: "argv", argv: ["echo", "{'a': \"it's\", 'b': [1, True, None, 2.5, 'x\\\\ty']}", "[]"], index: 1 }
+    ])
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+    // binary data has no such text here: that entry alone is skipped
+    expect(notes("#cloud-config\nruncmd:\n  - [echo, [!!binary aGk=]]\n  - echo ok\n").problems).toEqual(["line 3: runcmd[0][1]: expected a string, got a list; runcmd[0] skipped"])
+  })
+
   it("writes a timestamp with a time of day in an argument list as Python's str() writes the datetime PyYAML makes of it; a date, a quoted one, a !!str one and a line stay as written", () => {
     const source =
       "#cloud-config\nruncmd:\n  - [touch, -d, 2024-01-01T10:00:00Z, 2024-1-2 9:05:00.5, 2001-12-14 21:59:43.10 -5, 2002-12-14t21:59:43 +01:30, 2002-12-14 21:59:43.0-00:30]\n" +

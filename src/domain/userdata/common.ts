@@ -51,9 +51,78 @@ const pythonNumber = (n: number): string => (Number.isInteger(n) ? String(n) : p
 export const pythonText: ArgumentText = (value) =>
   typeof value === "boolean" ? (value ? "True" : "False") : value === null ? "None" : typeof value === "number" ? pythonNumber(value) : String(value)
 
-/** bootcmd/runcmd: strings and argument lists, in order; null entries are passed over as cloud-init does */
-export const readCommands = (value: unknown, path: ReadonlyArray<Key>, notes: Notes, argumentText: ArgumentText = String): ReadonlyArray<Command> =>
-  decodeEach(CommandSchema, value, path, notes, "skip").flatMap(({ index, value: c }): Array<Command> => {
+/** a string as Python's `repr()` writes it: in single quotes unless it holds one and no double quote; the quote, `\\` and what is not printable escaped */
+const pythonStringRepr = (s: string): string => {
+  const quote = s.includes("'") && !s.includes('"') ? '"' : "'"
+  const escaped = s.replace(/[\\'"\p{C}\p{Z}]/gu, (c) => {
+    if (c === "\\" || c === quote) return `\\${c}`
+    if (c === "'" || c === '"' || c === " ") return c
+    if (c === "\t") return "\\t"
+    if (c === "\n") return "\\n"
+    if (c === "\r") return "\\r"
+    const code = c.codePointAt(0) ?? 0
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : code <= 0xffff ? `\\u${code.toString(16).padStart(4, "0")}` : `\\U${code.toString(16).padStart(8, "0")}`
+  })
+  return `${quote}${escaped}${quote}`
+}
+
+/**
+ * A map or list inside an argument list as Python's `str()` writes it (`{}`, `[]`, `{'a': 1}`, `['x', True]`), as
+ * cloud-init's shellify writes every item of a list entry (`[find, /srv, -exec, chmod, 0644, {}, +]`: YAML's `{}` is an
+ * empty map); a map's keys are read as text. Undefined when it holds binary data, nests past 200 levels or passes `max` characters.
+ */
+const pythonContainerText = (value: object, max: number): string | undefined => {
+  let length = 0
+  const repr = (v: unknown, depth: number): string | undefined => {
+    if (depth > 200 || length > max) return undefined
+    let text: string | undefined
+    if (typeof v === "string") text = pythonStringRepr(v)
+    else if (v === null || typeof v === "number" || typeof v === "boolean") text = pythonText(v)
+    else if (Array.isArray(v)) {
+      const items: Array<string> = []
+      for (const item of v) {
+        const t = repr(item, depth + 1)
+        if (t === undefined) return undefined
+        items.push(t)
+      }
+      text = `[${items.join(", ")}]`
+    } else {
+      const map = asMap(v)
+      if (map === undefined) return undefined
+      const items: Array<string> = []
+      for (const [k, item] of Object.entries(map)) {
+        const t = repr(item, depth + 1)
+        if (t === undefined) return undefined
+        items.push(`${pythonStringRepr(k)}: ${t}`)
+      }
+      text = `{${items.join(", ")}}`
+    }
+    length += text.length
+    return length > max ? undefined : text
+  }
+  return repr(value, 0)
+}
+
+/** a list entry's maps and lists as their Python text (one that cannot be is left, and its entry skipped as no command) */
+const withContainersAsText = (value: unknown, max: number): unknown =>
+  Array.isArray(value)
+    ? value.map((c: unknown) =>
+        Array.isArray(c) ? c.map((a: unknown) => (a !== null && typeof a === "object" && !(a instanceof Uint8Array) ? (pythonContainerText(a, max) ?? a) : a)) : c
+      )
+    : value
+
+/**
+ * bootcmd/runcmd: strings and argument lists, in order; null entries are passed over as cloud-init does.
+ * `containersMax`: a list entry's maps and lists are its arguments as Python writes them, up to that many characters (cloud-config).
+ */
+export const readCommands = (
+  value: unknown,
+  path: ReadonlyArray<Key>,
+  notes: Notes,
+  argumentText: ArgumentText = String,
+  containersMax?: number
+): ReadonlyArray<Command> =>
+  decodeEach(CommandSchema, containersMax === undefined ? value : withContainersAsText(value, containersMax), path, notes, "skip").flatMap(({ index, value: c }): Array<Command> => {
     if (typeof c === "string") return [{ kind: "shell", script: c, index }]
     return c.length === 0 ? [] : [{ kind: "argv", argv: c.map(argumentText), index }]
   })
@@ -70,9 +139,9 @@ const commandsLength = (commands: ReadonlyArray<Command>): number =>
   commands.reduce((sum, c) => sum + 1 + (c.kind === "shell" ? c.script.length : c.argv.reduce((n, arg) => n + arg.length + 3, 0)), 0)
 
 export const commandsReader =
-  (key: "bootcmd" | "runcmd", argumentText: ArgumentText = String): Reader =>
+  (key: "bootcmd" | "runcmd", argumentText: ArgumentText = String, containers = false): Reader =>
   (value, path, { notes, budget }) => {
-    const commands = nonEmpty(readCommands(value, path, notes, argumentText), value)
+    const commands = nonEmpty(readCommands(value, path, notes, argumentText, containers ? budget.limit : undefined), value)
     if (commands === undefined) return undefined
     // YAML aliases give one text to many entries: no more of them than the user-data itself may hold (never a script too long to make)
     if (commandsLength(commands) > budget.limit) {
