@@ -2390,6 +2390,10 @@ ntp:
     expect(notes(source)).toEqual({ problems: [], warnings: [] })
     // binary data has no such text here: that entry alone is skipped
     expect(notes("#cloud-config\nruncmd:\n  - [echo, [!!binary aGk=]]\n  - echo ok\n").problems).toEqual(["line 3: runcmd[0][1]: expected a string, got a list; runcmd[0] skipped"])
+    // an alias names one map at many places: never more of its text than the user-data may hold
+    const many = `#cloud-config\nx: &a {k: ${"a".repeat(80)}}\nruncmd:\n  - [echo, *a, *a, *a, *a]\n  - echo ok\n`
+    expect(notes(many, { maxBytes: 300, maxDecompressedBytes: 300 }).problems).toEqual(["line 4: runcmd[0][3]: more than 300 bytes of commands, the limit for user-data; runcmd[0] skipped"])
+    expect(config(many, { maxBytes: 300, maxDecompressedBytes: 300 }).runcmd).toEqual([{ kind: "shell", script: "echo ok", index: 1 }])
   })
 
   it("writes a timestamp with a time of day in an argument list as Python's str() writes the datetime PyYAML makes of it; a date, a quoted one, a !!str one and a line stay as written", () => {

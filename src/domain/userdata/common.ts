@@ -69,12 +69,16 @@ const pythonStringRepr = (s: string): string => {
 /**
  * A map or list inside an argument list as Python's `str()` writes it (`{}`, `[]`, `{'a': 1}`, `['x', True]`), as
  * cloud-init's shellify writes every item of a list entry (`[find, /srv, -exec, chmod, 0644, {}, +]`: YAML's `{}` is an
- * empty map); a map's keys are read as text. Undefined when it holds binary data, nests past 200 levels or passes `max` characters.
+ * empty map); a map's keys are read as text. None for one holding binary data; `too long` past `max` characters or 200 levels.
  */
-const pythonContainerText = (value: object, max: number): string | undefined => {
+const pythonContainerText = (value: object, max: number): string | "binary" | "too long" => {
   let length = 0
+  let refused: "binary" | "too long" | undefined
   const repr = (v: unknown, depth: number): string | undefined => {
-    if (depth > 200 || length > max) return undefined
+    if (depth > 200 || length > max) {
+      refused = "too long"
+      return undefined
+    }
     let text: string | undefined
     if (typeof v === "string") text = pythonStringRepr(v)
     else if (v === null || typeof v === "number" || typeof v === "boolean") text = pythonText(v)
@@ -88,7 +92,10 @@ const pythonContainerText = (value: object, max: number): string | undefined => 
       text = `[${items.join(", ")}]`
     } else {
       const map = asMap(v)
-      if (map === undefined) return undefined
+      if (map === undefined) {
+        refused = "binary"
+        return undefined
+      }
       const items: Array<string> = []
       for (const [k, item] of Object.entries(map)) {
         const t = repr(item, depth + 1)
@@ -98,18 +105,35 @@ const pythonContainerText = (value: object, max: number): string | undefined => 
       text = `{${items.join(", ")}}`
     }
     length += text.length
-    return length > max ? undefined : text
+    if (length > max) refused = "too long"
+    return refused === undefined ? text : undefined
   }
-  return repr(value, 0)
+  return repr(value, 0) ?? refused ?? "too long"
 }
 
-/** a list entry's maps and lists as their Python text (one that cannot be is left, and its entry skipped as no command) */
-const withContainersAsText = (value: unknown, max: number): unknown =>
-  Array.isArray(value)
-    ? value.map((c: unknown) =>
-        Array.isArray(c) ? c.map((a: unknown) => (a !== null && typeof a === "object" && !(a instanceof Uint8Array) ? (pythonContainerText(a, max) ?? a) : a)) : c
-      )
-    : value
+/**
+ * a list entry's maps and lists as their Python text, `max` characters for all of them (aliases name one map at many
+ * places: never more text than the user-data may hold; the entry that would pass it is skipped with a line saying so);
+ * one holding binary data is left, and its entry skipped as no command
+ */
+const withContainersAsText = (value: unknown, max: number, path: ReadonlyArray<Key>, notes: Notes): unknown => {
+  if (!Array.isArray(value)) return value
+  let left = max
+  return value.map((c: unknown, i) => {
+    if (!Array.isArray(c)) return c
+    const argv: Array<unknown> = []
+    for (const [j, a] of c.entries()) {
+      const text = a !== null && typeof a === "object" && !(a instanceof Uint8Array) ? pythonContainerText(a, left) : undefined
+      if (text === "too long") {
+        notes.skip({ path: [...path, i, j], message: `more than ${max} bytes of commands, the limit for user-data` }, [...path, i])
+        return null
+      }
+      if (text !== undefined && text !== "binary") left -= text.length
+      argv.push(text === undefined || text === "binary" ? a : text)
+    }
+    return argv
+  })
+}
 
 /**
  * bootcmd/runcmd: strings and argument lists, in order; null entries are passed over as cloud-init does.
@@ -122,7 +146,7 @@ export const readCommands = (
   argumentText: ArgumentText = String,
   containersMax?: number
 ): ReadonlyArray<Command> =>
-  decodeEach(CommandSchema, containersMax === undefined ? value : withContainersAsText(value, containersMax), path, notes, "skip").flatMap(({ index, value: c }): Array<Command> => {
+  decodeEach(CommandSchema, containersMax === undefined ? value : withContainersAsText(value, containersMax, path, notes), path, notes, "skip").flatMap(({ index, value: c }): Array<Command> => {
     if (typeof c === "string") return [{ kind: "shell", script: c, index }]
     return c.length === 0 ? [] : [{ kind: "argv", argv: c.map(argumentText), index }]
   })
