@@ -180,7 +180,7 @@ const userDataOnlyLines = (own: ReadonlyArray<string>): ReadonlySet<string> =>
 
 /**
  * the vendor-data's keys this edition carries out: the top-level `ssh_authorized_keys`, and `users` that only gives the
- * default user keys (an entry named CLOUD_USER with its keys alone); any other user it names is not made
+ * default user (`default`) and its keys (an entry named CLOUD_USER with its keys alone); any other user it names is not made
  */
 const appliedVendorKey =
   (cloudUser: string) =>
@@ -189,6 +189,7 @@ const appliedVendorKey =
     (key === "users" &&
       Array.isArray(value) &&
       value.every((u: unknown) => {
+        if (u === "default") return true
         const entry = u !== null && typeof u === "object" && !Array.isArray(u) ? (u as Record<string, unknown>) : undefined
         return entry?.["name"] === cloudUser && Object.keys(entry).every((k) => ["name", "ssh_authorized_keys", "ssh-authorized-keys"].includes(k))
       }))

@@ -252,6 +252,7 @@ describe("incus's vendor-data is never dropped silently", () => {
       // LXD's vendor-data for cloud-init.ssh-keys of the default user: its keys are installed, nothing else is there
       expect(yield* earlyWarnings("#!/bin/sh\necho hi\n", `#cloud-config\nusers:\n- name: alpine\n  ssh-authorized-keys:\n  - ${key}\n`)).toEqual([])
       expect(yield* earlyWarnings("#cloud-config\nvendor_data: {enabled: false}\n", vendor)).toEqual([])
+      expect(yield* earlyWarnings("#cloud-config\n{}\n", `#cloud-config\nusers: [default]\nssh_authorized_keys: [${key}]\n`)).toEqual([])
     })
   )
 })
