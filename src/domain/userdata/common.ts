@@ -82,14 +82,15 @@ const pythonContainerText = (value: object, max: number): string | "binary" | "t
     let text: string | undefined
     if (typeof v === "string") text = pythonStringRepr(v)
     else if (v === null || typeof v === "number" || typeof v === "boolean") text = pythonText(v)
-    else if (Array.isArray(v)) {
+    else if (Array.isArray(v) || v instanceof Set) {
       const items: Array<string> = []
       for (const item of v) {
         const t = repr(item, depth + 1)
         if (t === undefined) return undefined
         items.push(t)
       }
-      text = `[${items.join(", ")}]`
+      // a `!!set` as Python writes a set (its members in the order written, where Python's follows their hashes)
+      text = Array.isArray(v) ? `[${items.join(", ")}]` : items.length === 0 ? "set()" : `{${items.join(", ")}}`
     } else {
       const map = asMap(v)
       if (map === undefined) {
