@@ -2388,7 +2388,9 @@ ntp:
       { kind: "argv", argv: ["echo", "{'a': \"it's\", 'b': [1, True, None, 2.5, 'x\\\\ty']}", "[]"], index: 1 }
     ])
     expect(notes(source)).toEqual({ problems: [], warnings: [] })
-    expect(config("#cloud-config\nruncmd:\n  - [echo, !!set {x, y}, !!set {}]\n").runcmd).toEqual([{ kind: "argv", argv: ["echo", "{'x', 'y'}", "set()"], index: 0 }])
+    expect(config("#cloud-config\nruncmd:\n  - [echo, !!set {x, y}, !!set {}, !!omap [a: 1, b: 2]]\n").runcmd).toEqual([
+      { kind: "argv", argv: ["echo", "{'x', 'y'}", "set()", "[('a', 1), ('b', 2)]"], index: 0 }
+    ])
     // binary data has no such text here: that entry alone is skipped
     expect(notes("#cloud-config\nruncmd:\n  - [echo, [!!binary aGk=]]\n  - echo ok\n").problems).toEqual(["line 3: runcmd[0][1]: expected a string, got a list; runcmd[0] skipped"])
     // an alias names one map at many places: never more of its text than the user-data may hold

@@ -91,6 +91,16 @@ const pythonContainerText = (value: object, max: number): string | "binary" | "t
       }
       // a `!!set` as Python writes a set (its members in the order written, where Python's follows their hashes)
       text = Array.isArray(v) ? `[${items.join(", ")}]` : items.length === 0 ? "set()" : `{${items.join(", ")}}`
+    } else if (v instanceof Map) {
+      // a `!!omap`, which PyYAML makes a list of (key, value) pairs
+      const items: Array<string> = []
+      for (const [k, item] of v) {
+        const key = repr(k, depth + 1)
+        const t = key === undefined ? undefined : repr(item, depth + 1)
+        if (t === undefined) return undefined
+        items.push(`(${key}, ${t})`)
+      }
+      text = `[${items.join(", ")}]`
     } else {
       const map = asMap(v)
       if (map === undefined) {
