@@ -3,8 +3,9 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ImdsError, type MetadataError } from "../domain/errors.js"
 import { MAX_NESTING, nestsDeeperThan, renderValue } from "../domain/render.js"
-import { bytesOf, lines, sortedUnique, textOf } from "../domain/text.js"
+import { bytesOf, lines, printable, sortedUnique, textOf } from "../domain/text.js"
 import { takeTokens, withLineFeeds, YAML_MAX_NESTING, YAML_MAX_TOKENS, yamlNestsDeeperThan } from "../domain/yaml-depth.js"
+import { userDataWord } from "../domain/userdata/type.js"
 import { yamlProblem } from "../domain/yaml-problem.js"
 import { Commands } from "../services/Commands.js"
 import { Log, warn } from "../services/Log.js"
@@ -226,6 +227,29 @@ const yamlFailure = (e: unknown): string => {
 
 /** YAML's number types: without them a plain scalar that looks like a number stays the text it is */
 const NUMBER_TAGS: ReadonlyArray<string> = ["tag:yaml.org,2002:int", "tag:yaml.org,2002:float"]
+
+/** how many of a vendor-data's keys its warning names */
+const VENDOR_KEYS_LISTED = 10
+
+/**
+ * The line that says a vendor-data is not applied (cloud-init applies it beneath the user-data: a Proxmox VE
+ * `cicustom vendor=` snippet installing its guest agent, an Incus profile's `cloud-init.vendor-data`): `what` and its type,
+ * and a cloud-config's top-level keys but those `applied` says are (never their values); undefined when every key is
+ */
+export const vendorDataNotApplied = (bytes: Uint8Array, what: string, applied: (key: string, value: unknown) => boolean = () => false) =>
+  Effect.gen(function* () {
+    const word = userDataWord(bytes)
+    const said = `${what} (${word}) is not applied`
+    if (word !== "cloud-config") return said
+    const doc = yield* Effect.option(parsedYaml(textOf(bytes)))
+    const map = Option.getOrUndefined(Option.filter(doc, (d): d is Record<string, unknown> => d !== null && typeof d === "object" && !Array.isArray(d)))
+    if (map === undefined) return said
+    const keys = Object.keys(map).filter((k) => !applied(k, map[k]))
+    if (keys.length === 0) return Object.keys(map).length === 0 ? said : undefined
+    const named = keys.slice(0, VENDOR_KEYS_LISTED).map((k) => printable(k, 60))
+    const more = keys.length > VENDOR_KEYS_LISTED ? ` and ${keys.length - VENDOR_KEYS_LISTED} more` : ""
+    return `${said}: its ${keys.length === 1 ? "key" : "keys"} ${named.join(", ")}${more} ${keys.length === 1 ? "is" : "are"} ignored`
+  })
 
 /**
  * A YAML document a cloud serves (a seed's meta-data, user-data), its

@@ -9,7 +9,7 @@ import { bytesOf, lines, sortedUnique, textOf } from "../domain/text.js"
 import { Config } from "../services/Config.js"
 import { warn, type Log } from "../services/Log.js"
 import { RootFs } from "../services/RootFs.js"
-import { field, firstPresent, machineString, nonEmpty, parsedYaml, publicKeysOf, whenTrue } from "./common.js"
+import { field, firstPresent, machineString, nonEmpty, parsedYaml, publicKeysOf, vendorDataNotApplied, whenTrue } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import type { CloudProvider } from "./provider.js"
 
@@ -179,6 +179,22 @@ const userDataOnlyLines = (own: ReadonlyArray<string>): ReadonlySet<string> =>
   new Set(keyLines(own).filter((line) => authorizedKeys([line], { allowOptions: false }).dropped > 0))
 
 /**
+ * the vendor-data's keys this edition carries out: the top-level `ssh_authorized_keys`, and `users` that only gives the
+ * default user (`default`) and its keys (an entry named CLOUD_USER with its keys alone); any other user it names is not made
+ */
+const appliedVendorKey =
+  (cloudUser: string) =>
+  (key: string, value: unknown): boolean =>
+    key === "ssh_authorized_keys" ||
+    (key === "users" &&
+      Array.isArray(value) &&
+      value.every((u: unknown) => {
+        if (u === "default") return true
+        const entry = u !== null && typeof u === "object" && !Array.isArray(u) ? (u as Record<string, unknown>) : undefined
+        return entry?.["name"] === cloudUser && Object.keys(entry).every((k) => ["name", "ssh_authorized_keys", "ssh-authorized-keys"].includes(k))
+      }))
+
+/**
  * whether the user-data lets the vendor-data apply, as cloud-init decides:
  * unless it says `vendor_data: {enabled: ...}` with anything but true (a
  * `vendor_data` that is no map turns it off too, null included: cloud-init's
@@ -313,7 +329,23 @@ export const incus: CloudProvider = {
           const found = yield* config(keys)
           const file = `${varDir}/${name}`
           yield* Option.match(found, { onNone: () => fs.remove(file), onSome: ({ bytes }) => fs.writeAtomic(file, bytes, { mode: 0o600, noFollow: true }) })
-        }).pipe(Effect.catchAll((e) => Effect.provide(warn(`incus: cannot keep ${name}: ${e.message}`), log))),
+          // never dropped silently: what of a vendor-data the user-data lets apply is not applied (its default user's keys are) is said once
+          if (name === "vendor-data" && Option.isSome(found) && textOf(found.value.bytes).trim() !== "") {
+            // the user-data as it turns the vendor-data off (`vendor_data: {enabled: false}`); one that cannot be read is save_userdata's to name
+            const user = yield* Effect.option(
+              Effect.flatMap(userDataDoc, (d) =>
+                Option.isSome(d) && userDataWord(d.value.bytes) === "cloud-config" ? parsedYaml(textOf(d.value.bytes)) : Effect.succeed(undefined)
+              )
+            )
+            const doc = Option.getOrUndefined(user)
+            if (doc !== null && typeof doc === "object" && !Array.isArray(doc) && !vendorDataApplies(doc as ConfigDoc)) return
+            const said = yield* vendorDataNotApplied(found.value.bytes, "incus 'vendor-data'", appliedVendorKey(cloudUser))
+            if (said !== undefined) yield* warn(said)
+          }
+        }).pipe(
+          Effect.catchAll((e) => warn(`incus: cannot keep ${name}: ${e.message}`)),
+          Effect.provide(log)
+        ),
       { discard: true }
     )
     return {

@@ -11,8 +11,7 @@ import { info, warn, type Log } from "../services/Log.js"
 import { containerKind, RootFs } from "../services/RootFs.js"
 import { commandLineOf, INIT_CMDLINE } from "../domain/container.js"
 import { ownEntry } from "../domain/own.js"
-import { userDataWord } from "../domain/userdata/type.js"
-import { dmi, hasLabelledFilesystem, parsedYaml } from "./common.js"
+import { dmi, hasLabelledFilesystem, parsedYaml, vendorDataNotApplied } from "./common.js"
 import { AS_USER_DATA, makeHttpMetadataClient, oneRead } from "./imds-http.js"
 import { readVolume } from "./volume.js"
 
@@ -313,26 +312,6 @@ const fromSeedFrom = (written: string) =>
 const holdsNone = (seed: Option.Option<Seed>): boolean =>
   Option.match(seed, { onNone: () => true, onSome: (s) => Object.keys(s.files).length === 0 && Object.keys(s.refused).length === 0 })
 
-/** how many of a vendor-data's keys its warning names */
-const VENDOR_KEYS_LISTED = 10
-
-/**
- * The line that says the seed's vendor-data is not applied (cloud-init applies it beneath the user-data: a Proxmox VE
- * `cicustom vendor=` snippet installing its guest agent): its type, and a cloud-config's top-level keys, never their values
- */
-const vendorDataNotApplied = (bytes: Uint8Array) =>
-  Effect.gen(function* () {
-    const word = userDataWord(bytes)
-    const said = `NoCloud 'vendor-data' (${word}) is not applied`
-    if (word !== "cloud-config") return said
-    const doc = yield* Effect.option(parsedYaml(textOf(bytes)))
-    const keys = Option.match(doc, { onNone: () => [], onSome: (d) => (d !== null && typeof d === "object" && !Array.isArray(d) ? Object.keys(d) : []) })
-    if (keys.length === 0) return said
-    const named = keys.slice(0, VENDOR_KEYS_LISTED).map((k) => printable(k, 60))
-    const more = keys.length > VENDOR_KEYS_LISTED ? ` and ${keys.length - VENDOR_KEYS_LISTED} more` : ""
-    return `${said}: its ${keys.length === 1 ? "key" : "keys"} ${named.join(", ")}${more} ${keys.length === 1 ? "is" : "are"} ignored`
-  })
-
 /** the seed as a phase reads it: the files left out, and the files themselves where they could not be copied (else the copies are read) */
 export interface LoadedSeed {
   readonly refused: Seed["refused"]
@@ -437,6 +416,9 @@ export const loadSeed = (
     }
     // said once, as the seed is loaded: never dropped silently (Proxmox VE writes an empty one where none is given)
     const vendor = files["vendor-data"]
-    if (vendor !== undefined && textOf(vendor).trim() !== "") yield* warn(yield* vendorDataNotApplied(vendor))
+    if (vendor !== undefined && textOf(vendor).trim() !== "") {
+      const said = yield* vendorDataNotApplied(vendor, "NoCloud 'vendor-data'")
+      if (said !== undefined) yield* warn(said)
+    }
     return Either.isLeft(copied) ? { refused, held: files } : { refused }
   })

@@ -232,6 +232,31 @@ describe("incus keeps vendor-data and network-config beside the user-data", () =
   )
 })
 
+describe("incus's vendor-data is never dropped silently", () => {
+  const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIVendorDocsKeyOne0000000000000000000000000 v@x"
+  const earlyWarnings = (userData: string, vendorData: string) =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({ cloud: "incus", instance: { hostname: "c1", userData: bytesOf(userData), vendorData: bytesOf(vendorData) } })
+      const r = yield* instance.run(["early"])
+      expect(r.code).toBe(0)
+      return r.stderr.split("\n").filter((l) => l.includes("vendor-data"))
+    })
+  // an Incus profile's cloud-init.vendor-data (Incus's docs: users, packages), which cloud-init applies beneath the user-data
+  it.scopedLive("what it is not applied of is named once by save_userdata; the default user's keys alone say nothing; turned off by the user-data, nothing", () =>
+    Effect.gen(function* () {
+      const vendor = `#cloud-config\nusers:\n  - name: vendoruser\n    ssh_authorized_keys: [${key}]\npackages: [htop]\nssh_authorized_keys: [${key}]\n`
+      expect(yield* earlyWarnings("#cloud-config\npackages: [git]\n", vendor)).toEqual([
+        "incus 'vendor-data' (cloud-config) is not applied: its keys users, packages are ignored"
+      ])
+      expect(yield* earlyWarnings("#!/bin/sh\necho hi\n", "#!/bin/sh\necho vendor\n")).toEqual(["incus 'vendor-data' (script) is not applied"])
+      // LXD's vendor-data for cloud-init.ssh-keys of the default user: its keys are installed, nothing else is there
+      expect(yield* earlyWarnings("#!/bin/sh\necho hi\n", `#cloud-config\nusers:\n- name: alpine\n  ssh-authorized-keys:\n  - ${key}\n`)).toEqual([])
+      expect(yield* earlyWarnings("#cloud-config\nvendor_data: {enabled: false}\n", vendor)).toEqual([])
+      expect(yield* earlyWarnings("#cloud-config\n{}\n", `#cloud-config\nusers: [default]\nssh_authorized_keys: [${key}]\n`)).toEqual([])
+    })
+  )
+})
+
 describe("incus's user-data keys", () => {
   it.scopedLive("LXD before its cloud-init.* keys refuses them (403): that is no user-data there, and user.user-data is read; a 403 on user.user-data is an error still", () =>
     Effect.gen(function* () {

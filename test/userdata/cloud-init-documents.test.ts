@@ -7,6 +7,8 @@ import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import { parseUserData } from "../../src/domain/userdata/parse.js"
 import { checkUserData } from "../../src/domain/userdata/validate.js"
 import { makeTestInstance } from "../support/instance.js"
 
@@ -182,8 +184,31 @@ describe("users' documents", () => {
         "line 35: write_files[0].path: cloud-init runs the programs in /var/lib/cloud/scripts/per-boot/; Tiny Cloud writes the file but does not run it",
         "unsupported cloud-config keys: package_reboot_if_required, mounts, manage_resolv_conf, resolv_conf"
       ]
-    ]
+    ],
+    // the clouds' own documentation, as their users follow it: EC2's repo_update/repo_upgrade are Amazon Linux's, not cloud-init's
+    ["aws-lamp-find-exec-map.yaml", ["unsupported cloud-config keys: repo_update, repo_upgrade"]],
+    ["azure-nginx-nodejs-custom-data.yaml", []],
+    ["azure-add-user-sudo-group.yaml", []],
+    ["azure-ephemeral-swap-mounts.yaml", ["unsupported cloud-config keys: disk_setup, fs_setup, mounts"]],
+    ["gcp-cos-user-systemd-unit.yaml", []],
+    ["oci-httpd-firewall-argv.yaml", []],
+    ["hetzner-basic-hardening-reboot.yaml", []],
+    ["scaleway-nginx-write-files.yaml", []],
+    ["do-initial-setup-sshd-port.yaml", []],
+    ["do-groups-system-user.yaml", []],
+    // chpasswd's list (root's password) is not set; manage_etc_hosts: true (cloud-init's whole template file) is not carried out
+    ["openstack-nova-fqdn-chpasswd-list.yaml", ["unsupported cloud-config keys: manage_etc_hosts, chpasswd"]],
+    ["incus-docs-user-data-timezone.yaml", []]
   ])("%s names what it does not carry out", (name, warnings) => {
     expect(check(name, REAL_DIR).warnings).toEqual(warnings)
+  })
+
+  // EC2's LAMP example: `{}` in `[find, ..., -exec, chmod, 2775, {}, \;]` is YAML's empty map, which cloud-init's shellify writes '{}'
+  it("aws-lamp-find-exec-map.yaml runs every runcmd entry, the find lines with {} as cloud-init writes them", () => {
+    const parsed = parseUserData(readFileSync(join(REAL_DIR, "aws-lamp-find-exec-map.yaml")), OPTIONS)
+    const config = Either.isRight(parsed) && parsed.right.kind === "config" ? parsed.right.config : undefined
+    expect(config?.runcmd?.length).toBe(9)
+    expect(config?.runcmd?.[6]).toEqual({ kind: "argv", argv: ["find", "/var/www", "-type", "d", "-exec", "chmod", "2775", "{}", "\\;"], index: 6 })
+    expect(config?.packages).toEqual(["httpd", "mariadb-server"])
   })
 })

@@ -2380,6 +2380,25 @@ ntp:
     expect(config("#cloud-config\npackages:\n  - [tool, .inf]\n").packages).toEqual(["tool=inf"])
   })
 
+  // EC2's user guide (its LAMP example): `[ find, /var/www, -type, f, -exec, chmod, 0664, {}, \; ]`, where YAML's `{}` is an empty map
+  it("writes a map or a list in an argument list as Python's str() does, as cloud-init's shellify writes it: `{}` is an empty map", () => {
+    const source = "#cloud-config\nruncmd:\n  - [find, /var/www, -type, f, -exec, chmod, 0664, {}, +]\n  - [echo, {a: \"it's\", b: [1, true, null, 2.5, 'x\\ty']}, []]\n"
+    expect(config(source).runcmd).toEqual([
+      { kind: "argv", argv: ["find", "/var/www", "-type", "f", "-exec", "chmod", "436", "{}", "+"], index: 0 },
+      { kind: "argv", argv: ["echo", "{'a': \"it's\", 'b': [1, True, None, 2.5, 'x\\\\ty']}", "[]"], index: 1 }
+    ])
+    expect(notes(source)).toEqual({ problems: [], warnings: [] })
+    expect(config("#cloud-config\nruncmd:\n  - [echo, !!set {x, y}, !!set {}, !!omap [a: 1, b: 2]]\n").runcmd).toEqual([
+      { kind: "argv", argv: ["echo", "{'x', 'y'}", "set()", "[('a', 1), ('b', 2)]"], index: 0 }
+    ])
+    // binary data has no such text here: that entry alone is skipped
+    expect(notes("#cloud-config\nruncmd:\n  - [echo, [!!binary aGk=]]\n  - echo ok\n").problems).toEqual(["line 3: runcmd[0][1]: expected a string, got a list; runcmd[0] skipped"])
+    // an alias names one map at many places: never more of its text than the user-data may hold
+    const many = `#cloud-config\nx: &a {k: ${"a".repeat(80)}}\nruncmd:\n  - [echo, *a, *a, *a, *a]\n  - echo ok\n`
+    expect(notes(many, { maxBytes: 300, maxDecompressedBytes: 300 }).problems).toEqual(["line 4: runcmd[0][3]: more than 300 bytes of commands, the limit for user-data; runcmd[0] skipped"])
+    expect(config(many, { maxBytes: 300, maxDecompressedBytes: 300 }).runcmd).toEqual([{ kind: "shell", script: "echo ok", index: 1 }])
+  })
+
   it("writes a timestamp with a time of day in an argument list as Python's str() writes the datetime PyYAML makes of it; a date, a quoted one, a !!str one and a line stay as written", () => {
     const source =
       "#cloud-config\nruncmd:\n  - [touch, -d, 2024-01-01T10:00:00Z, 2024-1-2 9:05:00.5, 2001-12-14 21:59:43.10 -5, 2002-12-14t21:59:43 +01:30, 2002-12-14 21:59:43.0-00:30]\n" +

@@ -460,7 +460,7 @@ const READERS: Readonly<Record<string, Reader>> = {
   ssh_authorized_keys: readSshKeys,
   write_files: readFiles,
   bootcmd: (value, path, context) => {
-    const bootcmd = withoutCloudInitPer(commandsReader("bootcmd", pythonText)(value, path, context)?.bootcmd, path, context.notes)
+    const bootcmd = withoutCloudInitPer(commandsReader("bootcmd", pythonText, true)(value, path, context)?.bootcmd, path, context.notes)
     // cloud-init runs bootcmd with INSTANCE_ID set to the instance's id; this edition sets none, so a command that uses it is told
     for (const c of bootcmd ?? []) {
       // [sh, -c, SCRIPT] as a string's script
@@ -472,7 +472,7 @@ const READERS: Readonly<Record<string, Reader>> = {
     return bootcmd === undefined ? undefined : { bootcmd }
   },
   runcmd: (value, path, context) => {
-    const runcmd = withoutCloudInitPer(commandsReader("runcmd", pythonText)(value, path, context)?.runcmd, path, context.notes)
+    const runcmd = withoutCloudInitPer(commandsReader("runcmd", pythonText, true)(value, path, context)?.runcmd, path, context.notes)
     return runcmd === undefined ? undefined : { runcmd }
   },
   packages: readPackages,

@@ -51,9 +51,113 @@ const pythonNumber = (n: number): string => (Number.isInteger(n) ? String(n) : p
 export const pythonText: ArgumentText = (value) =>
   typeof value === "boolean" ? (value ? "True" : "False") : value === null ? "None" : typeof value === "number" ? pythonNumber(value) : String(value)
 
-/** bootcmd/runcmd: strings and argument lists, in order; null entries are passed over as cloud-init does */
-export const readCommands = (value: unknown, path: ReadonlyArray<Key>, notes: Notes, argumentText: ArgumentText = String): ReadonlyArray<Command> =>
-  decodeEach(CommandSchema, value, path, notes, "skip").flatMap(({ index, value: c }): Array<Command> => {
+/** a string as Python's `repr()` writes it: in single quotes unless it holds one and no double quote; the quote, `\\` and what is not printable escaped */
+const pythonStringRepr = (s: string): string => {
+  const quote = s.includes("'") && !s.includes('"') ? '"' : "'"
+  const escaped = s.replace(/[\\'"\p{C}\p{Z}]/gu, (c) => {
+    if (c === "\\" || c === quote) return `\\${c}`
+    if (c === "'" || c === '"' || c === " ") return c
+    if (c === "\t") return "\\t"
+    if (c === "\n") return "\\n"
+    if (c === "\r") return "\\r"
+    const code = c.codePointAt(0) ?? 0
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : code <= 0xffff ? `\\u${code.toString(16).padStart(4, "0")}` : `\\U${code.toString(16).padStart(8, "0")}`
+  })
+  return `${quote}${escaped}${quote}`
+}
+
+/**
+ * A map or list inside an argument list as Python's `str()` writes it (`{}`, `[]`, `{'a': 1}`, `['x', True]`), as
+ * cloud-init's shellify writes every item of a list entry (`[find, /srv, -exec, chmod, 0644, {}, +]`: YAML's `{}` is an
+ * empty map); a map's keys are read as text. None for one holding binary data; `too long` past `max` characters or 200 levels.
+ */
+const pythonContainerText = (value: object, max: number): string | "binary" | "too long" => {
+  let length = 0
+  let refused: "binary" | "too long" | undefined
+  const repr = (v: unknown, depth: number): string | undefined => {
+    if (depth > 200 || length > max) {
+      refused = "too long"
+      return undefined
+    }
+    let text: string | undefined
+    if (typeof v === "string") text = pythonStringRepr(v)
+    else if (v === null || typeof v === "number" || typeof v === "boolean") text = pythonText(v)
+    else if (Array.isArray(v) || v instanceof Set) {
+      const items: Array<string> = []
+      for (const item of v) {
+        const t = repr(item, depth + 1)
+        if (t === undefined) return undefined
+        items.push(t)
+      }
+      // a `!!set` as Python writes a set (its members in the order written, where Python's follows their hashes)
+      text = Array.isArray(v) ? `[${items.join(", ")}]` : items.length === 0 ? "set()" : `{${items.join(", ")}}`
+    } else if (v instanceof Map) {
+      // a `!!omap`, which PyYAML makes a list of (key, value) pairs
+      const items: Array<string> = []
+      for (const [k, item] of v) {
+        const key = repr(k, depth + 1)
+        const t = key === undefined ? undefined : repr(item, depth + 1)
+        if (t === undefined) return undefined
+        items.push(`(${key}, ${t})`)
+      }
+      text = `[${items.join(", ")}]`
+    } else {
+      const map = asMap(v)
+      if (map === undefined) {
+        refused = "binary"
+        return undefined
+      }
+      const items: Array<string> = []
+      for (const [k, item] of Object.entries(map)) {
+        const t = repr(item, depth + 1)
+        if (t === undefined) return undefined
+        items.push(`${pythonStringRepr(k)}: ${t}`)
+      }
+      text = `{${items.join(", ")}}`
+    }
+    length += text.length
+    if (length > max) refused = "too long"
+    return refused === undefined ? text : undefined
+  }
+  return repr(value, 0) ?? refused ?? "too long"
+}
+
+/**
+ * a list entry's maps and lists as their Python text, `max` characters for all of them (aliases name one map at many
+ * places: never more text than the user-data may hold; the entry that would pass it is skipped with a line saying so);
+ * one holding binary data is left, and its entry skipped as no command
+ */
+const withContainersAsText = (value: unknown, max: number, path: ReadonlyArray<Key>, notes: Notes): unknown => {
+  if (!Array.isArray(value)) return value
+  let left = max
+  return value.map((c: unknown, i) => {
+    if (!Array.isArray(c)) return c
+    const argv: Array<unknown> = []
+    for (const [j, a] of c.entries()) {
+      const text = a !== null && typeof a === "object" && !(a instanceof Uint8Array) ? pythonContainerText(a, left) : undefined
+      if (text === "too long") {
+        notes.skip({ path: [...path, i, j], message: `more than ${max} bytes of commands, the limit for user-data` }, [...path, i])
+        return null
+      }
+      if (text !== undefined && text !== "binary") left -= text.length
+      argv.push(text === undefined || text === "binary" ? a : text)
+    }
+    return argv
+  })
+}
+
+/**
+ * bootcmd/runcmd: strings and argument lists, in order; null entries are passed over as cloud-init does.
+ * `containersMax`: a list entry's maps and lists are its arguments as Python writes them, up to that many characters (cloud-config).
+ */
+export const readCommands = (
+  value: unknown,
+  path: ReadonlyArray<Key>,
+  notes: Notes,
+  argumentText: ArgumentText = String,
+  containersMax?: number
+): ReadonlyArray<Command> =>
+  decodeEach(CommandSchema, containersMax === undefined ? value : withContainersAsText(value, containersMax, path, notes), path, notes, "skip").flatMap(({ index, value: c }): Array<Command> => {
     if (typeof c === "string") return [{ kind: "shell", script: c, index }]
     return c.length === 0 ? [] : [{ kind: "argv", argv: c.map(argumentText), index }]
   })
@@ -70,9 +174,9 @@ const commandsLength = (commands: ReadonlyArray<Command>): number =>
   commands.reduce((sum, c) => sum + 1 + (c.kind === "shell" ? c.script.length : c.argv.reduce((n, arg) => n + arg.length + 3, 0)), 0)
 
 export const commandsReader =
-  (key: "bootcmd" | "runcmd", argumentText: ArgumentText = String): Reader =>
+  (key: "bootcmd" | "runcmd", argumentText: ArgumentText = String, containers = false): Reader =>
   (value, path, { notes, budget }) => {
-    const commands = nonEmpty(readCommands(value, path, notes, argumentText), value)
+    const commands = nonEmpty(readCommands(value, path, notes, argumentText, containers ? budget.limit : undefined), value)
     if (commands === undefined) return undefined
     // YAML aliases give one text to many entries: no more of them than the user-data itself may hold (never a script too long to make)
     if (commandsLength(commands) > budget.limit) {
