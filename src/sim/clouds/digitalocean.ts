@@ -21,6 +21,7 @@ import {
   below,
   childrenOf,
   firstHostOf,
+  firstHostOf6,
   isLeaf,
   JSON_TYPE,
   leafBytes,
@@ -55,7 +56,7 @@ const iface = (nic: SimNic, type: "public" | "private", index: number, address: 
     ipv6:
       ipv6 === undefined
         ? undefined
-        : { [address]: ipv6, cidr: net6 === undefined ? 64 : (prefixLength(net6) ?? 64), gateway: net6 === undefined ? undefined : net6.replace(/::?\/\d+$/, "::1") },
+        : { [address]: ipv6, cidr: net6 === undefined ? 64 : (prefixLength(net6) ?? 64), gateway: net6 === undefined ? undefined : firstHostOf6(net6) },
     anchor_ipv4: type === "public" ? { [address]: `10.20.0.${5 + index}`, netmask: "255.255.0.0", gateway: "10.20.0.1" } : undefined
   }
 }
