@@ -24,13 +24,13 @@ import { UserData } from "../../src/services/UserData.js"
 import { SERVER_TITLE } from "../../src/domain/resident.js"
 import { capturingLog } from "../support/layers.js"
 import { Output } from "../../src/services/Output.js"
+import { bytesOf } from "../../src/domain/text.js"
 import { actionLines, makeTestInstance, type TestInstance } from "../support/instance.js"
 import { advancingClock, passTime } from "../support/test-clock.js"
 import { steppableWallClock } from "../support/wall-clock.js"
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIStatusTestKey status@example"
 const SCRIPT = "#!/bin/sh\necho the-script-said-this\nexit 3\n"
-const bytes = (text: string) => new TextEncoder().encode(text)
 
 const STATUS_FILE = "/var/lib/cloud/status.json"
 
@@ -58,7 +58,7 @@ interface RecordedRun {
 const record = (i: TestInstance) => JSON.parse(i.read(STATUS_FILE) ?? "{}") as { version: number; runs: ReadonlyArray<RecordedRun> }
 
 const awsInstance = (userData?: string, options: Parameters<typeof makeTestInstance>[0] = {}) =>
-  makeTestInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY], ...(userData !== undefined ? { userData: bytes(userData) } : {}) }, ...options })
+  makeTestInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY], ...(userData !== undefined ? { userData: bytesOf(userData) } : {}) }, ...options })
 
 describe("the run record", () => {
   it.scopedLive("each phase appends its run: start, duration, exit status, cloud, user-data type, every action; 0600; no user-data or keys", () =>
@@ -143,7 +143,7 @@ describe("the run record", () => {
       const root = mkdtempSync(join(tmpdir(), "tiny-cloud-record-"))
       yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(root, { recursive: true, force: true })))
       const log = yield* capturingLog
-      const script = bytes("#!/bin/sh\ntrue\n")
+      const script = bytesOf("#!/bin/sh\ntrue\n")
       const userData = Layer.succeed(UserData, {
         path: "/var/lib/cloud/user-data",
         bytes: Effect.succeed(Option.some(script)),
