@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs"
+import { existsSync, mkdirSync, symlinkSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
@@ -12,6 +12,7 @@ import { CLOUD_NAMES } from "../../src/clouds/registry.js"
 import { simulatedCloud } from "../../src/sim/simulator.js"
 import { bytesOf } from "../../src/domain/text.js"
 import { makeTestInstance } from "../support/instance.js"
+import { scopedDir } from "../support/scratch.js"
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFaultKey f@example"
 const MiB = 1024 * 1024
@@ -67,10 +68,7 @@ describe("aws", () => {
 })
 
 /** a directory outside the instance, removed after the test */
-const outside = Effect.acquireRelease(
-  Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-outside-"))),
-  (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-)
+const outside = scopedDir("tiny-cloud-outside-", tmpdir())
 
 describe.concurrent.each(["aws", "nocloud"])("%s image with planted links and devices", (cloud) => {
   const doc = `#cloud-config\nwrite_files:\n  - path: /srv/link/owned\n    content: "x\\n"\n  - path: /dev/null\n    content: "x"\n`

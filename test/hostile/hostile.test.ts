@@ -21,6 +21,7 @@ import { bytesOf } from "../../src/domain/text.js"
 import { PROGRAM } from "../support/harness.js"
 import { actionLines, makeTestInstance } from "../support/instance.js"
 import { describeSystem } from "../support/system.js"
+import { scopedDir } from "../support/scratch.js"
 
 const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
 const KEY_B = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQKeyB b@example"
@@ -28,10 +29,7 @@ const KEY_C = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyC c@example"
 const MiB = 1024 * 1024
 
 /** a directory outside every instance's ROOT, removed after the test */
-const outside = Effect.acquireRelease(
-  Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-outside-"))),
-  (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-)
+const outside = scopedDir("tiny-cloud-outside-", tmpdir())
 
 /**
  * An answer of 100 MiB, chunked (no Content-Length to refuse it by), its chunks written as the reader takes them, read under

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { spawn } from "node:child_process"
-import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs"
+import { mkdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
@@ -28,6 +28,7 @@ import { bytesOf } from "../../src/domain/text.js"
 import { actionLines, makeTestInstance, type TestInstance } from "../support/instance.js"
 import { advancingClock, passTime } from "../support/test-clock.js"
 import { steppableWallClock } from "../support/wall-clock.js"
+import { scopedDir } from "../support/scratch.js"
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIStatusTestKey status@example"
 const SCRIPT = "#!/bin/sh\necho the-script-said-this\nexit 3\n"
@@ -140,8 +141,7 @@ describe("the run record", () => {
 
   it.scopedLive("a script's run is recorded without parsing it: the parser, YAML and Schema stay unloaded before ssh-ready", () =>
     Effect.gen(function* () {
-      const root = mkdtempSync(join(tmpdir(), "tiny-cloud-record-"))
-      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(root, { recursive: true, force: true })))
+      const root = yield* scopedDir("tiny-cloud-record-", tmpdir())
       const log = yield* capturingLog
       const script = bytesOf("#!/bin/sh\ntrue\n")
       const userData = Layer.succeed(UserData, {
