@@ -9,6 +9,7 @@ import { SIM_CLOUDS, startSimulator, type RunningSim, type SimCloud, type SimIns
 import { CONFINED_ENV, confinedCommand, SIMULATION_ENV, type UserCommands } from "../domain/confine.js"
 import { PHASES } from "../domain/phases.js"
 import { CONFIG_KEYS } from "../domain/settings.js"
+import { bytesOf } from "../domain/text.js"
 
 const DEMO_USER_DATA = "#!/bin/sh\necho \"hello from user-data on $(cat /etc/hostname)\"\n"
 
@@ -236,7 +237,7 @@ const simulate = ({ cloud, userData: userDataFile, customData: customDataFile, r
     const customData = Option.map(customDataFile, (f) => new Uint8Array(readFileSync(f)))
     // custom data alone is the instance's user-data: no demo script beside it
     const userData = Option.match(userDataFile, {
-      onNone: () => (Option.isSome(customData) ? undefined : new TextEncoder().encode(DEMO_USER_DATA)),
+      onNone: () => (Option.isSome(customData) ? undefined : bytesOf(DEMO_USER_DATA)),
       onSome: (f) => new Uint8Array(readFileSync(f))
     })
     let sim: RunningSim

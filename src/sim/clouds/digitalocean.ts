@@ -20,6 +20,7 @@ import {
   type TreeDir,
   below,
   childrenOf,
+  decoder,
   firstHostOf,
   firstHostOf6,
   isLeaf,
@@ -89,12 +90,11 @@ export const digitaloceanTree = (options: CloudHandlerOptions): TreeDir => {
 /** `/metadata/v1.json`: the same data under the document's own names */
 export const digitaloceanDocument = (options: CloudHandlerOptions): unknown => {
   const instance = options.instance
-  const dec = new TextDecoder()
   return {
     droplet_id: Number(options.instanceId),
     hostname: instance.hostname ?? "",
-    user_data: instance.userData === undefined ? null : dec.decode(instance.userData),
-    vendor_data: instance.vendorData === undefined ? null : dec.decode(instance.vendorData),
+    user_data: instance.userData === undefined ? null : decoder.decode(instance.userData),
+    vendor_data: instance.vendorData === undefined ? null : decoder.decode(instance.vendorData),
     public_keys: present(instance.sshKeys),
     auth_key: "00000000000000000000000000000000",
     region: "sim1",
