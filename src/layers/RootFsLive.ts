@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { digestOf } from "../domain/append-journal.js"
 import { FsError } from "../domain/errors.js"
-import { bytesOf, textOf } from "../domain/text.js"
+import { bytesOf, messageOf, textOf } from "../domain/text.js"
 import { Config } from "../services/Config.js"
 import { LINE_MAX_BYTES, READ_MAX_BYTES, type Ownership, type RootFsShape, type WriteOptions } from "../services/RootFs.js"
 import { resolveInRoot, type FinalLink } from "./in-root.js"
@@ -251,7 +251,7 @@ export const makeRootFs = (root: string) =>
     const inRoot = (op: string, path: string, final: FinalLink) =>
       Effect.try({
         try: () => resolveInRoot(root, path, final),
-        catch: (e) => new FsError({ op, path, reason: e instanceof Error ? e.message : String(e) })
+        catch: (e) => new FsError({ op, path, reason: messageOf(e) })
       })
 
     const exists = (path: string) =>
