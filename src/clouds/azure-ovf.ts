@@ -9,7 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ImdsError } from "../domain/errors.js"
 import { ovfCustomData } from "../domain/ovf-env.js"
-import { textOf } from "../domain/text.js"
+import { bytesOf, textOf } from "../domain/text.js"
 import { Config } from "../services/Config.js"
 import { RootFs } from "../services/RootFs.js"
 import { decodeBase64 } from "./common.js"
@@ -38,7 +38,7 @@ const fromMedium = (dir: string) =>
     const found = ovfCustomData(textOf(document.value))
     if ("invalid" in found) return yield* Effect.fail(refused(found.invalid))
     if (Option.isNone(found.base64)) return Option.some(Option.none<Uint8Array>())
-    const decoded = decodeBase64(new TextEncoder().encode(found.base64.value))
+    const decoded = decodeBase64(bytesOf(found.base64.value))
     if ("invalid" in decoded) return yield* Effect.fail(refused(`CustomData: ${decoded.invalid}`))
     if (Option.isSome(decoded.decoded) && decoded.decoded.value.length > userDataMaxBytes) {
       return yield* Effect.fail(refused(`CustomData is larger than ${userDataMaxBytes} bytes (USERDATA_MAX_BYTES)`, userDataMaxBytes))

@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ImdsError, type MetadataError } from "../domain/errors.js"
 import { MAX_NESTING, nestsDeeperThan, renderValue } from "../domain/render.js"
-import { bytesOf, lines, printable, sortedUnique, textOf } from "../domain/text.js"
+import { bytesOf, lines, messageOf, printable, sortedUnique, textOf } from "../domain/text.js"
 import { takeTokens, withLineFeeds, YAML_MAX_NESTING, YAML_MAX_TOKENS, yamlNestsDeeperThan } from "../domain/yaml-depth.js"
 import { userDataWord } from "../domain/userdata/type.js"
 import { yamlProblem } from "../domain/yaml-problem.js"
@@ -190,7 +190,7 @@ export const nonEmpty = (body: Option.Option<Uint8Array>): Option.Option<Uint8Ar
  * JSON`), and a metadata document may hold a password or a key.
  */
 const jsonProblem = (e: unknown): string => {
-  const message = e instanceof Error ? e.message : String(e)
+  const message = messageOf(e)
   return message.includes('"') ? "invalid JSON" : `invalid JSON: ${message}`
 }
 

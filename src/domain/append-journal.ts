@@ -78,18 +78,22 @@ export const digestOf = (bytes: Uint8Array): string => {
   return `${(a >>> 0).toString(16).padStart(8, "0")}${(b >>> 0).toString(16).padStart(8, "0")}`
 }
 
-/** an unreadable journal counts as empty: the append happens again */
-export const parseJournal = (text: string): ReadonlyArray<AppendDone> => {
+/** a journal's entries (formatJournal's JSON list) of the kind `isEntry` takes; an unreadable journal counts as empty */
+const entriesOf = <A>(text: string, isEntry: (e: any) => e is A): ReadonlyArray<A> => {
   try {
     const parsed: unknown = JSON.parse(text)
-    if (!Array.isArray(parsed)) return []
-    return parsed.filter(
-      (e): e is AppendDone => typeof e === "object" && e !== null && typeof e.index === "number" && typeof e.path === "string" && typeof e.length === "number" && typeof e.digest === "string"
-    )
+    return Array.isArray(parsed) ? parsed.filter(isEntry) : []
   } catch {
     return []
   }
 }
+
+/** an unreadable journal counts as empty: the append happens again */
+export const parseJournal = (text: string): ReadonlyArray<AppendDone> =>
+  entriesOf(
+    text,
+    (e): e is AppendDone => typeof e === "object" && e !== null && typeof e.index === "number" && typeof e.path === "string" && typeof e.length === "number" && typeof e.digest === "string"
+  )
 
 export const withAppend = (journal: ReadonlyArray<AppendDone>, done: AppendDone): ReadonlyArray<AppendDone> => [
   ...journal.filter((e) => e.index !== done.index || e.path !== done.path),
@@ -120,18 +124,12 @@ export interface DirectoriesMade {
 }
 
 /** an unreadable journal counts as empty */
-export const parseDirectoriesJournal = (text: string): ReadonlyArray<DirectoriesMade> => {
-  try {
-    const parsed: unknown = JSON.parse(text)
-    if (!Array.isArray(parsed)) return []
-    return parsed.filter(
-      (e): e is DirectoriesMade =>
-        typeof e === "object" && e !== null && typeof e.index === "number" && typeof e.path === "string" && Array.isArray(e.directories) && e.directories.every((d: unknown) => typeof d === "string")
-    )
-  } catch {
-    return []
-  }
-}
+export const parseDirectoriesJournal = (text: string): ReadonlyArray<DirectoriesMade> =>
+  entriesOf(
+    text,
+    (e): e is DirectoriesMade =>
+      typeof e === "object" && e !== null && typeof e.index === "number" && typeof e.path === "string" && Array.isArray(e.directories) && e.directories.every((d: unknown) => typeof d === "string")
+  )
 
 /** a directory a record can hold for `path`: one of the directories above it, as a normalized instance path */
 const isAbove = (directory: string, path: string) => directory !== "/" && posix.normalize(directory) === directory && path.startsWith(`${directory}/`)

@@ -31,6 +31,7 @@
  * writes before it removes `server.starting`.
  */
 import { PHASES, type Phase } from "./phases.js"
+import { bytesOf, textOf } from "./text.js"
 
 export const RUN_DIR = "/run/tiny-cloud"
 
@@ -148,7 +149,7 @@ export const ansiC = (text: string, from: number): { readonly bytes: string; rea
       bytes += String.fromCharCode(parseInt(m[0], 16))
       i += 2 + m[0].length
     } else if ((c === "u" || c === "U") && (m = new RegExp(`^[0-9A-Fa-f]{1,${c === "u" ? 4 : 8}}`).exec(text.slice(i + 2, i + 10))) !== null) {
-      bytes += String.fromCharCode(...new TextEncoder().encode(String.fromCodePoint(Math.min(parseInt(m[0], 16), 0x10ffff))))
+      bytes += String.fromCharCode(...bytesOf(String.fromCodePoint(Math.min(parseInt(m[0], 16), 0x10ffff))))
       i += 2 + m[0].length
     } else if (c === "c" && i + 2 < text.length) {
       bytes += String.fromCharCode(text.charCodeAt(i + 2) & 0x1f)
@@ -221,7 +222,7 @@ export const parseExports = (text: string): Record<string, string> | undefined =
         i++
       }
     }
-    values[m[1]!] = new TextDecoder().decode(Uint8Array.from(bytes, (b) => b.charCodeAt(0)))
+    values[m[1]!] = textOf(Uint8Array.from(bytes, (b) => b.charCodeAt(0)))
   }
   return values
 }

@@ -7,6 +7,9 @@ export const textOf = (bytes: Uint8Array): string => decoder.decode(bytes)
 /** text as UTF-8 bytes */
 export const bytesOf = (text: string): Uint8Array => encoder.encode(text)
 
+/** what was thrown, as text: an Error's message, anything else as a string */
+export const messageOf = (thrown: unknown): string => (thrown instanceof Error ? thrown.message : String(thrown))
+
 /**
  * A line break as YAML (PyYAML), Python's email and so cloud-init read one:
  * LF, CR LF, or a CR alone (old Mac line ends). `LINE_BREAK` finds one;

@@ -4,7 +4,7 @@ import { constants as osConstants } from "node:os"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { CommandError } from "../domain/errors.js"
-import { lines, textOf } from "../domain/text.js"
+import { lines, messageOf, textOf } from "../domain/text.js"
 import { Commands, type CommandResult, type CommandsShape } from "../services/Commands.js"
 import { childProcess } from "./builtins.js"
 import { claimLog, reasonOf } from "./regular-file.js"
@@ -63,7 +63,7 @@ const withUmask = <A>(mask: number | undefined, start: () => A): A => {
  */
 const notStarted = (e: unknown): string => {
   const code = (e as NodeJS.ErrnoException).code
-  return code === "ERR_INVALID_ARG_VALUE" ? "an argument contains a NUL byte" : code === "E2BIG" ? "its arguments are too long (E2BIG)" : e instanceof Error ? e.message : String(e)
+  return code === "ERR_INVALID_ARG_VALUE" ? "an argument contains a NUL byte" : code === "E2BIG" ? "its arguments are too long (E2BIG)" : messageOf(e)
 }
 
 /**
@@ -360,7 +360,7 @@ const stream =
           })
           return { write: (line: string) => Effect.sync(() => void (gone || child.stdin.write(`${line}\n`))), close, discard }
         },
-        catch: (e) => new CommandError({ command, reason: e instanceof Error ? e.message : String(e) })
+        catch: (e) => new CommandError({ command, reason: messageOf(e) })
       })
     )
 

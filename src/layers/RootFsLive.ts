@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { digestOf } from "../domain/append-journal.js"
 import { FsError } from "../domain/errors.js"
-import { textOf } from "../domain/text.js"
+import { bytesOf, messageOf, textOf } from "../domain/text.js"
 import { Config } from "../services/Config.js"
 import { LINE_MAX_BYTES, READ_MAX_BYTES, type Ownership, type RootFsShape, type WriteOptions } from "../services/RootFs.js"
 import { resolveInRoot, type FinalLink } from "./in-root.js"
@@ -32,7 +32,6 @@ const makeDirectories = (path: string, hostPath: string, mode: number) =>
 
 const basename = (path: string) => path.slice(path.lastIndexOf("/") + 1)
 
-const encoder = new TextEncoder()
 
 /**
  * A directory made for a file (and its missing parents) is others' to enter,
@@ -252,7 +251,7 @@ export const makeRootFs = (root: string) =>
     const inRoot = (op: string, path: string, final: FinalLink) =>
       Effect.try({
         try: () => resolveInRoot(root, path, final),
-        catch: (e) => new FsError({ op, path, reason: e instanceof Error ? e.message : String(e) })
+        catch: (e) => new FsError({ op, path, reason: messageOf(e) })
       })
 
     const exists = (path: string) =>
@@ -297,7 +296,7 @@ export const makeRootFs = (root: string) =>
           }
         })()
         if (present !== undefined && !present.isFile()) return yield* Effect.fail(new FsError({ op: "write", path, reason: "not a regular file; refused" }))
-        const bytes = typeof data === "string" ? encoder.encode(data) : data
+        const bytes = typeof data === "string" ? bytesOf(data) : data
         const kept = options?.keep === true && present !== undefined ? { mode: present.mode & 0o7777, uid: present.uid, gid: present.gid } : undefined
         if (kept !== undefined && present!.size === bytes.length && (yield* sys("write", path, () => nodeFs.readFileSync(target).equals(bytes)))) return
         const mode = kept?.mode ?? options?.mode ?? 0o644

@@ -6,6 +6,7 @@
 import { confPath } from "../domain/settings.js"
 import { resolveInRoot } from "./in-root.js"
 import { readRegularFile, reasonOf } from "./regular-file.js"
+import { textOf } from "../domain/text.js"
 
 export const CONF_MAX_BYTES = 1024 * 1024
 
@@ -14,7 +15,7 @@ export const readConfText = (env: Readonly<Record<string, string | undefined>>):
   const path = confPath(env)
   try {
     const read = readRegularFile(resolveInRoot((env.ROOT ?? "").replace(/\/+$/, ""), path, "follow"), CONF_MAX_BYTES)
-    return read instanceof Uint8Array ? { text: new TextDecoder().decode(read) } : { problem: `cannot read ${path}: ${read.refused}` }
+    return read instanceof Uint8Array ? { text: textOf(read) } : { problem: `cannot read ${path}: ${read.refused}` }
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "ENOENT" ? { text: "" } : { problem: `cannot read ${path}: ${e instanceof Error && !("code" in e) ? e.message : reasonOf(e)}` }
   }

@@ -1,5 +1,6 @@
 import * as Cause from "effect/Cause"
 import * as Option from "effect/Option"
+import { messageOf } from "../domain/text.js"
 
 /** A failure as one line: the error's own message, or `internal error: ...` for a defect. Never a stack trace. */
 export const describeCause = (cause: Cause.Cause<{ readonly message: string }>): string =>
@@ -7,6 +8,6 @@ export const describeCause = (cause: Cause.Cause<{ readonly message: string }>):
     onSome: (e) => e.message,
     onNone: () => {
       const defect = Cause.squash(cause)
-      return `internal error: ${defect instanceof Error ? defect.message : String(defect)}`
+      return `internal error: ${messageOf(defect)}`
     }
   })

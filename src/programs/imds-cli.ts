@@ -1,4 +1,5 @@
 /** `imds ARGS...` (BEHAVIOUR.md §1): keys processed left to right, each value printed as it comes. */
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { MetadataError } from "../domain/errors.js"
@@ -11,18 +12,14 @@ import { Output } from "../services/Output.js"
 
 const SEPARATORS: ReadonlyMap<string, string> = new Map([["+n", "\n"], ["+s", " "], ["+t", "\t"]])
 
-class NotFound {
-  readonly _tag = "NotFound"
-  constructor(readonly key: string) {}
-  get message() {
+class NotFound extends Data.TaggedError("NotFound")<{ readonly key: string }> {
+  override get message() {
     return `${printable(this.key)}: not found`
   }
 }
 
-class NoSuchInterface {
-  readonly _tag = "NoSuchInterface"
-  constructor(readonly iface: string) {}
-  get message() {
+class NoSuchInterface extends Data.TaggedError("NoSuchInterface")<{ readonly iface: string }> {
+  override get message() {
     return `@nic:${printable(this.iface)}: no such interface`
   }
 }
@@ -32,7 +29,7 @@ type KeyError = MetadataError | NotFound | NoSuchInterface
 const write = (data: string | Uint8Array) => Effect.flatMap(Output, (o) => o.stdout(data))
 
 const found = (key: string) => (value: Option.Option<string | Uint8Array>) =>
-  Option.match(value, { onNone: () => Effect.fail(new NotFound(key)), onSome: write })
+  Option.match(value, { onNone: () => Effect.fail(new NotFound({ key })), onSome: write })
 
 /** a path goes on a request line: nothing there may be blank, a control character or outside ASCII (an empty one is the root) */
 const sendable = (path: string) => /^[\x21-\x7e]*$/.test(path)
@@ -57,7 +54,7 @@ const printKey = (md: CloudMetadata, key: string, hideStderr: boolean): Effect.E
     case "@nics":
       return Effect.flatMap(md.nics, found(key))
   }
-  if (!sendable(key)) return Effect.fail(new NotFound(key))
+  if (!sendable(key)) return Effect.fail(new NotFound({ key }))
   return Effect.flatMap(md.get(key), found(key))
 }
 
@@ -94,7 +91,7 @@ const processKeys = (
           nic !== undefined
             ? sendable(key)
               ? Effect.as(Effect.flatMap(md.nic(nic.mac, key), found(`@nic:${nic.iface},${key}`)), true)
-              : Effect.fail(new NotFound(`@nic:${nic.iface},${key}`))
+              : Effect.fail(new NotFound({ key: `@nic:${nic.iface},${key}` }))
             : key.startsWith("@nic:")
               ? nicKeys(md, key, state)
               : Effect.as(printKey(md, key, state.hideStderr), true)
@@ -117,7 +114,7 @@ const nicKeys = (md: CloudMetadata, spec: string, state: State): Effect.Effect<b
     // an empty KEY (`@nic:eth0,@mac,`) is none, as the shell edition's word splitting of the list left it out
     const [iface = "", ...keys] = spec.slice("@nic:".length).split(",").filter((k, i) => i === 0 || k !== "")
     const mac = yield* Effect.flatMap(Network, (n) => n.macAddress(iface))
-    if (Option.isNone(mac)) return yield* Effect.fail(new NoSuchInterface(iface))
+    if (Option.isNone(mac)) return yield* Effect.fail(new NoSuchInterface({ iface }))
     if (keys.length === 0) return yield* Effect.as(Effect.flatMap(md.nic(mac.value, ""), found(spec)), true)
     const own: State = { ignoreErrors: false, hideStderr: state.hideStderr, status: 0 }
     if (yield* processKeys(md, keys, own, { iface, mac: mac.value })) return true

@@ -18,6 +18,7 @@ import { Config } from "../services/Config.js"
 import { decompress } from "./decompress.js"
 import { Output, print } from "../services/Output.js"
 import { RootFs } from "../services/RootFs.js"
+import { messageOf } from "../domain/text.js"
 
 /**
  * what a pipe is read through: this process's stdin (a FIFO or, from node's spawn, a socket) as
@@ -33,7 +34,7 @@ const pipeOf = (file: string): "stdin" | "fifo" | undefined => {
   }
 }
 
-const readError = (file: string) => (e: unknown) => new FsError({ op: "read", path: file, reason: e instanceof Error ? e.message : String(e) })
+const readError = (file: string) => (e: unknown) => new FsError({ op: "read", path: file, reason: messageOf(e) })
 
 /** this process's stdin to its end */
 const readStdin = Effect.async<Uint8Array, FsError>((resume) => {

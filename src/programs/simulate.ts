@@ -9,6 +9,7 @@ import { SIM_CLOUDS, startSimulator, type RunningSim, type SimCloud, type SimIns
 import { CONFINED_ENV, confinedCommand, SIMULATION_ENV, type UserCommands } from "../domain/confine.js"
 import { PHASES } from "../domain/phases.js"
 import { CONFIG_KEYS } from "../domain/settings.js"
+import { bytesOf, messageOf } from "../domain/text.js"
 
 const DEMO_USER_DATA = "#!/bin/sh\necho \"hello from user-data on $(cat /etc/hostname)\"\n"
 
@@ -181,7 +182,7 @@ const simulate = ({ cloud, userData: userDataFile, customData: customDataFile, r
   Effect.promise(async () => {
     // `not a directory`, `permission denied`...: the system's words, without the path the line names already
     const systemWords = (e: unknown) => {
-      const message = e instanceof Error ? e.message : String(e)
+      const message = messageOf(e)
       return /^[A-Z0-9]+: ([^,]+)/.exec(message)?.[1] ?? message
     }
     let dir: string
@@ -217,7 +218,7 @@ const simulate = ({ cloud, userData: userDataFile, customData: customDataFile, r
       // an image with tiny-cloud installed, as a package installs it: the network helpers HOTPLUG_MODULES names are there
       fake = makeFakeSystem(dir, { program: process.argv[1]! })
     } catch (e) {
-      process.stderr.write(`tiny-cloud simulate: ${e instanceof Error ? e.message : String(e)}\n`)
+      process.stderr.write(`tiny-cloud simulate: ${messageOf(e)}\n`)
       removeTemporary()
       return 1
     }
@@ -236,14 +237,14 @@ const simulate = ({ cloud, userData: userDataFile, customData: customDataFile, r
     const customData = Option.map(customDataFile, (f) => new Uint8Array(readFileSync(f)))
     // custom data alone is the instance's user-data: no demo script beside it
     const userData = Option.match(userDataFile, {
-      onNone: () => (Option.isSome(customData) ? undefined : new TextEncoder().encode(DEMO_USER_DATA)),
+      onNone: () => (Option.isSome(customData) ? undefined : bytesOf(DEMO_USER_DATA)),
       onSome: (f) => new Uint8Array(readFileSync(f))
     })
     let sim: RunningSim
     try {
       sim = await startSimulator({ cloud, instance: demoInstance(userData, Option.getOrUndefined(customData)), root: fake.root })
     } catch (e) {
-      process.stderr.write(`tiny-cloud simulate: ${e instanceof Error ? e.message : String(e)}\n`)
+      process.stderr.write(`tiny-cloud simulate: ${messageOf(e)}\n`)
       removeTemporary()
       return 1
     }

@@ -127,6 +127,9 @@ export const reply = (status: number, body: string | Uint8Array = "", contentTyp
   headers: { "Content-Type": contentType, ...headers }
 })
 
+/** a request header's value (the first, where the client sent it twice) */
+export const headerValue = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v)
+
 export const notFound = (): CloudReply => reply(404, "Not Found\n")
 export const methodNotAllowed = (): CloudReply => reply(405, "Method Not Allowed\n")
 
@@ -171,6 +174,9 @@ export const firstHostOf = (cidr: string): string | undefined => {
   const gw = (((addr & mask) >>> 0) + (bits >= 31 ? 0 : 1)) >>> 0
   return [24, 16, 8, 0].map((s) => (gw >>> s) & 255).join(".")
 }
+
+/** the conventional gateway of an IPv6 prefix written with its trailing `::` (2001:db8:1::/64: 2001:db8:1::1) */
+export const firstHostOf6 = (cidr: string): string => cidr.replace(/::?\/\d+$/, "::1")
 
 // ---------------------------------------------------------------------------
 // metadata trees: the shape most metadata services have

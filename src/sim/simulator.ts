@@ -11,6 +11,7 @@ import type { AddressInfo, Socket } from "node:net"
 import { dirname } from "node:path"
 import { gzipSync } from "node:zlib"
 import { CLOUD_NAMES } from "../clouds/registry.js"
+import { messageOf } from "../domain/text.js"
 import type { CloudReply, SimCloud, SimInstance, SimReport, SimulatedCloud } from "./instance.js"
 
 export type { CloudHandler, CloudReply, CloudRequest, SimCloud, SimInstance, SimNic, SimReport } from "./instance.js"
@@ -250,7 +251,7 @@ export async function startSimulator(options: SimOptions): Promise<RunningSim> {
         body
       })
     } catch (e) {
-      reply = { status: 500, body: `simulator error: ${e instanceof Error ? e.message : String(e)}\n`, headers: { "Content-Type": "text/plain" } }
+      reply = { status: 500, body: `simulator error: ${messageOf(e)}\n`, headers: { "Content-Type": "text/plain" } }
     }
     send(res, record, reply)
   }

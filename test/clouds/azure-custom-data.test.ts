@@ -12,12 +12,9 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ovfCustomData } from "../../src/domain/ovf-env.js"
 import { makeTestInstance } from "../support/instance.js"
-import { scratchDir } from "../support/scratch.js"
+import { scopedDir } from "../support/scratch.js"
 
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => scratchDir("tiny-cloud-azure-media-")),
-  (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-)
+const tempDir = scopedDir("tiny-cloud-azure-media-")
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMedia media@example"
 

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -23,7 +23,7 @@ import { describeCause } from "../../src/programs/failure.js"
 import { Http } from "../../src/services/Http.js"
 import { Output } from "../../src/services/Output.js"
 import { actionLines, makeTestInstance, type RunResult, type TestInstance } from "../support/instance.js"
-import { scratchDir } from "../support/scratch.js"
+import { scopedDir } from "../support/scratch.js"
 import { capturingOutput, recordingCommands } from "../support/layers.js"
 import { advancingClock } from "../support/test-clock.js"
 
@@ -295,10 +295,7 @@ describe("the wireserver's address", () => {
       return yield* Effect.provide(wireserverAddress, appLayer({ ROOT: root, CLOUD: "azure", ...env }, "test", { commands: commands.layer, http, output }, { lenientConfig: true }))
     }).pipe(Effect.scoped)
 
-  const tempRoot = Effect.acquireRelease(
-    Effect.sync(() => scratchDir("tiny-cloud-wireserver-")),
-    (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-  )
+  const tempRoot = scopedDir("tiny-cloud-wireserver-")
 
   /** the udhcpc hook as udhcpc's script runs it: the options in its environment */
   const runHook = (root: string, env: Readonly<Record<string, string>>) => {

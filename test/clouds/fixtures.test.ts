@@ -5,7 +5,7 @@
  * fake Http answering from the recording.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -15,7 +15,7 @@ import { appLayer } from "../../src/layers/live.js"
 import { Metadata } from "../../src/services/Metadata.js"
 import { Network } from "../../src/services/Network.js"
 import { FIXTURES, fixtureHttp, fixturesOf, type Fixture } from "../support/fixture-http.js"
-import { scratchDir } from "../support/scratch.js"
+import { scopedDir } from "../support/scratch.js"
 import { capturingOutput, recordingCommands } from "../support/layers.js"
 
 /** a cloud's cases; none when it has no directory */
@@ -60,10 +60,7 @@ const readAsExpected = (cloud: string, fixture: Fixture) =>
 /** the fixture's case through the program's real layers: its files under a temporary ROOT, its routes as the network */
 const check = (cloud: string, fixture: Fixture) =>
   Effect.gen(function* () {
-    const root = yield* Effect.acquireRelease(
-      Effect.sync(() => scratchDir("tiny-cloud-fixture-")),
-      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-    )
+    const root = yield* scopedDir("tiny-cloud-fixture-")
     const writeAll = (dir: string, files: Readonly<Record<string, string>>) => {
       for (const [path, content] of Object.entries(files)) {
         const file = join(dir, path)

@@ -18,16 +18,13 @@ import { makeFakeSystem } from "../../src/sim/fake-system.js"
 import { openstackFiles } from "../../src/sim/clouds/openstack.js"
 import { Http } from "../../src/services/Http.js"
 import { FIXTURES, fixtureHttp, type Fixture, type FixtureRoute } from "../support/fixture-http.js"
-import { scratchDir } from "../support/scratch.js"
+import { scopedDir } from "../support/scratch.js"
 import { onTestClock } from "../support/test-clock.js"
 import { makeInstance } from "../support/harness.js"
 import { makeTestInstance, runInProcess, testHttp, type InstanceOptions } from "../support/instance.js"
 import { recordingCommands } from "../support/layers.js"
 
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => scratchDir("tiny-cloud-reads-")),
-  (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-)
+const tempDir = scopedDir("tiny-cloud-reads-")
 
 const recorded = (path: string): Fixture => JSON.parse(readFileSync(join(FIXTURES, path), "utf8")) as Fixture
 

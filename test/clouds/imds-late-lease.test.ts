@@ -8,11 +8,9 @@
  * the kernel's routing, in a namespace.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { mkdtempSync, rmSync } from "node:fs"
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -26,6 +24,7 @@ import { Http } from "../../src/services/Http.js"
 import { Metadata } from "../../src/services/Metadata.js"
 import { capturingOutput, recordingCommands } from "../support/layers.js"
 import { advancingWhileWaited } from "../support/test-clock.js"
+import { scopedDir } from "../support/scratch.js"
 
 const V4 = "169.254.169.254"
 const V6 = "fd00:ec2::254"
@@ -55,10 +54,7 @@ const lateLease = (leased?: (asked: ReadonlyArray<string>) => boolean) => {
 /** the hostname read as `imds @hostname` reads it, over the program's own services with `http` as its network, a temporary ROOT */
 const hostnameOver = (http: Layer.Layer<Http>, env: Readonly<Record<string, string>>) =>
   Effect.gen(function* () {
-    const root = yield* Effect.acquireRelease(
-      Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-late-lease-"))),
-      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-    )
+    const root = yield* scopedDir("tiny-cloud-late-lease-", tmpdir())
     const commands = yield* recordingCommands({ root })
     const { layer: output } = yield* capturingOutput
     return yield* Effect.flatMap(Metadata, (m) => Effect.either(m.hostname)).pipe(Effect.provide(appLayer({ ROOT: root, CLOUD: "aws", ...env }, "test", { commands: commands.layer, http, output })))

@@ -18,7 +18,7 @@ import { Http } from "../../src/services/Http.js"
 import { makeFakeSystem } from "../../src/sim/fake-system.js"
 import { simulatedCloud, type SimInstance } from "../../src/sim/simulator.js"
 import { PATIENT_METADATA } from "../support/instance-env.js"
-import { scratchDir } from "../support/scratch.js"
+import { scratchDir, scopedDir } from "../support/scratch.js"
 import { makeTestInstance, type InstanceOptions, type RunResult } from "../support/instance.js"
 import { capturingOutput, recordingCommands } from "../support/layers.js"
 
@@ -689,10 +689,7 @@ const answering204 = Effect.gen(function* () {
 /** `imds ARGS` over the program's own layers with `http` as the network, on a fresh pretend instance */
 const imdsOver = (http: Layer.Layer<Http>, cloud: string, args: ReadonlyArray<string>) =>
   Effect.gen(function* () {
-    const dir = yield* Effect.acquireRelease(
-      Effect.sync(() => scratchDir("tiny-cloud-test-")),
-      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-    )
+    const dir = yield* scopedDir("tiny-cloud-test-")
     const { root } = makeFakeSystem(dir, { interfaces: INTERFACES })
     const recorder = yield* recordingCommands({ root })
     const { layer: output, captured } = yield* capturingOutput

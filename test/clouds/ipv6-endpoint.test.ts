@@ -7,7 +7,7 @@
  * instance for real, in a namespace without IPv4.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { mkdirSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -20,7 +20,7 @@ import { appLayer } from "../../src/layers/live.js"
 import { Http } from "../../src/services/Http.js"
 import { Metadata, type CloudMetadata } from "../../src/services/Metadata.js"
 import { capturingOutput, recordingCommands } from "../support/layers.js"
-import { scratchDir } from "../support/scratch.js"
+import { scopedDir } from "../support/scratch.js"
 import { advancingClock } from "../support/test-clock.js"
 
 const V4 = "169.254.169.254"
@@ -58,10 +58,7 @@ const readOn = <A, E>(
   files: Readonly<Record<string, string>> = {}
 ) =>
   Effect.gen(function* () {
-    const root = yield* Effect.acquireRelease(
-      Effect.sync(() => scratchDir("tiny-cloud-ipv6-")),
-      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-    )
+    const root = yield* scopedDir("tiny-cloud-ipv6-")
     for (const [path, content] of Object.entries(files)) {
       mkdirSync(dirname(join(root, path)), { recursive: true })
       writeFileSync(join(root, path), content)

@@ -7,7 +7,6 @@
  * In-process, over a stand-in Http on the TestClock.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { rmSync } from "node:fs"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -17,7 +16,7 @@ import { appLayer } from "../../src/layers/live.js"
 import { Http, type HttpShape } from "../../src/services/Http.js"
 import { Metadata, readingAhead } from "../../src/services/Metadata.js"
 import { capturingOutput, recordingCommands } from "../support/layers.js"
-import { scratchDir } from "../support/scratch.js"
+import { scopedDir } from "../support/scratch.js"
 import { advancingClock } from "../support/test-clock.js"
 
 const KEYS = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIP4M8PloFJ/8hS+v5Zz3muLOKB4NImSdh7FH6JbtAacI opc@bastion"
@@ -49,10 +48,7 @@ const updatingService = (notFound: number) => {
  */
 const readAll = (http: HttpShape, twice: boolean | "ahead" = false, settings: Readonly<Record<string, string>> = {}) =>
   Effect.gen(function* () {
-    const root = yield* Effect.acquireRelease(
-      Effect.sync(() => scratchDir("tiny-cloud-oci-404-")),
-      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-    )
+    const root = yield* scopedDir("tiny-cloud-oci-404-")
     const commands = yield* recordingCommands({ root })
     const { layer: output } = yield* capturingOutput
     const env = { ROOT: root, CLOUD: "oci", IMDS_DEADLINE: "5", IMDS_RETRY_DELAY: "10", IMDS_RETRY_MAX_DELAY: "50", ...settings }

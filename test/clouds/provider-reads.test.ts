@@ -5,7 +5,7 @@
  * routes, its files under a temporary ROOT.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { mkdirSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -16,7 +16,7 @@ import { Metadata, type CloudMetadata } from "../../src/services/Metadata.js"
 import { Network } from "../../src/services/Network.js"
 import { fixtureHttp, type FixtureRoute } from "../support/fixture-http.js"
 import { capturingOutput, recordingCommands } from "../support/layers.js"
-import { scratchDir } from "../support/scratch.js"
+import { scopedDir } from "../support/scratch.js"
 
 interface Case {
   readonly cloud: string
@@ -28,10 +28,7 @@ interface Case {
 /** `read` against the case's instance: its files under ROOT, its routes as the network, its config drive as `mount` presents it */
 const against = <A, E, R>(c: Case, read: (md: CloudMetadata, mac: (iface: string) => Effect.Effect<string>) => Effect.Effect<A, E, R>) =>
   Effect.gen(function* () {
-    const dir = yield* Effect.acquireRelease(
-      Effect.sync(() => scratchDir("tiny-cloud-provider-reads-")),
-      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-    )
+    const dir = yield* scopedDir("tiny-cloud-provider-reads-")
     const writeAll = (under: string, files: Readonly<Record<string, string>>) => {
       for (const [path, content] of Object.entries(files)) {
         mkdirSync(dirname(join(under, path)), { recursive: true })

@@ -4,17 +4,18 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs"
+import { existsSync, mkdirSync, symlinkSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
 import { CLOUD_NAMES } from "../../src/clouds/registry.js"
 import { simulatedCloud } from "../../src/sim/simulator.js"
+import { bytesOf } from "../../src/domain/text.js"
 import { makeTestInstance } from "../support/instance.js"
+import { scopedDir } from "../support/scratch.js"
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFaultKey f@example"
 const MiB = 1024 * 1024
-const bytes = (text: string) => new TextEncoder().encode(text)
 
 /** the clouds served by a metadata service (a seed is files, not answers) */
 const SERVED = (await Promise.all(CLOUD_NAMES.map(async (c) => ((await simulatedCloud(c)).seedPath === undefined ? [c] : [])))).flat()
@@ -33,7 +34,7 @@ describe.concurrent.each(SERVED)("%s", (cloud) => {
   it.scopedLive(`fault: ${cloud} listing 1,500 keys: refused at IMDS_MAX_KEYS; the user and hostname are set up`, () =>
     Effect.gen(function* () {
       const keys = Array.from({ length: 1500 }, (_, i) => `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMany${i} k${i}`)
-      const userData = cloud === "incus" ? bytes(`#cloud-config\nssh_authorized_keys:\n${keys.map((k) => `  - ${k}`).join("\n")}\n`) : undefined
+      const userData = cloud === "incus" ? bytesOf(`#cloud-config\nssh_authorized_keys:\n${keys.map((k) => `  - ${k}`).join("\n")}\n`) : undefined
       const instance = yield* makeTestInstance({ cloud, instance: { hostname: "h.example", sshKeys: keys, ...(userData ? { userData } : {}) } })
       const main = yield* instance.run(["main"])
       expect(main.code).toBe(1)
@@ -46,7 +47,7 @@ describe.concurrent.each(SERVED)("%s", (cloud) => {
   it.scopedLive(`fault: ${cloud} smuggling an option line into a key: only the key is installed`, () =>
     Effect.gen(function* () {
       const smuggled = `${KEY}\ncommand="/bin/sh -c evil" ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQEvil e@x`
-      const userData = cloud === "incus" ? bytes(`#cloud-config\nssh_authorized_keys:\n  - ${JSON.stringify(smuggled)}\n`) : undefined
+      const userData = cloud === "incus" ? bytesOf(`#cloud-config\nssh_authorized_keys:\n  - ${JSON.stringify(smuggled)}\n`) : undefined
       const instance = yield* makeTestInstance({ cloud, instance: { hostname: "h", sshKeys: [smuggled], ...(userData ? { userData } : {}) } })
       yield* instance.run(["main"], { INIT_ACTIONS_MAIN: "create_default_user set_ssh_keys" })
       expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
@@ -67,17 +68,14 @@ describe("aws", () => {
 })
 
 /** a directory outside the instance, removed after the test */
-const outside = Effect.acquireRelease(
-  Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-outside-"))),
-  (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-)
+const outside = scopedDir("tiny-cloud-outside-", tmpdir())
 
 describe.concurrent.each(["aws", "nocloud"])("%s image with planted links and devices", (cloud) => {
   const doc = `#cloud-config\nwrite_files:\n  - path: /srv/link/owned\n    content: "x\\n"\n  - path: /dev/null\n    content: "x"\n`
   it.scopedLive(`fault: ${cloud}: write_files never leaves ROOT through a link nor replaces a device`, () =>
     Effect.gen(function* () {
       const away = yield* outside
-      const instance = yield* makeTestInstance({ cloud, instance: { hostname: "h", userData: bytes(doc) } })
+      const instance = yield* makeTestInstance({ cloud, instance: { hostname: "h", userData: bytesOf(doc) } })
       mkdirSync(join(instance.root, "srv"), { recursive: true })
       mkdirSync(join(instance.root, "dev"), { recursive: true })
       symlinkSync(away, join(instance.root, "srv/link"))

@@ -17,21 +17,19 @@ import { liveHttp } from "../../src/layers/HttpLive.js"
 import { onItself } from "../../src/layers/directories.js"
 import { makeRootFs } from "../../src/layers/RootFsLive.js"
 import { READ_MAX_BYTES } from "../../src/services/RootFs.js"
+import { bytesOf } from "../../src/domain/text.js"
 import { PROGRAM } from "../support/harness.js"
 import { actionLines, makeTestInstance } from "../support/instance.js"
 import { describeSystem } from "../support/system.js"
+import { scopedDir } from "../support/scratch.js"
 
 const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
 const KEY_B = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQKeyB b@example"
 const KEY_C = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyC c@example"
 const MiB = 1024 * 1024
-const bytes = (text: string) => new TextEncoder().encode(text)
 
 /** a directory outside every instance's ROOT, removed after the test */
-const outside = Effect.acquireRelease(
-  Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-outside-"))),
-  (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-)
+const outside = scopedDir("tiny-cloud-outside-", tmpdir())
 
 /**
  * An answer of 100 MiB, chunked (no Content-Length to refuse it by), its chunks written as the reader takes them, read under
@@ -514,7 +512,7 @@ describe("answers in a content coding, which none asked for", () => {
   it.scopedLive("a NoCloud seed stored gzipped, served with its Content-Encoding, gives its hostname, keys and user-data", () =>
     Effect.gen(function* () {
       const userData = "#cloud-config\nwrite_files:\n  - path: /etc/coded\n    content: read\n"
-      const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "coded.example", sshKeys: [KEY_A], userData: bytes(userData) }, faults: { gzip: true } })
+      const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "coded.example", sshKeys: [KEY_A], userData: bytesOf(userData) }, faults: { gzip: true } })
       expect(instance.sim!.requests).toHaveLength(0)
       const results = yield* instance.boot()
       expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
@@ -562,7 +560,7 @@ describe("unbounded key lists", () => {
   it.scopedLive("a key list that cannot be used (past IMDS_MAX_KEYS, or IMDS_MAX_BYTES) fails set_ssh_keys alone: the user-data's own keys and azure's ready report still come", () =>
     Effect.gen(function* () {
       const many = Array.from({ length: 1500 }, (_, i) => `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMany${i} k${i}`)
-      const userData = bytes(`#alpine-config\nssh_authorized_keys:\n  - ${KEY_C}\n`)
+      const userData = bytesOf(`#alpine-config\nssh_authorized_keys:\n  - ${KEY_C}\n`)
       const instance = yield* makeTestInstance({ cloud: "azure", instance: { hostname: "h", sshKeys: many, userData } })
       expect((yield* instance.run(["early"])).code).toBe(0)
       const main = yield* instance.run(["main"])
@@ -583,7 +581,7 @@ describe("unbounded key lists", () => {
 
   it.scopedLive("metadata that came and is not the JSON or YAML it should be fails the actions that read it alone; a service answering 500 still stops main", () =>
     Effect.gen(function* () {
-      const userData = bytes(`#alpine-config\nssh_authorized_keys:\n  - ${KEY_C}\n`)
+      const userData = bytesOf(`#alpine-config\nssh_authorized_keys:\n  - ${KEY_C}\n`)
       const main = (cloud: "hetzner" | "openstack" | "nocloud", path: string, status = 200, env: Record<string, string> = {}) =>
         Effect.gen(function* () {
           const instance = yield* makeTestInstance({ cloud, instance: { hostname: "h", sshKeys: [KEY_A], userData }, faults: { overrides: [{ path, status, body: "{not: [json" }] }, env })
@@ -726,7 +724,7 @@ describe("authorized_keys", () => {
   it.scopedLive("the user's own user-data may put options in front of a key", () =>
     Effect.gen(function* () {
       const doc = `#cloud-config\nssh_authorized_keys:\n  - 'from="10.0.0.0/8",no-pty ${KEY_B}'\n  - "${KEY_A}\\nbogus line"\n`
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(doc) } })
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf(doc) } })
       const early = yield* instance.run(["early"])
       // said when the document is checked, as tiny-cloud schema says it: the line, not the entry, whose key is installed
       expect(early.stderr).toContain("save_userdata: line 4: ssh_authorized_keys[1]: 1 of its lines is not an OpenSSH public key; that line left out, its keys kept\n")
@@ -745,7 +743,7 @@ describe("files whose names are near the 255-byte limit", () => {
       const user = "u".repeat(245)
       const [ascii, wide] = ["f".repeat(250), "é".repeat(125)]
       const doc = `#cloud-config\nusers:\n  - default\n  - name: ${user}\n    doas: ["permit nopass ${user}"]\nwrite_files:\n  - {path: /srv/${ascii}, content: a}\n  - {path: /srv/${wide}, content: w}\n`
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(doc) } })
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf(doc) } })
       instance.write("/etc/doas.d/keep", "")
       expect((yield* instance.run(["early"])).code).toBe(0)
       const main = yield* instance.run(["main"])
@@ -764,7 +762,7 @@ describe("links planted in the image", () => {
       const away = yield* outside
       const alsoAway = yield* outside
       const doc = `#cloud-config\nwrite_files:\n  - path: /srv/abs/owned\n    content: "a\\n"\n    owner: nobody:nogroup\n  - path: /srv/rel/owned\n    content: "r\\n"\n`
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(doc) } })
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf(doc) } })
       mkdirSync(join(instance.root, "srv"), { recursive: true })
       symlinkSync(away, join(instance.root, "srv/abs"))
       // enough `..` to climb out of any ROOT, then down to the other directory
@@ -789,7 +787,7 @@ describe("links planted in the image", () => {
       const away = yield* outside
       writeFileSync(join(away, "secret"), "host secret\n")
       const doc = `#cloud-config\nwrite_files:\n  - path: /etc/motd\n    content: "appended\\n"\n    append: true\n`
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(doc) } })
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf(doc) } })
       symlinkSync(join(away, "secret"), join(instance.root, "etc/motd"))
       yield* instance.run(["early"])
       yield* instance.run(["main"])
@@ -805,7 +803,7 @@ describe("links planted in the image", () => {
   ] as const)("%s: the state directory a link out of ROOT, the programs run are those written inside ROOT, never the host's files where the link leads", ([, doc, marks, programs]) =>
     Effect.gen(function* () {
       const away = yield* outside
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(doc) } })
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf(doc) } })
       // the host's files at the link's target, which a kernel following the link would run
       mkdirSync(join(away, "user-data.parts"))
       for (const program of programs) writeFileSync(join(away, program), `#!/bin/sh\ntouch "${away}/host-program-ran"\n`, { mode: 0o700 })
@@ -908,7 +906,7 @@ describe("things that are not regular files", () => {
   it.scopedLive("write_files never replaces a device, a pipe or a directory", () =>
     Effect.gen(function* () {
       const doc = `#cloud-config\nwrite_files:\n  - path: /dev/null\n    content: "x"\n  - path: /run/fifo\n    content: "x"\n  - path: /etc\n    content: "x"\n  - path: /etc/fine\n    content: "fine\\n"\n`
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(doc) } })
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf(doc) } })
       mkdirSync(join(instance.root, "dev"), { recursive: true })
       mkdirSync(join(instance.root, "run"), { recursive: true })
       if (process.getuid?.() === 0) execFileSync("mknod", [join(instance.root, "dev/null"), "c", "1", "3"])
@@ -937,7 +935,7 @@ describe("files that are not regular, and the program's own files behind links",
       expect((yield* instance.run(["main"])).code).toBe(0)
       expect(instance.read("/etc/hostname")).toBe("n1\n")
       // the same append on a first boot whose user-data is there
-      const aws = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(doc) } })
+      const aws = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf(doc) } })
       mkdirSync(join(aws.root, "run"), { recursive: true })
       execFileSync("mkfifo", [join(aws.root, "run/fifo")])
       yield* aws.run(["early"])
@@ -951,7 +949,7 @@ describe("files that are not regular, and the program's own files behind links",
     Effect.gen(function* () {
       const dir = yield* outside
       writeFileSync(join(dir, "victim"), "untouched\n")
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/sh\necho script-output\n") } })
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf("#!/bin/sh\necho script-output\n") } })
       mkdirSync(join(instance.root, "var/log"), { recursive: true })
       symlinkSync(join(dir, "victim"), join(instance.root, "var/log/user-data.log"))
       yield* instance.run(["early"])
@@ -962,7 +960,7 @@ describe("files that are not regular, and the program's own files behind links",
       expect(final.stderr).toContain("/var/log/user-data.log: is a symbolic link; refused\n")
       expect(final.stderr).not.toContain("ELOOP")
       // nor a link to a file of the instance's own: the log is no way to append to /etc/shadow
-      const inside = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/sh\necho script-output\n") } })
+      const inside = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf("#!/bin/sh\necho script-output\n") } })
       inside.write("/etc/victim", "untouched\n")
       mkdirSync(join(inside.root, "var/log"), { recursive: true })
       symlinkSync("../../etc/victim", join(inside.root, "var/log/user-data.log"))
@@ -970,14 +968,14 @@ describe("files that are not regular, and the program's own files behind links",
       expect(actionLines((yield* inside.run(["final"])).stderr)).toContain("   ++ run_userdata: failed")
       expect(inside.read("/etc/victim")).toBe("untouched\n")
       // a directory in its place: no regular file either
-      const taken = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/sh\necho script-output\n") } })
+      const taken = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf("#!/bin/sh\necho script-output\n") } })
       mkdirSync(join(taken.root, "var/log/user-data.log"), { recursive: true })
       yield* taken.run(["early"])
       const takenFinal = yield* taken.run(["final"])
       expect(takenFinal.stderr).toContain("/var/log/user-data.log: not a regular file; refused\n")
       expect(takenFinal.stderr).not.toContain("EISDIR")
       // /var/log itself a link to a directory of the host: the log goes where that path is inside ROOT
-      const moved = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/sh\necho script-output\n") } })
+      const moved = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf("#!/bin/sh\necho script-output\n") } })
       rmSync(join(moved.root, "var/log"), { recursive: true, force: true })
       symlinkSync(dir, join(moved.root, "var/log"))
       yield* moved.run(["early"])
@@ -998,7 +996,7 @@ describe("files that are not regular, and the program's own files behind links",
         linkSync(victim, join(instance.root, "var/log/user-data.log"))
         return victim
       }
-      const script = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/sh\necho script-output\n") } })
+      const script = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf("#!/bin/sh\necho script-output\n") } })
       const victim = plant(script)
       yield* script.run(["early"])
       const final = yield* script.run(["final"])
@@ -1006,7 +1004,7 @@ describe("files that are not regular, and the program's own files behind links",
       // (as for a symbolic link there: the script is not run without its log)
       expect(final.stderr).toContain(`: cannot write ${script.root}/var/log/user-data.log: is a hard link; refused\n`)
       expect(actionLines(final.stderr)).toContain("   ++ run_userdata: failed")
-      const runcmd = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#cloud-config\nruncmd:\n  - echo run-output\n") } })
+      const runcmd = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf("#cloud-config\nruncmd:\n  - echo run-output\n") } })
       const other = plant(runcmd)
       yield* runcmd.run(["early"])
       const ran = yield* runcmd.run(["final"])
@@ -1020,7 +1018,7 @@ describe("files that are not regular, and the program's own files behind links",
     Effect.gen(function* () {
       const away = yield* outside
       const doc = `#cloud-config\nbootcmd:\n  - touch "$ROOT/tmp/booted"; echo boot-output\nruncmd:\n  - touch "$ROOT/tmp/ran"; echo run-output\n`
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(doc) } })
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf(doc) } })
       mkdirSync(join(instance.root, "var/log"), { recursive: true })
       // its target's directory is the host's (inside ROOT, nothing): the output's temporary was made there, and the program not run
       symlinkSync(join(away, "user-data.log"), join(instance.root, "var/log/user-data.log"))
@@ -1315,7 +1313,7 @@ describe("modes the program gives what it makes", () => {
 describe("the saved user-data", () => {
   it.scopedLive("a link in its place (left in the image, to /etc/shadow) is never written through: the link goes, the user-data is saved in a file of its own, the file the link named is untouched", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h.example", userData: bytes("#cloud-config\n{}\n") } })
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h.example", userData: bytesOf("#cloud-config\n{}\n") } })
       instance.write("/etc/shadow", "root:*:1::::::\n")
       mkdirSync(join(instance.root, "var/lib/cloud"), { recursive: true })
       symlinkSync("/etc/shadow", join(instance.root, "var/lib/cloud/user-data"))

@@ -6,7 +6,7 @@
  * took minutes, or ended in an internal error.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { vi } from "vitest"
@@ -42,6 +42,7 @@ import { actionLines, makeTestInstance } from "../support/instance.js"
 import { capturingLog, recordingCommands } from "../support/layers.js"
 import { charactersScanned, elementsSearched } from "../support/scanned.js"
 import { advancingClock } from "../support/test-clock.js"
+import { scopedDir } from "../support/scratch.js"
 
 // a few thousand: each bad line's search of the rest of the text (text.slice(i).split("\n"), 2aa75d3) scans millions of characters, counted
 const LINES = 3000
@@ -99,8 +100,7 @@ describe("a user-data key list of many keys, written as one block", () => {
       expect(read.problems).toEqual([])
       const entries = read.parsed?.kind === "config" ? read.parsed.config.sshAuthorizedKeys : []
       // the file as set_ssh_keys left it, with the cloud's key, to which ssh_authorized_keys adds the user-data's
-      const root = mkdtempSync(join(tmpdir(), "tiny-cloud-keys-"))
-      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(root, { recursive: true, force: true })))
+      const root = yield* scopedDir("tiny-cloud-keys-", tmpdir())
       mkdirSync(join(root, "etc"))
       writeFileSync(join(root, "etc/passwd"), "alpine:x:1000:1000:Linux User,,,:/home/alpine:/bin/sh\n")
       mkdirSync(join(root, "home/alpine/.ssh"), { recursive: true })
@@ -465,8 +465,7 @@ describe("an interfaces.d stanza file of blank lines then a character", () => {
 describe("thousands of files written into one directory (write_files, a MIME document's parts)", () => {
   it.scoped("reads the directory for a crash's temporaries once, not at every write (2000 write_files entries into one directory took 22 s, before set_ssh_keys); a crash's are still removed", () =>
     Effect.gen(function* () {
-      const root = mkdtempSync(join(tmpdir(), "tiny-cloud-many-files-"))
-      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(root, { recursive: true, force: true })))
+      const root = yield* scopedDir("tiny-cloud-many-files-", tmpdir())
       mkdirSync(join(root, "srv"))
       // a crashed writer's temporary of the last file (pid 999999999: no such process)
       writeFileSync(join(root, "srv/.f399.tmp-999999999-0"), "half")

@@ -6,25 +6,23 @@ import * as Effect from "effect/Effect"
 import { routeHelper } from "../../src/programs/cli.js"
 import { makeTestInstance } from "../support/instance.js"
 import { itSystem } from "../support/system.js"
-
-const SHIPPED = new URL("../../etc/network/interfaces.d/", import.meta.url).pathname
-const shipped = (name: string) => readFileSync(`${SHIPPED}${name}`, "utf8")
+import { shippedStanza } from "../support/shipped.js"
 
 const HEADER = "# NOTE: /sbin/assemble-interfaces rewrites this file.  Edit files in\n#      /etc/network/interfaces.d/ to persist any customizations.\n\n"
 
 const nics = (...names: Array<string>) => names.map((name, i) => ({ name, mac: `02:00:00:00:00:0${i}`, up: true }))
 
 it("the shipped stanzas are those the contract names", () => {
-  expect(shipped("lo")).toBe("auto lo\niface lo\n  use link\n  use loopback\n")
-  expect(shipped("DEFAULT")).toBe("auto %%\niface %%\n  use dhcp\n  use imds\n")
+  expect(shippedStanza("lo")).toBe("auto lo\niface lo\n  use link\n  use loopback\n")
+  expect(shippedStanza("DEFAULT")).toBe("auto %%\niface %%\n  use dhcp\n  use imds\n")
 })
 
 it.scopedLive("lo, then eth* by number, then the other stanzas by name; missing stanzas made from DEFAULT; a gone NIC's and hidden files left out", () =>
   Effect.gen(function* () {
     const instance = yield* makeTestInstance({ noSimulator: true, interfaces: nics("eth10", "eth0", "eth2") })
     instance.write("/sys/class/net/lo/address", "00:00:00:00:00:00\n")
-    instance.write("/etc/network/interfaces.d/lo", shipped("lo"))
-    instance.write("/etc/network/interfaces.d/DEFAULT", shipped("DEFAULT"))
+    instance.write("/etc/network/interfaces.d/lo", shippedStanza("lo"))
+    instance.write("/etc/network/interfaces.d/DEFAULT", shippedStanza("DEFAULT"))
     instance.write("/etc/network/interfaces.d/eth0", "auto eth0\niface eth0\n  use dhcp\n\n\n")
     instance.write("/etc/network/interfaces.d/eth5", "auto eth5\niface eth5\n  use dhcp\n")
     instance.write("/etc/network/interfaces.d/wg0", "auto wg0\niface wg0\n  use wireguard")
@@ -59,7 +57,7 @@ it.scopedLive("stanza bytes in any encoding (Latin-1, UTF-8, invalid) are copied
   Effect.gen(function* () {
     const instance = yield* makeTestInstance({ noSimulator: true, interfaces: nics("eth0", "eth1") })
     const bytes = (...parts: Array<string | Array<number>>) => Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : Buffer.from(p))))
-    instance.write("/etc/network/interfaces.d/lo", shipped("lo"))
+    instance.write("/etc/network/interfaces.d/lo", shippedStanza("lo"))
     // "# Büro" in Latin-1; "voilà" in UTF-8 (C3 A0) last; bytes that are no UTF-8
     instance.write("/etc/network/interfaces.d/DEFAULT", bytes("auto %%\niface %%\n  use dhcp\n# B", [0xfc], "ro\n"))
     instance.write("/etc/network/interfaces.d/eth0", bytes("auto eth0\niface eth0\n  use dhcp\n# voil", [0xc3, 0xa0], "\n\n"))
@@ -83,8 +81,8 @@ it.scopedLive("run again after one killed between making the new NIC's stanza an
   Effect.gen(function* () {
     const instance = yield* makeTestInstance({ noSimulator: true, interfaces: nics("eth0") })
     instance.write("/sys/class/net/lo/address", "00:00:00:00:00:00\n")
-    instance.write("/etc/network/interfaces.d/lo", shipped("lo"))
-    instance.write("/etc/network/interfaces.d/DEFAULT", shipped("DEFAULT"))
+    instance.write("/etc/network/interfaces.d/lo", shippedStanza("lo"))
+    instance.write("/etc/network/interfaces.d/DEFAULT", shippedStanza("DEFAULT"))
     const original = "auto lo\niface lo inet loopback\n# the image's own\n"
     const assembled = HEADER + "auto lo\niface lo\n  use link\n  use loopback\n\n" + "auto eth0\niface eth0\n  use dhcp\n  use imds\n\n"
     // as the killed run left it: the file before it kept, eth0's stanza made, the file not yet replaced
@@ -104,8 +102,8 @@ it.scopedLive("a stanza file deleted by hand is made again from DEFAULT, and int
   Effect.gen(function* () {
     const instance = yield* makeTestInstance({ noSimulator: true, interfaces: nics("eth0", "eth1") })
     instance.write("/sys/class/net/lo/address", "00:00:00:00:00:00\n")
-    instance.write("/etc/network/interfaces.d/lo", shipped("lo"))
-    instance.write("/etc/network/interfaces.d/DEFAULT", shipped("DEFAULT"))
+    instance.write("/etc/network/interfaces.d/lo", shippedStanza("lo"))
+    instance.write("/etc/network/interfaces.d/DEFAULT", shippedStanza("DEFAULT"))
     instance.write("/etc/network/interfaces", "# ORIGINAL\n")
     expect(yield* instance.run(["assemble-interfaces"])).toEqual({ code: 0, stdout: "", stderr: "" })
     const assembled = instance.read("/etc/network/interfaces")
@@ -151,7 +149,7 @@ it.scopedLive("a NIC without a stanza and no DEFAULT: an error line, nothing wri
 it.scopedLive("interfaces.bak a directory: an error line naming it, the interfaces file kept, no stanza made for the new NIC", () =>
   Effect.gen(function* () {
     const instance = yield* makeTestInstance({ noSimulator: true, interfaces: nics("eth0", "eth1") })
-    instance.write("/etc/network/interfaces.d/DEFAULT", shipped("DEFAULT"))
+    instance.write("/etc/network/interfaces.d/DEFAULT", shippedStanza("DEFAULT"))
     instance.write("/etc/network/interfaces.d/eth0", "auto eth0\niface eth0\n  use dhcp\n")
     instance.write("/etc/network/interfaces", "previous\n")
     instance.write("/etc/network/interfaces.bak/keep", "x")
@@ -166,8 +164,8 @@ it.scopedLive("a bad line or value of tiny-cloud.conf costs only its own key, as
   Effect.gen(function* () {
     const instance = yield* makeTestInstance({ noSimulator: true, interfaces: nics("eth0"), conf: "IMDS_TIMEOUT=abc\nthis is no assignment\n" })
     instance.write("/sys/class/net/lo/address", "00:00:00:00:00:00\n")
-    instance.write("/etc/network/interfaces.d/lo", shipped("lo"))
-    instance.write("/etc/network/interfaces.d/DEFAULT", shipped("DEFAULT"))
+    instance.write("/etc/network/interfaces.d/lo", shippedStanza("lo"))
+    instance.write("/etc/network/interfaces.d/DEFAULT", shippedStanza("DEFAULT"))
     const r = yield* instance.run(["assemble-interfaces"])
     expect(r.code).toBe(1)
     expect(r.stdout).toBe("")
@@ -176,7 +174,7 @@ it.scopedLive("a bad line or value of tiny-cloud.conf costs only its own key, as
       "assemble-interfaces: IMDS_TIMEOUT: invalid value 'abc': expected a positive number of seconds; the default is used",
       ""
     ])
-    expect(instance.read("/etc/network/interfaces")).toBe(HEADER + shipped("lo") + "\n" + "auto eth0\niface eth0\n  use dhcp\n  use imds\n\n")
+    expect(instance.read("/etc/network/interfaces")).toBe(HEADER + shippedStanza("lo") + "\n" + "auto eth0\niface eth0\n  use dhcp\n  use imds\n\n")
   })
 )
 
@@ -189,7 +187,7 @@ it.scopedLive("stanza files written on Windows (CRLF) or ending in blank lines: 
     expect(yield* instance.run(["assemble-interfaces"])).toEqual({ code: 0, stdout: "", stderr: "" })
     expect(instance.read("/etc/network/interfaces")).toBe(
       HEADER +
-        shipped("lo") +
+        shippedStanza("lo") +
         "\n" +
         "auto eth0\niface eth0\n  use dhcp\n\n" +
         "auto br0\niface br0\n  bridge-ports none\n\n" +
@@ -203,7 +201,7 @@ it.scopedLive("stanza files written on Windows (CRLF) or ending in blank lines: 
 it.scopedLive("a stanza file far larger than an interfaces file (a log or an image put there by mistake), or stanzas over 1 MiB together: one line naming it, nothing written", () =>
   Effect.gen(function* () {
     const instance = yield* makeTestInstance({ noSimulator: true, interfaces: nics("eth0", "eth1") })
-    instance.write("/etc/network/interfaces.d/DEFAULT", shipped("DEFAULT"))
+    instance.write("/etc/network/interfaces.d/DEFAULT", shippedStanza("DEFAULT"))
     instance.write("/etc/network/interfaces", "previous\n")
     // 600 MB, sparse: read whole, it was more than a string may hold ('internal error: Cannot create a string longer than ...')
     instance.write("/etc/network/interfaces.d/big", "")
@@ -227,10 +225,10 @@ it.scopedLive("a stanza file far larger than an interfaces file (a log or an ima
 it.scopedLive("lo's stanza comes first even where sysfs does not list lo (an image's ROOT, a chroot): the loopback is never left out", () =>
   Effect.gen(function* () {
     const instance = yield* makeTestInstance({ noSimulator: true, interfaces: nics("eth0") })
-    instance.write("/etc/network/interfaces.d/lo", shipped("lo"))
-    instance.write("/etc/network/interfaces.d/DEFAULT", shipped("DEFAULT"))
+    instance.write("/etc/network/interfaces.d/lo", shippedStanza("lo"))
+    instance.write("/etc/network/interfaces.d/DEFAULT", shippedStanza("DEFAULT"))
     expect(yield* instance.run(["assemble-interfaces"])).toEqual({ code: 0, stdout: "", stderr: "" })
-    expect(instance.read("/etc/network/interfaces")).toBe(HEADER + shipped("lo") + "\n" + "auto eth0\niface eth0\n  use dhcp\n  use imds\n\n")
+    expect(instance.read("/etc/network/interfaces")).toBe(HEADER + shippedStanza("lo") + "\n" + "auto eth0\niface eth0\n  use dhcp\n  use imds\n\n")
   })
 )
 
@@ -244,8 +242,8 @@ it.scopedLive("the interfaces file keeps its mode and owner, interfaces.bak gets
       chmodSync(join(instance.root, path), mode)
       chownSync(join(instance.root, path), process.getuid?.() ?? 0, group)
     }
-    instance.write("/etc/network/interfaces.d/lo", shipped("lo"))
-    owned("/etc/network/interfaces.d/DEFAULT", shipped("DEFAULT"), 0o640)
+    instance.write("/etc/network/interfaces.d/lo", shippedStanza("lo"))
+    owned("/etc/network/interfaces.d/DEFAULT", shippedStanza("DEFAULT"), 0o640)
     owned("/etc/network/interfaces.d/wlan0", "auto wlan0\niface wlan0\n  use dhcp\n  wifi-ssid x\n  wifi-psk secret\n", 0o600)
     owned("/etc/network/interfaces", "auto wlan0\niface wlan0\n  wifi-psk old-secret\n", 0o600)
     expect(yield* instance.run(["assemble-interfaces"])).toEqual({ code: 0, stdout: "", stderr: "" })
@@ -261,8 +259,8 @@ it.scopedLive("the interfaces file keeps its mode and owner, interfaces.bak gets
 it.scopedLive("a stanza file kept from others (a wifi-psk, 0600) keeps the interfaces file that copies it from them too, a new one or one readable by all", () =>
   Effect.gen(function* () {
     const instance = yield* makeTestInstance({ noSimulator: true, interfaces: nics("eth0") })
-    instance.write("/etc/network/interfaces.d/lo", shipped("lo"))
-    instance.write("/etc/network/interfaces.d/DEFAULT", shipped("DEFAULT"))
+    instance.write("/etc/network/interfaces.d/lo", shippedStanza("lo"))
+    instance.write("/etc/network/interfaces.d/DEFAULT", shippedStanza("DEFAULT"))
     instance.write("/etc/network/interfaces.d/wlan0", "auto wlan0\niface wlan0\n  use dhcp\n  wifi-psk secret\n")
     chmodSync(join(instance.root, "etc/network/interfaces.d/wlan0"), 0o600)
     expect(yield* instance.run(["assemble-interfaces"])).toEqual({ code: 0, stdout: "", stderr: "" })
@@ -285,8 +283,8 @@ itSystem("a DEFAULT another user owns or may write: the NIC's stanza made from i
     Effect.scoped(
       Effect.gen(function* () {
         const instance = yield* makeTestInstance({ noSimulator: true, interfaces: nics("eth0") })
-        instance.write("/etc/network/interfaces.d/lo", shipped("lo"))
-        instance.write("/etc/network/interfaces.d/DEFAULT", shipped("DEFAULT"))
+        instance.write("/etc/network/interfaces.d/lo", shippedStanza("lo"))
+        instance.write("/etc/network/interfaces.d/DEFAULT", shippedStanza("DEFAULT"))
         chmodSync(join(instance.root, "etc/network/interfaces.d/DEFAULT"), 0o664)
         chownSync(join(instance.root, "etc/network/interfaces.d/DEFAULT"), 1000, 1000)
         expect(yield* instance.run(["assemble-interfaces"])).toEqual({ code: 0, stdout: "", stderr: "" })

@@ -6,17 +6,17 @@ import * as Effect from "effect/Effect"
 import { actionLines, makeTestInstance } from "../support/instance.js"
 import { describeSystem } from "../support/system.js"
 import { onTestClock } from "../support/test-clock.js"
+import { bytesOf } from "../../src/domain/text.js"
 
 const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
 const KEY_B = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQKeyB b@example"
-const bytes = (text: string) => new TextEncoder().encode(text)
 
 describe("first boot on aws", () => {
   it.scopedLive("sets hostname, keys, user-data and the marker; a second boot does nothing", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({
         cloud: "aws",
-        instance: { hostname: "web-1.eu-west-1.compute.internal", sshKeys: [KEY_B, KEY_A], userData: bytes("#!/bin/sh\necho out\necho err >&2\nexit 0\n") }
+        instance: { hostname: "web-1.eu-west-1.compute.internal", sshKeys: [KEY_B, KEY_A], userData: bytesOf("#!/bin/sh\necho out\necho err >&2\nexit 0\n") }
       })
       const results = yield* instance.boot()
       expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
@@ -99,10 +99,10 @@ describe("first boot on aws", () => {
 
   it.scopedLive("save_userdata stores user-data root's alone, a script owner-executable already as early leaves it (0700), other user-data 0600", () =>
     Effect.gen(function* () {
-      const script = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/sh\necho hi\n") } })
+      const script = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf("#!/bin/sh\necho hi\n") } })
       expect((yield* script.run(["early"])).code).toBe(0)
       expect(script.mode("/var/lib/cloud/user-data")).toBe(0o700)
-      const config = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#alpine-config\npackages: [jq]\n") } })
+      const config = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf("#alpine-config\npackages: [jq]\n") } })
       expect((yield* config.run(["early"])).code).toBe(0)
       expect(config.mode("/var/lib/cloud/user-data")).toBe(0o600)
     })
@@ -122,21 +122,21 @@ describe("first boot on aws", () => {
 
   it.scopedLive("unknown user-data type warns in main, naming the type", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("just some text\n") } })
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf("just some text\n") } })
       yield* instance.run(["early"])
       const main = yield* instance.run(["main"])
       expect(main.stderr).toContain("   ++ unknown_userdata: starting\n")
       expect(main.stderr).toContain("unknown_userdata: unable to process 'unknown' user-data\n")
-      const boothook = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#cloud-boothook\necho\n") } })
+      const boothook = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf("#cloud-boothook\necho\n") } })
       yield* boothook.run(["early"])
       expect((yield* boothook.run(["main"])).stderr).toContain("unknown_userdata: unable to process 'cloud-boothook' user-data\n")
       // a jinja template before a script: not rendered, not run, and said why
-      const jinja = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("## template: jinja\n#!/bin/sh\necho {{ v1.instance_id }}\n") } })
+      const jinja = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf("## template: jinja\n#!/bin/sh\necho {{ v1.instance_id }}\n") } })
       yield* jinja.run(["early"])
       expect((yield* jinja.run(["main"])).stderr).toContain("unknown_userdata: unable to process 'jinja' user-data: jinja templates are not supported\n")
       // Terraform's cloudinit_config output as it is by default (base64 of gzip) on a cloud that serves it as given: said, not decoded, as in cloud-init
       const mime = 'Content-Type: multipart/mixed; boundary="MIMEBOUNDARY"\nMIME-Version: 1.0\r\n\r\n--MIMEBOUNDARY\r\nContent-Type: text/cloud-config\r\n\r\n#cloud-config\nhostname: x\n\r\n--MIMEBOUNDARY--\r\n'
-      const b64 = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(gzipSync(mime).toString("base64")) } })
+      const b64 = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf(gzipSync(mime).toString("base64")) } })
       yield* b64.run(["early"])
       expect((yield* b64.run(["main"])).stderr).toContain(
         "unknown_userdata: unable to process 'base64' user-data: base64 text is not decoded, as cloud-init does not decode it either: give the cloud the user-data itself (on gcp, or set user-data-encoding to base64; on hetzner, which keeps user-data as text, binary user-data as one base64 word without line breaks, as base64 -w0 writes it)\n"
@@ -152,13 +152,13 @@ describe("first boot on aws", () => {
 
   it.scopedLive("an unknown type's word is named printable: a first line's terminal escapes reach no console, log or status, and a long one is cut", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#\u001b[31mred\u001b]0;title\u0007\n") } })
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf("#\u001b[31mred\u001b]0;title\u0007\n") } })
       yield* instance.run(["early"])
       const main = yield* instance.run(["main"])
       expect(main.stderr).toContain("unknown_userdata: unable to process '\\x1b[31mred\\x1b]0;title\\x07' user-data\n")
       expect((yield* instance.run(["status"])).stdout).toContain("user-data: \\x1b[31mred\\x1b]0;title\\x07\n")
       expect(instance.read("/var/lib/cloud/status.json")).not.toMatch(/\\u001b|\\u0007/)
-      const long = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(`#${"x".repeat(4000)}\n`) } })
+      const long = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf(`#${"x".repeat(4000)}\n`) } })
       yield* long.run(["early"])
       expect((yield* long.run(["main"])).stderr).toContain(`unknown_userdata: unable to process '${"x".repeat(80)}...' user-data\n`)
     })
@@ -166,7 +166,7 @@ describe("first boot on aws", () => {
 
   it.scopedLive("a failing user-data script fails run_userdata and records its status", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/sh\necho bad\nexit 3\n") } })
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf("#!/bin/sh\necho bad\nexit 3\n") } })
       yield* instance.run(["early"])
       const final = yield* instance.run(["final"])
       expect(final.code).toBe(1)
@@ -177,14 +177,14 @@ describe("first boot on aws", () => {
 
   it.scopedLive("a script whose #! names a program the image lacks (#!/bin/bash without bash) fails run_userdata naming that program", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/no-such-shell\necho hi\n") } })
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf("#!/bin/no-such-shell\necho hi\n") } })
       yield* instance.run(["early"])
       const final = yield* instance.run(["final"])
       expect(final.code).toBe(1)
       expect(instance.read("/var/log/user-data.exit")).toBe("127\n")
       expect(final.stderr).toContain("run_userdata: user-data script exited with status 127: its interpreter /bin/no-such-shell is not installed\n")
       // one that exists and fails with 127 itself is not blamed on its interpreter
-      const own = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/sh\nexit 127\n") } })
+      const own = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf("#!/bin/sh\nexit 127\n") } })
       yield* own.run(["early"])
       expect((yield* own.run(["final"])).stderr).toContain("run_userdata: user-data script exited with status 127\n")
     })
@@ -193,7 +193,7 @@ describe("first boot on aws", () => {
   it.scopedLive("a script whose lines end in a CR alone (#!/bin/sh then CR, as old Mac editors save it) fails run_userdata saying so, not as a script that is not found", () =>
     Effect.gen(function* () {
       // the kernel ends the #! line at LF alone: it looks for the program '/bin/sh<CR>:<CR>', and sh says only "exec: /var/lib/cloud/user-data: not found"
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/sh\r:\r") } })
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf("#!/bin/sh\r:\r") } })
       yield* instance.run(["early"])
       const final = yield* instance.run(["final"])
       expect(final.code).toBe(1)
@@ -207,7 +207,7 @@ describe("first boot on aws", () => {
   it.scopedLive("a script that starts (its #! after a blank line, its lines in CR LF) and ends with 127 is not said to hold a carriage return in its #! line", () =>
     Effect.gen(function* () {
       // run_userdata reads such a #! itself (a CR as a blank): the script runs, its last command (with its CR) is not found
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("\n#!/bin/sh\r\n:\r\nno_such_command_of_this_test\r\n") } })
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf("\n#!/bin/sh\r\n:\r\nno_such_command_of_this_test\r\n") } })
       yield* instance.run(["early"])
       const final = yield* instance.run(["final"])
       expect(instance.read("/var/log/user-data.exit")).toBe("127\n")
@@ -218,7 +218,7 @@ describe("first boot on aws", () => {
 
   it.scopedLive("run_userdata named in INIT_ACTIONS_FINAL, which a script's type appends too, runs the user's script once", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes('#!/bin/sh\necho run >> "$ROOT/tmp/runs"\n') } })
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf('#!/bin/sh\necho run >> "$ROOT/tmp/runs"\n') } })
       mkdirSync(join(instance.root, "tmp"), { recursive: true })
       yield* instance.run(["early"])
       const final = yield* instance.run(["final"], { INIT_ACTIONS_FINAL: "run_userdata" })
@@ -231,7 +231,7 @@ describe("first boot on aws", () => {
   it.scopedLive("run_userdata named in INIT_ACTIONS_FINAL runs no user-data that is not a script (sh would carry out a #cloud-config's lines): said, exit 0; with none it has nothing to do", () =>
     Effect.gen(function* () {
       const doc = '#cloud-config\nwrite_files:\n  - path: /srv/setup.sh\n    content: |\n      touch "$ROOT/tmp/ran"\n'
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(doc) } })
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf(doc) } })
       mkdirSync(join(instance.root, "tmp"), { recursive: true })
       yield* instance.run(["early"])
       const final = yield* instance.run(["final"], { INIT_ACTIONS_FINAL: "run_userdata" })
@@ -252,7 +252,7 @@ describe("first boot on aws", () => {
 
   it.scopedLive("run_userdata leaves user-data.log root's alone to read, as the cloud-config runs' appends do, even when an image left it readable by all", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/sh\necho secret\n") } })
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf("#!/bin/sh\necho secret\n") } })
       mkdirSync(join(instance.root, "var/log"), { recursive: true })
       writeFileSync(join(instance.root, "var/log/user-data.log"), "old\n", { mode: 0o644 })
       chmodSync(join(instance.root, "var/log/user-data.log"), 0o644)
@@ -265,7 +265,7 @@ describe("first boot on aws", () => {
   it.scopedLive("user-data that cannot be read is not the earlier bootstrap's (--bootstrap incomplete): its commands do not run again", () =>
     Effect.gen(function* () {
       const userData = "#cloud-config\nruncmd:\n  - echo builder step\n"
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(userData) } })
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf(userData) } })
       expect((yield* instance.boot()).map((r) => r.code)).toEqual([0, 0, 0, 0])
       expect(instance.read("/var/log/user-data.log")).toBe("builder step\n")
       expect((yield* instance.run(["--bootstrap", "incomplete"])).code).toBe(0)
@@ -376,7 +376,7 @@ describe("first boot on aws", () => {
 
   it.scopedLive("a saved user-data grown past USERDATA_MAX_BYTES (600 MiB, a full disk's damage) is not read: main says so in one line and goes on as without user-data", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY_A], userData: bytes("#cloud-config\nruncmd:\n  - echo ran\n") } })
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY_A], userData: bytesOf("#cloud-config\nruncmd:\n  - echo ran\n") } })
       for (const phase of ["boot", "early"]) expect((yield* instance.run([phase])).code).toBe(0)
       truncateSync(join(instance.root, "var/lib/cloud/user-data"), 600 * 1024 * 1024)
       const main = yield* instance.run(["main"])
@@ -393,7 +393,7 @@ describe("first boot on aws", () => {
 
   it.scopedLive("a user-data script killed by a signal records 128 plus its number, as sh gives it", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes("#!/bin/sh\necho before\nkill -TERM $$\necho after\n") } })
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf("#!/bin/sh\necho before\nkill -TERM $$\necho after\n") } })
       yield* instance.run(["early"])
       const final = yield* instance.run(["final"])
       expect(final.code).toBe(1)
@@ -439,7 +439,7 @@ describe("user-data scripts saved on Windows", () => {
   it.scopedLive("CR LF line ends and a byte-order mark: the script runs as cloud-init runs it, its lines as written", () =>
     Effect.gen(function* () {
       const script = "\ufeff#!/bin/sh\r\necho one\r\nprintf '%s|' two\r\n"
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(script) } })
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf(script) } })
       yield* instance.run(["early"])
       const final = yield* instance.run(["final"])
       expect(final.code).toBe(0)
@@ -454,7 +454,7 @@ describe("user-data scripts saved on Windows", () => {
   it.scopedLive("a script that runs as it is stays byte for byte, a CR inside a line included", () =>
     Effect.gen(function* () {
       const script = "#!/bin/sh\nprintf 'a\\r\\n' >/dev/null\necho 'x\r'\r\n"
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(script) } })
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf(script) } })
       yield* instance.run(["early"])
       expect((yield* instance.run(["final"])).code).toBe(0)
       expect(instance.read("/var/lib/cloud/user-data")).toBe(script)
@@ -466,7 +466,7 @@ describe("early phase on invalid configuration user-data", () => {
   it.scopedLive("saves it and reports each problem with its line and path, as tiny-cloud schema does", () =>
     Effect.gen(function* () {
       const doc = "#alpine-config\npackages:\n  - ok\n  - [nested]\n"
-      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytes(doc) } })
+      const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf(doc) } })
       const early = yield* instance.run(["early"])
       expect(early.code).toBe(0)
       expect(early.stderr).toContain("save_userdata: invalid user-data: line 4: packages[1]: expected a package name (no spaces, not starting with -), got a list; skipped\n")
@@ -479,7 +479,7 @@ describe("early phase on invalid configuration user-data", () => {
     (doc) =>
       Effect.gen(function* () {
         const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINotAMap n@example"
-        const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h.example", sshKeys: [key], userData: bytes(doc) } })
+        const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h.example", sshKeys: [key], userData: bytesOf(doc) } })
         yield* instance.run(["early"])
         const main = yield* instance.run(["main"])
         expect(main.code).toBe(1)

@@ -5,13 +5,14 @@
  * boot does its work as an undisturbed one does. In-process; the phases
  * killed while they write them are in test/smoke/killed-runcmd.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs"
+import { readFileSync, statSync, truncateSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { PATIENT_METADATA } from "../support/instance-env.js"
 import { makeTestInstance } from "../support/instance.js"
+import { scopedDir } from "../support/scratch.js"
 
 /** an aws instance with this user-data; its metadata service always answers (see PATIENT_METADATA) */
 /** a final phase that does its work but does not mark the bootstrap complete, as one killed just before the marker: the first boot's journals stay */
@@ -21,10 +22,7 @@ const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9o
 
 const instanceWith = (userData: string) => makeTestInstance({ cloud: "aws", env: PATIENT_METADATA, instance: { userData: new TextEncoder().encode(userData) } })
 
-const marks = Effect.acquireRelease(
-  Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-ran-"))),
-  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-)
+const marks = scopedDir("tiny-cloud-ran-", tmpdir())
 
 describe.concurrent("a record of the directories write_files made, corrupt", () => {
   it.scopedLive("gives the owner only to directories above the file, whatever it names for it", () =>

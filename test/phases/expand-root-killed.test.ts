@@ -14,10 +14,10 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import { makeTestInstance, type TestInstance } from "../support/instance.js"
+import { realTurn } from "../support/test-clock.js"
 
 const STATUS_FILE = "/var/lib/cloud/status.json"
 const ONLY = { INIT_ACTIONS_BOOT: "expand_root" }
-const realTurn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
 
 /** a boot run, then its record made that of a run whose process was killed (no end) */
 const killedBoot = (i: TestInstance) =>

@@ -10,9 +10,9 @@ import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { makeTestInstance, type TestInstance } from "../support/instance.js"
 import { PATIENT_METADATA } from "../support/instance-env.js"
+import { bytesOf } from "../../src/domain/text.js"
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
-const bytes = (text: string) => new TextEncoder().encode(text)
 const uid = process.getuid?.() ?? 0
 // a group of its own where the test may give one (root): the owner is kept, not only the mode
 const gid = uid === 0 ? 123 : (process.getgid?.() ?? 0)
@@ -50,7 +50,7 @@ it.scopedLive("cloud-config ntp and timezone: chrony.conf, busybox ntpd's conf.d
   Effect.gen(function* () {
     for (const client of ["chrony", "busybox"]) {
       const ud = `#cloud-config\nntp:\n  enabled: true\n  ntp_client: ${client}\n  servers: [10.0.0.1]\ntimezone: UTC\n`
-      const i = yield* makeTestInstance({ cloud: "aws", env: PATIENT_METADATA, instance: { hostname: "h1", sshKeys: [KEY], userData: bytes(ud) } })
+      const i = yield* makeTestInstance({ cloud: "aws", env: PATIENT_METADATA, instance: { hostname: "h1", sshKeys: [KEY], userData: bytesOf(ud) } })
       mkdirSync(join(i.root, "tmp"), { recursive: true })
       i.write("/usr/share/zoneinfo/UTC", "TZif2")
       imageFile(i, "/etc/chrony/chrony.conf", "pool pool.ntp.org iburst\n", 0o640)

@@ -18,14 +18,11 @@ import { makeLiveLock } from "../../src/layers/LockLive.js"
 import type { LockShape } from "../../src/services/Lock.js"
 import { makeTestInstance } from "../support/instance.js"
 import { makeMemoryLock } from "../support/memory-lock.js"
-import { scratchDir } from "../support/scratch.js"
+import { scratchDir, scopedDir } from "../support/scratch.js"
 import { describeSystem } from "../support/system.js"
 
 const contract = (make: () => LockShape) => {
-  const dir = Effect.acquireRelease(
-    Effect.sync(() => scratchDir("tiny-cloud-lock-")),
-    (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-  )
+  const dir = scopedDir("tiny-cloud-lock-")
 
   it.scopedLive("a directory's lock held: the next says `waiting` and gets it once the first lets go; a free one says nothing", () =>
     Effect.gen(function* () {
@@ -118,10 +115,7 @@ describeSystem("the program's lock (flock(1))", { tools: { flock: "util-linux" }
 
   it.scopedLive("a wait for a lock that is interrupted (a phase's timeout, its end) leaves no flock waiting: its place in the queue goes with it", () =>
     Effect.gen(function* () {
-      const path = yield* Effect.acquireRelease(
-        Effect.sync(() => scratchDir("tiny-cloud-lock-")),
-        (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-      )
+      const path = yield* scopedDir("tiny-cloud-lock-")
       const lock = makeLiveLock(process.env)
       const first = yield* Scope.make()
       yield* Effect.addFinalizer(() => Scope.close(first, Exit.void))
@@ -136,10 +130,7 @@ describeSystem("the program's lock (flock(1))", { tools: { flock: "util-linux" }
 
   it.scopedLive("a file replaced (renamed over) by a holder of its lock while it was waited for: the lock is taken on the file the path names now", () =>
     Effect.gen(function* () {
-      const dir = yield* Effect.acquireRelease(
-        Effect.sync(() => scratchDir("tiny-cloud-lock-")),
-        (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-      )
+      const dir = yield* scopedDir("tiny-cloud-lock-")
       const path = join(dir, "interfaces")
       writeFileSync(path, "old\n")
       writeFileSync(join(dir, "new"), "new\n")

@@ -9,7 +9,7 @@
  * In-process; the run through the services' resident process is in
  * test/smoke/metadata-unread.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { mkdirSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
@@ -17,6 +17,7 @@ import * as Effect from "effect/Effect"
 import type { SimFaults } from "../../src/sim/simulator.js"
 import { PATIENT_METADATA } from "../support/instance-env.js"
 import { actionLines, makeTestInstance, type RunResult } from "../support/instance.js"
+import { scopedDir } from "../support/scratch.js"
 
 const MARKER = "/var/lib/cloud/.bootstrap-complete"
 const HOST = "web-1.example.internal"
@@ -33,10 +34,7 @@ const back = (faults: SimFaults) => void (faults.failFirst = 0)
 const codes = (results: ReadonlyArray<RunResult>) => results.map((r) => r.code)
 const failedLines = (r: RunResult) => actionLines(r.stderr).filter((l) => l.endsWith(": failed"))
 
-const marks = Effect.acquireRelease(
-  Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-unread-"))),
-  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-)
+const marks = scopedDir("tiny-cloud-unread-", tmpdir())
 
 describe.concurrent("a first boot whose metadata service could not be read", () => {
   it.scopedLive("is not marked complete; the next boot, the service back, applies it all once", () =>

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
 import { simulated } from "../../src/sim/clouds/nocloud.js"
+import { bytesOf } from "../../src/domain/text.js"
 import { actionLines, makeTestInstance, type TestInstance } from "../support/instance.js"
 import type { Invocation } from "../support/layers.js"
 import { skipAtRun } from "../support/system.js"
@@ -14,7 +15,6 @@ import { skipAtRun } from "../support/system.js"
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINoCloudKey n@example"
 const META = `instance-id: iid-local01\nlocal-hostname: seeded.example.org\npublic-keys:\n  - ${KEY}\n`
 const SCRIPT = "#!/bin/sh\necho seeded\n"
-const bytes = (text: string) => new TextEncoder().encode(text)
 
 /** an instance with no simulator whose seed files are written under ROOT at `where` */
 const localSeed = (where: string, files: Record<string, string>, env: Record<string, string> = { CLOUD: "nocloud" }) =>
@@ -61,7 +61,7 @@ const mountPoint = (instance: TestInstance) => {
 describe("a first boot asked for again by removing the marker by hand (an image's builder's rm), on nocloud", () => {
   it.scopedLive("reads the instance's own seed: the hostname and keys are its own, not those of the copies the builder's first boot left", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "web.example.org", sshKeys: [KEY], userData: bytes(SCRIPT) } })
+      const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "web.example.org", sshKeys: [KEY], userData: bytesOf(SCRIPT) } })
       instance.write("/proc/cmdline", `root=/dev/vda2 ds=nocloud;s=${instance.sim!.seedUrl!}\n`)
       // what the builder's completed first boot left beside its marker, which was then removed by hand
       const builderKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBuilderKey builder@example"
@@ -159,7 +159,7 @@ describe("a NoCloud seed mark that is a directory (damage in the image's state d
 describe("first boot on nocloud", () => {
   it.scopedLive.each(["", "/"])("from an http seed on the command line (URL ending %j), with an ephemeral DHCP lease first", (slash) =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "web.example.org", sshKeys: [KEY], userData: bytes(SCRIPT) } })
+      const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "web.example.org", sshKeys: [KEY], userData: bytesOf(SCRIPT) } })
       instance.write("/proc/cmdline", `root=/dev/vda2 ds=nocloud;s=${instance.sim!.seedUrl!.replace(/\/$/, "")}${slash}\n`)
       const results = yield* instance.boot()
       expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
@@ -183,7 +183,7 @@ describe("first boot on nocloud", () => {
     [":SECRET-CANARY-1", ":SECRET-CANARY-1"]
   ])("an http seed URL's user and password (%s) are sent (Basic), as cloud-init sends them, and named in no line", ([written, sent]) =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "web.example.org", sshKeys: [KEY], userData: bytes(SCRIPT) } })
+      const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "web.example.org", sshKeys: [KEY], userData: bytesOf(SCRIPT) } })
       const url = instance.sim!.seedUrl!.replace("http://", `http://${written}@`)
       instance.write("/proc/cmdline", `root=/dev/vda2 ds=nocloud;s=${url}\n`)
       const results = yield* instance.boot()
@@ -736,7 +736,7 @@ describe("first boot on nocloud", () => {
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({
         cloud: "nocloud",
-        instance: { hostname: "web.example.org", sshKeys: [KEY], userData: bytes(SCRIPT) },
+        instance: { hostname: "web.example.org", sshKeys: [KEY], userData: bytesOf(SCRIPT) },
         faults: { overrides: [{ path: `${simulated.seedPath}user-data`, status: 503 }] },
         env: { IMDS_DEADLINE: "0.5" }
       })
@@ -817,7 +817,7 @@ describe("first boot on nocloud", () => {
       const page = "<html>\n<head><title>Portal</title></head>\n<body>sign in first</body>\n</html>\n"
       const instance = yield* makeTestInstance({
         cloud: "nocloud",
-        instance: { hostname: "web.example.org", sshKeys: [KEY], userData: bytes(SCRIPT) },
+        instance: { hostname: "web.example.org", sshKeys: [KEY], userData: bytesOf(SCRIPT) },
         faults: { overrides: [{ path: `${simulated.seedPath}meta-data`, body: page }] }
       })
       const early = yield* instance.run(["early"])
@@ -1100,7 +1100,7 @@ const SEED_FILE = /\/(meta-data|user-data|vendor-data|network-config)$/
 describe("NoCloud http seeds that answer with a redirect (followed, as cloud-init's requests and busybox wget follow them)", () => {
   it.scopedLive("a short link (relative Location) to a moved directory on another host (absolute Location): every file read, the seed's credentials sent to its own host only", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "web.example.org", sshKeys: [KEY], userData: bytes(SCRIPT) } })
+      const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "web.example.org", sshKeys: [KEY], userData: bytesOf(SCRIPT) } })
       // the other host, named with a user and password of the Location's own: never sent, never shown
       const moved = instance.sim!.seedUrl!.replace("http://", "http://other:SECRET-CANARY-2@")
       const short = yield* seedServer((path) =>
@@ -1134,7 +1134,7 @@ describe("NoCloud http seeds that answer with a redirect (followed, as cloud-ini
 
   it.scopedLive.each([303, 307, 308])("a %d is followed too", (status) =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "web.example.org", userData: bytes(SCRIPT) } })
+      const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "web.example.org", userData: bytesOf(SCRIPT) } })
       const seedUrl = instance.sim!.seedUrl!
       const short = yield* seedServer((path) => ({ status, location: `${seedUrl}${fileOf(path)}` }))
       instance.write("/proc/cmdline", `ds=nocloud;s=http://${short.origin}/s/\n`)
@@ -1244,7 +1244,7 @@ describe("NoCloud http seeds that answer with a redirect (followed, as cloud-ini
 
   it.scopedLive("from an https seed: a redirect to https is followed, one to http (a downgrade) or to another scheme is refused in one line", () =>
     Effect.gen(function* () {
-      const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "web.example.org", userData: bytes(SCRIPT) }, httpsAsHttp: true })
+      const instance = yield* makeTestInstance({ cloud: "nocloud", instance: { hostname: "web.example.org", userData: bytesOf(SCRIPT) }, httpsAsHttp: true })
       const seedUrl = instance.sim!.seedUrl!
       // the seed's own host, named in full in its Location
       const own = { origin: "" }

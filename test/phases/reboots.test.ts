@@ -9,17 +9,17 @@ import { join, relative } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { startSimulator, type SimInstance } from "../../src/sim/simulator.js"
+import { bytesOf } from "../../src/domain/text.js"
 import { PROGRAM } from "../support/harness.js"
 import { makeTestInstance, type TestInstance } from "../support/instance.js"
 import { PATIENT_METADATA } from "../support/instance-env.js"
 import { describeSystem, skipAtRun, which } from "../support/system.js"
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIRebootKey a@example"
-const bytes = (text: string) => new TextEncoder().encode(text)
 
 const instanceWith = (userData: string) =>
   Effect.gen(function* () {
-    const i = yield* makeTestInstance({ cloud: "aws", env: PATIENT_METADATA, instance: { hostname: "web-1.example", sshKeys: [KEY], userData: bytes(userData) } })
+    const i = yield* makeTestInstance({ cloud: "aws", env: PATIENT_METADATA, instance: { hostname: "web-1.example", sshKeys: [KEY], userData: bytesOf(userData) } })
     mkdirSync(join(i.root, "tmp"), { recursive: true })
     return i
   })
@@ -70,7 +70,7 @@ describe.concurrent("--bootstrap incomplete, then a first boot with another inst
       ]
       for (const { userData, files } of next) {
         expect((yield* i.run(["--bootstrap", "incomplete"])).code).toBe(0)
-        const env = yield* elsewhere(i, { hostname: "web-2.example", sshKeys: [KEY], ...(userData !== undefined ? { userData: bytes(userData) } : {}) })
+        const env = yield* elsewhere(i, { hostname: "web-2.example", sshKeys: [KEY], ...(userData !== undefined ? { userData: bytesOf(userData) } : {}) })
         expect(codes(yield* i.boot(env))).toEqual([0, 0, 0, 0])
         expect(userDataFiles(i)).toEqual(files)
       }

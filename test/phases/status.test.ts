@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { spawn } from "node:child_process"
-import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs"
+import { mkdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
@@ -24,13 +24,14 @@ import { UserData } from "../../src/services/UserData.js"
 import { SERVER_TITLE } from "../../src/domain/resident.js"
 import { capturingLog } from "../support/layers.js"
 import { Output } from "../../src/services/Output.js"
+import { bytesOf } from "../../src/domain/text.js"
 import { actionLines, makeTestInstance, type TestInstance } from "../support/instance.js"
 import { advancingClock, passTime } from "../support/test-clock.js"
 import { steppableWallClock } from "../support/wall-clock.js"
+import { scopedDir } from "../support/scratch.js"
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIStatusTestKey status@example"
 const SCRIPT = "#!/bin/sh\necho the-script-said-this\nexit 3\n"
-const bytes = (text: string) => new TextEncoder().encode(text)
 
 const STATUS_FILE = "/var/lib/cloud/status.json"
 
@@ -58,7 +59,7 @@ interface RecordedRun {
 const record = (i: TestInstance) => JSON.parse(i.read(STATUS_FILE) ?? "{}") as { version: number; runs: ReadonlyArray<RecordedRun> }
 
 const awsInstance = (userData?: string, options: Parameters<typeof makeTestInstance>[0] = {}) =>
-  makeTestInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY], ...(userData !== undefined ? { userData: bytes(userData) } : {}) }, ...options })
+  makeTestInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY], ...(userData !== undefined ? { userData: bytesOf(userData) } : {}) }, ...options })
 
 describe("the run record", () => {
   it.scopedLive("each phase appends its run: start, duration, exit status, cloud, user-data type, every action; 0600; no user-data or keys", () =>
@@ -140,10 +141,9 @@ describe("the run record", () => {
 
   it.scopedLive("a script's run is recorded without parsing it: the parser, YAML and Schema stay unloaded before ssh-ready", () =>
     Effect.gen(function* () {
-      const root = mkdtempSync(join(tmpdir(), "tiny-cloud-record-"))
-      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(root, { recursive: true, force: true })))
+      const root = yield* scopedDir("tiny-cloud-record-", tmpdir())
       const log = yield* capturingLog
-      const script = bytes("#!/bin/sh\ntrue\n")
+      const script = bytesOf("#!/bin/sh\ntrue\n")
       const userData = Layer.succeed(UserData, {
         path: "/var/lib/cloud/user-data",
         bytes: Effect.succeed(Option.some(script)),

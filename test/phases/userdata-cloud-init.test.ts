@@ -11,11 +11,11 @@ import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { digestOf } from "../../src/domain/append-journal.js"
+import { bytesOf } from "../../src/domain/text.js"
 import { makeTestInstance, type InstanceOptions, type RunResult, type TestInstance } from "../support/instance.js"
 import { PATIENT_METADATA } from "../support/instance-env.js"
 
 const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
-const bytes = (text: string) => new TextEncoder().encode(text)
 
 const userDataInstance = (userData: string, options: InstanceOptions = {}) =>
   Effect.gen(function* () {
@@ -23,7 +23,7 @@ const userDataInstance = (userData: string, options: InstanceOptions = {}) =>
       cloud: "aws",
       ...options,
       env: { ...PATIENT_METADATA, ...options.env },
-      instance: { hostname: "ip-10-0-0-1.ec2.internal", sshKeys: [KEY_A], userData: bytes(userData) }
+      instance: { hostname: "ip-10-0-0-1.ec2.internal", sshKeys: [KEY_A], userData: bytesOf(userData) }
     })
     mkdirSync(join(i.root, "tmp"), { recursive: true })
     i.write("/etc/ssh/sshd_config", "Port 22\n")
@@ -412,7 +412,7 @@ users:
       const shadow = i.read("/etc/shadow") ?? ""
       i.write("/etc/passwd", `${passwd}deploy:x:1001:1001::/home/deploy:/bin/sh\nkept:x:1002:1002::/home/kept:/bin/sh\nsvc:x:1003:1003::/home/svc:/bin/sh\n`)
       i.write("/etc/shadow", `${shadow}deploy:!:20000:0:99999:7:::\nkept:$6$own$hash:20000:0:99999:7:::\nsvc:!:20000:0:99999:7:::\n`)
-      i.write("/var/lib/cloud/.users-created", `deploy ${digestOf(bytes(doc))}\n`)
+      i.write("/var/lib/cloud/.users-created", `deploy ${digestOf(bytesOf(doc))}\n`)
       yield* firstBoot(i)
       const shadowOf = (user: string) => (i.read("/etc/shadow") ?? "").split("\n").find((l) => l.startsWith(`${user}:`))?.split(":")[1]
       expect(shadowOf("deploy")).toBe(HASH)
@@ -757,7 +757,7 @@ users:
       // as the killed run left it: journalled and made by adduser (`!`: sshd refuses even keys)
       i.write("/etc/passwd", `${i.read("/etc/passwd") ?? ""}alpine:x:1001:1001::/home/alpine:/bin/sh\n`)
       i.write("/etc/shadow", `${i.read("/etc/shadow") ?? ""}alpine:!:20000:0:99999:7:::\n`)
-      i.write("/var/lib/cloud/.users-created", `alpine ${digestOf(bytes(doc))}\n`)
+      i.write("/var/lib/cloud/.users-created", `alpine ${digestOf(bytesOf(doc))}\n`)
       const { early, main, final } = yield* firstBoot(i)
       expect(codes({ early, main, final })).toEqual({ early: 0, main: 0, final: 0 })
       expect((i.read("/etc/shadow") ?? "").split("\n").find((l) => l.startsWith("alpine:"))?.split(":")[1]).toBe("*")
@@ -1311,7 +1311,7 @@ const freshImageApk = (offline = false) => {
       indexes = !offline
       return { exitCode: offline ? 1 : 0 }
     }
-    return c.args[0] === "add" && !indexes ? { exitCode: 1, stderr: bytes(`ERROR: unable to select packages:\n  ${c.args[1]} (no such package)\n`) } : undefined
+    return c.args[0] === "add" && !indexes ? { exitCode: 1, stderr: bytesOf(`ERROR: unable to select packages:\n  ${c.args[1]} (no such package)\n`) } : undefined
   }
 }
 

@@ -11,13 +11,13 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { makeTestInstance, type TestInstance } from "../support/instance.js"
 import { PATIENT_METADATA } from "../support/instance-env.js"
+import { bytesOf } from "../../src/domain/text.js"
 
 const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
-const bytes = (text: string) => new TextEncoder().encode(text)
 
 const userDataInstance = (userData: string) =>
   Effect.gen(function* () {
-    const i = yield* makeTestInstance({ cloud: "aws", env: PATIENT_METADATA, instance: { hostname: "ip-10-0-0-1.ec2.internal", sshKeys: [KEY_A], userData: bytes(userData) } })
+    const i = yield* makeTestInstance({ cloud: "aws", env: PATIENT_METADATA, instance: { hostname: "ip-10-0-0-1.ec2.internal", sshKeys: [KEY_A], userData: bytesOf(userData) } })
     mkdirSync(join(i.root, "tmp"), { recursive: true })
     return i
   })

@@ -10,12 +10,12 @@ import { lineOf } from "../support/layers.js"
 import { PATIENT_METADATA } from "../support/instance-env.js"
 import { releaseFifo } from "../support/fifo.js"
 import { skipAtRun } from "../support/system.js"
+import { bytesOf } from "../../src/domain/text.js"
 
 const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
 const KEY_B = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQKeyB b@example"
 const KEY_C = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyC c@example"
 
-const bytes = (text: string) => new TextEncoder().encode(text)
 const b64 = (data: string | Uint8Array) => Buffer.from(data).toString("base64")
 
 /** an aws instance with this user-data; user programs run with the instance's environment (`$ROOT`) */
@@ -25,7 +25,7 @@ const userDataInstance = (userData: string | Uint8Array, options: InstanceOption
       cloud: "aws",
       ...options,
       env: { ...PATIENT_METADATA, ...options.env },
-      instance: { hostname: "ip-10-0-0-1.ec2.internal", sshKeys: [KEY_A], ...options.instance, userData: typeof userData === "string" ? bytes(userData) : userData }
+      instance: { hostname: "ip-10-0-0-1.ec2.internal", sshKeys: [KEY_A], ...options.instance, userData: typeof userData === "string" ? bytesOf(userData) : userData }
     })
     mkdirSync(join(i.root, "tmp"), { recursive: true })
     return i
@@ -459,7 +459,7 @@ packages: [testing-only]
           if (c.command !== "apk" || c.args[0] !== "add") return undefined
           const lines = readFileSync(join(root, "etc/apk/repositories"), "utf8").split("\n")
           const found = lines.some((l) => l === "https://some-alpine-mirror/alpine/edge/testing")
-          return found ? undefined : { exitCode: 1, stderr: bytes("ERROR: unable to select packages:\n  testing-only (no such package)\n") }
+          return found ? undefined : { exitCode: 1, stderr: bytesOf("ERROR: unable to select packages:\n  testing-only (no such package)\n") }
         }
       })
       root = j.root
@@ -642,7 +642,7 @@ packages: [testing-only]
 
   // blkid: a line naming what it recognises on the device (busybox's a TYPE, util-linux's also a partition table's PTTYPE), nothing for a blank disk
   const blkidSays = (said: Record<string, string>) => (c: { command: string; args: ReadonlyArray<string> }) =>
-    c.command === "blkid" && said[c.args[0] ?? ""] !== undefined ? { stdout: bytes(`${c.args[0]}: ${said[c.args[0]!]}\n`) } : undefined
+    c.command === "blkid" && said[c.args[0] ?? ""] !== undefined ? { stdout: bytesOf(`${c.args[0]}: ${said[c.args[0]!]}\n`) } : undefined
   const installs = (i: TestInstance) => i.commands().filter((c) => /^(lbu|setup-disk|reboot)\b/.test(c))
 
   it.scopedLive("autoinstall passes over a whole disk blkid finds a signature on (a volume formatted unpartitioned, swap, LVM, a cidata seed): the largest blank one is installed to", () =>

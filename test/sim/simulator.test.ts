@@ -12,6 +12,7 @@ import { INSTALLED, makeFakeSystem } from "../../src/sim/fake-system.js"
 import { SIM_CLOUDS, simulatedCloud, startSimulator, type RunningSim, type SimOptions } from "../../src/sim/simulator.js"
 import { describeSystem } from "../support/system.js"
 import { PROGRAM } from "../support/harness.js"
+import { shippedStanza } from "../support/shipped.js"
 
 interface Answer {
   status: number
@@ -178,7 +179,7 @@ describe("the simulated image", () => {
       const program = readFileSync(PROGRAM)
       expect(links.filter((link) => !readFileSync(join(fake.root, link)).equals(program))).toEqual([])
       for (const name of ["lo", "DEFAULT"]) {
-        const shipped = readFileSync(new URL(`../../etc/network/interfaces.d/${name}`, import.meta.url), "utf8")
+        const shipped = shippedStanza(name)
         expect([INSTALLED.files[`/etc/network/interfaces.d/${name}`], readFileSync(join(fake.root, "etc/network/interfaces.d", name), "utf8")]).toEqual([shipped, shipped])
       }
     } finally {

@@ -4,21 +4,21 @@
  * refused in one line, never waited on.
  */
 import { execFileSync, spawn } from "node:child_process"
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { expect } from "vitest"
 import { PROGRAM, useInstances } from "../support/harness.js"
 import { until } from "../support/openrc.js"
 import { itSystem } from "../support/system.js"
+import { shippedStanza } from "../support/shipped.js"
 
 const makeInstance = useInstances()
-const SHIPPED = new URL("../../etc/network/interfaces.d/", import.meta.url).pathname
 
 itSystem("a FIFO at /etc/network/interfaces (an image's): assemble-interfaces and vnic-eth-hotplug refuse it in one line at once, where opening it to lock it waited for a reader for ever", { tools: { flock: "util-linux", mkfifo: "coreutils" } }, async () => {
   const instance = await makeInstance({ noSimulator: true })
   const network = join(instance.root, "etc/network")
   mkdirSync(join(network, "interfaces.d"), { recursive: true })
-  for (const name of ["lo", "DEFAULT"]) writeFileSync(join(network, "interfaces.d", name), readFileSync(join(SHIPPED, name)))
+  for (const name of ["lo", "DEFAULT"]) writeFileSync(join(network, "interfaces.d", name), shippedStanza(name))
   mkdirSync(join(instance.root, "sys/class/net/eth0"), { recursive: true })
   execFileSync("mkfifo", [join(network, "interfaces")])
   for (const [args, extra, name] of [

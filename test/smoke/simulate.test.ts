@@ -8,6 +8,7 @@ import { PROGRAM, runProgram, TEST_CODE_CACHE, type RunResult } from "../support
 import { describeSystem, which } from "../support/system.js"
 import { until } from "../support/openrc.js"
 import { FAKE_COMMANDS } from "../../src/sim/fake-system.js"
+import { shippedStanza } from "../support/shipped.js"
 
 /** the pids of the processes (a simulation's phases) whose ROOT is under `prefix` */
 const processesUnder = (prefix: string) =>
@@ -177,7 +178,7 @@ describe.concurrent("tiny-cloud simulate", () => {
       expect(readFileSync(join(root, "etc/mdev.conf"), "utf8")).toContain("eth[0-9]+\troot:root 0644 */lib/mdev/vnic-eth-hotplug\n")
       expect(readFileSync(join(root, "etc/mdev.conf"), "utf8")).toContain("nvme[0-9]+n.*\troot:disk 0660 */lib/mdev/nvme-ebs-links\n")
       // the shipped stanza files, as make install puts them; eth0's made from DEFAULT by assemble-interfaces
-      for (const f of ["lo", "DEFAULT"]) expect(readFileSync(join(root, "etc/network/interfaces.d", f), "utf8")).toBe(readFileSync(new URL(`../../etc/network/interfaces.d/${f}`, import.meta.url), "utf8"))
+      for (const f of ["lo", "DEFAULT"]) expect(readFileSync(join(root, "etc/network/interfaces.d", f), "utf8")).toBe(shippedStanza(f))
       expect(readFileSync(join(root, "etc/network/interfaces"), "utf8")).toContain("\nauto eth0\niface eth0\n  use dhcp\n  use imds\n")
       expect(r.stdout).toContain("\n  /etc/network/interfaces  (mode 644)\n")
       // the helpers at the shell edition's paths lead to the program, as make install's relative links do

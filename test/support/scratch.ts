@@ -1,6 +1,7 @@
 import { accessSync, constants, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import * as Effect from "effect/Effect"
 
 const runnable = new Map<string, boolean>()
 
@@ -36,3 +37,10 @@ const runsPrograms = (dir: string): boolean => {
  */
 export const scratchDir = (prefix: string, tmpfs = "/dev/shm") =>
   mkdtempSync(join(existsSync(tmpfs) && runsPrograms(tmpfs) ? tmpfs : tmpdir(), prefix))
+
+/** a temporary directory of the test's own, removed with its scope: scratchDir's, or a new one in `parent` where given */
+export const scopedDir = (prefix: string, parent?: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => (parent === undefined ? scratchDir(prefix) : mkdtempSync(join(parent, prefix)))),
+    (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+  )

@@ -7,7 +7,7 @@ import * as TestClock from "effect/TestClock"
 import * as TestContext from "effect/TestContext"
 
 /** a turn of the real event loop: sockets and files answer in it */
-const realTurn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+export const realTurn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
 
 /** the effect's result and the time that went by on the TestClock, which moves on by `step` after each turn of the real event loop when `moves` */
 const advancing = <A, E, R>(effect: Effect.Effect<A, E, R>, step: Duration.DurationInput, moves: Effect.Effect<boolean>) =>

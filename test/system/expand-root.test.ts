@@ -1,6 +1,6 @@
 /** expand_root with the real sfdisk and resize2fs, on image files standing in for /dev/vda and /dev/vdb. */
 import { execFileSync, spawnSync } from "node:child_process"
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { expect, it } from "@effect/vitest"
@@ -9,6 +9,7 @@ import { PROGRAM, TEST_CODE_CACHE } from "../support/harness.js"
 import type { Invocation } from "../support/layers.js"
 import { makeTestInstance } from "../support/instance.js"
 import { describeSystem, which } from "../support/system.js"
+import { scopedDir } from "../support/scratch.js"
 
 /** runs the real tool for the recorded invocation, with the device named by an image file */
 const onImage =
@@ -82,10 +83,7 @@ const LOOP_TOOLS = { losetup: "mount", partx: "util-linux", unshare: "util-linux
  */
 const grownLoopInstance = (options: string) =>
   Effect.gen(function* () {
-    const dir = yield* Effect.acquireRelease(
-      Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-loop-"))),
-      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-    )
+    const dir = yield* scopedDir("tiny-cloud-loop-", tmpdir())
     const image = join(dir, "disk.img")
     execFileSync("truncate", ["-s", "32M", image])
     execFileSync(which("sfdisk")!, ["-q", image], { input: "label: gpt\nstart=2048, size=8192\nstart=10240, size=16384\n" })

@@ -3,9 +3,7 @@
  * cannot be made to do under a ROOT of a test's (root removes whatever a tree holds): a file that cannot be
  * removed, the marker among them.
  */
-import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -14,13 +12,11 @@ import { appLayer } from "../../src/layers/live.js"
 import { bootstrapCommand } from "../../src/programs/admin.js"
 import { Bootstrap } from "../../src/services/Bootstrap.js"
 import { capturingLog } from "../support/layers.js"
+import { scopedDir } from "../support/scratch.js"
 
 const incomplete = (kept: ReadonlyArray<FsError>, completeAfter: boolean) =>
   Effect.gen(function* () {
-    const root = yield* Effect.acquireRelease(
-      Effect.sync(() => mkdtempSync(join(tmpdir(), "tiny-cloud-incomplete-"))),
-      (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-    )
+    const root = yield* scopedDir("tiny-cloud-incomplete-", tmpdir())
     const { layer: log, lines } = yield* capturingLog
     const bootstrap = Layer.succeed(Bootstrap, {
       isComplete: Effect.succeed(completeAfter),

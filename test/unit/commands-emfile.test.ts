@@ -7,7 +7,6 @@
  * "Unhandled 'error' event" and its stack.
  */
 import { EventEmitter } from "node:events"
-import { mkdtempSync, rmSync } from "node:fs"
 import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -15,6 +14,7 @@ import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { afterEach, beforeEach, vi } from "vitest"
 import { makeLiveCommands } from "../../src/layers/CommandsLive.js"
+import { scopedDir } from "../support/scratch.js"
 
 // spawn as Node's is when uv_spawn fails with EMFILE: a ChildProcess with no stdio, the error emitted on the next tick (on the
 // module object the program's require gives it)
@@ -40,10 +40,7 @@ it.effect("a program that gets no descriptors for its pipes (EMFILE) fails with 
 it.scoped("a user program that gets no descriptors (EMFILE) fails with the same line, not Node's `spawn /bin/sh EMFILE`", () =>
   Effect.gen(function* () {
     const commands = makeLiveCommands(() => {}, { PATH: "/usr/bin:/bin" })
-    const dir = yield* Effect.acquireRelease(
-      Effect.sync(() => mkdtempSync(join(tmpdir(), "tc-emfile-"))),
-      (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-    )
+    const dir = yield* scopedDir("tc-emfile-", tmpdir())
     const error = yield* Effect.flip(commands.runLogged("sh", ["-c", "true"], { logFile: join(dir, "user-data.log"), echo: false }))
     expect(error.reason).toBe("cannot be started: EMFILE")
   })

@@ -15,13 +15,7 @@ import * as Fiber from "effect/Fiber"
 import { textOf } from "../../src/domain/text.js"
 import { makeLiveCommands, STDERR_KEPT_BYTES, STDOUT_KEPT_BYTES, streamEcho } from "../../src/layers/CommandsLive.js"
 import { releaseFifo } from "../support/fifo.js"
-
-/** a directory of the test's own, removed with its scope */
-const temporaryDirectory = (prefix: string) =>
-  Effect.acquireRelease(
-    Effect.sync(() => mkdtempSync(join(tmpdir(), prefix))),
-    (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-  )
+import { scopedDir } from "../support/scratch.js"
 
 /** a stream whose reader takes each chunk on a later turn (a pipe emptied slower than a program writes), and how much it has taken */
 const slowReader = () => {
@@ -55,7 +49,7 @@ it.effect("a PATH of the environment is kept", () =>
 
 it.scoped("runLogged is done when the program exits: a background process it started (`daemon &`) that keeps the log open does not hold it up; all the program wrote is logged and echoed, in order", () =>
   Effect.gen(function* () {
-    const dir = yield* temporaryDirectory("tc-run-logged-")
+    const dir = yield* scopedDir("tc-run-logged-", tmpdir())
     const fifo = join(dir, "release")
     execFileSync("mkfifo", [fifo])
     // the background process waits until the test releases it, however long that takes
@@ -72,7 +66,7 @@ it.scoped("runLogged is done when the program exits: a background process it sta
 
 it.scoped("runLogged echoes no more while its reader holds enough (a resident process's client that reads slower than the program writes): the rest waits in the log, not in memory, and all the program wrote is echoed before it is done", () =>
   Effect.gen(function* () {
-    const dir = yield* temporaryDirectory("tc-run-logged-")
+    const dir = yield* scopedDir("tc-run-logged-", tmpdir())
     // an echo whose reader holds enough after each chunk until it is asked again (an empty chunk): a chunk given while it holds enough is one too many
     const echoed: Array<Uint8Array> = []
     let ready = true
@@ -97,7 +91,7 @@ it.scoped("runLogged echoes no more while its reader holds enough (a resident pr
 
 it.scoped("runLogged refuses a log that is not a regular file: a FIFO in its place would swallow the output, or hold the program, and the phase, once full", () =>
   Effect.gen(function* () {
-    const dir = yield* temporaryDirectory("tc-run-logged-")
+    const dir = yield* scopedDir("tc-run-logged-", tmpdir())
     const log = join(dir, "user-data.log")
     execFileSync("mkfifo", [log])
     const commands = makeLiveCommands(() => {}, { PATH: process.env.PATH })
@@ -165,7 +159,7 @@ it.effect("a program's output past maxOutputBytes stops it, and fails naming the
 
 it.scoped("a failed program is named by the line it wrote as its own error, not by the version or the warnings before it (resize2fs, sfdisk on a grown GPT disk)", () =>
   Effect.gen(function* () {
-    const dir = yield* temporaryDirectory("tiny-cloud-problem-")
+    const dir = yield* scopedDir("tiny-cloud-problem-", tmpdir())
     // what the real tools print to stderr (e2fsprogs 1.47, util-linux 2.38)
     const tool = (name: string, stderr: string) => writeFileSync(join(dir, name), `#!/bin/sh\nprintf '%s' '${stderr}' >&2\nexit 1\n`, { mode: 0o755 })
     const commands = makeLiveCommands(() => {}, { PATH: `${dir}:${process.env.PATH ?? "/usr/bin:/bin"}` })
@@ -184,7 +178,7 @@ it.scoped("a failed program is named by the line it wrote as its own error, not 
 
 it.scoped("runLogged: a program killed by a signal has the status sh gives it, 128 and the signal's number (SIGKILL 137)", () =>
   Effect.gen(function* () {
-    const dir = yield* temporaryDirectory("tiny-cloud-logged-")
+    const dir = yield* scopedDir("tiny-cloud-logged-", tmpdir())
     const commands = makeLiveCommands(() => {}, { PATH: process.env.PATH ?? "/usr/bin:/bin" })
     const status = yield* commands.runLogged("sh", ["-c", "echo before; kill -KILL $$"], { logFile: join(dir, "log"), echo: false })
     expect(status).toBe(137)
@@ -234,7 +228,7 @@ const gone = (pid: number) =>
 
 it.scopedLive("a program whose run is interrupted (its step's timeout, the phase's end) is killed, not left running", () =>
   Effect.gen(function* () {
-    const dir = yield* temporaryDirectory("tiny-cloud-interrupted-")
+    const dir = yield* scopedDir("tiny-cloud-interrupted-", tmpdir())
     const commands = makeLiveCommands(() => {}, { PATH: process.env.PATH ?? "/usr/bin:/bin" })
     const run = yield* Effect.fork(commands.run("sh", ["-c", `echo $$ > ${dir}/pid; exec sleep 120`]))
     const pid = yield* startedPid(join(dir, "pid"))
@@ -249,7 +243,7 @@ it.scopedLive("a program whose run is interrupted (its step's timeout, the phase
 
 it.scoped("runLogged's log is root's alone (0600), made so or already there with a wider mode: what the programs print may be secret", () =>
   Effect.gen(function* () {
-    const dir = yield* temporaryDirectory("tiny-cloud-log-mode-")
+    const dir = yield* scopedDir("tiny-cloud-log-mode-", tmpdir())
     const commands = makeLiveCommands(() => {}, { PATH: process.env.PATH ?? "/usr/bin:/bin" })
     const made = join(dir, "made.log")
     yield* commands.runLogged("sh", ["-c", "echo secret"], { logFile: made, echo: false })
@@ -265,7 +259,7 @@ it.scoped("runLogged's log is root's alone (0600), made so or already there with
 
 it.scoped("runLogged starts the program in a process group of its own: a program that signals its group (`kill 0`) reaches its own processes, never the phase", () =>
   Effect.gen(function* () {
-    const dir = yield* temporaryDirectory("tiny-cloud-group-")
+    const dir = yield* scopedDir("tiny-cloud-group-", tmpdir())
     const commands = makeLiveCommands(() => {}, { PATH: process.env.PATH ?? "/usr/bin:/bin" })
     // /proc/PID/stat: pid (comm) state ppid pgrp ...
     yield* commands.runLogged("sh", ["-c", "echo $$; cut -d ' ' -f 5 /proc/$$/stat"], { logFile: join(dir, "log"), echo: false })
@@ -288,7 +282,7 @@ it.effect("a program that floods its stdout and stderr (20 MB each, an apk or a 
 
 it.scoped("runLogged echoing to a stream (the phase's stdout, a pipe its reader empties slower than the program writes: OpenRC's logger) holds no more than 1 MiB and a chunk in it: the rest waits in the log, not in memory; all of it is echoed", () =>
   Effect.gen(function* () {
-    const dir = yield* temporaryDirectory("tc-run-logged-")
+    const dir = yield* scopedDir("tc-run-logged-", tmpdir())
     // a reader that takes each chunk on a later turn; what it has not taken yet is the stream's buffer
     const { reader, taken } = slowReader()
     let mostBuffered = 0
@@ -311,7 +305,7 @@ it.scoped("runLogged echoing to a stream (the phase's stdout, a pipe its reader 
 
 it.scoped("runLogged echoing to a stream is done once the stream has let out all the program wrote: the phase's next line, on the console its stderr shares (OpenRC's), comes after the output, not amid it", () =>
   Effect.gen(function* () {
-    const dir = yield* temporaryDirectory("tc-run-logged-")
+    const dir = yield* scopedDir("tc-run-logged-", tmpdir())
     // a reader that takes each chunk on a later turn, as a pipe its reader empties slower than the program writes
     const { reader, taken } = slowReader()
     const commands = makeLiveCommands(streamEcho(reader), { PATH: process.env.PATH })
@@ -322,7 +316,7 @@ it.scoped("runLogged echoing to a stream is done once the stream has let out all
 
 it.scoped("a program on PATH that may not be run (an image's file without its x bit, a directory by its name) fails in words, not Node's `spawn NAME EACCES`", () =>
   Effect.gen(function* () {
-    const dir = yield* temporaryDirectory("tc-not-runnable-")
+    const dir = yield* scopedDir("tc-not-runnable-", tmpdir())
     writeFileSync(join(dir, "rc-update"), "#!/bin/sh\nexit 0\n", { mode: 0o644 })
     mkdirSync(join(dir, "hostname"))
     const commands = makeLiveCommands(() => {}, { PATH: dir })

@@ -5,7 +5,7 @@
  * line of another level must wait until the previous one has sent all it
  * was given.
  */
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
@@ -18,6 +18,7 @@ import { Commands } from "../../src/services/Commands.js"
 import { Config } from "../../src/services/Config.js"
 import { capturingOutput } from "../support/layers.js"
 import { alive, until } from "../support/openrc.js"
+import { scopedDir } from "../support/scratch.js"
 
 /**
  * the lines a stand-in has appended to `file`, each once its line break is there: `echo ... >> file` creates the file before it
@@ -31,10 +32,7 @@ const appendedLines = (file: string) => (existsSync(file) ? readFileSync(file, "
  * sends them all once its input has ended; the services a Log needs, and what it has sent
  */
 const slowLogger = (delay: number | "at its end") => Effect.gen(function* () {
-  const dir = yield* Effect.acquireRelease(
-    Effect.sync(() => mkdtempSync(join(tmpdir(), "tc-log-order-"))),
-    (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-  )
+  const dir = yield* scopedDir("tc-log-order-", tmpdir())
   const sent = join(dir, "sent")
   writeFileSync(
     join(dir, "logger"),
@@ -57,10 +55,7 @@ const slowLogger = (delay: number | "at its end") => Effect.gen(function* () {
  * the test's scope; the services a Log needs, and the loggers started, in order
  */
 const neverEndingLogger = Effect.gen(function* () {
-  const dir = yield* Effect.acquireRelease(
-    Effect.sync(() => mkdtempSync(join(tmpdir(), "tc-log-stuck-"))),
-    (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
-  )
+  const dir = yield* scopedDir("tc-log-stuck-", tmpdir())
   const started = join(dir, "started")
   writeFileSync(join(dir, "logger"), `#!/bin/sh\necho "$$ $2" >> "${started}"\ncat > /dev/null\nexec sleep 120\n`)
   chmodSync(join(dir, "logger"), 0o755)

@@ -5,8 +5,8 @@ import { KEPT_PART_WARNINGS, MAX_BOUNDARY, MAX_MIME_DEPTH, splitMime } from "../
 import { analyseUserData, MAX_PART_NOTES } from "../../src/domain/userdata/parse.js"
 import { SHEBANG_CR } from "../../src/domain/userdata/runnable.js"
 import { formatProblem } from "../../src/domain/userdata/problem.js"
+import { bytesOf } from "../../src/domain/text.js"
 
-const bytes = (text: string) => new TextEncoder().encode(text)
 const text = (data: Uint8Array) => new TextDecoder().decode(data)
 const OPTIONS = { maxBytes: 1024 * 1024 }
 
@@ -18,7 +18,7 @@ const part = (type: string, body: string, headers: ReadonlyArray<string> = []) =
 
 const gzipPart = (body: string | Uint8Array) => part("application/gzip", gzipSync(body).toString("base64"), ["Content-Transfer-Encoding: base64"])
 
-const analyse = (source: string, options = OPTIONS) => analyseUserData(bytes(source), options)
+const analyse = (source: string, options = OPTIONS) => analyseUserData(bytesOf(source), options)
 
 const multipartOf = (source: string, options = OPTIONS) => {
   const { parsed } = analyse(source, options)
@@ -118,7 +118,7 @@ describe("a large number of parts", () => {
   // (the time it takes, linear in the size, is measured by hand: 20k parts in about 1 s; tests carry no wall-clock bounds)
   it("are all read, each part's script kept", () => {
     const body = `#!/bin/sh\n${"echo\n".repeat(200)}exit 0`
-    const source = bytes(multipart(Array.from({ length: 4000 }, () => part("text/x-shellscript", body))))
+    const source = bytesOf(multipart(Array.from({ length: 4000 }, () => part("text/x-shellscript", body))))
     const split = splitMime(source, 64 * 1024 * 1024)
     expect(split._tag === "Right" && split.right.scripts.length).toBe(4000)
   }, 120_000)
@@ -127,7 +127,7 @@ describe("a large number of parts", () => {
   // empty parts 4 million of them held at once (a phase's peak RSS 1.6 GB); counted rather than measured, by the parts
   // it looks for once the limit is reached, where nothing after that part is read
   it("are split one at a time as they are read: once a part passes the size limit, the parts after it are not even looked for", () => {
-    const source = bytes(multipart([part("text/x-shellscript", `#!/bin/sh\n${"#".repeat(2000)}`), ...Array.from({ length: 5000 }, () => part("text/x-unknown", "x"))]))
+    const source = bytesOf(multipart([part("text/x-shellscript", `#!/bin/sh\n${"#".repeat(2000)}`), ...Array.from({ length: 5000 }, () => part("text/x-unknown", "x"))]))
     let searches = 0
     const exec = RegExp.prototype.exec
     const spy = vi.spyOn(RegExp.prototype, "exec").mockImplementation(function (this: RegExp, input: string) {
@@ -168,7 +168,7 @@ describe("a large number of parts", () => {
 
   it(`keep the first ${KEPT_PART_WARNINGS} warnings word for word and only count the others, never each a line of its own (660,000 parts of a type not read held their 660,000 lines, 350 MB)`, () => {
     const source = multipart(Array.from({ length: 5000 }, (_, i) => part("text/x-unknown", `x${i}`)))
-    const split = splitMime(bytes(source), OPTIONS.maxBytes)
+    const split = splitMime(bytesOf(source), OPTIONS.maxBytes)
     const warnings = split._tag === "Right" ? split.right.warnings : []
     expect([warnings.length, new Set(warnings).size]).toEqual([5000, KEPT_PART_WARNINGS + 1])
     expect(KEPT_PART_WARNINGS).toBeGreaterThan(MAX_PART_NOTES)

@@ -7,13 +7,13 @@ import { analyseUserData, MAX_NOTES, parseUserData, type ParsedUserData } from "
 import { formatProblem } from "../../src/domain/userdata/problem.js"
 import { userDataWord as userDataType } from "../../src/domain/userdata/type.js"
 import { YAML_MAX_TOKENS } from "../../src/domain/yaml-depth.js"
+import { bytesOf } from "../../src/domain/text.js"
 
-const bytes = (text: string) => new TextEncoder().encode(text)
 const text = (data: Uint8Array | undefined) => new TextDecoder().decode(data)
 const OPTIONS = { maxBytes: 1024 * 1024 }
 
 const parsed = (source: string, options: Parameters<typeof parseUserData>[1] = OPTIONS): ParsedUserData =>
-  Either.getOrThrowWith(parseUserData(bytes(source), options), (e) => new Error(e.message))
+  Either.getOrThrowWith(parseUserData(bytesOf(source), options), (e) => new Error(e.message))
 
 const config = (source: string, options?: Parameters<typeof parseUserData>[1]): UserConfig => {
   const result = parsed(source, options)
@@ -23,12 +23,12 @@ const config = (source: string, options?: Parameters<typeof parseUserData>[1]): 
 
 /** the problems (skipped parts) and warnings, as `tiny-cloud schema` words them */
 const notes = (source: string, options: Parameters<typeof parseUserData>[1] = OPTIONS) => {
-  const a = analyseUserData(bytes(source), options)
+  const a = analyseUserData(bytesOf(source), options)
   return { problems: a.problems.map(formatProblem), warnings: a.warnings }
 }
 
 const failure = (source: string): string =>
-  Either.match(parseUserData(bytes(source), OPTIONS), {
+  Either.match(parseUserData(bytesOf(source), OPTIONS), {
     onLeft: (e) => e.message,
     onRight: () => {
       throw new Error("expected a failure")
@@ -73,7 +73,7 @@ describe("userDataType", () => {
     ["## Template: Jinja\n\n#cloud-config\n", "cloud-config"],
     ["## template: jinja\n#!/bin/sh\necho {{ x }}\n", "jinja"]
   ])("%j is %s", (source, type) => {
-    expect(userDataType(bytes(source))).toBe(type)
+    expect(userDataType(bytesOf(source))).toBe(type)
   })
 
   it("names text saved as UTF-16 (its byte-order mark first, as Windows PowerShell 5 writes files) utf-16, whatever it holds: never read as UTF-8", () => {
@@ -83,38 +83,38 @@ describe("userDataType", () => {
     expect(userDataType(Buffer.from("\ufeff#!/bin/sh\r\necho hi\r\n", "utf16le"))).toBe("utf-16")
     expect(Either.getOrThrow(parseUserData(le, OPTIONS))).toEqual({ kind: "unknown", type: "utf-16" })
     // a UTF-8 byte-order mark is read past, as before
-    expect(userDataType(bytes("\ufeff#cloud-config\n"))).toBe("cloud-config")
+    expect(userDataType(bytesOf("\ufeff#cloud-config\n"))).toBe("cloud-config")
     // without its byte-order mark (PowerShell's [Text.Encoding]::Unicode.GetBytes, then base64 for the cloud), either byte order
     const bare = Buffer.from("#cloud-config\r\nhostname: x\r\n", "utf16le")
     expect([userDataType(bare), userDataType(Buffer.from(bare).swap16())]).toEqual(["utf-16", "utf-16"])
     expect(userDataType(Buffer.from("#!/bin/sh\necho hi\n", "utf16le"))).toBe("utf-16")
     // a NUL elsewhere is no sign of it
-    expect(userDataType(bytes("#cloud-config\nruncmd: [\"printf '\\\\0'\"]\n"))).toBe("cloud-config")
+    expect(userDataType(bytesOf("#cloud-config\nruncmd: [\"printf '\\\\0'\"]\n"))).toBe("cloud-config")
     expect(userDataType(Buffer.from([0x23, 0x21, 0, 0]))).toBe("script")
   })
 
   it("names base64 text of user-data or of gzip data (Terraform's cloudinit_config output on a cloud that serves it as given) base64: never decoded, as cloud-init does not decode it", () => {
     const b64 = (data: string | Uint8Array) => Buffer.from(data).toString("base64")
-    expect(userDataType(bytes(b64("#cloud-config\nhostname: x\n")))).toBe("base64")
+    expect(userDataType(bytesOf(b64("#cloud-config\nhostname: x\n")))).toBe("base64")
     // line-wrapped, as base64(1) writes it, and of gzip data: Terraform's default
-    expect(userDataType(bytes(`${b64(gzipSync("#!/bin/sh\necho hi\n"))}\n`))).toBe("base64")
-    expect(userDataType(bytes(b64("#!/bin/sh\n" + "echo hello world\n".repeat(300)).replace(/.{76}/g, "$&\n")))).toBe("base64")
+    expect(userDataType(bytesOf(`${b64(gzipSync("#!/bin/sh\necho hi\n"))}\n`))).toBe("base64")
+    expect(userDataType(bytesOf(b64("#!/bin/sh\n" + "echo hello world\n".repeat(300)).replace(/.{76}/g, "$&\n")))).toBe("base64")
     expect(parsed(b64("#cloud-config\nhostname: x\n"))).toEqual({ kind: "unknown", type: "base64" })
     // text that is base64 too, but of nothing user-data is, stays unknown
-    expect(userDataType(bytes("test\n"))).toBe("unknown")
-    expect(userDataType(bytes(b64("just some text\n")))).toBe("unknown")
+    expect(userDataType(bytesOf("test\n"))).toBe("unknown")
+    expect(userDataType(bytesOf(b64("just some text\n")))).toBe("unknown")
     // text whose letters decode to '#' and bytes of no type ('I' then one of w-z, 0-9, + or /: one text in 256), or to gzip's first two bytes alone
-    expect(userDataType(bytes("I was here\n"))).toBe("unknown")
-    expect(userDataType(bytes("Ix9fK2mQpL0aZ7Rt"))).toBe("unknown")
-    expect(userDataType(bytes("H4sh1234"))).toBe("unknown")
+    expect(userDataType(bytesOf("I was here\n"))).toBe("unknown")
+    expect(userDataType(bytesOf("Ix9fK2mQpL0aZ7Rt"))).toBe("unknown")
+    expect(userDataType(bytesOf("H4sh1234"))).toBe("unknown")
   })
 
   it("finds MIME headers in the first 4 KiB only", () => {
     const padding = `X-Padding: ${"a".repeat(5000)}\n`
-    expect(userDataType(bytes(`Subject: x\n${padding}MIME-Version: 1.0\n\n`))).toBe("unknown")
-    expect(userDataType(bytes(`MIME-Version: 1.0\n${padding}\n`))).toBe("multipart")
+    expect(userDataType(bytesOf(`Subject: x\n${padding}MIME-Version: 1.0\n\n`))).toBe("unknown")
+    expect(userDataType(bytesOf(`MIME-Version: 1.0\n${padding}\n`))).toBe("multipart")
     // all of them: a MIME-Version after 3 KiB of other headers (a long Subject, a DKIM signature) is found
-    expect(userDataType(bytes(`Subject: x\nX-Padding: ${"a".repeat(3000)}\nMIME-Version: 1.0\n\n`))).toBe("multipart")
+    expect(userDataType(bytesOf(`Subject: x\nX-Padding: ${"a".repeat(3000)}\nMIME-Version: 1.0\n\n`))).toBe("multipart")
   })
 
   it("reads MIME whose headers run into its first boundary without a blank line, as Python's email (so cloud-init) reads it: the parts apply", () => {
@@ -134,25 +134,25 @@ describe("userDataType", () => {
       "--==B==--",
       ""
     ].join("\n")
-    expect(userDataType(bytes(source))).toBe("multipart")
+    expect(userDataType(bytesOf(source))).toBe("multipart")
     const result = parsed(source)
     expect(result.kind === "multipart" && [result.config.hostname, result.scripts.map((s) => text(s.content))]).toEqual(["no-separator", ["#!/bin/sh\necho part"]])
     expect(notes(source)).toEqual({ problems: [], warnings: [] })
     // headers that are no MIME's stay what their first line says
-    expect(userDataType(bytes("Subject: x\n#cloud-config\nhostname: h\n"))).toBe("unknown")
+    expect(userDataType(bytesOf("Subject: x\n#cloud-config\nhostname: h\n"))).toBe("unknown")
   })
 
   it("takes headers run into a line that is no header for MIME only with MIME-Version, as cloud-init parses nothing else as email", () => {
     // no MIME-Version: cloud-init reads the text as it is, of no type (its first line 'Content-Type: ...'), and runs nothing
     expect(parsed("Content-Type: text/x-shellscript\n#!/bin/sh\necho hi\n")).toEqual({ kind: "unknown", type: "unknown" })
-    expect(userDataType(bytes("Content-Type: text/cloud-config\n#cloud-config\nhostname: h\n"))).toBe("unknown")
+    expect(userDataType(bytesOf("Content-Type: text/cloud-config\n#cloud-config\nhostname: h\n"))).toBe("unknown")
     // with it, Python's email takes the rest for the body: a text/plain part sniffed by its first line
-    expect(userDataType(bytes("MIME-Version: 1.0\n#cloud-config\nhostname: h\n"))).toBe("multipart")
+    expect(userDataType(bytesOf("MIME-Version: 1.0\n#cloud-config\nhostname: h\n"))).toBe("multipart")
     const withVersion = parsed("MIME-Version: 1.0\n#cloud-config\nhostname: h\n")
     expect(withVersion.kind === "multipart" && withVersion.config.hostname).toBe("h")
     // headers ended by a blank line, or cut by the 4 KiB mark, are read as before
-    expect(userDataType(bytes("Content-Type: text/x-shellscript\n\n#!/bin/sh\necho hi\n"))).toBe("multipart")
-    expect(userDataType(bytes(`Content-Type: multipart/mixed; boundary=B\nX-Long: x\n${"a".repeat(5000)}`))).toBe("multipart")
+    expect(userDataType(bytesOf("Content-Type: text/x-shellscript\n\n#!/bin/sh\necho hi\n"))).toBe("multipart")
+    expect(userDataType(bytesOf(`Content-Type: multipart/mixed; boundary=B\nX-Long: x\n${"a".repeat(5000)}`))).toBe("multipart")
   })
 
   it("keeps scripts and unknown types as they are", () => {
@@ -166,21 +166,21 @@ describe("userDataType", () => {
   it("warns of a script whose lines end in a CR alone, which does not start (the kernel ends its #! line at LF); a CR LF first line is no matter, a byte-order mark its own warning", () => {
     const warning = "line 1: the #! line holds a carriage return (CR line ends, which the kernel does not read as a line's end): the script will not start; save it with LF line ends"
     const mark = "line 1: starts with a byte-order mark, after which cloud-init finds no #! and applies nothing; applied here as if it were not there"
-    expect(analyseUserData(bytes("#!/bin/sh\recho hi\r"), OPTIONS)).toMatchObject({ type: "script", problems: [], warnings: [warning], usable: true })
-    expect(analyseUserData(bytes("\ufeff#!/usr/bin/env sh\recho hi\r"), OPTIONS).warnings).toEqual([mark, warning])
+    expect(analyseUserData(bytesOf("#!/bin/sh\recho hi\r"), OPTIONS)).toMatchObject({ type: "script", problems: [], warnings: [warning], usable: true })
+    expect(analyseUserData(bytesOf("\ufeff#!/usr/bin/env sh\recho hi\r"), OPTIONS).warnings).toEqual([mark, warning])
     for (const runs of ["#!/bin/sh\r\necho hi\r\n", "#!/bin/sh\necho a\rb\n"]) {
-      expect(analyseUserData(bytes(runs), OPTIONS).warnings).toEqual([])
+      expect(analyseUserData(bytesOf(runs), OPTIONS).warnings).toEqual([])
     }
-    expect(analyseUserData(bytes("\ufeff#!/bin/sh\r\necho hi\r\n"), OPTIONS).warnings).toEqual([mark])
+    expect(analyseUserData(bytesOf("\ufeff#!/bin/sh\r\necho hi\r\n"), OPTIONS).warnings).toEqual([mark])
   })
 
   it("does not warn of a script whose #! comes after a blank line and ends in CR LF: run_userdata runs its interpreter itself, and it starts", () => {
     // its first line (blank) ends in LF alone, so its CR LFs stay; the kernel does not read that #! line, run_userdata does, a CR as a blank
     for (const runs of ["\n#!/bin/sh\r\necho hi\r\n", "\n\n#!/bin/sh -e\r\necho hi\r\n", "  \n#!/bin/sh\r\n"]) {
-      expect(analyseUserData(bytes(runs), OPTIONS)).toMatchObject({ type: "script", warnings: [] })
+      expect(analyseUserData(bytesOf(runs), OPTIONS)).toMatchObject({ type: "script", warnings: [] })
     }
     // its lines ending in a CR alone, the words after the CR are the interpreter's argument: still said
-    expect(analyseUserData(bytes("\n#!/bin/sh\recho hi\r"), OPTIONS).warnings).toHaveLength(1)
+    expect(analyseUserData(bytesOf("\n#!/bin/sh\recho hi\r"), OPTIONS).warnings).toHaveLength(1)
   })
 
   it("applies a #cloud-config saved with a UTF-8 byte-order mark, and says cloud-init would apply none of it; an #alpine-config's is left out unsaid", () => {
@@ -220,7 +220,7 @@ describe("userDataType", () => {
   })
 
   it("refuses user-data over maxBytes", () => {
-    expect(Either.isLeft(parseUserData(bytes("#alpine-config\npackages: [a]\n"), { maxBytes: 10 }))).toBe(true)
+    expect(Either.isLeft(parseUserData(bytesOf("#alpine-config\npackages: [a]\n"), { maxBytes: 10 }))).toBe(true)
   })
 
   it("reads cloud-config after a jinja line as plain cloud-config, and says so", () => {
@@ -353,7 +353,7 @@ describe("#cloud-config-archive", () => {
         "part 6 (line 15): type: expected a MIME type such as text/cloud-config; part ignored"
       ]
     })
-    expect(analyseUserData(bytes(source), OPTIONS).type).toBe("cloud-config-archive")
+    expect(analyseUserData(bytesOf(source), OPTIONS).type).toBe("cloud-config-archive")
   })
 
   it("reads a !!binary entry without a type as application/octet-stream, which is not read, unless its first line names a type, as cloud-init does", () => {
@@ -571,7 +571,7 @@ autoinstall: true
   })
 
   it("a user map without a name is an error (BEHAVIOUR.md §6) but no reason to refuse the document: alone, it is still usable", () => {
-    const a = analyseUserData(bytes("#alpine-config\nuser:\n  shell: /bin/ash\n"), OPTIONS)
+    const a = analyseUserData(bytesOf("#alpine-config\nuser:\n  shell: /bin/ash\n"), OPTIONS)
     expect(a.problems).toEqual([{ path: "user", line: 2, message: "a user map needs a name; the default user is kept", error: true }])
     expect(a.usable).toBe(true)
     expect(config("#alpine-config\nuser: {}\n").defaultUser).toBeUndefined()
@@ -825,30 +825,30 @@ autoinstall: true
 
   it(`refuses unparsed, in one line, YAML of more than ${YAML_MAX_TOKENS} tokens (all cloud-config parts together); a block scalar is one token however long`, () => {
     const tooMany = `#cloud-config\nhostname: h\nruncmd:\n${"- a\n".repeat(YAML_MAX_TOKENS / 4)}`
-    const refused = analyseUserData(bytes(tooMany), OPTIONS)
+    const refused = analyseUserData(bytesOf(tooMany), OPTIONS)
     expect([refused.parsed, refused.problems.map(formatProblem)]).toEqual([undefined, [`line 1: YAML: too large to read: more than ${YAML_MAX_TOKENS} tokens (keys, values, indicators, line breaks) in the user-data`]])
     // a long list of a real document's kind, and megabytes of a file's content, are read
     const packages = notes(`#cloud-config\npackages:\n${"- pkg\n".repeat(10_000)}`)
     expect(packages.problems).toEqual([])
     const content = "x".repeat(60) + "\n"
-    const file = parseUserData(bytes(`#cloud-config\nwrite_files:\n  - path: /big\n    content: |\n${`      ${content}`.repeat(50_000)}`), { maxBytes: 16 * 1024 * 1024 })
+    const file = parseUserData(bytesOf(`#cloud-config\nwrite_files:\n  - path: /big\n    content: |\n${`      ${content}`.repeat(50_000)}`), { maxBytes: 16 * 1024 * 1024 })
     expect(Either.isRight(file) && file.right.kind === "config" && file.right.config.writeFiles[0]?.content?.length).toBe(content.length * 50_000)
     // the parts share the budget: two parts each under it, together over (a list under a key of the user's own: counted as any, not read as commands)
     const half = `#cloud-config\nx-padding:\n${"- a\n".repeat(YAML_MAX_TOKENS / 8 + 100)}`
     const mime = ["Content-Type: multipart/mixed; boundary=B", "", "--B", "Content-Type: text/cloud-config", "", half, "--B", "Content-Type: text/cloud-config", "", half, "--B--", ""].join("\n")
-    const both = analyseUserData(bytes(mime), OPTIONS)
+    const both = analyseUserData(bytesOf(mime), OPTIONS)
     expect(both.problems.map((p) => p.message)).toEqual([`YAML: too large to read: more than ${YAML_MAX_TOKENS} tokens (keys, values, indicators, line breaks) in the user-data; part skipped`])
     // a #cloud-config-archive's list shares it with its parts: a list and a part each under it, together over
     const indented = (text: string) => text.replace(/^(?=.)/gm, "    ")
     const archive = `#cloud-config-archive\n- content: |\n${indented(half)}  x-padding:\n${"  - a\n".repeat(YAML_MAX_TOKENS / 8 + 100)}`
-    const listAndPart = analyseUserData(bytes(archive), OPTIONS)
+    const listAndPart = analyseUserData(bytesOf(archive), OPTIONS)
     expect(listAndPart.problems.map((p) => p.message)).toEqual([`YAML: too large to read: more than ${YAML_MAX_TOKENS} tokens (keys, values, indicators, line breaks) in the user-data; part skipped`])
   })
 
   it(`lists ${MAX_NOTES} problems and ${MAX_NOTES} warnings of a document, counts the others in one line each, and names ${MAX_NOTES} keys not carried out`, () => {
     const entries = MAX_NOTES + 400
     const source = `#cloud-config\nhostname: h\n${"hostname: h\n".repeat(entries)}${Array.from({ length: entries }, (_, i) => `k${i}: 1\n`).join("")}write_files:\n${"  - {path: 5, content: x}\n".repeat(entries)}  - {path: /ok, content: x}\n`
-    const a = analyseUserData(bytes(source), OPTIONS)
+    const a = analyseUserData(bytesOf(source), OPTIONS)
     const problems = a.problems.map(formatProblem)
     expect(problems).toHaveLength(MAX_NOTES + 1)
     const firstProblem = 2 + 2 * entries + 2
@@ -860,13 +860,13 @@ autoinstall: true
     expect(a.warnings.at(-1)).toBe(`unsupported cloud-config keys: ${keys} and 400 more`)
     expect(a.parsed?.kind === "config" && a.parsed.config.writeFiles.map((f) => f.path)).toEqual(["/ok"])
     // exactly as many keys as are listed: all named, none counted
-    const exactly = analyseUserData(bytes(`#cloud-config\n${Array.from({ length: MAX_NOTES }, (_, i) => `k${i}: 1\n`).join("")}hostname: h\n`), OPTIONS)
+    const exactly = analyseUserData(bytesOf(`#cloud-config\n${Array.from({ length: MAX_NOTES }, (_, i) => `k${i}: 1\n`).join("")}hostname: h\n`), OPTIONS)
     expect(exactly.warnings).toEqual([`unsupported cloud-config keys: ${keys}`])
   })
 
   it("applies nothing of a document that is not a map, or whose every key is broken, and says so", () => {
     const check = (source: string) => {
-      const a = analyseUserData(bytes(source), OPTIONS)
+      const a = analyseUserData(bytesOf(source), OPTIONS)
       return [a.usable, a.problems.map(formatProblem)]
     }
     expect(check("#alpine-config\n- a\n- b\n")).toEqual([false, ["line 2: expected a map of #alpine-config keys, got a list"]])
@@ -884,7 +884,7 @@ describe("write_files", () => {
 
   it("has defaults 0644, root:root, text/plain, no append", () => {
     const [file] = files("  - path: /etc/motd\n    content: hi\n").writeFiles
-    expect(file).toEqual({ path: "/etc/motd", content: bytes("hi"), mode: 0o644, owner: "root:root", append: false, defer: false, index: 0 })
+    expect(file).toEqual({ path: "/etc/motd", content: bytesOf("hi"), mode: 0o644, owner: "root:root", append: false, defer: false, index: 0 })
   })
 
   it("#alpine-config reads modes as octal digits, quoted or not, as the shell edition's chmod does", () => {
@@ -1122,7 +1122,7 @@ describe("write_files", () => {
     expect(config(source).writeFiles.map((f) => f.path)).toEqual(["/kept"])
     expect(notes(source)).toEqual({ problems: [], warnings: ["line 3: write_files[0]: no path; skipped"] })
     for (const alone of ["#alpine-config\nwrite_files:\n  - content: orphan\n", "#cloud-config\nwrite_files:\n  - {content: orphan, path: ''}\n"]) {
-      const a = analyseUserData(bytes(alone), OPTIONS)
+      const a = analyseUserData(bytesOf(alone), OPTIONS)
       expect({ problems: a.problems, usable: a.usable, warnings: a.warnings }).toEqual({ problems: [], usable: true, warnings: ["line 3: write_files[0]: no path; skipped"] })
     }
   })
@@ -2367,7 +2367,7 @@ ntp:
       { kind: "argv", argv: ["echo", "list", "form"], index: 1 }
     ])
     expect(c.runcmd).toEqual([{ kind: "argv", argv: ["sh", "-c", "echo hi"], index: 0 }])
-    expect(c.writeFiles).toEqual([{ path: "/etc/late", content: bytes("x"), mode: 0o600, owner: "root:root", append: false, defer: true, index: 0, ownsNewDirectories: true }])
+    expect(c.writeFiles).toEqual([{ path: "/etc/late", content: bytesOf("x"), mode: 0o600, owner: "root:root", append: false, defer: true, index: 0, ownsNewDirectories: true }])
     expect(c.ntp).toEqual({ client: "chrony", servers: ["ntp1.example"], pools: ["pool.ntp.org"], peers: ["km001"], allow: ["192.168.23.0/24"], install: "cloud-init" })
     expect(c.apk.configured).toBe(false)
     expect(notes(source)).toEqual({ problems: [], warnings: [] })
@@ -3274,14 +3274,14 @@ describe("multipart", () => {
 
   it("places the merged model's problems in the part that gave the key", () => {
     const withUser = message.replace("runcmd: [echo first]", "runcmd: [echo first]\r\nusers:\r\n  - name: x\r\n    uid: many")
-    expect(analyseUserData(bytes(withUser), OPTIONS).problems).toEqual([
+    expect(analyseUserData(bytesOf(withUser), OPTIONS).problems).toEqual([
       { path: "users[0].uid", line: 20, message: 'expected a user id such as 1001, got a string of 4 characters; skipped' }
     ])
   })
 
   it("skips a part that is not YAML and uses the others", () => {
     const broken = message.replace("packages: [a, b]", "packages: [a, b")
-    const result = analyseUserData(bytes(broken), OPTIONS)
+    const result = analyseUserData(bytesOf(broken), OPTIONS)
     expect(result.parsed?.kind).toBe("multipart")
     expect(result.problems.map(formatProblem)[0]).toMatch(/^line 1[67]: YAML: .*; part skipped$/)
   })

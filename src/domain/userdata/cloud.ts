@@ -12,6 +12,7 @@ import { DONE_ANYWAY_NULL_READ, DONE_ANYWAY_READERS } from "./done-anyway.js"
 import { DEFAULT_ALPINE_MIRROR, emptyUserConfig, type ApkRepository, type Command, type UserConfig } from "./model.js"
 import { asMap, decodeEach, decodeOr, type Key, type Notes, show } from "./notes.js"
 import { readGroups, readUsers } from "./users.js"
+import { bytesOf, textOf } from "../text.js"
 
 /**
  * A host name as given; `_` is not allowed in one, so it becomes `-` (with a
@@ -190,8 +191,8 @@ const DELIMITER_QUOTES = /\$'((?:[^'\\\n]|\\.)*)'|'([^'\n]*)'|"([^"\n]*)"|\\(.)/
 const HEREDOC = /(?<![<0-9])<<(?!<)(-?)[ \t]*((?:\$'(?:[^'\\\n]|\\.)*(?:'|\\?$)|'[^'\n]*'|"[^"\n]*"|\\.|[^ \t\n;&|<>()'"`\\0-9])(?:\$'(?:[^'\\\n]|\\.)*(?:'|\\?$)|'[^'\n]*'|"[^"\n]*"|\\.|[^ \t\n;&|<>()'"`\\])*)|\$'(?:[^'\\\n]|\\.)*('|\\?$)|'[^'\n]*('|$)|"(?:[^"\\\n]|\\.)*("|\\?$)|\\.|\$\(\((?:[^()\n]|\([^()\n]*\))*\)\)|\$\{[^{}$\n]*\}|(?:^|(?<=[ \t;&|(])|(?<=(?:^|[^)])\))(?<!\$\([^()\n]*\)))#.*/g
 /** a `$'...'` part's text (between its quotes) with its escapes decoded: ansiC reads and gives bytes, the line is text */
 const ansiCText = (text: string): string => {
-  const bytes = ansiC(`${Array.from(new TextEncoder().encode(text), (b) => String.fromCharCode(b)).join("")}'`, 0)?.bytes
-  return bytes === undefined ? text : new TextDecoder().decode(Uint8Array.from(bytes, (c) => c.charCodeAt(0)))
+  const bytes = ansiC(`${Array.from(bytesOf(text), (b) => String.fromCharCode(b)).join("")}'`, 0)?.bytes
+  return bytes === undefined ? text : textOf(Uint8Array.from(bytes, (c) => c.charCodeAt(0)))
 }
 /** where a string a line left open ends on a later line: its closing quote, after the escapes `"..."` and `$'...'` have */
 const QUOTE_END = { "'": /^[^']*'/, "$'": /^(?:[^'\\]|\\[^])*'/, '"': /^(?:[^"\\]|\\[^])*"/ }

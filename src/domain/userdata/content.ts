@@ -4,7 +4,7 @@ import { gunzipSync } from "node:zlib"
 import * as Either from "effect/Either"
 import { octalMode } from "../../schema/cloud-config.js"
 import { ENCODINGS, type Encoding } from "../../schema/fields.js"
-import { withoutTrailing } from "../text.js"
+import { bytesOf, withoutTrailing } from "../text.js"
 
 /** `#alpine-config`: octal digits as written, as `chmod` reads them: "0644", "644", "0o644", or 644. */
 export const parseMode = (permissions: string | number): number => parseInt(String(permissions).replace(/^0o/, ""), 8)
@@ -129,7 +129,7 @@ export const decodeContent = (content: string | Uint8Array | undefined, encoding
   switch (encoding) {
     case "text/plain":
       return Either.map(
-        spent(typeof content === "string" ? Buffer.byteLength(content, "utf8") : content.length, () => (typeof content === "string" ? new TextEncoder().encode(content) : content)),
+        spent(typeof content === "string" ? Buffer.byteLength(content, "utf8") : content.length, () => (typeof content === "string" ? bytesOf(content) : content)),
         (b) => ({ bytes: b, dropped: 0 })
       )
     case "b64":

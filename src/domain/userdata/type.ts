@@ -4,7 +4,7 @@
  * The one list of types.
  */
 import type { ActionChange } from "../plan.js"
-import { LINE_BREAK, printable } from "../text.js"
+import { LINE_BREAK, printable, textOf } from "../text.js"
 
 export const USERDATA_TYPES = ["missing", "unknown", "script", "alpine-config", "cloud-config", "multipart"] as const
 export type UserDataType = (typeof USERDATA_TYPES)[number]
@@ -123,7 +123,7 @@ const wordOf = (text: string): string => {
 export const userDataWord = (bytes: Uint8Array): string => {
   if (bytes.length === 0) return "missing"
   if (isUtf16(bytes)) return "utf-16"
-  const head = new TextDecoder().decode(bytes.subarray(0, HEAD_BYTES))
+  const head = textOf(bytes.subarray(0, HEAD_BYTES))
   if (isMime(head)) return "multipart"
   const text = head.replace(/^\s+/, "")
   if (JINJA.test(text)) {

@@ -14,6 +14,7 @@ import { yamlProblem } from "../yaml-problem.js"
 import { withoutAddedLineBreak } from "../yaml-line-break.js"
 import { indentContinuations } from "./yaml-continuations.js"
 import { type AliasProblem, aliasProblem, aliasResolver, type Resolve, YAML_MAX_ALIASED_CHARACTERS, YAML_MAX_ALIASED_NODES, YAML_MAX_ALIASES } from "./yaml-aliases.js"
+import { messageOf } from "../text.js"
 
 /** One parsed YAML text and where it sits in the user-data. */
 export interface Source {
@@ -1049,7 +1050,7 @@ export const loadYaml = (
   } catch (e) {
     const alias = unresolvedAlias(doc)
     if (alias !== undefined) return Either.left([{ path: "", line: at(alias.range?.[0] ?? 0), message: "YAML: an alias whose anchor is not set before it" }])
-    return Either.left([{ path: "", line: 1 + lineOffset, message: `YAML: ${yamlProblem(undefined, yamlMessage(e instanceof Error ? e.message : String(e)))}` }])
+    return Either.left([{ path: "", line: 1 + lineOffset, message: `YAML: ${yamlProblem(undefined, yamlMessage(messageOf(e)))}` }])
   }
 }
 

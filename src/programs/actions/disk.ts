@@ -4,7 +4,7 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import { monotonicMillis } from "../../domain/monotonic.js"
 import { followsKilledBoot } from "../../domain/run-record.js"
-import { printable } from "../../domain/text.js"
+import { printable, textOf } from "../../domain/text.js"
 import { Commands } from "../../services/Commands.js"
 import { err, info } from "../../services/Log.js"
 import { containerKind, RootFs } from "../../services/RootFs.js"
@@ -148,7 +148,7 @@ const growLine = (disk: string, diskName: string, partitionName: string) =>
     const diskSize = yield* sectors(`/sys/class/block/${diskName}/size`)
     if (diskSize === undefined || (diskSize * 512) / sectorBytes <= MBR_SECTORS) return ", +\n"
     const dump = yield* Effect.flatMap(Commands, (c) => c.run("sfdisk", ["-d", disk], { maxOutputBytes: 1048576 }))
-    const table = new TextDecoder().decode(dump.stdout)
+    const table = textOf(dump.stdout)
     if (!/^label: dos$/m.test(table)) return ", +\n"
     const [start, size] = [yield* sectors(`/sys/class/block/${partitionName}/start`), yield* sectors(`/sys/class/block/${partitionName}/size`)]
     if (start === undefined || size === undefined) return undefined

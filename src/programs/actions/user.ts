@@ -9,7 +9,7 @@ import { Commands } from "../../services/Commands.js"
 import { Config } from "../../services/Config.js"
 import { authorizedKeys, grantedKeys } from "../../domain/ssh-keys.js"
 import { dropInsRead, firstValue, readsHomeKeys, SSHD_CONFIG, SSHD_DROP_INS, sshdWords } from "../../domain/sshd-config.js"
-import { printable, sortedUnique } from "../../domain/text.js"
+import { printable, sortedUnique, textOf } from "../../domain/text.js"
 import { err, info, warn } from "../../services/Log.js"
 import { Metadata } from "../../services/Metadata.js"
 import { RootFs } from "../../services/RootFs.js"
@@ -60,7 +60,7 @@ const grantWheel = (user: string, action: string) =>
     if (!((yield* groups).get("wheel") ?? []).includes(user)) {
       const problem = yield* c.run("addgroup", [user, "wheel"], { allowFailure: true }).pipe(
         Effect.map((r) => {
-          const detail = new TextDecoder().decode(r.stderr).trim().split("\n").pop()
+          const detail = textOf(r.stderr).trim().split("\n").pop()
           return r.exitCode === 0 ? undefined : `exited with status ${r.exitCode}${detail ? `: ${detail}` : ""}`
         }),
         Effect.catchAll((e) => Effect.succeed(e.reason))

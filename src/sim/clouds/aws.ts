@@ -15,6 +15,7 @@ import {
   type TreeDir,
   below,
   childrenOf,
+  headerValue,
   isLeaf,
   leafBytes,
   lines,
@@ -44,8 +45,6 @@ const badRequest = (): CloudReply =>
     '<?xml version="1.0" encoding="iso-8859-1"?>\n<html><head><title>400 - Bad Request</title></head><body><h1>400 - Bad Request</h1></body></html>\n',
     "text/html"
   )
-
-const headerValue = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v)
 
 export const awsTree = (options: CloudHandlerOptions): TreeDir => {
   const instance = options.instance

@@ -31,6 +31,7 @@ import {
   type TreeDir,
   below,
   childrenOf,
+  headerValue,
   isLeaf,
   JSON_TYPE,
   leafBytes,
@@ -87,8 +88,6 @@ export const azureTree = (options: CloudHandlerOptions): TreeDir => {
     }
   }
 }
-
-const headerValue = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v)
 
 const WIRESERVER_VERSION = "2012-11-30"
 const XML = "text/xml; charset=utf-8"

@@ -20,7 +20,9 @@ import {
   type TreeDir,
   below,
   childrenOf,
+  decoder,
   firstHostOf,
+  firstHostOf6,
   isLeaf,
   JSON_TYPE,
   leafBytes,
@@ -55,7 +57,7 @@ const iface = (nic: SimNic, type: "public" | "private", index: number, address: 
     ipv6:
       ipv6 === undefined
         ? undefined
-        : { [address]: ipv6, cidr: net6 === undefined ? 64 : (prefixLength(net6) ?? 64), gateway: net6 === undefined ? undefined : net6.replace(/::?\/\d+$/, "::1") },
+        : { [address]: ipv6, cidr: net6 === undefined ? 64 : (prefixLength(net6) ?? 64), gateway: net6 === undefined ? undefined : firstHostOf6(net6) },
     anchor_ipv4: type === "public" ? { [address]: `10.20.0.${5 + index}`, netmask: "255.255.0.0", gateway: "10.20.0.1" } : undefined
   }
 }
@@ -88,12 +90,11 @@ export const digitaloceanTree = (options: CloudHandlerOptions): TreeDir => {
 /** `/metadata/v1.json`: the same data under the document's own names */
 export const digitaloceanDocument = (options: CloudHandlerOptions): unknown => {
   const instance = options.instance
-  const dec = new TextDecoder()
   return {
     droplet_id: Number(options.instanceId),
     hostname: instance.hostname ?? "",
-    user_data: instance.userData === undefined ? null : dec.decode(instance.userData),
-    vendor_data: instance.vendorData === undefined ? null : dec.decode(instance.vendorData),
+    user_data: instance.userData === undefined ? null : decoder.decode(instance.userData),
+    vendor_data: instance.vendorData === undefined ? null : decoder.decode(instance.vendorData),
     public_keys: present(instance.sshKeys),
     auth_key: "00000000000000000000000000000000",
     region: "sim1",

@@ -22,6 +22,7 @@ import {
   below,
   childrenOf,
   firstHostOf,
+  headerValue,
   isLeaf,
   JSON_TYPE,
   leafBytes,
@@ -111,8 +112,6 @@ const gcpJson = (node: Tree, underAttributes = false): unknown => {
   for (const c of childrenOf(node as TreeDir)) out[underAttributes ? c.name : camel(c.name)] = gcpJson(c.node, c.name === "attributes")
   return out
 }
-
-const headerValue = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v)
 
 const handler = (options: CloudHandlerOptions): CloudHandler => {
   const tree = gcpTree(options)

@@ -12,6 +12,8 @@ import {
   type TreeDir,
   below,
   firstHostOf,
+  firstHostOf6,
+  headerValue,
   isLeaf,
   JSON_TYPE,
   leafBytes,
@@ -65,13 +67,11 @@ export const ociTree = (options: CloudHandlerOptions): TreeDir => {
         subnetCidrBlock: net,
         ipv6Addresses: present(nic.ipv6),
         ipv6SubnetCidrBlock: net6,
-        ipv6VirtualRouterIp: net6 === undefined ? undefined : net6.replace(/::?\/\d+$/, "::1")
+        ipv6VirtualRouterIp: net6 === undefined ? undefined : firstHostOf6(net6)
       }
     })
   }
 }
-
-const headerValue = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v)
 
 const handler = (options: CloudHandlerOptions): CloudHandler => {
   const tree = ociTree(options)
