@@ -35,7 +35,8 @@ describe("yamlNestsDeeperThan", () => {
     const problems = (text: string) => analyseUserData(new TextEncoder().encode(text), { maxBytes: 16 * 1024 * 1024 }).problems.map(formatProblem)
     expect(problems(staircase(1000))).toEqual([`line 1: YAML: nested too deeply (more than ${YAML_MAX_NESTING} levels)`])
     expect(problems(staircase(YAML_MAX_NESTING + 1))).toEqual([`line 1: YAML: nested too deeply (more than ${YAML_MAX_NESTING} levels)`])
-    expect(problems(staircase(YAML_MAX_NESTING - 1))).toEqual([`line 5: runcmd[0][0]: expected a string, got a list; runcmd[0] skipped`])
+    // below the limit it is read: its one entry's argument is the nested lists' Python text, as cloud-init's shellify writes it
+    expect(problems(staircase(YAML_MAX_NESTING - 1))).toEqual([])
   })
 
   it("never counts brackets in text: plain and quoted scalars, comments, block scalars", () => {
