@@ -2397,6 +2397,9 @@ ntp:
     const many = `#cloud-config\nx: &a {k: ${"a".repeat(80)}}\nruncmd:\n  - [echo, *a, *a, *a, *a]\n  - echo ok\n`
     expect(notes(many, { maxBytes: 300, maxDecompressedBytes: 300 }).problems).toEqual(["line 4: runcmd[0][3]: more than 300 bytes of commands, the limit for user-data; runcmd[0] skipped"])
     expect(config(many, { maxBytes: 300, maxDecompressedBytes: 300 }).runcmd).toEqual([{ kind: "shell", script: "echo ok", index: 1 }])
+    // a list or map that holds itself (an alias inside its own anchor) is `[...]` or `{...}` there, as Python writes it
+    expect(config("#cloud-config\nruncmd:\n  - &b [echo, {k: *b}]\n").runcmd).toEqual([{ kind: "argv", argv: ["echo", "{'k': ['echo', {...}]}"], index: 0 }])
+    expect(config("#cloud-config\nruncmd:\n  - [echo, &m {k: *m, l: [*m]}]\n").runcmd).toEqual([{ kind: "argv", argv: ["echo", "{'k': {...}, 'l': [{...}]}"], index: 0 }])
   })
 
   it("writes a timestamp with a time of day in an argument list as Python's str() writes the datetime PyYAML makes of it; a date, a quoted one, a !!str one and a line stay as written", () => {

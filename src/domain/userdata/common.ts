@@ -74,10 +74,19 @@ const pythonStringRepr = (s: string): string => {
 const pythonContainerText = (value: object, max: number): string | "binary" | "too long" => {
   let length = 0
   let refused: "binary" | "too long" | undefined
+  // the containers being written: one that holds itself (an alias inside its own anchor) is `[...]` there, as Python writes it
+  const open = new Set<unknown>()
   const repr = (v: unknown, depth: number): string | undefined => {
     if (depth > 200 || length > max) {
       refused = "too long"
       return undefined
+    }
+    if (open.has(v)) return Array.isArray(v) || v instanceof Map ? "[...]" : "{...}"
+    const inner = (item: unknown) => {
+      open.add(v)
+      const t = repr(item, depth + 1)
+      open.delete(v)
+      return t
     }
     let text: string | undefined
     if (typeof v === "string") text = pythonStringRepr(v)
@@ -85,7 +94,7 @@ const pythonContainerText = (value: object, max: number): string | "binary" | "t
     else if (Array.isArray(v) || v instanceof Set) {
       const items: Array<string> = []
       for (const item of v) {
-        const t = repr(item, depth + 1)
+        const t = inner(item)
         if (t === undefined) return undefined
         items.push(t)
       }
@@ -95,8 +104,8 @@ const pythonContainerText = (value: object, max: number): string | "binary" | "t
       // a `!!omap`, which PyYAML makes a list of (key, value) pairs
       const items: Array<string> = []
       for (const [k, item] of v) {
-        const key = repr(k, depth + 1)
-        const t = key === undefined ? undefined : repr(item, depth + 1)
+        const key = inner(k)
+        const t = key === undefined ? undefined : inner(item)
         if (t === undefined) return undefined
         items.push(`(${key}, ${t})`)
       }
@@ -109,7 +118,7 @@ const pythonContainerText = (value: object, max: number): string | "binary" | "t
       }
       const items: Array<string> = []
       for (const [k, item] of Object.entries(map)) {
-        const t = repr(item, depth + 1)
+        const t = inner(item)
         if (t === undefined) return undefined
         items.push(`${pythonStringRepr(k)}: ${t}`)
       }
