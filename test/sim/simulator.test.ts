@@ -694,11 +694,14 @@ describe("faults", () => {
   it("neverAnswer leaves the client waiting, and close() does not hang", async () => {
     const sim = await start({ cloud: "aws", instance, faults: { neverAnswer: true } })
     const pending = ask(sim, { method: "PUT", path: "/latest/api/token", headers: { "X-aws-ec2-metadata-token-ttl-seconds": "5" }, timeoutMs: 10_000 })
+    let settled = false
     const outcome = pending.then(
       () => "answered",
       () => "failed"
-    )
-    await new Promise((r) => setTimeout(r, 100))
+    ).finally(() => (settled = true))
+    // the request is heard (however slow the machine), and left unanswered
+    while (sim.requests.length === 0) await new Promise((r) => setTimeout(r, 10))
+    expect(settled).toBe(false)
     expect(sim.requests).toHaveLength(1)
     expect(sim.requests[0]!.status).toBe(0)
     await sim.close()

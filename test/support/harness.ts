@@ -36,7 +36,14 @@ export const runProgram = (args: ReadonlyArray<string>, env: Record<string, stri
       const dir = join(tmpdir(), `tiny-cloud-test-bin-${createHash("sha256").update(PROGRAM).digest("hex").slice(0, 12)}`)
       mkdirSync(dir, { recursive: true })
       script = join(dir, "imds")
-      if (!existsSync(script)) symlinkSync(PROGRAM, script)
+      // two workers may make it at once on a fresh machine: the other's link is the same
+      if (!existsSync(script)) {
+        try {
+          symlinkSync(PROGRAM, script)
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e
+        }
+      }
     }
     const child = spawn(process.execPath, [script, ...args], { env: { TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE, ...env }, stdio: ["ignore", "pipe", "pipe"] })
     let stdout = ""
