@@ -859,6 +859,12 @@ describe("tiny-cloud analyze", () => {
       const json = JSON.parse((yield* i.run(["analyze", "--json"])).stdout) as { spanMs: number; spanStart?: string; spanEnd?: string; clockSetBack?: boolean }
       expect(json).toMatchObject({ spanMs: 0, spanStart: "boot", spanEnd: "final", clockSetBack: true })
       expect((yield* i.run(["analyze"])).stdout).toMatch(/\nno span from the start of boot to the end of final: the clock was set back between two phases\n$/)
+      // set back by less than early took: early alone starts before boot's end, main after it (the second run is compared too)
+      const early = runs[1]!
+      const slightly = { ...unmarked[0]!, start: new Date(Date.parse(early.start) + 1 - runs[0]!.durationMs!).toISOString() }
+      i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [slightly, ...unmarked.slice(1)] }))
+      expect(Date.parse(runs[2]!.start)).toBeGreaterThan(Date.parse(early.start) + 1)
+      expect(JSON.parse((yield* i.run(["analyze", "--json"])).stdout)).toMatchObject({ spanMs: 0, spanEnd: "final", clockSetBack: true })
       // set forward, or not at all: the span from the dates
       i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: runs.map(({ startMark: _m, ...run }) => run) }))
       expect(JSON.parse((yield* i.run(["analyze", "--json"])).stdout)).toMatchObject({ spanMs: Date.parse(last.start) + last.durationMs! - Date.parse(runs[0]!.start), spanEnd: "final" })
