@@ -243,6 +243,18 @@ describe("tiny-cloud status", () => {
     })
   )
 
+  it.scopedLive("a directory in the marker's place at final's end (the marker cannot be written after the run was recorded): final exits 1, and the record says bootstrap_complete failed", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance("#!/bin/sh\nexit 0\n")
+      for (const phase of ["boot", "early", "main"]) yield* i.run([phase])
+      mkdirSync(join(i.root, "var/lib/cloud/.bootstrap-complete/x"), { recursive: true })
+      const final = yield* i.run(["final"])
+      expect([final.code, final.stderr]).toEqual([1, expect.stringContaining("bootstrap_complete: ")])
+      const { runs } = record(i)
+      expect(runs[runs.length - 1]).toMatchObject({ phase: "final", exitStatus: 1 })
+    })
+  )
+
   it.scopedLive("a directory in the marker's place is no marker, as the shell edition tests -f: status says incomplete, the phases run, --bootstrap complete refuses it in one line", () =>
     Effect.gen(function* () {
       const i = yield* awsInstance()
