@@ -893,6 +893,10 @@ describe("tiny-cloud analyze", () => {
       i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs.slice(0, -1), before] }))
       // before: '0.000s from the start of boot to the end of final'
       expect(JSON.parse((yield* i.run(["analyze", "--json"])).stdout)).toMatchObject({ spanMs: Date.parse(last.start) + last.durationMs! - Date.parse(runs[0]!.start), spanEnd: "final" })
+      // final marked in another boot of the kernel (a reboot during the first boot): its mark is no other's clock, the dates give the span
+      const rebooted = { ...last, pidStart: `another-boot/${last.pidStart!.split("/").pop()}`, startMark: runs[0]!.startMark! + 1_000_000_000 }
+      i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs.slice(0, -1), rebooted] }))
+      expect(JSON.parse((yield* i.run(["analyze", "--json"])).stdout)).toMatchObject({ spanMs: Date.parse(last.start) + last.durationMs! - Date.parse(runs[0]!.start), spanEnd: "final" })
       i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs.slice(0, -1), { ...last, startMark: 2 ** 53 + 10 }] }))
       // before: '9007199184349.008s from the start of boot to the end of final'
       const json = JSON.parse((yield* i.run(["analyze", "--json"])).stdout) as { spanMs: number; spanEnd?: string }
