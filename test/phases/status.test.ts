@@ -243,6 +243,18 @@ describe("tiny-cloud status", () => {
     })
   )
 
+  it.scopedLive("a directory in the marker's place at final's end (the marker cannot be written after the run was recorded): final exits 1, and the record says bootstrap_complete failed", () =>
+    Effect.gen(function* () {
+      const i = yield* awsInstance("#!/bin/sh\nexit 0\n")
+      for (const phase of ["boot", "early", "main"]) yield* i.run([phase])
+      mkdirSync(join(i.root, "var/lib/cloud/.bootstrap-complete/x"), { recursive: true })
+      const final = yield* i.run(["final"])
+      expect([final.code, final.stderr]).toEqual([1, expect.stringContaining("bootstrap_complete: ")])
+      const { runs } = record(i)
+      expect(runs[runs.length - 1]).toMatchObject({ phase: "final", exitStatus: 1 })
+    })
+  )
+
   it.scopedLive("a directory in the marker's place is no marker, as the shell edition tests -f: status says incomplete, the phases run, --bootstrap complete refuses it in one line", () =>
     Effect.gen(function* () {
       const i = yield* awsInstance()
@@ -859,6 +871,12 @@ describe("tiny-cloud analyze", () => {
       const json = JSON.parse((yield* i.run(["analyze", "--json"])).stdout) as { spanMs: number; spanStart?: string; spanEnd?: string; clockSetBack?: boolean }
       expect(json).toMatchObject({ spanMs: 0, spanStart: "boot", spanEnd: "final", clockSetBack: true })
       expect((yield* i.run(["analyze"])).stdout).toMatch(/\nno span from the start of boot to the end of final: the clock was set back between two phases\n$/)
+      // set back by less than early took: early alone starts before boot's end, main after it (the second run is compared too)
+      const early = runs[1]!
+      const slightly = { ...unmarked[0]!, start: new Date(Date.parse(early.start) + 1 - runs[0]!.durationMs!).toISOString() }
+      i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [slightly, ...unmarked.slice(1)] }))
+      expect(Date.parse(runs[2]!.start)).toBeGreaterThan(Date.parse(early.start) + 1)
+      expect(JSON.parse((yield* i.run(["analyze", "--json"])).stdout)).toMatchObject({ spanMs: 0, spanEnd: "final", clockSetBack: true })
       // set forward, or not at all: the span from the dates
       i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: runs.map(({ startMark: _m, ...run }) => run) }))
       expect(JSON.parse((yield* i.run(["analyze", "--json"])).stdout)).toMatchObject({ spanMs: Date.parse(last.start) + last.durationMs! - Date.parse(runs[0]!.start), spanEnd: "final" })
@@ -874,6 +892,10 @@ describe("tiny-cloud analyze", () => {
       const before = { ...last, startMark: runs[0]!.startMark! - last.durationMs! - 10_000 }
       i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs.slice(0, -1), before] }))
       // before: '0.000s from the start of boot to the end of final'
+      expect(JSON.parse((yield* i.run(["analyze", "--json"])).stdout)).toMatchObject({ spanMs: Date.parse(last.start) + last.durationMs! - Date.parse(runs[0]!.start), spanEnd: "final" })
+      // final marked in another boot of the kernel (a reboot during the first boot): its mark is no other's clock, the dates give the span
+      const rebooted = { ...last, pidStart: `another-boot/${last.pidStart!.split("/").pop()}`, startMark: runs[0]!.startMark! + 1_000_000_000 }
+      i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs.slice(0, -1), rebooted] }))
       expect(JSON.parse((yield* i.run(["analyze", "--json"])).stdout)).toMatchObject({ spanMs: Date.parse(last.start) + last.durationMs! - Date.parse(runs[0]!.start), spanEnd: "final" })
       i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs.slice(0, -1), { ...last, startMark: 2 ** 53 + 10 }] }))
       // before: '9007199184349.008s from the start of boot to the end of final'

@@ -1,7 +1,7 @@
 /** `imds` as scripts call it: the bundled program by that name, its switches and exit status. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { spawn } from "node:child_process"
-import { closeSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -78,6 +78,20 @@ describe.concurrent("imds", () => {
       child.on("close", (code) => done({ code, stderr }))
     })
     expect(r).toEqual({ code: 0, stderr: "" })
+  })
+
+  it("into a pipe whose reader is gone before it writes (EPIPE) it exits 0 itself, not only the pipeline (whose status is the reader's)", async () => {
+    const closed = join(instance.dir, "reader-closed")
+    const status = join(instance.dir, "imds-status")
+    // the reader closes its end and says so; only then does imds start: its first write fails with EPIPE
+    const script = `{ while [ ! -e "${closed}" ]; do sleep 0.01; done; "${instance.dir}/imds" @userdata @hostname; echo $? > "${status}"; } | { exec 0<&-; : > "${closed}"; }`
+    const r = await new Promise<{ code: number | null; stderr: string }>((done) => {
+      const child = spawn("sh", ["-c", script], { env: instance.env })
+      let stderr = ""
+      child.stderr.on("data", (c: Buffer) => (stderr += c.toString()))
+      child.on("close", (code) => done({ code, stderr }))
+    })
+    expect([r, readFileSync(status, "utf8")]).toEqual([{ code: 0, stderr: "" }, "0\n"])
   })
 })
 

@@ -219,6 +219,31 @@ describe("a phase run by hand while another holds the lock", () => {
     expect([waited, await code]).toEqual([true, 0])
   })
 
+  itSystem("finds the bootstrap complete once the phase it waited for ends (final): 'already bootstrapped', exit 0, nothing run again", { tools: { flock: "util-linux" } }, async () => {
+    const instance = await makeInstance({ cloud: "aws", instance: { hostname: "web-1.example" } })
+    for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
+    const state = join(instance.root, "var/lib/cloud")
+    const go = join(instance.dir, "go")
+    const holding = join(instance.dir, "holding")
+    // final, holding the lock until its last write, the marker
+    const holder = spawn("flock", ["-x", state, "sh", "-c", `: > "${holding}"; while [ ! -e "${go}" ]; do sleep 0.02; done; : > "${state}/.bootstrap-complete"`], { stdio: "ignore" })
+    const holderGone = new Promise((done) => holder.on("close", done))
+    await until(() => existsSync(holding), "the lock is held")
+    let finished = false
+    let stderr = ""
+    const main = spawn(process.execPath, [PROGRAM, "main"], { env: instance.env, stdio: ["ignore", "ignore", "pipe"] })
+    main.stderr.on("data", (c: Buffer) => (stderr += c.toString()))
+    const code = new Promise<number>((done) => main.on("close", (c) => ((finished = true), done(c ?? -1))))
+    try {
+      await until(() => finished || stderr.includes("waiting"), "main ends or waits")
+    } finally {
+      writeFileSync(go, "")
+      await holderGone
+    }
+    // before: main ran its actions again after the bootstrap was complete
+    expect([await code, stderr]).toEqual([0, "another phase is running; waiting for it to end\nalready bootstrapped\n"])
+  })
+
   itSystem("is not run where the running entry is an earlier edition's (its pidStart the kernel's boot id alone) and names a process it runs under, as status reads that entry", { tools: { flock: "util-linux" } }, async () => {
     const instance = await makeInstance({ cloud: "aws", instance: { hostname: "web-1.example" } })
     for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)

@@ -134,6 +134,15 @@ describe("tiny-cloud --bootstrap status, answered by the loader's small program"
     expect(quick.stdout).toMatch(/^(in)?complete\n$/)
   })
 
+  it("a directory in the marker's place is no marker (the shell edition's test -f): incomplete, from the small program and the whole one", async () => {
+    const root = mkdtempSync(join(dir, "marker-dir-"))
+    mkdirSync(join(root, "var/lib/cloud/.bootstrap-complete"), { recursive: true })
+    for (const script of [built.quick, built.whole]) {
+      const r = await run(script, "tiny-cloud", SPELLINGS[0]!, { ROOT: root })
+      expect({ script, code: r.code, stdout: r.stdout }).toEqual({ script, code: 0, stdout: "incomplete\n" })
+    }
+  })
+
   it("a reader that goes away (EPIPE) ends it with status 0, as the whole program", async () => {
     const ROOT = instances()[0]![0]
     for (const script of [built.quick, built.whole]) {

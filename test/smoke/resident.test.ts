@@ -1046,6 +1046,9 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
     expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${[...KEYS].sort().join("\n")}\n`)
     expect(readdirSync(outside)).toEqual([])
+    // a phase that fails there keeps its exit status, as from a process of its own (a bad value: exit 1)
+    rmSync(join(instance.root, "var/lib/cloud/.bootstrap-complete"))
+    expect((await startService("main", { ...env, IMDS_TIMEOUT: "-1" })).code).toBe(1)
   })
 
   it.for([
