@@ -2400,6 +2400,11 @@ ntp:
     // a list or map that holds itself (an alias inside its own anchor) is `[...]` or `{...}` there, as Python writes it
     expect(config("#cloud-config\nruncmd:\n  - &b [echo, {k: *b}]\n").runcmd).toEqual([{ kind: "argv", argv: ["echo", "{'k': ['echo', {...}]}"], index: 0 }])
     expect(config("#cloud-config\nruncmd:\n  - [echo, &m {k: *m, l: [*m]}]\n").runcmd).toEqual([{ kind: "argv", argv: ["echo", "{'k': {...}, 'l': [{...}]}"], index: 0 }])
+    // a float in one is Python's float (`1.0`, where its value alone is 1), an integer past 2**53 its digits, in bootcmd too
+    const numbers = "#cloud-config\nbootcmd:\n  - [echo, {version: 1.0, v: [-0.0, 1.0e+20, !!float 3, 12345678901234567890, 7, 0x10]}]\n"
+    expect(config(numbers).bootcmd).toEqual([
+      { kind: "argv", argv: ["echo", "{'version': 1.0, 'v': [-0.0, 1e+20, 3.0, 12345678901234567890, 7, 16]}"], index: 0 }
+    ])
   })
 
   it("writes a timestamp with a time of day in an argument list as Python's str() writes the datetime PyYAML makes of it; a date, a quoted one, a !!str one and a line stay as written", () => {

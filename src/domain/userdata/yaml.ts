@@ -5,7 +5,7 @@
  */
 import * as Either from "effect/Either"
 import { type Alias, type Document, isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, type Node, Pair, parseDocument, Scalar, type ScalarTag, type Tags, visit, type YAMLError, type YAMLMap, YAMLSeq } from "yaml"
-import { pythonFloat } from "./common.js"
+import { pythonFloat, PythonLiteral } from "./common.js"
 import { fromBase64, lacksPadding, UndecodableBinary } from "./content.js"
 import type { Key, Note } from "./notes.js"
 import type { Problem } from "./problem.js"
@@ -191,6 +191,28 @@ const pythonNumbers = (resolve: Resolve, list: unknown, zeroFloats: boolean) => 
   })
 }
 
+/**
+ * The numbers inside an argument list's maps and lists (`[echo, {version: 1.0}]`), which cloud-init writes as Python's
+ * str() of the container: a float as Python writes it (`1.0`, `-0.0`, `1e+20`, where its value alone is `1`, `0`,
+ * `100000000000000000000`), an integer past JavaScript's exact ones as its digits (PythonLiteral). What is written in
+ * place alone: a map or list given by an alias is its anchor's, used elsewhere too, and is left as it is.
+ */
+const pythonNestedNumbers = (resolve: Resolve, list: unknown) => {
+  const seq = resolve(list)
+  if (!isSeq(seq)) return
+  const number = (item: unknown) => {
+    if (isSeq(item) || isMap(item)) return inside(item)
+    if (!isScalar(item) || typeof item.value !== "number" || item.source === undefined) return
+    const integer = isInteger(item.tag, item.source)
+    if (integer && Number.isSafeInteger(item.value)) return
+    item.value = new PythonLiteral(integer ? exactInteger(item.source) : pythonFloat(item.value))
+  }
+  const inside = (collection: YAMLSeq | YAMLMap) => {
+    for (const entry of collection.items) number(isPair(entry) ? entry.value : entry)
+  }
+  for (const entry of seq.items) if (isSeq(entry) || isMap(entry)) inside(entry)
+}
+
 /** PyYAML's timestamp with a time of day, which it makes a datetime (a date alone it makes a date, whose text is the same) */
 const PYYAML_DATETIME = /^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[Tt]|[ \t]+)([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]*))?(?:[ \t]*(Z|([-+])([0-9]{1,2})(?::([0-9]{2}))?))?$/
 
@@ -355,6 +377,7 @@ const keepAsWritten = (doc: Document, resolve: Resolve, keys: ReadonlySet<string
               notes.push({ path: [key, index], line: at(item.range?.[0] ?? 0), message })
             }
             pythonNumbers(resolve, item, true)
+            pythonNestedNumbers(resolve, item)
             pythonDatetimes(resolve, item)
           }
         }
