@@ -1,6 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
 import { ImdsError } from "../domain/errors.js"
 import { authorizedKeys } from "../domain/ssh-keys.js"
 import { truthOf } from "../domain/truth.js"
@@ -262,6 +263,8 @@ export const incus: CloudProvider = {
         )
       )
     const userDataDoc = config(USER_DATA)
+    /** the user-data as `userData` last read it: save_userdata keeps the vendor-data right after, which reads it there, not asks again */
+    const userDataRead = yield* Ref.make(Option.none<Effect.Effect.Success<typeof userDataDoc>>())
     /**
      * `public-keys` (a key, a list of them, or a map of those, as NoCloud's) in the operator's user.meta-data, which LXD and Incus append to
      * /1.0/meta-data: read from the key itself, a YAML document of its own
@@ -333,7 +336,7 @@ export const incus: CloudProvider = {
           if (name === "vendor-data" && Option.isSome(found) && textOf(found.value.bytes).trim() !== "") {
             // the user-data as it turns the vendor-data off (`vendor_data: {enabled: false}`); one that cannot be read is save_userdata's to name
             const user = yield* Effect.option(
-              Effect.flatMap(userDataDoc, (d) =>
+              Effect.flatMap(Effect.flatMap(Ref.get(userDataRead), Option.match({ onNone: () => userDataDoc, onSome: Effect.succeed })), (d) =>
                 Option.isSome(d) && userDataWord(d.value.bytes) === "cloud-config" ? parsedYaml(textOf(d.value.bytes)) : Effect.succeed(undefined)
               )
             )
@@ -356,7 +359,10 @@ export const incus: CloudProvider = {
       // the user-data's (over the vendor-data's), and the meta-data's `public-keys` (the operator's user.meta-data, as cloud-init reads them);
       // read side by side, so that a source held up to the read's one deadline never leaves the others none of it
       sshKeys: Effect.provide(allKeys, log),
-      userData: Effect.map(userDataDoc, Option.map(({ bytes }) => bytes)),
+      userData: Effect.map(
+        Effect.tap(userDataDoc, (d) => Ref.set(userDataRead, Option.some(d))),
+        Option.map(({ bytes }) => bytes)
+      ),
       keepWithUserData
     }
   })

@@ -252,6 +252,17 @@ describe("incus's vendor-data is never dropped silently", () => {
       expect(yield* earlyWarnings("#cloud-config\n{}\n", `#cloud-config\nusers: [default]\nssh_authorized_keys: [${key}]\n`)).toEqual([])
     })
   )
+  it.scopedLive("the user-data that says whether the vendor-data applies is the one save_userdata read: not asked for again", () =>
+    Effect.gen(function* () {
+      const instance = yield* makeTestInstance({
+        cloud: "incus",
+        instance: { hostname: "c1", userData: bytesOf("#cloud-config\npackages: [git]\n"), vendorData: bytesOf("#cloud-config\npackages: [htop]\n") }
+      })
+      const r = yield* instance.run(["early"])
+      expect(r.stderr).toContain("incus 'vendor-data' (cloud-config) is not applied: its key packages is ignored")
+      expect(instance.sim!.requests.filter((q) => q.path === "/1.0/config/cloud-init.user-data")).toHaveLength(1)
+    })
+  )
 })
 
 describe("incus's user-data keys", () => {

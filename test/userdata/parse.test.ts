@@ -2400,6 +2400,24 @@ ntp:
     // a list or map that holds itself (an alias inside its own anchor) is `[...]` or `{...}` there, as Python writes it
     expect(config("#cloud-config\nruncmd:\n  - &b [echo, {k: *b}]\n").runcmd).toEqual([{ kind: "argv", argv: ["echo", "{'k': ['echo', {...}]}"], index: 0 }])
     expect(config("#cloud-config\nruncmd:\n  - [echo, &m {k: *m, l: [*m]}]\n").runcmd).toEqual([{ kind: "argv", argv: ["echo", "{'k': {...}, 'l': [{...}]}"], index: 0 }])
+    // a float in one is Python's float (`1.0`, where its value alone is 1), an integer past 2**53 its digits, in bootcmd too
+    const numbers = "#cloud-config\nbootcmd:\n  - [echo, {version: 1.0, v: [-0.0, 1.0e+20, !!float 3, 12345678901234567890, 7, 0x10]}]\n"
+    expect(config(numbers).bootcmd).toEqual([
+      { kind: "argv", argv: ["echo", "{'version': 1.0, 'v': [-0.0, 1e+20, 3.0, 12345678901234567890, 7, 16]}"], index: 0 }
+    ])
+    // a timestamp in one is the date or datetime PyYAML makes of it, as repr() writes it (str() of a list writes its items' repr())
+    const dates = "#cloud-config\nruncmd:\n  - [echo, [2024-01-01, 2024-01-01T10:00:00Z, 2001-12-14 21:59:43.10 -5, 2024-1-2 9:05:07, '2024-01-01'], {d: 2024-01-01 10:00:00 +05:30}]\n"
+    expect(config(dates).runcmd).toEqual([
+      {
+        kind: "argv",
+        argv: [
+          "echo",
+          "[datetime.date(2024, 1, 1), datetime.datetime(2024, 1, 1, 10, 0, tzinfo=datetime.timezone.utc), datetime.datetime(2001, 12, 14, 21, 59, 43, 100000, tzinfo=datetime.timezone(datetime.timedelta(days=-1, seconds=68400))), datetime.datetime(2024, 1, 2, 9, 5, 7), '2024-01-01']",
+          "{'d': datetime.datetime(2024, 1, 1, 10, 0, tzinfo=datetime.timezone(datetime.timedelta(seconds=19800)))}"
+        ],
+        index: 0
+      }
+    ])
   })
 
   it("writes a timestamp with a time of day in an argument list as Python's str() writes the datetime PyYAML makes of it; a date, a quoted one, a !!str one and a line stay as written", () => {

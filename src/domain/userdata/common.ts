@@ -51,6 +51,11 @@ const pythonNumber = (n: number): string => (Number.isInteger(n) ? String(n) : p
 export const pythonText: ArgumentText = (value) =>
   typeof value === "boolean" ? (value ? "True" : "False") : value === null ? "None" : typeof value === "number" ? pythonNumber(value) : String(value)
 
+/** a number inside an argument list's map or list as Python writes it, where its value would not say (`1.0`, `1e+16`, an integer past 2**53): the YAML reading's */
+export class PythonLiteral {
+  constructor(readonly text: string) {}
+}
+
 /** a string as Python's `repr()` writes it: in single quotes unless it holds one and no double quote; the quote, `\\` and what is not printable escaped */
 const pythonStringRepr = (s: string): string => {
   const quote = s.includes("'") && !s.includes('"') ? '"' : "'"
@@ -90,6 +95,7 @@ const pythonContainerText = (value: object, max: number): string | "binary" | "t
     }
     let text: string | undefined
     if (typeof v === "string") text = pythonStringRepr(v)
+    else if (v instanceof PythonLiteral) text = v.text
     else if (v === null || typeof v === "number" || typeof v === "boolean") text = pythonText(v)
     else if (Array.isArray(v) || v instanceof Set) {
       const items: Array<string> = []

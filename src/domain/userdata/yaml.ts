@@ -5,7 +5,7 @@
  */
 import * as Either from "effect/Either"
 import { type Alias, type Document, isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, type Node, Pair, parseDocument, Scalar, type ScalarTag, type Tags, visit, type YAMLError, type YAMLMap, YAMLSeq } from "yaml"
-import { pythonFloat } from "./common.js"
+import { pythonFloat, PythonLiteral } from "./common.js"
 import { fromBase64, lacksPadding, UndecodableBinary } from "./content.js"
 import type { Key, Note } from "./notes.js"
 import type { Problem } from "./problem.js"
@@ -191,6 +191,32 @@ const pythonNumbers = (resolve: Resolve, list: unknown, zeroFloats: boolean) => 
   })
 }
 
+/**
+ * The numbers inside an argument list's maps and lists (`[echo, {version: 1.0}]`), which cloud-init writes as Python's
+ * str() of the container: a float as Python writes it (`1.0`, `-0.0`, `1e+20`, where its value alone is `1`, `0`,
+ * `100000000000000000000`), an integer past JavaScript's exact ones as its digits, a plain timestamp as Python's repr()
+ * of its date or datetime (pythonDatetimeRepr) (PythonLiteral). What is written in
+ * place alone: a map or list given by an alias is its anchor's, used elsewhere too, and is left as it is.
+ */
+const pythonNestedNumbers = (resolve: Resolve, list: unknown) => {
+  const seq = resolve(list)
+  if (!isSeq(seq)) return
+  const number = (item: unknown) => {
+    if (isSeq(item) || isMap(item)) return inside(item)
+    // a plain timestamp: a date or a datetime to PyYAML, whose repr() the container's text holds
+    const date = isScalar(item) && item.type === "PLAIN" && item.tag === undefined && typeof item.value === "string" ? pythonDatetimeRepr(item.value) : undefined
+    if (isScalar(item) && date !== undefined) item.value = new PythonLiteral(date)
+    if (!isScalar(item) || typeof item.value !== "number" || item.source === undefined) return
+    const integer = isInteger(item.tag, item.source)
+    if (integer && Number.isSafeInteger(item.value)) return
+    item.value = new PythonLiteral(integer ? exactInteger(item.source) : pythonFloat(item.value))
+  }
+  const inside = (collection: YAMLSeq | YAMLMap) => {
+    for (const entry of collection.items) number(isPair(entry) ? entry.value : entry)
+  }
+  for (const entry of seq.items) if (isSeq(entry) || isMap(entry)) inside(entry)
+}
+
 /** PyYAML's timestamp with a time of day, which it makes a datetime (a date alone it makes a date, whose text is the same) */
 const PYYAML_DATETIME = /^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[Tt]|[ \t]+)([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]*))?(?:[ \t]*(Z|([-+])([0-9]{1,2})(?::([0-9]{2}))?))?$/
 
@@ -218,6 +244,30 @@ export const pythonDatetime = (text: string): string | undefined => {
 
 /** PyYAML's date alone: four digits of year, two of month and of day (`2001-1-1` is text) */
 const PYYAML_DATE = /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/
+
+/**
+ * A plain timestamp as Python's `repr()` writes the date or datetime PyYAML makes of it, as `str()` of a list or map
+ * holding it writes it: `2024-01-01` is `datetime.date(2024, 1, 1)`, `2024-01-01T10:00:00Z` is
+ * `datetime.datetime(2024, 1, 1, 10, 0, tzinfo=datetime.timezone.utc)`. Undefined for any other text.
+ */
+const pythonDatetimeRepr = (text: string): string | undefined => {
+  if (PYYAML_DATE.test(text)) {
+    return pythonDatetime(`${text} 00:00:00`) === undefined ? undefined : `datetime.date(${text.split("-").map(Number).join(", ")})`
+  }
+  const m = PYYAML_DATETIME.exec(text)
+  if (m === null || pythonDatetime(text) === undefined) return undefined
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number]
+  const micro = Number((m[7] ?? "").slice(0, 6).padEnd(6, "0"))
+  const time = micro > 0 ? [hour, minute, second, micro] : second > 0 ? [hour, minute, second] : [hour, minute]
+  const offset = m[8] === undefined || m[8] === "Z" ? 0 : (m[9] === "-" ? -1 : 1) * (Number(m[10]) * 3600 + Number(m[11] ?? 0) * 60)
+  const zone =
+    m[8] === undefined
+      ? ""
+      : offset === 0
+        ? ", tzinfo=datetime.timezone.utc"
+        : `, tzinfo=datetime.timezone(datetime.timedelta(${offset < 0 ? `days=-1, seconds=${86400 + offset}` : `seconds=${offset}`}))`
+  return `datetime.datetime(${[year, month, day, ...time].join(", ")}${zone})`
+}
 
 /**
  * A plain scalar PyYAML takes for a timestamp that Python's datetime refuses
@@ -355,6 +405,7 @@ const keepAsWritten = (doc: Document, resolve: Resolve, keys: ReadonlySet<string
               notes.push({ path: [key, index], line: at(item.range?.[0] ?? 0), message })
             }
             pythonNumbers(resolve, item, true)
+            pythonNestedNumbers(resolve, item)
             pythonDatetimes(resolve, item)
           }
         }
