@@ -4,7 +4,7 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import { ImdsError } from "../domain/errors.js"
 import { authorizedKeys } from "../domain/ssh-keys.js"
-import { truthOf } from "../domain/truth.js"
+import { vendorDataSettingApplies } from "../domain/userdata/vendor-data.js"
 import { userDataWord } from "../domain/userdata/type.js"
 import { bytesOf, lines, sortedUnique, textOf } from "../domain/text.js"
 import { Config } from "../services/Config.js"
@@ -195,18 +195,8 @@ const appliedVendorKey =
         return entry?.["name"] === cloudUser && Object.keys(entry).every((k) => ["name", "ssh_authorized_keys", "ssh-authorized-keys"].includes(k))
       }))
 
-/**
- * whether the user-data lets the vendor-data apply, as cloud-init decides:
- * unless it says `vendor_data: {enabled: ...}` with anything but true (a
- * `vendor_data` that is no map turns it off too, null included: cloud-init's
- * merge keeps the user-data's null over its built-in `{enabled: true}`)
- */
-const vendorDataApplies = (user: ConfigDoc): boolean => {
-  if (!Object.hasOwn(user, "vendor_data")) return true
-  const setting = user["vendor_data"]
-  if (setting === null || typeof setting !== "object" || Array.isArray(setting)) return false
-  return !Object.hasOwn(setting, "enabled") || truthOf((setting as ConfigDoc)["enabled"]) === true
-}
+/** whether the user-data lets the vendor-data apply: unless its `vendor_data` setting turns it off */
+const vendorDataApplies = (user: ConfigDoc): boolean => !Object.hasOwn(user, "vendor_data") || vendorDataSettingApplies(user["vendor_data"])
 
 /**
  * The configuration the instance's keys come from: the user-data's, over

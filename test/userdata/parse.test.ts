@@ -1386,6 +1386,17 @@ describe("#cloud-config", () => {
     expect(notes("#cloud-config\nallow_public_ssh_keys: 1.0\nssh_publish_hostkeys: {enabled: true}\n").warnings).toEqual(named)
   })
 
+  // cloud-init consumes vendor-data only where vendor_data's `enabled` is a true word (util.is_true: a float 1.0 is none);
+  // this edition applies none, so a setting that turns it off asks what is done anyway
+  it("accepts vendor_data that turns vendor-data off; one that turns it on, or is no map, is named", () => {
+    for (const value of ["{enabled: false}", "{enabled: 'no', prefix: [/bin/sh]}", "{enabled: 1.0}", "{enabled: null}"]) {
+      expect(notes(`#cloud-config\nvendor_data: ${value}\n`), value).toEqual({ problems: [], warnings: [] })
+    }
+    for (const value of ["{enabled: true}", "{enabled: 'yes'}", "{prefix: [/bin/sh]}", "{}", "false", "[x]"]) {
+      expect(notes(`#cloud-config\nvendor_data: ${value}\n`).warnings, value).toEqual(["unsupported cloud-config keys: vendor_data"])
+    }
+  })
+
   // cc_ssh: get_cfg_option_list(cfg["ssh_publish_hostkeys"], "blacklist", ...) takes any value (a text is a list of it), and
   // get_cfg_option_bool(..., "enabled", True) a float 1.0 as false (str: "1.0"): no host key is published
   it("accepts ssh_publish_hostkeys: {enabled: false} beside a blacklist that is no list, and {enabled: 1.0}: cloud-init publishes no host key", () => {

@@ -8,6 +8,7 @@
 import { truthOf } from "../truth.js"
 import type { Reader } from "./common.js"
 import { asMap } from "./notes.js"
+import { vendorDataSettingApplies } from "./vendor-data.js"
 
 /** cc_growpart's own settings: mode `auto`, the root filesystem's device; a `/etc/growroot-disabled` is not looked at */
 const growsRoot = (value: unknown): boolean => {
@@ -63,6 +64,9 @@ const DONE_ANYWAY: ReadonlyArray<readonly [string, (value: unknown) => boolean]>
   ["allow_public_ssh_keys", (v) => truthOf(v) === true],
   // cc_ssh: no host keys published to the cloud (`enabled` read by get_cfg_option_bool: anything but a true word), which this edition never does
   ["ssh_publish_hostkeys", publishesNone],
+  // cloud-init's vendor_data turned off (a map whose `enabled` is not a true word): no vendor-data applied, which this edition
+  // never applies (the vendor-data's own line names what a cloud's holds); one that is no map cloud-init warns of, and is named
+  ["vendor_data", (v) => asMap(v) !== undefined && !vendorDataSettingApplies(v)],
   // cc_set_passwords expires only the passwords it sets: `expire: false` alone (Proxmox writes it for every instance) sets and expires none
   ["chpasswd", (v) => Object.keys(asMap(v) ?? {}).join() === "expire" && truthOf(asMap(v)?.["expire"]) === false]
 ]

@@ -150,7 +150,8 @@ const DONE_ANYWAY_TEXT_FLAGS: ReadonlySet<string> = new Set([
  */
 const NESTED_TEXT_FLAGS: ReadonlyMap<string, string> = new Map([
   ["ssh", "emit_keys_to_console"],
-  ["ssh_publish_hostkeys", "enabled"]
+  ["ssh_publish_hostkeys", "enabled"],
+  ["vendor_data", "enabled"]
 ])
 
 /** whether a pair's ancestry (document, map, a top-level pair, its map) makes its key one of NESTED_TEXT_FLAGS */
