@@ -703,6 +703,7 @@ describe.concurrent("the resident process of a first boot", () => {
   itSystem("early waiting for the lock of a phase run by hand that completes the bootstrap asks the metadata service nothing, as a process of its own", { tools: { flock: "util-linux" } }, async ({ expect }) => {
     const { instance, env } = await newInstance()
     await bootAndServe(env, instance)
+    const pid = serverPid(instance)!
     const asked = () => instance.sim!.requests.map((r) => `${r.method} ${r.path}`)
     const before = asked()
     // another phase holds the state directory's lock (a phase run by hand) until the test lets it go
@@ -722,6 +723,9 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(r.code).toBe(0)
     expect(r.stderr).toBe("another phase is running; waiting for it to end\nalready bootstrapped\n")
     expect(waiting).toEqual(before)
+    expect(asked()).toEqual(before)
+    // nor after the phase: a read-ahead it never decided on is not started as it ends (the bootstrap complete, the server then ends)
+    await until(() => !alive(pid), "the resident process ends once the bootstrap is complete")
     expect(asked()).toEqual(before)
   })
 
