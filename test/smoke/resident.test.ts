@@ -457,6 +457,25 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(readdirSync(run)).toEqual([])
   })
 
+  it("final run by its client itself while the resident process lives (stopped past the watchdog's wait: a slow CPU) leaves that server its name and FIFO, which it removes as it ends", async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    await bootAndServe(env, instance)
+    for (const phase of ["early", "main"]) expect((await startService(phase, env)).code).toBe(0)
+    const pid = serverPid(instance)!
+    held.push(pid)
+    process.kill(pid, "SIGSTOP")
+    // final's client gets no answer: its watchdog answers T (quickSleep's waits), and it runs final in a process of its own
+    const final = await startService("final", env, ["sh"], quickSleep(join(instance.dir, "sleeps")))
+    expect(final.code).toBe(0)
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+    const run = join(instance.root, "run/tiny-cloud")
+    // a live server's: not removed under it by final's client (only a dead or starting one's are)
+    expect(readdirSync(run).sort()).toEqual(["requests", "server.pid"])
+    process.kill(pid, "SIGCONT")
+    await until(() => !alive(pid), "the resident process ends, the bootstrap complete")
+    expect(readdirSync(run)).toEqual([])
+  })
+
   it("a server.pid left by a crashed boot that names another live process does not keep it from serving", async ({ expect }) => {
     const { instance, env } = await newInstance()
     const other = Number(execFileSync("sh", ["-c", "sleep 30 </dev/null >/dev/null 2>&1 & echo $!"], { encoding: "utf8" }))
