@@ -6,7 +6,7 @@
  * resident process is not missed; it never outlives final.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process"
-import { chmodSync, closeSync, constants, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, writeSync } from "node:fs"
+import { chmodSync, chownSync, closeSync, constants, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, writeSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, describe, it } from "vitest"
 import { ovfEnvXml } from "../../src/sim/clouds/azure.js"
@@ -1054,6 +1054,18 @@ describe.concurrent("the resident process of a first boot", () => {
     // (were it to serve, it would not wait long)
     expect(await runProgram(["serve"], { ...instance.env, TINY_CLOUD_RESIDENT_IDLE: "0.5" })).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud serve: ${instance.root}/run/tiny-cloud: not this user's alone; not serving\n` })
     expect(readdirSync(join(instance.root, "run/tiny-cloud"))).toEqual([])
+  })
+
+  // (its owner another user: only root may give it one)
+  it.skipIf(process.getuid?.() !== 0)("a run directory of another user's, for that user alone (0700), is not its own: it says so in one line and does not serve", async ({ expect }) => {
+    const { instance } = await newInstance()
+    const run = join(instance.root, "run/tiny-cloud")
+    mkdirSync(run, { recursive: true, mode: 0o700 })
+    chmodSync(run, 0o700)
+    chownSync(run, 65534, 65534)
+    // (were it to serve, it would not wait long)
+    expect(await runProgram(["serve"], { ...instance.env, TINY_CLOUD_RESIDENT_IDLE: "0.5" })).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud serve: ${run}: not this user's alone; not serving\n` })
+    expect(readdirSync(run)).toEqual([])
   })
 
   it.for(["/run/tiny-cloud", "/run"])("%s a symbolic link out of ROOT (planted in an image): nothing is made through it, by the boot service or the server; the services run each phase in a process of their own", async (link, { expect }) => {
