@@ -6,7 +6,7 @@
  * resident process is not missed; it never outlives final.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process"
-import { chmodSync, closeSync, constants, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, writeSync } from "node:fs"
+import { chmodSync, chownSync, closeSync, constants, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, writeSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, describe, it } from "vitest"
 import { ovfEnvXml } from "../../src/sim/clouds/azure.js"
@@ -457,6 +457,25 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(readdirSync(run)).toEqual([])
   })
 
+  it("final run by its client itself while the resident process lives (stopped past the watchdog's wait: a slow CPU) leaves that server its name and FIFO, which it removes as it ends", async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    await bootAndServe(env, instance)
+    for (const phase of ["early", "main"]) expect((await startService(phase, env)).code).toBe(0)
+    const pid = serverPid(instance)!
+    held.push(pid)
+    process.kill(pid, "SIGSTOP")
+    // final's client gets no answer: its watchdog answers T (quickSleep's waits), and it runs final in a process of its own
+    const final = await startService("final", env, ["sh"], quickSleep(join(instance.dir, "sleeps")))
+    expect(final.code).toBe(0)
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+    const run = join(instance.root, "run/tiny-cloud")
+    // a live server's: not removed under it by final's client (only a dead or starting one's are)
+    expect(readdirSync(run).sort()).toEqual(["requests", "server.pid"])
+    process.kill(pid, "SIGCONT")
+    await until(() => !alive(pid), "the resident process ends, the bootstrap complete")
+    expect(readdirSync(run)).toEqual([])
+  })
+
   it("a server.pid left by a crashed boot that names another live process does not keep it from serving", async ({ expect }) => {
     const { instance, env } = await newInstance()
     const other = Number(execFileSync("sh", ["-c", "sleep 30 </dev/null >/dev/null 2>&1 & echo $!"], { encoding: "utf8" }))
@@ -703,6 +722,7 @@ describe.concurrent("the resident process of a first boot", () => {
   itSystem("early waiting for the lock of a phase run by hand that completes the bootstrap asks the metadata service nothing, as a process of its own", { tools: { flock: "util-linux" } }, async ({ expect }) => {
     const { instance, env } = await newInstance()
     await bootAndServe(env, instance)
+    const pid = serverPid(instance)!
     const asked = () => instance.sim!.requests.map((r) => `${r.method} ${r.path}`)
     const before = asked()
     // another phase holds the state directory's lock (a phase run by hand) until the test lets it go
@@ -722,6 +742,9 @@ describe.concurrent("the resident process of a first boot", () => {
     expect(r.code).toBe(0)
     expect(r.stderr).toBe("another phase is running; waiting for it to end\nalready bootstrapped\n")
     expect(waiting).toEqual(before)
+    expect(asked()).toEqual(before)
+    // nor after the phase: a read-ahead it never decided on is not started as it ends (the bootstrap complete, the server then ends)
+    await until(() => !alive(pid), "the resident process ends once the bootstrap is complete")
     expect(asked()).toEqual(before)
   })
 
@@ -1031,6 +1054,18 @@ describe.concurrent("the resident process of a first boot", () => {
     // (were it to serve, it would not wait long)
     expect(await runProgram(["serve"], { ...instance.env, TINY_CLOUD_RESIDENT_IDLE: "0.5" })).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud serve: ${instance.root}/run/tiny-cloud: not this user's alone; not serving\n` })
     expect(readdirSync(join(instance.root, "run/tiny-cloud"))).toEqual([])
+  })
+
+  // (its owner another user: only root may give it one)
+  it.skipIf(process.getuid?.() !== 0)("a run directory of another user's, for that user alone (0700), is not its own: it says so in one line and does not serve", async ({ expect }) => {
+    const { instance } = await newInstance()
+    const run = join(instance.root, "run/tiny-cloud")
+    mkdirSync(run, { recursive: true, mode: 0o700 })
+    chmodSync(run, 0o700)
+    chownSync(run, 65534, 65534)
+    // (were it to serve, it would not wait long)
+    expect(await runProgram(["serve"], { ...instance.env, TINY_CLOUD_RESIDENT_IDLE: "0.5" })).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud serve: ${run}: not this user's alone; not serving\n` })
+    expect(readdirSync(run)).toEqual([])
   })
 
   it.for(["/run/tiny-cloud", "/run"])("%s a symbolic link out of ROOT (planted in an image): nothing is made through it, by the boot service or the server; the services run each phase in a process of their own", async (link, { expect }) => {
