@@ -14,6 +14,25 @@ import { PROGRAM, runProgram, useInstances } from "../support/harness.js"
 import { until } from "../support/openrc.js"
 import { itSystem } from "../support/system.js"
 
+/**
+ * A phase's stand-in holding the state directory's lock, as a phase does until its last write (`then`, a shell command
+ * run before it lets go), from when this returns until `release`
+ */
+const holdStateLock = async (instance: { readonly dir: string; readonly root: string }, then = "") => {
+  const go = join(instance.dir, "go")
+  const holding = join(instance.dir, "holding")
+  const script = `: > "${holding}"; while [ ! -e "${go}" ]; do sleep 0.02; done${then === "" ? "" : `; ${then}`}`
+  const holder = spawn("flock", ["-x", join(instance.root, "var/lib/cloud"), "sh", "-c", script], { stdio: "ignore" })
+  const gone = new Promise((done) => holder.on("close", done))
+  await until(() => existsSync(holding), "the lock is held")
+  return {
+    release: async () => {
+      writeFileSync(go, "")
+      await gone
+    }
+  }
+}
+
 const makeInstance = useInstances()
 
 describe("tiny-cloud status --wait across processes", () => {
@@ -72,18 +91,13 @@ describe("tiny-cloud --bootstrap while a phase runs", () => {
     const instance = await makeInstance({ cloud: "aws", instance: { hostname: "web-1.example" } })
     for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
     // final runs: it holds the state directory's lock until the test lets it go, having written the marker
-    const go = join(instance.dir, "go")
-    const holding = join(instance.dir, "holding")
-    const holder = spawn("flock", ["-x", join(instance.root, "var/lib/cloud"), "sh", "-c", `: > "${holding}"; while [ ! -e "${go}" ]; do sleep 0.02; done`], { stdio: "ignore" })
-    const holderGone = new Promise((done) => holder.on("close", done))
-    await until(() => existsSync(holding), "the lock is held")
+    const holder = await holdStateLock(instance)
     let finished = false
     const asked = instance.run(["--bootstrap", "incomplete"]).then((r) => ((finished = true), r))
     const waits = () => readCommandLog(instance.fake).some((c) => c.stdin.includes("a phase is running; waiting for it to end"))
     await until(() => finished || waits(), "--bootstrap incomplete ends or waits")
     writeFileSync(join(instance.root, "var/lib/cloud/.bootstrap-complete"), "")
-    writeFileSync(go, "")
-    await holderGone
+    await holder.release()
     const r = await asked
     expect([r.code, r.stderr]).toEqual([0, "a phase is running; waiting for it to end\nbootstrap marked incomplete\n"])
     expect(existsSync(join(instance.root, "var/lib/cloud/.bootstrap-complete"))).toBe(false)
@@ -94,11 +108,7 @@ describe("tiny-cloud --bootstrap while a phase runs", () => {
     const instance = await makeInstance({ cloud: "aws", instance: { hostname: "web-1.example" } })
     for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
     const state = join(instance.root, "var/lib/cloud")
-    const go = join(instance.dir, "go")
-    const holding = join(instance.dir, "holding")
-    const holder = spawn("flock", ["-x", state, "sh", "-c", `: > "${holding}"; while [ ! -e "${go}" ]; do sleep 0.02; done`], { stdio: "ignore" })
-    const holderGone = new Promise((done) => holder.on("close", done))
-    await until(() => existsSync(holding), "the lock is held")
+    const holder = await holdStateLock(instance)
     // the asker's parent (this process) keeps the directory open, as a shell's descriptor 3 would
     const open = openSync(state, "r")
     try {
@@ -108,8 +118,7 @@ describe("tiny-cloud --bootstrap while a phase runs", () => {
       await until(() => finished || waits(), "--bootstrap incomplete ends or waits")
       // final's last write, then it ends
       writeFileSync(join(state, ".bootstrap-complete"), "")
-      writeFileSync(go, "")
-      await holderGone
+      await holder.release()
       const r = await asked
       expect([r.code, r.stderr]).toEqual([0, "a phase is running; waiting for it to end\nbootstrap marked incomplete\n"])
       expect((await instance.run(["--bootstrap", "status"])).stdout).toBe("incomplete\n")
@@ -192,11 +201,7 @@ describe("a phase run by hand while another holds the lock", () => {
     const instance = await makeInstance({ cloud: "aws", instance: { hostname: "web-1.example" } })
     for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
     const state = join(instance.root, "var/lib/cloud")
-    const go = join(instance.dir, "go")
-    const holding = join(instance.dir, "holding")
-    const holder = spawn("flock", ["-x", state, "sh", "-c", `: > "${holding}"; while [ ! -e "${go}" ]; do sleep 0.02; done`], { stdio: "ignore" })
-    const holderGone = new Promise((done) => holder.on("close", done))
-    await until(() => existsSync(holding), "the lock is held")
+    const holder = await holdStateLock(instance)
     // the operator's shell, which runs main once the record names it
     const shell = join(instance.dir, "shell")
     const named = join(instance.dir, "named")
@@ -214,8 +219,7 @@ describe("a phase run by hand while another holds the lock", () => {
     writeFileSync(named, "")
     await until(() => finished || stderr.includes("waiting"), "main ends or waits")
     const waited = stderr.includes("another phase is running; waiting for it to end")
-    writeFileSync(go, "")
-    await holderGone
+    await holder.release()
     expect([waited, await code]).toEqual([true, 0])
   })
 
@@ -223,12 +227,8 @@ describe("a phase run by hand while another holds the lock", () => {
     const instance = await makeInstance({ cloud: "aws", instance: { hostname: "web-1.example" } })
     for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
     const state = join(instance.root, "var/lib/cloud")
-    const go = join(instance.dir, "go")
-    const holding = join(instance.dir, "holding")
     // final, holding the lock until its last write, the marker
-    const holder = spawn("flock", ["-x", state, "sh", "-c", `: > "${holding}"; while [ ! -e "${go}" ]; do sleep 0.02; done; : > "${state}/.bootstrap-complete"`], { stdio: "ignore" })
-    const holderGone = new Promise((done) => holder.on("close", done))
-    await until(() => existsSync(holding), "the lock is held")
+    const holder = await holdStateLock(instance, `: > "${state}/.bootstrap-complete"`)
     let finished = false
     let stderr = ""
     const main = spawn(process.execPath, [PROGRAM, "main"], { env: instance.env, stdio: ["ignore", "ignore", "pipe"] })
@@ -237,8 +237,7 @@ describe("a phase run by hand while another holds the lock", () => {
     try {
       await until(() => finished || stderr.includes("waiting"), "main ends or waits")
     } finally {
-      writeFileSync(go, "")
-      await holderGone
+      await holder.release()
     }
     // before: main ran its actions again after the bootstrap was complete
     expect([await code, stderr]).toEqual([0, "another phase is running; waiting for it to end\nalready bootstrapped\n"])
@@ -248,12 +247,8 @@ describe("a phase run by hand while another holds the lock", () => {
     const instance = await makeInstance({ cloud: "aws", instance: { hostname: "web-1.example" } })
     for (const phase of ["boot", "early", "main"]) expect((await instance.run([phase])).code).toBe(0)
     const state = join(instance.root, "var/lib/cloud")
-    const go = join(instance.dir, "go")
-    const holding = join(instance.dir, "holding")
     // the lock held by no process main runs under: the running entry alone says the phase is its caller
-    const holder = spawn("flock", ["-x", state, "sh", "-c", `: > "${holding}"; while [ ! -e "${go}" ]; do sleep 0.02; done`], { stdio: "ignore" })
-    const holderGone = new Promise((done) => holder.on("close", done))
-    await until(() => existsSync(holding), "the lock is held")
+    const holder = await holdStateLock(instance)
     // the earlier edition's final (installed over by apk upgrade in bootcmd), which runs main in runcmd
     const caller = join(instance.dir, "caller")
     const named = join(instance.dir, "named")
@@ -277,8 +272,7 @@ describe("a phase run by hand while another holds the lock", () => {
       writeFileSync(named, "")
       await until(() => finished || stderr.includes("waiting"), "main ends or waits")
     } finally {
-      writeFileSync(go, "")
-      await holderGone
+      await holder.release()
     }
     expect([stderr.includes("waiting"), await code, stdout, stderr]).toEqual([
       false,
