@@ -136,6 +136,9 @@ describe("users' documents", () => {
     ["alpine-config-mirror-agetty.yaml", []],
     ["alpine-config-virt-install-setup-disk.yaml", []],
     ["alpine-config-hostname-key.yaml", ["unknown #alpine-config keys ignored: hostname"]],
+    ["alpine-config-user-ntp-apk-cache.yaml", []],
+    ["alpine-config-user-string-write-files.yaml", ["line 16: write_files[3]: no path; skipped"]],
+    ["alpine-config-mirror-version-dot.yaml", []],
     // documents users pasted into bug reports, tutorials and Q&A pages, and the odd YAML they carry
     // hyphenated user keys (primary-group, ssh-authorized-keys), groups as one string, a chpasswd inside a user entry (not cloud-init's either)
     ["hypriot-rpi-hyphenated-user.yaml", ["unsupported cloud-config keys: manage_etc_hosts, apt_preserve_sources_list, users[0].chpasswd"]],
