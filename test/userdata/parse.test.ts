@@ -2431,6 +2431,21 @@ ntp:
     ])
   })
 
+  it("writes a !!timestamp (quoted too) or a `!` one in an argument list as the date or datetime PyYAML makes of it; as a command it is a date, named", () => {
+    const source = "#cloud-config\nruncmd:\n  - [echo, !!timestamp 2024-01-01T10:00:00Z, ! '2024-01-01 10:00:00Z', [!!timestamp '2024-01-01', ! \"2024-01-01T10:00:00Z\", !!str 2024-01-01]]\n"
+    expect(config(source).runcmd).toEqual([
+      {
+        kind: "argv",
+        argv: ["echo", "2024-01-01 10:00:00+00:00", "2024-01-01 10:00:00+00:00", "[datetime.date(2024, 1, 1), datetime.datetime(2024, 1, 1, 10, 0, tzinfo=datetime.timezone.utc), '2024-01-01']"],
+        index: 0
+      }
+    ])
+    expect(notes("#cloud-config\nruncmd:\n  - !!timestamp 2024-01-01\n  - ! '2024-01-01'\n").warnings).toEqual([
+      "line 3: runcmd[0]: a date, not a command (a string or a list): cloud-init refuses it and runs none of runcmd; here it runs as the command written",
+      "line 4: runcmd[1]: a date, not a command (a string or a list): cloud-init refuses it and runs none of runcmd; here it runs as the command written"
+    ])
+  })
+
   it("writes a timestamp with a time of day in an argument list as Python's str() writes the datetime PyYAML makes of it; a date, a quoted one, a !!str one and a line stay as written", () => {
     const source =
       "#cloud-config\nruncmd:\n  - [touch, -d, 2024-01-01T10:00:00Z, 2024-1-2 9:05:00.5, 2001-12-14 21:59:43.10 -5, 2002-12-14t21:59:43 +01:30, 2002-12-14 21:59:43.0-00:30]\n" +
