@@ -132,7 +132,8 @@ const configDocOf = (bytes: Uint8Array, url: string, what: "user-data" | "vendor
     // a `## template: jinja` line or blank lines before the header, any case
     const word = userDataWord(bytes)
     if (word !== "cloud-config" && word !== "alpine-config") return Option.none<ConfigDoc>()
-    const parsed = yield* Effect.either(parsedYaml(textOf(bytes)))
+    // numbers as written: `vendor_data: {enabled: 1.0}` is no true word to cloud-init (str(1.0) is `1.0`), where its value alone is 1
+    const parsed = yield* Effect.either(parsedYaml(textOf(bytes), { numbersAsWritten: true }))
     if (Either.isLeft(parsed)) {
       yield* warn(`keys of ${what} left out: ${new ImdsError({ cloud: "incus", url, reason: `invalid YAML in ${what}: ${parsed.left}` }).message}`)
       return Option.none<ConfigDoc>()
@@ -327,7 +328,7 @@ export const incus: CloudProvider = {
             // the user-data as it turns the vendor-data off (`vendor_data: {enabled: false}`); one that cannot be read is save_userdata's to name
             const user = yield* Effect.option(
               Effect.flatMap(Effect.flatMap(Ref.get(userDataRead), Option.match({ onNone: () => userDataDoc, onSome: Effect.succeed })), (d) =>
-                Option.isSome(d) && userDataWord(d.value.bytes) === "cloud-config" ? parsedYaml(textOf(d.value.bytes)) : Effect.succeed(undefined)
+                Option.isSome(d) && userDataWord(d.value.bytes) === "cloud-config" ? parsedYaml(textOf(d.value.bytes), { numbersAsWritten: true }) : Effect.succeed(undefined)
               )
             )
             const doc = Option.getOrUndefined(user)

@@ -249,6 +249,7 @@ describe("incus's vendor-data is never dropped silently", () => {
       // LXD's vendor-data for cloud-init.ssh-keys of the default user: its keys are installed, nothing else is there
       expect(yield* earlyWarnings("#!/bin/sh\necho hi\n", `#cloud-config\nusers:\n- name: alpine\n  ssh-authorized-keys:\n  - ${key}\n`)).toEqual([])
       expect(yield* earlyWarnings("#cloud-config\nvendor_data: {enabled: false}\n", vendor)).toEqual([])
+      expect(yield* earlyWarnings("#cloud-config\nvendor_data: {enabled: 1.0}\n", vendor)).toEqual([])
       expect(yield* earlyWarnings("#cloud-config\n{}\n", `#cloud-config\nusers: [default]\nssh_authorized_keys: [${key}]\n`)).toEqual([])
     })
   )
@@ -458,6 +459,9 @@ describe("incus's vendor-data keys (LXD's cloud-init.ssh-keys.* options), beneat
       expect(yield* keysOf("#cloud-config\nvendor_data:\n", vendor)).toEqual({ code: 0, stdout: "", stderr: "" })
       expect(yield* keysOf("#cloud-config\nvendor_data: {}\n", vendor)).toEqual({ code: 0, stdout: `${vendors}\n`, stderr: "" })
       expect(yield* keysOf("#cloud-config\nvendor_data: {enabled: 'yes', prefix: []}\n", vendor)).toEqual({ code: 0, stdout: `${vendors}\n`, stderr: "" })
+      // a float 1.0 is no true word to util.is_true (str(1.0) is '1.0'): off, as save_userdata reads it; an integer 1 is one
+      expect(yield* keysOf("#cloud-config\nvendor_data: {enabled: 1.0}\n", vendor)).toEqual({ code: 0, stdout: "", stderr: "" })
+      expect(yield* keysOf("#cloud-config\nvendor_data: {enabled: 1}\n", vendor)).toEqual({ code: 0, stdout: `${vendors}\n`, stderr: "" })
     })
   )
 

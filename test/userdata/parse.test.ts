@@ -2406,8 +2406,12 @@ ntp:
     expect(notes("#cloud-config\nruncmd:\n  - [echo, [!!binary aGk=]]\n  - echo ok\n").problems).toEqual(["line 3: runcmd[0][1]: expected a string, got a list; runcmd[0] skipped"])
     // an alias names one map at many places: never more of its text than the user-data may hold
     const many = `#cloud-config\nx: &a {k: ${"a".repeat(80)}}\nruncmd:\n  - [echo, *a, *a, *a, *a]\n  - echo ok\n`
-    expect(notes(many, { maxBytes: 300, maxDecompressedBytes: 300 }).problems).toEqual(["line 4: runcmd[0][3]: more than 300 bytes of commands, the limit for user-data; runcmd[0] skipped"])
+    expect(notes(many, { maxBytes: 300, maxDecompressedBytes: 300 }).problems).toEqual(["line 4: runcmd[0][4]: more than 300 bytes of commands, the limit for user-data; runcmd[0] skipped"])
     expect(config(many, { maxBytes: 300, maxDecompressedBytes: 300 }).runcmd).toEqual([{ kind: "shell", script: "echo ok", index: 1 }])
+    // the text of a list deep in lists is counted once, not at each level: 8 levels of 100 characters are far below 300
+    const deep = `#cloud-config\nx: &a ${"[".repeat(8)}${"a".repeat(100)}${"]".repeat(8)}\nruncmd:\n  - [echo, *a]\n`
+    expect(notes(deep, { maxBytes: 300, maxDecompressedBytes: 300 }).problems).toEqual([])
+    expect(config(deep, { maxBytes: 300, maxDecompressedBytes: 300 }).runcmd).toEqual([{ kind: "argv", argv: ["echo", `${"[".repeat(8)}'${"a".repeat(100)}'${"]".repeat(8)}`], index: 0 }])
     // a list or map that holds itself (an alias inside its own anchor) is `[...]` or `{...}` there, as Python writes it
     expect(config("#cloud-config\nruncmd:\n  - &b [echo, {k: *b}]\n").runcmd).toEqual([{ kind: "argv", argv: ["echo", "{'k': ['echo', {...}]}"], index: 0 }])
     expect(config("#cloud-config\nruncmd:\n  - [echo, &m {k: *m, l: [*m]}]\n").runcmd).toEqual([{ kind: "argv", argv: ["echo", "{'k': {...}, 'l': [{...}]}"], index: 0 }])
@@ -2428,6 +2432,21 @@ ntp:
         ],
         index: 0
       }
+    ])
+  })
+
+  it("writes a !!timestamp (quoted too) or a `!` one in an argument list as the date or datetime PyYAML makes of it; as a command it is a date, named", () => {
+    const source = "#cloud-config\nruncmd:\n  - [echo, !!timestamp 2024-01-01T10:00:00Z, ! '2024-01-01 10:00:00Z', [!!timestamp '2024-01-01', ! \"2024-01-01T10:00:00Z\", !!str 2024-01-01]]\n"
+    expect(config(source).runcmd).toEqual([
+      {
+        kind: "argv",
+        argv: ["echo", "2024-01-01 10:00:00+00:00", "2024-01-01 10:00:00+00:00", "[datetime.date(2024, 1, 1), datetime.datetime(2024, 1, 1, 10, 0, tzinfo=datetime.timezone.utc), '2024-01-01']"],
+        index: 0
+      }
+    ])
+    expect(notes("#cloud-config\nruncmd:\n  - !!timestamp 2024-01-01\n  - ! '2024-01-01'\n").warnings).toEqual([
+      "line 3: runcmd[0]: a date, not a command (a string or a list): cloud-init refuses it and runs none of runcmd; here it runs as the command written",
+      "line 4: runcmd[1]: a date, not a command (a string or a list): cloud-init refuses it and runs none of runcmd; here it runs as the command written"
     ])
   })
 

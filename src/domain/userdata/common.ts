@@ -87,6 +87,8 @@ const pythonContainerText = (value: object, max: number): string | "binary" | "t
       return undefined
     }
     if (open.has(v)) return Array.isArray(v) || v instanceof Map ? "[...]" : "{...}"
+    // (the text of what it holds is counted once, as its items are written: a list deep in lists is not counted at each level)
+    const before = length
     const inner = (item: unknown) => {
       open.add(v)
       const t = repr(item, depth + 1)
@@ -130,7 +132,7 @@ const pythonContainerText = (value: object, max: number): string | "binary" | "t
       }
       text = `{${items.join(", ")}}`
     }
-    length += text.length
+    length = before + text.length
     if (length > max) refused = "too long"
     return refused === undefined ? text : undefined
   }

@@ -204,8 +204,9 @@ const pythonNestedNumbers = (resolve: Resolve, list: unknown) => {
   if (!isSeq(seq)) return
   const number = (item: unknown) => {
     if (isSeq(item) || isMap(item)) return inside(item)
-    // a plain timestamp: a date or a datetime to PyYAML, whose repr() the container's text holds
-    const date = isScalar(item) && item.type === "PLAIN" && item.tag === undefined && typeof item.value === "string" ? pythonDatetimeRepr(item.value) : undefined
+    // a plain timestamp (or a `!!timestamp` one): a date or a datetime to PyYAML, whose repr() the container's text holds
+    const stamp = timestampText(item)
+    const date = stamp === undefined ? undefined : pythonDatetimeRepr(stamp)
     if (isScalar(item) && date !== undefined) item.value = new PythonLiteral(date)
     if (!isScalar(item) || typeof item.value !== "number" || item.source === undefined) return
     const integer = isInteger(item.tag, item.source)
@@ -217,6 +218,12 @@ const pythonNestedNumbers = (resolve: Resolve, list: unknown) => {
   }
   for (const entry of seq.items) if (isSeq(entry) || isMap(entry)) inside(entry)
 }
+
+const TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+/** a scalar's text where PyYAML resolves it as a timestamp: plain and untagged, or tagged `!!timestamp` (quoted too) */
+const timestampText = (item: unknown): string | undefined =>
+  isScalar(item) && typeof item.value === "string" && (item.tag === TIMESTAMP_TAG || (item.type === "PLAIN" && item.tag === undefined)) ? item.value : undefined
 
 /** PyYAML's timestamp with a time of day, which it makes a datetime (a date alone it makes a date, whose text is the same) */
 const PYYAML_DATETIME = /^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[Tt]|[ \t]+)([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]*))?(?:[ \t]*(Z|([-+])([0-9]{1,2})(?::([0-9]{2}))?))?$/
@@ -299,9 +306,9 @@ const pythonDatetimes = (resolve: Resolve, list: unknown) => {
   if (!isSeq(seq)) return
   seq.items.forEach((entry, i) => {
     const item = resolve(entry)
-    if (!isScalar(item) || item.type !== "PLAIN" || item.tag !== undefined || typeof item.value !== "string") return
-    const text = pythonDatetime(item.value)
-    if (text === undefined) return
+    const stamp = timestampText(item)
+    const text = stamp === undefined ? undefined : pythonDatetime(stamp)
+    if (text === undefined || !isScalar(item)) return
     if (item === entry) item.value = text
     else seq.items[i] = new Scalar(text)
   })
@@ -401,7 +408,8 @@ const keepAsWritten = (doc: Document, resolve: Resolve, keys: ReadonlySet<string
             item.value = item.source
           } else {
             // a plain timestamp is a date (or a datetime) to PyYAML: no string either
-            if (at !== undefined && ancestry.length === 2 && isScalar(item) && item.type === "PLAIN" && item.tag === undefined && typeof item.value === "string" && (PYYAML_DATE.test(item.value) || pythonDatetime(item.value) !== undefined)) {
+            const stamp = timestampText(item)
+            if (at !== undefined && ancestry.length === 2 && isScalar(item) && stamp !== undefined && (PYYAML_DATE.test(stamp) || pythonDatetime(stamp) !== undefined)) {
               const message = `a date, not a command (a string or a list): cloud-init refuses it and runs none of ${key}; here it runs as the command written`
               notes.push({ path: [key, index], line: at(item.range?.[0] ?? 0), message })
             }
@@ -497,7 +505,11 @@ const resolveNonSpecific = (doc: Document) =>
       const text = node.value
       node.tag = undefined
       const tag = doc.schema.tags.find((t): t is ScalarTag => t.default === true && "test" in t && t.test instanceof RegExp && t.test.test(text))
-      if (tag === undefined) return
+      // a timestamp (the reading keeps dates as text, withoutDates) is one to PyYAML, as `!!timestamp` is
+      if (tag === undefined) {
+        if (PYYAML_DATE.test(text) || PYYAML_DATETIME.test(text)) node.tag = TIMESTAMP_TAG
+        return
+      }
       const value = tag.resolve(text, () => {}, doc.options)
       node.value = isScalar(value) ? value.value : value
     }
@@ -647,6 +659,9 @@ const withoutDates = (tags: Tags): Tags => tags.filter((t) => typeof t !== "obje
 const PYTHON_UNICODE = "tag:yaml.org,2002:python/unicode"
 const pythonUnicode: ScalarTag = { tag: PYTHON_UNICODE, default: false, identify: () => false, resolve: (text: string) => text }
 
+/** `!!timestamp`: its text, as a plain timestamp's (withoutDates), with no warning; an argument list has it as Python writes it (timestampText) */
+const pyyamlTimestamp: ScalarTag = { tag: TIMESTAMP_TAG, default: false, identify: () => false, resolve: (text: string) => text }
+
 const FLOAT_TAG = "tag:yaml.org,2002:float"
 
 /** a text as Python's float() reads it: spaces around it, a sign, `inf`, `infinity`, `nan` in any case; NaN for none */
@@ -691,7 +706,7 @@ const pyyamlTaggedInt: ScalarTag = {
 }
 
 /** the scalars as PyYAML resolves them, where YAML 1.1 as the library reads it differs; an explicit `!!float` or `!!int` takes pyyamlTaggedFloat or pyyamlTaggedInt (the library takes a tag that is no default at once) */
-const pyyamlScalars = (tags: Tags): Tags => [...withoutDates(pyyamlInts(pyyamlFloats(pyyamlBooleans(tags)))), pythonUnicode, pyyamlTaggedFloat, pyyamlTaggedInt]
+const pyyamlScalars = (tags: Tags): Tags => [...withoutDates(pyyamlInts(pyyamlFloats(pyyamlBooleans(tags)))), pythonUnicode, pyyamlTimestamp, pyyamlTaggedFloat, pyyamlTaggedInt]
 
 /** the first character outside YAML's printable set (tab, line breaks, and text without C0 and C1 controls) */
 const NOT_PRINTABLE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]/
