@@ -22,6 +22,11 @@ const CONFINE = `set -e
 root=$1; shift
 # a mount point of its own, for pivot_root; the mounts below go onto it
 mount --bind "$root" "$root"
+# /run, a tmpfs as on an instance (of this command's own, emptied with it), made where the image has none
+if [ ! -L "$root/run" ]; then
+  [ -d "$root/run" ] || mkdir -m 0755 "$root/run"
+  mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$root/run"
+fi
 for d in ${BOUND.join(" ")}; do
   # a directory of ROOT's own (the image's /lib, which holds /lib/mdev) gets the host's bound over it, as where /$d is a directory
   if [ -L "/$d" ] && { [ -L "$root/$d" ] || [ ! -d "$root/$d" ]; }; then
