@@ -420,6 +420,18 @@ describe.concurrent("tiny-cloud simulate never runs the user's programs on the m
       }
     })
 
+    it("a user-data script calls imds as on an instance: on its PATH, answering from the simulated cloud; the caller's environment is not theirs", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+      try {
+        writeFileSync(join(dir, "user-data"), '#!/bin/sh\nREGION=$(imds meta-data/placement/region)\necho "region=$REGION host=$(imds @hostname)"\necho "canary=${SIM_CALLER_CANARY-unset}"\n')
+        const r = await runProgram(["simulate", "--exec", "--cloud", "aws", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin", SIM_CALLER_CANARY: "from-the-caller" })
+        expect(readFileSync(join(dir, "instance/root/var/log/user-data.log"), "utf8")).toBe("region=us-east-1 host=demo-1.example.internal\ncanary=unset\n")
+        expect(r.code).toBe(0)
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+
     it("a script killed by a signal records 128 plus its number, as a real boot does (SIGTERM 143)", async () => {
       const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
       try {
