@@ -18,10 +18,37 @@ const BOUND = ["bin", "sbin", "usr", "lib", "lib32", "lib64", "libx32"]
 /** the few devices scripts expect */
 const DEVICES = ["null", "zero", "random", "urandom"]
 
+/**
+ * where, in the confinement, `imds` is (ROOT's installed program, and the node that runs it): the host's /usr,
+ * bound over ROOT's, hides ROOT's /usr/bin/imds; this directory is first on the programs' PATH
+ */
+export const CONFINED_PROGRAMS = "/run/.tiny-cloud-simulation"
+
+/** where `simulate` installs the program in the simulated image (make install's PREFIX=/usr) */
+const INSTALLED_PROGRAM = "/usr/lib/tiny-cloud/tiny-cloud.cjs"
+
 const CONFINE = `set -e
-root=$1; shift
+root=$1 node=$2; shift 2
 # a mount point of its own, for pivot_root; the mounts below go onto it
 mount --bind "$root" "$root"
+# /run, a tmpfs as on an instance (of this command's own, emptied with it), made where the image has none
+if [ ! -L "$root/run" ]; then
+  [ -d "$root/run" ] || mkdir -m 0755 "$root/run"
+  mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$root/run"
+fi
+# imds as on an instance: ROOT's own program (reached through no link: none may lead out of ROOT) and the node that
+# runs it, bound read-only before the host's /usr hides ROOT's; their directory first on the programs' PATH
+programs=
+if [ -d "$root/run" ] && [ ! -L "$root/run" ] && [ "$(realpath "$root${INSTALLED_PROGRAM}")" = "$(realpath "$root")${INSTALLED_PROGRAM}" ] && [ -f "$root${INSTALLED_PROGRAM}" ] && [ -f "$node" ]; then
+  programs=${CONFINED_PROGRAMS}
+  mkdir -p "$root$programs"
+  for f in tiny-cloud.cjs node; do
+    : > "$root$programs/$f"
+    if [ $f = node ]; then mount --bind "$node" "$root$programs/$f"; else mount --bind "$root${INSTALLED_PROGRAM}" "$root$programs/$f"; fi
+    mount -o remount,bind,ro "$root$programs/$f"
+  done
+  ln -s tiny-cloud.cjs "$root$programs/imds"
+fi
 for d in ${BOUND.join(" ")}; do
   # a directory of ROOT's own (the image's /lib, which holds /lib/mdev) gets the host's bound over it, as where /$d is a directory
   if [ -L "/$d" ] && { [ -L "$root/$d" ] || [ ! -d "$root/$d" ]; }; then
@@ -48,7 +75,7 @@ rmdir "/$old"
 # program that kills itself with SIGTERM would go on); the program is its child, its status this shell's (a signal's
 # 128 + N), and this shell's own stderr, where it would say so ("Terminated"), goes nowhere; the program's is the caller's
 exec 3>&2 2>/dev/null
-chroot / /bin/sh -c 'exec 2>&3 3>&-; cd / && exec "$@"' sh "$@"`
+PATH=\${programs:+$programs:}$PATH chroot / /bin/sh -c 'exec 2>&3 3>&-; cd / && exec "$@"' sh "$@"`
 
 /**
  * the environment the confinement and the programs in it start with, whatever
@@ -63,10 +90,10 @@ export const CONFINED_ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/roo
  * host paths under `root` (a script run by its interpreter) are given as
  * the instance sees them
  */
-export const confinedCommand = (root: string, command: string, args: ReadonlyArray<string>): readonly [string, ReadonlyArray<string>] => {
+export const confinedCommand = (root: string, command: string, args: ReadonlyArray<string>, node: string = process.execPath): readonly [string, ReadonlyArray<string>] => {
   const inside = (path: string) => (path.startsWith(`${root}/`) ? path.slice(root.length) : path)
   // (--pid --fork: a process namespace of its own, whose programs end with it; --kill-child: and with unshare, when the phase ends it)
-  return ["unshare", ["--mount", "--propagation", "private", "--map-root-user", "--pid", "--fork", "--kill-child", "/bin/sh", "-c", CONFINE, "confine", root, inside(command), ...args.map(inside)]]
+  return ["unshare", ["--mount", "--propagation", "private", "--map-root-user", "--pid", "--fork", "--kill-child", "/bin/sh", "-c", CONFINE, "confine", root, node, inside(command), ...args.map(inside)]]
 }
 
 /** how a simulation treats the user's programs */

@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { CONFINED_ENV, confinedCommand, type UserCommands } from "../domain/confine.js"
 import { CommandError } from "../domain/errors.js"
+import { CONFIG_KEYS } from "../domain/settings.js"
 import { Commands, type CommandsShape } from "../services/Commands.js"
 import { makeLiveCommands, streamEcho } from "./CommandsLive.js"
 
@@ -24,6 +25,19 @@ const describe = (command: string, args: ReadonlyArray<string>): string => {
   }
   return line
 }
+
+/** settings that name the simulating machine's paths (the instance's ROOT is `/` to its programs), not the instance's */
+const HOST_PATHS: ReadonlyArray<string> = ["ROOT", "TINY_CLOUD_VAR", "TINY_CLOUD_LOGS", "TINY_CLOUD_CODE_CACHE"]
+
+/**
+ * the environment of the user's programs: the confinement's, and the instance's own settings the phases run with (its
+ * cloud, its metadata service's address at the simulator), which `imds` reads on an instance from /etc/tiny-cloud.conf
+ * (the simulated image has none); nothing else of the phase's environment, which is the simulating user's
+ */
+const confinedEnv = (env: NodeJS.ProcessEnv): Record<string, string> => ({
+  ...Object.fromEntries(CONFIG_KEYS.flatMap((key) => (HOST_PATHS.includes(key) || env[key] === undefined ? [] : [[key, env[key]]]))),
+  ...CONFINED_ENV
+})
 
 export const SimulationCommands = (base: CommandsShape, mode: UserCommands, root: string, record: string) =>
   Layer.succeed(Commands, {
@@ -39,7 +53,7 @@ export const SimulationCommands = (base: CommandsShape, mode: UserCommands, root
             appendFileSync(record, `${describe(command, args)}\n`)
             const [program, argv] = confinedCommand(root, command, args)
             // as on a real boot: the program writes into the log itself, and is done when it exits, whatever it left in the background ('daemon &')
-            return makeLiveCommands(streamEcho(process.stdout), CONFINED_ENV, true).runLogged(program, argv, options).pipe(
+            return makeLiveCommands(streamEcho(process.stdout), confinedEnv(process.env), true).runLogged(program, argv, options).pipe(
               Effect.mapError((e) => new CommandError({ command, reason: e.reason }))
             )
           })

@@ -299,7 +299,8 @@ const SIMULATE_USAGE = `Usage: tiny-cloud simulate [--cloud CLOUD] [--user-data 
                     on the provisioning media, and no user-data unless --user-data
   --root DIR        keep the simulated instance in DIR
   --exec            run the user-data's own programs, confined to the simulated ROOT
-                    (a private mount namespace with ROOT as its root); without it they are only listed
+                    (a private mount namespace with ROOT as its root, imds on their PATH);
+                    without it they are only listed
 `
 
 interface SimulateOptions {

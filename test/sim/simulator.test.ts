@@ -253,6 +253,25 @@ describe("aws", () => {
     expect((await get("meta-data/nothing-here")).status).toBe(404)
   })
 
+  it("serves where the instance runs, its type and its private address, as EC2 always does, and lists them as EC2 does", async () => {
+    const sim = await start({ cloud: "aws", instance })
+    const h = { "X-aws-ec2-metadata-token": await awsToken(sim) }
+    const get = (p: string) => ask(sim, { path: `/latest/${p}`, headers: h })
+    expect((await get("meta-data/placement/region")).body).toBe("us-east-1")
+    expect((await get("meta-data/placement/availability-zone")).body).toBe("us-east-1a")
+    expect((await get("meta-data/placement/")).body).toBe("availability-zone\navailability-zone-id\nregion")
+    expect((await get("meta-data/instance-type")).body).toBe("t3.micro")
+    expect((await get("meta-data/local-ipv4")).body).toBe("10.0.0.5")
+    expect((await get("meta-data/")).body).toBe(
+      "hostname\ninstance-id\ninstance-type\nlocal-hostname\nlocal-ipv4\nnetwork/\nplacement/\npublic-keys/"
+    )
+    // an instance without an IPv4 address (IPv6-only) has no local-ipv4; its placement stays
+    const bare = await start({ cloud: "aws", instance: {} })
+    const hb = { "X-aws-ec2-metadata-token": await awsToken(bare) }
+    expect((await ask(bare, { path: "/latest/meta-data/local-ipv4", headers: hb })).status).toBe(404)
+    expect((await ask(bare, { path: "/latest/meta-data/placement/region", headers: hb })).body).toBe("us-east-1")
+  })
+
   it("answers 404 for what the instance lacks", async () => {
     const sim = await start({ cloud: "aws", instance: {} })
     const h = { "X-aws-ec2-metadata-token": await awsToken(sim) }

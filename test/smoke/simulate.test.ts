@@ -406,6 +406,32 @@ describe.concurrent("tiny-cloud simulate never runs the user's programs on the m
       }
     })
 
+    it("their /run is a tmpfs, as an instance's: a bootcmd writes there and main succeeds; nothing of it lands on ROOT's disk", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+      try {
+        writeFileSync(join(dir, "user-data"), "#cloud-config\nbootcmd:\n  - echo boot > /run/bootcmd-ran\n  - cat /run/bootcmd-ran\n")
+        const r = await runProgram(["simulate", "--exec", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+        expect(r.stdout).toContain("== tiny-cloud main (exit 0)\n")
+        expect(r.code).toBe(0)
+        expect(readFileSync(join(dir, "instance/root/var/log/user-data.log"), "utf8")).toBe("boot\n")
+        expect(existsSync(join(dir, "instance/root/run/bootcmd-ran"))).toBe(false)
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+
+    it("a user-data script calls imds as on an instance: on its PATH, answering from the simulated cloud; the caller's environment is not theirs", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+      try {
+        writeFileSync(join(dir, "user-data"), '#!/bin/sh\nREGION=$(imds meta-data/placement/region)\necho "region=$REGION host=$(imds @hostname)"\necho "canary=${SIM_CALLER_CANARY-unset}"\n')
+        const r = await runProgram(["simulate", "--exec", "--cloud", "aws", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin", SIM_CALLER_CANARY: "from-the-caller" })
+        expect(readFileSync(join(dir, "instance/root/var/log/user-data.log"), "utf8")).toBe("region=us-east-1 host=demo-1.example.internal\ncanary=unset\n")
+        expect(r.code).toBe(0)
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+
     it("a script killed by a signal records 128 plus its number, as a real boot does (SIGTERM 143)", async () => {
       const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
       try {

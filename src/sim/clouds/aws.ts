@@ -32,6 +32,12 @@ export const AWS_TOKEN_HEADER = "x-aws-ec2-metadata-token"
 export const AWS_TTL_HEADER = "x-aws-ec2-metadata-token-ttl-seconds"
 const MAX_TTL = 21600
 
+/** where the simulated instance runs, named as EC2 names its places (EC2 serves these on every instance) */
+export const AWS_REGION = "us-east-1"
+export const AWS_AVAILABILITY_ZONE = "us-east-1a"
+export const AWS_AVAILABILITY_ZONE_ID = "use1-az1"
+export const AWS_INSTANCE_TYPE = "t3.micro"
+
 const unauthorized = (): CloudReply =>
   reply(
     401,
@@ -71,8 +77,12 @@ export const awsTree = (options: CloudHandlerOptions): TreeDir => {
     "meta-data": {
       hostname: instance.hostname,
       "instance-id": options.instanceId,
+      "instance-type": AWS_INSTANCE_TYPE,
       "local-hostname": instance.localHostname,
+      // the primary private address: the first of the first interface's (device-number 0)
+      "local-ipv4": present(nics[0]?.ipv4)[0],
       network: nics.length === 0 ? undefined : { interfaces: { macs } },
+      placement: { "availability-zone": AWS_AVAILABILITY_ZONE, "availability-zone-id": AWS_AVAILABILITY_ZONE_ID, region: AWS_REGION },
       "public-keys": keys.length === 0 ? undefined : publicKeys
     },
     "user-data": instance.userData
