@@ -10,6 +10,22 @@ import { until } from "../support/openrc.js"
 import { FAKE_COMMANDS } from "../../src/sim/fake-system.js"
 import { shippedStanza } from "../support/shipped.js"
 
+/** runs `body` with a temporary directory of its own, removed after it */
+const withScratch = async <A>(body: (dir: string) => Promise<A>): Promise<A> => {
+  const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
+  try {
+    return await body(dir)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** `simulate --exec` of the user-data `userData` (written in `dir`), its instance under `dir` */
+const simulateExec = (dir: string, userData: string) => {
+  writeFileSync(join(dir, "user-data"), userData)
+  return runProgram(["simulate", "--exec", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+}
+
 /** the pids of the processes (a simulation's phases) whose ROOT is under `prefix` */
 const processesUnder = (prefix: string) =>
   readdirSync("/proc").filter((pid) => {
@@ -147,8 +163,7 @@ describe.concurrent("tiny-cloud simulate", () => {
   })
 
   it("the caller's IMDS_DEADLINE and TINY_CLOUD_LINK_WAIT_MAX are the instance's, as on an instance (a bad one named by each phase); an IMDS_ENDPOINT it cannot use is named", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
-    try {
+    await withScratch(async (dir) => {
       const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", IMDS_DEADLINE: "0", TINY_CLOUD_LINK_WAIT_MAX: "soon", IMDS_ENDPOINT: "bad/host", CLOUD: "aws" }
       const r = await runProgram(["simulate", "--cloud", "aws", "--root", join(dir, "instance")], env)
       // before: replaced by the simulation's 10 and 1 without a word, and the boot exited 0
@@ -160,14 +175,11 @@ describe.concurrent("tiny-cloud simulate", () => {
       // the metadata service is the simulator's: the caller's address is not used, and said so (CLOUD, the --cloud's, is not named)
       expect(r.stderr).toBe("tiny-cloud simulate: IMDS_ENDPOINT of the environment is not used: the simulated instance has its own\n")
       expect(r.code).toBe(1)
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+    })
   })
 
   it("HOTPLUG_MODULES boots as on an instance with tiny-cloud installed: its network helpers and interfaces.d are in the image, the NICs at launch assembled", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
-    try {
+    await withScratch(async (dir) => {
       const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOTPLUG_MODULES: "vnic_eth_hotplug nvme_ebs_links" }
       const r = await runProgram(["simulate", "--cloud", "aws", "--root", join(dir, "instance")], env)
       // before: install_hotplugs: vnic_eth_hotplug: /lib/mdev/vnic-eth-hotplug is missing; nvme_ebs_links: ..., and the boot phase exited 1
@@ -183,9 +195,7 @@ describe.concurrent("tiny-cloud simulate", () => {
       expect(r.stdout).toContain("\n  /etc/network/interfaces  (mode 644)\n")
       // the helpers at the shell edition's paths lead to the program, as make install's relative links do
       expect(readFileSync(join(root, "lib/mdev/vnic-eth-hotplug"))).toEqual(readFileSync(PROGRAM))
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+    })
   })
 
   // every other cloud's first boot against the simulator is in first-boot.test.ts; azure's adds the wireserver
@@ -211,8 +221,7 @@ describe.concurrent("tiny-cloud simulate", () => {
     expect(await runProgram(["simulate", "--cloud", "aws", "--cloud=gcp"], env)).toEqual({ code: 1, stdout: "", stderr: "tiny-cloud simulate: --cloud given twice\n" })
     expect(await runProgram(["simulate", "--exec", "--exec"], env)).toEqual({ code: 1, stdout: "", stderr: "tiny-cloud simulate: --exec given twice\n" })
     expect(await runProgram(["simulate", "--user-data", "/no/such/file"], env)).toEqual({ code: 1, stdout: "", stderr: "tiny-cloud simulate: cannot read /no/such/file: no such file\n" })
-    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
-    try {
+    await withScratch(async (dir) => {
       writeFileSync(join(dir, "file"), "")
       expect(await runProgram(["simulate", "--user-data", dir], env)).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud simulate: cannot read ${dir}: is a directory\n` })
       expect(await runProgram(["simulate", "--root", join(dir, "file")], env)).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud simulate: --root ${join(dir, "file")}: not a directory\n` })
@@ -229,27 +238,21 @@ describe.concurrent("tiny-cloud simulate", () => {
         stdout: "",
         stderr: `tiny-cloud simulate: cannot make a temporary instance in ${join(dir, "gone")} (TMPDIR): no such file or directory\n`
       })
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+    })
   })
 
   it("--root through a directory it makes and `..` (`new/../instance`), as mkdir -p takes it: the instance is made there, not refused as 'file already exists'", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
-    try {
+    await withScratch(async (dir) => {
       // written out: join() would take the `..` away before the program sees it
       const r = await runProgram(["simulate", "--cloud", "nocloud", "--root", `${dir}/new/../instance`], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
       expect([r.code, r.stderr]).toEqual([0, ""])
       expect(readFileSync(join(dir, "instance/root/etc/hostname"), "utf8")).not.toBe("")
       expect(readdirSync(dir).sort()).toEqual(["instance", "new"])
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+    })
   })
 
   it("--cloud incus with a ROOT too long for a unix socket's path (107 bytes) says so in one line, never binds the socket at a name cut short", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
-    try {
+    await withScratch(async (dir) => {
       // DIR/root/dev is 107 bytes: the socket's path cut there was ROOT's own dev directory, "internal error: listen EADDRINUSE"
       const long = join(dir, "x".repeat(98 - dir.length - 1))
       const socket = `${long}/root/dev/incus/sock`
@@ -258,9 +261,7 @@ describe.concurrent("tiny-cloud simulate", () => {
         stdout: "",
         stderr: `tiny-cloud simulate: ROOT ${long}/root is too long: incus's socket ${socket} is ${socket.length} bytes, a unix socket's path at most 107\n`
       })
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+    })
   })
 
   it("removes its temporary instance when its reader goes away before the end (`simulate | head -1`)", async () => {
@@ -321,8 +322,7 @@ describe.concurrent("tiny-cloud simulate", () => {
   })
 
   it("run by a user whose umask is 002 (Debian 13's, pam_umask's usergroups), the simulated image has an Alpine image's modes, and the report says so", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
-    try {
+    await withScratch(async (dir) => {
       const r = await new Promise<RunResult>((done) => {
         const child = spawn("/bin/sh", ["-c", 'umask 002 && exec "$@"', "sh", process.execPath, PROGRAM, "simulate", "--root", join(dir, "instance")], {
           env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE },
@@ -352,9 +352,7 @@ describe.concurrent("tiny-cloud simulate", () => {
       expect(r.stdout).toContain("\n  /etc/hosts  (mode 644)\n")
       expect(r.stdout).toContain("\n  /etc/passwd  (mode 644)\n")
       expect(r.stdout).toContain("\n  /etc/group  (mode 644)\n")
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+    })
   })
 })
 
@@ -379,75 +377,55 @@ describe.concurrent("tiny-cloud simulate never runs the user's programs on the m
     })
 
     it("a link the user's program leaves that leads round to itself (ln -s loop loop) is listed as a link: the report is whole, not an internal error", async () => {
-      const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
-      try {
-        writeFileSync(join(dir, "user-data"), "#cloud-config\nruncmd:\n  - ln -s loop /tmp/loop\n")
-        const r = await runProgram(["simulate", "--exec", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+      await withScratch(async (dir) => {
+        const r = await simulateExec(dir, "#cloud-config\nruncmd:\n  - ln -s loop /tmp/loop\n")
         expect(r.stderr).toBe("")
         expect(r.code).toBe(0)
         expect(r.stdout).toContain("\n  /tmp/loop  (mode ?)\n")
         expect(r.stdout).toContain("== the user's programs (run confined to ROOT)\n")
-      } finally {
-        rmSync(dir, { recursive: true, force: true })
-      }
+      })
     })
 
     it("cloud-init's own runcmd test document, which writes into /var/tmp as an Alpine image has it, runs", async () => {
-      const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
-      try {
+      await withScratch(async (dir) => {
         // the user-data of cloud-init's integration test of runcmd (tests/integration_tests/modules/test_runcmd.py)
-        writeFileSync(join(dir, "user-data"), "#cloud-config\nruncmd:\n - echo cloud-init run cmd test > /var/tmp/run_cmd\n")
-        const r = await runProgram(["simulate", "--exec", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+        const r = await simulateExec(dir, "#cloud-config\nruncmd:\n - echo cloud-init run cmd test > /var/tmp/run_cmd\n")
         expect(r.stdout).toContain("   ++ userdata_runcmd: done\n")
         expect(r.code).toBe(0)
         expect(readFileSync(join(dir, "instance/root/var/tmp/run_cmd"), "utf8")).toBe("cloud-init run cmd test\n")
-      } finally {
-        rmSync(dir, { recursive: true, force: true })
-      }
+      })
     })
 
     it("their /run is a tmpfs, as an instance's: a bootcmd writes there and main succeeds; nothing of it lands on ROOT's disk", async () => {
-      const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
-      try {
-        writeFileSync(join(dir, "user-data"), "#cloud-config\nbootcmd:\n  - echo boot > /run/bootcmd-ran\n  - cat /run/bootcmd-ran\n")
-        const r = await runProgram(["simulate", "--exec", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+      await withScratch(async (dir) => {
+        const r = await simulateExec(dir, "#cloud-config\nbootcmd:\n  - echo boot > /run/bootcmd-ran\n  - cat /run/bootcmd-ran\n")
         expect(r.stdout).toContain("== tiny-cloud main (exit 0)\n")
         expect(r.code).toBe(0)
         expect(readFileSync(join(dir, "instance/root/var/log/user-data.log"), "utf8")).toBe("boot\n")
         expect(existsSync(join(dir, "instance/root/run/bootcmd-ran"))).toBe(false)
-      } finally {
-        rmSync(dir, { recursive: true, force: true })
-      }
+      })
     })
 
     it("a user-data script calls imds as on an instance: on its PATH, answering from the simulated cloud; the caller's environment is not theirs", async () => {
-      const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
-      try {
+      await withScratch(async (dir) => {
         writeFileSync(join(dir, "user-data"), '#!/bin/sh\nREGION=$(imds meta-data/placement/region)\necho "region=$REGION host=$(imds @hostname)"\necho "canary=${SIM_CALLER_CANARY-unset}"\n')
         const r = await runProgram(["simulate", "--exec", "--cloud", "aws", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin", SIM_CALLER_CANARY: "from-the-caller" })
         expect(readFileSync(join(dir, "instance/root/var/log/user-data.log"), "utf8")).toBe("region=us-east-1 host=demo-1.example.internal\ncanary=unset\n")
         expect(r.code).toBe(0)
-      } finally {
-        rmSync(dir, { recursive: true, force: true })
-      }
+      })
     })
 
     it("a script killed by a signal records 128 plus its number, as a real boot does (SIGTERM 143)", async () => {
-      const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
-      try {
-        writeFileSync(join(dir, "user-data"), "#!/bin/sh\necho before\nkill -TERM $$\necho after\n")
-        const r = await runProgram(["simulate", "--exec", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+      await withScratch(async (dir) => {
+        const r = await simulateExec(dir, "#!/bin/sh\necho before\nkill -TERM $$\necho after\n")
         expect(r.stdout).toContain("   ++ run_userdata: starting\nbefore\nrun_userdata: user-data script exited with status 143\n   ++ run_userdata: failed\n")
         expect(readFileSync(join(dir, "instance/root/var/log/user-data.exit"), "utf8")).toBe("143\n")
         expect(readFileSync(join(dir, "instance/root/var/log/user-data.log"), "utf8")).toBe("before\n")
-      } finally {
-        rmSync(dir, { recursive: true, force: true })
-      }
+      })
     })
 
     it("a phase's log keeps the order the phase wrote it in, however late simulate reads it (its output, then the status line)", async () => {
-      const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
-      try {
+      await withScratch(async (dir) => {
         writeFileSync(join(dir, "user-data"), "#!/bin/sh\necho before\nexit 3\n")
         // loaded with each node process simulate starts (NODE_OPTIONS): the final phase's stops simulate as it starts, and a
         // watcher lets it go once that phase has exited, so that simulate reads all the phase wrote at once (a loaded machine)
@@ -463,9 +441,7 @@ describe.concurrent("tiny-cloud simulate never runs the user's programs on the m
         const r = await runProgram(["simulate", "--exec", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin", NODE_OPTIONS: `--require ${hook}` })
         // before: the phase's stderr, then its stdout ('before' after 'bootstrap_complete: done'), as two pipes were read
         expect(r.stdout).toContain("== tiny-cloud final (exit 1)\n\n   ++ run_userdata: starting\nbefore\nrun_userdata: user-data script exited with status 3\n   ++ run_userdata: failed\n")
-      } finally {
-        rmSync(dir, { recursive: true, force: true })
-      }
+      })
     })
   })
 
@@ -476,8 +452,7 @@ describe.concurrent("tiny-cloud simulate never runs the user's programs on the m
       const seconds = 100000 + (process.pid % 50000)
       const left = () => spawnSync("pgrep", ["-f", `^sleep ${seconds}$`], { encoding: "utf8" }).stdout.trim()
       try {
-        writeFileSync(join(dir, "user-data"), `#cloud-config\nbootcmd:\n  - sleep ${seconds} &\n  - echo after\n`)
-        const r = await runProgram(["simulate", "--exec", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+        const r = await simulateExec(dir, `#cloud-config\nbootcmd:\n  - sleep ${seconds} &\n  - echo after\n`)
         expect(r.code).toBe(0)
         expect(readFileSync(join(dir, "instance/root/var/log/user-data.log"), "utf8")).toBe("after\n")
         expect(left()).toBe("")
@@ -563,8 +538,7 @@ describe.concurrent("tiny-cloud simulate never runs the user's programs on the m
       const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-simulate-"))
       const outside = spawn("sleep", ["600"], { stdio: "ignore" })
       try {
-        writeFileSync(join(dir, "user-data"), `#cloud-config\nruncmd:\n  - kill -9 ${outside.pid} && echo reached || echo refused\n`)
-        const r = await runProgram(["simulate", "--exec", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+        const r = await simulateExec(dir, `#cloud-config\nruncmd:\n  - kill -9 ${outside.pid} && echo reached || echo refused\n`)
         expect(r.code).toBe(0)
         expect(readFileSync(join(dir, "instance/root/var/log/user-data.log"), "utf8")).toMatch(/refused\n$/)
         expect([outside.exitCode, outside.signalCode]).toEqual([null, null])
@@ -582,8 +556,7 @@ describe.concurrent("tiny-cloud simulate never runs the user's programs on the m
       try {
         // the classic escape: chroot into a subdirectory without entering it, climb, chroot there
         const escape = `perl -e 'mkdir "/x"; chroot "/x" or die; chdir ".." for 1..64; chroot "." or die; open(my $f, ">", "${target}") or die; print $f "escaped\\n"'`
-        writeFileSync(join(dir, "user-data"), `#cloud-config\nruncmd:\n  - ${JSON.stringify(escape)}\n`)
-        const r = await runProgram(["simulate", "--exec", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+        const r = await simulateExec(dir, `#cloud-config\nruncmd:\n  - ${JSON.stringify(escape)}\n`)
         expect(r.code).toBe(0)
         expect(existsSync(target)).toBe(false)
         expect(readFileSync(join(dir, "instance/root", target), "utf8")).toBe("escaped\n")
@@ -601,8 +574,7 @@ describe.concurrent("tiny-cloud simulate never runs the user's programs on the m
       try {
         // the machine's root as seen from a process outside the confinement (simulate's own): its DIR is there, and not in ROOT
         const escape = `mkdir -p /p && mount -t proc proc /p && for p in /p/[0-9]*; do if [ -d "$p/root${dir}" ]; then echo escaped > "$p/root${target}"; break; fi; done`
-        writeFileSync(join(dir, "user-data"), `#cloud-config\nruncmd:\n  - ${JSON.stringify(escape)}\n`)
-        const r = await runProgram(["simulate", "--exec", "--user-data", join(dir, "user-data"), "--root", join(dir, "instance")], { PATH: process.env.PATH ?? "/usr/bin:/bin" })
+        const r = await simulateExec(dir, `#cloud-config\nruncmd:\n  - ${JSON.stringify(escape)}\n`)
         expect(r.stdout).toContain("== the user's programs (run confined to ROOT)\n")
         expect(existsSync(target)).toBe(false)
         expect(readFileSync(join(dir, "instance/root/var/log/user-data.log"), "utf8")).toMatch(/^mount: /)
