@@ -58,6 +58,15 @@ interface RecordedRun {
 
 const record = (i: TestInstance) => JSON.parse(i.read(STATUS_FILE) ?? "{}") as { version: number; runs: ReadonlyArray<RecordedRun> }
 
+/**
+ * A run as a phase that has not finished records it: started now, no actions yet, no exit status nor duration, `changes`
+ * over `run`; without the process's start too where it is an earlier edition's record (`earlierEdition`)
+ */
+const unfinished = (run: RecordedRun, changes: Partial<RecordedRun> & { readonly pid?: number }, earlierEdition = false) => {
+  const { durationMs: _duration, exitStatus: _status, pidStart, ...rest } = { ...run, start: new Date().toISOString(), actions: [], ...changes }
+  return earlierEdition ? rest : { ...rest, pidStart }
+}
+
 const awsInstance = (userData?: string, options: Parameters<typeof makeTestInstance>[0] = {}) =>
   makeTestInstance({ cloud: "aws", instance: { hostname: "web-1.example", sshKeys: [KEY], ...(userData !== undefined ? { userData: bytesOf(userData) } : {}) }, ...options })
 
@@ -426,9 +435,7 @@ describe("tiny-cloud status", () => {
       yield* i.run(["boot"])
       expect(yield* i.run(["status"])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^running \(boot done\)\n/) })
       const { runs } = record(i)
-      const dead = { ...runs[0]!, phase: "early", start: new Date().toISOString(), pid: 2 ** 22 + 1, actions: [] }
-      delete (dead as { durationMs?: number }).durationMs
-      delete (dead as { exitStatus?: number }).exitStatus
+      const dead = unfinished(runs[0]!, { phase: "early", pid: 2 ** 22 + 1 })
       i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs, dead] }))
       const r = yield* i.run(["status"])
       expect([r.code, r.stdout.split("\n")[0]]).toEqual([1, "failed at early: the phase ended before it finished (process gone)"])
@@ -485,9 +492,7 @@ describe("tiny-cloud status", () => {
       const i = yield* awsInstance()
       yield* i.run(["boot"])
       const { runs } = record(i)
-      const live = { ...runs[0]!, phase: "early", start: new Date().toISOString(), pid: process.pid, actions: [] }
-      delete (live as { durationMs?: number }).durationMs
-      delete (live as { exitStatus?: number }).exitStatus
+      const live = unfinished(runs[0]!, { phase: "early", pid: process.pid })
       i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs, live] }))
       expect(yield* i.run(["status"])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^running early\n(.*\n)*early: running\n/) })
       expect((yield* i.run(["analyze"])).stdout).toMatch(/\nearly +0\.000s +running\n/)
@@ -513,9 +518,7 @@ describe("tiny-cloud status", () => {
       yield* i.run(["boot"])
       const { runs } = record(i)
       expect(runs[0]!.pidStart).toMatch(/^[^/]+@\d+\/\d+$/)
-      const live = { ...runs[0]!, phase: "early", start: new Date().toISOString(), pid: process.pid, pidStart: runs[0]!.pidStart!.replace(/@\d+\//, "/"), actions: [] }
-      delete (live as { durationMs?: number }).durationMs
-      delete (live as { exitStatus?: number }).exitStatus
+      const live = unfinished(runs[0]!, { phase: "early", pid: process.pid, pidStart: runs[0]!.pidStart!.replace(/@\d+\//, "/") })
       i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs, live] }))
       expect(yield* i.run(["status"])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^running early\n/) })
     })
@@ -530,11 +533,8 @@ describe("tiny-cloud status", () => {
         Effect.sync(() => spawn("sleep", ["600"], { stdio: "ignore" })),
         (child) => Effect.sync(() => child.kill())
       )
-      const crashed = { ...runs[0]!, phase: "early", start: new Date().toISOString(), pid: other.pid!, actions: [] }
       // an earlier edition's record, without the process's start: its command name tells
-      delete (crashed as { pidStart?: string }).pidStart
-      delete (crashed as { durationMs?: number }).durationMs
-      delete (crashed as { exitStatus?: number }).exitStatus
+      const crashed = unfinished(runs[0]!, { phase: "early", pid: other.pid! }, true)
       i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs, crashed] }))
       i.write("/etc/tiny-cloud.disabled", "")
       const failed = { code: 1, stdout: expect.stringMatching(/^failed at early: the phase ended before it finished \(process gone\)\n(.*\n)*early: did not finish\n/), stderr: "" }
@@ -561,10 +561,7 @@ describe("tiny-cloud status", () => {
         }
       }
       while (comm() !== SERVER_TITLE.slice(0, 15)) yield* Effect.promise(() => new Promise((r) => setTimeout(r, 10)))
-      const live = { ...runs[0]!, phase: "early", start: new Date().toISOString(), pid: resident.pid!, actions: [] }
-      delete (live as { pidStart?: string }).pidStart
-      delete (live as { durationMs?: number }).durationMs
-      delete (live as { exitStatus?: number }).exitStatus
+      const live = unfinished(runs[0]!, { phase: "early", pid: resident.pid! }, true)
       i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs, live] }))
       expect(yield* i.run(["status"])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^running early\n(.*\n)*early: running\n/) })
     })
@@ -576,9 +573,7 @@ describe("tiny-cloud status", () => {
       yield* i.run(["boot"])
       const { runs } = record(i)
       const failedBoot = { ...runs[0]!, exitStatus: 1, actions: [{ name: "expand_root", result: "failed", durationMs: 0, message: "resize2fs exited with status 1" }] }
-      const live = { ...runs[0]!, phase: "early", start: new Date().toISOString(), pid: process.pid, actions: [] }
-      delete (live as { durationMs?: number }).durationMs
-      delete (live as { exitStatus?: number }).exitStatus
+      const live = unfinished(runs[0]!, { phase: "early", pid: process.pid })
       i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [failedBoot, live] }))
       const r = yield* i.run(["status"])
       expect([r.code, r.stdout.split("\n")[0]]).toEqual([1, "failed at boot/expand_root: resize2fs exited with status 1"])
@@ -592,9 +587,7 @@ describe("tiny-cloud status", () => {
       const i = yield* awsInstance()
       for (const phase of ["boot", "early", "main"]) yield* i.run([phase])
       const { runs } = record(i)
-      const live = { ...runs[1]!, start: new Date().toISOString(), pid: process.pid, actions: [] }
-      delete (live as { durationMs?: number }).durationMs
-      delete (live as { exitStatus?: number }).exitStatus
+      const live = unfinished(runs[1]!, { pid: process.pid })
       i.write(STATUS_FILE, JSON.stringify({ version: 1, runs: [...runs, live] }))
       const r = yield* i.run(["status"])
       expect([r.code, r.stdout.split("\n")[0]]).toEqual([0, "running early"])
