@@ -28,8 +28,14 @@ const STAND_IN = `#!/bin/sh
 name=\${0##*/}
 line=$name
 case "$name" in
-  # a long-lived logger: each line it is given is an entry of its own, written in one piece (its tag as it is: only counted)
-  logger) for a in "$@"; do line="$line $a"; done; while IFS= read -r l; do printf '%s\\n< %s\\n' "$line" "$l" >> "$FAKE_COMMAND_LOG"; done; exit 0 ;;
+  # a long-lived logger: each line it is given is an entry of its own, written in one piece (its tag as it is: only counted);
+  # a message on its command line (logger -p P -t T MSG, as the services log 'already bootstrapped') is one entry, stdin unread
+  logger)
+    while [ $# -gt 0 ]; do
+      case "$1" in --) shift; break ;; -[ptnPuf]) line="$line $1 $2"; shift; [ $# -eq 0 ] || shift ;; -?*) line="$line $1"; shift ;; *) break ;; esac
+    done
+    if [ $# -gt 0 ]; then printf '%s\\n< %s\\n' "$line" "$*" >> "$FAKE_COMMAND_LOG"; exit 0; fi
+    while IFS= read -r l; do printf '%s\\n< %s\\n' "$line" "$l" >> "$FAKE_COMMAND_LOG"; done; exit 0 ;;
 esac
 # each argument as sh would need it written, so that the line is one unambiguous command line (a gecos
 # "Ivy -G wheel" is one argument, not an option): one that is empty or holds anything but letters, digits

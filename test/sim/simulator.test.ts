@@ -8,7 +8,7 @@ import { CLOUD_NAMES } from "../../src/clouds/registry.js"
 import { GCP_OTHER_KEYS } from "../../src/sim/clouds/gcp.js"
 import { nocloudSeedFiles } from "../../src/sim/clouds/nocloud.js"
 import { openstackFiles } from "../../src/sim/clouds/openstack.js"
-import { INSTALLED, makeFakeSystem } from "../../src/sim/fake-system.js"
+import { INSTALLED, makeFakeSystem, readCommandLog } from "../../src/sim/fake-system.js"
 import { SIM_CLOUDS, simulatedCloud, startSimulator, type RunningSim, type SimOptions } from "../../src/sim/simulator.js"
 import { describeSystem } from "../support/system.js"
 import { PROGRAM } from "../support/harness.js"
@@ -205,6 +205,23 @@ describe("the simulated image", () => {
       const env = { ...process.env, ROOT: fake.root, FAKE_COMMAND_LOG: fake.commandLog }
       expect(execFileSync(join(fake.bin, "blkid"), ["/dev/vdb"], { env, input: "" }).toString()).toBe("")
       expect(readFileSync(fake.commandLog, "utf8")).toBe("blkid /dev/vdb\n")
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("has a logger that records a message given on its command line, as the services log 'already bootstrapped', without reading its input; a long-lived one's lines each", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-image-"))
+    try {
+      const fake = makeFakeSystem(dir)
+      const env = { ...process.env, ROOT: fake.root, FAKE_COMMAND_LOG: fake.commandLog }
+      execFileSync(join(fake.bin, "logger"), ["-p", "local7.info", "-t", "tiny-cloud/main[7]", "already", "bootstrapped"], { env, input: "not read\n" })
+      execFileSync(join(fake.bin, "logger"), ["-p", "local7.err", "-t", "tiny-cloud/final[8]"], { env, input: "one\ntwo\n" })
+      expect(readCommandLog(fake)).toEqual([
+        { line: "logger -p local7.info -t tiny-cloud/main[7]", stdin: ["already bootstrapped"] },
+        { line: "logger -p local7.err -t tiny-cloud/final[8]", stdin: ["one"] },
+        { line: "logger -p local7.err -t tiny-cloud/final[8]", stdin: ["two"] }
+      ])
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
