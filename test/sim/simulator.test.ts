@@ -210,12 +210,12 @@ describe("the simulated image", () => {
     }
   })
 
-  it("has a logger that records a message given on its command line, as the services log 'already bootstrapped', without reading its input; a long-lived one's lines each", () => {
+  it("has a logger that records a message given on its command line, as the services log 'already bootstrapped' (their input /dev/null); a long-lived one's lines each", () => {
     const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-image-"))
     try {
       const fake = makeFakeSystem(dir)
       const env = { ...process.env, ROOT: fake.root, FAKE_COMMAND_LOG: fake.commandLog }
-      execFileSync(join(fake.bin, "logger"), ["-p", "local7.info", "-t", "tiny-cloud/main[7]", "already", "bootstrapped"], { env, input: "not read\n" })
+      execFileSync(join(fake.bin, "logger"), ["-p", "local7.info", "-t", "tiny-cloud/main[7]", "already", "bootstrapped"], { env, stdio: ["ignore", "pipe", "pipe"] })
       execFileSync(join(fake.bin, "logger"), ["-p", "local7.err", "-t", "tiny-cloud/final[8]"], { env, input: "one\ntwo\n" })
       expect(readCommandLog(fake)).toEqual([
         { line: "logger -p local7.info -t tiny-cloud/main[7]", stdin: ["already bootstrapped"] },
