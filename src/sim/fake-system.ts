@@ -63,6 +63,9 @@ case "$stdin" in
   '') printf '%s\\n' "$line" >> "$FAKE_COMMAND_LOG" ;;
   *) printf '%s\\n%s\\n' "$line" "$stdin" >> "$FAKE_COMMAND_LOG" ;;
 esac
+# busybox's account commands write FILE+ beside the file they edit first, and wait 3 s for one left by an edit killed part-way, then fail
+case "$name" in adduser) edited=/etc/passwd ;; addgroup) edited=/etc/group ;; chpasswd) edited=/etc/shadow ;; *) edited= ;; esac
+if [ -n "$edited" ] && { [ -e "$ROOT$edited+" ] || [ -L "$ROOT$edited+" ]; }; then echo "$name: can't create '$edited+': File exists" >&2; exit 1; fi
 case "$name" in
   adduser)
     # as busybox's reads them: -h HOME, -s SHELL, -u UID, -g GECOS, -G GROUP as given; -H makes no home; -S a system

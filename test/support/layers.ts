@@ -62,10 +62,18 @@ const volumeOf = (source: string, options: SystemOptions): string | undefined =>
         ? options.azureMedia
         : undefined
 
+/** the file busybox's account commands write first: its new version (FILE+) is made beside it, and one that is there already fails the command */
+const FIRST_EDITED: Readonly<Record<string, string>> = { adduser: "/etc/passwd", addgroup: "/etc/group", chpasswd: "/etc/shadow" }
+
 /** what the few commands later steps depend on do to the instance's files */
 const actOut = (i: Invocation, options: SystemOptions): Partial<CommandResult> => {
   const root = options.root
   const [first, second] = i.args
+  const edited = FIRST_EDITED[i.command]
+  // busybox waits 3 s for a FILE+ left by an edit killed part-way, then gives up
+  if (root !== undefined && edited !== undefined && existsSync(`${root}${edited}+`)) {
+    return { exitCode: 1, stderr: new TextEncoder().encode(`${i.command}: can't create '${edited}+': File exists\n`) }
+  }
   switch (i.command) {
     case "adduser": {
       if (root === undefined) return {}

@@ -11,7 +11,7 @@ import { dropInsBefore, PWAUTH_DROP_IN, pwauthPlace, setsPasswordAuthentication,
 import { Config } from "../../../services/Config.js"
 import { err, type Log, warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
-import { groups as readGroups, lookupAccount, shadowPassword } from "../../accounts.js"
+import { groups as readGroups, lookupAccount, removeStaleAccountEdits, shadowPassword } from "../../accounts.js"
 import { PhaseContext } from "../../action.js"
 import { addAccount, currentUser, installKeys, madeThisBoot, unapplied } from "../../actions/user.js"
 import { loadUserConfig } from "../load.js"
@@ -317,6 +317,7 @@ const sayLocked = (name: string) =>
  */
 export const userdataUsers = Effect.gen(function* () {
   const config = yield* loadUserConfig("userdata_users")
+  yield* removeStaleAccountEdits("userdata_users")
   const failed = new Set<string>()
   const confine: Confine = (name, step) =>
     step.pipe(
