@@ -69,7 +69,7 @@ if [ -n "$edited" ] && { [ -e "$ROOT$edited+" ] || [ -L "$ROOT$edited+" ]; }; th
 case "$name" in
   adduser)
     # as busybox's reads them: -h HOME, -s SHELL, -u UID, -g GECOS, -G GROUP as given; -H makes no home; -S a system
-    # account, whose shell is /bin/false unless -s gives one
+    # account, whose shell is /sbin/nologin unless -s gives one (Alpine patches busybox's /bin/false so)
     home= shell= uid= gecos='Linux User,,,' group= nohome= system=
     while [ $# -gt 1 ]; do
       case "$1" in
@@ -79,7 +79,7 @@ case "$name" in
       shift
     done
     user=$1
-    [ -n "$shell" ] || { [ -n "$system" ] && shell=/bin/false || shell=/bin/sh; }
+    [ -n "$shell" ] || { [ -n "$system" ] && shell=/sbin/nologin || shell=/bin/sh; }
     n=$(grep -c ':x:1[0-9][0-9][0-9]:' "$ROOT/etc/passwd" 2>/dev/null); id=\${uid:-$(( 1000 + \${n:-0} ))}
     gid=$(awk -F: -v g="\${group:-$user}" '$1 == g { print $3 }' "$ROOT/etc/group" 2>/dev/null)
     echo "$user:x:$id:\${gid:-$id}:$gecos:\${home:-/home/$user}:$shell" >> "$ROOT/etc/passwd"

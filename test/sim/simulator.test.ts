@@ -153,14 +153,14 @@ describe("the simulated image", () => {
       adduser("-h", "/home/me.linux", "-s", "/bin/ash", "-G", "staff", "-D", "-u", "501", "-g", "Me Myself", "me")
       adduser("-h", "/var/lib/svc", "-s", "/sbin/nologin", "-D", "-S", "-H", "svc")
       adduser("-h", "/home/plain", "-s", "/bin/sh", "-G", "staff", "-D", "plain")
-      // a system account asked no shell (cloud-config's `system: true` alone) gets busybox's /bin/false, not /bin/sh
+      // a system account asked no shell (cloud-config's `system: true` alone) gets Alpine's adduser's /sbin/nologin, not /bin/sh
       adduser("-D", "-S", "-H", "daemon2")
       const passwd = readFileSync(join(fake.root, "etc/passwd"), "utf8").split("\n").slice(1, -1)
       expect(passwd).toEqual([
         "me:x:501:1000:Me Myself:/home/me.linux:/bin/ash",
         "svc:x:1000:1000:Linux User,,,:/var/lib/svc:/sbin/nologin",
         "plain:x:1001:1000:Linux User,,,:/home/plain:/bin/sh",
-        "daemon2:x:1002:1002:Linux User,,,:/home/daemon2:/bin/false"
+        "daemon2:x:1002:1002:Linux User,,,:/home/daemon2:/sbin/nologin"
       ])
       expect([existsSync(join(fake.root, "home/me.linux")), existsSync(join(fake.root, "home/me")), existsSync(join(fake.root, "var/lib/svc"))]).toEqual([true, false, false])
     } finally {

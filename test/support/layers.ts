@@ -78,11 +78,11 @@ const actOut = (i: Invocation, options: SystemOptions): Partial<CommandResult> =
     case "adduser": {
       if (root === undefined) return {}
       const user = i.args[i.args.length - 1]!
-      // busybox's: -h HOME, -s SHELL, -u UID, -g GECOS as given
+      // busybox's: -h HOME, -s SHELL, -u UID, -g GECOS as given; a system account's shell /sbin/nologin unless -s gives one (Alpine's adduser)
       const given = (flag: string) => (i.args.indexOf(flag) >= 0 ? i.args[i.args.indexOf(flag) + 1] : undefined)
       const id = given("-u") ?? 1000 + count(`${root}/etc/passwd`, /:x:1\d{3}:/)
       const group = readFileSync(`${root}/etc/group`, "utf8").split("\n").find((l) => l.startsWith(`${user}:`))
-      const fields = [user, "x", id, group?.split(":")[2] ?? id, given("-g") ?? "Linux User,,,", given("-h") ?? `/home/${user}`, given("-s") ?? "/bin/sh"]
+      const fields = [user, "x", id, group?.split(":")[2] ?? id, given("-g") ?? "Linux User,,,", given("-h") ?? `/home/${user}`, given("-s") ?? (i.args.includes("-S") ? "/sbin/nologin" : "/bin/sh")]
       appendFileSync(`${root}/etc/passwd`, `${fields.join(":")}\n`)
       // `-D`: no password, the account locked
       appendFileSync(`${root}/etc/shadow`, `${user}:!:20000:0:99999:7:::\n`)

@@ -179,12 +179,13 @@ const lacksLoginShell = (account: AccountOptions, packages: ReadonlyArray<string
  * The default user is the one the cloud's keys log in as: made as a system
  * account (`users: [{name: svc, system: true}]`, whose first entry takes
  * CLOUD_USER's place) without a shell asked for, it gets /bin/sh, where
- * adduser's /bin/false would end every login at once.
+ * Alpine's adduser gives it /sbin/nologin (upstream busybox's, /bin/false),
+ * which would end every login at once.
  */
 const withDefaultUserLogin = (user: string, account: AccountOptions) =>
   Effect.gen(function* () {
     if (account.system !== true || account.shell !== undefined || Option.isSome(yield* lookupAccount(user))) return account
-    yield* warn(`userdata_user: ${user}: a system account gets /bin/false from adduser; /bin/sh is used, so that ${user}, the default user, can log in with the cloud's keys`)
+    yield* warn(`userdata_user: ${user}: a system account gets /sbin/nologin from Alpine's adduser; /bin/sh is used, so that ${user}, the default user, can log in with the cloud's keys`)
     return { ...account, shell: "/bin/sh" }
   })
 
