@@ -1,5 +1,5 @@
-import { mkdtempSync, existsSync, readFileSync, rmSync, statSync } from "node:fs"
-import { execFileSync } from "node:child_process"
+import { chmodSync, mkdirSync, mkdtempSync, existsSync, readFileSync, rmSync, statSync } from "node:fs"
+import { execFileSync, spawnSync } from "node:child_process"
 import { request as httpRequest, type OutgoingHttpHeaders } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -163,6 +163,27 @@ describe("the simulated image", () => {
         "daemon2:x:1002:1002:Linux User,,,:/home/daemon2:/sbin/nologin"
       ])
       expect([existsSync(join(fake.root, "home/me.linux")), existsSync(join(fake.root, "home/me")), existsSync(join(fake.root, "var/lib/svc"))]).toEqual([true, false, false])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  // busybox 1.35's adduser, run in a chroot: `mkdir(home, 0755)`, no parent; then chown and chmod 02755 of the home, new or there
+  it("has an adduser that makes the home as busybox's does: 2755, one there already taken over, none without its parent (said, the account made)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-image-"))
+    try {
+      const fake = makeFakeSystem(dir)
+      const env = { ...process.env, ROOT: fake.root, FAKE_COMMAND_LOG: fake.commandLog }
+      const adduser = (...args: Array<string>) => spawnSync(join(fake.bin, "adduser"), args, { env, input: "", encoding: "utf8" })
+      mkdirSync(join(fake.root, "home/taken"))
+      chmodSync(join(fake.root, "home/taken"), 0o775)
+      expect(adduser("-h", "/home/taken", "-s", "/bin/sh", "-D", "taken").status).toBe(0)
+      expect(adduser("-h", "/home/new", "-s", "/bin/sh", "-D", "new").status).toBe(0)
+      const orphan = adduser("-h", "/srv/people/orphan", "-s", "/bin/sh", "-D", "orphan")
+      expect([orphan.status, orphan.stderr]).toEqual([0, "adduser: /srv/people/orphan: No such file or directory\n"])
+      expect(readFileSync(join(fake.root, "etc/passwd"), "utf8")).toMatch(/^orphan:x:.*:\/srv\/people\/orphan:\/bin\/sh$/m)
+      expect([statSync(join(fake.root, "home/taken")).mode & 0o7777, statSync(join(fake.root, "home/new")).mode & 0o7777]).toEqual([0o2755, 0o2755])
+      expect(existsSync(join(fake.root, "srv/people"))).toBe(false)
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

@@ -3,8 +3,8 @@
  * a command runner that records what would run (and acts out the few
  * effects later steps look at), captured output, and metadata from memory.
  */
-import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
-import { join } from "node:path"
+import { appendFileSync, chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { dirname, join } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -86,7 +86,12 @@ const actOut = (i: Invocation, options: SystemOptions): Partial<CommandResult> =
       appendFileSync(`${root}/etc/passwd`, `${fields.join(":")}\n`)
       // `-D`: no password, the account locked
       appendFileSync(`${root}/etc/shadow`, `${user}:!:20000:0:99999:7:::\n`)
-      mkdirSync(`${root}/home/${user}`, { recursive: true })
+      // busybox's makes the home alone, where -h says (-H: none), not its parents, and then, new or there already, 2755
+      const home = `${root}${given("-h") ?? `/home/${user}`}`
+      if (i.args.includes("-H")) return {}
+      if (!existsSync(dirname(home))) return { stderr: new TextEncoder().encode(`adduser: ${given("-h") ?? `/home/${user}`}: No such file or directory\n`) }
+      mkdirSync(home, { recursive: true })
+      chmodSync(home, 0o2755)
       return {}
     }
     case "chpasswd": {

@@ -204,7 +204,9 @@ if [ -n "$group" ]; then set -- "$@" -g "$group"; else set -- "$@" -U; fi
 [ -z "$gecos" ] || set -- "$@" -c "$gecos"
 [ -z "$uid" ] || set -- "$@" -u "$uid"
 [ -z "$system" ] || set -- "$@" -r
-exec useradd "$@" "$user"
+useradd "$@" "$user" || exit
+# busybox's: the home, new or there already (an image's, another's), becomes the user's and 2755
+[ -n "$nohome" ] || [ ! -d "${home:-/home/$user}" ] || { chown "$user:$(id -gn "$user")" "${home:-/home/$user}" && chmod 2755 "${home:-/home/$user}"; }
 EOF
 cat > "$root/usr/local/sbin/addgroup" <<'EOF'
 #!/bin/sh
