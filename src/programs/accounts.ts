@@ -2,6 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { textOf } from "../domain/text.js"
 import { Commands } from "../services/Commands.js"
+import { warn } from "../services/Log.js"
 import { RootFs } from "../services/RootFs.js"
 
 export interface Account {
@@ -87,4 +88,29 @@ export const shadowPassword = (name: string) =>
   findLine("/etc/shadow", (line) => {
     const f = line.split(":")
     return f[0] === name && f.length >= 2 ? Option.some(f[1]!) : Option.none()
+  })
+
+/** the files busybox's adduser, addgroup and chpasswd write an account file's new version to, beside it, before renaming it into place */
+const BUSYBOX_NEW_VERSIONS = ["/etc/passwd+", "/etc/group+", "/etc/shadow+", "/etc/gshadow+"] as const
+
+/**
+ * A new version that busybox left when it was killed part-way through an
+ * edit (a power cut, a killed first boot) is removed: while it is there,
+ * every adduser, addgroup and chpasswd waits 3 s for it and fails (`can't
+ * create '/etc/passwd+': File exists`), and the default user would never be
+ * made. An edit holds it for a moment only, and the first boot's own account
+ * steps, one at a time, are the only ones that run before sshd: one found
+ * before they start is no edit's in progress.
+ */
+export const removeStaleAccountEdits = (action: string) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    for (const path of BUSYBOX_NEW_VERSIONS) {
+      const at = fs.at(path)
+      if (!(yield* fs.exists(at)) && !(yield* fs.isSymlink(at))) continue
+      yield* fs.remove(at).pipe(
+        Effect.zipRight(warn(`${action}: removed ${path}, left by an account edit that was killed part-way (busybox's adduser, addgroup and chpasswd refuse to run while it is there)`)),
+        Effect.catchAll((e) => warn(`${action}: ${path}, left by an account edit that was killed part-way, cannot be removed (${e.message}): adduser, addgroup and chpasswd will fail`))
+      )
+    }
   })

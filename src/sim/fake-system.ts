@@ -63,10 +63,13 @@ case "$stdin" in
   '') printf '%s\\n' "$line" >> "$FAKE_COMMAND_LOG" ;;
   *) printf '%s\\n%s\\n' "$line" "$stdin" >> "$FAKE_COMMAND_LOG" ;;
 esac
+# busybox's account commands write FILE+ beside the file they edit first, and wait 3 s for one left by an edit killed part-way, then fail
+case "$name" in adduser) edited=/etc/passwd ;; addgroup) edited=/etc/group ;; chpasswd) edited=/etc/shadow ;; *) edited= ;; esac
+if [ -n "$edited" ] && { [ -e "$ROOT$edited+" ] || [ -L "$ROOT$edited+" ]; }; then echo "$name: can't create '$edited+': File exists" >&2; exit 1; fi
 case "$name" in
   adduser)
     # as busybox's reads them: -h HOME, -s SHELL, -u UID, -g GECOS, -G GROUP as given; -H makes no home; -S a system
-    # account, whose shell is /bin/false unless -s gives one
+    # account, whose shell is /sbin/nologin unless -s gives one (Alpine patches busybox's /bin/false so)
     home= shell= uid= gecos='Linux User,,,' group= nohome= system=
     while [ $# -gt 1 ]; do
       case "$1" in
@@ -76,13 +79,24 @@ case "$name" in
       shift
     done
     user=$1
-    [ -n "$shell" ] || { [ -n "$system" ] && shell=/bin/false || shell=/bin/sh; }
+    [ -n "$shell" ] || { [ -n "$system" ] && shell=/sbin/nologin || shell=/bin/sh; }
     n=$(grep -c ':x:1[0-9][0-9][0-9]:' "$ROOT/etc/passwd" 2>/dev/null); id=\${uid:-$(( 1000 + \${n:-0} ))}
     gid=$(awk -F: -v g="\${group:-$user}" '$1 == g { print $3 }' "$ROOT/etc/group" 2>/dev/null)
     echo "$user:x:$id:\${gid:-$id}:$gecos:\${home:-/home/$user}:$shell" >> "$ROOT/etc/passwd"
     echo "$user:!:20000:0:99999:7:::" >> "$ROOT/etc/shadow"
-    # busybox's makes the home 0755 (and root's umask is 022): the simulating user's 002 would make it group-writable
-    [ -n "$nohome" ] || (umask 022 && mkdir -p "$ROOT\${home:-/home/$user}") ;;
+    # busybox's makes the home alone, not its parents (without them there is none, which it says, and the account is made
+    # all the same), 0755 whatever the umask, with /etc/skel's files; then the home, new or there already, becomes the
+    # user's (where the simulating user may give it) and 2755. (chown as the system's: the stand-in one would be recorded)
+    h=$ROOT\${home:-/home/$user}
+    if [ -z "$nohome" ]; then
+      if (umask 022 && mkdir "$h" 2>/dev/null); then
+        [ ! -d "$ROOT/etc/skel" ] || cp -R "$ROOT/etc/skel/." "$h/"
+        command -p chown -R "$id:\${gid:-$id}" "$h" 2>/dev/null
+      elif [ ! -d "$h" ]; then
+        echo "adduser: \${home:-/home/$user}: No such file or directory" >&2
+      fi
+      [ ! -d "$h" ] || { command -p chown "$id:\${gid:-$id}" "$h" 2>/dev/null; chmod 2755 "$h"; }
+    fi ;;
   addgroup)
     if [ $# -eq 1 ]; then
       # busybox: a group that is there already is refused
@@ -212,6 +226,8 @@ export const makeFakeSystem = (dir: string, options: FakeSystemOptions = {}): Fa
   write(join(root, "etc/ssh/sshd_config"), "Include /etc/ssh/sshd_config.d/*.conf\n\n#PasswordAuthentication yes\nAuthorizedKeysFile\t.ssh/authorized_keys\nAllowTcpForwarding no\nGatewayPorts no\nX11Forwarding no\nSubsystem\tsftp\tinternal-sftp\n")
   // root's home, root's alone, as an Alpine image has it: user-data writes there (cloud-init's own runcmd example lists it)
   makeDir(join(root, "root"))
+  // where adduser makes the homes: busybox's makes no parent of one
+  makeDir(join(root, "home"))
   chmodSync(join(root, "root"), 0o700)
   makeDir(join(root, "etc/sudoers.d"))
   makeDir(join(root, "etc/doas.d"))

@@ -105,6 +105,33 @@ describe.concurrent("the journal of the default user made which cannot be writte
   )
 })
 
+describe.concurrent("the new versions of the account files busybox left when an adduser was killed part-way (/etc/passwd+, /etc/group+, /etc/shadow+)", () => {
+  it.scopedLive("are removed, each said: the default user and user-data's users are made with their passwords and keys, the hostname set", () =>
+    Effect.gen(function* () {
+      const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ops"
+      const instance = yield* makeTestInstance({
+        cloud: "aws",
+        env: PATIENT_METADATA,
+        instance: { hostname: "ip-10-0-0-1.ec2.internal", sshKeys: [KEY], userData: new TextEncoder().encode(`#cloud-config\nusers:\n  - default\n  - name: ops\n    ssh_authorized_keys: ["${key}"]\n`) }
+      })
+      for (const file of ["/etc/passwd", "/etc/group", "/etc/shadow"]) instance.write(`${file}+`, instance.read(file)!)
+      const results = yield* instance.boot()
+      // before: 'create_default_user: adduser: exited with status 1' (busybox: can't create '/etc/passwd+': File exists), main
+      // stopped there, without the user, its keys or the hostname, and the bootstrap was complete
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+      for (const file of ["/etc/passwd+", "/etc/group+", "/etc/shadow+"]) {
+        expect(results[2]!.stderr).toContain(`\ncreate_default_user: removed ${file}, left by an account edit that was killed part-way`)
+        expect(instance.read(file)).toBeUndefined()
+      }
+      expect(instance.read("/etc/passwd")).toMatch(/^alpine:.*\n(?:.*\n)*ops:/m)
+      expect(instance.invocations().filter((c) => c.command === "chpasswd").map((c) => c.stdin)).toEqual(["alpine:*\n", "ops:*\n"])
+      expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${KEY}\n`)
+      expect(instance.read("/home/ops/.ssh/authorized_keys")).toBe(`${key}\n`)
+      expect(instance.read("/etc/hostname")).toBe("ip-10-0-0-1\n")
+    })
+  )
+})
+
 describe.concurrent("a record of user programs that ran, damaged to a huge file (600 MiB, more than a string holds)", () => {
   it.scopedLive("is not read: runcmd runs and its action is done; the record is replaced by one a rerun uses", () =>
     Effect.gen(function* () {

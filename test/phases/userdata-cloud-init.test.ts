@@ -1031,12 +1031,12 @@ describe.concurrent("a further user's sudo rules where sudo is not installed", (
 })
 
 describe.concurrent("a system account as the default user", () => {
-  it.scopedLive("gets /bin/sh, not adduser's /bin/false, so that the cloud's keys log in; a shell it asks for is kept, and further system accounts are as asked", () =>
+  it.scopedLive("gets /bin/sh, not adduser's /sbin/nologin, so that the cloud's keys log in; a shell it asks for is kept, and further system accounts are as asked", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance("#cloud-config\nusers:\n  - name: svc\n    system: true\n  - name: worker\n    system: true\n")
       const { early, main, final } = yield* firstBoot(i)
       expect(codes({ early, main, final })).toEqual({ early: 0, main: 0, final: 0 })
-      expect(main.stderr).toContain("\nuserdata_user: svc: a system account gets /bin/false from adduser; /bin/sh is used, so that svc, the default user, can log in with the cloud's keys\n")
+      expect(main.stderr).toContain("\nuserdata_user: svc: a system account gets /sbin/nologin from Alpine's adduser; /bin/sh is used, so that svc, the default user, can log in with the cloud's keys\n")
       expect(i.commands().filter((c) => c.startsWith("adduser"))).toEqual(["adduser -s /bin/sh -D -S -H svc", "adduser -D -S -H worker"])
       expectReachable(i, "svc")
       const asked = yield* userDataInstance("#cloud-config\nuser: {name: svc, system: true, shell: /sbin/nologin}\n")

@@ -1,5 +1,5 @@
-import { mkdtempSync, existsSync, readFileSync, rmSync, statSync } from "node:fs"
-import { execFileSync } from "node:child_process"
+import { chmodSync, mkdirSync, mkdtempSync, existsSync, readFileSync, rmSync, statSync } from "node:fs"
+import { execFileSync, spawnSync } from "node:child_process"
 import { request as httpRequest, type OutgoingHttpHeaders } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -153,16 +153,37 @@ describe("the simulated image", () => {
       adduser("-h", "/home/me.linux", "-s", "/bin/ash", "-G", "staff", "-D", "-u", "501", "-g", "Me Myself", "me")
       adduser("-h", "/var/lib/svc", "-s", "/sbin/nologin", "-D", "-S", "-H", "svc")
       adduser("-h", "/home/plain", "-s", "/bin/sh", "-G", "staff", "-D", "plain")
-      // a system account asked no shell (cloud-config's `system: true` alone) gets busybox's /bin/false, not /bin/sh
+      // a system account asked no shell (cloud-config's `system: true` alone) gets Alpine's adduser's /sbin/nologin, not /bin/sh
       adduser("-D", "-S", "-H", "daemon2")
       const passwd = readFileSync(join(fake.root, "etc/passwd"), "utf8").split("\n").slice(1, -1)
       expect(passwd).toEqual([
         "me:x:501:1000:Me Myself:/home/me.linux:/bin/ash",
         "svc:x:1000:1000:Linux User,,,:/var/lib/svc:/sbin/nologin",
         "plain:x:1001:1000:Linux User,,,:/home/plain:/bin/sh",
-        "daemon2:x:1002:1002:Linux User,,,:/home/daemon2:/bin/false"
+        "daemon2:x:1002:1002:Linux User,,,:/home/daemon2:/sbin/nologin"
       ])
       expect([existsSync(join(fake.root, "home/me.linux")), existsSync(join(fake.root, "home/me")), existsSync(join(fake.root, "var/lib/svc"))]).toEqual([true, false, false])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  // busybox 1.35's adduser, run in a chroot: `mkdir(home, 0755)`, no parent; then chown and chmod 02755 of the home, new or there
+  it("has an adduser that makes the home as busybox's does: 2755, one there already taken over, none without its parent (said, the account made)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-image-"))
+    try {
+      const fake = makeFakeSystem(dir)
+      const env = { ...process.env, ROOT: fake.root, FAKE_COMMAND_LOG: fake.commandLog }
+      const adduser = (...args: Array<string>) => spawnSync(join(fake.bin, "adduser"), args, { env, input: "", encoding: "utf8" })
+      mkdirSync(join(fake.root, "home/taken"))
+      chmodSync(join(fake.root, "home/taken"), 0o775)
+      expect(adduser("-h", "/home/taken", "-s", "/bin/sh", "-D", "taken").status).toBe(0)
+      expect(adduser("-h", "/home/new", "-s", "/bin/sh", "-D", "new").status).toBe(0)
+      const orphan = adduser("-h", "/srv/people/orphan", "-s", "/bin/sh", "-D", "orphan")
+      expect([orphan.status, orphan.stderr]).toEqual([0, "adduser: /srv/people/orphan: No such file or directory\n"])
+      expect(readFileSync(join(fake.root, "etc/passwd"), "utf8")).toMatch(/^orphan:x:.*:\/srv\/people\/orphan:\/bin\/sh$/m)
+      expect([statSync(join(fake.root, "home/taken")).mode & 0o7777, statSync(join(fake.root, "home/new")).mode & 0o7777]).toEqual([0o2755, 0o2755])
+      expect(existsSync(join(fake.root, "srv/people"))).toBe(false)
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

@@ -336,7 +336,7 @@ describe.concurrent("tiny-cloud simulate", () => {
       expect(r.code, r.stderr).toBe(0)
       const mode = (p: string) => (statSync(join(dir, "instance/root", p)).mode & 0o7777).toString(8)
       // before: 775 and 664, kept by the phases
-      // /etc/group and the home: the stand-ins of addgroup and adduser, 664 and 775 before
+      // /etc/group and the home: the stand-ins of addgroup and adduser, 664 and 775 before (the home 2755, as busybox's adduser makes it)
       expect(Object.fromEntries(["/etc", "/etc/passwd", "/etc/group", "/etc/shadow", "/etc/hosts", "/home", "/home/alpine", "/var/lib/cloud", "/var/log", "/tmp"].map((p) => [p, mode(p)]))).toEqual({
         "/etc": "755",
         "/etc/passwd": "644",
@@ -344,7 +344,7 @@ describe.concurrent("tiny-cloud simulate", () => {
         "/etc/shadow": "644",
         "/etc/hosts": "644",
         "/home": "755",
-        "/home/alpine": "755",
+        "/home/alpine": "2755",
         "/var/lib/cloud": "755",
         "/var/log": "755",
         "/tmp": "1777"

@@ -3,8 +3,8 @@
  * a command runner that records what would run (and acts out the few
  * effects later steps look at), captured output, and metadata from memory.
  */
-import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
-import { join } from "node:path"
+import { appendFileSync, chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { dirname, join } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -62,23 +62,36 @@ const volumeOf = (source: string, options: SystemOptions): string | undefined =>
         ? options.azureMedia
         : undefined
 
+/** the file busybox's account commands write first: its new version (FILE+) is made beside it, and one that is there already fails the command */
+const FIRST_EDITED: Readonly<Record<string, string>> = { adduser: "/etc/passwd", addgroup: "/etc/group", chpasswd: "/etc/shadow" }
+
 /** what the few commands later steps depend on do to the instance's files */
 const actOut = (i: Invocation, options: SystemOptions): Partial<CommandResult> => {
   const root = options.root
   const [first, second] = i.args
+  const edited = FIRST_EDITED[i.command]
+  // busybox waits 3 s for a FILE+ left by an edit killed part-way, then gives up
+  if (root !== undefined && edited !== undefined && existsSync(`${root}${edited}+`)) {
+    return { exitCode: 1, stderr: new TextEncoder().encode(`${i.command}: can't create '${edited}+': File exists\n`) }
+  }
   switch (i.command) {
     case "adduser": {
       if (root === undefined) return {}
       const user = i.args[i.args.length - 1]!
-      // busybox's: -h HOME, -s SHELL, -u UID, -g GECOS as given
+      // busybox's: -h HOME, -s SHELL, -u UID, -g GECOS as given; a system account's shell /sbin/nologin unless -s gives one (Alpine's adduser)
       const given = (flag: string) => (i.args.indexOf(flag) >= 0 ? i.args[i.args.indexOf(flag) + 1] : undefined)
       const id = given("-u") ?? 1000 + count(`${root}/etc/passwd`, /:x:1\d{3}:/)
       const group = readFileSync(`${root}/etc/group`, "utf8").split("\n").find((l) => l.startsWith(`${user}:`))
-      const fields = [user, "x", id, group?.split(":")[2] ?? id, given("-g") ?? "Linux User,,,", given("-h") ?? `/home/${user}`, given("-s") ?? "/bin/sh"]
+      const fields = [user, "x", id, group?.split(":")[2] ?? id, given("-g") ?? "Linux User,,,", given("-h") ?? `/home/${user}`, given("-s") ?? (i.args.includes("-S") ? "/sbin/nologin" : "/bin/sh")]
       appendFileSync(`${root}/etc/passwd`, `${fields.join(":")}\n`)
       // `-D`: no password, the account locked
       appendFileSync(`${root}/etc/shadow`, `${user}:!:20000:0:99999:7:::\n`)
-      mkdirSync(`${root}/home/${user}`, { recursive: true })
+      // busybox's makes the home alone, where -h says (-H: none), not its parents, and then, new or there already, 2755
+      const home = `${root}${given("-h") ?? `/home/${user}`}`
+      if (i.args.includes("-H")) return {}
+      if (!existsSync(dirname(home))) return { stderr: new TextEncoder().encode(`adduser: ${given("-h") ?? `/home/${user}`}: No such file or directory\n`) }
+      mkdirSync(home, { recursive: true })
+      chmodSync(home, 0o2755)
       return {}
     }
     case "chpasswd": {

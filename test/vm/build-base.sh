@@ -184,7 +184,7 @@ ln -s /etc/init.d/networking "$root/etc/runlevels/boot/networking"
 cat > "$root/usr/local/sbin/adduser" <<'EOF'
 #!/bin/sh
 # adduser [-h DIR] [-g GECOS] [-s SHELL] [-G GROUP] [-S] [-D] [-H] [-u UID] [-k SKEL] USER  (busybox syntax)
-home= gecos= shell=/bin/sh group= system= nohome= uid=
+home= gecos= shell= group= system= nohome= uid=
 while getopts h:g:s:G:SDHu:k: opt; do
 	case $opt in
 	h) home=$OPTARG ;; g) gecos=$OPTARG ;; s) shell=$OPTARG ;; G) group=$OPTARG ;;
@@ -195,6 +195,8 @@ done
 shift $((OPTIND - 1))
 user=$1
 [ -n "$user" ] || { echo "Usage: adduser [OPTIONS] USER [GROUP]" >&2; exit 1; }
+# a system account's shell unless -s gives one: Alpine's adduser's /sbin/nologin (busybox's own is /bin/false)
+[ -n "$shell" ] || { [ -n "$system" ] && shell=/sbin/nologin || shell=/bin/sh; }
 if [ $# -eq 2 ]; then exec usermod -a -G "$2" "$user"; fi
 set -- -s "$shell" -d "${home:-/home/$user}"
 if [ -n "$nohome" ]; then set -- "$@" -M; else set -- "$@" -m; fi
@@ -202,7 +204,9 @@ if [ -n "$group" ]; then set -- "$@" -g "$group"; else set -- "$@" -U; fi
 [ -z "$gecos" ] || set -- "$@" -c "$gecos"
 [ -z "$uid" ] || set -- "$@" -u "$uid"
 [ -z "$system" ] || set -- "$@" -r
-exec useradd "$@" "$user"
+useradd "$@" "$user" || exit
+# busybox's: the home, new or there already (an image's, another's), becomes the user's and 2755
+[ -n "$nohome" ] || [ ! -d "${home:-/home/$user}" ] || { chown "$user:$(id -gn "$user")" "${home:-/home/$user}" && chmod 2755 "${home:-/home/$user}"; }
 EOF
 cat > "$root/usr/local/sbin/addgroup" <<'EOF'
 #!/bin/sh

@@ -14,7 +14,7 @@ import { err, info, warn } from "../../services/Log.js"
 import { Metadata } from "../../services/Metadata.js"
 import { RootFs } from "../../services/RootFs.js"
 import type { AccountOptions } from "../../domain/userdata/model.js"
-import { type Account, groups, lookupAccount, ownBy, shadowPassword } from "../accounts.js"
+import { type Account, groups, lookupAccount, ownBy, removeStaleAccountEdits, shadowPassword } from "../accounts.js"
 import { PhaseContext } from "../action.js"
 import { journalledNames, journalLine, readJournal, readJournalAfresh } from "../userdata/actions/common.js"
 
@@ -168,6 +168,7 @@ export const createUser = (user: string, action = "create_default_user", options
  * user-data's action for its users, fails for it.
  */
 export const createDefaultUser = Effect.gen(function* () {
+  yield* removeStaleAccountEdits("create_default_user")
   const ctx = yield* PhaseContext
   const user = yield* Ref.get(ctx.cloudUser)
   const { wheel, ...account } = yield* Ref.get(ctx.cloudUserAccount)

@@ -11,7 +11,7 @@ import { dropInsBefore, PWAUTH_DROP_IN, pwauthPlace, setsPasswordAuthentication,
 import { Config } from "../../../services/Config.js"
 import { err, type Log, warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
-import { groups as readGroups, lookupAccount, shadowPassword } from "../../accounts.js"
+import { groups as readGroups, lookupAccount, removeStaleAccountEdits, shadowPassword } from "../../accounts.js"
 import { PhaseContext } from "../../action.js"
 import { addAccount, currentUser, installKeys, madeThisBoot, unapplied } from "../../actions/user.js"
 import { loadUserConfig } from "../load.js"
@@ -179,12 +179,13 @@ const lacksLoginShell = (account: AccountOptions, packages: ReadonlyArray<string
  * The default user is the one the cloud's keys log in as: made as a system
  * account (`users: [{name: svc, system: true}]`, whose first entry takes
  * CLOUD_USER's place) without a shell asked for, it gets /bin/sh, where
- * adduser's /bin/false would end every login at once.
+ * Alpine's adduser gives it /sbin/nologin (upstream busybox's, /bin/false),
+ * which would end every login at once.
  */
 const withDefaultUserLogin = (user: string, account: AccountOptions) =>
   Effect.gen(function* () {
     if (account.system !== true || account.shell !== undefined || Option.isSome(yield* lookupAccount(user))) return account
-    yield* warn(`userdata_user: ${user}: a system account gets /bin/false from adduser; /bin/sh is used, so that ${user}, the default user, can log in with the cloud's keys`)
+    yield* warn(`userdata_user: ${user}: a system account gets /sbin/nologin from Alpine's adduser; /bin/sh is used, so that ${user}, the default user, can log in with the cloud's keys`)
     return { ...account, shell: "/bin/sh" }
   })
 
@@ -317,6 +318,7 @@ const sayLocked = (name: string) =>
  */
 export const userdataUsers = Effect.gen(function* () {
   const config = yield* loadUserConfig("userdata_users")
+  yield* removeStaleAccountEdits("userdata_users")
   const failed = new Set<string>()
   const confine: Confine = (name, step) =>
     step.pipe(
