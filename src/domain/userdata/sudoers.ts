@@ -245,3 +245,15 @@ export const sudoRuleUnreadable = (rule: string): string | undefined => {
     throw e
   }
 }
+
+/** sudoers' words that a line may not start with, or that are no user's name there, written in lower case */
+const KEYWORDS = new Set(["sha224", "sha256", "sha384", "sha512", "sudoedit"])
+
+/**
+ * A user's name as the first word of its sudoers line: in double quotes where
+ * sudoers would read it otherwise (`ALL`, everyone; `ADMIN`, an alias;
+ * `Defaults`, `Host_Alias`, `sha256`, `sudoedit`, and `1.2.3.4`, an address,
+ * which start no user's line):
+ * quoted, it is that user's name alone. A name never holds a quote or a `\`.
+ */
+export const sudoersUser = (name: string): string => (/^[a-z_][a-z0-9_.-]*\$?$/.test(name) && !KEYWORDS.has(name) ? name : `"${name}"`)
