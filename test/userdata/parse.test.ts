@@ -292,6 +292,15 @@ describe("userDataType", () => {
     expect(notes(template).problems).toEqual(["line 4: ntp.servers[0]: holds a jinja expression, which is not rendered; skipped"])
   })
 
+  // chronyd -p (chrony 4.3): `allow host.example` (unresolvable at boot), `allow [10.0.0.1]`, `allow 1.2.3.4/` and `allow a/b`
+  // are "Fatal error : Could not parse allow directive", and chronyd does not start; `10`, `10/8`, `::` and `fe80::/10` it reads
+  it("skips an ntp allow entry that is no network chronyd reads without DNS, on which it would refuse to start: named at its place", () => {
+    const source = "#cloud-config\nntp:\n  allow: [10.0.0.0/8, host.example, '[10.0.0.1]', 1.2.3.4/, a/b, '10', 10/8, '::', fe80::/10, 300.1.1.1, all, 10.0.0.0/33]\n"
+    expect(config(source).ntp).toMatchObject({ client: "chrony", allow: ["10.0.0.0/8", "10", "10/8", "::", "fe80::/10", "all"] })
+    const skipped = "not a network chrony's allow reads without DNS (ADDRESS or ADDRESS/BITS), on which chronyd would refuse to start; skipped"
+    expect(notes(source).problems).toEqual([1, 2, 3, 4, 9, 11].map((i) => `line 3: ntp.allow[${i}]: ${skipped}`))
+  })
+
   it("leaves out a jinja comment that goes on over several lines, as jinja does, and keeps the lines after it where they are", () => {
     const source = "## template: jinja\n#cloud-config\n{#\n  a note: {x\n#}\npackages: [vim]\nhostname: {{ v1.local_hostname }}\n"
     expect(config(source).packages).toEqual(["vim"])
