@@ -4,7 +4,8 @@
  * program's parser. tiny-cloud.conf as dash and busybox sh source it
  * (BEHAVIOUR.md 2); base64 as Python's `base64.b64decode` (cloud-init) decodes
  * it; a write_files mode as Python's int(text, 8) (cloud-init) reads it; YAML
- * scalars as PyYAML (cloud-init) resolves them. Each property
+ * scalars as PyYAML (cloud-init) resolves them; a user's sudo rules as
+ * visudo parses them. Each property
  * checks a batch of inputs with one run of the reader (the Python programs
  * in one python3 for the file), and shrinks a failing batch to the input
  * that fails.
@@ -21,6 +22,7 @@ import { decodeBase64, maybeBase64 } from "../../src/clouds/common.js"
 import { parseAssignments } from "../../src/domain/shell-words.js"
 import { octalMode } from "../../src/schema/cloud-config.js"
 import { fromBase64 } from "../../src/domain/userdata/content.js"
+import { sudoRuleUnreadable } from "../../src/domain/userdata/sudoers.js"
 import { loadYaml } from "../../src/domain/userdata/yaml.js"
 import { pythonRunner } from "../support/python.js"
 import { describeSystem, itSystem, pythonHaving, which } from "../support/system.js"
@@ -311,4 +313,66 @@ describeSystem("YAML strings and flow collections over several lines as cloud-in
       ['runcmd:\n  - "echo \'first\nsecond\' > /etc/motd"\n', "a:\n  b: [x,\n  y]\n  c: d\n", 'k: "x\n\ty"\n', "a:\n  - - 'x\n  y'\n", "k: [x,\n\ty]\n", 'runcmd:\n  - echo start\n    [x\n  - echo other\n  - "printf a\n  b"\n', 'runcmd:\n  - echo a\n\n    [x\n  - echo b\n  - "c\n  d"\n', "k:\n    echo a\n  [x\nz: [c,\nd]\n"]
     )
   )
+})
+
+// ---- sudo rules under visudo ------------------------------------------------------------------
+
+/** the pieces of sudoers' user specifications, and those that break one: escapes, quotes, a `#`, a `:` or `=` out of place */
+const sudoPiece = fc.constantFrom(
+  ..."ALL,=,(,),:,!,!!, ,\t,NOPASSWD:,NOPASSWD :,SETENV:,NOEXEC:,root,%wheel,%#10,#0,#-1,#-,+ng,web1,WEB_1,10.0.0.0/8,fe80::1,::,x,=x,a=b,a:b,a>b,>,%,+,*,?,[a-z],~,é,-,^a$,^a,$".split(","),
+  "/bin/ls", "/usr/bin/", "/bin/l\\xs", "/bin/l\\,s", "sudoedit", "list", "\\", "\\\\", "\\#", "\\ ", "\\:", "\\x", "\\*", '"', '"q"', "#", "# c", "#1",
+  "TIMEOUT=5m", "TIMEOUT=x", "CWD=*", "CWD=/tmp", "CWD=rel", "CHROOT=~", "NOTAFTER=20300101", "ROLE=r", `sha256:${"a".repeat(64)}`, "sha256:ab", "@include", "(ALL:ALL)", "(:ALL)", "(ALL:)", "()", "(#0:%#0)"
+)
+const SUDO_STARTS = ["ALL=(ALL) ", "ALL = ", "web1, !web2 = ", "ALL=(root) NOPASSWD: ", "ALL=(ALL) /bin/ls ", "ALL=(ALL) ALL : ", ""]
+const sudoRule = fc
+  .tuple(fc.constantFrom(...SUDO_STARTS), fc.array(fc.tuple(fc.boolean(), sudoPiece), { minLength: 1, maxLength: 7 }))
+  .map(([start, pieces]) => `${start}${pieces.map(([spaced, p]) => (spaced ? ` ${p}` : p)).join("")}`.trim())
+
+/** the lines (from 1) `visudo -c` finds an error on in a file of these lines; an alias referred to and not defined is no error */
+const visudoRejects = (lines: ReadonlyArray<string>): ReadonlySet<number> => {
+  const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-sudoers-"))
+  try {
+    const file = join(dir, "rules")
+    writeFileSync(file, lines.map((l) => `${l}\n`).join(""), { mode: 0o440 })
+    let out = ""
+    try {
+      out = execFileSync(which("visudo")!, ["-c", "-f", file], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
+    } catch (e) {
+      const failed = e as { stdout?: string; stderr?: string }
+      out = `${failed.stdout ?? ""}${failed.stderr ?? ""}`
+    }
+    const errors = out.split("\n").filter((l) => l.startsWith(`${file}:`) && !/referenced but not defined/.test(l))
+    return new Set(errors.map((l) => Number(l.slice(file.length + 1).split(":")[0])))
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** rules from cloud-init's documentation and common use, each of which must be written */
+const SUDO_EXAMPLES = [
+  "ALL=(ALL) NOPASSWD:ALL",
+  "ALL=(ALL:ALL) ALL",
+  "ALL=(ALL) NOPASSWD: /usr/bin/apk, /sbin/rc-service nginx *",
+  "ALL = (root) NOPASSWD: SETENV: /usr/local/bin/deploy --env=prod",
+  "web1, !web2 = (ALL) ALL, !/bin/su",
+  "ALL=(ALL) TIMEOUT=1h30m CWD=* NOPASSWD: sudoedit /etc/motd",
+  "ALL=(ALL) ALL : 10.0.0.0/8 = (root) /bin/ls",
+  "ALL=(ALL) /bin/echo a\\,b\\:c",
+  "ALL=(ALL) ALL # a comment"
+]
+
+describeSystem("a user's sudo rules as visudo reads them", { tools: { visudo: "sudo" } }, () => {
+  itSystem("a rule written is one visudo parses; one it does not parse is never written", {}, () => {
+    for (const rule of SUDO_EXAMPLES) expect({ rule, why: sudoRuleUnreadable(rule) }).toEqual({ rule, why: undefined })
+    return eachAgainst(
+      sudoRule,
+      (rules) => {
+        const written = rules.filter((r) => sudoRuleUnreadable(r) === undefined)
+        const rejected = visudoRejects(written.map((r) => `someone ${r}`))
+        return rules.map((r) => written.indexOf(r)).map((at) => at >= 0 && rejected.has(at + 1))
+      },
+      (rule, visudoRejected) => expect({ rule, visudoRejected }).toEqual({ rule, visudoRejected: false }),
+      [...SUDO_EXAMPLES, "ALL=(ALL) /bin/ls #-", "ALL= /usr/bin/%\\\\\\\\", "ALL = sudoedit\\#é", "ALL=(ALL) /bin/ls \\", "ALL=(ALL) /bin/echo a,b", "ALL=(ALL) NOTBEFORE=bad ALL"]
+    )
+  })
 })

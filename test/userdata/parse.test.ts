@@ -292,6 +292,15 @@ describe("userDataType", () => {
     expect(notes(template).problems).toEqual(["line 4: ntp.servers[0]: holds a jinja expression, which is not rendered; skipped"])
   })
 
+  // chronyd -p (chrony 4.3): `allow host.example` (unresolvable at boot), `allow [10.0.0.1]`, `allow 1.2.3.4/` and `allow a/b`
+  // are "Fatal error : Could not parse allow directive", and chronyd does not start; `10`, `10/8`, `::` and `fe80::/10` it reads
+  it("skips an ntp allow entry that is no network chronyd reads without DNS, on which it would refuse to start: named at its place", () => {
+    const source = "#cloud-config\nntp:\n  allow: [10.0.0.0/8, host.example, '[10.0.0.1]', 1.2.3.4/, a/b, '10', 10/8, '::', fe80::/10, 300.1.1.1, all, 10.0.0.0/33]\n"
+    expect(config(source).ntp).toMatchObject({ client: "chrony", allow: ["10.0.0.0/8", "10", "10/8", "::", "fe80::/10", "all"] })
+    const skipped = "not a network chrony's allow reads without DNS (ADDRESS or ADDRESS/BITS), on which chronyd would refuse to start; skipped"
+    expect(notes(source).problems).toEqual([1, 2, 3, 4, 9, 11].map((i) => `line 3: ntp.allow[${i}]: ${skipped}`))
+  })
+
   it("leaves out a jinja comment that goes on over several lines, as jinja does, and keeps the lines after it where they are", () => {
     const source = "## template: jinja\n#cloud-config\n{#\n  a note: {x\n#}\npackages: [vim]\nhostname: {{ v1.local_hostname }}\n"
     expect(config(source).packages).toEqual(["vim"])
@@ -1570,34 +1579,40 @@ users:
     ])
   })
 
-  it("skips a sudo rule that sudoers cannot parse (no '=': a quoted false), which would make sudo refuse to run, with a warning (cloud-init's schema takes it); an empty sudo is none, as for cloud-init", () => {
-    const source = "#cloud-config\nusers:\n  - default\n  - name: bob\n    sudo: 'False'\n  - name: ann\n    sudo: [ALL=(ALL) ALL, '', ALL]\n  - name: cy\n    sudo: ''\n"
-    expect(config(source).users.map((u) => [u.name, u.sudo])).toEqual([["bob", []], ["ann", ["ALL=(ALL) ALL"]], ["cy", []]])
-    const skipped = "not a sudo rule (HOSTS=(USERS) COMMANDS, on one line), which would break sudo for every user; that rule skipped"
-    expect(notes(source)).toEqual({ problems: [], warnings: [`line 5: users[1].sudo: ${skipped}`, `line 7: users[2].sudo: ${skipped}`] })
+  it("writes none of a user's sudo rules when sudoers cannot parse one (no '=': a quoted false; an empty one), which would make sudo refuse to run, with a warning (cloud-init's schema takes it); an empty sudo is none, as for cloud-init", () => {
+    const source = "#cloud-config\nusers:\n  - default\n  - name: bob\n    sudo: 'False'\n  - name: ann\n    sudo: [ALL=(ALL) ALL, '', ALL]\n  - name: cy\n    sudo: ''\n  - name: di\n    sudo: [ALL=(ALL) ALL, 'ALL=(ALL) NOPASSWD: /sbin/reboot']\n"
+    expect(config(source).users.map((u) => [u.name, u.sudo])).toEqual([["bob", []], ["ann", []], ["cy", []], ["di", ["ALL=(ALL) ALL", "ALL=(ALL) NOPASSWD: /sbin/reboot"]]])
+    const none = "a line sudoers cannot parse breaks sudo for every user: none of this user's sudo rules are written"
+    expect(notes(source)).toEqual({
+      problems: [],
+      warnings: [`line 5: users[1].sudo: rule 1: expected = after the hosts; ${none}`, `line 7: users[2].sudo: rule 2: expected a host (ALL, a name or an address) before =; ${none}`]
+    })
     // a whole sudoers line pasted as the rule names the user twice once written ('dan dan ALL=...'); host lists are kept
-    const pasted = "#cloud-config\nusers:\n  - default\n  - name: dan\n    sudo: ['dan ALL=(ALL) NOPASSWD: /sbin/reboot', '%wheel ALL=(ALL) ALL', 'web1, !web2 = (root) /bin/ls']\n"
-    expect(config(pasted).users.map((u) => [u.name, u.sudo])).toEqual([["dan", ["web1, !web2 = (root) /bin/ls"]]])
-    expect(notes(pasted)).toEqual({ problems: [], warnings: [`line 5: users[1].sudo: ${skipped}`] })
+    const pasted = "#cloud-config\nusers:\n  - default\n  - name: dan\n    sudo: ['dan ALL=(ALL) NOPASSWD: /sbin/reboot', 'web1, !web2 = (root) /bin/ls']\n  - name: eve\n    sudo: ['web1, !web2 = (root) /bin/ls']\n"
+    expect(config(pasted).users.map((u) => [u.name, u.sudo])).toEqual([["dan", []], ["eve", ["web1, !web2 = (root) /bin/ls"]]])
+    expect(notes(pasted)).toEqual({ problems: [], warnings: [`line 5: users[1].sudo: rule 1: expected = after the hosts; ${none}`] })
   })
 
-  it("skips a sudo rule ending in a backslash, which sudoers continues with the next line of the file (the next user's rule) into a syntax error; an escaped one is kept", () => {
+  it("writes none of a user's sudo rules when one ends in a backslash, which sudoers continues with the next line of the file (the next user's rule) into a syntax error; an escaped one is kept", () => {
     const source = String.raw`#cloud-config
 users:
   - default
   - name: fay
-    sudo: ['ALL=(ALL) /usr/bin/id \', 'ALL=(ALL) /bin/ls\  ', 'ALL=(ALL) /bin/echo \\']
+    sudo: ['ALL=(ALL) /usr/bin/id', 'ALL=(ALL) /bin/ls\  ']
   - name: gus
-    sudo: ALL=(ALL) NOPASSWD:ALL
+    sudo: [ALL=(ALL) NOPASSWD:ALL, 'ALL=(ALL) /bin/echo \\']
 `
     expect(config(source).users.map((u) => [u.name, u.sudo])).toEqual([
-      ["fay", [String.raw`ALL=(ALL) /bin/echo \\`]],
-      ["gus", ["ALL=(ALL) NOPASSWD:ALL"]]
+      ["fay", []],
+      ["gus", ["ALL=(ALL) NOPASSWD:ALL", String.raw`ALL=(ALL) /bin/echo \\`]]
     ])
-    expect(notes(source)).toEqual({ problems: [], warnings: ["line 5: users[1].sudo: not a sudo rule (HOSTS=(USERS) COMMANDS, on one line), which would break sudo for every user; that rule skipped"] })
+    expect(notes(source)).toEqual({
+      problems: [],
+      warnings: ["line 5: users[1].sudo: rule 2: ends with a \\, which continues it onto the next line of the file; a line sudoers cannot parse breaks sudo for every user: none of this user's sudo rules are written"]
+    })
   })
 
-  it("skips a sudo rule that is no string (a number) alone: the user's other rules are kept, as for a rule sudoers cannot parse", () => {
+  it("skips a sudo rule that is no string (a number) alone: the user's other rules are kept", () => {
     const source = "#cloud-config\nusers:\n  - default\n  - name: sn\n    sudo: ['ALL=(ALL) ALL', 5, ~]\n"
     expect(config(source).users.map((u) => [u.name, u.sudo])).toEqual([["sn", ["ALL=(ALL) ALL"]]])
     expect(notes(source)).toEqual({ problems: ["line 5: users[1].sudo[1]: expected a string, got a number; skipped"], warnings: [] })
@@ -1605,32 +1620,37 @@ users:
     expect(config("#cloud-config\nusers:\n  - name: ops\n    sudo: [5]\n").defaultUser?.account.wheel).toBe(false)
   })
 
-  it("skips a sudo rule that would not stay one line of sudoers: a \\ at its end (sudoers continues it onto the next rule, another user's) or a control character (a NUL)", () => {
+  it("writes none of a user's sudo rules when one would not stay one line of sudoers: a control character (an escape, a NUL); a tab is a blank", () => {
     const source = [
       "#cloud-config",
       "users:",
       "  - default",
       "  - name: bob",
-      "    sudo: ['ALL=(ALL) /bin/ls \\', 'ALL=(ALL) NOPASSWD: /sbin/reboot', 'ALL=(ALL) /bin/echo \\\\  ']",
+      "    sudo: ['ALL=(ALL) NOPASSWD: /sbin/reboot', 'ALL=(ALL) /bin/echo a\\,b']",
       "  - name: carol",
-      '    sudo: ["ALL=(ALL) ALL\\0", "ALL=(ALL)\\tALL", "ALL=(ALL) /bin/x \\e[31m"]',
+      '    sudo: ["ALL=(ALL) /bin/x \\e[31m", "ALL=(ALL)\\tALL"]',
+      "  - name: dan",
+      '    sudo: ["ALL=(ALL)\\tALL"]',
       ""
     ].join("\n")
     expect(config(source).users.map((u) => [u.name, u.sudo])).toEqual([
-      ["bob", ["ALL=(ALL) NOPASSWD: /sbin/reboot", "ALL=(ALL) /bin/echo \\\\"]],
-      ["carol", ["ALL=(ALL)\tALL"]]
+      ["bob", ["ALL=(ALL) NOPASSWD: /sbin/reboot", "ALL=(ALL) /bin/echo a\\,b"]],
+      ["carol", []],
+      ["dan", ["ALL=(ALL)\tALL"]]
     ])
-    const skipped = "not a sudo rule (HOSTS=(USERS) COMMANDS, on one line), which would break sudo for every user; that rule skipped"
-    expect(notes(source)).toEqual({ problems: [], warnings: [`line 5: users[1].sudo: ${skipped}`, `line 7: users[2].sudo: ${skipped}`] })
+    expect(notes(source)).toEqual({
+      problems: [],
+      warnings: ["line 7: users[2].sudo: rule 1: holds a control character (a line break, a NUL); a line sudoers cannot parse breaks sudo for every user: none of this user's sudo rules are written"]
+    })
   })
 
   it("a default user whose sudo rules are all skipped (a template's quoted 'False') has no rights, as with sudo: false: no wheel", () => {
-    for (const sudo of ["'False'", "['']", "[]", "''"]) {
+    for (const sudo of ["'False'", "['']", "[]", "''", "['False', 'ALL=(ALL) ALL']"]) {
       expect(config(`#cloud-config\nuser:\n  name: ops\n  sudo: ${sudo}\n`).defaultUser?.account.wheel).toBe(false)
       expect(config(`#cloud-config\nusers:\n  - name: ops\n    sudo: ${sudo}\n`).defaultUser?.account.wheel).toBe(false)
     }
-    // a rule that is kept still comes with wheel
-    expect(config("#cloud-config\nuser:\n  name: ops\n  sudo: ['False', 'ALL=(ALL) ALL']\n").defaultUser?.account.wheel).toBeUndefined()
+    // a rule that is written still comes with wheel
+    expect(config("#cloud-config\nuser:\n  name: ops\n  sudo: ['ALL=(ALL) ALL']\n").defaultUser?.account.wheel).toBeUndefined()
   })
 
   it("keeps CLOUD_USER when `default` is listed", () => {

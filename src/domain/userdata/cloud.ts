@@ -3,6 +3,7 @@ import { posix } from "node:path"
 import * as Schema from "effect/Schema"
 import { AlpineRepo, ApkRepos, CloudNtp, CloudPackage, CloudPermissions, CloudWriteFile, FileSource, keepsOwnerSide, ownerSides, SshPwauth } from "../../schema/cloud-config.js"
 import { isHostName, PackageName, Text, TimeZone } from "../../schema/fields.js"
+import { ipv6 } from "../ip.js"
 import { ansiC } from "../resident.js"
 import { truthOf } from "../truth.js"
 import { commandsReader, flagReader, ignoreOthers, nonEmpty, ntpClientOf, pythonText, readSshKeys, toFile, type ReadContext } from "./common.js"
@@ -354,6 +355,19 @@ const withoutEmptyFlags = (value: unknown, keys: ReadonlyArray<string>): unknown
   return map === undefined ? value : Object.fromEntries(Object.entries(map).filter(([key, flag]) => !(keys.includes(key) && flag === "")))
 }
 
+/**
+ * what chrony's `allow` reads without a name to resolve: `all`, an IPv4 address or network written short as chrony
+ * takes it (`10`, `10.1/16`), or an IPv6 one, each with an optional `/BITS`
+ */
+const isAllowedNetwork = (text: string): boolean => {
+  const [address = "", bits, ...more] = text.split("/")
+  if (more.length > 0 || (bits !== undefined && !/^\d{1,3}$/.test(bits))) return false
+  if (address === "all" && bits === undefined) return true
+  const octets = address.split(".")
+  if (octets.length <= 4 && octets.every((o) => /^(?:0|[1-9]\d{0,2})$/.test(o) && Number(o) <= 255)) return bits === undefined || Number(bits) <= 32
+  return ipv6(address) !== undefined && (bits === undefined || Number(bits) <= 128)
+}
+
 /** cloud-init enables NTP when the key is there, even empty, unless `enabled: false` */
 const readNtp: Reader = (value, path, { notes }) => {
   const ntp = value === null ? {} : decodeOr(CloudNtp, withoutEmptyFlags(value, ["enabled"]), path, notes)
@@ -366,6 +380,11 @@ const readNtp: Reader = (value, path, { notes }) => {
     (list ?? []).filter((name, index) => {
       const usable = /^[A-Za-z0-9.:_[\]/-]+$/.test(name)
       if (!usable) notes.problem([...path, key, index], "not a host name or network; skipped")
+      // chronyd reads a host name in `allow` by resolving it as it starts, and refuses to start where it cannot (no DNS yet)
+      else if (key === "allow" && !isAllowedNetwork(name)) {
+        notes.problem([...path, key, index], "not a network chrony's allow reads without DNS (ADDRESS or ADDRESS/BITS), on which chronyd would refuse to start; skipped")
+        return false
+      }
       return usable
     })
   const settings = { client, servers: names(ntp.servers, "servers"), pools: names(ntp.pools, "pools"), peers: names(ntp.peers, "peers"), allow: names(ntp.allow, "allow"), install: "cloud-init" as const }

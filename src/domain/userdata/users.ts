@@ -19,6 +19,7 @@ import { GroupName, Text, UserName } from "../../schema/fields.js"
 import { truthOf } from "../truth.js"
 import { keyEntries, type ReadContext } from "./common.js"
 import { doasRuleNamesUser, doasUnreadable } from "./doas.js"
+import { sudoRuleUnreadable } from "./sudoers.js"
 import { defaultSettings, type DefaultUser, type GroupSpec, type Password, type UserSettings, type UserSpec } from "./model.js"
 import { asMap, decodeEach, decodeOr, formatPath, issuesOf, type Key, type Notes, show } from "./notes.js"
 
@@ -126,14 +127,18 @@ const given = (value: unknown): boolean =>
 
 const FULL_SUDO = "ALL=(ALL) NOPASSWD:ALL"
 
-/** what sudoers takes after a user's name: a host list (`ALL`, `web1, !web2`), `=`, then the rest, on one line */
-const SUDO_RULE = /^\s*(?:!\s*)*[^\s,=!]+(?:\s*,\s*(?:!\s*)*[^\s,=!]+)*\s*=[^\r\n]*$/
-
 /**
- * a rule sudoers cannot read as one line of its own: a control character (a NUL) other than a tab, or a `\` at its
- * end that is not an escaped one, which continues it onto the next line of the file, the next rule
+ * the rules (at `path`), trimmed, when sudoers reads each; otherwise none: a line it cannot parse stops sudo for every
+ * user, and the user's other rules without it may give more than asked (a rule that takes a command back, `!/bin/su`)
  */
-const breaksLine = (rule: string) => /[\x00-\x08\x0a-\x1f\x7f]/.test(rule) || /(?:^|[^\\])(?:\\\\)*\\$/.test(rule.trim())
+const sudoRulesOf = (rules: ReadonlyArray<string>, path: ReadonlyArray<Key>, notes: Notes): ReadonlyArray<string> => {
+  const trimmed = rules.map((r) => r.trim())
+  const unreadable = trimmed.findIndex((rule) => sudoRuleUnreadable(rule) !== undefined)
+  if (unreadable < 0) return trimmed
+  const why = sudoRuleUnreadable(trimmed[unreadable]!)
+  notes.warn(path, `rule ${unreadable + 1}: ${why}; a line sudoers cannot parse breaks sudo for every user: none of this user's sudo rules are written`)
+  return []
+}
 
 /**
  * A user's groups (at `path`) with each name that cannot be a group's
@@ -208,11 +213,9 @@ const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes, place
     sudo = [FULL_SUDO]
   } else if (typeof user.sudo === "string") sudo = user.sudo === "" ? [] : [user.sudo]
   else if (Array.isArray(user.sudo)) sudo = user.sudo.filter((r): r is string => r !== null)
-  // a sudoers user rule is `HOSTS = COMMANDS` on one line, HOSTS a list separated by commas: a line without '=' (a quoted
-  // "false"), or one that names the user again ('bob ALL=(ALL) ALL' is written 'bob bob ALL=...'), is a syntax error; so is one
-  // ending in a backslash, which sudoers continues with the line after it in the file, the next rule (another user's too)
-  const oneLine = sudo.filter((r) => SUDO_RULE.test(r) && !breaksLine(r))
-  if (oneLine.length < sudo.length) notes.warn(place([...path, "sudo"]), "not a sudo rule (HOSTS=(USERS) COMMANDS, on one line), which would break sudo for every user; that rule skipped")
+  // a line without '=' (a quoted "false"), or one that names the user again ('bob ALL=(ALL) ALL' is written 'bob bob ALL=...'),
+  // a relative command, a `\` at its end (sudoers continues it with the next line, another user's rule): none of the user's
+  sudo = sudoRulesOf(sudo, place([...path, "sudo"]), notes)
   const password = passwordOf(user)
   const lockPasswd = user.lock_passwd === undefined ? true : given(user.lock_passwd)
   for (const [key, what] of QUOTED_FALSE) {
@@ -232,7 +235,7 @@ const settingsOf = (user: UserMap, path: ReadonlyArray<Key>, notes: Notes, place
     },
     groups: groupsOf(user.groups),
     createGroups: user.create_groups === undefined ? true : given(user.create_groups),
-    sudo: oneLine.map((r) => r.trim()),
+    sudo,
     // a map without a name is the default user, whose name is known when the rules are written
     doas: user.name === undefined ? (user.doas ?? []) : doasRulesOf(user.name, user.doas ?? [], place([...path, "doas"]), notes),
     lockPasswd,

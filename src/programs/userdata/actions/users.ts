@@ -17,6 +17,7 @@ import { addAccount, currentUser, installKeys, madeThisBoot, unapplied } from ".
 import { loadUserConfig } from "../load.js"
 import type { AccountOptions, GroupSpec, UserSettings, UserSpec } from "../../../domain/userdata/model.js"
 import { doasRuleNamesUser, doasUnreadable } from "../../../domain/userdata/doas.js"
+import { sudoersUser } from "../../../domain/userdata/sudoers.js"
 import { fail, journalledNames, journalLine, readJournalAfresh, system } from "./common.js"
 
 /** what is set on a password: `passwd` only on an account made now; an account made now gets `*` unless it gets a password */
@@ -120,7 +121,7 @@ const writeRules = (name: string, settings: UserSettings) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     if (settings.sudo.length > 0) {
-      yield* fs.addLinesOnce(fs.at("/etc/sudoers.d/90-tiny-cloud-users"), settings.sudo.map((r) => `${name} ${r}`), { mode: 0o440 })
+      yield* fs.addLinesOnce(fs.at("/etc/sudoers.d/90-tiny-cloud-users"), settings.sudo.map((r) => `${sudoersUser(name)} ${r}`), { mode: 0o440 })
     }
     if (settings.doas.length > 0) yield* writeDoasRules(name, settings.doas)
   })
