@@ -363,6 +363,8 @@ const SUDO_EXAMPLES = [
   // a digest as `openssl dgst -sha256 -binary FILE | base64` writes it, which sudoers(5) documents beside hexadecimal
   "ALL=(ALL) NOPASSWD: sha256:LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE= /usr/local/bin/backup",
   "ALL=(ALL) sha512:pKvURIxJVi2CgRXROh/M6pJ/UrTVRZKX+LQ+QtqJI4vBNibkPcs43bCCSIkn7JBPtCBXRDmD6IWFF51QVRr+Yg /bin/ls",
+  // a command taken back only when it is that file: a digest, then `!`
+  "ALL=(ALL) ALL, sha256:LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE= !/usr/local/bin/backup",
   "ALL=(ALL) ALL # a comment"
 ]
 

@@ -232,7 +232,8 @@ const commandSpec = (reader: Reader) => {
     reader.expect(":", `: after ${digest.text}`)
     if (!isDigest(reader.digestValue(), DIGESTS[digest.text]!)) refuse(`has a ${digest.text} digest sudoers cannot read`)
   }
-  if (digest.kind === "digest") reader.expect("command", "a command's full path after its digest")
+  // a digest is a command's, negated or not (`sha256:... !/bin/ls`); ALL after one only newer builds read
+  if (digest.kind === "digest") member(reader, ["command"], "a command's full path after its digest")
   else member(reader, ["all", "alias", "command", "list"], "a command (ALL, an alias or a full path)")
 }
 
