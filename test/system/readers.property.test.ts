@@ -321,7 +321,9 @@ describeSystem("YAML strings and flow collections over several lines as cloud-in
 const sudoPiece = fc.constantFrom(
   ..."ALL,=,(,),:,!,!!, ,\t,NOPASSWD:,NOPASSWD :,SETENV:,NOEXEC:,root,%wheel,%#10,#0,#-1,#-,+ng,web1,WEB_1,10.0.0.0/8,fe80::1,::,x,=x,a=b,a:b,a>b,>,%,+,*,?,[a-z],~,é,-,^a$,^a,$".split(","),
   "/bin/ls", "/usr/bin/", "/bin/l\\xs", "/bin/l\\,s", "sudoedit", "list", "\\", "\\\\", "\\#", "\\ ", "\\:", "\\x", "\\*", '"', '"q"', "#", "# c", "#1",
-  "TIMEOUT=5m", "TIMEOUT=x", "CWD=*", "CWD=/tmp", "CWD=rel", "CHROOT=~", "NOTAFTER=20300101", "ROLE=r", `sha256:${"a".repeat(64)}`, "sha256:ab", "@include", "(ALL:ALL)", "(:ALL)", "(ALL:)", "()", "(#0:%#0)"
+  "TIMEOUT=5m", "TIMEOUT=x", "CWD=*", "CWD=/tmp", "CWD=rel", "CHROOT=~", "NOTAFTER=20300101", "ROLE=r", `sha256:${"a".repeat(64)}`, "sha256:ab",
+  "sha256:LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE=", "sha256:LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE", "sha256:LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE==",
+  "sha224:VKL3+Spfl12Alq93oSbt2n2mDFqocu8bhxcBrg==", "sha224:VKL3+Spfl12Alq93oSbt2n2mDFqocu8bhxcBrg=", "@include", "(ALL:ALL)", "(:ALL)", "(ALL:)", "()", "(#0:%#0)"
 )
 const SUDO_STARTS = ["ALL=(ALL) ", "ALL = ", "web1, !web2 = ", "ALL=(root) NOPASSWD: ", "ALL=(ALL) /bin/ls ", "ALL=(ALL) ALL : ", ""]
 const sudoRule = fc
@@ -358,6 +360,11 @@ const SUDO_EXAMPLES = [
   "ALL=(ALL) TIMEOUT=1h30m CWD=* NOPASSWD: sudoedit /etc/motd",
   "ALL=(ALL) ALL : 10.0.0.0/8 = (root) /bin/ls",
   "ALL=(ALL) /bin/echo a\\,b\\:c",
+  // a digest as `openssl dgst -sha256 -binary FILE | base64` writes it, which sudoers(5) documents beside hexadecimal
+  "ALL=(ALL) NOPASSWD: sha256:LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE= /usr/local/bin/backup",
+  "ALL=(ALL) sha512:pKvURIxJVi2CgRXROh/M6pJ/UrTVRZKX+LQ+QtqJI4vBNibkPcs43bCCSIkn7JBPtCBXRDmD6IWFF51QVRr+Yg /bin/ls",
+  // a command taken back only when it is that file: a digest, then `!`
+  "ALL=(ALL) ALL, sha256:LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE= !/usr/local/bin/backup",
   "ALL=(ALL) ALL # a comment"
 ]
 

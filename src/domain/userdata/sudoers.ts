@@ -7,7 +7,7 @@
  * its grammar), narrowed where sudo builds differ or where a form is rare:
  * quotes and `\` outside a command's arguments, regular expressions,
  * NOTBEFORE/NOTAFTER, SELinux, AppArmor and Solaris options, IPv6 hosts and
- * several digests are refused, as an older or another build may refuse them.
+ * several digests are refused (one, hexadecimal or base64, is read), as an older or another build may refuse them.
  */
 
 /** the tags sudoers reads before a command (`NOPASSWD:`) */
@@ -15,8 +15,17 @@ const TAGS = new Set([
   "PASSWD", "NOPASSWD", "EXEC", "NOEXEC", "SETENV", "NOSETENV", "LOG_INPUT", "NOLOG_INPUT", "LOG_OUTPUT", "NOLOG_OUTPUT",
   "MAIL", "NOMAIL", "FOLLOW", "NOFOLLOW", "INTERCEPT", "NOINTERCEPT"
 ])
-/** the digests' lengths in hexadecimal digits */
-const DIGESTS: Readonly<Record<string, number>> = { sha224: 56, sha256: 64, sha384: 96, sha512: 128 }
+/** the digests' lengths in bytes */
+const DIGESTS: Readonly<Record<string, number>> = { sha224: 28, sha256: 32, sha384: 48, sha512: 64 }
+/**
+ * a digest of `bytes` as sudoers reads one: in hexadecimal, or in base64 (as `openssl dgst -binary | base64`
+ * writes it) with its `=` padding or without
+ */
+const isDigest = (text: string, bytes: number): boolean => {
+  const unpadded = Math.floor((4 * bytes + 2) / 3)
+  const padding = 4 * Math.ceil(bytes / 3) - unpadded
+  return new RegExp(`^(?:[0-9A-Fa-f]{${2 * bytes}}|[A-Za-z0-9+/]{${unpadded}}(?:={${padding}})?)$`).test(text)
+}
 /** options one build reads and another takes for an alias (SELinux, AppArmor, Solaris), or whose dates are rare */
 const REFUSED_WORDS = new Set(["ROLE", "TYPE", "APPARMOR_PROFILE", "PRIVS", "LIMITPRIVS", "NOTBEFORE", "NOTAFTER"])
 /** a WORD's characters in sudoers' lexer, backslash escapes left out */
@@ -161,6 +170,14 @@ class Reader {
     }
   }
 
+  /** a digest's value after its `:`, hexadecimal or base64 */
+  digestValue(): string {
+    this.blanks()
+    const value = /^[A-Za-z0-9+/=]*/.exec(this.text.slice(this.at))![0]
+    this.at += value.length
+    return value
+  }
+
   /** the value after an option's `=`, read as sudoers reads a path or a word there */
   optionValue(): string {
     this.blanks()
@@ -213,10 +230,10 @@ const commandSpec = (reader: Reader) => {
   if (digest.kind === "digest") {
     reader.next()
     reader.expect(":", `: after ${digest.text}`)
-    const hex = reader.optionValue()
-    if (!new RegExp(`^[0-9A-Fa-f]{${DIGESTS[digest.text]}}$`).test(hex)) refuse(`has a ${digest.text} digest sudoers cannot read`)
+    if (!isDigest(reader.digestValue(), DIGESTS[digest.text]!)) refuse(`has a ${digest.text} digest sudoers cannot read`)
   }
-  if (digest.kind === "digest") reader.expect("command", "a command's full path after its digest")
+  // a digest is a command's, negated or not (`sha256:... !/bin/ls`); ALL after one only newer builds read
+  if (digest.kind === "digest") member(reader, ["command"], "a command's full path after its digest")
   else member(reader, ["all", "alias", "command", "list"], "a command (ALL, an alias or a full path)")
 }
 
