@@ -80,8 +80,13 @@ case "$name" in
     done
     user=$1
     [ -n "$shell" ] || { [ -n "$system" ] && shell=/sbin/nologin || shell=/bin/sh; }
-    n=$(grep -c ':x:1[0-9][0-9][0-9]:' "$ROOT/etc/passwd" 2>/dev/null); id=\${uid:-$(( 1000 + \${n:-0} ))}
+    # the first uid free from 1000, or for a system account from 100 (busybox's FIRST_SYSTEM_ID), whose group is nogroup
+    # unless -G gives one (the image's, else Alpine's 65533)
+    first=1000; [ -z "$system" ] || first=100
+    id=\${uid:-$(awk -F: -v f=$first '{ u[$3] = 1 } END { for (i = f; i in u; i++); print i }' "$ROOT/etc/passwd" 2>/dev/null)}
     gid=$(awk -F: -v g="\${group:-$user}" '$1 == g { print $3 }' "$ROOT/etc/group" 2>/dev/null)
+    [ -n "$group" ] || [ -z "$system" ] || gid=$(awk -F: '$1 == "nogroup" { print $3; exit }' "$ROOT/etc/group" 2>/dev/null)
+    [ -n "$group" ] || [ -z "$system" ] || [ -n "$gid" ] || gid=65533
     echo "$user:x:$id:\${gid:-$id}:$gecos:\${home:-/home/$user}:$shell" >> "$ROOT/etc/passwd"
     echo "$user:!:20000:0:99999:7:::" >> "$ROOT/etc/shadow"
     # busybox's makes the home alone, not its parents (without them there is none, which it says, and the account is made

@@ -143,7 +143,7 @@ describe("the simulated image", () => {
 
   // cloud-config's homedir, shell, uid and gecos (Lima's `homedir: /home/me.linux`, `uid: "501"`): simulate showed the keys in
   // /home/me, while the account, as busybox's adduser makes it, has its home where -h says, and set_ssh_keys writes them there
-  it("has an adduser that makes the account as busybox's does: the home, shell, uid, comment and group it is given", () => {
+  it("has an adduser that makes the account as busybox's does: the home, shell, uid, comment and group it is given; the first uid free, from 100 and in nogroup for a system account", () => {
     const dir = mkdtempSync(join(tmpdir(), "tiny-cloud-image-"))
     try {
       const fake = makeFakeSystem(dir)
@@ -158,9 +158,9 @@ describe("the simulated image", () => {
       const passwd = readFileSync(join(fake.root, "etc/passwd"), "utf8").split("\n").slice(1, -1)
       expect(passwd).toEqual([
         "me:x:501:1000:Me Myself:/home/me.linux:/bin/ash",
-        "svc:x:1000:1000:Linux User,,,:/var/lib/svc:/sbin/nologin",
-        "plain:x:1001:1000:Linux User,,,:/home/plain:/bin/sh",
-        "daemon2:x:1002:1002:Linux User,,,:/home/daemon2:/sbin/nologin"
+        "svc:x:100:65533:Linux User,,,:/var/lib/svc:/sbin/nologin",
+        "plain:x:1000:1000:Linux User,,,:/home/plain:/bin/sh",
+        "daemon2:x:101:65533:Linux User,,,:/home/daemon2:/sbin/nologin"
       ])
       expect([existsSync(join(fake.root, "home/me.linux")), existsSync(join(fake.root, "home/me")), existsSync(join(fake.root, "var/lib/svc"))]).toEqual([true, false, false])
     } finally {

@@ -80,9 +80,14 @@ const actOut = (i: Invocation, options: SystemOptions): Partial<CommandResult> =
       const user = i.args[i.args.length - 1]!
       // busybox's: -h HOME, -s SHELL, -u UID, -g GECOS as given; a system account's shell /sbin/nologin unless -s gives one (Alpine's adduser)
       const given = (flag: string) => (i.args.indexOf(flag) >= 0 ? i.args[i.args.indexOf(flag) + 1] : undefined)
-      const id = given("-u") ?? 1000 + count(`${root}/etc/passwd`, /:x:1\d{3}:/)
-      const group = readFileSync(`${root}/etc/group`, "utf8").split("\n").find((l) => l.startsWith(`${user}:`))
-      const fields = [user, "x", id, group?.split(":")[2] ?? id, given("-g") ?? "Linux User,,,", given("-h") ?? `/home/${user}`, given("-s") ?? (i.args.includes("-S") ? "/sbin/nologin" : "/bin/sh")]
+      // a system account's uid the first free from 100 (busybox's FIRST_SYSTEM_ID), its group nogroup (Alpine's 65533) unless -G gives one
+      const system = i.args.includes("-S")
+      const used = new Set(readFileSync(`${root}/etc/passwd`, "utf8").split("\n").map((l) => l.split(":")[2]))
+      let free = system ? 100 : 1000
+      while (used.has(String(free))) free++
+      const id = given("-u") ?? free
+      const group = readFileSync(`${root}/etc/group`, "utf8").split("\n").find((l) => l.startsWith(`${given("-G") ?? user}:`))
+      const fields = [user, "x", id, group?.split(":")[2] ?? (system ? 65533 : id), given("-g") ?? "Linux User,,,", given("-h") ?? `/home/${user}`, given("-s") ?? (i.args.includes("-S") ? "/sbin/nologin" : "/bin/sh")]
       appendFileSync(`${root}/etc/passwd`, `${fields.join(":")}\n`)
       // `-D`: no password, the account locked
       appendFileSync(`${root}/etc/shadow`, `${user}:!:20000:0:99999:7:::\n`)
