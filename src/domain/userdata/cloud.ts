@@ -3,7 +3,7 @@ import { posix } from "node:path"
 import * as Schema from "effect/Schema"
 import { AlpineRepo, ApkRepos, CloudNtp, CloudPackage, CloudPermissions, CloudWriteFile, FileSource, keepsOwnerSide, ownerSides, SshPwauth } from "../../schema/cloud-config.js"
 import { isHostName, PackageName, Text, TimeZone } from "../../schema/fields.js"
-import { ipv6 } from "../ip.js"
+import { ipv4, ipv6 } from "../ip.js"
 import { ansiC } from "../resident.js"
 import { truthOf } from "../truth.js"
 import { commandsReader, flagReader, ignoreOthers, nonEmpty, ntpClientOf, pythonText, readSshKeys, toFile, type ReadContext } from "./common.js"
@@ -363,8 +363,9 @@ const isAllowedNetwork = (text: string): boolean => {
   const [address = "", bits, ...more] = text.split("/")
   if (more.length > 0 || (bits !== undefined && !/^\d{1,3}$/.test(bits))) return false
   if (address === "all" && bits === undefined) return true
+  // a short one is the address its missing octets as zeros make (`10` is 10.0.0.0)
   const octets = address.split(".")
-  if (octets.length <= 4 && octets.every((o) => /^(?:0|[1-9]\d{0,2})$/.test(o) && Number(o) <= 255)) return bits === undefined || Number(bits) <= 32
+  if (octets.length <= 4 && ipv4([...octets, "0", "0", "0"].slice(0, 4).join(".")) !== undefined) return bits === undefined || Number(bits) <= 32
   return ipv6(address) !== undefined && (bits === undefined || Number(bits) <= 128)
 }
 
