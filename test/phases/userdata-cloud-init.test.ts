@@ -556,19 +556,23 @@ users:
     })
   )
 
-  it.scopedLive("a further user the image has already: its account and passwd are kept, as cloud-init keeps them, and one line names what is not applied", () =>
+  // cloud-init 22.4.2 (Debian 12), users: [default, {name: root, groups: [adm]}]: "User root already exists, skipping.", root not added to adm
+  it.scopedLive("a further user the image has already: its account, groups and passwd are kept, as cloud-init keeps them, and one line names what is not applied", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance(
-        '#cloud-config\nusers:\n  - default\n  - name: deploy\n    shell: /bin/ash\n    homedir: /srv/deploy\n    passwd: "$6$salt$hashOfDeploy"\n    lock_passwd: false\n    groups: [adm]\n'
+        '#cloud-config\nusers:\n  - default\n  - name: deploy\n    shell: /bin/ash\n    homedir: /srv/deploy\n    passwd: "$6$salt$hashOfDeploy"\n    lock_passwd: false\n    groups: [adm, users, docker]\n'
       )
       i.write("/etc/passwd", `${i.read("/etc/passwd") ?? ""}deploy:x:1100:1100:Linux User,,,:/home/deploy:/bin/sh\n`)
-      i.write("/etc/group", `${i.read("/etc/group") ?? ""}deploy:x:1100:\n`)
+      i.write("/etc/group", `${i.read("/etc/group") ?? ""}deploy:x:1100:\nadm:x:4:\nusers:x:100:deploy\n`)
       const { main } = yield* firstBoot(i)
       expect(main.code, main.stderr).toBe(0)
       expect(i.commands().filter((c) => c.startsWith("adduser") && c.endsWith(" deploy"))).toEqual([])
-      expect(i.commands()).toContain("addgroup deploy adm")
+      // before: added to adm and docker (made for it), where cloud-init adds an account it did not make to no group
+      expect(i.commands().filter((c) => c.startsWith("addgroup"))).not.toContain("addgroup deploy adm")
+      expect(i.read("/etc/group")).not.toMatch(/^docker:/m)
+      expect(i.read("/etc/group")).toMatch(/^adm:x:4:$/m)
       // before: nothing said; the shell, home and password asked were dropped without a word
-      expect(main.stderr).toContain("\nuserdata_users: deploy exists already and keeps its own account: user-data's homedir /srv/deploy, shell /bin/ash, passwd not applied\n")
+      expect(main.stderr).toContain("\nuserdata_users: deploy exists already and keeps its own account: user-data's homedir /srv/deploy, shell /bin/ash, groups [adm, docker], passwd not applied\n")
       expect(main.stderr).not.toContain("hashOfDeploy")
       expectReachable(i, "alpine")
     })
@@ -599,7 +603,7 @@ users:
     Effect.gen(function* () {
       const i = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: ops\n    groups: [adm]\n  - name: svc\n    groups: [adm]\n")
       i.write("/etc/passwd", `${i.read("/etc/passwd") ?? ""}ops:x:1100:1100:Linux User,,,:/home/ops:/bin/sh\nsvc:x:1101:1101:Linux User,,,:/home/svc:/bin/sh\n`)
-      i.write("/etc/group", `${i.read("/etc/group") ?? ""}ops:x:1100:\nsvc:x:1101:\n`)
+      i.write("/etc/group", `${i.read("/etc/group") ?? ""}ops:x:1100:\nsvc:x:1101:\nadm:x:4:ops,svc\n`)
       i.write("/etc/shadow", `${i.read("/etc/shadow") ?? ""}ops:$6$salt$opsHash:20000:0:99999:7:::\nsvc:*:20000:0:99999:7:::\n`)
       const { main } = yield* firstBoot(i)
       expect(main.code, main.stderr).toBe(0)
@@ -616,7 +620,7 @@ users:
     Effect.gen(function* () {
       const i = yield* userDataInstance('#cloud-config\nusers:\n  - default\n  - name: ops\n    passwd: "$6$salt$newHash"\n    groups: [adm]\n')
       i.write("/etc/passwd", `${i.read("/etc/passwd") ?? ""}ops:x:1100:1100:Linux User,,,:/home/ops:/bin/sh\n`)
-      i.write("/etc/group", `${i.read("/etc/group") ?? ""}ops:x:1100:\n`)
+      i.write("/etc/group", `${i.read("/etc/group") ?? ""}ops:x:1100:\nadm:x:4:ops\n`)
       i.write("/etc/shadow", `${i.read("/etc/shadow") ?? ""}ops:$6$salt$opsHash:20000:0:99999:7:::\n`)
       const { main } = yield* firstBoot(i)
       expect(main.code, main.stderr).toBe(0)
@@ -632,7 +636,7 @@ users:
     Effect.gen(function* () {
       const i = yield* userDataInstance('#cloud-config\nusers:\n  - default\n  - name: svc\n    passwd: "$6$salt$svcHash"\n    groups: [adm]\n')
       i.write("/etc/passwd", `${i.read("/etc/passwd") ?? ""}svc:x:1101:1101:Linux User,,,:/home/svc:/bin/sh\n`)
-      i.write("/etc/group", `${i.read("/etc/group") ?? ""}svc:x:1101:\n`)
+      i.write("/etc/group", `${i.read("/etc/group") ?? ""}svc:x:1101:\nadm:x:4:svc\n`)
       i.write("/etc/shadow", `${i.read("/etc/shadow") ?? ""}svc:*:20000:0:99999:7:::\n`)
       const { early, main } = yield* firstBoot(i)
       expect(main.code, main.stderr).toBe(0)
@@ -651,7 +655,7 @@ users:
         `#cloud-config\nusers:\n  - default\n  - name: ops\n    ssh_authorized_keys: [${ops}]\n  - name: root\n    ssh_authorized_keys: [${ops}]\n  - name: svc\n    groups: [adm]\n`
       )
       i.write("/etc/passwd", `${i.read("/etc/passwd") ?? ""}ops:x:1100:1100:Linux User,,,:/home/ops:/bin/sh\nsvc:x:1101:1101:Linux User,,,:/home/svc:/bin/sh\n`)
-      i.write("/etc/group", `${i.read("/etc/group") ?? ""}ops:x:1100:\nsvc:x:1101:\n`)
+      i.write("/etc/group", `${i.read("/etc/group") ?? ""}ops:x:1100:\nsvc:x:1101:\nadm:x:4:svc\n`)
       i.write("/etc/shadow", `root:*::0:::::\nops:!$6$salt$opsHash:20000:0:99999:7:::\nsvc:!:20000:0:99999:7:::\n`)
       const { main } = yield* firstBoot(i)
       expect(main.code, main.stderr).toBe(0)

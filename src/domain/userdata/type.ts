@@ -215,9 +215,13 @@ export const USERDATA_CHANGES: Readonly<Record<UserDataType, ReadonlyArray<Actio
   script: [{ phase: "final", op: "append", actions: ["run_userdata"] }],
   "alpine-config": ALPINE_CONFIG,
   "cloud-config": CLOUD_CONFIG,
-  /** the merged cloud-config parts as #cloud-config; script parts after runcmd */
+  /**
+   * the merged cloud-config parts as #cloud-config; script parts before
+   * runcmd, as cloud-init's scripts_user runs its scripts directory in name
+   * order, where the parts' `part-NNN` come before `runcmd`
+   */
   multipart: [
     ...CLOUD_CONFIG.filter((c) => c.phase !== "final"),
-    { phase: "final", op: "append", actions: ["userdata_write_deferred_files", "userdata_runcmd", "userdata_scripts", "userdata_autoinstall"] }
+    { phase: "final", op: "append", actions: ["userdata_write_deferred_files", "userdata_scripts", "userdata_runcmd", "userdata_autoinstall"] }
   ]
 }

@@ -266,13 +266,19 @@ const makeUser = (user: UserSpec, cloudUser: string, packages: ReadonlyArray<str
       yield* applySettings(user.name, user, yield* defaultUserPassword(user.name, user, made), confine)
       return
     }
-    // an account that was there before this boot (root, an image's) keeps its home, shell, uid, comment and password (`passwd`
+    // an account that was there before this boot (root, an image's) keeps its home, shell, uid, comment, groups and password (`passwd`
     // sets only a new account's; a locked one is said at reading), as cloud-init keeps them: said, as create_default_user says it of the default user
     // and a password it has that lock_passwd (true unless given false) would lock, where cloud-init locks it (`passwd -l`)
-    if (Option.isSome(found) && !made.has(user.name)) {
+    const imageAccount = Option.isSome(found) && !made.has(user.name)
+    // (cloud-init adds only an account it creates to its groups, by useradd --groups: an image's keeps those it is in)
+    const table = imageAccount ? yield* groupTable : new Map<string, ReadonlySet<string>>()
+    const notJoined = imageAccount ? user.groups.filter((g) => !table.get(g)?.has(user.name)) : []
+    const settings: UserSpec = imageAccount ? { ...user, groups: user.groups.filter((g) => !notJoined.includes(g)) } : user
+    if (Option.isSome(found) && imageAccount) {
       const usable = Option.exists(yield* shadowPassword(user.name), (p) => p !== "" && !p.startsWith("!") && !p.startsWith("*"))
       const kept = [
         ...unapplied(found.value, user.account),
+        ...(notJoined.length > 0 ? [`groups [${notJoined.join(", ")}]`] : []),
         ...(user.password?.onlyNewUser === true && !user.lockPasswd ? ["passwd"] : []),
         // (a `passwd` is not set on it either: only hashed_passwd and plain_text_passwd replace, and so lock, its password)
         ...(user.lockPasswd && (user.password === undefined || user.password.onlyNewUser) && usable ? ["lock_passwd"] : [])
@@ -290,8 +296,8 @@ const makeUser = (user: UserSpec, cloudUser: string, packages: ReadonlyArray<str
     // an account this boot made whose password was never set (adduser's `!`) is still new: a run
     // killed between adduser and chpasswd sets the password when it runs again
     const created = missing || (made.has(user.name) && Option.match(yield* shadowPassword(user.name), { onNone: () => true, onSome: (p) => p === "!" || p === "" }))
-    yield* applySettings(user.name, user, { passwdApplies: created, created }, confine)
-    yield* sudoWithoutSudo(user, packages)
+    yield* applySettings(user.name, settings, { passwdApplies: created, created }, confine)
+    yield* sudoWithoutSudo(settings, packages)
     if (user.sshAuthorizedKeys.length > 0) {
       yield* confine(user.name, installKeys(user.name, user.sshAuthorizedKeys, { append: true, fromUserData: true, action: "userdata_users" }))
       if (Option.isSome(found) && !made.has(user.name)) yield* sayLocked(user.name)
