@@ -229,6 +229,44 @@ if (unmet !== undefined) {
     })
   })
 
+  describe('rc_parallel="YES" and a main phase longer than OpenRC\'s 60 s wait (a bootcmd that sleeps 65 s)', () => {
+    let image: Image
+    let first: Boot
+    const lineOf = (text: string) => first.lines.findIndex((l) => l.text.includes(text))
+
+    beforeAll(async () => {
+      image = await buildImage(base, join(work, "parallel"), {
+        // (an Alpine image's repositories file: the cloud-config has no apk key, and the guest has no setup-apkrepos)
+        files: { "etc/rc.conf": 'rc_parallel="YES"\n', "etc/apk/repositories": "https://dl-cdn.alpinelinux.org/alpine/v3.22/main\n" }
+      })
+      const seed = buildSeed(join(work, "parallel"), "vfat", {
+        "meta-data": `instance-id: iid-vm-parallel\nhostname: vm-parallel\npublic-keys:\n${KEYS.map((k) => `  - ${k}\n`).join("")}`,
+        "user-data": "#cloud-config\nbootcmd:\n  - sleep 65\nruncmd:\n  - date +%s >> /var/lib/user-data-runs\n"
+      })
+      first = await boot({ base, disk: image.disk, seed, log: join(work, "parallel/console-1.log") })
+      recordTimings("rc_parallel, first boot", first)
+    }, 600_000)
+
+    firstBootChecks(() => ({ image, boot: first }), {
+      cloud: "nocloud",
+      hostname: "vm-parallel",
+      fqdn: "vm-parallel",
+      actions: [...ACTIONS, "userdata_bootcmd", "userdata_runcmd"]
+    })
+
+    it("OpenRC waited for main to its end (keyword -timeout): no service timed out waiting, and sshd started after main's last action", () => {
+      expect(first.console).not.toMatch(/timed out waiting for|waiting for tiny-cloud/)
+      const mainDone = lineOf("++ userdata_ssh_pwauth: done")
+      expect(mainDone).toBeGreaterThan(lineOf("++ userdata_bootcmd: done"))
+      expect(lineOf("Starting sshd")).toBeGreaterThan(mainDone)
+    })
+
+    it("ran the runcmd once, in final, after main", () => {
+      expect(readGuestFile(image.disk, "/var/lib/user-data-runs")?.trim().split("\n")).toHaveLength(1)
+      expect(lineOf("++ userdata_runcmd: starting")).toBeGreaterThan(lineOf("++ userdata_ssh_pwauth: done"))
+    })
+  })
+
   describe("AWS, the metadata simulator at 169.254.169.254, DMI sys_vendor Amazon EC2", () => {
     let image: Image
     let first: Boot
