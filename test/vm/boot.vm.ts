@@ -267,6 +267,33 @@ if (unmet !== undefined) {
     })
   })
 
+  describe("a runcmd that reboots (busybox reboot, as on Alpine)", () => {
+    let image: Image
+    let first: Boot
+
+    beforeAll(async () => {
+      image = await buildImage(base, join(work, "reboot"), {
+        files: { "etc/apk/repositories": "https://dl-cdn.alpinelinux.org/alpine/v3.22/main\n" },
+        symlinks: { "usr/sbin/reboot": "/bin/busybox" }
+      })
+      const seed = buildSeed(join(work, "reboot"), "vfat", {
+        "meta-data": `instance-id: iid-vm-reboot\nhostname: vm-reboot\npublic-keys:\n${KEYS.map((k) => `  - ${k}\n`).join("")}`,
+        "user-data": "#cloud-config\nruncmd:\n  - echo before >> /var/lib/user-data-runs\n  - reboot\n  - echo after >> /var/lib/user-data-runs\n"
+      })
+      first = await boot({ base, disk: image.disk, seed, log: join(work, "reboot/console-1.log") })
+      recordTimings("runcmd reboot, first boot", first)
+    }, 600_000)
+
+    firstBootChecks(() => ({ image, boot: first }), { cloud: "nocloud", hostname: "vm-reboot", fqdn: "vm-reboot", actions: [...ACTIONS, "userdata_runcmd"] })
+
+    it("busybox init held the reboot until OpenRC's default runlevel had ended: final ran every runcmd entry once and marked the bootstrap complete", () => {
+      expect(readGuestFile(image.disk, "/var/lib/user-data-runs")).toBe("before\nafter\n")
+      const done = first.lines.findIndex((l) => l.text.includes("++ bootstrap_complete: done"))
+      expect(done).toBeGreaterThan(-1)
+      expect(first.lines.findIndex((l) => /going down|Stopping /.test(l.text))).toBe(-1)
+    })
+  })
+
   describe("AWS, the metadata simulator at 169.254.169.254, DMI sys_vendor Amazon EC2", () => {
     let image: Image
     let first: Boot
