@@ -229,21 +229,34 @@ if (unmet !== undefined) {
     })
   })
 
+  /**
+   * A NoCloud first boot of an Alpine-like image of its own (its /etc/apk/repositories: a #cloud-config without an apk
+   * key leaves it, and the guest has no setup-apkrepos) with `options`' files and links: the seed's hostname vm-NAME,
+   * KEYS, and this #cloud-config
+   */
+  const cloudConfigBoot = async (name: string, cloudConfig: string, options: { files?: Record<string, string>; symlinks?: Record<string, string> }) => {
+    const image = await buildImage(base, join(work, name), {
+      ...options,
+      files: { "etc/apk/repositories": "https://dl-cdn.alpinelinux.org/alpine/v3.22/main\n", ...options.files }
+    })
+    const seed = buildSeed(join(work, name), "vfat", {
+      "meta-data": `instance-id: iid-vm-${name}\nhostname: vm-${name}\npublic-keys:\n${KEYS.map((k) => `  - ${k}\n`).join("")}`,
+      "user-data": `#cloud-config\n${cloudConfig}`
+    })
+    return { image, first: await boot({ base, disk: image.disk, seed, log: join(work, `${name}/console-1.log`) }) }
+  }
+
   describe('rc_parallel="YES" and a main phase longer than OpenRC\'s 60 s wait (a bootcmd that sleeps 65 s)', () => {
     let image: Image
     let first: Boot
     const lineOf = (text: string) => first.lines.findIndex((l) => l.text.includes(text))
 
     beforeAll(async () => {
-      image = await buildImage(base, join(work, "parallel"), {
-        // (an Alpine image's repositories file: the cloud-config has no apk key, and the guest has no setup-apkrepos)
-        files: { "etc/rc.conf": 'rc_parallel="YES"\n', "etc/apk/repositories": "https://dl-cdn.alpinelinux.org/alpine/v3.22/main\n" }
+      const booted = await cloudConfigBoot("parallel", "bootcmd:\n  - sleep 65\nruncmd:\n  - date +%s >> /var/lib/user-data-runs\n", {
+        files: { "etc/rc.conf": 'rc_parallel="YES"\n' }
       })
-      const seed = buildSeed(join(work, "parallel"), "vfat", {
-        "meta-data": `instance-id: iid-vm-parallel\nhostname: vm-parallel\npublic-keys:\n${KEYS.map((k) => `  - ${k}\n`).join("")}`,
-        "user-data": "#cloud-config\nbootcmd:\n  - sleep 65\nruncmd:\n  - date +%s >> /var/lib/user-data-runs\n"
-      })
-      first = await boot({ base, disk: image.disk, seed, log: join(work, "parallel/console-1.log") })
+      image = booted.image
+      first = booted.first
       recordTimings("rc_parallel, first boot", first)
     }, 600_000)
 
@@ -272,15 +285,11 @@ if (unmet !== undefined) {
     let first: Boot
 
     beforeAll(async () => {
-      image = await buildImage(base, join(work, "reboot"), {
-        files: { "etc/apk/repositories": "https://dl-cdn.alpinelinux.org/alpine/v3.22/main\n" },
+      const booted = await cloudConfigBoot("reboot", "runcmd:\n  - echo before >> /var/lib/user-data-runs\n  - reboot\n  - echo after >> /var/lib/user-data-runs\n", {
         symlinks: { "usr/sbin/reboot": "/bin/busybox" }
       })
-      const seed = buildSeed(join(work, "reboot"), "vfat", {
-        "meta-data": `instance-id: iid-vm-reboot\nhostname: vm-reboot\npublic-keys:\n${KEYS.map((k) => `  - ${k}\n`).join("")}`,
-        "user-data": "#cloud-config\nruncmd:\n  - echo before >> /var/lib/user-data-runs\n  - reboot\n  - echo after >> /var/lib/user-data-runs\n"
-      })
-      first = await boot({ base, disk: image.disk, seed, log: join(work, "reboot/console-1.log") })
+      image = booted.image
+      first = booted.first
       recordTimings("runcmd reboot, first boot", first)
     }, 600_000)
 
