@@ -340,12 +340,12 @@ describe("OpenRC service scripts", () => {
     expect(execFileSync("sh", ["-u", "-c", `. "${SERVICES}/client.sh"; _tiny_cloud_alive $$ && echo alive`], { encoding: "utf8" })).toBe("alive\n")
   })
 
-  it("declare the ordering OpenRC needs", () => {
+  it("declare the ordering OpenRC needs, and no time limit: the services after a phase wait for its end, and OpenRC never kills it", () => {
     const depend = (phase: string) => /depend\(\) \{\n([^}]*)\}/.exec(readFileSync(join(SERVICES, `tiny-cloud-${phase}`), "utf8"))![1]!.trim().split(/\n\s*/)
-    expect(depend("boot")).toEqual(["after root logger", "before net"])
-    expect(depend("early")).toEqual(["need net", "before tiny-cloud-main"])
-    expect(depend("main")).toEqual(["need net", "before sshd"])
-    expect(depend("final")).toEqual(["after *", "provide cloud-final"])
+    expect(depend("boot")).toEqual(["after root logger", "before net", "keyword -timeout"])
+    expect(depend("early")).toEqual(["need net", "before tiny-cloud-main", "keyword -timeout"])
+    expect(depend("main")).toEqual(["need net", "before sshd", "keyword -timeout"])
+    expect(depend("final")).toEqual(["after *", "provide cloud-final", "keyword -timeout"])
   })
 
   it("share one marker check: the shells' tests below read tiny-cloud-main's, and every phase decides as it does", () => {

@@ -229,6 +229,80 @@ if (unmet !== undefined) {
     })
   })
 
+  /**
+   * A NoCloud first boot of an Alpine-like image of its own (its /etc/apk/repositories: a #cloud-config without an apk
+   * key leaves it, and the guest has no setup-apkrepos) with `options`' files and links: the seed's hostname vm-NAME,
+   * KEYS, and this #cloud-config
+   */
+  const cloudConfigBoot = async (name: string, cloudConfig: string, options: { files?: Record<string, string>; symlinks?: Record<string, string> }) => {
+    const image = await buildImage(base, join(work, name), {
+      ...options,
+      files: { "etc/apk/repositories": "https://dl-cdn.alpinelinux.org/alpine/v3.22/main\n", ...options.files }
+    })
+    const seed = buildSeed(join(work, name), "vfat", {
+      "meta-data": `instance-id: iid-vm-${name}\nhostname: vm-${name}\npublic-keys:\n${KEYS.map((k) => `  - ${k}\n`).join("")}`,
+      "user-data": `#cloud-config\n${cloudConfig}`
+    })
+    return { image, first: await boot({ base, disk: image.disk, seed, log: join(work, `${name}/console-1.log`) }) }
+  }
+
+  describe('rc_parallel="YES" and a main phase longer than OpenRC\'s 60 s wait (a bootcmd that sleeps 65 s)', () => {
+    let image: Image
+    let first: Boot
+    const lineOf = (text: string) => first.lines.findIndex((l) => l.text.includes(text))
+
+    beforeAll(async () => {
+      const booted = await cloudConfigBoot("parallel", "bootcmd:\n  - sleep 65\nruncmd:\n  - date +%s >> /var/lib/user-data-runs\n", {
+        files: { "etc/rc.conf": 'rc_parallel="YES"\n' }
+      })
+      image = booted.image
+      first = booted.first
+      recordTimings("rc_parallel, first boot", first)
+    }, 600_000)
+
+    firstBootChecks(() => ({ image, boot: first }), {
+      cloud: "nocloud",
+      hostname: "vm-parallel",
+      fqdn: "vm-parallel",
+      actions: [...ACTIONS, "userdata_bootcmd", "userdata_runcmd"]
+    })
+
+    it("OpenRC waited for main to its end (keyword -timeout): no service timed out waiting, and sshd started after main's last action", () => {
+      expect(first.console).not.toMatch(/timed out waiting for|waiting for tiny-cloud/)
+      const mainDone = lineOf("++ userdata_ssh_pwauth: done")
+      expect(mainDone).toBeGreaterThan(lineOf("++ userdata_bootcmd: done"))
+      expect(lineOf("Starting sshd")).toBeGreaterThan(mainDone)
+    })
+
+    it("ran the runcmd once, in final, after main", () => {
+      expect(readGuestFile(image.disk, "/var/lib/user-data-runs")?.trim().split("\n")).toHaveLength(1)
+      expect(lineOf("++ userdata_runcmd: starting")).toBeGreaterThan(lineOf("++ userdata_ssh_pwauth: done"))
+    })
+  })
+
+  describe("a runcmd that reboots (busybox reboot, as on Alpine)", () => {
+    let image: Image
+    let first: Boot
+
+    beforeAll(async () => {
+      const booted = await cloudConfigBoot("reboot", "runcmd:\n  - echo before >> /var/lib/user-data-runs\n  - reboot\n  - echo after >> /var/lib/user-data-runs\n", {
+        symlinks: { "usr/sbin/reboot": "/bin/busybox" }
+      })
+      image = booted.image
+      first = booted.first
+      recordTimings("runcmd reboot, first boot", first)
+    }, 600_000)
+
+    firstBootChecks(() => ({ image, boot: first }), { cloud: "nocloud", hostname: "vm-reboot", fqdn: "vm-reboot", actions: [...ACTIONS, "userdata_runcmd"] })
+
+    it("busybox init held the reboot until OpenRC's default runlevel had ended: final ran every runcmd entry once and marked the bootstrap complete", () => {
+      expect(readGuestFile(image.disk, "/var/lib/user-data-runs")).toBe("before\nafter\n")
+      const done = first.lines.findIndex((l) => l.text.includes("++ bootstrap_complete: done"))
+      expect(done).toBeGreaterThan(-1)
+      expect(first.lines.findIndex((l) => /going down|Stopping /.test(l.text))).toBe(-1)
+    })
+  })
+
   describe("AWS, the metadata simulator at 169.254.169.254, DMI sys_vendor Amazon EC2", () => {
     let image: Image
     let first: Boot
