@@ -15,10 +15,14 @@ import * as Effect from "effect/Effect"
 import { describe, expect, it } from "vitest"
 import { actionLines, PROGRAM, TEST_CODE_CACHE, useInstances, type InstanceOptions, type RunResult, type TestInstance } from "../support/harness.js"
 import { makeTestInstance } from "../support/instance.js"
+import { PATIENT_METADATA } from "../support/instance-env.js"
 import { describeSystem, which } from "../support/system.js"
 import { until } from "../support/openrc.js"
 
-const makeInstance = useInstances()
+const useInstance = useInstances()
+// none of these tests is about a metadata failure: on a loaded machine the in-process simulator may answer after the
+// short default deadline, and a boot brought to the phase a test is about would fail for that (exit 1)
+const makeInstance = (options: InstanceOptions) => useInstance({ ...options, env: { ...PATIENT_METADATA, ...options.env } })
 
 const PHASES = ["boot", "early", "main", "final"]
 
