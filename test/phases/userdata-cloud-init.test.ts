@@ -560,6 +560,21 @@ users:
   )
 
   // cloud-init 22.4.2 (Debian 12), users: [default, {name: root, groups: [adm]}]: "User root already exists, skipping.", root not added to adm
+  it.scopedLive("a further user the image has already is in its primary group (/etc/passwd's gid) though /etc/group does not list it: that group is not named as not applied", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: deploy\n    groups: [users, adm]\n")
+      i.write("/etc/passwd", `${i.read("/etc/passwd") ?? ""}deploy:x:1100:100:Linux User,,,:/home/deploy:/bin/sh\n`)
+      i.write("/etc/group", `${i.read("/etc/group") ?? ""}users:x:100:\nadm:x:4:\n`)
+      const { main } = yield* firstBoot(i)
+      expect(main.code, main.stderr).toBe(0)
+      // before: 'user-data's groups [users, adm] not applied', where deploy is in users by its gid
+      expect(main.stderr).toContain("\nuserdata_users: deploy exists already and keeps its own account: user-data's groups [adm] not applied\n")
+      expect(i.commands().filter((c) => c.startsWith("addgroup") && c.includes("deploy"))).toEqual([])
+      expect(i.read("/etc/group")).toMatch(/^users:x:100:$/m)
+      expectReachable(i, "alpine")
+    })
+  )
+
   it.scopedLive("a further user the image has already: its account, groups and passwd are kept, as cloud-init keeps them, and one line names what is not applied", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance(
