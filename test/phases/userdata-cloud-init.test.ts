@@ -743,6 +743,23 @@ users:
     })
   )
 
+  it.scopedLive("a user this boot made (journalled), killed before it joined its groups: main run again joins them, as an account of the image's would not", () =>
+    Effect.gen(function* () {
+      const doc = "#cloud-config\nusers:\n  - default\n  - name: deploy\n    groups: [adm, docker]\n"
+      const i = yield* userDataInstance(doc)
+      // as the killed run left it: deploy journalled and made by adduser, in none of its groups yet, docker not made
+      i.write("/etc/passwd", `${i.read("/etc/passwd") ?? ""}deploy:x:1100:1100::/home/deploy:/bin/sh\n`)
+      i.write("/etc/group", `${i.read("/etc/group") ?? ""}deploy:x:1100:\nadm:x:4:\n`)
+      i.write("/etc/shadow", `${i.read("/etc/shadow") ?? ""}deploy:*:20000:0:99999:7:::\n`)
+      i.write("/var/lib/cloud/.users-created", `deploy ${digestOf(bytesOf(doc))}\n`)
+      const { main } = yield* firstBoot(i)
+      expect(main.code, main.stderr).toBe(0)
+      expect(main.stderr).not.toContain("keeps its own account")
+      expect(i.read("/etc/group")).toMatch(/^adm:x:4:deploy$/m)
+      expect(i.read("/etc/group")).toMatch(/^docker:x:\d+:deploy$/m)
+    })
+  )
+
   it.scopedLive("a user this boot made is journalled as it is made: killed between its adduser and chpasswd, main run again sets the password (keys can log in)", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance(`#cloud-config\nusers:\n  - default\n  - name: svc\n    ssh_authorized_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISvc svc@example"]\n`)
