@@ -83,6 +83,13 @@ export const groups = Effect.gen(function* () {
   return table
 })
 
+/** the name of the group whose id is `gid` in `$ROOT/etc/group` (an account's primary group); None when there is none */
+export const groupNamed = (gid: number) =>
+  findLine("/etc/group", (line) => {
+    const f = line.split(":")
+    return f.length >= 3 && f[0] !== "" && f[2] !== "" && Number(f[2]) === gid ? Option.some(f[0]!) : Option.none()
+  })
+
 /** the user's password field in `$ROOT/etc/shadow`; None without a shadow file or entry */
 export const shadowPassword = (name: string) =>
   findLine("/etc/shadow", (line) => {

@@ -426,7 +426,7 @@ users:
       // the builder's first boot not marked complete (a completed one removes its journals)
       const builder = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: deploy\n", { env: { SKIP_INIT_ACTIONS: "bootstrap_complete" } })
       expect((yield* firstBoot(builder)).main.code).toBe(0)
-      const i = yield* userDataInstance(`#cloud-config\ngroups:\n  - docker: [deploy]\nusers:\n  - default\n  - name: deploy\n    passwd: ${HASH}\n    lock_passwd: false\n`)
+      const i = yield* userDataInstance(`#cloud-config\ngroups:\n  - docker: [deploy]\nusers:\n  - default\n  - name: deploy\n    passwd: ${HASH}\n    lock_passwd: false\n    groups: [adm]\n`)
       for (const file of ["/etc/passwd", "/etc/group", "/var/lib/cloud/.users-created"]) i.write(file, builder.read(file)!)
       // the image's deploy locked by its builder as adduser leaves an account (`!`)
       i.write("/etc/shadow", (builder.read("/etc/shadow") ?? "").replace(/^deploy:[^:]*:/m, "deploy:!:"))
@@ -435,6 +435,9 @@ users:
       expect(main.code, main.stderr).toBe(0)
       expect(main.stderr).not.toContain("deploy does not exist")
       expect(i.commands()).toContain("addgroup deploy docker")
+      // the entry's groups are an image account's to keep: not joined, and named (a top-level group's members are joined)
+      expect(i.commands()).not.toContain("addgroup deploy adm")
+      expect(main.stderr).toContain("\nuserdata_users: deploy exists already and keeps its own account: user-data's groups [adm], passwd not applied\n")
       expect((i.read("/etc/shadow") ?? "").split("\n").find((l) => l.startsWith("deploy:"))?.split(":")[1]).toBe("!")
       expectReachable(i, "alpine")
     })
@@ -557,6 +560,21 @@ users:
   )
 
   // cloud-init 22.4.2 (Debian 12), users: [default, {name: root, groups: [adm]}]: "User root already exists, skipping.", root not added to adm
+  it.scopedLive("a further user the image has already is in its primary group (/etc/passwd's gid) though /etc/group does not list it: that group is not named as not applied", () =>
+    Effect.gen(function* () {
+      const i = yield* userDataInstance("#cloud-config\nusers:\n  - default\n  - name: deploy\n    groups: [users, adm]\n")
+      i.write("/etc/passwd", `${i.read("/etc/passwd") ?? ""}deploy:x:1100:100:Linux User,,,:/home/deploy:/bin/sh\n`)
+      i.write("/etc/group", `${i.read("/etc/group") ?? ""}users:x:100:\nadm:x:4:\n`)
+      const { main } = yield* firstBoot(i)
+      expect(main.code, main.stderr).toBe(0)
+      // before: 'user-data's groups [users, adm] not applied', where deploy is in users by its gid
+      expect(main.stderr).toContain("\nuserdata_users: deploy exists already and keeps its own account: user-data's groups [adm] not applied\n")
+      expect(i.commands().filter((c) => c.startsWith("addgroup") && c.includes("deploy"))).toEqual([])
+      expect(i.read("/etc/group")).toMatch(/^users:x:100:$/m)
+      expectReachable(i, "alpine")
+    })
+  )
+
   it.scopedLive("a further user the image has already: its account, groups and passwd are kept, as cloud-init keeps them, and one line names what is not applied", () =>
     Effect.gen(function* () {
       const i = yield* userDataInstance(
@@ -722,6 +740,23 @@ users:
       expect(again.stderr).not.toContain("not applied")
       expect((yield* i.run(["final"])).code).toBe(0)
       expectReachable(i, "alpine")
+    })
+  )
+
+  it.scopedLive("a user this boot made (journalled), killed before it joined its groups: main run again joins them, as an account of the image's would not", () =>
+    Effect.gen(function* () {
+      const doc = "#cloud-config\nusers:\n  - default\n  - name: deploy\n    groups: [adm, docker]\n"
+      const i = yield* userDataInstance(doc)
+      // as the killed run left it: deploy journalled and made by adduser, in none of its groups yet, docker not made
+      i.write("/etc/passwd", `${i.read("/etc/passwd") ?? ""}deploy:x:1100:1100::/home/deploy:/bin/sh\n`)
+      i.write("/etc/group", `${i.read("/etc/group") ?? ""}deploy:x:1100:\nadm:x:4:\n`)
+      i.write("/etc/shadow", `${i.read("/etc/shadow") ?? ""}deploy:*:20000:0:99999:7:::\n`)
+      i.write("/var/lib/cloud/.users-created", `deploy ${digestOf(bytesOf(doc))}\n`)
+      const { main } = yield* firstBoot(i)
+      expect(main.code, main.stderr).toBe(0)
+      expect(main.stderr).not.toContain("keeps its own account")
+      expect(i.read("/etc/group")).toMatch(/^adm:x:4:deploy$/m)
+      expect(i.read("/etc/group")).toMatch(/^docker:x:\d+:deploy$/m)
     })
   )
 

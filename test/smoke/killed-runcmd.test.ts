@@ -149,6 +149,29 @@ describe.concurrent("a final phase run again after its user programs ran to thei
   })
 })
 
+describe.concurrent("a final phase killed after the multipart script parts, as runcmd starts", () => {
+  it("runs runcmd when run again, and not the parts, which ran to their end before it (as cloud-init's part-NNN run before runcmd)", async ({ onTestFinished }) => {
+    const marks = mkdtempSync(join(tmpdir(), "tiny-cloud-killed-"))
+    onTestFinished(() => rmSync(marks, { recursive: true, force: true }))
+    const once = join(marks, "once")
+    const runs = join(marks, "runs")
+    const userData = [
+      'Content-Type: multipart/mixed; boundary="XX"\nMIME-Version: 1.0\n',
+      `--XX\nContent-Type: text/cloud-config\n\n#cloud-config\nruncmd:\n  - "[ -e ${once} ] || { touch ${once}; kill -9 $PPID; sleep 5; }"\n  - echo runcmd >> ${runs}`,
+      `--XX\nContent-Type: text/x-shellscript\n\n#!/bin/sh\necho part >> ${runs}`,
+      "--XX--\n"
+    ].join("\n")
+    const instance = await makeInstance({ cloud: "aws", instance: { userData: new TextEncoder().encode(userData) } })
+    expect((await bootFrom(instance, "final")).map((r) => r.code)).toEqual([0, 0, 0, -1])
+    expect(readFileSync(runs, "utf8")).toBe("part\n")
+    const again = await instance.run(["final"])
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.stderr).toContain("userdata_scripts: its programs ran to their end in this first boot already; not run again\n")
+    expect(readFileSync(runs, "utf8")).toBe("part\nruncmd\n")
+    expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+  })
+})
+
 describe.concurrent("a final phase run again after the user's programs ran to their end and failed", () => {
   it("passes over runcmd, and its action fails all the same with the status it ended with: the bootstrap is done with errors, not done", async ({ onTestFinished }) => {
     const marks = mkdtempSync(join(tmpdir(), "tiny-cloud-killed-"))

@@ -11,7 +11,7 @@ import { dropInsBefore, PWAUTH_DROP_IN, pwauthPlace, setsPasswordAuthentication,
 import { Config } from "../../../services/Config.js"
 import { err, type Log, warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
-import { groups as readGroups, lookupAccount, removeStaleAccountEdits, shadowPassword } from "../../accounts.js"
+import { groupNamed, groups as readGroups, lookupAccount, removeStaleAccountEdits, shadowPassword } from "../../accounts.js"
 import { PhaseContext } from "../../action.js"
 import { addAccount, currentUser, installKeys, madeThisBoot, unapplied } from "../../actions/user.js"
 import { loadUserConfig } from "../load.js"
@@ -272,8 +272,13 @@ const makeUser = (user: UserSpec, cloudUser: string, packages: ReadonlyArray<str
     const imageAccount = Option.isSome(found) && !made.has(user.name)
     // (cloud-init adds only an account it creates to its groups, by useradd --groups: an image's keeps those it is in)
     const table = imageAccount ? yield* groupTable : new Map<string, ReadonlySet<string>>()
-    const notJoined = imageAccount ? user.groups.filter((g) => !table.get(g)?.has(user.name)) : []
-    const settings: UserSpec = imageAccount ? { ...user, groups: user.groups.filter((g) => !notJoined.includes(g)) } : user
+    // (its primary group, /etc/passwd's gid, is one it is in, though /etc/group does not list it there)
+    const primary = Option.isSome(found) && imageAccount ? yield* groupNamed(found.value.gid) : Option.none<string>()
+    const listed = (g: string) => table.get(g)?.has(user.name) === true
+    const notJoined = imageAccount ? user.groups.filter((g) => !listed(g) && !Option.contains(primary, g)) : []
+    // (nothing to join: those it is listed in; its rights by group are those of every group it is in)
+    const settings: UserSpec = imageAccount ? { ...user, groups: user.groups.filter(listed) } : user
+    const rights: UserSpec = imageAccount ? { ...user, groups: user.groups.filter((g) => !notJoined.includes(g)) } : user
     if (Option.isSome(found) && imageAccount) {
       const usable = Option.exists(yield* shadowPassword(user.name), (p) => p !== "" && !p.startsWith("!") && !p.startsWith("*"))
       const kept = [
@@ -297,7 +302,7 @@ const makeUser = (user: UserSpec, cloudUser: string, packages: ReadonlyArray<str
     // killed between adduser and chpasswd sets the password when it runs again
     const created = missing || (made.has(user.name) && Option.match(yield* shadowPassword(user.name), { onNone: () => true, onSome: (p) => p === "!" || p === "" }))
     yield* applySettings(user.name, settings, { passwdApplies: created, created }, confine)
-    yield* sudoWithoutSudo(settings, packages)
+    yield* sudoWithoutSudo(rights, packages)
     if (user.sshAuthorizedKeys.length > 0) {
       yield* confine(user.name, installKeys(user.name, user.sshAuthorizedKeys, { append: true, fromUserData: true, action: "userdata_users" }))
       if (Option.isSome(found) && !made.has(user.name)) yield* sayLocked(user.name)
