@@ -83,11 +83,19 @@ export const groups = Effect.gen(function* () {
   return table
 })
 
-/** the name of the group whose id is `gid` in `$ROOT/etc/group` (an account's primary group); None when there is none */
-export const groupNamed = (gid: number) =>
-  findLine("/etc/group", (line) => {
-    const f = line.split(":")
-    return f.length >= 3 && f[0] !== "" && f[2] !== "" && Number(f[2]) === gid ? Option.some(f[0]!) : Option.none()
+/** the groups `account` is in, from `$ROOT/etc/group`: those that list it, and its primary group (its gid), which none need list */
+export const groupsOf = (account: Account) =>
+  Effect.gen(function* () {
+    const fs = yield* RootFs
+    const found = new Set<string>()
+    yield* fs
+      .scanLines(fs.at("/etc/group"), (line) => {
+        const f = line.split(":")
+        if (f.length < 3 || f[0] === "") return
+        if ((f[2] !== "" && Number(f[2]) === account.gid) || (f[3] ?? "").split(",").includes(account.name)) found.add(f[0]!)
+      })
+      .pipe(Effect.orElseSucceed(() => false))
+    return found
   })
 
 /** the user's password field in `$ROOT/etc/shadow`; None without a shadow file or entry */

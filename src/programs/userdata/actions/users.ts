@@ -11,7 +11,7 @@ import { dropInsBefore, PWAUTH_DROP_IN, pwauthPlace, setsPasswordAuthentication,
 import { Config } from "../../../services/Config.js"
 import { err, type Log, warn } from "../../../services/Log.js"
 import { RootFs } from "../../../services/RootFs.js"
-import { groupNamed, groups as readGroups, lookupAccount, removeStaleAccountEdits, shadowPassword } from "../../accounts.js"
+import { groupsOf, groups as readGroups, lookupAccount, removeStaleAccountEdits, shadowPassword } from "../../accounts.js"
 import { PhaseContext } from "../../action.js"
 import { addAccount, currentUser, installKeys, madeThisBoot, unapplied } from "../../actions/user.js"
 import { loadUserConfig } from "../load.js"
@@ -269,20 +269,14 @@ const makeUser = (user: UserSpec, cloudUser: string, packages: ReadonlyArray<str
     // an account that was there before this boot (root, an image's) keeps its home, shell, uid, comment, groups and password (`passwd`
     // sets only a new account's; a locked one is said at reading), as cloud-init keeps them: said, as create_default_user says it of the default user
     // and a password it has that lock_passwd (true unless given false) would lock, where cloud-init locks it (`passwd -l`)
-    const imageAccount = Option.isSome(found) && !made.has(user.name)
+    const image = Option.filter(found, () => !made.has(user.name))
     // (cloud-init adds only an account it creates to its groups, by useradd --groups: an image's keeps those it is in)
-    const table = imageAccount ? yield* groupTable : new Map<string, ReadonlySet<string>>()
-    // (its primary group, /etc/passwd's gid, is one it is in, though /etc/group does not list it there)
-    const primary = Option.isSome(found) && imageAccount ? yield* groupNamed(found.value.gid) : Option.none<string>()
-    const listed = (g: string) => table.get(g)?.has(user.name) === true
-    const notJoined = imageAccount ? user.groups.filter((g) => !listed(g) && !Option.contains(primary, g)) : []
-    // (nothing to join: those it is listed in; its rights by group are those of every group it is in)
-    const settings: UserSpec = imageAccount ? { ...user, groups: user.groups.filter(listed) } : user
-    const rights: UserSpec = imageAccount ? { ...user, groups: user.groups.filter((g) => !notJoined.includes(g)) } : user
-    if (Option.isSome(found) && imageAccount) {
+    const isIn = Option.isSome(image) ? yield* groupsOf(image.value) : new Set<string>()
+    const notJoined = Option.isSome(image) ? user.groups.filter((g) => !isIn.has(g)) : []
+    if (Option.isSome(image)) {
       const usable = Option.exists(yield* shadowPassword(user.name), (p) => p !== "" && !p.startsWith("!") && !p.startsWith("*"))
       const kept = [
-        ...unapplied(found.value, user.account),
+        ...unapplied(image.value, user.account),
         ...(notJoined.length > 0 ? [`groups [${notJoined.join(", ")}]`] : []),
         ...(user.password?.onlyNewUser === true && !user.lockPasswd ? ["passwd"] : []),
         // (a `passwd` is not set on it either: only hashed_passwd and plain_text_passwd replace, and so lock, its password)
@@ -301,11 +295,12 @@ const makeUser = (user: UserSpec, cloudUser: string, packages: ReadonlyArray<str
     // an account this boot made whose password was never set (adduser's `!`) is still new: a run
     // killed between adduser and chpasswd sets the password when it runs again
     const created = missing || (made.has(user.name) && Option.match(yield* shadowPassword(user.name), { onNone: () => true, onSome: (p) => p === "!" || p === "" }))
-    yield* applySettings(user.name, settings, { passwdApplies: created, created }, confine)
-    yield* sudoWithoutSudo(rights, packages)
+    // (an image's account joins no group; its rights by group are those of the groups it is in)
+    yield* applySettings(user.name, Option.isSome(image) ? { ...user, groups: [] } : user, { passwdApplies: created, created }, confine)
+    yield* sudoWithoutSudo({ ...user, groups: user.groups.filter((g) => !notJoined.includes(g)) }, packages)
     if (user.sshAuthorizedKeys.length > 0) {
       yield* confine(user.name, installKeys(user.name, user.sshAuthorizedKeys, { append: true, fromUserData: true, action: "userdata_users" }))
-      if (Option.isSome(found) && !made.has(user.name)) yield* sayLocked(user.name)
+      if (Option.isSome(image)) yield* sayLocked(user.name)
     }
   })
 
