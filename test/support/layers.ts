@@ -87,7 +87,7 @@ const actOut = (i: Invocation, options: SystemOptions): Partial<CommandResult> =
       while (used.has(String(free))) free++
       const id = given("-u") ?? free
       const group = readFileSync(`${root}/etc/group`, "utf8").split("\n").find((l) => l.startsWith(`${given("-G") ?? user}:`))
-      const fields = [user, "x", id, group?.split(":")[2] ?? (system ? 65533 : id), given("-g") ?? "Linux User,,,", given("-h") ?? `/home/${user}`, given("-s") ?? (i.args.includes("-S") ? "/sbin/nologin" : "/bin/sh")]
+      const fields = [user, "x", id, group?.split(":")[2] ?? (system ? 65533 : id), given("-g") ?? "Linux User,,,", given("-h") ?? `/home/${user}`, given("-s") ?? (system ? "/sbin/nologin" : "/bin/sh")]
       appendFileSync(`${root}/etc/passwd`, `${fields.join(":")}\n`)
       // `-D`: no password, the account locked
       appendFileSync(`${root}/etc/shadow`, `${user}:!:20000:0:99999:7:::\n`)
