@@ -311,13 +311,14 @@ export const makeRootFs = (root: string) =>
             try {
               writeAll(fd, bytes, 0)
               nodeFs.fsyncSync(fd)
+              // on the file opened, never by its name: in a directory its user may write (~/.ssh) the temporary may have been
+              // swapped meanwhile for a link to /etc/shadow, which a chown by name would give them. The owner first: chown
+              // clears the setuid and setgid bits of a file, even root's chown; then the mode, which the umask may have narrowed
+              if (owner !== undefined) nodeFs.fchownSync(fd, owner.uid, owner.gid)
+              nodeFs.fchmodSync(fd, mode)
             } finally {
               nodeFs.closeSync(fd)
             }
-            // the owner first: chown clears the setuid and setgid bits of a file, even root's chown
-            if (owner !== undefined) nodeFs.chownSync(temp, owner.uid, owner.gid)
-            // the umask may have narrowed `mode`
-            nodeFs.chmodSync(temp, mode)
             nodeFs.renameSync(temp, target)
           } catch (e) {
             discard(temp)

@@ -1149,6 +1149,45 @@ describe("a crash's leftovers", () => {
     })
   )
 
+  it.scopedLive("a temporary its directory's user swaps for a link to /etc/shadow while it is written (~/.ssh/authorized_keys, ~/.ssh the user's) gives the link's target neither its owner nor its mode", () =>
+    Effect.gen(function* () {
+      const root = yield* outside
+      writeFileSync(join(root, "shadow"), "root:$6$secret:20000::::::\n")
+      chmodSync(join(root, "shadow"), 0o644)
+      mkdirSync(join(root, ".ssh"))
+      const fs = yield* makeRootFs(root)
+      // the user, who may rename and link in their own ~/.ssh: as the temporary's bytes are synced, it is moved away and a link
+      // to the shadow file made under its name (an inotify watch does it as fast; this makes the race certain)
+      const fsModule = createRequire(import.meta.url)("node:fs") as typeof import("node:fs")
+      let swapped = 0
+      yield* Effect.acquireRelease(
+        Effect.sync(() => {
+          const original = fsModule.fsyncSync
+          fsModule.fsyncSync = ((fd: number) => {
+            original(fd)
+            const path = fsModule.readlinkSync(`/proc/self/fd/${fd}`)
+            if (path.startsWith(join(root, ".ssh/.authorized_keys.tmp-"))) {
+              swapped++
+              fsModule.renameSync(path, `${path}.moved`)
+              fsModule.symlinkSync(join(root, "shadow"), path)
+            }
+          }) as typeof fsModule.fsyncSync
+          syncBuiltinESMExports()
+          return original
+        }),
+        (original) => Effect.sync(() => ((fsModule.fsyncSync = original), syncBuiltinESMExports()))
+      )
+      // the user's uid as installKeys gives it (root's run); another run may give only its own
+      const user = process.getuid!() === 0 ? 4321 : process.getuid!()
+      yield* Effect.either(fs.writeAtomic(`${root}/.ssh/authorized_keys`, `${KEY_A}\n`, { mode: 0o600, noFollow: true, uid: user, gid: user }))
+      expect(swapped).toBe(1)
+      // before: chown and chmod by the temporary's name followed the link, the shadow file made the user's and 0600
+      const shadow = statSync(join(root, "shadow"))
+      expect([shadow.mode & 0o7777, shadow.uid]).toEqual([0o644, process.getuid!()])
+      expect(readFileSync(join(root, "shadow"), "utf8")).toBe("root:$6$secret:20000::::::\n")
+    })
+  )
+
   it.scopedLive("a file replaced with its mode and owner kept keeps its setgid and setuid bits too", () =>
     Effect.gen(function* () {
       const root = yield* outside
