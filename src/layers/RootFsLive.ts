@@ -40,6 +40,9 @@ const basename = (path: string) => path.slice(path.lastIndexOf("/") + 1)
  */
 const DIRECTORY_MODE = 0o755
 
+/** the operations that write, make, remove or give a mode or owner (realpath and resolve: for a chown, a program to run) */
+const CHANGES: ReadonlySet<string> = new Set(["write", "mkdir", "remove", "symlink", "chmod", "chown", "append", "mktemp", "realpath", "resolve"])
+
 /** the temporary files of writes: `.NAME.tmp-PID-N` beside the file */
 const TEMP = /^\.(.+)\.tmp-(\d+)-\d+$/
 
@@ -247,10 +250,10 @@ export const makeRootFs = (root: string) =>
       removeStaleTemporaries(dir, name, seen)
     }
 
-    /** the host path an operation works on: under ROOT, links resolved inside it */
+    /** the host path an operation works on: under ROOT, links resolved inside it; another user's refused on what it changes */
     const inRoot = (op: string, path: string, final: FinalLink) =>
       Effect.try({
-        try: () => resolveInRoot(root, path, final),
+        try: () => resolveInRoot(root, path, final, CHANGES.has(op) ? "refuse" : "follow"),
         catch: (e) => new FsError({ op, path, reason: messageOf(e) })
       })
 

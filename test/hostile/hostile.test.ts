@@ -2,7 +2,7 @@
  * Issue 9's measured failures, each on the in-process program: hostile
  * metadata answers, planted links, device nodes, a crash's leftovers.
  */
-import { chmodSync, existsSync, fchmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, fchmodSync, lchownSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs"
 import { execFileSync, spawn, spawnSync } from "node:child_process"
 import { createRequire, syncBuiltinESMExports } from "node:module"
 import { connect, createServer, type AddressInfo, type Socket } from "node:net"
@@ -20,7 +20,7 @@ import { READ_MAX_BYTES } from "../../src/services/RootFs.js"
 import { bytesOf } from "../../src/domain/text.js"
 import { PROGRAM } from "../support/harness.js"
 import { actionLines, makeTestInstance } from "../support/instance.js"
-import { describeSystem } from "../support/system.js"
+import { describeSystem, skipAtRun } from "../support/system.js"
 import { scopedDir } from "../support/scratch.js"
 
 const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
@@ -1121,6 +1121,42 @@ describe("a crash's leftovers", () => {
       expect(readFileSync(join(dir, "victim"), "utf8")).toBe("untouched\n")
       const made = yield* Effect.either(fs.makeDirectory(join(dir, ".ssh"), { mode: 0o700, noFollow: true }))
       expect(made).toMatchObject({ _tag: "Left", left: { _tag: "FsError", reason: "is a symbolic link; refused" } })
+    })
+  )
+
+  it.scopedLive("without ROOT (a real instance's own run), a link of another user's on the path of a write, a mkdir, a chmod or a chown is refused; root's own links are followed", (ctx) =>
+    Effect.gen(function* () {
+      if (process.getuid?.() !== 0) return skipAtRun(ctx, "needs root (a link of another uid)")
+      const dir = yield* outside
+      mkdirSync(join(dir, "etc"))
+      writeFileSync(join(dir, "etc/shadow"), "root:*:20000::::::\n", { mode: 0o640 })
+      mkdirSync(join(dir, "home"))
+      // the user's: a link in their home to the directory root keeps its secrets in, and one to the file itself
+      symlinkSync(join(dir, "etc"), join(dir, "home/conf.d"))
+      symlinkSync(join(dir, "etc/shadow"), join(dir, "home/app.conf"))
+      for (const link of ["conf.d", "app.conf"]) lchownSync(join(dir, "home", link), 1234, 1234)
+      const fs = yield* makeRootFs("")
+      const refused = yield* Effect.all([
+        Effect.either(fs.writeAtomic(join(dir, "home/conf.d/x.conf"), "x\n")),
+        Effect.either(fs.writeAtomic(join(dir, "home/app.conf"), "token\n")),
+        Effect.either(fs.makeDirectory(join(dir, "home/conf.d/sub"))),
+        Effect.either(fs.chmod(join(dir, "home/conf.d/shadow"), 0o644)),
+        Effect.either(fs.chown(join(dir, "home/conf.d/shadow"), 1234, 1234))
+      ])
+      expect(refused.map((r) => (r._tag === "Left" ? r.left.reason : "done"))).toEqual([
+        `passes through ${dir}/home/conf.d, a symbolic link of another user's (uid 1234); refused`,
+        "is a symbolic link of another user's (uid 1234); refused",
+        `passes through ${dir}/home/conf.d, a symbolic link of another user's (uid 1234); refused`,
+        `passes through ${dir}/home/conf.d, a symbolic link of another user's (uid 1234); refused`,
+        `passes through ${dir}/home/conf.d, a symbolic link of another user's (uid 1234); refused`
+      ])
+      // before: x.conf made in etc, the shadow file replaced, then made readable by all and the user's
+      const shadow = statSync(join(dir, "etc/shadow"))
+      expect([readdirSync(join(dir, "etc")), readFileSync(join(dir, "etc/shadow"), "utf8"), shadow.mode & 0o7777, shadow.uid]).toEqual([["shadow"], "root:*:20000::::::\n", 0o640, 0])
+      // root's own link (an image's /var/run -> /run) is followed as before
+      symlinkSync(join(dir, "etc"), join(dir, "rootlink"))
+      yield* fs.writeAtomic(join(dir, "rootlink/hostname"), "h\n")
+      expect(readFileSync(join(dir, "etc/hostname"), "utf8")).toBe("h\n")
     })
   )
 

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from "node:child_process"
-import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs"
+import { chmodSync, chownSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs"
 import { createRequire, syncBuiltinESMExports } from "node:module"
 import { join } from "node:path"
 import { gzipSync } from "node:zlib"
@@ -1035,6 +1035,34 @@ snap: {}
       expect([i.read("/srv/g"), i.read("/srv/u"), i.read("/srv/n")]).toEqual(["g", "u", "n"])
       // /srv, not in this test's image, is made for the first file and gets its owner, as cloud-init gives it
       expect(i.commands().filter((c) => c.startsWith("chown "))).toEqual([`chown :wheel ${i.root}/srv`, `chown :wheel ${i.root}/srv/g`, `chown nobody ${i.root}/srv/u`])
+    })
+  )
+
+  it.scopedLive("write_files into a user's directory where that user left links (to /etc/shadow, and a directory's to /etc): neither is followed, nothing of root's is written or given to the user; the files beside them are written", (ctx) =>
+    Effect.gen(function* () {
+      if (process.getuid?.() !== 0) return skipAtRun(ctx, "needs root (a link of another uid)")
+      const doc = "#cloud-config\nwrite_files:\n  - {path: /home/app/app.conf, content: 'token=t0ken', owner: 'app:app', permissions: '0600'}\n  - {path: /home/app/conf.d/x.conf, content: x, owner: 'app:app'}\n  - {path: /home/app/other.conf, content: o, owner: 'app:app'}\n"
+      const i = yield* userDataInstance(doc)
+      // an image's account, whose processes may run during the first boot: its home its own, links it made there
+      const home = join(i.root, "home/app")
+      mkdirSync(home, { recursive: true })
+      chownSync(home, 1234, 1234)
+      writeFileSync(join(i.root, "etc/shadow"), "root:*:20000::::::\n", { mode: 0o640 })
+      symlinkSync("/etc/shadow", join(home, "app.conf"))
+      symlinkSync("/etc", join(home, "conf.d"))
+      for (const link of ["app.conf", "conf.d"]) lchownSync(join(home, link), 1234, 1234)
+      const { early, main } = yield* phases(i, ["early", "main"])
+      expectCodes({ early: early! })
+      expect(main!.code).toBe(1)
+      expect(main!.stderr.split("\n").filter((l) => l.startsWith("write_files:") || l.startsWith("userdata_write_files:"))).toEqual([
+        "write_files: cannot write /home/app/app.conf: is a symbolic link of another user's (uid 1234); refused",
+        "write_files: cannot write /home/app/conf.d/x.conf: passes through /home/app/conf.d, a symbolic link of another user's (uid 1234); refused",
+        "userdata_write_files: 2 of 3 files not written as asked"
+      ])
+      // before: /etc/shadow held the token and `chown app:app` was run on it; /etc/x.conf was written and given to app
+      // (the accounts' stand-ins add the default user's line to it)
+      expect([i.read("/etc/shadow")?.startsWith("root:*:20000::::::\n"), i.read("/etc/shadow")?.includes("t0ken"), i.read("/etc/x.conf"), i.read("/home/app/other.conf")]).toEqual([true, false, undefined, "o"])
+      expect(i.commands().filter((c) => c.startsWith("chown "))).toEqual([`chown app:app ${i.root}/home/app/other.conf`])
     })
   )
 
