@@ -775,9 +775,9 @@ describe("links planted in the image", () => {
       expect(instance.read(`${alsoAway}/owned`)).toBe("r\n")
       expect(instance.commands().filter((c) => c.startsWith("chown "))).toEqual([
         // the directory made for the file (the link's target inside ROOT) gets the file's owner, as cloud-init gives it
-        `chown nobody:nogroup ${instance.root}${away}`,
-        `chown nobody:nogroup ${instance.root}${away}/owned`,
-        `chown root:root ${instance.root}${alsoAway}/owned`
+        `chown -h nobody:nogroup ${instance.root}${away}`,
+        `chown -h nobody:nogroup ${instance.root}${away}/owned`,
+        `chown -h root:root ${instance.root}${alsoAway}/owned`
       ])
     })
   )
