@@ -24,8 +24,10 @@ _tiny_cloud_phase() {
 	_tc_run="${ROOT:-}/run/tiny-cloud"
 	# where /run or /run/tiny-cloud is a symbolic link, which may lead out of ROOT (planted in an image, as the boot
 	# service sees it, which starts no server then), no server is looked for through it, nor asked, nor its leftovers
-	# removed after final: another ROOT's run directory is not this one's. The phase runs in a process of its own
-	if [ -L "${ROOT:-}/run" ] || [ -L "$_tc_run" ]; then
+	# removed after final: another ROOT's run directory is not this one's. Nor in a run directory of another user's (planted
+	# in an image whose /run is no tmpfs; the server refuses it): that user could name a program of theirs the server and
+	# plant links where the client writes. The phase runs in a process of its own
+	if [ -L "${ROOT:-}/run" ] || [ -L "$_tc_run" ] || { [ -e "$_tc_run" ] && ! [ -O "$_tc_run" ]; }; then
 		tiny-cloud "$1" && return 0 || return $?
 	fi
 	# server.pid names the server once it listens (the server's command name:

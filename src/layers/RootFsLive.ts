@@ -40,6 +40,9 @@ const basename = (path: string) => path.slice(path.lastIndexOf("/") + 1)
  */
 const DIRECTORY_MODE = 0o755
 
+/** the operations that write, make, remove or give a mode or owner (realpath and resolve: for a chown, a program to run) */
+const CHANGES: ReadonlySet<string> = new Set(["write", "mkdir", "remove", "symlink", "chmod", "chown", "append", "mktemp", "realpath", "resolve"])
+
 /** the temporary files of writes: `.NAME.tmp-PID-N` beside the file */
 const TEMP = /^\.(.+)\.tmp-(\d+)-\d+$/
 
@@ -247,10 +250,10 @@ export const makeRootFs = (root: string) =>
       removeStaleTemporaries(dir, name, seen)
     }
 
-    /** the host path an operation works on: under ROOT, links resolved inside it */
+    /** the host path an operation works on: under ROOT, links resolved inside it; another user's refused on what it changes */
     const inRoot = (op: string, path: string, final: FinalLink) =>
       Effect.try({
-        try: () => resolveInRoot(root, path, final),
+        try: () => resolveInRoot(root, path, final, CHANGES.has(op) ? "refuse" : "follow"),
         catch: (e) => new FsError({ op, path, reason: messageOf(e) })
       })
 
@@ -311,13 +314,14 @@ export const makeRootFs = (root: string) =>
             try {
               writeAll(fd, bytes, 0)
               nodeFs.fsyncSync(fd)
+              // on the file opened, never by its name: in a directory its user may write (~/.ssh) the temporary may have been
+              // swapped meanwhile for a link to /etc/shadow, which a chown by name would give them. The owner first: chown
+              // clears the setuid and setgid bits of a file, even root's chown; then the mode, which the umask may have narrowed
+              if (owner !== undefined) nodeFs.fchownSync(fd, owner.uid, owner.gid)
+              nodeFs.fchmodSync(fd, mode)
             } finally {
               nodeFs.closeSync(fd)
             }
-            // the owner first: chown clears the setuid and setgid bits of a file, even root's chown
-            if (owner !== undefined) nodeFs.chownSync(temp, owner.uid, owner.gid)
-            // the umask may have narrowed `mode`
-            nodeFs.chmodSync(temp, mode)
             nodeFs.renameSync(temp, target)
           } catch (e) {
             discard(temp)

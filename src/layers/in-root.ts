@@ -21,9 +21,22 @@ const lstat = (path: string): Stats | undefined => {
   }
 }
 
-/** the host path of `path` (a host path; only one under `root` is resolved), with every link resolved inside `root` */
-export const resolveInRoot = (root: string, path: string, final: FinalLink): string => {
-  const under = root !== "" && (path === root || path.startsWith(`${root}/`))
+/**
+ * Another user's links: followed as any (`follow`), or refused (`refuse`), for what root writes, makes, removes or gives an
+ * owner: a user may link what they own (their home, a write_files target's directory) to /etc/shadow, which root would
+ * then write or hand to them. A link of root's or of this process's own user is followed either way.
+ */
+export type OthersLinks = "follow" | "refuse"
+
+/** a link no one but root and this process's user may have made (the kernel gives a link its maker) */
+const othersLink = (uid: number) => uid !== 0 && uid !== process.getuid?.()
+
+/**
+ * the host path of `path` (a host path; only one under `root` is resolved), with every link resolved inside `root`;
+ * where `othersLinks` refuses them, every link on the path is looked at, without ROOT too
+ */
+export const resolveInRoot = (root: string, path: string, final: FinalLink, othersLinks: OthersLinks = "follow"): string => {
+  const under = root === "" ? othersLinks === "refuse" && path.startsWith("/") : path === root || path.startsWith(`${root}/`)
   if (!under) {
     if (final !== "refuse") return path
     if (lstat(path)?.isSymbolicLink()) throw new Unresolvable("is a symbolic link; refused")
@@ -41,8 +54,13 @@ export const resolveInRoot = (root: string, path: string, final: FinalLink): str
     }
     const candidate = `${root}/${[...resolved, part].join("/")}`
     const last = pending.every((p) => p === "" || p === ".")
-    if (lstat(candidate)?.isSymbolicLink()) {
+    const stat = lstat(candidate)
+    if (stat?.isSymbolicLink()) {
       if (last && final === "keep") return candidate
+      if (othersLinks === "refuse" && othersLink(stat.uid)) {
+        const link = `a symbolic link of another user's (uid ${stat.uid}); refused`
+        throw new Unresolvable(last ? `is ${link}` : `passes through ${candidate.slice(root.length)}, ${link}`)
+      }
       if (last && final === "refuse") throw new Unresolvable("is a symbolic link; refused")
       if (++links > MAX_LINKS) throw new Unresolvable("too many levels of symbolic links")
       const target = readlinkSync(candidate)
@@ -52,5 +70,5 @@ export const resolveInRoot = (root: string, path: string, final: FinalLink): str
     }
     resolved.push(part)
   }
-  return resolved.length === 0 ? root : `${root}/${resolved.join("/")}`
+  return resolved.length === 0 ? root || "/" : `${root}/${resolved.join("/")}`
 }

@@ -22,6 +22,7 @@ import { startRun, type Started } from "./status-record.js"
 import { oneLine } from "../domain/text.js"
 import { LockHeldByCaller } from "../domain/errors.js"
 import { underLockHolder } from "./phase-lock.js"
+import { guardStateDirectory } from "./state-directory.js"
 
 /**
  * One phase at a time: the state directory's lock, held until the phase
@@ -37,6 +38,7 @@ const oneAtATime = Effect.gen(function* () {
   const fs = yield* RootFs
   const { varDir } = yield* Config
   yield* fs.makeDirectory(varDir)
+  yield* guardStateDirectory
   const path = yield* fs.resolve(varDir)
   const waiting = Effect.flatMap(underLockHolder, (under) =>
     under ? Effect.fail(new LockHeldByCaller({ path })) : notice("another phase is running; waiting for it to end")

@@ -2,7 +2,7 @@
  * Issue 9's measured failures, each on the in-process program: hostile
  * metadata answers, planted links, device nodes, a crash's leftovers.
  */
-import { chmodSync, existsSync, fchmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, fchmodSync, lchownSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs"
 import { execFileSync, spawn, spawnSync } from "node:child_process"
 import { createRequire, syncBuiltinESMExports } from "node:module"
 import { connect, createServer, type AddressInfo, type Socket } from "node:net"
@@ -20,7 +20,7 @@ import { READ_MAX_BYTES } from "../../src/services/RootFs.js"
 import { bytesOf } from "../../src/domain/text.js"
 import { PROGRAM } from "../support/harness.js"
 import { actionLines, makeTestInstance } from "../support/instance.js"
-import { describeSystem } from "../support/system.js"
+import { describeSystem, skipAtRun } from "../support/system.js"
 import { scopedDir } from "../support/scratch.js"
 
 const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyA a@example"
@@ -775,9 +775,9 @@ describe("links planted in the image", () => {
       expect(instance.read(`${alsoAway}/owned`)).toBe("r\n")
       expect(instance.commands().filter((c) => c.startsWith("chown "))).toEqual([
         // the directory made for the file (the link's target inside ROOT) gets the file's owner, as cloud-init gives it
-        `chown nobody:nogroup ${instance.root}${away}`,
-        `chown nobody:nogroup ${instance.root}${away}/owned`,
-        `chown root:root ${instance.root}${alsoAway}/owned`
+        `chown -h nobody:nogroup ${instance.root}${away}`,
+        `chown -h nobody:nogroup ${instance.root}${away}/owned`,
+        `chown -h root:root ${instance.root}${alsoAway}/owned`
       ])
     })
   )
@@ -1124,6 +1124,42 @@ describe("a crash's leftovers", () => {
     })
   )
 
+  it.scopedLive("without ROOT (a real instance's own run), a link of another user's on the path of a write, a mkdir, a chmod or a chown is refused; root's own links are followed", (ctx) =>
+    Effect.gen(function* () {
+      if (process.getuid?.() !== 0) return skipAtRun(ctx, "needs root (a link of another uid)")
+      const dir = yield* outside
+      mkdirSync(join(dir, "etc"))
+      writeFileSync(join(dir, "etc/shadow"), "root:*:20000::::::\n", { mode: 0o640 })
+      mkdirSync(join(dir, "home"))
+      // the user's: a link in their home to the directory root keeps its secrets in, and one to the file itself
+      symlinkSync(join(dir, "etc"), join(dir, "home/conf.d"))
+      symlinkSync(join(dir, "etc/shadow"), join(dir, "home/app.conf"))
+      for (const link of ["conf.d", "app.conf"]) lchownSync(join(dir, "home", link), 1234, 1234)
+      const fs = yield* makeRootFs("")
+      const refused = yield* Effect.all([
+        Effect.either(fs.writeAtomic(join(dir, "home/conf.d/x.conf"), "x\n")),
+        Effect.either(fs.writeAtomic(join(dir, "home/app.conf"), "token\n")),
+        Effect.either(fs.makeDirectory(join(dir, "home/conf.d/sub"))),
+        Effect.either(fs.chmod(join(dir, "home/conf.d/shadow"), 0o644)),
+        Effect.either(fs.chown(join(dir, "home/conf.d/shadow"), 1234, 1234))
+      ])
+      expect(refused.map((r) => (r._tag === "Left" ? r.left.reason : "done"))).toEqual([
+        `passes through ${dir}/home/conf.d, a symbolic link of another user's (uid 1234); refused`,
+        "is a symbolic link of another user's (uid 1234); refused",
+        `passes through ${dir}/home/conf.d, a symbolic link of another user's (uid 1234); refused`,
+        `passes through ${dir}/home/conf.d, a symbolic link of another user's (uid 1234); refused`,
+        `passes through ${dir}/home/conf.d, a symbolic link of another user's (uid 1234); refused`
+      ])
+      // before: x.conf made in etc, the shadow file replaced, then made readable by all and the user's
+      const shadow = statSync(join(dir, "etc/shadow"))
+      expect([readdirSync(join(dir, "etc")), readFileSync(join(dir, "etc/shadow"), "utf8"), shadow.mode & 0o7777, shadow.uid]).toEqual([["shadow"], "root:*:20000::::::\n", 0o640, 0])
+      // root's own link (an image's /var/run -> /run) is followed as before
+      symlinkSync(join(dir, "etc"), join(dir, "rootlink"))
+      yield* fs.writeAtomic(join(dir, "rootlink/hostname"), "h\n")
+      expect(readFileSync(join(dir, "etc/hostname"), "utf8")).toBe("h\n")
+    })
+  )
+
   it.scopedLive("a link in place of what a mode or owner is given to (~/.ssh renamed by its user) is refused, its target left as it was", () =>
     Effect.gen(function* () {
       const root = yield* outside
@@ -1146,6 +1182,45 @@ describe("a crash's leftovers", () => {
       execFileSync("mkfifo", [join(root, "home/fifo")])
       yield* fs.chmod(`${root}/home/fifo`, 0o600)
       expect(statSync(join(root, "home/fifo")).mode & 0o7777).toBe(0o600)
+    })
+  )
+
+  it.scopedLive("a temporary its directory's user swaps for a link to /etc/shadow while it is written (~/.ssh/authorized_keys, ~/.ssh the user's) gives the link's target neither its owner nor its mode", () =>
+    Effect.gen(function* () {
+      const root = yield* outside
+      writeFileSync(join(root, "shadow"), "root:$6$secret:20000::::::\n")
+      chmodSync(join(root, "shadow"), 0o644)
+      mkdirSync(join(root, ".ssh"))
+      const fs = yield* makeRootFs(root)
+      // the user, who may rename and link in their own ~/.ssh: as the temporary's bytes are synced, it is moved away and a link
+      // to the shadow file made under its name (an inotify watch does it as fast; this makes the race certain)
+      const fsModule = createRequire(import.meta.url)("node:fs") as typeof import("node:fs")
+      let swapped = 0
+      yield* Effect.acquireRelease(
+        Effect.sync(() => {
+          const original = fsModule.fsyncSync
+          fsModule.fsyncSync = ((fd: number) => {
+            original(fd)
+            const path = fsModule.readlinkSync(`/proc/self/fd/${fd}`)
+            if (path.startsWith(join(root, ".ssh/.authorized_keys.tmp-"))) {
+              swapped++
+              fsModule.renameSync(path, `${path}.moved`)
+              fsModule.symlinkSync(join(root, "shadow"), path)
+            }
+          }) as typeof fsModule.fsyncSync
+          syncBuiltinESMExports()
+          return original
+        }),
+        (original) => Effect.sync(() => ((fsModule.fsyncSync = original), syncBuiltinESMExports()))
+      )
+      // the user's uid as installKeys gives it (root's run); another run may give only its own
+      const user = process.getuid!() === 0 ? 4321 : process.getuid!()
+      yield* Effect.either(fs.writeAtomic(`${root}/.ssh/authorized_keys`, `${KEY_A}\n`, { mode: 0o600, noFollow: true, uid: user, gid: user }))
+      expect(swapped).toBe(1)
+      // before: chown and chmod by the temporary's name followed the link, the shadow file made the user's and 0600
+      const shadow = statSync(join(root, "shadow"))
+      expect([shadow.mode & 0o7777, shadow.uid]).toEqual([0o644, process.getuid!()])
+      expect(readFileSync(join(root, "shadow"), "utf8")).toBe("root:$6$secret:20000::::::\n")
     })
   )
 

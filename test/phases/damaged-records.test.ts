@@ -33,9 +33,9 @@ describe.concurrent("a record of the directories write_files made, corrupt", () 
       instance.write("/var/lib/cloud/.write_files-directories", JSON.stringify(record))
       for (const phase of ["boot", "early", "main"]) expect((yield* instance.run([phase])).code).toBe(0)
       expect(instance.commands().filter((c) => c.startsWith("chown "))).toEqual([
-        `chown appuser ${instance.root}/home/appdata`,
-        `chown appuser ${instance.root}/home/appdata/conf`,
-        `chown appuser ${instance.root}/home/appdata/conf/settings.conf`
+        `chown -h appuser ${instance.root}/home/appdata`,
+        `chown -h appuser ${instance.root}/home/appdata/conf`,
+        `chown -h appuser ${instance.root}/home/appdata/conf/settings.conf`
       ])
     })
   )
@@ -178,7 +178,7 @@ describe.concurrent("the journals of write_files and users, damaged to huge file
 
 describe.concurrent("the journals of write_files, a directory in their place (they cannot be written, as in a full or read-only state directory)", () => {
   const doc = `#cloud-config\nusers: [default, {name: ops}]\nwrite_files:\n  - {path: /srv/app/conf/one, content: "one\\n", owner: "ops:ops"}\n  - {path: /srv/two, content: "two\\n"}\n  - {path: /etc/motd, content: "three\\n", append: true}\n`
-  const owned = (root: string) => ["/srv", "/srv/app", "/srv/app/conf", "/srv/app/conf/one"].map((p) => `chown ops:ops ${root}${p}`)
+  const owned = (root: string) => ["/srv", "/srv/app", "/srv/app/conf", "/srv/app/conf/one"].map((p) => `chown -h ops:ops ${root}${p}`)
 
   it.scopedLive(".write_files-directories: said in one line naming it and the entry; every file is written and given its owner all the same, the files after it too", () =>
     Effect.gen(function* () {
@@ -189,7 +189,7 @@ describe.concurrent("the journals of write_files, a directory in their place (th
       expect(main.stderr).toContain(`userdata_write_files: write_files[0]: cannot record the directories this first boot makes for it: write ${journal}: not a regular file; refused\n`)
       expect(main.stderr).toContain("   ++ userdata_write_files: done\n")
       expect([instance.read("/srv/app/conf/one"), instance.read("/srv/two"), instance.read("/etc/motd")]).toEqual(["one\n", "two\n", "three\n"])
-      expect(instance.commands().filter((c) => c.startsWith("chown ops:ops"))).toEqual(owned(instance.root))
+      expect(instance.commands().filter((c) => c.startsWith("chown -h ops:ops"))).toEqual(owned(instance.root))
     })
   )
 
@@ -201,7 +201,7 @@ describe.concurrent("the journals of write_files, a directory in their place (th
       const journal = join(instance.root, "var/lib/cloud/.write_files-appended")
       expect(main.stderr).toContain(`write_files: cannot write /etc/motd: the append's record: write ${journal}: not a regular file; refused\n`)
       expect([instance.read("/srv/app/conf/one"), instance.read("/srv/two"), instance.read("/etc/motd")]).toEqual(["one\n", "two\n", undefined])
-      expect(instance.commands().filter((c) => c.startsWith("chown ops:ops"))).toEqual(owned(instance.root))
+      expect(instance.commands().filter((c) => c.startsWith("chown -h ops:ops"))).toEqual(owned(instance.root))
     })
   )
 })

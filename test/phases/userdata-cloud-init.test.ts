@@ -1107,12 +1107,12 @@ describe.concurrent("write_files owner", () => {
       const { main, final } = yield* firstBoot(i)
       expect(codes({ main, final })).toEqual({ main: 0, final: 0 })
       expect(i.commands().filter((c) => c.startsWith("chown "))).toEqual([
-        `chown root:root ${i.root}/opt/site/motd`,
-        `chown appuser ${i.root}/home/appdata`,
-        `chown appuser ${i.root}/home/appdata/settings.conf`,
-        `chown appuser:appuser ${i.root}/home/appdata/cache`,
-        `chown appuser:appuser ${i.root}/home/appdata/cache/tmp`,
-        `chown appuser:appuser ${i.root}/home/appdata/cache/tmp/state`
+        `chown -h root:root ${i.root}/opt/site/motd`,
+        `chown -h appuser ${i.root}/home/appdata`,
+        `chown -h appuser ${i.root}/home/appdata/settings.conf`,
+        `chown -h appuser:appuser ${i.root}/home/appdata/cache`,
+        `chown -h appuser:appuser ${i.root}/home/appdata/cache/tmp`,
+        `chown -h appuser:appuser ${i.root}/home/appdata/cache/tmp/state`
       ])
       expect(i.read("/home/appdata/cache/tmp/state")).toBe("fresh\n")
       expectReachable(i, "alpine")

@@ -55,7 +55,7 @@ describe("#alpine-config, generated", () => {
           expect(statSync(host).mode & 0o7777).toBe(f.mode)
         }
         const commands = instance.commands()
-        expect(commands.filter((c) => c.startsWith("chown "))).toEqual(d.files.map((f) => `chown root:root ${join(instance.root, f.path)}`))
+        expect(commands.filter((c) => c.startsWith("chown "))).toEqual(d.files.map((f) => `chown -h root:root ${join(instance.root, f.path)}`))
         expect(commands.filter((c) => c.startsWith("apk add"))).toEqual(d.packages.length > 0 ? [`apk add ${d.packages.join(" ")}`] : [])
       }),
     { fastCheck: { numRuns: 6 } }

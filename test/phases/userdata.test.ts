@@ -1,5 +1,5 @@
-import { execFileSync, spawn } from "node:child_process"
-import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs"
+import { execFileSync, spawn, spawnSync } from "node:child_process"
+import { chmodSync, chownSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs"
 import { createRequire, syncBuiltinESMExports } from "node:module"
 import { join } from "node:path"
 import { gzipSync } from "node:zlib"
@@ -138,12 +138,12 @@ packages: [vim, curl]
         // the bootcmd entries: a string through sh -c, a list as its argv
         `sh -c echo boot >> "$ROOT/tmp/bootcmd"`,
         `sh -c echo argv >> "$ROOT/tmp/bootcmd"`,
-        `chown root:root ${root}/srv/app/plain.txt`,
-        `chown bob:bob ${root}/srv/app/secret.conf`,
-        `chown root:root ${root}/srv/app/b64.bin`,
-        `chown root:root ${root}/srv/app/zipped.txt`,
-        `chown root:root ${root}/srv/app/binary.bin`,
-        `chown root:root ${root}/etc/motd`,
+        `chown -h root:root ${root}/srv/app/plain.txt`,
+        `chown -h bob:bob ${root}/srv/app/secret.conf`,
+        `chown -h root:root ${root}/srv/app/b64.bin`,
+        `chown -h root:root ${root}/srv/app/zipped.txt`,
+        `chown -h root:root ${root}/srv/app/binary.bin`,
+        `chown -h root:root ${root}/etc/motd`,
         // BEHAVIOUR.md 6: ntp is `apk add chrony`; `apk update` only for package_update
         "apk add chrony",
         "rc-update add chronyd default",
@@ -809,7 +809,7 @@ packages: [testing-only]
       expect(main!.stderr).toContain("write_files: cannot write /srv/dir: ")
       expect(main!.stderr).toContain("userdata_write_files: 1 of 2 files not written as asked\n")
       expect(i.read("/srv/ok")).toBe("ok")
-      expect(i.commands()).toContain(`chown nobody ${i.root}/srv/ok`)
+      expect(i.commands()).toContain(`chown -h nobody ${i.root}/srv/ok`)
     })
   )
 
@@ -1021,7 +1021,7 @@ snap: {}
       expectCodes({ final })
       expect(started(final.stderr)).toEqual(["userdata_write_deferred_files", "userdata_runcmd", "userdata_autoinstall", "bootstrap_complete"])
       expect(i.read("/home/deploy/later")).toBe("later")
-      expect(i.commands()).toContain(`chown deploy:deploy ${i.root}/home/deploy/later`)
+      expect(i.commands()).toContain(`chown -h deploy:deploy ${i.root}/home/deploy/later`)
       expect(i.read("/tmp/runcmd")).toBe("saw-deferred\n")
     })
   )
@@ -1034,7 +1034,65 @@ snap: {}
       expectCodes({ early: early!, main: main! })
       expect([i.read("/srv/g"), i.read("/srv/u"), i.read("/srv/n")]).toEqual(["g", "u", "n"])
       // /srv, not in this test's image, is made for the first file and gets its owner, as cloud-init gives it
-      expect(i.commands().filter((c) => c.startsWith("chown "))).toEqual([`chown :wheel ${i.root}/srv`, `chown :wheel ${i.root}/srv/g`, `chown nobody ${i.root}/srv/u`])
+      expect(i.commands().filter((c) => c.startsWith("chown "))).toEqual([`chown -h :wheel ${i.root}/srv`, `chown -h :wheel ${i.root}/srv/g`, `chown -h nobody ${i.root}/srv/u`])
+    })
+  )
+
+  it.scopedLive("write_files into a user's directory where that user left links (to /etc/shadow, and a directory's to /etc): neither is followed, nothing of root's is written or given to the user; the files beside them are written", (ctx) =>
+    Effect.gen(function* () {
+      if (process.getuid?.() !== 0) return skipAtRun(ctx, "needs root (a link of another uid)")
+      const doc = "#cloud-config\nwrite_files:\n  - {path: /home/app/app.conf, content: 'token=t0ken', owner: 'app:app', permissions: '0600'}\n  - {path: /home/app/conf.d/x.conf, content: x, owner: 'app:app'}\n  - {path: /home/app/other.conf, content: o, owner: 'app:app'}\n"
+      const i = yield* userDataInstance(doc)
+      // an image's account, whose processes may run during the first boot: its home its own, links it made there
+      const home = join(i.root, "home/app")
+      mkdirSync(home, { recursive: true })
+      chownSync(home, 1234, 1234)
+      writeFileSync(join(i.root, "etc/shadow"), "root:*:20000::::::\n", { mode: 0o640 })
+      symlinkSync("/etc/shadow", join(home, "app.conf"))
+      symlinkSync("/etc", join(home, "conf.d"))
+      for (const link of ["app.conf", "conf.d"]) lchownSync(join(home, link), 1234, 1234)
+      const { early, main } = yield* phases(i, ["early", "main"])
+      expectCodes({ early: early! })
+      expect(main!.code).toBe(1)
+      expect(main!.stderr.split("\n").filter((l) => l.startsWith("write_files:") || l.startsWith("userdata_write_files:"))).toEqual([
+        "write_files: cannot write /home/app/app.conf: is a symbolic link of another user's (uid 1234); refused",
+        "write_files: cannot write /home/app/conf.d/x.conf: passes through /home/app/conf.d, a symbolic link of another user's (uid 1234); refused",
+        "userdata_write_files: 2 of 3 files not written as asked"
+      ])
+      // before: /etc/shadow held the token and `chown app:app` was run on it; /etc/x.conf was written and given to app
+      // (the accounts' stand-ins add the default user's line to it)
+      expect([i.read("/etc/shadow")?.startsWith("root:*:20000::::::\n"), i.read("/etc/shadow")?.includes("t0ken"), i.read("/etc/x.conf"), i.read("/home/app/other.conf")]).toEqual([true, false, undefined, "o"])
+      expect(i.commands().filter((c) => c.startsWith("chown "))).toEqual([`chown -h app:app ${i.root}/home/app/other.conf`])
+    })
+  )
+
+  it.scopedLive("write_files into a user's home, the file swapped by that user for a link to /etc/shadow as chown starts: the link is given the owner, not /etc/shadow", (ctx) =>
+    Effect.gen(function* () {
+      if (process.getuid?.() !== 0) return skipAtRun(ctx, "needs root (a real chown to another uid)")
+      const doc = "#cloud-config\nwrite_files:\n  - {path: /home/app/app.conf, content: 'token=t0ken', owner: '1234:1234', permissions: '0600'}\n"
+      let swapped = 0
+      const i = yield* userDataInstance(doc, {
+        // the user, who may rename what root made in their home, as the chown starts; then the real chown, as root
+        answer: (c) => {
+          if (c.command !== "chown") return undefined
+          const path = c.args[c.args.length - 1]!
+          swapped++
+          renameSync(path, `${path}.moved`)
+          symlinkSync(join(i.root, "etc/shadow"), path)
+          lchownSync(path, 1234, 1234)
+          return { exitCode: spawnSync("chown", c.args).status ?? 1 }
+        }
+      })
+      const home = join(i.root, "home/app")
+      mkdirSync(home, { recursive: true })
+      chownSync(home, 1234, 1234)
+      writeFileSync(join(i.root, "etc/shadow"), "root:*:20000::::::\n", { mode: 0o640 })
+      const { early, main } = yield* phases(i, ["early", "main"])
+      expectCodes({ early: early!, main: main! })
+      expect(swapped).toBe(1)
+      // before: chown followed the link, /etc/shadow made uid 1234's
+      expect(statSync(join(i.root, "etc/shadow")).uid).toBe(0)
+      expect(lstatSync(join(home, "app.conf")).uid).toBe(1234)
     })
   )
 

@@ -96,9 +96,9 @@ describe.concurrent("a main phase killed between writing a file and giving its n
     expect(instance.read("/home/appdata/conf/settings.conf")).toBe("x")
     expect((await instance.run(["main"])).code).toBe(0)
     expect(instance.commands().filter((c) => c.startsWith("chown "))).toEqual([
-      `chown appuser ${instance.root}/home/appdata`,
-      `chown appuser ${instance.root}/home/appdata/conf`,
-      `chown appuser ${instance.root}/home/appdata/conf/settings.conf`
+      `chown -h appuser ${instance.root}/home/appdata`,
+      `chown -h appuser ${instance.root}/home/appdata/conf`,
+      `chown -h appuser ${instance.root}/home/appdata/conf/settings.conf`
     ])
     // the record of those directories is this first boot's: a first boot asked for again starts without it
     expect(instance.read("/var/lib/cloud/.write_files-directories")).toBeDefined()

@@ -12,7 +12,7 @@ import { afterAll, describe, it } from "vitest"
 import { ovfEnvXml } from "../../src/sim/clouds/azure.js"
 import { readCommandLog } from "../../src/sim/fake-system.js"
 import { makeInstance, runProgram, type RunResult, type TestInstance } from "../support/harness.js"
-import { describeSystem, itSystem, SHELLS } from "../support/system.js"
+import { describeSystem, itSystem, SHELLS, which } from "../support/system.js"
 import { PATIENT_METADATA } from "../support/instance-env.js"
 import { makeMemoryLock } from "../support/memory-lock.js"
 import { alive, bootAndServe, endResident, serverPid, SERVICES, servicesEnv, startService, startServiceBytes, until } from "../support/openrc.js"
@@ -1066,6 +1066,35 @@ describe.concurrent("the resident process of a first boot", () => {
     // (were it to serve, it would not wait long)
     expect(await runProgram(["serve"], { ...instance.env, TINY_CLOUD_RESIDENT_IDLE: "0.5" })).toEqual({ code: 1, stdout: "", stderr: `tiny-cloud serve: ${run}: not this user's alone; not serving\n` })
     expect(readdirSync(run)).toEqual([])
+  })
+
+  // a user who owns the run directory (planted in an image whose /run is no tmpfs) may name any process of theirs its server
+  // and plant what they like where root's services write: their server.starting and env.PID, their request
+  itSystem("a run directory of another user's, where that user's program (named tiny-cloud-serve) poses as the server: the services ask it nothing and write nothing there; each phase runs in a process of its own", { root: true, tools: { setpriv: "util-linux", dash: "dash" } }, async ({ expect }) => {
+    const { instance, env } = await newInstance()
+    const run = join(instance.root, "run/tiny-cloud")
+    mkdirSync(run, { recursive: true, mode: 0o700 })
+    for (const dir of [instance.dir, instance.root, join(instance.root, "run")]) chmodSync(dir, 0o755)
+    chmodSync(run, 0o700)
+    chownSync(run, 65534, 65534)
+    // the user's program: a shell by the server's name (its command name, as ps shows it), which names itself in server.pid,
+    // makes the request FIFO, and keeps the request it is sent (in a directory of its own, which it may write)
+    const theirs = join(instance.dir, "theirs")
+    mkdirSync(theirs, { mode: 0o755 })
+    chownSync(theirs, 65534, 65534)
+    execFileSync("cp", [which("dash")!, join(theirs, "tiny-cloud-serve")])
+    const poser = spawn("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", join(theirs, "tiny-cloud-serve"), "-c", `cd '${run}' && mkfifo -m 622 requests && echo $$ > server.pid && read -r asked < requests && echo "$asked" > '${theirs}/asked'`], { stdio: "ignore" })
+    const ended = new Promise((done) => poser.on("close", done))
+    await until(() => existsSync(join(run, "server.pid")) && existsSync(join(run, "requests")), "the user's server.pid and FIFO")
+    const results = []
+    for (const phase of ["boot", "early", "main", "final"]) results.push(await startService(phase, env))
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0])
+    expect(instance.read("/home/alpine/.ssh/authorized_keys")).toBe(`${[...KEYS].sort().join("\n")}\n`)
+    // before: the boot service wrote server.starting there, and every client sent its request (and wrote its environment) to the user's program
+    expect(existsSync(join(theirs, "asked")) ? readFileSync(join(theirs, "asked"), "utf8") : "nothing asked").toBe("nothing asked")
+    expect(readdirSync(run).sort()).toEqual(["requests", "server.pid"])
+    poser.kill("SIGKILL")
+    await ended
   })
 
   it.for(["/run/tiny-cloud", "/run"])("%s a symbolic link out of ROOT (planted in an image): nothing is made through it, by the boot service or the server; the services run each phase in a process of their own", async (link, { expect }) => {

@@ -83,7 +83,7 @@ const newDirectories = (action: string, index: number, path: string) =>
 /**
  * Each file atomically with its final mode, parent directories created;
  * `append` adds to what is there, once per first boot (a rerun after a crash
- * finds it done in the journal); then `chown OWNER PATH` (none when the owner is empty). A file that
+ * finds it done in the journal); then `chown -h OWNER PATH` (none when the owner is empty). A file that
  * cannot be written does not stop the others; the action fails at the end.
  */
 const writeFiles = (action: string, files: ReadonlyArray<FileToWrite>) =>
@@ -112,9 +112,10 @@ const writeFiles = (action: string, files: ReadonlyArray<FileToWrite>) =>
         continue
       }
       if (file.owner === "") continue
-      // the file as it is inside ROOT: chown never follows a link out of it
+      // the file as it is inside ROOT: chown never follows a link out of it; nor one its new owner puts in its place as chown
+      // starts (-h: the link itself), in a directory of theirs (their home), where they may rename what root made
       const chown = (at: string) =>
-        Effect.flatMap(fs.realPath(fs.at(at)), (resolved) => commands.run("chown", [file.owner, resolved], { allowFailure: true })).pipe(
+        Effect.flatMap(fs.realPath(fs.at(at)), (resolved) => commands.run("chown", ["-h", file.owner, resolved], { allowFailure: true })).pipe(
           Effect.map((r) => r.exitCode),
           Effect.catchAll(() => Effect.succeed(127))
         )
