@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process"
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { dirname, join, relative } from "node:path"
+import { dirname, join, relative, resolve } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { makeFakeSystem, readCommandLog, type FakeSystem } from "../sim/fake-system.js"
@@ -199,6 +199,8 @@ const simulate = ({ cloud, userData: userDataFile, customData: customDataFile, r
       process.stderr.write(`tiny-cloud simulate: --root ${dir}: cannot make it: ${systemWords(e)}\n`)
       return 1
     }
+    // a relative --root made the stand-ins' directory a relative PATH entry, which the phases leave out: the machine's own addgroup ran
+    dir = resolve(dir)
     const removeTemporary = () => {
       if (Option.isNone(rootDir)) rmSync(dir, { recursive: true, force: true })
     }

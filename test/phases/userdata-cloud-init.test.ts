@@ -1118,6 +1118,22 @@ describe.concurrent("write_files owner", () => {
       expectReachable(i, "alpine")
     })
   )
+
+  it.scopedLive("a thousand entries each in a directory of its own: every directory gets its owner, and the record of the directories made keeps only what a rerun still needs (each entry rewrote every record before it)", () =>
+    Effect.gen(function* () {
+      const entries = Array.from({ length: 1000 }, (_, n) => `  - {path: /srv/app/d${n}/settings.conf, content: "${n}", owner: "alpine:alpine"}\n`)
+      const i = yield* userDataInstance(`#cloud-config\nwrite_files:\n${entries.join("")}`)
+      const results = yield* Effect.forEach(["boot", "early", "main"], (phase) => i.run([phase]))
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0])
+      const chowns = i.commands().filter((c) => c.startsWith("chown alpine:alpine "))
+      // /srv and /srv/app too, made for the first
+      expect(chowns.length).toBe(2 + 1000 * 2)
+      expect(chowns.slice(-2)).toEqual([`chown alpine:alpine ${i.root}/srv/app/d999`, `chown alpine:alpine ${i.root}/srv/app/d999/settings.conf`])
+      // the last entry's own: those before it were given their owner, and a rerun needs none of theirs
+      const records = JSON.parse(i.read("/var/lib/cloud/.write_files-directories")!) as Array<{ index: number; directories: Array<string> }>
+      expect(records).toEqual([{ index: 999, path: "/srv/app/d999/settings.conf", directories: ["/srv/app/d999"] }])
+    })
+  )
 })
 
 /** an HTTP server for write_files sources: it answers by path, and keeps the headers it was sent */

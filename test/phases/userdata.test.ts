@@ -1339,6 +1339,23 @@ describe.concurrent("multipart user-data", () => {
       ""
     ].join("\n")
 
+  it.scopedLive("a hundred script parts are named so that a listing of user-data.parts shows them in the order they ran: 001 to 100, 100 after 099", () =>
+    Effect.gen(function* () {
+      const doc = mime(Array.from({ length: 100 }, (_, n) => ({ type: "text/x-shellscript", body: `#!/bin/sh\necho ${n + 1} >> "$ROOT/tmp/order"` })))
+      const i = yield* userDataInstance(doc)
+      const { final } = yield* phases(i)
+      expect(final!.code, final!.stderr).toBe(0)
+      const ran = Array.from({ length: 100 }, (_, n) => String(n + 1))
+      expect(i.read("/tmp/order")).toBe(ran.map((n) => `${n}\n`).join(""))
+      // in the order of the names, as `ls` (LC_ALL=C) and run-parts list them: each part's own number
+      const listed = readdirSync(join(i.root, "var/lib/cloud/user-data.parts")).sort()
+      expect(listed.map((name) => /echo (\d+) /.exec(i.read(`/var/lib/cloud/user-data.parts/${name}`)!)![1])).toEqual(ran)
+      expect([listed[0], listed[98], listed[99]]).toEqual(["001", "099", "100"])
+    }),
+    // a hundred programs run: a minute on a machine whose two cores other suites share
+    180_000
+  )
+
   // cloud-init 22.4.2 (Debian 12), run on such a document: its scripts_user ran part-003, then runcmd
   it.scopedLive("runs script parts in order in the final phase, before runcmd as cloud-init does, and handles cloud-config parts as #cloud-config", () =>
     Effect.gen(function* () {

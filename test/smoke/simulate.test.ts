@@ -251,6 +251,21 @@ describe.concurrent("tiny-cloud simulate", () => {
     })
   })
 
+  it("--root relative to the working directory: the phases run the stand-ins, never a command of the machine running it (its addgroup added the group alpine to the host's /etc/group)", async () => {
+    await withScratch(async (dir) => {
+      // ahead of the machine's own on PATH, a tripwire in each stand-in's name: a phase that passed the stand-ins over runs it, not the machine's
+      const tripwires = join(dir, "tripwires")
+      mkdirSync(tripwires)
+      for (const name of FAKE_COMMANDS) writeFileSync(join(tripwires, name), `#!/bin/sh\necho "${name} $*" >> ${join(dir, "ran")}\nexit 1\n`, { mode: 0o755 })
+      const r = await runProgram(["simulate", "--root", "instance"], { PATH: `${tripwires}:${process.env.PATH ?? "/usr/bin:/bin"}` }, "tiny-cloud", dir)
+      expect(existsSync(join(dir, "ran")) ? readFileSync(join(dir, "ran"), "utf8") : "").toBe("")
+      expect(r.code, r.stdout).toBe(0)
+      for (const phase of ["boot", "early", "main", "final"]) expect(r.stdout).toContain(`== tiny-cloud ${phase} (exit 0)\n`)
+      expect(r.stdout).toContain(`ROOT=${join(dir, "instance/root")}\n`)
+      expect(readFileSync(join(dir, "instance/root/etc/passwd"), "utf8")).toMatch(/^alpine:/m)
+    })
+  })
+
   it("--cloud incus with a ROOT too long for a unix socket's path (107 bytes) says so in one line, never binds the socket at a name cut short", async () => {
     await withScratch(async (dir) => {
       // DIR/root/dev is 107 bytes: the socket's path cut there was ROOT's own dev directory, "internal error: listen EADDRINUSE"

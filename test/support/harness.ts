@@ -28,7 +28,7 @@ export interface RunResult {
 export { TEST_CODE_CACHE } from "./code-cache.js"
 
 /** runs the bundled program as its own process; `as` is the name it is invoked by */
-export const runProgram = (args: ReadonlyArray<string>, env: Record<string, string>, as: "tiny-cloud" | "imds" = "tiny-cloud") =>
+export const runProgram = (args: ReadonlyArray<string>, env: Record<string, string>, as: "tiny-cloud" | "imds" = "tiny-cloud", cwd?: string) =>
   new Promise<RunResult>((done) => {
     let script = PROGRAM
     if (as === "imds") {
@@ -45,7 +45,7 @@ export const runProgram = (args: ReadonlyArray<string>, env: Record<string, stri
         }
       }
     }
-    const child = spawn(process.execPath, [script, ...args], { env: { TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE, ...env }, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(process.execPath, [script, ...args], { cwd, env: { TINY_CLOUD_CODE_CACHE: TEST_CODE_CACHE, ...env }, stdio: ["ignore", "pipe", "pipe"] })
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString("latin1")))

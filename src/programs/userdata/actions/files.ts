@@ -63,14 +63,15 @@ const appendOnce = (index: number, path: string, target: string, content: Uint8A
  * recorded (they are there now). A record that cannot be kept is said: it costs a rerun after a crash their owner, not the
  * file, nor the files after it
  */
-const newDirectories = (action: string, index: number, path: string) =>
+const newDirectories = (action: string, index: number, path: string, settled: ReadonlySet<number>) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     const { varDir } = yield* Config
     const missing: Array<string> = []
     for (let dir = posix.dirname(path); dir !== "/" && !(yield* fs.exists(fs.at(dir))); dir = posix.dirname(dir)) missing.unshift(dir)
     const journalPath = `${varDir}/${DIRECTORIES_JOURNAL}`
-    const journal = parseDirectoriesJournal(yield* readJournal(journalPath))
+    // the records of entries this run has given their owner are done with: kept, each write would rewrite them all (2000 entries, 2 million records written)
+    const journal = parseDirectoriesJournal(yield* readJournal(journalPath)).filter((e) => !settled.has(e.index))
     const directories = directoriesOf(journal, index, path, missing)
     if (directories.length > directoriesOf(journal, index, path, []).length) {
       yield* fs
@@ -92,6 +93,8 @@ const writeFiles = (action: string, files: ReadonlyArray<FileToWrite>) =>
     const fs = yield* RootFs
     const commands = yield* Commands
     const failed: Array<string> = []
+    // the entries written and given their owner in this run: their directories' records are needed no more
+    const settled = new Set<number>()
     for (const file of files) {
       const path = instancePath(file.path)
       const target = fs.at(path)
@@ -101,7 +104,7 @@ const writeFiles = (action: string, files: ReadonlyArray<FileToWrite>) =>
         continue
       }
       // cloud-init gives the directories it makes for a file the file's owner (root's own need no chown)
-      const madeDirectories = file.ownsNewDirectories === true && file.owner !== "" && file.owner !== "root:root" ? yield* newDirectories(action, file.index, path) : []
+      const madeDirectories = file.ownsNewDirectories === true && file.owner !== "" && file.owner !== "root:root" ? yield* newDirectories(action, file.index, path, settled) : []
       const written = yield* Effect.gen(function* () {
         if (file.append) yield* appendOnce(file.index, path, target, content, file.mode)
         else yield* fs.writeAtomic(target, content, { mode: file.mode })
@@ -139,6 +142,7 @@ const writeFiles = (action: string, files: ReadonlyArray<FileToWrite>) =>
         )
         if (!kept) failed.push(path)
       }
+      if (owned) settled.add(file.index)
     }
     if (failed.length > 0) return yield* fail(`${failed.length} of ${files.length} files not written as asked`)
   })

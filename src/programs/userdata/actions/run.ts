@@ -100,11 +100,12 @@ const freshParts = (dir: string) =>
     yield* fs.chmod(dir, 0o700)
   })
 
-const partPath = (dir: string, i: number) => `${dir}/${String(i + 1).padStart(2, "0")}`
+/** part i of `count`, numbered to the width of the last one: a directory listing (`ls`, run-parts) shows them in the order they run, 100 after 99 */
+const partPath = (dir: string, i: number, count: number) => `${dir}/${String(i + 1).padStart(Math.max(2, String(count).length), "0")}`
 
 /**
  * Multipart `text/x-shellscript` parts, in order: each saved as
- * `$TINY_CLOUD_VAR/user-data.parts/NN` (0700), made runnable as run_userdata
+ * `$TINY_CLOUD_VAR/user-data.parts/NN` (0700; `NNN` from 100 parts on), made runnable as run_userdata
  * makes a script (a part sent with CR LF line ends, as MIME has them, or a
  * byte-order mark, runs as written), and run; output appended to
  * `user-data.log`, the last non-zero status (else 0) to `user-data.exit`.
@@ -124,7 +125,7 @@ export const userdataScripts = Effect.gen(function* () {
       const why: Array<string> = []
       let status = 0
       for (const [i, part] of parsed.scripts.entries()) {
-        const path = partPath(dir, i)
+        const path = partPath(dir, i, parsed.scripts.length)
         const script = runnableScript(part.content)
         yield* fs.writeAtomic(path, script, { mode: 0o700, noFollow: true })
         const code = yield* runUserProgram("userdata_scripts", yield* fs.resolve(path), [])
@@ -140,7 +141,7 @@ export const userdataScripts = Effect.gen(function* () {
     }),
     Effect.zipRight(
       freshParts(dir),
-      Effect.forEach(parsed.scripts, (part, i) => fs.writeAtomic(partPath(dir, i), runnableScript(part.content), { mode: 0o700, noFollow: true }), { discard: true })
+      Effect.forEach(parsed.scripts, (part, i) => fs.writeAtomic(partPath(dir, i, parsed.scripts.length), runnableScript(part.content), { mode: 0o700, noFollow: true }), { discard: true })
     )
   )
 })
