@@ -1,6 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
+import { warn } from "../services/Log.js"
 import { readingAhead } from "../services/Metadata.js"
 import { base64Datum, dmiIs, field, firstPresent, jsonNicLookup, jsonValue, listedIndexes, listedKeys, nonEmpty, textValue, type JsonObject } from "./common.js"
 import { AS_BASE64_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
@@ -10,6 +11,8 @@ const API_VERSION = "2021-05-01"
 const ROOT = "/metadata/instance/"
 const NICS = "network/interface"
 const USER_DATA = "compute/userData"
+/** "false" for a VM made for password login (`az vm create --authentication-type password`, or `all`) */
+const PASSWORD_LOGIN_OFF = "compute/osProfile/disablePasswordAuthentication"
 
 /** the SMBIOS asset tag every Azure VM carries */
 export const AZURE_ASSET_TAG = "7783-7084-3265-9085-8269-3286-77"
@@ -91,6 +94,17 @@ export const azure: CloudProvider = {
         const indexes = yield* listedIndexes(client, "compute/publicKeys", (l) => l.replace(/\/$/, ""))
         return yield* listedKeys(client, indexes, (n) => `compute/publicKeys/${n}/keyData`, oneKey)
       }),
+      // the password is on the provisioning media (ovf-env.xml's UserPassword), which cloud-init sets for the admin user:
+      // not set here, so a VM made with a password alone has no way in but user-data's keys; said, not left to be guessed
+      sayLoginsNotSetUp: textValue(client, PASSWORD_LOGIN_OFF).pipe(
+        Effect.orElseSucceed(() => Option.none<string>()),
+        Effect.flatMap((off) =>
+          Option.exists(off, (v) => v.toLowerCase() === "false")
+            ? warn(`azure: the VM was made with a password (${PASSWORD_LOGIN_OFF} is false), which is not set here: its user logs in with SSH keys only`)
+            : Effect.void
+        ),
+        Effect.provide(env)
+      ),
       // the provisioning media's custom data (`--custom-data`) when it has some, else IMDS's (`--user-data`): cloud-init takes
       // IMDS's only where the media gave none, so a VM given both runs the custom data; the read-ahead mounts nothing and reads IMDS's
       userData: Effect.flatMap(FiberRef.get(readingAhead), (ahead) =>

@@ -7,62 +7,25 @@
  * that share signs.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
-import { dirname, join } from "node:path"
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
 import { gzipSync } from "node:zlib"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { bytesOf } from "../../src/domain/text.js"
-import { routeTinyCloud } from "../../src/programs/cli.js"
-import { makeFakeSystem } from "../../src/sim/fake-system.js"
 import { openstackFiles } from "../../src/sim/clouds/openstack.js"
 import { Http } from "../../src/services/Http.js"
-import { FIXTURES, fixtureHttp, type Fixture, type FixtureRoute } from "../support/fixture-http.js"
+import type { FixtureRoute } from "../support/fixture-http.js"
+import { phasesOver, recorded, WIRESERVER } from "../support/fixture-boot.js"
 import { scopedDir } from "../support/scratch.js"
 import { onTestClock } from "../support/test-clock.js"
 import { makeInstance } from "../support/harness.js"
-import { makeTestInstance, runInProcess, testHttp, type InstanceOptions } from "../support/instance.js"
-import { recordingCommands } from "../support/layers.js"
+import { makeTestInstance, testHttp, type InstanceOptions } from "../support/instance.js"
 
 const tempDir = scopedDir("tiny-cloud-reads-")
 
-const recorded = (path: string): Fixture => JSON.parse(readFileSync(join(FIXTURES, path), "utf8")) as Fixture
-
-/** the phases over a pretend instance whose network is the recorded routes */
-const phasesOver = (cloud: string, fixture: Fixture, routes: ReadonlyArray<FixtureRoute>, phases: ReadonlyArray<string>) =>
-  Effect.gen(function* () {
-    const { root } = makeFakeSystem(yield* tempDir)
-    for (const [path, content] of Object.entries(fixture.files ?? {})) {
-      mkdirSync(dirname(join(root, path)), { recursive: true })
-      writeFileSync(join(root, path), content)
-    }
-    const { layer: http } = yield* fixtureHttp(routes)
-    const recorder = yield* recordingCommands({ root, missing: ["logger", "getent"] })
-    const env = { ROOT: root, CLOUD: cloud, IMDS_ENDPOINT: "169.254.169.254", IMDS_DEADLINE: "1", ...fixture.env }
-    const results = yield* Effect.forEach(phases, (phase) => runInProcess([phase], routeTinyCloud([phase]), env, () => recorder.layer, http))
-    const read = (p: string): string | undefined => {
-      try {
-        return readFileSync(join(root, p), "utf8")
-      } catch {
-        return undefined
-      }
-    }
-    return { results, read }
-  })
-
 /** the recorded routes with the one at `path` answering `body` instead */
 const answering = (routes: ReadonlyArray<FixtureRoute>, path: string, body: string) => routes.map((r) => (r.path === path ? { ...r, body } : r))
-
-/** the wireserver as it answers a Ready report (see azure-ready.test.ts for the protocol itself) */
-const WIRESERVER: ReadonlyArray<FixtureRoute> = [
-  {
-    path: "/machine/",
-    query: { comp: "goalstate" },
-    headers: { "x-ms-version": "2012-11-30" },
-    body: "<GoalState><Incarnation>1</Incarnation><Container><ContainerId>c1</ContainerId><RoleInstanceList><RoleInstance><InstanceId>r1</InstanceId></RoleInstance></RoleInstanceList></Container></GoalState>"
-  },
-  { method: "POST", path: "/machine/", query: { comp: "health" }, headers: { "x-ms-version": "2012-11-30" }, body: "" }
-]
 
 // `!` is outside the base64 alphabet; line breaks are not
 const NOT_BASE64 = "I2Nsb3VkLWNvbmZpZwp\nydW5jbWQ6!CiAgLSBlY2hvIGhlbGxvCg=="

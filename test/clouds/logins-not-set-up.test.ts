@@ -1,0 +1,61 @@
+/**
+ * The ways in a cloud offers that this edition does not set up (azure's
+ * password, gcp's OS Login): set_ssh_keys names each in one line, so that an
+ * instance left without keys says why; the user, hostname and any keys are
+ * set up as always, and an instance that offers none says nothing.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import type { FixtureRoute } from "../support/fixture-http.js"
+import { phasesOver, recorded, WIRESERVER } from "../support/fixture-boot.js"
+
+/** the recorded routes with the one at `path` left out (the cloud answers 404) or answering `body` */
+const withRoute = (routes: ReadonlyArray<FixtureRoute>, path: string, body?: string): ReadonlyArray<FixtureRoute> => {
+  const others = routes.filter((r) => r.path !== path)
+  const like = routes.find((r) => r.path !== path)
+  return body === undefined ? others : [...others, { ...like!, path, body }]
+}
+
+const AZURE_PASSWORD = "/metadata/instance/compute/osProfile/disablePasswordAuthentication"
+const AZURE_LINE =
+  "azure: the VM was made with a password (compute/osProfile/disablePasswordAuthentication is false), which is not set here: its user logs in with SSH keys only\n"
+
+describe("azure: a VM made with a password", () => {
+  it.scopedLive("password alone (no keys): the line says the password is not set; the user and hostname are set up, and Ready reported", () =>
+    Effect.gen(function* () {
+      const fixture = recorded("azure/password-login.json")
+      const { results, read } = yield* phasesOver("azure", fixture, [...fixture.routes!, ...WIRESERVER], ["early", "main"])
+      const main = results[1]!
+      expect(main.code, main.stderr).toBe(0)
+      expect(main.stderr).toContain(AZURE_LINE)
+      expect(main.stderr).toContain("set_ssh_keys: no ssh key found\n")
+      expect(main.stderr).toContain("report_ready: Ready reported")
+      // the password itself is on the media, never read, never said
+      expect(main.stderr + results[0]!.stderr).not.toContain("Sup3r")
+      expect(read("/etc/hostname")).toBe("pwvm\n")
+      expect(read("/etc/passwd")).toContain("alpine:x:")
+    })
+  )
+
+  it.scopedLive.each([
+    { what: "a VM made for SSH keys (true)", body: "true" },
+    { what: "an IMDS without the field (404)", body: undefined }
+  ])("$what: nothing is said", ({ body }) =>
+    Effect.gen(function* () {
+      const fixture = recorded("azure/password-login.json")
+      const { results } = yield* phasesOver("azure", fixture, [...withRoute(fixture.routes!, AZURE_PASSWORD, body), ...WIRESERVER], ["main"])
+      expect(results[0]!.code, results[0]!.stderr).toBe(0)
+      expect(results[0]!.stderr).not.toContain("password")
+    })
+  )
+
+  it.scopedLive("password and keys (az vm create --authentication-type all): the keys are installed, and the password named", () =>
+    Effect.gen(function* () {
+      const fixture = recorded("azure/single-vm.json")
+      const { results, read } = yield* phasesOver("azure", fixture, [...withRoute(fixture.routes!, AZURE_PASSWORD, "false"), ...WIRESERVER], ["main"])
+      expect(results[0]!.code, results[0]!.stderr).toBe(0)
+      expect(results[0]!.stderr).toContain(AZURE_LINE)
+      expect(read("/home/alpine/.ssh/authorized_keys")).toBe(fixture.expect.sshKeys!.map((k) => `${k}\n`).join(""))
+    })
+  )
+})
