@@ -17,6 +17,7 @@ const INSTANCE_KEYS = ["instance/attributes/ssh-keys", LEGACY_INSTANCE_KEYS]
 const PROJECT_KEYS = ["project/attributes/ssh-keys", "project/attributes/sshKeys"]
 const BLOCK_PROJECT_KEYS = "instance/attributes/block-project-ssh-keys"
 const USER_DATA = "instance/attributes/user-data"
+const OS_LOGIN = { instance: "instance/attributes/enable-oslogin", project: "project/attributes/enable-oslogin" }
 const USER_DATA_ENCODING = "instance/attributes/user-data-encoding"
 
 /**
@@ -57,11 +58,27 @@ export const instanceKeys = (text: string, cloudUser: string, now: number): Read
   })
 
 /**
- * `block-project-ssh-keys` says true as GCE's guest environment reads it (Go's
- * ParseBool: `1`, `t`, `T`, `true`, `True`, `TRUE`) and as cloud-init reads it
- * (`true`, any case); anything else blocks nothing
+ * A flag as GCE's guest environment reads it (Go's ParseBool: `1`, `t`,
+ * `true`; `0`, `f`, `false`), in any case and blanks around it left out, as
+ * cloud-init reads `true`; undefined for anything else
  */
-export const blocksProjectKeys = (flag: string): boolean => ["true", "t", "1"].includes(flag.trim().toLowerCase())
+export const guestFlag = (flag: string): boolean | undefined => {
+  const word = flag.trim().toLowerCase()
+  return ["true", "t", "1"].includes(word) ? true : ["false", "f", "0"].includes(word) ? false : undefined
+}
+
+/** `block-project-ssh-keys` blocks the project's keys when it says true; anything else blocks nothing */
+export const blocksProjectKeys = (flag: string): boolean => guestFlag(flag) === true
+
+/**
+ * where OS Login is turned on: the instance's `enable-oslogin` where it says
+ * true or false, else the project's, as the guest environment decides
+ */
+export const osLoginOn = (instance: Option.Option<string>, project: Option.Option<string>): "the instance" | "the project" | undefined => {
+  const own = Option.flatMapNullable(instance, guestFlag)
+  if (Option.isSome(own)) return own.value ? "the instance" : undefined
+  return Option.exists(project, (flag) => guestFlag(flag) === true) ? "the project" : undefined
+}
 
 /** lists as JSON lists, or newline-separated text */
 const items = (v: unknown): unknown => (typeof v === "string" ? lines(v) : v)
@@ -108,6 +125,19 @@ export const gcp: CloudProvider = {
       hostname: textValue(client, "instance/hostname"),
       sshKeys: sshKeysFor(cloudUser),
       sshKeysFor,
+      // OS Login (keys of Google accounts, by NSS and sshd's AuthorizedKeysCommand: Google's guest environment) is not
+      // set up here; cloud-init installs the metadata's keys whatever it says, as set_ssh_keys does. Org policies
+      // (compute.requireOsLogin) turn it on for every project, where `gcloud compute ssh` then adds no key to the metadata
+      sayLoginsNotSetUp: Effect.gen(function* () {
+        const [instance, project] = yield* Effect.all([client.text(OS_LOGIN.instance), client.text(OS_LOGIN.project)], { concurrency: 2 })
+        const on = osLoginOn(instance, project)
+        if (on !== undefined) {
+          yield* warn(`gcp: OS Login is turned on (enable-oslogin on ${on}), which is not set up here: Google accounts do not log in, the metadata's ssh-keys do`)
+        }
+      }).pipe(
+        Effect.catchAll(() => Effect.void),
+        Effect.provide(log)
+      ),
       // base64 when the user-data-encoding attribute says so; another encoding is named, and the user-data used as it
       // is, as cloud-init does ("unknown user-data-encoding")
       userData: Effect.gen(function* () {

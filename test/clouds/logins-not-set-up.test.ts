@@ -9,11 +9,14 @@ import * as Effect from "effect/Effect"
 import type { FixtureRoute } from "../support/fixture-http.js"
 import { phasesOver, recorded, WIRESERVER } from "../support/fixture-boot.js"
 
-/** the recorded routes with the one at `path` left out (the cloud answers 404) or answering `body` */
+/**
+ * the recorded routes with the one at `path` left out (the cloud answers 404), or answering `body` as the hostname's
+ * route answers (its headers and query)
+ */
 const withRoute = (routes: ReadonlyArray<FixtureRoute>, path: string, body?: string): ReadonlyArray<FixtureRoute> => {
   const others = routes.filter((r) => r.path !== path)
-  const like = routes.find((r) => r.path !== path)
-  return body === undefined ? others : [...others, { ...like!, path, body }]
+  const like = routes.find((r) => /\/(compute\/name|instance\/hostname)$/.test(r.path))!
+  return body === undefined ? others : [...others, { ...like, path, body }]
 }
 
 const AZURE_PASSWORD = "/metadata/instance/compute/osProfile/disablePasswordAuthentication"
@@ -56,6 +59,48 @@ describe("azure: a VM made with a password", () => {
       expect(results[0]!.code, results[0]!.stderr).toBe(0)
       expect(results[0]!.stderr).toContain(AZURE_LINE)
       expect(read("/home/alpine/.ssh/authorized_keys")).toBe(fixture.expect.sshKeys!.map((k) => `${k}\n`).join(""))
+    })
+  )
+})
+
+const GCP_ON = (where: string) =>
+  `gcp: OS Login is turned on (enable-oslogin on ${where}), which is not set up here: Google accounts do not log in, the metadata's ssh-keys do\n`
+const PROJECT_OS_LOGIN = "/computeMetadata/v1/project/attributes/enable-oslogin"
+const INSTANCE_OS_LOGIN = "/computeMetadata/v1/instance/attributes/enable-oslogin"
+
+describe("gcp: OS Login turned on", () => {
+  it.scopedLive("on the project, no keys in the metadata: the line says OS Login is not set up; the user and hostname are set up", () =>
+    Effect.gen(function* () {
+      const fixture = recorded("gcp/oslogin-project.json")
+      const { results, read } = yield* phasesOver("gcp", fixture, fixture.routes!, ["early", "main"])
+      const main = results[1]!
+      expect(main.code, main.stderr).toBe(0)
+      expect(main.stderr).toContain(GCP_ON("the project"))
+      expect(main.stderr).toContain("set_ssh_keys: no ssh key found\n")
+      expect(read("/etc/hostname")).toBe("app-3\n")
+      expect(read("/etc/passwd")).toContain("alpine:x:")
+    })
+  )
+
+  it.scopedLive("on the instance, beside the metadata's keys: they are installed, as cloud-init installs them, and OS Login named", () =>
+    Effect.gen(function* () {
+      const fixture = recorded("gcp/basic.json")
+      const { results, read } = yield* phasesOver("gcp", fixture, withRoute(fixture.routes!, INSTANCE_OS_LOGIN, "TRUE"), ["main"])
+      expect(results[0]!.code, results[0]!.stderr).toBe(0)
+      expect(results[0]!.stderr).toContain(GCP_ON("the instance"))
+      expect(read("/home/alpine/.ssh/authorized_keys")).toBe(fixture.expect.sshKeys!.map((k) => `${k}\n`).join(""))
+    })
+  )
+
+  it.scopedLive.each([
+    { what: "turned off on the instance that the project turns on", routes: (r: ReadonlyArray<FixtureRoute>) => withRoute(r, INSTANCE_OS_LOGIN, "FALSE") },
+    { what: "set nowhere (404)", routes: (r: ReadonlyArray<FixtureRoute>) => withRoute(r, PROJECT_OS_LOGIN) }
+  ])("$what: nothing is said", ({ routes }) =>
+    Effect.gen(function* () {
+      const fixture = recorded("gcp/oslogin-project.json")
+      const { results } = yield* phasesOver("gcp", fixture, routes(fixture.routes!), ["main"])
+      expect(results[0]!.code, results[0]!.stderr).toBe(0)
+      expect(results[0]!.stderr).not.toContain("OS Login")
     })
   )
 })

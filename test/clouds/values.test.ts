@@ -4,7 +4,7 @@ import fc from "fast-check"
 import * as Option from "effect/Option"
 import { decodeBase64 } from "../../src/clouds/common.js"
 import { oneKey } from "../../src/clouds/azure.js"
-import { blocksProjectKeys, hasExpired, instanceKeys, splitLogin } from "../../src/clouds/gcp.js"
+import { blocksProjectKeys, hasExpired, instanceKeys, osLoginOn, splitLogin } from "../../src/clouds/gcp.js"
 import { hetznerKeys } from "../../src/clouds/hetzner.js"
 import { parseMetaData } from "../../src/clouds/incus.js"
 import { ipv4Network, ipv6Network } from "../../src/clouds/ip.js"
@@ -104,6 +104,21 @@ describe("gcp's ssh-keys lines", () => {
   it("block-project-ssh-keys: true as GCE's guest environment (Go's ParseBool) and cloud-init read it", () => {
     for (const flag of ["TRUE", "True", "true", "1", "t", "T", " true\n"]) expect(blocksProjectKeys(flag), flag).toBe(true)
     for (const flag of ["FALSE", "false", "0", "f", "", "yes", "on", "2"]) expect(blocksProjectKeys(flag), flag).toBe(false)
+  })
+
+  it("enable-oslogin: the instance's where it is a flag Go's ParseBool reads, else the project's, as the guest environment decides", () => {
+    const on = (instance?: string, project?: string) => osLoginOn(Option.fromNullable(instance), Option.fromNullable(project))
+    expect(on("TRUE", undefined)).toBe("the instance")
+    expect(on(undefined, "TRUE")).toBe("the project")
+    expect(on(" true\n", "FALSE")).toBe("the instance")
+    // the instance turns off what the project turns on
+    expect(on("FALSE", "TRUE")).toBeUndefined()
+    expect(on("0", "TRUE")).toBeUndefined()
+    // a value that is no flag is not set: the project's decides
+    expect(on("yes", "TRUE")).toBe("the project")
+    expect(on("", "1")).toBe("the project")
+    expect(on(undefined, undefined)).toBeUndefined()
+    expect(on(undefined, "FALSE")).toBeUndefined()
   })
 
   it("takes a google-ssh key whose expiry cannot be read as not expired, as cloud-init does", () => {
