@@ -17,6 +17,10 @@ const INSTANCE_KEYS = ["instance/attributes/ssh-keys", LEGACY_INSTANCE_KEYS]
 const PROJECT_KEYS = ["project/attributes/ssh-keys", "project/attributes/sshKeys"]
 const BLOCK_PROJECT_KEYS = "instance/attributes/block-project-ssh-keys"
 const USER_DATA = "instance/attributes/user-data"
+/** the attribute names (a directory lists its entries one a line) */
+const ATTRIBUTES = { instance: "instance/attributes/", project: "project/attributes/" }
+/** the scripts Google's guest environment runs at every boot, the instance's in place of the project's */
+const STARTUP_SCRIPTS = ["startup-script", "startup-script-url"]
 const OS_LOGIN = { instance: "instance/attributes/enable-oslogin", project: "project/attributes/enable-oslogin" }
 const USER_DATA_ENCODING = "instance/attributes/user-data-encoding"
 
@@ -69,6 +73,15 @@ export const guestFlag = (flag: string): boolean | undefined => {
 
 /** `block-project-ssh-keys` blocks the project's keys when it says true; anything else blocks nothing */
 export const blocksProjectKeys = (flag: string): boolean => guestFlag(flag) === true
+
+/** the startup scripts the attribute listings name, and whose they are: the instance's, else the project's */
+export const startupScripts = (instance: Option.Option<string>, project: Option.Option<string>): { readonly names: ReadonlyArray<string>; readonly of: string } | undefined => {
+  const named = (listing: Option.Option<string>) => STARTUP_SCRIPTS.filter((name) => Option.exists(listing, (l) => lines(l).includes(name)))
+  const own = named(instance)
+  if (own.length > 0) return { names: own, of: "the instance" }
+  const theProject = named(project)
+  return theProject.length > 0 ? { names: theProject, of: "the project" } : undefined
+}
 
 /**
  * where OS Login is turned on: the instance's `enable-oslogin` where it says
@@ -125,6 +138,19 @@ export const gcp: CloudProvider = {
       hostname: textValue(client, "instance/hostname"),
       sshKeys: sshKeysFor(cloudUser),
       sshKeysFor,
+      // a startup script (Terraform's metadata_startup_script) is the guest environment's, run at every boot: not run
+      // here, nor by cloud-init, which reads user-data alone; said once, by save_userdata
+      keepWithUserData: Effect.gen(function* () {
+        const [instance, project] = yield* Effect.all([client.text(ATTRIBUTES.instance), client.text(ATTRIBUTES.project)], { concurrency: 2 })
+        const found = startupScripts(instance, project)
+        if (found !== undefined) {
+          const them = found.names.join(", ")
+          yield* warn(`gcp: ${them} of ${found.of} ${found.names.length === 1 ? "is" : "are"} not run here (Google's guest environment runs ${found.names.length === 1 ? "it" : "them"}); a script for the first boot is given as user-data`)
+        }
+      }).pipe(
+        Effect.catchAll(() => Effect.void),
+        Effect.provide(log)
+      ),
       // OS Login (keys of Google accounts, by NSS and sshd's AuthorizedKeysCommand: Google's guest environment) is not
       // set up here; cloud-init installs the metadata's keys whatever it says, as set_ssh_keys does. Org policies
       // (compute.requireOsLogin) turn it on for every project, where `gcloud compute ssh` then adds no key to the metadata

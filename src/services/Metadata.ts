@@ -27,7 +27,8 @@ export interface CloudMetadata {
   readonly userData: Effect.Effect<Option.Option<Uint8Array>, MetadataError>
   /**
    * what the cloud keeps beside the saved user-data, as the instance has it now (incus: its vendor-data and
-   * network-config; a problem is a warning): done by save_userdata, never by a reader such as imds
+   * network-config; a problem is a warning), and what it serves beside it that is not run (gcp's startup scripts),
+   * named: done by save_userdata, never by a reader such as imds
    */
   readonly keepWithUserData: Effect.Effect<void>
   /**

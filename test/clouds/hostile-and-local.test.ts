@@ -156,6 +156,49 @@ describe("hetzner: gzip user-data given as base64, the only way its text-only us
   )
 })
 
+describe("gcp: a startup script (the guest environment's) is named by save_userdata, never run", () => {
+  const LINE = (of: string) => `gcp: startup-script of ${of} is not run here (Google's guest environment runs it); a script for the first boot is given as user-data\n`
+  const PROJECT_LISTING = "/computeMetadata/v1/project/attributes/"
+
+  it.scopedLive("the instance's startup-script and no user-data: named once, by save_userdata; no user-data, the keys and hostname as always", () =>
+    Effect.gen(function* () {
+      const recording = recorded("gcp/startup-script-not-user-data.json")
+      const { results, read } = yield* phasesOver("gcp", recording, recording.routes ?? [], ["early", "main"])
+      const [early, main] = results
+      expect(early!.code, early!.stderr).toBe(0)
+      expect(early!.stderr).toContain(LINE("the instance"))
+      expect(main!.stderr).not.toContain("startup-script")
+      expect(read("/var/lib/cloud/user-data")).toBeUndefined()
+      expect(main!.stderr).toContain("missing_userdata: no user-data found\n")
+      expect(read("/etc/hostname")).toBe("web-7\n")
+      expect(read("/home/alpine/.ssh/authorized_keys")).toBe(`${recording.expect.sshKeys![0]}\n`)
+    })
+  )
+
+  it.scopedLive("the project's startup-script-url beside user-data: named as the project's, and the user-data saved", () =>
+    Effect.gen(function* () {
+      const recording = recorded("gcp/basic.json")
+      const like = recording.routes!.find((r) => r.path.endsWith("/instance/hostname"))!
+      const routes = [...recording.routes!, { ...like, path: PROJECT_LISTING, body: "ssh-keys\nstartup-script-url\n" }]
+      const { results, read } = yield* phasesOver("gcp", recording, routes, ["early"])
+      expect(results[0]!.code, results[0]!.stderr).toBe(0)
+      expect(results[0]!.stderr).toContain(
+        "gcp: startup-script-url of the project is not run here (Google's guest environment runs it); a script for the first boot is given as user-data\n"
+      )
+      expect(read("/var/lib/cloud/user-data")).toBe(recording.expect.userData)
+    })
+  )
+
+  it.scopedLive("no startup script, or attribute listings that cannot be had (404): nothing is said", () =>
+    Effect.gen(function* () {
+      const recording = recorded("gcp/basic.json")
+      const { results } = yield* phasesOver("gcp", recording, recording.routes ?? [], ["early"])
+      expect(results[0]!.code, results[0]!.stderr).toBe(0)
+      expect(results[0]!.stderr).not.toContain("startup-script")
+    })
+  )
+})
+
 describe("incus keeps vendor-data and network-config beside the user-data", () => {
   it.scopedLive("as the instance has them now: written root-only, and removed when the instance no longer has one", () =>
     Effect.gen(function* () {

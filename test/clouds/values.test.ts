@@ -4,7 +4,7 @@ import fc from "fast-check"
 import * as Option from "effect/Option"
 import { decodeBase64 } from "../../src/clouds/common.js"
 import { oneKey } from "../../src/clouds/azure.js"
-import { blocksProjectKeys, hasExpired, instanceKeys, osLoginOn, splitLogin } from "../../src/clouds/gcp.js"
+import { blocksProjectKeys, hasExpired, instanceKeys, osLoginOn, splitLogin, startupScripts } from "../../src/clouds/gcp.js"
 import { hetznerKeys } from "../../src/clouds/hetzner.js"
 import { parseMetaData } from "../../src/clouds/incus.js"
 import { ipv4Network, ipv6Network } from "../../src/clouds/ip.js"
@@ -119,6 +119,15 @@ describe("gcp's ssh-keys lines", () => {
     expect(on("", "1")).toBe("the project")
     expect(on(undefined, undefined)).toBeUndefined()
     expect(on(undefined, "FALSE")).toBeUndefined()
+  })
+
+  it("startup scripts: the instance's listing names them, else the project's, as the guest environment runs the instance's in place of the project's", () => {
+    const found = (instance?: string, project?: string) => startupScripts(Option.fromNullable(instance), Option.fromNullable(project))
+    expect(found("ssh-keys\nstartup-script\n", "startup-script-url\n")).toEqual({ names: ["startup-script"], of: "the instance" })
+    expect(found("ssh-keys\n", "startup-script\nstartup-script-url\n")).toEqual({ names: ["startup-script", "startup-script-url"], of: "the project" })
+    // a name only like it is another attribute
+    expect(found("windows-startup-script-ps1\nshutdown-script\n", undefined)).toBeUndefined()
+    expect(found(undefined, undefined)).toBeUndefined()
   })
 
   it("takes a google-ssh key whose expiry cannot be read as not expired, as cloud-init does", () => {
