@@ -220,6 +220,34 @@ describe("incus keeps vendor-data and network-config beside the user-data", () =
       expect(without.read("/var/lib/cloud/network-config")).toBeUndefined()
     })
   )
+  it.scopedLive("a static address in the network-config (LXD's and Incus's guides give one so) is named once, by save_userdata, as not configured: eth0 gets DHCP", () =>
+    Effect.gen(function* () {
+      const recording = recorded("incus/static-network-config.json")
+      const { results, read } = yield* phasesOver("incus", recording, recording.routes ?? [], ["early", "main"])
+      const [early, main] = results
+      expect(early!.code, early!.stderr).toBe(0)
+      expect(early!.stderr).toContain(
+        `incus 'network-config' is not applied (the default stanzas configure the interface by DHCP): its static address "10.10.10.12/24" for "eth0" is not configured\n`
+      )
+      expect(main!.stderr).not.toContain("network-config")
+      expect(read("/var/lib/cloud/network-config")).toBe(recording.routes!.find((r) => r.path.endsWith("cloud-init.network-config"))!.body)
+      expect(read("/etc/hostname")).toBe("db-static\n")
+      expect(read("/home/alpine/.ssh/authorized_keys")).toBe(`${recording.expect.sshKeys![0]}\n`)
+    })
+  )
+
+  it.scopedLive("a network-config by DHCP alone, or one that is no YAML, says nothing of addresses", () =>
+    Effect.gen(function* () {
+      const recording = recorded("incus/static-network-config.json")
+      for (const body of ["version: 2\nethernets:\n  eth0:\n    dhcp4: true\n", "version: [2\n"]) {
+        const routes = recording.routes!.map((r) => (r.path.endsWith("cloud-init.network-config") ? { ...r, body } : r))
+        const { results } = yield* phasesOver("incus", recording, routes, ["early"])
+        expect(results[0]!.code, results[0]!.stderr).toBe(0)
+        expect(results[0]!.stderr).not.toContain("network-config")
+      }
+    })
+  )
+
   it.scopedLive("by save_userdata alone: 'imds @userdata' writes nothing (as a user other than root it warned 'cannot keep vendor-data: permission denied')", () =>
     Effect.gen(function* () {
       const userData = "#cloud-config\n{}\n"
