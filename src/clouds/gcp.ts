@@ -154,7 +154,7 @@ export const gcp: CloudProvider = {
       // OS Login (keys of Google accounts, by NSS and sshd's AuthorizedKeysCommand: Google's guest environment) is not
       // set up here; cloud-init installs the metadata's keys whatever it says, as set_ssh_keys does. Org policies
       // (compute.requireOsLogin) turn it on for every project, where `gcloud compute ssh` then adds no key to the metadata
-      sayLoginsNotSetUp: Effect.gen(function* () {
+      sayLoginsNotSetUp: () => Effect.gen(function* () {
         const [instance, project] = yield* Effect.all([client.text(OS_LOGIN.instance), client.text(OS_LOGIN.project)], { concurrency: 2 })
         const on = osLoginOn(instance, project)
         if (on !== undefined) {

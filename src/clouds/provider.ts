@@ -96,7 +96,7 @@ export const completeMetadata = (cloud: string, source: MetadataSource, limits: 
     sshKeysFor: (user) => read(capped(cloud, limits.maxKeys, source.sshKeysFor === undefined ? source.sshKeys : source.sshKeysFor(user))),
     userData: read(source.userData),
     keepWithUserData: read(source.keepWithUserData ?? Effect.void),
-    sayLoginsNotSetUp: read(source.sayLoginsNotSetUp ?? Effect.void),
+    sayLoginsNotSetUp: (user) => read(source.sayLoginsNotSetUp === undefined ? Effect.void : source.sayLoginsNotSetUp(user)),
     nics: read(source.nics ?? unsupported(cloud, "@nics")),
     nic: (mac, key) => read(source.nic === undefined ? unsupported(cloud, "@nic") : source.nic(mac, key)),
     networkInterfaces: read(source.networkInterfaces ?? Effect.map(source.get("meta-data/network-interfaces"), Option.map(textOf)))

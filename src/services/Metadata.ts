@@ -32,10 +32,11 @@ export interface CloudMetadata {
    */
   readonly keepWithUserData: Effect.Effect<void>
   /**
-   * says, one line each, the ways in the cloud offers that are not set up here (azure's password, gcp's OS Login), so
-   * that an instance without keys says why: done by set_ssh_keys; a read that fails says nothing
+   * says, one line each, the ways in the cloud offers that are not set up here for the cloud user of this run (azure's
+   * password and admin user, gcp's OS Login), so that an instance without keys says why: done by set_ssh_keys; a read
+   * that fails says nothing
    */
-  readonly sayLoginsNotSetUp: Effect.Effect<void>
+  readonly sayLoginsNotSetUp: (user: string) => Effect.Effect<void>
   readonly nics: Effect.Effect<Option.Option<Uint8Array>, MetadataError>
   /**
    * meta-data `network-interfaces`, the text of an interfaces file (NoCloud's); a value that is no text (a mapping,

@@ -313,7 +313,7 @@ export const setSshKeys = Effect.gen(function* () {
   const user = yield* currentUser
   // a key list that cannot be used (past IMDS_MAX_KEYS or its size limit) fails this action alone: user-data's own keys and report_ready still come
   // what the cloud offers for logging in that is not set up here is said beside (read at the same time: no wait of its own)
-  const [keys] = yield* Effect.all([Effect.flatMap(Metadata, (m) => m.sshKeysFor(user)).pipe(Effect.mapError(unusableAnswer)), Effect.flatMap(Metadata, (m) => m.sayLoginsNotSetUp)], {
+  const [keys] = yield* Effect.all([Effect.flatMap(Metadata, (m) => m.sshKeysFor(user)).pipe(Effect.mapError(unusableAnswer)), Effect.flatMap(Metadata, (m) => m.sayLoginsNotSetUp(user))], {
     concurrency: 2
   })
   if (keys.length === 0) {
