@@ -144,3 +144,42 @@ describe("gcp: OS Login turned on", () => {
     })
   )
 })
+
+const OTHERS = (user: string, logins: string) =>
+  `gcp: the ssh-keys of other logins than ${user} (${logins}) are not installed: their users are not made here, as Google's guest environment makes them\n`
+
+describe("gcp: ssh-keys lines of other logins", () => {
+  it.scopedLive("the local login's key gcloud compute ssh added (jdoe): not installed, and jdoe named; the user and hostname are set up", () =>
+    Effect.gen(function* () {
+      const fixture = recorded("gcp/gcloud-compute-ssh-local-login.json")
+      const { results, read } = yield* phasesOver("gcp", fixture, fixture.routes!, ["early", "main"])
+      const main = results[1]!
+      expect(main.code, main.stderr).toBe(0)
+      expect(main.stderr).toContain(OTHERS("alpine", "jdoe"))
+      expect(main.stderr).toContain("set_ssh_keys: no ssh key found\n")
+      expect(read("/etc/hostname")).toBe("dev-1\n")
+      expect(read("/home/alpine/.ssh/authorized_keys")).toBeUndefined()
+    })
+  )
+
+  it.scopedLive("several, beside the cloud user's own (CLOUD_USER=ops): each named once, sorted; ops's, cloudinit's and login-less keys installed", () =>
+    Effect.gen(function* () {
+      const fixture = recorded("gcp/login-filter.json")
+      const { results, read } = yield* phasesOver("gcp", fixture, fixture.routes!, ["main"])
+      expect(results[0]!.code, results[0]!.stderr).toBe(0)
+      expect(results[0]!.stderr).toContain(OTHERS("ops", "alpine, someone"))
+      expect(read("/home/ops/.ssh/authorized_keys")).toBe(fixture.expect.sshKeys!.map((k) => `${k}\n`).join(""))
+    })
+  )
+
+  it.scopedLive("the login user-data names in the cloud user's place (#cloud-config user: jdoe): its keys are installed, nothing is said", () =>
+    Effect.gen(function* () {
+      const fixture = recorded("gcp/gcloud-compute-ssh-local-login.json")
+      const routes = withRoute(fixture.routes!, "/computeMetadata/v1/instance/attributes/user-data", "#cloud-config\nuser: jdoe\n")
+      const { results, read } = yield* phasesOver("gcp", fixture, routes, ["early", "main"])
+      expect(results[1]!.code, results[1]!.stderr).toBe(0)
+      expect(results[1]!.stderr).not.toContain("other logins")
+      expect(read("/home/jdoe/.ssh/authorized_keys")).toContain(" jdoe\n")
+    })
+  )
+})

@@ -4,7 +4,7 @@ import fc from "fast-check"
 import * as Option from "effect/Option"
 import { decodeBase64 } from "../../src/clouds/common.js"
 import { oneKey } from "../../src/clouds/azure.js"
-import { blocksProjectKeys, hasExpired, instanceKeys, osLoginOn, splitLogin, startupScripts } from "../../src/clouds/gcp.js"
+import { blocksProjectKeys, hasExpired, instanceKeys, osLoginOn, otherLogins, splitLogin, startupScripts } from "../../src/clouds/gcp.js"
 import { hetznerKeys } from "../../src/clouds/hetzner.js"
 import { parseMetaData } from "../../src/clouds/incus.js"
 import { ipv4Network, ipv6Network } from "../../src/clouds/ip.js"
@@ -99,6 +99,12 @@ describe("gcp's ssh-keys lines", () => {
     const text = [`alpine:${K} a`, `cloudinit:${K} c`, `${K} none`, `bob:${K} b`, `alpine:${K} google-ssh {"userName":"x","expireOn":"2024-12-31T23:59:59+0000"}`].join("\n")
     expect(instanceKeys(text, "alpine", NOW)).toEqual([`${K} a`, `${K} c`, `${K} none`])
     expect(instanceKeys(text, "bob", NOW)).toEqual([`${K} c`, `${K} none`, `${K} b`])
+  })
+
+  it("other logins: those of lines with a key that has not expired, but the cloud user's and cloudinit's", () => {
+    const text = [`alpine:${K} a`, `cloudinit:${K} c`, `${K} none`, `bob:${K} b`, "carol:", `dave:${K} google-ssh {"userName":"x","expireOn":"2024-12-31T23:59:59+0000"}`, `erin: ${K} e`].join("\n")
+    expect(otherLogins(text, "alpine", NOW)).toEqual(["bob", "erin"])
+    expect(otherLogins(text, "bob", NOW)).toEqual(["alpine", "erin"])
   })
 
   it("block-project-ssh-keys: true as GCE's guest environment (Go's ParseBool) and cloud-init read it", () => {
