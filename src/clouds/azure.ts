@@ -1,6 +1,8 @@
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
+import { printable } from "../domain/text.js"
+import { warn } from "../services/Log.js"
 import { readingAhead } from "../services/Metadata.js"
 import { base64Datum, dmiIs, field, firstPresent, jsonNicLookup, jsonValue, listedIndexes, listedKeys, nonEmpty, textValue, type JsonObject } from "./common.js"
 import { AS_BASE64_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
@@ -10,6 +12,10 @@ const API_VERSION = "2021-05-01"
 const ROOT = "/metadata/instance/"
 const NICS = "network/interface"
 const USER_DATA = "compute/userData"
+/** "false" for a VM made for password login (`az vm create --authentication-type password`, or `all`) */
+const PASSWORD_LOGIN_OFF = "compute/osProfile/disablePasswordAuthentication"
+/** the user the VM was made for (`az vm create --admin-username`, the portal's default `azureuser`) */
+const ADMIN_USER = "compute/osProfile/adminUsername"
 
 /** the SMBIOS asset tag every Azure VM carries */
 export const AZURE_ASSET_TAG = "7783-7084-3265-9085-8269-3286-77"
@@ -91,6 +97,20 @@ export const azure: CloudProvider = {
         const indexes = yield* listedIndexes(client, "compute/publicKeys", (l) => l.replace(/\/$/, ""))
         return yield* listedKeys(client, indexes, (n) => `compute/publicKeys/${n}/keyData`, oneKey)
       }),
+      // cloud-init makes the admin user the default user, with the VM's keys and its password (on the provisioning media,
+      // ovf-env.xml's UserPassword): here the keys are the cloud user's, and the password is not set, so a VM made with a
+      // password alone has no way in but user-data's keys; said, not left to be guessed
+      sayLoginsNotSetUp: (user: string) =>
+        Effect.gen(function* () {
+          const unread = Effect.orElseSucceed(() => Option.none<string>())
+          const [off, admin] = yield* Effect.all([unread(textValue(client, PASSWORD_LOGIN_OFF)), unread(textValue(client, ADMIN_USER))], { concurrency: 2 })
+          if (Option.isSome(admin) && admin.value !== user) {
+            yield* warn(`azure: the VM's admin user ${printable(admin.value)} (${ADMIN_USER}) is not made here: its SSH keys are ${user}'s`)
+          }
+          if (Option.exists(off, (v) => v.toLowerCase() === "false")) {
+            yield* warn(`azure: the VM was made with a password (${PASSWORD_LOGIN_OFF} is false), which is not set here: its user logs in with SSH keys only`)
+          }
+        }).pipe(Effect.provide(env)),
       // the provisioning media's custom data (`--custom-data`) when it has some, else IMDS's (`--user-data`): cloud-init takes
       // IMDS's only where the media gave none, so a VM given both runs the custom data; the read-ahead mounts nothing and reads IMDS's
       userData: Effect.flatMap(FiberRef.get(readingAhead), (ahead) =>

@@ -3,6 +3,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import { ImdsError } from "../domain/errors.js"
+import { staticNotConfigured } from "../domain/network-config.js"
 import { authorizedKeys } from "../domain/ssh-keys.js"
 import { vendorDataSettingApplies } from "../domain/userdata/vendor-data.js"
 import { userDataWord } from "../domain/userdata/type.js"
@@ -323,6 +324,13 @@ export const incus: CloudProvider = {
           const found = yield* config(keys)
           const file = `${varDir}/${name}`
           yield* Option.match(found, { onNone: () => fs.remove(file), onSome: ({ bytes }) => fs.writeAtomic(file, bytes, { mode: 0o600, noFollow: true }) })
+          // nor are a network-config's static addresses (LXD's and Incus's guides give one so): the default stanzas configure the
+          // interface by DHCP instead. One that cannot be read says nothing here
+          if (name === "network-config" && Option.isSome(found)) {
+            const document = yield* Effect.option(parsedYaml(textOf(found.value.bytes), { numbersAsWritten: true }))
+            const line = Option.isSome(document) ? staticNotConfigured("incus 'network-config'", "the default stanzas configure the interface by DHCP", document.value) : undefined
+            if (line !== undefined) yield* warn(line)
+          }
           // never dropped silently: what of a vendor-data the user-data lets apply is not applied (its default user's keys are) is said once
           if (name === "vendor-data" && Option.isSome(found) && textOf(found.value.bytes).trim() !== "") {
             // the user-data as it turns the vendor-data off (`vendor_data: {enabled: false}`); one that cannot be read is save_userdata's to name

@@ -4,8 +4,8 @@ import { ImdsError, SeedError, type MetadataError } from "../domain/errors.js"
 import { memoizeSuccess } from "../domain/memo.js"
 import { ownEntry } from "../domain/own.js"
 import { renderValue } from "../domain/render.js"
-import { staticAddresses } from "../domain/network-config.js"
-import { bytesOf, quoted, sortedUnique, textOf } from "../domain/text.js"
+import { staticNotConfigured } from "../domain/network-config.js"
+import { bytesOf, sortedUnique, textOf } from "../domain/text.js"
 import { warn } from "../services/Log.js"
 import { Config } from "../services/Config.js"
 import { RootFs } from "../services/RootFs.js"
@@ -15,9 +15,6 @@ import { orElseHostname, type CloudProvider, type MetadataDeps } from "./provide
 
 /** a seed's values as the file writes them: `local-hostname: 007` is 007, an `instance-id` of 20 digits all of them */
 const AS_WRITTEN = { numbersAsWritten: true } as const
-
-/** how many of network-config's static addresses its warning names */
-const STATIC_LISTED = 10
 
 const metadata = Effect.gen(function* () {
   const dir = yield* seedDir
@@ -100,16 +97,8 @@ const metadata = Effect.gen(function* () {
    * cannot be read says nothing here
    */
   const networkConfigNotApplied = Effect.gen(function* () {
-    const given = staticAddresses(yield* seedDocument("network-config"))
-    if (given.length === 0) return
-    const named = given.slice(0, STATIC_LISTED).map((a) => `${quoted(a.address, 60)} for ${quoted(a.iface, 60)}`)
-    const more = given.length > STATIC_LISTED ? ` and ${given.length - STATIC_LISTED} more` : ""
-    yield* Effect.provide(
-      warn(
-        `NoCloud 'network-config' is not applied (meta-data 'network-interfaces', an interfaces file, is read instead): its static ${given.length === 1 ? "address" : "addresses"} ${named.join(", ")}${more} ${given.length === 1 ? "is" : "are"} not configured`
-      ),
-      env
-    )
+    const line = staticNotConfigured("NoCloud 'network-config'", "meta-data 'network-interfaces', an interfaces file, is read instead", yield* seedDocument("network-config"))
+    if (line !== undefined) yield* Effect.provide(warn(line), env)
   }).pipe(Effect.catchAll(() => Effect.void))
   const localHostname = text("local-hostname")
   // `h=` names this machine over whatever a seed shared by many says, its `hostname` too (cloud-init names the host by

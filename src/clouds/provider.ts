@@ -29,6 +29,7 @@ export interface MetadataSource {
   readonly sshKeysFor?: CloudMetadata["sshKeysFor"]
   readonly userData: CloudMetadata["userData"]
   readonly keepWithUserData?: CloudMetadata["keepWithUserData"]
+  readonly sayLoginsNotSetUp?: CloudMetadata["sayLoginsNotSetUp"]
   readonly nics?: CloudMetadata["nics"]
   readonly nic?: CloudMetadata["nic"]
   /** where the cloud tells a value from its rendering; default: `meta-data/network-interfaces` as `get` renders it */
@@ -95,6 +96,7 @@ export const completeMetadata = (cloud: string, source: MetadataSource, limits: 
     sshKeysFor: (user) => read(capped(cloud, limits.maxKeys, source.sshKeysFor === undefined ? source.sshKeys : source.sshKeysFor(user))),
     userData: read(source.userData),
     keepWithUserData: read(source.keepWithUserData ?? Effect.void),
+    sayLoginsNotSetUp: (user) => read(source.sayLoginsNotSetUp === undefined ? Effect.void : source.sayLoginsNotSetUp(user)),
     nics: read(source.nics ?? unsupported(cloud, "@nics")),
     nic: (mac, key) => read(source.nic === undefined ? unsupported(cloud, "@nic") : source.nic(mac, key)),
     networkInterfaces: read(source.networkInterfaces ?? Effect.map(source.get("meta-data/network-interfaces"), Option.map(textOf)))

@@ -7,6 +7,8 @@
  * unreachable: that is said, never done silently.
  */
 
+import { quoted } from "./text.js"
+
 /** a mapping's own value `key`, undefined for anything else */
 const at = (o: unknown, key: string): unknown =>
   o !== null && typeof o === "object" && !Array.isArray(o) && Object.hasOwn(o, key) ? (o as Record<string, unknown>)[key] : undefined
@@ -58,4 +60,19 @@ export const staticAddresses = (document: unknown): ReadonlyArray<StaticAddress>
       return type !== undefined && V1_STATIC.includes(type) && address !== undefined ? [{ iface, address }] : []
     })
   })
+}
+
+/** how many of the static addresses the line names */
+const STATIC_LISTED = 10
+
+/**
+ * the line that says a network-config (`what`, not applied, for the reason `instead`) leaves its static addresses
+ * unconfigured; undefined where it gives none
+ */
+export const staticNotConfigured = (what: string, instead: string, document: unknown): string | undefined => {
+  const given = staticAddresses(document)
+  if (given.length === 0) return undefined
+  const named = given.slice(0, STATIC_LISTED).map((a) => `${quoted(a.address, 60)} for ${quoted(a.iface, 60)}`)
+  const more = given.length > STATIC_LISTED ? ` and ${given.length - STATIC_LISTED} more` : ""
+  return `${what} is not applied (${instead}): its static ${given.length === 1 ? "address" : "addresses"} ${named.join(", ")}${more} ${given.length === 1 ? "is" : "are"} not configured`
 }

@@ -64,7 +64,7 @@ export const makeCloud: Effect.Effect<CloudShape, never, MetadataDeps> = Effect.
 
 const absent = (cloud: string): CloudMetadata => {
   const none = Effect.fail(new NoCloud({ cloud }))
-  return { get: () => none, hostname: none, localHostname: none, sshKeys: none, sshKeysFor: () => none, userData: none, keepWithUserData: Effect.void, nics: none, nic: () => none, networkInterfaces: none }
+  return { get: () => none, hostname: none, localHostname: none, sshKeys: none, sshKeysFor: () => none, userData: none, keepWithUserData: Effect.void, sayLoginsNotSetUp: () => Effect.void, nics: none, nic: () => none, networkInterfaces: none }
 }
 
 /** every read goes to the chosen cloud's metadata, set up on the first read */
@@ -76,6 +76,7 @@ const delegating = (md: Effect.Effect<CloudMetadata>): CloudMetadata => ({
   sshKeysFor: (user) => Effect.flatMap(md, (m) => m.sshKeysFor(user)),
   userData: Effect.flatMap(md, (m) => m.userData),
   keepWithUserData: Effect.flatMap(md, (m) => m.keepWithUserData),
+  sayLoginsNotSetUp: (user) => Effect.flatMap(md, (m) => m.sayLoginsNotSetUp(user)),
   nics: Effect.flatMap(md, (m) => m.nics),
   nic: (mac, key) => Effect.flatMap(md, (m) => m.nic(mac, key)),
   networkInterfaces: Effect.flatMap(md, (m) => m.networkInterfaces)

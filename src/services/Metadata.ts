@@ -27,9 +27,16 @@ export interface CloudMetadata {
   readonly userData: Effect.Effect<Option.Option<Uint8Array>, MetadataError>
   /**
    * what the cloud keeps beside the saved user-data, as the instance has it now (incus: its vendor-data and
-   * network-config; a problem is a warning): done by save_userdata, never by a reader such as imds
+   * network-config; a problem is a warning), and what it serves beside it that is not run (gcp's startup scripts),
+   * named: done by save_userdata, never by a reader such as imds
    */
   readonly keepWithUserData: Effect.Effect<void>
+  /**
+   * says, one line each, the ways in the cloud offers that are not set up here for the cloud user of this run (azure's
+   * password and admin user, gcp's OS Login), so that an instance without keys says why: done by set_ssh_keys; a read
+   * that fails says nothing
+   */
+  readonly sayLoginsNotSetUp: (user: string) => Effect.Effect<void>
   readonly nics: Effect.Effect<Option.Option<Uint8Array>, MetadataError>
   /**
    * meta-data `network-interfaces`, the text of an interfaces file (NoCloud's); a value that is no text (a mapping,

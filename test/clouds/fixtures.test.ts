@@ -5,8 +5,8 @@
  * fake Http answering from the recording.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs"
-import { dirname, join } from "node:path"
+import { existsSync, readdirSync } from "node:fs"
+import { join } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { detectCloud } from "../../src/clouds/detect.js"
@@ -14,6 +14,7 @@ import { CLOUD_NAMES } from "../../src/clouds/registry.js"
 import { appLayer } from "../../src/layers/live.js"
 import { Metadata } from "../../src/services/Metadata.js"
 import { Network } from "../../src/services/Network.js"
+import { fixtureVolumes, writeFiles } from "../support/fixture-boot.js"
 import { FIXTURES, fixtureHttp, fixturesOf, type Fixture } from "../support/fixture-http.js"
 import { scopedDir } from "../support/scratch.js"
 import { capturingOutput, recordingCommands } from "../support/layers.js"
@@ -61,22 +62,9 @@ const readAsExpected = (cloud: string, fixture: Fixture) =>
 const check = (cloud: string, fixture: Fixture) =>
   Effect.gen(function* () {
     const root = yield* scopedDir("tiny-cloud-fixture-")
-    const writeAll = (dir: string, files: Readonly<Record<string, string>>) => {
-      for (const [path, content] of Object.entries(files)) {
-        const file = join(dir, path)
-        mkdirSync(dirname(file), { recursive: true })
-        writeFileSync(file, content)
-      }
-      return dir
-    }
-    writeAll(join(root, "root"), fixture.files ?? {})
-    const volume = (label: "cidata" | "config-2" | "sr0") => {
-      const files = fixture.volumes?.[label]
-      const option = { cidata: "cidata", "config-2": "configDrive", sr0: "azureMedia" }[label]
-      return files === undefined ? {} : { [option]: writeAll(join(root, "volumes", label), files) }
-    }
+    writeFiles(join(root, "root"), fixture.files ?? {})
     const { layer: http, served } = yield* fixtureHttp(fixture.routes ?? [])
-    const commands = yield* recordingCommands({ root: join(root, "root"), ...volume("cidata"), ...volume("config-2"), ...volume("sr0") })
+    const commands = yield* recordingCommands({ root: join(root, "root"), ...fixtureVolumes(join(root, "volumes"), fixture) })
     const { layer: output } = yield* capturingOutput
     const env = { ROOT: join(root, "root"), CLOUD: cloud, IMDS_ENDPOINT: "169.254.169.254", ...fixture.env }
     const got = yield* readAsExpected(cloud, fixture).pipe(

@@ -7,62 +7,25 @@
  * that share signs.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
-import { dirname, join } from "node:path"
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
 import { gzipSync } from "node:zlib"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { bytesOf } from "../../src/domain/text.js"
-import { routeTinyCloud } from "../../src/programs/cli.js"
-import { makeFakeSystem } from "../../src/sim/fake-system.js"
 import { openstackFiles } from "../../src/sim/clouds/openstack.js"
 import { Http } from "../../src/services/Http.js"
-import { FIXTURES, fixtureHttp, type Fixture, type FixtureRoute } from "../support/fixture-http.js"
+import type { FixtureRoute } from "../support/fixture-http.js"
+import { phasesOver, recorded, WIRESERVER } from "../support/fixture-boot.js"
 import { scopedDir } from "../support/scratch.js"
 import { onTestClock } from "../support/test-clock.js"
 import { makeInstance } from "../support/harness.js"
-import { makeTestInstance, runInProcess, testHttp, type InstanceOptions } from "../support/instance.js"
-import { recordingCommands } from "../support/layers.js"
+import { makeTestInstance, testHttp, type InstanceOptions } from "../support/instance.js"
 
 const tempDir = scopedDir("tiny-cloud-reads-")
 
-const recorded = (path: string): Fixture => JSON.parse(readFileSync(join(FIXTURES, path), "utf8")) as Fixture
-
-/** the phases over a pretend instance whose network is the recorded routes */
-const phasesOver = (cloud: string, fixture: Fixture, routes: ReadonlyArray<FixtureRoute>, phases: ReadonlyArray<string>) =>
-  Effect.gen(function* () {
-    const { root } = makeFakeSystem(yield* tempDir)
-    for (const [path, content] of Object.entries(fixture.files ?? {})) {
-      mkdirSync(dirname(join(root, path)), { recursive: true })
-      writeFileSync(join(root, path), content)
-    }
-    const { layer: http } = yield* fixtureHttp(routes)
-    const recorder = yield* recordingCommands({ root, missing: ["logger", "getent"] })
-    const env = { ROOT: root, CLOUD: cloud, IMDS_ENDPOINT: "169.254.169.254", IMDS_DEADLINE: "1", ...fixture.env }
-    const results = yield* Effect.forEach(phases, (phase) => runInProcess([phase], routeTinyCloud([phase]), env, () => recorder.layer, http))
-    const read = (p: string): string | undefined => {
-      try {
-        return readFileSync(join(root, p), "utf8")
-      } catch {
-        return undefined
-      }
-    }
-    return { results, read }
-  })
-
 /** the recorded routes with the one at `path` answering `body` instead */
 const answering = (routes: ReadonlyArray<FixtureRoute>, path: string, body: string) => routes.map((r) => (r.path === path ? { ...r, body } : r))
-
-/** the wireserver as it answers a Ready report (see azure-ready.test.ts for the protocol itself) */
-const WIRESERVER: ReadonlyArray<FixtureRoute> = [
-  {
-    path: "/machine/",
-    query: { comp: "goalstate" },
-    headers: { "x-ms-version": "2012-11-30" },
-    body: "<GoalState><Incarnation>1</Incarnation><Container><ContainerId>c1</ContainerId><RoleInstanceList><RoleInstance><InstanceId>r1</InstanceId></RoleInstance></RoleInstanceList></Container></GoalState>"
-  },
-  { method: "POST", path: "/machine/", query: { comp: "health" }, headers: { "x-ms-version": "2012-11-30" }, body: "" }
-]
 
 // `!` is outside the base64 alphabet; line breaks are not
 const NOT_BASE64 = "I2Nsb3VkLWNvbmZpZwp\nydW5jbWQ6!CiAgLSBlY2hvIGhlbGxvCg=="
@@ -193,6 +156,79 @@ describe("hetzner: gzip user-data given as base64, the only way its text-only us
   )
 })
 
+describe("gcp: a startup script (the guest environment's) is named by save_userdata, never run", () => {
+  const LINE = (of: string) => `gcp: startup-script of ${of} is not run here (Google's guest environment runs it); a script for the first boot is given as user-data\n`
+  const PROJECT_LISTING = "/computeMetadata/v1/project/attributes/"
+
+  it.scopedLive("the instance's startup-script and no user-data: named once, by save_userdata; no user-data, the keys and hostname as always", () =>
+    Effect.gen(function* () {
+      const recording = recorded("gcp/startup-script-not-user-data.json")
+      const { results, read } = yield* phasesOver("gcp", recording, recording.routes ?? [], ["early", "main"])
+      const [early, main] = results
+      expect(early!.code, early!.stderr).toBe(0)
+      expect(early!.stderr).toContain(LINE("the instance"))
+      expect(main!.stderr).not.toContain("startup-script")
+      expect(read("/var/lib/cloud/user-data")).toBeUndefined()
+      expect(main!.stderr).toContain("missing_userdata: no user-data found\n")
+      expect(read("/etc/hostname")).toBe("web-7\n")
+      expect(read("/home/alpine/.ssh/authorized_keys")).toBe(`${recording.expect.sshKeys![0]}\n`)
+    })
+  )
+
+  it.scopedLive("the project's startup-script-url beside user-data: named as the project's, and the user-data saved", () =>
+    Effect.gen(function* () {
+      const recording = recorded("gcp/basic.json")
+      const like = recording.routes!.find((r) => r.path.endsWith("/instance/hostname"))!
+      const routes = [...recording.routes!, { ...like, path: PROJECT_LISTING, body: "ssh-keys\nstartup-script-url\n" }]
+      const { results, read } = yield* phasesOver("gcp", recording, routes, ["early"])
+      expect(results[0]!.code, results[0]!.stderr).toBe(0)
+      expect(results[0]!.stderr).toContain(
+        "gcp: startup-script-url of the project is not run here (Google's guest environment runs it); a script for the first boot is given as user-data\n"
+      )
+      expect(read("/var/lib/cloud/user-data")).toBe(recording.expect.userData)
+    })
+  )
+
+  it.scopedLive("no startup script, or attribute listings that cannot be had (404): nothing is said", () =>
+    Effect.gen(function* () {
+      const recording = recorded("gcp/basic.json")
+      const { results } = yield* phasesOver("gcp", recording, recording.routes ?? [], ["early"])
+      expect(results[0]!.code, results[0]!.stderr).toBe(0)
+      expect(results[0]!.stderr).not.toContain("startup-script")
+    })
+  )
+})
+
+describe("hetzner: the metadata document's network-config and vendor_data are not applied, and said so", () => {
+  it.scopedLive("every server's static IPv6 address (network-config) and a vendor_data: each named once, by save_userdata; the user, keys and hostname as always", () =>
+    Effect.gen(function* () {
+      const recording = recorded("hetzner/private-network-trailing-newlines.json")
+      const { results, read } = yield* phasesOver("hetzner", recording, recording.routes ?? [], ["early", "main"])
+      const [early, main] = results
+      expect(early!.code, early!.stderr).toBe(0)
+      expect(early!.stderr).toContain(
+        `hetzner 'network-config' is not applied (the default stanzas configure the interface by DHCP): its static address "2a01:4f8:c012:3456::1/64" for "eth0" is not configured\n`
+      )
+      expect(early!.stderr).toContain("hetzner 'vendor_data' (cloud-config) is not applied: its key runcmd is ignored\n")
+      expect(main!.code, main!.stderr).toBe(0)
+      expect(main!.stderr).not.toContain("is not applied")
+      expect(read("/etc/hostname")).toBe("db-2\n")
+      expect(read("/home/alpine/.ssh/authorized_keys")).toBe(recording.expect.sshKeys!.map((k) => `${k}\n`).join(""))
+    })
+  )
+
+  it.scopedLive("a document with neither, or none at all (404): nothing is said", () =>
+    Effect.gen(function* () {
+      const recording = recorded("hetzner/basic.json")
+      for (const routes of [recording.routes!, recording.routes!.filter((r) => r.path !== "/hetzner/v1/metadata")]) {
+        const { results } = yield* phasesOver("hetzner", recording, routes, ["early"])
+        expect(results[0]!.code, results[0]!.stderr).toBe(0)
+        expect(results[0]!.stderr).not.toContain("is not applied")
+      }
+    })
+  )
+})
+
 describe("incus keeps vendor-data and network-config beside the user-data", () => {
   it.scopedLive("as the instance has them now: written root-only, and removed when the instance no longer has one", () =>
     Effect.gen(function* () {
@@ -214,6 +250,34 @@ describe("incus keeps vendor-data and network-config beside the user-data", () =
       expect(without.read("/var/lib/cloud/network-config")).toBeUndefined()
     })
   )
+  it.scopedLive("a static address in the network-config (LXD's and Incus's guides give one so) is named once, by save_userdata, as not configured: eth0 gets DHCP", () =>
+    Effect.gen(function* () {
+      const recording = recorded("incus/static-network-config.json")
+      const { results, read } = yield* phasesOver("incus", recording, recording.routes ?? [], ["early", "main"])
+      const [early, main] = results
+      expect(early!.code, early!.stderr).toBe(0)
+      expect(early!.stderr).toContain(
+        `incus 'network-config' is not applied (the default stanzas configure the interface by DHCP): its static address "10.10.10.12/24" for "eth0" is not configured\n`
+      )
+      expect(main!.stderr).not.toContain("network-config")
+      expect(read("/var/lib/cloud/network-config")).toBe(recording.routes!.find((r) => r.path.endsWith("cloud-init.network-config"))!.body)
+      expect(read("/etc/hostname")).toBe("db-static\n")
+      expect(read("/home/alpine/.ssh/authorized_keys")).toBe(`${recording.expect.sshKeys![0]}\n`)
+    })
+  )
+
+  it.scopedLive("a network-config by DHCP alone, or one that is no YAML, says nothing of addresses", () =>
+    Effect.gen(function* () {
+      const recording = recorded("incus/static-network-config.json")
+      for (const body of ["version: 2\nethernets:\n  eth0:\n    dhcp4: true\n", "version: [2\n"]) {
+        const routes = recording.routes!.map((r) => (r.path.endsWith("cloud-init.network-config") ? { ...r, body } : r))
+        const { results } = yield* phasesOver("incus", recording, routes, ["early"])
+        expect(results[0]!.code, results[0]!.stderr).toBe(0)
+        expect(results[0]!.stderr).not.toContain("network-config")
+      }
+    })
+  )
+
   it.scopedLive("by save_userdata alone: 'imds @userdata' writes nothing (as a user other than root it warned 'cannot keep vendor-data: permission denied')", () =>
     Effect.gen(function* () {
       const userData = "#cloud-config\n{}\n"

@@ -4,7 +4,7 @@ import fc from "fast-check"
 import * as Option from "effect/Option"
 import { decodeBase64 } from "../../src/clouds/common.js"
 import { oneKey } from "../../src/clouds/azure.js"
-import { blocksProjectKeys, hasExpired, instanceKeys, splitLogin } from "../../src/clouds/gcp.js"
+import { blocksProjectKeys, hasExpired, instanceKeys, osLoginOn, otherLogins, splitLogin, startupScripts } from "../../src/clouds/gcp.js"
 import { hetznerKeys } from "../../src/clouds/hetzner.js"
 import { parseMetaData } from "../../src/clouds/incus.js"
 import { ipv4Network, ipv6Network } from "../../src/clouds/ip.js"
@@ -101,9 +101,39 @@ describe("gcp's ssh-keys lines", () => {
     expect(instanceKeys(text, "bob", NOW)).toEqual([`${K} c`, `${K} none`, `${K} b`])
   })
 
+  it("other logins: those of lines with a key that has not expired, but the cloud user's and cloudinit's", () => {
+    const text = [`alpine:${K} a`, `cloudinit:${K} c`, `${K} none`, `bob:${K} b`, "carol:", `dave:${K} google-ssh {"userName":"x","expireOn":"2024-12-31T23:59:59+0000"}`, `erin: ${K} e`].join("\n")
+    expect(otherLogins(text, "alpine", NOW)).toEqual(["bob", "erin"])
+    expect(otherLogins(text, "bob", NOW)).toEqual(["alpine", "erin"])
+  })
+
   it("block-project-ssh-keys: true as GCE's guest environment (Go's ParseBool) and cloud-init read it", () => {
     for (const flag of ["TRUE", "True", "true", "1", "t", "T", " true\n"]) expect(blocksProjectKeys(flag), flag).toBe(true)
     for (const flag of ["FALSE", "false", "0", "f", "", "yes", "on", "2"]) expect(blocksProjectKeys(flag), flag).toBe(false)
+  })
+
+  it("enable-oslogin: the instance's where it is a flag Go's ParseBool reads, else the project's, as the guest environment decides", () => {
+    const on = (instance?: string, project?: string) => osLoginOn(Option.fromNullable(instance), Option.fromNullable(project))
+    expect(on("TRUE", undefined)).toBe("the instance")
+    expect(on(undefined, "TRUE")).toBe("the project")
+    expect(on(" true\n", "FALSE")).toBe("the instance")
+    // the instance turns off what the project turns on
+    expect(on("FALSE", "TRUE")).toBeUndefined()
+    expect(on("0", "TRUE")).toBeUndefined()
+    // a value that is no flag is not set: the project's decides
+    expect(on("yes", "TRUE")).toBe("the project")
+    expect(on("", "1")).toBe("the project")
+    expect(on(undefined, undefined)).toBeUndefined()
+    expect(on(undefined, "FALSE")).toBeUndefined()
+  })
+
+  it("startup scripts: the instance's listing names them, else the project's, as the guest environment runs the instance's in place of the project's", () => {
+    const found = (instance?: string, project?: string) => startupScripts(Option.fromNullable(instance), Option.fromNullable(project))
+    expect(found("ssh-keys\nstartup-script\n", "startup-script-url\n")).toEqual({ names: ["startup-script"], of: "the instance" })
+    expect(found("ssh-keys\n", "startup-script\nstartup-script-url\n")).toEqual({ names: ["startup-script", "startup-script-url"], of: "the project" })
+    // a name only like it is another attribute
+    expect(found("windows-startup-script-ps1\nshutdown-script\n", undefined)).toBeUndefined()
+    expect(found(undefined, undefined)).toBeUndefined()
   })
 
   it("takes a google-ssh key whose expiry cannot be read as not expired, as cloud-init does", () => {

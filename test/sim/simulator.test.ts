@@ -9,7 +9,7 @@ import { GCP_OTHER_KEYS } from "../../src/sim/clouds/gcp.js"
 import { nocloudSeedFiles } from "../../src/sim/clouds/nocloud.js"
 import { openstackFiles } from "../../src/sim/clouds/openstack.js"
 import { INSTALLED, makeFakeSystem, readCommandLog } from "../../src/sim/fake-system.js"
-import { SIM_CLOUDS, simulatedCloud, startSimulator, type RunningSim, type SimOptions } from "../../src/sim/simulator.js"
+import { SIM_CLOUDS, simulatedCloud, startSimulator, type RunningSim, type SimInstance, type SimOptions } from "../../src/sim/simulator.js"
 import { describeSystem } from "../support/system.js"
 import { PROGRAM } from "../support/harness.js"
 import { shippedStanza } from "../support/shipped.js"
@@ -506,6 +506,28 @@ describe("hetzner", () => {
     expect(await ask(sim, { path: "/hetzner/v1/userdata" })).toMatchObject({ status: 200, body: "" })
     expect((await ask(sim, { path: "/hetzner/v1/metadata/hostname" })).status).toBe(404)
     expect((await ask(sim, { path: "/hetzner/v1/metadata/public-keys" })).body).toBe("[]")
+  })
+
+  it("its metadata document holds the first NIC's network-config, as Hetzner's: IPv4 by DHCP, the IPv6 address static with gateway fe80::1", async () => {
+    const { parse } = await import("yaml")
+    const config = async (nics: SimInstance["nics"]) =>
+      (parse((await ask(await start({ cloud: "hetzner", instance: { ...instance, nics } }), { path: "/hetzner/v1/metadata" })).body) as Record<string, unknown>)["network-config"]
+    expect(await config(instance.nics)).toEqual({
+      version: 1,
+      config: [
+        {
+          type: "physical",
+          name: "eth0",
+          mac_address: "0a:1b:2c:3d:4e:5f",
+          subnets: [
+            { ipv4: true, type: "dhcp" },
+            { address: "2001:db8::5/64", gateway: "fe80::1", ipv6: true, type: "static" }
+          ]
+        }
+      ]
+    })
+    expect(await config([{ mac: "0a:1b:2c:3d:4e:5f", ipv4: ["10.0.0.5"] }])).toMatchObject({ config: [{ subnets: [{ ipv4: true, type: "dhcp" }] }] })
+    expect(await config([])).toBeUndefined()
   })
 
   it("answers private-networks, a YAML list, empty for a server on no private network (afterburn fails on a 404 there)", async () => {

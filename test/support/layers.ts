@@ -232,6 +232,7 @@ export const staticMetadata = (data: {
     sshKeysFor: () => Effect.succeed([...(data.sshKeys ?? [])].sort()),
     userData: opt(data.userData),
     keepWithUserData: Effect.void,
+    sayLoginsNotSetUp: () => Effect.void,
     nics: opt(undefined),
     nic: () => opt(undefined),
     networkInterfaces: opt(data.paths?.["meta-data/network-interfaces"])

@@ -312,7 +312,10 @@ export const setSshKeys = Effect.gen(function* () {
   // the cloud user of this run: user-data may have named another than CLOUD_USER
   const user = yield* currentUser
   // a key list that cannot be used (past IMDS_MAX_KEYS or its size limit) fails this action alone: user-data's own keys and report_ready still come
-  const keys = yield* Effect.flatMap(Metadata, (m) => m.sshKeysFor(user)).pipe(Effect.mapError(unusableAnswer))
+  // what the cloud offers for logging in that is not set up here is said beside (read at the same time: no wait of its own)
+  const [keys] = yield* Effect.all([Effect.flatMap(Metadata, (m) => m.sshKeysFor(user)).pipe(Effect.mapError(unusableAnswer)), Effect.flatMap(Metadata, (m) => m.sayLoginsNotSetUp(user))], {
+    concurrency: 2
+  })
   if (keys.length === 0) {
     yield* info("set_ssh_keys: no ssh key found")
     return

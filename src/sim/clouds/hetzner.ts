@@ -1,7 +1,8 @@
 /**
  * Hetzner Cloud metadata service. No header is required.
  *
- * `/hetzner/v1/metadata` answers everything as YAML, `/hetzner/v1/metadata/KEY`
+ * `/hetzner/v1/metadata` answers everything as YAML (with the first NIC's
+ * network-config: IPv4 by DHCP, its IPv6 address static), `/hetzner/v1/metadata/KEY`
  * one value (`public-keys` is a JSON list of strings, `private-networks` a YAML
  * list, empty here: the simulated server is on no private network); user-data is at
  * `/hetzner/v1/userdata`, an empty 200 answer when there is none.
@@ -14,6 +15,7 @@ import {
   methodNotAllowed,
   nicsOf,
   OCTETS,
+  prefixLength,
   present,
   reply,
   yamlScalar
@@ -35,9 +37,32 @@ export const hetznerValues = (options: CloudHandlerOptions): Record<string, stri
   }
 }
 
+/**
+ * the first NIC's configuration, as cloud-init's version 1: IPv4 by DHCP and, where it has one, its IPv6 address
+ * static (Hetzner gives every server's so, gateway fe80::1); none without a NIC
+ */
+const networkConfig = (options: CloudHandlerOptions): ReadonlyArray<string> => {
+  const nic = nicsOf(options.instance)[0]
+  if (nic === undefined) return []
+  const v6 = present(nic.ipv6)[0]
+  const prefix = prefixLength(present(nic.ipv6Net)[0] ?? "") ?? 64
+  return [
+    "network-config:",
+    "  config:",
+    `  - mac_address: ${nic.mac}`,
+    "    name: eth0",
+    "    subnets:",
+    "    - ipv4: true",
+    "      type: dhcp",
+    ...(v6 === undefined ? [] : [`    - address: ${v6}/${prefix}`, "      gateway: fe80::1", "      ipv6: true", "      type: static"]),
+    "    type: physical",
+    "  version: 1"
+  ]
+}
+
 const metadataYaml = (options: CloudHandlerOptions): string => {
   const values = hetznerValues(options)
-  const out: string[] = []
+  const out: string[] = [...networkConfig(options)]
   for (const [key, value] of Object.entries(values)) {
     if (value === undefined) continue
     if (key === "public-keys") {
