@@ -1,7 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
-import { printable } from "../domain/text.js"
 import { warn } from "../services/Log.js"
 import { readingAhead } from "../services/Metadata.js"
 import { base64Datum, dmiIs, field, firstPresent, jsonNicLookup, jsonValue, listedIndexes, listedKeys, nonEmpty, textValue, type JsonObject } from "./common.js"
@@ -14,8 +13,6 @@ const NICS = "network/interface"
 const USER_DATA = "compute/userData"
 /** "false" for a VM made for password login (`az vm create --authentication-type password`, or `all`) */
 const PASSWORD_LOGIN_OFF = "compute/osProfile/disablePasswordAuthentication"
-/** the user the VM was made for (`az vm create --admin-username`, the portal's default `azureuser`) */
-const ADMIN_USER = "compute/osProfile/adminUsername"
 
 /** the SMBIOS asset tag every Azure VM carries */
 export const AZURE_ASSET_TAG = "7783-7084-3265-9085-8269-3286-77"
@@ -97,16 +94,13 @@ export const azure: CloudProvider = {
         const indexes = yield* listedIndexes(client, "compute/publicKeys", (l) => l.replace(/\/$/, ""))
         return yield* listedKeys(client, indexes, (n) => `compute/publicKeys/${n}/keyData`, oneKey)
       }),
-      // cloud-init makes the admin user the default user, with the VM's keys and its password (on the provisioning media,
-      // ovf-env.xml's UserPassword): here the keys are the cloud user's, and the password is not set, so a VM made with a
-      // password alone has no way in but user-data's keys; said, not left to be guessed
-      sayLoginsNotSetUp: (user: string) =>
+      // the password is on the provisioning media (ovf-env.xml's UserPassword), which cloud-init sets for the admin user:
+      // not set here, so a VM made with a password alone has no way in but user-data's keys; said, not left to be guessed.
+      // The admin user itself (adminUsername, which every VM has) is not named: the keys are the cloud user's, as the
+      // shell edition gives them, and a line on every first boot would be noise
+      sayLoginsNotSetUp: () =>
         Effect.gen(function* () {
-          const unread = Effect.orElseSucceed(() => Option.none<string>())
-          const [off, admin] = yield* Effect.all([unread(textValue(client, PASSWORD_LOGIN_OFF)), unread(textValue(client, ADMIN_USER))], { concurrency: 2 })
-          if (Option.isSome(admin) && admin.value !== user) {
-            yield* warn(`azure: the VM's admin user ${printable(admin.value)} (${ADMIN_USER}) is not made here: its SSH keys are ${user}'s`)
-          }
+          const off = yield* Effect.orElseSucceed(textValue(client, PASSWORD_LOGIN_OFF), () => Option.none<string>())
           if (Option.exists(off, (v) => v.toLowerCase() === "false")) {
             yield* warn(`azure: the VM was made with a password (${PASSWORD_LOGIN_OFF} is false), which is not set here: its user logs in with SSH keys only`)
           }
