@@ -1,17 +1,14 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ImdsError } from "../domain/errors.js"
-import { staticNotConfigured } from "../domain/network-config.js"
-import { bytesOf, lines, sortedUnique } from "../domain/text.js"
-import { warn, type Log } from "../services/Log.js"
-import { dmiIs, field, isBase64Token, maybeBase64, nonEmpty, parsedJson, parsedYaml, sayLeftOut, textValue, userDataWithin, vendorDataNotApplied } from "./common.js"
+import { lines, sortedUnique } from "../domain/text.js"
+import type { Log } from "../services/Log.js"
+import { dmiIs, isBase64Token, maybeBase64, nonEmpty, parsedJson, sayLeftOut, textValue, userDataWithin } from "./common.js"
 import { AS_BASE64_USER_DATA, makeHttpMetadataClient } from "./imds-http.js"
 import type { CloudProvider } from "./provider.js"
 
 const KEYS = "public-keys"
 const USER_DATA = "/hetzner/v1/userdata"
-/** the whole metadata document (YAML), as cloud-init reads it */
-const METADATA = "/hetzner/v1/metadata"
 
 /**
  * `public-keys`, a JSON list of strings: its keys, and the items that are no
@@ -50,24 +47,6 @@ export const hetzner: CloudProvider = {
         )
         return Effect.as(Effect.provide(said, log), read.keys)
       }),
-      // the document's network-config gives every server its IPv6 address statically (gateway fe80::1), and its vendor_data is
-      // cloud-init's: neither is applied here (the default stanzas configure eth0 by DHCP), each said once, by save_userdata.
-      // A document that cannot be read or parsed says nothing here
-      keepWithUserData: Effect.gen(function* () {
-        const text = yield* client.text(METADATA)
-        if (Option.isNone(text)) return
-        const document = yield* parsedYaml(text.value, { numbersAsWritten: true })
-        const network = staticNotConfigured("hetzner 'network-config'", "the default stanzas configure the interface by DHCP", field(document, "network-config"))
-        if (network !== undefined) yield* warn(network)
-        const vendor = field(document, "vendor_data")
-        if (typeof vendor === "string" && vendor.trim() !== "") {
-          const said = yield* vendorDataNotApplied(bytesOf(vendor), "hetzner 'vendor_data'")
-          if (said !== undefined) yield* warn(said)
-        }
-      }).pipe(
-        Effect.catchAll(() => Effect.void),
-        Effect.provide(log)
-      ),
       // outside the metadata root; an empty answer is no user-data. Hetzner keeps it as text, so users give
       // binary user-data (gzip) in base64, which is decoded as cloud-init does
       userData: Effect.flatMap(client.get(USER_DATA, AS_BASE64_USER_DATA), (body) =>

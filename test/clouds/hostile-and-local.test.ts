@@ -199,36 +199,6 @@ describe("gcp: a startup script (the guest environment's) is named by save_userd
   )
 })
 
-describe("hetzner: the metadata document's network-config and vendor_data are not applied, and said so", () => {
-  it.scopedLive("every server's static IPv6 address (network-config) and a vendor_data: each named once, by save_userdata; the user, keys and hostname as always", () =>
-    Effect.gen(function* () {
-      const recording = recorded("hetzner/private-network-trailing-newlines.json")
-      const { results, read } = yield* phasesOver("hetzner", recording, recording.routes ?? [], ["early", "main"])
-      const [early, main] = results
-      expect(early!.code, early!.stderr).toBe(0)
-      expect(early!.stderr).toContain(
-        `hetzner 'network-config' is not applied (the default stanzas configure the interface by DHCP): its static address "2a01:4f8:c012:3456::1/64" for "eth0" is not configured\n`
-      )
-      expect(early!.stderr).toContain("hetzner 'vendor_data' (cloud-config) is not applied: its key runcmd is ignored\n")
-      expect(main!.code, main!.stderr).toBe(0)
-      expect(main!.stderr).not.toContain("is not applied")
-      expect(read("/etc/hostname")).toBe("db-2\n")
-      expect(read("/home/alpine/.ssh/authorized_keys")).toBe(recording.expect.sshKeys!.map((k) => `${k}\n`).join(""))
-    })
-  )
-
-  it.scopedLive("a document with neither, or none at all (404): nothing is said", () =>
-    Effect.gen(function* () {
-      const recording = recorded("hetzner/basic.json")
-      for (const routes of [recording.routes!, recording.routes!.filter((r) => r.path !== "/hetzner/v1/metadata")]) {
-        const { results } = yield* phasesOver("hetzner", recording, routes, ["early"])
-        expect(results[0]!.code, results[0]!.stderr).toBe(0)
-        expect(results[0]!.stderr).not.toContain("is not applied")
-      }
-    })
-  )
-})
-
 describe("incus keeps vendor-data and network-config beside the user-data", () => {
   it.scopedLive("as the instance has them now: written root-only, and removed when the instance no longer has one", () =>
     Effect.gen(function* () {
