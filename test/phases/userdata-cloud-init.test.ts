@@ -1125,10 +1125,10 @@ describe.concurrent("write_files owner", () => {
       const i = yield* userDataInstance(`#cloud-config\nwrite_files:\n${entries.join("")}`)
       const results = yield* Effect.forEach(["boot", "early", "main"], (phase) => i.run([phase]))
       expect(results.map((r) => r.code)).toEqual([0, 0, 0])
-      const chowns = i.commands().filter((c) => c.startsWith("chown alpine:alpine "))
+      const chowns = i.commands().filter((c) => c.startsWith("chown -h alpine:alpine "))
       // /srv and /srv/app too, made for the first
       expect(chowns.length).toBe(2 + 1000 * 2)
-      expect(chowns.slice(-2)).toEqual([`chown alpine:alpine ${i.root}/srv/app/d999`, `chown alpine:alpine ${i.root}/srv/app/d999/settings.conf`])
+      expect(chowns.slice(-2)).toEqual([`chown -h alpine:alpine ${i.root}/srv/app/d999`, `chown -h alpine:alpine ${i.root}/srv/app/d999/settings.conf`])
       // the last entry's own: those before it were given their owner, and a rerun needs none of theirs
       const records = JSON.parse(i.read("/var/lib/cloud/.write_files-directories")!) as Array<{ index: number; directories: Array<string> }>
       expect(records).toEqual([{ index: 999, path: "/srv/app/d999/settings.conf", directories: ["/srv/app/d999"] }])
