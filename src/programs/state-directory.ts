@@ -39,8 +39,9 @@ export const guardStateDirectory = Effect.gen(function* () {
     yield* fs.chmod(path, mode & 0o7777 & ~GROUP_OR_OTHERS_WRITE)
     yield* warn(`${varDir} could be written by others (uid ${uid}, mode ${octal(mode)}), who could replace the user-data it keeps: made ${me() === 0 ? "root's" : "this user's"}, mode ${octal(mode & ~GROUP_OR_OTHERS_WRITE)}`)
   }
-  // (up to `/`, or to `.` for a relative ROOT's)
-  for (let dir = posix.dirname(path), last = path; dir !== last; last = dir, dir = posix.dirname(dir)) {
+  // up to the instance's `/` (ROOT): the host's directories above ROOT are not the instance's
+  const inInstance = (dir: string) => fs.root === "" || dir === fs.root || dir.startsWith(`${fs.root}/`)
+  for (let dir = posix.dirname(path), last = path; dir !== last && inInstance(dir); last = dir, dir = posix.dirname(dir)) {
     const above = yield* fs.ownership(dir)
     if (Option.isSome(above) && othersReplaceIn(above.value)) {
       yield* warn(`${dir} may be written by others (uid ${above.value.uid}, mode ${octal(above.value.mode)}), who could put a directory of their own in place of ${varDir}`)

@@ -55,4 +55,23 @@ describe.concurrent("a state directory others may write (an image's leftover)", 
       expect([existsSync(pwned), i.read("/var/log/user-data.log")]).toEqual([false, "from the operator\n"])
     })
   )
+
+  it.scopedLive("a directory of the host's above ROOT that others may write is not the instance's: nothing said of it", () =>
+    Effect.gen(function* () {
+      const i = yield* makeTestInstance({ cloud: "aws", env: PATIENT_METADATA })
+      for (const dir of [i.root, join(i.root, "var"), join(i.root, "var/lib")]) {
+        mkdirSync(dir, { recursive: true })
+        chmodSync(dir, 0o755)
+      }
+      chmodSync(i.dir, 0o777)
+      const boot = yield* i.run(["boot"])
+      expect([boot.code, boot.stderr]).toEqual([0, expect.not.stringContaining("may be written by others")])
+      // the instance's own directories still are: ROOT's /var
+      chmodSync(join(i.root, "var"), 0o777)
+      const early = yield* i.run(["early"])
+      expect(early.code).toBe(0)
+      expect(early.stderr).toContain(`${join(i.root, "var")} may be written by others (uid ${process.getuid?.() ?? 0}, mode 0777)`)
+      expect(early.stderr).not.toContain(`${i.dir} may be written`)
+    })
+  )
 })
