@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
-import { mkdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs"
+import { linkSync, mkdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -1430,6 +1430,29 @@ describe.concurrent("a user-data script", () => {
       expect(final.code).toBe(0)
       expect(final.stdout).toBe("errexit\n")
       expect(i.commands()).toContain(`/bin/sh -e ${i.root}/var/lib/cloud/user-data`)
+    })
+  )
+})
+
+describe("an image account's authorized_keys that has other names", () => {
+  it.scopedLive("a hard link the account made to /etc/shadow (fs.protected_hardlinks 0): user-data's keys are installed, none of shadow's lines go into the file made the account's, and it is said", () =>
+    Effect.gen(function* () {
+      const KEY_B = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyB b@example"
+      const i = yield* userDataInstance(`#cloud-config\nusers:\n  - default\n  - name: app\n    ssh_authorized_keys: [${KEY_B}]\n`)
+      i.write("/etc/passwd", `${i.read("/etc/passwd") ?? ""}app:x:1234:1234::/home/app:/bin/sh\n`)
+      i.write("/etc/group", `${i.read("/etc/group") ?? ""}app:x:1234:\n`)
+      i.write("/etc/shadow", "root:$6$secret$hash:20000::::::\napp:*:20000::::::\n")
+      const ssh = join(i.root, "home/app/.ssh")
+      mkdirSync(ssh, { recursive: true, mode: 0o700 })
+      linkSync(join(i.root, "etc/shadow"), join(ssh, "authorized_keys"))
+      const { main } = yield* firstBoot(i)
+      expect(main.code, main.stderr).toBe(0)
+      expect(main.stderr).toContain("userdata_users: /home/app/.ssh/authorized_keys has other names and is not app's: its lines are not kept\n")
+      // before: the file made app's (0600) began with shadow's lines
+      expect(i.read("/home/app/.ssh/authorized_keys")).toBe(`${KEY_B}\n`)
+      // the other name, /etc/shadow, is left as it was (the stand-in adduser has added alpine's line since)
+      expect(i.read("/etc/shadow")).toMatch(/^root:\$6\$secret\$hash:20000::::::\napp:\*:20000::::::\n(alpine:[^\n]*\n)?$/)
+      expectReachable(i, "alpine")
     })
   )
 })

@@ -293,8 +293,12 @@ export const installKeys = (user: string, entries: ReadonlyArray<string>, option
       yield* fs.chmod(dir, 0o700)
       yield* ownBy(dir, account.value)
     }
-    // the file's own bytes are kept as they are (a comment not in UTF-8, a byte-order mark), the keys added after them
-    const existing = options.append ? Option.getOrElse(yield* fs.readFileIfExists(file), () => new Uint8Array(0)) : new Uint8Array(0)
+    // the file's own bytes are kept as they are (a comment not in UTF-8, a byte-order mark), the keys added after them; but
+    // not those of a file with other names that is not the user's: a hard link the user made to /etc/shadow (where
+    // fs.protected_hardlinks is 0) would give them its lines, in the file made theirs
+    const foreign = options.append && Option.exists(yield* Effect.orElseSucceed(fs.ownership(file), () => Option.none()), (o) => (o.links ?? 1) > 1 && o.uid !== account.value.uid)
+    if (foreign) yield* warn(`${options.action}: ${account.value.home}/.ssh/authorized_keys has other names and is not ${user}'s: its lines are not kept`)
+    const existing = options.append && !foreign ? Option.getOrElse(yield* fs.readFileIfExists(file), () => new Uint8Array(0)) : new Uint8Array(0)
     // the keys there as sshd reads them: a line with a CR (a file made on Windows) or other blanks is the same key, not one to add
     // again; a key after a CR alone, or after a no-break space or a byte-order mark, is none sshd grants, and is added
     const present = new Set(grantedKeys(new TextDecoder("utf-8", { ignoreBOM: true }).decode(existing)))
