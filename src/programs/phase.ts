@@ -38,8 +38,8 @@ const oneAtATime = Effect.gen(function* () {
   const fs = yield* RootFs
   const { varDir } = yield* Config
   yield* fs.makeDirectory(varDir)
-  yield* guardStateDirectory
   const path = yield* fs.resolve(varDir)
+  yield* guardStateDirectory(path)
   const waiting = Effect.flatMap(underLockHolder, (under) =>
     under ? Effect.fail(new LockHeldByCaller({ path })) : notice("another phase is running; waiting for it to end")
   )

@@ -26,10 +26,10 @@ const octal = (mode: number) => (mode & 0o7777).toString(8).padStart(4, "0")
 /** someone else may rename or replace what this directory holds (a sticky one of root's or ours lets them replace only their own) */
 const othersReplaceIn = (o: Ownership) => othersOwn(o) || ((o.mode & GROUP_OR_OTHERS_WRITE) !== 0 && (o.mode & STICKY) === 0)
 
-export const guardStateDirectory = Effect.gen(function* () {
+/** `path`: the state directory as the phase resolved it for its lock */
+export const guardStateDirectory = (path: string) => Effect.gen(function* () {
   const fs = yield* RootFs
   const { varDir } = yield* Config
-  const path = yield* fs.resolve(varDir)
   const own = yield* fs.ownership(path)
   if (Option.isNone(own)) return
   const { uid, mode } = own.value
