@@ -120,6 +120,20 @@ describe("first boot on aws", () => {
     })
   )
 
+  it.scopedLive("empty user-data (no bytes, or gzip of none) is not an error: no file, an earlier one gone, main starts with missing_userdata", () =>
+    Effect.gen(function* () {
+      for (const userData of [new Uint8Array(), gzipSync("")]) {
+        const instance = yield* makeTestInstance({ cloud: "aws", instance: { hostname: "h", userData } })
+        instance.write("/var/lib/cloud/user-data", "#!/bin/sh\nold\n")
+        const early = yield* instance.run(["early"])
+        expect([early.code, actionLines(early.stderr)]).toEqual([0, ["   ++ save_userdata: starting", "   ++ save_userdata: done"]])
+        expect(instance.read("/var/lib/cloud/user-data")).toBeUndefined()
+        const main = yield* instance.run(["main"])
+        expect(actionLines(main.stderr).slice(0, 2)).toEqual(["   ++ missing_userdata: starting", "   ++ missing_userdata: done"])
+      }
+    })
+  )
+
   it.scopedLive("unknown user-data type warns in main, naming the type", () =>
     Effect.gen(function* () {
       const instance = yield* makeTestInstance({ cloud: "aws", instance: { userData: bytesOf("just some text\n") } })
