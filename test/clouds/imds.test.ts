@@ -483,10 +483,14 @@ describe("detection", () => {
     })
   )
 
-  it.scopedLive("incus (priority 5) wins over a SMBIOS string (priority 50)", () =>
+  // the lowest number wins (BEHAVIOUR.md §5, §7): a VM with Incus's socket whose image names another cloud
+  it.scopedLive.each([
+    ["a SMBIOS string (priority 50)", "/sys/class/dmi/id/sys_vendor", "Hetzner\n"],
+    ["ds=nocloud on the command line (priority 10)", "/proc/cmdline", "console=ttyS0 ds=nocloud;h=seeded-1\n"]
+  ])("incus (priority 5) wins over %s", ([, file, content]) =>
     Effect.gen(function* () {
       const instance = yield* patientInstance({ cloud: "incus", instance: { hostname: HOST }, env: { CLOUD: "" } })
-      instance.write("/sys/class/dmi/id/sys_vendor", "Hetzner\n")
+      instance.write(file, content)
       expect(yield* instance.imds(["@hostname"])).toEqual(ok(HOST))
       expect(instance.read("/var/lib/cloud/.autodetect")).toBe("incus\n")
     })
