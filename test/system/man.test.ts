@@ -8,6 +8,8 @@ import { CLOUD_NAMES, PROVIDERS } from "../../src/clouds/registry.js"
 import { CONFIG_KEYS } from "../../src/domain/settings.js"
 import { USERDATA_CHANGES } from "../../src/domain/userdata/type.js"
 import { COMMANDS } from "../../src/programs/commands.js"
+import { routeTinyCloud } from "../../src/programs/cli.js"
+import { PHASES } from "../../src/domain/phases.js"
 import { manSources } from "../../scripts/docs.js"
 import { buildPages, inline, ManSourceError, renderPage } from "../../scripts/man.js"
 import { describeSystem } from "../support/system.js"
@@ -56,6 +58,20 @@ describe("man page sources", () => {
     expect(added("cloud-config").length).toBeGreaterThan(10)
     expect(missing("alpine-config.5.md", added("alpine-config"))).toEqual([])
     expect(missing("cloud-config.5.md", added("cloud-config", "multipart"))).toEqual([])
+  })
+
+  it("tiny-cloud(8)'s --help entry names every command that answers COMMAND --help with its usage", () => {
+    const page = manSources()["tiny-cloud.8.md"]!
+    const entry = page.slice(page.indexOf("{{command --help}}")).split(/\n\{\{command |\n## /)[0]!
+    const answers = (name: string) => {
+      const route = routeTinyCloud([name, "--help"])
+      // simulate answers its own, as it runs
+      return (route._tag === "Print" && route.code === 0 && route.stdout?.startsWith("Usage: ") === true) || (route._tag === "Standalone" && name === "simulate")
+    }
+    const answering = COMMANDS.map((c) => c.name).filter((name) => name !== "--help" && answers(name))
+    expect(answering).toContain("net-sync")
+    const named = (name: string) => ((PHASES as ReadonlyArray<string>).includes(name) ? entry.includes("the phases") : entry.includes(`\`${name}\``))
+    expect(answering.filter((name) => !named(name))).toEqual([])
   })
 
   it("tiny-cloud.conf(5) names every cloud of the registry as a value of CLOUD", () => {
