@@ -5,7 +5,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { CLOUD_NAMES, PROVIDERS } from "../../src/clouds/registry.js"
-import { CONFIG_KEYS } from "../../src/domain/settings.js"
+import { CONFIG_KEYS, ENVIRONMENT_ONLY, settingsFromLeniently } from "../../src/domain/settings.js"
+import { configReport } from "../../src/programs/config-cli.js"
 import { USERDATA_CHANGES } from "../../src/domain/userdata/type.js"
 import { COMMANDS } from "../../src/programs/commands.js"
 import { routeTinyCloud } from "../../src/programs/cli.js"
@@ -83,6 +84,19 @@ describe("man page sources", () => {
     const conf = readFileSync(new URL("../../conf/tiny-cloud.conf", import.meta.url), "utf8")
     const comment = /^# Cloud provider: ([^]*?)\n#CLOUD=/m.exec(conf)![1]!.replace(/\n# ?/g, " ")
     expect(CLOUD_NAMES.filter((name) => !comment.split(/[\s;,]+/).includes(name))).toEqual([])
+  })
+
+  it("the stock configuration holds every key once, commented out with its default: uncommented, it changes no value", () => {
+    const conf = readFileSync(new URL("../../conf/tiny-cloud.conf", import.meta.url), "utf8")
+    const written = [...conf.matchAll(/^#([A-Z_]+)=(.*)$/gm)].map(([, key, value]) => ({ key: key!, value: value! }))
+    expect(written.map((w) => w.key).sort()).toEqual([...CONFIG_KEYS].sort())
+    const report = (text: string) => configReport(settingsFromLeniently({}, text), true)
+    const uncommented = report(conf.replace(/^#([A-Z_]+=)/gm, "$1"))
+    expect(uncommented.problems).toEqual([])
+    expect(uncommented.keys.map((k) => [k.key, k.value])).toEqual(report("").keys.map((k) => [k.key, k.value]))
+    // the keys read from the environment alone, whose lines in the file are not read: each shows the default as written
+    const defaults = Object.fromEntries(report("").keys.map((k) => [k.key, k.value]))
+    for (const key of ENVIRONMENT_ONLY) expect([key, settingsFromLeniently({}, `${key}=${written.find((w) => w.key === key)!.value}`).values[key]]).toEqual([key, defaults[key]])
   })
 
   it("escapes what roff would take for its own", () => {
