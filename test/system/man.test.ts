@@ -10,6 +10,7 @@ import { configReport } from "../../src/programs/config-cli.js"
 import { USERDATA_CHANGES } from "../../src/domain/userdata/type.js"
 import { COMMANDS } from "../../src/programs/commands.js"
 import { routeTinyCloud } from "../../src/programs/cli.js"
+import { IMDS_USAGE, TINY_CLOUD_USAGE } from "../../src/programs/usage.js"
 import { PHASES } from "../../src/domain/phases.js"
 import { manSources } from "../../scripts/docs.js"
 import { buildPages, inline, ManSourceError, renderPage } from "../../scripts/man.js"
@@ -73,6 +74,21 @@ describe("man page sources", () => {
     expect(answering).toContain("net-sync")
     const named = (name: string) => ((PHASES as ReadonlyArray<string>).includes(name) ? entry.includes("the phases") : entry.includes(`\`${name}\``))
     expect(answering.filter((name) => !named(name))).toEqual([])
+  })
+
+  it("README's Commands block names every command with its synopsis, as the usage prints it", () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8")
+    const block = /^## Commands\n\n```\n([^]*?)```/m.exec(readme)![1]!
+    // each line without its comment (a parenthesis that ends it) and its blanks
+    const lines = block.split("\n").map((l) => l.replace(/\s+\([^()]*\)$/, "").replace(/\s+/g, ""))
+    const usage = TINY_CLOUD_USAGE.replace(/^Usage: /, "").split("\n").map((l) => l.replace(/\s+/g, ""))
+    // the shell edition's block as the usage has it, then a line per command of this edition; imds's own line, as imds(1)'s
+    expect(lines.slice(0, 3)).toEqual(usage.slice(0, 3))
+    const expected = COMMANDS.filter((c) => !c.shellEdition && c.name !== "--help").map((c) =>
+      c.name === "imds" ? "tiny-cloudimds..." : `tiny-cloud${c.name}${c.synopsis}`.replace(/\s+/g, "")
+    )
+    expect(expected.filter((line) => !lines.includes(line))).toEqual([])
+    expect(lines).toContain(IMDS_USAGE.split("\n")[0]!.replace(/^Usage: /, "").replace(/\s+/g, ""))
   })
 
   it("tiny-cloud.conf(5) names every cloud of the registry as a value of CLOUD", () => {
