@@ -5,7 +5,7 @@ import { dirname, join, relative, resolve } from "node:path"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { makeFakeSystem, readCommandLog, type FakeSystem } from "../sim/fake-system.js"
-import { SIM_CLOUDS, startSimulator, type RunningSim, type SimCloud, type SimInstance } from "../sim/simulator.js"
+import { SIM_CLOUDS, simulatedCloud, socketPathProblem, startSimulator, type RunningSim, type SimCloud, type SimInstance } from "../sim/simulator.js"
 import { CONFINED_ENV, confinedCommand, SIMULATION_ENV, type UserCommands } from "../domain/confine.js"
 import { PHASES } from "../domain/phases.js"
 import { CONFIG_KEYS } from "../domain/settings.js"
@@ -191,6 +191,13 @@ const simulate = ({ cloud, userData: userDataFile, customData: customDataFile, r
     } catch (e) {
       // without --root: TMPDIR names a directory that is not there, or not this user's to write in
       process.stderr.write(`tiny-cloud simulate: cannot make a temporary instance in ${tmpdir()} (TMPDIR): ${systemWords(e)}\n`)
+      return 1
+    }
+    // refused before anything is made in DIR: a refusal leaves no half-made instance behind
+    const socketProblem = socketPathProblem(cloud, await simulatedCloud(cloud), join(resolve(dir), "root"))
+    if (socketProblem !== undefined) {
+      process.stderr.write(`tiny-cloud simulate: ${socketProblem}\n`)
+      if (Option.isNone(rootDir)) rmSync(dir, { recursive: true, force: true })
       return 1
     }
     try {

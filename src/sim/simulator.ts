@@ -26,6 +26,18 @@ export const simulatedCloud = async (cloud: SimCloud): Promise<SimulatedCloud> =
   return module.simulated
 }
 
+/**
+ * why a cloud served on a unix socket under `root` cannot be served there, or undefined: a unix socket's path holds
+ * at most 107 bytes (sun_path), a longer one is cut short, the socket bound at another name (or refused as in use,
+ * where the cut lands on ROOT's own dev directory)
+ */
+export const socketPathProblem = (cloud: SimCloud, simulated: Pick<SimulatedCloud, "socket">, root: string): string | undefined => {
+  if (simulated.socket === undefined) return undefined
+  const path = `${root}${simulated.socket}`
+  const bytes = Buffer.byteLength(path)
+  return bytes > 107 ? `ROOT ${root} is too long: ${cloud}'s socket ${path} is ${bytes} bytes, a unix socket's path at most 107` : undefined
+}
+
 export interface SimFaults {
   /** the first N requests get `failStatus` */
   failFirst?: number
@@ -271,10 +283,8 @@ export async function startSimulator(options: SimOptions): Promise<RunningSim> {
 
   if (simulated.socket !== undefined && options.root === undefined) throw new Error(`${options.cloud} is served on a unix socket under ROOT: name the root`)
   const socketPath = simulated.socket === undefined ? undefined : `${options.root}${simulated.socket}`
-  // a unix socket's path holds at most 107 bytes (sun_path): a longer one is cut short, the socket bound at another name
-  // (or refused as in use, where the cut lands on ROOT's own dev directory)
-  if (socketPath !== undefined && Buffer.byteLength(socketPath) > 107)
-    throw new Error(`ROOT ${options.root} is too long: ${options.cloud}'s socket ${socketPath} is ${Buffer.byteLength(socketPath)} bytes, a unix socket's path at most 107`)
+  const tooLong = options.root === undefined ? undefined : socketPathProblem(options.cloud, simulated, options.root)
+  if (tooLong !== undefined) throw new Error(tooLong)
   if (socketPath !== undefined) {
     mkdirSync(dirname(socketPath), { recursive: true })
     rmSync(socketPath, { force: true })

@@ -266,7 +266,7 @@ describe.concurrent("tiny-cloud simulate", () => {
     })
   })
 
-  it("--cloud incus with a ROOT too long for a unix socket's path (107 bytes) says so in one line, never binds the socket at a name cut short", async () => {
+  it("--cloud incus with a ROOT too long for a unix socket's path (107 bytes) says so in one line, never binds the socket at a name cut short, and makes nothing in DIR", async () => {
     await withScratch(async (dir) => {
       // DIR/root/dev is 107 bytes: the socket's path cut there was ROOT's own dev directory, "internal error: listen EADDRINUSE"
       const long = join(dir, "x".repeat(98 - dir.length - 1))
@@ -276,6 +276,8 @@ describe.concurrent("tiny-cloud simulate", () => {
         stdout: "",
         stderr: `tiny-cloud simulate: ROOT ${long}/root is too long: incus's socket ${socket} is ${socket.length} bytes, a unix socket's path at most 107\n`
       })
+      // refused, it leaves no half-made instance (its stand-ins, its image) where the operator asked for one
+      expect(existsSync(long)).toBe(false)
     })
   })
 

@@ -5,9 +5,13 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { CLOUD_NAMES, PROVIDERS } from "../../src/clouds/registry.js"
-import { CONFIG_KEYS } from "../../src/domain/settings.js"
+import { CONFIG_KEYS, ENVIRONMENT_ONLY, settingsFromLeniently } from "../../src/domain/settings.js"
+import { configReport } from "../../src/programs/config-cli.js"
 import { USERDATA_CHANGES } from "../../src/domain/userdata/type.js"
 import { COMMANDS } from "../../src/programs/commands.js"
+import { routeTinyCloud } from "../../src/programs/cli.js"
+import { IMDS_USAGE, TINY_CLOUD_USAGE } from "../../src/programs/usage.js"
+import { PHASES } from "../../src/domain/phases.js"
 import { manSources } from "../../scripts/docs.js"
 import { buildPages, inline, ManSourceError, renderPage } from "../../scripts/man.js"
 import { describeSystem } from "../support/system.js"
@@ -58,6 +62,35 @@ describe("man page sources", () => {
     expect(missing("cloud-config.5.md", added("cloud-config", "multipart"))).toEqual([])
   })
 
+  it("tiny-cloud(8)'s --help entry names every command that answers COMMAND --help with its usage", () => {
+    const page = manSources()["tiny-cloud.8.md"]!
+    const entry = page.slice(page.indexOf("{{command --help}}")).split(/\n\{\{command |\n## /)[0]!
+    const answers = (name: string) => {
+      const route = routeTinyCloud([name, "--help"])
+      // simulate answers its own, as it runs
+      return (route._tag === "Print" && route.code === 0 && route.stdout?.startsWith("Usage: ") === true) || (route._tag === "Standalone" && name === "simulate")
+    }
+    const answering = COMMANDS.map((c) => c.name).filter((name) => name !== "--help" && answers(name))
+    expect(answering).toContain("net-sync")
+    const named = (name: string) => ((PHASES as ReadonlyArray<string>).includes(name) ? entry.includes("the phases") : entry.includes(`\`${name}\``))
+    expect(answering.filter((name) => !named(name))).toEqual([])
+  })
+
+  it("README's Commands block names every command with its synopsis, as the usage prints it", () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8")
+    const block = /^## Commands\n\n```\n([^]*?)```/m.exec(readme)![1]!
+    // each line without its comment (a parenthesis that ends it) and its blanks
+    const lines = block.split("\n").map((l) => l.replace(/\s+\([^()]*\)$/, "").replace(/\s+/g, ""))
+    const usage = TINY_CLOUD_USAGE.replace(/^Usage: /, "").split("\n").map((l) => l.replace(/\s+/g, ""))
+    // the shell edition's block as the usage has it, then a line per command of this edition; imds's own line, as imds(1)'s
+    expect(lines.slice(0, 3)).toEqual(usage.slice(0, 3))
+    const expected = COMMANDS.filter((c) => !c.shellEdition && c.name !== "--help").map((c) =>
+      c.name === "imds" ? "tiny-cloudimds..." : `tiny-cloud${c.name}${c.synopsis}`.replace(/\s+/g, "")
+    )
+    expect(expected.filter((line) => !lines.includes(line))).toEqual([])
+    expect(lines).toContain(IMDS_USAGE.split("\n")[0]!.replace(/^Usage: /, "").replace(/\s+/g, ""))
+  })
+
   it("tiny-cloud.conf(5) names every cloud of the registry as a value of CLOUD", () => {
     const entry = /`CLOUD`\n: ([^\n]*)\n/.exec(manSources()["tiny-cloud.conf.5.md"]!)![1]!
     expect(CLOUD_NAMES.filter((name) => !entry.includes(`\`${name}\``))).toEqual([])
@@ -67,6 +100,19 @@ describe("man page sources", () => {
     const conf = readFileSync(new URL("../../conf/tiny-cloud.conf", import.meta.url), "utf8")
     const comment = /^# Cloud provider: ([^]*?)\n#CLOUD=/m.exec(conf)![1]!.replace(/\n# ?/g, " ")
     expect(CLOUD_NAMES.filter((name) => !comment.split(/[\s;,]+/).includes(name))).toEqual([])
+  })
+
+  it("the stock configuration holds every key once, commented out with its default: uncommented, it changes no value", () => {
+    const conf = readFileSync(new URL("../../conf/tiny-cloud.conf", import.meta.url), "utf8")
+    const written = [...conf.matchAll(/^#([A-Z_]+)=(.*)$/gm)].map(([, key, value]) => ({ key: key!, value: value! }))
+    expect(written.map((w) => w.key).sort()).toEqual([...CONFIG_KEYS].sort())
+    const report = (text: string) => configReport(settingsFromLeniently({}, text), true)
+    const uncommented = report(conf.replace(/^#([A-Z_]+=)/gm, "$1"))
+    expect(uncommented.problems).toEqual([])
+    expect(uncommented.keys.map((k) => [k.key, k.value])).toEqual(report("").keys.map((k) => [k.key, k.value]))
+    // the keys read from the environment alone, whose lines in the file are not read: each shows the default as written
+    const defaults = Object.fromEntries(report("").keys.map((k) => [k.key, k.value]))
+    for (const key of ENVIRONMENT_ONLY) expect([key, settingsFromLeniently({}, `${key}=${written.find((w) => w.key === key)!.value}`).values[key]]).toEqual([key, defaults[key]])
   })
 
   it("escapes what roff would take for its own", () => {
