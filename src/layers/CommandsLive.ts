@@ -232,8 +232,10 @@ const runLogged =
         const cannot = (e: unknown) => new CommandError({ command, reason: `cannot write ${options.logFile}: ${whyNotLogged(e)}` })
         let fd: number
         try {
-          // a link in the log's place is never followed; emptied below, once it is known to be the log alone
-          fd = openSync(options.logFile, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600)
+          // a link in the log's place is never followed; emptied below, once it is known to be the log alone. Appended to:
+          // a program that opens its stdout anew (`>> /dev/stderr`, as scripts written for a pipe do) writes at the end,
+          // and what it writes after through the log's own description lands after that, never over it nor past a hole
+          fd = openSync(options.logFile, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600)
         } catch (e) {
           return resume(Effect.fail(cannot(e)))
         }
@@ -258,6 +260,8 @@ const runLogged =
           held = false
           try {
             const size = upTo ?? fstatSync(fd).size
+            // emptied by the program (`> /dev/stdout` opens the log anew): what it holds now is echoed from its start
+            if (size < echoed) echoed = 0
             while (echoed < size) {
               const chunk = Buffer.alloc(Math.min(64 * 1024, size - echoed))
               const n = readSync(fd, chunk, 0, chunk.length, echoed)

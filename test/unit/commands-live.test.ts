@@ -64,6 +64,21 @@ it.scoped("runLogged is done when the program exits: a background process it sta
   })
 )
 
+it.scoped("runLogged: a program that opens its stdout or stderr anew (`>> /dev/stderr`, `> /dev/stdout`), as scripts written for a pipe do, leaves no hole of NUL bytes in the log: what it writes after lands at the log's end", () =>
+  Effect.gen(function* () {
+    const dir = yield* scopedDir("tc-run-logged-", tmpdir())
+    const echoed: Array<Uint8Array> = []
+    const commands = makeLiveCommands((chunk) => echoed.push(chunk), { PATH: process.env.PATH })
+    const log = join(dir, "user-data.log")
+    yield* commands.runLogged("sh", ["-c", "echo one; echo two >> /dev/stderr; echo three"], { logFile: log, echo: true })
+    expect(readFileSync(log, "utf8")).toBe("one\ntwo\nthree\n")
+    expect(Buffer.concat(echoed).toString()).toBe("one\ntwo\nthree\n")
+    // `>` empties the file it opens, the log itself: the lines before are gone, but none after is written over or after a hole
+    yield* commands.runLogged("sh", ["-c", "echo one; echo two > /dev/stdout; echo three"], { logFile: log, echo: false })
+    expect(readFileSync(log, "utf8")).toBe("two\nthree\n")
+  })
+)
+
 it.scoped("runLogged echoes no more while its reader holds enough (a resident process's client that reads slower than the program writes): the rest waits in the log, not in memory, and all the program wrote is echoed before it is done", () =>
   Effect.gen(function* () {
     const dir = yield* scopedDir("tc-run-logged-", tmpdir())
