@@ -20,7 +20,7 @@ import * as Layer from "effect/Layer"
 import { parseClient, parseRequest, replyEnd, replyLines, requestLines, residentPaths, SERVER_TITLE, type Request } from "../domain/resident.js"
 import { makeCachingHttp } from "../layers/CachingHttp.js"
 import { liveClock } from "../layers/ClockLive.js"
-import { makeLiveCommands, programEnvironment } from "../layers/CommandsLive.js"
+import { makeLiveCommands, openFilesOfProcess, programEnvironment } from "../layers/CommandsLive.js"
 import { liveHttp } from "../layers/HttpLive.js"
 import { http as httpModule } from "../layers/builtins.js"
 import { appLayer } from "../layers/live.js"
@@ -219,8 +219,10 @@ const serveOne = async (request: Request, paths: ReturnType<typeof residentPaths
     stdout: (data) => Effect.sync(() => reply.stdout(data)),
     stderr: (text) => Effect.sync(() => reply.stderr(text))
   })
-  // the programs a phase runs get its client's environment, as when the phase runs on its own
-  const platform = { commands: Layer.succeed(Commands, makeLiveCommands(reply.stdout, env)), http, output }
+  // the programs a phase runs get its client's environment, as when the phase runs on its own, and the user's its
+  // open-files limit (the service's), read while it waits
+  const openFiles = openFilesOfProcess(request.client)
+  const platform = { commands: Layer.succeed(Commands, makeLiveCommands(reply.stdout, env, false, () => openFiles)), http, output }
   const { runPhase } = await import("../programs/phase.js")
   // and its files and programs the client's umask, which a process of its own would inherit
   const ours = umask === undefined ? undefined : process.umask(umask)

@@ -1,9 +1,10 @@
 import type { ChildProcessWithoutNullStreams } from "node:child_process"
-import { accessSync, closeSync, constants, fstatSync, ftruncateSync, openSync, readSync } from "node:fs"
+import { accessSync, closeSync, constants, fstatSync, ftruncateSync, openSync, readFileSync, readSync } from "node:fs"
 import { constants as osConstants } from "node:os"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { CommandError } from "../domain/errors.js"
+import { openFilesCommands, openFilesLimitOf, type OpenFilesLimit } from "../domain/open-files.js"
 import { lines, messageOf, textOf } from "../domain/text.js"
 import { Commands, type CommandResult, type CommandsShape } from "../services/Commands.js"
 import { childProcess } from "./builtins.js"
@@ -225,7 +226,7 @@ const whyNotLogged = (e: unknown) => {
  * on into the log. Everything the program wrote before it exited is echoed.
  */
 const runLogged =
-  (echo: Echo, env: Environment, confined: boolean): CommandsShape["runLogged"] =>
+  (echo: Echo, env: Environment, confined: boolean, openFiles: () => OpenFilesLimit | undefined): CommandsShape["runLogged"] =>
   (command, args, options) =>
     Effect.flatMap(childProcess, ({ spawn }) =>
       Effect.async<number, CommandError>((resume) => {
@@ -313,8 +314,11 @@ const runLogged =
         }
         let child: ReturnType<typeof spawn>
         try {
-          // a process group of its own: a program that signals its group (`kill 0`, `kill -- -$$`) reaches its own processes, not this phase
-          child = spawn("/bin/sh", ["-c", 'exec "$@"', "sh", command, ...args], { stdio: ["ignore", fd, fd], env, detached: true })
+          // a process group of its own: a program that signals its group (`kill 0`, `kill -- -$$`) reaches its own processes, not
+          // this phase; with the open-files limit the phase was started with, not the one Node raised
+          const limit = openFiles()
+          const script = `${limit === undefined ? "" : openFilesCommands(limit)}exec "$@"`
+          child = spawn("/bin/sh", ["-c", script, "sh", command, ...args], { stdio: ["ignore", fd, fd], env, detached: true })
         } catch (e) {
           // refused before it starts (an argument with a NUL byte): its words are the user's, so they are not repeated
           finish(Effect.fail(new CommandError({ command, reason: `cannot be started: ${notStarted(e)}` })))
@@ -379,14 +383,35 @@ export const programEnvironment = (given: Environment): Environment => {
   return absolute && absolute === given.PATH ? given : { ...given, PATH: absolute || SYSTEM_PATH }
 }
 
-/** the system's programs; a logged program's output is also echoed to `echo`; `confined`: each is a confinement (src/domain/confine.ts) */
-export const makeLiveCommands = (echo: Echo, given: Environment = process.env, confined = false): CommandsShape => {
+/** the open-files limit of process `pid` (`/proc/PID/limits`); undefined where it cannot be read (no /proc, the process gone) */
+export const openFilesOfProcess = (pid: number): OpenFilesLimit | undefined => {
+  try {
+    return openFilesLimitOf(readFileSync(`/proc/${pid}/limits`, "latin1"))
+  } catch {
+    return undefined
+  }
+}
+
+/** this process's parent's, read once: the limit this process was started with, before Node raised it (src/domain/open-files.ts) */
+let parentOpenFiles: { readonly limit: OpenFilesLimit | undefined } | undefined
+const startedOpenFiles = () => (parentOpenFiles ??= { limit: openFilesOfProcess(process.ppid) }).limit
+
+/**
+ * the system's programs; a logged program's output is also echoed to `echo`; `confined`: each is a confinement
+ * (src/domain/confine.ts); `openFiles`: the open-files limit a logged program starts with (this process's parent's)
+ */
+export const makeLiveCommands = (
+  echo: Echo,
+  given: Environment = process.env,
+  confined = false,
+  openFiles: () => OpenFilesLimit | undefined = startedOpenFiles
+): CommandsShape => {
   // the programs are looked up, and run, with the PATH `has` looks them up on
   const env = programEnvironment(given)
   const path = env.PATH!
   return {
     run: run(env),
-    runLogged: runLogged(echo, env, confined),
+    runLogged: runLogged(echo, env, confined, openFiles),
     has: (command) => Effect.sync(() => onPath(path, command)),
     stream: stream(env)
   }
