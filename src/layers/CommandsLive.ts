@@ -180,6 +180,8 @@ const signalGroup = (pid: number | undefined, signal: NodeJS.Signals) => {
  * namespace with it (--kill-child), as it would be were the command interrupted.
  */
 const forwarders = new WeakSet<object>()
+/** a listener of this process's own that, as the forwarders, leaves this process to die of the signal (a phase's line: entry/stopped.ts) */
+export const diesOfSignal = (listener: (signal: NodeJS.Signals) => void) => void forwarders.add(listener)
 const forwardSignals = (pid: number | undefined, confined: boolean): (() => void) => {
   const handlers = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((signal) => {
     const alone = process.listeners(signal).every((l) => forwarders.has(l))
@@ -188,6 +190,9 @@ const forwardSignals = (pid: number | undefined, confined: boolean): (() => void
       if (!alone) return
       if (confined) signalGroup(pid, "SIGKILL")
       unforward()
+      // and the others that leave it so (a phase's line, said already): the signal's default, so that this process dies
+      // at once, never running on to record the program's end as though it had ended of itself
+      for (const other of process.listeners(signal)) if (forwarders.has(other)) process.off(signal, other as () => void)
       process.kill(process.pid, signal)
     }
     forwarders.add(handler)
