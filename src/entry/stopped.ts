@@ -7,7 +7,7 @@
  */
 import { spawnSync } from "node:child_process"
 import { writeSync } from "node:fs"
-import { diesOfSignal, programEnvironment } from "../layers/CommandsLive.js"
+import { diesOfSignal, endHelpers, programEnvironment } from "../layers/CommandsLive.js"
 
 const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const
 
@@ -29,6 +29,8 @@ export const sayWhenStopped = (tag: string) => {
       // a user's program running: its forwarder, the next listener, passes the signal on to it, then raises it again
       if (process.listeners(signal).some((l) => l !== stopper)) return
       process.off(signal, stopper)
+      // (a flock waiting for the lock on its behalf would take it once it is free, with nobody to hand it to)
+      endHelpers()
       process.kill(process.pid, signal)
     }
     diesOfSignal(stopper)

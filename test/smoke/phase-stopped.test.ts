@@ -1,11 +1,12 @@
 /**
  * A phase run as a process of its own, stopped by a signal (OpenRC's SIGTERM, a Ctrl-C, a hangup): one line says so,
  * on stderr and to syslog, and it dies of the signal (the shell's 128 + its number), doing nothing more; the user's
- * program it ran is passed the signal and, not having ended of itself, runs again with the next final. (A signal to
+ * program it ran is passed the signal and, not having ended of itself, runs again with the next final; the flock waiting
+ * for its lock ends with it. (A signal to
  * the resident process: smoke/resident.test.ts; SIGKILL at every point: the crash points.)
  */
 import { spawn } from "node:child_process"
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
@@ -25,14 +26,25 @@ const startPhase = (instance: TestInstance, phase: string) => {
   return { pid: child.pid!, stderr: () => stderr, ended }
 }
 
+/** the processes whose stdin is `path` opened: a phase's flock for its lock */
+const waitingOn = (path: string) =>
+  readdirSync("/proc").filter((pid) => {
+    try {
+      return /^\d+$/.test(pid) && readlinkSync(`/proc/${pid}/fd/0`) === path
+    } catch {
+      return false
+    }
+  })
+
 /** what the phase sent to syslog (the stand-in logger's record), line by line */
 const syslogLines = (instance: TestInstance) => readCommandLog(instance.fake).filter((c) => c.line.startsWith("logger ")).flatMap((c) => c.stdin.map((l) => `${c.line}: ${l}`))
 
 describe.concurrent("a phase stopped by a signal", () => {
-  it.each(["SIGTERM", "SIGINT", "SIGHUP"] as const)("while it waits for the lock (%s): one line says so, on stderr and to syslog, and it dies of the signal", async (signal) => {
+  it.each(["SIGTERM", "SIGINT", "SIGHUP"] as const)("while it waits for the lock (%s): one line says so, on stderr and to syslog, and it dies of the signal, the flock waiting for it with it", async (signal) => {
     const instance = await makeInstance({ cloud: "aws" })
     // another phase holds the lock (the directory's), as one run by hand would
-    const holder = spawn("flock", ["-x", join(instance.root, "var/lib/cloud"), "-c", "echo held; exec sleep 1000"], { stdio: ["ignore", "pipe", "ignore"] })
+    // (-o: the lock is flock's alone, not its command's, so that it goes with it)
+    const holder = spawn("flock", ["-o", "-x", join(instance.root, "var/lib/cloud"), "-c", "echo held; exec sleep 1000"], { stdio: ["ignore", "pipe", "ignore"] })
     try {
       await new Promise((held) => holder.stdout.once("data", held))
       const early = startPhase(instance, "early")
@@ -42,6 +54,8 @@ describe.concurrent("a phase stopped by a signal", () => {
       expect({ code: ended.code, signal: ended.signal }).toEqual({ code: null, signal })
       expect(ended.stderr.split("\n").slice(-2)).toEqual([`tiny-cloud/early: stopped by ${signal}; the phase did not finish`, ""])
       expect(syslogLines(instance)).toContain(`logger -p local7.err -t tiny-cloud/early[${early.pid}]: stopped by ${signal}; the phase did not finish`)
+      // nor is the flock that waited for the lock on its behalf left waiting (it would take the lock once it is free)
+      expect(waitingOn(join(instance.root, "var/lib/cloud"))).toEqual([])
     } finally {
       holder.kill("SIGKILL")
     }
