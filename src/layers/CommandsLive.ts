@@ -1,4 +1,4 @@
-import type { ChildProcessWithoutNullStreams } from "node:child_process"
+import type { ChildProcess, ChildProcessWithoutNullStreams } from "node:child_process"
 import { accessSync, closeSync, constants, fstatSync, ftruncateSync, openSync, readFileSync, readSync } from "node:fs"
 import { constants as osConstants } from "node:os"
 import * as Effect from "effect/Effect"
@@ -181,6 +181,19 @@ const signalGroup = (pid: number | undefined, signal: NodeJS.Signals) => {
  * namespace with it (--kill-child), as it would be were the command interrupted.
  */
 const forwarders = new WeakSet<object>()
+/** a listener of this process's own that, as the forwarders, leaves this process to die of the signal (a phase's line: entry/stopped.ts) */
+export const diesOfSignal = (listener: (signal: NodeJS.Signals) => void) => void forwarders.add(listener)
+
+/** programs that only wait on this process's behalf (flock for its lock): ended as it dies of a signal, never left waiting */
+const helpers = new Set<Pick<ChildProcess, "kill" | "once">>()
+export const endsWithThisProcess = (helper: Pick<ChildProcess, "kill" | "once">) => {
+  helpers.add(helper)
+  helper.once("exit", () => helpers.delete(helper))
+}
+/** the helpers ended, as this process is about to die of a signal */
+export const endHelpers = () => {
+  for (const helper of helpers) helper.kill("SIGKILL")
+}
 const forwardSignals = (pid: number | undefined, confined: boolean): (() => void) => {
   const handlers = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((signal) => {
     const alone = process.listeners(signal).every((l) => forwarders.has(l))
@@ -189,6 +202,10 @@ const forwardSignals = (pid: number | undefined, confined: boolean): (() => void
       if (!alone) return
       if (confined) signalGroup(pid, "SIGKILL")
       unforward()
+      // and the others that leave it so (a phase's line, said already): the signal's default, so that this process dies
+      // at once, never running on to record the program's end as though it had ended of itself
+      for (const other of process.listeners(signal)) if (forwarders.has(other)) process.off(signal, other as () => void)
+      endHelpers()
       process.kill(process.pid, signal)
     }
     forwarders.add(handler)

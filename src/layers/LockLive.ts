@@ -20,7 +20,7 @@ import { LockError } from "../domain/errors.js"
 import type { LockShape } from "../services/Lock.js"
 import { childProcess } from "./builtins.js"
 import { reasonOf } from "./regular-file.js"
-import { keep, problemLine, programEnvironment, STDERR_KEPT_BYTES, whyNotSpawned, type Environment } from "./CommandsLive.js"
+import { endsWithThisProcess, keep, problemLine, programEnvironment, STDERR_KEPT_BYTES, whyNotSpawned, type Environment } from "./CommandsLive.js"
 
 /** a directory opened to be locked (its file's lock: openFile below) */
 const openDirectory = (path: string) =>
@@ -36,6 +36,7 @@ const flock = (env: Environment, path: string, fd: number, tryOnly = false) =>
   Effect.flatMap(childProcess, ({ spawn }) =>
     Effect.async<boolean, LockError>((resume) => {
       const child = spawn("flock", [...(tryOnly ? ["-n"] : []), "-x", "0"], { stdio: [fd, "ignore", "pipe"], env })
+      endsWithThisProcess(child)
       // what it says, up to its first STDERR_KEPT_BYTES as of any command: one that floods its stderr costs no more memory
       const errs: Array<Buffer> = []
       let errBytes = 0
