@@ -30,7 +30,8 @@ const start = async (route: Route): Promise<unknown> => {
       return exitAfterOutput(await route.run())
     case "Program": {
       if (route.echoOnly === true) stdoutIsEcho()
-      const [{ runMain }, program] = await Promise.all([import("./run.js"), route.load()])
+      // a phase's line when a signal stops it, loaded for phases alone (it brings node:child_process, which imds need not load)
+      const [{ runMain }, program] = await Promise.all([import("./run.js"), route.load(), route.echoOnly === true ? import("./stopped.js").then((m) => m.sayWhenStopped(route.errorPrefix)) : undefined])
       return runMain(program, route)
     }
   }

@@ -9,7 +9,6 @@ import { SimulationCommands } from "../layers/SimulationCommands.js"
 import type { Program, ProgramRoute } from "../programs/cli.js"
 import { describeCause } from "../programs/failure.js"
 import { exitAfterOutput } from "./exit.js"
-import { sayWhenStopped } from "./stopped.js"
 
 /**
  * Runs a command's program over the live services and exits with its status.
@@ -23,9 +22,8 @@ const platform = (): Platform => {
   return { ...livePlatform, commands: SimulationCommands(liveCommands, mode, (process.env.ROOT ?? "").replace(/\/+$/, ""), record) }
 }
 
-export const runMain = (program: Program, route: ProgramRoute): Promise<never> => {
-  if (route.echoOnly === true) sayWhenStopped(route.errorPrefix)
-  return Effect.runPromiseExit(
+export const runMain = (program: Program, route: ProgramRoute): Promise<never> =>
+  Effect.runPromiseExit(
     Effect.scoped(
       Layer.build(appLayer(process.env, route.logTag, platform(), { lenientConfig: route.lenientConfig ?? false, ...(route.log ? { log: route.log } : {}) })).pipe(
         Effect.flatMap((ctx) => Effect.provide(program, ctx))
@@ -38,4 +36,3 @@ export const runMain = (program: Program, route: ProgramRoute): Promise<never> =
       return exitAfterOutput(1)
     }
   )
-}

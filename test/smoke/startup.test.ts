@@ -50,4 +50,12 @@ describe("a start of the built program", () => {
     // it waits half a second for a request that does not come, then exits
     expect(await instance.run(["serve"], { ...env, TINY_CLOUD_RESIDENT_IDLE: "0.5" })).toEqual({ code: 0, stdout: "", stderr: "" })
   })
+
+  it("loads no child_process where it starts no program: imds, status", async () => {
+    const childHook = join(instance.dir, "child-process-hook.cjs")
+    writeFileSync(childHook, `process.on("exit", () => { if (process.moduleLoadList.includes("NativeModule child_process")) require("node:fs").writeSync(2, "loaded: child_process\\n") })\n`)
+    const env = { NODE_OPTIONS: `--require ${childHook}` }
+    expect(await instance.imds(["@hostname"], env)).toEqual({ code: 0, stdout: "web-1.example.internal", stderr: "" })
+    expect(await instance.run(["status"], env)).toMatchObject({ code: 0, stderr: "" })
+  })
 })
