@@ -179,9 +179,6 @@ export const readCommands = (
     return c.length === 0 ? [] : [{ kind: "argv", argv: c.map(argumentText), index }]
   })
 
-export const readTextList = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): ReadonlyArray<string> =>
-  decodeEach(TextList.value, value, path, notes).map((e) => e.value)
-
 /** a list that gave something, or was empty as written; undefined when every entry was skipped */
 export const nonEmpty = <A>(list: ReadonlyArray<A>, value: unknown): ReadonlyArray<A> | undefined =>
   list.length > 0 || (Array.isArray(value) && value.length === 0) ? list : undefined
