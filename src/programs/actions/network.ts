@@ -13,6 +13,7 @@ import { Metadata } from "../../services/Metadata.js"
 import { Network } from "../../services/Network.js"
 import { RootFs } from "../../services/RootFs.js"
 import { PhaseContext } from "../action.js"
+import { askUntilFound } from "../ask-until-found.js"
 import { INTERFACES, interfacesLockPath } from "../network/helper.js"
 
 /**
@@ -45,17 +46,8 @@ export const chooseInterface = Effect.gen(function* () {
   const ports = yield* Effect.filter(all, (i) => Effect.map(net.master(i), Option.isSome))
   // where every one is a port, they are all there is to choose from
   const ifaces = ports.length < all.length ? all.filter((i) => !ports.includes(i)) : all
-  let chosen: string | undefined
-  for (let n = 0; n <= linkWaitMax && chosen === undefined; n++) {
-    for (const i of ifaces) {
-      if ((yield* net.operstate(i)) === "up") {
-        chosen = i
-        break
-      }
-    }
-    if (chosen === undefined && n < linkWaitMax) yield* Effect.sleep("100 millis")
-  }
-  const iface = chosen ?? ifaces[0]!
+  const firstUp = Effect.findFirst(ifaces, (i) => Effect.map(net.operstate(i), (state) => state === "up"))
+  const iface = Option.getOrElse(yield* askUntilFound(firstUp, linkWaitMax + 1, "100 millis"), () => ifaces[0]!)
   yield* Effect.forEach(
     ifaces.filter((i) => i !== iface),
     (i) => link(i, "down"),
