@@ -22,7 +22,7 @@ const DEVICES = ["null", "zero", "random", "urandom"]
  * where, in the confinement, `imds` is (ROOT's installed program, and the node that runs it): the host's /usr,
  * bound over ROOT's, hides ROOT's /usr/bin/imds; this directory is first on the programs' PATH
  */
-export const CONFINED_PROGRAMS = "/run/.tiny-cloud-simulation"
+const CONFINED_PROGRAMS = "/run/.tiny-cloud-simulation"
 
 /** where `simulate` installs the program in the simulated image (make install's PREFIX=/usr) */
 const INSTALLED_PROGRAM = "/usr/lib/tiny-cloud/tiny-cloud.cjs"

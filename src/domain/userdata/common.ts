@@ -167,7 +167,7 @@ const withContainersAsText = (value: unknown, max: number, path: ReadonlyArray<K
  * bootcmd/runcmd: strings and argument lists, in order; null entries are passed over as cloud-init does.
  * `containersMax`: a list entry's maps and lists are its arguments as Python writes them, up to that many characters (cloud-config).
  */
-export const readCommands = (
+const readCommands = (
   value: unknown,
   path: ReadonlyArray<Key>,
   notes: Notes,
