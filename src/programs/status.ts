@@ -25,10 +25,10 @@ export interface StatusOptions {
 }
 
 /** how often `--wait` looks again: a small file read and two file tests */
-export const POLL_INTERVAL = Duration.millis(500)
+const POLL_INTERVAL = Duration.millis(500)
 
 /** exit status of `--wait` when the timeout passed first */
-export const TIMED_OUT = 3
+const TIMED_OUT = 3
 
 /** `--wait` run by a program of the phase that runs */
 const underPhase = (timeoutSeconds: number | undefined) =>

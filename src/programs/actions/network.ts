@@ -37,7 +37,7 @@ const link = (iface: string, state: "up" | "down") =>
  * chosen nor set down: its master carries its traffic, and a VF set down
  * turns the accelerated path off (hv_netvsc does not bring it up again)
  */
-export const chooseInterface = Effect.gen(function* () {
+const chooseInterface = Effect.gen(function* () {
   const net = yield* Network
   const { linkWaitMax } = yield* Config
   const all = yield* net.ethernets
@@ -56,7 +56,7 @@ export const chooseInterface = Effect.gen(function* () {
   return Option.some(iface)
 })
 
-export const defaultInterfaces = (iface: Option.Option<string>) =>
+const defaultInterfaces = (iface: Option.Option<string>) =>
   "auto lo\niface lo inet loopback\n\n" + Option.match(iface, { onNone: () => "", onSome: (i) => `auto ${i}\niface ${i}\n\tuse dhcp\n\n` })
 
 const interfacesFile = Effect.map(RootFs, (fs) => fs.at(INTERFACES))

@@ -120,7 +120,7 @@ export const unapplied = (account: Account, options: AccountOptions): ReadonlyAr
  * before keeps its password, and its own home, shell, uid and comment
  * (as cloud-init keeps them), which is said when user-data asks others.
  */
-export const createUser = (user: string, action = "create_default_user", options: AccountOptions = {}) =>
+const createUser = (user: string, action = "create_default_user", options: AccountOptions = {}) =>
   Effect.gen(function* () {
     const c = yield* Commands
     const account = yield* lookupAccount(user)
