@@ -171,7 +171,7 @@ const readCommands = (
   value: unknown,
   path: ReadonlyArray<Key>,
   notes: Notes,
-  argumentText: ArgumentText = String,
+  argumentText: ArgumentText,
   containersMax?: number
 ): ReadonlyArray<Command> =>
   decodeEach(CommandSchema, containersMax === undefined ? value : withContainersAsText(value, containersMax, path, notes), path, notes, "skip").flatMap(({ index, value: c }): Array<Command> => {
