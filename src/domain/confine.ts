@@ -88,9 +88,9 @@ export const CONFINED_ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/roo
  * the command line that runs `command` (a host path under `root`, or a
  * program on the instance's PATH) confined to `root`; arguments that are
  * host paths under `root` (a script run by its interpreter) are given as
- * the instance sees them
+ * the instance sees them; `node`, the Node.js that runs ROOT's program as `imds` inside
  */
-export const confinedCommand = (root: string, command: string, args: ReadonlyArray<string>, node: string = process.execPath): readonly [string, ReadonlyArray<string>] => {
+export const confinedCommand = (root: string, command: string, args: ReadonlyArray<string>, node: string): readonly [string, ReadonlyArray<string>] => {
   const inside = (path: string) => (path.startsWith(`${root}/`) ? path.slice(root.length) : path)
   // (--pid --fork: a process namespace of its own, whose programs end with it; --kill-child: and with unshare, when the phase ends it)
   return ["unshare", ["--mount", "--propagation", "private", "--map-root-user", "--pid", "--fork", "--kill-child", "/bin/sh", "-c", CONFINE, "confine", root, node, inside(command), ...args.map(inside)]]

@@ -146,7 +146,7 @@ const stopOnSignals = (done: () => void) => {
 /** why the user's programs cannot be confined here, or undefined when they can */
 const confinement = (root: string) =>
   new Promise<string | undefined>((done) => {
-    const [program, argv] = confinedCommand(root, "/bin/true", [])
+    const [program, argv] = confinedCommand(root, "/bin/true", [], process.execPath)
     const child = spawn(program, [...argv], { env: CONFINED_ENV, stdio: ["ignore", "ignore", "pipe"] })
     let err = ""
     child.stderr.on("data", (c: Buffer) => (err += c.toString()))
