@@ -373,7 +373,6 @@ const sameMac = (a: unknown, b: string): boolean =>
 
 export type JsonObject = Readonly<Record<string, unknown>>
 
-/** a field of a JSON object, undefined for anything else */
 /**
  * A parsed document's own datum `key` (a list's by its index): what a
  * document merely inherits (`constructor`, `toString`, a list's `length`)
