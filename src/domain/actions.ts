@@ -4,7 +4,7 @@
  * (INIT_ACTIONS_*) that is not listed is logged as `ACTION: unknown` at boot.
  */
 
-/** the program's own actions: a failure stops the phase */
+/** the program's own actions: a failure stops the phase, unless it is confined to the action (programs/engine.ts) */
 const CORE_ACTIONS = [
   "expand_root",
   "install_hotplugs",
