@@ -160,7 +160,7 @@ export const setEphemeralNetwork = Effect.gen(function* () {
     yield* info("set_ephemeral_network: no ethernet interface found")
     return
   }
-  if (yield* Effect.flatMap(Network, (n) => n.hasIpv4(iface.value))) return
+  if (yield* Effect.flatMap(Network, (n) => n.hasIpv4Route(iface.value))) return
   const { imdsDeadline } = yield* Config
   const noLease = `set_ephemeral_network: no DHCP lease on ${iface.value}`
   // chooseInterface has brought it up
