@@ -18,12 +18,12 @@ export const WIRESERVER = "168.63.129.16"
  * `KEY=VALUE` lines as udhcpc hands them to its script): Alpine's udhcpc keeps no
  * lease file, so its post-bound hook writes them (`udhcpc/post-bound/tiny-cloud`).
  */
-export const DHCP_OPTIONS_DIR = "/run/tiny-cloud/dhcp"
+const DHCP_OPTIONS_DIR = "/run/tiny-cloud/dhcp"
 
 const AGENT_HEADERS = { "x-ms-agent-name": "tiny-cloud", "x-ms-version": "2012-11-30" }
 
 /** DHCP option 245 as udhcpc writes an option it has no name for: the address as 8 hex digits (`A83F8110`) */
-export const addressOfOption245 = (hex: string): Option.Option<string> => {
+const addressOfOption245 = (hex: string): Option.Option<string> => {
   const m = /^([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex.trim())
   return m === null ? Option.none() : Option.some(m.slice(1, 5).map((h) => parseInt(h, 16)).join("."))
 }
@@ -34,14 +34,14 @@ export const addressOfOption245 = (hex: string): Option.Option<string> => {
  * `IFACE.lease` (`dhcpcd-IFACE.lease` before dhcpcd 7); dhcpcd hands its
  * hooks only the options it has names for, so 245 is read from there.
  */
-export const DHCPCD_LEASES_DIR = "/var/lib/dhcpcd"
+const DHCPCD_LEASES_DIR = "/var/lib/dhcpcd"
 
 /** the BOOTP header before the magic cookie and the options */
 const BOOTP_HEADER = 236
 const MAGIC_COOKIE = [0x63, 0x82, 0x53, 0x63]
 
 /** DHCP option 245 of a DHCP message (a dhcpcd lease) as an address; none when it has no such option of four bytes */
-export const option245OfLease = (message: Uint8Array): Option.Option<string> => {
+const option245OfLease = (message: Uint8Array): Option.Option<string> => {
   if (message.length < BOOTP_HEADER + 4 || MAGIC_COOKIE.some((b, i) => message[BOOTP_HEADER + i] !== b)) return Option.none()
   for (let at = BOOTP_HEADER + 4; at < message.length; ) {
     const code = message[at]!

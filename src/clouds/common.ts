@@ -26,7 +26,7 @@ export const AWS_NIC_PATHS: Readonly<Record<string, string>> = {
 }
 
 /** the most lines that name the entries a metadata read leaves out: a list of thousands is a read's few lines, not thousands in syslog */
-export const LEFT_OUT_LISTED = 100
+const LEFT_OUT_LISTED = 100
 
 /** a warning line for each entry left out, up to LEFT_OUT_LISTED of them, then one line counting the others */
 export const sayLeftOut = <A>(leftOut: ReadonlyArray<A>, line: (entry: A) => string, more: (count: number) => string) =>
@@ -368,12 +368,11 @@ export const listedKeys = (
 export const rendered = (value: unknown): Option.Option<Uint8Array> => Option.map(renderValue(value), bytesOf)
 
 /** MAC addresses compared by their hex digits, case-insensitively (`02:AB..`, `02ab..`) */
-export const sameMac = (a: unknown, b: string): boolean =>
+const sameMac = (a: unknown, b: string): boolean =>
   typeof a === "string" && a.replace(/[^0-9a-f]/gi, "").toLowerCase() === b.replace(/[^0-9a-f]/gi, "").toLowerCase()
 
 export type JsonObject = Readonly<Record<string, unknown>>
 
-/** a field of a JSON object, undefined for anything else */
 /**
  * A parsed document's own datum `key` (a list's by its index): what a
  * document merely inherits (`constructor`, `toString`, a list's `length`)

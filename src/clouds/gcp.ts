@@ -77,7 +77,7 @@ const LOGINS_NAMED = 10
  * `true`; `0`, `f`, `false`), in any case and blanks around it left out, as
  * cloud-init reads `true`; undefined for anything else
  */
-export const guestFlag = (flag: string): boolean | undefined => {
+const guestFlag = (flag: string): boolean | undefined => {
   const word = flag.trim().toLowerCase()
   return ["true", "t", "1"].includes(word) ? true : ["false", "f", "0"].includes(word) ? false : undefined
 }

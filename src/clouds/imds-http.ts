@@ -166,7 +166,7 @@ class DeadlinePassed {
   readonly _tag = "DeadlinePassed"
 }
 
-export const splitEndpoint = (endpoint: string, defaultPort = 80): { host: string; port: number } => {
+const splitEndpoint = (endpoint: string, defaultPort: number): { host: string; port: number } => {
   const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(endpoint)
   const host = (m?.[1] ?? endpoint).replace(/^\[|\]$/g, "")
   return { host, port: m?.[2] ? Number(m[2]) : defaultPort }

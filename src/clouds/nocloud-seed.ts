@@ -28,7 +28,7 @@ export interface SeedParams {
 
 /** where a `ds=nocloud` word was read, as its line names it */
 export const KERNEL_CMDLINE = "kernel cmdline"
-export const SMBIOS_SERIAL = "SMBIOS serial"
+const SMBIOS_SERIAL = "SMBIOS serial"
 
 const DS = /^(?:.*=)?ds=nocloud(?:-net)?(?:;(.*))?$/
 
@@ -167,7 +167,7 @@ const seedFileUrl = (seedFrom: string, name: SeedFile): URL | undefined => {
  * client, gives up at its fifth. cloud-init's requests allows 30, a browser's
  * bound; each hop here may take its retries, within the one IMDS_DEADLINE.
  */
-export const MAX_SEED_REDIRECTS = 5
+const MAX_SEED_REDIRECTS = 5
 
 /**
  * The seed files a seed need not have, which cloud-init's read_seeded takes as none whatever the answer: for them a 403
@@ -319,7 +319,7 @@ export interface LoadedSeed {
 }
 
 /** the unknown `ds=nocloud` keys named one by one; the others are counted in one line */
-export const MAX_UNKNOWN_KEYS_NAMED = 100
+const MAX_UNKNOWN_KEYS_NAMED = 100
 
 /**
  * Copies the seed byte-exact into `$TINY_CLOUD_VAR/nocloud/` once: from the

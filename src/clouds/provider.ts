@@ -38,9 +38,8 @@ export interface MetadataSource {
 
 /**
  * One cloud: how to recognise it offline, how to read its metadata, and how
- * it changes the phases' action lists. Adding a cloud is a file like this,
- * its line in `registry.ts`, its simulator file (`src/sim/clouds/NAME.ts`)
- * and its fixture directory (`test/fixtures/clouds/NAME/`).
+ * it changes the phases' action lists. Adding a cloud takes a file like this
+ * and six more places: README, "Adding a cloud".
  */
 export interface CloudProvider {
   readonly name: string

@@ -4,8 +4,8 @@
  * (INIT_ACTIONS_*) that is not listed is logged as `ACTION: unknown` at boot.
  */
 
-/** the program's own actions: a failure stops the phase */
-export const CORE_ACTIONS = [
+/** the program's own actions: a failure stops the phase, unless it is confined to the action (programs/engine.ts) */
+const CORE_ACTIONS = [
   "expand_root",
   "install_hotplugs",
   "set_ephemeral_network",
@@ -23,7 +23,7 @@ export const CORE_ACTIONS = [
 ] as const
 
 /** actions that carry out the user's own user-data */
-export const USERDATA_ACTIONS = [
+const USERDATA_ACTIONS = [
   "run_userdata",
   "userdata_user",
   "userdata_users",

@@ -17,8 +17,9 @@ export const APPEND_JOURNAL = ".write_files-appended"
  * boot is making, one a line (`USER DIGEST`, the digest of the saved
  * user-data), each written before its `adduser`. A rerun after a crash
  * between `adduser` and `chpasswd` knows the account is its own, not one the
- * image had, and sets its password. An image made from an instance whose
- * marker was removed by hand keeps the journal: its instances' other
+ * image had, and sets its password. An image that keeps the journal all
+ * the same (its builder's first boot killed between the marker and the
+ * journals' removal, the marker then removed by hand): its instances' other
  * user-data finds the accounts the image's.
  */
 export const USERS_JOURNAL = ".users-created"

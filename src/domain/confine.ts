@@ -22,7 +22,7 @@ const DEVICES = ["null", "zero", "random", "urandom"]
  * where, in the confinement, `imds` is (ROOT's installed program, and the node that runs it): the host's /usr,
  * bound over ROOT's, hides ROOT's /usr/bin/imds; this directory is first on the programs' PATH
  */
-export const CONFINED_PROGRAMS = "/run/.tiny-cloud-simulation"
+const CONFINED_PROGRAMS = "/run/.tiny-cloud-simulation"
 
 /** where `simulate` installs the program in the simulated image (make install's PREFIX=/usr) */
 const INSTALLED_PROGRAM = "/usr/lib/tiny-cloud/tiny-cloud.cjs"
@@ -88,9 +88,9 @@ export const CONFINED_ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/roo
  * the command line that runs `command` (a host path under `root`, or a
  * program on the instance's PATH) confined to `root`; arguments that are
  * host paths under `root` (a script run by its interpreter) are given as
- * the instance sees them
+ * the instance sees them; `node`, the Node.js that runs ROOT's program as `imds` inside
  */
-export const confinedCommand = (root: string, command: string, args: ReadonlyArray<string>, node: string = process.execPath): readonly [string, ReadonlyArray<string>] => {
+export const confinedCommand = (root: string, command: string, args: ReadonlyArray<string>, node: string): readonly [string, ReadonlyArray<string>] => {
   const inside = (path: string) => (path.startsWith(`${root}/`) ? path.slice(root.length) : path)
   // (--pid --fork: a process namespace of its own, whose programs end with it; --kill-child: and with unshare, when the phase ends it)
   return ["unshare", ["--mount", "--propagation", "private", "--map-root-user", "--pid", "--fork", "--kill-child", "/bin/sh", "-c", CONFINE, "confine", root, node, inside(command), ...args.map(inside)]]

@@ -167,7 +167,7 @@ export class LockError extends Data.TaggedError("LockError")<{ readonly path: st
  * A phase run by a program of the phase that holds the state directory's lock (a user-data script, runcmd): waiting
  * for that phase's end, which waits for this program, neither would ever end.
  */
-export class LockHeldByCaller extends Data.TaggedError("LockHeldByCaller")<{ readonly path: string }> {
+export class LockHeldByCaller extends Data.TaggedError("LockHeldByCaller")<{}> {
   override get message() {
     return `another phase is running: the one this command runs under (a program of it, a user-data script or runcmd), which would wait for it while it waits for that phase's end; not run`
   }

@@ -93,7 +93,7 @@ export const routeTableOf = (iface: string): number | undefined => {
  * fec0::/10 (site-local: the kernel gives it scope site) and ff00::/8. The kernel refuses some and gives others another scope (or
  * none), so a sync would add them again on every run.
  */
-export const isHostAddress = (canonical: string, family: Family): boolean => {
+const isHostAddress = (canonical: string, family: Family): boolean => {
   if (family === 4) {
     const first = Number(canonical.split(".")[0])
     return first !== 0 && first !== 127 && first < 224

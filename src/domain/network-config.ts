@@ -37,7 +37,7 @@ export interface StaticAddress {
  * may be wrapped in a top-level `network:`, as cloud-init accepts it. None
  * for `config: disabled`, DHCP-only configurations, and anything else.
  */
-export const staticAddresses = (document: unknown): ReadonlyArray<StaticAddress> => {
+const staticAddresses = (document: unknown): ReadonlyArray<StaticAddress> => {
   const doc = at(document, "network") !== undefined && at(document, "version") === undefined ? at(document, "network") : document
   const version = scalar(at(doc, "version"))
   if (version === "2") {

@@ -181,7 +181,7 @@ export const isBareIpv6 = (text: string): boolean => {
   return halves.length === 2 ? count <= 7 : count === 8
 }
 
-export const isEndpoint = (text: string): boolean => {
+const isEndpoint = (text: string): boolean => {
   if (isBareIpv6(text)) return true
   const port = ENDPOINT.exec(text)?.[2]
   return ENDPOINT.test(text) && (port === undefined || Number(port) <= 65535)

@@ -10,10 +10,6 @@ import type { Program, ProgramRoute } from "../programs/cli.js"
 import { describeCause } from "../programs/failure.js"
 import { exitAfterOutput } from "./exit.js"
 
-/**
- * Runs a command's program over the live services and exits with its status.
- * Failures print one line naming the problem, never a stack trace.
- */
 /** the live platform; a simulated instance's phases record (or confine) the user's own programs */
 const platform = (): Platform => {
   const mode = process.env[SIMULATION_ENV.mode]
@@ -22,6 +18,10 @@ const platform = (): Platform => {
   return { ...livePlatform, commands: SimulationCommands(liveCommands, mode, (process.env.ROOT ?? "").replace(/\/+$/, ""), record) }
 }
 
+/**
+ * Runs a command's program over the live services and exits with its status.
+ * Failures print one line naming the problem, never a stack trace.
+ */
 export const runMain = (program: Program, route: ProgramRoute): Promise<never> =>
   Effect.runPromiseExit(
     Effect.scoped(

@@ -11,11 +11,11 @@ const readConf = (env: Readonly<Record<string, string | undefined>>) =>
   })
 
 /** `$ROOT/etc/tiny-cloud.conf` and the environment, which wins; the first problem fails */
-export const loadSettings = (env: Readonly<Record<string, string | undefined>>) =>
+const loadSettings = (env: Readonly<Record<string, string | undefined>>) =>
   Effect.flatMap(readConf(env), (text) => Either.match(settingsFrom(env, text), { onLeft: (p) => Effect.fail(new ConfigError({ reason: p.message })), onRight: Effect.succeed }))
 
 /** the same whatever is wrong with it, the problems in `problems` (for `tiny-cloud config`) */
-export const loadSettingsLeniently = (env: Readonly<Record<string, string | undefined>>) =>
+const loadSettingsLeniently = (env: Readonly<Record<string, string | undefined>>) =>
   readConf(env).pipe(
     Effect.map((text) => settingsFromLeniently(env, text)),
     Effect.catchAll((e) => Effect.succeed({ ...settingsFromLeniently(env, ""), problems: [{ message: e.message }] }))

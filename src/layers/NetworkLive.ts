@@ -36,7 +36,7 @@ export const makeNetwork: Effect.Effect<NetworkShape, never, RootFs> = Effect.ge
             Effect.orElseSucceed(() => Option.none<string>())
           )
         : Effect.succeed(Option.none()),
-    hasIpv4: (iface) =>
+    hasIpv4Route: (iface) =>
       Effect.map(read(fs.at("/proc/net/route")), (routes) =>
         Option.match(routes, {
           onNone: () => false,

@@ -51,7 +51,7 @@ export const SimulationCommands = (base: CommandsShape, mode: UserCommands, root
           })
         : Effect.suspend(() => {
             appendFileSync(record, `${describe(command, args)}\n`)
-            const [program, argv] = confinedCommand(root, command, args)
+            const [program, argv] = confinedCommand(root, command, args, process.execPath)
             // as on a real boot: the program writes into the log itself, and is done when it exits, whatever it left in the background ('daemon &')
             return makeLiveCommands(streamEcho(process.stdout), confinedEnv(process.env), true).runLogged(program, argv, options).pipe(
               Effect.mapError((e) => new CommandError({ command, reason: e.reason }))

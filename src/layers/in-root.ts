@@ -9,7 +9,7 @@ import { lstatSync, readlinkSync, type Stats } from "node:fs"
 /** what to do with a link as the last component: follow it (in ROOT), keep it (the link itself), or refuse it */
 export type FinalLink = "follow" | "keep" | "refuse"
 
-export class Unresolvable extends Error {}
+class Unresolvable extends Error {}
 
 const MAX_LINKS = 40
 

@@ -14,7 +14,7 @@ export const reasonOf = (e: unknown): string => {
 }
 
 /** a file of the program's own written where it is (a log) that has other names: a hard link, left in an image, to another file, which the write would change */
-export const HARD_LINK = "is a hard link; refused"
+const HARD_LINK = "is a hard link; refused"
 
 /**
  * A log of the program's own, opened as `fd` to be written where it is (user-data.log): a regular file (a FIFO would

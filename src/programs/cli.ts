@@ -128,7 +128,7 @@ export const routeImds = (args: ReadonlyArray<string>): Route => {
 }
 
 /** the options of a command line as its spec declares them (`--timeout 5`, `--timeout=5`), each once; undefined for anything else */
-export const parseOptions = (name: string, args: ReadonlyArray<string>): Readonly<Record<string, string | true>> | undefined => {
+const parseOptions = (name: string, args: ReadonlyArray<string>): Readonly<Record<string, string | true>> | undefined => {
   const options = COMMANDS.find((c) => c.name === name)?.options ?? []
   const parsed: Record<string, string | true> = {}
   for (let i = 0; i < args.length; i++) {

@@ -142,12 +142,9 @@ export const configReport = (s: Settings, cloudKnown: boolean): ConfigReport => 
   return { valid: problems.length === 0, keys, warnings: [...fileWarnings(s), ...s.warnings], problems }
 }
 
-/** a value as tiny-cloud.conf may hold it */
-const quoted = shellWord
-
 /** every key as an assignment; those read from the environment only are comments, so that the output read back as tiny-cloud.conf warns of nothing */
 const render = (report: ConfigReport): string => {
-  const assignments = report.keys.map((k) => `${ENVIRONMENT_ONLY.has(k.key) ? "#" : ""}${k.key}=${quoted(k.value)}`)
+  const assignments = report.keys.map((k) => `${ENVIRONMENT_ONLY.has(k.key) ? "#" : ""}${k.key}=${shellWord(k.value)}`)
   const width = Math.min(48, Math.max(...assignments.map((a) => a.length)))
   return report.keys
     .map((k, i) => {

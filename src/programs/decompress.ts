@@ -21,7 +21,7 @@ const FORMATS: ReadonlyArray<Format> = [
   { name: "zstd", magic: [0x28, 0xb5, 0x2f, 0xfd], command: ["zstd", "-dc"] }
 ]
 
-export const compressionOf = (data: Uint8Array): Format | undefined =>
+const compressionOf = (data: Uint8Array): Format | undefined =>
   FORMATS.find((f) => f.magic.every((byte, i) => data[i] === byte))
 
 const gunzipLimited = (data: Uint8Array, maxBytes: number) =>

@@ -8,7 +8,7 @@ import { printable, sortedUnique } from "../domain/text.js"
 import { stderrHidden } from "../services/Log.js"
 import { Metadata, type CloudMetadata } from "../services/Metadata.js"
 import { Network } from "../services/Network.js"
-import { Output } from "../services/Output.js"
+import { Output, print } from "../services/Output.js"
 
 const SEPARATORS: ReadonlyMap<string, string> = new Map([["+n", "\n"], ["+s", " "], ["+t", "\t"]])
 
@@ -26,10 +26,8 @@ class NoSuchInterface extends Data.TaggedError("NoSuchInterface")<{ readonly ifa
 
 type KeyError = MetadataError | NotFound | NoSuchInterface
 
-const write = (data: string | Uint8Array) => Effect.flatMap(Output, (o) => o.stdout(data))
-
 const found = (key: string) => (value: Option.Option<string | Uint8Array>) =>
-  Option.match(value, { onNone: () => Effect.fail(new NotFound({ key })), onSome: write })
+  Option.match(value, { onNone: () => Effect.fail(new NotFound({ key })), onSome: print })
 
 /** a path goes on a request line: nothing there may be blank, a control character or outside ASCII (an empty one is the root) */
 const sendable = (path: string) => /^[\x21-\x7e]*$/.test(path)
@@ -47,10 +45,10 @@ const printKey = (md: CloudMetadata, key: string, hideStderr: boolean): Effect.E
         const { keys, dropped } = authorizedKeys(entries, { allowOptions: false })
         const said = dropped === 0 || hideStderr ? Effect.void : Effect.flatMap(Output, (o) => o.stderr(`imds: @ssh-keys: ${dropped === 1 ? "1 line that is not an OpenSSH public key, or has options in front of it" : `${dropped} lines that are not OpenSSH public keys, or have options in front of them`}, left out\n`))
         // sorted as written: a key's blanks made one (`TYPE  BLOB  comment`) may no longer sort where the line it came from did
-        return Effect.zipRight(said, write(sortedUnique(keys).map((k) => `${k}\n`).join("")))
+        return Effect.zipRight(said, print(sortedUnique(keys).map((k) => `${k}\n`).join("")))
       })
     case "@userdata":
-      return Effect.flatMap(md.userData, (d) => write(Option.getOrElse(d, () => new Uint8Array())))
+      return Effect.flatMap(md.userData, (d) => print(Option.getOrElse(d, () => new Uint8Array())))
     case "@nics":
       return Effect.flatMap(md.nics, found(key))
   }
@@ -85,7 +83,7 @@ const processKeys = (
       if (key === "-e" || key === "+e") state.ignoreErrors = key === "-e"
       // (in a `@nic:` list, as in the shell edition's, `-E`/`+E` are no switches: a verbatim sub-path, BEHAVIOUR.md §1)
       else if (nic === undefined && (key === "-E" || key === "+E")) state.hideStderr = key === "-E"
-      else if (SEPARATORS.has(key)) yield* write(SEPARATORS.get(key)!)
+      else if (SEPARATORS.has(key)) yield* print(SEPARATORS.get(key)!)
       else {
         const run: Effect.Effect<boolean, KeyError, Network | Output> =
           nic !== undefined

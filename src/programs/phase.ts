@@ -41,7 +41,7 @@ const oneAtATime = Effect.gen(function* () {
   const path = yield* fs.resolve(varDir)
   yield* guardStateDirectory(path)
   const waiting = Effect.flatMap(underLockHolder, (under) =>
-    under ? Effect.fail(new LockHeldByCaller({ path })) : notice("another phase is running; waiting for it to end")
+    under ? Effect.fail(new LockHeldByCaller()) : notice("another phase is running; waiting for it to end")
   )
   yield* (yield* Lock).directory(path, waiting)
   return true

@@ -69,7 +69,7 @@ const snapshot = (root: string): Snapshot => {
 const HOST_DIRECTORIES = ["TINY_CLOUD_VAR", "TINY_CLOUD_LOGS"]
 
 /** the environment a simulated instance's phases run with */
-export const simulationEnv = (fake: FakeSystem, cloud: SimCloud, sim: RunningSim): Record<string, string> => ({
+const simulationEnv = (fake: FakeSystem, cloud: SimCloud, sim: RunningSim): Record<string, string> => ({
   // a simulated instance's, whose link is up and whose simulator answers at once; the caller's own settings win, as on an instance
   TINY_CLOUD_LINK_WAIT_MAX: "1",
   IMDS_DEADLINE: "10",
@@ -101,7 +101,7 @@ let stoppedBy: NodeJS.Signals | undefined
  * console on a real boot, so that its log keeps the order it was written in (two pipes, read as they come, put
  * a script's output after the lines the phase wrote after it when this process was slow to read them)
  */
-export const runPhaseProcess = (phase: string, env: Record<string, string>) =>
+const runPhaseProcess = (phase: string, env: Record<string, string>) =>
   new Promise<{ code: number; output: string }>((resolve) => {
     // stopped by a signal: this process is about to die of it, and reports nothing more
     if (stoppedBy !== undefined) return
@@ -146,7 +146,7 @@ const stopOnSignals = (done: () => void) => {
 /** why the user's programs cannot be confined here, or undefined when they can */
 const confinement = (root: string) =>
   new Promise<string | undefined>((done) => {
-    const [program, argv] = confinedCommand(root, "/bin/true", [])
+    const [program, argv] = confinedCommand(root, "/bin/true", [], process.execPath)
     const child = spawn(program, [...argv], { env: CONFINED_ENV, stdio: ["ignore", "ignore", "pipe"] })
     let err = ""
     child.stderr.on("data", (c: Buffer) => (err += c.toString()))
@@ -321,7 +321,7 @@ interface SimulateOptions {
 }
 
 /** the options, or the one line saying what is wrong with them */
-export const parseSimulateArgs = (args: ReadonlyArray<string>): SimulateOptions | string => {
+const parseSimulateArgs = (args: ReadonlyArray<string>): SimulateOptions | string => {
   let cloud: SimCloud = "aws"
   let userData = Option.none<string>()
   let customData = Option.none<string>()

@@ -66,7 +66,7 @@ export const readRecord = Effect.map(loadRecord, ({ record }) => record)
  * or has ended; "self" is this process, and undefined where /proc is another
  * PID namespace's (whose /proc/self is not our pid)
  */
-export const processStartOf = (pid: number | "self") =>
+const processStartOf = (pid: number | "self") =>
   Effect.gen(function* () {
     const fs = yield* RootFs
     const stat = yield* fs.readTextIfExists(`/proc/${pid}/stat`)

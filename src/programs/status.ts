@@ -7,6 +7,7 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import { describeState, formatSeconds, isFinished, statusOf, userDataUnsaved, type PhaseRun, type RunRecord, type Status } from "../domain/run-record.js"
 import { Bootstrap } from "../services/Bootstrap.js"
 import { Output, print } from "../services/Output.js"
@@ -24,10 +25,10 @@ export interface StatusOptions {
 }
 
 /** how often `--wait` looks again: a small file read and two file tests */
-export const POLL_INTERVAL = Duration.millis(500)
+const POLL_INTERVAL = Duration.millis(500)
 
 /** exit status of `--wait` when the timeout passed first */
-export const TIMED_OUT = 3
+const TIMED_OUT = 3
 
 /** `--wait` run by a program of the phase that runs */
 const underPhase = (timeoutSeconds: number | undefined) =>
@@ -74,9 +75,7 @@ export const currentStatus = Effect.gen(function* () {
   return { status, record, unreadable }
 })
 
-const waitUntilSettled: Effect.Effect<unknown, never, Effect.Effect.Context<typeof currentStatus>> = Effect.flatMap(currentStatus, ({ status }) =>
-  status.settled ? Effect.void : Effect.zipRight(Effect.sleep(POLL_INTERVAL), Effect.suspend(() => waitUntilSettled))
-)
+const waitUntilSettled = Effect.repeat(currentStatus, { schedule: Schedule.spaced(POLL_INTERVAL), until: ({ status }) => status.settled })
 
 /**
  * How long a phase of the attempt took, or why it has no duration: an

@@ -16,7 +16,7 @@ const OctalModeText = Schema.String.pipe(Schema.pattern(/^(?:0o|0)?[0-7]{1,4}$/)
 const OctalModeNumber = Schema.Number.pipe(Schema.filter((n) => Number.isInteger(n) && /^[0-7]{1,4}$/.test(String(n)))).annotations({
   description: MODE_DESCRIPTION
 })
-export const OctalPermissions = Schema.Union(OctalModeText, OctalModeNumber).annotations({ description: MODE_DESCRIPTION })
+const OctalPermissions = Schema.Union(OctalModeText, OctalModeNumber).annotations({ description: MODE_DESCRIPTION })
 
 export const AlpineWriteFile = Schema.Struct({ ...writeFileFields, permissions: opt(OctalPermissions) }).annotations({ description: "a file map with path and content" })
 export type AlpineWriteFile = typeof AlpineWriteFile.Type

@@ -11,7 +11,7 @@ import { AbsolutePath, Flag, GroupName, isOwnerPart, LocalRepositoryUrl, opt, Pa
 
 /** `"wheel, adm"`, `[wheel, adm]`, or (deprecated in cloud-init, still read) a map whose keys are the groups */
 const GROUPS = 'groups ("a, b", a list of group names, or a map of them)'
-export const Groups = Schema.Union(
+const Groups = Schema.Union(
   Schema.String.pipe(Schema.filter((s) => s.split(",").every((g) => g.trim() === "" || Schema.is(GroupName)(g.trim())))).annotations({
     description: GROUPS
   }),
@@ -20,7 +20,7 @@ export const Groups = Schema.Union(
 ).annotations({ description: GROUPS })
 
 /** sudoers rules: a string, a list (null entries left out), true (taken as ALL=(ALL) NOPASSWD:ALL), false or null for none */
-export const Sudo = Schema.Union(Text, Schema.Array(Schema.NullOr(Text)), Flag).annotations({
+const Sudo = Schema.Union(Text, Schema.Array(Schema.NullOr(Text)), Flag).annotations({
   description: "sudo rules (a string or a list of strings), true or false"
 })
 
@@ -30,18 +30,18 @@ export const Shell = Schema.String.pipe(Schema.filter((s) => s === "" || /^\/[^\
 })
 
 const UID = "a user id such as 1001"
-export const Uid = Schema.Union(
+const Uid = Schema.Union(
   Schema.Number.pipe(Schema.filter((n) => Number.isInteger(n) && n >= 0 && n < 2 ** 31)).annotations({ description: UID }),
   Schema.String.pipe(Schema.pattern(/^[0-9]{1,9}$/)).annotations({ description: UID })
 ).annotations({ description: UID })
 
 /** the passwd comment field: no `:` or line break */
-export const Gecos = Schema.String.pipe(Schema.pattern(/^[^:\n\r\0]*$/)).annotations({ description: "a comment without : or line breaks" })
+const Gecos = Schema.String.pipe(Schema.pattern(/^[^:\n\r\0]*$/)).annotations({ description: "a comment without : or line breaks" })
 
 /** a crypt(3) hash as chpasswd -e takes it */
-export const PasswordHash = Schema.String.pipe(Schema.pattern(/^[^:\n\r\0]*$/)).annotations({ description: "a password hash" })
+const PasswordHash = Schema.String.pipe(Schema.pattern(/^[^:\n\r\0]*$/)).annotations({ description: "a password hash" })
 /** a password in clear text, for chpasswd to hash: one line */
-export const PlainPassword = Schema.String.pipe(Schema.pattern(/^[^\n\r\0]*$/)).annotations({ description: "a password on one line" })
+const PlainPassword = Schema.String.pipe(Schema.pattern(/^[^\n\r\0]*$/)).annotations({ description: "a password on one line" })
 
 /**
  * A flag cloud-init reads as a Python condition (`if kwargs.get(KEY)`), not as a word: any string that is not empty is
@@ -124,7 +124,7 @@ export const ownerSides = (owner: string): readonly [string, string | undefined]
 export const keepsOwnerSide = (side: string | undefined): boolean => side === undefined || side === "" || side === "-1" || side.toLowerCase() === "none"
 
 /** cloud-init's `owner`: `user:group`, `user` (group unchanged), `:group` (user unchanged); an empty side, `-1` or `none` is left as it is */
-export const CloudOwner = Schema.String.pipe(
+const CloudOwner = Schema.String.pipe(
   Schema.filter((s) => ownerSides(s).every((side) => keepsOwnerSide(side) || isOwnerPart(side!)))
 ).annotations({ description: "an owner such as root:root" })
 

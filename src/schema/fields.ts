@@ -56,7 +56,7 @@ export const PackageVersion = Schema.String.pipe(Schema.filter((s) => s === "" |
 })
 
 /** One argument of a command given as a list; numbers, booleans and null are taken as their text, as cloud-init does. */
-export const Argument = Schema.Union(Schema.String, Schema.Number, Schema.Boolean, Schema.Null).annotations({ description: "a string" })
+const Argument = Schema.Union(Schema.String, Schema.Number, Schema.Boolean, Schema.Null).annotations({ description: "a string" })
 
 /** A string is a shell command line; a list is a program and its arguments. */
 export const Command = Schema.Union(Text, Schema.Array(Argument)).annotations({
@@ -67,7 +67,7 @@ export const Command = Schema.Union(Text, Schema.Array(Argument)).annotations({
 export const isOwnerPart = (p: string): boolean => /^(?:[A-Za-z0-9_][A-Za-z0-9_.-]*\$?|[0-9]+)$/.test(p)
 
 /** `user`, `user:group`; names or numeric ids. */
-export const Owner = Schema.String.pipe(
+const Owner = Schema.String.pipe(
   Schema.filter((s) => {
     const parts = s.split(":")
     return parts.length <= 2 && parts.every(isOwnerPart)
@@ -136,7 +136,7 @@ const RepositoryVersion = Schema.String.pipe(Schema.filter((s) => s === "" || is
   description: "a version string such as v3.20 or edge"
 })
 
-export const RepositoryName = Schema.String.pipe(Schema.filter(isRepositoryPart)).annotations({ description: "a repository name such as main or community" })
+const RepositoryName = Schema.String.pipe(Schema.filter(isRepositoryPart)).annotations({ description: "a repository name such as main or community" })
 
 export const ApkRepository = Schema.Struct({
   base_url: RepositoryUrl,

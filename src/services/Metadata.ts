@@ -4,7 +4,7 @@ import * as FiberRef from "effect/FiberRef"
 import type * as Option from "effect/Option"
 import type { MetadataError } from "../domain/errors.js"
 
-export const NIC_ALIASES = ["@mac", "@ipv4", "@ipv6", "@ipv4-net", "@ipv6-net", "@ipv4-prefix", "@ipv6-prefix"] as const
+const NIC_ALIASES = ["@mac", "@ipv4", "@ipv6", "@ipv4-net", "@ipv6-net", "@ipv4-prefix", "@ipv6-prefix"] as const
 export type NicAlias = (typeof NIC_ALIASES)[number]
 
 export const isNicAlias = (key: string): key is NicAlias => (NIC_ALIASES as ReadonlyArray<string>).includes(key)

@@ -12,7 +12,7 @@ export interface NetworkShape {
   /** the interface this one is a port of (sysfs `master`: a bond, a bridge, Azure's synthetic NIC for its VF); None for none */
   readonly master: (iface: string) => Effect.Effect<Option.Option<string>>
   /** whether the interface already has an IPv4 route (from `$ROOT/proc/net/route`) */
-  readonly hasIpv4: (iface: string) => Effect.Effect<boolean>
+  readonly hasIpv4Route: (iface: string) => Effect.Effect<boolean>
 }
 
 export class Network extends Context.Tag("tiny-cloud/Network")<Network, NetworkShape>() {}

@@ -178,6 +178,9 @@ const listRunsCloudInitPer = (argv: ReadonlyArray<string>): boolean => {
   return argv[at] === "cloud-init-per" && FREQUENCIES.includes(argv[at + 1] ?? "")
 }
 
+/** a delimiter's word without its quotes and escapes, as the shell ends the here-document at it */
+const DELIMITER_QUOTES = /\$'((?:[^'\\\n]|\\.)*)'|'([^'\n]*)'|"([^"\n]*)"|\\(.)/g
+
 /**
  * a here-document's operator and delimiter (`<<EOF`, `<<-'EOF'`, `<< "EOF"`), not a here-string (`<<<`) nor a shift (`1<<2`);
  * a quoted string (`"a\"b"` and `$'a\'b'` with their escapes), an escaped character, an arithmetic expansion (one level of parentheses in it), a parameter expansion and a
@@ -187,8 +190,6 @@ const listRunsCloudInitPer = (argv: ReadonlyArray<string>): boolean => {
  * The delimiter is one word however its parts are quoted (`<<"E"OF`, `<<E\OF`, `<<'EOF'\r`, `<<$'EOF'`): the word without its quotes
  * (a `$'...'` part with its escapes decoded, as busybox ash and bash end the here-document at `EOF`; one the line does not close runs to its end)
  */
-/** a delimiter's word without its quotes and escapes, as the shell ends the here-document at it */
-const DELIMITER_QUOTES = /\$'((?:[^'\\\n]|\\.)*)'|'([^'\n]*)'|"([^"\n]*)"|\\(.)/g
 const HEREDOC = /(?<![<0-9])<<(?!<)(-?)[ \t]*((?:\$'(?:[^'\\\n]|\\.)*(?:'|\\?$)|'[^'\n]*'|"[^"\n]*"|\\.|[^ \t\n;&|<>()'"`\\0-9])(?:\$'(?:[^'\\\n]|\\.)*(?:'|\\?$)|'[^'\n]*'|"[^"\n]*"|\\.|[^ \t\n;&|<>()'"`\\])*)|\$'(?:[^'\\\n]|\\.)*('|\\?$)|'[^'\n]*('|$)|"(?:[^"\\\n]|\\.)*("|\\?$)|\\.|\$\(\((?:[^()\n]|\([^()\n]*\))*\)\)|\$\{[^{}$\n]*\}|(?:^|(?<=[ \t;&|(])|(?<=(?:^|[^)])\))(?<!\$\([^()\n]*\)))#.*/g
 /** a `$'...'` part's text (between its quotes) with its escapes decoded: ansiC reads and gives bytes, the line is text */
 const ansiCText = (text: string): string => {

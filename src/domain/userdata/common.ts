@@ -167,20 +167,17 @@ const withContainersAsText = (value: unknown, max: number, path: ReadonlyArray<K
  * bootcmd/runcmd: strings and argument lists, in order; null entries are passed over as cloud-init does.
  * `containersMax`: a list entry's maps and lists are its arguments as Python writes them, up to that many characters (cloud-config).
  */
-export const readCommands = (
+const readCommands = (
   value: unknown,
   path: ReadonlyArray<Key>,
   notes: Notes,
-  argumentText: ArgumentText = String,
+  argumentText: ArgumentText,
   containersMax?: number
 ): ReadonlyArray<Command> =>
   decodeEach(CommandSchema, containersMax === undefined ? value : withContainersAsText(value, containersMax, path, notes), path, notes, "skip").flatMap(({ index, value: c }): Array<Command> => {
     if (typeof c === "string") return [{ kind: "shell", script: c, index }]
     return c.length === 0 ? [] : [{ kind: "argv", argv: c.map(argumentText), index }]
   })
-
-export const readTextList = (value: unknown, path: ReadonlyArray<Key>, notes: Notes): ReadonlyArray<string> =>
-  decodeEach(TextList.value, value, path, notes).map((e) => e.value)
 
 /** a list that gave something, or was empty as written; undefined when every entry was skipped */
 export const nonEmpty = <A>(list: ReadonlyArray<A>, value: unknown): ReadonlyArray<A> | undefined =>

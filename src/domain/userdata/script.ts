@@ -2,8 +2,6 @@
 import type { Command } from "./model.js"
 import { singleQuoted } from "../shell-words.js"
 
-/** one argument for `sh`, in single quotes */
-const quoted = singleQuoted
 
 /**
  * `#!/bin/sh`, then each entry on its own line in order: a string as
@@ -11,4 +9,4 @@ const quoted = singleQuoted
  * `cd` or `export` carry over to the lines after it.
  */
 export const commandScript = (commands: ReadonlyArray<Command>): string =>
-  ["#!/bin/sh", ...commands.map((c) => (c.kind === "shell" ? c.script : c.argv.map(quoted).join(" ")))].map((line) => `${line}\n`).join("")
+  ["#!/bin/sh", ...commands.map((c) => (c.kind === "shell" ? c.script : c.argv.map(singleQuoted).join(" ")))].map((line) => `${line}\n`).join("")

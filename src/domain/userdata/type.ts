@@ -6,7 +6,7 @@
 import type { ActionChange } from "../plan.js"
 import { LINE_BREAK, printable, textOf } from "../text.js"
 
-export const USERDATA_TYPES = ["missing", "unknown", "script", "alpine-config", "cloud-config", "multipart"] as const
+const USERDATA_TYPES = ["missing", "unknown", "script", "alpine-config", "cloud-config", "multipart"] as const
 export type UserDataType = (typeof USERDATA_TYPES)[number]
 
 /** cloud-init looks for MIME headers in the first 4 KiB */
@@ -55,7 +55,7 @@ export const whyNotRead = (word: string): string | undefined => (Object.hasOwn(N
  * 4 KiB mark cut. Its lines end at LF, CR LF or a CR alone, as Python's email
  * reads them (src/domain/userdata/mime.ts splits them so).
  */
-export const isMime = (head: string): boolean => {
+const isMime = (head: string): boolean => {
   const lines = head.split(LINE_BREAK)
   let i = lines[0]?.startsWith("From ") ? 1 : 0
   let type = false

@@ -235,7 +235,7 @@ const PYYAML_DATETIME = /^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[Tt]|[ \t]+)([0
  * other text, and for a time Python's datetime refuses (PyYAML reads no such
  * document, nor does cloud-init: a #cloud-config holding one is refused, refusedTimestamp).
  */
-export const pythonDatetime = (text: string): string | undefined => {
+const pythonDatetime = (text: string): string | undefined => {
   const m = PYYAML_DATETIME.exec(text)
   if (m === null) return undefined
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number]

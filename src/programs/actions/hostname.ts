@@ -40,7 +40,7 @@ const hostnameOf = (served: string) => {
  * of the first one there (an earlier bootstrap's name, or the image's), the
  * others go, so that a name the host no longer has does not stay its own.
  */
-export const withOwnName = (hosts: string, line: string): string => {
+const withOwnName = (hosts: string, line: string): string => {
   const lines = hosts.split("\n")
   const own = lines.findIndex((l) => /^127\.0\.1\.1\s/.test(l))
   if (own < 0) return `${hosts}${hosts === "" || hosts.endsWith("\n") ? "" : "\n"}${line}\n`

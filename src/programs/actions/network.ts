@@ -13,6 +13,7 @@ import { Metadata } from "../../services/Metadata.js"
 import { Network } from "../../services/Network.js"
 import { RootFs } from "../../services/RootFs.js"
 import { PhaseContext } from "../action.js"
+import { askUntilFound } from "../ask-until-found.js"
 import { INTERFACES, interfacesLockPath } from "../network/helper.js"
 
 /**
@@ -36,7 +37,7 @@ const link = (iface: string, state: "up" | "down") =>
  * chosen nor set down: its master carries its traffic, and a VF set down
  * turns the accelerated path off (hv_netvsc does not bring it up again)
  */
-export const chooseInterface = Effect.gen(function* () {
+const chooseInterface = Effect.gen(function* () {
   const net = yield* Network
   const { linkWaitMax } = yield* Config
   const all = yield* net.ethernets
@@ -45,17 +46,8 @@ export const chooseInterface = Effect.gen(function* () {
   const ports = yield* Effect.filter(all, (i) => Effect.map(net.master(i), Option.isSome))
   // where every one is a port, they are all there is to choose from
   const ifaces = ports.length < all.length ? all.filter((i) => !ports.includes(i)) : all
-  let chosen: string | undefined
-  for (let n = 0; n <= linkWaitMax && chosen === undefined; n++) {
-    for (const i of ifaces) {
-      if ((yield* net.operstate(i)) === "up") {
-        chosen = i
-        break
-      }
-    }
-    if (chosen === undefined && n < linkWaitMax) yield* Effect.sleep("100 millis")
-  }
-  const iface = chosen ?? ifaces[0]!
+  const firstUp = Effect.findFirst(ifaces, (i) => Effect.map(net.operstate(i), (state) => state === "up"))
+  const iface = Option.getOrElse(yield* askUntilFound(firstUp, linkWaitMax + 1, "100 millis"), () => ifaces[0]!)
   yield* Effect.forEach(
     ifaces.filter((i) => i !== iface),
     (i) => link(i, "down"),
@@ -64,7 +56,7 @@ export const chooseInterface = Effect.gen(function* () {
   return Option.some(iface)
 })
 
-export const defaultInterfaces = (iface: Option.Option<string>) =>
+const defaultInterfaces = (iface: Option.Option<string>) =>
   "auto lo\niface lo inet loopback\n\n" + Option.match(iface, { onNone: () => "", onSome: (i) => `auto ${i}\niface ${i}\n\tuse dhcp\n\n` })
 
 const interfacesFile = Effect.map(RootFs, (fs) => fs.at(INTERFACES))
@@ -168,7 +160,7 @@ export const setEphemeralNetwork = Effect.gen(function* () {
     yield* info("set_ephemeral_network: no ethernet interface found")
     return
   }
-  if (yield* Effect.flatMap(Network, (n) => n.hasIpv4(iface.value))) return
+  if (yield* Effect.flatMap(Network, (n) => n.hasIpv4Route(iface.value))) return
   const { imdsDeadline } = yield* Config
   const noLease = `set_ephemeral_network: no DHCP lease on ${iface.value}`
   // chooseInterface has brought it up

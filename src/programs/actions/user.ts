@@ -120,8 +120,9 @@ export const unapplied = (account: Account, options: AccountOptions): ReadonlyAr
  * before keeps its password, and its own home, shell, uid and comment
  * (as cloud-init keeps them), which is said when user-data asks others.
  */
-export const createUser = (user: string, action = "create_default_user", options: AccountOptions = {}) =>
+const createUser = (user: string, options: AccountOptions) =>
   Effect.gen(function* () {
+    const action = "create_default_user"
     const c = yield* Commands
     const account = yield* lookupAccount(user)
     const existed = Option.isSome(account)
@@ -173,7 +174,7 @@ export const createDefaultUser = Effect.gen(function* () {
   const user = yield* Ref.get(ctx.cloudUser)
   const { wheel, ...account } = yield* Ref.get(ctx.cloudUserAccount)
   const rights: AccountOptions = wheel === false ? { wheel } : {}
-  const withDefaults = createUser(user, "create_default_user", rights)
+  const withDefaults = createUser(user, rights)
   if (Object.keys(account).length === 0) return yield* withDefaults
   const madeWithout = (reason: string) =>
     Effect.all([warn(`create_default_user: ${reason}; made without the account options user-data asks`), Ref.set(ctx.cloudUserAccountRefused, reason), withDefaults], { discard: true })
@@ -182,7 +183,7 @@ export const createDefaultUser = Effect.gen(function* () {
   const missed = Option.isSome(found) && (yield* madeThisBoot(user)) ? unapplied(found.value, account) : []
   if (missed.length > 0) return yield* madeWithout(`user-data's ${missed.join(", ")} not applied`)
   // (the account made, a grant that could not be written fails the action alone: the options were applied)
-  yield* createUser(user, "create_default_user", { ...account, ...rights }).pipe(
+  yield* createUser(user, { ...account, ...rights }).pipe(
     Effect.catchAll((e) => (e._tag === "UnusableValue" ? Effect.fail(e) : madeWithout(e.message)))
   )
 })

@@ -17,6 +17,7 @@ import { debug, err, info, warn } from "../../services/Log.js"
 import { Metadata } from "../../services/Metadata.js"
 import { Network } from "../../services/Network.js"
 import { envValue, failed, helper } from "./helper.js"
+import { askUntilFound } from "../ask-until-found.js"
 
 /** how long to wait for the IPv6 router of the link, and how often to look */
 const ROUTER_WAIT_TRIES = 20
@@ -68,14 +69,11 @@ const nicMetadata = (mac: string) =>
 
 /** the link's IPv6 router, as its default route names it; waits for router advertisements up to 10 s */
 const ipv6Router = (iface: string) =>
-  Effect.gen(function* () {
-    for (let tries = ROUTER_WAIT_TRIES; tries > 0; tries--) {
-      const gateway = parseDefaultGateway(yield* show(["-6", "route", "show", "dev", iface, "default"]))
-      if (gateway !== undefined) return Option.some(gateway)
-      if (tries > 1) yield* Effect.sleep(ROUTER_WAIT_EVERY)
-    }
-    return Option.none<string>()
-  })
+  askUntilFound(
+    Effect.map(show(["-6", "route", "show", "dev", iface, "default"]), (shown) => Option.fromNullable(parseDefaultGateway(shown))),
+    ROUTER_WAIT_TRIES,
+    ROUTER_WAIT_EVERY
+  )
 
 /** the routes of table T it lacks (`missingRoutes`): IPv4 default and subnet routes, IPv6 default route; true when all went well */
 const tableRoutes = (iface: string, table: number, family: Family, primary: string | undefined, subnet: string) =>

@@ -20,7 +20,7 @@ import { envValue, failed, helper } from "./helper.js"
 const VENDOR_OFFSET = 3072
 const VENDOR_LENGTH = 32
 /** the vendor data may lag the device at attach time */
-export const VENDOR_DATA_WAIT = Duration.seconds(3)
+const VENDOR_DATA_WAIT = Duration.seconds(3)
 const RETRY_EVERY = Duration.millis(100)
 
 /**
@@ -33,7 +33,7 @@ const RETRY_EVERY = Duration.millis(100)
  * registered or imported with that root device have it) give `{ unlinked }`,
  * why. Undefined when it holds no such name (yet).
  */
-export const ebsName = (identify: Uint8Array): { readonly letters: string } | { readonly unlinked: string } | undefined => {
+const ebsName = (identify: Uint8Array): { readonly letters: string } | { readonly unlinked: string } | undefined => {
   const area = Buffer.from(identify.subarray(VENDOR_OFFSET, VENDOR_OFFSET + VENDOR_LENGTH)).toString("latin1")
   const text = area.split("\0")[0]!.trim()
   const m = /^(?:(ephemeral\d+):)?(?:(?:\/dev\/)?((?:sd|xvd)([a-z]{1,2}))(\d*)|(none))$/.exec(text)

@@ -17,7 +17,7 @@ import { basicAuthorization } from "../../domain/text.js"
 import type { FileSource } from "../../domain/userdata/model.js"
 import { Http, type HttpRequest } from "../../services/Http.js"
 
-export class SourceFetchFailed extends Data.TaggedError("SourceFetchFailed")<{
+class SourceFetchFailed extends Data.TaggedError("SourceFetchFailed")<{
   readonly reason: string
   /** worth another try: no answer, or a transient one */
   readonly transient: boolean

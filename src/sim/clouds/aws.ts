@@ -28,15 +28,15 @@ import {
   reply
 } from "../instance.js"
 
-export const AWS_TOKEN_HEADER = "x-aws-ec2-metadata-token"
-export const AWS_TTL_HEADER = "x-aws-ec2-metadata-token-ttl-seconds"
+const AWS_TOKEN_HEADER = "x-aws-ec2-metadata-token"
+const AWS_TTL_HEADER = "x-aws-ec2-metadata-token-ttl-seconds"
 const MAX_TTL = 21600
 
 /** where the simulated instance runs, named as EC2 names its places (EC2 serves these on every instance) */
-export const AWS_REGION = "us-east-1"
-export const AWS_AVAILABILITY_ZONE = "us-east-1a"
-export const AWS_AVAILABILITY_ZONE_ID = "use1-az1"
-export const AWS_INSTANCE_TYPE = "t3.micro"
+const AWS_REGION = "us-east-1"
+const AWS_AVAILABILITY_ZONE = "us-east-1a"
+const AWS_AVAILABILITY_ZONE_ID = "use1-az1"
+const AWS_INSTANCE_TYPE = "t3.micro"
 
 const unauthorized = (): CloudReply =>
   reply(
@@ -52,7 +52,7 @@ const badRequest = (): CloudReply =>
     "text/html"
   )
 
-export const awsTree = (options: CloudHandlerOptions): TreeDir => {
+const awsTree = (options: CloudHandlerOptions): TreeDir => {
   const instance = options.instance
   const keys = present(instance.sshKeys)
   const nics = nicsOf(instance)

@@ -52,9 +52,9 @@ const jsonError = (status: number, error: string, extra?: Record<string, unknown
 const NEWEST_VERSIONS = ["2023-07-01", "2021-12-13", "2021-05-01"]
 
 /** Azure writes MACs as twelve upper-case hex digits, no separators */
-export const azureMac = (mac: string): string => mac.replace(/[^0-9a-fA-F]/g, "").toUpperCase()
+const azureMac = (mac: string): string => mac.replace(/[^0-9a-fA-F]/g, "").toUpperCase()
 
-export const azureTree = (options: CloudHandlerOptions): TreeDir => {
+const azureTree = (options: CloudHandlerOptions): TreeDir => {
   const instance = options.instance
   const name = instance.hostname
   return {
@@ -93,7 +93,7 @@ const WIRESERVER_VERSION = "2012-11-30"
 const XML = "text/xml; charset=utf-8"
 
 /** the goal state's identities for this instance */
-export const azureGoalState = (options: CloudHandlerOptions) => ({
+const azureGoalState = (options: CloudHandlerOptions) => ({
   incarnation: "1",
   containerId: "c6d5fe1a-3c2b-4b8e-9a51-5e0f7c1d2b34",
   instanceId: `${options.instanceId}.${options.instance.hostname?.split(".")[0] ?? "vm"}`

@@ -70,7 +70,7 @@ const interfaces = (options: CloudHandlerOptions, address: "address" | "ip_addre
   }
 }
 
-export const digitaloceanTree = (options: CloudHandlerOptions): TreeDir => {
+const digitaloceanTree = (options: CloudHandlerOptions): TreeDir => {
   const instance = options.instance
   return {
     id: options.instanceId,
@@ -88,7 +88,7 @@ export const digitaloceanTree = (options: CloudHandlerOptions): TreeDir => {
 }
 
 /** `/metadata/v1.json`: the same data under the document's own names */
-export const digitaloceanDocument = (options: CloudHandlerOptions): unknown => {
+const digitaloceanDocument = (options: CloudHandlerOptions): unknown => {
   const instance = options.instance
   return {
     droplet_id: Number(options.instanceId),

@@ -43,7 +43,7 @@ const FLAVOR = { "Metadata-Flavor": "Google" }
 const GCP_TEXT = "application/text"
 
 /** GCP's `ssh-keys` attribute: `login:key` lines */
-export const gcpSshKeys = (keys: ReadonlyArray<string> | undefined, login = "alpine"): string | undefined =>
+const gcpSshKeys = (keys: ReadonlyArray<string> | undefined, login = "alpine"): string | undefined =>
   lines(present(keys).map((k) => `${login}:${k}`))
 
 /** keys every real project has that are not the instance user's: another user's, and one Google's tools added for a while, expired */
@@ -58,7 +58,7 @@ const instanceSshKeys = (keys: ReadonlyArray<string> | undefined): string | unde
   return own === undefined ? undefined : `${own}\n${GCP_OTHER_KEYS.join("\n")}`
 }
 
-export const gcpTree = (options: CloudHandlerOptions): TreeDir => {
+const gcpTree = (options: CloudHandlerOptions): TreeDir => {
   const instance = options.instance
   return {
     instance: {

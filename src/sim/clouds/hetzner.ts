@@ -23,7 +23,7 @@ import {
 
 const notFound = (): CloudReply => reply(404, "not found\n")
 
-export const hetznerValues = (options: CloudHandlerOptions): Record<string, string | undefined> => {
+const hetznerValues = (options: CloudHandlerOptions): Record<string, string | undefined> => {
   const instance = options.instance
   const nic = nicsOf(instance)[0]
   return {

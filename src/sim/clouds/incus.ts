@@ -25,7 +25,7 @@ import {
 /** the guest API's errors are plain text, as Go's http.Error writes them: `not found`, `not authorized` */
 const failure = (status: number, text: string): CloudReply => reply(status, `${text}\n`)
 
-export const incusMetaData = (options: CloudHandlerOptions): string => {
+const incusMetaData = (options: CloudHandlerOptions): string => {
   const instance = options.instance
   const name = instance.localHostname ?? instance.hostname
   const out = ["#cloud-config", `instance-id: ${yamlScalar(options.instanceId)}`]
@@ -34,7 +34,7 @@ export const incusMetaData = (options: CloudHandlerOptions): string => {
 }
 
 /** the config keys the instance has set, and their values */
-export const incusConfig = (options: CloudHandlerOptions): Record<string, Uint8Array> => {
+const incusConfig = (options: CloudHandlerOptions): Record<string, Uint8Array> => {
   const { userData, vendorData, networkConfig, legacyUserDataKey } = options.instance
   const config: Record<string, Uint8Array> = {}
   if (userData !== undefined) config[legacyUserDataKey ? "user.user-data" : "cloud-init.user-data"] = userData
@@ -47,7 +47,7 @@ export const incusConfig = (options: CloudHandlerOptions): Record<string, Uint8A
  * `/1.0/devices`: the instance's devices by name, as configured (a NIC per interface, the root disk); cloud-init reads
  * it with the meta-data and config, and takes a guest API without it for no API at all
  */
-export const incusDevices = (options: CloudHandlerOptions): Record<string, Record<string, string>> => {
+const incusDevices = (options: CloudHandlerOptions): Record<string, Record<string, string>> => {
   const nics = Math.max(1, options.instance.nics?.length ?? 0)
   const devices: Record<string, Record<string, string>> = { root: { type: "disk", path: "/", pool: "default" } }
   for (let i = 0; i < nics; i++) devices[`eth${i}`] = { type: "nic", name: `eth${i}`, network: "incusbr0" }

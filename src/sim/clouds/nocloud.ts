@@ -21,7 +21,7 @@ const SEED_PATH = "/seed/"
 const DEFAULT_ID = "iid-sim-nocloud"
 
 /** meta-data as YAML: `instance-id`, `local-hostname`, `hostname`, `public-keys` (a list of strings) */
-export const nocloudMetaData = (instance: SimInstance, instanceId = instance.instanceId ?? DEFAULT_ID): string => {
+const nocloudMetaData = (instance: SimInstance, instanceId = instance.instanceId ?? DEFAULT_ID): string => {
   const out = [`instance-id: ${yamlScalar(instanceId)}`]
   if (instance.localHostname !== undefined) out.push(`local-hostname: ${yamlScalar(instance.localHostname)}`)
   if (instance.hostname !== undefined) out.push(`hostname: ${yamlScalar(instance.hostname)}`)

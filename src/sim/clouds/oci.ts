@@ -33,9 +33,9 @@ const jsonError = (status: number, code: string, message: string): CloudReply =>
   reply(status, JSON.stringify({ code, message }, null, 2), JSON_TYPE)
 
 /** OCI writes MACs upper-case, colon-separated */
-export const ociMac = (mac: string): string => mac.toUpperCase()
+const ociMac = (mac: string): string => mac.toUpperCase()
 
-export const ociTree = (options: CloudHandlerOptions): TreeDir => {
+const ociTree = (options: CloudHandlerOptions): TreeDir => {
   const instance = options.instance
   const id = options.instanceId
   return {

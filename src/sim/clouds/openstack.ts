@@ -48,7 +48,7 @@ const ipv6Mask = (bits: number): string => {
   return last === 7 ? shown.join(":") : `${shown.join(":")}::`
 }
 
-export const openstackMetaData = (options: CloudHandlerOptions): unknown => {
+const openstackMetaData = (options: CloudHandlerOptions): unknown => {
   const instance = options.instance
   const keys = present(instance.sshKeys)
   return {
@@ -65,7 +65,7 @@ export const openstackMetaData = (options: CloudHandlerOptions): unknown => {
   }
 }
 
-export const openstackNetworkData = (options: CloudHandlerOptions): unknown => {
+const openstackNetworkData = (options: CloudHandlerOptions): unknown => {
   const nics = nicsOf(options.instance)
   const links = nics.map((nic, i) => ({
     ethernet_mac_address: nic.mac,

@@ -25,7 +25,7 @@ import {
 } from "../instance.js"
 
 /** `SSH_PUBLIC_KEYS_N_FINGERPRINT` as Scaleway writes it: `BITS MD5:xx:... COMMENT (TYPE)` */
-export const scalewayFingerprint = (key: string): string => {
+const scalewayFingerprint = (key: string): string => {
   const [type = "", blob = "", ...comment] = key.trim().split(/\s+/)
   const md5 = createHash("md5").update(Buffer.from(blob, "base64")).digest("hex").replace(/(..)(?!$)/g, "$1:")
   const kind = type.replace(/^ssh-/, "").replace(/^ecdsa-sha2-nistp\d+$/, "ecdsa").toUpperCase()
@@ -34,7 +34,7 @@ export const scalewayFingerprint = (key: string): string => {
 }
 
 /** shell-style quoting as the `/conf` text uses it */
-export const scalewayQuote = (value: string): string => (value === "" ? "" : shellWord(value))
+const scalewayQuote = (value: string): string => (value === "" ? "" : shellWord(value))
 
 /** the instance's tags: a plain one, and its tag keys as `AUTHORIZED_KEY=` tags */
 const tagsOf = (instance: CloudHandlerOptions["instance"]): string[] => [
@@ -47,7 +47,7 @@ const scalewayTags = (instance: CloudHandlerOptions["instance"]): Record<string,
   return Object.fromEntries([["TAGS", String(tags.length)], ...tags.map((t, i) => [`TAGS_${i}`, t])])
 }
 
-export const scalewayConf = (options: CloudHandlerOptions): Record<string, string> => {
+const scalewayConf = (options: CloudHandlerOptions): Record<string, string> => {
   const instance = options.instance
   const keys = present(instance.sshKeys)
   const nic = nicsOf(instance)[0]

@@ -23,7 +23,7 @@ const osVersionId = Effect.gen(function* () {
  * `apk add` finds no package without them. cloud-init refreshes them once
  * before it installs anything.
  */
-export const apkUpdate = Effect.gen(function* () {
+const apkUpdate = Effect.gen(function* () {
   const { apkIndexFresh } = yield* PhaseContext
   if (yield* Ref.get(apkIndexFresh)) return
   yield* system("apk", ["update"], "apk update")

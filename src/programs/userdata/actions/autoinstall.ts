@@ -11,7 +11,7 @@ import { system } from "./common.js"
 const NOT_DISKS = /^(loop|ram|zram|sr|fd|dm-|md|nbd|mtdblock)/
 
 /** whole disks with no partitions, not read-only, not mounted, largest first */
-export const emptyDisks = Effect.gen(function* () {
+const emptyDisks = Effect.gen(function* () {
   const fs = yield* RootFs
   const block = fs.at("/sys/class/block")
   const mounts = Option.getOrElse(yield* fs.readTextIfExists(fs.at("/proc/mounts")), () => "")

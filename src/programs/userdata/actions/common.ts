@@ -54,9 +54,9 @@ export const readJournalAfresh = (journal: string) =>
   Effect.tap(readJournal(journal), (text) => (text === "" ? Effect.ignore(Effect.flatMap(RootFs, (fs) => fs.remove(journal))) : Effect.void))
 
 /** the digest of the saved user-data (of none: of nothing), which a journal's line names: an image whose builder left its journals has other user-data */
-export const userDataDigest = Effect.map(Effect.flatMap(UserData, (u) => u.bytes), (bytes) => digestOf(Option.getOrElse(bytes, () => new Uint8Array())))
+const userDataDigest = Effect.map(Effect.flatMap(UserData, (u) => u.bytes), (bytes) => digestOf(Option.getOrElse(bytes, () => new Uint8Array())))
 
-/** `NAME DIGEST`: a journal's line of an account this user-data's first boot makes (an image made from an instance whose marker was removed by hand keeps its builder's) */
+/** `NAME DIGEST`: a journal's line of an account this user-data's first boot makes (an image may keep its builder's journal: domain/append-journal.ts) */
 export const journalLine = (name: string) => Effect.map(userDataDigest, (digest) => `${name} ${digest}`)
 
 /** the names of a journal's text whose lines are this user-data's (`journalLine`) */

@@ -14,12 +14,6 @@ const NTP: Readonly<Record<NtpClient, { readonly pkg?: string; readonly svc: str
 }
 
 /**
- * cloud-config `ntp.servers`, `pools`, `peers` and `allow` in the client's own
- * configuration, in place of its stock sources (the reader has kept only host
- * names and networks, and named what a client cannot do: `allow` outside
- * chrony, `peers` for openntpd).
- */
-/**
  * The configuration file with `lines` in it once; when they name time
  * sources, the file's own sources (lines matching `source`) are commented
  * out: cloud-init renders the file with the sources it is given alone.
@@ -41,7 +35,12 @@ const withSources = (path: string, lines: ReadonlyArray<string>, source: RegExp,
     return true
   })
 
-/** the client's configuration as the settings ask; true when they gave it anything (sources, peers, networks) */
+/**
+ * cloud-config `ntp.servers`, `pools`, `peers` and `allow` in the client's own
+ * configuration, in place of its stock sources (the reader has kept only host
+ * names and networks, and named what a client cannot do: `allow` outside
+ * chrony, `peers` for openntpd); true when they gave it anything.
+ */
 const ntpConfiguration = (ntp: NtpSettings) =>
   Effect.gen(function* () {
     const fs = yield* RootFs
