@@ -20,7 +20,7 @@ import * as Layer from "effect/Layer"
 import { parseClient, parseRequest, replyEnd, replyLines, requestLines, residentPaths, SERVER_TITLE, type Request } from "../domain/resident.js"
 import { makeCachingHttp } from "../layers/CachingHttp.js"
 import { liveClock } from "../layers/ClockLive.js"
-import { makeLiveCommands, openFilesOfProcess, programEnvironment } from "../layers/CommandsLive.js"
+import { endHelpers, makeLiveCommands, openFilesOfProcess, programEnvironment } from "../layers/CommandsLive.js"
 import { liveHttp } from "../layers/HttpLive.js"
 import { http as httpModule } from "../layers/builtins.js"
 import { appLayer } from "../layers/live.js"
@@ -455,7 +455,11 @@ export const serve = async (): Promise<number> => {
       if (!serving && idleSeconds(process.env) === undefined) stop(0)
     }, 2000)
     for (const signal of STOP_SIGNALS) {
-      process.once(signal, () => stop(0))
+      // (a flock waiting for the lock on a phase's behalf would take it once it is free, with nobody to hand it to)
+      process.once(signal, () => {
+        endHelpers()
+        stop(0)
+      })
       process.off(signal, held)
     }
     let queue = Promise.resolve()

@@ -2,7 +2,7 @@
  * A phase run as a process of its own, stopped by a signal (OpenRC's SIGTERM, a Ctrl-C, a hangup): one line says so,
  * on stderr and to syslog, and it dies of the signal (the shell's 128 + its number), doing nothing more; the user's
  * program it ran is passed the signal and, not having ended of itself, runs again with the next final; the flock waiting
- * for its lock ends with it. (A signal to
+ * for its lock ends with it, as it does with the resident process stopped while it serves the phase. (Other signals to
  * the resident process: smoke/resident.test.ts; SIGKILL at every point: the crash points.)
  */
 import { spawn } from "node:child_process"
@@ -13,7 +13,7 @@ import { describe, expect, it } from "vitest"
 import { readCommandLog } from "../../src/sim/fake-system.js"
 import { PROGRAM, TEST_CODE_CACHE, useInstances, type TestInstance } from "../support/harness.js"
 import { PATIENT_METADATA } from "../support/instance-env.js"
-import { until } from "../support/openrc.js"
+import { bootAndServe, serverPid, servicesEnv, startService, until } from "../support/openrc.js"
 
 const makeInstance = useInstances()
 
@@ -81,5 +81,26 @@ describe.concurrent("a phase stopped by a signal", () => {
     expect(again.code).toBe(0)
     expect(readFileSync(runs, "utf8")).toBe("run\n")
     expect(instance.read("/var/lib/cloud/.bootstrap-complete")).toBe("")
+  })
+})
+
+describe("the resident process stopped by a signal", () => {
+  it("while the phase it serves waits for the lock: the flock waiting for it ends with it", async () => {
+    const instance = await makeInstance({ cloud: "aws" })
+    const env = servicesEnv(instance)
+    expect((await bootAndServe(env, instance)).code).toBe(0)
+    const lock = join(instance.root, "var/lib/cloud")
+    // a phase run by hand holds the lock (-o: flock's alone, so that it goes with it)
+    const holder = spawn("flock", ["-o", "-x", lock, "-c", "echo held; exec sleep 1000"], { stdio: ["ignore", "pipe", "ignore"] })
+    try {
+      await new Promise((held) => holder.stdout.once("data", held))
+      const early = startService("early", env)
+      await until(() => waitingOn(lock).length > 0, "the resident process's early waits for the lock")
+      process.kill(serverPid(instance)!, "SIGTERM")
+      await early
+      expect(waitingOn(lock)).toEqual([])
+    } finally {
+      holder.kill("SIGKILL")
+    }
   })
 })
